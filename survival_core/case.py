@@ -1,0 +1,67 @@
+"""The in-memory case: one CT/MR volume, its binary masks by role, and its clinical values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+
+#: Mask roles the pipeline knows. Structures from files are mapped onto these.
+ROLES = ("liver", "gtv")
+
+
+@dataclass
+class Case:
+    """A loaded case.
+
+    ``image`` is a float32 SimpleITK volume (HU for CT) carrying spacing (mm), origin and direction;
+    every mask in ``masks`` is a uint8 0/1 volume on exactly the image's grid.
+    """
+
+    case_id: str
+    image: sitk.Image
+    masks: dict[str, sitk.Image] = field(default_factory=dict)
+    clinical: dict[str, Any] = field(default_factory=dict)
+    modality: str = "CT"
+    source: str = ""
+
+    def array(self) -> np.ndarray:
+        """Image voxels as a (z, y, x) numpy array."""
+        return sitk.GetArrayFromImage(self.image)
+
+    def mask_array(self, role: str) -> np.ndarray:
+        """Mask voxels of ``role`` as a (z, y, x) boolean array."""
+        return sitk.GetArrayFromImage(self.masks[role]).astype(bool)
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Voxel spacing (x, y, z) in mm."""
+        return tuple(self.image.GetSpacing())
+
+    def mask_volume_ml(self, role: str) -> float:
+        """Volume of the ``role`` mask in millilitres (voxel count x voxel volume)."""
+        voxel_mm3 = float(np.prod(self.image.GetSpacing()))
+        return float(self.mask_array(role).sum()) * voxel_mm3 / 1000.0
+
+    def lesion_count(self, role: str = "gtv") -> int:
+        """Number of 3-D connected components (26-connectivity) of the ``role`` mask."""
+        from scipy import ndimage
+
+        _, count = ndimage.label(self.mask_array(role), structure=np.ones((3, 3, 3)))
+        return int(count)
+
+    def summary(self) -> dict[str, Any]:
+        """Facts a reader checks first: grid, spacing (mm), ROI volumes (mL), lesion count."""
+        info: dict[str, Any] = {
+            "case_id": self.case_id,
+            "modality": self.modality,
+            "matrix": "x".join(str(s) for s in self.image.GetSize()),
+            "spacing_mm": "x".join(f"{s:.2f}" for s in self.spacing),
+        }
+        for role in self.masks:
+            info[f"{role}_volume_ml"] = round(self.mask_volume_ml(role), 1)
+        if "gtv" in self.masks:
+            info["lesions"] = self.lesion_count("gtv")
+        return info

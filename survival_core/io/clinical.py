@@ -1,0 +1,222 @@
+"""Clinical variables: their schema (type, unit, plausible range) and validation of user values.
+
+Values come from a form (a dict) or one CSV row. Validation never fills a gap silently: a missing
+value stays ``None`` and is reported; a value outside its plausible range, of the wrong type or an
+unknown category raises :class:`ClinicalValueError` naming the variable, the value and the range.
+Derived values (ALBI score and grade) are computed from their inputs when those are present.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.errors import ClinicalValueError
+
+
+@dataclass(frozen=True)
+class ClinicalVariable:
+    """One clinical variable. ``kind`` is 'float', 'int', 'bool' or 'category'."""
+
+    name: str
+    kind: str
+    label: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    categories: tuple[str, ...] = ()
+    derived: bool = False
+    help: str = ""
+
+
+#: The variables the seeds use (Wei 2021, Sun 2023, Wang 2022), in display order.
+SCHEMA: tuple[ClinicalVariable, ...] = (
+    ClinicalVariable("age", "float", "Age", "years", 18, 100),
+    ClinicalVariable("sex", "category", "Sex", categories=("M", "F")),
+    ClinicalVariable("ecog", "int", "ECOG performance status", "", 0, 4),
+    ClinicalVariable("albumin", "float", "Albumin", "g/L", 10, 60),
+    ClinicalVariable("bilirubin", "float", "Total bilirubin", "umol/L", 2, 600),
+    ClinicalVariable(
+        "albi_score", "float", "ALBI score", "", -5, 1, derived=True,
+        help="0.66*log10(bilirubin [umol/L]) - 0.085*albumin [g/L]",
+    ),
+    ClinicalVariable(
+        "albi_grade", "int", "ALBI grade", "", 1, 3, derived=True,
+        help="1: score <= -2.60; 2: -2.60 < score <= -1.39; 3: score > -1.39",
+    ),
+    ClinicalVariable("afp", "float", "Alpha-fetoprotein", "ng/mL", 0, 1_000_000),
+    ClinicalVariable("platelets", "float", "Platelet count", "10^9/L", 5, 1000),
+    ClinicalVariable("inr", "float", "INR", "", 0.7, 6),
+    ClinicalVariable("child_pugh", "category", "Child-Pugh class", categories=("A", "B", "C")),
+    ClinicalVariable("bclc", "category", "BCLC stage", categories=("0", "A", "B", "C", "D")),
+    ClinicalVariable("cirrhosis", "bool", "Cirrhosis"),
+    ClinicalVariable("hbv", "bool", "Hepatitis B (HBsAg positive)"),
+    ClinicalVariable("mvi", "bool", "Microvascular invasion"),
+    ClinicalVariable("tumor_number", "int", "Number of tumors", "", 1, 20),
+    ClinicalVariable("tumor_diameter", "float", "Largest tumor diameter", "mm", 1, 300),
+    ClinicalVariable("mrecist", "category", "mRECIST response", categories=("CR", "PR", "SD", "PD")),
+)
+
+BY_NAME: dict[str, ClinicalVariable] = {v.name: v for v in SCHEMA}
+
+_TRUE = {"1", "true", "yes", "y", "t", "positive", "pos"}
+_FALSE = {"0", "false", "no", "n", "f", "negative", "neg"}
+
+
+def albi_score(bilirubin_umol_l: float, albumin_g_l: float) -> float:
+    """ALBI score (Johnson 2015): 0.66*log10(bilirubin umol/L) - 0.085*albumin g/L."""
+    return 0.66 * math.log10(bilirubin_umol_l) - 0.085 * albumin_g_l
+
+
+def albi_grade(score: float) -> int:
+    """ALBI grade 1/2/3 from the score (cut-offs -2.60 and -1.39)."""
+    if score <= -2.60:
+        return 1
+    if score <= -1.39:
+        return 2
+    return 3
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in {"", "na", "nan", "none", "null", "missing"}
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    return False
+
+
+def _coerce(var: ClinicalVariable, value: Any) -> Any:
+    """Convert one raw value to the variable's type and check its range or category."""
+    where = f"{var.label} ({var.name})"
+    if var.kind == "bool":
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        text = str(value).strip().lower()
+        if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+            return bool(value)
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ClinicalValueError(f"{where}: {value!r} is not yes/no (use true/false, yes/no or 1/0).")
+    if var.kind == "category":
+        is_whole = isinstance(value, float | np.floating) and float(value).is_integer()
+        text = str(int(value)) if is_whole else str(value).strip()
+        for cat in var.categories:
+            if text.upper() == cat.upper():
+                return cat
+        raise ClinicalValueError(
+            f"{where}: {value!r} is not one of {', '.join(var.categories)}."
+        )
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ClinicalValueError(f"{where}: {value!r} is not a number.") from None
+    if not math.isfinite(number):
+        raise ClinicalValueError(f"{where}: {value!r} is not a finite number.")
+    if var.kind == "int":
+        if number != round(number):
+            raise ClinicalValueError(f"{where}: {value!r} must be a whole number.")
+        number = int(round(number))
+    unit = f" {var.unit}" if var.unit else ""
+    if (var.low is not None and number < var.low) or (var.high is not None and number > var.high):
+        raise ClinicalValueError(
+            f"{where}: {value!r}{unit} is outside the plausible range "
+            f"{var.low:g}-{var.high:g}{unit}. Check the value and its unit."
+        )
+    return number
+
+
+@dataclass
+class ClinicalValues:
+    """Validated clinical values: ``values`` by name (``None`` where missing) and what is missing."""
+
+    values: dict[str, Any]
+    missing: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def require(self, names: list[str] | tuple[str, ...]) -> None:
+        """Raise if any of ``names`` is missing (e.g. the inputs a model needs)."""
+        absent = [n for n in names if self.values.get(n) is None]
+        if absent:
+            labels = ", ".join(f"{BY_NAME[n].label} ({n})" if n in BY_NAME else n for n in absent)
+            raise ClinicalValueError(f"Missing clinical value(s): {labels}.")
+
+
+def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -> ClinicalValues:
+    """Validate a form dict or CSV row against :data:`SCHEMA`.
+
+    Missing values are kept as ``None`` and listed in ``missing``; columns that are not clinical
+    variables (case_id, time, event, ...) are listed in ``unknown`` and ignored unless
+    ``strict_unknown``. ALBI score and grade are derived from albumin and bilirubin when both are
+    given; a supplied ALBI score that contradicts them is an error.
+    """
+    ignore = {"case_id", "time", "event", "true_log_hazard"}
+    unknown = [k for k in raw if k not in BY_NAME and k not in ignore]
+    if strict_unknown and unknown:
+        raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(map(str, unknown))}.")
+    values: dict[str, Any] = {}
+    missing: list[str] = []
+    for var in SCHEMA:
+        value = raw.get(var.name)
+        if _is_missing(value):
+            values[var.name] = None
+            if not var.derived:
+                missing.append(var.name)
+            continue
+        values[var.name] = _coerce(var, value)
+    if values["albumin"] is not None and values["bilirubin"] is not None:
+        score = albi_score(values["bilirubin"], values["albumin"])
+        given = values["albi_score"]
+        if given is not None and abs(given - score) > 0.02:
+            raise ClinicalValueError(
+                f"ALBI score {given:.2f} contradicts albumin {values['albumin']:g} g/L and "
+                f"bilirubin {values['bilirubin']:g} umol/L (expected {score:.2f})."
+            )
+        values["albi_score"] = round(score, 4)
+        values["albi_grade"] = albi_grade(score)
+    elif values["albi_score"] is not None and values["albi_grade"] is None:
+        values["albi_grade"] = albi_grade(values["albi_score"])
+    for name in ("albi_score", "albi_grade"):
+        if values[name] is None:
+            missing.append(name)
+    return ClinicalValues(values=values, missing=missing, unknown=unknown)
+
+
+def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
+    """Read a clinical CSV (path or bytes): column names normalised, ``case_id`` as text.
+
+    Raises :class:`ClinicalValueError` for an unreadable file or one without a ``case_id`` column.
+    """
+    import io
+
+    try:
+        buffer = io.BytesIO(source) if isinstance(source, bytes) else source
+        table = pd.read_csv(buffer, dtype={"case_id": str}, keep_default_na=True)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err
+    table.columns = [str(c).strip().lower().replace(" ", "_") for c in table.columns]
+    if "case_id" not in table.columns:
+        raise ClinicalValueError(
+            f"The clinical CSV has no case_id column (columns: {', '.join(table.columns)})."
+        )
+    table = table.dropna(how="all")
+    table["case_id"] = table["case_id"].astype(str).str.strip()
+    return table
+
+
+def clinical_row(table: pd.DataFrame, case_id: str) -> dict[str, Any]:
+    """The row of ``case_id`` as a dict; exactly one row must match."""
+    rows = table[table["case_id"] == case_id]
+    if len(rows) != 1:
+        found = "no row" if rows.empty else f"{len(rows)} rows"
+        raise ClinicalValueError(f"The clinical CSV has {found} for case {case_id!r}.")
+    return rows.iloc[0].to_dict()

@@ -1,0 +1,1 @@
+"""Slices, contours and overlays of a case, prepared for display (no Streamlit here)."""

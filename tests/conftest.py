@@ -1,0 +1,42 @@
+"""Session-wide fixtures: a private data folder and a small synthetic cohort built once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test writes under a temporary RADSURV_DATA_DIR, never ./data."""
+    folder = tmp_path_factory.mktemp("radsurv-data")
+    previous = os.environ.get("RADSURV_DATA_DIR")
+    os.environ["RADSURV_DATA_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("RADSURV_DATA_DIR", None)
+    else:
+        os.environ["RADSURV_DATA_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (real public files); tests using it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6-case synthetic cohort (2 DICOM, 4 NIfTI), generated once per test session."""
+    from survival_core.cohort.generate import generate_cohort
+
+    out = tmp_path_factory.mktemp("cohort") / "cohort"
+    generate_cohort(out, n=6, seed=7, workers=1)
+    return out

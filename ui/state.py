@@ -1,0 +1,68 @@
+"""Per-session state and cached, read-only loaders shared by the pages.
+
+Loaded cases are cached by their content-addressed location, so two browser sessions only ever share
+a case they both loaded from identical bytes; everything session-specific (which case is current,
+edited clinical values) lives in ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from survival_core.case import Case
+from survival_core.errors import RadSurvError
+
+log = logging.getLogger("radsurv.ui")
+
+CURRENT_CASE = "current_case"
+CLINICAL_EDITS = "clinical_edits"
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def load_case_folder(path: str) -> Case:
+    """A case folder (demo cohort) loaded once per server."""
+    from survival_core.io.case_loader import load_case
+
+    return load_case(path)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def load_upload_folder(folder: str, roles: tuple[tuple[str, str], ...], image_name: str | None) -> Case:
+    """An uploaded case loaded once per (content, structure mapping)."""
+    from pathlib import Path
+
+    from survival_core.io.upload_case import describe_upload, load_upload
+
+    return load_upload(describe_upload(Path(folder)), dict(roles), image_name=image_name)
+
+
+def set_current_case(case: Case) -> None:
+    """Make ``case`` this session's current case (edits of an earlier case are dropped)."""
+    previous = st.session_state.get(CURRENT_CASE)
+    if previous is None or previous.case_id != case.case_id:
+        st.session_state.pop(CLINICAL_EDITS, None)
+    st.session_state[CURRENT_CASE] = case
+
+
+def current_case() -> Case | None:
+    """This session's current case, if any."""
+    return st.session_state.get(CURRENT_CASE)
+
+
+def clinical_values(case: Case) -> dict:
+    """The case's clinical values with this session's validated edits applied."""
+    return {**case.clinical, **st.session_state.get(CLINICAL_EDITS, {})}
+
+
+def show_error(error: Exception) -> None:
+    """Show an expected error's message; log anything unexpected and show a short notice."""
+    if isinstance(error, RadSurvError):
+        st.error(str(error), icon=":material/error:")
+    else:
+        log.exception("unexpected error in the UI")
+        st.error(
+            f"Something went wrong ({type(error).__name__}). The details are in the server log.",
+            icon=":material/error:",
+        )
