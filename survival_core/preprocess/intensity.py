@@ -1,0 +1,166 @@
+"""Intensity standardisation for modalities without an absolute scale (MR): z-scores and the
+histogram standardisation of Nyul & Udupa (1999, 2000).
+
+CT is already calibrated in HU and normally needs neither; these make MR intensities comparable
+between scans and scanners before features are computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from survival_core.errors import ConfigError, GeometryError, InputError, MaskError
+
+#: Landmark percentiles: the 1st and 99th bound the histogram, the deciles shape it.
+DEFAULT_PERCENTILES = (1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 99.0)
+
+
+def _masked_values(array: np.ndarray, mask: np.ndarray | None, what: str) -> np.ndarray:
+    """The finite voxels of ``array`` inside ``mask`` (all voxels without one), float64."""
+    values = np.asarray(array, dtype=np.float64)
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != values.shape:
+            raise GeometryError(
+                f"{what}: mask shape {mask.shape} differs from image shape {values.shape}."
+            )
+        values = values[mask.astype(bool)]
+    else:
+        values = values.ravel()
+    if values.size == 0:
+        raise MaskError(
+            f"{what}: the mask is empty, so there are no voxels to measure intensities in."
+        )
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{what}: the image has NaN or infinite voxels inside the mask.")
+    return values
+
+
+def zscore(array: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """``(array - mean) / sd`` as float32, mean and sd taken over the voxels inside ``mask``.
+
+    A constant region (sd 0) gives all zeros rather than dividing by zero.
+    """
+    values = _masked_values(array, mask, "Z-score normalisation")
+    sd = values.std()
+    x = np.asarray(array, dtype=np.float64)
+    if sd == 0:
+        return np.zeros(x.shape, dtype=np.float32)
+    return ((x - values.mean()) / sd).astype(np.float32)
+
+
+def _merge_ties(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Strictly increasing ``source`` landmarks, equal ones merged (their targets averaged)."""
+    unique, inverse = np.unique(source, return_inverse=True)
+    counts = np.bincount(inverse)
+    return unique, np.bincount(inverse, weights=target) / counts
+
+
+class NyulStandardizer:
+    """Piecewise-linear histogram standardisation (Nyul & Udupa).
+
+    ``fit`` maps each training image's landmarks (intensity percentiles inside its mask) linearly so
+    that the first and last fall on ``standard_range``, and averages them into the standard
+    landmarks ``landmarks_``. ``transform`` maps an image's own landmarks onto ``landmarks_``
+    piecewise linearly, extending the first and last segments beyond the ends.
+    """
+
+    def __init__(
+        self,
+        percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+        standard_range: tuple[float, float] = (0.0, 100.0),
+    ) -> None:
+        pcts = np.asarray(percentiles, dtype=float)
+        if (
+            pcts.ndim != 1
+            or pcts.size < 2
+            or np.any(np.diff(pcts) <= 0)
+            or pcts[0] < 0
+            or pcts[-1] > 100
+        ):
+            raise ConfigError(
+                f"Nyul percentiles must be at least two increasing values in 0-100; got {percentiles!r}."
+            )
+        low, high = (float(v) for v in standard_range)
+        if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
+            raise ConfigError(
+                f"Nyul standard range must be (low, high) with low < high; got {standard_range!r}."
+            )
+        self.percentiles = tuple(float(p) for p in pcts)
+        self.standard_range = (low, high)
+
+    def _landmarks(self, array: np.ndarray, mask: np.ndarray | None, what: str) -> np.ndarray:
+        landmarks = np.percentile(_masked_values(array, mask, what), self.percentiles)
+        if landmarks[-1] <= landmarks[0]:
+            raise InputError(
+                f"{what}: intensities inside the mask are constant between the "
+                f"{self.percentiles[0]:g}th and {self.percentiles[-1]:g}th percentile, "
+                "so the histogram cannot be standardised."
+            )
+        return landmarks
+
+    def fit(self, images: Iterable[tuple[np.ndarray, np.ndarray | None]]) -> NyulStandardizer:
+        """Learn the standard landmarks from (image array, mask or None) pairs."""
+        low, high = self.standard_range
+        scaled = []
+        for i, (array, mask) in enumerate(images):
+            marks = self._landmarks(array, mask, f"Nyul training image {i}")
+            scaled.append(low + (marks - marks[0]) * (high - low) / (marks[-1] - marks[0]))
+        if not scaled:
+            raise InputError("Nyul standardisation needs at least one training image.")
+        self.landmarks_ = np.mean(scaled, axis=0)
+        return self
+
+    def transform(self, array: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """``array`` mapped onto the standard scale, float32; landmarks measured inside ``mask``."""
+        if not hasattr(self, "landmarks_"):
+            raise ConfigError(
+                "NyulStandardizer must be fitted (or loaded with from_dict) before transform."
+            )
+        source, target = _merge_ties(
+            self._landmarks(array, mask, "Nyul standardisation"), self.landmarks_
+        )
+        x = np.asarray(array, dtype=np.float64)
+        out = np.interp(x, source, target)
+        below, above = x < source[0], x > source[-1]
+        first = (target[1] - target[0]) / (source[1] - source[0])
+        last = (target[-1] - target[-2]) / (source[-1] - source[-2])
+        out[below] = target[0] + (x[below] - source[0]) * first
+        out[above] = target[-1] + (x[above] - source[-1]) * last
+        return out.astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings and learned landmarks."""
+        return {
+            "percentiles": list(self.percentiles),
+            "standard_range": list(self.standard_range),
+            "landmarks": self.landmarks_.tolist() if hasattr(self, "landmarks_") else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NyulStandardizer:
+        """The standardiser saved by :meth:`to_dict`."""
+        try:
+            model = cls(data["percentiles"], tuple(data["standard_range"]))
+            landmarks = data["landmarks"]
+            marks = None if landmarks is None else np.asarray(landmarks, dtype=float)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ConfigError(
+                "Saved Nyul standardiser must have 'percentiles', 'standard_range' and 'landmarks'; "
+                f"got {sorted(data) if isinstance(data, Mapping) else type(data).__name__}."
+            ) from err
+        if marks is not None:
+            if (
+                marks.shape != (len(model.percentiles),)
+                or not np.all(np.isfinite(marks))
+                or np.any(np.diff(marks) < 0)
+            ):
+                raise ConfigError(
+                    f"Saved Nyul landmarks must be {len(model.percentiles)} non-decreasing numbers; "
+                    f"got {landmarks!r}."
+                )
+            model.landmarks_ = marks
+        return model

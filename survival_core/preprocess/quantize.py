@@ -1,0 +1,315 @@
+"""Gray-level discretisation of ROI intensities into integer levels 1..L for texture features.
+
+Estimators in the scikit-learn manner: ``fit`` learns on the ROI's voxel values, ``transform`` maps
+any values to int32 levels 1..L (values beyond the fitted range go to 1 or L), fitted attributes end
+in ``_``. ``edges_`` holds the L-1 inner thresholds (a value equal to a threshold goes to the upper
+level) and ``levels_`` one reconstruction value per level, so ``reconstruct`` and the mean squared
+quantisation error can be computed.
+
+Radiomics features are computed on these levels with pyradiomics told not to re-bin, so the choice
+of discretisation is made here, once, and recorded with the features.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+
+from survival_core.errors import ConfigError, GeometryError, InputError, MaskError
+
+#: Upper limit on the number of levels: co-occurrence and size-zone matrices grow as L^2.
+MAX_LEVELS = 4096
+
+
+def _check_levels(levels: int) -> int:
+    if (
+        isinstance(levels, bool)
+        or not isinstance(levels, int | np.integer)
+        or not 2 <= levels <= MAX_LEVELS
+    ):
+        raise ConfigError(
+            f"Number of gray levels must be a whole number from 2 to {MAX_LEVELS}; got {levels!r}."
+        )
+    return int(levels)
+
+
+def _is_number(value: object) -> bool:
+    """A finite real number (not a bool)."""
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool)
+        and bool(np.isfinite(value))
+    )
+
+
+def _finite(values: np.ndarray, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{what}: the intensities contain NaN or infinite values.")
+    return values
+
+
+def _midpoints(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Thresholds halfway between ``lower`` and ``upper`` values; where the two are adjacent floats and
+    the halfway point rounds onto ``lower``, the threshold is ``upper`` so that ``lower`` stays below."""
+    middle = (lower + upper) / 2.0
+    return np.where(middle > lower, middle, upper)
+
+
+def _require_range(values: np.ndarray) -> tuple[float, float]:
+    """Minimum and maximum of ``values``, which must differ."""
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        raise InputError(
+            f"All {values.size} ROI voxels have the same intensity ({low:g}); "
+            "gray-level discretisation needs a range of intensities."
+        )
+    return low, high
+
+
+class _Histogram:
+    """The distinct values of a sample (ascending), their counts and prefix sums, so that the mean of
+    any run of values costs O(1). Sums are taken about the sample mean, in extended precision where
+    the platform has it, so that differences of prefix sums keep the accuracy of summing each cell
+    directly."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        _require_range(values)
+        self.unique, self.counts = np.unique(values, return_counts=True)
+        self.centre = float(np.average(self.unique, weights=self.counts))
+        centred = (self.unique - self.centre) * self.counts
+        self._count_before = np.concatenate(([0], np.cumsum(self.counts)))
+        self._sum_before = np.concatenate(([0.0], np.cumsum(centred, dtype=np.longdouble)))
+
+    def cell_means(self, edges: np.ndarray) -> np.ndarray:
+        """Mean value in each cell cut by ``edges`` (a value equal to an edge goes up). An empty cell
+        gets the midpoint of its bounds (the data range at the ends), which keeps the means ordered."""
+        bounds = np.concatenate(
+            ([0], np.searchsorted(self.unique, edges, side="left"), [self.unique.size])
+        )
+        n = np.diff(self._count_before[bounds])
+        sums = np.diff(self._sum_before[bounds]).astype(np.float64)
+        limits = np.concatenate(([self.unique[0]], edges, [self.unique[-1]]))
+        means = (limits[:-1] + limits[1:]) / 2.0
+        occupied = n > 0
+        first, last = bounds[:-1][occupied], bounds[1:][occupied] - 1
+        # Clamping to the cell's own values only removes rounding (a one-value cell gets that value).
+        means[occupied] = np.clip(
+            self.centre + sums[occupied] / n[occupied], self.unique[first], self.unique[last]
+        )
+        return means
+
+    def equal_probability_edges(self, levels: int) -> np.ndarray:
+        """Thresholds between distinct values nearest the k/L quantiles, moved apart so that every
+        level holds at least one distinct value when there are at least L of them."""
+        below = self._count_before[1:-1]  # voxels below the cut after unique[i]
+        targets = self._count_before[-1] * np.arange(1, levels) / levels
+        upper = np.minimum(np.searchsorted(below, targets), below.size - 1)
+        lower = np.maximum(upper - 1, 0)
+        cut = np.where(
+            np.abs(below[lower] - targets) <= np.abs(below[upper] - targets), lower, upper
+        )
+        if self.unique.size >= levels:
+            k = np.arange(levels - 1)
+            cut = k + np.minimum(np.maximum.accumulate(cut - k), self.unique.size - levels)
+        return _midpoints(self.unique[cut], self.unique[cut + 1])
+
+
+class Quantizer:
+    """Base class: subclasses set ``edges_`` and ``levels_`` in ``_fit``."""
+
+    def _fit(self, values: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def fit(self, values: np.ndarray) -> Self:
+        """Learn the levels from ROI voxel values (any shape, flattened)."""
+        values = _finite(values, f"{type(self).__name__}.fit").ravel()
+        if values.size == 0:
+            raise MaskError(
+                "Gray-level discretisation needs at least one ROI voxel; the ROI is empty."
+            )
+        self._fit(values)
+        return self
+
+    def _labels(self, x: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.edges_, x, side="right") + 1
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "levels_"):
+            raise ConfigError(f"{type(self).__name__} must be fitted before use.")
+
+    def transform(self, array: np.ndarray) -> np.ndarray:
+        """Levels 1..L (int32) of ``array``'s values, same shape."""
+        self._check_fitted()
+        return self._labels(_finite(array, f"{type(self).__name__}.transform")).astype(np.int32)
+
+    def fit_transform(self, values: np.ndarray) -> np.ndarray:
+        """``fit(values)`` then ``transform(values)``."""
+        return self.fit(values).transform(values)
+
+    def reconstruct(self, labels: np.ndarray) -> np.ndarray:
+        """The reconstruction value (float64) of each level in ``labels``."""
+        self._check_fitted()
+        labels = np.asarray(labels)
+        if not np.issubdtype(labels.dtype, np.integer) or (
+            labels.size > 0 and (labels.min() < 1 or labels.max() > len(self.levels_))
+        ):
+            raise InputError(f"Gray levels to reconstruct must be integers 1..{len(self.levels_)}.")
+        return self.levels_[labels - 1]
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+class FixedBinCount(Quantizer):
+    """``levels`` equal-width bins between the ROI minimum and maximum (IBSI fixed bin number):
+    level = floor(L * (x - min) / (max - min)) + 1, the maximum going to L. Reconstruction values
+    are the bin centres."""
+
+    def __init__(self, levels: int) -> None:
+        self.levels = _check_levels(levels)
+
+    def _fit(self, values: np.ndarray) -> None:
+        self.min_, self.max_ = _require_range(values)
+        width = (self.max_ - self.min_) / self.levels
+        self.edges_ = self.min_ + width * np.arange(1, self.levels)
+        self.levels_ = self.min_ + width * (np.arange(self.levels) + 0.5)
+
+    def _labels(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # far outside a tiny range: +-inf, clipped to 1 or L
+            scaled = self.levels * (x - self.min_) / (self.max_ - self.min_)
+        return np.clip(np.floor(scaled) + 1, 1, self.levels)
+
+
+class FixedBinWidth(Quantizer):
+    """Bins of ``width`` (intensity units, e.g. HU) from ``min_value`` (default: the ROI minimum)
+    (IBSI fixed bin size): level = floor((x - min) / width) + 1; as many levels as the ROI needs.
+    Reconstruction values are the bin centres."""
+
+    def __init__(self, width: float, min_value: float | None = None) -> None:
+        if not (_is_number(width) and width > 0):
+            raise ConfigError(f"Gray-level bin width must be a positive number; got {width!r}.")
+        if min_value is not None and not _is_number(min_value):
+            raise ConfigError(
+                f"Gray-level bin lower bound must be a finite number; got {min_value!r}."
+            )
+        self.width = float(width)
+        self.min_value = None if min_value is None else float(min_value)
+
+    def _fit(self, values: np.ndarray) -> None:
+        self.min_ = float(values.min()) if self.min_value is None else self.min_value
+        top = float(values.max())
+        if top < self.min_:
+            raise InputError(
+                f"All ROI intensities (max {top:g}) lie below the bin lower bound {self.min_:g}."
+            )
+        n_levels = int(np.floor((top - self.min_) / self.width)) + 1
+        if n_levels > MAX_LEVELS:
+            raise ConfigError(
+                f"Bin width {self.width:g} over the ROI range {self.min_:g} to {top:g} gives "
+                f"{n_levels} gray levels (at most {MAX_LEVELS}); use a wider bin."
+            )
+        self.edges_ = self.min_ + self.width * np.arange(1, n_levels)
+        self.levels_ = self.min_ + self.width * (np.arange(n_levels) + 0.5)
+
+    def _labels(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            scaled = (x - self.min_) / self.width
+        return np.clip(np.floor(scaled) + 1, 1, len(self.levels_))
+
+
+class EqualProbability(Quantizer):
+    """``levels`` bins holding (as nearly as ties allow) equal numbers of ROI voxels: thresholds at
+    the k/L quantiles, placed between distinct values. Reconstruction values are the bin means."""
+
+    def __init__(self, levels: int) -> None:
+        self.levels = _check_levels(levels)
+
+    def _fit(self, values: np.ndarray) -> None:
+        hist = _Histogram(values)
+        self.edges_ = hist.equal_probability_edges(self.levels)
+        self.levels_ = hist.cell_means(self.edges_)
+
+
+class LloydMax(Quantizer):
+    """The MSE-optimal scalar quantiser for the ROI's intensity distribution (Lloyd 1982, Max 1960).
+
+    Starting from equal-probability bins, alternates reconstruction values = mean of each bin and
+    thresholds = midpoints between neighbouring reconstruction values until no threshold moves by
+    more than ``tol`` times the ROI intensity range, or ``max_iter`` rounds. Each round never
+    increases the MSE. Works on the distinct values and their counts, so it is exact and fast.
+    """
+
+    def __init__(self, levels: int, max_iter: int = 100, tol: float = 1e-6) -> None:
+        self.levels = _check_levels(levels)
+        if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+            raise ConfigError(
+                f"Lloyd-Max max_iter must be a positive whole number; got {max_iter!r}."
+            )
+        if not (_is_number(tol) and tol >= 0):
+            raise ConfigError(f"Lloyd-Max tol must be a non-negative number; got {tol!r}.")
+        self.max_iter = int(max_iter)
+        self.tol = float(tol)
+
+    def _fit(self, values: np.ndarray) -> None:
+        hist = _Histogram(values)
+        step_limit = self.tol * (hist.unique[-1] - hist.unique[0])
+        edges = hist.equal_probability_edges(self.levels)
+        self.n_iter_ = 0
+        while self.n_iter_ < self.max_iter:
+            self.n_iter_ += 1
+            means = hist.cell_means(edges)
+            previous = edges
+            edges = _midpoints(means[:-1], means[1:])
+            if np.max(np.abs(edges - previous)) <= step_limit:
+                break
+        self.edges_ = edges
+        self.levels_ = hist.cell_means(edges)
+
+
+_METHODS = ("fixed_bin_count", "uniform", "fixed_bin_width", "equal_probability", "lloyd_max")
+
+
+def make_quantizer(
+    method: str, levels: int | None = None, bin_width: float | None = None
+) -> Quantizer:
+    """The quantiser named ``method``: "fixed_bin_count" (alias "uniform"), "equal_probability" or
+    "lloyd_max" with ``levels``; "fixed_bin_width" with ``bin_width``."""
+    if method not in _METHODS:
+        raise ConfigError(
+            f"Unknown gray-level discretisation {method!r}; choose one of {list(_METHODS)}."
+        )
+    if method == "fixed_bin_width":
+        if bin_width is None or levels is not None:
+            raise ConfigError(
+                "Discretisation 'fixed_bin_width' takes a bin width and no number of levels; "
+                f"got bin_width={bin_width!r}, levels={levels!r}."
+            )
+        return FixedBinWidth(bin_width)
+    if levels is None or bin_width is not None:
+        raise ConfigError(
+            f"Discretisation {method!r} takes a number of levels and no bin width; "
+            f"got levels={levels!r}, bin_width={bin_width!r}."
+        )
+    if method == "equal_probability":
+        return EqualProbability(levels)
+    if method == "lloyd_max":
+        return LloydMax(levels)
+    return FixedBinCount(levels)
+
+
+def quantize_roi(array: np.ndarray, mask: np.ndarray, quantizer: Quantizer) -> np.ndarray:
+    """Levels 1..L (int32) inside ``mask`` and 0 outside, ``quantizer`` fitted on the ROI voxels."""
+    array = np.asarray(array)
+    inside = np.asarray(mask).astype(bool)
+    if inside.shape != array.shape:
+        raise GeometryError(
+            f"ROI mask shape {inside.shape} differs from image shape {array.shape}."
+        )
+    if not inside.any():
+        raise MaskError("The ROI mask is empty: there are no voxels to discretise.")
+    out = np.zeros(array.shape, dtype=np.int32)
+    out[inside] = quantizer.fit_transform(array[inside])
+    return out

@@ -1,0 +1,102 @@
+"""CT window presets (every value checked) and their application."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import ConfigError
+from survival_core.preprocess.window import (
+    WINDOW_PRESETS,
+    Window,
+    apply_window,
+    get_window,
+    to_display_uint8,
+)
+
+# (name, level, width, low, high) in HU, written out by hand from the radiology standards and seeds.
+PRESET_TABLE = [
+    ("arterial", 70, 150, -5, 145),
+    ("portal", 100, 200, 0, 200),
+    ("lung", -600, 1500, -1350, 150),
+    ("mediastinum", 50, 350, -125, 225),
+    ("abdomen", 50, 400, -150, 250),
+    ("liver", 30, 150, -45, 105),
+    ("bone", 400, 1800, -500, 1300),
+    ("brain", 40, 80, 0, 80),
+]
+
+
+@pytest.mark.parametrize(("name", "level", "width", "low", "high"), PRESET_TABLE)
+def test_preset_values(name, level, width, low, high):
+    window = WINDOW_PRESETS[name]
+    assert (window.level, window.width) == (level, width)
+    assert (window.low, window.high) == (low, high)
+    assert get_window(name) is window
+
+
+def test_preset_table_is_complete():
+    assert sorted(WINDOW_PRESETS) == sorted(row[0] for row in PRESET_TABLE)
+
+
+@pytest.mark.parametrize(
+    ("level", "width"),
+    [(40, 0), (40, -10), (40, float("nan")), (40, float("inf")), ("40", 80), (float("nan"), 80)],
+)
+def test_window_needs_a_finite_level_and_positive_width(level, width):
+    with pytest.raises(ConfigError, match="positive width"):
+        Window(level, width)
+
+
+def test_unknown_preset_lists_the_choices():
+    with pytest.raises(ConfigError, match="abdomen"):
+        get_window("soft tissue")
+
+
+@pytest.mark.parametrize(
+    ("hu", "expected"),
+    [
+        (-1000.0, 0.0),
+        (-150.0, 0.0),
+        (-50.0, 0.25),
+        (50.0, 0.5),
+        (150.0, 0.75),
+        (250.0, 1.0),
+        (3000.0, 1.0),
+    ],
+)
+def test_apply_window_clips_and_rescales(hu, expected):
+    out = apply_window(np.array([hu]), "abdomen")
+    assert out.dtype == np.float32
+    assert out[0] == pytest.approx(expected)
+
+
+def test_apply_window_custom_range_and_window():
+    out = apply_window(np.array([-100.0, 0.0, 100.0]), Window(0, 200), out_range=(-1.0, 1.0))
+    np.testing.assert_allclose(out, [-1.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("out_range", [(1.0, 0.0), (0.0, 0.0), (0.0, float("nan"))])
+def test_bad_output_range(out_range):
+    with pytest.raises(ConfigError, match="output range"):
+        apply_window(np.zeros(3), "liver", out_range)
+
+
+def test_image_in_image_out_on_same_grid():
+    image = sitk.GetImageFromArray(np.array([[[-45, 30, 105]]], dtype=np.int16))
+    image.SetSpacing((0.7, 0.7, 2.5))
+    image.SetOrigin((1.0, 2.0, 3.0))
+    out = apply_window(image, "liver")
+    assert isinstance(out, sitk.Image)
+    assert out.GetPixelID() == sitk.sitkFloat32
+    assert out.GetSpacing() == image.GetSpacing() and out.GetOrigin() == image.GetOrigin()
+    np.testing.assert_allclose(sitk.GetArrayViewFromImage(out).ravel(), [0.0, 0.5, 1.0])
+
+
+def test_display_uint8():
+    out = to_display_uint8(np.array([-2000.0, -600.0, 150.0, 500.0]), "lung")
+    assert out.dtype == np.uint8
+    assert out.tolist() == [0, 128, 255, 255]
+    image = to_display_uint8(sitk.GetImageFromArray(np.array([[[0.0, 40.0, 80.0]]])), "brain")
+    assert sitk.GetArrayViewFromImage(image).ravel().tolist() == [0, 128, 255]
