@@ -17,7 +17,10 @@ class Case:
     """A loaded case.
 
     ``image`` is a float32 SimpleITK volume (HU for CT) carrying spacing (mm), origin and direction;
-    every mask in ``masks`` is a uint8 0/1 volume on exactly the image's grid.
+    every mask in ``masks`` is a uint8 0/1 volume on exactly the image's grid; besides ``ROLES``
+    it may hold derived roles (``liver_minus_gtv``, ``peritumoral_ring``, see preprocess.roi).
+    ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
+    within tolerance).
     """
 
     case_id: str
@@ -26,6 +29,7 @@ class Case:
     clinical: dict[str, Any] = field(default_factory=dict)
     modality: str = "CT"
     source: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def array(self) -> np.ndarray:
         """Image voxels as a (z, y, x) numpy array."""

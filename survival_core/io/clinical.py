@@ -84,7 +84,7 @@ def albi_grade(score: float) -> int:
 
 
 def _is_missing(value: Any) -> bool:
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, str):
         return value.strip().lower() in {"", "na", "nan", "none", "null", "missing"}
@@ -116,6 +116,8 @@ def _coerce(var: ClinicalVariable, value: Any) -> Any:
         raise ClinicalValueError(
             f"{where}: {value!r} is not one of {', '.join(var.categories)}."
         )
+    if isinstance(value, bool | np.bool_):
+        raise ClinicalValueError(f"{where}: {value!r} is yes/no, not a number.")
     try:
         number = float(str(value).strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
@@ -182,9 +184,14 @@ def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -
                 f"bilirubin {values['bilirubin']:g} umol/L (expected {score:.2f})."
             )
         values["albi_score"] = round(score, 4)
-        values["albi_grade"] = albi_grade(score)
-    elif values["albi_score"] is not None and values["albi_grade"] is None:
-        values["albi_grade"] = albi_grade(values["albi_score"])
+    if values["albi_score"] is not None:
+        grade = albi_grade(values["albi_score"])
+        if values["albi_grade"] is not None and values["albi_grade"] != grade:
+            raise ClinicalValueError(
+                f"ALBI grade {values['albi_grade']} contradicts the ALBI score "
+                f"{values['albi_score']:.2f} (grade {grade})."
+            )
+        values["albi_grade"] = grade
     for name in ("albi_score", "albi_grade"):
         if values[name] is None:
             missing.append(name)

@@ -14,26 +14,10 @@ from pathlib import Path
 
 from survival_core.case import ROLES, Case
 from survival_core.errors import InputError
-from survival_core.io.case_loader import list_structures, load_case, load_case_files
+from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case, load_case_files
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
 from survival_core.io.rtstruct import match_role
-
-VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
-_IMAGE_HINTS = ("image", "ct", "scan", "img", "volume", "mr", "t1")
-
-
-def is_volume(name: str) -> bool:
-    """Whether a file name looks like a NIfTI/NRRD/MetaImage volume."""
-    return name.lower().endswith(VOLUME_SUFFIXES)
-
-
-def volume_stem(name: str) -> str:
-    """A volume file name without its (possibly double) suffix."""
-    lower = name.lower()
-    for suffix in VOLUME_SUFFIXES:
-        if lower.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+from survival_core.io.volume import is_volume_file, volume_stem
 
 
 @dataclass
@@ -63,7 +47,7 @@ class UploadContents:
             return None
         roles = set(self.suggested_roles().values())
         candidates = [v for v in self.volumes if v not in roles]
-        hinted = [v for v in candidates if volume_stem(v).lower() in _IMAGE_HINTS]
+        hinted = [v for v in candidates if volume_stem(v).lower() in IMAGE_STEMS]
         return (hinted or candidates or self.volumes or [None])[0]
 
 
@@ -73,11 +57,13 @@ def describe_upload(folder: Path) -> UploadContents:
     if not files:
         raise InputError("The upload is empty.")
     archives = [p for p in files if p.suffix.lower() == ".zip"]
-    volumes = [p.name for p in files if is_volume(p.name)]
+    volumes = [p.name for p in files if is_volume_file(p.name)]
     clinical_json = next((p for p in files if p.name.lower() == "clinical.json"), None)
     clinical_csv = next((p for p in files if p.suffix.lower() == ".csv"), None)
     if len(archives) > 1:
-        raise InputError("Upload one zip at a time (found " + ", ".join(p.name for p in archives) + ").")
+        raise InputError(
+            "Upload one zip at a time (found " + ", ".join(p.name for p in archives) + ")."
+        )
     if archives:
         kind, source = "archive", archives[0]
     elif volumes:

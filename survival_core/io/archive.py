@@ -1,0 +1,149 @@
+"""Safe extraction of uploaded .zip archives.
+
+An upload is untrusted: before anything is written, every member is checked and the whole archive is
+refused (:class:`ArchiveError` naming the member) for a path that would leave the destination
+(``..`` parts, absolute or drive-letter names, backslashes), a symbolic link, an archive nested
+inside the archive, too many files, too large a total uncompressed size, or a compression ratio
+typical of a zip bomb. Sizes are taken from the central directory; :mod:`zipfile` never yields more
+bytes than a member declares (it stops there and fails the CRC check), so the declared sizes bound
+what is written.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import stat
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+from survival_core.errors import ArchiveError
+
+#: Default limits for :func:`extract_zip`.
+MAX_TOTAL_BYTES = 2 * 1024**3
+MAX_FILES = 5000
+MAX_RATIO = 200
+#: Members smaller than this (uncompressed) are not held to ``max_ratio``: a small run of identical
+#: bytes compresses a thousand-fold without being a threat.
+RATIO_CHECK_MIN_BYTES = 1024**2
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".jar",
+    ".7z",
+    ".rar",
+    ".tar",
+    ".tgz",
+    ".tar.gz",
+    ".tar.bz2",
+    ".tar.xz",
+)
+
+
+def is_zip(path: Path | str) -> bool:
+    """Whether ``path`` is a file whose content is a zip archive (whatever its extension)."""
+    path = Path(path)
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
+def _check_name(name: str) -> None:
+    """Refuse member names that could be written outside the destination folder."""
+    if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise ArchiveError(
+            f"Archive member {name!r} has an absolute or Windows-style path; refused."
+        )
+    if ".." in PurePosixPath(name).parts:
+        raise ArchiveError(f"Archive member {name!r} points outside the archive ('..'); refused.")
+
+
+def _check_member(info: zipfile.ZipInfo, max_ratio: float) -> None:
+    _check_name(info.filename)
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise ArchiveError(f"Archive member {info.filename!r} is a symbolic link; refused.")
+    if info.is_dir():
+        return
+    if info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
+        raise ArchiveError(
+            f"Archive member {info.filename!r} is itself an archive; unpack it and upload its "
+            "content instead."
+        )
+    if info.file_size >= RATIO_CHECK_MIN_BYTES:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > max_ratio:
+            raise ArchiveError(
+                f"Archive member {info.filename!r} expands {ratio:.0f}-fold "
+                f"({info.compress_size} -> {info.file_size} bytes; limit {max_ratio:g}-fold): "
+                "refused as a possible zip bomb."
+            )
+
+
+def extract_zip(
+    source: Path | str | bytes,
+    dest: Path,
+    *,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_files: int = MAX_FILES,
+    max_ratio: float = MAX_RATIO,
+) -> list[Path]:
+    """Check every member of a zip (a path or its bytes), then extract it under ``dest``.
+
+    Returns the extracted file paths (folders are created but not listed), in archive order.
+    Raises :class:`ArchiveError` for anything that is not a readable zip or breaks a limit.
+    """
+    label = "uploaded archive" if isinstance(source, bytes) else str(source)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ArchiveError(f"{label} is not a readable .zip archive ({err}).") from err
+    with archive:
+        members = archive.infolist()
+        files = [m for m in members if not m.is_dir()]
+        if len(files) > max_files:
+            raise ArchiveError(
+                f"{label} holds {len(files)} files; at most {max_files} are accepted."
+            )
+        for info in members:
+            _check_member(info, max_ratio)
+        total = sum(m.file_size for m in files)
+        if total > max_total_bytes:
+            raise ArchiveError(
+                f"{label} would expand to {total / 1024**2:.0f} MiB; at most "
+                f"{max_total_bytes / 1024**2:.0f} MiB are accepted."
+            )
+        dest = Path(dest).resolve()
+        dest.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for info in members:
+            target = (dest / info.filename).resolve()
+            if not target.is_relative_to(dest):
+                raise ArchiveError(f"Archive member {info.filename!r} points outside the archive.")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(info) as src:
+                    head = src.read(4)
+                    if head in _ZIP_MAGIC:
+                        raise ArchiveError(
+                            f"Archive member {info.filename!r} is itself a zip archive; unpack it "
+                            "and upload its content instead."
+                        )
+                    with open(target, "wb") as out:
+                        out.write(head)
+                        shutil.copyfileobj(src, out, 1024**2)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                RuntimeError,
+                NotImplementedError,
+                OSError,
+                EOFError,
+            ) as err:
+                raise ArchiveError(
+                    f"Archive member {info.filename!r} cannot be read: {err}"
+                ) from err
+            written.append(target)
+    return written

@@ -1,0 +1,628 @@
+"""DICOM image series: find them in a folder or .zip, then stack one into a SimpleITK volume.
+
+Slices are ordered by their position along the slice normal (row cosine x column cosine, dotted with
+ImagePositionPatient), never by file name or InstanceNumber, which exporters get wrong. Voxel values
+are converted with RescaleSlope/RescaleIntercept to float32 (HU for CT). The volume gets spacing
+(x = column spacing, y = row spacing, z = slice spacing; DICOM PixelSpacing is [row, column]),
+origin (ImagePositionPatient of the first slice) and direction (row, column, normal cosines) in
+patient LPS millimetres, so masks drawn in patient coordinates land on the right voxels.
+
+Slice-spacing tolerance: the slices must lie on a regular grid (first position + index x mean
+spacing). A slice off that grid by at most ``SPACING_QUIET_RTOL`` (1 %) of the spacing is rounding
+noise and passes silently; up to ``SPACING_RTOL`` (5 %) the series is accepted with the mean spacing
+and a warning in :attr:`SeriesInfo.warnings`; beyond that the series is refused, naming the missing
+slices (gap positions in mm and slice indices) or the irregular steps. A missing slice is never
+filled in by interpolation: an invented slice through a tumour would change its features, so the
+user is asked for the complete series instead.
+
+Enhanced (multi-frame) images with per-frame plane positions, such as the IBSI digital phantom, are
+read frame by frame in the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import SimpleITK as sitk
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from survival_core.errors import DicomError
+from survival_core.io.archive import extract_zip, is_zip
+
+log = logging.getLogger(__name__)
+
+RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
+#: Modalities whose objects carry Rows/Columns but are not images to stack.
+NON_IMAGE_MODALITIES = frozenset({"RTSTRUCT", "SEG", "RTPLAN", "RTRECORD", "SR", "PR", "KO", "REG"})
+
+#: Off-grid slice position (fraction of the slice spacing) accepted silently.
+SPACING_QUIET_RTOL = 0.01
+#: Off-grid slice position (fraction of the slice spacing) accepted with a warning; beyond: error.
+SPACING_RTOL = 0.05
+#: Two slices closer than this along the normal (mm) are duplicates.
+DUPLICATE_ATOL_MM = 0.01
+#: Largest difference between slices' direction cosines.
+ORIENTATION_ATOL = 1e-4
+#: Largest relative difference between slices' pixel spacings.
+PIXEL_SPACING_RTOL = 1e-4
+#: Largest in-plane shift between slices (fraction of a pixel) before the stack counts as sheared.
+IN_PLANE_SHIFT_TOL = 0.1
+
+_SKIP_NAMES = {"__MACOSX", "DICOMDIR"}
+
+
+@dataclass(frozen=True)
+class References:
+    """What a structure set says it was drawn on."""
+
+    series_uids: tuple[str, ...] = ()
+    frame_of_reference_uids: tuple[str, ...] = ()
+    sop_instance_uids: tuple[str, ...] = ()
+
+
+@dataclass
+class SeriesEntry:
+    """One image series found by :func:`scan_dicom` (headers only, no pixels read yet)."""
+
+    series_uid: str
+    modality: str
+    description: str
+    study_uid: str
+    frame_of_reference_uid: str
+    files: list[Path] = field(default_factory=list)
+    headers: list[Dataset] = field(default_factory=list, repr=False)
+
+    @property
+    def n_slices(self) -> int:
+        """Number of 2D slices (frames of multi-frame files count one each)."""
+        return sum(int(h.get("NumberOfFrames") or 1) for h in self.headers)
+
+    def describe(self) -> str:
+        """One line naming the series for messages."""
+        desc = f", '{self.description}'" if self.description else ""
+        return f"{self.series_uid or '(no SeriesInstanceUID)'} ({self.modality}{desc}, {self.n_slices} slices)"
+
+
+@dataclass
+class RTStructEntry:
+    """One RTSTRUCT file found by :func:`scan_dicom`."""
+
+    path: Path
+    sop_instance_uid: str
+    references: References
+    roi_names: tuple[str, ...]
+
+
+@dataclass
+class DicomInventory:
+    """What :func:`scan_dicom` found in a folder, a .zip or a single file.
+
+    For a .zip the files lie in a temporary folder that lives as long as this object.
+    """
+
+    source: Path
+    root: Path
+    series: list[SeriesEntry] = field(default_factory=list)
+    rtstructs: list[RTStructEntry] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    def display(self, path: Path) -> str:
+        """How to name ``path`` to the user: the file, or 'archive.zip:member' inside a zip."""
+        if self.workdir is None:
+            return str(path)
+        return f"{self.source}:{path.relative_to(self.root).as_posix()}"
+
+
+@dataclass
+class SeriesInfo:
+    """Provenance of a volume built by :func:`read_series`; per-slice lists are in slice order."""
+
+    series_uid: str
+    study_uid: str
+    frame_of_reference_uid: str
+    modality: str
+    description: str
+    sop_instance_uids: tuple[str, ...]
+    slice_positions: tuple[float, ...]
+    files: tuple[str, ...]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """One 2D frame: where it is and how to read it."""
+
+    path: Path
+    frame: int | None
+    sop_uid: str
+    position: np.ndarray
+    orientation: np.ndarray
+    pixel_spacing: tuple[float, float]
+    shape: tuple[int, int]
+    slope: float
+    intercept: float
+    thickness: float | None
+
+
+def _looks_like_bare_dataset(path: Path) -> bool:
+    """Whether a file without the 'DICM' preamble starts like a DICOM data set (group 0002/0008)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if len(head) < 8:
+        return False
+    group = int.from_bytes(head[0:2], "little")
+    element = int.from_bytes(head[2:4], "little")
+    return group in (0x0002, 0x0008) and element <= 0x0100
+
+
+def _set_transfer_syntax(ds: Dataset) -> None:
+    """Record the encoding pydicom guessed for a file that had no file meta information."""
+    if "TransferSyntaxUID" in getattr(ds, "file_meta", Dataset()):
+        return
+    implicit, little = ds.original_encoding
+    syntax = (
+        ImplicitVRLittleEndian
+        if implicit
+        else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    )
+    ds.ensure_file_meta()
+    ds.file_meta.TransferSyntaxUID = syntax
+
+
+def _try_read(path: Path, stop_before_pixels: bool) -> Dataset | None:
+    """Read a file as DICOM; ``None`` when it is not DICOM at all, :class:`DicomError` if damaged."""
+    try:
+        try:
+            return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+        except InvalidDicomError:
+            if not _looks_like_bare_dataset(path):
+                return None
+        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
+    except Exception as err:  # pydicom raises many types on damaged files
+        raise DicomError(f"{path} looks like DICOM but cannot be read ({err}).") from err
+    if "SOPClassUID" not in ds:
+        return None
+    _set_transfer_syntax(ds)
+    return ds
+
+
+def read_dicom(path: Path | str, *, stop_before_pixels: bool = False) -> Dataset:
+    """Read one DICOM file, with or without the 128-byte preamble; :class:`DicomError` if not DICOM."""
+    path = Path(path)
+    if not path.is_file():
+        raise DicomError(f"{path} does not exist or is not a file.")
+    ds = _try_read(path, stop_before_pixels)
+    if ds is None:
+        raise DicomError(f"{path} is not a DICOM file (no DICOM header found).")
+    return ds
+
+
+def rtstruct_references(ds: Dataset) -> References:
+    """Series, frame of reference and image UIDs an RTSTRUCT data set says it was drawn on."""
+    series: list[str] = []
+    frames: list[str] = []
+    sops: list[str] = []
+    for ref_frame in ds.get("ReferencedFrameOfReferenceSequence", []):
+        frames.append(ref_frame.get("FrameOfReferenceUID"))
+        for study in ref_frame.get("RTReferencedStudySequence", []):
+            for ref_series in study.get("RTReferencedSeriesSequence", []):
+                series.append(ref_series.get("SeriesInstanceUID"))
+                sops.extend(
+                    i.get("ReferencedSOPInstanceUID")
+                    for i in ref_series.get("ContourImageSequence", [])
+                )
+    series.extend(s.get("SeriesInstanceUID") for s in ds.get("ReferencedSeriesSequence", []))
+    frames.extend(
+        r.get("ReferencedFrameOfReferenceUID") for r in ds.get("StructureSetROISequence", [])
+    )
+    for roi in ds.get("ROIContourSequence", []):
+        for contour in roi.get("ContourSequence", []):
+            sops.extend(
+                i.get("ReferencedSOPInstanceUID") for i in contour.get("ContourImageSequence", [])
+            )
+
+    def unique(values: list[Any]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(str(v) for v in values if v))
+
+    return References(unique(series), unique(frames), unique(sops))
+
+
+def is_rtstruct(ds: Dataset) -> bool:
+    """Whether a data set is an RT Structure Set (by SOP class or modality)."""
+    return (
+        str(ds.get("SOPClassUID", "")) == RTSTRUCT_SOP_CLASS
+        or str(ds.get("Modality", "")).upper() == "RTSTRUCT"
+    )
+
+
+def _walk(root: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not any(
+            part.startswith(".") or part in _SKIP_NAMES for part in p.relative_to(root).parts
+        )
+    )
+
+
+def scan_dicom(source: Path | str) -> DicomInventory:
+    """List the image series and RTSTRUCTs in a folder (recursive), a .zip or a single DICOM file.
+
+    Headers only are read. Files that are not DICOM are skipped and noted in ``skipped``; a source
+    without any DICOM file, or a single file that is not DICOM, raises :class:`DicomError`.
+    """
+    source = Path(source)
+    if not source.exists():
+        raise DicomError(f"{source} does not exist.")
+    inventory = DicomInventory(source=source, root=source)
+    if source.is_dir():
+        paths = _walk(source)
+    elif is_zip(source):
+        inventory.workdir = tempfile.TemporaryDirectory(prefix="radsurv-dicom-")
+        inventory.root = Path(inventory.workdir.name)
+        extract_zip(source, inventory.root)
+        paths = _walk(inventory.root)
+    else:
+        read_dicom(source, stop_before_pixels=True)
+        inventory.root = source.parent
+        paths = [source]
+
+    by_series: dict[str, SeriesEntry] = {}
+    n_dicom = 0
+    for path in paths:
+        ds = _try_read(path, stop_before_pixels=True)
+        if ds is None:
+            inventory.skipped.append(f"{inventory.display(path)}: not a DICOM file")
+            continue
+        n_dicom += 1
+        modality = str(ds.get("Modality", "")).upper()
+        if is_rtstruct(ds):
+            names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
+            inventory.rtstructs.append(
+                RTStructEntry(
+                    path, str(ds.get("SOPInstanceUID", "")), rtstruct_references(ds), names
+                )
+            )
+        elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
+            uid = str(ds.get("SeriesInstanceUID", ""))
+            entry = by_series.get(uid)
+            if entry is None:
+                entry = by_series[uid] = SeriesEntry(
+                    series_uid=uid,
+                    modality=modality,
+                    description=str(ds.get("SeriesDescription", "")),
+                    study_uid=str(ds.get("StudyInstanceUID", "")),
+                    frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
+                )
+            entry.files.append(path)
+            entry.headers.append(ds)
+        else:
+            kind = modality or str(ds.get("SOPClassUID", "unknown"))
+            inventory.skipped.append(
+                f"{inventory.display(path)}: DICOM {kind} object, not an image"
+            )
+    if n_dicom == 0:
+        examples = "; ".join(inventory.skipped[:3])
+        raise DicomError(
+            f"No DICOM files found in {source} ({len(paths)} other file(s) skipped"
+            + (f", e.g. {examples}" if examples else "")
+            + ")."
+        )
+    for note in inventory.skipped:
+        log.info("skipped %s", note)
+    inventory.series = list(by_series.values())
+    return inventory
+
+
+def _choose_series(
+    inventory: DicomInventory, series_uid: str | None, modality_preference: tuple[str, ...]
+) -> SeriesEntry:
+    series = inventory.series
+    listing = "; ".join(s.describe() for s in series)
+    if not series:
+        if inventory.rtstructs:
+            names = ", ".join(inventory.display(r.path) for r in inventory.rtstructs)
+            raise DicomError(
+                f"{inventory.source} holds no image, only RTSTRUCT structure set(s) without pixel "
+                f"data: {names}. Give the CT image series as the image."
+            )
+        raise DicomError(
+            f"{inventory.source} holds no DICOM image series ({'; '.join(inventory.skipped[:3])})."
+        )
+    if series_uid is not None:
+        for entry in series:
+            if entry.series_uid == series_uid:
+                return entry
+        raise DicomError(f"Series {series_uid} is not in {inventory.source}; found: {listing}.")
+    if len(series) == 1:
+        return series[0]
+    for modality in modality_preference:
+        candidates = [s for s in series if s.modality == modality.upper()]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise DicomError(
+                f"{inventory.source} holds {len(candidates)} {modality} series; say which one to use: "
+                + "; ".join(c.describe() for c in candidates)
+                + "."
+            )
+    raise DicomError(
+        f"{inventory.source} holds several image series; say which one to use: {listing}."
+    )
+
+
+def _lookup(ds: Dataset, frame_item: Dataset | None, sequence: str, keyword: str) -> Any:
+    """An attribute from the per-frame, then shared functional groups, then the top level."""
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    for holder in (frame_item, shared[0] if shared else None):
+        if holder is not None and holder.get(sequence):
+            item = holder.get(sequence)[0]
+            if keyword in item:
+                return item.get(keyword)
+    return ds.get(keyword)
+
+
+def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
+    """The 2D frames of one file with their geometry; :class:`DicomError` if any is missing."""
+    if int(ds.get("SamplesPerPixel") or 1) != 1:
+        raise DicomError(
+            f"{name}: colour image ({ds.SamplesPerPixel} samples per pixel); expected grey levels."
+        )
+    if "ModalityLUTSequence" in ds:
+        raise DicomError(
+            f"{name}: uses a Modality LUT instead of RescaleSlope/Intercept; not supported."
+        )
+    n_frames = int(ds.get("NumberOfFrames") or 1)
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None and len(per_frame) != n_frames:
+        raise DicomError(f"{name}: {n_frames} frames but {len(per_frame)} per-frame descriptions.")
+    if n_frames > 1 and per_frame is None:
+        raise DicomError(
+            f"{name}: multi-frame image of {n_frames} frames without per-frame positions."
+        )
+    items = list(per_frame) if per_frame is not None else [None]
+    slices = []
+    for index, item in enumerate(items):
+        values = {
+            key: _lookup(ds, item, seq, key)
+            for seq, key in (
+                ("PlanePositionSequence", "ImagePositionPatient"),
+                ("PlaneOrientationSequence", "ImageOrientationPatient"),
+                ("PixelMeasuresSequence", "PixelSpacing"),
+                ("PixelMeasuresSequence", "SliceThickness"),
+                ("PixelValueTransformationSequence", "RescaleSlope"),
+                ("PixelValueTransformationSequence", "RescaleIntercept"),
+            )
+        }
+        absent = [
+            k
+            for k in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing")
+            if not values[k]
+        ]
+        if absent:
+            raise DicomError(
+                f"{name}: no {', '.join(absent)}; the slice cannot be placed in space."
+            )
+        orientation = np.asarray(values["ImageOrientationPatient"], dtype=float)
+        if (
+            orientation.shape != (6,)
+            or min(np.linalg.norm(orientation[:3]), np.linalg.norm(orientation[3:])) < 0.5
+        ):
+            raise DicomError(f"{name}: invalid ImageOrientationPatient {list(orientation)}.")
+        row, col = (
+            orientation[:3] / np.linalg.norm(orientation[:3]),
+            orientation[3:] / np.linalg.norm(orientation[3:]),
+        )
+        if abs(row @ col) > 1e-3:
+            raise DicomError(
+                f"{name}: row and column directions are not perpendicular ({list(orientation)})."
+            )
+        spacing = [float(v) for v in values["PixelSpacing"]]
+        if len(spacing) != 2 or min(spacing) <= 0:
+            raise DicomError(f"{name}: invalid PixelSpacing {spacing}.")
+        thickness = values["SliceThickness"]
+        slices.append(
+            _Slice(
+                path=path,
+                frame=index if per_frame is not None else None,
+                sop_uid=str(ds.get("SOPInstanceUID", "")),
+                position=np.asarray(values["ImagePositionPatient"], dtype=float),
+                orientation=np.concatenate([row, col]),
+                pixel_spacing=(spacing[0], spacing[1]),
+                shape=(int(ds.Rows), int(ds.Columns)),
+                slope=float(values["RescaleSlope"]) if values["RescaleSlope"] is not None else 1.0,
+                intercept=float(values["RescaleIntercept"])
+                if values["RescaleIntercept"] is not None
+                else 0.0,
+                thickness=float(thickness) if thickness else None,
+            )
+        )
+    return slices
+
+
+def _check_consistent(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> None:
+    ref = slices[0]
+    for s in slices[1:]:
+        if not np.allclose(s.orientation, ref.orientation, atol=ORIENTATION_ATOL):
+            raise DicomError(
+                f"Slices have different orientations: {name_of(ref)} {np.round(ref.orientation, 5).tolist()} "
+                f"vs {name_of(s)} {np.round(s.orientation, 5).tolist()}."
+            )
+        if not np.allclose(s.pixel_spacing, ref.pixel_spacing, rtol=PIXEL_SPACING_RTOL, atol=0):
+            raise DicomError(
+                f"Slices have different pixel spacings: {name_of(ref)} {list(ref.pixel_spacing)} mm "
+                f"vs {name_of(s)} {list(s.pixel_spacing)} mm."
+            )
+        if s.shape != ref.shape:
+            raise DicomError(
+                f"Slices have different sizes (rows x columns): {name_of(ref)} {ref.shape[0]}x{ref.shape[1]} "
+                f"vs {name_of(s)} {s.shape[0]}x{s.shape[1]}."
+            )
+
+
+def _slice_spacing(
+    slices: list[_Slice],
+    positions: np.ndarray,
+    name_of: Callable[[_Slice], str],
+    warnings: list[str],
+) -> float:
+    """Slice spacing (mm) of slices sorted by ``positions``; :class:`DicomError` for gaps."""
+    n = len(positions)
+    if n == 1:
+        if slices[0].thickness:
+            return slices[0].thickness
+        warnings.append(
+            f"Single slice without SliceThickness in {name_of(slices[0])}: 1 mm assumed along z."
+        )
+        return 1.0
+    steps = np.diff(positions)
+    duplicate = np.flatnonzero(steps < DUPLICATE_ATOL_MM)
+    if duplicate.size:
+        i = int(duplicate[0])
+        raise DicomError(
+            f"Slices {name_of(slices[i])} and {name_of(slices[i + 1])} are at the same position "
+            f"({positions[i]:.2f} mm along the slice normal); the series holds duplicates or two "
+            "acquisitions. Remove the duplicates or choose one acquisition."
+        )
+    mean = (positions[-1] - positions[0]) / (n - 1)
+    off_grid = np.abs(positions - (positions[0] + np.arange(n) * mean)) / mean
+    if off_grid.max() <= SPACING_QUIET_RTOL:
+        return float(mean)
+    if off_grid.max() <= SPACING_RTOL:
+        warnings.append(
+            f"Slice spacing varies slightly (steps {steps.min():.3f}-{steps.max():.3f} mm, slices up to "
+            f"{100 * off_grid.max():.1f} % of a spacing off a regular grid); the mean spacing "
+            f"{mean:.3f} mm is used."
+        )
+        return float(mean)
+    median = float(np.median(steps))
+    gaps = np.flatnonzero(steps > 1.5 * median)
+    if gaps.size:
+        details = "; ".join(
+            f"between slice {i} (at {positions[i]:.2f} mm, {name_of(slices[i])}) and slice {i + 1} "
+            f"(at {positions[i + 1]:.2f} mm, {name_of(slices[i + 1])}): gap {steps[i]:.2f} mm, about "
+            f"{max(round(steps[i] / median) - 1, 1)} slice(s) missing"
+            for i in gaps[:3]
+        )
+        more = f" (and {gaps.size - 3} more gaps)" if gaps.size > 3 else ""
+        raise DicomError(
+            f"Missing slice(s) in the series (spacing {median:.2f} mm; positions along the slice "
+            f"normal): {details}{more}. "
+            "Export the complete series."
+        )
+    i = int(np.argmax(np.abs(steps - median)))
+    raise DicomError(
+        f"Slice spacing is not uniform: steps range from {steps.min():.2f} to {steps.max():.2f} mm "
+        f"(e.g. {steps[i]:.2f} mm between slice {i} at {positions[i]:.2f} mm and slice {i + 1} at "
+        f"{positions[i + 1]:.2f} mm, where {median:.2f} mm is typical). Resample the series to a "
+        "regular spacing before loading it."
+    )
+
+
+def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarray:
+    """Voxel values (float32, rescaled) as a (z, y, x) array, each file decoded once."""
+    volume = np.empty((len(slices), *slices[0].shape), dtype=np.float32)
+    by_file: dict[Path, list[int]] = defaultdict(list)
+    for k, s in enumerate(slices):
+        by_file[s.path].append(k)
+    for path, indices in by_file.items():
+        name = name_of(slices[indices[0]])
+        ds = _try_read(path, stop_before_pixels=False)
+        if ds is None or not any(
+            k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+        ):
+            raise DicomError(f"{name} has no pixel data; it is not an image slice.")
+        try:
+            array = ds.pixel_array
+        except Exception as err:  # decoders raise many types
+            syntax = ds.file_meta.get("TransferSyntaxUID", "unknown")
+            raise DicomError(
+                f"{name}: pixel data cannot be decoded (transfer syntax {syntax}): {err}"
+            ) from err
+        for k in indices:
+            s = slices[k]
+            frame = array[s.frame] if array.ndim == 3 else array
+            if frame.shape != s.shape:
+                raise DicomError(
+                    f"{name}: pixel data of shape {frame.shape} where Rows x Columns is {s.shape}."
+                )
+            volume[k] = frame.astype(np.float64) * s.slope + s.intercept
+    return volume
+
+
+def read_series(
+    source: DicomInventory | Path | str,
+    series_uid: str | None = None,
+    modality_preference: tuple[str, ...] = ("CT", "MR"),
+) -> tuple[sitk.Image, SeriesInfo]:
+    """Build the float32 volume of one image series and its provenance.
+
+    ``source`` is a folder, a .zip, a single DICOM file or an inventory from :func:`scan_dicom`. The
+    series is ``series_uid`` when given, the only series, or the only one of the first modality in
+    ``modality_preference`` that has any; otherwise :class:`DicomError` lists the candidates.
+    """
+    inventory = source if isinstance(source, DicomInventory) else scan_dicom(source)
+    entry = _choose_series(inventory, series_uid, modality_preference)
+
+    def name_of(s: _Slice) -> str:
+        frame = f" frame {s.frame + 1}" if s.frame is not None else ""
+        return inventory.display(s.path) + frame
+
+    slices = [
+        s
+        for path, ds in zip(entry.files, entry.headers, strict=True)
+        for s in _slices_of(ds, path, inventory.display(path))
+    ]
+    _check_consistent(slices, name_of)
+    row, col = slices[0].orientation[:3], slices[0].orientation[3:]
+    normal = np.cross(row, col)
+    normal /= np.linalg.norm(normal)
+    order = np.argsort([s.position @ normal for s in slices], kind="stable")
+    slices = [slices[i] for i in order]
+    positions = np.array([s.position @ normal for s in slices])
+
+    shift = [s.position - slices[0].position for s in slices]
+    in_plane = max(np.linalg.norm(d - (d @ normal) * normal) for d in shift)
+    if in_plane > IN_PLANE_SHIFT_TOL * min(slices[0].pixel_spacing):
+        raise DicomError(
+            f"Series {entry.describe()}: slices are shifted sideways by up to {in_plane:.2f} mm "
+            "(tilted gantry or sheared stack). Resample it to a regular grid before loading it."
+        )
+    warnings: list[str] = []
+    try:
+        dz = _slice_spacing(slices, positions, name_of, warnings)
+    except DicomError as err:
+        raise DicomError(f"Series {entry.describe()}: {err}") from None
+    volume = _pixels(slices, name_of)
+
+    image = sitk.GetImageFromArray(volume)
+    row_spacing, col_spacing = slices[0].pixel_spacing
+    image.SetSpacing((col_spacing, row_spacing, dz))
+    image.SetOrigin(tuple(float(v) for v in slices[0].position))
+    image.SetDirection(tuple(np.column_stack([row, col, normal]).ravel().tolist()))
+    for message in warnings:
+        log.warning("%s: %s", entry.describe(), message)
+    info = SeriesInfo(
+        series_uid=entry.series_uid,
+        study_uid=entry.study_uid,
+        frame_of_reference_uid=entry.frame_of_reference_uid,
+        modality=entry.modality,
+        description=entry.description,
+        sop_instance_uids=tuple(s.sop_uid for s in slices),
+        slice_positions=tuple(float(p) for p in positions),
+        files=tuple(name_of(s) for s in slices),
+        warnings=warnings,
+    )
+    return image, info

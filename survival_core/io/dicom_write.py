@@ -1,0 +1,330 @@
+"""Write a CT volume as a DICOM series and binary masks as an RT Structure Set.
+
+Used to export cases and to build the synthetic cohort. The CT series is CT Image Storage in
+explicit VR little endian, one file per slice with random (uuid-like) names written in shuffled
+order, HU stored with RescaleIntercept -1024 and RescaleSlope 1. The RTSTRUCT holds one ROI per
+mask with one CLOSED_PLANAR contour per connected outline per slice, in patient millimetres (LPS);
+holes are separate contours, so an even-odd rasteriser recovers them. Given ``uid_seed``, UIDs and
+file names are derived from it and the output is reproducible byte for byte.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    RTStructureSetStorage,
+    generate_uid,
+)
+from skimage import measure
+
+from survival_core import __version__
+from survival_core.errors import GeometryError, InputError, MaskError
+
+RESCALE_INTERCEPT = -1024
+#: Retired Detached Study Management SOP Class, what RTSTRUCTs conventionally reference a study by.
+STUDY_COMPONENT_SOP_CLASS = "1.2.840.10008.3.1.2.3.1"
+DEFAULT_COLORS = ((255, 128, 0), (255, 0, 0), (0, 160, 255), (0, 200, 0), (200, 0, 200))
+#: Contour simplification tolerance in pixels (keeps the enclosed area within ~0.1 %).
+CONTOUR_TOLERANCE_PX = 0.1
+
+
+def _uid(uid_seed: str | None, role: str) -> str:
+    return generate_uid(entropy_srcs=[uid_seed, role]) if uid_seed is not None else generate_uid()
+
+
+def _geometry(image: sitk.Image) -> dict[str, Any]:
+    """Origin, spacing, size and direction (3x3, columns = index axes) of a 3D image."""
+    if image.GetDimension() != 3:
+        raise GeometryError(f"Expected a 3D image, got {image.GetDimension()}D.")
+    direction = np.asarray(image.GetDirection(), float).reshape(3, 3)
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-4):
+        raise GeometryError(f"Image direction {image.GetDirection()} is not orthonormal.")
+    return {
+        "origin": tuple(float(v) for v in image.GetOrigin()),
+        "spacing": tuple(float(v) for v in image.GetSpacing()),
+        "size": tuple(int(v) for v in image.GetSize()),
+        "direction": tuple(float(v) for v in direction.ravel()),
+    }
+
+
+def _ds_numbers(values: Sequence[float], decimals: int = 6) -> list[float]:
+    """Decimal-string values short enough for DS (16 characters)."""
+    return [round(float(v), decimals) + 0.0 for v in values]
+
+
+def _file_meta(sop_class: str, sop_instance: str) -> FileMetaDataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_instance
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = f"RADSURV_{__version__}"[:16]
+    return meta
+
+
+def _patient_study(ds: Dataset, info: Mapping[str, Any]) -> None:
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = info["patient_name"]
+    ds.PatientID = info["patient_id"]
+    ds.PatientBirthDate = ""
+    ds.PatientSex = info.get("patient_sex", "")
+    ds.StudyInstanceUID = info["study_uid"]
+    ds.StudyDate = info["study_date"]
+    ds.StudyTime = info["study_time"]
+    ds.StudyID = "1"
+    ds.AccessionNumber = ""
+    ds.ReferringPhysicianName = ""
+    ds.Manufacturer = info.get("manufacturer", "RadSurv")
+
+
+def _stored_pixels(image: sitk.Image) -> tuple[np.ndarray, int, int]:
+    """HU voxels as stored values (HU + 1024): array, PixelRepresentation, BitsStored."""
+    hu = np.rint(sitk.GetArrayFromImage(image).astype(np.float64))
+    stored = hu - RESCALE_INTERCEPT
+    low, high = float(stored.min()), float(stored.max())
+    if low >= 0 and high <= 65535:
+        return stored.astype("<u2"), 0, 12 if high < 4096 else 16
+    if low >= -32768 and high <= 32767:
+        return stored.astype("<i2"), 1, 16
+    raise InputError(
+        f"Image values {hu.min():g}..{hu.max():g} HU do not fit 16-bit DICOM with intercept "
+        f"{RESCALE_INTERCEPT}; expected CT in Hounsfield units."
+    )
+
+
+def write_ct_series(
+    image: sitk.Image,
+    folder: Path,
+    *,
+    patient_id: str,
+    patient_name: str | None = None,
+    patient_sex: str = "",
+    study_uid: str | None = None,
+    uid_seed: str | None = None,
+    study_date: str = "20200101",
+    study_time: str = "120000",
+    series_description: str = "Synthetic CT",
+    manufacturer: str = "RadSurv",
+    model_name: str = "",
+    kvp: float = 120.0,
+) -> dict[str, Any]:
+    """Write ``image`` (HU) as a CT series, one file per slice, into ``folder`` (created).
+
+    Returns the series description the RTSTRUCT writer needs: ``study_uid``, ``series_uid``,
+    ``frame_of_reference_uid``, ``sop_instance_uids`` (by slice index), ``files`` (by slice index),
+    patient and study fields and the image geometry.
+    """
+    geometry = _geometry(image)
+    pixels, representation, bits_stored = _stored_pixels(image)
+    direction = np.asarray(geometry["direction"]).reshape(3, 3)
+    spacing = geometry["spacing"]
+    nz = geometry["size"][2]
+    info: dict[str, Any] = {
+        "patient_id": patient_id,
+        "patient_name": patient_name or patient_id,
+        "patient_sex": patient_sex,
+        "study_uid": study_uid or _uid(uid_seed, "study"),
+        "series_uid": _uid(uid_seed, "ct-series"),
+        "frame_of_reference_uid": _uid(uid_seed, "frame-of-reference"),
+        "sop_instance_uids": [_uid(uid_seed, f"ct-slice-{k}") for k in range(nz)],
+        "study_date": study_date,
+        "study_time": study_time,
+        "manufacturer": manufacturer,
+        **geometry,
+    }
+    rng = random.Random(uid_seed) if uid_seed is not None else random.SystemRandom()
+    names = [f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.dcm" for _ in range(nz)]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    info["files"] = [folder / name for name in names]
+    order = list(range(nz))
+    rng.shuffle(order)
+    orientation = _ds_numbers(list(direction[:, 0]) + list(direction[:, 1]))
+    for k in order:
+        ds = Dataset()
+        ds.file_meta = _file_meta(CTImageStorage, info["sop_instance_uids"][k])
+        _patient_study(ds, info)
+        ds.SOPClassUID = CTImageStorage
+        ds.SOPInstanceUID = info["sop_instance_uids"][k]
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.Modality = "CT"
+        ds.ManufacturerModelName = model_name
+        ds.SeriesInstanceUID = info["series_uid"]
+        ds.SeriesNumber = 1
+        ds.SeriesDescription = series_description
+        ds.SeriesDate = study_date
+        ds.SeriesTime = study_time
+        ds.ContentDate = study_date
+        ds.ContentTime = study_time
+        ds.InstanceNumber = k + 1
+        ds.FrameOfReferenceUID = info["frame_of_reference_uid"]
+        ds.PositionReferenceIndicator = ""
+        position = image.TransformIndexToPhysicalPoint((0, 0, k))
+        ds.ImagePositionPatient = _ds_numbers(position)
+        ds.ImageOrientationPatient = orientation
+        ds.SliceLocation = round(float(np.dot(position, direction[:, 2])), 6) + 0.0
+        ds.PixelSpacing = _ds_numbers([spacing[1], spacing[0]])
+        ds.SliceThickness = round(spacing[2], 6)
+        ds.SpacingBetweenSlices = round(spacing[2], 6)
+        ds.KVP = kvp
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.Rows, ds.Columns = pixels.shape[1], pixels.shape[2]
+        ds.BitsAllocated = 16
+        ds.BitsStored = bits_stored
+        ds.HighBit = bits_stored - 1
+        ds.PixelRepresentation = representation
+        ds.RescaleIntercept = RESCALE_INTERCEPT
+        ds.RescaleSlope = 1
+        ds.RescaleType = "HU"
+        ds.WindowCenter = 50
+        ds.WindowWidth = 400
+        ds.PixelData = pixels[k].tobytes()
+        ds.save_as(info["files"][k], enforce_file_format=True)
+    return info
+
+
+def _check_grid(name: str, mask: sitk.Image, info: Mapping[str, Any]) -> np.ndarray:
+    geometry = _geometry(mask)
+    if geometry["size"] != tuple(info["size"]) or not (
+        np.allclose(geometry["origin"], info["origin"], atol=1e-3)
+        and np.allclose(geometry["spacing"], info["spacing"], atol=1e-4)
+        and np.allclose(geometry["direction"], info["direction"], atol=1e-4)
+    ):
+        raise GeometryError(
+            f"Mask '{name}' (size {geometry['size']}, spacing {geometry['spacing']}, origin "
+            f"{geometry['origin']}) is not on the CT grid (size {tuple(info['size'])}, spacing "
+            f"{tuple(info['spacing'])}, origin {tuple(info['origin'])})."
+        )
+    array = sitk.GetArrayFromImage(mask)
+    if not array.any():
+        raise MaskError(f"Mask '{name}' is empty: there is nothing to export.")
+    return array > 0
+
+
+def mask_contours(mask: np.ndarray, info: Mapping[str, Any]) -> list[tuple[int, np.ndarray]]:
+    """Closed contours of a (z, y, x) boolean mask: (slice index, (N, 3) points in patient mm).
+
+    Outlines pass half-way between inside and outside voxel centres (level 0.5), holes give their
+    own contours, and contours with fewer than 3 points are dropped.
+    """
+    origin = np.asarray(info["origin"])
+    spacing = np.asarray(info["spacing"])
+    direction = np.asarray(info["direction"]).reshape(3, 3)
+    contours = []
+    for k in np.flatnonzero(mask.any(axis=(1, 2))):
+        padded = np.pad(mask[k], 1).astype(np.float32)
+        for outline in measure.find_contours(padded, 0.5):
+            outline = measure.approximate_polygon(outline, CONTOUR_TOLERANCE_PX)[:-1] - 1.0
+            if len(outline) < 3:
+                continue
+            index = np.column_stack([outline[:, 1], outline[:, 0], np.full(len(outline), k)])
+            contours.append((int(k), origin + (index * spacing) @ direction.T))
+    return contours
+
+
+def write_rtstruct(
+    masks: Mapping[str, sitk.Image],
+    series_info: Mapping[str, Any],
+    path: Path,
+    *,
+    uid_seed: str | None = None,
+    label: str = "RadSurv",
+    colors: Mapping[str, Sequence[int]] | None = None,
+    interpreted_types: Mapping[str, str] | None = None,
+) -> str:
+    """Write ``masks`` (ROI name -> uint8 mask on the CT grid) as an RTSTRUCT referencing the
+    series described by ``series_info`` (from :func:`write_ct_series`). Returns its SOP UID.
+
+    ROI types default to 'GTV' for names starting with GTV and 'ORGAN' otherwise.
+    """
+    if not masks:
+        raise MaskError("No masks given: an RT Structure Set needs at least one ROI.")
+    sop_uid = _uid(uid_seed, "rtstruct-instance")
+    ds = Dataset()
+    ds.file_meta = _file_meta(RTStructureSetStorage, sop_uid)
+    _patient_study(ds, series_info)
+    ds.SOPClassUID = RTStructureSetStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.Modality = "RTSTRUCT"
+    ds.SeriesInstanceUID = _uid(uid_seed, "rtstruct-series")
+    ds.SeriesNumber = 2
+    ds.InstanceNumber = 1
+    ds.StructureSetLabel = label[:16]
+    ds.StructureSetName = label[:64]
+    ds.StructureSetDate = series_info["study_date"]
+    ds.StructureSetTime = series_info["study_time"]
+
+    def image_ref(k: int) -> Dataset:
+        item = Dataset()
+        item.ReferencedSOPClassUID = CTImageStorage
+        item.ReferencedSOPInstanceUID = series_info["sop_instance_uids"][k]
+        return item
+
+    series_ref = Dataset()
+    series_ref.SeriesInstanceUID = series_info["series_uid"]
+    series_ref.ContourImageSequence = DicomSequence(
+        [image_ref(k) for k in range(len(series_info["sop_instance_uids"]))]
+    )
+    study_ref = Dataset()
+    study_ref.ReferencedSOPClassUID = STUDY_COMPONENT_SOP_CLASS
+    study_ref.ReferencedSOPInstanceUID = series_info["study_uid"]
+    study_ref.RTReferencedSeriesSequence = DicomSequence([series_ref])
+    frame_ref = Dataset()
+    frame_ref.FrameOfReferenceUID = series_info["frame_of_reference_uid"]
+    frame_ref.RTReferencedStudySequence = DicomSequence([study_ref])
+    ds.ReferencedFrameOfReferenceSequence = DicomSequence([frame_ref])
+
+    rois, contour_items, observations = [], [], []
+    for number, (name, mask) in enumerate(masks.items(), start=1):
+        array = _check_grid(name, mask, series_info)
+        roi = Dataset()
+        roi.ROINumber = number
+        roi.ReferencedFrameOfReferenceUID = series_info["frame_of_reference_uid"]
+        roi.ROIName = name
+        roi.ROIGenerationAlgorithm = "AUTOMATIC"
+        rois.append(roi)
+
+        item = Dataset()
+        color = (colors or {}).get(name, DEFAULT_COLORS[(number - 1) % len(DEFAULT_COLORS)])
+        item.ROIDisplayColor = [int(c) for c in color]
+        item.ReferencedROINumber = number
+        contours = []
+        for index, (k, points) in enumerate(mask_contours(array, series_info), start=1):
+            contour = Dataset()
+            contour.ContourImageSequence = DicomSequence([image_ref(k)])
+            contour.ContourGeometricType = "CLOSED_PLANAR"
+            contour.NumberOfContourPoints = len(points)
+            contour.ContourNumber = index
+            contour.ContourData = [round(float(v), 3) + 0.0 for v in points.ravel()]
+            contours.append(contour)
+        item.ContourSequence = DicomSequence(contours)
+        contour_items.append(item)
+
+        observation = Dataset()
+        observation.ObservationNumber = number
+        observation.ReferencedROINumber = number
+        default_type = "GTV" if name.upper().startswith("GTV") else "ORGAN"
+        observation.RTROIInterpretedType = (interpreted_types or {}).get(name, default_type)
+        observation.ROIInterpreter = ""
+        observations.append(observation)
+    ds.StructureSetROISequence = DicomSequence(rois)
+    ds.ROIContourSequence = DicomSequence(contour_items)
+    ds.RTROIObservationsSequence = DicomSequence(observations)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return sop_uid
+

@@ -1,0 +1,249 @@
+"""NIfTI, NRRD and MetaImage volumes and masks.
+
+The format is recognised from the file's first bytes (NIfTI-1/2, gzip-compressed NIfTI, NRRD,
+MetaImage header) and must agree with the extension, which the readers rely on. A NIfTI file must
+hold all the voxel bytes its header announces: the reader would silently fill a truncated upload
+with zeros. A 2D image becomes a
+one-slice 3D volume; a 4D file is accepted only when it holds a single volume.
+
+Geometry tolerances (:func:`check_same_geometry`): sizes must be equal; spacings may differ by
+``SPACING_RTOL`` (0.1 %); origins by ``ORIGIN_TOL_VOXELS`` (5 %) of the smallest voxel spacing along
+each axis; direction cosines by ``DIRECTION_ATOL`` (1e-3, about 0.06 degree). These absorb float32 storage
+of NIfTI headers and rounding by exporters, not real misregistration. A mask within tolerance is put
+exactly on the image's grid.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from survival_core.errors import GeometryError, InputError, MaskError
+
+SPACING_RTOL = 1e-3
+ORIGIN_TOL_VOXELS = 0.05
+DIRECTION_ATOL = 1e-3
+
+#: Extensions per format, as the SimpleITK readers expect them.
+FORMATS = {
+    "NIfTI": (".nii", ".nii.gz"),
+    "NRRD": (".nrrd", ".nhdr"),
+    "MetaImage": (".mha", ".mhd"),
+}
+VOLUME_SUFFIXES = tuple(s for suffixes in FORMATS.values() for s in suffixes)
+
+
+def is_volume_file(path: Path | str) -> bool:
+    """Whether the file name has a volume extension (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)."""
+    return str(path).lower().endswith(VOLUME_SUFFIXES)
+
+
+def volume_stem(path: Path | str) -> str:
+    """The file name without its volume extension ('liver.nii.gz' -> 'liver')."""
+    name = Path(path).name
+    for suffix in sorted(VOLUME_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
+def _nifti_header(head: bytes) -> bool:
+    for order in ("little", "big"):
+        size = int.from_bytes(head[:4], order) if len(head) >= 4 else 0
+        if size == 348 and head[344:347] in (b"n+1", b"ni1"):
+            return True
+        if size == 540 and head[4:7] in (b"n+2", b"ni2"):
+            return True
+    return False
+
+
+def _head(path: Path, size: int = 1024) -> tuple[bytes, bool]:
+    """The first ``size`` bytes (decompressed for gzip, as far as readable) and whether gzip."""
+    with open(path, "rb") as fh:
+        raw = fh.read(1 << 16)
+    if raw[:2] != b"\x1f\x8b":
+        return raw[:size], False
+    try:
+        return zlib.decompressobj(wbits=31).decompress(raw, size), True
+    except zlib.error:
+        return b"", True
+
+
+def detect_format(path: Path) -> str | None:
+    """'NIfTI', 'NRRD' or 'MetaImage' from the file's content, or None."""
+    head, _ = _head(path)
+    if _nifti_header(head):
+        return "NIfTI"
+    if head.startswith(b"NRRD000"):
+        return "NRRD"
+    text = head.decode("latin-1")
+    if any(line.split("=")[0].strip() in ("ObjectType", "NDims") for line in text.splitlines()[:5]):
+        return "MetaImage"
+    return None
+
+
+def _nifti_expected_bytes(head: bytes) -> int:
+    """Bytes a single-file NIfTI-1/2 must hold: voxel offset + voxels x bytes per voxel."""
+    for order in "<>":
+        header_size = struct.unpack(order + "i", head[:4])[0]
+        if header_size == 348:
+            dims = struct.unpack(order + "8h", head[40:56])
+            bitpix = struct.unpack(order + "h", head[72:74])[0]
+            offset = struct.unpack(order + "f", head[108:112])[0]
+        elif header_size == 540:
+            bitpix = struct.unpack(order + "h", head[14:16])[0]
+            dims = struct.unpack(order + "8q", head[16:80])
+            offset = struct.unpack(order + "q", head[168:176])[0]
+        else:
+            continue
+        n_dims = min(max(int(dims[0]), 1), 7)
+        return (
+            int(offset)
+            + int(np.prod([max(int(d), 1) for d in dims[1 : n_dims + 1]])) * int(bitpix) // 8
+        )
+    return 0
+
+
+def _check_nifti_complete(path: Path) -> None:
+    head, compressed = _head(path)
+    expected = _nifti_expected_bytes(head)
+    stored = 0
+    try:
+        if compressed:
+            with gzip.open(path, "rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    stored += len(chunk)
+        else:
+            stored = path.stat().st_size
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(f"{path} is damaged or truncated ({err}); upload it again.") from err
+    if stored < expected:
+        raise InputError(
+            f"{path} is truncated: it holds {stored} bytes where its header announces {expected}; "
+            "upload it again."
+        )
+
+
+def _read_image(path: Path | str) -> sitk.Image:
+    """Read a volume in its stored pixel type as 3D; :class:`InputError` naming what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file.")
+    found = detect_format(path)
+    if found is None:
+        raise InputError(f"{path} is not a NIfTI, NRRD or MetaImage volume (unrecognised content).")
+    if not path.name.lower().endswith(FORMATS[found]):
+        raise InputError(
+            f"{path} contains a {found} volume but its name does not end with "
+            f"{' or '.join(FORMATS[found])}; rename it."
+        )
+    if found == "NIfTI":
+        _check_nifti_complete(path)
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError as err:
+        raise InputError(
+            f"{path} cannot be read as a {found} volume: {str(err).strip().splitlines()[-1]}"
+        ) from err
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            f"{path} has {image.GetNumberOfComponentsPerPixel()} values per voxel; expected one (grey levels)."
+        )
+    dim = image.GetDimension()
+    if dim == 4:
+        size = image.GetSize()
+        if size[3] != 1:
+            raise InputError(
+                f"{path} is a 4D series of {size[3]} volumes; give a single 3D volume."
+            )
+        image = sitk.Extract(image, (*size[:3], 0), (0, 0, 0, 0))
+    elif dim == 2:
+        image = sitk.JoinSeries([image])
+    elif dim != 3:
+        raise InputError(f"{path} has {dim} dimensions; expected a 3D volume.")
+    return image
+
+
+def read_volume(path: Path | str) -> sitk.Image:
+    """Read a 3D image volume (NIfTI, NRRD or MetaImage) as float32, keeping its geometry."""
+    return sitk.Cast(_read_image(path), sitk.sitkFloat32)
+
+
+def _describe(image: sitk.Image) -> str:
+    def fmt(values: tuple[float, ...], digits: int = 4) -> str:
+        return "(" + ", ".join(f"{v:.{digits}g}" for v in values) + ")"
+
+    return (
+        f"size {'x'.join(map(str, image.GetSize()))}, spacing {fmt(image.GetSpacing())} mm, "
+        f"origin {fmt(image.GetOrigin(), 6)} mm, direction {fmt(image.GetDirection(), 3)}"
+    )
+
+
+def check_same_geometry(
+    image: sitk.Image, mask: sitk.Image, image_name: str, mask_name: str
+) -> None:
+    """Raise :class:`GeometryError` naming both grids unless ``mask`` lies on ``image``'s voxel grid."""
+    problems = []
+    if image.GetSize() != mask.GetSize():
+        problems.append("size")
+    spacing_i, spacing_m = np.asarray(image.GetSpacing()), np.asarray(mask.GetSpacing())
+    if spacing_i.shape != spacing_m.shape or not np.allclose(
+        spacing_i, spacing_m, rtol=SPACING_RTOL, atol=0
+    ):
+        problems.append("spacing")
+    elif np.any(
+        np.abs(np.subtract(image.GetOrigin(), mask.GetOrigin()))
+        > ORIGIN_TOL_VOXELS * spacing_i.min()
+    ):
+        problems.append("origin")
+    if not np.allclose(image.GetDirection(), mask.GetDirection(), atol=DIRECTION_ATOL, rtol=0):
+        problems.append("direction")
+    if problems:
+        raise GeometryError(
+            f"{mask_name} is not on the voxel grid of {image_name} (different {', '.join(problems)}).\n"
+            f"  {image_name}: {_describe(image)}\n  {mask_name}: {_describe(mask)}\n"
+            "The mask must be saved on the image's grid (same size, spacing, origin and direction)."
+        )
+
+
+def read_mask(
+    path: Path | str, reference: sitk.Image, *, label: int | None = None, name: str
+) -> sitk.Image:
+    """Read a mask or label map as uint8 0/1 on ``reference``'s grid.
+
+    A label map holding several labels needs ``label``; a mask with non-integer values, an unknown
+    ``label`` or no voxel raises :class:`MaskError`; a different grid raises :class:`GeometryError`.
+    """
+    image = _read_image(path)
+    check_same_geometry(reference, image, "the image", f"{name} ({Path(path).name})")
+    array = sitk.GetArrayViewFromImage(image)
+    values = np.unique(array)
+    if not np.all(np.equal(np.mod(values, 1), 0)):
+        raise MaskError(
+            f"{name} ({path}) holds non-integer values (e.g. {values[np.mod(values, 1) != 0][0]:g}); "
+            "expected a binary mask or label map."
+        )
+    labels = [int(v) for v in values if v != 0]
+    if label is not None:
+        if label not in labels:
+            raise MaskError(
+                f"{name} ({path}) has no voxel with label {label}; labels present: {labels or 'none'}."
+            )
+        binary = array == label
+    elif len(labels) > 1:
+        raise MaskError(
+            f"{name} ({path}) is a label map with labels {', '.join(map(str, labels))}; "
+            "say which label is the structure."
+        )
+    else:
+        binary = array != 0
+    if not binary.any():
+        raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
+    mask = sitk.GetImageFromArray(binary.astype(np.uint8))
+    mask.CopyInformation(reference)
+    return mask

@@ -1,0 +1,103 @@
+"""Safe zip extraction: good archives unpack, hostile ones are refused naming the member."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from survival_core.errors import ArchiveError
+from survival_core.io.archive import extract_zip, is_zip
+
+
+def make_zip(members: dict[str, bytes], *, symlinks: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if name in symlinks:
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_extracts_nested_folders(tmp_path: Path, as_bytes: bool) -> None:
+    data = make_zip({"case/ct/a.dcm": b"slice a", "case/clinical.json": b"{}", "case/empty/": b""})
+    source: bytes | Path = data
+    if not as_bytes:
+        source = tmp_path / "upload.zip"
+        source.write_bytes(data)
+        assert is_zip(source)
+    dest = tmp_path / "out"
+    written = extract_zip(source, dest)
+    assert sorted(p.relative_to(dest.resolve()).as_posix() for p in written) == [
+        "case/clinical.json",
+        "case/ct/a.dcm",
+    ]
+    assert (dest / "case/ct/a.dcm").read_bytes() == b"slice a"
+    assert (dest / "case/empty").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("members", "symlinks", "limits", "member", "reason"),
+    [
+        ({"../evil.txt": b"x"}, (), {}, "../evil.txt", "outside"),
+        ({"ok/../../evil.txt": b"x"}, (), {}, "ok/../../evil.txt", "outside"),
+        ({"/etc/evil": b"x"}, (), {}, "/etc/evil", "absolute"),
+        ({"..\\evil.txt": b"x"}, (), {}, "..\\evil.txt", "Windows"),
+        ({"C:/evil.txt": b"x"}, (), {}, "C:/evil.txt", "absolute"),
+        ({"link": b"/etc/passwd"}, ("link",), {}, "link", "symbolic link"),
+        ({"inner.zip": b"anything"}, (), {}, "inner.zip", "itself an archive"),
+        ({"disguised.dcm": make_zip({"a": b"b"})}, (), {}, "disguised.dcm", "itself a zip"),
+        ({"bomb.bin": b"\0" * (3 * 1024**2)}, (), {}, "bomb.bin", "zip bomb"),
+    ],
+)
+def test_refuses_hostile_member(tmp_path, members, symlinks, limits, member, reason) -> None:
+    with pytest.raises(ArchiveError, match=reason) as err:
+        extract_zip(make_zip(members, symlinks=symlinks), tmp_path / "out", **limits)
+    assert repr(member) in str(err.value)
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_checks_every_member_before_writing_any(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError):
+        extract_zip(make_zip({"good.txt": b"x", "../evil.txt": b"x"}), tmp_path / "out")
+    assert not (tmp_path / "out" / "good.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [({"max_files": 3}, "holds 4 files; at most 3"), ({"max_total_bytes": 100}, "expand to")],
+)
+def test_limits(tmp_path: Path, limits: dict, reason: str) -> None:
+    members = {f"f{i}.txt": b"y" * 40 for i in range(4)}
+    with pytest.raises(ArchiveError, match=reason):
+        extract_zip(make_zip(members), tmp_path / "out", **limits)
+    extract_zip(make_zip(members), tmp_path / "ok")  # within the default limits
+
+
+def test_small_compressible_member_is_not_a_bomb(tmp_path: Path) -> None:
+    written = extract_zip(make_zip({"zeros.bin": b"\0" * 100_000}), tmp_path / "out")
+    assert written[0].stat().st_size == 100_000
+
+
+@pytest.mark.parametrize("source", [b"just text, not a zip", "file"])
+def test_not_a_zip(tmp_path: Path, source) -> None:
+    if source == "file":
+        source = tmp_path / "notes.zip"
+        source.write_text("hello")
+    with pytest.raises(ArchiveError, match="not a readable .zip"):
+        extract_zip(source, tmp_path / "out")
+
+
+def test_corrupt_member_is_reported(tmp_path: Path) -> None:
+    data = bytearray(make_zip({"a.txt": b"hello world" * 50}))
+    start = data.index(b"a.txt") + len("a.txt")
+    data[start + 2 : start + 6] = b"\xff\xff\xff\xff"  # damage the compressed stream
+    with pytest.raises(ArchiveError, match="a.txt"):
+        extract_zip(bytes(data), tmp_path / "out")

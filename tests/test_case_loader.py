@@ -1,0 +1,242 @@
+"""Whole cases: DICOM + RTSTRUCT or volume folders, as folders or zips, with clinical.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import (
+    ClinicalValueError,
+    GeometryError,
+    InputError,
+    MaskError,
+    RTStructError,
+)
+from survival_core.io.case_loader import list_structures, load_case, load_case_files
+from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, square, write, write_scrambled
+
+CLINICAL = {
+    "case_id": "HCC-007",
+    "age": 63,
+    "sex": "M",
+    "albumin": 38,
+    "bilirubin": 15,
+    "cirrhosis": "yes",
+}
+SPACING = (1.5, 1.5, 2.5)
+ORIGIN = (-18.0, -18.0, 0.0)
+Z = [k * SPACING[2] for k in range(8)]
+LIVER = [square((0.75, 0.75), 24.0, z) for z in Z[1:7]]  # edges midway between voxel centres
+GTV = [square((2.0, 1.0), 9.0, z) for z in Z[3:5]]
+
+
+def write_dicom_case(
+    folder: Path, rois: dict | None = None, clinical: dict | None = CLINICAL, **refs
+) -> list:
+    slices = ct_slices(hu_volume((8, 24, 24)), spacing=SPACING, origin=ORIGIN)
+    write_scrambled(slices, folder / "ct", seed=11)
+    write(rtstruct(slices, rois or {"Liver": LIVER, "GTV": GTV}, **refs), folder / "rtstruct.dcm")
+    if clinical is not None:
+        (folder / "clinical.json").write_text(json.dumps(clinical))
+    return slices
+
+
+def masks_of(shape: tuple[int, int, int] = (8, 24, 24)) -> tuple[np.ndarray, np.ndarray]:
+    liver = np.zeros(shape, np.uint8)
+    liver[1:7, 4:20, 4:20] = 1
+    gtv = np.zeros(shape, np.uint8)
+    gtv[3:5, 9:13, 10:14] = 1
+    return liver, gtv
+
+
+def to_image(array: np.ndarray) -> sitk.Image:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(SPACING)
+    image.SetOrigin(ORIGIN)
+    return image
+
+
+def write_volume_case(
+    folder: Path, names: tuple[str, str, str] = ("image.nii.gz", "liver.nii.gz", "gtv.nii.gz")
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    liver, gtv = masks_of()
+    for array, name in zip(
+        (hu_volume((8, 24, 24)).astype(np.int16), liver, gtv), names, strict=True
+    ):
+        sitk.WriteImage(to_image(array), str(folder / name))
+
+
+def check_dicom_masks(case) -> None:
+    liver, gtv = case.mask_array("liver"), case.mask_array("gtv")
+    voxel = np.prod(SPACING)
+    assert liver.sum() * voxel == pytest.approx(24 * 24 * 2.5 * 6, rel=0.01)
+    assert gtv.sum() * voxel == pytest.approx(9 * 9 * 2.5 * 2, rel=0.01)
+    assert not (gtv & ~liver).any()
+    assert case.masks["gtv"].GetSize() == case.image.GetSize() == (24, 24, 8)
+
+
+def test_dicom_case_folder(tmp_path: Path) -> None:
+    write_dicom_case(tmp_path / "case")
+    (tmp_path / "case" / "notes.txt").write_text("not imaging")
+    case = load_case(tmp_path / "case")
+    assert (
+        case.case_id == "HCC-007"
+        and case.modality == "CT"
+        and case.source == str(tmp_path / "case")
+    )
+    np.testing.assert_array_equal(case.array(), hu_volume((8, 24, 24)))
+    check_dicom_masks(case)
+    assert case.clinical["age"] == 63.0 and case.clinical["cirrhosis"] is True
+    assert case.clinical["albi_grade"] == 2 and case.clinical["ecog"] is None
+
+
+def test_dicom_case_zip_with_wrapping_folder(tmp_path: Path) -> None:
+    write_dicom_case(tmp_path / "src" / "case_042", clinical=None)
+    archive = shutil.make_archive(str(tmp_path / "upload"), "zip", tmp_path / "src")
+    case = load_case(archive)
+    assert case.case_id == "case_042" and case.clinical == {}
+    check_dicom_masks(case)
+    assert list_structures(archive) == ["Liver", "GTV"]
+
+
+def test_error_inside_zip_names_the_archive_member(tmp_path: Path) -> None:
+    write_dicom_case(tmp_path / "src", rois={"Liver": LIVER, "GTV1": GTV, "GTV2": GTV})
+    shutil.copy(tmp_path / "src" / "rtstruct.dcm", tmp_path / "src" / "copy.dcm")
+    archive = shutil.make_archive(str(tmp_path / "upload"), "zip", tmp_path / "src")
+    with pytest.raises(RTStructError, match=f"{archive}:(copy|rtstruct).dcm") as err:
+        load_case(archive)
+    assert "radsurv-case-" not in str(err.value)
+
+
+def test_ambiguous_structures_resolved_by_roles(tmp_path: Path) -> None:
+    write_dicom_case(
+        tmp_path, rois={"Liver": LIVER, "GTV1": GTV, "GTV2": [square((-6.75, -6.75), 3.0, Z[2])]}
+    )
+    with pytest.raises(RTStructError, match="several structures could be the gtv: 'GTV1', 'GTV2'"):
+        load_case(tmp_path)
+    assert list_structures(tmp_path) == ["Liver", "GTV1", "GTV2"]
+    case = load_case(tmp_path, roles={"gtv": "GTV2"})
+    assert case.mask_array("gtv")[2].sum() == 4 and case.mask_array("gtv").sum() == 4
+    assert case.mask_array("liver").sum() > 1000
+
+
+def test_required_roles(tmp_path: Path) -> None:
+    write_dicom_case(tmp_path, rois={"Tumour": GTV, "Body": LIVER})
+    with pytest.raises(
+        RTStructError, match="no structure is recognised as the liver.*'Tumour', 'Body'"
+    ):
+        load_case(tmp_path)
+    case = load_case(tmp_path, require=("gtv",))
+    assert list(case.masks) == ["gtv"]
+    case = load_case(tmp_path, roles={"liver": "Body"})
+    assert set(case.masks) == {"liver", "gtv"}
+    with pytest.raises(InputError, match="Unknown role"):
+        load_case(tmp_path, roles={"spleen": "Body"})
+
+
+def test_rtstruct_of_another_series_refused(tmp_path: Path) -> None:
+    write_dicom_case(tmp_path, series_uid="1.2.3.999")
+    with pytest.raises(
+        RTStructError, match=r"drawn on series 1\.2\.3\.999, not on the image series"
+    ):
+        load_case(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("clinical", "expected"),
+    [
+        ({"age": 300}, r"Age \(age\): 300 years is outside"),
+        ({"albumin": 38, "bilirubin": 15, "albi_score": -1.0}, "contradicts"),
+    ],
+)
+def test_invalid_clinical_json(tmp_path: Path, clinical: dict, expected: str) -> None:
+    write_dicom_case(tmp_path, clinical=clinical)
+    with pytest.raises(ClinicalValueError, match=expected):
+        load_case(tmp_path)
+    (tmp_path / "clinical.json").write_text("{not json")
+    with pytest.raises(ClinicalValueError, match="clinical.json is not valid JSON"):
+        load_case(tmp_path)
+
+
+def test_volume_case_folder(tmp_path: Path) -> None:
+    write_volume_case(tmp_path / "case_9")
+    case = load_case(tmp_path / "case_9")
+    liver, gtv = masks_of()
+    assert case.case_id == "case_9"
+    np.testing.assert_array_equal(case.mask_array("liver"), liver.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    assert case.image.GetPixelID() == sitk.sitkFloat32 and case.spacing == SPACING
+    assert list_structures(tmp_path / "case_9") == ["gtv.nii.gz", "liver.nii.gz"]
+    archive = shutil.make_archive(str(tmp_path / "case_9"), "zip", tmp_path / "case_9")
+    assert load_case(archive, case_id="given").case_id == "given"
+
+
+def test_volume_case_other_names(tmp_path: Path) -> None:
+    write_volume_case(tmp_path, ("scan.nrrd", "segA.nii.gz", "Tumor.nii.gz"))
+    with pytest.raises(MaskError, match="No liver mask found"):
+        load_case(tmp_path)
+    case = load_case(tmp_path, roles={"liver": "segA.nii.gz"})
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
+    write_volume_case(tmp_path / "two", ("a.nii.gz", "liver.nii.gz", "b.nii.gz"))
+    with pytest.raises(
+        InputError, match="Cannot tell which volume .* is the image .*a.nii.gz, b.nii.gz"
+    ):
+        load_case(tmp_path / "two", require=())
+
+
+def test_volume_mask_on_another_grid(tmp_path: Path) -> None:
+    write_volume_case(tmp_path)
+    liver = to_image(masks_of()[0])
+    liver.SetSpacing((1.0, 1.0, 2.5))
+    sitk.WriteImage(liver, str(tmp_path / "liver.nii.gz"))
+    with pytest.raises(GeometryError, match=r"liver mask \(liver.nii.gz\).*different spacing"):
+        load_case(tmp_path)
+
+
+def test_load_case_files(tmp_path: Path) -> None:
+    write_volume_case(tmp_path / "vol")
+    case = load_case_files(
+        tmp_path / "vol" / "image.nii.gz",
+        {"gtv": tmp_path / "vol" / "gtv.nii.gz"},
+        {"age": "71", "sex": "f"},
+        "UP-1",
+    )
+    assert case.case_id == "UP-1" and list(case.masks) == ["gtv"] and case.clinical["sex"] == "F"
+    write_dicom_case(tmp_path / "dcm")
+    rs = tmp_path / "dcm" / "rtstruct.dcm"
+    case = load_case_files(tmp_path / "dcm" / "ct", {"liver": rs, "gtv": rs}, None, "UP-2")
+    check_dicom_masks(case)
+    with pytest.raises(RTStructError, match="only be used with the DICOM series"):
+        load_case_files(tmp_path / "vol" / "image.nii.gz", {"gtv": rs}, None, "UP-3")
+
+
+def test_missing_or_wrong_paths(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        load_case(tmp_path / "nowhere")
+    (tmp_path / "image.txt").write_text("x")
+    with pytest.raises(InputError, match="neither a case folder nor a .zip"):
+        load_case(tmp_path / "image.txt")
+
+
+def test_generated_cohort_cases_load(request: pytest.FixtureRequest) -> None:
+    """The synthetic generator's cases (both formats) load with both masks and their clinical values."""
+    pytest.importorskip(
+        "survival_core.cohort.generate", reason="the cohort generator is not written yet"
+    )
+    small_cohort: Path = request.getfixturevalue("small_cohort")
+    with open(small_cohort / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["format"] for r in rows} == {"dicom", "nifti"}
+    for row in rows:
+        case = load_case(small_cohort / "cases" / row["case_id"])
+        assert case.case_id == row["case_id"]
+        liver, gtv = case.mask_array("liver"), case.mask_array("gtv")
+        assert gtv.any() and liver.sum() > gtv.sum()
+        assert case.clinical["age"] is not None

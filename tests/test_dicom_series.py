@@ -1,0 +1,260 @@
+"""DICOM series: slice order by position, geometry, rescale, real files, and clear refusals."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from pydicom.data import get_testdata_file
+
+from survival_core.errors import DicomError
+from survival_core.io.dicom_series import read_series, scan_dicom
+from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, write, write_scrambled
+
+SQ = np.sqrt(0.5)
+ORIENTATIONS = {
+    "axial": ((1, 0, 0), (0, 1, 0)),
+    "axial flipped": ((-1, 0, 0), (0, -1, 0)),
+    "coronal": ((1, 0, 0), (0, 0, -1)),
+    "oblique": ((SQ, SQ, 0), (0, 0, -1)),
+}
+
+
+@pytest.mark.parametrize("orientation", list(ORIENTATIONS))
+def test_scrambled_slices_load_in_position_order(tmp_path: Path, orientation: str) -> None:
+    row, col = ORIENTATIONS[orientation]
+    volume = hu_volume()
+    datasets = ct_slices(
+        volume, spacing=(0.7, 0.9, 2.5), origin=(-50.0, 20.0, 100.0), row=row, col=col
+    )
+    write_scrambled(datasets, tmp_path / "ct", seed=len(orientation))
+
+    image, info = read_series(tmp_path / "ct")
+
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), volume)
+    assert image.GetPixelID() == sitk.sitkFloat32
+    assert image.GetSize() == (16, 12, 5)
+    np.testing.assert_allclose(image.GetSpacing(), (0.7, 0.9, 2.5))
+    normal = np.cross(row, col)
+    np.testing.assert_allclose(
+        image.GetDirection(), np.column_stack([row, col, normal]).ravel(), atol=1e-6
+    )
+    np.testing.assert_allclose(image.GetOrigin(), (-50.0, 20.0, 100.0), atol=1e-6)
+    # voxel (i, j, k) sits at IPP_k + i * dx * row + j * dy * col
+    point = (
+        np.array([-50.0, 20.0, 100.0])
+        + 3 * 2.5 * normal
+        + 5 * 0.7 * np.array(row)
+        + 2 * 0.9 * np.array(col)
+    )
+    np.testing.assert_allclose(image.TransformIndexToPhysicalPoint((5, 2, 3)), point, atol=1e-6)
+    assert info.sop_instance_uids == tuple(d.SOPInstanceUID for d in datasets)
+    np.testing.assert_allclose(np.diff(info.slice_positions), 2.5)
+    assert info.modality == "CT" and info.warnings == []
+
+
+def test_rescale_slope_and_intercept_applied(tmp_path: Path) -> None:
+    stored = np.random.default_rng(3).integers(0, 1500, (3, 6, 7))
+    hu = 2.0 * stored - 1024.0
+    write_scrambled(ct_slices(hu, slope=2.0, intercept=-1024.0), tmp_path, seed=5)
+    image, _ = read_series(tmp_path)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu)
+
+
+def test_files_without_preamble_and_zip_source(tmp_path: Path) -> None:
+    volume = hu_volume((3, 8, 9))
+    datasets = ct_slices(volume)
+    write(datasets[0], tmp_path / "ct" / "s0")
+    write(datasets[1], tmp_path / "ct" / "s1", preamble=False)
+    write(datasets[2], tmp_path / "ct" / "s2", bare=True)
+    # the bare file starts with the data set itself: group 0008, no preamble, no file meta
+    assert (tmp_path / "ct" / "s2").read_bytes()[:2] == b"\x08\x00"
+    (tmp_path / "ct" / "README.txt").write_text("exported by hand")
+    with zipfile.ZipFile(tmp_path / "case.zip", "w") as archive:
+        for path in sorted((tmp_path / "ct").iterdir()):
+            archive.write(path, f"export/{path.name}")
+
+    for source in (tmp_path / "ct", tmp_path / "case.zip"):
+        inventory = scan_dicom(source)
+        assert [s.n_slices for s in inventory.series] == [3]
+        assert any("README.txt" in note for note in inventory.skipped)
+        image, info = read_series(inventory)
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(image), volume)
+    assert info.files[0].startswith(f"{tmp_path / 'case.zip'}:export/")
+
+
+def test_ct_small_loads_with_header_geometry() -> None:
+    path = get_testdata_file("CT_small.dcm")
+    raw = pydicom.dcmread(path)
+    image, info = read_series(path)
+    assert image.GetSize() == (raw.Columns, raw.Rows, 1)
+    np.testing.assert_allclose(
+        image.GetSpacing(), (*map(float, raw.PixelSpacing[::-1]), float(raw.SliceThickness))
+    )
+    np.testing.assert_allclose(image.GetOrigin(), [float(v) for v in raw.ImagePositionPatient])
+    hu = sitk.GetArrayFromImage(image)
+    expected = raw.pixel_array * float(raw.RescaleSlope) + float(raw.RescaleIntercept)
+    np.testing.assert_array_equal(hu[0], expected)
+    assert (hu.min(), hu.max()) == (expected.min(), expected.max())
+    assert (
+        info.series_uid == raw.SeriesInstanceUID
+        and info.frame_of_reference_uid == raw.FrameOfReferenceUID
+    )
+
+
+def test_ibsi_multiframe_phantom_loads(shared_data: Path) -> None:
+    folder = shared_data / "ibsi1/digital_phantom/dicom/image"
+    nifti = shared_data / "ibsi1/digital_phantom/nifti/image/phantom.nii.gz"
+    if not folder.is_dir() or not nifti.is_file():
+        pytest.skip("IBSI digital phantom not in ../shared/data")
+    image, info = read_series(folder)
+    assert image.GetSize() == (5, 4, 4)
+    np.testing.assert_allclose(image.GetDirection(), (1, 0, 0, 0, 0, 1, 0, -1, 0))
+    assert info.slice_positions == (0.0, 1.0, 2.0, 3.0)
+    # Frames are stored from y = 3 down to y = 0 and must come back sorted along the normal (+y);
+    # the NIfTI copy stores the same voxels with its y and z axes swapped.
+    reference = sitk.GetArrayFromImage(sitk.ReadImage(str(nifti)))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), reference.transpose(1, 0, 2))
+
+
+def test_picks_ct_among_series_and_honours_series_uid(tmp_path: Path) -> None:
+    ct = ct_slices(hu_volume((2, 4, 4)))
+    mr = ct_slices(hu_volume((3, 4, 4)), modality="MR")
+    for i, ds in enumerate(ct + mr):
+        write(ds, tmp_path / f"{i}.dcm")
+    image, info = read_series(tmp_path)
+    assert info.modality == "CT" and image.GetSize()[2] == 2
+    _, info = read_series(tmp_path, series_uid=mr[0].SeriesInstanceUID)
+    assert info.modality == "MR"
+    with pytest.raises(DicomError, match="not in") as err:
+        read_series(tmp_path, series_uid="1.2.3")
+    assert ct[0].SeriesInstanceUID in str(err.value)
+
+
+def test_two_ct_series_ask_which(tmp_path: Path) -> None:
+    first, second = ct_slices(hu_volume((2, 4, 4))), ct_slices(hu_volume((2, 4, 4)))
+    for i, ds in enumerate(first + second):
+        write(ds, tmp_path / f"{i}.dcm")
+    with pytest.raises(DicomError, match="2 CT series") as err:
+        read_series(tmp_path)
+    assert first[0].SeriesInstanceUID in str(err.value) and second[0].SeriesInstanceUID in str(
+        err.value
+    )
+
+
+def test_single_slice_without_thickness_uses_1mm(tmp_path: Path) -> None:
+    (ds,) = ct_slices(hu_volume((1, 4, 4)))
+    del ds.SliceThickness
+    image, info = read_series(write(ds, tmp_path / "one.dcm"))
+    assert image.GetSpacing()[2] == 1.0 and "1 mm assumed" in info.warnings[0]
+
+
+@pytest.mark.parametrize(("jitter", "warned"), [(0.005, False), (0.03, True)])
+def test_small_spacing_jitter_is_accepted(tmp_path: Path, jitter: float, warned: bool) -> None:
+    datasets = ct_slices(hu_volume((4, 4, 4)), spacing=(1.0, 1.0, 2.0), origin=(0.0, 0.0, 0.0))
+    datasets[2].ImagePositionPatient = [0.0, 0.0, 4.0 + jitter * 2.0]
+    for i, ds in enumerate(datasets):
+        write(ds, tmp_path / f"{i}.dcm")
+    image, info = read_series(tmp_path)
+    assert image.GetSpacing()[2] == pytest.approx(2.0)
+    assert bool(info.warnings) == warned
+
+
+def bad_series(tmp_path: Path, change) -> Path:
+    datasets = ct_slices(hu_volume((7, 6, 6)), spacing=(1.0, 1.0, 2.5), origin=(0.0, 0.0, 0.0))
+    datasets = change(datasets) or datasets
+    for i, ds in enumerate(datasets):
+        write(ds, tmp_path / f"slice{i}.dcm")
+    return tmp_path
+
+
+def _set(index: int, **attrs):
+    def change(datasets):
+        for key, value in attrs.items():
+            setattr(datasets[index], key, value)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: d[:2] + d[3:],
+            r"Missing slice.*slice 1 \(at 2\.50 mm.*slice 2 \(at 7\.50 mm.*gap 5\.00 mm, about 1 slice",
+        ),
+        (lambda d: d[:2] + d[4:], r"Missing slice.*slice 1 .*gap 7\.50 mm, about 2 slice"),
+        (_set(2, ImagePositionPatient=[0.0, 0.0, 5.6]), r"not uniform.*5\.60 mm"),
+        (
+            _set(3, ImagePositionPatient=[0.0, 0.0, 5.0]),
+            r"slice2\.dcm and .*slice3\.dcm are at the same position",
+        ),
+        (
+            _set(1, ImageOrientationPatient=[1, 0, 0, 0, 0.8, 0.6]),
+            "different orientations.*slice1.dcm",
+        ),
+        (_set(4, PixelSpacing=[1.0, 1.2]), r"different pixel spacings.*slice4\.dcm \[1\.0, 1\.2\]"),
+        (_set(1, ImagePositionPatient=[3.0, 0.0, 2.5]), "shifted sideways"),
+        (_set(0, ImagePositionPatient=None), "no ImagePositionPatient"),
+    ],
+    ids=[
+        "one missing",
+        "two missing",
+        "irregular",
+        "duplicate",
+        "orientation",
+        "pixel spacing",
+        "tilt",
+        "no IPP",
+    ],
+)
+def test_inconsistent_series_refused(tmp_path: Path, change, expected: str) -> None:
+    with pytest.raises(DicomError, match=expected):
+        read_series(bad_series(tmp_path, change))
+
+
+def test_different_sizes_refused(tmp_path: Path) -> None:
+    datasets = ct_slices(hu_volume((2, 6, 6)))
+    datasets[1] = ct_slices(hu_volume((2, 6, 7)), series_uid=datasets[0].SeriesInstanceUID)[1]
+    for i, ds in enumerate(datasets):
+        write(ds, tmp_path / f"{i}.dcm")
+    with pytest.raises(DicomError, match="different sizes.*6x6.*6x7"):
+        read_series(tmp_path)
+
+
+def test_non_dicom_inputs_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.dcm"
+    text.write_text("this is not DICOM at all")
+    with pytest.raises(DicomError, match="notes.dcm is not a DICOM file"):
+        read_series(text)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "a.txt").write_text("hello")
+    with pytest.raises(DicomError, match=r"No DICOM files found in .*folder.*a\.txt"):
+        scan_dicom(tmp_path / "folder")
+    with pytest.raises(DicomError, match="does not exist"):
+        scan_dicom(tmp_path / "missing")
+
+
+def test_dicom_without_pixels_refused(tmp_path: Path) -> None:
+    with pytest.raises(DicomError, match="only RTSTRUCT structure set"):
+        read_series(get_testdata_file("rtstruct.dcm"))
+    (ds,) = ct_slices(hu_volume((1, 4, 4)))
+    del ds.PixelData
+    with pytest.raises(DicomError, match="nopix.dcm has no pixel data"):
+        read_series(write(ds, tmp_path / "nopix.dcm"))
+
+
+def test_inventory_lists_rtstruct_with_its_series(tmp_path: Path) -> None:
+    datasets = ct_slices(hu_volume((2, 4, 4)))
+    for i, ds in enumerate(datasets):
+        write(ds, tmp_path / "ct" / f"{i}.dcm")
+    write(rtstruct(datasets, {"GTV": []}), tmp_path / "rs.dcm", preamble=False)
+    inventory = scan_dicom(tmp_path)
+    (entry,) = inventory.rtstructs
+    assert entry.references.series_uids == (datasets[0].SeriesInstanceUID,)
+    assert entry.roi_names == ("GTV",)
+    assert [s.series_uid for s in inventory.series] == [datasets[0].SeriesInstanceUID]

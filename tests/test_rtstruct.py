@@ -1,0 +1,237 @@
+"""RTSTRUCT: parsing (pydicom's sample and synthetic sets), role names, and rasterisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from pydicom.data import get_testdata_file
+
+from survival_core.errors import MaskError, RTStructError
+from survival_core.io.dicom_series import read_series
+from survival_core.io.rtstruct import map_roles, match_role, read_rtstruct, rtstruct_to_masks
+from tests.dicom_fixtures import ct_slices, rtstruct, square, write
+
+SPACING = (0.8, 0.8, 2.5)
+
+
+def setup_case(
+    tmp_path: Path,
+    rois: dict,
+    *,
+    row=(1, 0, 0),
+    col=(0, 1, 0),
+    origin=(-16.0, -16.0, 0.0),
+    **kwargs,
+):
+    """Write a 9-slice CT of 40 x 40 voxels and an RTSTRUCT over it; return image, info, structure set."""
+    slices = ct_slices(np.zeros((9, 40, 40)), spacing=SPACING, origin=origin, row=row, col=col)
+    for i, ds in enumerate(slices):
+        write(ds, tmp_path / "ct" / f"{i}.dcm")
+    write(rtstruct(slices, rois, **kwargs), tmp_path / "rs.dcm")
+    image, info = read_series(tmp_path / "ct")
+    return image, info, read_rtstruct(tmp_path / "rs.dcm")
+
+
+def voxel_volume(mask: sitk.Image) -> float:
+    return float(sitk.GetArrayFromImage(mask).sum() * np.prod(mask.GetSpacing()))
+
+
+def test_pydicom_sample_parses_like_raw_read() -> None:
+    path = get_testdata_file("rtstruct.dcm")
+    raw = pydicom.dcmread(path, force=True)
+    rt = read_rtstruct(path)
+    assert rt.roi_names == ["patient", "Isocenter 1", "Isocenter 2"]
+    assert rt.roi_numbers == {"patient": 1, "Isocenter 1": 2, "Isocenter 2": 3}
+    patient = rt.contours["patient"]
+    assert [c.shape for c in patient] == [(5, 3), (6, 3), (6, 3)]
+    for contour, item in zip(patient, raw.ROIContourSequence[0].ContourSequence, strict=True):
+        np.testing.assert_allclose(contour.ravel(), [float(v) for v in item.ContourData])
+    np.testing.assert_allclose(patient[0][1], (-200.0, -150.0, -200.0))
+    assert rt.rois["Isocenter 1"].geometric_types == ["POINT"]
+    assert rt.references.series_uids == ("1.2.826.0.1.3680043.8.498.2010020400001.2.1.1",)
+    assert rt.references.frame_of_reference_uids == ("1.2.826.0.1.3680043.8.498.2010020400001.2",)
+    assert any("POINT" in w and "Isocenter 1" in w for w in rt.warnings)
+
+
+def test_refuses_rasterising_onto_another_series() -> None:
+    rt = read_rtstruct(get_testdata_file("rtstruct.dcm"))
+    image, info = read_series(get_testdata_file("CT_small.dcm"))
+    with pytest.raises(RTStructError, match="not on the image series") as err:
+        rtstruct_to_masks(rt, image, info, ["patient"])
+    assert rt.references.series_uids[0] in str(err.value) and info.series_uid in str(err.value)
+
+
+def test_refuses_other_frame_of_reference(tmp_path: Path) -> None:
+    image, info, rt = setup_case(tmp_path, {"GTV": [square((0, 0), 10, 5.0)]}, frame_uid="1.2.3.4")
+    with pytest.raises(RTStructError, match="frame of reference 1.2.3.4") as err:
+        rtstruct_to_masks(rt, image, info, ["GTV"])
+    assert info.frame_of_reference_uid in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["image", "text"])
+def test_not_an_rtstruct(tmp_path: Path, kind: str) -> None:
+    path = Path(get_testdata_file("CT_small.dcm"))
+    if kind == "text":
+        path = tmp_path / "rs.dcm"
+        path.write_text("not dicom")
+    with pytest.raises(
+        RTStructError, match="not an RTSTRUCT" if kind == "image" else "not a DICOM file"
+    ):
+        read_rtstruct(path)
+
+
+def test_square_gives_its_volume(tmp_path: Path) -> None:
+    contours = [square((0.3, -0.2), 20.0, z) for z in (5.0, 7.5, 10.0, 12.5, 15.0)]
+    image, info, rt = setup_case(tmp_path, {"GTV": contours})
+    mask = rtstruct_to_masks(rt, image, info, ["GTV"])["GTV"]
+    assert mask.GetPixelID() == sitk.sitkUInt8
+    assert voxel_volume(mask) == pytest.approx(20 * 20 * 2.5 * 5, rel=0.03)
+    per_slice = sitk.GetArrayFromImage(mask).sum(axis=(1, 2))
+    assert per_slice.nonzero()[0].tolist() == [2, 3, 4, 5, 6]
+    assert (mask.GetSize(), mask.GetSpacing(), mask.GetOrigin()) == (
+        image.GetSize(),
+        image.GetSpacing(),
+        image.GetOrigin(),
+    )
+
+
+def test_inner_contour_makes_a_hole(tmp_path: Path) -> None:
+    contours = [
+        square((0.3, -0.2), 20.0, 10.0),
+        square((0.3, -0.2), 10.0, 10.0),
+        square((-12.0, -12.0), 4.0, 10.0),
+    ]
+    image, info, rt = setup_case(tmp_path, {"Ring": contours})
+    array = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["Ring"])["Ring"])
+    area = array[4].sum() * SPACING[0] * SPACING[1]
+    assert area == pytest.approx(20 * 20 - 10 * 10 + 4 * 4, rel=0.05)
+    centre = image.TransformPhysicalPointToIndex((0.3, -0.2, 10.0))
+    assert array[centre[2], centre[1], centre[0]] == 0  # the hole
+    assert array.sum() == array[4].sum()
+
+
+def plane_rectangle(
+    center: np.ndarray, width: float, height: float, u: np.ndarray, v: np.ndarray
+) -> np.ndarray:
+    """Corners of a width (along u) x height (along v) rectangle, mm."""
+    return np.array(
+        [
+            center + a * width / 2 * u + b * height / 2 * v
+            for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "col", "origin"),
+    [
+        ((1, 0, 0), (0, 1, 0), (-16, -16, 0)),
+        ((-1, 0, 0), (0, -1, 0), (16, 16, 0)),
+        ((1, 0, 0), (0, 0, -1), (-16, 0, 16)),
+    ],
+    ids=["axial", "axial flipped", "coronal"],
+)
+def test_mask_lands_on_the_right_voxels(tmp_path: Path, row, col, origin) -> None:
+    """Rectangles with edges midway between voxel centres: the mask equals the analytic inside test."""
+    u, v = np.array(row, float), np.array(col, float)
+    normal = np.cross(u, v)
+    corner = np.array(origin, float)
+    # 8 columns (i = 8..15, 6.4 mm) by 4 rows (j = 6..9, 3.2 mm), on slices 3 and 4; the centre
+    # of the rectangle is at continuous index (11.5, 7.5, k)
+    centres = [
+        corner + 11.5 * SPACING[0] * u + 7.5 * SPACING[1] * v + k * SPACING[2] * normal
+        for k in (3, 4)
+    ]
+    contours = [plane_rectangle(c, 6.4, 3.2, u, v) for c in centres]
+    image, info, rt = setup_case(tmp_path, {"GTV": contours}, row=row, col=col, origin=origin)
+    array = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["GTV"])["GTV"])
+    expected = np.zeros_like(array)
+    expected[3:5, 6:10, 8:16] = 1
+    np.testing.assert_array_equal(array, expected)
+
+
+@pytest.mark.parametrize(
+    ("contours", "error", "expected"),
+    [
+        ([square((0, 0), 10, 6.0)], RTStructError, r"'GTV'.*between slices \(slice index 2\.40\)"),
+        ([square((0, 0), 10, 40.0)], RTStructError, "'GTV'.*outside the image"),
+        ([], MaskError, "'GTV' has no closed contour"),
+        ([square((0.4, 0.4), 0.2, 5.0)], MaskError, "'GTV' covers no voxel"),
+    ],
+    ids=["off slice", "outside", "no contours", "too small"],
+)
+def test_unusable_contours(tmp_path: Path, contours, error, expected) -> None:
+    image, info, rt = setup_case(tmp_path, {"GTV": contours})
+    with pytest.raises(error, match=expected):
+        rtstruct_to_masks(rt, image, info, ["GTV"])
+
+
+def test_open_contours_ignored_with_warning(tmp_path: Path) -> None:
+    rois = {"GTV": [square((0, 0), 10, 5.0)], "Line": [square((0, 0), 10, 5.0)]}
+    image, info, rt = setup_case(tmp_path, rois, geometric_types={"Line": "OPEN_PLANAR"})
+    assert any("'Line'" in w and "OPEN_PLANAR" in w for w in rt.warnings)
+    with pytest.raises(MaskError, match="'Line' has no closed contour"):
+        rtstruct_to_masks(rt, image, info, ["Line"])
+    assert voxel_volume(rtstruct_to_masks(rt, image, info, ["GTV"])["GTV"]) == pytest.approx(
+        250, rel=0.1
+    )
+
+
+def test_unknown_roi_name_lists_the_names(tmp_path: Path) -> None:
+    image, info, rt = setup_case(
+        tmp_path, {"Liver": [square((0, 0), 10, 5.0)], "GTV": [square((0, 0), 4, 5.0)]}
+    )
+    with pytest.raises(RTStructError, match="no structure named 'Tumour'.*'Liver', 'GTV'"):
+        rtstruct_to_masks(rt, image, info, ["Tumour"])
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("GTV", "gtv"),
+        ("gtv1", "gtv"),
+        ("GTVp", "gtv"),
+        ("GTV_total", "gtv"),
+        ("GTV-2", "gtv"),
+        ("Tumor", "gtv"),
+        ("tumour", "gtv"),
+        ("Lesion 1", "gtv"),
+        ("HCC", "gtv"),
+        ("mass", "gtv"),
+        ("Liver tumor", "gtv"),
+        ("Liver", "liver"),
+        ("LIVER", "liver"),
+        ("liver_total", "liver"),
+        ("Whole Liver", "liver"),
+        ("whole-liver", "liver"),
+        ("Liver-GTV", None),
+        ("liver - gtv", None),
+        ("Liver_minus_GTV", None),
+        ("liver minus tumour", None),
+        ("PTV", None),
+        ("CTV_liver", None),
+        ("GTV+5mm", None),
+        ("GTVn", None),
+        ("Liver segment 4", None),
+        ("Portal vein", None),
+        ("Heart", None),
+        ("", None),
+    ],
+)
+def test_match_role(name: str, role: str | None) -> None:
+    assert match_role(name) == role
+
+
+def test_map_roles() -> None:
+    assert map_roles(["Body", "Liver", "GTV", "Liver-GTV"]) == {"liver": "Liver", "gtv": "GTV"}
+    assert map_roles(["Body", "GTV"], required=("gtv",)) == {"gtv": "GTV"}
+    with pytest.raises(RTStructError, match="several structures could be the gtv: 'GTV1', 'GTV2'"):
+        map_roles(["Liver", "GTV1", "GTV2"])
+    with pytest.raises(
+        RTStructError, match="no structure is recognised as the liver.*'Body', 'GTV'"
+    ):
+        map_roles(["Body", "GTV"])

@@ -1,0 +1,221 @@
+"""NIfTI/NRRD/MetaImage volumes and masks: real files from others, geometry checks, clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import GeometryError, InputError, MaskError
+from survival_core.io.volume import check_same_geometry, read_mask, read_volume, volume_stem
+
+GEOMETRY = {
+    "spacing": (0.75, 0.8, 2.5),
+    "origin": (-30.0, 12.5, -80.0),
+    "direction": (0, 1, 0, -1, 0, 0, 0, 0, 1),
+}
+
+
+def make_image(array: np.ndarray, **geometry) -> sitk.Image:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(geometry.get("spacing", GEOMETRY["spacing"]))
+    image.SetOrigin(geometry.get("origin", GEOMETRY["origin"]))
+    image.SetDirection(geometry.get("direction", GEOMETRY["direction"]))
+    return image
+
+
+def save(image: sitk.Image, path: Path) -> Path:
+    sitk.WriteImage(image, str(path))
+    return path
+
+
+@pytest.fixture
+def reference() -> sitk.Image:
+    array = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6) - 50
+    return make_image(array)
+
+
+def shared_file(shared_data: Path, relative: str) -> Path:
+    path = shared_data / relative
+    if not path.is_file():
+        pytest.skip(f"{relative} not in ../shared/data")
+    return path
+
+
+@pytest.mark.parametrize("name", ["v.nii", "v.nii.gz", "v.nrrd", "v.nhdr", "v.mha", "v.mhd"])
+def test_formats_round_trip(tmp_path: Path, reference: sitk.Image, name: str) -> None:
+    image = read_volume(save(reference, tmp_path / name))
+    assert image.GetPixelID() == sitk.sitkFloat32
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(reference))
+    np.testing.assert_allclose(image.GetSpacing(), GEOMETRY["spacing"], rtol=1e-6)
+    np.testing.assert_allclose(image.GetOrigin(), GEOMETRY["origin"], atol=1e-4)
+    np.testing.assert_allclose(image.GetDirection(), GEOMETRY["direction"], atol=1e-6)
+    assert volume_stem(tmp_path / name) == "v"
+
+
+def test_2d_becomes_one_slice(tmp_path: Path) -> None:
+    image = sitk.GetImageFromArray(np.arange(12, dtype=np.float32).reshape(3, 4))
+    image.SetSpacing((0.5, 0.6))
+    volume = read_volume(save(image, tmp_path / "slice.nrrd"))
+    assert volume.GetSize() == (4, 3, 1) and volume.GetSpacing()[:2] == (0.5, 0.6)
+
+
+@pytest.mark.parametrize(("n_volumes", "ok"), [(1, True), (3, False)])
+def test_4d(tmp_path: Path, n_volumes: int, ok: bool) -> None:
+    volumes = [sitk.GetImageFromArray(np.zeros((2, 3, 4), np.int16))] * n_volumes
+    path = save(sitk.JoinSeries(volumes), tmp_path / "t.nii.gz")
+    if ok:
+        assert read_volume(path).GetSize() == (4, 3, 2)
+    else:
+        with pytest.raises(InputError, match="t.nii.gz is a 4D series of 3 volumes"):
+            read_volume(path)
+
+
+def test_vector_image_refused(tmp_path: Path) -> None:
+    path = save(
+        sitk.GetImageFromArray(np.zeros((2, 3, 4, 3), np.uint8), isVector=True),
+        tmp_path / "rgb.nrrd",
+    )
+    with pytest.raises(InputError, match="rgb.nrrd has 3 values per voxel"):
+        read_volume(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "garbage.nii.gz",
+            b"\x1f\x8b\x08\x00garbage that is not gzip",
+            "garbage.nii.gz is not a NIfTI, NRRD",
+        ),
+        ("notes.nrrd", b"plain text notes", "notes.nrrd is not a NIfTI, NRRD"),
+        ("missing.nii", None, "missing.nii does not exist"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes | None, expected: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError, match=expected):
+        read_volume(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("cut.nii", "cut.nii is truncated: it holds 400 bytes where its header announces 832"),
+        ("cut.nii.gz", "cut.nii.gz is damaged or truncated"),
+        ("cut.nrrd", "cut.nrrd cannot be read as a NRRD volume"),
+        ("cut.mha", "cut.mha cannot be read as a MetaImage volume"),
+    ],
+)
+def test_truncated_files_refused(
+    tmp_path: Path, reference: sitk.Image, name: str, expected: str
+) -> None:
+    """The NIfTI reader would fill the missing voxels with zeros; the check must catch it."""
+    good = save(sitk.Cast(reference, sitk.sitkFloat32), tmp_path / name.replace("cut", "good"))
+    data = good.read_bytes()
+    (tmp_path / name).write_bytes(data[:400] if name == "cut.nii" else data[: len(data) - 60])
+    with pytest.raises(InputError, match=expected):
+        read_volume(tmp_path / name)
+
+
+def test_misnamed_file_refused(tmp_path: Path, reference: sitk.Image) -> None:
+    good = save(reference, tmp_path / "good.nii")
+    misnamed = tmp_path / "image.nrrd"
+    misnamed.write_bytes(good.read_bytes())
+    with pytest.raises(
+        InputError, match=r"image.nrrd contains a NIfTI volume .*\.nii or \.nii\.gz; rename"
+    ):
+        read_volume(misnamed)
+
+
+def test_pyradiomics_brain_image_and_label(shared_data: Path) -> None:
+    image = read_volume(shared_file(shared_data, "pyradiomics/brain1_image.nrrd"))
+    assert image.GetSize() == (256, 256, 25)
+    assert image.GetSpacing()[2] == pytest.approx(6.5)
+    mask = read_mask(shared_data / "pyradiomics/brain1_label.nrrd", image, name="tumour")
+    assert mask.GetPixelID() == sitk.sitkUInt8
+    assert int(sitk.GetArrayFromImage(mask).sum()) == 4137
+    assert set(np.unique(sitk.GetArrayFromImage(mask))) == {0, 1}
+
+
+def test_prostate_label_map_needs_a_label(shared_data: Path) -> None:
+    image = read_volume(shared_file(shared_data, "pyradiomics/prostate_phantom_subvolume.nrrd"))
+    labels = shared_data / "pyradiomics/prostate_phantom_subvolume-label.nrrd"
+    with pytest.raises(MaskError, match="label map with labels 1, 7, 8, 9; say which label"):
+        read_mask(labels, image, name="gtv")
+    raw = sitk.GetArrayFromImage(sitk.ReadImage(str(labels)))
+    mask = read_mask(labels, image, label=7, name="gtv")
+    assert int(sitk.GetArrayFromImage(mask).sum()) == int((raw == 7).sum()) > 0
+    with pytest.raises(MaskError, match="no voxel with label 4; labels present: \\[1, 7, 8, 9\\]"):
+        read_mask(labels, image, label=4, name="gtv")
+
+
+def test_ibsi_digital_phantom(shared_data: Path) -> None:
+    image = read_volume(
+        shared_file(shared_data, "ibsi1/digital_phantom/nifti/image/phantom.nii.gz")
+    )
+    assert image.GetSize() == (5, 4, 4) and image.GetSpacing() == (2.0, 2.0, 2.0)
+    mask = read_mask(
+        shared_data / "ibsi1/digital_phantom/nifti/mask/mask.nii.gz", image, name="phantom mask"
+    )
+    assert int(sitk.GetArrayFromImage(mask).sum()) == 74
+
+
+def test_empty_and_non_binary_masks(tmp_path: Path, reference: sitk.Image) -> None:
+    empty = save(make_image(np.zeros((4, 5, 6), np.uint8)), tmp_path / "gtv.nii.gz")
+    with pytest.raises(MaskError, match=r"gtv mask \(.*gtv.nii.gz\) is empty"):
+        read_mask(empty, reference, name="gtv mask")
+    soft = save(make_image(np.full((4, 5, 6), 0.25, np.float32)), tmp_path / "prob.nii.gz")
+    with pytest.raises(MaskError, match="non-integer values"):
+        read_mask(soft, reference, name="gtv mask")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"shape": (4, 5, 7)}, "size"),
+        ({"spacing": (0.75, 0.8, 3.0)}, "spacing"),
+        ({"origin": (-30.0, 12.5, -79.0)}, "origin"),
+        ({"direction": (1, 0, 0, 0, 1, 0, 0, 0, 1)}, "direction"),
+    ],
+)
+def test_geometry_mismatch_names_both_grids(
+    tmp_path: Path, reference: sitk.Image, change: dict, problem: str
+) -> None:
+    geometry = {k: v for k, v in change.items() if k != "shape"}
+    mask = make_image(np.ones(change.get("shape", (4, 5, 6)), np.uint8), **geometry)
+    path = save(mask, tmp_path / "liver.nii.gz")
+    with pytest.raises(GeometryError, match=f"different {problem}") as err:
+        read_mask(path, reference, name="liver mask")
+    message = str(err.value)
+    assert "liver mask (liver.nii.gz)" in message and "the image" in message
+    assert "size 6x5x4" in message and f"size {'x'.join(map(str, mask.GetSize()))}" in message
+    assert str(reference.GetOrigin()[2]) in message or "-80" in message
+
+
+def test_tiny_geometry_differences_accepted_and_snapped(
+    tmp_path: Path, reference: sitk.Image
+) -> None:
+    mask = make_image(
+        np.ones((4, 5, 6), np.uint8),
+        spacing=(0.75 * (1 + 5e-4), 0.8, 2.5),
+        origin=(-30.0 + 0.02, 12.5, -80.0),
+        direction=(0, 1, 1e-4, -1, 0, 0, 0, 0, 1),
+    )
+    snapped = read_mask(save(mask, tmp_path / "gtv.nrrd"), reference, name="gtv")
+    assert (snapped.GetSpacing(), snapped.GetOrigin(), snapped.GetDirection()) == (
+        reference.GetSpacing(),
+        reference.GetOrigin(),
+        reference.GetDirection(),
+    )
+    with pytest.raises(GeometryError):
+        check_same_geometry(
+            reference,
+            make_image(np.ones((4, 5, 6), np.uint8), origin=(-30.0 + 0.1, 12.5, -80.0)),
+            "image",
+            "mask",
+        )
