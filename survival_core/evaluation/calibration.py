@@ -1,0 +1,232 @@
+"""Calibration of predicted survival at a horizon (days).
+
+Three complementary views, all on the predicted survival ``S_i(h)`` at horizon ``h``:
+
+* Grouped: patients are split into ``n_groups`` equal-size groups by predicted risk; each group's
+  mean predicted survival is set against its Kaplan-Meier observed survival at ``h`` (log-log CI).
+* Calibration slope: the coefficient of ``cloglog(1 - S_i(h)) = log(-log S_i(h))`` in a Cox model
+  fitted on the evaluation data (Royston & Altman 2013); 1 is ideal, < 1 means predictions are too
+  extreme (over-fitting). Calibration-in-the-large: observed Kaplan-Meier risk at ``h`` minus the
+  mean predicted risk (0 is ideal; CI from the Kaplan-Meier interval).
+* Smoothed (Austin, Harrell & van Klaveren 2020): observed risk as a smooth function of predicted
+  risk, from a flexible parametric survival model with ``cloglog`` of the predicted risk as the only
+  covariate, the Crowther-Royston-Clements cubic-spline accelerated failure time model with three
+  knots at the 5/50/95th percentiles of log event times, the model lifelines'
+  ``survival_probability_calibration`` fits. ICI, E50 and E90 are the mean, median and 90th
+  percentile of ``|observed - predicted|`` over patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from survival_core.errors import InputError
+from survival_core.evaluation.bootstrap import Estimate, two_sided_z
+from survival_core.evaluation.concordance import Outcome, probability_array, survival_arrays
+from survival_core.evaluation.risk_groups import cox_coefficient, kaplan_meier
+
+_CLIP = 1e-10
+
+
+@dataclass(frozen=True)
+class CalibrationTable:
+    """Per risk group (ascending predicted risk): size, mean predicted and KM observed survival."""
+
+    n: np.ndarray
+    predicted_survival: np.ndarray
+    observed_survival: np.ndarray
+    observed_low: np.ndarray
+    observed_high: np.ndarray
+
+
+@dataclass(frozen=True)
+class SmoothedCalibration:
+    """Smoothed observed vs predicted risk of an event by the horizon, per patient, and summaries."""
+
+    predicted_risk: np.ndarray
+    observed_risk: np.ndarray
+    ici: float
+    e50: float
+    e90: float
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """All calibration summaries at one horizon (days)."""
+
+    horizon: float
+    table: CalibrationTable
+    slope: Estimate
+    in_the_large: Estimate
+    smoothed: SmoothedCalibration
+
+
+def _checked(
+    y: Outcome, predicted_survival: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    event, time = survival_arrays(y)
+    return event, time, probability_array(predicted_survival, time.size, "predicted survival")
+
+
+def cloglog_risk(predicted_survival: np.ndarray) -> np.ndarray:
+    """``log(-log S)``, i.e. the complementary log-log of the predicted risk ``1 - S``."""
+    surv = np.clip(np.asarray(predicted_survival, dtype=float), _CLIP, 1.0 - _CLIP)
+    return np.log(-np.log(surv))
+
+
+def calibration_table(
+    y: Outcome,
+    predicted_survival: np.ndarray,
+    horizon: float,
+    n_groups: int = 10,
+    level: float = 0.95,
+) -> CalibrationTable:
+    """Mean predicted vs Kaplan-Meier observed survival at ``horizon`` per predicted-risk group."""
+    event, time, surv = _checked(y, predicted_survival)
+    if not 1 <= n_groups <= time.size:
+        raise InputError(f"Need between 1 and {time.size} calibration groups; got {n_groups}.")
+    rank = np.empty(time.size, dtype=int)
+    rank[np.argsort(-surv, kind="stable")] = np.arange(time.size)
+    group = rank * n_groups // time.size
+    rows = []
+    for g in range(n_groups):
+        member = group == g
+        observed = kaplan_meier((event[member], time[member]), level).at(horizon)
+        rows.append(
+            (member.sum(), surv[member].mean(), observed.value, observed.ci_low, observed.ci_high)
+        )
+    n, pred, obs, low, high = (np.array(col) for col in zip(*rows, strict=True))
+    return CalibrationTable(n.astype(int), pred, obs, low, high)
+
+
+def calibration_slope(y: Outcome, predicted_survival: np.ndarray, level: float = 0.95) -> Estimate:
+    """Cox coefficient of ``cloglog`` predicted risk on the evaluation data, with Wald CI."""
+    event, time, surv = _checked(y, predicted_survival)
+    z = two_sided_z(level)
+    coef, se = cox_coefficient((event, time), cloglog_risk(surv))
+    return Estimate(coef, coef - z * se, coef + z * se, "Cox slope on cloglog(predicted risk)")
+
+
+def calibration_in_the_large(
+    y: Outcome, predicted_survival: np.ndarray, horizon: float, level: float = 0.95
+) -> Estimate:
+    """Observed (Kaplan-Meier) minus mean predicted risk of an event by ``horizon`` days."""
+    event, time, surv = _checked(y, predicted_survival)
+    observed = kaplan_meier((event, time), level).at(horizon)
+    expected = float(1.0 - surv.mean())
+    return Estimate(
+        1.0 - observed.value - expected,
+        1.0 - observed.ci_high - expected,
+        1.0 - observed.ci_low - expected,
+        "Kaplan-Meier risk minus mean predicted risk",
+    )
+
+
+class _SplineAFT:
+    """Crowther-Royston-Clements spline AFT model with one covariate and one interior knot:
+    ``H(t | x) = exp(g0 + g1 u + g2 B(u))``, ``u = log t - beta x - c``, ``B`` the restricted cubic
+    basis at the middle knot; the shift ``c`` moves the data relative to the knots (as lifelines'
+    intercept in the AFT predictor does)."""
+
+    def __init__(self, knots: np.ndarray) -> None:
+        self.low, self.mid, self.high = knots
+        self.lam = (self.high - self.mid) / (self.high - self.low)
+
+    def _basis(self, u: np.ndarray, power: int) -> np.ndarray:
+        """The knot combination of ``max(u - k, 0)^power``: ``B`` (power 3), ``B'/3`` (2), ``B''/6`` (1)."""
+
+        def cube(k: float) -> np.ndarray:
+            return np.maximum(u - k, 0.0) ** power
+
+        return cube(self.mid) - self.lam * cube(self.low) - (1.0 - self.lam) * cube(self.high)
+
+    def negative_loglik(
+        self, params: np.ndarray, log_t: np.ndarray, event: np.ndarray, x: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        beta, shift, g0, g1, g2 = params
+        u = log_t - beta * x - shift
+        b, db, d2b = self._basis(u, 3), 3.0 * self._basis(u, 2), 6.0 * self._basis(u, 1)
+        eta = g0 + g1 * u + g2 * b
+        cum_hazard = np.exp(np.minimum(eta, 700.0))
+        slope = g1 + g2 * db
+        if (slope[event] <= 0).any():
+            return np.inf, np.zeros(5)
+        n = log_t.size
+        loglik = np.sum(event * (eta + np.log(np.where(event, slope, 1.0)) - log_t) - cum_hazard)
+        inv = np.where(event, 1.0 / np.where(event, slope, 1.0), 0.0)
+        d_u = event * (slope + g2 * d2b * inv) - cum_hazard * slope
+        grad = np.array(
+            [
+                np.sum(-x * d_u),
+                -np.sum(d_u),
+                np.sum(event - cum_hazard),
+                np.sum(event * (u + inv) - cum_hazard * u),
+                np.sum(event * (b + db * inv) - cum_hazard * b),
+            ]
+        )
+        return -loglik / n, -grad / n
+
+    def cumulative_hazard(self, params: np.ndarray, log_t: float, x: np.ndarray) -> np.ndarray:
+        beta, shift, g0, g1, g2 = params
+        u = log_t - beta * x - shift
+        return np.exp(g0 + g1 * u + g2 * self._basis(u, 3))
+
+
+def smoothed_calibration(
+    y: Outcome, predicted_survival: np.ndarray, horizon: float
+) -> SmoothedCalibration:
+    """ICI, E50 and E90 of the predicted risk of an event by ``horizon`` days (Austin 2020)."""
+    event, time, surv = _checked(y, predicted_survival)
+    if event.sum() < 5 or (time <= 0).any():
+        raise InputError(
+            "Smoothed calibration needs at least 5 events and positive follow-up times (days)."
+        )
+    risk = np.clip(1.0 - surv, _CLIP, 1.0 - _CLIP)
+    x = np.log(-np.log(1.0 - risk))
+    # log time is centred on the middle knot: the same model, but a well-scaled optimisation
+    centre = np.median(np.log(time[event]))
+    log_t = np.log(time) - centre
+    model = _SplineAFT(np.percentile(log_t[event], [5.0, 50.0, 95.0]))
+    if not model.low < model.mid < model.high:
+        raise InputError("Smoothed calibration needs event times spread over a range of days.")
+    # start from the exponential model: g1 = 1, g0 = log(events / total centred follow-up)
+    start = np.array([0.0, 0.0, np.log(event.sum() / np.exp(log_t).sum()), 1.0, 0.0])
+    fit = minimize(
+        model.negative_loglik,
+        start,
+        args=(log_t, event, x),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-10, "maxiter": 5000},
+    )
+    if not np.isfinite(fit.fun) or np.abs(fit.jac).max() > 1e-5:
+        raise InputError("The smoothed calibration model did not converge on these data.")
+    observed = 1.0 - np.exp(-model.cumulative_hazard(fit.x, np.log(horizon) - centre, x))
+    delta = np.abs(observed - risk)
+    return SmoothedCalibration(
+        risk,
+        observed,
+        float(delta.mean()),
+        float(np.percentile(delta, 50)),
+        float(np.percentile(delta, 90)),
+    )
+
+
+def calibration_at(
+    y: Outcome,
+    predicted_survival: np.ndarray,
+    horizon: float,
+    n_groups: int = 10,
+    level: float = 0.95,
+) -> CalibrationResult:
+    """All calibration summaries of predicted survival at ``horizon`` days."""
+    return CalibrationResult(
+        float(horizon),
+        calibration_table(y, predicted_survival, horizon, n_groups, level),
+        calibration_slope(y, predicted_survival, level),
+        calibration_in_the_large(y, predicted_survival, horizon, level),
+        smoothed_calibration(y, predicted_survival, horizon),
+    )

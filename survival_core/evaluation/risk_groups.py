@@ -1,0 +1,287 @@
+"""Risk groups from a cut learned on training data, and the statistics reported for them:
+Kaplan-Meier curves with log-log (exponential Greenwood) intervals, the log-rank test, and the
+high-vs-low hazard ratio from a Cox model (Efron ties), all cross-checked against lifelines.
+
+A cut is learned once on the TRAINING risks and then applied unchanged to test patients, so the
+reported separation is not optimistically tuned on the data it is shown on. Two rules:
+
+* ``"median"``: the training median of the risk.
+* ``"youden"``: the threshold maximising sensitivity + specificity - 1 on the cumulative/dynamic
+  ROC at ``horizon`` days (see :mod:`survival_core.evaluation.td_auc`). Patients censored before the
+  horizon have unknown status: they get weight 0 and cases are weighted by the inverse censoring
+  probability at their event time (IPCW), rather than being counted as controls. The cut is placed
+  halfway between the chosen risk and the next lower one.
+
+A patient is high risk (1) when their risk is strictly above the cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import chi2
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.bootstrap import Estimate, two_sided_z
+from survival_core.evaluation.concordance import Outcome, product_limit, risk_array, survival_arrays
+from survival_core.evaluation.td_auc import cumulative_dynamic_roc
+
+
+@dataclass(frozen=True)
+class KaplanMeierCurve:
+    """Kaplan-Meier survival at each unique observed time (days) with a pointwise CI."""
+
+    time: np.ndarray
+    survival: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    n_at_risk: np.ndarray
+    n_events: np.ndarray
+    level: float
+
+    def at(self, t: float) -> Estimate:
+        """Survival at ``t`` days with its CI; the curve is flat after the last observed time."""
+        k = int(np.searchsorted(self.time, t, side="right")) - 1
+        if k < 0:
+            return Estimate(1.0, 1.0, 1.0, "Kaplan-Meier")
+        return Estimate(
+            float(self.survival[k]),
+            float(self.ci_low[k]),
+            float(self.ci_high[k]),
+            f"Kaplan-Meier, log-log Greenwood {self.level:.0%} CI",
+        )
+
+
+def kaplan_meier(y: Outcome, level: float = 0.95) -> KaplanMeierCurve:
+    """Kaplan-Meier estimate with the log(-log S) Greenwood interval (lifelines' default)."""
+    z = two_sided_z(level)
+    event, time = survival_arrays(y)
+    if time.size == 0:
+        raise InputError("A Kaplan-Meier curve needs at least one patient.")
+    times, surv, n_at_risk, n_events = product_limit(event, time)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(n_events / (n_at_risk * (n_at_risk - n_events)))
+        log_s = np.log(surv)
+        spread = z * np.sqrt(greenwood) / log_s
+        centre = np.log(-log_s)
+        low = np.exp(-np.exp(centre - spread))
+        high = np.exp(-np.exp(centre + spread))
+    defined = (surv > 0) & (surv < 1)
+    low = np.where(defined, low, surv)
+    high = np.where(defined, high, surv)
+    return KaplanMeierCurve(times, surv, low, high, n_at_risk, n_events, level)
+
+
+def survival_at(y: Outcome, t: float, level: float = 0.95) -> Estimate:
+    """Kaplan-Meier survival at ``t`` days with its log-log Greenwood CI."""
+    return kaplan_meier(y, level).at(t)
+
+
+@dataclass(frozen=True)
+class LogRankResult:
+    """Two-group log-rank test: chi-square statistic (1 df), p-value, and observed/expected events
+    in the high-risk group."""
+
+    chi2: float
+    p_value: float
+    observed: float
+    expected: float
+
+
+def _two_groups(groups: np.ndarray, n: int) -> np.ndarray:
+    groups = np.asarray(groups)
+    if groups.shape != (n,) or not np.isin(groups, (0, 1)).all():
+        raise InputError(f"Risk groups must be one 0/1 label per patient ({n}).")
+    groups = groups.astype(bool)
+    if groups.all() or not groups.any():
+        raise InputError(
+            "Both risk groups must contain patients; the cut put everybody in one group."
+        )
+    return groups
+
+
+def logrank_test(y: Outcome, groups: np.ndarray) -> LogRankResult:
+    """Log-rank test between group 1 (high risk) and group 0 (low risk)."""
+    event, time = survival_arrays(y)
+    high = _two_groups(groups, time.size)
+    event_times = np.unique(time[event])
+    if event_times.size == 0:
+        raise InputError("The log-rank test needs at least one event.")
+    sorted_all, sorted_high = np.sort(time), np.sort(time[high])
+    at_risk = time.size - np.searchsorted(sorted_all, event_times, side="left")
+    at_risk_high = sorted_high.size - np.searchsorted(sorted_high, event_times, side="left")
+    index = np.searchsorted(event_times, time[event])
+    deaths = np.bincount(index, minlength=event_times.size)
+    deaths_high = np.bincount(index[high[event]], minlength=event_times.size)
+    share = at_risk_high / at_risk
+    expected = float(np.sum(deaths * share))
+    correction = np.divide(
+        at_risk - deaths, at_risk - 1.0, out=np.zeros(at_risk.size), where=at_risk > 1
+    )
+    variance = float(np.sum(deaths * share * (1.0 - share) * correction))
+    observed = float(deaths_high.sum())
+    statistic = (observed - expected) ** 2 / variance
+    return LogRankResult(statistic, float(chi2.sf(statistic, 1)), observed, expected)
+
+
+def cox_coefficient(y: Outcome, x: np.ndarray, max_iter: int = 50) -> tuple[float, float]:
+    """Coefficient and standard error of a one-covariate Cox model (Efron ties, Newton-Raphson).
+
+    Used for the high-vs-low hazard ratio and for the calibration slope.
+    """
+    event, time = survival_arrays(y)
+    x = risk_array(x, time.size, "covariate")
+    if not event.any():
+        raise InputError("A Cox model needs at least one event.")
+    order = np.argsort(time, kind="stable")
+    time, event, x = time[order], event[order], x[order] - x.mean()
+    event_times, inverse, counts = np.unique(time[event], return_inverse=True, return_counts=True)
+    start = np.searchsorted(time, event_times, side="left")
+    # each event is one Efron term: l/d of the tied deaths' weight is removed from the risk set
+    term_time = np.repeat(np.arange(event_times.size), counts)
+    rank_in_tie = np.arange(term_time.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    fraction = rank_in_tie / counts[term_time]
+    x_event = x[event]
+
+    def moments(beta: float) -> tuple[float, float, float]:
+        w = np.exp(beta * x)
+        sums = [np.cumsum((w * x**p)[::-1])[::-1][start] for p in range(3)]
+        tied = [np.bincount(inverse, weights=(w * x**p)[event]) for p in range(3)]
+        phi, s1, s2 = (sums[p][term_time] - fraction * tied[p][term_time] for p in range(3))
+        mean = s1 / phi
+        loglik = beta * x_event.sum() - np.log(phi).sum()
+        return float(loglik), float(x_event.sum() - mean.sum()), float(np.sum(s2 / phi - mean**2))
+
+    beta = 0.0
+    loglik, score, info = moments(beta)
+    for _ in range(max_iter):
+        if info <= 0:
+            break
+        step = score / info
+        candidate = moments(beta + step)
+        while candidate[0] < loglik - 1e-12 and abs(step) > 1e-12:
+            step /= 2.0
+            candidate = moments(beta + step)
+        beta += step
+        loglik, score, info = candidate
+        if abs(step) < 1e-10:
+            return beta, float(1.0 / np.sqrt(info))
+    raise InputError(
+        "The Cox model did not converge (the covariate separates events completely, e.g. no "
+        "events in one risk group); a hazard ratio cannot be estimated."
+    )
+
+
+def hazard_ratio(y: Outcome, groups: np.ndarray, level: float = 0.95) -> Estimate:
+    """Hazard ratio of group 1 (high risk) vs group 0 with a Wald CI from a Cox model."""
+    event, time = survival_arrays(y)
+    high = _two_groups(groups, time.size)
+    z = two_sided_z(level)
+    if not event[high].any() or not event[~high].any():
+        raise InputError(
+            "Both risk groups need at least one event to estimate a hazard ratio; "
+            f"events: high {int(event[high].sum())}, low {int(event[~high].sum())}."
+        )
+    coef, se = cox_coefficient((event, time), high.astype(float))
+    return Estimate(
+        float(np.exp(coef)),
+        float(np.exp(coef - z * se)),
+        float(np.exp(coef + z * se)),
+        "Cox proportional hazards (Efron ties), Wald CI",
+    )
+
+
+class RiskGroupCut:
+    """A risk threshold learned on training data: ``fit(y_train, risk_train)``, then ``assign``."""
+
+    METHODS = ("median", "youden")
+
+    def __init__(self, method: str = "median", horizon: float | None = None) -> None:
+        if method not in self.METHODS:
+            raise ConfigError(
+                f"Risk-group cut method must be one of {self.METHODS}; got {method!r}."
+            )
+        if method == "youden" and (horizon is None or not horizon > 0):
+            raise ConfigError(f"The Youden cut needs a positive horizon in days; got {horizon!r}.")
+        self.method = method
+        self.horizon = None if horizon is None else float(horizon)
+        self.threshold_: float | None = None
+
+    def fit(self, y_train: Outcome, risk_train: np.ndarray) -> RiskGroupCut:
+        """Learn the threshold from training outcomes and risks (higher = worse)."""
+        event, time = survival_arrays(y_train)
+        risk = risk_array(risk_train, time.size)
+        if self.method == "median":
+            self.threshold_ = float(np.median(risk))
+            return self
+        roc = cumulative_dynamic_roc((event, time), (event, time), risk, self.horizon)
+        best = int(np.argmax(roc.true_positive_rate - roc.false_positive_rate))
+        if best == 0 or best == roc.thresholds.size - 1:
+            raise InputError(
+                f"The training risk does not separate patients at {self.horizon:g} days (the best "
+                "Youden threshold puts everybody in one group)."
+            )
+        self.threshold_ = float((roc.thresholds[best] + roc.thresholds[best + 1]) / 2.0)
+        return self
+
+    def assign(self, risk: np.ndarray) -> np.ndarray:
+        """1 for high risk (risk above the cut), 0 for low risk."""
+        if self.threshold_ is None:
+            raise ConfigError(
+                "The risk-group cut has not been fitted; call fit() on training data."
+            )
+        risk = np.asarray(risk, dtype=float)
+        return (risk > self.threshold_).astype(int)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings and learned threshold."""
+        return {"method": self.method, "horizon": self.horizon, "threshold": self.threshold_}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RiskGroupCut:
+        """Rebuild a cut saved with :meth:`to_dict`."""
+        try:
+            cut = cls(data["method"], data.get("horizon"))
+            cut.threshold_ = None if data["threshold"] is None else float(data["threshold"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ConfigError(
+                f"Saved risk-group cut is incomplete or malformed: {data!r}."
+            ) from err
+        return cut
+
+
+@dataclass(frozen=True)
+class StratificationResult:
+    """Test-set risk groups with Kaplan-Meier curves (0 = low, 1 = high), log-rank and HR."""
+
+    groups: np.ndarray
+    km: dict[int, KaplanMeierCurve]
+    logrank: LogRankResult
+    hazard_ratio: Estimate
+
+    @property
+    def logrank_p(self) -> float:
+        return self.logrank.p_value
+
+    @property
+    def hr(self) -> float:
+        return self.hazard_ratio.value
+
+    @property
+    def hr_ci(self) -> tuple[float, float]:
+        return self.hazard_ratio.ci_low, self.hazard_ratio.ci_high
+
+
+def stratify(
+    y_test: Outcome, risk_test: np.ndarray, cut: RiskGroupCut, level: float = 0.95
+) -> StratificationResult:
+    """Apply a training-fitted ``cut`` to test patients and summarise the separation."""
+    event, time = survival_arrays(y_test)
+    groups = cut.assign(risk_array(risk_test, time.size))
+    high = _two_groups(groups, time.size)
+    km = {g: kaplan_meier((event[high == g], time[high == g]), level) for g in (0, 1)}
+    return StratificationResult(
+        groups, km, logrank_test((event, time), groups), hazard_ratio((event, time), groups, level)
+    )

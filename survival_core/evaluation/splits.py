@@ -1,0 +1,122 @@
+"""Resampling protocols: which patients train, tune and test in each fold.
+
+Every protocol yields :class:`Fold` objects with three disjoint index sets. ``validation`` is the
+part of the training folds held back for hyper-parameters and early stopping (Wei 2021: 25 % of the
+four training folds); the model never sees ``test`` while it is fitted. Splits are stratified by the
+event indicator and deterministic for a seed.
+
+- ``nested_cv``: repeated stratified K-fold (default 10 x 5), Wei 2021.
+- ``leave_one_out``: one patient tested per fold, Han 2020.
+- ``fixed_split``: one random stratified training/test split (default 8:2), Sun 2023.
+- ``external``: develop on one cohort, test on another, Wang 2022.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from survival_core.errors import ConfigError
+
+PROTOCOLS = ("nested_cv", "leave_one_out", "fixed_split", "external")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Index arrays of one fold; ``repeat`` and ``fold`` number it within its protocol."""
+
+    repeat: int
+    fold: int
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+
+def _split_validation(
+    indices: np.ndarray, event: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hold back ``fraction`` of ``indices`` (stratified by event) for validation."""
+    if fraction <= 0:
+        return np.sort(indices), np.array([], dtype=int)
+    labels = event[indices]
+    stratify = labels if np.bincount(labels.astype(int), minlength=2).min() >= 2 else None
+    train, validation = train_test_split(
+        indices, test_size=fraction, random_state=seed, stratify=stratify
+    )
+    return np.sort(train), np.sort(validation)
+
+
+def _check(event: np.ndarray, folds: int) -> np.ndarray:
+    event = np.asarray(event).astype(bool)
+    if event.ndim != 1 or event.size < 2:
+        raise ConfigError("A resampling protocol needs at least two patients.")
+    if folds > min(event.sum(), (~event).sum()) and folds > 1:
+        raise ConfigError(
+            f"{folds} folds need at least {folds} events and {folds} censored patients "
+            f"(have {int(event.sum())} events, {int((~event).sum())} censored)."
+        )
+    return event
+
+
+def nested_cv(
+    event: np.ndarray,
+    n_repeats: int = 10,
+    n_folds: int = 5,
+    validation_fraction: float = 0.25,
+    seed: int = 0,
+) -> list[Fold]:
+    """Repeated stratified K-fold; in each fold 25 % of the training folds validate."""
+    if n_repeats < 1 or n_folds < 2:
+        raise ConfigError(f"Need at least 1 repeat and 2 folds (got {n_repeats} x {n_folds}).")
+    event = _check(event, n_folds)
+    result = []
+    for repeat in range(n_repeats):
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed + repeat)
+        for fold, (train, test) in enumerate(splitter.split(np.zeros(event.size), event)):
+            train, validation = _split_validation(
+                train, event, validation_fraction, seed + 1000 * (repeat + 1) + fold
+            )
+            result.append(Fold(repeat, fold, train, validation, np.sort(test)))
+    return result
+
+
+def leave_one_out(event: np.ndarray, validation_fraction: float = 0.0, seed: int = 0) -> list[Fold]:
+    """One fold per patient: all others train (optionally minus a validation part)."""
+    event = _check(event, 1)
+    everyone = np.arange(event.size)
+    result = []
+    for i in everyone:
+        train, validation = _split_validation(
+            everyone[everyone != i], event, validation_fraction, seed + i
+        )
+        result.append(Fold(0, int(i), train, validation, np.array([i])))
+    return result
+
+
+def fixed_split(
+    event: np.ndarray, test_fraction: float = 0.2, validation_fraction: float = 0.25, seed: int = 0
+) -> list[Fold]:
+    """A single stratified training/test split (Sun 2023 used 8:2)."""
+    if not 0 < test_fraction < 1:
+        raise ConfigError(f"test_fraction must be between 0 and 1 (got {test_fraction}).")
+    event = _check(event, 2)
+    train, test = train_test_split(
+        np.arange(event.size), test_size=test_fraction, random_state=seed, stratify=event
+    )
+    train, validation = _split_validation(train, event, validation_fraction, seed + 1)
+    return [Fold(0, 0, train, validation, np.sort(test))]
+
+
+def external(
+    event: np.ndarray, is_external: np.ndarray, validation_fraction: float = 0.25, seed: int = 0
+) -> list[Fold]:
+    """Develop on the rows where ``is_external`` is False, test on the others."""
+    event = _check(event, 1)
+    is_external = np.asarray(is_external).astype(bool)
+    if is_external.shape != event.shape or is_external.all() or not is_external.any():
+        raise ConfigError("External validation needs both development and external patients.")
+    development = np.flatnonzero(~is_external)
+    train, validation = _split_validation(development, event, validation_fraction, seed)
+    return [Fold(0, 0, train, validation, np.flatnonzero(is_external))]

@@ -1,0 +1,131 @@
+"""Calibration at a horizon: grouped KM table, Cox calibration slope, and smoothed ICI/E50/E90
+cross-checked against lifelines' survival_probability_calibration."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from lifelines.calibration import survival_probability_calibration
+from sksurv.datasets import load_gbsg2
+from sksurv.preprocessing import OneHotEncoder
+
+from survival_core.errors import InputError
+from survival_core.evaluation.calibration import (
+    calibration_at,
+    calibration_slope,
+    calibration_table,
+    cloglog_risk,
+    smoothed_calibration,
+)
+
+matplotlib.use("Agg")
+YEAR = 365.25
+
+
+@pytest.fixture(scope="module")
+def gbsg2_cox():
+    x, y = load_gbsg2()
+    x = OneHotEncoder().fit_transform(x)[["age", "pnodes", "tsize", "progrec", "horTh=yes"]]
+    # lifelines' spline fit only converges with times near 1 (it fails in days), so use years
+    df = x.assign(T=y["time"] / YEAR, E=y["cens"].astype(int))
+    return df, CoxPHFitter().fit(df, "T", "E")
+
+
+@pytest.mark.parametrize("horizon_days", [500.0, 1000.0, 1500.0, 2000.0])
+def test_ici_e50_match_lifelines(gbsg2_cox, horizon_days):
+    df, cph = gbsg2_cox
+    t0 = horizon_days / YEAR
+    surv = cph.predict_survival_function(df, times=[t0]).to_numpy()[0]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        _, ici, e50 = survival_probability_calibration(cph, df, t0)
+    ours = smoothed_calibration((df["E"].to_numpy().astype(bool), df["T"].to_numpy()), surv, t0)
+    assert ours.ici == pytest.approx(ici, abs=5e-4)
+    assert ours.e50 == pytest.approx(e50, abs=5e-4)
+    assert ours.e50 <= ours.ici * 1.5 and ours.e90 >= ours.e50
+
+
+def test_smoothed_calibration_does_not_depend_on_time_unit(gbsg2_cox):
+    df, cph = gbsg2_cox
+    event = df["E"].to_numpy().astype(bool)
+    surv = cph.predict_survival_function(df, times=[3.0]).to_numpy()[0]
+    in_years = smoothed_calibration((event, df["T"].to_numpy()), surv, 3.0)
+    in_days = smoothed_calibration((event, df["T"].to_numpy() * YEAR), surv, 3.0 * YEAR)
+    assert in_days.ici == pytest.approx(in_years.ici, abs=1e-7)
+    np.testing.assert_allclose(in_days.observed_risk, in_years.observed_risk, atol=1e-6)
+
+
+def simulate(seed: int, n: int, distort: float):
+    """Weibull-free exponential cohort with known survival at 365 days; predictions are the truth
+    raised to ``distort`` (1 = perfectly calibrated)."""
+    rng = np.random.default_rng(seed)
+    lp = rng.normal(size=n)
+    rate = np.exp(lp) / 700.0
+    time = rng.exponential(1.0 / rate)
+    censor = rng.uniform(200.0, 2000.0, n)
+    event, time = time <= censor, np.minimum(time, censor)
+    true_surv = np.exp(-rate * 365.0)
+    return event, time, true_surv**distort
+
+
+def test_true_probabilities_are_well_calibrated():
+    event, time, surv = simulate(0, 2000, 1.0)
+    result = calibration_at((event, time), surv, 365.0)
+    assert result.smoothed.ici < 0.02
+    assert result.slope.ci_low < 1.0 < result.slope.ci_high
+    assert result.in_the_large.ci_low < 0.0 < result.in_the_large.ci_high
+    assert (np.abs(result.table.observed_survival - result.table.predicted_survival) < 0.08).all()
+
+
+def test_too_high_risk_is_flagged_in_the_large():
+    event, time, surv = simulate(1, 2000, 2.0)  # hazards doubled: a shift on the cloglog scale
+    good = smoothed_calibration((event, time), simulate(1, 2000, 1.0)[2], 365.0)
+    bad = calibration_at((event, time), surv, 365.0)
+    assert bad.smoothed.ici > 2 * good.ici
+    assert bad.in_the_large.ci_high < 0  # observed risk below predicted
+    assert bad.slope.ci_low < 1.0 < bad.slope.ci_high  # a pure shift keeps the slope at 1
+
+
+def test_too_extreme_predictions_have_slope_below_one():
+    event, time, surv = simulate(2, 2000, 1.0)
+    cumulative_hazard = -np.log(surv)
+    extreme = np.exp(-(cumulative_hazard**2.0) / cumulative_hazard.mean())  # cloglog doubled
+    slope = calibration_slope((event, time), extreme)
+    assert slope.ci_high < 1.0 and slope.value == pytest.approx(0.5, abs=0.1)
+
+
+def test_slope_is_the_lifelines_cox_coefficient():
+    event, time, surv = simulate(2, 500, 1.5)
+    slope = calibration_slope((event, time), surv)
+    df = pd.DataFrame({"t": time, "e": event, "x": cloglog_risk(surv)})
+    cph = CoxPHFitter().fit(df, "t", "e", fit_options={"precision": 1e-12})
+    assert slope.value == pytest.approx(cph.params_["x"], rel=1e-8)
+    assert slope.ci_low == pytest.approx(cph.confidence_intervals_.iloc[0, 0], rel=1e-8)
+
+
+@pytest.mark.parametrize("n_groups", [2, 4, 10])
+def test_table_without_censoring_is_fraction_alive(n_groups):
+    rng = np.random.default_rng(3)
+    time = rng.exponential(500.0, 40)
+    surv = rng.uniform(0.2, 0.9, 40)
+    table = calibration_table((np.ones(40, dtype=bool), time), surv, 365.0, n_groups)
+    order = np.argsort(-surv, kind="stable")
+    for g, members in enumerate(np.array_split(order, n_groups)):
+        assert table.n[g] == members.size
+        assert table.predicted_survival[g] == pytest.approx(surv[members].mean())
+        assert table.observed_survival[g] == pytest.approx(np.mean(time[members] > 365.0))
+    assert (table.observed_low <= table.observed_survival).all()
+    assert (table.observed_survival <= table.observed_high).all()
+
+
+@pytest.mark.parametrize("surv", [np.full(10, 1.2), np.full(9, 0.5), np.full(10, np.nan)])
+def test_bad_predictions_raise(surv):
+    with pytest.raises(InputError):
+        calibration_table((np.ones(10, dtype=bool), np.arange(1.0, 11.0)), surv, 5.0)

@@ -1,0 +1,81 @@
+"""Paired bootstrap comparison of c-indices and Benjamini-Hochberg against scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from survival_core.errors import InputError
+from survival_core.evaluation.comparison import benjamini_hochberg, compare_c_index
+from survival_core.evaluation.concordance import harrell_c_index
+
+
+def cohort(seed: int, n: int):
+    rng = np.random.default_rng(seed)
+    lp = rng.normal(size=n)
+    time = rng.exponential(365.0 * np.exp(-lp))
+    censor = rng.exponential(700.0, n)
+    strong = lp + 0.3 * rng.normal(size=n)
+    weak = lp + 2.0 * rng.normal(size=n)
+    return time <= censor, np.minimum(time, censor), strong, weak
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_difference_ci_matches_scipy_paired_bca(seed):
+    event, time, strong, weak = cohort(seed, 80)
+    ours = compare_c_index((event, time), strong, weak, n_resamples=200, seed=seed)
+
+    def diff(e, t, a, b):
+        return harrell_c_index((e, t), a) - harrell_c_index((e, t), b)
+
+    ref = stats.bootstrap(
+        (event, time, strong, weak),
+        diff,
+        paired=True,
+        vectorized=False,
+        n_resamples=200,
+        method="BCa",
+        rng=seed,
+    )
+    assert ours.difference == diff(event, time, strong, weak)
+    assert ours.ci_low == pytest.approx(ref.confidence_interval.low, abs=1e-12)
+    assert ours.ci_high == pytest.approx(ref.confidence_interval.high, abs=1e-12)
+    # centred bootstrap p-value from the same replicates
+    boot = ref.bootstrap_distribution
+    p = (1 + np.sum(np.abs(boot - ours.difference) >= abs(ours.difference))) / 201
+    assert ours.p_value == pytest.approx(p)
+
+
+def test_clearly_better_model_is_significant():
+    event, time, strong, weak = cohort(2, 300)
+    result = compare_c_index((event, time), strong, weak, n_resamples=500, seed=2)
+    assert result.difference > 0.05 and result.ci_low > 0 and result.p_value < 0.01
+
+
+def test_same_model_is_not_significant():
+    event, time, strong, _ = cohort(3, 100)
+    result = compare_c_index((event, time), strong, strong * 2.0, n_resamples=100, seed=3)
+    assert result.difference == 0.0 and result.p_value == 1.0
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        np.array([0.01, 0.04, 0.03, 0.2, 0.5]),
+        np.array([0.05, 0.05, 0.05]),
+        np.array([0.3]),
+        np.random.default_rng(4).uniform(size=50) ** 3,
+        np.array([0.0, 1.0, 0.5, 0.5]),
+    ],
+)
+def test_bh_matches_scipy(p):
+    np.testing.assert_allclose(
+        benjamini_hochberg(p), stats.false_discovery_control(p), rtol=0, atol=1e-15
+    )
+
+
+@pytest.mark.parametrize("p", [np.array([]), np.array([1.2]), np.array([[0.1, 0.2]])])
+def test_bh_bad_input_raises(p):
+    with pytest.raises(InputError):
+        benjamini_hochberg(p)

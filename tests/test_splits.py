@@ -1,0 +1,65 @@
+"""Resampling protocols: disjoint sets, every patient tested once per repeat, stratification."""
+
+import numpy as np
+import pytest
+
+from survival_core.errors import ConfigError
+from survival_core.evaluation import splits
+
+
+def _event(n=100, rate=0.6, seed=0):
+    return np.random.default_rng(seed).random(n) < rate
+
+
+def _disjoint(fold):
+    sets = [set(fold.train), set(fold.validation), set(fold.test)]
+    return all(not (a & b) for i, a in enumerate(sets) for b in sets[i + 1 :])
+
+
+def test_nested_cv_tests_every_patient_once_per_repeat_with_25pct_validation():
+    event = _event()
+    folds = splits.nested_cv(event, n_repeats=3, n_folds=5, seed=1)
+    assert len(folds) == 15
+    for repeat in range(3):
+        tested = np.concatenate([f.test for f in folds if f.repeat == repeat])
+        assert sorted(tested) == list(range(100))
+    for fold in folds:
+        assert _disjoint(fold)
+        assert len(fold.train) + len(fold.validation) + len(fold.test) == 100
+        assert len(fold.validation) == pytest.approx(0.25 * 80, abs=1)
+        # stratified: the test fold's event rate is close to the cohort's
+        assert abs(event[fold.test].mean() - event.mean()) < 0.06
+
+
+def test_repeats_differ_and_seed_reproduces():
+    event = _event()
+    a = splits.nested_cv(event, n_repeats=2, seed=3)
+    b = splits.nested_cv(event, n_repeats=2, seed=3)
+    assert all(np.array_equal(x.test, y.test) for x, y in zip(a, b, strict=True))
+    assert not np.array_equal(a[0].test, a[5].test)
+
+
+def test_leave_one_out_and_fixed_split_and_external():
+    event = _event(30)
+    loo = splits.leave_one_out(event)
+    assert [f.test.tolist() for f in loo] == [[i] for i in range(30)]
+    assert all(len(f.train) == 29 and _disjoint(f) for f in loo)
+    (fixed,) = splits.fixed_split(_event(), test_fraction=0.2, validation_fraction=0.0)
+    assert len(fixed.test) == 20 and len(fixed.train) == 80
+    flag = np.arange(30) >= 24
+    (ext,) = splits.external(event, flag, validation_fraction=0.0)
+    assert ext.test.tolist() == list(range(24, 30)) and ext.train.tolist() == list(range(24))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: splits.nested_cv(np.array([True, False, True]), n_folds=5),
+        lambda: splits.nested_cv(_event(), n_folds=1),
+        lambda: splits.fixed_split(_event(), test_fraction=1.5),
+        lambda: splits.external(_event(10), np.zeros(10, bool)),
+    ],
+)
+def test_impossible_protocols_are_refused(call):
+    with pytest.raises(ConfigError):
+        call()
