@@ -1,0 +1,69 @@
+"""Survival models behind one interface (see :mod:`survival_core.models.base`).
+
+``MODELS`` maps registry names to classes; :func:`make_model` builds one from a name and keyword
+parameters (as read from a config file), refusing unknown names and parameters with a
+:class:`~survival_core.errors.ConfigError` that lists what is allowed; :func:`load_model` reads a
+saved model folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from survival_core.errors import ConfigError
+from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.coxnet import Coxnet, LassoCox
+from survival_core.models.coxph import CoxPH
+from survival_core.models.deepsurv import DeepSurv
+from survival_core.models.discrete import DiscreteTimeSurv
+from survival_core.models.forest import RandomSurvivalForestModel
+from survival_core.models.vaesurv import VAESurv
+
+MODELS: dict[str, type[SurvivalModel]] = {
+    "coxph": CoxPH,
+    "coxnet": Coxnet,
+    "lasso_cox": LassoCox,
+    "rsf": RandomSurvivalForestModel,
+    "deepsurv": DeepSurv,
+    "vaesurv": VAESurv,
+    "discrete": DiscreteTimeSurv,
+}
+
+
+def make_model(name: str, **params: Any) -> SurvivalModel:
+    """A new, unfitted model ``name`` with ``params`` (others keep their defaults)."""
+    klass = MODELS.get(name)
+    if klass is None:
+        raise ConfigError(f"Unknown model {name!r}; choose one of: {', '.join(MODELS)}.")
+    allowed = klass.param_names()
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"Model {name!r} has no parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}."
+        )
+    try:
+        return klass(**params)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"Invalid parameter value for model {name!r}: {err}") from err
+
+
+def load_model(folder: str | Path) -> SurvivalModel:
+    """Read a model folder written by ``model.save(folder)``."""
+    return SurvivalModel.load(folder)
+
+
+__all__ = [
+    "MODELS",
+    "Coxnet",
+    "CoxPH",
+    "DeepSurv",
+    "DiscreteTimeSurv",
+    "LassoCox",
+    "RandomSurvivalForestModel",
+    "SurvivalModel",
+    "TorchSurvivalModel",
+    "VAESurv",
+    "load_model",
+    "make_model",
+]

@@ -1,0 +1,438 @@
+"""The contract every survival model in RadSurv follows, and the shared torch training loop.
+
+A model is fitted with ``fit(X, y)`` where ``X`` is a table (pandas DataFrame, or an array whose
+columns get the names x0, x1, ...) and ``y`` a structured array from ``sksurv.util.Surv``
+(an event indicator field, then a time field in days). Every model then gives
+
+- ``predict_risk(X)``: one score per row, higher = worse prognosis;
+- ``predict_survival(X, times)``: S(t | x), an array (rows, len(times)) in [0, 1], non-increasing;
+- ``save(folder)`` / ``SurvivalModel.load(folder)``: ``model.json`` (hyper-parameters, the feature
+  schema and preprocessing, the Breslow baseline, fitted coefficients) plus, for torch models,
+  ``weights.pt`` (a ``state_dict`` read back with ``torch.load(weights_only=True)``) and for the
+  forest ``forest.npz`` (numeric arrays, read with ``allow_pickle=False``). Nothing is unpickled.
+
+Inputs pass through a :class:`TablePreprocessor` fitted on the training rows only (identifiers
+dropped, imputation, one-hot, z-scores), so test rows never inform preprocessing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.models.baseline import BreslowBaseline
+from survival_core.models.device import resolve_device, seeded
+from survival_core.models.tabular import TablePreprocessor
+
+MODEL_FILE = "model.json"
+WEIGHTS_FILE = "weights.pt"
+FORMAT = "radsurv-survival-model"
+FORMAT_VERSION = 1
+
+
+def survival_arrays(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(event bool, time float) from a ``Surv`` structured array; checked, contiguous copies."""
+    names = getattr(getattr(y, "dtype", None), "names", None)
+    if not names or len(names) != 2:
+        raise InputError(
+            "Survival labels must be a structured array with an event and a time field, "
+            "e.g. sksurv.util.Surv.from_arrays(event, time)."
+        )
+    event = np.array(y[names[0]])
+    time = np.array(y[names[1]], dtype=float)
+    if event.dtype != bool:
+        if not np.isin(event, (0, 1)).all():
+            raise InputError(f"The event field '{names[0]}' must hold 0/1 or True/False values.")
+        event = event.astype(bool)
+    if not np.all(np.isfinite(time)) or np.any(time < 0):
+        raise InputError(f"The time field '{names[1]}' must hold finite times >= 0 (days).")
+    if not event.any():
+        raise InputError("The training data contain no events; a survival model cannot be fitted.")
+    return event, time
+
+
+def check_times(times: Any) -> np.ndarray:
+    """Evaluation times for survival curves as a 1-D float array (days, >= 0)."""
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
+        raise InputError(
+            "Survival times to evaluate must be a 1-D list of finite values >= 0 (days)."
+        )
+    return times
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class SurvivalModel:
+    """Base class: preprocessing, the fit/predict/save/load flow and parameter handling.
+
+    Subclasses set ``name`` (the registry key), define ``__init__`` with keyword parameters stored
+    under the same names, and implement ``_fit_matrix``, ``_risk_matrix``, ``_state`` and
+    ``_set_state``. Models whose risk is a log-hazard set ``uses_baseline = True`` and get their
+    survival curves from a Breslow baseline fitted on the training rows.
+    """
+
+    name: ClassVar[str] = ""
+    uses_baseline: ClassVar[bool] = True
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor parameters, in order."""
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyper-parameters as plain JSON values."""
+        return {p: _json_ready(getattr(self, p)) for p in self.param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting and prediction -------------------------------------------------------------
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> SurvivalModel:
+        """Fit preprocessing and model on training rows ``X`` with labels ``y``.
+
+        ``X_val``/``y_val`` (neural models only) replace the internal validation split used for
+        early stopping; they are preprocessed with the training-fitted preprocessing.
+        """
+        event, time = survival_arrays(y)
+        if len(X) != len(event):
+            raise InputError(f"X has {len(X)} rows but y has {len(event)} labels.")
+        self.preprocessor_ = TablePreprocessor().fit(X)
+        Z = self.preprocessor_.transform(X).to_numpy()
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ConfigError("Pass both X_val and y_val, or neither.")
+            if not isinstance(self, TorchSurvivalModel):
+                raise ConfigError(
+                    f"Model '{self.name}' has no early stopping; X_val/y_val are not used."
+                )
+            val_event, val_time = survival_arrays(y_val)
+            validation = (self.preprocessor_.transform(X_val).to_numpy(), val_event, val_time)
+        self._fit_matrix(Z, event, time, validation)
+        if self.uses_baseline:
+            self.baseline_ = BreslowBaseline().fit(self._risk_matrix(Z), event, time)
+        return self
+
+    def _matrix(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "preprocessor_"):
+            raise ConfigError(f"Model '{self.name}' is not fitted yet; call fit first.")
+        return self.preprocessor_.transform(X).to_numpy()
+
+    def predict_risk(self, X: Any) -> np.ndarray:
+        """Risk score per row (higher = worse)."""
+        return self._risk_matrix(self._matrix(X))
+
+    def predict_survival(self, X: Any, times: Any) -> np.ndarray:
+        """Survival probability S(t | x), shape (rows, len(times))."""
+        times = check_times(times)
+        return self._survival_matrix(self._matrix(X), times)
+
+    def _survival_matrix(self, Z: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return self.baseline_.survival(self._risk_matrix(Z), times)
+
+    def _fit_matrix(
+        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
+    ) -> None:
+        raise NotImplementedError
+
+    def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _state(self, folder: Path) -> dict[str, Any]:
+        """JSON-ready fitted state; may also write weight files into ``folder``."""
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, Any], folder: Path) -> None:
+        raise NotImplementedError
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """Write the fitted model into ``folder`` (created if needed); returns the folder."""
+        if not hasattr(self, "preprocessor_"):
+            raise ConfigError(f"Model '{self.name}' is not fitted yet; nothing to save.")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        document = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "model": self.name,
+            "params": self.get_params(),
+            "feature_schema": self.preprocessor_.input_schema_,
+            "preprocessing": self.preprocessor_.to_dict(),
+            "baseline": self.baseline_.to_dict() if self.uses_baseline else None,
+            "state": self._state(folder),
+        }
+        (folder / MODEL_FILE).write_text(json.dumps(document, indent=1, allow_nan=False))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SurvivalModel:
+        """Read a model written by :meth:`save`; only JSON, .pt state dicts and .npz are read."""
+        from survival_core.models import MODELS
+
+        path = Path(folder) / MODEL_FILE
+        try:
+            document = json.loads(path.read_text())
+        except FileNotFoundError as err:
+            raise InputError(f"No saved model in {folder}: {MODEL_FILE} is missing.") from err
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InputError(f"{path} is not a readable model file: {err}") from err
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise InputError(f"{path} is not a RadSurv model file.")
+        if document.get("version") != FORMAT_VERSION:
+            raise InputError(
+                f"{path} has format version {document.get('version')}; this RadSurv reads {FORMAT_VERSION}."
+            )
+        klass = MODELS.get(document.get("model"))
+        if klass is None or not issubclass(klass, cls):
+            raise InputError(
+                f"{path} holds a model of unknown or unexpected type {document.get('model')!r}."
+            )
+        try:
+            model = klass(**document["params"])
+            model.preprocessor_ = TablePreprocessor.from_dict(document["preprocessing"])
+            if klass.uses_baseline:
+                model.baseline_ = BreslowBaseline.from_dict(document["baseline"])
+            model._set_state(document["state"], Path(folder))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{path} is incomplete or malformed: {err}") from err
+        return model
+
+
+def mlp(
+    n_in: int,
+    hidden: tuple[int, ...],
+    dropout: float = 0.0,
+    batchnorm: bool = False,
+) -> tuple[torch.nn.Sequential, int]:
+    """Linear -> (BatchNorm) -> ReLU -> (Dropout) blocks; returns the stack and its output width."""
+    layers: list[torch.nn.Module] = []
+    width = n_in
+    for units in hidden:
+        layers.append(torch.nn.Linear(width, units))
+        if batchnorm:
+            layers.append(torch.nn.BatchNorm1d(units))
+        layers.append(torch.nn.ReLU())
+        if dropout > 0:
+            layers.append(torch.nn.Dropout(dropout))
+        width = units
+    return torch.nn.Sequential(*layers), width
+
+
+def stratified_split(
+    event: np.ndarray, fraction: float, generator: torch.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) row indices; ``fraction`` of events and of censored rows go to validation."""
+    train, val = [], []
+    for group in (np.flatnonzero(event), np.flatnonzero(~event)):
+        order = group[torch.randperm(len(group), generator=generator).numpy()]
+        n_val = int(round(fraction * len(group)))
+        n_val = min(max(n_val, 1), len(group) - 1) if fraction > 0 and len(group) >= 2 else 0
+        val.append(order[:n_val])
+        train.append(order[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+class TorchSurvivalModel(SurvivalModel):
+    """Shared training for the neural models: Adam, L2 on weight matrices, early stopping.
+
+    Subclasses implement ``_build_network(n_features)``, ``_targets(event, time)`` (a dict of
+    tensors, one row per subject) and ``_loss(net, x, targets)``. Training is full batch by default
+    (the Cox loss needs whole risk sets); with ``batch_size`` the Cox risk sets are those within each
+    mini-batch, an approximation. Early stopping watches the loss on the validation rows
+    (``validation_fraction`` of the training rows split stratified by event, or explicit
+    ``X_val``/``y_val``) and restores the best epoch's weights after ``patience`` epochs without
+    improvement; with ``validation_fraction=0`` and no ``X_val`` all ``epochs`` run.
+    """
+
+    def _set_training(
+        self,
+        lr: float,
+        weight_decay: float,
+        epochs: int,
+        patience: int,
+        validation_fraction: float,
+        batch_size: int | None,
+        seed: int,
+        device: str,
+    ) -> None:
+        """Store and check the training parameters every neural model shares."""
+        if int(epochs) < 1 or int(patience) < 1:
+            raise ConfigError(f"epochs and patience must be >= 1, got {epochs}, {patience}.")
+        if not 0.0 <= float(validation_fraction) < 1.0:
+            raise ConfigError(f"validation_fraction must be in [0, 1), got {validation_fraction}.")
+        if batch_size is not None and int(batch_size) < 2:
+            raise ConfigError(f"batch_size must be >= 2 or None (full batch), got {batch_size}.")
+        if float(lr) <= 0 or float(weight_decay) < 0:
+            raise ConfigError(f"lr must be > 0 and weight_decay >= 0, got {lr}, {weight_decay}.")
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.batch_size = batch_size
+        self.seed = seed
+        self.device = device
+
+    def _build_network(self, n_features: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _targets(self, event: np.ndarray, time: np.ndarray) -> dict[str, torch.Tensor]:
+        return {
+            "event": torch.as_tensor(event, dtype=torch.float32),
+            "time": torch.as_tensor(time, dtype=torch.float64),  # only sorted: keep exact ties
+        }
+
+    def _loss(
+        self, net: torch.nn.Module, x: torch.Tensor, targets: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _fit_matrix(
+        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
+    ) -> None:
+        self.device_ = resolve_device(self.device)
+        with seeded(int(self.seed)) as generator:
+            if validation is None and self.validation_fraction > 0:
+                train_idx, val_idx = stratified_split(
+                    event, float(self.validation_fraction), generator
+                )
+                validation = (Z[val_idx], event[val_idx], time[val_idx])
+                Z, event, time = Z[train_idx], event[train_idx], time[train_idx]
+            data = self._tensors(Z, event, time)
+            val_data = self._tensors(*validation) if validation is not None else None
+            self.network_ = self._build_network(Z.shape[1]).to(self.device_)
+            self.history_ = self._fit_network(self.network_, data, val_data, generator)
+
+    def _fit_network(
+        self,
+        net: torch.nn.Module,
+        data: tuple[torch.Tensor, dict],
+        val_data: tuple[torch.Tensor, dict] | None,
+        generator: torch.Generator,
+    ) -> dict[str, Any]:
+        """Train ``net`` with the model's loss; returns the loss history."""
+        return self._train(net, data, val_data, self._loss, int(self.epochs), generator)
+
+    def _tensors(
+        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray
+    ) -> tuple[torch.Tensor, dict]:
+        x = torch.as_tensor(Z, dtype=torch.float32, device=self.device_)
+        targets = {k: v.to(self.device_) for k, v in self._targets(event, time).items()}
+        return x, targets
+
+    def _train(
+        self,
+        net: torch.nn.Module,
+        data: tuple[torch.Tensor, dict],
+        val_data: tuple[torch.Tensor, dict] | None,
+        loss_fn: Callable[[torch.nn.Module, torch.Tensor, dict], torch.Tensor],
+        epochs: int,
+        generator: torch.Generator,
+    ) -> dict[str, Any]:
+        """Adam with weight decay on weight matrices only; returns the loss history."""
+        decay = [p for p in net.parameters() if p.ndim > 1]
+        no_decay = [p for p in net.parameters() if p.ndim <= 1]
+        optimizer = torch.optim.Adam(
+            [{"params": decay, "weight_decay": float(self.weight_decay)}, {"params": no_decay}],
+            lr=float(self.lr),
+        )
+        x, targets = data
+        n = x.shape[0]
+        batch = n if self.batch_size is None else min(int(self.batch_size), n)
+        history: dict[str, Any] = {"train": [], "val": [], "best_epoch": epochs}
+        best_loss, best_state, waited = np.inf, None, 0
+        for epoch in range(epochs):
+            net.train()
+            order = torch.randperm(n, generator=generator).to(x.device) if batch < n else None
+            total, n_batches = 0.0, 0
+            for start in range(0, n, batch):
+                if n - start < 2:  # a lone trailing row has no risk set (and breaks batchnorm)
+                    continue
+                idx = order[start : start + batch] if order is not None else slice(None)
+                optimizer.zero_grad()
+                loss = loss_fn(net, x[idx], {k: v[idx] for k, v in targets.items()})
+                if not torch.isfinite(loss):
+                    raise InputError(
+                        f"Training of '{self.name}' diverged (loss {loss.item()}) at epoch {epoch + 1}; "
+                        "lower lr or raise weight_decay."
+                    )
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+                n_batches += 1
+            history["train"].append(total / max(1, n_batches))
+            if val_data is None:
+                continue
+            net.eval()
+            with torch.no_grad():
+                val_loss = loss_fn(net, val_data[0], val_data[1]).item()
+            if not np.isfinite(val_loss):
+                raise InputError(
+                    f"Validation loss of '{self.name}' is {val_loss} at epoch {epoch + 1}; "
+                    "lower lr or raise weight_decay."
+                )
+            history["val"].append(val_loss)
+            if val_loss < best_loss - 1e-6:
+                best_loss, waited = val_loss, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                history["best_epoch"] = epoch + 1
+            else:
+                waited += 1
+                if waited >= int(self.patience):
+                    break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        net.eval()
+        return history
+
+    def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
+        """The network output, a log-hazard for the Cox-trained models."""
+        return self._forward_numpy(Z).reshape(-1).double().cpu().numpy()
+
+    def _forward_numpy(self, Z: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(Z, dtype=torch.float32, device=self.device_)
+        self.network_.eval()
+        with torch.no_grad():
+            return self.network_(x)
+
+    def _state(self, folder: Path) -> dict[str, Any]:
+        state = {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}
+        torch.save(state, folder / WEIGHTS_FILE)
+        return {"n_features": len(self.preprocessor_.feature_names_out_), "history": self.history_}
+
+    def _set_state(self, state: dict[str, Any], folder: Path) -> None:
+        self.device_ = resolve_device(self.device)
+        path = folder / WEIGHTS_FILE
+        try:
+            weights = torch.load(path, map_location=self.device_, weights_only=True)
+        except FileNotFoundError as err:
+            raise InputError(f"Model weights {path} are missing.") from err
+        except (
+            Exception
+        ) as err:  # torch raises UnpicklingError/RuntimeError for unsafe or bad files
+            raise InputError(
+                f"{path} is not a plain tensor state_dict (refused for safety or corrupt): {err}"
+            ) from err
+        self.network_ = self._build_network(int(state["n_features"])).to(self.device_)
+        try:
+            self.network_.load_state_dict(weights)
+        except (RuntimeError, TypeError, AttributeError) as err:
+            raise InputError(f"{path} does not match the saved architecture: {err}") from err
+        self.network_.eval()
+        self.history_ = state.get("history", {})

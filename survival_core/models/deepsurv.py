@@ -1,0 +1,65 @@
+"""DeepSurv: an MLP whose output is the log-hazard, trained with the Cox partial likelihood."""
+
+from __future__ import annotations
+
+import torch
+
+from survival_core.errors import ConfigError
+from survival_core.models.base import TorchSurvivalModel, mlp
+from survival_core.models.losses import TIES, cox_nll
+
+
+class DeepSurv(TorchSurvivalModel):
+    """MLP Cox model (Katzman 2018; Wei 2021's penalties).
+
+    Parameters
+    ----------
+    hidden : units per hidden layer.
+    dropout : dropout probability after each hidden layer.
+    batchnorm : batch normalisation after each hidden linear layer.
+    ties : "efron" or "breslow" handling of tied event times in the Cox loss.
+    l1_output : weight of mean |log-hazard| added to the loss (Wei 2021; keeps outputs bounded).
+    lr, weight_decay : Adam learning rate and L2 penalty on weight matrices.
+    epochs, patience, validation_fraction, batch_size : training length and early stopping
+        (see :class:`TorchSurvivalModel`); ``batch_size=None`` = full batch.
+    seed : seeds initialisation, dropout and the validation split.
+    device : "auto" (CUDA when available), "cpu" or "cuda".
+    """
+
+    name = "deepsurv"
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (32, 16),
+        dropout: float = 0.1,
+        batchnorm: bool = False,
+        ties: str = "efron",
+        l1_output: float = 0.0,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        epochs: int = 200,
+        patience: int = 20,
+        validation_fraction: float = 0.2,
+        batch_size: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        if ties not in TIES:
+            raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
+        self.hidden = tuple(int(h) for h in hidden)
+        self.dropout = dropout
+        self.batchnorm = batchnorm
+        self.ties = ties
+        self.l1_output = l1_output
+        self._set_training(
+            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
+        )
+
+    def _build_network(self, n_features: int) -> torch.nn.Module:
+        body, width = mlp(n_features, self.hidden, self.dropout, self.batchnorm)
+        return torch.nn.Sequential(body, torch.nn.Linear(width, 1))
+
+    def _loss(self, net: torch.nn.Module, x: torch.Tensor, targets: dict) -> torch.Tensor:
+        log_hz = net(x).reshape(-1)
+        loss = cox_nll(log_hz, targets["event"], targets["time"], ties=self.ties)
+        return loss + self.l1_output * log_hz.abs().mean()

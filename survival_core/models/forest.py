@@ -1,0 +1,204 @@
+"""Random survival forest (scikit-survival) stored as plain arrays, predicted without sksurv.
+
+scikit-survival keeps its trees as Cython objects that can only be saved by pickling. After fitting,
+each tree is converted to numeric arrays (children, split feature, threshold) and its leaves' step
+functions (cumulative hazard and survival at the training's unique times) are stored sparsely as the
+points where the step function changes. Prediction walks all trees at once with numpy and averages
+the trees in the same order and arithmetic as scikit-survival, so fitted, saved and loaded forests
+give the same numbers as ``RandomSurvivalForest.predict`` / ``predict_survival_function``.
+The arrays are written to ``forest.npz`` and read back with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sksurv.ensemble import RandomSurvivalForest
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.models.base import SurvivalModel
+
+FOREST_FILE = "forest.npz"
+ARRAY_NAMES = (
+    "left", "right", "feature", "threshold", "leaf", "roots", "tree_leaves",
+    "chf_ptr", "chf_pos", "chf_val", "surv_ptr", "surv_pos", "surv_val",
+    "unique_times", "is_event_time",
+)  # fmt: skip
+
+
+def _sparse_steps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR (ptr, positions, values) of the points where each row's step function changes."""
+    change = np.ones(values.shape, dtype=bool)
+    change[:, 1:] = values[:, 1:] != values[:, :-1]
+    rows, pos = np.nonzero(change)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=values.shape[0]))])
+    return ptr, pos, values[rows, pos]
+
+
+def _dense_steps(
+    ptr: np.ndarray, pos: np.ndarray, val: np.ndarray, rows: slice, n_times: int
+) -> np.ndarray:
+    """Rebuild rows ``rows`` of a step-function matrix from its CSR change points (exact)."""
+    start, stop = ptr[rows.start], ptr[rows.stop]
+    n_rows = rows.stop - rows.start
+    marker = np.zeros((n_rows, n_times), dtype=np.int64)
+    row_of = np.repeat(np.arange(n_rows), np.diff(ptr[rows.start : rows.stop + 1]))
+    marker[row_of, pos[start:stop]] = np.arange(start, stop)
+    return val[np.maximum.accumulate(marker, axis=1)]
+
+
+def forest_arrays(forest: RandomSurvivalForest) -> dict[str, np.ndarray]:
+    """Numeric arrays holding everything a fitted forest needs to predict."""
+    left, right, feature, threshold, leaf, roots, tree_leaves = [], [], [], [], [], [], []
+    chf, surv = [], []
+    n_nodes = n_leaves = 0
+    for estimator in forest.estimators_:
+        tree = estimator.tree_
+        is_leaf = tree.children_left == -1
+        roots.append(n_nodes)
+        tree_leaves.append(n_leaves)
+        left.append(np.where(is_leaf, -1, tree.children_left + n_nodes))
+        right.append(np.where(is_leaf, -1, tree.children_right + n_nodes))
+        feature.append(np.where(is_leaf, 0, tree.feature))
+        threshold.append(tree.threshold)
+        leaf_index = np.full(tree.node_count, -1)
+        leaf_index[is_leaf] = np.arange(is_leaf.sum()) + n_leaves
+        leaf.append(leaf_index)
+        chf.append(tree.value[is_leaf, :, 0])
+        surv.append(tree.value[is_leaf, :, 1])
+        n_nodes += tree.node_count
+        n_leaves += int(is_leaf.sum())
+    tree_leaves.append(n_leaves)
+    arrays = {
+        "left": np.concatenate(left), "right": np.concatenate(right),
+        "feature": np.concatenate(feature), "threshold": np.concatenate(threshold),
+        "leaf": np.concatenate(leaf), "roots": np.asarray(roots),
+        "tree_leaves": np.asarray(tree_leaves),
+        "unique_times": np.asarray(forest.unique_times_, dtype=float),
+        "is_event_time": np.asarray(forest.is_event_time_, dtype=bool),
+    }  # fmt: skip
+    for prefix, blocks in (("chf", chf), ("surv", surv)):
+        ptr, pos, val = _sparse_steps(np.concatenate(blocks))
+        arrays.update({f"{prefix}_ptr": ptr, f"{prefix}_pos": pos, f"{prefix}_val": val})
+    return arrays
+
+
+class RandomSurvivalForestModel(SurvivalModel):
+    """Random survival forest baseline.
+
+    Parameters
+    ----------
+    n_estimators : number of trees.
+    min_samples_leaf : smallest leaf (subjects).
+    min_samples_split : smallest node that may be split.
+    max_features : features tried per split ("sqrt", "log2", an int or a fraction).
+    max_depth : depth limit (None = grow until the leaf limits stop it).
+    seed : random seed of bootstraps and feature draws; fitting uses one core (n_jobs=1).
+
+    ``predict_risk`` is scikit-survival's: the sum of the ensemble cumulative hazard over the
+    training's event times. ``predict_survival`` is the ensemble survival as a step function of the
+    training times: 1 before the first, held constant after the last.
+    """
+
+    name = "rsf"
+    uses_baseline = False
+
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        min_samples_leaf: int = 10,
+        min_samples_split: int = 20,
+        max_features: str | int | float = "sqrt",
+        max_depth: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if n_estimators < 1 or min_samples_leaf < 1:
+            raise ConfigError(
+                f"n_estimators and min_samples_leaf must be >= 1, got {n_estimators}, {min_samples_leaf}."
+            )
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.min_samples_split = min_samples_split
+        self.max_features = max_features
+        self.max_depth = max_depth
+        self.seed = seed
+
+    def _fit_matrix(
+        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
+    ) -> None:
+        forest = RandomSurvivalForest(
+            n_estimators=self.n_estimators,
+            min_samples_leaf=self.min_samples_leaf,
+            min_samples_split=self.min_samples_split,
+            max_features=self.max_features,
+            max_depth=self.max_depth,
+            n_jobs=1,
+            random_state=self.seed,
+        )
+        try:
+            forest.fit(Z, Surv.from_arrays(event, time))
+        except ValueError as err:
+            raise ConfigError(f"Random survival forest settings rejected: {err}") from err
+        self.estimator_ = forest  # kept in memory only, for comparison; never saved
+        self.arrays_ = forest_arrays(forest)
+
+    def _leaves(self, Z: np.ndarray) -> np.ndarray:
+        """Global leaf index reached by each row in each tree, shape (rows, trees)."""
+        a = self.arrays_
+        x = np.asarray(Z, dtype=np.float32)  # sklearn compares float32 features with the thresholds
+        node = np.broadcast_to(a["roots"], (x.shape[0], len(a["roots"]))).copy()
+        active = a["left"][node] >= 0
+        while active.any():
+            r, t = np.nonzero(active)
+            current = node[r, t]
+            go_left = x[r, a["feature"][current]] <= a["threshold"][current]
+            node[r, t] = np.where(go_left, a["left"][current], a["right"][current])
+            active = a["left"][node] >= 0
+        return a["leaf"][node]
+
+    def _ensemble(self, Z: np.ndarray, kind: str) -> np.ndarray:
+        """Average over trees of the per-tree risk ("risk") or survival ("surv"), as sksurv does."""
+        a = self.arrays_
+        n_times = len(a["unique_times"])
+        leaves = self._leaves(Z)
+        prefix = "surv" if kind == "surv" else "chf"
+        total = np.zeros((Z.shape[0],) if kind == "risk" else (Z.shape[0], n_times))
+        bounds = a["tree_leaves"]
+        for t in range(len(a["roots"])):
+            block = slice(int(bounds[t]), int(bounds[t + 1]))
+            dense = _dense_steps(
+                a[f"{prefix}_ptr"], a[f"{prefix}_pos"], a[f"{prefix}_val"], block, n_times
+            )
+            values = dense[leaves[:, t] - bounds[t]]
+            total += values[:, a["is_event_time"]].sum(1) if kind == "risk" else values
+        total /= len(a["roots"])
+        return total
+
+    def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
+        return self._ensemble(Z, "risk")
+
+    def _survival_matrix(self, Z: np.ndarray, times: np.ndarray) -> np.ndarray:
+        surv = self._ensemble(Z, "surv")
+        idx = np.searchsorted(self.arrays_["unique_times"], times, side="right") - 1
+        return np.where(idx[None, :] >= 0, surv[:, np.clip(idx, 0, None)], 1.0)
+
+    def _state(self, folder: Path) -> dict[str, Any]:
+        np.savez(folder / FOREST_FILE, **self.arrays_)
+        return {"n_trees": len(self.arrays_["roots"])}
+
+    def _set_state(self, state: dict[str, Any], folder: Path) -> None:
+        path = folder / FOREST_FILE
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                self.arrays_ = {name: stored[name] for name in ARRAY_NAMES}
+        except FileNotFoundError as err:
+            raise InputError(f"Forest arrays {path} are missing.") from err
+        except (ValueError, KeyError, OSError) as err:
+            raise InputError(
+                f"{path} is not a valid forest file (refused or corrupt): {err}"
+            ) from err
+        if len(self.arrays_["roots"]) != int(state["n_trees"]):
+            raise InputError(f"{path} does not match {state['n_trees']} trees in model.json.")

@@ -1,0 +1,287 @@
+"""Table preprocessing for survival models: any table in, a standardised float matrix out.
+
+:class:`TablePreprocessor` is fitted on the training rows of a fold only and then applied unchanged
+to validation and test rows. In order it:
+
+1. drops identifier columns (``case_id`` and names made of tokens such as ``id``, ``uid``,
+   ``patient``, ``mrn``) and the label columns (``time``, ``event`` by default) - never features;
+2. treats bool, category and text columns as categorical (text columns whose values all read as
+   numbers are numeric), other columns as numeric; date columns are dropped;
+3. drops columns with more than ``max_missing_fraction`` missing values and constant columns;
+4. imputes missing values with the training median (numeric) or the most frequent training
+   category (categorical);
+5. one-hot encodes categoricals with one ``name=value`` column per training category except the
+   first in sorted order, the reference (all zeros), so a Cox model without penalty stays
+   identifiable; a category not seen in training is encoded as all zeros (the reference) and is
+   reported in ``transform_notes_``;
+6. z-scores every output column with the training mean and standard deviation.
+
+Every decision is recorded in ``notes_`` (strings a user can read) and in :meth:`to_dict`, which is
+plain JSON, so a saved model carries its exact preprocessing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.errors import ConfigError, InputError
+
+#: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on
+#: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
+ID_TOKENS = frozenset(
+    {"id", "uid", "uuid", "patient", "patientid", "caseid", "subject", "subjectid", "mrn"}
+)
+
+
+def is_identifier(name: str) -> bool:
+    """True when a column name looks like an identifier (case_id, PatientID, patient_uid...)."""
+    tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
+    return bool(tokens & ID_TOKENS)
+
+
+def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
+    """A DataFrame view of ``X``; an array gets ``columns`` (or x0, x1, ...) as names."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise InputError(
+            f"Expected a table (2-D: rows x columns), got an array of shape {array.shape}."
+        )
+    if columns is None:
+        columns = [f"x{i}" for i in range(array.shape[1])]
+    if len(columns) != array.shape[1]:
+        raise InputError(
+            f"The array has {array.shape[1]} columns but the model expects {len(columns)}: "
+            f"{', '.join(columns)}. Pass a DataFrame with these column names."
+        )
+    return pd.DataFrame(array, columns=columns)
+
+
+def _numeric_or_none(column: pd.Series) -> pd.Series | None:
+    """The column as float when every non-missing value reads as a number, else None."""
+    if pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    converted = pd.to_numeric(column, errors="coerce")
+    if converted[column.notna()].isna().any():
+        return None
+    return converted.astype(float)
+
+
+def _category_strings(column: pd.Series) -> pd.Series:
+    """Categorical values as strings (missing stays missing), so JSON can hold the categories."""
+    values = column.astype(object)
+    return values.where(values.isna(), values.map(str))
+
+
+class TablePreprocessor:
+    """Learns, on training rows, how to turn a table into a standardised float matrix.
+
+    Parameters
+    ----------
+    label_columns : column names never used as features (the survival labels).
+    max_missing_fraction : a column missing in more than this fraction of training rows is dropped.
+    """
+
+    def __init__(
+        self,
+        label_columns: tuple[str, ...] = ("time", "event"),
+        max_missing_fraction: float = 0.5,
+    ) -> None:
+        if not 0.0 <= max_missing_fraction <= 1.0:
+            raise ConfigError(
+                f"max_missing_fraction must be between 0 and 1, got {max_missing_fraction}."
+            )
+        self.label_columns = tuple(label_columns)
+        self.max_missing_fraction = float(max_missing_fraction)
+
+    def fit(self, X: Any) -> TablePreprocessor:
+        """Learn columns, imputation values, categories and z-scores from training rows ``X``."""
+        frame = as_frame(X)
+        if frame.shape[0] < 2:
+            raise InputError(
+                f"Need at least 2 training rows to fit preprocessing, got {frame.shape[0]}."
+            )
+        names = [str(c) for c in frame.columns]
+        if len(set(names)) != len(names):
+            duplicated = sorted({n for n in names if names.count(n) > 1})
+            raise InputError(f"The table has duplicated column names: {', '.join(duplicated)}.")
+        self.input_schema_ = [
+            {"name": n, "dtype": str(frame[c].dtype)}
+            for n, c in zip(names, frame.columns, strict=True)
+        ]
+        self.notes_: list[str] = []
+        self.columns_: list[dict[str, Any]] = []
+        labels = {c.lower() for c in self.label_columns}
+        for name, original in zip(names, frame.columns, strict=True):
+            column = frame[original]
+            if name.lower() in labels:
+                self.notes_.append(f"'{name}' dropped: survival label, not a feature.")
+                continue
+            if is_identifier(name):
+                self.notes_.append(f"'{name}' dropped: identifier column.")
+                continue
+            if pd.api.types.is_datetime64_any_dtype(column):
+                self.notes_.append(f"'{name}' dropped: dates are not used as features.")
+                continue
+            missing = float(column.isna().mean())
+            if missing > self.max_missing_fraction:
+                self.notes_.append(
+                    f"'{name}' dropped: {missing:.0%} missing (limit {self.max_missing_fraction:.0%})."
+                )
+                continue
+            spec = self._fit_column(name, column)
+            if spec is not None:
+                if missing > 0:
+                    self.notes_.append(
+                        f"'{name}': {missing:.0%} missing in training, imputed with the "
+                        f"{spec['imputation']} ({spec['fill']})."
+                    )
+                self.columns_.append(spec)
+        if not self.columns_:
+            raise InputError(
+                "No usable feature columns remain after preprocessing: " + " ".join(self.notes_)
+            )
+        encoded = self._encode(frame, record=False)
+        self.mean_ = encoded.mean(axis=0).tolist()
+        std = encoded.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0).tolist()
+        self.transform_notes_: list[str] = []
+        return self
+
+    def _fit_column(self, name: str, column: pd.Series) -> dict[str, Any] | None:
+        numeric = _numeric_or_none(column)
+        if numeric is not None:
+            values = numeric.dropna()
+            if values.nunique() < 2:
+                self.notes_.append(f"'{name}' dropped: constant in the training rows.")
+                return None
+            return {
+                "name": name,
+                "kind": "numeric",
+                "imputation": "median",
+                "fill": float(values.median()),
+            }
+        values = _category_strings(column).dropna()
+        counts = values.value_counts()
+        if len(counts) < 2:
+            self.notes_.append(f"'{name}' dropped: constant in the training rows.")
+            return None
+        categories = sorted(counts.index)
+        most_frequent = min(categories, key=lambda c: (-counts[c], c))
+        return {
+            "name": name,
+            "kind": "categorical",
+            "imputation": "most frequent category",
+            "fill": most_frequent,
+            "categories": categories,
+        }
+
+    @property
+    def feature_names_out_(self) -> list[str]:
+        """Output column names: numeric names as-is, categoricals as ``name=value``."""
+        names: list[str] = []
+        for spec in self.columns_:
+            if spec["kind"] == "numeric":
+                names.append(spec["name"])
+            else:
+                names.extend(f"{spec['name']}={c}" for c in spec["categories"][1:])
+        return names
+
+    @property
+    def feature_names_in_(self) -> list[str]:
+        """Input columns the fitted preprocessing reads (after dropping ids, labels, unusable)."""
+        return [spec["name"] for spec in self.columns_]
+
+    def _select(self, X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            frame = X.rename(columns=str)
+        else:
+            frame = as_frame(X, [c["name"] for c in self.input_schema_])
+        missing = [n for n in self.feature_names_in_ if n not in frame.columns]
+        if missing:
+            raise InputError(
+                f"The table lacks column(s) the model was trained on: {', '.join(missing)}."
+            )
+        return frame[self.feature_names_in_]
+
+    def _encode(self, frame: pd.DataFrame, record: bool) -> np.ndarray:
+        blocks = []
+        for spec in self.columns_:
+            column = frame[spec["name"]]
+            if spec["kind"] == "numeric":
+                numeric = pd.to_numeric(column, errors="coerce")
+                bad = numeric.isna() & column.notna()
+                if bad.any():
+                    raise InputError(
+                        f"Column '{spec['name']}' must be numeric; got {column[bad].iloc[0]!r}."
+                    )
+                blocks.append(numeric.fillna(spec["fill"]).to_numpy(float)[:, None])
+                continue
+            values = _category_strings(column).fillna(spec["fill"])
+            unseen = sorted(set(values) - set(spec["categories"]))
+            if unseen and record:
+                self.transform_notes_.append(
+                    f"'{spec['name']}': value(s) {', '.join(map(repr, unseen))} not seen in "
+                    "training, encoded as all zeros (reference category "
+                    f"{spec['categories'][0]!r})."
+                )
+            blocks.append(
+                np.stack([(values == c).to_numpy(float) for c in spec["categories"][1:]], axis=1)
+            )
+        return np.concatenate(blocks, axis=1)
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Apply the training-fitted steps; columns are matched by name, extra ones ignored."""
+        if not hasattr(self, "columns_"):
+            raise ConfigError("TablePreprocessor.transform called before fit.")
+        frame = self._select(X)
+        self.transform_notes_ = []
+        missing = frame.isna().sum()
+        for name, count in missing[missing > 0].items():
+            self.transform_notes_.append(f"'{name}': {count} missing value(s) imputed.")
+        encoded = (self._encode(frame, record=True) - np.asarray(self.mean_)) / np.asarray(
+            self.scale_
+        )
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(encoded, columns=self.feature_names_out_, index=index)
+
+    def fit_transform(self, X: Any) -> pd.DataFrame:
+        return self.fit(X).transform(X)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON state (parameters, input schema, per-column decisions, z-scores, notes)."""
+        return {
+            "label_columns": list(self.label_columns),
+            "max_missing_fraction": self.max_missing_fraction,
+            "input_schema": self.input_schema_,
+            "columns": self.columns_,
+            "mean": self.mean_,
+            "scale": self.scale_,
+            "notes": self.notes_,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> TablePreprocessor:
+        """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
+        try:
+            prep = cls(tuple(state["label_columns"]), state["max_missing_fraction"])
+            prep.input_schema_ = list(state["input_schema"])
+            prep.columns_ = list(state["columns"])
+            prep.mean_ = [float(v) for v in state["mean"]]
+            prep.scale_ = [float(v) for v in state["scale"]]
+            prep.notes_ = list(state["notes"])
+        except (KeyError, TypeError) as err:
+            raise InputError(
+                f"Saved preprocessing state is incomplete or malformed: {err}"
+            ) from err
+        if len(prep.mean_) != len(prep.feature_names_out_):
+            raise InputError("Saved preprocessing state is inconsistent (z-score length).")
+        prep.transform_notes_ = []
+        return prep

@@ -1,0 +1,149 @@
+"""Saving and loading models: identical predictions, plain JSON + weights, nothing unpickled."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sksurv.datasets import load_gbsg2
+from sksurv.util import Surv
+
+from survival_core.errors import InputError
+from survival_core.models import MODELS, CoxPH, DeepSurv, load_model, make_model
+
+FAST = {
+    "coxnet": {"n_alphas": 20},
+    "lasso_cox": {"n_alphas": 20},
+    "rsf": {"n_estimators": 15},
+    "deepsurv": {"epochs": 5, "device": "cpu"},
+    "vaesurv": {"epochs": 5, "device": "cpu"},
+    "discrete": {"epochs": 5, "device": "cpu"},
+}
+TIMES = [0.0, 365.0, 730.0, 1500.0, 3000.0]
+
+
+class Payload:
+    """Unpickling this object writes a marker file: proof that a pickle was executed."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pickle was executed"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Small networks train faster on one thread than on shared, contended cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple:
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    return X.iloc[:300], y[:300], X.iloc[300:360]
+
+
+@pytest.fixture(scope="module")
+def saved(data, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    X, y, X_new = data
+    out = {}
+    for name in MODELS:
+        model = make_model(name, **FAST.get(name, {})).fit(X, y)
+        folder = model.save(tmp_path_factory.mktemp(name) / "model")
+        out[name] = (model, folder)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_round_trip_gives_identical_predictions(name: str, saved: dict, data: tuple) -> None:
+    model, folder = saved[name]
+    X_new = data[2]
+    loaded = load_model(folder)
+    assert type(loaded) is type(model)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict_risk(X_new), model.predict_risk(X_new))
+    np.testing.assert_array_equal(
+        loaded.predict_survival(X_new, TIMES), model.predict_survival(X_new, TIMES)
+    )
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_folder_holds_json_and_plain_weights_only(name: str, saved: dict, data: tuple) -> None:
+    model, folder = saved[name]
+    files = sorted(p.name for p in Path(folder).iterdir())
+    expected = {
+        "deepsurv": "weights.pt",
+        "vaesurv": "weights.pt",
+        "discrete": "weights.pt",
+        "rsf": "forest.npz",
+    }
+    assert files == sorted(["model.json", *([expected[name]] if name in expected else [])])
+    document = json.loads((Path(folder) / "model.json").read_text())
+    assert document["model"] == name
+    assert [c["name"] for c in document["feature_schema"]] == list(data[0].columns)
+    assert {c["dtype"] for c in document["feature_schema"]} >= {"float64", "category"}
+    assert document["preprocessing"]["columns"][0]["imputation"] == "median"
+    assert (document["baseline"] is None) == (name in ("rsf", "discrete"))
+
+
+def test_pickle_in_weights_file_is_refused(saved: dict, tmp_path: Path) -> None:
+    _, folder = saved["deepsurv"]
+    copy = tmp_path / "model"
+    copy.mkdir()
+    (copy / "model.json").write_text((Path(folder) / "model.json").read_text())
+    marker = tmp_path / "executed.txt"
+    torch.save({"weight": Payload(marker)}, copy / "weights.pt")
+    with pytest.raises(InputError, match="weights.pt"):
+        DeepSurv.load(copy)
+    assert not marker.exists()
+
+
+def test_object_arrays_in_forest_file_are_refused(saved: dict, tmp_path: Path) -> None:
+    _, folder = saved["rsf"]
+    copy = tmp_path / "model"
+    copy.mkdir()
+    (copy / "model.json").write_text((Path(folder) / "model.json").read_text())
+    with np.load(Path(folder) / "forest.npz") as stored:
+        arrays = dict(stored)
+    arrays["threshold"] = np.array([Payload(tmp_path / "executed.txt")], dtype=object)
+    np.savez(copy / "forest.npz", **arrays)
+    with pytest.raises(InputError, match="forest.npz"):
+        load_model(copy)
+    assert not (tmp_path / "executed.txt").exists()
+
+
+def test_stray_pickle_files_are_never_read(saved: dict, data: tuple, tmp_path: Path) -> None:
+    model, folder = saved["coxph"]
+    marker = tmp_path / "executed.txt"
+    for stray in ("model.pkl", "model.joblib", "estimator.pickle"):
+        (Path(folder) / stray).write_bytes(pickle.dumps(Payload(marker)))
+    loaded = load_model(folder)
+    assert not marker.exists()
+    np.testing.assert_array_equal(loaded.predict_risk(data[2]), model.predict_risk(data[2]))
+
+
+def test_bad_folders_raise_input_errors(saved: dict, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="missing"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text("{not json")
+    with pytest.raises(InputError, match="not a readable"):
+        load_model(tmp_path)
+    document = json.loads((Path(saved["rsf"][1]) / "model.json").read_text())
+    (tmp_path / "model.json").write_text(json.dumps(document))
+    with pytest.raises(InputError, match="forest arrays|missing"):
+        load_model(tmp_path)
+    with pytest.raises(InputError, match="unexpected type"):
+        CoxPH.load(saved["rsf"][1])
+    document["model"] = "mystery"
+    (tmp_path / "model.json").write_text(json.dumps(document))
+    with pytest.raises(InputError, match="mystery"):
+        load_model(tmp_path)

@@ -1,0 +1,253 @@
+"""Every registered survival model: contract, quality on GBSG2, exactness against references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from lifelines import CoxPHFitter
+from sksurv.datasets import load_gbsg2
+from sksurv.metrics import concordance_index_censored
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.models import MODELS, make_model
+from survival_core.models.discrete import interval_targets
+
+TORCH_MODELS = ("deepsurv", "vaesurv", "discrete")
+#: Small settings so the whole file runs in seconds on 2 cores.
+FAST = {
+    "coxph": {},
+    "coxnet": {"n_alphas": 30},
+    "lasso_cox": {"n_alphas": 30},
+    "rsf": {"n_estimators": 40},
+    "deepsurv": {"epochs": 60, "lr": 1e-2, "device": "cpu"},
+    "vaesurv": {"epochs": 60, "device": "cpu"},
+    "discrete": {
+        "epochs": 80,
+        "lr": 1e-2,
+        "edges": (0, 500, 1000, 1500, 2000, 2700),
+        "device": "cpu",
+    },
+}
+TIMES = np.array([0.0, 200.0, 500.0, 1000.0, 1500.0, 2500.0, 5000.0])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Small networks train faster on one thread than on shared, contended cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> dict:
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:480], order[480:]
+    return {"X": X.iloc[train], "y": y[train], "X_test": X.iloc[test], "y_test": y[test]}
+
+
+@pytest.fixture(scope="module")
+def fitted(gbsg2: dict) -> dict:
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = make_model(name, **FAST[name]).fit(gbsg2["X"], gbsg2["y"])
+        return cache[name]
+
+    return get
+
+
+def test_registry_lists_all_models() -> None:
+    assert set(MODELS) == {"coxph", "coxnet", "lasso_cox", "rsf", "deepsurv", "vaesurv", "discrete"}
+    assert all(MODELS[name].name == name for name in MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_contract_shapes_ranges_and_discrimination(name: str, fitted, gbsg2: dict) -> None:
+    model = fitted(name)
+    X_test, y_test = gbsg2["X_test"], gbsg2["y_test"]
+    risk = model.predict_risk(X_test)
+    survival = model.predict_survival(X_test, TIMES)
+    assert risk.shape == (len(X_test),) and np.isfinite(risk).all()
+    assert survival.shape == (len(X_test), len(TIMES))
+    assert np.all((survival >= 0) & (survival <= 1))
+    assert np.all(np.diff(survival, axis=1) <= 1e-12)
+    np.testing.assert_allclose(survival[:, 0], 1.0)
+    cindex = concordance_index_censored(y_test["event"], y_test["time"], risk)[0]
+    assert cindex > 0.6, f"{name}: test c-index {cindex:.3f}"
+    # higher risk = worse: the riskier half has lower mean survival at 3 years
+    high = risk > np.median(risk)
+    at_1000 = list(TIMES).index(1000.0)
+    assert survival[high, at_1000].mean() < survival[~high, at_1000].mean()
+
+
+def test_coxph_equals_lifelines(fitted, gbsg2: dict) -> None:
+    model = fitted("coxph")
+    Z = model.preprocessor_.transform(gbsg2["X"])
+    Z_test = model.preprocessor_.transform(gbsg2["X_test"])
+    frame = Z.assign(T=gbsg2["y"]["time"], E=gbsg2["y"]["event"])
+    reference = CoxPHFitter(penalizer=0.01).fit(frame, "T", "E")
+    np.testing.assert_allclose(
+        model.predict_risk(gbsg2["X_test"]),
+        reference.predict_log_partial_hazard(Z_test),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    # training event times: lifelines interpolates linearly between them, we keep the Breslow steps
+    times = np.unique(gbsg2["y"]["time"][gbsg2["y"]["event"]])[::15]
+    expected = reference.predict_survival_function(Z_test, times=times).to_numpy().T
+    np.testing.assert_allclose(
+        model.predict_survival(gbsg2["X_test"], times), expected, rtol=1e-8, atol=1e-12
+    )
+
+
+def test_forest_arrays_reproduce_sksurv_exactly(fitted, gbsg2: dict) -> None:
+    model = fitted("rsf")
+    Z_test = model.preprocessor_.transform(gbsg2["X_test"]).to_numpy()
+    np.testing.assert_array_equal(
+        model.predict_risk(gbsg2["X_test"]), model.estimator_.predict(Z_test)
+    )
+    times = model.arrays_["unique_times"]
+    expected = model.estimator_.predict_survival_function(Z_test, return_array=True)
+    np.testing.assert_array_equal(model.predict_survival(gbsg2["X_test"], times), expected)
+
+
+def test_lasso_cox_zeroes_noise_features(gbsg2: dict) -> None:
+    rng = np.random.default_rng(5)
+    noise = pd.DataFrame(
+        rng.normal(size=(len(gbsg2["X"]), 6)), columns=[f"noise{i}" for i in range(6)]
+    )
+    X = pd.concat([gbsg2["X"].reset_index(drop=True), noise], axis=1)
+    model = make_model("lasso_cox", n_alphas=30).fit(X, gbsg2["y"])
+    names = model.preprocessor_.feature_names_out_
+    coef = dict(zip(names, model.coef_, strict=True))
+    assert model.l1_ratio == 1.0
+    assert sum(coef[f"noise{i}"] == 0 for i in range(6)) >= 4
+    assert coef["pnodes"] > 0  # more positive nodes = worse
+
+
+@pytest.mark.parametrize("name", TORCH_MODELS)
+def test_torch_models_are_deterministic_with_a_seed(name: str, fitted, gbsg2: dict) -> None:
+    params = dict(FAST[name], epochs=5)
+    first = make_model(name, **params).fit(gbsg2["X"], gbsg2["y"]).predict_risk(gbsg2["X_test"])
+    second = make_model(name, **params).fit(gbsg2["X"], gbsg2["y"]).predict_risk(gbsg2["X_test"])
+    other = (
+        make_model(name, **dict(params, seed=1))
+        .fit(gbsg2["X"], gbsg2["y"])
+        .predict_risk(gbsg2["X_test"])
+    )
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("name", TORCH_MODELS)
+def test_device_parameter_is_honoured(name: str, fitted) -> None:
+    model = fitted(name)
+    assert model.device_ == torch.device("cpu")
+    assert all(p.device.type == "cpu" for p in model.network_.parameters())
+    with pytest.raises(ConfigError, match="tpu"):
+        make_model(name, device="tpu").fit(
+            np.zeros((4, 1)) + np.arange(4)[:, None],
+            Surv.from_arrays([1, 0, 1, 1], [1.0, 2.0, 3.0, 4.0]),
+        )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message when no GPU is present")
+def test_cuda_request_without_gpu_is_a_config_error() -> None:
+    from survival_core.models.device import resolve_device
+
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="CUDA"):
+        resolve_device("cuda")
+
+
+def test_explicit_validation_set_and_mini_batches(gbsg2: dict) -> None:
+    model = make_model("deepsurv", epochs=30, patience=5, batch_size=128, lr=1e-2, device="cpu")
+    model.fit(gbsg2["X"], gbsg2["y"], X_val=gbsg2["X_test"], y_val=gbsg2["y_test"])
+    assert len(model.history_["val"]) == len(model.history_["train"]) <= 30
+    assert 1 <= model.history_["best_epoch"] <= len(model.history_["val"])
+    assert np.isfinite(model.predict_risk(gbsg2["X_test"])).all()
+    with pytest.raises(ConfigError, match="X_val"):
+        make_model("coxph").fit(
+            gbsg2["X"], gbsg2["y"], X_val=gbsg2["X_test"], y_val=gbsg2["y_test"]
+        )
+
+
+def test_vae_pretraining_runs_first(gbsg2: dict) -> None:
+    model = make_model(
+        "vaesurv", epochs=5, pretrain_epochs=3, validation_fraction=0.0, device="cpu"
+    )
+    model.fit(gbsg2["X"], gbsg2["y"])
+    assert len(model.history_["pretrain"]["train"]) == 3
+    assert len(model.history_["train"]) == 5
+    assert model.encode(gbsg2["X_test"]).shape == (len(gbsg2["X_test"]), 8)
+
+
+def test_discrete_interval_targets_follow_the_censoring_rule() -> None:
+    edges = np.array([0.0, 10.0, 20.0, 30.0])
+    event = np.array([True, False, False, True, True])
+    time = np.array([15.0, 14.0, 16.0, 30.0, 45.0])
+    survived, event_at = interval_targets(event, time, edges)
+    np.testing.assert_array_equal(
+        survived,
+        [[1, 0, 0],  # event in (10, 20]
+         [1, 0, 0],  # censored before the midpoint of (10, 20]: that interval not counted
+         [1, 1, 0],  # censored after the midpoint: counted as survived
+         [1, 1, 0],  # event at 30 falls in (20, 30]
+         [1, 1, 1]],  # beyond the last edge: censored there
+    )  # fmt: skip
+    np.testing.assert_array_equal(event_at, [[0, 1, 0], [0, 0, 0], [0, 0, 0], [0, 0, 1], [0, 0, 0]])
+
+
+def test_discrete_survival_interpolates_between_edges(fitted, gbsg2: dict) -> None:
+    model = fitted("discrete")
+    Z = model.preprocessor_.transform(gbsg2["X_test"].iloc[:3]).to_numpy()
+    hazards = model.interval_hazards(Z)
+    s = model.predict_survival(gbsg2["X_test"].iloc[:3], [500.0, 750.0, 1000.0, 9999.0])
+    np.testing.assert_allclose(s[:, 0], 1 - hazards[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(s[:, 1], (1 - hazards[:, 0]) * np.sqrt(1 - hazards[:, 1]), rtol=1e-9)
+    np.testing.assert_allclose(s[:, 3], np.prod(1 - hazards, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(model.predict_risk(gbsg2["X_test"].iloc[:3]), 1 - s[:, 3], rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["coxph", "rsf", "deepsurv"])
+def test_prediction_columns_matched_by_name(name: str, fitted, gbsg2: dict) -> None:
+    model = fitted(name)
+    X_test = gbsg2["X_test"]
+    expected = model.predict_risk(X_test)
+    np.testing.assert_array_equal(
+        model.predict_risk(X_test[list(reversed(X_test.columns))].assign(x=1)), expected
+    )
+    with pytest.raises(InputError, match="tsize"):
+        model.predict_risk(X_test.drop(columns="tsize"))
+
+
+def test_make_model_refuses_unknown_names_and_parameters() -> None:
+    with pytest.raises(ConfigError, match="coxph, coxnet"):
+        make_model("cox")
+    with pytest.raises(ConfigError, match="allowed: penalizer, l1_ratio"):
+        make_model("coxph", alpha=0.1)
+    with pytest.raises(ConfigError, match="ties"):
+        make_model("deepsurv", ties="exact")
+    with pytest.raises(ConfigError, match="edges"):
+        make_model("discrete", edges=(0, 365, 100))
+
+
+def test_bad_labels_are_input_errors(gbsg2: dict) -> None:
+    with pytest.raises(InputError, match="structured array"):
+        make_model("coxph").fit(gbsg2["X"], gbsg2["y"]["time"])
+    no_events = Surv.from_arrays(np.zeros(len(gbsg2["X"]), bool), gbsg2["y"]["time"])
+    with pytest.raises(InputError, match="no events"):
+        make_model("coxph").fit(gbsg2["X"], no_events)
+    with pytest.raises(InputError, match="rows"):
+        make_model("coxph").fit(gbsg2["X"].iloc[:10], gbsg2["y"])
+    few_events = Surv.from_arrays(np.arange(len(gbsg2["X"])) < 3, gbsg2["y"]["time"])
+    with pytest.raises(InputError, match="at least 5 events"):
+        make_model("coxnet").fit(gbsg2["X"], few_events)

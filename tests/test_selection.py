@@ -1,0 +1,166 @@
+"""Feature reduction: statistics against references, selector behaviour, and no test-fold leakage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from sksurv.datasets import load_gbsg2
+from sksurv.metrics import concordance_index_censored
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.features.selection import (
+    CorrelationFilter,
+    CoxPValueFilter,
+    LassoCoxSelector,
+    MADFilter,
+    ReductionChain,
+    Standardizer,
+    UnivariateCIndexFilter,
+    default_chain,
+    selector_from_dict,
+    univariate_cindex,
+    univariate_cox,
+)
+from survival_core.models import make_model
+from survival_core.models.tabular import TablePreprocessor
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    Z = TablePreprocessor().fit_transform(X)
+    noise = np.random.default_rng(0).normal(size=(len(Z), 4))
+    Z = Z.assign(**{f"noise{i}": noise[:, i] for i in range(4)})
+    return Z, y
+
+
+def test_univariate_cindex_equals_sksurv(gbsg2) -> None:
+    Z, y = gbsg2
+    rounded = np.round(Z.to_numpy(), 1)  # many tied risks
+    ours = univariate_cindex(rounded, y["event"], y["time"])
+    for j in range(Z.shape[1]):
+        expected = concordance_index_censored(y["event"], y["time"], rounded[:, j])[0]
+        assert ours[j] == pytest.approx(expected, abs=1e-12)
+
+
+def test_univariate_cox_matches_lifelines(gbsg2) -> None:
+    Z, y = gbsg2
+    time = y["time"] + np.random.default_rng(1).uniform(
+        0, 0.5, len(y)
+    )  # distinct times: Breslow = Efron
+    coef, p_value = univariate_cox(Z.to_numpy()[:, :4], y["event"], time)
+    for j, name in enumerate(Z.columns[:4]):
+        x = (Z[name] - Z[name].mean()) / Z[name].std(ddof=0)
+        frame = pd.DataFrame({"x": x, "T": time, "E": y["event"]})
+        fitter = CoxPHFitter().fit(frame, "T", "E", fit_options={"precision": 1e-12})
+        assert coef[j] == pytest.approx(fitter.params_["x"], rel=1e-6)
+        assert p_value[j] == pytest.approx(fitter.summary["p"]["x"], rel=1e-5)
+
+
+def test_mad_filter_drops_zero_mad_feature(gbsg2) -> None:
+    Z, y = gbsg2
+    spiky = np.zeros(len(Z))
+    spiky[:20] = 5.0  # 97 % identical values: MAD = 0 although the variance is not
+    selector = MADFilter().fit(Z.assign(spiky=spiky), y)
+    assert "spiky" not in selector.feature_names_out_
+    assert "pnodes" in selector.feature_names_out_
+
+
+def test_cindex_filter_keeps_strong_features_of_either_sign(gbsg2) -> None:
+    Z, y = gbsg2
+    selector = UnivariateCIndexFilter(0.55).fit(Z.assign(protective=-Z["pnodes"]), y)
+    kept = selector.feature_names_out_
+    assert "pnodes" in kept and "protective" in kept
+    assert not any(name.startswith("noise") for name in kept)
+
+
+def test_correlation_filter_keeps_the_stronger_of_a_pair(gbsg2) -> None:
+    Z, y = gbsg2
+    rng = np.random.default_rng(2)
+    weaker = Z["pnodes"] + 0.3 * rng.normal(size=len(Z))
+    frame = Z.assign(weaker=weaker, duplicate=Z["progrec"])
+    assert np.corrcoef(frame["pnodes"], weaker)[0, 1] > 0.85
+    kept = CorrelationFilter(0.85).fit(frame, y).feature_names_out_
+    assert "pnodes" in kept and "weaker" not in kept
+    assert "progrec" in kept and "duplicate" not in kept  # exact tie: the earlier column stays
+
+
+def test_cox_pvalue_and_lasso_selectors(gbsg2) -> None:
+    Z, y = gbsg2
+    by_p = CoxPValueFilter(0.01).fit(Z, y)
+    assert "pnodes" in by_p.feature_names_out_
+    assert not any(n.startswith("noise") for n in by_p.feature_names_out_)
+    lasso = LassoCoxSelector(n_alphas=30).fit(Z, y)
+    assert "pnodes" in lasso.feature_names_out_
+    assert len(lasso.feature_names_out_) < Z.shape[1]
+
+
+def test_chain_support_and_json_round_trip(gbsg2) -> None:
+    Z, y = gbsg2
+    chain = default_chain(0.55, 0.85)
+    out = chain.fit_transform(Z, y)
+    support = chain.get_support(indices=True)
+    assert list(out.columns) == [Z.columns[i] for i in support] == chain.feature_names_out_
+    restored = selector_from_dict(json.loads(json.dumps(chain.to_dict())))
+    np.testing.assert_array_equal(restored.transform(Z).to_numpy(), out.to_numpy())
+
+
+def test_standardizer_uses_training_statistics_only(gbsg2) -> None:
+    Z, y = gbsg2
+    train, test = Z.iloc[:400], Z.iloc[400:] + 3.0
+    scaler = Standardizer().fit(train, y[:400])
+    np.testing.assert_allclose(scaler.transform(train).mean().to_numpy(), 0.0, atol=1e-12)
+    assert (scaler.transform(test).mean() > 1.0).all()
+
+
+def test_errors_name_the_problem(gbsg2) -> None:
+    Z, y = gbsg2
+    selector = MADFilter().fit(Z, y)
+    with pytest.raises(InputError, match="pnodes"):
+        selector.transform(Z.drop(columns="pnodes"))
+    with pytest.raises(InputError, match="impute"):
+        MADFilter().fit(Z.assign(pnodes=np.nan), y)
+    with pytest.raises(InputError, match="kept no feature"):
+        UnivariateCIndexFilter(0.99).fit(Z, y)
+    with pytest.raises(ConfigError):
+        UnivariateCIndexFilter(0.3)
+    with pytest.raises(ConfigError):
+        ReductionChain([])
+
+
+def leaky_fold(
+    Z: pd.DataFrame, y: np.ndarray, test_time: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows get a noise 'leak' column; test rows get minus their own survival time."""
+    train, test = Z.iloc[:480].copy(), Z.iloc[480:].copy()
+    train["leak"] = np.random.default_rng(3).normal(size=len(train))
+    test["leak"] = -test_time
+    return train, test
+
+
+@pytest.mark.parametrize("model_name", ["coxph", "coxnet"])
+def test_no_information_from_the_test_fold_reaches_the_model(gbsg2, model_name: str) -> None:
+    Z, y = gbsg2
+    y_train, y_test = y[:480], y[480:]
+    predictions = []
+    shuffled = np.random.default_rng(4).permutation(len(y_test))
+    for test_time in (y_test["time"], y_test["time"][shuffled]):
+        train, test = leaky_fold(Z, y, test_time)
+        leak_c = concordance_index_censored(
+            y_test["event"], y_test["time"], test["leak"].to_numpy()
+        )[0]
+        chain = default_chain(0.55, 0.85).fit(train, y_train)
+        assert "leak" not in chain.feature_names_out_
+        model = make_model(model_name).fit(chain.transform(train), y_train)
+        predictions.append(model.predict_risk(chain.transform(test)))
+        if test_time is y_test["time"]:
+            assert leak_c > 0.9  # the leak is a near-perfect predictor in the test fold
+            test_c = concordance_index_censored(y_test["event"], y_test["time"], predictions[-1])[0]
+            assert test_c < 0.8  # an honest model, not the leak
+    np.testing.assert_array_equal(predictions[0], predictions[1])

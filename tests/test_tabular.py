@@ -1,0 +1,160 @@
+"""TablePreprocessor on real public tables (scikit-survival's GBSG2, flchain, WHAS500) and edge cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv.datasets import load_flchain, load_gbsg2, load_whas500
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.models.tabular import TablePreprocessor, is_identifier
+
+
+def flchain() -> pd.DataFrame:
+    X, _ = load_flchain()
+    return X.drop(columns="chapter")  # cause of death: would leak the outcome
+
+
+LOADERS = {
+    "gbsg2": lambda: load_gbsg2()[0],
+    "flchain": flchain,
+    "whas500": lambda: load_whas500()[0],
+}
+
+
+@pytest.mark.parametrize("dataset", sorted(LOADERS))
+def test_real_tables_become_finite_standardised_matrices(dataset: str) -> None:
+    X = LOADERS[dataset]()
+    train, test = X.iloc[: len(X) * 3 // 4], X.iloc[len(X) * 3 // 4 :]
+    prep = TablePreprocessor().fit(train)
+    Z_train, Z_test = prep.transform(train), prep.transform(test)
+    assert np.isfinite(Z_train.to_numpy()).all() and np.isfinite(Z_test.to_numpy()).all()
+    np.testing.assert_allclose(Z_train.mean().to_numpy(), 0.0, atol=1e-9)
+    np.testing.assert_allclose(Z_train.std(ddof=0).to_numpy(), 1.0, atol=1e-9)
+    assert list(Z_test.columns) == prep.feature_names_out_
+    restored = TablePreprocessor.from_dict(json.loads(json.dumps(prep.to_dict())))
+    np.testing.assert_array_equal(restored.transform(test).to_numpy(), Z_test.to_numpy())
+
+
+def test_gbsg2_categoricals_one_hot_with_reference() -> None:
+    X, _ = load_gbsg2()
+    prep = TablePreprocessor().fit(X)
+    names = prep.feature_names_out_
+    assert "tgrade=II" in names and "tgrade=III" in names and "tgrade=I" not in names
+    assert "horTh=yes" in names and "horTh=no" not in names
+    raw = prep._encode(X, record=False)  # before z-scores: indicators
+    grade_two = names.index("tgrade=II")
+    np.testing.assert_array_equal(raw[:, grade_two], (X["tgrade"] == "II").to_numpy(float))
+
+
+def test_flchain_missing_values_imputed_with_training_statistics() -> None:
+    X = flchain()
+    prep = TablePreprocessor().fit(X)
+    creatinine = next(c for c in prep.columns_ if c["name"] == "creatinine")
+    assert creatinine["imputation"] == "median"
+    assert creatinine["fill"] == pytest.approx(float(X["creatinine"].median()))
+    assert any("creatinine" in note and "imputed" in note for note in prep.notes_)
+    raw = prep._encode(X, record=False)
+    column = prep.feature_names_out_.index("creatinine")
+    assert np.all(raw[X["creatinine"].isna().to_numpy(), column] == creatinine["fill"])
+
+
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 40
+    return pd.DataFrame(
+        {
+            "case_id": [f"c{i}" for i in range(n)],
+            "Patient ID": np.arange(n),
+            "time": rng.uniform(10, 1000, n),
+            "event": rng.integers(0, 2, n),
+            "age": rng.normal(60, 10, n),
+            "albumin": np.where(rng.random(n) < 0.2, np.nan, rng.normal(38, 4, n)),
+            "afp_text": [str(v) for v in rng.integers(1, 500, n)],  # numbers stored as text
+            "sex": rng.choice(["F", "M"], n),
+            "bclc": pd.Series(rng.choice(["A", "B", "C"], n)).where(rng.random(n) > 0.1),
+            "cirrhosis": rng.random(n) < 0.5,
+            "site": ["Lyon"] * n,
+            "mostly_missing": np.where(np.arange(n) < 30, np.nan, 1.0 * np.arange(n)),
+        }
+    )
+
+
+def test_identifiers_labels_constant_and_missing_columns_dropped_with_notes() -> None:
+    prep = TablePreprocessor().fit(table())
+    kept = prep.feature_names_in_
+    for dropped in ("case_id", "Patient ID", "time", "event", "site", "mostly_missing"):
+        assert dropped not in kept
+        assert any(f"'{dropped}'" in note for note in prep.notes_)
+    assert kept == ["age", "albumin", "afp_text", "sex", "bclc", "cirrhosis"]
+    kinds = {c["name"]: c["kind"] for c in prep.columns_}
+    assert kinds["afp_text"] == "numeric" and kinds["cirrhosis"] == "categorical"
+    bclc = next(c for c in prep.columns_ if c["name"] == "bclc")
+    assert bclc["imputation"] == "most frequent category"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("case_id", True), ("PatientID", True), ("patient_uid", True), ("MRN", True),
+     ("lipid", False), ("albi_grade", False), ("tumor_diameter", False)],
+)  # fmt: skip
+def test_identifier_names(name: str, expected: bool) -> None:
+    assert is_identifier(name) is expected
+
+
+def test_columns_reordered_by_name_extra_ignored_missing_refused() -> None:
+    data = table()
+    prep = TablePreprocessor().fit(data)
+    expected = prep.transform(data).to_numpy()
+    shuffled = data[list(reversed(data.columns))].assign(extra=1.0)
+    np.testing.assert_array_equal(prep.transform(shuffled).to_numpy(), expected)
+    with pytest.raises(InputError, match="albumin"):
+        prep.transform(data.drop(columns=["albumin"]))
+
+
+def test_unseen_category_is_all_zero_indicators_and_noted() -> None:
+    data = table()
+    prep = TablePreprocessor().fit(data)
+    new = data.iloc[:2].copy()
+    new["bclc"] = ["D", "B"]
+    out = prep.transform(new)
+    raw = prep._encode(new, record=False)
+    cols = [prep.feature_names_out_.index(n) for n in ("bclc=B", "bclc=C")]
+    np.testing.assert_array_equal(raw[0, cols], [0.0, 0.0])
+    np.testing.assert_array_equal(raw[1, cols], [1.0, 0.0])
+    assert any("'D'" in note for note in prep.transform_notes_)
+    assert np.isfinite(out.to_numpy()).all()
+
+
+def test_text_in_numeric_column_is_refused_with_its_value() -> None:
+    data = table()
+    prep = TablePreprocessor().fit(data)
+    bad = data.iloc[:1].astype({"age": object})
+    bad.loc[bad.index[0], "age"] = "sixty"
+    with pytest.raises(InputError, match="sixty"):
+        prep.transform(bad)
+
+
+def test_fitted_on_training_rows_only() -> None:
+    data = table()
+    train, test = data.iloc[:20], data.iloc[20:].assign(age=lambda d: d["age"] + 1000.0)
+    prep = TablePreprocessor().fit(train)
+    assert prep.transform(test)["age"].mean() > 50  # test shift is visible, not absorbed
+
+
+def test_arrays_get_positional_names_and_width_is_checked() -> None:
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    prep = TablePreprocessor().fit(X)
+    assert prep.feature_names_out_ == ["x0", "x1", "x2"]
+    with pytest.raises(InputError, match="3"):
+        prep.transform(X[:, :2])
+
+
+def test_bad_settings_and_unusable_tables() -> None:
+    with pytest.raises(ConfigError):
+        TablePreprocessor(max_missing_fraction=1.5)
+    with pytest.raises(InputError, match="No usable feature"):
+        TablePreprocessor().fit(pd.DataFrame({"case_id": ["a", "b"], "site": ["x", "x"]}))
