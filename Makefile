@@ -34,7 +34,7 @@ run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check survival_core app.py pages tests benchmarks

@@ -16,9 +16,9 @@ from survival_core.errors import InputError
 from survival_core.evaluation.concordance import (
     censoring_survival,
     harrell_c_index,
-    survival_arrays,
     uno_c_index,
 )
+from survival_core.outcome import survival_arrays
 
 
 def synthetic(seed: int, n: int, censor_rate: float, tied_times: bool, tied_risk: bool):

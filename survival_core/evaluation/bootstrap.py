@@ -17,7 +17,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.concordance import harrell_c_index, risk_array, survival_arrays
+from survival_core.evaluation.concordance import harrell_c_index, risk_array
+from survival_core.outcome import survival_arrays
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from survival_core.errors import InputError
-from survival_core.evaluation.concordance import Outcome, censoring_survival, survival_arrays
+from survival_core.evaluation.concordance import censoring_survival
 from survival_core.evaluation.td_auc import check_horizons
+from survival_core.outcome import Outcome, survival_arrays
 
 
 def _inverse(g: np.ndarray) -> np.ndarray:

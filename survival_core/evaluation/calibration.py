@@ -25,8 +25,9 @@ from scipy.optimize import minimize
 
 from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate, two_sided_z
-from survival_core.evaluation.concordance import Outcome, probability_array, survival_arrays
+from survival_core.evaluation.concordance import probability_array
 from survival_core.evaluation.risk_groups import cox_coefficient, kaplan_meier
+from survival_core.outcome import Outcome, survival_arrays
 
 _CLIP = 1e-10
 

@@ -20,12 +20,8 @@ from survival_core.evaluation.bootstrap import (
     jackknife_statistic,
     resample_statistic,
 )
-from survival_core.evaluation.concordance import (
-    Outcome,
-    harrell_c_index,
-    risk_array,
-    survival_arrays,
-)
+from survival_core.evaluation.concordance import harrell_c_index, risk_array
+from survival_core.outcome import Outcome, survival_arrays
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Concordance indices (Harrell; Uno's IPCW) and the outcome primitives every metric shares.
 
 The primitives come first because everything else in ``survival_core.evaluation`` builds on them:
-:func:`survival_arrays` reads a survival outcome, :func:`product_limit` is the one Kaplan-Meier
+:func:`product_limit` is the one Kaplan-Meier
 product used for survival curves and for the censoring distribution, and
 :func:`censoring_survival` is the censoring Kaplan-Meier ``G(t)`` behind every inverse probability
 of censoring weight (IPCW).
@@ -19,44 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from survival_core.errors import InputError
+from survival_core.outcome import Outcome, survival_arrays
 
 #: Largest number of pair entries (event rows x patients) evaluated at once; bounds memory.
 _PAIR_BLOCK = 1 << 22
-
-#: A survival outcome: a structured array (event, time) or an ``(event, time)`` pair of arrays.
-Outcome = np.ndarray | tuple[np.ndarray, np.ndarray]
-
-
-def survival_arrays(y: Outcome) -> tuple[np.ndarray, np.ndarray]:
-    """``(event, time)`` as bool and float arrays from a structured survival array (fields event,
-    time, as built by ``sksurv.util.Surv.from_arrays``) or from an ``(event, time)`` pair; days."""
-    if isinstance(y, tuple) and len(y) == 2:
-        event, time = y
-    else:
-        names = getattr(np.asarray(y).dtype, "names", None)
-        if not names or len(names) != 2:
-            raise InputError(
-                "A survival outcome must be a structured array with an event field and a time "
-                "field (build it with sksurv.util.Surv.from_arrays) or an (event, time) pair; "
-                f"got an array of dtype {np.asarray(y).dtype}."
-            )
-        event, time = np.asarray(y)[names[0]], np.asarray(y)[names[1]]
-    event = np.asarray(event)
-    time = np.asarray(time, dtype=float)
-    if event.ndim != 1 or time.shape != event.shape:
-        raise InputError(
-            f"Event and time must be 1-D arrays of the same length; got shapes {event.shape} "
-            f"and {time.shape}."
-        )
-    if event.dtype != bool:
-        if not np.isin(event, (0, 1)).all():
-            raise InputError(
-                f"Event indicators must be 0/1 or True/False; got values {np.unique(event)[:5]}."
-            )
-        event = event.astype(bool)
-    if not np.isfinite(time).all() or (time < 0).any():
-        raise InputError("Survival times must be finite and non-negative (days).")
-    return event, time
 
 
 def risk_array(risk: np.ndarray, n: int, name: str = "risk") -> np.ndarray:

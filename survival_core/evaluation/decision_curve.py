@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from survival_core.errors import ConfigError
-from survival_core.evaluation.concordance import Outcome, probability_array, survival_arrays
+from survival_core.evaluation.concordance import probability_array
 from survival_core.evaluation.risk_groups import survival_at
+from survival_core.outcome import Outcome, survival_arrays
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from scipy.stats import rankdata
 from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate, two_sided_z
 from survival_core.evaluation.comparison import Comparison
-from survival_core.evaluation.concordance import Outcome, survival_arrays
+from survival_core.outcome import Outcome, survival_arrays
 
 
 def binary_outcome(y: Outcome, horizon: float) -> tuple[np.ndarray, np.ndarray]:

@@ -25,8 +25,9 @@ from scipy.stats import chi2
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import Estimate, two_sided_z
-from survival_core.evaluation.concordance import Outcome, product_limit, risk_array, survival_arrays
+from survival_core.evaluation.concordance import product_limit, risk_array
 from survival_core.evaluation.td_auc import cumulative_dynamic_roc
+from survival_core.outcome import Outcome, survival_arrays
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ import numpy as np
 
 from survival_core.errors import InputError
 from survival_core.evaluation.concordance import (
-    Outcome,
     StepFunction,
     censoring_survival,
     inverse_censoring_weights,
     product_limit,
-    survival_arrays,
 )
+from survival_core.outcome import Outcome, survival_arrays
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.base import survival_arrays
+from survival_core.outcome import training_arrays
 
 #: Elements per block in the vectorised pairwise c-index (bounds memory to ~100 MB).
 _BLOCK = 4_000_000
@@ -114,7 +114,7 @@ class Selector:
     def fit(self, X: Any, y: Any) -> Selector:
         """Learn the kept columns from training rows ``X`` and labels ``y`` (a Surv array)."""
         Z = self._input(X, fitting=True)
-        event, time = survival_arrays(y)
+        event, time = training_arrays(y)
         if len(event) != Z.shape[0]:
             raise InputError(f"X has {Z.shape[0]} rows but y has {len(event)} labels.")
         self.scores_: dict[str, list[float]] = {}

@@ -30,32 +30,12 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.models.baseline import BreslowBaseline
 from survival_core.models.device import resolve_device, seeded
 from survival_core.models.tabular import TablePreprocessor
+from survival_core.outcome import survival_arrays, training_arrays
 
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
 FORMAT = "radsurv-survival-model"
 FORMAT_VERSION = 1
-
-
-def survival_arrays(y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(event bool, time float) from a ``Surv`` structured array; checked, contiguous copies."""
-    names = getattr(getattr(y, "dtype", None), "names", None)
-    if not names or len(names) != 2:
-        raise InputError(
-            "Survival labels must be a structured array with an event and a time field, "
-            "e.g. sksurv.util.Surv.from_arrays(event, time)."
-        )
-    event = np.array(y[names[0]])
-    time = np.array(y[names[1]], dtype=float)
-    if event.dtype != bool:
-        if not np.isin(event, (0, 1)).all():
-            raise InputError(f"The event field '{names[0]}' must hold 0/1 or True/False values.")
-        event = event.astype(bool)
-    if not np.all(np.isfinite(time)) or np.any(time < 0):
-        raise InputError(f"The time field '{names[1]}' must hold finite times >= 0 (days).")
-    if not event.any():
-        raise InputError("The training data contain no events; a survival model cannot be fitted.")
-    return event, time
 
 
 def check_times(times: Any) -> np.ndarray:
@@ -108,7 +88,7 @@ class SurvivalModel:
         ``X_val``/``y_val`` (neural models only) replace the internal validation split used for
         early stopping; they are preprocessed with the training-fitted preprocessing.
         """
-        event, time = survival_arrays(y)
+        event, time = training_arrays(y)
         if len(X) != len(event):
             raise InputError(f"X has {len(X)} rows but y has {len(event)} labels.")
         self.preprocessor_ = TablePreprocessor().fit(X)
