@@ -147,3 +147,29 @@ def test_bad_folders_raise_input_errors(saved: dict, tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text(json.dumps(document))
     with pytest.raises(InputError, match="mystery"):
         load_model(tmp_path)
+
+
+def test_reduction_chain_is_fitted_inside_and_saved_with_the_model(tmp_path):
+    """A model with feature reduction keeps only selected columns, before and after save/load."""
+    import numpy as np
+    import pandas as pd
+    from sksurv.util import Surv
+
+    from survival_core.features.selection import default_chain
+    from survival_core.models import load_model, make_model
+
+    rng = np.random.default_rng(0)
+    n = 200
+    signal = rng.normal(size=n)
+    time = rng.exponential(365 * np.exp(-signal))
+    event = rng.random(n) < 0.7
+    frame = pd.DataFrame({"signal": signal, "constant": 1.0, **{f"noise{i}": rng.normal(size=n) for i in range(5)}})
+    frame["copy"] = frame["signal"] * 2 + rng.normal(scale=1e-3, size=n)
+    model = make_model("coxph").with_reduction(default_chain(cindex_threshold=0.6))
+    model.fit(frame, Surv.from_arrays(event, time))
+    used = model.features_used_
+    assert "constant" not in used and len({"signal", "copy"} & set(used)) == 1
+    assert not any(name.startswith("noise") for name in used)
+    loaded = load_model(model.save(tmp_path / "m"))
+    assert loaded.features_used_ == used
+    np.testing.assert_array_equal(loaded.predict_risk(frame), model.predict_risk(frame))

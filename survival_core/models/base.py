@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.features.selection import ReductionChain, selector_from_dict
 from survival_core.models.baseline import BreslowBaseline
 from survival_core.models.device import resolve_device, seeded
 from survival_core.models.tabular import TablePreprocessor
@@ -92,7 +93,10 @@ class SurvivalModel:
         if len(X) != len(event):
             raise InputError(f"X has {len(X)} rows but y has {len(event)} labels.")
         self.preprocessor_ = TablePreprocessor().fit(X)
-        Z = self.preprocessor_.transform(X).to_numpy()
+        frame = self.preprocessor_.transform(X)
+        chain = getattr(self, "reduction", None)
+        self.reduction_ = None if chain is None else chain.fit(frame, y)
+        Z = self._reduce(frame)
         validation = None
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
@@ -102,16 +106,36 @@ class SurvivalModel:
                     f"Model '{self.name}' has no early stopping; X_val/y_val are not used."
                 )
             val_event, val_time = survival_arrays(y_val)
-            validation = (self.preprocessor_.transform(X_val).to_numpy(), val_event, val_time)
+            validation = (self._matrix(X_val), val_event, val_time)
         self._fit_matrix(Z, event, time, validation)
         if self.uses_baseline:
             self.baseline_ = BreslowBaseline().fit(self._risk_matrix(Z), event, time)
         return self
 
+    def with_reduction(self, chain: ReductionChain | None) -> SurvivalModel:
+        """Fit ``chain`` (feature reduction) on the preprocessed training rows before the model.
+
+        The fitted chain is part of the model: applied at prediction, saved and loaded with it.
+        """
+        self.reduction = chain
+        return self
+
+    @property
+    def features_used_(self) -> list[str]:
+        """Model input columns after preprocessing and reduction."""
+        if getattr(self, "reduction_", None) is not None:
+            return list(self.reduction_.feature_names_out_)
+        return list(self.preprocessor_.feature_names_out_)
+
+    def _reduce(self, frame: Any) -> np.ndarray:
+        if getattr(self, "reduction_", None) is not None:
+            frame = self.reduction_.transform(frame)
+        return np.asarray(frame, dtype=float)
+
     def _matrix(self, X: Any) -> np.ndarray:
         if not hasattr(self, "preprocessor_"):
             raise ConfigError(f"Model '{self.name}' is not fitted yet; call fit first.")
-        return self.preprocessor_.transform(X).to_numpy()
+        return self._reduce(self.preprocessor_.transform(X))
 
     def predict_risk(self, X: Any) -> np.ndarray:
         """Risk score per row (higher = worse)."""
@@ -154,6 +178,7 @@ class SurvivalModel:
             "params": self.get_params(),
             "feature_schema": self.preprocessor_.input_schema_,
             "preprocessing": self.preprocessor_.to_dict(),
+            "reduction": None if self.reduction_ is None else self.reduction_.to_dict(),
             "baseline": self.baseline_.to_dict() if self.uses_baseline else None,
             "state": self._state(folder),
         }
@@ -186,6 +211,8 @@ class SurvivalModel:
         try:
             model = klass(**document["params"])
             model.preprocessor_ = TablePreprocessor.from_dict(document["preprocessing"])
+            reduction = document.get("reduction")
+            model.reduction_ = None if reduction is None else selector_from_dict(reduction)
             if klass.uses_baseline:
                 model.baseline_ = BreslowBaseline.from_dict(document["baseline"])
             model._set_state(document["state"], Path(folder))
