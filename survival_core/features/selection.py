@@ -415,3 +415,28 @@ def default_chain(
             CorrelationFilter(correlation_threshold),
         ]
     )
+
+
+def _cox_pvalue_chain() -> ReductionChain:
+    return ReductionChain([MADFilter(), Standardizer(), CoxPValueFilter(), CorrelationFilter()])
+
+
+def _lasso_chain() -> ReductionChain:
+    return ReductionChain([MADFilter(), Standardizer(), LassoCoxSelector()])
+
+
+#: Named reduction recipes for configs and the CLI (``none`` = no reduction).
+REDUCTIONS: dict[str, Any] = {
+    "none": None,
+    "han2020": default_chain,
+    "cox_pvalue": _cox_pvalue_chain,
+    "lasso": _lasso_chain,
+}
+
+
+def make_reduction(name: str) -> ReductionChain | None:
+    """A fresh, unfitted reduction chain by recipe name."""
+    if name not in REDUCTIONS:
+        raise ConfigError(f"Unknown feature reduction {name!r}; choose {', '.join(REDUCTIONS)}.")
+    recipe = REDUCTIONS[name]
+    return None if recipe is None else recipe()

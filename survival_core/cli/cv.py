@@ -1,0 +1,79 @@
+"""``cv``: cross-validate a survival model on feature tables with a chosen resampling protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from survival_core.cli.model_args import add_model_arguments, add_table_arguments, parse_params
+from survival_core.cli.output import progress, report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``cv`` command."""
+    parser = subparsers.add_parser("cv", help="cross-validate a survival model on feature tables")
+    add_table_arguments(parser)
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--protocol", choices=["nested_cv", "leave_one_out", "fixed_split"], default="nested_cv"
+    )
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--test-fraction", type=float, default=0.2, help="fixed_split only")
+    parser.add_argument(
+        "--horizons", default="365,730,1095", help="td-AUC horizons in days, comma-separated"
+    )
+    parser.add_argument("--bootstrap", type=int, default=1000, help="resamples for the BCa CI")
+    parser.add_argument("--out", type=Path, help="write folds.csv, oof.csv and summary.json here")
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the protocol and report the pooled out-of-fold metrics."""
+    from survival_core.evaluation import splits
+    from survival_core.evaluation.crossval import cross_validate
+    from survival_core.features.selection import make_reduction
+    from survival_core.io.tables import load_model_table
+    from survival_core.models import make_model
+
+    table = load_model_table(args.table, time_unit=args.time_unit, features=args.features)
+    for note in table.notes:
+        progress(f"note: {note}")
+    params = parse_params(args.param)
+    make_model(args.model, **params)  # fail fast on a bad parameter
+    event = table.y["event"]
+    if args.protocol == "nested_cv":
+        folds = splits.nested_cv(event, args.repeats, args.folds, seed=args.seed)
+    elif args.protocol == "leave_one_out":
+        folds = splits.leave_one_out(event, seed=args.seed)
+    else:
+        folds = splits.fixed_split(event, args.test_fraction, seed=args.seed)
+
+    def factory():
+        return make_model(args.model, **params).with_reduction(make_reduction(args.reduction))
+
+    progress(
+        f"{args.model}: {len(table.y)} patients, {table.X.shape[1]} columns, {len(folds)} folds"
+    )
+    result = cross_validate(
+        table.X,
+        table.y,
+        factory,
+        folds,
+        case_ids=table.case_ids,
+        horizons=[float(h) for h in args.horizons.split(",") if h.strip()],
+        n_bootstrap=args.bootstrap,
+        seed=args.seed,
+        progress=progress,
+    )
+    summary = {"model": args.model, "protocol": args.protocol, **result.summary}
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        result.folds.to_csv(args.out / "folds.csv", index=False)
+        result.oof.to_csv(args.out / "oof.csv", index=False)
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "td_auc", "ibs", "seconds")
+    report({k: summary[k] for k in keys} | {"protocol": args.protocol}, args.json)
+    return 0

@@ -1,0 +1,64 @@
+"""Arguments shared by the modelling commands (cv, fit): tables, model, parameters."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import yaml
+
+from survival_core.errors import ConfigError
+from survival_core.features.selection import REDUCTIONS
+from survival_core.io.tables import TIME_UNITS
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """--table (repeatable), --features, --time-unit."""
+    parser.add_argument(
+        "--table",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="CSV or Parquet with case_id; repeat to join (one must hold time and event)",
+    )
+    parser.add_argument(
+        "--features", metavar="REGEX", help="use only feature columns matching REGEX"
+    )
+    parser.add_argument(
+        "--time-unit", choices=list(TIME_UNITS), default="days", help="unit of 'time'"
+    )
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --param NAME=VALUE (repeatable), --reduction, --seed."""
+    from survival_core.models import MODELS
+
+    parser.add_argument("--model", required=True, choices=list(MODELS))
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a hyper-parameter, e.g. --param epochs=5 (repeatable)",
+    )
+    parser.add_argument(
+        "--reduction",
+        choices=list(REDUCTIONS),
+        default="none",
+        help="feature reduction fitted inside each training fold",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` strings to a dict; values parsed as YAML scalars/lists (5, 0.1, [32, 16])."""
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--param expects NAME=VALUE, got {item!r}.")
+        try:
+            params[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--param {name}: cannot read value {value!r}: {err}") from err
+    return params

@@ -1,0 +1,128 @@
+"""Feature and outcome tables (CSV or Parquet) joined on ``case_id`` for modelling.
+
+One of the tables must hold ``time`` and ``event`` columns (names case-insensitive). Times are
+converted to days from the unit the user states; events must be 0/1 or true/false. Rows without an
+outcome are dropped with a note, never silently kept or filled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError, InputError
+
+#: Days per unit for ``--time-unit``.
+TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+
+
+@dataclass
+class ModelTable:
+    """Features ``X`` (index = case_id), outcome ``y`` (days) and what was noticed on the way."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    notes: list[str] = field(default_factory=list)
+    metadata: dict[str, dict[bytes, bytes]] = field(default_factory=dict)
+
+    @property
+    def case_ids(self) -> list[str]:
+        return [str(i) for i in self.X.index]
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    """A CSV or Parquet table with a ``case_id`` column (as text) and normalised column names."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+            if "case_id" not in frame.columns and frame.index.name == "case_id":
+                frame = frame.reset_index()
+        else:
+            frame = pd.read_csv(path, dtype={"case_id": str})
+    except FileNotFoundError as err:
+        raise InputError(f"Table {path} does not exist.") from err
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InputError(f"Table {path} could not be read: {err}") from err
+    lower = {
+        c: c.strip().lower()
+        for c in frame.columns
+        if c.strip().lower() in ("case_id", "time", "event")
+    }
+    frame = frame.rename(columns=lower)
+    if "case_id" not in frame.columns:
+        raise InputError(f"Table {path} has no case_id column to join on.")
+    frame["case_id"] = frame["case_id"].astype(str).str.strip()
+    duplicated = frame["case_id"][frame["case_id"].duplicated()].unique()
+    if duplicated.size:
+        raise InputError(f"Table {path} has repeated case_id values: {', '.join(duplicated[:5])}.")
+    return frame.set_index("case_id")
+
+
+def parquet_metadata(path: Path) -> dict[bytes, bytes]:
+    """Key-value metadata of a Parquet file (e.g. the feature settings), empty for CSV."""
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return {}
+    import pyarrow.parquet as pq
+
+    return dict(pq.read_schema(path).metadata or {})
+
+
+def load_model_table(
+    paths: list[Path | str], *, time_unit: str = "days", features: str | None = None
+) -> ModelTable:
+    """Join ``paths`` on case_id (inner join), split off the outcome, select features by regex."""
+    if time_unit not in TIME_UNITS:
+        raise ConfigError(f"Unknown time unit {time_unit!r}; choose {', '.join(TIME_UNITS)}.")
+    if not paths:
+        raise ConfigError("Give at least one table.")
+    notes: list[str] = []
+    frames = [read_table(p) for p in paths]
+    with_outcome = [i for i, f in enumerate(frames) if {"time", "event"} <= set(f.columns)]
+    if not with_outcome:
+        raise InputError("None of the tables has both a 'time' and an 'event' column.")
+    joined = frames[0]
+    for other in frames[1:]:
+        clash = (set(joined.columns) & set(other.columns)) - {"time", "event"}
+        if clash:
+            raise InputError(
+                f"Columns appear in more than one table: {', '.join(sorted(clash)[:5])}."
+            )
+        other = other.drop(
+            columns=[c for c in ("time", "event") if c in joined.columns], errors="ignore"
+        )
+        before = len(joined)
+        joined = joined.join(other, how="inner")
+        if len(joined) < before:
+            notes.append(
+                f"{before - len(joined)} case(s) missing from a joined table were left out."
+            )
+    time = pd.to_numeric(joined["time"], errors="coerce")
+    event = joined["event"].map(
+        lambda v: {"1": True, "0": False, "true": True, "false": False}.get(str(v).strip().lower())
+    )
+    bad = time.isna() | event.isna() | (time < 0)
+    if bad.any():
+        notes.append(f"{int(bad.sum())} case(s) without a usable time/event were left out.")
+        joined, time, event = joined[~bad], time[~bad], event[~bad]
+    if joined.empty:
+        raise InputError("No case has a usable outcome (time >= 0 and event 0/1).")
+    X = joined.drop(columns=["time", "event"])
+    if features:
+        try:
+            pattern = re.compile(features)
+        except re.error as err:
+            raise ConfigError(f"--features is not a valid regular expression: {err}") from err
+        X = X[[c for c in X.columns if pattern.search(str(c))]]
+        if X.empty:
+            raise ConfigError(f"No feature column matches {features!r}.")
+    y = Surv.from_arrays(
+        event.astype(bool).to_numpy(), time.to_numpy(float) * TIME_UNITS[time_unit]
+    )
+    metadata = {str(p): parquet_metadata(Path(p)) for p in paths}
+    return ModelTable(X=X, y=y, notes=notes, metadata=metadata)
