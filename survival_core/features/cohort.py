@@ -1,0 +1,340 @@
+"""Feature extraction over a cohort folder: parallel over cases, cached, failures collected.
+
+A case's features are cached under ``<data>/cache/features/<settings hash>/<content hash>.json``,
+where the content hash is the SHA-256 over the case folder's files (relative paths and bytes, in
+sorted order). A re-run therefore extracts only new or changed cases, and changing any setting
+starts a new cache. Failed cases are not cached: they are tried again on the next run.
+
+Cases run through a :class:`CaseMapper`, the seam for execution engines: :class:`SerialMapper`
+in this process, :class:`ProcessMapper` over worker processes (the default), and later a
+distributed engine that implements the same one method. A case that fails (our
+:class:`~survival_core.errors.RadSurvError` messages, or any other exception with its type) becomes
+a row of the failures table instead of stopping the cohort.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import pandas as pd
+import SimpleITK as sitk
+
+from survival_core.cohort.manifest import read_manifest
+from survival_core.errors import RadSurvError
+from survival_core.features.radiomics import extract_case, feature_names
+from survival_core.features.settings import ExtractionSettings, required_masks
+from survival_core.features.table import write_feature_table
+from survival_core.io.case_loader import load_case
+from survival_core.paths import data_subdir
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Columns of the failures table.
+FAILURE_COLUMNS = ("case_id", "error")
+
+
+# --- execution engines --------------------------------------------------------------------------
+
+
+class CaseMapper(Protocol):
+    """Runs a function over cases. ``fn`` and the items must be picklable for out-of-process engines."""
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        """Yield ``(item, fn(item))`` as each finishes, in any order; when the engine itself fails
+        for an item (a worker killed), yield ``(item, exception)`` instead."""
+        ...
+
+
+class SerialMapper:
+    """Every case in this process, one after the other."""
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        for item in items:
+            yield item, fn(item)
+
+
+def _single_threaded_worker() -> None:
+    """Worker start-up: one ITK thread per process, so N workers use N cores."""
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+class ProcessMapper:
+    """Cases in ``workers`` processes (fresh interpreters: "spawn" does not inherit the parent's
+    thread pools, which forking a process that has run ITK filters could deadlock)."""
+
+    def __init__(self, workers: int, start_method: str = "spawn") -> None:
+        self.workers = workers
+        self.start_method = start_method
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=get_context(self.start_method),
+            initializer=_single_threaded_worker,
+        )
+        try:
+            pending: dict[Future, T] = {pool.submit(fn, item): item for item in items}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = pending.pop(future)
+                    error = future.exception()
+                    yield item, (error if error is not None else future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_mapper(workers: int | None = None, n_items: int | None = None) -> CaseMapper:
+    """Worker processes (``workers``, default: every CPU), or this process when one worker is
+    asked for or there is at most one case to run."""
+    workers = workers or os.cpu_count() or 1
+    if n_items is not None:
+        workers = min(workers, n_items)
+    return SerialMapper() if workers <= 1 else ProcessMapper(workers)
+
+
+# --- cases, hashing and the cache ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """One case to extract: its id, its folder and the hash of the folder's content."""
+
+    case_id: str
+    folder: Path
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """What extracting one case gave: features, or an error message; seconds spent."""
+
+    case_id: str
+    features: dict[str, float] | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def content_hash(folder: Path) -> str:
+    """SHA-256 (hex) over every file below ``folder``: relative path and bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class FeatureCache:
+    """Cached features of cases, one JSON file per case content, in a folder per settings hash."""
+
+    def __init__(self, settings: ExtractionSettings, root: Path | None = None) -> None:
+        self.folder = (root or data_subdir("cache") / "features") / settings.hash()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        settings_file = self.folder / "settings.json"
+        if not settings_file.exists():
+            settings_file.write_text(settings.to_json())
+
+    def _path(self, digest: str) -> Path:
+        return self.folder / f"{digest}.json"
+
+    def get(self, digest: str) -> dict[str, float] | None:
+        """The cached features of the case with content ``digest``, or None."""
+        try:
+            return json.loads(self._path(digest).read_text())["features"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def put(self, digest: str, case_id: str, features: dict[str, float]) -> None:
+        """Store ``features`` (written beside and moved into place: never half a file)."""
+        partial_file = self._path(digest).with_suffix(f".{os.getpid()}.partial")
+        partial_file.write_text(json.dumps({"case_id": case_id, "features": features}))
+        partial_file.replace(self._path(digest))
+
+
+def describe_error(error: BaseException) -> str:
+    """A failure message: ours as written, anything else prefixed with its type."""
+    if isinstance(error, RadSurvError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
+    """Load one case and extract its features; never raises (errors become the outcome)."""
+    start = time.perf_counter()
+    try:
+        case = load_case(task.folder, case_id=task.case_id, require=required_masks(settings.rois))
+        features = extract_case(case, settings)
+    except Exception as error:  # noqa: BLE001 - every failure is reported per case
+        logger.debug("Case %s failed", task.case_id, exc_info=True)
+        return CaseOutcome(
+            task.case_id, error=describe_error(error), seconds=time.perf_counter() - start
+        )
+    return CaseOutcome(task.case_id, features=features, seconds=time.perf_counter() - start)
+
+
+# --- the cohort ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CohortFeatures:
+    """Features of a cohort: ``features`` (index case_id, one column per feature, cases that
+    failed left out), ``failures`` (case_id, error), and counts of how each case was obtained."""
+
+    features: pd.DataFrame
+    failures: pd.DataFrame
+    n_cases: int
+    n_extracted: int
+    n_cached: int
+    seconds: float
+    outcomes: list[CaseOutcome] = field(default_factory=list, repr=False)
+
+    @property
+    def n_failed(self) -> int:
+        """Number of cases without features."""
+        return len(self.failures)
+
+
+#: progress(done, total, outcome, how) after each case; how is "cached", "extracted" or "failed".
+Progress = Callable[[int, int, CaseOutcome, str], None]
+
+
+def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
+    """(case id, case folder) of every case in the cohort's manifest, in manifest order."""
+    manifest = read_manifest(cohort)
+    return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
+
+
+def _tasks(cases: Iterable[tuple[str, Path]]) -> tuple[list[CaseTask], list[CaseOutcome]]:
+    """Tasks for readable case folders, failures for the others."""
+    tasks, failed = [], []
+    for case_id, folder in cases:
+        if not folder.is_dir():
+            failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
+            continue
+        try:
+            tasks.append(CaseTask(case_id, folder, content_hash(folder)))
+        except OSError as err:
+            failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
+    return tasks, failed
+
+
+def extract_cases(
+    cases: Sequence[tuple[str, Path]],
+    settings: ExtractionSettings,
+    workers: int | None = None,
+    mapper: CaseMapper | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> CohortFeatures:
+    """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
+
+    Cached cases are read back; the rest run on ``mapper`` (default :func:`make_mapper` with
+    ``workers``). ``progress(done, total, outcome, how)`` is called after each case, ``how`` being
+    "cached", "extracted" or "failed"."""
+    start = time.perf_counter()
+    columns = feature_names(settings)  # settings errors before any work
+    tasks, outcomes = _tasks(cases)
+    total, done = len(cases), 0
+
+    def report(outcome: CaseOutcome, how: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, outcome, how)
+
+    for outcome in outcomes:
+        report(outcome, "failed")
+    cache = FeatureCache(settings) if use_cache else None
+    to_run, n_cached = [], 0
+    for task in tasks:
+        cached = cache.get(task.content_hash) if cache else None
+        if cached is None:
+            to_run.append(task)
+            continue
+        n_cached += 1
+        outcome = CaseOutcome(task.case_id, features=cached)
+        outcomes.append(outcome)
+        report(outcome, "cached")
+    mapper = mapper or make_mapper(workers, len(to_run))
+    for task, result in mapper.map_unordered(partial(extract_task, settings=settings), to_run):
+        outcome = (
+            result
+            if isinstance(result, CaseOutcome)
+            else CaseOutcome(task.case_id, error=describe_error(result))
+        )
+        if outcome.features is not None and cache:
+            cache.put(task.content_hash, task.case_id, outcome.features)
+        outcomes.append(outcome)
+        report(outcome, "extracted" if outcome.error is None else "failed")
+
+    order = {case_id: i for i, (case_id, _) in enumerate(cases)}
+    outcomes.sort(key=lambda o: order[o.case_id])
+    rows = {o.case_id: o.features for o in outcomes if o.features is not None}
+    features = pd.DataFrame.from_dict(rows, orient="index", dtype="float64").reindex(
+        columns=columns
+    )
+    features.index.name = "case_id"
+    failures = pd.DataFrame(
+        [(o.case_id, o.error) for o in outcomes if o.error is not None], columns=FAILURE_COLUMNS
+    )
+    return CohortFeatures(
+        features=features,
+        failures=failures,
+        n_cases=total,
+        n_extracted=sum(1 for o in outcomes if o.features is not None) - n_cached,
+        n_cached=n_cached,
+        seconds=time.perf_counter() - start,
+        outcomes=outcomes,
+    )
+
+
+def extract_cohort(
+    cohort: Path | str,
+    settings: ExtractionSettings,
+    workers: int | None = None,
+    mapper: CaseMapper | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> CohortFeatures:
+    """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`."""
+    return extract_cases(cohort_cases(Path(cohort)), settings, workers, mapper, use_cache, progress)
+
+
+def failures_path(out: Path | str) -> Path:
+    """Where the failures table of feature table ``out`` goes: ``FEATURES.failures.csv`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.failures.csv")
+
+
+def write_cohort_features(
+    result: CohortFeatures, out: Path | str, settings: ExtractionSettings
+) -> tuple[Path, Path]:
+    """Write the feature table (Parquet with settings metadata) and its failures table (CSV, always
+    written so that a stale one never lingers); returns both paths."""
+    table = write_feature_table(result.features, out, settings)
+    failures = failures_path(out)
+    result.failures.to_csv(failures, index=False)
+    return table, failures

@@ -1,0 +1,102 @@
+"""Named extraction settings reproducing the studies RadSurv follows.
+
+- ``wei2021``: 7 texture features x Lloyd-Max gray levels {8, 16, 32, 64} x ROIs {gtv,
+  liver_minus_gtv} = 56 features, on a 1 mm isotropic grid (trilinear image, nearest-neighbour masks).
+- ``han2020``: shape, first-order, GLCM, GLRLM, GLSZM and NGTDM features of the GTV; equal-probability
+  and uniform (fixed bin count) discretisation x {16, 32} levels x scales {1 mm, native}.
+- ``full``: every pyradiomics class on gtv and liver_minus_gtv, 1 mm grid, fixed bin width 25 HU;
+  Laplacian-of-Gaussian and wavelet images optional (off by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from survival_core.errors import ConfigError
+from survival_core.features.settings import (
+    FEATURE_CLASSES,
+    Discretisation,
+    ExtractionSettings,
+    FeatureClass,
+    Filters,
+    Scale,
+)
+
+#: The texture features of Wei et al. (2021), by pyradiomics class (pyradiomics names:
+#: SmallAreaEmphasis is the IBSI small zone emphasis).
+WEI2021_FEATURES = {
+    "glcm": ("Correlation",),
+    "glrlm": ("GrayLevelNonUniformity", "HighGrayLevelRunEmphasis"),
+    "glszm": (
+        "SmallAreaEmphasis",
+        "GrayLevelNonUniformity",
+        "SizeZoneNonUniformity",
+        "SmallAreaHighGrayLevelEmphasis",
+    ),
+}
+WEI2021_LEVELS = (8, 16, 32, 64)
+HAN2020_LEVELS = (16, 32)
+#: Fixed bin width (HU) of the ``full`` preset: pyradiomics' default, usual for CT.
+FULL_BIN_WIDTH_HU = 25.0
+
+ONE_MM = Scale(spacing_mm=1.0, interpolator="linear", mask_method="nearest")
+
+
+def wei2021() -> ExtractionSettings:
+    """Settings of Wei et al. (2021): 56 texture features (see module doc)."""
+    return ExtractionSettings(
+        preset="wei2021",
+        rois=("gtv", "liver_minus_gtv"),
+        classes=tuple(FeatureClass(name, features) for name, features in WEI2021_FEATURES.items()),
+        scales=(ONE_MM,),
+        discretisations=tuple(Discretisation("lloyd_max", levels=n) for n in WEI2021_LEVELS),
+    )
+
+
+def han2020() -> ExtractionSettings:
+    """Settings of Han et al. (2020): GTV features at two scales and four discretisations."""
+    return ExtractionSettings(
+        preset="han2020",
+        rois=("gtv",),
+        classes=tuple(
+            FeatureClass(name)
+            for name in ("shape", "firstorder", "glcm", "glrlm", "glszm", "ngtdm")
+        ),
+        scales=(ONE_MM, Scale(spacing_mm=None)),
+        discretisations=tuple(
+            Discretisation(method, levels=n)
+            for method in ("equal_probability", "uniform")
+            for n in HAN2020_LEVELS
+        ),
+    )
+
+
+def full(log_sigmas_mm: Sequence[float] = (), wavelet: str | None = None) -> ExtractionSettings:
+    """Every pyradiomics feature class on both ROIs; LoG images at ``log_sigmas_mm`` (mm) and the
+    ``wavelet`` decompositions (e.g. "coif1") when given."""
+    return ExtractionSettings(
+        preset="full",
+        rois=("gtv", "liver_minus_gtv"),
+        classes=tuple(FeatureClass(name) for name in FEATURE_CLASSES),
+        scales=(ONE_MM,),
+        discretisations=(Discretisation("fixed_bin_width", bin_width=FULL_BIN_WIDTH_HU),),
+        filters=Filters(log_sigmas_mm=tuple(log_sigmas_mm), wavelet=wavelet),
+    )
+
+
+PRESETS: dict[str, Callable[..., ExtractionSettings]] = {
+    "wei2021": wei2021,
+    "han2020": han2020,
+    "full": full,
+}
+
+
+def get_preset(name: str, **options: object) -> ExtractionSettings:
+    """The settings of preset ``name``; ``options`` go to the preset (only ``full`` takes any:
+    ``log_sigmas_mm``, ``wavelet``)."""
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown feature preset {name!r}; choose one of {sorted(PRESETS)}.")
+    try:
+        return PRESETS[name](**options)
+    except TypeError as err:
+        raise ConfigError(f"Preset {name!r} does not take the options {sorted(options)}.") from err

@@ -1,0 +1,386 @@
+"""Radiomics features of one case on pyradiomics' feature classes, sharing the work per case.
+
+For each scale the image and the ROI masks are resampled once (the whole volume, so that values equal
+a plain resample-then-crop) and cropped to the union box of the ROIs (plus a margin when filters are
+on). Per filtered image and ROI the crop is narrowed to the ROI's box; shape and first-order features
+are computed on it, then each discretisation is applied once and every texture class runs on those
+gray levels. Feature classes are called directly with only the features the settings name, which
+avoids ``RadiomicsFeatureExtractor``'s per-call overhead (image hashing, diagnostics, whole-image
+statistics).
+
+Gray levels come from our quantisers (:mod:`survival_core.preprocess.quantize`), never from
+pyradiomics: the texture classes here take the image's integer levels as they are (pyradiomics'
+own binning, a bin width anchored at the ROI minimum, would shift levels whenever level 1 is absent
+from the ROI). As in pyradiomics, ``Ng`` is the highest level present in the ROI and empty levels
+are dropped from the matrices while the level values are kept.
+
+First-order features use the original intensities (HU) unless the settings ask for the levels;
+shape features use the mask only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from itertools import product
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+from radiomics import firstorder, glcm, gldm, glrlm, glszm, imageoperations, ngtdm, shape
+
+from survival_core.case import Case
+from survival_core.errors import ConfigError, InputError, MaskError, RadSurvError
+from survival_core.features.settings import (
+    INTENSITY_CLASS,
+    SHAPE_CLASS,
+    Discretisation,
+    ExtractionSettings,
+    FeatureClass,
+    Filters,
+    Scale,
+    feature_name,
+    required_masks,
+)
+from survival_core.preprocess.quantize import quantize_roi
+from survival_core.preprocess.resample import resample_image, resample_mask
+from survival_core.preprocess.roi import liver_minus_gtv
+
+# pyradiomics logs a traceback on stderr for every feature it returns as NaN (e.g. the correlation of
+# a one-level ROI); the NaN is kept in the table, the log line is noise at cohort scale.
+logging.getLogger("radiomics").setLevel(logging.CRITICAL)
+
+
+class _GivenLevels:
+    """Mixin for pyradiomics feature classes: use the image's integer gray levels 1..L as they are
+    instead of re-binning them (``_applyBinning`` is pyradiomics' discretisation hook)."""
+
+    def __init__(self, inputImage: sitk.Image, inputMask: sitk.Image, **kwargs: Any) -> None:  # noqa: N803
+        super().__init__(inputImage, inputMask, **kwargs)
+        # Log as the stock class does (e.g. "radiomics.glcm"), not under this module's name.
+        self.logger = logging.getLogger(
+            next(c.__module__ for c in type(self).__mro__ if c.__module__.startswith("radiomics."))
+        )
+
+    def _applyBinning(self, matrix: np.ndarray) -> np.ndarray:  # noqa: N802 - pyradiomics' name
+        levels = np.where(self.maskArray, matrix, 0).astype(np.int64)
+        self.coefficients["grayLevels"] = np.unique(levels[self.maskArray])
+        self.coefficients["Ng"] = int(self.coefficients["grayLevels"].max())
+        return levels
+
+
+class GLCM(_GivenLevels, glcm.RadiomicsGLCM):
+    """Gray level co-occurrence features on given levels."""
+
+
+class GLRLM(_GivenLevels, glrlm.RadiomicsGLRLM):
+    """Gray level run length features on given levels."""
+
+
+class GLSZM(_GivenLevels, glszm.RadiomicsGLSZM):
+    """Gray level size zone features on given levels."""
+
+
+class GLDM(_GivenLevels, gldm.RadiomicsGLDM):
+    """Gray level dependence features on given levels."""
+
+
+class NGTDM(_GivenLevels, ngtdm.RadiomicsNGTDM):
+    """Neighbouring gray tone difference features on given levels."""
+
+
+class FirstOrderOnLevels(_GivenLevels, firstorder.RadiomicsFirstOrder):
+    """First-order features of the gray levels themselves (histogram = the levels)."""
+
+
+TEXTURE_CALCULATORS: dict[str, type] = {
+    "glcm": GLCM,
+    "glrlm": GLRLM,
+    "glszm": GLSZM,
+    "gldm": GLDM,
+    "ngtdm": NGTDM,
+}
+_PYRADIOMICS_CLASSES: dict[str, type] = {
+    "shape": shape.RadiomicsShape,
+    "firstorder": firstorder.RadiomicsFirstOrder,
+    "glcm": glcm.RadiomicsGLCM,
+    "glrlm": glrlm.RadiomicsGLRLM,
+    "glszm": glszm.RadiomicsGLSZM,
+    "gldm": gldm.RadiomicsGLDM,
+    "ngtdm": ngtdm.RadiomicsNGTDM,
+}
+WAVELET_BANDS = tuple("".join(bands) for bands in product("LH", repeat=3))
+
+
+@cache
+def class_features(feature_class: FeatureClass) -> tuple[str, ...]:
+    """The pyradiomics features computed for ``feature_class``: the named ones (checked), else every
+    feature pyradiomics does not mark deprecated, sorted."""
+    available = _PYRADIOMICS_CLASSES[feature_class.name].getFeatureNames()  # name -> deprecated
+    if feature_class.features is None:
+        return tuple(sorted(name for name, deprecated in available.items() if not deprecated))
+    unknown = [f for f in feature_class.features if f not in available]
+    if unknown:
+        raise ConfigError(
+            f"Unknown {feature_class.name} features {unknown}; pyradiomics has "
+            f"{sorted(n for n, d in available.items() if not d)}."
+        )
+    deprecated = [f for f in feature_class.features if available[f]]
+    if deprecated:
+        raise ConfigError(
+            f"The {feature_class.name} features {deprecated} are deprecated in pyradiomics; leave them out."
+        )
+    return feature_class.features
+
+
+def _log_name(sigma_mm: float) -> str:
+    return f"log{sigma_mm:g}mm"
+
+
+def image_types(filters: Filters) -> tuple[str, ...]:
+    """Names of the images features are computed on: "original", then ``log{sigma}mm`` per LoG
+    sigma, then ``wavelet{XYZ}`` per wavelet band (L/H low/high pass along x, y, z)."""
+    logs = tuple(_log_name(sigma) for sigma in filters.log_sigmas_mm)
+    wavelets = tuple(f"wavelet{band}" for band in WAVELET_BANDS) if filters.wavelet else ()
+    return ("original", *logs, *wavelets)
+
+
+def _groups(
+    settings: ExtractionSettings, scale: Scale, image_type: str
+) -> Iterator[tuple[str, str, Discretisation | None]]:
+    """(class, name token, discretisation or None) of every feature group of a ROI on one scale and
+    image: shape once (original image), first-order once per image, texture once per discretisation."""
+    for feature_class in settings.classes:
+        name = feature_class.name
+        if name == SHAPE_CLASS:
+            if image_type == "original":
+                yield name, settings.token(scale), None
+        elif name == INTENSITY_CLASS and settings.intensity.on == "original":
+            yield name, settings.token(scale, image_type), None
+        else:
+            for discretisation in settings.discretisations:
+                yield name, settings.token(scale, image_type, discretisation), discretisation
+
+
+def feature_names(settings: ExtractionSettings) -> list[str]:
+    """Every feature name ``settings`` produce, in table column order."""
+    names = []
+    for scale, image_type, roi in product(
+        settings.scales, image_types(settings.filters), settings.rois
+    ):
+        for class_name, token, _ in _groups(settings, scale, image_type):
+            features = class_features(settings.feature_class(class_name))
+            names.extend(feature_name(roi, token, class_name, f) for f in features)
+    return names
+
+
+# --- ROIs and grids ---------------------------------------------------------------------------
+
+
+def roi_masks(masks: Mapping[str, sitk.Image], rois: tuple[str, ...]) -> dict[str, sitk.Image]:
+    """The ROI masks (uint8 0/1, image grid) named in ``rois``, derived from the case's masks."""
+    missing = [role for role in required_masks(rois) if role not in masks]
+    if missing:
+        raise MaskError(
+            f"Feature ROIs {list(rois)} need the masks {missing}, which this case lacks "
+            f"(it has {sorted(masks)})."
+        )
+    out = {}
+    for roi in rois:
+        out[roi] = (
+            liver_minus_gtv(masks["liver"], masks["gtv"])
+            if roi == "liver_minus_gtv"
+            else masks[roi]
+        )
+    return out
+
+
+@dataclass
+class Region:
+    """The part of one scale's grid around all ROIs: image values (z, y, x, float32), boolean ROI
+    masks of the same shape, and the voxel spacing (x, y, z, mm)."""
+
+    image: np.ndarray
+    masks: dict[str, np.ndarray]
+    spacing: tuple[float, float, float]
+
+    def as_image(self, array: np.ndarray) -> sitk.Image:
+        """``array`` (z, y, x) as a SimpleITK image with this region's spacing."""
+        image = sitk.GetImageFromArray(array)
+        image.SetSpacing(self.spacing)
+        return image
+
+
+def _box(voxels: np.ndarray, margin: np.ndarray | int = 0) -> tuple[slice, ...]:
+    """(z, y, x) slices of the box around the True voxels, widened by ``margin`` voxels (z, y, x)."""
+    margin = np.broadcast_to(margin, (voxels.ndim,))
+    slices = []
+    for axis in range(voxels.ndim):
+        present = np.flatnonzero(voxels.any(axis=tuple(a for a in range(voxels.ndim) if a != axis)))
+        start = max(int(present[0]) - int(margin[axis]), 0)
+        slices.append(
+            slice(start, min(int(present[-1]) + int(margin[axis]) + 1, voxels.shape[axis]))
+        )
+    return tuple(slices)
+
+
+def resample_region(
+    image: sitk.Image, rois: Mapping[str, sitk.Image], scale: Scale, margin_mm: float = 0.0
+) -> Region:
+    """``image`` and ``rois`` on ``scale``'s grid, cropped to the union box of the ROIs widened by
+    ``margin_mm`` (mm). Raises MaskError naming a ROI that vanishes on the new grid."""
+    if scale.spacing_mm is not None:
+        image = resample_image(image, scale.spacing_mm, scale.interpolator)
+        rois = {
+            roi: resample_mask(mask, scale.spacing_mm, scale.mask_method, roi)
+            for roi, mask in rois.items()
+        }
+    masks = {roi: sitk.GetArrayViewFromImage(mask).astype(bool) for roi, mask in rois.items()}
+    for roi, voxels in masks.items():
+        if not voxels.any():
+            raise MaskError(
+                f"The {roi} ROI has no voxels on the {scale.token} grid; it is too thin to resample."
+            )
+    spacing = tuple(float(s) for s in image.GetSpacing())
+    margin = np.ceil(margin_mm / np.asarray(spacing[::-1]) - 1e-9).astype(int)
+    box = _box(np.logical_or.reduce(list(masks.values())), margin)
+    values = sitk.GetArrayViewFromImage(image)[box].astype(np.float32)
+    return Region(values, {roi: voxels[box] for roi, voxels in masks.items()}, spacing)
+
+
+def filtered_images(region: Region, filters: Filters) -> Iterator[tuple[str, np.ndarray]]:
+    """(image type, values) of the original and each filtered image of ``region`` (pyradiomics'
+    LoG and wavelet filters)."""
+    yield "original", region.image
+    if not filters.enabled:
+        return
+    image = region.as_image(region.image)
+    union = region.as_image(np.logical_or.reduce(list(region.masks.values())).astype(np.uint8))
+    for sigma in filters.log_sigmas_mm:
+        produced = list(imageoperations.getLoGImage(image, union, sigma=[sigma]))
+        if not produced:
+            raise InputError(
+                f"The ROI crop ({'x'.join(map(str, image.GetSize()))} voxels) is too small for a "
+                f"LoG filter of sigma {sigma:g} mm; use a smaller sigma or a wider filter margin."
+            )
+        yield _log_name(sigma), sitk.GetArrayFromImage(produced[0][0]).astype(np.float32)
+    if filters.wavelet:
+        bands = {
+            name.removeprefix("wavelet-"): sitk.GetArrayFromImage(band).astype(np.float32)
+            for band, name, _ in imageoperations.getWaveletImage(
+                image, union, wavelet=filters.wavelet
+            )
+        }
+        for band in WAVELET_BANDS:
+            yield f"wavelet{band}", bands[band]
+
+
+# --- features -----------------------------------------------------------------------------------
+
+
+def compute_class(
+    calculator: type, image: sitk.Image, mask: sitk.Image, features: tuple[str, ...], **kwargs: Any
+) -> dict[str, float]:
+    """``features`` of one pyradiomics feature class (only these are enabled), as floats."""
+    instance = calculator(image, mask, **kwargs)
+    for feature in features:
+        instance.enableFeatureByName(feature)
+    values = instance.execute()
+    return {feature: float(values[feature]) for feature in features}
+
+
+def roi_features(
+    values: np.ndarray,
+    mask: np.ndarray,
+    region: Region,
+    settings: ExtractionSettings,
+    scale: Scale,
+    image_type: str,
+    roi: str,
+) -> dict[str, float]:
+    """All features of one ROI on one scale and image: ``values`` and ``mask`` (z, y, x) are the
+    region's arrays; the work is done on the ROI's own box."""
+    box = _box(mask)
+    values, mask = values[box], mask[box]
+    mask_image = region.as_image(mask.astype(np.uint8))
+    texture_kwargs = settings.texture.pyradiomics_kwargs()
+    out: dict[str, float] = {}
+
+    def add(
+        class_name: str, token: str, calculator: type, image: sitk.Image, **kwargs: Any
+    ) -> None:
+        features = class_features(settings.feature_class(class_name))
+        computed = compute_class(calculator, image, mask_image, features, **kwargs)
+        out.update({feature_name(roi, token, class_name, f): v for f, v in computed.items()})
+
+    groups = list(_groups(settings, scale, image_type))
+    original = region.as_image(values)
+    for class_name, token, discretisation in groups:
+        if class_name == SHAPE_CLASS:
+            add(class_name, token, shape.RadiomicsShape, original)
+        elif discretisation is None:
+            add(
+                class_name,
+                token,
+                firstorder.RadiomicsFirstOrder,
+                original,
+                binWidth=settings.intensity.bin_width,
+                voxelArrayShift=settings.intensity.voxel_array_shift,
+            )
+    for discretisation in settings.discretisations:
+        level_groups = [g for g in groups if g[2] == discretisation]
+        if not level_groups:
+            continue
+        levels = region.as_image(quantize_roi(values, mask, discretisation.quantizer()))
+        for class_name, token, _ in level_groups:
+            if class_name == INTENSITY_CLASS:
+                add(
+                    class_name,
+                    token,
+                    FirstOrderOnLevels,
+                    levels,
+                    voxelArrayShift=settings.intensity.voxel_array_shift,
+                )
+            else:
+                add(class_name, token, TEXTURE_CALCULATORS[class_name], levels, **texture_kwargs)
+    return out
+
+
+def extract_image(
+    image: sitk.Image,
+    masks: Mapping[str, sitk.Image],
+    settings: ExtractionSettings,
+    name: str = "image",
+) -> dict[str, float]:
+    """Features (name -> value) of ``image`` with ``masks`` (role -> uint8 0/1 on the image grid) for
+    ``settings``. Errors name ``name`` (the case id), the ROI and the scale."""
+    for feature_class in settings.classes:
+        class_features(feature_class)  # settings errors before any work
+    try:
+        rois = roi_masks(masks, settings.rois)
+    except RadSurvError as err:
+        raise type(err)(f"{name}: {err}") from err
+    margin = settings.filters.margin_mm if settings.filters.enabled else 0.0
+    out: dict[str, float] = {}
+    for scale in settings.scales:
+        where = f"{name} ({scale.token} grid)"
+        try:
+            region = resample_region(image, rois, scale, margin)
+            for image_type, values in filtered_images(region, settings.filters):
+                for roi in settings.rois:
+                    where = f"{name}, {roi} ({scale.token} grid, {image_type} image)"
+                    out.update(
+                        roi_features(
+                            values, region.masks[roi], region, settings, scale, image_type, roi
+                        )
+                    )
+        except RadSurvError as err:
+            raise type(err)(f"{where}: {err}") from err
+    return out
+
+
+def extract_case(case: Case, settings: ExtractionSettings) -> dict[str, float]:
+    """Features (name -> value) of ``case`` for ``settings``; see :func:`extract_image`."""
+    return extract_image(case.image, case.masks, settings, name=case.case_id)

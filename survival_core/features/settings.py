@@ -1,0 +1,428 @@
+"""Extraction settings: frozen records of exactly how a feature table is made.
+
+Every choice that changes a feature value is a field here: ROIs, voxel grids (scales), gray-level
+discretisations, feature classes (and features), image filters and the texture and first-order
+options passed to pyradiomics. ``to_json`` is canonical (sorted keys, numbers normalised) so
+``hash`` identifies the settings: it keys the feature cache and is stored with every feature table.
+
+Feature names follow one rule, ``{roi}__{token}__{class}__{feature}``, where the token is built
+from up to three parts joined by ``_``:
+
+1. the scale (``1mm``, ``native``), only when the settings have several scales;
+2. the filtered image (``log2mm``, ``waveletLLH``), only for filtered images;
+3. the discretisation (``lloydmax16``, ``equalprob32``, ``uniform16``, ``binwidth25``) for texture
+   classes; ``original`` for shape and unfiltered first-order features, which are not discretised.
+
+Examples: ``liver_minus_gtv__lloydmax16__glszm__SizeZoneNonUniformity`` (one scale),
+``gtv__1mm_equalprob16__glcm__Contrast`` and ``gtv__native_original__shape__MeshVolume`` (two
+scales), ``gtv__log2mm__firstorder__Mean`` and ``gtv__log2mm_binwidth25__glcm__Contrast`` (filtered).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from survival_core.errors import ConfigError
+from survival_core.preprocess.quantize import MAX_LEVELS, FixedBinWidth, Quantizer, make_quantizer
+
+#: Bump when the extraction code changes feature values for unchanged settings (invalidates caches).
+SETTINGS_VERSION = 1
+
+#: Regions of interest a setting may name, and the case masks (roles) each is made from.
+ROI_SOURCES = {"gtv": ("gtv",), "liver": ("liver",), "liver_minus_gtv": ("liver", "gtv")}
+ROIS = tuple(ROI_SOURCES)
+SHAPE_CLASS = "shape"
+INTENSITY_CLASS = "firstorder"
+TEXTURE_CLASSES = ("glcm", "glrlm", "glszm", "gldm", "ngtdm")
+FEATURE_CLASSES = (SHAPE_CLASS, INTENSITY_CLASS, *TEXTURE_CLASSES)
+
+#: Name token of each discretisation method ("fixed_bin_count" is stored as its alias "uniform").
+QUANTISER_TOKENS = {
+    "lloyd_max": "lloydmax",
+    "equal_probability": "equalprob",
+    "uniform": "uniform",
+    "fixed_bin_width": "binwidth",
+}
+_INTERPOLATORS = ("linear", "bspline", "nearest")
+_MASK_METHODS = ("nearest", "linear")
+_FIRSTORDER_INPUTS = ("original", "quantised")
+
+
+def _number(value: Any, what: str, positive: bool = True) -> float:
+    """``value`` as a finite float (``positive``: > 0), or ConfigError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{what} must be a number; got {value!r}.")
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ConfigError(
+            f"{what} must be a {'positive ' if positive else ''}finite number; got {value!r}."
+        )
+    return float(value)
+
+
+def _fmt(value: float) -> str:
+    """Short text of a number for names: 1.0 -> "1", 0.5 -> "0.5"."""
+    return f"{value:g}"
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    """Normalise a field of a frozen dataclass in ``__post_init__``."""
+    object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The voxel grid features are computed on: ``spacing_mm`` (x, y, z; one number = isotropic) or
+    None for the image's native grid. ``interpolator`` resamples the image ("linear" = trilinear),
+    ``mask_method`` the masks ("nearest", or "linear" = keep voxels with interpolated value >= 0.5)."""
+
+    spacing_mm: tuple[float, float, float] | None = None
+    interpolator: str = "linear"
+    mask_method: str = "nearest"
+
+    def __post_init__(self) -> None:
+        spacing = self.spacing_mm
+        if spacing is not None:
+            values = (spacing,) * 3 if isinstance(spacing, int | float) else tuple(spacing)
+            if len(values) != 3:
+                raise ConfigError(
+                    f"Resampling spacing must be one number or 3 (x, y, z) in mm; got {spacing!r}."
+                )
+            _set(self, "spacing_mm", tuple(_number(v, "Resampling spacing (mm)") for v in values))
+        if self.interpolator not in _INTERPOLATORS:
+            raise ConfigError(
+                f"Unknown image interpolator {self.interpolator!r}; choose one of {list(_INTERPOLATORS)}."
+            )
+        if self.mask_method not in _MASK_METHODS:
+            raise ConfigError(
+                f"Unknown mask resampling method {self.mask_method!r}; choose one of {list(_MASK_METHODS)}."
+            )
+
+    @property
+    def token(self) -> str:
+        """``native``, ``1mm`` (isotropic) or ``1x1x3mm``."""
+        if self.spacing_mm is None:
+            return "native"
+        if len(set(self.spacing_mm)) == 1:
+            return f"{_fmt(self.spacing_mm[0])}mm"
+        return "x".join(_fmt(v) for v in self.spacing_mm) + "mm"
+
+
+@dataclass(frozen=True)
+class Discretisation:
+    """How ROI intensities become gray levels 1..L before texture features (see
+    :mod:`survival_core.preprocess.quantize`): ``method`` "lloyd_max", "equal_probability" or
+    "uniform" (alias "fixed_bin_count") with ``levels``; "fixed_bin_width" with ``bin_width``
+    (intensity units, HU for CT) counted from ``min_value`` (None: the ROI minimum)."""
+
+    method: str
+    levels: int | None = None
+    bin_width: float | None = None
+    min_value: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.method == "fixed_bin_count":
+            _set(self, "method", "uniform")
+        if self.method not in QUANTISER_TOKENS:
+            raise ConfigError(
+                f"Unknown gray-level discretisation {self.method!r}; choose one of "
+                f"{[*QUANTISER_TOKENS, 'fixed_bin_count']}."
+            )
+        if self.method == "fixed_bin_width":
+            if self.levels is not None or self.bin_width is None:
+                raise ConfigError(
+                    f"Discretisation 'fixed_bin_width' takes a bin width and no number of levels; "
+                    f"got bin_width={self.bin_width!r}, levels={self.levels!r}."
+                )
+            _set(self, "bin_width", _number(self.bin_width, "Gray-level bin width"))
+            if self.min_value is not None:
+                _set(
+                    self,
+                    "min_value",
+                    _number(self.min_value, "Gray-level bin lower bound", positive=False),
+                )
+            return
+        levels = self.levels
+        if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= MAX_LEVELS:
+            raise ConfigError(
+                f"Discretisation {self.method!r} needs a whole number of gray levels from 2 to "
+                f"{MAX_LEVELS}; got {levels!r}."
+            )
+        if self.bin_width is not None or self.min_value is not None:
+            raise ConfigError(f"Discretisation {self.method!r} takes no bin width or lower bound.")
+
+    @property
+    def token(self) -> str:
+        """``lloydmax16``, ``equalprob32``, ``uniform16``, ``binwidth25`` or ``binwidth25from-1000``."""
+        prefix = QUANTISER_TOKENS[self.method]
+        if self.method != "fixed_bin_width":
+            return f"{prefix}{self.levels}"
+        start = "" if self.min_value is None else f"from{_fmt(self.min_value)}"
+        return f"{prefix}{_fmt(self.bin_width)}{start}"
+
+    def quantizer(self) -> Quantizer:
+        """A fresh (unfitted) quantiser for these settings."""
+        if self.method == "fixed_bin_width":
+            return FixedBinWidth(self.bin_width, self.min_value)
+        return make_quantizer(self.method, levels=self.levels)
+
+
+@dataclass(frozen=True)
+class FeatureClass:
+    """A pyradiomics feature class (``shape``, ``firstorder``, ``glcm``, ``glrlm``, ``glszm``,
+    ``gldm``, ``ngtdm``) and the features to compute (pyradiomics names; None: all not deprecated)."""
+
+    name: str
+    features: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in FEATURE_CLASSES:
+            raise ConfigError(
+                f"Unknown feature class {self.name!r}; choose from {list(FEATURE_CLASSES)}."
+            )
+        if self.features is not None:
+            if isinstance(self.features, str) or not self.features:
+                raise ConfigError(
+                    f"Features of class {self.name!r} must be a non-empty list of names or None (all); "
+                    f"got {self.features!r}."
+                )
+            _set(self, "features", tuple(sorted(set(self.features))))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filtered images computed besides the original: Laplacian of Gaussian at ``log_sigmas_mm``
+    (mm) and the 8 first-level ``wavelet`` decompositions (a PyWavelets family, e.g. "coif1"; None:
+    off). Filters see the image cropped around the ROIs with ``margin_mm`` (mm) to spare edge effects."""
+
+    log_sigmas_mm: tuple[float, ...] = ()
+    wavelet: str | None = None
+    margin_mm: float = 10.0
+
+    def __post_init__(self) -> None:
+        sigmas = tuple(sorted({_number(s, "LoG sigma (mm)") for s in self.log_sigmas_mm}))
+        _set(self, "log_sigmas_mm", sigmas)
+        _set(self, "margin_mm", _number(self.margin_mm, "Filter crop margin (mm)", positive=False))
+        if self.margin_mm < 0:
+            raise ConfigError(f"Filter crop margin must be >= 0 mm; got {self.margin_mm!r}.")
+        if self.wavelet is not None and (not isinstance(self.wavelet, str) or not self.wavelet):
+            raise ConfigError(
+                f"Wavelet must be a PyWavelets family name such as 'coif1'; got {self.wavelet!r}."
+            )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any filtered image is computed."""
+        return bool(self.log_sigmas_mm) or self.wavelet is not None
+
+
+@dataclass(frozen=True)
+class TextureOptions:
+    """Texture matrix options: neighbour ``distances`` (voxels) for GLCM/NGTDM/GLDM, a symmetric
+    GLCM, and the GLDM dependence tolerance ``gldm_alpha`` (gray levels). GLCM and GLRLM features are
+    computed per 3D direction and averaged (pyradiomics' default, IBSI "3D averaged"), or with
+    ``merge_directions`` from one matrix summed over the 13 directions (IBSI "3D merged")."""
+
+    distances: tuple[int, ...] = (1,)
+    symmetrical_glcm: bool = True
+    gldm_alpha: int = 0
+    merge_directions: bool = False
+
+    def __post_init__(self) -> None:
+        distances = tuple(sorted(set(self.distances)))
+        if not distances or any(
+            isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in distances
+        ):
+            raise ConfigError(
+                f"Texture distances must be whole numbers >= 1 (voxels); got {self.distances!r}."
+            )
+        _set(self, "distances", distances)
+        if (
+            isinstance(self.gldm_alpha, bool)
+            or not isinstance(self.gldm_alpha, int)
+            or self.gldm_alpha < 0
+        ):
+            raise ConfigError(f"GLDM alpha must be a whole number >= 0; got {self.gldm_alpha!r}.")
+
+    def pyradiomics_kwargs(self) -> dict[str, Any]:
+        """The same options as pyradiomics settings."""
+        return {
+            "distances": list(self.distances),
+            "symmetricalGLCM": self.symmetrical_glcm,
+            "gldm_a": self.gldm_alpha,
+            "weightingNorm": "no_weighting" if self.merge_directions else None,
+        }
+
+
+@dataclass(frozen=True)
+class IntensityOptions:
+    """First-order features: on the ``original`` intensities (HU) or on the ``quantised`` levels
+    (then once per discretisation). On original intensities Entropy and Uniformity histogram them in
+    pyradiomics' bins of ``bin_width`` (HU, edges at multiples of the width); on levels the histogram
+    is the levels. ``voxel_array_shift`` (HU) is added before Energy, TotalEnergy and RMS."""
+
+    on: str = "original"
+    bin_width: float = 25.0
+    voxel_array_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.on not in _FIRSTORDER_INPUTS:
+            raise ConfigError(
+                f"First-order features are computed on one of {list(_FIRSTORDER_INPUTS)}; got {self.on!r}."
+            )
+        _set(self, "bin_width", _number(self.bin_width, "First-order histogram bin width"))
+        _set(
+            self,
+            "voxel_array_shift",
+            _number(self.voxel_array_shift, "First-order voxel shift", positive=False),
+        )
+
+
+def _pyradiomics_version() -> str:
+    try:
+        return version("pyradiomics")
+    except PackageNotFoundError:  # pragma: no cover - pyradiomics is a pinned requirement
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """Everything that determines a feature table (see the module doc for the naming rule)."""
+
+    preset: str
+    rois: tuple[str, ...]
+    classes: tuple[FeatureClass, ...]
+    scales: tuple[Scale, ...] = (Scale(),)
+    discretisations: tuple[Discretisation, ...] = ()
+    filters: Filters = Filters()
+    texture: TextureOptions = TextureOptions()
+    intensity: IntensityOptions = IntensityOptions()
+    pyradiomics: str = field(default_factory=_pyradiomics_version)
+    version: int = SETTINGS_VERSION
+
+    def __post_init__(self) -> None:
+        for name in ("rois", "classes", "scales", "discretisations"):
+            _set(self, name, tuple(getattr(self, name)))
+        if (
+            not self.rois
+            or len(set(self.rois)) != len(self.rois)
+            or not set(self.rois) <= set(ROIS)
+        ):
+            raise ConfigError(
+                f"ROIs must be distinct names from {list(ROIS)}; got {list(self.rois)}."
+            )
+        names = [c.name for c in self.classes]
+        if not names or len(set(names)) != len(names):
+            raise ConfigError(f"Feature classes must be distinct and at least one; got {names}.")
+        for what, tokens in (
+            ("scales", [s.token for s in self.scales]),
+            ("discretisations", [d.token for d in self.discretisations]),
+        ):
+            if len(set(tokens)) != len(tokens):
+                raise ConfigError(f"The {what} must be distinct; got {tokens}.")
+        if not self.scales:
+            raise ConfigError("At least one scale (voxel grid) is needed.")
+        if self.needs_discretisation and not self.discretisations:
+            raise ConfigError(
+                f"Feature classes {[n for n in names if n in TEXTURE_CLASSES]} need at least one "
+                "gray-level discretisation."
+            )
+
+    @property
+    def needs_discretisation(self) -> bool:
+        """Whether any class is computed on gray levels."""
+        return any(
+            c.name in TEXTURE_CLASSES
+            or (c.name == INTENSITY_CLASS and self.intensity.on == "quantised")
+            for c in self.classes
+        )
+
+    def feature_class(self, name: str) -> FeatureClass | None:
+        """The settings of class ``name``, or None when it is not computed."""
+        return next((c for c in self.classes if c.name == name), None)
+
+    def token(
+        self,
+        scale: Scale,
+        image_type: str = "original",
+        discretisation: Discretisation | None = None,
+    ) -> str:
+        """The name token of features on ``scale``, ``image_type`` and ``discretisation`` (module doc)."""
+        parts = [scale.token] if len(self.scales) > 1 else []
+        if image_type != "original":
+            parts.append(image_type)
+        if discretisation is not None:
+            parts.append(discretisation.token)
+        elif image_type == "original":
+            parts.append("original")
+        return "_".join(parts)
+
+    def with_rois(self, rois: tuple[str, ...]) -> ExtractionSettings:
+        """The same settings restricted to ``rois`` (e.g. the GTV only, for images without a liver)."""
+        return replace(self, rois=tuple(rois))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (lists for tuples)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    def hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of :meth:`to_json`."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExtractionSettings:
+        """Settings from :meth:`to_dict` output."""
+        try:
+            return cls(
+                preset=data["preset"],
+                rois=tuple(data["rois"]),
+                classes=tuple(FeatureClass(**c) for c in data["classes"]),
+                scales=tuple(Scale(**s) for s in data["scales"]),
+                discretisations=tuple(Discretisation(**d) for d in data["discretisations"]),
+                filters=Filters(**data["filters"]),
+                texture=TextureOptions(**data["texture"]),
+                intensity=IntensityOptions(**data["intensity"]),
+                pyradiomics=data["pyradiomics"],
+                version=data["version"],
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ConfigError(
+                f"Extraction settings are incomplete or malformed ({err}): {data!r:.300}"
+            ) from err
+
+    @classmethod
+    def from_json(cls, text: str) -> ExtractionSettings:
+        """Settings from :meth:`to_json` output."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"Extraction settings are not valid JSON: {err}") from err
+        if not isinstance(data, dict):
+            raise ConfigError(f"Extraction settings must be a JSON object; got {text[:100]!r}.")
+        return cls.from_dict(data)
+
+
+def required_masks(rois: tuple[str, ...]) -> tuple[str, ...]:
+    """The case mask roles ``rois`` are made from, sorted."""
+    return tuple(sorted({role for roi in rois for role in ROI_SOURCES[roi]}))
+
+
+def feature_name(roi: str, token: str, feature_class: str, feature: str) -> str:
+    """``{roi}__{token}__{class}__{feature}``."""
+    return f"{roi}__{token}__{feature_class}__{feature}"
+
+
+def split_feature_name(name: str) -> tuple[str, str, str, str]:
+    """(roi, token, class, feature) of a name made by :func:`feature_name`."""
+    parts = name.split("__")
+    if len(parts) != 4:
+        raise ConfigError(f"Feature name {name!r} is not of the form roi__token__class__feature.")
+    return parts[0], parts[1], parts[2], parts[3]

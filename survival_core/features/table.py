@@ -1,0 +1,88 @@
+"""Feature tables on disk: Parquet, one row per case (index ``case_id``), one float column per
+feature, with the extraction settings (canonical JSON) and their hash in the file's key-value
+metadata so every table records exactly how it was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from survival_core import __version__
+from survival_core.errors import InputError
+from survival_core.features.settings import ExtractionSettings
+
+SETTINGS_KEY = b"radsurv.settings"
+HASH_KEY = b"radsurv.settings_hash"
+VERSION_KEY = b"radsurv.version"
+INDEX_NAME = "case_id"
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """A feature table read back: the values and the settings that made them."""
+
+    data: pd.DataFrame
+    settings: ExtractionSettings
+
+    @property
+    def settings_hash(self) -> str:
+        """Hash of the settings (see :meth:`ExtractionSettings.hash`)."""
+        return self.settings.hash()
+
+
+def write_feature_table(data: pd.DataFrame, path: Path | str, settings: ExtractionSettings) -> Path:
+    """Write ``data`` (index: case ids) to Parquet at ``path`` with ``settings`` in its metadata.
+
+    The file is written beside its destination and moved into place, so a reader never sees half a
+    table."""
+    path = Path(path)
+    frame = data.astype("float64")
+    frame.index = frame.index.astype(str).rename(INDEX_NAME)
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    metadata = dict(table.schema.metadata or {})
+    metadata.update(
+        {
+            SETTINGS_KEY: settings.to_json().encode(),
+            HASH_KEY: settings.hash().encode(),
+            VERSION_KEY: __version__.encode(),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    pq.write_table(table.replace_schema_metadata(metadata), partial)
+    partial.replace(path)
+    return path
+
+
+def read_settings(path: Path | str) -> ExtractionSettings:
+    """The extraction settings stored in a feature table (reads the footer only)."""
+    path = Path(path)
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path} is not a readable Parquet feature table: {err}") from err
+    if SETTINGS_KEY not in metadata:
+        raise InputError(
+            f"{path} has no extraction settings in its metadata; it was not written by RadSurv."
+        )
+    settings = ExtractionSettings.from_json(metadata[SETTINGS_KEY].decode())
+    stored = metadata.get(HASH_KEY, b"").decode()
+    if stored != settings.hash():
+        raise InputError(
+            f"{path}: the settings hash in the metadata ({stored}) does not match its settings "
+            f"({settings.hash()}); the file was altered after writing."
+        )
+    return settings
+
+
+def read_feature_table(path: Path | str) -> FeatureTable:
+    """A feature table and its settings (InputError if it is not one of ours)."""
+    settings = read_settings(path)
+    data = pd.read_parquet(path)
+    if data.index.name != INDEX_NAME:
+        raise InputError(f"{path} is not indexed by {INDEX_NAME!r}; it was not written by RadSurv.")
+    return FeatureTable(data, settings)

@@ -1,0 +1,281 @@
+"""Cohort extraction: table and failures, the content+settings cache, execution engines, Parquet
+tables with their settings, and the ``extract`` command."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import SimpleITK as sitk
+from case_builders import make_case
+
+from survival_core.cli import extract as extract_command
+from survival_core.errors import InputError
+from survival_core.features.cohort import (
+    CaseOutcome,
+    ProcessMapper,
+    SerialMapper,
+    content_hash,
+    extract_cases,
+    extract_cohort,
+    failures_path,
+)
+from survival_core.features.presets import get_preset
+from survival_core.features.radiomics import feature_names
+from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
+from survival_core.features.table import (
+    HASH_KEY,
+    SETTINGS_KEY,
+    read_feature_table,
+    write_feature_table,
+)
+
+GOOD = ("C01", "C02", "C03")
+BAD = "C04"  # its GTV mask is empty
+
+#: A cheap setting: two ROIs, a few features of three classes, one discretisation, native grid.
+SETTINGS = ExtractionSettings(
+    "test",
+    rois=("gtv", "liver_minus_gtv"),
+    classes=(
+        FeatureClass("firstorder", ("Mean", "Variance")),
+        FeatureClass("glcm", ("Contrast",)),
+        FeatureClass("glszm", ("SmallAreaEmphasis",)),
+    ),
+    discretisations=(Discretisation("equal_probability", levels=8),),
+)
+
+
+def _write_case(folder: Path, seed: int, empty_gtv: bool = False) -> None:
+    """A NIfTI case folder in the cohort format (int16 HU image, uint8 masks)."""
+    case = make_case(size=(32, 28, 10), spacing=(0.9, 0.9, 2.5))
+    noise = np.random.default_rng(seed).normal(0, 25, (10, 28, 32))
+    values = sitk.GetArrayFromImage(case.image) + noise
+    image = sitk.GetImageFromArray(values.astype(np.int16))
+    image.CopyInformation(case.image)
+    folder.mkdir(parents=True)
+    sitk.WriteImage(image, str(folder / "image.nii.gz"))
+    sitk.WriteImage(case.masks["liver"], str(folder / "liver.nii.gz"))
+    gtv = case.masks["gtv"] * 0 if empty_gtv else case.masks["gtv"]
+    sitk.WriteImage(gtv, str(folder / "gtv.nii.gz"))
+
+
+def _write_cohort(root: Path) -> Path:
+    root.mkdir(parents=True)
+    with open(root / "manifest.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_id", "format", "image", "liver_mask", "gtv_mask", "rtstruct"])
+        for i, case_id in enumerate((*GOOD, BAD)):
+            _write_case(root / "cases" / case_id, seed=i, empty_gtv=case_id == BAD)
+            files = [f"cases/{case_id}/{name}.nii.gz" for name in ("image", "liver", "gtv")]
+            writer.writerow([case_id, "nifti", *files, ""])
+    return root
+
+
+@pytest.fixture()
+def cohort(tmp_path: Path) -> Path:
+    return _write_cohort(tmp_path / "cohort")
+
+
+@pytest.fixture()
+def cache_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private data folder per test, so cache counts do not leak between tests."""
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "cache" / "features"
+
+
+def _cases(cohort: Path) -> list[tuple[str, Path]]:
+    return [(case_id, cohort / "cases" / case_id) for case_id in (*GOOD, BAD)]
+
+
+def test_table_has_good_cases_and_failures_are_listed(cohort: Path, cache_root: Path) -> None:
+    result = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper())
+    assert list(result.features.index) == list(GOOD)
+    assert list(result.features.columns) == feature_names(SETTINGS)
+    assert np.isfinite(result.features.to_numpy()).all()
+    assert result.failures["case_id"].tolist() == [BAD]
+    error = result.failures["error"].iloc[0]
+    assert (
+        "gtv" in error and "C04" in error and "empty" in error
+    )  # the loader's message, as written
+    assert (result.n_cases, result.n_extracted, result.n_cached, result.n_failed) == (4, 3, 0, 1)
+
+
+def test_cache_skips_unchanged_cases_and_redoes_changed_ones(
+    cohort: Path, cache_root: Path
+) -> None:
+    first = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper())
+    second = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper())
+    assert (second.n_extracted, second.n_cached) == (0, 3)
+    pd.testing.assert_frame_equal(first.features, second.features)
+    assert (
+        len(list((cache_root / SETTINGS.hash()).glob("*.json"))) == 3 + 1
+    )  # cases + settings.json
+
+    _write_case(cohort / "cases" / "C02x", seed=99)  # new content for C02
+    (cohort / "cases" / "C02" / "image.nii.gz").write_bytes(
+        (cohort / "cases" / "C02x" / "image.nii.gz").read_bytes()
+    )
+    third = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper())
+    assert (third.n_extracted, third.n_cached) == (1, 2)
+    changed = (third.features != first.features).any(axis=1)
+    assert changed.tolist() == [False, True, False]
+
+
+def test_other_settings_use_another_cache(cohort: Path, cache_root: Path) -> None:
+    extract_cases(_cases(cohort)[:1], SETTINGS, mapper=SerialMapper())
+    other = ExtractionSettings(
+        SETTINGS.preset, ("gtv",), SETTINGS.classes, discretisations=SETTINGS.discretisations
+    )
+    assert extract_cases(_cases(cohort)[:1], other, mapper=SerialMapper()).n_extracted == 1
+
+
+def test_worker_processes_give_the_serial_values(cohort: Path, cache_root: Path) -> None:
+    serial = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper(), use_cache=False)
+    parallel = extract_cases(_cases(cohort), SETTINGS, mapper=ProcessMapper(2), use_cache=False)
+    pd.testing.assert_frame_equal(serial.features, parallel.features)
+    pd.testing.assert_frame_equal(serial.failures, parallel.failures)
+
+
+class _CrashingMapper:
+    """An engine whose worker dies on the second case (what a killed process looks like)."""
+
+    def map_unordered(self, fn: Callable, items: Sequence) -> Iterator[tuple[object, object]]:
+        for i, item in enumerate(items):
+            yield item, (RuntimeError("worker killed") if i == 1 else fn(item))
+
+
+def test_engine_failures_become_failure_rows(cohort: Path, cache_root: Path) -> None:
+    result = extract_cases(_cases(cohort)[:3], SETTINGS, mapper=_CrashingMapper(), use_cache=False)
+    assert result.failures.to_dict("records") == [
+        {"case_id": "C02", "error": "RuntimeError: worker killed"}
+    ]
+    assert list(result.features.index) == ["C01", "C03"]
+
+
+def test_missing_case_folder_is_a_failure_not_a_crash(cohort: Path, cache_root: Path) -> None:
+    result = extract_cases([("GONE", cohort / "cases" / "GONE")], SETTINGS, mapper=SerialMapper())
+    assert "does not exist" in result.failures["error"].iloc[0]
+    assert result.features.empty
+
+
+def test_progress_reports_every_case_once(cohort: Path, cache_root: Path) -> None:
+    seen: list[tuple[int, int, str, str]] = []
+    extract_cases(
+        _cases(cohort),
+        SETTINGS,
+        mapper=SerialMapper(),
+        progress=lambda d, t, o, h: seen.append((d, t, o.case_id, h)),
+    )
+    assert [s[0] for s in seen] == [1, 2, 3, 4]
+    assert {(s[2], s[3]) for s in seen} == {
+        ("C01", "extracted"),
+        ("C02", "extracted"),
+        ("C03", "extracted"),
+        (BAD, "failed"),
+    }
+
+
+def test_content_hash_follows_bytes_and_names(tmp_path: Path) -> None:
+    folder = tmp_path / "case"
+    (folder / "ct").mkdir(parents=True)
+    (folder / "ct" / "a.dcm").write_bytes(b"abc")
+    (folder / "b.json").write_bytes(b"{}")
+    first = content_hash(folder)
+    assert content_hash(folder) == first and len(first) == 64
+    (folder / "ct" / "a.dcm").write_bytes(b"abd")
+    assert content_hash(folder) != first
+    (folder / "ct" / "a.dcm").write_bytes(b"abc")
+    (folder / "ct" / "a.dcm").rename(folder / "ct" / "c.dcm")
+    assert content_hash(folder) != first
+
+
+def test_feature_table_round_trip_keeps_values_and_settings(tmp_path: Path) -> None:
+    data = pd.DataFrame(
+        {"gtv__lloydmax8__glcm__Correlation": [0.25, np.nan]},
+        index=pd.Index(["A", "B"], name="case_id"),
+    )
+    settings = get_preset("wei2021")
+    path = write_feature_table(data, tmp_path / "f.parquet", settings)
+    table = read_feature_table(path)
+    pd.testing.assert_frame_equal(table.data, data)
+    assert table.settings == settings and table.settings_hash == settings.hash()
+    metadata = pq.read_schema(path).metadata
+    assert json.loads(metadata[SETTINGS_KEY]) == settings.to_dict()
+    assert metadata[HASH_KEY].decode() == settings.hash()
+
+
+def test_tables_not_ours_or_altered_are_rejected(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(pa.table({"x": [1.0]}), plain)
+    with pytest.raises(InputError, match="no extraction settings"):
+        read_feature_table(plain)
+    path = write_feature_table(
+        pd.DataFrame({"x": [1.0]}, index=["A"]), tmp_path / "f.parquet", get_preset("wei2021")
+    )
+    table = pq.read_table(path)
+    metadata = {**table.schema.metadata, HASH_KEY: b"0000000000000000"}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    with pytest.raises(InputError, match="altered"):
+        read_feature_table(path)
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="not a readable Parquet"):
+        read_feature_table(tmp_path / "junk.parquet")
+
+
+def _run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    extract_command.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_extract_command_writes_table_failures_and_json(
+    cohort: Path, cache_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "out" / "features.parquet"
+    argv = f"extract --cohort {cohort} --preset wei2021 --out {out} --workers 1 --json".split()
+    assert _run_cli(argv) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert {k: summary[k] for k in ("n_cases", "n_features", "n_failed")} == {
+        "n_cases": 4,
+        "n_features": 56,
+        "n_failed": 1,
+    }
+    assert summary["seconds"] >= 0
+    assert "[4/4]" in captured.err
+    table = read_feature_table(out)
+    assert list(table.data.index) == list(GOOD) and table.settings.preset == "wei2021"
+    assert pd.read_csv(failures_path(out))["case_id"].tolist() == [BAD]
+
+    assert _run_cli(argv) == 0  # cached now
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n_cached"] == 3
+
+
+def test_extract_command_rejects_a_folder_without_manifest(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no manifest.csv"):
+        _run_cli(f"extract --cohort {tmp_path} --preset wei2021 --out {tmp_path}/f.parquet".split())
+
+
+def test_extract_cohort_reads_the_manifest(cohort: Path, cache_root: Path) -> None:
+    result = extract_cohort(cohort, SETTINGS, workers=1)
+    assert list(result.features.index) == list(GOOD)
+    assert isinstance(result.outcomes[0], CaseOutcome)
+
+
+def test_generated_cohort_with_dicom_and_nifti_cases_extracts(
+    small_cohort: Path, cache_root: Path
+) -> None:
+    result = extract_cohort(small_cohort, SETTINGS, workers=1)
+    assert result.n_failed == 0, result.failures.to_dict("records")
+    assert len(result.features) == 6
+    assert np.isfinite(result.features.to_numpy()).all()

@@ -1,0 +1,191 @@
+"""Extraction settings and presets: validation, canonical JSON, hashing and the naming rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from survival_core.errors import ConfigError
+from survival_core.features.presets import PRESETS, WEI2021_FEATURES, get_preset
+from survival_core.features.settings import (
+    Discretisation,
+    ExtractionSettings,
+    FeatureClass,
+    Filters,
+    Scale,
+    feature_name,
+    split_feature_name,
+)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_json_round_trip_keeps_settings_and_hash(name: str) -> None:
+    settings = get_preset(name)
+    again = ExtractionSettings.from_json(settings.to_json())
+    assert again == settings
+    assert again.hash() == settings.hash()
+    assert len(settings.hash()) == 16
+    assert settings.to_json() == json.dumps(
+        json.loads(settings.to_json()), sort_keys=True, separators=(",", ":")
+    )
+
+
+def test_hash_differs_between_presets_and_with_any_change() -> None:
+    hashes = {get_preset(name).hash() for name in PRESETS}
+    assert len(hashes) == len(PRESETS)
+    wei = get_preset("wei2021")
+    assert wei.with_rois(("gtv",)).hash() != wei.hash()
+    assert get_preset("full", log_sigmas_mm=(2.0,)).hash() != get_preset("full").hash()
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (Scale(spacing_mm=1), Scale(spacing_mm=(1.0, 1.0, 1.0))),
+        (Discretisation("fixed_bin_count", levels=16), Discretisation("uniform", levels=16)),
+        (
+            FeatureClass("glcm", ("Contrast", "Correlation")),
+            FeatureClass("glcm", ["Correlation", "Contrast"]),
+        ),
+        (Filters(log_sigmas_mm=(3, 1)), Filters(log_sigmas_mm=(1.0, 3.0))),
+    ],
+)
+def test_equivalent_spellings_normalise_to_one_setting(a: object, b: object) -> None:
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Scale(spacing_mm=0), "positive"),
+        (lambda: Scale(spacing_mm=(1, 1)), "3"),
+        (lambda: Scale(interpolator="cubic"), "interpolator"),
+        (lambda: Discretisation("kmeans", levels=8), "Unknown gray-level"),
+        (lambda: Discretisation("lloyd_max"), "levels"),
+        (lambda: Discretisation("lloyd_max", levels=1), "levels"),
+        (lambda: Discretisation("fixed_bin_width", levels=8), "bin width"),
+        (lambda: Discretisation("uniform", levels=8, bin_width=2.0), "no bin width"),
+        (lambda: FeatureClass("glcmm"), "Unknown feature class"),
+        (lambda: FeatureClass("glcm", "Contrast"), "list"),
+        (lambda: ExtractionSettings("x", rois=("lung",), classes=(FeatureClass("shape"),)), "ROIs"),
+        (
+            lambda: ExtractionSettings("x", rois=("gtv",), classes=(FeatureClass("glcm"),)),
+            "discretisation",
+        ),
+        (
+            lambda: ExtractionSettings(
+                "x",
+                rois=("gtv",),
+                classes=(FeatureClass("shape"),),
+                scales=(Scale(1.0), Scale((1, 1, 1))),
+            ),
+            "distinct",
+        ),
+    ],
+)
+def test_invalid_settings_raise_config_error(make, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("not json", "not valid JSON"), ("[1]", "JSON object"), ('{"preset": "x"}', "incomplete")],
+)
+def test_from_json_rejects_malformed_text(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ExtractionSettings.from_json(text)
+
+
+def test_unknown_preset_and_option_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="Unknown feature preset"):
+        get_preset("wei2022")
+    with pytest.raises(ConfigError, match="does not take"):
+        get_preset("wei2021", wavelet="coif1")
+
+
+def test_wei2021_is_the_published_design() -> None:
+    settings = get_preset("wei2021")
+    assert settings.rois == ("gtv", "liver_minus_gtv")
+    assert [d.token for d in settings.discretisations] == [
+        "lloydmax8",
+        "lloydmax16",
+        "lloydmax32",
+        "lloydmax64",
+    ]
+    assert settings.scales == (Scale(spacing_mm=1.0, interpolator="linear"),)
+    assert sum(len(f) for f in WEI2021_FEATURES.values()) == 7
+
+
+def test_han2020_has_two_scales_and_four_discretisations() -> None:
+    settings = get_preset("han2020")
+    assert [s.token for s in settings.scales] == ["1mm", "native"]
+    assert sorted(d.token for d in settings.discretisations) == [
+        "equalprob16", "equalprob32", "uniform16", "uniform32",
+    ]  # fmt: skip
+    assert {c.name for c in settings.classes} == {
+        "shape",
+        "firstorder",
+        "glcm",
+        "glrlm",
+        "glszm",
+        "ngtdm",
+    }
+
+
+@pytest.mark.parametrize(
+    ("preset", "scale", "image_type", "discretisation", "token"),
+    [
+        ("wei2021", 0, "original", Discretisation("lloyd_max", levels=16), "lloydmax16"),
+        ("wei2021", 0, "original", None, "original"),
+        (
+            "han2020",
+            0,
+            "original",
+            Discretisation("equal_probability", levels=16),
+            "1mm_equalprob16",
+        ),
+        ("han2020", 1, "original", None, "native_original"),
+        ("full", 0, "log2mm", None, "log2mm"),
+        (
+            "full",
+            0,
+            "waveletLLH",
+            Discretisation("fixed_bin_width", bin_width=25),
+            "waveletLLH_binwidth25",
+        ),
+        (
+            "full",
+            0,
+            "original",
+            Discretisation("fixed_bin_width", bin_width=1, min_value=-0.5),
+            "binwidth1from-0.5",
+        ),
+    ],
+)
+def test_name_tokens_follow_the_documented_rule(
+    preset, scale, image_type, discretisation, token
+) -> None:
+    settings = get_preset(preset)
+    assert settings.token(settings.scales[scale], image_type, discretisation) == token
+
+
+def test_feature_name_round_trips() -> None:
+    name = feature_name("liver_minus_gtv", "lloydmax16", "glszm", "SizeZoneNonUniformity")
+    assert name == "liver_minus_gtv__lloydmax16__glszm__SizeZoneNonUniformity"
+    assert split_feature_name(name) == (
+        "liver_minus_gtv",
+        "lloydmax16",
+        "glszm",
+        "SizeZoneNonUniformity",
+    )
+    with pytest.raises(ConfigError, match="not of the form"):
+        split_feature_name("gtv_glcm_Contrast")
+
+
+def test_discretisation_builds_the_named_quantizer() -> None:
+    assert type(Discretisation("lloyd_max", levels=8).quantizer()).__name__ == "LloydMax"
+    assert type(Discretisation("uniform", levels=8).quantizer()).__name__ == "FixedBinCount"
+    width = Discretisation("fixed_bin_width", bin_width=25, min_value=-1000).quantizer()
+    assert (width.width, width.min_value) == (25.0, -1000.0)

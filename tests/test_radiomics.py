@@ -1,0 +1,243 @@
+"""Feature extraction of one case: gray levels handed to pyradiomics unchanged, feature sets and
+names of the presets, first-order on HU, errors, and pyradiomics' own sample images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from case_builders import make_case
+from radiomics import glcm, glszm
+
+from survival_core.case import Case
+from survival_core.errors import ConfigError, MaskError
+from survival_core.features.presets import PRESETS, get_preset
+from survival_core.features.radiomics import (
+    GLCM,
+    GLSZM,
+    class_features,
+    compute_class,
+    extract_case,
+    extract_image,
+    feature_names,
+)
+from survival_core.features.settings import (
+    Discretisation,
+    ExtractionSettings,
+    FeatureClass,
+    IntensityOptions,
+    Scale,
+)
+from survival_core.preprocess.quantize import FixedBinCount, quantize_roi
+from survival_core.preprocess.resample import resample_image, resample_mask
+
+
+def _image(array: np.ndarray, spacing=(1.0, 1.0, 1.0)) -> sitk.Image:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    return image
+
+
+@pytest.fixture(scope="module")
+def noisy_case() -> Case:
+    """The test ellipsoid liver with a spherical tumour, with Gaussian noise so textures vary."""
+    case = make_case(size=(40, 36, 14), spacing=(0.8, 0.8, 2.5))
+    values = sitk.GetArrayFromImage(case.image)
+    values += np.random.default_rng(3).normal(0, 25, values.shape).astype(np.float32)
+    noisy = _image(values)
+    noisy.CopyInformation(case.image)
+    return Case(case.case_id, noisy, case.masks, case.clinical)
+
+
+@pytest.fixture(scope="module")
+def roi_levels() -> tuple[np.ndarray, np.ndarray]:
+    """A 3D ROI and random gray levels in it: level 1 absent, levels 2..6 present."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros((6, 8, 8), dtype=bool)
+    mask[1:5, 2:7, 1:7] = True
+    levels = np.where(mask, rng.integers(2, 7, mask.shape), 0).astype(np.int32)
+    return levels, mask
+
+
+def test_pyradiomics_sees_exactly_our_levels(roi_levels) -> None:
+    levels, mask = roi_levels
+    calculator = GLCM(_image(levels), _image(mask.astype(np.uint8)))
+    assert np.array_equal(calculator.imageArray[mask], levels[mask])
+    assert np.array_equal(calculator.coefficients["grayLevels"], [2, 3, 4, 5, 6])
+    assert calculator.coefficients["Ng"] == 6
+    calculator.enableFeatureByName("JointAverage")
+    calculator.execute()
+    assert calculator.P_glcm.shape[1:3] == (5, 5)  # present levels only, values kept in grayLevels
+    joint_average = compute_class(
+        GLCM, _image(levels), _image(mask.astype(np.uint8)), ("JointAverage",)
+    )
+    assert joint_average["JointAverage"] > 2.0  # level values, not ranks starting at 1
+
+
+def test_stock_pyradiomics_binning_would_shift_levels(roi_levels) -> None:
+    """Why binning is bypassed: pyradiomics' bin width 1 maps level v to v - min + 1."""
+    levels, mask = roi_levels
+    stock = glcm.RadiomicsGLCM(_image(levels), _image(mask.astype(np.uint8)), binWidth=1)
+    assert np.array_equal(stock.imageArray[mask], levels[mask] - 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "calculator", "stock"),
+    [("glcm", GLCM, glcm.RadiomicsGLCM), ("glszm", GLSZM, glszm.RadiomicsGLSZM)],
+)
+def test_given_levels_equal_stock_pyradiomics_when_levels_start_at_1(
+    roi_levels, name, calculator, stock
+) -> None:
+    levels, mask = roi_levels
+    levels = np.where(mask, levels - 1, 0)  # now 1..5
+    features = class_features(FeatureClass(name))
+    ours = compute_class(calculator, _image(levels), _image(mask.astype(np.uint8)), features)
+    theirs = compute_class(
+        stock,
+        _image(levels.astype(np.float32)),
+        _image(mask.astype(np.uint8)),
+        features,
+        binWidth=1,
+    )
+    assert ours == pytest.approx(theirs, rel=1e-12, nan_ok=True)
+
+
+def test_our_uniform_quantiser_matches_pyradiomics_bin_count() -> None:
+    """One code path: 'uniform' levels from our quantiser give pyradiomics' own binCount features."""
+    rng = np.random.default_rng(1)
+    values = rng.normal(50, 20, (8, 12, 12)).astype(np.float32)
+    mask = np.zeros(values.shape, dtype=np.uint8)
+    mask[1:7, 2:10, 2:11] = 1
+    levels = quantize_roi(values, mask, FixedBinCount(16))
+    features = class_features(FeatureClass("glcm"))
+    ours = compute_class(GLCM, _image(levels), _image(mask), features)
+    theirs = compute_class(glcm.RadiomicsGLCM, _image(values), _image(mask), features, binCount=16)
+    assert ours == pytest.approx(theirs, rel=1e-10)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_produce_exactly_their_named_features(noisy_case: Case, preset: str) -> None:
+    settings = get_preset(preset)
+    features = extract_case(noisy_case, settings)
+    names = feature_names(settings)
+    assert set(features) == set(names)
+    assert len(features) == len(names) == len(set(names))
+    assert np.isfinite([features[n] for n in names if "__shape__" not in n]).mean() > 0.95
+
+
+def test_wei2021_has_56_features_named_by_the_rule(noisy_case: Case) -> None:
+    names = feature_names(get_preset("wei2021"))
+    assert len(names) == 56
+    assert "liver_minus_gtv__lloydmax16__glszm__SizeZoneNonUniformity" in names
+    assert "gtv__lloydmax64__glcm__Correlation" in names
+    assert not any("glcm__Contrast" in n for n in names)
+
+
+def test_first_order_uses_hu_values_on_the_resampled_grid(noisy_case: Case) -> None:
+    settings = ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("firstorder", ("Mean", "Maximum")),),
+        scales=(Scale(1.0),),
+    )
+    features = extract_case(noisy_case, settings)
+    image = sitk.GetArrayFromImage(resample_image(noisy_case.image, (1.0, 1.0, 1.0)))
+    gtv = sitk.GetArrayFromImage(resample_mask(noisy_case.masks["gtv"], (1.0, 1.0, 1.0))).astype(
+        bool
+    )
+    assert features["gtv__original__firstorder__Mean"] == pytest.approx(
+        float(image[gtv].mean()), rel=1e-6
+    )
+    assert features["gtv__original__firstorder__Maximum"] == pytest.approx(float(image[gtv].max()))
+
+
+def test_first_order_on_levels_when_asked(noisy_case: Case) -> None:
+    settings = ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("firstorder", ("Maximum", "Minimum")),),
+        discretisations=(Discretisation("lloyd_max", levels=8),),
+        intensity=IntensityOptions(on="quantised"),
+    )
+    features = extract_case(noisy_case, settings)
+    assert features == {
+        "gtv__lloydmax8__firstorder__Maximum": 8.0,
+        "gtv__lloydmax8__firstorder__Minimum": 1.0,
+    }
+
+
+def test_filters_add_log_and_wavelet_images(noisy_case: Case) -> None:
+    settings = get_preset("full", log_sigmas_mm=(1.0,), wavelet="haar").with_rois(("gtv",))
+    settings = ExtractionSettings(
+        settings.preset,
+        settings.rois,
+        (FeatureClass("firstorder", ("Mean",)), FeatureClass("glcm", ("Contrast",))),
+        settings.scales,
+        settings.discretisations,
+        settings.filters,
+    )
+    features = extract_case(noisy_case, settings)
+    assert set(features) == set(feature_names(settings))
+    assert len(features) == 2 * (1 + 1 + 8)
+    assert features["gtv__log1mm__firstorder__Mean"] != features["gtv__original__firstorder__Mean"]
+    assert "gtv__waveletHHL_binwidth25__glcm__Contrast" in features
+
+
+def test_missing_liver_mask_names_the_case_and_mask(noisy_case: Case) -> None:
+    case = Case("P-7", noisy_case.image, {"gtv": noisy_case.masks["gtv"]})
+    with pytest.raises(MaskError, match=r"P-7.*\['liver'\]"):
+        extract_case(case, get_preset("wei2021"))
+
+
+def test_roi_vanishing_on_the_new_grid_is_a_mask_error(noisy_case: Case) -> None:
+    tiny = np.zeros(sitk.GetArrayViewFromImage(noisy_case.image).shape, dtype=np.uint8)
+    tiny[5, 10, 10] = 1
+    mask = _image(tiny)
+    mask.CopyInformation(noisy_case.image)
+    settings = ExtractionSettings(
+        "t", rois=("gtv",), classes=(FeatureClass("shape"),), scales=(Scale(5.0),)
+    )
+    with pytest.raises(MaskError, match=r"TEST-1.*gtv ROI has no voxels on the 5mm grid"):
+        extract_image(noisy_case.image, {"gtv": mask}, settings, name="TEST-1")
+
+
+def test_unknown_or_deprecated_feature_is_a_config_error(noisy_case: Case) -> None:
+    for features, message in (
+        (("Contrastt",), "Unknown glcm features"),
+        (("SumVariance",), "deprecated"),
+    ):
+        settings = ExtractionSettings(
+            "t",
+            rois=("gtv",),
+            classes=(FeatureClass("glcm", features),),
+            discretisations=(Discretisation("uniform", levels=8),),
+        )
+        with pytest.raises(ConfigError, match=message):
+            extract_case(noisy_case, settings)
+
+
+# pyradiomics' sample images: (image, label file, label value). The GTV part of every preset runs
+# on each (liver ROIs do not exist there; the prostate phantom's GTV is its label 1).
+SAMPLES = {
+    "brain1": ("brain1_image.nrrd", "brain1_label.nrrd", 1),
+    "brain2": ("brain2_image.nrrd", "brain2_label.nrrd", 1),
+    "breast1": ("breast1_image.nrrd", "breast1_label.nrrd", 1),
+    "prostate": ("prostate_phantom_subvolume.nrrd", "prostate_phantom_subvolume-label.nrrd", 1),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_pyradiomics_sample_images_extract(shared_data: Path, sample: str, preset: str) -> None:
+    folder = shared_data / "pyradiomics"
+    image_file, label_file, label = SAMPLES[sample]
+    image = sitk.ReadImage(str(folder / image_file), sitk.sitkFloat32)
+    gtv = sitk.Cast(sitk.ReadImage(str(folder / label_file)) == label, sitk.sitkUInt8)
+    gtv.CopyInformation(image)
+    settings = get_preset(preset).with_rois(("gtv",))
+    features = extract_image(image, {"gtv": gtv}, settings, name=sample)
+    assert set(features) == set(feature_names(settings))
+    values = np.array([v for n, v in features.items() if "Correlation" not in n and "Imc" not in n])
+    assert np.isfinite(values).all()
