@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``prepare-demo`` command."""
     parser = subparsers.add_parser(
         "prepare-demo",
-        help="generate the demo cohort in the data folder if missing (reused afterwards)",
+        help="prepare the demo cohort, its radiomics and the default model (reused afterwards)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
@@ -23,9 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.cohort.demo import prepare_demo
 
     start = time.perf_counter()
-    progress("Preparing the demo cohort (first run only)...")
+    progress("Preparing the demo cohort and default model (first run only)...")
     summary = prepare_demo(progress=progress)
     summary["seconds"] = round(time.perf_counter() - start, 2)
-    progress("Demo cohort ready." if summary["generated"] else "Demo cohort already prepared.")
+    done = [k for k in ("generated", "extracted", "trained") if summary[k]]
+    progress("Demo ready (" + (", ".join(done) or "nothing to do") + ").")
     report(summary, args.json)
     return 0

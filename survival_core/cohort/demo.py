@@ -1,4 +1,10 @@
-"""The bundled demo cohort: generated once into the data folder, reused afterwards."""
+"""The bundled demo: a synthetic cohort, its radiomics table and a default model, made once.
+
+Everything lives under the data folder (``demo/cohort``, ``features/demo-wei2021.parquet``,
+``models/demo-default``) and is reused on later runs. Each piece is written to a staging location
+and moved into place only when complete, so an interrupted run never leaves something that looks
+ready but is not.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from survival_core.cohort.generate import generate_cohort
-from survival_core.paths import demo_cohort_dir
+from survival_core.paths import data_subdir, demo_cohort_dir
 
 DEMO_N = 100
 DEMO_SEED = 2026
+#: The default model: elastic-net Cox on clinical variables + the wei2021 radiomics signature.
+DEFAULT_MODEL = {"model": "coxnet", "params": {}, "preset": "wei2021", "cv_repeats": 1}
+
+
+def default_model_dir() -> Path:
+    """Folder of the demo cohort's default model."""
+    return data_subdir("models") / "demo-default"
+
+
+def demo_features_path() -> Path:
+    """The demo cohort's radiomics feature table."""
+    return data_subdir("features") / f"demo-{DEFAULT_MODEL['preset']}.parquet"
 
 
 def demo_ready(folder: Path | None = None) -> bool:
@@ -24,18 +42,65 @@ def demo_ready(folder: Path | None = None) -> bool:
     return info.get("n") == DEMO_N and info.get("seed") == DEMO_SEED
 
 
-def prepare_demo(progress: Callable[[str], None] | None = None) -> dict:
-    """Generate the demo cohort if it is missing or stale; returns a summary.
-
-    The cohort is written to a sibling staging folder and moved into place only when complete,
-    so an interrupted run never leaves a half-written cohort that looks ready.
-    """
+def _prepare_cohort(progress: Callable[[str], None]) -> bool:
     folder = demo_cohort_dir()
     if demo_ready(folder):
-        return {"cohort": str(folder), "generated": False, "n": DEMO_N}
+        return False
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    summary = generate_cohort(staging, n=DEMO_N, seed=DEMO_SEED, progress=progress)
+    progress(f"Generating the demo cohort ({DEMO_N} synthetic cases)...")
+    generate_cohort(staging, n=DEMO_N, seed=DEMO_SEED, progress=progress)
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    return {"cohort": str(folder), "generated": True, **summary, "out": str(folder)}
+    return True
+
+
+def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
+    from survival_core.features.cohort import extract_cohort, write_cohort_features
+    from survival_core.features.presets import get_preset
+
+    path = demo_features_path()
+    if path.exists() and not refresh:
+        return False
+    progress(f"Extracting {DEFAULT_MODEL['preset']} radiomics for the demo cohort...")
+    settings = get_preset(DEFAULT_MODEL["preset"])
+    result = extract_cohort(demo_cohort_dir(), settings, progress=progress)
+    write_cohort_features(result, path, settings)
+    return True
+
+
+def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:
+    from survival_core.models.training import train_model
+
+    folder = default_model_dir()
+    if (folder / "card.json").exists() and not refresh:
+        return False
+    progress(f"Training the default model ({DEFAULT_MODEL['model']})...")
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    train_model(
+        [demo_cohort_dir() / "clinical.csv", demo_features_path()],
+        DEFAULT_MODEL["model"],
+        dict(DEFAULT_MODEL["params"]),
+        staging,
+        cv_repeats=DEFAULT_MODEL["cv_repeats"],
+        progress=progress,
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return True
+
+
+def prepare_demo(progress: Callable[[str], None] | None = None) -> dict:
+    """Make the demo cohort, its features and the default model ready; returns what was done."""
+    say = progress or (lambda _: None)
+    cohort = _prepare_cohort(say)
+    features = _prepare_features(say, refresh=cohort)
+    model = _prepare_model(say, refresh=features)
+    return {
+        "cohort": str(demo_cohort_dir()),
+        "model": str(default_model_dir()),
+        "generated": cohort,
+        "extracted": features,
+        "trained": model,
+    }

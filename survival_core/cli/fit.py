@@ -1,0 +1,57 @@
+"""``fit``: train one model on all rows of the tables and save what ``score`` and ``explain`` load."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from survival_core.cli.model_args import add_model_arguments, add_table_arguments, parse_params
+from survival_core.cli.output import progress, report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``fit`` command."""
+    parser = subparsers.add_parser("fit", help="train a model on all rows and save it")
+    add_table_arguments(parser)
+    add_model_arguments(parser)
+    parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
+    parser.add_argument(
+        "--cut",
+        choices=["median", "youden"],
+        default="median",
+        help="risk-group cut on training risk",
+    )
+    parser.add_argument("--horizon", type=float, default=730.0, help="days, for the Youden cut")
+    parser.add_argument(
+        "--cv-repeats",
+        type=int,
+        default=0,
+        help="also run N x 5-fold nested CV and store its metrics in the model card",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit, save the model and its card, report the apparent (and CV) c-index."""
+    from survival_core.models.training import train_model
+
+    start = time.perf_counter()
+    summary = train_model(
+        args.table,
+        args.model,
+        parse_params(args.param),
+        args.out,
+        reduction=args.reduction,
+        features=args.features,
+        time_unit=args.time_unit,
+        cut=args.cut,
+        horizon=args.horizon,
+        cv_repeats=args.cv_repeats,
+        seed=args.seed,
+        progress=progress,
+    )
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    report(summary, args.json)
+    return 0

@@ -1,0 +1,113 @@
+"""Score one case with a saved model: its features, risk, percentile, group and survival.
+
+The features a model needs are rebuilt from the case exactly as for its training table: clinical
+variables from the case's validated clinical values, radiomics with the extraction settings stored
+in the model card. A model whose inputs the case cannot provide is refused with the missing names.
+Clinical values that are missing are imputed by the model's training-fitted preprocessing and
+reported as such, never silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.case import Case
+from survival_core.errors import InputError
+from survival_core.models import load_model
+from survival_core.models.base import SurvivalModel
+from survival_core.models.card import ModelCard
+
+DAYS_PER_MONTH = 365.25 / 12
+#: Survival is reported at these horizons (months).
+REPORT_MONTHS = (12, 24, 36)
+
+
+@dataclass
+class LoadedModel:
+    """A saved model with its card, loaded once and shared read-only."""
+
+    folder: Path
+    model: SurvivalModel
+    card: ModelCard
+
+    @property
+    def inputs(self) -> list[str]:
+        return [c["name"] for c in self.model.preprocessor_.input_schema_]
+
+
+def load_scoring_model(folder: Path | str) -> LoadedModel:
+    """Model and card from a folder written by the ``fit`` command."""
+    folder = Path(folder)
+    return LoadedModel(folder, load_model(folder), ModelCard.load(folder))
+
+
+@dataclass
+class CaseScore:
+    """What the Risk page and the ``score`` command report for a case."""
+
+    case_id: str
+    risk: float
+    percentile: float
+    risk_group: str
+    survival: dict[str, float]
+    model: str
+    imputed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "risk": self.risk,
+            "percentile": self.percentile,
+            "risk_group": self.risk_group,
+            "survival": self.survival,
+            "model": self.model,
+            "imputed": self.imputed,
+        }
+
+
+def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
+    """One-row feature table of ``case`` in the model's input schema, and the imputed variables."""
+    row: dict[str, Any] = {}
+    clinical = [c for c in loaded.inputs if c in loaded.card.clinical_columns]
+    for name in clinical:
+        row[name] = case.clinical.get(name)
+    others = [c for c in loaded.inputs if c not in row]
+    if others and loaded.card.radiomics_settings:
+        from survival_core.features.radiomics import extract_case
+        from survival_core.features.settings import ExtractionSettings
+
+        settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
+        features = extract_case(case, settings)
+        row.update({name: features[name] for name in others if name in features})
+    missing = [c for c in loaded.inputs if c not in row]
+    if missing:
+        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+        raise InputError(
+            f"Model {loaded.folder.name} needs {len(missing)} input(s) this case cannot provide: "
+            f"{shown}."
+        )
+    imputed = [name for name in clinical if row[name] is None]
+    frame = pd.DataFrame([row], index=pd.Index([case.case_id], name="case_id"))
+    return frame[loaded.inputs], imputed
+
+
+def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
+    """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo."""
+    X, imputed = case_features(case, loaded)
+    risk = float(loaded.model.predict_risk(X)[0])
+    times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
+    survival = loaded.model.predict_survival(X, times)[0]
+    return CaseScore(
+        case_id=case.case_id,
+        risk=risk,
+        percentile=loaded.card.percentile(risk),
+        risk_group=loaded.card.risk_group(risk),
+        survival={str(m): float(s) for m, s in zip(REPORT_MONTHS, survival, strict=True)},
+        model=loaded.folder.name,
+        imputed=imputed,
+    )

@@ -1,0 +1,85 @@
+"""Train a model on whole tables and save it with its card (the ``fit`` command, the demo model)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from survival_core.errors import InputError
+from survival_core.io.clinical import BY_NAME
+from survival_core.io.tables import load_model_table
+from survival_core.models import make_model
+from survival_core.models.card import build_card
+
+
+def _radiomics_settings(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
+    """The extraction settings of the one radiomics table among the inputs, if any."""
+    from survival_core.features.table import SETTINGS_KEY
+
+    found = {m[SETTINGS_KEY].decode() for m in metadata.values() if SETTINGS_KEY in m}
+    if len(found) > 1:
+        raise InputError("The tables come from several radiomics settings; join one at a time.")
+    return found.pop() if found else None
+
+
+def train_model(
+    tables: list[str | Path],
+    model_name: str,
+    params: dict[str, Any],
+    out: Path,
+    *,
+    reduction: str = "none",
+    features: str | None = None,
+    time_unit: str = "days",
+    cut: str = "median",
+    horizon: float | None = 730.0,
+    cv_repeats: int = 0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Fit ``model_name`` on all rows, save model + card into ``out``; returns a summary."""
+    from survival_core.evaluation import splits
+    from survival_core.evaluation.crossval import cross_validate
+    from survival_core.features.selection import make_reduction
+
+    table = load_model_table(list(tables), time_unit=time_unit, features=features)
+    say = progress or (lambda _: None)
+    for note in table.notes:
+        say(f"note: {note}")
+
+    def factory():
+        return make_model(model_name, **params).with_reduction(make_reduction(reduction))
+
+    cv_summary = None
+    if cv_repeats > 0:
+        folds = splits.nested_cv(table.y["event"], cv_repeats, 5, seed=seed)
+        say(f"cross-validating {model_name}: {cv_repeats} x 5 folds")
+        cv_summary = cross_validate(
+            table.X, table.y, factory, folds, case_ids=table.case_ids, seed=seed, progress=say
+        ).summary
+    say(f"fitting {model_name} on {len(table.y)} patients")
+    model = factory().fit(table.X, table.y)
+    risk = model.predict_risk(table.X)
+    card = build_card(
+        model_name,
+        table.y,
+        risk,
+        clinical_columns=[c for c in table.X.columns if c in BY_NAME],
+        radiomics_settings=_radiomics_settings(table.metadata),
+        tables=[Path(t).name for t in tables],
+        cut_method=cut,
+        horizon=horizon if cut == "youden" else None,
+        cv=cv_summary,
+    )
+    out = Path(out)
+    model.save(out)
+    card.save(out)
+    return {
+        "model": model_name,
+        "out": str(out),
+        "n": card.n,
+        "features_used": len(model.features_used_),
+        "apparent_c_index": card.apparent_c_index,
+        "cv_c_index": None if cv_summary is None else cv_summary["c_index"],
+    }
