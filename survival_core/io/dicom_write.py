@@ -36,8 +36,6 @@ RESCALE_INTERCEPT = -1024
 #: Retired Detached Study Management SOP Class, what RTSTRUCTs conventionally reference a study by.
 STUDY_COMPONENT_SOP_CLASS = "1.2.840.10008.3.1.2.3.1"
 DEFAULT_COLORS = ((255, 128, 0), (255, 0, 0), (0, 160, 255), (0, 200, 0), (200, 0, 200))
-#: Contour simplification tolerance in pixels (keeps the enclosed area within ~0.1 %).
-CONTOUR_TOLERANCE_PX = 0.1
 
 
 def _uid(uid_seed: str | None, role: str) -> str:
@@ -214,6 +212,15 @@ def _check_grid(name: str, mask: sitk.Image, info: Mapping[str, Any]) -> np.ndar
     return array > 0
 
 
+def _drop_collinear(points: np.ndarray) -> np.ndarray:
+    """A closed polygon without its points that lie on a straight line between their neighbours
+    (the outline of a voxel mask has long straight runs; the enclosed area is unchanged)."""
+    before = points - np.roll(points, 1, axis=0)
+    after = np.roll(points, -1, axis=0) - points
+    turn = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]
+    return points[np.abs(turn) > 1e-9]
+
+
 def mask_contours(mask: np.ndarray, info: Mapping[str, Any]) -> list[tuple[int, np.ndarray]]:
     """Closed contours of a (z, y, x) boolean mask: (slice index, (N, 3) points in patient mm).
 
@@ -227,7 +234,7 @@ def mask_contours(mask: np.ndarray, info: Mapping[str, Any]) -> list[tuple[int, 
     for k in np.flatnonzero(mask.any(axis=(1, 2))):
         padded = np.pad(mask[k], 1).astype(np.float32)
         for outline in measure.find_contours(padded, 0.5):
-            outline = measure.approximate_polygon(outline, CONTOUR_TOLERANCE_PX)[:-1] - 1.0
+            outline = _drop_collinear(outline[:-1]) - 1.0
             if len(outline) < 3:
                 continue
             index = np.column_stack([outline[:, 1], outline[:, 0], np.full(len(outline), k)])

@@ -1,0 +1,240 @@
+"""Write a synthetic cohort folder: images, masks, clinical table, ground truth and manifest.
+
+Patients are simulated first (:mod:`survival_core.cohort.simulate`); then every case's phantom is
+rendered and written by a process pool, about a third as DICOM CT + RTSTRUCT and the rest as
+NIfTI; the largest tumour's diameter is measured on the written GTV mask and replaces the
+designed one in the clinical table (and the BCLC stage is re-derived from it). Everything is
+deterministic by the seed, whatever the number of workers. The folder layout is the cohort format
+of the project brief (manifest.csv, clinical.csv, truth.csv, cohort.json, cases/<id>/...).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+
+from survival_core import __version__
+from survival_core.cohort import phantom
+from survival_core.errors import ConfigError
+from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+
+GENERATOR = "radsurv-synthetic-hcc"
+GENERATOR_VERSION = "1.0"
+DICOM_FRACTION = 1.0 / 3.0
+NIFTI_COMPRESSION_LEVEL = 1
+MANIFEST_COLUMNS = ("case_id", "format", "image", "liver_mask", "gtv_mask", "rtstruct")
+TRUTH_COLUMNS = ("case_id", "true_log_hazard", "liver_damage", "tumor_heterogeneity", "scanner")
+_OUTPUT_FILES = ("manifest.csv", "clinical.csv", "truth.csv", "cohort.json")
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """What a worker needs to render and write one case."""
+
+    index: int
+    case_id: str
+    seed: int
+    anatomy_seed: tuple[int, ...]
+    liver_damage: float
+    tumor_heterogeneity: float
+    tumor_diameters: tuple[float, ...]
+    scanner: str
+    sex: str
+    fmt: str
+    folder: str
+
+
+def _manifest_row(case_id: str, fmt: str) -> dict[str, str]:
+    base = f"cases/{case_id}"
+    if fmt == "dicom":
+        return {"case_id": case_id, "format": fmt, "image": f"{base}/ct", "liver_mask": "",
+                "gtv_mask": "", "rtstruct": f"{base}/rtstruct.dcm"}
+    return {"case_id": case_id, "format": fmt, "image": f"{base}/image.nii.gz",
+            "liver_mask": f"{base}/liver.nii.gz", "gtv_mask": f"{base}/gtv.nii.gz", "rtstruct": ""}
+
+
+def write_case(task: CaseTask) -> dict[str, Any]:
+    """Render one case's phantom and write it; returns the measured tumour diameters (mm)."""
+    anatomy = phantom.make_anatomy(
+        task.anatomy_seed, task.liver_damage,
+        task.tumor_heterogeneity, task.tumor_diameters, task.scanner,
+    )
+    rendered = phantom.render(anatomy)
+    grid = rendered.grid
+    folder = Path(task.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    image = grid.image(rendered.image)
+    liver, gtv = grid.image(rendered.liver), grid.image(rendered.gtv)
+    if task.fmt == "dicom":
+        uid_seed = f"{GENERATOR}-{task.seed}-{task.case_id}"
+        info = write_ct_series(
+            image, folder / "ct", patient_id=task.case_id,
+            patient_name=f"SYNTHETIC^{task.case_id.split('-')[-1]}", patient_sex=task.sex,
+            uid_seed=uid_seed, model_name=task.scanner,
+        )
+        write_rtstruct({"Liver": liver, "GTV": gtv}, info, folder / "rtstruct.dcm",
+                       uid_seed=uid_seed)
+    else:
+        for name, volume in (("image", image), ("liver", liver), ("gtv", gtv)):
+            sitk.WriteImage(volume, str(folder / f"{name}.nii.gz"), True, NIFTI_COMPRESSION_LEVEL)
+    return {
+        "index": task.index,
+        "tumor_diameter": round(phantom.longest_axial_diameter(rendered.gtv, grid.spacing), 1),
+        "secondary_max": max((t.diameter_mm for t in anatomy.tumors[1:]), default=0.0),
+    }
+
+
+def _init_worker() -> None:
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def _prepare_folder(out: Path) -> None:
+    """Create ``out``, or clear a previous cohort there; refuse any other non-empty folder."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"Output {out} exists and is not a folder.")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "cohort.json").is_file():
+            raise ConfigError(
+                f"Output folder {out} is not empty and holds no cohort.json: choose an empty or "
+                "new folder (an earlier synthetic cohort there would be replaced)."
+            )
+        shutil.rmtree(out / "cases", ignore_errors=True)
+        for name in _OUTPUT_FILES:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _run(tasks: list[CaseTask], workers: int,
+         progress: Callable[[str], None] | None, started: float) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    step = max(1, len(tasks) // 10)
+
+    def done(result: dict[str, Any]) -> None:
+        results.append(result)
+        if progress and (len(results) % step == 0 or len(results) == len(tasks)):
+            progress(f"demo-cohort: {len(results)}/{len(tasks)} cases written "
+                     f"({time.perf_counter() - started:.1f} s)")
+
+    if workers == 1:
+        for task in tasks:
+            done(write_case(task))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+            for future in as_completed([pool.submit(write_case, task) for task in tasks]):
+                done(future.result())
+    return sorted(results, key=lambda r: r["index"])
+
+
+def _folder_megabytes(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def generate_cohort(out: Path, n: int, seed: int, workers: int | None = None,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write a synthetic cohort of ``n`` cases to ``out``, deterministic by ``seed``.
+
+    ``workers`` processes render the cases (default: all CPUs). Returns the summary: out, n,
+    seed, n_dicom, n_nifti, censored_fraction, oracle_c_index, seconds, megabytes.
+    """
+    # Imported here so that worker processes, which import this module, do not load pandas.
+    from survival_core.cohort import simulate
+    from survival_core.io.clinical import SCHEMA, validate_clinical
+
+    started = time.perf_counter()
+    if n < 1:
+        raise ConfigError(f"Number of cases must be at least 1 (got {n}).")
+    if seed < 0:
+        raise ConfigError(f"Seed must be a non-negative integer (got {seed}).")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"Number of workers must be at least 1 (got {workers}).")
+    workers = min(workers or os.cpu_count() or 1, n)
+    out = Path(out).expanduser().resolve()
+    _prepare_folder(out)
+
+    patients = simulate.simulate_cohort(n, seed)
+    layout = np.random.default_rng(np.random.SeedSequence([seed, simulate.STREAM_LAYOUT]))
+    dicom = set(layout.choice(n, size=int(round(n * DICOM_FRACTION)), replace=False).tolist())
+    tasks = [
+        CaseTask(
+            index=i, case_id=row.case_id, seed=seed,
+            anatomy_seed=(seed, simulate.STREAM_ANATOMY, i), liver_damage=float(row.liver_damage),
+            tumor_heterogeneity=float(row.tumor_heterogeneity),
+            tumor_diameters=tuple(row.tumor_diameters), scanner=row.scanner, sex=row.sex,
+            fmt="dicom" if i in dicom else "nifti", folder=str(out / "cases" / row.case_id),
+        )
+        for i, row in enumerate(patients.itertuples(index=False))
+    ]
+    results = _run(tasks, workers, progress, started)
+
+    patients["tumor_diameter"] = [r["tumor_diameter"] for r in results]
+    patients["bclc"] = simulate.bclc_stage(
+        patients["tumor_number"], patients["tumor_diameter"], patients["ecog"],
+        patients["child_pugh"], patients["mvi"], [r["secondary_max"] for r in results],
+    )
+    for row in patients.to_dict("records"):
+        values = validate_clinical({v.name: row[v.name] for v in SCHEMA}).values
+        (out / "cases" / row["case_id"] / "clinical.json").write_text(json.dumps(values, indent=1))
+
+    clinical_columns = ["case_id", "time", "event"] + [v.name for v in SCHEMA]
+    patients[clinical_columns].to_csv(out / "clinical.csv", index=False, lineterminator="\n")
+    patients[list(TRUTH_COLUMNS)].to_csv(out / "truth.csv", index=False, lineterminator="\n")
+    manifest = [_manifest_row(t.case_id, t.fmt) for t in tasks]
+    with open(out / "manifest.csv", "w", encoding="utf-8") as handle:
+        handle.write(",".join(MANIFEST_COLUMNS) + "\n")
+        handle.writelines(",".join(row[c] for c in MANIFEST_COLUMNS) + "\n" for row in manifest)
+
+    oracle = simulate.harrell_c_index(patients["time"], patients["event"],
+                                      patients["true_log_hazard"])
+    clinical_oracle = simulate.harrell_c_index(patients["time"], patients["event"],
+                                               patients["clinical_log_hazard"])
+    censored = float(1.0 - patients["event"].mean())
+    description = {
+        "generator": GENERATOR,
+        "version": GENERATOR_VERSION,
+        "radsurv_version": __version__,
+        "seed": seed,
+        "n": n,
+        "n_dicom": len(dicom),
+        "n_nifti": n - len(dicom),
+        "censored_fraction": round(censored, 4),
+        "oracle_c_index": round(oracle, 4),
+        "clinical_oracle_c_index": round(clinical_oracle, 4),
+        "median_time_days": float(np.median(patients["time"])),
+        "parameters": {
+            "hazard": "Weibull PH, see survival_core.cohort.simulate; eta in truth.csv",
+            "weibull_shape": simulate.WEIBULL_SHAPE,
+            "weibull_scale_days": simulate.WEIBULL_SCALE_DAYS,
+            "frailty_sd": simulate.FRAILTY_SD,
+            "accrual_days": simulate.ACCRUAL_DAYS,
+            "min_follow_up_days": simulate.MIN_FOLLOW_UP_DAYS,
+            "loss_to_follow_up_mean_days": simulate.LOSS_MEAN_DAYS,
+            "in_plane_spacing_mm": phantom.IN_PLANE_SPACING_MM,
+            "slice_spacing_mm": phantom.SLICE_SPACING_MM,
+            "dicom_fraction": DICOM_FRACTION,
+            "scanners": {name: asdict(s) for name, s in phantom.SCANNERS.items()},
+        },
+    }
+    (out / "cohort.json").write_text(json.dumps(description, indent=1) + "\n")
+    return {
+        "out": str(out),
+        "n": n,
+        "seed": seed,
+        "n_dicom": len(dicom),
+        "n_nifti": n - len(dicom),
+        "censored_fraction": round(censored, 4),
+        "oracle_c_index": round(oracle, 4),
+        "seconds": round(time.perf_counter() - started, 2),
+        "megabytes": round(_folder_megabytes(out), 2),
+    }

@@ -1,0 +1,73 @@
+"""Read a cohort folder (the format :mod:`survival_core.cohort.generate` writes).
+
+``manifest.csv`` lists each case's format and files (relative to the folder), ``clinical.csv``
+the outcomes and clinical variables, ``truth.csv`` the simulation's ground truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from survival_core.errors import InputError
+
+MANIFEST_COLUMNS = ("case_id", "format", "image", "liver_mask", "gtv_mask", "rtstruct")
+FORMATS = ("dicom", "nifti")
+_PATH_COLUMNS = ("image", "liver_mask", "gtv_mask", "rtstruct")
+#: Text columns that must not be parsed as numbers (BCLC stage "0", case ids).
+_TEXT = {"case_id": str, "sex": str, "child_pugh": str, "bclc": str, "mrecist": str,
+         "scanner": str, "format": str}
+
+
+def _read_csv(folder: Path, name: str, required: tuple[str, ...]) -> pd.DataFrame:
+    path = Path(folder) / name
+    if not path.is_file():
+        raise InputError(f"{path} not found: {folder} is not a cohort folder (no {name}).")
+    try:
+        table = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"{path} is not a readable CSV table: {err}") from err
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(f"{path} lacks the column(s) {', '.join(missing)}.")
+    if table["case_id"].isna().any() or table["case_id"].duplicated().any():
+        raise InputError(f"{path}: every row needs a unique case_id.")
+    return table
+
+
+def read_manifest(folder: Path) -> pd.DataFrame:
+    """The manifest with absolute paths (``None`` where a format has no such file).
+
+    Raises :class:`InputError` if the table is malformed, a format is unknown or a listed file
+    is missing.
+    """
+    folder = Path(folder).resolve()
+    table = _read_csv(folder, "manifest.csv", MANIFEST_COLUMNS)
+    unknown = sorted(set(table["format"].dropna()) - set(FORMATS))
+    if unknown or table["format"].isna().any():
+        raise InputError(
+            f"{folder / 'manifest.csv'}: format must be one of {', '.join(FORMATS)} "
+            f"(found {', '.join(map(str, unknown)) or 'empty'})."
+        )
+    missing = []
+    for column in _PATH_COLUMNS:
+        absolute = [None if pd.isna(p) else str(folder / p) for p in table[column]]
+        missing += [p for p in absolute if p is not None and not Path(p).exists()]
+        table[column] = pd.Series(absolute, index=table.index, dtype=object)
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        shown = ", ".join(missing[:3]) + more
+        raise InputError(f"{folder / 'manifest.csv'} lists files that do not exist: {shown}.")
+    return table
+
+
+def read_clinical(folder: Path) -> pd.DataFrame:
+    """clinical.csv: case_id, time (days), event (0/1) and the clinical columns."""
+    return _read_csv(folder, "clinical.csv", ("case_id", "time", "event"))
+
+
+def read_truth(folder: Path) -> pd.DataFrame:
+    """truth.csv: case_id, true_log_hazard, liver_damage, tumor_heterogeneity, scanner."""
+    return _read_csv(folder, "truth.csv", ("case_id", "true_log_hazard", "liver_damage",
+                                           "tumor_heterogeneity", "scanner"))
