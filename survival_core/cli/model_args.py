@@ -8,8 +8,13 @@ from typing import Any
 import yaml
 
 from survival_core.errors import ConfigError
-from survival_core.features.selection import REDUCTIONS
-from survival_core.io.tables import TIME_UNITS
+
+#: Mirror survival_core.models.MODELS, io.tables.TIME_UNITS and features.selection.REDUCTIONS,
+#: which import torch and the scientific stack; a test keeps them in step so that building the
+#: parser (for every command) stays light.
+MODEL_NAMES = ("coxph", "coxnet", "lasso_cox", "rsf", "deepsurv", "vaesurv", "discrete")
+TIME_UNIT_NAMES = ("days", "weeks", "months", "years")
+REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")
 
 
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,15 +30,13 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
         "--features", metavar="REGEX", help="use only feature columns matching REGEX"
     )
     parser.add_argument(
-        "--time-unit", choices=list(TIME_UNITS), default="days", help="unit of 'time'"
+        "--time-unit", choices=TIME_UNIT_NAMES, default="days", help="unit of 'time'"
     )
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --param NAME=VALUE (repeatable), --reduction, --seed."""
-    from survival_core.models import MODELS
-
-    parser.add_argument("--model", required=True, choices=list(MODELS))
+    parser.add_argument("--model", required=True, choices=MODEL_NAMES)
     parser.add_argument(
         "--param",
         action="append",
@@ -43,7 +46,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--reduction",
-        choices=list(REDUCTIONS),
+        choices=REDUCTION_NAMES,
         default="none",
         help="feature reduction fitted inside each training fold",
     )

@@ -1,0 +1,93 @@
+"""The command line: help lists the commands, --json prints one JSON object last, errors are clear."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from survival_core.cli import model_args
+from survival_core.cli.main import build_parser, main
+from tests.conftest import ROOT
+
+
+def run_cli(*args: str, env_dir=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if env_dir is not None:
+        env["RADSURV_DATA_DIR"] = str(env_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "survival_core", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_help_lists_every_command():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("demo-cohort", "prepare-demo", "extract", "cv", "fit", "score"):
+        assert command in result.stdout
+
+
+def test_building_the_parser_does_not_import_torch():
+    code = "import sys; from survival_core.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "False"
+
+
+def test_light_name_lists_match_the_registries():
+    from survival_core.features.selection import REDUCTIONS
+    from survival_core.io.tables import TIME_UNITS
+    from survival_core.models import MODELS
+
+    assert tuple(MODELS) == model_args.MODEL_NAMES
+    assert tuple(REDUCTIONS) == model_args.REDUCTION_NAMES
+    assert tuple(TIME_UNITS) == model_args.TIME_UNIT_NAMES
+
+
+def test_demo_cohort_json_is_the_last_line(tmp_path):
+    result = run_cli(
+        "demo-cohort",
+        "--out",
+        str(tmp_path / "c"),
+        "--n",
+        "3",
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["n"] == 3 and summary["n_dicom"] + summary["n_nifti"] == 3
+    for name in ("manifest.csv", "clinical.csv", "truth.csv", "cohort.json"):
+        assert (tmp_path / "c" / name).is_file()
+
+
+def test_expected_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    code = main(["cv", "--table", str(tmp_path / "missing.csv"), "--model", "coxph", "--json"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "missing.csv does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("bad", [["--param", "epochs"], ["--param", "nonsense=1"]])
+def test_bad_parameters_fail_fast(tmp_path, bad, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "case_id,time,event,x\n" + "".join(f"c{i},{10 + i},{i % 2},{i}\n" for i in range(20))
+    )
+    assert main(["cv", "--table", str(table), "--model", "coxph", *bad]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_parser_rejects_unknown_model():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["cv", "--table", "x.csv", "--model", "nope"])
