@@ -16,7 +16,10 @@ def make_case(
     """A CT-like case: liver ellipsoid at 60 HU, tumor sphere at 120 HU, air elsewhere (x, y, z sizes)."""
     nx, ny, nz = size
     z, y, x = np.meshgrid(
-        np.arange(nz) * spacing[2], np.arange(ny) * spacing[1], np.arange(nx) * spacing[0], indexing="ij"
+        np.arange(nz) * spacing[2],
+        np.arange(ny) * spacing[1],
+        np.arange(nx) * spacing[0],
+        indexing="ij",
     )
     cx, cy, cz = nx * spacing[0] / 2, ny * spacing[1] / 2, nz * spacing[2] / 2
     liver = ((x - cx) / (0.4 * nx * spacing[0])) ** 2 + ((y - cy) / (0.4 * ny * spacing[1])) ** 2

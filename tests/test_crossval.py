@@ -47,7 +47,9 @@ def test_pooled_summary_has_every_reported_metric(gbsg2):
     s = result.summary
     assert s["ci_low"] < s["c_index"] < s["ci_high"]
     assert 0.6 < s["c_index"] < 0.75 and 0.6 < s["uno_c_index"] < 0.75
-    assert set(s["td_auc"]) == {"365", "730", "1095"} and all(0.6 < v < 0.85 for v in s["td_auc"].values())
+    assert set(s["td_auc"]) == {"365", "730", "1095"} and all(
+        0.6 < v < 0.85 for v in s["td_auc"].values()
+    )
     assert 0.1 < s["ibs"] < 0.25
     assert result.oof["n_predictions"].eq(2).all()
 
@@ -61,4 +63,6 @@ def test_out_of_fold_risk_ignores_test_labels(gbsg2):
     test = folds[0].test
     shuffled[test] = y[np.random.default_rng(0).permutation(test)]
     second = cross_validate(X, shuffled, lambda: make_model("coxph"), folds, n_bootstrap=20)
-    np.testing.assert_allclose(first.oof["risk"].to_numpy()[test], second.oof["risk"].to_numpy()[test])
+    np.testing.assert_allclose(
+        first.oof["risk"].to_numpy()[test], second.oof["risk"].to_numpy()[test]
+    )

@@ -20,7 +20,9 @@ def test_rtstruct_contours_come_back_as_the_masks_they_were_drawn_from(
 ):
     rendered = render(make_anatomy(seed, damage, heterogeneity, diameters, "SIM-CT2"))
     image = rendered.grid.image(rendered.image.astype(np.float32))
-    masks = {name: rendered.grid.image(getattr(rendered, name.lower())) for name in ("Liver", "GTV")}
+    masks = {
+        name: rendered.grid.image(getattr(rendered, name.lower())) for name in ("Liver", "GTV")
+    }
     case_dir = tmp_path / "case"
     info = write_ct_series(image, case_dir / "ct", patient_id="RT-1", uid_seed=str(seed))
     write_rtstruct(masks, info, case_dir / "rtstruct.dcm", uid_seed=str(seed))

@@ -21,7 +21,11 @@ def test_order_of_files_does_not_matter():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("../../etc/passwd", "passwd"), ("C:\\x\\scan.zip", "scan.zip"), ("my scan.nii.gz", "my_scan.nii.gz")],
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\scan.zip", "scan.zip"),
+        ("my scan.nii.gz", "my_scan.nii.gz"),
+    ],
 )
 def test_path_components_are_stripped(name, expected):
     assert safe_name(name) == expected

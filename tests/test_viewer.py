@@ -11,7 +11,11 @@ from tests.case_builders import make_case
 
 @pytest.mark.parametrize(
     ("plane", "shape", "spacings"),
-    [("axial", (40, 48), (1.0, 1.0)), ("coronal", (20, 48), (1.0, 2.5)), ("sagittal", (20, 40), (1.0, 2.5))],
+    [
+        ("axial", (40, 48), (1.0, 1.0)),
+        ("coronal", (20, 48), (1.0, 2.5)),
+        ("sagittal", (20, 40), (1.0, 2.5)),
+    ],
 )
 def test_planes_have_expected_shape_and_mm_axes(plane, shape, spacings):
     case = make_case(size=(48, 40, 20), spacing=(1.0, 1.0, 2.5))

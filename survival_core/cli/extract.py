@@ -57,7 +57,11 @@ def _preset_options(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Extract, write the table and the failures, report counts. Exit 0 when any case succeeded;
     InputError (exit 2) when every case failed."""
-    from survival_core.features.cohort import extract_cohort, write_cohort_features
+    from survival_core.features.cohort import (
+        extract_cohort,
+        line_progress,
+        write_cohort_features,
+    )
     from survival_core.features.presets import get_preset
 
     if args.workers is not None and args.workers < 1:
@@ -66,19 +70,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.cohort} is not a cohort folder: it has no manifest.csv.")
     settings = get_preset(args.preset, **_preset_options(args))
 
-    def show(done: int, total: int, outcome, how: str) -> None:
-        detail = (
-            f" ({outcome.seconds:.1f} s)"
-            if how == "extracted"
-            else f": {outcome.error}"
-            if outcome.error
-            else ""
-        )
-        progress(f"[{done}/{total}] {outcome.case_id} {how}{detail}")
-
     progress(f"Extracting {args.preset} features ({settings.hash()}) from {args.cohort}...")
     result = extract_cohort(
-        args.cohort, settings, workers=args.workers, use_cache=not args.no_cache, progress=show
+        args.cohort,
+        settings,
+        workers=args.workers,
+        use_cache=not args.no_cache,
+        progress=line_progress(progress),
     )
     table, failures = write_cohort_features(result, args.out, settings)
     if result.n_cases and result.n_failed == result.n_cases:

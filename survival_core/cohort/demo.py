@@ -16,7 +16,7 @@ from pathlib import Path
 from survival_core.cohort.generate import generate_cohort
 from survival_core.paths import data_subdir, demo_cohort_dir
 
-DEMO_N = 100
+DEMO_N = 80
 DEMO_SEED = 2026
 #: The default model: elastic-net Cox on clinical variables + the wei2021 radiomics signature.
 DEFAULT_MODEL = {"model": "coxnet", "params": {}, "preset": "wei2021", "cv_repeats": 1}
@@ -56,7 +56,7 @@ def _prepare_cohort(progress: Callable[[str], None]) -> bool:
 
 
 def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
-    from survival_core.features.cohort import extract_cohort, write_cohort_features
+    from survival_core.features.cohort import extract_cohort, line_progress, write_cohort_features
     from survival_core.features.presets import get_preset
 
     path = demo_features_path()
@@ -64,7 +64,7 @@ def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
         return False
     progress(f"Extracting {DEFAULT_MODEL['preset']} radiomics for the demo cohort...")
     settings = get_preset(DEFAULT_MODEL["preset"])
-    result = extract_cohort(demo_cohort_dir(), settings, progress=progress)
+    result = extract_cohort(demo_cohort_dir(), settings, progress=line_progress(progress))
     write_cohort_features(result, path, settings)
     return True
 

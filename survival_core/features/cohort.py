@@ -135,6 +135,19 @@ class CaseOutcome:
     seconds: float = 0.0
 
 
+def line_progress(say: Callable[[str], None]) -> Progress:
+    """A :data:`Progress` callback that reports one readable line per case through ``say``."""
+
+    def show(done: int, total: int, outcome: CaseOutcome, how: str) -> None:
+        if how == "extracted":
+            detail = f" ({outcome.seconds:.1f} s)"
+        else:
+            detail = f": {outcome.error}" if outcome.error else ""
+        say(f"[{done}/{total}] {outcome.case_id} {how}{detail}")
+
+    return show
+
+
 def content_hash(folder: Path) -> str:
     """SHA-256 (hex) over every file below ``folder``: relative path and bytes, in sorted order."""
     digest = hashlib.sha256()

@@ -1,0 +1,101 @@
+"""fit then score: a case scored from its files gets exactly the risk its table row gets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from survival_core.cli.main import main
+from survival_core.errors import InputError
+from survival_core.features.cohort import extract_cohort, write_cohort_features
+from survival_core.features.presets import wei2021
+from survival_core.io.case_loader import load_case
+from survival_core.io.tables import load_model_table
+from survival_core.models.scoring import load_scoring_model, score_case
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    from survival_core.cohort.generate import generate_cohort
+
+    out = tmp_path_factory.mktemp("scoring") / "cohort"
+    generate_cohort(out, n=16, seed=5, workers=1)
+    settings = wei2021().with_rois(("gtv",))
+    result = extract_cohort(out, settings, workers=1, use_cache=False)
+    write_cohort_features(result, out / "gtv.parquet", settings)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_dir(cohort, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "m"
+    code = main(
+        [
+            "fit",
+            "--table",
+            str(cohort / "clinical.csv"),
+            "--table",
+            str(cohort / "gtv.parquet"),
+            "--features",
+            "^(albumin|bilirubin|ecog|sex|gtv__lloydmax16__glszm__.*)$",
+            "--model",
+            "coxph",
+            "--param",
+            "penalizer=0.5",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_score_from_case_files_equals_table_prediction(cohort, model_dir):
+    loaded = load_scoring_model(model_dir)
+    table = load_model_table([cohort / "clinical.csv", cohort / "gtv.parquet"])
+    expected = loaded.model.predict_risk(table.X)
+    for case_id, risk in zip(table.case_ids[:4], expected, strict=False):
+        score = score_case(load_case(cohort / "cases" / case_id), loaded)
+        assert score.risk == pytest.approx(risk, abs=1e-9)
+        assert 0 <= score.percentile <= 100 and score.risk_group in ("low", "high")
+        survival = list(score.survival.values())
+        assert list(score.survival) == ["12", "24", "36"] and survival == sorted(
+            survival, reverse=True
+        )
+
+
+def test_card_places_patients_in_the_training_distribution(model_dir):
+    card = load_scoring_model(model_dir).card
+    ranked = np.array(card.training_risk)
+    assert card.percentile(ranked.max()) == 100.0 and card.percentile(ranked.min() - 1) == 0.0
+    assert card.risk_group(ranked.max()) == "high" and card.risk_group(ranked.min()) == "low"
+    assert set(card.km) == {"low", "high"} and card.radiomics_settings is not None
+
+
+def test_score_command_json(cohort, model_dir, capsys):
+    case = cohort / "cases" / "SYN-0003"
+    assert main(["score", "--case", str(case), "--model", str(model_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["case_id"] == "SYN-0003" and set(result) >= {
+        "risk",
+        "percentile",
+        "risk_group",
+        "survival",
+    }
+
+
+def test_missing_clinical_value_is_imputed_and_reported(cohort, model_dir):
+    case = load_case(cohort / "cases" / "SYN-0002")
+    case.clinical["albumin"] = None
+    score = score_case(case, load_scoring_model(model_dir))
+    assert score.imputed == ["albumin"]
+
+
+def test_model_needing_features_the_case_lacks_is_refused(cohort, model_dir, tmp_path):
+    loaded = load_scoring_model(model_dir)
+    loaded.card.radiomics_settings = None  # as if the model's radiomics origin were unknown
+    with pytest.raises(InputError, match="cannot provide"):
+        score_case(load_case(cohort / "cases" / "SYN-0001"), loaded)
