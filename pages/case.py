@@ -7,11 +7,12 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES
-from survival_core.cohort.demo import demo_ready, prepare_demo
+from survival_core.cohort.demo import default_model_dir, demo_ready, prepare_demo
 from survival_core.cohort.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import store_upload
 from survival_core.paths import demo_cohort_dir
+from ui.risk import risk_summary
 from ui.state import (
     current_case,
     load_case_folder,
@@ -97,8 +98,13 @@ columns = st.columns(len(summary))
 for column, (name, value) in zip(columns, summary.items(), strict=True):
     column.metric(name.replace("_", " "), value)
 
-viewer_tab, clinical_tab = st.tabs(["Slices and contours", "Clinical values"])
+for warning in case.warnings:
+    st.warning(warning, icon=":material/warning:")
+
+viewer_tab, clinical_tab, risk_tab = st.tabs(["Slices and contours", "Clinical values", "Risk"])
 with viewer_tab:
     slice_viewer(case, key="case-viewer")
 with clinical_tab:
     clinical_panel(case)
+with risk_tab:
+    risk_summary(case, default_model_dir())

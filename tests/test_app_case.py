@@ -50,3 +50,28 @@ def test_case_page_without_demo_offers_to_prepare(monkeypatch, tmp_path):
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not app.exception
     assert any("Prepare the demo cohort" in b.label for b in app.button)
+
+
+def test_case_page_shows_the_same_risk_as_the_score_command(demo_in_place):
+    from survival_core.cohort.demo import default_model_dir
+    from survival_core.io.case_loader import load_case
+    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.training import train_model
+
+    model_dir = default_model_dir()
+    train_model(
+        [demo_in_place / "clinical.csv"],
+        "coxph",
+        {"penalizer": 1.0},
+        model_dir,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception
+    case_id = next(m.value for m in app.metric if m.label == "case id")
+    shown = next(m.value for m in app.metric if m.label == "Risk score")
+    expected = score_case(
+        load_case(demo_in_place / "cases" / case_id), load_scoring_model(model_dir)
+    )
+    assert shown == f"{expected.risk:.2f}"
+    assert next(m.value for m in app.metric if m.label == "Risk group") == expected.risk_group

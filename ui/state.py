@@ -29,7 +29,9 @@ def load_case_folder(path: str) -> Case:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def load_upload_folder(folder: str, roles: tuple[tuple[str, str], ...], image_name: str | None) -> Case:
+def load_upload_folder(
+    folder: str, roles: tuple[tuple[str, str], ...], image_name: str | None
+) -> Case:
     """An uploaded case loaded once per (content, structure mapping)."""
     from pathlib import Path
 
@@ -66,3 +68,31 @@ def show_error(error: Exception) -> None:
             f"Something went wrong ({type(error).__name__}). The details are in the server log.",
             icon=":material/error:",
         )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def scoring_model(folder: str, modified: float):
+    """A saved model with its card, loaded once per server (``modified`` invalidates on retrain)."""
+    from survival_core.models.scoring import load_scoring_model
+
+    return load_scoring_model(folder)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def case_score(
+    _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
+) -> dict:
+    """Score of a case with its current clinical values; cached per (case, values, model)."""
+    import json
+
+    from survival_core.models.scoring import score_case
+
+    case = Case(
+        case_id=_case.case_id,
+        image=_case.image,
+        masks=_case.masks,
+        clinical=json.loads(clinical_json),
+        modality=_case.modality,
+        source=_case.source,
+    )
+    return score_case(case, scoring_model(folder, modified)).as_dict()

@@ -22,7 +22,9 @@ def _apply_preset(key: str) -> None:
     st.session_state[f"{key}-width"] = int(preset.width)
 
 
-def slice_viewer(case: Case, key: str, overlay: np.ndarray | None = None, height: int = 600) -> None:
+def slice_viewer(
+    case: Case, key: str, overlay: np.ndarray | None = None, height: int = 600
+) -> None:
     """Slices of ``case`` with contours, a window preset plus level/width, plane and slice choice."""
     default = "liver" if "liver" in WINDOW_PRESETS else next(iter(WINDOW_PRESETS))
     if f"{key}-level" not in st.session_state:
@@ -44,7 +46,11 @@ def slice_viewer(case: Case, key: str, overlay: np.ndarray | None = None, height
         width = st.slider("Width (HU)", 1, 4000, key=f"{key}-width")
         count = n_slices(case.image, plane)
         index = st.slider(
-            "Slice", 0, count - 1, value=best_slice(case, plane), key=f"{key}-{case.case_id}-{plane}"
+            "Slice",
+            0,
+            count - 1,
+            value=best_slice(case, plane),
+            key=f"{key}-{case.case_id}-{plane}",
         )
     window = Window(level, width)
     with view_col:
@@ -84,8 +90,14 @@ def _input(var, current):
         kwargs = {"step": step} if var.kind == "int" else {"step": step, "format": "%.2f"}
         return st.number_input(label, value=value, key=key, help=var.help or None, **kwargs)
     options = ["yes", "no"] if var.kind == "bool" else list(var.categories)
-    shown = None if current is None else ("yes" if current is True else "no" if current is False else str(current))
-    choice = st.selectbox(label, options, index=options.index(shown) if shown in options else None, key=key)
+    shown = (
+        None
+        if current is None
+        else ("yes" if current is True else "no" if current is False else str(current))
+    )
+    choice = st.selectbox(
+        label, options, index=options.index(shown) if shown in options else None, key=key
+    )
     if var.kind == "bool" and choice is not None:
         return choice == "yes"
     return choice

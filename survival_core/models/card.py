@@ -20,7 +20,12 @@ import numpy as np
 from survival_core import __version__
 from survival_core.errors import InputError
 from survival_core.evaluation.concordance import harrell_c_index
-from survival_core.evaluation.risk_groups import RiskGroupCut, stratify
+from survival_core.evaluation.risk_groups import (
+    RiskGroupCut,
+    hazard_ratio,
+    kaplan_meier,
+    logrank_test,
+)
 from survival_core.outcome import survival_arrays
 
 CARD_FILE = "card.json"
@@ -45,8 +50,8 @@ class ModelCard:
     training_risk: list[float]
     cut: dict[str, Any]
     km: dict[str, dict[str, list[float]]]
-    logrank_p: float
-    hazard_ratio: list[float]
+    logrank_p: float | None
+    hazard_ratio: list[float] | None
     apparent_c_index: float
     clinical_columns: list[str]
     radiomics_settings: str | None = None
@@ -95,18 +100,28 @@ def build_card(
     cv: dict[str, Any] | None = None,
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows."""
-    event, _ = survival_arrays(y)
+    event, time = survival_arrays(y)
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
-    groups = stratify(y, training_risk, cut)
+    high = cut.assign(training_risk)
+    km = {
+        name: kaplan_meier((event[high == g], time[high == g]))
+        for g, name in ((0, "low"), (1, "high"))
+    }
+    try:
+        logrank_p = float(logrank_test(y, high).p_value)
+        ratio = hazard_ratio(y, high)
+        hr: list[float] | None = [ratio.value, ratio.ci_low, ratio.ci_high]
+    except InputError:  # too few events in a group (tiny cohorts): the card says so with None
+        logrank_p, hr = None, None
     return ModelCard(
         model=model_name,
         n=int(event.size),
         n_events=int(event.sum()),
         training_risk=np.sort(training_risk).tolist(),
         cut=cut.to_dict(),
-        km={"low": _curve(groups.km[0]), "high": _curve(groups.km[1])},
-        logrank_p=float(groups.logrank_p),
-        hazard_ratio=[groups.hr, *groups.hr_ci],
+        km={name: _curve(curve) for name, curve in km.items()},
+        logrank_p=logrank_p,
+        hazard_ratio=hr,
         apparent_c_index=float(harrell_c_index(y, training_risk)),
         clinical_columns=clinical_columns,
         radiomics_settings=radiomics_settings,
