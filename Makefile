@@ -17,11 +17,12 @@ RADIOMICS_PIN := $(shell grep -E '^pyradiomics==' requirements.txt)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt | $(BIN)/python
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(TORCH_PIN)
 	$(BIN)/pip install $(BUILD_PINS)
 	$(BIN)/pip install --no-build-isolation $(RADIOMICS_PIN)
 	$(BIN)/pip install -r requirements.txt
+	$(BIN)/pip install --no-build-isolation --no-deps -e .
 	$(BIN)/pip check
 	touch $(STAMP)
 
