@@ -13,13 +13,24 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from survival_core.cohort.generate import generate_cohort
 from survival_core.paths import data_subdir, demo_cohort_dir
 
-DEMO_N = 80
-DEMO_SEED = 2026
-#: The default model: elastic-net Cox on clinical variables + the wei2021 radiomics signature.
-DEFAULT_MODEL = {"model": "coxnet", "params": {}, "preset": "wei2021", "cv_repeats": 1}
+#: The demo's configuration (cohort size and seed, radiomics preset, default model).
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "assets" / "demo.yaml"
+
+
+_CONFIG = yaml.safe_load(DEMO_CONFIG.read_text())
+DEMO_N: int = _CONFIG["cohort"]["n"]
+DEMO_SEED: int = _CONFIG["cohort"]["seed"]
+DEFAULT_MODEL = {
+    "model": _CONFIG["model"]["name"],
+    "params": _CONFIG["model"].get("params") or {},
+    "preset": _CONFIG["features"]["preset"],
+    "cv_repeats": _CONFIG["model"].get("cv_repeats", 0),
+}
 
 
 def default_model_dir() -> Path:
