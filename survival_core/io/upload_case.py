@@ -41,6 +41,12 @@ class UploadContents:
                 found[role].append(name)
         return {role: names[0] for role, names in found.items() if len(names) == 1}
 
+    def clinical_case_ids(self) -> list[str]:
+        """Case ids listed in the uploaded clinical CSV (empty without one)."""
+        if self.clinical_csv is None:
+            return []
+        return read_clinical_table(self.clinical_csv)["case_id"].tolist()
+
     def suggested_image(self) -> str | None:
         """The volume most likely to be the image: not a structure, or named like one."""
         if self.kind != "volumes":
@@ -94,7 +100,7 @@ def upload_clinical(contents: UploadContents, case_id: str) -> dict | None:
         return validate_clinical(raw).values
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv)
-        row = clinical_row(table, case_id) if len(table) != 1 else table.iloc[0].to_dict()
+        row = clinical_row(table, case_id)
         return validate_clinical(row).values
     return None
 
@@ -104,8 +110,16 @@ def load_upload(
     roles: dict[str, str],
     *,
     image_name: str | None = None,
+    case_id: str | None = None,
 ) -> Case:
-    """Load the upload as a case with ``roles`` mapping each role to a structure name."""
+    """Load the upload as a case with ``roles`` mapping each role to a structure name.
+
+    ``case_id`` names the case (and picks its row of an uploaded clinical CSV); by default it is
+    the CSV's only case id, else clinical.json's, else the upload's content-derived name.
+    """
+    listed = contents.clinical_case_ids()
+    if case_id is None and len(listed) == 1:
+        case_id = listed[0]
     if contents.kind == "volumes":
         image_name = image_name or contents.suggested_image()
         if image_name is None:
@@ -116,10 +130,10 @@ def load_upload(
             contents.folder / image_name,
             {role: contents.folder / name for role, name in roles.items()},
             clinical=None,
-            case_id=contents.folder.name,
+            case_id=case_id or contents.folder.name,
         )
     else:
-        case = load_case(contents.source, roles=roles)
+        case = load_case(contents.source, roles=roles, case_id=case_id)
     clinical = upload_clinical(contents, case.case_id)
     if clinical is not None:
         case.clinical = clinical

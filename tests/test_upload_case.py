@@ -1,0 +1,84 @@
+"""Uploads as the Case page receives them: a DICOM zip, loose NIfTI files, a clinical CSV."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from survival_core.cohort.manifest import read_manifest
+from survival_core.errors import InputError
+from survival_core.io.case_loader import load_case
+from survival_core.io.upload_case import describe_upload, load_upload
+from survival_core.io.uploads import store_upload
+
+
+def _zip(folder) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder.parent).as_posix())
+    return buffer.getvalue()
+
+
+def _first(small_cohort, fmt):
+    manifest = read_manifest(small_cohort)
+    return small_cohort / "cases" / manifest[manifest["format"] == fmt]["case_id"].iloc[0]
+
+
+def test_dicom_zip_upload_matches_the_case_folder(small_cohort):
+    folder = _first(small_cohort, "dicom")
+    contents = describe_upload(store_upload([("case.zip", _zip(folder))]))
+    assert contents.kind == "archive"
+    assert {"Liver", "GTV"} <= set(contents.structures)
+    assert contents.suggested_roles() == {"liver": "Liver", "gtv": "GTV"}
+    case = load_upload(contents, contents.suggested_roles())
+    reference = load_case(folder)
+    assert case.case_id == reference.case_id
+    np.testing.assert_array_equal(case.array(), reference.array())
+    np.testing.assert_array_equal(case.mask_array("gtv"), reference.mask_array("gtv"))
+    assert case.clinical == reference.clinical
+
+
+def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
+    folder = _first(small_cohort, "nifti")
+    case_id = folder.name
+    files = [
+        ("ct.nii.gz", (folder / "image.nii.gz").read_bytes()),
+        ("tumour.nii.gz", (folder / "gtv.nii.gz").read_bytes()),
+        ("Liver_seg.nii.gz", (folder / "liver.nii.gz").read_bytes()),
+        ("clinical.csv", f"case_id,age,albumin\n{case_id},61,41.5\nother,70,30\n".encode()),
+    ]
+    contents = describe_upload(store_upload(files))
+    assert contents.kind == "volumes" and contents.suggested_image() == "ct.nii.gz"
+    roles = {"gtv": "tumour.nii.gz", "liver": "Liver_seg.nii.gz"}
+    assert contents.clinical_case_ids() == [case_id, "other"]
+    case = load_upload(contents, roles, image_name="ct.nii.gz", case_id=case_id)
+    assert case.case_id == case_id
+    assert case.mask_volume_ml("gtv") == pytest.approx(load_case(folder).mask_volume_ml("gtv"))
+    assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
+    assert case.clinical["bilirubin"] is None  # missing stays missing
+    with pytest.raises(InputError, match="no row"):
+        load_upload(contents, roles, image_name="ct.nii.gz", case_id="nobody")
+
+
+def test_image_cannot_also_be_a_mask(small_cohort):
+    folder = _first(small_cohort, "nifti")
+    files = [
+        ("image.nii.gz", (folder / "image.nii.gz").read_bytes()),
+        ("gtv.nii.gz", (folder / "gtv.nii.gz").read_bytes()),
+    ]
+    contents = describe_upload(store_upload(files))
+    with pytest.raises(InputError, match="both the image and a mask"):
+        load_upload(contents, {"gtv": "image.nii.gz"}, image_name="image.nii.gz")
+
+
+def test_empty_and_multi_zip_uploads_are_refused(tmp_path):
+    with pytest.raises(InputError):
+        store_upload([])
+    folder = store_upload([("a.zip", b"PK1"), ("b.zip", b"PK2")])
+    with pytest.raises(InputError, match="one zip at a time"):
+        describe_upload(folder)
