@@ -57,7 +57,7 @@ def pick_upload() -> None:
     folder = store_upload([(f.name, f.getvalue()) for f in files])
     contents = describe_upload(folder)
     suggested = contents.suggested_roles()
-    image_name = None
+    image_name = case_id = None
     with st.form(f"roles-{folder.name}"):
         st.caption("Map the uploaded structures to roles (pre-filled where the names are clear).")
         if contents.kind == "volumes":
@@ -66,6 +66,8 @@ def pick_upload() -> None:
             image_name = st.selectbox(
                 "Image volume", volumes, index=volumes.index(default) if default in volumes else 0
             )
+        listed = contents.clinical_case_ids()
+        case_id = st.selectbox("Case id in the clinical CSV", listed) if len(listed) > 1 else None
         roles = {}
         for role in ROLES:
             options = contents.structures
@@ -80,7 +82,8 @@ def pick_upload() -> None:
         submitted = st.form_submit_button("Load case", type="primary")
     if submitted or (len(suggested) == len(ROLES) and contents.kind != "volumes"):
         with st.spinner("Reading the case..."):
-            case = load_upload_folder(str(Path(folder)), tuple(sorted(roles.items())), image_name)
+            key = tuple(sorted(roles.items()))
+            case = load_upload_folder(str(Path(folder)), key, image_name, case_id)
         set_current_case(case)
 
 

@@ -30,14 +30,15 @@ def load_case_folder(path: str) -> Case:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def load_upload_folder(
-    folder: str, roles: tuple[tuple[str, str], ...], image_name: str | None
+    folder: str, roles: tuple[tuple[str, str], ...], image_name: str | None, case_id: str | None
 ) -> Case:
-    """An uploaded case loaded once per (content, structure mapping)."""
+    """An uploaded case loaded once per (content, structure mapping, case id)."""
     from pathlib import Path
 
     from survival_core.io.upload_case import describe_upload, load_upload
 
-    return load_upload(describe_upload(Path(folder)), dict(roles), image_name=image_name)
+    contents = describe_upload(Path(folder))
+    return load_upload(contents, dict(roles), image_name=image_name, case_id=case_id)
 
 
 def set_current_case(case: Case) -> None:
