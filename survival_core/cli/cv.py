@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     summary = {"model": args.model, "protocol": args.protocol, **result.summary}
+    for note in summary["preprocessing_notes"]:
+        progress(f"note: {note}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         result.folds.to_csv(args.out / "folds.csv", index=False)

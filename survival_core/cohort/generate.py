@@ -58,17 +58,32 @@ class CaseTask:
 def _manifest_row(case_id: str, fmt: str) -> dict[str, str]:
     base = f"cases/{case_id}"
     if fmt == "dicom":
-        return {"case_id": case_id, "format": fmt, "image": f"{base}/ct", "liver_mask": "",
-                "gtv_mask": "", "rtstruct": f"{base}/rtstruct.dcm"}
-    return {"case_id": case_id, "format": fmt, "image": f"{base}/image.nii.gz",
-            "liver_mask": f"{base}/liver.nii.gz", "gtv_mask": f"{base}/gtv.nii.gz", "rtstruct": ""}
+        return {
+            "case_id": case_id,
+            "format": fmt,
+            "image": f"{base}/ct",
+            "liver_mask": "",
+            "gtv_mask": "",
+            "rtstruct": f"{base}/rtstruct.dcm",
+        }
+    return {
+        "case_id": case_id,
+        "format": fmt,
+        "image": f"{base}/image.nii.gz",
+        "liver_mask": f"{base}/liver.nii.gz",
+        "gtv_mask": f"{base}/gtv.nii.gz",
+        "rtstruct": "",
+    }
 
 
 def write_case(task: CaseTask) -> dict[str, Any]:
     """Render one case's phantom and write it; returns the measured tumour diameters (mm)."""
     anatomy = phantom.make_anatomy(
-        task.anatomy_seed, task.liver_damage,
-        task.tumor_heterogeneity, task.tumor_diameters, task.scanner,
+        task.anatomy_seed,
+        task.liver_damage,
+        task.tumor_heterogeneity,
+        task.tumor_diameters,
+        task.scanner,
     )
     rendered = phantom.render(anatomy)
     grid = rendered.grid
@@ -79,12 +94,17 @@ def write_case(task: CaseTask) -> dict[str, Any]:
     if task.fmt == "dicom":
         uid_seed = f"{GENERATOR}-{task.seed}-{task.case_id}"
         info = write_ct_series(
-            image, folder / "ct", patient_id=task.case_id,
-            patient_name=f"SYNTHETIC^{task.case_id.split('-')[-1]}", patient_sex=task.sex,
-            uid_seed=uid_seed, model_name=task.scanner,
+            image,
+            folder / "ct",
+            patient_id=task.case_id,
+            patient_name=f"SYNTHETIC^{task.case_id.split('-')[-1]}",
+            patient_sex=task.sex,
+            uid_seed=uid_seed,
+            model_name=task.scanner,
         )
-        write_rtstruct({"Liver": liver, "GTV": gtv}, info, folder / "rtstruct.dcm",
-                       uid_seed=uid_seed)
+        write_rtstruct(
+            {"Liver": liver, "GTV": gtv}, info, folder / "rtstruct.dcm", uid_seed=uid_seed
+        )
     else:
         for name, volume in (("image", image), ("liver", liver), ("gtv", gtv)):
             sitk.WriteImage(volume, str(folder / f"{name}.nii.gz"), True, NIFTI_COMPRESSION_LEVEL)
@@ -115,16 +135,19 @@ def _prepare_folder(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _run(tasks: list[CaseTask], workers: int,
-         progress: Callable[[str], None] | None, started: float) -> list[dict[str, Any]]:
+def _run(
+    tasks: list[CaseTask], workers: int, progress: Callable[[str], None] | None, started: float
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     step = max(1, len(tasks) // 10)
 
     def done(result: dict[str, Any]) -> None:
         results.append(result)
         if progress and (len(results) % step == 0 or len(results) == len(tasks)):
-            progress(f"demo-cohort: {len(results)}/{len(tasks)} cases written "
-                     f"({time.perf_counter() - started:.1f} s)")
+            progress(
+                f"demo-cohort: {len(results)}/{len(tasks)} cases written "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
 
     if workers == 1:
         for task in tasks:
@@ -141,8 +164,13 @@ def _folder_megabytes(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def generate_cohort(out: Path, n: int, seed: int, workers: int | None = None,
-                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def generate_cohort(
+    out: Path,
+    n: int,
+    seed: int,
+    workers: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Write a synthetic cohort of ``n`` cases to ``out``, deterministic by ``seed``.
 
     ``workers`` processes render the cases (default: all CPUs). Returns the summary: out, n,
@@ -168,11 +196,17 @@ def generate_cohort(out: Path, n: int, seed: int, workers: int | None = None,
     dicom = set(layout.choice(n, size=int(round(n * DICOM_FRACTION)), replace=False).tolist())
     tasks = [
         CaseTask(
-            index=i, case_id=row.case_id, seed=seed,
-            anatomy_seed=(seed, simulate.STREAM_ANATOMY, i), liver_damage=float(row.liver_damage),
+            index=i,
+            case_id=row.case_id,
+            seed=seed,
+            anatomy_seed=(seed, simulate.STREAM_ANATOMY, i),
+            liver_damage=float(row.liver_damage),
             tumor_heterogeneity=float(row.tumor_heterogeneity),
-            tumor_diameters=tuple(row.tumor_diameters), scanner=row.scanner, sex=row.sex,
-            fmt="dicom" if i in dicom else "nifti", folder=str(out / "cases" / row.case_id),
+            tumor_diameters=tuple(row.tumor_diameters),
+            scanner=row.scanner,
+            sex=row.sex,
+            fmt="dicom" if i in dicom else "nifti",
+            folder=str(out / "cases" / row.case_id),
         )
         for i, row in enumerate(patients.itertuples(index=False))
     ]
@@ -180,8 +214,12 @@ def generate_cohort(out: Path, n: int, seed: int, workers: int | None = None,
 
     patients["tumor_diameter"] = [r["tumor_diameter"] for r in results]
     patients["bclc"] = simulate.bclc_stage(
-        patients["tumor_number"], patients["tumor_diameter"], patients["ecog"],
-        patients["child_pugh"], patients["mvi"], [r["secondary_max"] for r in results],
+        patients["tumor_number"],
+        patients["tumor_diameter"],
+        patients["ecog"],
+        patients["child_pugh"],
+        patients["mvi"],
+        [r["secondary_max"] for r in results],
     )
     for row in patients.to_dict("records"):
         values = validate_clinical({v.name: row[v.name] for v in SCHEMA}).values
@@ -195,10 +233,12 @@ def generate_cohort(out: Path, n: int, seed: int, workers: int | None = None,
         handle.write(",".join(MANIFEST_COLUMNS) + "\n")
         handle.writelines(",".join(row[c] for c in MANIFEST_COLUMNS) + "\n" for row in manifest)
 
-    oracle = simulate.harrell_c_index(patients["time"], patients["event"],
-                                      patients["true_log_hazard"])
-    clinical_oracle = simulate.harrell_c_index(patients["time"], patients["event"],
-                                               patients["clinical_log_hazard"])
+    oracle = simulate.harrell_c_index(
+        patients["time"], patients["event"], patients["true_log_hazard"]
+    )
+    clinical_oracle = simulate.harrell_c_index(
+        patients["time"], patients["event"], patients["clinical_log_hazard"]
+    )
     censored = float(1.0 - patients["event"].mean())
     description = {
         "generator": GENERATOR,

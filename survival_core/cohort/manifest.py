@@ -16,8 +16,15 @@ MANIFEST_COLUMNS = ("case_id", "format", "image", "liver_mask", "gtv_mask", "rts
 FORMATS = ("dicom", "nifti")
 _PATH_COLUMNS = ("image", "liver_mask", "gtv_mask", "rtstruct")
 #: Text columns that must not be parsed as numbers (BCLC stage "0", case ids).
-_TEXT = {"case_id": str, "sex": str, "child_pugh": str, "bclc": str, "mrecist": str,
-         "scanner": str, "format": str}
+_TEXT = {
+    "case_id": str,
+    "sex": str,
+    "child_pugh": str,
+    "bclc": str,
+    "mrecist": str,
+    "scanner": str,
+    "format": str,
+}
 
 
 def _read_csv(folder: Path, name: str, required: tuple[str, ...]) -> pd.DataFrame:
@@ -69,5 +76,8 @@ def read_clinical(folder: Path) -> pd.DataFrame:
 
 def read_truth(folder: Path) -> pd.DataFrame:
     """truth.csv: case_id, true_log_hazard, liver_damage, tumor_heterogeneity, scanner."""
-    return _read_csv(folder, "truth.csv", ("case_id", "true_log_hazard", "liver_damage",
-                                           "tumor_heterogeneity", "scanner"))
+    return _read_csv(
+        folder,
+        "truth.csv",
+        ("case_id", "true_log_hazard", "liver_damage", "tumor_heterogeneity", "scanner"),
+    )

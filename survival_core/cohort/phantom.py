@@ -90,11 +90,11 @@ class Grid:
     size: tuple[int, int, int]
 
     @classmethod
-    def covering(cls, lo: Sequence[float], hi: Sequence[float],
-                 spacing: Sequence[float]) -> Grid:
+    def covering(cls, lo: Sequence[float], hi: Sequence[float], spacing: Sequence[float]) -> Grid:
         """The grid whose voxel centres cover the box ``lo``-``hi`` (mm) at ``spacing``."""
-        size = tuple(max(1, int(math.ceil((b - a) / s)))
-                     for a, b, s in zip(lo, hi, spacing, strict=True))
+        size = tuple(
+            max(1, int(math.ceil((b - a) / s))) for a, b, s in zip(lo, hi, spacing, strict=True)
+        )
         return cls(tuple(float(v) for v in lo), tuple(float(s) for s in spacing), size)
 
     def axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,15 +149,21 @@ class Ellipsoid:
         v = (-s * dx + c * dy) / self.radii[1]
         w = dz / self.radii[2]
         q = np.sqrt(u * u + v * v + w * w)
-        grad = np.sqrt((u / self.radii[0]) ** 2 + (v / self.radii[1]) ** 2
-                       + (w / self.radii[2]) ** 2) / np.maximum(q, 1e-6)
+        grad = np.sqrt(
+            (u / self.radii[0]) ** 2 + (v / self.radii[1]) ** 2 + (w / self.radii[2]) ** 2
+        ) / np.maximum(q, 1e-6)
         return (q - 1.0) / np.maximum(grad, 1.0 / max(self.radii))
 
     def bounds(self, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned bounding box (mm) grown by ``margin``."""
         c, s = abs(math.cos(self.angle)), abs(math.sin(self.angle))
-        ext = np.array([math.hypot(self.radii[0] * c, self.radii[1] * s),
-                        math.hypot(self.radii[0] * s, self.radii[1] * c), self.radii[2]])
+        ext = np.array(
+            [
+                math.hypot(self.radii[0] * c, self.radii[1] * s),
+                math.hypot(self.radii[0] * s, self.radii[1] * c),
+                self.radii[2],
+            ]
+        )
         center = np.asarray(self.center)
         return center - ext - margin, center + ext + margin
 
@@ -299,9 +305,16 @@ def _iso(sigma: float) -> tuple[float, float, float]:
     return (sigma, sigma, sigma)
 
 
-def _noise_fields(seed: tuple[int, ...], field: int, lo: Sequence[float], hi: Sequence[float],
-                  step: float, chain: _Chain, region: tuple[np.ndarray, np.ndarray] | None = None,
-                  posts: tuple[_Chain, ...] = ((),)) -> list[_Lattice]:
+def _noise_fields(
+    seed: tuple[int, ...],
+    field: int,
+    lo: Sequence[float],
+    hi: Sequence[float],
+    step: float,
+    chain: _Chain,
+    region: tuple[np.ndarray, np.ndarray] | None = None,
+    posts: tuple[_Chain, ...] = ((),),
+) -> list[_Lattice]:
     """Filtered white noise on the lattice over ``lo``-``hi`` (mm), scaled to unit sd by ``chain``'s
     gain, then filtered by each of ``posts`` (not rescaled: e.g. the slice profile), one lattice
     per post. Only the block needed for ``region`` (mm) is filtered; its values equal those of
@@ -328,9 +341,16 @@ def _noise_fields(seed: tuple[int, ...], field: int, lo: Sequence[float], hi: Se
     return [_Lattice(_apply(post, base, step)[inner], origin, step) for post in posts]
 
 
-def _noise_field(seed: tuple[int, ...], field: int, lo: Sequence[float], hi: Sequence[float],
-                 step: float, chain: _Chain, region: tuple[np.ndarray, np.ndarray] | None = None,
-                 post: _Chain = ()) -> _Lattice:
+def _noise_field(
+    seed: tuple[int, ...],
+    field: int,
+    lo: Sequence[float],
+    hi: Sequence[float],
+    step: float,
+    chain: _Chain,
+    region: tuple[np.ndarray, np.ndarray] | None = None,
+    post: _Chain = (),
+) -> _Lattice:
     """One filtered noise lattice (see :func:`_noise_fields`)."""
     return _noise_fields(seed, field, lo, hi, step, chain, region, (post,))[0]
 
@@ -340,8 +360,9 @@ def _slice_profile(grid: Grid) -> _Chain:
     return (("low", (grid.spacing[2] / math.sqrt(12.0), 0.0, 0.0)),)
 
 
-def _grid_region(grid: Grid, lo: Sequence[float],
-                 hi: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _grid_region(
+    grid: Grid, lo: Sequence[float], hi: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
     """The part of box ``lo``-``hi`` (mm) covered by the grid's voxel centres."""
     first = np.asarray(grid.origin)
     last = first + np.asarray(grid.spacing) * (np.asarray(grid.size) - 1)
@@ -361,8 +382,9 @@ def _ellipse2d(x: np.ndarray, y: np.ndarray, a: float, b: float) -> np.ndarray:
     return Ellipsoid((0.0, 0.0, 0.0), (a, b, 1e9)).level(x, y, np.float32(0.0))
 
 
-def _liver_level_parts(anatomy: Anatomy, x: np.ndarray, y: np.ndarray, z: np.ndarray,
-                       shape_noise: np.ndarray) -> np.ndarray:
+def _liver_level_parts(
+    anatomy: Anatomy, x: np.ndarray, y: np.ndarray, z: np.ndarray, shape_noise: np.ndarray
+) -> np.ndarray:
     """Liver signed distance (mm) before nodularity and exclusions: lobes + shape noise,
     clipped 2 mm inside the abdominal cavity."""
     right, left = anatomy.lobes
@@ -379,8 +401,9 @@ def _coarse_fields(anatomy: Anatomy) -> tuple[_Lattice, _Lattice]:
     a, b = anatomy.body_radii
     lo = np.minimum(lo, (-a - 10.0, -b - 10.0, lo[2]))
     hi = np.maximum(hi, (hi[0], b + 10.0, hi[2]))
-    shape_noise = _noise_field(anatomy.seed, _FIELD_SHAPE, lo, hi, COARSE_STEP_MM,
-                               (("low", _iso(14.0)),))
+    shape_noise = _noise_field(
+        anatomy.seed, _FIELD_SHAPE, lo, hi, COARSE_STEP_MM, (("low", _iso(14.0)),)
+    )
     bowel = _noise_field(anatomy.seed, _FIELD_BOWEL, lo, hi, COARSE_STEP_MM, (("low", _iso(6.0)),))
     return shape_noise, bowel
 
@@ -392,21 +415,33 @@ def _body_fov(anatomy: Anatomy) -> tuple[tuple[float, ...], tuple[float, ...]]:
     shape_noise, _ = _coarse_fields(anatomy)
     lo, hi = anatomy.field_box()
     xs, ys, zs = (np.arange(lo[i], hi[i], COARSE_STEP_MM, dtype=np.float32) for i in range(3))
-    level = _liver_level_parts(anatomy, xs[None, None, :], ys[None, :, None], zs[:, None, None],
-                               shape_noise.sample(xs, ys, zs))
+    level = _liver_level_parts(
+        anatomy,
+        xs[None, None, :],
+        ys[None, :, None],
+        zs[:, None, None],
+        shape_noise.sample(xs, ys, zs),
+    )
     inside = np.argwhere(level < COARSE_STEP_MM)
     (z0, y0, x0), (z1, y1, x1) = inside.min(axis=0), inside.max(axis=0)
     liver_lo = np.array([xs[x0], ys[y0], zs[z0]]) - COARSE_STEP_MM
     liver_hi = np.array([xs[x1], ys[y1], zs[z1]]) + COARSE_STEP_MM
     y_lo = liver_lo[1] - 8.0
     fov_lo = (-anatomy.body_radii[0] - 4.0, y_lo, liver_lo[2] - Z_MARGIN_MM)
-    fov_hi = (liver_hi[0] + 3.0, max(y_lo + FOV_HEIGHT_MM, liver_hi[1] + 3.0),
-              liver_hi[2] + Z_MARGIN_MM)
+    fov_hi = (
+        liver_hi[0] + 3.0,
+        max(y_lo + FOV_HEIGHT_MM, liver_hi[1] + 3.0),
+        liver_hi[2] + Z_MARGIN_MM,
+    )
     return tuple(round(float(v), 2) for v in fov_lo), tuple(round(float(v), 2) for v in fov_hi)
 
 
-def _vessel_tree(rng: np.random.Generator, right: Ellipsoid, left: Ellipsoid,
-                 ivc: tuple[float, float, float, float]) -> tuple[Vessel, ...]:
+def _vessel_tree(
+    rng: np.random.Generator,
+    right: Ellipsoid,
+    left: Ellipsoid,
+    ivc: tuple[float, float, float, float],
+) -> tuple[Vessel, ...]:
     """Portal vein branches from the hilum and three hepatic veins to the IVC confluence."""
 
     def at(lobe: Ellipsoid, u: Sequence[float]) -> np.ndarray:
@@ -420,7 +455,9 @@ def _vessel_tree(rng: np.random.Generator, right: Ellipsoid, left: Ellipsoid,
     split = at(right, (0.05, 0.1, -0.1))
     left_split = at(left, (0.0, 0.3, -0.3))
     portal = [
-        (entry, hilum, 7.0, 6.5), (hilum, split, 6.0, 5.0), (hilum, left_split, 5.0, 4.0),
+        (entry, hilum, 7.0, 6.5),
+        (hilum, split, 6.0, 5.0),
+        (hilum, left_split, 5.0, 4.0),
         (split, at(right, (-0.65, -0.45, 0.05)), 4.0, 2.0),
         (split, at(right, (-0.6, 0.45, -0.35)), 4.0, 2.0),
         (split, at(right, (-0.35, 0.0, 0.6)), 3.5, 1.8),
@@ -440,8 +477,13 @@ def _vessel_tree(rng: np.random.Generator, right: Ellipsoid, left: Ellipsoid,
     )
 
 
-def _place_tumors(rng: np.random.Generator, right: Ellipsoid, left: Ellipsoid,
-                  diameters_mm: Sequence[float], heterogeneity: float) -> tuple[Tumor, ...]:
+def _place_tumors(
+    rng: np.random.Generator,
+    right: Ellipsoid,
+    left: Ellipsoid,
+    diameters_mm: Sequence[float],
+    heterogeneity: float,
+) -> tuple[Tumor, ...]:
     """Tumours inside the liver: the largest in the right lobe, kept inside it; each satellite at
     the first of 64 random sites in either lobe with room for it (8 mm from the other tumours,
     bulging out of the liver at most a little), else at the roomiest site, shrunk to fit."""
@@ -452,16 +494,18 @@ def _place_tumors(rng: np.random.Generator, right: Ellipsoid, left: Ellipsoid,
         if index == 0:
             room = max(1.0 - 1.05 * a / min(right.radii) - 0.05, 0.0)
             direction = rng.normal(0, 1, 3)
-            center = (np.asarray(right.center) + np.asarray(right.radii) * room
-                      * direction / np.linalg.norm(direction) * rng.uniform(0, 1) ** (1 / 3))
+            center = np.asarray(right.center) + np.asarray(
+                right.radii
+            ) * room * direction / np.linalg.norm(direction) * rng.uniform(0, 1) ** (1 / 3)
         else:
             best = (-np.inf, None)
             for _ in range(64):
                 lobe = left if rng.random() < 0.35 else right
                 direction = rng.normal(0, 1, 3)
                 rho = 0.95 * rng.uniform(0, 1) ** (1 / 3)
-                site = (np.asarray(lobe.center)
-                        + np.asarray(lobe.radii) * rho * direction / np.linalg.norm(direction))
+                site = np.asarray(lobe.center) + np.asarray(
+                    lobe.radii
+                ) * rho * direction / np.linalg.norm(direction)
                 allowed = (0.95 - rho) * min(lobe.radii) / 0.85
                 for other in placed:
                     clearance = float(other.shape.level(*site)) - 0.2 * max(other.shape.radii) - 8.0
@@ -474,24 +518,34 @@ def _place_tumors(rng: np.random.Generator, right: Ellipsoid, left: Ellipsoid,
         radii = tuple(a * r for r in ratios)
         diameter = 2.0 * a
         size = min(1.0, max(0.0, (diameter - 20.0) / 60.0))
-        placed.append(Tumor(
-            shape=Ellipsoid(tuple(map(float, center)), tuple(map(float, radii)),
-                            float(rng.uniform(0, math.pi))),
-            diameter_mm=round(diameter, 1),
-            rim_hu=float(rng.uniform(105, 140)),
-            viable_hu=float(rng.uniform(88, 108)),
-            core_hu=float(rng.uniform(10, 30)),
-            rim_mm=float(rng.uniform(2.0, 3.5)),
-            core_fraction=float(np.clip(0.15 + 0.45 * heterogeneity + 0.3 * size, 0.0, 0.85)),
-            irregularity=0.04 + 0.06 * heterogeneity,
-            texture_hu=4.0 + 45.0 * heterogeneity,
-            texture_mm=1.0 + 1.6 * heterogeneity,
-        ))
+        placed.append(
+            Tumor(
+                shape=Ellipsoid(
+                    tuple(map(float, center)),
+                    tuple(map(float, radii)),
+                    float(rng.uniform(0, math.pi)),
+                ),
+                diameter_mm=round(diameter, 1),
+                rim_hu=float(rng.uniform(105, 140)),
+                viable_hu=float(rng.uniform(88, 108)),
+                core_hu=float(rng.uniform(10, 30)),
+                rim_mm=float(rng.uniform(2.0, 3.5)),
+                core_fraction=float(np.clip(0.15 + 0.45 * heterogeneity + 0.3 * size, 0.0, 0.85)),
+                irregularity=0.04 + 0.06 * heterogeneity,
+                texture_hu=4.0 + 45.0 * heterogeneity,
+                texture_mm=1.0 + 1.6 * heterogeneity,
+            )
+        )
     return tuple(placed)
 
 
-def make_anatomy(seed: Sequence[int], liver_damage: float, tumor_heterogeneity: float,
-                 tumor_diameters_mm: Sequence[float], scanner: str) -> Anatomy:
+def make_anatomy(
+    seed: Sequence[int],
+    liver_damage: float,
+    tumor_heterogeneity: float,
+    tumor_diameters_mm: Sequence[float],
+    scanner: str,
+) -> Anatomy:
     """Draw one patient's anatomy (deterministic by ``seed``) for the given latents (0..1),
     tumour longest axial diameters (mm, largest first) and scanner name (see :data:`SCANNERS`)."""
     seed = tuple(int(s) for s in seed)
@@ -506,12 +560,24 @@ def make_anatomy(seed: Sequence[int], liver_damage: float, tumor_heterogeneity: 
     right_center = np.array([-cavity_a + right_radii[0] - 3.0, -12.0 * scale, 0.0])
     left_radii = np.array([42.0, 26.0, 34.0]) * scale * rng.uniform(0.9, 1.1, 3)
     left_center = right_center + np.array([52.0, -26.0, 22.0]) * scale
-    lobes = (Ellipsoid(tuple(map(float, right_center)), tuple(map(float, right_radii)),
-                       float(rng.normal(0, 0.08))),
-             Ellipsoid(tuple(map(float, left_center)), tuple(map(float, left_radii)),
-                       float(rng.normal(-0.2, 0.08))))
-    ivc = (float(right_center[0] + 40 * scale), float(right_center[1] + 34 * scale),
-           float(rng.uniform(9, 12)), float(rng.uniform(120, 140)))
+    lobes = (
+        Ellipsoid(
+            tuple(map(float, right_center)),
+            tuple(map(float, right_radii)),
+            float(rng.normal(0, 0.08)),
+        ),
+        Ellipsoid(
+            tuple(map(float, left_center)),
+            tuple(map(float, left_radii)),
+            float(rng.normal(-0.2, 0.08)),
+        ),
+    )
+    ivc = (
+        float(right_center[0] + 40 * scale),
+        float(right_center[1] + 34 * scale),
+        float(rng.uniform(9, 12)),
+        float(rng.uniform(120, 140)),
+    )
     spine_y = 0.45 * b_body + float(rng.uniform(-3, 3))
     anatomy = Anatomy(
         seed=seed,
@@ -527,11 +593,18 @@ def make_anatomy(seed: Sequence[int], liver_damage: float, tumor_heterogeneity: 
         muscle_mm=muscle,
         spine=(float(rng.uniform(-3, 3)), spine_y, float(rng.uniform(15, 19))),
         disc_phase_mm=float(rng.uniform(0, 30)),
-        aorta=(float(rng.uniform(14, 22)), spine_y - float(rng.uniform(18, 24)),
-               float(rng.uniform(9, 12)), float(rng.uniform(170, 200))),
+        aorta=(
+            float(rng.uniform(14, 22)),
+            spine_y - float(rng.uniform(18, 24)),
+            float(rng.uniform(9, 12)),
+            float(rng.uniform(170, 200)),
+        ),
         ivc=ivc,
-        kidney=Ellipsoid((float(right_center[0] - 5), float(spine_y + 5),
-                          float(-0.6 * right_radii[2])), (28.0, 22.0, 48.0), 0.4),
+        kidney=Ellipsoid(
+            (float(right_center[0] - 5), float(spine_y + 5), float(-0.6 * right_radii[2])),
+            (28.0, 22.0, 48.0),
+            0.4,
+        ),
         lobes=lobes,
         liver_hu=float(63.0 - 10.0 * damage + rng.normal(0, 3)),
         shape_noise_mm=float(rng.uniform(3.5, 6.0)),
@@ -540,7 +613,9 @@ def make_anatomy(seed: Sequence[int], liver_damage: float, tumor_heterogeneity: 
         septa_hu=25.0 * damage**2,
         gallbladder=Ellipsoid(
             tuple(map(float, right_center + right_radii * np.array([0.6, -0.55, -0.55]))),
-            tuple(map(float, np.array([14.0, 13.0, 26.0]) * rng.uniform(0.8, 1.1))), 0.5),
+            tuple(map(float, np.array([14.0, 13.0, 26.0]) * rng.uniform(0.8, 1.1))),
+            0.5,
+        ),
         vessels=_vessel_tree(rng, lobes[0], lobes[1], ivc),
         tumors=_place_tumors(rng, lobes[0], lobes[1], tumor_diameters_mm, hetero),
         noise_sd_hu=SCANNERS[scanner].noise_sd_hu * float(rng.uniform(0.9, 1.1)),
@@ -611,8 +686,9 @@ def _render_body(anatomy: Anatomy, grid: Grid, image: np.ndarray, bowel: _Lattic
         image[first:last] = wall + cavity * (BOWEL_HU + fat_pockets * (FAT_HU - BOWEL_HU))
 
     sx, sy, sr = anatomy.spine
-    box, empty, x, y, z = _box_axes(grid, (sx - sr - 3, sy - sr - 3, -1e9),
-                                    (sx + sr + 3, sy + sr + 3, 1e9))
+    box, empty, x, y, z = _box_axes(
+        grid, (sx - sr - 3, sy - sr - 3, -1e9), (sx + sr + 3, sy + sr + 3, 1e9)
+    )
     if not empty:
         radial = np.sqrt((x - sx) ** 2 + (y - sy) ** 2)
         bone = _occupancy(radial - sr, grid)
@@ -624,8 +700,9 @@ def _render_body(anatomy: Anatomy, grid: Grid, image: np.ndarray, bowel: _Lattic
         value = (1.0 - disc) * bone_hu + disc * DISC_HU
         _paint(image[box], bone, value)
     for cx, cy, r, hu in (anatomy.aorta, anatomy.ivc):
-        box, empty, x, y, z = _box_axes(grid, (cx - r - 3, cy - r - 3, -1e9),
-                                        (cx + r + 3, cy + r + 3, 1e9))
+        box, empty, x, y, z = _box_axes(
+            grid, (cx - r - 3, cy - r - 3, -1e9), (cx + r + 3, cy + r + 3, 1e9)
+        )
         if not empty:
             _paint(image[box], _occupancy(np.sqrt((x - cx) ** 2 + (y - cy) ** 2) - r, grid), hu)
     box, empty, x, y, z = _box_axes(grid, *anatomy.kidney.bounds(3.0))
@@ -638,8 +715,9 @@ def _capsule_level(vessel: Vessel, x: np.ndarray, y: np.ndarray, z: np.ndarray) 
     v = p1 - p0
     t = ((x - p0[0]) * v[0] + (y - p0[1]) * v[1] + (z - p0[2]) * v[2]) / float(v @ v)
     t = np.clip(t, 0.0, 1.0)
-    dist = np.sqrt((x - p0[0] - t * v[0]) ** 2 + (y - p0[1] - t * v[1]) ** 2
-                   + (z - p0[2] - t * v[2]) ** 2)
+    dist = np.sqrt(
+        (x - p0[0] - t * v[0]) ** 2 + (y - p0[1] - t * v[1]) ** 2 + (z - p0[2] - t * v[2]) ** 2
+    )
     return dist - (vessel.radius_start + t * (vessel.radius_end - vessel.radius_start))
 
 
@@ -649,19 +727,29 @@ def _liver_box(anatomy: Anatomy) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _nodule_fields(anatomy: Anatomy, grid: Grid,
-                   region: tuple[np.ndarray, np.ndarray]) -> tuple[_Lattice, _Lattice]:
+def _nodule_fields(
+    anatomy: Anatomy, grid: Grid, region: tuple[np.ndarray, np.ndarray]
+) -> tuple[_Lattice, _Lattice]:
     """Regenerative-nodule field (band-pass noise): as geometry (surface nodularity) and
     averaged over the slice profile (intensity)."""
     lo, hi = anatomy.field_box()
     chain = (("low", _iso(NODULE_MM)), ("high", _iso(math.sqrt(3.0) * NODULE_MM)))
-    geometry, texture = _noise_fields(anatomy.seed, _FIELD_NODULES, lo, hi, LIVER_STEP_MM, chain,
-                                      region, ((), _slice_profile(grid)))
+    geometry, texture = _noise_fields(
+        anatomy.seed,
+        _FIELD_NODULES,
+        lo,
+        hi,
+        LIVER_STEP_MM,
+        chain,
+        region,
+        ((), _slice_profile(grid)),
+    )
     return geometry, texture
 
 
-def _render_liver(anatomy: Anatomy, grid: Grid, image: np.ndarray, liver_mask: np.ndarray,
-                  shape_noise: _Lattice) -> None:
+def _render_liver(
+    anatomy: Anatomy, grid: Grid, image: np.ndarray, liver_mask: np.ndarray, shape_noise: _Lattice
+) -> None:
     """Paint the liver (parenchyma texture and vessels) and the gallbladder; set the liver mask.
 
     Works through slabs (see :func:`_slabs`) to bound memory.
@@ -675,15 +763,18 @@ def _render_liver(anatomy: Anatomy, grid: Grid, image: np.ndarray, liver_mask: n
     cx, cy, r, _ = anatomy.ivc
     outside_ivc = r + 1.0 - np.sqrt((x - cx) ** 2 + (y - cy) ** 2)
     for start, stop, lo_pad, hi_pad in _slabs(box[0].start, box[0].stop):
-        zs = z.ravel()[lo_pad - box[0].start: hi_pad - box[0].start]
+        zs = z.ravel()[lo_pad - box[0].start : hi_pad - box[0].start]
         zc = zs[:, None, None]
         level = _liver_level_parts(anatomy, x, y, zc, shape_noise.sample(xs, ys, zs))
         level += anatomy.nodularity_mm * geometry.sample(xs, ys, zs)
         level = np.maximum(level, outside_ivc)
         level = np.maximum(level, 1.5 - anatomy.gallbladder.level(x, y, zc))
         nodules = texture.sample(xs, ys, zs)
-        value = (anatomy.liver_hu + anatomy.nodule_hu * nodules
-                 - anatomy.septa_hu * np.exp(-((nodules / 0.35) ** 2)))
+        value = (
+            anatomy.liver_hu
+            + anatomy.nodule_hu * nodules
+            - anatomy.septa_hu * np.exp(-((nodules / 0.35) ** 2))
+        )
         slab = (slice(lo_pad, hi_pad), box[1], box[2])
         half = grid.spacing[2] / 2.0
         slab_lo = (liver_lo[0], liver_lo[1], float(zs[0]) - half)
@@ -695,8 +786,9 @@ def _render_liver(anatomy: Anatomy, grid: Grid, image: np.ndarray, liver_mask: n
             vbox, vempty, vx, vy, vz = _box_axes(grid, lo, hi)
             if vempty:
                 continue
-            local = tuple(slice(v.start - b.start, v.stop - b.start)
-                          for v, b in zip(vbox, slab, strict=True))
+            local = tuple(
+                slice(v.start - b.start, v.stop - b.start) for v, b in zip(vbox, slab, strict=True)
+            )
             _paint(value[local], _occupancy(_capsule_level(vessel, vx, vy, vz), grid), vessel.hu)
         inner = slice(start - lo_pad, stop - lo_pad)
         target = (slice(start, stop), box[1], box[2])
@@ -712,22 +804,29 @@ def _tumor_box(tumor: Tumor) -> tuple[np.ndarray, np.ndarray]:
     return tumor.shape.bounds(4.0 * tumor.irregularity * max(tumor.shape.radii) + 2.0)
 
 
-def _tumor_fields(anatomy: Anatomy, index: int, tumor: Tumor, grid: Grid,
-                  region: tuple[np.ndarray, np.ndarray]) -> tuple[_Lattice, _Lattice, _Lattice]:
+def _tumor_fields(
+    anatomy: Anatomy, index: int, tumor: Tumor, grid: Grid, region: tuple[np.ndarray, np.ndarray]
+) -> tuple[_Lattice, _Lattice, _Lattice]:
     """Texture (band-pass, slice-averaged), boundary and necrosis-patch fields of one tumour."""
     lo, hi = _tumor_box(tumor)
     key = _FIELD_TUMOR + 3 * index
     mean_radius = float(np.mean(tumor.shape.radii))
     texture = _noise_field(
-        anatomy.seed, key, lo, hi, TUMOR_STEP_MM,
+        anatomy.seed,
+        key,
+        lo,
+        hi,
+        TUMOR_STEP_MM,
         (("low", _iso(tumor.texture_mm)), ("high", _iso(math.sqrt(3.0) * tumor.texture_mm))),
-        region, _slice_profile(grid),
+        region,
+        _slice_profile(grid),
     )
     fields = [texture]
     for offset, sigma in ((1, 0.3 * mean_radius), (2, 0.12 * mean_radius + 1.0)):
         step = max(TUMOR_STEP_MM, sigma / 2.5)
-        fields.append(_noise_field(anatomy.seed, key + offset, lo, hi, step,
-                                   (("low", _iso(sigma)),), region))
+        fields.append(
+            _noise_field(anatomy.seed, key + offset, lo, hi, step, (("low", _iso(sigma)),), region)
+        )
     return tuple(fields)
 
 
@@ -745,21 +844,29 @@ def _render_tumors(anatomy: Anatomy, grid: Grid, image: np.ndarray, gtv: np.ndar
         fields = _tumor_fields(anatomy, index, tumor, grid, _grid_region(grid, lo, hi))
         cavity = _ellipse2d(x, y, a - inset, b - inset)
         for start, stop, lo_pad, hi_pad in _slabs(box[0].start, box[0].stop):
-            zs = z.ravel()[lo_pad - box[0].start: hi_pad - box[0].start]
+            zs = z.ravel()[lo_pad - box[0].start : hi_pad - box[0].start]
             texture, boundary, patches = (f.sample(xs, ys, zs) for f in fields)
-            level = (tumor.shape.level(x, y, zs[:, None, None])
-                     + tumor.irregularity * mean_radius * boundary)
+            level = (
+                tumor.shape.level(x, y, zs[:, None, None])
+                + tumor.irregularity * mean_radius * boundary
+            )
             level = np.maximum(level, cavity)
             depth = -level
             rim = special.ndtr((tumor.rim_mm - depth) / 0.7)
             necrosis = special.ndtr(
-                (depth / mean_radius - (1.0 - tumor.core_fraction)
-                 + 0.3 * anatomy.tumor_heterogeneity * patches) * mean_radius
+                (
+                    depth / mean_radius
+                    - (1.0 - tumor.core_fraction)
+                    + 0.3 * anatomy.tumor_heterogeneity * patches
+                )
+                * mean_radius
             )
-            tissue = (rim * (tumor.rim_hu + 0.3 * tumor.texture_hu * texture)
-                      + (1.0 - rim) * (tumor.viable_hu + tumor.texture_hu * texture))
-            value = ((1.0 - necrosis) * tissue
-                     + necrosis * (tumor.core_hu + 0.4 * tumor.texture_hu * texture))
+            tissue = rim * (tumor.rim_hu + 0.3 * tumor.texture_hu * texture) + (1.0 - rim) * (
+                tumor.viable_hu + tumor.texture_hu * texture
+            )
+            value = (1.0 - necrosis) * tissue + necrosis * (
+                tumor.core_hu + 0.4 * tumor.texture_hu * texture
+            )
             inner = slice(start - lo_pad, stop - lo_pad)
             target = (slice(start, stop), box[1], box[2])
             gtv[target] |= level[inner] < 0

@@ -108,24 +108,39 @@ def true_log_hazard(
 
 
 def child_pugh_class(
-    bilirubin: np.ndarray, albumin: np.ndarray, inr: np.ndarray, ascites: np.ndarray,
+    bilirubin: np.ndarray,
+    albumin: np.ndarray,
+    inr: np.ndarray,
+    ascites: np.ndarray,
     encephalopathy: np.ndarray,
 ) -> np.ndarray:
     """Child-Pugh class A/B/C from bilirubin (umol/L), albumin (g/L), INR and grades 0-2 of ascites
     and encephalopathy (5-6 points A, 7-9 B, 10-15 C)."""
     points = (
-        1 + (np.asarray(bilirubin) >= 34) + (np.asarray(bilirubin) > 50)
-        + 1 + (np.asarray(albumin) <= 35) + (np.asarray(albumin) < 28)
-        + 1 + (np.asarray(inr) >= 1.7) + (np.asarray(inr) > 2.3)
-        + 1 + np.asarray(ascites)
-        + 1 + np.asarray(encephalopathy)
+        1
+        + (np.asarray(bilirubin) >= 34)
+        + (np.asarray(bilirubin) > 50)
+        + 1
+        + (np.asarray(albumin) <= 35)
+        + (np.asarray(albumin) < 28)
+        + 1
+        + (np.asarray(inr) >= 1.7)
+        + (np.asarray(inr) > 2.3)
+        + 1
+        + np.asarray(ascites)
+        + 1
+        + np.asarray(encephalopathy)
     )
     return np.where(points <= 6, "A", np.where(points <= 9, "B", "C"))
 
 
 def bclc_stage(
-    tumor_number: np.ndarray, tumor_diameter: np.ndarray, ecog: np.ndarray,
-    child_pugh: np.ndarray, mvi: np.ndarray, secondary_max_mm: np.ndarray,
+    tumor_number: np.ndarray,
+    tumor_diameter: np.ndarray,
+    ecog: np.ndarray,
+    child_pugh: np.ndarray,
+    mvi: np.ndarray,
+    secondary_max_mm: np.ndarray,
 ) -> np.ndarray:
     """BCLC stage (simplified 2022 rules) from tumour count and largest diameter (mm), ECOG,
     Child-Pugh class and microvascular invasion (standing in for vascular invasion when the
@@ -200,10 +215,12 @@ def simulate_cohort(n: int, seed: int) -> pd.DataFrame:
 
     cirrhosis = damage + rng.normal(0, 0.12, n) > 0.4
     albumin = np.round(np.clip(43.0 - 13.0 * damage + rng.normal(0, 3.0, n), 20, 52), 1)
-    bilirubin = np.round(np.clip(np.exp(np.log(10.0) + 1.4 * damage + rng.normal(0, 0.35, n)),
-                                 3, 350), 1)
-    platelets = np.round(np.clip(np.exp(np.log(250.0) - 1.05 * damage + rng.normal(0, 0.28, n)),
-                                 25, 600))
+    bilirubin = np.round(
+        np.clip(np.exp(np.log(10.0) + 1.4 * damage + rng.normal(0, 0.35, n)), 3, 350), 1
+    )
+    platelets = np.round(
+        np.clip(np.exp(np.log(250.0) - 1.05 * damage + rng.normal(0, 0.28, n)), 25, 600)
+    )
     inr = np.round(np.clip(0.98 + 0.45 * damage**2 + rng.normal(0, 0.07, n), 0.8, 3.5), 2)
     ascites = _ordinal(damage + rng.normal(0, 0.15, n), (0.8, 1.0))
     encephalopathy = (damage + rng.normal(0, 0.1, n) > 1.0).astype(int)
@@ -211,35 +228,59 @@ def simulate_cohort(n: int, seed: int) -> pd.DataFrame:
     albi = np.array([round(albi_score(b, a), 4) for b, a in zip(bilirubin, albumin, strict=True)])
 
     number = rng.choice([1, 2, 3], size=n, p=[0.6, 0.25, 0.15])
-    d_max = np.round(np.clip(np.exp(np.log(38.0) + 0.35 * (hetero - 0.5)
-                                    + rng.normal(0, 0.42, n)), 12, 95), 1)
+    d_max = np.round(
+        np.clip(np.exp(np.log(38.0) + 0.35 * (hetero - 0.5) + rng.normal(0, 0.42, n)), 12, 95), 1
+    )
     satellites = np.round(np.clip(d_max[:, None] * rng.uniform(0.3, 0.7, (n, 2)), 10.0, 50.0), 1)
     diameters = [
         (float(d_max[i]),) + tuple(float(d) for d in satellites[i, : number[i] - 1])
         for i in range(n)
     ]
     secondary = np.array([max(d[1:], default=0.0) for d in diameters])
-    log_afp = np.clip(1.5 + 0.9 * (hetero - 0.5) + 0.01 * (d_max - 38) + rng.normal(0, 0.95, n),
-                      -0.3, 5.7)
+    log_afp = np.clip(
+        1.5 + 0.9 * (hetero - 0.5) + 0.01 * (d_max - 38) + rng.normal(0, 0.95, n), -0.3, 5.7
+    )
     afp = np.round(10.0**log_afp, 1)
-    mvi = rng.random(n) < _sigmoid(-0.9 + 0.045 * (d_max - 38) + 2.0 * (hetero - 0.5)
-                                   + 0.45 * (log_afp - 1.5) + 0.3 * (number - 1))
-    ecog = _ordinal(0.9 * damage + 0.012 * (d_max - 38) + 0.02 * (age - 62)
-                    + rng.normal(0, 0.55, n), (0.85, 1.45, 1.95, 2.4))
+    mvi = rng.random(n) < _sigmoid(
+        -0.9
+        + 0.045 * (d_max - 38)
+        + 2.0 * (hetero - 0.5)
+        + 0.45 * (log_afp - 1.5)
+        + 0.3 * (number - 1)
+    )
+    ecog = _ordinal(
+        0.9 * damage + 0.012 * (d_max - 38) + 0.02 * (age - 62) + rng.normal(0, 0.55, n),
+        (0.85, 1.45, 1.95, 2.4),
+    )
     ecog = np.minimum(ecog, 3)
     mrecist = np.array(ORDINAL["mrecist"])[
-        _ordinal(1.6 * hetero + 0.4 * mvi + 0.008 * (d_max - 38) + rng.normal(0, 0.6, n),
-                 (0.35, 1.0, 1.65))
+        _ordinal(
+            1.6 * hetero + 0.4 * mvi + 0.008 * (d_max - 38) + rng.normal(0, 0.6, n),
+            (0.35, 1.0, 1.65),
+        )
     ]
     bclc = bclc_stage(number, d_max, ecog, child_pugh, mvi, secondary)
     scanner = np.array(SCANNER_NAMES)[rng.integers(0, len(SCANNER_NAMES), n)]
 
     clinical = {
-        "age": age, "sex": sex, "ecog": ecog, "albumin": albumin, "bilirubin": bilirubin,
-        "albi_score": albi, "albi_grade": np.array([albi_grade(s) for s in albi]), "afp": afp,
-        "platelets": platelets, "inr": inr, "child_pugh": child_pugh, "bclc": bclc,
-        "cirrhosis": cirrhosis, "hbv": hbv, "mvi": mvi, "tumor_number": number,
-        "tumor_diameter": d_max, "mrecist": mrecist,
+        "age": age,
+        "sex": sex,
+        "ecog": ecog,
+        "albumin": albumin,
+        "bilirubin": bilirubin,
+        "albi_score": albi,
+        "albi_grade": np.array([albi_grade(s) for s in albi]),
+        "afp": afp,
+        "platelets": platelets,
+        "inr": inr,
+        "child_pugh": child_pugh,
+        "bclc": bclc,
+        "cirrhosis": cirrhosis,
+        "hbv": hbv,
+        "mvi": mvi,
+        "tumor_number": number,
+        "tumor_diameter": d_max,
+        "mrecist": mrecist,
     }
     eta = true_log_hazard(clinical, damage, hetero)
     frailty = rng.normal(0, FRAILTY_SD, n)

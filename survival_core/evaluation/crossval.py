@@ -142,6 +142,7 @@ def run_fold(
         "risk_z": (risk - float(train_risk.mean())) / scale,
         "survival": survival,
         "features_used": len(model.features_used_),
+        "notes": model.preprocessor_.notes_,
     }
 
 
@@ -184,7 +185,7 @@ def cross_validate(
     oof = pd.DataFrame({"case_id": ids, "risk": oof_risk, "n_predictions": count.astype(int)})
     fold_table = pd.DataFrame(
         [
-            {k: v for k, v in r.items() if k not in ("test", "risk", "risk_z", "survival")}
+            {k: v for k, v in r.items() if k not in ("test", "risk", "risk_z", "survival", "notes")}
             for r in records
         ]
     )
@@ -206,5 +207,6 @@ def cross_validate(
         if "c_index" in fold_table
         else None,
         "seconds": round(clock.perf_counter() - start, 2),
+        "preprocessing_notes": sorted({note for r in records for note in r["notes"]}),
     }
     return CrossValidationResult(folds=fold_table, oof=oof, summary=summary)

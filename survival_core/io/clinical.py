@@ -43,11 +43,23 @@ SCHEMA: tuple[ClinicalVariable, ...] = (
     ClinicalVariable("albumin", "float", "Albumin", "g/L", 10, 60),
     ClinicalVariable("bilirubin", "float", "Total bilirubin", "umol/L", 2, 600),
     ClinicalVariable(
-        "albi_score", "float", "ALBI score", "", -5, 1, derived=True,
+        "albi_score",
+        "float",
+        "ALBI score",
+        "",
+        -5,
+        1,
+        derived=True,
         help="0.66*log10(bilirubin [umol/L]) - 0.085*albumin [g/L]",
     ),
     ClinicalVariable(
-        "albi_grade", "int", "ALBI grade", "", 1, 3, derived=True,
+        "albi_grade",
+        "int",
+        "ALBI grade",
+        "",
+        1,
+        3,
+        derived=True,
         help="1: score <= -2.60; 2: -2.60 < score <= -1.39; 3: score > -1.39",
     ),
     ClinicalVariable("afp", "float", "Alpha-fetoprotein", "ng/mL", 0, 1_000_000),
@@ -60,7 +72,9 @@ SCHEMA: tuple[ClinicalVariable, ...] = (
     ClinicalVariable("mvi", "bool", "Microvascular invasion"),
     ClinicalVariable("tumor_number", "int", "Number of tumors", "", 1, 20),
     ClinicalVariable("tumor_diameter", "float", "Largest tumor diameter", "mm", 1, 300),
-    ClinicalVariable("mrecist", "category", "mRECIST response", categories=("CR", "PR", "SD", "PD")),
+    ClinicalVariable(
+        "mrecist", "category", "mRECIST response", categories=("CR", "PR", "SD", "PD")
+    ),
 )
 
 BY_NAME: dict[str, ClinicalVariable] = {v.name: v for v in SCHEMA}
@@ -106,16 +120,16 @@ def _coerce(var: ClinicalVariable, value: Any) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ClinicalValueError(f"{where}: {value!r} is not yes/no (use true/false, yes/no or 1/0).")
+        raise ClinicalValueError(
+            f"{where}: {value!r} is not yes/no (use true/false, yes/no or 1/0)."
+        )
     if var.kind == "category":
         is_whole = isinstance(value, float | np.floating) and float(value).is_integer()
         text = str(int(value)) if is_whole else str(value).strip()
         for cat in var.categories:
             if text.upper() == cat.upper():
                 return cat
-        raise ClinicalValueError(
-            f"{where}: {value!r} is not one of {', '.join(var.categories)}."
-        )
+        raise ClinicalValueError(f"{where}: {value!r} is not one of {', '.join(var.categories)}.")
     if isinstance(value, bool | np.bool_):
         raise ClinicalValueError(f"{where}: {value!r} is yes/no, not a number.")
     try:

@@ -334,4 +334,3 @@ def write_rtstruct(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return sop_uid
-

@@ -60,6 +60,8 @@ def train_model(
         ).summary
     say(f"fitting {model_name} on {len(table.y)} patients")
     model = factory().fit(table.X, table.y)
+    for note in model.preprocessor_.notes_:
+        say(f"note: {note}")
     risk = model.predict_risk(table.X)
     card = build_card(
         model_name,
