@@ -12,6 +12,7 @@ from survival_core.cohort.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import store_upload
 from survival_core.paths import demo_cohort_dir
+from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
     current_case,
@@ -104,10 +105,14 @@ for column, (name, value) in zip(columns, summary.items(), strict=True):
 for warning in case.warnings:
     st.warning(warning, icon=":material/warning:")
 
-viewer_tab, clinical_tab, risk_tab = st.tabs(["Slices and contours", "Clinical values", "Risk"])
+viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
+    ["Slices and contours", "Clinical values", "Risk", "Radiomics"]
+)
 with viewer_tab:
     slice_viewer(case, key="case-viewer")
 with clinical_tab:
     clinical_panel(case)
 with risk_tab:
     risk_summary(case, default_model_dir())
+with radiomics_tab:
+    radiomics_panel(case)

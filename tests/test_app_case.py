@@ -75,3 +75,14 @@ def test_case_page_shows_the_same_risk_as_the_score_command(demo_in_place):
     )
     assert shown == f"{expected.risk:.2f}"
     assert next(m.value for m in app.metric if m.label == "Risk group") == expected.risk_group
+
+
+def test_case_page_extracts_radiomics_on_demand(demo_in_place):
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    app.selectbox(key="radiomics-preset").set_value("wei2021")
+    app.button(key="radiomics-run").click().run()
+    assert not app.exception
+    table = next(d.value for d in app.dataframe if "feature" in d.value.columns)
+    assert len(table) == 56
+    assert set(table["roi"]) == {"gtv", "liver_minus_gtv"}
+    assert table["value"].notna().all()

@@ -1,0 +1,48 @@
+"""Radiomics of the current case with a chosen preset, as a table to read and download."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from survival_core.case import Case
+from survival_core.features.presets import PRESETS
+from ui.state import show_error
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def case_radiomics(_case: Case, case_key: tuple[str, str], preset: str) -> pd.DataFrame:
+    """Features of one case as a table (roi, setting, class, feature, value); cached per case+preset."""
+    from survival_core.features.presets import get_preset
+    from survival_core.features.radiomics import extract_case
+    from survival_core.features.settings import split_feature_name
+
+    settings = get_preset(preset)
+    rois = tuple(r for r in settings.rois if r == "gtv" or "liver" in _case.masks)
+    values = extract_case(_case, settings.with_rois(rois))
+    rows = [(*split_feature_name(name), value) for name, value in values.items()]
+    return pd.DataFrame(rows, columns=["roi", "setting", "class", "feature", "value"])
+
+
+def radiomics_panel(case: Case) -> None:
+    """Pick a preset, extract on demand, show and offer the table as CSV."""
+    preset = st.selectbox("Preset", list(PRESETS), key="radiomics-preset")
+    if not st.button("Extract features", key="radiomics-run") and not st.session_state.get(
+        f"radiomics-{case.case_id}-{preset}"
+    ):
+        st.caption("wei2021: 56 texture features; han2020: 552; full: every pyradiomics class.")
+        return
+    st.session_state[f"radiomics-{case.case_id}-{preset}"] = True
+    try:
+        with st.spinner(f"Extracting {preset} features..."):
+            table = case_radiomics(case, (case.case_id, case.source), preset)
+    except Exception as error:  # noqa: BLE001 - shown to the user
+        show_error(error)
+        return
+    st.dataframe(table, hide_index=True, use_container_width=True, height=420)
+    st.download_button(
+        "Download CSV",
+        table.to_csv(index=False).encode(),
+        file_name=f"{case.case_id}-{preset}.csv",
+        mime="text/csv",
+    )
