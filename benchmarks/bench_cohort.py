@@ -41,7 +41,9 @@ def main() -> None:
             "seconds": round(seconds, 1),
             "megabytes_on_disk": round(folder_megabytes(out), 1),
             "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "peak_rss_mb_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            "peak_rss_mb_worker": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+            ),
             "oracle_c_index": summary.get("oracle_c_index"),
             "censored_fraction": summary.get("censored_fraction"),
         }

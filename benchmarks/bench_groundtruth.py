@@ -30,7 +30,11 @@ from survival_core.models import make_model
 CANDIDATES = {
     "coxnet": ("coxnet", {}, "none"),
     "coxph+han2020": ("coxph", {"penalizer": 0.1}, "han2020"),
-    "deepsurv": ("deepsurv", {"hidden": [32], "dropout": 0.3, "weight_decay": 1e-3, "epochs": 300}, "none"),
+    "deepsurv": (
+        "deepsurv",
+        {"hidden": [32], "dropout": 0.3, "weight_decay": 1e-3, "epochs": 300},
+        "none",
+    ),
 }
 
 
@@ -60,6 +64,7 @@ def main() -> None:
     result: dict = {"n": len(both.y), "oracle_c_index": round(oracle, 4), "repeats": args.repeats}
     for label, table in (("clinical", clinical), ("clinical+radiomics", both)):
         for name, (model, params, reduction) in CANDIDATES.items():
+
             def factory(model=model, params=params, reduction=reduction):
                 return make_model(model, **params).with_reduction(make_reduction(reduction))
 
