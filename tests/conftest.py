@@ -34,9 +34,20 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 6-case synthetic cohort (2 DICOM, 4 NIfTI), generated once per test session."""
+    """A 6-case synthetic cohort (DICOM and NIfTI cases), generated once per test session."""
     from survival_core.cohort.generate import generate_cohort
 
     out = tmp_path_factory.mktemp("cohort") / "cohort"
     generate_cohort(out, n=6, seed=7, workers=1)
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Small networks train faster on one thread than on the 2 shared, contended cores."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

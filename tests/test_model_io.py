@@ -36,15 +36,6 @@ class Payload:
         return (Path.write_text, (self.marker, "pickle was executed"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small networks train faster on one thread than on shared, contended cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def data() -> tuple:
     X, y = load_gbsg2()

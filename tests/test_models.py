@@ -34,15 +34,6 @@ FAST = {
 TIMES = np.array([0.0, 200.0, 500.0, 1000.0, 1500.0, 2500.0, 5000.0])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Small networks train faster on one thread than on shared, contended cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def gbsg2() -> dict:
     X, y = load_gbsg2()
