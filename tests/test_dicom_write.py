@@ -45,8 +45,13 @@ def hu() -> np.ndarray:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, hu):
     folder = tmp_path_factory.mktemp("export")
-    info = write_ct_series(_image(hu), folder / "ct", patient_id="SYN-0007",
-                           patient_name="SYNTHETIC^0007", uid_seed="case-7")
+    info = write_ct_series(
+        _image(hu),
+        folder / "ct",
+        patient_id="SYN-0007",
+        patient_name="SYNTHETIC^0007",
+        uid_seed="case-7",
+    )
     masks = {name: _image(m) for name, m in _masks().items()}
     write_rtstruct(masks, info, folder / "rtstruct.dcm", uid_seed="case-7")
     return folder, info
@@ -73,7 +78,8 @@ def test_series_files_tags_and_pixels(written, hu) -> None:
         assert ds.SOPInstanceUID == info["sop_instance_uids"][k]
         assert info["files"][k] == path
         assert [float(v) for v in ds.ImagePositionPatient] == pytest.approx(
-            [ORIGIN[0], ORIGIN[1], ORIGIN[2] + k * SPACING[2]])
+            [ORIGIN[0], ORIGIN[1], ORIGIN[2] + k * SPACING[2]]
+        )
         assert [float(v) for v in ds.ImageOrientationPatient] == [1, 0, 0, 0, 1, 0]
         assert [float(v) for v in ds.PixelSpacing] == pytest.approx([SPACING[1], SPACING[0]])
         assert float(ds.SliceThickness) == float(ds.SpacingBetweenSlices) == SPACING[2]
@@ -114,8 +120,10 @@ def test_uid_seed_makes_output_reproducible(tmp_path, hu) -> None:
 
 def _contours(ds) -> dict[str, list]:
     names = {roi.ROINumber: roi.ROIName for roi in ds.StructureSetROISequence}
-    return {names[item.ReferencedROINumber]: list(item.ContourSequence)
-            for item in ds.ROIContourSequence}
+    return {
+        names[item.ReferencedROINumber]: list(item.ContourSequence)
+        for item in ds.ROIContourSequence
+    }
 
 
 def test_rtstruct_references_and_rois(written) -> None:
@@ -128,10 +136,13 @@ def test_rtstruct_references_and_rois(written) -> None:
     series = frame.RTReferencedStudySequence[0].RTReferencedSeriesSequence[0]
     assert series.SeriesInstanceUID == info["series_uid"]
     assert [i.ReferencedSOPInstanceUID for i in series.ContourImageSequence] == info[
-        "sop_instance_uids"]
+        "sop_instance_uids"
+    ]
     assert [r.ROIName for r in ds.StructureSetROISequence] == ["Liver", "GTV"]
-    assert all(r.ReferencedFrameOfReferenceUID == info["frame_of_reference_uid"]
-               for r in ds.StructureSetROISequence)
+    assert all(
+        r.ReferencedFrameOfReferenceUID == info["frame_of_reference_uid"]
+        for r in ds.StructureSetROISequence
+    )
     assert [o.RTROIInterpretedType for o in ds.RTROIObservationsSequence] == ["ORGAN", "GTV"]
     assert all(len(item.ROIDisplayColor) == 3 for item in ds.ROIContourSequence)
     contours = _contours(ds)

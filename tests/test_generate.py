@@ -18,8 +18,17 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import SCHEMA, validate_clinical
 
 N, SEED = 6, 21
-SUMMARY_KEYS = {"out", "n", "seed", "n_dicom", "n_nifti", "censored_fraction", "oracle_c_index",
-                "seconds", "megabytes"}
+SUMMARY_KEYS = {
+    "out",
+    "n",
+    "seed",
+    "n_dicom",
+    "n_nifti",
+    "censored_fraction",
+    "oracle_c_index",
+    "seconds",
+    "megabytes",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +71,8 @@ def test_folder_layout_and_manifest(cohort) -> None:
         else:
             assert row.rtstruct is None
             assert [row.image, row.liver_mask, row.gtv_mask] == [
-                str(case / f) for f in ("image.nii.gz", "liver.nii.gz", "gtv.nii.gz")]
+                str(case / f) for f in ("image.nii.gz", "liver.nii.gz", "gtv.nii.gz")
+            ]
     assert sorted(table["format"].unique()) == ["dicom", "nifti"]
 
 
@@ -77,7 +87,8 @@ def test_clinical_table_and_case_json(cohort) -> None:
         stored = json.loads((out / "cases" / row["case_id"] / "clinical.json").read_text())
         assert stored == values
         assert stored["albi_score"] == pytest.approx(
-            0.66 * np.log10(stored["bilirubin"]) - 0.085 * stored["albumin"], abs=1e-4)
+            0.66 * np.log10(stored["bilirubin"]) - 0.085 * stored["albumin"], abs=1e-4
+        )
 
 
 def test_truth_and_description(cohort) -> None:

@@ -154,7 +154,9 @@ def test_reduction_chain_is_fitted_inside_and_saved_with_the_model(tmp_path):
     signal = rng.normal(size=n)
     time = rng.exponential(365 * np.exp(-signal))
     event = rng.random(n) < 0.7
-    frame = pd.DataFrame({"signal": signal, "constant": 1.0, **{f"noise{i}": rng.normal(size=n) for i in range(5)}})
+    frame = pd.DataFrame(
+        {"signal": signal, "constant": 1.0, **{f"noise{i}": rng.normal(size=n) for i in range(5)}}
+    )
     frame["copy"] = frame["signal"] * 2 + rng.normal(scale=1e-3, size=n)
     model = make_model("coxph").with_reduction(default_chain(cindex_threshold=0.6))
     model.fit(frame, Surv.from_arrays(event, time))

@@ -13,8 +13,13 @@ from survival_core.cohort import phantom
 from survival_core.cohort.phantom import Grid, make_anatomy, render
 
 
-def _anatomy(index: int = 0, damage: float = 0.5, hetero: float = 0.5,
-             diameters: tuple[float, ...] = (50.0, 25.0), scanner: str = "SIM-CT2"):
+def _anatomy(
+    index: int = 0,
+    damage: float = 0.5,
+    hetero: float = 0.5,
+    diameters: tuple[float, ...] = (50.0, 25.0),
+    scanner: str = "SIM-CT2",
+):
     return make_anatomy((99, index), damage, hetero, diameters, scanner)
 
 
@@ -82,15 +87,17 @@ def test_tissue_hu(case) -> None:
     assert image[shell].mean() > liver_mean + 20  # arterial-phase rim enhancement
     assert image[parenchyma].max() > 140  # enhanced vessels
     center = _voxel(grid, anatomy.tumors[0].shape.center)
-    assert image[center[0], center[1] - 2: center[1] + 3, center[2] - 2: center[2] + 3].mean() < 60
+    assert (
+        image[center[0], center[1] - 2 : center[1] + 3, center[2] - 2 : center[2] + 3].mean() < 60
+    )
     a, _ = anatomy.body_radii
     air = image[:, :, :2]
     assert abs(air.mean() - (-1000 + anatomy.scanner.hu_offset)) < 5
     z_mid = grid.size[2] // 2
     fat = _voxel(grid, (-a + anatomy.fat_mm / 2, 0.0, 0.0))
     muscle = _voxel(grid, (-a + anatomy.fat_mm + anatomy.muscle_mm / 2, 0.0, 0.0))
-    assert -130 < image[:, fat[1] - 2: fat[1] + 3, fat[2]].mean() < -60
-    assert 20 < image[z_mid, muscle[1] - 2: muscle[1] + 3, muscle[2]].mean() < 80
+    assert -130 < image[:, fat[1] - 2 : fat[1] + 3, fat[2]].mean() < -60
+    assert 20 < image[z_mid, muscle[1] - 2 : muscle[1] + 3, muscle[2]].mean() < 80
     spine = image[:, -3:, :].max()
     assert spine > 400  # the vertebral body reaches into the field of view
 
@@ -147,16 +154,26 @@ def test_longest_axial_diameter_of_a_disc() -> None:
 def _iso_1mm(grid: Grid, array: np.ndarray, interpolator) -> np.ndarray:
     image = grid.image(array)
     size = [int(round(n * s)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
-    resampled = sitk.Resample(image, size, sitk.Transform(), interpolator, image.GetOrigin(),
-                              (1.0, 1.0, 1.0), image.GetDirection(), 0, image.GetPixelID())
+    resampled = sitk.Resample(
+        image,
+        size,
+        sitk.Transform(),
+        interpolator,
+        image.GetOrigin(),
+        (1.0, 1.0, 1.0),
+        image.GetDirection(),
+        0,
+        image.GetPixelID(),
+    )
     return sitk.GetArrayFromImage(resampled)
 
 
 def _band_pass_spread(grid: Grid, image: np.ndarray, roi: np.ndarray) -> float:
     """Robust sd (IQR / 1.349) of the 1.5-4 mm band-pass image in the eroded ROI, at 1 mm."""
     iso = _iso_1mm(grid, image.astype(np.float32), sitk.sitkLinear)
-    mask = ndimage.binary_erosion(_iso_1mm(grid, roi.astype(np.uint8), sitk.sitkNearestNeighbor),
-                                  iterations=2)
+    mask = ndimage.binary_erosion(
+        _iso_1mm(grid, roi.astype(np.uint8), sitk.sitkNearestNeighbor), iterations=2
+    )
     band = ndimage.gaussian_filter(iso, 1.5) - ndimage.gaussian_filter(iso, 4.0)
     q25, q75 = np.percentile(band[mask], [25, 75])
     return (q75 - q25) / 1.349
@@ -165,13 +182,24 @@ def _band_pass_spread(grid: Grid, image: np.ndarray, roi: np.ndarray) -> float:
 def _parenchyma_point(anatomy) -> np.ndarray:
     """A point in the right lobe far from the tumours."""
     lobe = anatomy.lobes[0]
-    candidates = [np.asarray(lobe.center) + np.asarray(lobe.radii) * np.asarray(u)
-                  for u in [(0, 0, 0), (-0.4, 0, 0), (0, -0.4, 0), (0, 0.4, 0), (0, 0, 0.4),
-                            (0, 0, -0.4), (-0.4, 0.3, 0.2), (-0.3, -0.3, -0.3)]]
+    candidates = [
+        np.asarray(lobe.center) + np.asarray(lobe.radii) * np.asarray(u)
+        for u in [
+            (0, 0, 0),
+            (-0.4, 0, 0),
+            (0, -0.4, 0),
+            (0, 0.4, 0),
+            (0, 0, 0.4),
+            (0, 0, -0.4),
+            (-0.4, 0.3, 0.2),
+            (-0.3, -0.3, -0.3),
+        ]
+    ]
 
     def clearance(point):
-        return min(np.linalg.norm(point - t.shape.center) - max(t.shape.radii)
-                   for t in anatomy.tumors)
+        return min(
+            np.linalg.norm(point - t.shape.center) - max(t.shape.radii) for t in anatomy.tumors
+        )
 
     return max(candidates, key=clearance)
 
@@ -184,8 +212,9 @@ def test_latents_dominate_texture() -> None:
     for i in range(100):
         damage, hetero = rng.uniform(0, 1, 2)
         diameter = float(np.clip(np.exp(np.log(38) + rng.normal(0, 0.42)), 12, 95))
-        anatomy = make_anatomy((4242, i), damage, hetero, (diameter,),
-                               list(phantom.SCANNERS)[i % 4])
+        anatomy = make_anatomy(
+            (4242, i), damage, hetero, (diameter,), list(phantom.SCANNERS)[i % 4]
+        )
         point = _parenchyma_point(anatomy)
         grid = anatomy.grid.crop(point - 20, point + 20)
         liver = render(anatomy, grid)

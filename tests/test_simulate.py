@@ -91,11 +91,15 @@ def test_plausible_marginals(large: pd.DataFrame) -> None:
     assert set(large["bclc"]) == {"0", "A", "B", "C", "D"}
     assert set(large["mrecist"]) == {"CR", "PR", "SD", "PD"}
     # Larger, more heterogeneous tumours invade more often; heterogeneous ones respond worse.
-    assert large.groupby("mvi")["tumor_diameter"].median()[True] > large.groupby("mvi")[
-        "tumor_diameter"].median()[False]
+    assert (
+        large.groupby("mvi")["tumor_diameter"].median()[True]
+        > large.groupby("mvi")["tumor_diameter"].median()[False]
+    )
     progressive = large["mrecist"] == "PD"
-    assert (large.loc[progressive, "tumor_heterogeneity"].mean()
-            > large.loc[large["mrecist"] == "CR", "tumor_heterogeneity"].mean() + 0.2)
+    assert (
+        large.loc[progressive, "tumor_heterogeneity"].mean()
+        > large.loc[large["mrecist"] == "CR", "tumor_heterogeneity"].mean() + 0.2
+    )
 
 
 def test_median_survival_about_two_years(large: pd.DataFrame) -> None:
@@ -109,28 +113,36 @@ def test_censoring_and_oracle_in_range(seed: int) -> None:
     assert 0.30 <= 1 - table["event"].mean() <= 0.45
     oracle = simulate.harrell_c_index(table["time"], table["event"], table["true_log_hazard"])
     assert 0.72 <= oracle <= 0.88
-    assert (table.loc[table["event"] == 0, "time"] < table.loc[table["event"] == 0,
-                                                              "event_time"]).all()
+    assert (
+        table.loc[table["event"] == 0, "time"] < table.loc[table["event"] == 0, "event_time"]
+    ).all()
 
 
 def test_no_single_clinical_variable_reaches_the_oracle(cohort: pd.DataFrame) -> None:
     oracle = simulate.harrell_c_index(cohort["time"], cohort["event"], cohort["true_log_hazard"])
     for var in SCHEMA:
-        c = simulate.harrell_c_index(cohort["time"], cohort["event"],
-                                     simulate.ordinal_codes(var.name, cohort[var.name]))
+        c = simulate.harrell_c_index(
+            cohort["time"], cohort["event"], simulate.ordinal_codes(var.name, cohort[var.name])
+        )
         assert abs(c - 0.5) + 0.5 < oracle - 0.05, var.name
 
 
 def test_image_latents_carry_a_real_share_of_risk(large: pd.DataFrame) -> None:
     full = simulate.harrell_c_index(large["time"], large["event"], large["true_log_hazard"])
-    clinical = simulate.harrell_c_index(large["time"], large["event"],
-                                        large["clinical_log_hazard"])
+    clinical = simulate.harrell_c_index(large["time"], large["event"], large["clinical_log_hazard"])
     assert full - clinical > 0.025
 
 
 def test_hazard_is_smooth_and_increasing_where_documented() -> None:
-    base = {"age": 60.0, "ecog": 0, "afp": 10.0, "albi_score": -2.6, "tumor_diameter": 30.0,
-            "tumor_number": 1, "mvi": 0}
+    base = {
+        "age": 60.0,
+        "ecog": 0,
+        "afp": 10.0,
+        "albi_score": -2.6,
+        "tumor_diameter": 30.0,
+        "tumor_number": 1,
+        "mvi": 0,
+    }
 
     def eta(**change) -> float:
         return float(simulate.true_log_hazard({**base, **change}, 0.5, 0.5))
@@ -138,7 +150,8 @@ def test_hazard_is_smooth_and_increasing_where_documented() -> None:
     assert eta(afp=20.0) - eta(afp=10.0) < 0.05  # below the AFP threshold: almost flat
     assert eta(afp=10_000.0) - eta(afp=1_000.0) > 0.4
     assert eta(tumor_diameter=80.0) - eta(tumor_diameter=60.0) < eta(tumor_diameter=55.0) - eta(
-        tumor_diameter=45.0)  # saturating size effect
+        tumor_diameter=45.0
+    )  # saturating size effect
     assert eta(age=40.0) > eta(age=55.0) < eta(age=80.0)  # U-shaped age effect
     assert float(simulate.image_log_hazard(0.9, 0.9)) > float(simulate.image_log_hazard(0.1, 0.1))
 
@@ -158,8 +171,14 @@ def test_hazard_is_smooth_and_increasing_where_documented() -> None:
     ],
 )
 def test_bclc_rules(number, diameter, ecog, cp, mvi, secondary, stage) -> None:
-    result = simulate.bclc_stage(np.array([number]), np.array([diameter]), np.array([ecog]),
-                                 np.array([cp]), np.array([mvi]), np.array([secondary]))
+    result = simulate.bclc_stage(
+        np.array([number]),
+        np.array([diameter]),
+        np.array([ecog]),
+        np.array([cp]),
+        np.array([mvi]),
+        np.array([secondary]),
+    )
     assert result.tolist() == [stage]
 
 
@@ -168,5 +187,10 @@ def test_bclc_rules(number, diameter, ecog, cp, mvi, secondary, stage) -> None:
     [(15, 40, 1.0, 0, 0, "A"), (40, 33, 1.0, 0, 0, "B"), (60, 25, 2.5, 2, 1, "C")],
 )
 def test_child_pugh_points(bilirubin, albumin, inr, ascites, enceph, cls) -> None:
-    assert simulate.child_pugh_class(np.array([bilirubin]), np.array([albumin]), np.array([inr]),
-                                     np.array([ascites]), np.array([enceph])).tolist() == [cls]
+    assert simulate.child_pugh_class(
+        np.array([bilirubin]),
+        np.array([albumin]),
+        np.array([inr]),
+        np.array([ascites]),
+        np.array([enceph]),
+    ).tolist() == [cls]
