@@ -17,9 +17,12 @@ navigation = st.navigation(pages)
 
 with st.sidebar:
     st.markdown(f"**RadSurv** {__version__}")
-    case = current_case()
-    st.caption(f"Current case: **{case.case_id}**" if case else "No case loaded yet.")
+    case_line = st.empty()
     st.caption(f"Data folder: `{data_dir()}`")
     st.caption("For research use only; not a medical device.")
 
 navigation.run()
+
+# After the page ran, so a case picked on this run is already shown.
+case = current_case()
+case_line.caption(f"Current case: **{case.case_id}**" if case else "No case loaded yet.")

@@ -89,7 +89,10 @@ def pick_upload() -> None:
 
 
 try:
-    pick_demo() if source == "Demo case" else pick_upload()
+    if source == "Demo case":
+        pick_demo()
+    else:
+        pick_upload()
 except Exception as error:  # noqa: BLE001 - every failure is shown, none as a traceback
     show_error(error)
 
@@ -98,9 +101,11 @@ if case is None:
     st.stop()
 
 summary = case.summary()
+st.subheader(f"{summary.pop('case_id')} · {summary.pop('modality')}")
+st.caption(f"Matrix {summary.pop('matrix')} voxels, spacing {summary.pop('spacing_mm')} mm")
 columns = st.columns(len(summary))
 for column, (name, value) in zip(columns, summary.items(), strict=True):
-    column.metric(name.replace("_", " "), value)
+    column.metric(name.replace("_ml", " (mL)").replace("_", " "), value)
 
 for warning in case.warnings:
     st.warning(warning, icon=":material/warning:")

@@ -33,13 +33,13 @@ def test_case_page_shows_a_demo_case(demo_in_place):
     case_select = next(s for s in app.selectbox if s.label == "Demo case")
     first = case_select.options[0].split(" ")[0]
     assert first.startswith("SYN-")
-    assert [m.value for m in app.metric if m.label == "case id"] == [first]
-    assert any(m.label == "gtv volume ml" and float(m.value) > 0 for m in app.metric)
+    assert app.subheader[0].value.startswith(f"{first} ·")
+    assert any(m.label == "gtv volume (mL)" and float(m.value) > 0 for m in app.metric)
     # pick another case: the page follows
     second = case_select.options[1].split(" ")[0]
     case_select.set_value(second).run()
     assert not app.exception
-    assert [m.value for m in app.metric if m.label == "case id"] == [second]
+    assert app.subheader[0].value.startswith(f"{second} ·")
     # the clinical table lists every schema variable
     table = app.dataframe[0].value
     assert "Albumin" in set(table["variable"]) and "g/L" in set(table["unit"])
@@ -68,7 +68,7 @@ def test_case_page_shows_the_same_risk_as_the_score_command(demo_in_place):
     )
     app = AppTest.from_file(str(APP), default_timeout=120).run()
     assert not app.exception
-    case_id = next(m.value for m in app.metric if m.label == "case id")
+    case_id = app.subheader[0].value.split(" ·")[0]
     shown = next(m.value for m in app.metric if m.label == "Risk score")
     expected = score_case(
         load_case(demo_in_place / "cases" / case_id), load_scoring_model(model_dir)

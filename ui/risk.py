@@ -36,7 +36,8 @@ def risk_summary(case: Case, model_dir: Path) -> None:
     )
     columns[2].metric("Risk group", score["risk_group"])
     for column, (months, value) in zip(columns[3:], score["survival"].items(), strict=True):
-        column.metric(f"{int(months) // 12}-year survival", f"{100 * value:.0f} %")
+        shown = f"{100 * value:.0f} %" if value >= 0.005 else "< 1 %"
+        column.metric(f"{int(months) // 12}-year survival", shown)
     if score["imputed"]:
         st.warning(
             "Missing values imputed with the training cohort's statistics: "
