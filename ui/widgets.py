@@ -45,13 +45,14 @@ def slice_viewer(
         level = st.slider("Level (HU)", -1200, 1500, key=f"{key}-level")
         width = st.slider("Width (HU)", 1, 4000, key=f"{key}-width")
         count = n_slices(case.image, plane)
-        index = st.slider(
+        number = st.slider(
             "Slice",
-            0,
-            count - 1,
-            value=best_slice(case, plane),
+            1,
+            count,
+            value=best_slice(case, plane) + 1,
             key=f"{key}-{case.case_id}-{plane}",
         )
+        index = number - 1
     window = Window(level, width)
     with view_col:
         view = extract_slice(case, plane, index, overlay=overlay)
