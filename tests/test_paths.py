@@ -14,7 +14,7 @@ def test_data_dir_follows_environment(tmp_path, monkeypatch):
 
 def test_unknown_subfolder_is_refused():
     with pytest.raises(ValueError, match="unknown data sub-folder"):
-        paths.data_subdir("tmp")
+        paths.data_subdir("scratch")
 
 
 def test_tests_never_write_to_repo_data(data_folder):

@@ -39,6 +39,7 @@ from survival_core.io.rtstruct import (
     rtstruct_to_masks,
 )
 from survival_core.io.volume import is_volume_file, read_mask, read_volume, volume_stem
+from survival_core.paths import data_subdir
 
 CLINICAL_FILE = "clinical.json"
 #: File stems (lower case) that name the image in a volume case folder.
@@ -63,7 +64,7 @@ def _case_root(path: Path) -> Iterator[tuple[Path, str]]:
         return
     if not is_zip(path):
         raise InputError(f"{path} is neither a case folder nor a .zip archive of one.")
-    with tempfile.TemporaryDirectory(prefix="radsurv-case-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="radsurv-case-", dir=data_subdir("tmp")) as tmp:
         extract_zip(path, Path(tmp))
         root = _enter_wrapper(Path(tmp))
         try:

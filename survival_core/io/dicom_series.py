@@ -38,6 +38,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from survival_core.errors import DicomError
 from survival_core.io.archive import extract_zip, is_zip
+from survival_core.paths import data_subdir
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +271,9 @@ def scan_dicom(source: Path | str) -> DicomInventory:
     if source.is_dir():
         paths = _walk(source)
     elif is_zip(source):
-        inventory.workdir = tempfile.TemporaryDirectory(prefix="radsurv-dicom-")
+        inventory.workdir = tempfile.TemporaryDirectory(
+            prefix="radsurv-dicom-", dir=data_subdir("tmp")
+        )
         inventory.root = Path(inventory.workdir.name)
         extract_zip(source, inventory.root)
         paths = _walk(inventory.root)
