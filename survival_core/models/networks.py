@@ -1,0 +1,102 @@
+"""3-D convolutional networks for image-based survival (Wei 2021's image model).
+
+:class:`CNN3DSurv` maps a CT volume or patch, ``(N, C, z, y, x)``, to one log-hazard (risk) per
+sample. Global average pooling makes it accept any input size, so a net trained on random patches
+also scores whole volumes or a grid of patches (see :mod:`survival_core.models.image_data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from survival_core.errors import ConfigError
+
+
+def _check_positive_ints(values: Sequence[int], what: str) -> tuple[int, ...]:
+    values = tuple(values)
+    if not values or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+    ):
+        raise ConfigError(f"{what} must be positive integers; got {values!r}.")
+    return values
+
+
+class CNN3DSurv(nn.Module):
+    """A basic 3-D CNN with a Cox (log-hazard) output.
+
+    Each stage is Conv3d(3x3x3) - BatchNorm3d - ReLU - MaxPool3d(2); the pool halves every axis that
+    has at least 2 voxels (so tiny inputs still pass). The last feature map is averaged globally,
+    fed to a fully connected layer of ``fc`` units with ReLU (the *embedding*, deep features), then
+    dropout and a ``Linear(fc, 1)`` risk head.
+
+    Parameters
+    ----------
+    in_channels : input channels (1 for a single CT phase).
+    channels : output channels of the conv stages, one stage per entry.
+    fc : units of the embedding layer.
+    dropout : dropout probability between the embedding and the risk head.
+
+    Attributes for explanation methods: ``last_conv`` is the last ``Conv3d`` and ``last_block`` the
+    last Conv-BN-ReLU stage (its output, before pooling, is the map Grad-CAM usually targets).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        channels: Sequence[int] = (16, 32, 64, 64),
+        fc: int = 64,
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        (in_channels,) = _check_positive_ints((in_channels,), "in_channels")
+        channels = _check_positive_ints(channels, "CNN channels")
+        (fc,) = _check_positive_ints((fc,), "fc units")
+        if not (isinstance(dropout, int | float) and 0.0 <= dropout < 1.0):
+            raise ConfigError(f"dropout must be in [0, 1); got {dropout!r}.")
+        blocks = []
+        previous = in_channels
+        for width in channels:
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv3d(previous, width, kernel_size=3, padding=1, bias=False),
+                    nn.BatchNorm3d(width),
+                    nn.ReLU(),
+                )
+            )
+            previous = width
+        self.blocks = nn.ModuleList(blocks)
+        self.last_block = self.blocks[-1]
+        self.last_conv = self.last_block[0]
+        self.fc = nn.Linear(previous, fc)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(fc, 1)
+        self.in_channels = in_channels
+        self.embedding_dim = fc
+
+    @staticmethod
+    def _pool(x: torch.Tensor) -> torch.Tensor:
+        kernel = tuple(2 if s >= 2 else 1 for s in x.shape[2:])
+        return F.max_pool3d(x, kernel_size=kernel, stride=kernel)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.ndim != 5 or x.shape[1] != self.in_channels:
+            raise ConfigError(
+                f"CNN3DSurv expects a (N, {self.in_channels}, z, y, x) tensor; got shape "
+                f"{tuple(x.shape)}."
+            )
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``(N, fc)`` embedding (FC layer after ReLU) of ``x`` ``(N, C, z, y, x)``."""
+        self._check_input(x)
+        for block in self.blocks:
+            x = self._pool(block(x))
+        x = torch.flatten(F.adaptive_avg_pool3d(x, 1), 1)
+        return F.relu(self.fc(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Risk (log-hazard, higher = worse) of shape ``(N,)``."""
+        return self.head(self.dropout(self.embed(x))).squeeze(1)

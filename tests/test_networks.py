@@ -1,0 +1,81 @@
+"""CNN3DSurv: output shapes for any input size, the embedding, gradients, Grad-CAM hooks, checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from survival_core.errors import ConfigError
+from survival_core.models.networks import CNN3DSurv
+
+
+@pytest.fixture
+def small_net() -> CNN3DSurv:
+    torch.manual_seed(0)
+    return CNN3DSurv(channels=(4, 8, 8, 8), fc=64)
+
+
+@pytest.mark.parametrize("zyx", [(40, 80, 80), (12, 30, 17), (1, 5, 3), (8, 8, 8)])
+def test_shapes_for_several_input_sizes(small_net: CNN3DSurv, zyx: tuple[int, ...]) -> None:
+    x = torch.rand(3, 1, *zyx)
+    assert small_net(x).shape == (3,)
+    assert small_net.embed(x).shape == (3, 64)
+
+
+def test_default_network_shapes_and_embedding() -> None:
+    torch.manual_seed(0)
+    net = CNN3DSurv().eval()
+    x = torch.rand(2, 1, 20, 40, 40)
+    risk, emb = net(x), net.embed(x)
+    assert risk.shape == (2,) and emb.shape == (2, 64) and net.embedding_dim == 64
+    assert (emb >= 0).all()  # after ReLU
+    # the risk is the linear head of the embedding (dropout is off in eval mode)
+    torch.testing.assert_close(risk, net.head(emb).squeeze(1))
+
+
+def test_multichannel_input() -> None:
+    net = CNN3DSurv(in_channels=2, channels=(4, 8), fc=16)
+    assert net(torch.rand(2, 2, 6, 10, 10)).shape == (2,)
+    assert net.embed(torch.rand(2, 2, 6, 10, 10)).shape == (2, 16)
+    with pytest.raises(ConfigError, match="expects"):
+        net(torch.rand(2, 1, 6, 10, 10))
+
+
+def test_gradient_flows_to_every_parameter(small_net: CNN3DSurv) -> None:
+    x = torch.rand(4, 1, 10, 16, 16, requires_grad=True)
+    small_net(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    for name, param in small_net.named_parameters():
+        assert param.grad is not None, name
+        assert torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+
+
+def test_last_conv_is_hookable_for_gradcam(small_net: CNN3DSurv) -> None:
+    assert isinstance(small_net.last_conv, torch.nn.Conv3d)
+    assert small_net.last_conv is small_net.blocks[-1][0]
+    store: dict[str, torch.Tensor] = {}
+    small_net.last_block.register_forward_hook(lambda m, i, o: store.update(act=o))
+    small_net.last_block.register_full_backward_hook(lambda m, gi, go: store.update(grad=go[0]))
+    small_net.eval()
+    x = torch.rand(1, 1, 16, 32, 32)
+    small_net(x).sum().backward()
+    assert store["act"].shape == store["grad"].shape
+    assert store["act"].shape[:2] == (1, 8)
+    cam = torch.relu((store["grad"].mean(dim=(2, 3, 4), keepdim=True) * store["act"]).sum(1))
+    assert cam.shape == (1, 2, 4, 4) and torch.isfinite(cam).all()
+
+
+def test_eval_mode_is_deterministic(small_net: CNN3DSurv) -> None:
+    small_net.eval()
+    x = torch.rand(2, 1, 8, 16, 16)
+    torch.testing.assert_close(small_net(x), small_net(x))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"channels": ()}, {"channels": (4, 0)}, {"fc": 0}, {"dropout": 1.0}, {"in_channels": 0}],
+)
+def test_invalid_settings_raise(kwargs: dict) -> None:
+    with pytest.raises(ConfigError):
+        CNN3DSurv(**kwargs)
