@@ -1,0 +1,8 @@
+"""Explanations of fitted survival models.
+
+:mod:`survival_core.explain.tabular` gives Integrated Gradients attributions (Captum) of the
+neural models' risk to each model input column (after preprocessing and feature reduction), per
+patient and ranked over a cohort, with the completeness check that tells whether the integral was
+approximated closely enough; the linear Cox models get their exact attributions
+coefficient x (x - baseline) from :func:`~survival_core.explain.tabular.linear_attributions`.
+"""
