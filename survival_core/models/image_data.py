@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+import SimpleITK as sitk
 import torch
 from torch import nn
 
@@ -25,15 +26,18 @@ from survival_core.preprocess.window import Window
 PATCH_SIZE = (80, 80, 40)
 
 
-def case_volume(
+def network_input(
     case: Case,
     shape: Sequence[int] = (224, 224, 48),
     window: str | Window = "arterial",
     margin_mm: float = 10.0,
-) -> np.ndarray:
-    """The case's CT cropped to the liver box (+ ``margin_mm``), resized to ``shape`` (x, y, z) and
-    windowed onto [0, 1]: a float32 array ``(1, z, y, x)``.
+) -> tuple[np.ndarray, sitk.Image]:
+    """The CNN input of ``case`` and the physical grid it lies on.
 
+    The CT is cropped to the liver box (+ ``margin_mm``), resized to ``shape`` (x, y, z) and
+    windowed onto [0, 1]. Returns ``(volume, reference)``: ``volume`` a float32 array
+    ``(1, z, y, x)``; ``reference`` the SimpleITK image of that input (size, origin, spacing,
+    direction), so maps computed on the network grid can be resampled back to the original CT.
     Only the liver mask takes part (a GTV thinner than an output voxel does not stop it).
     """
     shape = _check_size(shape, "Volume shape")
@@ -44,7 +48,18 @@ def case_volume(
         )
     liver_only = dataclasses.replace(case, masks={"liver": case.masks["liver"]})
     pipeline = Compose([CropToROI("liver", margin_mm), ResizeToShape(shape), ApplyWindow(window)])
-    return pipeline(liver_only).array().astype(np.float32, copy=False)[None]
+    reference = pipeline(liver_only).image
+    return sitk.GetArrayFromImage(reference).astype(np.float32, copy=False)[None], reference
+
+
+def case_volume(
+    case: Case,
+    shape: Sequence[int] = (224, 224, 48),
+    window: str | Window = "arterial",
+    margin_mm: float = 10.0,
+) -> np.ndarray:
+    """The CNN input of ``case`` (see :func:`network_input`) as a float32 array ``(1, z, y, x)``."""
+    return network_input(case, shape, window, margin_mm)[0]
 
 
 def _check_size(size: Sequence[int], what: str) -> tuple[int, int, int]:
