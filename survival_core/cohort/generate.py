@@ -27,6 +27,7 @@ import SimpleITK as sitk
 from survival_core import __version__
 from survival_core.cohort import phantom
 from survival_core.errors import ConfigError
+from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.io.dicom_write import write_ct_series, write_rtstruct
 
 GENERATOR = "radsurv-synthetic-hcc"
@@ -233,12 +234,9 @@ def generate_cohort(
         handle.write(",".join(MANIFEST_COLUMNS) + "\n")
         handle.writelines(",".join(row[c] for c in MANIFEST_COLUMNS) + "\n" for row in manifest)
 
-    oracle = simulate.harrell_c_index(
-        patients["time"], patients["event"], patients["true_log_hazard"]
-    )
-    clinical_oracle = simulate.harrell_c_index(
-        patients["time"], patients["event"], patients["clinical_log_hazard"]
-    )
+    outcome = (patients["event"].to_numpy(bool), patients["time"].to_numpy(float))
+    oracle = harrell_c_index(outcome, patients["true_log_hazard"].to_numpy(float))
+    clinical_oracle = harrell_c_index(outcome, patients["clinical_log_hazard"].to_numpy(float))
     censored = float(1.0 - patients["event"].mean())
     description = {
         "generator": GENERATOR,

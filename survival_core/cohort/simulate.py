@@ -161,31 +161,6 @@ def bclc_stage(
     return np.where((cp == "C") | (ecog > 2), "D", stage)
 
 
-def harrell_c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
-    """Harrell's concordance index of ``risk`` (higher = earlier death) with (time, event).
-
-    A pair is comparable when the one with the shorter time died (also when the other was censored
-    at the same time); ties in risk count one half. Computed in row blocks to bound memory.
-    """
-    time = np.asarray(time, float)
-    event = np.asarray(event, bool)
-    risk = np.asarray(risk, float)
-    concordant = 0.0
-    comparable = 0
-    rows = np.flatnonzero(event)
-    block = max(1, 4_000_000 // max(len(time), 1))
-    for start in range(0, len(rows), block):
-        chunk = rows[start : start + block]
-        t_i, r_i = time[chunk, None], risk[chunk, None]
-        pairs = (t_i < time[None, :]) | ((t_i == time[None, :]) & ~event[None, :])
-        comparable += int(pairs.sum())
-        concordant += float(((r_i > risk[None, :]) & pairs).sum())
-        concordant += 0.5 * float(((r_i == risk[None, :]) & pairs).sum())
-    if comparable == 0:
-        return float("nan")
-    return concordant / comparable
-
-
 def ordinal_codes(name: str, values: pd.Series) -> np.ndarray:
     """Numbers for a clinical column, categories ranked by :data:`ORDINAL`, booleans as 0/1."""
     if name in ORDINAL:
