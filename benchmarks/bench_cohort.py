@@ -8,13 +8,13 @@ Peak memory is the largest resident set of this process and of any worker proces
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from survival_core.cli.output import report
 from survival_core.cohort.generate import generate_cohort
 
 
@@ -49,11 +49,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key}: {value}")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ models learn).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 import pandas as pd
 from sksurv.util import Surv
 
+from survival_core.cli.output import report
 from survival_core.evaluation import splits
 from survival_core.evaluation.crossval import cross_validate
 from survival_core.models import make_model
@@ -56,7 +56,7 @@ def main() -> None:
             "seconds": round(time.perf_counter() - start, 1),
             "c_index": round(summary["c_index"], 3),
         }
-    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    report(result, args.json)
 
 
 if __name__ == "__main__":

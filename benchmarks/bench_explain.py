@@ -1,19 +1,18 @@
 """CPU time of the voxel attribution maps of the default 3-D CNN on a full-size input.
 
-    .venv/bin/python benchmarks/bench_explain.py [--threads 2] [--batch 4]
+    .venv/bin/python benchmarks/bench_explain.py [--threads 2] [--batch 2] [--json]
 
 A seeded, untrained :class:`~survival_core.models.networks.CNN3DSurv` (default channels) scores
 the 224 x 224 x 48 network input of a synthetic case (an ellipsoid liver with a tumour, from
 :func:`tests.case_builders.make_case` geometry); after one warm-up forward pass, Grad-CAM and voxel
 Integrated Gradients (automatic step count: doubling from 16 until the completeness delta is
-<= 1 %) are timed once each. Prints JSON {gradcam_seconds, ig_seconds, ig_steps,
+<= 1 %) are timed once each. Reports {gradcam_seconds, ig_seconds, ig_steps,
 completeness_delta, ...}. Targets: Grad-CAM <= 2 s, IG <= 10 s on 2 CPU cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -23,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from survival_core.cli.output import report
 from survival_core.explain.maps import gradcam_map, integrated_gradients_map, network_input  # noqa: E402
 from survival_core.models.networks import CNN3DSurv  # noqa: E402
 from tests.case_builders import make_case  # noqa: E402
@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=2, help="IG internal batch size")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -47,20 +48,17 @@ def main() -> None:
     start = time.perf_counter()
     _, delta, steps = integrated_gradients_map(net, volume, internal_batch_size=args.batch)
     ig_seconds = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "gradcam_seconds": round(gradcam_seconds, 3),
-                "ig_seconds": round(ig_seconds, 3),
-                "ig_steps": steps,
-                "completeness_delta": delta,
-                "threads": args.threads,
-                "internal_batch_size": args.batch,
-                "input_zyx": list(volume.shape[1:]),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            }
-        )
-    )
+    result = {
+        "gradcam_seconds": round(gradcam_seconds, 3),
+        "ig_seconds": round(ig_seconds, 3),
+        "ig_steps": steps,
+        "completeness_delta": delta,
+        "threads": args.threads,
+        "internal_batch_size": args.batch,
+        "input_zyx": list(volume.shape[1:]),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    report(result, args.json)
 
 
 if __name__ == "__main__":

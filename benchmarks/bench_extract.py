@@ -18,7 +18,6 @@ Without ``--cohort`` a demo cohort of ``--n`` cases is generated in a temporary 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import tempfile
@@ -32,6 +31,7 @@ import SimpleITK as sitk
 from radiomics.featureextractor import RadiomicsFeatureExtractor
 
 from survival_core.case import Case
+from survival_core.cli.output import report
 from survival_core.features.cohort import ProcessMapper, SerialMapper, cohort_cases, extract_cases
 from survival_core.features.presets import WEI2021_LEVELS, wei2021
 from survival_core.features.radiomics import extract_case, roi_masks
@@ -158,11 +158,7 @@ def main() -> None:
         "cases_per_s_workers2": round(rates[2], 3),
         "parallel_gain": round(rates[2] / rates[1], 2),
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key}: {value}")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

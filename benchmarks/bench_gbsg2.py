@@ -8,7 +8,6 @@ Also fits lifelines' CoxPHFitter on the same folds: our Cox PH must agree within
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
@@ -18,6 +17,7 @@ from lifelines.utils import concordance_index
 from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
+from survival_core.cli.output import report
 from survival_core.evaluation import splits
 from survival_core.evaluation.crossval import cross_validate
 from survival_core.models import MODELS, make_model
@@ -60,7 +60,7 @@ def main() -> None:
             "ibs": round(s["ibs"], 3),
             "seconds": round(time.perf_counter() - start, 1),
         }
-    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ clinical + radiomics model reaches at least 0.9 x the oracle, and beats clinical
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from survival_core.cli.output import report
 from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.crossval import cross_validate
@@ -78,7 +78,7 @@ def main() -> None:
         seconds=round(time.perf_counter() - start, 1),
         cohort=str(cohort),
     )
-    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    report(result, args.json)
 
 
 if __name__ == "__main__":
