@@ -84,16 +84,10 @@ def case_score(
     _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
 ) -> dict:
     """Score of a case with its current clinical values; cached per (case, values, model)."""
+    import dataclasses
     import json
 
     from survival_core.models.scoring import score_case
 
-    case = Case(
-        case_id=_case.case_id,
-        image=_case.image,
-        masks=_case.masks,
-        clinical=json.loads(clinical_json),
-        modality=_case.modality,
-        source=_case.source,
-    )
+    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
     return score_case(case, scoring_model(folder, modified)).as_dict()
