@@ -68,7 +68,7 @@ def brier_grid(event: np.ndarray, time: np.ndarray, n: int = 20) -> np.ndarray:
     return np.unique(np.linspace(low, min(high, np.nextafter(time.max(), 0)), n))
 
 
-def test_metrics(
+def holdout_metrics(
     y_train: np.ndarray,
     y_test: np.ndarray,
     risk: np.ndarray,
@@ -129,7 +129,7 @@ def run_fold(
     survival = model.predict_survival(X.iloc[fold.test], grid)
     metrics = {}
     if fold.test.size > 1:
-        metrics = test_metrics(y[fit_rows], y[fold.test], risk, survival, grid, horizons)
+        metrics = holdout_metrics(y[fit_rows], y[fold.test], risk, survival, grid, horizons)
     return {
         "repeat": fold.repeat,
         "fold": fold.fold,
@@ -189,7 +189,7 @@ def cross_validate(
             for r in records
         ]
     )
-    pooled = test_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons)
+    pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons)
     ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)
     summary = {
         "n": int(tested.sum()),
