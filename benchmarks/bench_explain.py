@@ -23,7 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from survival_core.cli.output import report
-from survival_core.explain.maps import gradcam_map, integrated_gradients_map, network_input  # noqa: E402
+from survival_core.explain.maps import gradcam_map, integrated_gradients_map  # noqa: E402
+from survival_core.models.image_data import network_input  # noqa: E402
 from survival_core.models.networks import CNN3DSurv  # noqa: E402
 from tests.case_builders import make_case  # noqa: E402
 

@@ -13,7 +13,9 @@ from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
 from survival_core.errors import InputError
-from survival_core.models import MODELS, CoxPH, DeepSurv, load_model, make_model
+from survival_core.models import IMAGE_MODELS, MODELS, CoxPH, DeepSurv, load_model, make_model
+
+TABULAR = sorted(set(MODELS) - set(IMAGE_MODELS))  # image models: tests/test_image_models.py
 
 FAST = {
     "coxnet": {"n_alphas": 20},
@@ -47,14 +49,14 @@ def data() -> tuple:
 def saved(data, tmp_path_factory: pytest.TempPathFactory) -> dict:
     X, y, X_new = data
     out = {}
-    for name in MODELS:
+    for name in TABULAR:
         model = make_model(name, **FAST.get(name, {})).fit(X, y)
         folder = model.save(tmp_path_factory.mktemp(name) / "model")
         out[name] = (model, folder)
     return out
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", TABULAR)
 def test_round_trip_gives_identical_predictions(name: str, saved: dict, data: tuple) -> None:
     model, folder = saved[name]
     X_new = data[2]
@@ -67,7 +69,7 @@ def test_round_trip_gives_identical_predictions(name: str, saved: dict, data: tu
     )
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", TABULAR)
 def test_folder_holds_json_and_plain_weights_only(name: str, saved: dict, data: tuple) -> None:
     model, folder = saved[name]
     files = sorted(p.name for p in Path(folder).iterdir())

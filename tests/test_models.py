@@ -12,8 +12,10 @@ from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.models import MODELS, make_model
+from survival_core.models import IMAGE_MODELS, MODELS, make_model
 from survival_core.models.discrete import interval_targets
+
+TABULAR = sorted(set(MODELS) - set(IMAGE_MODELS))  # image models: tests/test_image_models.py
 
 TORCH_MODELS = ("deepsurv", "vaesurv", "discrete")
 #: Small settings so the whole file runs in seconds on 2 cores.
@@ -56,11 +58,20 @@ def fitted(gbsg2: dict) -> dict:
 
 
 def test_registry_lists_all_models() -> None:
-    assert set(MODELS) == {"coxph", "coxnet", "lasso_cox", "rsf", "deepsurv", "vaesurv", "discrete"}
+    assert set(TABULAR) == {
+        "coxph",
+        "coxnet",
+        "lasso_cox",
+        "rsf",
+        "deepsurv",
+        "vaesurv",
+        "discrete",
+    }
+    assert set(IMAGE_MODELS) == {"cnn3d", "fusion"}
     assert all(MODELS[name].name == name for name in MODELS)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", TABULAR)
 def test_contract_shapes_ranges_and_discrimination(name: str, fitted, gbsg2: dict) -> None:
     model = fitted(name)
     X_test, y_test = gbsg2["X_test"], gbsg2["y_test"]

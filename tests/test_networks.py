@@ -63,7 +63,8 @@ def test_last_conv_is_hookable_for_gradcam(small_net: CNN3DSurv) -> None:
     assert store["act"].shape == store["grad"].shape
     assert store["act"].shape[:2] == (1, 8)
     cam = torch.relu((store["grad"].mean(dim=(2, 3, 4), keepdim=True) * store["act"]).sum(1))
-    assert cam.shape == (1, 2, 4, 4) and torch.isfinite(cam).all()
+    # the stem halves y and x, three pools halve every axis: 16 x 32 x 32 -> 2 x 2 x 2
+    assert cam.shape == (1, 2, 2, 2) and torch.isfinite(cam).all()
 
 
 def test_eval_mode_is_deterministic(small_net: CNN3DSurv) -> None:
@@ -79,3 +80,11 @@ def test_eval_mode_is_deterministic(small_net: CNN3DSurv) -> None:
 def test_invalid_settings_raise(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         CNN3DSurv(**kwargs)
+
+
+def test_stem_stride_downsamples_in_plane_only_by_default() -> None:
+    net = CNN3DSurv(channels=(4,), fc=8)
+    assert net.blocks[0][0].stride == (1, 2, 2)
+    assert CNN3DSurv(channels=(4,), fc=8, stem_stride=(1, 1, 1)).blocks[0][0].stride == (1, 1, 1)
+    with pytest.raises(ConfigError, match="stem_stride"):
+        CNN3DSurv(stem_stride=(2, 2))

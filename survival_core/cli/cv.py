@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from survival_core.cli.model_args import add_model_arguments, add_table_arguments, parse_params
+from survival_core.cli.model_args import (
+    add_model_arguments,
+    add_table_arguments,
+    parse_params,
+    table_paths,
+)
 from survival_core.cli.output import progress, report
 
 
@@ -34,15 +39,20 @@ def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.evaluation import splits
     from survival_core.evaluation.crossval import cross_validate
-    from survival_core.features.selection import make_reduction
     from survival_core.io.tables import load_model_table
-    from survival_core.models import make_model
+    from survival_core.models.training import model_factory
 
-    table = load_model_table(args.table, time_unit=args.time_unit, features=args.features)
+    table = load_model_table(table_paths(args), time_unit=args.time_unit, features=args.features)
     for note in table.notes:
         progress(f"note: {note}")
-    params = parse_params(args.param)
-    make_model(args.model, **params)  # fail fast on a bad parameter
+    factory = model_factory(
+        args.model,
+        parse_params(args.param),
+        args.reduction,
+        args.cohort,
+        table.case_ids,
+        progress,
+    )
     event = table.y["event"]
     if args.protocol == "nested_cv":
         folds = splits.nested_cv(event, args.repeats, args.folds, seed=args.seed)
@@ -50,9 +60,6 @@ def run(args: argparse.Namespace) -> int:
         folds = splits.leave_one_out(event, seed=args.seed)
     else:
         folds = splits.fixed_split(event, args.test_fraction, seed=args.seed)
-
-    def factory():
-        return make_model(args.model, **params).with_reduction(make_reduction(args.reduction))
 
     progress(
         f"{args.model}: {len(table.y)} patients, {table.X.shape[1]} columns, {len(folds)} folds"

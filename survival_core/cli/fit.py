@@ -6,7 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from survival_core.cli.model_args import add_model_arguments, add_table_arguments, parse_params
+from survival_core.cli.model_args import (
+    add_model_arguments,
+    add_table_arguments,
+    parse_params,
+    table_paths,
+)
 from survival_core.cli.output import progress, report
 
 
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     summary = train_model(
-        args.table,
+        table_paths(args),
         args.model,
         parse_params(args.param),
         args.out,
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         horizon=args.horizon,
         cv_repeats=args.cv_repeats,
         seed=args.seed,
+        cohort=args.cohort,
         progress=progress,
     )
     summary["seconds"] = round(time.perf_counter() - start, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -12,19 +13,27 @@ from survival_core.errors import ConfigError
 #: Mirror survival_core.models.MODELS, io.tables.TIME_UNITS and features.selection.REDUCTIONS,
 #: which import torch and the scientific stack; a test keeps them in step so that building the
 #: parser (for every command) stays light.
-MODEL_NAMES = ("coxph", "coxnet", "lasso_cox", "rsf", "deepsurv", "vaesurv", "discrete")
+MODEL_NAMES = (
+    "coxph", "coxnet", "lasso_cox", "rsf", "deepsurv", "vaesurv", "discrete", "cnn3d", "fusion",
+)  # fmt: skip
 TIME_UNIT_NAMES = ("days", "weeks", "months", "years")
 REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")
 
 
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:
-    """--table (repeatable), --features, --time-unit."""
+    """--table (repeatable), --cohort, --features, --time-unit."""
     parser.add_argument(
         "--table",
         action="append",
-        required=True,
         metavar="FILE",
-        help="CSV or Parquet with case_id; repeat to join (one must hold time and event)",
+        help="CSV or Parquet with case_id; repeat to join (one must hold time and event); "
+        "default with --cohort: its clinical.csv",
+    )
+    parser.add_argument(
+        "--cohort",
+        type=Path,
+        metavar="DIR",
+        help="cohort folder whose CT volumes the image models (cnn3d, ...) read",
     )
     parser.add_argument(
         "--features", metavar="REGEX", help="use only feature columns matching REGEX"
@@ -65,3 +74,15 @@ def parse_params(items: list[str]) -> dict[str, Any]:
         except yaml.YAMLError as err:
             raise ConfigError(f"--param {name}: cannot read value {value!r}: {err}") from err
     return params
+
+
+def table_paths(args: argparse.Namespace) -> list[Path]:
+    """The --table files, or the cohort's clinical.csv when only --cohort is given."""
+    if args.table:
+        return [Path(t) for t in args.table]
+    if args.cohort is None:
+        raise ConfigError("Give the data: --table FILE (repeatable) and/or --cohort DIR.")
+    clinical = args.cohort / "clinical.csv"
+    if not clinical.is_file():
+        raise ConfigError(f"{args.cohort} has no clinical.csv; pass --table with the outcomes.")
+    return [clinical]

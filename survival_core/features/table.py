@@ -34,8 +34,9 @@ class FeatureTable:
         return self.settings.hash()
 
 
-def write_feature_table(data: pd.DataFrame, path: Path | str, settings: ExtractionSettings) -> Path:
-    """Write ``data`` (index: case ids) to Parquet at ``path`` with ``settings`` in its metadata.
+def write_table(data: pd.DataFrame, path: Path | str, metadata: dict[bytes, bytes]) -> Path:
+    """Write ``data`` (index: case ids, float columns) to Parquet at ``path`` with ``metadata``
+    (and the RadSurv version) in its footer.
 
     The file is written beside its destination and moved into place, so a reader never sees half a
     table."""
@@ -43,19 +44,20 @@ def write_feature_table(data: pd.DataFrame, path: Path | str, settings: Extracti
     frame = data.astype("float64")
     frame.index = frame.index.astype(str).rename(INDEX_NAME)
     table = pa.Table.from_pandas(frame, preserve_index=True)
-    metadata = dict(table.schema.metadata or {})
-    metadata.update(
-        {
-            SETTINGS_KEY: settings.to_json().encode(),
-            HASH_KEY: settings.hash().encode(),
-            VERSION_KEY: __version__.encode(),
-        }
-    )
+    footer = dict(table.schema.metadata or {})
+    footer.update({**metadata, VERSION_KEY: __version__.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    pq.write_table(table.replace_schema_metadata(metadata), partial)
+    pq.write_table(table.replace_schema_metadata(footer), partial)
     partial.replace(path)
     return path
+
+
+def write_feature_table(data: pd.DataFrame, path: Path | str, settings: ExtractionSettings) -> Path:
+    """Write radiomics ``data`` (index: case ids) to Parquet with ``settings`` in its metadata."""
+    return write_table(
+        data, path, {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
+    )
 
 
 def read_settings(path: Path | str) -> ExtractionSettings:

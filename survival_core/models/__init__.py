@@ -13,11 +13,14 @@ from typing import Any
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.cnn3d import CNN3DModel
 from survival_core.models.coxnet import Coxnet, LassoCox
 from survival_core.models.coxph import CoxPH
 from survival_core.models.deepsurv import DeepSurv
 from survival_core.models.discrete import DiscreteTimeSurv
 from survival_core.models.forest import RandomSurvivalForestModel
+from survival_core.models.fusion import FusionModel
+from survival_core.models.image_base import ImageSurvivalModel
 from survival_core.models.vaesurv import VAESurv
 
 MODELS: dict[str, type[SurvivalModel]] = {
@@ -28,7 +31,13 @@ MODELS: dict[str, type[SurvivalModel]] = {
     "deepsurv": DeepSurv,
     "vaesurv": VAESurv,
     "discrete": DiscreteTimeSurv,
+    "cnn3d": CNN3DModel,
+    "fusion": FusionModel,
 }
+#: Models that read each row's CT (they need ``with_images``); the others read tables only.
+IMAGE_MODELS = tuple(
+    name for name, klass in MODELS.items() if issubclass(klass, ImageSurvivalModel)
+)
 
 
 def make_model(name: str, **params: Any) -> SurvivalModel:
@@ -54,11 +63,15 @@ def load_model(folder: str | Path) -> SurvivalModel:
 
 
 __all__ = [
+    "IMAGE_MODELS",
     "MODELS",
+    "CNN3DModel",
     "Coxnet",
     "CoxPH",
     "DeepSurv",
     "DiscreteTimeSurv",
+    "FusionModel",
+    "ImageSurvivalModel",
     "LassoCox",
     "RandomSurvivalForestModel",
     "SurvivalModel",

@@ -92,7 +92,7 @@ class SurvivalModel:
         event, time = training_arrays(y)
         if len(X) != len(event):
             raise InputError(f"X has {len(X)} rows but y has {len(event)} labels.")
-        self.preprocessor_ = TablePreprocessor().fit(X)
+        self.preprocessor_ = self._make_preprocessor().fit(X)
         frame = self.preprocessor_.transform(X)
         chain = getattr(self, "reduction", None)
         self.reduction_ = None if chain is None else chain.fit(frame, y)
@@ -111,6 +111,10 @@ class SurvivalModel:
         if self.uses_baseline:
             self.baseline_ = BreslowBaseline().fit(self._risk_matrix(Z), event, time)
         return self
+
+    def _make_preprocessor(self) -> TablePreprocessor:
+        """The table preprocessing fitted on the training rows (image-only models accept none)."""
+        return TablePreprocessor()
 
     def with_reduction(self, chain: ReductionChain | None) -> SurvivalModel:
         """Fit ``chain`` (feature reduction) on the preprocessed training rows before the model.
@@ -301,8 +305,9 @@ class TorchSurvivalModel(SurvivalModel):
 
     def _targets(self, event: np.ndarray, time: np.ndarray) -> dict[str, torch.Tensor]:
         return {
-            "event": torch.as_tensor(event, dtype=torch.float32),
-            "time": torch.as_tensor(time, dtype=torch.float64),  # only sorted: keep exact ties
+            # fresh copies: field views of structured arrays can be strided oddly
+            "event": torch.tensor(np.asarray(event, dtype=np.float32).tolist()),
+            "time": torch.tensor(np.asarray(time, dtype=float).tolist(), dtype=torch.float64),
         }
 
     def _loss(
@@ -421,7 +426,7 @@ class TorchSurvivalModel(SurvivalModel):
     def _state(self, folder: Path) -> dict[str, Any]:
         state = {k: v.detach().cpu() for k, v in self.network_.state_dict().items()}
         torch.save(state, folder / WEIGHTS_FILE)
-        return {"n_features": len(self.preprocessor_.feature_names_out_), "history": self.history_}
+        return {"n_features": len(self.features_used_), "history": self.history_}
 
     def _set_state(self, state: dict[str, Any], folder: Path) -> None:
         self.device_ = resolve_device(self.device)

@@ -42,6 +42,35 @@ def interval_targets(
     return survived.astype(np.float32), event_at.astype(np.float32)
 
 
+def check_edges(edges: tuple[float, ...]) -> tuple[float, ...]:
+    """Interval edges (days) as floats: at least two, strictly increasing, the first >= 0."""
+    edges_array = np.asarray(edges, dtype=float)
+    if (
+        edges_array.ndim != 1
+        or len(edges_array) < 2
+        or edges_array[0] < 0
+        or np.any(np.diff(edges_array) <= 0)
+    ):
+        raise ConfigError(
+            f"edges must be at least two strictly increasing times >= 0 (days), got {list(edges)}."
+        )
+    return tuple(float(e) for e in edges_array)
+
+
+def interval_survival(
+    hazards: np.ndarray, edges: tuple[float, ...], times: np.ndarray
+) -> np.ndarray:
+    """S(t) at ``times`` from interval hazards ``(rows, K)``: the product of (1 - h) over the
+    intervals lived through, a constant hazard rate inside an interval, flat after the last edge."""
+    edges_array = np.asarray(edges, dtype=float)
+    log_keep = np.log1p(-np.clip(hazards, 0.0, 1.0 - 1e-12))
+    log_s_edges = np.concatenate([np.zeros((len(hazards), 1)), np.cumsum(log_keep, axis=1)], axis=1)
+    clipped = np.clip(times, edges_array[0], edges_array[-1])
+    k = np.clip(np.searchsorted(edges_array, clipped, side="right") - 1, 0, len(edges_array) - 2)
+    fraction = (clipped - edges_array[k]) / (edges_array[k + 1] - edges_array[k])
+    return np.exp(log_s_edges[:, k] + fraction[None, :] * log_keep[:, k])
+
+
 class DiscreteTimeSurv(TorchSurvivalModel):
     """Discrete-time survival MLP.
 
@@ -72,17 +101,7 @@ class DiscreteTimeSurv(TorchSurvivalModel):
         seed: int = 0,
         device: str = "auto",
     ) -> None:
-        edges_array = np.asarray(edges, dtype=float)
-        if (
-            edges_array.ndim != 1
-            or len(edges_array) < 2
-            or edges_array[0] < 0
-            or np.any(np.diff(edges_array) <= 0)
-        ):
-            raise ConfigError(
-                f"edges must be at least two strictly increasing times >= 0 (days), got {list(edges)}."
-            )
-        self.edges = tuple(float(e) for e in edges_array)
+        self.edges = check_edges(edges)
         self.hidden = tuple(int(h) for h in hidden)
         self.dropout = dropout
         self.batchnorm = batchnorm
@@ -106,14 +125,7 @@ class DiscreteTimeSurv(TorchSurvivalModel):
         return torch.sigmoid(self._forward_numpy(Z)).double().cpu().numpy()
 
     def _survival_matrix(self, Z: np.ndarray, times: np.ndarray) -> np.ndarray:
-        edges = np.asarray(self.edges)
-        hazards = self.interval_hazards(Z)
-        log_keep = np.log1p(-np.clip(hazards, 0.0, 1.0 - 1e-12))
-        log_s_edges = np.concatenate([np.zeros((len(Z), 1)), np.cumsum(log_keep, axis=1)], axis=1)
-        clipped = np.clip(times, edges[0], edges[-1])
-        k = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, len(edges) - 2)
-        fraction = (clipped - edges[k]) / (edges[k + 1] - edges[k])
-        return np.exp(log_s_edges[:, k] + fraction[None, :] * log_keep[:, k])
+        return interval_survival(self.interval_hazards(Z), self.edges, times)
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
         return 1.0 - self._survival_matrix(Z, np.asarray([self.edges[-1]]))[:, 0]

@@ -9,6 +9,7 @@ reported as such, never silently.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,24 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     return frame[loaded.inputs], imputed
 
 
+def case_model(case: Case, loaded: LoadedModel) -> SurvivalModel:
+    """The loaded model ready for ``case``: image models get a shallow copy reading its CT (the
+    shared loaded model is never modified, so concurrent sessions cannot mix cases up)."""
+    from survival_core.models.image_base import ImageSurvivalModel
+    from survival_core.models.image_set import ImageSet
+
+    if isinstance(loaded.model, ImageSurvivalModel):
+        return copy.copy(loaded.model).with_images(ImageSet.from_cases([case]))
+    return loaded.model
+
+
 def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo."""
     X, imputed = case_features(case, loaded)
-    risk = float(loaded.model.predict_risk(X)[0])
+    model = case_model(case, loaded)
+    risk = float(model.predict_risk(X)[0])
     times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
-    survival = loaded.model.predict_survival(X, times)[0]
+    survival = model.predict_survival(X, times)[0]
     return CaseScore(
         case_id=case.case_id,
         risk=risk,

@@ -87,12 +87,14 @@ class TablePreprocessor:
     ----------
     label_columns : column names never used as features (the survival labels).
     max_missing_fraction : a column missing in more than this fraction of training rows is dropped.
+    allow_empty : accept a table without usable columns (image-only models read no table columns).
     """
 
     def __init__(
         self,
         label_columns: tuple[str, ...] = ("time", "event"),
         max_missing_fraction: float = 0.5,
+        allow_empty: bool = False,
     ) -> None:
         if not 0.0 <= max_missing_fraction <= 1.0:
             raise ConfigError(
@@ -100,6 +102,7 @@ class TablePreprocessor:
             )
         self.label_columns = tuple(label_columns)
         self.max_missing_fraction = float(max_missing_fraction)
+        self.allow_empty = bool(allow_empty)
 
     def fit(self, X: Any) -> TablePreprocessor:
         """Learn columns, imputation values, categories and z-scores from training rows ``X``."""
@@ -144,7 +147,7 @@ class TablePreprocessor:
                         f"{spec['imputation']} ({spec['fill']})."
                     )
                 self.columns_.append(spec)
-        if not self.columns_:
+        if not self.columns_ and not self.allow_empty:
             raise InputError(
                 "No usable feature columns remain after preprocessing: " + " ".join(self.notes_)
             )
@@ -235,7 +238,7 @@ class TablePreprocessor:
             blocks.append(
                 np.stack([(values == c).to_numpy(float) for c in spec["categories"][1:]], axis=1)
             )
-        return np.concatenate(blocks, axis=1)
+        return np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0))
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Apply the training-fitted steps; columns are matched by name, extra ones ignored."""
@@ -260,6 +263,7 @@ class TablePreprocessor:
         return {
             "label_columns": list(self.label_columns),
             "max_missing_fraction": self.max_missing_fraction,
+            "allow_empty": self.allow_empty,
             "input_schema": self.input_schema_,
             "columns": self.columns_,
             "mean": self.mean_,
@@ -271,7 +275,11 @@ class TablePreprocessor:
     def from_dict(cls, state: dict[str, Any]) -> TablePreprocessor:
         """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
         try:
-            prep = cls(tuple(state["label_columns"]), state["max_missing_fraction"])
+            prep = cls(
+                tuple(state["label_columns"]),
+                state["max_missing_fraction"],
+                bool(state.get("allow_empty", False)),
+            )
             prep.input_schema_ = list(state["input_schema"])
             prep.columns_ = list(state["columns"])
             prep.mean_ = [float(v) for v in state["mean"]]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from survival_core.errors import InputError
+from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
+from survival_core.models.base import SurvivalModel
 from survival_core.models.card import build_card
 
 
@@ -21,6 +22,40 @@ def _radiomics_settings(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
     if len(found) > 1:
         raise InputError("The tables come from several radiomics settings; join one at a time.")
     return found.pop() if found else None
+
+
+def model_factory(
+    model_name: str,
+    params: dict[str, Any],
+    reduction: str = "none",
+    cohort: Path | None = None,
+    case_ids: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> Callable[[], SurvivalModel]:
+    """A maker of fresh, unfitted models (one per CV fold, one for the final fit).
+
+    Parameters are checked now. Image models read the CT volumes of ``cohort``: those of
+    ``case_ids`` are prepared (cached) here once, in worker processes, not inside each fold.
+    """
+    from survival_core.features.selection import make_reduction
+    from survival_core.models.image_base import ImageSurvivalModel
+    from survival_core.models.image_set import ImageSet
+
+    prototype = make_model(model_name, **params)
+    images = None
+    if isinstance(prototype, ImageSurvivalModel):
+        if cohort is None:
+            raise ConfigError(
+                f"Model '{model_name}' reads CT volumes: pass the cohort folder (--cohort DIR)."
+            )
+        images = ImageSet.from_cohort(cohort)
+        images.prepare(list(case_ids), prototype.volume_spec, progress=progress)
+
+    def factory() -> SurvivalModel:
+        model = make_model(model_name, **params).with_reduction(make_reduction(reduction))
+        return model if images is None else model.with_images(images)
+
+    return factory
 
 
 def train_model(
@@ -36,20 +71,21 @@ def train_model(
     horizon: float | None = 730.0,
     cv_repeats: int = 0,
     seed: int = 0,
+    cohort: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Fit ``model_name`` on all rows, save model + card into ``out``; returns a summary."""
+    """Fit ``model_name`` on all rows, save model + card into ``out``; returns a summary.
+
+    ``cohort``: the folder whose CT volumes image models read.
+    """
     from survival_core.evaluation import splits
     from survival_core.evaluation.crossval import cross_validate
-    from survival_core.features.selection import make_reduction
 
     table = load_model_table(list(tables), time_unit=time_unit, features=features)
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
-
-    def factory():
-        return make_model(model_name, **params).with_reduction(make_reduction(reduction))
+    factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
 
     cv_summary = None
     if cv_repeats > 0:

@@ -1,0 +1,182 @@
+"""CT volumes by case id: the image input of the image models, next to their table rows.
+
+An image model's table rows are indexed by ``case_id``; an :class:`ImageSet` turns those ids into
+network inputs (:func:`~survival_core.models.image_data.network_input`: liver-cropped, resized,
+windowed) for a :class:`VolumeSpec`. Cases come from case folders (a cohort) or from loaded
+:class:`~survival_core.case.Case` objects (an upload being scored).
+
+Volumes of case folders are computed once per (folder content, spec) and cached as float16 ``.npy``
+files under ``<data>/cache/volumes/<spec key>/<content hash>.npy`` (a [0, 1] window loses < 5e-4 to
+float16), so cross-validation folds and later runs read them instead of reloading DICOM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from survival_core.case import Case
+from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.models.image_data import _check_size, network_input
+from survival_core.paths import data_subdir
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """How a case becomes a network input: size (x, y, z) voxels, window, margin around the liver."""
+
+    shape: tuple[int, int, int] = (224, 224, 48)
+    window: str = "arterial"
+    margin_mm: float = 10.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", _check_size(self.shape, "Volume shape"))
+        if not (isinstance(self.margin_mm, int | float) and self.margin_mm >= 0):
+            raise ConfigError(f"margin_mm must be a number >= 0; got {self.margin_mm!r}.")
+
+    @property
+    def key(self) -> str:
+        """Short hash naming this spec's cache folder."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class ImageRows:
+    """Preprocessed table rows of an image model with the case id of each row."""
+
+    tabular: np.ndarray
+    case_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.case_ids)
+
+    def __getitem__(self, rows: np.ndarray) -> ImageRows:
+        rows = np.asarray(rows)
+        return ImageRows(self.tabular[rows], [self.case_ids[i] for i in rows.tolist()])
+
+
+def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
+    from survival_core.io.case_loader import load_case
+
+    case = load_case(folder, require=("liver",))
+    return network_input(case, spec.shape, spec.window, spec.margin_mm)[0]
+
+
+def _cache_volume(task: tuple[Path, Path, VolumeSpec]) -> Path:
+    """Compute one folder's volume into ``path`` (atomically); picklable for worker processes."""
+    folder, path, spec = task
+    if not path.exists():
+        volume = _volume_of_folder(folder, spec).astype(np.float16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.part")
+        with os.fdopen(handle, "wb") as stream:
+            np.save(stream, volume, allow_pickle=False)
+        os.replace(tmp, path)
+    return path
+
+
+@dataclass
+class ImageSet:
+    """Case id -> CT volume, from case folders and/or loaded cases."""
+
+    folders: dict[str, Path] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)
+
+    @classmethod
+    def from_cohort(cls, cohort: Path | str) -> ImageSet:
+        """Every case of a cohort folder (its manifest)."""
+        from survival_core.features.cohort import cohort_cases
+
+        return cls(folders={case_id: folder for case_id, folder in cohort_cases(Path(cohort))})
+
+    @classmethod
+    def from_cases(cls, cases: Iterable[Case]) -> ImageSet:
+        """Loaded cases (e.g. an upload), keyed by their case id."""
+        return cls(cases={case.case_id: case for case in cases})
+
+    @property
+    def case_ids(self) -> list[str]:
+        return list(dict.fromkeys([*self.folders, *self.cases]))
+
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self.folders or case_id in self.cases
+
+    def check(self, case_ids: Sequence[str]) -> None:
+        """Refuse rows whose case has no image, naming them."""
+        missing = [c for c in case_ids if c not in self]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise InputError(
+                f"No CT for {len(missing)} case(s) of the table: {shown}. Image models need the "
+                "cohort folder holding every case of the table (--cohort)."
+            )
+
+    def _cache_path(self, case_id: str, spec: VolumeSpec) -> Path:
+        from survival_core.features.cohort import content_hash
+
+        root = data_subdir("cache") / "volumes" / spec.key
+        return root / f"{content_hash(self.folders[case_id])}.npy"
+
+    def prepare(
+        self,
+        case_ids: Sequence[str],
+        spec: VolumeSpec,
+        workers: int | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Fill the volume cache for the folder cases among ``case_ids`` (in worker processes)."""
+        from survival_core.features.cohort import make_mapper
+
+        self.check(case_ids)
+        tasks = []
+        for case_id in dict.fromkeys(case_ids):
+            if case_id in self.folders:
+                path = self._cache_path(case_id, spec)
+                if not path.exists():
+                    tasks.append((self.folders[case_id], path, spec))
+        if not tasks:
+            return
+        if progress:
+            progress(f"preparing {len(tasks)} CT volume(s) at {spec.shape} voxels")
+        mapper = make_mapper(workers, len(tasks))
+        for (folder, _, _), outcome in mapper.map_unordered(_cache_volume, tasks):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, RadSurvError):
+                    raise InputError(f"Case {folder.name}: {outcome}") from outcome
+                raise InputError(
+                    f"Case {folder.name}: cannot read its CT ({outcome})."
+                ) from outcome
+
+    def volume(self, case_id: str, spec: VolumeSpec) -> np.ndarray:
+        """The float32 ``(1, z, y, x)`` network input of one case."""
+        self.check([case_id])
+        if case_id in self.cases:
+            case = self.cases[case_id]
+            return network_input(case, spec.shape, spec.window, spec.margin_mm)[0]
+        path = _cache_volume((self.folders[case_id], self._cache_path(case_id, spec), spec))
+        try:
+            return np.load(path, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as err:
+            path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt on the next call
+            raise InputError(f"Cached volume of case {case_id} was unreadable; retry.") from err
+
+    def volumes(self, case_ids: Sequence[str], spec: VolumeSpec) -> np.ndarray:
+        """Float32 ``(n, 1, z, y, x)`` inputs of ``case_ids``, in order."""
+        self.check(case_ids)
+        self.prepare(case_ids, spec)
+        return np.stack([self.volume(c, spec) for c in case_ids])
+
+
+def as_mapping(images: ImageSet | Mapping[str, Case] | None) -> ImageSet | None:
+    """Accept an :class:`ImageSet` or a ``{case_id: Case}`` mapping."""
+    if images is None or isinstance(images, ImageSet):
+        return images
+    return ImageSet(cases=dict(images))

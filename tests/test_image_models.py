@@ -1,0 +1,258 @@
+"""Image models: volumes by case id, patch training, volume/grid inference, fusion, persistence."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+import torch
+from sksurv.util import Surv
+
+from survival_core.case import Case
+from survival_core.cli.main import main
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.io.case_loader import load_case
+from survival_core.io.tables import load_model_table
+from survival_core.models import load_model, make_model
+from survival_core.models.fusion import FusionModel, is_clinical
+from survival_core.models.image_base import ImageSurvivalModel, crop_batch
+from survival_core.models.image_data import extract_patches, patch_grid
+from survival_core.models.image_set import ImageSet, VolumeSpec
+from survival_core.models.scoring import load_scoring_model, score_case
+from tests.case_builders import make_case
+
+TINY = {"volume_shape": [32, 32, 12], "patch_size": [24, 24, 8]}
+TINY_CNN = {"channels": [4, 8], "fc": 8, "batch_size": 4, **TINY}
+
+
+def _case_with_tumour_hu(case_id: str, hu: float) -> Case:
+    case = make_case(size=(40, 40, 12), spacing=(1.0, 1.0, 2.5), case_id=case_id)
+    pixels = sitk.GetArrayFromImage(case.image)
+    pixels[sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool)] = hu
+    image = sitk.GetImageFromArray(pixels)
+    image.CopyInformation(case.image)
+    return dataclasses.replace(case, image=image)
+
+
+@pytest.fixture(scope="module")
+def bright_tumours() -> tuple[ImageSet, pd.DataFrame, np.ndarray]:
+    """24 cases whose survival time falls as their tumour gets brighter (no noise)."""
+    hu = np.linspace(70.0, 190.0, 24)
+    cases = [_case_with_tumour_hu(f"B{i:02d}", h) for i, h in enumerate(hu)]
+    time = 3000.0 - 12.0 * (hu - 70.0)
+    y = Surv.from_arrays(np.ones(24, bool), time)
+    X = pd.DataFrame(
+        {"age": np.linspace(40, 80, 24)}, index=pd.Index([c.case_id for c in cases], name="case_id")
+    )
+    return ImageSet.from_cases(cases), X, y
+
+
+@pytest.fixture(scope="module")
+def cohort_table(small_cohort):
+    table = load_model_table([small_cohort / "clinical.csv"])
+    return table, ImageSet.from_cohort(small_cohort)
+
+
+# -- volumes ------------------------------------------------------------------------------------
+
+
+def test_volume_spec_checks_and_keys():
+    assert VolumeSpec((32, 32, 12)).key != VolumeSpec((32, 32, 12), window="portal").key
+    with pytest.raises(ConfigError, match="Volume shape"):
+        VolumeSpec((32, 32))
+    with pytest.raises(ConfigError, match="margin_mm"):
+        VolumeSpec(margin_mm=-1)
+
+
+def test_image_set_caches_volumes_of_folders(cohort_table, data_folder):
+    table, images = cohort_table
+    spec = VolumeSpec((32, 32, 12))
+    assert set(table.case_ids) <= set(images.case_ids)
+    volumes = images.volumes(table.case_ids[:2], spec)
+    assert volumes.shape == (2, 1, 12, 32, 32) and volumes.dtype == np.float32
+    assert volumes.min() >= 0.0 and volumes.max() <= 1.0
+    cached = list((data_folder / "cache" / "volumes" / spec.key).glob("*.npy"))
+    assert len(cached) >= 2
+    # the cached float16 volume equals a fresh computation from the loaded case
+    case = load_case(images.folders[table.case_ids[0]])
+    fresh = ImageSet.from_cases([case]).volume(case.case_id, spec)
+    np.testing.assert_allclose(volumes[0], fresh, atol=1e-3)
+
+
+def test_image_set_names_cases_without_images(cohort_table):
+    _, images = cohort_table
+    with pytest.raises(InputError, match="NOPE-1"):
+        images.volumes(["NOPE-1"], VolumeSpec((32, 32, 12)))
+
+
+def test_crop_batch_matches_numpy_patches_with_padding():
+    rng = np.random.default_rng(0)
+    volumes = rng.random((3, 1, 6, 10, 9)).astype(np.float32)
+    starts = np.array([[0, 0, 0], [0, 3, 1], [0, 2, 0]])
+    size = (8, 7, 8)  # x, y, z: z (8) exceeds the volume's 6 slices -> zero padding
+    got = crop_batch(torch.from_numpy(volumes), starts, size[::-1]).numpy()
+    for i in range(3):
+        np.testing.assert_array_equal(
+            got[i], extract_patches(volumes[i], starts[i : i + 1], size)[0]
+        )
+
+
+# -- the CNN --------------------------------------------------------------------------------------
+
+
+def test_cnn3d_learns_a_risk_written_in_the_image(bright_tumours):
+    images, X, y = bright_tumours
+    model = make_model(
+        "cnn3d", **TINY_CNN, epochs=40, lr=3e-3, validation_fraction=0.0, dropout=0.0
+    ).with_images(images)
+    model.fit(X, y)
+    assert harrell_c_index(y, model.predict_risk(X)) > 0.8
+    assert model.history_["train"][-1] < model.history_["train"][0]
+
+
+def test_cnn3d_reads_no_table_column_and_needs_images(bright_tumours):
+    images, X, y = bright_tumours
+    with pytest.raises(ConfigError, match="--cohort"):
+        make_model("cnn3d", **TINY_CNN, epochs=1).fit(X, y)
+    model = make_model("cnn3d", **TINY_CNN, epochs=1).with_images(images).fit(X, y)
+    assert model.preprocessor_.input_schema_ == [] and model.features_used_ == []
+
+
+def test_cnn3d_save_load_and_explained_function_match_predictions(bright_tumours, tmp_path):
+    images, X, y = bright_tumours
+    model = make_model("cnn3d", **TINY_CNN, epochs=2).with_images(images).fit(X, y)
+    risk = model.predict_risk(X)
+    survival = model.predict_survival(X, [500, 1500, 2500])
+    assert survival.shape == (24, 3) and np.all(np.diff(survival, axis=1) <= 1e-12)
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m").with_images(images)
+    np.testing.assert_array_equal(loaded.predict_risk(X), risk)
+    case = images.cases["B03"]
+    volume, _ = model.case_input(case)
+    with torch.no_grad():
+        explained = model.risk_function(X.loc[["B03"]])(torch.as_tensor(volume)[None])
+    assert explained.item() == pytest.approx(risk[3], abs=1e-5)
+
+
+def test_grid_inference_is_the_mean_over_the_patch_grid(bright_tumours):
+    images, X, y = bright_tumours
+    model = make_model("cnn3d", **TINY_CNN, epochs=1, inference="grid").with_images(images)
+    model.fit(X, y)
+    volume = images.volume("B05", model.volume_spec)
+    with torch.no_grad():
+        patches = torch.as_tensor(patch_grid(volume, model.patch_size))
+        expected = model.network_(patches).mean().item()
+    assert len(patches) > 1
+    assert model.predict_risk(X.loc[["B05"]])[0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_cnn3d_rejects_bad_geometry():
+    with pytest.raises(ConfigError, match="inference"):
+        make_model("cnn3d", inference="slices")
+    with pytest.raises(ConfigError, match="Patch size"):
+        make_model("cnn3d", patch_size=[80, 80])
+    with pytest.raises(ConfigError, match="with_images"):
+        make_model("cnn3d").with_images({"B00": None})
+
+
+# -- fusion ------------------------------------------------------------------------------------------
+
+
+def _fusion_table(X: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    frame = X.copy()
+    for k in range(4):
+        frame[f"original_firstorder_f{k}"] = rng.normal(size=len(frame))
+    return frame
+
+
+FUSION = {
+    "clinical": {"epochs": 3, "latent_dim": 2},
+    "radiomics": {"epochs": 3, "latent_dim": 2},
+    "cnn": {"channels": [4, 8], "fc": 8, "epochs": 2, "batch_size": 4},
+    "epochs": 2,
+    "batch_size": 4,
+    **TINY,
+}
+
+
+def test_fusion_splits_columns_and_fine_tunes_with_two_learning_rates(bright_tumours, monkeypatch):
+    images, X, y = bright_tumours
+    calls = []
+    original = ImageSurvivalModel._train_images
+
+    def spy(self, net, data, val_data, groups, generator, epochs=None):
+        calls.append((type(net).__name__, [(g.get("lr"), len(g["params"])) for g in groups]))
+        return original(self, net, data, val_data, groups, generator, epochs)
+
+    monkeypatch.setattr(ImageSurvivalModel, "_train_images", spy)
+    model = make_model("fusion", **FUSION).with_images(images).fit(_fusion_table(X), y)
+    net = model.network_
+    assert net.clinical_columns.tolist() == [0]  # 'age'
+    assert net.radiomics_columns.tolist() == [1, 2, 3, 4]
+    assert [name for name, _ in calls] == ["CNN3DSurv", "FusionNet"]
+    fine_tune = calls[-1][1]
+    assert fine_tune == [(1e-4, len(net.pretrained_parameters())), (1e-2, 2)]
+    assert set(model.history_) >= {"clinical", "radiomics", "cnn", "fine_tune"}
+
+
+def test_fusion_round_trip_and_clear_errors(bright_tumours, tmp_path):
+    images, X, y = bright_tumours
+    table = _fusion_table(X)
+    model = make_model("fusion", **FUSION).with_images(images).fit(table, y)
+    risk = model.predict_risk(table)
+    model.save(tmp_path / "fusion")
+    loaded = load_model(tmp_path / "fusion").with_images(images)
+    np.testing.assert_allclose(loaded.predict_risk(table), risk, atol=1e-6)
+    assert isinstance(loaded, FusionModel)
+    with pytest.raises(ConfigError, match="both clinical and radiomics"):
+        make_model("fusion", **FUSION).with_images(images).fit(X, y)
+    with pytest.raises(ConfigError, match="fusion model itself"):
+        make_model("fusion", cnn={"volume_shape": [8, 8, 8]})
+    with pytest.raises(ConfigError, match="branch parameter"):
+        make_model("fusion", clinical={"no_such": 1})
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("age", True), ("sex=M", True), ("bclc=C", True), ("original_glcm_Contrast", False)],
+)
+def test_is_clinical(name, expected):
+    assert is_clinical(name) is expected
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+def test_cv_fit_and_score_an_image_model_from_a_cohort(small_cohort, tmp_path, capsys):
+    params = [f"--param={k}={json.dumps(v)}" for k, v in {**TINY_CNN, "epochs": 1}.items()]
+    code = main(
+        ["cv", "--cohort", str(small_cohort), "--model", "cnn3d", *params,
+         "--protocol", "leave_one_out", "--bootstrap", "20", "--json"]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["model"] == "cnn3d" and summary["n"] == 6
+    out = tmp_path / "cnn"
+    assert main(["fit", "--cohort", str(small_cohort), "--model", "cnn3d", *params,
+                 "--out", str(out), "--json"]) == 0  # fmt: skip
+    capsys.readouterr()
+    case_folder = sorted((small_cohort / "cases").iterdir())[0]
+    assert main(["score", "--case", str(case_folder), "--model", str(out), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    loaded = load_scoring_model(out)
+    case = load_case(case_folder)
+    assert scored["risk"] == pytest.approx(score_case(case, loaded).risk)
+    assert scored["imputed"] == []
+    assert loaded.model.images is None  # scoring never attaches a case to the shared model
+
+
+def test_image_model_without_cohort_is_a_message(small_cohort, capsys):
+    code = main(["cv", "--table", str(small_cohort / "clinical.csv"), "--model", "cnn3d"])
+    assert code == 2
+    assert "--cohort" in capsys.readouterr().err
