@@ -1,0 +1,93 @@
+"""Explaining one case under a saved model: the ``explain`` command and explain_case."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.cli.main import main
+from survival_core.explain.case import explain_case
+from survival_core.io.case_loader import load_case
+from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.training import train_model
+
+TINY_CNN = {
+    "channels": [4, 8],
+    "fc": 8,
+    "batch_size": 4,
+    "epochs": 2,
+    "volume_shape": [32, 32, 12],
+    "patch_size": [24, 24, 8],
+}
+
+
+@pytest.fixture(scope="module")
+def models(small_cohort, tmp_path_factory):
+    root = tmp_path_factory.mktemp("explain-models")
+    clinical = [small_cohort / "clinical.csv"]
+    train_model(clinical, "cnn3d", TINY_CNN, root / "cnn3d", cohort=small_cohort)
+    train_model(clinical, "coxph", {"penalizer": 0.5}, root / "coxph")
+    train_model(clinical, "deepsurv", {"epochs": 20, "validation_fraction": 0.0}, root / "deepsurv")
+    return root
+
+
+@pytest.fixture(scope="module")
+def case_folder(small_cohort):
+    return sorted((small_cohort / "cases").iterdir())[0]
+
+
+@pytest.mark.parametrize("method", ["gradcam", "ig"])
+def test_image_model_map_lies_on_the_case_ct(method, models, case_folder, tmp_path, capsys):
+    out = tmp_path / f"{method}.nii.gz"
+    code = main(["explain", "--case", str(case_folder), "--model", str(models / "cnn3d"),
+                 "--method", method, "--out", str(out), "--json"])  # fmt: skip
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"method", "seconds", "completeness_delta", "top_features"} <= set(result)
+    assert result["method"] == method and result["seconds"] > 0
+    case = load_case(case_folder)
+    written = sitk.ReadImage(str(out))
+    assert written.GetSize() == case.image.GetSize()
+    np.testing.assert_allclose(written.GetSpacing(), case.image.GetSpacing(), rtol=1e-5)
+    np.testing.assert_allclose(written.GetOrigin(), case.image.GetOrigin(), atol=1e-3)
+    shares = [item["share"] for item in result["top_features"]]
+    assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
+    assert result["top_features"][0]["name"] in {
+        "tumour (GTV)", "liver outside the tumour", "outside liver and tumour"
+    }  # fmt: skip
+    assert result["enrichment"] is not None and result["enrichment"] >= 0
+    # the explained risk is the risk score reports
+    assert result["risk"] == pytest.approx(
+        score_case(case, load_scoring_model(models / "cnn3d")).risk
+    )
+    if method == "ig":
+        assert result["completeness_delta"] <= 0.01 and result["steps"] >= 1
+    else:
+        assert result["completeness_delta"] is None
+        values = sitk.GetArrayFromImage(written)
+        assert values.min() >= 0 and values.max() <= 1 + 1e-6
+
+
+@pytest.mark.parametrize("model", ["coxph", "deepsurv"])
+def test_table_model_attributions_add_up_to_the_risk_difference(model, models, case_folder):
+    loaded = load_scoring_model(models / model)
+    explanation = explain_case(load_case(case_folder), loaded, "ig", top=3)
+    assert len(explanation.top_features) == 3
+    assert explanation.completeness_delta <= 0.01
+    sizes = [abs(item["attribution"]) for item in explanation.attributions]
+    assert sizes == sorted(sizes, reverse=True)
+    assert {item["name"] for item in explanation.attributions} == set(loaded.model.features_used_)
+
+
+def test_table_attributions_csv_and_gradcam_refusal(models, case_folder, tmp_path, capsys):
+    out = tmp_path / "attr.csv"
+    assert main(["explain", "--case", str(case_folder), "--model", str(models / "coxph"),
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert out.read_text().splitlines()[0] == "name,attribution"
+    code = main(["explain", "--case", str(case_folder), "--model", str(models / "coxph"),
+                 "--method", "gradcam"])  # fmt: skip
+    assert code == 2
+    assert "Grad-CAM needs an image model" in capsys.readouterr().err
