@@ -67,7 +67,7 @@ def test_registry_lists_all_models() -> None:
         "vaesurv",
         "discrete",
     }
-    assert set(IMAGE_MODELS) == {"cnn3d", "fusion"}
+    assert set(IMAGE_MODELS) == {"cnn3d", "fusion", "resnet_fusion"}
     assert all(MODELS[name].name == name for name in MODELS)
 
 

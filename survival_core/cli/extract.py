@@ -1,6 +1,7 @@
-"""``extract``: radiomics features of a cohort folder into a Parquet feature table.
+"""``extract``: radiomics or deep features of a cohort folder into a Parquet feature table.
 
     python -m survival_core extract --cohort DIR --preset wei2021 --out features.parquet [--workers N] [--json]
+    python -m survival_core extract --cohort DIR --preset deep --network FILE [--layer NAME] --out deep.parquet
 
 Writes FEATURES.parquet (one row per case, settings in its metadata) and FEATURES.failures.csv
 (case_id, error) beside it; cases that fail are reported, not fatal. Progress goes to stderr, one
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cohort", required=True, type=Path, help="cohort folder (manifest.csv + cases/)"
     )
-    parser.add_argument("--preset", required=True, help="feature preset: wei2021, han2020 or full")
+    parser.add_argument(
+        "--preset", required=True, help="feature preset: wei2021, han2020, full or deep"
+    )
     parser.add_argument("--out", required=True, type=Path, help="output feature table (.parquet)")
     parser.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: all CPUs)"
@@ -41,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--wavelet", metavar="NAME", help="full preset: add wavelet images (e.g. coif1)"
     )
+    parser.add_argument(
+        "--network", type=Path, metavar="FILE",
+        help="deep preset: saved image model folder (cnn3d, resnet_fusion) or ResNet weights file",
+    )  # fmt: skip
+    parser.add_argument(
+        "--layer", metavar="NAME",
+        help="deep preset: layer to read (default: the embedding before the risk head)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 
@@ -68,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be at least 1; got {args.workers}.")
     if not (args.cohort / "manifest.csv").is_file():
         raise InputError(f"{args.cohort} is not a cohort folder: it has no manifest.csv.")
+    if args.preset == "deep":
+        from survival_core.features.deep import run_deep
+
+        return run_deep(args)
+    if args.network or args.layer:
+        raise ConfigError("--network and --layer apply to --preset deep only.")
     settings = get_preset(args.preset, **_preset_options(args))
 
     progress(f"Extracting {args.preset} features ({settings.hash()}) from {args.cohort}...")

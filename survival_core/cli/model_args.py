@@ -15,6 +15,7 @@ from survival_core.errors import ConfigError
 #: parser (for every command) stays light.
 MODEL_NAMES = (
     "coxph", "coxnet", "lasso_cox", "rsf", "deepsurv", "vaesurv", "discrete", "cnn3d", "fusion",
+    "resnet_fusion",
 )  # fmt: skip
 TIME_UNIT_NAMES = ("days", "weeks", "months", "years")
 REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")

@@ -10,10 +10,12 @@ computed on the network grid can be put back on the case's CT grid with
 - :func:`gradcam_map`: Grad-CAM (``monai.visualize.GradCAM``) of the risk at ``net.last_block``
   (the last Conv-BN-ReLU stage before pooling), trilinearly upsampled to the input, ReLU,
   scaled to [0, 1]. Coarse (one value per last-stage voxel, e.g. 8 x 8 x 8 input voxels).
-- :func:`integrated_gradients_map`: Captum Integrated Gradients of the risk with respect to every
-  input voxel, baseline the window floor (0 = air/fat), signed. The step count doubles from 16
-  until the completeness delta |sum(attr) - (f(x) - f(b))| / max(|f(x) - f(b)|, 1e-6) is <= 1 %
-  (cap 256).
+- :func:`integrated_gradients_map`: Integrated Gradients of the risk with respect to every
+  input voxel, baseline the window floor (0 = air/fat), signed. The path integral is the midpoint
+  rule (the same numbers as Captum's ``riemann_middle``, tested), with batched interpolation
+  points; the step count triples from 12 until the completeness delta
+  |sum(attr) - (f(x) - f(b))| / max(|f(x) - f(b)|, 1e-6) is <= 1 % (cap 324), and each tripling
+  reuses every gradient already computed, so the check costs no repeated work.
 - :func:`enrichment`: how much more often the top voxels of a map fall in the tumour than chance.
 
 Both methods run the network in eval mode (dropout off, batch-norm running statistics), so the
@@ -31,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 import torch
-from captum.attr import IntegratedGradients
 from monai.visualize import GradCAM
 from torch import nn
 
@@ -39,9 +40,10 @@ from survival_core.case import Case
 from survival_core.errors import ConfigError, GeometryError, MaskError
 from survival_core.preprocess.resample import Grid, check_same_grid
 
-#: Automatic IG step search: first value, cap, target relative completeness delta, delta floor.
-START_STEPS = 16
-MAX_STEPS = 256
+#: Automatic IG step search (tripling): first value, cap, target relative completeness delta,
+#: delta floor.
+START_STEPS = 12
+MAX_STEPS = 324
 TOLERANCE = 0.01
 DELTA_FLOOR = 1e-6
 #: nn.Module attributes holding the hooks MONAI's GradCAM registers (removed after each map).
@@ -155,36 +157,60 @@ def _relative_delta(total: float, difference: float) -> float:
     return abs(total - difference) / max(abs(difference), DELTA_FLOOR)
 
 
+def _gradient_sum(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    base: torch.Tensor,
+    alphas: np.ndarray,
+    weights: np.ndarray,
+    batch: int,
+) -> torch.Tensor:
+    """sum_k weights[k] * grad f(base + alphas[k] (x - base)), in batches of ``batch`` points."""
+    total = torch.zeros_like(x[0], dtype=torch.float64)
+    for start in range(0, len(alphas), batch):
+        a = torch.as_tensor(alphas[start : start + batch], dtype=x.dtype, device=x.device)
+        w = torch.as_tensor(weights[start : start + batch], dtype=torch.float64, device=x.device)
+        points = (base + a.view(-1, 1, 1, 1, 1) * (x - base)).requires_grad_(True)
+        (grads,) = torch.autograd.grad(f(points).sum(), points)
+        total += (grads.double() * w.view(-1, 1, 1, 1, 1)).sum(dim=0)
+    return total
+
+
 def _integrate(
     net: nn.Module,
     x: torch.Tensor,
     base: torch.Tensor,
     n_steps: int | None,
     internal_batch_size: int,
-    method: str,
 ) -> tuple[np.ndarray, float, int]:
-    """The IG map ``(z, y, x)`` (float64, summed over channels), its relative delta and steps."""
+    """The IG map ``(z, y, x)`` (float64, summed over channels), its relative delta and steps.
+
+    The path integral is the midpoint rule on ``steps`` equal intervals: it never evaluates the
+    path's ends, where a zero baseline sits exactly on ReLU kinks. Tripling the steps keeps every
+    old midpoint as a new one, so only the other two thirds are evaluated: reaching ``steps``
+    costs ``steps`` gradients, however many times the completeness check asked for more.
+    """
     f = _risk(net)
     with torch.no_grad():
         difference = float(f(x).double().item() - f(base).double().item())
-    ig = IntegratedGradients(f)
+    steps = int(n_steps) if n_steps is not None else START_STEPS
+    grid_sum = _gradient_sum(
+        f, x, base, (np.arange(steps) + 0.5) / steps, np.ones(steps), internal_batch_size
+    )
+    span = (x - base)[0].double()
 
-    def run(steps: int) -> tuple[np.ndarray, float]:
-        attr = ig.attribute(
-            x,
-            baselines=base,
-            n_steps=steps,
-            method=method,
-            internal_batch_size=int(internal_batch_size),
-        )
-        attr = attr.detach()[0].double().sum(dim=0).cpu().numpy()
+    def attributions() -> tuple[np.ndarray, float]:
+        attr = (span * grid_sum / steps).sum(dim=0).cpu().numpy()
         return attr, _relative_delta(float(attr.sum()), difference)
 
-    steps = int(n_steps) if n_steps is not None else START_STEPS
-    attr, delta = run(steps)
+    attr, delta = attributions()
     while n_steps is None and delta > TOLERANCE and steps < MAX_STEPS:
-        steps = min(2 * steps, MAX_STEPS)
-        attr, delta = run(steps)
+        new = np.arange(3 * steps)
+        new = new[new % 3 != 1]  # (3k + 1 + 0.5) / 3n = (k + 0.5) / n: already evaluated
+        alphas = (new + 0.5) / (3 * steps)
+        grid_sum += _gradient_sum(f, x, base, alphas, np.ones(len(alphas)), internal_batch_size)
+        steps *= 3
+        attr, delta = attributions()
     return attr, delta, steps
 
 
@@ -194,16 +220,13 @@ def integrated_gradients_map(
     baseline: np.ndarray | torch.Tensor | float | None = None,
     n_steps: int | None = None,
     internal_batch_size: int = 2,
-    method: str = "gausslegendre",
 ) -> tuple[np.ndarray, float, int]:
     """Integrated Gradients of ``net``'s risk for one ``volume`` ``(C, z, y, x)``, per voxel.
 
     ``baseline``: None = zeros (the bottom of the [0, 1] window: air/fat), a number, or an array
-    of the volume's shape. ``n_steps``: integration steps, or None to double from 16 until the
-    relative completeness delta is <= 1 % (cap 256; a warning names the delta if that does not
-    do). ``internal_batch_size``: interpolated volumes per forward/backward pass; on CPU larger
-    batches are not faster at 224 x 224 x 48 (2 threads: 16 steps took 21 s with 1 or 2, 30 s
-    with 4, 34 s with 8), they only cost memory.
+    of the volume's shape. ``n_steps``: integration steps, or None to triple from 12 until the
+    relative completeness delta is <= 1 % (cap 324; a warning names the delta if that does not
+    do). ``internal_batch_size``: interpolated volumes per forward/backward pass (memory grows with it).
 
     Returns ``(map, completeness_delta, steps)``: the signed float32 ``(z, y, x)`` map (summed over
     input channels; its sum is f(x) - f(baseline) up to the delta), the relative delta
@@ -230,7 +253,7 @@ def integrated_gradients_map(
     net.eval()
     try:
         with _frozen(net):  # input gradients only: no weight gradients
-            attr, delta, steps = _integrate(net, x, base, n_steps, internal_batch_size, method)
+            attr, delta, steps = _integrate(net, x, base, n_steps, internal_batch_size)
     finally:
         net.train(was_training)
         net.zero_grad(set_to_none=True)

@@ -21,6 +21,7 @@ from survival_core.models.discrete import DiscreteTimeSurv
 from survival_core.models.forest import RandomSurvivalForestModel
 from survival_core.models.fusion import FusionModel
 from survival_core.models.image_base import ImageSurvivalModel
+from survival_core.models.resnet_fusion import ResNetFusion
 from survival_core.models.vaesurv import VAESurv
 
 MODELS: dict[str, type[SurvivalModel]] = {
@@ -33,6 +34,7 @@ MODELS: dict[str, type[SurvivalModel]] = {
     "discrete": DiscreteTimeSurv,
     "cnn3d": CNN3DModel,
     "fusion": FusionModel,
+    "resnet_fusion": ResNetFusion,
 }
 #: Models that read each row's CT (they need ``with_images``); the others read tables only.
 IMAGE_MODELS = tuple(
@@ -74,6 +76,7 @@ __all__ = [
     "ImageSurvivalModel",
     "LassoCox",
     "RandomSurvivalForestModel",
+    "ResNetFusion",
     "SurvivalModel",
     "TorchSurvivalModel",
     "VAESurv",

@@ -309,6 +309,7 @@ class _CaseRisk(nn.Module):
         last_block = getattr(self.net, "last_block", None)
         if last_block is not None:
             self.last_block = last_block  # the default Grad-CAM layer
+        self.eval()  # the reported risk: explainers restore this mode, not training mode
 
     def forward(self, volume: torch.Tensor) -> torch.Tensor:
         outputs = [

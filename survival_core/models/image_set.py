@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,9 @@ from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.models.image_data import _check_size, network_input
 from survival_core.paths import data_subdir
+
+#: Fewer volumes than this are prepared in this process.
+SERIAL_BELOW = 8
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ class ImageSet:
             return
         if progress:
             progress(f"preparing {len(tasks)} CT volume(s) at {spec.shape} voxels")
-        mapper = make_mapper(workers, len(tasks))
+        # worker processes take seconds to start: worth it only for more than a few cases
+        mapper = make_mapper(workers if len(tasks) >= SERIAL_BELOW else 1, len(tasks))
         for (folder, _, _), outcome in mapper.map_unordered(_cache_volume, tasks):
             if isinstance(outcome, BaseException):
                 if isinstance(outcome, RadSurvError):
@@ -173,10 +177,3 @@ class ImageSet:
         self.check(case_ids)
         self.prepare(case_ids, spec)
         return np.stack([self.volume(c, spec) for c in case_ids])
-
-
-def as_mapping(images: ImageSet | Mapping[str, Case] | None) -> ImageSet | None:
-    """Accept an :class:`ImageSet` or a ``{case_id: Case}`` mapping."""
-    if images is None or isinstance(images, ImageSet):
-        return images
-    return ImageSet(cases=dict(images))

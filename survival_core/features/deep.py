@@ -1,0 +1,386 @@
+"""Deep features (Han 2020 style): activations of a trained or pretrained network on the tumour.
+
+The network is either a saved RadSurv image model folder (``cnn3d``, ``resnet_fusion``; its input
+geometry comes with it) or a local weights file of a MONAI ResNet (architecture read from the file,
+see :func:`~survival_core.models.pretrained.resnet_architecture`; input geometry given, by default
+that of ``cnn3d``: 224 x 224 x 48 voxels, patch 80 x 80 x 40).
+
+Input: the tumour patch. The case becomes the network input
+(:func:`~survival_core.models.image_data.network_input`: liver box + margin, resized, windowed onto
+[0, 1]); the patch is the network's patch size centred on the GTV's centroid (physical centroid of
+``case.masks["gtv"]`` mapped onto the network grid, so a GTV thinner than a grid voxel still
+places it), shifted to lie inside the volume where the tumour is near its edge.
+
+Features: the activations of ``layer`` (a module name of the network, e.g. ``encoder.resnet.layer4``
+or ``blocks.3``) averaged over every axis but the channels (space, and the slices of a 2-D net), or
+by default the embedding the risk head reads (``cnn3d``: the FC layer after ReLU; ResNet: the pooled
+last feature map). Columns ``deep_<layer>_<k>`` (dots of the layer name become underscores).
+
+The table is Parquet indexed by ``case_id``, so it joins clinical.csv in ``cv``/``fit`` and the
+``han2020`` reduction applies; its metadata (key ``radsurv.deep``) records preset "deep", the
+network file, its SHA-256, the layer and the input geometry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import SimpleITK as sitk
+import torch
+from torch import nn
+
+from survival_core.case import Case
+from survival_core.errors import ConfigError, InputError, MaskError
+from survival_core.features.cohort import (
+    FAILURE_COLUMNS,
+    CaseOutcome,
+    SerialMapper,
+    cohort_cases,
+    content_hash,
+    describe_error,
+    failures_path,
+    line_progress,
+    make_mapper,
+)
+from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches, network_input
+from survival_core.models.image_set import VolumeSpec
+
+PREFIX = "deep_"
+DEEP_KEY = b"radsurv.deep"
+#: Name of the default layer: the embedding the risk head reads.
+EMBEDDING = "embedding"
+#: Stride (x, y, z) of a weights file's first convolution (MedicalNet and ImageNet ResNets: 2).
+WEIGHTS_STEM_STRIDE = (2, 2, 2)
+
+
+@dataclass
+class DeepNetwork:
+    """A network ready for feature extraction: ``module`` (layer names are relative to it),
+    ``embed`` (its image branch, ``(N, 1, z, y, x)`` -> ``(N, features)``), the input geometry, and
+    ``info`` describing where it came from (JSON-ready)."""
+
+    module: nn.Module
+    embed: Callable[[torch.Tensor], torch.Tensor]
+    spec: VolumeSpec
+    patch_size: tuple[int, int, int]
+    info: dict[str, Any]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_network(
+    network_file: str | Path,
+    volume_shape: Sequence[int] | None = None,
+    window: str | None = None,
+    margin_mm: float | None = None,
+    patch_size: Sequence[int] | None = None,
+) -> DeepNetwork:
+    """A saved RadSurv image model folder, or a MONAI ResNet weights file, in eval mode.
+
+    The geometry arguments apply to a weights file only (None: the ``cnn3d`` defaults); a model
+    folder brings its own.
+    """
+    from survival_core.models import load_model
+    from survival_core.models.device import resolve_device
+    from survival_core.models.image_base import ImageSurvivalModel
+    from survival_core.models.pretrained import load_weights, read_state_dict, resnet_architecture
+    from survival_core.models.resnet_fusion import ResNetEncoder
+
+    path = Path(network_file)
+    if not path.exists():
+        raise InputError(
+            f"Network {path} does not exist (expected a saved RadSurv image model folder or a "
+            "ResNet weights file)."
+        )
+    geometry = (volume_shape, window, margin_mm, patch_size)
+    if path.is_dir():
+        if any(g is not None for g in geometry):
+            raise ConfigError(
+                f"{path} is a saved model: its input geometry (volume shape, window, margin, "
+                "patch size) comes with it and cannot be changed."
+            )
+        model = load_model(path)
+        if not isinstance(model, ImageSurvivalModel):
+            raise InputError(
+                f"{path} holds a '{model.name}' model, which reads no image; deep features need "
+                "an image model (cnn3d, resnet_fusion) or a ResNet weights file."
+            )
+        net = model.network_.eval()
+        return DeepNetwork(
+            net,
+            net.embed,
+            model.volume_spec,
+            tuple(model.patch_size),
+            {"network": path.name, "network_sha256": content_hash(path), "model": model.name},
+        )
+    state = read_state_dict(path)
+    architecture = resnet_architecture(state, f"Weights file {path}")
+    encoder = ResNetEncoder(**architecture, stem_stride=WEIGHTS_STEM_STRIDE)
+    load_weights(encoder.resnet, path, f"ResNet-{architecture['depth']}")
+    encoder = encoder.to(resolve_device("auto")).eval()
+    spec = VolumeSpec(
+        tuple(volume_shape or VolumeSpec().shape),
+        window or VolumeSpec().window,
+        VolumeSpec().margin_mm if margin_mm is None else float(margin_mm),
+    )
+    return DeepNetwork(
+        encoder,
+        encoder,
+        spec,
+        _check_size(patch_size or PATCH_SIZE, "Patch size"),
+        {"network": path.name, "network_sha256": _file_sha256(path), "architecture": architecture},
+    )
+
+
+def layer_names(network: DeepNetwork) -> list[str]:
+    """Modules the image branch runs through, in order: the valid ``layer`` values."""
+    fired: list[str] = []
+    handles = [
+        module.register_forward_hook(lambda *_, name=name: fired.append(name))
+        for name, module in network.module.named_modules()
+        if name
+    ]
+    zyx = network.patch_size[::-1]
+    try:
+        with torch.no_grad():
+            network.embed(torch.zeros((1, 1, *zyx), device=network.device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return list(dict.fromkeys(fired))
+
+
+def check_layer(network: DeepNetwork, layer: str | None) -> None:
+    """ConfigError listing the valid names when ``layer`` is not one the image branch runs."""
+    if layer is None:
+        return
+    valid = layer_names(network)
+    if layer not in valid:
+        # name the stages and blocks, not the layers inside numbered blocks
+        top = [n for n in valid if not any(p.isdigit() for p in n.split(".")[:-1])]
+        raise ConfigError(
+            f"The network {network.info['network']} has no image layer {layer!r}; choose "
+            f"{EMBEDDING!r} (default) or one of: {', '.join(top)} (or a submodule of one, "
+            f"e.g. {max(valid, key=lambda n: n.count('.'))})."
+        )
+
+
+def tumour_centre(case: Case, reference: sitk.Image) -> np.ndarray:
+    """The GTV centroid as a continuous (z, y, x) voxel index of the network grid ``reference``."""
+    gtv = case.masks.get("gtv")
+    if gtv is None:
+        raise MaskError(
+            f"Case {case.case_id} has no GTV mask to centre the tumour patch on "
+            f"(it has {sorted(case.masks)})."
+        )
+    stats = sitk.LabelShapeStatisticsImageFilter()
+    stats.Execute(sitk.Cast(gtv != 0, sitk.sitkUInt8))
+    if not stats.HasLabel(1):
+        raise MaskError(f"Case {case.case_id}: the GTV mask is empty.")
+    index = reference.TransformPhysicalPointToContinuousIndex(stats.GetCentroid(1))
+    return np.asarray(index[::-1])
+
+
+def tumour_patch(
+    case: Case, spec: VolumeSpec, patch_size: Sequence[int] = PATCH_SIZE
+) -> np.ndarray:
+    """The ``(1, pz, py, px)`` patch of the network input centred on the GTV (see module doc)."""
+    volume, reference = network_input(case, spec.shape, spec.window, spec.margin_mm)
+    zyx = np.asarray(_check_size(patch_size, "Patch size")[::-1])
+    highest = np.maximum(np.asarray(volume.shape[1:]) - zyx, 0)
+    start = np.clip(np.round(tumour_centre(case, reference) - (zyx - 1) / 2), 0, highest)
+    return extract_patches(volume, [start.astype(int)], patch_size)[0]
+
+
+def _item_patch(
+    item: tuple[str, Path | Case], spec: VolumeSpec, patch_size: tuple[int, int, int]
+) -> np.ndarray | Exception:
+    """The tumour patch of a loaded case or of a case folder (loaded here), or the error that
+    stopped it (picklable, for worker processes)."""
+    from survival_core.io.case_loader import load_case
+
+    case_id, source = item
+    try:
+        if not isinstance(source, Case):
+            source = load_case(source, case_id=case_id, require=("liver", "gtv"))
+        return tumour_patch(source, spec, patch_size)
+    except Exception as error:  # noqa: BLE001 - every failure is reported per case
+        return error
+
+
+def patch_features(network: DeepNetwork, patch: np.ndarray, layer: str | None = None) -> np.ndarray:
+    """The ``layer`` activations (default: the embedding) of one ``(1, z, y, x)`` patch, averaged
+    over every axis but the channels: a float64 vector."""
+    x = torch.as_tensor(patch, dtype=torch.float32, device=network.device)[None]
+    captured: list[torch.Tensor] = []
+    handle = None
+    if layer is not None:
+        module = dict(network.module.named_modules())[layer]
+        handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    try:
+        with torch.no_grad():
+            output = network.embed(x)
+    finally:
+        if handle is not None:
+            handle.remove()
+    activation = captured[0] if captured else output
+    axes = [a for a in range(activation.ndim) if a != 1]
+    return activation.double().mean(dim=axes).cpu().numpy()
+
+
+def feature_columns(layer: str | None, n: int) -> list[str]:
+    """``deep_<layer>_<k>`` with zero-padded k (dots of the layer name become underscores)."""
+    tag = (layer or EMBEDDING).replace(".", "_")
+    width = len(str(n - 1))
+    return [f"{PREFIX}{tag}_{k:0{width}d}" for k in range(n)]
+
+
+@dataclass
+class DeepFeatures:
+    """Deep features (index case_id, ``deep_*`` columns), failures (case_id, error) and ``info``
+    (the table metadata: preset, network, hash, layer, geometry)."""
+
+    features: pd.DataFrame
+    failures: pd.DataFrame
+    info: dict[str, Any]
+    seconds: float = 0.0
+
+
+def extract_deep_features(
+    cohort_or_cases: str | Path | Sequence[Case],
+    network_file: str | Path,
+    layer: str | None = None,
+    *,
+    workers: int | None = None,
+    volume_shape: Sequence[int] | None = None,
+    window: str | None = None,
+    margin_mm: float | None = None,
+    patch_size: Sequence[int] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DeepFeatures:
+    """Deep features of every case of a cohort folder (patches cut in ``workers`` processes) or of
+    loaded cases; a case that fails becomes a row of ``failures``."""
+    start = time.perf_counter()
+    network = load_network(network_file, volume_shape, window, margin_mm, patch_size)
+    check_layer(network, layer)
+    from_folder = isinstance(cohort_or_cases, str | Path)
+    if from_folder:
+        items: list[tuple[str, Path | Case]] = list(cohort_cases(Path(cohort_or_cases)))
+    else:
+        items = [(case.case_id, case) for case in cohort_or_cases]
+    mapper = make_mapper(workers, len(items)) if from_folder else SerialMapper()
+    make_patch = partial(_item_patch, spec=network.spec, patch_size=network.patch_size)
+    results = mapper.map_unordered(make_patch, items)
+    show = line_progress(progress) if progress else None
+    rows, failures = {}, []
+    for done, ((case_id, _), patch) in enumerate(results, 1):
+        if isinstance(patch, BaseException):
+            failures.append((case_id, describe_error(patch)))
+            outcome, how = CaseOutcome(case_id, error=failures[-1][1]), "failed"
+        else:
+            rows[case_id] = patch_features(network, patch, layer)
+            outcome, how = CaseOutcome(case_id), "extracted"
+        if show:
+            show(done, len(items), outcome, how)
+    order = [case_id for case_id, _ in items if case_id in rows]
+    n = len(rows[order[0]]) if order else 0
+    features = pd.DataFrame(
+        [rows[c] for c in order],
+        index=pd.Index(order, name=INDEX_NAME),
+        columns=feature_columns(layer, n),
+    )
+    info = {
+        "preset": "deep",
+        **network.info,
+        "layer": layer or EMBEDDING,
+        "volume_shape": list(network.spec.shape),
+        "window": network.spec.window,
+        "margin_mm": network.spec.margin_mm,
+        "patch_size": list(network.patch_size),
+    }
+    return DeepFeatures(
+        features,
+        pd.DataFrame(failures, columns=FAILURE_COLUMNS),
+        info,
+        time.perf_counter() - start,
+    )
+
+
+def write_deep_features(result: DeepFeatures, out: str | Path) -> tuple[Path, Path]:
+    """The feature table (Parquet, ``info`` in its metadata, moved into place when complete) and
+    its failures table (CSV beside it, always written); returns both paths."""
+    path = write_table(result.features, out, {DEEP_KEY: json.dumps(result.info).encode()})
+    failures = failures_path(path)
+    result.failures.to_csv(failures, index=False)
+    return path, failures
+
+
+def read_deep_info(path: str | Path) -> dict[str, Any]:
+    """The ``info`` metadata of a deep-feature table (InputError if it is not one)."""
+    try:
+        metadata = pq.read_schema(Path(path)).metadata or {}
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path} is not a readable Parquet table: {err}") from err
+    if DEEP_KEY not in metadata:
+        raise InputError(f"{path} is not a deep-feature table written by RadSurv.")
+    return json.loads(metadata[DEEP_KEY].decode())
+
+
+def run_deep(args: argparse.Namespace) -> int:
+    """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
+    from survival_core.cli.output import progress, report
+
+    if not args.network:
+        raise ConfigError(
+            "--preset deep needs --network FILE: a saved RadSurv image model folder (cnn3d, "
+            "resnet_fusion) or a ResNet weights file."
+        )
+    progress(f"Extracting deep features of {args.network} from {args.cohort}...")
+    result = extract_deep_features(
+        args.cohort, args.network, args.layer, workers=args.workers, progress=progress
+    )
+    table, failures = write_deep_features(result, args.out)
+    n_cases, n_failed = len(result.features) + len(result.failures), len(result.failures)
+    if n_cases and n_failed == n_cases:
+        raise InputError(
+            f"All {n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"
+        )
+    if n_failed:
+        progress(f"{n_failed} case(s) failed; see {failures}.")
+    report(
+        {
+            "n_cases": n_cases,
+            "n_features": result.features.shape[1],
+            "n_failed": n_failed,
+            "seconds": round(result.seconds, 2),
+            "network_sha256": result.info["network_sha256"],
+            "layer": result.info["layer"],
+            "out": table,
+            "failures": failures,
+        },
+        args.json,
+    )
+    return 0

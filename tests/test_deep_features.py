@@ -1,0 +1,177 @@
+"""Deep features of the tumour patch from a saved image model or a ResNet weights file."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+import torch
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.features.cohort import content_hash
+from survival_core.features.deep import (
+    extract_deep_features,
+    load_network,
+    read_deep_info,
+    run_deep,
+    tumour_patch,
+    write_deep_features,
+)
+from survival_core.features.selection import make_reduction
+from survival_core.io.case_loader import load_case
+from survival_core.io.tables import load_model_table
+from survival_core.models.cnn3d import CNN3DModel
+from survival_core.models.image_data import network_input
+from survival_core.models.image_set import ImageSet, VolumeSpec
+from survival_core.models.pretrained import make_resnet
+from tests.case_builders import make_case
+
+TINY = {"volume_shape": (32, 32, 16), "patch_size": (16, 16, 8)}
+
+
+@pytest.fixture(scope="module")
+def cnn_folder(small_cohort, tmp_path_factory):
+    """A tiny cnn3d trained one epoch on the small cohort, saved."""
+    table = load_model_table([small_cohort / "clinical.csv"])
+    model = CNN3DModel(channels=(4, 8), fc=8, epochs=1, batch_size=4, **TINY)
+    images = ImageSet.from_cohort(small_cohort)
+    images.prepare(table.case_ids, model.volume_spec, workers=1)  # no process pool start-up
+    model.with_images(images).fit(table.X, table.y)
+    return model.save(tmp_path_factory.mktemp("models") / "cnn3d")
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory):
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
+    torch.save(make_resnet(depth=18, widen_factor=0.25).state_dict(), path)
+    return path
+
+
+def _first_case(cohort):
+    folder = next(p for p in sorted((cohort / "cases").iterdir()) if p.is_dir())
+    return load_case(folder)
+
+
+def test_model_embedding_rows_columns_and_value(small_cohort, cnn_folder):
+    result = extract_deep_features(small_cohort, cnn_folder, workers=1)
+    clinical = load_model_table([small_cohort / "clinical.csv"])
+    assert list(result.features.index) == clinical.case_ids and result.failures.empty
+    assert list(result.features.columns) == [f"deep_embedding_{k}" for k in range(8)]
+    network = load_network(cnn_folder)
+    case = _first_case(small_cohort)
+    patch = torch.from_numpy(tumour_patch(case, network.spec, network.patch_size))[None]
+    with torch.no_grad():
+        expected = network.module.embed(patch)[0].double().numpy()  # FC after ReLU
+    np.testing.assert_allclose(result.features.loc[case.case_id], expected, rtol=1e-5, atol=1e-7)
+    assert (result.features.to_numpy() >= 0).all()
+
+
+def test_layer_activation_equals_a_manual_hook(small_cohort, cnn_folder):
+    cases = [_first_case(small_cohort)]
+    result = extract_deep_features(cases, cnn_folder, layer="blocks.1")
+    network = load_network(cnn_folder)
+    patch = torch.from_numpy(tumour_patch(cases[0], network.spec, network.patch_size))[None]
+    net = network.module
+    with torch.no_grad():
+        x = net._pool(net.blocks[0](patch))
+        expected = net.blocks[1](x).mean(dim=(0, 2, 3, 4)).double().numpy()
+    assert list(result.features.columns) == [f"deep_blocks_1_{k}" for k in range(8)]
+    np.testing.assert_allclose(result.features.iloc[0], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_table_joins_clinical_and_han2020_reduction_applies(small_cohort, cnn_folder, tmp_path):
+    result = extract_deep_features(small_cohort, cnn_folder, workers=1)
+    table, failures = write_deep_features(result, tmp_path / "deep.parquet")
+    assert failures.name == "deep.failures.csv" and failures.read_text().startswith("case_id,error")
+    joined = load_model_table([small_cohort / "clinical.csv", table])
+    assert len(joined.X) == 6 and [c for c in joined.X if c.startswith("deep_")] == list(
+        result.features.columns
+    )
+    info = read_deep_info(table)
+    assert info["preset"] == "deep" and info["layer"] == "embedding"
+    assert info["network_sha256"] == content_hash(cnn_folder) and info["model"] == "cnn3d"
+    deep = joined.X.filter(like="deep_")
+    reduced = make_reduction("han2020").fit(deep, joined.y).transform(deep)
+    assert set(reduced.columns) <= set(deep.columns)
+
+
+def test_wrong_layer_lists_the_valid_names(small_cohort, cnn_folder):
+    with pytest.raises(
+        ConfigError,
+        match=r"no image layer 'head'.*blocks\.0, blocks\.1, fc \(.*e\.g\. blocks\.0\.0",
+    ):
+        extract_deep_features(small_cohort, cnn_folder, layer="head")
+
+
+def test_weights_file_features_equal_monai_pooled_feature(weights_file):
+    case = make_case(size=(40, 40, 12), case_id="W1")
+    result = extract_deep_features([case], weights_file, **TINY)
+    assert result.features.shape == (1, 128) and result.features.columns[0] == "deep_embedding_000"
+    expected_hash = hashlib.sha256(weights_file.read_bytes()).hexdigest()
+    assert result.info["network_sha256"] == expected_hash
+    assert result.info["architecture"]["depth"] == 18
+    reference = make_resnet(depth=18, widen_factor=0.25, stem_stride=(2, 2, 2))
+    reference.load_state_dict(torch.load(weights_file, weights_only=True))
+    patch = tumour_patch(case, VolumeSpec(TINY["volume_shape"]), TINY["patch_size"])
+    with torch.no_grad():
+        expected = reference.eval()(torch.from_numpy(patch)[None])[0].double().numpy()
+    np.testing.assert_allclose(result.features.iloc[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_patch_is_centred_on_the_tumour_and_kept_inside():
+    case = make_case(size=(48, 48, 16), case_id="C1")
+    spec = VolumeSpec((32, 32, 16))
+    volume, _ = network_input(case, spec.shape, spec.window, spec.margin_mm)
+    patch = tumour_patch(case, spec, (8, 8, 4))
+    centre = [(s - p) // 2 for s, p in zip(volume.shape[1:], (4, 8, 8), strict=True)]
+    box = tuple(slice(c, c + p) for c, p in zip(centre, (4, 8, 8), strict=True))
+    np.testing.assert_array_equal(patch, volume[(slice(None), *box)])
+    # a GTV in the liver's first corner: the patch shifts to start at the volume's corner
+    gtv = np.zeros(sitk.GetArrayFromImage(case.masks["gtv"]).shape, np.uint8)
+    liver = sitk.GetArrayFromImage(case.masks["liver"]).astype(bool)
+    z, y, x = (int(a.min()) for a in np.nonzero(liver))
+    gtv[z, y, x] = 1
+    mask = sitk.GetImageFromArray(gtv)
+    mask.CopyInformation(case.masks["gtv"])
+    corner = dataclasses.replace(case, masks={**case.masks, "gtv": mask})
+    np.testing.assert_array_equal(tumour_patch(corner, spec, (8, 8, 4)), volume[:, :4, :8, :8])
+
+
+def test_cases_without_gtv_become_failures(cnn_folder):
+    good = make_case(size=(40, 40, 12), case_id="G1")
+    bad = dataclasses.replace(
+        make_case((40, 40, 12), case_id="NOGTV"), masks={"liver": good.masks["liver"]}
+    )
+    result = extract_deep_features([good, bad], cnn_folder)
+    assert list(result.features.index) == ["G1"]
+    assert result.failures.case_id.tolist() == ["NOGTV"]
+    assert "no GTV mask" in result.failures.error.iloc[0]
+
+
+def test_network_errors(small_cohort, cnn_folder, tmp_path):
+    with pytest.raises(InputError, match="missing.pt does not exist"):
+        extract_deep_features(small_cohort, tmp_path / "missing.pt")
+    with pytest.raises(ConfigError, match="saved model"):
+        load_network(cnn_folder, patch_size=(8, 8, 8))
+    torch.save({"weight": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(InputError, match="not a ResNet"):
+        load_network(tmp_path / "other.pt")
+
+
+def test_run_deep_writes_and_reports(small_cohort, cnn_folder, tmp_path, capsys):
+    args = argparse.Namespace(
+        cohort=small_cohort, network=cnn_folder, layer="fc", workers=1,
+        out=tmp_path / "deep.parquet", json=True,
+    )  # fmt: skip
+    assert run_deep(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["n_cases"] == 6 and summary["n_features"] == 8 and summary["layer"] == "fc"
+    assert read_deep_info(tmp_path / "deep.parquet")["layer"] == "fc"
+    with pytest.raises(ConfigError, match="--network"):
+        run_deep(argparse.Namespace(**{**vars(args), "network": None}))
