@@ -35,6 +35,7 @@ import torch
 from survival_core.cli.output import progress, report
 from survival_core.evaluation import splits
 from survival_core.evaluation.crossval import cross_validate
+from survival_core.explain.correlation import spearman_matrix
 from survival_core.explain.maps import enrichment, gradcam_map, integrated_gradients_map
 from survival_core.io.case_loader import load_case
 from survival_core.io.tables import load_model_table
@@ -74,6 +75,23 @@ def _enrichment(model, table, test_ids: list[str], images: ImageSet) -> dict[str
     return {
         f"{k}_enrichment_median": round(float(np.median(v)), 2) for k, v in scores.items() if v
     } | {"enrichment_cases": len(scores["ig"])}
+
+
+def _deep_correlations(model, table, clinical_cols, radiomics_cols) -> dict:
+    """Spearman correlations of the CNN's FC-64 features with the clinical and radiomics ones
+    (Wei 2021 Fig. 4): significant pairs (BH q < 0.05) and the strongest partner of each group."""
+    embedding = model.embed(table.X.iloc[:, []])
+    deep = pd.DataFrame(embedding, index=table.X.index).add_prefix("fc64_")
+    deep = deep.loc[:, deep.std() > 0]
+    out: dict = {"deep_features_active": deep.shape[1]}
+    numeric = table.X[clinical_cols].select_dtypes("number")
+    for label, other in (("clinical", numeric), ("radiomics", table.X[radiomics_cols])):
+        result = spearman_matrix(deep, other)
+        significant = int((result.q < 0.05).to_numpy().sum())
+        strongest = result.rho.abs().max().idxmax()
+        out[f"deep_vs_{label}_significant_pairs"] = f"{significant}/{result.rho.size}"
+        out[f"deep_vs_{label}_strongest"] = f"{strongest} |rho| {result.rho.abs().max().max():.2f}"
+    return out
 
 
 def main() -> None:
@@ -141,6 +159,7 @@ def main() -> None:
     factory = model_factory("cnn3d", {**cnn, **geometry}, "none", args.cohort, table.case_ids)
     model = factory().fit(table.X.loc[train_ids, []], table.y[fold.train])
     result.update(_enrichment(model, table, test_ids[:20], model.images))
+    result.update(_deep_correlations(model, table, clinical_cols, radiomics_cols))
     result["seconds"] = round(time.perf_counter() - start, 1)
     report(result, args.json)
 

@@ -24,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="image models: the map as NIfTI on the case's CT grid (MAP.nii.gz); "
         "table models: every attribution as CSV",
     )
-    parser.add_argument("--steps", type=int, help="IG steps (default: from the completeness check)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="IG steps (default: exact integral for table models, "
+        "from the completeness check for image models)",
+    )
     parser.add_argument("--top", type=int, default=5, help="table models: inputs to list")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)

@@ -4,8 +4,8 @@
   network's last block, or Integrated Gradients of every CT voxel (baseline: the window floor) —
   with, as "top features", the share of the map's absolute mass in the tumour, the rest of the liver
   and outside the liver, and the tumour enrichment of the map's top 5 % liver voxels.
-- Table models: Integrated Gradients of the model inputs (baseline: the training mean), exact
-  coefficient x (x - mean) for the linear Cox models; the top features are the largest signed
+- Table models: Integrated Gradients of the model inputs (baseline: the training mean), integrated
+  exactly over the linear pieces of the path (coefficient x (x - mean) for the linear Cox models); the top features are the largest signed
   attributions. Grad-CAM needs an image, so it is refused for them.
 
 The explained function is the risk the model reports for the case (the same number ``score``
@@ -130,6 +130,7 @@ def _explain_table(
 
     X, _ = case_features(case, loaded)
     model = loaded.model
+    risk = float(model.predict_risk(X)[0])
     start = time.perf_counter()
     if isinstance(model, CoxPH | Coxnet):
         result = linear_attributions(model, X)
@@ -145,7 +146,7 @@ def _explain_table(
         seconds=seconds,
         completeness_delta=float(result.completeness_delta.iloc[0]),
         top_features=attributions[: max(top, 0)],
-        risk=float(result.f_x.iloc[0]),
+        risk=risk,
         steps=int(result.n_steps),
         attributions=attributions,
     )
@@ -160,7 +161,8 @@ def explain_case(
 ) -> CaseExplanation:
     """Explain ``case``'s risk under ``loaded`` with ``method`` ("ig" or "gradcam").
 
-    ``n_steps``: IG integration steps, or None to choose them from the completeness check.
+    ``n_steps``: IG integration steps, or None: the exact piecewise integral for table models,
+    steps chosen from the completeness check for image models.
     ``top``: how many table inputs to list (table models).
     """
     from survival_core.models.image_base import ImageSurvivalModel

@@ -18,23 +18,44 @@ model input column (``model.features_used_``), relative to a baseline:
 - a reference patient: a one-row DataFrame (or a Series, one raw row) in the same raw format as
   ``X``, passed through the model's preprocessing; that patient's own attributions are then zero.
 
-Completeness: IG attributions of a patient sum to f(x) - f(baseline) up to the error of the path
-integral's quadrature. ``completeness_delta`` = |sum(attr) - (f(x) - f(b))| / |f(x) - f(b)|, with
-the denominator floored at ``CANCEL_SHARE`` x sum|attr| (and at ``ABS_FLOOR``): when a patient's
-risk is close to the baseline's because large attributions cancel (f(x) - f(b) near 0, say +0.5 and
--0.5), an error relative to that near-zero difference measures nothing, and no number of steps gets
-it under 1 % (the ReLU networks' integrands have kinks, so the quadrature error falls only as
-1/steps); the error is then judged against the attributions' own size. ``absolute_error`` keeps
-|sum(attr) - (f(x) - f(b))| unscaled. A patient exactly at the baseline has zero attributions and a
-delta of about 1e-3 at most (float32 rounding of f across batch sizes, over the 1e-4 floor).
+Exact integration. In eval mode the networks are piecewise linear in their input (Linear, ReLU,
+Dropout = identity, BatchNorm1d = an affine map with its running statistics; VAE-SurvNet feeds
+the latent mean to its head). Along the straight path x(a) = b + a (x - b), a in [0, 1], every
+ReLU pre-activation is therefore affine between the kinks, the a where one of them changes sign.
+:func:`explain_patients` splits [0, 1] at the kinks, batched over patients: at the middle of a
+still unsplit interval, every pre-activation z is evaluated together with its slope dz/da (the
+network run a second time at a + 1 with the ReLUs frozen at the activation pattern of a, i.e. the
+affine map of that linear piece); the nearest zero crossings of z + t dz on either side bound the
+linear piece around the middle, and the rest of the interval is split again in the next round
+(each round at least halves the unsplit intervals, so there are at most ~40 rounds; leftovers
+shorter than ``MIN_PIECE`` are dropped).
+On a piece the log-hazard gradient (deepsurv, vaesurv) is constant, so one gradient at its middle
+is exact; the discrete risk is a smooth function of logits that are affine on the piece and is
+integrated by ``GAUSS_NODES``-node Gauss-Legendre on sub-pieces over which no logit moves by more
+than ``MAX_LOGIT_STEP`` (error at float64 rounding). attribution_i = (x_i - b_i) x sum over pieces
+of (length x mean gradient_i) is the IG integral itself, evaluated with torch.autograd: Captum's
+fixed-grid quadrature would need ~1/error steps, because the gradient jumps at every kink. All of
+it runs in float64 on a copy of the network, so the reported ``f_x`` equals ``predict_risk``
+(float32 network) to float32 rounding (~1e-6 relative) and the completeness is not limited by it.
 
-With ``n_steps=None`` the steps start at 32 and double (at most 1024) for the patients whose delta
-is still above 1 %; the others keep their attributions, so ``steps`` may differ between patients
-and ``n_steps`` is the largest used. A warning names the remaining delta if 1024 steps do not do.
+Completeness: the attributions of a patient sum to f(x) - f(baseline). ``completeness_delta`` =
+|sum(attr) - (f(x) - f(b))| / max(|f(x) - f(b)|, ``ABS_FLOOR``). The exact integration keeps it
+below ~1e-9 for every patient, also when large attributions cancel (f(x) close to f(b)); the
+absolute floor 1e-8 only matters for a patient at (or within float64 rounding of) the baseline,
+whose attributions are zero. A warning names the delta if it exceeds ``EXACT_TOLERANCE``.
+
+Captum path. A network holding any other module (anything but Sequential, VAE-SurvNet, Linear,
+ReLU, Dropout and BatchNorm1d with running statistics) may not be piecewise linear: it gets
+Captum's IG, with a warning, the steps starting at 32 and doubling (at most 1024) for the patients
+whose delta is still above 1 % (``TOLERANCE``); a warning names the remaining delta. An integer
+``n_steps`` asks for Captum's IG with that fixed number of steps for any network (e.g. to compare
+with the exact integral); its delta is reported, not warned about.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,14 +71,29 @@ from survival_core.models.base import SurvivalModel, TorchSurvivalModel
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.discrete import DiscreteTimeSurv
+from survival_core.models.vaesurv import VAENet
 
-#: Automatic step search: first value, cap and target relative completeness delta.
+#: Captum path: first step count, cap and target relative completeness delta.
 START_STEPS = 32
 MAX_STEPS = 1024
 TOLERANCE = 0.01
-#: Floors of |f(x) - f(baseline)| in the relative completeness delta (see the module notes).
-ABS_FLOOR = 1e-4  # float32 networks: risks of the same input differ by ~1e-7 across batches
-CANCEL_SHARE = 0.1
+#: Exact path: completeness delta above which a warning says the integration went wrong.
+EXACT_TOLERANCE = 1e-6
+#: Floor of |f(x) - f(baseline)| in the relative completeness delta: a patient at the baseline.
+ABS_FLOOR = 1e-8
+#: Unsplit path intervals shorter than this (in a, the path fraction) are dropped.
+MIN_PIECE = 1e-12
+#: Gauss-Legendre nodes per sub-piece, and the largest logit change over a sub-piece (discrete).
+GAUSS_NODES = 6
+MAX_LOGIT_STEP = 1.0
+#: Module types whose eval-mode map is piecewise linear (BatchNorm1d also, with running statistics).
+PIECEWISE_LINEAR = (
+    torch.nn.Sequential,
+    VAENet,
+    torch.nn.Linear,
+    torch.nn.ReLU,
+    torch.nn.Dropout,
+)
 
 
 @dataclass
@@ -65,14 +101,17 @@ class Attributions:
     """Attributions of a cohort, one row per patient and one column per model input.
 
     values : DataFrame (patients x features), attribution of each input to the patient's risk.
-    f_x : risk of each patient (equals ``model.predict_risk``).
+    f_x : risk of each patient (``model.predict_risk`` up to float32 rounding, see the notes).
     f_baseline : risk of the baseline (the same value in every row).
     completeness_delta : per patient |sum(attr) - (f_x - f_baseline)| / |f_x - f_baseline|, the
-        denominator floored at 0.1 x sum|attr| (see the module notes).
+        denominator floored at ``ABS_FLOOR`` (1e-8).
     absolute_error : per patient |sum(attr) - (f_x - f_baseline)|.
-    n_steps : largest number of integration steps used (0 for the exact linear attributions).
-    steps : integration steps used for each patient.
+    n_steps : largest number of gradient evaluations used for a patient (0: linear attributions).
+    steps : gradient evaluations used for each patient (exact path: one per linear piece of the
+        path for the Cox networks, Gauss-Legendre nodes for the discrete one; Captum: its steps).
     baseline : the baseline in model input space (Series over the features).
+    integration : "piecewise" (exact integral over the linear pieces of the path), "captum"
+        (Captum's quadrature) or "linear" (coefficient x (x - baseline)).
     """
 
     values: pd.DataFrame
@@ -83,6 +122,7 @@ class Attributions:
     n_steps: int
     steps: pd.Series
     baseline: pd.Series
+    integration: str
 
     @property
     def max_delta(self) -> float:
@@ -126,31 +166,47 @@ def _require_torch(model: Any) -> TorchSurvivalModel:
     )
 
 
-def risk_function(model: SurvivalModel) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The map from the model's input matrix (rows x ``features_used_``) to its reported risk.
+def _eval_network(model: TorchSurvivalModel, dtype: torch.dtype) -> torch.nn.Module:
+    """A frozen eval-mode copy of the model's network in ``dtype`` (the model stays untouched)."""
+    net = copy.deepcopy(model.network_).to(dtype).eval()
+    net.requires_grad_(False)
+    return net
 
-    The network is put in eval mode (no dropout, batch-norm running statistics, VAE latent mean).
-    The input is cast to float32 on the model's device, as ``predict_risk`` does; the output is a
-    float64 vector, one risk per row, differentiable with respect to the input.
-    """
-    model = _require_torch(model)
-    net = model.network_
-    net.eval()
-    device = model.device_
 
+def _link(model: TorchSurvivalModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Map from the network output to the reported risk, a float64 vector."""
     if isinstance(model, DiscreteTimeSurv):
 
-        def discrete_risk(x: torch.Tensor) -> torch.Tensor:
-            hazards = torch.sigmoid(net(x.to(device=device, dtype=torch.float32))).double()
+        def event_probability(logits: torch.Tensor) -> torch.Tensor:
+            hazards = torch.sigmoid(logits).double()
             log_keep = torch.log1p(-hazards.clamp(0.0, 1.0 - 1e-12))
             return 1.0 - torch.exp(log_keep.sum(dim=1))
 
-        return discrete_risk
+        return event_probability
 
-    def log_hazard(x: torch.Tensor) -> torch.Tensor:
-        return net(x.to(device=device, dtype=torch.float32)).reshape(-1).double()
+    def log_hazard(output: torch.Tensor) -> torch.Tensor:
+        return output.reshape(-1).double()
 
     return log_hazard
+
+
+def risk_function(
+    model: SurvivalModel, dtype: torch.dtype = torch.float32
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The map from the model's input matrix (rows x ``features_used_``) to its reported risk.
+
+    It runs an eval-mode copy of the network (no dropout, batch-norm running statistics, VAE latent
+    mean) in ``dtype`` on the model's device: float32, as ``predict_risk`` does (equal to it), or
+    float64 (as the attributions use). The output is a float64 vector, one risk per row,
+    differentiable with respect to the input.
+    """
+    model = _require_torch(model)
+    net, link, device = _eval_network(model, dtype), _link(model), model.device_
+
+    def risk(x: torch.Tensor) -> torch.Tensor:
+        return link(net(x.to(device=device, dtype=dtype)))
+
+    return risk
 
 
 def _baseline_matrix(model: SurvivalModel, baseline: Any, X_train: Any) -> np.ndarray:
@@ -185,14 +241,170 @@ def _baseline_matrix(model: SurvivalModel, baseline: Any, X_train: Any) -> np.nd
     )
 
 
+def _is_piecewise_linear(net: torch.nn.Module) -> bool:
+    """Whether every module of ``net`` is known to be piecewise linear in eval mode."""
+    for module in net.modules():
+        if type(module) is torch.nn.BatchNorm1d:
+            if module.running_mean is None:  # batch statistics: rows are not independent
+                return False
+        elif type(module) not in PIECEWISE_LINEAR:
+            return False
+    return True
+
+
+def _linear_pieces(
+    net: torch.nn.Module, start: torch.Tensor, direction: torch.Tensor, batch: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The linear pieces [lo, hi] of the paths ``start + a * direction[i]``, a in [0, 1].
+
+    Returns (patient row, lo, hi, slope of the network outputs d out / da) per piece; the pieces of
+    a patient cover [0, 1] up to dropped leftovers shorter than ``MIN_PIECE`` (see the notes).
+    """
+    pre_activations: list[torch.Tensor] = []
+
+    def record(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        pre_activations.append(inputs[0].clone())  # before an in-place ReLU overwrites it
+
+    def freeze(module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        z = pre_activations[-1]
+        half = len(z) // 2
+        return torch.cat([output[:half], z[half:] * (z[:half] > 0)])
+
+    def offsets_to_kinks(point: torch.Tensor, step: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Distances in a from ``point`` to the nearest ReLU sign change ahead and behind, and the
+        output slopes. The rows ``point + step`` go through the network with the ReLUs frozen at
+        the activation pattern of ``point``, i.e. along the affine map of its linear piece, so
+        their differences from ``point`` are the slopes d/da of every pre-activation."""
+        pre_activations.clear()
+        with torch.no_grad():
+            out = net(torch.cat([point, point + step])).reshape(2 * len(point), -1)
+        rows = len(point)
+        never = torch.full((rows, 1), math.inf, dtype=point.dtype, device=point.device)
+        z = torch.cat([p[:rows].reshape(rows, -1) for p in pre_activations] + [never], dim=1)
+        dz = torch.cat(
+            [(p[rows:] - p[:rows]).reshape(rows, -1) for p in pre_activations]
+            + [torch.ones_like(never)],
+            dim=1,
+        )
+        offset = -z / dz  # nan where z = dz = 0 (a unit constant on the path): never crosses
+        ahead = torch.where(offset > 0, offset, math.inf).amin(dim=1)
+        behind = torch.where(offset < 0, offset, -math.inf).amax(dim=1)
+        return ahead, behind, out[rows:] - out[:rows]
+
+    relus = [module for module in net.modules() if type(module) is torch.nn.ReLU]
+    handles = [relu.register_forward_pre_hook(record) for relu in relus]
+    handles += [relu.register_forward_hook(freeze) for relu in relus]
+    n, device = len(direction), direction.device
+    rows = torch.arange(n, device=device)
+    lower = torch.zeros(n, dtype=direction.dtype, device=device)
+    upper = torch.ones_like(lower)
+    pieces = []
+    try:
+        while len(rows):
+            middle = (lower + upper) / 2
+            parts = [
+                offsets_to_kinks(
+                    start + middle[i : i + batch, None] * direction[rows[i : i + batch]],
+                    direction[rows[i : i + batch]],
+                )
+                for i in range(0, len(rows), batch)
+            ]
+            ahead, behind, out_slope = (torch.cat(column) for column in zip(*parts, strict=True))
+            lo = torch.maximum(lower, middle + behind)
+            hi = torch.minimum(upper, middle + ahead)
+            pieces.append((rows, lo, hi, out_slope))
+            left, right = lo - lower > MIN_PIECE, upper - hi > MIN_PIECE
+            rows = torch.cat([rows[left], rows[right]])
+            lower, upper = torch.cat([lower[left], hi[right]]), torch.cat([lo[left], upper[right]])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return tuple(torch.cat(column) for column in zip(*pieces, strict=True))  # type: ignore[return-value]
+
+
+def _exact_ig(
+    net: torch.nn.Module,
+    link: Callable[[torch.Tensor], torch.Tensor],
+    inputs: torch.Tensor,
+    base: torch.Tensor,
+    smooth_link: bool,
+    batch: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(attributions, gradient evaluations per patient) by exact integration over linear pieces."""
+    direction = inputs - base
+    rows, lo, hi, out_slope = _linear_pieces(net, base, direction, batch)
+    if smooth_link:
+        change = (hi - lo) * out_slope.abs().amax(dim=1)
+        splits = torch.ceil(change / MAX_LOGIT_STEP).clamp(min=1).long()
+        nodes, weights = np.polynomial.legendre.leggauss(GAUSS_NODES)
+    else:  # constant gradient on a piece: the midpoint (1-node Gauss-Legendre) is exact
+        splits = torch.ones_like(rows)
+        nodes, weights = np.zeros(1), np.full(1, 2.0)
+    piece = torch.repeat_interleave(torch.arange(len(rows), device=rows.device), splits)
+    first = torch.repeat_interleave(torch.cumsum(splits, 0) - splits, splits)
+    width = ((hi - lo) / splits)[piece]
+    sub_lo = lo[piece] + (torch.arange(len(piece), device=rows.device) - first) * width
+    nodes_t = torch.as_tensor((nodes + 1) / 2, dtype=width.dtype, device=width.device)
+    weights_t = torch.as_tensor(weights / 2, dtype=width.dtype, device=width.device)
+    where = (sub_lo[:, None] + width[:, None] * nodes_t[None, :]).reshape(-1)
+    weight = (width[:, None] * weights_t[None, :]).reshape(-1)
+    patient = rows[piece].repeat_interleave(len(nodes))
+    integral = torch.zeros_like(direction)  # of the gradient over a in [0, 1]
+    for i in range(0, len(where), batch):
+        chunk = patient[i : i + batch]
+        points = (base + where[i : i + batch, None] * direction[chunk]).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(link(net(points)).sum(), points)
+        integral.index_add_(0, chunk, gradient * weight[i : i + batch, None])
+    steps = torch.bincount(patient, minlength=len(direction))
+    return (direction * integral).cpu().numpy(), steps.cpu().numpy()
+
+
 def _patient_index(X: Any, n: int) -> pd.Index:
     return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
 
 
 def _deltas(attr: np.ndarray, f_x: np.ndarray, f_b: float) -> np.ndarray:
     difference = f_x - f_b
-    scale = np.maximum(np.abs(difference), CANCEL_SHARE * np.abs(attr).sum(axis=1))
-    return np.abs(attr.sum(axis=1) - difference) / np.maximum(scale, ABS_FLOOR)
+    return np.abs(attr.sum(axis=1) - difference) / np.maximum(np.abs(difference), ABS_FLOOR)
+
+
+def _captum_ig(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    inputs: torch.Tensor,
+    base: torch.Tensor,
+    f_x: np.ndarray,
+    f_b: float,
+    n_steps: int | None,
+    batch: int,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(attributions, steps per patient) by Captum's IG: ``n_steps`` fixed, or doubled from 32
+    for the patients whose completeness delta is above ``TOLERANCE`` (at most 1024)."""
+    ig = IntegratedGradients(f)
+
+    def run(rows: np.ndarray, n: int) -> np.ndarray:
+        x = inputs[torch.as_tensor(rows, device=inputs.device)]
+        attr = ig.attribute(
+            x,
+            baselines=base.expand_as(x),
+            n_steps=n,
+            method=method,
+            internal_batch_size=max(batch, len(rows)),
+        )
+        return attr.detach().double().cpu().numpy()
+
+    every = np.arange(len(inputs))
+    current = int(n_steps) if n_steps is not None else START_STEPS
+    steps = np.full(len(inputs), current)
+    attr = run(every, current)
+    if n_steps is None:
+        failing = every[_deltas(attr, f_x, f_b) > TOLERANCE]
+        while len(failing) and current < MAX_STEPS:
+            current = min(2 * current, MAX_STEPS)
+            attr[failing] = run(failing, current)
+            steps[failing] = current
+            failing = failing[_deltas(attr[failing], f_x[failing], f_b) > TOLERANCE]
+    return attr, steps
 
 
 def _package(
@@ -203,6 +415,7 @@ def _package(
     f_b: float,
     steps: np.ndarray,
     base: np.ndarray,
+    integration: str,
 ) -> Attributions:
     features = model.features_used_
     index = _patient_index(X, len(f_x))
@@ -216,6 +429,7 @@ def _package(
         n_steps=int(steps.max()),
         steps=pd.Series(steps.astype(int), index=index, name="steps"),
         baseline=pd.Series(base, index=features, name="baseline"),
+        integration=integration,
     )
 
 
@@ -231,58 +445,51 @@ def explain_patients(
     """Integrated Gradients of the model's risk for each row of ``X`` (raw table, as for predict).
 
     ``baseline`` : "mean" (training mean of the model inputs; from ``X_train`` when given, else
-    zeros, see the module notes) or a reference patient's raw row. ``n_steps`` : integration steps,
-    or None to double from 32, for the patients still above, until every completeness delta is
-    <= 1 % (cap 1024).
-    ``internal_batch_size`` : rows (patients x steps) per forward pass. ``method`` : Captum's
-    quadrature rule.
+    zeros, see the module notes) or a reference patient's raw row. ``n_steps`` : None integrates
+    exactly over the linear pieces of the path (Captum with doubling steps for a network that is
+    not piecewise linear, with a warning); an integer runs Captum's IG with that many steps.
+    ``internal_batch_size`` : rows (path points) per forward pass. ``method`` : Captum's
+    quadrature rule (Captum path only).
     """
     model = _require_torch(model)
     if n_steps is not None and int(n_steps) < 1:
-        raise ConfigError(f"n_steps must be >= 1 or None (automatic), got {n_steps}.")
-    if int(internal_batch_size) < 1:
+        raise ConfigError(f"n_steps must be >= 1 or None (exact), got {n_steps}.")
+    batch = int(internal_batch_size)
+    if batch < 1:
         raise ConfigError(f"internal_batch_size must be >= 1, got {internal_batch_size}.")
     Z = model._matrix(X)
     if len(Z) == 0:
         raise InputError("No rows to explain.")
     base = _baseline_matrix(model, baseline, X_train)
-    f = risk_function(model)
-    device = model.device_
-    inputs = torch.as_tensor(Z, dtype=torch.float64, device=device)
-    base_t = torch.as_tensor(base, dtype=torch.float64, device=device).reshape(1, -1)
+    net, link = _eval_network(model, torch.float64), _link(model)
+    inputs = torch.as_tensor(Z, dtype=torch.float64, device=model.device_)
+    base_t = torch.as_tensor(base, dtype=torch.float64, device=model.device_).reshape(1, -1)
     with torch.no_grad():
-        f_x = f(inputs).cpu().numpy()
-        f_b = float(f(base_t).cpu().numpy()[0])
-    ig = IntegratedGradients(f)
-
-    def run(rows: np.ndarray, n: int) -> np.ndarray:
-        x = inputs[torch.as_tensor(rows, device=device)]
-        attr = ig.attribute(
-            x,
-            baselines=base_t.expand_as(x),
-            n_steps=n,
-            method=method,
-            internal_batch_size=max(int(internal_batch_size), len(rows)),
+        f_x = link(net(inputs)).cpu().numpy()
+        f_b = float(link(net(base_t)).cpu().numpy()[0])
+    exact = n_steps is None and _is_piecewise_linear(net)
+    if exact:
+        smooth = isinstance(model, DiscreteTimeSurv)
+        attr, steps = _exact_ig(net, link, inputs, base_t, smooth, batch)
+    else:
+        if n_steps is None:
+            warnings.warn(
+                f"The network of '{model.name}' holds layers other than Linear, ReLU, Dropout "
+                "and BatchNorm1d, so its path integral cannot be split into exact linear pieces; "
+                "using Captum's Integrated Gradients with up to "
+                f"{MAX_STEPS} steps instead (check completeness_delta).",
+                stacklevel=2,
+            )
+        attr, steps = _captum_ig(
+            lambda x: link(net(x)), inputs, base_t, f_x, f_b, n_steps, batch, method
         )
-        return attr.detach().double().cpu().numpy()
-
-    every = np.arange(len(Z))
-    current = int(n_steps) if n_steps is not None else START_STEPS
-    steps = np.full(len(Z), current)
-    attr = run(every, current)
-    if n_steps is None:
-        failing = every[_deltas(attr, f_x, f_b) > TOLERANCE]
-        while len(failing) and current < MAX_STEPS:
-            current = min(2 * current, MAX_STEPS)
-            attr[failing] = run(failing, current)
-            steps[failing] = current
-            failing = failing[_deltas(attr[failing], f_x[failing], f_b) > TOLERANCE]
-    result = _package(model, X, attr, f_x, f_b, steps, base)
-    if n_steps is None and result.max_delta > TOLERANCE:
+    result = _package(model, X, attr, f_x, f_b, steps, base, "piecewise" if exact else "captum")
+    target = EXACT_TOLERANCE if exact else TOLERANCE
+    if n_steps is None and result.max_delta > target:
         warnings.warn(
-            f"Integrated Gradients of '{model.name}' reached {MAX_STEPS} steps with a completeness "
-            f"delta of {result.max_delta:.2%} (target {TOLERANCE:.0%}); read the attributions "
-            "with care.",
+            f"Integrated Gradients of '{model.name}' ({result.integration} integration) left a "
+            f"completeness delta of {result.max_delta:.2e} (target {target:.0e}): the attributions "
+            "do not add up to the risk difference; read them with care.",
             stacklevel=2,
         )
     return result
@@ -316,4 +523,4 @@ def linear_attributions(
     attr = (Z - base[None, :]) * coef[None, :]
     f_x = model._risk_matrix(Z)
     f_b = float(model._risk_matrix(base[None, :])[0])
-    return _package(model, X, attr, f_x, f_b, np.zeros(len(Z), dtype=int), base)
+    return _package(model, X, attr, f_x, f_b, np.zeros(len(Z), dtype=int), base, "linear")
