@@ -60,8 +60,10 @@ def _network_masks(case, reference: sitk.Image) -> tuple[np.ndarray, np.ndarray]
 
 
 def _enrichment(model, table, test_ids: list[str], images: ImageSet) -> dict[str, float]:
-    """Median tumour enrichment of Grad-CAM and |IG| over the test cases."""
-    scores: dict[str, list[float]] = {"gradcam": [], "ig": []}
+    """Median tumour enrichment of |signed Grad-CAM|, classic Grad-CAM and |IG| over the test
+    cases, and how many classic Grad-CAM maps are empty (nothing raises the risk)."""
+    scores: dict[str, list[float]] = {"gradcam": [], "gradcam_classic": [], "ig": []}
+    empty = 0
     for case_id in test_ids:
         case = load_case(images.folders[case_id])
         volume, reference = model.case_input(case)
@@ -69,12 +71,16 @@ def _enrichment(model, table, test_ids: list[str], images: ImageSet) -> dict[str
         if not (gtv & liver).any():
             continue
         net = model.risk_function(table.X.loc[[case_id]])
-        scores["gradcam"].append(enrichment(gradcam_map(net, volume), gtv, liver_mask=liver))
+        signed = gradcam_map(net, volume, signed=True)
+        classic = gradcam_map(net, volume)
+        empty += int(not classic.any())
+        scores["gradcam"].append(enrichment(np.abs(signed), gtv, liver_mask=liver))
+        scores["gradcam_classic"].append(enrichment(classic, gtv, liver_mask=liver))
         attr, _, _ = integrated_gradients_map(net, volume)
         scores["ig"].append(enrichment(np.abs(attr), gtv, liver_mask=liver))
     return {
         f"{k}_enrichment_median": round(float(np.median(v)), 2) for k, v in scores.items() if v
-    } | {"enrichment_cases": len(scores["ig"])}
+    } | {"enrichment_cases": len(scores["ig"]), "gradcam_classic_empty_maps": empty}
 
 
 def _deep_correlations(model, table, clinical_cols, radiomics_cols) -> dict:
@@ -104,7 +110,11 @@ def main() -> None:
     parser.add_argument("--cnn-epochs", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", default="coxph_clinical,clinical,radiomics,cnn3d,fusion")
+    parser.add_argument(
+        "--models",
+        default="coxph_clinical,clinical,radiomics,cnn3d,fusion",
+        help="comma-separated; empty: only the CNN trained for the maps",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -139,7 +149,7 @@ def main() -> None:
         "folds": len(folds),
         **{k: str(v) for k, v in geometry.items()},
     }
-    for label in args.models.split(","):
+    for label in filter(None, args.models.split(",")):
         model, params, columns = candidates[label]
         tick = time.perf_counter()
         factory = model_factory(model, params, "none", args.cohort, table.case_ids, progress)

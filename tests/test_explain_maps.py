@@ -110,6 +110,24 @@ def test_integrated_gradients_completeness_on_tiny_net() -> None:
     assert all(p.requires_grad for p in net.parameters())
 
 
+def test_signed_gradcam_keeps_the_direction_classic_gradcam_drops() -> None:
+    case = make_case()
+    volume, reference = network_input(case, SHAPE)
+    region = sitk.GetArrayFromImage(resample_mask_onto(case.masks["gtv"], Grid.of(reference)))
+    raises = RegionNet(region)
+    np.testing.assert_allclose(
+        gradcam_map(raises, volume, signed=True), gradcam_map(raises, volume), atol=1e-6
+    )
+    lowers = RegionNet(region)
+    with torch.no_grad():
+        lowers.last_block[0].weight.neg_()  # the region now lowers the risk (through the ReLU)
+    lowers.last_block[1] = nn.Identity()  # keep the sign through the block
+    classic, signed = gradcam_map(lowers, volume), gradcam_map(lowers, volume, signed=True)
+    assert not classic.any()  # nothing raises the risk: classic Grad-CAM is empty
+    assert signed.min() == pytest.approx(-1.0) and signed.max() <= 0
+    assert enrichment(np.abs(signed), region) > 5
+
+
 def test_integrated_gradients_equal_captum_midpoints_and_reuse_evaluations() -> None:
     from captum.attr import IntegratedGradients
 

@@ -1,7 +1,9 @@
 """Explain one case's risk under a saved model: what the ``explain`` command and the viewer show.
 
-- Image models (cnn3d, fusion, ...): a voxel map on the case's own CT grid — Grad-CAM at the
-  network's last block, or Integrated Gradients of every CT voxel (baseline: the window floor) —
+- Image models (cnn3d, fusion, ...): a voxel map on the case's own CT grid — signed Grad-CAM at
+  the network's last block (in [-1, 1]: positive where the image raises the risk, negative where
+  it lowers it; classic Grad-CAM keeps only the positive part, which is empty for most low-risk
+  patients), or Integrated Gradients of every CT voxel (baseline: the window floor) —
   with, as "top features", the share of the map's absolute mass in the tumour, the rest of the liver
   and outside the liver, and the tumour enrichment of the map's top 5 % liver voxels.
 - Table models: Integrated Gradients of the model inputs (baseline: the training mean), integrated
@@ -98,7 +100,7 @@ def _explain_image(
     volume, reference = model.case_input(case)
     delta = steps = None
     if method == "gradcam":
-        values = gradcam_map(net, volume)
+        values = gradcam_map(net, volume, signed=True)
     else:
         values, delta, steps = integrated_gradients_map(net, volume, n_steps=n_steps)
     image = to_original_geometry(values, reference, case)

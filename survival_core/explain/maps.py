@@ -103,15 +103,32 @@ def _unit_range(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 and math.isfinite(top) else np.zeros_like(values)
 
 
+class SignedGradCAM(GradCAM):
+    """MONAI's Grad-CAM without the final ReLU: the channel-weighted activation map keeps its sign
+    (positive where the features raise the output, negative where they lower it)."""
+
+    def compute_map(self, x, class_idx=None, retain_graph=False, layer_idx=-1, **kwargs):  # type: ignore[override]
+        _, acti, grad = self.nn_module(x, class_idx=class_idx, retain_graph=retain_graph, **kwargs)
+        acti, grad = acti[layer_idx], grad[layer_idx]
+        weights = grad.flatten(2).mean(2).view(*grad.shape[:2], *[1] * (grad.ndim - 2))
+        return (weights * acti).sum(1, keepdim=True)
+
+
 def gradcam_map(
-    net: nn.Module, volume: np.ndarray | torch.Tensor, layer: nn.Module | None = None
+    net: nn.Module,
+    volume: np.ndarray | torch.Tensor,
+    layer: nn.Module | None = None,
+    signed: bool = False,
 ) -> np.ndarray:
     """Grad-CAM of ``net``'s risk for one ``volume`` ``(C, z, y, x)``: a float32 ``(z, y, x)`` map.
 
     ``layer`` defaults to ``net.last_block``. The channel weights are the spatial means of the
-    risk's gradient at the layer; the weighted sum of its activations is ReLU'd, trilinearly
-    upsampled to the input size and divided by its maximum, so the map is in [0, 1] (all zeros
-    when no location raises the risk).
+    risk's gradient at the layer; the weighted sum of its activations is trilinearly upsampled to
+    the input size. Classic Grad-CAM (``signed=False``) keeps the locations that raise the risk
+    (ReLU) and divides by the maximum: a map in [0, 1], all zeros when nothing raises the risk —
+    which for a low-risk patient is the common case. ``signed=True`` keeps both directions,
+    divided by the largest magnitude: a map in [-1, 1], positive where the image raises the risk
+    and negative where it lowers it.
     """
     if layer is None:
         layer = getattr(net, "last_block", None)
@@ -130,7 +147,8 @@ def gradcam_map(
     before = [set(hooks) for hooks in hook_dicts]
     try:
         # MONAI's default post-processing maps (min, max) to (1, 0); scale ourselves instead.
-        cam = GradCAM(nn_module=wrapped, target_layers=name, postprocessing=lambda m: m)
+        klass = SignedGradCAM if signed else GradCAM
+        cam = klass(nn_module=wrapped, target_layers=name, postprocessing=lambda m: m)
         with freeze, warnings.catch_warnings():
             # Expected with the earlier stages frozen: the hook then sees the layer's output
             # gradient only, which is all Grad-CAM uses.
@@ -142,8 +160,10 @@ def gradcam_map(
         for hooks, keys in zip(hook_dicts, before, strict=True):
             for key in set(hooks) - keys:
                 del hooks[key]
-    out = torch.relu(result.detach())[0, 0].double().cpu().numpy()
-    return _unit_range(out).astype(np.float32)
+    out = result.detach()[0, 0].double().cpu().numpy()
+    if signed:
+        return (_unit_range(np.abs(out)) * np.sign(out)).astype(np.float32)
+    return _unit_range(np.maximum(out, 0.0)).astype(np.float32)
 
 
 def _risk(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
