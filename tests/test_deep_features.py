@@ -67,9 +67,9 @@ def test_model_embedding_rows_columns_and_value(small_cohort, cnn_folder):
     case = _first_case(small_cohort)
     patch = torch.from_numpy(tumour_patch(case, network.spec, network.patch_size))[None]
     with torch.no_grad():
-        expected = network.module.embed(patch)[0].double().numpy()  # FC after ReLU
+        expected = network.module.embed(patch)[0].double().numpy()  # FC after the activation
     np.testing.assert_allclose(result.features.loc[case.case_id], expected, rtol=1e-5, atol=1e-7)
-    assert (result.features.to_numpy() >= 0).all()
+    assert (result.features.to_numpy() >= -0.2785).all()  # SiLU's minimum
 
 
 def test_layer_activation_equals_a_manual_hook(small_cohort, cnn_folder):
@@ -104,7 +104,7 @@ def test_table_joins_clinical_and_han2020_reduction_applies(small_cohort, cnn_fo
 def test_wrong_layer_lists_the_valid_names(small_cohort, cnn_folder):
     with pytest.raises(
         ConfigError,
-        match=r"no image layer 'head'.*blocks\.0, blocks\.1, fc \(.*e\.g\. blocks\.0\.0",
+        match=r"no image layer 'head'.*blocks\.0, blocks\.1, fc, activation \(.*e\.g\. blocks\.0\.0",
     ):
         extract_deep_features(small_cohort, cnn_folder, layer="head")
 

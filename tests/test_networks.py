@@ -28,7 +28,8 @@ def test_default_network_shapes_and_embedding() -> None:
     x = torch.rand(2, 1, 20, 40, 40)
     risk, emb = net(x), net.embed(x)
     assert risk.shape == (2,) and emb.shape == (2, 64) and net.embedding_dim == 64
-    assert (emb >= 0).all()  # after ReLU
+    assert (emb >= -0.2785).all()  # after SiLU, whose minimum is -0.2785
+    assert (CNN3DSurv(activation="relu").eval().embed(x) >= 0).all()
     # the risk is the linear head of the embedding (dropout is off in eval mode)
     torch.testing.assert_close(risk, net.head(emb).squeeze(1))
 
@@ -88,3 +89,27 @@ def test_stem_stride_downsamples_in_plane_only_by_default() -> None:
     assert CNN3DSurv(channels=(4,), fc=8, stem_stride=(1, 1, 1)).blocks[0][0].stride == (1, 1, 1)
     with pytest.raises(ConfigError, match="stem_stride"):
         CNN3DSurv(stem_stride=(2, 2))
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({}, (torch.nn.SiLU, "avg")),
+        ({"activation": "relu", "pooling": "max"}, (torch.nn.ReLU, "max")),
+    ],
+)
+def test_activation_and_pooling_choices(options, expected) -> None:
+    net = CNN3DSurv(channels=(4, 8), fc=8, **options)
+    assert isinstance(net.blocks[0][2], expected[0]) and net.pooling == expected[1]
+    x = torch.rand(1, 1, 4, 8, 8)
+    stage = net.blocks[0](x)
+    pooled = (
+        torch.nn.functional.avg_pool3d if expected[1] == "avg" else torch.nn.functional.max_pool3d
+    )
+    torch.testing.assert_close(net._pool(stage), pooled(stage, 2, 2))
+
+
+@pytest.mark.parametrize("bad", [{"activation": "tanh"}, {"pooling": "median"}])
+def test_unknown_activation_or_pooling(bad) -> None:
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        CNN3DSurv(**bad)

