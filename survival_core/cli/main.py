@@ -12,10 +12,20 @@ import logging
 import sys
 
 from survival_core import __version__
-from survival_core.cli import cv, demo_cohort, dsfr, explain, extract, fit, prepare_demo, score
+from survival_core.cli import (
+    cv,
+    demo_cohort,
+    dsfr,
+    explain,
+    extract,
+    fit,
+    prepare_demo,
+    score,
+    train,
+)
 from survival_core.errors import RadSurvError
 
-COMMANDS = (demo_cohort, prepare_demo, extract, dsfr, cv, fit, score, explain)
+COMMANDS = (demo_cohort, prepare_demo, extract, dsfr, cv, fit, score, explain, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,9 @@ DEMO_CONFIG = Path(__file__).resolve().parents[2] / "assets" / "demo.yaml"
 _CONFIG = yaml.safe_load(DEMO_CONFIG.read_text())
 DEMO_N: int = _CONFIG["cohort"]["n"]
 DEMO_SEED: int = _CONFIG["cohort"]["seed"]
+#: The external validation cohort of the demo (``cohort: demo-external`` in run configs).
+EXTERNAL_N: int = _CONFIG.get("external", {}).get("n", 40)
+EXTERNAL_SEED: int = _CONFIG.get("external", {}).get("seed", DEMO_SEED + 1)
 DEFAULT_MODEL = {
     "model": _CONFIG["model"]["name"],
     "params": _CONFIG["model"].get("params") or {},
@@ -43,27 +46,44 @@ def demo_features_path() -> Path:
     return data_subdir("features") / f"demo-{DEFAULT_MODEL['preset']}.parquet"
 
 
-def demo_ready(folder: Path | None = None) -> bool:
-    """Whether a complete demo cohort with the expected size and seed is in place."""
+def demo_external_dir() -> Path:
+    """Folder of the demo's external validation cohort (other patients, other seed)."""
+    return data_subdir("demo") / "external"
+
+
+def demo_ready(folder: Path | None = None, n: int = DEMO_N, seed: int = DEMO_SEED) -> bool:
+    """Whether a complete cohort with the expected size and seed is in ``folder`` (default: the
+    demo cohort)."""
     folder = folder or demo_cohort_dir()
     meta = folder / "cohort.json"
     if not meta.exists():
         return False
     info = json.loads(meta.read_text())
-    return info.get("n") == DEMO_N and info.get("seed") == DEMO_SEED
+    return info.get("n") == n and info.get("seed") == seed
 
 
-def _prepare_cohort(progress: Callable[[str], None]) -> bool:
-    folder = demo_cohort_dir()
-    if demo_ready(folder):
+def _generate(folder: Path, n: int, seed: int, progress: Callable[[str], None]) -> bool:
+    """Generate a synthetic cohort into ``folder`` via a staging folder, unless already there."""
+    if demo_ready(folder, n, seed):
         return False
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    progress(f"Generating the demo cohort ({DEMO_N} synthetic cases)...")
-    generate_cohort(staging, n=DEMO_N, seed=DEMO_SEED, progress=progress)
+    progress(f"Generating a synthetic cohort of {n} cases in {folder}...")
+    generate_cohort(staging, n=n, seed=seed, progress=progress)
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     return True
+
+
+def _prepare_cohort(progress: Callable[[str], None]) -> bool:
+    return _generate(demo_cohort_dir(), DEMO_N, DEMO_SEED, progress)
+
+
+def prepare_external(progress: Callable[[str], None] | None = None) -> Path:
+    """The demo's external validation cohort, generated on first use."""
+    folder = demo_external_dir()
+    _generate(folder, EXTERNAL_N, EXTERNAL_SEED, progress or (lambda _: None))
+    return folder
 
 
 def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:

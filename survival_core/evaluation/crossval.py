@@ -10,7 +10,8 @@ Results:
   test rows (omitted for single-patient test folds such as leave-one-out);
 - ``oof``: out-of-fold risk per patient. Risk scales differ between folds' models, so each fold's
   test risks are z-scored against that model's own training risks before the repeats are averaged;
-  out-of-fold survival probabilities (a common scale) are averaged as they are;
+  out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
+  td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves);
 - ``summary``: pooled out-of-fold metrics over all patients — Harrell's c-index with a BCa bootstrap
   interval, Uno's c-index, td-AUC at each horizon, IBS — plus the mean and SD of fold c-indices.
 
@@ -42,6 +43,9 @@ from survival_core.outcome import survival_arrays
 
 #: Default horizons: 1, 2 and 3 years, in days.
 DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
+
+#: Per-patient arrays of a fold record (the rest are scalars and notes).
+FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons")
 
 ModelFactory = Callable[[], SurvivalModel]
 Mapper = Callable[[Callable[[Fold], dict], Iterable[Fold]], Iterable[dict]]
@@ -141,6 +145,9 @@ def run_fold(
         "risk": risk,
         "risk_z": (risk - float(train_risk.mean())) / scale,
         "survival": survival,
+        "survival_at_horizons": model.predict_survival(X.iloc[fold.test], horizons)
+        if len(horizons)
+        else np.empty((fold.test.size, 0)),
         "features_used": len(model.features_used_),
         "notes": model.preprocessor_.notes_,
     }
@@ -175,19 +182,20 @@ def cross_validate(
             shown = "" if np.isnan(c) else f" c-index {c:.3f}"
             progress(f"fold {n}/{len(folds)} (repeat {record['repeat'] + 1}){shown}")
     risk_sum, surv_sum, count = np.zeros(len(y)), np.zeros((len(y), grid.size)), np.zeros(len(y))
+    horizon_sum = np.zeros((len(y), horizons.size))
     for record in records:
         risk_sum[record["test"]] += record["risk_z"]
         surv_sum[record["test"]] += record["survival"]
+        horizon_sum[record["test"]] += record["survival_at_horizons"]
         count[record["test"]] += 1
     tested = count > 0
     oof_risk = np.where(tested, risk_sum / np.maximum(count, 1), np.nan)
     oof_surv = surv_sum[tested] / count[tested, None]
     oof = pd.DataFrame({"case_id": ids, "risk": oof_risk, "n_predictions": count.astype(int)})
+    for j, h in enumerate(horizons):  # pooled out-of-fold S(h), for calibration and decision curves
+        oof[f"survival_{h:g}"] = np.where(tested, horizon_sum[:, j] / np.maximum(count, 1), np.nan)
     fold_table = pd.DataFrame(
-        [
-            {k: v for k, v in r.items() if k not in ("test", "risk", "risk_z", "survival", "notes")}
-            for r in records
-        ]
+        [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, "notes")} for r in records]
     )
     pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons)
     ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)

@@ -8,6 +8,7 @@ outcome are dropped with a note, never silently kept or filled.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,17 @@ class ModelTable:
     @property
     def case_ids(self) -> list[str]:
         return [str(i) for i in self.X.index]
+
+    def subset(self, case_ids: Iterable[str]) -> ModelTable:
+        """The rows of ``case_ids`` (in the table's order); unknown ids are an error."""
+        wanted = set(case_ids)
+        missing = sorted(wanted - set(self.case_ids))
+        if missing:
+            raise InputError(
+                f"{len(missing)} case(s) are not in the table: {', '.join(missing[:5])}."
+            )
+        keep = self.X.index.isin(wanted)
+        return ModelTable(self.X[keep], self.y[keep], list(self.notes), dict(self.metadata))
 
 
 def read_table(path: Path | str) -> pd.DataFrame:

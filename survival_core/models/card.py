@@ -37,7 +37,21 @@ def _curve(km) -> dict[str, list[float]]:
         "survival": km.survival.tolist(),
         "ci_low": km.ci_low.tolist(),
         "ci_high": km.ci_high.tolist(),
+        "n_at_risk": km.n_at_risk.tolist(),
+        "n_events": km.n_events.tolist(),
     }
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite number as None (JSON has neither; e.g. an unbounded
+    hazard-ratio CI in a small cohort, or a td-AUC no patient could inform)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 @dataclass
@@ -71,7 +85,7 @@ class ModelCard:
 
     def save(self, folder: Path | str) -> Path:
         path = Path(folder) / CARD_FILE
-        path.write_text(json.dumps(asdict(self), indent=1, allow_nan=False))
+        path.write_text(json.dumps(_finite(asdict(self)), indent=1, allow_nan=False))
         return path
 
     @classmethod

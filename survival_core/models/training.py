@@ -12,6 +12,7 @@ from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
 from survival_core.models.base import SurvivalModel
 from survival_core.models.card import build_card
+from survival_core.models.image_set import ImageSet
 
 
 def _radiomics_settings(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
@@ -28,18 +29,18 @@ def model_factory(
     model_name: str,
     params: dict[str, Any],
     reduction: str = "none",
-    cohort: Path | None = None,
+    cohort: Path | ImageSet | None = None,
     case_ids: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> Callable[[], SurvivalModel]:
     """A maker of fresh, unfitted models (one per CV fold, one for the final fit).
 
-    Parameters are checked now. Image models read the CT volumes of ``cohort``: those of
-    ``case_ids`` are prepared (cached) here once, in worker processes, not inside each fold.
+    Parameters are checked now. Image models read the CT volumes of ``cohort`` (a cohort folder,
+    or an :class:`ImageSet` spanning several): those of ``case_ids`` are prepared (cached) here
+    once, in worker processes, not inside each fold.
     """
     from survival_core.features.selection import make_reduction
     from survival_core.models.image_base import ImageSurvivalModel
-    from survival_core.models.image_set import ImageSet
 
     prototype = make_model(model_name, **params)
     images = None
@@ -48,7 +49,7 @@ def model_factory(
             raise ConfigError(
                 f"Model '{model_name}' reads CT volumes: pass the cohort folder (--cohort DIR)."
             )
-        images = ImageSet.from_cohort(cohort)
+        images = cohort if isinstance(cohort, ImageSet) else ImageSet.from_cohort(cohort)
         images.prepare(list(case_ids), prototype.volume_spec, progress=progress)
 
     def factory() -> SurvivalModel:
@@ -71,23 +72,28 @@ def train_model(
     horizon: float | None = 730.0,
     cv_repeats: int = 0,
     seed: int = 0,
-    cohort: Path | None = None,
+    cohort: Path | ImageSet | None = None,
+    rows: Sequence[str] | None = None,
+    cv_summary: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fit ``model_name`` on all rows, save model + card into ``out``; returns a summary.
 
-    ``cohort``: the folder whose CT volumes image models read.
+    ``cohort``: where image models read CT volumes (folder or ImageSet). ``rows``: fit on these
+    case ids only (e.g. the development cohort of an external validation). ``cv_summary``: metrics
+    of a cross-validation already run, stored in the card (instead of ``cv_repeats``).
     """
     from survival_core.evaluation import splits
     from survival_core.evaluation.crossval import cross_validate
 
     table = load_model_table(list(tables), time_unit=time_unit, features=features)
+    if rows is not None:
+        table = table.subset(rows)
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
     factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
 
-    cv_summary = None
     if cv_repeats > 0:
         folds = splits.nested_cv(table.y["event"], cv_repeats, 5, seed=seed)
         say(f"cross-validating {model_name}: {cv_repeats} x 5 folds")

@@ -1,0 +1,1 @@
+"""Training runs: configs, tracking and registry, engines, the runner."""

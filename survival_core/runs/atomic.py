@@ -1,0 +1,113 @@
+"""Atomic writes: a reader sees a file or folder whole, old or new, never half-written.
+
+Everything is first written to a temporary sibling in the destination's folder (same file
+system, so the final rename is atomic), flushed and fsynced, then renamed over the destination.
+Temporary names are hidden and carry the writer's pid (``.<name>.tmp-<pid>-<random>``), so they
+never collide between processes and never match the destination's name; a crash leaves at most
+such a hidden file or folder behind, and the destination keeps its previous content.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def temp_sibling(path: Path, kind: str = "tmp") -> Path:
+    """A fresh hidden name next to ``path`` (``kind``: ``tmp`` for new content, ``old`` for the
+    content being replaced)."""
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (parent folders are created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_sibling(path)
+    try:
+        with open(temp, "xb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+    return path
+
+
+def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    return write_bytes(path, text.encode(encoding))
+
+
+def write_json(path: str | Path, document: Any, indent: int = 1) -> Path:
+    """Write ``document`` as strict JSON (NaN refused) to ``path`` atomically."""
+    return write_text(path, json.dumps(document, indent=indent, allow_nan=False))
+
+
+def _copy_synced(src: str, dst: str) -> str:
+    """``shutil.copy2`` that also fsyncs the copy (the copy function of :func:`copy_tree`)."""
+    shutil.copy2(src, dst)
+    with open(dst, "rb+") as stream:
+        os.fsync(stream.fileno())
+    return dst
+
+
+def copy_file(src: str | Path, dst: str | Path) -> Path:
+    """Copy the file ``src`` to ``dst`` atomically (contents and times); returns ``dst``."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_sibling(dst)
+    try:
+        _copy_synced(str(src), str(temp))
+        os.replace(temp, dst)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(dst.parent)
+    return dst
+
+
+def copy_tree(src: str | Path, dst: str | Path) -> Path:
+    """Copy the folder ``src`` to ``dst`` atomically; returns ``dst``.
+
+    The copy is made in a temporary sibling, then renamed to ``dst``. An existing ``dst`` is
+    renamed aside first, the copy renamed in, and the old folder deleted: readers see the old
+    folder or the new one, or (for the instant between the two renames) no folder, never a mix.
+    """
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_sibling(dst)
+    old = None
+    try:
+        shutil.copytree(src, temp, copy_function=_copy_synced)
+        if dst.exists():
+            old = temp_sibling(dst, "old")
+            os.replace(dst, old)
+        os.replace(temp, dst)
+    except BaseException:
+        if old is not None and not dst.exists():
+            os.replace(old, dst)
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old)
+    _fsync_folder(dst.parent)
+    return dst

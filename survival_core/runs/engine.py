@@ -1,0 +1,289 @@
+"""Execution engines: the single-machine process pool, or Ray on this machine or a cluster.
+
+:func:`make_engine` gives a :class:`~survival_core.features.cohort.CaseMapper` for cohort feature
+extraction: ``"local"`` is :func:`~survival_core.features.cohort.make_mapper` (worker processes on
+this machine, or this process for one worker), ``"ray"`` a :class:`RayMapper` (one Ray task per
+case). :func:`fold_map` runs cross-validation folds as Ray tasks, in the folds' order, for
+``cross_validate(map_folds=...)``; :func:`gpus_per_task` says whether a fold of a model should ask
+for a GPU (a network, on a cluster that has GPUs).
+
+Ray is started on first use: the cluster at ``address`` (argument, else ``$RAY_ADDRESS``), or a
+private local Ray sized to ``num_cpus`` CPUs (default: every CPU) whose session files and spilled
+objects stay under the data folder (``<data>/tmp/ray``, ``<data>/tmp/ray-spill``), never the
+shared ``/tmp/ray``. Every task uses one CPU, one ITK thread and one torch/OpenMP thread, so N
+tasks at once use N cores. A task whose worker dies is not retried: it fails like a case that
+raised, and the rest of the cohort goes on.
+
+Running the same work on a cluster:
+
+1. On one machine: ``ray start --head --port=6379``; on each other machine:
+   ``ray start --address=HEAD:6379`` (``HEAD`` the first machine's host name or IP).
+2. Run the command with ``--ray-address HEAD:6379`` (or ``export RAY_ADDRESS=HEAD:6379``), e.g.
+   ``python -m survival_core train --config wei2021.yaml --ray-address HEAD:6379``.
+
+Ray clusters use token authentication: the head's token (``ray get-auth-token`` there) must
+reach the other nodes and this process (``export RAY_AUTH_MODE=token RAY_AUTH_TOKEN=...``, or the
+file ``~/.ray/auth_token``); Ray sends it only to an address given explicitly when
+``RAY_AUTH_MODE=token`` is set.
+
+Every node needs the same Python environment (this package installed at the same path), and the
+cohort folder and the data folder (``$RADSURV_DATA_DIR``, exported to the tasks) on storage every
+node sees at the same path, e.g. an NFS mount: tasks read case folders by path and write results
+there. GPU nodes (``ray start ... --num-gpus=1``) receive the folds of network models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.features.cohort import CaseMapper, _single_threaded_worker, make_mapper
+from survival_core.paths import data_dir, data_subdir
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Engine kinds accepted by :func:`make_engine`.
+ENGINES = ("local", "ray")
+
+#: Seconds to wait for a cluster address to answer before giving up.
+CONNECT_TIMEOUT_S = 5.0
+
+#: What to do when a cluster refuses this process's token (Ray 2.60 clusters use token auth).
+AUTH_HINT = (
+    " The cluster uses token authentication: export RAY_AUTH_MODE=token and the head's token "
+    "(`ray get-auth-token` on the head machine) as RAY_AUTH_TOKEN."
+)
+
+#: Ray's default port for ``ray start --head`` (GCS) and for Ray Client (``ray://``) addresses.
+DEFAULT_PORTS = {"": 6379, "ray": 10001}
+
+# Ray binds Unix sockets at <temp dir>/session_<date>_<time>_<usec>_<pid>/sockets/plasma_store;
+# Linux caps such a path at 107 bytes.
+_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store")
+_MAX_SOCKET_PATH = 107
+
+#: Short links made by :func:`_ray_temp_dir` in this process, removed by :func:`shutdown`.
+_links: list[Path] = []
+
+
+def _ray_temp_dir() -> Path:
+    """``<data>/tmp/ray``, or a short link to it in the system temp folder when the data folder's
+    path is too long for Ray's Unix sockets (the files stay in the data folder either way)."""
+    folder = data_subdir("tmp") / "ray"
+    folder.mkdir(exist_ok=True)
+    if len(str(folder)) + _SOCKET_TAIL <= _MAX_SOCKET_PATH:
+        return folder
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    link = Path(tempfile.gettempdir()) / f"radsurv-ray-{digest}"
+    if not (link.is_symlink() and link.resolve() == folder.resolve()):
+        partial = link.with_name(f"{link.name}.{os.getpid()}")
+        partial.unlink(missing_ok=True)
+        partial.symlink_to(folder, target_is_directory=True)
+        partial.replace(link)
+        _links.append(link)
+    return link
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast, naming ``address``, when nothing answers there (Ray itself would keep retrying)."""
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.partition(":")
+    try:
+        port_number = int(port) if port else DEFAULT_PORTS.get(scheme, 6379)
+        socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT_S).close()
+    except ValueError as err:
+        raise InputError(
+            f"Ray address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379 or ray://head:10001)."
+        ) from err
+    except OSError as err:
+        raise InputError(
+            f"Cannot reach the Ray cluster at {address!r} ({err}). Start it with `ray start "
+            f"--head` on that machine, or check the host name, the port and the firewall."
+        ) from err
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Connect this process to Ray, unless it already is (the first connection wins; a given
+    cluster address is still checked to answer).
+
+    ``address`` (else ``$RAY_ADDRESS``): an existing cluster, ``HOST:PORT``, ``ray://HOST:PORT``
+    or ``auto`` (the cluster started on this machine by ``ray start``). Without one, a private
+    local Ray with ``num_cpus`` CPUs (default: every CPU) is started."""
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address not in (None, "auto"):
+        _check_reachable(address)
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    quiet: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "ignore_reinit_error": True,
+        "logging_level": logging.ERROR,
+    }
+    if address is None:
+        ray.init(
+            address="local",
+            num_cpus=num_cpus or os.cpu_count() or 1,
+            _temp_dir=str(_ray_temp_dir()),
+            object_spilling_directory=str(data_subdir("tmp") / "ray-spill"),
+            **quiet,
+        )
+        return
+    try:
+        ray.init(address=address, **quiet)
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
+        hint = AUTH_HINT if "authentication" in str(err).lower() else ""
+        raise InputError(f"Cannot connect to the Ray cluster at {address!r}: {err}{hint}") from err
+
+
+def shutdown() -> None:
+    """Disconnect from Ray (and stop the local Ray this process started, if any)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    while _links:
+        _links.pop().unlink(missing_ok=True)
+
+
+def cluster_gpus() -> float:
+    """GPUs of the connected Ray cluster (0 when it has none)."""
+    import ray
+
+    connect()
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
+def gpus_per_task(model_name: str) -> int:
+    """1 when a fold of ``model_name`` should ask for a GPU (a torch network, on a cluster that has
+    GPUs), else 0."""
+    from survival_core.models import MODELS
+    from survival_core.models.base import TorchSurvivalModel
+
+    klass = MODELS.get(model_name)
+    if klass is None:
+        raise ConfigError(f"Unknown model {model_name!r}; choose one of: {', '.join(MODELS)}.")
+    return int(issubclass(klass, TorchSurvivalModel) and cluster_gpus() > 0)
+
+
+def _call(fn: Callable[[T], R], item: T) -> R:
+    """A task's body: one ITK and one torch thread in this worker, then ``fn(item)``."""
+    _single_threaded_worker()
+    torch = sys.modules.get("torch")  # a later import reads OMP_NUM_THREADS=1 (task env)
+    if torch is not None:
+        torch.set_num_threads(1)
+    return fn(item)
+
+
+def _submit(fn: Callable[[T], R], items: Iterable[T], num_gpus: float) -> list:
+    """One Ray task per item (one CPU, ``num_gpus`` GPUs, no retry); ``fn`` is shipped once."""
+    import ray
+
+    if num_gpus and cluster_gpus() == 0:
+        num_gpus = 0  # a GPU request on a cluster without GPUs would wait forever
+    env = {"OMP_NUM_THREADS": "1", "RADSURV_DATA_DIR": str(data_dir())}
+    task = ray.remote(_call).options(
+        num_cpus=1, num_gpus=num_gpus, max_retries=0, runtime_env={"env_vars": env}
+    )
+    fn_ref = ray.put(fn)
+    return [task.remote(fn_ref, item) for item in items]
+
+
+def _get(ref: Any) -> Any:
+    """A task's result; raises the exception ``fn`` raised (not Ray's wrapper), or a
+    :class:`RadSurvError` when Ray could not run it (its worker died, an argument was lost)."""
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
+    try:
+        return ray.get(ref)
+    except RayTaskError as err:
+        if isinstance(err.cause, BaseException):
+            raise err.cause from err
+        raise
+    except RayError as err:
+        raise RadSurvError(f"Ray could not finish this task ({type(err).__name__}): {err}") from err
+
+
+def _cancel(refs: Iterable[Any]) -> None:
+    """Cancel tasks not yet collected (the caller stopped early or failed)."""
+    import ray
+
+    for ref in refs:
+        ray.cancel(ref)
+
+
+class RayMapper:
+    """Cases as Ray tasks: a local Ray by default, a cluster when ``address`` or ``$RAY_ADDRESS``
+    is set (see the module docstring). ``num_cpus`` sizes a local Ray only (a cluster's size is its
+    own); ``num_gpus_per_task`` GPUs are asked per task when the cluster has GPUs."""
+
+    def __init__(
+        self, address: str | None = None, num_cpus: int | None = None, num_gpus_per_task: float = 0
+    ) -> None:
+        self.num_gpus_per_task = num_gpus_per_task
+        connect(address, num_cpus)
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        """Yield ``(item, fn(item))`` as tasks finish; ``(item, exception)`` for a task that raised
+        (the exception itself) or whose worker died."""
+        import ray
+
+        pending = dict(zip(_submit(fn, items, self.num_gpus_per_task), items, strict=True))
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                item = pending.pop(done[0])
+                try:
+                    result = _get(done[0])
+                except Exception as error:  # noqa: BLE001 - a failed case is reported, not raised
+                    result = error
+                yield item, result
+        finally:
+            _cancel(pending)
+
+
+def fold_map(fn: Callable[[T], R], items: Iterable[T], num_gpus: float = 0) -> Iterator[R]:
+    """``map(fn, items)`` with every item run at once as a Ray task, results in the items' order;
+    for ``cross_validate(map_folds=partial(fold_map, num_gpus=gpus_per_task(name)))``. The first
+    failed fold raises (``fn``'s exception as raised), and the folds still running are cancelled."""
+    connect()
+    refs = _submit(fn, items, num_gpus)
+    collected = 0
+    try:
+        for ref in refs:
+            yield _get(ref)
+            collected += 1
+    finally:
+        _cancel(refs[collected:])
+
+
+def make_engine(
+    kind: str = "local", address: str | None = None, workers: int | None = None
+) -> CaseMapper:
+    """The case mapper of an engine: ``"local"`` worker processes on this machine (``workers``,
+    default every CPU; see :func:`~survival_core.features.cohort.make_mapper`), or ``"ray"``
+    (:class:`RayMapper` at ``address``, or a local Ray with ``workers`` CPUs)."""
+    if kind == "local":
+        if address:
+            raise ConfigError(
+                f"engine.address: a Ray address ({address!r}) needs engine kind 'ray', not 'local'."
+            )
+        return make_mapper(workers)
+    if kind == "ray":
+        return RayMapper(address=address, num_cpus=workers)
+    raise ConfigError(f"engine.kind: unknown engine {kind!r}; choose one of: {', '.join(ENGINES)}.")

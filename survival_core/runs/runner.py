@@ -1,0 +1,525 @@
+"""A training run: one YAML config in; a tracked run and a registered model out.
+
+Steps (each logged to the run store, see :mod:`survival_core.runs.store`):
+
+1. **Data**: the cohort folder (``cohort: demo`` is the bundled demo cohort, prepared on first use)
+   and, for external validation, the external cohort, whose case ids are prefixed ``ext:`` so they
+   never collide with the development ids. Feature tables: ``clinical.csv`` (outcomes, clinical
+   variables) joined with the radiomics presets (extracted through the engine, cached per case),
+   deep features and DSFR features named by the config. Hashes of the manifests and of every table
+   are logged, so a run says exactly which data it saw.
+2. **Resampling**: the config's protocol gives the folds (seeded). Each fold's result is written
+   to ``<run folder>/folds/`` atomically as soon as it is done; ``train --resume RUN_ID`` reads the
+   finished folds back and runs only the others.
+3. **Metrics**: the pooled out-of-fold summary (c-index with BCa CI, Uno's c, td-AUC, IBS) and the
+   per-fold metrics; the out-of-fold risks and the plots (risk-group KM, td-AUC, calibration and
+   decision curve at the risk-group horizon) as artifacts.
+4. **Model**: fitted on all development rows with its card (training risk distribution, risk
+   groups, KM, CV metrics), logged and registered as a new version of the model named after the
+   config; ``activate`` makes it the app's active model at once.
+
+A failure at any step marks the run FAILED with the message; earlier runs and the registry are
+never touched before the final registration, which is itself one atomic step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.crossval import FOLD_ARRAYS
+from survival_core.evaluation.splits import Fold
+
+EXTERNAL_PREFIX = "ext:"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """What ``train`` reports."""
+
+    run_id: str
+    status: str
+    metrics: dict[str, Any]
+    seconds: float
+    model_version: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "metrics": self.metrics,
+            "seconds": round(self.seconds, 2),
+            "model_version": self.model_version,
+        }
+
+
+# -- fold checkpoints ------------------------------------------------------------------------------
+
+
+def _fold_key(fold: Fold) -> str:
+    return f"r{fold.repeat:03d}-f{fold.fold:03d}"
+
+
+class FoldCheckpoints:
+    """Finished folds of a run on disk: ``<key>.npz`` (arrays) + ``<key>.json`` (the rest).
+
+    The JSON is written last and atomically, so a fold counts as finished only when both files are
+    complete; a run killed mid-fold simply runs that fold again on resume.
+    """
+
+    def __init__(self, folder: Path, signature: str) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.signature = signature
+
+    def load(self, fold: Fold) -> dict[str, Any] | None:
+        meta_path = self.folder / f"{_fold_key(fold)}.json"
+        if not meta_path.exists():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.pop("_signature", None) != self.signature:
+                return None  # written by a different data/fold layout: recompute
+            with np.load(self.folder / f"{_fold_key(fold)}.npz", allow_pickle=False) as arrays:
+                meta.update({name: arrays[name] for name in FOLD_ARRAYS})
+            # metrics that were NaN are stored as null
+            meta.update({k: np.nan for k, v in meta.items() if v is None})
+        except (OSError, ValueError, KeyError):
+            return None
+        return meta
+
+    def save(self, fold: Fold, record: dict[str, Any]) -> None:
+        from survival_core.runs.atomic import write_bytes, write_json
+
+        key = _fold_key(fold)
+        arrays = {name: np.asarray(record[name]) for name in FOLD_ARRAYS}
+        buffer_path = self.folder / f"{key}.npz.tmp-{os.getpid()}"
+        with open(buffer_path, "wb") as stream:
+            np.savez(stream, **arrays)
+        write_bytes(self.folder / f"{key}.npz", buffer_path.read_bytes())
+        buffer_path.unlink()
+        meta = {k: v for k, v in record.items() if k not in FOLD_ARRAYS}
+        write_json(self.folder / f"{key}.json", {**_json_ready(meta), "_signature": self.signature})
+
+    def map(self, inner: Callable[[Callable, Iterable[Fold]], Iterable[dict]]) -> Callable:
+        """A ``map_folds`` for :func:`cross_validate` that reads finished folds and runs the rest
+        through ``inner`` (a local or distributed map), saving each as it finishes."""
+
+        def mapped(work: Callable[[Fold], dict], folds: Iterable[Fold]) -> Iterator[dict]:
+            folds = list(folds)
+            done = {_fold_key(f): self.load(f) for f in folds}
+            fresh = iter(inner(work, [f for f in folds if done[_fold_key(f)] is None]))
+            for fold in folds:
+                record = done[_fold_key(fold)]
+                if record is None:
+                    record = next(fresh)  # the inner map keeps the folds' order
+                    self.save(fold, record)
+                yield record
+
+        return mapped
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+# -- data ----------------------------------------------------------------------------------------------
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
+    """A cohort folder; ``"demo"`` is the bundled demo cohort and ``"demo-external"`` its external
+    validation cohort, both prepared on first use."""
+    if str(cohort) == "demo-external":
+        from survival_core.cohort.demo import prepare_external
+
+        return prepare_external(progress)
+    if str(cohort) == "demo":
+        from survival_core.cohort.demo import demo_ready, prepare_demo
+        from survival_core.paths import demo_cohort_dir
+
+        if not demo_ready():
+            prepare_demo(progress)
+        return demo_cohort_dir()
+    folder = Path(cohort)
+    if not (folder / "manifest.csv").is_file():
+        raise InputError(f"Cohort folder {folder} has no manifest.csv.")
+    return folder
+
+
+@dataclass
+class RunData:
+    """The joined tables of a run and where each case's images are."""
+
+    tables: list[Path]
+    folders: dict[str, Path]
+    hashes: dict[str, str]
+    external_ids: set[str]
+
+
+def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
+    """Write ``frame`` (index case_id) as ``source`` was written: CSV, or Parquet keeping its
+    metadata (radiomics settings, deep-feature network), which scoring a new case needs."""
+    from survival_core.features.table import write_table
+    from survival_core.io.tables import parquet_metadata
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if source.suffix.lower() == ".csv":
+        out = out.with_suffix(".csv")
+        frame.reset_index().to_csv(out, index=False)
+        return out
+    metadata = {k: v for k, v in parquet_metadata(source).items() if k != b"pandas"}
+    return write_table(frame, out.with_suffix(".parquet"), metadata)
+
+
+def _prefixed(path: Path, out: Path, prefix: str) -> Path:
+    """A copy of a table whose case ids carry ``prefix``."""
+    from survival_core.io.tables import read_table
+
+    frame = read_table(path)
+    frame.index = (prefix + frame.index.astype(str)).rename("case_id")
+    return _write_like(frame, path, out)
+
+
+def _cohort_tables(
+    config: Any, cohort: Path, folder: Path, mapper: Any, progress: Progress
+) -> list[Path]:
+    """clinical.csv and the feature tables the config names, for one cohort folder."""
+    from survival_core.features.cohort import extract_cohort, line_progress, write_cohort_features
+    from survival_core.features.presets import get_preset
+    from survival_core.paths import data_subdir
+
+    tables = [cohort / "clinical.csv"]
+    key = file_hash(cohort / "manifest.csv")[:12]
+    for preset in config.features.radiomics:
+        settings = get_preset(preset)
+        path = data_subdir("features") / f"{key}-{preset}-{settings.hash()[:12]}.parquet"
+        if not path.exists():
+            progress(f"extracting {preset} radiomics of {cohort}")
+            result = extract_cohort(
+                cohort, settings, mapper=mapper, progress=line_progress(progress)
+            )
+            write_cohort_features(result, path, settings)
+        tables.append(path)
+    if config.features.deep is not None:
+        from survival_core.features.deep import extract_deep_features, write_deep_features
+
+        deep = config.features.deep
+        path = folder / "deep.parquet"
+        progress(f"extracting deep features of {cohort} with {deep.network}")
+        result = extract_deep_features(cohort, Path(deep.network), layer=deep.layer)
+        write_deep_features(result, path)
+        tables.append(path)
+    return tables
+
+
+def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> RunData:
+    """Resolve the cohorts, build or reuse every feature table, hash what the run will read."""
+    from survival_core.features.cohort import cohort_cases
+
+    cohort = resolve_cohort(config.cohort, progress)
+    tables = _cohort_tables(config, cohort, folder, mapper, progress)
+    folders = dict(cohort_cases(cohort))
+    hashes = {"manifest": file_hash(cohort / "manifest.csv")}
+    external_ids: set[str] = set()
+    if config.features.dsfr is not None:
+        from survival_core.cli.dsfr import run_pipeline
+
+        dsfr = config.features.dsfr
+        progress("DSFR: training the tumour U-Net on the development cases")
+        run_pipeline(cohort, folder / "dsfr", epochs=dsfr.epochs, slice_size=dsfr.slice_size,
+                     seed=config.seed, device=config.device)  # fmt: skip
+        tables.append(folder / "dsfr" / "dsfr.parquet")
+    external = getattr(config.protocol, "external_cohort", None)
+    if config.protocol.name == "external":
+        if config.features.dsfr is not None:
+            raise ConfigError(
+                "protocol.external_cohort: DSFR features of an external cohort need the U-Net "
+                "trained on the development cohort; run `dsfr` on the external cohort instead."
+            )
+        ext = resolve_cohort(external, progress)
+        ext_tables = _cohort_tables(config, ext, folder / "external", mapper, progress)
+        stacked = []
+        for own, other in zip(tables, ext_tables, strict=True):
+            copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
+            stacked.append(_stack(own, copy, folder / "tables" / own.name))
+        tables = stacked
+        external_ids = {EXTERNAL_PREFIX + c for c, _ in cohort_cases(ext)}
+        folders.update({EXTERNAL_PREFIX + c: f for c, f in cohort_cases(ext)})
+        hashes["external_manifest"] = file_hash(ext / "manifest.csv")
+    hashes.update({f"table:{t.name}": file_hash(t) for t in tables})
+    return RunData(tables, folders, hashes, external_ids)
+
+
+def _stack(own: Path, other: Path, out: Path) -> Path:
+    """Rows of two tables with the same columns, one under the other (development + external)."""
+    from survival_core.io.tables import read_table
+
+    a, b = read_table(own), read_table(other)
+    if list(a.columns) != list(b.columns):
+        raise InputError(
+            f"The external cohort's {other.name} has other columns than {own.name}; "
+            "both cohorts need the same variables and features."
+        )
+    return _write_like(pd.concat([a, b]), own, out)
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+
+
+def _folds(config: Any, event: np.ndarray, is_external: np.ndarray) -> list[Fold]:
+    from survival_core.evaluation import splits
+
+    protocol = config.protocol
+    if protocol.name == "nested_cv":
+        return splits.nested_cv(event, protocol.repeats, protocol.folds, seed=config.seed)
+    if protocol.name == "leave_one_out":
+        return splits.leave_one_out(event, seed=config.seed)
+    if protocol.name == "fixed_split":
+        return splits.fixed_split(event, protocol.test_fraction, seed=config.seed)
+    return splits.external(event, is_external, seed=config.seed)
+
+
+def _fold_signature(config: Any, data: RunData, n_folds: int) -> str:
+    """What a finished fold depends on: the data and every setting but the engine and the texts
+    (a run resumed on a Ray cluster reuses the folds it finished locally)."""
+    settings = {
+        k: v for k, v in config.to_dict().items() if k not in ("engine", "name", "description")
+    }
+    text = json.dumps([data.hashes, settings, n_folds], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _columns(config: Any, tables: list[Path]) -> str | None:
+    """The model's input columns as an exact-match regex: ``features.select``, without the
+    clinical variables when ``features.clinical`` is false (None: every column)."""
+    from survival_core.io.tables import load_model_table
+    from survival_core.models.fusion import is_clinical
+
+    if config.features.clinical:
+        return config.features.select
+    X = load_model_table(tables, features=config.features.select).X
+    keep = [c for c in X.columns if not is_clinical(c)]
+    if not keep:
+        raise ConfigError("features: with clinical: false, no other feature column is left.")
+    return "^(?:" + "|".join(re.escape(c) for c in keep) + ")$"
+
+
+def _summary_metrics(summary: dict[str, Any]) -> dict[str, float]:
+    """The scalar metrics of a CV summary, flattened for tracking (td_auc_365, ...)."""
+    out = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            out.update({f"{key}_{k}": v for k, v in value.items() if isinstance(v, int | float)})
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = value
+    return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(v)}
+
+
+def run_training(
+    config: Any,
+    *,
+    resume: str | None = None,
+    activate: bool = False,
+    progress: Progress | None = None,
+    store: Any = None,
+) -> RunResult:
+    """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
+    from survival_core.evaluation.crossval import cross_validate
+    from survival_core.io.tables import load_model_table
+    from survival_core.models.image_set import ImageSet
+    from survival_core.models.training import model_factory, train_model
+    from survival_core.runs.engine import fold_map, gpus_per_task, make_engine
+    from survival_core.runs.store import RunStore
+
+    say = progress or (lambda _: None)
+    if config.model.search is not None:
+        raise ConfigError(
+            "model.search: hyper-parameter search is not available yet in this version; fix the "
+            "parameters in model.params."
+        )
+    start = time.perf_counter()
+    store = store or RunStore()
+    store.reap_dead_runs()
+    run = store.start_run(config.name, config.to_dict(), {}, resume_id=resume)
+    say(f"run {run.run_id} ({config.name})")
+    try:
+        engine = config.engine
+        mapper = make_engine(engine.kind, engine.address, engine.workers)
+        data = prepare_data(config, run.folder, mapper, say)
+        run.log_data_hashes(data.hashes)
+        columns = _columns(config, data.tables)
+        table = load_model_table(data.tables, features=columns)
+        is_external = np.array([c in data.external_ids for c in table.case_ids])
+        folds = _folds(config, table.y["event"], is_external)
+        images = ImageSet(folders={c: data.folders[c] for c in table.case_ids})
+        params = config.model_params()
+        factory = model_factory(
+            config.model.name, params, config.reduction, images, table.case_ids, say
+        )
+        signature = _fold_signature(config, data, len(folds))
+        checkpoints = FoldCheckpoints(run.folder / "folds", signature)
+        inner = (
+            map
+            if engine.kind == "local"
+            else partial(fold_map, num_gpus=gpus_per_task(config.model.name))
+        )
+        say(
+            f"{config.model.name}: {len(table.y)} patients, {len(folds)} folds ({config.protocol.name})"
+        )
+        result = cross_validate(
+            table.X,
+            table.y,
+            factory,
+            folds,
+            case_ids=table.case_ids,
+            horizons=config.horizons,
+            n_bootstrap=config.bootstrap,
+            seed=config.seed,
+            map_folds=checkpoints.map(inner),
+            progress=say,
+        )
+        for step, row in enumerate(result.folds.to_dict("records")):
+            run.log_metrics(
+                {f"fold_{k}": v for k, v in row.items() if isinstance(v, float) and np.isfinite(v)},
+                step=step,
+            )
+        metrics = _summary_metrics(result.summary)
+        run.log_metrics(metrics)
+        reports = run.folder / "reports"
+        reports.mkdir(exist_ok=True)
+        result.folds.to_csv(reports / "folds.csv", index=False)
+        result.oof.to_csv(reports / "oof.csv", index=False)
+        development = [c for c in table.case_ids if c not in data.external_ids]
+        say(f"fitting {config.model.name} on {len(development)} development patients")
+        model_dir = run.folder / "model"
+        train_model(
+            data.tables,
+            config.model.name,
+            params,
+            model_dir,
+            reduction=config.reduction,
+            features=columns,
+            cut=config.risk_groups.cut,
+            horizon=config.risk_groups.horizon,
+            seed=config.seed,
+            cohort=images,
+            rows=development,
+            cv_summary=result.summary,
+            progress=say,
+        )
+        for note in write_plots(result, table.y, reports, config):
+            say(f"note: {note}")
+        run.log_artifact(reports)
+        version = store.register_model(run.run_id, model_dir, config.name)
+        if activate:
+            store.set_active(config.name, version)
+        run.finish("FINISHED")
+    except BaseException as error:
+        run.finish("FAILED", error=f"{type(error).__name__}: {error}")
+        raise
+    return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
+
+
+# -- plots -------------------------------------------------------------------------------------------------
+
+
+def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
+    """The run's figures from its pooled out-of-fold predictions (plotly figures by name).
+
+    Risk groups: the out-of-fold risks cut at their median (or Youden index at the horizon), with
+    Kaplan-Meier curves, log-rank p and hazard ratio; td-AUC across the horizons; calibration and
+    decision curve of the out-of-fold S(h) at the risk-group horizon (when it is a td-AUC horizon).
+    A figure whose data do not allow it (too few patients, no event before the horizon) is left
+    out with a note instead of failing the run.
+    """
+    from survival_core.evaluation.calibration import calibration_at
+    from survival_core.evaluation.decision_curve import decision_curve
+    from survival_core.evaluation.risk_groups import RiskGroupCut, stratify
+    from survival_core.viewer import curves
+
+    oof = result.oof
+    tested = oof["risk"].notna().to_numpy()
+    y_oof = y[tested]
+    risk = oof["risk"].to_numpy()[tested]
+    figures: dict[str, Any] = {}
+    notes: list[str] = []
+    horizon = config.risk_groups.horizon
+    try:
+        cut = RiskGroupCut(config.risk_groups.cut, horizon).fit(y_oof, risk)
+        figures["km_risk_groups"] = curves.km_from_stratification(
+            stratify(y_oof, risk, cut),
+            title=f"Out-of-fold risk groups ({config.risk_groups.cut} cut)",
+        )
+    except (InputError, ConfigError) as err:
+        notes.append(f"risk groups: {err}")
+    if result.summary.get("td_auc"):
+        figures["td_auc"] = curves.td_auc_from_cv(result.summary)
+    column = f"survival_{horizon:g}"
+    if column in oof:
+        survival = oof[column].to_numpy()[tested]
+        for name, make in (
+            ("calibration", lambda: curves.calibration_figure(calibration_at(y_oof, survival, horizon))),
+            ("decision_curve", lambda: curves.decision_curve_figure(
+                decision_curve(y_oof, 1.0 - survival, horizon))),
+        ):  # fmt: skip
+            try:
+                figures[name] = make()
+            except (InputError, ConfigError) as err:
+                notes.append(f"{name}: {err}")
+    else:
+        notes.append(
+            f"calibration and decision curve: the horizon {horizon:g} days is not among the "
+            "evaluated td-AUC horizons (or is beyond the follow-up)."
+        )
+    figures["_notes"] = notes
+    return figures
+
+
+def write_plots(result: Any, y: np.ndarray, folder: Path, config: Any) -> list[str]:
+    """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and all of them
+    in one self-contained ``report.html``; returns the notes on figures left out."""
+    from survival_core.runs.atomic import write_text
+
+    figures = run_figures(result, y, config)
+    notes = figures.pop("_notes")
+    parts = []
+    for i, (name, fig) in enumerate(figures.items()):
+        write_text(folder / f"{name}.json", fig.to_json())
+        parts.append(fig.to_html(include_plotlyjs=i == 0, full_html=False))
+    listed = "".join(f"<li>{note}</li>" for note in notes)
+    html = (
+        f"<html><head><meta charset='utf-8'><title>{config.name}</title></head><body>"
+        f"<h1>Run {config.name}</h1>{''.join(parts)}<ul>{listed}</ul></body></html>"
+    )
+    write_text(folder / "report.html", html)
+    return notes

@@ -1,0 +1,657 @@
+"""Tracking and model registry over MLflow: runs with their config, metrics and artifacts, the
+registered models, and the one model the whole app uses (the active model).
+
+**Where.** Tracking URI ``$MLFLOW_TRACKING_URI`` when set, else an embedded SQLite database
+``<data>/runs/mlflow.db`` (the registry uses the same URI unless ``$MLFLOW_REGISTRY_URI`` is set).
+One experiment per config name; unless the tracking URI is a server (http/https/databricks, which
+then decides), its artifacts go to ``<data>/runs/artifacts/<name>/<run_id>/artifacts/`` (set
+explicitly, so nothing lands in ``./mlruns``). Also under ``<data>/runs/``: ``<run_id>/``, a run's
+local working folder (fold checkpoints), ``registry/<name>/v<version>/``, local copies of
+registered models, and ``active_model.json``, the app's active model.
+
+**Runs.** MLflow run status RUNNING / FINISHED / FAILED. Tags: ``radsurv.pid``,
+``radsurv.process_start`` and ``radsurv.host`` (the process tracking the run:
+:meth:`RunStore.reap_dead_runs` fails RUNNING runs whose process is gone from this host),
+``radsurv.code_version`` (package version + git commit), ``radsurv.config_hash``, ``data.<key>``
+(data hashes) and ``radsurv.error`` (why a run failed). The config is logged whole as
+``config.yaml`` and flattened into params (``model.params.lr``). Summary metrics keep their names;
+per-fold metrics are logged as ``fold/<name>`` with the fold's index as step. Artifacts are
+copied atomically (:mod:`survival_core.runs.atomic`) into the run's own folder, so two runs at
+once never write the same path and a half-written artifact is never visible (with a tracking
+server, files are uploaded through MLflow and the server stores them).
+
+**Registry.** A model folder written by ``train_model`` (``model.json``, weights, ``card.json``)
+is copied into its run's artifacts as ``model/<name>`` and registered as the next version of
+``name``. The active model is ``active_model.json`` (name, version, local folder), replaced
+atomically under a lock: that file is what the app reads. The MLflow alias ``active`` mirrors it
+on exactly one registered model, for the MLflow UI and other clients.
+
+Only ``MlflowClient`` objects are used, never MLflow's process-global fluent state
+(``mlflow.start_run``), so several runs can be tracked at once from threads. MLflow is made quiet
+(no telemetry, progress bars or URL banners) and imported only when a store is opened. Opening
+takes about 2 s (MLflow import + database); the first store on a fresh data folder also runs
+MLflow's schema migrations on the new SQLite file (about 5 s more, once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pandas as pd
+
+from survival_core import __version__
+from survival_core.errors import ConfigError, InputError
+from survival_core.paths import data_subdir
+from survival_core.runs.atomic import copy_file, copy_tree, temp_sibling, write_json, write_text
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+ACTIVE_ALIAS = "active"
+ACTIVE_FILE = "active_model.json"
+FOLD_PREFIX = "fold/"
+MODEL_ARTIFACT = "model"
+TAG_PID, TAG_START, TAG_HOST = "radsurv.pid", "radsurv.process_start", "radsurv.host"
+TAG_CODE, TAG_CONFIG, TAG_ERROR = "radsurv.code_version", "radsurv.config_hash", "radsurv.error"
+#: Set (unless already set) before MLflow is imported: no telemetry, no progress bars, no
+#: "View run at" banners, no log handlers of its own (its INFO lines stay out of the terminal).
+QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "MLFLOW_CONFIGURE_LOGGING": "false",
+}
+_SERVER_SCHEMES = ("http", "https", "databricks")
+_MAX_TAG = 5000
+
+
+def _client_class():
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient
+
+
+def _check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ConfigError(f"{what} {name!r}: use letters, digits, '_', '.' and '-' only.")
+    return name
+
+
+#: Config keys that do not change what a run computes: where it runs, how it is described.
+NON_RESULT_KEYS = ("description", "engine")
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of the config's result-determining
+    keys (all but :data:`NON_RESULT_KEYS`): the same run resumed on a Ray cluster matches."""
+    data = {k: v for k, v in config.items() if k not in NON_RESULT_KEYS}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"model": {"lr": 0.1}}`` -> ``{"model.lr": "0.1"}`` (lists and null as JSON)."""
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value if isinstance(value, str) else json.dumps(value)
+    return flat
+
+
+def _data_tags(hashes: Mapping[str, str] | None) -> dict[str, str]:
+    return {f"data.{key}": str(value) for key, value in (hashes or {}).items()}
+
+
+def code_version() -> str:
+    """Package version, plus ``+g<commit>`` when the package runs from a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{commit}"
+
+
+def process_start(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``; '' elsewhere).
+    With the pid it names a process uniquely, even after the pid is reused."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_alive(pid: int, start: str = "") -> bool:
+    """Whether process ``pid`` (started at ``start``, see :func:`process_start`) still runs on
+    this host; a zombie (killed, not yet reaped by its parent) counts as gone."""
+    if Path("/proc/self/stat").exists():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return False
+        return fields[0] != "Z" and (not start or fields[19] == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _time(millis: int | None) -> pd.Timestamp | None:
+    return None if millis is None else pd.Timestamp(millis, unit="ms", tz="UTC")
+
+
+def _local_path(uri: str) -> Path | None:
+    """The local folder of a ``file:`` (or plain path) artifact URI; None for remote stores."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(url2pathname(parsed.path))
+    return Path(uri) if parsed.scheme == "" else None
+
+
+class ActiveModel(NamedTuple):
+    """The app's active model: registry name, version and a local folder to load it from."""
+
+    name: str
+    version: int
+    folder: Path
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A tracked run as stored (times UTC; ``end_time`` None while RUNNING)."""
+
+    run_id: str
+    name: str
+    status: str
+    start_time: pd.Timestamp | None
+    end_time: pd.Timestamp | None
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    artifact_uri: str
+    folder: Path
+
+    @property
+    def error(self) -> str | None:
+        return self.tags.get(TAG_ERROR)
+
+
+class Run:
+    """A run being tracked. Log to it, then :meth:`finish` it; as a context manager it finishes
+    FINISHED on normal exit and FAILED (with the exception's message) on an exception."""
+
+    def __init__(self, store: RunStore, run_id: str, name: str, artifact_uri: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.name = name
+        self.artifact_uri = artifact_uri
+        #: Local working folder of the run (fold checkpoints), ``<data>/runs/<run_id>/``.
+        self.folder = store.root / run_id
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._finished = False
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if not self._finished:
+            if error is None:
+                self.finish("FINISHED")
+            else:
+                self.finish("FAILED", f"{kind.__name__}: {error}")
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Nested params flattened to dotted names; a name cannot be given two values."""
+        from mlflow.entities import Param
+
+        flat = _flatten(params)
+        batch = [Param(k, v) for k, v in flat.items()]
+        self.store.client.log_batch(self.run_id, params=batch, synchronous=True)
+
+    def log_data_hashes(self, hashes: Mapping[str, str]) -> None:
+        """Hashes of the data the run reads, as tags ``data.<key>`` (updated when resumed)."""
+        from mlflow.entities import RunTag
+
+        tags = [RunTag(key, value) for key, value in _data_tags(hashes).items()]
+        self.store.client.log_batch(self.run_id, tags=tags, synchronous=True)
+
+    def log_metrics(self, metrics: Mapping[str, float | None], step: int | None = None) -> None:
+        """Summary metrics (``step`` None) or one fold's metrics (``step`` = the fold's index,
+        logged as ``fold/<name>``). None values are skipped; NaN is kept."""
+        from mlflow.entities import Metric
+
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        batch = [
+            Metric(name if step is None else f"{FOLD_PREFIX}{name}", float(value), now, step or 0)
+            for name, value in metrics.items()
+            if value is not None
+        ]
+        self.store.client.log_batch(self.run_id, metrics=batch, synchronous=True)
+
+    def log_artifact(self, path: str | Path, subdir: str = "", name: str | None = None) -> str:
+        """Copy a file or folder into the run's artifacts as ``<subdir>/<name>`` (``name``
+        defaults to the source's); returns that artifact path."""
+        source = Path(path)
+        if not source.exists():
+            raise InputError(f"Cannot log {source} as an artifact of run {self.run_id}: not found.")
+        relative = "/".join(part for part in (subdir.strip("/"), name or source.name) if part)
+        local = _local_path(self.artifact_uri)
+        if local is not None:
+            (copy_tree if source.is_dir() else copy_file)(source, local / relative)
+        elif source.is_dir():
+            self.store.client.log_artifacts(self.run_id, str(source), relative)
+        else:
+            parent = relative.rpartition("/")[0] or None
+            if source.name != relative.rpartition("/")[2]:
+                raise ConfigError("A remote artifact store keeps a file's own name; omit `name`.")
+            self.store.client.log_artifact(self.run_id, str(source), parent)
+        return relative
+
+    def log_text(self, text: str, relative: str) -> str:
+        """Write ``text`` to ``<run folder>/<relative>`` and log it as that artifact path."""
+        local = write_text(self.folder / relative, text)
+        return self.log_artifact(local, relative.rpartition("/")[0])
+
+    def finish(self, status: str = "FINISHED", error: str | None = None) -> None:
+        """End the run FINISHED or FAILED (with ``error``, shown on the Training page)."""
+        if status not in ("FINISHED", "FAILED"):
+            raise ConfigError(f"Run status {status!r}: expected FINISHED or FAILED.")
+        if error:
+            self.store.client.set_tag(self.run_id, TAG_ERROR, error[:_MAX_TAG])
+        self.store.client.set_terminated(self.run_id, status)
+        self._finished = True
+
+
+class RunStore:
+    """Runs and registered models of the app (see the module docstring for where they live).
+
+    ``root`` defaults to ``<data>/runs``; ``tracking_uri`` to ``$MLFLOW_TRACKING_URI`` or the
+    SQLite database ``<root>/mlflow.db``.
+    """
+
+    def __init__(self, root: str | Path | None = None, tracking_uri: str | None = None) -> None:
+        self.root = Path(root) if root is not None else data_subdir("runs")
+        self.root.mkdir(parents=True, exist_ok=True)
+        default = f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"
+        self.uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
+        registry = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
+        self.client = _client_class()(tracking_uri=self.uri, registry_uri=registry)
+        self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
+        self._code_version = code_version()
+        self.client.search_experiments(max_results=1)  # open (and if new, create) the store now
+
+    # -- runs ---------------------------------------------------------------------------------
+    def _experiment_id(self, name: str, create: bool) -> str | None:
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            if experiment.lifecycle_stage == "deleted":
+                self.client.restore_experiment(experiment.experiment_id)
+            return experiment.experiment_id
+        if not create:
+            return None
+        from mlflow.exceptions import MlflowException
+
+        location = None if self._remote else (self.root / "artifacts" / name).resolve().as_uri()
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except MlflowException as err:  # created by another process meanwhile
+            if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    def _search(self, filter_string: str = "", experiment_ids: list[str] | None = None) -> list:
+        if experiment_ids is None:
+            experiment_ids = [e.experiment_id for e in self.client.search_experiments()]
+        found, token = [], None
+        while True:
+            page = self.client.search_runs(experiment_ids, filter_string, page_token=token)
+            found.extend(page)
+            token = page.token
+            if not token:
+                return found
+
+    def _process_tags(self) -> dict[str, str]:
+        pid = os.getpid()
+        return {
+            TAG_PID: str(pid),
+            TAG_START: process_start(pid),
+            TAG_HOST: socket.gethostname(),
+            TAG_CODE: self._code_version,
+        }
+
+    def start_run(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        data_hashes: Mapping[str, str] | None = None,
+        resume_id: str | None = None,
+    ) -> Run:
+        """A new RUNNING run of config ``name`` (config logged as ``config.yaml`` and params), or
+        run ``resume_id`` of the same name and config set RUNNING again by this process."""
+        import yaml
+
+        _check_name(name, "Run name")
+        digest = config_hash(config)
+        tags = {
+            **self._process_tags(),
+            TAG_CONFIG: digest,
+            **_data_tags(data_hashes),
+        }
+        if resume_id is not None:
+            return self._resume(name, resume_id, digest, tags)
+        info = self.client.create_run(
+            self._experiment_id(name, create=True), tags=tags, run_name=name
+        ).info
+        run = Run(self, info.run_id, name, info.artifact_uri)
+        run.log_params(config)
+        run.log_text(yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
+        return run
+
+    def _resume(self, name: str, run_id: str, digest: str, tags: dict[str, str]) -> Run:
+        from mlflow.entities import RunTag
+
+        record = self.get_run(run_id)
+        if record.name != name:
+            raise ConfigError(f"Run {run_id} is a run of '{record.name}', not of '{name}'.")
+        if record.tags.get(TAG_CONFIG) != digest:
+            raise ConfigError(
+                f"Run {run_id} was started with another config (hash "
+                f"{str(record.tags.get(TAG_CONFIG))[:12]}, now {digest[:12]}); start a new run."
+            )
+        if record.status == "FINISHED":
+            raise ConfigError(f"Run {run_id} has already finished; there is nothing to resume.")
+        if record.status == "RUNNING" and not self._reap(record.run_id, record.tags):
+            raise ConfigError(
+                f"Run {run_id} is still running (pid {record.tags.get(TAG_PID)} on "
+                f"{record.tags.get(TAG_HOST)})."
+            )
+        batch = [RunTag(key, value) for key, value in tags.items()]
+        self.client.log_batch(run_id, tags=batch, synchronous=True)
+        if TAG_ERROR in self.client.get_run(run_id).data.tags:
+            self.client.delete_tag(run_id, TAG_ERROR)
+        self.client.update_run(run_id, status="RUNNING")
+        return Run(self, run_id, name, record.artifact_uri)
+
+    def _reap(self, run_id: str, tags: Mapping[str, str]) -> bool:
+        """Fail the RUNNING run ``run_id`` if its process is gone from this host; True if so."""
+        pid = tags.get(TAG_PID, "")
+        if tags.get(TAG_HOST) != socket.gethostname() or not pid.isdigit():
+            return False
+        if process_alive(int(pid), tags.get(TAG_START, "")):
+            return False
+        message = (
+            f"The process running this run (pid {pid} on {tags[TAG_HOST]}) ended without "
+            "finishing it: it was killed or crashed."
+        )
+        self.client.set_tag(run_id, TAG_ERROR, message)
+        self.client.set_terminated(run_id, "FAILED")
+        return True
+
+    def reap_dead_runs(self) -> list[str]:
+        """Mark FAILED every RUNNING run whose process no longer exists on this host (a run
+        SIGKILLed mid-way); returns their ids. Runs of other hosts are left alone."""
+        running = self._search("attributes.status = 'RUNNING'")
+        return [run.info.run_id for run in running if self._reap(run.info.run_id, run.data.tags)]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by id; InputError when the store has none."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException as err:
+            if err.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+            raise InputError(f"No run with id '{run_id}' in the run store {self.uri}.") from err
+        info = run.info
+        return RunRecord(
+            run_id=info.run_id,
+            name=self.client.get_experiment(info.experiment_id).name,
+            status=info.status,
+            start_time=_time(info.start_time),
+            end_time=None if info.status == "RUNNING" else _time(info.end_time),
+            params=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+            tags=dict(run.data.tags),
+            artifact_uri=info.artifact_uri,
+            folder=self.root / info.run_id,
+        )
+
+    def run_config(self, run_id: str) -> dict[str, Any]:
+        """The config a run was started with (its ``config.yaml`` artifact)."""
+        import tempfile
+
+        import yaml
+
+        with tempfile.TemporaryDirectory(dir=self.root) as scratch:
+            path = self.client.download_artifacts(run_id, "config.yaml", scratch)
+            return yaml.safe_load(Path(path).read_text())
+
+    def list_runs(self, name: str | None = None) -> pd.DataFrame:
+        """One row per run, newest first: run_id, name, status, start_time, end_time, error and
+        one column per summary metric (per-fold metrics: :meth:`fold_metrics`)."""
+        if name is None:
+            experiments = {e.experiment_id: e.name for e in self.client.search_experiments()}
+        else:
+            found = self._experiment_id(name, create=False)
+            experiments = {} if found is None else {found: name}
+        rows = []
+        for run in self._search("", list(experiments)) if experiments else []:
+            info = run.info
+            rows.append(
+                {
+                    "run_id": info.run_id,
+                    "name": experiments[info.experiment_id],
+                    "status": info.status,
+                    "start_time": _time(info.start_time),
+                    "end_time": None if info.status == "RUNNING" else _time(info.end_time),
+                    "error": run.data.tags.get(TAG_ERROR),
+                    **{k: v for k, v in run.data.metrics.items() if not k.startswith(FOLD_PREFIX)},
+                }
+            )
+        base = ["run_id", "name", "status", "start_time", "end_time", "error"]
+        metrics = sorted({key for row in rows for key in row} - set(base))
+        frame = pd.DataFrame(rows, columns=base + metrics)
+        return frame.sort_values("start_time", ascending=False, ignore_index=True)
+
+    def fold_metrics(self, run_id: str) -> pd.DataFrame:
+        """Per-fold metrics of a run: one row per fold index (``step``), one column per metric."""
+        metrics = self.get_run(run_id).metrics
+        columns = {}
+        for key in sorted(k for k in metrics if k.startswith(FOLD_PREFIX)):
+            history = self.client.get_metric_history(run_id, key)
+            columns[key.removeprefix(FOLD_PREFIX)] = {m.step: m.value for m in history}
+        return pd.DataFrame(columns).rename_axis("step").sort_index()
+
+    # -- registry -----------------------------------------------------------------------------
+    def register_model(self, run_id: str, model_dir: str | Path, name: str) -> int:
+        """Copy a saved model folder into run ``run_id``'s artifacts and register it as the next
+        version of ``name``; returns the version (1, 2, ...)."""
+        from mlflow.exceptions import MlflowException
+
+        from survival_core.models.base import MODEL_FILE
+        from survival_core.models.card import CARD_FILE
+
+        _check_name(name, "Model name")
+        folder = Path(model_dir)
+        if not folder.is_dir():
+            raise InputError(f"Model folder {folder} does not exist.")
+        missing = [f for f in (MODEL_FILE, CARD_FILE) if not (folder / f).is_file()]
+        if missing:
+            raise InputError(
+                f"{folder} is not a saved model: {' and '.join(missing)} missing "
+                "(models are written by `fit` or a training run)."
+            )
+        try:
+            card = json.loads((folder / CARD_FILE).read_text())
+        except (OSError, ValueError) as err:
+            raise InputError(f"{folder / CARD_FILE} is not a readable model card: {err}") from err
+        record = self.get_run(run_id)
+        taken = {Path(a.path).name for a in self.client.list_artifacts(run_id, MODEL_ARTIFACT)}
+        if name in taken:
+            raise InputError(f"Run {run_id} has already registered a model named '{name}'.")
+        relative = Run(self, run_id, record.name, record.artifact_uri).log_artifact(
+            folder, MODEL_ARTIFACT, name
+        )
+        with contextlib.suppress(MlflowException):  # exists already (maybe made meanwhile)
+            self.client.create_registered_model(name)
+        cv_c_index = (card.get("cv") or {}).get("c_index", record.metrics.get("c_index"))
+        tags = {
+            "model": card.get("model"),
+            "c_index": cv_c_index,
+            "apparent_c_index": card.get("apparent_c_index"),
+        }
+        version = self.client.create_model_version(
+            name,
+            f"{record.artifact_uri}/{relative}",
+            run_id=run_id,
+            tags={k: str(v) for k, v in tags.items() if v is not None},
+        )
+        return int(version.version)
+
+    def _version(self, name: str, version: int | str):
+        """The registry entry of ``name`` version ``version``; InputError listing what exists."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(name, str(int(version)))
+        except (ValueError, MlflowException) as err:
+            if isinstance(err, MlflowException) and err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            names = sorted(m.name for m in self.client.search_registered_models())
+            if name not in names:
+                raise InputError(
+                    f"No registered model named '{name}'; registered: {', '.join(names) or 'none'}."
+                ) from err
+            versions = sorted(
+                int(v.version) for v in self.client.search_model_versions(f"name = '{name}'")
+            )
+            raise InputError(
+                f"Model '{name}' has no version {version!r}; versions: "
+                f"{', '.join(map(str, versions))}."
+            ) from err
+
+    def model_folder(self, name: str, version: int | str) -> Path:
+        """A local folder holding registered model ``name`` version ``version`` (a copy under
+        ``<root>/registry/``, fetched once; versions never change), loadable by
+        ``models.scoring.load_scoring_model``."""
+        from mlflow.artifacts import download_artifacts
+
+        entry = self._version(name, version)
+        local = self.root / "registry" / name / f"v{entry.version}"
+        if local.is_dir():
+            return local
+        scratch = temp_sibling(local)
+        scratch.mkdir(parents=True)
+        try:
+            fetched = download_artifacts(
+                artifact_uri=entry.source, dst_path=str(scratch), tracking_uri=self.uri
+            )
+            try:
+                os.replace(fetched, local)
+            except OSError:
+                if not local.is_dir():  # not fetched meanwhile by another process
+                    raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return local
+
+    @contextlib.contextmanager
+    def _registry_lock(self) -> Iterator[None]:
+        import fcntl
+
+        with open(self.root / ".registry.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def set_active(self, name: str, version: int | str) -> ActiveModel:
+        """Make ``name`` version ``version`` the app's one active model (replacing any other)."""
+        with self._registry_lock():
+            entry = self._version(name, version)
+            active = ActiveModel(name, int(entry.version), self.model_folder(name, entry.version))
+            write_json(
+                self.root / ACTIVE_FILE,
+                {
+                    "name": name,
+                    "version": active.version,
+                    "folder": str(active.folder),
+                    "run_id": entry.run_id,
+                    "set_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+            )
+            for model in self.client.search_registered_models():
+                if ACTIVE_ALIAS in model.aliases and model.name != name:
+                    self.client.delete_registered_model_alias(model.name, ACTIVE_ALIAS)
+            self.client.set_registered_model_alias(name, ACTIVE_ALIAS, str(active.version))
+        return active
+
+    def active_model(self) -> ActiveModel | None:
+        """The app's active model with a local folder to load it from; None if none was set."""
+        path = self.root / ACTIVE_FILE
+        try:
+            pointer = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as err:
+            raise InputError(
+                f"{path} is unreadable ({err}); choose the active model again."
+            ) from err
+        folder = Path(pointer["folder"])
+        if not folder.is_dir():  # the local copy was removed: fetch it again
+            folder = self.model_folder(pointer["name"], pointer["version"])
+        return ActiveModel(pointer["name"], int(pointer["version"]), folder)
+
+    def list_models(self) -> pd.DataFrame:
+        """One row per registered version: name, version, run_id, active, model, c_index
+        (cross-validated), apparent_c_index and created (UTC)."""
+        active = self.active_model()
+        rows = []
+        for entry in self.client.search_model_versions():
+            tags = entry.tags
+            rows.append(
+                {
+                    "name": entry.name,
+                    "version": int(entry.version),
+                    "run_id": entry.run_id,
+                    "active": active is not None
+                    and (entry.name, int(entry.version)) == (active.name, active.version),
+                    "model": tags.get("model"),
+                    "c_index": float(tags["c_index"]) if "c_index" in tags else None,
+                    "apparent_c_index": float(tags["apparent_c_index"])
+                    if "apparent_c_index" in tags
+                    else None,
+                    "created": _time(entry.creation_timestamp),
+                }
+            )
+        columns = ["name", "version", "run_id", "active", "model", "c_index"]
+        frame = pd.DataFrame(rows, columns=columns + ["apparent_c_index", "created"])
+        return frame.sort_values(["name", "version"], ignore_index=True)

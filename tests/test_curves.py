@@ -1,0 +1,291 @@
+"""Evaluation figures: every drawn value is the result object's own, on a Cox model of GBSG2."""
+
+import json
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from sksurv.datasets import load_gbsg2
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation import splits
+from survival_core.evaluation.calibration import calibration_at
+from survival_core.evaluation.crossval import cross_validate
+from survival_core.evaluation.decision_curve import DecisionCurve, decision_curve
+from survival_core.evaluation.risk_groups import RiskGroupCut, kaplan_meier, stratify
+from survival_core.evaluation.td_auc import cumulative_dynamic_auc, cumulative_dynamic_roc
+from survival_core.io.tables import TIME_UNITS
+from survival_core.models import make_model
+from survival_core.models.card import build_card
+from survival_core.viewer.curves import (
+    calibration_figure,
+    decision_curve_figure,
+    figure_to_html,
+    km_figure,
+    km_from_card,
+    km_from_stratification,
+    risk_distribution_figure,
+    roc_figure,
+    td_auc_figure,
+    td_auc_from_cv,
+)
+
+MONTH = TIME_UNITS["months"]
+HORIZON = 730.5  # 24 months, days
+HORIZONS = np.array([365.0, 730.0, 1095.0, 1825.0])
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> dict:
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:450], order[450:]
+    model = make_model("coxph").fit(X.iloc[train], y[train])
+    return {
+        "X": X,
+        "y": y,
+        "y_train": y[train],
+        "y_test": y[test],
+        "risk_train": model.predict_risk(X.iloc[train]),
+        "risk_test": model.predict_risk(X.iloc[test]),
+        "surv_test": model.predict_survival(X.iloc[test], [HORIZON])[:, 0],
+    }
+
+
+@pytest.fixture(scope="module")
+def strat(gbsg2):
+    cut = RiskGroupCut("median").fit(gbsg2["y_train"], gbsg2["risk_train"])
+    return stratify(gbsg2["y_test"], gbsg2["risk_test"], cut)
+
+
+@pytest.fixture(scope="module")
+def card(gbsg2):
+    return build_card("coxph", gbsg2["y_train"], gbsg2["risk_train"], clinical_columns=[])
+
+
+def traces(fig, role, group=None):
+    return [
+        t
+        for t in fig.data
+        if (t.meta or {}).get("role") == role and (group is None or t.meta["group"] == str(group))
+    ]
+
+
+def test_km_traces_are_the_stratification_curves(strat):
+    fig = km_from_stratification(strat)
+    for g, curve in strat.km.items():
+        (line,) = traces(fig, "km", g)
+        np.testing.assert_array_equal(line.y[1:], curve.survival)
+        assert line.y[0] == 1.0 and line.x[0] == 0.0
+        np.testing.assert_allclose(np.asarray(line.x[1:]) * MONTH, curve.time)
+        band = {t.name: t for t in fig.data if t.legendgroup == line.legendgroup}
+        name = "Low risk" if g == 0 else "High risk"
+        np.testing.assert_array_equal(band[f"{name} upper CI"].y[1:], curve.ci_high)
+        np.testing.assert_array_equal(band[f"{name} lower CI"].y[1:], curve.ci_low)
+        assert f"n = {int(curve.n_at_risk[0])}" in line.name
+    note = fig.layout.annotations[-1].text
+    hr = strat.hazard_ratio
+    assert f"HR high vs low {hr.value:.2f}" in note
+    assert f"{hr.ci_low:.2f} to {hr.ci_high:.2f}" in note
+    p = strat.logrank_p
+    assert ("p < 0.001" if p < 0.001 else f"p = {p:.3f}") in note
+
+
+def test_censoring_ticks_and_at_risk_table_match_the_raw_data(gbsg2, strat):
+    fig = km_from_stratification(strat, at_risk_every=365.25)
+    y = gbsg2["y_test"]
+    for g in (0, 1):
+        member = strat.groups == g
+        event, time = y["event"][member], y["time"][member]
+        (ticks,) = traces(fig, "censored", g)
+        np.testing.assert_allclose(np.asarray(ticks.x) * MONTH, np.unique(time[~event]))
+        assert sum(ticks.customdata) == (~event).sum()
+        (table,) = traces(fig, "at_risk", "Low risk" if g == 0 else "High risk")
+        at = np.asarray(table.x) * MONTH
+        np.testing.assert_allclose(at, np.arange(at.size) * 365.25)
+        assert [int(n) for n in table.text] == [int((time >= t).sum()) for t in at]
+
+
+def test_time_unit_and_patient_time(strat):
+    fig = km_from_stratification(strat, time_unit="days", patient_time=400.0)
+    (line,) = traces(fig, "km", 0)
+    np.testing.assert_array_equal(line.x[1:], strat.km[0].time)
+    assert fig.layout.xaxis2.title.text == "Time (days)"
+    assert [s.x0 for s in fig.layout.shapes] == [400.0]
+    with pytest.raises(ConfigError, match="Time unit"):
+        km_from_stratification(strat, time_unit="fortnights")
+
+
+@pytest.mark.parametrize(("which", "group"), [(np.max, "high"), (np.min, "low")])
+def test_card_km_highlights_the_patient_group(card, which, group):
+    fig = km_from_card(card, patient_risk=float(which(card.training_risk)))
+    for name, curve in card.km.items():
+        (line,) = traces(fig, "km", name)
+        np.testing.assert_array_equal(line.y[1:], curve["survival"])
+        assert ("this patient's group" in line.name) == (name == group)
+        assert line.line.width == (4 if name == group else 2.5)
+    assert traces(fig, "at_risk") and traces(fig, "censored")  # cards hold the counts
+    assert f"HR high vs low {card.hazard_ratio[0]:.2f}" in fig.layout.annotations[-1].text
+    assert f"{card.n} patients" in fig.layout.title.text
+
+
+def test_risk_distribution_marks_cut_and_patient(card):
+    patient = float(np.quantile(card.training_risk, 0.8))
+    percentile = card.percentile(patient)
+    fig = risk_distribution_figure(
+        card.training_risk, card.cut, patient, patient_percentile=percentile
+    )
+    drawn = np.sort(np.concatenate([t.x for t in fig.data]))
+    np.testing.assert_array_equal(drawn, card.training_risk)
+    high = fig.data[1].x
+    assert min(high) > card.cut["threshold"] >= max(fig.data[0].x)
+    assert [s.x0 for s in fig.layout.shapes] == [card.cut["threshold"], patient]
+    assert (
+        f"(percentile {percentile:.0f} of the training cohort)" in fig.layout.annotations[-1].text
+    )
+    assert fig.data[0].xbins.size == fig.data[1].xbins.size  # both groups share the bins
+
+
+def test_risk_distribution_takes_a_fitted_cut_or_a_number(gbsg2):
+    cut = RiskGroupCut("median").fit(gbsg2["y_train"], gbsg2["risk_train"])
+    for given in (cut, cut.threshold_):
+        fig = risk_distribution_figure(gbsg2["risk_train"], given)
+        assert [s.x0 for s in fig.layout.shapes] == [cut.threshold_]
+    with pytest.raises(ConfigError, match="not been fitted"):
+        risk_distribution_figure(gbsg2["risk_train"], RiskGroupCut("median"))
+
+
+def test_td_auc_and_roc_figures(gbsg2):
+    aucs, _ = cumulative_dynamic_auc(
+        gbsg2["y_train"], gbsg2["y_test"], gbsg2["risk_test"], HORIZONS
+    )
+    fig = td_auc_figure(HORIZONS, {"coxph": aucs, "shuffled": aucs[::-1]})
+    np.testing.assert_array_equal(fig.data[0].y, aucs)
+    np.testing.assert_allclose(np.asarray(fig.data[0].x) * MONTH, HORIZONS)
+    roc = cumulative_dynamic_roc(gbsg2["y_train"], gbsg2["y_test"], gbsg2["risk_test"], HORIZON)
+    fig = roc_figure(roc, horizon=HORIZON)
+    np.testing.assert_array_equal(fig.data[0].x, roc.false_positive_rate)
+    np.testing.assert_array_equal(fig.data[0].y, roc.true_positive_rate)
+    assert f"AUC {roc.auc:.3f}" in fig.data[0].name
+    assert fig.layout.title.text == "Time-dependent ROC at 24 months"
+    # the single-horizon AUC of cumulative_dynamic_auc is the drawn curve's
+    assert roc.auc == pytest.approx(
+        cumulative_dynamic_auc(gbsg2["y_train"], gbsg2["y_test"], gbsg2["risk_test"], HORIZON)[1]
+    )
+
+
+def test_td_auc_from_cross_validation_summary(gbsg2):
+    folds = splits.nested_cv(gbsg2["y"]["event"], n_repeats=1, n_folds=3, seed=0)
+    result = cross_validate(
+        gbsg2["X"], gbsg2["y"], lambda: make_model("coxph"), folds, n_bootstrap=20
+    )
+    fig = td_auc_from_cv(result.summary)
+    np.testing.assert_array_equal(fig.data[0].y, list(result.summary["td_auc"].values()))
+    np.testing.assert_allclose(np.asarray(fig.data[0].x) * MONTH, [365, 730, 1095])
+
+
+def test_calibration_figure_draws_the_result(gbsg2):
+    result = calibration_at(gbsg2["y_test"], gbsg2["surv_test"], HORIZON, n_groups=5)
+    fig = calibration_figure(result)
+    diagonal, smooth, groups = fig.data
+    table = result.table
+    np.testing.assert_array_equal(groups.x, table.predicted_survival)
+    np.testing.assert_array_equal(groups.y, table.observed_survival)
+    np.testing.assert_allclose(groups.y + groups.error_y.array, table.observed_high)
+    np.testing.assert_allclose(groups.y - groups.error_y.arrayminus, table.observed_low)
+    order = np.argsort(result.smoothed.predicted_risk, kind="stable")
+    np.testing.assert_allclose(1 - np.asarray(smooth.x), result.smoothed.predicted_risk[order])
+    np.testing.assert_allclose(1 - np.asarray(smooth.y), result.smoothed.observed_risk[order])
+    assert list(diagonal.x) == list(diagonal.y) == [0, 1]
+    note = fig.layout.annotations[0].text
+    assert f"Slope {result.slope.value:.2f}" in note
+    assert f"{result.in_the_large.value:+.3f}" in note and f"ICI {result.smoothed.ici:.3f}" in note
+    assert fig.layout.xaxis.title.text == "Predicted survival at 24 months"
+
+
+def test_decision_curve_figure_draws_the_result(gbsg2):
+    result = decision_curve(gbsg2["y_test"], 1.0 - gbsg2["surv_test"], HORIZON)
+    fig = decision_curve_figure(result, time_unit="years")
+    by_name = {t.name: t for t in fig.data}
+    np.testing.assert_array_equal(by_name["model"].y, result.model)
+    np.testing.assert_array_equal(by_name["treat all"].y, result.treat_all)
+    np.testing.assert_array_equal(by_name["treat none"].y, result.treat_none)
+    np.testing.assert_array_equal(by_name["model"].x, result.thresholds)
+    assert "by 2 years" in fig.layout.xaxis.title.text
+
+
+def test_html_is_self_contained_and_holds_the_figure(strat, tmp_path):
+    fig = km_from_stratification(strat, title="GBSG2 test set")
+    path = figure_to_html(fig, tmp_path / "runs" / "km.html")
+    html = path.read_text(encoding="utf-8")
+    assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js is embedded
+    assert pio.json.to_json_plotly(fig.to_plotly_json()["data"]) in html
+    assert json.dumps("GBSG2 test set")[1:-1] in html
+    assert list(path.parent.iterdir()) == [path]  # no partial file left behind
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="Cannot write the figure"):
+        figure_to_html(fig, blocker / "km.html")
+
+
+def _short_curve():
+    return {"time": [10.0, 20.0], "survival": [0.9], "ci_low": [0.8, 0.7], "ci_high": [1, 1]}
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "match"),
+    [
+        (lambda s: km_figure({}), InputError, "No Kaplan-Meier curves"),
+        (lambda s: km_figure({"low": _short_curve()}), InputError, "one value per point"),
+        (lambda s: km_figure({"low": {"time": [1.0]}}), InputError, "lacks survival"),
+        (lambda s: km_figure(s.km, patient_group="medium"), InputError, "not one of the curves"),
+        (lambda s: km_figure(s.km, hazard_ratio=[2.0, 1.0]), InputError, "value, CI low"),
+        (lambda s: km_figure({"low": [0.9, 0.8]}), InputError, "KaplanMeierCurve or a dict"),
+        (lambda s: km_figure(s.km, at_risk_every=0.0), ConfigError, "positive days"),
+        (lambda s: td_auc_figure([365.0, 730.0], [0.7]), InputError, "one value per point"),
+        (lambda s: td_auc_figure([365.0], [1.2]), InputError, r"in \[0, 1\]"),
+        (lambda s: td_auc_figure([], []), InputError, "non-empty"),
+        (lambda s: roc_figure({}), InputError, "No ROC curves"),
+        (lambda s: risk_distribution_figure([], 0.0), InputError, "non-empty"),
+        (lambda s: risk_distribution_figure([0.1, np.nan], 0.0), InputError, "NaN"),
+        (
+            lambda s: decision_curve_figure(
+                DecisionCurve(365.0, np.array([0.1, 0.2]), np.zeros(2), np.zeros(3), np.zeros(2))
+            ),
+            InputError,
+            "one value per point",
+        ),
+    ],
+)
+def test_bad_inputs_raise_project_errors(strat, build, error, match):
+    with pytest.raises(error, match=match):
+        build(strat)
+
+
+def test_dict_curves_with_counts_get_the_at_risk_table(strat):
+    curves = {
+        key: {
+            name: getattr(c, name).tolist()
+            for name in ("time", "survival", "ci_low", "ci_high", "n_at_risk", "n_events")
+        }
+        for key, c in (("low", strat.km[0]), ("high", strat.km[1]))
+    }
+    from_dicts, from_curves = km_figure(curves), km_from_stratification(strat)
+    for role in ("at_risk", "censored"):
+        for drawn, reference in zip(
+            traces(from_dicts, role), traces(from_curves, role), strict=True
+        ):
+            np.testing.assert_array_equal(drawn.x, reference.x)
+            np.testing.assert_array_equal(drawn.y, reference.y)
+
+
+def test_km_of_a_single_curve_without_statistics():
+    curve = kaplan_meier((np.array([1, 0, 1, 1], bool), np.array([30.0, 60.0, 90.0, 400.0])))
+    fig = km_figure({"cohort": curve}, title="All patients")
+    assert not fig.layout.annotations or all(
+        "Log-rank" not in a.text for a in fig.layout.annotations
+    )
+    (ticks,) = traces(fig, "censored")
+    assert list(ticks.x) == [60.0 / MONTH] and list(ticks.y) == [curve.survival[1]]

@@ -1,0 +1,185 @@
+"""Execution engines: Ray tasks give what the serial path gives, failures are per item, folds keep
+their order, and bad engine settings are reported clearly. One local Ray (2 CPUs) per module."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from sksurv.datasets import load_gbsg2
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.evaluation import splits
+from survival_core.evaluation.crossval import cross_validate
+from survival_core.features.cohort import ProcessMapper, SerialMapper, extract_cohort
+from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
+from survival_core.models import make_model
+from survival_core.runs import engine
+from survival_core.runs.engine import RayMapper, fold_map, gpus_per_task, make_engine
+
+#: A cheap setting (a few features of three classes, two ROIs): the engine, not radiomics, is tested.
+SETTINGS = ExtractionSettings(
+    "engine-test",
+    rois=("gtv", "liver_minus_gtv"),
+    classes=(
+        FeatureClass("firstorder", ("Mean", "Variance")),
+        FeatureClass("glcm", ("Contrast",)),
+        FeatureClass("glszm", ("SmallAreaEmphasis",)),
+    ),
+    discretisations=(Discretisation("equal_probability", levels=8),),
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray(data_folder: Path) -> Iterator[RayMapper]:
+    """One local Ray with 2 CPUs for the whole module (starting one takes seconds); this module's
+    functions travel by value (Ray's workers cannot import a test module by name)."""
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    mapper = RayMapper(num_cpus=2)
+    yield mapper
+    engine.shutdown()
+
+
+def _square_or_fail(x: int) -> int:
+    if x == 3:
+        raise InputError("case 3: the GTV mask is empty")
+    if x == 4:
+        raise ValueError("not ours")
+    if x == 5:
+        os._exit(1)  # the worker process dies, as on a segfault or the OOM killer
+    return x * x
+
+
+def _threads(_: object) -> tuple[int, int]:
+    import torch
+
+    return sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(), torch.get_num_threads()
+
+
+def _sleep_then_return(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_workers_use_one_itk_and_one_torch_thread(local_ray: RayMapper) -> None:
+    assert {result for _, result in local_ray.map_unordered(_threads, [0, 1])} == {(1, 1)}
+
+
+def test_results_come_as_they_finish(local_ray: RayMapper) -> None:
+    """Both workers are warm (previous test): the quick task overtakes the slow one."""
+    order = [item for item, _ in local_ray.map_unordered(_sleep_then_return, [2.0, 0.0])]
+    assert order == [0.0, 2.0]
+
+
+@pytest.mark.timeout(60)  # a dead worker must be reported, not waited for
+def test_map_unordered_gives_results_and_per_item_failures(local_ray: RayMapper) -> None:
+    out = dict(local_ray.map_unordered(_square_or_fail, list(range(7))))
+    assert sorted(out) == list(range(7))
+    assert {k: v for k, v in out.items() if k not in (3, 4, 5)} == {0: 0, 1: 1, 2: 4, 6: 36}
+    assert type(out[3]) is InputError and str(out[3]) == "case 3: the GTV mask is empty"
+    assert type(out[4]) is ValueError and str(out[4]) == "not ours"
+    assert isinstance(out[5], RadSurvError) and "WorkerCrashedError" in str(out[5])
+
+
+def test_cohort_extraction_on_ray_equals_serial(small_cohort: Path, local_ray: RayMapper) -> None:
+    serial = extract_cohort(small_cohort, SETTINGS, mapper=SerialMapper(), use_cache=False)
+    on_ray = extract_cohort(small_cohort, SETTINGS, mapper=local_ray, use_cache=False)
+    assert len(serial.features) == 6 and on_ray.n_extracted == 6
+    pd.testing.assert_frame_equal(on_ray.features, serial.features, check_exact=True)
+    pd.testing.assert_frame_equal(on_ray.failures, serial.failures)
+
+
+def test_fold_map_keeps_the_order_of_the_items() -> None:
+    assert list(fold_map(_sleep_then_return, [1.0, 0.0, 0.5])) == [1.0, 0.0, 0.5]
+
+
+def test_fold_map_raises_the_first_failed_fold_as_itself() -> None:
+    with pytest.raises(InputError, match="case 3"):
+        list(fold_map(_square_or_fail, [1, 3, 2]))
+
+
+def test_cross_validation_on_ray_equals_builtin_map() -> None:
+    X, y = load_gbsg2()
+    X, y = pd.DataFrame(X).iloc[:150], Surv.from_arrays(y["cens"][:150], y["time"][:150])
+    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=3)
+    run = partial(cross_validate, X, y, partial(make_model, "coxph"), folds, n_bootstrap=20)
+    reference, on_ray = run(map_folds=map), run(map_folds=fold_map)
+    pd.testing.assert_frame_equal(on_ray.folds, reference.folds)
+    pd.testing.assert_frame_equal(on_ray.oof, reference.oof)
+    assert on_ray.summary["c_index"] == reference.summary["c_index"]
+    assert on_ray.folds["fold"].tolist() == [0, 1, 2] and np.isfinite(on_ray.summary["c_index"])
+
+
+@pytest.mark.timeout(30)  # a GPU request that this Ray cannot serve would wait forever
+def test_only_networks_ask_for_a_gpu_and_only_when_there_is_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert gpus_per_task("deepsurv") == gpus_per_task("coxph") == 0  # this Ray has no GPU
+    assert list(RayMapper(num_gpus_per_task=1).map_unordered(abs, [-2])) == [(-2, 2)]
+    monkeypatch.setattr(engine, "cluster_gpus", lambda: 2.0)
+    assert [gpus_per_task(name) for name in ("coxph", "rsf", "deepsurv", "cnn3d")] == [0, 0, 1, 1]
+    with pytest.raises(ConfigError, match="'xgb'.*coxph"):
+        gpus_per_task("xgb")
+
+
+@pytest.mark.parametrize(("workers", "kind"), [(1, SerialMapper), (2, ProcessMapper)])
+def test_local_engine_is_the_process_pool(workers: int, kind: type) -> None:
+    assert isinstance(make_engine("local", workers=workers), kind)
+
+
+def test_ray_engine_is_a_ray_mapper() -> None:
+    assert isinstance(make_engine("ray", workers=2), RayMapper)
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "error", "message"),
+    [
+        ("spark", None, ConfigError, r"engine.kind: unknown engine 'spark'; choose one of: local"),
+        ("local", "10.0.0.5:6379", ConfigError, r"engine.address: .*'10.0.0.5:6379'.*'ray'"),
+        ("ray", "127.0.0.1:1", InputError, r"Cannot reach the Ray cluster at '127.0.0.1:1'"),
+        ("ray", "head:port", InputError, r"'head:port' is not HOST:PORT"),
+    ],
+)
+def test_bad_engine_settings_are_reported(
+    kind: str, address: str | None, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        make_engine(kind, address=address)
+
+
+def test_ray_address_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    with pytest.raises(InputError, match="127.0.0.1:1"):
+        RayMapper()
+
+
+def test_local_ray_keeps_its_files_in_the_data_folder(data_folder: Path) -> None:
+    assert any((data_folder / "tmp" / "ray").glob("session_*/sockets"))
+
+
+@pytest.mark.parametrize("long_path", [False, True])
+def test_ray_session_folder_is_in_the_data_folder_by_a_short_path(
+    long_path: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray's Unix sockets need a path <= 107 bytes: a long data folder is reached by a short link."""
+    root = tmp_path / ("x" * 80) if long_path else Path(tempfile.mkdtemp(prefix="rs", dir="/tmp"))
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(root))
+    folder = engine._ray_temp_dir()
+    assert folder.resolve() == (root / "tmp" / "ray").resolve()
+    assert (folder != root / "tmp" / "ray") is long_path
+    assert len(str(folder)) + engine._SOCKET_TAIL <= 107
+    if not long_path:
+        shutil.rmtree(root)

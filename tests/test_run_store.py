@@ -1,0 +1,350 @@
+"""Run store: runs with status, metrics and artifacts; dead runs reaped; the model registry and
+the app's one active model, loadable and scoring exactly like the folder it was trained into."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survival_core import __version__
+from survival_core.errors import ConfigError, InputError
+from survival_core.runs.store import (
+    ACTIVE_ALIAS,
+    RunStore,
+    config_hash,
+    process_alive,
+    process_start,
+)
+from tests.case_builders import make_case
+
+CONFIG = {
+    "name": "demo",
+    "model": {"name": "coxph", "params": {"penalizer": 0.5}},
+    "horizons": [365, 730],
+    "features": {"deep": None},
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> RunStore:
+    """One store per module: a fresh SQLite database takes seconds to create."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        yield RunStore(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny Cox model trained by ``train_model`` on a synthetic clinical table (40 patients)."""
+    from survival_core.models.training import train_model
+
+    folder = tmp_path_factory.mktemp("model")
+    rng = np.random.default_rng(3)
+    albumin = rng.uniform(28, 46, 40)
+    time = rng.exponential(900 * np.exp((albumin - 37) / 8))
+    table = pd.DataFrame(
+        {
+            "case_id": [f"C{i:02d}" for i in range(40)],
+            "time": np.minimum(time, 2000).round(),
+            "event": (time < 2000).astype(int),
+            "age": rng.uniform(40, 80, 40).round(),
+            "albumin": albumin.round(1),
+        }
+    )
+    table.to_csv(folder / "clinical.csv", index=False)
+    train_model([folder / "clinical.csv"], "coxph", {"penalizer": 0.5}, folder / "m")
+    return folder / "m"
+
+
+def _finished_run(store: RunStore, name: str = "demo", c_index: float = 0.7) -> str:
+    with store.start_run(name, {**CONFIG, "name": name}, {"manifest": "m1"}) as run:
+        run.log_metrics({"c_index": c_index})
+    return run.run_id
+
+
+def test_store_is_local_sqlite_under_its_root_unless_mlflow_tracking_uri_is_set(
+    store, tmp_path, monkeypatch
+):
+    assert store.uri == f"sqlite:///{(store.root / 'mlflow.db').resolve().as_posix()}"
+    assert (store.root / "mlflow.db").is_file()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    other = RunStore(tmp_path / "elsewhere")
+    run_id = _finished_run(other, "via-env")
+    assert other.uri == store.uri and not (tmp_path / "elsewhere" / "mlflow.db").exists()
+    assert store.get_run(run_id).status == "FINISHED"
+    assert (tmp_path / "elsewhere" / "artifacts" / "via-env" / run_id).is_dir()
+
+
+def test_run_logs_config_params_tags_metrics_and_artifacts(store, tmp_path):
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    (plots / "km.png").write_bytes(b"png" * 100)
+    (tmp_path / "oof.csv").write_text("case_id,risk\nA,0.5\n")
+    run = store.start_run("demo", CONFIG, {"manifest": "abc", "table.clinical": "def"})
+    assert store.get_run(run.run_id).status == "RUNNING"
+    for fold, value in enumerate([0.61, 0.72, 0.68]):
+        run.log_metrics({"c_index": value, "ibs": 0.2 + fold / 100}, step=fold)
+    run.log_metrics({"c_index": 0.67, "ci_low": 0.6, "uno_c_index": None})
+    run.log_params({"search": {"best": {"penalizer": 0.1}}})
+    run.log_data_hashes({"table.radiomics": "0123"})
+    assert run.log_artifact(plots) == "plots"
+    assert run.log_artifact(tmp_path / "oof.csv", "tables") == "tables/oof.csv"
+    run.finish()
+
+    record = store.get_run(run.run_id)
+    assert record.status == "FINISHED" and record.end_time >= record.start_time
+    assert record.name == "demo" and record.folder == store.root / run.run_id
+    assert record.tags["radsurv.pid"] == str(os.getpid())
+    assert record.tags["radsurv.config_hash"] == config_hash(CONFIG)
+    assert record.tags["radsurv.code_version"].startswith(__version__)
+    assert record.tags["data.manifest"] == "abc" and record.tags["data.table.clinical"] == "def"
+    assert record.tags["data.table.radiomics"] == "0123"
+    assert record.params["model.params.penalizer"] == "0.5"
+    assert record.params["horizons"] == "[365, 730]" and record.params["features.deep"] == "null"
+    assert record.params["search.best.penalizer"] == "0.1"
+    assert record.metrics["c_index"] == 0.67 and "uno_c_index" not in record.metrics
+    assert store.run_config(run.run_id) == CONFIG
+
+    folds = store.fold_metrics(run.run_id)
+    assert folds.index.tolist() == [0, 1, 2]
+    assert folds["c_index"].tolist() == [0.61, 0.72, 0.68]
+    assert folds["ibs"].tolist() == pytest.approx([0.2, 0.21, 0.22])
+
+    artifacts = store.root / "artifacts" / "demo" / run.run_id / "artifacts"
+    assert (artifacts / "plots" / "km.png").read_bytes() == b"png" * 100
+    assert (artifacts / "tables" / "oof.csv").read_text().startswith("case_id,risk")
+    assert (artifacts / "config.yaml").is_file()
+    assert not list(artifacts.rglob(".*"))  # no temporary leftovers
+
+    runs = store.list_runs("demo")
+    row = runs.set_index("run_id").loc[run.run_id]
+    assert row["status"] == "FINISHED" and row["c_index"] == 0.67 and row["ci_low"] == 0.6
+    assert "fold/c_index" not in runs.columns
+    assert list(runs.columns[:6]) == ["run_id", "name", "status", "start_time", "end_time", "error"]
+    assert store.list_runs("never-ran").empty
+
+
+def test_run_context_manager_marks_failure_with_the_message(store):
+    with pytest.raises(RuntimeError), store.start_run("demo", CONFIG) as run:
+        raise RuntimeError("fold 3 ran out of memory")
+    record = store.get_run(run.run_id)
+    assert record.status == "FAILED" and record.error == "RuntimeError: fold 3 ran out of memory"
+    assert store.list_runs().set_index("run_id").loc[run.run_id, "error"] == record.error
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.start_run("bad name!", CONFIG), "letters, digits"),
+        (lambda s: s.get_run("0" * 32), "No run with id"),
+        (lambda s: s.start_run("demo", CONFIG).finish("KILLED"), "FINISHED or FAILED"),
+    ],
+)
+def test_bad_names_ids_and_statuses_are_refused(store, call, message):
+    with pytest.raises((ConfigError, InputError), match=message):
+        call(store)
+
+
+def test_process_liveness():
+    me = os.getpid()
+    assert process_alive(me, process_start(me))
+    assert not process_alive(me, "1")  # same pid, another start time: a reused pid
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not process_alive(child.pid)
+
+
+def test_sigkilled_run_is_reaped_and_leaves_other_runs_and_registry_intact(store, model_dir):
+    earlier = _finished_run(store, "kept")
+    version = store.register_model(earlier, model_dir, "kept")
+    store.set_active("kept", version)
+    models_before = store.list_models()
+    mine = store.start_run("demo", CONFIG)  # alive: this process
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    script = (
+        "import sys, time\n"
+        "from survival_core.runs.store import RunStore\n"
+        f"run = RunStore({str(store.root)!r}).start_run('killed', {CONFIG!r})\n"
+        "print(run.run_id, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=store.root.parent,
+    )
+    killed = child.stdout.readline().strip()
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.stdout.read() == "" and child.stderr.read() == ""  # MLflow stayed quiet
+    assert not (store.root.parent / "mlruns").exists()
+    assert store.get_run(killed).status == "RUNNING"
+
+    assert store.reap_dead_runs() == [killed]
+    record = store.get_run(killed)
+    assert record.status == "FAILED" and f"pid {child.pid}" in record.error
+    assert store.get_run(earlier).status == "FINISHED"
+    assert store.get_run(mine.run_id).status == "RUNNING"
+    assert store.active_model()[:2] == ("kept", version)
+    pd.testing.assert_frame_equal(store.list_models(), models_before)
+    assert store.reap_dead_runs() == []
+
+    resumed = store.start_run("killed", CONFIG, resume_id=killed)
+    record = store.get_run(killed)
+    assert record.status == "RUNNING" and record.error is None
+    assert record.tags["radsurv.pid"] == str(os.getpid())
+    resumed.finish()
+    assert store.get_run(killed).status == "FINISHED"
+    with pytest.raises(ConfigError, match="already finished"):
+        store.start_run("killed", CONFIG, resume_id=killed)
+    with pytest.raises(ConfigError, match="still running"):
+        store.start_run("demo", CONFIG, resume_id=mine.run_id)
+    mine.finish("FAILED", "stopped by the test")
+    with pytest.raises(ConfigError, match="another config"):
+        store.start_run("demo", {**CONFIG, "seed": 1}, resume_id=mine.run_id)
+    with pytest.raises(ConfigError, match="is a run of 'demo'"):
+        store.start_run("kept", CONFIG, resume_id=mine.run_id)
+
+
+def test_two_runs_at_once_keep_their_artifacts_whole(store, tmp_path, monkeypatch):
+    """Two threads track two runs at once, each replacing its plots folder five times; at the
+    middle of every file copy, both runs' visible plots folders are whole (one version each)."""
+    size, names = 64 * 1024, {"p0.png", "p1.png", "p2.png"}
+    sources = {}
+    for tag, version in itertools.product((1, 2), range(2)):
+        folder = tmp_path / f"run{tag}-v{version}"
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes(bytes([tag * 10 + version]) * size)
+        sources[tag, version] = folder
+    runs = {tag: store.start_run(f"parallel{tag}", CONFIG) for tag in (1, 2)}
+    plots = {tag: Path(runs[tag].artifact_uri.removeprefix("file://")) / "plots" for tag in (1, 2)}
+    checks, errors, real_copyfile = [], [], shutil.copyfile
+
+    def whole(tag: int) -> bool:
+        try:
+            files = {p.name: p.read_bytes() for p in plots[tag].iterdir()}
+        except FileNotFoundError:  # not logged yet, or swapped out while being listed
+            return True
+        return set(files) == names and all(
+            len(data) == size and len(set(data)) == 1 and data[0] // 10 == tag
+            for data in files.values()
+        )
+
+    def copyfile(src, dst, *, follow_symlinks=True):
+        if not str(src).endswith(".png"):
+            return real_copyfile(src, dst, follow_symlinks=follow_symlinks)
+        data = Path(src).read_bytes()
+        with open(dst, "wb") as target:
+            target.write(data[: size // 2])
+            target.flush()
+            time.sleep(0.002)  # let the other run's thread run meanwhile
+            checks.append(whole(1) and whole(2))
+            target.write(data[size // 2 :])
+        return dst
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+
+    def work(tag: int) -> None:
+        try:
+            for round_ in range(5):
+                runs[tag].log_artifact(sources[tag, round_ % 2], name="plots")
+                runs[tag].log_metrics({"c_index": 0.5 + round_ / 100}, step=round_)
+            runs[tag].finish()
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(tag,)) for tag in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.undo()
+    assert not errors and checks == [True] * 30
+    for tag in (1, 2):
+        record = store.get_run(runs[tag].run_id)
+        assert record.status == "FINISHED" and record.metrics["fold/c_index"] == 0.54
+        folds = store.fold_metrics(record.run_id)["c_index"]
+        assert folds.tolist() == [0.5 + r / 100 for r in range(5)]
+        assert sorted(p.name for p in plots[tag].parent.iterdir()) == ["config.yaml", "plots"]
+        assert {p.read_bytes()[:1] for p in plots[tag].iterdir()} == {bytes([tag * 10])}
+
+
+def test_registry_versions_active_switch_and_scoring(store, model_dir):
+    from survival_core.models.scoring import load_scoring_model, score_case
+
+    run_a, run_b = _finished_run(store, "reg-a", 0.71), _finished_run(store, "reg-a", 0.73)
+    assert store.register_model(run_a, model_dir, "reg-a") == 1
+    assert store.register_model(run_b, model_dir, "reg-a") == 2
+    assert store.register_model(run_b, model_dir, "reg-b") == 1
+    with pytest.raises(InputError, match="already registered a model named 'reg-a'"):
+        store.register_model(run_b, model_dir, "reg-a")
+
+    active = store.set_active("reg-a", 2)
+    assert store.active_model() == active and active[:2] == ("reg-a", 2)
+    case = replace(make_case(), clinical={"age": 63.0, "albumin": 31.5})
+    original = score_case(case, load_scoring_model(model_dir))
+    registered = score_case(case, load_scoring_model(active.folder))
+    assert registered.risk == original.risk and registered.survival == original.survival
+    assert registered.percentile == original.percentile
+    assert registered.risk_group == original.risk_group and registered.imputed == []
+
+    store.set_active("reg-b", "1")
+    models = store.list_models().set_index(["name", "version"])
+    assert models["active"].sum() == 1 and models.loc[("reg-b", 1), "active"]
+    assert models.loc[("reg-a", 1), "run_id"] == run_a
+    assert models.loc[("reg-a", 1), "c_index"] == 0.71  # the run's c-index (card has no CV)
+    assert models.loc[("reg-a", 1), "model"] == "coxph"
+    assert 0.5 < models.loc[("reg-a", 1), "apparent_c_index"] <= 1
+    assert ACTIVE_ALIAS not in store.client.get_registered_model("reg-a").aliases
+    assert store.client.get_registered_model("reg-b").aliases == {ACTIVE_ALIAS: 1}
+
+    # the local copy is fetched again from the run's artifacts when it was removed
+    shutil.rmtree(store.active_model().folder)
+    again = store.active_model()
+    assert again[:2] == ("reg-b", 1)
+    assert score_case(case, load_scoring_model(again.folder)).risk == original.risk
+    # a second app on the same database has its own pointer: no active model yet
+    assert RunStore(store.root / "other-app", tracking_uri=store.uri).active_model() is None
+
+
+@pytest.mark.parametrize("remove", [["card.json"], ["model.json"], ["model.json", "card.json"]])
+def test_registering_an_incomplete_folder_names_what_is_missing(store, model_dir, tmp_path, remove):
+    folder = shutil.copytree(model_dir, tmp_path / "m")
+    for name in remove:
+        (folder / name).unlink()
+    with pytest.raises(InputError, match=" and ".join(remove) + " missing"):
+        store.register_model(_finished_run(store), folder, "incomplete")
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "message"),
+    [
+        ("nope", 1, "No registered model named 'nope'; registered: .*listed"),
+        ("listed", 9, "Model 'listed' has no version 9; versions: 1, 2"),
+        ("listed", "latest", "no version 'latest'; versions: 1, 2"),
+    ],
+)
+def test_unknown_model_or_version_lists_what_exists(store, model_dir, name, version, message):
+    if "listed" not in set(store.list_models()["name"]):
+        for _ in range(2):
+            store.register_model(_finished_run(store, "listed"), model_dir, "listed")
+    with pytest.raises(InputError, match=message):
+        store.set_active(name, version)

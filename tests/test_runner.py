@@ -1,0 +1,145 @@
+"""Training runs end to end: ``train --config``, tracking, registry, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from survival_core.cli.main import main
+from survival_core.io.case_loader import load_case
+from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.runs.config import load_config
+from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
+from survival_core.runs.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cohorts(tmp_path_factory):
+    from survival_core.cohort.generate import generate_cohort
+
+    root = tmp_path_factory.mktemp("run-cohorts")
+    generate_cohort(root / "dev", n=30, seed=11, workers=1)
+    generate_cohort(root / "ext", n=12, seed=12, workers=1)
+    return root
+
+
+def _config(folder: Path, cohort: Path, **overrides) -> Path:
+    config = {
+        "name": "quick",
+        "cohort": str(cohort),
+        "model": {"name": "coxph", "params": {"penalizer": 0.1}},
+        "protocol": {"name": "nested_cv", "repeats": 1, "folds": 3},
+        "horizons": [365, 730],
+        "bootstrap": 50,
+        **overrides,
+    }
+    path = folder / f"{config['name']}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def store():
+    return RunStore()
+
+
+def _last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_train_tracks_registers_and_activates(cohorts, tmp_path, store, capsys):
+    config = _config(tmp_path, cohorts / "dev")
+    assert main(["train", "--config", str(config), "--activate", "--json"]) == 0
+    result = _last_json(capsys.readouterr().out)
+    assert result["status"] == "FINISHED" and result["seconds"] > 0
+    assert 0.5 < result["metrics"]["c_index"] <= 1 and "td_auc_730" in result["metrics"]
+    runs = store.list_runs("quick")
+    assert runs.set_index("run_id").loc[result["run_id"], "status"] == "FINISHED"
+    name, version, folder = store.active_model()
+    assert (name, str(version)) == ("quick", result["model_version"])
+    # the registered model scores a case like the run's own model folder, with the CV in its card
+    loaded = load_scoring_model(folder)
+    assert loaded.card.cv["c_index"] == pytest.approx(result["metrics"]["c_index"])
+    case = load_case(sorted((cohorts / "dev" / "cases").iterdir())[0])
+    own = load_scoring_model(store.get_run(result["run_id"]).folder / "model")
+    assert score_case(case, loaded).risk == score_case(case, own).risk
+    reports = store.get_run(result["run_id"]).folder / "reports"
+    oof = pd.read_csv(reports / "oof.csv")
+    assert len(oof) == 30 and {"survival_365", "survival_730"} <= set(oof.columns)
+    for figure in ("km_risk_groups", "td_auc", "calibration", "decision_curve"):
+        assert json.loads((reports / f"{figure}.json").read_text())["data"], figure
+    assert "plotly" in (reports / "report.html").read_text()[:200000].lower()
+
+
+def test_bad_config_names_the_key(cohorts, tmp_path, capsys):
+    config = _config(tmp_path, cohorts / "dev", protocol={"name": "nested", "repeats": 1})
+    assert main(["train", "--config", str(config)]) == 2
+    assert "protocol.name" in capsys.readouterr().err
+
+
+def test_external_validation_develops_on_one_cohort_and_tests_the_other(cohorts, tmp_path, store):
+    path = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="external",
+        protocol={"name": "external", "external_cohort": str(cohorts / "ext")},
+    )
+    result = run_training(load_config(path), store=store)
+    reports = store.get_run(result.run_id).folder / "reports"
+    oof = pd.read_csv(reports / "oof.csv").dropna(subset=["risk"])
+    assert len(oof) == 12 and oof["case_id"].str.startswith(EXTERNAL_PREFIX).all()
+    card = load_scoring_model(store.get_run(result.run_id).folder / "model").card
+    assert card.n == 30  # the final model never saw the external patients
+
+
+def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tmp_path, store):
+    config = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="killed",
+        model={"name": "deepsurv", "params": {"epochs": 150, "patience": 150}},
+        protocol={"name": "nested_cv", "repeats": 3, "folds": 3},
+    )
+    runs = Path(os.environ["RADSURV_DATA_DIR"]) / "runs"
+    before = set(runs.glob("*/folds/*.json"))  # other tests' runs
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "survival_core", "train", "--config", str(config)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    finished: list[Path] = []
+    while time.monotonic() < deadline and child.poll() is None:
+        finished = sorted(set(runs.glob("*/folds/*.json")) - before)
+        if finished:
+            break
+        time.sleep(0.05)
+    assert finished and child.poll() is None, "the run ended before a fold finished"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    run_id = finished[0].parents[1].name
+    stamps = {p.name: p.stat().st_mtime_ns for p in finished[0].parent.glob("*.json")}
+    store.reap_dead_runs()
+    assert store.get_run(run_id).status == "FAILED"
+    resumed = run_training(load_config(config), resume=run_id, store=store)
+    assert resumed.run_id == run_id and resumed.status == "FINISHED"
+    assert store.get_run(run_id).status == "FINISHED"
+    after = {p.name: p.stat().st_mtime_ns for p in finished[0].parent.glob("*.json")}
+    assert len(after) == 9
+    assert all(after[name] == stamp for name, stamp in stamps.items())  # not recomputed
+    # the same numbers as an uninterrupted run (seeded, deterministic on the CPU)
+    fresh = run_training(load_config(config), store=store)
+    assert resumed.metrics["c_index"] == pytest.approx(fresh.metrics["c_index"], abs=1e-12)
+    assert np.isfinite(resumed.metrics["ibs"])
