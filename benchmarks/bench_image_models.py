@@ -5,7 +5,9 @@ their fusion on a synthetic cohort, and where the trained CNN looks.
         [--patch 64,64,24] [--folds 5] [--json]
 
 The cohort (``demo-cohort --n 300``) needs a wei2021 radiomics table ``DIR/wei2021.parquet``
-(``extract --preset wei2021``; made here when missing). Every model runs through the same
+(``extract --preset wei2021``; made here when missing) for the radiomics and fusion models.
+``--models cnn3d`` on a tumour-driven cohort (``demo-cohort --risk-source tumour``) checks where
+the CNN looks when the risk is known to live in the tumours. Every model runs through the same
 cross-validation as the ``cv`` command (``--repeats`` x ``--folds``, pooled out-of-fold risks):
 
 - ``clinical``: VAE-SurvNet on the clinical variables (the fusion's clinical branch);
@@ -119,14 +121,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    features = args.cohort / "wei2021.parquet"
-    if not features.exists():
-        from survival_core.features.cohort import extract_cohort, write_cohort_features
-        from survival_core.features.presets import wei2021
+    labels = list(filter(None, args.models.split(",")))
+    tables = [args.cohort / "clinical.csv"]
+    if set(labels) & {"radiomics", "fusion"}:  # only these read the radiomics table
+        features = args.cohort / "wei2021.parquet"
+        if not features.exists():
+            from survival_core.features.cohort import extract_cohort, write_cohort_features
+            from survival_core.features.presets import wei2021
 
-        settings = wei2021()
-        write_cohort_features(extract_cohort(args.cohort, settings), features, settings)
-    table = load_model_table([args.cohort / "clinical.csv", features])
+            settings = wei2021()
+            write_cohort_features(extract_cohort(args.cohort, settings), features, settings)
+        tables.append(features)
+    table = load_model_table(tables)
     clinical_cols = [c for c in table.X.columns if is_clinical(c)]
     radiomics_cols = [c for c in table.X.columns if not is_clinical(c)]
     geometry = {"volume_shape": _sizes(args.volume), "patch_size": _sizes(args.patch)}
@@ -149,7 +155,7 @@ def main() -> None:
         "folds": len(folds),
         **{k: str(v) for k, v in geometry.items()},
     }
-    for label in filter(None, args.models.split(",")):
+    for label in labels:
         model, params, columns = candidates[label]
         tick = time.perf_counter()
         factory = model_factory(model, params, "none", args.cohort, table.case_ids, progress)
@@ -169,7 +175,8 @@ def main() -> None:
     factory = model_factory("cnn3d", {**cnn, **geometry}, "none", args.cohort, table.case_ids)
     model = factory().fit(table.X.loc[train_ids, []], table.y[fold.train])
     result.update(_enrichment(model, table, test_ids[:20], model.images))
-    result.update(_deep_correlations(model, table, clinical_cols, radiomics_cols))
+    if radiomics_cols:
+        result.update(_deep_correlations(model, table, clinical_cols, radiomics_cols))
     result["seconds"] = round(time.perf_counter() - start, 1)
     report(result, args.json)
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from survival_core.cohort import simulate
+from survival_core.errors import ConfigError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.io.clinical import SCHEMA, albi_grade, albi_score, validate_clinical
 
@@ -197,3 +198,29 @@ def test_child_pugh_points(bilirubin, albumin, inr, ascites, enceph, cls) -> Non
         np.array([ascites]),
         np.array([enceph]),
     ).tolist() == [cls]
+
+
+def test_tumour_driven_cohort_has_the_same_patients_and_a_tumour_only_hazard() -> None:
+    everything = simulate.simulate_cohort(400, seed=5)
+    tumour = simulate.simulate_cohort(400, seed=5, risk_source="tumour")
+    same = ["age", "albi_score", "tumor_diameter", "tumor_heterogeneity", "liver_damage"]
+    pd.testing.assert_frame_equal(everything[same], tumour[same])
+    eta = tumour["true_log_hazard"].to_numpy()
+    h = tumour["tumor_heterogeneity"].to_numpy() - 0.5
+    tumour_terms = (
+        1.5
+        * (
+            1.30 / (1 + np.exp(-(tumour["tumor_diameter"].to_numpy() - 50.0) / 7.0))
+            + 0.25 * (tumour["tumor_number"].to_numpy() - 1.0)
+            + 3.00 * h
+            + 1.50 * h**2
+        )
+        - 0.6
+    )
+    np.testing.assert_allclose(eta, tumour_terms, atol=1e-5)
+    # liver damage no longer informs the risk; tumour heterogeneity does, strongly
+    rho = pd.Series(eta).corr(tumour["liver_damage"], method="spearman")
+    assert abs(rho) < 0.15
+    assert pd.Series(eta).corr(tumour["tumor_heterogeneity"], method="spearman") > 0.6
+    with pytest.raises(ConfigError, match="risk_source"):
+        simulate.simulate_cohort(10, seed=5, risk_source="liver")

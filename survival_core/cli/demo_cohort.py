@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
+    parser.add_argument(
+        "--risk-source",
+        choices=["all", "tumour"],
+        default="all",
+        help="what drives the hazard: everything (default) or only the tumours (for checking "
+        "that explanations point at the tumour)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     parser.set_defaults(func=run)
 
@@ -31,7 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate the cohort and report its summary; returns the exit status."""
     result = generate_cohort(
-        args.out, args.n, args.seed, workers=args.workers, progress=output.progress
+        args.out,
+        args.n,
+        args.seed,
+        workers=args.workers,
+        progress=output.progress,
+        risk_source=args.risk_source,
     )
     output.report(result, args.json)
     return 0

@@ -51,10 +51,12 @@ def demo_external_dir() -> Path:
     return data_subdir("demo") / "external"
 
 
-def demo_ready(folder: Path | None = None, n: int = DEMO_N, seed: int = DEMO_SEED) -> bool:
-    """Whether a complete cohort with the expected size and seed is in ``folder`` (default: the
-    demo cohort)."""
+def demo_ready(folder: Path | None = None, n: int | None = None, seed: int | None = None) -> bool:
+    """Whether a complete cohort with the expected size and seed (default: the demo's) is in
+    ``folder`` (default: the demo cohort)."""
     folder = folder or demo_cohort_dir()
+    n = DEMO_N if n is None else n
+    seed = DEMO_SEED if seed is None else seed
     meta = folder / "cohort.json"
     if not meta.exists():
         return False

@@ -171,8 +171,12 @@ def generate_cohort(
     seed: int,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
+    risk_source: str = "all",
 ) -> dict[str, Any]:
     """Write a synthetic cohort of ``n`` cases to ``out``, deterministic by ``seed``.
+
+    ``risk_source="tumour"`` makes the hazard depend on the tumours only (see
+    :func:`survival_core.cohort.simulate.tumour_log_hazard`).
 
     ``workers`` processes render the cases (default: all CPUs). Returns the summary: out, n,
     seed, n_dicom, n_nifti, censored_fraction, oracle_c_index, seconds, megabytes.
@@ -192,7 +196,7 @@ def generate_cohort(
     out = Path(out).expanduser().resolve()
     _prepare_folder(out)
 
-    patients = simulate.simulate_cohort(n, seed)
+    patients = simulate.simulate_cohort(n, seed, risk_source)
     layout = np.random.default_rng(np.random.SeedSequence([seed, simulate.STREAM_LAYOUT]))
     dicom = set(layout.choice(n, size=int(round(n * DICOM_FRACTION)), replace=False).tolist())
     tasks = [
@@ -251,6 +255,7 @@ def generate_cohort(
         "clinical_oracle_c_index": round(clinical_oracle, 4),
         "median_time_days": float(np.median(patients["time"])),
         "parameters": {
+            "risk_source": risk_source,
             "hazard": "Weibull PH, see survival_core.cohort.simulate; eta in truth.csv",
             "weibull_shape": simulate.WEIBULL_SHAPE,
             "weibull_scale_days": simulate.WEIBULL_SCALE_DAYS,

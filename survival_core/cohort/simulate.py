@@ -39,6 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, albi_grade, albi_score
 
 #: Weibull baseline: shape k and scale lam (days).
@@ -100,10 +101,38 @@ def image_log_hazard(liver_damage: np.ndarray, tumor_heterogeneity: np.ndarray) 
     return 2.40 * d + 3.00 * h + 1.50 * h**2
 
 
+def tumour_log_hazard(
+    values: Mapping[str, np.ndarray], tumor_heterogeneity: np.ndarray
+) -> np.ndarray:
+    """The log-hazard of a tumour-driven cohort (``risk_source="tumour"``): only what the tumours
+    show — the largest diameter, the count and the heterogeneity — at 1.5 times their weight in the
+    full model, centred near 0. For checking that explanations point at the tumour."""
+    h = np.asarray(tumor_heterogeneity, float) - 0.5
+    return (
+        1.5
+        * (
+            1.30 * _sigmoid((np.asarray(values["tumor_diameter"], float) - 50.0) / 7.0)
+            + 0.25 * (np.asarray(values["tumor_number"], float) - 1.0)
+            + 3.00 * h
+            + 1.50 * h**2
+        )
+        - 0.6
+    )
+
+
+#: What drives the simulated hazard: everything (the default), or only the tumours.
+RISK_SOURCES = ("all", "tumour")
+
+
 def true_log_hazard(
-    values: Mapping[str, np.ndarray], liver_damage: np.ndarray, tumor_heterogeneity: np.ndarray
+    values: Mapping[str, np.ndarray],
+    liver_damage: np.ndarray,
+    tumor_heterogeneity: np.ndarray,
+    risk_source: str = "all",
 ) -> np.ndarray:
     """The true log-hazard ``eta`` (without the unobserved frailty)."""
+    if risk_source == "tumour":
+        return tumour_log_hazard(values, tumor_heterogeneity)
     return clinical_log_hazard(values) + image_log_hazard(liver_damage, tumor_heterogeneity) - 1.40
 
 
@@ -172,8 +201,12 @@ def _ordinal(latent: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
     return np.searchsorted(np.asarray(cuts), latent)
 
 
-def simulate_cohort(n: int, seed: int) -> pd.DataFrame:
+def simulate_cohort(n: int, seed: int, risk_source: str = "all") -> pd.DataFrame:
     """Simulate ``n`` patients (no images): one row each, deterministic by ``seed``.
+
+    ``risk_source``: "all" (the hazard of the module docstring) or "tumour" (only the tumours'
+    size, count and heterogeneity: :func:`tumour_log_hazard`); the patients and images are the
+    same for a seed, only the outcomes differ.
 
     Columns: case_id, the SCHEMA clinical columns, time (days), event (0/1), true_log_hazard,
     clinical_log_hazard, liver_damage, tumor_heterogeneity, scanner, tumor_diameters (tuple of
@@ -257,7 +290,9 @@ def simulate_cohort(n: int, seed: int) -> pd.DataFrame:
         "tumor_diameter": d_max,
         "mrecist": mrecist,
     }
-    eta = true_log_hazard(clinical, damage, hetero)
+    if risk_source not in RISK_SOURCES:
+        raise ConfigError(f"risk_source must be one of {RISK_SOURCES}; got {risk_source!r}.")
+    eta = true_log_hazard(clinical, damage, hetero, risk_source)
     frailty = rng.normal(0, FRAILTY_SD, n)
     event_time = WEIBULL_SCALE_DAYS * (rng.exponential(1.0, n) * np.exp(-(eta + frailty))) ** (
         1.0 / WEIBULL_SHAPE
