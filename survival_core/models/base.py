@@ -259,6 +259,40 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
+class EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says when ``patience``
+    epochs in a row brought no improvement. Shared by the tabular and the image training loops."""
+
+    def __init__(self, model_name: str, patience: int) -> None:
+        self.model_name = model_name
+        self.patience = int(patience)
+        self.best_loss = np.inf
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.waited = 0
+
+    def update(self, net: torch.nn.Module, val_loss: float, epoch: int, history: dict) -> bool:
+        """Record epoch ``epoch``'s (0-based) validation loss; True when training should stop."""
+        if not np.isfinite(val_loss):
+            raise InputError(
+                f"Validation loss of '{self.model_name}' is {val_loss} at epoch {epoch + 1}; "
+                "lower lr or raise weight_decay."
+            )
+        history["val"].append(val_loss)
+        if val_loss < self.best_loss - 1e-6:
+            self.best_loss, self.waited = val_loss, 0
+            self.best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            history["best_epoch"] = epoch + 1
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+    def restore(self, net: torch.nn.Module) -> None:
+        """Load the best epoch's weights (when there was validation) and leave eval mode on."""
+        if self.best_state is not None:
+            net.load_state_dict(self.best_state)
+        net.eval()
+
+
 class TorchSurvivalModel(SurvivalModel):
     """Shared training for the neural models: Adam, L2 on weight matrices, early stopping.
 
@@ -368,7 +402,7 @@ class TorchSurvivalModel(SurvivalModel):
         n = x.shape[0]
         batch = n if self.batch_size is None else min(int(self.batch_size), n)
         history: dict[str, Any] = {"train": [], "val": [], "best_epoch": epochs}
-        best_loss, best_state, waited = np.inf, None, 0
+        stopping = EarlyStopping(self.name, self.patience)
         for epoch in range(epochs):
             net.train()
             order = torch.randperm(n, generator=generator).to(x.device) if batch < n else None
@@ -394,23 +428,9 @@ class TorchSurvivalModel(SurvivalModel):
             net.eval()
             with torch.no_grad():
                 val_loss = loss_fn(net, val_data[0], val_data[1]).item()
-            if not np.isfinite(val_loss):
-                raise InputError(
-                    f"Validation loss of '{self.name}' is {val_loss} at epoch {epoch + 1}; "
-                    "lower lr or raise weight_decay."
-                )
-            history["val"].append(val_loss)
-            if val_loss < best_loss - 1e-6:
-                best_loss, waited = val_loss, 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                history["best_epoch"] = epoch + 1
-            else:
-                waited += 1
-                if waited >= int(self.patience):
-                    break
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        net.eval()
+            if stopping.update(net, val_loss, epoch, history):
+                break
+        stopping.restore(net)
         return history
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:

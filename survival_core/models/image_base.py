@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.base import TorchSurvivalModel, stratified_split
+from survival_core.models.base import EarlyStopping, TorchSurvivalModel, stratified_split
 from survival_core.models.device import resolve_device, seeded
 from survival_core.models.image_data import (
     _check_size,
@@ -204,7 +204,7 @@ class ImageSurvivalModel(TorchSurvivalModel):
         batch = n if self.batch_size is None else min(int(self.batch_size), n)
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
         history: dict[str, Any] = {"train": [], "val": [], "best_epoch": epochs}
-        best_loss, best_state, waited = np.inf, None, 0
+        stopping = EarlyStopping(self.name, self.patience)
         for epoch in range(epochs):
             net.train()
             order = torch.randperm(n, generator=generator).numpy()
@@ -235,18 +235,9 @@ class ImageSurvivalModel(TorchSurvivalModel):
             with torch.no_grad():
                 output = self._outputs(net, val_data["volumes"], val_data["tabular"])
                 val_loss = self._output_loss(output, val_data["targets"]).item()
-            history["val"].append(val_loss)
-            if val_loss < best_loss - 1e-6:
-                best_loss, waited = val_loss, 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                history["best_epoch"] = epoch + 1
-            else:
-                waited += 1
-                if waited >= int(self.patience):
-                    break
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        net.eval()
+            if stopping.update(net, val_loss, epoch, history):
+                break
+        stopping.restore(net)
         return history
 
     # -- inference ----------------------------------------------------------------------------
