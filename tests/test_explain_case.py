@@ -9,6 +9,7 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.cli.main import main
+from survival_core.errors import ConfigError
 from survival_core.explain.case import explain_case
 from survival_core.io.case_loader import load_case
 from survival_core.models.scoring import load_scoring_model, score_case
@@ -92,3 +93,12 @@ def test_table_attributions_csv_and_gradcam_refusal(models, case_folder, tmp_pat
                  "--method", "gradcam"])  # fmt: skip
     assert code == 2
     assert "Grad-CAM needs an image model" in capsys.readouterr().err
+
+
+def test_gradcam_layer_can_be_chosen_and_is_checked(models, case_folder):
+    loaded = load_scoring_model(models / "cnn3d")
+    case = load_case(case_folder)
+    finer = explain_case(case, loaded, "gradcam", layer="blocks.0")
+    assert finer.map.GetSize() == case.image.GetSize()
+    with pytest.raises(ConfigError, match="blocks.1"):
+        explain_case(case, loaded, "gradcam", layer="nope")

@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "from the completeness check for image models)",
     )
     parser.add_argument("--top", type=int, default=5, help="table models: inputs to list")
+    parser.add_argument(
+        "--layer", metavar="NAME", help="Grad-CAM layer, e.g. blocks.2 (default: the last block)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 
@@ -43,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load_scoring_model(args.model)
     case = load_case(args.case)
-    explanation = explain_case(case, loaded, args.method, n_steps=args.steps, top=args.top)
+    explanation = explain_case(
+        case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
+    )
     result = explanation.as_dict()
     if args.out:
         result["out"] = str(save_explanation(explanation, args.out))
