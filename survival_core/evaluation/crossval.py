@@ -130,7 +130,9 @@ def run_fold(
     train_risk = model.predict_risk(X.iloc[fit_rows])
     scale = float(train_risk.std()) or 1.0
     risk = model.predict_risk(X.iloc[fold.test])
-    survival = model.predict_survival(X.iloc[fold.test], grid)
+    # one pass for the Brier grid and the horizons (image models rerun the network per call)
+    both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
+    survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     metrics = {}
     if fold.test.size > 1:
         metrics = holdout_metrics(y[fit_rows], y[fold.test], risk, survival, grid, horizons)
@@ -145,9 +147,7 @@ def run_fold(
         "risk": risk,
         "risk_z": (risk - float(train_risk.mean())) / scale,
         "survival": survival,
-        "survival_at_horizons": model.predict_survival(X.iloc[fold.test], horizons)
-        if len(horizons)
-        else np.empty((fold.test.size, 0)),
+        "survival_at_horizons": at_horizons,
         "features_used": len(model.features_used_),
         "notes": model.preprocessor_.notes_,
     }

@@ -36,6 +36,7 @@ from survival_core.features.radiomics import extract_case, feature_names
 from survival_core.features.settings import ExtractionSettings, required_masks
 from survival_core.features.table import write_feature_table
 from survival_core.io.case_loader import load_case
+from survival_core.io.hashing import update_from_file
 from survival_core.paths import data_subdir
 
 logger = logging.getLogger(__name__)
@@ -153,9 +154,7 @@ def content_hash(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        update_from_file(digest, path)
         digest.update(b"\0")
     return digest.hexdigest()
 

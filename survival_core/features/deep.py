@@ -24,7 +24,6 @@ network file, its SHA-256, the layer and the input geometry.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +54,7 @@ from survival_core.features.cohort import (
     make_mapper,
 )
 from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.io.hashing import file_sha256
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches, network_input
 from survival_core.models.image_set import VolumeSpec
 
@@ -81,14 +81,6 @@ class DeepNetwork:
     @property
     def device(self) -> torch.device:
         return next(self.module.parameters()).device
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_network(
@@ -151,7 +143,7 @@ def load_network(
         encoder,
         spec,
         _check_size(patch_size or PATCH_SIZE, "Patch size"),
-        {"network": path.name, "network_sha256": _file_sha256(path), "architecture": architecture},
+        {"network": path.name, "network_sha256": file_sha256(path), "architecture": architecture},
     )
 
 

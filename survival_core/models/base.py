@@ -360,9 +360,9 @@ class TorchSurvivalModel(SurvivalModel):
                 )
                 validation = (Z[val_idx], event[val_idx], time[val_idx])
                 Z, event, time = Z[train_idx], event[train_idx], time[train_idx]
+            self.network_ = self._build_network(Z.shape[1]).to(self.device_)
             data = self._tensors(Z, event, time)
             val_data = self._tensors(*validation) if validation is not None else None
-            self.network_ = self._build_network(Z.shape[1]).to(self.device_)
             self.history_ = self._fit_network(self.network_, data, val_data, generator)
 
     def _fit_network(

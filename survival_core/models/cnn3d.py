@@ -93,7 +93,7 @@ class CNN3DModel(ImageSurvivalModel):
         """FC embeddings ``(rows, fc)`` of the rows' CTs (Wei 2021's deep features), computed the
         way risks are (whole volume, or the mean over the patch grid)."""
         Z = self._matrix(X)
-        data = self._image_data(Z, np.zeros(len(Z), bool), np.ones(len(Z)))
+        data = self._tensors(Z, np.zeros(len(Z), bool), np.ones(len(Z)))
         net = self.network_.eval()
         rows = []
         with torch.no_grad():

@@ -182,7 +182,7 @@ class FusionModel(ImageSurvivalModel):
     def _risk_from_output(self, output: torch.Tensor) -> torch.Tensor:
         return output.reshape(-1)
 
-    def _fit_image_network(
+    def _fit_network(
         self,
         net: FusionNet,
         data: dict[str, Any],

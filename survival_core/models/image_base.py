@@ -29,8 +29,7 @@ from torch.nn import functional as F
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.base import EarlyStopping, TorchSurvivalModel, stratified_split
-from survival_core.models.device import resolve_device, seeded
+from survival_core.models.base import EarlyStopping, TorchSurvivalModel
 from survival_core.models.image_data import (
     _check_size,
     grid_patch_starts,
@@ -148,7 +147,8 @@ class ImageSurvivalModel(TorchSurvivalModel):
         ]
 
     # -- data ---------------------------------------------------------------------------------
-    def _image_data(self, rows: ImageRows, event: np.ndarray, time: np.ndarray) -> dict[str, Any]:
+    def _tensors(self, rows: ImageRows, event: np.ndarray, time: np.ndarray) -> dict[str, Any]:
+        """The rows' CT volumes (CPU; patches move to the device), table values and targets."""
         if self.images is None:
             raise ConfigError(
                 f"Model '{self.name}' reads CT volumes: give it the cases' images with "
@@ -160,25 +160,7 @@ class ImageSurvivalModel(TorchSurvivalModel):
         return {"volumes": volumes, "tabular": tabular, "targets": targets}
 
     # -- training -----------------------------------------------------------------------------
-    def _fit_matrix(
-        self, Z: ImageRows, event: np.ndarray, time: np.ndarray, validation: Any
-    ) -> None:
-        self.device_ = resolve_device(self.device)
-        if self.images is not None:
-            self.images.check(Z.case_ids)
-        with seeded(int(self.seed)) as generator:
-            if validation is None and self.validation_fraction > 0:
-                train_idx, val_idx = stratified_split(
-                    event, float(self.validation_fraction), generator
-                )
-                validation = (Z[val_idx], event[val_idx], time[val_idx])
-                Z, event, time = Z[train_idx], event[train_idx], time[train_idx]
-            self.network_ = self._build_network(Z.tabular.shape[1]).to(self.device_)
-            data = self._image_data(Z, event, time)
-            val_data = None if validation is None else self._image_data(*validation)
-            self.history_ = self._fit_image_network(self.network_, data, val_data, generator)
-
-    def _fit_image_network(
+    def _fit_network(
         self,
         net: nn.Module,
         data: dict[str, Any],
@@ -271,7 +253,7 @@ class ImageSurvivalModel(TorchSurvivalModel):
     def _predict_outputs(self, Z: ImageRows) -> torch.Tensor:
         if not hasattr(self, "network_"):
             raise ConfigError(f"Model '{self.name}' is not fitted yet; call fit first.")
-        data = self._image_data(Z, np.zeros(len(Z), bool), np.ones(len(Z)))
+        data = self._tensors(Z, np.zeros(len(Z), bool), np.ones(len(Z)))
         with torch.no_grad():
             return self._outputs(self.network_, data["volumes"], data["tabular"])
 

@@ -61,6 +61,11 @@ class ImageRows:
     def __len__(self) -> int:
         return len(self.case_ids)
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, table columns), as for a plain model matrix."""
+        return self.tabular.shape
+
     def __getitem__(self, rows: np.ndarray) -> ImageRows:
         rows = np.asarray(rows)
         return ImageRows(self.tabular[rows], [self.case_ids[i] for i in rows.tolist()])

@@ -193,7 +193,7 @@ class ResNetFusion(ImageSurvivalModel):
             self._resnet_args, n_features, self.hidden, len(self.edges) - 1, float(self.dropout)
         )
 
-    def _fit_image_network(
+    def _fit_network(
         self,
         net: nn.Module,
         data: dict[str, Any],
@@ -202,7 +202,7 @@ class ResNetFusion(ImageSurvivalModel):
     ) -> dict[str, Any]:
         if self.pretrained is not None:
             load_weights(net.encoder.resnet, self.pretrained, f"ResNet-{self.depth}")
-        return super()._fit_image_network(net, data, val_data, generator)
+        return super()._fit_network(net, data, val_data, generator)
 
     def _targets(self, event: np.ndarray, time: np.ndarray) -> dict[str, torch.Tensor]:
         survived, event_at = interval_targets(event, time, np.asarray(self.edges))

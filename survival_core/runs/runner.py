@@ -41,6 +41,7 @@ import pandas as pd
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.crossval import FOLD_ARRAYS
 from survival_core.evaluation.splits import Fold
+from survival_core.io.hashing import file_sha256
 
 EXTERNAL_PREFIX = "ext:"
 Progress = Callable[[str], None]
@@ -147,15 +148,6 @@ def _json_ready(value: Any) -> Any:
 # -- data ----------------------------------------------------------------------------------------------
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
     """A cohort folder; ``"demo"`` is the bundled demo cohort and ``"demo-external"`` its external
     validation cohort, both prepared on first use."""
@@ -219,7 +211,7 @@ def _cohort_tables(
     from survival_core.paths import data_subdir
 
     tables = [cohort / "clinical.csv"]
-    key = file_hash(cohort / "manifest.csv")[:12]
+    key = file_sha256(cohort / "manifest.csv")[:12]
     for preset in config.features.radiomics:
         settings = get_preset(preset)
         path = data_subdir("features") / f"{key}-{preset}-{settings.hash()[:12]}.parquet"
@@ -249,7 +241,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     cohort = resolve_cohort(config.cohort, progress)
     tables = _cohort_tables(config, cohort, folder, mapper, progress)
     folders = dict(cohort_cases(cohort))
-    hashes = {"manifest": file_hash(cohort / "manifest.csv")}
+    hashes = {"manifest": file_sha256(cohort / "manifest.csv")}
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
         from survival_core.cli.dsfr import run_pipeline
@@ -275,8 +267,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         tables = stacked
         external_ids = {EXTERNAL_PREFIX + c for c, _ in cohort_cases(ext)}
         folders.update({EXTERNAL_PREFIX + c: f for c, f in cohort_cases(ext)})
-        hashes["external_manifest"] = file_hash(ext / "manifest.csv")
-    hashes.update({f"table:{t.name}": file_hash(t) for t in tables})
+        hashes["external_manifest"] = file_sha256(ext / "manifest.csv")
+    hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
     return RunData(tables, folders, hashes, external_ids)
 
 
