@@ -6,6 +6,7 @@ import streamlit as st
 
 from survival_core import __version__
 from survival_core.paths import data_dir
+from ui.models import model_picker
 from ui.state import current_case
 
 st.set_page_config(page_title="RadSurv", page_icon=":material/monitor_heart:", layout="wide")
@@ -18,6 +19,7 @@ navigation = st.navigation(pages)
 with st.sidebar:
     st.markdown(f"**RadSurv** {__version__}")
     case_line = st.empty()
+    model_picker()
     st.caption(f"Data folder: `{data_dir()}`")
     st.caption("For research use only; not a medical device.")
 

@@ -1,0 +1,158 @@
+"""The session's chosen model: the app's active model, any registered version, or the demo default.
+
+The choice is per browser session (``st.session_state``); the models themselves are loaded once per
+server and shared read-only. Scores and explanations are cached per (case content, clinical values,
+model), so two sessions share a result only when they asked the same question of the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from survival_core.case import Case
+
+MODEL_CHOICE = "model_choice"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model the user can pick: a label for the picker and the local folder it loads from."""
+
+    label: str
+    folder: Path
+
+    @property
+    def modified(self) -> float:
+        """Modification time of the card (a retrained folder invalidates the caches)."""
+        card = self.folder / "card.json"
+        return card.stat().st_mtime if card.exists() else 0.0
+
+
+@st.cache_resource(show_spinner=False)
+def run_store(root: str):
+    """The run store of the data folder ``root`` (one MLflow client per server)."""
+    from survival_core.runs.store import RunStore
+
+    return RunStore(Path(root) / "runs")
+
+
+def current_store():
+    """The run store of this server's data folder."""
+    from survival_core.paths import data_dir
+
+    return run_store(str(data_dir()))
+
+
+def model_choices() -> list[ModelChoice]:
+    """Active model first, then every registered version, then the demo cohort's default model."""
+    from survival_core.cohort.demo import default_model_dir
+
+    store = current_store()
+    active = store.active_model()
+    choices = []
+    if active is not None:
+        choices.append(ModelChoice(f"{active.name} v{active.version} (active)", active.folder))
+    for row in store.list_models().itertuples():
+        if active is not None and (row.name, row.version) == (active.name, active.version):
+            continue
+        c_index = f", c-index {row.c_index:.3f}" if row.c_index is not None else ""
+        choices.append(
+            ModelChoice(
+                f"{row.name} v{row.version} ({row.model}{c_index})",
+                store.model_folder(row.name, row.version),
+            )
+        )
+    default = default_model_dir()
+    if (default / "card.json").exists():
+        choices.append(ModelChoice("demo default (coxnet on the demo cohort)", default))
+    return choices
+
+
+def model_picker() -> ModelChoice | None:
+    """A picker of the session's model (in the sidebar); returns the choice, None if no model."""
+    try:
+        choices = model_choices()
+    except Exception as error:  # noqa: BLE001 - an unreadable store must not break every page
+        from ui.state import show_error
+
+        show_error(error)
+        return None
+    if not choices:
+        st.caption("No model yet: train one on the Training page.")
+        return None
+    labels = [c.label for c in choices]
+    previous = st.session_state.get(MODEL_CHOICE)
+    index = labels.index(previous) if previous in labels else 0
+    label = st.selectbox("Model", labels, index=index, help="Used by the Risk, Nomogram, Viewer "
+                         "overlay and Report pages; the active model is the app's default.")
+    st.session_state[MODEL_CHOICE] = label
+    return choices[labels.index(label)]
+
+
+def chosen_model() -> ModelChoice | None:
+    """This session's model choice (as picked in the sidebar), else the first available."""
+    try:
+        choices = model_choices()
+    except Exception:  # noqa: BLE001 - shown by the picker
+        return None
+    label = st.session_state.get(MODEL_CHOICE)
+    for choice in choices:
+        if choice.label == label:
+            return choice
+    return choices[0] if choices else None
+
+
+def loaded_model(choice: ModelChoice):
+    """The chosen model loaded (once per server and card version)."""
+    from ui.state import scoring_model
+
+    return scoring_model(str(choice.folder), choice.modified)
+
+
+def _clinical_json(case: Case) -> str:
+    import json
+
+    from ui.state import clinical_values
+
+    return json.dumps(clinical_values(case), sort_keys=True, default=str)
+
+
+def score(case: Case, choice: ModelChoice) -> dict:
+    """The case's score under ``choice`` with this session's clinical values (cached)."""
+    from ui.state import case_score
+
+    return case_score(
+        case, (case.case_id, case.source), _clinical_json(case), str(choice.folder),
+        choice.modified,
+    )
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _explanation(
+    _case: Case,
+    case_key: tuple[str, str],
+    clinical_json: str,
+    folder: str,
+    modified: float,
+    method: str,
+):
+    import dataclasses
+    import json
+
+    from survival_core.explain.case import explain_case
+    from ui.state import scoring_model
+
+    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
+    return explain_case(case, scoring_model(folder, modified), method=method, top=10)
+
+
+def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
+    """The case's :class:`~survival_core.explain.case.CaseExplanation` under ``choice`` (cached,
+    read-only: IG or Grad-CAM map for image models, input attributions for table models)."""
+    return _explanation(
+        case, (case.case_id, case.source), _clinical_json(case), str(choice.folder),
+        choice.modified, method,
+    )
