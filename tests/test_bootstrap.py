@@ -127,3 +127,17 @@ def test_statistic_biased_on_every_resample_raises():
     # every resample repeats someone, so it has fewer distinct values than the data: z0 is infinite
     with pytest.raises(InputError, match="degenerate"):
         bca_interval(lambda x: -np.unique(x).size, np.arange(20.0), n_resamples=50, seed=0)
+
+
+def test_resamples_without_comparable_pairs_are_dropped_up_to_a_limit():
+    rng = np.random.default_rng(4)
+    times = np.arange(1.0, 21.0)
+    event = np.zeros(20, dtype=bool)
+    event[[0, 1, 2]] = True  # ~4 % of resamples hold none of the 3 events: dropped
+    risk = -times + rng.normal(0, 3, 20)
+    estimate = c_index_ci((event, times), risk, n_resamples=400, seed=1)
+    assert estimate.ci_low <= estimate.value <= estimate.ci_high
+    single = np.zeros(8, dtype=bool)
+    single[0] = True  # a third of the resamples lose the only event: no interval
+    with pytest.raises(InputError, match="undefined in"):
+        c_index_ci((single, np.arange(1.0, 9.0)), -np.arange(8.0), n_resamples=400, seed=1)

@@ -104,6 +104,96 @@ def test_external_validation_develops_on_one_cohort_and_tests_the_other(cohorts,
     assert card.n == 30  # the final model never saw the external patients
 
 
+def _table_risk(folder: Path, tables: list[Path], case_id: str) -> float:
+    """The final model's risk of ``case_id`` (run ``folder``) from the run's own feature tables."""
+    from survival_core.io.tables import load_model_table
+
+    loaded = load_scoring_model(folder / "model")
+    X = load_model_table(tables).X.loc[[case_id], loaded.inputs]
+    return float(loaded.model.predict_risk(X)[0])
+
+
+def test_dsfr_under_external_validation_scores_new_cases_with_the_bundled_unet(
+    cohorts, tmp_path, store
+):
+    path = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="dsfr-external",
+        features={
+            "clinical": True,
+            "dsfr": {"epochs": 1, "slice_size": 32},
+            "select": "^(hbv|afp)$|^dsfr_",
+        },  # fmt: skip
+        protocol={"name": "external", "external_cohort": str(cohorts / "ext")},
+    )
+    result = run_training(load_config(path), store=store)
+    folder = store.get_run(result.run_id).folder
+    # the external cohort's DSFR came from the development U-Net; Wang's study is a report
+    oof = pd.read_csv(folder / "reports" / "oof.csv").dropna(subset=["risk"])
+    assert len(oof) == 12 and (folder / "reports" / "dsfr_classification.json").exists()
+    # the registered model carries its U-Net: a new case gets the exact training-table columns
+    registered = store.model_folder("dsfr-external", result.model_version)
+    assert (registered / "extractors" / "dsfr_unet" / "unet.json").exists()
+    loaded = load_scoring_model(registered)
+    assert any(c.startswith("dsfr_") for c in loaded.inputs)
+    case_folder = sorted((cohorts / "ext" / "cases").iterdir())[0]
+    score = score_case(load_case(case_folder), loaded)
+    tables = sorted((folder / "tables").iterdir())
+    expected = _table_risk(folder, tables, EXTERNAL_PREFIX + case_folder.name)
+    assert score.risk == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_deep_features_travel_with_the_registered_model(cohorts, tmp_path, store):
+    from survival_core.models.training import train_model
+
+    network = tmp_path / "cnn"
+    tiny = {"volume_shape": [32, 32, 8], "patch_size": [24, 24, 8], "epochs": 1,
+            "channels": [4, 8, 8, 8], "fc": 8}  # fmt: skip
+    train_model([cohorts / "dev" / "clinical.csv"], "cnn3d", tiny, network, cohort=cohorts / "dev")
+    path = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="deep",
+        features={"clinical": False, "deep": {"network": str(network), "layer": None}},
+        protocol={"name": "fixed_split", "test_fraction": 0.3},
+    )
+    result = run_training(load_config(path), store=store)
+    folder = store.get_run(result.run_id).folder
+    registered = store.model_folder("deep", result.model_version)
+    loaded = load_scoring_model(registered)
+    assert loaded.inputs and all(c.startswith("deep_") for c in loaded.inputs)
+    case_folder = sorted((cohorts / "dev" / "cases").iterdir())[3]
+    score = score_case(load_case(case_folder), loaded)
+    assert score.risk == pytest.approx(
+        _table_risk(
+            folder, [cohorts / "dev" / "clinical.csv", folder / "deep.parquet"], case_folder.name
+        ),
+        rel=1e-6,
+        abs=1e-9,
+    )
+
+
+def test_search_tunes_inside_each_fold_and_for_the_final_model(cohorts, tmp_path, store):
+    from survival_core.models import load_model
+    from survival_core.runs.search import read_search
+
+    space = {"penalizer": {"loguniform": [0.01, 1.0]}}
+    path = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="searched",
+        model={"name": "coxph", "search": {"space": space, "trials": 3}},
+    )
+    result = run_training(load_config(path), store=store)
+    registered = store.model_folder("searched", result.model_version)
+    search = read_search(registered)
+    assert search is not None and len(search["trials"]) == 3
+    best = search["best_params"]["penalizer"]
+    assert 0.01 <= best <= 1.0
+    assert load_model(registered).penalizer == pytest.approx(best)  # the refitted best model
+
+
 def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tmp_path, store):
     config = _config(
         tmp_path,

@@ -99,7 +99,8 @@ def test_identifiers_labels_constant_and_missing_columns_dropped_with_notes() ->
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("case_id", True), ("PatientID", True), ("patient_uid", True), ("MRN", True),
-     ("lipid", False), ("albi_grade", False), ("tumor_diameter", False)],
+     ("lipid", False), ("albi_grade", False), ("tumor_diameter", False),
+     ("gtv__1mm_uniform16__glcm__Id", False), ("liver_minus_gtv__native__glcm__Idm", False)],
 )  # fmt: skip
 def test_identifier_names(name: str, expected: bool) -> None:
     assert is_identifier(name) is expected

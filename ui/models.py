@@ -86,8 +86,13 @@ def model_picker() -> ModelChoice | None:
     labels = [c.label for c in choices]
     previous = st.session_state.get(MODEL_CHOICE)
     index = labels.index(previous) if previous in labels else 0
-    label = st.selectbox("Model", labels, index=index, help="Used by the Risk, Nomogram, Viewer "
-                         "overlay and Report pages; the active model is the app's default.")
+    label = st.selectbox(
+        "Model",
+        labels,
+        index=index,
+        help="Used by the Risk, Nomogram, Viewer "
+        "overlay and Report pages; the active model is the app's default.",
+    )
     st.session_state[MODEL_CHOICE] = label
     return choices[labels.index(label)]
 
@@ -125,7 +130,10 @@ def score(case: Case, choice: ModelChoice) -> dict:
     from ui.state import case_score
 
     return case_score(
-        case, (case.case_id, case.source), _clinical_json(case), str(choice.folder),
+        case,
+        (case.case_id, case.source),
+        _clinical_json(case),
+        str(choice.folder),
         choice.modified,
     )
 
@@ -153,6 +161,10 @@ def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
     """The case's :class:`~survival_core.explain.case.CaseExplanation` under ``choice`` (cached,
     read-only: IG or Grad-CAM map for image models, input attributions for table models)."""
     return _explanation(
-        case, (case.case_id, case.source), _clinical_json(case), str(choice.folder),
-        choice.modified, method,
+        case,
+        (case.case_id, case.source),
+        _clinical_json(case),
+        str(choice.folder),
+        choice.modified,
+        method,
     )

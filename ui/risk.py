@@ -1,4 +1,5 @@
-"""The risk summary of the current case under a saved model (default: the demo model)."""
+"""The current case's risk under the session's model: the summary metrics (Case page's Risk tab,
+Risk page) and the Risk page's sections (survival curve, risk groups, attributions, model card)."""
 
 from __future__ import annotations
 
@@ -8,40 +9,201 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import Case
-from ui.state import case_score, clinical_values, show_error
+from survival_core.models.card import ModelCard
+from survival_core.models.scoring import DAYS_PER_MONTH
+from ui.models import ModelChoice, _clinical_json, current_store, explanation, score
+from ui.state import scoring_model, show_error
+
+CALIBRATION_REPORT = Path("reports") / "calibration.json"
 
 
-def risk_summary(case: Case, model_dir: Path) -> None:
-    """Risk score, training-cohort percentile, risk group and 1/2/3-year survival."""
-    card = model_dir / "card.json"
-    if not card.exists():
-        st.info("No model is available yet: `make run` trains the demo model on first use.")
-        return
+def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
+    """Risk score, training-cohort percentile, risk group and 1/2/3-year survival; returns the
+    score (None, with the reason shown, when there is no model or the case cannot be scored)."""
+    if choice is None:
+        st.info(
+            "No model is available yet: train one on the Training page (`make run` also trains "
+            "the demo model on first use)."
+        )
+        return None
     try:
         with st.spinner("Scoring the case (radiomics extraction included)..."):
-            score = case_score(
-                case,
-                (case.case_id, case.source),
-                json.dumps(clinical_values(case), sort_keys=True, default=str),
-                str(model_dir),
-                card.stat().st_mtime,
-            )
+            result = score(case, choice)
+    except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
+        show_error(error)
+        return None
+    columns = st.columns(6)
+    columns[0].metric(
+        "Risk score", f"{result['risk']:.2f}", help="Log-hazard scale; higher = worse"
+    )
+    columns[1].metric(
+        "Percentile", f"{result['percentile']:.0f} %", help="Among the training cohort"
+    )
+    columns[2].metric("Risk group", result["risk_group"])
+    for column, (months, value) in zip(columns[3:], result["survival"].items(), strict=True):
+        shown = f"{100 * value:.0f} %" if value >= 0.005 else "< 1 %"
+        column.metric(f"{int(months) // 12}-year survival", shown)
+    if result["imputed"]:
+        st.warning(
+            "Missing values imputed with the training cohort's statistics: "
+            + ", ".join(result["imputed"]),
+            icon=":material/warning:",
+        )
+    st.caption(f"Model: {choice.label} (research use only)")
+    return result
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _survival_band(
+    _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
+):
+    import dataclasses
+
+    from survival_core.models.survival_band import case_survival
+
+    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
+    return case_survival(case, scoring_model(folder, modified))
+
+
+def survival_section(case: Case, choice: ModelChoice) -> None:
+    """The predicted survival curve with its band (or why there is none), 1/2/3 years marked."""
+    from survival_core.viewer.patient import survival_band_figure
+
+    try:
+        band = _survival_band(
+            case,
+            (case.case_id, case.source),
+            _clinical_json(case),
+            str(choice.folder),
+            choice.modified,
+        )
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)
         return
-    columns = st.columns(6)
-    columns[0].metric("Risk score", f"{score['risk']:.2f}", help="Log-hazard scale; higher = worse")
-    columns[1].metric(
-        "Percentile", f"{score['percentile']:.0f} %", help="Among the training cohort"
-    )
-    columns[2].metric("Risk group", score["risk_group"])
-    for column, (months, value) in zip(columns[3:], score["survival"].items(), strict=True):
-        shown = f"{100 * value:.0f} %" if value >= 0.005 else "< 1 %"
-        column.metric(f"{int(months) // 12}-year survival", shown)
-    if score["imputed"]:
-        st.warning(
-            "Missing values imputed with the training cohort's statistics: "
-            + ", ".join(score["imputed"]),
-            icon=":material/warning:",
+    st.plotly_chart(survival_band_figure(band), key="risk-survival")
+    if band.low is None:
+        st.caption(f"No confidence band for this model type: {band.note}.")
+
+
+def _cut_rule(cut: dict) -> str:
+    if cut["method"] == "median":
+        return "median of the training risks"
+    if cut.get("horizon"):
+        return f"{cut['method']} at {cut['horizon'] / DAYS_PER_MONTH:.0f} months"
+    return f"{cut['method']} cut"
+
+
+def risk_group_section(card: ModelCard, result: dict) -> None:
+    """The training cohort's risk distribution with the patient marked, and its Kaplan-Meier
+    curves per risk group (the patient's group highlighted, log-rank p)."""
+    from survival_core.viewer.curves import km_from_card, risk_distribution_figure
+
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(
+            risk_distribution_figure(
+                card.training_risk,
+                card.cut,
+                result["risk"],
+                patient_percentile=result["percentile"],
+            ),
+            key="risk-distribution",
         )
-    st.caption(f"Model: {score['model']} (research use only)")
+    with right:
+        st.plotly_chart(km_from_card(card, patient_risk=result["risk"]), key="risk-km")
+    st.caption(
+        f"Risk groups: cut at {card.cut['threshold']:.3f} ({_cut_rule(card.cut)}), as the model "
+        "was trained; "
+        f"this patient is in the **{result['risk_group']}**-risk group."
+    )
+
+
+def attribution_section(case: Case, choice: ModelChoice) -> None:
+    """Bar chart of the inputs that move this patient's risk most (image models: where the
+    attribution map lies)."""
+    from survival_core.viewer.patient import attribution_figure
+
+    try:
+        with st.spinner("Explaining the risk..."):
+            explained = explanation(case, choice)
+        figure = attribution_figure(explained.top_features)
+    except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
+        show_error(error)
+        return
+    st.plotly_chart(figure, key="risk-attributions")
+    if explained.map is not None:
+        st.caption(
+            "Image model: shares of the Integrated Gradients map by region (the map "
+            "itself is on the Viewer page)."
+        )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _run_reports(root: str, folder: str) -> tuple[dict | None, str | None]:
+    """The protocol and the calibration figure (plotly JSON) of the run that registered the model
+    in ``folder``; (None, None) for a model not in the registry (e.g. the demo default).
+    ``root`` (the data folder) keys the cache: runs never change once they registered a model."""
+    store = current_store()
+    for row in store.list_models().itertuples():
+        if store.model_folder(row.name, row.version) != Path(folder):
+            continue
+        protocol = store.run_config(row.run_id).get("protocol")
+        path = store.get_run(row.run_id).folder / CALIBRATION_REPORT
+        return protocol, path.read_text() if path.is_file() else None
+    return None, None
+
+
+def _protocol_text(card: ModelCard, protocol: dict | None) -> str:
+    if protocol:
+        details = ", ".join(f"{k} {v}" for k, v in protocol.items() if k != "name" and v)
+        return f"{protocol['name']}" + (f" ({details})" if details else "")
+    if card.cv:
+        return f"cross-validation, {card.cv.get('n_folds', '?')} folds"
+    return "fitted on the whole cohort, not cross-validated"
+
+
+def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
+    """Training cohort, protocol, c-index with its CI, risk-group cut and the calibration plot."""
+    import plotly.io
+
+    from survival_core.paths import data_dir
+
+    try:
+        protocol, calibration = _run_reports(str(data_dir()), str(choice.folder))
+    except Exception as error:  # noqa: BLE001 - the card stays readable without the run
+        show_error(error)
+        protocol, calibration = None, None
+    columns = st.columns(4)
+    columns[0].metric("Training patients", card.n)
+    columns[1].metric("Events", card.n_events)
+    cv = card.cv or {}
+    if cv.get("c_index") is not None:
+        low, high = cv.get("ci_low"), cv.get("ci_high")
+        columns[2].metric(
+            "C-index (cross-validated)",
+            f"{cv['c_index']:.3f}",
+            help=None if low is None else f"95 % CI {low:.3f} to {high:.3f}",
+        )
+        if low is not None:
+            columns[2].caption(f"95 % CI {low:.3f} to {high:.3f}")
+    else:
+        columns[2].metric(
+            "C-index (apparent)",
+            f"{card.apparent_c_index:.3f}",
+            help="On the training rows: optimistic; no cross-validation stored",
+        )
+    columns[3].metric("Model", card.model)
+    inputs = ", ".join(card.clinical_columns) or "none"
+    radiomics = "with radiomics" if card.radiomics_settings else "no radiomics"
+    st.markdown(
+        f"- **Protocol:** {_protocol_text(card, protocol)}\n"
+        f"- **Clinical inputs:** {inputs}; {radiomics}; tables: {', '.join(card.tables) or '-'}\n"
+        f"- **Trained:** {card.created or 'unknown'} (RadSurv {card.radsurv_version})"
+    )
+    if calibration is not None:
+        st.plotly_chart(plotly.io.from_json(calibration), key="risk-calibration")
+    else:
+        st.caption(
+            "No calibration data for this model (only models trained by a run with a "
+            "calibration horizon have it)."
+        )

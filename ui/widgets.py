@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pandas as pd
+import SimpleITK as sitk
 import streamlit as st
 
 from survival_core.case import Case
+from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, validate_clinical
+from survival_core.models import IMAGE_MODELS
+from survival_core.models.base import MODEL_FILE
+from survival_core.paths import data_subdir
 from survival_core.preprocess.window import WINDOW_PRESETS, Window
 from survival_core.viewer.figures import slice_figure
-from survival_core.viewer.slices import PLANES, best_slice, extract_slice, n_slices
+from survival_core.viewer.slices import (
+    PLANES,
+    Overlay,
+    best_slice,
+    crosshair_mm,
+    extract_slice,
+    make_overlay,
+    n_slices,
+)
+from ui.models import ModelChoice, chosen_model, explanation, model_choices
 from ui.state import CLINICAL_EDITS, clinical_values, show_error
 
+if TYPE_CHECKING:
+    from survival_core.explain.case import CaseExplanation
+
+#: Folder (under data/models) of the small demo image model `make run` prepares.
+DEMO_IMAGE_MODEL = "demo-cnn3d"
+
 _WINDOW_LABELS = {name: f"{name} ({w.level:g}/{w.width:g})" for name, w in WINDOW_PRESETS.items()}
+_METHODS = {"IG": "ig", "Grad-CAM": "gradcam"}
+NO_IMAGE_MODEL = (
+    "Overlays need an image model (cnn3d, fusion or resnet_fusion); train one on the Training page."
+)
 
 
 def _apply_preset(key: str) -> None:
@@ -22,46 +50,167 @@ def _apply_preset(key: str) -> None:
     st.session_state[f"{key}-width"] = int(preset.width)
 
 
-def slice_viewer(
-    case: Case, key: str, overlay: np.ndarray | None = None, height: int = 600
-) -> None:
-    """Slices of ``case`` with contours, a window preset plus level/width, plane and slice choice."""
-    default = "liver" if "liver" in WINDOW_PRESETS else next(iter(WINDOW_PRESETS))
+def window_controls(key: str) -> Window:
+    """A window preset picker plus level/width sliders (HU); a preset sets both sliders."""
     if f"{key}-level" not in st.session_state:
-        st.session_state[f"{key}-preset"] = default
+        st.session_state[f"{key}-preset"] = (
+            "liver" if "liver" in WINDOW_PRESETS else next(iter(WINDOW_PRESETS))
+        )
         _apply_preset(key)
+    st.selectbox(
+        "Window preset",
+        list(WINDOW_PRESETS),
+        format_func=_WINDOW_LABELS.get,
+        key=f"{key}-preset",
+        on_change=_apply_preset,
+        args=(key,),
+        help="Level/width in HU",
+    )
+    level = st.slider("Level (HU)", -1200, 1500, key=f"{key}-level")
+    width = st.slider("Width (HU)", 1, 4000, key=f"{key}-width")
+    return Window(level, width)
+
+
+def _slice_slider(case: Case, key: str, plane: str, label: str = "Slice") -> int:
+    """A 1-based slice slider starting at the GTV's largest cross-section; returns the index."""
+    count = n_slices(case.image, plane)
+    number = st.slider(
+        label, 1, count, value=best_slice(case, plane) + 1, key=f"{key}-{case.case_id}-{plane}"
+    )
+    return number - 1
+
+
+def _show_slice(
+    case: Case,
+    key: str,
+    plane: str,
+    index: int,
+    window: Window,
+    height: int,
+    overlay: Overlay | None = None,
+    roles: Sequence[str] | None = None,
+    **figure_options,
+) -> None:
+    """One plane's slice drawn with :func:`slice_figure` (``figure_options`` go to it)."""
+    volume = sitk.GetArrayViewFromImage(case.image)
+    view = extract_slice(case, plane, index, overlay=overlay, volume=volume, roles=roles)
+    title = f"{plane} {index + 1}/{n_slices(case.image, plane)}"
+    st.plotly_chart(
+        slice_figure(view, window.low, window.high, height=height, title=title, **figure_options),
+        width="stretch",
+        theme=None,
+        key=f"{key}-figure-{plane}",
+    )
+
+
+def slice_viewer(case: Case, key: str, overlay: Overlay | None = None, height: int = 600) -> None:
+    """Slices of ``case`` with contours, a window preset plus level/width, plane and slice choice."""
     view_col, control_col = st.columns([4, 1])
     with control_col:
         plane = st.radio("Plane", PLANES, key=f"{key}-plane")
-        st.selectbox(
-            "Window preset",
-            list(WINDOW_PRESETS),
-            format_func=_WINDOW_LABELS.get,
-            key=f"{key}-preset",
-            on_change=_apply_preset,
-            args=(key,),
-            help="Level/width in HU",
-        )
-        level = st.slider("Level (HU)", -1200, 1500, key=f"{key}-level")
-        width = st.slider("Width (HU)", 1, 4000, key=f"{key}-width")
-        count = n_slices(case.image, plane)
-        number = st.slider(
-            "Slice",
-            1,
-            count,
-            value=best_slice(case, plane) + 1,
-            key=f"{key}-{case.case_id}-{plane}",
-        )
-        index = number - 1
-    window = Window(level, width)
+        window = window_controls(key)
+        index = _slice_slider(case, key, plane)
     with view_col:
-        view = extract_slice(case, plane, index, overlay=overlay)
-        title = f"{case.case_id} · {plane} slice {index + 1}/{count}"
-        st.plotly_chart(
-            slice_figure(view, window.low, window.high, height=height, title=title),
-            use_container_width=True,
-            key=f"{key}-figure",
-        )
+        _show_slice(case, key, plane, index, window, height, overlay=overlay)
+
+
+def planes_viewer(
+    case: Case,
+    key: str,
+    window: Window,
+    *,
+    planes: Sequence[str] = PLANES,
+    overlay: Overlay | None = None,
+    opacity: float = 0.5,
+    roles: Sequence[str] | None = None,
+    height: int = 480,
+) -> None:
+    """``planes`` side by side, each with its own slice slider (starting at the GTV's largest
+    cross-section); one colour bar (on the last plane) since the planes share the overlay scale.
+    With all three planes, each shows where the other two cut it."""
+    columns = st.columns(len(planes))
+    indices = {}
+    for plane, column in zip(planes, columns, strict=True):
+        with column:
+            indices[plane] = _slice_slider(case, key, plane, f"{plane.capitalize()} slice")
+    for n, (plane, column) in enumerate(zip(planes, columns, strict=True)):
+        with column:
+            _show_slice(
+                case,
+                key,
+                plane,
+                indices[plane],
+                window,
+                height,
+                overlay=overlay,
+                roles=roles,
+                overlay_opacity=opacity,
+                colour_bar=n == len(planes) - 1,
+                crosshair=crosshair_mm(case, plane, indices) if len(indices) == 3 else None,
+            )
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _model_name(folder: str, modified: float) -> str | None:
+    """The registry name in a model folder's model.json (None if unreadable); ``modified``
+    invalidates the cache when the folder is retrained."""
+    try:
+        return json.loads((Path(folder) / MODEL_FILE).read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def image_model_choices() -> list[ModelChoice]:
+    """Registered models that read the CT (by their model.json), then the demo image model."""
+    choices = [
+        choice
+        for choice in model_choices()
+        if _model_name(str(choice.folder), choice.modified) in IMAGE_MODELS
+    ]
+    demo = data_subdir("models") / DEMO_IMAGE_MODEL
+    if (demo / MODEL_FILE).exists() and all(c.folder != demo for c in choices):
+        choices.append(ModelChoice("demo cnn3d (on the demo cohort)", demo))
+    return choices
+
+
+def overlay_model_picker(key: str) -> ModelChoice | None:
+    """The session's chosen model if it reads images, else a picker of the image models (None,
+    with a note saying how to get one, when there is none)."""
+    chosen = chosen_model()
+    if chosen is not None and _model_name(str(chosen.folder), chosen.modified) in IMAGE_MODELS:
+        st.caption(f"Overlay model: {chosen.label}")
+        return chosen
+    choices = image_model_choices()
+    if not choices:
+        st.info(NO_IMAGE_MODEL, icon=":material/info:")
+        return None
+    labels = [c.label for c in choices]
+    label = st.selectbox(
+        "Overlay model",
+        labels,
+        key=f"{key}-overlay-model",
+        help="The session's model reads no image, so overlays come from an image model.",
+    )
+    return choices[labels.index(label)]
+
+
+def case_overlay(
+    case: Case, choice: ModelChoice, method: str, key: str
+) -> tuple[Overlay, CaseExplanation]:
+    """The case's IG or Grad-CAM map (``method`` "IG"/"Grad-CAM") under ``choice`` as an overlay.
+
+    The explanation is cached per (case, values, model, method) by ui.models; its overlay (colour
+    limit over the whole volume) is kept in this session's state next to it.
+    """
+    with st.spinner(f"Computing the {method} map of {case.case_id}..."):
+        result = explanation(case, choice, _METHODS[method])
+    stored = st.session_state.get(f"{key}-overlay")
+    if stored is None or stored[0] is not result:
+        if result.map is None:
+            raise ConfigError(f"Model {choice.label} gave no voxel map for {case.case_id}.")
+        stored = (result, make_overlay(case, result.map, method))
+        st.session_state[f"{key}-overlay"] = stored
+    return stored[1], result
 
 
 def clinical_table(values: dict) -> pd.DataFrame:

@@ -20,12 +20,13 @@ from survival_core.cli import (
     extract,
     fit,
     prepare_demo,
+    report,
     score,
     train,
 )
 from survival_core.errors import RadSurvError
 
-COMMANDS = (demo_cohort, prepare_demo, extract, dsfr, cv, fit, score, explain, train)
+COMMANDS = (demo_cohort, prepare_demo, extract, dsfr, cv, fit, score, explain, train, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

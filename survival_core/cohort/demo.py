@@ -1,7 +1,7 @@
 """The bundled demo: a synthetic cohort, its radiomics table and a default model, made once.
 
-Everything lives under the data folder (``demo/cohort``, ``features/demo-wei2021.parquet``,
-``models/demo-default``) and is reused on later runs. Each piece is written to a staging location
+Everything lives under the data folder (``demo/cohort``, ``demo/external``,
+``features/demo-wei2021.parquet``, ``models/demo-default``, ``models/demo-cnn3d``) and is reused on later runs. Each piece is written to a staging location
 and moved into place only when complete, so an interrupted run never leaves something that looks
 ready but is not.
 """
@@ -34,11 +34,20 @@ DEFAULT_MODEL = {
     "preset": _CONFIG["features"]["preset"],
     "cv_repeats": _CONFIG["model"].get("cv_repeats", 0),
 }
+IMAGE_MODEL = {
+    "model": _CONFIG["image_model"]["name"],
+    "params": _CONFIG["image_model"].get("params") or {},
+}
 
 
 def default_model_dir() -> Path:
     """Folder of the demo cohort's default model."""
     return data_subdir("models") / "demo-default"
+
+
+def image_model_dir() -> Path:
+    """Folder of the demo's image model (overlays; the ``demo`` deep-feature network)."""
+    return data_subdir("models") / "demo-cnn3d"
 
 
 def demo_features_path() -> Path:
@@ -102,26 +111,37 @@ def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
     return True
 
 
-def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:
+def _train_into(
+    folder: Path, tables: list[Path], spec: dict, progress: Callable[[str], None], **options
+) -> None:
+    """Train ``spec``'s model via a staging folder moved into place when complete."""
     from survival_core.models.training import train_model
 
+    progress(f"Training {folder.name} ({spec['model']})...")
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    train_model(tables, spec["model"], dict(spec["params"]), staging, progress=progress, **options)
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+
+
+def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:
     folder = default_model_dir()
     if (folder / "card.json").exists() and not refresh:
         return False
-    progress(f"Training the default model ({DEFAULT_MODEL['model']})...")
-    staging = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    train_model(
-        [demo_cohort_dir() / "clinical.csv", demo_features_path()],
-        DEFAULT_MODEL["model"],
-        dict(DEFAULT_MODEL["params"]),
-        staging,
-        cv_repeats=DEFAULT_MODEL["cv_repeats"],
-        progress=progress,
-    )
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    tables = [demo_cohort_dir() / "clinical.csv", demo_features_path()]
+    _train_into(folder, tables, DEFAULT_MODEL, progress, cv_repeats=DEFAULT_MODEL["cv_repeats"])
     return True
+
+
+def prepare_image_model(progress: Callable[[str], None] | None = None) -> Path:
+    """The demo's image model, trained on the external cohort on first use."""
+    folder = image_model_dir()
+    if not (folder / "card.json").exists():
+        external = prepare_external(progress)
+        say = progress or (lambda _: None)
+        _train_into(folder, [external / "clinical.csv"], IMAGE_MODEL, say, cohort=external)
+    return folder
 
 
 def prepare_demo(progress: Callable[[str], None] | None = None) -> dict:
@@ -130,10 +150,14 @@ def prepare_demo(progress: Callable[[str], None] | None = None) -> dict:
     cohort = _prepare_cohort(say)
     features = _prepare_features(say, refresh=cohort)
     model = _prepare_model(say, refresh=features)
+    trained_image_model = not (image_model_dir() / "card.json").exists()
+    prepare_image_model(say)
     return {
         "cohort": str(demo_cohort_dir()),
         "model": str(default_model_dir()),
+        "image_model": str(image_model_dir()),
         "generated": cohort,
         "extracted": features,
         "trained": model,
+        "trained_image_model": trained_image_model,
     }

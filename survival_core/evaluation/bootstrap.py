@@ -10,7 +10,7 @@ The acceleration is the jackknife estimate; percentiles are linearly interpolate
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,18 +67,43 @@ def bootstrap_indices(
     return np.random.default_rng(seed).integers(0, n, (n_resamples, n))
 
 
+#: Share of bootstrap resamples that may leave the statistic undefined (e.g. no comparable pair
+#: in a resample of a small test set); they are dropped, more is an error.
+MAX_UNDEFINED = 0.1
+
+
+def _defined(statistic: Callable[..., float], arrays: Iterable[np.ndarray]) -> float:
+    """The statistic, NaN where the data leave it undefined (our InputError)."""
+    try:
+        return statistic(*arrays)
+    except InputError:
+        return np.nan
+
+
 def resample_statistic(
     statistic: Callable[..., float], arrays: list[np.ndarray], indices: np.ndarray
 ) -> np.ndarray:
-    """The statistic on each bootstrap resample (one row of ``indices`` each)."""
-    return np.array([statistic(*(a[rows] for a in arrays)) for rows in indices], dtype=float)
+    """The statistic on each bootstrap resample (one row of ``indices`` each); NaN where a
+    resample leaves it undefined."""
+    return np.array([_defined(statistic, (a[rows] for a in arrays)) for rows in indices])
 
 
 def jackknife_statistic(statistic: Callable[..., float], arrays: list[np.ndarray]) -> np.ndarray:
-    """The statistic with each patient left out in turn."""
+    """The statistic with each patient left out in turn (NaN where that leaves it undefined)."""
     n = len(arrays[0])
     keep = ~np.eye(n, dtype=bool)
-    return np.array([statistic(*(a[keep[i]] for a in arrays)) for i in range(n)], dtype=float)
+    return np.array([_defined(statistic, (a[keep[i]] for a in arrays)) for i in range(n)])
+
+
+def _finite_replicates(values: np.ndarray, what: str) -> np.ndarray:
+    """The defined replicates; an error when more than ``MAX_UNDEFINED`` of them are not."""
+    finite = values[np.isfinite(values)]
+    if finite.size < (1.0 - MAX_UNDEFINED) * values.size:
+        raise InputError(
+            f"The statistic is undefined in {values.size - finite.size} of {values.size} {what} "
+            "(too few patients or events to resample); no confidence interval."
+        )
+    return finite
 
 
 def bca_bounds(
@@ -86,6 +111,8 @@ def bca_bounds(
 ) -> tuple[float, float]:
     """BCa interval end points from the bootstrap and jackknife distributions."""
     alpha = (1.0 - check_level(level)) / 2.0
+    theta_boot = _finite_replicates(theta_boot, "bootstrap resamples")
+    theta_jack = _finite_replicates(theta_jack, "leave-one-out jackknife samples")
     z0 = ndtri(
         ((theta_boot < theta_hat).sum() + (theta_boot <= theta_hat).sum()) / (2 * theta_boot.size)
     )

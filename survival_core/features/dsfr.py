@@ -146,3 +146,21 @@ def read_dsfr_table(path: Path | str) -> tuple[DSFRTable, dict[str, Any]]:
     regions = pd.DataFrame.from_dict(info["regions"], orient="index").reindex(data.index)
     regions["fallback"] = regions["fallback"].astype(bool)
     return DSFRTable(data, regions), info
+
+
+def cohort_dsfr_table(
+    cohort: Path, model: SegmentationModel, out: Path, progress: Any = None
+) -> Path:
+    """DSFR features of every case of a cohort folder with an already trained U-Net (e.g. an
+    external validation cohort scored with the development U-Net), written to ``out``."""
+    from survival_core.features.cohort import cohort_cases
+    from survival_core.features.segmentation import segmentation_input
+    from survival_core.io.case_loader import load_case
+
+    inputs = []
+    cases = cohort_cases(Path(cohort))
+    for i, (case_id, folder) in enumerate(cases, 1):
+        inputs.append(segmentation_input(load_case(folder, case_id=case_id), model.config))
+        if progress:
+            progress(f"[{i}/{len(cases)}] DSFR of {case_id}")
+    return write_dsfr_table(dsfr_features(model, inputs), out, model)

@@ -57,6 +57,8 @@ class CoxPH(SurvivalModel):
         self.coef_ = fitter.params_[columns].to_numpy(float)
         self.norm_mean_ = fitter._norm_mean[columns].to_numpy(float)
         self.log_likelihood_ = float(fitter.log_likelihood_)
+        # coefficient covariance: the Risk page's confidence band of the survival curve
+        self.covariance_ = fitter.variance_matrix_.loc[columns, columns].to_numpy(float)
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
         return (Z - self.norm_mean_) @ self.coef_
@@ -65,6 +67,7 @@ class CoxPH(SurvivalModel):
         return {
             "coef": self.coef_.tolist(),
             "norm_mean": self.norm_mean_.tolist(),
+            "covariance": self.covariance_.tolist(),
             "log_likelihood": self.log_likelihood_,
         }
 
@@ -72,3 +75,5 @@ class CoxPH(SurvivalModel):
         self.coef_ = np.asarray(state["coef"], dtype=float)
         self.norm_mean_ = np.asarray(state["norm_mean"], dtype=float)
         self.log_likelihood_ = float(state["log_likelihood"])
+        covariance = state.get("covariance")  # absent from models saved before it was kept
+        self.covariance_ = None if covariance is None else np.asarray(covariance, dtype=float)

@@ -2,7 +2,7 @@
 
 The features a model needs are rebuilt from the case exactly as for its training table: clinical
 variables from the case's validated clinical values, radiomics with the extraction settings stored
-in the model card. A model whose inputs the case cannot provide is refused with the missing names.
+in the model card, DSFR and deep features with the networks bundled in the model folder. A model whose inputs the case cannot provide is refused with the missing names.
 Clinical values that are missing are imputed by the model's training-fitted preprocessing and
 reported as such, never silently.
 """
@@ -85,6 +85,11 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
         features = extract_case(case, settings)
         row.update({name: features[name] for name in others if name in features})
+    others = [c for c in loaded.inputs if c not in row]
+    if others:
+        from survival_core.features.extractors import case_columns
+
+        row.update(case_columns(case, loaded.folder, others))
     missing = [c for c in loaded.inputs if c not in row]
     if missing:
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")

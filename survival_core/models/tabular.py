@@ -38,7 +38,11 @@ ID_TOKENS = frozenset(
 
 
 def is_identifier(name: str) -> bool:
-    """True when a column name looks like an identifier (case_id, PatientID, patient_uid...)."""
+    """True when a column name looks like an identifier (case_id, PatientID, patient_uid...).
+    Radiomics columns (``roi__setting__class__feature``) never are: GLCM's ``Id`` is the inverse
+    difference."""
+    if "__" in str(name):
+        return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
     return bool(tokens & ID_TOKENS)
 
@@ -170,6 +174,8 @@ class TablePreprocessor:
                 "kind": "numeric",
                 "imputation": "median",
                 "fill": float(values.median()),
+                # the training range (1st-99th percentile) the nomogram's axes span
+                "range": [float(values.quantile(0.01)), float(values.quantile(0.99))],
             }
         values = _category_strings(column).dropna()
         counts = values.value_counts()

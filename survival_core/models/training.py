@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,27 @@ def _radiomics_settings(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
     return found.pop() if found else None
 
 
+@dataclass(frozen=True)
+class ModelMaker:
+    """Makes fresh, unfitted models of one kind: ``params`` with ``overrides`` on top (a search
+    trial's values), the feature ``reduction`` and, for image models, the CT ``images``.
+
+    A plain picklable object (not a closure), so that it travels to worker processes and Ray tasks.
+    """
+
+    model_name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    reduction: str = "none"
+    images: ImageSet | None = None
+
+    def __call__(self, overrides: Mapping[str, Any] | None = None) -> SurvivalModel:
+        from survival_core.features.selection import make_reduction
+
+        model = make_model(self.model_name, **{**self.params, **(overrides or {})})
+        model = model.with_reduction(make_reduction(self.reduction))
+        return model if self.images is None else model.with_images(self.images)
+
+
 def model_factory(
     model_name: str,
     params: dict[str, Any],
@@ -32,14 +54,14 @@ def model_factory(
     cohort: Path | ImageSet | None = None,
     case_ids: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
-) -> Callable[[], SurvivalModel]:
-    """A maker of fresh, unfitted models (one per CV fold, one for the final fit).
+) -> ModelMaker:
+    """A maker of fresh, unfitted models (one per CV fold, one for the final fit): call it without
+    arguments, or with parameter overrides (see :class:`ModelMaker`).
 
     Parameters are checked now. Image models read the CT volumes of ``cohort`` (a cohort folder,
     or an :class:`ImageSet` spanning several): those of ``case_ids`` are prepared (cached) here
     once, in worker processes, not inside each fold.
     """
-    from survival_core.features.selection import make_reduction
     from survival_core.models.image_base import ImageSurvivalModel
 
     prototype = make_model(model_name, **params)
@@ -52,11 +74,7 @@ def model_factory(
         images = cohort if isinstance(cohort, ImageSet) else ImageSet.from_cohort(cohort)
         images.prepare(list(case_ids), prototype.volume_spec, progress=progress)
 
-    def factory() -> SurvivalModel:
-        model = make_model(model_name, **params).with_reduction(make_reduction(reduction))
-        return model if images is None else model.with_images(images)
-
-    return factory
+    return ModelMaker(model_name, dict(params), reduction, images)
 
 
 def train_model(
@@ -76,12 +94,15 @@ def train_model(
     rows: Sequence[str] | None = None,
     cv_summary: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    factory: Callable[[], SurvivalModel] | None = None,
 ) -> dict[str, Any]:
     """Fit ``model_name`` on all rows, save model + card into ``out``; returns a summary.
 
     ``cohort``: where image models read CT volumes (folder or ImageSet). ``rows``: fit on these
     case ids only (e.g. the development cohort of an external validation). ``cv_summary``: metrics
     of a cross-validation already run, stored in the card (instead of ``cv_repeats``).
+    ``factory``: makes the model instead of :func:`model_factory` (e.g. a hyper-parameter search,
+    :func:`survival_core.runs.search.tuned_factory`; ``model_name`` still names it in the card).
     """
     from survival_core.evaluation import splits
     from survival_core.evaluation.crossval import cross_validate
@@ -92,7 +113,8 @@ def train_model(
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
-    factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
+    if factory is None:
+        factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
 
     if cv_repeats > 0:
         folds = splits.nested_cv(table.y["event"], cv_repeats, 5, seed=seed)

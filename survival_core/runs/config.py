@@ -36,6 +36,8 @@ from survival_core.features.selection import REDUCTIONS
 
 #: Cohort values naming a bundled cohort rather than a folder (the runner resolves them).
 COHORT_KEYWORDS = ("demo", "demo-external")
+#: ``features.deep.network`` naming the demo's image model (trained on the external cohort).
+NETWORK_KEYWORDS = ("demo",)
 #: Validation protocols and the keys each reads besides ``name``.
 PROTOCOL_KEYS: dict[str, tuple[str, ...]] = {
     "nested_cv": ("repeats", "folds"),
@@ -93,7 +95,7 @@ class DeepFeatures:
     """Deep features (Han 2020): activations of ``layer`` (None: the embedding before the risk
     head) of ``network``, a saved RadSurv image model folder or a local ResNet weights file."""
 
-    network: Path
+    network: Path | str
     layer: str | None = None
 
 
@@ -356,8 +358,9 @@ def _features(raw: Any, base: Path) -> FeatureConfig:
 def _deep(raw: Any, base: Path) -> DeepFeatures:
     raw = _section("features.deep", raw, ("network", "layer"), required=("network",))
     layer = raw.get("layer")
+    network = _text("features.deep.network", raw["network"])
     return DeepFeatures(
-        network=_path(base, _text("features.deep.network", raw["network"])),
+        network=network if network in NETWORK_KEYWORDS else _path(base, network),
         layer=None if layer is None else _text("features.deep.layer", layer),
     )
 

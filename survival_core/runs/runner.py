@@ -30,7 +30,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -168,6 +168,15 @@ def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
     return folder
 
 
+def resolve_network(network: str | Path, progress: Progress) -> Path:
+    """A deep-feature network: ``"demo"`` is the demo's image model (trained on first use)."""
+    if str(network) == "demo":
+        from survival_core.cohort.demo import prepare_image_model
+
+        return prepare_image_model(progress)
+    return Path(network)
+
+
 @dataclass
 class RunData:
     """The joined tables of a run and where each case's images are."""
@@ -176,6 +185,7 @@ class RunData:
     folders: dict[str, Path]
     hashes: dict[str, str]
     external_ids: set[str]
+    networks: dict[str, Any] = field(default_factory=dict)
 
 
 def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
@@ -227,8 +237,9 @@ def _cohort_tables(
 
         deep = config.features.deep
         path = folder / "deep.parquet"
-        progress(f"extracting deep features of {cohort} with {deep.network}")
-        result = extract_deep_features(cohort, Path(deep.network), layer=deep.layer)
+        network = resolve_network(deep.network, progress)
+        progress(f"extracting deep features of {cohort} with {network}")
+        result = extract_deep_features(cohort, network, layer=deep.layer)
         write_deep_features(result, path)
         tables.append(path)
     return tables
@@ -243,6 +254,10 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     folders = dict(cohort_cases(cohort))
     hashes = {"manifest": file_sha256(cohort / "manifest.csv")}
     external_ids: set[str] = set()
+    networks: dict[str, Any] = {}
+    if config.features.deep is not None:
+        networks["deep_network"] = resolve_network(config.features.deep.network, progress)
+        networks["deep_layer"] = config.features.deep.layer
     if config.features.dsfr is not None:
         from survival_core.cli.dsfr import run_pipeline
 
@@ -251,15 +266,20 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         run_pipeline(cohort, folder / "dsfr", epochs=dsfr.epochs, slice_size=dsfr.slice_size,
                      seed=config.seed, device=config.device)  # fmt: skip
         tables.append(folder / "dsfr" / "dsfr.parquet")
+        networks["dsfr_unet"] = folder / "dsfr" / "unet"
     external = getattr(config.protocol, "external_cohort", None)
     if config.protocol.name == "external":
-        if config.features.dsfr is not None:
-            raise ConfigError(
-                "protocol.external_cohort: DSFR features of an external cohort need the U-Net "
-                "trained on the development cohort; run `dsfr` on the external cohort instead."
-            )
         ext = resolve_cohort(external, progress)
         ext_tables = _cohort_tables(config, ext, folder / "external", mapper, progress)
+        if "dsfr_unet" in networks:
+            from survival_core.features.dsfr import cohort_dsfr_table
+            from survival_core.features.segmentation import SegmentationModel
+
+            progress("DSFR of the external cohort with the development U-Net")
+            unet = SegmentationModel.load(networks["dsfr_unet"], device=config.device)
+            ext_tables.append(
+                cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
+            )
         stacked = []
         for own, other in zip(tables, ext_tables, strict=True):
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
@@ -269,7 +289,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         folders.update({EXTERNAL_PREFIX + c: f for c, f in cohort_cases(ext)})
         hashes["external_manifest"] = file_sha256(ext / "manifest.csv")
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
-    return RunData(tables, folders, hashes, external_ids)
+    return RunData(tables, folders, hashes, external_ids, networks)
 
 
 def _stack(own: Path, other: Path, out: Path) -> Path:
@@ -347,18 +367,16 @@ def run_training(
 ) -> RunResult:
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
     from survival_core.evaluation.crossval import cross_validate
+    from survival_core.features.extractors import bundle
     from survival_core.io.tables import load_model_table
     from survival_core.models.image_set import ImageSet
     from survival_core.models.training import model_factory, train_model
+    from survival_core.runs.atomic import copy_file
     from survival_core.runs.engine import fold_map, gpus_per_task, make_engine
+    from survival_core.runs.search import RUN_PARALLEL, tuned_factory
     from survival_core.runs.store import RunStore
 
     say = progress or (lambda _: None)
-    if config.model.search is not None:
-        raise ConfigError(
-            "model.search: hyper-parameter search is not available yet in this version; fix the "
-            "parameters in model.params."
-        )
     start = time.perf_counter()
     store = store or RunStore()
     store.reap_dead_runs()
@@ -375,9 +393,15 @@ def run_training(
         folds = _folds(config, table.y["event"], is_external)
         images = ImageSet(folders={c: data.folders[c] for c in table.case_ids})
         params = config.model_params()
-        factory = model_factory(
-            config.model.name, params, config.reduction, images, table.case_ids, say
-        )
+        if config.model.search is None:
+            factory = model_factory(
+                config.model.name, params, config.reduction, images, table.case_ids, say
+            )
+        else:  # each fold tunes on its own rows, trials in batches of RUN_PARALLEL, one by one
+            factory = tuned_factory(
+                config.model.name, params, config.model.search, config.reduction, images,
+                table.case_ids, seed=config.seed, parallel=RUN_PARALLEL, progress=say,
+            )  # fmt: skip
         signature = _fold_signature(config, data, len(folds))
         checkpoints = FoldCheckpoints(run.folder / "folds", signature)
         inner = (
@@ -428,7 +452,20 @@ def run_training(
             rows=development,
             cv_summary=result.summary,
             progress=say,
+            # the final search's trials run as Ray tasks on a ray engine (same batches: same result)
+            factory=None
+            if config.model.search is None
+            else replace(factory, trial_map=inner, progress=say),
         )
+        bundle(
+            model_dir,
+            dsfr_unet=data.networks.get("dsfr_unet"),
+            deep_network=data.networks.get("deep_network"),
+            deep_layer=data.networks.get("deep_layer"),
+        )
+        study = run.folder / "dsfr" / "classification.json"
+        if study.exists():  # Wang's early-recurrence study of the DSFR step
+            copy_file(study, reports / "dsfr_classification.json")
         for note in write_plots(result, table.y, reports, config):
             say(f"note: {note}")
         run.log_artifact(reports)

@@ -1,0 +1,54 @@
+"""``report``: the one-page tumor-board PDF of one case under a saved model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from survival_core.cli.output import progress, report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report", help="write the one-page tumor-board PDF of one case under a saved model"
+    )
+    parser.add_argument("--case", type=Path, required=True, help="case folder or zip")
+    parser.add_argument("--model", type=Path, required=True, metavar="MODEL_DIR")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score and explain the case (Grad-CAM overlay for image models), draw, write the PDF."""
+    from survival_core.errors import InputError
+    from survival_core.explain.case import explain_case
+    from survival_core.io.case_loader import load_case
+    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.report.pdf import build_report, explanation_method
+
+    if args.out.suffix.lower() != ".pdf":
+        raise InputError(f"--out {args.out} should end in .pdf.")
+    loaded = load_scoring_model(args.model)
+    case = load_case(args.case)
+    progress(f"scoring {case.case_id}")
+    score = score_case(case, loaded)
+    method = explanation_method(loaded)
+    progress(f"explaining ({method})")
+    explanation = explain_case(case, loaded, method, top=10)
+    pdf = build_report(case, loaded, score, explanation)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(pdf)
+    except OSError as err:
+        raise InputError(f"Cannot write the report to {args.out}: {err.strerror}.") from err
+    progress(f"wrote {args.out}")
+    result = {
+        **score.as_dict(),
+        "overlay": explanation.map is not None,
+        "out": str(args.out),
+        "bytes": len(pdf),
+    }
+    report(result, args.json)
+    return 0

@@ -1,0 +1,684 @@
+"""Cohort exploration for the Cohort page: survival by a clinical variable or feature split,
+univariate Cox models, Spearman maps between feature families and feature distributions by risk
+group. Times are in days (shown in months); every number comes with the patients it rests on.
+
+Encoding (shared by every analysis, so a variable means the same on each tab):
+
+- clinical variables of :data:`~survival_core.io.clinical.SCHEMA`: categories by their schema
+  order (sex M < F is binary F vs M; Child-Pugh A < B < C, BCLC 0 < A < B < C < D and mRECIST
+  CR < PR < SD < PD are ordinal, one hazard ratio per step), yes/no variables as 0/1, numbers as
+  they are (with the schema's unit);
+- any other column: yes/no values as 0/1, numbers as they are, text with two levels as binary
+  (alphabetical order); text with more levels is nominal: it can be split on, not ranked or
+  entered in a Cox model as one number.
+
+Missing values are never filled: each analysis uses the patients with a value and says how many
+were left out.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy import stats
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.bootstrap import two_sided_z
+from survival_core.evaluation.comparison import benjamini_hochberg
+from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.evaluation.risk_groups import KaplanMeierCurve, RiskGroupCut, kaplan_meier
+from survival_core.explain.correlation import heatmap_figure, spearman_matrix
+from survival_core.io.clinical import BY_NAME
+from survival_core.io.tables import load_model_table
+from survival_core.outcome import Outcome, survival_arrays
+from survival_core.viewer.curves import GROUP_COLOURS, PALETTE, km_figure
+
+if TYPE_CHECKING:
+    from survival_core.models.scoring import LoadedModel
+
+#: Ways to split a cohort: a categorical variable's levels; a number's median, tertiles or a
+#: threshold given by the user (in the variable's unit).
+RULES = ("levels", "median", "tertiles", "threshold")
+#: Most distinct values a numeric column may have to be split by its levels (ECOG, ALBI grade).
+MAX_LEVELS = 8
+#: Column families for the correlation maps; deep features are the ``deep_*`` columns that
+#: :mod:`survival_core.features.deep` writes (its PREFIX; importing it would load torch).
+FAMILIES = ("clinical", "radiomics", "deep")
+DEEP_PREFIX = "deep_"
+#: Tick labels longer than this are shortened (the full name stays on hover).
+LABEL_WIDTH = 32
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortData:
+    """A cohort's columns (index case_id), its outcome (days) and what was noticed reading it."""
+
+    frame: pd.DataFrame
+    y: np.ndarray
+    sources: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_events(self) -> int:
+        return int(survival_arrays(self.y)[0].sum())
+
+    def families(self) -> dict[str, list[str]]:
+        """Columns by family: clinical (schema variables), radiomics (other), deep (``deep_*``)."""
+        out: dict[str, list[str]] = {name: [] for name in FAMILIES}
+        for column in self.frame.columns:
+            name = str(column)
+            family = (
+                "clinical"
+                if name in BY_NAME
+                else "deep"
+                if name.startswith(DEEP_PREFIX)
+                else "radiomics"
+            )
+            out[family].append(name)
+        return out
+
+
+def cohort_sources(path: Path | str) -> list[Path]:
+    """``path`` as table files: a cohort folder means its clinical.csv, a file itself."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        clinical = path / "clinical.csv"
+        if not clinical.is_file():
+            raise InputError(f"{path} is a folder without a clinical.csv: not a cohort folder.")
+        return [clinical]
+    if not path.is_file():
+        raise InputError(f"{path} does not exist (expected a cohort folder, a CSV or a Parquet).")
+    return [path]
+
+
+def load_cohort(paths: Sequence[Path | str]) -> CohortData:
+    """Tables (cohort folders, CSV, Parquet) joined on case_id; one of them holds time and event.
+
+    Rows without a usable outcome and cases missing from a table are left out with a note
+    (:func:`survival_core.io.tables.load_model_table`).
+    """
+    files = [f for p in paths for f in cohort_sources(p)]
+    table = load_model_table(files)
+    return CohortData(table.X, table.y, tuple(str(f) for f in files), list(table.notes))
+
+
+# --- variables -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column encoded for analysis: ``values`` are numbers (level positions for categories),
+    ``levels`` the category names in order, ``labels`` each patient's level (categorical only)."""
+
+    name: str
+    label: str
+    unit: str
+    kind: str  # "continuous", "binary", "ordinal" or "nominal"
+    values: pd.Series
+    levels: tuple[str, ...] = ()
+    labels: pd.Series | None = None
+
+    @property
+    def n_missing(self) -> int:
+        return int(self.values.isna().sum())
+
+    @property
+    def scale(self) -> str:
+        """What one step of ``values`` means, for hazard ratios."""
+        if self.kind == "continuous":
+            return f"per 1 {_SINGULAR.get(self.unit, self.unit)}" if self.unit else "per unit"
+        if self.kind == "binary":
+            return f"{self.levels[1]} vs {self.levels[0]}"
+        return f"per step ({' < '.join(self.levels)})"
+
+
+_SINGULAR = {"years": "year"}
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{_number(value)} {unit}".rstrip()
+
+
+def _bool_value(value: object) -> bool | None:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    return {"true": True, "false": False}.get(text)
+
+
+def _category_index(value: object, levels: tuple[str, ...], name: str) -> int:
+    whole = isinstance(value, float | np.floating) and float(value).is_integer()
+    text = str(int(value)) if whole else str(value).strip()
+    for k, level in enumerate(levels):
+        if text.upper() == level.upper():
+            return k
+    raise InputError(
+        f"Column {name!r} has the value {value!r}; expected one of {', '.join(levels)}."
+    )
+
+
+def variable(values: pd.Series) -> Variable:
+    """``values`` (one column, index case_id) encoded as described in the module notes."""
+    name = str(values.name)
+    spec = BY_NAME.get(name)
+    unit = spec.unit if spec else ""
+    label = (spec.label if spec else name) + (f" ({unit})" if unit else "")
+    present = values.dropna()
+    bools = present.map(_bool_value)
+    if spec is not None and spec.kind == "category":
+        levels = spec.categories
+        codes = present.map(lambda v: _category_index(v, levels, name)).astype(float)
+        kind = "binary" if len(levels) == 2 else "ordinal"
+    elif isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        levels = tuple(str(c) for c in values.dtype.categories)
+        codes = pd.Series(values.cat.codes, index=values.index)[present.index].astype(float)
+        kind = "binary" if len(levels) == 2 else "ordinal"
+    elif (spec is not None and spec.kind == "bool") or (present.size and bools.notna().all()):
+        if bools.isna().any():
+            bad = present[bools.isna()].iloc[0]
+            raise InputError(f"Column {name!r} has the value {bad!r}; expected true/false.")
+        levels, codes, kind = ("no", "yes"), bools.astype(float), "binary"
+    else:
+        numbers = pd.to_numeric(present, errors="coerce")
+        if numbers.notna().all():
+            codes = numbers.astype(float)
+            distinct = np.unique(codes.to_numpy())
+            levels = tuple(_number(v) for v in distinct) if distinct.size <= MAX_LEVELS else ()
+            kind = "binary" if distinct.size == 2 else "continuous"
+            encoded = codes.reindex(values.index)
+            labels = encoded.map(lambda v: np.nan if pd.isna(v) else _number(v)) if levels else None
+            return Variable(name, label, unit, kind, encoded, levels, labels)
+        levels = tuple(sorted(present.astype(str).unique()))
+        codes = present.astype(str).map({level: float(k) for k, level in enumerate(levels)})
+        kind = "binary" if len(levels) == 2 else "nominal"
+    encoded = codes.reindex(values.index).astype(float)
+    labels = encoded.map(lambda v: np.nan if pd.isna(v) else levels[int(v)])
+    return Variable(name, label, unit, kind, encoded, tuple(levels), labels)
+
+
+def rules_for(var: Variable) -> tuple[str, ...]:
+    """The split rules that make sense for ``var`` (levels first where it has any)."""
+    numeric = () if var.kind in ("binary", "ordinal", "nominal") else RULES[1:]
+    return (("levels",) if var.labels is not None else ()) + numeric
+
+
+# --- splits and Kaplan-Meier ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """Patients in groups by one variable: ``groups`` holds each patient's group label (NaN for a
+    missing value), ``order`` the labels in display order, ``cuts`` the thresholds used."""
+
+    variable: Variable
+    rule: str
+    groups: pd.Series
+    order: tuple[str, ...]
+    cuts: tuple[float, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {g: int((self.groups == g).sum()) for g in self.order}
+
+    @property
+    def n_missing(self) -> int:
+        return int(self.groups.isna().sum())
+
+    @property
+    def how(self) -> str:
+        """The rule in words with the patients used, e.g. "at the median (36.5 g/L): 98 patients;
+        2 without a value left out"."""
+        unit = self.variable.unit
+        cuts = ", ".join(_with_unit(c, unit) for c in self.cuts)
+        how = {
+            "levels": "by its levels",
+            "median": f"at the median ({cuts})",
+            "tertiles": f"in tertiles ({cuts})",
+            "threshold": f"at {cuts}",
+        }[self.rule]
+        kept = sum(self.counts.values())
+        left = f"; {self.n_missing} without a value left out" if self.n_missing else ""
+        return f"{how}: {kept} patients{left}"
+
+    @property
+    def description(self) -> str:
+        return f"{self.variable.label} split {self.how}"
+
+
+def split_groups(values: pd.Series, rule: str = "auto", threshold: float | None = None) -> Split:
+    """Split patients by ``values`` (one column, index case_id).
+
+    ``rule``: "levels" (categories, or the distinct values of a number with few of them),
+    "median" (at or below vs above), "tertiles" (at or below the 1st, up to the 2nd, above it),
+    "threshold" (at or below ``threshold``, in the variable's unit, vs above); "auto" is levels
+    for categorical variables and the median otherwise. Patients with a missing value are in no
+    group and counted in :attr:`Split.n_missing`.
+    """
+    var = variable(values)
+    if var.n_missing == len(var.values):
+        raise InputError(f"{var.label} has no value in this cohort; it cannot split it.")
+    allowed = rules_for(var)
+    if rule == "auto":
+        rule = allowed[0]
+    if rule not in RULES:
+        raise ConfigError(f"Unknown split rule {rule!r}; choose one of {', '.join(RULES)}.")
+    if rule not in allowed:
+        raise ConfigError(
+            f"{var.label} cannot be split by {rule} ({var.kind}); choose {', '.join(allowed)}."
+        )
+    notes: list[str] = []
+    if rule == "levels":
+        groups = var.labels
+        order = tuple(level for level in var.levels if (groups == level).any())
+        cuts: tuple[float, ...] = ()
+        absent = [level for level in var.levels if level not in order]
+        if absent:
+            notes.append(f"No patient has {var.label} {', '.join(absent)}.")
+    else:
+        x = var.values
+        if rule == "threshold":
+            if threshold is None or not np.isfinite(threshold):
+                raise ConfigError(f"Give a threshold for {var.label} (a number).")
+            cuts = (float(threshold),)
+        elif rule == "median":
+            cuts = (float(x.median()),)
+        else:
+            cuts = tuple(float(c) for c in x.quantile([1 / 3, 2 / 3]))
+        edges = np.concatenate(([-np.inf], cuts, [np.inf]))
+        unit = var.unit
+        names = [f"≤ {_with_unit(cuts[0], unit)}"]
+        names += [
+            f"> {_number(low)} and ≤ {_with_unit(high, unit)}"
+            for low, high in zip(cuts[:-1], cuts[1:], strict=True)
+        ]
+        names.append(f"> {_with_unit(cuts[-1], unit)}")
+        index = np.searchsorted(edges[1:-1], x.to_numpy(), side="left")
+        groups = pd.Series(
+            [names[k] if np.isfinite(v) else np.nan for k, v in zip(index, x, strict=True)],
+            index=x.index,
+            dtype=object,
+        )
+        order = tuple(name for name in names if (groups == name).any())
+        if len(order) < len(names):
+            notes.append(
+                f"{len(names) - len(order)} group(s) are empty (tied values at the cut) and are "
+                "not shown."
+            )
+    if len(order) < 2:
+        raise InputError(
+            f"Splitting {var.label} by {rule} puts every patient with a value in one group; "
+            "choose another rule or threshold."
+        )
+    missing = int(groups.isna().sum())
+    if missing:
+        notes.append(f"{missing} patient(s) without a value for {var.label} were left out.")
+    return Split(var, rule, groups, order, cuts, notes)
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    """A k-group log-rank test: chi-square statistic, degrees of freedom (k - 1) and p-value."""
+
+    chi2: float
+    df: int
+    p_value: float
+
+
+def logrank_groups(y: Outcome, groups: np.ndarray) -> GroupTest:
+    """Log-rank test of equal survival across the groups in ``groups`` (any labels, k >= 2).
+
+    The statistic is (O - E)' V^-1 (O - E) over the first k - 1 groups, with the hypergeometric
+    covariance V (as lifelines' ``multivariate_logrank_test``); for two groups it equals the
+    two-group test of :func:`survival_core.evaluation.risk_groups.logrank_test`.
+    """
+    event, time = survival_arrays(y)
+    names, codes = np.unique(np.asarray(groups), return_inverse=True)
+    if names.size < 2:
+        raise InputError("The log-rank test needs at least two groups of patients.")
+    event_times = np.unique(time[event])
+    if event_times.size == 0:
+        raise InputError("The log-rank test needs at least one event.")
+    k = names.size
+    at_risk = np.empty((event_times.size, k))
+    deaths = np.zeros((event_times.size, k))
+    slot = np.searchsorted(event_times, time[event])
+    for g in range(k):
+        mine = np.sort(time[codes == g])
+        at_risk[:, g] = mine.size - np.searchsorted(mine, event_times, side="left")
+        np.add.at(deaths[:, g], slot[codes[event] == g], 1.0)
+    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+    share = at_risk / n[:, None]
+    spread = d * (n - d) / np.where(n > 1, n - 1.0, 1.0)
+    difference = (deaths - d[:, None] * share).sum(axis=0)
+    covariance = np.einsum("t,tg,th->gh", spread, share, -share)
+    covariance[np.diag_indices(k)] += (spread[:, None] * share).sum(axis=0)
+    try:
+        statistic = float(difference[:-1] @ np.linalg.solve(covariance[:-1, :-1], difference[:-1]))
+    except np.linalg.LinAlgError as err:
+        raise InputError(
+            "The log-rank test is undefined here (a group has no patient at risk at any event "
+            "time)."
+        ) from err
+    return GroupTest(statistic, k - 1, float(stats.chi2.sf(statistic, k - 1)))
+
+
+@dataclass(frozen=True)
+class GroupSurvival:
+    """Kaplan-Meier curves of a split, its log-rank test and the figure."""
+
+    split: Split
+    curves: dict[str, KaplanMeierCurve]
+    logrank: GroupTest
+    figure: go.Figure
+
+
+def km_by(
+    frame: pd.DataFrame,
+    y: Outcome,
+    column: str,
+    rule: str = "auto",
+    threshold: float | None = None,
+    time_unit: str = "months",
+) -> GroupSurvival:
+    """Kaplan-Meier curves of the cohort split by ``column`` (see :func:`split_groups`), with the
+    log-rank p (k-group for more than two groups) in the figure."""
+    if column not in frame.columns:
+        raise InputError(f"The cohort has no column {column!r}.")
+    event, time = survival_arrays(y)
+    split = split_groups(frame[column], rule, threshold)
+    labels = split.groups.to_numpy()
+    kept = split.groups.notna().to_numpy()
+    curves = {g: kaplan_meier((event[labels == g], time[labels == g])) for g in split.order}
+    test = logrank_groups((event[kept], time[kept]), labels[kept].astype(str))
+    figure = km_figure(
+        curves,
+        logrank_p=test.p_value,
+        time_unit=time_unit,
+        title=f"Survival by {split.variable.label}<br><sup>split {split.how}</sup>",
+    )
+    if test.df > 1:
+        figure.layout.annotations[-1].text += f" ({test.df} df)"
+    return GroupSurvival(split, curves, test, figure)
+
+
+# --- univariate Cox ------------------------------------------------------------------------------
+
+COX_COLUMNS = (
+    "variable",
+    "label",
+    "kind",
+    "scale",
+    "n",
+    "events",
+    "hr",
+    "hr_low",
+    "hr_high",
+    "sd",
+    "hr_per_sd",
+    "hr_per_sd_low",
+    "hr_per_sd_high",
+    "p",
+    "q",
+    "c_index",
+    "note",
+)
+
+
+def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> dict:
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+    row: dict = {"variable": var.name, "label": var.label, "kind": var.kind, "note": ""}
+    if var.kind == "nominal":
+        row["note"] = (
+            f"unordered categories ({len(var.levels)} levels): split it on the Kaplan-Meier tab"
+        )
+        return row
+    row["scale"] = var.scale
+    used = var.values.notna().to_numpy()
+    x, e, t = var.values.to_numpy()[used], event[used], time[used]
+    row.update(n=int(used.sum()), events=int(e.sum()))
+    if np.unique(x).size < 2 or not e.any():
+        row["note"] = "not estimable: the variable is constant or there is no event"
+        return row
+    data = pd.DataFrame({"x": x, "time": t, "event": e.astype(int)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = CoxPHFitter().fit(data, "time", "event")
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as err:
+            row["note"] = f"did not converge ({str(err).splitlines()[0][:120]})"
+            return row
+    beta, se, p = (float(fit.summary.loc["x", k]) for k in ("coef", "se(coef)", "p"))
+    with np.errstate(over="ignore"):  # a separating covariate: infinite bounds, flagged below
+        row.update(
+            hr=np.exp(beta), hr_low=np.exp(beta - z * se), hr_high=np.exp(beta + z * se), p=p
+        )
+        if var.kind == "continuous":
+            sd = float(np.std(x, ddof=1))
+            row.update(
+                sd=sd,
+                hr_per_sd=np.exp(beta * sd),
+                hr_per_sd_low=np.exp((beta - z * se) * sd),
+                hr_per_sd_high=np.exp((beta + z * se) * sd),
+            )
+    row["c_index"] = harrell_c_index((e.astype(bool), t), beta * x)
+    unstable = not np.isfinite([row["hr_low"], row["hr_high"]]).all()
+    if unstable or any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        row["note"] = "convergence problem (near-complete separation?): treat the HR with care"
+    return row
+
+
+def univariate_cox(
+    frame: pd.DataFrame, y: Outcome, columns: Sequence[str], level: float = 0.95
+) -> pd.DataFrame:
+    """One Cox model per column (lifelines, Efron ties): hazard ratio per unit (per step or level
+    for categories; ``scale`` says which) and per standard deviation for continuous variables,
+    Wald CI at ``level`` and p, Harrell's c-index of the fitted risk, and Benjamini-Hochberg
+    q-values over the columns tested. Columns that cannot be fitted get a ``note``, not an error.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"The cohort has no column(s) {', '.join(map(str, missing))}.")
+    event, time = survival_arrays(y)
+    z = two_sided_z(level)
+    table = pd.DataFrame(
+        [_cox_row(variable(frame[c]), event, time, z) for c in columns], columns=COX_COLUMNS
+    )
+    tested = table["p"].notna().to_numpy()
+    table["q"] = np.nan
+    if tested.any():
+        table.loc[tested, "q"] = benjamini_hochberg(table.loc[tested, "p"].to_numpy(float))
+    return table
+
+
+# --- correlations --------------------------------------------------------------------------------
+
+
+def short_label(name: str, width: int = LABEL_WIDTH) -> str:
+    """A readable tick label: the schema label of a clinical variable; a long radiomics name
+    ``roi__quantiser__class__FeatureName`` as ``roi·quantiser·class·FN`` (CamelCase initials of
+    the feature, as in the IBSI tables), then without inner vowels in the leading parts
+    (``liver_minus_gtv`` -> ``lvr_mns_gtv``); anything still too long cut with an ellipsis."""
+    if name in BY_NAME:
+        return BY_NAME[name].label
+    parts = name.split("__")
+    if len(name) <= width or len(parts) < 2:
+        return name if len(name) <= width else name[: width - 1] + "…"
+    initials = re.sub(r"[^A-Z0-9]", "", parts[-1])
+    last = initials if len(initials) >= 2 else parts[-1]
+    label = "·".join(parts[:-1] + [last])
+    if len(label) > width:
+        label = "·".join([re.sub(r"(?<=[a-z])[aeiou]", "", p) for p in parts[:-1]] + [last])
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def short_labels(names: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
+    """:func:`short_label` of each name, made unique with #2, #3... where shortening collides."""
+    labels = [short_label(str(n), width) for n in names]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
+
+
+def _encoded(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    encoded, skipped = {}, []
+    for column in columns:
+        var = variable(frame[column])
+        if var.kind == "nominal":
+            skipped.append(column)
+        else:
+            encoded[column] = var.values
+    notes = (
+        [f"Unordered categorical column(s) not ranked: {', '.join(skipped)}."] if skipped else []
+    )
+    if not encoded:
+        raise InputError("None of the chosen columns can be ranked for a Spearman correlation.")
+    return pd.DataFrame(encoded, index=frame.index), notes
+
+
+def correlation_figure(
+    frame: pd.DataFrame,
+    rows: Sequence[str],
+    columns: Sequence[str] | None = None,
+    title: str = "Spearman correlation",
+) -> tuple[go.Figure, list[str]]:
+    """Spearman heat map of ``rows`` against ``columns`` (``rows`` with themselves if None), with
+    BH-significant cells starred (:mod:`survival_core.explain.correlation`); ticks show short
+    labels, the hover the full column names. Returns the figure and notes."""
+    A, notes = _encoded(frame, rows)
+    B = None
+    if columns is not None:
+        B, more = _encoded(frame, columns)
+        notes += more
+    result = spearman_matrix(A, B)
+    figure = heatmap_figure(result, title)
+    x, y = list(result.rho.columns), list(result.rho.index)
+    height = max(420, 200 + 18 * len(y))
+    figure.update_xaxes(tickvals=x, ticktext=short_labels(x))
+    figure.update_yaxes(tickvals=y, ticktext=short_labels(y))
+    figure.update_layout(height=height, margin={"l": 200, "b": 200})
+    return figure, notes + result.notes
+
+
+# --- distributions by risk group -----------------------------------------------------------------
+
+
+def model_risk_groups(loaded: LoadedModel, frame: pd.DataFrame) -> pd.Series:
+    """Each patient's risk group ("low" or "high") under the cut stored in the model's card
+    (learned on its training cohort: median or Youden), applied to the model's risks."""
+    from survival_core.models.image_base import ImageSurvivalModel
+
+    if isinstance(loaded.model, ImageSurvivalModel):
+        raise InputError(
+            f"Model {loaded.folder.name} reads CT images; risk groups on this page need a model "
+            "on table columns (or split by a feature instead)."
+        )
+    absent = [c for c in loaded.inputs if c not in frame.columns]
+    if absent:
+        shown = ", ".join(absent[:6]) + (" ..." if len(absent) > 6 else "")
+        raise InputError(
+            f"Model {loaded.folder.name} needs {len(absent)} column(s) this cohort lacks: {shown}."
+        )
+    risk = loaded.model.predict_risk(frame[loaded.inputs])
+    high = RiskGroupCut.from_dict(loaded.card.cut).assign(risk)
+    return pd.Series(np.where(high == 1, "high", "low"), index=frame.index, dtype=object)
+
+
+def _two_groups(groups: pd.Series) -> tuple[str, str]:
+    order = [g for g in ("low", "high") if (groups == g).any()]
+    if len(order) != 2:
+        order = list(dict.fromkeys(groups.dropna()))
+    if len(order) != 2:
+        raise InputError(
+            f"Distributions are compared between two groups; got {len(order)} "
+            f"({', '.join(map(str, order))})."
+        )
+    return order[0], order[1]
+
+
+def distributions_by_group(
+    frame: pd.DataFrame, columns: Sequence[str], groups: pd.Series
+) -> pd.DataFrame:
+    """Per column: n and median in each of two groups, the two-sided Mann-Whitney U p and BH q."""
+    first, second = _two_groups(groups)
+    rows = []
+    for column in columns:
+        var = variable(frame[column])
+        row = {"variable": column, "label": var.label}
+        if var.kind == "nominal":
+            rows.append(row)
+            continue
+        a = var.values[(groups == first) & var.values.notna()].to_numpy()
+        b = var.values[(groups == second) & var.values.notna()].to_numpy()
+        row.update({f"n {first}": a.size, f"n {second}": b.size})
+        if a.size and b.size:
+            row.update({f"median {first}": np.median(a), f"median {second}": np.median(b)})
+            row["p"] = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if "p" not in table:
+        table["p"] = np.nan
+    tested = table["p"].notna().to_numpy()
+    table["q"] = np.nan
+    if tested.any():
+        table.loc[tested, "q"] = benjamini_hochberg(table.loc[tested, "p"].to_numpy(float))
+    return table
+
+
+def distribution_figure(frame: pd.DataFrame, column: str, groups: pd.Series) -> go.Figure:
+    """Violin with box and points of ``column`` in each of two groups, Mann-Whitney p in the title."""
+    first, second = _two_groups(groups)
+    row = distributions_by_group(frame, [column], groups).iloc[0]
+    var = variable(frame[column])
+    fig = go.Figure()
+    for k, name in enumerate((first, second)):
+        values = var.values[(groups == name) & var.values.notna()]
+        fig.add_trace(
+            go.Violin(
+                y=values.to_numpy(),
+                name=f"{name} (n = {values.size})",
+                box_visible=True,
+                meanline_visible=False,
+                points="all",
+                line_color=GROUP_COLOURS.get(name, PALETTE[k + 2]),
+                customdata=values.index.to_numpy(),
+                hovertemplate="%{customdata}: %{y:.4g}<extra></extra>",
+            )
+        )
+    p = row.get("p", np.nan)
+    test = (
+        ""
+        if pd.isna(p)
+        else ("Mann-Whitney p < 0.001" if p < 0.001 else f"Mann-Whitney p = {p:.3f}")
+    )
+    fig.update_layout(
+        title={"text": f"{var.label} by group<br><sup>{test}</sup>", "x": 0.01},
+        template="plotly_white",
+        font={"size": 14},
+        showlegend=False,
+        height=460,
+        yaxis_title=var.label,
+    )
+    if var.kind != "continuous":  # level positions on the axis, level names on the ticks
+        fig.update_yaxes(tickvals=list(range(len(var.levels))), ticktext=list(var.levels))
+    return fig

@@ -1,0 +1,309 @@
+"""A Cox model as a nomogram: points per variable, total points, linear predictor, survival.
+
+Follows the convention of R's ``rms::nomogram``. Each variable ``j`` adds ``c_j(x_j)`` to the
+linear predictor (lp); over the variable's range in the training data ``c_j`` spans
+``[min_j, max_j]``. One scale ``k = 100 / max_j (max_j - min_j)`` turns contributions into points,
+``points_j = k (c_j(x_j) - min_j)``, so the variable with the widest contribution spans 0-100 points
+and the others are scaled alike. Total points ``T`` give back the model's own lp,
+``lp = lp_0 + T / k``, and survival ``S(t | x) = exp(-H0(t) exp(lp))`` comes from the model's
+training Breslow baseline (the function ``predict_survival`` uses).
+
+The contributions are read from the model itself, on the raw scale a clinician edits (years, g/L,
+umol/L): the model's preprocessing (imputation, one-hot columns, z-scores, feature reduction) and
+coefficients map a table row to the lp, and that map is affine for the linear Cox models, so
+probing it once per variable gives each variable's coefficient per raw unit (numeric) or its effect
+per level (categorical) exactly. Additivity is checked on a probe row before the nomogram is used.
+
+Axis ranges: the training range stored with the preprocessing when a model carries one (``range``
+of a numeric column: 1st and 99th training percentiles); models saved without it get the training
+mean +- 2 SD (the preprocessing's fitted statistics) clipped to the variable's plausible range
+(variables outside the clinical schema with a non-negative training median: clipped at 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import BY_NAME
+from survival_core.models.coxnet import Coxnet
+from survival_core.models.coxph import CoxPH
+from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
+
+#: Models whose risk is a linear predictor over preprocessed columns (lasso_cox is a Coxnet).
+LINEAR_COX = (CoxPH, Coxnet)
+#: Half-width of the fallback axis range in training standard deviations.
+FALLBACK_SDS = 2.0
+#: Relative tolerance of the additivity check (the lp of a probe row against the sum of effects).
+ADDITIVITY_TOL = 1e-8
+
+
+@dataclass(frozen=True)
+class NomogramVariable:
+    """One variable's axis: its lp contribution on the raw scale and the points it earns.
+
+    Numeric: ``contribution(x) = beta * (x - default)`` over ``[low, high]`` (raw units).
+    Categorical: ``contribution(level) = effects[level]`` (relative to the default level).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    beta: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    levels: tuple[str, ...] = ()
+    effects: tuple[float, ...] = ()
+    whole_numbers: bool = False
+    range_source: str = ""
+
+    @property
+    def label(self) -> str:
+        """Display name with the unit (e.g. 'Albumin (g/L)')."""
+        var = BY_NAME.get(self.name)
+        if var is None:
+            return self.name
+        return f"{var.label} ({var.unit})" if var.unit else var.label
+
+    @property
+    def unit(self) -> str:
+        var = BY_NAME.get(self.name)
+        return var.unit if var is not None else ""
+
+    def contribution(self, value: Any) -> float:
+        """lp change from the default value to ``value`` (raw units or a level)."""
+        if self.kind == "categorical":
+            return self.effects[self.levels.index(value)]
+        return self.beta * (float(value) - float(self.default))
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """(lowest, highest) contribution over the axis range."""
+        if self.kind == "categorical":
+            return min(self.effects), max(self.effects)
+        ends = (self.contribution(self.low), self.contribution(self.high))
+        return min(ends), max(ends)
+
+    def check(self, value: Any) -> Any:
+        """``value`` as the model reads it: a level of a categorical, a float of a numeric."""
+        if self.kind == "categorical":
+            text = str(value)
+            if text not in self.levels:
+                raise ClinicalValueError(
+                    f"{self.label}: {value!r} is not one of the model's levels "
+                    f"{', '.join(self.levels)}."
+                )
+            return text
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as err:
+            raise ClinicalValueError(f"{self.label}: {value!r} is not a number.") from err
+        if not math.isfinite(number):
+            raise ClinicalValueError(f"{self.label}: {value!r} is not a finite number.")
+        return number
+
+
+@dataclass
+class PatientPoints:
+    """A patient on the nomogram: points per variable, total points, lp and survival.
+
+    ``survival`` maps months (12, 24, 36) to S(t); ``imputed`` lists variables that were missing and
+    took the training median or most frequent level; ``outside`` lists values beyond their axis.
+    """
+
+    values: dict[str, Any]
+    points: dict[str, float]
+    total: float
+    lp: float
+    survival: dict[int, float]
+    imputed: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Nomogram:
+    """The nomogram of one fitted linear Cox model (build it with :func:`build_nomogram`)."""
+
+    model_name: str
+    variables: list[NomogramVariable]
+    unused: list[str]
+    points_per_lp: float
+    lp_at_zero: float
+    loaded: LoadedModel
+
+    @property
+    def max_total(self) -> float:
+        """Total points of the worst value on every axis."""
+        return float(sum(self.points_of(v, v.span[1]) for v in self.variables))
+
+    def points_of(self, variable: NomogramVariable, contribution: float) -> float:
+        """Points of a variable's lp contribution."""
+        return self.points_per_lp * (contribution - variable.span[0])
+
+    def lp_of_total(self, total: float | np.ndarray) -> float | np.ndarray:
+        """Linear predictor (the model's risk score) of total points."""
+        return self.lp_at_zero + np.asarray(total, dtype=float) / self.points_per_lp
+
+    def total_of_lp(self, lp: float | np.ndarray) -> float | np.ndarray:
+        return (np.asarray(lp, dtype=float) - self.lp_at_zero) * self.points_per_lp
+
+    def survival_of_lp(self, lp: float | np.ndarray, months: tuple[int, ...] = REPORT_MONTHS):
+        """S(t | lp) at ``months`` from the model's training baseline, shape (len(lp), len(months))."""
+        times = np.asarray(months, dtype=float) * DAYS_PER_MONTH
+        return self.loaded.model.baseline_.survival(np.atleast_1d(lp), times)
+
+    def defaults(self) -> dict[str, Any]:
+        """Training median (numeric) or most frequent level (categorical) of every variable."""
+        return {v.name: v.default for v in self.variables}
+
+    def points(self, values: Mapping[str, Any]) -> PatientPoints:
+        """Points, total, lp and 12/24/36-month survival of a patient's raw values.
+
+        Missing values (absent or None/NaN) take the model's imputation value and are flagged;
+        names the nomogram does not use are refused.
+        """
+        known = {v.name for v in self.variables} | set(self.unused)
+        strange = sorted(set(values) - known)
+        if strange:
+            raise InputError(
+                f"The model does not use {', '.join(strange)}; its nomogram variables are "
+                f"{', '.join(v.name for v in self.variables)}."
+            )
+        used: dict[str, Any] = {}
+        points: dict[str, float] = {}
+        imputed, outside = [], []
+        for var in self.variables:
+            value = values.get(var.name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                value = var.default
+                imputed.append(var.name)
+            value = var.check(value)
+            if var.kind == "numeric" and not var.low <= value <= var.high:
+                outside.append(var.name)
+            used[var.name] = value
+            points[var.name] = self.points_of(var, var.contribution(value))
+        total = float(sum(points.values()))
+        lp = float(self.lp_of_total(total))
+        survival = self.survival_of_lp(lp)[0]
+        return PatientPoints(
+            values=used,
+            points=points,
+            total=total,
+            lp=lp,
+            survival={m: float(s) for m, s in zip(REPORT_MONTHS, survival, strict=True)},
+            imputed=imputed,
+            outside=outside,
+        )
+
+
+def _numeric_range(spec: dict[str, Any], mean: float, sd: float) -> tuple[float, float, str]:
+    """Axis range of a numeric column: the stored training range, else mean +- 2 SD clipped."""
+    if "range" in spec:
+        low, high = (float(v) for v in spec["range"])
+        return low, high, "training 1st-99th percentile"
+    low, high = mean - FALLBACK_SDS * sd, mean + FALLBACK_SDS * sd
+    var = BY_NAME.get(spec["name"])
+    if var is not None and var.low is not None and var.high is not None:
+        low, high = max(low, var.low), min(high, var.high)
+    elif spec["fill"] >= 0:  # skewed non-negative quantities (counts, volumes, texture sums)
+        low = max(low, 0.0)
+    if var is not None and var.kind in ("int", "bool"):
+        low, high = float(math.floor(low + 0.5)), float(math.floor(high + 0.5))
+    return low, high, f"training mean +- {FALLBACK_SDS:g} SD"
+
+
+def _require_linear_cox(loaded: LoadedModel) -> None:
+    model = loaded.model
+    if not isinstance(model, LINEAR_COX) or not loaded.model.preprocessor_.columns_:
+        raise InputError(
+            f"The nomogram needs a linear Cox model (coxph, coxnet or lasso_cox) on table "
+            f"variables; model {loaded.folder.name} is '{model.name}', whose risk is not a sum "
+            "of per-variable terms. Choose a Cox model on the sidebar or train one."
+        )
+
+
+def build_nomogram(loaded: LoadedModel) -> Nomogram:
+    """The nomogram of a fitted linear Cox model (coxph, coxnet, lasso_cox).
+
+    Raises :class:`InputError` for any other model (deepsurv, rsf, image models) and when the
+    model's lp is not additive over its input variables.
+    """
+    _require_linear_cox(loaded)
+    model = loaded.model
+    prep = model.preprocessor_
+    out_names = prep.feature_names_out_
+    specs = prep.columns_
+    reference = {s["name"]: s["fill"] for s in specs}
+    # Probe rows: the reference, then one row per numeric variable (default + 1 SD) and one per
+    # level of each categorical; their lp differences are the effects.
+    probes: list[dict[str, Any]] = [reference]
+    for spec in specs:
+        if spec["kind"] == "numeric":
+            sd = prep.scale_[out_names.index(spec["name"])]
+            probes.append({**reference, spec["name"]: spec["fill"] + sd})
+        else:
+            probes.extend({**reference, spec["name"]: c} for c in spec["categories"])
+    risk = model.predict_risk(pd.DataFrame(probes, columns=list(reference)))
+    base, effects = float(risk[0]), risk[1:] - risk[0]
+    variables: list[NomogramVariable] = []
+    unused: list[str] = []
+    check_row = dict(reference)
+    expected = base
+    position = 0
+    for spec in specs:
+        name = spec["name"]
+        if spec["kind"] == "numeric":
+            index = out_names.index(name)
+            sd, mean = prep.scale_[index], prep.mean_[index]
+            low, high, source = _numeric_range(spec, mean, sd)
+            var = BY_NAME.get(name)
+            variable = NomogramVariable(
+                name,
+                "numeric",
+                float(spec["fill"]),
+                beta=float(effects[position]) / sd,
+                low=min(low, high),
+                high=max(low, high),
+                whole_numbers=var is not None and var.kind in ("int", "bool"),
+                range_source=source,
+            )
+            position += 1
+            check_row[name] = high
+        else:
+            count = len(spec["categories"])
+            variable = NomogramVariable(
+                name,
+                "categorical",
+                spec["fill"],
+                levels=tuple(spec["categories"]),
+                effects=tuple(float(e) for e in effects[position : position + count]),
+            )
+            position += count
+            check_row[name] = spec["categories"][-1]
+        expected += variable.contribution(check_row[name])
+        lowest, highest = variable.span
+        if highest - lowest > 0:
+            variables.append(variable)
+        else:
+            unused.append(name)
+    if not variables:
+        raise InputError(
+            f"Model {loaded.folder.name} has no variable with a non-zero coefficient; there is "
+            "nothing to draw."
+        )
+    actual = float(model.predict_risk(pd.DataFrame([check_row], columns=list(reference)))[0])
+    if abs(actual - expected) > ADDITIVITY_TOL * max(1.0, abs(actual)):
+        raise InputError(
+            f"Model {loaded.folder.name}: the risk is not a sum of per-variable terms "
+            f"(probe lp {actual:.6g} vs {expected:.6g}); a nomogram cannot represent it."
+        )
+    widest = max(v.span[1] - v.span[0] for v in variables)
+    points_per_lp = 100.0 / widest
+    lp_at_zero = base + sum(v.span[0] for v in variables)
+    return Nomogram(model.name, variables, unused, points_per_lp, lp_at_zero, loaded)

@@ -1,0 +1,26 @@
+"""The one-page tumor-board report of a scored case (PDF drawn with matplotlib, no Streamlit).
+
+:func:`~survival_core.report.pdf.gather_report` collects and formats what the page shows into a
+:class:`~survival_core.report.pdf.ReportContent`; :func:`~survival_core.report.pdf.render_report`
+draws it on an A4 portrait page; :func:`~survival_core.report.pdf.build_report` does both.
+"""
+
+from survival_core.report.pdf import (
+    DISCLAIMER,
+    ReportContent,
+    build_report,
+    explanation_method,
+    gather_report,
+    render_report,
+    report_figure,
+)
+
+__all__ = [
+    "DISCLAIMER",
+    "ReportContent",
+    "build_report",
+    "explanation_method",
+    "gather_report",
+    "render_report",
+    "report_figure",
+]

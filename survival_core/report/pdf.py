@@ -1,0 +1,598 @@
+"""A one-page A4 PDF of one case's risk for a tumor board.
+
+Gathering and drawing are separate: :func:`gather_report` turns a case, its score under a saved model,
+the model's card and an optional explanation into formatted text and arrays (a
+:class:`ReportContent`, testable without a renderer); :func:`render_report` draws it with matplotlib
+(no pyplot, so concurrent app sessions share no figure state) and returns the PDF bytes.
+
+Privacy: the page names the case only by its ``case_id`` (the pseudonym the app shows); no other
+identifying field of the case (source path, DICOM tags) is read.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+
+from survival_core.case import Case
+from survival_core.errors import InputError
+from survival_core.explain.case import TOP_FRACTION, CaseExplanation
+from survival_core.io.clinical import BY_NAME
+from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
+from survival_core.preprocess.window import get_window
+from survival_core.viewer.figures import (
+    OVERLAY_FLOOR,
+    POSITIVE_COLOURS,
+    SIGNED_COLOURS,
+    overlay_range,
+    role_colour,
+    role_label,
+)
+from survival_core.viewer.slices import SliceView, best_slice, extract_slice, make_overlay, n_slices
+
+DISCLAIMER = "For research use only. Not a medical device; not for clinical decision-making."
+#: A4 portrait in inches (210 x 297 mm).
+A4_INCHES = (210 / 25.4, 297 / 25.4)
+#: Bars in the feature chart.
+TOP_FEATURES = 8
+#: Margin (mm) around the liver when the CT snapshot is cropped to it.
+CROP_MARGIN_MM = 15.0
+_LABEL_CHARS = 34
+
+
+@dataclass
+class ReportContent:
+    """Everything the report page shows, formatted (percentages, p-values, units) but not drawn."""
+
+    case_id: str
+    date: str
+    model_label: str
+    radsurv_version: str
+    risk: float
+    percentile: float
+    risk_group: str
+    #: (months, predicted survival probability) at 12, 24, 36 months.
+    survival: list[tuple[int, float]]
+    #: Labels of the clinical values the model imputed for this case.
+    imputed: list[str]
+    #: Training-cohort Kaplan-Meier curves per risk group: (time in months, survival, group size).
+    km: dict[str, tuple[np.ndarray, np.ndarray, int]]
+    training_risk: np.ndarray
+    #: Model card rows (label, text).
+    card: list[tuple[str, str]]
+    view: SliceView
+    #: Display window (low, high) of the CT snapshot in HU.
+    window: tuple[float, float]
+    slice_note: str
+    #: (label, value): signed attributions (risk units) or region shares (0-1), see ``signed``.
+    features: list[tuple[str, float]] = field(default_factory=list)
+    signed: bool = True
+    feature_note: str = ""
+    disclaimer: str = DISCLAIMER
+
+    @property
+    def overlay(self) -> bool:
+        """Whether the CT snapshot carries an attribution overlay."""
+        return self.view.overlay is not None
+
+    @property
+    def risk_text(self) -> str:
+        return f"Risk score {self.risk:.2f}"
+
+    @property
+    def percentile_text(self) -> str:
+        n = self.training_risk.size
+        return f"Percentile {self.percentile:.0f} of the training cohort (n = {n})"
+
+    @property
+    def group_text(self) -> str:
+        return f"{self.risk_group.capitalize()}-risk group"
+
+
+def survival_text(probability: float) -> str:
+    """A survival probability as a whole percentage ('< 1 %' / '> 99 %' at the ends)."""
+    if probability < 0.005:
+        return "< 1 %"
+    if probability > 0.995:
+        return "> 99 %"
+    return f"{100 * probability:.0f} %"
+
+
+def p_text(p: float | None) -> str:
+    """A p-value with 3 decimals, '< 0.001' below that; 'not computed' when missing."""
+    if p is None:
+        return "not computed (too few events in a group)"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _interval(value: float, low: float | None, high: float | None, digits: int) -> str:
+    if low is None or high is None:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} (95 % CI {low:.{digits}f}-{high:.{digits}f})"
+
+
+def _cut_text(cut: Mapping[str, Any]) -> str:
+    threshold = cut.get("threshold")
+    at = "" if threshold is None else f", risk > {threshold:.2f} is high"
+    if cut.get("method") == "youden":
+        return f"Youden index at {cut['horizon'] / DAYS_PER_MONTH:.0f} months{at}"
+    return f"median training risk{at}"
+
+
+def explanation_method(loaded: LoadedModel) -> str:
+    """The explanation the report uses: signed Grad-CAM for image models (seconds on a CPU, where
+    a voxel IG map takes minutes), exact Integrated Gradients for table models."""
+    from survival_core.models.image_base import ImageSurvivalModel
+
+    return "gradcam" if isinstance(loaded.model, ImageSurvivalModel) else "ig"
+
+
+def _card_rows(loaded: LoadedModel) -> list[tuple[str, str]]:
+    """The model card as (label, text) rows: cohort, inputs, protocol, c-index, groups."""
+    card = loaded.card
+    inputs = loaded.inputs
+    clinical = [
+        BY_NAME[n].label if n in BY_NAME else n for n in inputs if n in card.clinical_columns
+    ]
+    others = len(inputs) - len(clinical)
+    parts = ([", ".join(clinical)] if clinical else []) + (
+        [f"{others} image feature(s)"] if others else []
+    )
+    if explanation_method(loaded) == "gradcam":
+        parts.append("the liver CT volume")
+    rows = [
+        ("Model", f"{card.model}, trained {card.created[:10] or 'date unknown'}"),
+        (
+            "Training cohort",
+            f"n = {card.n} patients, {card.n_events} events "
+            f"({100 * card.n_events / max(card.n, 1):.0f} %)",
+        ),
+        ("Inputs", "; ".join(parts) or "none recorded"),
+    ]
+    cv = card.cv or {}
+    if cv.get("c_index") is not None:
+        rows += [
+            ("Protocol", f"resampling, {cv.get('n_folds', '?')} test folds, pooled out-of-fold"),
+            ("C-index (CV)", _interval(cv["c_index"], cv.get("ci_low"), cv.get("ci_high"), 3)),
+        ]
+    else:
+        rows.append(("Protocol", "fit on all patients; no cross-validation stored"))
+    rows += [
+        ("C-index (apparent)", f"{card.apparent_c_index:.3f} (on the training patients)"),
+        ("Risk-group cut", _cut_text(card.cut)),
+        ("Log-rank p", p_text(card.logrank_p)),
+    ]
+    hr = card.hazard_ratio
+    rows.append(
+        (
+            "HR high vs low",
+            "not estimable" if not hr or hr[0] is None else _interval(hr[0], hr[1], hr[2], 2),
+        )
+    )
+    return rows
+
+
+def _km_curves(loaded: LoadedModel) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """The card's group curves in months, starting at (0, 1)."""
+    curves = {}
+    for name, curve in loaded.card.km.items():
+        time = np.concatenate([[0.0], np.asarray(curve["time"], float) / DAYS_PER_MONTH])
+        surv = np.concatenate([[1.0], np.asarray(curve["survival"], float)])
+        at_risk = curve["n_at_risk"]
+        curves[name] = (time, surv, int(at_risk[0]) if at_risk else 0)
+    return curves
+
+
+def _value_text(name: str, case: Case, imputed: list[str]) -> str:
+    """'Albumin 32 g/L' for a clinical input ('(imputed)' when missing), else the short name."""
+    if name not in BY_NAME:
+        return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
+    var = BY_NAME[name]
+    if name in imputed or case.clinical.get(name) is None:
+        return f"{var.label} (imputed)"
+    value = case.clinical[name]
+    shown = (
+        f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else value
+    )
+    return f"{var.label} {shown}{' ' + var.unit if var.unit else ''}"
+
+
+def _features(
+    case: Case, explanation: CaseExplanation | None, imputed: list[str]
+) -> tuple[list[tuple[str, float]], bool, str]:
+    """Bars of the feature chart, whether they are signed, and the note under it."""
+    if explanation is None:
+        return [], True, "No explanation was computed for this report."
+    items = explanation.top_features[:TOP_FEATURES]
+    if items and "attribution" in items[0]:
+        bars = [(_value_text(i["name"], case, imputed), float(i["attribution"])) for i in items]
+        note = (
+            "Integrated Gradients from the training mean, in risk-score units: "
+            "red raises, blue lowers this patient's risk."
+        )
+        return bars, True, note
+    method = "Grad-CAM" if explanation.method == "gradcam" else "Integrated Gradients"
+    bars = [(str(i["name"]), float(i["share"])) for i in items]
+    note = f"Share of the {method} map's absolute attribution by region."
+    if explanation.enrichment is not None:
+        note += (
+            f" Tumour enrichment of the top {100 * TOP_FRACTION:g} % liver voxels: "
+            f"{explanation.enrichment:.1f}x."
+        )
+    return bars, False, note
+
+
+def _display_window(case: Case, view: SliceView) -> tuple[tuple[float, float], str]:
+    """The liver window for CT; the slice's 1st-99th percentile otherwise."""
+    if case.modality == "CT":
+        window = get_window("liver")
+        return (window.low, window.high), f"liver window W {window.width:g} / L {window.level:g} HU"
+    low, high = np.percentile(view.pixels, [1, 99])
+    return (float(low), float(high)), "intensity 1st-99th percentile"
+
+
+def gather_report(
+    case: Case,
+    loaded: LoadedModel,
+    score: CaseScore | Mapping[str, Any],
+    explanation: CaseExplanation | None = None,
+    overlay: sitk.Image | np.ndarray | None = None,
+    *,
+    model_label: str | None = None,
+    date: str | None = None,
+) -> ReportContent:
+    """Collect and format the report of ``case``.
+
+    ``score``: the case's :class:`CaseScore` (or its ``as_dict()``) under ``loaded``.
+    ``overlay``: an attribution map on the case's CT grid (default: ``explanation.map``, present
+    for image models). ``model_label``: how the app names the model (e.g. 'cox v3 (active)');
+    default the card's model and folder name. ``date``: ISO date shown (default today, UTC).
+    """
+    values = score.as_dict() if isinstance(score, CaseScore) else dict(score)
+    if values["case_id"] != case.case_id:
+        raise InputError(
+            f"The score given is of case {values['case_id']}, not of case {case.case_id}; "
+            "score this case first."
+        )
+    if overlay is None and explanation is not None:
+        overlay = explanation.map
+    gradcam = explanation is not None and explanation.method == "gradcam"
+    label = "Grad-CAM" if gradcam else "attribution"
+    shown = None if overlay is None else make_overlay(case, overlay, label)
+    index = best_slice(case, "axial")
+    view = extract_slice(case, "axial", index, overlay=shown, roles=("liver", "gtv"))
+    window, window_text = _display_window(case, view)
+    where = "largest GTV cross-section" if "gtv" in case.masks else "middle slice"
+    note = f"Axial slice {index + 1}/{n_slices(case.image, 'axial')} ({where}), {window_text}."
+    if shown is not None:
+        note += f" Overlay: {label} map" + (
+            ", red raises and blue lowers the risk." if shown.scale.signed else "."
+        )
+    elif explanation_method(loaded) == "gradcam":
+        note += " No attribution overlay was computed."
+    else:
+        note += " No attribution overlay: the model does not read the image."
+    imputed = list(values.get("imputed") or [])
+    features, signed, feature_note = _features(case, explanation, imputed)
+    return ReportContent(
+        case_id=case.case_id,
+        date=date or datetime.now(UTC).date().isoformat(),
+        model_label=model_label or f"{loaded.card.model} ({loaded.folder.name})",
+        radsurv_version=loaded.card.radsurv_version,
+        risk=float(values["risk"]),
+        percentile=float(values["percentile"]),
+        risk_group=str(values["risk_group"]),
+        survival=[(int(m), float(s)) for m, s in values["survival"].items()],
+        imputed=[BY_NAME[n].label if n in BY_NAME else n for n in imputed],
+        km=_km_curves(loaded),
+        training_risk=np.asarray(loaded.card.training_risk, dtype=float),
+        card=_card_rows(loaded),
+        view=view,
+        window=window,
+        slice_note=note,
+        features=features,
+        signed=signed,
+        feature_note=feature_note,
+    )
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+_HIGH, _LOW, _MUTED = "#c0392b", "#2471a3", "#7f8c8d"
+_BODY, _SMALL, _TITLE = 8.5, 7, 10
+
+
+def _section(fig, x: float, y: float, title: str) -> None:
+    fig.text(x, y, title, fontsize=_TITLE, fontweight="bold", va="bottom")
+
+
+def _draw_header(fig, content: ReportContent) -> None:
+    fig.text(0.05, 0.967, "RadSurv", fontsize=18, fontweight="bold", va="baseline")
+    fig.text(
+        0.205,
+        0.967,
+        "survival risk report for the tumor board",
+        fontsize=11,
+        va="baseline",
+        color=_MUTED,
+    )
+    fig.text(
+        0.95,
+        0.967,
+        f"Case {content.case_id}",
+        fontsize=13,
+        fontweight="bold",
+        ha="right",
+        va="baseline",
+    )
+    fig.text(0.05, 0.950, f"Model: {content.model_label}", fontsize=_BODY, va="baseline")
+    fig.text(
+        0.95,
+        0.950,
+        f"Report date {content.date} · RadSurv {content.radsurv_version}",
+        fontsize=_BODY,
+        ha="right",
+        va="baseline",
+    )
+    fig.add_artist(_rule(0.942))
+
+
+def _rule(y: float):
+    from matplotlib.lines import Line2D
+
+    return Line2D([0.05, 0.95], [y, y], color="#bbbbbb", linewidth=0.8)
+
+
+def _draw_risk(fig, content: ReportContent) -> None:
+    _section(fig, 0.05, 0.915, "Risk")
+    colour = _HIGH if content.risk_group == "high" else _LOW
+    fig.text(0.05, 0.888, content.risk_text, fontsize=15, fontweight="bold", va="baseline")
+    fig.text(0.05, 0.873, "relative scale, higher = worse", fontsize=_SMALL, color=_MUTED)
+    fig.text(0.05, 0.852, content.percentile_text, fontsize=_BODY, va="baseline")
+    fig.text(
+        0.05, 0.834, content.group_text, fontsize=12, fontweight="bold", color=colour, va="baseline"
+    )
+    fig.text(
+        0.05,
+        0.805,
+        "Predicted survival of this patient (model)",
+        fontsize=_BODY,
+        fontweight="bold",
+        va="baseline",
+    )
+    ax = fig.add_axes((0.05, 0.745, 0.40, 0.05), label="survival")
+    ax.axis("off")
+    table = ax.table(
+        cellText=[[survival_text(s) for _, s in content.survival]],
+        colLabels=[f"{m} months" for m, _ in content.survival],
+        loc="center",
+        cellLoc="center",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(_BODY)
+    table.scale(1, 1.5)
+    if content.imputed:
+        fig.text(
+            0.05,
+            0.722,
+            "Imputed (missing, training-cohort value): " + ", ".join(content.imputed),
+            fontsize=_SMALL,
+            color="#b9770e",
+            wrap=True,
+        )
+
+
+def _draw_km(fig, content: ReportContent) -> None:
+    _section(fig, 0.52, 0.915, "Training cohort Kaplan-Meier by risk group")
+    ax = fig.add_axes((0.58, 0.725, 0.37, 0.175), label="km")
+    for name, (time, surv, n) in content.km.items():
+        mine = name == content.risk_group
+        ax.step(
+            time,
+            surv,
+            where="post",
+            color=_HIGH if name == "high" else _LOW,
+            linewidth=2.4 if mine else 1.0,
+            alpha=1.0 if mine else 0.55,
+            label=f"{name} risk (n = {n})" + (", this patient" if mine else ""),
+        )
+    months = [m for m, _ in content.survival]
+    ax.plot(
+        months,
+        [s for _, s in content.survival],
+        "kD",
+        markersize=4,
+        label="this patient, predicted",
+    )
+    ax.set_xlabel("months since baseline", fontsize=_SMALL)
+    ax.set_ylabel("survival", fontsize=_SMALL)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
+    ax.tick_params(labelsize=_SMALL)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=_SMALL, loc="lower left", frameon=False)
+
+
+def _crop(ax, view: SliceView) -> None:
+    """Zoom to the liver contours (plus a margin) when there are any."""
+    points = [c for c in view.contours.get("liver", []) if len(c)]
+    if not points:
+        return
+    stacked = np.concatenate(points)
+    (x0, y0), (x1, y1) = stacked.min(axis=0), stacked.max(axis=0)
+    ax.set_xlim(x0 - CROP_MARGIN_MM, x1 + CROP_MARGIN_MM)
+    ax.set_ylim(y1 + CROP_MARGIN_MM, y0 - CROP_MARGIN_MM)
+
+
+def _draw_slice(fig, content: ReportContent) -> None:
+    _section(fig, 0.05, 0.675, "CT snapshot")
+    view = content.view
+    ax = fig.add_axes((0.05, 0.40, 0.42, 0.265), label="ct")
+    dx = view.col_mm[1] - view.col_mm[0] if view.col_mm.size > 1 else 1.0
+    dy = view.row_mm[1] - view.row_mm[0] if view.row_mm.size > 1 else 1.0
+    extent = (-dx / 2, view.col_mm[-1] + dx / 2, view.row_mm[-1] + dy / 2, -dy / 2)
+    low, high = content.window
+    ax.imshow(view.pixels, cmap="gray", vmin=low, vmax=high, extent=extent, interpolation="nearest")
+    scale = view.overlay_scale
+    if view.overlay is not None and scale is not None:
+        low_value, high_value = overlay_range(scale)
+        faint = np.abs(view.overlay) < OVERLAY_FLOOR * scale.limit
+        image = ax.imshow(
+            np.ma.masked_where(faint, view.overlay),
+            cmap=SIGNED_COLOURS if scale.signed else POSITIVE_COLOURS.lower(),
+            vmin=low_value,
+            vmax=high_value,
+            alpha=0.5,
+            extent=extent,
+            interpolation="bilinear",
+        )
+        bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
+        bar.set_label(scale.label, fontsize=_SMALL)
+        bar.ax.tick_params(labelsize=_SMALL - 1)
+    for position, (role, lines) in enumerate(view.contours.items()):
+        for k, line in enumerate(lines):
+            ax.plot(
+                line[:, 0],
+                line[:, 1],
+                color=role_colour(role, position),
+                linewidth=1.1,
+                label=role_label(role) if k == 0 else None,
+            )
+    _crop(ax, view)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=_SMALL, loc="lower right", framealpha=0.7)
+    fig.text(0.05, 0.372, content.slice_note, fontsize=_SMALL, color=_MUTED, wrap=True)
+
+
+def _draw_features(fig, content: ReportContent) -> None:
+    _section(fig, 0.52, 0.675, "Top features of this patient's risk")
+    ax = fig.add_axes((0.75, 0.44, 0.20, 0.225), label="features")
+    if not content.features:
+        ax.axis("off")
+        fig.text(0.52, 0.55, content.feature_note, fontsize=_BODY, color=_MUTED)
+        return
+    names = [name for name, _ in content.features][::-1]
+    values = np.array([value for _, value in content.features][::-1])
+    if content.signed:
+        colours = [_HIGH if v > 0 else _LOW for v in values]
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_xlabel("attribution (risk units)", fontsize=_SMALL)
+    else:
+        values = 100 * values
+        colours = [_MUTED] * len(values)
+        ax.set_xlabel("share of the map (%)", fontsize=_SMALL)
+    ax.barh(range(len(values)), values, color=colours, height=0.65)
+    ax.set_yticks(range(len(values)), names, fontsize=_SMALL)
+    ax.tick_params(axis="x", labelsize=_SMALL)
+    ax.grid(axis="x", alpha=0.3, linewidth=0.5)
+    fig.text(0.52, 0.392, content.feature_note, fontsize=_SMALL, color=_MUTED, wrap=True)
+
+
+def _draw_card(fig, content: ReportContent) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    fig.add_artist(_rule(0.352))
+    _section(fig, 0.05, 0.325, "Model card")
+    y = 0.305
+    for label, text in content.card:
+        fig.text(0.05, y, label, fontsize=_BODY, fontweight="bold", va="baseline")
+        fig.text(0.215, y, text, fontsize=_BODY, va="baseline", wrap=True)
+        y -= 0.019
+    ax = fig.add_axes((0.62, 0.13, 0.33, 0.165), label="distribution")
+    ax.hist(
+        content.training_risk,
+        bins=min(30, max(5, content.training_risk.size // 3)),
+        color="#d5d8dc",
+        edgecolor="white",
+    )
+    ax.axvline(content.risk, color="black", linewidth=1.6, label="this patient")
+    ax.set_xlabel("risk score", fontsize=_SMALL)
+    ax.set_ylabel("training patients", fontsize=_SMALL)
+    ax.set_title(
+        f"Training risks; this patient at percentile {content.percentile:.0f}", fontsize=_SMALL
+    )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.tick_params(labelsize=_SMALL)
+    ax.legend(fontsize=_SMALL, frameon=False)
+
+
+def _draw_footer(fig, content: ReportContent) -> None:
+    fig.add_artist(_rule(0.055))
+    fig.text(
+        0.5, 0.035, content.disclaimer, fontsize=9, fontweight="bold", ha="center", color=_HIGH
+    )
+    fig.text(
+        0.5,
+        0.018,
+        f"Case {content.case_id} · generated by RadSurv "
+        f"{content.radsurv_version} on {content.date} · page 1 of 1",
+        fontsize=_SMALL,
+        ha="center",
+        color=_MUTED,
+    )
+
+
+def report_figure(content: ReportContent):
+    """The report as an A4 portrait matplotlib Figure (axes labelled 'survival', 'km', 'ct',
+    'features', 'distribution')."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=A4_INCHES)
+    for draw in (
+        _draw_header,
+        _draw_risk,
+        _draw_km,
+        _draw_slice,
+        _draw_features,
+        _draw_card,
+        _draw_footer,
+    ):
+        draw(fig, content)
+    return fig
+
+
+def render_report(content: ReportContent) -> bytes:
+    """The PDF bytes of the report: one A4 page, TrueType (Type 42) fonts so text is selectable
+    and searchable (``pdf.fonttype`` is a global rcParam, set only while saving)."""
+    import matplotlib
+
+    fig = report_figure(content)
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig.savefig(
+            buffer,
+            format="pdf",
+            metadata={
+                "Title": f"RadSurv report, case {content.case_id}",
+                "Subject": content.disclaimer,
+                "Creator": f"RadSurv {content.radsurv_version}",
+            },
+        )
+    return buffer.getvalue()
+
+
+def build_report(
+    case: Case,
+    loaded: LoadedModel,
+    score: CaseScore | Mapping[str, Any],
+    explanation: CaseExplanation | None = None,
+    overlay: sitk.Image | np.ndarray | None = None,
+    *,
+    model_label: str | None = None,
+    date: str | None = None,
+) -> bytes:
+    """The one-page PDF report of ``case`` (see :func:`gather_report` for the arguments)."""
+    return render_report(
+        gather_report(case, loaded, score, explanation, overlay, model_label=model_label, date=date)
+    )

@@ -1,0 +1,321 @@
+"""Background training jobs: ``train --config`` in a detached process, tracked on disk.
+
+The dashboard never trains in its own script thread: :func:`start_job` writes the run config and
+starts ``python -m survival_core train --config <file> --json`` as a detached process (its own
+session and process group, so cancelling reaches the worker processes it spawns, and closing the
+page or restarting the server does not stop it). Everything about a job lives in its folder
+``<data>/runs/jobs/<job_id>/``:
+
+- ``config.yaml``: the checked config it runs (paths resolved, defaults filled in);
+- ``job.json``: job id, pid and process start (which name the process even after its pid is
+  reused), config name, start time (UTC) and the label shown on the Training page;
+- ``log.txt``: the command's stdout and stderr (progress lines, then the JSON result);
+- ``cancel.json``: written when the job is cancelled.
+
+The status is derived from disk each time it is asked for (:attr:`Job.status`): ``running`` while
+the process lives, then ``finished`` when the log ends with the command's JSON result,
+``cancelled`` when ``cancel.json`` exists, else ``failed`` (the log's ``error:`` line says why).
+A cancelled or crashed run stays RUNNING in the run store until
+:meth:`~survival_core.runs.store.RunStore.reap_dead_runs` marks it FAILED (every new run and the
+Training page reap). So jobs survive the page being left, and any session sees the same jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.paths import data_dir, data_subdir
+from survival_core.runs.atomic import write_json, write_text
+from survival_core.runs.config import RunConfig, parse_config
+from survival_core.runs.store import process_alive, process_start
+
+JOB_FILE, CONFIG_FILE, LOG_FILE, CANCEL_FILE = "job.json", "config.yaml", "log.txt", "cancel.json"
+STATUSES = ("running", "finished", "failed", "cancelled")
+#: Seconds a cancelled job gets to end after SIGTERM before its process group is SIGKILLed.
+CANCEL_GRACE = 5.0
+
+_RUN_LINE = re.compile(r"^run (\w+) \(", re.MULTILINE)
+_FOLD_LINE = re.compile(r"^fold (\d+)/(\d+)\b", re.MULTILINE)
+_FOLDS_PLANNED = re.compile(r"^\w+: \d+ patients, (\d+) folds\b", re.MULTILINE)
+_FITTING = re.compile(r"^fitting .* development patients$", re.MULTILINE)
+
+
+def jobs_dir() -> Path:
+    """``<data>/runs/jobs``: one folder per job."""
+    folder = data_subdir("runs") / "jobs"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def train_command(config_file: Path, activate: bool = False) -> list[str]:
+    """The headless ``train`` command a job runs."""
+    command = [sys.executable, "-m", "survival_core", "train", "--config", str(config_file)]
+    return [*command, "--json", *(["--activate"] if activate else [])]
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a job is: folds done of those planned, and its latest progress line."""
+
+    folds_done: int
+    folds_total: int | None
+    stage: str
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Job:
+    """One background training job (see the module doc); reads its state from its folder."""
+
+    job_id: str
+    folder: Path
+    pid: int
+    process_start: str
+    config_name: str
+    started: str
+    label: str
+    activate: bool = False
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / LOG_FILE
+
+    def log(self) -> str:
+        """The whole log so far ('' before the process wrote anything)."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n: int = 20) -> str:
+        """The last ``n`` lines of the log."""
+        return "\n".join(self.log().splitlines()[-n:])
+
+    def alive(self) -> bool:
+        """Whether the job's process still runs."""
+        return process_alive(self.pid, self.process_start)
+
+    def result(self) -> dict[str, Any] | None:
+        """The command's JSON result (run_id, status, metrics, seconds, model_version), or None
+        while running or when it failed."""
+        lines = self.log().strip().splitlines()
+        if not lines or not lines[-1].startswith("{"):
+            return None
+        try:
+            value = json.loads(lines[-1])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    @property
+    def cancelled(self) -> bool:
+        return (self.folder / CANCEL_FILE).exists()
+
+    @property
+    def status(self) -> str:
+        """``running``, ``finished``, ``failed`` or ``cancelled`` (see the module doc)."""
+        if self.alive():
+            return "running"
+        result = self.result()
+        if result is not None and result.get("status") == "FINISHED":
+            return "finished"
+        return "cancelled" if self.cancelled else "failed"
+
+    @property
+    def run_id(self) -> str | None:
+        """The tracked run's id, once the command has started it (its ``run <id>`` line)."""
+        found = _RUN_LINE.search(self.log())
+        return found.group(1) if found else None
+
+    def error(self) -> str | None:
+        """Why a failed job failed: the command's ``error:`` line, else the log's last line."""
+        if self.status != "failed":
+            return None
+        lines = [line for line in self.log().splitlines() if line.strip()]
+        for line in reversed(lines):
+            if line.startswith("error: "):
+                return line.removeprefix("error: ")
+        if lines:
+            return lines[-1]
+        return "The training process ended before writing anything to its log."
+
+    def progress(self) -> JobProgress:
+        """Folds done (the ``fold k/n`` lines), the latest line and a fraction for a progress bar:
+        data preparation up to 5 %, the folds up to 90 %, the final model fit, then 100 %."""
+        text = self.log()
+        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("{")]
+        stage = lines[-1] if lines else "starting"
+        planned = _FOLDS_PLANNED.findall(text)
+        folds = _FOLD_LINE.findall(text)
+        done = int(folds[-1][0]) if folds else 0
+        total = int(folds[-1][1]) if folds else int(planned[-1]) if planned else None
+        if self.status == "finished":
+            fraction = 1.0
+        elif _FITTING.search(text):
+            fraction = 0.95
+        elif total:
+            fraction = 0.05 + 0.85 * done / total
+        else:
+            fraction = 0.05 if self.run_id else 0.0
+        return JobProgress(done, total, stage, fraction)
+
+
+def read_config_text(
+    text: str, source: str = "the config text", base_dir: str | Path | None = None
+) -> RunConfig:
+    """A run config from YAML ``text`` (a form's text area), checked like a config file."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}.") from err
+    if data is None:
+        raise ConfigError(f"{source} is empty; a run config needs at least name, cohort and model.")
+    return parse_config(data, source=source, base_dir=base_dir)
+
+
+def _as_config(config: RunConfig | Mapping[str, Any] | str, base_dir: Path | None) -> RunConfig:
+    if isinstance(config, RunConfig):
+        return config
+    if isinstance(config, str):
+        return read_config_text(config, base_dir=base_dir)
+    return parse_config(config, source="the run form", base_dir=base_dir)
+
+
+def _reap_when_done(child: subprocess.Popen) -> None:
+    """Wait for the child in a daemon thread, so a finished job leaves no zombie process."""
+    threading.Thread(target=child.wait, name=f"job-{child.pid}", daemon=True).start()
+
+
+def start_job(
+    config: RunConfig | Mapping[str, Any] | str,
+    activate: bool = False,
+    label: str | None = None,
+    base_dir: str | Path | None = None,
+    command: Sequence[str] | None = None,
+) -> Job:
+    """Check ``config`` (a RunConfig, a mapping or YAML text; relative paths against
+    ``base_dir``), write it to a new job folder and start training it in the background.
+
+    ``command`` replaces the ``train`` command (tests); ``{config}`` in it is the config file.
+    Raises ConfigError for a bad config before anything is started.
+    """
+    run_config = _as_config(config, Path(base_dir) if base_dir is not None else None)
+    now = datetime.now(UTC)
+    job_id = f"{now:%Y%m%d-%H%M%S}-{run_config.name}-{secrets.token_hex(3)}"
+    folder = jobs_dir() / job_id
+    folder.mkdir(parents=True)
+    config_file = write_text(
+        folder / CONFIG_FILE, yaml.safe_dump(run_config.to_dict(), sort_keys=False)
+    )
+    if command is None:
+        argv = train_command(config_file, activate)
+    else:
+        argv = [part.replace("{config}", str(config_file)) for part in command]
+    # The same data folder (absolute, in case it was given relative to this process's cwd).
+    env = {**os.environ, "RADSURV_DATA_DIR": str(data_dir()), "PYTHONUNBUFFERED": "1"}
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    with open(folder / LOG_FILE, "ab") as log:
+        try:
+            child = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # own process group: cancel reaches its workers too
+            )
+        except OSError as err:
+            raise InputError(f"Cannot start the training process {argv[0]}: {err}") from err
+    _reap_when_done(child)
+    job = Job(
+        job_id=job_id,
+        folder=folder,
+        pid=child.pid,
+        process_start=process_start(child.pid),
+        config_name=run_config.name,
+        started=now.isoformat(timespec="seconds"),
+        label=label or _default_label(run_config),
+        activate=activate,
+    )
+    write_json(folder / JOB_FILE, _job_record(job))
+    return job
+
+
+def _default_label(config: RunConfig) -> str:
+    return f"{config.name} · {config.model.name} · {config.protocol.name}"
+
+
+def _job_record(job: Job) -> dict[str, Any]:
+    """What ``job.json`` holds: every field but the folder it is in."""
+    return {k: v for k, v in asdict(job).items() if k != "folder"}
+
+
+def load_job(folder: str | Path) -> Job:
+    """The job whose folder is ``folder``; InputError when it holds no readable job.json."""
+    folder = Path(folder)
+    try:
+        return Job(folder=folder, **json.loads((folder / JOB_FILE).read_text()))
+    except (OSError, ValueError, TypeError) as err:
+        raise InputError(f"{folder / JOB_FILE} is not a readable job record: {err}") from err
+
+
+def list_jobs() -> list[Job]:
+    """Every job, newest first (a folder still being set up, without job.json, is skipped)."""
+    jobs = []
+    for folder in jobs_dir().iterdir():
+        if folder.is_dir() and (folder / JOB_FILE).is_file():
+            try:
+                jobs.append(load_job(folder))
+            except InputError:
+                continue
+    return sorted(jobs, key=lambda job: job.started + job.job_id, reverse=True)
+
+
+def _signal_group(job: Job, sig: signal.Signals) -> None:
+    if job.alive():  # never signal a reused pid: process_alive also checks the start time
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(job.pid, sig)
+
+
+def cancel(job: Job, grace: float = CANCEL_GRACE, store: Any = None) -> Job:
+    """Stop ``job``: SIGTERM to its process group, SIGKILL after ``grace`` seconds if it still
+    runs. With a ``store`` (:class:`~survival_core.runs.store.RunStore`), its tracked run is
+    marked FAILED at once (else the next reap does it). A job that has ended is left as it is."""
+    if not job.alive():
+        return job
+    write_json(
+        job.folder / CANCEL_FILE, {"cancelled_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+    _signal_group(job, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while job.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if job.alive():
+        _signal_group(job, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while job.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if store is not None:
+        store.reap_dead_runs()
+    return job

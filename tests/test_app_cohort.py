@@ -1,0 +1,106 @@
+"""The Cohort page renders the demo cohort; another variable redraws the KM plot; the Cox table
+has a row per clinical variable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from survival_core.cohort.demo import default_model_dir, demo_features_path
+from survival_core.cohort.manifest import read_clinical
+from survival_core.features.table import write_table
+from tests.conftest import ROOT
+from tests.test_app_case import demo_in_place  # noqa: F401 - the demo-cohort fixture
+
+PAGE = ROOT / "pages" / "cohort.py"
+
+
+@pytest.fixture()
+def demo_with_features(demo_in_place):  # noqa: F811 - the imported fixture
+    """The small demo cohort with a two-column radiomics-like table (derived from the clinical
+    values, so correlations are defined) written as the demo's feature table."""
+    clinical = read_clinical(demo_in_place).set_index("case_id")
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(
+        {
+            "gtv__lloydmax8__glcm__Correlation": clinical["tumor_diameter"] / 100.0,
+            "gtv__firstorder__Entropy": clinical["albumin"] + rng.normal(0, 1, len(clinical)),
+        },
+        index=clinical.index,
+    )
+    path = demo_features_path()
+    before = path.read_bytes() if path.exists() else None
+    write_table(features, path, {})
+    yield demo_in_place, clinical
+    if before is None:
+        path.unlink()
+    else:
+        path.write_bytes(before)
+
+
+def _km_figure(app: AppTest) -> dict:
+    chart = next(c for c in app.get("plotly_chart") if c.proto.id and "km-chart" in c.proto.id)
+    return json.loads(chart.proto.spec)
+
+
+def test_cohort_page_renders_and_follows_the_variable(demo_with_features):
+    _, clinical = demo_with_features
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.caption[0].value.startswith(f"{len(clinical)} patients")
+    before = _km_figure(app)
+    app.selectbox(key="km-variable").set_value("albumin").run()
+    assert not app.exception
+    after = _km_figure(app)
+    assert after != before
+    assert "Albumin (g/L)" in after["layout"]["title"]["text"]
+    # the Cox table lists every clinical variable of the cohort, one row each
+    cox = app.dataframe[0].value  # the KM tab has no table: the first one is the Cox table
+    clinical_columns = [c for c in clinical.columns if c not in ("time", "event")]
+    assert len(cox) == len(clinical_columns)
+
+
+@pytest.fixture()
+def default_model(demo_with_features):
+    """A tiny clinical Cox model as the demo default (removed after if it was not there)."""
+    from survival_core.models.training import train_model
+
+    cohort, _ = demo_with_features
+    model_dir = default_model_dir()
+    existed = model_dir.exists()
+    train_model(
+        [cohort / "clinical.csv"],
+        "coxph",
+        {"penalizer": 1.0},
+        model_dir,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    yield model_dir
+    if not existed:
+        shutil.rmtree(model_dir)
+
+
+def test_distributions_use_the_models_risk_groups(default_model):
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert any(c.value.startswith("Groups: risk groups of demo default") for c in app.caption)
+    violins = json.loads(
+        next(c for c in app.get("plotly_chart") if "dist-chart" in c.proto.id).proto.spec
+    )
+    assert {t["type"] for t in violins["data"]} == {"violin"}
+    assert [t["name"].split(" ")[0] for t in violins["data"]] == ["low", "high"]
+
+
+def test_a_missing_table_path_is_an_error_not_a_traceback(tmp_path):
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(tmp_path / "nowhere.csv")).run()
+    assert not app.exception
+    assert "does not exist" in app.error[0].value

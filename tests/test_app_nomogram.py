@@ -1,0 +1,105 @@
+"""The Nomogram page renders the session's Cox model and follows an edited value at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+PAGE = ROOT / "pages" / "nomogram.py"
+
+
+def _train(folder, model: str, params: dict):
+    """``model`` trained on 60 synthetic patients (age, albumin, ecog, sex) as the demo default."""
+    from survival_core.cohort.demo import default_model_dir
+    from survival_core.models.training import train_model
+
+    rng = np.random.default_rng(3)
+    n = 60
+    table = pd.DataFrame(
+        {
+            "case_id": [f"P{i:03d}" for i in range(n)],
+            "age": rng.normal(62, 10, n).round(),
+            "albumin": rng.normal(38, 5, n).round(1),
+            "ecog": rng.integers(0, 3, n),
+            "sex": rng.choice(["M", "F"], n),
+        }
+    )
+    hazard = np.exp(0.04 * (table["age"] - 62) - 0.08 * (table["albumin"] - 38))
+    table["time"] = np.ceil(rng.exponential(900 / hazard)).astype(int)
+    table["event"] = (rng.random(n) < 0.7).astype(int)
+    path = folder / "clinical.csv"
+    table.to_csv(path, index=False)
+    train_model([path], model, params, default_model_dir())
+    return table
+
+
+@pytest.fixture()
+def data_folder(tmp_path, monkeypatch):
+    """A private data folder whose demo default model is the session's only choice (the run
+    store, whose first opening creates an MLflow database in ~15 s, is left out)."""
+    from survival_core.cohort.demo import default_model_dir
+    from ui import models
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(
+        models, "model_choices", lambda: [models.ModelChoice("test", default_model_dir())]
+    )
+    return tmp_path
+
+
+def _metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_page_draws_the_model_and_follows_an_edit(data_folder):
+    table = _train(data_folder, "coxph", {"penalizer": 0.1})
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception
+    assert not app.error
+    labels = [w.label for w in app.number_input]
+    assert {"Age (years)", "Albumin (g/L)", "ECOG performance status"} <= set(labels)
+    assert [s.label for s in app.selectbox] == ["Sex"]
+    age = next(w for w in app.number_input if w.label == "Age (years)")
+    assert age.value == table["age"].median()  # the training median (no case loaded)
+    total, survival = _metric(app, "Total points"), _metric(app, "3-year survival")
+    age.set_value(85).run()
+    assert not app.exception
+    assert _metric(app, "Total points") != total
+    assert _metric(app, "3-year survival") != survival
+    assert len(app.get("plotly_chart")) == 1
+    assert [b.label for b in app.get("download_button")] == ["Download PNG", "Download SVG"]
+
+
+def test_page_refuses_a_model_that_is_not_cox(data_folder):
+    _train(data_folder, "rsf", {"n_estimators": 20})
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception
+    assert any("needs a linear Cox model" in e.value for e in app.error)
+
+
+def test_page_prefills_the_current_case_and_flags_missing_values(data_folder):
+    import dataclasses
+
+    from survival_core.cohort.demo import default_model_dir
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.nomogram import build_nomogram
+    from tests.case_builders import make_case
+
+    _train(data_folder, "coxph", {"penalizer": 0.1})
+    clinical = {"age": 80.0, "sex": "F", "ecog": 1, "albumin": None, "bilirubin": 20.0}
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
+    app.run()
+    assert not app.exception
+    widgets = {w.label: w.value for w in [*app.number_input, *app.selectbox]}
+    assert widgets["Age (years)"] == 80 and widgets["Sex"] == "F"
+    assert widgets["Albumin (g/L)"] is None
+    assert any("albumin" in w.value for w in app.warning)
+    expected = build_nomogram(load_scoring_model(default_model_dir())).points(
+        {k: v for k, v in clinical.items() if k != "bilirubin"}
+    )
+    assert _metric(app, "Total points") == f"{expected.total:.1f}"

@@ -1,0 +1,174 @@
+"""The Risk page: a demo case scored by the active registered model exactly as `score_case` does,
+its charts drawn, the sidebar's model choice followed, no case or an unusable model explained."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from survival_core.cohort import demo
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+PAGE = "pages/risk.py"
+CONFIG = {
+    "name": "risk-page",
+    "model": {"name": "coxph", "params": {"penalizer": 1.0}},
+    "protocol": {"name": "nested_cv", "repeats": 1, "folds": 5},
+}
+
+
+@pytest.fixture(scope="module")
+def registry(small_cohort, tmp_path_factory):
+    """A data folder of its own (so other app tests keep an empty registry) with the small cohort
+    as demo cohort and three registered coxph models: albumin/bilirubin/ecog (active, with a
+    calibration report in its run), age/afp, and one needing a radiomics column cases lack."""
+    from survival_core.models.training import train_model
+    from survival_core.paths import demo_cohort_dir
+    from survival_core.runs.store import RunStore
+
+    folder = tmp_path_factory.mktemp("risk-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RADSURV_DATA_DIR", str(folder))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        cohort = demo_cohort_dir()
+        shutil.copytree(small_cohort, cohort)
+        meta = json.loads((cohort / "cohort.json").read_text())
+        patch.setattr(demo, "DEMO_N", meta["n"])
+        patch.setattr(demo, "DEMO_SEED", meta["seed"])
+        clinical = pd.read_csv(cohort / "clinical.csv")
+        rng = np.random.default_rng(0)
+        clinical.assign(gtv_original_firstorder_Mean=rng.normal(60, 10, len(clinical))).to_csv(
+            folder / "with_radiomics.csv", index=False
+        )
+        store = RunStore(folder / "runs")
+        models = {}
+        for name, table, features in (
+            ("labs", cohort / "clinical.csv", "^(albumin|bilirubin|ecog)$"),
+            ("age", cohort / "clinical.csv", "^(age|afp)$"),
+            ("radiomic", folder / "with_radiomics.csv", "^(albumin|gtv_original_.*)$"),
+        ):
+            with store.start_run(name, {**CONFIG, "name": name}, {"manifest": "m"}) as run:
+                out = folder / "trained" / name
+                train_model([table], "coxph", {"penalizer": 1.0}, out, features=features)
+                if name == "labs":
+                    reports = run.folder / "reports"
+                    reports.mkdir(parents=True)
+                    marker = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="calibration-marker"))
+                    (reports / "calibration.json").write_text(marker.to_json())
+                version = store.register_model(run.run_id, out, name)
+            models[name] = store.model_folder(name, version)
+        store.set_active("labs", 1)
+        yield {"cohort": cohort, "models": models}
+
+
+def _risk_page(registry, model: str | None = None) -> AppTest:
+    """The app run once (the Case page picks the first demo case), the registered ``model``
+    chosen as with the sidebar picker (default: the active one), then the Risk page.
+
+    The choice is written to the picker's session key: AppTest (streamlit 1.67) drops the
+    sidebar of an ``st.navigation`` app on reruns, so its widget cannot be set there."""
+    from ui.models import MODEL_CHOICE
+
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception
+    if model is not None:
+        picker = next(s for s in app.sidebar.selectbox if s.label == "Model")
+        app.session_state[MODEL_CHOICE] = next(
+            o for o in picker.options if o.startswith(f"{model} v1")
+        )
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    return app
+
+
+def _metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def _expected(registry, case_id: str, model: str):
+    from survival_core.io.case_loader import load_case
+    from survival_core.models.scoring import load_scoring_model, score_case
+
+    return score_case(
+        load_case(registry["cohort"] / "cases" / case_id),
+        load_scoring_model(registry["models"][model]),
+    )
+
+
+def _charts(app: AppTest) -> list[dict]:
+    """The plotly figures on the page, as their JSON specs."""
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(registry):
+    app = _risk_page(registry)
+    case_id = app.subheader[0].value
+    expected = _expected(registry, case_id, "labs")
+    assert _metric(app, "Risk score") == f"{expected.risk:.2f}"
+    assert _metric(app, "Percentile") == f"{expected.percentile:.0f} %"
+    assert _metric(app, "Risk group") == expected.risk_group
+    assert _metric(app, "1-year survival") == f"{100 * expected.survival['12']:.0f} %"
+    titles = [json.dumps(spec["layout"].get("title")) for spec in _charts(app)]
+    assert any("Predicted survival" in t for t in titles)
+    assert any("Risk scores of the training cohort" in t for t in titles)
+    km = next(s for s in _charts(app) if "survival by risk group" in json.dumps(s["layout"]))
+    names = [trace.get("name", "") for trace in km["data"]]
+    assert any(f"{expected.risk_group.title()} risk (this patient's group)" in n for n in names)
+    assert any("What drives" in t for t in titles)
+    # a band where the saved coxph holds its coefficient covariance, else the page says why not
+    from survival_core.models import load_model
+
+    survival = next(s for s in _charts(app) if "Predicted survival" in json.dumps(s["layout"]))
+    roles = [trace.get("meta", {}).get("role") for trace in survival["data"]]
+    if getattr(load_model(registry["models"]["labs"]), "covariance_", None) is not None:
+        assert "band" in roles
+    else:
+        assert "band" not in roles
+        assert any("No confidence band for this model type" in c.value for c in app.caption)
+    # model card: the run's protocol and calibration report
+    assert any("nested_cv" in m.value for m in app.markdown)
+    assert any("calibration-marker" in json.dumps(s["data"]) for s in _charts(app))
+    assert _metric(app, "Training patients") == "6"
+
+
+def test_risk_page_follows_the_sidebar_model(registry):
+    app = _risk_page(registry, model="age")
+    case_id = app.subheader[0].value
+    expected = _expected(registry, case_id, "age")
+    assert expected.risk != pytest.approx(_expected(registry, case_id, "labs").risk)
+    assert _metric(app, "Risk score") == f"{expected.risk:.2f}"
+    assert any("No calibration data" in c.value for c in app.caption)
+
+
+def test_risk_page_explains_a_model_the_case_cannot_feed(registry):
+    app = _risk_page(registry, model="radiomic")
+    assert any("cannot provide" in e.value and "gtv_original" in e.value for e in app.error)
+    assert not [m for m in app.metric if m.label == "Risk score"]
+    assert not app.get("plotly_chart")
+
+
+def test_risk_page_without_a_case_points_to_the_case_page(registry):
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert any("No case loaded yet" in i.value for i in app.info)
+    assert not app.metric
+
+
+def test_risk_page_flags_imputed_clinical_values(registry):
+    from ui.state import CLINICAL_EDITS
+
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    app.session_state[CLINICAL_EDITS] = {"albumin": None}
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    assert any("imputed" in w.value and "albumin" in w.value for w in app.warning)
+    assert _metric(app, "Risk score")

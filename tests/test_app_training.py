@@ -1,0 +1,193 @@
+"""The Training page: renders with no runs, refuses a bad config with the key's path, launches a
+tiny run in the background that then appears, shows a run's plots, compares runs, promotes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from survival_core.runs.jobs import cancel, list_jobs
+from tests.conftest import ROOT
+from tests.test_jobs import clinical_cohort, tiny_config, wait_for
+
+PAGE = str(ROOT / "pages" / "training.py")
+
+
+@pytest.fixture(scope="module")
+def fresh_data(tmp_path_factory):
+    """A data folder of this module's own, so the page starts with no runs and no jobs."""
+    from survival_core.runs.store import RunStore
+
+    previous = os.environ["RADSURV_DATA_DIR"]
+    folder = tmp_path_factory.mktemp("training-page")
+    os.environ["RADSURV_DATA_DIR"] = str(folder / "data")
+    cohort = clinical_cohort(folder / "cohort")
+    yield cohort, RunStore()  # the tracking database is created once, here
+    for job in list_jobs():  # none left running when a test failed half-way
+        cancel(job, grace=1.0)
+    os.environ["RADSURV_DATA_DIR"] = previous
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def with_yaml(app: AppTest, text: str) -> AppTest:
+    """Open "Advanced: edit the YAML" and replace the config text."""
+    app.toggle[0].set_value(True).run()
+    area = next(a for a in app.text_area if a.label == "Run config (YAML)")
+    area.set_value(text).run()
+    return app
+
+
+def start_button(app: AppTest):
+    return next(b for b in app.button if b.label == "Start run")
+
+
+def test_page_renders_without_runs(fresh_data):
+    app = page()
+    assert not app.exception
+    assert any("No runs yet" in info.value for info in app.info)
+    assert any("No training jobs yet" in info.value for info in app.info)
+    # the first study config fills the form and is valid as shipped
+    assert app.selectbox[0].value == "han2020" and not app.error
+    assert not start_button(app).disabled
+
+
+def test_a_config_error_is_shown_and_nothing_is_launched(fresh_data):
+    cohort, _ = fresh_data
+    bad = tiny_config(cohort, protocol={"name": "fixed_split", "folds": 3})
+    app = with_yaml(page(), yaml.safe_dump(bad))
+    assert not app.exception
+    assert [e.value for e in app.error][0].startswith("protocol.folds: not used by protocol")
+    assert start_button(app).disabled
+    assert list_jobs() == []
+    # a bad model parameter typed in the form is caught the same way
+    app = page()
+    params = next(a for a in app.text_area if a.label == "Model parameters (YAML)")
+    params.set_value("alpha: [0.1").run()
+    assert app.error[0].value.startswith("model.params: not valid YAML")
+
+
+def test_launch_follow_inspect_compare_and_promote(fresh_data):
+    from survival_core.runs.config import parse_config
+    from survival_core.runs.runner import run_training
+
+    cohort, store = fresh_data
+    app = with_yaml(page(), yaml.safe_dump(tiny_config(cohort, name="launched")))
+    start_button(app).click().run()
+    assert not app.exception and any("Started" in s.value for s in app.success)
+    (job,) = list_jobs()
+    # meanwhile, a run made directly (the page shows runs from any source)
+    direct = run_training(parse_config(tiny_config(cohort, name="direct", seed=3)), store=store)
+    wait_for(lambda: job.status != "running", 120, "the launched job")
+    assert job.status == "finished", job.log()
+
+    app = page()
+    assert not app.exception
+    runs = next(d.value for d in app.dataframe if "c-index (95 % CI)" in d.value)
+    assert set(runs["run_id"]) == {job.run_id, direct.run_id}
+    assert set(runs["status"]) == {"FINISHED"}
+    row = runs.set_index("run_id").loc[direct.run_id]
+    assert row["c-index (95 % CI)"].startswith(f"{direct.metrics['c_index']:.3f} (")
+    # one run's figures and per-fold metrics
+    app.selectbox(key="train-run").set_value(direct.run_id).run()
+    assert not app.exception
+    saved = {p.stem for p in (store.get_run(direct.run_id).folder / "reports").glob("*.json")}
+    assert {"km_risk_groups", "td_auc"} <= saved
+    assert len(app.get("plotly_chart")) == len(saved)
+    folds = next(d.value for d in app.dataframe if "fold_c_index" in d.value)
+    assert folds["fold_c_index"].iloc[0] == pytest.approx(direct.metrics["c_index"], abs=1e-3)
+
+    # compare both runs: one column each, td-AUC overlaid
+    app.multiselect(key="train-compare").set_value([job.run_id, direct.run_id]).run()
+    assert not app.exception
+    compared = app.dataframe[-1].value
+    assert len(compared.columns) == 2
+    assert compared.loc["c-index"].tolist() == pytest.approx(
+        [round(store.get_run(r).metrics["c_index"], 3) for r in (job.run_id, direct.run_id)]
+    )
+
+    # promote the direct run's model
+    assert store.active_model() is None
+    promote = next(b for b in app.button if b.label.startswith("Promote direct v1"))
+    promote.click().run()
+    assert not app.exception
+    active = store.active_model()
+    assert (active.name, active.version) == ("direct", 1)
+    assert any("direct v1" in c.value for c in app.caption)
+
+
+def test_each_study_config_comes_through_the_form_unchanged(fresh_data):
+    from survival_core.runs.config import load_config
+    from survival_core.runs.jobs import read_config_text
+    from ui.training import BLANK, model_defaults, study_configs
+
+    app = page()
+    for name, path in study_configs().items():
+        app.selectbox[0].set_value(name).run()
+        assert not app.exception and not app.error, name
+        app.toggle(key=f"train-{name}-advanced").set_value(True).run()
+        text = next(a for a in app.text_area if a.label == "Run config (YAML)").value
+        shown = read_config_text(text, base_dir=path.parent)
+        assert shown.to_dict() == load_config(path).to_dict(), name
+        assert not start_button(app).disabled
+    # a blank config is valid too; another model starts from its own defaults
+    app.selectbox[0].set_value(BLANK).run()
+    app.selectbox(key=f"train-{BLANK}-model").set_value("rsf").run()
+    assert not app.exception and not app.error and not start_button(app).disabled
+    params = next(a for a in app.text_area if a.label == "Model parameters (YAML)").value
+    assert yaml.safe_load(params)["n_estimators"] == model_defaults("rsf")["n_estimators"]
+
+
+def test_a_running_job_shows_progress_and_cancels(fresh_data):
+    import sys
+
+    from survival_core.runs.jobs import start_job
+
+    cohort, _ = fresh_data
+    script = "import time; print('run 0123abcd (sleeper)', flush=True); time.sleep(120)"
+    job = start_job(tiny_config(cohort, name="sleeper"), command=[sys.executable, "-c", script])
+    wait_for(lambda: job.run_id == "0123abcd", 30, "the job's first line")
+    app = page()
+    assert not app.exception
+    assert app.get("progress")[0].proto.value == 5  # percent: started, no fold yet
+    assert any("run 0123abcd (sleeper)" in c.value for c in app.code)
+    next(b for b in app.button if b.key == f"cancel-{job.job_id}").click().run()
+    assert not app.exception and job.status == "cancelled"
+    assert not any(b.key == f"cancel-{job.job_id}" for b in app.button)
+    ended = next(d.value for d in app.dataframe if "job" in d.value)
+    assert ended.set_index("job").loc[job.label, "status"] == "cancelled"
+
+
+def test_runs_table_formats_and_marks_cancelled_runs():
+    import numpy as np
+    import pandas as pd
+
+    from ui.training import runs_table
+
+    start = pd.Timestamp("2026-01-02 10:00", tz="UTC")
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b"],
+            "name": ["x", "y"],
+            "status": ["FINISHED", "FAILED"],
+            "start_time": [start, start],
+            "end_time": [start + pd.Timedelta(seconds=83), start + pd.Timedelta(hours=1.5)],
+            "error": [None, "killed"],
+            "c_index": [0.71234, np.nan],
+            "ci_low": [0.6, np.nan],
+            "ci_high": [0.8, np.nan],
+            "td_auc_365": [0.7, np.nan],
+            "td_auc_1000": [0.65, np.nan],
+        }
+    )
+    table = runs_table(runs, cancelled={"b"})
+    assert table["status"].tolist() == ["FINISHED", "CANCELLED"]
+    assert table["c-index (95 % CI)"].tolist() == ["0.712 (0.600–0.800)", ""]
+    assert table["td-AUC 1 y"].iloc[0] == 0.7 and table["td-AUC 1000 d"].iloc[0] == 0.65
+    assert table["duration"].tolist() == ["1 min 23 s", "1 h 30 min"]
+    assert table["started"].iloc[0] == "2026-01-02 10:00 UTC"

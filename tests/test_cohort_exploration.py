@@ -1,0 +1,282 @@
+"""Cohort exploration on real survival cohorts (GBSG2, WHAS500 from scikit-survival), cross-checked
+against lifelines and scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from lifelines.statistics import multivariate_logrank_test
+from scipy import stats
+from sksurv.datasets import load_gbsg2, load_whas500
+from sksurv.util import Surv
+
+from survival_core.cohort import exploration as ex
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.risk_groups import logrank_test
+
+
+def _cohort(loader) -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = loader()
+    event_field, time_field = y.dtype.names
+    X = X.copy()
+    X.index = pd.Index([f"P{k:04d}" for k in range(len(X))], name="case_id")
+    return X, Surv.from_arrays(y[event_field], y[time_field])
+
+
+@pytest.fixture(scope="module")
+def gbsg2():
+    return _cohort(load_gbsg2)
+
+
+@pytest.fixture(scope="module")
+def whas500():
+    return _cohort(load_whas500)
+
+
+def _lifelines(x: np.ndarray, y: np.ndarray) -> CoxPHFitter:
+    data = pd.DataFrame({"x": x, "time": y["time"], "event": y["event"].astype(int)})
+    return CoxPHFitter().fit(data, "time", "event")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "column", "kind"),
+    [
+        ("gbsg2", "age", "continuous"),
+        ("gbsg2", "pnodes", "continuous"),
+        ("gbsg2", "horTh", "binary"),
+        ("whas500", "bmi", "continuous"),
+        ("whas500", "gender", "binary"),
+    ],
+)
+def test_univariate_cox_row_equals_lifelines(request, dataset, column, kind):
+    frame, y = request.getfixturevalue(dataset)
+    row = ex.univariate_cox(frame, y, [column]).iloc[0]
+    x = ex.variable(frame[column]).values.to_numpy()
+    fit = _lifelines(x, y)
+    summary = fit.summary.loc["x"]
+    assert row["kind"] == kind and row["n"] == len(frame) and row["note"] == ""
+    assert row["hr"] == pytest.approx(summary["exp(coef)"], rel=1e-9)
+    assert row["hr_low"] == pytest.approx(summary["exp(coef) lower 95%"], rel=1e-9)
+    assert row["hr_high"] == pytest.approx(summary["exp(coef) upper 95%"], rel=1e-9)
+    assert row["p"] == pytest.approx(summary["p"], rel=1e-9)
+    assert row["c_index"] == pytest.approx(fit.concordance_index_, rel=1e-9)
+    if kind == "continuous":  # per SD: lifelines on the standardised covariate
+        standard = _lifelines(x / np.std(x, ddof=1), y).summary.loc["x"]
+        assert row["hr_per_sd"] == pytest.approx(standard["exp(coef)"], rel=1e-6)
+        assert row["hr_per_sd_low"] == pytest.approx(standard["exp(coef) lower 95%"], rel=1e-6)
+    else:
+        assert np.isnan(row["hr_per_sd"])
+
+
+def test_binary_scale_names_the_levels(gbsg2):
+    frame, y = gbsg2
+    table = ex.univariate_cox(frame, y, ["horTh", "age"])
+    assert list(table["scale"]) == ["yes vs no", "per 1 year"]  # age: the schema unit
+
+
+def test_q_values_are_benjamini_hochberg_of_the_p_values(whas500):
+    frame, y = whas500
+    table = ex.univariate_cox(frame, y, list(frame.columns))
+    tested = table["p"].notna()
+    assert tested.sum() >= 12
+    expected = stats.false_discovery_control(table.loc[tested, "p"].to_numpy(), method="bh")
+    np.testing.assert_allclose(table.loc[tested, "q"], expected, rtol=1e-12)
+
+
+def test_problem_columns_are_flagged_not_raised(gbsg2):
+    frame, y = gbsg2
+    frame = frame.assign(
+        constant=1.0,
+        separating=-y["time"],  # shorter follow-up -> higher value: monotone likelihood
+        tgrade_text=frame["tgrade"].astype(str),
+    )
+    table = ex.univariate_cox(frame, y, ["age", "constant", "separating", "tgrade_text"])
+    notes = dict(zip(table["variable"], table["note"], strict=True))
+    assert notes["age"] == ""
+    assert "constant" in notes["constant"] and np.isnan(table["p"].iloc[1])
+    assert notes["separating"] != ""
+    assert "unordered" in notes["tgrade_text"]
+    # q only over the rows with a p
+    assert table["q"].notna().sum() == table["p"].notna().sum()
+
+
+def test_missing_values_are_left_out_and_counted(gbsg2):
+    frame, y = gbsg2
+    frame = frame.copy()
+    frame.loc[frame.index[:10], "age"] = np.nan
+    row = ex.univariate_cox(frame, y, ["age"]).iloc[0]
+    assert row["n"] == len(frame) - 10
+    fit = _lifelines(frame["age"].to_numpy()[10:], y[10:])
+    assert row["hr"] == pytest.approx(fit.summary.loc["x", "exp(coef)"], rel=1e-9)
+
+
+def test_median_split_counts(gbsg2):
+    frame, _ = gbsg2
+    values = frame["tsize"].copy()
+    values.iloc[:7] = np.nan
+    split = ex.split_groups(values, "median")
+    median = values.median()
+    low, high = split.order
+    assert split.counts == {low: int((values <= median).sum()), high: int((values > median).sum())}
+    assert split.n_missing == 7 and "7 patient(s)" in split.notes[-1]
+    assert split.how.endswith(f"{len(values) - 7} patients; 7 without a value left out")
+    assert split.cuts == (median,)
+    assert low.startswith("≤") and high.startswith(">")
+
+
+def test_tertiles_and_threshold(whas500):
+    frame, _ = whas500
+    age = frame["age"]
+    tertiles = ex.split_groups(age, "tertiles")
+    q1, q2 = age.quantile([1 / 3, 2 / 3])
+    assert list(tertiles.counts.values()) == [
+        int((age <= q1).sum()),
+        int(((age > q1) & (age <= q2)).sum()),
+        int((age > q2).sum()),
+    ]
+    cut = ex.split_groups(age, "threshold", threshold=70)
+    assert list(cut.counts.values()) == [int((age <= 70).sum()), int((age > 70).sum())]
+    with pytest.raises(InputError, match="one group"):
+        ex.split_groups(age, "threshold", threshold=age.max() + 1)
+    with pytest.raises(ConfigError, match="threshold"):
+        ex.split_groups(age, "threshold")
+    with pytest.raises(InputError, match="no value"):
+        ex.split_groups(pd.Series(np.nan, index=age.index, name="albumin"), "median")
+
+
+def test_schema_categories_split_in_their_order():
+    bclc = pd.Series(["C", "0", "A", None, "B", "A", "C"], name="bclc")
+    split = ex.split_groups(bclc)
+    assert split.rule == "levels"
+    assert split.order == ("0", "A", "B", "C")  # the schema's order; D absent
+    assert split.counts == {"0": 1, "A": 2, "B": 1, "C": 2} and split.n_missing == 1
+    assert ex.variable(bclc).scale == "per step (0 < A < B < C < D)"
+    with pytest.raises(ConfigError, match="cannot be split by median"):
+        ex.split_groups(bclc, "median")
+
+
+def test_yes_no_columns_with_gaps():
+    mvi = pd.Series([True, False, None, True], name="mvi", dtype=object)
+    var = ex.variable(mvi)
+    assert var.kind == "binary" and var.levels == ("no", "yes")
+    assert var.values.tolist()[:2] == [1.0, 0.0] and var.n_missing == 1
+
+
+@pytest.mark.parametrize(("dataset", "column"), [("gbsg2", "tgrade"), ("whas500", "chf")])
+def test_logrank_equals_lifelines(request, dataset, column):
+    frame, y = request.getfixturevalue(dataset)
+    labels = frame[column].astype(str).to_numpy()
+    ours = ex.logrank_groups(y, labels)
+    theirs = multivariate_logrank_test(y["time"], labels, y["event"])
+    assert ours.df == theirs.degrees_of_freedom == np.unique(labels).size - 1
+    assert ours.chi2 == pytest.approx(theirs.test_statistic, rel=1e-9)
+    assert ours.p_value == pytest.approx(theirs.p_value, rel=1e-9)
+    if ours.df == 1:  # the two-group test of risk_groups agrees
+        two = logrank_test(y, (labels == labels[0]).astype(int))
+        assert ours.chi2 == pytest.approx(two.chi2, rel=1e-9)
+
+
+def test_km_by_draws_one_curve_per_group_with_the_p(gbsg2):
+    frame, y = gbsg2
+    result = ex.km_by(frame, y, "tgrade")
+    assert list(result.curves) == ["I", "II", "III"]
+    curves = [t for t in result.figure.data if (t.meta or {}).get("role") == "km"]
+    assert [t.meta["group"] for t in curves] == ["I", "II", "III"]
+    note = result.figure.layout.annotations[-1].text
+    assert "Log-rank" in note and "(2 df)" in note
+    assert result.figure.layout.title.text.startswith("Survival by tgrade")
+    assert sum(c.n_at_risk[0] for c in result.curves.values()) == len(frame)
+    with pytest.raises(InputError, match="no column"):
+        ex.km_by(frame, y, "nope")
+
+
+def test_correlation_heatmap_shape_labels_and_values():
+    rng = np.random.default_rng(3)
+    n = 40
+    index = pd.Index([f"C{k}" for k in range(n)], name="case_id")
+    frame = pd.DataFrame(
+        {
+            "albumin": rng.normal(38, 5, n),
+            "bclc": rng.choice(["0", "A", "B", "C"], n),
+            "gtv__lloydmax8__glrlm__GrayLevelNonUniformity": rng.normal(size=n),
+            "liver_minus_gtv__lloydmax16__glrlm__GrayLevelNonUniformity": rng.normal(size=n),
+            "gtv__lloydmax8__glcm__Correlation": rng.normal(size=n),
+        },
+        index=index,
+    )
+    radiomics = list(frame.columns[2:])
+    figure, _ = ex.correlation_figure(frame, ["albumin", "bclc"], radiomics)
+    heat = figure.data[0]
+    assert np.asarray(heat.z).shape == (2, 3)
+    assert list(heat.x) == radiomics and list(heat.y) == ["albumin", "bclc"]  # full on hover
+    ticks = list(figure.layout.xaxis.ticktext)
+    assert ticks[0] == "gtv·lloydmax8·glrlm·GLNU"
+    assert all(len(t) <= ex.LABEL_WIDTH for t in ticks) and len(set(ticks)) == 3
+    assert list(figure.layout.yaxis.ticktext) == ["Albumin", "BCLC stage"]
+    bclc_codes = frame["bclc"].map({"0": 0, "A": 1, "B": 2, "C": 3})
+    rho = stats.spearmanr(bclc_codes, frame[radiomics[2]]).statistic
+    assert heat.z[1][2] == pytest.approx(rho, abs=1e-12)
+
+
+def test_short_labels_are_unique():
+    names = ["x" * 40 + "a", "x" * 40 + "b", "age"]
+    labels = ex.short_labels(names)
+    assert labels[2] == "Age" and len(set(labels)) == 3
+    assert labels[1].endswith("#2")
+
+
+def test_distributions_by_group_mann_whitney(gbsg2):
+    frame, _ = gbsg2
+    groups = ex.split_groups(frame["age"], "median").groups
+    table = ex.distributions_by_group(frame, ["tsize", "pnodes", "horTh"], groups)
+    low, high = ex.split_groups(frame["age"], "median").order
+    a = frame.loc[groups == low, "tsize"]
+    b = frame.loc[groups == high, "tsize"]
+    assert table["p"].iloc[0] == pytest.approx(stats.mannwhitneyu(a, b).pvalue, rel=1e-12)
+    np.testing.assert_allclose(
+        table["q"], stats.false_discovery_control(table["p"], method="bh"), rtol=1e-12
+    )
+    figure = ex.distribution_figure(frame, "tsize", groups)
+    assert [t.type for t in figure.data] == ["violin", "violin"]
+    assert sum(len(t.y) for t in figure.data) == len(frame)
+    assert "Mann-Whitney p" in figure.layout.title.text
+
+
+def test_model_risk_groups_use_the_cards_cut(tmp_path, gbsg2):
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.models.training import train_model
+
+    frame, y = gbsg2
+    table = frame[["age", "tsize", "pnodes"]].assign(time=y["time"], event=y["event"].astype(int))
+    table.to_csv(tmp_path / "gbsg2.csv")
+    train_model([tmp_path / "gbsg2.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m")
+    loaded = load_scoring_model(tmp_path / "m")
+    groups = ex.model_risk_groups(loaded, frame)
+    risk = loaded.model.predict_risk(frame[loaded.inputs])
+    expected = np.where(risk > loaded.card.cut["threshold"], "high", "low")
+    assert (groups.to_numpy() == expected).all()
+    assert (groups == "high").sum() == (
+        np.asarray(loaded.card.training_risk) > loaded.card.cut["threshold"]
+    ).sum()
+    with pytest.raises(InputError, match="lacks"):
+        ex.model_risk_groups(loaded, frame[["age"]])
+
+
+def test_load_cohort_reads_a_folder_and_refuses_bad_paths(tmp_path, gbsg2):
+    frame, y = gbsg2
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    frame[["age"]].assign(time=y["time"], event=y["event"].astype(int)).to_csv(
+        folder / "clinical.csv"
+    )
+    frame[["tsize"]].iloc[:100].to_csv(tmp_path / "features.csv")
+    data = ex.load_cohort([folder, tmp_path / "features.csv"])
+    assert data.frame.shape == (100, 2) and data.n_events == int(y["event"][:100].sum())
+    assert data.families() == {"clinical": ["age"], "radiomics": ["tsize"], "deep": []}
+    assert any("left out" in note for note in data.notes)
+    with pytest.raises(InputError, match="does not exist"):
+        ex.load_cohort([tmp_path / "missing.csv"])
+    with pytest.raises(InputError, match="clinical.csv"):
+        ex.load_cohort([tmp_path])

@@ -1,0 +1,171 @@
+"""Background training jobs: a real tiny run finishes and is tracked, cancel stops the process
+group and the run is reaped FAILED, a failing config leaves its message in the log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survival_core.errors import ConfigError
+from survival_core.runs.jobs import Job, cancel, list_jobs, load_job, read_config_text, start_job
+from survival_core.runs.store import RunStore, process_alive
+
+
+def clinical_cohort(folder: Path, n: int = 30, seed: int = 0) -> Path:
+    """A cohort folder for clinical-only models: clinical.csv with three variables whose risk
+    drives the survival times, and a manifest whose image files are empty placeholders (coxph on
+    clinical columns never opens them). Written in milliseconds, unlike generated images."""
+    rng = np.random.default_rng(seed)
+    ids = [f"CLN-{i:03d}" for i in range(n)]
+    albumin = rng.normal(38, 5, n).round(1)
+    bilirubin = rng.lognormal(2.7, 0.5, n).round(1)
+    ecog = rng.integers(0, 3, n)
+    hazard = np.exp(-0.15 * (albumin - 38) + 0.5 * ecog) / 700
+    time = np.maximum(rng.exponential(1 / hazard), 5).round()
+    censor = rng.uniform(200, 2500, n)
+    clinical = pd.DataFrame(
+        {
+            "case_id": ids,
+            "time": np.minimum(time, censor),
+            "event": (time <= censor).astype(int),
+            "albumin": albumin,
+            "bilirubin": bilirubin,
+            "ecog": ecog,
+        }
+    )
+    folder.mkdir(parents=True)
+    clinical.to_csv(folder / "clinical.csv", index=False)
+    rows = []
+    for case_id in ids:
+        (folder / "cases" / case_id).mkdir(parents=True)
+        for name in ("image", "liver", "gtv"):
+            (folder / "cases" / case_id / f"{name}.nii.gz").touch()
+        files = [f"cases/{case_id}/{name}.nii.gz" for name in ("image", "liver", "gtv")]
+        rows.append([case_id, "nifti", *files, ""])
+    columns = ["case_id", "format", "image", "liver_mask", "gtv_mask", "rtstruct"]
+    pd.DataFrame(rows, columns=columns).to_csv(folder / "manifest.csv", index=False)
+    return folder
+
+
+def tiny_config(cohort: Path, name: str = "tiny", **overrides) -> dict:
+    """coxph on three clinical columns, one 70/30 split: trains in well under a second."""
+    return {
+        "name": name,
+        "cohort": str(cohort),
+        "features": {"select": "^(albumin|bilirubin|ecog)$"},
+        "model": {"name": "coxph", "params": {"penalizer": 0.5}},
+        "protocol": {"name": "fixed_split", "test_fraction": 0.3},
+        "horizons": [365, 730],
+        "bootstrap": 20,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return clinical_cohort(tmp_path_factory.mktemp("jobs") / "cohort")
+
+
+@pytest.fixture(scope="module")
+def store() -> RunStore:
+    return RunStore()  # creates the tracking database once, before any job process opens it
+
+
+@pytest.fixture(scope="module")
+def jobs(cohort, store) -> dict[str, Job]:
+    """The three jobs of this file, started together (each spends seconds importing)."""
+    slow = tiny_config(
+        cohort,
+        name="slow",
+        model={"name": "deepsurv", "params": {"epochs": 5000, "patience": 5000}},
+        protocol={"name": "nested_cv", "repeats": 5, "folds": 3},
+    )
+    # valid as a config (existence is checked by the run, which may be on another machine)
+    missing = tiny_config(cohort.parent / "no-such-cohort", name="missing")
+    started = {
+        "tiny": start_job(tiny_config(cohort), label="tiny test run"),
+        "slow": start_job(slow),
+        "missing": start_job(missing),
+    }
+    yield started
+    for job in started.values():
+        cancel(job, grace=1.0)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_tiny_run_finishes_and_is_tracked(jobs, cohort, store):
+    job = jobs["tiny"]
+    assert job in list_jobs() and load_job(job.folder) == job and job.label == "tiny test run"
+    wait_for(lambda: job.status != "running", 120, "the job to end")
+    assert job.status == "finished", job.log()
+    assert job.error() is None
+    result = job.result()
+    assert result["run_id"] == job.run_id and result["status"] == "FINISHED"
+    runs = store.list_runs("tiny").set_index("run_id")
+    assert runs.loc[job.run_id, "status"] == "FINISHED"
+    assert runs.loc[job.run_id, "c_index"] == pytest.approx(result["metrics"]["c_index"])
+    progress = job.progress()
+    assert (progress.folds_done, progress.folds_total, progress.fraction) == (1, 1, 1.0)
+    assert "fold 1/1" in job.log_tail(50)
+    assert len(job.log_tail(2).splitlines()) == 2
+    # the config it ran sits next to its log, paths resolved
+    assert read_config_text((job.folder / "config.yaml").read_text()).cohort == cohort
+
+
+def test_cancel_stops_the_process_and_the_run_is_reaped_failed(jobs, store):
+    job = jobs["slow"]
+    wait_for(lambda: job.run_id is not None or job.status != "running", 90, "the run to start")
+    assert job.status == "running", job.log()
+    assert 0 < job.progress().fraction < 1 and job.result() is None
+    assert cancel(job, grace=5.0) is job
+    assert not process_alive(job.pid, job.process_start)
+    assert job.status == "cancelled" and job.error() is None
+    assert store.get_run(job.run_id).status == "RUNNING"  # until the reaper sees it
+    assert job.run_id in store.reap_dead_runs()
+    record = store.get_run(job.run_id)
+    assert record.status == "FAILED" and "killed" in record.error
+    assert cancel(job).status == "cancelled"  # cancelling again changes nothing
+
+
+def test_a_failing_run_fails_the_job_with_its_message(jobs, cohort, store):
+    job = jobs["missing"]
+    wait_for(lambda: job.status != "running", 60, "the job to fail")
+    assert job.status == "failed" and job.result() is None
+    expected = f"Cohort folder {cohort.parent / 'no-such-cohort'} has no manifest.csv."
+    assert job.error() == expected
+    assert f"error: {expected}" in job.log()
+    assert store.get_run(job.run_id).status == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("name: x\ncohort: demo\nmodel: {name: coxph, params: {penalizer: -}}\n", "model.params"),
+        ("name: x\ncohort: demo\nmodel: {name: nope}\n", "model.name"),
+        ("name: x\n  cohort: [demo\n", "the config text: not valid YAML at line"),
+        ("", "the config text is empty"),
+    ],
+)
+def test_a_bad_config_is_refused_before_anything_starts(text, path):
+    before = {job.job_id for job in list_jobs()}
+    with pytest.raises(ConfigError) as err:
+        start_job(text)
+    assert str(err.value).startswith(path)
+    assert {job.job_id for job in list_jobs()} == before
+
+
+def test_a_job_folder_without_a_record_is_skipped(tmp_path):
+    from survival_core.runs.jobs import jobs_dir
+
+    (jobs_dir() / "half-made").mkdir()
+    assert all(isinstance(job, Job) and job.job_id != "half-made" for job in list_jobs())

@@ -1,0 +1,216 @@
+"""Cox nomogram: points on the raw scale, totals back to the model's own lp and survival, figures."""
+
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv.datasets import load_gbsg2
+from sksurv.util import Surv
+
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.models import load_model, make_model
+from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
+from survival_core.nomogram import (
+    build_nomogram,
+    nice_ticks,
+    nomogram_layout,
+    plotly_figure,
+    static_image,
+)
+
+TIMES = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> tuple[pd.DataFrame, np.ndarray]:
+    """200 patients of the German Breast Cancer Study Group 2 (5 numeric, 3 categorical)."""
+    X, y = load_gbsg2()
+    return X.iloc[:200].reset_index(drop=True), Surv.from_arrays(y["cens"][:200], y["time"][:200])
+
+
+@pytest.fixture(scope="module")
+def fitted(gbsg2, tmp_path_factory) -> dict[str, LoadedModel]:
+    """coxph and coxnet on GBSG2, plus the coxph read back from its saved JSON."""
+    X, y = gbsg2
+    models = {name: make_model(name).fit(X, y) for name in ("coxph", "coxnet")}
+    folder = models["coxph"].save(tmp_path_factory.mktemp("coxph"))
+    models["coxph-saved"] = load_model(folder)
+    return {name: LoadedModel(Path(name), m, None) for name, m in models.items()}
+
+
+@pytest.mark.parametrize("name", ["coxph", "coxnet", "coxph-saved"])
+def test_total_points_give_the_models_lp_and_survival(gbsg2, fitted, name):
+    X, _ = gbsg2
+    loaded = fitted[name]
+    nomo = build_nomogram(loaded)
+    rows = X.iloc[:40]
+    expected_lp = loaded.model.predict_risk(rows)
+    expected_s = loaded.model.predict_survival(rows, TIMES)
+    for i in range(len(rows)):
+        patient = nomo.points(rows.iloc[i].to_dict())
+        assert patient.total == pytest.approx(sum(patient.points.values()))
+        assert patient.lp == pytest.approx(expected_lp[i], abs=1e-9)
+        got = [patient.survival[m] for m in REPORT_MONTHS]
+        np.testing.assert_allclose(got, expected_s[i], atol=1e-6)
+
+
+def test_points_are_linear_and_the_widest_variable_spans_0_to_100(fitted):
+    nomo = build_nomogram(fitted["coxph"])
+    spans = {}
+    for var in nomo.variables:
+        if var.kind == "numeric":
+            grid = np.linspace(var.low, var.high, 7)
+            pts = [nomo.points_of(var, var.contribution(v)) for v in grid]
+            np.testing.assert_allclose(np.diff(pts, 2), 0.0, atol=1e-9)
+            spans[var.name] = (min(pts), max(pts))
+        else:
+            pts = [nomo.points_of(var, e) for e in var.effects]
+            spans[var.name] = (min(pts), max(pts))
+    assert all(
+        lo == pytest.approx(0.0, abs=1e-12) and hi <= 100 + 1e-9 for lo, hi in spans.values()
+    )
+    widest = max(spans.values(), key=lambda s: s[1] - s[0])
+    assert widest == (pytest.approx(0.0, abs=1e-12), pytest.approx(100.0))
+    assert nomo.max_total == pytest.approx(sum(hi for _, hi in spans.values()))
+
+
+def test_raw_coefficients_match_lifelines(fitted):
+    """beta per raw unit = lifelines' coefficient on the z-scored column / the training SD."""
+    model = fitted["coxph"].model
+    prep = model.preprocessor_
+    nomo = build_nomogram(fitted["coxph"])
+    names = prep.feature_names_out_
+    for var in (v for v in nomo.variables if v.kind == "numeric"):
+        j = names.index(var.name)
+        assert var.beta == pytest.approx(model.fitter_.params_[f"x{j}"] / prep.scale_[j], rel=1e-9)
+
+
+def test_categorical_levels_one_tick_each(gbsg2, fitted):
+    X, _ = gbsg2
+    loaded = fitted["coxph"]
+    nomo = build_nomogram(loaded)
+    grade = next(v for v in nomo.variables if v.name == "tgrade")
+    assert grade.kind == "categorical" and grade.levels == ("I", "II", "III")
+    base = X.iloc[0].to_dict()
+    by_level = {lv: nomo.points({**base, "tgrade": lv}) for lv in grade.levels}
+    risk = {
+        lv: loaded.model.predict_risk(pd.DataFrame([{**base, "tgrade": lv}]).astype(X.dtypes))[0]
+        for lv in grade.levels
+    }
+    for lv in grade.levels:
+        shift = by_level[lv].points["tgrade"] - by_level["I"].points["tgrade"]
+        assert shift == pytest.approx(nomo.points_per_lp * (risk[lv] - risk["I"]))
+    row = next(r for r in nomogram_layout(nomo).rows if r.label == "tgrade")
+    assert sorted(t.text for t in row.ticks) == ["I", "II", "III"]
+    with pytest.raises(ClinicalValueError, match="IV"):
+        nomo.points({**base, "tgrade": "IV"})
+
+
+def test_missing_values_are_imputed_like_the_model_and_flagged(gbsg2, fitted):
+    X, _ = gbsg2
+    loaded = fitted["coxph"]
+    nomo = build_nomogram(loaded)
+    row = X.iloc[3].to_dict()
+    row["age"], row["horTh"] = None, None
+    patient = nomo.points(row)
+    assert patient.imputed == ["age", "horTh"]
+    frame = X.iloc[[3]].copy()
+    frame.loc[:, ["age", "horTh"]] = np.nan
+    assert patient.lp == pytest.approx(loaded.model.predict_risk(frame)[0], abs=1e-9)
+
+
+def test_unknown_variable_is_refused(fitted):
+    nomo = build_nomogram(fitted["coxph"])
+    with pytest.raises(InputError, match="does not use albumin"):
+        nomo.points({"albumin": 40.0})
+
+
+@pytest.mark.parametrize(
+    "name, params", [("deepsurv", {"epochs": 2, "hidden": (4,)}), ("rsf", {"n_estimators": 3})]
+)
+def test_non_cox_models_are_refused(gbsg2, name, params):
+    X, y = gbsg2
+    model = make_model(name, **params).fit(X, y)
+    with pytest.raises(InputError, match="needs a linear Cox model"):
+        build_nomogram(LoadedModel(Path("m"), model, None))
+
+
+def test_survival_axis_ticks_sit_where_the_model_gives_that_survival(fitted):
+    nomo = build_nomogram(fitted["coxph"])
+    layout = nomogram_layout(nomo)
+    scale = 100.0 / nomo.max_total
+    for column, months in enumerate(REPORT_MONTHS):
+        row = next(r for r in layout.rows if r.label == f"{months // 12}-year survival")
+        assert len(row.ticks) >= 2
+        for tick in row.ticks:
+            lp = nomo.lp_of_total(tick.x / scale)
+            assert nomo.survival_of_lp(lp)[0, column] == pytest.approx(float(tick.text))
+
+
+def test_layout_marks_the_patient_on_every_axis(gbsg2, fitted):
+    X, _ = gbsg2
+    nomo = build_nomogram(fitted["coxnet"])
+    patient = nomo.points(X.iloc[5].to_dict())
+    layout = nomogram_layout(nomo, patient)
+    labels = [r.label for r in layout.rows]
+    assert labels[0] == "Points" and labels[-3:] == [f"{k}-year survival" for k in (1, 2, 3)]
+    assert len(labels) == 1 + len(nomo.variables) + 2 + 3
+    assert all(r.marker is not None for r in layout.rows[1:])
+    assert [r.marker for r in layout.rows[1 : 1 + len(nomo.variables)]] == list(
+        patient.points.values()
+    )
+    figure = plotly_figure(layout)
+    marks = next(t for t in figure.data if t.name == "Patient")
+    assert len(marks.x) == len(labels) - 1
+
+
+@pytest.mark.parametrize(
+    "low, high, whole",
+    [(31.9, 75.2, False), (-304.7, 517.9, False), (0, 4, True), (0.7, 1.3, False)],
+)
+def test_nice_ticks_are_round_and_inside(low, high, whole):
+    ticks = nice_ticks(low, high, 5, whole)
+    assert len(ticks) >= 2 and ticks.min() >= low and ticks.max() <= high
+    step = ticks[1] - ticks[0]
+    np.testing.assert_allclose(np.diff(ticks), step)
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert round(mantissa, 9) in (1, 2, 5)
+    if whole:
+        assert np.all(ticks == np.round(ticks))
+
+
+def test_static_exports_are_valid_png_and_svg(gbsg2, fitted):
+    X, _ = gbsg2
+    nomo = build_nomogram(fitted["coxph"])
+    layout = nomogram_layout(nomo, nomo.points(X.iloc[0].to_dict()))
+    png = static_image(layout, "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    svg = ET.fromstring(static_image(layout, "svg"))
+    assert svg.tag.endswith("svg")
+    texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"Points", "Total points", "3-year survival", "Age (years)"} <= texts
+    with pytest.raises(InputError, match="pdf"):
+        static_image(layout, "pdf")
+
+
+def test_a_stored_training_range_sets_the_axis(fitted):
+    """Models whose preprocessing keeps each numeric column's training range use it as the axis."""
+    loaded = copy.deepcopy(fitted["coxph"])
+    spec = next(c for c in loaded.model.preprocessor_.columns_ if c["name"] == "age")
+    spec["range"] = [30.0, 80.0]
+    age = next(v for v in build_nomogram(loaded).variables if v.name == "age")
+    assert (age.low, age.high) == (30.0, 80.0)
+    assert "percentile" in age.range_source
+    # fitting stores the 1st-99th percentile; models saved before that fall back to mean +- 2 SD
+    stored = next(v for v in build_nomogram(fitted["coxph"]).variables if v.name == "progrec")
+    assert "percentile" in stored.range_source and stored.low >= 0.0
+    older = copy.deepcopy(fitted["coxph"])
+    spec = next(c for c in older.model.preprocessor_.columns_ if c["name"] == "progrec")
+    del spec["range"]
+    fallback = next(v for v in build_nomogram(older).variables if v.name == "progrec")
+    assert fallback.low == 0.0 and "SD" in fallback.range_source  # non-negative: clipped at 0

@@ -1,0 +1,290 @@
+"""The tumor-board PDF: gathered content matches the score and card, one A4 page, text extractable,
+overlay drawn for image-model maps only, no identifying fields, and the ``report`` command."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import zlib
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import InputError
+from survival_core.explain.case import CaseExplanation, explain_case
+from survival_core.io.case_loader import load_case
+from survival_core.models import make_model
+from survival_core.models.scoring import LoadedModel, load_scoring_model, score_case
+from survival_core.models.training import train_model
+from survival_core.report.pdf import (
+    DISCLAIMER,
+    build_report,
+    explanation_method,
+    gather_report,
+    p_text,
+    report_figure,
+    survival_text,
+)
+
+A4_POINTS = (595.28, 841.89)
+
+
+def _unescape(literal: bytes) -> bytes:
+    """A PDF literal string's bytes (backslash escapes resolved)."""
+    simple = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+    def one(match: re.Match) -> bytes:
+        code = match.group(1)
+        if code[:1].isdigit():
+            return bytes([int(code, 8) & 0xFF])
+        return simple.get(code, code)
+
+    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.S)
+
+
+def pdf_facts(data: bytes) -> tuple[int, list[float], str]:
+    """(page count, MediaBox, text) of a matplotlib PDF: the page text is read from the inflated
+    content streams, whose Type 42 strings are UTF-16BE."""
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+    box = [float(v) for v in re.search(rb"/MediaBox\s*\[([^\]]*)\]", data).group(1).split()]
+    lines = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue
+        for operation in re.findall(rb"\[(.*?)\]\s*TJ|(\((?:\\.|[^\\)])*\))\s*Tj", content, re.S):
+            strings = re.findall(rb"\(((?:\\.|[^\\)])*)\)", b"".join(operation), re.S)
+            text = b"".join(_unescape(s) for s in strings)
+            lines.append(text.decode("utf-16-be", errors="replace"))
+    return pages, box, "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def model_dir(small_cohort, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report-model") / "coxph"
+    train_model(
+        [small_cohort / "clinical.csv"],
+        "coxph",
+        {"penalizer": 1.0},
+        out,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(model_dir):
+    return load_scoring_model(model_dir)
+
+
+@pytest.fixture(scope="module")
+def case(small_cohort):
+    return load_case(small_cohort / "cases" / "SYN-0001")
+
+
+@pytest.fixture(scope="module")
+def scored(case, loaded):
+    return score_case(case, loaded), explain_case(case, loaded, top=10)
+
+
+@pytest.fixture(scope="module")
+def report_pdf(case, loaded, scored) -> bytes:
+    """The report of a case whose upload path carries a name and birth date (never shown)."""
+    named = dataclasses.replace(case, source="/uploads/DOE^JOHN 1961-04-01/ct.zip")
+    return build_report(named, loaded, *scored)
+
+
+def _gtv_map(case) -> sitk.Image:
+    """A signed map on the case's grid: positive in the tumour, slightly negative in the liver."""
+    values = case.mask_array("gtv").astype(np.float32) - 0.3 * case.mask_array("liver")
+    image = sitk.GetImageFromArray(values)
+    image.CopyInformation(case.image)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("probability", "text"), [(0.0012, "< 1 %"), (0.5049, "50 %"), (0.8, "80 %"), (0.999, "> 99 %")]
+)
+def test_survival_is_a_whole_percentage(probability, text):
+    assert survival_text(probability) == text
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.00004, "< 0.001"), (0.01234, "0.012"), (0.5, "0.500")])
+def test_p_values_have_three_decimals(p, text):
+    assert p_text(p) == text
+    assert p_text(None).startswith("not computed")
+
+
+def test_content_matches_the_score_and_the_card(case, loaded, scored):
+    score, explanation = scored
+    content = gather_report(case, loaded, score, explanation, date="2026-01-02")
+    assert content.case_id == "SYN-0001" and content.date == "2026-01-02"
+    assert content.risk == score.risk and content.risk_group == score.risk_group
+    assert content.risk_text == f"Risk score {score.risk:.2f}"
+    assert [m for m, _ in content.survival] == [12, 24, 36]
+    assert [s for _, s in content.survival] == list(score.survival.values())
+    # KM curves: the card's, in months from (0, 100 %); the group sizes add up to the cohort
+    for name, (time, surv, _) in content.km.items():
+        assert (time[0], surv[0]) == (0.0, 1.0)
+        np.testing.assert_allclose(surv[1:], loaded.card.km[name]["survival"])
+        np.testing.assert_allclose(time[1:] * 365.25 / 12, loaded.card.km[name]["time"])
+    assert sum(n for _, _, n in content.km.values()) == loaded.card.n == 6
+    rows = dict(content.card)
+    assert rows["Training cohort"].startswith(f"n = 6 patients, {loaded.card.n_events} events")
+    assert rows["C-index (apparent)"].startswith(f"{loaded.card.apparent_c_index:.3f}")
+    assert rows["Risk-group cut"].startswith("median training risk")
+    assert "no cross-validation" in rows["Protocol"]
+    # features: the explanation's signed attributions, in its order, with values and units
+    assert content.signed
+    assert [v for _, v in content.features] == [
+        f["attribution"] for f in explanation.top_features[:8]
+    ]
+    labels = [label for label, _ in content.features]
+    assert f"Albumin {case.clinical['albumin']:g} g/L" in labels
+
+
+def test_cross_validated_c_index_is_shown_with_its_interval(case, loaded, scored):
+    cv = {"c_index": 0.7123, "ci_low": 0.6012, "ci_high": 0.8034, "n_folds": 10}
+    card = dataclasses.replace(loaded.card, cv=cv)
+    content = gather_report(case, dataclasses.replace(loaded, card=card), scored[0])
+    rows = dict(content.card)
+    assert rows["C-index (CV)"] == "0.712 (95 % CI 0.601-0.803)"
+    assert "10 test folds" in rows["Protocol"]
+
+
+def test_the_pdf_is_one_a4_page_with_the_risk_and_the_disclaimer(report_pdf, scored):
+    assert report_pdf.startswith(b"%PDF")
+    pages, box, text = pdf_facts(report_pdf)
+    assert pages == 1
+    np.testing.assert_allclose(box[2:], A4_POINTS, atol=0.5)
+    score = scored[0]
+    for shown in (
+        "Case SYN-0001",
+        f"Risk score {score.risk:.2f}",
+        f"{score.risk_group.capitalize()}-risk group",
+        survival_text(score.survival["12"]),
+        DISCLAIMER,
+        "Model card",
+    ):
+        assert shown in text, shown
+    assert "No attribution overlay" in text
+
+
+def test_imputed_values_are_flagged(case, loaded):
+    partial = dataclasses.replace(case, clinical={**case.clinical, "albumin": None})
+    score = score_case(partial, loaded)
+    explanation = explain_case(partial, loaded, top=10)
+    content = gather_report(partial, loaded, score, explanation)
+    assert content.imputed == ["Albumin"]
+    assert "Albumin (imputed)" in [label for label, _ in content.features]
+    _, _, text = pdf_facts(build_report(partial, loaded, score, explanation))
+    assert "Imputed (missing, training-cohort value): Albumin" in text
+
+
+def test_the_snapshot_is_the_largest_gtv_cross_section_with_contours(case, loaded, scored):
+    content = gather_report(case, loaded, scored[0])
+    areas = case.mask_array("gtv").sum(axis=(1, 2))
+    assert content.view.index == int(np.argmax(areas))
+    assert set(content.view.contours) == {"liver", "gtv"}
+    assert content.window == (-45.0, 105.0)  # liver window W 150 / L 30 HU
+    assert not content.overlay
+    ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")
+    assert len(ct.images) == 1
+    assert content.features == [] and "No explanation" in content.feature_note
+
+
+def test_an_image_model_map_is_overlaid(case, loaded, scored):
+    shares = [
+        {"name": "tumour (GTV)", "share": 0.7},
+        {"name": "liver outside the tumour", "share": 0.3},
+    ]
+    explanation = CaseExplanation(
+        "SYN-0001",
+        "gradcam",
+        0.1,
+        None,
+        shares,
+        scored[0].risk,
+        enrichment=4.2,
+        map=_gtv_map(case),
+    )
+    content = gather_report(case, loaded, scored[0], explanation)
+    assert content.overlay and content.view.overlay_scale.signed
+    assert content.view.overlay.max() == pytest.approx(0.7)  # tumour minus liver weight
+    assert not content.signed and content.features[0] == ("tumour (GTV)", 0.7)
+    ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")
+    assert len(ct.images) == 2
+    _, _, text = pdf_facts(build_report(case, loaded, scored[0], explanation))
+    assert "Overlay: Grad-CAM map" in text and "4.2x" in text
+
+
+def test_an_overlay_alone_is_drawn_too(case, loaded, scored):
+    array = sitk.GetArrayFromImage(_gtv_map(case))
+    content = gather_report(case, loaded, scored[0], overlay=array)
+    assert content.overlay and "Overlay: attribution map" in content.slice_note
+
+
+def test_an_overlay_on_another_grid_is_refused(case, loaded, scored):
+    with pytest.raises(InputError, match="shape"):
+        gather_report(case, loaded, scored[0], overlay=np.zeros((2, 3, 4)))
+
+
+def test_a_score_of_another_case_is_refused(case, loaded, scored):
+    other = {**scored[0].as_dict(), "case_id": "SYN-0002"}
+    with pytest.raises(InputError, match="SYN-0002"):
+        gather_report(case, loaded, other)
+
+
+def test_nothing_but_the_case_id_identifies_the_patient(report_pdf):
+    _, _, text = pdf_facts(report_pdf)
+    assert "SYN-0001" in text
+    assert "DOE" not in text and "1961" not in text
+
+
+@pytest.mark.parametrize(("name", "method"), [("coxph", "ig"), ("cnn3d", "gradcam")])
+def test_image_models_are_explained_with_gradcam(loaded, name, method):
+    assert explanation_method(LoadedModel(loaded.folder, make_model(name), loaded.card)) == method
+
+
+def _cli(*argv: str):
+    from survival_core.cli import report
+
+    parser = argparse.ArgumentParser()
+    report.register(parser.add_subparsers())
+    args = parser.parse_args(["report", *argv])
+    return args.func(args)
+
+
+def test_the_report_command_writes_the_pdf(small_cohort, model_dir, tmp_path, capsys):
+    out = tmp_path / "sub" / "SYN-0002.pdf"
+    code = _cli(
+        "--case",
+        str(small_cohort / "cases" / "SYN-0002"),
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["case_id"] == "SYN-0002" and result["out"] == str(out)
+    assert result["overlay"] is False and result["bytes"] == out.stat().st_size
+    pages, _, text = pdf_facts(out.read_bytes())
+    assert pages == 1 and "Case SYN-0002" in text and f"Risk score {result['risk']:.2f}" in text
+
+
+def test_the_report_command_wants_a_pdf_name(small_cohort, model_dir, tmp_path):
+    with pytest.raises(InputError, match=r"\.pdf"):
+        _cli(
+            "--case",
+            str(small_cohort / "cases" / "SYN-0002"),
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path / "report.png"),
+        )

@@ -1,0 +1,467 @@
+"""Training page pieces: the run form, the live jobs panel, the runs table, one run's results and
+a side-by-side comparison. Runs and jobs are the app's (on disk, in the run store), not a
+session's; only what this session picked or typed lives in ``st.session_state``."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+import streamlit as st
+import yaml
+
+from survival_core.errors import ConfigError
+from survival_core.features.presets import PRESETS
+from survival_core.features.selection import REDUCTIONS
+from survival_core.runs.config import CUTS, ENGINES, PROTOCOL_KEYS, RUN_LEVEL_PARAMS, RunConfig
+from survival_core.runs.jobs import Job, cancel, list_jobs, read_config_text
+from survival_core.runs.store import RunRecord, RunStore
+from ui.state import show_error
+
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
+BLANK = "(blank config)"
+BLANK_CONFIG: dict[str, Any] = {
+    "name": "my-run",
+    "cohort": "demo",
+    "features": {"clinical": True},
+    "model": {"name": "coxph", "params": {"penalizer": 0.1}},
+    "protocol": {"name": "nested_cv", "repeats": 1, "folds": 5},
+}
+#: The run figures ``runner.write_plots`` saves, in the order the page shows them.
+FIGURES = {
+    "km_risk_groups": "Kaplan-Meier risk groups",
+    "td_auc": "Time-dependent AUC",
+    "calibration": "Calibration",
+    "decision_curve": "Decision curve",
+}
+REFRESH_S = 2.0
+RUNNING_JOBS = "training_running_jobs"
+
+
+# -- the run form ----------------------------------------------------------------------------
+def study_configs() -> dict[str, Path]:
+    """The study configs shipped in ``assets/configs`` by name."""
+    return {path.stem: path for path in sorted(CONFIGS_DIR.glob("*.yaml"))}
+
+
+def template(choice: str) -> tuple[dict[str, Any], Path | None]:
+    """The raw mapping of a study config (or the blank one) and the folder its paths are
+    relative to (None: the working directory)."""
+    if choice == BLANK:
+        return json.loads(json.dumps(BLANK_CONFIG)), None
+    path = study_configs()[choice]
+    return yaml.safe_load(path.read_text()), path.parent
+
+
+def model_defaults(name: str) -> dict[str, Any]:
+    """The constructor defaults of model ``name`` (the run's seed and device excluded)."""
+    from survival_core.models import MODELS
+
+    signature = inspect.signature(MODELS[name].__init__)
+    defaults = {
+        key: p.default
+        for key, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty and key not in RUN_LEVEL_PARAMS
+    }
+    return json.loads(json.dumps(defaults, default=str))  # tuples as lists: YAML-safe
+
+
+def _params_text(raw: Mapping[str, Any], model: str) -> str:
+    template_model = (raw.get("model") or {}).get("name")
+    params = (raw.get("model") or {}).get("params") if template_model == model else None
+    return yaml.safe_dump(params if params is not None else model_defaults(model), sort_keys=False)
+
+
+def _parse_params(text: str) -> dict[str, Any]:
+    try:
+        params = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"model.params: not valid YAML{where}.") from err
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ConfigError("model.params: expected key: value lines (a mapping).")
+    return params
+
+
+def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    """Widgets for the main choices of a run, pre-filled from ``raw``; returns the config mapping
+    (``raw``'s other keys kept). Raises ConfigError when the model parameters are not YAML."""
+    from survival_core.models import MODELS
+
+    data = json.loads(json.dumps(raw))
+    features = dict(data.get("features") or {})
+    model = dict(data.get("model") or {})
+    protocol = dict(data.get("protocol") or {})
+    risk = dict(data.get("risk_groups") or {})
+    engine = dict(data.get("engine") or {})
+    left, right = st.columns(2)
+    with left:
+        data["name"] = st.text_input("Run name", data.get("name", ""), key=f"{key}-name")
+        data["cohort"] = st.text_input(
+            "Cohort",
+            str(data.get("cohort", "demo")),
+            key=f"{key}-cohort",
+            help="`demo` (the bundled synthetic cohort) or a folder with manifest.csv",
+        )
+        features["clinical"] = st.checkbox(
+            "Clinical variables", features.get("clinical", True), key=f"{key}-clinical"
+        )
+        features["radiomics"] = st.multiselect(
+            "Radiomics presets", list(PRESETS), features.get("radiomics", []), key=f"{key}-rad"
+        )
+        select = st.text_input(
+            "Column filter (regular expression, empty: all columns)",
+            features.get("select") or "",
+            key=f"{key}-select",
+        )
+        features.pop("select", None)
+        if select.strip():
+            features["select"] = select
+        data["reduction"] = st.selectbox(
+            "Feature reduction",
+            list(REDUCTIONS),
+            index=list(REDUCTIONS).index(data.get("reduction", "none")),
+            key=f"{key}-reduction",
+        )
+    with right:
+        names = list(MODELS)
+        chosen = st.selectbox(
+            "Model",
+            names,
+            index=names.index(model["name"]) if model.get("name") in names else 0,
+            key=f"{key}-model",
+        )
+        text = st.text_area(
+            "Model parameters (YAML)",
+            _params_text(raw, chosen),
+            height=160,
+            key=f"{key}-params-{chosen}",
+        )
+        if chosen != model.get("name"):
+            model.pop("search", None)
+        model.update(name=chosen, params=_parse_params(text))
+        protocols = list(PROTOCOL_KEYS)
+        protocol["name"] = st.selectbox(
+            "Validation protocol",
+            protocols,
+            index=protocols.index(protocol.get("name", "nested_cv")),
+            key=f"{key}-protocol",
+        )
+        protocol = _protocol_inputs(protocol, key)
+        cut_col, horizon_col = st.columns(2)
+        risk["cut"] = cut_col.selectbox(
+            "Risk-group cut", CUTS, index=CUTS.index(risk.get("cut", "median")), key=f"{key}-cut"
+        )
+        risk["horizon"] = horizon_col.number_input(
+            "Horizon (days)", 1.0, 20000.0, float(risk.get("horizon") or 730), key=f"{key}-hz"
+        )
+        seed_col, engine_col = st.columns(2)
+        data["seed"] = int(
+            seed_col.number_input("Seed", 0, 2**31 - 1, int(data.get("seed", 0)), key=f"{key}-seed")
+        )
+        engine["kind"] = engine_col.radio(
+            "Engine",
+            ENGINES,
+            index=ENGINES.index(engine.get("kind", "local")),
+            horizontal=True,
+            key=f"{key}-engine",
+        )
+        engine.pop("address", None)
+        if engine["kind"] == "ray":
+            address = st.text_input(
+                "Ray address (empty: a local Ray)", (raw.get("engine") or {}).get("address") or "",
+                key=f"{key}-ray",
+            )  # fmt: skip
+            if address.strip():
+                engine["address"] = address.strip()
+    data.update(features=features, model=model, protocol=protocol, risk_groups=risk, engine=engine)
+    return data
+
+
+def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
+    """The inputs of the chosen protocol's own keys (the others are dropped)."""
+    name = protocol["name"]
+    out: dict[str, Any] = {"name": name}
+    columns = st.columns(max(len(PROTOCOL_KEYS[name]), 1))
+    for column, field in zip(columns, PROTOCOL_KEYS[name], strict=False):
+        current = protocol.get(field)
+        if field in ("repeats", "folds"):
+            default = int(current or (5 if field == "folds" else 1))
+            out[field] = int(
+                column.number_input(field.capitalize(), 1, 100, default, key=f"{key}-{field}")
+            )
+        elif field == "test_fraction":
+            out[field] = column.number_input(
+                "Test fraction", 0.05, 0.95, float(current or 0.2), 0.05, key=f"{key}-{field}"
+            )
+        else:
+            out[field] = (
+                column.text_input("External cohort", str(current or ""), key=f"{key}-{field}")
+                or None
+            )
+    return out
+
+
+def checked_config(data: dict[str, Any], base_dir: Path | None, key: str) -> RunConfig | None:
+    """The form's config, or the YAML the user edited under "Advanced", checked; a ConfigError
+    is shown (its message starts with the bad key's dotted path) and None returned."""
+    text = yaml.safe_dump(data, sort_keys=False)
+    if st.toggle("Advanced: edit the YAML", key=f"{key}-advanced"):
+        st.caption("The YAML starts from the form; changing a form field starts it over.")
+        text = st.text_area("Run config (YAML)", text, height=420, key=f"{key}-yaml-{hash(text)}")
+    try:
+        return read_config_text(text, source="the run form", base_dir=base_dir)
+    except ConfigError as err:
+        show_error(err)
+        return None
+
+
+# -- jobs ------------------------------------------------------------------------------------
+def jobs_panel(store: RunStore) -> None:
+    """Running jobs with live progress, log tail and a cancel button; the recent ended jobs.
+    Refreshes itself every :data:`REFRESH_S` seconds while a job runs."""
+    running = any(job.alive() for job in list_jobs())
+    st.fragment(run_every=REFRESH_S if running else None)(_jobs_body)(store)
+
+
+def _jobs_body(store: RunStore) -> None:
+    jobs = list_jobs()
+    running = [job for job in jobs if job.status == "running"]
+    ids = {job.job_id for job in running}
+    seen = st.session_state.get(RUNNING_JOBS, set())
+    st.session_state[RUNNING_JOBS] = ids
+    if seen - ids:  # a job ended since the last refresh: redraw the whole page (runs table)
+        st.rerun()
+    if not jobs:
+        st.info("No training jobs yet.")
+        return
+    for job in running:
+        with st.container(border=True):
+            progress = job.progress()
+            folds = (
+                f" · fold {progress.folds_done}/{progress.folds_total}"
+                if progress.folds_total
+                else ""
+            )
+            st.markdown(f"**{job.label}** · started {_when(job.started)}{folds}")
+            st.progress(progress.fraction, text=progress.stage[:120])
+            st.code(job.log_tail(12) or "(starting)", language=None)
+            if st.button("Cancel", key=f"cancel-{job.job_id}", icon=":material/cancel:"):
+                cancel(job, store=store)
+                st.rerun()
+    ended = [job for job in jobs if job.job_id not in ids][:20]
+    if ended:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "job": [job.label for job in ended],
+                    "status": [job.status for job in ended],
+                    "started": [_when(job.started) for job in ended],
+                    "run": [job.run_id or "" for job in ended],
+                    "error": [job.error() or "" for job in ended],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        shown = st.selectbox(
+            "Log of", ended, format_func=lambda job: f"{job.label} ({job.status})", key="job-log"
+        )
+        if shown is not None:
+            st.code(shown.log_tail(40) or "(empty)", language=None)
+
+
+def _when(iso: str | pd.Timestamp | None) -> str:
+    """A time as 'YYYY-MM-DD HH:MM UTC' ('' when unknown)."""
+    if iso is None or pd.isna(iso):
+        return ""
+    return pd.Timestamp(iso).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- runs ------------------------------------------------------------------------------------
+def _horizon_label(days: float) -> str:
+    return f"{days / 365:g} y" if days % 365 == 0 else f"{days:g} d"
+
+
+def td_auc_series(metrics: Mapping[str, float]) -> dict[float, float]:
+    """A run's pooled td-AUC by horizon (days), from its ``td_auc_<days>`` metrics."""
+    series = {}
+    for name, value in metrics.items():
+        if name.startswith("td_auc_"):
+            try:
+                series[float(name.removeprefix("td_auc_"))] = value
+            except ValueError:
+                continue
+    return dict(sorted(series.items()))
+
+
+def _c_index_text(c: float, low: float, high: float) -> str:
+    if c is None or pd.isna(c):
+        return ""
+    ci = "" if pd.isna(low) or pd.isna(high) else f" ({low:.3f}–{high:.3f})"
+    return f"{c:.3f}{ci}"
+
+
+def _duration(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return ""
+    seconds = int(round((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def run_label(row: Mapping[str, Any]) -> str:
+    return f"{row['name']} · {_when(row['start_time'])} · {row['status']} · {row['run_id'][:8]}"
+
+
+def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.DataFrame:
+    """The run store's runs for people: name, status (CANCELLED for a cancelled job's run),
+    c-index with its 95 % CI, td-AUC per horizon, started (UTC) and duration."""
+    horizons = sorted({h for row in runs.to_dict("records") for h in td_auc_series(_metrics(row))})
+    table = pd.DataFrame(
+        {
+            "name": runs["name"],
+            "status": [
+                "CANCELLED" if r in cancelled and s == "FAILED" else s
+                for r, s in zip(runs["run_id"], runs["status"], strict=True)
+            ],
+            "c-index (95 % CI)": [
+                _c_index_text(row.get("c_index"), row.get("ci_low"), row.get("ci_high"))
+                for row in runs.to_dict("records")
+            ],
+        }
+    )
+    for h in horizons:
+        column = f"td_auc_{h:g}"
+        values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
+        table[f"td-AUC {_horizon_label(h)}"] = values.round(3)
+    table["started"] = [_when(t) for t in runs["start_time"]]
+    table["duration"] = [
+        _duration(s, e) for s, e in zip(runs["start_time"], runs["end_time"], strict=True)
+    ]
+    table["run_id"] = runs["run_id"]
+    return table
+
+
+def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
+    skip = ("run_id", "name", "status", "start_time", "end_time", "error")
+    return {k: v for k, v in row.items() if k not in skip and not pd.isna(v)}
+
+
+def run_figures(record: RunRecord) -> dict[str, Any]:
+    """The plotly figures a finished run saved (``reports/<name>.json``), by name."""
+    reports = record.folder / "reports"
+    return {
+        name: pio.from_json((reports / f"{name}.json").read_text())
+        for name in FIGURES
+        if (reports / f"{name}.json").is_file()
+    }
+
+
+def run_details(store: RunStore, run_id: str) -> None:
+    """One run: headline metrics, its error, the four figures, per-fold metrics, the report."""
+    record = store.get_run(run_id)
+    m = record.metrics
+    if record.error:
+        st.error(f"This run failed: {record.error}")
+    cols = st.columns(4)
+    cols[0].metric(
+        "c-index (95 % CI)",
+        _c_index_text(m.get("c_index"), m.get("ci_low"), m.get("ci_high")) or "–",
+    )
+    cols[1].metric("Uno's c", f"{m['uno_c_index']:.3f}" if "uno_c_index" in m else "–")
+    cols[2].metric("Integrated Brier score", f"{m['ibs']:.3f}" if "ibs" in m else "–")
+    cols[3].metric("Patients tested", f"{m['n']:.0f}" if "n" in m else "–")
+    figures = run_figures(record)
+    if figures:
+        left, right = st.columns(2)
+        for i, (name, fig) in enumerate(figures.items()):
+            (left if i % 2 == 0 else right).plotly_chart(
+                fig, width="stretch", key=f"fig-{run_id}-{name}"
+            )
+    elif record.status == "FINISHED":
+        st.info("This run saved no figures.")
+    folds = store.fold_metrics(run_id)
+    if not folds.empty:
+        st.markdown("**Per-fold metrics**")
+        st.dataframe(folds.round(3), width="stretch")
+    report = record.folder / "reports" / "report.html"
+    if report.is_file():
+        st.download_button(
+            "Download the run report (HTML)",
+            report.read_bytes(),
+            file_name=f"{record.name}-{run_id[:8]}.html",
+            mime="text/html",
+            key=f"report-{run_id}",
+        )
+
+
+def promote_panel(store: RunStore, run_id: str) -> None:
+    """The run's registered model version(s), with a button making one the app's active model."""
+    models = store.list_models()
+    mine = models[models["run_id"] == run_id]
+    if mine.empty:
+        st.caption("This run registered no model (only finished runs do).")
+        return
+    for row in mine.itertuples():
+        if row.active:
+            st.success(f"{row.name} v{row.version} is the active model.", icon=":material/star:")
+        elif st.button(
+            f"Promote {row.name} v{row.version} to active", key=f"promote-{row.name}-{row.version}"
+        ):
+            active = store.set_active(row.name, row.version)
+            st.toast(f"{active.name} v{active.version} is now the active model.")
+            st.rerun()
+
+
+def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
+    """Chosen runs side by side: their summary metrics and their td-AUC curves overlaid."""
+    from survival_core.viewer.curves import td_auc_figure
+
+    rows = runs.set_index("run_id").loc[list(run_ids)]
+    labels = [f"{row['name']} ({run_id[:8]})" for run_id, row in rows.iterrows()]
+    shown = {
+        "c_index": "c-index",
+        "ci_low": "c-index 95 % CI low",
+        "ci_high": "c-index 95 % CI high",
+        "uno_c_index": "Uno's c",
+        "ibs": "Integrated Brier score",
+        "n": "patients tested",
+    }
+    series = [td_auc_series(_metrics(row)) for _, row in rows.iterrows()]
+    horizons = sorted({h for s in series for h in s})
+    table = pd.DataFrame(
+        {
+            label: [row.get(k) for k in shown] + [s.get(h) for h in horizons]
+            for label, (_, row), s in zip(labels, rows.iterrows(), series, strict=True)
+        },
+        index=[*shown.values(), *(f"td-AUC {_horizon_label(h)}" for h in horizons)],
+    )
+    st.dataframe(table.astype(float).round(3), width="stretch")
+    if horizons:
+        aucs = {
+            label: [s.get(h, np.nan) for h in horizons]
+            for label, s in zip(labels, series, strict=True)
+        }
+        st.plotly_chart(
+            td_auc_figure(horizons, aucs, title="Time-dependent AUC of the compared runs"),
+            width="stretch",
+            key="compare-td-auc",
+        )
+
+
+def cancelled_runs(jobs: Sequence[Job]) -> set[str]:
+    """Run ids of the jobs cancelled from this page."""
+    return {job.run_id for job in jobs if job.run_id and job.status == "cancelled"}
