@@ -11,8 +11,9 @@ PORT ?= 8501
 BUILD_PINS := $(shell grep -E '^(numpy|setuptools|wheel)==' requirements.txt)
 TORCH_PIN := $(shell grep -E '^torch==' requirements.txt)
 RADIOMICS_PIN := $(shell grep -E '^pyradiomics==' requirements.txt)
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo run test lint
+.PHONY: install demo run test lint browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,20 @@ demo: install
 run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install
+# The browser test (tests/test_browser.py) drives Debian's chromium through playwright; it never
+# downloads a browser (`playwright install`). Installed with apt-get when missing.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo "error: $(CHROMIUM) is missing; install Debian's chromium and chromium-driver as root (apt-get install chromium chromium-driver), then rerun make" >&2; exit 1; fi; \
+	  echo "Installing Debian's chromium and chromium-driver (for the browser test)..."; \
+	  $$sudo apt-get update -q && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; \
+	  test -x $(CHROMIUM) || { echo "error: could not install chromium with apt-get ($(CHROMIUM) is still missing); install the Debian packages chromium and chromium-driver, then rerun make" >&2; exit 1; }; \
+	}
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

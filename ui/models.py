@@ -7,6 +7,7 @@ model), so two sessions share a result only when they asked the same question of
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,8 @@ def model_choices() -> list[ModelChoice]:
         )
     default = default_model_dir()
     if (default / "card.json").exists():
-        choices.append(ModelChoice("demo default (coxnet on the demo cohort)", default))
+        model = json.loads((default / "card.json").read_text()).get("model", "model")
+        choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
     return choices
 
 

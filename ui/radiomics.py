@@ -39,7 +39,7 @@ def radiomics_panel(case: Case) -> None:
     except Exception as error:  # noqa: BLE001 - shown to the user
         show_error(error)
         return
-    st.dataframe(table, hide_index=True, use_container_width=True, height=420)
+    st.dataframe(table, hide_index=True, width="stretch", height=420)
     st.download_button(
         "Download CSV",
         table.to_csv(index=False).encode(),

@@ -257,7 +257,7 @@ def clinical_panel(case: Case) -> None:
     """The case's clinical values with units, and a form to complete or correct them."""
     values = clinical_values(case)
     missing = [var.label for var in SCHEMA if values.get(var.name) is None and not var.derived]
-    st.dataframe(clinical_table(values), hide_index=True, use_container_width=True)
+    st.dataframe(clinical_table(values), hide_index=True, width="stretch")
     if missing:
         st.warning("Missing: " + ", ".join(missing), icon=":material/warning:")
     with st.expander("Edit clinical values"), st.form(f"clinical-form-{case.case_id}"):

@@ -85,6 +85,8 @@ def _patient_study(ds: Dataset, info: Mapping[str, Any]) -> None:
     ds.AccessionNumber = ""
     ds.ReferringPhysicianName = ""
     ds.Manufacturer = info.get("manufacturer", "RadSurv")
+    ds.PatientIdentityRemoved = "YES"  # RadSurv writes case ids (pseudonyms), never identities
+    ds.DeidentificationMethod = "RadSurv export: case id only"
 
 
 def _stored_pixels(image: sitk.Image) -> tuple[np.ndarray, int, int]:

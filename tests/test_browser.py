@@ -1,0 +1,180 @@
+"""The dashboard in a real browser: upload a DICOM zip on the Case page, read its risk and the
+Kaplan-Meier plot on the Risk page, draw a Grad-CAM overlay on the Viewer; full-page screenshots
+of every step are kept in the test's output folder (printed; on failure, in the message too)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from survival_core.cohort.manifest import read_manifest
+from tests.browser_app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    dicom_zip,
+    log_tail,
+    prepare_data_folder,
+    serve_app,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not found: `make browser` installs it", allow_module_level=True)
+
+#: Longest wait for one step (ms): a cold server on two busy cores loads, scores and explains.
+STEP_MS = 120_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Tallest screenshot (px): Streamlit scrolls inside its main block, so the viewport is grown.
+MAX_SHOT_HEIGHT = 8000
+#: The app when no script run is under way (the attribute Streamlit's own browser tests read).
+IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+#: Name of a Kaplan-Meier curve trace (not its band, censor marks or at-risk row).
+KM_CURVE = re.compile(r"(Low|High) risk( \(this patient's group\))?(, n = \d+)?")
+
+#: Height (px) of the app's scrolled content.
+CONTENT_HEIGHT_JS = """() => Math.max(...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]']
+    .map(s => document.querySelector(s)).filter(Boolean).map(el => el.scrollHeight))"""
+#: Title, trace names and types of every plotly chart on the page.
+PLOTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
+    title: (el.layout && el.layout.title && el.layout.title.text) || '',
+    names: (el.data || []).map(t => t.name || ''),
+    types: (el.data || []).map(t => t.type || 'scatter'),
+}))"""
+KM_DRAWN_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(el =>
+    (el.data || []).some(t => (t.name || '').includes("this patient's group")))"""
+OVERLAY_DRAWN_JS = """(method) => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(el =>
+    (el.data || []).some(t => t.type === 'heatmap' && t.name === method)).length >= 3"""
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots and the server log go (printed so a run can be inspected)."""
+    folder = tmp_path_factory.mktemp("browser")
+    print(f"browser test output: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(small_cohort: Path, output: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The app served over its own data folder (demo cohort = the small cohort, tiny models)."""
+    data = tmp_path_factory.mktemp("browser-data")
+    prepare_data_folder(data, small_cohort)
+    log = output / "streamlit.log"
+    with serve_app(data, log) as url:
+        yield url, data, log
+
+
+@pytest.fixture()
+def page() -> Iterator:
+    """A tab of Debian's headless chromium, 1600 x 1000 px, waiting up to STEP_MS per step."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 1600, "height": 1000})
+            tab.set_default_timeout(STEP_MS)
+            yield tab
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def explained_failure(page, output: Path, log: Path) -> Iterator[None]:
+    """Turn any failure into one naming the failure screenshot and ending in the server log."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - re-raised with what is needed to debug it
+        shot = output / "failure.png"
+        with contextlib.suppress(Exception):
+            page.screenshot(path=shot, full_page=True)
+        raise AssertionError(
+            f"{type(error).__name__}: {error}\nscreenshot: {shot}\n"
+            f"server log tail:\n{log_tail(log)}"
+        ) from error
+
+
+def _metric(page, label: str) -> str:
+    """The shown value of the metric labelled ``label`` (waits until it is there)."""
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text(timeout=STEP_MS).strip()
+
+
+def _full_page_screenshot(page, path: Path) -> None:
+    """The whole page once its script run ended: the viewport grown to the scrolled content's
+    height, then restored."""
+    page.locator(IDLE_APP).wait_for()
+    viewport = page.viewport_size
+    height = min(max(page.evaluate(CONTENT_HEIGHT_JS), viewport["height"]), MAX_SHOT_HEIGHT)
+    page.set_viewport_size({"width": viewport["width"], "height": height})
+    try:
+        page.wait_for_timeout(500)  # let plotly re-layout to the new size
+        page.screenshot(path=path, full_page=True)
+    finally:
+        page.set_viewport_size(viewport)
+
+
+def _nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+
+
+def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output, monkeypatch):
+    from survival_core.cohort.demo import default_model_dir
+    from survival_core.io.case_loader import load_case
+    from survival_core.models.scoring import load_scoring_model, score_case
+
+    url, data, log = server
+    manifest = read_manifest(small_cohort)
+    dicom_case = manifest.loc[manifest["format"] == "dicom", "case_id"].iloc[0]
+    archive = dicom_zip(small_cohort / "cases" / dicom_case, output)
+    # the zip read as the server reads it: its case id is a pseudonym keyed by the data folder
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
+    expected = score_case(load_case(archive), load_scoring_model(default_model_dir()))
+    case_id = expected.case_id
+    shots = []
+
+    def shot(name: str) -> None:
+        path = output / f"{len(shots) + 1:02d}-{name}.png"
+        _full_page_screenshot(page, path)
+        shots.append(path)
+
+    with explained_failure(page, output, log):
+        page.goto(url)
+        # the demo cohort is ready, so its first case is shown before the upload
+        page.get_by_role("heading", name=f"{manifest['case_id'].iloc[0]} ·").wait_for()
+        page.get_by_role("radiogroup", name="Source").get_by_role("radio", name="Upload").click()
+        page.locator('input[type="file"]').set_input_files(archive)
+        page.get_by_role("heading", name=f"{case_id} ·").wait_for()
+        shot("case-uploaded")
+
+        _nav(page, "Risk")
+        page.get_by_role("heading", name=case_id, exact=True).wait_for()
+        assert _metric(page, "Risk score") == f"{expected.risk:.2f}"
+        assert _metric(page, "Risk group") == expected.risk_group
+        page.wait_for_function(KM_DRAWN_JS, timeout=STEP_MS)
+        shot("risk")
+        km = [p for p in page.evaluate(PLOTS_JS) if "survival by risk group" in p["title"]]
+        assert len(km) == 1, page.evaluate(PLOTS_JS)
+        curves = [n for n in km[0]["names"] if KM_CURVE.fullmatch(n)]
+        assert sorted(n.split()[0] for n in curves) == ["High", "Low"], km[0]["names"]
+        mine = [n for n in curves if "this patient's group" in n]
+        assert len(mine) == 1 and mine[0].startswith(expected.risk_group.title()), curves
+
+        _nav(page, "Viewer")
+        page.get_by_role("heading", name=case_id, exact=True).wait_for()
+        overlay = page.locator('[data-testid="stRadio"]', has_text="Overlay")
+        overlay.get_by_text("Grad-CAM", exact=True).click()
+        page.wait_for_function(OVERLAY_DRAWN_JS, arg="Grad-CAM", timeout=STEP_MS)
+        page.get_by_text("Grad-CAM map computed in").wait_for()
+        shot("viewer-gradcam")
+        planes = [p for p in page.evaluate(PLOTS_JS) if "Grad-CAM" in p["names"]]
+        assert sorted(p["title"].split()[0] for p in planes) == ["axial", "coronal", "sagittal"]
+        assert all(p["types"][p["names"].index("Grad-CAM")] == "heatmap" for p in planes)
+
+    for path in shots:
+        content = path.read_bytes()
+        assert content.startswith(PNG_SIGNATURE) and len(content) > 20_000, path
