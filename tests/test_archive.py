@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import stat
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from survival_core.errors import ArchiveError
-from survival_core.io.archive import extract_zip, is_zip
+from survival_core.io.archive import MAX_DEPTH, extract_zip, is_zip
 
 
-def make_zip(members: dict[str, bytes], *, symlinks: tuple[str, ...] = ()) -> bytes:
+def make_zip(
+    members: dict[str, bytes] | list[tuple[str, bytes]],
+    *,
+    symlinks: tuple[str, ...] = (),
+    modes: dict[str, int] | None = None,
+) -> bytes:
+    """A zip of ``members``; ``symlinks`` are marked as links, ``modes`` sets other file types."""
     buffer = io.BytesIO()
+    items = members.items() if isinstance(members, dict) else members
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
+        for name, data in items:
             info = zipfile.ZipInfo(name)
             info.compress_type = zipfile.ZIP_DEFLATED
             if name in symlinks:
                 info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            if name in (modes or {}):
+                info.external_attr = (modes[name] | 0o644) << 16
             archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def tar_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        data = b"inner"
+        info = tarfile.TarInfo("inner.txt")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -101,3 +122,55 @@ def test_corrupt_member_is_reported(tmp_path: Path) -> None:
     data[start + 2 : start + 6] = b"\xff\xff\xff\xff"  # damage the compressed stream
     with pytest.raises(ArchiveError, match="a.txt"):
         extract_zip(bytes(data), tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("members", "modes", "member", "reason"),
+    [
+        ({"dev/sda": b""}, {"dev/sda": stat.S_IFBLK}, "dev/sda", "device"),
+        ({"tty": b""}, {"tty": stat.S_IFCHR}, "tty", "device"),
+        ({"pipe": b""}, {"pipe": stat.S_IFIFO}, "pipe", "device"),
+        ({"a\x1b[2J.dcm": b"x"}, {}, "a\x1b[2J.dcm", "control character"),
+        ({"a\n.dcm": b"x"}, {}, "a\n.dcm", "control character"),
+        ({"D:evil.txt": b"x"}, {}, "D:evil.txt", "Windows"),
+        ({"case\\ct\\a.dcm": b"x"}, {}, "case\\ct\\a.dcm", "Windows"),
+        (
+            {"/".join(["d"] * MAX_DEPTH) + "/f": b"x"},
+            {},
+            "/".join(["d"] * MAX_DEPTH) + "/f",
+            "deep",
+        ),
+        ({"x" * 256: b"x"}, {}, "x" * 256, "longer than 255"),
+        ({"inner.dcm": tar_bytes()}, {}, "inner.dcm", "tar archive"),
+        ({"inner.bin": gzip.compress(tar_bytes())}, {}, "inner.bin", "gzip-compressed tar"),
+        ({"inner.bin": b"7z\xbc\xaf\x27\x1c" + b"\0" * 40}, {}, "inner.bin", "7-Zip"),
+        ({"inner.bin": b"Rar!\x1a\x07\x00" + b"\0" * 40}, {}, "inner.bin", "RAR"),
+    ],
+)
+def test_refuses_unusual_members(tmp_path, members, modes, member, reason) -> None:
+    with pytest.raises(ArchiveError, match=reason) as err:
+        extract_zip(make_zip(members, modes=modes), tmp_path / "out")
+    assert repr(member) in str(err.value)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize(
+    ("members", "reason"),
+    [
+        ([("ct/a.dcm", b"1"), ("ct/a.dcm", b"2")], "same name"),
+        ([("ct/A.dcm", b"1"), ("CT/a.dcm", b"2")], "same name"),
+        ([("ct", b"1"), ("ct/a.dcm", b"2")], "both a file and a folder"),
+        ([("ct/a.dcm", b"1"), ("CT", b"2")], "both a file and a folder"),
+    ],
+)
+def test_refuses_clashing_names(tmp_path: Path, members, reason: str) -> None:
+    with pytest.raises(ArchiveError, match=reason):
+        extract_zip(make_zip(members), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_compressed_volume_inside_is_accepted(tmp_path: Path) -> None:
+    """A gzip member that is not an archive (a .nii.gz volume) is extracted unchanged."""
+    data = gzip.compress(b"\x5c\x01\x00\x00" + b"\0" * 340 + b"n+1\0")
+    written = extract_zip(make_zip({"case/image.nii.gz": data}), tmp_path / "out")
+    assert written[0].read_bytes() == data

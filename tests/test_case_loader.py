@@ -19,6 +19,7 @@ from survival_core.errors import (
     RTStructError,
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
+from survival_core.io.deid import Deidentifier
 from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, square, write, write_scrambled
 
 CLINICAL = {
@@ -101,7 +102,8 @@ def test_dicom_case_zip_with_wrapping_folder(tmp_path: Path) -> None:
     write_dicom_case(tmp_path / "src" / "case_042", clinical=None)
     archive = shutil.make_archive(str(tmp_path / "upload"), "zip", tmp_path / "src")
     case = load_case(archive)
-    assert case.case_id == "case_042" and case.clinical == {}
+    # no clinical.json naming the case and not marked de-identified: the keyed pseudonym
+    assert case.case_id == Deidentifier().pseudonym("SYNTHETIC") and case.clinical == {}
     check_dicom_masks(case)
     assert list_structures(archive) == ["Liver", "GTV"]
 

@@ -2,11 +2,14 @@
 
 An upload is untrusted: before anything is written, every member is checked and the whole archive is
 refused (:class:`ArchiveError` naming the member) for a path that would leave the destination
-(``..`` parts, absolute or drive-letter names, backslashes), a symbolic link, an archive nested
-inside the archive, too many files, too large a total uncompressed size, or a compression ratio
-typical of a zip bomb. Sizes are taken from the central directory; :mod:`zipfile` never yields more
-bytes than a member declares (it stops there and fails the CRC check), so the declared sizes bound
-what is written.
+(``..`` parts, absolute or drive-letter names, backslashes), a name with control characters, more
+than ``MAX_DEPTH`` parts or a part longer than 255 bytes, two members with the same name (ignoring
+case) or a file that is also a folder, a symbolic link or device file, a member named like an
+archive, too many files, too large a total uncompressed size, or a compression ratio typical of a
+zip bomb. A nested archive under another name (zip, tar, 7z, rar, bzip2, xz, recognised by content)
+is refused as it is met during extraction, so extract into a fresh temporary folder. Sizes are taken
+from the central directory; :mod:`zipfile` never yields more bytes than a member declares (it stops
+there and fails the CRC check), so the declared sizes bound what is written.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from survival_core.errors import ArchiveError
+from survival_core.io.filetype import ARCHIVE_KINDS, HEAD_BYTES, sniff
 
 #: Default limits for :func:`extract_zip`.
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_FILES = 5000
 MAX_RATIO = 200
+#: Deepest accepted member path (folders + file name).
+MAX_DEPTH = 32
+#: Longest accepted file or folder name in a member path (bytes, as most file systems allow).
+MAX_PART_BYTES = 255
 #: Members smaller than this (uncompressed) are not held to ``max_ratio``: a small run of identical
 #: bytes compresses a thousand-fold without being a threat.
 RATIO_CHECK_MIN_BYTES = 1024**2
 
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _ARCHIVE_SUFFIXES = (
     ".zip",
     ".jar",
@@ -49,19 +56,34 @@ def is_zip(path: Path | str) -> bool:
 
 
 def _check_name(name: str) -> None:
-    """Refuse member names that could be written outside the destination folder."""
+    """Refuse member names that could be written outside the destination folder or not at all."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise ArchiveError(
+            f"Archive member {name!r} has a NUL or control character in its name; refused."
+        )
     if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise ArchiveError(
             f"Archive member {name!r} has an absolute or Windows-style path; refused."
         )
-    if ".." in PurePosixPath(name).parts:
+    parts = PurePosixPath(name).parts
+    if ".." in parts:
         raise ArchiveError(f"Archive member {name!r} points outside the archive ('..'); refused.")
+    if len(parts) > MAX_DEPTH or any(len(p.encode()) > MAX_PART_BYTES for p in parts):
+        raise ArchiveError(
+            f"Archive member {name!r} is nested more than {MAX_DEPTH} folders deep or has a name "
+            f"longer than {MAX_PART_BYTES} bytes; refused."
+        )
 
 
 def _check_member(info: zipfile.ZipInfo, max_ratio: float) -> None:
     _check_name(info.filename)
-    if stat.S_ISLNK(info.external_attr >> 16):
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
         raise ArchiveError(f"Archive member {info.filename!r} is a symbolic link; refused.")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise ArchiveError(
+            f"Archive member {info.filename!r} is a device, pipe or socket, not a file; refused."
+        )
     if info.is_dir():
         return
     if info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
@@ -76,6 +98,31 @@ def _check_member(info: zipfile.ZipInfo, max_ratio: float) -> None:
                 f"Archive member {info.filename!r} expands {ratio:.0f}-fold "
                 f"({info.compress_size} -> {info.file_size} bytes; limit {max_ratio:g}-fold): "
                 "refused as a possible zip bomb."
+            )
+
+
+def _check_layout(members: list[zipfile.ZipInfo]) -> None:
+    """Refuse two members with one name (ignoring case, as Windows and macOS do) and a file that
+    is also a folder of another member: either would overwrite or fail half-way."""
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    for info in members:
+        parts = PurePosixPath(info.filename.casefold()).parts
+        for depth in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:depth]), info.filename)
+        if info.is_dir():
+            folders.setdefault("/".join(parts), info.filename)
+            continue
+        key = "/".join(parts)
+        if key in files:
+            raise ArchiveError(
+                f"Archive members {files[key]!r} and {info.filename!r} have the same name; refused."
+            )
+        files[key] = info.filename
+    for key, name in files.items():
+        if key in folders:
+            raise ArchiveError(
+                f"Archive member {name!r} is both a file and a folder ({folders[key]!r}); refused."
             )
 
 
@@ -106,6 +153,7 @@ def extract_zip(
             )
         for info in members:
             _check_member(info, max_ratio)
+        _check_layout(members)
         total = sum(m.file_size for m in files)
         if total > max_total_bytes:
             raise ArchiveError(
@@ -125,11 +173,12 @@ def extract_zip(
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with archive.open(info) as src:
-                    head = src.read(4)
-                    if head in _ZIP_MAGIC:
+                    head = src.read(HEAD_BYTES)
+                    found = sniff(head)
+                    if found.kind in ARCHIVE_KINDS:
                         raise ArchiveError(
-                            f"Archive member {info.filename!r} is itself a zip archive; unpack it "
-                            "and upload its content instead."
+                            f"Archive member {info.filename!r} is itself a {found.describe()}; "
+                            "unpack it and upload its content instead."
                         )
                     with open(target, "wb") as out:
                         out.write(head)

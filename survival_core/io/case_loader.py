@@ -30,6 +30,7 @@ from survival_core.case import ROLES, Case
 from survival_core.errors import ClinicalValueError, InputError, MaskError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
+from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import DicomInventory, SeriesInfo, read_series, scan_dicom
 from survival_core.io.rtstruct import (
     RTStruct,
@@ -150,16 +151,19 @@ def _role_names(
 
 def _load_dicom(
     root: Path, roles: dict[str, str], require: tuple[str, ...]
-) -> tuple[sitk.Image, dict, str, list[str]]:
+) -> tuple[sitk.Image, dict, str, list[str], str]:
+    """Image, masks, modality, warnings and the case pseudonym of a DICOM case."""
     inventory = scan_dicom(root)
     image, info = read_series(inventory)
+    header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
+    pseudonym = case_pseudonym(header)
     if not roles and not require and not inventory.rtstructs:
-        return image, {}, info.modality, list(info.warnings)
+        return image, {}, info.modality, list(info.warnings), pseudonym
     rtstruct = read_rtstruct(_pick_rtstruct(inventory, info))
     mapping = _role_names(rtstruct, roles, require)
     by_name = rtstruct_to_masks(rtstruct, image, info, list(mapping.values()))
     masks = {role: by_name[name] for role, name in mapping.items()}
-    return image, masks, info.modality, [*info.warnings, *rtstruct.warnings]
+    return image, masks, info.modality, [*info.warnings, *rtstruct.warnings], pseudonym
 
 
 def _load_volumes(
@@ -215,7 +219,9 @@ def load_case(
 
     ``roles`` maps role -> ROI name (DICOM) or file name (volumes) where automatic matching fails;
     ``require`` lists the roles that must be present. ``case_id`` defaults to clinical.json's
-    case_id, else the folder (or archive) name.
+    case_id, else for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`:
+    never the folder name or PatientID, which may identify the patient), else the folder (or
+    archive) name.
     """
     path = Path(path)
     explicit = _check_roles(roles, require)
@@ -226,7 +232,7 @@ def load_case(
             image, masks = _load_volumes(root, volumes, explicit, require)
             modality, warnings = "CT", []
         else:
-            image, masks, modality, warnings = _load_dicom(root, explicit, require)
+            image, masks, modality, warnings, default_id = _load_dicom(root, explicit, require)
         clinical = _clinical(raw)
     if case_id is None:
         case_id = str(raw["case_id"]) if raw and raw.get("case_id") else default_id

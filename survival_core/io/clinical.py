@@ -114,7 +114,7 @@ def _coerce(var: ClinicalVariable, value: Any) -> Any:
         if isinstance(value, bool | np.bool_):
             return bool(value)
         text = str(value).strip().lower()
-        if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
             return bool(value)
         if text in _TRUE:
             return True
@@ -134,7 +134,7 @@ def _coerce(var: ClinicalVariable, value: Any) -> Any:
         raise ClinicalValueError(f"{where}: {value!r} is yes/no, not a number.")
     try:
         number = float(str(value).strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ClinicalValueError(f"{where}: {value!r} is not a number.") from None
     if not math.isfinite(number):
         raise ClinicalValueError(f"{where}: {value!r} is not a finite number.")
@@ -225,6 +225,12 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err
     table.columns = [str(c).strip().lower().replace(" ", "_") for c in table.columns]
+    repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
+    if repeated:
+        raise ClinicalValueError(
+            f"The clinical CSV has more than one column named {', '.join(map(repr, repeated))} "
+            "(names compared ignoring case and spaces); keep one of each."
+        )
     if "case_id" not in table.columns:
         raise ClinicalValueError(
             f"The clinical CSV has no case_id column (columns: {', '.join(table.columns)})."

@@ -22,9 +22,11 @@ read frame by frame in the same way.
 from __future__ import annotations
 
 import logging
+import struct
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from survival_core.errors import DicomError
+from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
+from survival_core.io.filetype import is_bare_dicom
 from survival_core.paths import data_subdir
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,8 @@ ORIENTATION_ATOL = 1e-4
 PIXEL_SPACING_RTOL = 1e-4
 #: Largest in-plane shift between slices (fraction of a pixel) before the stack counts as sheared.
 IN_PLANE_SHIFT_TOL = 0.1
+#: Most voxels a series may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
+MAX_VOXELS = 512 * 512 * 2048
 
 _SKIP_NAMES = {"__MACOSX", "DICOMDIR"}
 
@@ -156,15 +161,48 @@ class _Slice:
     thickness: float | None
 
 
+#: Exceptions pydicom and numpy raise when a header value is malformed (read lazily, on access).
+_VALUE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    NotImplementedError,
+    EOFError,
+    OSError,  # a deferred read of a damaged file
+    struct.error,
+)
+
+
+@contextmanager
+def damaged_header(
+    name: str, error: type[DicomError | RTStructError] = DicomError
+) -> Iterator[None]:
+    """Re-raise a malformed header value met inside the block (pydicom converts values lazily, on
+    access) as ``error`` naming the file."""
+    try:
+        yield
+    except _VALUE_ERRORS as err:
+        raise error(f"{name}: damaged or invalid DICOM header ({err}).") from err
+
+
+def _numbers(value: Any, count: int, name: str, keyword: str) -> np.ndarray:
+    """A numeric DICOM value as ``count`` finite floats; :class:`DicomError` naming it otherwise."""
+    try:
+        array = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+    except _VALUE_ERRORS:
+        array = np.empty(0)
+    if array.shape != (count,) or not np.all(np.isfinite(array)):
+        raise DicomError(f"{name}: invalid {keyword} {value!r}; expected {count} finite number(s).")
+    return array
+
+
 def _looks_like_bare_dataset(path: Path) -> bool:
     """Whether a file without the 'DICM' preamble starts like a DICOM data set (group 0002/0008)."""
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    if len(head) < 8:
-        return False
-    group = int.from_bytes(head[0:2], "little")
-    element = int.from_bytes(head[2:4], "little")
-    return group in (0x0002, 0x0008) and element <= 0x0100
+        return is_bare_dicom(fh.read(8))
 
 
 def _set_transfer_syntax(ds: Dataset) -> None:
@@ -258,6 +296,34 @@ def _walk(root: Path) -> list[Path]:
     )
 
 
+def _add_to_inventory(
+    inventory: DicomInventory, by_series: dict[str, SeriesEntry], path: Path, ds: Dataset
+) -> None:
+    """File one DICOM data set as an RTSTRUCT, a slice of its series, or a skipped object."""
+    modality = str(ds.get("Modality", "")).upper()
+    if is_rtstruct(ds):
+        names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
+        inventory.rtstructs.append(
+            RTStructEntry(path, str(ds.get("SOPInstanceUID", "")), rtstruct_references(ds), names)
+        )
+    elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
+        uid = str(ds.get("SeriesInstanceUID", ""))
+        entry = by_series.get(uid)
+        if entry is None:
+            entry = by_series[uid] = SeriesEntry(
+                series_uid=uid,
+                modality=modality,
+                description=str(ds.get("SeriesDescription", "")),
+                study_uid=str(ds.get("StudyInstanceUID", "")),
+                frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
+            )
+        entry.files.append(path)
+        entry.headers.append(ds)
+    else:
+        kind = modality or str(ds.get("SOPClassUID", "unknown"))
+        inventory.skipped.append(f"{inventory.display(path)}: DICOM {kind} object, not an image")
+
+
 def scan_dicom(source: Path | str) -> DicomInventory:
     """List the image series and RTSTRUCTs in a folder (recursive), a .zip or a single DICOM file.
 
@@ -290,32 +356,8 @@ def scan_dicom(source: Path | str) -> DicomInventory:
             inventory.skipped.append(f"{inventory.display(path)}: not a DICOM file")
             continue
         n_dicom += 1
-        modality = str(ds.get("Modality", "")).upper()
-        if is_rtstruct(ds):
-            names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
-            inventory.rtstructs.append(
-                RTStructEntry(
-                    path, str(ds.get("SOPInstanceUID", "")), rtstruct_references(ds), names
-                )
-            )
-        elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
-            uid = str(ds.get("SeriesInstanceUID", ""))
-            entry = by_series.get(uid)
-            if entry is None:
-                entry = by_series[uid] = SeriesEntry(
-                    series_uid=uid,
-                    modality=modality,
-                    description=str(ds.get("SeriesDescription", "")),
-                    study_uid=str(ds.get("StudyInstanceUID", "")),
-                    frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
-                )
-            entry.files.append(path)
-            entry.headers.append(ds)
-        else:
-            kind = modality or str(ds.get("SOPClassUID", "unknown"))
-            inventory.skipped.append(
-                f"{inventory.display(path)}: DICOM {kind} object, not an image"
-            )
+        with damaged_header(inventory.display(path)):
+            _add_to_inventory(inventory, by_series, path, ds)
     if n_dicom == 0:
         examples = "; ".join(inventory.skipped[:3])
         raise DicomError(
@@ -418,11 +460,10 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
             raise DicomError(
                 f"{name}: no {', '.join(absent)}; the slice cannot be placed in space."
             )
-        orientation = np.asarray(values["ImageOrientationPatient"], dtype=float)
-        if (
-            orientation.shape != (6,)
-            or min(np.linalg.norm(orientation[:3]), np.linalg.norm(orientation[3:])) < 0.5
-        ):
+        orientation = _numbers(
+            values["ImageOrientationPatient"], 6, name, "ImageOrientationPatient"
+        )
+        if min(np.linalg.norm(orientation[:3]), np.linalg.norm(orientation[3:])) < 0.5:
             raise DicomError(f"{name}: invalid ImageOrientationPatient {list(orientation)}.")
         row, col = (
             orientation[:3] / np.linalg.norm(orientation[:3]),
@@ -432,24 +473,29 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
             raise DicomError(
                 f"{name}: row and column directions are not perpendicular ({list(orientation)})."
             )
-        spacing = [float(v) for v in values["PixelSpacing"]]
-        if len(spacing) != 2 or min(spacing) <= 0:
-            raise DicomError(f"{name}: invalid PixelSpacing {spacing}.")
+        spacing = _numbers(values["PixelSpacing"], 2, name, "PixelSpacing")
+        if min(spacing) <= 0:
+            raise DicomError(f"{name}: invalid PixelSpacing {spacing.tolist()}.")
         thickness = values["SliceThickness"]
+        rescale = [
+            _numbers(values[key], 1, name, key)[0] if values[key] is not None else default
+            for key, default in (("RescaleSlope", 1.0), ("RescaleIntercept", 0.0))
+        ]
+        shape = _numbers([ds.Rows, ds.Columns], 2, name, "Rows/Columns").astype(int)
         slices.append(
             _Slice(
                 path=path,
                 frame=index if per_frame is not None else None,
                 sop_uid=str(ds.get("SOPInstanceUID", "")),
-                position=np.asarray(values["ImagePositionPatient"], dtype=float),
+                position=_numbers(values["ImagePositionPatient"], 3, name, "ImagePositionPatient"),
                 orientation=np.concatenate([row, col]),
-                pixel_spacing=(spacing[0], spacing[1]),
-                shape=(int(ds.Rows), int(ds.Columns)),
-                slope=float(values["RescaleSlope"]) if values["RescaleSlope"] is not None else 1.0,
-                intercept=float(values["RescaleIntercept"])
-                if values["RescaleIntercept"] is not None
-                else 0.0,
-                thickness=float(thickness) if thickness else None,
+                pixel_spacing=(float(spacing[0]), float(spacing[1])),
+                shape=(int(shape[0]), int(shape[1])),
+                slope=float(rescale[0]),
+                intercept=float(rescale[1]),
+                thickness=float(_numbers(thickness, 1, name, "SliceThickness")[0])
+                if thickness
+                else None,
             )
         )
     return slices
@@ -556,6 +602,10 @@ def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarra
             ) from err
         for k in indices:
             s = slices[k]
+            if s.frame is not None and (array.ndim != 3 or s.frame >= len(array)):
+                raise DicomError(
+                    f"{name}: pixel data of shape {array.shape} lacks frame {s.frame + 1}."
+                )
             frame = array[s.frame] if array.ndim == 3 else array
             if frame.shape != s.shape:
                 raise DicomError(
@@ -583,12 +633,17 @@ def read_series(
         frame = f" frame {s.frame + 1}" if s.frame is not None else ""
         return inventory.display(s.path) + frame
 
-    slices = [
-        s
-        for path, ds in zip(entry.files, entry.headers, strict=True)
-        for s in _slices_of(ds, path, inventory.display(path))
-    ]
+    slices = []
+    for path, ds in zip(entry.files, entry.headers, strict=True):
+        with damaged_header(inventory.display(path)):
+            slices.extend(_slices_of(ds, path, inventory.display(path)))
     _check_consistent(slices, name_of)
+    n_voxels = len(slices) * slices[0].shape[0] * slices[0].shape[1]
+    if n_voxels > MAX_VOXELS:
+        raise DicomError(
+            f"Series {entry.describe()} would hold {n_voxels} voxels ({len(slices)} slices of "
+            f"{slices[0].shape[0]}x{slices[0].shape[1]}); at most {MAX_VOXELS} are accepted."
+        )
     row, col = slices[0].orientation[:3], slices[0].orientation[3:]
     normal = np.cross(row, col)
     normal /= np.linalg.norm(normal)

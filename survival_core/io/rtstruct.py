@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
+from pydicom.dataset import Dataset
 from skimage.draw import polygon as fill_polygon
 
 from survival_core.case import ROLES
@@ -30,6 +31,7 @@ from survival_core.errors import DicomError, MaskError, RTStructError
 from survival_core.io.dicom_series import (
     References,
     SeriesInfo,
+    damaged_header,
     is_rtstruct,
     read_dicom,
     rtstruct_references,
@@ -126,17 +128,8 @@ class RTStruct:
         return {name: roi.contours for name, roi in self.rois.items()}
 
 
-def read_rtstruct(path: Path | str) -> RTStruct:
-    """Parse an RTSTRUCT file; :class:`RTStructError` if it is not DICOM or not a structure set."""
-    try:
-        ds = read_dicom(path)
-    except DicomError as err:
-        raise RTStructError(str(err)) from err
-    if not is_rtstruct(ds):
-        raise RTStructError(
-            f"{path} is not an RTSTRUCT (modality {ds.get('Modality', 'unknown')}, SOP class "
-            f"{ds.get('SOPClassUID', 'unknown')}); expected an RT Structure Set."
-        )
+def _read_rois(ds: Dataset, path: Path | str) -> tuple[dict[int, ROI], list[str]]:
+    """The structures of an RTSTRUCT data set by ROI number, and warnings about what was ignored."""
     rois: dict[int, ROI] = {}
     warnings: list[str] = []
     names_seen: set[str] = set()
@@ -166,6 +159,11 @@ def read_rtstruct(path: Path | str) -> RTStruct:
                 raise RTStructError(
                     f"{path}: ROI {roi.name!r} has a contour with {points.size} coordinates (not x,y,z triples)."
                 )
+            if not np.all(np.isfinite(points)):
+                raise RTStructError(
+                    f"{path}: ROI {roi.name!r} has a contour with non-finite coordinates (NaN or "
+                    "infinite); the file is damaged."
+                )
             roi.contours.append(points.reshape(-1, 3))
             roi.geometric_types.append(
                 str(contour.get("ContourGeometricType", "CLOSED_PLANAR")).upper()
@@ -177,11 +175,26 @@ def read_rtstruct(path: Path | str) -> RTStruct:
             warnings.append(
                 f"ROI {roi.name!r}: {n} {'/'.join(ignored)} contour(s) have no inside and are ignored."
             )
+    return rois, warnings
+
+
+def read_rtstruct(path: Path | str) -> RTStruct:
+    """Parse an RTSTRUCT file; :class:`RTStructError` if it is not DICOM or not a structure set."""
+    try:
+        ds = read_dicom(path)
+    except DicomError as err:
+        raise RTStructError(str(err)) from err
+    with damaged_header(str(path), RTStructError):
+        if not is_rtstruct(ds):
+            raise RTStructError(
+                f"{path} is not an RTSTRUCT (modality {ds.get('Modality', 'unknown')}, SOP class "
+                f"{ds.get('SOPClassUID', 'unknown')}); expected an RT Structure Set."
+            )
+        rois, warnings = _read_rois(ds, path)
+        references = rtstruct_references(ds)
     for message in warnings:
         log.warning("%s: %s", path, message)
-    return RTStruct(
-        str(path), {roi.name: roi for roi in rois.values()}, rtstruct_references(ds), warnings
-    )
+    return RTStruct(str(path), {roi.name: roi for roi in rois.values()}, references, warnings)
 
 
 def _words(name: str) -> list[str]:

@@ -16,6 +16,7 @@ from survival_core.case import ROLES, Case
 from survival_core.errors import InputError
 from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case, load_case_files
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
+from survival_core.io.filetype import check_file_type
 from survival_core.io.rtstruct import match_role
 from survival_core.io.volume import is_volume_file, volume_stem
 
@@ -58,7 +59,10 @@ class UploadContents:
 
 
 def describe_upload(folder: Path) -> UploadContents:
-    """Classify the files of an upload folder and list its structures."""
+    """Classify the files of an upload folder and list its structures.
+
+    Every file's content must be what its name says (:func:`check_file_type`), else InputError.
+    """
     files = sorted(p for p in folder.iterdir() if p.is_file())
     if not files:
         raise InputError("The upload is empty.")
@@ -70,6 +74,8 @@ def describe_upload(folder: Path) -> UploadContents:
         raise InputError(
             "Upload one zip at a time (found " + ", ".join(p.name for p in archives) + ")."
         )
+    for path in files:
+        check_file_type(path)
     if archives:
         kind, source = "archive", archives[0]
     elif volumes:

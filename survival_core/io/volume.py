@@ -16,6 +16,7 @@ exactly on the image's grid.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -24,10 +25,13 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import GeometryError, InputError, MaskError
+from survival_core.io.filetype import read_head, sniff_file
 
 SPACING_RTOL = 1e-3
 ORIGIN_TOL_VOXELS = 0.05
 DIRECTION_ATOL = 1e-3
+#: Most voxels a volume may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
+MAX_VOXELS = 512 * 512 * 2048
 
 #: Extensions per format, as the SimpleITK readers expect them.
 FORMATS = {
@@ -36,6 +40,7 @@ FORMATS = {
     "MetaImage": (".mha", ".mhd"),
 }
 VOLUME_SUFFIXES = tuple(s for suffixes in FORMATS.values() for s in suffixes)
+_FORMAT_OF_KIND = {"nifti": "NIfTI", "nrrd": "NRRD", "metaimage": "MetaImage"}
 
 
 def is_volume_file(path: Path | str) -> bool:
@@ -52,66 +57,48 @@ def volume_stem(path: Path | str) -> str:
     return Path(path).stem
 
 
-def _nifti_header(head: bytes) -> bool:
-    for order in ("little", "big"):
-        size = int.from_bytes(head[:4], order) if len(head) >= 4 else 0
-        if size == 348 and head[344:347] in (b"n+1", b"ni1"):
-            return True
-        if size == 540 and head[4:7] in (b"n+2", b"ni2"):
-            return True
-    return False
-
-
-def _head(path: Path, size: int = 1024) -> tuple[bytes, bool]:
-    """The first ``size`` bytes (decompressed for gzip, as far as readable) and whether gzip."""
-    with open(path, "rb") as fh:
-        raw = fh.read(1 << 16)
-    if raw[:2] != b"\x1f\x8b":
-        return raw[:size], False
-    try:
-        return zlib.decompressobj(wbits=31).decompress(raw, size), True
-    except zlib.error:
-        return b"", True
-
-
 def detect_format(path: Path) -> str | None:
     """'NIfTI', 'NRRD' or 'MetaImage' from the file's content, or None."""
-    head, _ = _head(path)
-    if _nifti_header(head):
-        return "NIfTI"
-    if head.startswith(b"NRRD000"):
-        return "NRRD"
-    text = head.decode("latin-1")
-    if any(line.split("=")[0].strip() in ("ObjectType", "NDims") for line in text.splitlines()[:5]):
-        return "MetaImage"
-    return None
+    return _FORMAT_OF_KIND.get(sniff_file(path).kind)
 
 
-def _nifti_expected_bytes(head: bytes) -> int:
-    """Bytes a single-file NIfTI-1/2 must hold: voxel offset + voxels x bytes per voxel."""
+def _nifti_expected_bytes(head: bytes, path: Path) -> int:
+    """Bytes a single-file NIfTI-1/2 must hold: voxel offset + voxels x bytes per voxel.
+
+    Refuses (:class:`InputError`) a header whose voxel offset, or voxel size along an axis of more
+    than one voxel, is not a finite non-zero number: SimpleITK would silently put 1 mm in its place.
+    """
     for order in "<>":
         header_size = struct.unpack(order + "i", head[:4])[0]
         if header_size == 348:
             dims = struct.unpack(order + "8h", head[40:56])
             bitpix = struct.unpack(order + "h", head[72:74])[0]
+            pixdim = struct.unpack(order + "8f", head[76:108])
             offset = struct.unpack(order + "f", head[108:112])[0]
         elif header_size == 540:
             bitpix = struct.unpack(order + "h", head[14:16])[0]
             dims = struct.unpack(order + "8q", head[16:80])
+            pixdim = struct.unpack(order + "8d", head[104:168])
             offset = struct.unpack(order + "q", head[168:176])[0]
         else:
             continue
+        if not math.isfinite(offset) or offset < 0:
+            raise InputError(
+                f"{path} has an invalid voxel offset ({offset}); the header is damaged."
+            )
         n_dims = min(max(int(dims[0]), 1), 7)
-        return (
-            int(offset)
-            + int(np.prod([max(int(d), 1) for d in dims[1 : n_dims + 1]])) * int(bitpix) // 8
-        )
+        sizes = [pixdim[i] for i in range(1, min(n_dims, 3) + 1) if dims[i] > 1]
+        if not all(math.isfinite(v) and v != 0 for v in sizes):
+            raise InputError(
+                f"{path} has an invalid voxel size {list(sizes)} mm (pixdim); the header is damaged."
+            )
+        return int(offset) + math.prod(max(int(d), 1) for d in dims[1 : n_dims + 1]) * bitpix // 8
     return 0
 
 
 def _check_nifti_complete(path: Path) -> None:
-    head, compressed = _head(path)
-    expected = _nifti_expected_bytes(head)
+    head, compressed = read_head(path)
+    expected = _nifti_expected_bytes(head, path)
     stored = 0
     try:
         if compressed:
@@ -144,12 +131,27 @@ def _read_image(path: Path | str) -> sitk.Image:
         )
     if found == "NIfTI":
         _check_nifti_complete(path)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        image = sitk.ReadImage(str(path))
+        reader.ReadImageInformation()
+        n_voxels = int(np.prod(reader.GetSize(), dtype=np.float64))
+        if n_voxels > MAX_VOXELS:
+            raise InputError(
+                f"{path} announces {'x'.join(map(str, reader.GetSize()))} voxels; at most "
+                f"{MAX_VOXELS} are accepted."
+            )
+        image = reader.Execute()
     except RuntimeError as err:
         raise InputError(
             f"{path} cannot be read as a {found} volume: {str(err).strip().splitlines()[-1]}"
         ) from err
+    geometry = (*image.GetSpacing(), *image.GetOrigin(), *image.GetDirection())
+    if not np.all(np.isfinite(geometry)) or min(image.GetSpacing()) <= 0:
+        raise InputError(
+            f"{path} has an invalid voxel geometry (spacing {image.GetSpacing()} mm, origin "
+            f"{image.GetOrigin()} mm); the header is damaged."
+        )
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(
             f"{path} has {image.GetNumberOfComponentsPerPixel()} values per voxel; expected one (grey levels)."

@@ -1,0 +1,581 @@
+"""De-identification of DICOM and volume files, applied to uploads before anything is stored.
+
+DICOM follows the DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile (113100)
+with the Retain Longitudinal Temporal Information with Modified Dates Option (113107):
+
+- the attributes of :data:`PROFILE` that matter for CT series and RT structure sets get the
+  profile's action: X remove, Z empty, D dummy value, U new UID (compound codes such as X/Z are
+  resolved to the least destructive valid choice, see :func:`_resolve`); every nested sequence
+  item is treated the same way, and any person name (PN) the table does not list is emptied;
+- private attributes, curves (50xx) and overlays (60xx) are removed;
+- the patient's name and ID become a pseudonym, ``RS-`` + 10 hex digits of an HMAC of the
+  original PatientID, which is also the case id the app shows (data already marked
+  PatientIdentityRemoved=YES keep their PatientID, a study code, as the pseudonym);
+- every date (DA) and date-time (DT) is shifted by the same whole number of days for one patient
+  (365 to 3650 days back, from an HMAC of the PatientID), so intervals between studies survive;
+  times of day are kept; the birth date is emptied, not shifted;
+- every instance UID (study, series, SOP instance, frame of reference, referenced SOP instances,
+  file meta) is replaced by ``2.25.<integer>`` from an HMAC of the original UID, so a CT series
+  and the RTSTRUCT that references it stay linked, across uploads too.
+
+The HMAC key is ``<data>/keys/deid.key`` (32 random bytes, created on first use, mode 0600);
+whoever holds it can re-link pseudonyms to patient IDs they already know, so it stays on the
+server. NIfTI, NRRD and MetaImage headers carry no patient attributes but free text
+(NIfTI ``descrip``/``aux_file``/extensions, NRRD comments, key/value pairs and ``content``,
+MetaImage fields outside the format's own): those are blanked or dropped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import io
+import os
+import secrets
+import struct
+import uuid
+import warnings
+import zlib
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pydicom
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import UID_dictionary
+
+from survival_core.errors import DicomError, InputError
+from survival_core.io.filetype import is_bare_dicom
+from survival_core.paths import data_dir
+
+KEY_FILE = Path("keys") / "deid.key"
+PSEUDONYM_PREFIX = "RS-"
+#: Range of the per-patient date shift, in days back.
+SHIFT_DAYS = (365, 3650)
+DUMMY_TEXT = "ANONYMIZED"
+#: Largest uncompressed volume file accepted, in bytes.
+MAX_VOLUME_BYTES = 2 * 1024**3
+#: DeidentificationMethod (LO, at most 64 characters).
+METHOD = "RadSurv: PS3.15 E Basic Profile, dates shifted, UIDs remapped"
+#: (code value, meaning) of the profile and option applied (CID 7050).
+METHOD_CODES = (
+    ("113100", "Basic Application Confidentiality Profile"),
+    ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+)
+
+#: PS3.15 Annex E Basic Profile action per attribute keyword, for the attributes CT images and RT
+#: structure sets carry (file meta and the patient, study, series, equipment and RT modules).
+PROFILE: dict[str, str] = {
+    # file meta
+    "MediaStorageSOPInstanceUID": "U",
+    "SourceApplicationEntityTitle": "X",
+    "SendingApplicationEntityTitle": "X",
+    "ReceivingApplicationEntityTitle": "X",
+    "SourcePresentationAddress": "X",
+    # patient
+    "PatientName": "Z",
+    "PatientID": "Z",
+    "IssuerOfPatientID": "X",
+    "IssuerOfPatientIDQualifiersSequence": "X",
+    "PatientBirthDate": "Z",
+    "PatientBirthTime": "X",
+    "PatientBirthName": "X",
+    "PatientMotherBirthName": "X",
+    "OtherPatientIDs": "X",
+    "OtherPatientIDsSequence": "X",
+    "OtherPatientNames": "X",
+    "PatientAddress": "X",
+    "PatientTelephoneNumbers": "X",
+    "PatientTelecomInformation": "X",
+    "PatientAge": "X",
+    "PatientSex": "Z",
+    "PatientSize": "X",
+    "PatientWeight": "X",
+    "MedicalRecordLocator": "X",
+    "MilitaryRank": "X",
+    "BranchOfService": "X",
+    "EthnicGroup": "X",
+    "Occupation": "X",
+    "SmokingStatus": "X",
+    "AdditionalPatientHistory": "X",
+    "PregnancyStatus": "X",
+    "LastMenstrualDate": "X",
+    "PatientReligiousPreference": "X",
+    "PatientComments": "X",
+    "PatientState": "X",
+    "ResponsiblePerson": "X",
+    "ResponsibleOrganization": "X",
+    "PatientInsurancePlanCodeSequence": "X",
+    "ReferencedPatientSequence": "X",
+    "CountryOfResidence": "X",
+    "RegionOfResidence": "X",
+    # study, visit and request
+    "StudyInstanceUID": "U",
+    "StudyID": "Z",
+    "AccessionNumber": "Z",
+    "IssuerOfAccessionNumberSequence": "X",
+    "StudyDescription": "X",
+    "ReferringPhysicianName": "Z",
+    "ReferringPhysicianAddress": "X",
+    "ReferringPhysicianTelephoneNumbers": "X",
+    "ReferringPhysicianIdentificationSequence": "X",
+    "PhysiciansOfRecord": "X",
+    "PhysiciansOfRecordIdentificationSequence": "X",
+    "NameOfPhysiciansReadingStudy": "X",
+    "PhysiciansReadingStudyIdentificationSequence": "X",
+    "RequestingPhysician": "X",
+    "RequestingService": "X",
+    "AdmittingDiagnosesDescription": "X",
+    "AdmittingDiagnosesCodeSequence": "X",
+    "AdmissionID": "X",
+    "IssuerOfAdmissionIDSequence": "X",
+    "ReasonForStudy": "X",
+    "RequestedProcedureDescription": "X",
+    "RequestedProcedureID": "X",
+    "RequestAttributesSequence": "X",
+    "ReferencedStudySequence": "X/Z",
+    "ImageComments": "X",
+    "TextComments": "X",
+    "TimezoneOffsetFromUTC": "X",
+    # series, equipment and acquisition
+    "SeriesInstanceUID": "U",
+    "SOPInstanceUID": "U",
+    "FrameOfReferenceUID": "U",
+    "SynchronizationFrameOfReferenceUID": "U",
+    "InstanceCreatorUID": "U",
+    "IrradiationEventUID": "U",
+    "StorageMediaFileSetUID": "U",
+    "ReferencedSOPInstanceUID": "U",
+    "ReferencedFrameOfReferenceUID": "U",
+    "RelatedFrameOfReferenceUID": "U",
+    "SeriesDescription": "X",
+    "ProtocolName": "X/D",
+    "PerformingPhysicianName": "X",
+    "PerformingPhysicianIdentificationSequence": "X",
+    "OperatorsName": "X/Z/D",
+    "OperatorIdentificationSequence": "X/D",
+    "InstitutionName": "X/Z/D",
+    "InstitutionAddress": "X",
+    "InstitutionalDepartmentName": "X",
+    "InstitutionCodeSequence": "X/Z/D",
+    "StationName": "X/Z/D",
+    "DeviceSerialNumber": "X/Z/D",
+    "DeviceUID": "U",
+    "DetectorID": "X/Z/D",
+    "GantryID": "X",
+    "PlateID": "X",
+    "CassetteID": "X",
+    "ContrastBolusAgent": "Z/D",
+    "AcquisitionComments": "X",
+    "DerivationDescription": "X",
+    "PerformedProcedureStepID": "X",
+    "PerformedProcedureStepDescription": "X",
+    "PerformedLocation": "X",
+    "PerformedStationName": "X",
+    "PerformedStationAETitle": "X",
+    "ScheduledProcedureStepDescription": "X",
+    "ScheduledProcedureStepID": "X",
+    "ReferencedPerformedProcedureStepSequence": "X/Z/D",
+    # RT structure set
+    "StructureSetLabel": "D",
+    "StructureSetName": "X",
+    "StructureSetDescription": "X",
+    "ROIDescription": "X",
+    "ROIGenerationDescription": "X",
+    "ROIInterpreter": "Z",
+    "ROIObservationDescription": "X",
+    "ContentCreatorName": "Z",
+    "ContentCreatorIdentificationCodeSequence": "X",
+    "ReviewerName": "X/Z",
+    "VerifyingObserverName": "D",
+    "VerifyingObserverIdentificationCodeSequence": "Z",
+    "PersonName": "D",
+    "PersonAddress": "X",
+    "PersonTelephoneNumbers": "X",
+    # dates and times of studies: kept, shifted (option 113107)
+    "StudyDate": "Z",
+    "SeriesDate": "X/D",
+    "AcquisitionDate": "X/Z",
+    "ContentDate": "Z/D",
+    "InstanceCreationDate": "X/D",
+    "StructureSetDate": "X/Z",
+    "AcquisitionDateTime": "X/Z/D",
+}
+
+#: Dates the option 113107 does not keep: the birth date is emptied, the birth time removed.
+_BIRTH = {"PatientBirthDate", "PatientBirthTime"}
+#: UI attributes naming classes, syntaxes or coding schemes: never remapped.
+_KEEP_UIDS = {
+    "TransferSyntaxUID",
+    "ImplementationClassUID",
+    "CodingSchemeUID",
+    "ContextGroupExtensionCreatorUID",
+    "PrivateInformationCreatorUID",
+    "MappingResourceUID",
+    "ContextUID",
+}
+_DUMMY_BY_VR = {"PN": DUMMY_TEXT, "IS": "0", "DS": "0", "TM": "000000", "CS": DUMMY_TEXT}
+
+
+def _key_path() -> Path:
+    return data_dir() / KEY_FILE
+
+
+def load_key() -> bytes:
+    """The de-identification HMAC key, created on first use (mode 0600, folder 0700)."""
+    path = _key_path()
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+        try:
+            os.link(staging, path)  # atomic; a concurrent first use keeps the winner's key
+        except FileExistsError:
+            pass
+        finally:
+            staging.unlink()
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise InputError(f"The de-identification key {path} is damaged (shorter than 16 bytes).")
+    return key
+
+
+class Deidentifier:
+    """Pseudonyms, date shifts and UID remapping derived from one secret key."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key if key is not None else load_key()
+
+    def _digest(self, purpose: str, value: str) -> bytes:
+        return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
+
+    def pseudonym(self, patient_id: str) -> str:
+        """The case id standing for ``patient_id``: ``RS-`` + 10 hex digits."""
+        return PSEUDONYM_PREFIX + self._digest("patient", patient_id.strip()).hex()[:10].upper()
+
+    def folder_token(self, name: str) -> str:
+        """A keyed stand-in for a folder name (export folders are often named after patients)."""
+        return "d" + self._digest("folder", name).hex()[:8]
+
+    def day_shift(self, patient_id: str) -> int:
+        """Days (negative: back in time) by which this patient's dates are moved."""
+        low, high = SHIFT_DAYS
+        draw = int.from_bytes(self._digest("dates", patient_id.strip())[:4], "big")
+        return -(low + draw % (high - low + 1))
+
+    def uid(self, original: str) -> str:
+        """The replacement of an instance UID: ``2.25.<128-bit integer>`` (a UUID-derived UID)."""
+        digest = self._digest("uid", original.strip().rstrip("\0"))
+        return f"2.25.{uuid.UUID(bytes=digest[:16], version=4).int}"
+
+    def deidentify(self, ds: Dataset) -> str:
+        """De-identify ``ds`` (with its file meta) in place; returns the case pseudonym.
+
+        Data already marked PatientIdentityRemoved=YES (by RadSurv or another tool) keep their
+        PatientID as the case id (see :func:`case_pseudonym`) but go through the whole profile
+        all the same: the mark is never trusted to skip the cleaning.
+        """
+        if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
+            raise DicomError(
+                "The image has identifying text burned into its pixels (BurnedInAnnotation=YES); "
+                "RadSurv cannot clean pixel data. Export the series without annotations."
+            )
+        patient_id = str(ds.get("PatientID", "") or "")
+        pseudonym = case_pseudonym(ds, self)
+        shift = timedelta(days=self.day_shift(patient_id))
+        self._walk(ds, shift)
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None:
+            self._walk(meta, shift)
+        ds.PatientName = pseudonym
+        ds.PatientID = pseudonym
+        ds.PatientIdentityRemoved = "YES"
+        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+        ds.DeidentificationMethod = METHOD
+        ds.DeidentificationMethodCodeSequence = Sequence([_code(*c) for c in METHOD_CODES])
+        return pseudonym
+
+    def _walk(self, ds: Dataset, shift: timedelta) -> None:
+        for elem in list(ds):
+            tag = elem.tag
+            if tag.is_private or (tag.group >> 8) in (0x50, 0x60):
+                del ds[tag]
+                continue
+            if elem.VR == "SQ" and _resolve(PROFILE.get(elem.keyword, "K")) in ("K", "U"):
+                for item in elem.value:
+                    self._walk(item, shift)
+                continue
+            self._apply(ds, elem, shift)
+
+    def _apply(self, ds: Dataset, elem: DataElement, shift: timedelta) -> None:
+        keyword = elem.keyword
+        action = _resolve(PROFILE.get(keyword, "K"))
+        if elem.VR in ("DA", "DT") and keyword not in _BIRTH and action != "U":
+            elem.value = _shift(elem.value, shift, elem.VR)
+        elif action == "X":
+            del ds[elem.tag]
+        elif action == "Z" or (elem.VR == "PN" and action == "K"):
+            elem.value = Sequence() if elem.VR == "SQ" else ""
+        elif action == "D":
+            elem.value = Sequence() if elem.VR == "SQ" else _DUMMY_BY_VR.get(elem.VR, DUMMY_TEXT)
+        elif elem.VR == "UI" and elem.value and _remappable(keyword, elem):
+            elem.value = _map_values(elem.value, self.uid)
+
+
+def _resolve(code: str) -> str:
+    """One action for a profile code: any choice with Z -> Z (empty: valid for type 2 and 3
+    attributes, nothing kept), X/D -> D (valid for type 1), a choice with U -> U (the sequence is
+    kept and its UIDs remapped); single codes as they are."""
+    if "/" not in code:
+        return code
+    options = code.split("/")
+    if any(o.startswith("U") for o in options):
+        return "U"
+    return "Z" if "Z" in options else "D"
+
+
+def _remappable(keyword: str, elem: DataElement) -> bool:
+    if keyword in _KEEP_UIDS or keyword.endswith("ClassUID"):
+        return False
+    values = elem.value if isinstance(elem.value, list | MultiValue) else [elem.value]
+    return not any(str(v) in UID_dictionary for v in values)
+
+
+def _map_values(value, fn: Callable[[str], str]):
+    if isinstance(value, list | MultiValue):
+        return [fn(str(v)) for v in value]
+    return fn(str(value))
+
+
+def _shift_one(text: str, shift: timedelta, vr: str) -> str:
+    text = text.strip()
+    if len(text) < 8:
+        return ""
+    try:
+        day = date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return ""  # an unreadable date cannot be shifted: drop it rather than keep it
+    moved = (day + shift).strftime("%Y%m%d")
+    return moved + text[8:] if vr == "DT" else moved
+
+
+def _shift(value, shift: timedelta, vr: str):
+    """Dates (DA 'YYYYMMDD', DT 'YYYYMMDD...') moved by ``shift``; time parts and offsets kept."""
+    if value in (None, ""):
+        return value
+    if isinstance(value, list | MultiValue):
+        return [_shift_one(str(v), shift, vr) for v in value]
+    if isinstance(value, datetime | date):
+        value = value.strftime("%Y%m%d%H%M%S.%f" if vr == "DT" else "%Y%m%d")
+    return _shift_one(str(value), shift, vr)
+
+
+def _code(value: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue = value
+    item.CodingSchemeDesignator = "DCM"
+    item.CodeMeaning = meaning
+    return item
+
+
+def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str:
+    """The case id of a DICOM data set: its PatientID when already de-identified (any tool's
+    PatientIdentityRemoved=YES: research exports keep a study code there that links the images
+    to their clinical table), else the pseudonym of its PatientID."""
+    if str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and ds.get("PatientID"):
+        return str(ds.PatientID).strip()
+    return (deidentifier or Deidentifier()).pseudonym(str(ds.get("PatientID", "") or ""))
+
+
+# --- detection and byte-level entry points --------------------------------------------------
+
+
+def read_dicom_bytes(content: bytes) -> Dataset | None:
+    """``content`` parsed as DICOM, or ``None`` when it is not DICOM (decided by content)."""
+    has_preamble = content[128:132] == b"DICM"
+    if not has_preamble and not is_bare_dicom(content[:8]):
+        return None
+    try:
+        with warnings.catch_warnings():  # a forced parse of non-DICOM bytes warns about junk
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(io.BytesIO(content), force=not has_preamble)
+        if "SOPClassUID" not in ds:
+            return None if not has_preamble else ds
+        ds.ensure_file_meta()
+        if "TransferSyntaxUID" not in ds.file_meta:
+            implicit, little = ds.original_encoding
+            ds.file_meta.TransferSyntaxUID = (
+                pydicom.uid.ImplicitVRLittleEndian
+                if implicit
+                else (
+                    pydicom.uid.ExplicitVRLittleEndian
+                    if little
+                    else pydicom.uid.ExplicitVRBigEndian
+                )
+            )
+        return ds
+    except Exception as err:  # pydicom raises many types on damaged or non-DICOM bytes
+        if has_preamble:
+            raise DicomError(f"The file looks like DICOM but cannot be read ({err}).") from err
+        return None
+
+
+def deidentify_dicom_bytes(
+    content: bytes, deidentifier: Deidentifier | None = None
+) -> tuple[bytes, str, str, str] | None:
+    """De-identify one DICOM file's bytes: (new bytes, case pseudonym, new SOP instance UID, SOP
+    class UID), or ``None`` when ``content`` is not DICOM. Pixel data are copied unchanged."""
+    ds = read_dicom_bytes(content)
+    if ds is None:
+        return None
+    pseudonym = (deidentifier or Deidentifier()).deidentify(ds)
+    if "SOPInstanceUID" in ds:
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if "SOPClassUID" in ds:
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    out = io.BytesIO()
+    try:
+        ds.save_as(out, enforce_file_format=True)
+    except Exception as err:  # pydicom raises many types for data sets it cannot encode
+        raise DicomError(f"The de-identified DICOM file cannot be written ({err}).") from err
+    sop_class = str(ds.file_meta.get("MediaStorageSOPClassUID", ds.get("SOPClassUID", "")))
+    return out.getvalue(), pseudonym, str(ds.get("SOPInstanceUID", "")), sop_class
+
+
+_NIFTI_TEXT = {348: ((148, 80), (228, 24)), 540: ((240, 80), (320, 24))}
+
+
+_NIFTI_MAGIC = {348: (344, (b"n+1\0", b"ni1\0")), 540: (4, (b"n+2\0", b"ni2\0"))}
+
+
+def _nifti_layout(header: bytes) -> tuple[str, int] | None:
+    """(byte order, header size) of a NIfTI-1 (348) or NIfTI-2 (540) header, else ``None``."""
+    for order in "<>":
+        size = struct.unpack(order + "i", header[:4])[0] if len(header) >= 4 else 0
+        if size in _NIFTI_MAGIC and len(header) >= size + 4:
+            offset, magics = _NIFTI_MAGIC[size]
+            if header[offset : offset + 4] in magics:
+                return order, size
+    return None
+
+
+def _blank_nifti(data: bytearray, order: str, size: int) -> bool:
+    """Blank ``descrip``, ``aux_file`` and extension contents in place; whether anything changed."""
+    changed = False
+    for offset, length in _NIFTI_TEXT[size]:
+        changed |= any(data[offset : offset + length])
+        data[offset : offset + length] = bytes(length)
+    position = size + 4
+    if data[size] != 0:  # extensions: (esize, ecode, content) until the voxel data
+        while position + 8 <= len(data):
+            esize, _ = struct.unpack(order + "ii", data[position : position + 8])
+            if esize < 16 or position + esize > len(data):
+                break
+            changed |= any(data[position + 4 : position + esize])
+            data[position + 4 : position + esize] = bytes(esize - 4)
+            position += esize
+    return changed
+
+
+def blank_nifti_bytes(content: bytes, max_bytes: int = MAX_VOLUME_BYTES) -> bytes | None:
+    """A NIfTI file (plain or gzipped) with its free text blanked; ``None`` if not NIfTI.
+
+    A gzipped file already blank is returned as it is unless its gzip header stores a file name
+    or comment; otherwise it is recompressed without them. More than ``max_bytes`` uncompressed
+    is refused (a gzip bomb).
+    """
+    zipped = content[:2] == b"\x1f\x8b"
+    try:
+        if zipped:
+            with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+                if _nifti_layout(stream.read(544)) is None:
+                    return None
+            with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+                raw = bytearray(stream.read(max_bytes + 1))
+        else:
+            raw = bytearray(content)
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(f"A gzip-compressed upload cannot be decompressed ({err}).") from err
+    if len(raw) > max_bytes:
+        raise InputError(
+            f"A compressed volume expands beyond {max_bytes / 2**20:.0f} MiB; refused."
+        )
+    layout = _nifti_layout(bytes(raw[:544]))
+    if layout is None:
+        return None
+    changed = _blank_nifti(raw, *layout)
+    named = zipped and content[3] & 0x18  # FNAME or FCOMMENT in the gzip header
+    if not changed and not named:
+        return content
+    return gzip.compress(bytes(raw), mtime=0) if zipped else bytes(raw)
+
+
+#: MetaImage header keys of the format itself; any other key (free text, copied DICOM tags) goes.
+_METAIMAGE_KEYS = {
+    "objecttype",
+    "objectsubtype",
+    "ndims",
+    "dimsize",
+    "binarydata",
+    "binarydatabyteordermsb",
+    "elementbyteordermsb",
+    "compresseddata",
+    "compresseddatasize",
+    "transformmatrix",
+    "rotation",
+    "orientation",
+    "offset",
+    "position",
+    "origin",
+    "centerofrotation",
+    "anatomicalorientation",
+    "elementspacing",
+    "elementsize",
+    "elementtype",
+    "elementnumberofchannels",
+    "elementmin",
+    "elementmax",
+    "headersize",
+    "modality",
+    "elementdatafile",
+}
+
+
+def _clean_header_lines(head: bytes, keep: Callable[[str], bool]) -> bytes:
+    lines = head.split(b"\n")
+    return b"\n".join(line for line in lines if keep(line.decode("latin-1")))
+
+
+def blank_nrrd_bytes(content: bytes) -> bytes | None:
+    """A NRRD file or detached header without comments, key/value pairs and ``content``."""
+    if not content.startswith(b"NRRD"):
+        return None
+    end = content.find(b"\n\n")
+    head, rest = (content, b"") if end < 0 else (content[:end], content[end:])
+
+    def keep(line: str) -> bool:
+        return not (line.startswith("#") or ":=" in line or line.lower().startswith("content:"))
+
+    return _clean_header_lines(head, keep) + rest
+
+
+def blank_metaimage_bytes(content: bytes) -> bytes | None:
+    """A MetaImage (.mha/.mhd) file with only the format's own header fields."""
+    if not content[:64].lstrip().lower().startswith((b"objecttype", b"ndims")):
+        return None
+    marker = content.lower().find(b"elementdatafile")
+    if marker < 0:
+        return None
+    end = content.find(b"\n", marker)
+    head, rest = (content, b"") if end < 0 else (content[:end], content[end:])
+
+    def keep(line: str) -> bool:
+        return line.split("=", 1)[0].strip().lower() in _METAIMAGE_KEYS or not line.strip()
+
+    return _clean_header_lines(head, keep) + rest

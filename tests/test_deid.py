@@ -1,0 +1,353 @@
+"""DICOM and volume de-identification: no identifier survives, dates shift per patient, UIDs stay
+linked, pixels are untouched."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import stat
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from survival_core.errors import DicomError
+from survival_core.io.case_loader import load_case
+from survival_core.io.deid import (
+    KEY_FILE,
+    Deidentifier,
+    blank_metaimage_bytes,
+    blank_nifti_bytes,
+    blank_nrrd_bytes,
+    deidentify_dicom_bytes,
+    read_dicom_bytes,
+)
+from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+from survival_core.io.upload_case import describe_upload, load_upload
+from survival_core.io.uploads import store_upload
+from survival_core.paths import data_dir
+from tests.case_builders import make_case
+
+KEY = bytes(range(32))
+#: Distinctive values planted in the generated patient and the strings that must not survive.
+PATIENT = {
+    "PatientName": "Zyxwv^Qwerty",
+    "PatientID": "ID-987654321",
+    "PatientBirthDate": "19410203",
+    "InstitutionName": "Zyxwv Memorial Hospital",
+    "ReferringPhysicianName": "Qwerty^Referrer",
+    "OtherPatientIDs": "OTHERID-555777",
+    "AccessionNumber": "ACC-24681357",
+    "PatientAddress": "12 Zyxwv Street",
+}
+FORBIDDEN = ["zyxwv", "qwerty", "987654321", "19410203", "1941-02-03", "555777", "24681357"]
+STUDY_DATE = "20190304"
+
+
+def _plant(ds: Dataset) -> None:
+    """Identifiers at the top level, in a private tag and inside nested sequences."""
+    for keyword, value in PATIENT.items():
+        setattr(ds, keyword, value)
+    # real patient data: not marked de-identified (RadSurv's own writer marks its pseudonyms)
+    ds.PatientIdentityRemoved = "NO"
+    del ds.DeidentificationMethod
+    ds.private_block(0x0011, "ACME RADSURV TEST", create=True).add_new(0x01, "LO", "ID-987654321")
+    other = Dataset()
+    other.PatientID = "OTHERID-555777"
+    ds.OtherPatientIDsSequence = Sequence([other])
+    request = Dataset()
+    request.RequestedProcedureID = "ACC-24681357"
+    request.ScheduledProcedureStepID = "Zyxwv"
+    ds.RequestAttributesSequence = Sequence([request])
+    ds.add_new(0x60003000, "OW", b"Qwerty overlay!!")
+
+
+def _nest(ds: Dataset) -> None:
+    """A person name and a date deep inside the RTSTRUCT's frame of reference sequence."""
+    study = ds.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence[0]
+    study.ReferringPhysicianName = "Zyxwv^Qwerty"
+    study.StudyDate = STUDY_DATE
+
+
+def write_patient(folder: Path, patient_id: str = "ID-987654321") -> dict[str, Path]:
+    """A small DICOM CT + RTSTRUCT case with identifiers planted everywhere."""
+    case = make_case(size=(24, 20, 8))
+    info = write_ct_series(
+        case.image,
+        folder / "ct",
+        patient_id=patient_id,
+        patient_name="Zyxwv^Qwerty",
+        study_date=STUDY_DATE,
+        uid_seed=f"deid-{patient_id}",
+    )
+    rtstruct = folder / "rtstruct.dcm"
+    write_rtstruct({"Liver": case.masks["liver"], "GTV": case.masks["gtv"]}, info, rtstruct)
+    files = [*info["files"], rtstruct]
+    for path in files:
+        ds = pydicom.dcmread(path)
+        _plant(ds)
+        ds.PatientID = patient_id
+        if path == rtstruct:
+            _nest(ds)
+        ds.save_as(path, enforce_file_format=True)
+    (folder / "clinical.json").write_text(json.dumps({"albumin": 40, "mrn": "ID-987654321"}))
+    return {"ct": folder / "ct", "rtstruct": rtstruct, "folder": folder}
+
+
+def _deid_folder(source: Path, target: Path, deid: Deidentifier) -> None:
+    for path in sorted(source.rglob("*.dcm")):
+        out = target / path.relative_to(source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(deidentify_dicom_bytes(path.read_bytes(), deid)[0])
+
+
+def _assert_clean(data: bytes, forbidden: list[str]) -> None:
+    lowered = data.lower()
+    for value in forbidden:
+        assert value.lower().encode() not in lowered, value
+
+
+def _zip(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder.parent).as_posix())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "forbidden"),
+    [
+        (
+            "CT_small.dcm",
+            ["CompressedSamples", "1CT1", "JFK IMAGING", "ABCD1234", "1234ABCD", "CT01_OC0"],
+        ),
+        ("MR_small.dcm", ["CompressedSamples", "4MR1", "-0000200", "20040826"]),
+        (
+            "rtstruct.dcm",
+            ["Test^Phantom", "tPhantom30sep", "19691231", "dmason", "sep30", "station1"],
+        ),
+    ],
+)
+def test_pydicom_test_files_lose_their_identifiers(name, forbidden):
+    raw = Path(get_testdata_file(name)).read_bytes()
+    original = read_dicom_bytes(raw)
+    cleaned, pseudonym, sop_uid, _ = deidentify_dicom_bytes(raw, Deidentifier(KEY))
+    ds = pydicom.dcmread(io.BytesIO(cleaned))
+    assert all(v.lower().encode() in raw.lower() for v in forbidden)  # they were there
+    _assert_clean(cleaned, forbidden)
+    assert ds.PatientID == ds.PatientName == pseudonym and pseudonym.startswith("RS-")
+    assert ds.PatientIdentityRemoved == "YES" and ds.LongitudinalTemporalInformationModified
+    assert {c.CodeValue for c in ds.DeidentificationMethodCodeSequence} == {"113100", "113107"}
+    assert not any(e.tag.is_private for e in ds.iterall())
+    assert ds.SOPInstanceUID == sop_uid == ds.file_meta.MediaStorageSOPInstanceUID
+    assert sop_uid.startswith("2.25.") and sop_uid != original.SOPInstanceUID
+    assert ds.SOPClassUID == original.SOPClassUID  # class UIDs are not identifiers
+    if "PixelData" in original:
+        assert ds.PixelData == original.PixelData
+        np.testing.assert_array_equal(ds.pixel_array, original.pixel_array)
+
+
+def test_generated_patient_leaves_no_trace(tmp_path):
+    paths = write_patient(tmp_path / "raw")
+    deid = Deidentifier(KEY)
+    for path in sorted(paths["folder"].rglob("*.dcm")):
+        raw = path.read_bytes()
+        _assert_present = [v for v in FORBIDDEN if v.encode() in raw.lower()]
+        assert len(_assert_present) >= 5  # the identifiers were planted
+        cleaned = deidentify_dicom_bytes(raw, deid)[0]
+        _assert_clean(cleaned, FORBIDDEN)
+        ds = pydicom.dcmread(io.BytesIO(cleaned))
+        assert ds.PatientBirthDate == "" and "OtherPatientIDs" not in ds
+        assert "RequestAttributesSequence" not in ds and "OtherPatientIDsSequence" not in ds
+        assert not any(e.tag.group >> 8 == 0x60 for e in ds)
+        assert not any(e.VR == "PN" and e.value and "RS-" not in str(e.value) for e in ds.iterall())
+
+
+def _study_dates(folder: Path) -> set[date]:
+    dates = set()
+    for path in folder.rglob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        for elem in ds.iterall():
+            if elem.VR == "DA" and elem.value and elem.keyword != "PatientBirthDate":
+                value = str(elem.value)
+                dates.add(date(int(value[:4]), int(value[4:6]), int(value[6:8])))
+    return dates
+
+
+def test_dates_shift_by_one_offset_per_patient(tmp_path):
+    deid = Deidentifier(KEY)
+    shifts = {}
+    for patient in ("ID-987654321", "ID-123123123"):
+        paths = write_patient(tmp_path / patient / "raw", patient_id=patient)
+        _deid_folder(paths["folder"], tmp_path / patient / "clean", deid)
+        # every date of every file of the patient, the nested one included, lands on one day
+        (moved,) = _study_dates(tmp_path / patient / "clean")
+        shifts[patient] = (moved - date(2019, 3, 4)).days
+        assert shifts[patient] == deid.day_shift(patient)
+        assert -3650 <= shifts[patient] <= -365
+        ds = pydicom.dcmread(next((tmp_path / patient / "clean" / "ct").iterdir()))
+        assert ds.StudyTime == "120000"  # times of day are kept
+    assert shifts["ID-987654321"] != shifts["ID-123123123"]
+    other_key = Deidentifier(bytes(32))
+    assert other_key.day_shift("ID-987654321") != shifts["ID-987654321"]
+
+
+def test_uids_stay_linked_and_the_case_loads_the_same(tmp_path):
+    paths = write_patient(tmp_path / "raw")
+    deid = Deidentifier(KEY)
+    _deid_folder(paths["folder"], tmp_path / "clean", deid)
+    original, cleaned = load_case(paths["folder"]), load_case(tmp_path / "clean")
+    np.testing.assert_array_equal(cleaned.array(), original.array())
+    for role in ("liver", "gtv"):
+        assert cleaned.mask_array(role).any()
+        np.testing.assert_array_equal(cleaned.mask_array(role), original.mask_array(role))
+    rt = pydicom.dcmread(tmp_path / "clean" / "rtstruct.dcm")
+    ct = [pydicom.dcmread(p) for p in (tmp_path / "clean" / "ct").iterdir()]
+    frame = rt.ReferencedFrameOfReferenceSequence[0]
+    study = frame.RTReferencedStudySequence[0]
+    series = study.RTReferencedSeriesSequence[0]
+    assert frame.FrameOfReferenceUID == ct[0].FrameOfReferenceUID
+    assert study.ReferencedSOPInstanceUID == ct[0].StudyInstanceUID == rt.StudyInstanceUID
+    assert series.SeriesInstanceUID == ct[0].SeriesInstanceUID
+    assert {i.ReferencedSOPInstanceUID for i in series.ContourImageSequence} == {
+        d.SOPInstanceUID for d in ct
+    }
+    assert all(d.SOPInstanceUID.startswith("2.25.") and len(d.SOPInstanceUID) <= 64 for d in ct)
+    # the case id is the pseudonym, also for the raw folder (never its name or PatientID)
+    pseudonym = Deidentifier().pseudonym("ID-987654321")
+    assert original.case_id == pseudonym and cleaned.case_id == deid.pseudonym("ID-987654321")
+
+
+def test_a_dicom_zip_upload_is_stored_de_identified_and_loads_with_contours(tmp_path):
+    paths = write_patient(tmp_path / "Zyxwv_Qwerty")
+    folder = store_upload([("Zyxwv_Qwerty_CT.zip", _zip(paths["folder"]))])
+    pseudonym = Deidentifier().pseudonym("ID-987654321")
+    (stored,) = list(folder.iterdir())
+    assert stored.name == f"{pseudonym}.zip"
+    with zipfile.ZipFile(stored) as archive:
+        for info in archive.infolist():
+            _assert_clean(info.filename.encode(), FORBIDDEN)
+            _assert_clean(archive.read(info), FORBIDDEN)
+        clinical = json.loads(
+            next(archive.read(i) for i in archive.infolist() if i.filename.endswith(".json"))
+        )
+    assert clinical == {"albumin": 40}  # keys outside the clinical schema are dropped
+    contents = describe_upload(folder)
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.case_id == pseudonym and case.mask_array("gtv").any()
+    np.testing.assert_array_equal(case.array(), load_case(paths["folder"]).array())
+    # the same upload lands in the same folder: the address is over de-identified content
+    assert store_upload([("other_name.zip", _zip(paths["folder"]))]) == folder
+
+
+def test_loose_dicom_files_without_preamble_are_detected_by_content(tmp_path):
+    raw = Path(get_testdata_file("rtstruct.dcm")).read_bytes()
+    assert raw[128:132] != b"DICM"
+    folder = store_upload([("Phantom30sep.txt", raw), ("notes.txt", b"plain text")])
+    names = sorted(p.name for p in folder.iterdir())
+    assert "notes.txt" in names and "Phantom30sep.txt" not in names
+    dicom = next(p for p in folder.iterdir() if p.suffix == ".dcm")
+    _assert_clean(dicom.read_bytes(), ["Test^Phantom", "tPhantom30sep", "19691231"])
+    assert read_dicom_bytes(b"\x08\x00\x05\x00garbage that is not a data set") is None
+
+
+def test_de_identification_is_deterministic_keyed_and_keeps_the_case_id_when_repeated():
+    raw = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    once = deidentify_dicom_bytes(raw, Deidentifier(KEY))
+    assert deidentify_dicom_bytes(raw, Deidentifier(KEY)) == once
+    twice = deidentify_dicom_bytes(once[0], Deidentifier(KEY))
+    assert twice[1] == once[1]  # the case id survives a second pass (re-upload of an export)
+    np.testing.assert_array_equal(
+        pydicom.dcmread(io.BytesIO(twice[0])).pixel_array,
+        pydicom.dcmread(io.BytesIO(raw)).pixel_array,
+    )
+    other = deidentify_dicom_bytes(raw, Deidentifier(bytes(32)))
+    assert other[1] != once[1] and other[2] != once[2]
+
+
+def test_study_codes_of_de_identified_data_are_kept():
+    ds = read_dicom_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    ds.PatientIdentityRemoved, ds.PatientID = "YES", "HCC_017"
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    cleaned, pseudonym, _, _ = deidentify_dicom_bytes(buffer.getvalue(), Deidentifier(KEY))
+    assert pseudonym == "HCC_017" and pydicom.dcmread(io.BytesIO(cleaned)).PatientID == "HCC_017"
+    _assert_clean(cleaned, ["JFK IMAGING"])
+
+
+def test_burned_in_annotations_are_refused():
+    ds = read_dicom_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    ds.BurnedInAnnotation = "YES"
+    with pytest.raises(DicomError, match="burned into its pixels"):
+        Deidentifier(KEY).deidentify(ds)
+
+
+def test_the_key_is_created_once_with_owner_only_permissions():
+    first = Deidentifier().pseudonym("x")
+    path = data_dir() / KEY_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert Deidentifier().pseudonym("x") == first
+
+
+def _volume() -> sitk.Image:
+    image = sitk.GetImageFromArray(np.arange(60, dtype=np.int16).reshape(3, 4, 5))
+    image.SetSpacing((0.7, 0.8, 2.5))
+    return image
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_nifti_free_text_is_blanked(tmp_path, suffix):
+    path = tmp_path / f"image{suffix}"
+    sitk.WriteImage(_volume(), str(path))
+    raw = bytearray(
+        gzip.decompress(path.read_bytes()) if suffix.endswith("gz") else path.read_bytes()
+    )
+    raw[148:160] = b"Zyxwv^Qwerty"
+    raw[228:236] = b"19410203"
+    planted = gzip.compress(bytes(raw)) if suffix.endswith("gz") else bytes(raw)
+    cleaned = blank_nifti_bytes(planted)
+    _assert_clean(gzip.decompress(cleaned) if suffix.endswith("gz") else cleaned, FORBIDDEN)
+    out = tmp_path / f"clean{suffix}"
+    out.write_bytes(cleaned)
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(sitk.ReadImage(str(out))), sitk.GetArrayFromImage(_volume())
+    )
+    assert blank_nifti_bytes(b"not a volume at all") is None
+
+
+def test_nrrd_and_metaimage_headers_keep_only_format_fields(tmp_path):
+    image = _volume()
+    image.SetMetaData("0010|0010", "Zyxwv^Qwerty")
+    image.SetMetaData("PatientBirthDate", "19410203")
+    for suffix, blank in ((".nrrd", blank_nrrd_bytes), (".mha", blank_metaimage_bytes)):
+        path = tmp_path / f"image{suffix}"
+        sitk.WriteImage(image, str(path))
+        raw = path.read_bytes()
+        if suffix == ".nrrd":
+            raw = raw.replace(b"\n", b"\n# scanned for Zyxwv\ncontent: Qwerty\n", 1)
+        assert b"Zyxwv" in raw
+        cleaned = blank(raw)
+        _assert_clean(cleaned, FORBIDDEN)
+        out = tmp_path / f"clean{suffix}"
+        out.write_bytes(cleaned)
+        np.testing.assert_array_equal(
+            sitk.GetArrayFromImage(sitk.ReadImage(str(out))), sitk.GetArrayFromImage(_volume())
+        )
+        assert blank(b"PK\x03\x04 a zip") is None
+
+
+def test_clinical_tables_keep_case_id_and_schema_columns_only():
+    csv_bytes = b"Case ID,Name,MRN,age,Birth Date\nc1,Zyxwv Qwerty,ID-987654321,61,1941-02-03\n"
+    folder = store_upload([("clinical.csv", csv_bytes)])
+    assert (folder / "clinical.csv").read_text() == "Case ID,age\nc1,61\n"

@@ -1,0 +1,203 @@
+"""Issue 8's identifier scan: a DICOM upload with distinctive patient identifiers goes through the
+app's whole path (store, load, score, explain, report, run registry, audit, CLI), then every file
+under the data folder (and what the CLI printed) is searched for those identifiers, also inside
+zip members, gzip streams and compressed PDF streams, and in file names."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from survival_core.audit import audit
+from survival_core.cli.main import main
+from survival_core.explain.case import explain_case, save_explanation
+from survival_core.features.cohort import extract_cases, write_cohort_features
+from survival_core.features.presets import get_preset
+from survival_core.io.archive import extract_zip
+from survival_core.io.deid import Deidentifier
+from survival_core.io.upload_case import describe_upload, load_upload
+from survival_core.io.uploads import store_upload
+from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.training import train_model
+from survival_core.paths import data_dir, data_subdir
+from survival_core.report.pdf import build_report
+from survival_core.runs.store import RunStore
+from tests.test_deid import write_patient
+
+#: The planted identifiers and their common spellings (the scan is case-insensitive).
+IDENTIFIERS = (
+    "Zyxwv",
+    "Qwerty",
+    "Zyxwv^Qwerty",
+    "Zyxwv Qwerty",
+    "ID-987654321",
+    "987654321",
+    "19410203",
+    "1941-02-03",
+    "03/02/1941",
+    "02/03/1941",
+    "555777",
+    "24681357",
+)
+_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+
+
+def _payloads(name: str, data: bytes, depth: int = 0):
+    """The bytes of a file and of everything packed inside it (zip members, gzip, PDF streams)."""
+    yield name, data
+    if depth > 3:
+        return
+    if data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                yield f"{name}:{info.filename} (name)", info.filename.encode()
+                yield from _payloads(f"{name}:{info.filename}", archive.read(info), depth + 1)
+    elif data[:2] == b"\x1f\x8b":
+        yield from _payloads(f"{name} (gunzip)", gzip.decompress(data), depth + 1)
+    elif data[:4] == b"PAR1":  # Parquet pages are compressed: read the table and its metadata
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(io.BytesIO(data))
+        yield f"{name} (table)", table.to_pandas().to_csv().encode()
+        yield f"{name} (metadata)", repr(table.schema.metadata).encode()
+    elif data[:5] == b"%PDF-":
+        for k, match in enumerate(_STREAM.finditer(data)):
+            try:
+                yield f"{name} stream {k}", zlib.decompress(match.group(1))
+            except zlib.error:
+                continue
+
+
+def _leaks(name: str, data: bytes) -> list[str]:
+    found = []
+    for where, payload in _payloads(name, data):
+        lowered = payload.lower()
+        found += [f"{v!r} in {where}" for v in IDENTIFIERS if v.lower().encode() in lowered]
+        # UTF-16 text (PDF strings, some DICOM character sets) hides from a byte search
+        found += [
+            f"{v!r} (UTF-16) in {where}"
+            for v in IDENTIFIERS
+            if v.lower().encode("utf-16-be") in lowered
+        ]
+    return found
+
+
+def _zip_of(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder.parent).as_posix())
+    return buffer.getvalue()
+
+
+@pytest.fixture()
+def fresh_data(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "data"
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(folder))
+    return folder
+
+
+def test_no_identifier_is_written_anywhere(fresh_data, small_cohort, tmp_path, capsys):
+    # the user's own export: a folder named after the patient, identifiers in every header, and
+    # a clinical.json with identifying fields beside the schema's
+    source = tmp_path / "user" / "Zyxwv_Qwerty_19410203"
+    write_patient(source)
+    (source / "clinical.json").write_text(
+        json.dumps(
+            {
+                "name": "Zyxwv Qwerty",
+                "mrn": "ID-987654321",
+                "birth_date": "1941-02-03",
+                "albumin": 38.0,
+                "bilirubin": 20.0,
+                "ecog": 1,
+            }
+        )
+    )
+    pseudonym = Deidentifier().pseudonym("ID-987654321")
+
+    # upload as the Case page does
+    folder = store_upload([("Zyxwv_Qwerty_19410203.zip", _zip_of(source))])
+    contents = describe_upload(folder)
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.case_id == pseudonym and case.clinical["albumin"] == 38.0
+    audit("demo", "upload_case", case.case_id, files=1)
+
+    # radiomics features of the upload, written as a feature table
+    unpacked = data_subdir("tmp") / case.case_id
+    extract_zip(contents.source, unpacked)  # as a cohort built from uploads holds it
+    settings = get_preset("wei2021")
+    features = extract_cases([(case.case_id, unpacked)], settings, workers=1)
+    write_cohort_features(features, data_subdir("features") / "upload.parquet", settings)
+    assert len(features.features) == 1
+
+    # a tiny model, its score, explanation, report; a registered run
+    model_dir = data_subdir("models") / "scan-coxph"
+    train_model(
+        [small_cohort / "clinical.csv"],
+        "coxph",
+        {"penalizer": 1.0},
+        model_dir,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    loaded = load_scoring_model(model_dir)
+    score = score_case(case, loaded)
+    audit("demo", "score_case", case.case_id, model="scan-coxph")
+    explanation = explain_case(case, loaded, top=5)
+    save_explanation(explanation, data_subdir("cache") / f"{case.case_id}-explanation.csv")
+    audit("demo", "explain_case", case.case_id)
+    pdf = build_report(case, loaded, score, explanation)
+    (data_subdir("cache") / f"{case.case_id}.pdf").write_bytes(pdf)
+    (data_subdir("cache") / f"{case.case_id}.json").write_text(json.dumps(score.as_dict()))
+    audit("demo", "export_report", case.case_id)
+
+    store = RunStore()
+    with store.start_run("scan", {"model": "coxph", "case": case.case_id}) as run:
+        run.log_metrics({"risk": score.risk})
+    store.register_model(run.run_id, model_dir, "scan-model")
+    audit("demo", "promote_model", "scan-model", version=1)
+
+    # the CLI on the user's raw folder (read in place, not stored): output and report
+    capsys.readouterr()
+    out_pdf = data_subdir("cache") / "cli-report.pdf"
+    out_csv = data_subdir("cache") / "cli-explanation.csv"
+    for command in (
+        ["score", "--case", str(source), "--model", str(model_dir), "--json"],
+        ["explain", "--case", str(source), "--model", str(model_dir), "--out", str(out_csv)],
+        ["report", "--case", str(source), "--model", str(model_dir), "--out", str(out_pdf)],
+    ):
+        assert main(command) == 0
+    printed = capsys.readouterr()
+    assert _leaks("CLI output", (printed.out + printed.err).encode()) == []
+    assert pseudonym in printed.out
+
+    # every file the app wrote, its name and content
+    files = [p for p in data_dir().rglob("*") if p.is_file()]
+    assert len(files) >= 8 and out_pdf in files
+    leaks = []
+    for path in files:
+        relative = path.relative_to(data_dir()).as_posix()
+        leaks += _leaks(f"name {relative}", relative.encode())
+        leaks += _leaks(relative, path.read_bytes())
+    assert leaks == [], "\n".join(leaks[:20])
+
+
+def test_the_scan_finds_what_it_looks_for():
+    """The scanner itself: identifiers hidden in a zip, a gzip and a compressed PDF stream."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a/notes.txt", "born 1941-02-03")
+    pdf = b"%PDF-1.4\nstream\n" + zlib.compress(b"(Zyxwv) Tj") + b"\nendstream\n"
+    assert _leaks("zip", buffer.getvalue())
+    assert _leaks("gz", gzip.compress(b"xx ID-987654321 xx"))
+    assert _leaks("pdf", pdf)
+    assert _leaks("utf16", "QWERTY".encode("utf-16-be"))
+    assert not _leaks("clean", b"RS-0123456789 2.25.1234")
