@@ -33,7 +33,7 @@ demo: install
 	$(BIN)/python -m survival_core prepare-demo
 
 run: demo
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m survival_core serve --port $(PORT)
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through playwright; it never
 # downloads a browser (`playwright install`). Installed with apt-get when missing.

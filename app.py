@@ -6,18 +6,31 @@ import streamlit as st
 
 from survival_core import __version__
 from survival_core.paths import data_dir
+from ui.auth import sign_in
 from ui.models import model_picker
 from ui.state import current_case
 
 st.set_page_config(page_title="RadSurv", page_icon=":material/monitor_heart:", layout="wide")
 
+st.sidebar.markdown(f"**RadSurv** {__version__}")
+# Each page with the action it requires at its top (ui.auth.require): the navigation lists only
+# the pages the user's role may open; before login, only the login screen.
 pages = [
-    st.Page("pages/case.py", title="Case", icon=":material/person_search:", default=True),
+    (st.Page("pages/case.py", title="Case", icon=":material/person_search:", default=True), "view"),
+    (st.Page("pages/viewer.py", title="Viewer", icon=":material/view_in_ar:"), "view"),
+    (st.Page("pages/nomogram.py", title="Nomogram", icon=":material/linear_scale:"), "view"),
+    (st.Page("pages/report.py", title="Report", icon=":material/picture_as_pdf:"), "export_report"),
+    (st.Page("pages/cohort.py", title="Cohort", icon=":material/groups:"), "explore_cohort"),
+    (st.Page("pages/training.py", title="Training", icon=":material/model_training:"), "train"),
+    (st.Page("pages/risk.py", title="Risk", icon=":material/monitoring:"), "score_case"),
+    (st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"), "manage_users"),
 ]
-navigation = st.navigation(pages)
+user, navigation = sign_in(pages)
+if user is None:
+    navigation.run()
+    st.stop()
 
 with st.sidebar:
-    st.markdown(f"**RadSurv** {__version__}")
     case_line = st.empty()
     model_picker()
     st.caption(f"Data folder: `{data_dir()}`")

@@ -7,11 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES
-from survival_core.cohort.demo import default_model_dir, demo_ready, prepare_demo
+from survival_core.cohort.demo import demo_ready, prepare_demo
 from survival_core.cohort.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import store_upload
 from survival_core.paths import demo_cohort_dir
+from ui.auth import permitted, record, require
+from ui.models import chosen_model
 from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
@@ -26,6 +28,7 @@ from ui.widgets import clinical_panel, slice_viewer
 ROLE_LABELS = {"liver": "Liver (whole organ, tumors included)", "gtv": "GTV (all tumors)"}
 
 st.title("Case")
+require("view")
 source = st.segmented_control("Source", ["Demo case", "Upload"], default="Demo case")
 
 
@@ -47,6 +50,7 @@ def pick_demo() -> None:
 
 
 def pick_upload() -> None:
+    require("upload_case")
     files = st.file_uploader(
         "A DICOM zip (CT series + RTSTRUCT), or NIfTI/NRRD image and mask files; optionally a "
         "clinical.json or a clinical CSV with a case_id column",
@@ -85,6 +89,7 @@ def pick_upload() -> None:
         with st.spinner("Reading the case..."):
             key = tuple(sorted(roles.items()))
             case = load_upload_folder(str(Path(folder)), key, image_name, case_id)
+        record("upload_case", case.case_id, once=True, files=len(files))
         set_current_case(case)
 
 
@@ -118,6 +123,9 @@ with viewer_tab:
 with clinical_tab:
     clinical_panel(case)
 with risk_tab:
-    risk_summary(case, default_model_dir())
+    if permitted("score_case"):
+        risk_summary(case, chosen_model())
+    else:
+        st.info("Scoring a case needs the clinician role or above.")
 with radiomics_tab:
     radiomics_panel(case)

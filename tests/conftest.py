@@ -17,6 +17,8 @@ def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("radsurv-data")
     previous = os.environ.get("RADSURV_DATA_DIR")
     os.environ["RADSURV_DATA_DIR"] = str(folder)
+    # a developer's own users file must not turn login on in the page tests
+    os.environ["RADSURV_AUTH_FILE"] = str(folder / "no-users.yaml")
     yield folder
     if previous is None:
         os.environ.pop("RADSURV_DATA_DIR", None)

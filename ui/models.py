@@ -162,6 +162,9 @@ def _explanation(
 def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
     """The case's :class:`~survival_core.explain.case.CaseExplanation` under ``choice`` (cached,
     read-only: IG or Grad-CAM map for image models, input attributions for table models)."""
+    from ui.auth import record
+
+    record("explain_case", case.case_id, once=True, model=choice.label, method=method)
     return _explanation(
         case,
         (case.case_id, case.source),

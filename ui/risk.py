@@ -11,6 +11,7 @@ import streamlit as st
 from survival_core.case import Case
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import DAYS_PER_MONTH
+from ui.auth import record
 from ui.models import ModelChoice, _clinical_json, current_store, explanation, score
 from ui.state import scoring_model, show_error
 
@@ -29,6 +30,7 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     try:
         with st.spinner("Scoring the case (radiomics extraction included)..."):
             result = score(case, choice)
+        record("score_case", case.case_id, once=True, model=choice.label)
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)
         return None

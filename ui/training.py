@@ -22,6 +22,7 @@ from survival_core.features.selection import REDUCTIONS
 from survival_core.runs.config import CUTS, ENGINES, PROTOCOL_KEYS, RUN_LEVEL_PARAMS, RunConfig
 from survival_core.runs.jobs import Job, cancel, list_jobs, read_config_text
 from survival_core.runs.store import RunRecord, RunStore
+from ui.auth import record as record_action
 from ui.state import show_error
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
@@ -257,6 +258,7 @@ def _jobs_body(store: RunStore) -> None:
             st.code(job.log_tail(12) or "(starting)", language=None)
             if st.button("Cancel", key=f"cancel-{job.job_id}", icon=":material/cancel:"):
                 cancel(job, store=store)
+                record_action("train_cancel", job.run_id or job.job_id)
                 st.rerun()
     ended = [job for job in jobs if job.job_id not in ids][:20]
     if ended:
@@ -422,6 +424,7 @@ def promote_panel(store: RunStore, run_id: str) -> None:
             f"Promote {row.name} v{row.version} to active", key=f"promote-{row.name}-{row.version}"
         ):
             active = store.set_active(row.name, row.version)
+            record_action("promote_model", active.name, version=active.version)
             st.toast(f"{active.name} v{active.version} is now the active model.")
             st.rerun()
 

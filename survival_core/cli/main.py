@@ -22,11 +22,26 @@ from survival_core.cli import (
     prepare_demo,
     report,
     score,
+    serve,
     train,
+    users,
 )
 from survival_core.errors import RadSurvError
 
-COMMANDS = (demo_cohort, prepare_demo, extract, dsfr, cv, fit, score, explain, train, report)
+COMMANDS = (
+    demo_cohort,
+    prepare_demo,
+    extract,
+    dsfr,
+    cv,
+    fit,
+    score,
+    explain,
+    train,
+    report,
+    users,
+    serve,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

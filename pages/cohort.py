@@ -1,0 +1,275 @@
+"""Cohort page: survival by any variable, univariate Cox table, Spearman maps, distributions by
+risk group, for the demo cohort or tables given by path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from survival_core.cohort import exploration as ex
+from survival_core.cohort.demo import demo_features_path
+from survival_core.paths import demo_cohort_dir
+from ui.auth import require
+from ui.state import show_error
+
+FAMILY_LABELS = {"clinical": "Clinical", "radiomics": "Radiomics", "deep": "Deep"}
+RULE_LABELS = {
+    "levels": "by level",
+    "median": "at the median",
+    "tertiles": "in tertiles",
+    "threshold": "at a threshold",
+}
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the cohort...")
+def cohort(paths: tuple[str, ...], modified: tuple[float, ...]) -> ex.CohortData:
+    """The joined tables, read once per (paths, modification times)."""
+    return ex.load_cohort(list(paths))
+
+
+@st.cache_data(max_entries=32, show_spinner="Fitting one Cox model per variable...")
+def cox_table(paths: tuple[str, ...], modified: tuple[float, ...], columns: tuple[str, ...]):
+    data = cohort(paths, modified)
+    return ex.univariate_cox(data.frame, data.y, list(columns))
+
+
+def _modified(paths: list[Path]) -> tuple[float, ...]:
+    return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in paths)
+
+
+def pick_sources() -> list[Path] | None:
+    source = st.segmented_control(
+        "Cohort", ["Demo cohort", "Tables by path"], default="Demo cohort", key="cohort-source"
+    )
+    if source == "Demo cohort":
+        clinical = demo_cohort_dir() / "clinical.csv"
+        if not clinical.exists():
+            st.info("The demo cohort is not prepared yet: open the Case page to prepare it.")
+            return None
+        features = demo_features_path()
+        return [clinical] + ([features] if features.exists() else [])
+    outcome = st.text_input(
+        "Cohort folder (with clinical.csv), or a CSV/Parquet table with time (days) and event",
+        key="cohort-path",
+    )
+    extra = st.text_area(
+        "Feature tables (Parquet or CSV with a case_id column), one path per line",
+        key="cohort-tables",
+    )
+    paths = [p.strip() for p in [outcome, *extra.splitlines()] if p.strip()]
+    if not paths:
+        st.info("Type the path of a cohort folder or of a table on this server.")
+        return None
+    return [Path(p).expanduser() for p in paths]
+
+
+def _family_columns(data: ex.CohortData, families: list[str]) -> list[str]:
+    grouped = data.families()
+    return [c for f in families for c in grouped[f]]
+
+
+def km_tab(data: ex.CohortData) -> None:
+    columns = list(data.frame.columns)
+    labels = {c: ex.short_label(c) for c in columns}
+    left, middle, right = st.columns([2, 1, 1])
+    column = left.selectbox("Variable", columns, format_func=labels.get, key="km-variable")
+    var = ex.variable(data.frame[column])
+    rules = ex.rules_for(var)
+    rule = middle.selectbox("Split", rules, format_func=RULE_LABELS.get, key=f"km-rule-{column}")
+    threshold = None
+    if rule == "threshold":
+        threshold = right.number_input(
+            f"Threshold ({var.unit})" if var.unit else "Threshold",
+            value=float(var.values.median()),
+            format="%.4g",
+            key=f"km-threshold-{column}",
+        )
+    result = ex.km_by(data.frame, data.y, column, rule, threshold)
+    st.plotly_chart(result.figure, key="km-chart")
+    for note in result.split.notes:
+        st.caption(note)
+
+
+def _hr_text(hr: float, low: float, high: float) -> str:
+    """HR (CI) with 3 significant digits, more where they would print alike (AFP per ng/mL)."""
+    if pd.isna(hr):
+        return ""
+    digits = 3
+    while digits < 7 and len({f"{v:.{digits}g}" for v in (hr, low, high)}) < 3:
+        digits += 1
+    return f"{hr:.{digits}g} ({low:.{digits}g} to {high:.{digits}g})"
+
+
+def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, ...]) -> None:
+    present = [f for f, cols in data.families().items() if cols]
+    families = st.multiselect(
+        "Variables",
+        present,
+        default=present[:1],
+        format_func=FAMILY_LABELS.get,
+        key="cox-families",
+    )
+    columns = _family_columns(data, families)
+    if not columns:
+        st.info("Choose at least one group of variables.")
+        return
+    table = cox_table(paths, modified, tuple(columns))
+    units = [ex.variable(data.frame[c]).unit for c in table["variable"]]
+    shown = pd.DataFrame(
+        {
+            "variable": table["label"],
+            "HR (95 % CI)": [
+                _hr_text(*r) for r in table[["hr", "hr_low", "hr_high"]].itertuples(index=False)
+            ],
+            "HR per": table["scale"],
+            "SD": [
+                "" if pd.isna(sd) else f"{sd:.3g} {unit}".rstrip()
+                for sd, unit in zip(table["sd"], units, strict=True)
+            ],
+            "HR per SD (95 % CI)": [
+                _hr_text(*r)
+                for r in table[["hr_per_sd", "hr_per_sd_low", "hr_per_sd_high"]].itertuples(
+                    index=False
+                )
+            ],
+            "p (Wald)": table["p"],
+            "q (BH)": table["q"],
+            "c-index": table["c_index"],
+            "n": table["n"],
+            "events": table["events"],
+            "note": table["note"],
+        }
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            "p (Wald)": st.column_config.NumberColumn(format="%.2g"),
+            "q (BH)": st.column_config.NumberColumn(format="%.2g"),
+            "c-index": st.column_config.NumberColumn(format="%.3f"),
+        },
+        key="cox-table",
+    )
+    st.caption(
+        "One Cox model per variable (Efron ties). HR per SD is given for continuous variables; "
+        "q: Benjamini-Hochberg over the variables shown; c-index: Harrell's, of the fitted risk."
+    )
+
+
+def correlation_tab(data: ex.CohortData) -> None:
+    present = [f for f, cols in data.families().items() if cols]
+    left, right = st.columns(2)
+    rows = left.selectbox("Rows", present, format_func=FAMILY_LABELS.get, key="corr-rows")
+    others = right.selectbox(
+        "Columns",
+        present,
+        index=min(1, len(present) - 1),
+        format_func=FAMILY_LABELS.get,
+        key="corr-columns",
+    )
+    grouped = data.families()
+    figure, notes = ex.correlation_figure(
+        data.frame,
+        grouped[rows],
+        None if others == rows else grouped[others],
+        title=f"Spearman correlation: {FAMILY_LABELS[rows]} vs {FAMILY_LABELS[others]}",
+    )
+    st.plotly_chart(figure, key="corr-chart")
+    for note in notes:
+        st.caption(note)
+
+
+def _model_groups(data: ex.CohortData) -> tuple[pd.Series, str] | None:
+    from ui.models import chosen_model, loaded_model
+
+    choice = chosen_model()
+    if choice is None:
+        return None
+    loaded = loaded_model(choice)
+    groups = ex.model_risk_groups(loaded, data.frame)
+    method = loaded.card.cut.get("method", "median")
+    return groups, f"risk groups of {choice.label} ({method} cut of its training cohort)"
+
+
+def distribution_tab(data: ex.CohortData) -> None:
+    grouping = st.radio(
+        "Groups",
+        ["Risk groups of the chosen model", "Median split of a variable"],
+        horizontal=True,
+        key="dist-grouping",
+    )
+    columns = list(data.frame.columns)
+    found = None
+    if grouping.startswith("Risk"):
+        try:
+            found = _model_groups(data)
+        except Exception as error:  # noqa: BLE001 - shown; the median split still works
+            show_error(error)
+        if found is None:
+            st.info("No usable model: patients are split at the median of a variable instead.")
+    if found is None:
+        by = st.selectbox(
+            "Split at the median of", columns, format_func=ex.short_label, key="dist-split"
+        )
+        split = ex.split_groups(data.frame[by], "median")
+        found = split.groups, split.description
+    groups, description = found
+    st.caption(f"Groups: {description}.")
+    families = [f for f, cols in data.families().items() if cols]
+    family = st.selectbox("Features", families, format_func=FAMILY_LABELS.get, key="dist-family")
+    table = ex.distributions_by_group(data.frame, data.families()[family], groups)
+    table = table.sort_values("p", na_position="last")
+    feature = st.selectbox(
+        "Feature (smallest Mann-Whitney p first)",
+        list(table["variable"]),
+        format_func=ex.short_label,
+        key="dist-feature",
+    )
+    st.plotly_chart(ex.distribution_figure(data.frame, feature, groups), key="dist-chart")
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "p": st.column_config.NumberColumn("p (Mann-Whitney)", format="%.2g"),
+            "q": st.column_config.NumberColumn("q (BH)", format="%.2g"),
+        },
+        key="dist-table",
+    )
+
+
+st.title("Cohort")
+require("explore_cohort")
+try:
+    sources = pick_sources()
+    if not sources:
+        st.stop()
+    paths = tuple(str(p) for p in sources)
+    modified = _modified(sources)
+    data = cohort(paths, modified)
+except Exception as error:  # noqa: BLE001 - every failure is shown, none as a traceback
+    show_error(error)
+    st.stop()
+
+counts = {FAMILY_LABELS[f]: len(c) for f, c in data.families().items() if c}
+st.caption(
+    f"{len(data.y)} patients, {data.n_events} events; "
+    + ", ".join(f"{n} {name.lower()}" for name, n in counts.items())
+    + " columns. Sources: "
+    + ", ".join(Path(p).name for p in data.sources)
+)
+for note in data.notes:
+    st.caption(note)
+
+tabs = st.tabs(["KM by variable", "Univariate Cox", "Correlations", "Distributions by risk group"])
+for tab, draw in zip(
+    tabs,
+    (km_tab, lambda d: cox_tab(d, paths, modified), correlation_tab, distribution_tab),
+    strict=True,
+):
+    with tab:
+        try:
+            draw(data)
+        except Exception as error:  # noqa: BLE001 - one failing tab must not hide the others
+            show_error(error)

@@ -1,0 +1,161 @@
+"""Nomogram page: the chosen Cox model as an rms-style nomogram; edit a value, its points and the
+totals move at once. PNG/SVG downloads of the same drawing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import streamlit as st
+
+from survival_core.case import Case
+from survival_core.errors import RadSurvError
+from survival_core.io.clinical import BY_NAME
+from survival_core.models.scoring import LoadedModel, case_features
+from survival_core.nomogram import (
+    Nomogram,
+    NomogramVariable,
+    build_nomogram,
+    nomogram_layout,
+    plotly_figure,
+    static_image,
+)
+from ui.auth import permitted, require
+from ui.models import chosen_model, loaded_model
+from ui.state import clinical_values, current_case, scoring_model, show_error
+
+
+def _model():
+    """The session's chosen model, loaded (None when there is none yet)."""
+    choice = chosen_model()
+    return None if choice is None else loaded_model(choice)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _case_inputs(
+    _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
+) -> dict:
+    """The case's model inputs, radiomics extracted once per (case, clinical values, model)."""
+    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
+    X, _ = case_features(case, scoring_model(folder, modified))
+    return {k: None if v != v else v for k, v in X.iloc[0].to_dict().items()}  # NaN: missing
+
+
+def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
+    """Clinical values (with this session's edits), plus radiomics when the model reads them."""
+    values = clinical_values(case)
+    if all(v.name in loaded.card.clinical_columns for v in nomo.variables):
+        return values
+    with st.spinner("Extracting the case's radiomics..."):
+        return _case_inputs(
+            case,
+            (case.case_id, case.source),
+            json.dumps(values, sort_keys=True, default=str),
+            str(loaded.folder),
+            (loaded.folder / "card.json").stat().st_mtime,
+        )
+
+
+def _widget(var: NomogramVariable, value, key: str):
+    """One input in the variable's raw units; ``value`` None leaves it empty (imputed)."""
+    if var.kind == "categorical":
+        text = None if value is None else str(value)
+        index = var.levels.index(text) if text in var.levels else None
+        return st.selectbox(
+            var.label, var.levels, index=index, key=key, placeholder="missing: imputed"
+        )
+    schema = BY_NAME.get(var.name)
+    bounds = (None, None) if schema is None else (schema.low, schema.high)
+    if var.whole_numbers:
+        cast, step = int, 1
+    else:
+        cast = float
+        step = 10.0 ** math.floor(math.log10(max(var.high - var.low, 1e-9) / 100))
+    low, high = (None if b is None else cast(b) for b in bounds)
+    return st.number_input(
+        var.label,
+        min_value=low,
+        max_value=high,
+        value=None if value is None else cast(value),
+        step=cast(step),
+        key=key,
+        placeholder="missing: imputed",
+        help=f"Axis range {var.low:.3g}-{var.high:.3g} ({var.range_source}); "
+        f"training default {var.default:.3g}",
+    )
+
+
+def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
+    """Widgets for every variable, prefilled from the current case or the training defaults."""
+    case = current_case()
+    source = _case_values(case, loaded, nomo) if case is not None else nomo.defaults()
+    prefix = f"nomogram-{loaded.folder}"
+    prefix += f"-{case.case_id}" if case is not None else "-defaults"
+    if case is not None:
+        st.caption(f"Prefilled from case **{case.case_id}**; empty fields are imputed.")
+    else:
+        st.caption("No case loaded: prefilled with the training medians / most frequent levels.")
+    return {
+        # the prefill is part of the key: a new case or an edit on the Case page resets the input
+        var.name: _widget(
+            var, source.get(var.name), f"{prefix}-{var.name}-{source.get(var.name)!r}"
+        )
+        for var in nomo.variables
+    }
+
+
+st.title("Nomogram")
+require("view")
+try:
+    loaded = _model()
+    nomo = build_nomogram(loaded) if loaded is not None else None
+except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
+    show_error(error)
+    st.stop()
+if nomo is None:
+    st.info("No model yet: train a Cox model on the Training page (or `make run` for the demo).")
+    st.stop()
+
+inputs_column, figure_column = st.columns([1, 3])
+with inputs_column:
+    values = _inputs(loaded, nomo)
+try:
+    patient = nomo.points(values)
+except RadSurvError as error:
+    show_error(error)
+    st.stop()
+
+with figure_column:
+    metrics = st.columns(5)
+    metrics[0].metric("Total points", f"{patient.total:.1f}")
+    metrics[1].metric("Linear predictor", f"{patient.lp:.3f}", help="Log relative hazard")
+    for column, (months, value) in zip(metrics[2:], patient.survival.items(), strict=True):
+        column.metric(f"{months // 12}-year survival", f"{100 * value:.1f} %")
+    if patient.imputed:
+        st.warning(
+            "Imputed with the training median / most frequent level: " + ", ".join(patient.imputed),
+            icon=":material/warning:",
+        )
+    if patient.outside:
+        st.warning(
+            "Outside the training range of the axis (extrapolated): " + ", ".join(patient.outside),
+            icon=":material/warning:",
+        )
+    layout = nomogram_layout(nomo, patient)
+    st.plotly_chart(plotly_figure(layout), width="stretch")
+    if permitted("export_report"):  # downloads are exports
+        downloads = st.columns(2)
+        for column, fmt, mime in (
+            (downloads[0], "png", "image/png"),
+            (downloads[1], "svg", "image/svg+xml"),
+        ):
+            column.download_button(
+                f"Download {fmt.upper()}",
+                data=lambda fmt=fmt: static_image(layout, fmt),
+                file_name=f"nomogram-{loaded.folder.name}.{fmt}",
+                mime=mime,
+            )
+    if nomo.unused:
+        st.caption("Not drawn (zero coefficient): " + ", ".join(nomo.unused))
+    st.caption(f"Model: {loaded.folder.name} ({nomo.model_name}); research use only.")

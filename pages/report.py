@@ -1,0 +1,72 @@
+"""Report page: the one-page tumor-board PDF of the current case under the session's model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import streamlit as st
+
+from survival_core.report.pdf import build_report, explanation_method
+from ui.auth import record, require
+from ui.models import chosen_model, explanation, loaded_model, score
+from ui.state import clinical_values, current_case, show_error
+
+#: This session's last report: ((case, values, model) it was built for, PDF bytes).
+REPORT = "report_pdf"
+
+st.title("Report")
+require("export_report")
+case = current_case()
+if case is None:
+    st.info("Pick a case on the Case page first: the report is of the current case.")
+    st.stop()
+choice = chosen_model()
+if choice is None:
+    st.info("No model yet: train one on the Training page (or `make run` prepares the demo model).")
+    st.stop()
+
+st.markdown(
+    f"A one-page A4 PDF for the tumor board: case **{case.case_id}** under **{choice.label}** "
+    "(risk and percentile, 1/2/3-year survival, the training cohort's Kaplan-Meier groups, a CT "
+    "snapshot with contours and, for image models, the Grad-CAM overlay, the top features and "
+    "the model card). It names the case by its id only."
+)
+values = clinical_values(case)
+built_for = (
+    case.case_id,
+    case.source,
+    json.dumps(values, sort_keys=True, default=str),
+    str(choice.folder),
+    choice.modified,
+)
+
+if st.button("Build report", type="primary", icon=":material/picture_as_pdf:"):
+    try:
+        with st.spinner("Scoring, explaining and drawing the report..."):
+            loaded = loaded_model(choice)
+            pdf = build_report(
+                dataclasses.replace(case, clinical=values),
+                loaded,
+                score(case, choice),
+                explanation(case, choice, explanation_method(loaded)),
+                model_label=choice.label,
+            )
+        st.session_state[REPORT] = (built_for, pdf)
+        record("export_report", case.case_id, model=choice.label)
+    except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
+        show_error(error)
+
+stored = st.session_state.get(REPORT)
+if stored is not None and stored[0] == built_for:
+    safe_id = re.sub(r"[^A-Za-z0-9._-]+", "_", case.case_id)
+    st.download_button(
+        "Download the PDF",
+        stored[1],
+        file_name=f"{safe_id}-radsurv-report.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    st.caption("For research use only. Not a medical device; not for clinical decision-making.")

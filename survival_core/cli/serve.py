@@ -1,0 +1,75 @@
+"""``serve``: start the dashboard, after refusing an address beyond localhost without a login.
+
+The check runs before Streamlit starts, so a mis-configured server never listens at all (the app
+repeats it at every page load as a second line). The address is ``--address``, else
+``$STREAMLIT_SERVER_ADDRESS``, else ``server.address`` of ``.streamlit/config.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from survival_core.cli.output import report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` command."""
+    parser = subparsers.add_parser(
+        "serve", help="serve the dashboard (refuses a non-local address without a login)"
+    )
+    parser.add_argument(
+        "--address", help="interface to listen on (default: .streamlit/config.toml)"
+    )
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--check", action="store_true", help="only run the pre-flight check")
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.set_defaults(func=run)
+
+
+def _toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        from survival_core.errors import ConfigError
+
+        raise ConfigError(f"Cannot read {path}: {err}") from err
+
+
+def run(args: argparse.Namespace) -> int | None:
+    """Check the address against the configured logins, then replace this process by Streamlit
+    (``--check``: report and return)."""
+    from survival_core.security.exposure import check_exposure, is_loopback
+    from survival_core.security.users import REPOSITORY, read_users, users_file
+
+    settings = REPOSITORY / ".streamlit"
+    address = (
+        args.address
+        or os.environ.get("STREAMLIT_SERVER_ADDRESS")
+        or _toml(settings / "config.toml").get("server", {}).get("address")
+    )
+    oidc = any(
+        "auth" in _toml(folder / "secrets.toml")
+        for folder in (settings, Path.home() / ".streamlit")
+    )
+    path = users_file()
+    local = read_users(path).configured
+    check_exposure(address, local or oidc, str(path))
+    mode = "login" if local or oidc else "demo (localhost, no login)"
+    report(
+        {"address": address, "local": is_loopback(address), "users_file": path, "mode": mode},
+        args.json,
+    )
+    if args.check:
+        return 0
+    command = [sys.executable, "-m", "streamlit", "run", str(REPOSITORY / "app.py")]
+    command += ["--server.port", str(args.port)]
+    if args.address:
+        command += ["--server.address", args.address]
+    sys.stdout.flush()
+    os.execv(sys.executable, command)

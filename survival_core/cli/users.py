@@ -1,0 +1,74 @@
+"""``users``: add, re-role, remove and list the accounts of the users file (admin's tool).
+
+Passwords are read with a hidden prompt (asked twice) or, for scripts, from one line of stdin
+(``--password-stdin``); never from the command line, where other users of the machine could see
+them in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from survival_core.cli.output import report
+from survival_core.errors import ConfigError
+from survival_core.security.roles import ROLES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``users`` command and its ``add``, ``set-role``, ``remove`` and ``list``."""
+    parser = subparsers.add_parser(
+        "users", help="manage who may log in and their roles (the users file outside the repo)"
+    )
+    actions = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a local account, or an OIDC e-mail with --oidc")
+    add.add_argument("username", help="login name (a-z, 0-9, . _ -), or e-mail with --oidc")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--oidc", action="store_true", help="an identity-provider e-mail, no password")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from one line of stdin"
+    )
+    set_role = actions.add_parser("set-role", help="change an account's role")
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=ROLES)
+    remove = actions.add_parser("remove", help="remove an account")
+    remove.add_argument("username")
+    actions.add_parser("list", help="list the accounts and their roles (never the hashes)")
+    for sub in actions.choices.values():
+        sub.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.set_defaults(func=run)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat the password: ") != first:
+        raise ConfigError("The two passwords differ; nothing was changed.")
+    return first
+
+
+def run(args: argparse.Namespace) -> int:
+    """Apply the action to the users file and report the accounts it now holds."""
+    from survival_core.security import users
+
+    path = users.users_file()
+    action = args.users_command
+    if action == "add":
+        password = None if args.oidc else _password(args.password_stdin)
+        done = users.add_user(args.username, args.role, password, args.name, path)
+        message = f"added {done} ({args.role})"
+    elif action == "set-role":
+        users.set_role(args.username, args.role, path)
+        message = f"{args.username} is now {args.role}"
+    elif action == "remove":
+        users.remove_user(args.username, path)
+        message = f"removed {args.username}"
+    else:
+        message = "listed"
+    report(
+        {"users_file": path, "done": message, "users": users.read_users(path).entries()}, args.json
+    )
+    return 0

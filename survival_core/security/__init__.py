@@ -1,0 +1,1 @@
+"""Access control: roles and their permissions, the users file, when login is required."""

@@ -1,0 +1,263 @@
+"""Access in the app: demo mode only on localhost, the login form before anything else, and
+every role refused (page and action) what it may not do.
+
+A logged-in session is set through the seam ui/auth.py documents: ``authentication_status``
+True and ``username`` in the session state (what streamlit-authenticator writes after checking
+the password); the role always comes from the users file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit import config
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
+
+from survival_core.security import users
+from survival_core.security.roles import MINIMUM_ROLE, ROLES, allowed
+from tests.conftest import ROOT
+from ui.auth import AUTH_STATUS, DEMO_LABEL, USERNAME
+
+PASSWORD = "a password for tests"
+#: Each page and the action it requires at its top (also what app.py lists it under).
+PAGES = {
+    "pages/case.py": "view",
+    "pages/viewer.py": "view",
+    "pages/nomogram.py": "view",
+    "pages/report.py": "export_report",
+    "pages/cohort.py": "explore_cohort",
+    "pages/training.py": "train",
+    "pages/risk.py": "score_case",
+    "pages/users.py": "manage_users",
+}
+
+
+@pytest.fixture(autouse=True)
+def navigation_always_runs_app_py(monkeypatch):
+    """AppTest re-detects the legacy ``pages/`` folder before every run and then runs a page file
+    alone on reruns; a server stops doing so at the first ``st.navigation`` call. Make AppTest
+    behave like the running server, so every run goes through app.py's login."""
+
+    class NavigationPages(PagesManager):
+        def __init__(self, *args, **kwargs):
+            PagesManager.uses_pages_directory = False
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app_test, "PagesManager", NavigationPages)
+
+
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory):
+    """A users file with one account per role, named after its role."""
+    path = tmp_path_factory.mktemp("auth") / "users.yaml"
+    for role in ROLES:
+        users.add_user(role, role, PASSWORD, name=f"Dr {role.title()}", path=path)
+    return path
+
+
+@pytest.fixture()
+def address():
+    """Set ``server.address`` for a test; restored afterwards."""
+    previous = config.get_option("server.address")
+    yield lambda value: config.set_option("server.address", value)
+    config.set_option("server.address", previous)
+
+
+@pytest.fixture()
+def with_users(accounts, monkeypatch):
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(accounts))
+    return accounts
+
+
+@pytest.fixture()
+def without_users(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(tmp_path / "none" / "users.yaml"))
+
+
+def run(script: str, username: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(ROOT / script), default_timeout=60)
+    if username is not None:
+        app.session_state[AUTH_STATUS] = True
+        app.session_state[USERNAME] = username
+    return app.run()
+
+
+def refusals(app: AppTest) -> list[str]:
+    return [e.value for e in app.error if "may not" in e.value or "Log in" in e.value]
+
+
+def listed(app: AppTest) -> set[str]:
+    """The pages the navigation offers (switch_page only finds registered ones)."""
+    found = set()
+    for page in PAGES:
+        try:
+            app.switch_page(page)
+            found.add(page)
+        except ValueError:
+            pass
+    return found
+
+
+def test_demo_mode_on_localhost_needs_no_login(without_users, address):
+    address("localhost")
+    app = run("app.py")
+    assert not app.exception
+    assert any(DEMO_LABEL in c.value for c in app.sidebar.caption)
+    assert not app.text_input  # no login form
+    assert app.title[0].value == "Case"
+    assert listed(app) == set(PAGES)  # the demo user has every role
+
+
+@pytest.mark.parametrize("where", [None, "10.20.30.40"])
+def test_a_reachable_address_without_login_serves_nothing(without_users, address, where):
+    address(where)
+    app = run("app.py")
+    assert not app.exception
+    assert len(app.error) == 1 and "users add" in app.error[0].value
+    assert "reachable from other machines" in app.error[0].value
+    assert not app.title and listed(app) == set()
+    # a page reached directly refuses the same way
+    page = run("pages/case.py")
+    assert "users add" in page.error[0].value and not page.selectbox
+
+
+def test_with_users_the_login_form_comes_before_any_content(with_users, address):
+    address("0.0.0.0")  # with a login configured, a reachable address is fine
+    app = run("app.py")
+    assert not app.exception
+    assert [t.label for t in app.sidebar.text_input] == ["Username", "Password"]
+    assert [t.value for t in app.title] == ["RadSurv"] and listed(app) == set()
+    for page in PAGES:
+        direct = run(page)
+        assert refusals(direct) == ["Log in (in the sidebar) to use RadSurv."], page
+        assert len(direct.main.children) <= 2, page  # the title and the refusal, nothing else
+
+
+def test_logging_in_with_the_password_and_out_again(with_users, address):
+    address("localhost")
+    app = run("app.py")
+    app.sidebar.text_input[0].input("clinician")
+    app.sidebar.text_input[1].input("not the password")
+    app.sidebar.button[0].click().run()
+    assert any("Wrong username or password" in e.value for e in app.sidebar.error)
+    assert listed(app) == set()
+    app.sidebar.text_input[0].input("clinician")
+    app.sidebar.text_input[1].input(PASSWORD)
+    app.sidebar.button[0].click().run()
+    assert not app.exception
+    assert any("Dr Clinician** (clinician)" in c.value for c in app.sidebar.caption)
+    assert app.title[0].value == "Case"
+    app.sidebar.button(key="radsurv-logout").click().run()
+    assert app.session_state[AUTH_STATUS] is None and listed(app) == set()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_only_its_pages_and_is_refused_the_others(with_users, address, role):
+    address("localhost")
+    app = run("app.py", role)
+    assert not app.exception
+    mine = {p for p, action in PAGES.items() if allowed(role, action)}
+    assert listed(app) == mine
+    for page in sorted(mine):
+        app.switch_page(page).run()
+        assert not app.exception and not refusals(app), (role, page)
+    for page in sorted(set(PAGES) - mine):
+        direct = run(page, role)  # reached without the navigation (by its URL)
+        action = PAGES[page]
+        (refusal,) = refusals(direct)
+        assert f"The {role} role may not" in refusal and repr(action) in refusal
+        assert f"needs the {MINIMUM_ROLE[action]} role" in refusal
+        assert len(direct.main.children) <= 2, page  # the title and the refusal, nothing else
+
+
+@pytest.mark.parametrize(("role", "refused"), [("viewer", True), ("clinician", False)])
+def test_upload_needs_the_clinician_role(with_users, address, role, refused):
+    address("localhost")
+    app = run("pages/case.py", role)
+    app.segmented_control[0].set_value("Upload").run()
+    assert not app.exception
+    assert bool(refusals(app)) is refused
+    if refused:
+        assert "may not upload a case" in refusals(app)[0]
+
+
+def test_a_physicist_can_start_a_run_a_clinician_cannot_reach_it(with_users, address):
+    address("localhost")
+    physicist = run("pages/training.py", "physicist")
+    assert not refusals(physicist)
+    assert any(b.label == "Start run" for b in physicist.button)
+    clinician = run("pages/training.py", "clinician")
+    assert "may not start or cancel training runs" in refusals(clinician)[0]
+    assert not any(b.label == "Start run" for b in clinician.button)
+
+
+def test_a_role_change_or_removal_applies_at_the_next_click(accounts, tmp_path, monkeypatch):
+    path = tmp_path / "users.yaml"
+    path.write_bytes(accounts.read_bytes())
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(path))
+    app = run("app.py", "viewer")
+    assert "pages/training.py" not in listed(app)
+    users.set_role("viewer", "physicist")
+    app.run()
+    assert "pages/training.py" in listed(app)
+    users.remove_user("viewer")
+    app.run()
+    assert listed(app) == set() and app.sidebar.text_input  # back to the login form
+
+
+def test_an_oidc_identity_gets_the_role_mapped_to_its_email(
+    with_users, address, tmp_path, monkeypatch
+):
+    path = tmp_path / "users.yaml"
+    path.write_bytes(with_users.read_bytes())
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(path))
+    users.add_user("Kim@Hospital.org", "clinician")
+    address("0.0.0.0")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.secrets["auth"] = {"redirect_uri": "https://radsurv.hospital.org/oauth2callback"}
+    app.user = {"is_logged_in": True, "email": "kim@hospital.org", "name": "Dr Kim"}
+    app.run()
+    assert not app.exception
+    assert any("Dr Kim** (clinician)" in c.value for c in app.sidebar.caption)
+    assert listed(app) == {p for p, action in PAGES.items() if allowed("clinician", action)}
+    app.user = {"is_logged_in": True, "email": "stranger@elsewhere.org"}
+    app.run()
+    assert listed(app) == set()
+    assert any("has no RadSurv role" in w.value for w in app.sidebar.warning)
+
+
+@pytest.mark.parametrize(("role", "scored"), [("viewer", False), ("clinician", True)])
+def test_the_case_pages_risk_tab_scores_only_for_clinicians(with_users, address, role, scored):
+    from tests.case_builders import make_case
+    from ui.state import CURRENT_CASE
+
+    address("localhost")
+    app = AppTest.from_file(str(ROOT / "pages/case.py"), default_timeout=60)
+    app.session_state[AUTH_STATUS] = True
+    app.session_state[USERNAME] = role
+    app.session_state[CURRENT_CASE] = make_case(size=(24, 20, 8))
+    app.run()
+    assert not app.exception and not refusals(app)
+    assert app.subheader[0].value.startswith("TEST-1")  # a viewer still sees the case
+    needs_role = any("needs the clinician role" in i.value for i in app.info)
+    assert needs_role is not scored
+
+
+def test_an_admin_adds_a_user_on_the_users_page(with_users, address, tmp_path, monkeypatch):
+    import bcrypt
+
+    path = tmp_path / "users.yaml"
+    path.write_bytes(with_users.read_bytes())
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(path))
+    address("localhost")
+    app = run("pages/users.py", "admin")
+    assert not app.exception and not refusals(app)
+    app.text_input[0].input("newdoc")
+    app.text_input[2].input("a fresh password")
+    app.selectbox[0].select("clinician")
+    app.button[0].click().run()
+    assert not app.exception
+    stored = users.read_users(path).local["newdoc"]
+    assert stored["roles"] == ["clinician"]
+    assert bcrypt.checkpw(b"a fresh password", stored["password"].encode())
+    assert "a fresh password" not in path.read_text()

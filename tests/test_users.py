@@ -1,0 +1,179 @@
+"""The users file: accounts with bcrypt hashes and roles, outside the repository, written
+atomically and privately; the ``users`` command; no password ever printed or logged."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import stat
+
+import bcrypt
+import pytest
+from streamlit_authenticator.utilities import Hasher
+
+from survival_core.cli import users as users_cli
+from survival_core.errors import ConfigError
+from survival_core.security import users
+from tests.conftest import ROOT
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture()
+def auth_file(tmp_path, monkeypatch):
+    path = tmp_path / "config" / "radsurv" / "users.yaml"
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(path))
+    return path
+
+
+def test_the_default_file_is_in_the_home_config_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("RADSURV_AUTH_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert users.users_file() == tmp_path / ".config" / "radsurv" / "users.yaml"
+
+
+@pytest.mark.parametrize("inside", ["users.yaml", "data/users.yaml", ".streamlit/users.yaml"])
+def test_a_users_file_inside_the_repository_is_refused(monkeypatch, inside):
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(ROOT / inside))
+    with pytest.raises(ConfigError, match="outside"):
+        users.users_file()
+    with pytest.raises(ConfigError, match="outside"):
+        users.add_user("alice", "viewer", PASSWORD)
+    assert not (ROOT / inside).exists()
+
+
+def test_add_stores_a_bcrypt_hash_outside_the_repo_privately(auth_file):
+    assert users.add_user("Alice", "clinician", PASSWORD, name="Dr Alice") == "alice"
+    path = users.users_file()
+    assert path == auth_file and not path.is_relative_to(ROOT)
+    text = path.read_text()
+    assert PASSWORD not in text
+    stored = users.read_users().local["alice"]
+    assert stored["name"] == "Dr Alice" and stored["roles"] == ["clinician"]
+    assert bcrypt.checkpw(PASSWORD.encode(), stored["password"].encode())
+    assert not bcrypt.checkpw(b"correct horse battery stapler", stored["password"].encode())
+    # the login widget's own check accepts the same hash
+    assert Hasher.check_pw(PASSWORD, stored["password"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    loaded = users.read_users()
+    assert loaded.check_password("ALICE ", PASSWORD)
+    assert not loaded.check_password("alice", PASSWORD + "!")
+    assert not loaded.check_password("alice", PASSWORD + "x" * 80)  # beyond bcrypt's 72 bytes
+    assert not loaded.check_password("mallory", PASSWORD)
+
+
+def test_set_role_and_remove(auth_file):
+    users.add_user("bob", "admin", PASSWORD)
+    users.add_user("carol@hospital.org", "clinician")  # an OIDC identity: no password
+    assert users.read_users().local_role("bob") == "admin"
+    users.set_role("Carol@Hospital.org", "admin")
+    users.set_role("bob", "physicist")  # carol is admin now: bob need not stay one
+    listed = {e["username"]: (e["role"], e["kind"]) for e in users.read_users().entries()}
+    assert listed == {"bob": ("physicist", "local"), "carol@hospital.org": ("admin", "oidc")}
+    users.remove_user("bob")
+    loaded = users.read_users()
+    assert [e["username"] for e in loaded.entries()] == ["carol@hospital.org"]
+    assert loaded.local_role("bob") is None and loaded.oidc_role("carol@hospital.org") == "admin"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: users.add_user("dave", "nurse", PASSWORD), "Unknown role 'nurse'"),
+        (lambda: users.add_user("dave", "viewer", "short"), "10 to 72 bytes"),
+        (lambda: users.add_user("dave", "viewer", "é" * 40), "10 to 72 bytes"),  # 80 bytes
+        (lambda: users.add_user("da ve", "viewer", PASSWORD), "not valid"),
+        (lambda: users.add_user("not-an-email", "viewer"), "not an e-mail"),
+        (lambda: users.add_user("eve", "viewer", PASSWORD), "already exists"),
+        (lambda: users.set_role("nobody", "viewer"), "No user 'nobody'"),
+        (lambda: users.set_role("eve", "root"), "Unknown role"),
+        (lambda: users.remove_user("nobody"), "No user 'nobody'"),
+        (lambda: users.set_role("root", "physicist"), "last admin"),
+        (lambda: users.remove_user("root"), "last admin"),
+    ],
+)
+def test_bad_requests_are_refused_and_leave_the_file_alone(auth_file, call, message):
+    users.add_user("eve", "viewer", PASSWORD)
+    users.add_user("root", "admin", PASSWORD)
+    before = auth_file.read_bytes()
+    with pytest.raises(ConfigError, match=message):
+        call()
+    assert auth_file.read_bytes() == before
+
+
+def test_a_failed_write_keeps_the_previous_file_whole(auth_file, monkeypatch):
+    users.add_user("frank", "viewer", PASSWORD)
+    before = auth_file.read_bytes()
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        users.set_role("frank", "admin")
+    monkeypatch.undo()
+    assert auth_file.read_bytes() == before
+    assert [p.name for p in auth_file.parent.iterdir()] == ["users.yaml"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("credentials: [unclosed", "not valid YAML"),
+        ("- a\n- list\n", "not a YAML mapping"),
+        ("credentials:\n  usernames:\n    gil: {password: x, roles: [nurse]}\n", "Unknown role"),
+        ("credentials:\n  usernames:\n    gil: {roles: [viewer]}\n", "password hash"),
+        ("oidc:\n  gil@hospital.org: superuser\n", "OIDC identity"),
+    ],
+)
+def test_a_broken_users_file_is_an_error_naming_it(auth_file, content, message):
+    auth_file.parent.mkdir(parents=True)
+    auth_file.write_text(content)
+    with pytest.raises(ConfigError, match=message) as refused:
+        users.read_users()
+    assert str(auth_file) in str(refused.value)
+
+
+def _cli(capsys, monkeypatch, *argv: str, stdin: str = "") -> dict:
+    parser = argparse.ArgumentParser()
+    users_cli.register(parser.add_subparsers())
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert users_cli.run(parser.parse_args(["users", *argv, "--json"])) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_the_users_command_never_prints_or_logs_a_password(auth_file, capsys, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    added = _cli(
+        capsys, monkeypatch, "add", "hana", "--role", "physicist", "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added["users"] == [
+        {"username": "hana", "name": "hana", "role": "physicist", "kind": "local"}
+    ]
+    _cli(capsys, monkeypatch, "add", "ivan@hospital.org", "--role", "viewer", "--oidc")
+    _cli(capsys, monkeypatch, "set-role", "hana", "admin")
+    listed = _cli(capsys, monkeypatch, "list")
+    assert {u["username"]: u["role"] for u in listed["users"]} == {
+        "hana": "admin",
+        "ivan@hospital.org": "viewer",
+    }
+    assert (
+        _cli(capsys, monkeypatch, "remove", "ivan@hospital.org")["users"][0]["username"] == "hana"
+    )
+    shown = json.dumps(listed) + caplog.text + capsys.readouterr().err
+    assert PASSWORD not in shown and "$2b$" not in shown
+
+
+def test_the_prompted_password_must_be_typed_twice_alike(auth_file, monkeypatch):
+    typed = iter([PASSWORD, PASSWORD + "!"])
+    monkeypatch.setattr(users_cli.getpass, "getpass", lambda prompt: next(typed))
+    parser = argparse.ArgumentParser()
+    users_cli.register(parser.add_subparsers())
+    with pytest.raises(ConfigError, match="differ"):
+        users_cli.run(parser.parse_args(["users", "add", "jo", "--role", "viewer"]))
+    assert not auth_file.exists()

@@ -1,0 +1,251 @@
+"""Who uses this session and what they may do: the login in the sidebar, demo mode, role checks.
+
+Login is required unless nobody is configured to log in and the server is bound to localhost
+(demo mode: a local "demo" user with every role). Local accounts log in with the bcrypt-hashed
+passwords of the users file (``survival_core.security.users``, streamlit-authenticator's
+layout); an identity provider through Streamlit's ``st.login`` when ``.streamlit/secrets.toml``
+has an ``[auth]`` section, its e-mail mapped to a role in the same users file. No re-login
+cookie: a new browser session logs in again.
+
+The seam, read by ``current_user()`` and set by tests:
+
+- a local login is ``st.session_state["authentication_status"] is True`` with
+  ``st.session_state["username"]`` (streamlit-authenticator's names), written only by
+  ``_local_login`` after the password matched its bcrypt hash (no widget uses these keys, so a
+  browser cannot set them);
+- an OIDC login is ``st.user`` (``is_logged_in`` and ``email``, set by Streamlit's auth flow).
+
+Neither carries the role: it is read from the users file on every run, so a changed role or a
+removed account takes effect at the next click. ``require(action)`` is called at the top of
+every page; as every click reruns the page from the top, that check covers the page's buttons,
+and a further ``require`` guards only a stricter action inside a page (upload on the Case page,
+an explanation overlay on the Viewer, promotion on the Training page). The navigation lists only
+the pages the user's role may open, but a page reached by its URL refuses on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from survival_core.audit import audit
+from survival_core.errors import RadSurvError
+from survival_core.security.exposure import check_exposure
+from survival_core.security.roles import PermissionDenied, allowed, authorize
+from survival_core.security.users import Users, read_users
+from ui.state import show_error
+
+AUTH_STATUS = "authentication_status"
+#: Audit entries this session already wrote (a rerun does not repeat them).
+AUDITED = "radsurv_audited"
+USERNAME = "username"
+DEMO_LABEL = "demo mode (localhost, no login)"
+#: Pause after a wrong password (s): slows guessing without bothering someone who mistyped.
+FAILED_LOGIN_DELAY_S = 1.0
+
+
+@dataclass(frozen=True)
+class User:
+    """The person behind this session: display name, role, how they logged in."""
+
+    name: str
+    role: str
+    via: str  # "local", "oidc" or "demo"
+
+
+DEMO_USER = User("demo", "admin", "demo")
+
+
+def _oidc_configured() -> bool:
+    """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section for ``st.login``."""
+    try:
+        return bool(st.secrets.get("auth"))
+    except FileNotFoundError:  # no secrets.toml at all
+        return False
+
+
+def _settings() -> tuple[Users, bool]:
+    """The users file and whether OIDC is on; refuses (ConfigError) a non-local address when
+    neither lets anyone log in."""
+    users = read_users()
+    oidc = _oidc_configured()
+    check_exposure(st.get_option("server.address"), users.configured or oidc, str(users.path))
+    return users, oidc
+
+
+def _user_from(users: Users, oidc: bool) -> User | None:
+    if not users.configured and not oidc:
+        return DEMO_USER
+    username = st.session_state.get(USERNAME)
+    if st.session_state.get(AUTH_STATUS) is True and username:
+        role = users.local_role(username)
+        if role is not None:
+            return User(users.display_name(username), role, "local")
+    if oidc and st.user.get("is_logged_in") and st.user.get("email"):
+        role = users.oidc_role(str(st.user.get("email")))
+        if role is not None:
+            return User(str(st.user.get("name") or st.user.get("email")), role, "oidc")
+    return None
+
+
+def current_user() -> User | None:
+    """This session's user (None when nobody is logged in); raises ConfigError when the server
+    is reachable from other machines without any login configured."""
+    return _user_from(*_settings())
+
+
+def permitted(action: str) -> bool:
+    """Whether this session's user may perform ``action`` (no message; for hiding controls)."""
+    try:
+        user = current_user()
+    except RadSurvError:
+        return False
+    return user is not None and allowed(user.role, action)
+
+
+def require(action: str) -> User:
+    """This session's user if their role allows ``action``; otherwise a clear refusal on the page
+    (who is refused what, and why) and the script stops there."""
+    user = None
+    try:
+        user = current_user()
+        if user is None:
+            raise PermissionDenied("Log in (in the sidebar) to use RadSurv.")
+        authorize(user.role, action)
+    except RadSurvError as err:
+        if isinstance(err, PermissionDenied) and user is not None:
+            record("access_denied", action, outcome="refused", once=True)
+        show_error(err)
+        st.stop()
+    return user
+
+
+def _login_name(user: User | None) -> str:
+    """Who to name in the audit log: the login (local), the e-mail (OIDC) or ``demo``."""
+    if user is None:
+        return "anonymous"
+    if user.via == "local":
+        return st.session_state.get(USERNAME) or user.name
+    if user.via == "oidc":
+        return str(st.user.get("email") or user.name)
+    return user.name
+
+
+def record(
+    action: str, target: str = "", outcome: str = "ok", once: bool = False, **details
+) -> None:
+    """Write ``action`` on ``target`` by this session's user to the audit log; ``once``: only the
+    first time in this session (a score shown again on every rerun is one entry)."""
+    if once:
+        key = (action, target, tuple(sorted(details.items())))
+        done = st.session_state.setdefault(AUDITED, set())
+        if key in done:
+            return
+        done.add(key)
+    try:
+        user = current_user()
+    except RadSurvError:
+        user = None
+    audit(_login_name(user), action, target, outcome, **details)
+
+
+def _forget() -> None:
+    st.session_state[AUTH_STATUS] = None
+    st.session_state[USERNAME] = None
+
+
+def _local_login(users: Users) -> None:
+    """The login form, or the logout button, of local accounts (in the sidebar).
+
+    Our own form rather than streamlit-authenticator's widget: that widget's cookie component
+    reruns the script while a submitted login is being checked, and in a browser the login was
+    silently lost. The users file keeps the library's layout and bcrypt hashes.
+    """
+    if st.session_state.get(AUTH_STATUS) is True:
+        signed_in = users.local_role(st.session_state.get(USERNAME) or "") is not None
+        if signed_in and not st.sidebar.button(
+            "Log out", key="radsurv-logout", icon=":material/logout:"
+        ):
+            return
+        if signed_in:
+            audit(st.session_state.get(USERNAME) or "", "logout")
+        _forget()  # logged out, or the account was removed meanwhile
+        if signed_in:
+            st.rerun()
+    with st.sidebar.form("radsurv-login", clear_on_submit=True):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if submitted:
+        if users.check_password(username, password):
+            st.session_state[AUTH_STATUS] = True
+            st.session_state[USERNAME] = username.strip().lower()
+            audit(st.session_state[USERNAME], "login")
+            st.rerun()  # draw the app without the login form
+        audit("anonymous", "login_failed", outcome="refused")
+        time.sleep(FAILED_LOGIN_DELAY_S)
+        st.session_state[AUTH_STATUS] = False
+    if st.session_state.get(AUTH_STATUS) is False:
+        st.sidebar.error("Wrong username or password.")
+
+
+def _oidc_login(users: Users) -> None:
+    """Single sign-on buttons: log in, or log out (also when the e-mail has no role)."""
+    if not st.user.get("is_logged_in"):
+        if st.sidebar.button("Log in with single sign-on", icon=":material/login:"):
+            st.login()
+        return
+    email = str(st.user.get("email") or "")
+    if users.oidc_role(email) is None:
+        st.sidebar.warning(
+            f"{email or 'This account'} has no RadSurv role yet; an administrator can add one "
+            f"with `python -m survival_core users add {email or 'EMAIL'} --oidc --role viewer`."
+        )
+    if st.sidebar.button("Log out", key="radsurv-sso-logout", icon=":material/logout:"):
+        st.logout()
+
+
+def sign_in(pages: list[tuple[StreamlitPage, str]]) -> tuple[User | None, StreamlitPage]:
+    """The user (None: not logged in) and the navigation of the pages their role may open,
+    each page given with the action it requires; renders the sidebar's login block.
+
+    The navigation is set up before the login widgets: widgets created before ``st.navigation``
+    get other ids on the first run than on later ones, and the browser's first submitted login
+    was lost. A login or logout reruns the script, so the navigation follows at once. A server
+    reachable from other machines without any login configured shows how to configure one and
+    stops: nothing of the app is served.
+    """
+    try:
+        users, oidc = _settings()
+    except RadSurvError as err:
+        show_error(err)
+        login_navigation()  # else Streamlit would list the pages/ folder by itself
+        st.stop()
+    user = _user_from(users, oidc)
+    if user is None:
+        navigation = login_navigation()
+    else:
+        navigation = st.navigation([page for page, action in pages if allowed(user.role, action)])
+    if users.local:
+        _local_login(users)
+    if oidc:
+        _oidc_login(users)
+    if user is DEMO_USER:
+        st.sidebar.caption(f"**{DEMO_LABEL}**")
+    elif user is not None:
+        st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    return user, navigation
+
+
+def _login_screen() -> None:
+    st.title("RadSurv")
+    st.info("Log in (in the sidebar) to continue.", icon=":material/lock:")
+    st.caption("For research use only; not a medical device.")
+
+
+def login_navigation() -> StreamlitPage:
+    """The navigation before login: one page saying where to log in, nothing else listed."""
+    return st.navigation([st.Page(_login_screen, title="Log in", icon=":material/login:")])
