@@ -122,8 +122,7 @@ def test_launch_follow_inspect_compare_and_promote(fresh_data):
 
 
 def test_each_study_config_comes_through_the_form_unchanged(fresh_data):
-    from survival_core.runs.config import load_config
-    from survival_core.runs.jobs import read_config_text
+    from survival_core.runs.config import load_config, loads_config
     from ui.training import BLANK, model_defaults, study_configs
 
     app = page()
@@ -132,7 +131,7 @@ def test_each_study_config_comes_through_the_form_unchanged(fresh_data):
         assert not app.exception and not app.error, name
         app.toggle(key=f"train-{name}-advanced").set_value(True).run()
         text = next(a for a in app.text_area if a.label == "Run config (YAML)").value
-        shown = read_config_text(text, base_dir=path.parent)
+        shown = loads_config(text, base_dir=path.parent)
         assert shown.to_dict() == load_config(path).to_dict(), name
         assert not start_button(app).disabled
     # a blank config is valid too; another model starts from its own defaults

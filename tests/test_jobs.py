@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from survival_core.errors import ConfigError
-from survival_core.runs.jobs import Job, cancel, list_jobs, load_job, read_config_text, start_job
+from survival_core.runs.config import loads_config
+from survival_core.runs.jobs import Job, cancel, list_jobs, load_job, start_job
 from survival_core.runs.store import RunStore, process_alive
 
 
@@ -119,7 +120,7 @@ def test_a_tiny_run_finishes_and_is_tracked(jobs, cohort, store):
     assert "fold 1/1" in job.log_tail(50)
     assert len(job.log_tail(2).splitlines()) == 2
     # the config it ran sits next to its log, paths resolved
-    assert read_config_text((job.folder / "config.yaml").read_text()).cohort == cohort
+    assert loads_config((job.folder / "config.yaml").read_text()).cohort == cohort
 
 
 def test_cancel_stops_the_process_and_the_run_is_reaped_failed(jobs, store):

@@ -19,8 +19,15 @@ import yaml
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
 from survival_core.features.selection import REDUCTIONS
-from survival_core.runs.config import CUTS, ENGINES, PROTOCOL_KEYS, RUN_LEVEL_PARAMS, RunConfig
-from survival_core.runs.jobs import Job, cancel, list_jobs, read_config_text
+from survival_core.runs.config import (
+    CUTS,
+    ENGINES,
+    PROTOCOL_KEYS,
+    RUN_LEVEL_PARAMS,
+    RunConfig,
+    loads_config,
+)
+from survival_core.runs.jobs import Job, cancel, list_jobs
 from survival_core.runs.store import RunRecord, RunStore
 from ui.auth import record as record_action
 from ui.state import show_error
@@ -220,7 +227,7 @@ def checked_config(data: dict[str, Any], base_dir: Path | None, key: str) -> Run
         st.caption("The YAML starts from the form; changing a form field starts it over.")
         text = st.text_area("Run config (YAML)", text, height=420, key=f"{key}-yaml-{hash(text)}")
     try:
-        return read_config_text(text, source="the run form", base_dir=base_dir)
+        return loads_config(text, source="the run form", base_dir=base_dir)
     except ConfigError as err:
         show_error(err)
         return None

@@ -256,16 +256,23 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"Config file {path} not found.") from err
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"Cannot read config file {path}: {err}") from err
+    return loads_config(text, source=str(path), base_dir=path.resolve().parent)
+
+
+def loads_config(
+    text: str, source: str = "the config text", base_dir: str | Path | None = None
+) -> RunConfig:
+    """Check the YAML run config ``text`` (a file's, or a form's text area) from ``source``."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}.") from err
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}.") from err
     if data is None:
-        raise ConfigError(f"{path} is empty; a run config needs at least name, cohort and model.")
-    return parse_config(data, source=str(path), base_dir=path.resolve().parent)
+        raise ConfigError(f"{source} is empty; a run config needs at least name, cohort and model.")
+    return parse_config(data, source=source, base_dir=base_dir)
 
 
 def parse_config(data: Any, source: str = "", base_dir: str | Path | None = None) -> RunConfig:

@@ -40,10 +40,10 @@ from typing import Any
 
 import yaml
 
-from survival_core.errors import ConfigError, InputError
+from survival_core.errors import InputError
 from survival_core.paths import data_dir, data_subdir
 from survival_core.runs.atomic import write_json, write_text
-from survival_core.runs.config import RunConfig, parse_config
+from survival_core.runs.config import RunConfig, loads_config, parse_config
 from survival_core.runs.store import process_alive, process_start
 
 JOB_FILE, CONFIG_FILE, LOG_FILE, CANCEL_FILE = "job.json", "config.yaml", "log.txt", "cancel.json"
@@ -177,27 +177,11 @@ class Job:
         return JobProgress(done, total, stage, fraction)
 
 
-def read_config_text(
-    text: str, source: str = "the config text", base_dir: str | Path | None = None
-) -> RunConfig:
-    """A run config from YAML ``text`` (a form's text area), checked like a config file."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"{source}: not valid YAML{where}: {problem}.") from err
-    if data is None:
-        raise ConfigError(f"{source} is empty; a run config needs at least name, cohort and model.")
-    return parse_config(data, source=source, base_dir=base_dir)
-
-
 def _as_config(config: RunConfig | Mapping[str, Any] | str, base_dir: Path | None) -> RunConfig:
     if isinstance(config, RunConfig):
         return config
     if isinstance(config, str):
-        return read_config_text(config, base_dir=base_dir)
+        return loads_config(config, base_dir=base_dir)
     return parse_config(config, source="the run form", base_dir=base_dir)
 
 
