@@ -4,7 +4,6 @@ of every step are kept in the test's output folder (printed; on failure, in the 
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +13,27 @@ import pytest
 from survival_core.cohort.manifest import read_manifest
 from tests.browser_app import (
     CHROMIUM,
-    CHROMIUM_ARGS,
+    IDLE_APP,
+    STEP_MS,
+    VIEWPORT,
     dicom_zip,
-    log_tail,
+    explained_failure,
+    launch_chromium,
+    nav,
+    open_app,
     prepare_data_folder,
+    read_risk,
     serve_app,
+    upload_case,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not found: `make browser` installs it", allow_module_level=True)
 
-#: Longest wait for one step (ms): a cold server on two busy cores loads, scores and explains.
-STEP_MS = 120_000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Tallest screenshot (px): Streamlit scrolls inside its main block, so the viewport is grown.
 MAX_SHOT_HEIGHT = 8000
-#: The app when no script run is under way (the attribute Streamlit's own browser tests read).
-IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 #: Name of a Kaplan-Meier curve trace (not its band, censor marks or at-risk row).
 KM_CURVE = re.compile(r"(Low|High) risk( \(this patient's group\))?(, n = \d+)?")
 
@@ -64,44 +66,21 @@ def server(small_cohort: Path, output: Path, tmp_path_factory: pytest.TempPathFa
     data = tmp_path_factory.mktemp("browser-data")
     prepare_data_folder(data, small_cohort)
     log = output / "streamlit.log"
-    with serve_app(data, log) as url:
-        yield url, data, log
+    with serve_app(data, log) as served:
+        yield served.url, data, log
 
 
 @pytest.fixture()
 def page() -> Iterator:
     """A tab of Debian's headless chromium, 1600 x 1000 px, waiting up to STEP_MS per step."""
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright)
         try:
-            tab = browser.new_page(viewport={"width": 1600, "height": 1000})
+            tab = browser.new_page(viewport=VIEWPORT)
             tab.set_default_timeout(STEP_MS)
             yield tab
         finally:
             browser.close()
-
-
-@contextlib.contextmanager
-def explained_failure(page, output: Path, log: Path) -> Iterator[None]:
-    """Turn any failure into one naming the failure screenshot and ending in the server log."""
-    try:
-        yield
-    except Exception as error:  # noqa: BLE001 - re-raised with what is needed to debug it
-        shot = output / "failure.png"
-        with contextlib.suppress(Exception):
-            page.screenshot(path=shot, full_page=True)
-        raise AssertionError(
-            f"{type(error).__name__}: {error}\nscreenshot: {shot}\n"
-            f"server log tail:\n{log_tail(log)}"
-        ) from error
-
-
-def _metric(page, label: str) -> str:
-    """The shown value of the metric labelled ``label`` (waits until it is there)."""
-    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
-    return metric.locator('[data-testid="stMetricValue"]').inner_text(timeout=STEP_MS).strip()
 
 
 def _full_page_screenshot(page, path: Path) -> None:
@@ -116,10 +95,6 @@ def _full_page_screenshot(page, path: Path) -> None:
         page.screenshot(path=path, full_page=True)
     finally:
         page.set_viewport_size(viewport)
-
-
-def _nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
 
 
 def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output, monkeypatch):
@@ -142,19 +117,14 @@ def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output
         _full_page_screenshot(page, path)
         shots.append(path)
 
-    with explained_failure(page, output, log):
-        page.goto(url)
+    with explained_failure(page, output / "failure.png", log):
         # the demo cohort is ready, so its first case is shown before the upload
-        page.get_by_role("heading", name=f"{manifest['case_id'].iloc[0]} ·").wait_for()
-        page.get_by_role("radiogroup", name="Source").get_by_role("radio", name="Upload").click()
-        page.locator('input[type="file"]').set_input_files(archive)
-        page.get_by_role("heading", name=f"{case_id} ·").wait_for()
+        open_app(page, url, manifest["case_id"].iloc[0])
+        upload_case(page, archive, case_id)
         shot("case-uploaded")
 
-        _nav(page, "Risk")
-        page.get_by_role("heading", name=case_id, exact=True).wait_for()
-        assert _metric(page, "Risk score") == f"{expected.risk:.2f}"
-        assert _metric(page, "Risk group") == expected.risk_group
+        shown = read_risk(page, case_id)
+        assert shown == {"risk": f"{expected.risk:.2f}", "risk_group": expected.risk_group}
         page.wait_for_function(KM_DRAWN_JS, timeout=STEP_MS)
         shot("risk")
         km = [p for p in page.evaluate(PLOTS_JS) if "survival by risk group" in p["title"]]
@@ -164,7 +134,7 @@ def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output
         mine = [n for n in curves if "this patient's group" in n]
         assert len(mine) == 1 and mine[0].startswith(expected.risk_group.title()), curves
 
-        _nav(page, "Viewer")
+        nav(page, "Viewer")
         page.get_by_role("heading", name=case_id, exact=True).wait_for()
         overlay = page.locator('[data-testid="stRadio"]', has_text="Overlay")
         overlay.get_by_text("Grad-CAM", exact=True).click()
