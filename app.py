@@ -18,11 +18,11 @@ st.sidebar.markdown(f"**RadSurv** {__version__}")
 pages = [
     (st.Page("pages/case.py", title="Case", icon=":material/person_search:", default=True), "view"),
     (st.Page("pages/viewer.py", title="Viewer", icon=":material/view_in_ar:"), "view"),
+    (st.Page("pages/risk.py", title="Risk", icon=":material/monitoring:"), "score_case"),
     (st.Page("pages/nomogram.py", title="Nomogram", icon=":material/linear_scale:"), "view"),
     (st.Page("pages/report.py", title="Report", icon=":material/picture_as_pdf:"), "export_report"),
     (st.Page("pages/cohort.py", title="Cohort", icon=":material/groups:"), "explore_cohort"),
     (st.Page("pages/training.py", title="Training", icon=":material/model_training:"), "train"),
-    (st.Page("pages/risk.py", title="Risk", icon=":material/monitoring:"), "score_case"),
     (st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"), "manage_users"),
 ]
 user, navigation = sign_in(pages)

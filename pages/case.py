@@ -46,7 +46,7 @@ def pick_demo() -> None:
     labels = {row.case_id: f"{row.case_id} ({row.format})" for row in manifest.itertuples()}
     case_id = st.selectbox("Demo case", list(labels), format_func=labels.get)
     if case_id:
-        set_current_case(load_case_folder(str(folder / "cases" / case_id)))
+        set_current_case(load_case_folder(str(folder / "cases" / case_id), case_id))
 
 
 def pick_upload() -> None:

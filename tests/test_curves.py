@@ -142,10 +142,14 @@ def test_risk_distribution_marks_cut_and_patient(card):
     high = fig.data[1].x
     assert min(high) > card.cut["threshold"] >= max(fig.data[0].x)
     assert [s.x0 for s in fig.layout.shapes] == [card.cut["threshold"], patient]
-    assert (
-        f"(percentile {percentile:.0f} of the training cohort)" in fig.layout.annotations[-1].text
-    )
+    assert f"(percentile {percentile:.0f})" in fig.layout.annotations[-1].text
     assert fig.data[0].xbins.size == fig.data[1].xbins.size  # both groups share the bins
+    # the axis spans the risks (the labels' text does not stretch it), the patient inside it
+    low, high = fig.layout.xaxis.range
+    assert low < min(card.training_risk) and max(card.training_risk) < high
+    assert high - low < 1.2 * (max(card.training_risk) - min(card.training_risk)) + 1e-9
+    far = risk_distribution_figure(card.training_risk, card.cut, max(card.training_risk) + 5.0)
+    assert far.layout.xaxis.range[1] > max(card.training_risk) + 5.0
 
 
 def test_risk_distribution_takes_a_fitted_cut_or_a_number(gbsg2):

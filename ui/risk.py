@@ -84,7 +84,7 @@ def survival_section(case: Case, choice: ModelChoice) -> None:
         return
     st.plotly_chart(survival_band_figure(band), key="risk-survival")
     if band.low is None:
-        st.caption(f"No confidence band for this model type: {band.note}.")
+        st.caption(f"{band.note[:1].upper()}{band.note[1:]}.")
 
 
 def _cut_rule(cut: dict) -> str:

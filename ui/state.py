@@ -21,11 +21,12 @@ CLINICAL_EDITS = "clinical_edits"
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def load_case_folder(path: str) -> Case:
-    """A case folder (demo cohort) loaded once per server."""
+def load_case_folder(path: str, case_id: str) -> Case:
+    """A case folder of a cohort, under the manifest's ``case_id`` (which links it to the cohort's
+    clinical table), loaded once per server."""
     from survival_core.io.case_loader import load_case
 
-    return load_case(path)
+    return load_case(path, case_id=case_id)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

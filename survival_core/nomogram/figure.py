@@ -69,18 +69,11 @@ def plotly_figure(layout: NomogramLayout) -> go.Figure:
             showlegend=False,
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[layout.x_range[0] - 1] * len(layout.rows),
-            y=[-i for i in range(len(layout.rows))],
-            text=[f"<b>{row.label}</b>" for row in layout.rows],
-            mode="text",
-            textposition="middle left",
-            cliponaxis=False,  # the labels sit in the left margin
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
+    for i, row in enumerate(layout.rows):  # row labels in the left margin (paper coordinates)
+        fig.add_annotation(
+            x=0, xref="paper", xanchor="right", xshift=-8, y=-i, yref="y",
+            text=f"<b>{row.label}</b>", showarrow=False, font={"size": 12, "color": LINE_COLOUR},
+        )  # fmt: skip
     if layout.guides:
         xs, ys = _segments([(x, -top, x, -bottom) for x, top, bottom in layout.guides])
         fig.add_trace(

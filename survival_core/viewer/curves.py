@@ -446,17 +446,25 @@ def risk_distribution_figure(
         annotation_text=f"{cut_label}: {threshold:.2f}",
         annotation_position="top left",
     )
+    low, high = float(edges[0]), float(edges[-1])
     if patient_risk is not None:
         text = f"this patient: {float(patient_risk):.2f}"
         if patient_percentile is not None:
-            text += f" (percentile {float(patient_percentile):.0f} of the training cohort)"
+            text += f" (percentile {float(patient_percentile):.0f})"
+        low, high = min(low, float(patient_risk)), max(high, float(patient_risk))
+        right_half = float(patient_risk) > (low + high) / 2  # label on the side with room
         fig.add_vline(
             x=float(patient_risk),
             line={"color": "black", "width": 3},
             annotation_text=text,
-            annotation_position="top right",
+            annotation_position="top left" if right_half else "top right",
+            annotation={"yshift": -18},  # one line below the cut's label
         )
-    fig.update_xaxes(title="Risk score (model output, higher = worse)")
+    pad = 0.05 * (high - low or 1.0)
+    # a fixed range: plotly's autorange would stretch the axis to fit the labels' text
+    fig.update_xaxes(
+        title="Risk score (model output, higher = worse)", range=[low - pad, high + pad]
+    )
     fig.update_yaxes(title="Patients")
     return _finish(fig, title, height)
 
