@@ -166,3 +166,15 @@ def test_no_half_written_file_is_ever_visible(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert checks == [True] * 12
     assert _tree(dst) == _tree(versions[0]) and os.listdir(dst.parent) == ["plots"]
+
+
+def test_json_ready_gives_strict_json_data():
+    import math
+
+    import numpy as np
+
+    from survival_core.runs.atomic import json_ready
+
+    value = {1: (np.float64(0.5), np.int64(3)), "x": [math.nan, np.float32(np.inf), "a"]}
+    assert json_ready(value) == {"1": [0.5, 3], "x": [None, None, "a"]}
+    assert isinstance(json_ready(np.int64(3)), int)

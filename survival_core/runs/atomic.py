@@ -10,11 +10,15 @@ such a hidden file or folder behind, and the destination keeps its previous cont
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def temp_sibling(path: Path, kind: str = "tmp") -> Path:
@@ -111,3 +115,17 @@ def copy_tree(src: str | Path, dst: str | Path) -> Path:
         shutil.rmtree(old)
     _fsync_folder(dst.parent)
     return dst
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON data: string keys, lists for tuples, Python numbers for numpy
+    scalars, None for NaN and infinities (strict JSON has neither)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -103,7 +103,7 @@ class FoldCheckpoints:
         return meta
 
     def save(self, fold: Fold, record: dict[str, Any]) -> None:
-        from survival_core.runs.atomic import write_bytes, write_json
+        from survival_core.runs.atomic import json_ready, write_bytes, write_json
 
         key = _fold_key(fold)
         arrays = {name: np.asarray(record[name]) for name in FOLD_ARRAYS}
@@ -113,7 +113,7 @@ class FoldCheckpoints:
         write_bytes(self.folder / f"{key}.npz", buffer_path.read_bytes())
         buffer_path.unlink()
         meta = {k: v for k, v in record.items() if k not in FOLD_ARRAYS}
-        write_json(self.folder / f"{key}.json", {**_json_ready(meta), "_signature": self.signature})
+        write_json(self.folder / f"{key}.json", {**json_ready(meta), "_signature": self.signature})
 
     def map(self, inner: Callable[[Callable, Iterable[Fold]], Iterable[dict]]) -> Callable:
         """A ``map_folds`` for :func:`cross_validate` that reads finished folds and runs the rest
@@ -131,18 +131,6 @@ class FoldCheckpoints:
                 yield record
 
         return mapped
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 # -- data ----------------------------------------------------------------------------------------------

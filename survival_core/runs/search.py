@@ -41,7 +41,7 @@ from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import TablePreprocessor
 from survival_core.models.training import ModelMaker, model_factory
 from survival_core.outcome import training_arrays
-from survival_core.runs.atomic import write_json
+from survival_core.runs.atomic import json_ready, write_json
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
 
 #: Written next to the best model's ``model.json`` by :meth:`TunedModel.save`.
@@ -296,9 +296,9 @@ class TunedModel(SurvivalModel):
             "inner_folds": int(self.inner_folds),
             "seed": int(self.seed),
             "space": {name: spec.to_dict() for name, spec in self.space.items()},
-            "best_params": _plain(self.best_params_),
-            "best_score": self.best_score_,
-            "trials": _plain(table.to_dict("records")),
+            "best_params": json_ready(self.best_params_),
+            "best_score": json_ready(self.best_score_),
+            "trials": json_ready(table.to_dict("records")),
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -307,16 +307,6 @@ class TunedModel(SurvivalModel):
         folder = self._best().save(folder)
         write_json(Path(folder) / SEARCH_FILE, self.search_summary())
         return folder
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def read_search(folder: str | Path) -> dict[str, Any] | None:
