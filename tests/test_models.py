@@ -69,6 +69,28 @@ def test_registry_lists_all_models() -> None:
     }
     assert set(IMAGE_MODELS) == {"cnn3d", "fusion", "resnet_fusion"}
     assert all(MODELS[name].name == name for name in MODELS)
+    from survival_core.models import ImageSurvivalModel
+
+    assert set(IMAGE_MODELS) == {n for n, k in MODELS.items() if issubclass(k, ImageSurvivalModel)}
+
+
+def test_table_models_load_without_the_image_networks(tmp_path):
+    """Models are imported when first used: fitting and scoring a Cox model never imports MONAI
+    (2 s of the CLI's start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from sksurv.util import Surv\n"
+        "from survival_core.models import load_model, make_model\n"
+        "X = pd.DataFrame({'a': np.arange(20.0), 'b': np.arange(20.0) % 3})\n"
+        "y = Surv.from_arrays(np.arange(20) % 2 == 0, np.arange(1.0, 21.0))\n"
+        f"folder = make_model('coxph').fit(X, y).save(r'{tmp_path}')\n"
+        "load_model(folder).predict_risk(X)\n"
+        "assert 'monai' not in sys.modules, 'monai imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 @pytest.mark.parametrize("name", TABULAR)

@@ -8,38 +8,61 @@ saved model folder.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
-from survival_core.models.cnn3d import CNN3DModel
-from survival_core.models.coxnet import Coxnet, LassoCox
-from survival_core.models.coxph import CoxPH
-from survival_core.models.deepsurv import DeepSurv
-from survival_core.models.discrete import DiscreteTimeSurv
-from survival_core.models.forest import RandomSurvivalForestModel
-from survival_core.models.fusion import FusionModel
-from survival_core.models.image_base import ImageSurvivalModel
-from survival_core.models.resnet_fusion import ResNetFusion
-from survival_core.models.vaesurv import VAESurv
 
-MODELS: dict[str, type[SurvivalModel]] = {
-    "coxph": CoxPH,
-    "coxnet": Coxnet,
-    "lasso_cox": LassoCox,
-    "rsf": RandomSurvivalForestModel,
-    "deepsurv": DeepSurv,
-    "vaesurv": VAESurv,
-    "discrete": DiscreteTimeSurv,
-    "cnn3d": CNN3DModel,
-    "fusion": FusionModel,
-    "resnet_fusion": ResNetFusion,
+#: Registry name -> (module under survival_core.models, class). Modules are imported on first use,
+#: so scoring a Cox model does not import MONAI for the image networks.
+_CLASSES: dict[str, tuple[str, str]] = {
+    "coxph": ("coxph", "CoxPH"),
+    "coxnet": ("coxnet", "Coxnet"),
+    "lasso_cox": ("coxnet", "LassoCox"),
+    "rsf": ("forest", "RandomSurvivalForestModel"),
+    "deepsurv": ("deepsurv", "DeepSurv"),
+    "vaesurv": ("vaesurv", "VAESurv"),
+    "discrete": ("discrete", "DiscreteTimeSurv"),
+    "cnn3d": ("cnn3d", "CNN3DModel"),
+    "fusion": ("fusion", "FusionModel"),
+    "resnet_fusion": ("resnet_fusion", "ResNetFusion"),
 }
-#: Models that read each row's CT (they need ``with_images``); the others read tables only.
-IMAGE_MODELS = tuple(
-    name for name, klass in MODELS.items() if issubclass(klass, ImageSurvivalModel)
-)
+#: Other public names of this package, imported on first use like the models.
+_LAZY = {klass: module for module, klass in _CLASSES.values()} | {
+    "ImageSurvivalModel": "image_base"
+}
+#: Models that read each row's CT (they need ``with_images``); the others read tables only
+#: (tests/test_models.py checks this against the classes).
+IMAGE_MODELS = ("cnn3d", "fusion", "resnet_fusion")
+
+
+def _import(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(f"survival_core.models.{module}"), name)
+
+
+class _Registry(Mapping[str, type[SurvivalModel]]):
+    """``MODELS``: a read-only mapping of registry names to classes, each imported when asked."""
+
+    def __getitem__(self, name: str) -> type[SurvivalModel]:
+        return _import(*_CLASSES[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_CLASSES)
+
+
+MODELS: Mapping[str, type[SurvivalModel]] = _Registry()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return _import(_LAZY[name], name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_model(name: str, **params: Any) -> SurvivalModel:
