@@ -22,7 +22,7 @@ from survival_core.nomogram import (
     static_image,
 )
 from ui.auth import permitted, require
-from ui.models import chosen_model, loaded_model
+from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, scoring_model, show_error
 
 
@@ -34,10 +34,10 @@ def _model():
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _case_inputs(
-    _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
+    _case: Case, case_key: tuple[str, str], values_json: str, folder: str, modified: float
 ) -> dict:
     """The case's model inputs, radiomics extracted once per (case, clinical values, model)."""
-    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
+    case = dataclasses.replace(_case, clinical=json.loads(values_json))
     X, _ = case_features(case, scoring_model(folder, modified))
     return {k: None if v != v else v for k, v in X.iloc[0].to_dict().items()}  # NaN: missing
 
@@ -51,7 +51,7 @@ def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
         return _case_inputs(
             case,
             (case.case_id, case.source),
-            json.dumps(values, sort_keys=True, default=str),
+            clinical_json(case),
             str(loaded.folder),
             (loaded.folder / "card.json").stat().st_mtime,
         )

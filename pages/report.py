@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 
 import streamlit as st
 
 from survival_core.report.pdf import build_report, explanation_method
 from ui.auth import record, require
-from ui.models import chosen_model, explanation, loaded_model, score
+from ui.models import chosen_model, clinical_json, explanation, loaded_model, score
 from ui.state import clinical_values, current_case, show_error
 
 #: This session's last report: ((case, values, model) it was built for, PDF bytes).
@@ -37,7 +36,7 @@ values = clinical_values(case)
 built_for = (
     case.case_id,
     case.source,
-    json.dumps(values, sort_keys=True, default=str),
+    clinical_json(case),
     str(choice.folder),
     choice.modified,
 )

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from survival_core.cohort.demo import image_model_dir
 from survival_core.io.case_loader import load_case
-from survival_core.paths import data_subdir
 from tests.conftest import ROOT
-from ui.widgets import DEMO_IMAGE_MODEL, NO_IMAGE_MODEL
+from ui.widgets import NO_IMAGE_MODEL
 
 TINY_CNN = {
     "channels": [4, 8],
@@ -100,11 +100,9 @@ def test_three_planes_follow_slice_and_window_controls(viewer, cohort_case):
 
 def test_overlay_without_an_image_model_says_how_to_get_one(viewer, cohort_case, monkeypatch):
     import ui.models
-    import ui.widgets
 
     # no registered model at all (skips creating a run store: the IG test below reads a real one)
-    for module in (ui.models, ui.widgets):
-        monkeypatch.setattr(module, "model_choices", list)
+    monkeypatch.setattr(ui.models, "model_choices", list)
     viewer.session_state["current_case"] = cohort_case
     viewer.run()
     viewer.radio(key="viewer-method").set_value("IG").run()
@@ -118,7 +116,7 @@ def test_ig_overlay_from_the_demo_image_model(viewer, cohort_case, small_cohort)
 
     train_model(
         [small_cohort / "clinical.csv"], "cnn3d", TINY_CNN,
-        data_subdir("models") / DEMO_IMAGE_MODEL, cohort=small_cohort,
+        image_model_dir(), cohort=small_cohort,
     )  # fmt: skip
     viewer.session_state["current_case"] = cohort_case
     viewer.run()

@@ -16,6 +16,8 @@ import streamlit as st
 from survival_core.case import Case
 
 MODEL_CHOICE = "model_choice"
+#: The choices the sidebar picker listed on this script run (the pages reuse them).
+LISTED = "model_choices_listed"
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,17 @@ def model_choices() -> list[ModelChoice]:
     return choices
 
 
+def listed_choices() -> list[ModelChoice]:
+    """The model choices of this run: those the sidebar picker listed (it runs before every
+    page), else read from the registry now (a page run on its own)."""
+    listed = st.session_state.get(LISTED)
+    return model_choices() if listed is None else listed
+
+
 def model_picker() -> ModelChoice | None:
-    """A picker of the session's model (in the sidebar); returns the choice, None if no model."""
+    """A picker of the session's model (in the sidebar); returns the choice, None if no model.
+    The choices it lists are kept for the page of this run (one registry read per run)."""
+    st.session_state.pop(LISTED, None)
     try:
         choices = model_choices()
     except Exception as error:  # noqa: BLE001 - an unreadable store must not break every page
@@ -82,6 +93,7 @@ def model_picker() -> ModelChoice | None:
 
         show_error(error)
         return None
+    st.session_state[LISTED] = choices
     if not choices:
         st.caption("No model yet: train one on the Training page.")
         return None
@@ -102,7 +114,7 @@ def model_picker() -> ModelChoice | None:
 def chosen_model() -> ModelChoice | None:
     """This session's model choice (as picked in the sidebar), else the first available."""
     try:
-        choices = model_choices()
+        choices = listed_choices()
     except Exception:  # noqa: BLE001 - shown by the picker
         return None
     label = st.session_state.get(MODEL_CHOICE)
@@ -119,9 +131,8 @@ def loaded_model(choice: ModelChoice):
     return scoring_model(str(choice.folder), choice.modified)
 
 
-def _clinical_json(case: Case) -> str:
-    import json
-
+def clinical_json(case: Case) -> str:
+    """The case's clinical values with this session's edits, as a cache key (canonical JSON)."""
     from ui.state import clinical_values
 
     return json.dumps(clinical_values(case), sort_keys=True, default=str)
@@ -134,7 +145,7 @@ def score(case: Case, choice: ModelChoice) -> dict:
     return case_score(
         case,
         (case.case_id, case.source),
-        _clinical_json(case),
+        clinical_json(case),
         str(choice.folder),
         choice.modified,
     )
@@ -168,7 +179,7 @@ def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
     return _explanation(
         case,
         (case.case_id, case.source),
-        _clinical_json(case),
+        clinical_json(case),
         str(choice.folder),
         choice.modified,
         method,

@@ -12,7 +12,7 @@ from survival_core.case import Case
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import DAYS_PER_MONTH
 from ui.auth import record
-from ui.models import ModelChoice, _clinical_json, current_store, explanation, score
+from ui.models import ModelChoice, clinical_json, current_store, explanation, score
 from ui.state import scoring_model, show_error
 
 CALIBRATION_REPORT = Path("reports") / "calibration.json"
@@ -75,7 +75,7 @@ def survival_section(case: Case, choice: ModelChoice) -> None:
         band = _survival_band(
             case,
             (case.case_id, case.source),
-            _clinical_json(case),
+            clinical_json(case),
             str(choice.folder),
             choice.modified,
         )

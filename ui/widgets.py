@@ -12,11 +12,11 @@ import SimpleITK as sitk
 import streamlit as st
 
 from survival_core.case import Case
+from survival_core.cohort.demo import image_model_dir
 from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, validate_clinical
 from survival_core.models import IMAGE_MODELS
 from survival_core.models.base import MODEL_FILE
-from survival_core.paths import data_subdir
 from survival_core.preprocess.window import WINDOW_PRESETS, Window
 from survival_core.viewer.figures import slice_figure
 from survival_core.viewer.slices import (
@@ -28,14 +28,13 @@ from survival_core.viewer.slices import (
     make_overlay,
     n_slices,
 )
-from ui.models import ModelChoice, chosen_model, explanation, model_choices
+from ui.models import ModelChoice, chosen_model, explanation, listed_choices
 from ui.state import CLINICAL_EDITS, clinical_values, show_error
 
 if TYPE_CHECKING:
     from survival_core.explain.case import CaseExplanation
 
 #: Folder (under data/models) of the small demo image model `make run` prepares.
-DEMO_IMAGE_MODEL = "demo-cnn3d"
 
 _WINDOW_LABELS = {name: f"{name} ({w.level:g}/{w.width:g})" for name, w in WINDOW_PRESETS.items()}
 _METHODS = {"IG": "ig", "Grad-CAM": "gradcam"}
@@ -164,10 +163,10 @@ def image_model_choices() -> list[ModelChoice]:
     """Registered models that read the CT (by their model.json), then the demo image model."""
     choices = [
         choice
-        for choice in model_choices()
+        for choice in listed_choices()
         if _model_name(str(choice.folder), choice.modified) in IMAGE_MODELS
     ]
-    demo = data_subdir("models") / DEMO_IMAGE_MODEL
+    demo = image_model_dir()
     if (demo / MODEL_FILE).exists() and all(c.folder != demo for c in choices):
         choices.append(ModelChoice("demo cnn3d (on the demo cohort)", demo))
     return choices

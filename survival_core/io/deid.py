@@ -49,6 +49,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
 
 from survival_core.errors import DicomError, InputError
+from survival_core.io.dicom_series import set_transfer_syntax
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.paths import data_dir
 
@@ -407,18 +408,7 @@ def read_dicom_bytes(content: bytes) -> Dataset | None:
             ds = pydicom.dcmread(io.BytesIO(content), force=not has_preamble)
         if "SOPClassUID" not in ds:
             return None if not has_preamble else ds
-        ds.ensure_file_meta()
-        if "TransferSyntaxUID" not in ds.file_meta:
-            implicit, little = ds.original_encoding
-            ds.file_meta.TransferSyntaxUID = (
-                pydicom.uid.ImplicitVRLittleEndian
-                if implicit
-                else (
-                    pydicom.uid.ExplicitVRLittleEndian
-                    if little
-                    else pydicom.uid.ExplicitVRBigEndian
-                )
-            )
+        set_transfer_syntax(ds)
         return ds
     except Exception as err:  # pydicom raises many types on damaged or non-DICOM bytes
         if has_preamble:

@@ -205,7 +205,7 @@ def _looks_like_bare_dataset(path: Path) -> bool:
         return is_bare_dicom(fh.read(8))
 
 
-def _set_transfer_syntax(ds: Dataset) -> None:
+def set_transfer_syntax(ds: Dataset) -> None:
     """Record the encoding pydicom guessed for a file that had no file meta information."""
     if "TransferSyntaxUID" in getattr(ds, "file_meta", Dataset()):
         return
@@ -232,7 +232,7 @@ def _try_read(path: Path, stop_before_pixels: bool) -> Dataset | None:
         raise DicomError(f"{path} looks like DICOM but cannot be read ({err}).") from err
     if "SOPClassUID" not in ds:
         return None
-    _set_transfer_syntax(ds)
+    set_transfer_syntax(ds)
     return ds
 
 

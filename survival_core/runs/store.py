@@ -563,10 +563,12 @@ class RunStore:
         ``models.scoring.load_scoring_model``."""
         from mlflow.artifacts import download_artifacts
 
-        entry = self._version(name, version)
+        if str(version).isdigit():  # fetched before: versions never change, no registry query
+            local = self.root / "registry" / name / f"v{int(version)}"
+            if local.is_dir():
+                return local
+        entry = self._version(name, version)  # InputError listing what exists
         local = self.root / "registry" / name / f"v{entry.version}"
-        if local.is_dir():
-            return local
         scratch = temp_sibling(local)
         scratch.mkdir(parents=True)
         try:
