@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from survival_core.errors import ClinicalValueError
 from survival_core.io.clinical import SCHEMA, clinical_row, read_clinical_table, validate_clinical
-from tests.fuzzing import BYTE_OPS, FUZZ_SETTINGS, apply_byte_ops, report, run_one
+from tests.fuzzing import BYTE_OPS, FUZZ_SETTINGS, MAX_EXAMPLES, apply_byte_ops, report, run_one
 
 NAMES = [v.name for v in SCHEMA]
 COLUMNS = st.one_of(
@@ -143,7 +143,10 @@ def test_fuzz_clinical_csv() -> None:
         run_one(outcomes, lambda: _validate_table(data))
 
     fuzz()
-    report("clinical CSV", outcomes)
+    # every input ran (run_one fails the test on anything but success or our own error),
+    # and the mutations reached both the accepting and the refusing paths
+    assert report("clinical CSV", outcomes) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1
 
 
 def test_fuzz_clinical_form() -> None:
@@ -157,7 +160,10 @@ def test_fuzz_clinical_form() -> None:
         run_one(outcomes, lambda: validate_clinical(form))
 
     fuzz()
-    report("clinical form", outcomes)
+    # every input ran (run_one fails the test on anything but success or our own error),
+    # and the mutations reached both the accepting and the refusing paths
+    assert report("clinical form", outcomes) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from tests.fuzzing import (
     BYTE_OPS,
     ELEMENT_OPS,
     FUZZ_SETTINGS,
+    MAX_EXAMPLES,
     UID_ROOT,
     apply_byte_ops,
     apply_element_ops,
@@ -136,7 +137,10 @@ def test_fuzz_rtstruct_converter() -> None:
             run_one(outcomes, lambda: _convert(path, image, info))
 
     fuzz()
-    report("RTSTRUCT converter", outcomes)
+    # every input ran (run_one fails the test on anything but success or our own error),
+    # and the mutations reached both the accepting and the refusing paths
+    assert report("RTSTRUCT converter", outcomes) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1
 
 
 @pytest.mark.parametrize(

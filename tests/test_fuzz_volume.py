@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from survival_core.errors import InputError
 from survival_core.io.volume import read_volume
-from tests.fuzzing import BYTE_OPS, FUZZ_SETTINGS, apply_byte_ops, report, run_one
+from tests.fuzzing import BYTE_OPS, FUZZ_SETTINGS, MAX_EXAMPLES, apply_byte_ops, report, run_one
 
 #: NIfTI-1 header fields: name -> (offset, struct format, number of values).
 FIELDS = {
@@ -143,7 +143,10 @@ def test_fuzz_nifti_reader() -> None:
         fuzz()
     finally:
         sitk.ProcessObject.SetGlobalWarningDisplay(warnings_shown)
-    report("NIfTI reader", outcomes)
+    # every input ran (run_one fails the test on anything but success or our own error),
+    # and the mutations reached both the accepting and the refusing paths
+    assert report("NIfTI reader", outcomes) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1
 
 
 @pytest.mark.parametrize(
