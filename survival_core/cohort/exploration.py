@@ -34,7 +34,13 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import two_sided_z
 from survival_core.evaluation.comparison import benjamini_hochberg
 from survival_core.evaluation.concordance import harrell_c_index
-from survival_core.evaluation.risk_groups import KaplanMeierCurve, RiskGroupCut, kaplan_meier
+from survival_core.evaluation.risk_groups import (
+    GroupTest,
+    KaplanMeierCurve,
+    RiskGroupCut,
+    kaplan_meier,
+    logrank_groups,
+)
 from survival_core.explain.correlation import heatmap_figure, spearman_matrix
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.tables import load_model_table
@@ -329,53 +335,6 @@ def split_groups(values: pd.Series, rule: str = "auto", threshold: float | None 
     if missing:
         notes.append(f"{missing} patient(s) without a value for {var.label} were left out.")
     return Split(var, rule, groups, order, cuts, notes)
-
-
-@dataclass(frozen=True)
-class GroupTest:
-    """A k-group log-rank test: chi-square statistic, degrees of freedom (k - 1) and p-value."""
-
-    chi2: float
-    df: int
-    p_value: float
-
-
-def logrank_groups(y: Outcome, groups: np.ndarray) -> GroupTest:
-    """Log-rank test of equal survival across the groups in ``groups`` (any labels, k >= 2).
-
-    The statistic is (O - E)' V^-1 (O - E) over the first k - 1 groups, with the hypergeometric
-    covariance V (as lifelines' ``multivariate_logrank_test``); for two groups it equals the
-    two-group test of :func:`survival_core.evaluation.risk_groups.logrank_test`.
-    """
-    event, time = survival_arrays(y)
-    names, codes = np.unique(np.asarray(groups), return_inverse=True)
-    if names.size < 2:
-        raise InputError("The log-rank test needs at least two groups of patients.")
-    event_times = np.unique(time[event])
-    if event_times.size == 0:
-        raise InputError("The log-rank test needs at least one event.")
-    k = names.size
-    at_risk = np.empty((event_times.size, k))
-    deaths = np.zeros((event_times.size, k))
-    slot = np.searchsorted(event_times, time[event])
-    for g in range(k):
-        mine = np.sort(time[codes == g])
-        at_risk[:, g] = mine.size - np.searchsorted(mine, event_times, side="left")
-        np.add.at(deaths[:, g], slot[codes[event] == g], 1.0)
-    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
-    share = at_risk / n[:, None]
-    spread = d * (n - d) / np.where(n > 1, n - 1.0, 1.0)
-    difference = (deaths - d[:, None] * share).sum(axis=0)
-    covariance = np.einsum("t,tg,th->gh", spread, share, -share)
-    covariance[np.diag_indices(k)] += (spread[:, None] * share).sum(axis=0)
-    try:
-        statistic = float(difference[:-1] @ np.linalg.solve(covariance[:-1, :-1], difference[:-1]))
-    except np.linalg.LinAlgError as err:
-        raise InputError(
-            "The log-rank test is undefined here (a group has no patient at risk at any event "
-            "time)."
-        ) from err
-    return GroupTest(statistic, k - 1, float(stats.chi2.sf(statistic, k - 1)))
 
 
 @dataclass(frozen=True)

@@ -103,28 +103,66 @@ def _two_groups(groups: np.ndarray, n: int) -> np.ndarray:
     return groups
 
 
+@dataclass(frozen=True)
+class GroupTest:
+    """A k-group log-rank test: chi-square statistic, degrees of freedom (k - 1) and p-value."""
+
+    chi2: float
+    df: int
+    p_value: float
+
+
+def _logrank(
+    event: np.ndarray, time: np.ndarray, codes: np.ndarray, k: int
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The log-rank chi-square of groups ``codes`` (0..k-1), and observed and expected events
+    per group: (O - E)' V^-1 (O - E) over the first k - 1 groups with the hypergeometric
+    covariance V (as lifelines' ``multivariate_logrank_test``)."""
+    event_times = np.unique(time[event])
+    if event_times.size == 0:
+        raise InputError("The log-rank test needs at least one event.")
+    at_risk = np.empty((event_times.size, k))
+    deaths = np.zeros((event_times.size, k))
+    slot = np.searchsorted(event_times, time[event])
+    for g in range(k):
+        mine = np.sort(time[codes == g])
+        at_risk[:, g] = mine.size - np.searchsorted(mine, event_times, side="left")
+        np.add.at(deaths[:, g], slot[codes[event] == g], 1.0)
+    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+    share = at_risk / n[:, None]
+    spread = d * (n - d) / np.where(n > 1, n - 1.0, 1.0)
+    observed, expected = deaths.sum(axis=0), (d[:, None] * share).sum(axis=0)
+    difference = observed - expected
+    covariance = np.einsum("t,tg,th->gh", spread, share, -share)
+    covariance[np.diag_indices(k)] += (spread[:, None] * share).sum(axis=0)
+    try:
+        statistic = float(difference[:-1] @ np.linalg.solve(covariance[:-1, :-1], difference[:-1]))
+    except np.linalg.LinAlgError as err:
+        raise InputError(
+            "The log-rank test is undefined here (a group has no patient at risk at any event "
+            "time)."
+        ) from err
+    return statistic, observed, expected
+
+
+def logrank_groups(y: Outcome, groups: np.ndarray) -> GroupTest:
+    """Log-rank test of equal survival across the groups in ``groups`` (any labels, k >= 2)."""
+    event, time = survival_arrays(y)
+    names, codes = np.unique(np.asarray(groups), return_inverse=True)
+    if names.size < 2:
+        raise InputError("The log-rank test needs at least two groups of patients.")
+    statistic, _, _ = _logrank(event, time, codes, names.size)
+    return GroupTest(statistic, names.size - 1, float(chi2.sf(statistic, names.size - 1)))
+
+
 def logrank_test(y: Outcome, groups: np.ndarray) -> LogRankResult:
     """Log-rank test between group 1 (high risk) and group 0 (low risk)."""
     event, time = survival_arrays(y)
     high = _two_groups(groups, time.size)
-    event_times = np.unique(time[event])
-    if event_times.size == 0:
-        raise InputError("The log-rank test needs at least one event.")
-    sorted_all, sorted_high = np.sort(time), np.sort(time[high])
-    at_risk = time.size - np.searchsorted(sorted_all, event_times, side="left")
-    at_risk_high = sorted_high.size - np.searchsorted(sorted_high, event_times, side="left")
-    index = np.searchsorted(event_times, time[event])
-    deaths = np.bincount(index, minlength=event_times.size)
-    deaths_high = np.bincount(index[high[event]], minlength=event_times.size)
-    share = at_risk_high / at_risk
-    expected = float(np.sum(deaths * share))
-    correction = np.divide(
-        at_risk - deaths, at_risk - 1.0, out=np.zeros(at_risk.size), where=at_risk > 1
+    statistic, observed, expected = _logrank(event, time, high.astype(int), 2)
+    return LogRankResult(
+        statistic, float(chi2.sf(statistic, 1)), float(observed[1]), float(expected[1])
     )
-    variance = float(np.sum(deaths * share * (1.0 - share) * correction))
-    observed = float(deaths_high.sum())
-    statistic = (observed - expected) ** 2 / variance
-    return LogRankResult(statistic, float(chi2.sf(statistic, 1)), observed, expected)
 
 
 def cox_coefficient(y: Outcome, x: np.ndarray, max_iter: int = 50) -> tuple[float, float]:

@@ -201,9 +201,10 @@ def _prefixed(path: Path, out: Path, prefix: str) -> Path:
 
 
 def _cohort_tables(
-    config: Any, cohort: Path, folder: Path, mapper: Any, progress: Progress
+    config: Any, cohort: Path, folder: Path, mapper: Any, progress: Progress, deep_network: Any
 ) -> list[Path]:
-    """clinical.csv and the feature tables the config names, for one cohort folder."""
+    """clinical.csv and the feature tables the config names, for one cohort folder
+    (``deep_network``: the resolved network of ``features.deep``)."""
     from survival_core.features.cohort import extract_cohort, line_progress, write_cohort_features
     from survival_core.features.presets import get_preset
     from survival_core.paths import data_subdir
@@ -223,11 +224,9 @@ def _cohort_tables(
     if config.features.deep is not None:
         from survival_core.features.deep import extract_deep_features, write_deep_features
 
-        deep = config.features.deep
         path = folder / "deep.parquet"
-        network = resolve_network(deep.network, progress)
-        progress(f"extracting deep features of {cohort} with {network}")
-        result = extract_deep_features(cohort, network, layer=deep.layer)
+        progress(f"extracting deep features of {cohort} with {deep_network}")
+        result = extract_deep_features(cohort, deep_network, layer=config.features.deep.layer)
         write_deep_features(result, path)
         tables.append(path)
     return tables
@@ -238,14 +237,15 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     from survival_core.features.cohort import cohort_cases
 
     cohort = resolve_cohort(config.cohort, progress)
-    tables = _cohort_tables(config, cohort, folder, mapper, progress)
-    folders = dict(cohort_cases(cohort))
-    hashes = {"manifest": file_sha256(cohort / "manifest.csv")}
-    external_ids: set[str] = set()
     networks: dict[str, Any] = {}
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
         networks["deep_layer"] = config.features.deep.layer
+    deep_network = networks.get("deep_network")
+    tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network)
+    folders = dict(cohort_cases(cohort))
+    hashes = {"manifest": file_sha256(cohort / "manifest.csv")}
+    external_ids: set[str] = set()
     if config.features.dsfr is not None:
         from survival_core.cli.dsfr import run_pipeline
 
@@ -258,7 +258,9 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     external = getattr(config.protocol, "external_cohort", None)
     if config.protocol.name == "external":
         ext = resolve_cohort(external, progress)
-        ext_tables = _cohort_tables(config, ext, folder / "external", mapper, progress)
+        ext_tables = _cohort_tables(
+            config, ext, folder / "external", mapper, progress, deep_network
+        )
         if "dsfr_unet" in networks:
             from survival_core.features.dsfr import cohort_dsfr_table
             from survival_core.features.segmentation import SegmentationModel

@@ -119,6 +119,18 @@ def _note(fig: go.Figure, text: str) -> None:
     )
 
 
+def _diagonal(name: str) -> go.Scatter:
+    """The dashed y = x reference line of a unit square plot (ROC chance, ideal calibration)."""
+    return go.Scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"color": REFERENCE_COLOUR, "dash": "dash"},
+        name=name,
+        hoverinfo="skip",
+    )
+
+
 def _fill(colour: str, alpha: float = 0.18) -> str:
     red, green, blue = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
@@ -562,16 +574,7 @@ def roc_figure(
                 ),
             )
         )
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"color": REFERENCE_COLOUR, "dash": "dash"},
-            name="chance",
-            hoverinfo="skip",
-        )
-    )
+    fig.add_trace(_diagonal("chance"))
     if title is None:
         title = "Time-dependent ROC" + (
             "" if horizon is None else f" at {horizon / unit:.0f} {time_unit}"
@@ -618,16 +621,7 @@ def calibration_figure(
     _same_length({"predicted": predicted, "observed": observed}, "Smoothed calibration")
     when = f"{result.horizon / unit:.0f} {time_unit}"
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"color": REFERENCE_COLOUR, "dash": "dash"},
-            name="ideal",
-            hoverinfo="skip",
-        )
-    )
+    fig.add_trace(_diagonal("ideal"))
     order = np.argsort(predicted, kind="stable")
     fig.add_trace(
         go.Scatter(
