@@ -112,14 +112,19 @@ def _text_kind(head: bytes) -> str | None:
     return "text"
 
 
+def _gunzip_head(raw: bytes, size: int = HEAD_BYTES) -> bytes:
+    """Up to ``size`` bytes of the gzip stream starting ``raw``, as far as it is readable."""
+    try:
+        return zlib.decompressobj(wbits=31).decompress(raw, size)
+    except zlib.error:
+        return b""
+
+
 def sniff(head: bytes) -> ContentType:
     """The kind of content starting with ``head`` (give at least :data:`HEAD_BYTES` when the file
     has them); gzip streams are decompressed as far as ``head`` allows and their content named."""
     if head[:2] == b"\x1f\x8b":
-        try:
-            inner = zlib.decompressobj(wbits=31).decompress(head, HEAD_BYTES)
-        except zlib.error:
-            inner = b""
+        inner = _gunzip_head(head)
         kind = sniff(inner).kind if inner else "unknown"
         return ContentType(kind, gzip=True)
     if len(head) >= 132 and head[128:132] == b"DICM" or is_bare_dicom(head):
@@ -141,10 +146,7 @@ def read_head(path: Path | str, size: int = HEAD_BYTES) -> tuple[bytes, bool]:
         raw = fh.read(max(size, 1 << 16))
     if raw[:2] != b"\x1f\x8b":
         return raw[:size], False
-    try:
-        return zlib.decompressobj(wbits=31).decompress(raw, size), True
-    except zlib.error:
-        return b"", True
+    return _gunzip_head(raw, size), True
 
 
 def sniff_file(path: Path | str) -> ContentType:
