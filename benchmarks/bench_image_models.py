@@ -76,10 +76,10 @@ def _enrichment(model, table, test_ids: list[str], images: ImageSet) -> dict[str
         signed = gradcam_map(net, volume, signed=True)
         classic = gradcam_map(net, volume)
         empty += int(not classic.any())
-        scores["gradcam"].append(enrichment(np.abs(signed), gtv, liver_mask=liver))
-        scores["gradcam_classic"].append(enrichment(classic, gtv, liver_mask=liver))
+        scores["gradcam"].append(enrichment(np.abs(signed), gtv, organ_mask=liver))
+        scores["gradcam_classic"].append(enrichment(classic, gtv, organ_mask=liver))
         attr, _, _ = integrated_gradients_map(net, volume)
-        scores["ig"].append(enrichment(np.abs(attr), gtv, liver_mask=liver))
+        scores["ig"].append(enrichment(np.abs(attr), gtv, organ_mask=liver))
     return {
         f"{k}_enrichment_median": round(float(np.median(v)), 2) for k, v in scores.items() if v
     } | {"enrichment_cases": len(scores["ig"]), "gradcam_classic_empty_maps": empty}

@@ -1,4 +1,11 @@
-"""The in-memory case: one CT/MR volume, its binary masks by role, and its clinical values."""
+"""The in-memory case: one CT/MR volume, its binary masks by role, its named structures, and its
+clinical values.
+
+Roles are what the pipeline asks for, whatever the cancer site: ``gtv`` (the tumour, all lesions
+united unless asked otherwise) and an optional ``organ`` (the organ hosting the tumour: liver, lung,
+brain...). Which organ it is, is the case's ``site``. Derived ROIs (``organ_minus_gtv``,
+``peritumoral_ring``, ``body``) are computed from them (:mod:`survival_core.preprocess.roi`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ import numpy as np
 import SimpleITK as sitk
 
 #: Mask roles the pipeline knows. Structures from files are mapped onto these.
-ROLES = ("liver", "gtv")
+ROLES = ("organ", "gtv")
+#: Role names of earlier versions, read as today's (a ``liver`` mask is the organ of a liver case).
+LEGACY_ROLES = {"liver": "organ"}
 
 
 @dataclass
@@ -18,7 +27,9 @@ class Case:
 
     ``image`` is a float32 SimpleITK volume (HU for CT) carrying spacing (mm), origin and direction;
     every mask in ``masks`` is a uint8 0/1 volume on exactly the image's grid; besides ``ROLES``
-    it may hold derived roles (``liver_minus_gtv``, ``peritumoral_ring``, see preprocess.roi).
+    it may hold derived roles (``organ_minus_gtv``, ``peritumoral_ring``, see preprocess.roi).
+    ``site`` names the organ (``"liver"``, ``"lung"``...; None when unknown). ``structures`` holds
+    every named structure the source had (ROI name -> mask on the image grid), for display.
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance).
     """
@@ -30,6 +41,8 @@ class Case:
     modality: str = "CT"
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    site: str | None = None
+    structures: dict[str, sitk.Image] = field(default_factory=dict)
 
     def array(self) -> np.ndarray:
         """Image voxels as a (z, y, x) numpy array."""

@@ -38,6 +38,7 @@ def make_case(
     return Case(
         case_id=case_id,
         image=to_image(pixels),
-        masks={"liver": to_image(liver.astype(np.uint8)), "gtv": to_image(tumor.astype(np.uint8))},
+        masks={"organ": to_image(liver.astype(np.uint8)), "gtv": to_image(tumor.astype(np.uint8))},
+        site="liver",
         clinical={"age": 60.0},
     )

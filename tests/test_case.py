@@ -28,5 +28,5 @@ def test_summary_reports_grid_spacing_and_volumes():
     info = case.summary()
     assert info["matrix"] == "48x40x20"
     assert info["spacing_mm"] == "1.00x1.00x2.50"
-    assert info["liver_volume_ml"] > info["gtv_volume_ml"] > 0
+    assert info["organ_volume_ml"] > info["gtv_volume_ml"] > 0
     assert info["lesions"] == 1

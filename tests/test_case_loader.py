@@ -75,7 +75,7 @@ def write_volume_case(
 
 
 def check_dicom_masks(case) -> None:
-    liver, gtv = case.mask_array("liver"), case.mask_array("gtv")
+    liver, gtv = case.mask_array("organ"), case.mask_array("gtv")
     voxel = np.prod(SPACING)
     assert liver.sum() * voxel == pytest.approx(24 * 24 * 2.5 * 6, rel=0.01)
     assert gtv.sum() * voxel == pytest.approx(9 * 9 * 2.5 * 2, rel=0.01)
@@ -121,34 +121,46 @@ def test_ambiguous_structures_resolved_by_roles(tmp_path: Path) -> None:
     write_dicom_case(
         tmp_path, rois={"Liver": LIVER, "GTV1": GTV, "GTV2": [square((-6.75, -6.75), 3.0, Z[2])]}
     )
-    with pytest.raises(RTStructError, match="several structures could be the gtv: 'GTV1', 'GTV2'"):
-        load_case(tmp_path)
+    # Several GTV structures are one tumour by default (united, with a warning naming them).
+    united = load_case(tmp_path)
+    assert united.mask_array("gtv").sum() > 4 and united.site == "liver"
+    assert any("union of 'GTV1', 'GTV2'" in w for w in united.warnings)
+    assert set(united.structures) == {"Liver", "GTV1", "GTV2"}
     assert list_structures(tmp_path) == ["Liver", "GTV1", "GTV2"]
     case = load_case(tmp_path, roles={"gtv": "GTV2"})
     assert case.mask_array("gtv")[2].sum() == 4 and case.mask_array("gtv").sum() == 4
-    assert case.mask_array("liver").sum() > 1000
+    assert case.mask_array("organ").sum() > 1000
 
 
 def test_required_roles(tmp_path: Path) -> None:
     write_dicom_case(tmp_path, rois={"Tumour": GTV, "Body": LIVER})
     with pytest.raises(
-        RTStructError, match="no structure is recognised as the liver.*'Tumour', 'Body'"
+        RTStructError, match="No structure is recognised as the organ.*'Tumour', 'Body'"
     ):
-        load_case(tmp_path)
-    case = load_case(tmp_path, require=("gtv",))
-    assert list(case.masks) == ["gtv"]
-    case = load_case(tmp_path, roles={"liver": "Body"})
-    assert set(case.masks) == {"liver", "gtv"}
+        load_case(tmp_path, require=("gtv", "organ"))
+    # The GTV alone is required by default; the organ is optional.
+    case = load_case(tmp_path)
+    assert list(case.masks) == ["gtv"] and case.site is None
+    case = load_case(tmp_path, roles={"organ": "Body"})
+    assert set(case.masks) == {"organ", "gtv"}
+    # Earlier versions' role name still works.
+    assert set(load_case(tmp_path, roles={"liver": "Body"}).masks) == {"organ", "gtv"}
     with pytest.raises(InputError, match="Unknown role"):
         load_case(tmp_path, roles={"spleen": "Body"})
 
 
-def test_rtstruct_of_another_series_refused(tmp_path: Path) -> None:
-    write_dicom_case(tmp_path, series_uid="1.2.3.999")
-    with pytest.raises(
-        RTStructError, match=r"drawn on series 1\.2\.3\.999, not on the image series"
-    ):
-        load_case(tmp_path)
+def test_rtstruct_of_another_series_linked_by_frame_of_reference(tmp_path: Path) -> None:
+    slices = write_dicom_case(tmp_path, series_uid="1.2.3.999")
+    case = load_case(tmp_path)
+    (warning,) = [w for w in case.warnings if "1.2.3.999" in w]
+    assert slices[0].SeriesInstanceUID in warning and "frame of reference" in warning
+    assert case.mask_array("gtv").any()
+
+
+def test_rtstruct_of_another_frame_of_reference_refused(tmp_path: Path) -> None:
+    write_dicom_case(tmp_path / "a", series_uid="1.2.3.999", frame_uid="1.2.3.4")
+    with pytest.raises(RTStructError, match=r"frame of reference 1\.2\.3\.4, but the image"):
+        load_case(tmp_path / "a")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +184,7 @@ def test_volume_case_folder(tmp_path: Path) -> None:
     case = load_case(tmp_path / "case_9")
     liver, gtv = masks_of()
     assert case.case_id == "case_9"
-    np.testing.assert_array_equal(case.mask_array("liver"), liver.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
     np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
     assert case.image.GetPixelID() == sitk.sitkFloat32 and case.spacing == SPACING
     assert list_structures(tmp_path / "case_9") == ["gtv.nii.gz", "liver.nii.gz"]
@@ -182,9 +194,11 @@ def test_volume_case_folder(tmp_path: Path) -> None:
 
 def test_volume_case_other_names(tmp_path: Path) -> None:
     write_volume_case(tmp_path, ("scan.nrrd", "segA.nii.gz", "Tumor.nii.gz"))
-    with pytest.raises(MaskError, match="No liver mask found"):
-        load_case(tmp_path)
-    case = load_case(tmp_path, roles={"liver": "segA.nii.gz"})
+    case = load_case(tmp_path)
+    assert "organ" not in case.masks and set(case.structures) == {"segA.nii.gz", "Tumor.nii.gz"}
+    with pytest.raises(RTStructError, match="No structure is recognised as the organ"):
+        load_case(tmp_path, require=("gtv", "organ"))
+    case = load_case(tmp_path, roles={"organ": "segA.nii.gz"})
     np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
     write_volume_case(tmp_path / "two", ("a.nii.gz", "liver.nii.gz", "b.nii.gz"))
     with pytest.raises(
@@ -198,7 +212,9 @@ def test_volume_mask_on_another_grid(tmp_path: Path) -> None:
     liver = to_image(masks_of()[0])
     liver.SetSpacing((1.0, 1.0, 2.5))
     sitk.WriteImage(liver, str(tmp_path / "liver.nii.gz"))
-    with pytest.raises(GeometryError, match=r"liver mask \(liver.nii.gz\).*different spacing"):
+    with pytest.raises(
+        GeometryError, match=r"mask liver.nii.gz \(liver.nii.gz\).*different spacing"
+    ):
         load_case(tmp_path)
 
 
@@ -213,7 +229,7 @@ def test_load_case_files(tmp_path: Path) -> None:
     assert case.case_id == "UP-1" and list(case.masks) == ["gtv"] and case.clinical["sex"] == "F"
     write_dicom_case(tmp_path / "dcm")
     rs = tmp_path / "dcm" / "rtstruct.dcm"
-    case = load_case_files(tmp_path / "dcm" / "ct", {"liver": rs, "gtv": rs}, None, "UP-2")
+    case = load_case_files(tmp_path / "dcm" / "ct", {"organ": rs, "gtv": rs}, None, "UP-2")
     check_dicom_masks(case)
     with pytest.raises(RTStructError, match="only be used with the DICOM series"):
         load_case_files(tmp_path / "vol" / "image.nii.gz", {"gtv": rs}, None, "UP-3")
@@ -239,6 +255,6 @@ def test_generated_cohort_cases_load(request: pytest.FixtureRequest) -> None:
     for row in rows:
         case = load_case(small_cohort / "cases" / row["case_id"])
         assert case.case_id == row["case_id"]
-        liver, gtv = case.mask_array("liver"), case.mask_array("gtv")
+        liver, gtv = case.mask_array("organ"), case.mask_array("gtv")
         assert gtv.any() and liver.sum() > gtv.sum()
         assert case.clinical["age"] is not None

@@ -134,7 +134,7 @@ def test_patch_is_centred_on_the_tumour_and_kept_inside():
     np.testing.assert_array_equal(patch, volume[(slice(None), *box)])
     # a GTV in the liver's first corner: the patch shifts to start at the volume's corner
     gtv = np.zeros(sitk.GetArrayFromImage(case.masks["gtv"]).shape, np.uint8)
-    liver = sitk.GetArrayFromImage(case.masks["liver"]).astype(bool)
+    liver = sitk.GetArrayFromImage(case.masks["organ"]).astype(bool)
     z, y, x = (int(a.min()) for a in np.nonzero(liver))
     gtv[z, y, x] = 1
     mask = sitk.GetImageFromArray(gtv)
@@ -146,7 +146,7 @@ def test_patch_is_centred_on_the_tumour_and_kept_inside():
 def test_cases_without_gtv_become_failures(cnn_folder):
     good = make_case(size=(40, 40, 12), case_id="G1")
     bad = dataclasses.replace(
-        make_case((40, 40, 12), case_id="NOGTV"), masks={"liver": good.masks["liver"]}
+        make_case((40, 40, 12), case_id="NOGTV"), masks={"liver": good.masks["organ"]}
     )
     result = extract_deep_features([good, bad], cnn_folder)
     assert list(result.features.index) == ["G1"]

@@ -89,7 +89,7 @@ def write_patient(folder: Path, patient_id: str = "ID-987654321") -> dict[str, P
         uid_seed=f"deid-{patient_id}",
     )
     rtstruct = folder / "rtstruct.dcm"
-    write_rtstruct({"Liver": case.masks["liver"], "GTV": case.masks["gtv"]}, info, rtstruct)
+    write_rtstruct({"Liver": case.masks["organ"], "GTV": case.masks["gtv"]}, info, rtstruct)
     files = [*info["files"], rtstruct]
     for path in files:
         ds = pydicom.dcmread(path)

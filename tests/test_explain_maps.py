@@ -59,7 +59,7 @@ def test_network_input_matches_case_volume_and_resized_grid() -> None:
     volume, reference = network_input(case, SHAPE)
     np.testing.assert_array_equal(volume, case_volume(case, SHAPE))
     assert volume.shape == (1, *ZYX) and volume.dtype == np.float32
-    image, _ = crop_to_roi(case.image, {"liver": case.masks["liver"]}, "liver", 10.0)
+    image, _ = crop_to_roi(case.image, {"organ": case.masks["organ"]}, "organ", 10.0)
     resized, _ = resize_to_shape(image, SHAPE)
     assert Grid.of(reference) == Grid.of(resized)
     assert reference.GetSize() == SHAPE
@@ -177,7 +177,7 @@ def test_to_original_geometry_grid_and_crop_box() -> None:
     assert ones.GetSpacing() == case.image.GetSpacing()
     assert ones.GetOrigin() == case.image.GetOrigin()
     assert ones.GetDirection() == case.image.GetDirection()
-    start, size = bounding_box(case.masks["liver"], 2.0)
+    start, size = bounding_box(case.masks["organ"], 2.0)
     box = tuple(slice(a, a + n) for a, n in zip(start[::-1], size[::-1], strict=True))
     values = sitk.GetArrayFromImage(ones)
     inside = np.zeros(values.shape, bool)
@@ -227,7 +227,7 @@ def test_enrichment_arithmetic_and_chance() -> None:
     assert 0.3 < enrichment(noise, gtv, top_fraction=0.2) < 1.7
     liver = np.zeros(gtv.shape, bool)
     liver[:2] = True  # GTV = half of the liver
-    assert enrichment(values, gtv, top_fraction=0.025, liver_mask=liver) == pytest.approx(2.0)
+    assert enrichment(values, gtv, top_fraction=0.025, organ_mask=liver) == pytest.approx(2.0)
     with pytest.raises(ConfigError):
         enrichment(values, gtv, top_fraction=0.0)
 
@@ -242,10 +242,10 @@ def test_region_net_maps_point_at_the_tumour() -> None:
     assert delta <= 0.01 and steps == 12  # the risk is linear in the input
     # IG's exact answer for this net: 1.5 x intensity / region size inside the region
     np.testing.assert_allclose(attr, 1.5 * volume[0] * region / region.sum(), atol=1e-6)
-    gtv, liver = case.masks["gtv"], case.masks["liver"]
-    share = case.mask_array("gtv").sum() / case.mask_array("liver").sum()
+    gtv, liver = case.masks["gtv"], case.masks["organ"]
+    share = case.mask_array("gtv").sum() / case.mask_array("organ").sum()
     scores = {
-        name: enrichment(to_original_geometry(m, reference, case), gtv, liver_mask=liver)
+        name: enrichment(to_original_geometry(m, reference, case), gtv, organ_mask=liver)
         for name, m in (("gradcam", cam), ("ig", np.abs(attr)))
     }
     # measured: the GTV is 6.45 % of the liver voxels, so chance = 1 and the ceiling (every top
@@ -259,4 +259,4 @@ def test_region_net_maps_point_at_the_tumour() -> None:
     assert not (elsewhere & region).any()
     off = RegionNet(elsewhere)
     for m in (gradcam_map(off, volume), np.abs(integrated_gradients_map(off, volume)[0])):
-        assert enrichment(to_original_geometry(m, reference, case), gtv, liver_mask=liver) == 0.0
+        assert enrichment(to_original_geometry(m, reference, case), gtv, organ_mask=liver) == 0.0

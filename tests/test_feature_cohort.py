@@ -63,7 +63,7 @@ def _write_case(folder: Path, seed: int, empty_gtv: bool = False) -> None:
     image.CopyInformation(case.image)
     folder.mkdir(parents=True)
     sitk.WriteImage(image, str(folder / "image.nii.gz"))
-    sitk.WriteImage(case.masks["liver"], str(folder / "liver.nii.gz"))
+    sitk.WriteImage(case.masks["organ"], str(folder / "liver.nii.gz"))
     gtv = case.masks["gtv"] * 0 if empty_gtv else case.masks["gtv"]
     sitk.WriteImage(gtv, str(folder / "gtv.nii.gz"))
 

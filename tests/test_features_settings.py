@@ -107,7 +107,7 @@ def test_unknown_preset_and_option_are_config_errors() -> None:
 
 def test_wei2021_is_the_published_design() -> None:
     settings = get_preset("wei2021")
-    assert settings.rois == ("gtv", "liver_minus_gtv")
+    assert settings.rois == ("gtv", "organ_minus_gtv")
     assert [d.token for d in settings.discretisations] == [
         "lloydmax8",
         "lloydmax16",

@@ -48,7 +48,7 @@ def test_case_volume_crops_to_the_liver_box() -> None:
     pad = [30, 30, 0]
     case.image = sitk.ConstantPad(case.image, pad, pad, -1000.0)
     case.masks = {r: sitk.ConstantPad(m, pad, pad, 0) for r, m in case.masks.items()}
-    full_fraction = case.mask_array("liver").mean()
+    full_fraction = case.mask_array("organ").mean()
     volume = case_volume(case, shape=(30, 30, 10), window="liver")
     assert (volume > 0.2).mean() > 2 * full_fraction
     # the in-plane borders lie in the 10 mm margin, outside the liver: air
@@ -56,10 +56,16 @@ def test_case_volume_crops_to_the_liver_box() -> None:
         assert border.max() == 0.0
 
 
-def test_case_volume_needs_a_liver_mask() -> None:
+def test_case_volume_without_an_organ_crops_to_the_gtv_box() -> None:
     case = make_case()
-    del case.masks["liver"]
-    with pytest.raises(MaskError, match="liver"):
+    del case.masks["organ"]
+    # The GTV's box plus a margin, not an empty organ crop: the tumour (120 HU) fills the centre.
+    tight = case_volume(case, shape=(16, 16, 8), window="liver", gtv_margin_mm=0.0)
+    assert tight[0, 4, 8, 8] == pytest.approx(1.0) and tight.mean() > 0.5
+    wide = case_volume(case, shape=(16, 16, 8), window="liver", gtv_margin_mm=30.0)
+    assert wide.mean() < tight.mean()
+    del case.masks["gtv"]
+    with pytest.raises(MaskError, match="neither an organ nor a GTV mask"):
         case_volume(case, shape=(16, 16, 8))
 
 

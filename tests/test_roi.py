@@ -12,7 +12,7 @@ from survival_core.errors import ConfigError, GeometryError, MaskError
 from survival_core.preprocess.roi import (
     bounding_box,
     crop_to_roi,
-    liver_minus_gtv,
+    organ_minus_gtv,
     peritumoral_ring,
     resize_to_shape,
 )
@@ -54,23 +54,23 @@ def _voxels(mask: sitk.Image) -> np.ndarray:
     return sitk.GetArrayFromImage(mask).astype(bool)
 
 
-def test_liver_minus_gtv():
+def test_organ_minus_gtv():
     liver, gtv = _sphere(20.0), _sphere(GTV_RADIUS)
-    out = liver_minus_gtv(liver, gtv)
+    out = organ_minus_gtv(liver, gtv)
     assert out.GetPixelID() == sitk.sitkUInt8 and out.GetSpacing() == SPACING
     np.testing.assert_array_equal(_voxels(out), _voxels(liver) & ~_voxels(gtv))
     assert _voxels(out).sum() == _voxels(liver).sum() - _voxels(gtv).sum()
 
 
 def test_liver_minus_gtv_errors():
-    with pytest.raises(MaskError, match="covers the whole liver"):
-        liver_minus_gtv(_sphere(GTV_RADIUS), _sphere(GTV_RADIUS))
+    with pytest.raises(MaskError, match="covers the whole organ"):
+        organ_minus_gtv(_sphere(GTV_RADIUS), _sphere(GTV_RADIUS))
     with pytest.raises(MaskError, match="GTV mask is empty"):
-        liver_minus_gtv(_sphere(20.0), _box(x=(0, 0)))
+        organ_minus_gtv(_sphere(20.0), _box(x=(0, 0)))
     shifted = _sphere(GTV_RADIUS)
     shifted.SetOrigin((0.0, 0.0, 0.0))
     with pytest.raises(GeometryError, match="GTV"):
-        liver_minus_gtv(_sphere(20.0), shifted)
+        organ_minus_gtv(_sphere(20.0), shifted)
 
 
 @pytest.mark.parametrize("distance_mm", [3.0, 5.0, 10.0])
@@ -151,8 +151,8 @@ def test_bounding_box_errors():
 def test_crop_keeps_the_roi_and_the_margin_in_place():
     image = _on_grid(np.random.default_rng(0).normal(size=SIZE[::-1]), np.float32)
     liver, gtv = _sphere(20.0), _sphere(GTV_RADIUS)
-    cropped, masks = crop_to_roi(image, {"liver": liver, "gtv": gtv}, "gtv", margin_mm=5.0)
-    assert set(masks) == {"liver", "gtv"}
+    cropped, masks = crop_to_roi(image, {"organ": liver, "gtv": gtv}, "gtv", margin_mm=5.0)
+    assert set(masks) == {"organ", "gtv"}
     assert all(m.GetSize() == cropped.GetSize() for m in masks.values())
     assert _voxels(masks["gtv"]).sum() == _voxels(gtv).sum()
     # The tumour spans +-8 voxels in x/y and +-3 slices; margin 5 mm adds 5 voxels and 2 slices.
@@ -174,7 +174,7 @@ def test_crop_keeps_the_roi_and_the_margin_in_place():
 def test_crop_errors():
     image = _on_grid(np.zeros(SIZE[::-1]), np.float32)
     with pytest.raises(MaskError, match="'gtv'"):
-        crop_to_roi(image, {"liver": _sphere(20.0)}, "gtv", 5.0)
+        crop_to_roi(image, {"organ": _sphere(20.0)}, "gtv", 5.0)
     with pytest.raises(MaskError, match="gtv"):
         crop_to_roi(image, {"gtv": _box(x=(0, 0))}, "gtv", 5.0)
 
@@ -195,7 +195,7 @@ def _corners(image: sitk.Image) -> np.ndarray:
 def test_resize_gives_the_exact_shape_over_the_same_box(shape, volume_rel):
     image = _on_grid(np.random.default_rng(1).normal(size=SIZE[::-1]), np.int16)
     resized, masks = resize_to_shape(
-        image, shape, masks={"liver": _sphere(20.0), "gtv": _sphere(GTV_RADIUS)}
+        image, shape, masks={"organ": _sphere(20.0), "gtv": _sphere(GTV_RADIUS)}
     )
     assert resized.GetSize() == shape and resized.GetPixelID() == sitk.sitkFloat32
     np.testing.assert_allclose(_corners(resized), _corners(image), atol=1e-6)
@@ -203,7 +203,7 @@ def test_resize_gives_the_exact_shape_over_the_same_box(shape, volume_rel):
         assert mask.GetSize() == shape and mask.GetPixelID() == sitk.sitkUInt8
         assert set(np.unique(sitk.GetArrayViewFromImage(mask))) == {0, 1}
     if volume_rel is not None:
-        liver_mm3 = _voxels(masks["liver"]).sum() * np.prod(masks["liver"].GetSpacing())
+        liver_mm3 = _voxels(masks["organ"]).sum() * np.prod(masks["organ"].GetSpacing())
         assert liver_mm3 == pytest.approx(
             _voxels(_sphere(20.0)).sum() * np.prod(SPACING), rel=volume_rel
         )
@@ -219,7 +219,7 @@ def test_resize_names_a_vanishing_mask():
     speck = _box(x=(31, 32), y=(31, 32), z=(12, 13))  # one voxel off every output centre
     with pytest.raises(MaskError, match="'gtv'.*disappears"):
         resize_to_shape(image, (6, 6, 4), masks={"gtv": speck})
-    with pytest.raises(MaskError, match="liver"):
-        resize_to_shape(image, (6, 6, 4), masks={"liver": _box(x=(0, 0))})
+    with pytest.raises(MaskError, match="organ"):
+        resize_to_shape(image, (6, 6, 4), masks={"organ": _box(x=(0, 0))})
     with pytest.raises(ConfigError, match="shape"):
         resize_to_shape(image, (6, 6))

@@ -8,7 +8,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, MaskError
-from survival_core.preprocess.roi import LIVER_MINUS_GTV, PERITUMORAL_RING
+from survival_core.preprocess.roi import ORGAN_MINUS_GTV, PERITUMORAL_RING
 from survival_core.preprocess.transforms import (
     ApplyWindow,
     Compose,
@@ -44,7 +44,7 @@ def _case(modality: str = "CT") -> Case:
     return Case(
         "case-001",
         _image(hu.astype(np.float32)),
-        {"liver": _image(liver.astype(np.uint8)), "gtv": _image(gtv.astype(np.uint8))},
+        {"organ": _image(liver.astype(np.uint8)), "gtv": _image(gtv.astype(np.uint8))},
         {"age": 61.0},
         modality=modality,
     )
@@ -79,7 +79,7 @@ STEPS = [
     pytest.param(CropToROI("gtv", 5.0), id="crop"),
     pytest.param(ResizeToShape((16, 16, 8)), id="resize"),
     pytest.param(ApplyWindow("liver"), id="window"),
-    pytest.param(ZScore("liver"), id="zscore"),
+    pytest.param(ZScore("organ"), id="zscore"),
 ]
 
 
@@ -111,18 +111,23 @@ def test_resample_routes_image_and_masks():
 def test_derive_rois_adds_the_derived_masks():
     case = _case()
     out = DeriveROIs(ring_mm=5.0)(case)
-    assert set(out.masks) == {"liver", "gtv", LIVER_MINUS_GTV, PERITUMORAL_RING}
-    liver, gtv = case.mask_array("liver"), case.mask_array("gtv")
-    np.testing.assert_array_equal(out.mask_array(LIVER_MINUS_GTV), liver & ~gtv)
+    assert set(out.masks) == {"organ", "gtv", "body", ORGAN_MINUS_GTV, PERITUMORAL_RING}
+    liver, gtv = case.mask_array("organ"), case.mask_array("gtv")
+    np.testing.assert_array_equal(out.mask_array(ORGAN_MINUS_GTV), liver & ~gtv)
     ring = out.mask_array(PERITUMORAL_RING)
     assert ring.any() and not np.any(ring & gtv) and not np.any(ring & ~liver)
-    assert set(DeriveROIs()(case).masks) == {"liver", "gtv", LIVER_MINUS_GTV}
+    assert set(DeriveROIs()(case).masks) == {"organ", "gtv", "body", ORGAN_MINUS_GTV}
 
 
-def test_derive_rois_needs_liver_and_gtv():
+def test_derive_rois_needs_the_gtv_only():
     case = _case()
+    del case.masks["organ"]
+    # Without an organ: no organ_minus_gtv, and the ring is clipped to the body outline.
+    out = DeriveROIs(ring_mm=5.0)(case)
+    assert set(out.masks) == {"gtv", "body", PERITUMORAL_RING}
+    assert not np.any(out.mask_array(PERITUMORAL_RING) & ~out.mask_array("body"))
     del case.masks["gtv"]
-    with pytest.raises(MaskError, match="case-001.*gtv"):
+    with pytest.raises(MaskError, match="case-001 has no GTV"):
         DeriveROIs()(case)
 
 
@@ -130,10 +135,10 @@ def test_window_and_zscore_values():
     case = _case()
     windowed = ApplyWindow(Window(60, 100))(case).array()
     assert windowed.min() >= 0.0 and windowed.max() <= 1.0
-    assert np.median(windowed[case.mask_array("liver") & ~case.mask_array("gtv")]) == pytest.approx(
+    assert np.median(windowed[case.mask_array("organ") & ~case.mask_array("gtv")]) == pytest.approx(
         0.5, abs=0.05
     )
-    scored = ZScore("liver")(case).array()[case.mask_array("liver")]
+    scored = ZScore("organ")(case).array()[case.mask_array("organ")]
     assert scored.mean() == pytest.approx(0.0, abs=1e-4) and scored.std() == pytest.approx(
         1.0, rel=1e-4
     )
@@ -155,14 +160,14 @@ def test_compose_chains_steps_without_mutating_the_input():
         [
             Resample((1.0, 1.0, 2.0)),
             DeriveROIs(ring_mm=3.0),
-            CropToROI("liver", 4.0),
+            CropToROI("organ", 4.0),
             ResizeToShape((24, 24, 12)),
         ]
     )
     out = pipeline(case)
     _assert_unchanged(case, before)
     assert out.image.GetSize() == (24, 24, 12)
-    assert set(out.masks) == {"liver", "gtv", LIVER_MINUS_GTV, PERITUMORAL_RING}
+    assert set(out.masks) == {"organ", "gtv", "body", ORGAN_MINUS_GTV, PERITUMORAL_RING}
     assert all(out.mask_array(role).any() for role in out.masks)
     assert "Resample(spacing=(1.0, 1.0, 2.0)" in repr(pipeline) and "ResizeToShape" in repr(
         pipeline

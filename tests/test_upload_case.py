@@ -34,7 +34,7 @@ def test_dicom_zip_upload_matches_the_case_folder(small_cohort):
     contents = describe_upload(store_upload([("case.zip", _zip(folder))]))
     assert contents.kind == "archive"
     assert {"Liver", "GTV"} <= set(contents.structures)
-    assert contents.suggested_roles() == {"liver": "Liver", "gtv": "GTV"}
+    assert contents.suggested_roles() == {"organ": ["Liver"], "gtv": ["GTV"]}
     case = load_upload(contents, contents.suggested_roles())
     reference = load_case(folder)
     assert case.case_id == reference.case_id
@@ -54,7 +54,7 @@ def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
     ]
     contents = describe_upload(store_upload(files))
     assert contents.kind == "volumes" and contents.suggested_image() == "ct.nii.gz"
-    roles = {"gtv": "tumour.nii.gz", "liver": "Liver_seg.nii.gz"}
+    roles = {"gtv": "tumour.nii.gz", "organ": "Liver_seg.nii.gz"}
     assert contents.clinical_case_ids() == [case_id, "other"]
     case = load_upload(contents, roles, image_name="ct.nii.gz", case_id=case_id)
     assert case.case_id == case_id

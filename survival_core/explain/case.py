@@ -62,17 +62,20 @@ class CaseExplanation:
 
 
 def _region_shares(values: np.ndarray, case: Case) -> list[dict[str, Any]]:
-    """Share of the map's absolute mass in the tumour, the rest of the liver and elsewhere."""
+    """Share of the map's absolute mass in the tumour, the rest of the organ and elsewhere."""
     mass = np.abs(values)
     total = float(mass.sum())
-    liver = sitk.GetArrayFromImage(case.masks["liver"]).astype(bool)
-    gtv = np.zeros_like(liver)
+    organ = np.zeros(values.shape, dtype=bool)
+    if "organ" in case.masks:
+        organ = sitk.GetArrayFromImage(case.masks["organ"]).astype(bool)
+    gtv = np.zeros_like(organ)
     if "gtv" in case.masks:
         gtv = sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool)
+    name = case.site or "organ"
     regions = {
         "tumour (GTV)": gtv,
-        "liver outside the tumour": liver & ~gtv,
-        "outside liver and tumour": ~(liver | gtv),
+        f"{name} outside the tumour": organ & ~gtv,
+        f"outside {name} and tumour" if organ.any() else "outside the tumour": ~(organ | gtv),
     }
     shares = [
         {"name": name, "share": float(mass[mask].sum() / total) if total > 0 else 0.0}
@@ -120,7 +123,7 @@ def _explain_image(
     score = None
     if "gtv" in case.masks and sitk.GetArrayFromImage(case.masks["gtv"]).any():
         score = enrichment(
-            np.abs(array), case.masks["gtv"], TOP_FRACTION, liver_mask=case.masks["liver"]
+            np.abs(array), case.masks["gtv"], TOP_FRACTION, organ_mask=case.masks.get("organ")
         )
     return CaseExplanation(
         case_id=case.case_id,

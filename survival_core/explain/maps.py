@@ -1,6 +1,6 @@
 """Voxel attribution maps of the 3-D CNN's risk: Grad-CAM and Integrated Gradients.
 
-The network sees the case's CT cropped to the liver box (+ margin), resized to a fixed shape and
+The network sees the case's image cropped to the organ box (else the GTV box; + margin), resized to a fixed shape and
 windowed onto [0, 1] (:func:`survival_core.models.image_data.case_volume`). :func:`~survival_core.models.image_data.network_input`
 returns that volume together with ``reference``, an empty-content SimpleITK image describing the
 network grid in physical space (origin, spacing and direction of the resized crop), so a map
@@ -355,13 +355,13 @@ def enrichment(
     map_img: sitk.Image | np.ndarray,
     gtv_mask: sitk.Image | np.ndarray,
     top_fraction: float = 0.05,
-    liver_mask: sitk.Image | np.ndarray | None = None,
+    organ_mask: sitk.Image | np.ndarray | None = None,
 ) -> float:
     """Tumour enrichment of a map's top voxels: (share of the top voxels in the GTV) / (share of
     the candidate voxels in the GTV); 1 = chance, above 1 = the map points at the tumour, the
     ceiling is 1 / (GTV share) when every top voxel is in the tumour.
 
-    Candidates are the voxels of ``liver_mask`` when given (else all); the top voxels are the
+    Candidates are the voxels of ``organ_mask`` when given (else all); the top voxels are the
     ``ceil(top_fraction x candidates)`` largest. Voxels tied at the threshold (e.g. the zeros of a
     map nonzero on fewer voxels than that) share the remaining places as under a random tie-break,
     counted by expectation, so voxel order never matters and a flat map scores exactly 1. Pass
@@ -369,24 +369,24 @@ def enrichment(
     """
     if not (isinstance(top_fraction, int | float) and 0 < top_fraction <= 1):
         raise ConfigError(f"top_fraction must be in (0, 1]; got {top_fraction!r}.")
-    for other, what in ((gtv_mask, "The GTV mask"), (liver_mask, "The liver mask")):
+    for other, what in ((gtv_mask, "The GTV mask"), (organ_mask, "The organ mask")):
         if isinstance(map_img, sitk.Image) and isinstance(other, sitk.Image):
             check_same_grid(map_img, other, what)
     values = _as_array(map_img).astype(np.float64)
     gtv = _as_array(gtv_mask).astype(bool)
     candidates = (
-        np.ones(values.shape, bool) if liver_mask is None else _as_array(liver_mask).astype(bool)
+        np.ones(values.shape, bool) if organ_mask is None else _as_array(organ_mask).astype(bool)
     )
     if gtv.shape != values.shape or candidates.shape != values.shape:
         raise GeometryError(
-            f"The map {values.shape} and masks (GTV {gtv.shape}, liver {candidates.shape}) "
+            f"The map {values.shape} and masks (GTV {gtv.shape}, organ {candidates.shape}) "
             "must have the same shape."
         )
     pool, in_gtv = values[candidates], gtv[candidates]
     if not pool.size:
-        raise MaskError("The liver mask is empty: no voxels to rank.")
+        raise MaskError("The organ mask is empty: no voxels to rank.")
     if not in_gtv.any():
-        raise MaskError("The GTV has no voxels among the ranked (liver) voxels.")
+        raise MaskError("The GTV has no voxels among the ranked (organ) voxels.")
     k = max(1, math.ceil(top_fraction * pool.size))
     threshold = np.partition(pool, pool.size - k)[pool.size - k]
     above, tied = pool > threshold, pool == threshold

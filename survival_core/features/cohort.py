@@ -33,7 +33,7 @@ import SimpleITK as sitk
 from survival_core.cohort.manifest import read_manifest
 from survival_core.errors import RadSurvError
 from survival_core.features.radiomics import extract_case, feature_names
-from survival_core.features.settings import ExtractionSettings, required_masks
+from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
 from survival_core.features.table import write_feature_table
 from survival_core.io.case_loader import load_case
 from survival_core.io.hashing import update_from_file
@@ -124,6 +124,7 @@ class CaseTask:
     case_id: str
     folder: Path
     content_hash: str
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,12 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
     """Load one case and extract its features; never raises (errors become the outcome)."""
     start = time.perf_counter()
     try:
-        case = load_case(task.folder, case_id=task.case_id, require=required_masks(settings.rois))
+        case = load_case(
+            task.folder,
+            case_id=task.case_id,
+            require=required_masks(settings.rois),
+            site=task.site,
+        )
         features = extract_case(case, settings)
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         logger.debug("Case %s failed", task.case_id, exc_info=True)
@@ -239,7 +245,9 @@ def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
     return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
 
 
-def _tasks(cases: Iterable[tuple[str, Path]]) -> tuple[list[CaseTask], list[CaseOutcome]]:
+def _tasks(
+    cases: Iterable[tuple[str, Path]], site: str | None
+) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others."""
     tasks, failed = [], []
     for case_id, folder in cases:
@@ -247,7 +255,7 @@ def _tasks(cases: Iterable[tuple[str, Path]]) -> tuple[list[CaseTask], list[Case
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
             continue
         try:
-            tasks.append(CaseTask(case_id, folder, content_hash(folder)))
+            tasks.append(CaseTask(case_id, folder, content_hash(folder), site))
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
     return tasks, failed
@@ -260,15 +268,19 @@ def extract_cases(
     mapper: CaseMapper | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    site: str | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
+
+    ``site`` is the cohort's site (organ ROIs are named after it); without one each case's organ
+    gives it, and cases whose site differs from most cases' fail (their columns would not match).
 
     Cached cases are read back; the rest run on ``mapper`` (default :func:`make_mapper` with
     ``workers``). ``progress(done, total, outcome, how)`` is called after each case, ``how`` being
     "cached", "extracted" or "failed"."""
     start = time.perf_counter()
-    columns = feature_names(settings)  # settings errors before any work
-    tasks, outcomes = _tasks(cases)
+    feature_names(settings, site)  # settings errors before any work
+    tasks, outcomes = _tasks(cases, site)
     total, done = len(cases), 0
 
     def report(outcome: CaseOutcome, how: str) -> None:
@@ -303,6 +315,9 @@ def extract_cases(
         report(outcome, "extracted" if outcome.error is None else "failed")
 
     order = {case_id: i for i, (case_id, _) in enumerate(cases)}
+    site = site or _common_site(outcomes, settings)
+    columns = feature_names(settings, site)
+    outcomes = [_check_site(o, columns, site) for o in outcomes]
     outcomes.sort(key=lambda o: order[o.case_id])
     rows = {o.case_id: o.features for o in outcomes if o.features is not None}
     features = pd.DataFrame.from_dict(rows, orient="index", dtype="float64").reindex(
@@ -323,6 +338,44 @@ def extract_cases(
     )
 
 
+def _site_of(features: dict[str, float], settings: ExtractionSettings) -> str | None:
+    """The site a case's feature names were made for (None when no ROI is named after it)."""
+    plain = {r for r in settings.rois if roi_label(r, "x") == r}
+    for prefix in {n.split("__", 1)[0] for n in features} - plain:
+        label = prefix.removesuffix("_minus_gtv")
+        return None if label == "organ" else label
+    return None
+
+
+def _common_site(outcomes: list[CaseOutcome], settings: ExtractionSettings) -> str | None:
+    """The site most extracted cases were named after."""
+    sites = [_site_of(o.features, settings) for o in outcomes if o.features is not None]
+    return max(set(sites), key=sites.count) if sites else None
+
+
+def _check_site(outcome: CaseOutcome, columns: list[str], site: str | None) -> CaseOutcome:
+    """The outcome, or a failure when its features are of another site than the cohort's."""
+    if outcome.features is None or set(outcome.features) == set(columns):
+        return outcome
+    return CaseOutcome(
+        outcome.case_id,
+        error=(
+            f"Its organ ROI features are not those of the cohort's site ({site or 'unknown'}); "
+            "the case's organ is of another site or missing. Give the cohort's site."
+        ),
+        seconds=outcome.seconds,
+    )
+
+
+def cohort_site(cohort: Path | str) -> str | None:
+    """The site of a cohort folder from its manifest's ``site`` column (None when absent or mixed)."""
+    manifest = read_manifest(Path(cohort))
+    if "site" not in manifest.columns:
+        return None
+    sites = set(manifest["site"].dropna().astype(str))
+    return sites.pop() if len(sites) == 1 else None
+
+
 def extract_cohort(
     cohort: Path | str,
     settings: ExtractionSettings,
@@ -332,7 +385,15 @@ def extract_cohort(
     progress: Progress | None = None,
 ) -> CohortFeatures:
     """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`."""
-    return extract_cases(cohort_cases(Path(cohort)), settings, workers, mapper, use_cache, progress)
+    return extract_cases(
+        cohort_cases(Path(cohort)),
+        settings,
+        workers,
+        mapper,
+        use_cache,
+        progress,
+        site=cohort_site(cohort),
+    )
 
 
 def failures_path(out: Path | str) -> Path:

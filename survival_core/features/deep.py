@@ -6,7 +6,7 @@ see :func:`~survival_core.models.pretrained.resnet_architecture`; input geometry
 that of ``cnn3d``: 224 x 224 x 48 voxels, patch 80 x 80 x 40).
 
 Input: the tumour patch. The case becomes the network input
-(:func:`~survival_core.models.image_data.network_input`: liver box + margin, resized, windowed onto
+(:func:`~survival_core.models.image_data.network_input`: organ box (else GTV box) + margin, resized, windowed onto
 [0, 1]); the patch is the network's patch size centred on the GTV's centroid (physical centroid of
 ``case.masks["gtv"]`` mapped onto the network grid, so a GTV thinner than a grid voxel still
 places it), shifted to lie inside the volume where the tumour is near its edge.
@@ -217,7 +217,7 @@ def _item_patch(
     case_id, source = item
     try:
         if not isinstance(source, Case):
-            source = load_case(source, case_id=case_id, require=("liver", "gtv"))
+            source = load_case(source, case_id=case_id)
         return tumour_patch(source, spec, patch_size)
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error

@@ -78,7 +78,7 @@ def pooled_features(
         maps.append(output.detach().cpu())
 
     probability = model.forward_slices(item.image, batch_size, hook=keep)
-    region, fallback = tumour_region(probability, item.liver)
+    region, fallback = tumour_region(probability, item.organ)
     stack = torch.cat(maps)  # (z, C, h, w) at the layer's resolution
     size = tuple(item.image.shape[1:])
     sums = torch.zeros(stack.shape[1], dtype=torch.float64)

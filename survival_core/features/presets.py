@@ -1,11 +1,18 @@
 """Named extraction settings reproducing the studies RadSurv follows.
 
+Each preset declares the ROIs it needs (``ExtractionSettings.rois``; the case roles they come from:
+:func:`~survival_core.features.settings.required_masks`):
+
 - ``wei2021``: 7 texture features x Lloyd-Max gray levels {8, 16, 32, 64} x ROIs {gtv,
-  liver_minus_gtv} = 56 features, on a 1 mm isotropic grid (trilinear image, nearest-neighbour masks).
+  organ_minus_gtv} = 56 features, on a 1 mm isotropic grid (trilinear image, nearest-neighbour
+  masks). Needs the organ: on a liver case the names are ``liver_minus_gtv__...`` as in the study.
 - ``han2020``: shape, first-order, GLCM, GLRLM, GLSZM and NGTDM features of the GTV; equal-probability
   and uniform (fixed bin count) discretisation x {16, 32} levels x scales {1 mm, native}.
-- ``full``: every pyradiomics class on gtv and liver_minus_gtv, 1 mm grid, fixed bin width 25 HU;
-  Laplacian-of-Gaussian and wavelet images optional (off by default).
+- ``full``: every pyradiomics class on the GTV (``rois`` may add organ_minus_gtv, peritumoral_ring,
+  body), 1 mm grid, fixed bin width 25 HU; Laplacian-of-Gaussian and wavelet images optional (off
+  by default).
+
+``han2020`` and ``full`` need only the GTV.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ def wei2021() -> ExtractionSettings:
     """Settings of Wei et al. (2021): 56 texture features (see module doc)."""
     return ExtractionSettings(
         preset="wei2021",
-        rois=("gtv", "liver_minus_gtv"),
+        rois=("gtv", "organ_minus_gtv"),
         classes=tuple(FeatureClass(name, features) for name, features in WEI2021_FEATURES.items()),
         scales=(ONE_MM,),
         discretisations=tuple(Discretisation("lloyd_max", levels=n) for n in WEI2021_LEVELS),
@@ -71,12 +78,16 @@ def han2020() -> ExtractionSettings:
     )
 
 
-def full(log_sigmas_mm: Sequence[float] = (), wavelet: str | None = None) -> ExtractionSettings:
-    """Every pyradiomics feature class on both ROIs; LoG images at ``log_sigmas_mm`` (mm) and the
-    ``wavelet`` decompositions (e.g. "coif1") when given."""
+def full(
+    log_sigmas_mm: Sequence[float] = (),
+    wavelet: str | None = None,
+    rois: Sequence[str] = ("gtv",),
+) -> ExtractionSettings:
+    """Every pyradiomics feature class on ``rois`` (the GTV by default); LoG images at
+    ``log_sigmas_mm`` (mm) and the ``wavelet`` decompositions (e.g. "coif1") when given."""
     return ExtractionSettings(
         preset="full",
-        rois=("gtv", "liver_minus_gtv"),
+        rois=tuple(rois),
         classes=tuple(FeatureClass(name) for name in FEATURE_CLASSES),
         scales=(ONE_MM,),
         discretisations=(Discretisation("fixed_bin_width", bin_width=FULL_BIN_WIDTH_HU),),
@@ -93,7 +104,7 @@ PRESETS: dict[str, Callable[..., ExtractionSettings]] = {
 
 def get_preset(name: str, **options: object) -> ExtractionSettings:
     """The settings of preset ``name``; ``options`` go to the preset (only ``full`` takes any:
-    ``log_sigmas_mm``, ``wavelet``)."""
+    ``log_sigmas_mm``, ``wavelet``, ``rois``)."""
     if name not in PRESETS:
         raise ConfigError(f"Unknown feature preset {name!r}; choose one of {sorted(PRESETS)}.")
     try:

@@ -35,6 +35,7 @@ from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, MaskError, RadSurvError
 from survival_core.features.settings import (
     INTENSITY_CLASS,
+    ROI_SOURCES,
     SHAPE_CLASS,
     Discretisation,
     ExtractionSettings,
@@ -43,10 +44,11 @@ from survival_core.features.settings import (
     Scale,
     feature_name,
     required_masks,
+    roi_label,
 )
 from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import resample_image, resample_mask
-from survival_core.preprocess.roi import liver_minus_gtv
+from survival_core.preprocess.roi import RING_MM, body_mask, organ_minus_gtv, peritumoral_ring
 
 # pyradiomics logs a traceback on stderr for every feature it returns as NaN (e.g. the correlation of
 # a one-level ROI); the NaN is kept in the table, the log line is noise at cohort scale.
@@ -164,36 +166,56 @@ def _groups(
                 yield name, settings.token(scale, image_type, discretisation), discretisation
 
 
-def feature_names(settings: ExtractionSettings) -> list[str]:
-    """Every feature name ``settings`` produce, in table column order."""
+def feature_names(settings: ExtractionSettings, site: str | None = None) -> list[str]:
+    """Every feature name ``settings`` produce on cases of ``site``, in table column order."""
     names = []
     for scale, image_type, roi in product(
         settings.scales, image_types(settings.filters), settings.rois
     ):
         for class_name, token, _ in _groups(settings, scale, image_type):
             features = class_features(settings.feature_class(class_name))
-            names.extend(feature_name(roi, token, class_name, f) for f in features)
+            label = roi_label(roi, site)
+            names.extend(feature_name(label, token, class_name, f) for f in features)
     return names
 
 
 # --- ROIs and grids ---------------------------------------------------------------------------
 
 
-def roi_masks(masks: Mapping[str, sitk.Image], rois: tuple[str, ...]) -> dict[str, sitk.Image]:
-    """The ROI masks (uint8 0/1, image grid) named in ``rois``, derived from the case's masks."""
+def roi_masks(
+    masks: Mapping[str, sitk.Image], rois: tuple[str, ...], image: sitk.Image | None = None
+) -> dict[str, sitk.Image]:
+    """The ROI masks (uint8 0/1, image grid) named in ``rois``, derived from the case's masks (the
+    body, and the ring's clip without an organ, from ``image``)."""
     missing = [role for role in required_masks(rois) if role not in masks]
     if missing:
+        needing = [r for r in rois if set(ROI_SOURCES[r]) & set(missing)]
         raise MaskError(
-            f"Feature ROIs {list(rois)} need the masks {missing}, which this case lacks "
-            f"(it has {sorted(masks)})."
+            f"The ROI(s) {', '.join(needing)} need the {' and '.join(missing)} mask, which this "
+            f"case lacks (it has {', '.join(sorted(masks)) or 'no masks'})."
+            + (
+                " Contour the organ hosting the tumour, or use settings on the GTV alone (han2020, full)."
+                if "organ" in missing
+                else ""
+            )
         )
+    body = None
+    if (
+        "body" in rois or ("peritumoral_ring" in rois and "organ" not in masks)
+    ) and image is not None:
+        body = body_mask(image)
     out = {}
     for roi in rois:
-        out[roi] = (
-            liver_minus_gtv(masks["liver"], masks["gtv"])
-            if roi == "liver_minus_gtv"
-            else masks[roi]
-        )
+        if roi == "organ_minus_gtv":
+            out[roi] = organ_minus_gtv(masks["organ"], masks["gtv"])
+        elif roi == "peritumoral_ring":
+            out[roi] = peritumoral_ring(masks["gtv"], RING_MM, clip_to=masks.get("organ", body))
+        elif roi == "body":
+            if body is None:
+                raise MaskError("The body ROI needs the image to find the body outline.")
+            out[roi] = body
+        else:
+            out[roi] = masks[roi]
     return out
 
 
@@ -353,13 +375,15 @@ def extract_image(
     masks: Mapping[str, sitk.Image],
     settings: ExtractionSettings,
     name: str = "image",
+    site: str | None = None,
 ) -> dict[str, float]:
     """Features (name -> value) of ``image`` with ``masks`` (role -> uint8 0/1 on the image grid) for
-    ``settings``. Errors name ``name`` (the case id), the ROI and the scale."""
+    ``settings``; organ ROIs are named after ``site``. Errors name ``name`` (the case id), the ROI
+    and the scale."""
     for feature_class in settings.classes:
         class_features(feature_class)  # settings errors before any work
     try:
-        rois = roi_masks(masks, settings.rois)
+        rois = roi_masks(masks, settings.rois, image)
     except RadSurvError as err:
         raise type(err)(f"{name}: {err}") from err
     margin = settings.filters.margin_mm if settings.filters.enabled else 0.0
@@ -373,7 +397,13 @@ def extract_image(
                     where = f"{name}, {roi} ({scale.token} grid, {image_type} image)"
                     out.update(
                         roi_features(
-                            values, region.masks[roi], region, settings, scale, image_type, roi
+                            values,
+                            region.masks[roi],
+                            region,
+                            settings,
+                            scale,
+                            image_type,
+                            roi_label(roi, site),
                         )
                     )
         except RadSurvError as err:
@@ -383,4 +413,4 @@ def extract_image(
 
 def extract_case(case: Case, settings: ExtractionSettings) -> dict[str, float]:
     """Features (name -> value) of ``case`` for ``settings``; see :func:`extract_image`."""
-    return extract_image(case.image, case.masks, settings, name=case.case_id)
+    return extract_image(case.image, case.masks, settings, name=case.case_id, site=case.site)

@@ -93,13 +93,14 @@ class UNetConfig:
 
 @dataclass
 class SegmentationInput:
-    """One case on the network grid: ``image`` float32 in [0, 1], ``gtv`` and ``liver`` uint8
-    masks (all ``(z, y, x)``) and ``reference``, the SimpleITK image of the grid (geometry)."""
+    """One case on the network grid: ``image`` float32 in [0, 1], ``gtv`` and ``organ`` uint8
+    masks (all ``(z, y, x)``; the organ is every voxel when the case has none) and ``reference``,
+    the SimpleITK image of the grid (geometry)."""
 
     case_id: str
     image: np.ndarray
     gtv: np.ndarray
-    liver: np.ndarray
+    organ: np.ndarray
     reference: sitk.Image
 
 
@@ -114,13 +115,15 @@ def mask_on_grid(case: Case, role: str, reference: sitk.Image) -> np.ndarray:
 
 
 def segmentation_input(case: Case, config: UNetConfig = UNetConfig()) -> SegmentationInput:
-    """The windowed CT of ``case`` on the network grid of ``config`` with its GTV and liver."""
+    """The windowed image of ``case`` on the network grid of ``config`` with its GTV and organ."""
     volume, reference = network_input(case, config.grid_shape, config.window, config.margin_mm)
     return SegmentationInput(
         case.case_id,
         volume[0],
         mask_on_grid(case, "gtv", reference),
-        mask_on_grid(case, "liver", reference),
+        mask_on_grid(case, "organ", reference)
+        if "organ" in case.masks
+        else np.ones(volume[0].shape, dtype=np.uint8),
         reference,
     )
 
@@ -294,9 +297,9 @@ def _training_slices(
     positive, negative = [], []
     for i, item in enumerate(inputs):
         has_tumour = item.gtv.any(axis=(1, 2))
-        has_liver = item.liver.any(axis=(1, 2))
+        has_organ = item.organ.any(axis=(1, 2))
         positive += [(i, int(z)) for z in np.flatnonzero(has_tumour)]
-        negative += [(i, int(z)) for z in np.flatnonzero(has_liver & ~has_tumour)]
+        negative += [(i, int(z)) for z in np.flatnonzero(has_organ & ~has_tumour)]
     if not positive:
         raise MaskError("None of the training cases has a GTV on the network grid; cannot train.")
     n_negative = min(len(negative), int(round(negative_ratio * len(positive))))

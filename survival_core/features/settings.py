@@ -13,6 +13,11 @@ from up to three parts joined by ``_``:
 3. the discretisation (``lloydmax16``, ``equalprob32``, ``uniform16``, ``binwidth25``) for texture
    classes; ``original`` for shape and unfiltered first-order features, which are not discretised.
 
+The ROI part names what the ROI is on the case: the organ ROIs take the site's name
+(``organ_minus_gtv`` of a liver case is ``liver_minus_gtv``, of a lung case ``lung_minus_gtv``; of a
+case whose site is unknown it stays ``organ_minus_gtv``), so a liver model's columns are those of
+earlier versions and a lung case never fills a liver model's columns.
+
 Examples: ``liver_minus_gtv__lloydmax16__glszm__SizeZoneNonUniformity`` (one scale),
 ``gtv__1mm_equalprob16__glcm__Contrast`` and ``gtv__native_original__shape__MeshVolume`` (two
 scales), ``gtv__log2mm__firstorder__Mean`` and ``gtv__log2mm_binwidth25__glcm__Contrast`` (filtered).
@@ -33,9 +38,20 @@ from survival_core.preprocess.quantize import MAX_LEVELS, FixedBinWidth, Quantiz
 #: Bump when the extraction code changes feature values for unchanged settings (invalidates caches).
 SETTINGS_VERSION = 1
 
-#: Regions of interest a setting may name, and the case masks (roles) each is made from.
-ROI_SOURCES = {"gtv": ("gtv",), "liver": ("liver",), "liver_minus_gtv": ("liver", "gtv")}
+#: Regions of interest a setting may name, and the case masks (roles) each is made from (the ring
+#: is clipped to the organ when the case has one, else to the body; the body comes from the image).
+ROI_SOURCES = {
+    "gtv": ("gtv",),
+    "organ": ("organ",),
+    "organ_minus_gtv": ("organ", "gtv"),
+    "peritumoral_ring": ("gtv",),
+    "body": (),
+}
 ROIS = tuple(ROI_SOURCES)
+#: ROI names of earlier versions (liver-only), read as today's.
+LEGACY_ROIS = {"liver": "organ", "liver_minus_gtv": "organ_minus_gtv"}
+#: ROIs that take the site's name in feature names.
+_ORGAN_ROIS = ("organ", "organ_minus_gtv")
 SHAPE_CLASS = "shape"
 INTENSITY_CLASS = "firstorder"
 TEXTURE_CLASSES = ("glcm", "glrlm", "glszm", "gldm", "ngtdm")
@@ -307,6 +323,7 @@ class ExtractionSettings:
     def __post_init__(self) -> None:
         for name in ("rois", "classes", "scales", "discretisations"):
             _set(self, name, tuple(getattr(self, name)))
+        _set(self, "rois", tuple(LEGACY_ROIS.get(r, r) for r in self.rois))
         if (
             not self.rois
             or len(set(self.rois)) != len(self.rois)
@@ -413,6 +430,13 @@ class ExtractionSettings:
 def required_masks(rois: tuple[str, ...]) -> tuple[str, ...]:
     """The case mask roles ``rois`` are made from, sorted."""
     return tuple(sorted({role for roi in rois for role in ROI_SOURCES[roi]}))
+
+
+def roi_label(roi: str, site: str | None) -> str:
+    """What ``roi`` is called in feature names on a case of ``site`` (organ ROIs take its name)."""
+    if site and roi in _ORGAN_ROIS:
+        return roi.replace("organ", site, 1)
+    return roi
 
 
 def feature_name(roi: str, token: str, feature_class: str, feature: str) -> str:

@@ -1,17 +1,20 @@
 """Build a :class:`~survival_core.case.Case` from a case folder, a .zip of one, or explicit uploads.
 
 A case folder (or .zip; a single wrapping folder inside is entered) holds either
-- DICOM: one image series (CT preferred) and an RTSTRUCT anywhere below; masks are rasterised from
-  the RTSTRUCT's structures, mapped to roles by name (:func:`~survival_core.io.rtstruct.map_roles`)
-  unless ``roles`` names them (role -> ROI name), or
-- volumes: ``image.nii.gz`` (or image.nrrd, ct.*, or the only volume that is not a mask) beside
-  ``liver.nii.gz`` and ``gtv.nii.gz`` (any name matching the role, or ``roles``: role -> file name).
-Volume files carry no modality: such cases are marked CT, the project's imaging modality.
+- DICOM: image series (the one the structure set references by default, else CT preferred) and an
+  RTSTRUCT or SEG anywhere below; every structure is rasterised onto the image grid
+  (``Case.structures``) and the roles are filled from them by name
+  (:mod:`survival_core.io.structures`) unless ``roles`` names them (role -> structure name(s)), or
+- volumes: ``image.nii.gz`` (or image.nrrd, ct.*, or the only volume that is not a mask) beside mask
+  files named after what they hold (``gtv.nii.gz``, ``liver.nii.gz``, ``lung.nii.gz``...; or
+  ``roles``: role -> file name(s)).
+Volume files carry no modality: such cases are CT unless ``modality`` says otherwise.
 A ``clinical.json`` beside them is validated with :func:`~survival_core.io.clinical.validate_clinical`.
 
-``require`` lists the roles that must be found; by default both the liver (needed by the liver-based
-features) and the GTV. Pass ``require=("gtv",)`` for tumour-only work: the liver is then loaded when
-found and skipped when absent (a structure name matching it ambiguously still asks the user).
+Roles: every GTV-like structure is united into ``gtv``; the ``organ`` is the organ structure(s) of one
+site that surround the GTV (an organ contour elsewhere, e.g. the brain as an organ at risk of a
+head-and-neck plan, is not taken). ``site`` fixes the site; otherwise the organ's name gives it.
+``require`` lists the roles that must be found (by default the GTV alone).
 """
 
 from __future__ import annotations
@@ -26,19 +29,21 @@ from typing import Any
 
 import SimpleITK as sitk
 
-from survival_core.case import ROLES, Case
+from survival_core.case import LEGACY_ROLES, ROLES, Case
 from survival_core.errors import ClinicalValueError, InputError, MaskError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
 from survival_core.io.deid import case_pseudonym
-from survival_core.io.dicom_series import DicomInventory, SeriesInfo, read_series, scan_dicom
-from survival_core.io.rtstruct import (
-    RTStruct,
-    map_roles,
-    match_role,
-    read_rtstruct,
-    rtstruct_to_masks,
+from survival_core.io.dicom_series import (
+    DicomInventory,
+    SeriesInfo,
+    read_dicom,
+    read_series,
+    scan_dicom,
 )
+from survival_core.io.role_masks import assign_roles
+from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
+from survival_core.io.structures import map_roles, match_structure, normalise_roles, role_candidates
 from survival_core.io.volume import is_volume_file, read_mask, read_volume, volume_stem
 from survival_core.paths import data_subdir
 
@@ -103,13 +108,18 @@ def _read_clinical_json(root: Path) -> dict[str, Any] | None:
     return raw
 
 
-def _check_roles(roles: Mapping[str, str] | None, require: tuple[str, ...]) -> dict[str, str]:
-    unknown = [r for r in (*(roles or {}), *require) if r not in ROLES]
+def _check_roles(
+    roles: Mapping[str, str | list[str]] | None, require: tuple[str, ...]
+) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """Explicit role -> names and required roles, legacy role names (``liver``) read as today's."""
+    explicit = normalise_roles(roles)
+    required = tuple(dict.fromkeys(LEGACY_ROLES.get(r, r) for r in require))
+    unknown = [r for r in (*explicit, *required) if r not in ROLES]
     if unknown:
         raise InputError(
             f"Unknown role(s) {', '.join(map(repr, unknown))}; the roles are {', '.join(ROLES)}."
         )
-    return dict(roles or {})
+    return explicit, required
 
 
 def _volumes(root: Path) -> list[Path]:
@@ -117,84 +127,117 @@ def _volumes(root: Path) -> list[Path]:
 
 
 def _is_mask_like(path: Path) -> bool:
-    return match_role(volume_stem(path)) is not None or bool(
+    return match_structure(volume_stem(path)) is not None or bool(
         set(re.findall(r"[a-z]+", volume_stem(path).lower())) & _MASK_WORDS
     )
 
 
-def _pick_rtstruct(inventory: DicomInventory, info: SeriesInfo) -> Path:
-    entries = inventory.rtstructs
+def _structure_sets(inventory: DicomInventory) -> list[Any]:
+    """The RTSTRUCT and SEG entries of an inventory (SEG where the inventory lists them)."""
+    return [*inventory.rtstructs, *getattr(inventory, "segs", [])]
+
+
+def _pick_structure_set(inventory: DicomInventory, info: SeriesInfo) -> Any:
+    """The structure set (RTSTRUCT or SEG entry) drawn on this series, else on its frame of reference."""
+    entries = _structure_sets(inventory)
     if not entries:
-        raise RTStructError(f"No RTSTRUCT found in {inventory.source}; the masks cannot be made.")
+        raise RTStructError(
+            f"No RTSTRUCT or SEG found in {inventory.source}; the masks cannot be made."
+        )
     own = [e for e in entries if info.series_uid in e.references.series_uids]
+    if not own:
+        own = [
+            e
+            for e in entries
+            if info.frame_of_reference_uid
+            and info.frame_of_reference_uid in e.references.frame_of_reference_uids
+        ]
     if len(own) == 1 or (not own and len(entries) == 1):
-        return (own or entries)[0].path
+        return (own or entries)[0]
     names = ", ".join(inventory.display(e.path) for e in (own or entries))
     raise RTStructError(
-        f"{inventory.source} holds several RTSTRUCTs {'for this series' if own else ''}: {names}. "
-        "Keep only the one to use."
+        f"{inventory.source} holds several structure sets {'for this series' if own else ''}: "
+        f"{names}. Keep only the one to use."
     )
 
 
-def _role_names(
-    rtstruct: RTStruct, roles: dict[str, str], require: tuple[str, ...]
-) -> dict[str, str]:
-    """Role -> ROI name: the explicit ones, the others found by name."""
-    rest = tuple(r for r in ROLES if r not in roles)
-    found = map_roles(
-        [n for n in rtstruct.roi_names if n not in roles.values()],
-        rest,
-        required=tuple(r for r in require if r in rest),
-    )
-    return {**roles, **found}
+def _read_structure_set(path: Path) -> Any:
+    """An RTSTRUCT (:class:`RTStruct`) or a SEG file, parsed (which one, by its header)."""
+    if str(read_dicom(path, stop_before_pixels=True).get("Modality", "")).upper() == "SEG":
+        from survival_core.io.seg import read_seg
+
+        return read_seg(path)
+    return read_rtstruct(path)
+
+
+def _rasterise_all(
+    structure_set: Any, image: sitk.Image, info: SeriesInfo, needed: set[str]
+) -> tuple[dict[str, sitk.Image], list[str]]:
+    """Every structure on the image grid. A structure that cannot be made is an error when
+    ``needed`` names it, else left out with a warning (it would only have been shown)."""
+    warnings = link_to_series(structure_set.references, info, structure_set.path)
+    masks: dict[str, sitk.Image] = {}
+    for name in structure_set.roi_names:
+        try:
+            masks.update(_structure_masks(structure_set, image, info, [name]))
+        except (RTStructError, MaskError) as err:
+            if name in needed:
+                raise
+            warnings.append(f"Structure {name!r} is not shown: {err}")
+    return masks, warnings
+
+
+def _structure_masks(
+    structure_set: Any, image: sitk.Image, info: SeriesInfo, names: list[str]
+) -> dict[str, sitk.Image]:
+    if isinstance(structure_set, RTStruct):
+        return rtstruct_to_masks(structure_set, image, info, names)
+    from survival_core.io.seg import seg_to_masks
+
+    return seg_to_masks(structure_set, image, info, names)
+
+
+def _needed_names(names: list[str], explicit: dict[str, list[str]], site: str | None) -> set[str]:
+    """Structures that may fill a role: failing to make them must not pass silently."""
+    found = role_candidates(names, site)
+    return {*found.gtv, *(n for listed in explicit.values() for n in listed)}
 
 
 def _load_dicom(
-    root: Path, roles: dict[str, str], require: tuple[str, ...]
-) -> tuple[sitk.Image, dict, str, list[str], str]:
-    """Image, masks, modality, warnings and the case pseudonym of a DICOM case."""
+    root: Path,
+    explicit: dict[str, list[str]],
+    require: tuple[str, ...],
+    site: str | None,
+    series_uid: str | None,
+) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], list[str], str]:
+    """Image, series info, structures, warnings and the case pseudonym of a DICOM case."""
     inventory = scan_dicom(root)
-    image, info = read_series(inventory)
+    image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     pseudonym = case_pseudonym(header)
-    if not roles and not require and not inventory.rtstructs:
-        return image, {}, info.modality, list(info.warnings), pseudonym
-    rtstruct = read_rtstruct(_pick_rtstruct(inventory, info))
-    mapping = _role_names(rtstruct, roles, require)
-    by_name = rtstruct_to_masks(rtstruct, image, info, list(mapping.values()))
-    masks = {role: by_name[name] for role, name in mapping.items()}
-    return image, masks, info.modality, [*info.warnings, *rtstruct.warnings], pseudonym
+    if not explicit and not require and not _structure_sets(inventory):
+        return image, info, {}, list(info.warnings), pseudonym
+    structure_set = _read_structure_set(_pick_structure_set(inventory, info).path)
+    needed = _needed_names(structure_set.roi_names, explicit, site)
+    structures, warnings = _rasterise_all(structure_set, image, info, needed)
+    return image, info, structures, [*info.warnings, *structure_set.warnings, *warnings], pseudonym
 
 
 def _load_volumes(
-    root: Path, volumes: list[Path], roles: dict[str, str], require: tuple[str, ...]
-) -> tuple[sitk.Image, dict]:
-    role_files: dict[str, Path] = {}
-    for role in ROLES:
-        if role in roles:
-            file = root / roles[role]
-            if not file.is_file():
-                raise MaskError(f"The {role} mask {roles[role]!r} is not in {root}.")
-            role_files[role] = file
-            continue
-        candidates = [
-            v
-            for v in volumes
-            if match_role(volume_stem(v)) == role and v not in role_files.values()
-        ]
-        if len(candidates) > 1:
-            raise MaskError(
-                f"Several files could be the {role} mask: {', '.join(c.name for c in candidates)}. "
-                "Say which one to use."
-            )
-        if candidates:
-            role_files[role] = candidates[0]
-        elif role in require:
-            raise MaskError(
-                f"No {role} mask found in {root} (volumes: {', '.join(v.name for v in volumes)}); "
-                f"name it {role}.nii.gz or say which file it is."
-            )
-    rest = [v for v in volumes if v not in role_files.values()]
+    root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
+) -> tuple[sitk.Image, dict[str, sitk.Image]]:
+    """The image volume and every other volume as a structure (file name -> mask on its grid)."""
+    by_name = {v.name: v for v in volumes}
+    for role, listed in explicit.items():
+        for name in listed:
+            if name not in by_name:
+                raise MaskError(f"The {role} mask {name!r} is not in {root}.")
+    named_masks = {n for listed in explicit.values() for n in listed}
+    if image_name is not None and image_name not in by_name:
+        raise InputError(f"The image {image_name!r} is not in {root}.")
+    rest = [v for v in volumes if v.name not in named_masks]
+    if image_name is not None:
+        rest = [by_name[image_name]]
     named = [v for v in rest if volume_stem(v).lower() in IMAGE_STEMS]
     unmasked = [v for v in rest if not _is_mask_like(v)]
     images = named if named else unmasked
@@ -204,104 +247,137 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
-    masks = {role: read_mask(file, image, name=f"{role} mask") for role, file in role_files.items()}
-    return image, masks
+    structures = {
+        v.name: read_mask(v, image, name=f"mask {v.name}") for v in volumes if v != images[0]
+    }
+    return image, structures
 
 
 def load_case(
     path: Path | str,
     *,
     case_id: str | None = None,
-    roles: Mapping[str, str] | None = None,
-    require: tuple[str, ...] = ROLES,
+    roles: Mapping[str, str | list[str]] | None = None,
+    require: tuple[str, ...] = ("gtv",),
+    site: str | None = None,
+    series_uid: str | None = None,
+    modality: str | None = None,
+    image_name: str | None = None,
 ) -> Case:
-    """Load a case folder or .zip (DICOM + RTSTRUCT, or image and mask volumes, + clinical.json).
+    """Load a case folder or .zip (DICOM + RTSTRUCT/SEG, or image and mask volumes, + clinical.json).
 
-    ``roles`` maps role -> ROI name (DICOM) or file name (volumes) where automatic matching fails;
-    ``require`` lists the roles that must be present. ``case_id`` defaults to clinical.json's
-    case_id, else for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`:
-    never the folder name or PatientID, which may identify the patient), else the folder (or
-    archive) name.
+    ``roles`` maps role -> structure name(s) (DICOM) or file name(s) (volumes) where automatic
+    matching fails; ``require`` lists the roles that must be present; ``site`` names the organ's
+    site when known; ``series_uid`` picks one image series of several; ``modality`` marks volume
+    files (which carry none; CT by default) and ``image_name`` which volume file is the image.
+    ``case_id`` defaults to clinical.json's case_id, else
+    for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
+    name or PatientID, which may identify the patient), else the folder (or archive) name.
     """
     path = Path(path)
-    explicit = _check_roles(roles, require)
+    explicit, required = _check_roles(roles, require)
     with _case_root(path) as (root, default_id):
         raw = _read_clinical_json(root)
         volumes = _volumes(root)
         if volumes:
-            image, masks = _load_volumes(root, volumes, explicit, require)
-            modality, warnings = "CT", []
+            image, structures = _load_volumes(root, volumes, explicit, image_name)
+            case_modality, warnings = (modality or "CT").upper(), []
         else:
-            image, masks, modality, warnings, default_id = _load_dicom(root, explicit, require)
+            image, info, structures, warnings, default_id = _load_dicom(
+                root, explicit, required, site, series_uid
+            )
+            case_modality = info.modality
+        assigned = assign_roles(structures, explicit, required, site)
         clinical = _clinical(raw)
     if case_id is None:
         case_id = str(raw["case_id"]) if raw and raw.get("case_id") else default_id
     return Case(
         case_id=case_id,
         image=image,
-        masks=masks,
+        masks=assigned.masks,
         clinical=clinical,
-        modality=modality,
+        modality=case_modality,
         source=str(path),
-        warnings=warnings,
+        warnings=[*warnings, *assigned.warnings],
+        site=assigned.site,
+        structures=structures,
     )
 
 
 def list_structures(path: Path | str) -> list[str]:
-    """Structure names a case offers for role mapping: RTSTRUCT ROI names, or mask file names."""
+    """Structure names a case offers for role mapping: RTSTRUCT ROI / SEG segment names, or mask
+    file names."""
     path = Path(path)
     with _case_root(path) as (root, _):
         volumes = _volumes(root)
         if volumes:
             return [v.name for v in volumes if volume_stem(v).lower() not in IMAGE_STEMS]
         inventory = scan_dicom(root)
-        names = [n for entry in inventory.rtstructs for n in read_rtstruct(entry.path).roi_names]
+        names = [
+            n
+            for entry in _structure_sets(inventory)
+            for n in _read_structure_set(entry.path).roi_names
+        ]
     return list(dict.fromkeys(names))
 
 
 def load_case_files(
     image: Path | str,
-    masks: Mapping[str, Path | str],
+    masks: Mapping[str, Path | str | list[Path | str]],
     clinical: Mapping[str, Any] | None,
     case_id: str,
+    *,
+    site: str | None = None,
+    modality: str | None = None,
 ) -> Case:
     """Build a case from explicit uploads.
 
-    ``image`` is a volume file, or a DICOM folder, .zip or file. ``masks`` maps role -> a mask
-    volume on the image grid, or an RTSTRUCT (DICOM image only) whose structure for that role is
-    found by name. ``clinical`` is a raw dict of clinical values, validated here.
+    ``image`` is a volume file, or a DICOM folder, .zip or file. ``masks`` maps role -> one or more
+    mask volumes on the image grid (united), or RTSTRUCT/SEG files (DICOM image only) whose
+    structures for that role are found by name.
     """
-    _check_roles(masks, ())
+    explicit, _ = _check_roles(
+        {r: [str(f) for f in ([v] if isinstance(v, str | Path) else v)] for r, v in masks.items()},
+        (),
+    )
     image_path = Path(image)
     info: SeriesInfo | None = None
     if image_path.is_file() and is_volume_file(image_path):
         volume = read_volume(image_path)
-        modality = "CT"
+        case_modality = (modality or "CT").upper()
     else:
         volume, info = read_series(image_path)
-        modality = info.modality
-    loaded: dict[str, sitk.Image] = {}
-    structure_sets: dict[Path, RTStruct] = {}
-    for role, mask_path in masks.items():
-        mask_path = Path(mask_path)
-        if is_volume_file(mask_path):
-            loaded[role] = read_mask(mask_path, volume, name=f"{role} mask")
-            continue
-        if info is None:
-            raise RTStructError(
-                f"{mask_path}: an RTSTRUCT can only be used with the DICOM series it was drawn on."
-            )
-        if mask_path not in structure_sets:
-            structure_sets[mask_path] = read_rtstruct(mask_path)
-        rtstruct = structure_sets[mask_path]
-        name = map_roles(rtstruct.roi_names, (role,), required=(role,))[role]
-        loaded[role] = rtstruct_to_masks(rtstruct, volume, info, [name])[name]
+        case_modality = info.modality
+    structures: dict[str, sitk.Image] = {}
+    chosen: dict[str, list[str]] = {}
+    warnings: list[str] = [] if info is None else list(info.warnings)
+    parsed: dict[Path, Any] = {}
+    for role, files in explicit.items():
+        for file in map(Path, files):
+            if is_volume_file(file):
+                structures[file.name] = read_mask(file, volume, name=f"{role} mask {file.name}")
+                chosen.setdefault(role, []).append(file.name)
+                continue
+            if info is None:
+                raise RTStructError(
+                    f"{file}: an RTSTRUCT or SEG can only be used with the DICOM series it was drawn on."
+                )
+            if file not in parsed:
+                parsed[file] = _read_structure_set(file)
+                warnings += link_to_series(parsed[file].references, info, parsed[file].path)
+            structure_set = parsed[file]
+            found = map_roles(structure_set.roi_names, required=(role,), site=site)[role]
+            structures.update(_structure_masks(structure_set, volume, info, found))
+            chosen.setdefault(role, []).extend(found)
+    assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
     return Case(
         case_id=case_id,
         image=volume,
-        masks=loaded,
+        masks=assigned.masks,
         clinical=_clinical(clinical),
-        modality=modality,
+        modality=case_modality,
         source=str(image_path),
-        warnings=[] if info is None else list(info.warnings),
+        warnings=[*warnings, *assigned.warnings],
+        site=assigned.site,
+        structures=structures,
     )

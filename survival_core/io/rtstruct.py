@@ -7,17 +7,16 @@ inner contour cuts a hole. A polygon must lie within ``SLICE_TOLERANCE`` (0.1) o
 otherwise it was drawn on another grid and the ROI is refused. POINT and OPEN contours have no inside
 and are ignored with a warning.
 
-Role mapping (:func:`match_role`): names are matched case-insensitively on their words. "gtv" takes
-GTV, GTV1, GTVp, GTV_total, tumor/tumour, lesion, HCC, mass, neoplasm; "liver" takes liver,
-liver_total, whole liver. A name combining two structures with a minus ("Liver-GTV",
-"liver minus tumour") is a subtraction and matches no role, nor do margins and helpers (PTV, CTV,
-ITV, PRV, "+5mm", ring, opt) or parts of the liver (segments, lobes, vessels).
+Linking to the image: by the referenced series UID when it is the image's; otherwise (an image
+re-exported after contouring, as real archives hold) by the frame of reference UID plus geometry:
+every contour must lie on an image slice and inside the image, and the structure set is accepted with
+a warning naming both series. Which structure plays which role is
+:mod:`survival_core.io.structures`' business.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,6 @@ import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from skimage.draw import polygon as fill_polygon
 
-from survival_core.case import ROLES
 from survival_core.errors import DicomError, MaskError, RTStructError
 from survival_core.io.dicom_series import (
     References,
@@ -41,59 +39,6 @@ log = logging.getLogger(__name__)
 
 #: Largest distance (in slices) between a contour's plane and the nearest slice centre.
 SLICE_TOLERANCE = 0.1
-
-_ROLE_WORDS = {
-    "gtv": {
-        "gtv",
-        "gtvp",
-        "gtvt",
-        "tumor",
-        "tumour",
-        "tumors",
-        "tumours",
-        "lesion",
-        "lesions",
-        "hcc",
-        "mass",
-        "neoplasm",
-    },
-    "liver": {"liver", "wholeliver", "hepar"},
-}
-_STRUCTURE_WORDS = set().union(*_ROLE_WORDS.values()) | {"ptv", "ctv", "itv", "vessel", "vessels"}
-_EXCLUDED_WORDS = {
-    "ptv",
-    "ctv",
-    "itv",
-    "prv",
-    "gtvn",
-    "ring",
-    "opt",
-    "avoid",
-    "margin",
-    "expand",
-    "exp",
-    "mm",
-    "cm",
-    "dose",
-    "external",
-    "body",
-    "segment",
-    "seg",
-    "lobe",
-    "vessel",
-    "vessels",
-    "vein",
-    "veins",
-    "artery",
-    "portal",
-    "duct",
-    "ducts",
-    "cyst",
-    "cysts",
-    "node",
-    "nodes",
-}
-_MINUS_WORDS = {"minus", "sub", "not", "without", "excl", "excluding", "exc", "wo"}
 
 
 @dataclass
@@ -197,89 +142,49 @@ def read_rtstruct(path: Path | str) -> RTStruct:
     return RTStruct(str(path), {roi.name: roi for roi in rois.values()}, references, warnings)
 
 
-def _words(name: str) -> list[str]:
-    return re.findall(r"[a-z]+|\d+", name.lower())
-
-
-def _is_subtraction(name: str) -> bool:
-    """'Liver-GTV', 'liver minus tumour': two structures joined by a minus."""
-    lowered = name.lower()
-    for match in re.finditer(r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])", lowered):
-        left, right = set(_words(lowered[: match.start()])), set(_words(lowered[match.end() :]))
-        if left & _STRUCTURE_WORDS and right & _STRUCTURE_WORDS:
-            return True
-    return False
-
-
-def match_role(roi_name: str) -> str | None:
-    """The role (one of :data:`~survival_core.case.ROLES`) a structure name stands for, or None."""
-    words = set(_words(roi_name))
-    if not words or words & _EXCLUDED_WORDS or _is_subtraction(roi_name):
-        return None
-    if words & _ROLE_WORDS["gtv"]:
-        return "gtv"
-    if words & _ROLE_WORDS["liver"]:
-        return "liver"
-    return None
-
-
-def map_roles(
-    roi_names: list[str] | tuple[str, ...],
-    roles: tuple[str, ...] = ROLES,
-    *,
-    required: tuple[str, ...] = ROLES,
-) -> dict[str, str]:
-    """Map each of ``roles`` to the one structure name that matches it.
-
-    A role matched by several structures is ambiguous and a ``required`` role matched by none is
-    missing: both raise :class:`RTStructError` listing the candidates or the names found, so the
-    user can choose. Roles that are neither required nor found are left out.
+def link_to_series(references: References, info: SeriesInfo, path: str) -> list[str]:
+    """Check that contours or segments referencing ``references`` belong to the image series
+    ``info``: warnings when linked by frame of reference only; :class:`RTStructError` when not
+    linked at all. Geometry (contours on the slices, inside the image) is checked when masks are made.
     """
-    mapping: dict[str, str] = {}
-    problems: list[str] = []
-    for role in roles:
-        candidates = [n for n in roi_names if match_role(n) == role]
-        if len(candidates) == 1:
-            mapping[role] = candidates[0]
-        elif candidates:
-            problems.append(
-                f"several structures could be the {role}: {', '.join(map(repr, candidates))}"
-            )
-        elif role in required:
-            problems.append(f"no structure is recognised as the {role}")
-    if problems:
-        found = ", ".join(map(repr, roi_names)) or "none"
-        raise RTStructError(
-            f"{'; '.join(problems)} (structures found: {found}). Say which structure is which."
-        )
-    return mapping
-
-
-def _check_references(rtstruct: RTStruct, info: SeriesInfo) -> None:
-    refs = rtstruct.references
-    if refs.series_uids and info.series_uid not in refs.series_uids:
-        raise RTStructError(
-            f"{rtstruct.path} was drawn on series {', '.join(refs.series_uids)}, not on the image "
-            f"series {info.series_uid}. Give the RTSTRUCT that belongs to this image."
-        )
-    if (
+    refs = references
+    same_frame = bool(
         refs.frame_of_reference_uids
         and info.frame_of_reference_uid
-        and (info.frame_of_reference_uid not in refs.frame_of_reference_uids)
-    ):
+        and info.frame_of_reference_uid in refs.frame_of_reference_uids
+    )
+    if refs.frame_of_reference_uids and info.frame_of_reference_uid and not same_frame:
         raise RTStructError(
-            f"{rtstruct.path} uses frame of reference {', '.join(refs.frame_of_reference_uids)}, but the "
+            f"{path} uses frame of reference {', '.join(refs.frame_of_reference_uids)}, but the "
             f"image uses {info.frame_of_reference_uid}: its coordinates do not apply to this image."
         )
-    if refs.sop_instance_uids and not set(refs.sop_instance_uids) & set(info.sop_instance_uids):
-        raise RTStructError(
-            f"{rtstruct.path} references none of the {len(info.sop_instance_uids)} slices of image series "
-            f"{info.series_uid}. Give the RTSTRUCT that belongs to this image."
-        )
+    by_series = not refs.series_uids or info.series_uid in refs.series_uids
+    by_slices = not refs.sop_instance_uids or bool(
+        set(refs.sop_instance_uids) & set(info.sop_instance_uids)
+    )
     if not refs.series_uids and not refs.frame_of_reference_uids and not refs.sop_instance_uids:
         raise RTStructError(
-            f"{rtstruct.path} does not say which image it was drawn on; it cannot be checked."
+            f"{path} does not say which image it was drawn on; it cannot be checked."
         )
+    if by_series and by_slices:
+        return []
+    if same_frame:
+        drawn_on = ", ".join(refs.series_uids) or "slices not in this series"
+        return [
+            f"{Path(path).name} was drawn on series {drawn_on}, not on the image series "
+            f"{info.series_uid}; both share frame of reference {info.frame_of_reference_uid}, so "
+            "it is linked by frame of reference and geometry (every contour lies on an image slice)."
+        ]
+    if not by_series:
+        raise RTStructError(
+            f"{path} was drawn on series {', '.join(refs.series_uids)}, not on the image series "
+            f"{info.series_uid}, and names no shared frame of reference. Give the RTSTRUCT that "
+            "belongs to this image."
+        )
+    raise RTStructError(
+        f"{path} references none of the {len(info.sop_instance_uids)} slices of image series "
+        f"{info.series_uid}. Give the RTSTRUCT that belongs to this image."
+    )
 
 
 def _rasterise(roi: ROI, image: sitk.Image) -> np.ndarray:
@@ -320,11 +225,12 @@ def rtstruct_to_masks(
 ) -> dict[str, sitk.Image]:
     """Rasterise the named ROIs onto ``image``'s grid as uint8 0/1 masks, keyed by ROI name.
 
-    Refuses (:class:`RTStructError`) a structure set drawn on another series or frame of reference,
-    a name not in the set, or a contour off the slices; an ROI with no closed contour or that covers
-    no voxel centre raises :class:`MaskError`.
+    Refuses (:class:`RTStructError`) a structure set not linked to the series
+    (:func:`link_to_series`, whose warnings the caller reports), a name not in the set, or a contour
+    off the slices; an ROI with no closed contour or that covers no voxel centre raises
+    :class:`MaskError`.
     """
-    _check_references(rtstruct, series_info)
+    link_to_series(rtstruct.references, series_info, rtstruct.path)
     masks: dict[str, sitk.Image] = {}
     for name in roi_names:
         roi = rtstruct.rois.get(name)

@@ -3,7 +3,8 @@
 An upload is one of: a zip (DICOM series + RTSTRUCT, or image and mask volumes), loose DICOM files,
 or loose NIfTI/NRRD volumes (one image plus masks). A ``clinical.json`` or a clinical CSV may come
 with it. This module says what the upload holds, so the Case page can ask the user only what is
-ambiguous (which volume is the image, which structure is the liver or GTV), then loads it.
+ambiguous (which volume is the image, which series, which structures are the GTV and the organ),
+then loads it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from survival_core.case import ROLES, Case
+from survival_core.case import Case
 from survival_core.errors import InputError
-from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case, load_case_files
+from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
 from survival_core.io.filetype import check_file_type
-from survival_core.io.rtstruct import match_role
+from survival_core.io.structures import role_candidates
 from survival_core.io.volume import is_volume_file, volume_stem
 
 
@@ -33,14 +34,21 @@ class UploadContents:
     clinical_json: Path | None = None
     clinical_csv: Path | None = None
 
-    def suggested_roles(self) -> dict[str, str]:
-        """Role -> structure name where exactly one structure matches the role's synonyms."""
-        found: dict[str, list[str]] = {role: [] for role in ROLES}
-        for name in self.structures:
-            role = match_role(volume_stem(name))
-            if role in found:
-                found[role].append(name)
-        return {role: names[0] for role, names in found.items() if len(names) == 1}
+    def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
+        """Role -> structure names the names make clear: every GTV-like structure, and the organ
+        when one site's organ names occur (the loader still checks that it surrounds the GTV)."""
+        keys = {volume_stem(n) if is_volume_file(n) else n: n for n in self.structures}
+        found = role_candidates(list(keys), site)
+        roles = {"gtv": [keys[k] for k in found.gtv]} if found.gtv else {}
+        if len(found.organs) == 1:
+            roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
+        return roles
+
+    def suggested_site(self) -> str | None:
+        """The site whose organ the structure names show, when exactly one does."""
+        keys = [volume_stem(n) if is_volume_file(n) else n for n in self.structures]
+        sites = role_candidates(keys).sites
+        return sites[0] if len(sites) == 1 else None
 
     def clinical_case_ids(self) -> list[str]:
         """Case ids listed in the uploaded clinical CSV (empty without one)."""
@@ -52,7 +60,7 @@ class UploadContents:
         """The volume most likely to be the image: not a structure, or named like one."""
         if self.kind != "volumes":
             return None
-        roles = set(self.suggested_roles().values())
+        roles = {n for names in self.suggested_roles().values() for n in names}
         candidates = [v for v in self.volumes if v not in roles]
         hinted = [v for v in candidates if volume_stem(v).lower() in IMAGE_STEMS]
         return (hinted or candidates or self.volumes or [None])[0]
@@ -113,15 +121,20 @@ def upload_clinical(contents: UploadContents, case_id: str) -> dict | None:
 
 def load_upload(
     contents: UploadContents,
-    roles: dict[str, str],
+    roles: dict[str, str | list[str]],
     *,
     image_name: str | None = None,
     case_id: str | None = None,
+    series_uid: str | None = None,
+    site: str | None = None,
+    modality: str | None = None,
 ) -> Case:
-    """Load the upload as a case with ``roles`` mapping each role to a structure name.
+    """Load the upload as a case with ``roles`` mapping each role to structure name(s).
 
     ``case_id`` names the case (and picks its row of an uploaded clinical CSV); by default it is
     the CSV's only case id, else clinical.json's, else the upload's content-derived name.
+    ``series_uid`` picks the image series of a DICOM upload, ``site`` the organ's site, and
+    ``modality`` that of volume files (CT by default).
     """
     listed = contents.clinical_case_ids()
     if case_id is None and len(listed) == 1:
@@ -130,16 +143,23 @@ def load_upload(
         image_name = image_name or contents.suggested_image()
         if image_name is None:
             raise InputError("No image volume was found in the upload.")
-        if image_name in roles.values():
+        named = {
+            n for value in roles.values() for n in ([value] if isinstance(value, str) else value)
+        }
+        if image_name in named:
             raise InputError(f"{image_name} cannot be both the image and a mask.")
-        case = load_case_files(
-            contents.folder / image_name,
-            {role: contents.folder / name for role, name in roles.items()},
-            clinical=None,
+        case = load_case(
+            contents.folder,
+            roles=roles,
             case_id=case_id or contents.folder.name,
+            site=site,
+            modality=modality,
+            image_name=image_name,
         )
     else:
-        case = load_case(contents.source, roles=roles, case_id=case_id)
+        case = load_case(
+            contents.source, roles=roles, case_id=case_id, site=site, series_uid=series_uid
+        )
     clinical = upload_clinical(contents, case.case_id)
     if clinical is not None:
         case.clinical = clinical

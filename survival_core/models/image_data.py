@@ -19,9 +19,17 @@ from torch import nn
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, MaskError
-from survival_core.preprocess.transforms import ApplyWindow, Compose, CropToROI, ResizeToShape
+from survival_core.preprocess.transforms import (
+    ApplyWindow,
+    Compose,
+    CropToROI,
+    PercentileRange,
+    ResizeToShape,
+)
 from survival_core.preprocess.window import Window
 
+#: Margin (mm) around the GTV's box when a case has no organ to crop the network input to.
+GTV_MARGIN_MM = 30.0
 #: Default patch size (x, y, z) voxels.
 PATCH_SIZE = (80, 80, 40)
 
@@ -31,24 +39,31 @@ def network_input(
     shape: Sequence[int] = (224, 224, 48),
     window: str | Window = "arterial",
     margin_mm: float = 10.0,
+    gtv_margin_mm: float = GTV_MARGIN_MM,
 ) -> tuple[np.ndarray, sitk.Image]:
     """The CNN input of ``case`` and the physical grid it lies on.
 
-    The CT is cropped to the liver box (+ ``margin_mm``), resized to ``shape`` (x, y, z) and
-    windowed onto [0, 1]. Returns ``(volume, reference)``: ``volume`` a float32 array
-    ``(1, z, y, x)``; ``reference`` the SimpleITK image of that input (size, origin, spacing,
-    direction), so maps computed on the network grid can be resampled back to the original CT.
-    Only the liver mask takes part (a GTV thinner than an output voxel does not stop it).
+    The image is cropped to the organ's box (+ ``margin_mm``) when the case has an organ, else to
+    the GTV's box (+ ``gtv_margin_mm``), so a network sees the organ of its own site (lungs for a
+    lung case), never an empty liver crop. It is resized to ``shape`` (x, y, z) and mapped onto
+    [0, 1]: CT through the HU ``window``, MR (no absolute scale) between the crop's 1st and 99th
+    percentiles. Returns ``(volume, reference)``: ``volume`` a float32 array ``(1, z, y, x)``;
+    ``reference`` the SimpleITK image of that input (size, origin, spacing, direction), so maps
+    computed on the network grid can be resampled back to the original image. Only the cropping
+    mask takes part (a GTV thinner than an output voxel does not stop it).
     """
     shape = _check_size(shape, "Volume shape")
-    if "liver" not in case.masks:
+    role = "organ" if "organ" in case.masks else "gtv"
+    if role not in case.masks:
         raise MaskError(
-            f"Case {case.case_id} has no liver mask to crop the CNN input to "
-            f"(it has {sorted(case.masks)})."
+            f"Case {case.case_id} has neither an organ nor a GTV mask to crop the network input to "
+            f"(it has {sorted(case.masks) or 'no masks'})."
         )
-    liver_only = dataclasses.replace(case, masks={"liver": case.masks["liver"]})
-    pipeline = Compose([CropToROI("liver", margin_mm), ResizeToShape(shape), ApplyWindow(window)])
-    reference = pipeline(liver_only).image
+    margin = margin_mm if role == "organ" else gtv_margin_mm
+    one_mask = dataclasses.replace(case, masks={role: case.masks[role]})
+    intensity = ApplyWindow(window) if case.modality == "CT" else PercentileRange()
+    pipeline = Compose([CropToROI(role, margin), ResizeToShape(shape), intensity])
+    reference = pipeline(one_mask).image
     return sitk.GetArrayFromImage(reference).astype(np.float32, copy=False)[None], reference
 
 
@@ -57,9 +72,10 @@ def case_volume(
     shape: Sequence[int] = (224, 224, 48),
     window: str | Window = "arterial",
     margin_mm: float = 10.0,
+    gtv_margin_mm: float = GTV_MARGIN_MM,
 ) -> np.ndarray:
     """The CNN input of ``case`` (see :func:`network_input`) as a float32 array ``(1, z, y, x)``."""
-    return network_input(case, shape, window, margin_mm)[0]
+    return network_input(case, shape, window, margin_mm, gtv_margin_mm)[0]
 
 
 def _check_size(size: Sequence[int], what: str) -> tuple[int, int, int]:

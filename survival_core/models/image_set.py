@@ -1,7 +1,7 @@
 """CT volumes by case id: the image input of the image models, next to their table rows.
 
 An image model's table rows are indexed by ``case_id``; an :class:`ImageSet` turns those ids into
-network inputs (:func:`~survival_core.models.image_data.network_input`: liver-cropped, resized,
+network inputs (:func:`~survival_core.models.image_data.network_input`: organ-cropped, resized,
 windowed) for a :class:`VolumeSpec`. Cases come from case folders (a cohort) or from loaded
 :class:`~survival_core.case.Case` objects (an upload being scored).
 
@@ -33,7 +33,7 @@ SERIAL_BELOW = 8
 
 @dataclass(frozen=True)
 class VolumeSpec:
-    """How a case becomes a network input: size (x, y, z) voxels, window, margin around the liver."""
+    """How a case becomes a network input: size (x, y, z) voxels, CT window, margin around the organ."""
 
     shape: tuple[int, int, int] = (224, 224, 48)
     window: str = "arterial"
@@ -74,7 +74,7 @@ class ImageRows:
 def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
     from survival_core.io.case_loader import load_case
 
-    case = load_case(folder, require=("liver",))
+    case = load_case(folder)
     return network_input(case, spec.shape, spec.window, spec.margin_mm)[0]
 
 

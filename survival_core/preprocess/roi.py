@@ -1,5 +1,5 @@
-"""Derived regions of interest (liver minus tumour, peritumoral ring) and cropping/resizing of a volume
-together with its masks.
+"""Derived regions of interest (organ minus tumour, peritumoral ring, body outline) and
+cropping/resizing of a volume together with its masks.
 
 Masks are uint8 0/1 SimpleITK images on the image grid; distances are physical (mm), taking the
 voxel spacing into account, so a 5 mm ring is 5 mm thick in-plane and across thick slices alike.
@@ -23,8 +23,13 @@ from survival_core.preprocess.resample import (
 )
 
 #: Role names of the derived masks.
-LIVER_MINUS_GTV = "liver_minus_gtv"
+ORGAN_MINUS_GTV = "organ_minus_gtv"
 PERITUMORAL_RING = "peritumoral_ring"
+BODY = "body"
+#: Thickness (mm) of the ``peritumoral_ring`` feature ROI.
+RING_MM = 5.0
+#: CT voxels above this (HU) are tissue rather than air, for the body outline.
+BODY_THRESHOLD_HU = -500.0
 
 
 def _check_mm(value: float, what: str, allow_zero: bool) -> None:
@@ -53,13 +58,38 @@ def _as_mask(voxels: np.ndarray, like: sitk.Image) -> sitk.Image:
     return out
 
 
-def liver_minus_gtv(liver: sitk.Image, gtv: sitk.Image) -> sitk.Image:
-    """The liver without the tumour (background liver parenchyma), uint8 0/1."""
-    check_same_grid(liver, gtv, "The GTV mask")
-    parenchyma = _voxels(liver, "liver") & ~_voxels(gtv, "GTV")
+def organ_minus_gtv(organ: sitk.Image, gtv: sitk.Image) -> sitk.Image:
+    """The organ without the tumour (e.g. background liver or lung parenchyma), uint8 0/1."""
+    check_same_grid(organ, gtv, "The GTV mask")
+    parenchyma = _voxels(organ, "organ") & ~_voxels(gtv, "GTV")
     if not parenchyma.any():
-        raise MaskError("Liver minus GTV is empty: the GTV mask covers the whole liver mask.")
-    return _as_mask(parenchyma, liver)
+        raise MaskError("Organ minus GTV is empty: the GTV mask covers the whole organ mask.")
+    return _as_mask(parenchyma, organ)
+
+
+def body_mask(image: sitk.Image, modality: str | None = None) -> sitk.Image:
+    """The body outline: CT voxels above -500 HU (MR: above Otsu's threshold), the largest connected
+    part, holes filled slice by slice (the lungs and bowel gas are inside the body), uint8 0/1.
+
+    ``modality`` None guesses CT when the image holds air-like values below -500."""
+    from scipy import ndimage
+
+    values = sitk.GetArrayFromImage(image).astype(np.float32)
+    is_ct = (modality or "").upper() == "CT" or (
+        modality is None and values.min() < BODY_THRESHOLD_HU
+    )
+    if is_ct:
+        tissue = values > BODY_THRESHOLD_HU
+    else:
+        otsu = sitk.OtsuThreshold(sitk.Cast(image, sitk.sitkFloat32), 0, 1)
+        tissue = sitk.GetArrayFromImage(otsu).astype(bool)
+    labels, count = ndimage.label(tissue)
+    if count == 0:
+        raise MaskError("No body outline found: the image holds no tissue-like voxels.")
+    sizes = np.bincount(labels.ravel())[1:]
+    body = labels == (int(np.argmax(sizes)) + 1)
+    body = np.stack([ndimage.binary_fill_holes(plane) for plane in body])
+    return _as_mask(body, image)
 
 
 def bounding_box(
@@ -86,7 +116,7 @@ def peritumoral_ring(
     gtv: sitk.Image, distance_mm: float, clip_to: sitk.Image | None = None
 ) -> sitk.Image:
     """Voxels outside the GTV within ``distance_mm`` (mm, centre to nearest GTV voxel centre) of it,
-    optionally kept only inside ``clip_to`` (normally the liver), uint8 0/1."""
+    optionally kept only inside ``clip_to`` (the organ, else the body outline), uint8 0/1."""
     _check_mm(distance_mm, "Peritumoral ring distance", allow_zero=False)
     tumour = _voxels(gtv, "GTV")
     # Every voxel within distance_mm of the tumour lies in its box widened by distance_mm.
@@ -97,11 +127,11 @@ def peritumoral_ring(
     ring[box] = (distance > 0) & (distance <= distance_mm)
     if clip_to is not None:
         check_same_grid(gtv, clip_to, "The mask to clip the ring to")
-        ring &= _voxels(clip_to, "clipping (liver)")
+        ring &= _voxels(clip_to, "clipping (organ or body)")
     if not ring.any():
         raise MaskError(
             f"The {distance_mm:g} mm peritumoral ring is empty: the GTV leaves no room around it "
-            "inside the liver mask."
+            "inside the organ or body mask."
         )
     return _as_mask(ring, gtv)
 

@@ -4,7 +4,7 @@ Each step is a small callable ``Case -> Case`` that returns a new case and never
 it only routes the case's image and masks to the functions in the sibling modules. Chain them with
 :class:`Compose`, e.g.::
 
-    Compose([Resample((1, 1, 1)), DeriveROIs(ring_mm=5), CropToROI("liver", 10), ApplyWindow("liver")])
+    Compose([Resample((1, 1, 1)), DeriveROIs(ring_mm=5), CropToROI("organ", 10), ApplyWindow("liver")])
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import Case
@@ -25,10 +26,12 @@ from survival_core.preprocess.resample import (
     resample_mask_onto,
 )
 from survival_core.preprocess.roi import (
-    LIVER_MINUS_GTV,
+    BODY,
+    ORGAN_MINUS_GTV,
     PERITUMORAL_RING,
+    body_mask,
     crop_to_roi,
-    liver_minus_gtv,
+    organ_minus_gtv,
     peritumoral_ring,
     resize_to_shape,
 )
@@ -75,22 +78,27 @@ class Resample:
 
 @dataclass(frozen=True)
 class DeriveROIs:
-    """Adds ``liver_minus_gtv`` and, with ``ring_mm``, a ``peritumoral_ring`` of that thickness (mm)
-    clipped to the liver. Needs the ``liver`` and ``gtv`` masks."""
+    """Adds ``organ_minus_gtv`` (when the case has an organ), ``body`` and, with ``ring_mm``, a
+    ``peritumoral_ring`` of that thickness (mm) clipped to the organ, else to the body. Needs the
+    ``gtv`` mask."""
 
     ring_mm: float | None = None
 
     def __call__(self, case: Case) -> Case:
-        missing = [role for role in ("liver", "gtv") if role not in case.masks]
-        if missing:
+        if "gtv" not in case.masks:
             raise MaskError(
-                f"Case {case.case_id} has no {' or '.join(missing)} mask; derived ROIs need both "
-                f"liver and GTV (it has {sorted(case.masks)})."
+                f"Case {case.case_id} has no GTV mask; derived ROIs are made around the tumour "
+                f"(it has {sorted(case.masks) or 'no masks'})."
             )
-        liver, gtv = case.masks["liver"], case.masks["gtv"]
-        masks = {**case.masks, LIVER_MINUS_GTV: liver_minus_gtv(liver, gtv)}
+        gtv, organ = case.masks["gtv"], case.masks.get("organ")
+        body = body_mask(case.image, case.modality)
+        masks = {**case.masks, BODY: body}
+        if organ is not None:
+            masks[ORGAN_MINUS_GTV] = organ_minus_gtv(organ, gtv)
         if self.ring_mm is not None:
-            masks[PERITUMORAL_RING] = peritumoral_ring(gtv, self.ring_mm, clip_to=liver)
+            masks[PERITUMORAL_RING] = peritumoral_ring(
+                gtv, self.ring_mm, clip_to=body if organ is None else organ
+            )
         return _updated(case, masks=masks)
 
 
@@ -98,7 +106,7 @@ class DeriveROIs:
 class CropToROI:
     """Image and all masks cropped to the ``role`` mask's box plus ``margin_mm`` on every side."""
 
-    role: str = "liver"
+    role: str = "organ"
     margin_mm: float = 10.0
 
     def __call__(self, case: Case) -> Case:
@@ -148,6 +156,23 @@ class ZScore:
             raise MaskError(f"Case {case.case_id} has no {self.role!r} mask to z-score within.")
         mask = None if self.role is None else case.mask_array(self.role)
         image = sitk.GetImageFromArray(zscore(case.array(), mask))
+        image.CopyInformation(case.image)
+        return _updated(case, image)
+
+
+@dataclass(frozen=True)
+class PercentileRange:
+    """Intensities between the image's ``low`` and ``high`` percentiles mapped onto [0, 1] (clipped):
+    the MR counterpart of a CT window, for images without an absolute scale."""
+
+    low: float = 1.0
+    high: float = 99.0
+
+    def __call__(self, case: Case) -> Case:
+        values = sitk.GetArrayFromImage(case.image).astype(np.float32)
+        lo, hi = np.percentile(values, (self.low, self.high))
+        scaled = np.clip((values - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(values)
+        image = sitk.GetImageFromArray(scaled.astype(np.float32))
         image.CopyInformation(case.image)
         return _updated(case, image)
 

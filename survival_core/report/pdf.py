@@ -25,7 +25,7 @@ from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.io.clinical import BY_NAME
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
-from survival_core.preprocess.window import get_window
+from survival_core.preprocess.window import WINDOW_PRESETS, get_window
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
@@ -41,7 +41,7 @@ DISCLAIMER = "For research use only. Not a medical device; not for clinical deci
 A4_INCHES = (210 / 25.4, 297 / 25.4)
 #: Bars in the feature chart.
 TOP_FEATURES = 8
-#: Margin (mm) around the liver when the CT snapshot is cropped to it.
+#: Margin (mm) around the organ (else the GTV) when the snapshot is cropped to it.
 CROP_MARGIN_MM = 15.0
 _LABEL_CHARS = 34
 
@@ -145,7 +145,7 @@ def _card_rows(loaded: LoadedModel) -> list[tuple[str, str]]:
         [f"{others} image feature(s)"] if others else []
     )
     if explanation_method(loaded) == "gradcam":
-        parts.append("the liver CT volume")
+        parts.append("the organ-cropped image volume")
     rows = [
         ("Model", f"{card.model}, trained {card.created[:10] or 'date unknown'}"),
         (
@@ -222,17 +222,22 @@ def _features(
     note = f"Share of the {method} map's absolute attribution by region."
     if explanation.enrichment is not None:
         note += (
-            f" Tumour enrichment of the top {100 * TOP_FRACTION:g} % liver voxels: "
+            f" Tumour enrichment of the top {100 * TOP_FRACTION:g} % organ voxels: "
             f"{explanation.enrichment:.1f}x."
         )
     return bars, False, note
 
 
 def _display_window(case: Case, view: SliceView) -> tuple[tuple[float, float], str]:
-    """The liver window for CT; the slice's 1st-99th percentile otherwise."""
+    """The site's window for CT (liver, lung, brain; soft tissue otherwise); the slice's 1st-99th
+    percentile otherwise."""
     if case.modality == "CT":
-        window = get_window("liver")
-        return (window.low, window.high), f"liver window W {window.width:g} / L {window.level:g} HU"
+        name = case.site if case.site in WINDOW_PRESETS else "mediastinum"
+        window = get_window(name)
+        return (
+            window.low,
+            window.high,
+        ), f"{name} window W {window.width:g} / L {window.level:g} HU"
     low, high = np.percentile(view.pixels, [1, 99])
     return (float(low), float(high)), "intensity 1st-99th percentile"
 
@@ -266,7 +271,7 @@ def gather_report(
     label = "Grad-CAM" if gradcam else "attribution"
     shown = None if overlay is None else make_overlay(case, overlay, label)
     index = best_slice(case, "axial")
-    view = extract_slice(case, "axial", index, overlay=shown, roles=("liver", "gtv"))
+    view = extract_slice(case, "axial", index, overlay=shown, roles=("organ", "gtv"))
     window, window_text = _display_window(case, view)
     where = "largest GTV cross-section" if "gtv" in case.masks else "middle slice"
     note = f"Axial slice {index + 1}/{n_slices(case.image, 'axial')} ({where}), {window_text}."
@@ -421,8 +426,10 @@ def _draw_km(fig, content: ReportContent) -> None:
 
 
 def _crop(ax, view: SliceView) -> None:
-    """Zoom to the liver contours (plus a margin) when there are any."""
-    points = [c for c in view.contours.get("liver", []) if len(c)]
+    """Zoom to the organ contours (else the GTV's; plus a margin) when there are any."""
+    points = [c for c in view.contours.get("organ", []) if len(c)] or [
+        c for c in view.contours.get("gtv", []) if len(c)
+    ]
     if not points:
         return
     stacked = np.concatenate(points)

@@ -1,0 +1,137 @@
+"""Fill a case's roles (``gtv``, ``organ``) from its rasterised structures.
+
+Names say what may fill a role (:mod:`survival_core.io.structures`); the masks settle what names
+cannot: several GTV structures are united, Lung-Left and Lung-Right make one lung, and an organ
+contour is taken only when it surrounds the tumour (the GTV's centre lies in the organ's box), so
+the brain contoured as an organ at risk of a head-and-neck plan, or the kidneys of a liver plan, are
+never taken for the organ that hosts the tumour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import SimpleITK as sitk
+
+from survival_core.errors import RTStructError
+from survival_core.io.structures import role_candidates
+from survival_core.io.volume import is_volume_file, volume_stem
+
+
+@dataclass
+class RoleAssignment:
+    """The role masks of a case, the site they imply and what a reader should know."""
+
+    masks: dict[str, sitk.Image]
+    site: str | None
+    names: dict[str, list[str]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _voxels(mask: sitk.Image) -> np.ndarray:
+    return sitk.GetArrayViewFromImage(mask).astype(bool)
+
+
+def unite(masks: list[sitk.Image]) -> sitk.Image:
+    """The voxel-wise union of masks on one grid, uint8 0/1."""
+    union = np.zeros(sitk.GetArrayViewFromImage(masks[0]).shape, dtype=bool)
+    for mask in masks:
+        union |= _voxels(mask)
+    out = sitk.GetImageFromArray(union.astype(np.uint8))
+    out.CopyInformation(masks[0])
+    return out
+
+
+def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
+    """Whether the GTV's centre of mass lies inside the organ's bounding box."""
+    organ_voxels, gtv_voxels = _voxels(organ), _voxels(gtv)
+    if not organ_voxels.any() or not gtv_voxels.any():
+        return False
+    centre = np.argwhere(gtv_voxels).mean(axis=0)
+    where = np.argwhere(organ_voxels)
+    return bool(
+        np.all(centre >= where.min(axis=0) - 0.5) and np.all(centre <= where.max(axis=0) + 0.5)
+    )
+
+
+def _match_key(name: str) -> str:
+    """The part of a structure's name that says what it is ('lung.nii.gz' -> 'lung')."""
+    return volume_stem(name) if is_volume_file(name) else name
+
+
+def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
+    what = "GTV (tumour)" if role == "gtv" else (site or "organ")
+    listed = ", ".join(map(repr, names)) or "none"
+    return RTStructError(
+        f"No structure is recognised as the {what} (structures found: {listed}). "
+        "Say which structure is which."
+    )
+
+
+def assign_roles(
+    structures: Mapping[str, sitk.Image],
+    explicit: Mapping[str, list[str]],
+    require: tuple[str, ...],
+    site: str | None = None,
+) -> RoleAssignment:
+    """Role masks from ``structures`` (name -> mask on the image grid).
+
+    ``explicit`` (role -> names) is taken as given; the other roles are matched by name. An organ
+    found by name but not surrounding the GTV is left out with a warning; organs of several sites
+    that all surround it are ambiguous. A ``require``d role left empty raises :class:`RTStructError`.
+    """
+    names = list(structures)
+    chosen: dict[str, list[str]] = {role: list(v) for role, v in explicit.items()}
+    for role, listed in chosen.items():
+        absent = [n for n in listed if n not in structures]
+        if absent:
+            raise RTStructError(
+                f"No structure named {', '.join(map(repr, absent))} for the {role}; the case has "
+                f"{', '.join(map(repr, names)) or 'none'}."
+            )
+    taken = {n for listed in chosen.values() for n in listed}
+    free = [n for n in names if n not in taken]
+    by_key = {_match_key(n): n for n in free}
+    found = role_candidates(list(by_key), site)
+    warnings: list[str] = []
+    if "gtv" not in chosen and found.gtv:
+        chosen["gtv"] = [by_key[k] for k in found.gtv]
+        if len(found.gtv) > 1:
+            warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
+    masks = {role: unite([structures[n] for n in listed]) for role, listed in chosen.items()}
+    case_site = site
+    if "organ" not in chosen and found.organs:
+        organs = {
+            s: unite([structures[by_key[k]] for k in keys]) for s, keys in found.organs.items()
+        }
+        if "gtv" in masks:
+            hosting = [s for s, mask in organs.items() if surrounds(mask, masks["gtv"])]
+            for other in sorted(set(organs) - set(hosting)):
+                listed = ", ".join(repr(by_key[k]) for k in found.organs[other])
+                warnings.append(
+                    f"{listed} looks like the {other} but does not surround the GTV; it is not "
+                    "taken as the organ hosting the tumour."
+                )
+        else:
+            hosting = list(organs)
+        if len(hosting) > 1:
+            listed = "; ".join(
+                f"{s}: {', '.join(repr(by_key[k]) for k in found.organs[s])}" for s in hosting
+            )
+            raise RTStructError(
+                f"Several organs could host the tumour ({listed}). Say which structure is the organ."
+            )
+        if hosting:
+            case_site = case_site or hosting[0]
+            chosen["organ"] = [by_key[k] for k in found.organs[hosting[0]]]
+            masks["organ"] = organs[hosting[0]]
+    elif "organ" in chosen and case_site is None:
+        keys = [_match_key(n) for n in chosen["organ"]]
+        sites = {s for s in role_candidates(keys).organs}
+        case_site = next(iter(sites)) if len(sites) == 1 else None
+    for role in require:
+        if role not in masks:
+            raise _missing(role, names, case_site)
+    return RoleAssignment(masks, case_site, chosen, warnings)

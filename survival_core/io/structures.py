@@ -1,0 +1,287 @@
+"""Structure names -> roles, for any cancer site: which contours are the tumour, which the organ.
+
+Names come from RTSTRUCT ROIs, SEG segments or mask file names, written by people and planning
+systems at other sites, so matching is case-insensitive and works on the name's words
+("GTV_Mass_CT" -> gtv, mass, ct):
+
+- ``gtv``: GTV, GTVp, GTVn, GTV-1, GTV_2, GTV_Mass*, tumour/tumor, lesion, HCC, mass, neoplasm.
+  Several GTV structures are all the tumour: the loader unites them (or keeps lesions apart, see
+  :mod:`survival_core.features.lesions`).
+- ``organ``: the organ of a site (:data:`SITE_ORGANS`): liver; lung/lungs (Lung-Left and Lung-Right
+  are one lung organ, united); brain; kidney; pancreas; prostate. With a known site only that
+  site's organ names count.
+
+Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", opt, avoid), subtractions
+("Lung-GTV", "liver minus tumour"), organs at risk (cord, heart, parotid, brainstem...), and parts of
+an organ (segments, lobes, vessels, nodes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from survival_core.errors import RTStructError
+
+GTV_WORDS = frozenset(
+    {
+        "gtv",
+        "gtvp",
+        "gtvt",
+        "gtvn",
+        "tumor",
+        "tumour",
+        "tumors",
+        "tumours",
+        "lesion",
+        "lesions",
+        "hcc",
+        "mass",
+        "neoplasm",
+    }
+)
+#: Organ names of each site; the site is the organ that hosts the tumour.
+SITE_ORGANS: dict[str, frozenset[str]] = {
+    "liver": frozenset({"liver", "wholeliver", "hepar"}),
+    "lung": frozenset({"lung", "lungs", "wholelung", "lungtotal"}),
+    "brain": frozenset({"brain", "cerebrum"}),
+    "kidney": frozenset({"kidney", "kidneys"}),
+    "pancreas": frozenset({"pancreas"}),
+    "prostate": frozenset({"prostate"}),
+}
+#: Sites a user may name; sites without an organ contour convention have no organ names.
+SITES = (*SITE_ORGANS, "head_and_neck", "sarcoma", "breast", "other")
+_ORGAN_WORDS = frozenset().union(*SITE_ORGANS.values())
+#: Margins, helpers and planning structures: never a role.
+_HELPER_WORDS = frozenset(
+    {
+        "ptv",
+        "ctv",
+        "itv",
+        "prv",
+        "ring",
+        "opt",
+        "avoid",
+        "margin",
+        "expand",
+        "exp",
+        "mm",
+        "cm",
+        "dose",
+        "external",
+        "body",
+        "skin",
+        "outline",
+        "couch",
+        "support",
+        "marker",
+        "markers",
+        "isocenter",
+        "iso",
+    }
+)
+#: Parts of an organ: never the whole organ (they may still name a tumour, e.g. "GTV node").
+_PART_WORDS = frozenset(
+    {
+        "segment",
+        "seg",
+        "lobe",
+        "lobes",
+        "rul",
+        "rml",
+        "rll",
+        "lul",
+        "lll",
+        "lingula",
+        "hilum",
+        "vessel",
+        "vessels",
+        "vein",
+        "veins",
+        "artery",
+        "portal",
+        "duct",
+        "ducts",
+        "cyst",
+        "cysts",
+        "node",
+        "nodes",
+        "bed",
+        "stem",
+    }
+)
+#: Organs at risk and other anatomy: a name holding one of these is never a role.
+_OAR_WORDS = frozenset(
+    {
+        "cord",
+        "spinalcord",
+        "spinal",
+        "heart",
+        "parotid",
+        "brainstem",
+        "chiasm",
+        "optic",
+        "cochlea",
+        "mandible",
+        "larynx",
+        "trachea",
+        "esophagus",
+        "oesophagus",
+        "bowel",
+        "stomach",
+        "duodenum",
+        "bladder",
+        "rectum",
+        "femur",
+        "femoral",
+        "lens",
+        "eye",
+        "globe",
+        "hippocampus",
+        "pituitary",
+        "thyroid",
+        "submandibular",
+        "cavity",
+        "lips",
+        "bronchus",
+        "bronchi",
+        "rib",
+        "ribs",
+        "chestwall",
+        "spleen",
+    }
+)
+_COMBINING_WORDS = (
+    GTV_WORDS | _ORGAN_WORDS | _OAR_WORDS | {"ptv", "ctv", "itv", "vessel", "vessels"}
+)
+_MINUS_WORDS = ("minus", "sub", "not", "without", "excl", "excluding", "exc", "wo")
+
+
+@dataclass(frozen=True)
+class StructureMatch:
+    """What a structure name stands for: its role and, for an organ, the site."""
+
+    role: str
+    site: str | None = None
+
+
+def words(name: str) -> list[str]:
+    """A name's lower-case words and numbers ('GTV_Mass-CT2' -> ['gtv', 'mass', 'ct', '2'])."""
+    return re.findall(r"[a-z]+|\d+", name.lower())
+
+
+def _is_subtraction(name: str) -> bool:
+    """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour': two structures joined by a minus."""
+    lowered = name.lower()
+    for match in re.finditer(r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])", lowered):
+        left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
+        if left & _COMBINING_WORDS and right & _COMBINING_WORDS:
+            return True
+    return False
+
+
+def match_structure(name: str, site: str | None = None) -> StructureMatch | None:
+    """The role (and site) a structure name stands for, or None; with ``site`` only that site's
+    organ names count as the organ."""
+    found = set(words(name))
+    if not found or found & _HELPER_WORDS or _is_subtraction(name):
+        return None
+    if found & GTV_WORDS:  # "GTV_Esophagus" is a tumour, not the organ at risk
+        return StructureMatch("gtv")
+    if found & (_OAR_WORDS | _PART_WORDS):
+        return None
+    for organ_site, organ_words in SITE_ORGANS.items():
+        if found & organ_words and (site is None or site == organ_site):
+            return StructureMatch("organ", organ_site)
+    return None
+
+
+def match_role(name: str, site: str | None = None) -> str | None:
+    """The role a structure name stands for ('gtv', 'organ') or None."""
+    found = match_structure(name, site)
+    return None if found is None else found.role
+
+
+def as_names(value: str | Sequence[str]) -> list[str]:
+    """One structure name or several, as a list."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+@dataclass
+class RoleCandidates:
+    """Structures that may fill each role: the GTV's (all united by default) and the organ's by site."""
+
+    gtv: list[str]
+    organs: dict[str, list[str]]
+
+    @property
+    def sites(self) -> list[str]:
+        return list(self.organs)
+
+
+def role_candidates(names: Iterable[str], site: str | None = None) -> RoleCandidates:
+    """Sort structure ``names`` into GTV candidates and organ candidates per site."""
+    gtv: list[str] = []
+    organs: dict[str, list[str]] = {}
+    for name in names:
+        found = match_structure(name, site)
+        if found is None:
+            continue
+        if found.role == "gtv":
+            gtv.append(name)
+        else:
+            organs.setdefault(str(found.site), []).append(name)
+    return RoleCandidates(gtv, organs)
+
+
+def map_roles(
+    names: Sequence[str],
+    *,
+    required: tuple[str, ...] = ("gtv",),
+    site: str | None = None,
+) -> dict[str, list[str]]:
+    """Role -> the structure names that make it, from names alone.
+
+    Every GTV-like structure is part of the GTV. The organ is taken when exactly one site's organ
+    names occur (Lung-Left + Lung-Right together); organs of several sites are ambiguous and a
+    ``required`` role with no candidate is missing: both raise :class:`RTStructError` listing
+    the structures found, so the user can say which is which.
+    """
+    found = role_candidates(names, site)
+    mapping: dict[str, list[str]] = {}
+    problems: list[str] = []
+    if found.gtv:
+        mapping["gtv"] = found.gtv
+    elif "gtv" in required:
+        problems.append("no structure is recognised as the GTV (tumour)")
+    if len(found.organs) == 1:
+        mapping["organ"] = next(iter(found.organs.values()))
+    elif found.organs:
+        listed = "; ".join(f"{s}: {', '.join(map(repr, n))}" for s, n in found.organs.items())
+        problems.append(f"several organs could host the tumour ({listed})")
+    elif "organ" in required:
+        problems.append(
+            f"no structure is recognised as the {site or 'organ'}"
+            if site
+            else "no structure is recognised as the organ"
+        )
+    if problems:
+        listed = ", ".join(map(repr, names)) or "none"
+        raise RTStructError(
+            f"{'; '.join(problems)} (structures found: {listed}). Say which structure is which."
+        )
+    return mapping
+
+
+def normalise_roles(roles: Mapping[str, str | Sequence[str]] | None) -> dict[str, list[str]]:
+    """Role -> list of names from a mapping whose values are one name or several; legacy role
+    names (``liver``) read as today's (``organ``)."""
+    from survival_core.case import LEGACY_ROLES
+
+    out: dict[str, list[str]] = {}
+    for role, value in (roles or {}).items():
+        names = [n for n in as_names(value) if n]
+        if names:
+            out.setdefault(LEGACY_ROLES.get(role, role), []).extend(names)
+    return out

@@ -1,0 +1,94 @@
+"""Structure names -> roles for any site: GTVs, organs by site, never OARs, margins or subtractions."""
+
+from __future__ import annotations
+
+import pytest
+
+from survival_core.errors import RTStructError
+from survival_core.io.structures import map_roles, match_role, match_structure
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("GTV", "gtv"),
+        ("gtv1", "gtv"),
+        ("GTVp", "gtv"),
+        ("GTVn", "gtv"),
+        ("GTV_total", "gtv"),
+        ("GTV-1", "gtv"),
+        ("GTV-2", "gtv"),
+        ("GTV_Mass_CT", "gtv"),
+        ("GTV_Mass_MR_T1", "gtv"),
+        ("GTV node", "gtv"),
+        ("GTV_Esophagus", "gtv"),
+        ("Tumor", "gtv"),
+        ("tumour", "gtv"),
+        ("Lesion 1", "gtv"),
+        ("HCC", "gtv"),
+        ("mass", "gtv"),
+        ("Liver tumor", "gtv"),
+        ("Liver", "organ"),
+        ("LIVER", "organ"),
+        ("liver_total", "organ"),
+        ("Whole Liver", "organ"),
+        ("whole-liver", "organ"),
+        ("Lung-Left", "organ"),
+        ("Lung_R", "organ"),
+        ("Lungs", "organ"),
+        ("Brain", "organ"),
+        ("Liver-GTV", None),
+        ("liver - gtv", None),
+        ("Liver_minus_GTV", None),
+        ("liver minus tumour", None),
+        ("Lungs-GTV", None),
+        ("Lung-GTV", None),
+        ("Heart-GTV", None),
+        ("PTV", None),
+        ("PTV_GTV", None),
+        ("CTV_liver", None),
+        ("ITV", None),
+        ("GTV+5mm", None),
+        ("Liver segment 4", None),
+        ("Lung_RUL", None),
+        ("Portal vein", None),
+        ("Heart", None),
+        ("Spinal-Cord", None),
+        ("SpinalCord", None),
+        ("Parotid_L", None),
+        ("Brainstem", None),
+        ("Brain_Stem", None),
+        ("Esophagus", None),
+        ("External", None),
+        ("BODY", None),
+        ("", None),
+    ],
+)
+def test_match_role(name: str, role: str | None) -> None:
+    assert match_role(name) == role
+
+
+def test_organ_sites() -> None:
+    assert match_structure("Lung-Left").site == "lung"
+    assert match_structure("Liver").site == "liver"
+    assert match_structure("Brain").site == "brain"
+    # With the case's site known, another site's organ is not the organ.
+    assert match_structure("Liver", site="lung") is None
+    assert match_structure("Lungs", site="lung").site == "lung"
+
+
+def test_map_roles() -> None:
+    assert map_roles(["Body", "Liver", "GTV", "Liver-GTV"]) == {"gtv": ["GTV"], "organ": ["Liver"]}
+    # Several GTVs are all the tumour; left and right lungs make one organ; OARs are left out.
+    lung = ["GTV-1", "GTV-2", "Lung-Left", "Lung-Right", "Spinal-Cord", "Heart", "PTV"]
+    assert map_roles(lung) == {"gtv": ["GTV-1", "GTV-2"], "organ": ["Lung-Left", "Lung-Right"]}
+    assert map_roles(["Body", "GTV"]) == {"gtv": ["GTV"]}
+    with pytest.raises(RTStructError, match="several organs could host the tumour"):
+        map_roles(["Liver", "Lungs", "GTV"])
+    assert map_roles(["Liver", "Lungs", "GTV"], site="lung") == {"gtv": ["GTV"], "organ": ["Lungs"]}
+    with pytest.raises(
+        RTStructError, match="no structure is recognised as the GTV.*'Body', 'Liver'"
+    ):
+        map_roles(["Body", "Liver"])
+    with pytest.raises(RTStructError, match="no structure is recognised as the organ"):
+        map_roles(["Body", "GTV"], required=("gtv", "organ"))
