@@ -22,6 +22,10 @@ class RTStructError(InputError):
     """An RTSTRUCT cannot be converted to masks for the given image."""
 
 
+class SegError(RTStructError):
+    """A DICOM SEG cannot be read or converted to masks for the given image."""
+
+
 class GeometryError(InputError):
     """Two volumes that must share a voxel grid do not."""
 

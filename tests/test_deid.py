@@ -208,7 +208,7 @@ def test_uids_stay_linked_and_the_case_loads_the_same(tmp_path):
     _deid_folder(paths["folder"], tmp_path / "clean", deid)
     original, cleaned = load_case(paths["folder"]), load_case(tmp_path / "clean")
     np.testing.assert_array_equal(cleaned.array(), original.array())
-    for role in ("liver", "gtv"):
+    for role in ("organ", "gtv"):
         assert cleaned.mask_array(role).any()
         np.testing.assert_array_equal(cleaned.mask_array(role), original.mask_array(role))
     rt = pydicom.dcmread(tmp_path / "clean" / "rtstruct.dcm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import SimpleITK as sitk
 from pydicom.data import get_testdata_file
 
 from survival_core.errors import DicomError
-from survival_core.io.dicom_series import read_series, scan_dicom
+from survival_core.io.dicom_series import read_series, scan_dicom, series_summary
 from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, write, write_scrambled
 
 SQ = np.sqrt(0.5)
@@ -122,12 +123,12 @@ def test_ibsi_multiframe_phantom_loads(shared_data: Path) -> None:
 
 
 def test_picks_ct_among_series_and_honours_series_uid(tmp_path: Path) -> None:
-    ct = ct_slices(hu_volume((2, 4, 4)))
+    ct = ct_slices(hu_volume((3, 4, 4)))
     mr = ct_slices(hu_volume((3, 4, 4)), modality="MR")
     for i, ds in enumerate(ct + mr):
         write(ds, tmp_path / f"{i}.dcm")
     image, info = read_series(tmp_path)
-    assert info.modality == "CT" and image.GetSize()[2] == 2
+    assert info.modality == "CT" and image.GetSize()[2] == 3
     _, info = read_series(tmp_path, series_uid=mr[0].SeriesInstanceUID)
     assert info.modality == "MR"
     with pytest.raises(DicomError, match="not in") as err:
@@ -136,7 +137,7 @@ def test_picks_ct_among_series_and_honours_series_uid(tmp_path: Path) -> None:
 
 
 def test_two_ct_series_ask_which(tmp_path: Path) -> None:
-    first, second = ct_slices(hu_volume((2, 4, 4))), ct_slices(hu_volume((2, 4, 4)))
+    first, second = ct_slices(hu_volume((3, 4, 4))), ct_slices(hu_volume((3, 4, 4)))
     for i, ds in enumerate(first + second):
         write(ds, tmp_path / f"{i}.dcm")
     with pytest.raises(DicomError, match="2 CT series") as err:
@@ -258,3 +259,96 @@ def test_inventory_lists_rtstruct_with_its_series(tmp_path: Path) -> None:
     assert entry.references.series_uids == (datasets[0].SeriesInstanceUID,)
     assert entry.roi_names == ("GTV",)
     assert [s.series_uid for s in inventory.series] == [datasets[0].SeriesInstanceUID]
+
+
+def write_series(folder: Path, datasets: list) -> list:
+    for ds in datasets:
+        write(ds, folder / f"{ds.SOPInstanceUID}.dcm")
+    return datasets
+
+
+def scout(**kwargs) -> list:
+    """A one-slice localizer."""
+    (ds,) = ct_slices(hu_volume((1, 6, 5)), **kwargs)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    ds.SeriesDescription = "scout"
+    return [ds]
+
+
+def test_series_summary_and_default_pick_follow_the_structure_set(tmp_path: Path) -> None:
+    """CT + MR + scout in one folder: listed with their sizes; the RTSTRUCT drawn on the MR makes it
+    the default, where the modality preference alone takes the CT."""
+    ct = write_series(tmp_path, ct_slices(hu_volume((4, 6, 5))))
+    mr = write_series(tmp_path, ct_slices(hu_volume((3, 8, 7)), modality="MR"))
+    localizer = write_series(tmp_path, scout(frame_uid=ct[0].FrameOfReferenceUID))
+    assert read_series(tmp_path)[1].series_uid == ct[0].SeriesInstanceUID
+    write(rtstruct(mr, {"GTV": []}), tmp_path / "rs.dcm")
+
+    inventory = scan_dicom(tmp_path)
+    summaries = {s.series_uid: s for s in series_summary(inventory)}
+    assert len(summaries) == 3
+    ct_row, mr_row, scout_row = (summaries[s[0].SeriesInstanceUID] for s in (ct, mr, localizer))
+    assert (ct_row.modality, ct_row.description, ct_row.size) == ("CT", "synthetic CT", "5 x 6 x 4")
+    assert (mr_row.modality, mr_row.size, mr_row.slices) == ("MR", "7 x 8 x 3", 3)
+    assert (scout_row.scout, scout_row.description, ct_row.scout, mr_row.scout) == (
+        True,
+        "scout",
+        False,
+        False,
+    )
+    assert mr_row.referenced_by == (str(tmp_path / "rs.dcm"),)
+    assert ct_row.referenced_by == scout_row.referenced_by == ()
+    assert [s.default for s in (ct_row, mr_row, scout_row)] == [False, True, False]
+    _, info = read_series(inventory)
+    assert info.series_uid == mr[0].SeriesInstanceUID
+    _, info = read_series(inventory, series_uid=localizer[0].SeriesInstanceUID)
+    assert info.series_uid == localizer[0].SeriesInstanceUID
+
+
+def test_structure_set_naming_only_the_frame_of_reference(tmp_path: Path) -> None:
+    """A structure set naming neither series nor slices of the upload is matched by its frame of
+    reference, never to the scout that shares it."""
+    ct = write_series(tmp_path, ct_slices(hu_volume((3, 4, 4))))
+    mr = write_series(tmp_path, ct_slices(hu_volume((3, 4, 4)), modality="MR"))
+    write_series(tmp_path, scout(frame_uid=mr[0].FrameOfReferenceUID))
+    elsewhere = ct_slices(hu_volume((3, 4, 4)), frame_uid=mr[0].FrameOfReferenceUID)
+    write(rtstruct(elsewhere, {"GTV": []}), tmp_path / "rs.dcm")
+    inventory = scan_dicom(tmp_path)
+    assert read_series(inventory)[1].series_uid == mr[0].SeriesInstanceUID
+    assert [s.default for s in series_summary(inventory)].count(True) == 1
+    assert ct[0].SeriesInstanceUID not in {
+        s.series_uid for s in series_summary(inventory) if s.referenced_by
+    }
+
+
+def test_scouts_dose_and_plan_never_picked_by_default(tmp_path: Path) -> None:
+    ct = write_series(tmp_path, ct_slices(hu_volume((5, 4, 4))))
+    write_series(tmp_path, scout())
+    write_series(tmp_path, ct_slices(hu_volume((2, 4, 4))))  # two slices: a scout too
+    for name in ("rtdose.dcm", "rtplan.dcm"):
+        shutil.copy(get_testdata_file(name), tmp_path / name)
+    inventory = scan_dicom(tmp_path)
+    assert len(inventory.series) == 3
+    assert sorted(note.split(": ", 1)[1] for note in inventory.skipped) == [
+        "DICOM RTDOSE object, not an image",
+        "DICOM RTPLAN object, not an image",
+    ]
+    _, info = read_series(inventory)
+    assert info.series_uid == ct[0].SeriesInstanceUID
+    assert [s.scout for s in series_summary(inventory)].count(True) == 2
+
+
+def test_only_scouts_ask_which(tmp_path: Path) -> None:
+    first = write_series(tmp_path, scout())
+    write_series(tmp_path, ct_slices(hu_volume((2, 4, 4))))
+    with pytest.raises(DicomError, match="only scout") as err:
+        read_series(tmp_path)
+    assert first[0].SeriesInstanceUID in str(err.value)
+    assert not any(s.default for s in series_summary(scan_dicom(tmp_path)))
+
+
+def test_single_series_is_read_even_when_thin(tmp_path: Path) -> None:
+    """A lone series is what the user gave, even of one or two slices."""
+    (ds,) = scout()
+    image, info = read_series(write(ds, tmp_path / "only.dcm"))
+    assert image.GetSize() == (5, 6, 1) and info.series_uid == ds.SeriesInstanceUID

@@ -60,7 +60,7 @@ def test_mask_on_grid_keeps_shape_volume_and_position():
     case = make_case((48, 40, 20), spacing=(1.0, 1.0, 2.5))
     config = UNetConfig(slice_size=64, n_slices=16, channels=(8, 16), strides=(2,))
     item = segmentation_input(case, config)
-    assert item.image.shape == item.gtv.shape == item.liver.shape == (16, 64, 64)
+    assert item.image.shape == item.gtv.shape == item.organ.shape == (16, 64, 64)
     assert item.gtv.dtype == np.uint8 and set(np.unique(item.gtv)) == {0, 1}
     assert tuple(item.reference.GetSize()) == (64, 64, 16)
     # the sphere of radius 0.15 * 48 mm keeps its volume (nearest neighbour, within 20 %)
@@ -75,7 +75,7 @@ def test_mask_on_grid_keeps_shape_volume_and_position():
     )
     # arterial window 70/150 HU: tumour 120 HU -> 0.83, liver 60 HU -> 0.43
     assert np.median(item.image[item.gtv == 1]) == pytest.approx(125 / 150, abs=0.03)
-    liver_only = (item.liver == 1) & (item.gtv == 0)
+    liver_only = (item.organ == 1) & (item.gtv == 0)
     assert np.median(item.image[liver_only]) == pytest.approx(65 / 150, abs=0.02)
 
 

@@ -23,7 +23,8 @@ from pydicom.data import get_testdata_file
 
 from survival_core.errors import RTStructError
 from survival_core.io.dicom_series import SeriesInfo, read_dicom, rtstruct_references
-from survival_core.io.rtstruct import map_roles, read_rtstruct, rtstruct_to_masks
+from survival_core.io.rtstruct import read_rtstruct, rtstruct_to_masks
+from survival_core.io.structures import map_roles
 from tests.dicom_fixtures import ct_slices, rtstruct, square, write
 from tests.fuzzing import (
     BYTE_OPS,

@@ -100,7 +100,7 @@ def report_pdf(case, loaded, scored) -> bytes:
 
 def _gtv_map(case) -> sitk.Image:
     """A signed map on the case's grid: positive in the tumour, slightly negative in the liver."""
-    values = case.mask_array("gtv").astype(np.float32) - 0.3 * case.mask_array("liver")
+    values = case.mask_array("gtv").astype(np.float32) - 0.3 * case.mask_array("organ")
     image = sitk.GetImageFromArray(values)
     image.CopyInformation(case.image)
     return image
@@ -189,7 +189,7 @@ def test_the_snapshot_is_the_largest_gtv_cross_section_with_contours(case, loade
     content = gather_report(case, loaded, scored[0])
     areas = case.mask_array("gtv").sum(axis=(1, 2))
     assert content.view.index == int(np.argmax(areas))
-    assert set(content.view.contours) == {"liver", "gtv"}
+    assert set(content.view.contours) == {"organ", "gtv"}
     assert content.window == (-45.0, 105.0)  # liver window W 150 / L 30 HU
     assert not content.overlay
     ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")

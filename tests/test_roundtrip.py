@@ -32,7 +32,7 @@ def test_rtstruct_contours_come_back_as_the_masks_they_were_drawn_from(
     np.testing.assert_array_equal(case.array(), rendered.image.astype(np.float32))
     assert case.image.GetSpacing() == pytest.approx(image.GetSpacing())
     assert case.image.GetOrigin() == pytest.approx(image.GetOrigin(), abs=1e-3)
-    for role, drawn in (("liver", rendered.liver), ("gtv", rendered.gtv)):
+    for role, drawn in (("organ", rendered.liver), ("gtv", rendered.gtv)):
         back = sitk.GetArrayFromImage(case.masks[role]).astype(bool)
         drawn = drawn.astype(bool)
         assert back.sum() == pytest.approx(drawn.sum(), rel=0.02), role

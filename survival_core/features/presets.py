@@ -12,7 +12,10 @@ Each preset declares the ROIs it needs (``ExtractionSettings.rois``; the case ro
   body), 1 mm grid, fixed bin width 25 HU; Laplacian-of-Gaussian and wavelet images optional (off
   by default).
 
-``han2020`` and ``full`` need only the GTV.
+``han2020`` and ``full`` need only the GTV. Both take ``modality``: for MR (no absolute scale) the
+image is first bias-corrected (N4) and Nyul-standardised inside the body outline onto 0-100 (Han
+2020's "nonlinear standardisation"), and the HU bin widths become widths on that scale
+(:data:`MR_BIN_WIDTH`: 32 bins over it); CT settings are unchanged.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from survival_core.features.settings import (
     ExtractionSettings,
     FeatureClass,
     Filters,
+    IntensityOptions,
     Scale,
+    Standardisation,
 )
 
 #: The texture features of Wei et al. (2021), by pyradiomics class (pyradiomics names:
@@ -45,6 +50,15 @@ WEI2021_LEVELS = (8, 16, 32, 64)
 HAN2020_LEVELS = (16, 32)
 #: Fixed bin width (HU) of the ``full`` preset: pyradiomics' default, usual for CT.
 FULL_BIN_WIDTH_HU = 25.0
+#: Bin width on the 0-100 standardised MR scale: 32 bins over it.
+MR_BIN_WIDTH = 100.0 / 32
+#: How non-CT images (MR and other modalities without an absolute scale) are standardised.
+MR_STANDARDISATION = Standardisation(method="nyul", region="body", bias_correction=True)
+
+
+def _is_ct(modality: str) -> bool:
+    return str(modality).upper() == "CT"
+
 
 ONE_MM = Scale(spacing_mm=1.0, interpolator="linear", mask_method="nearest")
 
@@ -60,8 +74,10 @@ def wei2021() -> ExtractionSettings:
     )
 
 
-def han2020() -> ExtractionSettings:
-    """Settings of Han et al. (2020): GTV features at two scales and four discretisations."""
+def han2020(modality: str = "CT") -> ExtractionSettings:
+    """Settings of Han et al. (2020): GTV features at two scales and four discretisations; on MR
+    after the study's nonlinear intensity standardisation."""
+    mr = not _is_ct(modality)
     return ExtractionSettings(
         preset="han2020",
         rois=("gtv",),
@@ -75,6 +91,14 @@ def han2020() -> ExtractionSettings:
             for method in ("equal_probability", "uniform")
             for n in HAN2020_LEVELS
         ),
+        **(
+            {
+                "standardisation": MR_STANDARDISATION,
+                "intensity": IntensityOptions(bin_width=MR_BIN_WIDTH),
+            }
+            if mr
+            else {}
+        ),
     )
 
 
@@ -82,16 +106,27 @@ def full(
     log_sigmas_mm: Sequence[float] = (),
     wavelet: str | None = None,
     rois: Sequence[str] = ("gtv",),
+    modality: str = "CT",
 ) -> ExtractionSettings:
     """Every pyradiomics feature class on ``rois`` (the GTV by default); LoG images at
-    ``log_sigmas_mm`` (mm) and the ``wavelet`` decompositions (e.g. "coif1") when given."""
+    ``log_sigmas_mm`` (mm) and the ``wavelet`` decompositions (e.g. "coif1") when given; on MR
+    standardised first, with bins on the standard scale."""
+    width = FULL_BIN_WIDTH_HU if _is_ct(modality) else MR_BIN_WIDTH
     return ExtractionSettings(
         preset="full",
         rois=tuple(rois),
         classes=tuple(FeatureClass(name) for name in FEATURE_CLASSES),
         scales=(ONE_MM,),
-        discretisations=(Discretisation("fixed_bin_width", bin_width=FULL_BIN_WIDTH_HU),),
+        discretisations=(Discretisation("fixed_bin_width", bin_width=width),),
         filters=Filters(log_sigmas_mm=tuple(log_sigmas_mm), wavelet=wavelet),
+        **(
+            {}
+            if _is_ct(modality)
+            else {
+                "standardisation": MR_STANDARDISATION,
+                "intensity": IntensityOptions(bin_width=width),
+            }
+        ),
     )
 
 
@@ -103,8 +138,8 @@ PRESETS: dict[str, Callable[..., ExtractionSettings]] = {
 
 
 def get_preset(name: str, **options: object) -> ExtractionSettings:
-    """The settings of preset ``name``; ``options`` go to the preset (only ``full`` takes any:
-    ``log_sigmas_mm``, ``wavelet``, ``rois``)."""
+    """The settings of preset ``name``; ``options`` go to the preset (``han2020``: ``modality``;
+    ``full``: ``log_sigmas_mm``, ``wavelet``, ``rois``, ``modality``)."""
     if name not in PRESETS:
         raise ConfigError(f"Unknown feature preset {name!r}; choose one of {sorted(PRESETS)}.")
     try:

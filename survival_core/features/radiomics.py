@@ -42,10 +42,12 @@ from survival_core.features.settings import (
     FeatureClass,
     Filters,
     Scale,
+    Standardisation,
     feature_name,
     required_masks,
     roi_label,
 )
+from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
 from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import resample_image, resample_mask
 from survival_core.preprocess.roi import RING_MM, body_mask, organ_minus_gtv, peritumoral_ring
@@ -370,19 +372,63 @@ def roi_features(
     return out
 
 
+def standardise(
+    image: sitk.Image,
+    masks: Mapping[str, sitk.Image],
+    standardisation: Standardisation,
+    modality: str = "MR",
+) -> sitk.Image:
+    """``image`` bias-corrected (N4) and standardised as ``standardisation`` says, statistics taken
+    inside its region (the body outline, or the case's organ or GTV mask)."""
+    region = standardisation.region
+    if region == "body":
+        mask = body_mask(image, modality)
+    elif region in masks:
+        mask = masks[region]
+    else:
+        raise MaskError(
+            f"Intensity standardisation inside the {region} needs the {region} mask, which this "
+            f"case lacks (it has {', '.join(sorted(masks)) or 'no masks'})."
+        )
+    if standardisation.bias_correction:
+        image = n4_bias_correct(image, mask)
+    values = sitk.GetArrayFromImage(image)
+    inside = sitk.GetArrayViewFromImage(mask).astype(bool)
+    if standardisation.method == "zscore":
+        standard = zscore(values, inside)
+    else:
+        nyul = NyulStandardizer(standardisation.percentiles)
+        nyul.landmarks_ = np.asarray(standardisation.standard_landmarks)
+        standard = nyul.transform(values, inside)
+    out = sitk.GetImageFromArray(standard.astype(np.float32))
+    out.CopyInformation(image)
+    return out
+
+
 def extract_image(
     image: sitk.Image,
     masks: Mapping[str, sitk.Image],
     settings: ExtractionSettings,
     name: str = "image",
     site: str | None = None,
+    modality: str = "CT",
 ) -> dict[str, float]:
     """Features (name -> value) of ``image`` with ``masks`` (role -> uint8 0/1 on the image grid) for
-    ``settings``; organ ROIs are named after ``site``. Errors name ``name`` (the case id), the ROI
-    and the scale."""
+    ``settings``; organ ROIs are named after ``site``. A non-CT image is standardised first when the
+    settings say how, and refused when the settings need absolute (HU) intensities. Errors name
+    ``name`` (the case id), the ROI and the scale."""
     for feature_class in settings.classes:
         class_features(feature_class)  # settings errors before any work
+    if modality.upper() != "CT" and settings.uses_absolute_intensity:
+        raise ConfigError(
+            f"{name}: the {settings.preset} settings use absolute CT intensities (HU bins of a "
+            f"fixed width or first-order features of raw values), but the image is {modality}, "
+            "which has no absolute scale. Use the preset's MR variant (modality MR: intensity "
+            "standardisation first) or settings with a standardisation."
+        )
     try:
+        if settings.standardisation is not None:
+            image = standardise(image, masks, settings.standardisation, modality)
         rois = roi_masks(masks, settings.rois, image)
     except RadSurvError as err:
         raise type(err)(f"{name}: {err}") from err
@@ -412,5 +458,17 @@ def extract_image(
 
 
 def extract_case(case: Case, settings: ExtractionSettings) -> dict[str, float]:
-    """Features (name -> value) of ``case`` for ``settings``; see :func:`extract_image`."""
-    return extract_image(case.image, case.masks, settings, name=case.case_id, site=case.site)
+    """Features (name -> value) of ``case`` for ``settings``; see :func:`extract_image` (and
+    :mod:`survival_core.features.lesions` when lesions are not united)."""
+    if settings.lesions != "union":
+        from survival_core.features.lesions import extract_lesions
+
+        return extract_lesions(case, settings, extract_case)
+    return extract_image(
+        case.image,
+        case.masks,
+        settings,
+        name=case.case_id,
+        site=case.site,
+        modality=case.modality,
+    )

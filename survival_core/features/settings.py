@@ -298,6 +298,69 @@ class IntensityOptions:
         )
 
 
+#: How several lesions of one patient make features: united into one GTV, the largest alone, or
+#: each apart and aggregated per patient (by the largest lesion's values, the volume-weighted mean
+#: or the maximum).
+LESION_MODES = ("union", "largest", "each")
+LESION_AGGREGATES = ("largest", "weighted_mean", "max")
+
+#: Intensity standardisations for images without an absolute scale (MR), and their mask regions.
+STANDARDISATIONS = ("zscore", "nyul")
+STANDARDISATION_REGIONS = ("body", "organ", "gtv")
+
+
+@dataclass(frozen=True)
+class Standardisation:
+    """MR intensities made comparable before features: optional N4 bias-field correction, then a
+    z-score or Nyul's piecewise-linear histogram standardisation (landmarks at ``percentiles`` mapped
+    onto ``landmarks``, by default equally spaced over 0-100, the "nonlinear standardisation" of
+    Han 2020), statistics taken inside ``region`` (the body outline by default)."""
+
+    method: str = "nyul"
+    region: str = "body"
+    bias_correction: bool = True
+    percentiles: tuple[float, ...] = (
+        1.0,
+        10.0,
+        20.0,
+        30.0,
+        40.0,
+        50.0,
+        60.0,
+        70.0,
+        80.0,
+        90.0,
+        99.0,
+    )
+    landmarks: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in STANDARDISATIONS:
+            raise ConfigError(
+                f"Standardisation method must be one of {list(STANDARDISATIONS)}; got {self.method!r}."
+            )
+        if self.region not in STANDARDISATION_REGIONS:
+            raise ConfigError(
+                f"Standardisation region must be one of {list(STANDARDISATION_REGIONS)}; got {self.region!r}."
+            )
+        _set(self, "percentiles", tuple(float(p) for p in self.percentiles))
+        if self.landmarks is not None:
+            _set(self, "landmarks", tuple(float(v) for v in self.landmarks))
+            if len(self.landmarks) != len(self.percentiles):
+                raise ConfigError(
+                    f"Nyul landmarks ({len(self.landmarks)}) must match the percentiles "
+                    f"({len(self.percentiles)})."
+                )
+
+    @property
+    def standard_landmarks(self) -> tuple[float, ...]:
+        """Where the percentiles go: the given landmarks, else equally spaced over 0-100."""
+        if self.landmarks is not None:
+            return self.landmarks
+        n = len(self.percentiles)
+        return tuple(100.0 * i / (n - 1) for i in range(n))
+
+
 def _pyradiomics_version() -> str:
     try:
         return version("pyradiomics")
@@ -319,11 +382,20 @@ class ExtractionSettings:
     intensity: IntensityOptions = IntensityOptions()
     pyradiomics: str = field(default_factory=_pyradiomics_version)
     version: int = SETTINGS_VERSION
+    standardisation: Standardisation | None = None
+    lesions: str = "union"
+    lesion_aggregate: str = "weighted_mean"
 
     def __post_init__(self) -> None:
         for name in ("rois", "classes", "scales", "discretisations"):
             _set(self, name, tuple(getattr(self, name)))
         _set(self, "rois", tuple(LEGACY_ROIS.get(r, r) for r in self.rois))
+        if self.lesions not in LESION_MODES:
+            raise ConfigError(f"lesions must be one of {list(LESION_MODES)}; got {self.lesions!r}.")
+        if self.lesion_aggregate not in LESION_AGGREGATES:
+            raise ConfigError(
+                f"lesion_aggregate must be one of {list(LESION_AGGREGATES)}; got {self.lesion_aggregate!r}."
+            )
         if (
             not self.rois
             or len(set(self.rois)) != len(self.rois)
@@ -386,9 +458,27 @@ class ExtractionSettings:
         """Plain nested dict (lists for tuples)."""
         return json.loads(self.to_json())
 
+    @property
+    def uses_absolute_intensity(self) -> bool:
+        """Whether values depend on the image's absolute scale (HU bins of a fixed width, or
+        first-order features of the raw intensities) rather than on the standardised image."""
+        if self.standardisation is not None:
+            return False
+        fixed_bins = any(d.method == "fixed_bin_width" for d in self.discretisations)
+        raw_firstorder = (
+            self.feature_class(INTENSITY_CLASS) is not None and self.intensity.on == "original"
+        )
+        return fixed_bins or raw_firstorder
+
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no whitespace."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON: sorted keys, no whitespace. Without a standardisation, and with lesions
+        united, those keys are left out, so settings of earlier versions keep their hash."""
+        data = asdict(self)
+        if data["standardisation"] is None:
+            del data["standardisation"]
+        if data["lesions"] == "union":  # the aggregate only applies to "each"
+            del data["lesions"], data["lesion_aggregate"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def hash(self) -> str:
         """First 16 hex digits of the SHA-256 of :meth:`to_json`."""
@@ -409,6 +499,13 @@ class ExtractionSettings:
                 intensity=IntensityOptions(**data["intensity"]),
                 pyradiomics=data["pyradiomics"],
                 version=data["version"],
+                standardisation=(
+                    Standardisation(**data["standardisation"])
+                    if data.get("standardisation")
+                    else None
+                ),
+                lesions=data.get("lesions", "union"),
+                lesion_aggregate=data.get("lesion_aggregate", "weighted_mean"),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ConfigError(

@@ -134,7 +134,7 @@ def _is_mask_like(path: Path) -> bool:
 
 def _structure_sets(inventory: DicomInventory) -> list[Any]:
     """The RTSTRUCT and SEG entries of an inventory (SEG where the inventory lists them)."""
-    return [*inventory.rtstructs, *getattr(inventory, "segs", [])]
+    return list(inventory.annotations)
 
 
 def _pick_structure_set(inventory: DicomInventory, info: SeriesInfo) -> Any:

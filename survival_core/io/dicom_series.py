@@ -17,6 +17,14 @@ user is asked for the complete series instead.
 
 Enhanced (multi-frame) images with per-frame plane positions, such as the IBSI digital phantom, are
 read frame by frame in the same way.
+
+Which series: :func:`scan_dicom` lists the image series, the RTSTRUCT structure sets and the DICOM SEG
+segmentations of an upload; RT Dose, RT Plan and other non-image objects are skipped with a note.
+:func:`series_summary` describes the series for a user to pick one. Without a choice,
+:func:`read_series` takes the series the RTSTRUCT/SEG files reference (by series UID or slice UIDs,
+else by frame of reference), else the only one of the preferred modality; a scout (ImageType
+LOCALIZER, or at most ``MAX_SCOUT_SLICES`` slices) is never taken by default unless it is the only
+series.
 """
 
 from __future__ import annotations
@@ -46,8 +54,17 @@ from survival_core.paths import data_subdir
 log = logging.getLogger(__name__)
 
 RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
-#: Modalities whose objects carry Rows/Columns but are not images to stack.
-NON_IMAGE_MODALITIES = frozenset({"RTSTRUCT", "SEG", "RTPLAN", "RTRECORD", "SR", "PR", "KO", "REG"})
+#: Segmentation Storage and Label Map Segmentation Storage.
+SEG_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"})
+#: Modalities whose objects may carry Rows/Columns but are not images to analyse (a dose grid is
+#: not an image of the patient).
+NON_IMAGE_MODALITIES = frozenset(
+    {"RTSTRUCT", "SEG", "RTDOSE", "RTPLAN", "RTRECORD", "SR", "PR", "KO", "REG"}
+)
+#: A series of at most this many slices is a scout (localizer), never picked by default.
+MAX_SCOUT_SLICES = 2
+#: Modalities :func:`read_series` prefers, in order, among several series.
+DEFAULT_MODALITY_PREFERENCE = ("CT", "MR")
 
 #: Off-grid slice position (fraction of the slice spacing) accepted silently.
 SPACING_QUIET_RTOL = 0.01
@@ -93,6 +110,18 @@ class SeriesEntry:
         """Number of 2D slices (frames of multi-frame files count one each)."""
         return sum(int(h.get("NumberOfFrames") or 1) for h in self.headers)
 
+    @property
+    def is_scout(self) -> bool:
+        """A localizer (ImageType LOCALIZER) or a stack too thin to analyse: never a default pick."""
+        if self.n_slices <= MAX_SCOUT_SLICES:
+            return True
+        for header in self.headers:
+            image_type = header.get("ImageType") or []
+            values = [image_type] if isinstance(image_type, str) else list(image_type)
+            if any(str(v).strip().upper() == "LOCALIZER" for v in values):
+                return True
+        return False
+
     def describe(self) -> str:
         """One line naming the series for messages."""
         desc = f", '{self.description}'" if self.description else ""
@@ -100,13 +129,21 @@ class SeriesEntry:
 
 
 @dataclass
-class RTStructEntry:
-    """One RTSTRUCT file found by :func:`scan_dicom`."""
+class AnnotationEntry:
+    """One file of structures drawn on an image, found by :func:`scan_dicom`."""
 
     path: Path
     sop_instance_uid: str
     references: References
     roi_names: tuple[str, ...]
+
+
+class RTStructEntry(AnnotationEntry):
+    """An RTSTRUCT structure set (contours)."""
+
+
+class SegEntry(AnnotationEntry):
+    """A DICOM SEG segmentation (voxel masks); ``roi_names`` are its segment names."""
 
 
 @dataclass
@@ -120,14 +157,42 @@ class DicomInventory:
     root: Path
     series: list[SeriesEntry] = field(default_factory=list)
     rtstructs: list[RTStructEntry] = field(default_factory=list)
+    segs: list[SegEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def annotations(self) -> list[AnnotationEntry]:
+        """The RTSTRUCT and SEG entries."""
+        return [*self.rtstructs, *self.segs]
 
     def display(self, path: Path) -> str:
         """How to name ``path`` to the user: the file, or 'archive.zip:member' inside a zip."""
         if self.workdir is None:
             return str(path)
         return f"{self.source}:{path.relative_to(self.root).as_posix()}"
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    """One image series as offered to a user choosing which to analyse."""
+
+    series_uid: str
+    modality: str
+    description: str
+    columns: int
+    rows: int
+    slices: int
+    scout: bool
+    #: The RTSTRUCT/SEG files (as :meth:`DicomInventory.display` names them) referencing it.
+    referenced_by: tuple[str, ...]
+    #: Whether :func:`read_series` picks this series when none is named.
+    default: bool
+
+    @property
+    def size(self) -> str:
+        """'columns x rows x slices'."""
+        return f"{self.columns} x {self.rows} x {self.slices}"
 
 
 @dataclass
@@ -188,7 +253,7 @@ def damaged_header(
         raise error(f"{name}: damaged or invalid DICOM header ({err}).") from err
 
 
-def _numbers(value: Any, count: int, name: str, keyword: str) -> np.ndarray:
+def header_numbers(value: Any, count: int, name: str, keyword: str) -> np.ndarray:
     """A numeric DICOM value as ``count`` finite floats; :class:`DicomError` naming it otherwise."""
     try:
         array = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
@@ -247,6 +312,11 @@ def read_dicom(path: Path | str, *, stop_before_pixels: bool = False) -> Dataset
     return ds
 
 
+def _unique(values: list[Any]) -> tuple[str, ...]:
+    """Non-empty values as strings, first occurrence kept."""
+    return tuple(dict.fromkeys(str(v) for v in values if v))
+
+
 def rtstruct_references(ds: Dataset) -> References:
     """Series, frame of reference and image UIDs an RTSTRUCT data set says it was drawn on."""
     series: list[str] = []
@@ -270,11 +340,31 @@ def rtstruct_references(ds: Dataset) -> References:
             sops.extend(
                 i.get("ReferencedSOPInstanceUID") for i in contour.get("ContourImageSequence", [])
             )
+    return References(_unique(series), _unique(frames), _unique(sops))
 
-    def unique(values: list[Any]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(str(v) for v in values if v))
 
-    return References(unique(series), unique(frames), unique(sops))
+def seg_references(ds: Dataset) -> References:
+    """Series, frame of reference and image UIDs a SEG data set says it was derived from: the
+    referenced series (also those of other studies), its own frame of reference, and the source
+    image of each frame."""
+    series_items = list(ds.get("ReferencedSeriesSequence", []))
+    for study in ds.get("StudiesContainingOtherReferencedInstancesSequence", []):
+        series_items.extend(study.get("ReferencedSeriesSequence", []))
+    sops = [
+        i.get("ReferencedSOPInstanceUID")
+        for s in series_items
+        for i in s.get("ReferencedInstanceSequence", [])
+    ]
+    for frame in ds.get("PerFrameFunctionalGroupsSequence", []):
+        for derivation in frame.get("DerivationImageSequence", []):
+            sops.extend(
+                i.get("ReferencedSOPInstanceUID") for i in derivation.get("SourceImageSequence", [])
+            )
+    return References(
+        _unique([s.get("SeriesInstanceUID") for s in series_items]),
+        _unique([ds.get("FrameOfReferenceUID")]),
+        _unique(sops),
+    )
 
 
 def is_rtstruct(ds: Dataset) -> bool:
@@ -283,6 +373,26 @@ def is_rtstruct(ds: Dataset) -> bool:
         str(ds.get("SOPClassUID", "")) == RTSTRUCT_SOP_CLASS
         or str(ds.get("Modality", "")).upper() == "RTSTRUCT"
     )
+
+
+def is_seg(ds: Dataset) -> bool:
+    """Whether a data set is a DICOM Segmentation (by SOP class or modality)."""
+    return (
+        str(ds.get("SOPClassUID", "")) in SEG_SOP_CLASSES
+        or str(ds.get("Modality", "")).upper() == "SEG"
+    )
+
+
+def segment_names(ds: Dataset) -> dict[int, str]:
+    """Segment number -> name (SegmentLabel, else SegmentDescription, else 'Segment n') of a SEG,
+    in file order; a repeated name becomes 'name [n]' so that every name is unique."""
+    names: dict[int, str] = {}
+    for item in ds.get("SegmentSequence", []):
+        number = int(item.SegmentNumber)
+        label = str(item.get("SegmentLabel") or item.get("SegmentDescription") or "").strip()
+        name = label or f"Segment {number}"
+        names[number] = f"{name} [{number}]" if name in names.values() else name
+    return names
 
 
 def _walk(root: Path) -> list[Path]:
@@ -299,13 +409,15 @@ def _walk(root: Path) -> list[Path]:
 def _add_to_inventory(
     inventory: DicomInventory, by_series: dict[str, SeriesEntry], path: Path, ds: Dataset
 ) -> None:
-    """File one DICOM data set as an RTSTRUCT, a slice of its series, or a skipped object."""
+    """File one DICOM data set as an RTSTRUCT, a SEG, a slice of its series, or a skipped object."""
     modality = str(ds.get("Modality", "")).upper()
+    sop_uid = str(ds.get("SOPInstanceUID", ""))
     if is_rtstruct(ds):
         names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
-        inventory.rtstructs.append(
-            RTStructEntry(path, str(ds.get("SOPInstanceUID", "")), rtstruct_references(ds), names)
-        )
+        inventory.rtstructs.append(RTStructEntry(path, sop_uid, rtstruct_references(ds), names))
+    elif is_seg(ds):
+        names = tuple(segment_names(ds).values())
+        inventory.segs.append(SegEntry(path, sop_uid, seg_references(ds), names))
     elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
         uid = str(ds.get("SeriesInstanceUID", ""))
         entry = by_series.get(uid)
@@ -325,7 +437,7 @@ def _add_to_inventory(
 
 
 def scan_dicom(source: Path | str) -> DicomInventory:
-    """List the image series and RTSTRUCTs in a folder (recursive), a .zip or a single DICOM file.
+    """List the image series, RTSTRUCTs and SEGs in a folder (recursive), a .zip or a DICOM file.
 
     Headers only are read. Files that are not DICOM are skipped and noted in ``skipped``; a source
     without any DICOM file, or a single file that is not DICOM, raises :class:`DicomError`.
@@ -371,17 +483,45 @@ def scan_dicom(source: Path | str) -> DicomInventory:
     return inventory
 
 
+def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[SeriesEntry]:
+    """The series among ``series`` an RTSTRUCT/SEG was drawn on: those it names by series or slice
+    UIDs, else the non-scout series sharing its frame of reference."""
+    refs = annotation.references
+    sops = set(refs.sop_instance_uids)
+    by_uid = [
+        s
+        for s in series
+        if s.series_uid in refs.series_uids
+        or any(str(h.get("SOPInstanceUID", "")) in sops for h in s.headers)
+    ]
+    return by_uid or [
+        s
+        for s in series
+        if not s.is_scout
+        and s.frame_of_reference_uid
+        and s.frame_of_reference_uid in refs.frame_of_reference_uids
+    ]
+
+
+def _default_candidates(inventory: DicomInventory) -> list[SeriesEntry]:
+    """The non-scout series the RTSTRUCT/SEG files were drawn on, else all non-scout series."""
+    images = [s for s in inventory.series if not s.is_scout]
+    referenced = {s.series_uid: s for a in inventory.annotations for s in drawn_on(a, images)}
+    return list(referenced.values()) or images
+
+
 def _choose_series(
     inventory: DicomInventory, series_uid: str | None, modality_preference: tuple[str, ...]
 ) -> SeriesEntry:
     series = inventory.series
     listing = "; ".join(s.describe() for s in series)
     if not series:
-        if inventory.rtstructs:
-            names = ", ".join(inventory.display(r.path) for r in inventory.rtstructs)
+        if inventory.annotations:
+            names = ", ".join(inventory.display(a.path) for a in inventory.annotations)
             raise DicomError(
-                f"{inventory.source} holds no image, only RTSTRUCT structure set(s) without pixel "
-                f"data: {names}. Give the CT image series as the image."
+                f"{inventory.source} holds no image, only RTSTRUCT structure set(s) or SEG "
+                f"segmentation(s), which are drawn on an image: {names}. Give the image series "
+                "they were drawn on as well."
             )
         raise DicomError(
             f"{inventory.source} holds no DICOM image series ({'; '.join(inventory.skipped[:3])})."
@@ -393,22 +533,67 @@ def _choose_series(
         raise DicomError(f"Series {series_uid} is not in {inventory.source}; found: {listing}.")
     if len(series) == 1:
         return series[0]
+    candidates = _default_candidates(inventory)
+    if not candidates:
+        raise DicomError(
+            f"{inventory.source} holds only scout series (localizers, or of at most "
+            f"{MAX_SCOUT_SLICES} slices), which are not analysed unless chosen; say which one to "
+            f"use: {listing}."
+        )
+    if len(candidates) == 1:
+        return candidates[0]
     for modality in modality_preference:
-        candidates = [s for s in series if s.modality == modality.upper()]
-        if len(candidates) == 1:
-            return candidates[0]
-        if candidates:
+        matching = [s for s in candidates if s.modality == modality.upper()]
+        if len(matching) == 1:
+            return matching[0]
+        if matching:
             raise DicomError(
-                f"{inventory.source} holds {len(candidates)} {modality} series; say which one to use: "
-                + "; ".join(c.describe() for c in candidates)
+                f"{inventory.source} holds {len(matching)} {modality} series; say which one to use: "
+                + "; ".join(c.describe() for c in matching)
                 + "."
             )
     raise DicomError(
-        f"{inventory.source} holds several image series; say which one to use: {listing}."
+        f"{inventory.source} holds several image series; say which one to use: "
+        + "; ".join(c.describe() for c in candidates)
+        + "."
     )
 
 
-def _lookup(ds: Dataset, frame_item: Dataset | None, sequence: str, keyword: str) -> Any:
+def series_summary(
+    inventory: DicomInventory, modality_preference: tuple[str, ...] = DEFAULT_MODALITY_PREFERENCE
+) -> list[SeriesSummary]:
+    """The image series of an inventory for a user to choose one: modality, description, size,
+    whether it is a scout, which RTSTRUCT/SEG files were drawn on it, and which one
+    :func:`read_series` takes when none is named (none when it would ask)."""
+    try:
+        default = _choose_series(inventory, None, modality_preference).series_uid
+    except DicomError:
+        default = None
+    summaries = []
+    for entry in inventory.series:
+        with damaged_header(inventory.display(entry.files[0])):
+            header = entry.headers[0]
+            summaries.append(
+                SeriesSummary(
+                    series_uid=entry.series_uid,
+                    modality=entry.modality,
+                    description=entry.description,
+                    columns=int(header.get("Columns") or 0),
+                    rows=int(header.get("Rows") or 0),
+                    slices=entry.n_slices,
+                    scout=entry.is_scout,
+                    referenced_by=tuple(
+                        inventory.display(a.path)
+                        for a in inventory.annotations
+                        if any(s is entry for s in drawn_on(a, inventory.series))
+                    ),
+                    default=entry.series_uid == default,
+                )
+            )
+    return summaries
+
+
+def frame_value(ds: Dataset, frame_item: Dataset | None, sequence: str, keyword: str) -> Any:
     """An attribute from the per-frame, then shared functional groups, then the top level."""
     shared = ds.get("SharedFunctionalGroupsSequence")
     for holder in (frame_item, shared[0] if shared else None):
@@ -441,7 +626,7 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
     slices = []
     for index, item in enumerate(items):
         values = {
-            key: _lookup(ds, item, seq, key)
+            key: frame_value(ds, item, seq, key)
             for seq, key in (
                 ("PlanePositionSequence", "ImagePositionPatient"),
                 ("PlaneOrientationSequence", "ImageOrientationPatient"),
@@ -460,7 +645,7 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
             raise DicomError(
                 f"{name}: no {', '.join(absent)}; the slice cannot be placed in space."
             )
-        orientation = _numbers(
+        orientation = header_numbers(
             values["ImageOrientationPatient"], 6, name, "ImageOrientationPatient"
         )
         if min(np.linalg.norm(orientation[:3]), np.linalg.norm(orientation[3:])) < 0.5:
@@ -473,27 +658,29 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
             raise DicomError(
                 f"{name}: row and column directions are not perpendicular ({list(orientation)})."
             )
-        spacing = _numbers(values["PixelSpacing"], 2, name, "PixelSpacing")
+        spacing = header_numbers(values["PixelSpacing"], 2, name, "PixelSpacing")
         if min(spacing) <= 0:
             raise DicomError(f"{name}: invalid PixelSpacing {spacing.tolist()}.")
         thickness = values["SliceThickness"]
         rescale = [
-            _numbers(values[key], 1, name, key)[0] if values[key] is not None else default
+            header_numbers(values[key], 1, name, key)[0] if values[key] is not None else default
             for key, default in (("RescaleSlope", 1.0), ("RescaleIntercept", 0.0))
         ]
-        shape = _numbers([ds.Rows, ds.Columns], 2, name, "Rows/Columns").astype(int)
+        shape = header_numbers([ds.Rows, ds.Columns], 2, name, "Rows/Columns").astype(int)
         slices.append(
             _Slice(
                 path=path,
                 frame=index if per_frame is not None else None,
                 sop_uid=str(ds.get("SOPInstanceUID", "")),
-                position=_numbers(values["ImagePositionPatient"], 3, name, "ImagePositionPatient"),
+                position=header_numbers(
+                    values["ImagePositionPatient"], 3, name, "ImagePositionPatient"
+                ),
                 orientation=np.concatenate([row, col]),
                 pixel_spacing=(float(spacing[0]), float(spacing[1])),
                 shape=(int(shape[0]), int(shape[1])),
                 slope=float(rescale[0]),
                 intercept=float(rescale[1]),
-                thickness=float(_numbers(thickness, 1, name, "SliceThickness")[0])
+                thickness=float(header_numbers(thickness, 1, name, "SliceThickness")[0])
                 if thickness
                 else None,
             )
@@ -618,13 +805,15 @@ def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarra
 def read_series(
     source: DicomInventory | Path | str,
     series_uid: str | None = None,
-    modality_preference: tuple[str, ...] = ("CT", "MR"),
+    modality_preference: tuple[str, ...] = DEFAULT_MODALITY_PREFERENCE,
 ) -> tuple[sitk.Image, SeriesInfo]:
     """Build the float32 volume of one image series and its provenance.
 
     ``source`` is a folder, a .zip, a single DICOM file or an inventory from :func:`scan_dicom`. The
-    series is ``series_uid`` when given, the only series, or the only one of the first modality in
-    ``modality_preference`` that has any; otherwise :class:`DicomError` lists the candidates.
+    series is ``series_uid`` when given (:class:`DicomError` if absent), else the only series, else
+    among the non-scout series the RTSTRUCT/SEG files were drawn on (all non-scout series when they
+    name none) the only one, or the only one of the first modality in ``modality_preference`` that
+    has any; otherwise :class:`DicomError` lists the candidates.
     """
     inventory = source if isinstance(source, DicomInventory) else scan_dicom(source)
     entry = _choose_series(inventory, series_uid, modality_preference)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.errors import InputError
+from survival_core.errors import InputError, MaskError
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel
 from survival_core.models.card import ModelCard
@@ -80,9 +80,17 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     others = [c for c in loaded.inputs if c not in row]
     if others and loaded.card.radiomics_settings:
         from survival_core.features.radiomics import extract_case
-        from survival_core.features.settings import ExtractionSettings
+        from survival_core.features.settings import ExtractionSettings, required_masks
 
         settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
+        lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
+        if lacking:
+            raise MaskError(
+                f"Model {loaded.folder.name} computes its {settings.preset} features on "
+                f"{', '.join(settings.rois)}, which need the {' and '.join(lacking)} mask; case "
+                f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
+                "structure on the Case page, or use a model on the GTV alone."
+            )
         features = extract_case(case, settings)
         row.update({name: features[name] for name in others if name in features})
     others = [c for c in loaded.inputs if c not in row]
@@ -109,6 +117,12 @@ def case_model(case: Case, loaded: LoadedModel) -> SurvivalModel:
     from survival_core.models.image_set import ImageSet
 
     if isinstance(loaded.model, ImageSurvivalModel):
+        if case.modality != "CT":
+            raise InputError(
+                f"Model {loaded.folder.name} reads CT through the HU window "
+                f"{loaded.model.window!r}; case {case.case_id} is {case.modality}, which has no "
+                "HU scale. Use a model trained on this modality."
+            )
         return copy.copy(loaded.model).with_images(ImageSet.from_cases([case]))
     return loaded.model
 

@@ -1,0 +1,135 @@
+"""Real scans written by others, of other sites and modalities, through the upload path to radiomics.
+
+- STS_001 (TCIA soft-tissue sarcoma): CT and T1 MR whose RTSTRUCTs reference series UIDs the
+  re-exported images do not have; they share the frame of reference, so they load with a warning.
+- pyradiomics' lung1/lung2 (CT, a lung-tumour label, no organ) and brain1/brain2 (MR).
+Each is uploaded as a user would (zip or loose files, de-identified on the way in), its GTV mapped
+(by name where the name is clear), and its han2020 and full features extracted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import ConfigError
+from survival_core.features.presets import get_preset
+from survival_core.features.radiomics import extract_case
+from survival_core.features.settings import Scale
+from survival_core.io.rtstruct import read_rtstruct
+from survival_core.io.upload_case import describe_upload, load_upload
+from survival_core.io.uploads import store_upload
+
+
+def _zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def _planimetric_ml(rtstruct_path: Path, name: str, thickness_mm: float) -> float:
+    """Contour areas (shoelace, in-plane mm^2) x slice thickness, summed: the TPS-style volume."""
+    roi = read_rtstruct(rtstruct_path).rois[name]
+    area = 0.0
+    for points in roi.contours:
+        x, y = points[:, 0], points[:, 1]
+        area += 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+    return area * thickness_mm / 1000.0
+
+
+@pytest.fixture(scope="module")
+def sarcoma(request) -> dict:
+    shared = request.getfixturevalue("shared_data")
+    folder = shared / "sts_sarcoma" / "STS_001"
+    if not folder.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    cases = {}
+    for series, gtv_name in (("CT", "GTV_Mass_CT"), ("MR_T1", "GTV_Mass_MR_T1")):
+        contents = describe_upload(store_upload([("sts.zip", _zip_folder(folder / series))]))
+        assert contents.suggested_roles() == {"gtv": [gtv_name]}  # clear name: mapped unasked
+        cases[series] = (contents, load_upload(contents, contents.suggested_roles()), gtv_name)
+    return cases
+
+
+@pytest.mark.parametrize("series", ["CT", "MR_T1"])
+def test_sarcoma_links_by_frame_of_reference_with_a_warning(sarcoma: dict, series: str) -> None:
+    _, case, gtv_name = sarcoma[series]
+    assert case.modality == ("CT" if series == "CT" else "MR")
+    assert set(case.structures) == {gtv_name} and "organ" not in case.masks and case.site is None
+    (warning,) = [w for w in case.warnings if "frame of reference" in w]
+    # The warning names both series (UIDs remapped by de-identification, consistently, so the link
+    # by frame of reference still holds): the one the RTSTRUCT was drawn on and the image's.
+    assert "was drawn on series 2.25." in warning and "not on the image series 2.25." in warning
+    assert case.mask_volume_ml("gtv") > 300
+
+
+def test_sarcoma_ct_gtv_matches_the_planimetric_volume(sarcoma: dict, shared_data: Path) -> None:
+    _, case, name = sarcoma["CT"]
+    planimetric = _planimetric_ml(
+        shared_data / "sts_sarcoma" / "STS_001" / "CT" / "mask" / "RS.dcm", name, case.spacing[2]
+    )
+    assert case.mask_volume_ml("gtv") == pytest.approx(planimetric, rel=0.02)
+
+
+@pytest.mark.parametrize("series", ["CT", "MR_T1"])
+def test_sarcoma_radiomics(sarcoma: dict, series: str) -> None:
+    _, case, _ = sarcoma[series]
+    for preset in ("han2020", "full"):
+        features = extract_case(case, get_preset(preset, modality=case.modality))
+        values = np.array(list(features.values()), dtype=float)
+        assert len(values) > 100 and np.isfinite(values).all()
+        assert all(name.startswith("gtv__") for name in features)
+
+
+def test_mr_refuses_ct_settings(sarcoma: dict) -> None:
+    _, case, _ = sarcoma["MR_T1"]
+    with pytest.raises(ConfigError, match="absolute CT intensities.*the image is MR"):
+        extract_case(case, get_preset("full"))
+
+
+def test_mr_standardisation_removes_the_scanner_gain(sarcoma: dict) -> None:
+    """Nyul-standardised MR features do not change when the scanner scales intensities."""
+    _, case, _ = sarcoma["MR_T1"]
+    full = get_preset("full", modality="MR")
+    # N4 is scale-invariant too, but slow: the Nyul step is what this checks.
+    std = dataclasses.replace(full.standardisation, bias_correction=False)
+    settings = dataclasses.replace(full, standardisation=std)
+    scaled = dataclasses.replace(case, image=sitk.Cast(case.image * 3.0 + 50.0, sitk.sitkFloat32))
+    first, second = extract_case(case, settings), extract_case(scaled, settings)
+    for name in ("gtv__original__firstorder__Median", "gtv__binwidth3.125__glcm__Contrast"):
+        assert second[name] == pytest.approx(first[name], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("sample", "modality"), [("lung1", "CT"), ("lung2", "CT"), ("brain1", "MR"), ("brain2", "MR")]
+)
+def test_pyradiomics_samples_through_the_upload(
+    shared_data: Path, sample: str, modality: str
+) -> None:
+    folder = shared_data / "pyradiomics"
+    files = [
+        ("image.nrrd", (folder / f"{sample}_image.nrrd").read_bytes()),
+        ("label.nrrd", (folder / f"{sample}_label.nrrd").read_bytes()),
+    ]
+    contents = describe_upload(store_upload(files))
+    assert contents.kind == "volumes" and contents.suggested_image() == "image.nrrd"
+    # "label" says nothing about what it holds: the user maps it on the Case page.
+    assert contents.suggested_roles() == {}
+    case = load_upload(contents, {"gtv": "label.nrrd"}, modality=modality)
+    assert case.modality == modality and "organ" not in case.masks
+    settings = get_preset("han2020", modality=modality)
+    if modality == "MR":  # one scale keeps the MR runs short; the CT runs take both
+        settings = dataclasses.replace(settings, scales=(Scale(),))
+    for preset_settings in (settings, get_preset("full", modality=modality)):
+        features = extract_case(case, preset_settings)
+        values = np.array(list(features.values()), dtype=float)
+        assert np.isfinite(values).mean() > 0.98 and len(values) > 100
