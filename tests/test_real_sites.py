@@ -133,3 +133,17 @@ def test_pyradiomics_samples_through_the_upload(
         features = extract_case(case, preset_settings)
         values = np.array(list(features.values()), dtype=float)
         assert np.isfinite(values).mean() > 0.98 and len(values) > 100
+
+
+def test_ibsi_ct_phantom_dicom_and_nifti_give_the_same_gtv(shared_data: Path) -> None:
+    """The IBSI lung CT phantom: RTSTRUCT 'GTV-1' mapped unasked; the NIfTI copy, laid out in
+    image/ and mask/ folders, loads from those folders (its 'mask' name says nothing: given)."""
+    from survival_core.io.case_loader import list_structures, load_case
+
+    folder = shared_data / "ibsi1" / "ct_radiomics_phantom"
+    dicom = load_case(folder / "dicom")
+    assert list(dicom.structures) == ["GTV-1"] and dicom.warnings == []
+    assert list_structures(folder / "nifti") == ["mask/mask.nii.gz"]
+    nifti = load_case(folder / "nifti", roles={"gtv": "mask/mask.nii.gz"})
+    np.testing.assert_array_equal(dicom.mask_array("gtv"), nifti.mask_array("gtv"))
+    np.testing.assert_allclose(dicom.array(), nifti.array())

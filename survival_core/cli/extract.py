@@ -2,6 +2,11 @@
 
     python -m survival_core extract --cohort DIR --preset wei2021 --out features.parquet [--workers N] [--json]
     python -m survival_core extract --cohort DIR --preset deep --network FILE [--layer NAME] --out deep.parquet
+        [--site NAME] [--modality CT|MR] [--lesions union|largest|each [--aggregate HOW]] [--roi NAME ...]
+
+Any site and modality: ``--site`` names the organ's site (default: the manifest's ``site`` column,
+else each case's organ); ``--modality`` picks the preset's CT or MR variant (default: the manifest's
+``modality`` column, else the first case's); ``--lesions`` says how several lesions make features.
 
 Writes FEATURES.parquet (one row per case, settings in its metadata) and FEATURES.failures.csv
 (case_id, error) beside it; cases that fail are reported, not fatal. Progress goes to stderr, one
@@ -11,10 +16,12 @@ line per case.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from survival_core.cli.output import progress, report
 from survival_core.errors import ConfigError, InputError
+from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,16 +59,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--layer", metavar="NAME",
         help="deep preset: layer to read (default: the embedding before the risk head)",
     )  # fmt: skip
+    parser.add_argument(
+        "--roi", action="append", default=[], metavar="NAME",
+        help="full preset: ROIs (gtv, organ_minus_gtv, peritumoral_ring, body); repeat for several",
+    )  # fmt: skip
+    parser.add_argument(
+        "--site", help="the organ's site (liver, lung, brain...; default: manifest or case)"
+    )
+    parser.add_argument(
+        "--modality", type=str.upper, choices=("CT", "MR"),
+        help="the preset's variant (default: manifest's modality column, else the first case's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lesions", choices=LESION_MODES, default="union",
+        help="several lesions: united (default), the largest alone, or each aggregated",
+    )  # fmt: skip
+    parser.add_argument(
+        "--aggregate", choices=LESION_AGGREGATES, default="weighted_mean",
+        help="with --lesions each: per-patient value (default: volume-weighted mean)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 
 
-def _preset_options(args: argparse.Namespace) -> dict:
-    options = {}
+def _preset_options(args: argparse.Namespace, modality: str) -> dict:
+    options: dict = {}
+    if args.preset in ("han2020", "full"):
+        options["modality"] = modality
     if args.log_sigma:
         options["log_sigmas_mm"] = tuple(args.log_sigma)
     if args.wavelet:
         options["wavelet"] = args.wavelet
+    if args.roi:
+        options["rois"] = tuple(args.roi)
     return options
 
 
@@ -69,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     """Extract, write the table and the failures, report counts. Exit 0 when any case succeeded;
     InputError (exit 2) when every case failed."""
     from survival_core.features.cohort import (
+        cohort_modality,
         extract_cohort,
         line_progress,
         write_cohort_features,
@@ -85,15 +116,24 @@ def run(args: argparse.Namespace) -> int:
         return run_deep(args)
     if args.network or args.layer:
         raise ConfigError("--network and --layer apply to --preset deep only.")
-    settings = get_preset(args.preset, **_preset_options(args))
+    modality = args.modality or cohort_modality(args.cohort)
+    settings = dataclasses.replace(
+        get_preset(args.preset, **_preset_options(args, modality)),
+        lesions=args.lesions,
+        lesion_aggregate=args.aggregate,
+    )
 
-    progress(f"Extracting {args.preset} features ({settings.hash()}) from {args.cohort}...")
+    progress(
+        f"Extracting {args.preset} features ({settings.hash()}, {modality}) from {args.cohort}..."
+    )
     result = extract_cohort(
         args.cohort,
         settings,
         workers=args.workers,
         use_cache=not args.no_cache,
         progress=line_progress(progress),
+        site=args.site,
+        modality=modality,
     )
     table, failures = write_cohort_features(result, args.out, settings)
     if result.n_cases and result.n_failed == result.n_cases:
@@ -111,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
             "n_extracted": result.n_extracted,
             "n_cached": result.n_cached,
             "settings_hash": settings.hash(),
+            "modality": modality,
+            "site": result.site,
             "out": table,
             "failures": failures,
         },

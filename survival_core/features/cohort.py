@@ -125,6 +125,7 @@ class CaseTask:
     folder: Path
     content_hash: str
     site: str | None = None
+    modality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             case_id=task.case_id,
             require=required_masks(settings.rois),
             site=task.site,
+            modality=task.modality,
         )
         features = extract_case(case, settings)
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
@@ -228,6 +230,7 @@ class CohortFeatures:
     n_cached: int
     seconds: float
     outcomes: list[CaseOutcome] = field(default_factory=list, repr=False)
+    site: str | None = None
 
     @property
     def n_failed(self) -> int:
@@ -246,7 +249,7 @@ def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
 
 
 def _tasks(
-    cases: Iterable[tuple[str, Path]], site: str | None
+    cases: Iterable[tuple[str, Path]], site: str | None, modality: str | None
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others."""
     tasks, failed = [], []
@@ -255,7 +258,7 @@ def _tasks(
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
             continue
         try:
-            tasks.append(CaseTask(case_id, folder, content_hash(folder), site))
+            tasks.append(CaseTask(case_id, folder, content_hash(folder), site, modality))
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
     return tasks, failed
@@ -269,8 +272,11 @@ def extract_cases(
     use_cache: bool = True,
     progress: Progress | None = None,
     site: str | None = None,
+    modality: str | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
+
+    ``modality`` marks volume-file cases (which carry none; DICOM says its own).
 
     ``site`` is the cohort's site (organ ROIs are named after it); without one each case's organ
     gives it, and cases whose site differs from most cases' fail (their columns would not match).
@@ -280,7 +286,7 @@ def extract_cases(
     "cached", "extracted" or "failed"."""
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
-    tasks, outcomes = _tasks(cases, site)
+    tasks, outcomes = _tasks(cases, site, modality)
     total, done = len(cases), 0
 
     def report(outcome: CaseOutcome, how: str) -> None:
@@ -335,6 +341,7 @@ def extract_cases(
         n_cached=n_cached,
         seconds=time.perf_counter() - start,
         outcomes=outcomes,
+        site=site,
     )
 
 
@@ -367,13 +374,30 @@ def _check_site(outcome: CaseOutcome, columns: list[str], site: str | None) -> C
     )
 
 
+def _manifest_value(cohort: Path | str, column: str) -> str | None:
+    """The one value of a manifest column over the cohort (None when absent, empty or mixed)."""
+    manifest = read_manifest(Path(cohort))
+    if column not in manifest.columns:
+        return None
+    values = set(manifest[column].dropna().astype(str))
+    return values.pop() if len(values) == 1 else None
+
+
 def cohort_site(cohort: Path | str) -> str | None:
     """The site of a cohort folder from its manifest's ``site`` column (None when absent or mixed)."""
-    manifest = read_manifest(Path(cohort))
-    if "site" not in manifest.columns:
-        return None
-    sites = set(manifest["site"].dropna().astype(str))
-    return sites.pop() if len(sites) == 1 else None
+    return _manifest_value(cohort, "site")
+
+
+def cohort_modality(cohort: Path | str) -> str:
+    """The cohort's modality: the manifest's ``modality`` column, else its first case's (read from
+    the DICOM headers; volume files carry none and count as CT)."""
+    given = _manifest_value(cohort, "modality")
+    if given:
+        return given.upper()
+    cases = cohort_cases(Path(cohort))
+    if not cases:
+        return "CT"
+    return load_case(cases[0][1], require=()).modality
 
 
 def extract_cohort(
@@ -383,8 +407,11 @@ def extract_cohort(
     mapper: CaseMapper | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    site: str | None = None,
+    modality: str | None = None,
 ) -> CohortFeatures:
-    """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`."""
+    """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`.
+    ``site`` and ``modality`` default to the manifest's."""
     return extract_cases(
         cohort_cases(Path(cohort)),
         settings,
@@ -392,7 +419,8 @@ def extract_cohort(
         mapper,
         use_cache,
         progress,
-        site=cohort_site(cohort),
+        site=site or cohort_site(cohort),
+        modality=modality or _manifest_value(cohort, "modality"),
     )
 
 

@@ -50,7 +50,9 @@ from survival_core.paths import data_subdir
 CLINICAL_FILE = "clinical.json"
 #: File stems (lower case) that name the image in a volume case folder.
 IMAGE_STEMS = ("image", "ct", "img", "volume", "scan")
-_MASK_WORDS = {"mask", "masks", "label", "labels", "seg", "segmentation", "roi"}
+_MASK_WORDS = {"mask", "masks", "label", "labels", "seg", "segmentation", "roi", "rois"}
+#: Folder names that hold the image in a volume case folder laid out in subfolders.
+_IMAGE_FOLDERS = {"image", "images", "img", "ct", "mr", "scan", "volume"}
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -123,12 +125,31 @@ def _check_roles(
 
 
 def _volumes(root: Path) -> list[Path]:
-    return sorted(p for p in _visible(root) if p.is_file() and is_volume_file(p))
+    """Volume files of a case folder: at its top, else one or two folders down (``image/`` and
+    ``mask/`` folders, as archives and the IBSI phantom lay them out)."""
+    top = sorted(p for p in _visible(root) if p.is_file() and is_volume_file(p))
+    if top or any(p.is_file() and p.name != CLINICAL_FILE for p in _visible(root)):
+        return top
+    return sorted(
+        p
+        for pattern in ("*/*", "*/*/*")
+        for p in root.glob(pattern)
+        if p.is_file() and is_volume_file(p) and not any(part.startswith(".") for part in p.parts)
+    )
 
 
-def _is_mask_like(path: Path) -> bool:
-    return match_structure(volume_stem(path)) is not None or bool(
-        set(re.findall(r"[a-z]+", volume_stem(path).lower())) & _MASK_WORDS
+def _is_image_like(path: Path, root: Path) -> bool:
+    """Named like the image ('image.nii.gz', 'ct.nrrd'), or in an image folder ('image/x.nii.gz')."""
+    folder = path.parent.name.lower() if path.parent != root else ""
+    return volume_stem(path).lower() in IMAGE_STEMS or folder in _IMAGE_FOLDERS
+
+
+def _is_mask_like(path: Path, root: Path) -> bool:
+    folder = path.parent.name.lower() if path.parent != root else ""
+    return (
+        match_structure(volume_stem(path)) is not None
+        or bool(set(re.findall(r"[a-z]+", volume_stem(path).lower())) & _MASK_WORDS)
+        or folder in _MASK_WORDS
     )
 
 
@@ -226,8 +247,9 @@ def _load_dicom(
 def _load_volumes(
     root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
 ) -> tuple[sitk.Image, dict[str, sitk.Image]]:
-    """The image volume and every other volume as a structure (file name -> mask on its grid)."""
-    by_name = {v.name: v for v in volumes}
+    """The image volume and every other volume as a structure (its path in the case folder ->
+    mask on the image grid)."""
+    by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     for role, listed in explicit.items():
         for name in listed:
             if name not in by_name:
@@ -235,20 +257,22 @@ def _load_volumes(
     named_masks = {n for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
         raise InputError(f"The image {image_name!r} is not in {root}.")
-    rest = [v for v in volumes if v.name not in named_masks]
+    rest = [v for name, v in by_name.items() if name not in named_masks]
     if image_name is not None:
         rest = [by_name[image_name]]
-    named = [v for v in rest if volume_stem(v).lower() in IMAGE_STEMS]
-    unmasked = [v for v in rest if not _is_mask_like(v)]
+    named = [v for v in rest if _is_image_like(v, root)]
+    unmasked = [v for v in rest if not _is_mask_like(v, root)]
     images = named if named else unmasked
     if len(images) != 1:
-        listing = ", ".join(v.name for v in images or rest) or "none"
+        listing = ", ".join(v.relative_to(root).as_posix() for v in images or rest) or "none"
         raise InputError(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
     structures = {
-        v.name: read_mask(v, image, name=f"mask {v.name}") for v in volumes if v != images[0]
+        name: read_mask(v, image, name=f"mask {name}")
+        for name, v in by_name.items()
+        if v != images[0]
     }
     return image, structures
 
@@ -311,7 +335,7 @@ def list_structures(path: Path | str) -> list[str]:
     with _case_root(path) as (root, _):
         volumes = _volumes(root)
         if volumes:
-            return [v.name for v in volumes if volume_stem(v).lower() not in IMAGE_STEMS]
+            return [v.relative_to(root).as_posix() for v in volumes if not _is_image_like(v, root)]
         inventory = scan_dicom(root)
         names = [
             n
