@@ -1,4 +1,10 @@
-"""Case page: pick a demo case or upload one; see its slices with contours and clinical values."""
+"""Case page: pick a demo case or upload one; see its slices with contours and clinical values.
+
+Patient safety: the page shows a case only while it is this session's current case, and a new
+upload clears the current case at once: until its structures are confirmed and it has loaded, or
+when it fails, no patient is shown (nor named current in the sidebar), never the previous one beside
+the new file or its error.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,23 @@ from pathlib import Path
 
 import streamlit as st
 
-from survival_core.case import ROLES
+from survival_core.case import ROLES, Case
 from survival_core.cohort.demo import demo_ready, prepare_demo
 from survival_core.cohort.manifest import read_manifest
+from survival_core.io.dicom_series import SeriesSummary
+from survival_core.io.structures import SITES
 from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import store_upload
 from survival_core.paths import demo_cohort_dir
+from survival_core.viewer.figures import site_label
 from ui.auth import permitted, record, require
 from ui.models import chosen_model
 from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
+    clear_current_case,
     current_case,
+    current_origin,
     load_case_folder,
     load_upload_folder,
     set_current_case,
@@ -25,11 +36,28 @@ from ui.state import (
 )
 from ui.widgets import clinical_panel, slice_viewer
 
-ROLE_LABELS = {"liver": "Liver (whole organ, tumors included)", "gtv": "GTV (all tumors)"}
+ROLE_LABELS = {
+    "organ": "Organ hosting the tumour (optional): liver, lung, brain…",
+    "gtv": "GTV (all lesions united)",
+}
+ROLE_HELP = {
+    "organ": "Leave empty when no organ is contoured (e.g. a sarcoma). Several structures are "
+    "united (Lung-Left + Lung-Right).",
+    "gtv": "Required. Several structures are united into one GTV (GTV-1 + GTV-2).",
+}
+VOLUME_MODALITIES = ("CT", "MR")
+SOURCES = ("Demo case", "Upload")
 
 st.title("Case")
 require("view")
-source = st.segmented_control("Source", ["Demo case", "Upload"], default="Demo case")
+origin = current_origin() or ""
+# coming back to the page starts from the current case's source and demo case, so the current
+# case is never swapped for another behind the user's back; after that the choices are the user's
+if "case-source" not in st.session_state:
+    st.session_state["case-source"] = "Upload" if origin.startswith("upload:") else "Demo case"
+if "case-demo" not in st.session_state and origin.startswith("demo:"):
+    st.session_state["case-demo"] = origin.removeprefix("demo:")
+source = st.segmented_control("Source", SOURCES, key="case-source")
 
 
 def pick_demo() -> None:
@@ -44,53 +72,155 @@ def pick_demo() -> None:
         return
     manifest = read_manifest(folder)
     labels = {row.case_id: f"{row.case_id} ({row.format})" for row in manifest.itertuples()}
-    case_id = st.selectbox("Demo case", list(labels), format_func=labels.get)
+    if st.session_state.get("case-demo") not in labels:
+        st.session_state.pop("case-demo", None)
+    case_id = st.selectbox("Demo case", list(labels), format_func=labels.get, key="case-demo")
     if case_id:
-        set_current_case(load_case_folder(str(folder / "cases" / case_id), case_id))
+        case = load_case_folder(str(folder / "cases" / case_id), case_id)
+        set_current_case(case, f"demo:{case_id}")
+
+
+def _series_label(series: SeriesSummary) -> str:
+    """One image series as offered: modality, description, size, what references it."""
+    parts = [series.modality or "?"]
+    if series.description:
+        parts.append(f"'{series.description}'")
+    parts.append(f"{series.size} voxels")
+    if series.referenced_by:
+        parts.append("contoured")
+    if series.scout:
+        parts.append("scout")
+    return ", ".join(parts)
+
+
+def _default_series(listed: list[SeriesSummary]) -> int:
+    """The series the loader takes without a choice (the one the structures reference)."""
+    return next((n for n, series in enumerate(listed) if series.default), 0)
 
 
 def pick_upload() -> None:
     require("upload_case")
     files = st.file_uploader(
-        "A DICOM zip (CT series + RTSTRUCT), or NIfTI/NRRD image and mask files; optionally a "
-        "clinical.json or a clinical CSV with a case_id column",
+        "A DICOM zip (CT or MR series + RTSTRUCT), or NIfTI/NRRD image and mask files; optionally "
+        "a clinical.json or a clinical CSV with a case_id column",
         accept_multiple_files=True,
         type=["zip", "dcm", "nii", "gz", "nrrd", "nhdr", "mha", "mhd", "json", "csv"],
     )
     if not files:
         return
     folder = store_upload([(f.name, f.getvalue()) for f in files])
+    origin = f"upload:{folder.name}"
+    if current_origin() != origin:
+        clear_current_case()  # a new upload: the previous patient is no longer current
     contents = describe_upload(folder)
-    suggested = contents.suggested_roles()
-    image_name = case_id = None
+    suggested_site = contents.suggested_site()
+    suggested = contents.suggested_roles(suggested_site)
+    listed_series = contents.series
+    image_name = case_id = series_uid = site = modality = None
     with st.form(f"roles-{folder.name}"):
-        st.caption("Map the uploaded structures to roles (pre-filled where the names are clear).")
+        st.caption("Say which structures are which (pre-filled where the names are clear).")
         if contents.kind == "volumes":
             volumes = contents.volumes
             default = contents.suggested_image()
             image_name = st.selectbox(
                 "Image volume", volumes, index=volumes.index(default) if default in volumes else 0
             )
+            modality = st.selectbox(
+                "Modality of the volume", VOLUME_MODALITIES, key=f"modality-{folder.name}",
+                help="Volume files do not say; CT windows (HU) are offered for CT only.",
+            )  # fmt: skip
+        elif len(listed_series) > 1:
+            chosen = st.selectbox(
+                "Image series",
+                range(len(listed_series)),
+                index=_default_series(listed_series),
+                format_func=lambda n: _series_label(listed_series[n]),
+                key=f"series-{folder.name}",
+                help="Pre-selected: the series the structures were drawn on.",
+            )
+            series_uid = listed_series[chosen].series_uid
+        site = st.selectbox(
+            "Cancer site",
+            SITES,
+            index=SITES.index(suggested_site) if suggested_site in SITES else None,
+            format_func=site_label,
+            placeholder="From the organ's name",
+            key=f"site-{folder.name}",
+        )
         listed = contents.clinical_case_ids()
         case_id = st.selectbox("Case id in the clinical CSV", listed) if len(listed) > 1 else None
-        roles = {}
+        roles: dict[str, tuple[str, ...]] = {}
+        options = contents.structures
         for role in ROLES:
-            options = contents.structures
-            choice = st.selectbox(
-                ROLE_LABELS[role],
+            chosen_names = st.multiselect(
+                ROLE_LABELS.get(role, role),
                 options,
-                index=options.index(suggested[role]) if role in suggested else None,
+                default=[n for n in suggested.get(role, []) if n in options],
+                placeholder="None" if role != "gtv" else "Choose the GTV structure(s)",
+                help=ROLE_HELP.get(role),
                 key=f"role-{folder.name}-{role}",
             )
-            if choice:
-                roles[role] = choice
+            roles[role] = tuple(chosen_names)
         submitted = st.form_submit_button("Load case", type="primary")
-    if submitted or (len(suggested) == len(ROLES) and contents.kind != "volumes"):
-        with st.spinner("Reading the case..."):
-            key = tuple(sorted(roles.items()))
-            case = load_upload_folder(str(Path(folder)), key, image_name, case_id)
-        record("upload_case", case.case_id, once=True, files=len(files))
-        set_current_case(case)
+    unambiguous = (
+        all(suggested.get(role) for role in ROLES)
+        and contents.kind != "volumes"
+        and len(listed_series) <= 1
+    )
+    if not (submitted or unambiguous):
+        if current_origin() != origin:
+            st.info("Check the structures and press **Load case**.", icon=":material/info:")
+        return
+    if not roles.get("gtv"):
+        clear_current_case()
+        st.error("Choose the GTV structure(s): the GTV is required.", icon=":material/error:")
+        return
+    with st.spinner("Reading the case..."):
+        # an empty role is passed as such: "no organ", not "find the organ by name"
+        key = tuple(sorted(roles.items()))
+        case = load_upload_folder(
+            str(Path(folder)), key, image_name, case_id, series_uid, site, modality
+        )
+    record("upload_case", case.case_id, once=True, files=len(files))
+    set_current_case(case, origin)
+
+
+def show_case(case: Case) -> None:
+    """The current case: facts, warnings, slices, clinical values, risk and radiomics."""
+    summary = case.summary()
+    site = site_label(case.site)
+    heading = f"{summary.pop('case_id')} · {summary.pop('modality')}"
+    st.subheader(heading + (f" · {site}" if site else ""))
+    st.caption(f"Matrix {summary.pop('matrix')} voxels, spacing {summary.pop('spacing_mm')} mm")
+    if summary:
+        columns = st.columns(len(summary))
+        for column, (name, value) in zip(columns, summary.items(), strict=True):
+            column.metric(_metric_label(name, case.site), value)
+
+    for warning in case.warnings:
+        st.warning(warning, icon=":material/warning:")
+
+    viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
+        ["Slices and contours", "Clinical values", "Risk", "Radiomics"]
+    )
+    with viewer_tab:
+        slice_viewer(case, key="case-viewer")
+    with clinical_tab:
+        clinical_panel(case)
+    with risk_tab:
+        if permitted("score_case"):
+            risk_summary(case, chosen_model())
+        else:
+            st.info("Scoring a case needs the clinician role or above.")
+    with radiomics_tab:
+        radiomics_panel(case)
+
+
+def _metric_label(name: str, site: str | None) -> str:
+    """'gtv_volume_ml' -> 'gtv volume (mL)'; the organ's named by the site ('lung volume (mL)')."""
+    if name.startswith("organ_") and site:
+        name = site + name[len("organ") :]
+    return name.replace("_ml", " (mL)").replace("_", " ")
 
 
 try:
@@ -99,33 +229,9 @@ try:
     else:
         pick_upload()
 except Exception as error:  # noqa: BLE001 - every failure is shown, none as a traceback
+    clear_current_case()  # never the previous patient under this error
     show_error(error)
 
 case = current_case()
-if case is None:
-    st.stop()
-
-summary = case.summary()
-st.subheader(f"{summary.pop('case_id')} · {summary.pop('modality')}")
-st.caption(f"Matrix {summary.pop('matrix')} voxels, spacing {summary.pop('spacing_mm')} mm")
-columns = st.columns(len(summary))
-for column, (name, value) in zip(columns, summary.items(), strict=True):
-    column.metric(name.replace("_ml", " (mL)").replace("_", " "), value)
-
-for warning in case.warnings:
-    st.warning(warning, icon=":material/warning:")
-
-viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
-    ["Slices and contours", "Clinical values", "Risk", "Radiomics"]
-)
-with viewer_tab:
-    slice_viewer(case, key="case-viewer")
-with clinical_tab:
-    clinical_panel(case)
-with risk_tab:
-    if permitted("score_case"):
-        risk_summary(case, chosen_model())
-    else:
-        st.info("Scoring a case needs the clinician role or above.")
-with radiomics_tab:
-    radiomics_panel(case)
+if case is not None:
+    show_case(case)

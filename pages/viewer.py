@@ -1,14 +1,21 @@
-"""Viewer page: the current case in three planes with window, contours and an IG/Grad-CAM overlay."""
+"""Viewer page: the current case in three planes with its window, every structure's contour (one
+toggle each) and an IG/Grad-CAM overlay."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from survival_core.viewer.figures import role_label
+from survival_core.viewer.figures import site_label
 from survival_core.viewer.slices import PLANES
 from ui.auth import require
 from ui.state import current_case, show_error
-from ui.widgets import case_overlay, overlay_model_picker, planes_viewer, window_controls
+from ui.widgets import (
+    case_overlay,
+    overlay_model_picker,
+    planes_viewer,
+    structure_toggles,
+    window_controls,
+)
 
 st.title("Viewer")
 require("view")
@@ -19,22 +26,18 @@ if case is None:
     st.stop()
 
 size, spacing = case.image.GetSize(), case.image.GetSpacing()
-st.subheader(case.case_id)
+site = site_label(case.site)
+st.subheader(f"{case.case_id} · {case.modality}" + (f" · {site}" if site else ""))
 st.caption(
     f"{size[0]} x {size[1]} x {size[2]} voxels of {spacing[0]:.2f} x {spacing[1]:.2f} x "
     f"{spacing[2]:.2f} mm; planes drawn to physical scale."
 )
 window_col, roi_col, overlay_col = st.columns([2, 1, 2])
 with window_col:
-    window = window_controls("viewer")
+    window = window_controls("viewer", case)
 with roi_col:
-    roles = st.multiselect(
-        "Contours",
-        list(case.masks),
-        default=list(case.masks),
-        format_func=role_label,
-        key="viewer-roles",
-    )
+    st.markdown("**Contours**")
+    shown = structure_toggles(case, "viewer")
     single = st.toggle("One plane at a time (larger)", key="viewer-single")
     planes = [st.radio("Plane", PLANES, key="viewer-plane")] if single else list(PLANES)
 with overlay_col:
@@ -57,7 +60,7 @@ planes_viewer(
     planes=planes,
     overlay=overlay,
     opacity=opacity,
-    roles=roles,
+    structures=shown,
     height=720 if single else 480,
 )
 if explained is not None:
@@ -65,7 +68,8 @@ if explained is not None:
     if explained.completeness_delta is not None:
         notes.append(f"completeness delta {explained.completeness_delta:.1%}")
     if explained.enrichment is not None:
-        notes.append(f"GTV enrichment of the top 5 % liver voxels {explained.enrichment:.1f}x")
+        organ = (site or "organ").lower()
+        notes.append(f"GTV enrichment of the top 5 % {organ} voxels {explained.enrichment:.1f}x")
     notes.append(f"colour limit {overlay.scale.limit:.2g} (99.5th percentile of |map|)")
     if overlay.scale.signed:
         notes.append("red raises the risk, blue lowers it")

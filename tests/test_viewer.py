@@ -7,6 +7,7 @@ import SimpleITK as sitk
 from survival_core.errors import ConfigError, GeometryError
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
+    display_layers,
     overlay_range,
     role_colour,
     slice_figure,
@@ -73,7 +74,11 @@ def test_figure_has_image_and_one_legend_entry_per_roi():
     fig = slice_figure(view, -100, 200)
     assert fig.data[0].type == "heatmap" and fig.data[0].zmin == -100
     legend = {trace.name for trace in fig.data if trace.type == "scatter" and trace.showlegend}
-    assert legend == {"Liver", "GTV"}
+    assert legend == {"Organ", "GTV"}
+    layers = display_layers(case)
+    fig = slice_figure(view, -100, 200, labels={k: v.label for k, v in layers.items()})
+    legend = {trace.name for trace in fig.data if trace.type == "scatter" and trace.showlegend}
+    assert legend == {"Liver (organ)", "GTV"}  # the organ named by the case's site
     assert fig.layout.yaxis.scaleanchor == "x"
 
 
@@ -211,7 +216,7 @@ def test_roles_choose_the_contours_and_keep_their_colours():
     fig = slice_figure(view, -100, 200, line_width=4)
     (line,) = [t for t in fig.data if t.type == "scatter"]
     assert line.line.color == role_colour("gtv") and line.line.width == 4
-    assert role_colour("gtv") != role_colour("liver")
+    assert role_colour("gtv") != role_colour("organ")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""CT window presets (every value checked) and their application."""
+"""CT window presets (every value checked) and their application; percentile windows for MR."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import SimpleITK as sitk
 
 from survival_core.errors import ConfigError
 from survival_core.preprocess.window import (
+    PERCENTILE_SAMPLE,
+    PERCENTILE_WINDOWS,
     WINDOW_PRESETS,
     Window,
     apply_window,
     get_window,
+    has_hu,
+    percentile_window,
     to_display_uint8,
 )
 
@@ -100,3 +104,62 @@ def test_display_uint8():
     assert out.tolist() == [0, 128, 255, 255]
     image = to_display_uint8(sitk.GetImageFromArray(np.array([[[0.0, 40.0, 80.0]]])), "brain")
     assert sitk.GetArrayViewFromImage(image).ravel().tolist() == [0, 128, 255]
+
+
+# --- images without HU (MR...): percentile windows, never an HU preset -------------------------
+
+
+@pytest.mark.parametrize(("name", "low", "high"), [("1-99 %", 1, 99), ("0.5-99.5 %", 0.5, 99.5),
+                                                   ("5-95 %", 5, 95)])  # fmt: skip
+def test_percentile_windows_span_the_volume_percentiles(name, low, high):
+    values = np.random.default_rng(3).gamma(2.0, 300.0, size=(6, 20, 30)).astype(np.float32)
+    window = percentile_window(values, name)
+    expected = np.percentile(values.astype(np.float64), [low, high])
+    assert (window.low, window.high) == pytest.approx(tuple(expected))
+    assert PERCENTILE_WINDOWS[name] == (low, high)
+
+
+def test_percentile_window_over_a_mask_of_an_image():
+    array = np.arange(2 * 10 * 10, dtype=np.float32).reshape(2, 10, 10)
+    mask = np.zeros(array.shape, np.uint8)
+    mask[1, 2:5, 2:5] = 1
+    image, mask_image = sitk.GetImageFromArray(array), sitk.GetImageFromArray(mask)
+    window = percentile_window(image, (0.0, 100.0), mask_image)
+    assert (window.low, window.high) == (array[mask == 1].min(), array[mask == 1].max())
+    with pytest.raises(ConfigError, match="No voxel"):
+        percentile_window(array, (1, 99), np.zeros(array.shape, bool))
+    with pytest.raises(ConfigError, match="shape"):
+        percentile_window(array, (1, 99), np.ones((2, 10, 9), bool))
+
+
+def test_percentile_window_of_a_flat_image_and_bad_percentiles():
+    window = percentile_window(np.full((3, 3), 7.0), (1, 99))
+    assert window.level == 7.0 and window.width == 1.0
+    for bad in [(99, 1), (-1, 50), (50, 101), "2-98 %"]:
+        with pytest.raises(ConfigError, match="percentile"):
+            percentile_window(np.arange(10.0), bad)
+
+
+@pytest.mark.parametrize("modality", ["MR", "mr", "PT"])
+def test_hu_presets_are_refused_on_images_without_hu(modality):
+    assert not has_hu(modality)
+    with pytest.raises(ConfigError, match=r"CT preset in HU.*percentile"):
+        get_window("liver", modality=modality)
+    with pytest.raises(ConfigError, match="not HU"):
+        apply_window(np.zeros(3), "brain", modality=modality)
+    # an explicit window (e.g. a percentile window) is taken as given
+    assert apply_window(np.array([0.0, 5.0, 10.0]), Window(5, 10), modality=modality)[1] == 0.5
+
+
+@pytest.mark.parametrize("modality", ["CT", "ct", None])
+def test_ct_and_unlabelled_volumes_keep_the_hu_presets(modality):
+    assert has_hu(modality)
+    assert get_window("liver", modality=modality) is WINDOW_PRESETS["liver"]
+
+
+def test_percentile_window_of_a_large_volume_reads_a_regular_sample():
+    values = np.random.default_rng(5).normal(100.0, 20.0, size=(40, 256, 256)).astype(np.float32)
+    assert values.size > PERCENTILE_SAMPLE
+    window = percentile_window(values, "1-99 %")
+    exact = np.percentile(values, [1, 99])
+    assert (window.low, window.high) == pytest.approx(tuple(exact), rel=0.01)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from survival_core.case import Case
+from survival_core.case import LEGACY_ROLES, Case
 from survival_core.features.presets import PRESETS
 from ui.state import show_error
 
@@ -15,10 +15,16 @@ def case_radiomics(_case: Case, case_key: tuple[str, str], preset: str) -> pd.Da
     """Features of one case as a table (roi, setting, class, feature, value); cached per case+preset."""
     from survival_core.features.presets import get_preset
     from survival_core.features.radiomics import extract_case
-    from survival_core.features.settings import split_feature_name
+    from survival_core.features.settings import ROI_SOURCES, split_feature_name
 
     settings = get_preset(preset)
-    rois = tuple(r for r in settings.rois if r == "gtv" or "liver" in _case.masks)
+    # ROIs made from a mask the case lacks (organ_minus_gtv without an organ contour) are skipped
+    present = {LEGACY_ROLES.get(role, role) for role in _case.masks}
+    rois = tuple(
+        roi
+        for roi in settings.rois
+        if {LEGACY_ROLES.get(m, m) for m in ROI_SOURCES.get(roi, ())} <= present
+    )
     values = extract_case(_case, settings.with_rois(rois))
     rows = [(*split_feature_name(name), value) for name, value in values.items()]
     return pd.DataFrame(rows, columns=["roi", "setting", "class", "feature", "value"])

@@ -2,7 +2,11 @@
 
 Loaded cases are cached by their content-addressed location, so two browser sessions only ever share
 a case they both loaded from identical bytes; everything session-specific (which case is current,
-edited clinical values) lives in ``st.session_state``.
+where it came from, edited clinical values) lives in ``st.session_state``.
+
+Patient safety: the current case is the one every page shows as "current". It is cleared as soon as
+another source starts (a new upload, before its structures are confirmed) and whenever loading fails,
+so no page ever shows a previous patient beside a new file or an error.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from survival_core.errors import RadSurvError
 log = logging.getLogger("radsurv.ui")
 
 CURRENT_CASE = "current_case"
+#: Where the current case came from: "demo:<case id>" or "upload:<upload folder>".
+CURRENT_ORIGIN = "current_case_origin"
 CLINICAL_EDITS = "clinical_edits"
 
 
@@ -31,28 +37,58 @@ def load_case_folder(path: str, case_id: str) -> Case:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def load_upload_folder(
-    folder: str, roles: tuple[tuple[str, str], ...], image_name: str | None, case_id: str | None
+    folder: str,
+    roles: tuple[tuple[str, tuple[str, ...]], ...],
+    image_name: str | None,
+    case_id: str | None,
+    series_uid: str | None = None,
+    site: str | None = None,
+    modality: str | None = None,
 ) -> Case:
-    """An uploaded case loaded once per (content, structure mapping, case id)."""
+    """An uploaded case loaded once per (content, structure mapping, case id, series, site,
+    modality); ``roles`` maps each role to its structure name(s), none for a role left out on
+    purpose (no organ)."""
     from pathlib import Path
 
     from survival_core.io.upload_case import describe_upload, load_upload
 
     contents = describe_upload(Path(folder))
-    return load_upload(contents, dict(roles), image_name=image_name, case_id=case_id)
+    return load_upload(
+        contents,
+        {role: list(names) for role, names in roles},
+        image_name=image_name,
+        case_id=case_id,
+        series_uid=series_uid,
+        site=site,
+        modality=modality,
+    )
 
 
-def set_current_case(case: Case) -> None:
-    """Make ``case`` this session's current case (edits of an earlier case are dropped)."""
+def set_current_case(case: Case, origin: str | None = None) -> None:
+    """Make ``case`` this session's current case, from ``origin`` ("demo:<id>", "upload:<folder>");
+    edits of an earlier case are dropped."""
     previous = st.session_state.get(CURRENT_CASE)
     if previous is None or previous.case_id != case.case_id:
         st.session_state.pop(CLINICAL_EDITS, None)
     st.session_state[CURRENT_CASE] = case
+    st.session_state[CURRENT_ORIGIN] = origin
+
+
+def clear_current_case() -> None:
+    """No current case any more (a new upload started, or loading failed): no page may show the
+    previous patient as current."""
+    for key in (CURRENT_CASE, CURRENT_ORIGIN, CLINICAL_EDITS):
+        st.session_state.pop(key, None)
 
 
 def current_case() -> Case | None:
     """This session's current case, if any."""
     return st.session_state.get(CURRENT_CASE)
+
+
+def current_origin() -> str | None:
+    """Where the current case came from ("demo:<id>", "upload:<folder>"), None without one."""
+    return st.session_state.get(CURRENT_ORIGIN) if current_case() is not None else None
 
 
 def clinical_values(case: Case) -> dict:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 import streamlit as st
@@ -17,8 +18,14 @@ from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, validate_clinical
 from survival_core.models import IMAGE_MODELS
 from survival_core.models.base import MODEL_FILE
-from survival_core.preprocess.window import WINDOW_PRESETS, Window
-from survival_core.viewer.figures import slice_figure
+from survival_core.preprocess.window import (
+    PERCENTILE_WINDOWS,
+    WINDOW_PRESETS,
+    Window,
+    has_hu,
+    percentile_window,
+)
+from survival_core.viewer.figures import Layer, display_layers, slice_figure
 from survival_core.viewer.slices import (
     PLANES,
     Overlay,
@@ -34,13 +41,40 @@ from ui.state import CLINICAL_EDITS, clinical_values, show_error
 if TYPE_CHECKING:
     from survival_core.explain.case import CaseExplanation
 
-#: Folder (under data/models) of the small demo image model `make run` prepares.
-
 _WINDOW_LABELS = {name: f"{name} ({w.level:g}/{w.width:g})" for name, w in WINDOW_PRESETS.items()}
 _METHODS = {"IG": "ig", "Grad-CAM": "gradcam"}
 NO_IMAGE_MODEL = (
     "Overlays need an image model (cnn3d, fusion or resnet_fusion); train one on the Training page."
 )
+
+
+#: CT window a case opens in, by site (soft tissue for the others).
+SITE_WINDOWS = {"liver": "liver", "lung": "lung", "brain": "brain"}
+DEFAULT_WINDOW = "abdomen"
+WHOLE_VOLUME = "whole volume"
+
+
+def site_window(site: str | None) -> str:
+    """The CT preset a case of ``site`` opens in."""
+    return SITE_WINDOWS.get(site or "", DEFAULT_WINDOW)
+
+
+def _case_memo(case: Case) -> dict:
+    """Values this session computed for ``case`` (display layers, intensity percentiles), dropped
+    when another case is shown: the case object itself is the key, so nothing leaks between cases."""
+    stored = st.session_state.get("case-memo")
+    if stored is None or stored[0] is not case:
+        stored = (case, {})
+        st.session_state["case-memo"] = stored
+    return stored[1]
+
+
+def case_layers(case: Case) -> dict[str, Layer]:
+    """The structures the viewer draws for ``case`` (:func:`display_layers`), computed once."""
+    memo = _case_memo(case)
+    if "layers" not in memo:
+        memo["layers"] = display_layers(case)
+    return memo["layers"]
 
 
 def _apply_preset(key: str) -> None:
@@ -49,12 +83,12 @@ def _apply_preset(key: str) -> None:
     st.session_state[f"{key}-width"] = int(preset.width)
 
 
-def window_controls(key: str) -> Window:
-    """A window preset picker plus level/width sliders (HU); a preset sets both sliders."""
-    if f"{key}-level" not in st.session_state:
-        st.session_state[f"{key}-preset"] = (
-            "liver" if "liver" in WINDOW_PRESETS else next(iter(WINDOW_PRESETS))
-        )
+def _hu_window_controls(key: str, site: str | None) -> Window:
+    """A CT window preset picker plus level/width sliders (HU); a preset sets both sliders. A case
+    of another site than the last one opens in its site's preset."""
+    if f"{key}-level" not in st.session_state or st.session_state.get(f"{key}-site") != site:
+        st.session_state[f"{key}-site"] = site
+        st.session_state[f"{key}-preset"] = site_window(site)
         _apply_preset(key)
     st.selectbox(
         "Window preset",
@@ -68,6 +102,75 @@ def window_controls(key: str) -> Window:
     level = st.slider("Level (HU)", -1200, 1500, key=f"{key}-level")
     width = st.slider("Width (HU)", 1, 4000, key=f"{key}-width")
     return Window(level, width)
+
+
+def _percentile_window_controls(case: Case, key: str) -> Window:
+    """For images without HU (MR...): a percentile window over the volume or one structure, then
+    fine-tuned on an intensity range slider (in the image's own units). Never an HU preset."""
+    st.caption(
+        f"{case.modality} intensities have no absolute scale, so CT (HU) windows do not apply: "
+        "the window spans percentiles of the intensities."
+    )
+    layers = case_layers(case)
+    regions = [WHOLE_VOLUME, *layers]
+    if st.session_state.get(f"{key}-percentile-region", WHOLE_VOLUME) not in regions:
+        st.session_state.pop(f"{key}-percentile-region")  # a structure of the previous case
+    percentiles = st.selectbox(
+        "Percentile window", list(PERCENTILE_WINDOWS), key=f"{key}-percentile"
+    )
+    region = st.selectbox(
+        "Percentiles over",
+        regions,
+        format_func=lambda name: name if name == WHOLE_VOLUME else layers[name].label,
+        key=f"{key}-percentile-region",
+    )
+    memo = _case_memo(case)
+    if "range" not in memo:
+        volume = sitk.GetArrayViewFromImage(case.image)
+        memo["range"] = (float(np.nanmin(volume)), float(np.nanmax(volume)))
+    if (percentiles, region) not in memo:
+        mask = None if region == WHOLE_VOLUME else layers[region].mask
+        memo[(percentiles, region)] = percentile_window(case.image, percentiles, mask)
+    window = memo[(percentiles, region)]
+    bottom, top = memo["range"]
+    if not top > bottom:
+        return window
+    step = float(10 ** np.floor(np.log10((top - bottom) / 500)))  # ~500-1000 steps
+    low, high = st.slider(
+        "Intensity range",
+        bottom,
+        top,
+        value=(max(bottom, window.low), min(top, window.high)),
+        step=step,
+        # a new percentile choice or case starts from its own window
+        key=f"{key}-range-{case.case_id}-{percentiles}-{region}",
+    )
+    return Window((low + high) / 2.0, high - low) if high > low else window
+
+
+def window_controls(key: str, case: Case | None = None) -> Window:
+    """The display window of ``case``: HU presets and level/width sliders for CT (opening in the
+    case's site preset), percentile windows for any other modality (MR...)."""
+    if case is not None and not has_hu(case.modality):
+        return _percentile_window_controls(case, key)
+    return _hu_window_controls(key, None if case is None else case.site)
+
+
+def structure_toggles(case: Case, key: str) -> list[str]:
+    """One toggle per structure of ``case`` (:func:`case_layers`, all shown at first); returns the
+    keys of those shown. Toggles are kept by structure name, so a like-named structure of the next
+    case keeps its choice."""
+    layers = case_layers(case)
+    if not layers:
+        st.caption("This case has no contour.")
+        return []
+    box = st.container(height=260) if len(layers) > 8 else st.container()
+    with box:
+        return [
+            name
+            for name, layer in layers.items()
+            if st.toggle(layer.label, value=True, key=f"{key}-show-{name}")
+        ]
 
 
 def _slice_slider(case: Case, key: str, plane: str, label: str = "Slice") -> int:
@@ -87,15 +190,31 @@ def _show_slice(
     window: Window,
     height: int,
     overlay: Overlay | None = None,
-    roles: Sequence[str] | None = None,
+    structures: Sequence[str] | None = None,
     **figure_options,
 ) -> None:
-    """One plane's slice drawn with :func:`slice_figure` (``figure_options`` go to it)."""
+    """One plane's slice drawn with :func:`slice_figure` (``figure_options`` go to it), with the
+    contours of ``structures`` (keys of :func:`case_layers`; all by default) in their colours."""
     volume = sitk.GetArrayViewFromImage(case.image)
-    view = extract_slice(case, plane, index, overlay=overlay, volume=volume, roles=roles)
+    layers = case_layers(case)
+    masks = {name: layer.mask for name, layer in layers.items()}
+    view = extract_slice(
+        case, plane, index, overlay=overlay, volume=volume, roles=structures, masks=masks
+    )
     title = f"{plane} {index + 1}/{n_slices(case.image, plane)}"
+    figure = slice_figure(
+        view,
+        window.low,
+        window.high,
+        height=height,
+        title=title,
+        colours={name: layer.colour for name, layer in layers.items()},
+        labels={name: layer.label for name, layer in layers.items()},
+        modality=case.modality or "CT",
+        **figure_options,
+    )
     st.plotly_chart(
-        slice_figure(view, window.low, window.high, height=height, title=title, **figure_options),
+        figure,
         width="stretch",
         theme=None,
         key=f"{key}-figure-{plane}",
@@ -103,11 +222,12 @@ def _show_slice(
 
 
 def slice_viewer(case: Case, key: str, overlay: Overlay | None = None, height: int = 600) -> None:
-    """Slices of ``case`` with contours, a window preset plus level/width, plane and slice choice."""
+    """Slices of ``case`` with every structure's contour, its window (HU presets for CT,
+    percentiles otherwise), plane and slice choice."""
     view_col, control_col = st.columns([4, 1])
     with control_col:
         plane = st.radio("Plane", PLANES, key=f"{key}-plane")
-        window = window_controls(key)
+        window = window_controls(key, case)
         index = _slice_slider(case, key, plane)
     with view_col:
         _show_slice(case, key, plane, index, window, height, overlay=overlay)
@@ -121,11 +241,12 @@ def planes_viewer(
     planes: Sequence[str] = PLANES,
     overlay: Overlay | None = None,
     opacity: float = 0.5,
-    roles: Sequence[str] | None = None,
+    structures: Sequence[str] | None = None,
     height: int = 480,
 ) -> None:
     """``planes`` side by side, each with its own slice slider (starting at the GTV's largest
-    cross-section); one colour bar (on the last plane) since the planes share the overlay scale.
+    cross-section) and the contours of ``structures`` (keys of :func:`case_layers`; all by
+    default); one colour bar (on the last plane) since the planes share the overlay scale.
     With all three planes, each shows where the other two cut it."""
     columns = st.columns(len(planes))
     indices = {}
@@ -142,7 +263,7 @@ def planes_viewer(
                 window,
                 height,
                 overlay=overlay,
-                roles=roles,
+                structures=structures,
                 overlay_opacity=opacity,
                 colour_bar=n == len(planes) - 1,
                 crosshair=crosshair_mm(case, plane, indices) if len(indices) == 3 else None,

@@ -1,8 +1,9 @@
-"""Write a CT volume as a DICOM series and binary masks as an RT Structure Set.
+"""Write a CT or MR volume as a DICOM series and binary masks as an RT Structure Set.
 
-Used to export cases and to build the synthetic cohort. The CT series is CT Image Storage in
-explicit VR little endian, one file per slice with random (uuid-like) names written in shuffled
-order, HU stored with RescaleIntercept -1024 and RescaleSlope 1. The RTSTRUCT holds one ROI per
+Used to export cases and to build the synthetic cohort. A series is written in explicit VR little
+endian, one file per slice with random (uuid-like) names written in shuffled order. CT is CT Image
+Storage with HU stored with RescaleIntercept -1024 and RescaleSlope 1; MR is MR Image Storage with
+its values (arbitrary units, no absolute scale) stored as they are. The RTSTRUCT holds one ROI per
 mask with one CLOSED_PLANAR contour per connected outline per slice, in patient millimetres (LPS);
 holes are separate contours, so an even-odd rasteriser recovers them. Given ``uid_seed``, UIDs and
 file names are derived from it and the output is reproducible byte for byte.
@@ -24,6 +25,7 @@ from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
+    MRImageStorage,
     RTStructureSetStorage,
     generate_uid,
 )
@@ -36,6 +38,8 @@ RESCALE_INTERCEPT = -1024
 #: Retired Detached Study Management SOP Class, what RTSTRUCTs conventionally reference a study by.
 STUDY_COMPONENT_SOP_CLASS = "1.2.840.10008.3.1.2.3.1"
 DEFAULT_COLORS = ((255, 128, 0), (255, 0, 0), (0, 160, 255), (0, 200, 0), (200, 0, 200))
+#: Larmor frequency of hydrogen (MHz per tesla), for MR ImagingFrequency.
+PROTON_MHZ_PER_T = 42.577478
 
 
 def _uid(uid_seed: str | None, role: str) -> str:
@@ -104,6 +108,106 @@ def _stored_pixels(image: sitk.Image) -> tuple[np.ndarray, int, int]:
     )
 
 
+def _stored_mr_pixels(image: sitk.Image) -> tuple[np.ndarray, int, int]:
+    """MR values as stored (unsigned, no rescale): array, PixelRepresentation, BitsStored."""
+    values = np.rint(sitk.GetArrayFromImage(image).astype(np.float64))
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high > 65535:
+        raise InputError(
+            f"MR image values {low:g}..{high:g} do not fit unsigned 16-bit DICOM; expected "
+            "magnitude values 0..65535."
+        )
+    return values.astype("<u2"), 0, 12 if high < 4096 else 16
+
+
+def _write_series(
+    image: sitk.Image,
+    folder: Path,
+    stored: tuple[np.ndarray, int, int],
+    modality: str,
+    tags: Mapping[str, Any],
+    *,
+    patient_id: str,
+    patient_name: str | None,
+    patient_sex: str,
+    study_uid: str | None,
+    uid_seed: str | None,
+    study_date: str,
+    study_time: str,
+    series_description: str,
+    manufacturer: str,
+    model_name: str,
+) -> dict[str, Any]:
+    """Write one file per slice of ``image`` with ``stored`` pixels (array, PixelRepresentation,
+    BitsStored) and the modality's own ``tags``; see :func:`write_ct_series` for what it returns."""
+    sop_class = {"CT": CTImageStorage, "MR": MRImageStorage}[modality]
+    prefix = modality.lower()
+    geometry = _geometry(image)
+    pixels, representation, bits_stored = stored
+    direction = np.asarray(geometry["direction"]).reshape(3, 3)
+    spacing = geometry["spacing"]
+    nz = geometry["size"][2]
+    info: dict[str, Any] = {
+        "patient_id": patient_id,
+        "patient_name": patient_name or patient_id,
+        "patient_sex": patient_sex,
+        "study_uid": study_uid or _uid(uid_seed, "study"),
+        "series_uid": _uid(uid_seed, f"{prefix}-series"),
+        "frame_of_reference_uid": _uid(uid_seed, "frame-of-reference"),
+        "sop_instance_uids": [_uid(uid_seed, f"{prefix}-slice-{k}") for k in range(nz)],
+        "sop_class_uid": sop_class,
+        "study_date": study_date,
+        "study_time": study_time,
+        "manufacturer": manufacturer,
+        **geometry,
+    }
+    rng = random.Random(uid_seed) if uid_seed is not None else random.SystemRandom()
+    names = [f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.dcm" for _ in range(nz)]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    info["files"] = [folder / name for name in names]
+    order = list(range(nz))
+    rng.shuffle(order)
+    orientation = _ds_numbers(list(direction[:, 0]) + list(direction[:, 1]))
+    for k in order:
+        ds = Dataset()
+        ds.file_meta = _file_meta(sop_class, info["sop_instance_uids"][k])
+        _patient_study(ds, info)
+        ds.SOPClassUID = sop_class
+        ds.SOPInstanceUID = info["sop_instance_uids"][k]
+        ds.Modality = modality
+        ds.ManufacturerModelName = model_name
+        ds.SeriesInstanceUID = info["series_uid"]
+        ds.SeriesNumber = 1
+        ds.SeriesDescription = series_description
+        ds.SeriesDate = study_date
+        ds.SeriesTime = study_time
+        ds.ContentDate = study_date
+        ds.ContentTime = study_time
+        ds.InstanceNumber = k + 1
+        ds.FrameOfReferenceUID = info["frame_of_reference_uid"]
+        ds.PositionReferenceIndicator = ""
+        position = image.TransformIndexToPhysicalPoint((0, 0, k))
+        ds.ImagePositionPatient = _ds_numbers(position)
+        ds.ImageOrientationPatient = orientation
+        ds.SliceLocation = round(float(np.dot(position, direction[:, 2])), 6) + 0.0
+        ds.PixelSpacing = _ds_numbers([spacing[1], spacing[0]])
+        ds.SliceThickness = round(spacing[2], 6)
+        ds.SpacingBetweenSlices = round(spacing[2], 6)
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.Rows, ds.Columns = pixels.shape[1], pixels.shape[2]
+        ds.BitsAllocated = 16
+        ds.BitsStored = bits_stored
+        ds.HighBit = bits_stored - 1
+        ds.PixelRepresentation = representation
+        for keyword, value in tags.items():
+            setattr(ds, keyword, value)
+        ds.PixelData = pixels[k].tobytes()
+        ds.save_as(info["files"][k], enforce_file_format=True)
+    return info
+
+
 def write_ct_series(
     image: sitk.Image,
     folder: Path,
@@ -123,77 +227,94 @@ def write_ct_series(
     """Write ``image`` (HU) as a CT series, one file per slice, into ``folder`` (created).
 
     Returns the series description the RTSTRUCT writer needs: ``study_uid``, ``series_uid``,
-    ``frame_of_reference_uid``, ``sop_instance_uids`` (by slice index), ``files`` (by slice index),
-    patient and study fields and the image geometry.
+    ``frame_of_reference_uid``, ``sop_instance_uids`` (by slice index), ``sop_class_uid``,
+    ``files`` (by slice index), patient and study fields and the image geometry.
     """
-    geometry = _geometry(image)
-    pixels, representation, bits_stored = _stored_pixels(image)
-    direction = np.asarray(geometry["direction"]).reshape(3, 3)
-    spacing = geometry["spacing"]
-    nz = geometry["size"][2]
-    info: dict[str, Any] = {
-        "patient_id": patient_id,
-        "patient_name": patient_name or patient_id,
-        "patient_sex": patient_sex,
-        "study_uid": study_uid or _uid(uid_seed, "study"),
-        "series_uid": _uid(uid_seed, "ct-series"),
-        "frame_of_reference_uid": _uid(uid_seed, "frame-of-reference"),
-        "sop_instance_uids": [_uid(uid_seed, f"ct-slice-{k}") for k in range(nz)],
-        "study_date": study_date,
-        "study_time": study_time,
-        "manufacturer": manufacturer,
-        **geometry,
+    tags = {
+        "ImageType": ["ORIGINAL", "PRIMARY", "AXIAL"],
+        "KVP": kvp,
+        "RescaleIntercept": RESCALE_INTERCEPT,
+        "RescaleSlope": 1,
+        "RescaleType": "HU",
+        "WindowCenter": 50,
+        "WindowWidth": 400,
     }
-    rng = random.Random(uid_seed) if uid_seed is not None else random.SystemRandom()
-    names = [f"{uuid.UUID(int=rng.getrandbits(128), version=4)}.dcm" for _ in range(nz)]
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    info["files"] = [folder / name for name in names]
-    order = list(range(nz))
-    rng.shuffle(order)
-    orientation = _ds_numbers(list(direction[:, 0]) + list(direction[:, 1]))
-    for k in order:
-        ds = Dataset()
-        ds.file_meta = _file_meta(CTImageStorage, info["sop_instance_uids"][k])
-        _patient_study(ds, info)
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = info["sop_instance_uids"][k]
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.Modality = "CT"
-        ds.ManufacturerModelName = model_name
-        ds.SeriesInstanceUID = info["series_uid"]
-        ds.SeriesNumber = 1
-        ds.SeriesDescription = series_description
-        ds.SeriesDate = study_date
-        ds.SeriesTime = study_time
-        ds.ContentDate = study_date
-        ds.ContentTime = study_time
-        ds.InstanceNumber = k + 1
-        ds.FrameOfReferenceUID = info["frame_of_reference_uid"]
-        ds.PositionReferenceIndicator = ""
-        position = image.TransformIndexToPhysicalPoint((0, 0, k))
-        ds.ImagePositionPatient = _ds_numbers(position)
-        ds.ImageOrientationPatient = orientation
-        ds.SliceLocation = round(float(np.dot(position, direction[:, 2])), 6) + 0.0
-        ds.PixelSpacing = _ds_numbers([spacing[1], spacing[0]])
-        ds.SliceThickness = round(spacing[2], 6)
-        ds.SpacingBetweenSlices = round(spacing[2], 6)
-        ds.KVP = kvp
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.Rows, ds.Columns = pixels.shape[1], pixels.shape[2]
-        ds.BitsAllocated = 16
-        ds.BitsStored = bits_stored
-        ds.HighBit = bits_stored - 1
-        ds.PixelRepresentation = representation
-        ds.RescaleIntercept = RESCALE_INTERCEPT
-        ds.RescaleSlope = 1
-        ds.RescaleType = "HU"
-        ds.WindowCenter = 50
-        ds.WindowWidth = 400
-        ds.PixelData = pixels[k].tobytes()
-        ds.save_as(info["files"][k], enforce_file_format=True)
-    return info
+    return _write_series(
+        image,
+        folder,
+        _stored_pixels(image),
+        "CT",
+        tags,
+        patient_id=patient_id,
+        patient_name=patient_name,
+        patient_sex=patient_sex,
+        study_uid=study_uid,
+        uid_seed=uid_seed,
+        study_date=study_date,
+        study_time=study_time,
+        series_description=series_description,
+        manufacturer=manufacturer,
+        model_name=model_name,
+    )
+
+
+def write_mr_series(
+    image: sitk.Image,
+    folder: Path,
+    *,
+    patient_id: str,
+    patient_name: str | None = None,
+    patient_sex: str = "",
+    study_uid: str | None = None,
+    uid_seed: str | None = None,
+    study_date: str = "20200101",
+    study_time: str = "120000",
+    series_description: str = "Synthetic T1 MR",
+    manufacturer: str = "RadSurv",
+    model_name: str = "",
+    field_strength_t: float = 1.5,
+    repetition_time_ms: float = 4.5,
+    echo_time_ms: float = 2.1,
+    flip_angle_deg: float = 12.0,
+) -> dict[str, Any]:
+    """Write ``image`` (MR magnitude, non-negative arbitrary units) as an MR series of a T1-weighted
+    3D spoiled gradient echo, one file per slice, into ``folder`` (created); returns what
+    :func:`write_ct_series` returns. The display window spans the 0.5-99.5th percentiles."""
+    stored = _stored_mr_pixels(image)
+    low, high = np.percentile(stored[0], [0.5, 99.5])
+    tags = {
+        "ImageType": ["ORIGINAL", "PRIMARY", "M", "ND"],
+        "ScanningSequence": "GR",
+        "SequenceVariant": "SP",
+        "ScanOptions": "",
+        "MRAcquisitionType": "3D",
+        "RepetitionTime": repetition_time_ms,
+        "EchoTime": echo_time_ms,
+        "EchoTrainLength": 1,
+        "FlipAngle": flip_angle_deg,
+        "MagneticFieldStrength": field_strength_t,
+        "ImagingFrequency": round(PROTON_MHZ_PER_T * field_strength_t, 6),
+        "ImagedNucleus": "1H",
+        "WindowCenter": int(round((low + high) / 2)),
+        "WindowWidth": max(int(round(high - low)), 1),
+    }
+    return _write_series(
+        image,
+        folder,
+        stored,
+        "MR",
+        tags,
+        patient_id=patient_id,
+        patient_name=patient_name,
+        patient_sex=patient_sex,
+        study_uid=study_uid,
+        uid_seed=uid_seed,
+        study_date=study_date,
+        study_time=study_time,
+        series_description=series_description,
+        manufacturer=manufacturer,
+        model_name=model_name,
+    )
 
 
 def _check_grid(name: str, mask: sitk.Image, info: Mapping[str, Any]) -> np.ndarray:
@@ -205,7 +326,7 @@ def _check_grid(name: str, mask: sitk.Image, info: Mapping[str, Any]) -> np.ndar
     ):
         raise GeometryError(
             f"Mask '{name}' (size {geometry['size']}, spacing {geometry['spacing']}, origin "
-            f"{geometry['origin']}) is not on the CT grid (size {tuple(info['size'])}, spacing "
+            f"{geometry['origin']}) is not on the image grid (size {tuple(info['size'])}, spacing "
             f"{tuple(info['spacing'])}, origin {tuple(info['origin'])})."
         )
     array = sitk.GetArrayFromImage(mask)
@@ -254,8 +375,9 @@ def write_rtstruct(
     colors: Mapping[str, Sequence[int]] | None = None,
     interpreted_types: Mapping[str, str] | None = None,
 ) -> str:
-    """Write ``masks`` (ROI name -> uint8 mask on the CT grid) as an RTSTRUCT referencing the
-    series described by ``series_info`` (from :func:`write_ct_series`). Returns its SOP UID.
+    """Write ``masks`` (ROI name -> uint8 mask on the image grid) as an RTSTRUCT referencing the
+    series described by ``series_info`` (from :func:`write_ct_series` or :func:`write_mr_series`).
+    Returns its SOP UID.
 
     ROI types default to 'GTV' for names starting with GTV and 'ORGAN' otherwise.
     """
@@ -278,7 +400,7 @@ def write_rtstruct(
 
     def image_ref(k: int) -> Dataset:
         item = Dataset()
-        item.ReferencedSOPClassUID = CTImageStorage
+        item.ReferencedSOPClassUID = series_info["sop_class_uid"]
         item.ReferencedSOPInstanceUID = series_info["sop_instance_uids"][k]
         return item
 

@@ -78,7 +78,8 @@ def assign_roles(
 ) -> RoleAssignment:
     """Role masks from ``structures`` (name -> mask on the image grid).
 
-    ``explicit`` (role -> names) is taken as given; the other roles are matched by name. An organ
+    ``explicit`` (role -> names) is taken as given (no names: the case has none); the other roles
+    are matched by name. An organ
     found by name but not surrounding the GTV is left out with a warning; organs of several sites
     that all surround it are ambiguous. A ``require``d role left empty raises :class:`RTStructError`.
     """
@@ -100,7 +101,9 @@ def assign_roles(
         chosen["gtv"] = [by_key[k] for k in found.gtv]
         if len(found.gtv) > 1:
             warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
-    masks = {role: unite([structures[n] for n in listed]) for role, listed in chosen.items()}
+    masks = {
+        role: unite([structures[n] for n in listed]) for role, listed in chosen.items() if listed
+    }
     case_site = site
     if "organ" not in chosen and found.organs:
         organs = {
@@ -127,7 +130,7 @@ def assign_roles(
             case_site = case_site or hosting[0]
             chosen["organ"] = [by_key[k] for k in found.organs[hosting[0]]]
             masks["organ"] = organs[hosting[0]]
-    elif "organ" in chosen and case_site is None:
+    elif chosen.get("organ") and case_site is None:
         keys = [_match_key(n) for n in chosen["organ"]]
         sites = {s for s in role_candidates(keys).organs}
         case_site = next(iter(sites)) if len(sites) == 1 else None

@@ -276,12 +276,12 @@ def map_roles(
 
 def normalise_roles(roles: Mapping[str, str | Sequence[str]] | None) -> dict[str, list[str]]:
     """Role -> list of names from a mapping whose values are one name or several; legacy role
-    names (``liver``) read as today's (``organ``)."""
+    names (``liver``) read as today's (``organ``). An empty list (or None) says the case has no
+    such structure: the role is then not looked for by name."""
     from survival_core.case import LEGACY_ROLES
 
     out: dict[str, list[str]] = {}
     for role, value in (roles or {}).items():
-        names = [n for n in as_names(value) if n]
-        if names:
-            out.setdefault(LEGACY_ROLES.get(role, role), []).extend(names)
+        names = [n for n in as_names(value or []) if n]
+        out.setdefault(LEGACY_ROLES.get(role, role), []).extend(names)
     return out

@@ -17,6 +17,7 @@ from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
+from survival_core.io.dicom_series import SeriesSummary, scan_dicom, series_summary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.structures import role_candidates
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -33,6 +34,7 @@ class UploadContents:
     structures: list[str] = field(default_factory=list)
     clinical_json: Path | None = None
     clinical_csv: Path | None = None
+    series: list[SeriesSummary] = field(default_factory=list)
 
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
@@ -91,6 +93,11 @@ def describe_upload(folder: Path) -> UploadContents:
     else:
         kind, source = "dicom", folder
     structures = list(volumes) if kind == "volumes" else list_structures(source)
+    series = (
+        []
+        if kind == "volumes" or (kind == "archive" and _holds_volumes(source))
+        else (series_summary(scan_dicom(source)))
+    )
     return UploadContents(
         folder=folder,
         kind=kind,
@@ -99,7 +106,16 @@ def describe_upload(folder: Path) -> UploadContents:
         structures=structures,
         clinical_json=clinical_json,
         clinical_csv=clinical_csv,
+        series=series,
     )
+
+
+def _holds_volumes(archive: Path) -> bool:
+    """Whether a zip upload holds image and mask volumes (then it has no DICOM series to list)."""
+    import zipfile
+
+    with zipfile.ZipFile(archive) as opened:
+        return any(is_volume_file(name) for name in opened.namelist())
 
 
 def upload_clinical(contents: UploadContents, case_id: str) -> dict | None:

@@ -1,8 +1,11 @@
-"""CT display windows given as level/width (HU), and their application to volumes.
+"""Display windows given as level/width, and their application to volumes.
 
-A window maps HU in ``[level - width/2, level + width/2]`` linearly onto an output range and clips
-everything outside. The presets are the radiology standards plus the two contrast-phase windows the
-seed papers use for liver CT.
+A window maps intensities in ``[level - width/2, level + width/2]`` linearly onto an output range
+and clips everything outside. For CT they are HU, and the presets are the radiology standards plus
+the two contrast-phase windows the seed papers use for liver CT. MR (and any modality but CT) has no
+absolute intensity scale, so HU presets mean nothing there: its windows are percentiles of the
+volume or of a mask (:data:`PERCENTILE_WINDOWS`, :func:`percentile_window`), and asking for an HU
+preset on it is refused (``get_window(name, modality=...)``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from survival_core.errors import ConfigError
 
 @dataclass(frozen=True)
 class Window:
-    """A CT window: ``level`` (centre) and ``width`` in HU; ``width`` must be positive."""
+    """A display window: ``level`` (centre) and ``width`` in the image's units (HU for CT);
+    ``width`` must be positive."""
 
     level: float
     width: float
@@ -34,18 +38,18 @@ class Window:
             or self.width <= 0
         ):
             raise ConfigError(
-                f"A CT window needs a finite level and a positive width in HU; "
+                f"A display window needs a finite level and a positive width (HU for CT); "
                 f"got level={self.level!r}, width={self.width!r}."
             )
 
     @property
     def low(self) -> float:
-        """Lowest HU shown (maps to the bottom of the output range)."""
+        """Lowest intensity (HU for CT) shown (maps to the bottom of the output range)."""
         return self.level - self.width / 2.0
 
     @property
     def high(self) -> float:
-        """Highest HU shown (maps to the top of the output range)."""
+        """Highest intensity (HU for CT) shown (maps to the top of the output range)."""
         return self.level + self.width / 2.0
 
 
@@ -62,16 +66,89 @@ WINDOW_PRESETS: dict[str, Window] = {
 }
 
 
-def get_window(window: str | Window) -> Window:
-    """The :class:`Window` for a preset name or a window itself."""
+#: Percentile windows (low %, high %) for images without an absolute scale (MR and others).
+PERCENTILE_WINDOWS: dict[str, tuple[float, float]] = {
+    "1-99 %": (1.0, 99.0),
+    "0.5-99.5 %": (0.5, 99.5),
+    "5-95 %": (5.0, 95.0),
+}
+
+#: Most voxels a percentile window reads; larger volumes or regions are sampled regularly.
+PERCENTILE_SAMPLE = 2_000_000
+
+
+def has_hu(modality: str | None) -> bool:
+    """Whether a modality's voxels are HU (CT; a volume file without modality counts as CT)."""
+    return (modality or "CT").strip().upper() == "CT"
+
+
+def get_window(window: str | Window, *, modality: str | None = "CT") -> Window:
+    """The :class:`Window` for a preset name or a window itself.
+
+    Presets are HU windows: for an image of another ``modality`` (MR...) a preset name raises
+    ConfigError pointing to percentile windows; an explicit Window is taken as given.
+    """
     if isinstance(window, Window):
         return window
+    if window in WINDOW_PRESETS and not has_hu(modality):
+        raise ConfigError(
+            f"The {window!r} window is a CT preset in HU, and {modality} intensities are not HU: "
+            f"use a percentile window instead ({', '.join(PERCENTILE_WINDOWS)} of the volume or "
+            "of a structure)."
+        )
     if window in WINDOW_PRESETS:
         return WINDOW_PRESETS[window]
     raise ConfigError(
         f"Unknown CT window {window!r}; choose one of {sorted(WINDOW_PRESETS)} "
         "or give Window(level, width) in HU."
     )
+
+
+def percentile_window(
+    data: np.ndarray | sitk.Image,
+    percentiles: str | tuple[float, float] = (1.0, 99.0),
+    mask: np.ndarray | sitk.Image | None = None,
+) -> Window:
+    """The window from the ``low``-th to the ``high``-th percentile of the voxels (in the image's
+    own units), over the whole volume or the non-zero voxels of ``mask`` (same shape or grid).
+
+    ``percentiles`` is a (low %, high %) pair or a :data:`PERCENTILE_WINDOWS` name. Beyond
+    :data:`PERCENTILE_SAMPLE` voxels, a regular sample of about that many is used. NaN voxels are
+    ignored; a flat region gives a window of width 1 around its value. ConfigError for percentiles
+    out of order or a mask that covers no voxel.
+    """
+    if isinstance(percentiles, str):
+        if percentiles not in PERCENTILE_WINDOWS:
+            raise ConfigError(
+                f"Unknown percentile window {percentiles!r}; choose one of "
+                f"{', '.join(PERCENTILE_WINDOWS)}."
+            )
+        percentiles = PERCENTILE_WINDOWS[percentiles]
+    low_pct, high_pct = (float(p) for p in percentiles)
+    if not 0.0 <= low_pct < high_pct <= 100.0:
+        raise ConfigError(
+            f"A percentile window needs 0 <= low < high <= 100; got {low_pct:g}-{high_pct:g} %."
+        )
+    values = sitk.GetArrayViewFromImage(data) if isinstance(data, sitk.Image) else np.asarray(data)
+    if mask is not None:
+        inside = (
+            sitk.GetArrayViewFromImage(mask) if isinstance(mask, sitk.Image) else np.asarray(mask)
+        )
+        if inside.shape != values.shape:
+            raise ConfigError(
+                f"The window's mask has shape {inside.shape}, the image {values.shape} (z, y, x)."
+            )
+        values = values[inside != 0]
+    values = np.asarray(values).reshape(-1)
+    if values.size > PERCENTILE_SAMPLE:  # a regular sample: display precision, not 400 MB copies
+        values = values[:: -(-values.size // PERCENTILE_SAMPLE)]
+    values = values.astype(np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ConfigError("No voxel to compute a percentile window from (empty mask or image).")
+    low, high = np.percentile(values, [low_pct, high_pct])
+    width = float(high - low)
+    return Window(float(low + high) / 2.0, width if width > 0 else 1.0)
 
 
 def _on_voxels(
@@ -89,12 +166,15 @@ def apply_window(
     data: np.ndarray | sitk.Image,
     window: str | Window,
     out_range: tuple[float, float] = (0.0, 1.0),
+    *,
+    modality: str | None = "CT",
 ) -> np.ndarray | sitk.Image:
-    """HU clipped to the window and rescaled linearly onto ``out_range``, float32.
+    """Intensities (HU for CT) clipped to the window and rescaled linearly onto ``out_range``,
+    float32. HU presets are refused for a non-CT ``modality`` (:func:`get_window`).
 
     Returns an array for an array and an image on the same grid for an image.
     """
-    win = get_window(window)
+    win = get_window(window, modality=modality)
     bottom, top = (float(v) for v in out_range)
     if not (math.isfinite(bottom) and math.isfinite(top)) or bottom >= top:
         raise ConfigError(

@@ -67,7 +67,7 @@ class ReportContent:
     #: Model card rows (label, text).
     card: list[tuple[str, str]]
     view: SliceView
-    #: Display window (low, high) of the CT snapshot in HU.
+    #: Display window (low, high) of the snapshot (HU for CT).
     window: tuple[float, float]
     slice_note: str
     #: (label, value): signed attributions (risk units) or region shares (0-1), see ``signed``.
@@ -75,6 +75,8 @@ class ReportContent:
     signed: bool = True
     feature_note: str = ""
     disclaimer: str = DISCLAIMER
+    #: The case's site, naming the organ contour ("Liver", "Lung"; "Organ" when unknown).
+    site: str | None = None
 
     @property
     def overlay(self) -> bool:
@@ -287,6 +289,7 @@ def gather_report(
     features, signed, feature_note = _features(case, explanation, imputed)
     return ReportContent(
         case_id=case.case_id,
+        site=case.site,
         date=date or datetime.now(UTC).date().isoformat(),
         model_label=model_label or f"{loaded.card.model} ({loaded.folder.name})",
         radsurv_version=loaded.card.radsurv_version,
@@ -470,7 +473,7 @@ def _draw_slice(fig, content: ReportContent) -> None:
                 line[:, 1],
                 color=role_colour(role, position),
                 linewidth=1.1,
-                label=role_label(role) if k == 0 else None,
+                label=role_label(role, content.site) if k == 0 else None,
             )
     _crop(ax, view)
     ax.set_aspect("equal")

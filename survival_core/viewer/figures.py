@@ -1,28 +1,63 @@
-"""Plotly figures of slices: gray-scale CT in a window, ROI contours, optional heat-map overlay.
+"""Plotly figures of slices: a gray-scale image in a window, structure contours, optional heat map.
 
 The figures are drawn dark (black background, white text, thick contours) so they read on a
 projector as on a reading-room monitor. An overlay's colours come from its volume-wide
 :class:`~survival_core.viewer.slices.OverlayScale`: signed maps blue (lowers the risk) - white -
 red (raises it), symmetric about 0; non-negative maps a sequential scale from 0. Voxels whose
-|value| is below ``floor`` x the scale's limit are left transparent so the CT shows through.
+|value| is below ``floor`` x the scale's limit are left transparent so the image shows through.
+
+Any case is shown with every structure it has (:func:`display_layers`): the named structures of its
+source (``Case.structures``; each labelled with the role it makes up: "GTV-1 · GTV",
+"Lung-Left · Lung (organ)", :func:`structure_label`), else its role masks; each gets its own colour of a qualitative palette
+(:func:`layer_colours`).
 """
 
 from __future__ import annotations
 
+import colorsys
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
+import SimpleITK as sitk
 
+from survival_core.case import Case
 from survival_core.viewer.slices import OverlayScale, SliceView
 
 #: Contour colours by role, chosen to stay distinct on gray CT, on the red/blue overlay and on a
 #: projector (the GTV is yellow, not red, so it cannot be confused with a risk-raising overlay).
 ROLE_COLOURS = {
-    "liver": "#2ca02c",
     "gtv": "#ffd400",
+    "organ": "#2ca02c",
+    "organ_minus_gtv": "#17becf",
+    "liver": "#2ca02c",
     "liver_minus_gtv": "#17becf",
     "ring": "#ff9900",
 }
+#: Qualitative palette of the viewer's structures, in the order they are listed (the GTV's first,
+#: so a lone GTV stays yellow, then the organ's green); no pure red or blue, which the overlay uses.
+STRUCTURE_PALETTE = (
+    "#ffd400",
+    "#2ca02c",
+    "#17becf",
+    "#ff9900",
+    "#e377c2",
+    "#9467bd",
+    "#bcbd22",
+    "#8c564b",
+    "#98df8a",
+    "#f7b6d2",
+    "#c5b0d5",
+    "#dbdb8d",
+    "#9edae5",
+    "#ffbb78",
+    "#c49c94",
+    "#c7c7c7",
+)
 _FALLBACK = ("#9467bd", "#e377c2", "#bcbd22", "#8c564b")
+_VOLUME_SUFFIX = re.compile(r"\.(nii\.gz|nii|nrrd|nhdr|mha|mhd)$", re.IGNORECASE)
 #: Overlay voxels below this fraction of the scale's limit are transparent.
 OVERLAY_FLOOR = 0.1
 SIGNED_COLOURS = "RdBu_r"
@@ -35,9 +70,150 @@ def role_colour(role: str, position: int = 0) -> str:
     return ROLE_COLOURS.get(role, _FALLBACK[position % len(_FALLBACK)])
 
 
-def role_label(role: str) -> str:
-    """A role as shown in legends: 'GTV', 'Liver', 'Liver minus gtv'."""
-    return role.upper() if role == "gtv" else role.replace("_", " ").capitalize()
+def site_label(site: str | None) -> str | None:
+    """A site as written in labels: 'head_and_neck' -> 'Head and neck'; None stays None."""
+    return site.replace("_", " ").capitalize() if site else None
+
+
+def role_label(role: str, site: str | None = None) -> str:
+    """A role as shown in legends: 'GTV', 'Lung (organ)' (the organ named by the case's site, else
+    'Organ'), 'Lung minus GTV'; legacy roles read alike ('Liver', 'Liver minus GTV')."""
+    if role == "gtv":
+        return "GTV"
+    if role == "organ":
+        return f"{site_label(site)} (organ)" if site else "Organ"
+    if role.startswith("organ_"):
+        role = (site or "organ") + role[len("organ") :]
+    return role.replace("_", " ").capitalize().replace(" gtv", " GTV")
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+|\d+", text.lower()))
+
+
+def structure_label(name: str, role_labels: Sequence[str] = ()) -> str:
+    """A structure as shown in legends: its name without a volume file's extension, followed by
+    the roles it makes up unless the name already says it ('GTV-1 · GTV', 'Lung-Left · Lung
+    (organ)'; 'gtv.nii.gz' -> 'GTV', 'Liver' -> 'Liver (organ)')."""
+    shown = _VOLUME_SUFFIX.sub("", name) or name
+    if not role_labels:
+        return shown
+    tags = " + ".join(role_labels)
+    return tags if _words(shown) <= _words(tags) else f"{shown} · {tags}"
+
+
+def layer_colours(keys: Sequence[str]) -> dict[str, str]:
+    """One distinct colour per key, in order: :data:`STRUCTURE_PALETTE`, then evenly spread hues
+    (golden-angle steps) for cases with more structures than the palette holds."""
+    colours: dict[str, str] = {}
+    for n, key in enumerate(keys):
+        if n < len(STRUCTURE_PALETTE):
+            colours[key] = STRUCTURE_PALETTE[n]
+        else:
+            hue = (0.13 + 0.618034 * (n - len(STRUCTURE_PALETTE))) % 1.0
+            lightness = 0.55 + 0.15 * ((n // 7) % 2)
+            red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.75)
+            colours[key] = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+    return colours
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A contour the viewer draws: ``mask`` on the image grid, its legend ``label``, ``colour``, and
+    the ``roles`` it makes up (empty for a structure that fills no role)."""
+
+    label: str
+    mask: sitk.Image
+    colour: str
+    roles: tuple[str, ...] = ()
+
+
+def _role_order(roles: Sequence[str]) -> list[str]:
+    """The GTV first, the organ second, derived roles after."""
+    first = [r for r in ("gtv", "organ", "liver") if r in roles]
+    return first + [r for r in roles if r not in first]
+
+
+def _span(flags: np.ndarray) -> slice:
+    where = np.flatnonzero(flags)
+    return slice(int(where[0]), int(where[-1]) + 1)
+
+
+def _extents(structures: Mapping[str, sitk.Image]) -> dict[str, tuple[slice, ...]]:
+    """Each non-empty structure's bounding box as (z, y, x) slices (empty structures left out)."""
+    boxes: dict[str, tuple[slice, ...]] = {}
+    for name, mask in structures.items():
+        voxels = sitk.GetArrayViewFromImage(mask)
+        slices = voxels.any(axis=(1, 2))
+        if not slices.any():
+            continue
+        z = _span(slices)
+        slab = voxels[z]
+        boxes[name] = (z, _span(slab.any(axis=(0, 2))), _span(slab.any(axis=(0, 1))))
+    return boxes
+
+
+def _members(case: Case) -> dict[str, list[str]]:
+    """Role -> the structures whose union is exactly that role's mask (structures taken by an earlier
+    role are used again only when needed: a GTV inside the liver contour is not the liver).
+
+    Works within each structure's bounding box, so a case with many structures on a large grid
+    costs one full-size array per role, not one per structure.
+    """
+    boxes = _extents(case.structures)
+    crops = {
+        name: sitk.GetArrayViewFromImage(case.structures[name])[box] != 0
+        for name, box in boxes.items()
+    }
+    members: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for role in _role_order(list(case.masks)):
+        if case.masks[role].GetSize() != case.image.GetSize():
+            continue
+        target = case.mask_array(role)
+        inside = [n for n, crop in crops.items() if not (crop & ~target[boxes[n]]).any()]
+        for candidates in ([n for n in inside if n not in taken], inside):
+            if not candidates:
+                continue
+            union = np.zeros_like(target)
+            for name in candidates:
+                union[boxes[name]] |= crops[name]
+            if np.array_equal(union, target):
+                members[role] = candidates
+                taken.update(candidates)
+                break
+    return members
+
+
+def display_layers(case: Case) -> dict[str, Layer]:
+    """What the viewer can draw of ``case``, by key, in legend order with distinct colours.
+
+    With named structures (``case.structures``), one layer per structure, keyed by its name and
+    labelled with the role it makes up; a role no set of structures makes up exactly (e.g. a
+    derived ``organ_minus_gtv``) is added as a layer of its own. Without structures, the role masks.
+    """
+    entries: list[tuple[str, str, sitk.Image, tuple[str, ...]]] = []
+    if case.structures:
+        members = _members(case)
+        roles_of: dict[str, list[str]] = {}
+        for role, names in members.items():
+            for name in names:
+                roles_of.setdefault(name, []).append(role)
+        ordered = [n for names in members.values() for n in names]
+        ordered = list(dict.fromkeys(ordered + list(case.structures)))
+        for name in ordered:
+            roles = tuple(roles_of.get(name, ()))
+            label = structure_label(name, [role_label(r, case.site) for r in roles])
+            entries.append((name, label, case.structures[name], roles))
+        for role in _role_order(list(case.masks)):
+            if role not in members:
+                key = role if role not in case.structures else f"{role} (role)"
+                entries.append((key, role_label(role, case.site), case.masks[role], (role,)))
+    else:
+        for role in _role_order(list(case.masks)):
+            entries.append((role, role_label(role, case.site), case.masks[role], (role,)))
+    colours = layer_colours([key for key, *_ in entries])
+    return {key: Layer(label, mask, colours[key], roles) for key, label, mask, roles in entries}
 
 
 def overlay_range(scale: OverlayScale) -> tuple[float, float]:
@@ -82,13 +258,21 @@ def slice_figure(
     title: str | None = None,
     colour_bar: bool = True,
     crosshair: tuple[float, float] | None = None,
+    colours: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    modality: str = "CT",
 ) -> go.Figure:
-    """A slice shown between ``low`` and ``high`` (HU) with contours and, if any, an overlay.
+    """A slice shown between ``low`` and ``high`` (HU for CT, the image's units otherwise) with
+    contours and, if any, an overlay.
 
     Axes are in mm with equal scale, so anisotropic voxels look physically right. ``colour_bar``
     can be turned off when several planes share one overlay scale. ``crosshair`` (col_mm,
     row_mm) marks where the other planes' slices cross this one (thin dashed lines).
+    Each contour key of the view is drawn in ``colours[key]`` and listed as ``labels[key]`` (by
+    default the role's colour and label); a key with no outline on this slice still has its legend
+    entry, so the legend lists every structure shown whichever the slice.
     """
+    value = "%{z:.0f} HU" if modality.strip().upper() == "CT" else "%{z:.4g}"
     fig = go.Figure(
         go.Heatmap(
             z=view.pixels,
@@ -98,8 +282,8 @@ def slice_figure(
             zmin=low,
             zmax=high,
             showscale=False,
-            name="CT",
-            hovertemplate="%{x:.1f} mm, %{y:.1f} mm: %{z:.0f} HU<extra></extra>",
+            name=modality,
+            hovertemplate="%{x:.1f} mm, %{y:.1f} mm: " + value + "<extra></extra>",
         )
     )
     if view.overlay is not None and view.overlay_scale is not None:
@@ -120,17 +304,19 @@ def slice_figure(
             )
         )
     for position, (role, outlines) in enumerate(view.contours.items()):
-        for n, points in enumerate(outlines):
+        colour = (colours or {}).get(role) or role_colour(role, position)
+        name = (labels or {}).get(role) or role_label(role)
+        for n, points in enumerate(outlines or [np.full((1, 2), np.nan)]):
             fig.add_trace(
                 go.Scatter(
                     x=points[:, 0],
                     y=points[:, 1],
                     mode="lines",
-                    line={"color": role_colour(role, position), "width": line_width},
-                    name=role_label(role),
+                    line={"color": colour, "width": line_width},
+                    name=name if outlines else f"{name} (not on this slice)",
                     legendgroup=role,
                     showlegend=n == 0,
-                    hoverinfo="name",
+                    hoverinfo="name" if outlines else "skip",
                 )
             )
     if crosshair is not None:

@@ -11,7 +11,7 @@ volume (:class:`OverlayScale`), so slices and planes are comparable.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,7 +48,7 @@ class Overlay:
 def robust_limit(values: np.ndarray, percentile: float = ROBUST_PERCENTILE) -> float:
     """The ``percentile`` of |values| over the voxels the map covers (non-zero), else its max.
 
-    Zeros (outside the network's crop of the liver) are left out so that the limit does not
+    Zeros (outside the network's crop around the organ) are left out so that the limit does not
     depend on how much of the scan lies outside the crop; 1.0 for an all-zero map.
     """
     magnitude = np.abs(np.asarray(values, dtype=np.float32))
@@ -154,9 +154,12 @@ def extract_slice(
     overlay: Overlay | None = None,
     volume: np.ndarray | None = None,
     roles: Collection[str] | None = None,
+    masks: Mapping[str, sitk.Image] | None = None,
 ) -> SliceView:
     """Slice ``index`` of ``case`` in ``plane`` with the contour of each ROI in ``roles`` (all).
 
+    The ROIs are ``masks`` (key -> mask on the image grid, e.g. the named structures of
+    :func:`~survival_core.viewer.figures.display_layers`), by default the case's role masks.
     ``overlay`` (from :func:`make_overlay`, so on the image grid) is cut alike.
     ``volume`` lets callers pass the image array they already hold, to avoid a copy per slice.
     """
@@ -169,7 +172,7 @@ def extract_slice(
     pixels = _cut(case.array() if volume is None else volume, plane, index)
     contours = {
         role: _contours(_cut(sitk.GetArrayViewFromImage(mask), plane, index), col_sp, row_sp)
-        for role, mask in case.masks.items()
+        for role, mask in (case.masks if masks is None else masks).items()
         if roles is None or role in roles
     }
     return SliceView(

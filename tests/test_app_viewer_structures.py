@@ -1,0 +1,113 @@
+"""The Viewer page on any case: MR gets percentile windows (never HU presets), CT opens in its site's
+window, and every structure has a toggle, a colour and a legend entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from survival_core.preprocess.window import PERCENTILE_WINDOWS, WINDOW_PRESETS, percentile_window
+from tests.case_builders import make_case
+from tests.conftest import ROOT
+from tests.test_viewer_structures import lung_case
+
+
+@pytest.fixture()
+def viewer(tmp_path, monkeypatch):
+    """An app with the Viewer (default) and Case pages, in a fresh data folder."""
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "pages").symlink_to(ROOT / "pages")
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import streamlit as st\n"
+        "st.navigation([st.Page('pages/viewer.py', default=True), st.Page('pages/case.py')]).run()\n"
+    )
+    return AppTest.from_file(str(script), default_timeout=60)
+
+
+def _figures(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def _image_range(app: AppTest) -> set[tuple[float, float]]:
+    return {(f["data"][0]["zmin"], f["data"][0]["zmax"]) for f in _figures(app)}
+
+
+def _legend(figure: dict) -> dict[str, str]:
+    """Legend entry -> its line colour."""
+    return {
+        t["name"]: t["line"]["color"]
+        for t in figure["data"]
+        if t["type"] == "scatter" and t.get("showlegend", True)
+    }
+
+
+def test_mr_gets_percentile_windows_never_hu_presets(viewer):
+    case = lung_case("MR")
+    viewer.session_state["current_case"] = case
+    viewer.run()
+    assert not viewer.exception
+    labels = {w.label for w in (*viewer.selectbox, *viewer.slider)}
+    assert "Window preset" not in labels and not any("HU" in label for label in labels)
+    assert any("no absolute scale" in c.value and "HU" in c.value for c in viewer.caption)
+    percentiles = viewer.selectbox(key="viewer-percentile")
+    assert percentiles.options == list(PERCENTILE_WINDOWS) and percentiles.value == "1-99 %"
+    # every plane is drawn in the volume's 1-99 % window, in the image's own units
+    expected = percentile_window(case.image, "1-99 %")
+    ((low, high),) = _image_range(viewer)
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+    assert all("HU" not in f["data"][0]["hovertemplate"] for f in _figures(viewer))
+    # another percentile window, over one structure
+    percentiles.set_value("5-95 %").run()
+    viewer.selectbox(key="viewer-percentile-region").set_value("Lung-Left").run()
+    expected = percentile_window(case.image, "5-95 %", case.structures["Lung-Left"])
+    ((low, high),) = _image_range(viewer)
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+    # fine-tuned by hand on the intensity range
+    intensity = next(s for s in viewer.slider if s.label == "Intensity range")
+    intensity.set_value((100.0, 500.0)).run()
+    assert _image_range(viewer) == {(100.0, 500.0)}
+    # the next case has no Lung-Left: its window starts over the whole volume
+    other = make_case(case_id="MR-2")
+    other.modality = "MR"
+    viewer.session_state["current_case"] = other
+    viewer.run()
+    assert not viewer.exception
+    assert viewer.selectbox(key="viewer-percentile-region").value == "whole volume"
+    expected = percentile_window(other.image, "5-95 %")
+    ((low, high),) = _image_range(viewer)
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+
+
+def test_ct_opens_in_its_sites_window(viewer):
+    viewer.session_state["current_case"] = lung_case("CT")
+    viewer.run()
+    assert not viewer.exception
+    assert viewer.selectbox(key="viewer-preset").value == "lung"
+    lung = WINDOW_PRESETS["lung"]
+    assert _image_range(viewer) == {(lung.low, lung.high)}
+    assert not any(s.key == "viewer-percentile" for s in viewer.selectbox)
+
+
+def test_four_structures_four_toggles_four_legend_entries(viewer):
+    viewer.session_state["current_case"] = lung_case("CT")
+    viewer.run()
+    assert not viewer.exception
+    assert viewer.subheader[0].value == "LUNG-1 · CT · Lung"
+    toggles = [t for t in viewer.toggle if (t.key or "").startswith("viewer-show-")]
+    assert [t.label for t in toggles] == [
+        "GTV-1 · GTV",
+        "Lung-Left · Lung (organ)",
+        "Lung-Right · Lung (organ)",
+        "Spinal-Cord",
+    ]
+    for figure in _figures(viewer):
+        legend = _legend(figure)
+        assert len(legend) == 4 and len(set(legend.values())) == 4
+    # one toggle hides one structure, in every plane
+    next(t for t in toggles if t.label == "Spinal-Cord").set_value(False).run()
+    for figure in _figures(viewer):
+        assert len(_legend(figure)) == 3
+        assert not any(name.startswith("Spinal-Cord") for name in _legend(figure))

@@ -1,0 +1,295 @@
+"""Case page patient safety and its role form: a failed or pending upload never leaves another patient
+shown as current (page or sidebar); the form maps several structures per role, the site and series."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from streamlit.testing.v1 import AppTest
+
+from survival_core.cohort import demo
+from survival_core.paths import demo_cohort_dir
+from tests.case_builders import make_case
+from tests.conftest import ROOT
+from tests.dicom_fixtures import ct_slices, rtstruct, square
+
+APP = ROOT / "app.py"
+BROKEN = ("broken.zip", b"this is not a zip archive", "application/zip")
+SPACING = (1.0, 1.0, 2.5)
+ORIGIN = (-100.0, -120.0, 40.0)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _dicom_bytes(ds) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def lung_zip(*, mr_series: bool = False) -> bytes:
+    """A lung CT + RTSTRUCT: GTV-1 and GTV-2 inside Lung-Left and Lung-Right, a Spinal-Cord; with
+    ``mr_series`` an MR series of the same frame of reference rides along, not contoured."""
+    shape = (6, 40, 48)  # z, y, x
+    volume = np.full(shape, 40.0)
+    volume[:, 10:30, 5:25] = -800.0
+    volume[:, 12:28, 27:43] = -800.0
+    ct = ct_slices(volume, spacing=SPACING, origin=ORIGIN)
+    z_mm = [ORIGIN[2] + k * SPACING[2] for k in range(shape[0])]
+    left, right = (-85.0, -100.0), (-65.0, -100.0)
+    rois = {
+        "GTV-1": [square(left, 6, z) for z in z_mm[1:4]],
+        "GTV-2": [square(right, 4, z) for z in z_mm[2:4]],
+        "Lung-Left": [square(left, 18, z) for z in z_mm],
+        "Lung-Right": [square(right, 14, z) for z in z_mm],
+        "Spinal-Cord": [square((-75.0, -85.0), 4, z) for z in z_mm],
+    }
+    files = {f"case/ct/{n:03d}.dcm": _dicom_bytes(ds) for n, ds in enumerate(ct)}
+    files["case/rtstruct.dcm"] = _dicom_bytes(rtstruct(ct, rois))
+    if mr_series:
+        mr = ct_slices(
+            volume + 1000.0,
+            spacing=SPACING,
+            origin=ORIGIN,
+            modality="MR",
+            intercept=0.0,
+            frame_uid=ct[0].FrameOfReferenceUID,
+            study_uid=ct[0].StudyInstanceUID,
+        )
+        files |= {f"case/mr/{n:03d}.dcm": _dicom_bytes(ds) for n, ds in enumerate(mr)}
+    return _zip(files)
+
+
+def _nifti(image: sitk.Image) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "volume.nii.gz"
+        sitk.WriteImage(image, str(path), True)
+        return path.read_bytes()
+
+
+def liver_volumes() -> list[tuple[str, bytes, str]]:
+    """Loose NIfTI files of a liver case: image, GTV and liver masks (needs its roles confirmed)."""
+    case = make_case(case_id="VOL-1")
+    return [
+        ("image.nii.gz", _nifti(case.image), "application/gzip"),
+        ("gtv.nii.gz", _nifti(case.masks["gtv"]), "application/gzip"),
+        ("liver.nii.gz", _nifti(case.masks["organ"]), "application/gzip"),
+    ]
+
+
+def _texts(node) -> list[str]:
+    """Every string an element tree holds (element protos, recursively)."""
+    found = [str(node.proto)] if getattr(node, "proto", None) is not None else []
+    for child in getattr(node, "children", {}).values():
+        found += _texts(child)
+    return found
+
+
+def _shown_anywhere(app: AppTest, text: str) -> bool:
+    return any(text in t for t in _texts(app.main) + _texts(app.sidebar))
+
+
+def _sidebar_case_line(app: AppTest) -> str:
+    """The sidebar's case line as the app draws it for this session's state.
+
+    AppTest keeps the sidebar of a multipage app's first run only (later runs' sidebar deltas are
+    not in its tree), so the line is read from a fresh run holding this session's current case.
+    """
+    assert ("current_case" in app.session_state) == bool(app.subheader)
+    fresh = AppTest.from_file(str(APP), default_timeout=120)
+    for key in ("current_case", "current_case_origin"):
+        if key in app.session_state:
+            fresh.session_state[key] = app.session_state[key]
+    fresh.session_state["case-source"] = "Upload"  # with no file: the Case page picks no case
+    fresh.run()
+    assert not fresh.exception
+    lines = [c.value for c in fresh.sidebar.caption if "case" in c.value.lower()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def _shown_case_id(app: AppTest) -> str:
+    (heading,) = app.subheader
+    return heading.value.split(" ·")[0]
+
+
+def _upload(app: AppTest, files) -> AppTest:
+    app.file_uploader[0].set_value(files)
+    return app.run()
+
+
+def _form_button(app: AppTest):
+    return next(b for b in app.button if b.label == "Load case")
+
+
+@pytest.fixture()
+def app() -> AppTest:
+    """The whole app (pages and sidebar) on the Case page, its source switched to Upload."""
+    test = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not test.exception
+    test.segmented_control[0].set_value("Upload").run()
+    assert not test.exception and len(test.file_uploader) == 1
+    return test
+
+
+def _assert_no_case(app: AppTest, previous: str) -> None:
+    assert not app.exception
+    assert not _shown_anywhere(app, previous), f"{previous} is still shown"
+    assert not app.subheader and not app.metric and not app.get("plotly_chart")
+    assert _sidebar_case_line(app) == "No case loaded yet."
+
+
+def test_a_bad_upload_after_a_good_one_shows_no_patient(app):
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    assert not app.exception and not app.error
+    previous = _shown_case_id(app)
+    assert _sidebar_case_line(app) == f"Current case: **{previous}**"
+    assert any(m.label == "lung volume (mL)" for m in app.metric)
+
+    _upload(app, BROKEN)
+    _assert_no_case(app, previous)
+    (error,) = app.error
+    assert "broken.zip" in error.value and "not the zip archive" in error.value
+
+
+def test_a_bad_upload_after_a_demo_case_shows_no_patient(app):
+    app.session_state["current_case"] = make_case(case_id="DEMO-7")
+    app.session_state["current_case_origin"] = "demo:DEMO-7"
+    app.run()
+    assert _shown_case_id(app) == "DEMO-7"
+    assert _sidebar_case_line(app) == "Current case: **DEMO-7**"
+    _upload(app, BROKEN)
+    _assert_no_case(app, "DEMO-7")
+    assert "broken.zip" in app.error[0].value
+
+
+def test_a_pending_upload_hides_the_previous_patient_until_loaded(app):
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    previous = _shown_case_id(app)
+    # loose volumes: which file is the image must be confirmed, so nothing loads yet
+    _upload(app, liver_volumes())
+    _assert_no_case(app, previous)
+    assert any("press **Load case**" in info.value for info in app.info)
+    _form_button(app).click().run()
+    assert not app.exception and not app.error
+    loaded = _shown_case_id(app)
+    assert loaded != previous and _sidebar_case_line(app) == f"Current case: **{loaded}**"
+    assert not _shown_anywhere(app, previous)
+
+
+def test_the_gtv_is_required(app):
+    _upload(app, liver_volumes())
+    app.multiselect(key=next(m.key for m in app.multiselect if m.key.endswith("-gtv"))).set_value(
+        []
+    )
+    _form_button(app).click().run()
+    assert not app.exception and not app.subheader
+    assert "GTV is required" in app.error[0].value
+    assert _sidebar_case_line(app) == "No case loaded yet."
+
+
+def test_a_failed_load_of_the_same_upload_clears_its_case(app):
+    _upload(app, liver_volumes())
+    _form_button(app).click().run()
+    loaded = _shown_case_id(app)
+    # the image chosen as a mask too: the loader refuses, and the case is no longer shown
+    gtv = next(m for m in app.multiselect if m.key.endswith("-gtv"))
+    gtv.set_value(["image.nii.gz"])
+    _form_button(app).click().run()
+    assert app.error and not _shown_anywhere(app, f"{loaded} ·")
+    assert _sidebar_case_line(app) == "No case loaded yet."
+
+
+def test_role_form_unites_several_structures_per_role_and_names_the_site(app):
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    labels = {m.label: m for m in app.multiselect}
+    organ = labels["Organ hosting the tumour (optional): liver, lung, brain…"]
+    gtv = labels["GTV (all lesions united)"]
+    assert organ.value == ["Lung-Left", "Lung-Right"] and gtv.value == ["GTV-1", "GTV-2"]
+    assert "Spinal-Cord" in organ.options
+    site = app.selectbox(
+        key=next(s.key for s in app.selectbox if (s.key or "").startswith("site-"))
+    )
+    assert site.value == "lung"
+    # the unambiguous upload loaded at once: the organ is both lungs, the GTV both lesions
+    assert app.subheader[0].value.endswith("· CT · Lung")
+    volumes = {m.label: float(m.value) for m in app.metric if m.label.endswith("(mL)")}
+    assert volumes["lung volume (mL)"] > volumes["gtv volume (mL)"] > 0
+
+
+def test_no_organ_is_a_choice(app):
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    organ = next(m for m in app.multiselect if m.key.endswith("-organ"))
+    organ.set_value([])
+    _form_button(app).click().run()
+    assert not app.exception and not app.error
+    assert "lung volume (mL)" not in {m.label for m in app.metric}
+    assert "gtv volume (mL)" in {m.label for m in app.metric}
+
+
+def test_volume_files_say_their_modality(app):
+    _upload(app, liver_volumes())
+    modality = next(s for s in app.selectbox if s.label == "Modality of the volume")
+    assert modality.value == "CT"
+    modality.set_value("MR")
+    _form_button(app).click().run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "MR"
+    assert not any(w.label == "Window preset" for w in app.selectbox)
+
+
+def test_an_upload_with_several_series_asks_which_one(app):
+    _upload(app, ("lung.zip", lung_zip(mr_series=True), "application/zip"))
+    assert not app.exception and not app.error
+    series = next(s for s in app.selectbox if s.label == "Image series")
+    labels = series.options  # as shown; the value is the series' position
+    assert sorted(label.split(",")[0] for label in labels) == ["CT", "MR"]
+    # pre-selected: the contoured series; nothing loads before the choice is confirmed
+    assert labels[series.value].startswith("CT") and "contoured" in labels[series.value]
+    assert not app.subheader
+    assert any("press **Load case**" in info.value for info in app.info)
+    series.set_value(next(n for n, label in enumerate(labels) if label.startswith("MR")))
+    _form_button(app).click().run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "MR"
+    # an MR case is windowed by percentiles, never by HU presets
+    labels = {w.label for w in app.selectbox}
+    assert "Percentile window" in labels and "Window preset" not in labels
+
+
+@pytest.fixture()
+def demo_in_place(small_cohort, monkeypatch):
+    """The small test cohort installed as the demo cohort (its size stands in for DEMO_N)."""
+    target = demo_cohort_dir()
+    if not target.exists():
+        shutil.copytree(small_cohort, target)
+    settings = json.loads((target / "cohort.json").read_text())
+    monkeypatch.setattr(demo, "DEMO_N", settings["n"])
+    monkeypatch.setattr(demo, "DEMO_SEED", settings["seed"])
+    return target
+
+
+def test_a_demo_case_then_a_bad_upload_shows_no_patient(demo_in_place):
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception
+    previous = _shown_case_id(app)
+    assert previous.startswith("SYN-")
+    assert _sidebar_case_line(app) == f"Current case: **{previous}**"
+    app.segmented_control[0].set_value("Upload").run()
+    _upload(app, BROKEN)
+    _assert_no_case(app, previous)
+    assert "broken.zip" in app.error[0].value
