@@ -148,3 +148,37 @@ def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output
     for path in shots:
         content = path.read_bytes()
         assert content.startswith(PNG_SIGNATURE) and len(content) > 20_000, path
+
+
+def test_real_sarcoma_ct_upload_in_a_browser(server, page, small_cohort, output, shared_data):
+    """A real non-liver case written by others (TCIA STS_001 CT, whose RTSTRUCT was drawn before
+    the image was re-exported) uploaded as a zip: its GTV is mapped unasked, it loads with the
+    frame-of-reference warning, and the Viewer draws its one structure."""
+    import shutil
+
+    url, _, log = server
+    manifest = read_manifest(small_cohort)
+    archive = Path(
+        shutil.make_archive(
+            str(output / "sts_001_ct"), "zip", shared_data / "sts_sarcoma" / "STS_001" / "CT"
+        )
+    )
+    with explained_failure(page, output / "failure-sarcoma.png", log):
+        open_app(page, url, manifest["case_id"].iloc[0])
+        page.get_by_role("radiogroup", name="Source").get_by_role("radio", name="Upload").click()
+        page.locator('input[type="file"]').set_input_files(archive)
+        heading = page.get_by_role("heading", name=re.compile(r" · CT$"))
+        heading.wait_for()
+        case_id = heading.inner_text().split(" · ")[0]
+        assert case_id != manifest["case_id"].iloc[0]
+        page.get_by_text("linked by frame of reference and geometry").wait_for()
+        _full_page_screenshot(page, output / "sarcoma-case.png")
+        nav(page, "Viewer")
+        page.get_by_role("heading", name=case_id, exact=True).wait_for()
+        page.wait_for_function(
+            """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(el =>
+                (el.data || []).some(t => (t.name || '').startsWith('GTV_Mass_CT'))).length >= 3""",
+            timeout=STEP_MS,
+        )
+        _full_page_screenshot(page, output / "sarcoma-viewer.png")
+    assert (output / "sarcoma-viewer.png").read_bytes().startswith(PNG_SIGNATURE)

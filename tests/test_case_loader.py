@@ -15,7 +15,6 @@ from survival_core.errors import (
     ClinicalValueError,
     GeometryError,
     InputError,
-    MaskError,
     RTStructError,
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files

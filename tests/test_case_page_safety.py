@@ -48,6 +48,7 @@ def lung_zip(*, mr_series: bool = False) -> bytes:
     volume = np.full(shape, 40.0)
     volume[:, 10:30, 5:25] = -800.0
     volume[:, 12:28, 27:43] = -800.0
+    volume += np.random.default_rng(3).normal(0.0, 30.0, shape).round()  # texture to quantise
     ct = ct_slices(volume, spacing=SPACING, origin=ORIGIN)
     z_mm = [ORIGIN[2] + k * SPACING[2] for k in range(shape[0])]
     left, right = (-85.0, -100.0), (-65.0, -100.0)
@@ -293,3 +294,24 @@ def test_a_demo_case_then_a_bad_upload_shows_no_patient(demo_in_place):
     _upload(app, BROKEN)
     _assert_no_case(app, previous)
     assert "broken.zip" in app.error[0].value
+
+
+def test_radiomics_of_a_case_without_an_organ(app):
+    """A lung case loaded with no organ: han2020 runs on the GTV; wei2021 computes its GTV features
+    and names the ROI it cannot compute (organ_minus_gtv) and why, rather than failing or
+    filling zeros."""
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    next(m for m in app.multiselect if m.key.endswith("-organ")).set_value([])
+    _form_button(app).click().run()
+    app.selectbox(key="radiomics-preset").set_value("han2020")
+    app.button(key="radiomics-run").click().run()
+    assert not app.exception and not app.error
+    table = next(d.value for d in app.dataframe if "feature" in d.value.columns)
+    assert len(table) == 552 and set(table["roi"]) == {"gtv"}
+    app.selectbox(key="radiomics-preset").set_value("wei2021")
+    app.button(key="radiomics-run").click().run()
+    assert not app.exception and not app.error
+    (note,) = [i.value for i in app.info if "organ_minus_gtv" in i.value]
+    assert "cannot be computed" in note and "organ mask" in note
+    table = next(d.value for d in app.dataframe if "feature" in d.value.columns)
+    assert len(table) == 28 and set(table["roi"]) == {"gtv"}

@@ -146,7 +146,7 @@ def test_patch_is_centred_on_the_tumour_and_kept_inside():
 def test_cases_without_gtv_become_failures(cnn_folder):
     good = make_case(size=(40, 40, 12), case_id="G1")
     bad = dataclasses.replace(
-        make_case((40, 40, 12), case_id="NOGTV"), masks={"liver": good.masks["organ"]}
+        make_case((40, 40, 12), case_id="NOGTV"), masks={"organ": good.masks["organ"]}
     )
     result = extract_deep_features([good, bad], cnn_folder)
     assert list(result.features.index) == ["G1"]

@@ -1,4 +1,4 @@
-"""Tests of the DICOM CT series and RTSTRUCT writer, read back with pydicom."""
+"""Tests of the DICOM CT and MR series and RTSTRUCT writer, read back with pydicom."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RTStructureSetStorage
+from pydicom.uid import (
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    MRImageStorage,
+    RTStructureSetStorage,
+)
 from skimage.draw import polygon2mask
 
 from survival_core.errors import GeometryError, InputError, MaskError
-from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+from survival_core.io.dicom_write import write_ct_series, write_mr_series, write_rtstruct
 
 SPACING = (0.8, 0.9, 3.0)  # x, y, z: distinct so that a swapped PixelSpacing is caught
 ORIGIN = (-30.5, 12.25, -100.0)
@@ -181,7 +186,7 @@ def test_mask_on_another_grid_is_refused(written, tmp_path) -> None:
     _, info = written
     mask = _image(_masks()["GTV"])
     mask.SetSpacing((1.0, 1.0, 3.0))
-    with pytest.raises(GeometryError, match="not on the CT grid"):
+    with pytest.raises(GeometryError, match="not on the image grid"):
         write_rtstruct({"GTV": mask}, info, tmp_path / "rs.dcm")
 
 
@@ -189,3 +194,40 @@ def test_empty_mask_is_refused(written, tmp_path) -> None:
     _, info = written
     with pytest.raises(MaskError, match="empty"):
         write_rtstruct({"GTV": _image(np.zeros(SHAPE, np.uint8))}, info, tmp_path / "rs.dcm")
+
+
+def test_mr_series_and_its_rtstruct(tmp_path) -> None:
+    values = np.random.default_rng(2).integers(0, 4000, SHAPE).astype(np.uint16)
+    info = write_mr_series(
+        _image(values), tmp_path / "mr", patient_id="P", uid_seed="m", field_strength_t=3.0
+    )
+    assert info["sop_class_uid"] == MRImageStorage
+    for k, path in enumerate(info["files"]):
+        ds = pydicom.dcmread(path)
+        assert ds.SOPClassUID == MRImageStorage == ds.file_meta.MediaStorageSOPClassUID
+        assert ds.Modality == "MR" and float(ds.MagneticFieldStrength) == 3.0
+        assert float(ds.ImagingFrequency) == pytest.approx(127.73, abs=0.01)
+        assert ds.ScanningSequence == "GR" and ds.MRAcquisitionType == "3D"
+        assert "RescaleIntercept" not in ds and "RescaleType" not in ds and "KVP" not in ds
+        assert (ds.PixelRepresentation, ds.BitsStored) == (0, 12)
+        assert int(ds.InstanceNumber) == k + 1 and np.array_equal(ds.pixel_array, values[k])
+        assert 0 < float(ds.WindowCenter) < 4000 and float(ds.WindowWidth) > 1000
+    ct = write_ct_series(
+        _image(values.astype(np.int16)), tmp_path / "ct", patient_id="P", uid_seed="m"
+    )
+    assert ct["series_uid"] != info["series_uid"]  # the same seed names another series
+    masks = {name: _image(m) for name, m in _masks().items()}
+    write_rtstruct(masks, info, tmp_path / "rs.dcm", uid_seed="m")
+    series = (
+        pydicom.dcmread(tmp_path / "rs.dcm")
+        .ReferencedFrameOfReferenceSequence[0]
+        .RTReferencedStudySequence[0]
+        .RTReferencedSeriesSequence[0]
+    )
+    assert series.SeriesInstanceUID == info["series_uid"]
+    assert {i.ReferencedSOPClassUID for i in series.ContourImageSequence} == {MRImageStorage}
+
+
+def test_mr_values_must_be_unsigned(tmp_path) -> None:
+    with pytest.raises(InputError, match="MR image values"):
+        write_mr_series(_image(np.full((1, 2, 2), -5.0, np.float32)), tmp_path, patient_id="P")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -99,7 +100,8 @@ def _cases(cohort: Path) -> list[tuple[str, Path]]:
 def test_table_has_good_cases_and_failures_are_listed(cohort: Path, cache_root: Path) -> None:
     result = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper())
     assert list(result.features.index) == list(GOOD)
-    assert list(result.features.columns) == feature_names(SETTINGS)
+    assert list(result.features.columns) == feature_names(SETTINGS, site="liver")
+    assert result.site == "liver"  # from the organ mask's name (liver.nii.gz)
     assert np.isfinite(result.features.to_numpy()).all()
     assert result.failures["case_id"].tolist() == [BAD]
     error = result.failures["error"].iloc[0]
@@ -211,6 +213,20 @@ def test_feature_table_round_trip_keeps_values_and_settings(tmp_path: Path) -> N
     metadata = pq.read_schema(path).metadata
     assert json.loads(metadata[SETTINGS_KEY]) == settings.to_dict()
     assert metadata[HASH_KEY].decode() == settings.hash()
+
+
+def test_tables_of_earlier_versions_still_read(tmp_path: Path) -> None:
+    """A wei2021 table written before sites existed (ROI "liver_minus_gtv" in its settings) reads
+    as today's settings; its hash is checked against the JSON it was written with."""
+    path = write_feature_table(
+        pd.DataFrame({"x": [1.0]}, index=["A"]), tmp_path / "f.parquet", get_preset("wei2021")
+    )
+    table = pq.read_table(path)
+    legacy = table.schema.metadata[SETTINGS_KEY].replace(b'"organ_minus_gtv"', b'"liver_minus_gtv"')
+    legacy_hash = hashlib.sha256(legacy).hexdigest()[:16].encode()
+    metadata = {**table.schema.metadata, SETTINGS_KEY: legacy, HASH_KEY: legacy_hash}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    assert read_feature_table(path).settings == get_preset("wei2021")
 
 
 def test_tables_not_ours_or_altered_are_rejected(tmp_path: Path) -> None:

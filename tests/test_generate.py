@@ -1,4 +1,5 @@
-"""Tests of the cohort generator: folder format, manifest, determinism and the CLI."""
+"""Tests of the cohort generator: folder format, manifest, determinism, sites, modalities and the
+CLI."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
+from survival_core.cli import demo_cohort
 from survival_core.cli.main import main
-from survival_core.cohort import manifest, phantom
-from survival_core.cohort.generate import MANIFEST_COLUMNS, TRUTH_COLUMNS, generate_cohort
+from survival_core.cohort import manifest, simulate
+from survival_core.cohort.generate import TRUTH_COLUMNS, generate_cohort
+from survival_core.cohort.manifest import MANIFEST_COLUMNS
+from survival_core.cohort.scanners import MR_SCANNERS, SCANNERS
+from survival_core.cohort.tumors import longest_axial_diameter
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import SCHEMA, validate_clinical
 
@@ -22,6 +27,8 @@ SUMMARY_KEYS = {
     "out",
     "n",
     "seed",
+    "site",
+    "modality",
     "n_dicom",
     "n_nifti",
     "censored_fraction",
@@ -64,13 +71,14 @@ def test_folder_layout_and_manifest(cohort) -> None:
     for row in table.itertuples():
         case = out / "cases" / row.case_id
         assert (case / "clinical.json").is_file()
+        assert (row.site, row.modality) == ("liver", "CT")
         if row.format == "dicom":
             assert row.image == str(case / "ct") and row.rtstruct == str(case / "rtstruct.dcm")
-            assert row.liver_mask is None and row.gtv_mask is None
+            assert row.organ_mask is None and row.gtv_mask is None
             assert len(list(Path(row.image).iterdir())) >= 20
         else:
             assert row.rtstruct is None
-            assert [row.image, row.liver_mask, row.gtv_mask] == [
+            assert [row.image, row.organ_mask, row.gtv_mask] == [
                 str(case / f) for f in ("image.nii.gz", "liver.nii.gz", "gtv.nii.gz")
             ]
     assert sorted(table["format"].unique()) == ["dicom", "nifti"]
@@ -95,10 +103,11 @@ def test_truth_and_description(cohort) -> None:
     out, summary = cohort
     truth = manifest.read_truth(out)
     assert list(truth.columns) == list(TRUTH_COLUMNS)
-    assert set(truth["scanner"]) <= set(phantom.SCANNERS)
+    assert set(truth["scanner"]) <= set(SCANNERS)
     assert truth[["liver_damage", "tumor_heterogeneity"]].stack().between(0, 1).all()
     description = json.loads((out / "cohort.json").read_text())
     assert description["seed"] == SEED and description["n"] == N
+    assert (description["site"], description["modality"]) == ("liver", "CT")
     assert description["oracle_c_index"] == summary["oracle_c_index"]
     assert description["censored_fraction"] == summary["censored_fraction"]
     assert "version" in description and "scanners" in description["parameters"]
@@ -113,13 +122,13 @@ def test_nifti_cases(cohort) -> None:
         assert image.GetPixelID() == sitk.sitkInt16
         sx, sy, sz = image.GetSpacing()
         assert sx == pytest.approx(sy) and 0.7 <= sx <= 1.4 and 2.5 <= sz <= 5.0
-        liver, gtv = sitk.ReadImage(row.liver_mask), sitk.ReadImage(row.gtv_mask)
+        liver, gtv = sitk.ReadImage(row.organ_mask), sitk.ReadImage(row.gtv_mask)
         for mask in (liver, gtv):
             assert mask.GetPixelID() == sitk.sitkUInt8
             assert mask.GetSize() == image.GetSize() and mask.GetOrigin() == image.GetOrigin()
         liver_a, gtv_a = sitk.GetArrayFromImage(liver), sitk.GetArrayFromImage(gtv)
         assert gtv_a.any() and not (gtv_a & (1 - liver_a)).any()
-        measured = phantom.longest_axial_diameter(gtv_a, image.GetSpacing())
+        measured = longest_axial_diameter(gtv_a, image.GetSpacing())
         assert clinical.loc[row.case_id, "tumor_diameter"] == pytest.approx(measured, abs=0.06)
         hu = sitk.GetArrayFromImage(image)
         assert hu.min() >= -1024 and 40 < hu[(liver_a > 0) & (gtv_a == 0)].mean() < 85
@@ -148,7 +157,7 @@ def test_same_seed_same_cohort_whatever_the_workers(cohort, tmp_path) -> None:
     first, second = manifest.read_manifest(out), manifest.read_manifest(other)
     for a, b in zip(first.itertuples(), second.itertuples(), strict=True):
         if a.format == "nifti":
-            for column in ("image", "liver_mask", "gtv_mask"):
+            for column in ("image", "organ_mask", "gtv_mask"):
                 assert np.array_equal(_read(getattr(a, column)), _read(getattr(b, column)))
         else:
             names = sorted(p.name for p in Path(a.image).iterdir())
@@ -176,6 +185,10 @@ def test_refuses_bad_requests(tmp_path) -> None:
         generate_cohort(tmp_path / "x", 2, -1)
     with pytest.raises(ConfigError, match="workers"):
         generate_cohort(tmp_path / "x", 2, 0, workers=0)
+    with pytest.raises(ConfigError, match="liver, lung"):
+        generate_cohort(tmp_path / "x", 2, 0, site="kidney")
+    with pytest.raises(ConfigError, match="CT, MR"):
+        generate_cohort(tmp_path / "x", 2, 0, modality="PET")
 
 
 def test_cli_rewrites_a_previous_cohort_and_prints_json(tmp_path, capsys) -> None:
@@ -205,3 +218,91 @@ def test_manifest_errors(cohort, tmp_path) -> None:
     (broken / "manifest.csv").write_text(text.replace(",nifti,", ",png,", 1))
     with pytest.raises(InputError, match="format must be one of"):
         manifest.read_manifest(broken)
+
+
+def test_cli_passes_site_and_modality(tmp_path, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(demo_cohort, "generate_cohort", lambda *a, **k: calls.append(k) or {})
+    argv = ["demo-cohort", "--out", str(tmp_path), "--n", "2", "--site", "lung", "--modality", "MR"]
+    assert main(argv) == 0
+    assert (calls[0]["site"], calls[0]["modality"]) == ("lung", "MR")
+    assert main(["demo-cohort", "--out", str(tmp_path)]) == 0
+    assert (calls[1]["site"], calls[1]["modality"]) == ("liver", "CT")
+    with pytest.raises(SystemExit):
+        main(["demo-cohort", "--out", str(tmp_path), "--site", "kidney"])
+
+
+def _same_patients(out: Path, n: int, seed: int) -> None:
+    """Another site or modality keeps the patients, tumour designs and outcomes of the seed."""
+    patients = simulate.simulate_cohort(n, seed)
+    clinical = manifest.read_clinical(out)
+    for column in ("time", "event", "age", "albumin", "afp", "tumor_number"):
+        assert clinical[column].tolist() == patients[column].tolist()
+    truth = manifest.read_truth(out)
+    for column in ("true_log_hazard", "liver_damage", "tumor_heterogeneity"):
+        assert truth[column].tolist() == pytest.approx(patients[column].tolist())
+
+
+@pytest.fixture(scope="module")
+def lung_cohort(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("lung") / "lung"
+    summary = generate_cohort(out, 3, SEED, workers=1, site="lung")
+    assert (summary["site"], summary["modality"], summary["n_dicom"]) == ("lung", "CT", 1)
+    return out
+
+
+def test_lung_cohort_has_lungs_and_no_liver(lung_cohort) -> None:
+    table = manifest.read_manifest(lung_cohort)
+    assert set(table["site"]) == {"lung"} and set(table["modality"]) == {"CT"}
+    assert not list(lung_cohort.rglob("liver*"))
+    _same_patients(lung_cohort, 3, SEED)
+    clinical = manifest.read_clinical(lung_cohort).set_index("case_id")
+    for row in table.query("format == 'nifti'").itertuples():
+        assert row.organ_mask == str(lung_cohort / "cases" / row.case_id / "lung.nii.gz")
+        image = sitk.ReadImage(row.image)
+        hu = sitk.GetArrayFromImage(image).astype(float)
+        lungs = sitk.GetArrayFromImage(sitk.ReadImage(row.organ_mask))
+        gtv = sitk.GetArrayFromImage(sitk.ReadImage(row.gtv_mask))
+        assert gtv.any() and not (gtv & (1 - lungs)).any()
+        parenchyma = hu[(lungs > 0) & (gtv == 0)]
+        assert ((parenchyma > -900) & (parenchyma < -700)).mean() > 0.5
+        measured = longest_axial_diameter(gtv, image.GetSpacing())
+        assert clinical.loc[row.case_id, "tumor_diameter"] == pytest.approx(measured, abs=0.06)
+
+
+def test_lung_rtstruct_names_rois_like_clinical_exports(lung_cohort) -> None:
+    row = next(manifest.read_manifest(lung_cohort).query("format == 'dicom'").itertuples())
+    rt = pydicom.dcmread(row.rtstruct)
+    names = [r.ROIName for r in rt.StructureSetROISequence]
+    number = manifest.read_clinical(lung_cohort).set_index("case_id").loc[row.case_id]
+    lesions = [f"GTV-{i}" for i in range(1, int(number["tumor_number"]) + 1)]
+    assert names == lesions + ["Lung-Left", "Lung-Right", "Spinal-Cord", "Heart"]
+    types = [o.RTROIInterpretedType for o in rt.RTROIObservationsSequence]
+    assert types == ["GTV"] * len(lesions) + ["ORGAN"] * 4
+
+
+def test_mr_cohort(tmp_path) -> None:
+    out = tmp_path / "mr"
+    generate_cohort(out, 3, SEED, workers=1, modality="MR")
+    _same_patients(out, 3, SEED)
+    assert set(manifest.read_truth(out)["scanner"]) <= set(MR_SCANNERS)
+    description = json.loads((out / "cohort.json").read_text())
+    assert set(description["parameters"]["scanners"]) == set(MR_SCANNERS)
+    table = manifest.read_manifest(out)
+    assert set(table["modality"]) == {"MR"} and set(table["site"]) == {"liver"}
+    for row in table.itertuples():
+        if row.format == "dicom":
+            assert row.image == str(out / "cases" / row.case_id / "mr")
+            slices = [pydicom.dcmread(p) for p in Path(row.image).iterdir()]
+            assert {ds.Modality for ds in slices} == {"MR"}
+            assert {ds.SOPClassUID for ds in slices} == {pydicom.uid.MRImageStorage}
+            assert not any("RescaleIntercept" in ds for ds in slices)
+            values = np.stack([ds.pixel_array for ds in slices])
+            rt = pydicom.dcmread(row.rtstruct)
+            assert [r.ROIName for r in rt.StructureSetROISequence] == ["Liver", "GTV"]
+        else:
+            values = sitk.GetArrayFromImage(sitk.ReadImage(row.image))
+            liver = sitk.GetArrayFromImage(sitk.ReadImage(row.organ_mask))
+            assert liver.any()
+        assert values.min() >= 0 and values.dtype == np.uint16  # no HU: air is not -1000
+        assert np.median(values) > 20

@@ -1,4 +1,5 @@
-"""Tests of the CT phantom: geometry, HU per tissue, masks, scanner nuisance and latent texture."""
+"""Tests of the abdominal phantom: geometry, HU per tissue, masks, scanner nuisance, latent texture
+and its MR appearance."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from survival_core.cohort import phantom
 from survival_core.cohort.phantom import Grid, make_anatomy, render
+from survival_core.cohort.scanners import MR_SCANNERS, SCANNERS
+from survival_core.cohort.tumors import longest_axial_diameter
 
 
 def _anatomy(
@@ -102,14 +104,14 @@ def test_tissue_hu(case) -> None:
     assert spine > 400  # the vertebral body reaches into the field of view
 
 
-@pytest.mark.parametrize("scanner", list(phantom.SCANNERS))
+@pytest.mark.parametrize("scanner", list(SCANNERS))
 def test_scanner_noise_level(scanner: str) -> None:
     anatomy = _anatomy(3, scanner=scanner)
     a = anatomy.body_radii[0]
     grid = Grid.covering((-a - 80.0, -40.0, 0.0), (-a - 10.0, 40.0, 20.0), anatomy.spacing)
     air = render(anatomy, grid).image.astype(float)  # a grid beside the body: only air
-    assert air.std() == pytest.approx(anatomy.noise_sd_hu, rel=0.12)
-    assert 8 <= anatomy.noise_sd_hu <= 20
+    assert air.std() == pytest.approx(anatomy.noise_sd, rel=0.12)
+    assert 8 <= anatomy.noise_sd <= 20
 
 
 def test_changing_spacing_keeps_the_anatomy() -> None:
@@ -139,7 +141,7 @@ def test_a_cropped_render_has_the_same_masks(case) -> None:
 
 def test_measured_diameter_matches_design(case) -> None:
     anatomy, rendered = case
-    measured = phantom.longest_axial_diameter(rendered.gtv, rendered.grid.spacing)
+    measured = longest_axial_diameter(rendered.gtv, rendered.grid.spacing)
     assert measured == pytest.approx(anatomy.tumors[0].diameter_mm, rel=0.15)
 
 
@@ -147,8 +149,8 @@ def test_longest_axial_diameter_of_a_disc() -> None:
     z, y, x = np.mgrid[0:3, 0:120, 0:120]
     disc = ((x - 60) ** 2 + (y - 60) ** 2 <= 40**2).astype(np.uint8)  # 80 px = 40 mm at 0.5 mm
     disc[:, :5, :5] = 1  # a small second component is ignored
-    assert phantom.longest_axial_diameter(disc, (0.5, 0.5, 3.0)) == pytest.approx(40.5, abs=0.6)
-    assert phantom.longest_axial_diameter(np.zeros((2, 4, 4), np.uint8), (1, 1, 1)) == 0.0
+    assert longest_axial_diameter(disc, (0.5, 0.5, 3.0)) == pytest.approx(40.5, abs=0.6)
+    assert longest_axial_diameter(np.zeros((2, 4, 4), np.uint8), (1, 1, 1)) == 0.0
 
 
 def _iso_1mm(grid: Grid, array: np.ndarray, interpolator) -> np.ndarray:
@@ -212,9 +214,7 @@ def test_latents_dominate_texture() -> None:
     for i in range(100):
         damage, hetero = rng.uniform(0, 1, 2)
         diameter = float(np.clip(np.exp(np.log(38) + rng.normal(0, 0.42)), 12, 95))
-        anatomy = make_anatomy(
-            (4242, i), damage, hetero, (diameter,), list(phantom.SCANNERS)[i % 4]
-        )
+        anatomy = make_anatomy((4242, i), damage, hetero, (diameter,), list(SCANNERS)[i % 4])
         point = _parenchyma_point(anatomy)
         grid = anatomy.grid.crop(point - 20, point + 20)
         liver = render(anatomy, grid)
@@ -222,9 +222,30 @@ def test_latents_dominate_texture() -> None:
         grid = anatomy.grid.crop(*anatomy.tumors[0].shape.bounds(3.0))
         tumor = render(anatomy, grid)
         tumor_stat = _band_pass_spread(grid, tumor.image, tumor.gtv)
-        rows.append((damage, hetero, liver_stat, tumor_stat, anatomy.noise_sd_hu))
+        rows.append((damage, hetero, liver_stat, tumor_stat, anatomy.noise_sd))
     damage, hetero, liver_stat, tumor_stat, noise = np.array(rows).T
     assert np.corrcoef(damage, liver_stat)[0, 1] > 0.8
     assert np.corrcoef(hetero, tumor_stat)[0, 1] > 0.8
     assert abs(np.corrcoef(noise, liver_stat)[0, 1]) < 0.4
     assert abs(np.corrcoef(noise, tumor_stat)[0, 1]) < 0.4
+
+
+def test_mr_render_has_the_same_anatomy_and_t1_contrast(case) -> None:
+    """The same patient on an MR scanner: identical masks, T1-like contrast in arbitrary units."""
+    anatomy, rendered = case
+    mr = render(replace(anatomy, scanner=MR_SCANNERS["SIM-MR1"], noise_sd=0.02))
+    assert mr.image.dtype == np.uint16
+    assert np.array_equal(mr.liver, rendered.liver) and np.array_equal(mr.gtv, rendered.gtv)
+    image = mr.image.astype(float)
+    parenchyma = (mr.liver > 0) & (mr.gtv == 0)
+    liver = np.median(image[parenchyma])
+    a, _ = anatomy.body_radii
+    grid = mr.grid
+    fat = _voxel(grid, (-a + anatomy.fat_mm / 2, 0.0, 0.0))
+    muscle = _voxel(grid, (-a + anatomy.fat_mm + anatomy.muscle_mm / 2, 0.0, 0.0))
+    z_mid = grid.size[2] // 2
+    fat_signal = image[z_mid, fat[1] - 2 : fat[1] + 3, fat[2]].mean()
+    assert fat_signal > 1.3 * image[z_mid, muscle[1] - 2 : muscle[1] + 3, muscle[2]].mean()
+    bile = _voxel(grid, anatomy.gallbladder.center)
+    assert image[bile[0], bile[1] - 2 : bile[1] + 3, bile[2] - 2 : bile[2] + 3].mean() < 0.5 * liver
+    assert image[:, :, :2].mean() < 0.15 * liver  # air: only the noise floor

@@ -224,3 +224,11 @@ def test_tumour_driven_cohort_has_the_same_patients_and_a_tumour_only_hazard() -
     assert pd.Series(eta).corr(tumour["tumor_heterogeneity"], method="spearman") > 0.6
     with pytest.raises(ConfigError, match="risk_source"):
         simulate.simulate_cohort(10, seed=5, risk_source="liver")
+
+
+def test_other_scanner_names_keep_the_patients() -> None:
+    ct = simulate.simulate_cohort(40, seed=8)
+    mr = simulate.simulate_cohort(40, seed=8, scanner_names=("MR-A", "MR-B", "MR-C", "MR-D"))
+    names = dict(zip(simulate.SCANNER_NAMES, ("MR-A", "MR-B", "MR-C", "MR-D"), strict=True))
+    assert mr["scanner"].tolist() == [names[s] for s in ct["scanner"]]
+    pd.testing.assert_frame_equal(ct.drop(columns="scanner"), mr.drop(columns="scanner"))

@@ -5,27 +5,34 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from survival_core.case import LEGACY_ROLES, Case
+from survival_core.case import Case
 from survival_core.features.presets import PRESETS
 from ui.state import show_error
 
 
+def _computable(case: Case, preset: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The preset's ROIs this case can give, and those it cannot (organ_minus_gtv without an
+    organ contour)."""
+    from survival_core.features.presets import get_preset
+    from survival_core.features.settings import required_masks
+
+    rois = get_preset(preset, case.modality).rois
+    missing = tuple(r for r in rois if not set(required_masks((r,))) <= set(case.masks))
+    return tuple(r for r in rois if r not in missing), missing
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def case_radiomics(_case: Case, case_key: tuple[str, str], preset: str) -> pd.DataFrame:
-    """Features of one case as a table (roi, setting, class, feature, value); cached per case+preset."""
+def case_radiomics(
+    _case: Case, case_key: tuple[str, str, str], preset: str, rois: tuple[str, ...]
+) -> pd.DataFrame:
+    """Features of one case on ``rois`` as a table (roi, setting, class, feature, value); cached
+    per case, modality and preset (the MR variant for MR)."""
     from survival_core.features.presets import get_preset
     from survival_core.features.radiomics import extract_case
-    from survival_core.features.settings import ROI_SOURCES, split_feature_name
+    from survival_core.features.settings import split_feature_name
 
-    settings = get_preset(preset)
-    # ROIs made from a mask the case lacks (organ_minus_gtv without an organ contour) are skipped
-    present = {LEGACY_ROLES.get(role, role) for role in _case.masks}
-    rois = tuple(
-        roi
-        for roi in settings.rois
-        if {LEGACY_ROLES.get(m, m) for m in ROI_SOURCES.get(roi, ())} <= present
-    )
-    values = extract_case(_case, settings.with_rois(rois))
+    settings = get_preset(preset, _case.modality).with_rois(rois)
+    values = extract_case(_case, settings)
     rows = [(*split_feature_name(name), value) for name, value in values.items()]
     return pd.DataFrame(rows, columns=["roi", "setting", "class", "feature", "value"])
 
@@ -40,8 +47,21 @@ def radiomics_panel(case: Case) -> None:
         return
     st.session_state[f"radiomics-{case.case_id}-{preset}"] = True
     try:
-        with st.spinner(f"Extracting {preset} features..."):
-            table = case_radiomics(case, (case.case_id, case.source), preset)
+        rois, missing = _computable(case, preset)
+        if missing:
+            from survival_core.features.settings import required_masks
+
+            lacking = sorted(set(required_masks(missing)) - set(case.masks))
+            st.info(
+                f"{preset}: {', '.join(missing)} cannot be computed on this case, which has no "
+                f"{' or '.join(lacking)} mask (map it on the Case page to add it)"
+                + ("; the other ROIs are shown." if rois else "."),
+                icon=":material/info:",
+            )
+        if not rois:
+            return
+        with st.spinner(f"Extracting {preset} features ({case.modality})..."):
+            table = case_radiomics(case, (case.case_id, case.source, case.modality), preset, rois)
     except Exception as error:  # noqa: BLE001 - shown to the user
         show_error(error)
         return

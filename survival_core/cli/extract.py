@@ -82,10 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _preset_options(args: argparse.Namespace, modality: str) -> dict:
+def _preset_options(args: argparse.Namespace) -> dict:
     options: dict = {}
-    if args.preset in ("han2020", "full"):
-        options["modality"] = modality
     if args.log_sigma:
         options["log_sigmas_mm"] = tuple(args.log_sigma)
     if args.wavelet:
@@ -118,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--network and --layer apply to --preset deep only.")
     modality = args.modality or cohort_modality(args.cohort)
     settings = dataclasses.replace(
-        get_preset(args.preset, **_preset_options(args, modality)),
+        get_preset(args.preset, modality, **_preset_options(args)),
         lesions=args.lesions,
         lesion_aggregate=args.aggregate,
     )

@@ -61,8 +61,8 @@ def demo_external_dir() -> Path:
 
 
 def demo_ready(folder: Path | None = None, n: int | None = None, seed: int | None = None) -> bool:
-    """Whether a complete cohort with the expected size and seed (default: the demo's) is in
-    ``folder`` (default: the demo cohort)."""
+    """Whether a complete liver CT cohort with the expected size and seed (default: the demo's) is
+    in ``folder`` (default: the demo cohort); a lung or MR cohort of that size and seed is not."""
     folder = folder or demo_cohort_dir()
     n = DEMO_N if n is None else n
     seed = DEMO_SEED if seed is None else seed
@@ -70,7 +70,9 @@ def demo_ready(folder: Path | None = None, n: int | None = None, seed: int | Non
     if not meta.exists():
         return False
     info = json.loads(meta.read_text())
-    return info.get("n") == n and info.get("seed") == seed
+    # Cohorts written before sites and modalities existed are liver CT.
+    liver_ct = info.get("site", "liver") == "liver" and info.get("modality", "CT") == "CT"
+    return info.get("n") == n and info.get("seed") == seed and liver_ct
 
 
 def _generate(folder: Path, n: int, seed: int, progress: Callable[[str], None]) -> bool:

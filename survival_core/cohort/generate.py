@@ -1,11 +1,13 @@
 """Write a synthetic cohort folder: images, masks, clinical table, ground truth and manifest.
 
-Patients are simulated first (:mod:`survival_core.cohort.simulate`); then every case's phantom is
-rendered and written by a process pool, about a third as DICOM CT + RTSTRUCT and the rest as
-NIfTI; the largest tumour's diameter is measured on the written GTV mask and replaces the
+Patients are simulated first (:mod:`survival_core.cohort.simulate`); then every case's phantom of
+the cohort's site (liver or lung, :mod:`survival_core.cohort.sites`) is rendered by its scanner
+(CT or MR) and written by a process pool, about a third as a DICOM series + RTSTRUCT and the rest
+as NIfTI; the largest tumour's diameter is measured on the written GTV mask and replaces the
 designed one in the clinical table (and the BCLC stage is re-derived from it). Everything is
-deterministic by the seed, whatever the number of workers. The folder layout is the cohort format
-of the project brief (manifest.csv, clinical.csv, truth.csv, cohort.json, cases/<id>/...).
+deterministic by the seed, whatever the number of workers; the site and modality change the images
+only, never the patients or their outcomes. The folder layout is the cohort format of the project
+brief (manifest.csv, clinical.csv, truth.csv, cohort.json, cases/<id>/...).
 """
 
 from __future__ import annotations
@@ -25,16 +27,22 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core import __version__
-from survival_core.cohort import phantom
-from survival_core.errors import ConfigError
+from survival_core.cohort.scanners import (
+    BY_MODALITY,
+    IN_PLANE_SPACING_MM,
+    MR_SCANNERS,
+    SLICE_SPACING_MM,
+)
+from survival_core.cohort.sites import MODALITIES, SITES, RenderedCase
+from survival_core.cohort.tumors import longest_axial_diameter
+from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.concordance import harrell_c_index
-from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+from survival_core.io.dicom_write import write_ct_series, write_mr_series, write_rtstruct
 
 GENERATOR = "radsurv-synthetic-hcc"
 GENERATOR_VERSION = "1.0"
 DICOM_FRACTION = 1.0 / 3.0
 NIFTI_COMPRESSION_LEVEL = 1
-MANIFEST_COLUMNS = ("case_id", "format", "image", "liver_mask", "gtv_mask", "rtstruct")
 TRUTH_COLUMNS = ("case_id", "true_log_hazard", "liver_damage", "tumor_heterogeneity", "scanner")
 _OUTPUT_FILES = ("manifest.csv", "clinical.csv", "truth.csv", "cohort.json")
 
@@ -54,65 +62,77 @@ class CaseTask:
     sex: str
     fmt: str
     folder: str
+    site: str
+    modality: str
 
 
-def _manifest_row(case_id: str, fmt: str) -> dict[str, str]:
+def _manifest_row(case_id: str, fmt: str, site: str, modality: str) -> dict[str, str]:
     base = f"cases/{case_id}"
+    row = {"case_id": case_id, "format": fmt, "site": site, "modality": modality}
     if fmt == "dicom":
-        return {
-            "case_id": case_id,
-            "format": fmt,
-            "image": f"{base}/ct",
-            "liver_mask": "",
-            "gtv_mask": "",
-            "rtstruct": f"{base}/rtstruct.dcm",
+        files = {"image": f"{base}/{modality.lower()}", "rtstruct": f"{base}/rtstruct.dcm"}
+    else:
+        files = {
+            "image": f"{base}/image.nii.gz",
+            "organ_mask": f"{base}/{SITES[site].organ}.nii.gz",
+            "gtv_mask": f"{base}/gtv.nii.gz",
         }
-    return {
-        "case_id": case_id,
-        "format": fmt,
-        "image": f"{base}/image.nii.gz",
-        "liver_mask": f"{base}/liver.nii.gz",
-        "gtv_mask": f"{base}/gtv.nii.gz",
-        "rtstruct": "",
+    return row | files
+
+
+def _uid_seed(task: CaseTask) -> str:
+    """What a case's DICOM UIDs derive from; liver CT cases keep the seeds of generator 1.0."""
+    base = f"{GENERATOR}-{task.seed}-{task.case_id}"
+    return (
+        base
+        if (task.site, task.modality) == ("liver", "CT")
+        else f"{base}-{task.site}-{task.modality}"
+    )
+
+
+def _write_dicom(task: CaseTask, case: RenderedCase, folder: Path) -> None:
+    """The case as a DICOM series (CT or MR) and an RTSTRUCT of its ROIs."""
+    uid_seed = _uid_seed(task)
+    image = case.grid.image(case.image)
+    identity = {
+        "patient_id": task.case_id,
+        "patient_name": f"SYNTHETIC^{task.case_id.split('-')[-1]}",
+        "patient_sex": task.sex,
+        "uid_seed": uid_seed,
+        "model_name": task.scanner,
     }
+    series = folder / task.modality.lower()
+    if task.modality == "MR":
+        strength = MR_SCANNERS[task.scanner].field_strength_t
+        info = write_mr_series(image, series, field_strength_t=strength, **identity)
+    else:
+        info = write_ct_series(image, series, **identity)
+    rois = {name: case.grid.image(mask) for name, mask in case.rois.items()}
+    write_rtstruct(rois, info, folder / "rtstruct.dcm", uid_seed=uid_seed, colors=case.colors)
 
 
 def write_case(task: CaseTask) -> dict[str, Any]:
     """Render one case's phantom and write it; returns the measured tumour diameters (mm)."""
-    anatomy = phantom.make_anatomy(
+    case = SITES[task.site].render(
         task.anatomy_seed,
         task.liver_damage,
         task.tumor_heterogeneity,
         task.tumor_diameters,
         task.scanner,
     )
-    rendered = phantom.render(anatomy)
-    grid = rendered.grid
     folder = Path(task.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    image = grid.image(rendered.image)
-    liver, gtv = grid.image(rendered.liver), grid.image(rendered.gtv)
     if task.fmt == "dicom":
-        uid_seed = f"{GENERATOR}-{task.seed}-{task.case_id}"
-        info = write_ct_series(
-            image,
-            folder / "ct",
-            patient_id=task.case_id,
-            patient_name=f"SYNTHETIC^{task.case_id.split('-')[-1]}",
-            patient_sex=task.sex,
-            uid_seed=uid_seed,
-            model_name=task.scanner,
-        )
-        write_rtstruct(
-            {"Liver": liver, "GTV": gtv}, info, folder / "rtstruct.dcm", uid_seed=uid_seed
-        )
+        _write_dicom(task, case, folder)
     else:
-        for name, volume in (("image", image), ("liver", liver), ("gtv", gtv)):
-            sitk.WriteImage(volume, str(folder / f"{name}.nii.gz"), True, NIFTI_COMPRESSION_LEVEL)
+        volumes = (("image", case.image), (SITES[task.site].organ, case.organ), ("gtv", case.gtv))
+        for name, array in volumes:
+            path = str(folder / f"{name}.nii.gz")
+            sitk.WriteImage(case.grid.image(array), path, True, NIFTI_COMPRESSION_LEVEL)
     return {
         "index": task.index,
-        "tumor_diameter": round(phantom.longest_axial_diameter(rendered.gtv, grid.spacing), 1),
-        "secondary_max": max((t.diameter_mm for t in anatomy.tumors[1:]), default=0.0),
+        "tumor_diameter": round(longest_axial_diameter(case.gtv, case.grid.spacing), 1),
+        "secondary_max": max(case.tumor_diameters[1:], default=0.0),
     }
 
 
@@ -165,6 +185,15 @@ def _folder_megabytes(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
+def _c_index_or_none(outcome: tuple[np.ndarray, np.ndarray], log_hazard: Any) -> float | None:
+    """Harrell's c of a true log-hazard, rounded; None for a cohort too small to have a
+    comparable pair (a handful of cases for a test)."""
+    try:
+        return round(harrell_c_index(outcome, np.asarray(log_hazard, dtype=float)), 4)
+    except InputError:
+        return None
+
+
 def generate_cohort(
     out: Path,
     n: int,
@@ -172,20 +201,30 @@ def generate_cohort(
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
     risk_source: str = "all",
+    site: str = "liver",
+    modality: str = "CT",
 ) -> dict[str, Any]:
     """Write a synthetic cohort of ``n`` cases to ``out``, deterministic by ``seed``.
 
     ``risk_source="tumour"`` makes the hazard depend on the tumours only (see
-    :func:`survival_core.cohort.simulate.tumour_log_hazard`).
+    :func:`survival_core.cohort.simulate.tumour_log_hazard`). ``site`` ("liver" or "lung") and
+    ``modality`` ("CT" or "MR") choose the images; the same seed gives the same patients, outcomes
+    and tumour designs at every site and modality.
 
     ``workers`` processes render the cases (default: all CPUs). Returns the summary: out, n,
-    seed, n_dicom, n_nifti, censored_fraction, oracle_c_index, seconds, megabytes.
+    seed, site, modality, n_dicom, n_nifti, censored_fraction, oracle_c_index, seconds,
+    megabytes.
     """
     # Imported here so that worker processes, which import this module, do not load pandas.
     from survival_core.cohort import simulate
+    from survival_core.cohort.manifest import MANIFEST_COLUMNS
     from survival_core.io.clinical import SCHEMA, validate_clinical
 
     started = time.perf_counter()
+    if site not in SITES:
+        raise ConfigError(f"Unknown site {site!r}; choose one of {', '.join(SITES)}.")
+    if modality not in MODALITIES:
+        raise ConfigError(f"Unknown modality {modality!r}; choose one of {', '.join(MODALITIES)}.")
     if n < 1:
         raise ConfigError(f"Number of cases must be at least 1 (got {n}).")
     if seed < 0:
@@ -196,7 +235,8 @@ def generate_cohort(
     out = Path(out).expanduser().resolve()
     _prepare_folder(out)
 
-    patients = simulate.simulate_cohort(n, seed, risk_source)
+    scanners = BY_MODALITY[modality]
+    patients = simulate.simulate_cohort(n, seed, risk_source, tuple(scanners))
     layout = np.random.default_rng(np.random.SeedSequence([seed, simulate.STREAM_LAYOUT]))
     dicom = set(layout.choice(n, size=int(round(n * DICOM_FRACTION)), replace=False).tolist())
     tasks = [
@@ -212,6 +252,8 @@ def generate_cohort(
             sex=row.sex,
             fmt="dicom" if i in dicom else "nifti",
             folder=str(out / "cases" / row.case_id),
+            site=site,
+            modality=modality,
         )
         for i, row in enumerate(patients.itertuples(index=False))
     ]
@@ -233,14 +275,16 @@ def generate_cohort(
     clinical_columns = ["case_id", "time", "event"] + [v.name for v in SCHEMA]
     patients[clinical_columns].to_csv(out / "clinical.csv", index=False, lineterminator="\n")
     patients[list(TRUTH_COLUMNS)].to_csv(out / "truth.csv", index=False, lineterminator="\n")
-    manifest = [_manifest_row(t.case_id, t.fmt) for t in tasks]
+    manifest = [_manifest_row(t.case_id, t.fmt, site, modality) for t in tasks]
     with open(out / "manifest.csv", "w", encoding="utf-8") as handle:
         handle.write(",".join(MANIFEST_COLUMNS) + "\n")
-        handle.writelines(",".join(row[c] for c in MANIFEST_COLUMNS) + "\n" for row in manifest)
+        handle.writelines(
+            ",".join(row.get(c, "") for c in MANIFEST_COLUMNS) + "\n" for row in manifest
+        )
 
     outcome = (patients["event"].to_numpy(bool), patients["time"].to_numpy(float))
-    oracle = harrell_c_index(outcome, patients["true_log_hazard"].to_numpy(float))
-    clinical_oracle = harrell_c_index(outcome, patients["clinical_log_hazard"].to_numpy(float))
+    oracle = _c_index_or_none(outcome, patients["true_log_hazard"])
+    clinical_oracle = _c_index_or_none(outcome, patients["clinical_log_hazard"])
     censored = float(1.0 - patients["event"].mean())
     description = {
         "generator": GENERATOR,
@@ -248,11 +292,13 @@ def generate_cohort(
         "radsurv_version": __version__,
         "seed": seed,
         "n": n,
+        "site": site,
+        "modality": modality,
         "n_dicom": len(dicom),
         "n_nifti": n - len(dicom),
         "censored_fraction": round(censored, 4),
-        "oracle_c_index": round(oracle, 4),
-        "clinical_oracle_c_index": round(clinical_oracle, 4),
+        "oracle_c_index": oracle,
+        "clinical_oracle_c_index": clinical_oracle,
         "median_time_days": float(np.median(patients["time"])),
         "parameters": {
             "risk_source": risk_source,
@@ -263,10 +309,10 @@ def generate_cohort(
             "accrual_days": simulate.ACCRUAL_DAYS,
             "min_follow_up_days": simulate.MIN_FOLLOW_UP_DAYS,
             "loss_to_follow_up_mean_days": simulate.LOSS_MEAN_DAYS,
-            "in_plane_spacing_mm": phantom.IN_PLANE_SPACING_MM,
-            "slice_spacing_mm": phantom.SLICE_SPACING_MM,
+            "in_plane_spacing_mm": IN_PLANE_SPACING_MM,
+            "slice_spacing_mm": SLICE_SPACING_MM,
             "dicom_fraction": DICOM_FRACTION,
-            "scanners": {name: asdict(s) for name, s in phantom.SCANNERS.items()},
+            "scanners": {name: asdict(s) for name, s in scanners.items()},
         },
     }
     (out / "cohort.json").write_text(json.dumps(description, indent=1) + "\n")
@@ -274,10 +320,12 @@ def generate_cohort(
         "out": str(out),
         "n": n,
         "seed": seed,
+        "site": site,
+        "modality": modality,
         "n_dicom": len(dicom),
         "n_nifti": n - len(dicom),
         "censored_fraction": round(censored, 4),
-        "oracle_c_index": round(oracle, 4),
+        "oracle_c_index": oracle,
         "seconds": round(time.perf_counter() - started, 2),
         "megabytes": round(_folder_megabytes(out), 2),
     }

@@ -1,7 +1,9 @@
 """Read a cohort folder (the format :mod:`survival_core.cohort.generate` writes).
 
-``manifest.csv`` lists each case's format and files (relative to the folder), ``clinical.csv``
-the outcomes and clinical variables, ``truth.csv`` the simulation's ground truth.
+``manifest.csv`` lists each case's format, site, modality and files (relative to the folder),
+``clinical.csv`` the outcomes and clinical variables, ``truth.csv`` the simulation's ground truth.
+Manifests written before sites existed have ``liver_mask`` instead of ``organ_mask`` and no
+``site`` or ``modality``: they are read as liver CT cohorts.
 """
 
 from __future__ import annotations
@@ -12,9 +14,20 @@ import pandas as pd
 
 from survival_core.errors import InputError
 
-MANIFEST_COLUMNS = ("case_id", "format", "image", "liver_mask", "gtv_mask", "rtstruct")
+MANIFEST_COLUMNS = (
+    "case_id",
+    "format",
+    "site",
+    "modality",
+    "image",
+    "organ_mask",
+    "gtv_mask",
+    "rtstruct",
+)
 FORMATS = ("dicom", "nifti")
-_PATH_COLUMNS = ("image", "liver_mask", "gtv_mask", "rtstruct")
+_PATH_COLUMNS = ("image", "organ_mask", "gtv_mask", "rtstruct")
+#: What the cases of manifests written before sites were (their organ column was liver_mask).
+_LEGACY_CASES = {"site": "liver", "modality": "CT"}
 #: Text columns that must not be parsed as numbers (BCLC stage "0", case ids).
 _TEXT = {
     "case_id": str,
@@ -24,6 +37,8 @@ _TEXT = {
     "mrecist": str,
     "scanner": str,
     "format": str,
+    "site": str,
+    "modality": str,
 }
 
 
@@ -43,14 +58,36 @@ def _read_csv(folder: Path, name: str, required: tuple[str, ...]) -> pd.DataFram
     return table
 
 
+def _upgrade(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The table in today's layout: an old ``liver_mask`` column becomes ``organ_mask`` of a liver
+    CT case; a missing site or modality is unknown (``None``, as are empty cells); sites are
+    spelled in lower case, modalities in upper case."""
+    defaults: dict[str, str] = {}
+    if "organ_mask" not in table.columns:
+        if "liver_mask" not in table.columns:
+            raise InputError(f"{path} lacks the column organ_mask (liver_mask in older cohorts).")
+        table = table.rename(columns={"liver_mask": "organ_mask"})
+        defaults = _LEGACY_CASES
+    for column, spelling in (("site", str.lower), ("modality", str.upper)):
+        if column not in table.columns:
+            table[column] = defaults.get(column)
+        values = [None if pd.isna(v) or v == "" else spelling(str(v)) for v in table[column]]
+        table[column] = pd.Series(values, index=table.index, dtype=object)
+    extra = [c for c in table.columns if c not in MANIFEST_COLUMNS]
+    return table[list(MANIFEST_COLUMNS) + extra]
+
+
 def read_manifest(folder: Path) -> pd.DataFrame:
-    """The manifest with absolute paths (``None`` where a format has no such file).
+    """The manifest in today's layout (:data:`MANIFEST_COLUMNS`, then any other columns) with
+    absolute paths (``None`` where a case has no such file) and ``site`` / ``modality`` as text
+    (``None`` when unknown). Old manifests with ``liver_mask`` are read as liver CT cohorts.
 
     Raises :class:`InputError` if the table is malformed, a format is unknown or a listed file
     is missing.
     """
     folder = Path(folder).resolve()
-    table = _read_csv(folder, "manifest.csv", MANIFEST_COLUMNS)
+    required = ("case_id", "format", "image", "gtv_mask", "rtstruct")
+    table = _upgrade(_read_csv(folder, "manifest.csv", required), folder / "manifest.csv")
     unknown = sorted(set(table["format"].dropna()) - set(FORMATS))
     if unknown or table["format"].isna().any():
         raise InputError(

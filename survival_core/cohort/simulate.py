@@ -5,6 +5,8 @@ fibrosis/cirrhosis) and ``tumor_heterogeneity`` H (0..1), an unobserved frailty,
 as a count and longest axial diameters (mm). Clinical variables follow from them with noise
 (D lowers albumin and platelets, raises bilirubin and INR and makes cirrhosis likely; larger and
 more heterogeneous tumors raise AFP and the chance of microvascular invasion; ...).
+The same patients can be imaged at another site (:mod:`survival_core.cohort.sites`): in the lung,
+D is the organ's damage shown as emphysema, and the clinical table stays the one simulated here.
 
 Survival (days) follows a Weibull proportional-hazards model::
 
@@ -34,7 +36,7 @@ the risk, and no single clinical variable comes close (the best, ALBI, reaches a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +52,7 @@ ACCRUAL_DAYS = 4 * 365.0
 MIN_FOLLOW_UP_DAYS = 2.5 * 365.0
 LOSS_MEAN_DAYS = 20 * 365.0
 
-#: Scanner names; each case is assigned one (phantom.SCANNERS holds their physics).
+#: Scanner names; each case is assigned one (survival_core.cohort.scanners holds their physics).
 SCANNER_NAMES = ("SIM-CT1", "SIM-CT2", "SIM-CT3", "SIM-CT4")
 
 #: Ordered codes used to rank categorical variables (c-index of a single variable).
@@ -201,12 +203,16 @@ def _ordinal(latent: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
     return np.searchsorted(np.asarray(cuts), latent)
 
 
-def simulate_cohort(n: int, seed: int, risk_source: str = "all") -> pd.DataFrame:
+def simulate_cohort(
+    n: int, seed: int, risk_source: str = "all", scanner_names: Sequence[str] = SCANNER_NAMES
+) -> pd.DataFrame:
     """Simulate ``n`` patients (no images): one row each, deterministic by ``seed``.
 
     ``risk_source``: "all" (the hazard of the module docstring) or "tumour" (only the tumours'
     size, count and heterogeneity: :func:`tumour_log_hazard`); the patients and images are the
-    same for a seed, only the outcomes differ.
+    same for a seed, only the outcomes differ. Each patient is assigned one of
+    ``scanner_names``; with as many names as :data:`SCANNER_NAMES` (e.g. the MR scanners) every
+    other column is the same.
 
     Columns: case_id, the SCHEMA clinical columns, time (days), event (0/1), true_log_hazard,
     clinical_log_hazard, liver_damage, tumor_heterogeneity, scanner, tumor_diameters (tuple of
@@ -268,7 +274,7 @@ def simulate_cohort(n: int, seed: int, risk_source: str = "all") -> pd.DataFrame
         )
     ]
     bclc = bclc_stage(number, d_max, ecog, child_pugh, mvi, secondary)
-    scanner = np.array(SCANNER_NAMES)[rng.integers(0, len(SCANNER_NAMES), n)]
+    scanner = np.array(scanner_names)[rng.integers(0, len(scanner_names), n)]
 
     clinical = {
         "age": age,

@@ -411,7 +411,8 @@ def extract_cohort(
     modality: str | None = None,
 ) -> CohortFeatures:
     """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`.
-    ``site`` and ``modality`` default to the manifest's."""
+    ``site`` defaults to the manifest's; the manifest's ``modality`` column, where it has one, says
+    what the volume files are (``modality`` only stands in for it)."""
     return extract_cases(
         cohort_cases(Path(cohort)),
         settings,
@@ -420,7 +421,7 @@ def extract_cohort(
         use_cache,
         progress,
         site=site or cohort_site(cohort),
-        modality=modality or _manifest_value(cohort, "modality"),
+        modality=_manifest_value(cohort, "modality") or modality,
     )
 
 

@@ -137,11 +137,17 @@ PRESETS: dict[str, Callable[..., ExtractionSettings]] = {
 }
 
 
-def get_preset(name: str, **options: object) -> ExtractionSettings:
-    """The settings of preset ``name``; ``options`` go to the preset (``han2020``: ``modality``;
-    ``full``: ``log_sigmas_mm``, ``wavelet``, ``rois``, ``modality``)."""
+#: Presets with a CT and an MR variant (the others use no absolute intensity).
+MODALITY_VARIANTS = ("han2020", "full")
+
+
+def get_preset(name: str, modality: str | None = None, **options: object) -> ExtractionSettings:
+    """The settings of preset ``name`` for images of ``modality`` (CT when None); ``options`` go to
+    the preset (``full``: ``log_sigmas_mm``, ``wavelet``, ``rois``)."""
     if name not in PRESETS:
         raise ConfigError(f"Unknown feature preset {name!r}; choose one of {sorted(PRESETS)}.")
+    if modality is not None and name in MODALITY_VARIANTS:
+        options = {**options, "modality": modality}
     try:
         return PRESETS[name](**options)
     except TypeError as err:

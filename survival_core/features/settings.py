@@ -482,7 +482,7 @@ class ExtractionSettings:
 
     def hash(self) -> str:
         """First 16 hex digits of the SHA-256 of :meth:`to_json`."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        return json_hash(self.to_json())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExtractionSettings:
@@ -522,6 +522,12 @@ class ExtractionSettings:
         if not isinstance(data, dict):
             raise ConfigError(f"Extraction settings must be a JSON object; got {text[:100]!r}.")
         return cls.from_dict(data)
+
+
+def json_hash(text: str) -> str:
+    """The settings hash of settings JSON as written (earlier versions' too: their ROI names are
+    read as today's, which changes the re-serialised text but not what was written)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def required_masks(rois: tuple[str, ...]) -> tuple[str, ...]:

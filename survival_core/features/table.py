@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from survival_core import __version__
 from survival_core.errors import InputError
-from survival_core.features.settings import ExtractionSettings
+from survival_core.features.settings import ExtractionSettings, json_hash
 
 SETTINGS_KEY = b"radsurv.settings"
 HASH_KEY = b"radsurv.settings_hash"
@@ -71,12 +71,13 @@ def read_settings(path: Path | str) -> ExtractionSettings:
         raise InputError(
             f"{path} has no extraction settings in its metadata; it was not written by RadSurv."
         )
-    settings = ExtractionSettings.from_json(metadata[SETTINGS_KEY].decode())
+    written = metadata[SETTINGS_KEY].decode()
+    settings = ExtractionSettings.from_json(written)
     stored = metadata.get(HASH_KEY, b"").decode()
-    if stored != settings.hash():
+    if stored != json_hash(written):
         raise InputError(
             f"{path}: the settings hash in the metadata ({stored}) does not match its settings "
-            f"({settings.hash()}); the file was altered after writing."
+            f"({json_hash(written)}); the file was altered after writing."
         )
     return settings
 
