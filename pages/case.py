@@ -162,11 +162,7 @@ def pick_upload() -> None:
             )
             roles[role] = tuple(chosen_names)
         submitted = st.form_submit_button("Load case", type="primary")
-    unambiguous = (
-        all(suggested.get(role) for role in ROLES)
-        and contents.kind != "volumes"
-        and len(listed_series) <= 1
-    )
+    unambiguous = contents.roles_clear() and contents.kind != "volumes" and len(listed_series) <= 1
     if not (submitted or unambiguous):
         if current_origin() != origin:
             st.info("Check the structures and press **Load case**.", icon=":material/info:")

@@ -135,7 +135,7 @@ def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output
         assert len(mine) == 1 and mine[0].startswith(expected.risk_group.title()), curves
 
         nav(page, "Viewer")
-        page.get_by_role("heading", name=case_id, exact=True).wait_for()
+        page.get_by_role("heading", name=f"{case_id} ·").wait_for()  # "<id> · CT · Liver"
         overlay = page.locator('[data-testid="stRadio"]', has_text="Overlay")
         overlay.get_by_text("Grad-CAM", exact=True).click()
         page.wait_for_function(OVERLAY_DRAWN_JS, arg="Grad-CAM", timeout=STEP_MS)
@@ -174,7 +174,7 @@ def test_real_sarcoma_ct_upload_in_a_browser(server, page, small_cohort, output,
         page.get_by_text("linked by frame of reference and geometry").wait_for()
         _full_page_screenshot(page, output / "sarcoma-case.png")
         nav(page, "Viewer")
-        page.get_by_role("heading", name=case_id, exact=True).wait_for()
+        page.get_by_role("heading", name=f"{case_id} ·").wait_for()
         page.wait_for_function(
             """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(el =>
                 (el.data || []).some(t => (t.name || '').startsWith('GTV_Mass_CT'))).length >= 3""",

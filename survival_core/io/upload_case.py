@@ -46,6 +46,13 @@ class UploadContents:
             roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
         return roles
 
+    def roles_clear(self) -> bool:
+        """Whether the names leave nothing to ask: a GTV is found, and the organ is either found
+        or absent (no structure is named like an organ of any site)."""
+        keys = [volume_stem(n) if is_volume_file(n) else n for n in self.structures]
+        found = role_candidates(keys)
+        return bool(found.gtv) and len(found.organs) <= 1
+
     def suggested_site(self) -> str | None:
         """The site whose organ the structure names show, when exactly one does."""
         keys = [volume_stem(n) if is_volume_file(n) else n for n in self.structures]

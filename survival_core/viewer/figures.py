@@ -336,11 +336,11 @@ def slice_figure(
     )
     fig.update_layout(
         height=height,
-        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 50},
         title={"text": title, "font": FONT} if title else None,
         font=FONT,
         plot_bgcolor="black",
         paper_bgcolor="black",
-        legend={"orientation": "h", "y": -0.12, "font": FONT},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.24, "font": FONT},
     )
     return fig
