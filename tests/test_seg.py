@@ -419,3 +419,28 @@ def test_pydicom_rt_and_seg_files_load_or_refuse_by_name() -> None:
     # liver_1frame.dcm describes 3 frames but holds the pixels of one: damaged
     assert outcomes["liver_1frame.dcm"] == "refused"
     assert outcomes["rtstruct.dcm"] == outcomes["rtdose.dcm"] == "refused"  # not SEGs
+
+
+def test_seg_upload_goes_through_the_case_page_path(ct, tmp_path: Path) -> None:
+    """A CT + SEG zip as a user uploads it: de-identified on the way in (UIDs remapped in the SEG's
+    references too), segments mapped to roles by name, masks equal to the drawn ones."""
+    import io
+    import zipfile
+
+    from survival_core.io.upload_case import describe_upload, load_upload
+    from survival_core.io.uploads import store_upload
+
+    sources, _, _ = ct
+    seg = write_seg(sources, source_masks(), tmp_path / "seg.dcm")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in [*sorted((tmp_path / "ct").iterdir()), seg]:
+            archive.write(path, f"case/{path.parent.name}/{path.name}")
+    contents = describe_upload(store_upload([("case.zip", buffer.getvalue())]))
+    assert contents.suggested_roles() == {"gtv": ["GTV"], "organ": ["Liver"]}
+    assert contents.roles_clear() and [s.modality for s in contents.series] == ["CT"]
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.site == "liver" and set(case.structures) == {"GTV", "Liver"}
+    expected = source_masks()
+    np.testing.assert_array_equal(case.mask_array("gtv"), expected["GTV"].astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ"), expected["Liver"].astype(bool))
