@@ -205,14 +205,20 @@ def _cohort_tables(
 ) -> list[Path]:
     """clinical.csv and the feature tables the config names, for one cohort folder
     (``deep_network``: the resolved network of ``features.deep``)."""
-    from survival_core.features.cohort import extract_cohort, line_progress, write_cohort_features
+    from survival_core.features.cohort import (
+        cohort_modality,
+        extract_cohort,
+        line_progress,
+        write_cohort_features,
+    )
     from survival_core.features.presets import get_preset
     from survival_core.paths import data_subdir
 
     tables = [cohort / "clinical.csv"]
     key = file_sha256(cohort / "manifest.csv")[:12]
+    modality = cohort_modality(cohort) if config.features.radiomics else "CT"
     for preset in config.features.radiomics:
-        settings = get_preset(preset)
+        settings = get_preset(preset, modality)  # an MR cohort gets the preset's MR variant
         path = data_subdir("features") / f"{key}-{preset}-{settings.hash()[:12]}.parquet"
         if not path.exists():
             progress(f"extracting {preset} radiomics of {cohort}")
