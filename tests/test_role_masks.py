@@ -1,0 +1,71 @@
+"""Roles from rasterised structures: GTVs united, an organ taken only when it surrounds the GTV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import RTStructError
+from survival_core.io.role_masks import assign_roles
+
+SHAPE = (20, 30, 30)  # z, y, x
+
+
+def _box(z: tuple[int, int], y: tuple[int, int], x: tuple[int, int]) -> sitk.Image:
+    voxels = np.zeros(SHAPE, np.uint8)
+    voxels[z[0] : z[1], y[0] : y[1], x[0] : x[1]] = 1
+    return sitk.GetImageFromArray(voxels)
+
+
+NECK_GTV = _box((2, 5), (12, 16), (12, 16))
+BRAIN = _box((12, 20), (5, 25), (5, 25))
+
+
+def test_an_organ_at_risk_away_from_the_tumour_is_not_the_organ() -> None:
+    """A head-and-neck plan's brain contour: named like an organ, but the GTV is in the neck."""
+    out = assign_roles({"GTVp": NECK_GTV, "Brain": BRAIN}, {}, ("gtv",))
+    assert set(out.masks) == {"gtv"} and out.site is None
+    assert any(
+        "'Brain' looks like the brain but does not surround the GTV" in w for w in out.warnings
+    )
+
+
+def test_the_surrounding_organ_is_taken_and_names_the_site() -> None:
+    liver = _box((0, 10), (5, 25), (5, 25))
+    kidneys = [_box((12, 18), (2, 8), (2, 8)), _box((12, 18), (22, 28), (22, 28))]
+    structures = {"GTV": NECK_GTV, "Liver": liver, "Kidney_L": kidneys[0], "Kidney_R": kidneys[1]}
+    out = assign_roles(structures, {}, ("gtv",))
+    assert out.site == "liver" and out.names["organ"] == ["Liver"]
+    assert any("Kidney_L" in w and "not taken" in w for w in out.warnings)
+
+
+def test_left_and_right_lungs_unite_and_gtvs_unite() -> None:
+    left, right = _box((0, 20), (0, 30), (0, 14)), _box((0, 20), (0, 30), (16, 30))
+    gtv1, gtv2 = _box((5, 8), (5, 8), (5, 8)), _box((10, 12), (20, 23), (20, 23))
+    structures = {"GTV-1": gtv1, "GTV-2": gtv2, "Lung-Left": left, "Lung-Right": right}
+    out = assign_roles(structures, {}, ("gtv", "organ"))
+    assert out.site == "lung" and out.names == {
+        "gtv": ["GTV-1", "GTV-2"],
+        "organ": ["Lung-Left", "Lung-Right"],
+    }
+    gtv = sitk.GetArrayViewFromImage(out.masks["gtv"])
+    assert gtv.sum() == 27 + 18
+
+
+def test_two_surrounding_organs_of_different_sites_are_asked() -> None:
+    big = _box((0, 20), (0, 30), (0, 30))
+    with pytest.raises(RTStructError, match="Several organs could host the tumour"):
+        assign_roles({"GTV": NECK_GTV, "Liver": big, "Lungs": big}, {}, ("gtv",))
+    # the user's choice settles it, and "no organ" is a choice too
+    chosen = assign_roles({"GTV": NECK_GTV, "Liver": big, "Lungs": big}, {"organ": ["Lungs"]}, ())
+    assert chosen.site == "lung"
+    none = assign_roles({"GTV": NECK_GTV, "Liver": big, "Lungs": big}, {"organ": []}, ())
+    assert "organ" not in none.masks
+
+
+def test_missing_required_role_lists_the_structures() -> None:
+    with pytest.raises(RTStructError, match="No structure is recognised as the GTV.*'Brain'"):
+        assign_roles({"Brain": BRAIN}, {}, ("gtv",))
+    with pytest.raises(RTStructError, match="No structure named 'Tumour' for the gtv"):
+        assign_roles({"Brain": BRAIN}, {"gtv": ["Tumour"]}, ("gtv",))
