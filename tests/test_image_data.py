@@ -232,3 +232,26 @@ def test_tiny_training_reduces_the_cox_loss() -> None:
     assert after < before
     again, before2, after2 = train_tiny()
     assert again == losses and (before2, after2) == (before, after)  # deterministic on CPU
+
+
+def test_volume_spec_gtv_margin_is_configurable_and_keeps_old_cache_keys() -> None:
+    from survival_core.models.image_set import VolumeSpec
+
+    default = VolumeSpec()
+    # the key of a spec without the GTV margin field (earlier versions) is unchanged
+    legacy = {"margin_mm": 10.0, "shape": [224, 224, 48], "window": "arterial"}
+    import hashlib
+    import json
+
+    assert (
+        default.key == hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()[:16]
+    )
+    wide = VolumeSpec((16, 16, 8), "liver", 10.0, gtv_margin_mm=40.0)
+    assert wide.key != VolumeSpec((16, 16, 8), "liver", 10.0).key
+    case = make_case()
+    del case.masks["organ"]
+    tight, _ = VolumeSpec((16, 16, 8), "liver", 10.0, gtv_margin_mm=0.0).input(case)
+    loose, _ = wide.input(case)
+    assert loose.mean() < tight.mean()  # more air around the tumour
+    with pytest.raises(ConfigError, match="gtv_margin_mm must be a number >= 0"):
+        VolumeSpec(gtv_margin_mm=-1.0)

@@ -55,7 +55,7 @@ from survival_core.features.cohort import (
 )
 from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.hashing import file_sha256
-from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches, network_input
+from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 
 PREFIX = "deep_"
@@ -200,7 +200,7 @@ def tumour_patch(
     case: Case, spec: VolumeSpec, patch_size: Sequence[int] = PATCH_SIZE
 ) -> np.ndarray:
     """The ``(1, pz, py, px)`` patch of the network input centred on the GTV (see module doc)."""
-    volume, reference = network_input(case, spec.shape, spec.window, spec.margin_mm)
+    volume, reference = spec.input(case)
     zyx = np.asarray(_check_size(patch_size, "Patch size")[::-1])
     highest = np.maximum(np.asarray(volume.shape[1:]) - zyx, 0)
     start = np.clip(np.round(tumour_centre(case, reference) - (zyx - 1) / 2), 0, highest)

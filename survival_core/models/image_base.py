@@ -33,7 +33,6 @@ from survival_core.models.base import EarlyStopping, TorchSurvivalModel
 from survival_core.models.image_data import (
     _check_size,
     grid_patch_starts,
-    network_input,
     random_patch_starts,
 )
 from survival_core.models.image_set import ImageRows, ImageSet, VolumeSpec
@@ -107,8 +106,7 @@ class ImageSurvivalModel(TorchSurvivalModel):
 
     def case_input(self, case: Case) -> tuple[np.ndarray, sitk.Image]:
         """The network input ``(1, z, y, x)`` of ``case`` and its grid (for mapping maps back)."""
-        spec = self.volume_spec
-        return network_input(case, spec.shape, spec.window, spec.margin_mm)
+        return self.volume_spec.input(case)
 
     # -- the table side ---------------------------------------------------------------------
     def _make_preprocessor(self) -> TablePreprocessor:

@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, RadSurvError
-from survival_core.models.image_data import _check_size, network_input
+from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_input
 from survival_core.paths import data_subdir
 
 #: Fewer volumes than this are prepared in this process.
@@ -33,22 +34,37 @@ SERIAL_BELOW = 8
 
 @dataclass(frozen=True)
 class VolumeSpec:
-    """How a case becomes a network input: size (x, y, z) voxels, CT window, margin around the organ."""
+    """How a case becomes a network input: size (x, y, z) voxels, CT window, margin (mm) around the
+    organ, and around the GTV for cases without an organ (see
+    :func:`~survival_core.models.image_data.network_input`)."""
 
     shape: tuple[int, int, int] = (224, 224, 48)
     window: str = "arterial"
     margin_mm: float = 10.0
+    gtv_margin_mm: float = GTV_MARGIN_MM
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _check_size(self.shape, "Volume shape"))
-        if not (isinstance(self.margin_mm, int | float) and self.margin_mm >= 0):
-            raise ConfigError(f"margin_mm must be a number >= 0; got {self.margin_mm!r}.")
+        for name in ("margin_mm", "gtv_margin_mm"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, int | float) and value >= 0):
+                raise ConfigError(f"{name} must be a number >= 0; got {value!r}.")
 
     @property
     def key(self) -> str:
-        """Short hash naming this spec's cache folder."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        """Short hash naming this spec's cache folder (the default GTV margin left out, so caches
+        of earlier versions keep their names)."""
+        data = asdict(self)
+        if data["gtv_margin_mm"] == GTV_MARGIN_MM:
+            del data["gtv_margin_mm"]
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def input(self, case: Case) -> tuple[np.ndarray, sitk.Image]:
+        """The network input ``(1, z, y, x)`` of ``case`` and the grid it lies on."""
+        return network_input(
+            case, self.shape, self.window, self.margin_mm, gtv_margin_mm=self.gtv_margin_mm
+        )
 
 
 @dataclass
@@ -75,7 +91,7 @@ def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
     from survival_core.io.case_loader import load_case
 
     case = load_case(folder)
-    return network_input(case, spec.shape, spec.window, spec.margin_mm)[0]
+    return spec.input(case)[0]
 
 
 def _cache_volume(task: tuple[Path, Path, VolumeSpec]) -> Path:
@@ -169,7 +185,7 @@ class ImageSet:
         self.check([case_id])
         if case_id in self.cases:
             case = self.cases[case_id]
-            return network_input(case, spec.shape, spec.window, spec.margin_mm)[0]
+            return spec.input(case)[0]
         path = _cache_volume((self.folders[case_id], self._cache_path(case_id, spec), spec))
         try:
             return np.load(path, allow_pickle=False).astype(np.float32)
