@@ -1,0 +1,379 @@
+"""A cohort's own clinical schema: its variables (kind, unit, plausible range or categories).
+
+Physicists bring cohorts whose clinical columns are their study's own (T/N stage, histology, HPV,
+dose, ...). A :class:`CohortSchema` describes them, is drafted from a cleaned table by
+:func:`infer_schema`, edited by hand as ``schema.yaml`` and checks one patient's values with
+:meth:`CohortSchema.validate`: a missing value stays ``None`` and is reported, a value of the wrong
+type, outside its plausible range or an unknown category raises :class:`ClinicalValueError`
+naming the variable, the value and what was expected. :func:`hcc_schema` gives the demo cohort's
+(HCC) schema in the same form, so one schema type serves every cohort.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import SCHEMA, ClinicalValues, ClinicalVariable
+from survival_core.runs import atomic
+
+NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
+KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)
+#: Text read as "no value" (compared stripped and lower-cased).
+MISSING_TOKENS = frozenset(
+    {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing"}
+)
+YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"})
+NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"})
+#: Columns of a clinical table that are not clinical variables.
+OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
+#: Share of the observed span added below and above it when drafting a plausible range.
+RANGE_MARGIN = 0.10
+_HCC_KINDS = {"float": NUMBER, "int": INTEGER, "bool": YES_NO, "category": CATEGORY}
+_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "help")
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NA, NaT and the text tokens of :data:`MISSING_TOKENS`."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in MISSING_TOKENS
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    return False
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key putting "2" before "10" and "T2" before "T10" (digits compared as numbers)."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
+
+
+def _number_text(value: Any) -> str:
+    """The range bound or value as short text (``18``, ``0.7``)."""
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+@dataclass(frozen=True)
+class SchemaVariable:
+    """One clinical variable: ``kind`` is one of :data:`KINDS`; ``low``/``high`` bound numbers
+    (inclusive, in ``unit``), ``categories`` list a category's allowed values."""
+
+    name: str
+    kind: str
+    label: str = ""
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    categories: tuple[str, ...] = ()
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"Clinical variable {self.name!r}"
+        if not self.name or not str(self.name).strip():
+            raise InputError("A clinical variable has no name.")
+        if self.kind not in KINDS:
+            raise InputError(f"{where}: kind {self.kind!r} is not one of {', '.join(KINDS)}.")
+        if self.kind == CATEGORY and not self.categories:
+            raise InputError(f"{where} is a category but lists no categories.")
+        if self.kind != CATEGORY and self.categories:
+            raise InputError(f"{where} is {self.kind}, so it cannot list categories.")
+        if self.kind not in (NUMBER, INTEGER) and (self.low is not None or self.high is not None):
+            raise InputError(f"{where} is {self.kind}, so it cannot have a low/high range.")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise InputError(f"{where}: low {self.low:g} is above high {self.high:g}.")
+        object.__setattr__(self, "categories", tuple(str(c) for c in self.categories))
+
+    @property
+    def title(self) -> str:
+        """How messages name the variable: ``Age (age)``."""
+        return (
+            f"{self.label} ({self.name})" if self.label and self.label != self.name else self.name
+        )
+
+    def range_text(self) -> str:
+        """The plausible range as text: ``18-100 years``, ``at least 0 Gy``, ``any``."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.low is not None and self.high is not None:
+            return f"{_number_text(self.low)}-{_number_text(self.high)}{unit}"
+        if self.low is not None:
+            return f"at least {_number_text(self.low)}{unit}"
+        if self.high is not None:
+            return f"at most {_number_text(self.high)}{unit}"
+        return "any"
+
+    def coerce(self, value: Any) -> bool | int | float | str:
+        """One present value converted to the variable's type (yes/no -> bool, integer -> int,
+        number -> float, category -> its listed spelling) and checked; raises
+        :class:`ClinicalValueError` naming the variable, the value and what was expected."""
+        if self.kind == YES_NO:
+            return self._yes_no(value)
+        if self.kind == CATEGORY:
+            return self._category(value)
+        return self._number(value)
+
+    def _yes_no(self, value: Any) -> bool:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in YES_TOKENS:
+            return True
+        if text in NO_TOKENS:
+            return False
+        raise ClinicalValueError(
+            f"{self.title}: {value!r} is not yes/no (use yes/no, true/false or 1/0)."
+        )
+
+    def _category(self, value: Any) -> str:
+        is_whole = isinstance(value, float | np.floating) and float(value).is_integer()
+        text = str(int(value)) if is_whole else " ".join(str(value).split())
+        for category in self.categories:
+            if text.casefold() == category.casefold():
+                return category
+        raise ClinicalValueError(
+            f"{self.title}: {value!r} is not one of {', '.join(self.categories)}."
+        )
+
+    def _number(self, value: Any) -> int | float:
+        if isinstance(value, bool | np.bool_):
+            raise ClinicalValueError(f"{self.title}: {value!r} is yes/no, not a number.")
+        try:
+            if isinstance(value, str):
+                text = value.strip()
+                if re.fullmatch(r"[-+]?\d+,\d+", text):
+                    text = text.replace(",", ".")
+                number = float(text)
+            else:
+                number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ClinicalValueError(f"{self.title}: {value!r} is not a number.") from None
+        if not math.isfinite(number):
+            raise ClinicalValueError(f"{self.title}: {value!r} is not a finite number.")
+        if self.kind == INTEGER:
+            if not number.is_integer():
+                raise ClinicalValueError(f"{self.title}: {value!r} must be a whole number.")
+            number = int(number)
+        if (self.low is not None and number < self.low) or (
+            self.high is not None and number > self.high
+        ):
+            unit = f" {self.unit}" if self.unit else ""
+            raise ClinicalValueError(
+                f"{self.title}: {value!r}{unit} is outside the plausible range "
+                f"{self.range_text()}. Check the value and its unit."
+            )
+        return number
+
+
+@dataclass(frozen=True)
+class CohortSchema:
+    """A cohort's clinical variables, in display order; names are unique."""
+
+    variables: tuple[SchemaVariable, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "variables", tuple(self.variables))
+        names = [v.name for v in self.variables]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise InputError(f"The clinical schema names {', '.join(repeated)} more than once.")
+        reserved = sorted(OUTCOME_COLUMNS & set(names))
+        if reserved:
+            raise InputError(
+                f"The clinical schema cannot have a variable named {', '.join(reserved)}: "
+                "those names hold the case id and the outcome."
+            )
+
+    @property
+    def names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+    def __getitem__(self, name: str) -> SchemaVariable:
+        for variable in self.variables:
+            if variable.name == name:
+                return variable
+        raise KeyError(f"The clinical schema has no variable {name!r} (it has {self.names}).")
+
+    def validate(
+        self, values: Mapping[str, Any], *, strict_unknown: bool = False
+    ) -> ClinicalValues:
+        """Check one patient's values (a form dict or a table row).
+
+        Every schema variable appears in the result, ``None`` where missing (and then listed in
+        ``missing``); keys that are not variables (other than case_id, time, event) are listed in
+        ``unknown`` and ignored unless ``strict_unknown``. A bad value raises
+        :class:`ClinicalValueError`.
+        """
+        unknown = [str(k) for k in values if k not in self.names and k not in OUTCOME_COLUMNS]
+        if strict_unknown and unknown:
+            raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(unknown)}.")
+        checked: dict[str, Any] = {}
+        missing: list[str] = []
+        for variable in self.variables:
+            value = values.get(variable.name)
+            if is_missing(value):
+                checked[variable.name] = None
+                missing.append(variable.name)
+            else:
+                checked[variable.name] = variable.coerce(value)
+        return ClinicalValues(values=checked, missing=missing, unknown=unknown)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for YAML/JSON): empty fields left out."""
+        rows = []
+        for variable in self.variables:
+            row = asdict(variable)
+            row["categories"] = list(variable.categories)
+            rows.append({k: v for k, v in row.items() if v not in (None, "", [])})
+        return {"variables": rows}
+
+    @classmethod
+    def from_dict(cls, document: Any, *, source: str = "The clinical schema") -> CohortSchema:
+        """The schema from :meth:`to_dict`'s form; an :class:`InputError` names what is wrong."""
+        if not isinstance(document, Mapping) or not isinstance(document.get("variables"), list):
+            raise InputError(f"{source} must be a mapping with a 'variables' list.")
+        variables = []
+        for i, row in enumerate(document["variables"], start=1):
+            if not isinstance(row, Mapping):
+                raise InputError(f"{source}: variable {i} is not a mapping of its fields.")
+            extra = sorted(set(map(str, row)) - set(_FIELDS))
+            if extra:
+                raise InputError(
+                    f"{source}: variable {i} ({row.get('name')!r}) has unknown field(s) "
+                    f"{', '.join(extra)}; fields are {', '.join(_FIELDS)}."
+                )
+            if "name" not in row or "kind" not in row:
+                raise InputError(f"{source}: variable {i} needs a name and a kind.")
+            fields = dict(row)
+            for bound in ("low", "high"):
+                if fields.get(bound) is not None and not isinstance(fields[bound], int | float):
+                    raise InputError(
+                        f"{source}: {bound} of {row['name']!r} must be a number; "
+                        f"got {fields[bound]!r}."
+                    )
+            if isinstance(fields.get("categories"), str):
+                raise InputError(
+                    f"{source}: categories of {row['name']!r} must be a list, e.g. [T1, T2]; "
+                    f"got {fields['categories']!r}."
+                )
+            fields["name"] = str(fields["name"])
+            fields["categories"] = tuple(fields.get("categories") or ())
+            try:
+                variables.append(SchemaVariable(**fields))
+            except InputError as err:
+                raise InputError(f"{source}: {err}") from None
+        return cls(tuple(variables))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the schema as YAML (``schema.yaml``), atomically."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return atomic.write_text(path, text)
+
+    @classmethod
+    def load(cls, path: str | Path) -> CohortSchema:
+        """Read a ``schema.yaml`` written by :meth:`save` (or by hand)."""
+        path = Path(path)
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"Clinical schema {path} does not exist.") from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise InputError(f"Clinical schema {path} could not be read: {err}") from None
+        return cls.from_dict(document, source=f"Clinical schema {path}")
+
+
+def _nice_range(low: float, high: float, *, whole: bool) -> tuple[float, float]:
+    """``[low, high]`` widened by :data:`RANGE_MARGIN` of its span and rounded outwards to a step
+    a tenth of the span's order of magnitude; never below 0 for non-negative data."""
+    span = high - low
+    margin = RANGE_MARGIN * (span if span > 0 else max(abs(high), 1.0))
+    wide_low, wide_high = low - margin, high + margin
+    step = 10.0 ** (math.floor(math.log10(wide_high - wide_low)) - 1)
+    if whole:
+        step = max(step, 1.0)
+    digits = max(0, -math.floor(math.log10(step)))
+    nice_low = round(math.floor(wide_low / step) * step, digits)
+    nice_high = round(math.ceil(wide_high / step) * step, digits)
+    if low >= 0:
+        nice_low = max(nice_low, 0.0)
+    if whole:
+        return int(nice_low), int(nice_high)
+    return nice_low, nice_high
+
+
+def _infer_variable(name: str, column: pd.Series, unit: str, label: str) -> SchemaVariable:
+    present = column.dropna()
+    if pd.api.types.is_bool_dtype(column.dtype) or (
+        column.dtype == object and len(present) and present.map(type).isin([bool, np.bool_]).all()
+    ):
+        return SchemaVariable(name, YES_NO, label, unit)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        whole = pd.api.types.is_integer_dtype(column.dtype)
+        kind = INTEGER if whole else NUMBER
+        if present.empty:
+            return SchemaVariable(name, kind, label, unit)
+        low, high = _nice_range(float(present.min()), float(present.max()), whole=whole)
+        return SchemaVariable(name, kind, label, unit, low, high)
+    categories = sorted({" ".join(str(v).split()) for v in present}, key=natural_key)
+    if not categories:
+        raise InputError(f"Column {name!r} has no values to draft its categories from.")
+    return SchemaVariable(name, CATEGORY, label, unit, categories=tuple(categories))
+
+
+def infer_schema(
+    table: pd.DataFrame,
+    *,
+    units: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> CohortSchema:
+    """Draft a schema from a cleaned table (one column per variable; case_id, time and event are
+    skipped): bool columns are yes/no, integer columns integer, float columns number, anything else
+    a category with its observed values (natural order). Ranges are the observed ones widened by
+    :data:`RANGE_MARGIN` of their span and rounded outwards. ``units``/``labels`` by column name."""
+    units, labels = units or {}, labels or {}
+    variables = []
+    for name in table.columns:
+        if name in OUTCOME_COLUMNS:
+            continue
+        column = table[name]
+        if isinstance(column, pd.DataFrame):
+            raise InputError(f"The clinical table has more than one column named {name!r}.")
+        variables.append(
+            _infer_variable(str(name), column, units.get(name, ""), labels.get(name, str(name)))
+        )
+    return CohortSchema(tuple(variables))
+
+
+def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
+    """The demo (HCC) cohort's schema, :data:`survival_core.io.clinical.SCHEMA`, as a
+    :class:`CohortSchema`. ALBI score and grade are plain range-checked variables here; deriving
+    them from albumin and bilirubin stays :func:`~survival_core.io.clinical.validate_clinical`'s."""
+    return CohortSchema(
+        tuple(
+            SchemaVariable(
+                name=v.name,
+                kind=_HCC_KINDS[v.kind],
+                label=v.label,
+                unit=v.unit,
+                low=v.low,
+                high=v.high,
+                categories=v.categories,
+                help=v.help,
+            )
+            for v in variables
+        )
+    )

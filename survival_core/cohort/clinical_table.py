@@ -1,0 +1,839 @@
+"""Read a cohort's clinical spreadsheet (CSV or XLSX) as it comes from a study export.
+
+:func:`read_clinical_spreadsheet` finds the patient ID, survival time and event columns (by name
+unless given), converts the time to days and the event to 0/1, and cleans every other column into
+a clinical variable: missing-value tokens and numeric sentinels (-999) to missing, units read from
+the header (``Dose [Gy]``), decimal commas, spelling variants of a category merged, yes/no columns
+as booleans, dates kept aside, identifiers and free text dropped. Nothing is changed silently:
+each recognition, conversion and drop is a :class:`Coercion` in the import's report. The cleaned
+table comes with a drafted :class:`~survival_core.cohort.clinical_schema.CohortSchema`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.cohort.clinical_schema import (
+    MISSING_TOKENS,
+    NO_TOKENS,
+    YES_TOKENS,
+    CohortSchema,
+    infer_schema,
+)
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.tables import TIME_UNITS
+
+#: Header names of the patient ID column, most specific first (compared normalised).
+ID_NAMES = (
+    "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
+    "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
+    "id", "patient", "subject", "case", "participant", "mrn", "pid",
+)  # fmt: skip
+#: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
+TIME_NAMES = (
+    "os", "os_time", "overall_survival", "overall_survival_time", "survival_time", "survival",
+    "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
+    "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
+    "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
+)  # fmt: skip
+#: Names of an event column whose 1 / yes means the event (death), preferred first.
+EVENT_NAMES = (
+    "os_event", "os_status", "vital_status", "vitalstatus", "deadstatus_event", "deadstatus",
+    "event", "status", "death", "dead", "died", "deceased", "fstat",
+    "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
+    "efs_event", "efs_status",
+)  # fmt: skip
+#: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
+CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
+#: First name parts of outcome columns other than the chosen ones (kept out of the variables).
+_OUTCOME_PREFIXES = {"os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc"}
+#: Name parts of identifier and free-text columns (never model variables).
+_IDENTIFIER_PARTS = {
+    "id", "mrn", "name", "names", "surname", "firstname", "lastname", "initials", "accession",
+    "address", "phone", "email", "comment", "comments", "note", "notes", "remark", "remarks",
+    "description",
+}  # fmt: skip
+_UNIT_ALIASES = {
+    "days": ("d", "day", "days", "dys"),
+    "weeks": ("w", "wk", "wks", "week", "weeks"),
+    "months": ("m", "mo", "mos", "mon", "mth", "mths", "month", "months"),
+    "years": ("y", "yr", "yrs", "year", "years"),
+}
+_TIME_UNIT_OF = {alias: unit for unit, aliases in _UNIT_ALIASES.items() for alias in aliases}
+_EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
+_ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
+#: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
+_CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false"}
+_BOOL_YES = YES_TOKENS - {"1", "t"}
+_BOOL_NO = NO_TOKENS - {"0", "f"}
+_SENTINELS = (-9999.0, -999.0, -99.0, 999.0, 9999.0)
+#: Share of a column's present values that must be numbers for it to be numeric (the rest,
+#: text without digits such as "not done", is read as missing and reported).
+_NUMERIC_SHARE = 0.95
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_WITH_UNIT = re.compile(
+    r"([-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+))\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DMY_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})")
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Coercion:
+    """One thing done to the spreadsheet: the ``column`` (its header, or ``(file)``/``(rows)``),
+    what was done, and how many cells or rows it touched."""
+
+    column: str
+    action: str
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.action} ({self.count})"
+
+
+@dataclass
+class ClinicalImport:
+    """A cleaned clinical spreadsheet.
+
+    ``table`` has index ``case_id`` (text) and columns ``time`` (days, float), ``event`` (0/1,
+    nullable integer) and the clinical variables; rows without a usable time or event are kept
+    with those missing and listed in ``no_outcome``. ``schema`` is the schema drafted from the
+    variables; ``dates`` holds date columns (kept out of the variables); ``report`` lists every
+    recognition, conversion and drop.
+    """
+
+    table: pd.DataFrame
+    schema: CohortSchema
+    report: list[Coercion]
+    id_column: str
+    time_column: str
+    event_column: str
+    time_unit: str
+    dates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    no_outcome: list[str] = field(default_factory=list)
+
+    @property
+    def variables(self) -> pd.DataFrame:
+        """The clinical variables only (no time, no event)."""
+        return self.table.drop(columns=["time", "event"])
+
+    def report_text(self) -> str:
+        """The report, one line per coercion."""
+        return "\n".join(map(str, self.report))
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A column header read as a variable name, a label, a unit and stated codes."""
+
+    text: str
+    name: str
+    label: str
+    unit: str
+    codes: str
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.name.split("_")
+
+    @property
+    def base(self) -> str:
+        """The name without time-unit words (``os_months`` -> ``os``)."""
+        kept = [t for t in self.tokens if t not in _TIME_UNIT_OF and t != "in"]
+        return "_".join(kept)
+
+
+def normalise_name(text: str) -> str:
+    """A header as a variable name: ASCII, lower case, runs of other characters as ``_``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
+
+
+def _parse_header(text: str) -> _Header:
+    """``Dose [Gy]`` -> name dose, unit Gy; ``Age_in_years`` -> age, years; ``status (1=dead,
+    2=alive)`` -> status with codes ``1=dead, 2=alive``."""
+    label, unit, codes = text, "", ""
+    bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", text)
+    if bracket and bracket.group(1).strip():
+        label = bracket.group(1).strip()
+        if "=" in bracket.group(2) or ":" in bracket.group(2):
+            codes = bracket.group(2).strip()
+        else:
+            unit = bracket.group(2).strip()
+    name = normalise_name(label)
+    tokens = name.split("_")
+    if not unit and len(tokens) >= 2 and tokens[-1] in _UNIT_ALIASES:
+        unit = tokens[-1]
+        tokens = tokens[:-2] if len(tokens) >= 3 and tokens[-2] == "in" else tokens[:-1]
+        name = "_".join(tokens)
+        label = re.sub(rf"[\W_]+(?:in[\W_]+)?{unit}\W*$", "", label, flags=re.IGNORECASE)
+    return _Header(text=text, name=name or "column", label=label, unit=unit, codes=codes)
+
+
+def _cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a CSV export would hold ("" when empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter giving the same number (> 1) of fields on the first lines, widest first."""
+    sample = "\n".join(text.splitlines()[:50])
+    best, best_width = ",", 1
+    for delimiter in _DELIMITERS:
+        widths = {len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r}
+        if len(widths) == 1 and (width := widths.pop()) > best_width:
+            best, best_width = delimiter, width
+    return best
+
+
+def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
+    """The CSV's rows, its delimiter and how it was read."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "latin-1"):  # latin-1 decodes any bytes
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if "\x00" in text:
+        raise InputError(f"{path.name} is not a text CSV file (it holds binary data).")
+    delimiter = _sniff_delimiter(text)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as err:
+        raise InputError(f"{path.name} could not be read as CSV: {err}") from None
+    shown = "utf-8" if encoding == "utf-8-sig" else encoding
+    return rows, delimiter, f"read as CSV, {_DELIMITERS[delimiter]}-delimited, {shown}"
+
+
+def _read_xlsx(path: Path) -> tuple[list[list[str]], str]:
+    """The first sheet's rows as text and how it was read."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise InputError(f"{path.name} could not be read as an XLSX workbook: {err}") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        others = len(book.worksheets) - 1
+    finally:
+        book.close()
+    note = f"read as XLSX, sheet {sheet.title!r}"
+    if others:
+        note += f" (the first; {others} other sheet(s) ignored)"
+    return rows, note
+
+
+def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
+    """All cells as text ("" when empty), headers as written; also the CSV delimiter ("" XLSX)."""
+    if not path.is_file():
+        raise InputError(f"Clinical spreadsheet {path} does not exist.")
+    suffix = path.suffix.lower()
+    delimiter = ""
+    if suffix in (".xlsx", ".xlsm"):
+        rows, how = _read_xlsx(path)
+    elif suffix in (".csv", ".tsv", ".txt"):
+        rows, delimiter, how = _read_csv(path)
+    elif suffix == ".xls":
+        raise InputError(f"{path.name} is an old .xls workbook: save it as .xlsx or .csv.")
+    else:
+        raise InputError(f"{path.name} is not a CSV or XLSX file (suffix {suffix or 'none'}).")
+    rows = [row for row in rows if any(c.strip() for c in row)]
+    if len(rows) < 2:
+        raise InputError(f"{path.name} has no data rows under its header.")
+    header, body = [c.strip() for c in rows[0]], rows[1:]
+    report.append(Coercion("(file)", how, len(body)))
+    width = max(len(header), *(len(r) for r in body))
+    for number, row in enumerate(body, start=2):
+        if len(row) > len(header) and any(row[len(header) :]):
+            raise InputError(
+                f"{path.name}: row {number} has more cells ({len(row)}) than the header "
+                f"({len(header)}); check the delimiter and quoting."
+            )
+    body = [(row + [""] * width)[: len(header)] for row in body]
+    frame = pd.DataFrame(body, columns=range(len(header)), dtype=object)
+    keep = []
+    for i, text in enumerate(header):
+        if text:
+            keep.append(text)
+        elif (frame[i].str.strip() != "").any():
+            keep.append(f"column_{i + 1}")
+            report.append(
+                Coercion(keep[-1], "a column without a header, named by its position", len(body))
+            )
+        else:
+            keep.append("")
+    frame.columns = keep
+    frame = frame.loc[:, [c != "" for c in frame.columns]]
+    return frame, delimiter
+
+
+def _find_named(
+    headers: dict[str, _Header], given: str | None, what: str, flag: str, path: Path
+) -> str | None:
+    """The header of ``given`` (matched as written, then ignoring case, spaces and
+    punctuation); raise when it is not there."""
+    if given is None:
+        return None
+    for match in (
+        lambda h: h.text == given,
+        lambda h: h.text.lower() == given.strip().lower(),
+        lambda h: h.name == normalise_name(given),
+    ):
+        found = [text for text, h in headers.items() if match(h)]
+        if found:
+            return found[0]
+    raise InputError(
+        f"{path.name} has no {what} column {given!r} ({flag}); its columns are: "
+        f"{', '.join(headers)}."
+    )
+
+
+def _first_by_name(headers: dict[str, _Header], names: Sequence[str], *, base: bool) -> str | None:
+    """The header whose name (or base name) comes first in ``names``."""
+    for wanted in names:
+        for text, h in headers.items():
+            if (h.base if base else h.name) == wanted:
+                return text
+    return None
+
+
+def _is_outcome_like(h: _Header) -> bool:
+    """Whether a column is a survival time or event (e.g. PFS beside OS): never a predictor."""
+    return (
+        h.base in TIME_NAMES
+        or h.name in EVENT_NAMES
+        or h.name in CENSOR_NAMES
+        or h.tokens[0] in _OUTCOME_PREFIXES
+    )
+
+
+def _numbers(cells: pd.Series, *, decimal_comma: bool = True) -> pd.Series:
+    """Cells as floats (decimal commas read as points); NaN where not a plain number."""
+    text = cells.str.strip()
+    plain = text.str.fullmatch(_NUMBER.pattern)
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    return pd.to_numeric(text.where(plain), errors="coerce")
+
+
+def _show(values: Sequence[Any]) -> str:
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:_SHOWN])
+    return shown + (f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else "")
+
+
+def _missing_mask(cells: pd.Series, column: str, report: list[Coercion]) -> pd.Series:
+    """Which cells are missing-value tokens; the tokens other than blanks are reported."""
+    lowered = cells.str.strip().str.lower()
+    missing = lowered.isin(MISSING_TOKENS)
+    tokens = Counter(cells[missing & (lowered != "")])
+    if tokens:
+        report.append(
+            Coercion(column, f"read {_show(sorted(tokens))} as missing", sum(tokens.values()))
+        )
+    blanks = int((lowered == "").sum())
+    if blanks:
+        report.append(Coercion(column, "blank cells left missing", blanks))
+    return missing
+
+
+def _time_days(
+    cells: pd.Series, h: _Header, time_unit: str | None, report: list[Coercion]
+) -> tuple[pd.Series, str]:
+    """Times in days and their unit (from the header, else ``time_unit``; they must agree)."""
+    stated = _TIME_UNIT_OF.get(h.unit.lower().rstrip("."), "") if h.unit else ""
+    if h.unit and not stated:
+        raise InputError(
+            f"The time column {h.text!r} states the unit {h.unit!r}, which is not one of "
+            f"{', '.join(TIME_UNITS)}."
+        )
+    if not stated:
+        stated = next((_TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in _TIME_UNIT_OF), "")
+    if time_unit is not None:
+        if time_unit not in TIME_UNITS:
+            raise InputError(f"time_unit {time_unit!r} is not one of {', '.join(TIME_UNITS)}.")
+        if stated and stated != time_unit:
+            raise InputError(
+                f"The time column {h.text!r} says {stated} but time_unit={time_unit!r} was "
+                "given; check which is right."
+            )
+        stated = time_unit
+    if not stated:
+        raise InputError(
+            f"The time column {h.text!r} does not state its unit; pass time_unit= one of "
+            f"{', '.join(TIME_UNITS)}."
+        )
+    missing = _missing_mask(cells, h.text, report)
+    value = _numbers(cells)
+    bad = ~missing & (value.isna() | (value < 0))
+    if bad.any():
+        report.append(
+            Coercion(
+                h.text,
+                f"unusable times (not a number or negative) {_show(cells[bad].unique())} "
+                "read as missing",
+                int(bad.sum()),
+            )
+        )
+        value = value.where(~bad)
+    days = value * TIME_UNITS[stated]
+    action = "time in days" if stated == "days" else f"time in {stated}, converted to days"
+    if stated != "days":
+        action += f" (x {TIME_UNITS[stated]:g})"
+    report.append(Coercion(h.text, action, int(value.notna().sum())))
+    return days, stated
+
+
+def _stated_codes(codes: str) -> dict[str, int]:
+    """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; meanings other than death/alive are ignored."""
+    stated: dict[str, int] = {}
+    for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes):
+        meaning = meaning.strip().lower()
+        if meaning in _EVENT_WORDS:
+            stated[code.lower()] = 1
+        elif meaning in _ALIVE_WORDS:
+            stated[code.lower()] = 0
+    return stated
+
+
+def _event_word(text: str) -> int | None:
+    if text in _EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
+        return 1
+    if text in _ALIVE_WORDS or text.startswith(("alive", "living")):
+        return 0
+    return None
+
+
+def _event_01(
+    cells: pd.Series, h: _Header, *, censoring: bool, report: list[Coercion]
+) -> pd.Series:
+    """The event as 0/1 (nullable) from numbers, words or the codes stated in the header."""
+    missing = _missing_mask(cells, h.text, report)
+    lowered = cells.str.strip().str.lower().where(~missing)
+    numbers = _numbers(lowered.fillna(""))
+    lowered = lowered.where(numbers.isna(), numbers.map(lambda v: f"{v:g}"))
+    stated = _stated_codes(h.codes)
+    mapping: dict[str, int] = {}
+    for value in lowered.dropna().unique():
+        if value in stated:
+            mapping[value] = stated[value]
+        elif (word := _event_word(value)) is not None:
+            mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
+    present = set(lowered.dropna())
+    if present and present <= {"1", "2"} and not stated:
+        raise ClinicalValueError(
+            f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
+            f"header, e.g. '{h.label} (1=alive, 2=dead)', or recode it as 0/1."
+        )
+    unknown = sorted(present - set(mapping))
+    if unknown and len(unknown) == len(present):
+        raise ClinicalValueError(
+            f"The event column {h.text!r} holds {_show(unknown)}, not an event indicator "
+            "(0/1, yes/no, dead/alive)."
+        )
+    if unknown:
+        count = int(lowered.isin(unknown).sum())
+        report.append(
+            Coercion(h.text, f"unreadable events {_show(unknown)} read as missing", count)
+        )
+    event = lowered.map(mapping).astype("Int64")
+    spelled = {}
+    for raw, low in zip(cells, lowered, strict=True):
+        if isinstance(low, str) and low in mapping:
+            spelled.setdefault(raw.strip(), mapping[low])
+    if stated:
+        how = f"event from the codes stated in the header ({h.codes})"
+    elif censoring and set(mapping) & _CENSOR_CODES:
+        how = (
+            "event = 1 - censoring indicator (a censor column's 1 means censored); if its 1 "
+            f"means death, pass event_column={h.text!r}"
+        )
+    elif set(spelled) <= {"0", "1"}:
+        how = "event 0/1"
+    else:
+        how = "event from " + ", ".join(f"{k!r} -> {v}" for k, v in sorted(spelled.items()))
+    report.append(Coercion(h.text, how, int(event.notna().sum())))
+    return event
+
+
+def _dates(present: pd.Series) -> tuple[pd.Series, str] | None:
+    """Parsed dates when (nearly) all values are dates; the order read (ISO, day/month...)."""
+    text = present.str.strip()
+    if text.str.fullmatch(_ISO_DATE.pattern).mean() >= _NUMERIC_SHARE:
+        return pd.to_datetime(text, errors="coerce", format="ISO8601"), "ISO (year-month-day)"
+    parts = text.str.extract(f"^{_DMY_DATE.pattern}$")
+    if parts[0].notna().mean() < _NUMERIC_SHARE:
+        return None
+    first, second, year = (pd.to_numeric(parts[i]) for i in range(3))
+    year = year.where(year >= 100, year + np.where(year <= date.today().year % 100, 2000, 1900))
+    if (first > 12).any() or not (second > 12).any():
+        day, month, order = first, second, "day/month/year"
+        if not (first > 12).any():
+            order += " (ambiguous: no day above 12; day first assumed)"
+    else:
+        day, month, order = second, first, "month/day/year"
+    frame = pd.DataFrame({"year": year, "month": month, "day": day})
+    return pd.to_datetime(frame, errors="coerce"), order
+
+
+def _to_boolean(present: pd.Series) -> pd.Series | None:
+    lowered = present.str.lower()
+    if not lowered.isin(_BOOL_YES | _BOOL_NO).all():
+        return None
+    return lowered.isin(_BOOL_YES)
+
+
+def _shouting(text: str) -> int:
+    """How a spelling ranks among equally common variants: Mixed or T2 (0), UPPER (1), lower (2)."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) > 1 and text.isupper():
+        return 1
+    return 2 if text.islower() else 0
+
+
+def _merge_spellings(present: pd.Series, column: str, report: list[Coercion]) -> pd.Series:
+    """Categories with spaces collapsed and case variants merged into the commonest spelling."""
+    spaced = present.map(lambda s: " ".join(s.split()))
+    trimmed = int((spaced != present).sum())
+    if trimmed:
+        report.append(Coercion(column, "extra spaces removed from categories", trimmed))
+    counts = Counter(spaced)
+    canonical: dict[str, str] = {}
+    for spelling in sorted(counts, key=lambda s: (-counts[s], _shouting(s), s)):
+        canonical.setdefault(spelling.casefold(), spelling)
+    merged = spaced.map(lambda s: canonical[s.casefold()])
+    for key, target in canonical.items():
+        variants = sorted(s for s in counts if s.casefold() == key and s != target)
+        if variants:
+            n = sum(counts[s] for s in variants)
+            report.append(Coercion(column, f"merged {_show(variants)} into {target!r}", n))
+    return merged
+
+
+def _sentinels(values: pd.Series, column: str, report: list[Coercion]) -> pd.Series:
+    """-999-style codes read as missing when they lie clearly outside the other values."""
+    for sentinel in _SENTINELS:
+        hit = values == sentinel
+        others = values[~hit & ~values.isin(_SENTINELS)].dropna()
+        if not hit.any() or others.empty:
+            continue
+        clear = others.min() >= 0 if sentinel < 0 else others.max() * 2 < sentinel
+        if clear:
+            report.append(
+                Coercion(column, f"read {sentinel:g} as missing (a no-value code)", int(hit.sum()))
+            )
+            values = values.where(~hit)
+    return values
+
+
+def _numeric_column(
+    present: pd.Series, column: str, decimal_comma: bool, report: list[Coercion]
+) -> tuple[pd.Series, str] | None:
+    """Numbers (Int64 when every value is written whole, else float) and a unit stripped from
+    the values; None when the column is not numeric."""
+    unit = ""
+    with_unit = present.str.fullmatch(_NUMBER_WITH_UNIT.pattern)
+    if with_unit.any():
+        units = set(present[with_unit].str.extract(f"^{_NUMBER_WITH_UNIT.pattern}$")[1])
+        if len(units) != 1 or len(next(iter(units))) < 2 and units != {"%"}:
+            return None
+        unit = units.pop()
+        present = present.where(~with_unit, present.str.replace(unit, "", regex=False).str.strip())
+        report.append(
+            Coercion(column, f"unit {unit!r} removed from the values", int(with_unit.sum()))
+        )
+    values = _numbers(present, decimal_comma=decimal_comma)
+    parsed = values.notna()
+    if not parsed.any() or parsed.mean() < _NUMERIC_SHARE:
+        return None
+    if present[~parsed].str.contains(r"\d").any():
+        return None
+    if not parsed.all():
+        report.append(
+            Coercion(
+                column,
+                f"texts {_show(sorted(set(present[~parsed])))} in a numeric column read as missing",
+                int((~parsed).sum()),
+            )
+        )
+    commas = present.str.contains(",", regex=False) & parsed
+    if commas.any() and decimal_comma:
+        report.append(Coercion(column, "decimal commas read as points", int(commas.sum())))
+    values = _sentinels(values, column, report)
+    written_whole = not present[parsed].str.contains(r"[.,eE]").any()
+    if written_whole:
+        return values.astype("Int64"), unit
+    return values.astype(float), unit
+
+
+def _clean_variable(
+    cells: pd.Series, h: _Header, decimal_comma: bool, report: list[Coercion]
+) -> tuple[str, pd.Series | None, str]:
+    """One column cleaned: ("variable" | "date" | "dropped", values, unit)."""
+    column = h.text
+    if set(h.tokens) & _IDENTIFIER_PARTS or h.name.endswith("_id"):
+        report.append(
+            Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
+        )
+        return "dropped", None, ""
+    missing = _missing_mask(cells, column, report)
+    as_written = cells[~missing]
+    present = as_written.str.strip()
+    if present.empty:
+        report.append(Coercion(column, "dropped: no values", len(cells)))
+        return "dropped", None, ""
+    parsed_dates = _dates(present)
+    if parsed_dates is not None:
+        values, order = parsed_dates
+        failed = values.isna()
+        if failed.any():
+            report.append(
+                Coercion(
+                    column,
+                    f"unreadable dates {_show(present[failed])} read as missing",
+                    int(failed.sum()),
+                )
+            )
+        report.append(
+            Coercion(
+                column, f"dates ({order}) kept aside, not a model variable", int((~failed).sum())
+            )
+        )
+        return "date", values.reindex(cells.index), ""
+    numeric = _numeric_column(present, column, decimal_comma, report)
+    if numeric is not None:
+        values, unit = numeric
+        present_values = values.dropna()
+        if len(present_values) and present_values.isin([0, 1]).all():
+            report.append(Coercion(column, "0/1 read as no/yes", len(present_values)))
+            values = values.astype("boolean")
+        return "variable", values.reindex(cells.index), unit or h.unit
+    boolean = _to_boolean(present)
+    if boolean is not None:
+        spellings = ", ".join(
+            f"{s!r} -> {'yes' if s.lower() in _BOOL_YES else 'no'}" for s in sorted(set(present))
+        )
+        report.append(Coercion(column, f"read as yes/no: {spellings}", len(present)))
+        return "variable", boolean.astype("boolean").reindex(cells.index), h.unit
+    merged = _merge_spellings(as_written, column, report)
+    distinct = merged.nunique()
+    if distinct > 10 and distinct > 0.5 * len(merged):
+        report.append(
+            Coercion(
+                column,
+                f"dropped: {distinct} different texts in {len(merged)} rows "
+                "(an identifier or free text, not a category)",
+                len(merged),
+            )
+        )
+        return "dropped", None, ""
+    return "variable", merged.reindex(cells.index).astype(object), h.unit
+
+
+def _age_from_dates(
+    dates: pd.DataFrame, headers: dict[str, _Header], report: list[Coercion]
+) -> pd.Series | None:
+    """Age (years) at the one diagnosis/treatment date when a birth date is given too."""
+    birth = [c for c in dates if {"birth", "dob"} & set(headers[c].tokens)]
+    reference = [
+        c
+        for c in dates
+        if c not in birth
+        and {"diagnosis", "dx", "treatment", "rt", "start", "surgery", "baseline"}
+        & set(headers[c].tokens)
+    ]
+    if len(birth) != 1 or len(reference) != 1:
+        return None
+    age = ((dates[reference[0]] - dates[birth[0]]).dt.days / TIME_UNITS["years"]).round(1)
+    report.append(
+        Coercion(
+            "age",
+            f"age (years) computed from {birth[0]!r} and {reference[0]!r}",
+            int(age.notna().sum()),
+        )
+    )
+    return age
+
+
+def _unique_names(headers: dict[str, _Header], path: Path) -> None:
+    by_name: dict[str, list[str]] = {}
+    for text, h in headers.items():
+        by_name.setdefault(h.name, []).append(text)
+    clashes = [texts for texts in by_name.values() if len(texts) > 1]
+    if clashes:
+        shown = "; ".join(" and ".join(map(repr, texts)) for texts in clashes)
+        raise InputError(
+            f"{path.name}: columns {shown} name the same variable (names compare ignoring case, "
+            "spaces, punctuation and units); rename or remove one."
+        )
+
+
+def _ids(cells: pd.Series, column: str, path: Path, report: list[Coercion]) -> pd.Series:
+    ids = cells.str.strip()
+    blank = ids.str.lower().isin(MISSING_TOKENS)
+    if blank.any():
+        rows = [str(i + 2) for i in np.flatnonzero(blank)]
+        raise InputError(
+            f"{path.name}: row(s) {', '.join(rows[:10])} have no patient ID in {column!r}."
+        )
+    repeated = sorted(set(ids[ids.duplicated()]))
+    if repeated:
+        raise InputError(
+            f"{path.name}: patient ID(s) {', '.join(repeated[:10])} appear more than once in "
+            f"{column!r}; each patient needs one row."
+        )
+    return ids
+
+
+def read_clinical_spreadsheet(
+    path: str | Path,
+    *,
+    id_column: str | None = None,
+    time_column: str | None = None,
+    event_column: str | None = None,
+    time_unit: str | None = None,
+) -> ClinicalImport:
+    """Read and clean a cohort's clinical CSV (comma, semicolon, tab or pipe delimited; UTF-8 or
+    Latin-1) or XLSX (first sheet).
+
+    The ID, time and event columns are found by name unless given (headers matched ignoring case
+    and punctuation). The time unit comes from the header (``OS (months)``, ``os_days``) or
+    ``time_unit`` (days, weeks, months, years); times are returned in days. An automatically
+    found censoring column (``censor``) is inverted; a column passed as ``event_column`` is read
+    as-is (1, yes, dead = event). Raises :class:`InputError` / :class:`ClinicalValueError` for an
+    unreadable file, a missing ID, time or event column, or repeated patient IDs.
+    """
+    path = Path(path)
+    report: list[Coercion] = []
+    cells, delimiter = _read_cells(path, report)
+    headers = {text: _parse_header(text) for text in cells.columns}
+    _unique_names(headers, path)
+
+    id_text = _find_named(headers, id_column, "ID", "id_column", path)
+    if id_text is None:
+        id_text = _first_by_name(headers, ID_NAMES, base=False)
+        if id_text is None:
+            raise InputError(
+                f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
+                f"...); its columns are: {', '.join(headers)}. Pass id_column=."
+            )
+    how = "given" if id_column else "recognised by its name"
+    report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
+    ids = _ids(cells[id_text], id_text, path, report)
+
+    time_text = _find_named(headers, time_column, "time", "time_column", path)
+    event_text = _find_named(headers, event_column, "event", "event_column", path)
+    censoring = False
+    if time_text is None:
+        time_text = _first_by_name(headers, TIME_NAMES, base=True)
+    if event_text is None:
+        event_text = _first_by_name(headers, EVENT_NAMES, base=False)
+        if event_text is None:
+            event_text = _first_by_name(headers, CENSOR_NAMES, base=False)
+            censoring = event_text is not None
+    if time_text is None or event_text is None:
+        lacking = " and ".join(
+            w for w, t in (("time", time_text), ("event", event_text)) if t is None
+        )
+        raise InputError(
+            f"{path.name}: no survival {lacking} column recognised among: "
+            f"{', '.join(headers)}. Pass time_column= and event_column= (and time_unit= when "
+            "the time header does not say days, weeks, months or years)."
+        )
+    if time_text == event_text:
+        raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
+    for text, given, role in (
+        (time_text, time_column, "survival time"),
+        (event_text, event_column, "event"),
+    ):
+        how = "given" if given else "recognised by its name"
+        report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
+    days, unit = _time_days(cells[time_text], headers[time_text], time_unit, report)
+    event = _event_01(cells[event_text], headers[event_text], censoring=censoring, report=report)
+
+    variables: dict[str, pd.Series] = {}
+    units: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    dates: dict[str, pd.Series] = {}
+    decimal_comma = delimiter != ","
+    for text in cells.columns:
+        h = headers[text]
+        if text in (id_text, time_text, event_text):
+            continue
+        if _is_outcome_like(h) or h.name in ID_NAMES:
+            report.append(
+                Coercion(
+                    text,
+                    "dropped: another outcome or ID column, not a clinical variable",
+                    len(cells),
+                )
+            )
+            continue
+        kind, values, var_unit = _clean_variable(cells[text], h, decimal_comma, report)
+        if kind == "date":
+            dates[text] = values
+        elif kind == "variable":
+            variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
+    dates_frame = pd.DataFrame(dates, index=cells.index)
+    if "age" not in variables:
+        age = _age_from_dates(dates_frame, headers, report)
+        if age is not None:
+            variables["age"], units["age"], labels["age"] = age, "years", "Age"
+
+    table = pd.DataFrame({"time": days, "event": event, **variables}, index=cells.index)
+    table.index = pd.Index(ids, name="case_id")
+    dates_frame.index = table.index
+    no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
+    if no_outcome:
+        report.append(
+            Coercion(
+                "(rows)",
+                f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing",
+                len(no_outcome),
+            )
+        )
+    schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
+    return ClinicalImport(
+        table=table,
+        schema=schema,
+        report=report,
+        id_column=id_text,
+        time_column=time_text,
+        event_column=event_text,
+        time_unit=unit,
+        dates=dates_frame,
+        no_outcome=no_outcome,
+    )

@@ -1,0 +1,188 @@
+"""The per-cohort clinical schema: validation of one patient's values, schema.yaml, drafting a
+schema from a cleaned table, and the demo (HCC) schema in the same form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from survival_core.cohort.clinical_schema import (
+    CATEGORY,
+    INTEGER,
+    NUMBER,
+    YES_NO,
+    CohortSchema,
+    SchemaVariable,
+    hcc_schema,
+    infer_schema,
+)
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import SCHEMA, validate_clinical
+
+HEAD_NECK = CohortSchema(
+    (
+        SchemaVariable("age", INTEGER, "Age", "years", 18, 100),
+        SchemaVariable("dose", NUMBER, "Dose", "Gy", 0, None),
+        SchemaVariable("t_stage", CATEGORY, "T stage", categories=("T1", "T2", "T3", "T4")),
+        SchemaVariable("hpv", YES_NO, "HPV"),
+    )
+)
+
+
+def test_validate_converts_and_reports_missing() -> None:
+    checked = HEAD_NECK.validate(
+        {"case_id": "P1", "time": 10, "age": "64", "dose": "60,5", "t_stage": " t2 ", "hpv": "NA",
+         "smoker": "yes"}
+    )  # fmt: skip
+    assert checked.values == {"age": 64, "dose": 60.5, "t_stage": "T2", "hpv": None}
+    assert checked.missing == ["hpv"]
+    assert checked.unknown == ["smoker"]
+    assert HEAD_NECK.validate({"hpv": 1.0, "age": None}).values["hpv"] is True
+    with pytest.raises(ClinicalValueError, match="smoker"):
+        HEAD_NECK.validate({"smoker": "yes"}, strict_unknown=True)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"age": 17}, r"Age \(age\): 17 years is outside the plausible range 18-100 years"),
+        ({"age": 64.5}, "must be a whole number"),
+        ({"dose": -2}, r"Dose \(dose\): -2 Gy is outside the plausible range at least 0 Gy"),
+        ({"dose": "sixty"}, "'sixty' is not a number"),
+        ({"dose": True}, "is yes/no, not a number"),
+        ({"t_stage": "T5"}, r"T stage \(t_stage\): 'T5' is not one of T1, T2, T3, T4"),
+        ({"hpv": "maybe"}, r"HPV \(hpv\): 'maybe' is not yes/no"),
+    ],
+)
+def test_validate_refuses_bad_values(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(ClinicalValueError, match=message):
+        HEAD_NECK.validate(values)
+
+
+def test_yaml_round_trip(tmp_path: Path) -> None:
+    path = HEAD_NECK.save(tmp_path / "schema.yaml")
+    document = yaml.safe_load(path.read_text())
+    assert document["variables"][1] == {
+        "name": "dose", "kind": "number", "label": "Dose", "unit": "Gy", "low": 0,
+    }  # fmt: skip
+    assert CohortSchema.load(path) == HEAD_NECK
+    assert CohortSchema.load(hcc_schema().save(tmp_path / "hcc.yaml")) == hcc_schema()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("variables: [{name: x, kind: float}]", "kind 'float' is not one of number, integer"),
+        ("variables: [{name: x, kind: category, categories: 'A, B'}]", "must be a list"),
+        ("variables: [{name: x, kind: category}]", "lists no categories"),
+        ("variables: [{name: x, kind: number, low: 5, high: 1}]", "low 5 is above high 1"),
+        ("variables: [{name: x, kind: number, low: five}]", "low of 'x' must be a number"),
+        ("variables: [{name: x, kind: yes/no, colour: red}]", "unknown field"),
+        ("variables: [{name: x, kind: yes/no}, {name: x, kind: number}]", "names x more than once"),
+        ("variables: [{name: time, kind: number}]", "cannot have a variable named time"),
+        ("variables: [{kind: number}]", "needs a name and a kind"),
+        ("- just a list", "must be a mapping with a 'variables' list"),
+        ("variables: [unclosed", "could not be read"),
+    ],
+)
+def test_load_names_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "schema.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        CohortSchema.load(path)
+
+
+def test_load_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        CohortSchema.load(tmp_path / "schema.yaml")
+
+
+def test_infer_schema_kinds_categories_and_ranges() -> None:
+    table = pd.DataFrame(
+        {
+            "time": [1.0, 2.0, 3.0, 4.0],
+            "event": [1, 0, 1, 0],
+            "age": pd.array([21, 80, None, 50], dtype="Int64"),
+            "inr": [0.82, 1.31, 1.05, None],
+            "delta": [-3.0, 4.0, 0.0, 1.0],
+            "dose": [70.0, 70.0, 70.0, 70.0],
+            "hpv": pd.array([True, False, None, True], dtype="boolean"),
+            "t_stage": ["T10", "T2", None, "T1"],
+        }
+    )
+    schema = infer_schema(table, units={"age": "years"}, labels={"t_stage": "T stage"})
+    assert schema.names == ["age", "inr", "delta", "dose", "hpv", "t_stage"]
+    age, inr, delta, dose = (schema[n] for n in ("age", "inr", "delta", "dose"))
+    # 21-80 widened by 5.9 and rounded outwards to whole years
+    assert (age.kind, age.unit, age.low, age.high) == (INTEGER, "years", 15, 86)
+    assert isinstance(age.low, int)
+    # 0.82-1.31 widened by 0.049, rounded outwards to 0.01
+    assert (inr.kind, inr.low, inr.high) == (NUMBER, 0.77, 1.36)
+    # negative data may get a negative bound; the margin is 0.7
+    assert (delta.low, delta.high) == (-3.7, 4.7)
+    # a constant is widened by 10 % of itself
+    assert (dose.low, dose.high) == (63.0, 77.0)
+    assert schema["hpv"].kind == YES_NO
+    assert schema["t_stage"].categories == ("T1", "T2", "T10")
+    assert schema["t_stage"].label == "T stage"
+    for row in table.to_dict("records"):
+        schema.validate(row, strict_unknown=True)
+
+
+#: A demo case's clinical.json (as the cohort generator writes it, ALBI derived).
+DEMO_VALUES = validate_clinical(
+    {
+        "age": 63.5,
+        "sex": "M",
+        "ecog": 1,
+        "albumin": 38.0,
+        "bilirubin": 15.0,
+        "afp": 25.0,
+        "platelets": 150.0,
+        "inr": 1.1,
+        "child_pugh": "A",
+        "bclc": "B",
+        "cirrhosis": True,
+        "hbv": False,
+        "mvi": True,
+        "tumor_number": 2,
+        "tumor_diameter": 45.0,
+        "mrecist": "PR",
+    }  # fmt: skip
+).values
+
+
+def test_hcc_schema_mirrors_the_hard_coded_one() -> None:
+    schema = hcc_schema()
+    assert schema.names == [v.name for v in SCHEMA]
+    assert schema["age"] == SchemaVariable("age", NUMBER, "Age", "years", 18, 100)
+    assert schema["bclc"].categories == ("0", "A", "B", "C", "D")
+    assert schema["cirrhosis"].kind == YES_NO and schema["ecog"].kind == INTEGER
+    assert schema.validate(DEMO_VALUES).values == DEMO_VALUES
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("age", 17), ("age", 100), ("age", "abc"), ("sex", "f"), ("sex", "X"), ("ecog", 2.5),
+        ("ecog", "3"), ("ecog", True), ("bclc", 0), ("bclc", 0.0), ("child_pugh", "d"),
+        ("cirrhosis", "yes"), ("cirrhosis", "maybe"), ("cirrhosis", 2), ("inr", 0.5),
+        ("tumor_number", 0), ("tumor_diameter", "12.5"), ("albumin", 5), ("mvi", None),
+        ("afp", float("inf")),
+    ],
+)  # fmt: skip
+def test_hcc_schema_decides_like_validate_clinical(name: str, value: Any) -> None:
+    values = {**DEMO_VALUES, name: value}
+    try:
+        expected = validate_clinical(values)
+    except ClinicalValueError:
+        with pytest.raises(ClinicalValueError, match=name):
+            hcc_schema().validate(values)
+        return
+    checked = hcc_schema().validate(values)
+    assert checked.values == expected.values
+    assert checked.missing == expected.missing

@@ -1,0 +1,342 @@
+"""Reading clinical spreadsheets as real exports look: scikit-survival's datasets written as CSV
+or XLSX with their own headers, and a messy semicolon/decimal-comma export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv import datasets
+
+from survival_core.cohort.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
+from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.tables import TIME_UNITS
+
+MONTH = TIME_UNITS["months"]
+
+
+def _export(X: pd.DataFrame, ids: list[str], id_header: str = "patient_id") -> pd.DataFrame:
+    frame = X.copy()
+    frame.insert(0, id_header, ids)
+    return frame
+
+
+def _actions(result: ClinicalImport, column: str) -> list[str]:
+    return [c.action for c in result.report if c.column == column]
+
+
+def _validates_every_row(result: ClinicalImport) -> None:
+    for row in result.table.to_dict("records"):
+        result.schema.validate(row, strict_unknown=True)
+
+
+@pytest.fixture(scope="module")
+def gbsg2(tmp_path_factory: pytest.TempPathFactory) -> tuple[ClinicalImport, np.ndarray]:
+    """GBSG2 as CSV: recurrence-free time in months, event 0/1."""
+    X, y = datasets.load_gbsg2()
+    frame = _export(X, [f"G{i:04d}" for i in range(len(X))])
+    frame["RFS (months)"] = y["time"] / MONTH
+    frame["event"] = y["cens"].astype(int)
+    path = tmp_path_factory.mktemp("gbsg2") / "gbsg2.csv"
+    frame.to_csv(path, index=False)
+    return read_clinical_spreadsheet(path), y
+
+
+def test_gbsg2_outcome_in_days_and_schema(gbsg2: tuple[ClinicalImport, np.ndarray]) -> None:
+    result, y = gbsg2
+    assert (result.id_column, result.time_column, result.event_column) == (
+        "patient_id",
+        "RFS (months)",
+        "event",
+    )
+    assert result.time_unit == "months"
+    np.testing.assert_allclose(result.table["time"], y["time"], rtol=1e-12)
+    assert (result.table["event"].to_numpy(int) == y["cens"]).all()
+    assert result.table.index[0] == "G0000" and result.table.index.name == "case_id"
+    schema = result.schema
+    assert schema.names == [
+        "age", "estrec", "horth", "menostat", "pnodes", "progrec", "tgrade", "tsize",
+    ]  # fmt: skip
+    assert schema["tgrade"].categories == ("I", "II", "III")
+    assert schema["menostat"].categories == ("Post", "Pre")
+    assert schema["horth"].kind == YES_NO
+    # ages 21-80 widened by 10 % of the span (5.9 years) and rounded outwards to whole years
+    assert (schema["age"].kind, schema["age"].low, schema["age"].high) == (NUMBER, 15, 86)
+    assert schema["pnodes"].low == 0  # never below zero for counts
+    assert not result.no_outcome
+    assert any("converted to days" in a for a in _actions(result, "RFS (months)"))
+    _validates_every_row(result)
+
+
+def test_whas500_from_xlsx_with_a_given_time_unit(tmp_path: Path) -> None:
+    X, y = datasets.load_whas500()
+    frame = _export(X, [str(1000 + i) for i in range(len(X))], id_header="Patient ID")
+    frame["lenfol"] = y["lenfol"]
+    frame["fstat"] = y["fstat"].astype(int)
+    path = tmp_path / "whas500.xlsx"
+    frame.to_excel(path, index=False, sheet_name="WHAS500")
+    result = read_clinical_spreadsheet(path, time_unit="days")
+    assert result.id_column == "Patient ID" and result.event_column == "fstat"
+    assert list(result.table.index[:2]) == ["1000", "1001"]
+    assert (result.table["time"].to_numpy() == y["lenfol"]).all()
+    assert (result.table["event"].to_numpy(int) == y["fstat"]).all()
+    for name in ("afb", "av3", "chf", "cvd", "gender", "miord", "mitype", "sho"):
+        assert result.schema[name].kind == YES_NO, name
+        assert (result.table[name].to_numpy(int) == X[name].to_numpy(int)).all()
+    assert result.schema["bmi"].kind == NUMBER
+    assert (
+        result.schema["bmi"].low <= X["bmi"].min() and result.schema["bmi"].high >= X["bmi"].max()
+    )
+    assert result.report[0].action == "read as XLSX, sheet 'WHAS500'"
+    _validates_every_row(result)
+
+
+def test_veterans_with_alive_dead_text(tmp_path: Path) -> None:
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = _export(X, [f"V{i:03d}" for i in range(len(X))])
+    frame["Survival_in_days"] = y["Survival_in_days"]
+    frame["Status"] = np.where(y["Status"], "Dead", "Alive")
+    path = tmp_path / "veterans.csv"
+    frame.to_csv(path, index=False, sep="\t")
+    result = read_clinical_spreadsheet(path)
+    assert (result.table["time"].to_numpy() == y["Survival_in_days"]).all()
+    assert (result.table["event"].to_numpy(bool) == y["Status"]).all()
+    assert "event from 'Alive' -> 0, 'Dead' -> 1" in _actions(result, "Status")
+    schema = result.schema
+    assert schema["celltype"].categories == ("adeno", "large", "smallcell", "squamous")
+    assert schema["treatment"].categories == ("standard", "test")
+    assert schema["prior_therapy"].kind == YES_NO
+    assert (schema["age"].unit, schema["age"].label) == ("years", "Age")
+    _validates_every_row(result)
+
+
+def test_flchain_with_gaps(tmp_path: Path) -> None:
+    X, y = datasets.load_flchain()
+    X = X.drop(columns="chapter")
+    frame = _export(X, [f"F{i}" for i in range(len(X))])
+    frame["futime"] = y["futime"]
+    frame["death"] = y["death"].astype(int)
+    path = tmp_path / "flchain.csv"
+    frame.to_csv(path, index=False)
+    result = read_clinical_spreadsheet(path, time_unit="days")
+    assert (result.table["time"].to_numpy() == y["futime"]).all()
+    assert (result.table["event"].to_numpy(bool) == y["death"]).all()
+    schema = result.schema
+    assert schema["sex"].categories == ("F", "M")
+    assert schema["mgus"].kind == YES_NO
+    assert (schema["flc_grp"].kind, schema["flc_grp"].low, schema["flc_grp"].high) == (
+        INTEGER,
+        0,
+        11,
+    )
+    assert schema["sample_yr"].kind == INTEGER
+    creatinine_gaps = int(X["creatinine"].isna().sum())
+    assert result.table["creatinine"].isna().sum() == creatinine_gaps
+    assert ("blank cells left missing", creatinine_gaps) in [
+        (c.action, c.count) for c in result.report if c.column == "creatinine"
+    ]
+    _validates_every_row(result)
+
+
+def test_aids_censor_column_is_inverted_unless_given(tmp_path: Path) -> None:
+    """sksurv's AIDS 'censor' is 1 for the event: found by name it is read as a censoring
+    indicator (and the report says how to override); given as event_column it is read as-is."""
+    X, y = datasets.load_aids()
+    frame = _export(X, [f"A{i}" for i in range(len(X))], id_header="subject")
+    frame["time (days)"] = y["time"]
+    frame["censor"] = y["censor"].astype(int)
+    path = tmp_path / "aids.csv"
+    frame.to_csv(path, index=False)
+    automatic = read_clinical_spreadsheet(path)
+    assert (automatic.table["event"].to_numpy(bool) == ~y["censor"]).all()
+    assert any("pass event_column='censor'" in a for a in _actions(automatic, "censor"))
+    given = read_clinical_spreadsheet(path, event_column="censor")
+    assert (given.table["event"].to_numpy(bool) == y["censor"]).all()
+    assert (given.table["time"].to_numpy() == y["time"]).all()
+    assert given.id_column == "subject"
+    assert given.schema["karnof"].kind == INTEGER
+    assert given.schema["hemophil"].kind == YES_NO
+    _validates_every_row(given)
+
+
+MESSY = """\
+Patient ID;Age (years);Sex;Histology;T stage;Stage;HPV;Dose [Gy];ECOG;Date of diagnosis;Name;OS (months);Vital status;PFS (months);Comments
+P01;64;M;Adenocarcinoma;T2;IIIb;Pos;60,5;1;03/04/2015;Ann Smith;12,5;Dead;6,0;ok
+P02; 71 ;f;adenocarcinoma ;T3;IIIB;neg;70;0;25/11/2016;Bob Jones;30;Alive;30;
+P03;NA;F;Squamous;t2;II;NA;-999;unknown;15/01/2017;Cy Brown;8,25;dead;4;réévalué
+P04;58;M;SQUAMOUS;T4;IVa;pos;66;2;;Di Green;NA;Alive;;
+P05;-999;m;Adenocarcinoma;T1;I;Neg;54;1;01/02/2018;Ed White;40;Alive;40;moved
+P06;49;F;Large cell;T2;IIIb;?;60;-;14/03/2018;Flo Black;22,75;Dead;10;
+"""
+
+
+@pytest.fixture()
+def messy(tmp_path: Path) -> ClinicalImport:
+    path = tmp_path / "export.csv"
+    path.write_bytes(MESSY.encode("latin-1"))
+    return read_clinical_spreadsheet(path)
+
+
+def test_messy_export_cleaned_values(messy: ClinicalImport) -> None:
+    table = messy.table
+    assert list(table.columns) == [
+        "time", "event", "age", "sex", "histology", "t_stage", "stage", "hpv", "dose", "ecog",
+    ]  # fmt: skip
+    assert table.loc["P01", "time"] == pytest.approx(12.5 * MONTH)
+    assert table.loc["P03", "time"] == pytest.approx(8.25 * MONTH)
+    assert list(table["event"].astype(int)) == [1, 0, 1, 0, 0, 1]
+    assert messy.no_outcome == ["P04"] and pd.isna(table.loc["P04", "time"])
+    assert list(table["age"].astype("Float64")) == [64, 71, pd.NA, 58, pd.NA, 49]
+    assert list(table["sex"]) == ["M", "F", "F", "M", "M", "F"]
+    assert list(table["histology"]) == [
+        "Adenocarcinoma", "Adenocarcinoma", "Squamous", "Squamous", "Adenocarcinoma", "Large cell",
+    ]  # fmt: skip
+    assert list(table["t_stage"]) == ["T2", "T3", "T2", "T4", "T1", "T2"]
+    assert list(table["stage"]) == ["IIIb", "IIIb", "II", "IVa", "I", "IIIb"]
+    assert list(table["hpv"]) == [True, False, pd.NA, True, False, pd.NA]
+    assert list(table["dose"].astype("Float64")) == [60.5, 70, pd.NA, 66, 54, 60]
+    assert list(table["ecog"]) == [1, 0, pd.NA, 2, 1, pd.NA]
+    assert messy.dates.loc["P02", "Date of diagnosis"] == pd.Timestamp("2016-11-25")
+    assert pd.isna(messy.dates.loc["P04", "Date of diagnosis"])
+
+
+def test_messy_export_schema(messy: ClinicalImport) -> None:
+    schema = messy.schema
+    assert (schema["dose"].kind, schema["dose"].unit, schema["dose"].label) == (
+        NUMBER,
+        "Gy",
+        "Dose",
+    )
+    assert schema["age"].unit == "years" and schema["age"].kind == INTEGER
+    assert schema["ecog"].kind == INTEGER
+    assert schema["histology"].categories == ("Adenocarcinoma", "Large cell", "Squamous")
+    assert schema["t_stage"].categories == ("T1", "T2", "T3", "T4")
+    assert schema["stage"].categories == ("I", "II", "IIIb", "IVa")
+    assert schema["hpv"].kind == YES_NO and schema["sex"].kind == CATEGORY
+    _validates_every_row(messy)
+
+
+def test_messy_export_report_lists_each_coercion(messy: ClinicalImport) -> None:
+    report = {(c.column, c.action): c.count for c in messy.report}
+    expected = {
+        ("(file)", "read as CSV, semicolon-delimited, latin-1"): 6,
+        ("Patient ID", "used as the patient ID (recognised by its name)"): 6,
+        ("OS (months)", "used as the survival time (recognised by its name)"): 6,
+        ("Vital status", "used as the event (recognised by its name)"): 6,
+        ("OS (months)", "read 'NA' as missing"): 1,
+        ("OS (months)", f"time in months, converted to days (x {MONTH:g})"): 5,
+        ("Vital status", "event from 'Alive' -> 0, 'Dead' -> 1, 'dead' -> 1"): 6,
+        ("Age (years)", "read 'NA' as missing"): 1,
+        ("Age (years)", "read -999 as missing (a no-value code)"): 1,
+        ("Sex", "merged 'f' into 'F'"): 1,
+        ("Sex", "merged 'm' into 'M'"): 1,
+        ("Histology", "extra spaces removed from categories"): 1,
+        ("Histology", "merged 'adenocarcinoma' into 'Adenocarcinoma'"): 1,
+        ("Histology", "merged 'SQUAMOUS' into 'Squamous'"): 1,
+        ("T stage", "merged 't2' into 'T2'"): 1,
+        ("Stage", "merged 'IIIB' into 'IIIb'"): 1,
+        ("HPV", "read '?', 'NA' as missing"): 2,
+        ("HPV", "read as yes/no: 'Neg' -> no, 'Pos' -> yes, 'neg' -> no, 'pos' -> yes"): 4,
+        ("Dose [Gy]", "decimal commas read as points"): 1,
+        ("Dose [Gy]", "read -999 as missing (a no-value code)"): 1,
+        ("ECOG", "read '-', 'unknown' as missing"): 2,
+        ("Date of diagnosis", "blank cells left missing"): 1,
+        ("Date of diagnosis", "dates (day/month/year) kept aside, not a model variable"): 5,
+        ("Name", "dropped: an identifier or free text (by its name)"): 6,
+        ("PFS (months)", "dropped: another outcome or ID column, not a clinical variable"): 6,
+        ("Comments", "dropped: an identifier or free text (by its name)"): 6,
+        ("(rows)", "no usable time/event for 'P04': kept, outcome left missing"): 1,
+    }
+    assert report == expected, messy.report_text()
+
+
+def test_age_from_birth_and_diagnosis_dates(tmp_path: Path) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text(
+        "id,dob,diagnosis date,os_days,event\n"
+        "a,1950-06-01,2020-06-01,100,1\n"
+        "b,1960-01-15,2019-01-15,200,0\n"
+    )
+    result = read_clinical_spreadsheet(path)
+    assert list(result.table["age"]) == [70.0, 59.0]
+    assert (result.schema["age"].unit, result.schema["age"].kind) == ("years", NUMBER)
+    assert "age (years) computed from 'dob' and 'diagnosis date'" in _actions(result, "age")
+
+
+def test_stated_codes_in_the_status_header(tmp_path: Path) -> None:
+    path = tmp_path / "coded.csv"
+    path.write_text("case,time_weeks,status (1=dead; 2=alive),grade\nx,2,1,G1\ny,3,2,G2\n")
+    result = read_clinical_spreadsheet(path)
+    assert list(result.table["event"]) == [1, 0]
+    assert list(result.table["time"]) == [14.0, 21.0]
+    path.write_text("case,time_weeks,status,grade\nx,2,1,G1\ny,3,2,G2\n")
+    with pytest.raises(ClinicalValueError, match="holds 1 and 2"):
+        read_clinical_spreadsheet(path)
+
+
+def test_duplicate_ids_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "second.csv"
+    path.write_bytes(MESSY.replace("P05;", "P02;").encode("latin-1"))
+    with pytest.raises(InputError, match=r"patient ID\(s\) P02 appear more than once"):
+        read_clinical_spreadsheet(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "message"),
+    [
+        ("who,os_days,event\na,1,0\n", {}, r"no patient ID column .* who, os_days, event"),
+        ("id,visit,grade\na,1,G1\n", {}, r"no survival time and event .* Pass time_column="),
+        ("id,followup,event\na,1,0\n", {}, r"does not state its unit; pass time_unit="),
+        ("id,os (months),event\na,1,0\n", {"time_unit": "days"}, "says months but"),
+        ("id,os_days,event\na,1,0\n", {"event_column": "vital"}, "no event column 'vital'"),
+        ("id,os_days,event\na,1,maybe\n", {}, "not an event indicator"),
+        ("id,Age,age (years),os_days,event\na,1,1,1,0\n", {}, "name the same variable"),
+    ],
+)
+def test_clear_errors(tmp_path: Path, content: str, kwargs: dict, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        read_clinical_spreadsheet(path, **kwargs)
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    with pytest.raises(InputError, match="could not be read as an XLSX"):
+        read_clinical_spreadsheet(broken)
+    with pytest.raises(InputError, match="does not exist"):
+        read_clinical_spreadsheet(tmp_path / "absent.csv")
+    other = tmp_path / "table.parquet"
+    other.write_bytes(b"PAR1")
+    with pytest.raises(InputError, match="not a CSV or XLSX"):
+        read_clinical_spreadsheet(other)
+
+
+def test_xlsx_cells_dates_units_in_values_and_deceased_living(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "PatientID": ["001", "002", "003"],
+            "Survival (years)": [1.5, 2.0, 0.25],
+            "Outcome status": ["Deceased", "Living", "Deceased"],
+            "RT dose": ["60 Gy", "70Gy", "66 Gy"],
+            "Surgery date": pd.to_datetime(["2019-05-03", "2020-01-30", None]),
+        }
+    ).rename(columns={"Outcome status": "vital_status"})
+    path = tmp_path / "export.xlsx"
+    frame.to_excel(path, index=False)
+    result = read_clinical_spreadsheet(path)
+    assert list(result.table.index) == ["001", "002", "003"]
+    assert list(result.table["time"]) == [1.5 * 365.25, 2 * 365.25, 0.25 * 365.25]
+    assert list(result.table["event"]) == [1, 0, 1]
+    assert list(result.table["rt_dose"]) == [60, 70, 66]
+    assert (result.schema["rt_dose"].unit, result.schema["rt_dose"].kind) == ("Gy", INTEGER)
+    assert "unit 'Gy' removed from the values" in _actions(result, "RT dose")
+    assert list(result.dates["Surgery date"][:2]) == [
+        pd.Timestamp("2019-05-03"),
+        pd.Timestamp("2020-01-30"),
+    ]
+    assert list(result.table.columns) == ["time", "event", "rt_dose"]
