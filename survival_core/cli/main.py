@@ -13,6 +13,7 @@ import sys
 
 from survival_core import __version__
 from survival_core.cli import (
+    cohort,
     cv,
     demo_cohort,
     dsfr,
@@ -30,6 +31,7 @@ from survival_core.errors import RadSurvError
 
 COMMANDS = (
     demo_cohort,
+    cohort,
     prepare_demo,
     extract,
     dsfr,

@@ -48,6 +48,9 @@ from survival_core.io.volume import is_volume_file, read_mask, read_volume, volu
 from survival_core.paths import data_subdir
 
 CLINICAL_FILE = "clinical.json"
+#: Role -> structure names of a case folder, written where names alone do not say (an imported
+#: case whose roles came from an ROI map); read when ``roles`` is not given.
+ROLES_FILE = "roles.json"
 #: File stems (lower case) that name the image in a volume case folder.
 IMAGE_STEMS = ("image", "ct", "img", "volume", "scan")
 _MASK_WORDS = {"mask", "masks", "label", "labels", "seg", "segmentation", "roi", "rois"}
@@ -89,6 +92,20 @@ def _enter_wrapper(folder: Path) -> Path:
         folder = entries[0]
         entries = _visible(folder)
     return folder
+
+
+def _read_roles(root: Path) -> dict[str, Any] | None:
+    """The case folder's own role mapping (:data:`ROLES_FILE`), or None."""
+    file = root / ROLES_FILE
+    if not file.is_file():
+        return None
+    try:
+        roles = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{file} is not valid JSON ({err}).") from err
+    if not isinstance(roles, dict):
+        raise InputError(f"{file} must map roles to structure names.")
+    return roles
 
 
 def _clinical(raw: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -299,8 +316,10 @@ def load_case(
     name or PatientID, which may identify the patient), else the folder (or archive) name.
     """
     path = Path(path)
-    explicit, required = _check_roles(roles, require)
     with _case_root(path) as (root, default_id):
+        explicit, required = _check_roles(
+            roles if roles is not None else _read_roles(root), require
+        )
         raw = _read_clinical_json(root)
         volumes = _volumes(root)
         if volumes:

@@ -1,0 +1,59 @@
+"""``cohort import``: turn an archive or PACS download (one folder per patient) into a cohort
+folder of de-identified cases, a manifest and an import report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from survival_core.cli import output
+from survival_core.cohort.importer import import_images, read_roi_map
+from survival_core.io.structures import SITES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``cohort`` command and its ``import`` sub-command."""
+    parser = subparsers.add_parser(
+        "cohort", help="build a cohort folder from downloaded images", description=__doc__
+    )
+    commands = parser.add_subparsers(title="cohort commands", dest="cohort_command", required=True)
+    importer = commands.add_parser(
+        "import",
+        help="import a download of DICOM (+ RTSTRUCT/SEG) or NIfTI patients",
+        description="Inventory every file below --images (patient/study/series folders, flat "
+        "folders or .zip archives), pick each patient's image series and structure set, check "
+        "that a GTV is named, de-identify, and write cases/<pseudonym>/, manifest.csv, "
+        "id_map.csv and import_report.csv to --out. A rerun imports only new or changed "
+        "patients; a failing patient is reported and does not stop the others.",
+    )
+    importer.add_argument("--images", type=Path, required=True, help="folder of the download")
+    importer.add_argument("--out", type=Path, required=True, help="cohort folder to write")
+    importer.add_argument(
+        "--site", choices=list(SITES), default=None, help="cancer site (only its organ counts)"
+    )
+    importer.add_argument(
+        "--roi-map",
+        type=Path,
+        default=None,
+        help="YAML naming the GTV/organ structures: {default: {gtv: [...], organ: [...]}, "
+        "patients: {<PatientID>: {gtv: [...]}}}",
+    )
+    importer.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
+    )
+    importer.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    importer.set_defaults(func=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Import the download, printing one line per patient to stderr; returns the exit status."""
+    result = import_images(
+        args.images,
+        args.out,
+        site=args.site,
+        roi_map=read_roi_map(args.roi_map) if args.roi_map else None,
+        workers=args.workers,
+        progress=output.progress,
+    )
+    output.report(result.summary(), args.json)
+    return 0

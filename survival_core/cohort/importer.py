@@ -1,0 +1,592 @@
+"""Import an archive or PACS download (one folder per patient, any nesting) as a cohort folder.
+
+Per patient (:mod:`survival_core.cohort.inventory` groups the files): the image series is the one
+its RTSTRUCT/SEG references (CT before MR when several are; scouts never), the structure set the
+one drawn on it (among several, the only one whose names give a GTV); the GTV must be found by
+name (``roi_map`` names it where names do not), the organ is optional. The chosen files are
+de-identified exactly as a Case-page upload is (:func:`~survival_core.io.uploads.deidentify_upload`:
+same pseudonym, UIDs and date shift), loaded once with :func:`~survival_core.io.case_loader.
+load_case` to prove the case works (every slice decodes, the GTV rasterises), and only then moved
+into ``cases/<pseudonym>/``. Volume inputs (NIfTI...) are cleaned the same way and written as
+``image.nii.gz`` + ``gtv.nii.gz`` (+ the organ's mask) like a synthetic cohort's.
+
+Nothing is half-written: a case is built in ``.staging/`` and renamed into place, carrying its own
+record (``.import.json``: content hash, manifest row, keyed ID); ``manifest.csv`` and
+``id_map.csv`` are rebuilt from those records at the end. A run killed at any point leaves whole
+cases or none, and the next run finishes the job: the result equals an uninterrupted import. A
+rerun re-imports only patients whose files (SHA-256 of every byte) or import settings changed,
+and rewrites no case or table that did not change.
+
+The original patient ID appears in no file written: case ids are keyed pseudonyms, messages are
+scrubbed of IDs, names and folder names, and ``id_map.csv`` maps a keyed hash of the original ID
+(:func:`id_key`) to the case id, so a clinical table keyed by the hospital's ID can be joined
+(:func:`case_ids_for`) by whoever holds the server's key, and by no one else.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import SimpleITK as sitk
+import yaml
+
+from survival_core.cohort.inventory import PatientInventory, inventory_tree
+from survival_core.cohort.manifest import MANIFEST_COLUMNS
+from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.io.case_loader import ROLES_FILE, load_case
+from survival_core.io.deid import Deidentifier, load_key
+from survival_core.io.dicom_series import (
+    DEFAULT_MODALITY_PREFERENCE,
+    AnnotationEntry,
+    SeriesEntry,
+    drawn_on,
+)
+from survival_core.io.structures import normalise_roles, role_candidates
+from survival_core.io.uploads import deidentify_upload
+from survival_core.runs.atomic import temp_sibling, write_text
+
+#: Changes when the import would write different cases from the same files.
+IMPORT_VERSION = "1"
+STATUSES = ("imported", "failed", "unchanged")
+REPORT_COLUMNS = ("patient", "status", "reason")
+ID_MAP_COLUMNS = ("id_key", "case_id")
+#: Manifest columns after :data:`MANIFEST_COLUMNS`: the structure names that fill each role when
+#: ``roi_map`` named them (JSON), which a later load of the case must be given.
+EXTRA_COLUMNS = ("roles",)
+RECORD = ".import.json"
+STAGING = ".staging"
+ROLE_KEYS = ("gtv", "organ")
+#: What an import folder may hold besides its cases (a clinical table joined later included).
+_OWN_NAMES = frozenset(
+    {"cases", STAGING, "manifest.csv", "import_report.csv", "id_map.csv", "clinical.csv"}
+)
+#: DICOM files de-identified per call (bounds the memory a large series takes).
+_DEID_BATCH = 32
+
+
+@dataclass(frozen=True)
+class PatientOutcome:
+    """What the import did with one patient (``patient`` is the pseudonym, never the ID)."""
+
+    patient: str
+    status: str
+    reason: str = ""
+
+
+@dataclass
+class ImportResult:
+    """Outcome of :func:`import_images`: one row per patient found, and the totals."""
+
+    out_dir: Path
+    outcomes: list[PatientOutcome]
+    seconds: float
+    n_files: int
+    skipped: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Number of patients per status."""
+        return {s: sum(o.status == s for o in self.outcomes) for s in STATUSES}
+
+    def summary(self) -> dict[str, Any]:
+        """Totals for a report or a JSON line."""
+        return {
+            "out": str(self.out_dir),
+            "patients": len(self.outcomes),
+            **self.counts(),
+            "files": self.n_files,
+            "skipped_files": len(self.skipped),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass(frozen=True)
+class PatientTask:
+    """What a worker needs to import one patient (picklable; holds no original ID)."""
+
+    case_id: str
+    id_key: str
+    content_hash: str
+    out_dir: str
+    fmt: str
+    files: tuple[str, ...]
+    structure_file: str = ""
+    modality: str = ""
+    site: str | None = None
+    roles: Mapping[str, list[str]] | None = None
+    #: Original IDs, names and folder names to scrub from messages (never written).
+    secrets: tuple[str, ...] = ()
+
+
+# --- keys and pseudonyms ------------------------------------------------------------------------
+
+
+def id_key(original_id: str, key: bytes | None = None) -> str:
+    """A keyed hash (HMAC-SHA-256, hex) of an original patient ID: the join key of ``id_map.csv``.
+
+    Only the holder of the server's de-identification key can compute it from an ID."""
+    secret = key if key is not None else load_key()
+    return hmac.new(secret, b"id-map\0" + original_id.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def case_ids_for(cohort: Path | str, original_ids: list[str]) -> dict[str, str | None]:
+    """Original patient ID -> case id of an imported cohort (None where not imported): how a
+    clinical table keyed by the hospital's IDs joins the images."""
+    path = Path(cohort) / "id_map.csv"
+    if not path.is_file():
+        raise InputError(f"{path} not found: {cohort} is not an imported cohort folder.")
+    with open(path, encoding="utf-8", newline="") as handle:
+        by_key = {row["id_key"]: row["case_id"] for row in csv.DictReader(handle)}
+    key = load_key()
+    return {i: by_key.get(id_key(i, key)) for i in original_ids}
+
+
+def patient_case_id(patient: PatientInventory, deid: Deidentifier) -> str:
+    """The case id a Case-page upload of the patient's files gets: the keyed pseudonym of the
+    PatientID (the PatientID itself for data marked de-identified); for volume folders the
+    pseudonym of the folder name."""
+    if patient.identity_removed and not patient.by_folder:
+        return patient.patient_id
+    return deid.pseudonym(patient.patient_id)
+
+
+def scrub(text: str, secrets: tuple[str, ...] | frozenset[str], replacement: str) -> str:
+    """``text`` with every original identifier (longest first) replaced by ``replacement``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, replacement)
+    return text
+
+
+# --- the ROI map --------------------------------------------------------------------------------
+
+
+def _role_names(value: Any, where: str) -> dict[str, list[str]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"ROI map: {where} must map gtv/organ to structure names.")
+    unknown = [k for k in value if k not in ROLE_KEYS]
+    if unknown:
+        raise ConfigError(
+            f"ROI map: {where} names unknown role(s) {', '.join(map(str, unknown))}; "
+            f"the roles are {', '.join(ROLE_KEYS)}."
+        )
+    for role, names in value.items():
+        listed = [names] if isinstance(names, str) else names
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            raise ConfigError(f"ROI map: {where}.{role} must be a name or a list of names.")
+    return normalise_roles(value)
+
+
+def check_roi_map(roi_map: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``roi_map`` validated: ``{"default": {role: names}, "patients": {PatientID: {role:
+    names}}}`` with names as lists; :class:`ConfigError` naming what is wrong."""
+    if not roi_map:
+        return {"default": {}, "patients": {}}
+    if not isinstance(roi_map, Mapping):
+        raise ConfigError("ROI map must be a mapping with 'default' and/or 'patients'.")
+    unknown = [k for k in roi_map if k not in ("default", "patients")]
+    if unknown:
+        raise ConfigError(
+            f"ROI map: unknown key(s) {', '.join(map(str, unknown))}; use 'default' and 'patients'."
+        )
+    patients = roi_map.get("patients") or {}
+    if not isinstance(patients, Mapping):
+        raise ConfigError("ROI map: 'patients' must map patient IDs to roles.")
+    return {
+        "default": _role_names(roi_map.get("default") or {}, "default"),
+        "patients": {
+            str(pid): _role_names(roles or {}, f"patients.{pid}") for pid, roles in patients.items()
+        },
+    }
+
+
+def read_roi_map(path: Path | str) -> dict[str, Any]:
+    """The ROI map of a YAML file (see :func:`check_roi_map`)."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"ROI map {path} cannot be read as YAML ({err}).") from err
+    return check_roi_map(document)
+
+
+def _find(listed: list[str], names: tuple[str, ...]) -> list[str]:
+    """The structures among ``names`` that ``listed`` names, each exactly, else ignoring case."""
+    found: list[str] = []
+    for wanted in listed:
+        exact = [n for n in names if n == wanted]
+        found += exact or [n for n in names if n.strip().lower() == wanted.strip().lower()]
+    return list(dict.fromkeys(found))
+
+
+def explicit_roles(
+    roi_map: Mapping[str, Any], patient_id: str, names: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """Role -> structure names the ROI map gives this patient. A patient's own entry must match
+    (:class:`InputError` otherwise); default names absent from the structure set leave the role
+    to name matching. An empty list means the patient has no such structure."""
+    own = roi_map["patients"].get(patient_id, {})
+    roles: dict[str, list[str]] = {}
+    for role in ROLE_KEYS:
+        if role in own:
+            found = _find(own[role], names)
+            if own[role] and not found:
+                raise InputError(
+                    f"the ROI map names {', '.join(map(repr, own[role]))} for the {role}, but the "
+                    f"structure set has {', '.join(map(repr, names)) or 'no structure'}"
+                )
+            roles[role] = found
+        elif role in roi_map["default"]:
+            found = _find(roi_map["default"][role], names)
+            if found or not roi_map["default"][role]:
+                roles[role] = found
+    if roles.get("gtv") == []:
+        raise InputError("the ROI map says the patient has no GTV; a case needs one")
+    return roles
+
+
+# --- choosing what to import --------------------------------------------------------------------
+
+
+def _series_text(series: SeriesEntry) -> str:
+    header = series.headers[0]
+    return f"{series.modality} {header.Columns} x {header.Rows} x {series.n_slices}"
+
+
+def _gives_gtv(annotation: AnnotationEntry, roles: dict[str, list[str]], site: str | None) -> bool:
+    return bool(roles.get("gtv")) or bool(role_candidates(annotation.roi_names, site).gtv)
+
+
+def _choose_dicom(
+    patient: PatientInventory, roi_map: Mapping[str, Any], site: str | None
+) -> tuple[SeriesEntry, AnnotationEntry, dict[str, list[str]]]:
+    """The image series, its structure set and the explicit roles; :class:`InputError` saying
+    why the patient cannot be imported."""
+    inventory = patient.dicom
+    series = [s for s in inventory.series if not s.is_scout] if inventory else []
+    listing = "; ".join(_series_text(s) for s in (inventory.series if inventory else [])) or "none"
+    if not inventory or not inventory.annotations:
+        raise InputError(
+            f"no RTSTRUCT or SEG file, so no GTV (image series found: {listing}); "
+            "add the structure set to the download"
+        )
+    pairs = [(a, s) for a in inventory.annotations for s in drawn_on(a, series)]
+    if not pairs:
+        raise InputError(
+            f"the RTSTRUCT/SEG file(s) reference none of the patient's image series (found: "
+            f"{listing}); download the series the contours were drawn on"
+        )
+    candidates = list({id(s): s for _, s in pairs}.values())
+    if len(candidates) > 1:
+        for modality in DEFAULT_MODALITY_PREFERENCE:
+            matching = [s for s in candidates if s.modality == modality]
+            if matching:
+                candidates = matching
+                break
+    if len(candidates) > 1:
+        raise InputError(
+            f"{len(candidates)} image series have a structure set ("
+            + "; ".join(_series_text(s) for s in candidates)
+            + "); keep only the one to analyse in the download"
+        )
+    chosen = candidates[0]
+    annotations = [a for a, s in pairs if s is chosen]
+    found = [(a, explicit_roles(roi_map, patient.patient_id, a.roi_names)) for a in annotations]
+    if len(found) > 1:
+        found = [(a, roles) for a, roles in found if _gives_gtv(a, roles, site)] or found
+    if len(found) > 1:
+        names = "; ".join(", ".join(a.roi_names) for a, _ in found)
+        raise InputError(
+            f"{len(found)} structure sets were drawn on the {_series_text(chosen)} series and "
+            f"each names a GTV (structures: {names}); keep only the one to use in the download"
+        )
+    annotation, roles = found[0]
+    if not _gives_gtv(annotation, roles, site):
+        names = ", ".join(map(repr, annotation.roi_names)) or "none"
+        raise InputError(
+            f"no structure is recognised as the GTV (structures: {names}); name it in the ROI "
+            "map (--roi-map)"
+        )
+    return chosen, annotation, roles
+
+
+def content_hash(patient: PatientInventory, settings: Mapping[str, Any]) -> str:
+    """SHA-256 over the patient's files (names below the download and bytes) and the import
+    settings that change what is written."""
+    digest = hashlib.sha256(json.dumps([IMPORT_VERSION, settings], sort_keys=True).encode())
+    for record in sorted(patient.records, key=lambda r: r.shown):
+        digest.update(f"{record.shown}\0{record.sha256}\0".encode())
+    return digest.hexdigest()
+
+
+def _plan(
+    patient: PatientInventory,
+    case_id: str,
+    key: bytes,
+    out_dir: Path,
+    site: str | None,
+    roi_map: Mapping[str, Any],
+) -> PatientTask:
+    """The import task of one patient; :class:`InputError` when it cannot be imported."""
+    secrets = tuple(patient.identifiers)
+    settings = {
+        "site": site,
+        "roles": roi_map["patients"].get(patient.patient_id, {}),
+        "default": roi_map["default"],
+    }
+    common = {
+        "case_id": case_id,
+        "id_key": id_key(patient.patient_id, key),
+        "content_hash": content_hash(patient, settings),
+        "out_dir": str(out_dir),
+        "site": site,
+        "secrets": secrets,
+    }
+    if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
+        series, annotation, roles = _choose_dicom(patient, roi_map, site)
+        return PatientTask(
+            **common,
+            fmt="dicom",
+            files=tuple(str(p) for p in series.files),
+            structure_file=str(annotation.path),
+            modality=series.modality,
+            roles=roles or None,
+        )
+    if not patient.volumes:
+        raise InputError("no image series and no volume file")
+    names = tuple(Path(r.path).name for r in patient.volumes)
+    return PatientTask(
+        **common,
+        fmt="nifti",
+        files=tuple(r.path for r in patient.volumes),
+        modality="CT",
+        roles=explicit_roles(roi_map, patient.patient_id, names) or None,
+    )
+
+
+# --- writing one case ---------------------------------------------------------------------------
+
+
+def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
+    """The de-identified series and structure set in ``staging``; the manifest's file columns."""
+    base = f"cases/{task.case_id}"
+    series = staging / task.modality.lower()
+    series.mkdir()
+    for start in range(0, len(task.files), _DEID_BATCH):
+        batch = [
+            (Path(p).name, Path(p).read_bytes()) for p in task.files[start : start + _DEID_BATCH]
+        ]
+        for name, content in deidentify_upload(batch):
+            (series / name).write_bytes(content)
+    structure = Path(task.structure_file)
+    [(_, content)] = deidentify_upload([(structure.name, structure.read_bytes())])
+    (staging / "rtstruct.dcm").write_bytes(content)
+    if task.roles:  # the case folder says its own roles, for every later load_case
+        (staging / ROLES_FILE).write_text(json.dumps(dict(task.roles), sort_keys=True))
+    return {"image": f"{base}/{task.modality.lower()}", "rtstruct": f"{base}/rtstruct.dcm"}
+
+
+def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], Any]:
+    """The cleaned volumes checked by loading them, written as image, GTV and organ NIfTI files;
+    the manifest's file columns and the loaded case."""
+    source = staging / "source"
+    source.mkdir()
+    cleaned = deidentify_upload([(Path(p).name, Path(p).read_bytes()) for p in task.files])
+    names = [name for name, _ in cleaned]
+    if len(set(names)) != len(names):
+        raise InputError("two volume files of the patient have the same name")
+    for name, content in cleaned:
+        (source / name).write_bytes(content)
+    case = load_case(source, case_id=task.case_id, roles=task.roles, site=task.site)
+    base = f"cases/{task.case_id}"
+    written = {"image": ("image", case.image), "gtv_mask": ("gtv", case.masks["gtv"])}
+    if "organ" in case.masks:
+        written["organ_mask"] = (case.site or "organ", case.masks["organ"])
+    columns = {}
+    for column, (stem, image) in written.items():
+        sitk.WriteImage(image, str(staging / f"{stem}.nii.gz"), True)
+        columns[column] = f"{base}/{stem}.nii.gz"
+    shutil.rmtree(source)
+    return columns, case
+
+
+def _move_into_place(staging: Path, case_folder: Path) -> None:
+    """Rename the staged case to its place; an earlier import of it is set aside, then removed."""
+    case_folder.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if case_folder.exists():
+        old = temp_sibling(staging, "old")
+        os.replace(case_folder, old)
+    os.replace(staging, case_folder)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def import_patient(task: PatientTask) -> PatientOutcome:
+    """De-identify, check by loading, and move one patient's case into the cohort folder."""
+    out_dir = Path(task.out_dir)
+    staging = temp_sibling(out_dir / STAGING / task.case_id)
+    staging.mkdir(parents=True)
+    try:
+        if task.fmt == "dicom":
+            columns = _stage_dicom(task, staging)
+            case = load_case(staging, case_id=task.case_id, site=task.site)
+        else:
+            columns, case = _stage_volumes(task, staging)
+        row = {
+            "case_id": task.case_id,
+            "format": task.fmt,
+            "site": case.site or task.site or "",
+            "modality": case.modality,
+            **columns,
+            "roles": json.dumps(dict(task.roles), sort_keys=True) if task.roles else "",
+        }
+        record = {"content_hash": task.content_hash, "id_key": task.id_key, "manifest": row}
+        (staging / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True))
+        _move_into_place(staging, out_dir / "cases" / task.case_id)
+        return PatientOutcome(task.case_id, "imported")
+    except RadSurvError as err:
+        return PatientOutcome(task.case_id, "failed", _clean_reason(str(err), task, staging))
+    except Exception as err:  # one patient's unexpected failure must not stop the others
+        reason = f"{type(err).__name__}: {err}"
+        return PatientOutcome(task.case_id, "failed", _clean_reason(reason, task, staging))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _clean_reason(reason: str, task: PatientTask, staging: Path) -> str:
+    """A failure message naming files below the case folder, free of original identifiers."""
+    reason = reason.replace(str(staging), f"cases/{task.case_id}")
+    return scrub(reason, task.secrets, task.case_id)
+
+
+# --- the cohort folder --------------------------------------------------------------------------
+
+
+def _prepare(out_dir: Path) -> None:
+    """Create ``out_dir`` or check it is an earlier import; remove what a killed run left."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"Output {out_dir} exists and is not a folder.")
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _OWN_NAMES)
+        if foreign:
+            raise ConfigError(
+                f"Output folder {out_dir} holds {', '.join(foreign[:3])}, which an import does not "
+                "write: choose a new folder or the folder of an earlier import."
+            )
+    shutil.rmtree(out_dir / STAGING, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _records(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Case id -> record of every case in place (a folder without a readable record is not)."""
+    records = {}
+    cases = out_dir / "cases"
+    for record in sorted(cases.glob(f"*/{RECORD}")) if cases.is_dir() else []:
+        try:
+            records[record.parent.name] = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def _csv(columns: tuple[str, ...], rows: list[Mapping[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` atomically unless the file already holds it (its time stays as it was)."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    write_text(path, text)
+
+
+def _write_tables(out_dir: Path, outcomes: list[PatientOutcome]) -> None:
+    records = _records(out_dir)
+    rows = [records[c]["manifest"] for c in sorted(records)]
+    _write_if_changed(out_dir / "manifest.csv", _csv((*MANIFEST_COLUMNS, *EXTRA_COLUMNS), rows))
+    keys = [{"id_key": r["id_key"], "case_id": c} for c, r in sorted(records.items())]
+    _write_if_changed(out_dir / "id_map.csv", _csv(ID_MAP_COLUMNS, keys))
+    report = [o.__dict__ for o in sorted(outcomes, key=lambda o: o.patient)]
+    write_text(out_dir / "import_report.csv", _csv(REPORT_COLUMNS, report))
+
+
+def _run_tasks(
+    tasks: list[PatientTask], workers: int | None, done: Callable[[PatientOutcome], None]
+) -> None:
+    """Import the patients over worker processes, reporting each outcome as it comes."""
+    from survival_core.features.cohort import make_mapper
+
+    for task, outcome in make_mapper(workers, len(tasks)).map_unordered(import_patient, tasks):
+        if isinstance(outcome, BaseException):
+            reason = scrub(f"the import worker failed ({outcome})", task.secrets, task.case_id)
+            outcome = PatientOutcome(task.case_id, "failed", reason)
+        done(outcome)
+
+
+def import_images(
+    images_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    site: str | None = None,
+    roi_map: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import every patient below ``images_dir`` into the cohort folder ``out_dir``.
+
+    ``site`` is the cohort's site (only its organ names count); ``roi_map`` names the GTV/organ
+    structures where names alone do not (see :func:`check_roi_map`); ``workers`` processes read
+    headers and import patients (default: every CPU); ``progress`` gets one line per patient.
+    A patient that cannot be imported is reported with its reason and the others go on.
+    """
+    started = time.perf_counter()
+    roi_map = check_roi_map(roi_map)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"Number of workers must be at least 1 (got {workers}).")
+    out_dir = Path(out_dir).expanduser().resolve()
+    _prepare(out_dir)
+    key, deid = load_key(), Deidentifier()
+    outcomes: list[PatientOutcome] = []
+
+    def done(outcome: PatientOutcome) -> None:
+        outcomes.append(outcome)
+        if progress:
+            detail = f": {outcome.reason}" if outcome.reason else ""
+            progress(f"{len(outcomes)}/{total} {outcome.patient} {outcome.status}{detail}")
+
+    with inventory_tree(images_dir, workers=workers, hash_files=True) as inventory:
+        total = len(inventory.patients)
+        existing = _records(out_dir)
+        tasks = []
+        for patient in inventory.patients.values():
+            case_id = patient_case_id(patient, deid)
+            try:
+                task = _plan(patient, case_id, key, out_dir, site, roi_map)
+            except InputError as err:
+                done(
+                    PatientOutcome(case_id, "failed", scrub(str(err), patient.identifiers, case_id))
+                )
+                continue
+            if existing.get(case_id, {}).get("content_hash") == task.content_hash:
+                done(PatientOutcome(case_id, "unchanged"))
+            else:
+                tasks.append(task)
+        _run_tasks(tasks, workers, done)
+        n_files, skipped = inventory.n_files, inventory.skipped
+    shutil.rmtree(out_dir / STAGING, ignore_errors=True)
+    _write_tables(out_dir, outcomes)
+    return ImportResult(out_dir, outcomes, time.perf_counter() - started, n_files, skipped)

@@ -1,0 +1,404 @@
+"""Header-only inventory of an archive or PACS download: which patients, image series and
+structure sets it holds.
+
+A download is a folder tree of any nesting (patient/study/series folders, one flat folder, .zip
+archives anywhere inside). Every file is read up to its pixel data and only for the attributes
+listed in :data:`HEADER_TAGS` (``stop_before_pixels`` and ``specific_tags``), over a pool of
+worker processes: RTSTRUCT contours (ROIContourSequence) and pixels are never read, so a thousand
+patients' headers take seconds, not the minutes rasterising them would.
+
+Files are grouped into patients by the PatientID of their headers (the same patient in two
+folders is one patient); files without a DICOM header (NIfTI and other volumes) and DICOM files
+without a PatientID are grouped by the top-level folder (or archive) they came from. Each
+patient's DICOM files become a :class:`~survival_core.io.dicom_series.DicomInventory`, so series
+choice and structure-set references work exactly as when one case is loaded.
+
+The inventory holds original patient IDs and names in memory, to compute pseudonyms and to scrub
+them from messages; nothing here writes them anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path, PurePosixPath
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from survival_core.errors import InputError, RadSurvError
+from survival_core.io.archive import extract_zip, is_zip
+from survival_core.io.dicom_series import (
+    NON_IMAGE_MODALITIES,
+    DicomInventory,
+    References,
+    RTStructEntry,
+    SegEntry,
+    SeriesEntry,
+    is_rtstruct,
+    is_seg,
+    rtstruct_references,
+    seg_references,
+    segment_names,
+)
+from survival_core.io.filetype import is_bare_dicom
+from survival_core.io.volume import is_volume_file
+from survival_core.paths import data_subdir
+
+#: The attributes read from each file: identity, series, geometry summary and, for structure
+#: sets, their references and ROI/segment names (never the contours).
+HEADER_TAGS = (
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "Modality",
+    "PatientID",
+    "PatientName",
+    "PatientIdentityRemoved",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "FrameOfReferenceUID",
+    "SeriesDescription",
+    "ImageType",
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "StructureSetROISequence",
+    "ReferencedFrameOfReferenceSequence",
+    "ReferencedSeriesSequence",
+    "StudiesContainingOtherReferencedInstancesSequence",
+    "SegmentSequence",
+)
+#: Fewer files than this are read in this process: starting workers would cost more.
+MIN_FILES_FOR_POOL = 200
+#: File and folder names that are never patient data.
+_SKIP_NAMES = frozenset({"__MACOSX", "DICOMDIR", "Thumbs.db"})
+#: Kinds of :class:`FileRecord`.
+KINDS = ("image", "rtstruct", "seg", "other", "volume", "not_dicom", "damaged")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file as its header describes it, or why it could not be read."""
+
+    path: str
+    #: How to name the file in messages: its path below the download ('archive.zip:member').
+    shown: str
+    #: The top-level folder (or archive) of the download it came from; "" for a loose file.
+    group: str
+    kind: str
+    patient_id: str = ""
+    patient_name: str = ""
+    identity_removed: bool = False
+    modality: str = ""
+    sop_class_uid: str = ""
+    sop_uid: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    frame_uid: str = ""
+    description: str = ""
+    rows: int = 0
+    columns: int = 0
+    frames: int = 1
+    localizer: bool = False
+    references: References = field(default_factory=References)
+    roi_names: tuple[str, ...] = ()
+    error: str = ""
+    #: SHA-256 of the file's bytes (only when the inventory was asked to hash).
+    sha256: str = ""
+
+
+@dataclass
+class PatientInventory:
+    """The files of one patient: DICOM (as series and structure sets) and volume files."""
+
+    #: PatientID, or the top-level folder name for files without one (original: keep in memory).
+    patient_id: str
+    #: Whether the headers say the data are already de-identified (PatientIdentityRemoved=YES).
+    identity_removed: bool
+    #: Original names, IDs and folder names: what must never be written.
+    identifiers: frozenset[str]
+    records: list[FileRecord]
+    dicom: DicomInventory | None
+    volumes: list[FileRecord]
+
+    @property
+    def by_folder(self) -> bool:
+        """Whether the patient was grouped by folder (no PatientID in any header)."""
+        return not any(r.patient_id for r in self.records)
+
+
+@dataclass
+class TreeInventory:
+    """What :func:`inventory_tree` found. Archives are extracted to temporary folders that live
+    until :meth:`close` (or the end of a ``with`` block)."""
+
+    root: Path
+    patients: dict[str, PatientInventory]
+    #: Files that are no patient's data: '<file>: why' (non-DICOM, damaged, loose at the top).
+    skipped: list[str]
+    n_files: int
+    seconds: float
+    workdirs: list[tempfile.TemporaryDirectory] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        """Remove the folders archives were extracted to."""
+        for workdir in self.workdirs:
+            workdir.cleanup()
+        self.workdirs.clear()
+
+    def __enter__(self) -> TreeInventory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _visible(path: Path, root: Path) -> bool:
+    return not any(
+        part.startswith(".") or part in _SKIP_NAMES for part in path.relative_to(root).parts
+    )
+
+
+def _files(root: Path, workdirs: list[tempfile.TemporaryDirectory]) -> list[tuple[str, str, str]]:
+    """(path, shown name, group) of every file below ``root``; archives are extracted (checked by
+    :func:`~survival_core.io.archive.extract_zip`) and their members listed instead."""
+    found: list[tuple[str, str, str]] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and _visible(p, root)):
+        relative = path.relative_to(root)
+        group = relative.parts[0] if len(relative.parts) > 1 else ""
+        if not is_zip(path):
+            found.append((str(path), relative.as_posix(), group))
+            continue
+        if len(relative.parts) == 1:
+            group = path.stem
+        workdir = tempfile.TemporaryDirectory(prefix="radsurv-import-", dir=data_subdir("tmp"))
+        workdirs.append(workdir)
+        extracted = Path(workdir.name)
+        extract_zip(path, extracted)
+        for member in sorted(p for p in extracted.rglob("*") if p.is_file()):
+            if _visible(member, extracted):
+                inner = PurePosixPath(member.relative_to(extracted).as_posix())
+                found.append((str(member), f"{relative.as_posix()}:{inner}", group))
+    return found
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    return str(ds.get(keyword, "") or "").strip()
+
+
+def _parse(source: io.BufferedIOBase) -> Dataset | None:
+    """The header of an open file (with or without preamble), or ``None`` when it is not DICOM."""
+    head = source.read(8)
+    source.seek(0)
+    try:
+        return pydicom.dcmread(source, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
+    except InvalidDicomError:
+        if not is_bare_dicom(head):
+            return None
+    source.seek(0)
+    ds = pydicom.dcmread(
+        source, stop_before_pixels=True, specific_tags=list(HEADER_TAGS), force=True
+    )
+    return ds if "SOPClassUID" in ds else None
+
+
+def read_record(task: tuple[str, str, str, bool]) -> FileRecord:
+    """The :class:`FileRecord` of one file; ``task`` is (path, shown, group, hash the bytes).
+
+    Without hashing only the header is read from disk; with it the file is read once, whole."""
+    path, shown, group, hash_bytes = task
+    base = {"path": path, "shown": shown, "group": group}
+    digest = ""
+    try:
+        with open(path, "rb") as handle:
+            if hash_bytes:
+                content = handle.read()
+                digest = hashlib.sha256(content).hexdigest()
+                ds = _parse(io.BytesIO(content))
+            else:
+                ds = _parse(handle)
+    except OSError as err:
+        return FileRecord(**base, kind="damaged", error=f"cannot be read ({err.strerror})")
+    except Exception as err:  # pydicom raises many types on damaged headers
+        return FileRecord(**base, kind="damaged", error=f"damaged DICOM header ({err})")
+    try:
+        if ds is None:
+            kind = "volume" if is_volume_file(path) else "not_dicom"
+            return FileRecord(**base, kind=kind, sha256=digest)
+        return _describe(ds, base, digest)
+    except Exception as err:  # pydicom raises many types on damaged headers
+        return FileRecord(**base, kind="damaged", error=f"damaged DICOM header ({err})")
+
+
+def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
+    """A parsed header as a record: its kind, identity, series and references."""
+    modality = _text(ds, "Modality").upper()
+    common = {
+        **base,
+        "sha256": digest,
+        "patient_id": _text(ds, "PatientID"),
+        "patient_name": _text(ds, "PatientName"),
+        "identity_removed": _text(ds, "PatientIdentityRemoved").upper() == "YES",
+        "modality": modality,
+        "sop_class_uid": _text(ds, "SOPClassUID"),
+        "sop_uid": _text(ds, "SOPInstanceUID"),
+        "study_uid": _text(ds, "StudyInstanceUID"),
+        "series_uid": _text(ds, "SeriesInstanceUID"),
+    }
+    if is_rtstruct(ds):
+        names = tuple(_text(r, "ROIName") for r in ds.get("StructureSetROISequence", []))
+        return FileRecord(
+            **common, kind="rtstruct", references=rtstruct_references(ds), roi_names=names
+        )
+    if is_seg(ds):
+        names = tuple(segment_names(ds).values())
+        return FileRecord(**common, kind="seg", references=seg_references(ds), roi_names=names)
+    if "Rows" not in ds or "Columns" not in ds or modality in NON_IMAGE_MODALITIES:
+        return FileRecord(**common, kind="other")
+    image_type = ds.get("ImageType") or []
+    values = [image_type] if isinstance(image_type, str) else list(image_type)
+    return FileRecord(
+        **common,
+        kind="image",
+        frame_uid=_text(ds, "FrameOfReferenceUID"),
+        description=_text(ds, "SeriesDescription"),
+        rows=int(ds.Rows or 0),
+        columns=int(ds.Columns or 0),
+        frames=int(ds.get("NumberOfFrames") or 1),
+        localizer=any(str(v).strip().upper() == "LOCALIZER" for v in values),
+    )
+
+
+def _stub_header(record: FileRecord) -> Dataset:
+    """The few attributes :class:`SeriesEntry` and its users read from a slice header."""
+    ds = Dataset()
+    ds.SOPInstanceUID = record.sop_uid
+    ds.Rows, ds.Columns, ds.NumberOfFrames = record.rows, record.columns, record.frames
+    ds.ImageType = ["DERIVED", "LOCALIZER"] if record.localizer else ["ORIGINAL"]
+    return ds
+
+
+def dicom_inventory(records: list[FileRecord], source: Path) -> DicomInventory:
+    """The DICOM records of one patient as a :class:`DicomInventory` (headers as stubs)."""
+    inventory = DicomInventory(source=source, root=source)
+    by_series: dict[str, SeriesEntry] = {}
+    for record in records:
+        path = Path(record.path)
+        if record.kind == "rtstruct":
+            inventory.rtstructs.append(
+                RTStructEntry(path, record.sop_uid, record.references, record.roi_names)
+            )
+        elif record.kind == "seg":
+            inventory.segs.append(
+                SegEntry(path, record.sop_uid, record.references, record.roi_names)
+            )
+        elif record.kind == "image":
+            entry = by_series.get(record.series_uid)
+            if entry is None:
+                entry = by_series[record.series_uid] = SeriesEntry(
+                    series_uid=record.series_uid,
+                    modality=record.modality,
+                    description=record.description,
+                    study_uid=record.study_uid,
+                    frame_of_reference_uid=record.frame_uid,
+                )
+            entry.files.append(path)
+            entry.headers.append(_stub_header(record))
+        else:
+            inventory.skipped.append(f"{record.shown}: DICOM {record.modality or 'object'}")
+    inventory.series = list(by_series.values())
+    return inventory
+
+
+def _read_all(tasks: list[tuple[str, str, str, bool]], workers: int) -> list[FileRecord]:
+    """Records of every file, over ``workers`` processes for large trees (in input order)."""
+    if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
+        return [read_record(t) for t in tasks]
+    chunk = max(1, min(256, len(tasks) // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(read_record, tasks, chunksize=chunk))
+
+
+def _identifiers(records: list[FileRecord]) -> frozenset[str]:
+    """Patient IDs, names (and their parts) and folder names of a patient's files."""
+    values = {r.group for r in records} | {r.patient_id for r in records}
+    for record in records:
+        name = record.patient_name
+        values |= {name, name.replace("^", " ").strip(), *name.split("^")}
+    return frozenset(v.strip() for v in values if len(v.strip()) >= 3)
+
+
+def group_patients(
+    records: list[FileRecord], root: Path
+) -> tuple[dict[str, PatientInventory], list[str]]:
+    """Patients (key: PatientID, else 'folder:<top-level folder>') and the skipped-file notes."""
+    groups: dict[str, list[FileRecord]] = defaultdict(list)
+    skipped: list[str] = []
+    for record in records:
+        dicom = record.kind in ("image", "rtstruct", "seg", "other")
+        if dicom and record.patient_id:
+            groups[record.patient_id].append(record)
+        elif (dicom or record.kind == "volume") and record.group:
+            groups[f"folder:{record.group}"].append(record)
+        elif record.kind == "damaged":
+            skipped.append(f"{record.shown}: {record.error}")
+        elif record.kind == "volume":
+            skipped.append(f"{record.shown}: a volume file outside any patient folder")
+        elif dicom:
+            skipped.append(f"{record.shown}: DICOM file without PatientID outside any folder")
+        else:
+            skipped.append(f"{record.shown}: not a DICOM or volume file")
+    patients = {}
+    for key, members in sorted(groups.items()):
+        dicom_records = [r for r in members if r.kind != "volume"]
+        patients[key] = PatientInventory(
+            patient_id=key.removeprefix("folder:"),
+            identity_removed=any(r.identity_removed for r in dicom_records),
+            identifiers=_identifiers(members),
+            records=members,
+            dicom=dicom_inventory(dicom_records, root) if dicom_records else None,
+            volumes=[r for r in members if r.kind == "volume"],
+        )
+    return patients, skipped
+
+
+def inventory_tree(
+    root: Path | str, *, workers: int | None = None, hash_files: bool = False
+) -> TreeInventory:
+    """Inventory every file below ``root`` from its header only, grouped by patient.
+
+    ``workers`` processes read the headers (default: every CPU); ``hash_files`` also takes the
+    SHA-256 of every file's bytes (what an import compares to find changed patients). Raises
+    :class:`InputError` when ``root`` is not a folder; unreadable files are listed in
+    ``skipped``, never fatal.
+    """
+    started = time.perf_counter()
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder: give the folder the images were downloaded to.")
+    workdirs: list[tempfile.TemporaryDirectory] = []
+    try:
+        files = _files(root, workdirs)
+        tasks = [(path, shown, group, hash_files) for path, shown, group in files]
+        records = _read_all(tasks, workers or os.cpu_count() or 1)
+        patients, skipped = group_patients(records, root)
+    except (RadSurvError, OSError):
+        for workdir in workdirs:
+            workdir.cleanup()
+        raise
+    return TreeInventory(
+        root=root,
+        patients=patients,
+        skipped=skipped,
+        n_files=len(files),
+        seconds=time.perf_counter() - started,
+        workdirs=workdirs,
+    )
