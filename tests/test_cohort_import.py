@@ -310,3 +310,44 @@ def test_roi_map_and_output_folder_are_checked(download: Path, tmp_path: Path) -
     with pytest.raises(ConfigError, match="notes.txt"):
         import_images(download, tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["bad.yaml", "notes.txt"]
+
+
+def test_clinical_spreadsheet_joins_on_the_original_ids(
+    imported: tuple[Path, dict], download: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The hospital's spreadsheet, keyed by its own IDs (as exported: months, Alive/Dead, -999),
+    joins the imported cases through the keyed ID map; no original ID is written."""
+    import pandas as pd
+
+    out = tmp_path / "cohort"
+    shutil.copytree(imported[0], out)
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text(
+        "MRN;OS (months);Vital status;Age (years);Histology;Stage\n"
+        "MRN-1001;14,5;Dead;63;Adenocarcinoma;IIIb\n"
+        "MRN-1002;30;Alive;-999;adenocarcinoma ;IIIA\n"
+        "SMITH^JOHN 1952;8;Dead;71;Squamous;IV\n"
+        "MRN-9999;12;Alive;55;Squamous;II\n",
+        encoding="utf-8",
+    )
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out)]
+    assert main([*argv, "--clinical", str(sheet), "--workers", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["unchanged"] == 3  # the images were imported already
+    assert (summary["clinical_rows"], summary["clinical_rows_without_case"]) == (3, 1)
+    assert summary["cases_without_clinical_row"] == 0
+    clinical = pd.read_csv(out / "clinical.csv", index_col="case_id")
+    case_ids = _case_ids(out)
+    assert set(clinical.index) == {
+        case_ids["MRN-1001"],
+        case_ids["MRN-1002"],
+        case_ids[VOLUME_FOLDER],
+    }
+    first = clinical.loc[case_ids["MRN-1001"]]
+    assert first["time"] == pytest.approx(14.5 * 30.4375) and first["event"] == 1
+    assert pd.isna(clinical.loc[case_ids["MRN-1002"], "age"])  # -999 read as missing
+    assert clinical["histology"].dropna().nunique() == 2  # casing and spaces merged
+    assert (out / "schema.yaml").is_file() and (out / "clinical_report.csv").is_file()
+    for name in ("clinical.csv", "schema.yaml", "clinical_report.csv"):
+        text = (out / name).read_text()
+        assert not any(secret in text for secret in [*SECRETS, "MRN-9999"]), name

@@ -41,6 +41,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
+    importer.add_argument(
+        "--clinical", type=Path, default=None,
+        help="clinical spreadsheet (CSV or XLSX) keyed by the patients' IDs: joined into "
+        "clinical.csv with a drafted schema.yaml",
+    )  # fmt: skip
+    importer.add_argument(
+        "--id-column", help="the spreadsheet's patient ID column (default: found)"
+    )
+    importer.add_argument("--time-column", help="the survival time column (default: found)")
+    importer.add_argument("--event-column", help="the event column (default: found)")
+    importer.add_argument(
+        "--time-unit", choices=("days", "weeks", "months", "years"),
+        help="unit of the time column when its header does not say",
+    )  # fmt: skip
     importer.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     importer.set_defaults(func=run_import)
 
@@ -55,5 +69,20 @@ def run_import(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=output.progress,
     )
-    output.report(result.summary(), args.json)
+    summary = result.summary()
+    if args.clinical is not None:
+        from survival_core.cohort.clinical_join import join_clinical
+
+        joined = join_clinical(
+            args.out,
+            args.clinical,
+            id_column=args.id_column,
+            time_column=args.time_column,
+            event_column=args.event_column,
+            time_unit=args.time_unit,
+        )
+        for line in joined.report:
+            output.progress(f"clinical: {line}")
+        summary |= joined.summary()
+    output.report(summary, args.json)
     return 0
