@@ -3,28 +3,18 @@ TCIA sarcoma T1 MR, whose RTSTRUCT references a series UID the re-exported image
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-
-
-def _zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
+from tests.test_real_sites import _zip_folder
 
 
 def test_sarcoma_mr_upload_loads_and_extracts_han2020(shared_data: Path) -> None:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
     app.segmented_control[0].set_value("Upload").run()
-    upload = _zip(shared_data / "sts_sarcoma" / "STS_001" / "MR_T1")
+    upload = _zip_folder(shared_data / "sts_sarcoma" / "STS_001" / "MR_T1")
     app.file_uploader[0].set_value(("sts_mr.zip", upload, "application/zip")).run()
     assert not app.exception and not app.error
     # the GTV's name is clear and no organ is contoured: loaded without asking

@@ -94,18 +94,23 @@ def _enter_wrapper(folder: Path) -> Path:
     return folder
 
 
-def _read_roles(root: Path) -> dict[str, Any] | None:
-    """The case folder's own role mapping (:data:`ROLES_FILE`), or None."""
-    file = root / ROLES_FILE
+def _read_object(file: Path, error: type[InputError], holds: str) -> dict[str, Any] | None:
+    """The JSON object in ``file`` (None when there is no such file); ``error`` names a file that
+    is not JSON or holds something other than ``holds``."""
     if not file.is_file():
         return None
     try:
-        roles = json.loads(file.read_text(encoding="utf-8"))
+        raw = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{file} is not valid JSON ({err}).") from err
-    if not isinstance(roles, dict):
-        raise InputError(f"{file} must map roles to structure names.")
-    return roles
+        raise error(f"{file} is not valid JSON ({err}).") from err
+    if not isinstance(raw, dict):
+        raise error(f"{file} must hold one object of {holds}, not a {type(raw).__name__}.")
+    return raw
+
+
+def _read_roles(root: Path) -> dict[str, Any] | None:
+    """The case folder's own role mapping (:data:`ROLES_FILE`), or None."""
+    return _read_object(root / ROLES_FILE, InputError, "role: structure names")
 
 
 def _clinical(raw: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -113,18 +118,7 @@ def _clinical(raw: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _read_clinical_json(root: Path) -> dict[str, Any] | None:
-    file = root / CLINICAL_FILE
-    if not file.is_file():
-        return None
-    try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ClinicalValueError(f"{file} is not valid JSON ({err}).") from err
-    if not isinstance(raw, dict):
-        raise ClinicalValueError(
-            f"{file} must hold one object of clinical values, not a {type(raw).__name__}."
-        )
-    return raw
+    return _read_object(root / CLINICAL_FILE, ClinicalValueError, "clinical values")
 
 
 def _check_roles(
