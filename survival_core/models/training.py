@@ -47,6 +47,22 @@ class ModelMaker:
         return model if self.images is None else model.with_images(self.images)
 
 
+#: A cohort's clinical schema beside its clinical table (written by ``cohort import``).
+SCHEMA_FILE = "schema.yaml"
+
+
+def _cohort_schema(tables: Sequence[Path | str]) -> Any:
+    """The clinical schema beside the model's tables (the first found), or None (the demo's
+    variables are the HCC schema's)."""
+    from survival_core.cohort.clinical_schema import CohortSchema
+
+    for table in tables:
+        candidate = Path(table).parent / SCHEMA_FILE
+        if candidate.is_file():
+            return CohortSchema.load(candidate)
+    return None
+
+
 def model_factory(
     model_name: str,
     params: dict[str, Any],
@@ -127,11 +143,13 @@ def train_model(
     for note in model.preprocessor_.notes_:
         say(f"note: {note}")
     risk = model.predict_risk(table.X)
+    schema = _cohort_schema(tables)
+    own = set(schema.names) if schema is not None else set()
     card = build_card(
         model_name,
         table.y,
         risk,
-        clinical_columns=[c for c in table.X.columns if c in BY_NAME],
+        clinical_columns=[c for c in table.X.columns if c in BY_NAME or c in own],
         radiomics_settings=_radiomics_settings(table.metadata),
         tables=[Path(t).name for t in tables],
         cut_method=cut,
@@ -141,6 +159,8 @@ def train_model(
     out = Path(out)
     model.save(out)
     card.save(out)
+    if schema is not None:  # the model carries the schema of the clinical variables it reads
+        schema.save(out / SCHEMA_FILE)
     return {
         "model": model_name,
         "out": str(out),

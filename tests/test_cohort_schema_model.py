@@ -1,0 +1,54 @@
+"""A model trained on an own cohort's clinical table carries that cohort's schema: its variables
+count as clinical (read from the case's values, not from feature extraction) and score a case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from survival_core.cohort.clinical_schema import CohortSchema, infer_schema
+from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.training import train_model
+from tests.case_builders import make_case
+
+
+def _lung_cohort_table(folder: Path) -> Path:
+    """A clinical.csv of a lung cohort (not the HCC variables) with its schema.yaml beside it."""
+    rng = np.random.default_rng(2)
+    n = 80
+    stage = rng.choice(["I", "II", "III", "IV"], n)
+    dose = rng.uniform(45.0, 70.0, n)
+    risk = np.searchsorted(["I", "II", "III", "IV"], stage) * 0.6 - 0.03 * (dose - 60.0)
+    time = rng.exponential(900.0 * np.exp(-risk))
+    table = pd.DataFrame(
+        {
+            "time": np.minimum(time, 1500.0).round(1),
+            "event": (time < 1500.0).astype(int),
+            "stage": stage,
+            "dose_gy": dose.round(1),
+        },
+        index=pd.Index([f"RS-{i:04d}" for i in range(n)], name="case_id"),
+    )
+    folder.mkdir(parents=True)
+    table.to_csv(folder / "clinical.csv")
+    infer_schema(table[["stage", "dose_gy"]], units={"dose_gy": "Gy"}).save(folder / "schema.yaml")
+    return folder / "clinical.csv"
+
+
+def test_model_reads_its_cohorts_variables(tmp_path: Path) -> None:
+    clinical = _lung_cohort_table(tmp_path / "cohort")
+    out = tmp_path / "model"
+    train_model([clinical], "coxph", {}, out, cv_repeats=0)
+    loaded = load_scoring_model(out)
+    assert set(loaded.card.clinical_columns) == {"stage", "dose_gy"}
+    assert CohortSchema.load(out / "schema.yaml").names == ["stage", "dose_gy"]
+    case = make_case()
+    case.clinical = {"stage": "IV", "dose_gy": 50.0}
+    late = score_case(case, loaded)
+    case.clinical = {"stage": "I", "dose_gy": 66.0}
+    early = score_case(case, loaded)
+    assert late.risk > early.risk and late.imputed == [] == early.imputed
+    case.clinical = {"stage": "II"}  # a missing value is imputed and said so
+    assert score_case(case, loaded).imputed == ["dose_gy"]
