@@ -202,7 +202,7 @@ def show_case(case: Case) -> None:
     with viewer_tab:
         slice_viewer(case, key="case-viewer")
     with clinical_tab:
-        clinical_panel(case)
+        clinical_panel(case, chosen_model())
     with risk_tab:
         if permitted("score_case"):
             risk_summary(case, chosen_model())

@@ -52,3 +52,34 @@ def test_model_reads_its_cohorts_variables(tmp_path: Path) -> None:
     assert late.risk > early.risk and late.imputed == [] == early.imputed
     case.clinical = {"stage": "II"}  # a missing value is imputed and said so
     assert score_case(case, loaded).imputed == ["dose_gy"]
+
+
+def test_case_page_form_follows_the_chosen_models_schema(tmp_path: Path, monkeypatch) -> None:
+    """With a lung cohort's model chosen, the Case page asks that cohort's variables (stage,
+    dose), checks them against its schema, and the risk uses them; no HCC variable is asked."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+    from tests.test_case_page_safety import lung_zip
+    from ui import models
+
+    clinical = _lung_cohort_table(tmp_path / "cohort")
+    out = tmp_path / "model"
+    train_model([clinical], "coxph", {}, out, cv_repeats=0)
+    monkeypatch.setattr(models, "model_choices", lambda: [models.ModelChoice("lung coxph", out)])
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].set_value(("lung.zip", lung_zip(), "application/zip")).run()
+    assert not app.exception and not app.error
+    keys = {w.key for w in [*app.number_input, *app.selectbox] if w.key}
+    assert {"clinical-stage", "clinical-dose_gy"} <= keys
+    assert not {"clinical-albumin", "clinical-age", "clinical-albi_score"} & keys
+    app.selectbox(key="clinical-stage").set_value("IV")
+    app.number_input(key="clinical-dose_gy").set_value(500.0)
+    next(b for b in app.button if b.label == "Validate and save").click().run()
+    assert any("dose_gy" in e.value and "500" in e.value for e in app.error)
+    app.number_input(key="clinical-dose_gy").set_value(50.0)
+    next(b for b in app.button if b.label == "Validate and save").click().run()
+    assert not app.error
+    table = next(d.value for d in app.dataframe if "variable" in d.value.columns)
+    assert dict(zip(table["variable"], table["value"], strict=True))["stage"] == "IV"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ import SimpleITK as sitk
 import streamlit as st
 
 from survival_core.case import Case
+from survival_core.cohort.clinical_schema import CohortSchema, model_schema
 from survival_core.cohort.demo import image_model_dir
 from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, validate_clinical
@@ -333,10 +335,49 @@ def case_overlay(
     return stored[1], result
 
 
-def clinical_table(values: dict) -> pd.DataFrame:
+#: Form input kinds of the own-cohort schema's variable kinds.
+_FORM_KINDS = {"number": "float", "integer": "int", "yes/no": "bool", "category": "category"}
+
+
+@dataclass(frozen=True)
+class _FormVariable:
+    """One clinical variable as the form shows it, from the HCC schema or a model's own schema."""
+
+    name: str
+    kind: str
+    label: str
+    unit: str = ""
+    categories: tuple[str, ...] = ()
+    help: str = ""
+
+
+def _form_variables(schema: CohortSchema | None, derived: bool = False) -> list[_FormVariable]:
+    """The chosen model's own schema's variables, else the HCC schema's (whose derived values,
+    such as ALBI, are shown with ``derived`` but computed, never asked)."""
+    if schema is None:
+        return [
+            _FormVariable(v.name, v.kind, v.label, v.unit, v.categories, v.help)
+            for v in SCHEMA
+            if derived or not v.derived
+        ]
+    return [
+        _FormVariable(
+            v.name,
+            _FORM_KINDS[v.kind],
+            v.label or v.name,
+            v.unit,
+            v.categories,
+            v.help
+            or (f"plausible: {v.range_text()}" if v.low is not None or v.high is not None else ""),
+        )
+        for v in schema.variables
+    ]
+
+
+def clinical_table(values: dict, variables: Sequence[_FormVariable]) -> pd.DataFrame:
     """Clinical values as a readable table with units; missing values say so."""
     rows = []
-    for var in SCHEMA:
+    for var in variables:
         value = values.get(var.name)
         if value is None:
             shown = "missing"
@@ -350,7 +391,7 @@ def clinical_table(values: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _input(var, current):
+def _input(var: _FormVariable, current):
     """One form input for a clinical variable; ``None`` means left empty."""
     label = f"{var.label} [{var.unit}]" if var.unit else var.label
     key = f"clinical-{var.name}"
@@ -373,22 +414,31 @@ def _input(var, current):
     return choice
 
 
-def clinical_panel(case: Case) -> None:
-    """The case's clinical values with units, and a form to complete or correct them."""
+def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
+    """The case's clinical values with units, and a form to complete or correct them: the
+    variables, checks and missing-value report of the chosen model's own schema when it carries
+    one (a model of an own cohort), else the HCC schema's."""
+    schema = model_schema(choice.folder) if choice is not None else None
+    variables = _form_variables(schema)
     values = clinical_values(case)
-    missing = [var.label for var in SCHEMA if values.get(var.name) is None and not var.derived]
-    st.dataframe(clinical_table(values), hide_index=True, width="stretch")
+    missing = [var.label for var in variables if values.get(var.name) is None]
+    if schema is not None:
+        st.caption(f"The variables of {choice.label}'s cohort.")
+    shown = _form_variables(schema, derived=True)
+    st.dataframe(clinical_table(values, shown), hide_index=True, width="stretch")
     if missing:
         st.warning("Missing: " + ", ".join(missing), icon=":material/warning:")
     with st.expander("Edit clinical values"), st.form(f"clinical-form-{case.case_id}"):
         columns = st.columns(3)
         raw = {}
-        for n, var in enumerate(v for v in SCHEMA if not v.derived):
+        for n, var in enumerate(variables):
             with columns[n % 3]:
                 raw[var.name] = _input(var, values.get(var.name))
         if st.form_submit_button("Validate and save"):
             try:
-                checked = validate_clinical(raw).values
+                checked = (
+                    validate_clinical(raw) if schema is None else schema.validate(raw)
+                ).values
             except Exception as error:  # noqa: BLE001 - shown to the user
                 show_error(error)
             else:

@@ -358,6 +358,13 @@ def infer_schema(
     return CohortSchema(tuple(variables))
 
 
+def model_schema(model_folder: Path | str) -> CohortSchema | None:
+    """The clinical schema a trained model carries (``schema.yaml`` in its folder; written when it
+    was trained on an own cohort), or None for a model of the demo's HCC variables."""
+    path = Path(model_folder) / "schema.yaml"
+    return CohortSchema.load(path) if path.is_file() else None
+
+
 def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
     """The demo (HCC) cohort's schema, :data:`survival_core.io.clinical.SCHEMA`, as a
     :class:`CohortSchema`. ALBI score and grade are plain range-checked variables here; deriving
