@@ -13,12 +13,13 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES, Case
+from survival_core.cohort.clinical_schema import model_schema
 from survival_core.cohort.demo import demo_ready, prepare_demo
 from survival_core.cohort.manifest import read_manifest
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.structures import SITES
 from survival_core.io.upload_case import describe_upload
-from survival_core.io.uploads import store_upload
+from survival_core.io.uploads import CLINICAL_KEEP, store_upload
 from survival_core.paths import demo_cohort_dir
 from survival_core.viewer.figures import site_label
 from ui.auth import permitted, record, require
@@ -108,7 +109,11 @@ def pick_upload() -> None:
     )
     if not files:
         return
-    folder = store_upload([(f.name, f.getvalue()) for f in files])
+    model = chosen_model()
+    schema = model_schema(model.folder) if model is not None else None
+    # clinical files keep case_id and the variables of the HCC schema and the chosen model's own
+    keep = CLINICAL_KEEP | frozenset(schema.names if schema is not None else ())
+    folder = store_upload([(f.name, f.getvalue()) for f in files], keep)
     origin = f"upload:{folder.name}"
     if current_origin() != origin:
         clear_current_case()  # a new upload: the previous patient is no longer current
@@ -175,7 +180,14 @@ def pick_upload() -> None:
         # an empty role is passed as such: "no organ", not "find the organ by name"
         key = tuple(sorted(roles.items()))
         case = load_upload_folder(
-            str(Path(folder)), key, image_name, case_id, series_uid, site, modality
+            str(Path(folder)),
+            key,
+            image_name,
+            case_id,
+            series_uid,
+            site,
+            modality,
+            str(model.folder) if schema is not None else None,
         )
     record("upload_case", case.case_id, once=True, files=len(files))
     set_current_case(case, origin)

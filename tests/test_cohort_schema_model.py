@@ -83,3 +83,37 @@ def test_case_page_form_follows_the_chosen_models_schema(tmp_path: Path, monkeyp
     assert not app.error
     table = next(d.value for d in app.dataframe if "variable" in d.value.columns)
     assert dict(zip(table["variable"], table["value"], strict=True))["stage"] == "IV"
+
+
+def test_uploaded_clinical_file_keeps_the_models_variables(tmp_path: Path, monkeypatch) -> None:
+    """A clinical.json uploaded with the images keeps the chosen model's own variables (checked
+    by its schema) and nothing else: an identifier in it is never stored."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from survival_core.paths import data_subdir
+    from tests.conftest import ROOT
+    from tests.test_case_page_safety import lung_zip
+    from ui import models
+
+    clinical = _lung_cohort_table(tmp_path / "cohort")
+    out = tmp_path / "model"
+    train_model([clinical], "coxph", {}, out, cv_repeats=0)
+    monkeypatch.setattr(models, "model_choices", lambda: [models.ModelChoice("lung coxph", out)])
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.segmented_control[0].set_value("Upload").run()
+    values = {"stage": "III", "dose_gy": 60.0, "patient_name": "DOE^JANE"}
+    app.file_uploader[0].set_value(
+        [
+            ("lung.zip", lung_zip(), "application/zip"),
+            ("clinical.json", json.dumps(values).encode(), "application/json"),
+        ]
+    ).run()
+    assert not app.exception and not app.error
+    table = next(d.value for d in app.dataframe if "variable" in d.value.columns)
+    shown = dict(zip(table["variable"], table["value"], strict=True))
+    assert shown["stage"] == "III" and shown["dose_gy"] == "60.0"
+    stored = [p for p in data_subdir("cases").rglob("clinical.json")]
+    assert stored and all("DOE" not in p.read_text() for p in stored)
+    assert any('"stage": "III"' in p.read_text() for p in stored)

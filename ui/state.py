@@ -44,12 +44,15 @@ def load_upload_folder(
     series_uid: str | None = None,
     site: str | None = None,
     modality: str | None = None,
+    model_folder: str | None = None,
 ) -> Case:
     """An uploaded case loaded once per (content, structure mapping, case id, series, site,
-    modality); ``roles`` maps each role to its structure name(s), none for a role left out on
-    purpose (no organ)."""
+    modality, model); ``roles`` maps each role to its structure name(s), none for a role left out
+    on purpose (no organ); its clinical values are checked by ``model_folder``'s own schema when
+    the model carries one."""
     from pathlib import Path
 
+    from survival_core.cohort.clinical_schema import model_schema
     from survival_core.io.upload_case import describe_upload, load_upload
 
     contents = describe_upload(Path(folder))
@@ -61,6 +64,7 @@ def load_upload_folder(
         series_uid=series_uid,
         site=site,
         modality=modality,
+        schema=model_schema(model_folder) if model_folder else None,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from survival_core.case import Case
+from survival_core.cohort.clinical_schema import CohortSchema
 from survival_core.errors import InputError
 from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
@@ -125,8 +126,12 @@ def _holds_volumes(archive: Path) -> bool:
         return any(is_volume_file(name) for name in opened.namelist())
 
 
-def upload_clinical(contents: UploadContents, case_id: str) -> dict | None:
-    """Clinical values that came with the upload (clinical.json, else the CSV row of ``case_id``)."""
+def upload_clinical(
+    contents: UploadContents, case_id: str, schema: CohortSchema | None = None
+) -> dict | None:
+    """Clinical values that came with the upload (clinical.json, else the CSV row of ``case_id``),
+    checked by ``schema`` (a model's own cohort schema) or else the HCC schema."""
+    validate = validate_clinical if schema is None else schema.validate
     if contents.clinical_json is not None:
         try:
             raw = json.loads(contents.clinical_json.read_text())
@@ -134,11 +139,10 @@ def upload_clinical(contents: UploadContents, case_id: str) -> dict | None:
             raise InputError(f"clinical.json is not valid JSON: {err}") from err
         if not isinstance(raw, dict):
             raise InputError("clinical.json must hold one object of name: value pairs.")
-        return validate_clinical(raw).values
+        return validate(raw).values
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv)
-        row = clinical_row(table, case_id)
-        return validate_clinical(row).values
+        return validate(clinical_row(table, case_id)).values
     return None
 
 
@@ -151,13 +155,15 @@ def load_upload(
     series_uid: str | None = None,
     site: str | None = None,
     modality: str | None = None,
+    schema: CohortSchema | None = None,
 ) -> Case:
     """Load the upload as a case with ``roles`` mapping each role to structure name(s).
 
     ``case_id`` names the case (and picks its row of an uploaded clinical CSV); by default it is
     the CSV's only case id, else clinical.json's, else the upload's content-derived name.
     ``series_uid`` picks the image series of a DICOM upload, ``site`` the organ's site, and
-    ``modality`` that of volume files (CT by default).
+    ``modality`` that of volume files (CT by default); ``schema`` checks its clinical values (the
+    chosen model's own schema; the HCC schema by default).
     """
     listed = contents.clinical_case_ids()
     if case_id is None and len(listed) == 1:
@@ -183,7 +189,7 @@ def load_upload(
         case = load_case(
             contents.source, roles=roles, case_id=case_id, site=site, series_uid=series_uid
         )
-    clinical = upload_clinical(contents, case.case_id)
+    clinical = upload_clinical(contents, case.case_id, schema)
     if clinical is not None:
         case.clinical = clinical
     return case

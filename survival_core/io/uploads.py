@@ -56,7 +56,7 @@ def safe_name(name: str) -> str:
     return cleaned
 
 
-def _clinical_csv(name: str, content: bytes) -> bytes:
+def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     try:
         rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error) as err:
@@ -64,26 +64,26 @@ def _clinical_csv(name: str, content: bytes) -> bytes:
     if not rows:
         return b""
     header = [str(c).strip().lower().replace(" ", "_") for c in rows[0]]
-    keep = [i for i, column in enumerate(header) if column in CLINICAL_KEEP]
+    kept = [i for i, column in enumerate(header) if column in keep]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in rows:
-        writer.writerow([row[i] if i < len(row) else "" for i in keep])
+        writer.writerow([row[i] if i < len(row) else "" for i in kept])
     return out.getvalue().encode()
 
 
-def _clinical_json(name: str, content: bytes) -> bytes:
+def _clinical_json(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     try:
         raw = json.loads(content.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{name} is not valid JSON: {err}") from err
     if not isinstance(raw, dict):
         raise InputError(f"{name} must hold one object of name: value pairs.")
-    return json.dumps({k: v for k, v in raw.items() if k in CLINICAL_KEEP}, indent=1).encode()
+    return json.dumps({k: v for k, v in raw.items() if k in keep}, indent=1).encode()
 
 
 def _clean_file(
-    name: str, content: bytes, deid: Deidentifier
+    name: str, content: bytes, deid: Deidentifier, keep: frozenset[str]
 ) -> tuple[str, bytes, str | None] | None:
     """(stored name, de-identified bytes, case pseudonym for DICOM) of one file; ``None`` drops it
     (a DICOMDIR index, which only repeats the patient data of the files it lists)."""
@@ -107,9 +107,9 @@ def _clean_file(
             return name, blanked, None
     suffix = name.lower().rsplit(".", 1)[-1]
     if suffix == "csv":
-        return name, _clinical_csv(name, content), None
+        return name, _clinical_csv(name, content, keep), None
     if suffix == "json":
-        return name, _clinical_json(name, content), None
+        return name, _clinical_json(name, content, keep), None
     return name, content, None
 
 
@@ -118,7 +118,9 @@ def _hide_folders(member: str, deid: Deidentifier) -> str:
     return "/".join([*(deid.folder_token(part) for part in path.parent.parts), path.name])
 
 
-def _clean_zip(name: str, content: bytes, deid: Deidentifier) -> tuple[str, bytes]:
+def _clean_zip(
+    name: str, content: bytes, deid: Deidentifier, keep: frozenset[str]
+) -> tuple[str, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
     folder outside the data folder, removed at once)."""
     members: list[tuple[str, bytes]] = []
@@ -127,7 +129,7 @@ def _clean_zip(name: str, content: bytes, deid: Deidentifier) -> tuple[str, byte
         root = Path(tmp)
         for path in extract_zip(content, root):
             relative = PurePosixPath(path.relative_to(root).as_posix())
-            cleaned = _clean_file(relative.name, path.read_bytes(), deid)
+            cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep)
             if cleaned is None:
                 continue
             member, data, pseudonym = cleaned
@@ -145,8 +147,11 @@ def _clean_zip(name: str, content: bytes, deid: Deidentifier) -> tuple[str, byte
     return name, buffer.getvalue()
 
 
-def deidentify_upload(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-    """The uploaded ``(name, content)`` pairs as they may be stored: safe names, de-identified."""
+def deidentify_upload(
+    files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP
+) -> list[tuple[str, bytes]]:
+    """The uploaded ``(name, content)`` pairs as they may be stored: safe names, de-identified;
+    clinical files keep only the ``keep`` columns (case_id and the model's variables)."""
     deid = Deidentifier()
     cleaned: list[tuple[str, bytes]] = []
     for name, content in files:
@@ -157,20 +162,20 @@ def deidentify_upload(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]
             )
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
-            cleaned.append(_clean_zip(clean, content, deid))
+            cleaned.append(_clean_zip(clean, content, deid, keep))
             continue
-        result = _clean_file(clean, content, deid)
+        result = _clean_file(clean, content, deid, keep)
         if result is not None:
             cleaned.append(result[:2])
     return cleaned
 
 
-def store_upload(files: list[tuple[str, bytes]]) -> Path:
-    """De-identify ``(name, content)`` pairs, write them to a content-addressed folder and return
-    the folder."""
+def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP) -> Path:
+    """De-identify ``(name, content)`` pairs (clinical files keep the ``keep`` columns), write
+    them to a content-addressed folder and return the folder."""
     if not files:
         raise InputError("No file was uploaded.")
-    cleaned = sorted(deidentify_upload(files))
+    cleaned = sorted(deidentify_upload(files, keep))
     if not cleaned:
         raise InputError("The upload holds nothing but a DICOMDIR index; upload the image files.")
     digest = hashlib.sha256()
