@@ -13,7 +13,6 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES, Case
-from survival_core.cohort.clinical_schema import model_schema
 from survival_core.cohort.demo import demo_ready, prepare_demo
 from survival_core.cohort.manifest import read_manifest
 from survival_core.io.dicom_series import SeriesSummary
@@ -23,7 +22,7 @@ from survival_core.io.uploads import CLINICAL_KEEP, store_upload
 from survival_core.paths import demo_cohort_dir
 from survival_core.viewer.figures import site_label
 from ui.auth import permitted, record, require
-from ui.models import chosen_model
+from ui.models import chosen_model, chosen_schema
 from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
@@ -110,7 +109,7 @@ def pick_upload() -> None:
     if not files:
         return
     model = chosen_model()
-    schema = model_schema(model.folder) if model is not None else None
+    schema = chosen_schema(model)
     # clinical files keep case_id and the variables of the HCC schema and the chosen model's own
     keep = CLINICAL_KEEP | frozenset(schema.names if schema is not None else ())
     folder = store_upload([(f.name, f.getvalue()) for f in files], keep)

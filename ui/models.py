@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import Case
+from survival_core.cohort.clinical_schema import CohortSchema
 
 MODEL_CHOICE = "model_choice"
 #: The choices the sidebar picker listed on this script run (the pages reuse them).
@@ -73,6 +74,19 @@ def model_choices() -> list[ModelChoice]:
         model = json.loads((default / "card.json").read_text()).get("model", "model")
         choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
     return choices
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _model_schema(folder: str, modified: float) -> CohortSchema | None:
+    """A model's own clinical schema, read once per model version (``modified``)."""
+    from survival_core.cohort.clinical_schema import model_schema
+
+    return model_schema(folder)
+
+
+def chosen_schema(choice: ModelChoice | None) -> CohortSchema | None:
+    """The clinical schema the chosen model carries (a model of an own cohort), else None."""
+    return None if choice is None else _model_schema(str(choice.folder), choice.modified)
 
 
 def listed_choices() -> list[ModelChoice]:

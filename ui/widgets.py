@@ -14,7 +14,7 @@ import SimpleITK as sitk
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.cohort.clinical_schema import CohortSchema, model_schema
+from survival_core.cohort.clinical_schema import CohortSchema
 from survival_core.cohort.demo import image_model_dir
 from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, validate_clinical
@@ -37,7 +37,7 @@ from survival_core.viewer.slices import (
     make_overlay,
     n_slices,
 )
-from ui.models import ModelChoice, chosen_model, explanation, listed_choices
+from ui.models import ModelChoice, chosen_model, chosen_schema, explanation, listed_choices
 from ui.state import CLINICAL_EDITS, clinical_values, show_error
 
 if TYPE_CHECKING:
@@ -418,7 +418,7 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     """The case's clinical values with units, and a form to complete or correct them: the
     variables, checks and missing-value report of the chosen model's own schema when it carries
     one (a model of an own cohort), else the HCC schema's."""
-    schema = model_schema(choice.folder) if choice is not None else None
+    schema = chosen_schema(choice)
     variables = _form_variables(schema)
     values = clinical_values(case)
     missing = [var.label for var in variables if values.get(var.name) is None]

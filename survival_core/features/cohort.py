@@ -36,6 +36,7 @@ from survival_core.features.radiomics import extract_case, feature_names
 from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
 from survival_core.features.table import write_feature_table
 from survival_core.io.case_loader import load_case
+from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import update_from_file
 from survival_core.paths import data_subdir
 
@@ -244,7 +245,10 @@ Progress = Callable[[int, int, CaseOutcome, str], None]
 
 def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
     """(case id, case folder) of every case in the cohort's manifest, in manifest order."""
-    manifest = read_manifest(cohort)
+    return _cases_of(read_manifest(cohort))
+
+
+def _cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
     return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
 
 
@@ -374,30 +378,26 @@ def _check_site(outcome: CaseOutcome, columns: list[str], site: str | None) -> C
     )
 
 
-def _manifest_value(cohort: Path | str, column: str) -> str | None:
+def _one_value(manifest: pd.DataFrame, column: str) -> str | None:
     """The one value of a manifest column over the cohort (None when absent, empty or mixed)."""
-    manifest = read_manifest(Path(cohort))
     if column not in manifest.columns:
         return None
     values = set(manifest[column].dropna().astype(str))
     return values.pop() if len(values) == 1 else None
 
 
-def cohort_site(cohort: Path | str) -> str | None:
-    """The site of a cohort folder from its manifest's ``site`` column (None when absent or mixed)."""
-    return _manifest_value(cohort, "site")
-
-
 def cohort_modality(cohort: Path | str) -> str:
-    """The cohort's modality: the manifest's ``modality`` column, else its first case's (read from
-    the DICOM headers; volume files carry none and count as CT)."""
-    given = _manifest_value(cohort, "modality")
+    """The cohort's modality: the manifest's ``modality`` column, else the headers of its first
+    DICOM case's image series (volume files carry none and count as CT)."""
+    manifest = read_manifest(Path(cohort))
+    given = _one_value(manifest, "modality")
     if given:
         return given.upper()
-    cases = cohort_cases(Path(cohort))
-    if not cases:
+    dicom = manifest[manifest["format"] == "dicom"]
+    if dicom.empty:
         return "CT"
-    return load_case(cases[0][1], require=()).modality
+    listed = series_summary(scan_dicom(dicom.iloc[0]["image"]))
+    return next((s for s in listed if s.default), listed[0]).modality
 
 
 def extract_cohort(
@@ -413,15 +413,16 @@ def extract_cohort(
     """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`.
     ``site`` defaults to the manifest's; the manifest's ``modality`` column, where it has one, says
     what the volume files are (``modality`` only stands in for it)."""
+    manifest = read_manifest(Path(cohort))
     return extract_cases(
-        cohort_cases(Path(cohort)),
+        _cases_of(manifest),
         settings,
         workers,
         mapper,
         use_cache,
         progress,
-        site=site or cohort_site(cohort),
-        modality=_manifest_value(cohort, "modality") or modality,
+        site=site or _one_value(manifest, "site"),
+        modality=_one_value(manifest, "modality") or modality,
     )
 
 

@@ -37,9 +37,11 @@ from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     DicomInventory,
     SeriesInfo,
+    SeriesSummary,
     read_dicom,
     read_series,
     scan_dicom,
+    series_summary,
 )
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
@@ -164,14 +166,9 @@ def _is_mask_like(path: Path, root: Path) -> bool:
     )
 
 
-def _structure_sets(inventory: DicomInventory) -> list[Any]:
-    """The RTSTRUCT and SEG entries of an inventory (SEG where the inventory lists them)."""
-    return list(inventory.annotations)
-
-
 def _pick_structure_set(inventory: DicomInventory, info: SeriesInfo) -> Any:
     """The structure set (RTSTRUCT or SEG entry) drawn on this series, else on its frame of reference."""
-    entries = _structure_sets(inventory)
+    entries = inventory.annotations
     if not entries:
         raise RTStructError(
             f"No RTSTRUCT or SEG found in {inventory.source}; the masks cannot be made."
@@ -247,7 +244,7 @@ def _load_dicom(
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     pseudonym = case_pseudonym(header)
-    if not explicit and not require and not _structure_sets(inventory):
+    if not explicit and not require and not inventory.annotations:
         return image, info, {}, list(info.warnings), pseudonym
     structure_set = _read_structure_set(_pick_structure_set(inventory, info).path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
@@ -341,21 +338,26 @@ def load_case(
     )
 
 
-def list_structures(path: Path | str) -> list[str]:
-    """Structure names a case offers for role mapping: RTSTRUCT ROI / SEG segment names, or mask
-    file names."""
+def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary]]:
+    """What a case offers for role mapping, from one read of its headers: the structure names
+    (RTSTRUCT ROI / SEG segment names, or mask file names) and, for DICOM, its image series."""
     path = Path(path)
     with _case_root(path) as (root, _):
         volumes = _volumes(root)
         if volumes:
-            return [v.relative_to(root).as_posix() for v in volumes if not _is_image_like(v, root)]
+            names = [v.relative_to(root).as_posix() for v in volumes if not _is_image_like(v, root)]
+            return names, []
         inventory = scan_dicom(root)
         names = [
-            n
-            for entry in _structure_sets(inventory)
-            for n in _read_structure_set(entry.path).roi_names
+            n for entry in inventory.annotations for n in _read_structure_set(entry.path).roi_names
         ]
-    return list(dict.fromkeys(names))
+        return list(dict.fromkeys(names)), series_summary(inventory)
+
+
+def list_structures(path: Path | str) -> list[str]:
+    """Structure names a case offers for role mapping: RTSTRUCT ROI / SEG segment names, or mask
+    file names."""
+    return describe_structures(path)[0]
 
 
 def load_case_files(

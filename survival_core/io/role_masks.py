@@ -16,8 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
-from survival_core.io.structures import role_candidates
-from survival_core.io.volume import is_volume_file, volume_stem
+from survival_core.io.structures import role_candidates, structure_key
 
 
 @dataclass
@@ -56,11 +55,6 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     )
 
 
-def _match_key(name: str) -> str:
-    """The part of a structure's name that says what it is ('lung.nii.gz' -> 'lung')."""
-    return volume_stem(name) if is_volume_file(name) else name
-
-
 def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
     what = "GTV (tumour)" if role == "gtv" else (site or "organ")
     listed = ", ".join(map(repr, names)) or "none"
@@ -94,7 +88,7 @@ def assign_roles(
             )
     taken = {n for listed in chosen.values() for n in listed}
     free = [n for n in names if n not in taken]
-    by_key = {_match_key(n): n for n in free}
+    by_key = {structure_key(n): n for n in free}
     found = role_candidates(list(by_key), site)
     warnings: list[str] = []
     if "gtv" not in chosen and found.gtv:
@@ -131,7 +125,7 @@ def assign_roles(
             chosen["organ"] = [by_key[k] for k in found.organs[hosting[0]]]
             masks["organ"] = organs[hosting[0]]
     elif chosen.get("organ") and case_site is None:
-        keys = [_match_key(n) for n in chosen["organ"]]
+        keys = [structure_key(n) for n in chosen["organ"]]
         sites = {s for s in role_candidates(keys).organs}
         case_site = next(iter(sites)) if len(sites) == 1 else None
     for role in require:

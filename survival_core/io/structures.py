@@ -203,6 +203,14 @@ def match_role(name: str, site: str | None = None) -> str | None:
     return None if found is None else found.role
 
 
+def structure_key(name: str) -> str:
+    """The part of a structure's name that says what it is: a mask file's stem
+    ('lung.nii.gz' -> 'lung'), an RTSTRUCT ROI or SEG segment name as it is."""
+    from survival_core.io.volume import is_volume_file, volume_stem
+
+    return volume_stem(name) if is_volume_file(name) else name
+
+
 def as_names(value: str | Sequence[str]) -> list[str]:
     """One structure name or several, as a list."""
     return [value] if isinstance(value, str) else list(value)

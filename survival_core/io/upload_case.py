@@ -16,11 +16,11 @@ from pathlib import Path
 from survival_core.case import Case
 from survival_core.cohort.clinical_schema import CohortSchema
 from survival_core.errors import InputError
-from survival_core.io.case_loader import IMAGE_STEMS, list_structures, load_case
+from survival_core.io.case_loader import IMAGE_STEMS, describe_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
-from survival_core.io.dicom_series import SeriesSummary, scan_dicom, series_summary
+from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
-from survival_core.io.structures import role_candidates
+from survival_core.io.structures import RoleCandidates, role_candidates, structure_key
 from survival_core.io.volume import is_volume_file, volume_stem
 
 
@@ -37,11 +37,15 @@ class UploadContents:
     clinical_csv: Path | None = None
     series: list[SeriesSummary] = field(default_factory=list)
 
+    def _candidates(self, site: str | None = None) -> tuple[dict[str, str], RoleCandidates]:
+        """What each structure's name says (key -> name) and the role candidates by key."""
+        keys = {structure_key(n): n for n in self.structures}
+        return keys, role_candidates(list(keys), site)
+
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
         when one site's organ names occur (the loader still checks that it surrounds the GTV)."""
-        keys = {volume_stem(n) if is_volume_file(n) else n: n for n in self.structures}
-        found = role_candidates(list(keys), site)
+        keys, found = self._candidates(site)
         roles = {"gtv": [keys[k] for k in found.gtv]} if found.gtv else {}
         if len(found.organs) == 1:
             roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
@@ -50,14 +54,12 @@ class UploadContents:
     def roles_clear(self) -> bool:
         """Whether the names leave nothing to ask: a GTV is found, and the organ is either found
         or absent (no structure is named like an organ of any site)."""
-        keys = [volume_stem(n) if is_volume_file(n) else n for n in self.structures]
-        found = role_candidates(keys)
+        found = self._candidates()[1]
         return bool(found.gtv) and len(found.organs) <= 1
 
     def suggested_site(self) -> str | None:
         """The site whose organ the structure names show, when exactly one does."""
-        keys = [volume_stem(n) if is_volume_file(n) else n for n in self.structures]
-        sites = role_candidates(keys).sites
+        sites = self._candidates()[1].sites
         return sites[0] if len(sites) == 1 else None
 
     def clinical_case_ids(self) -> list[str]:
@@ -100,12 +102,7 @@ def describe_upload(folder: Path) -> UploadContents:
         kind, source = "volumes", folder
     else:
         kind, source = "dicom", folder
-    structures = list(volumes) if kind == "volumes" else list_structures(source)
-    series = (
-        []
-        if kind == "volumes" or (kind == "archive" and _holds_volumes(source))
-        else (series_summary(scan_dicom(source)))
-    )
+    structures, series = (list(volumes), []) if kind == "volumes" else describe_structures(source)
     return UploadContents(
         folder=folder,
         kind=kind,
@@ -116,14 +113,6 @@ def describe_upload(folder: Path) -> UploadContents:
         clinical_csv=clinical_csv,
         series=series,
     )
-
-
-def _holds_volumes(archive: Path) -> bool:
-    """Whether a zip upload holds image and mask volumes (then it has no DICOM series to list)."""
-    import zipfile
-
-    with zipfile.ZipFile(archive) as opened:
-        return any(is_volume_file(name) for name in opened.namelist())
 
 
 def upload_clinical(
