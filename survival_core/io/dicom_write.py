@@ -15,7 +15,7 @@ import random
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import SimpleITK as sitk
@@ -120,6 +120,20 @@ def _stored_mr_pixels(image: sitk.Image) -> tuple[np.ndarray, int, int]:
     return values.astype("<u2"), 0, 12 if high < 4096 else 16
 
 
+class StudyFields(TypedDict, total=False):
+    """Patient, study and device fields shared by the CT and MR writers (defaults in
+    :func:`_write_series`)."""
+
+    patient_name: str | None
+    patient_sex: str
+    study_uid: str | None
+    uid_seed: str | None
+    study_date: str
+    study_time: str
+    manufacturer: str
+    model_name: str
+
+
 def _write_series(
     image: sitk.Image,
     folder: Path,
@@ -128,15 +142,15 @@ def _write_series(
     tags: Mapping[str, Any],
     *,
     patient_id: str,
-    patient_name: str | None,
-    patient_sex: str,
-    study_uid: str | None,
-    uid_seed: str | None,
-    study_date: str,
-    study_time: str,
     series_description: str,
-    manufacturer: str,
-    model_name: str,
+    patient_name: str | None = None,
+    patient_sex: str = "",
+    study_uid: str | None = None,
+    uid_seed: str | None = None,
+    study_date: str = "20200101",
+    study_time: str = "120000",
+    manufacturer: str = "RadSurv",
+    model_name: str = "",
 ) -> dict[str, Any]:
     """Write one file per slice of ``image`` with ``stored`` pixels (array, PixelRepresentation,
     BitsStored) and the modality's own ``tags``; see :func:`write_ct_series` for what it returns."""
@@ -213,18 +227,12 @@ def write_ct_series(
     folder: Path,
     *,
     patient_id: str,
-    patient_name: str | None = None,
-    patient_sex: str = "",
-    study_uid: str | None = None,
-    uid_seed: str | None = None,
-    study_date: str = "20200101",
-    study_time: str = "120000",
-    series_description: str = "Synthetic CT",
-    manufacturer: str = "RadSurv",
-    model_name: str = "",
     kvp: float = 120.0,
+    series_description: str = "Synthetic CT",
+    **study: Unpack[StudyFields],
 ) -> dict[str, Any]:
-    """Write ``image`` (HU) as a CT series, one file per slice, into ``folder`` (created).
+    """Write ``image`` (HU) as a CT series, one file per slice, into ``folder`` (created);
+    ``study`` holds the patient and study fields (:class:`StudyFields`).
 
     Returns the series description the RTSTRUCT writer needs: ``study_uid``, ``series_uid``,
     ``frame_of_reference_uid``, ``sop_instance_uids`` (by slice index), ``sop_class_uid``,
@@ -246,15 +254,8 @@ def write_ct_series(
         "CT",
         tags,
         patient_id=patient_id,
-        patient_name=patient_name,
-        patient_sex=patient_sex,
-        study_uid=study_uid,
-        uid_seed=uid_seed,
-        study_date=study_date,
-        study_time=study_time,
         series_description=series_description,
-        manufacturer=manufacturer,
-        model_name=model_name,
+        **study,
     )
 
 
@@ -263,19 +264,12 @@ def write_mr_series(
     folder: Path,
     *,
     patient_id: str,
-    patient_name: str | None = None,
-    patient_sex: str = "",
-    study_uid: str | None = None,
-    uid_seed: str | None = None,
-    study_date: str = "20200101",
-    study_time: str = "120000",
     series_description: str = "Synthetic T1 MR",
-    manufacturer: str = "RadSurv",
-    model_name: str = "",
     field_strength_t: float = 1.5,
     repetition_time_ms: float = 4.5,
     echo_time_ms: float = 2.1,
     flip_angle_deg: float = 12.0,
+    **study: Unpack[StudyFields],
 ) -> dict[str, Any]:
     """Write ``image`` (MR magnitude, non-negative arbitrary units) as an MR series of a T1-weighted
     3D spoiled gradient echo, one file per slice, into ``folder`` (created); returns what
@@ -305,15 +299,8 @@ def write_mr_series(
         "MR",
         tags,
         patient_id=patient_id,
-        patient_name=patient_name,
-        patient_sex=patient_sex,
-        study_uid=study_uid,
-        uid_seed=uid_seed,
-        study_date=study_date,
-        study_time=study_time,
         series_description=series_description,
-        manufacturer=manufacturer,
-        model_name=model_name,
+        **study,
     )
 
 
