@@ -26,6 +26,7 @@ from survival_core.preprocess.window import (
     Window,
     has_hu,
     percentile_window,
+    site_window,
 )
 from survival_core.viewer.figures import Layer, display_layers, slice_figure
 from survival_core.viewer.slices import (
@@ -50,15 +51,7 @@ NO_IMAGE_MODEL = (
 )
 
 
-#: CT window a case opens in, by site (soft tissue for the others).
-SITE_WINDOWS = {"liver": "liver", "lung": "lung", "brain": "brain"}
-DEFAULT_WINDOW = "abdomen"
 WHOLE_VOLUME = "whole volume"
-
-
-def site_window(site: str | None) -> str:
-    """The CT preset a case of ``site`` opens in."""
-    return SITE_WINDOWS.get(site or "", DEFAULT_WINDOW)
 
 
 def _case_memo(case: Case) -> dict:

@@ -22,7 +22,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from survival_core.case import LEGACY_ROLES
 from survival_core.errors import RTStructError
+from survival_core.io.volume import is_volume_file, volume_stem
 
 GTV_WORDS = frozenset(
     {
@@ -206,8 +208,6 @@ def match_role(name: str, site: str | None = None) -> str | None:
 def structure_key(name: str) -> str:
     """The part of a structure's name that says what it is: a mask file's stem
     ('lung.nii.gz' -> 'lung'), an RTSTRUCT ROI or SEG segment name as it is."""
-    from survival_core.io.volume import is_volume_file, volume_stem
-
     return volume_stem(name) if is_volume_file(name) else name
 
 
@@ -286,8 +286,6 @@ def normalise_roles(roles: Mapping[str, str | Sequence[str]] | None) -> dict[str
     """Role -> list of names from a mapping whose values are one name or several; legacy role
     names (``liver``) read as today's (``organ``). An empty list (or None) says the case has no
     such structure: the role is then not looked for by name."""
-    from survival_core.case import LEGACY_ROLES
-
     out: dict[str, list[str]] = {}
     for role, value in (roles or {}).items():
         names = [n for n in as_names(value or []) if n]

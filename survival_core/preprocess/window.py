@@ -66,6 +66,16 @@ WINDOW_PRESETS: dict[str, Window] = {
 }
 
 
+#: CT window a case of a site opens in (soft tissue for the others).
+SITE_WINDOWS = {"liver": "liver", "lung": "lung", "brain": "brain"}
+DEFAULT_WINDOW = "abdomen"
+
+
+def site_window(site: str | None) -> str:
+    """The CT preset a case of ``site`` is shown in (viewer, report)."""
+    return SITE_WINDOWS.get(site or "", DEFAULT_WINDOW)
+
+
 #: Percentile windows (low %, high %) for images without an absolute scale (MR and others).
 PERCENTILE_WINDOWS: dict[str, tuple[float, float]] = {
     "1-99 %": (1.0, 99.0),

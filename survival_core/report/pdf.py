@@ -25,7 +25,7 @@ from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.io.clinical import BY_NAME
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
-from survival_core.preprocess.window import WINDOW_PRESETS, get_window
+from survival_core.preprocess.window import get_window, site_window
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
@@ -231,10 +231,9 @@ def _features(
 
 
 def _display_window(case: Case, view: SliceView) -> tuple[tuple[float, float], str]:
-    """The site's window for CT (liver, lung, brain; soft tissue otherwise); the slice's 1st-99th
-    percentile otherwise."""
+    """The site's window for CT (:func:`site_window`); the slice's 1st-99th percentile otherwise."""
     if case.modality == "CT":
-        name = case.site if case.site in WINDOW_PRESETS else "mediastinum"
+        name = site_window(case.site)
         window = get_window(name)
         return (
             window.low,
