@@ -1,5 +1,6 @@
 """Cohort page: survival by any variable, univariate Cox table, Spearman maps, distributions by
-risk group, for the demo cohort or tables given by path."""
+risk group, for the demo cohort, an imported cohort or tables given by path; and, for those who
+may, importing a cohort (a download of studies and/or a clinical spreadsheet) in the background."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import streamlit as st
 
 from survival_core.cohort import exploration as ex
 from survival_core.cohort.demo import demo_features_path
+from survival_core.cohort.imported import feature_tables, imported_cohorts
 from survival_core.paths import demo_cohort_dir
-from ui.auth import require
+from ui.auth import permitted, require
+from ui.cohort_import import cohort_reports, import_form, import_jobs
 from ui.state import show_error
 
 FAMILY_LABELS = {"clinical": "Clinical", "radiomics": "Radiomics", "deep": "Deep"}
@@ -32,7 +35,7 @@ def cohort(paths: tuple[str, ...], modified: tuple[float, ...]) -> ex.CohortData
 @st.cache_data(max_entries=32, show_spinner="Fitting one Cox model per variable...")
 def cox_table(paths: tuple[str, ...], modified: tuple[float, ...], columns: tuple[str, ...]):
     data = cohort(paths, modified)
-    return ex.univariate_cox(data.frame, data.y, list(columns))
+    return ex.univariate_cox(data.frame, data.y, list(columns), schema=data.schema)
 
 
 def _modified(paths: list[Path]) -> tuple[float, ...]:
@@ -40,9 +43,14 @@ def _modified(paths: list[Path]) -> tuple[float, ...]:
 
 
 def pick_sources() -> list[Path] | None:
-    source = st.segmented_control(
-        "Cohort", ["Demo cohort", "Tables by path"], default="Demo cohort", key="cohort-source"
-    )
+    imported = [c for c in imported_cohorts() if (c / "clinical.csv").is_file()]
+    sources = ["Demo cohort", *(["Imported cohort"] if imported else []), "Tables by path"]
+    source = st.segmented_control("Cohort", sources, default="Demo cohort", key="cohort-source")
+    if source == "Imported cohort":
+        folder = st.selectbox(
+            "Imported cohort", imported, format_func=lambda p: p.name, key="cohort-imported"
+        )
+        return [folder / "clinical.csv", *feature_tables(folder)]
     if source == "Demo cohort":
         clinical = demo_cohort_dir() / "clinical.csv"
         if not clinical.exists():
@@ -72,10 +80,10 @@ def _family_columns(data: ex.CohortData, families: list[str]) -> list[str]:
 
 def km_tab(data: ex.CohortData) -> None:
     columns = list(data.frame.columns)
-    labels = {c: ex.short_label(c) for c in columns}
+    labels = {c: ex.short_label(c, schema=data.schema) for c in columns}
     left, middle, right = st.columns([2, 1, 1])
     column = left.selectbox("Variable", columns, format_func=labels.get, key="km-variable")
-    var = ex.variable(data.frame[column])
+    var = ex.variable(data.frame[column], data.schema)
     rules = ex.rules_for(var)
     rule = middle.selectbox("Split", rules, format_func=RULE_LABELS.get, key=f"km-rule-{column}")
     threshold = None
@@ -86,7 +94,7 @@ def km_tab(data: ex.CohortData) -> None:
             format="%.4g",
             key=f"km-threshold-{column}",
         )
-    result = ex.km_by(data.frame, data.y, column, rule, threshold)
+    result = ex.km_by(data.frame, data.y, column, rule, threshold, schema=data.schema)
     st.plotly_chart(result.figure, key="km-chart")
     for note in result.split.notes:
         st.caption(note)
@@ -116,7 +124,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, 
         st.info("Choose at least one group of variables.")
         return
     table = cox_table(paths, modified, tuple(columns))
-    units = [ex.variable(data.frame[c]).unit for c in table["variable"]]
+    units = [ex.variable(data.frame[c], data.schema).unit for c in table["variable"]]
     shown = pd.DataFrame(
         {
             "variable": table["label"],
@@ -175,6 +183,7 @@ def correlation_tab(data: ex.CohortData) -> None:
         grouped[rows],
         None if others == rows else grouped[others],
         title=f"Spearman correlation: {FAMILY_LABELS[rows]} vs {FAMILY_LABELS[others]}",
+        schema=data.schema,
     )
     st.plotly_chart(figure, key="corr-chart")
     for note in notes:
@@ -211,23 +220,28 @@ def distribution_tab(data: ex.CohortData) -> None:
             st.info("No usable model: patients are split at the median of a variable instead.")
     if found is None:
         by = st.selectbox(
-            "Split at the median of", columns, format_func=ex.short_label, key="dist-split"
+            "Split at the median of",
+            columns,
+            format_func=lambda c: ex.short_label(c, schema=data.schema),
+            key="dist-split",
         )
-        split = ex.split_groups(data.frame[by], "median")
+        split = ex.split_groups(data.frame[by], "median", schema=data.schema)
         found = split.groups, split.description
     groups, description = found
     st.caption(f"Groups: {description}.")
     families = [f for f, cols in data.families().items() if cols]
     family = st.selectbox("Features", families, format_func=FAMILY_LABELS.get, key="dist-family")
-    table = ex.distributions_by_group(data.frame, data.families()[family], groups)
+    table = ex.distributions_by_group(data.frame, data.families()[family], groups, data.schema)
     table = table.sort_values("p", na_position="last")
     feature = st.selectbox(
         "Feature (smallest Mann-Whitney p first)",
         list(table["variable"]),
-        format_func=ex.short_label,
+        format_func=lambda c: ex.short_label(c, schema=data.schema),
         key="dist-feature",
     )
-    st.plotly_chart(ex.distribution_figure(data.frame, feature, groups), key="dist-chart")
+    st.plotly_chart(
+        ex.distribution_figure(data.frame, feature, groups, data.schema), key="dist-chart"
+    )
     st.dataframe(
         table,
         hide_index=True,
@@ -239,8 +253,25 @@ def distribution_tab(data: ex.CohortData) -> None:
     )
 
 
+def import_part() -> None:
+    """Import a cohort; follow the jobs; read and act on a cohort's import reports."""
+    try:
+        import_form()
+        st.subheader("Import jobs")
+        import_jobs()
+        st.subheader("Imported cohorts")
+        cohort_reports()
+    except Exception as error:  # noqa: BLE001 - every failure is shown, none as a traceback
+        show_error(error)
+
+
 st.title("Cohort")
 require("explore_cohort")
+if permitted("import_cohort"):
+    mode = st.segmented_control("Mode", ["Explore", "Import"], default="Explore", key="cohort-mode")
+    if mode == "Import":
+        import_part()
+        st.stop()
 try:
     sources = pick_sources()
     if not sources:

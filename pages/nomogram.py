@@ -11,7 +11,6 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError
-from survival_core.io.clinical import BY_NAME
 from survival_core.models.scoring import LoadedModel, case_features
 from survival_core.nomogram import (
     Nomogram,
@@ -65,8 +64,7 @@ def _widget(var: NomogramVariable, value, key: str):
         return st.selectbox(
             var.label, var.levels, index=index, key=key, placeholder="missing: imputed"
         )
-    schema = BY_NAME.get(var.name)
-    bounds = (None, None) if schema is None else (schema.low, schema.high)
+    bounds = (None, None) if var.clinical is None else (var.clinical.low, var.clinical.high)
     if var.whole_numbers:
         cast, step = int, 1
     else:

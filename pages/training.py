@@ -16,13 +16,13 @@ from ui.training import (
     checked_config,
     compare_runs,
     config_form,
-    jobs_panel,
     promote_panel,
     run_details,
     run_label,
     runs_table,
     study_configs,
     template,
+    training_jobs,
 )
 
 st.title("Training")
@@ -57,7 +57,7 @@ with new_tab:
 try:
     store = current_store()
     with jobs_tab:
-        jobs_panel(store)
+        training_jobs(store)
     with runs_tab:
         store.reap_dead_runs()
         active = store.active_model()
@@ -74,7 +74,7 @@ try:
             )
         else:
             st.dataframe(
-                runs_table(runs, cancelled_runs(list_jobs())),
+                runs_table(runs, cancelled_runs(list_jobs("train"))),
                 hide_index=True,
                 width="stretch",
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SUBFOLDERS = ("cases", "cache", "features", "models", "runs", "logs", "demo", "tmp")
+SUBFOLDERS = ("cases", "cache", "features", "models", "runs", "logs", "demo", "tmp", "cohorts")
 
 
 def data_dir() -> Path:

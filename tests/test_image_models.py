@@ -220,7 +220,18 @@ def test_fusion_round_trip_and_clear_errors(bright_tumours, tmp_path):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("age", True), ("sex=M", True), ("bclc=C", True), ("original_glcm_Contrast", False)],
+    [
+        ("age", True),
+        ("sex=M", True),
+        ("bclc=C", True),
+        ("T Stage=T2", True),  # an own cohort's variables are clinical too
+        ("dose_gy", True),
+        ("original_glcm_Contrast", False),
+        ("wavelet-LLH_glszm_ZoneEntropy", False),
+        ("gtv__lloydmax8__glcm__Id", False),
+        ("deep_0012", False),
+        ("dsfr_03", False),
+    ],
 )
 def test_is_clinical(name, expected):
     assert is_clinical(name) is expected

@@ -116,7 +116,7 @@ def test_a_tiny_run_finishes_and_is_tracked(jobs, cohort, store):
     assert runs.loc[job.run_id, "status"] == "FINISHED"
     assert runs.loc[job.run_id, "c_index"] == pytest.approx(result["metrics"]["c_index"])
     progress = job.progress()
-    assert (progress.folds_done, progress.folds_total, progress.fraction) == (1, 1, 1.0)
+    assert (progress.done, progress.total, progress.unit, progress.fraction) == (1, 1, "fold", 1.0)
     assert "fold 1/1" in job.log_tail(50)
     assert len(job.log_tail(2).splitlines()) == 2
     # the config it ran sits next to its log, paths resolved

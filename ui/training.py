@@ -16,6 +16,7 @@ import plotly.io as pio
 import streamlit as st
 import yaml
 
+from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
 from survival_core.features.selection import REDUCTIONS
@@ -27,9 +28,10 @@ from survival_core.runs.config import (
     RunConfig,
     loads_config,
 )
-from survival_core.runs.jobs import Job, cancel, list_jobs
+from survival_core.runs.jobs import Job
 from survival_core.runs.store import RunRecord, RunStore
 from ui.auth import record as record_action
+from ui.jobs import jobs_panel, when
 from ui.state import show_error
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
@@ -48,8 +50,6 @@ FIGURES = {
     "calibration": "Calibration",
     "decision_curve": "Decision curve",
 }
-REFRESH_S = 2.0
-RUNNING_JOBS = "training_running_jobs"
 
 
 # -- the run form ----------------------------------------------------------------------------
@@ -100,6 +100,24 @@ def _parse_params(text: str) -> dict[str, Any]:
     return params
 
 
+def cohort_input(current: str, key: str) -> str:
+    """The run's cohort: the demo, an imported cohort (by folder) or any folder typed."""
+    other = "another folder..."
+    choices = list(dict.fromkeys(["demo", *(str(c) for c in imported_cohorts()), current]))
+    chosen = st.selectbox(
+        "Cohort",
+        [*choices, other],
+        index=choices.index(current),
+        format_func=lambda c: c if c in ("demo", other) else f"{Path(c).name} ({c})",
+        key=f"{key}-cohort-choice",
+        help="`demo` (the bundled synthetic cohort), a cohort imported on the Cohort page, or "
+        "a folder with manifest.csv and clinical.csv",
+    )
+    if chosen != other:
+        return chosen
+    return st.text_input("Cohort folder", key=f"{key}-cohort")
+
+
 def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
     """Widgets for the main choices of a run, pre-filled from ``raw``; returns the config mapping
     (``raw``'s other keys kept). Raises ConfigError when the model parameters are not YAML."""
@@ -114,12 +132,7 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
     left, right = st.columns(2)
     with left:
         data["name"] = st.text_input("Run name", data.get("name", ""), key=f"{key}-name")
-        data["cohort"] = st.text_input(
-            "Cohort",
-            str(data.get("cohort", "demo")),
-            key=f"{key}-cohort",
-            help="`demo` (the bundled synthetic cohort) or a folder with manifest.csv",
-        )
+        data["cohort"] = cohort_input(str(data.get("cohort", "demo")), key)
         features["clinical"] = st.checkbox(
             "Clinical variables", features.get("clinical", True), key=f"{key}-clinical"
         )
@@ -234,66 +247,9 @@ def checked_config(data: dict[str, Any], base_dir: Path | None, key: str) -> Run
 
 
 # -- jobs ------------------------------------------------------------------------------------
-def jobs_panel(store: RunStore) -> None:
-    """Running jobs with live progress, log tail and a cancel button; the recent ended jobs.
-    Refreshes itself every :data:`REFRESH_S` seconds while a job runs."""
-    running = any(job.alive() for job in list_jobs())
-    st.fragment(run_every=REFRESH_S if running else None)(_jobs_body)(store)
-
-
-def _jobs_body(store: RunStore) -> None:
-    jobs = list_jobs()
-    running = [job for job in jobs if job.status == "running"]
-    ids = {job.job_id for job in running}
-    seen = st.session_state.get(RUNNING_JOBS, set())
-    st.session_state[RUNNING_JOBS] = ids
-    if seen - ids:  # a job ended since the last refresh: redraw the whole page (runs table)
-        st.rerun()
-    if not jobs:
-        st.info("No training jobs yet.")
-        return
-    for job in running:
-        with st.container(border=True):
-            progress = job.progress()
-            folds = (
-                f" · fold {progress.folds_done}/{progress.folds_total}"
-                if progress.folds_total
-                else ""
-            )
-            st.markdown(f"**{job.label}** · started {_when(job.started)}{folds}")
-            st.progress(progress.fraction, text=progress.stage[:120])
-            st.code(job.log_tail(12) or "(starting)", language=None)
-            if st.button("Cancel", key=f"cancel-{job.job_id}", icon=":material/cancel:"):
-                cancel(job, store=store)
-                record_action("train_cancel", job.run_id or job.job_id)
-                st.rerun()
-    ended = [job for job in jobs if job.job_id not in ids][:20]
-    if ended:
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "job": [job.label for job in ended],
-                    "status": [job.status for job in ended],
-                    "started": [_when(job.started) for job in ended],
-                    "run": [job.run_id or "" for job in ended],
-                    "error": [job.error() or "" for job in ended],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-        shown = st.selectbox(
-            "Log of", ended, format_func=lambda job: f"{job.label} ({job.status})", key="job-log"
-        )
-        if shown is not None:
-            st.code(shown.log_tail(40) or "(empty)", language=None)
-
-
-def _when(iso: str | pd.Timestamp | None) -> str:
-    """A time as 'YYYY-MM-DD HH:MM UTC' ('' when unknown)."""
-    if iso is None or pd.isna(iso):
-        return ""
-    return pd.Timestamp(iso).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+def training_jobs(store: RunStore) -> None:
+    """The training jobs: live progress and cancel, then the ended ones with their run ids."""
+    jobs_panel("train", store=store, columns={"run": lambda job: job.run_id or ""})
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -332,7 +288,7 @@ def _duration(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
 
 
 def run_label(row: Mapping[str, Any]) -> str:
-    return f"{row['name']} · {_when(row['start_time'])} · {row['status']} · {row['run_id'][:8]}"
+    return f"{row['name']} · {when(row['start_time'])} · {row['status']} · {row['run_id'][:8]}"
 
 
 def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.DataFrame:
@@ -356,7 +312,7 @@ def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.Data
         column = f"td_auc_{h:g}"
         values = runs[column] if column in runs else pd.Series(np.nan, index=runs.index)
         table[f"td-AUC {_horizon_label(h)}"] = values.round(3)
-    table["started"] = [_when(t) for t in runs["start_time"]]
+    table["started"] = [when(t) for t in runs["start_time"]]
     table["duration"] = [
         _duration(s, e) for s, e in zip(runs["start_time"], runs["end_time"], strict=True)
     ]

@@ -4,10 +4,11 @@ group. Times are in days (shown in months); every number comes with the patients
 
 Encoding (shared by every analysis, so a variable means the same on each tab):
 
-- clinical variables of :data:`~survival_core.io.clinical.SCHEMA`: categories by their schema
-  order (sex M < F is binary F vs M; Child-Pugh A < B < C, BCLC 0 < A < B < C < D and mRECIST
-  CR < PR < SD < PD are ordinal, one hazard ratio per step), yes/no variables as 0/1, numbers as
-  they are (with the schema's unit);
+- clinical variables of the cohort's schema (its ``schema.yaml`` beside the clinical table, else
+  the demo's HCC schema, :func:`~survival_core.cohort.clinical_schema.hcc_schema`): categories by
+  their schema order (HCC: sex M < F is binary F vs M; Child-Pugh A < B < C, BCLC
+  0 < A < B < C < D and mRECIST CR < PR < SD < PD are ordinal, one hazard ratio per step), yes/no
+  variables as 0/1, numbers as they are (with the schema's label and unit);
 - any other column: yes/no values as 0/1, numbers as they are, text with two levels as binary
   (alphabetical order); text with more levels is nominal: it can be split on, not ranked or
   entered in a Cox model as one number.
@@ -30,6 +31,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
+from survival_core.cohort.clinical_schema import (
+    CATEGORY,
+    YES_NO,
+    CohortSchema,
+    SchemaVariable,
+    hcc_schema,
+    model_schema,
+)
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import two_sided_z
 from survival_core.evaluation.comparison import benjamini_hochberg
@@ -42,7 +51,7 @@ from survival_core.evaluation.risk_groups import (
     logrank_groups,
 )
 from survival_core.explain.correlation import heatmap_figure, spearman_matrix
-from survival_core.io.clinical import BY_NAME
+from survival_core.features.table import DEEP_PREFIX, DSFR_PREFIX
 from survival_core.io.tables import load_model_table
 from survival_core.outcome import Outcome, survival_arrays
 from survival_core.viewer.curves import GROUP_COLOURS, PALETTE, km_figure
@@ -58,9 +67,15 @@ MAX_LEVELS = 8
 #: Column families for the correlation maps; deep features are the ``deep_*`` columns that
 #: :mod:`survival_core.features.deep` writes (its PREFIX; importing it would load torch).
 FAMILIES = ("clinical", "radiomics", "deep")
-DEEP_PREFIX = "deep_"
 #: Tick labels longer than this are shortened (the full name stays on hover).
 LABEL_WIDTH = 32
+#: The clinical schema of a cohort without its own (the demo's HCC variables).
+DEMO_SCHEMA = hcc_schema()
+
+
+def _clinical(name: str, schema: CohortSchema | None) -> SchemaVariable | None:
+    """Column ``name``'s variable in ``schema`` (None: :data:`DEMO_SCHEMA`); None if not one."""
+    return next((v for v in (schema or DEMO_SCHEMA).variables if v.name == name), None)
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -68,29 +83,31 @@ LABEL_WIDTH = 32
 
 @dataclass(frozen=True)
 class CohortData:
-    """A cohort's columns (index case_id), its outcome (days) and what was noticed reading it."""
+    """A cohort's columns (index case_id), its outcome (days), what was noticed reading it and
+    the schema of its clinical variables (labels, units, category order)."""
 
     frame: pd.DataFrame
     y: np.ndarray
     sources: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
+    schema: CohortSchema = DEMO_SCHEMA
 
     @property
     def n_events(self) -> int:
         return int(survival_arrays(self.y)[0].sum())
 
     def families(self) -> dict[str, list[str]]:
-        """Columns by family: clinical (schema variables), radiomics (other), deep (``deep_*``)."""
+        """Columns by family: clinical (schema variables), deep (``deep_*``, ``dsfr_*``),
+        radiomics (the others)."""
         out: dict[str, list[str]] = {name: [] for name in FAMILIES}
         for column in self.frame.columns:
             name = str(column)
-            family = (
-                "clinical"
-                if name in BY_NAME
-                else "deep"
-                if name.startswith(DEEP_PREFIX)
-                else "radiomics"
-            )
+            if name in self.schema.names:
+                family = "clinical"
+            elif name.startswith((DEEP_PREFIX, DSFR_PREFIX)):
+                family = "deep"
+            else:
+                family = "radiomics"
             out[family].append(name)
         return out
 
@@ -112,11 +129,14 @@ def load_cohort(paths: Sequence[Path | str]) -> CohortData:
     """Tables (cohort folders, CSV, Parquet) joined on case_id; one of them holds time and event.
 
     Rows without a usable outcome and cases missing from a table are left out with a note
-    (:func:`survival_core.io.tables.load_model_table`).
+    (:func:`survival_core.io.tables.load_model_table`). The clinical schema is the
+    ``schema.yaml`` beside the first table that has one, else :data:`DEMO_SCHEMA`.
     """
     files = [f for p in paths for f in cohort_sources(p)]
     table = load_model_table(files)
-    return CohortData(table.X, table.y, tuple(str(f) for f in files), list(table.notes))
+    found = (model_schema(f.parent) for f in files)
+    schema = next((s for s in found if s is not None), DEMO_SCHEMA)
+    return CohortData(table.X, table.y, tuple(str(f) for f in files), list(table.notes), schema)
 
 
 # --- variables -----------------------------------------------------------------------------------
@@ -178,15 +198,17 @@ def _category_index(value: object, levels: tuple[str, ...], name: str) -> int:
     )
 
 
-def variable(values: pd.Series) -> Variable:
-    """``values`` (one column, index case_id) encoded as described in the module notes."""
+def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
+    """``values`` (one column, index case_id) encoded as described in the module notes, its
+    label and unit from ``schema`` (None: :data:`DEMO_SCHEMA`)."""
     name = str(values.name)
-    spec = BY_NAME.get(name)
+    spec = _clinical(name, schema)
     unit = spec.unit if spec else ""
-    label = (spec.label if spec else name) + (f" ({unit})" if unit else "")
+    label = (spec.label or name) if spec else name
+    label += f" ({unit})" if unit else ""
     present = values.dropna()
     bools = present.map(_bool_value)
-    if spec is not None and spec.kind == "category":
+    if spec is not None and spec.kind == CATEGORY:
         levels = spec.categories
         codes = present.map(lambda v: _category_index(v, levels, name)).astype(float)
         kind = "binary" if len(levels) == 2 else "ordinal"
@@ -194,7 +216,7 @@ def variable(values: pd.Series) -> Variable:
         levels = tuple(str(c) for c in values.dtype.categories)
         codes = pd.Series(values.cat.codes, index=values.index)[present.index].astype(float)
         kind = "binary" if len(levels) == 2 else "ordinal"
-    elif (spec is not None and spec.kind == "bool") or (present.size and bools.notna().all()):
+    elif (spec is not None and spec.kind == YES_NO) or (present.size and bools.notna().all()):
         if bools.isna().any():
             bad = present[bools.isna()].iloc[0]
             raise InputError(f"Column {name!r} has the value {bad!r}; expected true/false.")
@@ -267,16 +289,21 @@ class Split:
         return f"{self.variable.label} split {self.how}"
 
 
-def split_groups(values: pd.Series, rule: str = "auto", threshold: float | None = None) -> Split:
+def split_groups(
+    values: pd.Series,
+    rule: str = "auto",
+    threshold: float | None = None,
+    schema: CohortSchema | None = None,
+) -> Split:
     """Split patients by ``values`` (one column, index case_id).
 
     ``rule``: "levels" (categories, or the distinct values of a number with few of them),
     "median" (at or below vs above), "tertiles" (at or below the 1st, up to the 2nd, above it),
     "threshold" (at or below ``threshold``, in the variable's unit, vs above); "auto" is levels
     for categorical variables and the median otherwise. Patients with a missing value are in no
-    group and counted in :attr:`Split.n_missing`.
+    group and counted in :attr:`Split.n_missing`. ``schema``: the cohort's (see :func:`variable`).
     """
-    var = variable(values)
+    var = variable(values, schema)
     if var.n_missing == len(var.values):
         raise InputError(f"{var.label} has no value in this cohort; it cannot split it.")
     allowed = rules_for(var)
@@ -354,13 +381,14 @@ def km_by(
     rule: str = "auto",
     threshold: float | None = None,
     time_unit: str = "months",
+    schema: CohortSchema | None = None,
 ) -> GroupSurvival:
     """Kaplan-Meier curves of the cohort split by ``column`` (see :func:`split_groups`), with the
     log-rank p (k-group for more than two groups) in the figure."""
     if column not in frame.columns:
         raise InputError(f"The cohort has no column {column!r}.")
     event, time = survival_arrays(y)
-    split = split_groups(frame[column], rule, threshold)
+    split = split_groups(frame[column], rule, threshold, schema)
     labels = split.groups.to_numpy()
     kept = split.groups.notna().to_numpy()
     curves = {g: kaplan_meier((event[labels == g], time[labels == g])) for g in split.order}
@@ -445,7 +473,11 @@ def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> di
 
 
 def univariate_cox(
-    frame: pd.DataFrame, y: Outcome, columns: Sequence[str], level: float = 0.95
+    frame: pd.DataFrame,
+    y: Outcome,
+    columns: Sequence[str],
+    level: float = 0.95,
+    schema: CohortSchema | None = None,
 ) -> pd.DataFrame:
     """One Cox model per column (lifelines, Efron ties): hazard ratio per unit (per step or level
     for categories; ``scale`` says which) and per standard deviation for continuous variables,
@@ -458,7 +490,8 @@ def univariate_cox(
     event, time = survival_arrays(y)
     z = two_sided_z(level)
     table = pd.DataFrame(
-        [_cox_row(variable(frame[c]), event, time, z) for c in columns], columns=COX_COLUMNS
+        [_cox_row(variable(frame[c], schema), event, time, z) for c in columns],
+        columns=COX_COLUMNS,
     )
     tested = table["p"].notna().to_numpy()
     table["q"] = np.nan
@@ -470,13 +503,15 @@ def univariate_cox(
 # --- correlations --------------------------------------------------------------------------------
 
 
-def short_label(name: str, width: int = LABEL_WIDTH) -> str:
-    """A readable tick label: the schema label of a clinical variable; a long radiomics name
-    ``roi__quantiser__class__FeatureName`` as ``roi·quantiser·class·FN`` (CamelCase initials of
-    the feature, as in the IBSI tables), then without inner vowels in the leading parts
-    (``liver_minus_gtv`` -> ``lvr_mns_gtv``); anything still too long cut with an ellipsis."""
-    if name in BY_NAME:
-        return BY_NAME[name].label
+def short_label(name: str, width: int = LABEL_WIDTH, schema: CohortSchema | None = None) -> str:
+    """A readable tick label: the label of a clinical variable of ``schema`` (None:
+    :data:`DEMO_SCHEMA`); a long radiomics name ``roi__quantiser__class__FeatureName`` as
+    ``roi·quantiser·class·FN`` (CamelCase initials of the feature, as in the IBSI tables), then
+    without inner vowels in the leading parts (``liver_minus_gtv`` -> ``lvr_mns_gtv``); anything
+    still too long cut with an ellipsis."""
+    spec = _clinical(name, schema)
+    if spec is not None:
+        return spec.label or name
     parts = name.split("__")
     if len(name) <= width or len(parts) < 2:
         return name if len(name) <= width else name[: width - 1] + "…"
@@ -488,9 +523,11 @@ def short_label(name: str, width: int = LABEL_WIDTH) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
-def short_labels(names: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
+def short_labels(
+    names: Sequence[str], width: int = LABEL_WIDTH, schema: CohortSchema | None = None
+) -> list[str]:
     """:func:`short_label` of each name, made unique with #2, #3... where shortening collides."""
-    labels = [short_label(str(n), width) for n in names]
+    labels = [short_label(str(n), width, schema) for n in names]
     seen: dict[str, int] = {}
     out = []
     for label in labels:
@@ -499,10 +536,12 @@ def short_labels(names: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
     return out
 
 
-def _encoded(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+def _encoded(
+    frame: pd.DataFrame, columns: Sequence[str], schema: CohortSchema | None
+) -> tuple[pd.DataFrame, list[str]]:
     encoded, skipped = {}, []
     for column in columns:
-        var = variable(frame[column])
+        var = variable(frame[column], schema)
         if var.kind == "nominal":
             skipped.append(column)
         else:
@@ -520,21 +559,22 @@ def correlation_figure(
     rows: Sequence[str],
     columns: Sequence[str] | None = None,
     title: str = "Spearman correlation",
+    schema: CohortSchema | None = None,
 ) -> tuple[go.Figure, list[str]]:
     """Spearman heat map of ``rows`` against ``columns`` (``rows`` with themselves if None), with
     BH-significant cells starred (:mod:`survival_core.explain.correlation`); ticks show short
     labels, the hover the full column names. Returns the figure and notes."""
-    A, notes = _encoded(frame, rows)
+    A, notes = _encoded(frame, rows, schema)
     B = None
     if columns is not None:
-        B, more = _encoded(frame, columns)
+        B, more = _encoded(frame, columns, schema)
         notes += more
     result = spearman_matrix(A, B)
     figure = heatmap_figure(result, title)
     x, y = list(result.rho.columns), list(result.rho.index)
     height = max(420, 200 + 18 * len(y))
-    figure.update_xaxes(tickvals=x, ticktext=short_labels(x))
-    figure.update_yaxes(tickvals=y, ticktext=short_labels(y))
+    figure.update_xaxes(tickvals=x, ticktext=short_labels(x, schema=schema))
+    figure.update_yaxes(tickvals=y, ticktext=short_labels(y, schema=schema))
     figure.update_layout(height=height, margin={"l": 200, "b": 200})
     return figure, notes + result.notes
 
@@ -576,13 +616,16 @@ def _two_groups(groups: pd.Series) -> tuple[str, str]:
 
 
 def distributions_by_group(
-    frame: pd.DataFrame, columns: Sequence[str], groups: pd.Series
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    groups: pd.Series,
+    schema: CohortSchema | None = None,
 ) -> pd.DataFrame:
     """Per column: n and median in each of two groups, the two-sided Mann-Whitney U p and BH q."""
     first, second = _two_groups(groups)
     rows = []
     for column in columns:
-        var = variable(frame[column])
+        var = variable(frame[column], schema)
         row = {"variable": column, "label": var.label}
         if var.kind == "nominal":
             rows.append(row)
@@ -604,11 +647,13 @@ def distributions_by_group(
     return table
 
 
-def distribution_figure(frame: pd.DataFrame, column: str, groups: pd.Series) -> go.Figure:
+def distribution_figure(
+    frame: pd.DataFrame, column: str, groups: pd.Series, schema: CohortSchema | None = None
+) -> go.Figure:
     """Violin with box and points of ``column`` in each of two groups, Mann-Whitney p in the title."""
     first, second = _two_groups(groups)
-    row = distributions_by_group(frame, [column], groups).iloc[0]
-    var = variable(frame[column])
+    row = distributions_by_group(frame, [column], groups, schema).iloc[0]
+    var = variable(frame[column], schema)
     fig = go.Figure()
     for k, name in enumerate((first, second)):
         values = var.values[(groups == name) & var.values.notna()]

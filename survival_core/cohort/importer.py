@@ -228,13 +228,20 @@ def _find(listed: list[str], names: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def own_entry(roi_map: Mapping[str, Any], patient_id: str, case_id: str) -> dict[str, list[str]]:
+    """The ROI map's entry for one patient, keyed by its PatientID or by its case id (the
+    pseudonym ``import_report.csv`` lists, so a failed patient can be fixed from the report)."""
+    patients = roi_map["patients"]
+    return patients.get(patient_id) or patients.get(case_id) or {}
+
+
 def explicit_roles(
-    roi_map: Mapping[str, Any], patient_id: str, names: tuple[str, ...]
+    roi_map: Mapping[str, Any], own: Mapping[str, list[str]], names: tuple[str, ...]
 ) -> dict[str, list[str]]:
-    """Role -> structure names the ROI map gives this patient. A patient's own entry must match
-    (:class:`InputError` otherwise); default names absent from the structure set leave the role
-    to name matching. An empty list means the patient has no such structure."""
-    own = roi_map["patients"].get(patient_id, {})
+    """Role -> structure names the ROI map gives a patient whose own entry is ``own`` (see
+    :func:`own_entry`). That entry must match (:class:`InputError` otherwise); default names
+    absent from the structure set leave the role to name matching. An empty list means the
+    patient has no such structure."""
     roles: dict[str, list[str]] = {}
     for role in ROLE_KEYS:
         if role in own:
@@ -267,7 +274,10 @@ def _gives_gtv(annotation: AnnotationEntry, roles: dict[str, list[str]], site: s
 
 
 def _choose_dicom(
-    patient: PatientInventory, roi_map: Mapping[str, Any], site: str | None
+    patient: PatientInventory,
+    roi_map: Mapping[str, Any],
+    own: Mapping[str, list[str]],
+    site: str | None,
 ) -> tuple[SeriesEntry, AnnotationEntry, dict[str, list[str]]]:
     """The image series, its structure set and the explicit roles; :class:`InputError` saying
     why the patient cannot be imported."""
@@ -300,7 +310,7 @@ def _choose_dicom(
         )
     chosen = candidates[0]
     annotations = [a for a, s in pairs if s is chosen]
-    found = [(a, explicit_roles(roi_map, patient.patient_id, a.roi_names)) for a in annotations]
+    found = [(a, explicit_roles(roi_map, own, a.roi_names)) for a in annotations]
     if len(found) > 1:
         found = [(a, roles) for a, roles in found if _gives_gtv(a, roles, site)] or found
     if len(found) > 1:
@@ -338,11 +348,8 @@ def _plan(
 ) -> PatientTask:
     """The import task of one patient; :class:`InputError` when it cannot be imported."""
     secrets = tuple(patient.identifiers)
-    settings = {
-        "site": site,
-        "roles": roi_map["patients"].get(patient.patient_id, {}),
-        "default": roi_map["default"],
-    }
+    own = own_entry(roi_map, patient.patient_id, case_id)
+    settings = {"site": site, "roles": own, "default": roi_map["default"]}
     common = {
         "case_id": case_id,
         "id_key": id_key(patient.patient_id, key),
@@ -352,7 +359,7 @@ def _plan(
         "secrets": secrets,
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
-        series, annotation, roles = _choose_dicom(patient, roi_map, site)
+        series, annotation, roles = _choose_dicom(patient, roi_map, own, site)
         return PatientTask(
             **common,
             fmt="dicom",
@@ -369,7 +376,7 @@ def _plan(
         fmt="nifti",
         files=tuple(r.path for r in patient.volumes),
         modality="CT",
-        roles=explicit_roles(roi_map, patient.patient_id, names) or None,
+        roles=explicit_roles(roi_map, own, names) or None,
     )
 
 

@@ -386,6 +386,20 @@ def _one_value(manifest: pd.DataFrame, column: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
+def feature_table_path(cohort: Path | str, preset: str, settings: ExtractionSettings) -> Path:
+    """Where a cohort's radiomics of one preset are cached: ``<data>/features/<manifest hash>-
+    <preset>-<settings hash>.parquet`` (a changed manifest or settings is a new table)."""
+    return data_subdir("features") / f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}.parquet"
+
+
+def cohort_key(cohort: Path | str) -> str:
+    """The first 12 hex digits of the SHA-256 of the cohort's manifest: its feature tables'
+    name prefix."""
+    from survival_core.io.hashing import file_sha256
+
+    return file_sha256(Path(cohort) / "manifest.csv")[:12]
+
+
 def cohort_modality(cohort: Path | str) -> str:
     """The cohort's modality: the manifest's ``modality`` column, else the headers of its first
     DICOM case's image series (volume files carry none and count as CT)."""

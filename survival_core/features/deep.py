@@ -53,12 +53,12 @@ from survival_core.features.cohort import (
     line_progress,
     make_mapper,
 )
-from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.features.table import DEEP_PREFIX, INDEX_NAME, write_table
 from survival_core.io.hashing import file_sha256
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 
-PREFIX = "deep_"
+PREFIX = DEEP_PREFIX
 DEEP_KEY = b"radsurv.deep"
 #: Name of the default layer: the embedding the risk head reads.
 EMBEDDING = "embedding"

@@ -31,9 +31,9 @@ import torch.nn.functional as F
 
 from survival_core.errors import InputError
 from survival_core.features.segmentation import SegmentationInput, SegmentationModel
-from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.features.table import DSFR_PREFIX, INDEX_NAME, write_table
 
-PREFIX = "dsfr_"
+PREFIX = DSFR_PREFIX
 DSFR_KEY = b"radsurv.dsfr"
 #: Share of liver voxels (highest tumour probability) pooled when the predicted tumour is empty.
 FALLBACK_FRACTION = 0.005

@@ -8,9 +8,9 @@ concatenated into a new linear Cox head, and the whole network is fine-tuned wit
 rates: ``lr_pretrained`` (Wei 2021: 1e-4) for the three pretrained parts and ``lr`` (1e-2) for the
 new head.
 
-Table columns are split by name: the clinical variables of the schema
-(:data:`survival_core.io.clinical.BY_NAME`, one-hot columns ``name=value`` included) feed the
-clinical VAE, every other column (radiomics) the radiomics VAE.
+Table columns are split by name (:func:`survival_core.features.table.is_image_feature`): the
+clinical variables of any cohort (one-hot columns ``name=value`` included) feed the clinical VAE,
+the image features (radiomics, deep) the radiomics VAE.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from survival_core.errors import ConfigError
-from survival_core.io.clinical import BY_NAME
+from survival_core.features.table import is_image_feature
 from survival_core.models.cnn3d import CNN3DModel
 from survival_core.models.image_base import ImageSurvivalModel
 from survival_core.models.losses import cox_nll
@@ -35,7 +35,7 @@ _SHARED = ("volume_shape", "window", "margin_mm", "patch_size", "inference", "se
 
 def is_clinical(column: str) -> bool:
     """Whether a model input column is a clinical variable (or one of its one-hot columns)."""
-    return column.split("=", 1)[0] in BY_NAME
+    return not is_image_feature(column)
 
 
 def _vae_width(net: VAENet) -> int:

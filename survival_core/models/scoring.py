@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
+from survival_core.cohort.clinical_schema import CohortSchema, hcc_schema, model_schema
 from survival_core.errors import InputError, MaskError
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel
@@ -39,6 +41,12 @@ class LoadedModel:
     @property
     def inputs(self) -> list[str]:
         return [c["name"] for c in self.model.preprocessor_.input_schema_]
+
+    @cached_property
+    def schema(self) -> CohortSchema:
+        """The clinical schema of the model's variables (labels, units, ranges): the one it
+        carries when trained on an own cohort, else the demo's HCC schema; read once."""
+        return model_schema(self.folder) or hcc_schema()
 
 
 def load_scoring_model(folder: Path | str) -> LoadedModel:

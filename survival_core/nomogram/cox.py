@@ -18,6 +18,9 @@ Axis ranges: the training range stored with the preprocessing when a model carri
 of a numeric column: 1st and 99th training percentiles); models saved without it get the training
 mean +- 2 SD (the preprocessing's fitted statistics) clipped to the variable's plausible range
 (variables outside the clinical schema with a non-negative training median: clipped at 0).
+
+Labels, units and plausible ranges are those of the model's clinical schema
+(:attr:`~survival_core.models.scoring.LoadedModel.schema`: an own cohort's, else the demo's HCC).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from survival_core.cohort.clinical_schema import INTEGER, YES_NO, SchemaVariable
 from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical import BY_NAME
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
@@ -50,6 +53,7 @@ class NomogramVariable:
 
     Numeric: ``contribution(x) = beta * (x - default)`` over ``[low, high]`` (raw units).
     Categorical: ``contribution(level) = effects[level]`` (relative to the default level).
+    ``clinical``: the variable in the model's clinical schema (None for other columns).
     """
 
     name: str
@@ -60,21 +64,25 @@ class NomogramVariable:
     high: float = 0.0
     levels: tuple[str, ...] = ()
     effects: tuple[float, ...] = ()
-    whole_numbers: bool = False
     range_source: str = ""
+    clinical: SchemaVariable | None = None
 
     @property
     def label(self) -> str:
         """Display name with the unit (e.g. 'Albumin (g/L)')."""
-        var = BY_NAME.get(self.name)
-        if var is None:
+        if self.clinical is None:
             return self.name
-        return f"{var.label} ({var.unit})" if var.unit else var.label
+        label = self.clinical.label or self.name
+        return f"{label} ({self.unit})" if self.unit else label
 
     @property
     def unit(self) -> str:
-        var = BY_NAME.get(self.name)
-        return var.unit if var is not None else ""
+        return self.clinical.unit if self.clinical is not None else ""
+
+    @property
+    def whole_numbers(self) -> bool:
+        """Whether the axis takes whole numbers only (integer and yes/no variables)."""
+        return _whole(self.clinical)
 
     def contribution(self, value: Any) -> float:
         """lp change from the default value to ``value`` (raw units or a level)."""
@@ -202,18 +210,25 @@ class Nomogram:
         )
 
 
-def _numeric_range(spec: dict[str, Any], mean: float, sd: float) -> tuple[float, float, str]:
-    """Axis range of a numeric column: the stored training range, else mean +- 2 SD clipped."""
+def _whole(var: SchemaVariable | None) -> bool:
+    """Whether a clinical variable takes whole numbers only (integers, yes/no as 0/1)."""
+    return var is not None and var.kind in (INTEGER, YES_NO)
+
+
+def _numeric_range(
+    spec: dict[str, Any], mean: float, sd: float, var: SchemaVariable | None
+) -> tuple[float, float, str]:
+    """Axis range of a numeric column: the stored training range, else mean +- 2 SD clipped to
+    ``var``'s plausible range (the column's clinical variable, if it is one)."""
     if "range" in spec:
         low, high = (float(v) for v in spec["range"])
         return low, high, "training 1st-99th percentile"
     low, high = mean - FALLBACK_SDS * sd, mean + FALLBACK_SDS * sd
-    var = BY_NAME.get(spec["name"])
     if var is not None and var.low is not None and var.high is not None:
         low, high = max(low, var.low), min(high, var.high)
     elif spec["fill"] >= 0:  # skewed non-negative quantities (counts, volumes, texture sums)
         low = max(low, 0.0)
-    if var is not None and var.kind in ("int", "bool"):
+    if _whole(var):
         low, high = float(math.floor(low + 0.5)), float(math.floor(high + 0.5))
     return low, high, f"training mean +- {FALLBACK_SDS:g} SD"
 
@@ -229,7 +244,8 @@ def _require_linear_cox(loaded: LoadedModel) -> None:
 
 
 def build_nomogram(loaded: LoadedModel) -> Nomogram:
-    """The nomogram of a fitted linear Cox model (coxph, coxnet, lasso_cox).
+    """The nomogram of a fitted linear Cox model (coxph, coxnet, lasso_cox), its axes labelled
+    by the model's clinical schema (:attr:`LoadedModel.schema`).
 
     Raises :class:`InputError` for any other model (deepsurv, rsf, image models) and when the
     model's lp is not additive over its input variables.
@@ -240,6 +256,7 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
     out_names = prep.feature_names_out_
     specs = prep.columns_
     reference = {s["name"]: s["fill"] for s in specs}
+    clinical = {v.name: v for v in loaded.schema.variables}
     # Probe rows: the reference, then one row per numeric variable (default + 1 SD) and one per
     # level of each categorical; their lp differences are the effects.
     probes: list[dict[str, Any]] = [reference]
@@ -258,11 +275,11 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
     position = 0
     for spec in specs:
         name = spec["name"]
+        var = clinical.get(name)
         if spec["kind"] == "numeric":
             index = out_names.index(name)
             sd, mean = prep.scale_[index], prep.mean_[index]
-            low, high, source = _numeric_range(spec, mean, sd)
-            var = BY_NAME.get(name)
+            low, high, source = _numeric_range(spec, mean, sd, var)
             variable = NomogramVariable(
                 name,
                 "numeric",
@@ -270,8 +287,8 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
                 beta=float(effects[position]) / sd,
                 low=min(low, high),
                 high=max(low, high),
-                whole_numbers=var is not None and var.kind in ("int", "bool"),
                 range_source=source,
+                clinical=var,
             )
             position += 1
             check_row[name] = high
@@ -283,6 +300,7 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
                 spec["fill"],
                 levels=tuple(spec["categories"]),
                 effects=tuple(float(e) for e in effects[position : position + count]),
+                clinical=var,
             )
             position += count
             check_row[name] = spec["categories"][-1]

@@ -5,6 +5,9 @@ the model's card and an optional explanation into formatted text and arrays (a
 :class:`ReportContent`, testable without a renderer); :func:`render_report` draws it with matplotlib
 (no pyplot, so concurrent app sessions share no figure state) and returns the PDF bytes.
 
+Clinical inputs are named by the model's clinical schema (labels and units of an own cohort's
+variables, else the demo's HCC ones; :attr:`~survival_core.models.scoring.LoadedModel.schema`).
+
 Privacy: the page names the case only by its ``case_id`` (the pseudonym the app shows); no other
 identifying field of the case (source path, DICOM tags) is read.
 """
@@ -21,9 +24,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import Case
+from survival_core.cohort.clinical_schema import SchemaVariable
 from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
-from survival_core.io.clinical import BY_NAME
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
 from survival_core.preprocess.window import get_window, site_window
 from survival_core.viewer.figures import (
@@ -135,13 +138,19 @@ def explanation_method(loaded: LoadedModel) -> str:
     return "gradcam" if isinstance(loaded.model, ImageSurvivalModel) else "ig"
 
 
-def _card_rows(loaded: LoadedModel) -> list[tuple[str, str]]:
+def _label(name: str, variables: Mapping[str, SchemaVariable]) -> str:
+    """A clinical variable's label ('Albumin'); any other column's name."""
+    var = variables.get(name)
+    return var.label if var is not None and var.label else name
+
+
+def _card_rows(
+    loaded: LoadedModel, variables: Mapping[str, SchemaVariable]
+) -> list[tuple[str, str]]:
     """The model card as (label, text) rows: cohort, inputs, protocol, c-index, groups."""
     card = loaded.card
     inputs = loaded.inputs
-    clinical = [
-        BY_NAME[n].label if n in BY_NAME else n for n in inputs if n in card.clinical_columns
-    ]
+    clinical = [_label(n, variables) for n in inputs if n in card.clinical_columns]
     others = len(inputs) - len(clinical)
     parts = ([", ".join(clinical)] if clinical else []) + (
         [f"{others} image feature(s)"] if others else []
@@ -191,29 +200,38 @@ def _km_curves(loaded: LoadedModel) -> dict[str, tuple[np.ndarray, np.ndarray, i
     return curves
 
 
-def _value_text(name: str, case: Case, imputed: list[str]) -> str:
+def _value_text(
+    name: str, case: Case, imputed: list[str], variables: Mapping[str, SchemaVariable]
+) -> str:
     """'Albumin 32 g/L' for a clinical input ('(imputed)' when missing), else the short name."""
-    if name not in BY_NAME:
+    var = variables.get(name)
+    if var is None:
         return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
-    var = BY_NAME[name]
+    label = _label(name, variables)
     if name in imputed or case.clinical.get(name) is None:
-        return f"{var.label} (imputed)"
+        return f"{label} (imputed)"
     value = case.clinical[name]
     shown = (
         f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else value
     )
-    return f"{var.label} {shown}{' ' + var.unit if var.unit else ''}"
+    return f"{label} {shown}{' ' + var.unit if var.unit else ''}"
 
 
 def _features(
-    case: Case, explanation: CaseExplanation | None, imputed: list[str]
+    case: Case,
+    explanation: CaseExplanation | None,
+    imputed: list[str],
+    variables: Mapping[str, SchemaVariable],
 ) -> tuple[list[tuple[str, float]], bool, str]:
     """Bars of the feature chart, whether they are signed, and the note under it."""
     if explanation is None:
         return [], True, "No explanation was computed for this report."
     items = explanation.top_features[:TOP_FEATURES]
     if items and "attribution" in items[0]:
-        bars = [(_value_text(i["name"], case, imputed), float(i["attribution"])) for i in items]
+        bars = [
+            (_value_text(i["name"], case, imputed, variables), float(i["attribution"]))
+            for i in items
+        ]
         note = (
             "Integrated Gradients from the training mean, in risk-score units: "
             "red raises, blue lowers this patient's risk."
@@ -285,7 +303,8 @@ def gather_report(
     else:
         note += " No attribution overlay: the model does not read the image."
     imputed = list(values.get("imputed") or [])
-    features, signed, feature_note = _features(case, explanation, imputed)
+    variables = {v.name: v for v in loaded.schema.variables}
+    features, signed, feature_note = _features(case, explanation, imputed, variables)
     return ReportContent(
         case_id=case.case_id,
         site=case.site,
@@ -296,10 +315,10 @@ def gather_report(
         percentile=float(values["percentile"]),
         risk_group=str(values["risk_group"]),
         survival=[(int(m), float(s)) for m, s in values["survival"].items()],
-        imputed=[BY_NAME[n].label if n in BY_NAME else n for n in imputed],
+        imputed=[_label(n, variables) for n in imputed],
         km=_km_curves(loaded),
         training_risk=np.asarray(loaded.card.training_risk, dtype=float),
-        card=_card_rows(loaded),
+        card=_card_rows(loaded, variables),
         view=view,
         window=window,
         slice_note=note,

@@ -1,20 +1,23 @@
-"""Background training jobs: ``train --config`` in a detached process, tracked on disk.
+"""Background jobs: ``train --config`` or ``cohort import`` in a detached process, tracked on disk.
 
-The dashboard never trains in its own script thread: :func:`start_job` writes the run config and
-starts ``python -m survival_core train --config <file> --json`` as a detached process (its own
-session and process group, so cancelling reaches the worker processes it spawns, and closing the
-page or restarting the server does not stop it). Everything about a job lives in its folder
-``<data>/runs/jobs/<job_id>/``:
+The dashboard never trains or imports in its own script thread: :func:`start_job` writes the run
+config and starts ``python -m survival_core train --config <file> --json``, and
+:func:`start_import_job` starts ``python -m survival_core cohort import ... --json``, each as a
+detached process (its own session and process group, so cancelling reaches the worker processes
+it spawns, and closing the page or restarting the server does not stop it). Everything about a
+job lives in its folder ``<data>/runs/jobs/<job_id>/``:
 
-- ``config.yaml``: the checked config it runs (paths resolved, defaults filled in);
-- ``job.json``: job id, pid and process start (which name the process even after its pid is
-  reused), config name, start time (UTC) and the label shown on the Training page;
+- ``config.yaml``: for a training job, the checked config it runs (paths resolved, defaults
+  filled in); an import job's ``roi_map.yaml`` when one was given;
+- ``job.json``: job id, kind (``train`` or ``import``), pid and process start (which name the
+  process even after its pid is reused), name, start time (UTC) and the label shown on the page;
 - ``log.txt``: the command's stdout and stderr (progress lines, then the JSON result);
 - ``cancel.json``: written when the job is cancelled.
 
 The status is derived from disk each time it is asked for (:attr:`Job.status`): ``running`` while
-the process lives, then ``finished`` when the log ends with the command's JSON result,
-``cancelled`` when ``cancel.json`` exists, else ``failed`` (the log's ``error:`` line says why).
+the process lives, then ``finished`` when the log ends with the command's JSON result (a training
+run's with status FINISHED), ``cancelled`` when ``cancel.json`` exists, else ``failed`` (the log's
+``error:`` line says why).
 A cancelled or crashed run stays RUNNING in the run store until
 :meth:`~survival_core.runs.store.RunStore.reap_dead_runs` marks it FAILED (every new run and the
 Training page reap). So jobs survive the page being left, and any session sees the same jobs.
@@ -32,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +58,9 @@ _RUN_LINE = re.compile(r"^run (\w+) \(", re.MULTILINE)
 _FOLD_LINE = re.compile(r"^fold (\d+)/(\d+)\b", re.MULTILINE)
 _FOLDS_PLANNED = re.compile(r"^\w+: \d+ patients, (\d+) folds\b", re.MULTILINE)
 _FITTING = re.compile(r"^fitting .* development patients$", re.MULTILINE)
+_PATIENT_LINE = re.compile(r"^(\d+)/(\d+) \S+ (?:imported|unchanged|failed)\b", re.MULTILINE)
+KINDS = ("train", "import")
+ROI_MAP_FILE = "roi_map.yaml"
 
 
 def jobs_dir() -> Path:
@@ -70,19 +76,41 @@ def train_command(config_file: Path, activate: bool = False) -> list[str]:
     return [*command, "--json", *(["--activate"] if activate else [])]
 
 
+def import_command(
+    images: Path | str | None,
+    out: Path | str,
+    *,
+    clinical: Path | str | None = None,
+    options: Mapping[str, str | None] | None = None,
+) -> list[str]:
+    """The headless ``cohort import`` command an import job runs; ``options`` are its other
+    flags by name (``site``, ``roi_map``, ``id_column``, ``time_column``, ``event_column``,
+    ``time_unit``, ``workers``), None or empty ones left out."""
+    command = [sys.executable, "-m", "survival_core", "cohort", "import", "--out", str(out)]
+    if images is not None:
+        command += ["--images", str(images)]
+    if clinical is not None:
+        command += ["--clinical", str(clinical)]
+    for name, value in (options or {}).items():
+        if value not in (None, ""):
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    return [*command, "--json"]
+
+
 @dataclass(frozen=True)
 class JobProgress:
-    """How far a job is: folds done of those planned, and its latest progress line."""
+    """How far a job is: steps (folds, patients) done of those planned, and its latest line."""
 
-    folds_done: int
-    folds_total: int | None
+    done: int
+    total: int | None
+    unit: str
     stage: str
     fraction: float
 
 
 @dataclass(frozen=True)
 class Job:
-    """One background training job (see the module doc); reads its state from its folder."""
+    """One background job (see the module doc); reads its state from its folder."""
 
     job_id: str
     folder: Path
@@ -92,6 +120,7 @@ class Job:
     started: str
     label: str
     activate: bool = False
+    kind: str = "train"
 
     @property
     def log_path(self) -> Path:
@@ -113,8 +142,8 @@ class Job:
         return process_alive(self.pid, self.process_start)
 
     def result(self) -> dict[str, Any] | None:
-        """The command's JSON result (run_id, status, metrics, seconds, model_version), or None
-        while running or when it failed."""
+        """The command's JSON result (training: run_id, status, metrics, seconds, model_version;
+        import: the import summary), or None while running or when it failed."""
         lines = self.log().strip().splitlines()
         if not lines or not lines[-1].startswith("{"):
             return None
@@ -134,7 +163,7 @@ class Job:
         if self.alive():
             return "running"
         result = self.result()
-        if result is not None and result.get("status") == "FINISHED":
+        if result is not None and result.get("status", "FINISHED") == "FINISHED":
             return "finished"
         return "cancelled" if self.cancelled else "failed"
 
@@ -154,27 +183,44 @@ class Job:
                 return line.removeprefix("error: ")
         if lines:
             return lines[-1]
-        return "The training process ended before writing anything to its log."
+        return f"The {self.kind} process ended before writing anything to its log."
 
     def progress(self) -> JobProgress:
-        """Folds done (the ``fold k/n`` lines), the latest line and a fraction for a progress bar:
-        data preparation up to 5 %, the folds up to 90 %, the final model fit, then 100 %."""
+        """Steps done, the latest line and a fraction for a progress bar (see
+        :func:`_train_progress`, :func:`_import_progress`)."""
         text = self.log()
         lines = [line for line in text.splitlines() if line.strip() and not line.startswith("{")]
         stage = lines[-1] if lines else "starting"
-        planned = _FOLDS_PLANNED.findall(text)
-        folds = _FOLD_LINE.findall(text)
-        done = int(folds[-1][0]) if folds else 0
-        total = int(folds[-1][1]) if folds else int(planned[-1]) if planned else None
-        if self.status == "finished":
-            fraction = 1.0
-        elif _FITTING.search(text):
-            fraction = 0.95
-        elif total:
-            fraction = 0.05 + 0.85 * done / total
-        else:
-            fraction = 0.05 if self.run_id else 0.0
-        return JobProgress(done, total, stage, fraction)
+        if self.kind == "import":
+            return _import_progress(text, stage, self.status == "finished")
+        return _train_progress(text, stage, self.status == "finished", self.run_id is not None)
+
+
+def _import_progress(text: str, stage: str, finished: bool) -> JobProgress:
+    """Patients done (the ``k/n <case> <status>`` lines) of those inventoried; the inventory and
+    the final tables are the first and last 5 %."""
+    found = _PATIENT_LINE.findall(text)
+    done, total = (int(found[-1][0]), int(found[-1][1])) if found else (0, None)
+    fraction = 1.0 if finished else 0.05 + 0.9 * done / total if total else 0.0
+    return JobProgress(done, total, "patient", stage, fraction)
+
+
+def _train_progress(text: str, stage: str, finished: bool, started: bool) -> JobProgress:
+    """Folds done (the ``fold k/n`` lines): data preparation up to 5 %, the folds up to 90 %,
+    the final model fit, then 100 %."""
+    planned = _FOLDS_PLANNED.findall(text)
+    folds = _FOLD_LINE.findall(text)
+    done = int(folds[-1][0]) if folds else 0
+    total = int(folds[-1][1]) if folds else int(planned[-1]) if planned else None
+    if finished:
+        fraction = 1.0
+    elif _FITTING.search(text):
+        fraction = 0.95
+    elif total:
+        fraction = 0.05 + 0.85 * done / total
+    else:
+        fraction = 0.05 if started else 0.0
+    return JobProgress(done, total, "fold", stage, fraction)
 
 
 def _as_config(config: RunConfig | Mapping[str, Any] | str, base_dir: Path | None) -> RunConfig:
@@ -188,6 +234,48 @@ def _as_config(config: RunConfig | Mapping[str, Any] | str, base_dir: Path | Non
 def _reap_when_done(child: subprocess.Popen) -> None:
     """Wait for the child in a daemon thread, so a finished job leaves no zombie process."""
     threading.Thread(target=child.wait, name=f"job-{child.pid}", daemon=True).start()
+
+
+def _launch(
+    kind: str, name: str, label: str, command: Callable[[Path], list[str]], activate: bool = False
+) -> Job:
+    """Make a job folder, let ``command(folder)`` write the job's input files there and return
+    the argv to run, start it detached and record the job."""
+    now = datetime.now(UTC)
+    job_id = f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(3)}"
+    folder = jobs_dir() / job_id
+    folder.mkdir(parents=True)
+    argv = command(folder)
+    # The same data folder (absolute, in case it was given relative to this process's cwd).
+    env = {**os.environ, "RADSURV_DATA_DIR": str(data_dir()), "PYTHONUNBUFFERED": "1"}
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    with open(folder / LOG_FILE, "ab") as log:
+        try:
+            child = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # own process group: cancel reaches its workers too
+            )
+        except OSError as err:
+            raise InputError(f"Cannot start the {kind} process {argv[0]}: {err}") from err
+    _reap_when_done(child)
+    job = Job(
+        job_id=job_id,
+        folder=folder,
+        pid=child.pid,
+        process_start=process_start(child.pid),
+        config_name=name,
+        started=now.isoformat(timespec="seconds"),
+        label=label,
+        activate=activate,
+        kind=kind,
+    )
+    write_json(folder / JOB_FILE, _job_record(job))
+    return job
 
 
 def start_job(
@@ -204,46 +292,53 @@ def start_job(
     Raises ConfigError for a bad config before anything is started.
     """
     run_config = _as_config(config, Path(base_dir) if base_dir is not None else None)
-    now = datetime.now(UTC)
-    job_id = f"{now:%Y%m%d-%H%M%S}-{run_config.name}-{secrets.token_hex(3)}"
-    folder = jobs_dir() / job_id
-    folder.mkdir(parents=True)
-    config_file = write_text(
-        folder / CONFIG_FILE, yaml.safe_dump(run_config.to_dict(), sort_keys=False)
-    )
-    if command is None:
-        argv = train_command(config_file, activate)
-    else:
-        argv = [part.replace("{config}", str(config_file)) for part in command]
-    # The same data folder (absolute, in case it was given relative to this process's cwd).
-    env = {**os.environ, "RADSURV_DATA_DIR": str(data_dir()), "PYTHONUNBUFFERED": "1"}
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    with open(folder / LOG_FILE, "ab") as log:
-        try:
-            child = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # own process group: cancel reaches its workers too
-            )
-        except OSError as err:
-            raise InputError(f"Cannot start the training process {argv[0]}: {err}") from err
-    _reap_when_done(child)
-    job = Job(
-        job_id=job_id,
-        folder=folder,
-        pid=child.pid,
-        process_start=process_start(child.pid),
-        config_name=run_config.name,
-        started=now.isoformat(timespec="seconds"),
-        label=label or _default_label(run_config),
-        activate=activate,
-    )
-    write_json(folder / JOB_FILE, _job_record(job))
-    return job
+
+    def write(folder: Path) -> list[str]:
+        text = yaml.safe_dump(run_config.to_dict(), sort_keys=False)
+        config_file = write_text(folder / CONFIG_FILE, text)
+        if command is None:
+            return train_command(config_file, activate)
+        return [part.replace("{config}", str(config_file)) for part in command]
+
+    label = label or _default_label(run_config)
+    return _launch("train", run_config.name, label, write, activate)
+
+
+def start_import_job(
+    images: Path | str | None,
+    out: Path | str,
+    *,
+    clinical: Path | str | None = None,
+    clinical_upload: tuple[str, bytes] | None = None,
+    roi_map: Mapping[str, Any] | None = None,
+    options: Mapping[str, str | None] | None = None,
+    label: str | None = None,
+) -> Job:
+    """Start ``cohort import`` of ``images`` (and/or the ``clinical`` spreadsheet) into ``out``
+    in the background. An uploaded spreadsheet (``clinical_upload``: file name, bytes) is kept
+    in the job folder as ``clinical.<ext>`` (it holds the original IDs: the job folder, like
+    the download, stays on the server). ``roi_map`` (checked first: ConfigError before anything
+    starts) is written there too and passed as ``--roi-map``; ``options`` as in
+    :func:`import_command`."""
+    from survival_core.cohort.importer import check_roi_map
+
+    checked = check_roi_map(roi_map) if roi_map else None
+    name = Path(out).name
+    if any(job.config_name == name and job.alive() for job in list_jobs("import")):
+        raise InputError(f"An import into {name} is already running; wait for it to end.")
+
+    def write(folder: Path) -> list[str]:
+        flags = dict(options or {})
+        if checked:
+            flags["roi_map"] = str(write_text(folder / ROI_MAP_FILE, yaml.safe_dump(checked)))
+        table = clinical
+        if clinical_upload is not None:
+            suffix = Path(clinical_upload[0]).suffix.lower() or ".csv"
+            table = folder / f"clinical{suffix}"
+            table.write_bytes(clinical_upload[1])
+        return import_command(images, out, clinical=table, options=flags)
+
+    return _launch("import", name, label or f"import into {name}", write)
 
 
 def _default_label(config: RunConfig) -> str:
@@ -264,15 +359,18 @@ def load_job(folder: str | Path) -> Job:
         raise InputError(f"{folder / JOB_FILE} is not a readable job record: {err}") from err
 
 
-def list_jobs() -> list[Job]:
-    """Every job, newest first (a folder still being set up, without job.json, is skipped)."""
+def list_jobs(kind: str | None = None) -> list[Job]:
+    """Every job (of ``kind`` when given), newest first (a folder still being set up, without
+    job.json, is skipped)."""
     jobs = []
     for folder in jobs_dir().iterdir():
         if folder.is_dir() and (folder / JOB_FILE).is_file():
             try:
-                jobs.append(load_job(folder))
+                job = load_job(folder)
             except InputError:
                 continue
+            if kind is None or job.kind == kind:
+                jobs.append(job)
     return sorted(jobs, key=lambda job: job.started + job.job_id, reverse=True)
 
 

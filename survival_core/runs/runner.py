@@ -208,18 +208,17 @@ def _cohort_tables(
     from survival_core.features.cohort import (
         cohort_modality,
         extract_cohort,
+        feature_table_path,
         line_progress,
         write_cohort_features,
     )
     from survival_core.features.presets import get_preset
-    from survival_core.paths import data_subdir
 
     tables = [cohort / "clinical.csv"]
-    key = file_sha256(cohort / "manifest.csv")[:12]
     modality = cohort_modality(cohort) if config.features.radiomics else "CT"
     for preset in config.features.radiomics:
         settings = get_preset(preset, modality)  # an MR cohort gets the preset's MR variant
-        path = data_subdir("features") / f"{key}-{preset}-{settings.hash()[:12]}.parquet"
+        path = feature_table_path(cohort, preset, settings)
         if not path.exists():
             progress(f"extracting {preset} radiomics of {cohort}")
             result = extract_cohort(

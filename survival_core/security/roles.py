@@ -5,7 +5,7 @@ admin ⊇ physicist ⊇ clinician ⊇ viewer.
 
 - viewer: see cases, images, nomograms and model cards (results);
 - clinician: also upload and score cases and export reports;
-- physicist: also explore cohorts, launch training runs and promote a run's model;
+- physicist: also explore and import cohorts, launch training runs and promote a run's model;
 - admin: also manage users.
 
 Every action has the least role allowed to perform it (``MINIMUM_ROLE``); a role is allowed an
@@ -26,6 +26,7 @@ MINIMUM_ROLE = {
     "score_case": "clinician",
     "export_report": "clinician",
     "explore_cohort": "physicist",
+    "import_cohort": "physicist",
     "train": "physicist",
     "promote_model": "physicist",
     "manage_users": "admin",
@@ -38,6 +39,7 @@ DESCRIPTIONS = {
     "score_case": "score a case",
     "export_report": "export a report",
     "explore_cohort": "explore a cohort",
+    "import_cohort": "import a cohort",
     "train": "start or cancel training runs",
     "promote_model": "promote a model",
     "manage_users": "manage users",

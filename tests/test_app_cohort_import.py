@@ -1,0 +1,149 @@
+"""The Cohort page's import part: the form refuses bad input with a message, an imported cohort's
+report lists failed patients first with their reasons, a failed patient's structures can be named
+in the ROI map from the report, and the drafted schema can be edited and saved."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from survival_core.cohort.clinical_schema import CohortSchema, SchemaVariable
+from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
+from survival_core.errors import ConfigError, InputError
+from tests.conftest import ROOT
+from ui.cohort_import import (
+    add_patient_roles,
+    parse_roi_map,
+    schema_frame,
+    schema_from_frame,
+)
+
+PAGE = ROOT / "pages" / "cohort.py"
+SCHEMA = CohortSchema(
+    (
+        SchemaVariable("t_stage", "category", "T stage", categories=("T1", "T2", "T3", "T4")),
+        SchemaVariable("dose", "number", "Dose", "Gy", 40, 80),
+        SchemaVariable("ecog", "integer", "ECOG", "", 0, 4),
+        SchemaVariable("hpv", "yes/no", "HPV positive"),
+    )
+)
+
+
+@pytest.fixture()
+def reported_cohort():
+    """An imported cohort as an import leaves it: reports, clinical.csv and schema.yaml."""
+    folder = cohort_folder("lung-test")
+    folder.mkdir(parents=True, exist_ok=True)
+    report = pd.DataFrame(
+        {
+            "patient": ["aa11", "bb22", "cc33", "dd44"],
+            "status": ["imported", "failed", "unchanged", "failed"],
+            "reason": ["", "no structure is recognised as the GTV (structures: 'Target-1')",
+                       "", "no RTSTRUCT or SEG file, so no GTV"],
+        }
+    )  # fmt: skip
+    report.to_csv(folder / "import_report.csv", index=False)
+    pd.DataFrame(
+        {"column": ["Histology"], "action": ["merged spellings: adenocarcinoma"], "count": [3]}
+    ).to_csv(folder / "clinical_report.csv", index=False)
+    pd.DataFrame(
+        {"case_id": ["aa11", "cc33"], "time": [300, 500], "event": [1, 0], "dose": [60, 66]}
+    ).to_csv(folder / "clinical.csv", index=False)
+    SCHEMA.save(folder / "schema.yaml")
+    yield folder
+    import shutil
+
+    shutil.rmtree(folder)
+
+
+def test_cohort_names_are_plain_folder_names() -> None:
+    assert cohort_folder("lung-1_v2.0").name == "lung-1_v2.0"
+    for bad in ("", "../etc", "a/b", ".hidden", "x" * 65):
+        with pytest.raises(InputError, match="Cohort name"):
+            cohort_folder(bad)
+
+
+def test_report_puts_failed_patients_first(reported_cohort) -> None:
+    status = import_status(reported_cohort)
+    assert status.patients["patient"].tolist() == ["bb22", "dd44", "aa11", "cc33"]
+    assert status.counts() == {"failed": 2, "imported": 1, "unchanged": 1}
+    assert status.clinical.loc[0, "column"] == "Histology"
+    assert reported_cohort in imported_cohorts()
+
+
+def test_roi_map_text_gets_a_patients_roles() -> None:
+    text = add_patient_roles("default:\n  gtv: [GTV]\n", "bb22", "gtv", ["Target-1"])
+    assert yaml.safe_load(text) == {
+        "default": {"gtv": ["GTV"]},
+        "patients": {"bb22": {"gtv": ["Target-1"]}},
+    }
+    text = add_patient_roles(text, "bb22", "organ", [])
+    assert yaml.safe_load(text)["patients"]["bb22"] == {"gtv": ["Target-1"], "organ": []}
+    assert parse_roi_map("  ") is None
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        parse_roi_map("default: [gtv\n")
+
+
+def test_schema_table_round_trips_and_names_a_bad_edit() -> None:
+    frame = schema_frame(SCHEMA)
+    assert frame.loc[0, "categories"] == "T1, T2, T3, T4"
+    assert schema_from_frame(frame) == SCHEMA
+    frame.loc[1, "low"] = 90.0  # above high
+    with pytest.raises(InputError, match="dose"):
+        schema_from_frame(frame)
+    frame = schema_frame(SCHEMA)
+    frame.loc[0, "categories"] = ""
+    with pytest.raises(InputError, match="t_stage.*lists no categories"):
+        schema_from_frame(frame)
+
+
+def _import_mode() -> AppTest:
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.segmented_control(key="cohort-mode").set_value("Import").run()
+    assert not app.exception
+    return app
+
+
+def test_form_refuses_missing_and_wrong_input(tmp_path) -> None:
+    app = _import_mode()
+    assert any("No import jobs yet" in info.value for info in app.info)
+    app.text_input(key="import-name").set_value("my cohort!")
+    app.button[0].click().run()  # the form's submit button
+    assert "Cohort name 'my cohort!'" in app.error[0].value
+    app.text_input(key="import-name").set_value("mine")
+    app.button[0].click().run()
+    assert "Give the download folder and/or the clinical spreadsheet" in app.error[0].value
+    app.text_input(key="import-images").set_value(str(tmp_path / "nowhere"))
+    app.button[0].click().run()
+    assert f"{tmp_path / 'nowhere'} is not a folder on this server" in app.error[0].value
+    app.text_input(key="import-images").set_value(str(tmp_path))
+    app.text_area(key="import-roi-map").set_value("patients:\n  P1: {tumour: [x]}\n")
+    app.button[0].click().run()
+    assert "unknown role(s) tumour" in app.error[0].value
+    assert not app.exception
+
+
+def test_report_and_schema_editor_on_the_page(reported_cohort) -> None:
+    app = _import_mode()
+    assert app.selectbox(key="import-cohort").value == str(reported_cohort)
+    report = app.dataframe[0].value  # the jobs table is empty: the report comes first
+    assert report["patient"].tolist()[:2] == ["bb22", "dd44"]
+    assert "Target-1" in report.loc[report.patient == "bb22", "reason"].iloc[0]
+    app.selectbox(key="fix-patient").set_value("bb22")
+    app.text_input(key="fix-names").set_value("Target-1")
+    app.button(key="fix-add").click().run()
+    roi_map = yaml.safe_load(app.text_area(key="import-roi-map").value)
+    assert roi_map == {"patients": {"bb22": {"gtv": ["Target-1"]}}}
+    app.button(key="schema-save-lung-test").click().run()
+    assert app.success[0].value == "Schema saved."
+    assert CohortSchema.load(reported_cohort / "schema.yaml") == SCHEMA
+    assert not app.exception and not app.error
+
+
+def test_explore_reads_an_imported_cohort(reported_cohort) -> None:
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.segmented_control(key="cohort-source").set_value("Imported cohort").run()
+    assert not app.exception
+    assert app.caption[0].value.startswith("2 patients, 1 events")
