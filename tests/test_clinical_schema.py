@@ -20,6 +20,7 @@ from survival_core.cohort.clinical_schema import (
     hcc_schema,
     infer_schema,
 )
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical import SCHEMA, validate_clinical
 
@@ -131,6 +132,38 @@ def test_infer_schema_kinds_categories_and_ranges() -> None:
     assert schema["t_stage"].label == "T stage"
     for row in table.to_dict("records"):
         schema.validate(row, strict_unknown=True)
+
+
+def test_a_scale_holding_only_0_and_1_is_drafted_as_integer(tmp_path: Path) -> None:
+    """An ECOG, grade or count column of a cohort that happens to hold only 0 and 1 is an integer
+    variable (ECOG and Karnofsky over their whole scale), not yes/no; other 0/1 columns and
+    "high grade" stay yes/no."""
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "id,os_days,event,ECOG,WHO PS,Karnofsky score,grade,Number of lesions,high grade,HPV\n"
+        "a,10,1,0,1,0,1,0,1,1\n"
+        "b,20,0,1,0,1,0,1,0,0\n"
+        "c,30,1,1,,1,1,0,1,1\n"
+    )
+    result = read_clinical_spreadsheet(path)
+    schema = result.schema
+    drafted = {v.name: (v.kind, v.low, v.high) for v in schema.variables}
+    assert drafted == {
+        "ecog": (INTEGER, 0, 4),
+        "who_ps": (INTEGER, 0, 4),
+        "karnofsky_score": (INTEGER, 0, 100),
+        "grade": (INTEGER, 0, 2),
+        "number_of_lesions": (INTEGER, 0, 2),
+        "high_grade": (YES_NO, None, None),
+        "hpv": (YES_NO, None, None),
+    }
+    assert list(result.table["ecog"]) == [0, 1, 1]
+    for row in result.table.to_dict("records"):
+        schema.validate(row, strict_unknown=True)
+    assert schema.validate({"ecog": 3, "karnofsky_score": 70}).values["ecog"] == 3
+    # drafted from a table, an ECOG seen 0-2 keeps the scale's levels 3 and 4
+    ecog = infer_schema(pd.DataFrame({"ecog": pd.array([0, 2, 1], dtype="Int64")}))["ecog"]
+    assert (ecog.low, ecog.high) == (0, 4)
 
 
 #: A demo case's clinical.json (as the cohort generator writes it, ALBI derived).

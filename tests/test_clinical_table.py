@@ -8,20 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv import datasets
 
 from survival_core.cohort.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.tables import TIME_UNITS
+from tests import clinical_exports
+from tests.clinical_exports import MESSY
 
 MONTH = TIME_UNITS["months"]
-
-
-def _export(X: pd.DataFrame, ids: list[str], id_header: str = "patient_id") -> pd.DataFrame:
-    frame = X.copy()
-    frame.insert(0, id_header, ids)
-    return frame
 
 
 def _actions(result: ClinicalImport, column: str) -> list[str]:
@@ -36,13 +31,8 @@ def _validates_every_row(result: ClinicalImport) -> None:
 @pytest.fixture(scope="module")
 def gbsg2(tmp_path_factory: pytest.TempPathFactory) -> tuple[ClinicalImport, np.ndarray]:
     """GBSG2 as CSV: recurrence-free time in months, event 0/1."""
-    X, y = datasets.load_gbsg2()
-    frame = _export(X, [f"G{i:04d}" for i in range(len(X))])
-    frame["RFS (months)"] = y["time"] / MONTH
-    frame["event"] = y["cens"].astype(int)
-    path = tmp_path_factory.mktemp("gbsg2") / "gbsg2.csv"
-    frame.to_csv(path, index=False)
-    return read_clinical_spreadsheet(path), y
+    export = clinical_exports.gbsg2(tmp_path_factory.mktemp("gbsg2"))
+    return read_clinical_spreadsheet(export.path), export.y
 
 
 def test_gbsg2_outcome_in_days_and_schema(gbsg2: tuple[ClinicalImport, np.ndarray]) -> None:
@@ -72,13 +62,9 @@ def test_gbsg2_outcome_in_days_and_schema(gbsg2: tuple[ClinicalImport, np.ndarra
 
 
 def test_whas500_from_xlsx_with_a_given_time_unit(tmp_path: Path) -> None:
-    X, y = datasets.load_whas500()
-    frame = _export(X, [str(1000 + i) for i in range(len(X))], id_header="Patient ID")
-    frame["lenfol"] = y["lenfol"]
-    frame["fstat"] = y["fstat"].astype(int)
-    path = tmp_path / "whas500.xlsx"
-    frame.to_excel(path, index=False, sheet_name="WHAS500")
-    result = read_clinical_spreadsheet(path, time_unit="days")
+    export = clinical_exports.whas500(tmp_path)
+    X, y = export.X, export.y
+    result = read_clinical_spreadsheet(export.path, time_unit="days")
     assert result.id_column == "Patient ID" and result.event_column == "fstat"
     assert list(result.table.index[:2]) == ["1000", "1001"]
     assert (result.table["time"].to_numpy() == y["lenfol"]).all()
@@ -95,13 +81,9 @@ def test_whas500_from_xlsx_with_a_given_time_unit(tmp_path: Path) -> None:
 
 
 def test_veterans_with_alive_dead_text(tmp_path: Path) -> None:
-    X, y = datasets.load_veterans_lung_cancer()
-    frame = _export(X, [f"V{i:03d}" for i in range(len(X))])
-    frame["Survival_in_days"] = y["Survival_in_days"]
-    frame["Status"] = np.where(y["Status"], "Dead", "Alive")
-    path = tmp_path / "veterans.csv"
-    frame.to_csv(path, index=False, sep="\t")
-    result = read_clinical_spreadsheet(path)
+    export = clinical_exports.veterans(tmp_path)
+    y = export.y
+    result = read_clinical_spreadsheet(export.path)
     assert (result.table["time"].to_numpy() == y["Survival_in_days"]).all()
     assert (result.table["event"].to_numpy(bool) == y["Status"]).all()
     assert "event from 'Alive' -> 0, 'Dead' -> 1" in _actions(result, "Status")
@@ -114,14 +96,9 @@ def test_veterans_with_alive_dead_text(tmp_path: Path) -> None:
 
 
 def test_flchain_with_gaps(tmp_path: Path) -> None:
-    X, y = datasets.load_flchain()
-    X = X.drop(columns="chapter")
-    frame = _export(X, [f"F{i}" for i in range(len(X))])
-    frame["futime"] = y["futime"]
-    frame["death"] = y["death"].astype(int)
-    path = tmp_path / "flchain.csv"
-    frame.to_csv(path, index=False)
-    result = read_clinical_spreadsheet(path, time_unit="days")
+    export = clinical_exports.flchain(tmp_path)
+    X, y = export.X, export.y
+    result = read_clinical_spreadsheet(export.path, time_unit="days")
     assert (result.table["time"].to_numpy() == y["futime"]).all()
     assert (result.table["event"].to_numpy(bool) == y["death"]).all()
     schema = result.schema
@@ -144,12 +121,8 @@ def test_flchain_with_gaps(tmp_path: Path) -> None:
 def test_aids_censor_column_is_inverted_unless_given(tmp_path: Path) -> None:
     """sksurv's AIDS 'censor' is 1 for the event: found by name it is read as a censoring
     indicator (and the report says how to override); given as event_column it is read as-is."""
-    X, y = datasets.load_aids()
-    frame = _export(X, [f"A{i}" for i in range(len(X))], id_header="subject")
-    frame["time (days)"] = y["time"]
-    frame["censor"] = y["censor"].astype(int)
-    path = tmp_path / "aids.csv"
-    frame.to_csv(path, index=False)
+    export = clinical_exports.aids(tmp_path)
+    path, y = export.path, export.y
     automatic = read_clinical_spreadsheet(path)
     assert (automatic.table["event"].to_numpy(bool) == ~y["censor"]).all()
     assert any("pass event_column='censor'" in a for a in _actions(automatic, "censor"))
@@ -162,22 +135,9 @@ def test_aids_censor_column_is_inverted_unless_given(tmp_path: Path) -> None:
     _validates_every_row(given)
 
 
-MESSY = """\
-Patient ID;Age (years);Sex;Histology;T stage;Stage;HPV;Dose [Gy];ECOG;Date of diagnosis;Name;OS (months);Vital status;PFS (months);Comments
-P01;64;M;Adenocarcinoma;T2;IIIb;Pos;60,5;1;03/04/2015;Ann Smith;12,5;Dead;6,0;ok
-P02; 71 ;f;adenocarcinoma ;T3;IIIB;neg;70;0;25/11/2016;Bob Jones;30;Alive;30;
-P03;NA;F;Squamous;t2;II;NA;-999;unknown;15/01/2017;Cy Brown;8,25;dead;4;réévalué
-P04;58;M;SQUAMOUS;T4;IVa;pos;66;2;;Di Green;NA;Alive;;
-P05;-999;m;Adenocarcinoma;T1;I;Neg;54;1;01/02/2018;Ed White;40;Alive;40;moved
-P06;49;F;Large cell;T2;IIIb;?;60;-;14/03/2018;Flo Black;22,75;Dead;10;
-"""
-
-
 @pytest.fixture()
 def messy(tmp_path: Path) -> ClinicalImport:
-    path = tmp_path / "export.csv"
-    path.write_bytes(MESSY.encode("latin-1"))
-    return read_clinical_spreadsheet(path)
+    return read_clinical_spreadsheet(clinical_exports.messy(tmp_path))
 
 
 def test_messy_export_cleaned_values(messy: ClinicalImport) -> None:

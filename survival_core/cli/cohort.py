@@ -1,14 +1,20 @@
 """``cohort import``: turn an archive or PACS download (one folder per patient) into a cohort
-folder of de-identified cases, a manifest and an import report."""
+folder of de-identified cases, a manifest and an import report, joining a clinical spreadsheet;
+or, from the spreadsheet alone, a table-only cohort that ``cv`` and ``fit`` read."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from survival_core.cli import output
 from survival_core.cohort.importer import import_images, read_roi_map
+from survival_core.errors import ConfigError
 from survival_core.io.structures import SITES
+
+if TYPE_CHECKING:
+    from survival_core.cohort.clinical_join import ClinicalJoin
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,14 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(title="cohort commands", dest="cohort_command", required=True)
     importer = commands.add_parser(
         "import",
-        help="import a download of DICOM (+ RTSTRUCT/SEG) or NIfTI patients",
+        help="import a download of DICOM (+ RTSTRUCT/SEG) or NIfTI patients and/or a clinical "
+        "spreadsheet",
         description="Inventory every file below --images (patient/study/series folders, flat "
         "folders or .zip archives), pick each patient's image series and structure set, check "
         "that a GTV is named, de-identify, and write cases/<pseudonym>/, manifest.csv, "
         "id_map.csv and import_report.csv to --out. A rerun imports only new or changed "
-        "patients; a failing patient is reported and does not stop the others.",
+        "patients; a failing patient is reported and does not stop the others. With --clinical "
+        "alone (no images), the spreadsheet becomes a table-only cohort: clinical.csv keyed by "
+        "the same pseudonyms, schema.yaml and clinical_report.csv.",
     )
-    importer.add_argument("--images", type=Path, required=True, help="folder of the download")
+    importer.add_argument("--images", type=Path, default=None, help="folder of the download")
     importer.add_argument("--out", type=Path, required=True, help="cohort folder to write")
     importer.add_argument(
         "--site", choices=list(SITES), default=None, help="cancer site (only its organ counts)"
@@ -44,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument(
         "--clinical", type=Path, default=None,
         help="clinical spreadsheet (CSV or XLSX) keyed by the patients' IDs: joined into "
-        "clinical.csv with a drafted schema.yaml",
+        "clinical.csv with a drafted schema.yaml (alone: a table-only cohort)",
     )  # fmt: skip
     importer.add_argument(
         "--id-column", help="the spreadsheet's patient ID column (default: found)"
@@ -60,7 +69,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Import the download, printing one line per patient to stderr; returns the exit status."""
+    """Import the download (one line per patient to stderr) and/or the clinical spreadsheet;
+    returns the exit status."""
+    summary = _import_table_only(args) if args.images is None else _import_images(args)
+    output.report(summary, args.json)
+    return 0
+
+
+def _import_images(args: argparse.Namespace) -> dict[str, Any]:
+    """The download imported, then the spreadsheet (if any) joined through the ID map."""
     result = import_images(
         args.images,
         args.out,
@@ -73,16 +90,35 @@ def run_import(args: argparse.Namespace) -> int:
     if args.clinical is not None:
         from survival_core.cohort.clinical_join import join_clinical
 
-        joined = join_clinical(
-            args.out,
-            args.clinical,
-            id_column=args.id_column,
-            time_column=args.time_column,
-            event_column=args.event_column,
-            time_unit=args.time_unit,
-        )
-        for line in joined.report:
-            output.progress(f"clinical: {line}")
-        summary |= joined.summary()
-    output.report(summary, args.json)
-    return 0
+        summary |= _clinical_summary(join_clinical(args.out, args.clinical, **_columns(args)))
+    return summary
+
+
+def _import_table_only(args: argparse.Namespace) -> dict[str, Any]:
+    """The spreadsheet alone as a table-only cohort (joined instead into an image cohort)."""
+    if args.clinical is None:
+        raise ConfigError("Give the data: --images DIR and/or --clinical FILE.")
+    image_options = [
+        f"--{name.replace('_', '-')}"
+        for name in ("site", "roi_map", "workers")
+        if getattr(args, name) is not None
+    ]
+    if image_options:  # said, not refused: a form may send its site with a spreadsheet alone
+        output.progress(f"note: {', '.join(image_options)} ignored: they apply with --images.")
+    from survival_core.cohort.clinical_join import import_table
+
+    joined = import_table(args.out, args.clinical, **_columns(args))
+    return {"out": str(args.out.expanduser().resolve())} | _clinical_summary(joined)
+
+
+def _columns(args: argparse.Namespace) -> dict[str, str | None]:
+    """The spreadsheet's column and unit options, as the clinical readers take them."""
+    names = ("id_column", "time_column", "event_column", "time_unit")
+    return {name: getattr(args, name) for name in names}
+
+
+def _clinical_summary(joined: ClinicalJoin) -> dict[str, int]:
+    """The join's totals, each coercion printed to stderr on the way."""
+    for line in joined.report:
+        output.progress(f"clinical: {line}")
+    return joined.summary()

@@ -1,38 +1,54 @@
-"""Join a hospital's clinical spreadsheet to an imported cohort: ``clinical.csv`` and ``schema.yaml``.
+"""A cohort's clinical table from a hospital's spreadsheet: ``clinical.csv`` and ``schema.yaml``.
 
 The spreadsheet is keyed by the hospital's own patient IDs; the cohort's cases by keyed pseudonyms
-(:mod:`survival_core.cohort.importer`). Rows are joined through ``id_map.csv`` (a keyed hash of each
-original ID), so the original IDs are read in memory and never written: ``clinical.csv`` holds the
-case ids, the time (days), the event and the cohort's own clinical variables, and ``schema.yaml``
-the drafted schema the user may edit. Patients on only one side are reported, never dropped
-silently.
+(:mod:`survival_core.cohort.importer`). :func:`join_clinical` joins the rows to imported images
+through ``id_map.csv`` (a keyed hash of each original ID); :func:`import_table` makes a table-only
+cohort whose case ids are the pseudonyms an image import would give the same patients. Either way
+the original IDs are read in memory and never written: ``clinical.csv`` holds the case ids, the
+time (days), the event and the cohort's own clinical variables, ``schema.yaml`` the drafted schema
+the user may edit, and ``clinical_report.csv`` each coercion. Patients on only one side are
+reported, never dropped silently.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from survival_core.cohort.clinical_schema import CohortSchema
-from survival_core.cohort.clinical_table import Coercion, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import (
+    ClinicalImport,
+    Coercion,
+    read_clinical_spreadsheet,
+)
 from survival_core.cohort.importer import case_ids_for
-from survival_core.errors import InputError
+from survival_core.errors import ConfigError, InputError
+from survival_core.io.deid import Deidentifier
 from survival_core.runs.atomic import write_text
 
 CLINICAL_FILE = "clinical.csv"
 SCHEMA_FILE = "schema.yaml"
 JOIN_REPORT = "clinical_report.csv"
+ID_MAP_FILE = "id_map.csv"
+#: What a table-only cohort folder holds (an existing folder may hold nothing else).
+TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, JOIN_REPORT})
+#: A quoted value in a report line (the reader quotes the IDs it names, e.g. rows without outcome).
+_QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
 
 
 @dataclass
 class ClinicalJoin:
-    """What the join did: rows written, IDs without a case, cases without a row, the coercions."""
+    """What the join did: rows written, IDs without a case, cases without a row, rows without a
+    usable outcome, the coercions (original IDs replaced by case ids) and the drafted schema."""
 
     n_joined: int
     unmatched_rows: int
     cases_without_row: list[str]
+    no_outcome: int = 0
     report: list[Coercion] = field(default_factory=list)
     schema: CohortSchema | None = None
 
@@ -41,49 +57,104 @@ class ClinicalJoin:
             "clinical_rows": self.n_joined,
             "clinical_rows_without_case": self.unmatched_rows,
             "cases_without_clinical_row": len(self.cases_without_row),
+            "clinical_rows_without_outcome": self.no_outcome,
         }
 
 
 def join_clinical(
-    cohort: Path | str,
-    spreadsheet: Path | str,
-    *,
-    id_column: str | None = None,
-    time_column: str | None = None,
-    event_column: str | None = None,
-    time_unit: str | None = None,
+    cohort: Path | str, spreadsheet: Path | str, **columns: str | None
 ) -> ClinicalJoin:
     """Read ``spreadsheet``, join it to the imported ``cohort`` by original patient ID and write
     ``clinical.csv``, ``schema.yaml`` (unless the user already edited one) and
-    ``clinical_report.csv`` (each coercion, each unmatched side)."""
+    ``clinical_report.csv`` (each coercion, each unmatched side). ``columns``: ``id_column``,
+    ``time_column``, ``event_column`` and ``time_unit``, as for
+    :func:`~survival_core.cohort.clinical_table.read_clinical_spreadsheet`."""
     cohort = Path(cohort)
-    imported = read_clinical_spreadsheet(
-        spreadsheet,
-        id_column=id_column,
-        time_column=time_column,
-        event_column=event_column,
-        time_unit=time_unit,
-    )
-    original_ids = [str(i) for i in imported.table.index]
-    mapping = case_ids_for(cohort, original_ids)
-    joined = imported.table.copy()
-    joined.index = pd.Index([mapping[i] for i in original_ids], name="case_id")
-    unmatched = int(joined.index.isna().sum())
-    joined = joined[joined.index.notna()]
-    if joined.empty:
+    imported = read_clinical_spreadsheet(spreadsheet, **columns)
+    case_of = case_ids_for(cohort, _original_ids(imported))
+    if all(case is None for case in case_of.values()):
         raise InputError(
             f"No row of {Path(spreadsheet).name} matches an imported patient: its "
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
         )
-    manifest_ids = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
-    without_row = [c for c in manifest_ids if c not in set(joined.index)]
+    cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
+    return _write_clinical(cohort, imported, case_of, cases)
+
+
+def import_table(
+    cohort: Path | str, spreadsheet: Path | str, **columns: str | None
+) -> ClinicalJoin:
+    """A table-only cohort from ``spreadsheet`` (no images): every row becomes a case keyed by the
+    pseudonym an image import gives the same patient ID, written as :func:`join_clinical` writes.
+
+    A folder of an earlier image import is joined through its ID map instead; any other existing
+    folder must hold only a table-only cohort's files. ``columns`` as for :func:`join_clinical`."""
+    cohort = Path(cohort)
+    if (cohort / ID_MAP_FILE).is_file():
+        return join_clinical(cohort, spreadsheet, **columns)
+    _check_table_folder(cohort)
+    imported = read_clinical_spreadsheet(spreadsheet, **columns)
+    deid = Deidentifier()
+    case_of = {i: deid.pseudonym(i) for i in _original_ids(imported)}
+    cohort.mkdir(parents=True, exist_ok=True)
+    return _write_clinical(cohort, imported, case_of)
+
+
+def _original_ids(imported: ClinicalImport) -> list[str]:
+    return [str(i) for i in imported.table.index]
+
+
+def _check_table_folder(cohort: Path) -> None:
+    """Refuse to write into a file or a folder holding what a table-only import does not write."""
+    if not cohort.exists():
+        return
+    if not cohort.is_dir():
+        raise ConfigError(f"Output {cohort} exists and is not a folder.")
+    foreign = sorted(p.name for p in cohort.iterdir() if p.name not in TABLE_FILES)
+    if foreign:
+        raise ConfigError(
+            f"Output folder {cohort} holds {', '.join(foreign[:3])}, which a table import does "
+            "not write: choose a new folder, that of an earlier import, or an imported cohort."
+        )
+
+
+def _scrub_ids(text: str, case_of: Mapping[str, str | None]) -> str:
+    """``text`` with each quoted original ID replaced by its case id (or by a mark when it has
+    none), so that the report written names no patient."""
+
+    def swap(match: re.Match[str]) -> str:
+        value = match.group(0)[1:-1]
+        if value not in case_of:
+            return match.group(0)
+        return repr(case_of[value] or "(ID without a case)")
+
+    return _QUOTED.sub(swap, text)
+
+
+def _write_clinical(
+    cohort: Path,
+    imported: ClinicalImport,
+    case_of: Mapping[str, str | None],
+    cases: Sequence[str] = (),
+) -> ClinicalJoin:
+    """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out),
+    ``schema.yaml`` (unless present) and ``clinical_report.csv``; ``cases`` are the cohort's
+    cases, each expected to have a row."""
+    table = imported.table.copy()
+    table.index = pd.Index([case_of[i] for i in _original_ids(imported)], name="case_id")
+    unmatched = int(table.index.isna().sum())
+    table = table[table.index.notna()]
+    written = set(table.index)
+    without_row = [c for c in cases if c not in written]
     columns = ["time", "event", *imported.variables.columns]
-    write_text(cohort / CLINICAL_FILE, joined[columns].to_csv())
+    write_text(cohort / CLINICAL_FILE, table[columns].to_csv())
     if not (cohort / SCHEMA_FILE).exists():
         imported.schema.save(cohort / SCHEMA_FILE)
-    rows = [(c.column, c.action, c.count) for c in imported.report]
+    report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
+    rows = [(c.column, c.action, c.count) for c in report]
     rows.append(("(rows)", "IDs without an imported patient", unmatched))
     rows += [("(cases)", f"no clinical row for {c}", 1) for c in without_row]
-    report = pd.DataFrame(rows, columns=["column", "action", "count"])
-    write_text(cohort / JOIN_REPORT, report.to_csv(index=False))
-    return ClinicalJoin(len(joined), unmatched, without_row, imported.report, imported.schema)
+    frame = pd.DataFrame(rows, columns=["column", "action", "count"])
+    write_text(cohort / JOIN_REPORT, frame.to_csv(index=False))
+    no_outcome = sum(case_of[i] is not None for i in imported.no_outcome)
+    return ClinicalJoin(len(table), unmatched, without_row, no_outcome, report, imported.schema)

@@ -38,6 +38,20 @@ NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"
 OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
 #: Share of the observed span added below and above it when drafting a plausible range.
 RANGE_MARGIN = 0.10
+#: Header words of an ordinal scale or a count (ECOG, grade, stage, score, number of ...): such
+#: a column is an integer variable even when a cohort holds only its levels 0 and 1.
+SCALE_WORDS = frozenset(
+    {"ecog", "zubrod", "ps", "performance", "karnofsky", "kps", "grade", "stage", "score",
+     "count", "number", "num", "nb", "n"}
+)  # fmt: skip
+#: Header words that make a scale's column a yes/no ("high grade", "early stage").
+_YES_NO_WORDS = frozenset({"high", "low", "early", "late", "advanced", "any", "has", "is"})
+#: Full ranges of the scales a header names, the first match winning (Karnofsky performance
+#: status before the 0-4 ECOG/WHO one).
+_SCALE_RANGES = (
+    (frozenset({"karnofsky", "kps"}), (0, 100)),
+    (frozenset({"ecog", "zubrod", "ps", "performance"}), (0, 4)),
+)
 _HCC_KINDS = {"float": NUMBER, "int": INTEGER, "bool": YES_NO, "category": CATEGORY}
 _FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "help")
 
@@ -60,6 +74,24 @@ def natural_key(text: str) -> tuple:
         for part in re.split(r"(\d+)", text)
         if part
     )
+
+
+def _scale_words(header: str) -> set[str]:
+    """The header's words; none when one makes it a yes/no ("high grade")."""
+    words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+    return set() if words & _YES_NO_WORDS else words
+
+
+def names_a_scale(header: str) -> bool:
+    """True when ``header`` names an ordinal scale or a count (``ECOG``, ``WHO PS``, ``grade``,
+    ``number of nodes``): its 0 and 1 are levels, not no/yes."""
+    return bool(_scale_words(header) & SCALE_WORDS)
+
+
+def _scale_range(header: str) -> tuple[int, int] | None:
+    """The full range of the scale ``header`` names (ECOG 0-4, Karnofsky 0-100), if known."""
+    words = _scale_words(header)
+    return next((span for names, span in _SCALE_RANGES if words & names), None)
 
 
 def _number_text(value: Any) -> str:
@@ -326,7 +358,12 @@ def _infer_variable(name: str, column: pd.Series, unit: str, label: str) -> Sche
         kind = INTEGER if whole else NUMBER
         if present.empty:
             return SchemaVariable(name, kind, label, unit)
-        low, high = _nice_range(float(present.min()), float(present.max()), whole=whole)
+        observed = float(present.min()), float(present.max())
+        scale = _scale_range(f"{name} {label}") if whole else None
+        if scale is not None:  # the scale's levels a small cohort may not show (ECOG 3, 4)
+            low, high = int(min(scale[0], observed[0])), int(max(scale[1], observed[1]))
+        else:
+            low, high = _nice_range(*observed, whole=whole)
         return SchemaVariable(name, kind, label, unit, low, high)
     categories = sorted({" ".join(str(v).split()) for v in present}, key=natural_key)
     if not categories:
@@ -343,7 +380,8 @@ def infer_schema(
     """Draft a schema from a cleaned table (one column per variable; case_id, time and event are
     skipped): bool columns are yes/no, integer columns integer, float columns number, anything else
     a category with its observed values (natural order). Ranges are the observed ones widened by
-    :data:`RANGE_MARGIN` of their span and rounded outwards. ``units``/``labels`` by column name."""
+    :data:`RANGE_MARGIN` of their span and rounded outwards, or for an integer column naming a
+    known scale (ECOG, Karnofsky) the scale's range. ``units``/``labels`` by column name."""
     units, labels = units or {}, labels or {}
     variables = []
     for name in table.columns:

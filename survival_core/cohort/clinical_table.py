@@ -32,6 +32,7 @@ from survival_core.cohort.clinical_schema import (
     YES_TOKENS,
     CohortSchema,
     infer_schema,
+    names_a_scale,
 )
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.tables import TIME_UNITS
@@ -638,8 +639,12 @@ def _clean_variable(
         values, unit = numeric
         present_values = values.dropna()
         if len(present_values) and present_values.isin([0, 1]).all():
-            report.append(Coercion(column, "0/1 read as no/yes", len(present_values)))
-            values = values.astype("boolean")
+            if names_a_scale(h.name):
+                action = "0/1 kept as numbers: the header names a scale or a count"
+            else:
+                action = "0/1 read as no/yes"
+                values = values.astype("boolean")
+            report.append(Coercion(column, action, len(present_values)))
         return "variable", values.reindex(cells.index), unit or h.unit
     boolean = _to_boolean(present)
     if boolean is not None:

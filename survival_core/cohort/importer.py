@@ -69,8 +69,11 @@ STAGING = ".staging"
 ROLE_KEYS = ("gtv", "organ")
 #: What an import folder may hold besides its cases (a clinical table joined later included).
 _OWN_NAMES = frozenset(
-    {"cases", STAGING, "manifest.csv", "import_report.csv", "id_map.csv", "clinical.csv"}
-)
+    {
+        "cases", STAGING, "manifest.csv", "import_report.csv", "id_map.csv",
+        "clinical.csv", "schema.yaml", "clinical_report.csv",
+    }
+)  # fmt: skip
 #: DICOM files de-identified per call (bounds the memory a large series takes).
 _DEID_BATCH = 32
 

@@ -52,6 +52,7 @@ from survival_core.io.dicom_series import (
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.volume import is_volume_file
 from survival_core.paths import data_subdir
+from survival_core.workers import die_with_parent
 
 #: The attributes read from each file: identity, series, geometry summary and, for structure
 #: sets, their references and ROI/segment names (never the contours).
@@ -323,7 +324,9 @@ def _read_all(tasks: list[tuple[str, str, str, bool]], workers: int) -> list[Fil
     if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         return [read_record(t) for t in tasks]
     chunk = max(1, min(256, len(tasks) // (workers * 8)))
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=die_with_parent
+    ) as pool:
         return list(pool.map(read_record, tasks, chunksize=chunk))
 
 

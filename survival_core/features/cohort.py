@@ -39,6 +39,7 @@ from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import update_from_file
 from survival_core.paths import data_subdir
+from survival_core.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ class SerialMapper:
 
 
 def _single_threaded_worker() -> None:
-    """Worker start-up: one ITK thread per process, so N workers use N cores."""
+    """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
+    parent (:func:`survival_core.workers.die_with_parent`)."""
+    die_with_parent()
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 

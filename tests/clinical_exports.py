@@ -1,0 +1,110 @@
+"""Clinical spreadsheets as hospitals export them, for the reader and import tests:
+scikit-survival's real datasets written with their own headers (CSV, tab-separated or XLSX) and
+a messy semicolon/decimal-comma export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sksurv import datasets
+
+from survival_core.io.tables import TIME_UNITS
+
+#: A Latin-1 export: mixed casing, -999 codes, text stages, dates, names, a row without outcome.
+MESSY = """\
+Patient ID;Age (years);Sex;Histology;T stage;Stage;HPV;Dose [Gy];ECOG;Date of diagnosis;Name;OS (months);Vital status;PFS (months);Comments
+P01;64;M;Adenocarcinoma;T2;IIIb;Pos;60,5;1;03/04/2015;Ann Smith;12,5;Dead;6,0;ok
+P02; 71 ;f;adenocarcinoma ;T3;IIIB;neg;70;0;25/11/2016;Bob Jones;30;Alive;30;
+P03;NA;F;Squamous;t2;II;NA;-999;unknown;15/01/2017;Cy Brown;8,25;dead;4;réévalué
+P04;58;M;SQUAMOUS;T4;IVa;pos;66;2;;Di Green;NA;Alive;;
+P05;-999;m;Adenocarcinoma;T1;I;Neg;54;1;01/02/2018;Ed White;40;Alive;40;moved
+P06;49;F;Large cell;T2;IIIb;?;60;-;14/03/2018;Flo Black;22,75;Dead;10;
+"""
+
+
+@dataclass(frozen=True)
+class Export:
+    """A written spreadsheet, the dataset it holds (``X``, sksurv's structured ``y``) and the
+    reader options its headers do not say (``time_unit``, ``event_column``)."""
+
+    path: Path
+    X: pd.DataFrame
+    y: np.ndarray
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def _with_ids(X: pd.DataFrame, ids: list[str], header: str = "patient_id") -> pd.DataFrame:
+    frame = X.copy()
+    frame.insert(0, header, ids)
+    return frame
+
+
+def gbsg2(folder: Path) -> Export:
+    """GBSG2 as CSV: recurrence-free time in months, event 0/1."""
+    X, y = datasets.load_gbsg2()
+    frame = _with_ids(X, [f"G{i:04d}" for i in range(len(X))])
+    frame["RFS (months)"] = y["time"] / TIME_UNITS["months"]
+    frame["event"] = y["cens"].astype(int)
+    path = folder / "gbsg2.csv"
+    frame.to_csv(path, index=False)
+    return Export(path, X, y)
+
+
+def whas500(folder: Path) -> Export:
+    """WHAS500 as XLSX: numeric IDs under "Patient ID", lenfol in days (unstated), fstat."""
+    X, y = datasets.load_whas500()
+    frame = _with_ids(X, [str(1000 + i) for i in range(len(X))], header="Patient ID")
+    frame["lenfol"] = y["lenfol"]
+    frame["fstat"] = y["fstat"].astype(int)
+    path = folder / "whas500.xlsx"
+    frame.to_excel(path, index=False, sheet_name="WHAS500")
+    return Export(path, X, y, {"time_unit": "days"})
+
+
+def veterans(folder: Path) -> Export:
+    """The veterans' lung cancer trial, tab-separated, the status written Dead/Alive."""
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = _with_ids(X, [f"V{i:03d}" for i in range(len(X))])
+    frame["Survival_in_days"] = y["Survival_in_days"]
+    frame["Status"] = np.where(y["Status"], "Dead", "Alive")
+    path = folder / "veterans.csv"
+    frame.to_csv(path, index=False, sep="\t")
+    return Export(path, X, y)
+
+
+def flchain(folder: Path, rows: int | None = None, seed: int = 0) -> Export:
+    """FLCHAIN (without its cause-of-death ``chapter``) with its blank cells; futime in days
+    (unstated). ``rows``: a random subset of that many patients, drawn with ``seed``."""
+    X, y = datasets.load_flchain()
+    X = X.drop(columns="chapter")
+    if rows is not None:
+        keep = np.sort(np.random.default_rng(seed).choice(len(X), rows, replace=False))
+        X, y = X.iloc[keep].reset_index(drop=True), y[keep]
+    frame = _with_ids(X, [f"F{i}" for i in range(len(X))])
+    frame["futime"] = y["futime"]
+    frame["death"] = y["death"].astype(int)
+    path = folder / "flchain.csv"
+    frame.to_csv(path, index=False)
+    return Export(path, X, y, {"time_unit": "days"})
+
+
+def aids(folder: Path) -> Export:
+    """The AIDS trial keyed by "subject", with sksurv's ``censor`` column, which is 1 for the
+    event: read as-is only when given as the event column."""
+    X, y = datasets.load_aids()
+    frame = _with_ids(X, [f"A{i}" for i in range(len(X))], header="subject")
+    frame["time (days)"] = y["time"]
+    frame["censor"] = y["censor"].astype(int)
+    path = folder / "aids.csv"
+    frame.to_csv(path, index=False)
+    return Export(path, X, y, {"event_column": "censor"})
+
+
+def messy(folder: Path) -> Path:
+    """:data:`MESSY` written as its Latin-1 export."""
+    path = folder / "export.csv"
+    path.write_bytes(MESSY.encode("latin-1"))
+    return path
