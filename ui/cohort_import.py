@@ -148,7 +148,7 @@ def import_form() -> None:
             height=150,
             help="names the GTV/organ structures where their names alone do not",
         )
-        submitted = st.form_submit_button("Import", icon=":material/upload:")
+        submitted = st.form_submit_button("Start the import", icon=":material/upload:")
     if submitted:
         try:
             _start(name, images, clinical, upload, roi_text, options)

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="YAML naming the GTV/organ structures: {default: {gtv: [...], organ: [...]}, "
-        "patients: {<PatientID>: {gtv: [...]}}}",
+        "patients: {<PatientID or the case id of import_report.csv>: {gtv: [...]}}}",
     )
     importer.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
