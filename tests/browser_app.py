@@ -404,3 +404,12 @@ def sampled_rss(pgid: int, every: float = 0.25) -> Iterator[list[float]]:
         done.set()
         sampler.join()
         samples.append(group_rss_mb(pgid))
+
+
+@contextmanager
+def demo_server(cohort: Path, data: Path, log: Path) -> Iterator[tuple[str, Path, Path]]:
+    """The app over the data folder ``data`` prepared with ``cohort`` as its demo cohort (see
+    :func:`prepare_data_folder`); yields (url, data folder, server log)."""
+    prepare_data_folder(data, cohort)
+    with serve_app(data, log) as served:
+        yield served.url, data, log

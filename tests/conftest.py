@@ -1,8 +1,10 @@
-"""Session-wide fixtures: a private data folder and a small synthetic cohort built once."""
+"""Session-wide fixtures: a private data folder and a small synthetic cohort built once; a tab of
+the headless browser for the real-browser tests."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture()
+def page() -> Iterator:
+    """A tab of Debian's headless chromium, 1600 x 1000 px, waiting up to STEP_MS per step."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_app import STEP_MS, VIEWPORT, launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            tab = browser.new_page(viewport=VIEWPORT)
+            tab.set_default_timeout(STEP_MS)
+            yield tab
+        finally:
+            browser.close()

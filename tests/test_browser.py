@@ -5,7 +5,6 @@ of every step are kept in the test's output folder (printed; on failure, in the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,12 @@ from tests.browser_app import (
     CHROMIUM,
     IDLE_APP,
     STEP_MS,
-    VIEWPORT,
+    demo_server,
     dicom_zip,
     explained_failure,
-    launch_chromium,
     nav,
     open_app,
-    prepare_data_folder,
     read_risk,
-    serve_app,
     upload_case,
 )
 
@@ -64,23 +60,8 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(small_cohort: Path, output: Path, tmp_path_factory: pytest.TempPathFactory):
     """The app served over its own data folder (demo cohort = the small cohort, tiny models)."""
     data = tmp_path_factory.mktemp("browser-data")
-    prepare_data_folder(data, small_cohort)
-    log = output / "streamlit.log"
-    with serve_app(data, log) as served:
-        yield served.url, data, log
-
-
-@pytest.fixture()
-def page() -> Iterator:
-    """A tab of Debian's headless chromium, 1600 x 1000 px, waiting up to STEP_MS per step."""
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            tab = browser.new_page(viewport=VIEWPORT)
-            tab.set_default_timeout(STEP_MS)
-            yield tab
-        finally:
-            browser.close()
+    with demo_server(small_cohort, data, output / "streamlit.log") as served:
+        yield served
 
 
 def _full_page_screenshot(page, path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -22,15 +21,12 @@ from tests.browser_app import (
     CHROMIUM,
     IDLE_APP,
     STEP_MS,
-    VIEWPORT,
+    demo_server,
     dicom_zip,
     explained_failure,
-    launch_chromium,
     nav,
     open_app,
-    prepare_data_folder,
     read_risk,
-    serve_app,
     upload_case,
 )
 
@@ -77,24 +73,10 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(small_cohort: Path, output: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The app over its own data folder (the small liver demo cohort and its default model)."""
+    """The app served over its own data folder (demo cohort = the small cohort, tiny models)."""
     data = tmp_path_factory.mktemp("own-cohort-data")
-    prepare_data_folder(data, small_cohort)
-    log = output / "streamlit.log"
-    with serve_app(data, log) as served:
-        yield served.url, data, log
-
-
-@pytest.fixture()
-def page() -> Iterator:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            tab = browser.new_page(viewport=VIEWPORT)
-            tab.set_default_timeout(STEP_MS)
-            yield tab
-        finally:
-            browser.close()
+    with demo_server(small_cohort, data, output / "streamlit.log") as served:
+        yield served
 
 
 def _select(page, label: str, option: str) -> None:
