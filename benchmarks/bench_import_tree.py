@@ -44,8 +44,8 @@ from survival_core.cli.output import progress, report  # noqa: E402
 from survival_core.cohort.download_tree import PROBLEMS, DownloadTree, write_download  # noqa: E402
 from survival_core.cohort.generate import generate_cohort  # noqa: E402
 from survival_core.cohort.importer import case_ids_for, import_images  # noqa: E402
-from survival_core.cohort.manifest import read_manifest  # noqa: E402
 from survival_core.io.deid import Deidentifier  # noqa: E402
+from survival_core.io.manifest import read_manifest  # noqa: E402
 
 #: The problems that make an import fail, given in turn to the broken patients.
 FAILING = [name for name, reason in PROBLEMS.items() if reason]

@@ -35,7 +35,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from survival_core.cli.output import progress, report  # noqa: E402
-from survival_core.cohort.manifest import read_manifest  # noqa: E402
+from survival_core.io.manifest import read_manifest  # noqa: E402
 from tests.browser_app import (  # noqa: E402
     distinct_uploads,
     group_rss_mb,

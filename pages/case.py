@@ -14,8 +14,8 @@ import streamlit as st
 
 from survival_core.case import ROLES, Case
 from survival_core.cohort.demo import demo_ready, prepare_demo
-from survival_core.cohort.manifest import read_manifest
 from survival_core.io.dicom_series import SeriesSummary
+from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES
 from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import CLINICAL_KEEP, store_upload

@@ -119,7 +119,7 @@ def dicom_zip(
 
 def dicom_cases(cohort: Path) -> list[Path]:
     """The folders of the cohort's DICOM cases."""
-    from survival_core.cohort.manifest import read_manifest
+    from survival_core.io.manifest import read_manifest
 
     manifest = read_manifest(cohort)
     return [cohort / "cases" / c for c in manifest.loc[manifest["format"] == "dicom", "case_id"]]

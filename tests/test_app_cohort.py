@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from survival_core.cohort.demo import default_model_dir, demo_features_path
-from survival_core.cohort.manifest import read_clinical
 from survival_core.features.table import write_table
+from survival_core.io.manifest import read_clinical
 from tests.conftest import ROOT
 from tests.test_app_case import demo_in_place  # noqa: F401 - the demo-cohort fixture
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from survival_core.runs import atomic
+from survival_core.io import atomic
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -173,7 +173,7 @@ def test_json_ready_gives_strict_json_data():
 
     import numpy as np
 
-    from survival_core.runs.atomic import json_ready
+    from survival_core.io.atomic import json_ready
 
     value = {1: (np.float64(0.5), np.int64(3)), "x": [math.nan, np.float32(np.inf), "a"]}
     assert json_ready(value) == {"1": [0.5, 3], "x": [None, None, "a"]}

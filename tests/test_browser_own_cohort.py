@@ -16,7 +16,7 @@ import pytest
 
 from survival_core.cohort.download_tree import write_download
 from survival_core.cohort.generate import generate_cohort
-from survival_core.cohort.manifest import read_manifest
+from survival_core.io.manifest import read_manifest
 from tests.browser_app import (
     CHROMIUM,
     IDLE_APP,

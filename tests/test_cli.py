@@ -42,9 +42,9 @@ def test_building_the_parser_does_not_import_torch():
 
 
 def test_light_name_lists_match_the_registries():
-    from survival_core.features.selection import REDUCTIONS
     from survival_core.io.tables import TIME_UNITS
     from survival_core.models import MODELS
+    from survival_core.models.reduction import REDUCTIONS
 
     assert tuple(MODELS) == model_args.MODEL_NAMES
     assert tuple(REDUCTIONS) == model_args.REDUCTION_NAMES

@@ -22,10 +22,10 @@ from survival_core.cohort.importer import (
     read_roi_map,
 )
 from survival_core.cohort.inventory import inventory_tree
-from survival_core.cohort.manifest import read_manifest
 from survival_core.errors import ConfigError
 from survival_core.io.case_loader import load_case
 from survival_core.io.deid import Deidentifier
+from survival_core.io.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What is wrong with the DICOM patients cloned from one generated case (one stays good).

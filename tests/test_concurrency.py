@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from survival_core.cohort.manifest import read_manifest
+from survival_core.io.manifest import read_manifest
 from tests.browser_app import (
     CHROMIUM,
     dicom_cases,

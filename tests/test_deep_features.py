@@ -12,23 +12,23 @@ import pytest
 import SimpleITK as sitk
 import torch
 
+from survival_core.cli.extract import run_deep
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.cohort import content_hash
 from survival_core.features.deep import (
     extract_deep_features,
     load_network,
     read_deep_info,
-    run_deep,
     tumour_patch,
     write_deep_features,
 )
-from survival_core.features.selection import make_reduction
 from survival_core.io.case_loader import load_case
 from survival_core.io.tables import load_model_table
 from survival_core.models.cnn3d import CNN3DModel
 from survival_core.models.image_data import network_input
 from survival_core.models.image_set import ImageSet, VolumeSpec
 from survival_core.models.pretrained import make_resnet
+from survival_core.models.reduction import make_reduction
 from tests.case_builders import make_case
 
 TINY = {"volume_shape": (32, 32, 16), "patch_size": (16, 16, 8)}

@@ -13,8 +13,8 @@ from survival_core.cohort.clinical_schema import CohortSchema
 from survival_core.cohort.download_tree import DownloadTree, write_download
 from survival_core.cohort.generate import generate_cohort
 from survival_core.cohort.importer import case_ids_for, import_images
-from survival_core.cohort.manifest import read_manifest
 from survival_core.io.deid import Deidentifier
+from survival_core.io.manifest import read_manifest
 
 
 @pytest.fixture(scope="module")

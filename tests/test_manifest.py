@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from survival_core.cohort.manifest import MANIFEST_COLUMNS, read_manifest
 from survival_core.errors import InputError
+from survival_core.io.manifest import MANIFEST_COLUMNS, read_manifest
 
 
 def _cohort(folder: Path, header: str, *rows: str) -> Path:

@@ -148,8 +148,8 @@ def test_reduction_chain_is_fitted_inside_and_saved_with_the_model(tmp_path):
     import pandas as pd
     from sksurv.util import Surv
 
-    from survival_core.features.selection import default_chain
     from survival_core.models import load_model, make_model
+    from survival_core.models.reduction import default_chain
 
     rng = np.random.default_rng(0)
     n = 200

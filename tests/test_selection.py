@@ -13,7 +13,8 @@ from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.features.selection import (
+from survival_core.models import make_model
+from survival_core.models.reduction import (
     CorrelationFilter,
     CoxPValueFilter,
     LassoCoxSelector,
@@ -26,7 +27,6 @@ from survival_core.features.selection import (
     univariate_cindex,
     univariate_cox,
 )
-from survival_core.models import make_model
 from survival_core.models.tabular import TablePreprocessor
 
 

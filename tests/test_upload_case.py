@@ -8,9 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from survival_core.cohort.manifest import read_manifest
 from survival_core.errors import InputError
 from survival_core.io.case_loader import load_case
+from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import store_upload
 

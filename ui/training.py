@@ -19,7 +19,7 @@ import yaml
 from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
-from survival_core.features.selection import REDUCTIONS
+from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
     CUTS,
     ENGINES,

@@ -59,7 +59,6 @@ def run_pipeline(
     """The whole DSFR study on ``cohort``, outputs into ``out``; returns the summary."""
     import numpy as np
 
-    from survival_core.cohort.manifest import read_clinical
     from survival_core.evaluation.classification import (
         early_recurrence,
         early_recurrence_study,
@@ -75,6 +74,7 @@ def run_pipeline(
         train_unet,
     )
     from survival_core.io.case_loader import load_case
+    from survival_core.io.manifest import read_clinical
 
     start = time.perf_counter()
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)

@@ -109,8 +109,6 @@ def run(args: argparse.Namespace) -> int:
     if not (args.cohort / "manifest.csv").is_file():
         raise InputError(f"{args.cohort} is not a cohort folder: it has no manifest.csv.")
     if args.preset == "deep":
-        from survival_core.features.deep import run_deep
-
         return run_deep(args)
     if args.network or args.layer:
         raise ConfigError("--network and --layer apply to --preset deep only.")
@@ -151,6 +149,43 @@ def run(args: argparse.Namespace) -> int:
             "settings_hash": settings.hash(),
             "modality": modality,
             "site": result.site,
+            "out": table,
+            "failures": failures,
+        },
+        args.json,
+    )
+    return 0
+
+
+def run_deep(args: argparse.Namespace) -> int:
+    """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
+    from survival_core.features.deep import extract_deep_features, write_deep_features
+
+    if not args.network:
+        raise ConfigError(
+            "--preset deep needs --network FILE: a saved RadSurv image model folder (cnn3d, "
+            "resnet_fusion) or a ResNet weights file."
+        )
+    progress(f"Extracting deep features of {args.network} from {args.cohort}...")
+    result = extract_deep_features(
+        args.cohort, args.network, args.layer, workers=args.workers, progress=progress
+    )
+    table, failures = write_deep_features(result, args.out)
+    n_cases, n_failed = len(result.features) + len(result.failures), len(result.failures)
+    if n_cases and n_failed == n_cases:
+        raise InputError(
+            f"All {n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"
+        )
+    if n_failed:
+        progress(f"{n_failed} case(s) failed; see {failures}.")
+    report(
+        {
+            "n_cases": n_cases,
+            "n_features": result.features.shape[1],
+            "n_failed": n_failed,
+            "seconds": round(result.seconds, 2),
+            "network_sha256": result.info["network_sha256"],
+            "layer": result.info["layer"],
             "out": table,
             "failures": failures,
         },

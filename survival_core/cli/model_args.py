@@ -10,7 +10,7 @@ import yaml
 
 from survival_core.errors import ConfigError
 
-#: Mirror survival_core.models.MODELS, io.tables.TIME_UNITS and features.selection.REDUCTIONS,
+#: Mirror survival_core.models.MODELS, io.tables.TIME_UNITS and models.reduction.REDUCTIONS,
 #: which import torch and the scientific stack; a test keeps them in step so that building the
 #: parser (for every command) stays light.
 MODEL_NAMES = (

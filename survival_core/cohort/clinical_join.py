@@ -27,8 +27,8 @@ from survival_core.cohort.clinical_table import (
 )
 from survival_core.cohort.importer import case_ids_for
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.atomic import write_text
 from survival_core.io.deid import Deidentifier
-from survival_core.runs.atomic import write_text
 
 CLINICAL_FILE = "clinical.csv"
 SCHEMA_FILE = "schema.yaml"

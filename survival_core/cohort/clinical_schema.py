@@ -23,8 +23,8 @@ import pandas as pd
 import yaml
 
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io import atomic
 from survival_core.io.clinical import SCHEMA, ClinicalValues, ClinicalVariable
-from survival_core.runs import atomic
 
 NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
 KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)

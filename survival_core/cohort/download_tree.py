@@ -32,7 +32,7 @@ import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary, generate_uid
 
-from survival_core.cohort.manifest import read_manifest
+from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import role_candidates
 
 #: Problem name -> the text the import's report gives for it ("" when the patient still imports).

@@ -217,8 +217,8 @@ def generate_cohort(
     """
     # Imported here so that worker processes, which import this module, do not load pandas.
     from survival_core.cohort import simulate
-    from survival_core.cohort.manifest import MANIFEST_COLUMNS
     from survival_core.io.clinical import SCHEMA, validate_clinical
+    from survival_core.io.manifest import MANIFEST_COLUMNS
 
     started = time.perf_counter()
     if site not in SITES:

@@ -42,8 +42,8 @@ import SimpleITK as sitk
 import yaml
 
 from survival_core.cohort.inventory import PatientInventory, inventory_tree
-from survival_core.cohort.manifest import MANIFEST_COLUMNS
 from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, load_case
 from survival_core.io.deid import Deidentifier, load_key
 from survival_core.io.dicom_series import (
@@ -52,9 +52,9 @@ from survival_core.io.dicom_series import (
     SeriesEntry,
     drawn_on,
 )
+from survival_core.io.manifest import MANIFEST_COLUMNS
 from survival_core.io.structures import normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload
-from survival_core.runs.atomic import temp_sibling, write_text
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"

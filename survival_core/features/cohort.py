@@ -30,7 +30,6 @@ from typing import Protocol, TypeVar
 import pandas as pd
 import SimpleITK as sitk
 
-from survival_core.cohort.manifest import read_manifest
 from survival_core.errors import RadSurvError
 from survival_core.features.radiomics import extract_case, feature_names
 from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
@@ -38,6 +37,7 @@ from survival_core.features.table import write_feature_table
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import update_from_file
+from survival_core.io.manifest import read_manifest
 from survival_core.paths import data_subdir
 from survival_core.workers import die_with_parent
 

@@ -23,7 +23,6 @@ network file, its SHA-256, the layer and the input geometry.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -339,40 +338,3 @@ def read_deep_info(path: str | Path) -> dict[str, Any]:
     if DEEP_KEY not in metadata:
         raise InputError(f"{path} is not a deep-feature table written by RadSurv.")
     return json.loads(metadata[DEEP_KEY].decode())
-
-
-def run_deep(args: argparse.Namespace) -> int:
-    """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
-    from survival_core.cli.output import progress, report
-
-    if not args.network:
-        raise ConfigError(
-            "--preset deep needs --network FILE: a saved RadSurv image model folder (cnn3d, "
-            "resnet_fusion) or a ResNet weights file."
-        )
-    progress(f"Extracting deep features of {args.network} from {args.cohort}...")
-    result = extract_deep_features(
-        args.cohort, args.network, args.layer, workers=args.workers, progress=progress
-    )
-    table, failures = write_deep_features(result, args.out)
-    n_cases, n_failed = len(result.features) + len(result.failures), len(result.failures)
-    if n_cases and n_failed == n_cases:
-        raise InputError(
-            f"All {n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"
-        )
-    if n_failed:
-        progress(f"{n_failed} case(s) failed; see {failures}.")
-    report(
-        {
-            "n_cases": n_cases,
-            "n_features": result.features.shape[1],
-            "n_failed": n_failed,
-            "seconds": round(result.seconds, 2),
-            "network_sha256": result.info["network_sha256"],
-            "layer": result.info["layer"],
-            "out": table,
-            "failures": failures,
-        },
-        args.json,
-    )
-    return 0

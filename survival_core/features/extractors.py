@@ -15,7 +15,7 @@ from typing import Any
 
 from survival_core.case import Case
 from survival_core.errors import InputError
-from survival_core.runs.atomic import copy_file, copy_tree, write_json
+from survival_core.io.atomic import copy_file, copy_tree, write_json
 
 EXTRACTORS_FILE = "extractors.json"
 FOLDER = "extractors"

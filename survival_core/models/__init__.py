@@ -8,60 +8,23 @@ saved model folder.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.registry import CLASSES, MODELS, import_class
 
-#: Registry name -> (module under survival_core.models, class). Modules are imported on first use,
-#: so scoring a Cox model does not import MONAI for the image networks.
-_CLASSES: dict[str, tuple[str, str]] = {
-    "coxph": ("coxph", "CoxPH"),
-    "coxnet": ("coxnet", "Coxnet"),
-    "lasso_cox": ("coxnet", "LassoCox"),
-    "rsf": ("forest", "RandomSurvivalForestModel"),
-    "deepsurv": ("deepsurv", "DeepSurv"),
-    "vaesurv": ("vaesurv", "VAESurv"),
-    "discrete": ("discrete", "DiscreteTimeSurv"),
-    "cnn3d": ("cnn3d", "CNN3DModel"),
-    "fusion": ("fusion", "FusionModel"),
-    "resnet_fusion": ("resnet_fusion", "ResNetFusion"),
-}
 #: Other public names of this package, imported on first use like the models.
-_LAZY = {klass: module for module, klass in _CLASSES.values()} | {
-    "ImageSurvivalModel": "image_base"
-}
+_LAZY = {klass: module for module, klass in CLASSES.values()} | {"ImageSurvivalModel": "image_base"}
 #: Models that read each row's CT (they need ``with_images``); the others read tables only
 #: (tests/test_models.py checks this against the classes).
 IMAGE_MODELS = ("cnn3d", "fusion", "resnet_fusion")
 
 
-def _import(module: str, name: str) -> Any:
-    return getattr(importlib.import_module(f"survival_core.models.{module}"), name)
-
-
-class _Registry(Mapping[str, type[SurvivalModel]]):
-    """``MODELS``: a read-only mapping of registry names to classes, each imported when asked."""
-
-    def __getitem__(self, name: str) -> type[SurvivalModel]:
-        return _import(*_CLASSES[name])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_CLASSES)
-
-    def __len__(self) -> int:
-        return len(_CLASSES)
-
-
-MODELS: Mapping[str, type[SurvivalModel]] = _Registry()
-
-
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return _import(_LAZY[name], name)
+        return import_class(_LAZY[name], name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -27,9 +27,10 @@ import numpy as np
 import torch
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.features.selection import ReductionChain, selector_from_dict
 from survival_core.models.baseline import BreslowBaseline
 from survival_core.models.device import resolve_device, seeded
+from survival_core.models.reduction import ReductionChain, selector_from_dict
+from survival_core.models.registry import MODELS
 from survival_core.models.tabular import TablePreprocessor
 from survival_core.outcome import survival_arrays, training_arrays
 
@@ -192,8 +193,6 @@ class SurvivalModel:
     @classmethod
     def load(cls, folder: str | Path) -> SurvivalModel:
         """Read a model written by :meth:`save`; only JSON, .pt state dicts and .npz are read."""
-        from survival_core.models import MODELS
-
         path = Path(folder) / MODEL_FILE
         try:
             document = json.loads(path.read_text())

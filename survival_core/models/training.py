@@ -40,7 +40,7 @@ class ModelMaker:
     images: ImageSet | None = None
 
     def __call__(self, overrides: Mapping[str, Any] | None = None) -> SurvivalModel:
-        from survival_core.features.selection import make_reduction
+        from survival_core.models.reduction import make_reduction
 
         model = make_model(self.model_name, **{**self.params, **(overrides or {})})
         model = model.with_reduction(make_reduction(self.reduction))

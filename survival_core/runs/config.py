@@ -32,7 +32,7 @@ import yaml
 
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
-from survival_core.features.selection import REDUCTIONS
+from survival_core.models.reduction import REDUCTIONS
 
 #: Cohort values naming a bundled cohort rather than a folder (the runner resolves them).
 COHORT_KEYWORDS = ("demo", "demo-external")

@@ -44,8 +44,8 @@ from typing import Any
 import yaml
 
 from survival_core.errors import InputError
+from survival_core.io.atomic import write_json, write_text
 from survival_core.paths import data_dir, data_subdir
-from survival_core.runs.atomic import write_json, write_text
 from survival_core.runs.config import RunConfig, loads_config, parse_config
 from survival_core.runs.store import process_alive, process_start
 

@@ -103,7 +103,7 @@ class FoldCheckpoints:
         return meta
 
     def save(self, fold: Fold, record: dict[str, Any]) -> None:
-        from survival_core.runs.atomic import json_ready, write_bytes, write_json
+        from survival_core.io.atomic import json_ready, write_bytes, write_json
 
         key = _fold_key(fold)
         arrays = {name: np.asarray(record[name]) for name in FOLD_ARRAYS}
@@ -363,10 +363,10 @@ def run_training(
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
     from survival_core.evaluation.crossval import cross_validate
     from survival_core.features.extractors import bundle
+    from survival_core.io.atomic import copy_file
     from survival_core.io.tables import load_model_table
     from survival_core.models.image_set import ImageSet
     from survival_core.models.training import model_factory, train_model
-    from survival_core.runs.atomic import copy_file
     from survival_core.runs.engine import fold_map, gpus_per_task, make_engine
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
     from survival_core.runs.store import RunStore
@@ -532,7 +532,7 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
 def write_plots(result: Any, y: np.ndarray, folder: Path, config: Any) -> list[str]:
     """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and all of them
     in one self-contained ``report.html``; returns the notes on figures left out."""
-    from survival_core.runs.atomic import write_text
+    from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)
     notes = figures.pop("_notes")

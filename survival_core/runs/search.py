@@ -36,12 +36,12 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel
 from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import TablePreprocessor
 from survival_core.models.training import ModelMaker, model_factory
 from survival_core.outcome import training_arrays
-from survival_core.runs.atomic import json_ready, write_json
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
 
 #: Written next to the best model's ``model.json`` by :meth:`TunedModel.save`.

@@ -16,7 +16,7 @@ registered models, and ``active_model.json``, the app's active model.
 (data hashes) and ``radsurv.error`` (why a run failed). The config is logged whole as
 ``config.yaml`` and flattened into params (``model.params.lr``). Summary metrics keep their names;
 per-fold metrics are logged as ``fold/<name>`` with the fold's index as step. Artifacts are
-copied atomically (:mod:`survival_core.runs.atomic`) into the run's own folder, so two runs at
+copied atomically (:mod:`survival_core.io.atomic`) into the run's own folder, so two runs at
 once never write the same path and a half-written artifact is never visible (with a tracking
 server, files are uploaded through MLflow and the server stores them).
 
@@ -55,8 +55,8 @@ import pandas as pd
 
 from survival_core import __version__
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_json, write_text
 from survival_core.paths import data_subdir
-from survival_core.runs.atomic import copy_file, copy_tree, temp_sibling, write_json, write_text
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 ACTIVE_ALIAS = "active"

@@ -19,7 +19,7 @@ import bcrypt
 import yaml
 
 from survival_core.errors import ConfigError
-from survival_core.runs.atomic import write_text
+from survival_core.io.atomic import write_text
 from survival_core.security.roles import check_role
 
 DEFAULT_FILE = Path("~/.config/radsurv/users.yaml")

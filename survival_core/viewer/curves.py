@@ -32,8 +32,8 @@ from survival_core.evaluation.risk_groups import (
     StratificationResult,
 )
 from survival_core.evaluation.td_auc import RocCurve
+from survival_core.io import atomic
 from survival_core.io.tables import TIME_UNITS
-from survival_core.runs import atomic
 
 if TYPE_CHECKING:
     from survival_core.models.card import ModelCard
@@ -730,7 +730,7 @@ def decision_curve_figure(
 
 def figure_to_html(fig: go.Figure, path: Path | str) -> Path:
     """Write ``fig`` as one self-contained HTML file (plotly.js embedded, no internet needed),
-    atomically (:mod:`survival_core.runs.atomic`), so a reader never sees half a file."""
+    atomically (:mod:`survival_core.io.atomic`), so a reader never sees half a file."""
     path = Path(path)
     try:
         return atomic.write_text(path, fig.to_html(include_plotlyjs=True, full_html=True))

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.models.coxnet_path import cv_coxnet
 from survival_core.outcome import training_arrays
 
 #: Elements per block in the vectorised pairwise c-index (bounds memory to ~100 MB).
@@ -316,8 +317,6 @@ class LassoCoxSelector(Selector):
         self.seed = int(seed)
 
     def _fit_support(self, Z: np.ndarray, event: np.ndarray, time: np.ndarray) -> np.ndarray:
-        from survival_core.models.coxnet import cv_coxnet
-
         std = Z.std(axis=0)
         z = (Z - Z.mean(axis=0)) / np.where(std > 0, std, 1.0)
         result = cv_coxnet(
