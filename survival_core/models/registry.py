@@ -35,7 +35,7 @@ def import_class(module: str, name: str) -> Any:
     return getattr(importlib.import_module(f"survival_core.models.{module}"), name)
 
 
-class _Registry(Mapping[str, type[SurvivalModel]]):
+class _Registry(Mapping[str, type]):
     """``MODELS``: a read-only mapping of registry names to classes, each imported when asked."""
 
     def __getitem__(self, name: str) -> type[SurvivalModel]:
