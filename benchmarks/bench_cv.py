@@ -19,8 +19,8 @@ from sksurv.util import Surv
 
 from survival_core.cli.output import report
 from survival_core.evaluation import splits
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.models import make_model
+from survival_core.workflows.crossval import cross_validate
 
 PARAMS = {"deepsurv": {"epochs": 200, "patience": 20}}
 

@@ -22,9 +22,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from survival_core.cli.dsfr import run_pipeline  # noqa: E402
 from survival_core.cli.output import progress, report  # noqa: E402
 from survival_core.cohort.generate import generate_cohort  # noqa: E402
+from survival_core.workflows.dsfr_study import run_pipeline  # noqa: E402
 
 
 def main() -> None:
@@ -56,6 +56,7 @@ def main() -> None:
             test_fraction=args.test_fraction,
             seed=args.seed,
             device=args.device,
+            progress=progress,
         )
     summary.pop("out")
     summary.update(

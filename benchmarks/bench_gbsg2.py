@@ -19,8 +19,8 @@ from sksurv.util import Surv
 
 from survival_core.cli.output import report
 from survival_core.evaluation import splits
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.models import MODELS, make_model
+from survival_core.workflows.crossval import cross_validate
 
 
 def lifelines_folds(X: pd.DataFrame, y: np.ndarray, folds) -> float:

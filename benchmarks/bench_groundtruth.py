@@ -20,12 +20,12 @@ import pandas as pd
 from survival_core.cli.output import report
 from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import harrell_c_index
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.features.cohort import extract_cohort, write_cohort_features
 from survival_core.features.presets import wei2021
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
 from survival_core.models.reduction import make_reduction
+from survival_core.workflows.crossval import cross_validate
 
 CANDIDATES = {
     "coxnet": ("coxnet", {}, "none"),

@@ -36,14 +36,14 @@ import torch
 
 from survival_core.cli.output import progress, report
 from survival_core.evaluation import splits
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.explain.correlation import spearman_matrix
 from survival_core.explain.maps import enrichment, gradcam_map, integrated_gradients_map
 from survival_core.io.case_loader import load_case
 from survival_core.io.tables import load_model_table
 from survival_core.models.fusion import is_clinical
 from survival_core.models.image_set import ImageSet
-from survival_core.models.training import model_factory
+from survival_core.workflows.crossval import cross_validate
+from survival_core.workflows.training import model_factory
 
 
 def _sizes(text: str) -> list[int]:

@@ -57,7 +57,7 @@ def prepare_data_folder(folder: Path, cohort: Path) -> None:
     the copy's cohort.json is rewritten to match them: ``demo_ready()`` is then true there.
     """
     from survival_core.cohort import demo
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RADSURV_DATA_DIR", str(folder))

@@ -56,7 +56,7 @@ def test_case_page_shows_the_same_risk_as_the_score_command(demo_in_place):
     from survival_core.cohort.demo import default_model_dir
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model, score_case
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     model_dir = default_model_dir()
     train_model(

@@ -69,7 +69,7 @@ def test_cohort_page_renders_and_follows_the_variable(demo_with_features):
 @pytest.fixture()
 def default_model(demo_with_features):
     """A tiny clinical Cox model as the demo default (removed after if it was not there)."""
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     cohort, _ = demo_with_features
     model_dir = default_model_dir()

@@ -15,7 +15,7 @@ PAGE = ROOT / "pages" / "nomogram.py"
 def _train(folder, model: str, params: dict):
     """``model`` trained on 60 synthetic patients (age, albumin, ecog, sex) as the demo default."""
     from survival_core.cohort.demo import default_model_dir
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     rng = np.random.default_rng(3)
     n = 60

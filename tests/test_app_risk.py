@@ -29,9 +29,9 @@ def registry(small_cohort, tmp_path_factory):
     """A data folder of its own (so other app tests keep an empty registry) with the small cohort
     as demo cohort and three registered coxph models: albumin/bilirubin/ecog (active, with a
     calibration report in its run), age/afp, and one needing a radiomics column cases lack."""
-    from survival_core.models.training import train_model
     from survival_core.paths import demo_cohort_dir
     from survival_core.runs.store import RunStore
+    from survival_core.workflows.training import train_model
 
     folder = tmp_path_factory.mktemp("risk-data")
     with pytest.MonkeyPatch.context() as patch:

@@ -116,7 +116,7 @@ def test_overlay_without_an_image_model_says_how_to_get_one(viewer, cohort_case,
 
 
 def test_ig_overlay_from_the_demo_image_model(viewer, cohort_case, small_cohort):
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     train_model(
         [small_cohort / "clinical.csv"], "cnn3d", TINY_CNN,

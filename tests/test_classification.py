@@ -15,7 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.classification import (
+from survival_core.models import load_model
+from survival_core.models.card import ModelCard
+from survival_core.workflows.dsfr_study import (
     DEFAULT_GRID,
     SIGNATURE_COLUMN,
     clinical_covariates,
@@ -27,8 +29,6 @@ from survival_core.evaluation.classification import (
     held_out_auc,
     split_development,
 )
-from survival_core.models import load_model
-from survival_core.models.card import ModelCard
 
 
 def _outcome_table() -> pd.DataFrame:

@@ -246,7 +246,7 @@ def test_distributions_by_group_mann_whitney(gbsg2):
 
 def test_model_risk_groups_use_the_cards_cut(tmp_path, gbsg2):
     from survival_core.models.scoring import load_scoring_model
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     frame, y = gbsg2
     table = frame[["age", "tsize", "pnodes"]].assign(time=y["time"], event=y["event"].astype(int))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from survival_core.cohort.clinical_schema import CohortSchema, infer_schema
 from survival_core.models.scoring import load_scoring_model, score_case
-from survival_core.models.training import train_model
+from survival_core.workflows.training import train_model
 from tests.case_builders import make_case
 
 

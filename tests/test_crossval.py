@@ -11,8 +11,8 @@ from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
 from survival_core.evaluation import splits
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.models import make_model
+from survival_core.workflows.crossval import cross_validate
 
 
 @pytest.fixture(scope="module")

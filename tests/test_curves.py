@@ -11,7 +11,6 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation import splits
 from survival_core.evaluation.calibration import calibration_at
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.evaluation.decision_curve import DecisionCurve, decision_curve
 from survival_core.evaluation.risk_groups import RiskGroupCut, kaplan_meier, stratify
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, cumulative_dynamic_roc
@@ -30,6 +29,7 @@ from survival_core.viewer.curves import (
     td_auc_figure,
     td_auc_from_cv,
 )
+from survival_core.workflows.crossval import cross_validate
 
 MONTH = TIME_UNITS["months"]
 HORIZON = 730.5  # 24 months, days

@@ -21,12 +21,12 @@ from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.features.cohort import ProcessMapper, SerialMapper, extract_cohort
 from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
 from survival_core.models import make_model
 from survival_core.runs import engine
 from survival_core.runs.engine import RayMapper, fold_map, gpus_per_task, make_engine
+from survival_core.workflows.crossval import cross_validate
 
 #: A cheap setting (a few features of three classes, two ROIs): the engine, not radiomics, is tested.
 SETTINGS = ExtractionSettings(

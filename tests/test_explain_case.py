@@ -13,7 +13,7 @@ from survival_core.errors import ConfigError
 from survival_core.explain.case import explain_case
 from survival_core.io.case_loader import load_case
 from survival_core.models.scoring import load_scoring_model, score_case
-from survival_core.models.training import train_model
+from survival_core.workflows.training import train_model
 
 TINY_CNN = {
     "channels": [4, 8],

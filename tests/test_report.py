@@ -18,7 +18,6 @@ from survival_core.explain.case import CaseExplanation, explain_case
 from survival_core.io.case_loader import load_case
 from survival_core.models import make_model
 from survival_core.models.scoring import LoadedModel, load_scoring_model, score_case
-from survival_core.models.training import train_model
 from survival_core.report.pdf import (
     DISCLAIMER,
     build_report,
@@ -28,6 +27,7 @@ from survival_core.report.pdf import (
     report_figure,
     survival_text,
 )
+from survival_core.workflows.training import train_model
 
 A4_POINTS = (595.28, 841.89)
 

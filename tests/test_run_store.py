@@ -49,7 +49,7 @@ def store(tmp_path_factory) -> RunStore:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A tiny Cox model trained by ``train_model`` on a synthetic clinical table (40 patients)."""
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     folder = tmp_path_factory.mktemp("model")
     rng = np.random.default_rng(3)

@@ -145,7 +145,7 @@ def test_dsfr_under_external_validation_scores_new_cases_with_the_bundled_unet(
 
 
 def test_deep_features_travel_with_the_registered_model(cohorts, tmp_path, store):
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     network = tmp_path / "cnn"
     tiny = {"volume_shape": [32, 32, 8], "patch_size": [24, 24, 8], "epochs": 1,

@@ -25,9 +25,9 @@ from survival_core.errors import ClinicalValueError
 from survival_core.explain.case import explain_case
 from survival_core.models import make_model
 from survival_core.models.scoring import LoadedModel, load_scoring_model, score_case
-from survival_core.models.training import train_model
 from survival_core.nomogram import build_nomogram, nomogram_layout
 from survival_core.report.pdf import build_report, gather_report
+from survival_core.workflows.training import train_model
 from tests.case_builders import make_case
 from tests.test_report import pdf_facts
 

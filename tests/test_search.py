@@ -18,10 +18,8 @@ from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, RadSurvError
 from survival_core.evaluation import splits
-from survival_core.evaluation.crossval import cross_validate
 from survival_core.models import CoxPH, load_model, make_model
 from survival_core.models.image_set import ImageSet
-from survival_core.models.training import train_model
 from survival_core.runs import engine
 from survival_core.runs.config import FrozenDict, ParamRange, SearchConfig, parse_config
 from survival_core.runs.search import (
@@ -33,6 +31,8 @@ from survival_core.runs.search import (
     suggest,
     tuned_factory,
 )
+from survival_core.workflows.crossval import cross_validate
+from survival_core.workflows.training import train_model
 
 PENALIZER = {"penalizer": ParamRange("loguniform", (1e-4, 10.0))}
 TRIALS = 6

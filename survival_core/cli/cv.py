@@ -38,9 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.evaluation import splits
-    from survival_core.evaluation.crossval import cross_validate
     from survival_core.io.tables import load_model_table
-    from survival_core.models.training import model_factory
+    from survival_core.workflows.crossval import cross_validate
+    from survival_core.workflows.training import model_factory
 
     table = load_model_table(table_paths(args), time_unit=args.time_unit, features=args.features)
     for note in table.notes:

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, save the model and its card, report the apparent (and CV) c-index."""
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     start = time.perf_counter()
     summary = train_model(

@@ -117,7 +117,7 @@ def _train_into(
     folder: Path, tables: list[Path], spec: dict, progress: Callable[[str], None], **options
 ) -> None:
     """Train ``spec``'s model via a staging folder moved into place when complete."""
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     progress(f"Training {folder.name} ({spec['model']})...")
     staging = folder.with_name(folder.name + ".partial")

@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.crossval import FOLD_ARRAYS
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
+from survival_core.workflows.crossval import FOLD_ARRAYS
 
 EXTERNAL_PREFIX = "ext:"
 Progress = Callable[[str], None]
@@ -252,12 +252,12 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     hashes = {"manifest": file_sha256(cohort / "manifest.csv")}
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
-        from survival_core.cli.dsfr import run_pipeline
+        from survival_core.workflows.dsfr_study import run_pipeline
 
         dsfr = config.features.dsfr
         progress("DSFR: training the tumour U-Net on the development cases")
         run_pipeline(cohort, folder / "dsfr", epochs=dsfr.epochs, slice_size=dsfr.slice_size,
-                     seed=config.seed, device=config.device)  # fmt: skip
+                     seed=config.seed, device=config.device, progress=progress)  # fmt: skip
         tables.append(folder / "dsfr" / "dsfr.parquet")
         networks["dsfr_unet"] = folder / "dsfr" / "unet"
     external = getattr(config.protocol, "external_cohort", None)
@@ -361,15 +361,15 @@ def run_training(
     store: Any = None,
 ) -> RunResult:
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
-    from survival_core.evaluation.crossval import cross_validate
     from survival_core.features.extractors import bundle
     from survival_core.io.atomic import copy_file
     from survival_core.io.tables import load_model_table
     from survival_core.models.image_set import ImageSet
-    from survival_core.models.training import model_factory, train_model
     from survival_core.runs.engine import fold_map, gpus_per_task, make_engine
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
     from survival_core.runs.store import RunStore
+    from survival_core.workflows.crossval import cross_validate
+    from survival_core.workflows.training import model_factory, train_model
 
     say = progress or (lambda _: None)
     start = time.perf_counter()

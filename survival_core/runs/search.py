@@ -6,7 +6,7 @@ parameters, scores every trial by the mean Harrell c-index on the held-out rows 
 inner folds of ``X``, then refits the model with the best trial's parameters on all of ``X``.
 Predictions come from that refitted model, and :meth:`TunedModel.save` writes it as an ordinary
 model folder (:func:`survival_core.models.load_model` reads it back) plus ``search.json``, the
-trial table. So a TunedModel drops into :func:`~survival_core.evaluation.crossval.cross_validate`
+trial table. So a TunedModel drops into :func:`~survival_core.workflows.crossval.cross_validate`
 (each outer fold tunes on its own training rows only: nested CV) and into ``train_model``.
 
 The sampler runs in the calling process (ask/tell); trials are evaluated through ``trial_map``,
@@ -16,7 +16,7 @@ any ordered ``map(fn, items)``: the builtin ``map`` (one at a time) or
 same trials, and the same best parameters, with either. A trial that raises or scores a
 non-finite value is recorded as failed and the search goes on; only a search whose every trial
 failed is an error. :func:`tuned_factory` is the counterpart of
-:func:`~survival_core.models.training.model_factory` for a config's ``model.search``.
+:func:`~survival_core.workflows.training.model_factory` for a config's ``model.search``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel
 from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import TablePreprocessor
-from survival_core.models.training import ModelMaker, model_factory
 from survival_core.outcome import training_arrays
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
+from survival_core.workflows.training import ModelMaker, model_factory
 
 #: Written next to the best model's ``model.json`` by :meth:`TunedModel.save`.
 SEARCH_FILE = "search.json"
@@ -162,7 +162,7 @@ class TunedModel(SurvivalModel):
     rows (see the module doc).
 
     ``make(params)`` builds an unfitted model with the trial's ``params`` on top of its fixed
-    ones (reduction and images applied), e.g. a :class:`~survival_core.models.training.ModelMaker`;
+    ones (reduction and images applied), e.g. a :class:`~survival_core.workflows.training.ModelMaker`;
     it must be picklable for a Ray ``trial_map``. ``trials`` trials are run, ``parallel`` at a
     time; each is scored by ``metric`` averaged over ``inner_folds`` folds stratified on the event
     and seeded by ``seed`` (which also seeds the sampler). ``progress`` receives one line per trial.
@@ -356,7 +356,7 @@ def tuned_factory(
     parallel: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> TunedFactory:
-    """:func:`~survival_core.models.training.model_factory` for a searched model: the fixed
+    """:func:`~survival_core.workflows.training.model_factory` for a searched model: the fixed
     ``params`` are checked and image volumes prepared once, here (``progress`` gets those lines);
     each call of the result gives a :class:`TunedModel` over ``search.space``, its trials run
     through ``trial_map``, ``parallel`` at a time. Per-trial lines go to the factory's own

@@ -9,7 +9,7 @@
 - Held-out comparison: ROC AUC of each signature (DSFR alone, clinical alone, DSFR + clinical) with
   DeLong intervals, and DeLong tests between them on the same patients.
 - Cox model: the DSFR signature (the logistic score, fitted on the development rows) with the
-  clinical covariates, fitted and saved by :func:`survival_core.models.training.train_model` (model
+  clinical covariates, fitted and saved by :func:`survival_core.workflows.training.train_model` (model
   and card, for the nomogram), c-index on the held-out rows.
 
 Clinical covariates: Wang used HBsAg, AFP >= 400 ng/mL and GGT. Our clinical schema has ``hbv``
@@ -19,6 +19,8 @@ cholestatic liver-function marker; ``albi_score`` (albumin-bilirubin liver funct
 
 from __future__ import annotations
 
+import json
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -243,7 +245,7 @@ def cox_signature_model(
     into ``out`` by ``train_model`` (model + card; its training table as ``training_table.csv``);
     returns its summary with the Harrell c-index on the ``held_out`` rows (None if not defined)."""
     from survival_core.models import load_model
-    from survival_core.models.training import train_model
+    from survival_core.workflows.training import train_model
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -330,4 +332,88 @@ def early_recurrence_study(
             "combined_vs_dsfr": compare_aucs(y_test, scores["combined"], scores["dsfr"]),
         },
         "cox": cox,
+    }
+
+
+def _silent(line: str) -> None:
+    """No progress lines."""
+
+
+def run_pipeline(
+    cohort: Path,
+    out: Path,
+    *,
+    epochs: int = 30,
+    slice_size: int = 128,
+    n_slices: int = 32,
+    batch_size: int = 16,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    device: str = "auto",
+    progress: Callable[[str], None] = _silent,
+) -> dict[str, Any]:
+    """The whole DSFR study on ``cohort``, outputs into ``out``; returns the summary
+    (``progress`` gets one line per step)."""
+    from survival_core.features.cohort import cohort_cases
+    from survival_core.features.dsfr import dsfr_features, write_dsfr_table
+    from survival_core.features.segmentation import (
+        TrainingSettings,
+        UNetConfig,
+        case_dice,
+        segmentation_input,
+        train_unet,
+    )
+    from survival_core.io.case_loader import load_case
+    from survival_core.io.manifest import read_clinical
+
+    start = time.perf_counter()
+    config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
+    settings = TrainingSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+    clinical = read_clinical(cohort).set_index("case_id")
+    cases = [(c, f) for c, f in cohort_cases(cohort) if c in clinical.index]
+    if len(cases) < 4:
+        raise InputError(
+            f"DSFR needs at least 4 cases with an outcome in {cohort}; got {len(cases)}."
+        )
+    clinical = clinical.loc[[c for c, _ in cases]]
+    status = early_recurrence(clinical)
+    development, held_out = split_development(status, list(clinical.index), test_fraction, seed)
+    progress(
+        f"{len(development)} development / {len(held_out)} held-out cases; "
+        f"{status.n_excluded} censored before {status.horizon:g} days are left out of the "
+        "early-recurrence classification"
+    )
+    inputs = {}
+    for i, (case_id, folder) in enumerate(cases, 1):
+        inputs[case_id] = segmentation_input(load_case(folder, case_id=case_id), config)
+        progress(f"[{i}/{len(cases)}] {case_id} on the network grid")
+    model = train_unet([inputs[c] for c in development], config, settings, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "unet")
+    dice = case_dice(model, [inputs[c] for c in held_out])
+    progress(f"held-out Dice: mean {np.mean(list(dice.values())):.3f}")
+    table = dsfr_features(model, list(inputs.values()))
+    write_dsfr_table(table, out / "dsfr.parquet", model)
+    study = early_recurrence_study(
+        table.features, clinical, development, held_out, out / "cox_model", seed, progress
+    )
+    study["dice"] = {"mean": float(np.mean(list(dice.values()))), "per_case": dice}
+    study["fallback_cases"] = [str(c) for c in table.regions.index[table.regions["fallback"]]]
+    study["development"], study["held_out"] = development, held_out
+    study["unet_loss"] = model.history["train"]
+    (out / "classification.json").write_text(json.dumps(study, indent=1, allow_nan=False))
+    signatures = study["signatures"]
+    return {
+        "dice_mean": study["dice"]["mean"],
+        "auc_dsfr": signatures["dsfr"]["auc"],
+        "auc_clinical": signatures["clinical"]["auc"],
+        "auc_combined": signatures["combined"]["auc"],
+        "delong_p_combined_vs_clinical": study["delong"]["combined_vs_clinical"]["p_value"],
+        "cox_c_index": study["cox"]["held_out_c_index"],
+        "n_dev": len(development),
+        "n_test": len(held_out),
+        "n_excluded_censored": status.n_excluded,
+        "n_fallback": table.n_fallback,
+        "out": str(out),
+        "seconds": round(time.perf_counter() - start, 2),
     }

@@ -121,7 +121,7 @@ def train_model(
     :func:`survival_core.runs.search.tuned_factory`; ``model_name`` still names it in the card).
     """
     from survival_core.evaluation import splits
-    from survival_core.evaluation.crossval import cross_validate
+    from survival_core.workflows.crossval import cross_validate
 
     table = load_model_table(list(tables), time_unit=time_unit, features=features)
     if rows is not None:
