@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from survival_core.cohort.clinical_schema import KINDS, CohortSchema
+from survival_core.cohort.clinical_schema import KINDS, SCHEMA_FILE, CohortSchema
 from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.structures import SITES
@@ -270,7 +270,7 @@ def _add_to_roi_map() -> None:
 
 def schema_editor(folder: Path) -> None:
     """The cohort's ``schema.yaml`` as an editable table; saved when it checks."""
-    path = folder / "schema.yaml"
+    path = folder / SCHEMA_FILE
     if not path.is_file():
         return
     st.markdown(

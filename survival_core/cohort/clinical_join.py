@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from survival_core.cohort.clinical_schema import CohortSchema
+from survival_core.cohort.clinical_schema import SCHEMA_FILE, CohortSchema
 from survival_core.cohort.clinical_table import (
     ClinicalImport,
     Coercion,
@@ -31,7 +31,6 @@ from survival_core.io.atomic import write_text
 from survival_core.io.deid import Deidentifier
 
 CLINICAL_FILE = "clinical.csv"
-SCHEMA_FILE = "schema.yaml"
 JOIN_REPORT = "clinical_report.csv"
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).

@@ -53,6 +53,8 @@ _SCALE_RANGES = (
     (frozenset({"ecog", "zubrod", "ps", "performance"}), (0, 4)),
 )
 _HCC_KINDS = {"float": NUMBER, "int": INTEGER, "bool": YES_NO, "category": CATEGORY}
+#: The file a cohort folder and a model folder keep their clinical schema in.
+SCHEMA_FILE = "schema.yaml"
 _FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "help")
 
 
@@ -399,8 +401,15 @@ def infer_schema(
 def model_schema(model_folder: Path | str) -> CohortSchema | None:
     """The clinical schema a trained model carries (``schema.yaml`` in its folder; written when it
     was trained on an own cohort), or None for a model of the demo's HCC variables."""
-    path = Path(model_folder) / "schema.yaml"
+    path = Path(model_folder) / SCHEMA_FILE
     return CohortSchema.load(path) if path.is_file() else None
+
+
+def schema_beside(tables: Iterable[Path | str]) -> CohortSchema | None:
+    """The cohort schema beside the first of ``tables`` that has one (``cohort import`` writes it
+    next to ``clinical.csv``), or None (the demo's tables: the HCC variables)."""
+    found = (model_schema(Path(table).parent) for table in tables)
+    return next((schema for schema in found if schema is not None), None)
 
 
 def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:

@@ -37,7 +37,7 @@ from survival_core.cohort.clinical_schema import (
     CohortSchema,
     SchemaVariable,
     hcc_schema,
-    model_schema,
+    schema_beside,
 )
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import two_sided_z
@@ -134,8 +134,7 @@ def load_cohort(paths: Sequence[Path | str]) -> CohortData:
     """
     files = [f for p in paths for f in cohort_sources(p)]
     table = load_model_table(files)
-    found = (model_schema(f.parent) for f in files)
-    schema = next((s for s in found if s is not None), DEMO_SCHEMA)
+    schema = schema_beside(files) or DEMO_SCHEMA
     return CohortData(table.X, table.y, tuple(str(f) for f in files), list(table.notes), schema)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from survival_core.cohort.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.tables import load_model_table
@@ -45,22 +46,6 @@ class ModelMaker:
         model = make_model(self.model_name, **{**self.params, **(overrides or {})})
         model = model.with_reduction(make_reduction(self.reduction))
         return model if self.images is None else model.with_images(self.images)
-
-
-#: A cohort's clinical schema beside its clinical table (written by ``cohort import``).
-SCHEMA_FILE = "schema.yaml"
-
-
-def _cohort_schema(tables: Sequence[Path | str]) -> Any:
-    """The clinical schema beside the model's tables (the first found), or None (the demo's
-    variables are the HCC schema's)."""
-    from survival_core.cohort.clinical_schema import CohortSchema
-
-    for table in tables:
-        candidate = Path(table).parent / SCHEMA_FILE
-        if candidate.is_file():
-            return CohortSchema.load(candidate)
-    return None
 
 
 def model_factory(
@@ -143,7 +128,7 @@ def train_model(
     for note in model.preprocessor_.notes_:
         say(f"note: {note}")
     risk = model.predict_risk(table.X)
-    schema = _cohort_schema(tables)
+    schema = schema_beside(tables)
     own = set(schema.names) if schema is not None else set()
     card = build_card(
         model_name,
