@@ -144,14 +144,7 @@ class Job:
     def result(self) -> dict[str, Any] | None:
         """The command's JSON result (training: run_id, status, metrics, seconds, model_version;
         import: the import summary), or None while running or when it failed."""
-        lines = self.log().strip().splitlines()
-        if not lines or not lines[-1].startswith("{"):
-            return None
-        try:
-            value = json.loads(lines[-1])
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return _result_of(self.log())
 
     @property
     def cancelled(self) -> bool:
@@ -160,9 +153,12 @@ class Job:
     @property
     def status(self) -> str:
         """``running``, ``finished``, ``failed`` or ``cancelled`` (see the module doc)."""
+        return self._status_of(self.log())
+
+    def _status_of(self, log: str) -> str:
         if self.alive():
             return "running"
-        result = self.result()
+        result = _result_of(log)
         if result is not None and result.get("status", "FINISHED") == "FINISHED":
             return "finished"
         return "cancelled" if self.cancelled else "failed"
@@ -188,12 +184,25 @@ class Job:
     def progress(self) -> JobProgress:
         """Steps done, the latest line and a fraction for a progress bar (see
         :func:`_train_progress`, :func:`_import_progress`)."""
-        text = self.log()
+        text = self.log()  # read once: the panel asks every few seconds
         lines = [line for line in text.splitlines() if line.strip() and not line.startswith("{")]
         stage = lines[-1] if lines else "starting"
+        finished = self._status_of(text) == "finished"
         if self.kind == "import":
-            return _import_progress(text, stage, self.status == "finished")
-        return _train_progress(text, stage, self.status == "finished", self.run_id is not None)
+            return _import_progress(text, stage, finished)
+        return _train_progress(text, stage, finished, _RUN_LINE.search(text) is not None)
+
+
+def _result_of(log: str) -> dict[str, Any] | None:
+    """The JSON object on the log's last line, if there is one."""
+    lines = log.strip().splitlines()
+    if not lines or not lines[-1].startswith("{"):
+        return None
+    try:
+        value = json.loads(lines[-1])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _import_progress(text: str, stage: str, finished: bool) -> JobProgress:
