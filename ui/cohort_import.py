@@ -92,12 +92,11 @@ def schema_from_frame(frame: pd.DataFrame) -> CohortSchema:
     """The schema the edited table describes; InputError naming the variable and field at
     fault."""
     rows = []
-    for record_ in frame.to_dict("records"):
-        row = {k: _cell(record_.get(k)) for k in SCHEMA_COLUMNS}
-        categories = row.pop("categories")
-        row["categories"] = (
-            [c.strip() for c in str(categories).split(",") if c.strip()] if (categories) else []
-        )
+    for edited in frame.to_dict("records"):
+        row = {k: _cell(edited.get(k)) for k in SCHEMA_COLUMNS}
+        row["categories"] = [
+            c.strip() for c in str(row["categories"] or "").split(",") if c.strip()
+        ]
         rows.append({k: v for k, v in row.items() if v not in (None, [])})
     return CohortSchema.from_dict({"variables": rows}, source="The edited schema")
 

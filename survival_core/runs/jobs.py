@@ -171,9 +171,10 @@ class Job:
 
     def error(self) -> str | None:
         """Why a failed job failed: the command's ``error:`` line, else the log's last line."""
-        if self.status != "failed":
+        text = self.log()
+        if self._status_of(text) != "failed":
             return None
-        lines = [line for line in self.log().splitlines() if line.strip()]
+        lines = [line for line in text.splitlines() if line.strip()]
         for line in reversed(lines):
             if line.startswith("error: "):
                 return line.removeprefix("error: ")

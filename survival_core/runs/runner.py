@@ -330,12 +330,12 @@ def _columns(config: Any, tables: list[Path]) -> str | None:
     """The model's input columns as an exact-match regex: ``features.select``, without the
     clinical variables when ``features.clinical`` is false (None: every column)."""
     from survival_core.io.tables import load_model_table
-    from survival_core.models.fusion import is_clinical
+    from survival_core.features.table import is_image_feature
 
     if config.features.clinical:
         return config.features.select
     X = load_model_table(tables, features=config.features.select).X
-    keep = [c for c in X.columns if not is_clinical(c)]
+    keep = [c for c in X.columns if is_image_feature(c)]
     if not keep:
         raise ConfigError("features: with clinical: false, no other feature column is left.")
     return "^(?:" + "|".join(re.escape(c) for c in keep) + ")$"
