@@ -329,8 +329,8 @@ def _fold_signature(config: Any, data: RunData, n_folds: int) -> str:
 def _columns(config: Any, tables: list[Path]) -> str | None:
     """The model's input columns as an exact-match regex: ``features.select``, without the
     clinical variables when ``features.clinical`` is false (None: every column)."""
-    from survival_core.io.tables import load_model_table
     from survival_core.features.table import is_image_feature
+    from survival_core.io.tables import load_model_table
 
     if config.features.clinical:
         return config.features.select
