@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import SimpleITK as sitk
 
 from survival_core.cli.main import main
 from survival_core.cohort.download_tree import DownloadTree, TreePatient, write_download
@@ -248,3 +249,20 @@ def test_clinical_spreadsheet_joins_on_the_original_ids(
     for name in ("clinical.csv", "schema.yaml", "clinical_report.csv"):
         text = (out / name).read_text()
         assert not any(secret in text for secret in [*tree.identifiers, "MRN-9999"]), name
+
+
+def test_real_ct_and_mr_structure_sets_of_one_patient(shared_data: Path, tmp_path: Path) -> None:
+    """TCIA STS_001: CT and T1 MR share a frame of reference and neither structure set names its
+    series, so both are linked to the CT. Unasked, the import says so; a patient entry of the ROI
+    map naming the CT's GTV picks its structure set (the MR's, lacking that name, is set aside)."""
+    download = shared_data / "sts_sarcoma"
+    out = tmp_path / "cohort"
+    (outcome,) = import_images(download, out, site="sarcoma", workers=1).outcomes
+    assert outcome.status == "failed" and "2 structure sets" in outcome.reason
+    roi_map = check_roi_map({"patients": {"STS_001": {"gtv": ["GTV_Mass_CT"]}}})
+    (outcome,) = import_images(download, out, site="sarcoma", roi_map=roi_map, workers=1).outcomes
+    assert outcome.status == "imported", outcome.reason
+    row = read_manifest(out).iloc[0]
+    assert row.modality == "CT" and json.loads(row.roles) == {"gtv": ["GTV_Mass_CT"]}
+    gtv = sitk.GetArrayViewFromImage(load_case(Path(row.image).parent).masks["gtv"])
+    assert gtv.sum() > 0

@@ -313,7 +313,14 @@ def _choose_dicom(
         )
     chosen = candidates[0]
     annotations = [a for a, s in pairs if s is chosen]
-    found = [(a, explicit_roles(roi_map, own, a.roi_names)) for a in annotations]
+    found, refused = [], []
+    for annotation in annotations:  # a patient's ROI map entry picks among structure sets
+        try:
+            found.append((annotation, explicit_roles(roi_map, own, annotation.roi_names)))
+        except InputError as err:
+            refused.append(err)
+    if not found:
+        raise refused[0]
     if len(found) > 1:
         found = [(a, roles) for a, roles in found if _gives_gtv(a, roles, site)] or found
     if len(found) > 1:
