@@ -41,12 +41,13 @@ def _zip(folder: Path) -> bytes:
 
 def process_case(case_dir: Path) -> tuple[dict[str, float], object]:
     """Seconds per stage for one uploaded DICOM zip; returns them and the loaded case."""
-    from survival_core.cohort.demo import default_model_dir, image_model_dir
     from survival_core.explain.case import explain_case
     from survival_core.io.upload_case import describe_upload, load_upload
     from survival_core.io.uploads import store_upload
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
     from survival_core.report.pdf import build_report
+    from survival_core.workflows.demo import default_model_dir, image_model_dir
+    from survival_core.workflows.scoring import score_case
 
     seconds: dict[str, float] = {}
     data = _zip(case_dir)
@@ -100,8 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from survival_core.cohort.demo import demo_ready
     from survival_core.paths import demo_cohort_dir
+    from survival_core.workflows.demo import demo_ready
 
     torch.set_num_threads(args.threads)
     if not demo_ready():

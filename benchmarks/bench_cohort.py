@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from survival_core.cli.output import report
-from survival_core.cohort.generate import generate_cohort
+from survival_core.synthetic.generate import generate_cohort
 
 
 def folder_megabytes(folder: Path) -> float:

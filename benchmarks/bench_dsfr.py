@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from survival_core.cli.output import progress, report  # noqa: E402
-from survival_core.cohort.generate import generate_cohort  # noqa: E402
+from survival_core.synthetic.generate import generate_cohort  # noqa: E402
 from survival_core.workflows.dsfr_study import run_pipeline  # noqa: E402
 
 

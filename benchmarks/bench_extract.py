@@ -32,11 +32,13 @@ from radiomics.featureextractor import RadiomicsFeatureExtractor
 
 from survival_core.case import Case
 from survival_core.cli.output import report
-from survival_core.features.cohort import ProcessMapper, SerialMapper, cohort_cases, extract_cases
+from survival_core.engine import ProcessMapper, SerialMapper
+from survival_core.features.cohort import extract_cases
 from survival_core.features.presets import WEI2021_LEVELS, wei2021
 from survival_core.features.radiomics import extract_case, roi_masks
 from survival_core.features.settings import feature_name
 from survival_core.io.case_loader import load_case
+from survival_core.io.manifest import cohort_cases
 from survival_core.preprocess.quantize import LloydMax, quantize_roi
 from survival_core.preprocess.resample import resample_image, resample_mask
 from survival_core.preprocess.roi import crop_to_roi
@@ -134,7 +136,7 @@ def main() -> None:
     temporary = None
     cohort = args.cohort
     if cohort is None:
-        from survival_core.cohort.generate import generate_cohort
+        from survival_core.synthetic.generate import generate_cohort
 
         temporary = Path(tempfile.mkdtemp(prefix="bench-extract-"))
         cohort = temporary / "cohort"

@@ -49,7 +49,7 @@ def main() -> None:
     start = time.perf_counter()
     cohort = args.cohort or Path(tempfile.mkdtemp(prefix="bench-gt-")) / "cohort"
     if not (cohort / "cohort.json").exists():
-        from survival_core.cohort.generate import generate_cohort
+        from survival_core.synthetic.generate import generate_cohort
 
         generate_cohort(cohort, n=args.n, seed=args.seed)
     features = cohort / "wei2021.parquet"

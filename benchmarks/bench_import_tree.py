@@ -5,7 +5,7 @@ broken one reported with its reason; a rerun touches nothing; SIGKILL + rerun = 
         [--cases 6] [--seed 5] [--workers 2] [--generated DIR] [--json]
 
 Generates ``--cases`` lung cases (or reuses the cohort in ``--generated``) and clones them into a
-TCIA-like tree of ``--patients`` patients (:func:`survival_core.cohort.download_tree.
+TCIA-like tree of ``--patients`` patients (:func:`survival_core.synthetic.download_tree.
 write_download`, cropped around the GTV): a ``--broken`` share of them fail in the ways real
 downloads do (no RTSTRUCT, unnamed GTV, truncated slice, two organs), 1 % more come zipped and
 must import. Then, timed, with ``--workers`` processes:
@@ -41,11 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from survival_core.cli.output import progress, report  # noqa: E402
-from survival_core.cohort.download_tree import PROBLEMS, DownloadTree, write_download  # noqa: E402
-from survival_core.cohort.generate import generate_cohort  # noqa: E402
 from survival_core.cohort.importer import case_ids_for, import_images  # noqa: E402
 from survival_core.io.deid import Deidentifier  # noqa: E402
 from survival_core.io.manifest import read_manifest  # noqa: E402
+from survival_core.synthetic.download_tree import PROBLEMS, DownloadTree, write_download  # noqa: E402
+from survival_core.synthetic.generate import generate_cohort  # noqa: E402
 
 #: The problems that make an import fail, given in turn to the broken patients.
 FAILING = [name for name, reason in PROBLEMS.items() if reason]

@@ -62,7 +62,7 @@ def _group_cpu_seconds(pgid: int) -> float:
 
 def _prepared(work: Path) -> Path:
     """A private data folder under ``work`` with the browser tests' cohort and models."""
-    from survival_core.cohort.generate import generate_cohort
+    from survival_core.synthetic.generate import generate_cohort
 
     cohort = work / "cohort"
     generate_cohort(cohort, n=6, seed=7, workers=1)

@@ -4,7 +4,7 @@
 
 A synthetic cohort of ``--n`` cases is generated in a temporary folder (or ``--cohort`` is reused),
 then its radiomics (``--preset``, cache off so every case is computed) are extracted by a
-:class:`~survival_core.runs.engine.RayMapper` on a local Ray of 1 CPU, then of 2 CPUs. Ray is
+:class:`~survival_core.engine.RayMapper` on a local Ray of 1 CPU, then of 2 CPUs. Ray is
 restarted between the two so that "1 worker" is a whole 1-CPU Ray, not a 2-CPU Ray held back. Each
 Ray is warmed first (every worker imports the extraction code) and only the extraction is timed.
 Reports seconds and cases/s per worker count, the mean seconds of one case inside its worker (if it
@@ -28,10 +28,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from survival_core.cli.output import progress, report  # noqa: E402
-from survival_core.cohort.generate import generate_cohort  # noqa: E402
+from survival_core.engine import RayMapper, shutdown  # noqa: E402
 from survival_core.features.cohort import extract_cohort  # noqa: E402
 from survival_core.features.presets import get_preset  # noqa: E402
-from survival_core.runs.engine import RayMapper, shutdown  # noqa: E402
+from survival_core.synthetic.generate import generate_cohort  # noqa: E402
 
 TARGET_SPEEDUP = 1.7
 

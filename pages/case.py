@@ -13,7 +13,6 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES, Case
-from survival_core.cohort.demo import demo_ready, prepare_demo
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES
@@ -21,6 +20,7 @@ from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import CLINICAL_KEEP, store_upload
 from survival_core.paths import demo_cohort_dir
 from survival_core.viewer.figures import site_label
+from survival_core.workflows.demo import demo_ready, prepare_demo
 from ui.auth import permitted, record, require
 from ui.models import chosen_model, chosen_schema
 from ui.radiomics import radiomics_panel

@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from survival_core.cohort import exploration as ex
-from survival_core.cohort.demo import demo_features_path
 from survival_core.cohort.imported import feature_tables, imported_cohorts
 from survival_core.paths import demo_cohort_dir
+from survival_core.workflows.demo import demo_features_path
 from ui.auth import permitted, require
 from ui.cohort_import import cohort_reports, import_form, import_jobs
 from ui.state import show_error
@@ -161,8 +161,9 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, 
         key="cox-table",
     )
     st.caption(
-        "One Cox model per variable (Efron ties). HR per SD is given for continuous variables; "
-        "q: Benjamini-Hochberg over the variables shown; c-index: Harrell's, of the fitted risk."
+        "One Cox model per variable (Breslow ties, the fit of the cox_pvalue feature filter). HR "
+        "per SD is given for continuous variables; q: Benjamini-Hochberg over the variables "
+        "shown; c-index: Harrell's, of the fitted risk."
     )
 
 

@@ -11,7 +11,8 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError
-from survival_core.models.scoring import LoadedModel, case_features
+from survival_core.features.case_row import case_features
+from survival_core.models.scoring import LoadedModel
 from survival_core.nomogram import (
     Nomogram,
     NomogramVariable,

@@ -56,7 +56,7 @@ def prepare_data_folder(folder: Path, cohort: Path) -> None:
     The server is another process and reads the demo's size and seed from assets/demo.yaml, so
     the copy's cohort.json is rewritten to match them: ``demo_ready()`` is then true there.
     """
-    from survival_core.cohort import demo
+    from survival_core.workflows import demo
     from survival_core.workflows.training import train_model
 
     with pytest.MonkeyPatch.context() as patch:

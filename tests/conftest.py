@@ -39,7 +39,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 6-case synthetic cohort (DICOM and NIfTI cases), generated once per test session."""
-    from survival_core.cohort.generate import generate_cohort
+    from survival_core.synthetic.generate import generate_cohort
 
     out = tmp_path_factory.mktemp("cohort") / "cohort"
     generate_cohort(out, n=6, seed=7, workers=1)

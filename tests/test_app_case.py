@@ -7,8 +7,8 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from survival_core.cohort import demo
 from survival_core.paths import demo_cohort_dir
+from survival_core.workflows import demo
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
@@ -53,9 +53,10 @@ def test_case_page_without_demo_offers_to_prepare(monkeypatch, tmp_path):
 
 
 def test_case_page_shows_the_same_risk_as_the_score_command(demo_in_place):
-    from survival_core.cohort.demo import default_model_dir
     from survival_core.io.case_loader import load_case
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.scoring import score_case
     from survival_core.workflows.training import train_model
 
     model_dir = default_model_dir()

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from survival_core.cohort.demo import default_model_dir, demo_features_path
 from survival_core.features.table import write_table
 from survival_core.io.manifest import read_clinical
+from survival_core.workflows.demo import default_model_dir, demo_features_path
 from tests.conftest import ROOT
 from tests.test_app_case import demo_in_place  # noqa: F401 - the demo-cohort fixture
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from survival_core.cohort.clinical_schema import CohortSchema, SchemaVariable
 from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.clinical_schema import CohortSchema, SchemaVariable
 from tests.conftest import ROOT
 from ui.cohort_import import (
     add_patient_roles,

@@ -14,7 +14,7 @@ PAGE = ROOT / "pages" / "nomogram.py"
 
 def _train(folder, model: str, params: dict):
     """``model`` trained on 60 synthetic patients (age, albumin, ecog, sex) as the demo default."""
-    from survival_core.cohort.demo import default_model_dir
+    from survival_core.workflows.demo import default_model_dir
     from survival_core.workflows.training import train_model
 
     rng = np.random.default_rng(3)
@@ -41,7 +41,7 @@ def _train(folder, model: str, params: dict):
 def data_folder(tmp_path, monkeypatch):
     """A private data folder whose demo default model is the session's only choice (the run
     store, whose first opening creates an MLflow database in ~15 s, is left out)."""
-    from survival_core.cohort.demo import default_model_dir
+    from survival_core.workflows.demo import default_model_dir
     from ui import models
 
     monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
@@ -84,9 +84,9 @@ def test_page_refuses_a_model_that_is_not_cox(data_folder):
 def test_page_prefills_the_current_case_and_flags_missing_values(data_folder):
     import dataclasses
 
-    from survival_core.cohort.demo import default_model_dir
     from survival_core.models.scoring import load_scoring_model
     from survival_core.nomogram import build_nomogram
+    from survival_core.workflows.demo import default_model_dir
     from tests.case_builders import make_case
 
     _train(data_folder, "coxph", {"penalizer": 0.1})

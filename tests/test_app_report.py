@@ -37,8 +37,8 @@ def _record_downloads(monkeypatch) -> list[tuple[str | None, bytes]]:
 
 
 def test_build_report_offers_the_pdf_of_the_current_case(demo_in_place, monkeypatch):  # noqa: F811
-    from survival_core.cohort.demo import default_model_dir
     from survival_core.io.case_loader import load_case
+    from survival_core.workflows.demo import default_model_dir
     from survival_core.workflows.training import train_model
 
     train_model(

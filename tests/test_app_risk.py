@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from survival_core.cohort import demo
+from survival_core.workflows import demo
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -95,7 +95,8 @@ def _metric(app: AppTest, label: str) -> str:
 
 def _expected(registry, case_id: str, model: str):
     from survival_core.io.case_loader import load_case
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.scoring import score_case
 
     return score_case(
         load_case(registry["cohort"] / "cases" / case_id),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from survival_core.cohort.demo import image_model_dir
 from survival_core.io.case_loader import load_case
+from survival_core.workflows.demo import image_model_dir
 from tests.conftest import ROOT
 from ui.widgets import NO_IMAGE_MODEL
 

@@ -79,9 +79,10 @@ def _full_page_screenshot(page, path: Path) -> None:
 
 
 def test_upload_risk_and_overlay_in_a_browser(server, page, small_cohort, output, monkeypatch):
-    from survival_core.cohort.demo import default_model_dir
     from survival_core.io.case_loader import load_case
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.scoring import score_case
 
     url, data, log = server
     manifest = read_manifest(small_cohort)

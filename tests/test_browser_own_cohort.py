@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from survival_core.cohort.download_tree import write_download
-from survival_core.cohort.generate import generate_cohort
 from survival_core.io.manifest import read_manifest
+from survival_core.synthetic.download_tree import write_download
+from survival_core.synthetic.generate import generate_cohort
 from tests.browser_app import (
     CHROMIUM,
     IDLE_APP,

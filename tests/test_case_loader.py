@@ -245,7 +245,7 @@ def test_missing_or_wrong_paths(tmp_path: Path) -> None:
 def test_generated_cohort_cases_load(request: pytest.FixtureRequest) -> None:
     """The synthetic generator's cases (both formats) load with both masks and their clinical values."""
     pytest.importorskip(
-        "survival_core.cohort.generate", reason="the cohort generator is not written yet"
+        "survival_core.synthetic.generate", reason="the cohort generator is not written yet"
     )
     small_cohort: Path = request.getfixturevalue("small_cohort")
     with open(small_cohort / "manifest.csv", newline="") as fh:

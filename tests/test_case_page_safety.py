@@ -15,8 +15,8 @@ import pytest
 import SimpleITK as sitk
 from streamlit.testing.v1 import AppTest
 
-from survival_core.cohort import demo
 from survival_core.paths import demo_cohort_dir
+from survival_core.workflows import demo
 from tests.case_builders import make_case
 from tests.conftest import ROOT
 from tests.dicom_fixtures import ct_slices, rtstruct, square

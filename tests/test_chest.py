@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from survival_core.cohort.chest import LEFT, RIGHT, make_chest_anatomy, render_chest
-from survival_core.cohort.scanners import MR_SCANNERS, SCANNERS
+from survival_core.synthetic.chest import LEFT, RIGHT, make_chest_anatomy, render_chest
+from survival_core.synthetic.scanners import MR_SCANNERS, SCANNERS
 
 #: Coarse spacing (mm) that keeps a whole chest small enough for fast tests.
 COARSE = (1.6, 1.6, 5.0)

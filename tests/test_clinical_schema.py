@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from survival_core.cohort.clinical_schema import (
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import SCHEMA, validate_clinical
+from survival_core.io.clinical_schema import (
     CATEGORY,
     INTEGER,
     NUMBER,
@@ -20,9 +23,6 @@ from survival_core.cohort.clinical_schema import (
     hcc_schema,
     infer_schema,
 )
-from survival_core.cohort.clinical_table import read_clinical_spreadsheet
-from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical import SCHEMA, validate_clinical
 
 HEAD_NECK = CohortSchema(
     (

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survival_core.cohort.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
 from survival_core.io.tables import TIME_UNITS
 from tests import clinical_exports
 from tests.clinical_exports import MESSY

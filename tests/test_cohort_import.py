@@ -14,8 +14,6 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.cli.main import main
-from survival_core.cohort.download_tree import DownloadTree, TreePatient, write_download
-from survival_core.cohort.generate import generate_cohort
 from survival_core.cohort.importer import (
     case_ids_for,
     check_roi_map,
@@ -27,6 +25,8 @@ from survival_core.errors import ConfigError
 from survival_core.io.case_loader import load_case
 from survival_core.io.deid import Deidentifier
 from survival_core.io.manifest import read_manifest
+from survival_core.synthetic.download_tree import DownloadTree, TreePatient, write_download
+from survival_core.synthetic.generate import generate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What is wrong with the DICOM patients cloned from one generated case (one stays good).

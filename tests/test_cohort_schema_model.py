@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from survival_core.cohort.clinical_schema import CohortSchema, infer_schema
-from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.io.clinical_schema import CohortSchema, infer_schema
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 from tests.case_builders import make_case
 

@@ -97,7 +97,7 @@ def uploads(small_cohort: Path, data: Path, output: Path) -> list[tuple[Path, st
 
 def default_model(data: Path) -> Path:
     """The default model folder of the data folder ``data``."""
-    from survival_core.cohort.demo import default_model_dir
+    from survival_core.workflows.demo import default_model_dir
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RADSURV_DATA_DIR", str(data))

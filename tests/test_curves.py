@@ -12,11 +12,16 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation import splits
 from survival_core.evaluation.calibration import calibration_at
 from survival_core.evaluation.decision_curve import DecisionCurve, decision_curve
-from survival_core.evaluation.risk_groups import RiskGroupCut, kaplan_meier, stratify
+from survival_core.evaluation.risk_groups import (
+    KaplanMeierCurve,
+    RiskGroupCut,
+    kaplan_meier,
+    stratify,
+)
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, cumulative_dynamic_roc
 from survival_core.io.tables import TIME_UNITS
 from survival_core.models import make_model
-from survival_core.models.card import build_card
+from survival_core.models.card import ModelCard, build_card
 from survival_core.viewer.curves import (
     calibration_figure,
     decision_curve_figure,
@@ -118,17 +123,40 @@ def test_time_unit_and_patient_time(strat):
         km_from_stratification(strat, time_unit="fortnights")
 
 
-@pytest.mark.parametrize(("which", "group"), [(np.max, "high"), (np.min, "low")])
+@pytest.mark.parametrize(("which", "group"), [(np.max, 1), (np.min, 0)])
 def test_card_km_highlights_the_patient_group(card, which, group):
     fig = km_from_card(card, patient_risk=float(which(card.training_risk)))
-    for name, curve in card.km.items():
-        (line,) = traces(fig, "km", name)
-        np.testing.assert_array_equal(line.y[1:], curve["survival"])
-        assert ("this patient's group" in line.name) == (name == group)
-        assert line.line.width == (4 if name == group else 2.5)
+    result = card.stratification_result()
+    for g, curve in result.km.items():
+        (line,) = traces(fig, "km", g)
+        np.testing.assert_array_equal(line.y[1:], curve.survival)
+        assert ("this patient's group" in line.name) == (g == group)
+        assert line.line.width == (4 if g == group else 2.5)
     assert traces(fig, "at_risk") and traces(fig, "censored")  # cards hold the counts
-    assert f"HR high vs low {card.hazard_ratio[0]:.2f}" in fig.layout.annotations[-1].text
+    assert f"HR high vs low {result.hazard_ratio.value:.2f}" in fig.layout.annotations[-1].text
     assert f"{card.n} patients" in fig.layout.title.text
+
+
+def test_a_card_saved_before_it_stored_the_stratification_loads_the_same(card, tmp_path):
+    saved = json.loads(card.save(tmp_path).read_text())
+    strata = saved.pop("stratification")
+    ratio = strata["hazard_ratio"]
+    saved |= {
+        "km": {name: strata["km"][g] for g, name in (("0", "low"), ("1", "high"))},
+        "logrank_p": strata["logrank"]["p_value"],
+        "hazard_ratio": [ratio["value"], ratio["ci_low"], ratio["ci_high"]],
+    }
+    for curve in saved["km"].values():
+        del curve["level"]
+    (tmp_path / "card.json").write_text(json.dumps(saved))
+    old = ModelCard.load(tmp_path)
+    assert (
+        old.stratification_result().logrank.p_value == card.stratification_result().logrank.p_value
+    )
+    assert (
+        km_from_card(old, patient_risk=0.0).to_json()
+        == km_from_card(card, patient_risk=0.0).to_json()
+    )
 
 
 def test_risk_distribution_marks_cut_and_patient(card):
@@ -234,19 +262,19 @@ def test_html_is_self_contained_and_holds_the_figure(strat, tmp_path):
         figure_to_html(fig, blocker / "km.html")
 
 
-def _short_curve():
-    return {"time": [10.0, 20.0], "survival": [0.9], "ci_low": [0.8, 0.7], "ci_high": [1, 1]}
+def _short_curve() -> KaplanMeierCurve:
+    two, one = np.array([10.0, 20.0]), np.array([0.9])
+    return KaplanMeierCurve(two, one, two, two, two, two, 0.95)
 
 
 @pytest.mark.parametrize(
     ("build", "error", "match"),
     [
         (lambda s: km_figure({}), InputError, "No Kaplan-Meier curves"),
-        (lambda s: km_figure({"low": _short_curve()}), InputError, "one value per point"),
-        (lambda s: km_figure({"low": {"time": [1.0]}}), InputError, "lacks survival"),
+        (lambda s: km_figure({0: _short_curve()}), InputError, "one value per point"),
         (lambda s: km_figure(s.km, patient_group="medium"), InputError, "not one of the curves"),
         (lambda s: km_figure(s.km, hazard_ratio=[2.0, 1.0]), InputError, "value, CI low"),
-        (lambda s: km_figure({"low": [0.9, 0.8]}), InputError, "KaplanMeierCurve or a dict"),
+        (lambda s: km_figure({0: {"time": [1.0]}}), InputError, "must be a KaplanMeierCurve"),
         (lambda s: km_figure(s.km, at_risk_every=0.0), ConfigError, "positive days"),
         (lambda s: td_auc_figure([365.0, 730.0], [0.7]), InputError, "one value per point"),
         (lambda s: td_auc_figure([365.0], [1.2]), InputError, r"in \[0, 1\]"),
@@ -266,23 +294,6 @@ def _short_curve():
 def test_bad_inputs_raise_project_errors(strat, build, error, match):
     with pytest.raises(error, match=match):
         build(strat)
-
-
-def test_dict_curves_with_counts_get_the_at_risk_table(strat):
-    curves = {
-        key: {
-            name: getattr(c, name).tolist()
-            for name in ("time", "survival", "ci_low", "ci_high", "n_at_risk", "n_events")
-        }
-        for key, c in (("low", strat.km[0]), ("high", strat.km[1]))
-    }
-    from_dicts, from_curves = km_figure(curves), km_from_stratification(strat)
-    for role in ("at_risk", "censored"):
-        for drawn, reference in zip(
-            traces(from_dicts, role), traces(from_curves, role), strict=True
-        ):
-            np.testing.assert_array_equal(drawn.x, reference.x)
-            np.testing.assert_array_equal(drawn.y, reference.y)
 
 
 def test_km_of_a_single_curve_without_statistics():

@@ -14,7 +14,6 @@ import torch
 
 from survival_core.cli.extract import run_deep
 from survival_core.errors import ConfigError, InputError
-from survival_core.features.cohort import content_hash
 from survival_core.features.deep import (
     extract_deep_features,
     load_network,
@@ -23,6 +22,7 @@ from survival_core.features.deep import (
     write_deep_features,
 )
 from survival_core.io.case_loader import load_case
+from survival_core.io.hashing import content_hash
 from survival_core.io.tables import load_model_table
 from survival_core.models.cnn3d import CNN3DModel
 from survival_core.models.image_data import network_input

@@ -9,12 +9,12 @@ import pydicom
 import pytest
 
 from survival_core.cohort.clinical_join import join_clinical
-from survival_core.cohort.clinical_schema import CohortSchema
-from survival_core.cohort.download_tree import DownloadTree, write_download
-from survival_core.cohort.generate import generate_cohort
 from survival_core.cohort.importer import case_ids_for, import_images
+from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.deid import Deidentifier
 from survival_core.io.manifest import read_manifest
+from survival_core.synthetic.download_tree import DownloadTree, write_download
+from survival_core.synthetic.generate import generate_cohort
 
 
 @pytest.fixture(scope="module")

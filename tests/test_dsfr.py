@@ -22,8 +22,8 @@ from survival_core.features.dsfr import (
 )
 from survival_core.features.segmentation import (
     SegmentationModel,
-    TrainingSettings,
     UNetConfig,
+    UNetTraining,
     case_dice,
     dice_score,
     mask_on_grid,
@@ -52,7 +52,7 @@ def inputs():
 
 @pytest.fixture(scope="module")
 def trained(inputs):
-    settings = TrainingSettings(epochs=25, batch_size=8, lr=3e-3, seed=0, device="cpu")
+    settings = UNetTraining(epochs=25, batch_size=8, lr=3e-3, seed=0, device="cpu")
     return train_unet(inputs[:4], TINY, settings)
 
 
@@ -121,7 +121,10 @@ def test_config_checks():
     with pytest.raises(ConfigError, match="window"):
         UNetConfig(window="nonsense")
     with pytest.raises(ConfigError):
-        TrainingSettings(epochs=0)
+        UNetTraining(epochs=0)
+    with pytest.raises(ConfigError, match="validation_fraction"):
+        UNetTraining(validation_fraction=0.2)
+    assert UNetTraining(batch_size=1).batch_size == 1  # a single slice is a valid U-Net batch
 
 
 def test_training_lowers_loss_and_segments_held_out_case(trained, inputs):
@@ -132,7 +135,7 @@ def test_training_lowers_loss_and_segments_held_out_case(trained, inputs):
 
 
 def test_training_is_seeded(inputs):
-    settings = TrainingSettings(epochs=2, batch_size=8, seed=3, device="cpu")
+    settings = UNetTraining(epochs=2, batch_size=8, seed=3, device="cpu")
     a = train_unet(inputs[:2], TINY, settings)
     b = train_unet(inputs[:2], TINY, settings)
     assert a.history["train"] == b.history["train"]
@@ -224,7 +227,7 @@ def test_bad_weights_are_refused(trained, tmp_path):
     folder = trained.save(tmp_path / "unet")
     wider = UNetConfig(slice_size=32, n_slices=8, channels=(4, 8, 16), strides=(2, 2))
     other = train_unet([segmentation_input(make_case(), wider)], wider,
-                       TrainingSettings(epochs=1, device="cpu"))  # fmt: skip
+                       UNetTraining(epochs=1, device="cpu"))  # fmt: skip
     torch.save(other.network.state_dict(), folder / "weights.pt")
     with pytest.raises(InputError, match="does not match"):
         SegmentationModel.load(folder)

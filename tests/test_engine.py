@@ -19,13 +19,20 @@ import SimpleITK as sitk
 from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
+from survival_core import engine
+from survival_core.engine import (
+    ProcessMapper,
+    RayMapper,
+    SerialMapper,
+    fold_map,
+    gpus_per_task,
+    make_engine,
+)
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
-from survival_core.features.cohort import ProcessMapper, SerialMapper, extract_cohort
+from survival_core.features.cohort import extract_cohort
 from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
-from survival_core.models import make_model
-from survival_core.runs import engine
-from survival_core.runs.engine import RayMapper, fold_map, gpus_per_task, make_engine
+from survival_core.models import is_network, make_model
 from survival_core.workflows.crossval import cross_validate
 
 #: A cheap setting (a few features of three classes, two ROIs): the engine, not radiomics, is tested.
@@ -127,12 +134,15 @@ def test_cross_validation_on_ray_equals_builtin_map() -> None:
 def test_only_networks_ask_for_a_gpu_and_only_when_there_is_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert gpus_per_task("deepsurv") == gpus_per_task("coxph") == 0  # this Ray has no GPU
+    def gpus(name: str) -> int:
+        return gpus_per_task(is_network(name))
+
+    assert gpus("deepsurv") == gpus("coxph") == 0  # this Ray has no GPU
     assert list(RayMapper(num_gpus_per_task=1).map_unordered(abs, [-2])) == [(-2, 2)]
     monkeypatch.setattr(engine, "cluster_gpus", lambda: 2.0)
-    assert [gpus_per_task(name) for name in ("coxph", "rsf", "deepsurv", "cnn3d")] == [0, 0, 1, 1]
+    assert [gpus(name) for name in ("coxph", "rsf", "deepsurv", "cnn3d")] == [0, 0, 1, 1]
     with pytest.raises(ConfigError, match="'xgb'.*coxph"):
-        gpus_per_task("xgb")
+        is_network("xgb")
 
 
 @pytest.mark.parametrize(("workers", "kind"), [(1, SerialMapper), (2, ProcessMapper)])

@@ -12,7 +12,8 @@ from survival_core.cli.main import main
 from survival_core.errors import ConfigError
 from survival_core.explain.case import explain_case
 from survival_core.io.case_loader import load_case
-from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 
 TINY_CNN = {

@@ -19,16 +19,9 @@ import SimpleITK as sitk
 from case_builders import make_case
 
 from survival_core.cli import extract as extract_command
+from survival_core.engine import ProcessMapper, SerialMapper
 from survival_core.errors import InputError
-from survival_core.features.cohort import (
-    CaseOutcome,
-    ProcessMapper,
-    SerialMapper,
-    content_hash,
-    extract_cases,
-    extract_cohort,
-    failures_path,
-)
+from survival_core.features.cohort import CaseOutcome, extract_cases, extract_cohort, failures_path
 from survival_core.features.presets import get_preset
 from survival_core.features.radiomics import feature_names
 from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
@@ -38,6 +31,7 @@ from survival_core.features.table import (
     read_feature_table,
     write_feature_table,
 )
+from survival_core.io.hashing import content_hash
 
 GOOD = ("C01", "C02", "C03")
 BAD = "C04"  # its GTV mask is empty

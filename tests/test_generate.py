@@ -14,14 +14,14 @@ import SimpleITK as sitk
 
 from survival_core.cli import demo_cohort
 from survival_core.cli.main import main
-from survival_core.cohort import simulate
-from survival_core.cohort.generate import TRUTH_COLUMNS, generate_cohort
-from survival_core.cohort.scanners import MR_SCANNERS, SCANNERS
-from survival_core.cohort.tumors import longest_axial_diameter
 from survival_core.errors import ConfigError, InputError
 from survival_core.io import manifest
 from survival_core.io.clinical import SCHEMA, validate_clinical
 from survival_core.io.manifest import MANIFEST_COLUMNS
+from survival_core.synthetic import simulate
+from survival_core.synthetic.generate import TRUTH_COLUMNS, generate_cohort
+from survival_core.synthetic.scanners import MR_SCANNERS, SCANNERS
+from survival_core.synthetic.tumors import longest_axial_diameter
 
 N, SEED = 6, 21
 SUMMARY_KEYS = {

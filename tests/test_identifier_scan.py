@@ -24,10 +24,11 @@ from survival_core.io.archive import extract_zip
 from survival_core.io.deid import Deidentifier
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import store_upload
-from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.scoring import load_scoring_model
 from survival_core.paths import data_dir, data_subdir
 from survival_core.report.pdf import build_report
 from survival_core.runs.store import RunStore
+from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 from tests.test_deid import write_patient
 

@@ -23,7 +23,8 @@ from survival_core.models.fusion import FusionModel, is_clinical
 from survival_core.models.image_base import ImageSurvivalModel, crop_batch
 from survival_core.models.image_data import extract_patches, patch_grid
 from survival_core.models.image_set import ImageSet, VolumeSpec
-from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.scoring import score_case
 from tests.case_builders import make_case
 
 TINY = {"volume_shape": [32, 32, 12], "patch_size": [24, 24, 8]}

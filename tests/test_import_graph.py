@@ -1,11 +1,14 @@
-"""survival_core has no import circle: no module reaches itself again through the modules it
-imports, at import time or inside functions (imports only a type checker reads aside)."""
+"""survival_core has no import circle (no module reaches itself again through the modules it
+imports) and no upward import (no package imports one on a higher floor of
+``survival_core.FLOORS``); imports at import time and inside functions count, imports only a type
+checker reads do not."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+from survival_core import FLOORS
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "survival_core"
@@ -72,6 +75,48 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_survival_core_has_no_import_circle() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, " -> ".join(cycle)
+
+
+def _unit(module: str) -> str:
+    """The package or top-level module of ``survival_core`` that ``module`` belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def upward_imports(graph: dict[str, set[str]], floors: tuple[tuple[str, ...], ...]) -> list[str]:
+    """``a -> b`` for every import of a package on the same or a higher floor than the importer's
+    (modules of the foundation floor, the first, may import each other)."""
+    floor = {unit: level for level, units in enumerate(floors) for unit in units}
+    found = []
+    for module, targets in sorted(graph.items()):
+        if module == "survival_core":  # the package's __init__ imports nothing of its own
+            continue
+        here = floor[_unit(module)]
+        for target in sorted(targets):
+            there = floor[_unit(target)]
+            if _unit(target) != _unit(module) and there >= here and (here, there) != (0, 0):
+                found.append(f"{module} -> {target}")
+    return found
+
+
+def test_every_package_has_a_floor() -> None:
+    units = {_unit(module) for module in import_graph()} - {"survival_core"}
+    placed = {unit for units in FLOORS for unit in units}
+    assert units <= placed, f"not on a floor of survival_core.FLOORS: {sorted(units - placed)}"
+
+
+def test_no_package_imports_one_on_a_higher_floor() -> None:
+    assert upward_imports(import_graph(), FLOORS) == []
+
+
+def test_the_floor_check_finds_an_upward_import() -> None:
+    floors = (("errors", "paths"), ("io",), ("models",))
+    graph = {
+        "survival_core.io.a": {"survival_core.errors", "survival_core.models.b"},
+        "survival_core.models.b": {"survival_core.io.a"},
+        "survival_core.errors": {"survival_core.paths"},
+    }
+    assert upward_imports(graph, floors) == ["survival_core.io.a -> survival_core.models.b"]
 
 
 def test_the_check_finds_a_circle() -> None:

@@ -14,6 +14,7 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.models import IMAGE_MODELS, MODELS, make_model
 from survival_core.models.discrete import interval_targets
+from survival_core.models.training_loop import TrainingSettings
 
 TABULAR = sorted(set(MODELS) - set(IMAGE_MODELS))  # image models: tests/test_image_models.py
 
@@ -275,3 +276,16 @@ def test_bad_labels_are_input_errors(gbsg2: dict) -> None:
     few_events = Surv.from_arrays(np.arange(len(gbsg2["X"])) < 3, gbsg2["y"]["time"])
     with pytest.raises(InputError, match="at least 5 events"):
         make_model("coxnet").fit(gbsg2["X"], few_events)
+
+
+def test_training_parameters_are_one_checked_settings() -> None:
+    model = make_model("vaesurv", epochs=7, batch_size=4)
+    assert model.training_settings == TrainingSettings(lr=0.01, epochs=7, batch_size=4)
+    assert model.get_params()["epochs"] == 7
+    model.epochs = 9  # assigning a training parameter replaces (and re-checks) the settings
+    assert model.training_settings.epochs == 9
+    for bad in ({"epochs": 0}, {"batch_size": 1}, {"validation_fraction": 1.0}, {"lr": 0}):
+        with pytest.raises(ConfigError):
+            make_model("cnn3d", **bad)
+    with pytest.raises(ConfigError, match="patience"):
+        model.patience = 0

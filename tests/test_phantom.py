@@ -10,9 +10,9 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from survival_core.cohort.phantom import Grid, make_anatomy, render
-from survival_core.cohort.scanners import MR_SCANNERS, SCANNERS
-from survival_core.cohort.tumors import longest_axial_diameter
+from survival_core.synthetic.phantom import Grid, make_anatomy, render
+from survival_core.synthetic.scanners import MR_SCANNERS, SCANNERS
+from survival_core.synthetic.tumors import longest_axial_diameter
 
 
 def _anatomy(

@@ -8,16 +8,19 @@ import dataclasses
 import json
 import re
 import zlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 from survival_core.errors import InputError
 from survival_core.explain.case import CaseExplanation, explain_case
 from survival_core.io.case_loader import load_case
 from survival_core.models import make_model
-from survival_core.models.scoring import LoadedModel, load_scoring_model, score_case
+from survival_core.models.scoring import LoadedModel, load_scoring_model
 from survival_core.report.pdf import (
     DISCLAIMER,
     build_report,
@@ -27,6 +30,7 @@ from survival_core.report.pdf import (
     report_figure,
     survival_text,
 )
+from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 
 A4_POINTS = (595.28, 841.89)
@@ -128,10 +132,11 @@ def test_content_matches_the_score_and_the_card(case, loaded, scored):
     assert [m for m, _ in content.survival] == [12, 24, 36]
     assert [s for _, s in content.survival] == list(score.survival.values())
     # KM curves: the card's, in months from (0, 100 %); the group sizes add up to the cohort
-    for name, (time, surv, _) in content.km.items():
+    km = loaded.card.stratification_result().km
+    for g, (time, surv, _) in enumerate(content.km.values()):
         assert (time[0], surv[0]) == (0.0, 1.0)
-        np.testing.assert_allclose(surv[1:], loaded.card.km[name]["survival"])
-        np.testing.assert_allclose(time[1:] * 365.25 / 12, loaded.card.km[name]["time"])
+        np.testing.assert_allclose(surv[1:], km[g].survival)
+        np.testing.assert_allclose(time[1:] * 365.25 / 12, km[g].time)
     assert sum(n for _, _, n in content.km.values()) == loaded.card.n == 6
     rows = dict(content.card)
     assert rows["Training cohort"].startswith(f"n = 6 patients, {loaded.card.n_events} events")
@@ -172,6 +177,25 @@ def test_the_pdf_is_one_a4_page_with_the_risk_and_the_disclaimer(report_pdf, sco
     ):
         assert shown in text, shown
     assert "No attribution overlay" in text
+
+
+def test_many_inputs_are_listed_briefly_and_never_run_into_the_histogram(case, loaded, scored):
+    names = [f"clinical_variable_{k:02d}" for k in range(60)]
+    schema = SimpleNamespace(
+        preprocessor_=SimpleNamespace(input_schema_=[{"name": n} for n in names])
+    )
+    card = dataclasses.replace(loaded.card, clinical_columns=names[:50])
+    content = gather_report(case, LoadedModel(loaded.folder, schema, card), scored[0])
+    inputs = dict(content.card)["Inputs"]
+    assert inputs.endswith("clinical_variable_07 ... and 42 more; 10 image feature(s)")
+    fig = report_figure(content)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    (text,) = [t for t in fig.findobj(Text) if t.get_text().startswith("clinical_variable_00")]
+    (histogram,) = [ax for ax in fig.axes if ax.get_label() == "distribution"]
+    box = text.get_window_extent(renderer)
+    assert not box.overlaps(histogram.title.get_window_extent(renderer))
+    assert not box.overlaps(histogram.get_tightbbox(renderer))
 
 
 def test_imputed_values_are_flagged(case, loaded):

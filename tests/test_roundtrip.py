@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from survival_core.cohort.phantom import make_anatomy, render
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+from survival_core.synthetic.phantom import make_anatomy, render
 
 
 @pytest.mark.parametrize(

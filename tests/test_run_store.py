@@ -288,7 +288,8 @@ def test_two_runs_at_once_keep_their_artifacts_whole(store, tmp_path, monkeypatc
 
 
 def test_registry_versions_active_switch_and_scoring(store, model_dir):
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.scoring import score_case
 
     run_a, run_b = _finished_run(store, "reg-a", 0.71), _finished_run(store, "reg-a", 0.73)
     assert store.register_model(run_a, model_dir, "reg-a") == 1

@@ -17,17 +17,18 @@ import yaml
 
 from survival_core.cli.main import main
 from survival_core.io.case_loader import load_case
-from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.scoring import load_scoring_model
 from survival_core.runs.config import load_config
 from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
 from survival_core.runs.store import RunStore
+from survival_core.workflows.scoring import score_case
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def cohorts(tmp_path_factory):
-    from survival_core.cohort.generate import generate_cohort
+    from survival_core.synthetic.generate import generate_cohort
 
     root = tmp_path_factory.mktemp("run-cohorts")
     generate_cohort(root / "dev", n=30, seed=11, workers=1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from survival_core.cohort.scanners import (
+from survival_core.errors import ConfigError
+from survival_core.synthetic.scanners import (
     MR_MAX,
     MR_SCANNERS,
     SCANNERS,
@@ -13,8 +14,7 @@ from survival_core.cohort.scanners import (
     scanner_named,
     t1_signal,
 )
-from survival_core.cohort.shapes import Grid
-from survival_core.errors import ConfigError
+from survival_core.synthetic.shapes import Grid
 
 GRID = Grid((-60.0, -60.0, -30.0), (1.0, 1.0, 3.0), (120, 120, 20))
 

@@ -14,19 +14,20 @@ import pandas as pd
 import pytest
 
 from survival_core.cohort import exploration as ex
-from survival_core.cohort.clinical_schema import (
+from survival_core.errors import ClinicalValueError
+from survival_core.explain.case import explain_case
+from survival_core.io.clinical_schema import (
     CATEGORY,
     NUMBER,
     CohortSchema,
     SchemaVariable,
     hcc_schema,
 )
-from survival_core.errors import ClinicalValueError
-from survival_core.explain.case import explain_case
 from survival_core.models import make_model
-from survival_core.models.scoring import LoadedModel, load_scoring_model, score_case
+from survival_core.models.scoring import LoadedModel, load_scoring_model
 from survival_core.nomogram import build_nomogram, nomogram_layout
 from survival_core.report.pdf import build_report, gather_report
+from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 from tests.case_builders import make_case
 from tests.test_report import pdf_facts

@@ -13,12 +13,13 @@ from survival_core.features.cohort import extract_cohort, write_cohort_features
 from survival_core.features.presets import wei2021
 from survival_core.io.case_loader import load_case
 from survival_core.io.tables import load_model_table
-from survival_core.models.scoring import load_scoring_model, score_case
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.scoring import score_case
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
-    from survival_core.cohort.generate import generate_cohort
+    from survival_core.synthetic.generate import generate_cohort
 
     out = tmp_path_factory.mktemp("scoring") / "cohort"
     generate_cohort(out, n=16, seed=5, workers=1)
@@ -72,7 +73,7 @@ def test_card_places_patients_in_the_training_distribution(model_dir):
     ranked = np.array(card.training_risk)
     assert card.percentile(ranked.max()) == 100.0 and card.percentile(ranked.min() - 1) == 0.0
     assert card.risk_group(ranked.max()) == "high" and card.risk_group(ranked.min()) == "low"
-    assert set(card.km) == {"low", "high"} and card.radiomics_settings is not None
+    assert set(card.stratification["km"]) == {"0", "1"} and card.radiomics_settings is not None
 
 
 def test_score_command_json(cohort, model_dir, capsys):

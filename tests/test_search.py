@@ -16,11 +16,11 @@ import pytest
 from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
+from survival_core import engine
 from survival_core.errors import ConfigError, RadSurvError
 from survival_core.evaluation import splits
 from survival_core.models import CoxPH, load_model, make_model
 from survival_core.models.image_set import ImageSet
-from survival_core.runs import engine
 from survival_core.runs.config import FrozenDict, ParamRange, SearchConfig, parse_config
 from survival_core.runs.search import (
     TRIAL_COLUMNS,

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survival_core.cohort import simulate
 from survival_core.errors import ConfigError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.io.clinical import SCHEMA, albi_grade, albi_score, validate_clinical
+from survival_core.synthetic import simulate
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from survival_core.cohort.generate import generate_cohort
+from survival_core.synthetic.generate import generate_cohort
 from tests.test_cli import run_cli
 
 

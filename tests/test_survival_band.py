@@ -123,12 +123,13 @@ def test_bad_requests_are_refused(fitted, rows, times, level):
 def test_follow_up_grid_holds_the_report_times_and_the_follow_up():
     from types import SimpleNamespace
 
-    card = SimpleNamespace(km={"low": {"time": [10.0, 1500.0]}, "high": {"time": [5.0, 900.0]}})
+    km = {"0": {"time": [10.0, 1500.0]}, "1": {"time": [5.0, 900.0]}}
+    card = SimpleNamespace(stratification={"km": km})
     grid = follow_up_times(card, points=50)
     assert grid[0] == 0.0 and grid[-1] == 1500.0
     for months in (12, 24, 36):
         assert np.isclose(grid, months * 365.25 / 12).any()
-    short = follow_up_times(SimpleNamespace(km={"low": {"time": [200.0]}}))
+    short = follow_up_times(SimpleNamespace(stratification={"km": {"0": {"time": [200.0]}}}))
     assert np.isclose(short[-1], 3 * 365.25)
 
 
@@ -136,7 +137,7 @@ def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
     from survival_core.viewer.patient import survival_band_figure
 
     model, X = fitted
-    card = type("Card", (), {"km": {"low": {"time": [2000.0]}}})()
+    card = type("Card", (), {"stratification": {"km": {"0": {"time": [2000.0]}}}})()
     band = survival_band(model, X.iloc[[5]], follow_up_times(card))
     fig = survival_band_figure(band)
     roles = [t.meta["role"] for t in fig.data if t.meta]

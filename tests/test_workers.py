@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 SCRIPT = """
 import os, sys, time
-from survival_core.features.cohort import ProcessMapper
+from survival_core.engine import ProcessMapper
 
 def report_and_sleep(seconds):
     print(os.getpid(), flush=True)

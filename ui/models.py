@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.cohort.clinical_schema import CohortSchema
+from survival_core.io.clinical_schema import CohortSchema
 
 MODEL_CHOICE = "model_choice"
 #: The choices the sidebar picker listed on this script run (the pages reuse them).
@@ -52,7 +52,7 @@ def current_store():
 
 def model_choices() -> list[ModelChoice]:
     """Active model first, then every registered version, then the demo cohort's default model."""
-    from survival_core.cohort.demo import default_model_dir
+    from survival_core.workflows.demo import default_model_dir
 
     store = current_store()
     active = store.active_model()
@@ -79,7 +79,7 @@ def model_choices() -> list[ModelChoice]:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _model_schema(folder: str, modified: float) -> CohortSchema | None:
     """A model's own clinical schema, read once per model version (``modified``)."""
-    from survival_core.cohort.clinical_schema import model_schema
+    from survival_core.io.clinical_schema import model_schema
 
     return model_schema(folder)
 

@@ -61,7 +61,7 @@ def _survival_band(
 ):
     import dataclasses
 
-    from survival_core.models.survival_band import case_survival
+    from survival_core.workflows.scoring import case_survival
 
     case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
     return case_survival(case, scoring_model(folder, modified))

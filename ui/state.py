@@ -52,7 +52,7 @@ def load_upload_folder(
     the model carries one."""
     from pathlib import Path
 
-    from survival_core.cohort.clinical_schema import model_schema
+    from survival_core.io.clinical_schema import model_schema
     from survival_core.io.upload_case import describe_upload, load_upload
 
     contents = describe_upload(Path(folder))
@@ -128,7 +128,7 @@ def case_score(
     import dataclasses
     import json
 
-    from survival_core.models.scoring import score_case
+    from survival_core.workflows.scoring import score_case
 
     case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
     return score_case(case, scoring_model(folder, modified)).as_dict()

@@ -14,10 +14,9 @@ import SimpleITK as sitk
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.cohort.clinical_schema import CohortSchema
-from survival_core.cohort.demo import image_model_dir
 from survival_core.errors import ConfigError
 from survival_core.io.clinical import SCHEMA, validate_clinical
+from survival_core.io.clinical_schema import CohortSchema
 from survival_core.models import IMAGE_MODELS
 from survival_core.models.base import MODEL_FILE
 from survival_core.preprocess.window import (
@@ -38,6 +37,7 @@ from survival_core.viewer.slices import (
     make_overlay,
     n_slices,
 )
+from survival_core.workflows.demo import image_model_dir
 from ui.models import ModelChoice, chosen_model, chosen_schema, explanation, listed_choices
 from ui.state import CLINICAL_EDITS, clinical_values, show_error
 

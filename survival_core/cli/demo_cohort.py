@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 from survival_core.cli import output
-from survival_core.cohort.generate import generate_cohort
-from survival_core.cohort.sites import MODALITIES, SITES
+from survival_core.synthetic.generate import generate_cohort
+from survival_core.synthetic.sites import MODALITIES, SITES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prepare the demo cohort and report what was done."""
-    from survival_core.cohort.demo import prepare_demo
+    from survival_core.workflows.demo import prepare_demo
 
     start = time.perf_counter()
     progress("Preparing the demo cohort and default model (first run only)...")

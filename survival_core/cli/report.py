@@ -25,8 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.errors import InputError
     from survival_core.explain.case import explain_case
     from survival_core.io.case_loader import load_case
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
     from survival_core.report.pdf import build_report, explanation_method
+    from survival_core.workflows.scoring import score_case
 
     if args.out.suffix.lower() != ".pdf":
         raise InputError(f"--out {args.out} should end in .pdf.")

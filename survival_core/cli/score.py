@@ -23,10 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the case and the model, score, report (survival keyed by months)."""
-    from survival_core.cohort.demo import default_model_dir
     from survival_core.errors import InputError
     from survival_core.io.case_loader import load_case
-    from survival_core.models.scoring import load_scoring_model, score_case
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.scoring import score_case
 
     folder = args.model or default_model_dir()
     if not (folder / "model.json").exists():

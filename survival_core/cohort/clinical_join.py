@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from survival_core.cohort.clinical_schema import SCHEMA_FILE, CohortSchema
 from survival_core.cohort.clinical_table import (
     ClinicalImport,
     Coercion,
@@ -28,6 +27,7 @@ from survival_core.cohort.clinical_table import (
 from survival_core.cohort.importer import case_ids_for
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
+from survival_core.io.clinical_schema import SCHEMA_FILE, CohortSchema
 from survival_core.io.deid import Deidentifier
 
 CLINICAL_FILE = "clinical.csv"

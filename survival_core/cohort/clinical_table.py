@@ -6,7 +6,7 @@ a clinical variable: missing-value tokens and numeric sentinels (-999) to missin
 the header (``Dose [Gy]``), decimal commas, spelling variants of a category merged, yes/no columns
 as booleans, dates kept aside, identifiers and free text dropped. Nothing is changed silently:
 each recognition, conversion and drop is a :class:`Coercion` in the import's report. The cleaned
-table comes with a drafted :class:`~survival_core.cohort.clinical_schema.CohortSchema`.
+table comes with a drafted :class:`~survival_core.io.clinical_schema.CohortSchema`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survival_core.cohort.clinical_schema import (
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical_schema import (
     MISSING_TOKENS,
     NO_TOKENS,
     YES_TOKENS,
@@ -34,7 +35,6 @@ from survival_core.cohort.clinical_schema import (
     infer_schema,
     names_a_scale,
 )
-from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.tables import TIME_UNITS
 
 #: Header names of the patient ID column, most specific first (compared normalised).

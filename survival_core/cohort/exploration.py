@@ -5,7 +5,7 @@ group. Times are in days (shown in months); every number comes with the patients
 Encoding (shared by every analysis, so a variable means the same on each tab):
 
 - clinical variables of the cohort's schema (its ``schema.yaml`` beside the clinical table, else
-  the demo's HCC schema, :func:`~survival_core.cohort.clinical_schema.hcc_schema`): categories by
+  the demo's HCC schema, :func:`~survival_core.io.clinical_schema.hcc_schema`): categories by
   their schema order (HCC: sex M < F is binary F vs M; Child-Pugh A < B < C, BCLC
   0 < A < B < C < D and mRECIST CR < PR < SD < PD are ordinal, one hazard ratio per step), yes/no
   variables as 0/1, numbers as they are (with the schema's label and unit);
@@ -20,7 +20,6 @@ were left out.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
-from survival_core.cohort.clinical_schema import (
-    CATEGORY,
-    YES_NO,
-    CohortSchema,
-    SchemaVariable,
-    hcc_schema,
-    schema_beside,
-)
+from survival_core.columns import DEEP_PREFIX, DSFR_PREFIX
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import two_sided_z
 from survival_core.evaluation.comparison import benjamini_hochberg
@@ -47,11 +39,19 @@ from survival_core.evaluation.risk_groups import (
     GroupTest,
     KaplanMeierCurve,
     RiskGroupCut,
+    cox_wald,
     kaplan_meier,
     logrank_groups,
 )
 from survival_core.explain.correlation import heatmap_figure, spearman_matrix
-from survival_core.features.table import DEEP_PREFIX, DSFR_PREFIX
+from survival_core.io.clinical_schema import (
+    CATEGORY,
+    YES_NO,
+    CohortSchema,
+    SchemaVariable,
+    hcc_schema,
+    schema_beside,
+)
 from survival_core.io.tables import load_model_table
 from survival_core.outcome import Outcome, survival_arrays
 from survival_core.viewer.curves import GROUP_COLOURS, PALETTE, km_figure
@@ -427,9 +427,6 @@ COX_COLUMNS = (
 
 
 def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> dict:
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
     row: dict = {"variable": var.name, "label": var.label, "kind": var.kind, "note": ""}
     if var.kind == "nominal":
         row["note"] = (
@@ -443,15 +440,8 @@ def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> di
     if np.unique(x).size < 2 or not e.any():
         row["note"] = "not estimable: the variable is constant or there is no event"
         return row
-    data = pd.DataFrame({"x": x, "time": t, "event": e.astype(int)})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = CoxPHFitter().fit(data, "time", "event")
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as err:
-            row["note"] = f"did not converge ({str(err).splitlines()[0][:120]})"
-            return row
-    beta, se, p = (float(fit.summary.loc["x", k]) for k in ("coef", "se(coef)", "p"))
+    fit = cox_wald(x[:, None], e, t)  # the cox_pvalue feature filter's fit (Breslow ties)
+    beta, se, p = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0], float(fit.p_value[0])
     with np.errstate(over="ignore"):  # a separating covariate: infinite bounds, flagged below
         row.update(
             hr=np.exp(beta), hr_low=np.exp(beta - z * se), hr_high=np.exp(beta + z * se), p=p
@@ -465,8 +455,7 @@ def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> di
                 hr_per_sd_high=np.exp((beta + z * se) * sd),
             )
     row["c_index"] = harrell_c_index((e.astype(bool), t), beta * x)
-    unstable = not np.isfinite([row["hr_low"], row["hr_high"]]).all()
-    if unstable or any(issubclass(w.category, ConvergenceWarning) for w in caught):
+    if not (fit.converged and np.isfinite([row["hr_low"], row["hr_high"]]).all()):
         row["note"] = "convergence problem (near-complete separation?): treat the HR with care"
     return row
 
@@ -478,7 +467,8 @@ def univariate_cox(
     level: float = 0.95,
     schema: CohortSchema | None = None,
 ) -> pd.DataFrame:
-    """One Cox model per column (lifelines, Efron ties): hazard ratio per unit (per step or level
+    """One Cox model per column (:func:`~survival_core.evaluation.risk_groups.cox_wald`, Breslow
+    ties as the ``cox_pvalue`` feature filter): hazard ratio per unit (per step or level
     for categories; ``scale`` says which) and per standard deviation for continuous variables,
     Wald CI at ``level`` and p, Harrell's c-index of the fitted risk, and Benjamini-Hochberg
     q-values over the columns tested. Columns that cannot be fitted get a ``note``, not an error.

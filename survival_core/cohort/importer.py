@@ -545,7 +545,7 @@ def _run_tasks(
     tasks: list[PatientTask], workers: int | None, done: Callable[[PatientOutcome], None]
 ) -> None:
     """Import the patients over worker processes, reporting each outcome as it comes."""
-    from survival_core.features.cohort import make_mapper
+    from survival_core.engine import make_mapper
 
     for task, outcome in make_mapper(workers, len(tasks)).map_unordered(import_patient, tasks):
         if isinstance(outcome, BaseException):

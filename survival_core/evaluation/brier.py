@@ -6,7 +6,9 @@ patients censored before ``t`` contribute 0. ``G`` is the Kaplan-Meier censoring
 training data evaluated at ``T_i`` itself (scikit-survival's convention; Graf uses ``G(T_i-)``,
 which differs only when a censoring coincides with an event time). The integrated score is the
 trapezoid integral over the horizons divided by their span. Results agree with
-``sksurv.metrics.brier_score`` / ``integrated_brier_score`` to floating-point precision.
+``sksurv.metrics.brier_score`` / ``integrated_brier_score`` to floating-point precision; kept
+because sksurv evaluates ``G`` at every test time and so fails on a test fold followed up longer
+than its training fold, where only event times up to the last horizon need a weight.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import (
@@ -61,12 +62,9 @@ def compare_c_index(
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input order."""
+    """Benjamini-Hochberg adjusted p-values (q-values), in the input order
+    (``scipy.stats.false_discovery_control``; our check turns bad input into an InputError)."""
     p = np.asarray(p_values, dtype=float)
     if p.ndim != 1 or p.size == 0 or not ((p >= 0) & (p <= 1)).all():
         raise InputError("Benjamini-Hochberg needs a non-empty 1-D array of p-values in [0, 1].")
-    order = np.argsort(p)
-    scaled = p[order] * p.size / np.arange(1, p.size + 1)
-    adjusted = np.empty_like(p)
-    adjusted[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    return adjusted
+    return false_discovery_control(p, method="bh")

@@ -1,6 +1,8 @@
 """Risk groups from a cut learned on training data, and the statistics reported for them:
 Kaplan-Meier curves with log-log (exponential Greenwood) intervals, the log-rank test, and the
 high-vs-low hazard ratio from a Cox model (Efron ties), all cross-checked against lifelines.
+The log-rank test stays here: lifelines' ``multivariate_logrank_test`` does not return the
+observed/expected events reported below, and takes 30 ms against 0.2 ms at n = 300.
 
 A cut is learned once on the TRAINING risks and then applied unchanged to test patients, so the
 reported separation is not optimistically tuned on the data it is shown on. Two rules:
@@ -21,11 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import chi2, norm
+from sksurv.nonparametric import kaplan_meier_estimator
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.bootstrap import Estimate, two_sided_z
-from survival_core.evaluation.concordance import product_limit, risk_array
+from survival_core.evaluation.bootstrap import Estimate, check_level, two_sided_z
+from survival_core.evaluation.concordance import risk_array
 from survival_core.evaluation.td_auc import cumulative_dynamic_roc
 from survival_core.outcome import Outcome, survival_arrays
 
@@ -56,23 +59,18 @@ class KaplanMeierCurve:
 
 
 def kaplan_meier(y: Outcome, level: float = 0.95) -> KaplanMeierCurve:
-    """Kaplan-Meier estimate with the log(-log S) Greenwood interval (lifelines' default)."""
-    z = two_sided_z(level)
+    """Kaplan-Meier estimate with the log(-log S) Greenwood interval (lifelines' default), by
+    ``sksurv.nonparametric.kaplan_meier_estimator``, with the numbers at risk and of events."""
+    check_level(level)
     event, time = survival_arrays(y)
     if time.size == 0:
         raise InputError("A Kaplan-Meier curve needs at least one patient.")
-    times, surv, n_at_risk, n_events = product_limit(event, time)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        greenwood = np.cumsum(n_events / (n_at_risk * (n_at_risk - n_events)))
-        log_s = np.log(surv)
-        spread = z * np.sqrt(greenwood) / log_s
-        centre = np.log(-log_s)
-        low = np.exp(-np.exp(centre - spread))
-        high = np.exp(-np.exp(centre + spread))
-    defined = (surv > 0) & (surv < 1)
-    low = np.where(defined, low, surv)
-    high = np.where(defined, high, surv)
-    return KaplanMeierCurve(times, surv, low, high, n_at_risk, n_events, level)
+    times, surv, (low, high) = kaplan_meier_estimator(
+        event, time, conf_level=level, conf_type="log-log"
+    )
+    n_at_risk = (time.size - np.searchsorted(np.sort(time), times)).astype(float)
+    n_events = np.bincount(np.searchsorted(times, time[event]), minlength=times.size)
+    return KaplanMeierCurve(times, surv, low, high, n_at_risk, n_events.astype(float), level)
 
 
 def survival_at(y: Outcome, t: float, level: float = 0.95) -> Estimate:
@@ -165,8 +163,74 @@ def logrank_test(y: Outcome, groups: np.ndarray) -> LogRankResult:
     )
 
 
+@dataclass(frozen=True)
+class CoxWald:
+    """One-covariate Cox fits per column, on the column standardised by its (ddof 0) ``sd``:
+    coefficient and standard error per SD, Wald p-value, and whether Newton-Raphson converged."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    p_value: np.ndarray
+    sd: np.ndarray
+    converged: bool
+
+
+def cox_wald(
+    X: np.ndarray, event: np.ndarray, time: np.ndarray, ties: str = "breslow", n_iter: int = 50
+) -> CoxWald:
+    """The one univariate Cox implementation: a one-covariate model per column of ``X`` (n, p).
+
+    Newton-Raphson on the partial likelihood for all columns at once, steps limited to 1 per
+    iteration; ``ties`` "breslow" (the ``cox_pvalue`` feature filter and the Cohort page) or
+    "efron" (hazard ratio, calibration slope; as lifelines). Constant columns get coefficient 0
+    and p = 1.
+    """
+    X = np.asarray(X, dtype=float)
+    std = X.std(axis=0)
+    usable = std > 0
+    x = (X - X.mean(axis=0)) / np.where(usable, std, 1.0)
+    order = np.argsort(time, kind="stable")
+    x, e, t = x[order], np.asarray(event, dtype=bool)[order], np.asarray(time)[order]
+    _, first, inverse = np.unique(t, return_index=True, return_inverse=True)
+    # Efron: the l-th of d events tied at a time removes l/d of their weight from the risk set
+    _, tie_start, tie_of, tie_size = np.unique(
+        t[e], return_index=True, return_inverse=True, return_counts=True
+    )
+    fraction = ((np.arange(tie_of.size) - tie_start[tie_of]) / tie_size[tie_of])[:, None]
+    beta = np.zeros(X.shape[1])
+    info = np.ones(X.shape[1])
+    converged = False
+
+    def risk_sums(values: np.ndarray) -> np.ndarray:
+        sums = np.cumsum(values[::-1], axis=0)[::-1][first][inverse][e]
+        if ties == "efron":
+            sums = sums - fraction * np.add.reduceat(values[e], tie_start, axis=0)[tie_of]
+        return sums
+
+    for _ in range(n_iter):
+        eta = x * beta
+        w = np.exp(eta - eta.max(axis=0))
+        s0, s1, s2 = risk_sums(w), risk_sums(w * x), risk_sums(w * x * x)
+        mean_x = s1 / s0
+        score = (x[e] - mean_x).sum(axis=0)
+        info = np.maximum((s2 / s0 - mean_x**2).sum(axis=0), 1e-12)
+        step = np.clip(score / info, -1.0, 1.0)
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10:
+            converged = True
+            break
+    p_value = 2.0 * norm.sf(np.abs(beta) * np.sqrt(info))
+    return CoxWald(
+        np.where(usable, beta, 0.0),
+        np.where(usable, 1.0 / np.sqrt(info), np.inf),
+        np.where(usable, p_value, 1.0),
+        std,
+        converged,
+    )
+
+
 def cox_coefficient(y: Outcome, x: np.ndarray, max_iter: int = 50) -> tuple[float, float]:
-    """Coefficient and standard error of a one-covariate Cox model (Efron ties, Newton-Raphson).
+    """Coefficient and standard error of a one-covariate Cox model (Efron ties, :func:`cox_wald`).
 
     Used for the high-vs-low hazard ratio and for the calibration slope.
     """
@@ -174,43 +238,13 @@ def cox_coefficient(y: Outcome, x: np.ndarray, max_iter: int = 50) -> tuple[floa
     x = risk_array(x, time.size, "covariate")
     if not event.any():
         raise InputError("A Cox model needs at least one event.")
-    order = np.argsort(time, kind="stable")
-    time, event, x = time[order], event[order], x[order] - x.mean()
-    event_times, inverse, counts = np.unique(time[event], return_inverse=True, return_counts=True)
-    start = np.searchsorted(time, event_times, side="left")
-    # each event is one Efron term: l/d of the tied deaths' weight is removed from the risk set
-    term_time = np.repeat(np.arange(event_times.size), counts)
-    rank_in_tie = np.arange(term_time.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    fraction = rank_in_tie / counts[term_time]
-    x_event = x[event]
-
-    def moments(beta: float) -> tuple[float, float, float]:
-        w = np.exp(beta * x)
-        sums = [np.cumsum((w * x**p)[::-1])[::-1][start] for p in range(3)]
-        tied = [np.bincount(inverse, weights=(w * x**p)[event]) for p in range(3)]
-        phi, s1, s2 = (sums[p][term_time] - fraction * tied[p][term_time] for p in range(3))
-        mean = s1 / phi
-        loglik = beta * x_event.sum() - np.log(phi).sum()
-        return float(loglik), float(x_event.sum() - mean.sum()), float(np.sum(s2 / phi - mean**2))
-
-    beta = 0.0
-    loglik, score, info = moments(beta)
-    for _ in range(max_iter):
-        if info <= 0:
-            break
-        step = score / info
-        candidate = moments(beta + step)
-        while candidate[0] < loglik - 1e-12 and abs(step) > 1e-12:
-            step /= 2.0
-            candidate = moments(beta + step)
-        beta += step
-        loglik, score, info = candidate
-        if abs(step) < 1e-10:
-            return beta, float(1.0 / np.sqrt(info))
-    raise InputError(
-        "The Cox model did not converge (the covariate separates events completely, e.g. no "
-        "events in one risk group); a hazard ratio cannot be estimated."
-    )
+    fit = cox_wald(x[:, None], event, time, ties="efron", n_iter=max_iter)
+    if not fit.converged or fit.sd[0] == 0:
+        raise InputError(
+            "The Cox model did not converge (the covariate separates events completely, e.g. no "
+            "events in one risk group); a hazard ratio cannot be estimated."
+        )
+    return float(fit.coef[0] / fit.sd[0]), float(fit.se[0] / fit.sd[0])
 
 
 def hazard_ratio(y: Outcome, groups: np.ndarray, level: float = 0.95) -> Estimate:

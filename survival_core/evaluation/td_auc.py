@@ -3,8 +3,9 @@
 At a horizon ``t`` (days) the cases are patients with an event at or before ``t`` and the controls
 those still under follow-up after ``t``. Patients censored before ``t`` have unknown status: they
 get weight 0 and every case is weighted by ``1 / G(T_i)``, the inverse of the training censoring
-survival at its event time, which removes the bias from dropping them. Results agree with
-``sksurv.metrics.cumulative_dynamic_auc`` to floating-point precision.
+survival at its event time, which removes the bias from dropping them. The AUCs come from
+``sksurv.metrics.cumulative_dynamic_auc``; the ROC curve itself (drawn, and used for the Youden
+cut), which scikit-survival does not return, is computed here with the same rules.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sksurv.metrics import cumulative_dynamic_auc as sksurv_auc
+from sksurv.nonparametric import CensoringDistributionEstimator
+from sksurv.util import Surv
 
 from survival_core.errors import InputError
-from survival_core.evaluation.concordance import (
-    StepFunction,
-    censoring_survival,
-    inverse_censoring_weights,
-    product_limit,
-)
 from survival_core.outcome import Outcome, survival_arrays
 
 
@@ -48,32 +46,33 @@ def check_horizons(time: np.ndarray, times: np.ndarray | float) -> np.ndarray:
     return times
 
 
-def _roc(
-    event: np.ndarray,
-    time: np.ndarray,
-    risk: np.ndarray,
-    case_weight: np.ndarray,
-    horizon: float,
-    tied_tol: float,
-) -> RocCurve:
-    order = np.argsort(-risk, kind="stable")
-    risk_sorted = risk[order]
-    is_case = (time[order] <= horizon) & event[order]
-    is_control = time[order] > horizon
-    if not is_case.any() or not is_control.any():
+def _check_groups(event: np.ndarray, time: np.ndarray, times: np.ndarray) -> None:
+    """Each horizon needs cases (an event by then) and controls (followed beyond it)."""
+    cases = (event[:, None] & (time[:, None] <= times)).any(axis=0)
+    controls = (time[:, None] > times).any(axis=0)
+    if not (cases & controls).all():
         raise InputError(
-            f"At {horizon:g} days the evaluation data need both patients with an event by then and "
-            "patients still followed beyond it; choose another horizon."
+            f"At {times[~(cases & controls)][0]:g} days the evaluation data need both patients "
+            "with an event by then and patients still followed beyond it; choose another horizon."
         )
-    tp = np.cumsum(is_case * case_weight[order])
-    fp = np.cumsum(is_control)
-    # a threshold sits after the last of a run of (near-)tied risks
-    last_of_run = np.append(np.abs(np.diff(risk_sorted)) > tied_tol, True)
-    return RocCurve(
-        np.concatenate(([0.0], fp[last_of_run] / fp[-1])),
-        np.concatenate(([0.0], tp[last_of_run] / tp[-1])),
-        np.concatenate(([np.inf], risk_sorted[last_of_run])),
+
+
+def _undefined_weights(err: ValueError) -> InputError:
+    return InputError(
+        f"The training censoring distribution gives no weight to some event times of the "
+        f"evaluation data ({err}); keep the evaluation follow-up inside the training one."
     )
+
+
+def _ipcw(y_train: Outcome, event: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """``1 / G(T_i)`` for events (0 if censored), G the training censoring Kaplan-Meier (sksurv)."""
+    train = Surv.from_arrays(*survival_arrays(y_train))
+    try:
+        return (
+            CensoringDistributionEstimator().fit(train).predict_ipcw(Surv.from_arrays(event, time))
+        )
+    except ValueError as err:
+        raise _undefined_weights(err) from err
 
 
 def cumulative_dynamic_roc(
@@ -86,8 +85,18 @@ def cumulative_dynamic_roc(
     risk = np.asarray(risk, dtype=float)
     if risk.shape != time.shape:
         raise InputError(f"Expected one risk value per patient ({time.size}); got {risk.shape}.")
-    weights = inverse_censoring_weights(censoring_survival(y_train), event, time)
-    return _roc(event, time, risk, weights, horizon, tied_tol)
+    _check_groups(event, time, np.array([horizon]))
+    order = np.argsort(-risk, kind="stable")
+    risk_sorted = risk[order]
+    tp = np.cumsum(((time <= horizon) & event)[order] * _ipcw(y_train, event, time)[order])
+    fp = np.cumsum(time[order] > horizon)
+    # a threshold sits after the last of a run of (near-)tied risks
+    last_of_run = np.append(np.abs(np.diff(risk_sorted)) > tied_tol, True)
+    return RocCurve(
+        np.concatenate(([0.0], fp[last_of_run] / fp[-1])),
+        np.concatenate(([0.0], tp[last_of_run] / tp[-1])),
+        np.concatenate(([np.inf], risk_sorted[last_of_run])),
+    )
 
 
 def cumulative_dynamic_auc(
@@ -97,7 +106,8 @@ def cumulative_dynamic_auc(
     times: np.ndarray | float,
     tied_tol: float = 1e-8,
 ) -> tuple[np.ndarray, float]:
-    """Time-dependent AUC at each horizon in ``times`` (days) and their mean.
+    """Time-dependent AUC at each horizon in ``times`` (days) and their mean, by
+    ``sksurv.metrics.cumulative_dynamic_auc`` after our checks (InputErrors, not NaN).
 
     ``risk`` is one score per patient (n,) or a time-dependent score per horizon (n, len(times))
     with columns in ascending horizon order. The mean AUC integrates the AUC over the test
@@ -106,20 +116,15 @@ def cumulative_dynamic_auc(
     event, time = survival_arrays(y_test)
     times = check_horizons(time, times)
     risk = np.asarray(risk, dtype=float)
-    if risk.ndim == 1:
-        risk = np.broadcast_to(risk[:, None], (time.size, times.size))
-    if risk.shape != (time.size, times.size) or not np.isfinite(risk).all():
+    if risk.shape not in ((time.size,), (time.size, times.size)) or not np.isfinite(risk).all():
         raise InputError(
             f"Expected finite risk scores of shape ({time.size},) or ({time.size}, {times.size}); "
             f"got {risk.shape}."
         )
-    weights = inverse_censoring_weights(censoring_survival(y_train), event, time)
-    auc = np.array(
-        [_roc(event, time, risk[:, k], weights, t, tied_tol).auc for k, t in enumerate(times)]
-    )
-    if times.size == 1:
-        return auc, float(auc[0])
-    km_times, km, _, _ = product_limit(event, time)
-    surv = StepFunction(km_times, km, float(km_times[-1]))(times)
-    mass = -np.diff(np.concatenate(([1.0], surv)))
-    return auc, float(auc @ mass / (1.0 - surv[-1]))
+    _check_groups(event, time, times)
+    train = Surv.from_arrays(*survival_arrays(y_train))
+    try:
+        auc, mean = sksurv_auc(train, Surv.from_arrays(event, time), risk, times, tied_tol)
+    except ValueError as err:
+        raise _undefined_weights(err) from err
+    return auc, float(mean)

@@ -26,7 +26,8 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError
-from survival_core.models.scoring import LoadedModel, case_features, case_model
+from survival_core.features.case_row import case_features
+from survival_core.models.scoring import LoadedModel, case_model
 
 METHODS = ("ig", "gradcam")
 #: Top share of liver voxels scored by the tumour enrichment.

@@ -5,41 +5,36 @@ where the content hash is the SHA-256 over the case folder's files (relative pat
 sorted order). A re-run therefore extracts only new or changed cases, and changing any setting
 starts a new cache. Failed cases are not cached: they are tried again on the next run.
 
-Cases run through a :class:`CaseMapper`, the seam for execution engines: :class:`SerialMapper`
-in this process, :class:`ProcessMapper` over worker processes (the default), and later a
-distributed engine that implements the same one method. A case that fails (our
+Cases run through a :class:`~survival_core.engine.CaseMapper` (:mod:`survival_core.engine`: this
+process, worker processes, or Ray tasks). A case that fails (our
 :class:`~survival_core.errors.RadSurvError` messages, or any other exception with its type) becomes
 a row of the failures table instead of stopping the cohort.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import pandas as pd
-import SimpleITK as sitk
 
+from survival_core.engine import CaseMapper, make_mapper
 from survival_core.errors import RadSurvError
 from survival_core.features.radiomics import extract_case, feature_names
 from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
 from survival_core.features.table import write_feature_table
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
-from survival_core.io.hashing import update_from_file
-from survival_core.io.manifest import read_manifest
+from survival_core.io.hashing import content_hash
+from survival_core.io.manifest import cases_of, read_manifest
 from survival_core.paths import data_subdir
-from survival_core.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -48,74 +43,6 @@ R = TypeVar("R")
 
 #: Columns of the failures table.
 FAILURE_COLUMNS = ("case_id", "error")
-
-
-# --- execution engines --------------------------------------------------------------------------
-
-
-class CaseMapper(Protocol):
-    """Runs a function over cases. ``fn`` and the items must be picklable for out-of-process engines."""
-
-    def map_unordered(
-        self, fn: Callable[[T], R], items: Sequence[T]
-    ) -> Iterator[tuple[T, R | BaseException]]:
-        """Yield ``(item, fn(item))`` as each finishes, in any order; when the engine itself fails
-        for an item (a worker killed), yield ``(item, exception)`` instead."""
-        ...
-
-
-class SerialMapper:
-    """Every case in this process, one after the other."""
-
-    def map_unordered(
-        self, fn: Callable[[T], R], items: Sequence[T]
-    ) -> Iterator[tuple[T, R | BaseException]]:
-        for item in items:
-            yield item, fn(item)
-
-
-def _single_threaded_worker() -> None:
-    """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
-    parent (:func:`survival_core.workers.die_with_parent`)."""
-    die_with_parent()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-
-
-class ProcessMapper:
-    """Cases in ``workers`` processes (fresh interpreters: "spawn" does not inherit the parent's
-    thread pools, which forking a process that has run ITK filters could deadlock)."""
-
-    def __init__(self, workers: int, start_method: str = "spawn") -> None:
-        self.workers = workers
-        self.start_method = start_method
-
-    def map_unordered(
-        self, fn: Callable[[T], R], items: Sequence[T]
-    ) -> Iterator[tuple[T, R | BaseException]]:
-        pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=get_context(self.start_method),
-            initializer=_single_threaded_worker,
-        )
-        try:
-            pending: dict[Future, T] = {pool.submit(fn, item): item for item in items}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item = pending.pop(future)
-                    error = future.exception()
-                    yield item, (error if error is not None else future.result())
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def make_mapper(workers: int | None = None, n_items: int | None = None) -> CaseMapper:
-    """Worker processes (``workers``, default: every CPU), or this process when one worker is
-    asked for or there is at most one case to run."""
-    workers = workers or os.cpu_count() or 1
-    if n_items is not None:
-        workers = min(workers, n_items)
-    return SerialMapper() if workers <= 1 else ProcessMapper(workers)
 
 
 # --- cases, hashing and the cache ---------------------------------------------------------------
@@ -153,16 +80,6 @@ def line_progress(say: Callable[[str], None]) -> Progress:
         say(f"[{done}/{total}] {outcome.case_id} {how}{detail}")
 
     return show
-
-
-def content_hash(folder: Path) -> str:
-    """SHA-256 (hex) over every file below ``folder``: relative path and bytes, in sorted order."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        update_from_file(digest, path)
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 class FeatureCache:
@@ -244,15 +161,6 @@ class CohortFeatures:
 
 #: progress(done, total, outcome, how) after each case; how is "cached", "extracted" or "failed".
 Progress = Callable[[int, int, CaseOutcome, str], None]
-
-
-def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
-    """(case id, case folder) of every case in the cohort's manifest, in manifest order."""
-    return _cases_of(read_manifest(cohort))
-
-
-def _cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
-    return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
 
 
 def _tasks(
@@ -432,7 +340,7 @@ def extract_cohort(
     what the volume files are (``modality`` only stands in for it)."""
     manifest = read_manifest(Path(cohort))
     return extract_cases(
-        _cases_of(manifest),
+        cases_of(manifest),
         settings,
         workers,
         mapper,

@@ -40,20 +40,19 @@ import torch
 from torch import nn
 
 from survival_core.case import Case
+from survival_core.columns import DEEP_PREFIX
+from survival_core.engine import SerialMapper, make_mapper
 from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.features.cohort import (
     FAILURE_COLUMNS,
     CaseOutcome,
-    SerialMapper,
-    cohort_cases,
-    content_hash,
     describe_error,
     failures_path,
     line_progress,
-    make_mapper,
 )
-from survival_core.features.table import DEEP_PREFIX, INDEX_NAME, write_table
-from survival_core.io.hashing import file_sha256
+from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.io.hashing import content_hash, file_sha256
+from survival_core.io.manifest import cohort_cases
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 

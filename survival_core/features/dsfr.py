@@ -29,9 +29,10 @@ import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 
+from survival_core.columns import DSFR_PREFIX
 from survival_core.errors import InputError
 from survival_core.features.segmentation import SegmentationInput, SegmentationModel
-from survival_core.features.table import DSFR_PREFIX, INDEX_NAME, write_table
+from survival_core.features.table import INDEX_NAME, write_table
 
 PREFIX = DSFR_PREFIX
 DSFR_KEY = b"radsurv.dsfr"
@@ -153,9 +154,9 @@ def cohort_dsfr_table(
 ) -> Path:
     """DSFR features of every case of a cohort folder with an already trained U-Net (e.g. an
     external validation cohort scored with the development U-Net), written to ``out``."""
-    from survival_core.features.cohort import cohort_cases
     from survival_core.features.segmentation import segmentation_input
     from survival_core.io.case_loader import load_case
+    from survival_core.io.manifest import cohort_cases
 
     inputs = []
     cases = cohort_cases(Path(cohort))

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import SimpleITK as sitk
@@ -29,6 +29,7 @@ from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.models.device import resolve_device, seeded
 from survival_core.models.image_data import network_input
+from survival_core.models.training_loop import Constraints, TrainingSettings, train_network
 from survival_core.preprocess.window import get_window
 
 CONFIG_FILE = "unet.json"
@@ -154,27 +155,25 @@ def build_unet(config: UNetConfig) -> torch.nn.Module:
 
 
 @dataclass(frozen=True)
-class TrainingSettings:
-    """Optimisation of the U-Net: Adam at ``lr`` for ``epochs`` passes over the tumour slices plus
-    ``negative_ratio`` x as many tumour-free liver slices (redrawn each epoch), mini-batches of
-    ``batch_size`` slices, ``seed`` for weights, slice draws and batch order."""
+class UNetTraining(TrainingSettings):
+    """Optimisation of the U-Net (:class:`TrainingSettings`, its own defaults): Adam at ``lr`` for
+    ``epochs`` passes over the tumour slices plus ``negative_ratio`` x as many tumour-free liver
+    slices (redrawn each epoch), mini-batches of ``batch_size`` slices, ``seed`` for weights, slice
+    draws and batch order; no validation split."""
 
+    constraints: ClassVar[Constraints] = {
+        **TrainingSettings.constraints,
+        "batch_size": (lambda v: v is None or int(v) >= 1, ">= 1 or None (full batch)"),
+        "validation_fraction": (lambda v: float(v) == 0, "0 (the U-Net has no validation split)"),
+        "negative_ratio": (lambda v: float(v) >= 0, ">= 0"),
+    }
+    min_batch_size: ClassVar[int] = 1
+
+    weight_decay: float = 0.0
     epochs: int = 30
-    batch_size: int = 16
-    lr: float = 1e-3
+    validation_fraction: float = 0.0
+    batch_size: int | None = 16
     negative_ratio: float = 0.5
-    seed: int = 0
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if int(self.epochs) < 1 or int(self.batch_size) < 1:
-            raise ConfigError(
-                f"U-Net epochs and batch size must be >= 1; got {self.epochs}, {self.batch_size}."
-            )
-        if float(self.lr) <= 0 or float(self.negative_ratio) < 0:
-            raise ConfigError(
-                f"U-Net lr must be > 0 and negative_ratio >= 0; got {self.lr}, {self.negative_ratio}."
-            )
 
 
 @dataclass
@@ -311,7 +310,7 @@ def _training_slices(
 def train_unet(
     inputs: Sequence[SegmentationInput],
     config: UNetConfig = UNetConfig(),
-    settings: TrainingSettings = TrainingSettings(),
+    settings: UNetTraining = UNetTraining(),
     progress: Callable[[str], None] | None = None,
 ) -> SegmentationModel:
     """Train a U-Net on the slices of ``inputs`` (Dice + BCE loss, Adam); seeded, so two CPU runs
@@ -320,34 +319,31 @@ def train_unet(
 
     if not inputs:
         raise ConfigError("No training cases for the U-Net.")
-    say = progress or (lambda _: None)
     device = resolve_device(settings.device)
     loss_fn = DiceCELoss(sigmoid=True, batch=True)
-    history: dict[str, Any] = {"train": [], "settings": asdict(settings)}
+    say = progress or (lambda _: None)
+    rng = np.random.default_rng(int(settings.seed))
+
+    def batches() -> Iterator[list[tuple[int, int]]]:
+        pairs = _training_slices(inputs, float(settings.negative_ratio), rng)
+        return settings.minibatches(len(pairs), pairs)
+
+    def batch_loss(batch: list[tuple[int, int]]) -> torch.Tensor:
+        x = torch.as_tensor(
+            np.stack([inputs[i].image[z] for i, z in batch])[:, None], device=device
+        )
+        y = np.stack([inputs[i].gtv[z] for i, z in batch])[:, None]
+        return loss_fn(network(x), torch.as_tensor(y, dtype=torch.float32, device=device))
+
+    def report(epoch: int, history: dict[str, Any]) -> None:
+        say(f"U-Net epoch {epoch + 1}/{settings.epochs}: loss {history['train'][-1]:.4f}")
+
     with seeded(int(settings.seed)):
         network = build_unet(config).to(device)
-        optimizer = torch.optim.Adam(network.parameters(), lr=float(settings.lr))
-        rng = np.random.default_rng(int(settings.seed))
-        for epoch in range(int(settings.epochs)):
-            network.train()
-            pairs = _training_slices(inputs, float(settings.negative_ratio), rng)
-            total = 0.0
-            for start in range(0, len(pairs), int(settings.batch_size)):
-                batch = pairs[start : start + int(settings.batch_size)]
-                x = np.stack([inputs[i].image[z] for i, z in batch])[:, None]
-                y = np.stack([inputs[i].gtv[z] for i, z in batch])[:, None]
-                optimizer.zero_grad()
-                loss = loss_fn(
-                    network(torch.as_tensor(x, device=device)),
-                    torch.as_tensor(y, dtype=torch.float32, device=device),
-                )
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(batch)
-            history["train"].append(total / len(pairs))
-            say(f"U-Net epoch {epoch + 1}/{settings.epochs}: loss {history['train'][-1]:.4f}")
-    network.eval()
-    return SegmentationModel(config, network, history)
+        run = train_network(
+            network, settings, batches, batch_loss, name="U-Net", rows=len, on_epoch=report
+        )
+    return SegmentationModel(config, network, {"train": run["train"], "settings": asdict(settings)})
 
 
 def case_dice(

@@ -4,7 +4,6 @@ metadata so every table records exactly how it was made."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,30 +19,6 @@ SETTINGS_KEY = b"radsurv.settings"
 HASH_KEY = b"radsurv.settings_hash"
 VERSION_KEY = b"radsurv.version"
 INDEX_NAME = "case_id"
-#: Column prefixes of the image features that are not radiomics: deep features of an image
-#: network (:mod:`survival_core.features.deep`) and DSFR features (:mod:`~.features.dsfr`).
-DEEP_PREFIX, DSFR_PREFIX = "deep_", "dsfr_"
-
-
-#: pyradiomics' own column names, as tables exported by it have them:
-#: ``<image type>_<feature class>_<feature>`` (original_glcm_Contrast, wavelet-LLH_glszm_...).
-_PYRADIOMICS_NAME = re.compile(
-    r"^(?:original|wavelet|log-sigma|square|squareroot|logarithm|exponential|gradient|lbp)"
-    r"[^_]*_(?:firstorder|shape|shape2D|glcm|glrlm|glszm|gldm|ngtdm)_"
-)
-
-
-def is_image_feature(column: str) -> bool:
-    """Whether a model input column was computed from the images: radiomics (ours,
-    ``roi__setting__class__feature``, or pyradiomics' ``original_glcm_Contrast``), deep or DSFR
-    features. Every other column is a clinical variable of the cohort's own schema (one-hot
-    columns ``name=value`` included)."""
-    name = str(column)
-    return (
-        "__" in name
-        or name.startswith((DEEP_PREFIX, DSFR_PREFIX))
-        or _PYRADIOMICS_NAME.match(name) is not None
-    )
 
 
 @dataclass(frozen=True)

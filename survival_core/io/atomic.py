@@ -119,7 +119,10 @@ def copy_tree(src: str | Path, dst: str | Path) -> Path:
 
 def json_ready(value: Any) -> Any:
     """``value`` as plain JSON data: string keys, lists for tuples, Python numbers for numpy
-    scalars, None for NaN and infinities (strict JSON has neither)."""
+    scalars, None for NaN and infinities (strict JSON has neither), text for paths. The one
+    sanitiser for what is written as JSON (run files, command output, config dumps)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, Mapping):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -1,4 +1,5 @@
-"""SHA-256 of files, read in 1 MiB blocks (feature caches, run data hashes, network files)."""
+"""SHA-256 of files and folders, read in 1 MiB blocks (feature and volume caches, run data hashes,
+network files)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,14 @@ def file_sha256(path: Path) -> str:
     """SHA-256 (hex) of a file's bytes."""
     digest = hashlib.sha256()
     update_from_file(digest, Path(path))
+    return digest.hexdigest()
+
+
+def content_hash(folder: Path) -> str:
+    """SHA-256 (hex) over every file below ``folder``: relative path and bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        update_from_file(digest, path)
+        digest.update(b"\0")
     return digest.hexdigest()

@@ -1,4 +1,4 @@
-"""Read a cohort folder (the format :mod:`survival_core.cohort.generate` writes).
+"""Read a cohort folder (the format :mod:`survival_core.synthetic.generate` writes).
 
 ``manifest.csv`` lists each case's format, site, modality and files (relative to the folder),
 ``clinical.csv`` the outcomes and clinical variables, ``truth.csv`` the simulation's ground truth.
@@ -118,3 +118,13 @@ def read_truth(folder: Path) -> pd.DataFrame:
         "truth.csv",
         ("case_id", "true_log_hazard", "liver_damage", "tumor_heterogeneity", "scanner"),
     )
+
+
+def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
+    """(case id, case folder) of every case in the cohort's manifest, in manifest order."""
+    return cases_of(read_manifest(cohort))
+
+
+def cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
+    """(case id, case folder) of every row of a manifest, in its order."""
+    return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from survival_core.case import Case
-from survival_core.cohort.clinical_schema import CohortSchema
 from survival_core.errors import InputError
 from survival_core.io.case_loader import IMAGE_STEMS, describe_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
+from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.structures import RoleCandidates, role_candidates, structure_key

@@ -45,6 +45,14 @@ def make_model(name: str, **params: Any) -> SurvivalModel:
         raise ConfigError(f"Invalid parameter value for model {name!r}: {err}") from err
 
 
+def is_network(name: str) -> bool:
+    """Whether model ``name`` is a torch network (its folds may ask a cluster for a GPU)."""
+    klass = MODELS.get(name)
+    if klass is None:
+        raise ConfigError(f"Unknown model {name!r}; choose one of: {', '.join(MODELS)}.")
+    return issubclass(klass, TorchSurvivalModel)
+
+
 def load_model(folder: str | Path) -> SurvivalModel:
     """Read a model folder written by ``model.save(folder)``."""
     return SurvivalModel.load(folder)
@@ -66,6 +74,7 @@ __all__ = [
     "SurvivalModel",
     "TorchSurvivalModel",
     "VAESurv",
+    "is_network",
     "load_model",
     "make_model",
 ]

@@ -1,4 +1,4 @@
-"""The contract every survival model in RadSurv follows, and the shared torch training loop.
+"""The contract every survival model in RadSurv follows, and the base of the torch models.
 
 A model is fitted with ``fit(X, y)`` where ``X`` is a table (pandas DataFrame, or an array whose
 columns get the names x0, x1, ...) and ``y`` a structured array from ``sksurv.util.Surv``
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,11 +28,13 @@ import numpy as np
 import torch
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.atomic import json_ready
 from survival_core.models.baseline import BreslowBaseline
 from survival_core.models.device import resolve_device, seeded
 from survival_core.models.reduction import ReductionChain, selector_from_dict
 from survival_core.models.registry import MODELS
 from survival_core.models.tabular import TablePreprocessor
+from survival_core.models.training_loop import TrainingSettings, train_network
 from survival_core.outcome import survival_arrays, training_arrays
 
 MODEL_FILE = "model.json"
@@ -48,14 +51,6 @@ def check_times(times: Any) -> np.ndarray:
             "Survival times to evaluate must be a 1-D list of finite values >= 0 (days)."
         )
     return times
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 class SurvivalModel:
@@ -77,7 +72,7 @@ class SurvivalModel:
 
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as plain JSON values."""
-        return {p: _json_ready(getattr(self, p)) for p in self.param_names()}
+        return {p: json_ready(getattr(self, p)) for p in self.param_names()}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -258,80 +253,56 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-class EarlyStopping:
-    """Keeps the weights of the epoch with the lowest validation loss; says when ``patience``
-    epochs in a row brought no improvement. Shared by the tabular and the image training loops."""
+class _TrainingParam:
+    """A torch model's training parameter, read from (and set through) its ``training_settings``."""
 
-    def __init__(self, model_name: str, patience: int) -> None:
-        self.model_name = model_name
-        self.patience = int(patience)
-        self.best_loss = np.inf
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.waited = 0
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-    def update(self, net: torch.nn.Module, val_loss: float, epoch: int, history: dict) -> bool:
-        """Record epoch ``epoch``'s (0-based) validation loss; True when training should stop."""
-        if not np.isfinite(val_loss):
-            raise InputError(
-                f"Validation loss of '{self.model_name}' is {val_loss} at epoch {epoch + 1}; "
-                "lower lr or raise weight_decay."
-            )
-        history["val"].append(val_loss)
-        if val_loss < self.best_loss - 1e-6:
-            self.best_loss, self.waited = val_loss, 0
-            self.best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            history["best_epoch"] = epoch + 1
-            return False
-        self.waited += 1
-        return self.waited >= self.patience
+    def __get__(self, model: Any, owner: type | None = None) -> Any:
+        return self if model is None else getattr(model.training_settings, self.name)
 
-    def restore(self, net: torch.nn.Module) -> None:
-        """Load the best epoch's weights (when there was validation) and leave eval mode on."""
-        if self.best_state is not None:
-            net.load_state_dict(self.best_state)
-        net.eval()
+    def __set__(self, model: Any, value: Any) -> None:
+        model.training_settings = replace(model.training_settings, **{self.name: value})
 
 
 class TorchSurvivalModel(SurvivalModel):
-    """Shared training for the neural models: Adam, L2 on weight matrices, early stopping.
+    """Base of the neural models, trained by :func:`train_network` (Adam, early stopping).
 
     Subclasses implement ``_build_network(n_features)``, ``_targets(event, time)`` (a dict of
-    tensors, one row per subject) and ``_loss(net, x, targets)``. Training is full batch by default
-    (the Cox loss needs whole risk sets); with ``batch_size`` the Cox risk sets are those within each
-    mini-batch, an approximation. Early stopping watches the loss on the validation rows
-    (``validation_fraction`` of the training rows split stratified by event, or explicit
-    ``X_val``/``y_val``) and restores the best epoch's weights after ``patience`` epochs without
-    improvement; with ``validation_fraction=0`` and no ``X_val`` all ``epochs`` run.
+    tensors, one row per subject) and ``_loss(net, x, targets)``. Their constructors take the
+    :class:`TrainingSettings` fields as ``**training`` (shown in the signature and type hints,
+    defaults ``training_defaults``), kept in ``training_settings``; ``model.lr`` etc. read it, and
+    assigning one replaces (and re-checks) the settings. Training is full batch by default (the Cox
+    loss needs whole risk sets); with ``batch_size`` the Cox risk sets are those within each
+    mini-batch, an approximation. The validation rows are ``validation_fraction`` of the training
+    rows split stratified by event, or explicit ``X_val``/``y_val``.
     """
 
-    def _set_training(
-        self,
-        lr: float,
-        weight_decay: float,
-        epochs: int,
-        patience: int,
-        validation_fraction: float,
-        batch_size: int | None,
-        seed: int,
-        device: str,
-    ) -> None:
-        """Store and check the training parameters every neural model shares."""
-        if int(epochs) < 1 or int(patience) < 1:
-            raise ConfigError(f"epochs and patience must be >= 1, got {epochs}, {patience}.")
-        if not 0.0 <= float(validation_fraction) < 1.0:
-            raise ConfigError(f"validation_fraction must be in [0, 1), got {validation_fraction}.")
-        if batch_size is not None and int(batch_size) < 2:
-            raise ConfigError(f"batch_size must be >= 2 or None (full batch), got {batch_size}.")
-        if float(lr) <= 0 or float(weight_decay) < 0:
-            raise ConfigError(f"lr must be > 0 and weight_decay >= 0, got {lr}, {weight_decay}.")
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.batch_size = batch_size
-        self.seed = seed
-        self.device = device
+    training_defaults: ClassVar[TrainingSettings] = TrainingSettings()
+    lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device = (
+        _TrainingParam() for _ in range(8)
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature = inspect.signature(init)
+        own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        training = [
+            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type,
+                              default=getattr(cls.training_defaults, f.name))
+            for f in fields(TrainingSettings)
+        ]  # fmt: skip
+        init.__signature__ = signature.replace(parameters=own + training)
+        init.__annotations__.pop("training", None)
+        init.__annotations__.update({p.name: p.annotation for p in training})
+
+    def _set_training(self, training: dict[str, Any]) -> None:
+        """Check and keep the training keywords the constructor was given (others: defaults)."""
+        self.training_settings = replace(self.training_defaults, **training)
 
     def _build_network(self, n_features: int) -> torch.nn.Module:
         raise NotImplementedError
@@ -364,16 +335,6 @@ class TorchSurvivalModel(SurvivalModel):
             val_data = self._tensors(*validation) if validation is not None else None
             self.history_ = self._fit_network(self.network_, data, val_data, generator)
 
-    def _fit_network(
-        self,
-        net: torch.nn.Module,
-        data: tuple[torch.Tensor, dict],
-        val_data: tuple[torch.Tensor, dict] | None,
-        generator: torch.Generator,
-    ) -> dict[str, Any]:
-        """Train ``net`` with the model's loss; returns the loss history."""
-        return self._train(net, data, val_data, self._loss, int(self.epochs), generator)
-
     def _tensors(
         self, Z: np.ndarray, event: np.ndarray, time: np.ndarray
     ) -> tuple[torch.Tensor, dict]:
@@ -381,56 +342,33 @@ class TorchSurvivalModel(SurvivalModel):
         targets = {k: v.to(self.device_) for k, v in self._targets(event, time).items()}
         return x, targets
 
-    def _train(
+    def _fit_network(
         self,
         net: torch.nn.Module,
         data: tuple[torch.Tensor, dict],
         val_data: tuple[torch.Tensor, dict] | None,
-        loss_fn: Callable[[torch.nn.Module, torch.Tensor, dict], torch.Tensor],
-        epochs: int,
         generator: torch.Generator,
+        loss_fn: Callable[[torch.nn.Module, torch.Tensor, dict], torch.Tensor] | None = None,
+        epochs: int | None = None,
     ) -> dict[str, Any]:
-        """Adam with weight decay on weight matrices only; returns the loss history."""
-        decay = [p for p in net.parameters() if p.ndim > 1]
-        no_decay = [p for p in net.parameters() if p.ndim <= 1]
-        optimizer = torch.optim.Adam(
-            [{"params": decay, "weight_decay": float(self.weight_decay)}, {"params": no_decay}],
-            lr=float(self.lr),
-        )
+        """Train ``net`` with ``loss_fn`` (default the model's loss) by :func:`train_network`, on
+        row batches (shuffled when smaller than the data); returns the loss history."""
+        settings, loss_fn = self.training_settings, loss_fn or self._loss
         x, targets = data
         n = x.shape[0]
-        batch = n if self.batch_size is None else min(int(self.batch_size), n)
-        history: dict[str, Any] = {"train": [], "val": [], "best_epoch": epochs}
-        stopping = EarlyStopping(self.name, self.patience)
-        for epoch in range(epochs):
-            net.train()
-            order = torch.randperm(n, generator=generator).to(x.device) if batch < n else None
-            total, n_batches = 0.0, 0
-            for start in range(0, n, batch):
-                if n - start < 2:  # a lone trailing row has no risk set (and breaks batchnorm)
-                    continue
-                idx = order[start : start + batch] if order is not None else slice(None)
-                optimizer.zero_grad()
-                loss = loss_fn(net, x[idx], {k: v[idx] for k, v in targets.items()})
-                if not torch.isfinite(loss):
-                    raise InputError(
-                        f"Training of '{self.name}' diverged (loss {loss.item()}) at epoch {epoch + 1}; "
-                        "lower lr or raise weight_decay."
-                    )
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
-                n_batches += 1
-            history["train"].append(total / max(1, n_batches))
-            if val_data is None:
-                continue
-            net.eval()
-            with torch.no_grad():
-                val_loss = loss_fn(net, val_data[0], val_data[1]).item()
-            if stopping.update(net, val_loss, epoch, history):
-                break
-        stopping.restore(net)
-        return history
+
+        def batches() -> Iterator[Any]:
+            if settings.batch_rows(n) == n:  # full batch: no shuffling
+                return settings.minibatches(n)
+            return settings.minibatches(n, torch.randperm(n, generator=generator).to(x.device))
+
+        def batch_loss(idx: Any) -> torch.Tensor:
+            return loss_fn(net, x[idx], {k: v[idx] for k, v in targets.items()})
+
+        return train_network(
+            net, settings, batches, batch_loss, name=self.name, epochs=epochs,
+            validation=None if val_data is None else lambda: loss_fn(net, *val_data).item(),
+        )  # fmt: skip
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
         """The network output, a log-hazard for the Cox-trained models."""

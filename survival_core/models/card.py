@@ -1,9 +1,10 @@
 """Model card: what a saved model needs beside its weights to score and explain a new case.
 
 Written as ``card.json`` next to ``model.json``: the training cohort's size and events, its sorted
-risk scores (for a new patient's percentile), the learned risk-group cut with the cohort's
-Kaplan-Meier curves per group, log-rank p and hazard ratio (for the Risk page), the apparent and,
-when run, cross-validated c-index, and the feature sources (clinical variables, radiomics
+risk scores (for a new patient's percentile), the learned risk-group cut and what
+:func:`~survival_core.evaluation.risk_groups.stratify` returns for the cohort under it (Kaplan-Meier
+curves per group, log-rank test, hazard ratio; for the Risk page and the report), the apparent
+and, when run, cross-validated c-index, and the feature sources (clinical variables, radiomics
 settings) that a case must be able to produce.
 """
 
@@ -19,27 +20,19 @@ import numpy as np
 
 from survival_core import __version__
 from survival_core.errors import InputError
+from survival_core.evaluation.bootstrap import Estimate
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.risk_groups import (
+    KaplanMeierCurve,
+    LogRankResult,
     RiskGroupCut,
-    hazard_ratio,
+    StratificationResult,
     kaplan_meier,
-    logrank_test,
+    stratify,
 )
 from survival_core.outcome import survival_arrays
 
 CARD_FILE = "card.json"
-
-
-def _curve(km) -> dict[str, list[float]]:
-    return {
-        "time": km.time.tolist(),
-        "survival": km.survival.tolist(),
-        "ci_low": km.ci_low.tolist(),
-        "ci_high": km.ci_high.tolist(),
-        "n_at_risk": km.n_at_risk.tolist(),
-        "n_events": km.n_events.tolist(),
-    }
 
 
 def _finite(value: Any) -> Any:
@@ -54,6 +47,41 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _arrays(curve: dict[str, Any]) -> dict[str, Any]:
+    """A stored Kaplan-Meier curve's lists as the float arrays of a KaplanMeierCurve."""
+    return {k: v if k == "level" else np.asarray(v, dtype=float) for k, v in curve.items()}
+
+
+def _stratification_dict(result: StratificationResult) -> dict[str, Any]:
+    """``result`` as JSON, less the per-patient groups (the card's cut of its training risks)."""
+    return {
+        "km": {
+            str(g): {
+                k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in asdict(c).items()
+            }
+            for g, c in result.km.items()
+        },
+        "logrank": None if result.logrank is None else asdict(result.logrank),
+        "hazard_ratio": None if result.hazard_ratio is None else asdict(result.hazard_ratio),
+    }
+
+
+def _current_shape(data: dict[str, Any]) -> dict[str, Any]:
+    """A saved card's fields; a card written before the stratification was stored (curves by
+    "low"/"high", ``logrank_p``, ``hazard_ratio`` as [value, CI low, CI high]) is converted."""
+    if "km" not in data:
+        return data
+    km, p, hr = (data.pop(key) for key in ("km", "logrank_p", "hazard_ratio"))
+    curves = {str(g): {**km[name], "level": 0.95} for g, name in enumerate(("low", "high"))}
+    logrank = (
+        None if p is None else {"chi2": None, "p_value": p, "observed": None, "expected": None}
+    )
+    ratio = (
+        None if hr is None else {"value": hr[0], "ci_low": hr[1], "ci_high": hr[2], "method": ""}
+    )
+    return data | {"stratification": {"km": curves, "logrank": logrank, "hazard_ratio": ratio}}
+
+
 @dataclass
 class ModelCard:
     """Training-cohort facts of a fitted model (times in days)."""
@@ -63,9 +91,8 @@ class ModelCard:
     n_events: int
     training_risk: list[float]
     cut: dict[str, Any]
-    km: dict[str, dict[str, list[float]]]
-    logrank_p: float | None
-    hazard_ratio: list[float] | None
+    #: :func:`_stratification_dict` of the training cohort's stratification.
+    stratification: dict[str, Any]
     apparent_c_index: float
     clinical_columns: list[str]
     radiomics_settings: str | None = None
@@ -83,6 +110,22 @@ class ModelCard:
         """'high' or 'low' by the cut learned on the training cohort."""
         return "high" if RiskGroupCut.from_dict(self.cut).assign(np.array([risk]))[0] else "low"
 
+    def stratification_result(self) -> StratificationResult:
+        """The training cohort's risk groups (``groups`` in the order of ``training_risk``);
+        ``logrank`` and ``hazard_ratio`` are None when too few events allowed them."""
+        data = self.stratification
+        km = {int(g): KaplanMeierCurve(**_arrays(curve)) for g, curve in data["km"].items()}
+        groups = RiskGroupCut.from_dict(self.cut).assign(np.asarray(self.training_risk))
+        logrank, hr = data["logrank"], data["hazard_ratio"]
+        return StratificationResult(
+            groups,
+            km,
+            None if logrank is None else LogRankResult(**logrank),
+            None
+            if hr is None
+            else Estimate(**{k: np.nan if v is None else v for k, v in hr.items()}),
+        )
+
     def save(self, folder: Path | str) -> Path:
         path = Path(folder) / CARD_FILE
         path.write_text(json.dumps(_finite(asdict(self)), indent=1, allow_nan=False))
@@ -92,12 +135,12 @@ class ModelCard:
     def load(cls, folder: Path | str) -> ModelCard:
         path = Path(folder) / CARD_FILE
         try:
-            return cls(**json.loads(path.read_text()))
+            return cls(**_current_shape(json.loads(path.read_text())))
         except FileNotFoundError as err:
             raise InputError(
                 f"{folder} has no {CARD_FILE}; train it with `fit` to score cases."
             ) from err
-        except (OSError, ValueError, TypeError) as err:
+        except (OSError, ValueError, TypeError, KeyError) as err:
             raise InputError(f"{path} is not a readable model card: {err}") from err
 
 
@@ -114,28 +157,21 @@ def build_card(
     cv: dict[str, Any] | None = None,
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows."""
-    event, time = survival_arrays(y)
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
-    high = cut.assign(training_risk)
-    km = {
-        name: kaplan_meier((event[high == g], time[high == g]))
-        for g, name in ((0, "low"), (1, "high"))
-    }
+    event, time = survival_arrays(y)
     try:
-        logrank_p = float(logrank_test(y, high).p_value)
-        ratio = hazard_ratio(y, high)
-        hr: list[float] | None = [ratio.value, ratio.ci_low, ratio.ci_high]
-    except InputError:  # too few events in a group (tiny cohorts): the card says so with None
-        logrank_p, hr = None, None
+        result = stratify(y, training_risk, cut)
+    except InputError:  # too few events in a group (tiny cohorts): the curves alone
+        high = cut.assign(training_risk)
+        km = {g: kaplan_meier((event[high == g], time[high == g])) for g in (0, 1)}
+        result = StratificationResult(high, km, None, None)
     return ModelCard(
         model=model_name,
         n=int(event.size),
         n_events=int(event.sum()),
         training_risk=np.sort(training_risk).tolist(),
         cut=cut.to_dict(),
-        km={name: _curve(curve) for name, curve in km.items()},
-        logrank_p=logrank_p,
-        hazard_ratio=hr,
+        stratification=_stratification_dict(result),
         apparent_c_index=float(harrell_c_index(y, training_risk)),
         clinical_columns=clinical_columns,
         radiomics_settings=radiomics_settings,

@@ -29,7 +29,7 @@ class CNN3DModel(ImageSurvivalModel):
     inference : "volume" (score the whole volume) or "grid" (mean over a patch grid).
     ties, l1_output : Cox loss tie handling and the penalty on mean |log-hazard|.
     lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device : training
-        (Wei 2021: Adam, lr 1e-3); ``batch_size`` cases per step, Cox risk sets within the batch.
+        (Wei 2021: lr 1e-3); ``batch_size`` cases per step, Cox risk sets within the batch.
     """
 
     name = "cnn3d"
@@ -50,14 +50,7 @@ class CNN3DModel(ImageSurvivalModel):
         inference: str = "volume",
         ties: str = "efron",
         l1_output: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        epochs: int = 60,
-        patience: int = 10,
-        validation_fraction: float = 0.2,
-        batch_size: int | None = 16,
-        seed: int = 0,
-        device: str = "auto",
+        **training: Any,
     ) -> None:
         if ties not in TIES:
             raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
@@ -70,9 +63,7 @@ class CNN3DModel(ImageSurvivalModel):
         self.ties = ties
         self.l1_output = l1_output
         self._set_image_params(volume_shape, window, margin_mm, patch_size, inference)
-        self._set_training(
-            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
-        )
+        self._set_training(training)
         self._build_network(0)  # check the network parameters now, not after loading volumes
 
     def _build_network(self, n_features: int) -> CNN3DSurv:

@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
-from sksurv.exceptions import NoComparablePairException
 from sksurv.linear_model import CoxnetSurvivalAnalysis
-from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
 from survival_core.errors import InputError
+from survival_core.evaluation.concordance import concordance_columns
 
 
 def _fit_path(
@@ -68,11 +67,7 @@ def cv_coxnet(
         if coef.shape[1] < len(alphas):  # sksurv ends a path early once the fit stops improving
             coef = np.pad(coef, ((0, 0), (0, len(alphas) - coef.shape[1])), mode="edge")
         risks = Z[va] @ coef
-        for j in range(len(alphas)):
-            try:
-                scores[k, j] = concordance_index_censored(event[va], time[va], risks[:, j])[0]
-            except NoComparablePairException:
-                scores[k, j] = np.nan  # a fold without comparable pairs does not vote
+        scores[k] = concordance_columns(event[va], time[va], risks)  # NaN: no vote
     counted = np.isfinite(scores).sum(axis=0)
     mean = np.where(counted > 0, np.nansum(scores, axis=0) / np.maximum(counted, 1), 0.5)
     eligible = np.any(path.coef_ != 0, axis=0) if require_nonzero else np.ones(len(alphas), bool)

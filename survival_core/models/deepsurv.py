@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from survival_core.errors import ConfigError
@@ -19,11 +21,8 @@ class DeepSurv(TorchSurvivalModel):
     batchnorm : batch normalisation after each hidden linear layer.
     ties : "efron" or "breslow" handling of tied event times in the Cox loss.
     l1_output : weight of mean |log-hazard| added to the loss (Wei 2021; keeps outputs bounded).
-    lr, weight_decay : Adam learning rate and L2 penalty on weight matrices.
-    epochs, patience, validation_fraction, batch_size : training length and early stopping
-        (see :class:`TorchSurvivalModel`); ``batch_size=None`` = full batch.
-    seed : seeds initialisation, dropout and the validation split.
-    device : "auto" (CUDA when available), "cpu" or "cuda".
+    lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device : keywords
+        of the training (:class:`~survival_core.models.training_loop.TrainingSettings`).
     """
 
     name = "deepsurv"
@@ -35,14 +34,7 @@ class DeepSurv(TorchSurvivalModel):
         batchnorm: bool = False,
         ties: str = "efron",
         l1_output: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        epochs: int = 200,
-        patience: int = 20,
-        validation_fraction: float = 0.2,
-        batch_size: int | None = None,
-        seed: int = 0,
-        device: str = "auto",
+        **training: Any,
     ) -> None:
         if ties not in TIES:
             raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
@@ -51,9 +43,7 @@ class DeepSurv(TorchSurvivalModel):
         self.batchnorm = batchnorm
         self.ties = ties
         self.l1_output = l1_output
-        self._set_training(
-            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
-        )
+        self._set_training(training)
 
     def _build_network(self, n_features: int) -> torch.nn.Module:
         body, width = mlp(n_features, self.hidden, self.dropout, self.batchnorm)

@@ -17,6 +17,8 @@ S(t) = S(e_k) (1 - h_k)^((t - e_k) / (e_{k+1} - e_k)); beyond the last edge S st
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -79,8 +81,7 @@ class DiscreteTimeSurv(TorchSurvivalModel):
     edges : interval edges in days, strictly increasing, first >= 0 (default yearly to 4 years).
     hidden : units of the clinical MLP (Sun 2023: 16, 32, 64).
     dropout, batchnorm : regularisation of the hidden layers.
-    lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device :
-        as :class:`DeepSurv`.
+    lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device : training.
     """
 
     name = "discrete"
@@ -92,22 +93,13 @@ class DiscreteTimeSurv(TorchSurvivalModel):
         hidden: tuple[int, ...] = (16, 32, 64),
         dropout: float = 0.1,
         batchnorm: bool = False,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        epochs: int = 200,
-        patience: int = 20,
-        validation_fraction: float = 0.2,
-        batch_size: int | None = None,
-        seed: int = 0,
-        device: str = "auto",
+        **training: Any,
     ) -> None:
         self.edges = check_edges(edges)
         self.hidden = tuple(int(h) for h in hidden)
         self.dropout = dropout
         self.batchnorm = batchnorm
-        self._set_training(
-            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
-        )
+        self._set_training(training)
 
     def _build_network(self, n_features: int) -> torch.nn.Module:
         body, width = mlp(n_features, self.hidden, self.dropout, self.batchnorm)

@@ -8,7 +8,7 @@ concatenated into a new linear Cox head, and the whole network is fine-tuned wit
 rates: ``lr_pretrained`` (Wei 2021: 1e-4) for the three pretrained parts and ``lr`` (1e-2) for the
 new head.
 
-Table columns are split by name (:func:`survival_core.features.table.is_image_feature`): the
+Table columns are split by name (:func:`survival_core.columns.is_image_feature`): the
 clinical variables of any cohort (one-hot columns ``name=value`` included) feed the clinical VAE,
 the image features (radiomics, deep) the radiomics VAE.
 """
@@ -21,12 +21,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError
-from survival_core.features.table import is_image_feature
 from survival_core.models.cnn3d import CNN3DModel
 from survival_core.models.image_base import ImageSurvivalModel
 from survival_core.models.losses import cox_nll
 from survival_core.models.networks import CNN3DSurv
+from survival_core.models.training_loop import TrainingSettings, decay_groups
 from survival_core.models.vaesurv import VAENet, VAESurv
 
 #: CNN3DModel parameters the fusion sets itself (its own image geometry, seed and device).
@@ -98,11 +99,11 @@ class FusionModel(ImageSurvivalModel):
     volume_shape, window, margin_mm, patch_size, inference : as :class:`CNN3DModel`.
     lr : learning rate of the new head during fine-tuning (Wei 2021: 1e-2).
     lr_pretrained : learning rate of the three pretrained parts during fine-tuning (1e-4).
-    epochs, patience : fine-tuning length and early stopping.
-    weight_decay, validation_fraction, batch_size, seed, device : as :class:`CNN3DModel`.
+    weight_decay, epochs, patience, validation_fraction, batch_size, seed, device : fine-tuning.
     """
 
     name = "fusion"
+    training_defaults = TrainingSettings(lr=1e-2, epochs=30, patience=5, batch_size=16)
 
     def __init__(
         self,
@@ -114,15 +115,8 @@ class FusionModel(ImageSurvivalModel):
         margin_mm: float = 10.0,
         patch_size: Sequence[int] = (80, 80, 40),
         inference: str = "volume",
-        lr: float = 1e-2,
         lr_pretrained: float = 1e-4,
-        weight_decay: float = 1e-4,
-        epochs: int = 30,
-        patience: int = 5,
-        validation_fraction: float = 0.2,
-        batch_size: int | None = 16,
-        seed: int = 0,
-        device: str = "auto",
+        **training: Any,
     ) -> None:
         self.clinical = dict(clinical or {})
         self.radiomics = dict(radiomics or {})
@@ -136,9 +130,7 @@ class FusionModel(ImageSurvivalModel):
             raise ConfigError(f"lr_pretrained must be > 0; got {lr_pretrained!r}.")
         self.lr_pretrained = lr_pretrained
         self._set_image_params(volume_shape, window, margin_mm, patch_size, inference)
-        self._set_training(
-            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
-        )
+        self._set_training(training)
         self._branches()  # check the branch parameters now
 
     def _branches(self) -> tuple[VAESurv, VAESurv, CNN3DModel]:
@@ -203,9 +195,8 @@ class FusionModel(ImageSurvivalModel):
             )
             history[key] = branch._fit_network(part, rows, val, generator)
         cnn.device_ = self.device_
-        history["cnn"] = cnn._train_images(
-            net.cnn, data, val_data, cnn._param_groups(net.cnn), generator
-        )
+        cnn_groups = decay_groups(net.cnn, cnn.weight_decay)
+        history["cnn"] = cnn._train_images(net.cnn, data, val_data, cnn_groups, generator)
         pretrained = net.pretrained_parameters()
         groups = [
             {"params": pretrained, "lr": float(self.lr_pretrained), "weight_decay": 0.0},

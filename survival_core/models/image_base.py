@@ -18,7 +18,7 @@ end in global pooling) or averages the outputs over a fixed patch grid (``"grid"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.base import EarlyStopping, TorchSurvivalModel
+from survival_core.models.base import TorchSurvivalModel
 from survival_core.models.image_data import (
     _check_size,
     grid_patch_starts,
@@ -37,6 +37,7 @@ from survival_core.models.image_data import (
 )
 from survival_core.models.image_set import ImageRows, ImageSet, VolumeSpec
 from survival_core.models.tabular import TablePreprocessor
+from survival_core.models.training_loop import TrainingSettings, decay_groups, train_network
 
 INFERENCE_MODES = ("volume", "grid")
 
@@ -67,6 +68,7 @@ class ImageSurvivalModel(TorchSurvivalModel):
     """
 
     uses_tabular: ClassVar[bool] = True
+    training_defaults = TrainingSettings(epochs=60, patience=10, batch_size=16)
     images: ImageSet | None = None
 
     def _set_image_params(
@@ -135,15 +137,6 @@ class ImageSurvivalModel(TorchSurvivalModel):
     def _risk_from_output(self, output: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def _param_groups(self, net: nn.Module) -> list[dict[str, Any]]:
-        """Adam parameter groups: weight decay on weight matrices and kernels only."""
-        decay = [p for p in net.parameters() if p.ndim > 1 and p.requires_grad]
-        no_decay = [p for p in net.parameters() if p.ndim <= 1 and p.requires_grad]
-        return [
-            {"params": decay, "weight_decay": float(self.weight_decay)},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
-
     # -- data ---------------------------------------------------------------------------------
     def _tensors(self, rows: ImageRows, event: np.ndarray, time: np.ndarray) -> dict[str, Any]:
         """The rows' CT volumes (CPU; patches move to the device), table values and targets."""
@@ -166,7 +159,8 @@ class ImageSurvivalModel(TorchSurvivalModel):
         generator: torch.Generator,
     ) -> dict[str, Any]:
         """Train ``net`` (all its trainable parameters); subclasses may train in stages."""
-        return self._train_images(net, data, val_data, self._param_groups(net), generator)
+        groups = decay_groups(net, self.weight_decay)
+        return self._train_images(net, data, val_data, groups, generator)
 
     def _train_images(
         self,
@@ -177,48 +171,30 @@ class ImageSurvivalModel(TorchSurvivalModel):
         generator: torch.Generator,
         epochs: int | None = None,
     ) -> dict[str, Any]:
-        """Mini-batches of one random patch per case; early stopping on the validation loss."""
-        optimizer = torch.optim.Adam(groups, lr=float(self.lr))
-        epochs = int(self.epochs if epochs is None else epochs)
-        n = data["volumes"].shape[0]
-        batch = n if self.batch_size is None else min(int(self.batch_size), n)
+        """:func:`train_network` on mini-batches of one random patch per case; the validation
+        cases are scored the way predictions are."""
+        settings = self.training_settings
+        volumes = data["volumes"]
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-        history: dict[str, Any] = {"train": [], "val": [], "best_epoch": epochs}
-        stopping = EarlyStopping(self.name, self.patience)
-        for epoch in range(epochs):
-            net.train()
-            order = torch.randperm(n, generator=generator).numpy()
-            total, n_batches = 0.0, 0
-            for start in range(0, n, batch):
-                idx = order[start : start + batch]
-                if len(idx) < 2:  # a lone case has no risk set (and breaks batch norm)
-                    continue
-                starts = random_patch_starts(
-                    data["volumes"].shape[1:], self.patch_size, len(idx), rng
-                )
-                patches = crop_batch(data["volumes"][idx], starts, self._patch_zyx)
-                optimizer.zero_grad()
-                output = net(patches.to(self.device_), data["tabular"][idx])
-                loss = self._output_loss(output, {k: v[idx] for k, v in data["targets"].items()})
-                if not torch.isfinite(loss):
-                    raise InputError(
-                        f"Training of '{self.name}' diverged (loss {loss.item()}) at epoch "
-                        f"{epoch + 1}; lower lr or raise weight_decay."
-                    )
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
-                n_batches += 1
-            history["train"].append(total / max(1, n_batches))
-            if val_data is None:
-                continue
-            with torch.no_grad():
-                output = self._outputs(net, val_data["volumes"], val_data["tabular"])
-                val_loss = self._output_loss(output, val_data["targets"]).item()
-            if stopping.update(net, val_loss, epoch, history):
-                break
-        stopping.restore(net)
-        return history
+
+        def batches() -> Iterator[np.ndarray]:
+            n = volumes.shape[0]
+            return settings.minibatches(n, torch.randperm(n, generator=generator).numpy())
+
+        def batch_loss(idx: np.ndarray) -> torch.Tensor:
+            starts = random_patch_starts(volumes.shape[1:], self.patch_size, len(idx), rng)
+            patches = crop_batch(volumes[idx], starts, self._patch_zyx)
+            output = net(patches.to(self.device_), data["tabular"][idx])
+            return self._output_loss(output, {k: v[idx] for k, v in data["targets"].items()})
+
+        def validation() -> float:
+            output = self._outputs(net, val_data["volumes"], val_data["tabular"])
+            return self._output_loss(output, val_data["targets"]).item()
+
+        return train_network(
+            net, settings, batches, batch_loss, name=self.name, groups=groups, epochs=epochs,
+            validation=None if val_data is None else validation,
+        )  # fmt: skip
 
     # -- inference ----------------------------------------------------------------------------
     def _case_output(

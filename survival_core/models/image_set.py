@@ -117,7 +117,7 @@ class ImageSet:
     @classmethod
     def from_cohort(cls, cohort: Path | str) -> ImageSet:
         """Every case of a cohort folder (its manifest)."""
-        from survival_core.features.cohort import cohort_cases
+        from survival_core.io.manifest import cohort_cases
 
         return cls(folders={case_id: folder for case_id, folder in cohort_cases(Path(cohort))})
 
@@ -144,7 +144,7 @@ class ImageSet:
             )
 
     def _cache_path(self, case_id: str, spec: VolumeSpec) -> Path:
-        from survival_core.features.cohort import content_hash
+        from survival_core.io.hashing import content_hash
 
         root = data_subdir("cache") / "volumes" / spec.key
         return root / f"{content_hash(self.folders[case_id])}.npy"
@@ -157,7 +157,7 @@ class ImageSet:
         progress: Callable[[str], None] | None = None,
     ) -> None:
         """Fill the volume cache for the folder cases among ``case_ids`` (in worker processes)."""
-        from survival_core.features.cohort import make_mapper
+        from survival_core.engine import make_mapper
 
         self.check(case_ids)
         tasks = []

@@ -22,84 +22,31 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.concordance import concordance_columns
+from survival_core.evaluation.risk_groups import cox_wald
 from survival_core.models.coxnet_path import cv_coxnet
 from survival_core.outcome import training_arrays
-
-#: Elements per block in the vectorised pairwise c-index (bounds memory to ~100 MB).
-_BLOCK = 4_000_000
 
 
 def univariate_cindex(
     X: np.ndarray, event: np.ndarray, time: np.ndarray, tied_tol: float = 1e-8
 ) -> np.ndarray:
-    """Harrell's c-index of each column of ``X`` used as a risk score (higher = worse).
-
-    Same rules as ``sksurv.metrics.concordance_index_censored``: a pair (i, j) is comparable when i
-    has an event and T_j > T_i, or T_j == T_i and j is censored; risk ties within ``tied_tol``
-    count one half. Vectorised over features in memory-bounded blocks. Returns 0.5 for every feature
-    when there is no comparable pair.
-    """
-    X = np.asarray(X, dtype=float)
-    n, p = X.shape
-    events = np.flatnonzero(event)
-    numerator = np.zeros(p)
-    denominator = 0
-    f_chunk = max(1, min(p, _BLOCK // max(1, n * 64)))
-    e_chunk = max(1, _BLOCK // max(1, n * f_chunk))
-    for e0 in range(0, len(events), e_chunk):
-        rows = events[e0 : e0 + e_chunk]
-        comparable = (time[None, :] > time[rows, None]) | (
-            (time[None, :] == time[rows, None]) & ~event[None, :]
-        )
-        denominator += int(comparable.sum())
-        for f0 in range(0, p, f_chunk):
-            cols = slice(f0, f0 + f_chunk)
-            diff = X[rows][:, None, cols] - X[None, :, cols]
-            ties = np.abs(diff) <= tied_tol
-            score = np.where(ties, 0.5, (diff > 0).astype(float))
-            numerator[cols] += np.einsum("ij,ijf->f", comparable.astype(float), score)
-    if denominator == 0:
-        return np.full(p, 0.5)
-    return numerator / denominator
+    """Harrell's c-index of each column of ``X`` used as a risk score (higher = worse), by
+    :func:`~survival_core.evaluation.concordance.concordance_columns`; 0.5 for every feature when
+    there is no comparable pair."""
+    c = concordance_columns(np.asarray(event, dtype=bool), np.asarray(time), X, tied_tol)
+    return np.nan_to_num(c, nan=0.5)
 
 
 def univariate_cox(
     X: np.ndarray, event: np.ndarray, time: np.ndarray, n_iter: int = 50
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(coefficient per standard deviation, Wald p-value) of a one-covariate Cox model per column.
-
-    Newton-Raphson on the Breslow partial likelihood, run for all columns at once; steps are
-    limited to 1 per iteration for stability. Constant columns get coefficient 0 and p = 1.
-    """
-    X = np.asarray(X, dtype=float)
-    std = X.std(axis=0)
-    usable = std > 0
-    x = (X - X.mean(axis=0)) / np.where(usable, std, 1.0)
-    order = np.argsort(time, kind="stable")
-    x, e, t = x[order], np.asarray(event)[order], np.asarray(time)[order]
-    _, first, inverse = np.unique(t, return_index=True, return_inverse=True)
-    beta = np.zeros(X.shape[1])
-    info = np.ones(X.shape[1])
-
-    def risk_sums(values: np.ndarray) -> np.ndarray:
-        return np.cumsum(values[::-1], axis=0)[::-1][first][inverse][e]
-
-    for _ in range(n_iter):
-        eta = x * beta
-        w = np.exp(eta - eta.max(axis=0))
-        s0, s1, s2 = risk_sums(w), risk_sums(w * x), risk_sums(w * x * x)
-        mean_x = s1 / s0
-        score = (x[e] - mean_x).sum(axis=0)
-        info = np.maximum((s2 / s0 - mean_x**2).sum(axis=0), 1e-12)
-        step = np.clip(score / info, -1.0, 1.0)
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p_value = 2.0 * norm.sf(np.abs(beta) * np.sqrt(info))
-    return np.where(usable, beta, 0.0), np.where(usable, p_value, 1.0)
+    """(coefficient per standard deviation, Wald p-value) of a one-covariate Cox model per column
+    (Breslow ties, :func:`~survival_core.evaluation.risk_groups.cox_wald`)."""
+    fit = cox_wald(X, event, time, n_iter=n_iter)
+    return fit.coef, fit.p_value
 
 
 class Selector:

@@ -150,14 +150,7 @@ class ResNetFusion(ImageSurvivalModel):
         margin_mm: float = 10.0,
         patch_size: Sequence[int] = (80, 80, 40),
         inference: str = "volume",
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        epochs: int = 60,
-        patience: int = 10,
-        validation_fraction: float = 0.2,
-        batch_size: int | None = 16,
-        seed: int = 0,
-        device: str = "auto",
+        **training: Any,
     ) -> None:
         if not (isinstance(dropout, int | float) and 0.0 <= dropout < 1.0):
             raise ConfigError(f"dropout must be in [0, 1); got {dropout!r}.")
@@ -172,9 +165,7 @@ class ResNetFusion(ImageSurvivalModel):
         self.dropout = dropout
         self.edges = check_edges(tuple(edges))
         self._set_image_params(volume_shape, window, margin_mm, patch_size, inference)
-        self._set_training(
-            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
-        )
+        self._set_training(training)
         make_resnet(**self._resnet_args)  # check the architecture now, not after loading volumes
 
     @property

@@ -1,10 +1,8 @@
-"""Score one case with a saved model: its features, risk, percentile, group and survival.
+"""A saved model loaded for scoring cases (:class:`LoadedModel`), what a case's score reports
+(:class:`CaseScore`) and the model instance a case is scored with (:func:`case_model`).
 
-The features a model needs are rebuilt from the case exactly as for its training table: clinical
-variables from the case's validated clinical values, radiomics with the extraction settings stored
-in the model card, DSFR and deep features with the networks bundled in the model folder. A model whose inputs the case cannot provide is refused with the missing names.
-Clinical values that are missing are imputed by the model's training-fitted preprocessing and
-reported as such, never silently.
+Building a case's feature row is :mod:`survival_core.features.case_row`; scoring a case end to end
+is :func:`survival_core.workflows.scoring.score_case`.
 """
 
 from __future__ import annotations
@@ -15,12 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from survival_core.case import Case
-from survival_core.cohort.clinical_schema import CohortSchema, hcc_schema, model_schema
-from survival_core.errors import InputError, MaskError
+from survival_core.errors import InputError
+from survival_core.io.clinical_schema import CohortSchema, hcc_schema, model_schema
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel
 from survival_core.models.card import ModelCard
@@ -79,45 +74,6 @@ class CaseScore:
         }
 
 
-def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
-    """One-row feature table of ``case`` in the model's input schema, and the imputed variables."""
-    row: dict[str, Any] = {}
-    clinical = [c for c in loaded.inputs if c in loaded.card.clinical_columns]
-    for name in clinical:
-        row[name] = case.clinical.get(name)
-    others = [c for c in loaded.inputs if c not in row]
-    if others and loaded.card.radiomics_settings:
-        from survival_core.features.radiomics import extract_case
-        from survival_core.features.settings import ExtractionSettings, required_masks
-
-        settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
-        lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
-        if lacking:
-            raise MaskError(
-                f"Model {loaded.folder.name} computes its {settings.preset} features on "
-                f"{', '.join(settings.rois)}, which need the {' and '.join(lacking)} mask; case "
-                f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
-                "structure on the Case page, or use a model on the GTV alone."
-            )
-        features = extract_case(case, settings)
-        row.update({name: features[name] for name in others if name in features})
-    others = [c for c in loaded.inputs if c not in row]
-    if others:
-        from survival_core.features.extractors import case_columns
-
-        row.update(case_columns(case, loaded.folder, others))
-    missing = [c for c in loaded.inputs if c not in row]
-    if missing:
-        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
-        raise InputError(
-            f"Model {loaded.folder.name} needs {len(missing)} input(s) this case cannot provide: "
-            f"{shown}."
-        )
-    imputed = [name for name in clinical if row[name] is None]
-    frame = pd.DataFrame([row], index=pd.Index([case.case_id], name="case_id"))
-    return frame[loaded.inputs], imputed
-
-
 def case_model(case: Case, loaded: LoadedModel) -> SurvivalModel:
     """The loaded model ready for ``case``: image models get a shallow copy reading its CT (the
     shared loaded model is never modified, so concurrent sessions cannot mix cases up)."""
@@ -133,21 +89,3 @@ def case_model(case: Case, loaded: LoadedModel) -> SurvivalModel:
             )
         return copy.copy(loaded.model).with_images(ImageSet.from_cases([case]))
     return loaded.model
-
-
-def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
-    """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo."""
-    X, imputed = case_features(case, loaded)
-    model = case_model(case, loaded)
-    risk = float(model.predict_risk(X)[0])
-    times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
-    survival = model.predict_survival(X, times)[0]
-    return CaseScore(
-        case_id=case.case_id,
-        risk=risk,
-        percentile=loaded.card.percentile(risk),
-        risk_group=loaded.card.risk_group(risk),
-        survival={str(m): float(s) for m, s in zip(REPORT_MONTHS, survival, strict=True)},
-        model=loaded.folder.name,
-        imputed=imputed,
-    )

@@ -18,17 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from survival_core.case import Case
 from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel, check_times
 from survival_core.models.card import ModelCard
-from survival_core.models.scoring import (
-    DAYS_PER_MONTH,
-    REPORT_MONTHS,
-    LoadedModel,
-    case_features,
-    case_model,
-)
+from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS
 
 NO_BAND = "no confidence band for this model type ({model}: no coefficient covariance)"
 BAND_NOTE = "delta method on the linear predictor; excludes the baseline-hazard uncertainty"
@@ -89,16 +82,8 @@ def survival_band(model: SurvivalModel, X, times, level: float = 0.95) -> Surviv
 def follow_up_times(card: ModelCard, points: int = 200) -> np.ndarray:
     """A time grid (days) from 0 to the training cohort's last follow-up (at least 3 years),
     holding the 1/2/3-year report times exactly."""
-    last = max((max(curve["time"], default=0.0) for curve in card.km.values()), default=0.0)
+    curves = card.stratification["km"].values()
+    last = max((max(curve["time"], default=0.0) for curve in curves), default=0.0)
     report = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     grid = np.linspace(0.0, max(last, float(report[-1])), points)
     return np.union1d(grid, report)
-
-
-def case_survival(case: Case, loaded: LoadedModel, times=None, level: float = 0.95) -> SurvivalBand:
-    """The case's predicted survival curve under ``loaded`` (times in days; default
-    :func:`follow_up_times` of its card), with a band where the model has one."""
-    X, _ = case_features(case, loaded)
-    model = case_model(case, loaded)
-    grid = follow_up_times(loaded.card) if times is None else times
-    return survival_band(model, X, grid, level)

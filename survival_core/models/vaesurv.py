@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from survival_core.errors import ConfigError
 from survival_core.models.base import TorchSurvivalModel, mlp
 from survival_core.models.losses import TIES, cox_nll
+from survival_core.models.training_loop import TrainingSettings
 
 
 class VAENet(torch.nn.Module):
@@ -65,6 +66,7 @@ class VAESurv(TorchSurvivalModel):
     """
 
     name = "vaesurv"
+    training_defaults = TrainingSettings(lr=0.01)
 
     def __init__(
         self,
@@ -76,14 +78,7 @@ class VAESurv(TorchSurvivalModel):
         pretrain_epochs: int = 0,
         ties: str = "efron",
         l1_output: float = 0.0,
-        lr: float = 0.01,
-        weight_decay: float = 1e-4,
-        epochs: int = 200,
-        patience: int = 20,
-        validation_fraction: float = 0.2,
-        batch_size: int | None = None,
-        seed: int = 0,
-        device: str = "auto",
+        **training: Any,
     ) -> None:
         if ties not in TIES:
             raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
@@ -97,9 +92,7 @@ class VAESurv(TorchSurvivalModel):
         self.pretrain_epochs = pretrain_epochs
         self.ties = ties
         self.l1_output = l1_output
-        self._set_training(
-            lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device
-        )
+        self._set_training(training)
 
     def _build_network(self, n_features: int) -> torch.nn.Module:
         return VAENet(n_features, self.hidden, self.latent_dim, self.head_hidden, self.dropout)
@@ -121,15 +114,12 @@ class VAESurv(TorchSurvivalModel):
         generator: torch.Generator,
     ) -> dict[str, Any]:
         """Optional VAE-only pre-training (own early stopping), then the joint training."""
-        pretrain = None
+        pretrain = {}
         if self.pretrain_epochs > 0:
-            pretrain = self._train(
-                net, data, val_data, self._pretrain_loss, int(self.pretrain_epochs), generator
+            pretrain["pretrain"] = super()._fit_network(
+                net, data, val_data, generator, self._pretrain_loss, int(self.pretrain_epochs)
             )
-        history = super()._fit_network(net, data, val_data, generator)
-        if pretrain is not None:
-            history["pretrain"] = pretrain
-        return history
+        return {**super()._fit_network(net, data, val_data, generator), **pretrain}
 
     def encode(self, X: Any) -> np.ndarray:
         """Latent means (rows, latent_dim) of a table, e.g. for correlation plots."""

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survival_core.cohort.clinical_schema import INTEGER, YES_NO, SchemaVariable
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical_schema import INTEGER, YES_NO, SchemaVariable
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel

@@ -15,6 +15,7 @@ identifying field of the case (source path, DICOM tags) is read.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +25,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import Case
-from survival_core.cohort.clinical_schema import SchemaVariable
 from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
+from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
 from survival_core.preprocess.window import get_window, site_window
 from survival_core.viewer.figures import (
@@ -47,6 +48,8 @@ TOP_FEATURES = 8
 #: Margin (mm) around the organ (else the GTV) when the snapshot is cropped to it.
 CROP_MARGIN_MM = 15.0
 _LABEL_CHARS = 34
+#: Clinical inputs the model card names; more are counted ("... and 52 more").
+_INPUTS_SHOWN = 8
 
 
 @dataclass
@@ -117,7 +120,8 @@ def p_text(p: float | None) -> str:
 
 
 def _interval(value: float, low: float | None, high: float | None, digits: int) -> str:
-    if low is None or high is None:
+    """'0.71 (95 % CI 0.60-0.80)'; the value alone when a bound is missing or unbounded."""
+    if low is None or high is None or not np.isfinite([low, high]).all():
         return f"{value:.{digits}f}"
     return f"{value:.{digits}f} (95 % CI {low:.{digits}f}-{high:.{digits}f})"
 
@@ -149,12 +153,13 @@ def _card_rows(
 ) -> list[tuple[str, str]]:
     """The model card as (label, text) rows: cohort, inputs, protocol, c-index, groups."""
     card = loaded.card
+    groups = card.stratification_result()
     inputs = loaded.inputs
     clinical = [_label(n, variables) for n in inputs if n in card.clinical_columns]
     others = len(inputs) - len(clinical)
-    parts = ([", ".join(clinical)] if clinical else []) + (
-        [f"{others} image feature(s)"] if others else []
-    )
+    hidden = len(clinical) - _INPUTS_SHOWN
+    shown = ", ".join(clinical[:_INPUTS_SHOWN]) + (f" ... and {hidden} more" if hidden > 0 else "")
+    parts = ([shown] if clinical else []) + ([f"{others} image feature(s)"] if others else [])
     if explanation_method(loaded) == "gradcam":
         parts.append("the organ-cropped image volume")
     rows = [
@@ -177,27 +182,24 @@ def _card_rows(
     rows += [
         ("C-index (apparent)", f"{card.apparent_c_index:.3f} (on the training patients)"),
         ("Risk-group cut", _cut_text(card.cut)),
-        ("Log-rank p", p_text(card.logrank_p)),
+        ("Log-rank p", p_text(None if groups.logrank is None else groups.logrank.p_value)),
     ]
-    hr = card.hazard_ratio
-    rows.append(
-        (
-            "HR high vs low",
-            "not estimable" if not hr or hr[0] is None else _interval(hr[0], hr[1], hr[2], 2),
-        )
-    )
-    return rows
+    hr = groups.hazard_ratio
+    estimable = hr is not None and np.isfinite(hr.value)
+    text = _interval(hr.value, hr.ci_low, hr.ci_high, 2) if estimable else "not estimable"
+    return [*rows, ("HR high vs low", text)]
 
 
 def _km_curves(loaded: LoadedModel) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
-    """The card's group curves in months, starting at (0, 1)."""
-    curves = {}
-    for name, curve in loaded.card.km.items():
-        time = np.concatenate([[0.0], np.asarray(curve["time"], float) / DAYS_PER_MONTH])
-        surv = np.concatenate([[1.0], np.asarray(curve["survival"], float)])
-        at_risk = curve["n_at_risk"]
-        curves[name] = (time, surv, int(at_risk[0]) if at_risk else 0)
-    return curves
+    """The card's group curves ("low", "high") in months, starting at (0, 1)."""
+    return {
+        ("low", "high")[g]: (
+            np.concatenate([[0.0], curve.time / DAYS_PER_MONTH]),
+            np.concatenate([[1.0], curve.survival]),
+            int(curve.n_at_risk[0]),
+        )
+        for g, curve in loaded.card.stratification_result().km.items()
+    }
 
 
 def _value_text(
@@ -332,67 +334,73 @@ def gather_report(
 
 _HIGH, _LOW, _MUTED = "#c0392b", "#2471a3", "#7f8c8d"
 _BODY, _SMALL, _TITLE = 8.5, 7, 10
+#: Heights (page fractions) of the bands, top to bottom: header, risk and Kaplan-Meier, CT
+#: snapshot and features, their notes, model card, footer.
+_BANDS = (0.058, 0.232, 0.31, 0.038, 0.302, 0.06)
+#: Width (page fraction) of the model card's text column, and the characters a line of it holds.
+_CARD_WIDTH, _CARD_CHARS = 0.62, 48
 
 
-def _section(fig, x: float, y: float, title: str) -> None:
-    fig.text(x, y, title, fontsize=_TITLE, fontweight="bold", va="bottom")
+def _section(sub, x: float, y: float, title: str) -> None:
+    sub.text(x, y, title, fontsize=_TITLE, fontweight="bold", va="bottom")
 
 
-def _draw_header(fig, content: ReportContent) -> None:
-    fig.text(0.05, 0.967, "RadSurv", fontsize=18, fontweight="bold", va="baseline")
-    fig.text(
+def _rule(sub, y: float) -> None:
+    """A grey horizontal rule across the page's text width, at height ``y`` of ``sub``."""
+    from matplotlib.lines import Line2D
+
+    sub.add_artist(Line2D([0.05, 0.95], [y, y], color="#bbbbbb", linewidth=0.8))
+
+
+def _draw_header(sub, content: ReportContent) -> None:
+    sub.text(0.05, 0.43, "RadSurv", fontsize=18, fontweight="bold", va="baseline")
+    sub.text(
         0.205,
-        0.967,
+        0.43,
         "survival risk report for the tumor board",
         fontsize=11,
         va="baseline",
         color=_MUTED,
     )
-    fig.text(
+    sub.text(
         0.95,
-        0.967,
+        0.43,
         f"Case {content.case_id}",
         fontsize=13,
         fontweight="bold",
         ha="right",
         va="baseline",
     )
-    fig.text(0.05, 0.950, f"Model: {content.model_label}", fontsize=_BODY, va="baseline")
-    fig.text(
+    sub.text(0.05, 0.14, f"Model: {content.model_label}", fontsize=_BODY, va="baseline")
+    sub.text(
         0.95,
-        0.950,
+        0.14,
         f"Report date {content.date} · RadSurv {content.radsurv_version}",
         fontsize=_BODY,
         ha="right",
         va="baseline",
     )
-    fig.add_artist(_rule(0.942))
+    _rule(sub, 0.0)
 
 
-def _rule(y: float):
-    from matplotlib.lines import Line2D
-
-    return Line2D([0.05, 0.95], [y, y], color="#bbbbbb", linewidth=0.8)
-
-
-def _draw_risk(fig, content: ReportContent) -> None:
-    _section(fig, 0.05, 0.915, "Risk")
+def _draw_risk(sub, content: ReportContent) -> None:
+    _section(sub, 0.1, 0.884, "Risk")
     colour = _HIGH if content.risk_group == "high" else _LOW
-    fig.text(0.05, 0.888, content.risk_text, fontsize=15, fontweight="bold", va="baseline")
-    fig.text(0.05, 0.873, "relative scale, higher = worse", fontsize=_SMALL, color=_MUTED)
-    fig.text(0.05, 0.852, content.percentile_text, fontsize=_BODY, va="baseline")
-    fig.text(
-        0.05, 0.834, content.group_text, fontsize=12, fontweight="bold", color=colour, va="baseline"
+    sub.text(0.1, 0.767, content.risk_text, fontsize=15, fontweight="bold", va="baseline")
+    sub.text(0.1, 0.703, "relative scale, higher = worse", fontsize=_SMALL, color=_MUTED)
+    sub.text(0.1, 0.612, content.percentile_text, fontsize=_BODY, va="baseline")
+    sub.text(
+        0.1, 0.534, content.group_text, fontsize=12, fontweight="bold", color=colour, va="baseline"
     )
-    fig.text(
-        0.05,
-        0.805,
+    sub.text(
+        0.1,
+        0.409,
         "Predicted survival of this patient (model)",
         fontsize=_BODY,
         fontweight="bold",
         va="baseline",
     )
-    ax = fig.add_axes((0.05, 0.745, 0.40, 0.05), label="survival")
+    ax = sub.add_axes((0.1, 0.151, 0.8, 0.216), label="survival")
     ax.axis("off")
     table = ax.table(
         cellText=[[survival_text(s) for _, s in content.survival]],
@@ -404,9 +412,9 @@ def _draw_risk(fig, content: ReportContent) -> None:
     table.set_fontsize(_BODY)
     table.scale(1, 1.5)
     if content.imputed:
-        fig.text(
-            0.05,
-            0.722,
+        sub.text(
+            0.1,
+            0.052,
             "Imputed (missing, training-cohort value): " + ", ".join(content.imputed),
             fontsize=_SMALL,
             color="#b9770e",
@@ -414,9 +422,9 @@ def _draw_risk(fig, content: ReportContent) -> None:
         )
 
 
-def _draw_km(fig, content: ReportContent) -> None:
-    _section(fig, 0.52, 0.915, "Training cohort Kaplan-Meier by risk group")
-    ax = fig.add_axes((0.58, 0.725, 0.37, 0.175), label="km")
+def _draw_km(sub, content: ReportContent) -> None:
+    _section(sub, 0.04, 0.884, "Training cohort Kaplan-Meier by risk group")
+    ax = sub.add_axes((0.16, 0.065, 0.74, 0.754), label="km")
     for name, (time, surv, n) in content.km.items():
         mine = name == content.risk_group
         ax.step(
@@ -459,10 +467,10 @@ def _crop(ax, view: SliceView) -> None:
     ax.set_ylim(y1 + CROP_MARGIN_MM, y0 - CROP_MARGIN_MM)
 
 
-def _draw_slice(fig, content: ReportContent) -> None:
-    _section(fig, 0.05, 0.675, "CT snapshot")
+def _draw_slice(sub, content: ReportContent) -> None:
+    _section(sub, 0.1, 0.887, "CT snapshot")
     view = content.view
-    ax = fig.add_axes((0.05, 0.40, 0.42, 0.265), label="ct")
+    ax = sub.add_axes((0.1, 0.0, 0.84, 0.855), label="ct")
     dx = view.col_mm[1] - view.col_mm[0] if view.col_mm.size > 1 else 1.0
     dy = view.row_mm[1] - view.row_mm[0] if view.row_mm.size > 1 else 1.0
     extent = (-dx / 2, view.col_mm[-1] + dx / 2, view.row_mm[-1] + dy / 2, -dy / 2)
@@ -481,7 +489,7 @@ def _draw_slice(fig, content: ReportContent) -> None:
             extent=extent,
             interpolation="bilinear",
         )
-        bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
+        bar = sub.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
         bar.set_label(scale.label, fontsize=_SMALL)
         bar.ax.tick_params(labelsize=_SMALL - 1)
     for position, (role, lines) in enumerate(view.contours.items()):
@@ -499,15 +507,14 @@ def _draw_slice(fig, content: ReportContent) -> None:
     ax.set_yticks([])
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=_SMALL, loc="lower right", framealpha=0.7)
-    fig.text(0.05, 0.372, content.slice_note, fontsize=_SMALL, color=_MUTED, wrap=True)
 
 
-def _draw_features(fig, content: ReportContent) -> None:
-    _section(fig, 0.52, 0.675, "Top features of this patient's risk")
-    ax = fig.add_axes((0.75, 0.44, 0.20, 0.225), label="features")
+def _draw_features(sub, content: ReportContent) -> None:
+    _section(sub, 0.04, 0.887, "Top features of this patient's risk")
+    ax = sub.add_axes((0.5, 0.129, 0.4, 0.726), label="features")
     if not content.features:
         ax.axis("off")
-        fig.text(0.52, 0.55, content.feature_note, fontsize=_BODY, color=_MUTED)
+        sub.text(0.04, 0.484, content.feature_note, fontsize=_BODY, color=_MUTED)
         return
     names = [name for name, _ in content.features][::-1]
     values = np.array([value for _, value in content.features][::-1])
@@ -523,20 +530,33 @@ def _draw_features(fig, content: ReportContent) -> None:
     ax.set_yticks(range(len(values)), names, fontsize=_SMALL)
     ax.tick_params(axis="x", labelsize=_SMALL)
     ax.grid(axis="x", alpha=0.3, linewidth=0.5)
-    fig.text(0.52, 0.392, content.feature_note, fontsize=_SMALL, color=_MUTED, wrap=True)
 
 
-def _draw_card(fig, content: ReportContent) -> None:
+def _draw_notes(sub, content: ReportContent) -> None:
+    """The notes under the snapshot (full width) and under the feature chart (right half)."""
+    if content.features:
+        sub.text(0.52, 0.79, content.feature_note, fontsize=_SMALL, color=_MUTED, wrap=True)
+    sub.text(0.05, 0.26, content.slice_note, fontsize=_SMALL, color=_MUTED, wrap=True)
+    _rule(sub, 0.0)
+
+
+def _draw_card_rows(sub, content: ReportContent) -> None:
+    """The card's rows top-down, texts wrapped to the column: a long row pushes the next down."""
+    _section(sub, 0.05 / _CARD_WIDTH, 0.881, "Model card")
+    points = _BODY / 72 / (sub.bbox.height / sub.dpi)  # the font size, in band heights
+    y = 0.84
+    for label, text in content.card:
+        sub.text(0.05 / _CARD_WIDTH, y, label, fontsize=_BODY, fontweight="bold", va="top")
+        lines = textwrap.wrap(text, _CARD_CHARS) or [""]
+        sub.text(0.215 / _CARD_WIDTH, y, "\n".join(lines), fontsize=_BODY, va="top")
+        y -= (1.9 + 1.2 * (len(lines) - 1)) * points  # row gap, plus matplotlib's line spacing
+
+
+def _draw_distribution(sub, content: ReportContent) -> None:
+    """Histogram of the training risks with this patient's risk."""
     from matplotlib.ticker import MaxNLocator
 
-    fig.add_artist(_rule(0.352))
-    _section(fig, 0.05, 0.325, "Model card")
-    y = 0.305
-    for label, text in content.card:
-        fig.text(0.05, y, label, fontsize=_BODY, fontweight="bold", va="baseline")
-        fig.text(0.215, y, text, fontsize=_BODY, va="baseline", wrap=True)
-        y -= 0.019
-    ax = fig.add_axes((0.62, 0.13, 0.33, 0.165), label="distribution")
+    ax = sub.add_axes((0.105, 0.232, 0.763, 0.546), label="distribution")
     ax.hist(
         content.training_risk,
         bins=min(30, max(5, content.training_risk.size // 3)),
@@ -555,14 +575,14 @@ def _draw_card(fig, content: ReportContent) -> None:
     ax.legend(fontsize=_SMALL, frameon=False)
 
 
-def _draw_footer(fig, content: ReportContent) -> None:
-    fig.add_artist(_rule(0.055))
-    fig.text(
-        0.5, 0.035, content.disclaimer, fontsize=9, fontweight="bold", ha="center", color=_HIGH
+def _draw_footer(sub, content: ReportContent) -> None:
+    _rule(sub, 0.917)
+    sub.text(
+        0.5, 0.583, content.disclaimer, fontsize=9, fontweight="bold", ha="center", color=_HIGH
     )
-    fig.text(
+    sub.text(
         0.5,
-        0.018,
+        0.3,
         f"Case {content.case_id} · generated by RadSurv "
         f"{content.radsurv_version} on {content.date} · page 1 of 1",
         fontsize=_SMALL,
@@ -572,21 +592,24 @@ def _draw_footer(fig, content: ReportContent) -> None:
 
 
 def report_figure(content: ReportContent):
-    """The report as an A4 portrait matplotlib Figure (axes labelled 'survival', 'km', 'ct',
-    'features', 'distribution')."""
+    """The report as an A4 portrait matplotlib Figure of bands (:data:`_BANDS`) split into
+    columns, each element drawn inside its own subfigure so none can run into another (axes
+    labelled 'survival', 'km', 'ct', 'features', 'distribution')."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=A4_INCHES)
-    for draw in (
-        _draw_header,
-        _draw_risk,
-        _draw_km,
-        _draw_slice,
-        _draw_features,
-        _draw_card,
-        _draw_footer,
+    header, top, middle, notes, card, footer = fig.subfigures(len(_BANDS), 1, height_ratios=_BANDS)
+    for band, widths, draws in (
+        (header, None, (_draw_header,)),
+        (top, (0.5, 0.5), (_draw_risk, _draw_km)),
+        (middle, (0.5, 0.5), (_draw_slice, _draw_features)),
+        (notes, None, (_draw_notes,)),
+        (card, (_CARD_WIDTH, 1 - _CARD_WIDTH), (_draw_card_rows, _draw_distribution)),
+        (footer, None, (_draw_footer,)),
     ):
-        draw(fig, content)
+        columns = band.subfigures(1, len(widths), width_ratios=widths) if widths else [band]
+        for column, draw in zip(columns, draws, strict=True):
+            draw(column, content)
     return fig
 
 

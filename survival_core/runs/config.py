@@ -1,4 +1,4 @@
-"""Run configs: one YAML file describes a training run, read into frozen dataclasses.
+"""Run configs: one YAML file describes a training run, read into frozen pydantic dataclasses.
 
 A config names the cohort, the feature sources, the model with fixed parameters or a search space,
 the validation protocol, risk groups, seed, device and engine (see ``assets/configs/`` for one per
@@ -14,24 +14,42 @@ against the config file's folder (against ``base_dir``, else the working directo
 :func:`parse_config`). ``cohort: demo`` stays the literal ``"demo"``: the bundled demo cohort,
 located by the runner; write ``./demo`` for a folder of that name. Existence is not checked here:
 the runner reads the folders, and a config may be written on one machine and run on another.
+
+The sections declare their constraints as pydantic fields; values are strict (YAML ``true`` is
+not a number, ``2.0`` not a whole number). Model parameters are checked against the types the
+model's constructor declares, then by the constructor itself.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import functools
 import re
 import types
 import typing
-from collections.abc import Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WrapValidator,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError, core_schema
 
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
+from survival_core.io.atomic import json_ready
 from survival_core.models.reduction import REDUCTIONS
 
 #: Cohort values naming a bundled cohort rather than a folder (the runner resolves them).
@@ -57,12 +75,13 @@ PATH_PARAMS = ("pretrained",)
 DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 DEFAULT_TRIALS = 20
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CUDA = re.compile(r"cuda:\d+")
 _TOP_KEYS = (
     *("name", "description", "cohort", "features", "model", "reduction", "protocol"),
     *("risk_groups", "horizons", "bootstrap", "seed", "device", "engine"),
 )
+#: Sections: unknown keys are refused, instances are read-only (and hashable).
+_SECTION = ConfigDict(extra="forbid")
 
 
 class FrozenDict(Mapping[str, Any]):
@@ -88,39 +107,192 @@ class FrozenDict(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"FrozenDict({self._data!r})"
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        """Validated as a mapping with text keys (null: empty), dumped as a plain dict."""
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.nullable_schema(handler.generate_schema(dict[str, Any])),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda value: {k: _dump(v) for k, v in value.items()}
+            ),
+        )
+
+
+# -- error messages and value types ---------------------------------------------------------------
+def _problem(message: str, *at: str | int) -> PydanticCustomError:
+    """A config error; ``at`` extends the path pydantic reports (keys checked together)."""
+    return PydanticCustomError("config", "{problem}", {"problem": message, "at": at})
+
+
+def _show(value: Any) -> str:
+    import json
+
+    plain = value if isinstance(value, float) else json_ready(value)  # NaN shown as NaN
+    text = repr(value) if isinstance(value, str) else json.dumps(plain)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _wrong(expected: str, value: Any, *at: str | int) -> PydanticCustomError:
+    """'expected X, got Y', with a hint when YAML read a number such as 1e-4 as text."""
+    note = ""
+    if isinstance(value, str):
+        try:
+            float(value)
+            note = " (YAML reads exponents without a dot as text: write 1.0e-4, not 1e-4)"
+        except ValueError:
+            pass
+    return _problem(f"expected {expected}, got {_show(value)}{note}", *at)
+
+
+def _expect(what: str) -> WrapValidator:
+    """Replace pydantic's wording for a bad value by 'expected ``what``, got ...'."""
+
+    def check(value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise _wrong(what, value) from None
+
+    return WrapValidator(check)
+
+
+def _one_of(choices: Callable[[], Sequence[str] | Mapping[str, Any]]) -> PlainValidator:
+    """Text among ``choices()`` (a registry read when checked, so imports stay lazy)."""
+
+    def check(value: Any) -> str:
+        allowed = choices()
+        if not isinstance(value, str) or value not in allowed:
+            raise _problem(f"expected one of {', '.join(allowed)}, got {_show(value)}")
+        return value
+
+    return PlainValidator(check, json_schema_input_type=str)
+
+
+def _models() -> Mapping[str, Any]:
+    # The registry imports torch; importing it here keeps `import config` light for forms.
+    from survival_core.models import MODELS
+
+    return MODELS
+
+
+def _base(info: ValidationInfo) -> Path:
+    return (info.context or {}).get("base") or Path.cwd()
+
+
+def _place(keywords: Sequence[str]) -> PlainValidator:
+    """Non-empty text: a keyword kept as is, else a path resolved against the base folder."""
+
+    def check(value: Any, info: ValidationInfo) -> str | Path:
+        if isinstance(value, Path):  # already resolved (a config rebuilt by dataclasses.replace)
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise _wrong("non-empty text", value)
+        if value in keywords:
+            return value
+        return (_base(info) / Path(value).expanduser()).resolve()
+
+    return PlainValidator(check, json_schema_input_type=str)
+
+
+Text = Annotated[str, Field(strict=True, pattern=r"\S"), _expect("non-empty text")]
+Place = Annotated[str | Path, _place(COHORT_KEYWORDS)]
+
+
+def _at_least(minimum: int) -> Any:
+    return Annotated[int, Field(strict=True, ge=minimum), _expect(f"a whole number >= {minimum}")]
+
+
+def _above(low: float) -> Any:
+    return Annotated[
+        float, Field(strict=True, gt=low, allow_inf_nan=False), _expect(f"a number > {low:g}")
+    ]
+
+
+def _among(choices: Sequence[str]) -> Any:
+    return Annotated[Literal[tuple(choices)], _expect(f"one of {', '.join(choices)}")]
+
+
+def _listed(what: str, empty: bool = False) -> BeforeValidator:
+    """A YAML list (or a built config's tuple) as a tuple, else 'expected ``what``'."""
+
+    def check(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or not (value or empty):
+            raise _problem(f"expected {what}, got {_show(value)}")
+        return tuple(value)
+
+    return BeforeValidator(check)
+
+
+def _section(cls: type) -> Any:
+    """A nested section: null takes its defaults."""
+    return Annotated[cls, BeforeValidator(lambda value: {} if value is None else value)]
+
 
 # -- the config ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class DeepFeatures:
     """Deep features (Han 2020): activations of ``layer`` (None: the embedding before the risk
     head) of ``network``, a saved RadSurv image model folder or a local ResNet weights file."""
 
-    network: Path | str
-    layer: str | None = None
+    network: Annotated[str | Path, _place(NETWORK_KEYWORDS)]
+    layer: Text | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class DSFRFeatures:
     """Segmentation-feature radiomics (Wang 2022): U-Net training ``epochs`` on slices of
-    ``slice_size`` x ``slice_size`` voxels."""
+    ``slice_size`` x ``slice_size`` voxels (a size the U-Net accepts)."""
 
-    epochs: int = 30
-    slice_size: int = 128
+    epochs: _at_least(1) = 30
+    slice_size: _at_least(1) = 128
+
+    @field_validator("slice_size")
+    @classmethod
+    def _unet_accepts(cls, value: int) -> int:
+        from survival_core.features.segmentation import UNetConfig
+
+        try:
+            UNetConfig(slice_size=value)
+        except ConfigError as err:
+            raise _problem(str(err)) from err
+        return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class FeatureConfig:
     """The model's table columns: clinical.csv variables, radiomics presets, deep and DSFR
     features, optionally narrowed by ``select`` (a regex searched in each column name)."""
 
-    clinical: bool = True
-    radiomics: tuple[str, ...] = ()
+    clinical: Annotated[bool, Field(strict=True), _expect("true or false")] = True
+    radiomics: Annotated[
+        tuple[Annotated[str, _one_of(lambda: PRESETS)], ...],
+        _listed("a list of presets such as [wei2021]", empty=True),
+    ] = ()
     deep: DeepFeatures | None = None
     dsfr: DSFRFeatures | None = None
-    select: str | None = None
+    select: Text | None = None
+
+    @field_validator("radiomics")
+    @classmethod
+    def _once_each(cls, presets: tuple[str, ...]) -> tuple[str, ...]:
+        for i, preset in enumerate(presets):
+            if preset in presets[:i]:
+                raise _problem(f"preset {preset!r} is listed twice", i)
+        return presets
+
+    @field_validator("select")
+    @classmethod
+    def _regex(cls, select: str | None) -> str | None:
+        if select is not None:
+            try:
+                re.compile(select)
+            except re.error as err:
+                raise _problem(f"not a valid regular expression: {err}") from err
+        return select
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class ParamRange:
     """One searched parameter: ``choice`` of ``values``, or ``uniform``/``loguniform``/``int``
     between ``values = (low, high)`` (both included)."""
@@ -129,87 +301,217 @@ class ParamRange:
     values: tuple[Any, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {self.kind: _plain(self.values)}
+        return {self.kind: json_ready(self.values)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class SearchConfig:
     """Hyper-parameter search: ``trials`` draws from ``space``, scored by ``metric`` on the inner
     validation rows."""
 
     space: FrozenDict
-    trials: int = DEFAULT_TRIALS
-    metric: str = "c_index"
+    trials: _at_least(1) = DEFAULT_TRIALS
+    metric: _among(SEARCH_METRICS) = "c_index"
+
+    @field_validator("space")
+    @classmethod
+    def _not_empty(cls, space: FrozenDict) -> FrozenDict:
+        if not space:
+            raise _problem("expected at least one parameter: range entry")
+        return space
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class ModelConfig:
     """A model of :data:`survival_core.models.MODELS` with fixed ``params`` and an optional
-    ``search`` over others."""
+    ``search`` over others, both checked against the constructor's declared parameter types."""
 
-    name: str
+    name: Annotated[str, _one_of(_models)]
     params: FrozenDict = FrozenDict()
     search: SearchConfig | None = None
 
+    @field_validator("params")
+    @classmethod
+    def _params(cls, given: FrozenDict, info: ValidationInfo) -> FrozenDict:
+        if "name" not in info.data:  # an unknown model, already refused
+            return given
+        name = info.data["name"]
+        hints, allowed = _signature(name)
+        params = {}
+        for key, value in given.items():
+            _check_param_name(key, name, allowed, key)
+            params[key] = _param(hints.get(key, Any), value, key)
+            if key in PATH_PARAMS and isinstance(params[key], str):
+                params[key] = str((_base(info) / Path(params[key]).expanduser()).resolve())
+        from survival_core.models import make_model
 
-@dataclass(frozen=True)
+        try:  # the model's own checks (ranges, combinations); no network is trained
+            make_model(name, **params)
+        except ConfigError as err:
+            raise _problem(str(err)) from err
+        return _freeze(params)
+
+    @field_validator("search")
+    @classmethod
+    def _space(cls, search: SearchConfig | None, info: ValidationInfo) -> SearchConfig | None:
+        if search is None or "name" not in info.data:
+            return search
+        hints, allowed = _signature(info.data["name"])
+        space = {}
+        for param, spec in search.space.items():
+            at = ("space", param)
+            _check_param_name(param, info.data["name"], allowed, *at)
+            if param in info.data.get("params", ()):
+                raise _problem("also set in model.params; a parameter is fixed or searched", *at)
+            space[param] = _param_range(spec, hints.get(param, Any), *at)
+        return SearchConfig(FrozenDict(space), search.trials, search.metric)
+
+
+@dataclass(frozen=True, config=_SECTION)
 class ProtocolConfig:
     """Validation protocol; only the keys of :data:`PROTOCOL_KEYS` for ``name`` are used."""
 
-    name: str = "nested_cv"
-    repeats: int = 10
-    folds: int = 5
-    test_fraction: float = 0.2
-    external_cohort: str | Path | None = None
+    name: _among(tuple(PROTOCOL_KEYS)) = "nested_cv"
+    repeats: _at_least(1) = 10
+    folds: _at_least(2) = 5
+    test_fraction: Annotated[
+        float,
+        Field(strict=True, gt=0, lt=1, allow_inf_nan=False),
+        _expect("a number between 0 and 1 (exclusive)"),
+    ] = 0.2
+    external_cohort: Place | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_used(cls, data: Any) -> Any:
+        name = data.get("name", "nested_cv") if isinstance(data, Mapping) else None
+        if name in PROTOCOL_KEYS:
+            for key in data:
+                users = [p for p, keys in PROTOCOL_KEYS.items() if key in keys]
+                if users and key not in PROTOCOL_KEYS[name]:
+                    raise _problem(
+                        f"not used by protocol {name!r} (only by {', '.join(users)}); remove it "
+                        "or change protocol.name",
+                        key,
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _external_given(self) -> ProtocolConfig:
+        if self.name == "external" and self.external_cohort is None:
+            raise _problem(
+                "required by protocol 'external': the cohort folder (with manifest.csv) whose "
+                "cases form the test set",
+                "external_cohort",
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _used_keys(self, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        data = handler(self)
+        return {"name": self.name, **{k: data[k] for k in PROTOCOL_KEYS[self.name]}}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            **{k: _plain(getattr(self, k)) for k in PROTOCOL_KEYS[self.name]},
-        }
+        return _dump(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class RiskGroupConfig:
     """High/low risk split: at the training ``median`` risk or the ``youden`` cut of the
     ``horizon`` (days)."""
 
-    cut: str = "median"
-    horizon: float | None = 730.0
+    cut: _among(CUTS) = "median"
+    horizon: _above(0) | None = 730.0
+
+    @model_validator(mode="after")
+    def _youden_horizon(self) -> RiskGroupConfig:
+        if self.horizon is None and self.cut == "youden":
+            raise _problem("the youden cut needs a horizon in days (> 0)", "horizon")
+        return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class EngineConfig:
     """Where the work runs: ``local`` processes or ``ray`` (a cluster at ``address``, else a
     local Ray); ``workers``: parallel tasks (None: one per CPU)."""
 
-    kind: str = "local"
-    address: str | None = None
-    workers: int | None = None
+    kind: _among(ENGINES) = "local"
+    address: Text | None = None
+    workers: _at_least(1) | None = None
+
+    @model_validator(mode="after")
+    def _address_for_ray(self) -> EngineConfig:
+        if self.address is not None and self.kind != "ray":
+            raise _problem("only used with engine.kind: ray", "address")
+        return self
 
 
-@dataclass(frozen=True)
+def _run_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _wrong("non-empty text", value)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        raise _problem(
+            f"use letters, digits, '_', '.' and '-', starting with a letter or digit; got {value!r}"
+        )
+    return value
+
+
+def _device(value: Any) -> str:
+    if isinstance(value, str) and (value in DEVICES or _CUDA.fullmatch(value)):
+        return value
+    raise _problem(f"expected one of {', '.join(DEVICES)} or cuda:N, got {_show(value)}")
+
+
+@dataclass(frozen=True, config=_SECTION)
 class RunConfig:
     """One training run (see the module doc and ``assets/configs/README.md``)."""
 
-    name: str
-    cohort: str | Path
-    model: ModelConfig
-    description: str = ""
-    features: FeatureConfig = FeatureConfig()
-    reduction: str = "none"
-    protocol: ProtocolConfig = ProtocolConfig()
-    risk_groups: RiskGroupConfig = RiskGroupConfig()
-    horizons: tuple[float, ...] = DEFAULT_HORIZONS
-    bootstrap: int = 1000
-    seed: int = 0
-    device: str = "auto"
-    engine: EngineConfig = EngineConfig()
+    name: Annotated[str, PlainValidator(_run_name, json_schema_input_type=str)]
+    cohort: Place
+    model: _section(ModelConfig)
+    description: Annotated[str, Field(strict=True), _expect("text")] = ""
+    features: _section(FeatureConfig) = FeatureConfig()
+    reduction: Annotated[str, _one_of(lambda: REDUCTIONS)] = "none"
+    protocol: _section(ProtocolConfig) = ProtocolConfig()
+    risk_groups: _section(RiskGroupConfig) = RiskGroupConfig()
+    horizons: Annotated[tuple[_above(0), ...], _listed("a non-empty list of days")] = (
+        DEFAULT_HORIZONS
+    )
+    bootstrap: _at_least(0) = 1000
+    seed: _at_least(0) = 0
+    device: Annotated[str, PlainValidator(_device, json_schema_input_type=str)] = "auto"
+    engine: _section(EngineConfig) = EngineConfig()
+
+    @field_validator("horizons")
+    @classmethod
+    def _increasing(cls, days: tuple[float, ...]) -> tuple[float, ...]:
+        for i in range(1, len(days)):
+            if days[i] <= days[i - 1]:
+                raise _problem(f"expected increasing days; {days[i]:g} follows {days[i - 1]:g}", i)
+        return days
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        """A model reading table columns needs a feature source; the external cohort differs."""
+        features, model = self.features, self.model.name
+        has_inputs = features.clinical or features.radiomics or features.deep or features.dsfr
+        if not has_inputs and getattr(_models()[model], "uses_tabular", True):
+            raise _problem(
+                f"no feature source: model {model!r} reads table columns; set clinical: true or "
+                "give radiomics, deep or dsfr",
+                "features",
+            )
+        external = self.protocol.external_cohort
+        if external is not None and external == self.cohort:
+            raise _problem(
+                "is the training cohort itself; give another one", "protocol", "external_cohort"
+            )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, defaults included, as plain JSON/YAML values (paths as text), keys in
         the order a config file lists them."""
-        data = _dataclass_dict(self)
+        data = _dump(self)
         return {key: data[key] for key in _TOP_KEYS}
 
     def hash(self) -> str:
@@ -222,11 +524,114 @@ class RunConfig:
     def model_params(self) -> dict[str, Any]:
         """Keyword arguments for ``make_model``: ``model.params`` as plain values plus the run's
         ``seed`` and ``device`` where the model takes them."""
-        from survival_core.models import MODELS
-
-        taken = MODELS[self.model.name].param_names()
+        taken = _models()[self.model.name].param_names()
         run_level = {key: getattr(self, key) for key in RUN_LEVEL_PARAMS if key in taken}
-        return {**_plain(self.model.params), **run_level}
+        return {**json_ready(self.model.params), **run_level}
+
+
+def _dump(value: Any) -> Any:
+    """A config section as plain JSON data (pydantic's serialisation: paths as text)."""
+    if isinstance(value, ParamRange):
+        return value.to_dict()
+    if hasattr(type(value), "__pydantic_serializer__"):
+        return type(value).__pydantic_serializer__.to_python(value, mode="json")
+    return json_ready(value)
+
+
+# -- model parameters against the constructor's declared types ---------------------------------
+_NOUNS = {int: "whole numbers", float: "numbers", str: "texts"}
+
+
+@functools.cache
+def _signature(model: str) -> tuple[dict[str, Any], list[str]]:
+    """Model ``model``'s constructor type hints and the parameters a config may set."""
+    klass = _models()[model]
+    allowed = [p for p in klass.param_names() if p not in RUN_LEVEL_PARAMS]
+    return typing.get_type_hints(klass.__init__), allowed
+
+
+@functools.cache
+def _adapter(hint: Any) -> TypeAdapter:
+    return TypeAdapter(hint, config=ConfigDict(strict=True, allow_inf_nan=False))
+
+
+def _check_param_name(key: str, model: str, allowed: list[str], *at: str) -> None:
+    if key in RUN_LEVEL_PARAMS:
+        raise _problem(f"set by the run: use the top-level '{key}' key", *at)
+    if key not in allowed:
+        raise _problem(f"not a parameter of model {model!r}; allowed: {', '.join(allowed)}", *at)
+
+
+def _param(hint: Any, value: Any, *at: str | int) -> Any:
+    """``value`` as the parameter type ``hint`` takes it (a whole number becomes a float for a
+    float parameter; YAML lists are read as tuples)."""
+    try:
+        return _adapter(hint).validate_python(_tuples(value))
+    except ValidationError:
+        raise _wrong(_describe(hint), value, *at) from None
+
+
+def _param_range(spec: Any, hint: Any, *at: str) -> ParamRange:
+    if not isinstance(spec, Mapping):
+        raise _problem(f"expected a mapping of key: value lines, got {_show(spec)}", *at)
+    for kind in spec:
+        if kind not in SEARCH_KINDS:
+            raise _problem(f"unknown key; allowed: {', '.join(SEARCH_KINDS)}", *at, str(kind))
+    if len(spec) != 1:
+        raise _problem(f"give exactly one of {', '.join(SEARCH_KINDS)}", *at)
+    kind, values = next(iter(spec.items()))
+    at = (*at, kind)
+    if kind == "choice":
+        if not isinstance(values, list) or not values:
+            raise _problem(f"expected a non-empty list of values, got {_show(values)}", *at)
+        return ParamRange(kind, tuple(_param(hint, v, *at, i) for i, v in enumerate(values)))
+    if not isinstance(values, list) or len(values) != 2:
+        raise _problem(f"expected [low, high], got {_show(values)}", *at)
+    if kind == "int":
+        low, high = (_param(int, v, *at, i) for i, v in enumerate(values))
+        if low > high:
+            raise _problem(f"low must be <= high; got [{low}, {high}]", *at)
+    else:
+        low, high = (_param(float, v, *at, i) for i, v in enumerate(values))
+        if low >= high:
+            raise _problem(f"low must be < high; got [{low:g}, {high:g}]", *at)
+        if kind == "loguniform" and low <= 0:
+            raise _problem(f"a log-uniform range needs low > 0; got {low:g}", *at)
+    try:
+        _adapter(hint).validate_python(low if kind == "int" else (low + high) / 2)
+    except ValidationError:
+        draws = "whole numbers" if kind == "int" else "numbers with decimals"
+        raise _problem(
+            f"'{kind}' draws {draws} but the parameter takes {_describe(hint)}", *at
+        ) from None
+    return ParamRange(kind, (low, high))
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(option) for option in typing.get_args(hint))
+    if origin in (tuple, list, Sequence):
+        args = typing.get_args(hint)
+        return f"a list of {_NOUNS.get(args[0], 'values') if args else 'values'}"
+    if origin in (dict, Mapping) or hint is dict:
+        return "a mapping"
+    names = {type(None): "null", bool: "true or false", int: "a whole number", float: "a number"}
+    return names.get(hint, "text" if hint is str else "a value")
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -283,470 +688,49 @@ def parse_config(data: Any, source: str = "", base_dir: str | Path | None = None
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     try:
-        return _run_config(data, base)
-    except _Invalid as err:
+        return _reader().validate_python({} if data is None else data, context={"base": base})
+    except ValidationError as err:
         where = f" (in {source})" if source else ""
-        raise ConfigError(f"{err.path or 'config'}: {err.problem}{where}") from err.__cause__
+        first = min(err.errors(), key=lambda error: error["type"] not in _UNKNOWN)  # as read
+        raise ConfigError(f"{_message(first)}{where}") from err
 
 
-class _Invalid(Exception):
-    """A bad value at a dotted path (turned into a ConfigError by :func:`parse_config`)."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(path, problem)
-        self.path, self.problem = path, problem
+@functools.cache
+def _reader() -> TypeAdapter:
+    return TypeAdapter(RunConfig)
 
 
-def _run_config(data: Any, base: Path) -> RunConfig:
-    raw = _section("", data, _TOP_KEYS, required=("name", "cohort", "model"))
-    name = _text("name", raw["name"])
-    if not _NAME.fullmatch(name):
-        raise _Invalid(
-            "name",
-            f"use letters, digits, '_', '.' and '-', starting with a letter or digit; got {name!r}",
-        )
-    model = _model(raw["model"], base)
-    features = _features(raw.get("features"), base)
-    _check_inputs(features, model.name)
-    cohort = _cohort("cohort", raw["cohort"], base)
-    protocol = _protocol(raw.get("protocol"), base)
-    if protocol.external_cohort is not None and protocol.external_cohort == cohort:
-        raise _Invalid(
-            "protocol.external_cohort", "is the training cohort itself; give another one"
-        )
-    return RunConfig(
-        name=name,
-        cohort=cohort,
-        model=model,
-        description=_text("description", raw.get("description", ""), empty=True),
-        features=features,
-        reduction=_choice("reduction", raw.get("reduction", "none"), REDUCTIONS),
-        protocol=protocol,
-        risk_groups=_risk_groups(raw.get("risk_groups")),
-        horizons=_horizons(raw.get("horizons", list(DEFAULT_HORIZONS))),
-        bootstrap=_int("bootstrap", raw.get("bootstrap", 1000), minimum=0),
-        seed=_int("seed", raw.get("seed", 0), minimum=0),
-        device=_device(raw.get("device", "auto")),
-        engine=_engine(raw.get("engine")),
-    )
+#: pydantic's error types for a key the section does not have.
+_UNKNOWN = ("extra_forbidden", "unexpected_keyword_argument", "invalid_key")
 
 
-# -- sections ------------------------------------------------------------------------------------
-def _features(raw: Any, base: Path) -> FeatureConfig:
-    raw = _section("features", raw, ("clinical", "radiomics", "deep", "dsfr", "select"))
-    presets = raw.get("radiomics", [])
-    if not isinstance(presets, list):
-        raise _Invalid(
-            "features.radiomics",
-            f"expected a list of presets such as [wei2021], got {_show(presets)}",
-        )
-    radiomics = tuple(
-        _choice(f"features.radiomics[{i}]", p, PRESETS) for i, p in enumerate(presets)
-    )
-    for i, preset in enumerate(radiomics):
-        if preset in radiomics[:i]:
-            raise _Invalid(f"features.radiomics[{i}]", f"preset {preset!r} is listed twice")
-    select = raw.get("select")
-    if select is not None:
-        select = _text("features.select", select)
-        try:
-            re.compile(select)
-        except re.error as err:
-            raise _Invalid("features.select", f"not a valid regular expression: {err}") from err
-    return FeatureConfig(
-        clinical=_bool("features.clinical", raw.get("clinical", True)),
-        radiomics=radiomics,
-        deep=None if raw.get("deep") is None else _deep(raw["deep"], base),
-        dsfr=None if raw.get("dsfr") is None else _dsfr(raw["dsfr"]),
-        select=select,
-    )
-
-
-def _deep(raw: Any, base: Path) -> DeepFeatures:
-    raw = _section("features.deep", raw, ("network", "layer"), required=("network",))
-    layer = raw.get("layer")
-    network = _text("features.deep.network", raw["network"])
-    return DeepFeatures(
-        network=network if network in NETWORK_KEYWORDS else _path(base, network),
-        layer=None if layer is None else _text("features.deep.layer", layer),
-    )
-
-
-def _dsfr(raw: Any) -> DSFRFeatures:
-    from survival_core.features.segmentation import UNetConfig
-
-    raw = _section("features.dsfr", raw, ("epochs", "slice_size"))
-    slice_size = _int("features.dsfr.slice_size", raw.get("slice_size", 128), minimum=1)
-    try:
-        UNetConfig(slice_size=slice_size)
-    except ConfigError as err:
-        raise _Invalid("features.dsfr.slice_size", str(err)) from err
-    return DSFRFeatures(
-        epochs=_int("features.dsfr.epochs", raw.get("epochs", 30), minimum=1),
-        slice_size=slice_size,
-    )
-
-
-def _model(raw: Any, base: Path) -> ModelConfig:
-    # The registry imports torch; importing it here keeps `import config` light for forms.
-    from survival_core.models import MODELS, make_model
-
-    raw = _section("model", raw, ("name", "params", "search"), required=("name",))
-    name = _choice("model.name", raw["name"], MODELS)
-    klass = MODELS[name]
-    hints = typing.get_type_hints(klass.__init__)
-    allowed = [p for p in klass.param_names() if p not in RUN_LEVEL_PARAMS]
-    given = _section("model.params", raw.get("params"), None)
-    params = {}
-    for key, value in given.items():
-        path = f"model.params.{key}"
-        _check_param_name(path, key, name, allowed)
-        params[key] = _param(path, value, hints.get(key, Any))
-        if key in PATH_PARAMS and isinstance(params[key], str):
-            params[key] = str(_path(base, params[key]))
-    search = raw.get("search")
-    if search is not None:
-        search = _search(search, name, allowed, hints, params)
-    try:  # the model's own checks (ranges, combinations); no network is trained
-        make_model(name, **params)
-    except ConfigError as err:
-        raise _Invalid("model.params", str(err)) from err
-    return ModelConfig(name=name, params=_freeze(params), search=search)
-
-
-def _check_param_name(path: str, key: str, model: str, allowed: list[str]) -> None:
-    if key in RUN_LEVEL_PARAMS:
-        raise _Invalid(path, f"set by the run: use the top-level '{key}' key")
-    if key not in allowed:
-        raise _Invalid(path, f"not a parameter of model {model!r}; allowed: {', '.join(allowed)}")
-
-
-def _search(
-    raw: Any, model: str, allowed: list[str], hints: dict[str, Any], params: dict[str, Any]
-) -> SearchConfig:
-    raw = _section("model.search", raw, ("space", "trials", "metric"), required=("space",))
-    given = _section("model.search.space", raw["space"], None)
-    if not given:
-        raise _Invalid("model.search.space", "expected at least one parameter: range entry")
-    space = {}
-    for param, spec in given.items():
-        path = f"model.search.space.{param}"
-        _check_param_name(path, param, model, allowed)
-        if param in params:
-            raise _Invalid(path, "also set in model.params; a parameter is fixed or searched")
-        space[param] = _param_range(path, spec, hints.get(param, Any))
-    return SearchConfig(
-        space=FrozenDict(space),
-        trials=_int("model.search.trials", raw.get("trials", DEFAULT_TRIALS), minimum=1),
-        metric=_choice("model.search.metric", raw.get("metric", "c_index"), SEARCH_METRICS),
-    )
-
-
-def _param_range(path: str, raw: Any, hint: Any) -> ParamRange:
-    spec = _section(path, raw, SEARCH_KINDS)
-    if len(spec) != 1:
-        raise _Invalid(path, f"give exactly one of {', '.join(SEARCH_KINDS)}")
-    kind, values = next(iter(spec.items()))
-    path = f"{path}.{kind}"
-    if kind == "choice":
-        if not isinstance(values, list) or not values:
-            raise _Invalid(path, f"expected a non-empty list of values, got {_show(values)}")
-        return ParamRange(
-            kind, tuple(_param(f"{path}[{i}]", v, hint) for i, v in enumerate(values))
-        )
-    if not isinstance(values, list) or len(values) != 2:
-        raise _Invalid(path, f"expected [low, high], got {_show(values)}")
-    if kind == "int":
-        low, high = (_int(f"{path}[{i}]", v) for i, v in enumerate(values))
-        if low > high:
-            raise _Invalid(path, f"low must be <= high; got [{low}, {high}]")
+def _message(error: Any) -> str:
+    """'dotted.path[i]: problem' for one of pydantic's errors."""
+    ctx = error.get("ctx") or {}
+    loc = [*error["loc"], *ctx.get("at", ())]
+    kind = error["type"]
+    if "[key]" in loc:  # a mapping key that is not text
+        loc = loc[: loc.index("[key]")]
+        loc[-1], problem = str(loc[-1]), "unknown key"
+    elif kind == "config":
+        problem = ctx["problem"]
+    elif kind == "missing":
+        problem = "required but missing"
+    elif kind in _UNKNOWN:
+        problem = f"unknown key; allowed: {', '.join(_keys(loc[:-1]))}"
+        loc[-1] = str(loc[-1])
+    elif kind in ("dict_type", "dataclass_type"):
+        problem = f"expected a mapping of key: value lines, got {_show(error['input'])}"
     else:
-        low, high = (_number(f"{path}[{i}]", v) for i, v in enumerate(values))
-        if low >= high:
-            raise _Invalid(path, f"low must be < high; got [{low:g}, {high:g}]")
-        if kind == "loguniform" and low <= 0:
-            raise _Invalid(path, f"a log-uniform range needs low > 0; got {low:g}")
-    if _conform(hint, (low + high) / 2 if kind != "int" else low) is _NO:
-        draws = "whole numbers" if kind == "int" else "numbers with decimals"
-        raise _Invalid(path, f"'{kind}' draws {draws} but the parameter takes {_describe(hint)}")
-    return ParamRange(kind, (low, high))
+        problem = error["msg"]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return f"{path.lstrip('.') or 'config'}: {problem}"
 
 
-def _protocol(raw: Any, base: Path) -> ProtocolConfig:
-    raw = _section(
-        "protocol", raw, ("name", "repeats", "folds", "test_fraction", "external_cohort")
-    )
-    name = _choice("protocol.name", raw.get("name", "nested_cv"), PROTOCOL_KEYS)
-    for key in raw:
-        if key != "name" and key not in PROTOCOL_KEYS[name]:
-            users = [p for p, keys in PROTOCOL_KEYS.items() if key in keys]
-            raise _Invalid(
-                f"protocol.{key}",
-                f"not used by protocol {name!r} (only by {', '.join(users)}); remove it or change "
-                "protocol.name",
-            )
-    external = None
-    if name == "external":
-        if raw.get("external_cohort") is None:
-            raise _Invalid(
-                "protocol.external_cohort",
-                "required by protocol 'external': the cohort folder (with manifest.csv) whose "
-                "cases form the test set",
-            )
-        external = _cohort("protocol.external_cohort", raw["external_cohort"], base)
-    return ProtocolConfig(
-        name=name,
-        repeats=_int("protocol.repeats", raw.get("repeats", 10), minimum=1),
-        folds=_int("protocol.folds", raw.get("folds", 5), minimum=2),
-        test_fraction=_number(
-            "protocol.test_fraction", raw.get("test_fraction", 0.2), above=0, below=1
-        ),
-        external_cohort=external,
-    )
-
-
-def _risk_groups(raw: Any) -> RiskGroupConfig:
-    raw = _section("risk_groups", raw, ("cut", "horizon"))
-    cut = _choice("risk_groups.cut", raw.get("cut", "median"), CUTS)
-    horizon = raw.get("horizon", 730.0)
-    if horizon is None and cut == "youden":
-        raise _Invalid("risk_groups.horizon", "the youden cut needs a horizon in days (> 0)")
-    if horizon is not None:
-        horizon = _number("risk_groups.horizon", horizon, above=0)
-    return RiskGroupConfig(cut=cut, horizon=horizon)
-
-
-def _horizons(raw: Any) -> tuple[float, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise _Invalid("horizons", f"expected a non-empty list of days, got {_show(raw)}")
-    days = [_number(f"horizons[{i}]", v, above=0) for i, v in enumerate(raw)]
-    for i in range(1, len(days)):
-        if days[i] <= days[i - 1]:
-            raise _Invalid(
-                f"horizons[{i}]", f"expected increasing days; {days[i]:g} follows {days[i - 1]:g}"
-            )
-    return tuple(days)
-
-
-def _device(raw: Any) -> str:
-    if isinstance(raw, str) and (raw in DEVICES or _CUDA.fullmatch(raw)):
-        return raw
-    raise _Invalid("device", f"expected one of {', '.join(DEVICES)} or cuda:N, got {_show(raw)}")
-
-
-def _engine(raw: Any) -> EngineConfig:
-    raw = _section("engine", raw, ("kind", "address", "workers"))
-    kind = _choice("engine.kind", raw.get("kind", "local"), ENGINES)
-    address = raw.get("address")
-    if address is not None:
-        address = _text("engine.address", address)
-        if kind != "ray":
-            raise _Invalid("engine.address", "only used with engine.kind: ray")
-    workers = raw.get("workers")
-    return EngineConfig(
-        kind=kind,
-        address=address,
-        workers=None if workers is None else _int("engine.workers", workers, minimum=1),
-    )
-
-
-def _check_inputs(features: FeatureConfig, model: str) -> None:
-    """A model that reads table columns needs at least one feature source."""
-    from survival_core.models import MODELS
-
-    if features.clinical or features.radiomics or features.deep or features.dsfr:
-        return
-    if getattr(MODELS[model], "uses_tabular", True):
-        raise _Invalid(
-            "features",
-            f"no feature source: model {model!r} reads table columns; set clinical: true or give "
-            "radiomics, deep or dsfr",
-        )
-
-
-def _cohort(path: str, raw: Any, base: Path) -> str | Path:
-    text = _text(path, raw)
-    return text if text in COHORT_KEYWORDS else _path(base, text)
-
-
-def _path(base: Path, text: str) -> Path:
-    return (base / Path(text).expanduser()).resolve()
-
-
-# -- values --------------------------------------------------------------------------------------
-def _section(
-    path: str, raw: Any, allowed: Sequence[str] | None, required: Sequence[str] = ()
-) -> dict:
-    """Mapping ``raw`` at ``path`` (null: empty) with only ``allowed`` keys (None: any text key)."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise _Invalid(path, f"expected a mapping of key: value lines, got {_show(raw)}")
-    for key in raw:
-        if not isinstance(key, str) or (allowed is not None and key not in allowed):
-            hint = f"; allowed: {', '.join(allowed)}" if allowed is not None else ""
-            raise _Invalid(_join(path, str(key)), f"unknown key{hint}")
-    for key in required:
-        if key not in raw:
-            raise _Invalid(_join(path, key), "required but missing")
-    return dict(raw)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        text = repr(value)
-    else:
-        try:
-            text = json.dumps(_plain(value))
-        except (TypeError, ValueError):
-            text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _wrong(path: str, expected: str, value: Any) -> _Invalid:
-    """'expected X, got Y', with a hint when YAML read a number such as 1e-4 as text."""
-    note = ""
-    if isinstance(value, str):
-        try:
-            float(value)
-            note = " (YAML reads exponents without a dot as text: write 1.0e-4, not 1e-4)"
-        except ValueError:
-            pass
-    return _Invalid(path, f"expected {expected}, got {_show(value)}{note}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _int(path: str, value: Any, minimum: int | None = None) -> int:
-    if not _is_int(value) or (minimum is not None and value < minimum):
-        bound = f" >= {minimum}" if minimum is not None else ""
-        raise _wrong(path, f"a whole number{bound}", value)
-    return value
-
-
-def _number(path: str, value: Any, above: float | None = None, below: float | None = None) -> float:
-    ok = _is_number(value)
-    if ok and above is not None:
-        ok = value > above
-    if ok and below is not None:
-        ok = value < below
-    if not ok:
-        if above is not None and below is not None:
-            bound = f" between {above:g} and {below:g} (exclusive)"
-        elif above is not None:
-            bound = f" > {above:g}"
-        else:
-            bound = ""
-        raise _wrong(path, f"a number{bound}", value)
-    return float(value)
-
-
-def _bool(path: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _wrong(path, "true or false", value)
-    return value
-
-
-def _text(path: str, value: Any, empty: bool = False) -> str:
-    if not isinstance(value, str) or (not empty and not value.strip()):
-        raise _wrong(path, "text" if empty else "non-empty text", value)
-    return value
-
-
-def _choice(path: str, value: Any, choices: Sequence[str] | Mapping[str, Any]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise _Invalid(path, f"expected one of {', '.join(choices)}, got {_show(value)}")
-    return value
-
-
-# -- model parameters against the constructor's type hints ---------------------------------------
-_NO = object()
-_NOUNS = {int: "whole numbers", float: "numbers", str: "texts"}
-
-
-def _param(path: str, value: Any, hint: Any) -> Any:
-    result = _conform(hint, value)
-    if result is _NO:
-        raise _wrong(path, _describe(hint), value)
-    return result
-
-
-def _conform(hint: Any, value: Any) -> Any:
-    """``value`` as parameter type ``hint`` takes it (a whole number becomes a float for a float
-    parameter, lists become tuples), or ``_NO``. Forms not listed here are left to the model."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(hint):
-            result = _conform(option, value)
-            if result is not _NO:
-                return result
-        return _NO
-    if hint is type(None):
-        return value if value is None else _NO
-    if hint is bool:
-        return value if isinstance(value, bool) else _NO
-    if hint is int:
-        return value if _is_int(value) else _NO
-    if hint is float:
-        return float(value) if _is_number(value) else _NO
-    if hint is str:
-        return value if isinstance(value, str) else _NO
-    if origin in (tuple, list, Sequence):
-        if not isinstance(value, list | tuple):
-            return _NO
-        args = typing.get_args(hint)
-        items = [_conform(args[0] if args else Any, v) for v in value]
-        return _NO if any(item is _NO for item in items) else tuple(items)
-    if origin in (dict, Mapping) or hint is dict:
-        return value if isinstance(value, Mapping) else _NO
-    return value
-
-
-def _describe(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(option) for option in typing.get_args(hint))
-    if origin in (tuple, list, Sequence):
-        args = typing.get_args(hint)
-        return f"a list of {_NOUNS.get(args[0], 'values') if args else 'values'}"
-    if origin in (dict, Mapping) or hint is dict:
-        return "a mapping"
-    names = {type(None): "null", bool: "true or false", int: "a whole number", float: "a number"}
-    return names.get(hint, "text" if hint is str else "a value")
-
-
-# -- plain values ----------------------------------------------------------------------------------
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return FrozenDict({k: _freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if is_dataclass(value):
-        return _dataclass_dict(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _dataclass_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+def _keys(loc: Sequence[Any]) -> Sequence[str]:
+    """The keys allowed in the section at ``loc``."""
+    section: Any = RunConfig
+    for part in loc:
+        section = section.__pydantic_fields__[part].annotation
+        section = next(t for t in typing.get_args(section) or (section,) if t is not type(None))
+    return _TOP_KEYS if section is RunConfig else tuple(section.__pydantic_fields__)

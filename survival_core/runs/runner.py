@@ -140,12 +140,12 @@ def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
     """A cohort folder; ``"demo"`` is the bundled demo cohort and ``"demo-external"`` its external
     validation cohort, both prepared on first use."""
     if str(cohort) == "demo-external":
-        from survival_core.cohort.demo import prepare_external
+        from survival_core.workflows.demo import prepare_external
 
         return prepare_external(progress)
     if str(cohort) == "demo":
-        from survival_core.cohort.demo import demo_ready, prepare_demo
         from survival_core.paths import demo_cohort_dir
+        from survival_core.workflows.demo import demo_ready, prepare_demo
 
         if not demo_ready():
             prepare_demo(progress)
@@ -159,7 +159,7 @@ def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
 def resolve_network(network: str | Path, progress: Progress) -> Path:
     """A deep-feature network: ``"demo"`` is the demo's image model (trained on first use)."""
     if str(network) == "demo":
-        from survival_core.cohort.demo import prepare_image_model
+        from survival_core.workflows.demo import prepare_image_model
 
         return prepare_image_model(progress)
     return Path(network)
@@ -239,7 +239,7 @@ def _cohort_tables(
 
 def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> RunData:
     """Resolve the cohorts, build or reuse every feature table, hash what the run will read."""
-    from survival_core.features.cohort import cohort_cases
+    from survival_core.io.manifest import cohort_cases
 
     cohort = resolve_cohort(config.cohort, progress)
     networks: dict[str, Any] = {}
@@ -329,7 +329,7 @@ def _fold_signature(config: Any, data: RunData, n_folds: int) -> str:
 def _columns(config: Any, tables: list[Path]) -> str | None:
     """The model's input columns as an exact-match regex: ``features.select``, without the
     clinical variables when ``features.clinical`` is false (None: every column)."""
-    from survival_core.features.table import is_image_feature
+    from survival_core.columns import is_image_feature
     from survival_core.io.tables import load_model_table
 
     if config.features.clinical:
@@ -361,11 +361,12 @@ def run_training(
     store: Any = None,
 ) -> RunResult:
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
+    from survival_core.engine import fold_map, gpus_per_task, make_engine
     from survival_core.features.extractors import bundle
     from survival_core.io.atomic import copy_file
     from survival_core.io.tables import load_model_table
+    from survival_core.models import is_network
     from survival_core.models.image_set import ImageSet
-    from survival_core.runs.engine import fold_map, gpus_per_task, make_engine
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
     from survival_core.runs.store import RunStore
     from survival_core.workflows.crossval import cross_validate
@@ -402,7 +403,7 @@ def run_training(
         inner = (
             map
             if engine.kind == "local"
-            else partial(fold_map, num_gpus=gpus_per_task(config.model.name))
+            else partial(fold_map, num_gpus=gpus_per_task(is_network(config.model.name)))
         )
         say(
             f"{config.model.name}: {len(table.y)} patients, {len(folds)} folds ({config.protocol.name})"

@@ -11,7 +11,7 @@ trial table. So a TunedModel drops into :func:`~survival_core.workflows.crossval
 
 The sampler runs in the calling process (ask/tell); trials are evaluated through ``trial_map``,
 any ordered ``map(fn, items)``: the builtin ``map`` (one at a time) or
-:func:`survival_core.runs.engine.fold_map` (Ray tasks, GPU-aware through its ``num_gpus``).
+:func:`survival_core.engine.fold_map` (Ray tasks, GPU-aware through its ``num_gpus``).
 ``parallel`` trials are asked for at once and run as one batch; a seed and a batch size give the
 same trials, and the same best parameters, with either. A trial that raises or scores a
 non-finite value is recorded as failed and the search goes on; only a search whose every trial

@@ -42,10 +42,9 @@ if TYPE_CHECKING:
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 GROUP_COLOURS = {"low": PALETTE[0], "high": PALETTE[1]}
 REFERENCE_COLOUR = "#555555"
-#: Keys naming the two risk groups: a model card's "low"/"high", a stratification's 0/1.
-_RISK_GROUPS = {"low": "low", "high": "high", 0: "low", 1: "high"}
-_KM_FIELDS = ("time", "survival", "ci_low", "ci_high")
-_KM_COUNTS = ("n_at_risk", "n_events")
+#: A stratification's risk groups (:func:`~survival_core.evaluation.risk_groups.stratify`).
+_RISK_GROUPS = {0: "low", 1: "high"}
+_KM_FIELDS = ("time", "survival", "ci_low", "ci_high", "n_at_risk", "n_events")
 _DAYS_PER_YEAR = TIME_UNITS["years"]
 
 
@@ -141,7 +140,7 @@ def _fill(colour: str, alpha: float = 0.18) -> str:
 
 @dataclass(frozen=True)
 class _Steps:
-    """A Kaplan-Meier curve from either source; counts only when a full curve object was given."""
+    """A Kaplan-Meier curve checked for drawing, with its legend label and colour."""
 
     label: str
     colour: str
@@ -149,8 +148,8 @@ class _Steps:
     survival: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
-    n_at_risk: np.ndarray | None
-    n_events: np.ndarray | None
+    n_at_risk: np.ndarray
+    n_events: np.ndarray
 
     def at_risk(self, t: np.ndarray) -> np.ndarray:
         """Patients still at risk (time >= t) read off the curve's risk-set sizes."""
@@ -163,40 +162,22 @@ class _Steps:
         return (leaving - self.n_events).astype(int)
 
 
-def _steps(
-    key: Any, curve: KaplanMeierCurve | Mapping[str, Sequence[float]], position: int
-) -> _Steps:
+def _steps(key: Any, curve: KaplanMeierCurve, position: int) -> _Steps:
     group = _RISK_GROUPS.get(key)
     label = f"{group.title()} risk" if group else str(key)
     colour = GROUP_COLOURS[group] if group else PALETTE[position % len(PALETTE)]
-    if isinstance(curve, KaplanMeierCurve):
-        fields = {name: getattr(curve, name) for name in _KM_FIELDS + _KM_COUNTS}
-    elif isinstance(curve, Mapping):
-        missing = [name for name in _KM_FIELDS if name not in curve]
-        if missing:
-            raise InputError(
-                f"Kaplan-Meier curve {label!r} lacks {', '.join(missing)}; expected the keys "
-                f"{', '.join(_KM_FIELDS)} (as in a model card)."
-            )
-        counted = all(name in curve for name in _KM_COUNTS)
-        fields = {name: curve[name] for name in _KM_FIELDS + (_KM_COUNTS if counted else ())}
-    else:
+    if not isinstance(curve, KaplanMeierCurve):
         raise InputError(
-            f"Kaplan-Meier curve {label!r} must be a KaplanMeierCurve or a dict of lists; "
-            f"got {type(curve).__name__}."
+            f"Kaplan-Meier curve {label!r} must be a KaplanMeierCurve; got {type(curve).__name__}."
         )
     arrays = {
-        name: _array(values, f"Kaplan-Meier {name} of {label!r}") for name, values in fields.items()
+        name: _array(getattr(curve, name), f"Kaplan-Meier {name} of {label!r}")
+        for name in _KM_FIELDS
     }
     _same_length(arrays, f"Kaplan-Meier curve {label!r}")
     if not np.isfinite(arrays["time"]).all() or (np.diff(arrays["time"]) < 0).any():
         raise InputError(f"Kaplan-Meier times of {label!r} must be finite and ascending (days).")
-    return _Steps(
-        label,
-        colour,
-        *(arrays[name] for name in _KM_FIELDS),
-        *(arrays.get(name) for name in _KM_COUNTS),
-    )
+    return _Steps(label, colour, **arrays)
 
 
 def _yearly_ticks(max_days: float, every: float | None) -> np.ndarray:
@@ -207,154 +188,106 @@ def _yearly_ticks(max_days: float, every: float | None) -> np.ndarray:
     return np.arange(0.0, max_days + 1e-9, step)
 
 
-def km_figure(
-    curves: Mapping[Any, KaplanMeierCurve | Mapping[str, Sequence[float]]],
-    *,
-    logrank_p: float | None = None,
-    hazard_ratio: Estimate | Sequence[float] | None = None,
-    patient_group: Any = None,
-    patient_time: float | None = None,
-    time_unit: str = "months",
-    at_risk_every: float | None = None,
-    level: float = 0.95,
-    title: str = "Kaplan-Meier survival by risk group",
-    height: int = 560,
-) -> go.Figure:
-    """Step curves with confidence bands per group (keys 0/1 or "low"/"high" are named risk
-    groups), the log-rank p and hazard ratio (high vs low) in a note.
+def _add_curve(
+    fig: go.Figure, key: Any, s: _Steps, mine: bool, unit: float, time_unit: str, level: float
+) -> None:
+    """One group's confidence band (upper, then lower filled up to it) and survival steps."""
+    x = np.concatenate(([0.0], s.time)) / unit
+    band = {"line_shape": "hv", "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
+    lower = {"fill": "tonexty", "fillcolor": _fill(s.colour)}
+    for side, bound, fill in (("upper", s.ci_high, {}), ("lower", s.ci_low, lower)):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=np.append(1.0, bound),
+                legendgroup=s.label,
+                showlegend=False,
+                name=f"{s.label} {side} CI",
+                **fill,
+                **band,
+            ),
+            row=1,
+            col=1,
+        )
+    name = f"{s.label} (this patient's group)" if mine else s.label
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=np.append(1.0, s.survival),
+            mode="lines",
+            line_shape="hv",
+            line={"color": s.colour, "width": 4 if mine else 2.5},
+            name=f"{name}, n = {int(s.n_at_risk[0])}",
+            legendgroup=s.label,
+            customdata=np.column_stack((np.append(1.0, s.ci_low), np.append(1.0, s.ci_high))),
+            hovertemplate=(
+                f"{s.label}<br>%{{x:.1f}} {time_unit}: survival %{{y:.0%}} "
+                f"({level:.0%} CI %{{customdata[0]:.0%}} to %{{customdata[1]:.0%}})"
+                "<extra></extra>"
+            ),
+            meta={"role": "km", "group": str(key)},
+        ),
+        row=1,
+        col=1,
+    )
 
-    When every curve carries its counts (a :class:`KaplanMeierCurve`, or a dict with
-    ``n_at_risk`` and ``n_events``) the figure also marks censorings and shows a number-at-risk
-    table every ``at_risk_every`` days (yearly by default); today's model-card dicts hold no
-    counts, so they get neither. ``patient_group`` (a key of ``curves``) draws that group's
-    curve thicker and names it as the patient's; ``patient_time`` (days) draws a vertical line.
-    ``level`` labels the intervals (it is not stored with the hazard ratio).
-    """
-    if not curves:
-        raise InputError("No Kaplan-Meier curves to draw: the risk groups are empty.")
-    if patient_group is not None and patient_group not in curves:
-        raise InputError(
-            f"The patient's group {patient_group!r} is not one of the curves "
-            f"({', '.join(map(str, curves))})."
-        )
-    unit = _days_per(time_unit)
-    steps = [_steps(key, curve, n) for n, (key, curve) in enumerate(curves.items())]
-    with_table = all(s.n_at_risk is not None for s in steps)
-    if with_table:
-        fig = make_subplots(
-            rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.1
-        )
-        row = {"row": 1, "col": 1}
-    else:
-        fig, row = go.Figure(), {}
-    for key, s in zip(curves, steps, strict=True):
-        mine = key == patient_group
-        name = f"{s.label} (this patient's group)" if mine else s.label
-        if s.n_at_risk is not None:
-            name += f", n = {int(s.n_at_risk[0])}"
-        x = np.concatenate(([0.0], s.time)) / unit
-        band = {"line_shape": "hv", "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=np.append(1.0, s.ci_high),
-                legendgroup=s.label,
-                showlegend=False,
-                name=f"{s.label} upper CI",
-                **band,
+
+def _add_censorings(fig: go.Figure, key: Any, s: _Steps, unit: float, time_unit: str) -> None:
+    """Tick marks where patients of the group were censored, with how many in the hover."""
+    counts = s.censored()
+    censored = counts > 0
+    fig.add_trace(
+        go.Scatter(
+            x=s.time[censored] / unit,
+            y=s.survival[censored],
+            mode="markers",
+            marker={"symbol": "line-ns-open", "size": 9, "color": s.colour},
+            name=f"{s.label} censored",
+            legendgroup=s.label,
+            showlegend=False,
+            customdata=counts[censored],
+            hovertemplate=(
+                f"{s.label}: %{{customdata}} censored at %{{x:.1f}} {time_unit}<extra></extra>"
             ),
-            **row,
-        )
+            meta={"role": "censored", "group": str(key)},
+        ),
+        row=1,
+        col=1,
+    )
+
+
+def _add_at_risk_table(
+    fig: go.Figure, steps: list[_Steps], ticks: np.ndarray, unit: float, time_unit: str
+) -> None:
+    """The number-at-risk table under the curves: one text row per group at ``ticks`` (days)."""
+    for s in steps:
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=np.append(1.0, s.ci_low),
-                legendgroup=s.label,
+                x=ticks / unit,
+                y=[s.label] * ticks.size,
+                mode="text",
+                text=[str(c) for c in s.at_risk(ticks)],
+                textfont={"color": s.colour, "size": 13},
                 showlegend=False,
-                fill="tonexty",
-                fillcolor=_fill(s.colour),
-                name=f"{s.label} lower CI",
-                **band,
-            ),
-            **row,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=np.append(1.0, s.survival),
-                mode="lines",
-                line_shape="hv",
-                line={"color": s.colour, "width": 4 if mine else 2.5},
-                name=name,
-                legendgroup=s.label,
-                customdata=np.column_stack((np.append(1.0, s.ci_low), np.append(1.0, s.ci_high))),
+                name=f"{s.label} at risk",
                 hovertemplate=(
-                    f"{s.label}<br>%{{x:.1f}} {time_unit}: survival %{{y:.0%}} "
-                    f"({level:.0%} CI %{{customdata[0]:.0%}} to %{{customdata[1]:.0%}})"
-                    "<extra></extra>"
+                    f"{s.label}: %{{text}} at risk at %{{x:.0f}} {time_unit}<extra></extra>"
                 ),
-                meta={"role": "km", "group": str(key)},
+                meta={"role": "at_risk", "group": s.label},
             ),
-            **row,
+            row=2,
+            col=1,
         )
-        if s.n_events is not None:
-            censored = s.censored() > 0
-            fig.add_trace(
-                go.Scatter(
-                    x=s.time[censored] / unit,
-                    y=s.survival[censored],
-                    mode="markers",
-                    marker={"symbol": "line-ns-open", "size": 9, "color": s.colour},
-                    name=f"{s.label} censored",
-                    legendgroup=s.label,
-                    showlegend=False,
-                    customdata=s.censored()[censored],
-                    hovertemplate=(
-                        f"{s.label}: %{{customdata}} censored at %{{x:.1f}} {time_unit}"
-                        "<extra></extra>"
-                    ),
-                    meta={"role": "censored", "group": str(key)},
-                ),
-                **row,
-            )
-    if with_table:
-        ticks = _yearly_ticks(max(s.time[-1] for s in steps), at_risk_every)
-        for s in steps:
-            counts = s.at_risk(ticks)
-            fig.add_trace(
-                go.Scatter(
-                    x=ticks / unit,
-                    y=[s.label] * ticks.size,
-                    mode="text",
-                    text=[str(c) for c in counts],
-                    textfont={"color": s.colour, "size": 13},
-                    showlegend=False,
-                    name=f"{s.label} at risk",
-                    hovertemplate=(
-                        f"{s.label}: %{{text}} at risk at %{{x:.0f}} {time_unit}<extra></extra>"
-                    ),
-                    meta={"role": "at_risk", "group": s.label},
-                ),
-                row=2,
-                col=1,
-            )
-        fig.update_xaxes(tickvals=ticks / unit, showgrid=True)
-        fig.update_xaxes(title=f"Time ({time_unit})", row=2, col=1)
-        fig.update_yaxes(title="At risk", autorange="reversed", showgrid=False, row=2, col=1)
-        fig.update_yaxes(
-            title="Survival probability", range=[0, 1.02], tickformat=".0%", row=1, col=1
-        )
-    else:
-        fig.update_xaxes(title=f"Time ({time_unit})")
-        fig.update_yaxes(title="Survival probability", range=[0, 1.02], tickformat=".0%")
-    if patient_time is not None:
-        fig.add_vline(
-            x=float(patient_time) / unit,
-            line={"color": "black", "dash": "dot", "width": 2},
-            annotation_text=f"patient: {float(patient_time) / unit:.1f} {time_unit}",
-            annotation_position="bottom right",
-            **row,
-        )
+    fig.update_xaxes(tickvals=ticks / unit, showgrid=True)
+    fig.update_xaxes(title=f"Time ({time_unit})", row=2, col=1)
+    fig.update_yaxes(title="At risk", autorange="reversed", showgrid=False, row=2, col=1)
+    fig.update_yaxes(title="Survival probability", range=[0, 1.02], tickformat=".0%", row=1, col=1)
+
+
+def _statistics_text(
+    logrank_p: float | None, hazard_ratio: Estimate | Sequence[float] | None, level: float
+) -> str:
+    """The note's lines: log-rank p and the high-vs-low hazard ratio with its CI, when given."""
     stats = []
     if logrank_p is not None:
         stats.append(f"Log-rank {_p_text(float(logrank_p))}")
@@ -369,36 +302,83 @@ def km_figure(
                 f"The hazard ratio must be (value, CI low, CI high); got {len(hr)} numbers."
             )
         stats.append(f"HR high vs low {hr[0]:.2f} ({_ci_text(hr[1], hr[2], level)})")
+    return "<br>".join(stats)
+
+
+def km_figure(
+    curves: Mapping[Any, KaplanMeierCurve],
+    *,
+    logrank_p: float | None = None,
+    hazard_ratio: Estimate | Sequence[float] | None = None,
+    patient_group: Any = None,
+    patient_time: float | None = None,
+    time_unit: str = "months",
+    at_risk_every: float | None = None,
+    level: float = 0.95,
+    title: str = "Kaplan-Meier survival by risk group",
+    height: int = 560,
+) -> go.Figure:
+    """Step curves with confidence bands and censoring ticks per group (keys 0/1 are the low and
+    high risk groups), a number-at-risk table every ``at_risk_every`` days (yearly by default),
+    and the log-rank p and hazard ratio (high vs low) in a note.
+
+    ``patient_group`` (a key of ``curves``) draws that group's curve thicker and names it as the
+    patient's; ``patient_time`` (days) draws a vertical line. ``level`` labels the intervals (it
+    is not stored with the hazard ratio).
+    """
+    if not curves:
+        raise InputError("No Kaplan-Meier curves to draw: the risk groups are empty.")
+    if patient_group is not None and patient_group not in curves:
+        raise InputError(
+            f"The patient's group {patient_group!r} is not one of the curves "
+            f"({', '.join(map(str, curves))})."
+        )
+    unit = _days_per(time_unit)
+    steps = [_steps(key, curve, n) for n, (key, curve) in enumerate(curves.items())]
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.1
+    )
+    for key, s in zip(curves, steps, strict=True):
+        _add_curve(fig, key, s, key == patient_group, unit, time_unit, level)
+        _add_censorings(fig, key, s, unit, time_unit)
+    ticks = _yearly_ticks(max(s.time[-1] for s in steps), at_risk_every)
+    _add_at_risk_table(fig, steps, ticks, unit, time_unit)
+    if patient_time is not None:
+        fig.add_vline(
+            x=float(patient_time) / unit,
+            line={"color": "black", "dash": "dot", "width": 2},
+            annotation_text=f"patient: {float(patient_time) / unit:.1f} {time_unit}",
+            annotation_position="bottom right",
+            row=1,
+            col=1,
+        )
+    stats = _statistics_text(logrank_p, hazard_ratio, level)
     if stats:
-        _note(fig, "<br>".join(stats))
+        _note(fig, stats)
     return _finish(fig, title, height)
 
 
 def km_from_stratification(result: StratificationResult, **options: Any) -> go.Figure:
-    """:func:`km_figure` of test-set risk groups with their log-rank p and hazard ratio."""
+    """:func:`km_figure` of risk groups with their log-rank p and hazard ratio (either is None on
+    a model card whose training cohort had too few events for them)."""
     options.setdefault("level", result.km[0].level)
     return km_figure(
-        result.km, logrank_p=result.logrank_p, hazard_ratio=result.hazard_ratio, **options
+        result.km,
+        logrank_p=None if result.logrank is None else result.logrank.p_value,
+        hazard_ratio=result.hazard_ratio,
+        **options,
     )
 
 
 def km_from_card(card: ModelCard, patient_risk: float | None = None, **options: Any) -> go.Figure:
     """The training cohort's Kaplan-Meier curves per risk group from a model card (Risk page);
     with ``patient_risk`` the group the card's cut puts the patient in is highlighted."""
-    if not card.km:
-        raise InputError(f"The model card of {card.model!r} holds no Kaplan-Meier curves.")
     options.setdefault(
         "title",
         f"Training cohort ({card.n} patients, {card.n_events} events): survival by risk group",
     )
-    group = None if patient_risk is None else card.risk_group(float(patient_risk))
-    return km_figure(
-        card.km,
-        logrank_p=card.logrank_p,
-        hazard_ratio=card.hazard_ratio,
-        patient_group=group,
-        **options,
-    )
+    group = None if patient_risk is None else int(card.risk_group(float(patient_risk)) == "high")
+    return km_from_stratification(card.stratification_result(), patient_group=group, **options)
 
 
 # --- risk distribution ---------------------------------------------------------------------------

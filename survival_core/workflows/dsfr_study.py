@@ -354,21 +354,20 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """The whole DSFR study on ``cohort``, outputs into ``out``; returns the summary
     (``progress`` gets one line per step)."""
-    from survival_core.features.cohort import cohort_cases
     from survival_core.features.dsfr import dsfr_features, write_dsfr_table
     from survival_core.features.segmentation import (
-        TrainingSettings,
         UNetConfig,
+        UNetTraining,
         case_dice,
         segmentation_input,
         train_unet,
     )
     from survival_core.io.case_loader import load_case
-    from survival_core.io.manifest import read_clinical
+    from survival_core.io.manifest import cohort_cases, read_clinical
 
     start = time.perf_counter()
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
-    settings = TrainingSettings(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+    settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     clinical = read_clinical(cohort).set_index("case_id")
     cases = [(c, f) for c, f in cohort_cases(cohort) if c in clinical.index]
     if len(cases) < 4:

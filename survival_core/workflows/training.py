@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from survival_core.cohort.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import BY_NAME
+from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
 from survival_core.models.base import SurvivalModel

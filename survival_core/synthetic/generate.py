@@ -1,7 +1,7 @@
 """Write a synthetic cohort folder: images, masks, clinical table, ground truth and manifest.
 
-Patients are simulated first (:mod:`survival_core.cohort.simulate`); then every case's phantom of
-the cohort's site (liver or lung, :mod:`survival_core.cohort.sites`) is rendered by its scanner
+Patients are simulated first (:mod:`survival_core.synthetic.simulate`); then every case's phantom of
+the cohort's site (liver or lung, :mod:`survival_core.synthetic.sites`) is rendered by its scanner
 (CT or MR) and written by a process pool, about a third as a DICOM series + RTSTRUCT and the rest
 as NIfTI; the largest tumour's diameter is measured on the written GTV mask and replaces the
 designed one in the clinical table (and the BCLC stage is re-derived from it). Everything is
@@ -27,17 +27,17 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core import __version__
-from survival_core.cohort.scanners import (
+from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.io.dicom_write import write_ct_series, write_mr_series, write_rtstruct
+from survival_core.synthetic.scanners import (
     BY_MODALITY,
     IN_PLANE_SPACING_MM,
     MR_SCANNERS,
     SLICE_SPACING_MM,
 )
-from survival_core.cohort.sites import MODALITIES, SITES, RenderedCase
-from survival_core.cohort.tumors import longest_axial_diameter
-from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.concordance import harrell_c_index
-from survival_core.io.dicom_write import write_ct_series, write_mr_series, write_rtstruct
+from survival_core.synthetic.sites import MODALITIES, SITES, RenderedCase
+from survival_core.synthetic.tumors import longest_axial_diameter
 
 GENERATOR = "radsurv-synthetic-hcc"
 GENERATOR_VERSION = "1.0"
@@ -207,7 +207,7 @@ def generate_cohort(
     """Write a synthetic cohort of ``n`` cases to ``out``, deterministic by ``seed``.
 
     ``risk_source="tumour"`` makes the hazard depend on the tumours only (see
-    :func:`survival_core.cohort.simulate.tumour_log_hazard`). ``site`` ("liver" or "lung") and
+    :func:`survival_core.synthetic.simulate.tumour_log_hazard`). ``site`` ("liver" or "lung") and
     ``modality`` ("CT" or "MR") choose the images; the same seed gives the same patients, outcomes
     and tumour designs at every site and modality.
 
@@ -216,9 +216,9 @@ def generate_cohort(
     megabytes.
     """
     # Imported here so that worker processes, which import this module, do not load pandas.
-    from survival_core.cohort import simulate
     from survival_core.io.clinical import SCHEMA, validate_clinical
     from survival_core.io.manifest import MANIFEST_COLUMNS
+    from survival_core.synthetic import simulate
 
     started = time.perf_counter()
     if site not in SITES:
@@ -302,7 +302,7 @@ def generate_cohort(
         "median_time_days": float(np.median(patients["time"])),
         "parameters": {
             "risk_source": risk_source,
-            "hazard": "Weibull PH, see survival_core.cohort.simulate; eta in truth.csv",
+            "hazard": "Weibull PH, see survival_core.synthetic.simulate; eta in truth.csv",
             "weibull_shape": simulate.WEIBULL_SHAPE,
             "weibull_scale_days": simulate.WEIBULL_SCALE_DAYS,
             "frailty_sd": simulate.FRAILTY_SD,

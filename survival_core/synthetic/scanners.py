@@ -18,9 +18,9 @@ from typing import ClassVar
 import numpy as np
 from scipy import ndimage
 
-from survival_core.cohort.random_fields import iso, noise_field
-from survival_core.cohort.shapes import Grid, slabs
 from survival_core.errors import ConfigError
+from survival_core.synthetic.random_fields import iso, noise_field
+from survival_core.synthetic.shapes import Grid, slabs
 
 #: Random streams of the acquisition, derived from the anatomy seed (phantom fields use others).
 FIELD_CT_NOISE, FIELD_MR_NOISE, FIELD_MR_BIAS = 4, 5, 6

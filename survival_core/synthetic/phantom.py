@@ -8,8 +8,8 @@ ellipsoids. Random texture fields live on fixed lattices in mm, so a phantom ren
 voxel grid shows the same anatomy; only sampling, partial volume, blur and noise change.
 
 Tissue is painted as contrast-enhanced CT attenuation (HU) with partial volume
-(:mod:`survival_core.cohort.shapes`); the case's scanner, CT or MR, then makes the stored image
-(:mod:`survival_core.cohort.scanners`).
+(:mod:`survival_core.synthetic.shapes`); the case's scanner, CT or MR, then makes the stored image
+(:mod:`survival_core.synthetic.scanners`).
 
 Two latents drive texture: ``liver_damage`` (fibrosis/cirrhosis: regenerative nodules, fibrotic
 septa, lower enhancement, nodular surface, smaller liver) and ``tumor_heterogeneity`` (coarser,
@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special
 
-from survival_core.cohort.body import FAT_HU, paint_column, paint_spine, wall
-from survival_core.cohort.random_fields import (
+from survival_core.synthetic.body import FAT_HU, paint_column, paint_spine, wall
+from survival_core.synthetic.random_fields import (
     Lattice,
     band_pass,
     grid_region,
@@ -35,8 +35,8 @@ from survival_core.cohort.random_fields import (
     noise_fields,
     slice_profile,
 )
-from survival_core.cohort.scanners import MRScanner, Scanner, draw_spacing, scanner_named
-from survival_core.cohort.shapes import (
+from survival_core.synthetic.scanners import MRScanner, Scanner, draw_spacing, scanner_named
+from survival_core.synthetic.shapes import (
     Ellipsoid,
     Grid,
     Vessel,
@@ -47,7 +47,7 @@ from survival_core.cohort.shapes import (
     slabs,
     smooth_union,
 )
-from survival_core.cohort.tumors import Tumor, render_tumors
+from survival_core.synthetic.tumors import Tumor, render_tumors
 
 BOWEL_HU = 35.0
 BILE_HU = 8.0
@@ -290,7 +290,7 @@ def make_anatomy(
 ) -> Anatomy:
     """Draw one patient's anatomy (deterministic by ``seed``) for the given latents (0..1),
     tumour longest axial diameters (mm, largest first) and scanner name (CT or MR, see
-    :mod:`survival_core.cohort.scanners`)."""
+    :mod:`survival_core.synthetic.scanners`)."""
     seed = tuple(int(s) for s in seed)
     physics = scanner_named(scanner)
     rng = np.random.default_rng(np.random.SeedSequence(seed))

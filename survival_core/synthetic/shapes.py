@@ -1,6 +1,6 @@
 """Analytic shapes in patient millimetres and their partial-volume rendering on voxel grids.
 
-The phantoms (:mod:`survival_core.cohort.phantom`, :mod:`survival_core.cohort.chest`) describe
+The phantoms (:mod:`survival_core.synthetic.phantom`, :mod:`survival_core.synthetic.chest`) describe
 every structure as a signed distance ("level", mm, negative inside) in LPS coordinates, so the same
 anatomy can be rendered on any grid. A voxel's occupancy of a shape is the chance that a point
 spread by the pixel (in-plane) and the slice profile (z) lies inside it, which gives realistic

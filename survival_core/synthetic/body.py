@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from survival_core.cohort.shapes import Grid, box_axes, ellipse2d, occupancy, paint
+from survival_core.synthetic.shapes import Grid, box_axes, ellipse2d, occupancy, paint
 
 AIR_HU = -1000.0
 FAT_HU = -100.0

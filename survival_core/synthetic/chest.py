@@ -1,7 +1,7 @@
 """Chest phantoms with aerated lungs, mediastinum, heart, spine and lung tumours, in millimetres.
 
 Every structure is an analytic shape in patient coordinates (LPS, mm), as in the abdominal phantom
-(:mod:`survival_core.cohort.phantom`): the trunk is an elliptic cylinder with subcutaneous fat,
+(:mod:`survival_core.synthetic.phantom`): the trunk is an elliptic cylinder with subcutaneous fat,
 chest-wall muscle and ribs; the lungs are deformed ellipsoids cut by the chest wall, the
 mediastinum, the heart, the spine, the descending aorta and the two diaphragm domes; the airways
 (trachea, main and lobar bronchi) and the hilar pulmonary arteries are tapered tubes; the spinal
@@ -13,7 +13,7 @@ texture, a network of small vessels (where two independent smooth fields both cr
 near the hila) and emphysema (clusters of destroyed lung near -975 HU). Two latents drive texture:
 ``organ_damage`` (the simulation's ``liver_damage``, rendered here as emphysema with vascular
 pruning and lower lung density) and ``tumor_heterogeneity`` (as in the liver:
-:mod:`survival_core.cohort.tumors`); tumours are solid, spiculated nodules or masses placed in
+:mod:`survival_core.synthetic.tumors`); tumours are solid, spiculated nodules or masses placed in
 the lungs.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special
 
-from survival_core.cohort.body import (
+from survival_core.synthetic.body import (
     AIR_HU,
     CANCELLOUS_HU,
     column_level,
@@ -34,7 +34,7 @@ from survival_core.cohort.body import (
     paint_spine,
     wall,
 )
-from survival_core.cohort.random_fields import (
+from survival_core.synthetic.random_fields import (
     Lattice,
     band_pass,
     grid_region,
@@ -42,8 +42,8 @@ from survival_core.cohort.random_fields import (
     noise_field,
     slice_profile,
 )
-from survival_core.cohort.scanners import MRScanner, Scanner, draw_spacing, scanner_named
-from survival_core.cohort.shapes import (
+from survival_core.synthetic.scanners import MRScanner, Scanner, draw_spacing, scanner_named
+from survival_core.synthetic.shapes import (
     Ellipsoid,
     Grid,
     Vessel,
@@ -53,7 +53,7 @@ from survival_core.cohort.shapes import (
     paint,
     slabs,
 )
-from survival_core.cohort.tumors import Tumor, render_tumors
+from survival_core.synthetic.tumors import Tumor, render_tumors
 
 LUNG_HU = -850.0
 EMPHYSEMA_HU = -975.0
@@ -347,7 +347,7 @@ def make_chest_anatomy(
 ) -> ChestAnatomy:
     """Draw one patient's chest (deterministic by ``seed``) for the given latents (0..1), tumour
     longest axial diameters (mm, largest first) and scanner name (CT or MR, see
-    :mod:`survival_core.cohort.scanners`)."""
+    :mod:`survival_core.synthetic.scanners`)."""
     seed = tuple(int(s) for s in seed)
     physics = scanner_named(scanner)
     rng = np.random.default_rng(np.random.SeedSequence(seed))

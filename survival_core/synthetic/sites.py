@@ -1,7 +1,7 @@
 """The body sites a synthetic cohort can image, and what the generator writes for each.
 
-A site names the phantom that draws and renders a case (:mod:`survival_core.cohort.phantom` for
-the liver, :mod:`survival_core.cohort.chest` for the lung), the organ hosting the tumour (its mask
+A site names the phantom that draws and renders a case (:mod:`survival_core.synthetic.phantom` for
+the liver, :mod:`survival_core.synthetic.chest` for the lung), the organ hosting the tumour (its mask
 file is ``<organ>.nii.gz``) and the RTSTRUCT ROIs, named as clinical exports name them.
 """
 
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from survival_core.cohort import chest, phantom
-from survival_core.cohort.scanners import BY_MODALITY
-from survival_core.cohort.shapes import Grid
+from survival_core.synthetic import chest, phantom
+from survival_core.synthetic.scanners import BY_MODALITY
+from survival_core.synthetic.shapes import Grid
 
-#: Modalities a cohort can be imaged with (their scanners: :mod:`survival_core.cohort.scanners`).
+#: Modalities a cohort can be imaged with (their scanners: :mod:`survival_core.synthetic.scanners`).
 MODALITIES = tuple(BY_MODALITY)
 #: RTSTRUCT display colours of the chest's ROIs (tumours are red).
 _CHEST_COLORS = {

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from survival_core.cohort.shapes import Grid
+from survival_core.synthetic.shapes import Grid
 
 
 class Lattice:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from survival_core.cohort.generate import generate_cohort
 from survival_core.paths import data_subdir, demo_cohort_dir
+from survival_core.synthetic.generate import generate_cohort
 
 #: The demo's configuration (cohort size and seed, radiomics preset, default model).
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "assets" / "demo.yaml"

@@ -5,7 +5,7 @@ fibrosis/cirrhosis) and ``tumor_heterogeneity`` H (0..1), an unobserved frailty,
 as a count and longest axial diameters (mm). Clinical variables follow from them with noise
 (D lowers albumin and platelets, raises bilirubin and INR and makes cirrhosis likely; larger and
 more heterogeneous tumors raise AFP and the chance of microvascular invasion; ...).
-The same patients can be imaged at another site (:mod:`survival_core.cohort.sites`): in the lung,
+The same patients can be imaged at another site (:mod:`survival_core.synthetic.sites`): in the lung,
 D is the organ's damage shown as emphysema, and the clinical table stays the one simulated here.
 
 Survival (days) follows a Weibull proportional-hazards model::
@@ -52,7 +52,7 @@ ACCRUAL_DAYS = 4 * 365.0
 MIN_FOLLOW_UP_DAYS = 2.5 * 365.0
 LOSS_MEAN_DAYS = 20 * 365.0
 
-#: Scanner names; each case is assigned one (survival_core.cohort.scanners holds their physics).
+#: Scanner names; each case is assigned one (survival_core.synthetic.scanners holds their physics).
 SCANNER_NAMES = ("SIM-CT1", "SIM-CT2", "SIM-CT3", "SIM-CT4")
 
 #: Ordered codes used to rank categorical variables (c-index of a single variable).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, special
 
-from survival_core.cohort.random_fields import (
+from survival_core.synthetic.random_fields import (
     Lattice,
     band_pass,
     grid_region,
@@ -23,7 +23,7 @@ from survival_core.cohort.random_fields import (
     noise_field,
     slice_profile,
 )
-from survival_core.cohort.shapes import (
+from survival_core.synthetic.shapes import (
     Ellipsoid,
     Grid,
     box_axes,

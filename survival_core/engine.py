@@ -1,11 +1,13 @@
-"""Execution engines: the single-machine process pool, or Ray on this machine or a cluster.
+"""Execution engines, the one seam between RadSurv's work and where it runs: this process, a
+pool of worker processes on this machine, or Ray on this machine or a cluster.
 
-:func:`make_engine` gives a :class:`~survival_core.features.cohort.CaseMapper` for cohort feature
-extraction: ``"local"`` is :func:`~survival_core.features.cohort.make_mapper` (worker processes on
-this machine, or this process for one worker), ``"ray"`` a :class:`RayMapper` (one Ray task per
-case). :func:`fold_map` runs cross-validation folds as Ray tasks, in the folds' order, for
-``cross_validate(map_folds=...)``; :func:`gpus_per_task` says whether a fold of a model should ask
-for a GPU (a network, on a cluster that has GPUs).
+A :class:`CaseMapper` runs a function over items (cases to extract or import, volumes to cache):
+:class:`SerialMapper` in this process, :class:`ProcessMapper` over worker processes,
+:class:`RayMapper` as Ray tasks. :func:`make_engine` gives the mapper of an engine kind:
+``"local"`` is :func:`make_mapper` (worker processes on this machine, or this process for one
+worker), ``"ray"`` a :class:`RayMapper` (one Ray task per case). :func:`fold_map` runs cross-validation folds as Ray tasks, in the folds' order, for
+``cross_validate(map_folds=...)``; :func:`gpus_per_task` says whether a fold should ask for a GPU (a network, on a
+cluster that has GPUs).
 
 Ray is started on first use: the cluster at ``address`` (argument, else ``$RAY_ADDRESS``), or a
 private local Ray sized to ``num_cpus`` CPUs (default: every CPU) whose session files and spilled
@@ -41,15 +43,85 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import SimpleITK as sitk
 
 from survival_core.errors import ConfigError, InputError, RadSurvError
-from survival_core.features.cohort import CaseMapper, _single_threaded_worker, make_mapper
 from survival_core.paths import data_dir, data_subdir
+from survival_core.workers import die_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class CaseMapper(Protocol):
+    """Runs a function over cases. ``fn`` and the items must be picklable for out-of-process engines."""
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        """Yield ``(item, fn(item))`` as each finishes, in any order; when the engine itself fails
+        for an item (a worker killed), yield ``(item, exception)`` instead."""
+        ...
+
+
+class SerialMapper:
+    """Every case in this process, one after the other."""
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        for item in items:
+            yield item, fn(item)
+
+
+def _single_threaded_worker() -> None:
+    """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
+    parent (:func:`survival_core.workers.die_with_parent`)."""
+    die_with_parent()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+class ProcessMapper:
+    """Cases in ``workers`` processes (fresh interpreters: "spawn" does not inherit the parent's
+    thread pools, which forking a process that has run ITK filters could deadlock)."""
+
+    def __init__(self, workers: int, start_method: str = "spawn") -> None:
+        self.workers = workers
+        self.start_method = start_method
+
+    def map_unordered(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=get_context(self.start_method),
+            initializer=_single_threaded_worker,
+        )
+        try:
+            pending: dict[Future, T] = {pool.submit(fn, item): item for item in items}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = pending.pop(future)
+                    error = future.exception()
+                    yield item, (error if error is not None else future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_mapper(workers: int | None = None, n_items: int | None = None) -> CaseMapper:
+    """Worker processes (``workers``, default: every CPU), or this process when one worker is
+    asked for or there is at most one case to run."""
+    workers = workers or os.cpu_count() or 1
+    if n_items is not None:
+        workers = min(workers, n_items)
+    return SerialMapper() if workers <= 1 else ProcessMapper(workers)
+
 
 #: Engine kinds accepted by :func:`make_engine`.
 ENGINES = ("local", "ray")
@@ -166,16 +238,10 @@ def cluster_gpus() -> float:
     return float(ray.cluster_resources().get("GPU", 0))
 
 
-def gpus_per_task(model_name: str) -> int:
-    """1 when a fold of ``model_name`` should ask for a GPU (a torch network, on a cluster that has
-    GPUs), else 0."""
-    from survival_core.models import MODELS
-    from survival_core.models.base import TorchSurvivalModel
-
-    klass = MODELS.get(model_name)
-    if klass is None:
-        raise ConfigError(f"Unknown model {model_name!r}; choose one of: {', '.join(MODELS)}.")
-    return int(issubclass(klass, TorchSurvivalModel) and cluster_gpus() > 0)
+def gpus_per_task(network: bool) -> int:
+    """1 when a fold should ask for a GPU (``network``: a torch model, on a cluster that has GPUs),
+    else 0."""
+    return int(network and cluster_gpus() > 0)
 
 
 def _call(fn: Callable[[T], R], item: T) -> R:
@@ -276,7 +342,7 @@ def make_engine(
     kind: str = "local", address: str | None = None, workers: int | None = None
 ) -> CaseMapper:
     """The case mapper of an engine: ``"local"`` worker processes on this machine (``workers``,
-    default every CPU; see :func:`~survival_core.features.cohort.make_mapper`), or ``"ray"``
+    default every CPU; see :func:`make_mapper`), or ``"ray"``
     (:class:`RayMapper` at ``address``, or a local Ray with ``workers`` CPUs)."""
     if kind == "local":
         if address:

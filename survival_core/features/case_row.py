@@ -1,0 +1,57 @@
+"""One case's feature row in a saved model's input schema, rebuilt exactly as for its training table.
+
+Clinical variables come from the case's validated clinical values, radiomics from the extraction
+settings stored in the model card, DSFR and deep features from the networks bundled in the model
+folder. A model whose inputs the case cannot provide is refused with the missing names. Clinical
+values that are missing are left for the model's training-fitted preprocessing to impute and are
+reported as such, never silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from survival_core.case import Case
+from survival_core.errors import InputError, MaskError
+from survival_core.models.scoring import LoadedModel
+
+
+def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
+    """One-row feature table of ``case`` in the model's input schema, and the imputed variables."""
+    row: dict[str, Any] = {}
+    clinical = [c for c in loaded.inputs if c in loaded.card.clinical_columns]
+    for name in clinical:
+        row[name] = case.clinical.get(name)
+    others = [c for c in loaded.inputs if c not in row]
+    if others and loaded.card.radiomics_settings:
+        from survival_core.features.radiomics import extract_case
+        from survival_core.features.settings import ExtractionSettings, required_masks
+
+        settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
+        lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
+        if lacking:
+            raise MaskError(
+                f"Model {loaded.folder.name} computes its {settings.preset} features on "
+                f"{', '.join(settings.rois)}, which need the {' and '.join(lacking)} mask; case "
+                f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
+                "structure on the Case page, or use a model on the GTV alone."
+            )
+        features = extract_case(case, settings)
+        row.update({name: features[name] for name in others if name in features})
+    others = [c for c in loaded.inputs if c not in row]
+    if others:
+        from survival_core.features.extractors import case_columns
+
+        row.update(case_columns(case, loaded.folder, others))
+    missing = [c for c in loaded.inputs if c not in row]
+    if missing:
+        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+        raise InputError(
+            f"Model {loaded.folder.name} needs {len(missing)} input(s) this case cannot provide: "
+            f"{shown}."
+        )
+    imputed = [name for name in clinical if row[name] is None]
+    frame = pd.DataFrame([row], index=pd.Index([case.case_id], name="case_id"))
+    return frame[loaded.inputs], imputed
