@@ -91,3 +91,39 @@ def test_bad_parameters_fail_fast(tmp_path, bad, capsys):
 def test_parser_rejects_unknown_model():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["cv", "--table", "x.csv", "--model", "nope"])
+
+
+def test_cv_out_writes_strict_json_matching_what_it_prints(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from survival_core.workflows import crossval
+
+    real = crossval.cross_validate
+
+    def undefined_ibs(*args, **kwargs):  # a metric that is undefined on these folds
+        result = real(*args, **kwargs)
+        result.summary["ibs"] = np.float64("nan")
+        return result
+
+    monkeypatch.setattr(crossval, "cross_validate", undefined_ibs)
+    rng = np.random.default_rng(0)
+    rows = [(f"c{i}", 30 + rng.exponential(400 * (1 + (i % 3))), int(rng.random() < 0.7), i % 3)
+            for i in range(40)]  # fmt: skip
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "case_id,time,event,x\n" + "".join(f"{c},{t:.1f},{e},{x}\n" for c, t, e, x in rows)
+    )
+    out = tmp_path / "cv"
+    args = ["cv", "--table", str(table), "--model", "coxph", "--repeats", "1", "--folds", "3"]
+    assert (
+        main([*args, "--bootstrap", "50", "--horizons", "5000", "--out", str(out), "--json"]) == 0
+    )
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"summary.json holds {constant}, which strict JSON does not allow")
+
+    saved = json.loads((out / "summary.json").read_text(), parse_constant=refuse)
+    assert saved["c_index"] == printed["c_index"] and saved["n"] == 40
+    assert saved["ibs"] is None and printed["ibs"] is None
+    assert (out / "folds.csv").is_file() and (out / "oof.csv").is_file()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from survival_core.cli.model_args import (
@@ -13,6 +12,7 @@ from survival_core.cli.model_args import (
     table_paths,
 )
 from survival_core.cli.output import progress, report
+from survival_core.io.atomic import json_ready, write_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         result.folds.to_csv(args.out / "folds.csv", index=False)
         result.oof.to_csv(args.out / "oof.csv", index=False)
-        (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+        write_json(args.out / "summary.json", json_ready(summary))
     keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "td_auc", "ibs", "seconds")
     report({k: summary[k] for k in keys} | {"protocol": args.protocol}, args.json)
     return 0
