@@ -9,6 +9,7 @@ brain...). Which organ it is, is the case's ``site``. Derived ROIs (``organ_minu
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,23 @@ class Case:
     warnings: list[str] = field(default_factory=list)
     site: str | None = None
     structures: dict[str, sitk.Image] = field(default_factory=dict)
+
+    def content_digest(self) -> str:
+        """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the
+        image and of every mask by role, the modality and the site; not the case id, clinical
+        values or display structures. Two uploads of the same images share it, whoever made them."""
+        digest = hashlib.blake2b(digest_size=32)
+        digest.update(f"{self.modality}|{self.site}".encode())
+        for role, volume in [("", self.image), *sorted(self.masks.items())]:
+            grid = (
+                volume.GetSize(),
+                volume.GetSpacing(),
+                volume.GetOrigin(),
+                volume.GetDirection(),
+            )
+            digest.update(f"|{role}|{volume.GetPixelIDTypeAsString()}|{grid}|".encode())
+            digest.update(np.ascontiguousarray(sitk.GetArrayViewFromImage(volume)).data)
+        return digest.hexdigest()
 
     def array(self) -> np.ndarray:
         """Image voxels as a (z, y, x) numpy array."""

@@ -12,7 +12,16 @@ from sksurv.util import Surv
 from torchsurv.metrics.cindex import ConcordanceIndex
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.bootstrap import Estimate, bca_interval, c_index_ci
+from survival_core.evaluation import bootstrap
+from survival_core.evaluation.bootstrap import (
+    Estimate,
+    bca_interval,
+    bootstrap_indices,
+    c_index_ci,
+    jackknife_statistic,
+    resample_statistic,
+    resampled_c_indices,
+)
 from survival_core.evaluation.concordance import harrell_c_index
 
 
@@ -141,3 +150,59 @@ def test_resamples_without_comparable_pairs_are_dropped_up_to_a_limit():
     single[0] = True  # a third of the resamples lose the only event: no interval
     with pytest.raises(InputError, match="undefined in"):
         c_index_ci((single, np.arange(1.0, 9.0)), -np.arange(8.0), n_resamples=400, seed=1)
+
+
+def tied_cohort(seed: int, n: int):
+    """Ties in time (whole weeks, events and censorings on the same day), in risk (one decimal,
+    and differences inside tied_tol), about 40 % censored."""
+    rng = np.random.default_rng(seed)
+    risk = np.round(rng.normal(size=(n, 2)), 1)
+    risk[::7, 1] += 1e-9  # within tied_tol of the one-decimal grid
+    event_time = 7.0 * np.ceil(rng.exponential(20 * np.exp(-risk[:, 0])))
+    censor = 7.0 * np.ceil(rng.exponential(30.0, n))
+    return event_time <= censor, np.minimum(event_time, censor), risk
+
+
+def harrell(e, t, r):
+    return harrell_c_index((e, t), r)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fast_resampled_c_indices_equal_the_direct_path(seed):
+    event, time_, risk = tied_cohort(seed, 300)
+    indices = bootstrap_indices(300, 150, seed)
+    boot, jack = resampled_c_indices(event, time_, risk, indices)
+    assert boot.shape == (150, 2) and jack.shape == (300, 2)
+    for c in range(2):
+        data = [event, time_, risk[:, c]]
+        # bit for bit, not approximately: every pair sum is an exact integer
+        assert np.array_equal(boot[:, c], resample_statistic(harrell, data, indices))
+        assert np.array_equal(jack[:, c], jackknife_statistic(harrell, data))
+
+
+def test_fast_path_marks_the_same_resamples_undefined():
+    times = np.arange(1.0, 13.0)
+    event = np.zeros(12, dtype=bool)
+    event[[0, 5]] = True
+    risk = -times[:, None] + np.random.default_rng(0).normal(0, 2, (12, 1))
+    indices = bootstrap_indices(12, 300, 2)
+    boot, jack = resampled_c_indices(event, times, risk, indices)
+    direct = resample_statistic(harrell, [event, times, risk[:, 0]], indices)
+    assert np.isnan(direct).any() and np.array_equal(boot[:, 0], direct, equal_nan=True)
+    last = np.zeros(12, dtype=bool)
+    last[0] = True  # leaving out the only event leaves no comparable pair
+    _, jack = resampled_c_indices(last, times, risk, indices)
+    assert np.isnan(jack[0, 0]) and np.isfinite(jack[1:, 0]).all()
+    assert np.array_equal(
+        jack[:, 0], jackknife_statistic(harrell, [last, times, risk[:, 0]]), equal_nan=True
+    )
+
+
+def test_c_index_ci_equals_the_generic_bca_interval(monkeypatch):
+    event, time_, risk = tied_cohort(3, 300)
+    direct = bca_interval(harrell, event, time_, risk[:, 0], n_resamples=200, seed=9)
+    assert c_index_ci((event, time_), risk[:, 0], n_resamples=200, seed=9) == direct
+    # small blocks (several resample blocks and pair-matrix row blocks) give the same values
+    monkeypatch.setattr(bootstrap, "_RESAMPLE_BLOCK", 7 * 300)
+    monkeypatch.setattr(bootstrap, "_PAIR_BLOCK", 13 * 300 * 2)
+    assert c_index_ci((event, time_), risk[:, 0], n_resamples=200, seed=9) == direct

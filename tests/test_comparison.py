@@ -7,6 +7,12 @@ import pytest
 from scipy import stats
 
 from survival_core.errors import InputError
+from survival_core.evaluation.bootstrap import (
+    bca_bounds,
+    bootstrap_indices,
+    jackknife_statistic,
+    resample_statistic,
+)
 from survival_core.evaluation.comparison import benjamini_hochberg, compare_c_index
 from survival_core.evaluation.concordance import harrell_c_index
 
@@ -79,3 +85,25 @@ def test_bh_matches_scipy(p):
 def test_bh_bad_input_raises(p):
     with pytest.raises(InputError):
         benjamini_hochberg(p)
+
+
+def test_fast_path_equals_the_direct_resampled_difference():
+    """compare_c_index scores both models on every resample through the pair-matrix fast path:
+    the same interval and p-value, bit for bit, as the difference recomputed per resample."""
+    rng = np.random.default_rng(5)
+    n = 300
+    a = np.round(rng.normal(size=n), 1)
+    b = np.round(a + rng.normal(size=n), 1)
+    event_time = 7.0 * np.ceil(rng.exponential(20 * np.exp(-a)))
+    censor = 7.0 * np.ceil(rng.exponential(30.0, n))
+    event, time = event_time <= censor, np.minimum(event_time, censor)
+
+    def diff(e, t, r1, r2):
+        return harrell_c_index((e, t), r1) - harrell_c_index((e, t), r2)
+
+    data = [event, time, a, b]
+    boot = resample_statistic(diff, data, bootstrap_indices(n, 300, 4))
+    low, high = bca_bounds(diff(*data), boot, jackknife_statistic(diff, data), 0.95)
+    p = (1 + np.sum(np.abs(boot - diff(*data)) >= abs(diff(*data)))) / 301
+    ours = compare_c_index((event, time), a, b, n_resamples=300, seed=4)
+    assert (ours.difference, ours.ci_low, ours.ci_high, ours.p_value) == (diff(*data), low, high, p)

@@ -100,3 +100,64 @@ def test_model_needing_features_the_case_lacks_is_refused(cohort, model_dir, tmp
     loaded.card.radiomics_settings = None  # as if the model's radiomics origin were unknown
     with pytest.raises(InputError, match="cannot provide"):
         score_case(load_case(cohort / "cases" / "SYN-0001"), loaded)
+
+
+def test_a_cases_digest_follows_its_images_not_its_identity(cohort):
+    import dataclasses
+
+    import SimpleITK as sitk
+
+    case = load_case(cohort / "cases" / "SYN-0003")
+    same = dataclasses.replace(case, case_id="someone else", clinical={"albumin": 1.0})
+    assert same.content_digest() == case.content_digest()
+    voxels = sitk.GetArrayFromImage(case.image)
+    voxels[0, 0, 0] += 1
+    changed_image = sitk.GetImageFromArray(voxels)
+    changed_image.CopyInformation(case.image)
+    assert dataclasses.replace(case, image=changed_image).content_digest() != case.content_digest()
+    moved = sitk.Image(case.masks["gtv"])
+    moved.SetOrigin([o + 1.0 for o in moved.GetOrigin()])
+    masks = {**case.masks, "gtv": moved}
+    assert dataclasses.replace(case, masks=masks).content_digest() != case.content_digest()
+
+
+def test_a_case_is_extracted_once_for_score_band_and_attributions_across_sessions(
+    cohort, model_dir, tmp_path, monkeypatch
+):
+    """The Risk page's score, survival band and attributions, in four sessions at once, share one
+    radiomics extraction of the case's content; results equal the uncached computation."""
+    import dataclasses
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from survival_core.explain.case import explain_case
+    from survival_core.features import case_cache
+    from survival_core.features.case_row import case_features
+    from survival_core.workflows.scoring import case_survival
+
+    loaded = load_scoring_model(model_dir)
+    case = load_case(cohort / "cases" / "SYN-0004")
+    expected = case_features(case, loaded)[0]  # before the cache below: the shared data folder
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path))
+    calls, real = [], case_cache.extract_case
+    counting = threading.Lock()
+
+    def counted(*args, **kwargs):
+        with counting:
+            calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(case_cache, "extract_case", counted)
+
+    def session(k: int) -> float:
+        mine = dataclasses.replace(case, case_id=f"upload-{k}")  # each session loaded it anew
+        risk = score_case(mine, loaded).risk
+        case_survival(mine, loaded)
+        explain_case(mine, loaded, "ig")
+        return risk
+
+    with ThreadPoolExecutor(4) as pool:
+        risks = list(pool.map(session, range(4)))
+    assert len(calls) == 1
+    assert risks == [float(loaded.model.predict_risk(expected)[0])] * 4
+    assert list((tmp_path / "cache" / "features").rglob("*.json"))  # kept for other processes

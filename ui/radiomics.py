@@ -26,13 +26,14 @@ def case_radiomics(
     _case: Case, case_key: tuple[str, str, str], preset: str, rois: tuple[str, ...]
 ) -> pd.DataFrame:
     """Features of one case on ``rois`` as a table (roi, setting, class, feature, value); cached
-    per case, modality and preset (the MR variant for MR)."""
+    per case, modality and preset (the MR variant for MR), and computed once per case content
+    (a model scoring the case with the same settings reuses them)."""
+    from survival_core.features.case_cache import case_radiomics as computed_once
     from survival_core.features.presets import get_preset
-    from survival_core.features.radiomics import extract_case
     from survival_core.features.settings import split_feature_name
 
     settings = get_preset(preset, _case.modality).with_rois(rois)
-    values = extract_case(_case, settings)
+    values = computed_once(_case, settings)
     rows = [(*split_feature_name(name), value) for name, value in values.items()]
     return pd.DataFrame(rows, columns=["roi", "setting", "class", "feature", "value"])
 

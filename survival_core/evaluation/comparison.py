@@ -18,8 +18,7 @@ from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import (
     bca_bounds,
     bootstrap_indices,
-    jackknife_statistic,
-    resample_statistic,
+    resampled_c_indices,
 )
 from survival_core.evaluation.concordance import harrell_c_index, risk_array
 from survival_core.outcome import Outcome, survival_arrays
@@ -53,8 +52,12 @@ def compare_c_index(
         return harrell_c_index((e, t), a, tied_tol) - harrell_c_index((e, t), b, tied_tol)
 
     observed = difference(*data)
-    boot = resample_statistic(difference, data, bootstrap_indices(time.size, n_resamples, seed))
-    low, high = bca_bounds(observed, boot, jackknife_statistic(difference, data), level)
+    indices = bootstrap_indices(time.size, n_resamples, seed)
+    # both models' c-indices on every resample and jackknife sample at once, exactly as
+    # ``difference`` on the resampled arrays (both are undefined on the same resamples)
+    both, jack = resampled_c_indices(event, time, np.column_stack(data[2:]), indices, tied_tol)
+    boot = both[:, 0] - both[:, 1]
+    low, high = bca_bounds(observed, boot, jack[:, 0] - jack[:, 1], level)
     p = (1 + np.sum(np.abs(boot - observed) >= abs(observed))) / (n_resamples + 1)
     return Comparison(
         observed, low, high, float(p), f"paired BCa bootstrap ({n_resamples} resamples)"

@@ -1,7 +1,8 @@
 """One case's feature row in a saved model's input schema, rebuilt exactly as for its training table.
 
 Clinical variables come from the case's validated clinical values, radiomics from the extraction
-settings stored in the model card, DSFR and deep features from the networks bundled in the model
+settings stored in the model card (computed once per case content:
+:mod:`survival_core.features.case_cache`), DSFR and deep features from the networks bundled in the model
 folder. A model whose inputs the case cannot provide is refused with the missing names. Clinical
 values that are missing are left for the model's training-fitted preprocessing to impute and are
 reported as such, never silently.
@@ -26,7 +27,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         row[name] = case.clinical.get(name)
     others = [c for c in loaded.inputs if c not in row]
     if others and loaded.card.radiomics_settings:
-        from survival_core.features.radiomics import extract_case
+        from survival_core.features.case_cache import case_radiomics
         from survival_core.features.settings import ExtractionSettings, required_masks
 
         settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
@@ -38,7 +39,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
                 f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
                 "structure on the Case page, or use a model on the GTV alone."
             )
-        features = extract_case(case, settings)
+        features = case_radiomics(case, settings)
         row.update({name: features[name] for name in others if name in features})
     others = [c for c in loaded.inputs if c not in row]
     if others:

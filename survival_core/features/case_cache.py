@@ -1,0 +1,41 @@
+"""A case's radiomics computed once per content, whoever asks for them.
+
+The Risk page scores a case, draws its survival band and attributes its risk: each needs the same
+feature row, and two sessions may open the same case. :func:`case_radiomics` keys the features by
+the settings' hash and the case's :meth:`~survival_core.case.Case.content_digest`, keeps them in
+the cohort extraction's on-disk cache (:class:`~survival_core.features.cohort.FeatureCache`, so
+worker processes and later server runs share them too) and lets one caller per key compute while
+the others of this process wait for its result instead of computing it again.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from survival_core.case import Case
+from survival_core.features.cohort import FeatureCache
+from survival_core.features.radiomics import extract_case
+from survival_core.features.settings import ExtractionSettings
+
+_guard = threading.Lock()
+_computing: dict[str, threading.Lock] = {}
+
+
+def _key_lock(key: str) -> threading.Lock:
+    with _guard:
+        return _computing.setdefault(key, threading.Lock())
+
+
+def case_radiomics(case: Case, settings: ExtractionSettings) -> dict[str, float]:
+    """``extract_case(case, settings)``, computed at most once per (settings, case content)."""
+    digest = case.content_digest()
+    lock = _key_lock(f"{settings.hash()}/{digest}")
+    with lock:
+        cache = FeatureCache(settings)
+        features = cache.get(digest)
+        if features is None:
+            features = extract_case(case, settings)
+            cache.put(digest, "", features)
+    with _guard:
+        _computing.pop(f"{settings.hash()}/{digest}", None)
+    return features
