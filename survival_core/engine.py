@@ -79,7 +79,7 @@ class SerialMapper:
             yield item, fn(item)
 
 
-def _single_threaded_worker() -> None:
+def single_threaded_worker() -> None:
     """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
     parent (:func:`survival_core.workers.die_with_parent`)."""
     die_with_parent()
@@ -100,7 +100,7 @@ class ProcessMapper:
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=get_context(self.start_method),
-            initializer=_single_threaded_worker,
+            initializer=single_threaded_worker,
         )
         try:
             pending: dict[Future, T] = {pool.submit(fn, item): item for item in items}
@@ -246,7 +246,7 @@ def gpus_per_task(network: bool) -> int:
 
 def _call(fn: Callable[[T], R], item: T) -> R:
     """A task's body: one ITK and one torch thread in this worker, then ``fn(item)``."""
-    _single_threaded_worker()
+    single_threaded_worker()
     torch = sys.modules.get("torch")  # a later import reads OMP_NUM_THREADS=1 (task env)
     if torch is not None:
         torch.set_num_threads(1)

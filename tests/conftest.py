@@ -21,6 +21,9 @@ def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["RADSURV_DATA_DIR"] = str(folder)
     # a developer's own users file must not turn login on in the page tests
     os.environ["RADSURV_AUTH_FILE"] = str(folder / "no-users.yaml")
+    # page tests run a case's work in the session's thread (monkeypatches reach it); the case
+    # pool's worker processes are tested on their own and by the concurrency test
+    os.environ["RADSURV_CASE_WORKERS"] = "0"
     yield folder
     if previous is None:
         os.environ.pop("RADSURV_DATA_DIR", None)

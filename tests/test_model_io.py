@@ -168,3 +168,19 @@ def test_reduction_chain_is_fitted_inside_and_saved_with_the_model(tmp_path):
     loaded = load_model(model.save(tmp_path / "m"))
     assert loaded.features_used_ == used
     np.testing.assert_array_equal(loaded.predict_risk(frame), model.predict_risk(frame))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a CPU-only machine")
+def test_a_model_trained_on_a_gpu_scores_on_a_cpu_only_machine(
+    saved: dict, data: tuple, tmp_path: Path
+) -> None:
+    import shutil
+
+    model, folder = saved["deepsurv"]
+    copy = shutil.copytree(folder, tmp_path / "gpu-trained")
+    document = json.loads((copy / "model.json").read_text())
+    document["params"]["device"] = "cuda"  # as a run with `device: cuda` saves it
+    (copy / "model.json").write_text(json.dumps(document))
+    loaded = load_model(copy)
+    assert loaded.device == "cuda" and loaded.device_.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict_risk(data[2]), model.predict_risk(data[2]))

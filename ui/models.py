@@ -156,32 +156,7 @@ def score(case: Case, choice: ModelChoice) -> dict:
     """The case's score under ``choice`` with this session's clinical values (cached)."""
     from ui.state import case_score
 
-    return case_score(
-        case,
-        (case.case_id, case.source),
-        clinical_json(case),
-        str(choice.folder),
-        choice.modified,
-    )
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _explanation(
-    _case: Case,
-    case_key: tuple[str, str],
-    clinical_json: str,
-    folder: str,
-    modified: float,
-    method: str,
-):
-    import dataclasses
-    import json
-
-    from survival_core.explain.case import explain_case
-    from ui.state import scoring_model
-
-    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
-    return explain_case(case, scoring_model(folder, modified), method=method, top=10)
+    return case_score(case, clinical_json(case), str(choice.folder), choice.modified)
 
 
 def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
@@ -190,11 +165,9 @@ def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
     from ui.auth import record
 
     record("explain_case", case.case_id, once=True, model=choice.label, method=method)
-    return _explanation(
-        case,
-        (case.case_id, case.source),
-        clinical_json(case),
-        str(choice.folder),
-        choice.modified,
-        method,
-    )
+    from survival_core.workflows.case_pool import explain_task
+    from ui.state import pooled
+
+    doing = "Computing the attributions" if method == "ig" else "Computing the Grad-CAM map"
+    folder, values = str(choice.folder), clinical_json(case)
+    return pooled(explain_task, case, values, folder, choice.modified, method, doing=doing)

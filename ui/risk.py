@@ -3,7 +3,6 @@ Risk page) and the Risk page's sections (survival curve, risk groups, attributio
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -13,7 +12,7 @@ from survival_core.models.card import ModelCard
 from survival_core.models.scoring import DAYS_PER_MONTH
 from ui.auth import record
 from ui.models import ModelChoice, clinical_json, current_store, explanation, score
-from ui.state import scoring_model, show_error
+from ui.state import pooled, show_error
 
 CALIBRATION_REPORT = Path("reports") / "calibration.json"
 
@@ -55,29 +54,19 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     return result
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _survival_band(
-    _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
-):
-    import dataclasses
-
-    from survival_core.workflows.scoring import case_survival
-
-    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
-    return case_survival(case, scoring_model(folder, modified))
-
-
 def survival_section(case: Case, choice: ModelChoice) -> None:
     """The predicted survival curve with its band (or why there is none), 1/2/3 years marked."""
     from survival_core.viewer.patient import survival_band_figure
+    from survival_core.workflows.case_pool import band_task
 
     try:
-        band = _survival_band(
+        band = pooled(
+            band_task,
             case,
-            (case.case_id, case.source),
             clinical_json(case),
             str(choice.folder),
             choice.modified,
+            doing="Computing the survival curve",
         )
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)

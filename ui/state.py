@@ -120,15 +120,47 @@ def scoring_model(folder: str, modified: float):
     return load_scoring_model(folder)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def case_score(
-    _case: Case, case_key: tuple[str, str], clinical_json: str, folder: str, modified: float
-) -> dict:
-    """Score of a case with its current clinical values; cached per (case, values, model)."""
-    import dataclasses
-    import json
+@st.cache_resource(show_spinner=False)
+def case_pool():
+    """The server's :class:`~survival_core.workflows.case_pool.CasePool`: ``RADSURV_CASE_WORKERS``
+    worker processes (default: one per CPU; 0: in the session's own thread), or Ray tasks on the
+    cluster at ``RADSURV_RAY_ADDRESS`` when it is set."""
+    import os
 
-    from survival_core.workflows.scoring import score_case
+    from survival_core.workflows.case_pool import CasePool
 
-    case = dataclasses.replace(_case, clinical=json.loads(clinical_json))
-    return score_case(case, scoring_model(folder, modified)).as_dict()
+    workers = os.environ.get("RADSURV_CASE_WORKERS")
+    return CasePool(
+        workers=int(workers) if workers else None,
+        ray_address=os.environ.get("RADSURV_RAY_ADDRESS") or None,
+    )
+
+
+def pooled(task, case: Case, *args, doing: str = "Computing"):
+    """``task(case, *args)`` from the case pool (see :func:`case_pool`): the result at once when
+    this case's task is done or running for any session, else its place in the queue shown while
+    it waits."""
+    import time
+
+    pool = case_pool()
+    future = pool.submit(task, case, *args)
+    if not future.done():
+        note = st.empty()
+        while not future.done():
+            ahead = pool.ahead(future)
+            queued = f" ({ahead} case{'s' * (ahead != 1)} ahead in the queue)" if ahead else ""
+            note.caption(f":material/hourglass_top: {doing}{queued}...")
+            time.sleep(0.2)
+        note.empty()
+    return future.result()
+
+
+def case_score(case: Case, clinical_json: str, folder: str, modified: float) -> dict:
+    """Score of a case with its current clinical values, from the case pool (computed once per
+    case content, values and model version; a copy, so a page may annotate it)."""
+    import copy
+
+    from survival_core.workflows.case_pool import score_task
+
+    result = pooled(score_task, case, clinical_json, folder, modified, doing="Scoring the case")
+    return copy.deepcopy(result)

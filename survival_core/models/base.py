@@ -30,7 +30,7 @@ import torch
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import json_ready
 from survival_core.models.baseline import BreslowBaseline
-from survival_core.models.device import resolve_device, seeded
+from survival_core.models.device import loading_device, resolve_device, seeded
 from survival_core.models.reduction import ReductionChain, selector_from_dict
 from survival_core.models.registry import MODELS
 from survival_core.models.tabular import TablePreprocessor
@@ -386,7 +386,7 @@ class TorchSurvivalModel(SurvivalModel):
         return {"n_features": len(self.features_used_), "history": self.history_}
 
     def _set_state(self, state: dict[str, Any], folder: Path) -> None:
-        self.device_ = resolve_device(self.device)
+        self.device_ = loading_device(self.device)
         path = folder / WEIGHTS_FILE
         try:
             weights = torch.load(path, map_location=self.device_, weights_only=True)

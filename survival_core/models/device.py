@@ -25,6 +25,16 @@ def resolve_device(device: str = "auto") -> torch.device:
     return chosen
 
 
+def loading_device(device: str) -> torch.device:
+    """Where a saved model trained on ``device`` runs here: that device when this machine has
+    it, else the CPU (a model trained on a GPU still scores on a CPU-only server; its weights are
+    the same, only the kernels differ in the last bits)."""
+    wants_gpu = device != "auto" and torch.device(device).type == "cuda"
+    if wants_gpu and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return resolve_device(device)
+
+
 @contextmanager
 def seeded(seed: int) -> Iterator[torch.Generator]:
     """Run a block with torch's global RNG seeded (weight init, dropout) and restored afterwards.

@@ -1,0 +1,157 @@
+"""The dashboard's per-case work (score, survival band, attributions) outside the web server.
+
+Streamlit runs every session's script in a thread of one server process; a case's radiomics,
+scoring and attributions computed there hold that process (and its interpreter lock) for seconds,
+so the other sessions' page switches wait. A :class:`CasePool` runs them in a bounded pool of
+worker processes instead (or as Ray tasks when a Ray address is configured), each worker loading
+a model once. Results are kept per task key: the case's content digest, the model folder and its
+version, the clinical values and the method, so two sessions opening the same case compute it
+once, and a session re-running its page gets the finished result at once. A session waiting for
+its result can say how many tasks are ahead of it (:meth:`CasePool.ahead`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any
+
+from survival_core.case import Case
+from survival_core.engine import connect, single_threaded_worker
+from survival_core.models.scoring import LoadedModel, load_scoring_model
+
+#: Finished or running tasks remembered (their results are small: scores, curves, attributions).
+MEMORY = 256
+
+
+@functools.lru_cache(maxsize=8)
+def _model(folder: str, modified: float) -> LoadedModel:
+    """A model loaded once per worker process and model version."""
+    return load_scoring_model(folder)
+
+
+def _with_values(case: Case, clinical_json: str) -> Case:
+    return dataclasses.replace(case, clinical=json.loads(clinical_json))
+
+
+def score_task(case: Case, clinical_json: str, folder: str, modified: float) -> dict[str, Any]:
+    """:func:`~survival_core.workflows.scoring.score_case` as a dict, in a worker."""
+    from survival_core.workflows.scoring import score_case
+
+    return score_case(_with_values(case, clinical_json), _model(folder, modified)).as_dict()
+
+
+def band_task(case: Case, clinical_json: str, folder: str, modified: float) -> Any:
+    """:func:`~survival_core.workflows.scoring.case_survival` (curve and band), in a worker."""
+    from survival_core.workflows.scoring import case_survival
+
+    return case_survival(_with_values(case, clinical_json), _model(folder, modified))
+
+
+def explain_task(
+    case: Case, clinical_json: str, folder: str, modified: float, method: str = "ig"
+) -> Any:
+    """:func:`~survival_core.explain.case.explain_case` (top 10 inputs), in a worker."""
+    from survival_core.explain.case import explain_case
+
+    loaded = _model(folder, modified)
+    return explain_case(_with_values(case, clinical_json), loaded, method=method, top=10)
+
+
+def _warm() -> None:
+    """Import the scoring stack in a worker before its first case."""
+    import survival_core.explain.case  # noqa: F401
+    import survival_core.workflows.scoring  # noqa: F401
+
+
+def _worker_start() -> None:
+    single_threaded_worker()
+    _warm()
+
+
+class _InThread(Executor):
+    """Runs each task in the calling thread (``workers=0``: tests, or a machine with one core)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(error)
+        return future
+
+
+class _RayExecutor(Executor):
+    """Each task a Ray task (one CPU) on the cluster at ``address``."""
+
+    def __init__(self, address: str) -> None:
+        connect(address)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        import ray
+
+        return ray.remote(fn).options(num_cpus=1, max_retries=0).remote(*args, **kwargs).future()
+
+
+class CasePool:
+    """Per-case tasks in ``workers`` processes (default: every CPU; 0: in the calling thread), or
+    as Ray tasks on the cluster at ``ray_address``; results remembered per task key."""
+
+    def __init__(self, workers: int | None = None, ray_address: str | None = None) -> None:
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.ray_address = ray_address
+        self._lock = threading.Lock()
+        self._tasks: OrderedDict[tuple, Future] = OrderedDict()
+        self._queue: list[Future] = []
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> Executor:
+        if self.ray_address:
+            return _RayExecutor(self.ray_address)
+        if self.workers == 0:
+            return _InThread()
+        executor = ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=_worker_start
+        )
+        for _ in range(self.workers):  # start every worker now, not under load
+            executor.submit(_warm)
+        return executor
+
+    def submit(self, fn: Callable[..., Any], case: Case, *args: Any) -> Future:
+        """The future of ``fn(case, *args)``: a finished or running one for the same task (same
+        function, case content and arguments) when there is one, else a new task."""
+        key = (fn.__name__, case.content_digest(), *args)
+        with self._lock:
+            future = self._tasks.get(key)
+            if future is not None and not (future.done() and future.exception() is not None):
+                self._tasks.move_to_end(key)
+                return future
+            try:
+                future = self._executor.submit(fn, case, *args)
+            except BrokenExecutor:  # a worker died (e.g. out of memory): start a new pool
+                self._executor = self._new_executor()
+                future = self._executor.submit(fn, case, *args)
+            self._tasks[key] = future
+            self._queue.append(future)
+            while len(self._tasks) > MEMORY:
+                self._tasks.popitem(last=False)
+        return future
+
+    def ahead(self, future: Future) -> int:
+        """Tasks submitted before ``future`` that have not started yet (0 once it runs)."""
+        with self._lock:
+            self._queue = [f for f in self._queue if not f.done()]
+            waiting = [f for f in self._queue if not f.running()]
+        return waiting.index(future) if future in waiting else 0
+
+    def shutdown(self) -> None:
+        """Stop the workers (tasks not started are cancelled)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,103 @@
+"""The case pool: worker processes give exactly the in-process results, one task per case content
+and values whoever asks, queue positions in submission order, a dead pool replaced."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from survival_core.cli.main import main
+from survival_core.explain.case import explain_case
+from survival_core.io.case_loader import load_case
+from survival_core.io.manifest import cohort_cases
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows import case_pool
+from survival_core.workflows.case_pool import CasePool, band_task, explain_task, score_task
+from survival_core.workflows.scoring import case_survival, score_case
+
+
+@pytest.fixture(scope="module")
+def model(small_cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, float]:
+    out = tmp_path_factory.mktemp("pool") / "model"
+    args = ["fit", "--table", str(small_cohort / "clinical.csv"), "--model", "coxph"]
+    features = ["--features", "^(albumin|bilirubin|ecog)$", "--param", "penalizer=1.0"]
+    assert main([*args, *features, "--out", str(out), "--json"]) == 0
+    return str(out), (out / "model.json").stat().st_mtime
+
+
+@pytest.fixture(scope="module")
+def case(small_cohort: Path):
+    return load_case(cohort_cases(small_cohort)[0][1])
+
+
+def test_worker_processes_give_the_in_process_results(case, model) -> None:
+    folder, modified = model
+    values = json.dumps(case.clinical, sort_keys=True, default=str)
+    loaded = load_scoring_model(folder)
+    pool = CasePool(workers=2)
+    try:
+        scored = pool.submit(score_task, case, values, folder, modified).result(timeout=300)
+        band = pool.submit(band_task, case, values, folder, modified).result(timeout=300)
+        explained = pool.submit(explain_task, case, values, folder, modified, "ig").result(300)
+    finally:
+        pool.shutdown()
+    assert scored == score_case(case, loaded).as_dict()
+    here = case_survival(case, loaded)
+    np.testing.assert_array_equal(band.survival, here.survival)
+    np.testing.assert_array_equal(band.time, here.time)
+    np.testing.assert_array_equal(band.low, here.low)
+    assert explained.attributions == explain_case(case, loaded, "ig", top=10).attributions
+
+
+def test_one_task_per_case_content_and_values(case, model, monkeypatch) -> None:
+    folder, modified = model
+    calls: list[str] = []
+    monkeypatch.setattr(case_pool, "score_task", lambda c, *a: calls.append(c.case_id) or a)
+    pool = CasePool(workers=0)
+    values = json.dumps({"albumin": 40}, sort_keys=True)
+    renamed = dataclasses.replace(case, case_id="another upload")  # same images, another session
+    first = pool.submit(case_pool.score_task, case, values, folder, modified)
+    assert pool.submit(case_pool.score_task, renamed, values, folder, modified) is first
+    other = pool.submit(case_pool.score_task, case, json.dumps({"albumin": 30}), folder, modified)
+    assert other is not first and len(calls) == 2
+
+
+def test_queue_positions_follow_submission_order(case, model) -> None:
+    folder, modified = model
+    pool = CasePool(workers=0)
+    release = threading.Event()
+    pool._executor = ThreadPoolExecutor(1)  # one busy worker, the rest wait in order
+    futures = [
+        pool.submit(lambda *_: release.wait(30), case, f"{k}", folder, modified) for k in range(4)
+    ]
+    try:
+        assert [pool.ahead(f) for f in futures[1:]] == [0, 1, 2]
+    finally:
+        release.set()
+    assert all(f.result(timeout=30) for f in futures)
+    assert [pool.ahead(f) for f in futures] == [0, 0, 0, 0]
+
+
+def test_a_broken_pool_is_replaced(case, model) -> None:
+    folder, modified = model
+    pool = CasePool(workers=1)
+    try:
+        broken = pool._executor
+        for process in list(broken._processes.values()):
+            process.kill()  # as the kernel's OOM killer would
+        deadline = time.monotonic() + 60
+        while not broken._broken and time.monotonic() < deadline:
+            time.sleep(0.1)
+        values = json.dumps(case.clinical, sort_keys=True, default=str)
+        scored = pool.submit(score_task, case, values, folder, modified).result(timeout=300)
+        assert pool._executor is not broken
+    finally:
+        pool.shutdown()
+    assert scored["case_id"] == case.case_id
