@@ -1,16 +1,19 @@
 """One demo case end to end, stage by stage, and how fast the dashboard's pages render after it.
 
-    .venv/bin/python benchmarks/bench_case.py [--case SYN-0001] [--json]
+    .venv/bin/python benchmarks/bench_case.py [--case SYN-0001] [--json]  # last line: total_s, stages
 
 Needs the prepared demo (``make run`` or ``python -m survival_core prepare-demo``) in the data
 folder (``$RADSURV_DATA_DIR``). The demo case's DICOM series and RTSTRUCT are zipped in memory and
 go through the Case page's upload path: stored by content, classified, read with the structure
 roles; then scored with the default model (wei2021 radiomics included), its input attributions
 computed (exact tabular IG), a Grad-CAM overlay made with the demo image model and the PDF report
-built. Each stage is timed once, cold, as a new upload is. Then every page of ``app.py`` is run
+built. Each stage is timed once, as a new upload is, on a warm server: another case goes through
+first (imports, model loads, reported as the warm-up's total). Then every page of ``app.py`` is run
 with the case loaded (Streamlit's AppTest, the server-side script run a page switch triggers):
 the first run fills the caches, the reported time is the median of the next three.
-Targets (issue 7): the case end to end <= 30 s, a page switch after processing <= 1 s, 2 CPU cores.
+``total_s`` is the case's time on a warm server: every stage but the two model loads (a server
+loads each model once; they are reported apart). Targets: the case end to end <= 3 s (issue 16;
+issue 7 asked <= 30 s), a page switch after processing <= 1 s, 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def process_case(case_dir: Path) -> tuple[dict[str, float], object]:
     image_model = timed("image_model_load", lambda: load_scoring_model(image_model_dir()))
     timed("overlay_gradcam", lambda: explain_case(case, image_model, "gradcam"))
     timed("report_pdf", lambda: build_report(case, model, score, attribution))
-    seconds["total"] = round(sum(seconds.values()), 3)
+    seconds["total"] = round(sum(v for k, v in seconds.items() if not k.endswith("_load")), 3)
     return seconds, case
 
 
@@ -96,6 +99,7 @@ def page_times(case) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", default="SYN-0001", help="a DICOM case of the demo cohort")
+    parser.add_argument("--warm-up", default="SYN-0003", help="another one, processed first")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -107,13 +111,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if not demo_ready():
         parser.error("the demo is not prepared: run `python -m survival_core prepare-demo` first")
+    warm_up, _ = process_case(demo_cohort_dir() / "cases" / args.warm_up)  # imports, model loads
     stages, case = process_case(demo_cohort_dir() / "cases" / args.case)
     pages = page_times(case)
     report(
         {
             "case": args.case,
-            "stages_seconds": stages,
-            "end_to_end_seconds": stages["total"],
+            "total_s": stages.pop("total"),
+            "warm_up_total_s": warm_up["total"],
+            "stages": stages,
             "page_switch_seconds": pages,
             "slowest_page_seconds": max(pages.values()),
         },

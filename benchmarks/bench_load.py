@@ -1,27 +1,33 @@
-"""Time per case when several browser sessions upload and score cases at once on one server.
+"""Per-case latency at the server when several users work at once, and page switches under load.
 
-    .venv/bin/python benchmarks/bench_load.py [--sessions 8] [--cases 2] [--data DIR] [--json]
+    .venv/bin/python benchmarks/bench_load.py [--users 8] [--cases 1] [--workers 2] [--same-case]
+                                              [--json]
 
-The app is served (``streamlit run app.py``) over a data folder: by default a private one under a
-temporary folder, prepared like the browser tests (a 6-case synthetic cohort as the demo cohort,
-a tiny default coxph and cnn3d); with ``--data``, an already prepared one (e.g. the real demo's,
-after `make run`). Uploads are DICOM zips of the demo cohort's DICOM cases, each with its own
-PatientID and clinical values, so every case is a new one to the server
-(:func:`tests.browser_app.distinct_uploads`).
+Measured at the server, without browsers (a browser per user on the same two cores measured
+mostly the browsers): each user is a thread making the calls the app's pages make for a new case,
+in the same process with the same case pool as ``streamlit run app.py``. A case's time runs from
+its upload's bytes to everything the Risk and Report pages show: the DICOM zip stored by content,
+classified and read (the Case page, in the session's thread); score, survival band and input
+attributions from the case pool (the Risk page, worker processes); the PDF (the Report page, in
+the session's thread). Every user has a different patient (a demo case of its own, its own
+PatientID and clinical values), so nothing is shared between them; ``--same-case`` gives every
+user the same upload instead (a tumor board opening one case), which the pool computes once.
 
-One headless chromium, one browser context (own Streamlit session) per session, one thread each.
-A warm-up session first scores one upload (model load and imports, reported apart); then all
-sessions start together and each uploads its cases one after another on the Case page. A case's
-time runs from its upload's start to its risk score shown on the Risk page. Reports p50, p95 and
-max seconds per case, the wall time of the loaded phase and the server's CPU time in it (its
-process group; wall x 2 would be both cores), and the server's resident memory (MB) when started,
-before the loaded phase, at its peak and after it.
+Run on the prepared demo (``make run`` or ``prepare-demo``; its default model reads wei2021
+radiomics). First one user alone (after a warm-up case: workers started, imports done), then
+``--users`` users at once, each doing ``--cases`` cases one after another. Meanwhile another
+thread switches pages in Streamlit's AppTest (the server-side script run of a page switch: the
+Case and Cohort pages) and times each switch. Reports the alone time, p50/p95/max per case under
+load, their ratio, the page-switch p50/p95/max during the load and the peak RSS of the server
+process and of each pool worker.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import resource
+import statistics
 import sys
 import tempfile
 import threading
@@ -30,102 +36,158 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from survival_core.cli.output import progress, report  # noqa: E402
-from survival_core.io.manifest import read_manifest  # noqa: E402
-from tests.browser_app import (  # noqa: E402
-    distinct_uploads,
-    group_rss_mb,
-    prepare_data_folder,
-    sampled_rss,
-    score_uploads,
-    serve_app,
-    shared_chromium,
-)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds used so far by the processes of the group ``pgid`` (/proc)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _prepared(work: Path) -> Path:
-    """A private data folder under ``work`` with the browser tests' cohort and models."""
-    from survival_core.synthetic.generate import generate_cohort
-
-    cohort = work / "cohort"
-    generate_cohort(cohort, n=6, seed=7, workers=1)
-    data = work / "data"
-    prepare_data_folder(data, cohort)
-    return data
-
-
-def _load(data: Path, work: Path, sessions: int, cases: int) -> dict:
+def _uploads(count: int, same: bool, out: Path) -> list[bytes]:
+    """``count`` DICOM zips of distinct demo cases (or one case ``count`` times), each with its own
+    PatientID and clinical values."""
     from survival_core.paths import demo_cohort_dir
+    from tests.browser_app import dicom_cases, dicom_zip
 
-    os.environ["RADSURV_DATA_DIR"] = str(data)  # this process reads the served data folder too
-    cohort = demo_cohort_dir()
-    first_case = read_manifest(cohort)["case_id"].iloc[0]
-    uploads = distinct_uploads(cohort, data, work, 1 + sessions * cases)
-    log = work / "streamlit.log"
-    with serve_app(data, log) as served, shared_chromium(work / "chromium.log") as cdp:
+    bases = dicom_cases(demo_cohort_dir())
+    if not same and count > len(bases):
+        raise SystemExit(f"--users x --cases = {count} > the demo's {len(bases)} DICOM cases")
+    made = []
+    for index in range(count):
+        base = bases[0 if same else index]
+        step = 0 if same else index % 15
+        clinical = {"albumin": 28.0 + 2 * step, "bilirubin": 10.0 + 5 * step, "ecog": step % 3}
+        patient = "LOAD-PATIENT" if same else f"LOAD-PATIENT-{index}"
+        archive = dicom_zip(base, out, patient_id=patient, clinical=clinical, name=f"u{index}")
+        made.append(archive.read_bytes())
+    return made
 
-        def session(plan: list[tuple[Path, str]], start: threading.Barrier | None = None):
-            shot = work / f"failure-{plan[0][1]}.png"
-            return score_uploads(cdp, served.url, first_case, plan, shot, log, start)
 
-        started = group_rss_mb(served.pid)
-        warmup = session(uploads[:1])[0].seconds
-        before = group_rss_mb(served.pid)
-        progress(f"warm-up case {warmup:.1f} s; {sessions} sessions x {cases} cases...")
-        plans = [uploads[1 + s * cases : 1 + (s + 1) * cases] for s in range(sessions)]
-        barrier = threading.Barrier(sessions)
-        with sampled_rss(served.pid) as rss, ThreadPoolExecutor(sessions) as pool:
-            began, cpu = time.perf_counter(), _group_cpu_seconds(served.pid)
-            results = list(pool.map(session, plans, [barrier] * sessions))
-            wall = time.perf_counter() - began
-            cpu = _group_cpu_seconds(served.pid) - cpu
-    seconds = np.array([shown.seconds for result in results for shown in result])
+def one_case(data: bytes, name: str, pool, loaded, modified: float) -> float:
+    """Seconds from an upload's bytes to its score, survival band, attributions and PDF."""
+    from survival_core.io.upload_case import describe_upload, load_upload
+    from survival_core.io.uploads import store_upload
+    from survival_core.report.pdf import build_report
+    from survival_core.workflows.case_pool import band_task, explain_task, score_task
+
+    folder = str(loaded.folder)
+    start = time.perf_counter()
+    contents = describe_upload(store_upload([(f"{name}.zip", data)]))
+    case = load_upload(contents, contents.suggested_roles())
+    values = json.dumps(case.clinical, sort_keys=True, default=str)
+    # as the Risk page: the score first, then the survival band and the attributions
+    score = pool.submit(score_task, case, values, folder, modified).result()
+    band = pool.submit(band_task, case, values, folder, modified)
+    explained = pool.submit(explain_task, case, values, folder, modified, "ig")
+    band.result()
+    explanation = explained.result()
+    build_report(case, loaded, score, explanation)  # the server's loaded model
+    return time.perf_counter() - start
+
+
+def page_switches(stop: threading.Event) -> list[float]:
+    """Seconds of each AppTest page switch (Case, Cohort pages in turn) until ``stop``."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.run()
+    pages = ("pages/case.py", "pages/cohort.py")
+    for page in pages:  # first visits fill the caches
+        app.switch_page(page).run()
+    seconds = []
+    while not stop.is_set():
+        for page in pages:
+            begin = time.perf_counter()
+            app.switch_page(page).run()
+            seconds.append(time.perf_counter() - begin)
+    return seconds
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of process ``pid`` in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
     return {
-        "sessions": sessions,
-        "cases_per_session": cases,
-        "cases": int(seconds.size),
-        "p50_seconds": round(float(np.percentile(seconds, 50)), 2),
-        "p95_seconds": round(float(np.percentile(seconds, 95)), 2),
-        "max_seconds": round(float(seconds.max()), 2),
-        "wall_seconds": round(wall, 1),
-        "server_cpu_seconds": round(cpu, 1),
-        "warmup_case_seconds": round(warmup, 2),
-        "rss_started_mb": round(started),
-        "rss_before_mb": round(before),
-        "rss_peak_mb": round(max(rss)),
-        "rss_after_mb": round(rss[-1]),
+        "p50_s": round(float(np.percentile(values, 50)), 2),
+        "p95_s": round(float(np.percentile(values, 95)), 2),
+        "max_s": round(max(values), 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=8, help="concurrent browser sessions")
-    parser.add_argument("--cases", type=int, default=2, help="cases uploaded per session")
-    parser.add_argument("--data", type=Path, help="prepared data folder (default: a private one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--cases", type=int, default=1, help="cases per user, one after another")
+    parser.add_argument("--workers", type=int, default=2, help="case-pool worker processes")
+    parser.add_argument("--same-case", action="store_true", help="every user opens one upload")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        work = Path(tmp)
-        data = args.data or _prepared(work)
-        report(_load(data, work, args.sessions, args.cases), args.json)
+    from survival_core.workflows.case_pool import CasePool
+    from survival_core.workflows.demo import default_model_dir, demo_ready
+
+    if not demo_ready():
+        parser.error("the demo is not prepared: run `python -m survival_core prepare-demo` first")
+    from survival_core.models.scoring import load_scoring_model
+
+    loaded = load_scoring_model(default_model_dir())
+    modified = (default_model_dir() / "model.json").stat().st_mtime
+    count = 2 + args.users * args.cases
+    with tempfile.TemporaryDirectory() as tmp:
+        uploads = _uploads(count, args.same_case, Path(tmp))
+    pool = CasePool(workers=args.workers)
+    workers_rss: list[float] = []
+    try:
+        progress("warm-up case (workers start, imports)")
+        warm = one_case(uploads[0], "warm", pool, loaded, modified)
+        alone = one_case(uploads[1], "alone", pool, loaded, modified)
+        progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
+        stop, start = threading.Event(), threading.Barrier(args.users + 1)
+
+        def user(k: int) -> list[float]:
+            start.wait()
+            mine = uploads[2 + k * args.cases : 2 + (k + 1) * args.cases]
+            return [
+                one_case(data, f"user{k}-{j}", pool, loaded, modified)
+                for j, data in enumerate(mine)
+            ]
+
+        with ThreadPoolExecutor(args.users + 1) as threads:
+            users = [threads.submit(user, k) for k in range(args.users)]
+            switches = threads.submit(page_switches, stop)
+            start.wait()
+            began = time.perf_counter()
+            latencies = [s for future in users for s in future.result()]
+            wall = time.perf_counter() - began
+            stop.set()
+            switched = switches.result()
+        workers_rss = [_peak_rss_mb(pid) for pid in pool._executor._processes]
+    finally:
+        pool.shutdown()
+    loaded = _quantiles(latencies)
+    report(
+        {
+            "users": args.users,
+            "cases_per_user": args.cases,
+            "workers": args.workers,
+            "same_case": args.same_case,
+            "warm_up_s": round(warm, 2),
+            "alone_s": round(alone, 2),
+            **loaded,
+            "p95_over_alone": round(loaded["p95_s"] / alone, 2),
+            "wall_s": round(wall, 2),
+            "page_switch": {**_quantiles(switched), "n": len(switched)},
+            "page_switch_median_s": round(statistics.median(switched), 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "worker_peak_rss_mb": workers_rss,
+        },
+        args.json,
+    )
 
 
 if __name__ == "__main__":

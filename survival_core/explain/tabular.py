@@ -64,7 +64,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from captum.attr import IntegratedGradients
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
@@ -380,6 +379,8 @@ def _captum_ig(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(attributions, steps per patient) by Captum's IG: ``n_steps`` fixed, or doubled from 32
     for the patients whose completeness delta is above ``TOLERANCE`` (at most 1024)."""
+    from captum.attr import IntegratedGradients  # slow to import (~1-4 s); only this path needs it
+
     ig = IntegratedGradients(f)
 
     def run(rows: np.ndarray, n: int) -> np.ndarray:

@@ -68,11 +68,14 @@ def explain_task(
 def _warm() -> None:
     """Import the scoring stack in a worker before its first case."""
     import survival_core.explain.case  # noqa: F401
+    import survival_core.explain.tabular  # noqa: F401
     import survival_core.workflows.scoring  # noqa: F401
 
 
 def _worker_start() -> None:
+    """One ITK thread, but a case's radiomics on every CPU: a lone user's case uses both cores."""
     single_threaded_worker()
+    os.environ["RADSURV_FEATURE_THREADS"] = str(os.cpu_count() or 1)
     _warm()
 
 
