@@ -12,13 +12,16 @@ its result can say how many tasks are ahead of it (:meth:`CasePool.ahead`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import os
+import sys
 import threading
+import types
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
@@ -79,6 +82,19 @@ def _worker_start() -> None:
     _warm()
 
 
+@contextlib.contextmanager
+def _no_main_script() -> Iterator[None]:
+    """Hide ``__main__`` while workers are spawned: a spawned process imports its parent's main
+    module first, and under ``streamlit run`` that is the page script being run (``app.py``), which
+    a worker must never run (it would start a pool of its own)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class _InThread(Executor):
     """Runs each task in the calling thread (``workers=0``: tests, or a machine with one core)."""
 
@@ -124,8 +140,9 @@ class CasePool:
         executor = ProcessPoolExecutor(
             self.workers, mp_context=get_context("spawn"), initializer=_worker_start
         )
-        for _ in range(self.workers):  # start every worker now, not under load
-            executor.submit(_warm)
+        with _no_main_script():
+            for _ in range(self.workers):  # start every worker now (none is started later)
+                executor.submit(_warm)
         return executor
 
     def submit(self, fn: Callable[..., Any], case: Case, *args: Any) -> Future:
