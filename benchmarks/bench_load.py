@@ -86,8 +86,9 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> float:
     return time.perf_counter() - start
 
 
-def page_switches(stop: threading.Event) -> list[float]:
-    """Seconds of each AppTest page switch (Case, Cohort pages in turn) until ``stop``."""
+def page_switches(start: threading.Barrier, stop: threading.Event) -> list[float]:
+    """Seconds of each AppTest page switch (Case, Cohort pages in turn) from ``start`` (its pages
+    visited once before) until ``stop``."""
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
@@ -95,6 +96,7 @@ def page_switches(stop: threading.Event) -> list[float]:
     pages = ("pages/case.py", "pages/cohort.py")
     for page in pages:  # first visits fill the caches
         app.switch_page(page).run()
+    start.wait()
     seconds = []
     while not stop.is_set():
         for page in pages:
@@ -150,7 +152,7 @@ def main() -> None:
         warm = one_case(uploads[0], "warm", pool, loaded, modified)
         alone = one_case(uploads[1], "alone", pool, loaded, modified)
         progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
-        stop, start = threading.Event(), threading.Barrier(args.users + 1)
+        stop, start = threading.Event(), threading.Barrier(args.users + 2)
 
         def user(k: int) -> list[float]:
             start.wait()
@@ -162,7 +164,7 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.users + 1) as threads:
             users = [threads.submit(user, k) for k in range(args.users)]
-            switches = threads.submit(page_switches, stop)
+            switches = threads.submit(page_switches, start, stop)
             start.wait()
             began = time.perf_counter()
             latencies = [s for future in users for s in future.result()]

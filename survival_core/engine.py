@@ -23,10 +23,10 @@ Running the same work on a cluster:
 2. Run the command with ``--ray-address HEAD:6379`` (or ``export RAY_ADDRESS=HEAD:6379``), e.g.
    ``python -m survival_core train --config wei2021.yaml --ray-address HEAD:6379``.
 
-Ray clusters use token authentication: the head's token (``ray get-auth-token`` there) must
-reach the other nodes and this process (``export RAY_AUTH_MODE=token RAY_AUTH_TOKEN=...``, or the
-file ``~/.ray/auth_token``); Ray sends it only to an address given explicitly when
-``RAY_AUTH_MODE=token`` is set.
+Ray clusters use token authentication: make a token once (``ray get-auth-token --generate``)
+and start every node and this process with ``RAY_AUTH_MODE=token RAY_AUTH_TOKEN=...`` (or the
+token in ``~/.ray/auth_token``); Ray sends it to an address given explicitly only when
+``RAY_AUTH_MODE=token`` is set. A refused token is reported with that hint.
 
 Every node needs the same Python environment (this package installed at the same path), and the
 cohort folder and the data folder (``$RADSURV_DATA_DIR``, exported to the tasks) on storage every
@@ -80,10 +80,11 @@ class SerialMapper:
 
 
 def single_threaded_worker() -> None:
-    """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
-    parent (:func:`survival_core.workers.die_with_parent`)."""
+    """Worker start-up: one ITK thread and one feature thread per process, so N workers use N
+    cores; killed with the parent (:func:`survival_core.workers.die_with_parent`)."""
     die_with_parent()
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    os.environ["RADSURV_FEATURE_THREADS"] = "1"
 
 
 class ProcessMapper:
@@ -216,8 +217,21 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     try:
         ray.init(address=address, **quiet)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
-        hint = AUTH_HINT if "authentication" in str(err).lower() else ""
+        hint = AUTH_HINT if _mentions_auth(err) else ""
         raise InputError(f"Cannot connect to the Ray cluster at {address!r}: {err}{hint}") from err
+
+
+def _mentions_auth(err: BaseException) -> bool:
+    """Whether ``err`` or an error it was raised from is a refused token (Ray 2.60 wraps the
+    ``AuthenticationError`` in a plain "Failed to connect to Ray cluster" ``ConnectionError``)."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if "authentication" in str(cause).lower():
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def shutdown() -> None:
