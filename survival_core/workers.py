@@ -3,7 +3,9 @@
 A pool's workers are spawned children; if the parent is killed outright (SIGKILL, the OOM
 killer) they would be re-parented to init and go on working on a cohort folder nobody watches,
 racing the rerun that resumes it. On Linux each worker asks the kernel to kill it when its parent
-dies; elsewhere this is a no-op.
+dies; elsewhere this is a no-op. The kernel's notice is tied to the parent *thread*, so workers
+spawned from a short-lived thread (a web server's script run) watch the parent process instead
+(:func:`exit_with_parent`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
+import time
 
 #: prctl(2) option: the signal a process gets when its parent thread dies.
 _PR_SET_PDEATHSIG = 1
@@ -27,3 +31,16 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+def exit_with_parent(every: float = 1.0) -> None:
+    """End this process when its parent process ends (checked every ``every`` seconds by a daemon
+    thread): for workers that must outlive the thread that spawned them."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

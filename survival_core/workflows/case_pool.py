@@ -26,9 +26,12 @@ from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExec
 from multiprocessing import get_context
 from typing import Any
 
+import SimpleITK as sitk
+
 from survival_core.case import Case
-from survival_core.engine import connect, single_threaded_worker
+from survival_core.engine import connect
 from survival_core.models.scoring import LoadedModel, load_scoring_model
+from survival_core.workers import exit_with_parent
 
 #: Finished or running tasks remembered (their results are small: scores, curves, attributions).
 MEMORY = 256
@@ -76,8 +79,10 @@ def _warm() -> None:
 
 
 def _worker_start() -> None:
-    """One ITK thread, but a case's radiomics on every CPU: a lone user's case uses both cores."""
-    single_threaded_worker()
+    """One ITK thread, but a case's radiomics on every CPU (a lone user's case uses both cores);
+    ends with the server process, not with the session thread that happened to start the pool."""
+    exit_with_parent()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     os.environ["RADSURV_FEATURE_THREADS"] = str(os.cpu_count() or 1)
     _warm()
 
