@@ -45,6 +45,8 @@ def _zip(folder: Path) -> bytes:
 def process_case(case_dir: Path) -> tuple[dict[str, float], object]:
     """Seconds per stage for one uploaded DICOM zip; returns them and the loaded case."""
     from survival_core.explain.case import explain_case
+    from survival_core.features.cohort import FeatureCache
+    from survival_core.features.settings import ExtractionSettings
     from survival_core.io.upload_case import describe_upload, load_upload
     from survival_core.io.uploads import store_upload
     from survival_core.models.scoring import load_scoring_model
@@ -66,6 +68,8 @@ def process_case(case_dir: Path) -> tuple[dict[str, float], object]:
     roles = contents.suggested_roles()
     case = timed("case_read", lambda: load_upload(contents, roles))
     model = timed("model_load", lambda: load_scoring_model(default_model_dir()))
+    settings = ExtractionSettings.from_json(model.card.radiomics_settings)
+    FeatureCache(settings).discard(case.content_digest())  # a new upload: nothing cached for it
     score = timed("score_with_radiomics", lambda: score_case(case, model))
     attribution = timed("attributions", lambda: explain_case(case, model, "ig", top=10))
     image_model = timed("image_model_load", lambda: load_scoring_model(image_model_dir()))

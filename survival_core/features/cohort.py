@@ -102,6 +102,10 @@ class FeatureCache:
         except (OSError, ValueError, KeyError):
             return None
 
+    def discard(self, digest: str) -> None:
+        """Forget the features of content ``digest`` (they are computed again when next asked)."""
+        self._path(digest).unlink(missing_ok=True)
+
     def put(self, digest: str, case_id: str, features: dict[str, float]) -> None:
         """Store ``features`` (written beside and moved into place: never half a file)."""
         partial_file = self._path(digest).with_suffix(f".{os.getpid()}.partial")
