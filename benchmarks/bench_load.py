@@ -8,8 +8,8 @@ mostly the browsers): each user is a thread making the calls the app's pages mak
 in the same process with the same case pool as ``streamlit run app.py``. A case's time runs from
 its upload's bytes to everything the Risk and Report pages show: the DICOM zip stored by content,
 classified and read (the Case page, in the session's thread); score, survival band and input
-attributions from the case pool (the Risk page, worker processes); the PDF (the Report page, in
-the session's thread). Every user has a different patient (a demo case of its own, its own
+attributions from the case pool (the Risk page, worker processes); the PDF (the Report page, also
+drawn in the pool). Every user has a different patient (a demo case of its own, its own
 PatientID and clinical values), so nothing is shared between them; ``--same-case`` gives every
 user the same upload instead (a tumor board opening one case), which the pool computes once.
 
@@ -64,26 +64,34 @@ def _uploads(count: int, same: bool, out: Path) -> list[bytes]:
     return made
 
 
-def one_case(data: bytes, name: str, pool, loaded, modified: float) -> float:
-    """Seconds from an upload's bytes to its score, survival band, attributions and PDF."""
+def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str, float]:
+    """Seconds from an upload's bytes to its score, survival band, attributions and PDF
+    (``total``), and of its stages: ``read`` (store, classify, read), ``pool`` (waiting for the
+    case pool's three results), ``pdf``."""
+    from survival_core.features.cohort import FeatureCache
+    from survival_core.features.settings import ExtractionSettings
     from survival_core.io.upload_case import describe_upload, load_upload
     from survival_core.io.uploads import store_upload
-    from survival_core.report.pdf import build_report
-    from survival_core.workflows.case_pool import band_task, explain_task, score_task
+    from survival_core.workflows.case_pool import band_task, explain_task, report_task, score_task
 
     folder = str(loaded.folder)
     start = time.perf_counter()
     contents = describe_upload(store_upload([(f"{name}.zip", data)]))
     case = load_upload(contents, contents.suggested_roles())
+    settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
+    FeatureCache(settings).discard(case.content_digest())  # a new patient: nothing cached yet
     values = json.dumps(case.clinical, sort_keys=True, default=str)
+    read = time.perf_counter()
     # as the Risk page: the score first, then the survival band and the attributions
     score = pool.submit(score_task, case, values, folder, modified).result()
     band = pool.submit(band_task, case, values, folder, modified)
     explained = pool.submit(explain_task, case, values, folder, modified, "ig")
     band.result()
     explanation = explained.result()
-    build_report(case, loaded, score, explanation)  # the server's loaded model
-    return time.perf_counter() - start
+    pooled = time.perf_counter()
+    pool.run(report_task, case, values, folder, modified, score, explanation).result()
+    end = time.perf_counter()
+    return {"total": end - start, "read": read - start, "pool": pooled - read, "pdf": end - pooled}
 
 
 def page_switches(start: threading.Barrier, stop: threading.Event) -> list[float]:
@@ -149,12 +157,13 @@ def main() -> None:
     workers_rss: list[float] = []
     try:
         progress("warm-up case (workers start, imports)")
-        warm = one_case(uploads[0], "warm", pool, loaded, modified)
-        alone = one_case(uploads[1], "alone", pool, loaded, modified)
+        warm = one_case(uploads[0], "warm", pool, loaded, modified)["total"]
+        alone_stages = one_case(uploads[1], "alone", pool, loaded, modified)
+        alone = alone_stages["total"]
         progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
         stop, start = threading.Event(), threading.Barrier(args.users + 2)
 
-        def user(k: int) -> list[float]:
+        def user(k: int) -> list[dict[str, float]]:
             start.wait()
             mine = uploads[2 + k * args.cases : 2 + (k + 1) * args.cases]
             return [
@@ -167,14 +176,15 @@ def main() -> None:
             switches = threads.submit(page_switches, start, stop)
             start.wait()
             began = time.perf_counter()
-            latencies = [s for future in users for s in future.result()]
+            cases = [stages for future in users for stages in future.result()]
+            latencies = [stages["total"] for stages in cases]
             wall = time.perf_counter() - began
             stop.set()
             switched = switches.result()
         workers_rss = [_peak_rss_mb(pid) for pid in pool._executor._processes]
     finally:
         pool.shutdown()
-    loaded = _quantiles(latencies)
+    under_load = _quantiles(latencies)
     report(
         {
             "users": args.users,
@@ -183,8 +193,12 @@ def main() -> None:
             "same_case": args.same_case,
             "warm_up_s": round(warm, 2),
             "alone_s": round(alone, 2),
-            **loaded,
-            "p95_over_alone": round(loaded["p95_s"] / alone, 2),
+            "alone_stages_s": {k: round(v, 2) for k, v in alone_stages.items()},
+            **under_load,
+            "p95_over_alone": round(under_load["p95_s"] / alone, 2),
+            "median_stages_s": {
+                k: round(float(np.median([c[k] for c in cases])), 2) for k in alone_stages
+            },
             "wall_s": round(wall, 2),
             "page_switch": {**_quantiles(switched), "n": len(switched)},
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

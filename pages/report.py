@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import streamlit as st
 
-from survival_core.report.pdf import build_report, explanation_method
+from survival_core.report.pdf import explanation_method
 from ui.auth import record, require
-from ui.models import chosen_model, clinical_json, explanation, loaded_model, score
-from ui.state import clinical_values, current_case, show_error
+from ui.models import chosen_model, clinical_json, explanation, loaded_model, report_pdf, score
+from ui.state import current_case, show_error
 
 #: This session's last report: ((case, values, model) it was built for, PDF bytes).
 REPORT = "report_pdf"
@@ -32,7 +31,6 @@ st.markdown(
     "snapshot with contours and, for image models, the Grad-CAM overlay, the top features and "
     "the model card). It names the case by its id only."
 )
-values = clinical_values(case)
 built_for = (
     case.case_id,
     case.source,
@@ -43,15 +41,10 @@ built_for = (
 
 if st.button("Build report", type="primary", icon=":material/picture_as_pdf:"):
     try:
-        with st.spinner("Scoring, explaining and drawing the report..."):
-            loaded = loaded_model(choice)
-            pdf = build_report(
-                dataclasses.replace(case, clinical=values),
-                loaded,
-                score(case, choice),
-                explanation(case, choice, explanation_method(loaded)),
-                model_label=choice.label,
-            )
+        loaded = loaded_model(choice)
+        scored = score(case, choice)
+        explained = explanation(case, choice, explanation_method(loaded))
+        pdf = report_pdf(case, choice, scored, explained)
         st.session_state[REPORT] = (built_for, pdf)
         record("export_report", case.case_id, model=choice.label)
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected

@@ -171,3 +171,15 @@ def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
     doing = "Computing the attributions" if method == "ig" else "Computing the Grad-CAM map"
     folder, values = str(choice.folder), clinical_json(case)
     return pooled(explain_task, case, values, folder, choice.modified, method, doing=doing)
+
+
+def report_pdf(case: Case, choice: ModelChoice, scored: dict, explained) -> bytes:
+    """The case's one-page PDF under ``choice``, drawn in the case pool (a new one each time)."""
+    from survival_core.workflows.case_pool import report_task
+    from ui.state import case_pool, waited
+
+    folder, values = str(choice.folder), clinical_json(case)
+    future = case_pool().run(
+        report_task, case, values, folder, choice.modified, scored, explained, choice.label
+    )
+    return waited(future, "Drawing the report")

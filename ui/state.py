@@ -140,14 +140,17 @@ def pooled(task, case: Case, *args, doing: str = "Computing"):
     """``task(case, *args)`` from the case pool (see :func:`case_pool`): the result at once when
     this case's task is done or running for any session, else its place in the queue shown while
     it waits."""
+    return waited(case_pool().submit(task, case, *args), doing)
+
+
+def waited(future, doing: str):
+    """The result of a case-pool ``future``, with how many tasks are ahead of it shown meanwhile."""
     import time
 
-    pool = case_pool()
-    future = pool.submit(task, case, *args)
     if not future.done():
         note = st.empty()
         while not future.done():
-            ahead = pool.ahead(future)
+            ahead = case_pool().ahead(future)
             queued = f" ({ahead} case{'s' * (ahead != 1)} ahead in the queue)" if ahead else ""
             note.caption(f":material/hourglass_top: {doing}{queued}...")
             time.sleep(0.2)

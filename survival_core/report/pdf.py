@@ -615,21 +615,22 @@ def report_figure(content: ReportContent):
 
 def render_report(content: ReportContent) -> bytes:
     """The PDF bytes of the report: one A4 page, TrueType (Type 42) fonts so text is selectable
-    and searchable (``pdf.fonttype`` is a global rcParam, set only while saving)."""
+    and searchable. ``pdf.fonttype`` is a process-wide rcParam: it is set for every PDF this
+    process writes rather than around this save, which another thread's save could undo midway."""
     import matplotlib
 
+    matplotlib.rcParams["pdf.fonttype"] = 42
     fig = report_figure(content)
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"pdf.fonttype": 42}):
-        fig.savefig(
-            buffer,
-            format="pdf",
-            metadata={
-                "Title": f"RadSurv report, case {content.case_id}",
-                "Subject": content.disclaimer,
-                "Creator": f"RadSurv {content.radsurv_version}",
-            },
-        )
+    fig.savefig(
+        buffer,
+        format="pdf",
+        metadata={
+            "Title": f"RadSurv report, case {content.case_id}",
+            "Subject": content.disclaimer,
+            "Creator": f"RadSurv {content.radsurv_version}",
+        },
+    )
     return buffer.getvalue()
 
 

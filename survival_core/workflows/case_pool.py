@@ -1,4 +1,5 @@
-"""The dashboard's per-case work (score, survival band, attributions) outside the web server.
+"""The dashboard's per-case work (score, survival band, attributions, report) outside the web
+server.
 
 Streamlit runs every session's script in a thread of one server process; a case's radiomics,
 scoring and attributions computed there hold that process (and its interpreter lock) for seconds,
@@ -71,10 +72,29 @@ def explain_task(
     return explain_case(_with_values(case, clinical_json), loaded, method=method, top=10)
 
 
+def report_task(
+    case: Case,
+    clinical_json: str,
+    folder: str,
+    modified: float,
+    score: dict[str, Any],
+    explanation: Any,
+    model_label: str | None = None,
+) -> bytes:
+    """The one-page PDF (:func:`~survival_core.report.pdf.build_report`), in a worker: drawing it
+    holds the interpreter for about a second, which in the server would stall other sessions."""
+    from survival_core.report.pdf import build_report
+
+    case = _with_values(case, clinical_json)
+    loaded = _model(folder, modified)
+    return build_report(case, loaded, score, explanation, model_label=model_label)
+
+
 def _warm() -> None:
     """Import the scoring stack in a worker before its first case."""
     import survival_core.explain.case  # noqa: F401
     import survival_core.explain.tabular  # noqa: F401
+    import survival_core.report.pdf  # noqa: F401
     import survival_core.workflows.scoring  # noqa: F401
 
 
@@ -159,15 +179,25 @@ class CasePool:
             if future is not None and not (future.done() and future.exception() is not None):
                 self._tasks.move_to_end(key)
                 return future
-            try:
-                future = self._executor.submit(fn, case, *args)
-            except BrokenExecutor:  # a worker died (e.g. out of memory): start a new pool
-                self._executor = self._new_executor()
-                future = self._executor.submit(fn, case, *args)
+            future = self._start(fn, case, *args)
             self._tasks[key] = future
-            self._queue.append(future)
             while len(self._tasks) > MEMORY:
                 self._tasks.popitem(last=False)
+        return future
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """The future of ``fn(*args)``, a new task every time (nothing remembered: for work whose
+        arguments are results themselves, e.g. a report)."""
+        with self._lock:
+            return self._start(fn, *args)
+
+    def _start(self, fn: Callable[..., Any], *args: Any) -> Future:
+        try:
+            future = self._executor.submit(fn, *args)
+        except BrokenExecutor:  # a worker died (e.g. out of memory): start a new pool
+            self._executor = self._new_executor()
+            future = self._executor.submit(fn, *args)
+        self._queue.append(future)
         return future
 
     def ahead(self, future: Future) -> int:
