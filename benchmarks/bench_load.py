@@ -7,7 +7,7 @@ Measured at the server, without browsers (a browser per user on the same two cor
 mostly the browsers): each user is a thread making the calls the app's pages make for a new case,
 in the same process with the same case pool as ``streamlit run app.py``. A case's time runs from
 its upload's bytes to everything the Risk and Report pages show: the DICOM zip stored by content,
-classified and read (the Case page, in the session's thread); score, survival band and input
+classified (the Case page, in the session's thread) and read (in the case pool); score, survival band and input
 attributions from the case pool (the Risk page, worker processes); the PDF (the Report page, also
 drawn in the pool). Every user has a different patient (a demo case of its own, its own
 PatientID and clinical values), so nothing is shared between them; ``--same-case`` gives every
@@ -70,14 +70,22 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str,
     case pool's three results), ``pdf``."""
     from survival_core.features.cohort import FeatureCache
     from survival_core.features.settings import ExtractionSettings
-    from survival_core.io.upload_case import describe_upload, load_upload
+    from survival_core.io.upload_case import describe_upload
     from survival_core.io.uploads import store_upload
-    from survival_core.workflows.case_pool import band_task, explain_task, report_task, score_task
+    from survival_core.workflows.case_pool import (
+        band_task,
+        explain_task,
+        read_upload_task,
+        report_task,
+        score_task,
+    )
 
     folder = str(loaded.folder)
     start = time.perf_counter()
-    contents = describe_upload(store_upload([(f"{name}.zip", data)]))
-    case = load_upload(contents, contents.suggested_roles())
+    upload = store_upload([(f"{name}.zip", data)])
+    roles = describe_upload(upload).suggested_roles()  # the Case page's structure mapping
+    mapping = tuple((role, tuple(names)) for role, names in roles.items())
+    case = pool.run(read_upload_task, str(upload), mapping).result()
     settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
     FeatureCache(settings).discard(case.content_digest())  # a new patient: nothing cached yet
     values = json.dumps(case.clinical, sort_keys=True, default=str)

@@ -101,3 +101,31 @@ def test_a_broken_pool_is_replaced(case, model) -> None:
     finally:
         pool.shutdown()
     assert scored["case_id"] == case.case_id
+
+
+def test_an_upload_read_in_a_worker_is_the_case_read_here(small_cohort: Path, tmp_path: Path):
+    import SimpleITK as sitk
+
+    from survival_core.io.upload_case import describe_upload, load_upload
+    from survival_core.io.uploads import store_upload
+    from survival_core.workflows.case_pool import read_upload_task
+    from tests.browser_app import dicom_cases, dicom_zip
+
+    archive = dicom_zip(dicom_cases(small_cohort)[0], tmp_path, patient_id="POOL-READ")
+    folder = store_upload([(archive.name, archive.read_bytes())])
+    contents = describe_upload(folder)
+    roles = tuple((role, tuple(names)) for role, names in contents.suggested_roles().items())
+    here = load_upload(contents, {role: list(names) for role, names in roles})
+    pool = CasePool(workers=1)
+    try:
+        there = pool.run(read_upload_task, str(folder), roles).result(timeout=300)
+    finally:
+        pool.shutdown()
+    assert (there.case_id, there.clinical, there.site, there.modality) == (
+        here.case_id, here.clinical, here.site, here.modality
+    )  # fmt: skip
+    assert there.content_digest() == here.content_digest()  # voxels, masks and grids
+    for name, volume in here.structures.items():
+        assert (
+            sitk.GetArrayViewFromImage(there.structures[name]) == sitk.GetArrayViewFromImage(volume)
+        ).all()

@@ -47,25 +47,13 @@ def load_upload_folder(
     model_folder: str | None = None,
 ) -> Case:
     """An uploaded case loaded once per (content, structure mapping, case id, series, site,
-    modality, model); ``roles`` maps each role to its structure name(s), none for a role left out
+    modality, model), read in the case pool; ``roles`` maps each role to its structure name(s), none for a role left out
     on purpose (no organ); its clinical values are checked by ``model_folder``'s own schema when
     the model carries one."""
-    from pathlib import Path
+    from survival_core.workflows.case_pool import read_upload_task
 
-    from survival_core.io.clinical_schema import model_schema
-    from survival_core.io.upload_case import describe_upload, load_upload
-
-    contents = describe_upload(Path(folder))
-    return load_upload(
-        contents,
-        {role: list(names) for role, names in roles},
-        image_name=image_name,
-        case_id=case_id,
-        series_uid=series_uid,
-        site=site,
-        modality=modality,
-        schema=model_schema(model_folder) if model_folder else None,
-    )
+    args = (folder, roles, image_name, case_id, series_uid, site, modality, model_folder)
+    return case_pool().run(read_upload_task, *args).result()
 
 
 def set_current_case(case: Case, origin: str | None = None) -> None:

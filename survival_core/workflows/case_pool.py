@@ -1,5 +1,5 @@
-"""The dashboard's per-case work (score, survival band, attributions, report) outside the web
-server.
+"""The dashboard's per-case work (reading an upload, score, survival band, attributions, report)
+outside the web server.
 
 Streamlit runs every session's script in a thread of one server process; a case's radiomics,
 scoring and attributions computed there hold that process (and its interpreter lock) for seconds,
@@ -72,6 +72,36 @@ def explain_task(
     return explain_case(_with_values(case, clinical_json), loaded, method=method, top=10)
 
 
+def read_upload_task(
+    folder: str,
+    roles: tuple[tuple[str, tuple[str, ...]], ...],
+    image_name: str | None = None,
+    case_id: str | None = None,
+    series_uid: str | None = None,
+    site: str | None = None,
+    modality: str | None = None,
+    model_folder: str | None = None,
+) -> Case:
+    """An upload folder read as a case (:func:`~survival_core.io.upload_case.load_upload`: images
+    decoded, contours rasterised, clinical values checked by ``model_folder``'s schema when it
+    carries one), in a worker: the reading holds the interpreter for a second or more."""
+    from pathlib import Path
+
+    from survival_core.io.clinical_schema import model_schema
+    from survival_core.io.upload_case import describe_upload, load_upload
+
+    return load_upload(
+        describe_upload(Path(folder)),
+        {role: list(names) for role, names in roles},
+        image_name=image_name,
+        case_id=case_id,
+        series_uid=series_uid,
+        site=site,
+        modality=modality,
+        schema=model_schema(model_folder) if model_folder else None,
+    )
+
+
 def report_task(
     case: Case,
     clinical_json: str,
@@ -94,6 +124,7 @@ def _warm() -> None:
     """Import the scoring stack in a worker before its first case."""
     import survival_core.explain.case  # noqa: F401
     import survival_core.explain.tabular  # noqa: F401
+    import survival_core.io.upload_case  # noqa: F401
     import survival_core.report.pdf  # noqa: F401
     import survival_core.workflows.scoring  # noqa: F401
 
