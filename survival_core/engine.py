@@ -80,11 +80,10 @@ class SerialMapper:
 
 
 def single_threaded_worker() -> None:
-    """Worker start-up: one ITK thread and one feature thread per process, so N workers use N
-    cores; killed with the parent (:func:`survival_core.workers.die_with_parent`)."""
+    """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
+    parent (:func:`survival_core.workers.die_with_parent`)."""
     die_with_parent()
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    os.environ["RADSURV_FEATURE_THREADS"] = "1"
 
 
 class ProcessMapper:

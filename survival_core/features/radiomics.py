@@ -21,9 +21,7 @@ shape features use the mask only.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
@@ -306,13 +304,6 @@ def filtered_images(region: Region, filters: Filters) -> Iterator[tuple[str, np.
 # --- features -----------------------------------------------------------------------------------
 
 
-def threads() -> int:
-    """Threads that one ROI's gray-level discretisations are computed on at once:
-    ``RADSURV_FEATURE_THREADS``, default one per CPU (pyradiomics' matrices and numpy release the
-    interpreter lock); 1 in cohort extraction workers, which already run one per CPU."""
-    return int(os.environ.get("RADSURV_FEATURE_THREADS") or os.cpu_count() or 1)
-
-
 def compute_class(
     calculator: type, image: sitk.Image, mask: sitk.Image, features: tuple[str, ...], **kwargs: Any
 ) -> dict[str, float]:
@@ -362,28 +353,22 @@ def roi_features(
                 binWidth=settings.intensity.bin_width,
                 voxelArrayShift=settings.intensity.voxel_array_shift,
             )
-
-    def on_levels(discretisation: Any) -> dict[str, float]:
-        """The features of one gray-level discretisation (quantised once for its classes)."""
+    for discretisation in settings.discretisations:
+        level_groups = [g for g in groups if g[2] == discretisation]
+        if not level_groups:
+            continue
         levels = region.as_image(quantize_roi(values, mask, discretisation.quantizer()))
-        found: dict[str, float] = {}
-        for class_name, token, _ in (g for g in groups if g[2] == discretisation):
+        for class_name, token, _ in level_groups:
             if class_name == INTENSITY_CLASS:
-                calculator, kwargs = (
+                add(
+                    class_name,
+                    token,
                     FirstOrderOnLevels,
-                    {"voxelArrayShift": settings.intensity.voxel_array_shift},
+                    levels,
+                    voxelArrayShift=settings.intensity.voxel_array_shift,
                 )
             else:
-                calculator, kwargs = TEXTURE_CALCULATORS[class_name], texture_kwargs
-            features = class_features(settings.feature_class(class_name))
-            computed = compute_class(calculator, levels, mask_image, features, **kwargs)
-            found.update({feature_name(roi, token, class_name, f): v for f, v in computed.items()})
-        return found
-
-    used = [d for d in settings.discretisations if any(g[2] == d for g in groups)]
-    with ThreadPoolExecutor(max(1, min(threads(), len(used)))) as pool:
-        for found in pool.map(on_levels, used):  # in the settings' order, whatever finishes first
-            out.update(found)
+                add(class_name, token, TEXTURE_CALCULATORS[class_name], levels, **texture_kwargs)
     return out
 
 

@@ -130,11 +130,10 @@ def _warm() -> None:
 
 
 def _worker_start() -> None:
-    """One ITK thread, but a case's radiomics on every CPU (a lone user's case uses both cores);
-    ends with the server process, not with the session thread that happened to start the pool."""
+    """One ITK thread per worker; ends with the server process, not with the session thread that
+    happened to start the pool."""
     exit_with_parent()
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    os.environ["RADSURV_FEATURE_THREADS"] = str(os.cpu_count() or 1)
     _warm()
 
 
