@@ -48,19 +48,23 @@ class Case:
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the
         image and of every mask by role, the modality and the site; not the case id, clinical
-        values or display structures. Two uploads of the same images share it, whoever made them."""
-        digest = hashlib.blake2b(digest_size=32)
-        digest.update(f"{self.modality}|{self.site}".encode())
-        for role, volume in [("", self.image), *sorted(self.masks.items())]:
-            grid = (
-                volume.GetSize(),
-                volume.GetSpacing(),
-                volume.GetOrigin(),
-                volume.GetDirection(),
-            )
-            digest.update(f"|{role}|{volume.GetPixelIDTypeAsString()}|{grid}|".encode())
-            digest.update(np.ascontiguousarray(sitk.GetArrayViewFromImage(volume)).data)
-        return digest.hexdigest()
+        values or display structures. Two uploads of the same images share it, whoever made them.
+        Computed once per case object (a loaded case's images are never changed in place; a
+        :func:`dataclasses.replace` copy computes its own)."""
+        if "_content_digest" not in self.__dict__:
+            digest = hashlib.blake2b(digest_size=32)
+            digest.update(f"{self.modality}|{self.site}".encode())
+            for role, volume in [("", self.image), *sorted(self.masks.items())]:
+                grid = (
+                    volume.GetSize(),
+                    volume.GetSpacing(),
+                    volume.GetOrigin(),
+                    volume.GetDirection(),
+                )
+                digest.update(f"|{role}|{volume.GetPixelIDTypeAsString()}|{grid}|".encode())
+                digest.update(np.ascontiguousarray(sitk.GetArrayViewFromImage(volume)).data)
+            self.__dict__["_content_digest"] = digest.hexdigest()
+        return self.__dict__["_content_digest"]
 
     def array(self) -> np.ndarray:
         """Image voxels as a (z, y, x) numpy array."""

@@ -5,9 +5,10 @@ A :class:`CaseMapper` runs a function over items (cases to extract or import, vo
 :class:`SerialMapper` in this process, :class:`ProcessMapper` over worker processes,
 :class:`RayMapper` as Ray tasks. :func:`make_engine` gives the mapper of an engine kind:
 ``"local"`` is :func:`make_mapper` (worker processes on this machine, or this process for one
-worker), ``"ray"`` a :class:`RayMapper` (one Ray task per case). :func:`fold_map` runs cross-validation folds as Ray tasks, in the folds' order, for
-``cross_validate(map_folds=...)``; :func:`gpus_per_task` says whether a fold should ask for a GPU (a network, on a
-cluster that has GPUs).
+worker), ``"ray"`` a :class:`RayMapper` (one Ray task per case). :func:`fold_map` runs
+cross-validation folds as Ray tasks, in the folds' order, for ``cross_validate(map_folds=...)``;
+:func:`gpus_per_task` says whether a fold should ask for a GPU (a network, on a cluster that has
+GPUs); :func:`ray_future` runs one call as a Ray task (the dashboard's case pool).
 
 Ray is started on first use: the cluster at ``address`` (argument, else ``$RAY_ADDRESS``), or a
 private local Ray sized to ``num_cpus`` CPUs (default: every CPU) whose session files and spilled
@@ -257,27 +258,42 @@ def gpus_per_task(network: bool) -> int:
     return int(network and cluster_gpus() > 0)
 
 
-def _call(fn: Callable[[T], R], item: T) -> R:
-    """A task's body: one ITK and one torch thread in this worker, then ``fn(item)``."""
+def _call(fn: Callable[..., R], *args: Any) -> R:
+    """A task's body: one ITK and one torch thread in this worker, then ``fn(*args)``."""
     single_threaded_worker()
     torch = sys.modules.get("torch")  # a later import reads OMP_NUM_THREADS=1 (task env)
     if torch is not None:
         torch.set_num_threads(1)
-    return fn(item)
+    return fn(*args)
 
 
-def _submit(fn: Callable[[T], R], items: Iterable[T], num_gpus: float) -> list:
-    """One Ray task per item (one CPU, ``num_gpus`` GPUs, no retry); ``fn`` is shipped once."""
+def _task(num_gpus: float) -> Any:
+    """The Ray task that runs :func:`_call`: one CPU, ``num_gpus`` GPUs (none on a cluster without
+    them, where the request would wait forever), no retry, the data folder exported."""
     import ray
 
     if num_gpus and cluster_gpus() == 0:
-        num_gpus = 0  # a GPU request on a cluster without GPUs would wait forever
+        num_gpus = 0
     env = {"OMP_NUM_THREADS": "1", "RADSURV_DATA_DIR": str(data_dir())}
-    task = ray.remote(_call).options(
+    return ray.remote(_call).options(
         num_cpus=1, num_gpus=num_gpus, max_retries=0, runtime_env={"env_vars": env}
     )
+
+
+def _submit(fn: Callable[[T], R], items: Iterable[T], num_gpus: float) -> list:
+    """One Ray task per item (see :func:`_task`); ``fn`` is shipped once."""
+    import ray
+
+    task = _task(num_gpus)
     fn_ref = ray.put(fn)
     return [task.remote(fn_ref, item) for item in items]
+
+
+def ray_future(fn: Callable[..., R], *args: Any) -> Future:
+    """``fn(*args)`` as one Ray task (see :func:`_task`), as a :class:`concurrent.futures.Future`
+    (connects first, see :func:`connect`)."""
+    connect()
+    return _task(0).remote(fn, *args).future()
 
 
 def _get(ref: Any) -> Any:

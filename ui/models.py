@@ -153,21 +153,26 @@ def clinical_json(case: Case) -> str:
 
 
 def score(case: Case, choice: ModelChoice) -> dict:
-    """The case's score under ``choice`` with this session's clinical values (cached)."""
-    from ui.state import case_score
+    """The case's score under ``choice`` with this session's clinical values, from the case pool
+    (computed once per case content, values and model version; a copy, so a page may annotate it)."""
+    import copy
 
-    return case_score(case, clinical_json(case), str(choice.folder), choice.modified)
+    from survival_core.workflows.case_pool import score_task
+    from ui.state import pooled
+
+    folder, values = str(choice.folder), clinical_json(case)
+    result = pooled(score_task, case, values, folder, choice.modified, doing="Scoring the case")
+    return copy.deepcopy(result)
 
 
 def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
     """The case's :class:`~survival_core.explain.case.CaseExplanation` under ``choice`` (cached,
     read-only: IG or Grad-CAM map for image models, input attributions for table models)."""
-    from ui.auth import record
-
-    record("explain_case", case.case_id, once=True, model=choice.label, method=method)
     from survival_core.workflows.case_pool import explain_task
+    from ui.auth import record
     from ui.state import pooled
 
+    record("explain_case", case.case_id, once=True, model=choice.label, method=method)
     doing = "Computing the attributions" if method == "ig" else "Computing the Grad-CAM map"
     folder, values = str(choice.folder), clinical_json(case)
     return pooled(explain_task, case, values, folder, choice.modified, method, doing=doing)

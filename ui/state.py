@@ -47,9 +47,9 @@ def load_upload_folder(
     model_folder: str | None = None,
 ) -> Case:
     """An uploaded case loaded once per (content, structure mapping, case id, series, site,
-    modality, model), read in the case pool; ``roles`` maps each role to its structure name(s), none for a role left out
-    on purpose (no organ); its clinical values are checked by ``model_folder``'s own schema when
-    the model carries one."""
+    modality, model), read in the case pool; ``roles`` maps each role to its structure name(s),
+    none for a role left out on purpose (no organ); its clinical values are checked by
+    ``model_folder``'s own schema when the model carries one."""
     from survival_core.workflows.case_pool import read_upload_task
 
     args = (folder, roles, image_name, case_id, series_uid, site, modality, model_folder)
@@ -144,14 +144,3 @@ def waited(future, doing: str):
             time.sleep(0.2)
         note.empty()
     return future.result()
-
-
-def case_score(case: Case, clinical_json: str, folder: str, modified: float) -> dict:
-    """Score of a case with its current clinical values, from the case pool (computed once per
-    case content, values and model version; a copy, so a page may annotate it)."""
-    import copy
-
-    from survival_core.workflows.case_pool import score_task
-
-    result = pooled(score_task, case, clinical_json, folder, modified, doing="Scoring the case")
-    return copy.deepcopy(result)

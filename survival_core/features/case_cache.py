@@ -29,13 +29,13 @@ def _key_lock(key: str) -> threading.Lock:
 def case_radiomics(case: Case, settings: ExtractionSettings) -> dict[str, float]:
     """``extract_case(case, settings)``, computed at most once per (settings, case content)."""
     digest = case.content_digest()
-    lock = _key_lock(f"{settings.hash()}/{digest}")
-    with lock:
+    key = f"{settings.hash()}/{digest}"
+    with _key_lock(key):
         cache = FeatureCache(settings)
         features = cache.get(digest)
         if features is None:
             features = extract_case(case, settings)
             cache.put(digest, "", features)
     with _guard:
-        _computing.pop(f"{settings.hash()}/{digest}", None)
+        _computing.pop(key, None)
     return features

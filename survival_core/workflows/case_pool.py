@@ -30,7 +30,7 @@ from typing import Any
 import SimpleITK as sitk
 
 from survival_core.case import Case
-from survival_core.engine import connect
+from survival_core.engine import connect, ray_future
 from survival_core.models.scoring import LoadedModel, load_scoring_model
 from survival_core.workers import exit_with_parent
 
@@ -164,15 +164,13 @@ class _InThread(Executor):
 
 
 class _RayExecutor(Executor):
-    """Each task a Ray task (one CPU) on the cluster at ``address``."""
+    """Each task a Ray task on the cluster at ``address`` (:func:`survival_core.engine.ray_future`)."""
 
     def __init__(self, address: str) -> None:
         connect(address)
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        import ray
-
-        return ray.remote(fn).options(num_cpus=1, max_retries=0).remote(*args, **kwargs).future()
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
+        return ray_future(fn, *args)
 
 
 class CasePool:
@@ -227,14 +225,14 @@ class CasePool:
         except BrokenExecutor:  # a worker died (e.g. out of memory): start a new pool
             self._executor = self._new_executor()
             future = self._executor.submit(fn, *args)
+        self._queue = [f for f in self._queue if not f.done()]  # finished ones hold results
         self._queue.append(future)
         return future
 
     def ahead(self, future: Future) -> int:
         """Tasks submitted before ``future`` that have not started yet (0 once it runs)."""
         with self._lock:
-            self._queue = [f for f in self._queue if not f.done()]
-            waiting = [f for f in self._queue if not f.running()]
+            waiting = [f for f in self._queue if not (f.done() or f.running())]
         return waiting.index(future) if future in waiting else 0
 
     def shutdown(self) -> None:
