@@ -1,16 +1,19 @@
 """Cohorts of thousands (issue 16): cross-validation, the BCa bootstrap and radiomics throughput.
 
     .venv/bin/python benchmarks/bench_thousands.py [--models coxnet,rsf,deepsurv] [--repeats 10]
-        [--folds 5] [--patients 3000] [--columns 200] [--bootstrap-sizes 300,1000,3000]
-        [--direct-max 3000] [--cases 24] [--skip cv,bootstrap,extract] [--json]
+        [--folds 5] [--workers 1,2] [--rsf-time-points 100] [--patients 3000] [--columns 200]
+        [--bootstrap-sizes 300,1000,3000] [--direct-max 3000] [--cases 24]
+        [--skip cv,bootstrap,extract] [--json]
 
 (a) A generated clinical table: ``--patients`` x ``--columns`` (default 3,000 x 200), seeded.
     Columns are correlated through 10 latent factors; 8 of them carry a known Weibull log-hazard,
     the rest are noise (20 of them binary); about 35 % censored. Written as the CSV that
     ``cv --table`` reads (case_id, time in days, event 0/1, the feature columns).
 (b) ``python -m survival_core cv --table FILE --model NAME --repeats R --folds F --json`` per model,
-    each in its own process: wall seconds, pooled c-index and the peak RSS of that process
-    (``os.wait4``). Targets for 10 x 5 on 2 cores: coxnet <= 60 s, rsf <= 10 min, deepsurv <= 5 min.
+    with 1 and 2 fold workers (``cv --workers``), each in its own process: wall seconds, pooled
+    c-index and the peak RSS of its largest process (``os.wait4``). rsf runs with
+    ``time_points=100`` (its step functions on 100 event-time quantiles; ``--rsf-time-points 0``
+    for every training time). Targets for 10 x 5 on 2 cores: coxnet <= 60 s, rsf <= 10 min, deepsurv <= 5 min.
 (c) The BCa c-index interval (1,000 resamples) at each of ``--bootstrap-sizes`` patients: the
     direct path (``bca_interval`` recomputing Harrell's C on every resample and jackknife sample,
     which ``c_index_ci`` was before the pair-matrix fast path; only up to ``--direct-max``
@@ -94,24 +97,30 @@ def last_json(stdout: str) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def time_cv(table: Path, models: list[str], repeats: int, folds: int) -> dict:
-    """(b): ``cv`` of each model in its own process."""
+def time_cv(
+    table: Path, models: list[str], repeats: int, folds: int, workers: list[int], params: dict
+) -> dict:
+    """(b): ``cv`` of each model with each number of fold workers, each run in its own process."""
     out = {}
-    for name in models:
-        progress(f"cv {name} {repeats} x {folds} ...")
+    for name, n_workers in ((m, w) for m in models for w in workers):
+        extra = [a for p in params.get(name, []) for a in ("--param", p)]
+        progress(f"cv {name} {repeats} x {folds}, {n_workers} worker(s) {' '.join(extra)} ...")
         stdout, seconds, rss, code = run_measured(
             [sys.executable, "-m", "survival_core", "cv", "--table", str(table), "--model", name]
-            + ["--repeats", str(repeats), "--folds", str(folds), "--json"]
+            + ["--repeats", str(repeats), "--folds", str(folds), "--workers", str(n_workers)]
+            + [*extra, "--json"]
         )
         summary = last_json(stdout) if code == 0 else {}
         row = {
             "repeats": repeats,
             "folds": folds,
+            "workers": n_workers,
+            "params": params.get(name, []),
             "seconds": round(seconds, 1),
             "cv_seconds": summary.get("seconds"),
             "c_index": summary.get("c_index"),
             "ci": [summary.get("ci_low"), summary.get("ci_high")],
-            "peak_rss_mb": round(rss),
+            "peak_rss_mb_largest_process": round(rss),
             "exit_code": code,
         }
         if repeats < 10:
@@ -119,7 +128,7 @@ def time_cv(table: Path, models: list[str], repeats: int, folds: int) -> dict:
         target = TARGETS_S.get(name)
         if target is not None:
             row["target_10x_seconds"] = target
-        out[name] = row
+        out[f"{name}_{n_workers}w"] = row
         progress(f"cv {name}: {row}")
     return out
 
@@ -233,6 +242,13 @@ def main() -> None:
     parser.add_argument("--models", default="coxnet,rsf,deepsurv")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--workers", default="1,2", help="fold workers of (b), comma-separated")
+    parser.add_argument(
+        "--rsf-time-points",
+        type=int,
+        default=100,
+        help="rsf's time_points in (b) (0: every training time, the model's default)",
+    )
     parser.add_argument("--patients", type=int, default=3000)
     parser.add_argument("--columns", type=int, default=200)
     parser.add_argument("--bootstrap-sizes", default="300,1000,3000")
@@ -279,7 +295,11 @@ def main() -> None:
             result["bootstrap_1000_resamples"] = time_bootstrap(table, sizes, args.direct_max)
         if "cv" not in skip:
             models = [m.strip() for m in args.models.split(",") if m.strip()]
-            result["cv"] = time_cv(path, models, args.repeats, args.folds)
+            workers = [int(w) for w in args.workers.split(",") if w.strip()]
+            params = {
+                "rsf": [f"time_points={args.rsf_time_points}"] if args.rsf_time_points else []
+            }
+            result["cv"] = time_cv(path, models, args.repeats, args.folds, workers, params)
         if "extract" not in skip:
             result["extraction"] = time_extraction(args.cases, folder)
     finally:

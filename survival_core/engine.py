@@ -6,7 +6,8 @@ A :class:`CaseMapper` runs a function over items (cases to extract or import, vo
 :class:`RayMapper` as Ray tasks. :func:`make_engine` gives the mapper of an engine kind:
 ``"local"`` is :func:`make_mapper` (worker processes on this machine, or this process for one
 worker), ``"ray"`` a :class:`RayMapper` (one Ray task per case). :func:`fold_map` runs
-cross-validation folds as Ray tasks, in the folds' order, for ``cross_validate(map_folds=...)``;
+cross-validation folds as Ray tasks and :func:`process_fold_map` in local processes, in the
+folds' order, for ``cross_validate(map_folds=...)``;
 :func:`gpus_per_task` says whether a fold should ask for a GPU (a network, on a cluster that has
 GPUs); :func:`ray_future` runs one call as a Ray task (the dashboard's case pool).
 
@@ -81,10 +82,14 @@ class SerialMapper:
 
 
 def single_threaded_worker() -> None:
-    """Worker start-up: one ITK thread per process, so N workers use N cores; killed with the
-    parent (:func:`survival_core.workers.die_with_parent`)."""
+    """Worker start-up: one ITK thread and one torch/OpenMP thread per process, so N workers use
+    N cores; killed with the parent (:func:`survival_core.workers.die_with_parent`)."""
     die_with_parent()
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by a later torch import
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 class ProcessMapper:
@@ -113,6 +118,21 @@ class ProcessMapper:
                     yield item, (error if error is not None else future.result())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def process_fold_map(workers: int) -> Callable[[Callable[[T], R], Iterable[T]], Iterator[R]]:
+    """A ``map_folds`` for ``cross_validate``: folds in ``workers`` local processes (one thread
+    each), results in the folds' order; built-in ``map`` for one worker."""
+    if workers <= 1:
+        return map
+
+    def mapper(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=single_threaded_worker
+        ) as pool:
+            yield from pool.map(fn, items)
+
+    return mapper
 
 
 def make_mapper(workers: int | None = None, n_items: int | None = None) -> CaseMapper:
@@ -261,9 +281,6 @@ def gpus_per_task(network: bool) -> int:
 def _call(fn: Callable[..., R], *args: Any) -> R:
     """A task's body: one ITK and one torch thread in this worker, then ``fn(*args)``."""
     single_threaded_worker()
-    torch = sys.modules.get("torch")  # a later import reads OMP_NUM_THREADS=1 (task env)
-    if torch is not None:
-        torch.set_num_threads(1)
     return fn(*args)
 
 

@@ -144,6 +144,31 @@ def test_forest_arrays_reproduce_sksurv_exactly(fitted, gbsg2: dict) -> None:
     np.testing.assert_array_equal(model.predict_survival(gbsg2["X_test"], times), expected)
 
 
+def test_forest_time_grid_bounds_the_step_functions(gbsg2: dict) -> None:
+    from survival_core.models.forest import on_time_grid
+
+    event, time = gbsg2["y"]["event"], gbsg2["y"]["time"]
+    moved = on_time_grid(time, event, 20)
+    assert np.unique(moved[event]).size <= 20
+    assert (moved >= time).all()  # moved up, never earlier
+    after = time > time[event].max()
+    np.testing.assert_array_equal(moved[after], time[after])
+    np.testing.assert_array_equal(on_time_grid(time, np.zeros_like(event), 20), time)
+    model = make_model("rsf", n_estimators=20, time_points=20).fit(gbsg2["X"], gbsg2["y"])
+    assert model.arrays_["is_event_time"].sum() <= 20
+    full = make_model("rsf", n_estimators=20).fit(gbsg2["X"], gbsg2["y"])
+    y_test = gbsg2["y_test"]
+    c = [
+        concordance_index_censored(
+            y_test["event"], y_test["time"], m.predict_risk(gbsg2["X_test"])
+        )[0]
+        for m in (model, full)
+    ]
+    assert c[0] > 0.62 and abs(c[0] - c[1]) < 0.03  # the grid costs little discrimination
+    with pytest.raises(ConfigError, match="time_points"):
+        make_model("rsf", time_points=1)
+
+
 def test_lasso_cox_zeroes_noise_features(gbsg2: dict) -> None:
     rng = np.random.default_rng(5)
     noise = pd.DataFrame(

@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--horizons", default="365,730,1095", help="td-AUC horizons in days, comma-separated"
     )
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples for the BCa CI")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="folds in this many processes at once (one thread each); the results do not change",
+    )
     parser.add_argument("--out", type=Path, help="write folds.csv, oof.csv and summary.json here")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
@@ -37,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
+    from survival_core.engine import process_fold_map
     from survival_core.evaluation import splits
     from survival_core.io.tables import load_model_table
     from survival_core.workflows.crossval import cross_validate
@@ -73,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         horizons=[float(h) for h in args.horizons.split(",") if h.strip()],
         n_bootstrap=args.bootstrap,
         seed=args.seed,
+        map_folds=process_fold_map(args.workers),
         progress=progress,
     )
     summary = {"model": args.model, "protocol": args.protocol, **result.summary}

@@ -86,6 +86,16 @@ def forest_arrays(forest: RandomSurvivalForest) -> dict[str, np.ndarray]:
     return arrays
 
 
+def on_time_grid(time: np.ndarray, event: np.ndarray, points: int) -> np.ndarray:
+    """Each time moved up to the next of ``points`` quantiles of the event times (times after the
+    last event time stay as they are): at most ``points`` distinct event times."""
+    if not event.any():
+        return time
+    grid = np.unique(np.quantile(time[event.astype(bool)], np.linspace(0, 1, points + 1)[1:]))
+    at = np.searchsorted(grid, time, side="left")
+    return np.where(at < grid.size, grid[np.minimum(at, grid.size - 1)], time)
+
+
 class RandomSurvivalForestModel(SurvivalModel):
     """Random survival forest baseline.
 
@@ -96,6 +106,11 @@ class RandomSurvivalForestModel(SurvivalModel):
     min_samples_split : smallest node that may be split.
     max_features : features tried per split ("sqrt", "log2", an int or a fraction).
     max_depth : depth limit (None = grow until the leaf limits stop it).
+    time_points : None fits on the training times as they are; an integer K first moves each time
+        up to the next of K event-time quantiles (like randomForestSRC's ``ntime``). scikit-survival
+        keeps every node's step functions at every unique training time, so at thousands of
+        patients (1,349 unique times in 2,400) a 200-tree forest holds gigabytes and splits 3-4x
+        slower; K = 100 bounds both.
     seed : random seed of bootstraps and feature draws; fitting uses one core (n_jobs=1).
 
     ``predict_risk`` is scikit-survival's: the sum of the ensemble cumulative hazard over the
@@ -113,6 +128,7 @@ class RandomSurvivalForestModel(SurvivalModel):
         min_samples_split: int = 20,
         max_features: str | int | float = "sqrt",
         max_depth: int | None = None,
+        time_points: int | None = None,
         seed: int = 0,
     ) -> None:
         if n_estimators < 1 or min_samples_leaf < 1:
@@ -123,7 +139,10 @@ class RandomSurvivalForestModel(SurvivalModel):
         self.min_samples_leaf = min_samples_leaf
         self.min_samples_split = min_samples_split
         self.max_features = max_features
+        if time_points is not None and time_points < 2:
+            raise ConfigError(f"time_points must be at least 2 (or None), got {time_points}.")
         self.max_depth = max_depth
+        self.time_points = time_points
         self.seed = seed
 
     def _fit_matrix(
@@ -138,6 +157,8 @@ class RandomSurvivalForestModel(SurvivalModel):
             n_jobs=1,
             random_state=self.seed,
         )
+        if self.time_points is not None:
+            time = on_time_grid(time, event, self.time_points)
         try:
             forest.fit(Z, Surv.from_arrays(event, time))
         except ValueError as err:

@@ -23,6 +23,8 @@ plain JSON, so a saved model carries its exact preprocessing.
 from __future__ import annotations
 
 import re
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -84,6 +86,47 @@ def _category_strings(column: pd.Series) -> pd.Series:
     return values.where(values.isna(), values.map(str))
 
 
+@dataclass(frozen=True)
+class _ColumnStats:
+    """What preprocessing learns from one numeric training column."""
+
+    missing: float
+    constant: bool
+    median: float
+    low: float  # 1st percentile
+    high: float  # 99th percentile
+
+    @staticmethod
+    def of(matrix: np.ndarray) -> list[_ColumnStats]:
+        """The stats of each column of a float matrix (NaN = missing), all columns at once."""
+        absent = np.isnan(matrix)
+        with warnings.catch_warnings():  # an all-missing column: NaN stats, dropped as constant
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(matrix, axis=0)
+            low, high = np.nanquantile(matrix, [0.01, 0.99], axis=0)
+            constant = ~(np.nanmax(matrix, axis=0) > np.nanmin(matrix, axis=0))
+        return [
+            _ColumnStats(float(a), bool(c), float(m), float(lo), float(hi))
+            for a, c, m, lo, hi in zip(
+                absent.mean(axis=0), constant, median, low, high, strict=True
+            )
+        ]
+
+
+def _plain_numeric_stats(frame: pd.DataFrame) -> dict[Any, _ColumnStats]:
+    """Stats of the columns held as plain numpy ints or floats, keyed by column, taken together
+    in one array (the per-column pandas way cost 1.8 ms a column: 0.36 s a fold at 200 columns)."""
+    plain = [
+        k
+        for k, dtype in enumerate(frame.dtypes)
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+    ]
+    if not plain or frame.shape[0] == 0:
+        return {}
+    matrix = frame.iloc[:, plain].to_numpy(dtype=float)
+    return dict(zip(frame.columns[plain], _ColumnStats.of(matrix), strict=True))
+
+
 class TablePreprocessor:
     """Learns, on training rows, how to turn a table into a standardised float matrix.
 
@@ -126,6 +169,7 @@ class TablePreprocessor:
         self.notes_: list[str] = []
         self.columns_: list[dict[str, Any]] = []
         labels = {c.lower() for c in self.label_columns}
+        plain = _plain_numeric_stats(frame)
         for name, original in zip(names, frame.columns, strict=True):
             column = frame[original]
             if name.lower() in labels:
@@ -137,13 +181,14 @@ class TablePreprocessor:
             if pd.api.types.is_datetime64_any_dtype(column):
                 self.notes_.append(f"'{name}' dropped: dates are not used as features.")
                 continue
-            missing = float(column.isna().mean())
+            stats = plain.get(original)
+            missing = stats.missing if stats else float(column.isna().mean())
             if missing > self.max_missing_fraction:
                 self.notes_.append(
                     f"'{name}' dropped: {missing:.0%} missing (limit {self.max_missing_fraction:.0%})."
                 )
                 continue
-            spec = self._fit_column(name, column)
+            spec = self._fit_column(name, column, stats)
             if spec is not None:
                 if missing > 0:
                     self.notes_.append(
@@ -162,20 +207,22 @@ class TablePreprocessor:
         self.transform_notes_: list[str] = []
         return self
 
-    def _fit_column(self, name: str, column: pd.Series) -> dict[str, Any] | None:
-        numeric = _numeric_or_none(column)
-        if numeric is not None:
-            values = numeric.dropna()
-            if values.nunique() < 2:
+    def _fit_column(
+        self, name: str, column: pd.Series, stats: _ColumnStats | None
+    ) -> dict[str, Any] | None:
+        if stats is None and (numeric := _numeric_or_none(column)) is not None:
+            stats = _ColumnStats.of(numeric.to_numpy(float)[:, None])[0]
+        if stats is not None:
+            if stats.constant:
                 self.notes_.append(f"'{name}' dropped: constant in the training rows.")
                 return None
             return {
                 "name": name,
                 "kind": "numeric",
                 "imputation": "median",
-                "fill": float(values.median()),
+                "fill": stats.median,
                 # the training range (1st-99th percentile) the nomogram's axes span
-                "range": [float(values.quantile(0.01)), float(values.quantile(0.99))],
+                "range": [stats.low, stats.high],
             }
         values = _category_strings(column).dropna()
         counts = values.value_counts()
