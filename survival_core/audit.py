@@ -29,6 +29,10 @@ ACTIONS = frozenset(
         "login",
         "logout",
         "login_failed",
+        "login_refused",
+        "login_locked",
+        "unlock_login",
+        "session_expired",
         "access_denied",
         "upload_case",
         "load_case",
@@ -46,6 +50,7 @@ ACTIONS = frozenset(
         "user_add",
         "user_remove",
         "role_change",
+        "cleanup",
     }
 )
 OUTCOMES = frozenset({"ok", "refused", "error"})

@@ -16,7 +16,12 @@ The seam, read by ``current_user()`` and set by tests:
 - an OIDC login is ``st.user`` (``is_logged_in`` and ``email``, set by Streamlit's auth flow).
 
 Neither carries the role: it is read from the users file on every run, so a changed role or a
-removed account takes effect at the next click. ``require(action)`` is called at the top of
+removed account takes effect at the next click.
+
+Guessing is slowed and stopped by ``survival_core.security.logins``: each failed login makes the
+account's (and the client address's) next attempt wait longer, and repeated failures lock the
+account for a while, its correct password included; every refusal and lock is audited. A session
+left idle longer than ``RADSURV_SESSION_IDLE_MINUTES`` is logged out at its next click. ``require(action)`` is called at the top of
 every page; as every click reruns the page from the top, that check covers the page's buttons,
 and a further ``require`` guards only a stricter action inside a page (upload on the Case page,
 an explanation overlay on the Viewer, promotion on the Training page). The navigation lists only
@@ -34,6 +39,7 @@ from streamlit.navigation.page import StreamlitPage
 from survival_core.audit import audit
 from survival_core.errors import RadSurvError
 from survival_core.security.exposure import check_exposure
+from survival_core.security.logins import LoginAttempts, LoginPolicy
 from survival_core.security.roles import PermissionDenied, allowed, authorize
 from survival_core.security.users import Users, read_users
 from ui.state import show_error
@@ -42,6 +48,12 @@ AUTH_STATUS = "authentication_status"
 #: Audit entries this session already wrote (a rerun does not repeat them).
 AUDITED = "radsurv_audited"
 USERNAME = "username"
+#: When this session last ran a page while logged in (epoch seconds), for the idle limit.
+LAST_SEEN = "radsurv_last_seen"
+#: Set when the idle limit ended the session: the message to show.
+ENDED = "radsurv_session_ended"
+#: Why the last login attempt was refused (shown under the form).
+LOGIN_ERROR = "radsurv_login_error"
 DEMO_LABEL = "demo mode (localhost, no login)"
 #: Pause after a wrong password (s): slows guessing without bothering someone who mistyped.
 FAILED_LOGIN_DELAY_S = 1.0
@@ -157,6 +169,67 @@ def _forget() -> None:
     st.session_state[USERNAME] = None
 
 
+def _idle_too_long(policy: LoginPolicy) -> bool:
+    """Whether this logged-in session's previous page run lies beyond the idle limit; records
+    this run as its latest."""
+    now = time.time()
+    last = st.session_state.get(LAST_SEEN)
+    st.session_state[LAST_SEEN] = now
+    limit = policy.idle_minutes * 60
+    return bool(limit) and last is not None and now - last > limit
+
+
+def _end_idle_session(user: User, policy: LoginPolicy) -> None:
+    """Log out a session left idle too long, audited, with a message saying why."""
+    audit(_login_name(user), "session_expired", idle_minutes=policy.idle_minutes)
+    st.session_state[ENDED] = (
+        f"Your session ended after {policy.idle_minutes:g} minutes without activity; log in again."
+    )
+    st.session_state.pop(LAST_SEEN, None)
+    if user.via == "local":
+        _forget()
+    elif user.via == "oidc":
+        st.logout()  # clears the identity now; the browser then reloads at the logout address
+
+
+def _client_address() -> str | None:
+    """The browser's address as the server sees it (None when unknown, e.g. in tests)."""
+    try:
+        address = st.context.ip_address
+    except (AttributeError, RuntimeError):
+        return None
+    return address if isinstance(address, str) and address else None
+
+
+def _attempt_login(users: Users, username: str, password: str) -> None:
+    """Check a submitted login against the failure record, then the password; log in (and
+    rerun) or leave the reason in the session for the form to show."""
+    attempts = LoginAttempts()
+    name, client = username.strip().lower(), _client_address()
+    refusal = attempts.refusal(name, client)
+    if refusal is not None:
+        audit(name or "anonymous", "login_refused", outcome="refused", locked=refusal.locked)
+        st.session_state[AUTH_STATUS] = False
+        st.session_state[LOGIN_ERROR] = refusal.message(time.time())
+        return
+    if users.check_password(username, password):
+        attempts.record_success(name, client)
+        st.session_state[AUTH_STATUS] = True
+        st.session_state[USERNAME] = name
+        st.session_state[LAST_SEEN] = time.time()
+        for key in (ENDED, LOGIN_ERROR):
+            st.session_state.pop(key, None)
+        audit(name, "login")
+        st.rerun()  # draw the app without the login form
+    audit("anonymous", "login_failed", outcome="refused")
+    for who in attempts.record_failure(name, client):
+        target = name if who == "account" else str(client)
+        audit("anonymous", "login_locked", target, outcome="refused", kind=who)
+    time.sleep(FAILED_LOGIN_DELAY_S)
+    st.session_state[AUTH_STATUS] = False
+    st.session_state[LOGIN_ERROR] = "Wrong username or password."
+
+
 def _local_login(users: Users) -> None:
     """The login form, or the logout button, of local accounts (in the sidebar).
 
@@ -180,16 +253,9 @@ def _local_login(users: Users) -> None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
-        if users.check_password(username, password):
-            st.session_state[AUTH_STATUS] = True
-            st.session_state[USERNAME] = username.strip().lower()
-            audit(st.session_state[USERNAME], "login")
-            st.rerun()  # draw the app without the login form
-        audit("anonymous", "login_failed", outcome="refused")
-        time.sleep(FAILED_LOGIN_DELAY_S)
-        st.session_state[AUTH_STATUS] = False
+        _attempt_login(users, username, password)
     if st.session_state.get(AUTH_STATUS) is False:
-        st.sidebar.error("Wrong username or password.")
+        st.sidebar.error(st.session_state.get(LOGIN_ERROR) or "Wrong username or password.")
 
 
 def _oidc_login(users: Users) -> None:
@@ -220,11 +286,15 @@ def sign_in(pages: list[tuple[StreamlitPage, str]]) -> tuple[User | None, Stream
     """
     try:
         users, oidc = _settings()
+        policy = LoginPolicy.from_env()
     except RadSurvError as err:
         show_error(err)
         login_navigation()  # else Streamlit would list the pages/ folder by itself
         st.stop()
     user = _user_from(users, oidc)
+    if user is not None and user is not DEMO_USER and _idle_too_long(policy):
+        _end_idle_session(user, policy)
+        user = None
     if user is None:
         navigation = login_navigation()
     else:
@@ -233,6 +303,8 @@ def sign_in(pages: list[tuple[StreamlitPage, str]]) -> tuple[User | None, Stream
         _local_login(users)
     if oidc:
         _oidc_login(users)
+    if user is None and st.session_state.get(ENDED):
+        st.sidebar.warning(st.session_state[ENDED], icon=":material/schedule:")
     if user is DEMO_USER:
         st.sidebar.caption(f"**{DEMO_LABEL}**")
     elif user is not None:

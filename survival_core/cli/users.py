@@ -1,4 +1,5 @@
-"""``users``: add, re-role, remove and list the accounts of the users file (admin's tool).
+"""``users``: add, re-role, remove and list the accounts of the users file, and list or unlock
+accounts locked by failed logins (admin's tool).
 
 Passwords are read with a hidden prompt (asked twice) or, for scripts, from one line of stdin
 (``--password-stdin``); never from the command line, where other users of the machine could see
@@ -17,7 +18,7 @@ from survival_core.security.roles import ROLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``users`` command and its ``add``, ``set-role``, ``remove`` and ``list``."""
+    """Add the ``users`` command: ``add``, ``set-role``, ``remove``, ``list``, ``locks``, ``unlock``."""
     parser = subparsers.add_parser(
         "users", help="manage who may log in and their roles (the users file outside the repo)"
     )
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove = actions.add_parser("remove", help="remove an account")
     remove.add_argument("username")
     actions.add_parser("list", help="list the accounts and their roles (never the hashes)")
+    actions.add_parser("locks", help="list accounts and computers locked by failed logins")
+    unlock = actions.add_parser("unlock", help="unlock an account (or a computer's address) now")
+    unlock.add_argument("username", help="the account, or the address `locks` lists")
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
@@ -52,10 +56,20 @@ def _password(from_stdin: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Apply the action to the users file and report the accounts it now holds."""
+    from survival_core.audit import audit
     from survival_core.security import users
+    from survival_core.security.logins import LoginAttempts
 
     path = users.users_file()
     action = args.users_command
+    if action in ("locks", "unlock"):
+        attempts = LoginAttempts()
+        if action == "unlock":
+            if not attempts.unlock(args.username):
+                raise ConfigError(f"{args.username!r} has no failed logins on record.")
+            audit(f"cli:{getpass.getuser()}", "unlock_login", args.username.strip().lower())
+        report({"users_file": path, "locks": attempts.locks()}, args.json)
+        return 0
     if action == "add":
         password = None if args.oidc else _password(args.password_stdin)
         done = users.add_user(args.username, args.role, password, args.name, path)

@@ -9,8 +9,12 @@ mode 0600 in a 0700 folder, and holds no plain-text password. Nothing here logs 
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +24,13 @@ import yaml
 
 from survival_core.errors import ConfigError
 from survival_core.io.atomic import write_text
+from survival_core.security.passwords import PASSWORD_BYTES, check_length, check_policy
 from survival_core.security.roles import check_role
 
 DEFAULT_FILE = Path("~/.config/radsurv/users.yaml")
 REPOSITORY = Path(__file__).resolve().parents[2]
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: bcrypt reads at most 72 bytes; a longer password would be silently cut, so it is refused.
-PASSWORD_BYTES = (10, 72)
 #: Checked against when the username is unknown, so that costs as much as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt(rounds=12)).decode("ascii")
 
@@ -49,10 +52,12 @@ def users_file() -> Path:
 
 @dataclass
 class Users:
-    """The parsed users file (empty when the file does not exist yet)."""
+    """The parsed users file (empty when the file does not exist yet); ``version`` is the hash
+    of the bytes read ("" for no file), which an edit checks before it writes."""
 
     path: Path
     document: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
 
     @property
     def local(self) -> dict[str, dict[str, Any]]:
@@ -131,16 +136,29 @@ def read_users(path: Path | None = None) -> Users:
     """The users file at ``path`` (default ``users_file()``), validated; empty if absent."""
     path = users_file() if path is None else path
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Users(path)
     except OSError as err:
         raise ConfigError(f"Cannot read the users file {path}: {err.strerror}.") from err
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+        document = yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
         raise ConfigError(f"The users file {path} is not valid YAML: {err}") from err
-    return Users(path, _check_document(path, document))
+    return Users(path, _check_document(path, document), hashlib.sha256(raw).hexdigest())
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock (``<users file>.lock``) while the file is read, changed and written:
+    edits from several processes or server threads are applied one after the other."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def write_users(users: Users) -> Path:
@@ -151,15 +169,27 @@ def write_users(users: Users) -> Path:
     return users.path
 
 
+def _edit(path: Path | None, change: Callable[[Users], Any], expected: str | None) -> Any:
+    """Read, ``change`` and write the users file under its lock: a compare-and-swap when
+    ``expected`` (the ``version`` the editor was shown) is given, so an edit made on a stale view
+    is refused with a message instead of silently undoing another admin's edit."""
+    path = users_file() if path is None else path
+    with _file_lock(path):
+        users = read_users(path)
+        if expected is not None and users.version != expected:
+            raise ConfigError(
+                f"The users file {path} was changed by someone else since you loaded it; "
+                "nothing was changed. Reload to see the current accounts and try again."
+            )
+        result = change(users)
+        write_users(users)
+    return result
+
+
 def hash_password(password: str) -> str:
     """A bcrypt hash (salted, cost 12) of ``password``, which must be 10-72 bytes in UTF-8."""
-    raw = password.encode("utf-8")
-    low, high = PASSWORD_BYTES
-    if not low <= len(raw) <= high:
-        raise ConfigError(
-            f"A password must be {low} to {high} bytes long (bcrypt reads at most {high})."
-        )
-    return bcrypt.hashpw(raw, bcrypt.gensalt(rounds=12)).decode("ascii")
+    check_length(password)
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=12)).decode("ascii")
 
 
 def _identity(username: str, oidc: bool) -> str:
@@ -179,27 +209,31 @@ def add_user(
     password: str | None = None,
     name: str | None = None,
     path: Path | None = None,
+    expected: str | None = None,
 ) -> str:
-    """Add a local account (with ``password``) or, without a password, give an OIDC e-mail a role.
+    """Add a local account (with ``password``, checked against the password policy) or, without
+    a password, give an OIDC e-mail a role; ``expected``: see :func:`_edit`.
 
     Returns the stored (lower-case) username. Refuses an existing one: change a role with
     ``set_role``.
     """
     check_role(role)
-    users = read_users(path)
     key = _identity(username, oidc=password is None)
-    if key in users.local or key in users.oidc:
-        raise ConfigError(f"{key!r} already exists in {users.path}; use set-role to change it.")
-    if password is None:
-        users.oidc[key] = role
-    else:
-        users.local[key] = {
-            "name": name or key,
-            "password": hash_password(password),
-            "roles": [role],
-        }
-    write_users(users)
-    return key
+    hashed = None
+    if password is not None:
+        check_policy(password, key)
+        hashed = hash_password(password)
+
+    def add(users: Users) -> str:
+        if key in users.local or key in users.oidc:
+            raise ConfigError(f"{key!r} already exists in {users.path}; use set-role to change it.")
+        if hashed is None:
+            users.oidc[key] = role
+        else:
+            users.local[key] = {"name": name or key, "password": hashed, "roles": [role]}
+        return key
+
+    return _edit(path, add, expected)
 
 
 def _keep_an_admin(users: Users, key: str, before: list[str]) -> None:
@@ -210,28 +244,36 @@ def _keep_an_admin(users: Users, key: str, before: list[str]) -> None:
         )
 
 
-def set_role(username: str, role: str, path: Path | None = None) -> None:
-    """Give an existing local account or OIDC identity another role."""
+def set_role(
+    username: str, role: str, path: Path | None = None, expected: str | None = None
+) -> None:
+    """Give an existing local account or OIDC identity another role (``expected``: see
+    :func:`_edit`)."""
     check_role(role)
-    users = read_users(path)
-    before = [e["role"] for e in users.entries()]
     key = username.strip().lower()
-    if key in users.local:
-        users.local[key]["roles"] = [role]
-    elif key in users.oidc:
-        users.oidc[key] = role
-    else:
-        raise ConfigError(f"No user {key!r} in {users.path}.")
-    _keep_an_admin(users, key, before)
-    write_users(users)
+
+    def change(users: Users) -> None:
+        before = [e["role"] for e in users.entries()]
+        if key in users.local:
+            users.local[key]["roles"] = [role]
+        elif key in users.oidc:
+            users.oidc[key] = role
+        else:
+            raise ConfigError(f"No user {key!r} in {users.path}.")
+        _keep_an_admin(users, key, before)
+
+    _edit(path, change, expected)
 
 
-def remove_user(username: str, path: Path | None = None) -> None:
-    """Remove a local account or OIDC identity (its sessions lose access at their next click)."""
-    users = read_users(path)
-    before = [e["role"] for e in users.entries()]
+def remove_user(username: str, path: Path | None = None, expected: str | None = None) -> None:
+    """Remove a local account or OIDC identity (its sessions lose access at their next click;
+    ``expected``: see :func:`_edit`)."""
     key = username.strip().lower()
-    if users.local.pop(key, None) is None and users.oidc.pop(key, None) is None:
-        raise ConfigError(f"No user {key!r} in {users.path}.")
-    _keep_an_admin(users, key, before)
-    write_users(users)
+
+    def remove(users: Users) -> None:
+        before = [e["role"] for e in users.entries()]
+        if users.local.pop(key, None) is None and users.oidc.pop(key, None) is None:
+            raise ConfigError(f"No user {key!r} in {users.path}.")
+        _keep_an_admin(users, key, before)
+
+    _edit(path, remove, expected)
