@@ -8,12 +8,14 @@ from survival_core import __version__
 from survival_core.paths import data_dir
 from ui.auth import sign_in
 from ui.models import model_picker
+from ui.retention import startup_cleanup
 from ui.state import case_pool, current_case
 
 st.set_page_config(page_title="RadSurv", page_icon=":material/monitor_heart:", layout="wide")
 
 st.sidebar.markdown(f"**RadSurv** {__version__}")
 case_pool()  # the server's case workers start with its first page run, not with the first case
+startup_cleanup()  # expired uploads, caches and job logs: once per server, in the background
 # Each page with the action it requires at its top (ui.auth.require): the navigation lists only
 # the pages the user's role may open; before login, only the login screen.
 pages = [

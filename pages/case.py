@@ -19,6 +19,7 @@ from survival_core.io.structures import SITES
 from survival_core.io.upload_case import describe_upload
 from survival_core.io.uploads import CLINICAL_KEEP, store_upload
 from survival_core.paths import demo_cohort_dir
+from survival_core.runs.retention import mark_used
 from survival_core.viewer.figures import site_label
 from survival_core.workflows.demo import demo_ready, prepare_demo
 from ui.auth import permitted, record, require
@@ -113,6 +114,7 @@ def pick_upload() -> None:
     # clinical files keep case_id and the variables of the HCC schema and the chosen model's own
     keep = CLINICAL_KEEP | frozenset(schema.names if schema is not None else ())
     folder = store_upload([(f.name, f.getvalue()) for f in files], keep)
+    mark_used(folder)  # stored before, this upload is in use again: retention counts from now
     origin = f"upload:{folder.name}"
     if current_origin() != origin:
         clear_current_case()  # a new upload: the previous patient is no longer current

@@ -1,7 +1,10 @@
-"""Users page (admin): who may log in and with which role; add, re-role and remove accounts.
+"""Users page (admin): who may log in and with which role; add, re-role and remove accounts;
+unlock accounts locked by failed logins.
 
 The same operations as ``python -m survival_core users``; passwords go straight to bcrypt and the
-form is cleared on submit, so no password stays in the session.
+form is cleared on submit, so no password stays in the session. Each edit is checked against the
+users file as this page last showed it: when another admin changed it meanwhile, the edit is
+refused with a message and the page shows the current accounts.
 """
 
 from __future__ import annotations
@@ -11,9 +14,16 @@ import streamlit as st
 
 from survival_core.errors import RadSurvError
 from survival_core.security import users
+from survival_core.security.logins import LoginAttempts
 from survival_core.security.roles import ROLES
-from ui.auth import require
+from ui.auth import record, require
+from ui.retention import storage_section
 from ui.state import show_error
+
+#: The users file's version this page showed last (what an edit is checked against).
+SHOWN = "users-shown-version"
+#: What the last edit did, shown once after the page reran to list it.
+DONE = "users-done"
 
 st.title("Users")
 require("manage_users")  # each click reruns the page from here: its buttons need no other check
@@ -22,6 +32,10 @@ try:
 except RadSurvError as error:
     show_error(error)
     st.stop()
+shown = st.session_state.get(SHOWN, current.version)
+st.session_state[SHOWN] = current.version
+if done := st.session_state.pop(DONE, None):
+    st.success(done)
 st.caption(f"Users file: `{current.path}` (outside the repository, mode 0600).")
 st.dataframe(pd.DataFrame(current.entries(), columns=["username", "name", "role", "kind"]))
 
@@ -34,10 +48,14 @@ with st.form("users-add", clear_on_submit=True):
     role = st.selectbox("Role", ROLES)
     if st.form_submit_button("Add user", type="primary"):
         try:
-            added = users.add_user(username, role, None if oidc else password, name or None)
-            st.success(f"Added {added} ({role}).")
+            added = users.add_user(
+                username, role, None if oidc else password, name or None, expected=shown
+            )
         except RadSurvError as error:
             show_error(error)
+        else:
+            st.session_state[DONE] = f"Added {added} ({role})."
+            st.rerun()
 
 names = [e["username"] for e in current.entries()]
 if names:
@@ -47,10 +65,30 @@ if names:
     new_role = left.selectbox("New role", ROLES, key="users-role")
     try:
         if left.button("Set role"):
-            users.set_role(who, new_role)
+            users.set_role(who, new_role, expected=shown)
             st.rerun()
         if right.button("Remove", type="secondary"):
-            users.remove_user(who)
+            users.remove_user(who, expected=shown)
             st.rerun()
     except RadSurvError as error:
         show_error(error)
+
+st.subheader("Locked after failed logins")
+try:
+    attempts = LoginAttempts()
+    locks = attempts.locks()
+except RadSurvError as error:
+    show_error(error)
+    locks = []
+if not locks:
+    st.caption("No account or computer is locked.")
+else:
+    st.dataframe(pd.DataFrame(locks, columns=["name", "kind", "failures", "until"]))
+    locked = st.selectbox("Unlock", [lock["name"] for lock in locks], key="users-locked")
+    if st.button("Unlock", key="users-unlock"):
+        attempts.unlock(locked)
+        record("unlock_login", locked)
+        st.session_state[DONE] = f"Unlocked {locked}."
+        st.rerun()
+
+storage_section()  # disk use per area, the retention period and the cleanup, last on the page

@@ -261,3 +261,100 @@ def test_an_admin_adds_a_user_on_the_users_page(with_users, address, tmp_path, m
     assert stored["roles"] == ["clinician"]
     assert bcrypt.checkpw(b"a fresh password", stored["password"].encode())
     assert "a fresh password" not in path.read_text()
+
+
+@pytest.fixture()
+def own_users(with_users, tmp_path, monkeypatch):
+    """A private copy of the accounts (its own failed-login record beside it)."""
+    path = tmp_path / "users.yaml"
+    path.write_bytes(with_users.read_bytes())
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(path))
+    return path
+
+
+def _log_in(app: AppTest, username: str, password: str) -> AppTest:
+    app.sidebar.text_input[0].input(username)
+    app.sidebar.text_input[1].input(password)
+    return app.sidebar.button[0].click().run()
+
+
+def test_a_locked_account_is_refused_even_its_right_password_until_unlocked(
+    own_users, address, monkeypatch
+):
+    from survival_core.audit import read_audit
+    from survival_core.security.logins import LoginAttempts
+
+    monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "3")
+    address("localhost")
+    for _ in range(3):
+        LoginAttempts().record_failure("clinician", "10.1.2.3")
+    app = _log_in(run("app.py"), "clinician", PASSWORD)
+    assert not app.exception and listed(app) == set()  # not logged in
+    assert any("this account is locked until" in e.value for e in app.sidebar.error)
+    assert [e["outcome"] for e in read_audit() if e["action"] == "login_refused"] == ["refused"]
+    admin = run("pages/users.py", "admin")  # the admin sees the lock and lifts it
+    assert admin.dataframe[1].value["name"].tolist() == ["clinician"]
+    admin.button(key="users-unlock").click().run()
+    assert not admin.exception and "Unlocked clinician." in admin.success[0].value
+    app = _log_in(run("app.py"), "clinician", PASSWORD)
+    assert not app.exception and app.title[0].value == "Case"
+
+
+def test_wrong_passwords_lock_an_account_and_audit_it(own_users, address, monkeypatch):
+    import time
+
+    from survival_core.audit import read_audit
+    from ui import auth
+
+    monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "2")
+    monkeypatch.setattr(auth, "FAILED_LOGIN_DELAY_S", 0.0)
+    address("localhost")
+    app = run("app.py")
+    _log_in(app, "physicist", "not the password")
+    assert any("Wrong username or password" in e.value for e in app.sidebar.error)
+    _log_in(app, "physicist", "not the password either")
+    assert any("wait 1 s" in e.value for e in app.sidebar.error)  # the backoff refuses unchecked
+    locked = [e for e in read_audit() if e["action"] == "login_locked"]
+    assert locked == []  # the refused attempt did not count
+    time.sleep(1.05)  # the backoff's 1 s is over
+    _log_in(app, "physicist", "not the password either")
+    locked = [e for e in read_audit() if e["action"] == "login_locked"]
+    assert [(e["target"], e["kind"]) for e in locked] == [("physicist", "account")]
+    _log_in(app, "physicist", PASSWORD)
+    assert listed(app) == set() and any("locked until" in e.value for e in app.sidebar.error)
+
+
+def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, monkeypatch):
+    import time
+
+    from survival_core.audit import read_audit
+    from ui.auth import LAST_SEEN
+
+    monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
+    address("localhost")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.session_state[AUTH_STATUS] = True
+    app.session_state[USERNAME] = "viewer"
+    app.session_state[LAST_SEEN] = time.time() - 29 * 60  # within the limit: still signed in
+    app.run()
+    assert app.title[0].value == "Case" and app.session_state[LAST_SEEN] > time.time() - 60
+    app.session_state[LAST_SEEN] = time.time() - 31 * 60
+    app.run()
+    assert not app.exception and listed(app) == set() and app.session_state[AUTH_STATUS] is None
+    assert any("ended after 30 minutes without activity" in w.value for w in app.sidebar.warning)
+    assert [e["user"] for e in read_audit() if e["action"] == "session_expired"] == ["viewer"]
+
+
+def test_two_admins_editing_at_once_one_edit_is_refused_not_lost(own_users, address):
+    address("localhost")
+    first, second = run("pages/users.py", "admin"), run("pages/users.py", "admin")
+    first.selectbox(key="users-who").select("viewer")
+    first.selectbox(key="users-role").select("physicist")
+    first.button[1].click().run()  # Set role
+    assert not first.exception and users.read_users(own_users).local_role("viewer") == "physicist"
+    second.selectbox(key="users-who").select("viewer")
+    second.button[2].click().run()  # Remove, on the page as it was before the first edit
+    assert any("changed by someone else" in e.value for e in second.error)
+    assert users.read_users(own_users).local_role("viewer") == "physicist"  # nothing lost
+    second.button[2].click().run()  # now on the current accounts: it goes through
+    assert users.read_users(own_users).local_role("viewer") is None

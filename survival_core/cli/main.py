@@ -13,6 +13,7 @@ import sys
 
 from survival_core import __version__
 from survival_core.cli import (
+    cleanup,
     cohort,
     cv,
     demo_cohort,
@@ -42,6 +43,7 @@ COMMANDS = (
     train,
     report,
     users,
+    cleanup,
     serve,
 )
 

@@ -41,6 +41,7 @@ import pandas as pd
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
+from survival_core.runs.retention import mark_used
 from survival_core.workflows.crossval import FOLD_ARRAYS
 
 EXTERNAL_PREFIX = "ext:"
@@ -225,6 +226,8 @@ def _cohort_tables(
                 cohort, settings, mapper=mapper, progress=line_progress(progress)
             )
             write_cohort_features(result, path, settings)
+        else:
+            mark_used(path)  # a reused table is in use: retention counts its age from now
         tables.append(path)
     if config.features.deep is not None:
         from survival_core.features.deep import extract_deep_features, write_deep_features

@@ -1,0 +1,102 @@
+"""Retention in the server: one cleanup at its start, in the background, and the Users page's
+storage section (disk use per area, the retention period, a button to clean up now).
+
+See :mod:`survival_core.runs.retention` for what is deleted and what never is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from survival_core.audit import audit
+from survival_core.errors import RadSurvError
+from survival_core.paths import data_dir
+from survival_core.runs.retention import (
+    AREAS,
+    RETENTION_ENV,
+    cleanup,
+    disk_usage,
+    format_bytes,
+    retention_days,
+)
+from ui.auth import record
+from ui.state import show_error
+
+log = logging.getLogger("radsurv.ui")
+
+
+def _cleanup_quietly(root: Path) -> None:
+    """The start-up cleanup of ``root``: deletions audited as ``server``; a failure logged, never
+    raised (no page waits for it)."""
+    try:
+        report = cleanup(root=root)
+        if report.removed:
+            audit(
+                "server",
+                "cleanup",
+                outcome="error" if report.errors else "ok",
+                deleted=len(report.removed),
+                freed_bytes=report.freed_bytes,
+            )
+        for error in report.errors:
+            log.warning("start-up cleanup could not delete %s", error)
+    except Exception:  # noqa: BLE001 - a failed cleanup must never reach a page
+        log.exception("the start-up cleanup failed")
+
+
+@st.cache_resource(show_spinner=False)
+def startup_cleanup() -> threading.Thread:
+    """Start the server's one cleanup (per process) in a daemon thread, so the first page does not
+    wait for it."""
+    thread = threading.Thread(
+        target=_cleanup_quietly, args=(data_dir(),), name="radsurv-cleanup", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def storage_section() -> None:
+    """The admin's view of the data folder: the retention period, a cleanup button (audited) and
+    the bytes each area holds."""
+    st.subheader("Storage")
+    try:
+        days = retention_days()
+    except RadSurvError as error:
+        show_error(error)
+        days = None
+    if days:
+        st.caption(
+            f"Uploads, caches and job logs unused for {days} days are deleted at server start "
+            f"and by `python -m survival_core cleanup` (`{RETENTION_ENV}`; 0 keeps everything). "
+            "Models, training runs, cohorts, keys and the audit log are never deleted."
+        )
+        if st.button("Delete expired files now", key="storage-cleanup"):
+            try:
+                with st.spinner("Deleting expired files..."):
+                    report = cleanup(days)
+            except RadSurvError as error:
+                show_error(error)
+            else:
+                outcome = "error" if report.errors else "ok"
+                freed = report.freed_bytes
+                record("cleanup", outcome=outcome, deleted=len(report.removed), freed_bytes=freed)
+                st.success(f"Deleted {len(report.removed)} item(s), {format_bytes(freed)} freed.")
+                for error in report.errors:
+                    st.warning(f"Could not delete {error}", icon=":material/warning:")
+    elif days == 0:
+        st.caption(f"Retention is off (`{RETENTION_ENV}=0`): nothing is deleted for its age.")
+    usage = disk_usage()
+    st.caption(f"Data folder `{data_dir()}`: {format_bytes(usage['total'])} in all.")
+    table = pd.DataFrame(
+        {
+            "area": [AREAS[key] for key in AREAS],
+            "size": [format_bytes(usage[key]) for key in AREAS],
+            "bytes": [usage[key] for key in AREAS],
+        }
+    )
+    st.dataframe(table, hide_index=True)
