@@ -255,7 +255,7 @@ def test_loose_dicom_files_without_preamble_are_detected_by_content(tmp_path):
     assert raw[128:132] != b"DICM"
     folder = store_upload([("Phantom30sep.txt", raw), ("notes.txt", b"plain text")])
     names = sorted(p.name for p in folder.iterdir())
-    assert "notes.txt" in names and "Phantom30sep.txt" not in names
+    assert "file-1.txt" in names and "Phantom30sep.txt" not in names  # stored neutrally
     dicom = next(p for p in folder.iterdir() if p.suffix == ".dcm")
     _assert_clean(dicom.read_bytes(), ["Test^Phantom", "tPhantom30sep", "19691231"])
     assert read_dicom_bytes(b"\x08\x00\x05\x00garbage that is not a data set") is None
@@ -290,6 +290,14 @@ def test_burned_in_annotations_are_refused():
     ds.BurnedInAnnotation = "YES"
     with pytest.raises(DicomError, match="burned into its pixels"):
         Deidentifier(KEY).deidentify(ds)
+
+
+def test_a_data_set_without_sop_uids_is_refused_clearly():
+    """A DICOM file without SOP Class/Instance UID cannot be stored as a DICOM object (before:
+    pydicom's 'Required File Meta Information elements are missing ...')."""
+    content = Path(get_testdata_file("meta_missing_tsyntax.dcm")).read_bytes()
+    with pytest.raises(DicomError, match="without SOP Class UID or SOP Instance UID, so not a"):
+        deidentify_dicom_bytes(content, Deidentifier(KEY))
 
 
 def test_the_key_is_created_once_with_owner_only_permissions():

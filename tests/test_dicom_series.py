@@ -8,12 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pydicom.data
 import pytest
 import SimpleITK as sitk
 from pydicom.data import get_testdata_file
+from pydicom.encaps import encapsulate
+from pydicom.uid import MPEG2MPML, ExplicitVRBigEndian
 
 from survival_core.errors import DicomError
-from survival_core.io.dicom_series import read_series, scan_dicom, series_summary
+from survival_core.io import dicom_series
+from survival_core.io.dicom_series import (
+    decode_pixels,
+    read_dicom,
+    read_series,
+    scan_dicom,
+    series_summary,
+)
 from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, write, write_scrambled
 
 SQ = np.sqrt(0.5)
@@ -352,3 +362,88 @@ def test_single_series_is_read_even_when_thin(tmp_path: Path) -> None:
     (ds,) = scout()
     image, info = read_series(write(ds, tmp_path / "only.dcm"))
     assert image.GetSize() == (5, 6, 1) and info.series_uid == ds.SeriesInstanceUID
+
+
+def test_file_meta_without_transfer_syntax_loads(tmp_path: Path) -> None:
+    """A file with preamble and file meta but no TransferSyntaxUID is decoded with the encoding
+    pydicom found (before: refused, 'file_meta has no Transfer Syntax UID')."""
+    (ds,) = ct_slices(hu_volume((1, 4, 4)))
+    del ds.file_meta.TransferSyntaxUID
+    ds.preamble = b"\0" * 128
+    pydicom.dcmwrite(tmp_path / "a.dcm", ds, implicit_vr=False, little_endian=True)
+    image, _ = read_series(tmp_path / "a.dcm")
+    assert image.GetSize() == (4, 4, 1)
+
+
+def test_big_endian_file_without_preamble_is_read() -> None:
+    """Explicit VR big endian without preamble or file meta (retired, still found in archives)."""
+    ds = read_dicom(get_testdata_file("ExplVR_BigEndNoMeta.dcm"), stop_before_pixels=True)
+    assert ds.Modality == "RTPLAN" and ds.file_meta.TransferSyntaxUID == ExplicitVRBigEndian
+
+
+@pytest.mark.parametrize(
+    ("name", "note"),
+    [
+        ("dicomdirtests/DICOMDIR", "a DICOMDIR index of other files, not an image"),
+        (
+            "dicomdirtests/TINY_ALPHA/PT000000/ST000000/SE000000/IM000000",
+            "DICOM CT object without pixel data (no Rows/Columns), not an image",
+        ),  # fmt: skip
+        ("nested_priv_SQ.dcm", "DICOM data set without Modality or SOP Class UID, not an image"),
+    ],
+)
+def test_skipped_objects_say_what_they_are(name: str, note: str) -> None:
+    inventory = scan_dicom(Path(get_testdata_file("CT_small.dcm")).parent / name)
+    assert [s.split(": ", 1)[1] for s in inventory.skipped] == [note]
+
+
+def test_a_colour_palette_is_named_by_its_sop_class() -> None:
+    palette = Path(pydicom.data.__file__).parent / "palettes" / "hotiron.dcm"
+    with pytest.raises(DicomError, match="DICOM Color Palette Storage object"):
+        read_series(palette)
+
+
+def test_damaged_compressed_pixels_name_the_syntax_and_the_decoders_tried() -> None:
+    with pytest.raises(DicomError) as err:
+        decode_pixels(read_dicom(get_testdata_file("JPEG-lossy.dcm")), "JPEG-lossy.dcm")
+    message = str(err.value)
+    assert message.startswith("JPEG-lossy.dcm: its JPEG Extended (Process 2 and 4) (1.2.840.")
+    assert "cannot be decoded by the installed decoders" in message
+    assert "The file is probably damaged" in message
+
+
+class _NothingInstalled:
+    """A pydicom decoder whose plugins all lack their packages."""
+
+    is_available = False
+    available_plugins = ()
+    missing_dependencies = [
+        "gdcm - requires gdcm>=3.0.10",
+        "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1",
+    ]
+
+
+def test_compressed_pixels_without_a_decoder_say_what_to_install(monkeypatch) -> None:
+    monkeypatch.setattr(dicom_series, "get_decoder", lambda uid: _NothingInstalled())
+    ds = read_dicom(get_testdata_file("JPGExtended.dcm"))
+    ds.pixel_array_options(decoding_plugin="gdcm")  # a real failure: gdcm is not installed
+    with pytest.raises(DicomError) as err:
+        decode_pixels(ds, "JPGExtended.dcm")
+    assert str(err.value) == (
+        "JPGExtended.dcm: its pixel data is compressed as JPEG Extended (Process 2 and 4) "
+        "(1.2.840.10008.1.2.4.51), and no decoder for it is installed: install gdcm>=3.0.10 or "
+        "pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1, or export the series uncompressed."
+    )
+
+
+def test_a_syntax_no_decoder_exists_for_is_refused(tmp_path: Path) -> None:
+    (ds,) = ct_slices(hu_volume((1, 4, 4)))
+    ds.file_meta.TransferSyntaxUID = MPEG2MPML
+    ds.PixelData = encapsulate([b"\0" * 16])
+    with pytest.raises(DicomError, match=r"MPEG2 Main Profile / Main Level .* no decoder exists"):
+        decode_pixels(ds, "video.dcm")
+
+
+def test_truncated_pixel_data_is_refused_as_damaged() -> None:
+    with pytest.raises(DicomError, match=r"Explicit VR Little Endian .*damaged or truncated"):
+        read_series(get_testdata_file("MR_truncated.dcm"))

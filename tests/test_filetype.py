@@ -39,6 +39,9 @@ def _samples(tmp_path: Path) -> dict[str, bytes]:
         "dicom": ct,
         "dicom-bare": ct[132:],  # file meta group 0002 without preamble
         "dicom-implicit": Path(get_testdata_file("rtstruct.dcm")).read_bytes(),
+        # explicit VR big endian, neither preamble nor file meta
+        "dicom-big-endian": Path(get_testdata_file("ExplVR_BigEndNoMeta.dcm")).read_bytes(),
+        "big-endian-lookalike": b"\x00\x08\x00\x05\x00\x00" + bytes(range(100)),
         "zip": zipped.getvalue(),
         "tar": tarred.getvalue(),
         "nifti": _volume_bytes(tmp_path, "v.nii"),
@@ -61,6 +64,8 @@ def _samples(tmp_path: Path) -> dict[str, bytes]:
         ("dicom", "dicom", False),
         ("dicom-bare", "dicom", False),
         ("dicom-implicit", "dicom", False),
+        ("dicom-big-endian", "dicom", False),
+        ("big-endian-lookalike", "unknown", False),  # no VR letters after the tag
         ("zip", "zip", False),
         ("tar", "tar", False),
         ("nifti", "nifti", False),

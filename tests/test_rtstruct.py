@@ -80,7 +80,10 @@ def test_not_an_rtstruct(tmp_path: Path, kind: str) -> None:
         path = tmp_path / "rs.dcm"
         path.write_text("not dicom")
     with pytest.raises(
-        RTStructError, match="not an RTSTRUCT" if kind == "image" else "not a DICOM file"
+        RTStructError,
+        match=r"not an RTSTRUCT \(modality CT, SOP class CT Image Storage\)"
+        if kind == "image"
+        else "not a DICOM file",
     ):
         read_rtstruct(path)
 

@@ -343,7 +343,7 @@ def no_segment_number(path: Path) -> None:
         (lambda p: p.write_text("not DICOM"), "is not a DICOM file"),
         (
             lambda p: shutil.copy(next(p.parent.glob("ct/*.dcm")), p),
-            "is not a DICOM SEG .*modality CT",
+            r"is not a DICOM SEG \(modality CT, SOP class CT Image Storage\)",
         ),
         (more_frames, r"10 frame\(s\) but 8 per-frame descriptions"),
         (no_segment_number, "frame 1 names no segment"),

@@ -424,6 +424,19 @@ def deidentify_dicom_bytes(
     ds = read_dicom_bytes(content)
     if ds is None:
         return None
+    missing = [
+        label
+        for keyword, label in (
+            ("SOPClassUID", "SOP Class UID"),
+            ("SOPInstanceUID", "SOP Instance UID"),
+        )
+        if not ds.get(keyword) and not ds.file_meta.get(f"MediaStorage{keyword}")
+    ]
+    if missing:
+        raise DicomError(
+            f"a DICOM data set without {' or '.join(missing)}, so not a complete DICOM object (an "
+            "image, structure set or segmentation). Remove it from the upload or export it again."
+        )
     pseudonym = (deidentifier or Deidentifier()).deidentify(ds)
     if "SOPInstanceUID" in ds:
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

@@ -18,6 +18,11 @@ user is asked for the complete series instead.
 Enhanced (multi-frame) images with per-frame plane positions, such as the IBSI digital phantom, are
 read frame by frame in the same way.
 
+Pixel data are decoded by pydicom: compressed transfer syntaxes (JPEG, JPEG-LS, JPEG 2000, RLE) only
+through decoder packages (pyjpegls and pylibjpeg with its libjpeg, openjpeg and rle plugins, pinned
+in requirements.txt). Data that cannot be decoded are refused by :func:`decode_pixels`, naming the
+file, the transfer syntax and the packages that would decode it.
+
 Which series: :func:`scan_dicom` lists the image series, the RTSTRUCT structure sets and the DICOM SEG
 segmentations of an upload; RT Dose, RT Plan and other non-image objects are skipped with a note.
 :func:`series_summary` describes the series for a user to pick one. Without a choice,
@@ -44,7 +49,14 @@ import pydicom
 import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.pixels import get_decoder
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+)
 
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
@@ -61,6 +73,8 @@ SEG_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.
 NON_IMAGE_MODALITIES = frozenset(
     {"RTSTRUCT", "SEG", "RTDOSE", "RTPLAN", "RTRECORD", "SR", "PR", "KO", "REG"}
 )
+#: The elements that hold an image's pixels.
+PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: A series of at most this many slices is a scout (localizer), never picked by default.
 MAX_SCOUT_SLICES = 2
 #: Modalities :func:`read_series` prefers, in order, among several series.
@@ -271,8 +285,9 @@ def _looks_like_bare_dataset(path: Path) -> bool:
 
 
 def set_transfer_syntax(ds: Dataset) -> None:
-    """Record the encoding pydicom guessed for a file that had no file meta information."""
-    if "TransferSyntaxUID" in getattr(ds, "file_meta", Dataset()):
+    """Record the encoding pydicom guessed for a file whose file meta information does not name
+    its transfer syntax (or is missing)."""
+    if getattr(ds, "file_meta", Dataset()).get("TransferSyntaxUID"):
         return
     implicit, little = ds.original_encoding
     syntax = (
@@ -288,15 +303,15 @@ def _try_read(path: Path, stop_before_pixels: bool) -> Dataset | None:
     """Read a file as DICOM; ``None`` when it is not DICOM at all, :class:`DicomError` if damaged."""
     try:
         try:
-            return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+            ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
         except InvalidDicomError:
             if not _looks_like_bare_dataset(path):
                 return None
-        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
+            ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
+            if "SOPClassUID" not in ds:
+                return None
     except Exception as err:  # pydicom raises many types on damaged files
         raise DicomError(f"{path} looks like DICOM but cannot be read ({err}).") from err
-    if "SOPClassUID" not in ds:
-        return None
     set_transfer_syntax(ds)
     return ds
 
@@ -395,6 +410,34 @@ def segment_names(ds: Dataset) -> dict[int, str]:
     return names
 
 
+def sop_class(ds: Dataset) -> UID | None:
+    """The data set's SOP Class UID (the file meta's when the data set lacks it), None if absent."""
+    uid = ds.get("SOPClassUID") or getattr(ds, "file_meta", Dataset()).get(
+        "MediaStorageSOPClassUID"
+    )
+    return UID(str(uid)) if uid else None
+
+
+def object_kind(ds: Dataset) -> str:
+    """'modality CT, SOP class CT Image Storage': what a data set is, for messages refusing it."""
+    uid = sop_class(ds)
+    return f"modality {ds.get('Modality') or 'unknown'}, SOP class {uid.name if uid else 'unknown'}"
+
+
+def _not_an_image(ds: Dataset) -> str:
+    """Why a DICOM data set that is neither RTSTRUCT nor SEG is not an image series slice."""
+    uid = sop_class(ds)
+    if uid == MediaStorageDirectoryStorage:
+        return "a DICOMDIR index of other files, not an image"
+    modality = str(ds.get("Modality", "")).upper()
+    kind = modality or (uid.name if uid else "")
+    if not kind:
+        return "DICOM data set without Modality or SOP Class UID, not an image"
+    if modality not in NON_IMAGE_MODALITIES and not ("Rows" in ds and "Columns" in ds):
+        return f"DICOM {kind} object without pixel data (no Rows/Columns), not an image"
+    return f"DICOM {kind} object, not an image"
+
+
 def _walk(root: Path) -> list[Path]:
     return sorted(
         p
@@ -432,8 +475,7 @@ def _add_to_inventory(
         entry.files.append(path)
         entry.headers.append(ds)
     else:
-        kind = modality or str(ds.get("SOPClassUID", "unknown"))
-        inventory.skipped.append(f"{inventory.display(path)}: DICOM {kind} object, not an image")
+        inventory.skipped.append(f"{inventory.display(path)}: {_not_an_image(ds)}")
 
 
 def scan_dicom(source: Path | str) -> DicomInventory:
@@ -767,6 +809,48 @@ def _slice_spacing(
     )
 
 
+def pixel_data_problem(ds: Dataset, err: Exception) -> str:
+    """Why the pixel data of ``ds`` cannot be decoded, naming its transfer syntax and, when it is
+    compressed, the decoders that read it (pydicom decodes compressed data only with plugins)."""
+    uid = UID(str(ds.file_meta.get("TransferSyntaxUID", "")))
+    syntax = f"{uid.name} ({uid})" if uid.name != uid else f"transfer syntax {uid or 'unknown'}"
+    reason = " ".join(str(err).split()).rstrip(".")
+    if not uid.is_transfer_syntax or not uid.is_encapsulated:
+        return (
+            f"its pixel data ({syntax}) cannot be read: {reason}. The file is damaged or truncated."
+        )
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError:
+        return (
+            f"its pixel data is compressed as {syntax}, for which no decoder exists (pydicom has "
+            "none). Export the series uncompressed, or as JPEG, JPEG-LS, JPEG 2000 or RLE."
+        )
+    others = " or ".join(d.split(" requires ", 1)[-1] for d in decoder.missing_dependencies)
+    if not decoder.is_available:
+        return (
+            f"its pixel data is compressed as {syntax}, and no decoder for it is installed: "
+            f"install {others}, or export the series uncompressed."
+        )
+    tried = ", ".join(decoder.available_plugins)
+    return (
+        f"its {syntax} pixel data cannot be decoded by the installed decoders ({tried}): "
+        f"{reason}. The file is probably damaged"
+        + (f"; other decoders that read {uid.name}: {others}." if others else ".")
+    )
+
+
+def decode_pixels(ds: Dataset, name: str) -> np.ndarray:
+    """The stored pixel values of a data set read with its pixels (frames first when
+    multi-frame); :class:`DicomError` naming ``name``, its transfer syntax and what would decode it."""
+    if not any(k in ds for k in PIXEL_DATA_KEYWORDS):
+        raise DicomError(f"{name} has no pixel data; it is not an image slice.")
+    try:
+        return ds.pixel_array
+    except Exception as err:  # decoders raise many types
+        raise DicomError(f"{name}: {pixel_data_problem(ds, err)}") from err
+
+
 def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarray:
     """Voxel values (float32, rescaled) as a (z, y, x) array, each file decoded once."""
     volume = np.empty((len(slices), *slices[0].shape), dtype=np.float32)
@@ -776,17 +860,9 @@ def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarra
     for path, indices in by_file.items():
         name = name_of(slices[indices[0]])
         ds = _try_read(path, stop_before_pixels=False)
-        if ds is None or not any(
-            k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-        ):
-            raise DicomError(f"{name} has no pixel data; it is not an image slice.")
-        try:
-            array = ds.pixel_array
-        except Exception as err:  # decoders raise many types
-            syntax = ds.file_meta.get("TransferSyntaxUID", "unknown")
-            raise DicomError(
-                f"{name}: pixel data cannot be decoded (transfer syntax {syntax}): {err}"
-            ) from err
+        if ds is None:
+            raise DicomError(f"{name} can no longer be read as DICOM.")
+        array = decode_pixels(ds, name)
         for k in indices:
             s = slices[k]
             if s.frame is not None and (array.ndim != 3 or s.frame >= len(array)):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from survival_core.errors import InputError
 
@@ -81,12 +82,18 @@ class ContentType:
 
 
 def is_bare_dicom(head: bytes) -> bool:
-    """Whether bytes without the 'DICM' preamble start like a DICOM data set (group 0002 or 0008)."""
+    """Whether bytes without the 'DICM' preamble start like a DICOM data set: an element of group
+    0002 or 0008, little endian (implicit or explicit VR) or big endian (explicit VR, retired but
+    still written by old archives)."""
     if len(head) < 8:
         return False
-    group = int.from_bytes(head[0:2], "little")
-    element = int.from_bytes(head[2:4], "little")
-    return group in (0x0002, 0x0008) and element <= 0x0100
+
+    def starts(order: Literal["little", "big"]) -> bool:
+        group = int.from_bytes(head[0:2], order)
+        return group in (0x0002, 0x0008) and int.from_bytes(head[2:4], order) <= 0x0100
+
+    vr = head[4:6]
+    return starts("little") or (starts("big") and vr.isalpha() and vr.isupper())
 
 
 def _is_nifti(head: bytes) -> bool:

@@ -31,6 +31,7 @@ from survival_core.io.dicom_series import (
     SeriesInfo,
     damaged_header,
     is_rtstruct,
+    object_kind,
     read_dicom,
     rtstruct_references,
 )
@@ -132,8 +133,7 @@ def read_rtstruct(path: Path | str) -> RTStruct:
     with damaged_header(str(path), RTStructError):
         if not is_rtstruct(ds):
             raise RTStructError(
-                f"{path} is not an RTSTRUCT (modality {ds.get('Modality', 'unknown')}, SOP class "
-                f"{ds.get('SOPClassUID', 'unknown')}); expected an RT Structure Set."
+                f"{path} is not an RTSTRUCT ({object_kind(ds)}); expected an RT Structure Set."
             )
         rois, warnings = _read_rois(ds, path)
         references = rtstruct_references(ds)

@@ -38,6 +38,8 @@ from survival_core.io.dicom_series import (
     frame_value,
     header_numbers,
     is_seg,
+    object_kind,
+    pixel_data_problem,
     read_dicom,
     seg_references,
     segment_names,
@@ -151,10 +153,7 @@ def _check_pixel_data(ds: Dataset, path: str, n_frames: int) -> None:
 def _parse(ds: Dataset, path: str) -> Segmentation:
     """The segments and frames of a SEG data set; :class:`SegError` for what cannot be used."""
     if not is_seg(ds):
-        raise SegError(
-            f"{path} is not a DICOM SEG (modality {ds.get('Modality', 'unknown')}, SOP class "
-            f"{ds.get('SOPClassUID', 'unknown')}); expected a Segmentation."
-        )
+        raise SegError(f"{path} is not a DICOM SEG ({object_kind(ds)}); expected a Segmentation.")
     kind = str(ds.get("SegmentationType", "")).upper()
     if kind not in SEGMENTATION_TYPES:
         raise SegError(
@@ -368,10 +367,7 @@ def _decoded(seg: Segmentation, indices: list[int]) -> Iterator[np.ndarray]:
                 )
             yield pixels
     except Exception as err:  # decoders raise many types
-        syntax = ds.file_meta.get("TransferSyntaxUID", "unknown")
-        raise SegError(
-            f"{seg.path}: pixel data cannot be decoded (transfer syntax {syntax}): {err}"
-        ) from err
+        raise SegError(f"{seg.path}: {pixel_data_problem(ds, err)}") from err
 
 
 def _inside(pixels: np.ndarray, seg: Segmentation, number: int) -> np.ndarray:
