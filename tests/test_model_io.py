@@ -78,6 +78,7 @@ def test_folder_holds_json_and_plain_weights_only(name: str, saved: dict, data: 
         "vaesurv": "weights.pt",
         "discrete": "weights.pt",
         "rsf": "forest.npz",
+        "gbsa": "boosting.npz",
     }
     assert files == sorted(["model.json", *([expected[name]] if name in expected else [])])
     document = json.loads((Path(folder) / "model.json").read_text())

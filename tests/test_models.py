@@ -25,6 +25,7 @@ FAST = {
     "coxnet": {"n_alphas": 30},
     "lasso_cox": {"n_alphas": 30},
     "rsf": {"n_estimators": 40},
+    "gbsa": {"n_estimators": 60},
     "deepsurv": {"epochs": 60, "lr": 1e-2, "device": "cpu"},
     "vaesurv": {"epochs": 60, "device": "cpu"},
     "discrete": {
@@ -64,6 +65,7 @@ def test_registry_lists_all_models() -> None:
         "coxnet",
         "lasso_cox",
         "rsf",
+        "gbsa",
         "deepsurv",
         "vaesurv",
         "discrete",
@@ -142,6 +144,21 @@ def test_forest_arrays_reproduce_sksurv_exactly(fitted, gbsg2: dict) -> None:
     times = model.arrays_["unique_times"]
     expected = model.estimator_.predict_survival_function(Z_test, return_array=True)
     np.testing.assert_array_equal(model.predict_survival(gbsg2["X_test"], times), expected)
+
+
+def test_boosting_arrays_reproduce_sksurv_exactly(fitted, gbsg2: dict, tmp_path) -> None:
+    from survival_core.models import load_model
+
+    model = fitted("gbsa")
+    Z_test = model.preprocessor_.transform(gbsg2["X_test"]).to_numpy()
+    expected = model.estimator_.predict(Z_test)
+    np.testing.assert_array_equal(model.predict_risk(gbsg2["X_test"]), expected)
+    loaded = load_model(model.save(tmp_path / "gbsa"))
+    np.testing.assert_array_equal(loaded.predict_risk(gbsg2["X_test"]), expected)
+    surv = loaded.predict_survival(gbsg2["X_test"], TIMES)
+    assert (np.diff(surv, axis=1) <= 1e-12).all() and (surv >= 0).all() and (surv <= 1).all()
+    with pytest.raises(ConfigError, match="learning_rate"):
+        make_model("gbsa", learning_rate=0)
 
 
 def test_forest_time_grid_bounds_the_step_functions(gbsg2: dict) -> None:

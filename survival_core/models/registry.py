@@ -21,6 +21,7 @@ CLASSES: dict[str, tuple[str, str]] = {
     "coxnet": ("coxnet", "Coxnet"),
     "lasso_cox": ("coxnet", "LassoCox"),
     "rsf": ("forest", "RandomSurvivalForestModel"),
+    "gbsa": ("boosting", "GradientBoostedCox"),
     "deepsurv": ("deepsurv", "DeepSurv"),
     "vaesurv": ("vaesurv", "VAESurv"),
     "discrete": ("discrete", "DiscreteTimeSurv"),

@@ -1,0 +1,54 @@
+"""Fitted scikit-learn trees as plain numeric arrays, and walking them all at once with numpy.
+
+scikit-learn keeps a tree as a Cython object that can only be saved by pickling; RadSurv stores
+each tree as arrays (children, split feature, threshold) concatenated over the ensemble, with
+global node numbers, so a model folder holds only ``.npz`` arrays read with
+``allow_pickle=False``. :func:`reach_nodes` walks every row down every tree as sklearn does
+(features compared as float32 with ``<=``), giving exactly sklearn's leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+#: The arrays :func:`concatenate_trees` returns.
+TREE_ARRAYS = ("left", "right", "feature", "threshold", "roots")
+
+
+def concatenate_trees(trees: Sequence[Any]) -> dict[str, np.ndarray]:
+    """``left``/``right`` (global child node, -1 at a leaf), ``feature`` (0 at a leaf),
+    ``threshold`` and ``roots`` (each tree's first node) of sklearn ``tree_`` objects."""
+    left, right, feature, threshold, roots = [], [], [], [], []
+    n_nodes = 0
+    for tree in trees:
+        is_leaf = tree.children_left == -1
+        roots.append(n_nodes)
+        left.append(np.where(is_leaf, -1, tree.children_left + n_nodes))
+        right.append(np.where(is_leaf, -1, tree.children_right + n_nodes))
+        feature.append(np.where(is_leaf, 0, tree.feature))
+        threshold.append(tree.threshold)
+        n_nodes += tree.node_count
+    return {
+        "left": np.concatenate(left),
+        "right": np.concatenate(right),
+        "feature": np.concatenate(feature),
+        "threshold": np.concatenate(threshold),
+        "roots": np.asarray(roots),
+    }
+
+
+def reach_nodes(arrays: dict[str, np.ndarray], Z: np.ndarray) -> np.ndarray:
+    """Global leaf node reached by each row in each tree, shape (rows, trees)."""
+    x = np.asarray(Z, dtype=np.float32)  # sklearn compares float32 features with the thresholds
+    node = np.broadcast_to(arrays["roots"], (x.shape[0], len(arrays["roots"]))).copy()
+    active = arrays["left"][node] >= 0
+    while active.any():
+        r, t = np.nonzero(active)
+        current = node[r, t]
+        go_left = x[r, arrays["feature"][current]] <= arrays["threshold"][current]
+        node[r, t] = np.where(go_left, arrays["left"][current], arrays["right"][current])
+        active = arrays["left"][node] >= 0
+    return node
