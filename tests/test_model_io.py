@@ -15,7 +15,8 @@ from sksurv.util import Surv
 from survival_core.errors import InputError
 from survival_core.models import IMAGE_MODELS, MODELS, CoxPH, DeepSurv, load_model, make_model
 
-TABULAR = sorted(set(MODELS) - set(IMAGE_MODELS))  # image models: tests/test_image_models.py
+#: image models: tests/test_image_models.py; auto and ensemble: tests/test_model_choice.py
+TABULAR = sorted(set(MODELS) - set(IMAGE_MODELS) - {"auto", "ensemble"})
 
 FAST = {
     "coxnet": {"n_alphas": 20},

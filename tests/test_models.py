@@ -19,6 +19,11 @@ from survival_core.models.training_loop import TrainingSettings
 TABULAR = sorted(set(MODELS) - set(IMAGE_MODELS))  # image models: tests/test_image_models.py
 
 TORCH_MODELS = ("deepsurv", "vaesurv", "discrete")
+#: Model choice among two quick candidates (tests/test_model_choice.py tries the full grid's kinds).
+CANDIDATES = (
+    {"model": "coxph", "params": {"penalizer": 0.1}},
+    {"model": "gbsa", "params": {"n_estimators": 30, "max_depth": 1}},
+)
 #: Small settings so the whole file runs in seconds on 2 cores.
 FAST = {
     "coxph": {},
@@ -26,6 +31,8 @@ FAST = {
     "lasso_cox": {"n_alphas": 30},
     "rsf": {"n_estimators": 40},
     "gbsa": {"n_estimators": 60},
+    "auto": {"candidates": CANDIDATES},
+    "ensemble": {"candidates": CANDIDATES},
     "deepsurv": {"epochs": 60, "lr": 1e-2, "device": "cpu"},
     "vaesurv": {"epochs": 60, "device": "cpu"},
     "discrete": {
@@ -66,6 +73,8 @@ def test_registry_lists_all_models() -> None:
         "lasso_cox",
         "rsf",
         "gbsa",
+        "auto",
+        "ensemble",
         "deepsurv",
         "vaesurv",
         "discrete",

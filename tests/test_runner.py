@@ -195,6 +195,39 @@ def test_search_tunes_inside_each_fold_and_for_the_final_model(cohorts, tmp_path
     assert load_model(registered).penalizer == pytest.approx(best)  # the refitted best model
 
 
+@pytest.mark.parametrize("name", ["auto", "ensemble"])
+def test_model_choice_runs_compare_every_candidate_and_register_a_scoring_model(
+    cohorts, tmp_path, store, name
+):
+    from survival_core.explain.case import explain_case
+
+    candidates = [
+        {"model": "coxph", "params": {"penalizer": 0.5}},
+        {"model": "gbsa", "params": {"n_estimators": 30, "max_depth": 1}},
+        {"model": "coxph", "params": {"penalizer": 0.5}, "columns": "clinical"},
+    ]
+    path = _config(
+        tmp_path,
+        cohorts / "dev",
+        name=f"chosen-{name}",
+        model={"name": name, "params": {"candidates": candidates, "inner_folds": 2}},
+    )
+    result = run_training(load_config(path), store=store)
+    reports = store.get_run(result.run_id).folder / "reports"
+    table = pd.read_csv(reports / "comparison.csv")
+    assert {"auto", "ensemble", "coxph(penalizer=0.5) [clinical only]"} <= set(table["model"])
+    selection = json.loads((reports / "selection.json").read_text())
+    assert selection["versus_baseline"]["baseline"] == "coxph(penalizer=0.5) [clinical only]"
+    assert json.loads((reports / "model_comparison.json").read_text())["data"]
+    folder = store.model_folder(f"chosen-{name}", result.model_version)
+    loaded = load_scoring_model(folder)
+    case = load_case(sorted((cohorts / "dev" / "cases").iterdir())[0])
+    scored = score_case(case, loaded)
+    assert np.isfinite(scored.risk)
+    explained = explain_case(case, loaded)
+    assert explained.completeness_delta < 1e-8 and explained.attributions
+
+
 def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tmp_path, store):
     config = _config(
         tmp_path,

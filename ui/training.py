@@ -358,6 +358,7 @@ def run_details(store: RunStore, run_id: str) -> None:
             )
     elif record.status == "FINISHED":
         st.info("This run saved no figures.")
+    model_comparison(record.folder / "reports")
     folds = store.fold_metrics(run_id)
     if not folds.empty:
         st.markdown("**Per-fold metrics**")
@@ -371,6 +372,24 @@ def run_details(store: RunStore, run_id: str) -> None:
             mime="text/html",
             key=f"report-{run_id}",
         )
+
+
+def model_comparison(reports: Path) -> None:
+    """``auto``/``ensemble`` runs: the warnings, then every candidate's pooled out-of-fold c-index
+    on the same folds with its paired difference from the run's model (BH q), and how often each
+    was chosen in the folds."""
+    table_path, selection_path = reports / "comparison.csv", reports / "selection.json"
+    if not table_path.is_file():
+        return
+    selection = json.loads(selection_path.read_text()) if selection_path.is_file() else {}
+    st.markdown("**Model comparison** (same folds; difference = candidate minus this run's model)")
+    for warning in selection.get("warnings", []):
+        st.warning(warning, icon=":material/warning:")
+    table = pd.read_csv(table_path)
+    epv = selection.get("events_per_variable")
+    if epv is not None:
+        st.caption(f"Events per candidate variable: {epv:.1f}.")
+    st.dataframe(table.round(3), width="stretch", hide_index=True)
 
 
 def promote_panel(store: RunStore, run_id: str) -> None:

@@ -86,11 +86,22 @@ def run(args: argparse.Namespace) -> int:
     summary = {"model": args.model, "protocol": args.protocol, **result.summary}
     for note in summary["preprocessing_notes"]:
         progress(f"note: {note}")
+    for warning in summary.get("selection", {}).get("warnings", []):
+        progress(f"warning: {warning}")
+    if result.comparison is not None:
+        progress("model comparison (pooled out-of-fold, same folds):")
+        progress(result.comparison.round(3).to_string(index=False))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         result.folds.to_csv(args.out / "folds.csv", index=False)
         result.oof.to_csv(args.out / "oof.csv", index=False)
+        if result.comparison is not None:
+            result.comparison.to_csv(args.out / "comparison.csv", index=False)
         write_json(args.out / "summary.json", json_ready(summary))
-    keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "td_auc", "ibs", "seconds")
-    report({k: summary[k] for k in keys} | {"protocol": args.protocol}, args.json)
+    keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "td_auc", "ibs")
+    shown = {k: summary[k] for k in keys} | {"calibration": summary["calibration"]}
+    if result.comparison is not None:
+        shown["selection"] = summary["selection"]
+        shown["comparison"] = result.comparison.to_dict("records")
+    report(shown | {"seconds": summary["seconds"], "protocol": args.protocol}, args.json)
     return 0

@@ -14,8 +14,8 @@ from survival_core.errors import ConfigError
 #: which import torch and the scientific stack; a test keeps them in step so that building the
 #: parser (for every command) stays light.
 MODEL_NAMES = (
-    "coxph", "coxnet", "lasso_cox", "rsf", "gbsa", "deepsurv", "vaesurv", "discrete", "cnn3d",
-    "fusion", "resnet_fusion",
+    "coxph", "coxnet", "lasso_cox", "rsf", "gbsa", "auto", "ensemble", "deepsurv", "vaesurv",
+    "discrete", "cnn3d", "fusion", "resnet_fusion",
 )  # fmt: skip
 TIME_UNIT_NAMES = ("days", "weeks", "months", "years")
 REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")

@@ -71,3 +71,39 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     if p.ndim != 1 or p.size == 0 or not ((p >= 0) & (p <= 1)).all():
         raise InputError("Benjamini-Hochberg needs a non-empty 1-D array of p-values in [0, 1].")
     return false_discovery_control(p, method="bh")
+
+
+def comparison_table(
+    y: Outcome,
+    risks: dict[str, np.ndarray],
+    reference: str,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> list[dict[str, float | str | None]]:
+    """Every model's Harrell c-index with its BCa CI on the same patients, and its paired
+    difference from ``reference`` (bootstrap p, Benjamini-Hochberg q over the comparisons),
+    best c-index first; ``risks`` maps a name to its risk per patient (higher = worse)."""
+    from survival_core.evaluation.bootstrap import c_index_ci
+
+    rows: list[dict[str, float | str | None]] = []
+    for name, risk in risks.items():
+        estimate = c_index_ci(y, risk, n_resamples=n_resamples, seed=seed)
+        row: dict[str, float | str | None] = {
+            "model": name,
+            "c_index": estimate.value,
+            "ci_low": estimate.ci_low,
+            "ci_high": estimate.ci_high,
+            "difference": None,
+            "p_value": None,
+            "q_value": None,
+        }
+        if name != reference:
+            paired = compare_c_index(y, risk, risks[reference], n_resamples, seed=seed)
+            row.update(difference=paired.difference, p_value=paired.p_value)
+        rows.append(row)
+    compared = [r for r in rows if r["p_value"] is not None]
+    if compared:
+        q = benjamini_hochberg(np.array([r["p_value"] for r in compared], dtype=float))
+        for row, value in zip(compared, q, strict=True):
+            row["q_value"] = float(value)
+    return sorted(rows, key=lambda r: -float(r["c_index"]))

@@ -142,17 +142,13 @@ def _explain_image(
 def _explain_table(
     case: Case, loaded: LoadedModel, n_steps: int | None, top: int
 ) -> CaseExplanation:
-    from survival_core.explain.tabular import explain_patients, linear_attributions
-    from survival_core.models import Coxnet, CoxPH
+    from survival_core.explain.attributions import model_attributions
 
     X, _ = case_features(case, loaded)
     model = loaded.model
     risk = float(model.predict_risk(X)[0])
     start = time.perf_counter()
-    if isinstance(model, CoxPH | Coxnet):
-        result = linear_attributions(model, X)
-    else:
-        result = explain_patients(model, X, n_steps=n_steps)
+    result = model_attributions(model, X, n_steps)
     seconds = time.perf_counter() - start
     row = result.values.iloc[0]
     order = row.abs().sort_values(ascending=False, kind="stable").index

@@ -118,8 +118,8 @@ def copy_tree(src: str | Path, dst: str | Path) -> Path:
 
 
 def json_ready(value: Any) -> Any:
-    """``value`` as plain JSON data: string keys, lists for tuples, Python numbers for numpy
-    scalars, None for NaN and infinities (strict JSON has neither), text for paths. The one
+    """``value`` as plain JSON data: string keys, lists for tuples and arrays, Python numbers for
+    numpy scalars, None for NaN and infinities (strict JSON has neither), text for paths. The one
     sanitiser for what is written as JSON (run files, command output, config dumps)."""
     if isinstance(value, os.PathLike):
         return os.fspath(value)
@@ -127,6 +127,8 @@ def json_ready(value: Any) -> Any:
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

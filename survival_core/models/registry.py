@@ -22,6 +22,8 @@ CLASSES: dict[str, tuple[str, str]] = {
     "lasso_cox": ("coxnet", "LassoCox"),
     "rsf": ("forest", "RandomSurvivalForestModel"),
     "gbsa": ("boosting", "GradientBoostedCox"),
+    "auto": ("selection", "AutoSurvival"),
+    "ensemble": ("selection", "EnsembleSurvival"),
     "deepsurv": ("deepsurv", "DeepSurv"),
     "vaesurv": ("vaesurv", "VAESurv"),
     "discrete": ("discrete", "DiscreteTimeSurv"),

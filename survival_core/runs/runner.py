@@ -366,7 +366,7 @@ def run_training(
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
     from survival_core.engine import fold_map, gpus_per_task, make_engine
     from survival_core.features.extractors import bundle
-    from survival_core.io.atomic import copy_file
+    from survival_core.io.atomic import copy_file, json_ready, write_json
     from survival_core.io.tables import load_model_table
     from survival_core.models import is_network
     from survival_core.models.image_set import ImageSet
@@ -434,6 +434,11 @@ def run_training(
         reports.mkdir(exist_ok=True)
         result.folds.to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
+        if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
+            result.comparison.to_csv(reports / "comparison.csv", index=False)
+            write_json(reports / "selection.json", json_ready(result.summary["selection"]))
+            for warning in result.summary["selection"]["warnings"]:
+                say(f"warning: {warning}")
         development = [c for c in table.case_ids if c not in data.external_ids]
         say(f"fitting {config.model.name} on {len(development)} development patients")
         model_dir = run.folder / "model"
@@ -528,6 +533,10 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
         notes.append(
             f"calibration and decision curve: the horizon {horizon:g} days is not among the "
             "evaluated td-AUC horizons (or is beyond the follow-up)."
+        )
+    if result.comparison is not None:
+        figures["model_comparison"] = curves.comparison_figure(
+            result.comparison.to_dict("records"), config.model.name
         )
     figures["_notes"] = notes
     return figures

@@ -716,3 +716,43 @@ def figure_to_html(fig: go.Figure, path: Path | str) -> Path:
         return atomic.write_text(path, fig.to_html(include_plotlyjs=True, full_html=True))
     except OSError as err:
         raise InputError(f"Cannot write the figure to {path}: {err.strerror or err}.") from err
+
+
+def comparison_figure(
+    rows: Sequence[Mapping[str, Any]], chosen: str, height: int | None = None
+) -> go.Figure:
+    """Each model's pooled out-of-fold c-index with its 95 % CI (a forest plot, best on top),
+    ``chosen`` (the run's model) highlighted; hovering shows the paired difference and its q."""
+    if not rows:
+        raise InputError("No models to compare.")
+    ordered = sorted(rows, key=lambda r: float(r["c_index"]))
+    names = [str(r["model"]) for r in ordered]
+    c = np.array([float(r["c_index"]) for r in ordered])
+    low = np.array([float(r["ci_low"]) for r in ordered])
+    high = np.array([float(r["ci_high"]) for r in ordered])
+    hover = [
+        "reference"
+        if r.get("difference") is None or r["difference"] != r["difference"]
+        else f"difference {float(r['difference']):+.3f}, q = {float(r['q_value']):.3f}"
+        for r in ordered
+    ]
+    colours = ["#d62728" if name == chosen else "#1f77b4" for name in names]
+    fig = go.Figure(
+        go.Scatter(
+            x=c,
+            y=names,
+            mode="markers",
+            marker={"color": colours, "size": 10},
+            error_x={"type": "data", "array": high - c, "arrayminus": c - low},
+            customdata=hover,
+            hovertemplate="%{y}: c-index %{x:.3f}<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0.5, line_dash="dot", line_color="grey")
+    fig.update_layout(
+        title=f"Model comparison on the same folds ({chosen} in red)",
+        xaxis_title="Harrell's c-index, pooled out-of-fold (95 % BCa CI)",
+        height=height or 120 + 28 * len(rows),
+        margin={"l": 10},
+    )
+    return fig

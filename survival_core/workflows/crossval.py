@@ -13,7 +13,12 @@ Results:
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
   td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves);
 - ``summary``: pooled out-of-fold metrics over all patients — Harrell's c-index with a BCa bootstrap
-  interval, Uno's c-index, td-AUC at each horizon, IBS — plus the mean and SD of fold c-indices.
+  interval, Uno's c-index, td-AUC at each horizon, IBS, calibration slope and calibration-in-the-
+  large at the middle horizon — plus the mean and SD of fold c-indices.
+- ``comparison`` (``auto`` and ``ensemble``, which fit every candidate pipeline in each fold):
+  every candidate's pooled out-of-fold c-index with CI on the same folds, its paired difference
+  from the run's model (bootstrap p, BH q), how often each was chosen; ``summary["selection"]``
+  adds the choices per fold, the comparison with the clinical-only baseline and the warnings.
 
 ``map_folds`` is the seam for parallel engines: any ``map(fn, items) -> iterable`` (built-in map,
 an executor's map, or a distributed engine) runs the folds.
@@ -46,6 +51,8 @@ DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 
 #: Per-patient arrays of a fold record (the rest are scalars and notes).
 FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons")
+#: Fold-record entries that are not per-fold metrics (kept out of the fold table).
+FOLD_EXTRAS = ("notes", "candidates", "selection", "model")
 
 ModelFactory = Callable[[], SurvivalModel]
 Mapper = Callable[[Callable[[Fold], dict], Iterable[Fold]], Iterable[dict]]
@@ -58,6 +65,7 @@ class CrossValidationResult:
     folds: pd.DataFrame
     oof: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
 
 
 def usable_horizons(time: np.ndarray, horizons: Iterable[float]) -> np.ndarray:
@@ -136,6 +144,19 @@ def run_fold(
     metrics = {}
     if fold.test.size > 1:
         metrics = holdout_metrics(y[fit_rows], y[fold.test], risk, survival, grid, horizons)
+    choice = {}
+    if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
+        chosen = next(
+            c for c in model.selection_["candidates"] if c["label"] == model.selection_["chosen"]
+        )
+        choice = {
+            "chosen": chosen["label"],
+            "chosen_inner_c_index": chosen["inner_c_index"],
+            "chosen_inner_c_index_sd": chosen["inner_c_index_sd"],
+            "candidates": model.candidate_risks(X.iloc[fold.test]),
+            "selection": model.selection_,
+            "model": model.name,
+        }
     return {
         "repeat": fold.repeat,
         "fold": fold.fold,
@@ -150,6 +171,7 @@ def run_fold(
         "survival_at_horizons": at_horizons,
         "features_used": len(model.features_used_),
         "notes": model.preprocessor_.notes_,
+        **choice,
     }
 
 
@@ -195,7 +217,7 @@ def cross_validate(
     for j, h in enumerate(horizons):  # pooled out-of-fold S(h), for calibration and decision curves
         oof[f"survival_{h:g}"] = np.where(tested, horizon_sum[:, j] / np.maximum(count, 1), np.nan)
     fold_table = pd.DataFrame(
-        [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, "notes")} for r in records]
+        [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, *FOLD_EXTRAS)} for r in records]
     )
     pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons)
     notes = sorted({note for r in records for note in r["notes"]})
@@ -219,7 +241,96 @@ def cross_validate(
         "fold_c_index_sd": float(np.nanstd(fold_table["c_index"]))
         if "c_index" in fold_table
         else None,
-        "seconds": round(clock.perf_counter() - start, 2),
+        "calibration": pooled_calibration(y[tested], oof, tested, horizons),
         "preprocessing_notes": notes,
     }
-    return CrossValidationResult(folds=fold_table, oof=oof, summary=summary)
+    comparison = None
+    if any("candidates" in r for r in records):
+        comparison, summary["selection"] = compare_candidates(
+            records, y, oof_risk, tested, n_bootstrap, seed
+        )
+    summary["seconds"] = round(clock.perf_counter() - start, 2)
+    return CrossValidationResult(folds=fold_table, oof=oof, summary=summary, comparison=comparison)
+
+
+def pooled_calibration(
+    y: np.ndarray, oof: pd.DataFrame, tested: np.ndarray, horizons: np.ndarray
+) -> dict[str, Any] | None:
+    """Calibration slope and calibration-in-the-large of the pooled out-of-fold S(h) at the
+    middle horizon (None when no horizon is usable or the data do not allow them)."""
+    from survival_core.evaluation.calibration import calibration_in_the_large, calibration_slope
+
+    if not horizons.size:
+        return None
+    horizon = float(horizons[len(horizons) // 2])
+    survival = oof[f"survival_{horizon:g}"].to_numpy()[tested]
+    try:
+        slope = calibration_slope(y, survival)
+        large = calibration_in_the_large(y, survival, horizon)
+    except InputError:
+        return None
+    return {
+        "horizon": horizon,
+        "slope": slope.value,
+        "slope_ci": [slope.ci_low, slope.ci_high],
+        "in_the_large": large.value,
+        "in_the_large_ci": [large.ci_low, large.ci_high],
+    }
+
+
+def compare_candidates(
+    records: list[dict[str, Any]],
+    y: np.ndarray,
+    oof_risk: np.ndarray,
+    tested: np.ndarray,
+    n_bootstrap: int,
+    seed: int,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Pool each candidate's fold test risks (z-scored per fold model, averaged over repeats)
+    like the run's own, and compare them all with the run's model on the same patients."""
+    from collections import Counter
+
+    from survival_core.evaluation.comparison import comparison_table
+
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, np.ndarray] = {}
+    for record in records:
+        for label, risk in record.get("candidates", {}).items():
+            sums.setdefault(label, np.zeros(len(y)))[record["test"]] += risk
+            counts.setdefault(label, np.zeros(len(y)))[record["test"]] += 1
+    pooled = {
+        label: sums[label][tested] / counts[label][tested]
+        for label in sums
+        if (counts[label][tested] > 0).all()  # a candidate that failed in a fold is left out
+    }
+    reference = records[-1]["model"]  # auto or ensemble: the run's own model among them
+    pooled[reference] = oof_risk[tested]
+    rows = comparison_table(y[tested], pooled, reference, n_bootstrap, seed)
+    chosen = Counter(r["chosen"] for r in records if "chosen" in r)
+    table = pd.DataFrame(rows)
+    table["times_chosen"] = [chosen.get(str(m), 0) for m in table["model"]]
+    selection = records[-1]["selection"]
+    baseline = selection["baseline"]
+    warnings = sorted({w for r in records for w in r.get("selection", {}).get("warnings", [])})
+    versus = None
+    if baseline in pooled:
+        row = table.loc[table["model"] == baseline].iloc[0]
+        versus = {
+            "baseline": baseline,
+            "difference": float(-row["difference"]),  # this run minus the baseline
+            "p_value": float(row["p_value"]),
+        }
+        if not (versus["difference"] > 0 and versus["p_value"] < 0.05):
+            kind = "clinical-only" if "[clinical only]" in baseline else "plain Cox PH"
+            warnings.append(
+                f"No model beats the {kind} baseline ({baseline}) by a paired test: {reference}'s "
+                f"c-index differs from it by {versus['difference']:+.3f} "
+                f"(p = {versus['p_value']:.3f}), so the other models add no shown value."
+            )
+    summary = {
+        "chosen_per_fold": dict(chosen.most_common()),
+        "versus_baseline": versus,
+        "events_per_variable": selection["events_per_variable"],
+        "warnings": warnings,
+    }
+    return table, summary

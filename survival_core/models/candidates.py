@@ -1,0 +1,196 @@
+"""Candidate pipelines for automatic model choice, and scoring them by inner cross-validation.
+
+A :class:`Candidate` is one pipeline: a registered model with its parameters, a feature reduction
+and the columns it reads (all, or only the clinical ones: the clinical-only baseline a
+statistician compares every imaging model with). :func:`default_candidates` is the small grid
+RadSurv tries: penalised Cox PH (two penalties, and with a univariate filter when features
+outnumber events), elastic-net and LASSO Cox (their penalty chosen by their own inner CV), a
+random survival forest, gradient-boosted Cox trees (two depths) and DeepSurv.
+
+:func:`inner_predictions` fits every candidate on the training rows of stratified inner folds
+and keeps its out-of-fold risks, z-scored against that fold model's own training risks (risk
+scales differ between models and between folds), and its c-index on each fold's held-out rows:
+what :mod:`survival_core.models.selection` chooses and weights by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival_core.columns import is_image_feature
+from survival_core.errors import ConfigError, RadSurvError
+from survival_core.evaluation import splits
+from survival_core.evaluation.concordance import concordance_columns
+from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.reduction import make_reduction
+from survival_core.models.registry import MODELS
+
+#: Parameters left out of a candidate's label (they do not define the pipeline).
+UNSHOWN_PARAMS = ("seed", "device")
+#: Which table columns a candidate reads.
+COLUMN_SETS = ("all", "clinical")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One pipeline: ``model`` (a registry name) with ``params``, ``reduction`` fitted inside
+    each training fold, reading ``columns`` ("all", or "clinical": no image features)."""
+
+    model: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    reduction: str = "none"
+    columns: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"Unknown candidate model {self.model!r}.")
+        if self.columns not in COLUMN_SETS:
+            raise ConfigError(f"Candidate columns must be one of {COLUMN_SETS}.")
+
+    @property
+    def label(self) -> str:
+        """A short readable name, unique within a candidate list."""
+        shown = ", ".join(
+            f"{k}={v}" for k, v in sorted(self.params.items()) if k not in UNSHOWN_PARAMS
+        )
+        text = self.model + (f"({shown})" if shown else "")
+        if self.reduction != "none":
+            text += f" + {self.reduction}"
+        return text + (" [clinical only]" if self.columns == "clinical" else "")
+
+    @property
+    def is_network(self) -> bool:
+        return issubclass(MODELS[self.model], TorchSurvivalModel)
+
+    def make(self) -> SurvivalModel:
+        """A fresh, unfitted model of this pipeline."""
+        from survival_core.models import make_model
+
+        return make_model(self.model, **dict(self.params)).with_reduction(
+            make_reduction(self.reduction)
+        )
+
+    def select(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The columns of ``X`` this candidate reads."""
+        if self.columns == "all":
+            return X
+        return X[[c for c in X.columns if not is_image_feature(str(c))]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "params": dict(self.params),
+            "reduction": self.reduction,
+            "columns": self.columns,
+        }
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Candidate:
+        return cls(
+            document["model"],
+            dict(document.get("params") or {}),
+            document.get("reduction", "none"),
+            document.get("columns", "all"),
+        )
+
+
+def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Candidate]:
+    """The candidates tried on table ``X`` with ``n_events`` events (simplest first, so that a
+    tie goes to the simpler pipeline)."""
+    n_columns = X.shape[1]
+    clinical = [c for c in X.columns if not is_image_feature(str(c))]
+    many = n_columns > max(10, n_events // 10)  # fewer than ~10 events per candidate variable
+    big = len(X) > 1500
+    candidates = [Candidate("coxph", {"penalizer": 0.1}), Candidate("coxph", {"penalizer": 1.0})]
+    if many:
+        candidates.append(Candidate("coxph", {"penalizer": 0.1}, reduction="cox_pvalue"))
+    if 0 < len(clinical) < n_columns:
+        candidates.append(Candidate("coxph", {"penalizer": 0.1}, columns="clinical"))
+    candidates += [
+        Candidate("coxnet", {"n_alphas": 50}),
+        Candidate("lasso_cox", {"n_alphas": 50}),
+        Candidate(
+            "rsf",
+            {
+                "n_estimators": 100,
+                "min_samples_leaf": 15,
+                "time_points": 100,
+                "seed": seed,
+                **({"max_samples": 1000} if big else {}),
+            },
+        ),
+        Candidate("gbsa", {"max_depth": 1, "n_estimators": 150, "seed": seed}),
+        Candidate(
+            "gbsa",
+            {"max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "seed": seed},
+        ),
+        Candidate("deepsurv", {"seed": seed, "device": "cpu"}),
+    ]
+    return candidates
+
+
+def clinical_baseline(candidates: Sequence[Candidate]) -> Candidate:
+    """The reference every model is compared with: penalised Cox PH on the clinical columns when
+    the table also holds image features, else on all columns (a plain Cox PH)."""
+    for candidate in candidates:
+        if candidate.columns == "clinical":
+            return candidate
+    return Candidate("coxph", {"penalizer": 0.1})
+
+
+@dataclass
+class InnerPredictions:
+    """Per candidate: z-scored out-of-fold risk per training row (NaN where a candidate failed)
+    and its c-index on each inner fold; ``errors`` holds why a candidate failed."""
+
+    risk_z: np.ndarray  # (rows, candidates)
+    fold_c: np.ndarray  # (folds, candidates)
+    errors: dict[int, str]
+
+    def mean_c(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.nanmean(self.fold_c, axis=0) if len(self.fold_c) else self.fold_c
+
+    def sd_c(self) -> np.ndarray:
+        return np.nanstd(self.fold_c, axis=0)
+
+
+def inner_predictions(
+    candidates: Sequence[Candidate],
+    X: pd.DataFrame,
+    event: np.ndarray,
+    time: np.ndarray,
+    n_folds: int,
+    seed: int,
+) -> InnerPredictions:
+    """Fit every candidate on each inner fold's training rows and predict its held-out rows."""
+    from sksurv.util import Surv
+
+    try:
+        folds = splits.nested_cv(event, 1, n_folds, validation_fraction=0.0, seed=seed)
+    except ConfigError as err:
+        raise ConfigError(f"Choosing a model on {event.size} patients: {err}") from err
+    y = Surv.from_arrays(event, time)
+    risk_z = np.full((len(X), len(candidates)), np.nan)
+    fold_c = np.full((len(folds), len(candidates)), np.nan)
+    errors: dict[int, str] = {}
+    for k, candidate in enumerate(candidates):
+        columns = candidate.select(X)
+        for f, fold in enumerate(folds):
+            try:
+                model = candidate.make().fit(columns.iloc[fold.train], y[fold.train])
+                train = model.predict_risk(columns.iloc[fold.train])
+                test = model.predict_risk(columns.iloc[fold.test])
+            except (RadSurvError, ValueError, np.linalg.LinAlgError) as err:
+                errors[k] = f"{type(err).__name__}: {err}"
+                risk_z[:, k] = np.nan
+                fold_c[:, k] = np.nan
+                break
+            risk_z[fold.test, k] = (test - train.mean()) / (train.std() or 1.0)
+            fold_c[f, k] = concordance_columns(event[fold.test], time[fold.test], test[:, None])[0]
+    return InnerPredictions(risk_z, fold_c, errors)

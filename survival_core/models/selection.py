@@ -1,0 +1,392 @@
+"""Automatic model choice (``auto``) and a stacked ensemble (``ensemble``) of candidate pipelines.
+
+Both fit the same way on their training rows (in a cross-validation, an outer fold's training
+rows only, so the outer estimate stays honest: nested CV):
+
+1. every candidate (:mod:`survival_core.models.candidates`) is scored by stratified inner CV,
+   keeping its out-of-fold risks (z-scored per inner fold model) and its c-index per inner fold;
+2. every candidate is refitted on all the training rows.
+
+``auto`` then predicts with the candidate of the highest mean inner c-index (the first of equal
+ones: the simpler); with ``recalibrate`` a linear Cox winner's coefficients are shrunk by its
+calibration slope on the inner out-of-fold risks (van Houwelingen's heuristic shrinkage) and its
+baseline refitted. ``ensemble`` predicts with a weighted sum of the candidates' z-scored risks,
+the weights fitted by a (ridge-penalised) Cox regression of the outcome on the inner out-of-fold
+risks only, negative weights dropped; its survival curve is the same weighting of the
+candidates' curves.
+
+``selection_`` records why: each candidate's inner c-index (mean and SD over the inner folds) and
+failure if any, the choice, the ensemble weights, the events per candidate variable and the
+warnings a statistician would give (a network chosen with few events; very few events per
+variable). :meth:`candidate_risks` gives every candidate's (and the choice's and the ensemble's)
+z-scored risk, which a cross-validation pools into the model comparison.
+
+``auto`` saves the chosen model's folder (an ordinary model, readable by ``load_model``) plus
+``selection.json``; ``ensemble`` saves its candidates in ``member-<k>`` folders beside its own
+``model.json``, and loads back as an ensemble.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from survival_core.errors import ConfigError, InputError
+from survival_core.io.atomic import json_ready, write_json
+from survival_core.models.base import SurvivalModel, check_times
+from survival_core.models.baseline import BreslowBaseline
+from survival_core.models.candidates import (
+    Candidate,
+    clinical_baseline,
+    default_candidates,
+    inner_predictions,
+)
+from survival_core.models.tabular import TablePreprocessor, as_frame
+from survival_core.outcome import training_arrays
+
+SELECTION_FILE = "selection.json"
+#: Below this many events, or events per variable, a network's choice is flagged.
+FEW_EVENTS, FEW_EVENTS_PER_VARIABLE = 200, 10.0
+#: Label of the ensemble and of the automatic choice in :meth:`candidate_risks`.
+AUTO, ENSEMBLE = "auto", "ensemble"
+
+
+def stacking_weights(risk_z: np.ndarray, event: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Non-negative weights of the columns of ``risk_z`` (NaN columns get 0): a ridge-penalised
+    Cox regression of the outcome on them, refitted without the non-positive ones until none is
+    left; normalised to sum 1 (all zeros when every column dropped out or no fit converged)."""
+    active = [k for k in range(risk_z.shape[1]) if np.isfinite(risk_z[:, k]).all()]
+    weights = np.zeros(risk_z.shape[1])
+    while active:
+        coef = _stacking_fit(risk_z[:, active], event, time)
+        if coef is None:  # no stable fit (nearly identical candidates, very few rows)
+            break
+        if (coef > 0).all():
+            weights[active] = coef
+            break
+        active = [k for k, c in zip(active, coef, strict=True) if c > 0]
+    total = weights.sum()
+    return weights / total if total > 0 else weights
+
+
+def _stacking_fit(z: np.ndarray, event: np.ndarray, time: np.ndarray) -> np.ndarray | None:
+    """Cox coefficients of the columns of ``z``, the ridge penalty raised tenfold (from 0.1, at
+    most twice) until lifelines converges; None if it never does."""
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    frame = pd.DataFrame(z, columns=[f"m{k}" for k in range(z.shape[1])])
+    frame = frame.assign(_time=time, _event=event.astype(int))
+    for penalizer in (0.1, 1.0, 10.0):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = CoxPHFitter(penalizer=penalizer).fit(frame, "_time", "_event")
+        except ConvergenceError:
+            continue
+        return fitted.params_.to_numpy(float)
+    return None
+
+
+class _CandidateChoice(SurvivalModel):
+    """Shared fitting of :class:`AutoSurvival` and :class:`EnsembleSurvival` (module doc).
+
+    Parameters
+    ----------
+    candidates : the pipelines to try, as dicts (``Candidate.to_dict``); None: the default grid
+        for the training table (:func:`~survival_core.models.candidates.default_candidates`).
+    inner_folds : stratified inner folds scoring the candidates.
+    seed : seeds the inner folds and the default candidates.
+    recalibrate : ``auto`` only: shrink a linear Cox winner by its inner calibration slope.
+    """
+
+    uses_baseline: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        candidates: tuple[dict[str, Any], ...] | None = None,
+        inner_folds: int = 3,
+        seed: int = 0,
+        recalibrate: bool = False,
+    ) -> None:
+        if int(inner_folds) < 2:
+            raise ConfigError(f"inner_folds must be >= 2, got {inner_folds}.")
+        if candidates is not None:
+            if not candidates:
+                raise ConfigError("candidates: give at least one pipeline, or None for the grid.")
+            [Candidate.from_dict(c) for c in candidates]  # checked now, not at the first fold
+        self.candidates = candidates
+        self.inner_folds = inner_folds
+        self.seed = seed
+        self.recalibrate = recalibrate
+
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> _CandidateChoice:
+        """Score every candidate by inner CV on ``X``, ``y``, then refit each on all of them."""
+        if getattr(self, "reduction", None) is not None:
+            raise ConfigError(
+                f"Model '{self.name}' tries the feature reductions that apply itself; "
+                "run it without --reduction."
+            )
+        event, time = training_arrays(y)
+        frame = as_frame(X)
+        if len(frame) != len(event):
+            raise InputError(f"X has {len(frame)} rows but y has {len(event)} labels.")
+        candidates = (
+            [Candidate.from_dict(c) for c in self.candidates]
+            if self.candidates is not None
+            else default_candidates(frame, int(event.sum()), int(self.seed))
+        )
+        inner = inner_predictions(
+            candidates, frame, event, time, int(self.inner_folds), int(self.seed)
+        )
+        from sksurv.util import Surv
+
+        outcome = Surv.from_arrays(event, time)
+        members: list[SurvivalModel | None] = []
+        errors = dict(inner.errors)
+        for k, candidate in enumerate(candidates):
+            if k in errors:
+                members.append(None)
+                continue
+            try:
+                members.append(candidate.make().fit(candidate.select(frame), outcome))
+            except (InputError, ConfigError, ValueError) as err:
+                errors[k] = f"{type(err).__name__}: {err}"
+                members.append(None)
+        mean_c = np.where([m is None for m in members], np.nan, inner.mean_c())
+        if np.isnan(mean_c).all():
+            raise InputError(
+                "Every candidate model failed on these rows; the last error was "
+                f"{errors[max(errors)]}"
+            )
+        self.candidates_ = candidates
+        self.members_ = members
+        self.chosen_ = int(np.nanargmax(mean_c))
+        self.scales_ = self._scales(frame)
+        usable = inner.risk_z.copy()
+        usable[:, [m is None for m in members]] = np.nan
+        self.weights_ = stacking_weights(usable, event, time)
+        if not self.weights_.any():  # nothing helps on top of the rest: the choice alone
+            self.weights_[self.chosen_] = 1.0
+        if self.recalibrate:
+            self._recalibrate(frame, inner.risk_z[:, self.chosen_], event, time)
+        fitted = self._ensemble_risk(self._member_risks_z(frame))
+        self.ensemble_scale_ = (float(fitted.mean()), float(fitted.std()) or 1.0)
+        self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
+        self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
+        self.reduction_ = None
+        self.selection_ = self._report(inner, mean_c, errors, event, frame.shape[1])
+        return self
+
+    def _chosen(self) -> SurvivalModel:
+        if not hasattr(self, "members_"):
+            raise ConfigError(f"Model '{self.name}' is not fitted yet; call fit first.")
+        return self.members_[self.chosen_]
+
+    def _scales(self, frame: pd.DataFrame) -> np.ndarray:
+        """(mean, SD) of each member's risk on its training rows, to z-score its risks."""
+        scales = np.zeros((len(self.members_), 2))
+        for k, (candidate, member) in enumerate(zip(self.candidates_, self.members_, strict=True)):
+            if member is not None:
+                risk = member.predict_risk(candidate.select(frame))
+                scales[k] = risk.mean(), risk.std() or 1.0
+        return scales
+
+    def _recalibrate(
+        self, frame: pd.DataFrame, inner_z: np.ndarray, event: np.ndarray, time: np.ndarray
+    ) -> None:
+        """Shrink a linear Cox winner by its calibration slope on the inner out-of-fold risks."""
+        from survival_core.evaluation.risk_groups import cox_coefficient
+
+        winner = self._chosen()
+        if not hasattr(winner, "coef_"):
+            self.slope_ = None
+            return
+        slope_z = cox_coefficient((event, time), inner_z)[0]
+        self.slope_ = float(slope_z / self.scales_[self.chosen_, 1])
+        winner.coef_ = winner.coef_ * self.slope_
+        if hasattr(winner, "covariance_") and winner.covariance_ is not None:
+            winner.covariance_ = winner.covariance_ * self.slope_**2
+        Z = winner._matrix(self.candidates_[self.chosen_].select(frame))
+        winner.baseline_ = BreslowBaseline().fit(winner._risk_matrix(Z), event, time)
+        self.scales_[self.chosen_] = self._scales(frame)[self.chosen_]
+
+    def _report(
+        self,
+        inner: Any,
+        mean_c: np.ndarray,
+        errors: dict[int, str],
+        event: np.ndarray,
+        n_columns: int,
+    ) -> dict[str, Any]:
+        events = int(event.sum())
+        chosen = self.candidates_[self.chosen_]
+        n_inputs = len(self._chosen().features_used_)
+        epv = events / max(1, n_columns)
+        notes = []
+        if chosen.is_network and (events < FEW_EVENTS or epv < FEW_EVENTS_PER_VARIABLE):
+            order = np.argsort(-np.nan_to_num(mean_c, nan=-np.inf), kind="stable")
+            runner_up = next(
+                (self.candidates_[k].label for k in order if not self.candidates_[k].is_network),
+                None,
+            )
+            notes.append(
+                f"A neural network ({chosen.label}) was chosen with {events} events "
+                f"({epv:.1f} per variable): networks overfit at this size and its inner c-index "
+                f"lead may not hold; the best non-network candidate was {runner_up}."
+            )
+        if epv < FEW_EVENTS_PER_VARIABLE:
+            notes.append(
+                f"{events} events for {n_columns} candidate variables ({epv:.1f} per variable, "
+                f"fewer than {FEW_EVENTS_PER_VARIABLE:g}): prefer penalised or reduced models and "
+                "read the estimates with care."
+            )
+        return {
+            "candidates": [
+                {
+                    "label": c.label,
+                    **c.to_dict(),
+                    "inner_c_index": None if np.isnan(mean_c[k]) else float(mean_c[k]),
+                    "inner_c_index_sd": None if np.isnan(mean_c[k]) else float(inner.sd_c()[k]),
+                    "weight": float(self.weights_[k]),
+                    "error": errors.get(k),
+                }
+                for k, c in enumerate(self.candidates_)
+            ],
+            "chosen": chosen.label,
+            "baseline": clinical_baseline(self.candidates_).label,
+            "inner_folds": int(self.inner_folds),
+            "events": events,
+            "variables": n_columns,
+            "chosen_inputs": n_inputs,
+            "events_per_variable": epv,
+            "calibration_slope_applied": getattr(self, "slope_", None),
+            "warnings": notes,
+        }
+
+    # -- predictions ---------------------------------------------------------------------------
+    def _member_risks_z(self, X: Any) -> np.ndarray:
+        frame = as_frame(X)
+        out = np.full((len(frame), len(self.members_)), np.nan)
+        for k, (candidate, member) in enumerate(zip(self.candidates_, self.members_, strict=True)):
+            if member is not None:
+                mean, sd = self.scales_[k]
+                out[:, k] = (member.predict_risk(candidate.select(frame)) - mean) / sd
+        return out
+
+    def _ensemble_risk(self, risks_z: np.ndarray) -> np.ndarray:
+        used = self.weights_ > 0
+        return risks_z[:, used] @ self.weights_[used]
+
+    def candidate_risks(self, X: Any) -> dict[str, np.ndarray]:
+        """Each candidate's z-scored risk on ``X`` by its label, plus ``auto`` (the chosen
+        candidate's) and ``ensemble``: what a cross-validation pools into the comparison."""
+        risks = self._member_risks_z(X)
+        out = {c.label: risks[:, k] for k, c in enumerate(self.candidates_) if self.members_[k]}
+        out[AUTO] = risks[:, self.chosen_]
+        mean, sd = self.ensemble_scale_
+        out[ENSEMBLE] = (self._ensemble_risk(risks) - mean) / sd
+        return out
+
+    @property
+    def features_used_(self) -> list[str]:
+        return list(self._chosen().features_used_)
+
+    def _chosen_input(self, X: Any) -> pd.DataFrame:
+        return self.candidates_[self.chosen_].select(as_frame(X))
+
+
+class AutoSurvival(_CandidateChoice):
+    """The candidate pipeline with the best inner c-index, refitted (see the module doc)."""
+
+    name: ClassVar[str] = "auto"
+
+    def predict_risk(self, X: Any) -> np.ndarray:
+        """The chosen candidate's risk (its own scale; higher = worse)."""
+        return self._chosen().predict_risk(self._chosen_input(X))
+
+    def predict_survival(self, X: Any, times: Any) -> np.ndarray:
+        return self._chosen().predict_survival(self._chosen_input(X), times)
+
+    def save(self, folder: str | Path) -> Path:
+        """The chosen model's folder (an ordinary model) plus ``selection.json``."""
+        folder = self._chosen().save(folder)
+        write_json(Path(folder) / SELECTION_FILE, json_ready(self.selection_))
+        return folder
+
+
+class EnsembleSurvival(_CandidateChoice):
+    """The candidates' z-scored risks weighted by inner stacking (see the module doc)."""
+
+    name: ClassVar[str] = "ensemble"
+
+    def predict_risk(self, X: Any) -> np.ndarray:
+        """Weighted sum of the candidates' z-scored risks (higher = worse)."""
+        return self._ensemble_risk(self._member_risks_z(X))
+
+    def predict_survival(self, X: Any, times: Any) -> np.ndarray:
+        """The candidates' survival curves averaged with the ensemble's weights."""
+        times = check_times(times)
+        frame = as_frame(X)
+        total = np.zeros((len(frame), times.size))
+        for k in np.flatnonzero(self.weights_ > 0):
+            member, candidate = self.members_[k], self.candidates_[k]
+            total += self.weights_[k] * member.predict_survival(candidate.select(frame), times)
+        return total
+
+    def member_terms(self) -> list[tuple[Candidate, SurvivalModel, float]]:
+        """(candidate, fitted model, weight / risk SD) of each member with a weight: the ensemble
+        risk is the sum of these times the member's risk, plus a constant (for attributions)."""
+        return [
+            (self.candidates_[k], self.members_[k], float(self.weights_[k] / self.scales_[k, 1]))
+            for k in np.flatnonzero(self.weights_ > 0)
+        ]
+
+    def _state(self, folder: Path) -> dict[str, Any]:
+        for k in np.flatnonzero(self.weights_ > 0):
+            self.members_[k].save(folder / f"member-{k}")
+        return {
+            "candidates": [c.to_dict() for c in self.candidates_],
+            "weights": self.weights_.tolist(),
+            "scales": self.scales_.tolist(),
+            "chosen": self.chosen_,
+            "ensemble_scale": list(self.ensemble_scale_),
+            "selection": json_ready(self.selection_),
+        }
+
+    def _set_state(self, state: dict[str, Any], folder: Path) -> None:
+        self.candidates_ = [Candidate.from_dict(c) for c in state["candidates"]]
+        self.weights_ = np.asarray(state["weights"], dtype=float)
+        self.scales_ = np.asarray(state["scales"], dtype=float)
+        self.chosen_ = int(state["chosen"])
+        self.ensemble_scale_ = tuple(state["ensemble_scale"])
+        self.selection_ = state["selection"]
+        self.members_ = [
+            SurvivalModel.load(folder / f"member-{k}") if w > 0 else None
+            for k, w in enumerate(self.weights_)
+        ]
+
+    def _chosen(self) -> SurvivalModel:
+        if not hasattr(self, "members_"):
+            raise ConfigError(f"Model '{self.name}' is not fitted yet; call fit first.")
+        chosen = self.members_[self.chosen_]
+        # a loaded ensemble keeps only its weighted members; the heaviest stands for the choice
+        return chosen if chosen is not None else self.members_[int(np.argmax(self.weights_))]
+
+    @property
+    def features_used_(self) -> list[str]:
+        names: list[str] = []
+        for _, member, _ in self.member_terms():
+            names += [n for n in member.features_used_ if n not in names]
+        return names
+
+
+def read_selection(folder: str | Path) -> dict[str, Any] | None:
+    """The ``selection.json`` of a model folder saved by ``auto`` (None otherwise)."""
+    path = Path(folder) / SELECTION_FILE
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -1,0 +1,194 @@
+"""Automatic model choice and the stacked ensemble: inner-CV choice, weights on inner
+out-of-fold risks only, save/load, attributions that add up, the comparison a cross-validation
+pools, and the small-data warnings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer
+from sksurv.metrics import concordance_index_censored
+from sksurv.util import Surv
+
+from survival_core.errors import ConfigError
+from survival_core.evaluation import splits
+from survival_core.explain.attributions import model_attributions, shapley_attributions
+from survival_core.models import load_model, make_model
+from survival_core.models.candidates import Candidate, default_candidates
+from survival_core.models.selection import read_selection, stacking_weights
+from survival_core.workflows.crossval import cross_validate
+from survival_core.workflows.training import ModelMaker
+
+#: Small, fast candidates (seconds on 2 cores) covering a linear, a forest and a boosted model.
+FAST = [
+    {"model": "coxph", "params": {"penalizer": 0.1}},
+    {"model": "coxph", "params": {"penalizer": 10.0}},
+    {"model": "rsf", "params": {"n_estimators": 20, "min_samples_leaf": 15, "time_points": 50}},
+    {"model": "gbsa", "params": {"n_estimators": 40, "max_depth": 1}},
+]
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> dict:
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    order = np.random.default_rng(1).permutation(len(X))
+    train, test = order[:450], order[450:]
+    return {"X": X.iloc[train], "y": y[train], "X_test": X.iloc[test], "y_test": y[test]}
+
+
+@pytest.fixture(scope="module")
+def ensemble(gbsg2: dict):
+    return make_model("ensemble", candidates=FAST, seed=0).fit(gbsg2["X"], gbsg2["y"])
+
+
+def c_index(y: np.ndarray, risk: np.ndarray) -> float:
+    return concordance_index_censored(y["event"], y["time"], risk)[0]
+
+
+def test_auto_predicts_with_the_candidate_of_the_best_inner_c_index(gbsg2: dict, tmp_path):
+    auto = make_model("auto", candidates=FAST, seed=0).fit(gbsg2["X"], gbsg2["y"])
+    rows = auto.selection_["candidates"]
+    best = max(rows, key=lambda r: r["inner_c_index"])
+    assert auto.selection_["chosen"] == best["label"]
+    assert all(r["inner_c_index_sd"] >= 0 and r["error"] is None for r in rows)
+    winner = auto.members_[auto.chosen_]
+    np.testing.assert_array_equal(
+        auto.predict_risk(gbsg2["X_test"]), winner.predict_risk(gbsg2["X_test"])
+    )
+    folder = auto.save(tmp_path / "auto")  # the chosen model itself, readable as any model
+    loaded = load_model(folder)
+    assert loaded.name == best["model"]
+    np.testing.assert_array_equal(
+        loaded.predict_risk(gbsg2["X_test"]), winner.predict_risk(gbsg2["X_test"])
+    )
+    assert read_selection(folder)["chosen"] == best["label"]
+    assert c_index(gbsg2["y_test"], loaded.predict_risk(gbsg2["X_test"])) > 0.6
+
+
+def test_stacking_drops_a_candidate_that_points_the_wrong_way():
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=400)
+    time = rng.exponential(np.exp(-signal)) * 1000 + 1
+    event = rng.random(400) < 0.8
+    z = np.column_stack([signal, -signal + rng.normal(size=400), rng.normal(size=400)])
+    z[:, 2] = np.nan  # a failed candidate
+    weights = stacking_weights(z, event, time)
+    assert weights[0] == pytest.approx(1.0) and weights[1] == 0 and weights[2] == 0
+
+
+def test_the_ensemble_is_its_weighted_members_and_survives_a_round_trip(
+    ensemble, gbsg2: dict, tmp_path
+):
+    weights = ensemble.weights_
+    assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
+    X_test = gbsg2["X_test"]
+    expected = sum(
+        w * (m.predict_risk(X_test) - mean) / sd
+        for w, m, (mean, sd) in zip(weights, ensemble.members_, ensemble.scales_, strict=True)
+        if w > 0
+    )
+    np.testing.assert_allclose(ensemble.predict_risk(X_test), expected, rtol=1e-12)
+    times = np.array([0.0, 365.0, 730.0, 1500.0, 3000.0])
+    surv = ensemble.predict_survival(X_test, times)
+    assert (
+        (surv >= 0).all() and (surv <= 1 + 1e-12).all() and (np.diff(surv, axis=1) <= 1e-12).all()
+    )
+    loaded = load_model(ensemble.save(tmp_path / "ensemble"))
+    assert loaded.name == "ensemble"
+    np.testing.assert_array_equal(loaded.predict_risk(X_test), ensemble.predict_risk(X_test))
+    np.testing.assert_array_equal(loaded.predict_survival(X_test, times), surv)
+    assert c_index(gbsg2["y_test"], loaded.predict_risk(X_test)) > 0.6
+
+
+def test_ensemble_attributions_are_the_weighted_members_and_add_up(ensemble, gbsg2: dict):
+    X = gbsg2["X_test"].iloc[:5]
+    result = model_attributions(ensemble, X)
+    assert result.integration == "ensemble"
+    np.testing.assert_allclose(result.f_x.to_numpy(), ensemble.predict_risk(X), rtol=1e-9)
+    assert result.max_delta < 1e-8  # every member's method adds up exactly
+    assert set(result.values.columns) == set(ensemble.features_used_)
+
+
+def test_shapley_attributions_of_a_forest_add_up_and_repeat(gbsg2: dict):
+    forest = make_model("rsf", n_estimators=15, min_samples_leaf=15).fit(gbsg2["X"], gbsg2["y"])
+    X = gbsg2["X_test"].iloc[:3]
+    first, again = shapley_attributions(forest, X), shapley_attributions(forest, X)
+    assert first.integration == "shapley" and first.max_delta < 1e-12
+    np.testing.assert_array_equal(first.values.to_numpy(), again.values.to_numpy())
+    np.testing.assert_allclose(first.f_x.to_numpy(), forest.predict_risk(X), rtol=1e-12)
+
+
+def test_shapley_sampling_of_a_linear_model_is_its_exact_attribution(gbsg2: dict):
+    from survival_core.explain.tabular import linear_attributions
+
+    cox = make_model("coxph").fit(gbsg2["X"], gbsg2["y"])
+    X = gbsg2["X_test"].iloc[:4]
+    np.testing.assert_allclose(
+        shapley_attributions(cox, X, n_samples=3).values.to_numpy(),
+        linear_attributions(cox, X).values.to_numpy(),
+        atol=1e-12,
+    )
+
+
+def test_recalibration_shrinks_a_linear_winner_by_its_inner_slope(gbsg2: dict):
+    plain = make_model("auto", candidates=FAST[:1]).fit(gbsg2["X"], gbsg2["y"])
+    shrunk = make_model("auto", candidates=FAST[:1], recalibrate=True).fit(gbsg2["X"], gbsg2["y"])
+    slope = shrunk.selection_["calibration_slope_applied"]
+    assert 0.3 < slope < 1.5 and plain.selection_["calibration_slope_applied"] is None
+    np.testing.assert_allclose(
+        shrunk.members_[0].coef_, plain.members_[0].coef_ * slope, rtol=1e-12
+    )
+
+
+def test_a_network_chosen_with_few_events_is_flagged():
+    X, y = load_veterans_lung_cancer()
+    y = Surv.from_arrays(y["Status"], y["Survival_in_days"])
+    only = [{"model": "deepsurv", "params": {"epochs": 30, "device": "cpu"}}]
+    auto = make_model("auto", candidates=only, inner_folds=2).fit(X, y)
+    (warning,) = [w for w in auto.selection_["warnings"] if "neural network" in w]
+    assert "events" in warning and "overfit" in warning
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ConfigError, match="inner_folds"):
+        make_model("auto", inner_folds=1)
+    with pytest.raises(ConfigError, match="Unknown candidate model"):
+        make_model("ensemble", candidates=[{"model": "nope"}])
+    with pytest.raises(ConfigError, match="without --reduction"):
+        make_model("auto").with_reduction(object()).fit(pd.DataFrame({"a": [1, 2]}), None)
+
+
+def test_the_default_grid_adapts_to_the_table():
+    wide = pd.DataFrame(np.zeros((100, 40)), columns=[f"tumour__glcm__f{i}" for i in range(40)])
+    wide["age"] = 1.0
+    labels = [c.label for c in default_candidates(wide, n_events=60)]
+    assert "coxph(penalizer=0.1) + cox_pvalue" in labels  # features outnumber events
+    assert "coxph(penalizer=0.1) [clinical only]" in labels  # the clinical-only baseline
+    narrow = [c.label for c in default_candidates(wide[["age"]], n_events=60)]
+    assert not any("cox_pvalue" in n or "clinical only" in n for n in narrow)
+    assert Candidate("gbsa", {"seed": 3}).label == "gbsa"  # seeds do not name a pipeline
+
+
+def test_cross_validation_pools_every_candidate_on_the_same_folds(gbsg2: dict):
+    X, y = gbsg2["X"], gbsg2["y"]
+    folds = splits.nested_cv(y["event"], 1, 3, seed=0)
+    result = cross_validate(X, y, ModelMaker("auto", {"candidates": FAST}), folds, n_bootstrap=100)
+    table = result.comparison
+    assert set(table["model"]) >= {"auto", "ensemble", "coxph(penalizer=0.1)"}
+    assert table["times_chosen"].sum() == len(folds)
+    assert table.loc[table["model"] == "auto", "difference"].isna().all()  # the reference
+    others = table[table["model"] != "auto"]
+    assert others["q_value"].between(0, 1).all() and (others["q_value"] >= others["p_value"]).all()
+    assert result.folds["chosen"].notna().all() and "candidates" not in result.folds
+    selection = result.summary["selection"]
+    assert sum(selection["chosen_per_fold"].values()) == len(folds)
+    assert selection["versus_baseline"]["baseline"] == "coxph(penalizer=0.1)"
+    auto_row = table.loc[table["model"] == "auto"].iloc[0]
+    assert auto_row["c_index"] == pytest.approx(result.summary["c_index"])
+    calibration = result.summary["calibration"]
+    assert calibration["horizon"] == 730 and 0 < calibration["slope"] < 3
+    json.dumps(selection)  # plain JSON, what runs and --out write
