@@ -9,8 +9,8 @@ random survival forest, gradient-boosted Cox trees (two depths) and DeepSurv.
 
 :func:`inner_predictions` fits every candidate on the training rows of stratified inner folds
 and keeps its out-of-fold risks, z-scored against that fold model's own training risks (risk
-scales differ between models and between folds), and its c-index on each fold's held-out rows:
-what :mod:`survival_core.models.selection` chooses and weights by.
+scales differ between models and between folds), its c-index on each fold's held-out rows and on the pooled out-of-fold risks: what
+:mod:`survival_core.models.selection` chooses and weights by.
 """
 
 from __future__ import annotations
@@ -145,11 +145,14 @@ def clinical_baseline(candidates: Sequence[Candidate]) -> Candidate:
 
 @dataclass
 class InnerPredictions:
-    """Per candidate: z-scored out-of-fold risk per training row (NaN where a candidate failed)
-    and its c-index on each inner fold; ``errors`` holds why a candidate failed."""
+    """Per candidate: z-scored out-of-fold risk per training row (NaN where a candidate failed),
+    its c-index on each inner fold and on all rows' pooled out-of-fold risks (``pooled_c``, what
+    the choice ranks by: steadier than the mean of a few small folds); ``errors`` holds why a
+    candidate failed."""
 
     risk_z: np.ndarray  # (rows, candidates)
     fold_c: np.ndarray  # (folds, candidates)
+    pooled_c: np.ndarray  # (candidates,)
     errors: dict[int, str]
 
     def mean_c(self) -> np.ndarray:
@@ -193,4 +196,6 @@ def inner_predictions(
                 break
             risk_z[fold.test, k] = (test - train.mean()) / (train.std() or 1.0)
             fold_c[f, k] = concordance_columns(event[fold.test], time[fold.test], test[:, None])[0]
-    return InnerPredictions(risk_z, fold_c, errors)
+    pooled_c = concordance_columns(event, time, np.nan_to_num(risk_z))
+    pooled_c[list(errors)] = np.nan
+    return InnerPredictions(risk_z, fold_c, pooled_c, errors)

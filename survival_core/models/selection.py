@@ -7,16 +7,17 @@ rows only, so the outer estimate stays honest: nested CV):
    keeping its out-of-fold risks (z-scored per inner fold model) and its c-index per inner fold;
 2. every candidate is refitted on all the training rows.
 
-``auto`` then predicts with the candidate of the highest mean inner c-index (the first of equal
-ones: the simpler); with ``recalibrate`` a linear Cox winner's coefficients are shrunk by its
+``auto`` then predicts with the candidate of the highest inner c-index on the pooled inner
+out-of-fold risks (the first of equal ones: the simpler; on GBSG2, WHAS500 and veterans this
+chose better than the mean of the inner folds' c-indices, and 5 inner folds better than 3); with ``recalibrate`` a linear Cox winner's coefficients are shrunk by its
 calibration slope on the inner out-of-fold risks (van Houwelingen's heuristic shrinkage) and its
 baseline refitted. ``ensemble`` predicts with a weighted sum of the candidates' z-scored risks,
 the weights fitted by a (ridge-penalised) Cox regression of the outcome on the inner out-of-fold
 risks only, negative weights dropped; its survival curve is the same weighting of the
 candidates' curves.
 
-``selection_`` records why: each candidate's inner c-index (mean and SD over the inner folds) and
-failure if any, the choice, the ensemble weights, the events per candidate variable and the
+``selection_`` records why: each candidate's inner c-index (pooled, and the mean and SD over the
+inner folds) and failure if any, the choice, the ensemble weights, the events per candidate variable and the
 warnings a statistician would give (a network chosen with few events; very few events per
 variable). :meth:`candidate_risks` gives every candidate's (and the choice's and the ensemble's)
 z-scored risk, which a cross-validation pools into the model comparison.
@@ -110,7 +111,7 @@ class _CandidateChoice(SurvivalModel):
     def __init__(
         self,
         candidates: tuple[dict[str, Any], ...] | None = None,
-        inner_folds: int = 3,
+        inner_folds: int = 5,
         seed: int = 0,
         recalibrate: bool = False,
     ) -> None:
@@ -158,15 +159,15 @@ class _CandidateChoice(SurvivalModel):
             except (InputError, ConfigError, ValueError) as err:
                 errors[k] = f"{type(err).__name__}: {err}"
                 members.append(None)
-        mean_c = np.where([m is None for m in members], np.nan, inner.mean_c())
-        if np.isnan(mean_c).all():
+        pooled_c = np.where([m is None for m in members], np.nan, inner.pooled_c)
+        if np.isnan(pooled_c).all():
             raise InputError(
                 "Every candidate model failed on these rows; the last error was "
                 f"{errors[max(errors)]}"
             )
         self.candidates_ = candidates
         self.members_ = members
-        self.chosen_ = int(np.nanargmax(mean_c))
+        self.chosen_ = int(np.nanargmax(pooled_c))
         self.scales_ = self._scales(frame)
         usable = inner.risk_z.copy()
         usable[:, [m is None for m in members]] = np.nan
@@ -180,7 +181,7 @@ class _CandidateChoice(SurvivalModel):
         self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
         self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
         self.reduction_ = None
-        self.selection_ = self._report(inner, mean_c, errors, event, frame.shape[1])
+        self.selection_ = self._report(inner, pooled_c, errors, event, frame.shape[1])
         return self
 
     def _chosen(self) -> SurvivalModel:
@@ -219,7 +220,7 @@ class _CandidateChoice(SurvivalModel):
     def _report(
         self,
         inner: Any,
-        mean_c: np.ndarray,
+        pooled_c: np.ndarray,
         errors: dict[int, str],
         event: np.ndarray,
         n_columns: int,
@@ -230,7 +231,7 @@ class _CandidateChoice(SurvivalModel):
         epv = events / max(1, n_columns)
         notes = []
         if chosen.is_network and (events < FEW_EVENTS or epv < FEW_EVENTS_PER_VARIABLE):
-            order = np.argsort(-np.nan_to_num(mean_c, nan=-np.inf), kind="stable")
+            order = np.argsort(-np.nan_to_num(pooled_c, nan=-np.inf), kind="stable")
             runner_up = next(
                 (self.candidates_[k].label for k in order if not self.candidates_[k].is_network),
                 None,
@@ -251,8 +252,11 @@ class _CandidateChoice(SurvivalModel):
                 {
                     "label": c.label,
                     **c.to_dict(),
-                    "inner_c_index": None if np.isnan(mean_c[k]) else float(mean_c[k]),
-                    "inner_c_index_sd": None if np.isnan(mean_c[k]) else float(inner.sd_c()[k]),
+                    "inner_c_index": None if np.isnan(pooled_c[k]) else float(pooled_c[k]),
+                    "inner_fold_c_index_mean": None
+                    if np.isnan(pooled_c[k])
+                    else float(inner.mean_c()[k]),
+                    "inner_c_index_sd": None if np.isnan(pooled_c[k]) else float(inner.sd_c()[k]),
                     "weight": float(self.weights_[k]),
                     "error": errors.get(k),
                 }

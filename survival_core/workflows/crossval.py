@@ -16,7 +16,8 @@ Results:
   interval, Uno's c-index, td-AUC at each horizon, IBS, calibration slope and calibration-in-the-
   large at the middle horizon — plus the mean and SD of fold c-indices.
 - ``comparison`` (``auto`` and ``ensemble``, which fit every candidate pipeline in each fold):
-  every candidate's pooled out-of-fold c-index with CI on the same folds, its paired difference
+  every candidate's pooled out-of-fold c-index with CI on the same folds (and the mean of its
+  fold c-indices), its paired difference
   from the run's model (bootstrap p, BH q), how often each was chosen; ``summary["selection"]``
   adds the choices per fold, the comparison with the clinical-only baseline and the warnings.
 
@@ -40,7 +41,7 @@ from sksurv.util import Surv
 from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate, c_index_ci
 from survival_core.evaluation.brier import integrated_brier_score
-from survival_core.evaluation.concordance import harrell_c_index, uno_c_index
+from survival_core.evaluation.concordance import concordance_columns, harrell_c_index, uno_c_index
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
@@ -294,10 +295,14 @@ def compare_candidates(
 
     sums: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
+    fold_c: dict[str, list[float]] = {}
     for record in records:
+        event, time = survival_arrays(y[record["test"]])
         for label, risk in record.get("candidates", {}).items():
             sums.setdefault(label, np.zeros(len(y)))[record["test"]] += risk
             counts.setdefault(label, np.zeros(len(y)))[record["test"]] += 1
+            c = concordance_columns(event, time, np.asarray(risk, dtype=float)[:, None])[0]
+            fold_c.setdefault(label, []).append(c)
     pooled = {
         label: sums[label][tested] / counts[label][tested]
         for label in sums
@@ -308,6 +313,7 @@ def compare_candidates(
     rows = comparison_table(y[tested], pooled, reference, n_bootstrap, seed)
     chosen = Counter(r["chosen"] for r in records if "chosen" in r)
     table = pd.DataFrame(rows)
+    table["fold_c_index_mean"] = [float(np.nanmean(fold_c[str(m)])) for m in table["model"]]
     table["times_chosen"] = [chosen.get(str(m), 0) for m in table["model"]]
     selection = records[-1]["selection"]
     baseline = selection["baseline"]
