@@ -18,9 +18,15 @@ import numpy as np
 from sksurv.ensemble import GradientBoostingSurvivalAnalysis
 from sksurv.util import Surv
 
-from survival_core.errors import ConfigError, InputError
+from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel
-from survival_core.models.tree_arrays import TREE_ARRAYS, concatenate_trees, reach_nodes
+from survival_core.models.tree_arrays import (
+    TREE_ARRAYS,
+    concatenate_trees,
+    load_trees,
+    reach_nodes,
+    save_trees,
+)
 
 BOOSTING_FILE = "boosting.npz"
 ARRAY_NAMES = (*TREE_ARRAYS, "value", "offset")
@@ -104,19 +110,7 @@ class GradientBoostedCox(SurvivalModel):
         return risk
 
     def _state(self, folder: Path) -> dict[str, Any]:
-        np.savez(folder / BOOSTING_FILE, **self.arrays_)
-        return {"n_trees": len(self.arrays_["roots"])}
+        return save_trees(folder / BOOSTING_FILE, self.arrays_)
 
     def _set_state(self, state: dict[str, Any], folder: Path) -> None:
-        path = folder / BOOSTING_FILE
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                self.arrays_ = {name: stored[name] for name in ARRAY_NAMES}
-        except FileNotFoundError as err:
-            raise InputError(f"Boosting arrays {path} are missing.") from err
-        except (ValueError, KeyError, OSError) as err:
-            raise InputError(
-                f"{path} is not a valid boosting file (refused or corrupt): {err}"
-            ) from err
-        if len(self.arrays_["roots"]) != int(state["n_trees"]):
-            raise InputError(f"{path} does not match {state['n_trees']} trees in model.json.")
+        self.arrays_ = load_trees(folder / BOOSTING_FILE, ARRAY_NAMES, state, "Boosting")

@@ -18,9 +18,15 @@ import numpy as np
 from sksurv.ensemble import RandomSurvivalForest
 from sksurv.util import Surv
 
-from survival_core.errors import ConfigError, InputError
+from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel
-from survival_core.models.tree_arrays import TREE_ARRAYS, concatenate_trees, reach_nodes
+from survival_core.models.tree_arrays import (
+    TREE_ARRAYS,
+    concatenate_trees,
+    load_trees,
+    reach_nodes,
+    save_trees,
+)
 
 FOREST_FILE = "forest.npz"
 ARRAY_NAMES = (
@@ -195,19 +201,7 @@ class RandomSurvivalForestModel(SurvivalModel):
         return np.where(idx[None, :] >= 0, surv[:, np.clip(idx, 0, None)], 1.0)
 
     def _state(self, folder: Path) -> dict[str, Any]:
-        np.savez(folder / FOREST_FILE, **self.arrays_)
-        return {"n_trees": len(self.arrays_["roots"])}
+        return save_trees(folder / FOREST_FILE, self.arrays_)
 
     def _set_state(self, state: dict[str, Any], folder: Path) -> None:
-        path = folder / FOREST_FILE
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                self.arrays_ = {name: stored[name] for name in ARRAY_NAMES}
-        except FileNotFoundError as err:
-            raise InputError(f"Forest arrays {path} are missing.") from err
-        except (ValueError, KeyError, OSError) as err:
-            raise InputError(
-                f"{path} is not a valid forest file (refused or corrupt): {err}"
-            ) from err
-        if len(self.arrays_["roots"]) != int(state["n_trees"]):
-            raise InputError(f"{path} does not match {state['n_trees']} trees in model.json.")
+        self.arrays_ = load_trees(folder / FOREST_FILE, ARRAY_NAMES, state, "Forest")

@@ -10,9 +10,12 @@ global node numbers, so a model folder holds only ``.npz`` arrays read with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from survival_core.errors import InputError
 
 #: The arrays :func:`concatenate_trees` returns.
 TREE_ARRAYS = ("left", "right", "feature", "threshold", "roots")
@@ -52,3 +55,29 @@ def reach_nodes(arrays: dict[str, np.ndarray], Z: np.ndarray) -> np.ndarray:
         node[r, t] = np.where(go_left, arrays["left"][current], arrays["right"][current])
         active = arrays["left"][node] >= 0
     return node
+
+
+def save_trees(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, int]:
+    """Write a model's arrays to ``path`` (``.npz``); returns the state ``model.json`` keeps."""
+    np.savez(path, **arrays)
+    return {"n_trees": len(arrays["roots"])}
+
+
+def load_trees(
+    path: Path, names: Sequence[str], state: dict[str, Any], what: str
+) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of ``path``, read without pickle and checked against the number of
+    trees in ``state``; an InputError naming the file when it is missing, corrupt or another
+    model's."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in names}
+    except FileNotFoundError as err:
+        raise InputError(f"{what} arrays {path} are missing.") from err
+    except (ValueError, KeyError, OSError) as err:
+        raise InputError(
+            f"{path} is not a valid {what.lower()} file (refused or corrupt): {err}"
+        ) from err
+    if len(arrays["roots"]) != int(state["n_trees"]):
+        raise InputError(f"{path} does not match {state['n_trees']} trees in model.json.")
+    return arrays
