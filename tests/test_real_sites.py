@@ -147,3 +147,21 @@ def test_ibsi_ct_phantom_dicom_and_nifti_give_the_same_gtv(shared_data: Path) ->
     nifti = load_case(folder / "nifti", roles={"gtv": "mask/mask.nii.gz"})
     np.testing.assert_array_equal(dicom.mask_array("gtv"), nifti.mask_array("gtv"))
     np.testing.assert_allclose(dicom.array(), nifti.array())
+
+
+def test_bias_correction_of_a_real_mr_does_not_depend_on_the_thread_count(sarcoma):
+    """The case pool's workers run ITK on one thread, a CLI process on all: same N4 result."""
+    from survival_core.preprocess.intensity import n4_bias_correct
+
+    contents, case, _ = sarcoma["MR_T1"]
+    before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    results = []
+    try:
+        for threads in (1, 2, 4):
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+            results.append(sitk.GetArrayFromImage(n4_bias_correct(case.image)))
+            assert sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == threads  # restored
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
