@@ -340,3 +340,14 @@ def test_training_parameters_are_one_checked_settings() -> None:
             make_model("cnn3d", **bad)
     with pytest.raises(ConfigError, match="patience"):
         model.patience = 0
+
+
+def test_a_cox_fit_that_does_not_converge_is_an_error_not_a_silent_result() -> None:
+    rng = np.random.default_rng(0)
+    time = rng.exponential(100, 60) + 1
+    event = rng.random(60) < 0.7
+    X = pd.DataFrame({"separating": -np.log(time), "noise": rng.normal(size=60)})
+    y = Surv.from_arrays(event, time)
+    with pytest.raises(InputError, match="did not converge.*raise the penalizer"):
+        make_model("coxph", penalizer=0.0).fit(X, y)  # lifelines only warns and returns
+    assert np.isfinite(make_model("coxph", penalizer=0.1).fit(X, y).coef_).all()

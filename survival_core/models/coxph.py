@@ -43,16 +43,26 @@ class CoxPH(SurvivalModel):
     ) -> None:
         columns = [f"x{i}" for i in range(Z.shape[1])]
         frame = pd.DataFrame(Z, columns=columns).assign(_time=time, _event=event.astype(int))
-        fitter = CoxPHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fitter.fit(frame, duration_col="_time", event_col="_event")
-        except ConvergenceError as err:
+        for step_size in (None, 0.5):  # lifelines' own step, then half steps
+            fitter = CoxPHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio)
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    options = None if step_size is None else {"step_size": step_size}
+                    fitter.fit(frame, duration_col="_time", event_col="_event", fit_options=options)
+            except ConvergenceError as err:
+                raise InputError(
+                    "The Cox model did not converge (collinear or separating features?); "
+                    f"raise the penalizer (now {self.penalizer}). Detail: {err}"
+                ) from err
+            failed = [w for w in caught if "failed to converge" in str(w.message)]
+            if not failed:
+                break
+        else:  # lifelines returns a fit that did not converge with only a warning
             raise InputError(
-                "The Cox model did not converge (collinear or separating features?); "
-                f"raise the penalizer (now {self.penalizer}). Detail: {err}"
-            ) from err
+                "The Cox model did not converge (collinear or separating features?); raise the "
+                f"penalizer (now {self.penalizer}). Detail: {failed[0].message}"
+            )
         self.fitter_ = fitter
         self.coef_ = fitter.params_[columns].to_numpy(float)
         self.norm_mean_ = fitter._norm_mean[columns].to_numpy(float)
