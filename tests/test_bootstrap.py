@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -84,14 +82,12 @@ def test_bca_coverage_of_the_mean():
     assert 0.82 <= hits / reps <= 0.96
 
 
-def test_c_index_ci_is_fast_and_reproducible():
+def test_c_index_ci_is_reproducible():
+    """Its speed is measured by benchmarks/bench_thousands.py, not here."""
     event, time_, risk = cohort(6, 300)
-    start = time.perf_counter()
     first = c_index_ci((event, time_), risk, n_resamples=1000, seed=11)
-    elapsed = time.perf_counter() - start
     assert first == c_index_ci((event, time_), risk, n_resamples=1000, seed=11)
     assert isinstance(first, Estimate) and "BCa" in first.method
-    assert elapsed < 4.0  # measured ~0.5 s on an idle core; generous for shared machines
 
 
 def test_c_index_ci_close_to_torchsurv():

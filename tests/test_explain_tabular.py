@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 import warnings
 
 import numpy as np
@@ -90,9 +89,7 @@ def test_risk_function_equals_predict_risk(name: str, models: dict, cohort: dict
 @pytest.mark.parametrize("name", list(TORCH))
 def test_exact_completeness_for_every_patient(name: str, models: dict, cohort: dict) -> None:
     model, X = models[name], cohort["X"]
-    started = time.perf_counter()
-    result = explain_quietly(model, X, X_train=X)
-    assert time.perf_counter() - started < 3.0  # ~0.05 s on one core
+    result = explain_quietly(model, X, X_train=X)  # speed: benchmarks/bench_explain.py
     assert isinstance(result, Attributions)
     assert result.integration == "piecewise"
     assert list(result.values.columns) == model.features_used_

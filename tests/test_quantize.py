@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -157,16 +155,14 @@ def test_lloyd_max_matches_the_direct_algorithm(levels, decimals):
     np.testing.assert_allclose(lloyd.levels_, means, rtol=1e-9)
 
 
-def test_lloyd_max_is_deterministic_and_fast():
+def test_lloyd_max_is_deterministic_on_a_million_values():
+    """Its speed is part of benchmarks/bench_extract.py and bench_case.py, not asserted here."""
     values = np.random.default_rng(6).lognormal(3.0, 0.8, size=1_000_000)
-    start = time.perf_counter()
     first = LloydMax(64).fit(values)
     labels = first.transform(values)
-    elapsed = time.perf_counter() - start
     second = LloydMax(64).fit(values)
     np.testing.assert_array_equal(first.edges_, second.edges_)
     assert labels.min() == 1 and labels.max() == 64
-    assert elapsed < 3.0  # about 0.2 s on one core; generous for a shared CI machine
 
 
 @settings(max_examples=60, deadline=None)
