@@ -121,6 +121,34 @@ def test_launch_follow_inspect_compare_and_promote(fresh_data):
     assert any("direct v1" in c.value for c in app.caption)
 
 
+def test_a_model_choice_run_shows_every_candidate_and_the_final_choice(fresh_data):
+    from survival_core.runs.config import parse_config
+    from survival_core.runs.runner import run_training
+
+    cohort, store = fresh_data
+    candidates = [
+        {"model": "coxph", "params": {"penalizer": 0.5}},
+        {"model": "coxph", "params": {"penalizer": 5.0}},
+    ]
+    config = tiny_config(
+        cohort,
+        name="chooser",
+        model={"name": "auto", "params": {"candidates": candidates, "inner_folds": 2}},
+        protocol={"name": "nested_cv", "repeats": 1, "folds": 2},
+    )
+    run = run_training(parse_config(config), store=store)
+    app = page()
+    app.selectbox(key="train-run").set_value(run.run_id).run()
+    assert not app.exception
+    table = next(d.value for d in app.dataframe if "times_chosen" in d.value)
+    assert {"coxph(penalizer=0.5)", "coxph(penalizer=5.0)", "auto", "ensemble"} <= set(
+        table["model"]
+    )
+    assert (table["final model"] == "chosen").sum() == 1
+    assert table["q_value"].dropna().between(0, 1).all()
+    assert any(w.value.startswith("No model beats") for w in app.warning)  # two Cox models tie
+
+
 def test_each_study_config_comes_through_the_form_unchanged(fresh_data):
     from survival_core.runs.config import load_config, loads_config
     from ui.training import BLANK, model_defaults, study_configs

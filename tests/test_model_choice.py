@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer
+from sksurv.datasets import load_gbsg2
 from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
@@ -145,12 +145,25 @@ def test_recalibration_shrinks_a_linear_winner_by_its_inner_slope(gbsg2: dict):
 
 
 def test_a_network_chosen_with_few_events_is_flagged():
-    X, y = load_veterans_lung_cancer()
-    y = Surv.from_arrays(y["Status"], y["Survival_in_days"])
-    only = [{"model": "deepsurv", "params": {"epochs": 30, "device": "cpu"}}]
-    auto = make_model("auto", candidates=only, inner_folds=2).fit(X, y)
-    (warning,) = [w for w in auto.selection_["warnings"] if "neural network" in w]
-    assert "events" in warning and "overfit" in warning
+    from survival_core.models.selection import small_data_warnings
+
+    candidates = [Candidate("coxph"), Candidate("deepsurv"), Candidate("rsf")]
+    inner_c = np.array([0.70, 0.72, 0.71])
+    (network,) = small_data_warnings(candidates, inner_c, chosen=1, events=128, variables=6)
+    assert "neural network (deepsurv)" in network and "128 events" in network
+    assert "best non-network candidate was rsf" in network  # the runner-up by inner c-index
+    assert small_data_warnings(candidates, inner_c, chosen=1, events=900, variables=6) == []
+    assert small_data_warnings(candidates, inner_c, chosen=0, events=128, variables=6) == []
+    (few,) = small_data_warnings(candidates, inner_c, chosen=0, events=50, variables=10)
+    assert "5.0 per variable" in few
+
+
+def test_the_baseline_is_always_among_the_candidates(gbsg2: dict):
+    only = [{"model": "gbsa", "params": {"n_estimators": 20, "max_depth": 1}}]
+    auto = make_model("auto", candidates=only, inner_folds=2).fit(gbsg2["X"], gbsg2["y"])
+    labels = [c["label"] for c in auto.selection_["candidates"]]
+    assert labels == ["gbsa(max_depth=1, n_estimators=20)", "coxph(penalizer=0.1)"]
+    assert auto.selection_["baseline"] == "coxph(penalizer=0.1)"
 
 
 def test_bad_settings_are_refused():

@@ -218,6 +218,7 @@ def test_model_choice_runs_compare_every_candidate_and_register_a_scoring_model(
     assert {"auto", "ensemble", "coxph(penalizer=0.5) [clinical only]"} <= set(table["model"])
     selection = json.loads((reports / "selection.json").read_text())
     assert selection["versus_baseline"]["baseline"] == "coxph(penalizer=0.5) [clinical only]"
+    assert selection["final"]["chosen"] in set(table["model"])  # the registered model's choice
     assert json.loads((reports / "model_comparison.json").read_text())["data"]
     folder = store.model_folder(f"chosen-{name}", result.model_version)
     loaded = load_scoring_model(folder)

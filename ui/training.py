@@ -386,6 +386,15 @@ def model_comparison(reports: Path) -> None:
     for warning in selection.get("warnings", []):
         st.warning(warning, icon=":material/warning:")
     table = pd.read_csv(table_path)
+    final = selection.get("final") or {}
+    if final:  # the registered model's choice on all development rows, and its ensemble weights
+        weights = {c["label"]: c["weight"] for c in final.get("candidates", [])}
+        table.insert(
+            1,
+            "final model",
+            table["model"].map(lambda m: "chosen" if m == final.get("chosen") else ""),
+        )
+        table["final weight"] = table["model"].map(weights)
     epv = selection.get("events_per_variable")
     if epv is not None:
         st.caption(f"Events per candidate variable: {epv:.1f}.")

@@ -134,13 +134,24 @@ def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Ca
     return candidates
 
 
-def clinical_baseline(candidates: Sequence[Candidate]) -> Candidate:
+def clinical_baseline(candidates: Sequence[Candidate], X: pd.DataFrame) -> Candidate:
     """The reference every model is compared with: penalised Cox PH on the clinical columns when
-    the table also holds image features, else on all columns (a plain Cox PH)."""
+    table ``X`` also holds image features (a clinical-only candidate of the list if there is
+    one), else on all columns (a plain Cox PH)."""
     for candidate in candidates:
         if candidate.columns == "clinical":
             return candidate
-    return Candidate("coxph", {"penalizer": 0.1})
+    clinical = [c for c in X.columns if not is_image_feature(str(c))]
+    columns = "clinical" if 0 < len(clinical) < X.shape[1] else "all"
+    return Candidate("coxph", {"penalizer": 0.1}, columns=columns)
+
+
+def with_baseline(candidates: Sequence[Candidate], X: pd.DataFrame) -> list[Candidate]:
+    """``candidates`` plus the baseline (:func:`clinical_baseline`) when they lack it, so every
+    choice is compared with it on the same folds."""
+    baseline = clinical_baseline(candidates, X)
+    labels = [c.label for c in candidates]
+    return list(candidates) + ([] if baseline.label in labels else [baseline])
 
 
 @dataclass

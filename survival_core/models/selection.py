@@ -46,6 +46,7 @@ from survival_core.models.candidates import (
     clinical_baseline,
     default_candidates,
     inner_predictions,
+    with_baseline,
 )
 from survival_core.models.tabular import TablePreprocessor, as_frame
 from survival_core.outcome import training_arrays
@@ -94,6 +95,31 @@ def _stacking_fit(z: np.ndarray, event: np.ndarray, time: np.ndarray) -> np.ndar
     return None
 
 
+def small_data_warnings(
+    candidates: list[Candidate], inner_c: np.ndarray, chosen: int, events: int, variables: int
+) -> list[str]:
+    """What a statistician would say about a choice on this much data: a network chosen with
+    fewer than :data:`FEW_EVENTS` events or :data:`FEW_EVENTS_PER_VARIABLE` events per variable
+    (naming the best non-network candidate), and too few events per variable for any model."""
+    epv = events / max(1, variables)
+    notes = []
+    if candidates[chosen].is_network and (events < FEW_EVENTS or epv < FEW_EVENTS_PER_VARIABLE):
+        order = np.argsort(-np.nan_to_num(inner_c, nan=-np.inf), kind="stable")
+        runner_up = next((candidates[k].label for k in order if not candidates[k].is_network), None)
+        notes.append(
+            f"A neural network ({candidates[chosen].label}) was chosen with {events} events "
+            f"({epv:.1f} per variable): networks overfit at this size and its inner c-index "
+            f"lead may not hold; the best non-network candidate was {runner_up}."
+        )
+    if epv < FEW_EVENTS_PER_VARIABLE:
+        notes.append(
+            f"{events} events for {variables} candidate variables ({epv:.1f} per variable, "
+            f"fewer than {FEW_EVENTS_PER_VARIABLE:g}): prefer penalised or reduced models and "
+            "read the estimates with care."
+        )
+    return notes
+
+
 class _CandidateChoice(SurvivalModel):
     """Shared fitting of :class:`AutoSurvival` and :class:`EnsembleSurvival` (module doc).
 
@@ -101,6 +127,7 @@ class _CandidateChoice(SurvivalModel):
     ----------
     candidates : the pipelines to try, as dicts (``Candidate.to_dict``); None: the default grid
         for the training table (:func:`~survival_core.models.candidates.default_candidates`).
+        The clinical-only (or plain) Cox baseline is added when the list lacks it.
     inner_folds : stratified inner folds scoring the candidates.
     seed : seeds the inner folds and the default candidates.
     recalibrate : ``auto`` only: shrink a linear Cox winner by its inner calibration slope.
@@ -137,10 +164,11 @@ class _CandidateChoice(SurvivalModel):
         frame = as_frame(X)
         if len(frame) != len(event):
             raise InputError(f"X has {len(frame)} rows but y has {len(event)} labels.")
-        candidates = (
+        candidates = with_baseline(
             [Candidate.from_dict(c) for c in self.candidates]
             if self.candidates is not None
-            else default_candidates(frame, int(event.sum()), int(self.seed))
+            else default_candidates(frame, int(event.sum()), int(self.seed)),
+            frame,
         )
         inner = inner_predictions(
             candidates, frame, event, time, int(self.inner_folds), int(self.seed)
@@ -181,7 +209,7 @@ class _CandidateChoice(SurvivalModel):
         self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
         self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
         self.reduction_ = None
-        self.selection_ = self._report(inner, pooled_c, errors, event, frame.shape[1])
+        self.selection_ = self._report(inner, pooled_c, errors, event, frame)
         return self
 
     def _chosen(self) -> SurvivalModel:
@@ -223,30 +251,14 @@ class _CandidateChoice(SurvivalModel):
         pooled_c: np.ndarray,
         errors: dict[int, str],
         event: np.ndarray,
-        n_columns: int,
+        frame: pd.DataFrame,
     ) -> dict[str, Any]:
         events = int(event.sum())
+        n_columns = frame.shape[1]
         chosen = self.candidates_[self.chosen_]
         n_inputs = len(self._chosen().features_used_)
         epv = events / max(1, n_columns)
-        notes = []
-        if chosen.is_network and (events < FEW_EVENTS or epv < FEW_EVENTS_PER_VARIABLE):
-            order = np.argsort(-np.nan_to_num(pooled_c, nan=-np.inf), kind="stable")
-            runner_up = next(
-                (self.candidates_[k].label for k in order if not self.candidates_[k].is_network),
-                None,
-            )
-            notes.append(
-                f"A neural network ({chosen.label}) was chosen with {events} events "
-                f"({epv:.1f} per variable): networks overfit at this size and its inner c-index "
-                f"lead may not hold; the best non-network candidate was {runner_up}."
-            )
-        if epv < FEW_EVENTS_PER_VARIABLE:
-            notes.append(
-                f"{events} events for {n_columns} candidate variables ({epv:.1f} per variable, "
-                f"fewer than {FEW_EVENTS_PER_VARIABLE:g}): prefer penalised or reduced models and "
-                "read the estimates with care."
-            )
+        notes = small_data_warnings(self.candidates_, pooled_c, self.chosen_, events, n_columns)
         return {
             "candidates": [
                 {
@@ -263,7 +275,7 @@ class _CandidateChoice(SurvivalModel):
                 for k, c in enumerate(self.candidates_)
             ],
             "chosen": chosen.label,
-            "baseline": clinical_baseline(self.candidates_).label,
+            "baseline": clinical_baseline(self.candidates_, frame).label,
             "inner_folds": int(self.inner_folds),
             "events": events,
             "variables": n_columns,
@@ -391,6 +403,10 @@ class EnsembleSurvival(_CandidateChoice):
 
 
 def read_selection(folder: str | Path) -> dict[str, Any] | None:
-    """The ``selection.json`` of a model folder saved by ``auto`` (None otherwise)."""
+    """How the model saved in ``folder`` was chosen: ``auto``'s ``selection.json``, or the
+    selection stored in an ensemble's ``model.json``; None for any other model."""
     path = Path(folder) / SELECTION_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if path.is_file():
+        return json.loads(path.read_text())
+    document = json.loads((Path(folder) / "model.json").read_text())
+    return document["state"]["selection"] if document.get("model") == ENSEMBLE else None

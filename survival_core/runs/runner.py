@@ -461,6 +461,14 @@ def run_training(
             if config.model.search is None
             else replace(factory, trial_map=inner, progress=say),
         )
+        if result.comparison is not None:  # the final model's own choice, for the comparison
+            from survival_core.models.selection import read_selection
+
+            final = read_selection(model_dir) or {}
+            write_json(
+                reports / "selection.json",
+                json_ready({**result.summary["selection"], "final": final}),
+            )
         bundle(
             model_dir,
             dsfr_unet=data.networks.get("dsfr_unet"),
