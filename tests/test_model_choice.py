@@ -52,7 +52,8 @@ def c_index(y: np.ndarray, risk: np.ndarray) -> float:
 def test_auto_predicts_with_the_candidate_of_the_best_inner_c_index(gbsg2: dict, tmp_path):
     auto = make_model("auto", candidates=FAST, seed=0).fit(gbsg2["X"], gbsg2["y"])
     rows = auto.selection_["candidates"]
-    best = max(rows, key=lambda r: r["inner_c_index"])
+    top = max(r["inner_c_index"] for r in rows)
+    best = next(r for r in rows if r["inner_c_index"] >= top - 0.005)  # the simplest near-best
     assert auto.selection_["chosen"] == best["label"]
     assert all(r["inner_c_index_sd"] >= 0 and r["error"] is None for r in rows)
     winner = auto.members_[auto.chosen_]
