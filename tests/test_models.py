@@ -244,6 +244,16 @@ def test_cuda_request_without_gpu_is_a_config_error() -> None:
         resolve_device("cuda")
 
 
+def test_a_gpu_index_beyond_the_machines_is_a_config_error(monkeypatch) -> None:
+    from survival_core.models.device import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a one-GPU machine
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ConfigError, match="has 1 GPU"):
+        resolve_device("cuda:1")
+
+
 def test_explicit_validation_set_and_mini_batches(gbsg2: dict) -> None:
     model = make_model("deepsurv", epochs=30, patience=5, batch_size=128, lr=1e-2, device="cpu")
     model.fit(gbsg2["X"], gbsg2["y"], X_val=gbsg2["X_test"], y_val=gbsg2["y_test"])

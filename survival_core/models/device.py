@@ -20,6 +20,11 @@ def resolve_device(device: str = "auto") -> torch.device:
         raise ConfigError(f"Unknown device {device!r}; use 'auto', 'cpu' or 'cuda'.") from err
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"Device {device!r} requested but no CUDA GPU is available; use 'cpu'.")
+    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"Device {device!r} requested but this machine has {torch.cuda.device_count()} GPU(s) "
+            "(cuda:0 ...); use one of them or 'cpu'."
+        )
     if chosen.type not in ("cpu", "cuda"):
         raise ConfigError(f"Device {device!r} is not supported; use 'auto', 'cpu' or 'cuda'.")
     return chosen
