@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -13,10 +14,20 @@ from survival_core.features.settings import (
     ExtractionSettings,
     FeatureClass,
     Filters,
+    Resegmentation,
     Scale,
+    TextureOptions,
     feature_name,
     split_feature_name,
 )
+
+#: The study presets' settings hashes (they key feature caches and stored tables): options added
+#: later, at their defaults, must leave them as they are.
+PRESET_HASHES = {
+    "wei2021": "4afb86f256bb499b",
+    "han2020": "f4fa0ba139c475e5",
+    "full": "c6b906d256f40a6d",
+}
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -29,6 +40,47 @@ def test_json_round_trip_keeps_settings_and_hash(name: str) -> None:
     assert settings.to_json() == json.dumps(
         json.loads(settings.to_json()), sort_keys=True, separators=(",", ":")
     )
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_HASHES))
+def test_presets_keep_their_hash_and_json_without_the_ibsi_options(name: str) -> None:
+    settings = get_preset(name)
+    assert settings.hash() == PRESET_HASHES[name]
+    text = settings.to_json()
+    for key in ("resegmentation", "alignment", "round_intensities", "dimension", "mean_sizes"):
+        assert f'"{key}"' not in text
+
+
+def test_ibsi_options_round_trip_and_change_the_hash() -> None:
+    base = get_preset("full")
+    ibsi = ExtractionSettings(
+        "ibsi",
+        rois=("gtv",),
+        classes=(FeatureClass("firstorder"), FeatureClass("glcm")),
+        scales=(Scale(2.0, "bspline", "linear", alignment="centre", round_intensities=True),),
+        discretisations=(Discretisation("uniform", levels=32),),
+        filters=Filters(mean_sizes=(5, 3), log_sigmas_mm=(2.0,), log_kernel="sampled"),
+        texture=TextureOptions(dimension="2.5D", merge_directions=True),
+        resegmentation=Resegmentation(-1000, 400, outlier_sd=3),
+    )
+    again = ExtractionSettings.from_json(ibsi.to_json())
+    assert again == ibsi and again.hash() == ibsi.hash()
+    assert ibsi.filters.mean_sizes == (3, 5)
+    assert ibsi.uses_absolute_intensity  # a HU range
+    outliers_only = ExtractionSettings(
+        "x",
+        rois=("gtv",),
+        classes=(FeatureClass("glcm"),),
+        discretisations=(Discretisation("uniform", levels=32),),
+        resegmentation=Resegmentation(outlier_sd=3),
+    )
+    assert not outliers_only.uses_absolute_intensity
+    for changed in (
+        Scale(1.0, alignment="centre"),
+        Scale(1.0, round_intensities=True),
+    ):
+        assert replace(base, scales=(changed,)).hash() != base.hash()
+    assert replace(base, texture=TextureOptions(dimension="2D")).hash() != base.hash()
 
 
 def test_hash_differs_between_presets_and_with_any_change() -> None:
@@ -67,6 +119,15 @@ def test_equivalent_spellings_normalise_to_one_setting(a: object, b: object) -> 
         (lambda: Discretisation("fixed_bin_width", levels=8), "bin width"),
         (lambda: Discretisation("uniform", levels=8, bin_width=2.0), "no bin width"),
         (lambda: FeatureClass("glcmm"), "Unknown feature class"),
+        (lambda: Scale(1.0, alignment="corner"), "alignment"),
+        (lambda: Scale(1.0, round_intensities=1), "true or false"),
+        (lambda: TextureOptions(dimension="4D"), "dimension"),
+        (lambda: Resegmentation(), "range bound or an outlier"),
+        (lambda: Resegmentation(400, -500), "range_min < range_max"),
+        (lambda: Resegmentation(outlier_sd=0), "positive"),
+        (lambda: Filters(mean_sizes=(4,)), "odd"),
+        (lambda: Filters(log_kernel="fft"), "LoG kernel"),
+        (lambda: Filters(boundary="reflect"), "boundary"),
         (lambda: FeatureClass("glcm", "Contrast"), "list"),
         (lambda: ExtractionSettings("x", rois=("lung",), classes=(FeatureClass("shape"),)), "ROIs"),
         (

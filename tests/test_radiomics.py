@@ -27,8 +27,11 @@ from survival_core.features.settings import (
     Discretisation,
     ExtractionSettings,
     FeatureClass,
+    Filters,
     IntensityOptions,
+    Resegmentation,
     Scale,
+    TextureOptions,
 )
 from survival_core.preprocess.quantize import FixedBinCount, quantize_roi
 from survival_core.preprocess.resample import resample_image, resample_mask
@@ -220,6 +223,73 @@ def test_unknown_or_deprecated_feature_is_a_config_error(noisy_case: Case) -> No
         )
         with pytest.raises(ConfigError, match=message):
             extract_case(noisy_case, settings)
+
+
+def _texture_settings(dimension: str, **options) -> ExtractionSettings:
+    return ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("glcm", ("Contrast", "Idn")), FeatureClass("ngtdm", ("Busyness",))),
+        discretisations=(Discretisation("uniform", levels=8),),
+        texture=TextureOptions(dimension=dimension),
+        **options,
+    )
+
+
+def test_2d_texture_of_one_slice_is_its_2_5d_texture(noisy_case: Case) -> None:
+    """A ROI on one slice: the per-slice mean (2D) is that slice's value, which is also the matrix
+    summed over slices (2.5D); in 3D the out-of-plane directions find no neighbours."""
+    one = sitk.GetArrayFromImage(noisy_case.masks["gtv"])
+    z = int(np.flatnonzero(one.any(axis=(1, 2))).mean())
+    one[np.arange(one.shape[0]) != z] = 0
+    mask = _image(one)
+    mask.CopyInformation(noisy_case.image)
+    values = {
+        dimension: extract_image(noisy_case.image, {"gtv": mask}, _texture_settings(dimension))
+        for dimension in ("2D", "2.5D")
+    }
+    assert values["2D"] == pytest.approx(values["2.5D"], rel=1e-9)
+
+
+def test_2d_texture_averages_the_slices_with_the_rois_gray_levels(noisy_case: Case) -> None:
+    features = {
+        dimension: extract_case(noisy_case, _texture_settings(dimension))
+        for dimension in ("3D", "2.5D", "2D")
+    }
+    contrast = "gtv__uniform8__glcm__Contrast"
+    assert len({features[d][contrast] for d in features}) == 3
+    assert all(np.isfinite(list(f.values())).all() for f in features.values())
+
+
+def test_resegmentation_narrows_intensity_features_not_shape(noisy_case: Case) -> None:
+    classes = (FeatureClass("shape", ("MeshVolume",)), FeatureClass("firstorder", ("Minimum",)))
+    plain = ExtractionSettings("t", rois=("gtv",), classes=classes)
+    low = extract_case(noisy_case, plain)["gtv__original__firstorder__Minimum"]
+    reseg = ExtractionSettings(
+        "t", rois=("gtv",), classes=classes, resegmentation=Resegmentation(low + 30.0, None)
+    )
+    before, after = extract_case(noisy_case, plain), extract_case(noisy_case, reseg)
+    assert after["gtv__original__shape__MeshVolume"] == before["gtv__original__shape__MeshVolume"]
+    assert after["gtv__original__firstorder__Minimum"] >= low + 30.0
+    nothing_left = ExtractionSettings(
+        "t", rois=("gtv",), classes=classes, resegmentation=Resegmentation(5000.0, 6000.0)
+    )
+    with pytest.raises(MaskError, match=r"gtv ROI: No ROI voxel is left"):
+        extract_case(noisy_case, nothing_left)
+
+
+def test_mean_filter_and_sampled_log_images(noisy_case: Case) -> None:
+    settings = ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("firstorder", ("Mean", "Variance")),),
+        filters=Filters(mean_sizes=(3,), log_sigmas_mm=(1.0,), log_kernel="sampled"),
+    )
+    features = extract_case(noisy_case, settings)
+    assert set(features) == set(feature_names(settings))
+    original, mean = (features[f"gtv__{t}__firstorder__Variance"] for t in ("original", "mean3"))
+    assert mean < original  # averaging removes noise variance
+    assert "gtv__log1mm__firstorder__Mean" in features
 
 
 # pyradiomics' sample images: (image, label file, label value). The GTV part of every preset runs

@@ -221,3 +221,27 @@ def test_check_same_grid_names_the_offending_volume():
     with pytest.raises(GeometryError, match="The liver mask"):
         check_same_grid(image, shifted, "The liver mask")
     assert Grid.of(image) == grid_for_spacing(image, (1.0, 1.0, 1.0))
+
+
+@pytest.mark.parametrize("direction", [IDENTITY, ROTATED])
+def test_centre_alignment_is_ibsi_grid_alignment(direction) -> None:
+    """The IBSI CT phantom's grid, 204 x 201 x 60 voxels of 0.977 x 0.977 x 3 mm, to 2 mm: 100 x 99 x
+    90 voxels (ceil), whose centre is the old grid's centre."""
+    image = _volume(np.zeros((60, 201, 204), np.int16), (0.977, 0.977, 3.0), direction=direction)
+    grid = grid_for_spacing(image, (2.0, 2.0, 2.0), align="centre")
+    assert grid.size == (100, 99, 90)
+    out = resample_image(image, (2.0, 2.0, 2.0), align="centre")
+    assert Grid.of(out) == grid
+    old_centre = _physical_centres(image).reshape(-1, 3).mean(axis=0)
+    new_centre = _physical_centres(out).reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(new_centre, old_centre, atol=1e-6)
+    # the box-preserving default rounds instead and keeps the first voxel edge
+    assert grid_for_spacing(image, (2.0, 2.0, 2.0)).size == (100, 98, 90)
+
+
+def test_centre_alignment_keeps_an_unchanged_axis_in_place() -> None:
+    image = _volume(np.zeros((60, 5, 5), np.int16), (0.977, 0.977, 3.0))
+    grid = grid_for_spacing(image, (2.0, 2.0, 3.0), align="centre")
+    assert grid.size[2] == 60 and grid.origin[2] == pytest.approx(image.GetOrigin()[2])
+    with pytest.raises(ConfigError, match="alignment"):
+        grid_for_spacing(image, (2.0, 2.0, 3.0), align="corner")

@@ -6,4 +6,7 @@ cohort-scale extraction with a cache, and feature tables that record how they we
 - ``radiomics``: features of one case (image + masks) on pyradiomics' feature classes.
 - ``cohort``: a whole cohort folder in parallel, cached by case content and settings.
 - ``table``: Parquet feature tables with the settings in their metadata.
+- ``ibsi_reference``, ``ibsi_ct_phantom``, ``ibsi_filters`` and ``conformance``: our values against
+  the IBSI reference values (chapter 1 CT phantom, configurations A-E; chapter 2 filter response
+  maps), as ``python -m survival_core ibsi`` reports them.
 """

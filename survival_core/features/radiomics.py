@@ -15,13 +15,19 @@ from the ROI). As in pyradiomics, ``Ng`` is the highest level present in the ROI
 are dropped from the matrices while the level values are kept.
 
 First-order features use the original intensities (HU) unless the settings ask for the levels;
-shape features use the mask only.
+shape features use the mask only. With a re-segmentation in the settings, first-order and texture
+features use each ROI's intensity mask (:mod:`survival_core.preprocess.resegment`, computed once per
+scale on the original image, also for filtered images) and shape features the contoured ROI.
+Texture features are 3D, or IBSI 2.5D (pyradiomics' in-plane mode) or 2D (each slice on its own,
+features averaged over the slices, the number of gray levels that of the whole ROI) as the texture
+options say.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
@@ -41,15 +47,18 @@ from survival_core.features.settings import (
     ExtractionSettings,
     FeatureClass,
     Filters,
+    Resegmentation,
     Scale,
     Standardisation,
     feature_name,
     required_masks,
     roi_label,
 )
+from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
 from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
 from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import resample_image, resample_mask
+from survival_core.preprocess.resegment import resegment
 from survival_core.preprocess.roi import RING_MM, body_mask, organ_minus_gtv, peritumoral_ring
 
 # pyradiomics logs a traceback on stderr for every feature it returns as NaN (e.g. the correlation of
@@ -71,7 +80,9 @@ class _GivenLevels:
     def _applyBinning(self, matrix: np.ndarray) -> np.ndarray:  # noqa: N802 - pyradiomics' name
         levels = np.where(self.maskArray, matrix, 0).astype(np.int64)
         self.coefficients["grayLevels"] = np.unique(levels[self.maskArray])
-        self.coefficients["Ng"] = int(self.coefficients["grayLevels"].max())
+        # levelCount: the whole ROI's highest level when this is one slice of it (IBSI 2D)
+        highest = int(self.coefficients["grayLevels"].max())
+        self.coefficients["Ng"] = max(highest, int(self.settings.get("levelCount", 0)))
         return levels
 
 
@@ -143,12 +154,18 @@ def _log_name(sigma_mm: float) -> str:
     return f"log{sigma_mm:g}mm"
 
 
+def _mean_name(size: int) -> str:
+    return f"mean{size}"
+
+
 def image_types(filters: Filters) -> tuple[str, ...]:
     """Names of the images features are computed on: "original", then ``log{sigma}mm`` per LoG
-    sigma, then ``wavelet{XYZ}`` per wavelet band (L/H low/high pass along x, y, z)."""
+    sigma, then ``wavelet{XYZ}`` per wavelet band (L/H low/high pass along x, y, z), then
+    ``mean{size}`` per mean filter."""
     logs = tuple(_log_name(sigma) for sigma in filters.log_sigmas_mm)
     wavelets = tuple(f"wavelet{band}" for band in WAVELET_BANDS) if filters.wavelet else ()
-    return ("original", *logs, *wavelets)
+    means = tuple(_mean_name(size) for size in filters.mean_sizes)
+    return ("original", *logs, *wavelets, *means)
 
 
 def _groups(
@@ -224,11 +241,14 @@ def roi_masks(
 @dataclass
 class Region:
     """The part of one scale's grid around all ROIs: image values (z, y, x, float32), boolean ROI
-    masks of the same shape, and the voxel spacing (x, y, z, mm)."""
+    masks of the same shape (as contoured: shape features), their intensity masks (re-segmented:
+    intensity and texture features; the ROI masks without a re-segmentation), and the voxel spacing
+    (x, y, z, mm)."""
 
     image: np.ndarray
     masks: dict[str, np.ndarray]
     spacing: tuple[float, float, float]
+    intensity_masks: dict[str, np.ndarray]
 
     def as_image(self, array: np.ndarray) -> sitk.Image:
         """``array`` (z, y, x) as a SimpleITK image with this region's spacing."""
@@ -251,14 +271,20 @@ def _box(voxels: np.ndarray, margin: np.ndarray | int = 0) -> tuple[slice, ...]:
 
 
 def resample_region(
-    image: sitk.Image, rois: Mapping[str, sitk.Image], scale: Scale, margin_mm: float = 0.0
+    image: sitk.Image,
+    rois: Mapping[str, sitk.Image],
+    scale: Scale,
+    margin_mm: float = 0.0,
+    resegmentation: Resegmentation | None = None,
 ) -> Region:
     """``image`` and ``rois`` on ``scale``'s grid, cropped to the union box of the ROIs widened by
-    ``margin_mm`` (mm). Raises MaskError naming a ROI that vanishes on the new grid."""
+    ``margin_mm`` (mm), with the ROIs' intensity masks after ``resegmentation``. Raises MaskError
+    naming a ROI that vanishes on the new grid or in re-segmentation."""
     if scale.spacing_mm is not None:
-        image = resample_image(image, scale.spacing_mm, scale.interpolator)
+        align = scale.alignment
+        image = resample_image(image, scale.spacing_mm, scale.interpolator, align=align)
         rois = {
-            roi: resample_mask(mask, scale.spacing_mm, scale.mask_method, roi)
+            roi: resample_mask(mask, scale.spacing_mm, scale.mask_method, roi, align=align)
             for roi, mask in rois.items()
         }
     masks = {roi: sitk.GetArrayViewFromImage(mask).astype(bool) for roi, mask in rois.items()}
@@ -271,18 +297,39 @@ def resample_region(
     margin = np.ceil(margin_mm / np.asarray(spacing[::-1]) - 1e-9).astype(int)
     box = _box(np.logical_or.reduce(list(masks.values())), margin)
     values = sitk.GetArrayViewFromImage(image)[box].astype(np.float32)
-    return Region(values, {roi: voxels[box] for roi, voxels in masks.items()}, spacing)
+    if scale.spacing_mm is not None and scale.round_intensities:
+        values = np.rint(values)
+    masks = {roi: voxels[box] for roi, voxels in masks.items()}
+    intensity_masks = masks
+    if resegmentation is not None:
+        intensity_masks = {}
+        for roi, voxels in masks.items():
+            try:
+                intensity_masks[roi] = resegment(
+                    values,
+                    voxels,
+                    resegmentation.range_min,
+                    resegmentation.range_max,
+                    resegmentation.outlier_sd,
+                )
+            except MaskError as err:
+                raise MaskError(f"The {roi} ROI: {err}") from err
+    return Region(values, masks, spacing, intensity_masks)
 
 
 def filtered_images(region: Region, filters: Filters) -> Iterator[tuple[str, np.ndarray]]:
     """(image type, values) of the original and each filtered image of ``region`` (pyradiomics'
-    LoG and wavelet filters)."""
+    LoG and wavelet filters, or the sampled IBSI LoG; the IBSI mean filter)."""
     yield "original", region.image
     if not filters.enabled:
         return
     image = region.as_image(region.image)
     union = region.as_image(np.logical_or.reduce(list(region.masks.values())).astype(np.uint8))
     for sigma in filters.log_sigmas_mm:
+        if filters.log_kernel == "sampled":
+            log = laplacian_of_gaussian(region.image, sigma, region.spacing, filters.boundary)
+            yield _log_name(sigma), log.astype(np.float32)
+            continue
         produced = list(imageoperations.getLoGImage(image, union, sigma=[sigma]))
         if not produced:
             raise InputError(
@@ -299,6 +346,9 @@ def filtered_images(region: Region, filters: Filters) -> Iterator[tuple[str, np.
         }
         for band in WAVELET_BANDS:
             yield f"wavelet{band}", bands[band]
+    for size in filters.mean_sizes:
+        mean = mean_filter(region.image, size, filters.boundary)
+        yield _mean_name(size), mean.astype(np.float32)
 
 
 # --- features -----------------------------------------------------------------------------------
@@ -315,6 +365,31 @@ def compute_class(
     return {feature: float(values[feature]) for feature in features}
 
 
+def slice_mean_class(
+    calculator: type, image: sitk.Image, mask: sitk.Image, features: tuple[str, ...], **kwargs: Any
+) -> dict[str, float]:
+    """``features`` of a texture class computed on each z slice of ``image`` (gray levels) holding
+    ROI voxels on its own, then averaged over those slices (IBSI 2D); the number of gray levels is
+    the whole ROI's. A slice's NaN (e.g. the correlation of one gray level) is left out of the mean."""
+    levels = sitk.GetArrayViewFromImage(image)
+    inside = sitk.GetArrayViewFromImage(mask).astype(bool)
+    count = int(levels[inside].max())
+    per_slice = [
+        compute_class(
+            calculator,
+            image[:, :, int(z) : int(z) + 1],
+            mask[:, :, int(z) : int(z) + 1],
+            features,
+            levelCount=count,
+            **kwargs,
+        )
+        for z in np.flatnonzero(inside.any(axis=(1, 2)))
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature NaN on every slice stays NaN
+        return {f: float(np.nanmean([values[f] for values in per_slice])) for f in features}
+
+
 def roi_features(
     values: np.ndarray,
     mask: np.ndarray,
@@ -323,27 +398,43 @@ def roi_features(
     scale: Scale,
     image_type: str,
     roi: str,
+    intensity_mask: np.ndarray | None = None,
 ) -> dict[str, float]:
     """All features of one ROI on one scale and image: ``values`` and ``mask`` (z, y, x) are the
-    region's arrays; the work is done on the ROI's own box."""
+    region's arrays, ``intensity_mask`` the ROI's re-segmented voxels (None: ``mask``) for
+    intensity and texture features; the work is done on the ROI's own box."""
     box = _box(mask)
-    values, mask = values[box], mask[box]
+    values, shape_mask = values[box], mask[box]
+    mask = shape_mask if intensity_mask is None else intensity_mask[box]
     mask_image = region.as_image(mask.astype(np.uint8))
     texture_kwargs = settings.texture.pyradiomics_kwargs()
+    per_slice = settings.texture.dimension == "2D"
     out: dict[str, float] = {}
 
     def add(
-        class_name: str, token: str, calculator: type, image: sitk.Image, **kwargs: Any
+        class_name: str,
+        token: str,
+        calculator: type,
+        image: sitk.Image,
+        on: sitk.Image = mask_image,
+        compute: Callable[..., dict[str, float]] = compute_class,
+        **kwargs: Any,
     ) -> None:
         features = class_features(settings.feature_class(class_name))
-        computed = compute_class(calculator, image, mask_image, features, **kwargs)
+        computed = compute(calculator, image, on, features, **kwargs)
         out.update({feature_name(roi, token, class_name, f): v for f, v in computed.items()})
 
     groups = list(_groups(settings, scale, image_type))
     original = region.as_image(values)
     for class_name, token, discretisation in groups:
         if class_name == SHAPE_CLASS:
-            add(class_name, token, shape.RadiomicsShape, original)
+            add(
+                class_name,
+                token,
+                shape.RadiomicsShape,
+                original,
+                on=region.as_image(shape_mask.astype(np.uint8)),
+            )
         elif discretisation is None:
             add(
                 class_name,
@@ -368,7 +459,14 @@ def roi_features(
                     voxelArrayShift=settings.intensity.voxel_array_shift,
                 )
             else:
-                add(class_name, token, TEXTURE_CALCULATORS[class_name], levels, **texture_kwargs)
+                add(
+                    class_name,
+                    token,
+                    TEXTURE_CALCULATORS[class_name],
+                    levels,
+                    compute=slice_mean_class if per_slice else compute_class,
+                    **texture_kwargs,
+                )
     return out
 
 
@@ -437,7 +535,7 @@ def extract_image(
     for scale in settings.scales:
         where = f"{name} ({scale.token} grid)"
         try:
-            region = resample_region(image, rois, scale, margin)
+            region = resample_region(image, rois, scale, margin, settings.resegmentation)
             for image_type, values in filtered_images(region, settings.filters):
                 for roi in settings.rois:
                     where = f"{name}, {roi} ({scale.token} grid, {image_type} image)"
@@ -450,6 +548,7 @@ def extract_image(
                             scale,
                             image_type,
                             roi_label(roi, site),
+                            region.intensity_masks[roi],
                         )
                     )
         except RadSurvError as err:

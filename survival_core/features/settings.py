@@ -9,7 +9,7 @@ Feature names follow one rule, ``{roi}__{token}__{class}__{feature}``, where the
 from up to three parts joined by ``_``:
 
 1. the scale (``1mm``, ``native``), only when the settings have several scales;
-2. the filtered image (``log2mm``, ``waveletLLH``), only for filtered images;
+2. the filtered image (``log2mm``, ``waveletLLH``, ``mean5``), only for filtered images;
 3. the discretisation (``lloydmax16``, ``equalprob32``, ``uniform16``, ``binwidth25``) for texture
    classes; ``original`` for shape and unfiltered first-order features, which are not discretised.
 
@@ -33,7 +33,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from survival_core.errors import ConfigError
+from survival_core.preprocess.filters import BOUNDARIES
 from survival_core.preprocess.quantize import MAX_LEVELS, FixedBinWidth, Quantizer, make_quantizer
+from survival_core.preprocess.resample import ALIGNMENTS
 
 #: Bump when the extraction code changes feature values for unchanged settings (invalidates caches).
 SETTINGS_VERSION = 1
@@ -67,6 +69,9 @@ QUANTISER_TOKENS = {
 _INTERPOLATORS = ("linear", "bspline", "nearest")
 _MASK_METHODS = ("nearest", "linear")
 _FIRSTORDER_INPUTS = ("original", "quantised")
+#: Texture neighbourhoods (IBSI "aggregation"): 3D; 2.5D (in-plane neighbours, matrices summed over
+#: slices); 2D (in-plane, features per slice averaged over slices).
+TEXTURE_DIMENSIONS = ("3D", "2.5D", "2D")
 
 
 def _number(value: Any, what: str, positive: bool = True) -> float:
@@ -94,11 +99,16 @@ def _set(obj: Any, name: str, value: Any) -> None:
 class Scale:
     """The voxel grid features are computed on: ``spacing_mm`` (x, y, z; one number = isotropic) or
     None for the image's native grid. ``interpolator`` resamples the image ("linear" = trilinear),
-    ``mask_method`` the masks ("nearest", or "linear" = keep voxels with interpolated value >= 0.5)."""
+    ``mask_method`` the masks ("nearest", or "linear" = keep voxels with interpolated value >= 0.5).
+    ``alignment`` places the new grid ("box": first voxel edges together; "centre": grid centres
+    together, as IBSI) and ``round_intensities`` rounds resampled values to whole numbers (IBSI, for
+    CT: HU are integers); both leave the native grid alone."""
 
     spacing_mm: tuple[float, float, float] | None = None
     interpolator: str = "linear"
     mask_method: str = "nearest"
+    alignment: str = "box"
+    round_intensities: bool = False
 
     def __post_init__(self) -> None:
         spacing = self.spacing_mm
@@ -116,6 +126,14 @@ class Scale:
         if self.mask_method not in _MASK_METHODS:
             raise ConfigError(
                 f"Unknown mask resampling method {self.mask_method!r}; choose one of {list(_MASK_METHODS)}."
+            )
+        if self.alignment not in ALIGNMENTS:
+            raise ConfigError(
+                f"Unknown grid alignment {self.alignment!r}; choose one of {list(ALIGNMENTS)}."
+            )
+        if not isinstance(self.round_intensities, bool):
+            raise ConfigError(
+                f"round_intensities must be true or false; got {self.round_intensities!r}."
             )
 
     @property
@@ -188,6 +206,35 @@ class Discretisation:
 
 
 @dataclass(frozen=True)
+class Resegmentation:
+    """IBSI re-segmentation of each ROI before intensity and texture features (shape features keep
+    the contoured ROI): voxels outside ``range_min``..``range_max`` (intensity units, HU for CT;
+    None: open) are dropped, then those further than ``outlier_sd`` standard deviations from the mean
+    (None: none). See :mod:`survival_core.preprocess.resegment`."""
+
+    range_min: float | None = None
+    range_max: float | None = None
+    outlier_sd: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("range_min", "range_max"):
+            value = getattr(self, name)
+            if value is not None:
+                _set(self, name, _number(value, f"Re-segmentation {name}", positive=False))
+        if self.outlier_sd is not None:
+            _set(self, "outlier_sd", _number(self.outlier_sd, "Re-segmentation outlier SD"))
+        if None not in (self.range_min, self.range_max) and self.range_min >= self.range_max:
+            raise ConfigError(
+                f"Re-segmentation range must have range_min < range_max; got {self.range_min:g} "
+                f"to {self.range_max:g}."
+            )
+        if (self.range_min, self.range_max, self.outlier_sd) == (None, None, None):
+            raise ConfigError(
+                "Re-segmentation needs a range bound or an outlier SD; leave it out for none."
+            )
+
+
+@dataclass(frozen=True)
 class FeatureClass:
     """A pyradiomics feature class (``shape``, ``firstorder``, ``glcm``, ``glrlm``, ``glszm``,
     ``gldm``, ``ngtdm``) and the features to compute (pyradiomics names; None: all not deprecated)."""
@@ -209,19 +256,48 @@ class FeatureClass:
             _set(self, "features", tuple(sorted(set(self.features))))
 
 
+#: LoG implementations: pyradiomics' (ITK recursive Gaussian, scale-normalised: times sigma^2) or
+#: IBSI's (sampled kernel truncated at 4 sigma, in voxel units; :mod:`survival_core.preprocess.filters`).
+LOG_KERNELS = ("recursive", "sampled")
+
+
 @dataclass(frozen=True)
 class Filters:
     """Filtered images computed besides the original: Laplacian of Gaussian at ``log_sigmas_mm``
-    (mm) and the 8 first-level ``wavelet`` decompositions (a PyWavelets family, e.g. "coif1"; None:
-    off). Filters see the image cropped around the ROIs with ``margin_mm`` (mm) to spare edge effects."""
+    (mm; ``log_kernel`` "recursive": pyradiomics', or "sampled": IBSI's), the 8 first-level
+    ``wavelet`` decompositions (a PyWavelets family, e.g. "coif1"; None: off; periodic at the
+    border, as PyWavelets' stationary transform) and mean filters over cubes of ``mean_sizes``
+    voxels (odd). Filters see the image cropped around the ROIs with ``margin_mm`` (mm) to spare
+    edge effects; beyond the crop the mean and the sampled LoG extend it as ``boundary`` says
+    ("zero", "nearest", "periodic", "mirror")."""
 
     log_sigmas_mm: tuple[float, ...] = ()
     wavelet: str | None = None
     margin_mm: float = 10.0
+    mean_sizes: tuple[int, ...] = ()
+    log_kernel: str = "recursive"
+    boundary: str = "mirror"
 
     def __post_init__(self) -> None:
         sigmas = tuple(sorted({_number(s, "LoG sigma (mm)") for s in self.log_sigmas_mm}))
         _set(self, "log_sigmas_mm", sigmas)
+        if any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 1 or n % 2 == 0
+            for n in self.mean_sizes
+        ):
+            raise ConfigError(
+                f"Mean filter sizes must be odd whole numbers of voxels; got {self.mean_sizes!r}."
+            )
+        _set(self, "mean_sizes", tuple(sorted(set(self.mean_sizes))))
+        if self.log_kernel not in LOG_KERNELS:
+            raise ConfigError(
+                f"Unknown LoG kernel {self.log_kernel!r}; choose one of {list(LOG_KERNELS)}."
+            )
+        if self.boundary not in BOUNDARIES:
+            raise ConfigError(
+                f"Unknown filter boundary condition {self.boundary!r}; choose one of "
+                f"{list(BOUNDARIES)}."
+            )
         _set(self, "margin_mm", _number(self.margin_mm, "Filter crop margin (mm)", positive=False))
         if self.margin_mm < 0:
             raise ConfigError(f"Filter crop margin must be >= 0 mm; got {self.margin_mm!r}.")
@@ -233,7 +309,7 @@ class Filters:
     @property
     def enabled(self) -> bool:
         """Whether any filtered image is computed."""
-        return bool(self.log_sigmas_mm) or self.wavelet is not None
+        return bool(self.log_sigmas_mm) or self.wavelet is not None or bool(self.mean_sizes)
 
 
 @dataclass(frozen=True)
@@ -241,12 +317,15 @@ class TextureOptions:
     """Texture matrix options: neighbour ``distances`` (voxels) for GLCM/NGTDM/GLDM, a symmetric
     GLCM, and the GLDM dependence tolerance ``gldm_alpha`` (gray levels). GLCM and GLRLM features are
     computed per 3D direction and averaged (pyradiomics' default, IBSI "3D averaged"), or with
-    ``merge_directions`` from one matrix summed over the 13 directions (IBSI "3D merged")."""
+    ``merge_directions`` from one matrix summed over the 13 directions (IBSI "3D merged").
+    ``dimension`` "2.5D" uses the 4 in-plane directions and sums matrices over slices, "2D" computes
+    the features slice by slice and averages them (IBSI 2.5D and 2D; slices are the z axis)."""
 
     distances: tuple[int, ...] = (1,)
     symmetrical_glcm: bool = True
     gldm_alpha: int = 0
     merge_directions: bool = False
+    dimension: str = "3D"
 
     def __post_init__(self) -> None:
         distances = tuple(sorted(set(self.distances)))
@@ -263,14 +342,20 @@ class TextureOptions:
             or self.gldm_alpha < 0
         ):
             raise ConfigError(f"GLDM alpha must be a whole number >= 0; got {self.gldm_alpha!r}.")
+        if self.dimension not in TEXTURE_DIMENSIONS:
+            raise ConfigError(
+                f"Texture dimension must be one of {list(TEXTURE_DIMENSIONS)}; got {self.dimension!r}."
+            )
 
     def pyradiomics_kwargs(self) -> dict[str, Any]:
-        """The same options as pyradiomics settings."""
+        """The same options as pyradiomics settings (2D: those of each slice)."""
+        in_plane = {"force2D": True, "force2Ddimension": 0} if self.dimension != "3D" else {}
         return {
             "distances": list(self.distances),
             "symmetricalGLCM": self.symmetrical_glcm,
             "gldm_a": self.gldm_alpha,
             "weightingNorm": "no_weighting" if self.merge_directions else None,
+            **in_plane,
         }
 
 
@@ -385,6 +470,7 @@ class ExtractionSettings:
     standardisation: Standardisation | None = None
     lesions: str = "union"
     lesion_aggregate: str = "weighted_mean"
+    resegmentation: Resegmentation | None = None
 
     def __post_init__(self) -> None:
         for name in ("rois", "classes", "scales", "discretisations"):
@@ -468,16 +554,25 @@ class ExtractionSettings:
         raw_firstorder = (
             self.feature_class(INTENSITY_CLASS) is not None and self.intensity.on == "original"
         )
-        return fixed_bins or raw_firstorder
+        reseg = self.resegmentation
+        intensity_range = reseg is not None and (reseg.range_min, reseg.range_max) != (None, None)
+        return fixed_bins or raw_firstorder or intensity_range
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no whitespace. Without a standardisation, and with lesions
-        united, those keys are left out, so settings of earlier versions keep their hash."""
+        """Canonical JSON: sorted keys, no whitespace. Options added after the first version are
+        left out while they hold their defaults (no standardisation or re-segmentation, lesions
+        united, box-aligned unrounded grids, 3D texture, no mean filter, pyradiomics' LoG), so
+        settings of earlier versions keep their hash."""
         data = asdict(self)
-        if data["standardisation"] is None:
-            del data["standardisation"]
+        for key in ("standardisation", "resegmentation"):
+            if data[key] is None:
+                del data[key]
         if data["lesions"] == "union":  # the aggregate only applies to "each"
             del data["lesions"], data["lesion_aggregate"]
+        for scale in data["scales"]:
+            _drop_defaults(scale, Scale)
+        _drop_defaults(data["texture"], TextureOptions)
+        _drop_defaults(data["filters"], Filters)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def hash(self) -> str:
@@ -506,6 +601,9 @@ class ExtractionSettings:
                 ),
                 lesions=data.get("lesions", "union"),
                 lesion_aggregate=data.get("lesion_aggregate", "weighted_mean"),
+                resegmentation=(
+                    Resegmentation(**data["resegmentation"]) if data.get("resegmentation") else None
+                ),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ConfigError(
@@ -522,6 +620,23 @@ class ExtractionSettings:
         if not isinstance(data, dict):
             raise ConfigError(f"Extraction settings must be a JSON object; got {text[:100]!r}.")
         return cls.from_dict(data)
+
+
+#: Fields added to a settings record after its first version, dropped from the JSON at their
+#: default so that the hash of earlier settings does not change.
+_ADDED_FIELDS: dict[type, tuple[str, ...]] = {
+    Scale: ("alignment", "round_intensities"),
+    TextureOptions: ("dimension",),
+    Filters: ("mean_sizes", "log_kernel", "boundary"),
+}
+
+
+def _drop_defaults(data: dict[str, Any], record: type) -> None:
+    """Remove from ``data`` (a ``record`` as a dict) the added fields that hold their default."""
+    defaults = record.__dataclass_fields__
+    for name in _ADDED_FIELDS[record]:
+        if data.get(name) == defaults[name].default:
+            del data[name]
 
 
 def json_hash(text: str) -> str:

@@ -11,6 +11,12 @@ When the old extent is not a whole number of new voxels, the far edge moves by l
 voxel. Resampling to a fixed shape (:func:`grid_for_shape`) chooses the spacing so that both edges
 coincide exactly.
 
+The IBSI reference manual (chapter 1, "grid alignment") aligns grid *centres* instead
+(``align="centre"``): the new size is ``ceil(old_size * old_spacing / new_spacing)`` per axis and the
+centre of the new grid is the centre of the old one, so the new grid overhangs the old box by up to
+half a new voxel on each side. Radiomics that must reproduce IBSI reference values use it; the
+default keeps the box.
+
 Images come out float32. Grid points outside the source volume get ``default_value``: -1024 HU
 (air) by default, which is what a reader expects outside a CT field of view; pass ``None`` to use the
 image's own minimum (e.g. for MR). With box-preserving grids no point falls outside, so the pad value
@@ -39,6 +45,10 @@ _MASK_METHODS = ("nearest", "linear")
 
 #: Largest grid we agree to build (voxels): 4 GB as float32. Beyond it a spacing or shape is a typo.
 MAX_VOXELS = 1_000_000_000
+
+#: How a new grid is placed over the old: first voxel edges together ("box", the default) or grid
+#: centres together (IBSI, "centre"); see the module doc.
+ALIGNMENTS = ("box", "centre")
 
 
 @dataclass(frozen=True)
@@ -93,14 +103,19 @@ def _as_positive(values: Sequence[float], dim: int, what: str, whole: bool = Fal
     return array
 
 
-def _box_preserving_grid(image: sitk.Image, spacing: np.ndarray, size: np.ndarray) -> Grid:
-    """The grid with ``spacing`` and ``size`` whose first voxel edge is ``image``'s first voxel edge."""
+def _check_size(spacing: np.ndarray, size: np.ndarray) -> None:
+    """ConfigError when a grid of ``size`` voxels exceeds :data:`MAX_VOXELS`."""
     if np.prod(size) > MAX_VOXELS:
         raise ConfigError(
             f"Resampling to {tuple(int(n) for n in size)} voxels of "
             f"{tuple(round(float(v), 4) for v in spacing)} mm would create {int(np.prod(size)):,} "
             f"voxels (at most {MAX_VOXELS:,}); check the spacing or shape."
         )
+
+
+def _box_preserving_grid(image: sitk.Image, spacing: np.ndarray, size: np.ndarray) -> Grid:
+    """The grid with ``spacing`` and ``size`` whose first voxel edge is ``image``'s first voxel edge."""
+    _check_size(spacing, size)
     dim = image.GetDimension()
     direction = np.asarray(image.GetDirection()).reshape(dim, dim)
     shift = direction @ ((spacing - np.asarray(image.GetSpacing())) / 2.0)
@@ -112,9 +127,33 @@ def _box_preserving_grid(image: sitk.Image, spacing: np.ndarray, size: np.ndarra
     )
 
 
-def grid_for_spacing(image: sitk.Image, spacing: Sequence[float]) -> Grid:
-    """The grid with voxel ``spacing`` (mm, x y z) over ``image``'s physical box (see module doc)."""
+def _centre_aligned_grid(image: sitk.Image, spacing: np.ndarray) -> Grid:
+    """The IBSI grid with ``spacing``: ``ceil(extent / spacing)`` voxels whose centre is ``image``'s
+    grid centre."""
+    old_size = np.asarray(image.GetSize())
+    old_spacing = np.asarray(image.GetSpacing())
+    # 1e-9: an extent that is a whole number of new voxels (60 x 3 mm / 2 mm) must not gain one
+    size = np.maximum(1, np.ceil(old_size * old_spacing / spacing - 1e-9))
+    _check_size(spacing, size)
+    dim = image.GetDimension()
+    direction = np.asarray(image.GetDirection()).reshape(dim, dim)
+    shift = direction @ ((old_size - 1) * old_spacing / 2.0 - (size - 1) * spacing / 2.0)
+    return Grid(
+        tuple(int(n) for n in size),
+        tuple(float(s) for s in spacing),
+        tuple(float(o) for o in np.asarray(image.GetOrigin()) + shift),
+        tuple(image.GetDirection()),
+    )
+
+
+def grid_for_spacing(image: sitk.Image, spacing: Sequence[float], align: str = "box") -> Grid:
+    """The grid with voxel ``spacing`` (mm, x y z) over ``image``'s physical box, placed as ``align``
+    says: "box" (first voxel edges together) or "centre" (IBSI: grid centres together; module doc)."""
+    if align not in ALIGNMENTS:
+        raise ConfigError(f"Unknown grid alignment {align!r}; choose one of {list(ALIGNMENTS)}.")
     new_spacing = _as_positive(spacing, image.GetDimension(), "Resampling spacing (mm)")
+    if align == "centre":
+        return _centre_aligned_grid(image, new_spacing)
     extent = np.asarray(image.GetSize()) * np.asarray(image.GetSpacing())
     size = np.maximum(1, np.round(extent / new_spacing))
     return _box_preserving_grid(image, new_spacing, size)
@@ -209,9 +248,12 @@ def resample_image(
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
     interpolator: str = "linear",
     default_value: float | None = AIR_HU,
+    align: str = "box",
 ) -> sitk.Image:
-    """``image`` resampled to voxel ``spacing`` (mm, x y z) over the same physical box, float32."""
-    return resample_image_onto(image, grid_for_spacing(image, spacing), interpolator, default_value)
+    """``image`` resampled to voxel ``spacing`` (mm, x y z) over the same physical box (grid placed
+    as ``align`` says, see :func:`grid_for_spacing`), float32."""
+    grid = grid_for_spacing(image, spacing, align)
+    return resample_image_onto(image, grid, interpolator, default_value)
 
 
 def resample_mask(
@@ -219,9 +261,11 @@ def resample_mask(
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
     method: str = "nearest",
     name: str = "mask",
+    align: str = "box",
 ) -> sitk.Image:
-    """A 0/1 ``mask`` resampled to voxel ``spacing`` (mm) over the same physical box, uint8."""
-    return resample_mask_onto(mask, grid_for_spacing(mask, spacing), method, name)
+    """A 0/1 ``mask`` resampled to voxel ``spacing`` (mm) over the same physical box (grid placed as
+    ``align`` says), uint8."""
+    return resample_mask_onto(mask, grid_for_spacing(mask, spacing, align), method, name)
 
 
 def resample_to_reference(
