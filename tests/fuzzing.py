@@ -1,20 +1,31 @@
-"""Shared pieces of the fuzz tests: settings, a per-input time limit, byte and DICOM-element mutations.
+"""Shared pieces of the fuzz tests and of ``benchmarks/bench_fuzz.py``: each target's inputs and
+checks (a :class:`Fuzzer`, defined in its test module), how they are run, a per-input time limit,
+byte and DICOM-element mutations.
 
-Each fuzz test runs :data:`MAX_EXAMPLES` derandomised hypothesis examples (same inputs on every run,
-no example database) and counts the outcome of each: ``success`` or the name of the RadSurvError
-subclass raised. Anything else (a raw library exception, or more than :data:`PER_INPUT_SECONDS`)
-fails the test with the input that caused it.
+Each fuzz test runs :data:`MAX_EXAMPLES` derandomised hypothesis examples (no example database:
+the same inputs whenever the same modules are loaded, as hypothesis also draws constants found in
+the project's loaded modules, so the tests run before in the process can change them) and counts
+the outcome of each: ``success`` or the name of the RadSurvError subclass raised. Anything else
+(a raw library exception, an error without a message, or more than :data:`PER_INPUT_SECONDS`)
+fails the test with the input that caused it. The benchmark runs the same fuzzers on more inputs,
+drawn from a seed, and counts those outcomes instead (:func:`outcome`).
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
+import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from hypothesis import HealthCheck, settings
+import SimpleITK as sitk
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from survival_core.errors import RadSurvError
@@ -58,16 +69,34 @@ def time_limit(seconds: float = PER_INPUT_SECONDS):
         raise InputTimeout(f"input took {time.perf_counter() - start:.1f} s (limit {seconds:g} s)")
 
 
-def run_one(outcomes: Counter, action: Callable[[], object]) -> None:
-    """Run ``action`` on one fuzz input and count its outcome; any other exception propagates."""
+#: Outcomes of one input besides ``success`` and a RadSurvError's class name.
+CRASHED, HUNG = "crashed", "hung"
+
+
+def outcome(action: Callable[[], object], seconds: float = PER_INPUT_SECONDS) -> tuple[str, Any]:
+    """``action`` run on one fuzz input: ('success', None), (the RadSurvError subclass's name, the
+    error), (:data:`HUNG`, the timeout) when it took over ``seconds``, or (:data:`CRASHED`, the
+    exception) for any other exception or an error without a message."""
     try:
-        with time_limit():
+        with time_limit(seconds):
             action()
+    except InputTimeout as err:
+        return HUNG, err
     except RadSurvError as err:
-        outcomes[type(err).__name__] += 1
-        assert str(err).strip(), "an error without a message"
-    else:
-        outcomes["success"] += 1
+        if not str(err).strip():
+            return CRASHED, AssertionError(f"{type(err).__name__} without a message")
+        return type(err).__name__, err
+    except Exception as err:  # noqa: BLE001 - a crash is what the fuzzer looks for
+        return CRASHED, err
+    return "success", None
+
+
+def run_one(outcomes: Counter, action: Callable[[], object]) -> None:
+    """Run ``action`` on one fuzz input and count its outcome; a crash or a hang is raised."""
+    kind, error = outcome(action)
+    if kind in (CRASHED, HUNG):
+        raise error
+    outcomes[kind] += 1
 
 
 def report(target: str, outcomes: Counter) -> int:
@@ -78,6 +107,61 @@ def report(target: str, outcomes: Counter) -> int:
         + ", ".join(f"{k} {v}" for k, v in outcomes.most_common())
     )
     return total
+
+
+@dataclass(frozen=True)
+class Fuzzer:
+    """A fuzz target: ``inputs`` draws one input (the keyword arguments of ``feed``); ``feed(run,
+    **input)`` builds it and hands the call that reads it to ``run``."""
+
+    name: str
+    inputs: st.SearchStrategy[dict[str, Any]]
+    feed: Callable[..., None]
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Warnings and logged warnings (pydicom's, ITK's, RadSurv's) off: the fuzzer makes thousands
+    of malformed values on purpose."""
+    shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    disabled = logging.root.manager.disable
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(shown)
+        logging.disable(disabled)
+
+
+def fuzz(
+    fuzzer: Fuzzer,
+    run: Callable[[Callable[[], object]], None],
+    max_examples: int = MAX_EXAMPLES,
+    seed: int | None = None,
+) -> None:
+    """Feed ``max_examples`` inputs of ``fuzzer`` to ``run``: hypothesis' derandomised ones (the
+    same on every run, as the tests take them) or, with ``seed``, those that seed draws (the
+    same for the same seed, so an input is reproduced by the seed and its index)."""
+
+    @settings(FUZZ_SETTINGS, max_examples=max_examples, derandomize=seed is None)
+    @given(fuzzer.inputs)
+    def feed(example: dict[str, Any]) -> None:
+        fuzzer.feed(run, **example)
+
+    with quiet():
+        (feed if seed is None else hypothesis_seed(seed)(feed))()
+
+
+def fuzz_test(fuzzer: Fuzzer) -> None:
+    """The fuzz test of ``fuzzer``: every input is read or refused with a message (else the test
+    fails with the input), and the mutations reach both the accepting and the refusing paths."""
+    outcomes: Counter = Counter()
+    fuzz(fuzzer, lambda action: run_one(outcomes, action))
+    assert report(fuzzer.name, outcomes) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1
 
 
 # --- byte-level mutations --------------------------------------------------------------------

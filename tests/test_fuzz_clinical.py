@@ -10,16 +10,14 @@ case validated. Form inputs are dicts of clinical names to arbitrary Python valu
 from __future__ import annotations
 
 import io
-from collections import Counter
 
 import pandas as pd
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from survival_core.errors import ClinicalValueError
 from survival_core.io.clinical import SCHEMA, clinical_row, read_clinical_table, validate_clinical
-from tests.fuzzing import BYTE_OPS, FUZZ_SETTINGS, MAX_EXAMPLES, apply_byte_ops, report, run_one
+from tests.fuzzing import BYTE_OPS, Fuzzer, apply_byte_ops, fuzz_test
 
 NAMES = [v.name for v in SCHEMA]
 COLUMNS = st.one_of(
@@ -134,36 +132,30 @@ def test_unmutated_input_validates() -> None:
     assert pd.read_csv(io.BytesIO(data)).shape == table.shape
 
 
+CSV_FUZZER = Fuzzer(
+    "clinical CSV",
+    st.fixed_dictionaries({"data": csv_bytes()}),
+    lambda run, data: run(lambda: _validate_table(data)),
+)
+FORM_FUZZER = Fuzzer(
+    "clinical form",
+    st.fixed_dictionaries(
+        {
+            "form": st.dictionaries(
+                st.one_of(st.sampled_from(NAMES), st.text(max_size=6)), FORM_VALUES
+            )
+        }
+    ),
+    lambda run, form: run(lambda: validate_clinical(form)),
+)
+
+
 def test_fuzz_clinical_csv() -> None:
-    outcomes: Counter = Counter()
-
-    @FUZZ_SETTINGS
-    @given(data=csv_bytes())
-    def fuzz(data: bytes) -> None:
-        run_one(outcomes, lambda: _validate_table(data))
-
-    fuzz()
-    # every input ran (run_one fails the test on anything but success or our own error),
-    # and the mutations reached both the accepting and the refusing paths
-    assert report("clinical CSV", outcomes) >= MAX_EXAMPLES
-    assert outcomes["success"] > 0 and len(outcomes) > 1
+    fuzz_test(CSV_FUZZER)
 
 
 def test_fuzz_clinical_form() -> None:
-    outcomes: Counter = Counter()
-
-    @FUZZ_SETTINGS
-    @given(
-        form=st.dictionaries(st.one_of(st.sampled_from(NAMES), st.text(max_size=6)), FORM_VALUES)
-    )
-    def fuzz(form: dict) -> None:
-        run_one(outcomes, lambda: validate_clinical(form))
-
-    fuzz()
-    # every input ran (run_one fails the test on anything but success or our own error),
-    # and the mutations reached both the accepting and the refusing paths
-    assert report("clinical form", outcomes) >= MAX_EXAMPLES
-    assert outcomes["success"] > 0 and len(outcomes) > 1
+    fuzz_test(FORM_FUZZER)
 
 
 @pytest.mark.parametrize(

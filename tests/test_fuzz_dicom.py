@@ -9,12 +9,11 @@ bytes). Each input is read as a series folder with :func:`read_series`.
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
@@ -24,13 +23,11 @@ from tests.dicom_fixtures import ct_slices, write
 from tests.fuzzing import (
     BYTE_OPS,
     ELEMENT_OPS,
-    FUZZ_SETTINGS,
-    MAX_EXAMPLES,
     UID_ROOT,
+    Fuzzer,
     apply_byte_ops,
     apply_element_ops,
-    report,
-    run_one,
+    fuzz_test,
 )
 
 #: pydicom warns about every malformed value it meets; the fuzzer makes thousands on purpose.
@@ -102,32 +99,35 @@ def test_unmutated_inputs_read(tmp_path: Path) -> None:
     assert read_series(tmp_path / "single")[0].GetSize() == (128, 128, 1)
 
 
-def test_fuzz_dicom_series_reader() -> None:
-    outcomes: Counter = Counter()
-
-    @FUZZ_SETTINGS
-    @given(
-        base=st.sampled_from(["series", "ct_small"]),
-        target=st.integers(0, 2),
-        element_ops=st.lists(ELEMENT_OPS, max_size=4),
-        byte_ops=st.lists(BYTE_OPS, max_size=3),
+def _feed(run: Callable, base: str, target: int, element_ops: list, byte_ops: list) -> None:
+    """One slice of ``base`` mutated, the series read from a temporary folder."""
+    files = list(SERIES) if base == "series" else [CT_SMALL]
+    target %= len(files)
+    files[target] = apply_byte_ops(
+        apply_element_ops(files[target], element_ops, IMAGE_TAGS), byte_ops
     )
-    def fuzz(base: str, target: int, element_ops: list, byte_ops: list) -> None:
-        files = list(SERIES) if base == "series" else [CT_SMALL]
-        target %= len(files)
-        files[target] = apply_byte_ops(
-            apply_element_ops(files[target], element_ops, IMAGE_TAGS), byte_ops
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            for k, data in enumerate(files):
-                (Path(tmp) / f"slice{k}.dcm").write_bytes(data)
-            run_one(outcomes, lambda: read_series(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, data in enumerate(files):
+            (Path(tmp) / f"slice{k}.dcm").write_bytes(data)
+        run(lambda: read_series(tmp))
 
-    fuzz()
-    # every input ran (run_one fails the test on anything but success or our own error),
-    # and the mutations reached both the accepting and the refusing paths
-    assert report("DICOM series reader", outcomes) >= MAX_EXAMPLES
-    assert outcomes["success"] > 0 and len(outcomes) > 1
+
+FUZZER = Fuzzer(
+    "DICOM series reader",
+    st.fixed_dictionaries(
+        {
+            "base": st.sampled_from(["series", "ct_small"]),
+            "target": st.integers(0, 2),
+            "element_ops": st.lists(ELEMENT_OPS, max_size=4),
+            "byte_ops": st.lists(BYTE_OPS, max_size=3),
+        }
+    ),
+    _feed,
+)
+
+
+def test_fuzz_dicom_series_reader() -> None:
+    fuzz_test(FUZZER)
 
 
 @pytest.mark.parametrize(

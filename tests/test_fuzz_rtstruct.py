@@ -11,13 +11,12 @@ structure names mapped to roles.
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from hypothesis import given
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
@@ -29,13 +28,11 @@ from tests.dicom_fixtures import ct_slices, rtstruct, square, write
 from tests.fuzzing import (
     BYTE_OPS,
     ELEMENT_OPS,
-    FUZZ_SETTINGS,
-    MAX_EXAMPLES,
     UID_ROOT,
+    Fuzzer,
     apply_byte_ops,
     apply_element_ops,
-    report,
-    run_one,
+    fuzz_test,
 )
 
 #: pydicom warns about every malformed value it meets; the fuzzer makes thousands on purpose.
@@ -120,28 +117,31 @@ def test_unmutated_inputs_convert(tmp_path: Path) -> None:
         assert sitk.GetArrayViewFromImage(next(iter(masks.values()))).sum() > 0
 
 
+def _feed(run: Callable, sample: str, element_ops: list, byte_ops: list) -> None:
+    """A mutated structure set written to a temporary file, converted on its sample's image."""
+    data, image, info = SAMPLES[sample]
+    data = apply_byte_ops(apply_element_ops(data, element_ops, RTSTRUCT_TAGS), byte_ops)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rs.dcm"
+        path.write_bytes(data)
+        run(lambda: _convert(path, image, info))
+
+
+FUZZER = Fuzzer(
+    "RTSTRUCT converter",
+    st.fixed_dictionaries(
+        {
+            "sample": st.sampled_from(sorted(SAMPLES)),
+            "element_ops": st.lists(ELEMENT_OPS, max_size=4),
+            "byte_ops": st.lists(BYTE_OPS, max_size=2),
+        }
+    ),
+    _feed,
+)
+
+
 def test_fuzz_rtstruct_converter() -> None:
-    outcomes: Counter = Counter()
-
-    @FUZZ_SETTINGS
-    @given(
-        sample=st.sampled_from(sorted(SAMPLES)),
-        element_ops=st.lists(ELEMENT_OPS, max_size=4),
-        byte_ops=st.lists(BYTE_OPS, max_size=2),
-    )
-    def fuzz(sample: str, element_ops: list, byte_ops: list) -> None:
-        data, image, info = SAMPLES[sample]
-        data = apply_byte_ops(apply_element_ops(data, element_ops, RTSTRUCT_TAGS), byte_ops)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "rs.dcm"
-            path.write_bytes(data)
-            run_one(outcomes, lambda: _convert(path, image, info))
-
-    fuzz()
-    # every input ran (run_one fails the test on anything but success or our own error),
-    # and the mutations reached both the accepting and the refusing paths
-    assert report("RTSTRUCT converter", outcomes) >= MAX_EXAMPLES
-    assert outcomes["success"] > 0 and len(outcomes) > 1
+    fuzz_test(FUZZER)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Issue 8's identifier scan: a DICOM upload with distinctive patient identifiers goes through the
 app's whole path (store, load, score, explain, report, run registry, audit, CLI), then every file
 under the data folder (and what the CLI printed) is searched for those identifiers, also inside
-zip members, gzip streams and compressed PDF streams, and in file names."""
+zip members, gzip streams and compressed PDF streams, and in file names. Issue 17: the same for
+NIfTI/NRRD files named after the patient (store, load, score, explain, report)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import gzip
 import io
 import json
 import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -22,6 +24,7 @@ from survival_core.features.cohort import extract_cases, write_cohort_features
 from survival_core.features.presets import get_preset
 from survival_core.io.archive import extract_zip
 from survival_core.io.deid import Deidentifier
+from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import store_upload
 from survival_core.models.scoring import load_scoring_model
@@ -106,6 +109,29 @@ def fresh_data(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+def _tiny_model(small_cohort: Path) -> Path:
+    """A clinical Cox model trained in the data folder, as the Training page saves one."""
+    model_dir = data_subdir("models") / "scan-coxph"
+    train_model(
+        [small_cohort / "clinical.csv"],
+        "coxph",
+        {"penalizer": 1.0},
+        model_dir,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    return model_dir
+
+
+def _data_folder_leaks() -> list[str]:
+    """The planted identifiers found in the name or content of any file of the data folder."""
+    leaks = []
+    for path in (p for p in data_dir().rglob("*") if p.is_file()):
+        relative = path.relative_to(data_dir()).as_posix()
+        leaks += _leaks(f"name {relative}", relative.encode())
+        leaks += _leaks(relative, path.read_bytes())
+    return leaks
+
+
 def test_no_identifier_is_written_anywhere(fresh_data, small_cohort, tmp_path, capsys):
     # the user's own export: a folder named after the patient, identifiers in every header, and
     # a clinical.json with identifying fields beside the schema's
@@ -141,14 +167,7 @@ def test_no_identifier_is_written_anywhere(fresh_data, small_cohort, tmp_path, c
     assert len(features.features) == 1
 
     # a tiny model, its score, explanation, report; a registered run
-    model_dir = data_subdir("models") / "scan-coxph"
-    train_model(
-        [small_cohort / "clinical.csv"],
-        "coxph",
-        {"penalizer": 1.0},
-        model_dir,
-        features="^(albumin|bilirubin|ecog)$",
-    )
+    model_dir = _tiny_model(small_cohort)
     loaded = load_scoring_model(model_dir)
     score = score_case(case, loaded)
     audit("demo", "score_case", case.case_id, model="scan-coxph")
@@ -183,11 +202,66 @@ def test_no_identifier_is_written_anywhere(fresh_data, small_cohort, tmp_path, c
     # every file the app wrote, its name and content
     files = [p for p in data_dir().rglob("*") if p.is_file()]
     assert len(files) >= 8 and out_pdf in files
-    leaks = []
-    for path in files:
-        relative = path.relative_to(data_dir()).as_posix()
-        leaks += _leaks(f"name {relative}", relative.encode())
-        leaks += _leaks(relative, path.read_bytes())
+    leaks = _data_folder_leaks()
+    assert leaks == [], "\n".join(leaks[:20])
+
+
+def _planted_nifti(path: Path) -> bytes:
+    """A .nii.gz with the patient's name in its description and its gzip header (FNAME)."""
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    (header_size,) = struct.unpack("<i", raw[:4])
+    assert header_size == 348
+    raw[148:172] = b"Zyxwv^Qwerty 19410203".ljust(24, b"\0")
+    buffer = io.BytesIO()
+    with gzip.GzipFile("Zyxwv_Qwerty_CT.nii", "wb", fileobj=buffer, mtime=0) as out:
+        out.write(bytes(raw))
+    return buffer.getvalue()
+
+
+def test_no_identifier_of_a_patient_named_nifti_upload_is_written(fresh_data, small_cohort):
+    # an export named after the patient: the image, its masks and a clinical CSV
+    manifest = read_manifest(small_cohort)
+    case_dir = small_cohort / "cases" / manifest[manifest["format"] == "nifti"]["case_id"].iloc[0]
+    organ = next(
+        p for p in case_dir.glob("*.nii.gz") if p.name not in ("image.nii.gz", "gtv.nii.gz")
+    )
+    files = [
+        ("Zyxwv_Qwerty_19410203_CT.nii.gz", _planted_nifti(case_dir / "image.nii.gz")),
+        ("Zyxwv_Qwerty_GTV.nii.gz", (case_dir / "gtv.nii.gz").read_bytes()),
+        (f"Zyxwv^Qwerty ID-987654321 {organ.name}", organ.read_bytes()),
+        (
+            "Zyxwv_Qwerty_clinical.csv",
+            b"case_id,name,mrn,birth_date,albumin,bilirubin,ecog\n"
+            b"hcc-007,Zyxwv Qwerty,ID-987654321,1941-02-03,38,20,1\n",
+        ),
+    ]
+    assert any(_leaks(name, name.encode() + content) for name, content in files)
+
+    # stored, matched and loaded as the Case page does
+    folder = store_upload(files)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["CT.nii.gz", "GTV.nii.gz", organ.name, "clinical.csv"]
+    )
+    contents = describe_upload(folder)
+    assert contents.suggested_image() == "CT.nii.gz"
+    roles = contents.suggested_roles()
+    assert roles == {"gtv": ["GTV.nii.gz"], "organ": [organ.name]}
+    case = load_upload(contents, roles)
+    assert case.case_id == "hcc-007" and case.clinical["albumin"] == 38.0
+    assert set(case.masks) == {"gtv", "organ"} and case.mask_array("gtv").any()
+    audit("demo", "upload_case", case.case_id, files=len(files))
+
+    # scored, explained and reported
+    loaded = load_scoring_model(_tiny_model(small_cohort))
+    score = score_case(case, loaded)
+    explanation = explain_case(case, loaded, top=5)
+    save_explanation(explanation, data_subdir("cache") / f"{case.case_id}-explanation.csv")
+    pdf = build_report(case, loaded, score, explanation)
+    (data_subdir("cache") / f"{case.case_id}.pdf").write_bytes(pdf)
+    (data_subdir("cache") / f"{case.case_id}.json").write_text(json.dumps(score.as_dict()))
+    audit("demo", "export_report", case.case_id)
+
+    leaks = _data_folder_leaks()
     assert leaks == [], "\n".join(leaks[:20])
 
 

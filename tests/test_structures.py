@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from survival_core.errors import RTStructError
-from survival_core.io.structures import map_roles, match_role, match_structure
+from survival_core.io.structures import (
+    map_roles,
+    match_role,
+    match_structure,
+    structure_label,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +100,36 @@ def test_map_roles() -> None:
         map_roles(["Body", "Liver"])
     with pytest.raises(RTStructError, match="no structure is recognised as the organ"):
         map_roles(["Body", "GTV"], required=("gtv", "organ"))
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("Zyxwv_Qwerty_GTV-1", "GTV-1"),
+        ("DOE_J_Liver_contour", "Liver"),
+        ("Smith_T1_19410203", "T1"),
+        ("GTV_03_02_1941", "GTV_03"),  # a lesion number, never a date
+        ("ID-987654321_GTVp", "GTVp"),
+        ("Zyxwv-Qwerty-Liver-Zyxwv-GTV", "Liver-GTV"),  # the subtraction stays one
+        ("Lung-Left", "Lung-Left"),
+        ("Zyxwv_Qwerty_CT", "CT"),
+        ("Zyxwv_Qwerty", ""),
+        ("case_0001_0000", ""),
+    ],
+)
+def test_a_structure_label_keeps_what_the_structure_is_and_nothing_else(name, label) -> None:
+    assert structure_label(name) == label
+
+
+_PIECES = st.sampled_from(
+    ["GTV", "gtv", "Liver", "lungs", "PTV", "minus", "sub", "cord", "seg", "mask", "Left", "ring"]
+    + ["Zyxwv", "Qwerty", "x", "1", "2", "12", "1941", "03", "-", "_", " ", "+", ".", "5mm"]
+)
+
+
+@given(st.lists(_PIECES, max_size=8).map("".join))
+def test_a_label_matches_as_its_name_and_holds_only_known_words(name: str) -> None:
+    label = structure_label(name)
+    for site in (None, "liver", "lung"):
+        assert match_structure(label, site) == match_structure(name, site)
+    assert not {"zyxwv", "qwerty", "x", "1941"} & set(words(label))

@@ -13,6 +13,7 @@ from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import store_upload
+from survival_core.paths import data_subdir
 
 
 def _zip(folder) -> bytes:
@@ -65,6 +66,57 @@ def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
         load_upload(contents, roles, image_name="ct.nii.gz", case_id="nobody")
 
 
+def _patient_named(folder) -> list[tuple[str, bytes]]:
+    """A NIfTI case's files named as an export names them: after the patient."""
+    return [
+        ("Zyxwv_Qwerty_CT.nii.gz", (folder / "image.nii.gz").read_bytes()),
+        ("Zyxwv_Qwerty_GTV.nii.gz", (folder / "gtv.nii.gz").read_bytes()),
+        ("Zyxwv_Qwerty_Liver.nii.gz", (folder / "liver.nii.gz").read_bytes()),
+    ]
+
+
+def test_patient_named_volumes_are_stored_neutrally_and_still_matched(small_cohort):
+    folder = _first(small_cohort, "nifti")
+    contents = describe_upload(store_upload(_patient_named(folder)))
+    assert sorted(contents.volumes) == ["CT.nii.gz", "GTV.nii.gz", "Liver.nii.gz"]
+    assert contents.suggested_image() == "CT.nii.gz"
+    assert contents.suggested_roles() == {"gtv": ["GTV.nii.gz"], "organ": ["Liver.nii.gz"]}
+    case = load_upload(contents, contents.suggested_roles())
+    reference = load_case(folder)
+    assert case.case_id == contents.folder.name and case.site == "liver"
+    np.testing.assert_array_equal(case.mask_array("gtv"), reference.mask_array("gtv"))
+    np.testing.assert_array_equal(case.mask_array("organ"), reference.mask_array("organ"))
+
+
+def test_an_upload_stored_under_its_uploaded_names_still_loads(small_cohort):
+    """Folders written before uploads were renamed keep the uploaded names, and load as before."""
+    folder = _first(small_cohort, "nifti")
+    old = data_subdir("cases") / "upload-0ld0ld0ld0ld0ld0"
+    old.mkdir()
+    for name, content in _patient_named(folder):
+        (old / name).write_bytes(content)
+    contents = describe_upload(old)
+    assert contents.suggested_image() == "Zyxwv_Qwerty_CT.nii.gz"
+    roles = contents.suggested_roles()
+    assert roles == {"gtv": ["Zyxwv_Qwerty_GTV.nii.gz"], "organ": ["Zyxwv_Qwerty_Liver.nii.gz"]}
+    case = load_upload(contents, roles)
+    np.testing.assert_array_equal(case.mask_array("gtv"), load_case(folder).mask_array("gtv"))
+
+
+def test_a_zip_of_patient_named_volumes_is_named_by_the_upload(small_cohort, tmp_path):
+    folder = _first(small_cohort, "nifti")
+    export = tmp_path / "Zyxwv_Qwerty"
+    export.mkdir()
+    for name, content in _patient_named(folder):
+        (export / name).write_bytes(content)
+    contents = describe_upload(store_upload([("Zyxwv_Qwerty.zip", _zip(export))]))
+    assert contents.kind == "archive"
+    assert contents.suggested_roles() == {"gtv": ["GTV.nii.gz"], "organ": ["Liver.nii.gz"]}
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.case_id == contents.folder.name  # not the archive's or its folder's name
+    assert case.mask_volume_ml("gtv") == pytest.approx(load_case(folder).mask_volume_ml("gtv"))
+
+
 def test_image_cannot_also_be_a_mask(small_cohort):
     folder = _first(small_cohort, "nifti")
     files = [
@@ -79,6 +131,8 @@ def test_image_cannot_also_be_a_mask(small_cohort):
 def test_empty_and_multi_zip_uploads_are_refused(tmp_path):
     with pytest.raises(InputError):
         store_upload([])
-    folder = store_upload([("a.zip", b"PK1"), ("b.zip", b"PK2")])
+    empty = io.BytesIO()
+    zipfile.ZipFile(empty, "w").close()
+    folder = store_upload([("a.zip", empty.getvalue()), ("b.zip", empty.getvalue() + b" ")])
     with pytest.raises(InputError, match="one zip at a time"):
         describe_upload(folder)

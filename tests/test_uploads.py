@@ -1,21 +1,37 @@
-"""Uploads land in content-addressed folders with sanitised names."""
+"""Uploads land in content-addressed folders under neutral names."""
 
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from survival_core.errors import InputError
-from survival_core.io.uploads import safe_name, store_upload
+from survival_core.io.uploads import neutral_names, safe_name, store_upload
+from survival_core.paths import data_subdir
+
+
+def _nifti(value: int) -> bytes:
+    """A small NIfTI volume filled with ``value``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "v.nii"
+        sitk.WriteImage(sitk.GetImageFromArray(np.full((2, 3, 4), value, np.int16)), str(path))
+        return path.read_bytes()
 
 
 def test_same_bytes_same_folder_different_bytes_different_folder():
-    first = store_upload([("scan.zip", b"abc")])
-    assert store_upload([("scan.zip", b"abc")]) == first
-    assert store_upload([("scan.zip", b"abd")]) != first
-    assert (first / "scan.zip").read_bytes() == b"abc"
+    first = store_upload([("notes.txt", b"abc")])
+    assert store_upload([("notes.txt", b"abc")]) == first
+    assert store_upload([("notes.txt", b"abd")]) != first
+    assert (first / "file-1.txt").read_bytes() == b"abc"
 
 
 def test_order_of_files_does_not_matter():
-    a = store_upload([("a.nii.gz", b"1"), ("b.nii.gz", b"2")])
-    b = store_upload([("b.nii.gz", b"2"), ("a.nii.gz", b"1")])
+    a = store_upload([("a.nii", _nifti(1)), ("b.nii", _nifti(2))])
+    b = store_upload([("b.nii", _nifti(2)), ("a.nii", _nifti(1))])
     assert a == b
 
 
@@ -35,3 +51,69 @@ def test_path_components_are_stripped(name, expected):
 def test_bad_uploads_are_refused(files):
     with pytest.raises(InputError):
         store_upload(files)
+
+
+def test_stored_names_say_what_a_file_holds_never_whose_it_is():
+    uploaded = [
+        "Zyxwv_Qwerty_CT.nii.gz",
+        "Zyxwv_Qwerty_GTV-1.nii.gz",
+        "Zyxwv_Qwerty_GTV-2.NII.GZ",
+        "Qwerty_Zyxwv_GTV-1.nrrd",  # the same label again
+        "Zyxwv_Qwerty_liver_contour.mha",
+        "Zyxwv_Qwerty.nii",  # no word says what it holds
+        "Zyxwv_Qwerty_19410203.nii",
+        "Zyxwv_Qwerty_labs.csv",
+        "Clinical.json",
+        "Zyxwv_Qwerty_notes.txt",
+        "Zyxwv_Qwerty.zip",
+    ]
+    assert neutral_names(uploaded) == {
+        "Zyxwv_Qwerty_CT.nii.gz": "CT.nii.gz",
+        "Zyxwv_Qwerty_GTV-1.nii.gz": "GTV-1.nii.gz",
+        "Zyxwv_Qwerty_GTV-2.NII.GZ": "GTV-2.nii.gz",
+        "Qwerty_Zyxwv_GTV-1.nrrd": "GTV-1.nrrd",
+        "Zyxwv_Qwerty_liver_contour.mha": "liver.mha",
+        "Zyxwv_Qwerty.nii": "volume-1.nii",
+        "Zyxwv_Qwerty_19410203.nii": "volume-2.nii",
+        "Zyxwv_Qwerty_labs.csv": "clinical.csv",
+        "Clinical.json": "clinical.json",
+        "Zyxwv_Qwerty_notes.txt": "file-1.txt",
+        "Zyxwv_Qwerty.zip": "upload.zip",
+    }
+    # repeats are numbered in the order of the uploaded names, whatever the upload's order
+    repeats = ["B_GTV.nii.gz", "A_GTV.nii.gz", "gtv.nii.gz"]
+    assert neutral_names(repeats) == {
+        "A_GTV.nii.gz": "GTV.nii.gz",
+        "B_GTV.nii.gz": "GTV-2.nii.gz",
+        "gtv.nii.gz": "gtv-3.nii.gz",
+    }
+
+
+def test_the_same_files_under_another_patients_name_land_in_the_same_folder():
+    first = store_upload([("Zyxwv_Qwerty_CT.nii", _nifti(1)), ("Zyxwv_Qwerty_GTV.nii", _nifti(2))])
+    assert sorted(p.name for p in first.iterdir()) == ["CT.nii", "GTV.nii"]
+    assert store_upload([("Doe_J_GTV.nii", _nifti(2)), ("Doe_J_CT.nii", _nifti(1))]) == first
+
+
+def test_a_file_that_is_not_what_its_name_says_is_refused_by_its_uploaded_name():
+    with pytest.raises(InputError, match="^Zyxwv_GTV.nii.gz holds text"):
+        store_upload([("Zyxwv_GTV.nii.gz", b"not a volume"), ("CT.nii", _nifti(1))])
+    assert not list(data_subdir("cases").glob("*.partial"))  # nothing is kept
+
+
+def test_a_volume_archive_keeps_no_file_or_folder_name_but_its_image_and_mask_folders():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("Zyxwv_Qwerty/image/Zyxwv_Qwerty_T1.nii", b"1")
+        archive.writestr("Zyxwv_Qwerty/masks/Zyxwv_Qwerty_GTV.nii", b"2")
+        archive.writestr("Zyxwv_Qwerty/Zyxwv_Qwerty_notes.txt", b"3")
+    folder = store_upload([("Zyxwv_Qwerty.zip", buffer.getvalue())])
+    (stored,) = folder.iterdir()
+    with zipfile.ZipFile(stored) as archive:
+        members = archive.namelist()
+    assert stored.name == "upload.zip" and len(members) == 3
+    assert not [m for m in members if "zyxwv" in m.lower() or "qwerty" in m.lower()]
+    token = members[0].split("/")[0]
+    assert sorted(members) == sorted(
+        [f"{token}/image/T1.nii", f"{token}/masks/GTV.nii", f"{token}/file-1.txt"]
+    )

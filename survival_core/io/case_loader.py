@@ -45,7 +45,15 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
-from survival_core.io.structures import map_roles, match_structure, normalise_roles, role_candidates
+from survival_core.io.structures import (
+    IMAGE_FOLDERS,
+    IMAGE_STEMS,
+    MASK_WORDS,
+    map_roles,
+    match_structure,
+    normalise_roles,
+    role_candidates,
+)
 from survival_core.io.volume import is_volume_file, read_mask, read_volume, volume_stem
 from survival_core.paths import data_subdir
 
@@ -53,11 +61,6 @@ CLINICAL_FILE = "clinical.json"
 #: Role -> structure names of a case folder, written where names alone do not say (an imported
 #: case whose roles came from an ROI map); read when ``roles`` is not given.
 ROLES_FILE = "roles.json"
-#: File stems (lower case) that name the image in a volume case folder.
-IMAGE_STEMS = ("image", "ct", "img", "volume", "scan")
-_MASK_WORDS = {"mask", "masks", "label", "labels", "seg", "segmentation", "roi", "rois"}
-#: Folder names that hold the image in a volume case folder laid out in subfolders.
-_IMAGE_FOLDERS = {"image", "images", "img", "ct", "mr", "scan", "volume"}
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -154,15 +157,15 @@ def _volumes(root: Path) -> list[Path]:
 def _is_image_like(path: Path, root: Path) -> bool:
     """Named like the image ('image.nii.gz', 'ct.nrrd'), or in an image folder ('image/x.nii.gz')."""
     folder = path.parent.name.lower() if path.parent != root else ""
-    return volume_stem(path).lower() in IMAGE_STEMS or folder in _IMAGE_FOLDERS
+    return volume_stem(path).lower() in IMAGE_STEMS or folder in IMAGE_FOLDERS
 
 
 def _is_mask_like(path: Path, root: Path) -> bool:
     folder = path.parent.name.lower() if path.parent != root else ""
     return (
         match_structure(volume_stem(path)) is not None
-        or bool(set(re.findall(r"[a-z]+", volume_stem(path).lower())) & _MASK_WORDS)
-        or folder in _MASK_WORDS
+        or bool(set(re.findall(r"[a-z]+", volume_stem(path).lower())) & MASK_WORDS)
+        or folder in MASK_WORDS
     )
 
 

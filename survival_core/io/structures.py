@@ -14,6 +14,10 @@ systems at other sites, so matching is case-insensitive and works on the name's 
 Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", opt, avoid), subtractions
 ("Lung-GTV", "liver minus tumour"), organs at risk (cord, heart, parotid, brainstem...), and parts of
 an organ (segments, lobes, vessels, nodes).
+
+A mask file's name often carries the patient's name too ("Doe_John_GTV.nii.gz"):
+:func:`structure_label` keeps only the words above (and those of image and mask names), which is
+all the matching reads, so uploads are stored under it.
 """
 
 from __future__ import annotations
@@ -154,10 +158,63 @@ _OAR_WORDS = frozenset(
         "spleen",
     }
 )
+#: File stems (lower case) that name the image in a volume case folder.
+IMAGE_STEMS = ("image", "ct", "img", "volume", "scan")
+#: Words of a volume file's name, or folder names, that mark a mask.
+MASK_WORDS = frozenset({"mask", "masks", "label", "labels", "seg", "segmentation", "roi", "rois"})
+#: Folder names that hold the image in a volume case folder laid out in subfolders.
+IMAGE_FOLDERS = frozenset({"image", "images", "img", "ct", "mr", "scan", "volume"})
 _COMBINING_WORDS = (
     GTV_WORDS | _ORGAN_WORDS | _OAR_WORDS | {"ptv", "ctv", "itv", "vessel", "vessels"}
 )
 _MINUS_WORDS = ("minus", "sub", "not", "without", "excl", "excluding", "exc", "wo")
+#: Words a structure label keeps besides those above: sides, kinds of lesion, kinds of image.
+_LABEL_EXTRA_WORDS = frozenset(
+    {
+        "left",
+        "right",
+        "primary",
+        "nodule",
+        "nodules",
+        "met",
+        "mets",
+        "metastasis",
+        "metastases",
+        "boost",
+        "mr",
+        "mri",
+        "pet",
+        "cbct",
+        "t",
+        "flair",
+        "dwi",
+        "adc",
+        "contrast",
+        "arterial",
+        "venous",
+        "delayed",
+        "native",
+        "pre",
+        "post",
+    }
+)
+_LABEL_WORDS = frozenset(
+    {
+        *GTV_WORDS,
+        *_ORGAN_WORDS,
+        *_HELPER_WORDS,
+        *_PART_WORDS,
+        *_OAR_WORDS,
+        *_MINUS_WORDS,
+        *IMAGE_STEMS,
+        *MASK_WORDS,
+        *IMAGE_FOLDERS,
+        *_LABEL_EXTRA_WORDS,
+    }
+)
+#: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
+_LABEL_NUMBER_DIGITS = 2
+_LABEL_TOKEN = re.compile(r"[A-Za-z]+|\d+|-")
 
 
 @dataclass(frozen=True)
@@ -197,6 +254,35 @@ def match_structure(name: str, site: str | None = None) -> StructureMatch | None
         if found & organ_words and (site is None or site == organ_site):
             return StructureMatch("organ", organ_site)
     return None
+
+
+def structure_label(name: str) -> str:
+    """The part of a structure's name that says what it holds, and nothing else: 'Zyxwv_Qwerty_
+    GTV-1' -> 'GTV-1', 'DOE_J_Liver_contour' -> 'Liver', 'Smith_T1_19410203' -> 'T1'.
+
+    Kept: the words structure matching, mask and image names use (and sides, lesion and image
+    kinds), a number of at most two digits right after a kept word, and a '-' between kept words
+    (a subtraction, 'Liver-GTV'); any other word or number, where a patient's name, ID or birth
+    date hides, is dropped. So the label may be stored where the name may not, and
+    :func:`match_structure` reads it as it reads the name. Empty when no word is known.
+    """
+    label, end, hyphen, after_word = "", 0, False, False
+    for match in _LABEL_TOKEN.finditer(name):
+        token = match.group()
+        if token == "-":
+            hyphen = True
+            continue
+        number = token.isdigit()
+        if not (
+            token.lower() in _LABEL_WORDS
+            or (number and after_word and len(token) <= _LABEL_NUMBER_DIGITS)
+        ):
+            after_word = False
+            continue
+        if label and match.start() != end:
+            label += "-" if hyphen else "_"
+        label, end, hyphen, after_word = label + token, match.end(), False, not number
+    return label
 
 
 def match_role(name: str, site: str | None = None) -> str | None:

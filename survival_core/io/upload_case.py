@@ -15,12 +15,17 @@ from pathlib import Path
 
 from survival_core.case import Case
 from survival_core.errors import InputError
-from survival_core.io.case_loader import IMAGE_STEMS, describe_structures, load_case
+from survival_core.io.case_loader import describe_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
 from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
-from survival_core.io.structures import RoleCandidates, role_candidates, structure_key
+from survival_core.io.structures import (
+    IMAGE_STEMS,
+    RoleCandidates,
+    role_candidates,
+    structure_key,
+)
 from survival_core.io.volume import is_volume_file, volume_stem
 
 
@@ -175,8 +180,15 @@ def load_upload(
             image_name=image_name,
         )
     else:
+        # DICOM is named by its pseudonym; an archive of volumes by the upload, as loose volumes
+        # are (never by the archive's or a folder's name, which may be the patient's)
+        default_id = None if contents.series else contents.folder.name
         case = load_case(
-            contents.source, roles=roles, case_id=case_id, site=site, series_uid=series_uid
+            contents.source,
+            roles=roles,
+            case_id=case_id or default_id,
+            site=site,
+            series_uid=series_uid,
         )
     clinical = upload_clinical(contents, case.case_id, schema)
     if clinical is not None:

@@ -5,11 +5,18 @@ files, loose or inside a zip (whose members are checked by :func:`~survival_core
 extract_zip` first), are de-identified and renamed after their new SOP instance UID; a zip holding
 DICOM is named after the case pseudonym and its folders after keyed hashes of their names;
 NIfTI/NRRD/MetaImage free text is blanked; clinical CSV/JSON keep only ``case_id`` and the
-schema's variables. File type is decided by content, never by extension (except CSV/JSON text).
+schema's variables. File type is decided by content, never by extension (except CSV/JSON text);
+a file whose content is not what its name says is refused before anything is kept.
 
 An upload then goes to ``<data>/cases/upload-<sha256 prefix>/``, the hash taken over the
-de-identified content: the same upload always lands in the same folder, so a re-upload reuses
-earlier work and two different uploads can never be mixed up.
+de-identified content and stored names: the same upload always lands in the same folder, so a
+re-upload reuses earlier work and two different uploads can never be mixed up.
+
+File names are often the patient's ('Zyxwv_Qwerty_GTV.nii.gz'), so no uploaded file or folder name
+is stored (:func:`neutral_names`): the uploaded names are read in memory only, and a volume is
+stored under its structure label ('GTV.nii.gz': only the words that say what it holds, all that
+matching structures to roles and telling the image from the masks need later). No mapping to the
+uploaded names is kept. Folders stored before this, under the uploaded names, still load.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import re
 import shutil
@@ -35,6 +43,9 @@ from survival_core.io.deid import (
     blank_nrrd_bytes,
     deidentify_dicom_bytes,
 )
+from survival_core.io.filetype import check_file_type
+from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
+from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.paths import data_subdir
 
 #: Largest single upload accepted, in bytes (Streamlit's own limit is in .streamlit/config.toml).
@@ -45,6 +56,9 @@ MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _ZIP_MAGIC = b"PK\x03\x04"
+_SHORT_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
+#: Folder names of an archive kept as they are: they tell the loader the image from the masks.
+_TELLING_FOLDERS = IMAGE_FOLDERS | MASK_WORDS
 
 
 def safe_name(name: str) -> str:
@@ -54,6 +68,54 @@ def safe_name(name: str) -> str:
     if not cleaned:
         raise InputError(f"Uploaded file name {name!r} is not usable.")
     return cleaned
+
+
+def _neutral_parts(name: str) -> tuple[str, str, bool]:
+    """(stem, suffix, always numbered) of the neutral name of one uploaded non-DICOM file."""
+    lowered = name.lower()
+    if lowered == "clinical.json":
+        return "clinical", ".json", False
+    if is_volume_file(name):
+        stem = volume_stem(name)
+        label, suffix = structure_label(stem), lowered[len(stem) :]
+        return (label, suffix, False) if label else ("volume", suffix, True)
+    suffix = Path(lowered).suffix
+    if suffix == ".csv":
+        return "clinical", suffix, False
+    if suffix == ".zip":
+        return "upload", suffix, False
+    return "file", suffix if _SHORT_SUFFIX.fullmatch(suffix) else "", True
+
+
+def neutral_names(names: list[str]) -> dict[str, str]:
+    """Uploaded name -> stored name of the non-DICOM files of one folder, no stored name taken
+    from a part of the uploaded one that could name the patient: a volume is named by its
+    structure label (:func:`~survival_core.io.structures.structure_label`,
+    'Zyxwv_Qwerty_GTV-1.nii.gz' -> 'GTV-1.nii.gz'), else 'volume-1.nii.gz'...; a CSV is
+    'clinical.csv', clinical.json keeps its name, a zip is 'upload.zip', anything else
+    'file-1.txt'... Repeats get '-2', '-3' in the order of the uploaded names, so the same upload
+    always gets the same names; two files under one uploaded name are refused."""
+    stored: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(names):
+        if name in stored:
+            raise InputError(f"Two uploaded files are both named {name}.")
+        stem, suffix, numbered = _neutral_parts(name)
+        numbers = itertools.count(1) if numbered else itertools.chain([0], itertools.count(2))
+        candidates = (f"{stem}-{n}{suffix}" if n else stem + suffix for n in numbers)
+        stored[name] = next(c for c in candidates if c.lower() not in taken)
+        taken.add(stored[name].lower())
+    return stored
+
+
+def _named(
+    files: list[tuple[str, str | None, bytes]], neutral: bool
+) -> list[tuple[str, str, bytes]]:
+    """Cleaned ``(uploaded name, own name, bytes)`` of one folder as ``(uploaded name, stored
+    name, bytes)``: stored under the own name (a DICOM file's SOP instance UID), else the uploaded
+    one or, with ``neutral``, a neutral one."""
+    renamed = neutral_names([name for name, own, _ in files if own is None]) if neutral else {}
+    return [(name, own or renamed.get(name, name), data) for name, own, data in files]
 
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
@@ -84,9 +146,10 @@ def _clinical_json(name: str, content: bytes, keep: frozenset[str]) -> bytes:
 
 def _clean_file(
     name: str, content: bytes, deid: Deidentifier, keep: frozenset[str]
-) -> tuple[str, bytes, str | None] | None:
-    """(stored name, de-identified bytes, case pseudonym for DICOM) of one file; ``None`` drops it
-    (a DICOMDIR index, which only repeats the patient data of the files it lists)."""
+) -> tuple[str | None, bytes, str | None] | None:
+    """(own stored name, de-identified bytes, case pseudonym for DICOM) of one file; the own name
+    is a DICOM file's SOP instance UID, None where the file has none. ``None`` drops the file (a
+    DICOMDIR index, which only repeats the patient data of the files it lists)."""
     try:
         dicom = deidentify_dicom_bytes(content, deid)
     except DicomError as err:
@@ -95,7 +158,7 @@ def _clean_file(
         cleaned, pseudonym, sop_uid, sop_class = dicom
         if sop_class == MEDIA_DIRECTORY_STORAGE:
             return None
-        return (f"{sop_uid}.dcm" if sop_uid else name), cleaned, pseudonym
+        return (f"{sop_uid}.dcm" if sop_uid else None), cleaned, pseudonym
     cleaners: tuple[Callable[[bytes], bytes | None], ...] = (
         blank_nifti_bytes,
         blank_nrrd_bytes,
@@ -104,26 +167,31 @@ def _clean_file(
     for cleaner in cleaners:
         blanked = cleaner(content)
         if blanked is not None:
-            return name, blanked, None
+            return None, blanked, None
     suffix = name.lower().rsplit(".", 1)[-1]
     if suffix == "csv":
-        return name, _clinical_csv(name, content, keep), None
+        return None, _clinical_csv(name, content, keep), None
     if suffix == "json":
-        return name, _clinical_json(name, content, keep), None
-    return name, content, None
+        return None, _clinical_json(name, content, keep), None
+    return None, content, None
 
 
-def _hide_folders(member: str, deid: Deidentifier) -> str:
+def _hide_folders(member: str, deid: Deidentifier, telling: frozenset[str]) -> str:
+    """A member path with keyed hashes for its folder names, but for those in ``telling``."""
     path = PurePosixPath(member)
-    return "/".join([*(deid.folder_token(part) for part in path.parent.parts), path.name])
+    parts = (p if p.lower() in telling else deid.folder_token(p) for p in path.parent.parts)
+    return "/".join([*parts, path.name])
 
 
 def _clean_zip(
-    name: str, content: bytes, deid: Deidentifier, keep: frozenset[str]
-) -> tuple[str, bytes]:
+    content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool
+) -> tuple[str | None, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
-    folder outside the data folder, removed at once)."""
-    members: list[tuple[str, bytes]] = []
+    folder outside the data folder, removed at once), and its own name: the case pseudonym when it
+    holds DICOM. With ``neutral``, members are named as loose files are (:func:`neutral_names`),
+    folder by folder."""
+    folders: dict[PurePosixPath, list[tuple[str, str | None, bytes]]] = {}
+    order: list[PurePosixPath] = []  # each member's folder, in the archive's order
     pseudonyms: list[str] = []
     with tempfile.TemporaryDirectory(prefix="radsurv-deid-") as tmp:
         root = Path(tmp)
@@ -132,28 +200,34 @@ def _clean_zip(
             cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep)
             if cleaned is None:
                 continue
-            member, data, pseudonym = cleaned
-            members.append((str(relative.parent / member), data))
+            own, data, pseudonym = cleaned
+            folders.setdefault(relative.parent, []).append((relative.name, own, data))
+            order.append(relative.parent)
             if pseudonym:
                 pseudonyms.append(pseudonym)
-    if pseudonyms:
-        # Folder names of DICOM exports are often the patient's name: keyed hashes replace them.
-        members = [(_hide_folders(member, deid), data) for member, data in members]
-        name = f"{pseudonyms[0]}.zip"
+    named = {folder: iter(_named(files, neutral)) for folder, files in folders.items()}
+    members: list[tuple[str, bytes]] = []
+    for folder in order:
+        _, member, data = next(named[folder])
+        members.append((str(folder / member), data))
+    # Folder names of exports are often the patient's name: keyed hashes replace them (but for
+    # the image and mask folders of a volume archive, which say what they hold).
+    if pseudonyms or neutral:
+        telling = frozenset() if pseudonyms else _TELLING_FOLDERS
+        members = [(_hide_folders(member, deid, telling), data) for member, data in members]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for member, data in members:
             archive.writestr(zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0)), data)
-    return name, buffer.getvalue()
+    return (f"{pseudonyms[0]}.zip" if pseudonyms else None), buffer.getvalue()
 
 
-def deidentify_upload(
-    files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP
-) -> list[tuple[str, bytes]]:
-    """The uploaded ``(name, content)`` pairs as they may be stored: safe names, de-identified;
-    clinical files keep only the ``keep`` columns (case_id and the model's variables)."""
+def _deidentify(
+    files: list[tuple[str, bytes]], keep: frozenset[str], neutral: bool
+) -> list[tuple[str, str, bytes]]:
+    """``(uploaded name, stored name, de-identified content)`` of each file of an upload."""
     deid = Deidentifier()
-    cleaned: list[tuple[str, bytes]] = []
+    cleaned: list[tuple[str, str | None, bytes]] = []
     for name, content in files:
         if len(content) > MAX_UPLOAD_BYTES:
             raise InputError(
@@ -162,25 +236,45 @@ def deidentify_upload(
             )
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
-            cleaned.append(_clean_zip(clean, content, deid, keep))
+            cleaned.append((clean, *_clean_zip(content, deid, keep, neutral)))
             continue
         result = _clean_file(clean, content, deid, keep)
         if result is not None:
-            cleaned.append(result[:2])
-    return cleaned
+            cleaned.append((clean, *result[:2]))
+    return _named(cleaned, neutral)
+
+
+def deidentify_upload(
+    files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP, *, neutral: bool = False
+) -> list[tuple[str, bytes]]:
+    """The uploaded ``(name, content)`` pairs as they may be stored: de-identified, DICOM files
+    named after their SOP instance UID, other files under their safe names or, with ``neutral``,
+    under neutral names (:func:`neutral_names`); clinical files keep only the ``keep`` columns
+    (case_id and the model's variables)."""
+    return [(stored, data) for _, stored, data in _deidentify(files, keep, neutral)]
+
+
+def _check_type(path: Path, uploaded: str) -> None:
+    """:func:`check_file_type` of a stored file, its error naming the file as it was uploaded."""
+    try:
+        check_file_type(path)
+    except InputError as err:
+        raise InputError(str(err).replace(path.name, uploaded)) from err
 
 
 def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP) -> Path:
     """De-identify ``(name, content)`` pairs (clinical files keep the ``keep`` columns), write
-    them to a content-addressed folder and return the folder."""
+    them under neutral names to a content-addressed folder and return the folder. A file whose
+    content is not what its name says is refused (:func:`check_file_type`), naming it as
+    uploaded, and nothing is kept."""
     if not files:
         raise InputError("No file was uploaded.")
-    cleaned = sorted(deidentify_upload(files, keep))
+    cleaned = sorted(_deidentify(files, keep, neutral=True), key=lambda f: f[1:])
     if not cleaned:
         raise InputError("The upload holds nothing but a DICOMDIR index; upload the image files.")
     digest = hashlib.sha256()
     names: list[str] = []
-    for name, content in cleaned:
+    for _, name, content in cleaned:
         if name in names:
             raise InputError(f"Two uploaded files are both named {name}.")
         names.append(name)
@@ -190,11 +284,12 @@ def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL
         staging = Path(
             tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent)
         )
-        for name, content in cleaned:
-            (staging / name).write_bytes(content)
         try:
+            for uploaded, name, content in cleaned:
+                (staging / name).write_bytes(content)
+                _check_type(staging / name, uploaded)
             staging.rename(folder)
-        except OSError:
+        except (InputError, OSError):
             shutil.rmtree(staging, ignore_errors=True)
             if not folder.exists():
                 raise

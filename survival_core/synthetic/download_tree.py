@@ -40,7 +40,7 @@ PROBLEMS = {
     "zipped": "",  # a good patient delivered as <PatientID>.zip
     "no_rtstruct": "no RTSTRUCT or SEG",  # the structure-set series was not downloaded
     "no_gtv": "no structure is recognised as the GTV",  # the GTV is named "Target-1"
-    "truncated": "pixel data cannot be decoded",  # one CT slice file cut short
+    "truncated": "The file is damaged or truncated",  # one CT slice file cut short
     "two_organs": "Several organs could host the tumour",  # a "Liver" drawn over the lungs
 }
 #: Slices kept above and below the GTV when cropping.
