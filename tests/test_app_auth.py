@@ -286,12 +286,14 @@ def test_a_locked_account_is_refused_even_its_right_password_until_unlocked(
 
     monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "3")
     address("localhost")
+    since = len(read_audit())  # the audit log is the session's: look at this test's lines only
     for _ in range(3):
         LoginAttempts().record_failure("clinician", "10.1.2.3")
     app = _log_in(run("app.py"), "clinician", PASSWORD)
     assert not app.exception and listed(app) == set()  # not logged in
     assert any("this account is locked until" in e.value for e in app.sidebar.error)
-    assert [e["outcome"] for e in read_audit() if e["action"] == "login_refused"] == ["refused"]
+    refused = [e for e in read_audit()[since:] if e["action"] == "login_refused"]
+    assert [e["outcome"] for e in refused] == ["refused"]
     admin = run("pages/users.py", "admin")  # the admin sees the lock and lifts it
     assert admin.dataframe[1].value["name"].tolist() == ["clinician"]
     admin.button(key="users-unlock").click().run()
@@ -309,16 +311,17 @@ def test_wrong_passwords_lock_an_account_and_audit_it(own_users, address, monkey
     monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "2")
     monkeypatch.setattr(auth, "FAILED_LOGIN_DELAY_S", 0.0)
     address("localhost")
+    since = len(read_audit())
     app = run("app.py")
     _log_in(app, "physicist", "not the password")
     assert any("Wrong username or password" in e.value for e in app.sidebar.error)
     _log_in(app, "physicist", "not the password either")
     assert any("wait 1 s" in e.value for e in app.sidebar.error)  # the backoff refuses unchecked
-    locked = [e for e in read_audit() if e["action"] == "login_locked"]
+    locked = [e for e in read_audit()[since:] if e["action"] == "login_locked"]
     assert locked == []  # the refused attempt did not count
     time.sleep(1.05)  # the backoff's 1 s is over
     _log_in(app, "physicist", "not the password either")
-    locked = [e for e in read_audit() if e["action"] == "login_locked"]
+    locked = [e for e in read_audit()[since:] if e["action"] == "login_locked"]
     assert [(e["target"], e["kind"]) for e in locked] == [("physicist", "account")]
     _log_in(app, "physicist", PASSWORD)
     assert listed(app) == set() and any("locked until" in e.value for e in app.sidebar.error)
@@ -332,6 +335,7 @@ def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, mon
 
     monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
     address("localhost")
+    since = len(read_audit())
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.session_state[AUTH_STATUS] = True
     app.session_state[USERNAME] = "viewer"
@@ -342,7 +346,8 @@ def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, mon
     app.run()
     assert not app.exception and listed(app) == set() and app.session_state[AUTH_STATUS] is None
     assert any("ended after 30 minutes without activity" in w.value for w in app.sidebar.warning)
-    assert [e["user"] for e in read_audit() if e["action"] == "session_expired"] == ["viewer"]
+    expired = [e for e in read_audit()[since:] if e["action"] == "session_expired"]
+    assert [e["user"] for e in expired] == ["viewer"]
 
 
 def test_two_admins_editing_at_once_one_edit_is_refused_not_lost(own_users, address):

@@ -192,6 +192,7 @@ def test_the_users_command_lists_and_unlocks_locked_accounts(tmp_path, monkeypat
 
     monkeypatch.setenv("RADSURV_AUTH_FILE", str(tmp_path / "users.yaml"))
     monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "2")
+    since = len(read_audit())  # the audit log is the session's: this test's lines only
     for _ in range(2):
         LoginAttempts().record_failure("ann", None)
     assert main(["users", "locks", "--json"]) == 0
@@ -202,6 +203,7 @@ def test_the_users_command_lists_and_unlocks_locked_accounts(tmp_path, monkeypat
     assert main(["users", "unlock", "ANN", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["locks"] == []
     assert LoginAttempts().refusal("ann", None) is None
-    assert [e["target"] for e in read_audit() if e["action"] == "unlock_login"] == ["ann"]
+    unlocked = [e for e in read_audit()[since:] if e["action"] == "unlock_login"]
+    assert [e["target"] for e in unlocked] == ["ann"] and unlocked[0]["user"].startswith("cli:")
     assert main(["users", "unlock", "ann"]) == 2  # nothing to unlock: a message, not a traceback
     assert "no failed logins on record" in capsys.readouterr().err
