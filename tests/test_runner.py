@@ -195,10 +195,10 @@ def test_search_tunes_inside_each_fold_and_for_the_final_model(cohorts, tmp_path
     assert load_model(registered).penalizer == pytest.approx(best)  # the refitted best model
 
 
-@pytest.mark.parametrize("name", ["auto", "ensemble"])
 def test_model_choice_runs_compare_every_candidate_and_register_a_scoring_model(
-    cohorts, tmp_path, store, name
+    cohorts, tmp_path, store
 ):
+    name = "ensemble"  # auto's run: tests/test_app_training.py
     from survival_core.explain.case import explain_case
 
     candidates = [
