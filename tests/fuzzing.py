@@ -155,13 +155,13 @@ def fuzz(
         (feed if seed is None else hypothesis_seed(seed)(feed))()
 
 
-def fuzz_test(fuzzer: Fuzzer) -> None:
-    """The fuzz test of ``fuzzer``: every input is read or refused with a message (else the test
-    fails with the input), and the mutations reach both the accepting and the refusing paths."""
+def fuzz_test(fuzzer: Fuzzer) -> Counter:
+    """Run ``fuzzer`` as its test does: a crash or a hang raises with the input; returns the
+    outcome counts, which the test checks reach both the accepting and the refusing paths."""
     outcomes: Counter = Counter()
     fuzz(fuzzer, lambda action: run_one(outcomes, action))
-    assert report(fuzzer.name, outcomes) >= MAX_EXAMPLES
-    assert outcomes["success"] > 0 and len(outcomes) > 1
+    report(fuzzer.name, outcomes)
+    return outcomes
 
 
 # --- byte-level mutations --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from survival_core.errors import ClinicalValueError
 from survival_core.io.clinical import SCHEMA, clinical_row, read_clinical_table, validate_clinical
-from tests.fuzzing import BYTE_OPS, Fuzzer, apply_byte_ops, fuzz_test
+from tests.fuzzing import BYTE_OPS, MAX_EXAMPLES, Fuzzer, apply_byte_ops, fuzz_test
 
 NAMES = [v.name for v in SCHEMA]
 COLUMNS = st.one_of(
@@ -151,11 +151,15 @@ FORM_FUZZER = Fuzzer(
 
 
 def test_fuzz_clinical_csv() -> None:
-    fuzz_test(CSV_FUZZER)
+    outcomes = fuzz_test(CSV_FUZZER)
+    assert sum(outcomes.values()) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1  # read some, refused others
 
 
 def test_fuzz_clinical_form() -> None:
-    fuzz_test(FORM_FUZZER)
+    outcomes = fuzz_test(FORM_FUZZER)
+    assert sum(outcomes.values()) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1  # read some, refused others
 
 
 @pytest.mark.parametrize(

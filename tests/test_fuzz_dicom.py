@@ -23,6 +23,7 @@ from tests.dicom_fixtures import ct_slices, write
 from tests.fuzzing import (
     BYTE_OPS,
     ELEMENT_OPS,
+    MAX_EXAMPLES,
     UID_ROOT,
     Fuzzer,
     apply_byte_ops,
@@ -127,7 +128,9 @@ FUZZER = Fuzzer(
 
 
 def test_fuzz_dicom_series_reader() -> None:
-    fuzz_test(FUZZER)
+    outcomes = fuzz_test(FUZZER)
+    assert sum(outcomes.values()) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1  # read some, refused others
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from tests.dicom_fixtures import ct_slices, rtstruct, square, write
 from tests.fuzzing import (
     BYTE_OPS,
     ELEMENT_OPS,
+    MAX_EXAMPLES,
     UID_ROOT,
     Fuzzer,
     apply_byte_ops,
@@ -141,7 +142,9 @@ FUZZER = Fuzzer(
 
 
 def test_fuzz_rtstruct_converter() -> None:
-    fuzz_test(FUZZER)
+    outcomes = fuzz_test(FUZZER)
+    assert sum(outcomes.values()) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1  # read some, refused others
 
 
 @pytest.mark.parametrize(

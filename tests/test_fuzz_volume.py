@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from survival_core.errors import InputError
 from survival_core.io.volume import read_volume
-from tests.fuzzing import BYTE_OPS, Fuzzer, apply_byte_ops, fuzz_test
+from tests.fuzzing import BYTE_OPS, MAX_EXAMPLES, Fuzzer, apply_byte_ops, fuzz_test
 
 #: NIfTI-1 header fields: name -> (offset, struct format, number of values).
 FIELDS = {
@@ -146,7 +146,9 @@ FUZZER = Fuzzer(
 
 
 def test_fuzz_nifti_reader() -> None:
-    fuzz_test(FUZZER)
+    outcomes = fuzz_test(FUZZER)
+    assert sum(outcomes.values()) >= MAX_EXAMPLES
+    assert outcomes["success"] > 0 and len(outcomes) > 1  # read some, refused others
 
 
 @pytest.mark.parametrize(
