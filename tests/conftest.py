@@ -39,6 +39,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="module")
+def ibsi_data(shared_data: Path) -> Path:
+    """../shared/data when it holds the IBSI phantoms and reference values (else the test skips)."""
+    from survival_core.features.conformance import missing_data
+
+    why = missing_data(shared_data)
+    if why:
+        pytest.skip(why)
+    return shared_data
+
+
 @pytest.fixture(scope="session")
 def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 6-case synthetic cohort (DICOM and NIfTI cases), generated once per test session."""

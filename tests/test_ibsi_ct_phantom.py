@@ -16,7 +16,7 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.features import ibsi_ct_phantom as ct
-from survival_core.features.conformance import default_grid, missing_data
+from survival_core.features.conformance import default_grid
 from survival_core.features.ibsi_reference import counterpart, within_tolerance
 
 #: configuration -> (reference values with a counterpart, matched, documented deviations)
@@ -33,25 +33,17 @@ DEVIATIONS = sorted(
 
 
 @pytest.fixture(scope="module")
-def data(shared_data: Path) -> Path:
-    why = missing_data(shared_data)
-    if why:
-        pytest.skip(why)
-    return shared_data
+def phantom(ibsi_data: Path) -> tuple[sitk.Image, sitk.Image]:
+    return ct.load_phantom(ibsi_data, "dicom")
 
 
 @pytest.fixture(scope="module")
-def phantom(data: Path) -> tuple[sitk.Image, sitk.Image]:
-    return ct.load_phantom(data, "dicom")
-
-
-@pytest.fixture(scope="module")
-def compared(data: Path, phantom) -> dict[str, list[ct.Comparison]]:
+def compared(ibsi_data: Path, phantom) -> dict[str, list[ct.Comparison]]:
     """Every configuration's comparisons, extracted once."""
     out = {}
     for name in ct.CONFIGS:
         values = ct.extract(*phantom, ct.CONFIGURATIONS[name])
-        out[name] = ct.compare(name, values, ct.reference_values(data, name))
+        out[name] = ct.compare(name, values, ct.reference_values(ibsi_data, name))
     return out
 
 
@@ -102,9 +94,9 @@ def test_every_counterpart_has_a_finite_value(config: str, compared) -> None:
 
 
 @pytest.mark.parametrize("config", ct.CONFIGS)
-def test_image_and_mask_diagnostics_match(config: str, data: Path, phantom) -> None:
+def test_image_and_mask_diagnostics_match(config: str, ibsi_data: Path, phantom) -> None:
     """Sizes, voxel counts and intensities as read, on the IBSI grid and after re-segmentation."""
-    reference = ct.reference_values(data, config)
+    reference = ct.reference_values(ibsi_data, config)
     rows = ct.compare_diagnostics(
         config, ct.diagnostics(*phantom, ct.CONFIGURATIONS[config]), reference
     )
@@ -112,8 +104,8 @@ def test_image_and_mask_diagnostics_match(config: str, data: Path, phantom) -> N
     assert [(r.tag, r.reference, r.ours) for r in rows if r.status != ct.MATCHED] == []
 
 
-def test_nifti_copy_gives_the_dicom_values(data: Path, phantom) -> None:
-    image, mask = ct.load_phantom(data, "nifti")
+def test_nifti_copy_gives_the_dicom_values(ibsi_data: Path, phantom) -> None:
+    image, mask = ct.load_phantom(ibsi_data, "nifti")
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(phantom[0]))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(mask), sitk.GetArrayFromImage(phantom[1]))
     np.testing.assert_allclose(image.GetOrigin(), phantom[0].GetOrigin(), atol=1e-4)
@@ -123,10 +115,10 @@ def test_nifti_copy_gives_the_dicom_values(data: Path, phantom) -> None:
 
 
 def test_radsurvs_default_grid_misses_most_of_configuration_c(
-    data: Path, phantom, compared
+    ibsi_data: Path, phantom, compared
 ) -> None:
     """Why the IBSI grid is an option: box-aligned grids, nearest-neighbour masks and unrounded
     HU move most values of the resampled configurations out of tolerance."""
     values = ct.extract(*phantom, default_grid(ct.CONFIGURATIONS["C"]))
-    rows = ct.compare("C", values, ct.reference_values(data, "C"))
+    rows = ct.compare("C", values, ct.reference_values(ibsi_data, "C"))
     assert _count(rows, ct.MATCHED) < 0.5 * _count(compared["C"], ct.MATCHED)
