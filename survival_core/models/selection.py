@@ -201,7 +201,7 @@ class _CandidateChoice(SurvivalModel):
         self.members_ = members
         near_best = np.nan_to_num(pooled_c, nan=-np.inf) >= np.nanmax(pooled_c) - TIE_MARGIN
         self.chosen_ = int(np.flatnonzero(near_best)[0])  # the simplest of the near-best
-        self.scales_ = self._scales(frame)
+        train_z = self._set_scales(frame)
         usable = inner.risk_z.copy()
         usable[:, [m is None for m in members]] = np.nan
         self.weights_ = stacking_weights(usable, event, time)
@@ -209,7 +209,9 @@ class _CandidateChoice(SurvivalModel):
             self.weights_[self.chosen_] = 1.0
         if self.recalibrate:
             self._recalibrate(frame, inner.risk_z[:, self.chosen_], event, time)
-        fitted = self._ensemble_risk(self._member_risks_z(frame))
+        fitted = self._ensemble_risk(
+            train_z
+        )  # recalibration leaves the winner's z-scores as they are
         self.ensemble_scale_ = (float(fitted.mean()), float(fitted.std()) or 1.0)
         self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
         self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
@@ -222,14 +224,17 @@ class _CandidateChoice(SurvivalModel):
             raise ConfigError(f"Model '{self.name}' is not fitted yet; call fit first.")
         return self.members_[self.chosen_]
 
-    def _scales(self, frame: pd.DataFrame) -> np.ndarray:
-        """(mean, SD) of each member's risk on its training rows, to z-score its risks."""
-        scales = np.zeros((len(self.members_), 2))
+    def _set_scales(self, frame: pd.DataFrame) -> np.ndarray:
+        """Keep (mean, SD) of each member's risk on its training rows, to z-score its risks;
+        returns those training rows' z-scored risks (NaN for a failed member)."""
+        self.scales_ = np.zeros((len(self.members_), 2))
+        train_z = np.full((len(frame), len(self.members_)), np.nan)
         for k, (candidate, member) in enumerate(zip(self.candidates_, self.members_, strict=True)):
             if member is not None:
                 risk = member.predict_risk(candidate.select(frame))
-                scales[k] = risk.mean(), risk.std() or 1.0
-        return scales
+                self.scales_[k] = risk.mean(), risk.std() or 1.0
+                train_z[:, k] = (risk - self.scales_[k, 0]) / self.scales_[k, 1]
+        return train_z
 
     def _recalibrate(
         self, frame: pd.DataFrame, inner_z: np.ndarray, event: np.ndarray, time: np.ndarray
@@ -246,9 +251,9 @@ class _CandidateChoice(SurvivalModel):
         winner.coef_ = winner.coef_ * self.slope_
         if hasattr(winner, "covariance_") and winner.covariance_ is not None:
             winner.covariance_ = winner.covariance_ * self.slope_**2
-        Z = winner._matrix(self.candidates_[self.chosen_].select(frame))
-        winner.baseline_ = BreslowBaseline().fit(winner._risk_matrix(Z), event, time)
-        self.scales_[self.chosen_] = self._scales(frame)[self.chosen_]
+        risk = winner._risk_matrix(winner._matrix(self.candidates_[self.chosen_].select(frame)))
+        winner.baseline_ = BreslowBaseline().fit(risk, event, time)
+        self.scales_[self.chosen_] = risk.mean(), risk.std() or 1.0
 
     def _report(
         self,
