@@ -75,9 +75,11 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str,
     from survival_core.workflows.case_pool import (
         band_task,
         explain_task,
-        read_upload_task,
-        report_task,
+        read_upload,
         score_task,
+    )
+    from survival_core.workflows.case_pool import (
+        report as report_pdf,
     )
 
     folder = str(loaded.folder)
@@ -85,7 +87,7 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str,
     upload = store_upload([(f"{name}.zip", data)])
     roles = describe_upload(upload).suggested_roles()  # the Case page's structure mapping
     mapping = tuple((role, tuple(names)) for role, names in roles.items())
-    case = pool.run(read_upload_task, str(upload), mapping).result()
+    case = read_upload(pool, str(upload), mapping).result()
     settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
     FeatureCache(settings).discard(case.content_digest())  # a new patient: nothing cached yet
     values = json.dumps(case.clinical, sort_keys=True, default=str)
@@ -97,7 +99,7 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str,
     band.result()
     explanation = explained.result()
     pooled = time.perf_counter()
-    pool.run(report_task, case, values, folder, modified, score, explanation).result()
+    report_pdf(pool, case, values, folder, modified, score, explanation).result()
     end = time.perf_counter()
     return {"total": end - start, "read": read - start, "pool": pooled - read, "pdf": end - pooled}
 

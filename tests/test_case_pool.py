@@ -1,5 +1,5 @@
 """The case pool: worker processes give exactly the in-process results, one task per case content
-and values whoever asks, queue positions in submission order, a dead pool replaced."""
+and values whoever asks (one read per upload, one report per case), queue positions in submission order, a dead pool replaced."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,28 @@ def test_one_task_per_case_content_and_values(case, model, monkeypatch) -> None:
     assert pool.submit(case_pool.score_task, renamed, values, folder, modified) is first
     other = pool.submit(case_pool.score_task, case, json.dumps({"albumin": 30}), folder, modified)
     assert other is not first and len(calls) == 2
+
+
+def test_reads_and_reports_once_per_upload_and_case(case, model, monkeypatch) -> None:
+    """Sessions uploading the same files share one read; the same case, values and model share
+    one report, but another case id (shown on the report) or other values draw their own."""
+    folder, modified = model
+    calls: list[str] = []
+    monkeypatch.setattr(case_pool, "read_upload_task", lambda *a: calls.append("read") or a)
+    monkeypatch.setattr(case_pool, "report_task", lambda c, *a: calls.append(c.case_id) or a)
+    pool = CasePool(workers=0)
+    roles = (("gtv", ("GTV",)),)
+    read = case_pool.read_upload(pool, "/uploads/upload-1", roles)
+    assert case_pool.read_upload(pool, "/uploads/upload-1", roles) is read
+    assert case_pool.read_upload(pool, "/uploads/upload-2", roles) is not read
+    values = json.dumps({"albumin": 40}, sort_keys=True)
+    drawn = case_pool.report(pool, case, values, folder, modified, {}, None)
+    assert case_pool.report(pool, case, values, folder, modified, {"again": 1}, None) is drawn
+    renamed = dataclasses.replace(case, case_id="another upload")
+    assert case_pool.report(pool, renamed, values, folder, modified, {}, None) is not drawn
+    assert case_pool.report(pool, case, "{}", folder, modified, {}, None) is not drawn
+    assert calls == ["read", "read", case.case_id, "another upload", case.case_id]
+    assert drawn.result()[-1] == datetime.now(UTC).date().isoformat()  # the day is the key's
 
 
 def test_queue_positions_follow_submission_order(case, model) -> None:

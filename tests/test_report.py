@@ -51,7 +51,7 @@ def _unescape(literal: bytes) -> bytes:
 
 def pdf_facts(data: bytes) -> tuple[int, list[float], str]:
     """(page count, MediaBox, text) of a matplotlib PDF: the page text is read from the inflated
-    content streams, whose Type 42 strings are UTF-16BE."""
+    content streams, whose Type 3 strings are Windows-1252 bytes."""
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
     box = [float(v) for v in re.search(rb"/MediaBox\s*\[([^\]]*)\]", data).group(1).split()]
     lines = []
@@ -63,7 +63,7 @@ def pdf_facts(data: bytes) -> tuple[int, list[float], str]:
         for operation in re.findall(rb"\[(.*?)\]\s*TJ|(\((?:\\.|[^\\)])*\))\s*Tj", content, re.S):
             strings = re.findall(rb"\(((?:\\.|[^\\)])*)\)", b"".join(operation), re.S)
             text = b"".join(_unescape(s) for s in strings)
-            lines.append(text.decode("utf-16-be", errors="replace"))
+            lines.append(text.decode("cp1252", errors="replace"))
     return pages, box, "\n".join(lines)
 
 

@@ -179,12 +179,13 @@ def explanation(case: Case, choice: ModelChoice, method: str = "ig"):
 
 
 def report_pdf(case: Case, choice: ModelChoice, scored: dict, explained) -> bytes:
-    """The case's one-page PDF under ``choice``, drawn in the case pool (a new one each time)."""
-    from survival_core.workflows.case_pool import report_task
+    """The case's one-page PDF under ``choice``, drawn in the case pool once per case, values,
+    model and day (:func:`~survival_core.workflows.case_pool.report`)."""
+    from survival_core.workflows.case_pool import report
     from ui.state import case_pool, waited
 
     folder, values = str(choice.folder), clinical_json(case)
-    future = case_pool().run(
-        report_task, case, values, folder, choice.modified, scored, explained, choice.label
+    future = report(
+        case_pool(), case, values, folder, choice.modified, scored, explained, choice.label
     )
     return waited(future, "Drawing the report")

@@ -50,10 +50,10 @@ def load_upload_folder(
     modality, model), read in the case pool; ``roles`` maps each role to its structure name(s),
     none for a role left out on purpose (no organ); its clinical values are checked by
     ``model_folder``'s own schema when the model carries one."""
-    from survival_core.workflows.case_pool import read_upload_task
+    from survival_core.workflows.case_pool import read_upload
 
     args = (folder, roles, image_name, case_id, series_uid, site, modality, model_folder)
-    return case_pool().run(read_upload_task, *args).result()
+    return read_upload(case_pool(), *args).result()
 
 
 def set_current_case(case: Case, origin: str | None = None) -> None:

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
-from radiomics import firstorder, glcm, gldm, glrlm, glszm, imageoperations, ngtdm, shape
+from radiomics import cMatrices, firstorder, glcm, gldm, glrlm, glszm, imageoperations, ngtdm, shape
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, MaskError, RadSurvError
+from survival_core.features.gray_level_runs import GRAY_LEVEL_FEATURES, runs_per_gray_level
 from survival_core.features.settings import (
     INTENSITY_CLASS,
     ROI_SOURCES,
@@ -79,7 +80,13 @@ class _GivenLevels:
 
     def _applyBinning(self, matrix: np.ndarray) -> np.ndarray:  # noqa: N802 - pyradiomics' name
         levels = np.where(self.maskArray, matrix, 0).astype(np.int64)
-        self.coefficients["grayLevels"] = np.unique(levels[self.maskArray])
+        inside = levels[self.maskArray]
+        # the levels present, sorted (np.unique's result; a histogram is faster for level counts)
+        small = inside.size and inside.min() >= 0 and inside.max() < 1 << 16
+        present = np.bincount(inside) if small else None
+        self.coefficients["grayLevels"] = (
+            np.unique(inside) if present is None else np.flatnonzero(present)
+        )
         # levelCount: the whole ROI's highest level when this is one slice of it (IBSI 2D)
         highest = int(self.coefficients["grayLevels"].max())
         self.coefficients["Ng"] = max(highest, int(self.settings.get("levelCount", 0)))
@@ -91,7 +98,38 @@ class GLCM(_GivenLevels, glcm.RadiomicsGLCM):
 
 
 class GLRLM(_GivenLevels, glrlm.RadiomicsGLRLM):
-    """Gray level run length features on given levels."""
+    """Gray level run length features on given levels; when every enabled feature needs only the
+    runs per gray level (:mod:`survival_core.features.gray_level_runs`), the matrix holds those
+    counts alone (one run-length column), which gives pyradiomics' values exactly, faster."""
+
+    def _calculateMatrix(self, voxelCoordinates: np.ndarray | None = None) -> np.ndarray:  # noqa: N802, N803
+        enabled = {name for name, on in self.enabledFeatures.items() if on}
+        pooled = voxelCoordinates is None and self.weightingNorm is None
+        if not (pooled and enabled and enabled <= GRAY_LEVEL_FEATURES):
+            return super()._calculateMatrix(voxelCoordinates)
+        force_2d = bool(self.settings.get("force2D", False))
+        angles = cMatrices.generate_angles(
+            np.array(self.imageArray.shape),
+            np.array([1]),
+            False,
+            force_2d,
+            int(self.settings.get("force2Ddimension", 0)) if force_2d else -1,
+        )
+        gray_levels = self.coefficients["Ng"]
+        counts = runs_per_gray_level(self.imageArray, self.maskArray, angles, gray_levels)
+        # as pyradiomics (same operations, same memory order, so the same sums): drop the levels
+        # absent from the ROI, then the directions without runs
+        absent = np.setdiff1d(np.arange(1, gray_levels + 1), self.coefficients["grayLevels"])
+        matrix = np.delete(
+            counts.reshape(1, gray_levels, 1, -1), absent - 1, 1
+        )  # C order, as theirs
+        runs = np.sum(matrix, (1, 2))
+        empty = np.flatnonzero(np.sum(runs, 0) == 0)
+        if matrix.shape[3] > 1 and len(empty):
+            matrix, runs = np.delete(matrix, empty, 3), np.delete(runs, empty, 1)
+        runs[runs == 0] = np.nan
+        self.coefficients["Nr"] = runs
+        return matrix
 
 
 class GLSZM(_GivenLevels, glszm.RadiomicsGLSZM):

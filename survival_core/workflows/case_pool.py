@@ -24,6 +24,7 @@ import types
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 
@@ -110,6 +111,7 @@ def report_task(
     score: dict[str, Any],
     explanation: Any,
     model_label: str | None = None,
+    date: str | None = None,
 ) -> bytes:
     """The one-page PDF (:func:`~survival_core.report.pdf.build_report`), in a worker: drawing it
     holds the interpreter for about a second, which in the server would stall other sessions."""
@@ -117,7 +119,32 @@ def report_task(
 
     case = _with_values(case, clinical_json)
     loaded = _model(folder, modified)
-    return build_report(case, loaded, score, explanation, model_label=model_label)
+    return build_report(case, loaded, score, explanation, model_label=model_label, date=date)
+
+
+def read_upload(pool: CasePool, *args: Any) -> Future:
+    """:func:`read_upload_task` of ``args`` in ``pool``, once per arguments: an upload folder is
+    named after its content, so sessions uploading the same files read them once."""
+    return pool.remember(("read_upload_task", *args), read_upload_task, *args)
+
+
+def report(
+    pool: CasePool,
+    case: Case,
+    clinical_json: str,
+    folder: str,
+    modified: float,
+    score: dict[str, Any],
+    explanation: Any,
+    model_label: str | None = None,
+) -> Future:
+    """:func:`report_task` in ``pool``, once per case content and id, clinical values, model,
+    label and day (what the score, attributions and report depend on): sessions opening the same
+    case draw its report once."""
+    date = datetime.now(UTC).date().isoformat()
+    key = ("report_task", case.content_digest(), case.case_id, clinical_json, folder, modified)
+    args = (case, clinical_json, folder, modified, score, explanation, model_label, date)
+    return pool.remember((*key, model_label, date), report_task, *args)
 
 
 def _warm() -> None:
@@ -201,21 +228,25 @@ class CasePool:
     def submit(self, fn: Callable[..., Any], case: Case, *args: Any) -> Future:
         """The future of ``fn(case, *args)``: a finished or running one for the same task (same
         function, case content and arguments) when there is one, else a new task."""
-        key = (fn.__name__, case.content_digest(), *args)
+        return self.remember((fn.__name__, case.content_digest(), *args), fn, case, *args)
+
+    def remember(self, key: tuple, fn: Callable[..., Any], *args: Any) -> Future:
+        """The future of ``fn(*args)`` under ``key`` (hashable; it must name everything the result
+        depends on): a finished or running one for the same key when there is one, else a new
+        task. A failed task is not remembered: asking again runs it again."""
         with self._lock:
             future = self._tasks.get(key)
             if future is not None and not (future.done() and future.exception() is not None):
                 self._tasks.move_to_end(key)
                 return future
-            future = self._start(fn, case, *args)
+            future = self._start(fn, *args)
             self._tasks[key] = future
             while len(self._tasks) > MEMORY:
                 self._tasks.popitem(last=False)
         return future
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Future:
-        """The future of ``fn(*args)``, a new task every time (nothing remembered: for work whose
-        arguments are results themselves, e.g. a report)."""
+        """The future of ``fn(*args)``, a new task every time (nothing remembered)."""
         with self._lock:
             return self._start(fn, *args)
 
