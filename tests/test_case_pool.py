@@ -16,6 +16,10 @@ import pytest
 
 from survival_core.cli.main import main
 from survival_core.explain.case import explain_case
+from survival_core.features.case_cache import split_settings
+from survival_core.features.cohort import FeatureCache
+from survival_core.features.presets import get_preset
+from survival_core.features.radiomics import extract_case
 from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import cohort_cases
 from survival_core.models.scoring import load_scoring_model
@@ -90,6 +94,30 @@ def test_reads_and_reports_once_per_upload_and_case(case, model, monkeypatch) ->
     assert case_pool.report(pool, case, "{}", folder, modified, {}, None) is not drawn
     assert calls == ["read", "read", case.case_id, "another upload", case.case_id]
     assert drawn.result()[-1] == datetime.now(UTC).date().isoformat()  # the day is the key's
+
+
+def test_radiomics_in_parts_are_the_cases_radiomics(case) -> None:
+    """wei2021's four discretisations in two worker processes: together exactly one extraction's
+    features, stored where the score task looks; settings whose parts would repeat costly work
+    (filters, N4) stay whole."""
+    settings = get_preset("wei2021")
+    parts = split_settings(settings, 2)
+    assert [p.discretisations for p in parts] == [
+        settings.discretisations[0::2],
+        settings.discretisations[1::2],
+    ]
+    assert len(split_settings(get_preset("full", log_sigmas_mm=(1.0,)), 2)) == 1
+    assert len(split_settings(get_preset("han2020", modality="MR"), 2)) == 1
+    cache = FeatureCache(settings)
+    cache.discard(case.content_digest())
+    pool = CasePool(workers=2)
+    try:
+        case_pool.radiomics(pool, case, settings)
+    finally:
+        pool.shutdown()
+    stored, here = cache.get(case.content_digest()), extract_case(case, settings)
+    assert stored.keys() == here.keys()
+    assert all(stored[k] == here[k] or (np.isnan(stored[k]) and np.isnan(here[k])) for k in here)
 
 
 def test_queue_positions_follow_submission_order(case, model) -> None:

@@ -157,10 +157,13 @@ def score(case: Case, choice: ModelChoice) -> dict:
     (computed once per case content, values and model version; a copy, so a page may annotate it)."""
     import copy
 
-    from survival_core.workflows.case_pool import score_task
-    from ui.state import pooled
+    from survival_core.features.case_row import radiomics_settings
+    from survival_core.workflows.case_pool import radiomics, score_task
+    from ui.state import case_pool, pooled, waited
 
     folder, values = str(choice.folder), clinical_json(case)
+    settings = radiomics_settings(loaded_model(choice))
+    radiomics(case_pool(), case, settings, lambda part: waited(part, "Computing the radiomics"))
     result = pooled(score_task, case, values, folder, choice.modified, doing="Scoring the case")
     return copy.deepcopy(result)
 

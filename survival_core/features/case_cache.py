@@ -6,10 +6,13 @@ the settings' hash and the case's :meth:`~survival_core.case.Case.content_digest
 the cohort extraction's on-disk cache (:class:`~survival_core.features.cohort.FeatureCache`, so
 worker processes and later server runs share them too) and lets one caller per key compute while
 the others of this process wait for its result instead of computing it again.
+:func:`split_settings` cuts the work into parts that worker processes compute side by side
+(:func:`survival_core.workflows.case_pool.radiomics`), whose features together are the case's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from survival_core.case import Case
@@ -39,3 +42,17 @@ def case_radiomics(case: Case, settings: ExtractionSettings) -> dict[str, float]
     with _guard:
         _computing.pop(key, None)
     return features
+
+
+def split_settings(settings: ExtractionSettings, parts: int) -> list[ExtractionSettings]:
+    """``settings`` as up to ``parts`` settings over disjoint groups of its discretisations
+    (alternating, so the coarse and fine levels share the work), whose features together are
+    exactly those of ``settings``; each part also computes the shape and first-order features
+    again (milliseconds). Only the settings themselves when a part would repeat costly work:
+    filtered images, intensity standardisation (N4) or lesion-by-lesion extraction."""
+    levels = settings.discretisations
+    costly = settings.filters.enabled or settings.standardisation is not None
+    if parts < 2 or len(levels) < 2 or costly or settings.lesions != "union":
+        return [settings]
+    count = min(parts, len(levels))
+    return [dataclasses.replace(settings, discretisations=levels[k::count]) for k in range(count)]

@@ -10,13 +10,27 @@ reported as such, never silently.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from survival_core.case import Case
 from survival_core.errors import InputError, MaskError
 from survival_core.models.scoring import LoadedModel
+
+if TYPE_CHECKING:
+    from survival_core.features.settings import ExtractionSettings
+
+
+def radiomics_settings(loaded: LoadedModel) -> ExtractionSettings | None:
+    """The extraction settings of the model's radiomics inputs; None when it takes none (no
+    settings in its card, or clinical inputs only)."""
+    clinical = set(loaded.card.clinical_columns)
+    if not loaded.card.radiomics_settings or all(c in clinical for c in loaded.inputs):
+        return None
+    from survival_core.features.settings import ExtractionSettings
+
+    return ExtractionSettings.from_json(loaded.card.radiomics_settings)
 
 
 def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
@@ -26,11 +40,11 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     for name in clinical:
         row[name] = case.clinical.get(name)
     others = [c for c in loaded.inputs if c not in row]
-    if others and loaded.card.radiomics_settings:
+    settings = radiomics_settings(loaded)
+    if settings is not None:
         from survival_core.features.case_cache import case_radiomics
-        from survival_core.features.settings import ExtractionSettings, required_masks
+        from survival_core.features.settings import required_masks
 
-        settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
         lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
         if lacking:
             raise MaskError(

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import get_context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import SimpleITK as sitk
 
@@ -34,6 +34,9 @@ from survival_core.case import Case
 from survival_core.engine import connect, ray_future
 from survival_core.models.scoring import LoadedModel, load_scoring_model
 from survival_core.workers import exit_with_parent
+
+if TYPE_CHECKING:
+    from survival_core.features.settings import ExtractionSettings
 
 #: Finished or running tasks remembered (their results are small: scores, curves, attributions).
 MEMORY = 256
@@ -120,6 +123,48 @@ def report_task(
     case = _with_values(case, clinical_json)
     loaded = _model(folder, modified)
     return build_report(case, loaded, score, explanation, model_label=model_label, date=date)
+
+
+def radiomics_task(case: Case, settings_json: str) -> dict[str, float]:
+    """One part of a case's radiomics (:func:`~survival_core.features.radiomics.extract_case` with
+    one part of the model's settings), in a worker."""
+    from survival_core.features.radiomics import extract_case
+    from survival_core.features.settings import ExtractionSettings
+
+    return extract_case(case, ExtractionSettings.from_json(settings_json))
+
+
+def radiomics(
+    pool: CasePool,
+    case: Case,
+    settings: ExtractionSettings | None,
+    wait: Callable[[Future], Any] = Future.result,
+) -> None:
+    """The case's radiomics for ``settings`` computed in parts side by side, one per worker
+    (:func:`~survival_core.features.case_cache.split_settings`), and stored in the feature cache
+    where the score, band and attribution tasks find them: a case's radiomics take the pool's
+    cores instead of one. Nothing to do when they are cached already or cannot be split (the
+    score task then computes them, or names the mask a case lacks). ``wait`` waits for a part
+    (e.g. showing the queue)."""
+    from survival_core.features.settings import required_masks
+
+    if settings is None or any(r not in case.masks for r in required_masks(settings.rois)):
+        return
+    from survival_core.features.case_cache import split_settings
+    from survival_core.features.cohort import FeatureCache
+
+    cache, digest = FeatureCache(settings), case.content_digest()
+    parts = split_settings(settings, pool.workers)
+    if len(parts) < 2 or cache.get(digest) is not None:
+        return
+    futures = [
+        pool.remember(("radiomics_task", digest, part.hash()), radiomics_task, case, part.to_json())
+        for part in parts
+    ]
+    features: dict[str, float] = {}
+    for future in futures:
+        features.update(wait(future))
+    cache.put(digest, case.case_id, features)
 
 
 def read_upload(pool: CasePool, *args: Any) -> Future:
