@@ -7,11 +7,12 @@ Measured at the server, without browsers (a browser per user on the same two cor
 mostly the browsers): each user is a thread making the calls the app's pages make for a new case,
 in the same process with the same case pool as ``streamlit run app.py``. A case's time runs from
 its upload's bytes to everything the Risk and Report pages show: the DICOM zip stored by content,
-classified (the Case page, in the session's thread) and read (in the case pool); score, survival band and input
-attributions from the case pool (the Risk page, worker processes); the PDF (the Report page, also
-drawn in the pool). Every user has a different patient (a demo case of its own, its own
-PatientID and clinical values), so nothing is shared between them; ``--same-case`` gives every
-user the same upload instead (a tumor board opening one case), which the pool computes once.
+classified (the Case page, in the session's thread) and read (in the case pool); radiomics (in
+parts side by side), score, survival band and input attributions from the case pool (the Risk
+page, worker processes); the PDF (the Report page, also drawn in the pool). Every user has a
+different patient (a demo case of its own, its own PatientID and clinical values), so nothing is
+shared between them; ``--same-case`` gives every user the same upload instead (a tumor board
+opening one case, new to the server), which the pool reads, scores and draws once.
 
 Run on the prepared demo (``make run`` or ``prepare-demo``; its default model reads wei2021
 radiomics). First one user alone (after a warm-up case: workers started, imports done), then
@@ -68,13 +69,14 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str,
     """Seconds from an upload's bytes to its score, survival band, attributions and PDF
     (``total``), and of its stages: ``read`` (store, classify, read), ``pool`` (waiting for the
     case pool's three results), ``pdf``."""
+    from survival_core.features.case_row import radiomics_settings
     from survival_core.features.cohort import FeatureCache
-    from survival_core.features.settings import ExtractionSettings
     from survival_core.io.upload_case import describe_upload
     from survival_core.io.uploads import store_upload
     from survival_core.workflows.case_pool import (
         band_task,
         explain_task,
+        radiomics,
         read_upload,
         score_task,
     )
@@ -88,11 +90,12 @@ def one_case(data: bytes, name: str, pool, loaded, modified: float) -> dict[str,
     roles = describe_upload(upload).suggested_roles()  # the Case page's structure mapping
     mapping = tuple((role, tuple(names)) for role, names in roles.items())
     case = read_upload(pool, str(upload), mapping).result()
-    settings = ExtractionSettings.from_json(loaded.card.radiomics_settings)
+    settings = radiomics_settings(loaded)
     FeatureCache(settings).discard(case.content_digest())  # a new patient: nothing cached yet
     values = json.dumps(case.clinical, sort_keys=True, default=str)
     read = time.perf_counter()
-    # as the Risk page: the score first, then the survival band and the attributions
+    # as the Risk page: the radiomics in parts, the score, then the survival band and attributions
+    radiomics(pool, case, settings)
     score = pool.submit(score_task, case, values, folder, modified).result()
     band = pool.submit(band_task, case, values, folder, modified)
     explained = pool.submit(explain_task, case, values, folder, modified, "ig")
@@ -171,6 +174,8 @@ def main() -> None:
         alone_stages = one_case(uploads[1], "alone", pool, loaded, modified)
         alone = alone_stages["total"]
         progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
+        if args.same_case:  # the shared case is new to the server: forget the alone run's results
+            pool._tasks.clear()
         stop, start = threading.Event(), threading.Barrier(args.users + 2)
 
         def user(k: int) -> list[dict[str, float]]:
