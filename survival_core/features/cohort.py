@@ -95,6 +95,10 @@ class FeatureCache:
     def _path(self, digest: str) -> Path:
         return self.folder / f"{digest}.json"
 
+    def __contains__(self, digest: str) -> bool:
+        """Whether features of content ``digest`` are stored (without reading them)."""
+        return self._path(digest).exists()
+
     def get(self, digest: str) -> dict[str, float] | None:
         """The cached features of the case with content ``digest``, or None."""
         try:

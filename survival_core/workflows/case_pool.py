@@ -155,7 +155,7 @@ def radiomics(
 
     cache, digest = FeatureCache(settings), case.content_digest()
     parts = split_settings(settings, pool.workers)
-    if len(parts) < 2 or cache.get(digest) is not None:
+    if len(parts) < 2 or digest in cache:  # checked on every page run: no read
         return
     futures = [
         pool.remember(("radiomics_task", digest, part.hash()), radiomics_task, case, part.to_json())
@@ -187,9 +187,9 @@ def report(
     label and day (what the score, attributions and report depend on): sessions opening the same
     case draw its report once."""
     date = datetime.now(UTC).date().isoformat()
-    key = ("report_task", case.content_digest(), case.case_id, clinical_json, folder, modified)
+    key = (case.content_digest(), case.case_id, clinical_json, folder, modified, model_label, date)
     args = (case, clinical_json, folder, modified, score, explanation, model_label, date)
-    return pool.remember((*key, model_label, date), report_task, *args)
+    return pool.remember(("report_task", *key), report_task, *args)
 
 
 def _warm() -> None:
