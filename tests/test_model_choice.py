@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv.datasets import load_gbsg2
+from sksurv.datasets import load_aids, load_gbsg2
 from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
@@ -17,8 +17,8 @@ from survival_core.errors import ConfigError
 from survival_core.evaluation import splits
 from survival_core.explain.attributions import model_attributions, shapley_attributions
 from survival_core.models import load_model, make_model
-from survival_core.models.candidates import Candidate, default_candidates
-from survival_core.models.selection import read_selection, stacking_weights
+from survival_core.models.candidates import Candidate, InnerPredictions, default_candidates
+from survival_core.models.selection import choose_candidate, read_selection, stacking_weights
 from survival_core.workflows.crossval import cross_validate
 from survival_core.workflows.training import ModelMaker
 
@@ -55,6 +55,7 @@ def test_auto_predicts_with_the_candidate_of_the_best_inner_c_index(gbsg2: dict,
     top = max(r["inner_c_index"] for r in rows)
     best = next(r for r in rows if r["inner_c_index"] >= top - 0.005)  # the simplest near-best
     assert auto.selection_["chosen"] == best["label"]
+    assert auto.selection_["choice_rule"] == "within 0.005 of the best"  # 24 events per variable
     assert all(r["inner_c_index_sd"] >= 0 and r["error"] is None for r in rows)
     winner = auto.members_[auto.chosen_]
     np.testing.assert_array_equal(
@@ -176,14 +177,41 @@ def test_bad_settings_are_refused():
         make_model("auto").with_reduction(object()).fit(pd.DataFrame({"a": [1, 2]}), None)
 
 
+def test_with_few_events_per_variable_the_choice_takes_the_simplest_within_one_se():
+    # candidate 1 leads the pooled inner c-index by 0.02, but its per-fold lead swings by 0.06
+    fold_c = np.array([[0.70, 0.78], [0.72, 0.70], [0.69, 0.75], [0.71, 0.68], [0.70, 0.76]])
+    inner = InnerPredictions(np.zeros((10, 2)), fold_c, np.array([0.70, 0.72]), {})
+    assert choose_candidate(inner, inner.pooled_c, few_events=False) == 1  # beyond 0.005
+    assert choose_candidate(inner, inner.pooled_c, few_events=True) == 0  # within one SE
+    steady = InnerPredictions(inner.risk_z, fold_c[:, [0, 0]] + [0, 0.02], inner.pooled_c, {})
+    assert choose_candidate(steady, steady.pooled_c, few_events=True) == 1  # a steady lead holds
+    failed = InnerPredictions(inner.risk_z, fold_c, np.array([np.nan, 0.72]), {0: "failed"})
+    assert choose_candidate(failed, failed.pooled_c, few_events=True) == 1
+
+
+def test_a_small_real_cohort_is_chosen_for_by_the_one_se_rule():
+    """AIDS trial rows (scikit-survival): 60 events on 11 variables, under 10 per variable."""
+    X, y = load_aids()
+    event, time = y.dtype.names
+    y = Surv.from_arrays(y[event], y[time])
+    rows = np.sort(
+        np.concatenate([np.flatnonzero(y["event"])[:60], np.flatnonzero(~y["event"])[:400]])
+    )
+    auto = make_model("auto", candidates=FAST, inner_folds=3).fit(X.iloc[rows], y[rows])
+    assert auto.selection_["choice_rule"] == "within one standard error of the best"
+    assert auto.selection_["events_per_variable"] < 10
+
+
 def test_the_default_grid_adapts_to_the_table():
     wide = pd.DataFrame(np.zeros((100, 40)), columns=[f"tumour__glcm__f{i}" for i in range(40)])
     wide["age"] = 1.0
     labels = [c.label for c in default_candidates(wide, n_events=60)]
+    assert labels[:2] == ["coxph(penalizer=1.0)", "coxph(penalizer=0.1)"]  # few events: ridge first
     assert "coxph(penalizer=0.1) + cox_pvalue" in labels  # features outnumber events
     assert "coxph(penalizer=0.1) [clinical only]" in labels  # the clinical-only baseline
     narrow = [c.label for c in default_candidates(wide[["age"]], n_events=60)]
     assert not any("cox_pvalue" in n or "clinical only" in n for n in narrow)
+    assert narrow[:2] == ["coxph(penalizer=0.1)", "coxph(penalizer=1.0)"]
     assert Candidate("gbsa", {"seed": 3}).label == "gbsa"  # seeds do not name a pipeline
 
 
@@ -200,6 +228,7 @@ def test_cross_validation_pools_every_candidate_on_the_same_folds(gbsg2: dict):
     assert result.folds["chosen"].notna().all() and "candidates" not in result.folds
     selection = result.summary["selection"]
     assert sum(selection["chosen_per_fold"].values()) == len(folds)
+    assert selection["choice_rule"] == "within 0.005 of the best"
     assert selection["versus_baseline"]["baseline"] == "coxph(penalizer=0.1)"
     auto_row = table.loc[table["model"] == "auto"].iloc[0]
     assert auto_row["c_index"] == pytest.approx(result.summary["c_index"])

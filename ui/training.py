@@ -397,7 +397,11 @@ def model_comparison(reports: Path) -> None:
         table["final weight"] = table["model"].map(weights)
     epv = selection.get("events_per_variable")
     if epv is not None:
-        st.caption(f"Events per candidate variable: {epv:.1f}.")
+        rule = selection.get("choice_rule")
+        st.caption(
+            f"Events per candidate variable: {epv:.1f}."
+            + (f" `auto` took the simplest candidate {rule}." if rule else "")
+        )
     st.dataframe(table.round(3), width="stretch", hide_index=True)
 
 

@@ -34,6 +34,13 @@ from survival_core.models.registry import MODELS
 UNSHOWN_PARAMS = ("seed", "device")
 #: Which table columns a candidate reads.
 COLUMN_SETS = ("all", "clinical")
+#: Fewer events per candidate variable than this is "few": inner c-indices are then mostly noise.
+FEW_EVENTS_PER_VARIABLE = 10.0
+
+
+def few_events_per_variable(n_events: int, n_columns: int) -> bool:
+    """Whether ``n_events`` are few for ``n_columns`` candidate variables."""
+    return n_events / max(1, n_columns) < FEW_EVENTS_PER_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,14 @@ class Candidate:
 
 def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Candidate]:
     """The candidates tried on table ``X`` with ``n_events`` events (simplest first, so that a
-    tie goes to the simpler pipeline)."""
+    tie goes to the simpler pipeline; with few events per variable the more penalised Cox counts
+    as the simpler)."""
     n_columns = X.shape[1]
     clinical = [c for c in X.columns if not is_image_feature(str(c))]
     many = n_columns > max(10, n_events // 10)  # fewer than ~10 events per candidate variable
     big = len(X) > 1500
-    candidates = [Candidate("coxph", {"penalizer": 0.1}), Candidate("coxph", {"penalizer": 1.0})]
+    penalties = (1.0, 0.1) if few_events_per_variable(n_events, n_columns) else (0.1, 1.0)
+    candidates = [Candidate("coxph", {"penalizer": p}) for p in penalties]
     if many:
         candidates.append(Candidate("coxph", {"penalizer": 0.1}, reduction="cox_pvalue"))
     if 0 < len(clinical) < n_columns:

@@ -337,6 +337,7 @@ def compare_candidates(
         "chosen_per_fold": dict(chosen.most_common()),
         "versus_baseline": versus,
         "events_per_variable": selection["events_per_variable"],
+        "choice_rule": selection.get("choice_rule"),
         "warnings": warnings,
     }
     return table, summary
