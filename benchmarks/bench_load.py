@@ -1,7 +1,7 @@
 """Per-case latency at the server when several users work at once, and page switches under load.
 
     .venv/bin/python benchmarks/bench_load.py [--users 8] [--cases 1] [--workers 2] [--same-case]
-                                              [--json]
+                                              [--switch-every 1.0] [--json]
 
 Measured at the server, without browsers (a browser per user on the same two cores measured
 mostly the browsers): each user is a thread making the calls the app's pages make for a new case,
@@ -18,7 +18,8 @@ Run on the prepared demo (``make run`` or ``prepare-demo``; its default model re
 radiomics). First one user alone (after a warm-up case: workers started, imports done), then
 ``--users`` users at once, each doing ``--cases`` cases one after another. Meanwhile another
 thread switches pages in Streamlit's AppTest (the server-side script run of a page switch: the
-Case and Cohort pages) and times each switch. Reports the alone time, p50/p95/max per case under
+Case and Cohort pages) every ``--switch-every`` seconds (a user clicking; 0: back to back, which
+keeps a core of the server busy with page runs alone) and times each switch. Reports the alone time, p50/p95/max per case under
 load, their ratio, the page-switch p50/p95/max during the load and the peak RSS of the server
 process and of each pool worker.
 """
@@ -118,9 +119,9 @@ def one_case(
     }
 
 
-def page_switches(start: threading.Barrier, stop: threading.Event) -> list[float]:
-    """Seconds of each AppTest page switch (Case, Cohort pages in turn) from ``start`` (its pages
-    visited once before) until ``stop``."""
+def page_switches(start: threading.Barrier, stop: threading.Event, every: float) -> list[float]:
+    """Seconds of each AppTest page switch (Case, Cohort pages in turn, one every ``every``
+    seconds) from ``start`` (its pages visited once before) until ``stop``."""
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
@@ -135,6 +136,7 @@ def page_switches(start: threading.Barrier, stop: threading.Event) -> list[float
             begin = time.perf_counter()
             app.switch_page(page).run()
             seconds.append(time.perf_counter() - begin)
+            stop.wait(max(0.0, every - seconds[-1]))
     return seconds
 
 
@@ -162,6 +164,9 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1, help="cases per user, one after another")
     parser.add_argument("--workers", type=int, default=2, help="case-pool worker processes")
     parser.add_argument("--same-case", action="store_true", help="every user opens one upload")
+    parser.add_argument(
+        "--switch-every", type=float, default=1.0, help="seconds between page switches"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from survival_core.features.case_row import radiomics_settings
@@ -204,13 +209,15 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.users + 1) as threads:
             users = [threads.submit(user, k) for k in range(args.users)]
-            switches = threads.submit(page_switches, start, stop)
+            switches = threads.submit(page_switches, start, stop, args.switch_every)
             start.wait()
             began = time.perf_counter()
-            cases = [stages for future in users for stages in future.result()]
+            try:
+                cases = [stages for future in users for stages in future.result()]
+            finally:  # a failed case ends the page switches too
+                stop.set()
             latencies = [stages["total"] for stages in cases]
             wall = time.perf_counter() - began
-            stop.set()
             switched = switches.result()
         workers_rss = [_peak_rss_mb(pid) for pid in pool._executor._processes]
     finally:
@@ -222,6 +229,7 @@ def main() -> None:
             "cases_per_user": args.cases,
             "workers": args.workers,
             "same_case": args.same_case,
+            "switch_every_s": args.switch_every,
             "warm_up_s": round(warm, 2),
             "alone_s": round(alone, 2),
             "alone_stages_s": {k: round(v, 2) for k, v in alone_stages.items()},

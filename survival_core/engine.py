@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import socket
 import sys
 import tempfile
@@ -178,8 +179,7 @@ def _ray_temp_dir() -> Path:
     digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     link = Path(tempfile.gettempdir()) / f"radsurv-ray-{digest}"
     if not (link.is_symlink() and link.resolve() == folder.resolve()):
-        partial = link.with_name(f"{link.name}.{os.getpid()}")
-        partial.unlink(missing_ok=True)
+        partial = link.with_name(f"{link.name}.{os.getpid()}-{secrets.token_hex(4)}")  # threads
         partial.symlink_to(folder, target_is_directory=True)
         partial.replace(link)
         _links.append(link)

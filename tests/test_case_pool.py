@@ -120,6 +120,26 @@ def test_radiomics_in_parts_are_the_cases_radiomics(case) -> None:
     assert all(stored[k] == here[k] or (np.isnan(stored[k]) and np.isnan(here[k])) for k in here)
 
 
+def test_sessions_storing_one_case_at_once_do_not_collide(case) -> None:
+    """Eight sessions opening the same case store its radiomics at the same moment (a tumor
+    board): each put succeeds and the cache holds one whole file."""
+    cache = FeatureCache(get_preset("wei2021"))
+    features = {f"f{i}": float(i) for i in range(200)}
+    for _ in range(10):
+        start = threading.Barrier(8)
+
+        def store(start: threading.Barrier = start) -> None:
+            start.wait()
+            cache.put("same-digest", case.case_id, features)
+
+        with ThreadPoolExecutor(8) as threads:
+            [future.result() for future in [threads.submit(store) for _ in range(8)]]
+        assert cache.get("same-digest") == features
+    assert [p.name for p in cache.folder.iterdir() if "same-digest" in p.name] == [
+        "same-digest.json"
+    ]
+
+
 def test_queue_positions_follow_submission_order(case, model) -> None:
     folder, modified = model
     pool = CasePool(workers=0)

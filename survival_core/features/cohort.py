@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from survival_core.errors import RadSurvError
 from survival_core.features.radiomics import extract_case, feature_names
 from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
 from survival_core.features.table import write_feature_table
+from survival_core.io.atomic import write_text
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import content_hash
@@ -111,10 +111,9 @@ class FeatureCache:
         self._path(digest).unlink(missing_ok=True)
 
     def put(self, digest: str, case_id: str, features: dict[str, float]) -> None:
-        """Store ``features`` (written beside and moved into place: never half a file)."""
-        partial_file = self._path(digest).with_suffix(f".{os.getpid()}.partial")
-        partial_file.write_text(json.dumps({"case_id": case_id, "features": features}))
-        partial_file.replace(self._path(digest))
+        """Store ``features`` atomically (never half a file; sessions storing the same case at
+        the same moment each write their own temporary file)."""
+        write_text(self._path(digest), json.dumps({"case_id": case_id, "features": features}))
 
 
 def describe_error(error: BaseException) -> str:
