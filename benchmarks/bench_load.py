@@ -11,8 +11,9 @@ classified (the Case page, in the session's thread) and read (in the case pool);
 parts side by side), score, survival band and input attributions from the case pool (the Risk
 page, worker processes); the PDF (the Report page, also drawn in the pool). Every user has a
 different patient (a demo case of its own, its own PatientID and clinical values), so nothing is
-shared between them; ``--same-case`` gives every user the same upload instead (a tumor board
-opening one case, new to the server), which the pool reads, scores and draws once.
+shared between them; ``--same-case`` gives every user the same file instead (a tumor board
+opening one case, new to the server: the alone run's results are forgotten first), which the
+server stores and classifies once and the pool reads, scores and draws once.
 
 Run on the prepared demo (``make run`` or ``prepare-demo``; its default model reads wei2021
 radiomics). First one user alone (after a warm-up case: workers started, imports done), then
@@ -171,6 +172,8 @@ def main() -> None:
     args = parser.parse_args()
     from survival_core.features.case_row import radiomics_settings
     from survival_core.features.cohort import FeatureCache
+    from survival_core.io import upload_case
+    from survival_core.io import uploads as uploads_module
     from survival_core.workflows.case_pool import CasePool
     from survival_core.workflows.demo import default_model_dir, demo_ready
 
@@ -189,20 +192,29 @@ def main() -> None:
     try:
         progress("warm-up case (workers start, imports)")
         warm = one_case(uploads[0], "warm", pool, loaded, modified)["total"]
-        alone_stages = one_case(uploads[1], "alone", pool, loaded, modified)
+        alone_stages = one_case(uploads[1], "shared", pool, loaded, modified)
         shared_digest = alone_stages.pop("digest")
         alone = alone_stages["total"]
         progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
         if args.same_case:  # the shared case is new to the server again: forget the alone run
             pool._tasks.clear()
+            uploads_module._STORED.clear()
+            upload_case._DESCRIBED.clear()
             FeatureCache(radiomics_settings(loaded)).discard(shared_digest)  # and its radiomics
         stop, start = threading.Event(), threading.Barrier(args.users + 2)
 
         def user(k: int) -> list[dict[str, float]]:
             start.wait()
             mine = uploads[2 + k * args.cases : 2 + (k + 1) * args.cases]
-            cases = [  # one shared case: its first reader's radiomics count for all
-                one_case(data, f"user{k}-{j}", pool, loaded, modified, not args.same_case)
+            cases = [  # one shared file: its first reader's work counts for all
+                one_case(
+                    data,
+                    "shared" if args.same_case else f"user{k}-{j}",
+                    pool,
+                    loaded,
+                    modified,
+                    not args.same_case,
+                )
                 for j, data in enumerate(mine)
             ]
             return [{k: v for k, v in c.items() if k != "digest"} for c in cases]

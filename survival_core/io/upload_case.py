@@ -27,6 +27,7 @@ from survival_core.io.structures import (
     structure_key,
 )
 from survival_core.io.volume import is_volume_file, volume_stem
+from survival_core.once import OncePerKey
 
 
 @dataclass
@@ -83,11 +84,24 @@ class UploadContents:
         return (hinted or candidates or self.volumes or [None])[0]
 
 
+#: Upload folders classified by this process (a folder's content never changes: it is named
+#: after it).
+_DESCRIBED = OncePerKey()
+
+
 def describe_upload(folder: Path) -> UploadContents:
-    """Classify the files of an upload folder and list its structures.
+    """Classify the files of an upload folder and list its structures, once per folder while it
+    exists (shared by every session and page rerun: read it, do not change it).
 
     Every file's content must be what its name says (:func:`check_file_type`), else InputError.
     """
+    return _DESCRIBED.get(
+        Path(folder).resolve(), _describe, Path(folder), still_valid=lambda c: c.folder.exists()
+    )
+
+
+def _describe(folder: Path) -> UploadContents:
+    """:func:`describe_upload`'s work."""
     files = sorted(p for p in folder.iterdir() if p.is_file())
     if not files:
         raise InputError("The upload is empty.")

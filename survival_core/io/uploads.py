@@ -46,6 +46,7 @@ from survival_core.io.deid import (
 from survival_core.io.filetype import check_file_type
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
 from survival_core.io.volume import is_volume_file, volume_stem
+from survival_core.once import OncePerKey
 from survival_core.paths import data_subdir
 
 #: Largest single upload accepted, in bytes (Streamlit's own limit is in .streamlit/config.toml).
@@ -262,13 +263,25 @@ def _check_type(path: Path, uploaded: str) -> None:
         raise InputError(str(err).replace(path.name, uploaded)) from err
 
 
+#: Uploads stored by this process, by the files as uploaded (names, content) and kept columns.
+_STORED = OncePerKey()
+
+
 def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP) -> Path:
     """De-identify ``(name, content)`` pairs (clinical files keep the ``keep`` columns), write
     them under neutral names to a content-addressed folder and return the folder. A file whose
     content is not what its name says is refused (:func:`check_file_type`), naming it as
-    uploaded, and nothing is kept."""
+    uploaded, and nothing is kept. The same files uploaded again (by another session, or the
+    page rerun on a click) are de-identified once: their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
+    uploaded = tuple((name, hashlib.sha256(content).digest()) for name, content in files)
+    key = (uploaded, keep, data_subdir("cases"))
+    return _STORED.get(key, _store, files, keep, still_valid=Path.exists)
+
+
+def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
+    """:func:`store_upload`'s work."""
     cleaned = sorted(_deidentify(files, keep, neutral=True), key=lambda f: f[1:])
     if not cleaned:
         raise InputError("The upload holds nothing but a DICOMDIR index; upload the image files.")
