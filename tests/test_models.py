@@ -195,6 +195,39 @@ def test_forest_time_grid_bounds_the_step_functions(gbsg2: dict) -> None:
         make_model("rsf", time_points=1)
 
 
+def test_forest_histogram_splits_fit_faster_and_predict_alike(gbsg2: dict, tmp_path) -> None:
+    from survival_core.models import load_model
+    from survival_core.models.forest import bin_edges, binned
+
+    column = np.array([[3.0], [1.0], [2.0], [1.0], [3.0]])  # few distinct values: nothing lost
+    np.testing.assert_array_equal(bin_edges(column, 4), [[1.5, 2.5, np.inf]])
+    np.testing.assert_array_equal(binned(column, bin_edges(column, 4))[:, 0], [2, 0, 1, 0, 2])
+    wide = np.random.default_rng(0).normal(size=(1000, 1))
+    assert np.unique(binned(wide, bin_edges(wide, 16))).size == 16
+    params = {"n_estimators": 30, "time_points": 50, "seed": 1}
+    model = make_model("rsf", max_bins=16, **params).fit(gbsg2["X"], gbsg2["y"])
+    Z_test = model.preprocessor_.transform(gbsg2["X_test"]).to_numpy()
+    bins = binned(Z_test, model.arrays_["bin_edges"])  # the trees split bins, not values
+    np.testing.assert_array_equal(
+        model.predict_risk(gbsg2["X_test"]), model.estimator_.predict(bins)
+    )
+    loaded = load_model(model.save(tmp_path / "binned"))
+    np.testing.assert_array_equal(
+        loaded.predict_risk(gbsg2["X_test"]), model.predict_risk(gbsg2["X_test"])
+    )
+    full = make_model("rsf", **params).fit(gbsg2["X"], gbsg2["y"])
+    y_test = gbsg2["y_test"]
+    c = [
+        concordance_index_censored(
+            y_test["event"], y_test["time"], m.predict_risk(gbsg2["X_test"])
+        )[0]
+        for m in (model, full)
+    ]
+    assert c[0] > 0.62 and abs(c[0] - c[1]) < 0.03  # 16 bins cost little discrimination
+    with pytest.raises(ConfigError, match="max_bins"):
+        make_model("rsf", max_bins=1)
+
+
 def test_lasso_cox_zeroes_noise_features(gbsg2: dict) -> None:
     rng = np.random.default_rng(5)
     noise = pd.DataFrame(

@@ -130,7 +130,7 @@ def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Ca
                 "min_samples_leaf": 15,
                 "time_points": 100,
                 "seed": seed,
-                **({"max_samples": 1000} if big else {}),
+                **({"max_samples": 1000, "max_bins": 64} if big else {}),
             },
         ),
         Candidate("gbsa", {"max_depth": 1, "n_estimators": 150, "seed": seed}),

