@@ -16,9 +16,9 @@ fewer than 10 events per variable (AIDS, 7; the synthetic cohort, 0.6) the inner
 mostly noise and the margin rule chases it; there ``auto`` takes the simplest candidate within
 one standard error of the best (the SE of its per-inner-fold c-index differences from the best:
 Breiman's one-SE rule), the more penalised Cox listed first (2 x 5 outer folds: AIDS -0.005 ->
--0.004 and synthetic -0.027 -> +0.005 from the best single candidate). With ``recalibrate`` a linear Cox winner's coefficients are shrunk by its
-calibration slope on the inner out-of-fold risks (van Houwelingen's heuristic shrinkage) and its
-baseline refitted. ``ensemble`` predicts with a weighted sum of the candidates' z-scored risks,
+-0.004 and synthetic -0.027 -> +0.005 from the best single candidate). With ``recalibrate`` a
+linear Cox winner's coefficients are shrunk by its calibration slope on the inner out-of-fold
+risks (van Houwelingen's heuristic shrinkage) and its baseline refitted. ``ensemble`` predicts with a weighted sum of the candidates' z-scored risks,
 the weights fitted by a (ridge-penalised) Cox regression of the outcome on the inner out-of-fold
 risks only, negative weights dropped; its survival curve is the same weighting of the
 candidates' curves.
