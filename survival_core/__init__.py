@@ -6,8 +6,9 @@ The package is built in floors (:data:`FLOORS`, lowest first). A module imports 
 package and from packages on lower floors, so each floor can be read, tested and reused without
 the ones above it (``tests/test_import_graph.py`` fails on an upward import or a circle):
 
-0. foundation: errors, data paths, outcomes, the ``Case`` record, column kinds, worker processes,
-   the execution engine seam (process pool / Ray) and the audit log;
+0. foundation: errors, data paths, outcomes, the ``Case`` record, column kinds, work done once
+   per key for concurrent sessions, worker processes, the execution engine seam (process pool /
+   Ray) and the audit log;
 1. ``io`` (DICOM, RTSTRUCT, SEG, NIfTI, uploads, clinical values and schemas, manifests, atomic
    writes) and ``preprocess`` (resampling, windows, quantisation);
 2. ``evaluation``: survival metrics and tests on arrays (no models);
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 
 #: Packages and top-level modules of ``survival_core`` by floor, lowest first (see above).
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "outcome", "case", "columns", "workers", "engine", "audit"),
+    ("errors", "paths", "outcome", "case", "columns", "once", "workers", "engine", "audit"),
     ("io", "preprocess"),
     ("evaluation",),
     ("models",),
