@@ -330,10 +330,17 @@ def _get(ref: Any) -> Any:
 
 
 def _cancel(refs: Iterable[Any]) -> None:
-    """Cancel tasks not yet collected (the caller stopped early or failed)."""
+    """Cancel tasks not yet collected (the caller stopped early or failed), except those already
+    finished: cancelling a task as its result comes back can abort this process inside Ray
+    ("Tried to complete task that was not pending", a race in Ray's task manager seen with Ray
+    2.60 when a failed fold cancelled one that was just finishing)."""
     import ray
 
-    for ref in refs:
+    refs = list(refs)
+    if not refs:
+        return
+    finished, running = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+    for ref in running:
         ray.cancel(ref)
 
 
