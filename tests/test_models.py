@@ -170,6 +170,17 @@ def test_boosting_arrays_reproduce_sksurv_exactly(fitted, gbsg2: dict, tmp_path)
         make_model("gbsa", learning_rate=0)
 
 
+def _test_c_indices(gbsg2: dict, *models) -> list[float]:
+    """Harrell's C of each fitted model on the held-out GBSG2 rows."""
+    y_test = gbsg2["y_test"]
+    return [
+        concordance_index_censored(
+            y_test["event"], y_test["time"], m.predict_risk(gbsg2["X_test"])
+        )[0]
+        for m in models
+    ]
+
+
 def test_forest_time_grid_bounds_the_step_functions(gbsg2: dict) -> None:
     from survival_core.models.forest import on_time_grid
 
@@ -183,13 +194,7 @@ def test_forest_time_grid_bounds_the_step_functions(gbsg2: dict) -> None:
     model = make_model("rsf", n_estimators=20, time_points=20).fit(gbsg2["X"], gbsg2["y"])
     assert model.arrays_["is_event_time"].sum() <= 20
     full = make_model("rsf", n_estimators=20).fit(gbsg2["X"], gbsg2["y"])
-    y_test = gbsg2["y_test"]
-    c = [
-        concordance_index_censored(
-            y_test["event"], y_test["time"], m.predict_risk(gbsg2["X_test"])
-        )[0]
-        for m in (model, full)
-    ]
+    c = _test_c_indices(gbsg2, model, full)
     assert c[0] > 0.62 and abs(c[0] - c[1]) < 0.03  # the grid costs little discrimination
     with pytest.raises(ConfigError, match="time_points"):
         make_model("rsf", time_points=1)
@@ -216,13 +221,7 @@ def test_forest_histogram_splits_fit_faster_and_predict_alike(gbsg2: dict, tmp_p
         loaded.predict_risk(gbsg2["X_test"]), model.predict_risk(gbsg2["X_test"])
     )
     full = make_model("rsf", **params).fit(gbsg2["X"], gbsg2["y"])
-    y_test = gbsg2["y_test"]
-    c = [
-        concordance_index_censored(
-            y_test["event"], y_test["time"], m.predict_risk(gbsg2["X_test"])
-        )[0]
-        for m in (model, full)
-    ]
+    c = _test_c_indices(gbsg2, model, full)
     assert c[0] > 0.62 and abs(c[0] - c[1]) < 0.03  # 16 bins cost little discrimination
     with pytest.raises(ConfigError, match="max_bins"):
         make_model("rsf", max_bins=1)
