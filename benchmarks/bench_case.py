@@ -136,14 +136,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if not demo_ready():
         parser.error("the demo is not prepared: run `python -m survival_core prepare-demo` first")
-    from survival_core.io import upload_case, uploads
+    from survival_core.io.upload_case import forget_uploads
     from survival_core.workflows.case_pool import CasePool
 
     cases = demo_cohort_dir() / "cases"
     runs = {}
     for workers in (args.workers, 0):  # the server's pool, then all in one process
-        uploads._STORED.clear()  # each path stores and classifies its uploads anew
-        upload_case._DESCRIBED.clear()
+        forget_uploads()  # each path stores and classifies its uploads anew
         pool = CasePool(workers=workers)
         try:
             # two cases at once first, so that every worker imports and loads each model

@@ -20,8 +20,8 @@ radiomics). First one user alone (after a warm-up case: workers started, imports
 ``--users`` users at once, each doing ``--cases`` cases one after another. Meanwhile another
 thread switches pages in Streamlit's AppTest (the server-side script run of a page switch: the
 Case and Cohort pages) every ``--switch-every`` seconds (a user clicking; 0: back to back, which
-keeps a core of the server busy with page runs alone) and times each switch. Reports the alone time, p50/p95/max per case under
-load, their ratio, the page-switch p50/p95/max during the load and the peak RSS of the server
+keeps a core of the server busy with page runs alone) and times each switch. Reports the alone
+time, p50/p95/max per case under load, their ratio, the page-switch p50/p95/max during the load and the peak RSS of the server
 process and of each pool worker.
 """
 
@@ -70,11 +70,11 @@ def _uploads(count: int, same: bool, out: Path) -> list[bytes]:
 
 def one_case(
     data: bytes, name: str, pool, loaded, modified: float, new: bool = True
-) -> dict[str, float]:
+) -> tuple[dict[str, float], str]:
     """Seconds from an upload's bytes to its score, survival band, attributions and PDF
     (``total``), and of its stages: ``read`` (store, classify, read), ``pool`` (waiting for the
-    case pool's three results), ``pdf``. ``new``: first forget the case's cached radiomics (left
-    by an earlier run of this benchmark)."""
+    case pool's three results), ``pdf``; and the case's content digest. ``new``: first forget the
+    case's cached radiomics (left by an earlier run of this benchmark)."""
     from survival_core.features.case_row import radiomics_settings
     from survival_core.features.cohort import FeatureCache
     from survival_core.io.upload_case import describe_upload
@@ -111,13 +111,13 @@ def one_case(
     pooled = time.perf_counter()
     report_pdf(pool, case, values, folder, modified, score, explanation).result()
     end = time.perf_counter()
-    return {
+    stages = {
         "total": end - start,
         "read": read - start,
         "pool": pooled - read,
         "pdf": end - pooled,
-        "digest": case.content_digest(),
     }
+    return stages, case.content_digest()
 
 
 def page_switches(start: threading.Barrier, stop: threading.Event, every: float) -> list[float]:
@@ -172,8 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     from survival_core.features.case_row import radiomics_settings
     from survival_core.features.cohort import FeatureCache
-    from survival_core.io import upload_case
-    from survival_core.io import uploads as uploads_module
+    from survival_core.io.upload_case import forget_uploads
     from survival_core.workflows.case_pool import CasePool
     from survival_core.workflows.demo import default_model_dir, demo_ready
 
@@ -191,33 +190,24 @@ def main() -> None:
     workers_rss: list[float] = []
     try:
         progress("warm-up case (workers start, imports)")
-        warm = one_case(uploads[0], "warm", pool, loaded, modified)["total"]
-        alone_stages = one_case(uploads[1], "shared", pool, loaded, modified)
-        shared_digest = alone_stages.pop("digest")
+        warm = one_case(uploads[0], "warm", pool, loaded, modified)[0]["total"]
+        alone_stages, shared_digest = one_case(uploads[1], "alone", pool, loaded, modified)
         alone = alone_stages["total"]
         progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
         if args.same_case:  # the shared case is new to the server again: forget the alone run
             pool._tasks.clear()
-            uploads_module._STORED.clear()
-            upload_case._DESCRIBED.clear()
+            forget_uploads()
             FeatureCache(radiomics_settings(loaded)).discard(shared_digest)  # and its radiomics
         stop, start = threading.Event(), threading.Barrier(args.users + 2)
 
         def user(k: int) -> list[dict[str, float]]:
             start.wait()
             mine = uploads[2 + k * args.cases : 2 + (k + 1) * args.cases]
-            cases = [  # one shared file: its first reader's work counts for all
-                one_case(
-                    data,
-                    "shared" if args.same_case else f"user{k}-{j}",
-                    pool,
-                    loaded,
-                    modified,
-                    not args.same_case,
-                )
+            name = "shared" if args.same_case else f"user{k}"  # one shared file: read once
+            return [
+                one_case(data, f"{name}-{j}", pool, loaded, modified, not args.same_case)[0]
                 for j, data in enumerate(mine)
             ]
-            return [{k: v for k, v in c.items() if k != "digest"} for c in cases]
 
         with ThreadPoolExecutor(args.users + 1) as threads:
             users = [threads.submit(user, k) for k in range(args.users)]

@@ -14,7 +14,8 @@
     c-index and the peak RSS of its largest process (``os.wait4``). rsf runs with
     ``time_points=100`` (its step functions on 100 event-time quantiles; ``--rsf-time-points 0``
     for every training time) and ``max_bins=64`` (splits between 64 quantile bins of each
-    feature; ``--rsf-max-bins 0`` to split at every value). Targets for 10 x 5 on 2 cores: coxnet <= 60 s, rsf <= 10 min, deepsurv <= 5 min.
+    feature; ``--rsf-max-bins 0`` to split at every value). Targets for 10 x 5 on 2 cores:
+    coxnet <= 60 s, rsf <= 10 min, deepsurv <= 5 min.
 (c) The BCa c-index interval (1,000 resamples) at each of ``--bootstrap-sizes`` patients: the
     direct path (``bca_interval`` recomputing Harrell's C on every resample and jackknife sample,
     which ``c_index_ci`` was before the pair-matrix fast path; only up to ``--direct-max``

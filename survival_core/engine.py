@@ -339,7 +339,7 @@ def _cancel(refs: Iterable[Any]) -> None:
     refs = list(refs)
     if not refs:
         return
-    finished, running = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+    _, running = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
     for ref in running:
         ray.cancel(ref)
 

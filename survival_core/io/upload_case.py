@@ -15,6 +15,7 @@ from pathlib import Path
 
 from survival_core.case import Case
 from survival_core.errors import InputError
+from survival_core.io import uploads
 from survival_core.io.case_loader import describe_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
 from survival_core.io.clinical_schema import CohortSchema
@@ -87,6 +88,12 @@ class UploadContents:
 #: Upload folders classified by this process (a folder's content never changes: it is named
 #: after it).
 _DESCRIBED = OncePerKey()
+
+
+def forget_uploads() -> None:
+    """Forget which uploads this process stored and classified (a benchmark timing a new one)."""
+    uploads._STORED.clear()
+    _DESCRIBED.clear()
 
 
 def describe_upload(folder: Path) -> UploadContents:

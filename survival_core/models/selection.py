@@ -18,10 +18,10 @@ one standard error of the best (the SE of its per-inner-fold c-index differences
 Breiman's one-SE rule), the more penalised Cox listed first (2 x 5 outer folds: AIDS -0.005 ->
 -0.004 and synthetic -0.027 -> +0.005 from the best single candidate). With ``recalibrate`` a
 linear Cox winner's coefficients are shrunk by its calibration slope on the inner out-of-fold
-risks (van Houwelingen's heuristic shrinkage) and its baseline refitted. ``ensemble`` predicts with a weighted sum of the candidates' z-scored risks,
-the weights fitted by a (ridge-penalised) Cox regression of the outcome on the inner out-of-fold
-risks only, negative weights dropped; its survival curve is the same weighting of the
-candidates' curves.
+risks (van Houwelingen's heuristic shrinkage) and its baseline refitted. ``ensemble`` predicts
+with a weighted sum of the candidates' z-scored risks, the weights fitted by a (ridge-penalised)
+Cox regression of the outcome on the inner out-of-fold risks only, negative weights dropped; its
+survival curve is the same weighting of the candidates' curves.
 
 ``selection_`` records why: each candidate's inner c-index (pooled, and the mean and SD over the
 inner folds) and failure if any, the choice, the ensemble weights, the events per candidate variable and the
@@ -230,8 +230,8 @@ class _CandidateChoice(SurvivalModel):
             )
         self.candidates_ = candidates
         self.members_ = members
-        self.few_events_ = few_events_per_variable(int(event.sum()), frame.shape[1])
-        self.chosen_ = choose_candidate(inner, pooled_c, self.few_events_)
+        few = few_events_per_variable(int(event.sum()), frame.shape[1])
+        self.chosen_ = choose_candidate(inner, pooled_c, few)
         train_z = self._set_scales(frame)
         usable = inner.risk_z.copy()
         usable[:, [m is None for m in members]] = np.nan
@@ -316,7 +316,9 @@ class _CandidateChoice(SurvivalModel):
                 for k, c in enumerate(self.candidates_)
             ],
             "chosen": chosen.label,
-            "choice_rule": ONE_SE_RULE if self.few_events_ else MARGIN_RULE,
+            "choice_rule": ONE_SE_RULE
+            if few_events_per_variable(events, n_columns)
+            else MARGIN_RULE,
             "baseline": clinical_baseline(self.candidates_, frame).label,
             "inner_folds": int(self.inner_folds),
             "events": events,
