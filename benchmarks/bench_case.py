@@ -5,13 +5,13 @@
 
 Needs the prepared demo (``make run`` or ``python -m survival_core prepare-demo``) in the data
 folder (``$RADSURV_DATA_DIR``). The demo case's DICOM series and RTSTRUCT are zipped in memory and
-go the server's way: stored by content and classified in the session's thread, then, in the case
-pool of ``--workers`` processes (as ``serve`` runs it), read with the structure roles, its wei2021
+go the server's way, all in the case pool of ``--workers`` processes (as ``serve`` runs it):
+de-identified, stored by content and classified, read with the structure roles, its wei2021
 radiomics computed in parts side by side, scored with the default model, its input attributions
 computed (exact tabular IG), a Grad-CAM overlay made with the demo image model and the PDF report
 drawn. Each stage is timed once, as a new upload is, on a warm server: another case goes through
-first, two at once (imports, model loads in every worker: ``warm_up_total_s``, the slower). The same is then measured with
-everything in this one process (``--workers 0``: ``in_process_total_s``, nothing in parallel),
+first, two at once (imports, model loads in every worker: ``warm_up_total_s``, the slower). The
+same is then measured with everything in this one process (``--workers 0``: ``in_process_total_s``, nothing in parallel),
 side by side in the same run. Then every page of ``app.py`` is run with the case loaded
 (Streamlit's AppTest, the server-side script run a page switch triggers): the first run fills the
 caches, the reported time is the median of the next three. Targets: the case end to end <= 3 s
@@ -46,15 +46,14 @@ def _zip(folder: Path) -> bytes:
 
 
 def process_case(case_dir: Path, pool) -> tuple[dict[str, float], object]:
-    """Seconds per stage for one uploaded DICOM zip, the server's way: stored and classified in the
-    session's thread, then read, radiomics (in parts, one per worker), score, attributions,
-    Grad-CAM and PDF in the case ``pool``; returns them and the case."""
+    """Seconds per stage for one uploaded DICOM zip, the server's way, in the case ``pool``:
+    stored and classified, read, radiomics (in parts, one per worker), score, attributions,
+    Grad-CAM and PDF; returns them and the case."""
     import json
 
     from survival_core.features.case_row import radiomics_settings
     from survival_core.features.cohort import FeatureCache
-    from survival_core.io.upload_case import describe_upload
-    from survival_core.io.uploads import store_upload
+    from survival_core.io.uploads import CLINICAL_KEEP
     from survival_core.models.scoring import load_scoring_model
     from survival_core.workflows import case_pool
     from survival_core.workflows.demo import default_model_dir, image_model_dir
@@ -68,8 +67,8 @@ def process_case(case_dir: Path, pool) -> tuple[dict[str, float], object]:
         seconds[stage] = round(time.perf_counter() - start, 3)
         return value
 
-    folder = timed("upload_store", lambda: store_upload([(f"{case_dir.name}.zip", data)]))
-    contents = timed("upload_describe", lambda: describe_upload(folder))
+    files = [(f"{case_dir.name}.zip", data)]
+    folder, contents = timed("upload", lambda: case_pool.store(pool, files, CLINICAL_KEEP).result())
     roles = tuple((r, tuple(names)) for r, names in contents.suggested_roles().items())
     case = timed("case_read", lambda: case_pool.read_upload(pool, str(folder), roles).result())
     model, image = str(default_model_dir()), str(image_model_dir())

@@ -6,14 +6,14 @@
 Measured at the server, without browsers (a browser per user on the same two cores measured
 mostly the browsers): each user is a thread making the calls the app's pages make for a new case,
 in the same process with the same case pool as ``streamlit run app.py``. A case's time runs from
-its upload's bytes to everything the Risk and Report pages show: the DICOM zip stored by content,
-classified (the Case page, in the session's thread) and read (in the case pool); radiomics (in
+its upload's bytes to everything the Risk and Report pages show: the DICOM zip de-identified and
+stored by content, classified and read (the Case page, in the case pool); radiomics (in
 parts side by side), score, survival band and input attributions from the case pool (the Risk
 page, worker processes); the PDF (the Report page, also drawn in the pool). Every user has a
 different patient (a demo case of its own, its own PatientID and clinical values), so nothing is
 shared between them; ``--same-case`` gives every user the same file instead (a tumor board
 opening one case, new to the server: the alone run's results are forgotten first), which the
-server stores and classifies once and the pool reads, scores and draws once.
+pool stores, classifies, reads, scores and draws once.
 
 Run on the prepared demo (``make run`` or ``prepare-demo``; its default model reads wei2021
 radiomics). First one user alone (after a warm-up case: workers started, imports done), then
@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -70,21 +71,21 @@ def _uploads(count: int, same: bool, out: Path) -> list[bytes]:
 
 def one_case(
     data: bytes, name: str, pool, loaded, modified: float, new: bool = True
-) -> tuple[dict[str, float], str]:
+) -> tuple[dict[str, float], str, Path]:
     """Seconds from an upload's bytes to its score, survival band, attributions and PDF
     (``total``), and of its stages: ``read`` (store, classify, read), ``pool`` (waiting for the
-    case pool's three results), ``pdf``; and the case's content digest. ``new``: first forget the
-    case's cached radiomics (left by an earlier run of this benchmark)."""
+    case pool's three results), ``pdf``; the case's content digest and its upload folder. ``new``:
+    first forget the case's cached radiomics (left by an earlier run of this benchmark)."""
     from survival_core.features.case_row import radiomics_settings
     from survival_core.features.cohort import FeatureCache
-    from survival_core.io.upload_case import describe_upload
-    from survival_core.io.uploads import store_upload
+    from survival_core.io.uploads import CLINICAL_KEEP
     from survival_core.workflows.case_pool import (
         band_task,
         explain_task,
         radiomics,
         read_upload,
         score_task,
+        store,
     )
     from survival_core.workflows.case_pool import (
         report as report_pdf,
@@ -92,8 +93,8 @@ def one_case(
 
     folder = str(loaded.folder)
     start = time.perf_counter()
-    upload = store_upload([(f"{name}.zip", data)])
-    roles = describe_upload(upload).suggested_roles()  # the Case page's structure mapping
+    upload, contents = store(pool, [(f"{name}.zip", data)], CLINICAL_KEEP).result()
+    roles = contents.suggested_roles()  # the Case page's structure mapping
     mapping = tuple((role, tuple(names)) for role, names in roles.items())
     case = read_upload(pool, str(upload), mapping).result()
     settings = radiomics_settings(loaded)
@@ -117,7 +118,7 @@ def one_case(
         "pool": pooled - read,
         "pdf": end - pooled,
     }
-    return stages, case.content_digest()
+    return stages, case.content_digest(), Path(upload)
 
 
 def page_switches(start: threading.Barrier, stop: threading.Event, every: float) -> list[float]:
@@ -191,12 +192,13 @@ def main() -> None:
     try:
         progress("warm-up case (workers start, imports)")
         warm = one_case(uploads[0], "warm", pool, loaded, modified)[0]["total"]
-        alone_stages, shared_digest = one_case(uploads[1], "alone", pool, loaded, modified)
+        alone_stages, shared_digest, stored = one_case(uploads[1], "alone", pool, loaded, modified)
         alone = alone_stages["total"]
         progress(f"alone: {alone:.2f} s; now {args.users} users x {args.cases} case(s)")
         if args.same_case:  # the shared case is new to the server again: forget the alone run
             pool._tasks.clear()
             forget_uploads()
+            shutil.rmtree(stored)  # the workers' memos of the stored upload lapse with it
             FeatureCache(radiomics_settings(loaded)).discard(shared_digest)  # and its radiomics
         stop, start = threading.Event(), threading.Barrier(args.users + 2)
 

@@ -16,8 +16,7 @@ from survival_core.case import ROLES, Case
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES
-from survival_core.io.upload_case import describe_upload
-from survival_core.io.uploads import CLINICAL_KEEP, store_upload
+from survival_core.io.uploads import CLINICAL_KEEP
 from survival_core.paths import demo_cohort_dir
 from survival_core.runs.retention import mark_used
 from survival_core.viewer.figures import site_label
@@ -34,6 +33,7 @@ from ui.state import (
     load_upload_folder,
     set_current_case,
     show_error,
+    stored_upload,
 )
 from ui.widgets import clinical_panel, slice_viewer
 
@@ -113,12 +113,15 @@ def pick_upload() -> None:
     schema = chosen_schema(model)
     # clinical files keep case_id and the variables of the HCC schema and the chosen model's own
     keep = CLINICAL_KEEP | frozenset(schema.names if schema is not None else ())
-    folder = store_upload([(f.name, f.getvalue()) for f in files], keep)
+    uploaded = tuple(f.file_id for f in files)
+    if st.session_state.get("upload-files") != uploaded:
+        clear_current_case()  # a new upload: no patient is current while it is read
+        st.session_state["upload-files"] = uploaded
+    folder, contents = stored_upload([(f.name, f.getvalue()) for f in files], keep)
     mark_used(folder)  # stored before, this upload is in use again: retention counts from now
     origin = f"upload:{folder.name}"
     if current_origin() != origin:
         clear_current_case()  # a new upload: the previous patient is no longer current
-    contents = describe_upload(folder)
     suggested_site = contents.suggested_site()
     suggested = contents.suggested_roles(suggested_site)
     listed_series = contents.series

@@ -200,3 +200,46 @@ def test_an_upload_read_in_a_worker_is_the_case_read_here(small_cohort: Path, tm
         assert (
             sitk.GetArrayViewFromImage(there.structures[name]) == sitk.GetArrayViewFromImage(volume)
         ).all()
+
+
+def test_an_upload_stored_in_a_worker_is_stored_once_as_here(small_cohort: Path, tmp_path: Path):
+    """The Case page stores and classifies an upload in the pool: the same folder and contents as
+    in the server's thread, one task for sessions uploading the same files, and stored again
+    when the folder was deleted since (upload retention)."""
+    import shutil
+
+    from survival_core.io.upload_case import describe_upload, forget_uploads
+    from survival_core.io.uploads import CLINICAL_KEEP, store_upload
+    from tests.browser_app import dicom_cases, dicom_zip
+
+    archive = dicom_zip(dicom_cases(small_cohort)[0], tmp_path, patient_id="POOL-STORE")
+    files = [(archive.name, archive.read_bytes())]
+    here = describe_upload(store_upload(files))
+    forget_uploads()
+    shutil.rmtree(here.folder)  # the worker stores it anew
+    pool = CasePool(workers=1)
+    try:
+        first = case_pool.store(pool, files, CLINICAL_KEEP)
+        assert case_pool.store(pool, list(files), CLINICAL_KEEP) is first  # another session
+        folder, there = first.result(timeout=300)
+        assert Path(folder) == here.folder and folder_files(Path(folder)) == folder_files(
+            here.folder
+        )
+        assert (there.kind, there.structures) == (here.kind, here.structures)
+        assert [series_key(s) for s in there.series] == [series_key(s) for s in here.series]
+        assert there.suggested_roles() == here.suggested_roles()
+        other = case_pool.store(pool, files, CLINICAL_KEEP | {"extra"})
+        assert other is not first  # other kept columns: another task
+    finally:
+        pool.shutdown()
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def series_key(series) -> tuple:
+    """A listed series without where its archive was unpacked to be read (a temporary folder)."""
+    return dataclasses.replace(
+        series, referenced_by=tuple(Path(p).name for p in series.referenced_by)
+    )

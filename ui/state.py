@@ -12,6 +12,8 @@ so no page ever shows a previous patient beside a new file or an error.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -122,6 +124,19 @@ def case_pool():
         workers=int(workers) if workers else None,
         ray_address=os.environ.get("RADSURV_RAY_ADDRESS") or None,
     )
+
+
+def stored_upload(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[Path, Any]:
+    """An upload de-identified, stored by content and classified in the case pool (see
+    :func:`~survival_core.workflows.case_pool.store`), its place in the queue shown meanwhile:
+    the folder and its :class:`~survival_core.io.upload_case.UploadContents`. Stored again when
+    the folder was deleted since (upload retention)."""
+    from survival_core.workflows.case_pool import store, store_task
+
+    folder, contents = waited(store(case_pool(), files, keep), "Reading the upload")
+    if not Path(folder).exists():
+        folder, contents = waited(case_pool().run(store_task, files, keep), "Reading the upload")
+    return Path(folder), contents
 
 
 def pooled(task, case: Case, *args, doing: str = "Computing"):

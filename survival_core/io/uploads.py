@@ -275,9 +275,14 @@ def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL
     page rerun on a click) are de-identified once: their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
+    return _STORED.get(upload_key(files, keep), _store, files, keep, still_valid=Path.exists)
+
+
+def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
+    """What :func:`store_upload`'s folder depends on: the files' names and content digests, the
+    kept clinical columns and the data folder."""
     uploaded = tuple((name, hashlib.sha256(content).digest()) for name, content in files)
-    key = (uploaded, keep, data_subdir("cases"))
-    return _STORED.get(key, _store, files, keep, still_valid=Path.exists)
+    return uploaded, keep, str(data_subdir("cases"))
 
 
 def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:

@@ -1,4 +1,4 @@
-"""The dashboard's per-case work (reading an upload, score, survival band, attributions, report)
+"""The dashboard's per-case work (storing and reading an upload, score, survival band, attributions, report)
 outside the web server.
 
 Streamlit runs every session's script in a thread of one server process; a case's radiomics,
@@ -37,6 +37,7 @@ from survival_core.workers import exit_with_parent
 
 if TYPE_CHECKING:
     from survival_core.features.settings import ExtractionSettings
+    from survival_core.io.upload_case import UploadContents
 
 #: Finished or running tasks remembered (their results are small: scores, curves, attributions).
 MEMORY = 256
@@ -74,6 +75,27 @@ def explain_task(
 
     loaded = _model(folder, modified)
     return explain_case(_with_values(case, clinical_json), loaded, method=method, top=10)
+
+
+def store_task(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[str, UploadContents]:
+    """An upload de-identified and stored by content (:func:`~survival_core.io.uploads.store_upload`)
+    and its files classified (:func:`~survival_core.io.upload_case.describe_upload`), in a worker:
+    parsing and rewriting every DICOM file holds the interpreter for about half a second a case,
+    which in the server would stall the other sessions' page runs."""
+    from survival_core.io.upload_case import describe_upload
+    from survival_core.io.uploads import store_upload
+
+    folder = store_upload(files, keep)
+    return str(folder), describe_upload(folder)
+
+
+def store(pool: CasePool, files: list[tuple[str, bytes]], keep: frozenset[str]) -> Future:
+    """:func:`store_task` in ``pool``, once per uploaded content and kept columns
+    (:func:`~survival_core.io.uploads.upload_key`): sessions uploading the same files store them
+    once."""
+    from survival_core.io.uploads import upload_key
+
+    return pool.remember(("store_task", *upload_key(files, keep)), store_task, files, keep)
 
 
 def read_upload_task(
