@@ -15,7 +15,7 @@ from radiomics import glrlm
 
 from survival_core.features.gray_level_runs import GRAY_LEVEL_FEATURES, runs_per_gray_level
 from survival_core.features.radiomics import GLRLM, _GivenLevels, compute_class
-from survival_core.preprocess.quantize import FixedBinCount, quantize_roi
+from tests.roi_samples import quantised_sample
 
 FEATURES = tuple(sorted(GRAY_LEVEL_FEATURES))
 
@@ -82,14 +82,8 @@ def test_counts_are_the_run_starts_of_each_level() -> None:
 
 @pytest.mark.parametrize(("sample", "levels"), [("lung1", 32), ("lung2", 64), ("brain1", 16)])
 def test_real_rois_match_pyradiomics_exactly(shared_data: Path, sample: str, levels: int) -> None:
-    folder = shared_data / "pyradiomics"
-    image = sitk.ReadImage(str(folder / f"{sample}_image.nrrd"), sitk.sitkFloat32)
-    label = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / f"{sample}_label.nrrd")))
-    inside = label > 0
-    box = tuple(slice(i.min(), i.max() + 1) for i in np.nonzero(inside))
-    values, inside = sitk.GetArrayFromImage(image)[box], inside[box]
-    gray = quantize_roi(values, inside, FixedBinCount(levels))
-    _assert_identical(*_both(np.where(inside, gray, 0), inside))
+    gray, inside = quantised_sample(shared_data, sample, levels)
+    _assert_identical(*_both(gray, inside))
 
 
 def test_other_features_take_pyradiomics_matrix() -> None:

@@ -15,7 +15,7 @@ from radiomics import cMatrices, glszm
 from survival_core.features.gray_level_zones import zone_size_matrix
 from survival_core.features.radiomics import GLSZM, _GivenLevels, class_features, compute_class
 from survival_core.features.settings import FeatureClass
-from survival_core.preprocess.quantize import FixedBinCount, quantize_roi
+from tests.roi_samples import quantised_sample
 
 FEATURES = class_features(FeatureClass("glszm"))
 
@@ -95,13 +95,7 @@ def test_whole_roi_level_count_matches_and_in_plane_is_pyradiomics() -> None:
 
 @pytest.mark.parametrize(("sample", "levels"), [("lung1", 8), ("lung2", 64), ("brain1", 16)])
 def test_real_rois_match_pyradiomics_exactly(shared_data: Path, sample: str, levels: int) -> None:
-    folder = shared_data / "pyradiomics"
-    image = sitk.ReadImage(str(folder / f"{sample}_image.nrrd"), sitk.sitkFloat32)
-    label = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / f"{sample}_label.nrrd")))
-    inside = label > 0
-    box = tuple(slice(i.min(), i.max() + 1) for i in np.nonzero(inside))
-    values, inside = sitk.GetArrayFromImage(image)[box], inside[box]
-    gray = np.where(inside, quantize_roi(values, inside, FixedBinCount(levels)), 0)
+    gray, inside = quantised_sample(shared_data, sample, levels)
     np.testing.assert_array_equal(
         zone_size_matrix(gray, inside, levels), _c_matrix(gray, inside, levels)
     )
