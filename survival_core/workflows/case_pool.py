@@ -1,5 +1,5 @@
-"""The dashboard's per-case work (storing and reading an upload, score, survival band, attributions, report)
-outside the web server.
+"""The dashboard's per-case work (storing and reading an upload, score, survival band,
+attributions, report) outside the web server.
 
 Streamlit runs every session's script in a thread of one server process; a case's radiomics,
 scoring and attributions computed there hold that process (and its interpreter lock) for seconds,
@@ -78,10 +78,11 @@ def explain_task(
 
 
 def store_task(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[str, UploadContents]:
-    """An upload de-identified and stored by content (:func:`~survival_core.io.uploads.store_upload`)
-    and its files classified (:func:`~survival_core.io.upload_case.describe_upload`), in a worker:
-    parsing and rewriting every DICOM file holds the interpreter for about half a second a case,
-    which in the server would stall the other sessions' page runs."""
+    """An upload de-identified and stored by content
+    (:func:`~survival_core.io.uploads.store_upload`) and its files classified
+    (:func:`~survival_core.io.upload_case.describe_upload`), in a worker: parsing and rewriting
+    every DICOM file holds the interpreter for about half a second a case, which in the server
+    would stall the other sessions' page runs."""
     from survival_core.io.upload_case import describe_upload
     from survival_core.io.uploads import store_upload
 
