@@ -21,8 +21,8 @@ radiomics). First one user alone (after a warm-up case: workers started, imports
 thread switches pages in Streamlit's AppTest (the server-side script run of a page switch: the
 Case and Cohort pages) every ``--switch-every`` seconds (a user clicking; 0: back to back, which
 keeps a core of the server busy with page runs alone) and times each switch. Reports the alone
-time, p50/p95/max per case under load, their ratio, the page-switch p50/p95/max during the load and the peak RSS of the server
-process and of each pool worker.
+time, p50/p95/max per case under load, their ratio, the page-switch p50/p95/max during the load
+and the peak RSS of the server process and of each pool worker.
 """
 
 from __future__ import annotations

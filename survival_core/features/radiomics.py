@@ -93,6 +93,13 @@ class _GivenLevels:
         self.coefficients["Ng"] = max(highest, int(self.settings.get("levelCount", 0)))
         return levels
 
+    def _present_only(self, matrix: np.ndarray) -> np.ndarray:
+        """``matrix`` (gray levels 1..Ng on axis 1) without the levels absent from the ROI, as
+        pyradiomics drops them."""
+        gray_levels = self.coefficients["Ng"]
+        absent = np.setdiff1d(np.arange(1, gray_levels + 1), self.coefficients["grayLevels"])
+        return np.delete(matrix, absent - 1, 1)
+
 
 class GLCM(_GivenLevels, glcm.RadiomicsGLCM):
     """Gray level co-occurrence features on given levels."""
@@ -120,10 +127,7 @@ class GLRLM(_GivenLevels, glrlm.RadiomicsGLRLM):
         counts = runs_per_gray_level(self.imageArray, self.maskArray, angles, gray_levels)
         # as pyradiomics (same operations, same memory order, so the same sums): drop the levels
         # absent from the ROI, then the directions without runs
-        absent = np.setdiff1d(np.arange(1, gray_levels + 1), self.coefficients["grayLevels"])
-        matrix = np.delete(
-            counts.reshape(1, gray_levels, 1, -1), absent - 1, 1
-        )  # C order, as theirs
+        matrix = self._present_only(counts.reshape(1, gray_levels, 1, -1))  # C order, as theirs
         runs = np.sum(matrix, (1, 2))
         empty = np.flatnonzero(np.sum(runs, 0) == 0)
         if matrix.shape[3] > 1 and len(empty):
@@ -141,11 +145,8 @@ class GLSZM(_GivenLevels, glszm.RadiomicsGLSZM):
     def _calculateMatrix(self, voxelCoordinates: np.ndarray | None = None) -> np.ndarray:  # noqa: N802, N803
         if voxelCoordinates is not None or self.settings.get("force2D", False):
             return super()._calculateMatrix(voxelCoordinates)
-        gray_levels = self.coefficients["Ng"]
-        matrix = zone_size_matrix(self.imageArray, self.maskArray.astype(bool), gray_levels)
-        # as pyradiomics: (1, levels, sizes), the levels absent from the ROI dropped
-        absent = np.setdiff1d(np.arange(1, gray_levels + 1), self.coefficients["grayLevels"])
-        return np.delete(matrix[None], absent - 1, 1)
+        matrix = zone_size_matrix(self.imageArray, self.maskArray, self.coefficients["Ng"])
+        return self._present_only(matrix[None])  # as pyradiomics: (1, levels, sizes)
 
 
 class GLDM(_GivenLevels, gldm.RadiomicsGLDM):

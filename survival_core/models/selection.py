@@ -24,9 +24,9 @@ Cox regression of the outcome on the inner out-of-fold risks only, negative weig
 survival curve is the same weighting of the candidates' curves.
 
 ``selection_`` records why: each candidate's inner c-index (pooled, and the mean and SD over the
-inner folds) and failure if any, the choice, the ensemble weights, the events per candidate variable and the
-warnings a statistician would give (a network chosen with few events; very few events per
-variable). :meth:`candidate_risks` gives every candidate's (and the choice's and the ensemble's)
+inner folds) and failure if any, the choice, the ensemble weights, the events per candidate
+variable and the warnings a statistician would give (a network chosen with few events; very few
+events per variable). :meth:`candidate_risks` gives every candidate's (and the choice's and the ensemble's)
 z-scored risk, which a cross-validation pools into the model comparison.
 
 ``auto`` saves the chosen model's folder (an ordinary model, readable by ``load_model``) plus
