@@ -230,6 +230,12 @@ def test_an_upload_stored_in_a_worker_is_stored_once_as_here(small_cohort: Path,
         assert there.suggested_roles() == here.suggested_roles()
         other = case_pool.store(pool, files, CLINICAL_KEEP | {"extra"})
         assert other is not first  # other kept columns: another task
+        stored = folder_files(Path(folder))
+        shutil.rmtree(folder)  # upload retention deleted it
+        again = case_pool.store(pool, files, CLINICAL_KEEP)
+        assert again is not first and again.result(timeout=300)[0] == folder
+        assert folder_files(Path(folder)) == stored
+        assert case_pool.store(pool, files, CLINICAL_KEEP) is again
     finally:
         pool.shutdown()
 

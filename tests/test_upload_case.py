@@ -136,3 +136,8 @@ def test_empty_and_multi_zip_uploads_are_refused(tmp_path):
     folder = store_upload([("a.zip", empty.getvalue()), ("b.zip", empty.getvalue() + b" ")])
     with pytest.raises(InputError, match="one zip at a time"):
         describe_upload(folder)
+
+
+def test_a_deleted_upload_is_named_not_a_missing_file_error(tmp_path):
+    with pytest.raises(InputError, match="gone no longer exists.*upload the files again"):
+        describe_upload(tmp_path / "gone")

@@ -129,13 +129,10 @@ def case_pool():
 def stored_upload(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[Path, Any]:
     """An upload de-identified, stored by content and classified in the case pool (see
     :func:`~survival_core.workflows.case_pool.store`), its place in the queue shown meanwhile:
-    the folder and its :class:`~survival_core.io.upload_case.UploadContents`. Stored again when
-    the folder was deleted since (upload retention)."""
-    from survival_core.workflows.case_pool import store, store_task
+    the folder and its :class:`~survival_core.io.upload_case.UploadContents`."""
+    from survival_core.workflows.case_pool import store
 
     folder, contents = waited(store(case_pool(), files, keep), "Reading the upload")
-    if not Path(folder).exists():
-        folder, contents = waited(case_pool().run(store_task, files, keep), "Reading the upload")
     return Path(folder), contents
 
 

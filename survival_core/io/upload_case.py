@@ -109,6 +109,11 @@ def describe_upload(folder: Path) -> UploadContents:
 
 def _describe(folder: Path) -> UploadContents:
     """:func:`describe_upload`'s work."""
+    if not folder.is_dir():
+        raise InputError(
+            f"The stored upload {folder.name} no longer exists (uploads are deleted after the "
+            "retention period); upload the files again."
+        )
     files = sorted(p for p in folder.iterdir() if p.is_file())
     if not files:
         raise InputError("The upload is empty.")

@@ -92,11 +92,19 @@ def store_task(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[st
 
 def store(pool: CasePool, files: list[tuple[str, bytes]], keep: frozenset[str]) -> Future:
     """:func:`store_task` in ``pool``, once per uploaded content and kept columns
-    (:func:`~survival_core.io.uploads.upload_key`): sessions uploading the same files store them
-    once."""
+    (:func:`~survival_core.io.uploads.upload_key`) while its folder exists: sessions uploading
+    the same files store them once, and again after upload retention deleted them."""
+    from pathlib import Path
+
     from survival_core.io.uploads import upload_key
 
-    return pool.remember(("store_task", *upload_key(files, keep)), store_task, files, keep)
+    return pool.remember(
+        ("store_task", *upload_key(files, keep)),
+        store_task,
+        files,
+        keep,
+        still_valid=lambda stored: Path(stored[0]).exists(),
+    )
 
 
 def read_upload_task(
@@ -298,13 +306,22 @@ class CasePool:
         function, case content and arguments) when there is one, else a new task."""
         return self.remember((fn.__name__, case.content_digest(), *args), fn, case, *args)
 
-    def remember(self, key: tuple, fn: Callable[..., Any], *args: Any) -> Future:
+    def remember(
+        self,
+        key: tuple,
+        fn: Callable[..., Any],
+        *args: Any,
+        still_valid: Callable[[Any], bool] = lambda result: True,
+    ) -> Future:
         """The future of ``fn(*args)`` under ``key`` (hashable; it must name everything the result
-        depends on): a finished or running one for the same key when there is one, else a new
+        depends on): a running one, or a finished one while ``still_valid`` says its result holds
+        (e.g. the folder it names still exists), for the same key when there is one, else a new
         task. A failed task is not remembered: asking again runs it again."""
         with self._lock:
             future = self._tasks.get(key)
-            if future is not None and not (future.done() and future.exception() is not None):
+            if future is not None and (
+                not future.done() or (future.exception() is None and still_valid(future.result()))
+            ):
                 self._tasks.move_to_end(key)
                 return future
             future = self._start(fn, *args)
