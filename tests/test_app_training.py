@@ -129,6 +129,7 @@ def test_a_model_choice_run_shows_every_candidate_and_the_final_choice(fresh_dat
     candidates = [
         {"model": "coxph", "params": {"penalizer": 0.5}},
         {"model": "coxph", "params": {"penalizer": 5.0}},
+        {"model": "gbsa", "params": {"n_estimators": 20, "max_depth": 1}},
     ]
     config = tiny_config(
         cohort,
@@ -147,6 +148,8 @@ def test_a_model_choice_run_shows_every_candidate_and_the_final_choice(fresh_dat
     assert (table["final model"] == "chosen").sum() == 1
     assert table["q_value"].dropna().between(0, 1).all()
     assert any(w.value.startswith("No model beats") for w in app.warning)  # two Cox models tie
+    # 4 events per variable: the boosted trees are compared but the ensemble does not stack them
+    assert any("The ensemble stacked 3 of the 4 candidates" in c.value for c in app.caption)
 
 
 def test_each_study_config_comes_through_the_form_unchanged(fresh_data):

@@ -18,7 +18,12 @@ from survival_core.evaluation import splits
 from survival_core.explain.attributions import model_attributions, shapley_attributions
 from survival_core.models import load_model, make_model
 from survival_core.models.candidates import Candidate, InnerPredictions, default_candidates
-from survival_core.models.selection import choose_candidate, read_selection, stacking_weights
+from survival_core.models.selection import (
+    choose_candidate,
+    ensemble_members,
+    read_selection,
+    stacking_weights,
+)
 from survival_core.workflows.crossval import cross_validate
 from survival_core.workflows.training import ModelMaker
 
@@ -197,9 +202,25 @@ def test_a_small_real_cohort_is_chosen_for_by_the_one_se_rule():
     rows = np.sort(
         np.concatenate([np.flatnonzero(y["event"])[:60], np.flatnonzero(~y["event"])[:400]])
     )
-    auto = make_model("auto", candidates=FAST, inner_folds=3).fit(X.iloc[rows], y[rows])
-    assert auto.selection_["choice_rule"] == "within one standard error of the best"
-    assert auto.selection_["events_per_variable"] < 10
+    ensemble = make_model("ensemble", candidates=FAST, inner_folds=3).fit(X.iloc[rows], y[rows])
+    selection = ensemble.selection_
+    assert selection["choice_rule"] == "within one standard error of the best"
+    assert selection["events_per_variable"] < 10
+    # the forest and the boosted trees are refitted and compared, but not stacked
+    assert selection["stacked"] == ["coxph(penalizer=0.1)", "coxph(penalizer=10.0)"]
+    weights = {c["label"]: c["weight"] for c in selection["candidates"]}
+    assert weights["coxph(penalizer=0.1)"] + weights["coxph(penalizer=10.0)"] == pytest.approx(1)
+    assert all(ensemble.members_)  # every candidate was fitted
+
+
+def test_the_ensemble_stacks_only_penalised_cox_with_few_events_unless_there_is_none():
+    candidates = [Candidate.from_dict(c) for c in FAST]
+    assert [c.is_linear_cox for c in candidates] == [True, True, False, False]
+    assert Candidate("lasso_cox").is_linear_cox and not Candidate("deepsurv").is_linear_cox
+    fitted = [object(), None, object(), object()]  # the second failed
+    assert ensemble_members(candidates, fitted, few_events=False) == [0, 2, 3]
+    assert ensemble_members(candidates, fitted, few_events=True) == [0]
+    assert ensemble_members(candidates[2:], fitted[2:], few_events=True) == [0, 1]
 
 
 def test_the_default_grid_adapts_to_the_table():

@@ -401,8 +401,20 @@ def model_comparison(reports: Path) -> None:
         st.caption(
             f"Events per candidate variable: {epv:.1f}."
             + (f" `auto` took the simplest candidate {rule}." if rule else "")
+            + _stacked_note(final or selection)
         )
     st.dataframe(table.round(3), width="stretch", hide_index=True)
+
+
+def _stacked_note(selection: Mapping[str, Any]) -> str:
+    """Which candidates the ensemble stacked, when not all of them (few events per variable
+    leave only the penalised Cox ones; a failed candidate is never stacked)."""
+    stacked, candidates = selection.get("stacked"), selection.get("candidates")
+    if not stacked or not candidates or len(stacked) == len(candidates):
+        return ""
+    return f" The ensemble stacked {len(stacked)} of the {len(candidates)} candidates: " + (
+        ", ".join(stacked) + "."
+    )
 
 
 def promote_panel(store: RunStore, run_id: str) -> None:

@@ -74,6 +74,12 @@ class Candidate:
     def is_network(self) -> bool:
         return issubclass(MODELS[self.model], TorchSurvivalModel)
 
+    @property
+    def is_linear_cox(self) -> bool:
+        """Whether the pipeline is a (penalised) linear Cox model: the only kind that few events
+        per variable can support (forests, boosting and networks need many more)."""
+        return issubclass(MODELS[self.model], (MODELS["coxph"], MODELS["coxnet"]))
+
     def make(self) -> SurvivalModel:
         """A fresh, unfitted model of this pipeline."""
         from survival_core.models import make_model

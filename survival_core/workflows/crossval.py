@@ -338,6 +338,7 @@ def compare_candidates(
         "versus_baseline": versus,
         "events_per_variable": selection["events_per_variable"],
         "choice_rule": selection.get("choice_rule"),
+        "stacked": selection.get("stacked"),
         "warnings": warnings,
     }
     return table, summary
