@@ -165,6 +165,22 @@ def test_a_network_chosen_with_few_events_is_flagged():
     assert "5.0 per variable" in few
 
 
+def test_the_folds_warnings_are_summed_up_one_line_per_kind():
+    from survival_core.models.selection import small_data_warnings
+    from survival_core.workflows.crossval import fold_warnings
+
+    candidates = [Candidate("coxph"), Candidate("deepsurv")]
+    per_fold = [
+        small_data_warnings(candidates, np.array([0.7, 0.72]), chosen, events, variables=10)
+        for chosen, events in ((0, 45), (1, 46), (0, 46), (0, 120))
+    ]
+    few, network = fold_warnings(per_fold)
+    assert few.startswith("In 3 of 4 folds (the first shown): 45 events for 10 candidate")
+    assert network.startswith("In 1 of 4 folds (the first shown): A neural network (deepsurv)")
+    assert fold_warnings(per_fold[:1]) == per_fold[0]  # one fold: as it said
+    assert fold_warnings([[], []]) == []
+
+
 def test_the_baseline_is_always_among_the_candidates(gbsg2: dict):
     only = [{"model": "gbsa", "params": {"n_estimators": 20, "max_depth": 1}}]
     auto = make_model("auto", candidates=only, inner_folds=2).fit(gbsg2["X"], gbsg2["y"])

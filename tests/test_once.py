@@ -101,7 +101,7 @@ def test_sessions_uploading_the_same_files_store_and_classify_them_once(tmp_path
     # the same content in the same folder: its classification still holds
     assert describe_upload(folders[0]) is contents[0] and len(describes) == 1
     shutil.rmtree(folders[0])
-    with pytest.raises(FileNotFoundError):  # gone: not answered from memory
+    with pytest.raises(InputError, match="no longer exists"):  # gone: not answered from memory
         describe_upload(folders[0])
     other = store_upload([("CT.nii", files[0][1]), ("GTV.nii", files[0][1])])
     assert other != folders[0] and len(stores) == 3  # other content: its own folder

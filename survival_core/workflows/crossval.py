@@ -28,6 +28,7 @@ an executor's map, or a distributed engine) runs the folds.
 from __future__ import annotations
 
 import contextlib
+import re
 import time as clock
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -279,6 +280,22 @@ def pooled_calibration(
     }
 
 
+def fold_warnings(per_fold: list[list[str]]) -> list[str]:
+    """The folds' model-choice warnings, one per kind (texts that differ only in their numbers,
+    e.g. each fold's event count), the first fold's text with how many folds gave that kind: one
+    line for a warning all 25 folds give, not one per event count."""
+    kinds: dict[str, list[str]] = {}
+    for notes in per_fold:
+        for note in dict.fromkeys(notes):
+            kinds.setdefault(re.sub(r"\d+(\.\d+)?", "#", note), []).append(note)
+    if len(per_fold) < 2:
+        return [texts[0] for texts in kinds.values()]
+    return [
+        f"In {len(texts)} of {len(per_fold)} folds (the first shown): {texts[0]}"
+        for texts in kinds.values()
+    ]
+
+
 def compare_candidates(
     records: list[dict[str, Any]],
     y: np.ndarray,
@@ -317,7 +334,7 @@ def compare_candidates(
     table["times_chosen"] = [chosen.get(str(m), 0) for m in table["model"]]
     selection = records[-1]["selection"]
     baseline = selection["baseline"]
-    warnings = sorted({w for r in records for w in r.get("selection", {}).get("warnings", [])})
+    warnings = fold_warnings([r.get("selection", {}).get("warnings", []) for r in records])
     versus = None
     if baseline in pooled:
         row = table.loc[table["model"] == baseline].iloc[0]
