@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from survival_core.cli import output
-from survival_core.cohort.importer import import_images, read_roi_map
 from survival_core.errors import ConfigError
 from survival_core.io.structures import SITES
 
@@ -78,6 +77,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 def _import_images(args: argparse.Namespace) -> dict[str, Any]:
     """The download imported, then the spreadsheet (if any) joined through the ID map."""
+    from survival_core.cohort.importer import import_images, read_roi_map
+
     result = import_images(
         args.images,
         args.out,

@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 
 from survival_core.cli import output
-from survival_core.synthetic.generate import generate_cohort
 from survival_core.synthetic.sites import MODALITIES, SITES
 
 
@@ -53,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the cohort and report its summary; returns the exit status."""
+    from survival_core.synthetic.generate import generate_cohort
+
     result = generate_cohort(
         args.out,
         args.n,
