@@ -12,13 +12,12 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from survival_core.cli import demo_cohort
 from survival_core.cli.main import main
 from survival_core.errors import ConfigError, InputError
 from survival_core.io import manifest
 from survival_core.io.clinical import SCHEMA, validate_clinical
 from survival_core.io.manifest import MANIFEST_COLUMNS
-from survival_core.synthetic import simulate
+from survival_core.synthetic import generate, simulate
 from survival_core.synthetic.generate import TRUTH_COLUMNS, generate_cohort
 from survival_core.synthetic.scanners import MR_SCANNERS, SCANNERS
 from survival_core.synthetic.tumors import longest_axial_diameter
@@ -223,7 +222,7 @@ def test_manifest_errors(cohort, tmp_path) -> None:
 
 def test_cli_passes_site_and_modality(tmp_path, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(demo_cohort, "generate_cohort", lambda *a, **k: calls.append(k) or {})
+    monkeypatch.setattr(generate, "generate_cohort", lambda *a, **k: calls.append(k) or {})
     argv = ["demo-cohort", "--out", str(tmp_path), "--n", "2", "--site", "lung", "--modality", "MR"]
     assert main(argv) == 0
     assert (calls[0]["site"], calls[0]["modality"]) == ("lung", "MR")
