@@ -401,7 +401,7 @@ def model_comparison(reports: Path) -> None:
         st.caption(
             f"Events per candidate variable: {epv:.1f}."
             + (f" `auto` took the simplest candidate {rule}." if rule else "")
-            + _stacked_note(final or selection)
+            + _stacked_note(final)
         )
     st.dataframe(table.round(3), width="stretch", hide_index=True)
 

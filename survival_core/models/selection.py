@@ -26,10 +26,11 @@ variable it stacks only the penalised Cox candidates (:func:`ensemble_members`; 
 folds: synthetic -0.018 -> -0.006 and AIDS -0.001 -> +0.001 from the best single candidate).
 
 ``selection_`` records why: each candidate's inner c-index (pooled, and the mean and SD over the
-inner folds) and failure if any, the choice, the ensemble weights, the events per candidate
-variable and the warnings a statistician would give (a network chosen with few events; very few
-events per variable). :meth:`candidate_risks` gives every candidate's (and the choice's and the ensemble's)
-z-scored risk, which a cross-validation pools into the model comparison.
+inner folds) and failure if any, the choice, the ensemble weights and the candidates stacked, the
+events per candidate variable and the warnings a statistician would give (a network chosen with
+few events; very few events per variable). :meth:`candidate_risks` gives every candidate's (and
+the choice's and the ensemble's) z-scored risk, which a cross-validation pools into the model
+comparison.
 
 ``auto`` saves the chosen model's folder (an ordinary model, readable by ``load_model``) plus
 ``selection.json``; ``ensemble`` saves its candidates in ``member-<k>`` folders beside its own
@@ -261,7 +262,7 @@ class _CandidateChoice(SurvivalModel):
         self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
         self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
         self.reduction_ = None
-        self.selection_ = self._report(inner, pooled_c, errors, event, frame)
+        self.selection_ = self._report(inner, pooled_c, errors, event, frame, few, stacked)
         return self
 
     def _chosen(self) -> SurvivalModel:
@@ -307,6 +308,8 @@ class _CandidateChoice(SurvivalModel):
         errors: dict[int, str],
         event: np.ndarray,
         frame: pd.DataFrame,
+        few: bool,
+        stacked: list[int],
     ) -> dict[str, Any]:
         events = int(event.sum())
         n_columns = frame.shape[1]
@@ -314,7 +317,6 @@ class _CandidateChoice(SurvivalModel):
         n_inputs = len(self._chosen().features_used_)
         epv = events / max(1, n_columns)
         notes = small_data_warnings(self.candidates_, pooled_c, self.chosen_, events, n_columns)
-        few = few_events_per_variable(events, n_columns)
         return {
             "candidates": [
                 {
@@ -332,10 +334,7 @@ class _CandidateChoice(SurvivalModel):
             ],
             "chosen": chosen.label,
             "choice_rule": ONE_SE_RULE if few else MARGIN_RULE,
-            "stacked": [
-                self.candidates_[k].label
-                for k in ensemble_members(self.candidates_, self.members_, few)
-            ],
+            "stacked": [self.candidates_[k].label for k in stacked],
             "baseline": clinical_baseline(self.candidates_, frame).label,
             "inner_folds": int(self.inner_folds),
             "events": events,

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import get_context
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import SimpleITK as sitk
@@ -94,8 +95,6 @@ def store(pool: CasePool, files: list[tuple[str, bytes]], keep: frozenset[str]) 
     """:func:`store_task` in ``pool``, once per uploaded content and kept columns
     (:func:`~survival_core.io.uploads.upload_key`) while its folder exists: sessions uploading
     the same files store them once, and again after upload retention deleted them."""
-    from pathlib import Path
-
     from survival_core.io.uploads import upload_key
 
     return pool.remember(
@@ -120,8 +119,6 @@ def read_upload_task(
     """An upload folder read as a case (:func:`~survival_core.io.upload_case.load_upload`: images
     decoded, contours rasterised, clinical values checked by ``model_folder``'s schema when it
     carries one), in a worker: the reading holds the interpreter for a second or more."""
-    from pathlib import Path
-
     from survival_core.io.clinical_schema import model_schema
     from survival_core.io.upload_case import describe_upload, load_upload
 
