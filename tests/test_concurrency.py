@@ -35,6 +35,7 @@ from tests.browser_app import (
 )
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.serial  # browsers, servers or nodes of its own: run alone
 pytest.importorskip("playwright.sync_api")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not found: `make browser` installs it", allow_module_level=True)

@@ -41,6 +41,7 @@ import pandas as pd
 import pytest
 import yaml
 
+pytestmark = pytest.mark.serial  # browsers, servers or nodes of its own: run alone
 pytest.importorskip("ray")
 
 ROOT = Path(__file__).resolve().parents[1]
