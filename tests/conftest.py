@@ -31,6 +31,16 @@ def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ["RADSURV_DATA_DIR"] = previous
 
 
+@pytest.fixture(scope="module")
+def own_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data folder of the test module's own: for modules that register or activate models, which
+    would otherwise change the model the page tests sharing the session's data folder use."""
+    folder = tmp_path_factory.mktemp("module-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RADSURV_DATA_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (real public files); tests using it skip when it is absent."""
@@ -58,6 +68,26 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cohort") / "cohort"
     generate_cohort(out, n=6, seed=7, workers=1)
     return out
+
+
+@pytest.fixture()
+def demo_in_place(small_cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The small cohort installed as the demo cohort of a data folder of the test's own (its size
+    and seed stand in for DEMO_N and DEMO_SEED). Its own folder: models that other tests register
+    or activate in the session's data folder must not change which model the pages use."""
+    import json
+    import shutil
+
+    from survival_core.paths import demo_cohort_dir
+    from survival_core.workflows import demo
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    target = demo_cohort_dir()
+    shutil.copytree(small_cohort, target)
+    settings = json.loads((target / "cohort.json").read_text())
+    monkeypatch.setattr(demo, "DEMO_N", settings["n"])
+    monkeypatch.setattr(demo, "DEMO_SEED", settings["seed"])
+    return target
 
 
 @pytest.fixture(scope="session", autouse=True)

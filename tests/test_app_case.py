@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from survival_core.paths import demo_cohort_dir
-from survival_core.workflows import demo
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
-
-
-@pytest.fixture()
-def demo_in_place(small_cohort, monkeypatch):
-    """The small test cohort installed as the demo cohort (its size stands in for DEMO_N)."""
-    import json
-
-    target = demo_cohort_dir()
-    if not target.exists():
-        shutil.copytree(small_cohort, target)
-    monkeypatch.setattr(demo, "DEMO_N", json.loads((target / "cohort.json").read_text())["n"])
-    monkeypatch.setattr(demo, "DEMO_SEED", json.loads((target / "cohort.json").read_text())["seed"])
-    return target
 
 
 def test_case_page_shows_a_demo_case(demo_in_place):

@@ -4,7 +4,6 @@ has a row per clinical variable."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -15,13 +14,12 @@ from survival_core.features.table import write_table
 from survival_core.io.manifest import read_clinical
 from survival_core.workflows.demo import default_model_dir, demo_features_path
 from tests.conftest import ROOT
-from tests.test_app_case import demo_in_place  # noqa: F401 - the demo-cohort fixture
 
 PAGE = ROOT / "pages" / "cohort.py"
 
 
 @pytest.fixture()
-def demo_with_features(demo_in_place):  # noqa: F811 - the imported fixture
+def demo_with_features(demo_in_place):
     """The small demo cohort with a two-column radiomics-like table (derived from the clinical
     values, so correlations are defined) written as the demo's feature table."""
     clinical = read_clinical(demo_in_place).set_index("case_id")
@@ -33,14 +31,8 @@ def demo_with_features(demo_in_place):  # noqa: F811 - the imported fixture
         },
         index=clinical.index,
     )
-    path = demo_features_path()
-    before = path.read_bytes() if path.exists() else None
-    write_table(features, path, {})
-    yield demo_in_place, clinical
-    if before is None:
-        path.unlink()
-    else:
-        path.write_bytes(before)
+    write_table(features, demo_features_path(), {})
+    return demo_in_place, clinical
 
 
 def _km_figure(app: AppTest) -> dict:
@@ -68,12 +60,11 @@ def test_cohort_page_renders_and_follows_the_variable(demo_with_features):
 
 @pytest.fixture()
 def default_model(demo_with_features):
-    """A tiny clinical Cox model as the demo default (removed after if it was not there)."""
+    """A tiny clinical Cox model as the demo default."""
     from survival_core.workflows.training import train_model
 
     cohort, _ = demo_with_features
     model_dir = default_model_dir()
-    existed = model_dir.exists()
     train_model(
         [cohort / "clinical.csv"],
         "coxph",
@@ -81,9 +72,7 @@ def default_model(demo_with_features):
         model_dir,
         features="^(albumin|bilirubin|ecog)$",
     )
-    yield model_dir
-    if not existed:
-        shutil.rmtree(model_dir)
+    return model_dir
 
 
 def test_distributions_use_the_models_risk_groups(default_model):

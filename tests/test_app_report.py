@@ -6,7 +6,6 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from tests.test_app_case import demo_in_place  # noqa: F401 - the demo-cohort fixture
 from tests.test_report import pdf_facts
 
 PAGE = str(ROOT / "pages" / "report.py")
@@ -36,7 +35,7 @@ def _record_downloads(monkeypatch) -> list[tuple[str | None, bytes]]:
     return files
 
 
-def test_build_report_offers_the_pdf_of_the_current_case(demo_in_place, monkeypatch):  # noqa: F811
+def test_build_report_offers_the_pdf_of_the_current_case(demo_in_place, monkeypatch):
     from survival_core.io.case_loader import load_case
     from survival_core.workflows.demo import default_model_dir
     from survival_core.workflows.training import train_model

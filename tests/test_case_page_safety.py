@@ -4,8 +4,6 @@ shown as current (page or sidebar); the form maps several structures per role, t
 from __future__ import annotations
 
 import io
-import json
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,8 +13,6 @@ import pytest
 import SimpleITK as sitk
 from streamlit.testing.v1 import AppTest
 
-from survival_core.paths import demo_cohort_dir
-from survival_core.workflows import demo
 from tests.case_builders import make_case
 from tests.conftest import ROOT
 from tests.dicom_fixtures import ct_slices, rtstruct, square
@@ -104,6 +100,10 @@ def _shown_anywhere(app: AppTest, text: str) -> bool:
     return any(text in t for t in _texts(app.main) + _texts(app.sidebar))
 
 
+#: How the sidebar's case line begins (the data-folder caption may also contain "case").
+CASE_LINES = ("Current case:", "No case loaded")
+
+
 def _sidebar_case_line(app: AppTest) -> str:
     """The sidebar's case line as the app draws it for this session's state.
 
@@ -118,7 +118,7 @@ def _sidebar_case_line(app: AppTest) -> str:
     fresh.session_state["case-source"] = "Upload"  # with no file: the Case page picks no case
     fresh.run()
     assert not fresh.exception
-    lines = [c.value for c in fresh.sidebar.caption if "case" in c.value.lower()]
+    lines = [c.value for c in fresh.sidebar.caption if c.value.startswith(CASE_LINES)]
     assert len(lines) == 1, lines
     return lines[0]
 
@@ -270,18 +270,6 @@ def test_an_upload_with_several_series_asks_which_one(app):
     # an MR case is windowed by percentiles, never by HU presets
     labels = {w.label for w in app.selectbox}
     assert "Percentile window" in labels and "Window preset" not in labels
-
-
-@pytest.fixture()
-def demo_in_place(small_cohort, monkeypatch):
-    """The small test cohort installed as the demo cohort (its size stands in for DEMO_N)."""
-    target = demo_cohort_dir()
-    if not target.exists():
-        shutil.copytree(small_cohort, target)
-    settings = json.loads((target / "cohort.json").read_text())
-    monkeypatch.setattr(demo, "DEMO_N", settings["n"])
-    monkeypatch.setattr(demo, "DEMO_SEED", settings["seed"])
-    return target
 
 
 def test_a_demo_case_then_a_bad_upload_shows_no_patient(demo_in_place):
