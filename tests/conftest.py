@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every test writes under a temporary RADSURV_DATA_DIR, never ./data."""
+    """Every test module writes under a temporary RADSURV_DATA_DIR of its own, never ./data: what
+    one module registers or activates (models, runs) cannot change what another sees, whatever
+    order or worker process runs them in."""
     folder = tmp_path_factory.mktemp("radsurv-data")
     previous = os.environ.get("RADSURV_DATA_DIR")
     os.environ["RADSURV_DATA_DIR"] = str(folder)
@@ -29,16 +31,6 @@ def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ.pop("RADSURV_DATA_DIR", None)
     else:
         os.environ["RADSURV_DATA_DIR"] = previous
-
-
-@pytest.fixture(scope="module")
-def own_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data folder of the test module's own: for modules that register or activate models, which
-    would otherwise change the model the page tests sharing the session's data folder use."""
-    folder = tmp_path_factory.mktemp("module-data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RADSURV_DATA_DIR", str(folder))
-        yield folder
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +65,8 @@ def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def demo_in_place(small_cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The small cohort installed as the demo cohort of a data folder of the test's own (its size
-    and seed stand in for DEMO_N and DEMO_SEED). Its own folder: models that other tests register
-    or activate in the session's data folder must not change which model the pages use."""
+    and seed stand in for DEMO_N and DEMO_SEED): the demo model or features one test writes are
+    not another's."""
     import json
     import shutil
 

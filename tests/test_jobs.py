@@ -66,10 +66,6 @@ def tiny_config(cohort: Path, name: str = "tiny", **overrides) -> dict:
     }
 
 
-#: Registers and activates models: in a data folder of its own, not the session's.
-pytestmark = pytest.mark.usefixtures("own_data_folder")
-
-
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory) -> Path:
     return clinical_cohort(tmp_path_factory.mktemp("jobs") / "cohort")

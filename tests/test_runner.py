@@ -26,10 +26,6 @@ from survival_core.workflows.scoring import score_case
 ROOT = Path(__file__).resolve().parents[1]
 
 
-#: Registers and activates models: in a data folder of its own, not the session's.
-pytestmark = pytest.mark.usefixtures("own_data_folder")
-
-
 @pytest.fixture(scope="module")
 def cohorts(tmp_path_factory):
     from survival_core.synthetic.generate import generate_cohort
