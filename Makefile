@@ -48,14 +48,15 @@ browser:
 	  test -x $(CHROMIUM) || { echo "error: could not install chromium with apt-get ($(CHROMIUM) is still missing); install the Debian packages chromium and chromium-driver, then rerun make" >&2; exit 1; }; \
 	}
 
-# The suite in two parts: most test files spread over TEST_WORKERS processes (pytest-xdist, a
-# file's tests on one worker), then the `serial` ones alone (real browsers, the 8-session load and
-# the two-node Ray cluster need the whole machine). Both parts always run; `make test` fails if
-# either failed. A plain `pytest` still runs everything in one process.
+# The suite in two parts: the test files spread over TEST_WORKERS processes (pytest-xdist, a
+# file's tests on one worker; the files marked `heavy` first, longest first, so the short ones
+# fill in around them), then the `serial` one alone (the 8-session load test needs the whole
+# machine). Both parts always run; `make test` fails if either failed. A plain `pytest` still
+# runs everything in one process.
 TEST_WORKERS ?= 2
 test: install browser
 	@status=0; \
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial" || status=1; \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial" || status=1; \
 	$(BIN)/python -m pytest -q -m serial || status=1; \
 	exit $$status
 

@@ -13,6 +13,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Test files marked ``heavy(seconds)`` first, longest first; the rest in collection order.
+
+    `make test` hands whole files to two workers in this order (``--dist loadfile
+    --no-loadscope-reorder``): the long files start at once on both workers and the short ones
+    fill in around them, instead of one long file running alone at the end."""
+
+    def weight(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("heavy")
+        return -float(marker.args[0]) if marker else 0.0
+
+    items.sort(key=weight)  # stable: a file's tests keep their order
+
+
 @pytest.fixture(scope="module", autouse=True)
 def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every test module writes under a temporary RADSURV_DATA_DIR of its own, never ./data: what

@@ -23,7 +23,7 @@ from tests.browser_app import (
     upload_case,
 )
 
-pytestmark = pytest.mark.serial  # browsers, servers or nodes of its own: run alone
+pytestmark = pytest.mark.heavy(60)  # two real-browser sessions
 sync_api = pytest.importorskip("playwright.sync_api")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not found: `make browser` installs it", allow_module_level=True)

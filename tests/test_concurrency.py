@@ -35,7 +35,7 @@ from tests.browser_app import (
 )
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.serial  # browsers, servers or nodes of its own: run alone
+pytestmark = pytest.mark.serial  # the load test: eight sessions on the whole machine, alone
 pytest.importorskip("playwright.sync_api")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not found: `make browser` installs it", allow_module_level=True)
@@ -108,38 +108,31 @@ def default_model(data: Path) -> Path:
 
 
 @contextlib.contextmanager
-def cli_scores(uploads: list[tuple[Path, str]], data: Path) -> Iterator[list[subprocess.Popen]]:
-    """``python -m survival_core score --case ZIP --model <default model> --json`` for every upload,
-    all started at once (they run while the server starts and the sessions score); any still
-    running when the block ends is killed."""
+def cli_scores(uploads: list[tuple[Path, str]], data: Path) -> Iterator[subprocess.Popen]:
+    """``python -m survival_core score --case ZIP... --model <default model> --json``: every
+    upload scored by one process, started at once (it runs while the server starts and the
+    sessions score); killed if still running when the block ends."""
     env = {**os.environ, "RADSURV_DATA_DIR": str(data), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "survival_core", "score", "--json"]
-    command += ["--model", str(default_model(data))]
-    processes = [
-        subprocess.Popen(
-            [*command, "--case", str(archive)],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
-        for archive, _ in uploads
-    ]
+    command += ["--model", str(default_model(data)), "--case", *(str(a) for a, _ in uploads)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
-        yield processes
+        yield process
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
-def cli_result(process: subprocess.Popen) -> dict:
-    """The JSON object on the last line of a finished ``score --json``."""
-    out, err = process.communicate(timeout=180)
+def cli_results(process: subprocess.Popen, uploads: list[tuple[Path, str]]) -> list[dict]:
+    """The scores of a finished ``score --json`` over ``uploads``, in their order."""
+    out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
-    return json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out.strip().splitlines()[-1])
+    by_source = {row["source"]: row for row in result["cases"]}
+    return [by_source[str(archive)] for archive, _ in uploads]
 
 
 def test_eight_sessions_score_their_own_uploads(uploads, data, small_cohort, output):
@@ -181,7 +174,7 @@ def test_eight_sessions_score_their_own_uploads(uploads, data, small_cohort, out
         with sampled_rss(served.pid) as rss, ThreadPoolExecutor(SESSIONS) as pool:
             futures = {i: pool.submit(session, i, start) for i in range(1, SESSIONS + 1)}
             shown |= {i: future.result()[0] for i, future in futures.items()}
-        expected = {i: cli_result(process) for i, process in enumerate(cli)}
+        expected = dict(enumerate(cli_results(cli, uploads)))
     # the eight risks differ when shown to 2 decimals, so no session can pass with another's
     assert len({f"{e['risk']:.2f}" for e in expected.values()}) == SESSIONS + 1, expected
     # each session waited for its own case id on the Case and Risk pages (score_uploads)

@@ -41,7 +41,7 @@ import pandas as pd
 import pytest
 import yaml
 
-pytestmark = pytest.mark.serial  # browsers, servers or nodes of its own: run alone
+pytestmark = pytest.mark.heavy(140)  # a two-node Ray cluster of its own
 pytest.importorskip("ray")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,6 +26,8 @@ from survival_core.io.rtstruct import read_rtstruct
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import store_upload
 
+pytestmark = pytest.mark.heavy(95)  # radiomics of the real sarcoma and pyradiomics sample files
+
 
 def _zip_folder(folder: Path) -> bytes:
     buffer = io.BytesIO()

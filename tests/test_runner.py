@@ -23,6 +23,8 @@ from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
 from survival_core.runs.store import RunStore
 from survival_core.workflows.scoring import score_case
 
+pytestmark = pytest.mark.heavy(110)  # many tracked runs: a CNN, DSFR, a killed and resumed one
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -88,6 +88,30 @@ def test_score_command_json(cohort, model_dir, capsys):
     }
 
 
+def test_score_command_scores_several_cases_and_names_a_broken_one(
+    cohort, model_dir, tmp_path, capsys
+):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "image.nii.gz").write_bytes(b"not an image")
+    cases = [cohort / "cases" / "SYN-0003", broken, cohort / "cases" / "SYN-0001"]
+    argv = ["score", "--case", *map(str, cases), "--model", str(model_dir), "--json"]
+    assert main(argv) == 2  # one case failed; the others are still scored
+    out = capsys.readouterr()
+    result = json.loads(out.out.strip().splitlines()[-1])
+    assert (result["n_scored"], result["n_failed"]) == (2, 1)
+    assert [(c["source"], c["case_id"]) for c in result["cases"]] == [
+        (str(cases[0]), "SYN-0003"),
+        (str(cases[2]), "SYN-0001"),
+    ]
+    assert result["failed"][0]["source"] == str(broken) and result["failed"][0]["error"]
+    assert str(broken) in out.err
+    # each case's score is the one it gets on its own
+    loaded = load_scoring_model(model_dir)
+    for row, case in zip(result["cases"], (cases[0], cases[2]), strict=True):
+        assert row["risk"] == pytest.approx(score_case(load_case(case), loaded).risk, abs=1e-12)
+
+
 def test_missing_clinical_value_is_imputed_and_reported(cohort, model_dir):
     case = load_case(cohort / "cases" / "SYN-0002")
     case.clinical["albumin"] = None

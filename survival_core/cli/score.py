@@ -1,19 +1,27 @@
-"""``score``: risk, percentile, risk group and survival of one case with a saved model."""
+"""``score``: risk, percentile, risk group and survival of one case, or of several cases in one
+process (the model and the scoring stack loaded once), with a saved model."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from survival_core.cli.output import report
+from survival_core.cli.output import progress, report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``score`` command."""
     parser = subparsers.add_parser(
-        "score", help="score one case (folder or zip) with a saved model"
+        "score", help="score one case (folder or zip), or several, with a saved model"
     )
-    parser.add_argument("--case", type=Path, required=True, help="case folder or zip")
+    parser.add_argument(
+        "--case",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="case folder or zip; several are scored one after the other, a broken one "
+        "reported without stopping the rest",
+    )
     parser.add_argument(
         "--model", type=Path, help="saved model folder (default: the demo cohort's default model)"
     )
@@ -22,7 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the case and the model, score, report (survival keyed by months)."""
+    """Load the model once, score each case, report (survival keyed by months).
+
+    One case reports its score (a broken case is the command's error). Several report
+    ``{"model", "n_scored", "n_failed", "cases": [...], "failed": [...]}``: each score carries
+    the path it came from (``source``: the case id of an upload is a pseudonym), each failure
+    its path and the reason; the exit status is 2 when any case failed.
+    """
     from survival_core.errors import InputError
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
@@ -35,6 +49,26 @@ def run(args: argparse.Namespace) -> int:
             f"No model at {folder}. Train one with `fit`, or run `make run` once to prepare the "
             "demo model."
         )
-    result = score_case(load_case(args.case), load_scoring_model(folder)).as_dict()
-    report(result, args.json)
-    return 0
+    loaded = load_scoring_model(folder)
+    if len(args.case) == 1:
+        report(score_case(load_case(args.case[0]), loaded).as_dict(), args.json)
+        return 0
+    scored, failed = [], []
+    for source in args.case:
+        try:
+            scored.append(
+                {"source": str(source), **score_case(load_case(source), loaded).as_dict()}
+            )
+        except InputError as error:
+            failed.append({"source": str(source), "error": str(error)})
+            progress(f"{source}: not scored: {error}")
+    result = {"model": folder.name, "n_scored": len(scored), "n_failed": len(failed)}
+    if args.json:
+        report({**result, "cases": scored, "failed": failed}, True)
+    else:
+        for row in scored:
+            progress(
+                f"{row['source']}: {row['case_id']} risk {row['risk']:.3f} ({row['risk_group']})"
+            )
+        report(result, False)
+    return 2 if failed else 0
