@@ -25,12 +25,12 @@ from survival_core.errors import InputError
 from survival_core.explain.tabular import (
     Attributions,
     _baseline_matrix,
-    _is_linear_cox,
     _package,
     explain_patients,
     linear_attributions,
 )
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.registry import is_linear_cox
 from survival_core.models.selection import EnsembleSurvival
 
 #: Feature orders sampled per patient by :func:`shapley_attributions`.
@@ -90,7 +90,7 @@ def model_attributions(model: SurvivalModel, X: Any, n_steps: int | None = None)
     (see the module doc); ``n_steps`` is Integrated Gradients' (None: exact) for networks."""
     if isinstance(model, EnsembleSurvival):
         return ensemble_attributions(model, X, n_steps)
-    if _is_linear_cox(model):
+    if is_linear_cox(model):
         return linear_attributions(model, X)
     if isinstance(model, TorchSurvivalModel):
         return explain_patients(model, X, n_steps=n_steps)

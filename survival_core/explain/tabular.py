@@ -67,9 +67,8 @@ import torch
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
-from survival_core.models.coxnet import Coxnet
-from survival_core.models.coxph import CoxPH
 from survival_core.models.discrete import DiscreteTimeSurv
+from survival_core.models.registry import is_linear_cox
 from survival_core.models.vaesurv import VAENet
 
 #: Captum path: first step count, cap and target relative completeness delta.
@@ -143,17 +142,13 @@ class Attributions:
         return row[order]
 
 
-def _is_linear_cox(model: SurvivalModel) -> bool:
-    return isinstance(model, CoxPH | Coxnet)
-
-
 def _require_torch(model: Any) -> TorchSurvivalModel:
     if isinstance(model, TorchSurvivalModel):
         if not hasattr(model, "network_"):
             raise ConfigError(f"Model '{model.name}' is not fitted yet; call fit first.")
         return model
     name = getattr(model, "name", type(model).__name__)
-    if isinstance(model, SurvivalModel) and _is_linear_cox(model):
+    if isinstance(model, SurvivalModel) and is_linear_cox(model):
         raise ConfigError(
             f"Integrated Gradients needs a neural model (deepsurv, vaesurv, discrete); '{name}' is a "
             "linear Cox model, whose exact attributions are coefficient x (x - baseline): use "
@@ -508,7 +503,7 @@ def linear_attributions(
     completeness delta is rounding only) and equal what Integrated Gradients would converge to.
     ``baseline`` and ``X_train`` as in :func:`explain_patients`.
     """
-    if not (isinstance(model, SurvivalModel) and _is_linear_cox(model)):
+    if not (isinstance(model, SurvivalModel) and is_linear_cox(model)):
         name = getattr(model, "name", type(model).__name__)
         raise ConfigError(
             f"linear_attributions is for the linear Cox models (coxph, coxnet, lasso_cox), not "

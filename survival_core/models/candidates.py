@@ -28,7 +28,7 @@ from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import concordance_columns
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
 from survival_core.models.reduction import make_reduction
-from survival_core.models.registry import MODELS
+from survival_core.models.registry import MODELS, is_linear_cox
 
 #: Parameters left out of a candidate's label (they do not define the pipeline).
 UNSHOWN_PARAMS = ("seed", "device")
@@ -76,9 +76,8 @@ class Candidate:
 
     @property
     def is_linear_cox(self) -> bool:
-        """Whether the pipeline is a (penalised) linear Cox model: the only kind that few events
-        per variable can support (forests, boosting and networks need many more)."""
-        return issubclass(MODELS[self.model], (MODELS["coxph"], MODELS["coxnet"]))
+        """Whether the pipeline is a (penalised) linear Cox model (:func:`is_linear_cox`)."""
+        return is_linear_cox(MODELS[self.model])
 
     def make(self) -> SurvivalModel:
         """A fresh, unfitted model of this pipeline."""

@@ -52,3 +52,11 @@ class _Registry(Mapping[str, type]):
 
 
 MODELS: Mapping[str, type[SurvivalModel]] = _Registry()
+
+
+def is_linear_cox(model: Any) -> bool:
+    """Whether ``model`` (a model or a model class) is a (penalised) linear Cox model: its exact
+    attributions are coefficient x (x - baseline), and it is the only kind that few events per
+    variable can support (forests, boosting and networks need many more)."""
+    kind = model if isinstance(model, type) else type(model)
+    return issubclass(kind, (MODELS["coxph"], MODELS["coxnet"]))
