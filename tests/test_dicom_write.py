@@ -182,6 +182,21 @@ def test_contours_lie_on_their_slices_and_recover_the_masks(written) -> None:
         assert 2 * overlap / (rebuilt.sum() + mask.sum()) > 0.97
 
 
+def test_contour_data_is_written_as_valid_decimal_strings(written) -> None:
+    folder, _ = written
+    ds = pydicom.dcmread(folder / "rtstruct.dcm")
+    values = []
+    for items in _contours(ds).values():
+        for item in items:
+            raw = item.get_item(0x30060050).value  # as stored in the file
+            assert len(raw) % 2 == 0
+            values += raw.decode("ascii").rstrip(" ").split("\\")
+            assert len(values) % 3 == 0
+    # DS: at most 16 characters, at most 0.001 mm, no negative zero
+    assert all(re.fullmatch(r"-?\d+(\.\d{1,3})?", v) and len(v) <= 16 for v in values), values
+    assert "-0" not in values and any(v.startswith("-") for v in values)
+
+
 def test_mask_on_another_grid_is_refused(written, tmp_path) -> None:
     _, info = written
     mask = _image(_masks()["GTV"])

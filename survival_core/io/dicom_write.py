@@ -19,8 +19,10 @@ from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import SimpleITK as sitk
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
+from pydicom.tag import Tag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     CTImageStorage,
@@ -37,6 +39,8 @@ from survival_core.errors import GeometryError, InputError, MaskError
 RESCALE_INTERCEPT = -1024
 #: Retired Detached Study Management SOP Class, what RTSTRUCTs conventionally reference a study by.
 STUDY_COMPONENT_SOP_CLASS = "1.2.840.10008.3.1.2.3.1"
+#: (3006,0050) Contour Data: each contour's points as decimal strings x\y\z... (mm).
+CONTOUR_DATA = Tag(0x3006, 0x0050)
 DEFAULT_COLORS = ((255, 128, 0), (255, 0, 0), (0, 160, 255), (0, 200, 0), (200, 0, 200))
 #: Larmor frequency of hydrogen (MHz per tesla), for MR ImagingFrequency.
 PROTON_MHZ_PER_T = 42.577478
@@ -331,6 +335,17 @@ def _drop_collinear(points: np.ndarray) -> np.ndarray:
     return points[np.abs(turn) > 1e-9]
 
 
+def _contour_data(points: np.ndarray) -> RawDataElement:
+    """Contour Data of ``points`` (mm) to 0.001 mm, encoded here: one pydicom DS object per
+    coordinate (~10^5 on a large organ) took most of an RTSTRUCT's writing time. Negative zeros
+    are written as 0."""
+    rounded = np.round(np.asarray(points, dtype=float).ravel(), 3) + 0.0
+    text = "\\".join(f"{v:.3f}".rstrip("0").rstrip(".") for v in rounded.tolist())
+    raw = text.encode("ascii")
+    raw += b" " * (len(raw) % 2)  # DICOM values have an even length
+    return RawDataElement(CONTOUR_DATA, "DS", len(raw), raw, 0, False, True)
+
+
 def mask_contours(mask: np.ndarray, info: Mapping[str, Any]) -> list[tuple[int, np.ndarray]]:
     """Closed contours of a (z, y, x) boolean mask: (slice index, (N, 3) points in patient mm).
 
@@ -422,11 +437,13 @@ def write_rtstruct(
         contours = []
         for index, (k, points) in enumerate(mask_contours(array, series_info), start=1):
             contour = Dataset()
+            # as if read in the file's encoding, so that writing keeps the raw Contour Data
+            contour.set_original_encoding(False, True, "iso8859")
             contour.ContourImageSequence = DicomSequence([image_ref(k)])
             contour.ContourGeometricType = "CLOSED_PLANAR"
             contour.NumberOfContourPoints = len(points)
             contour.ContourNumber = index
-            contour.ContourData = [round(float(v), 3) + 0.0 for v in points.ravel()]
+            contour[CONTOUR_DATA] = _contour_data(points)
             contours.append(contour)
         item.ContourSequence = DicomSequence(contours)
         contour_items.append(item)
