@@ -237,7 +237,7 @@ def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tm
         cohorts / "dev",
         name="killed",
         model={"name": "deepsurv", "params": {"epochs": 150, "patience": 150}},
-        protocol={"name": "nested_cv", "repeats": 3, "folds": 3},
+        protocol={"name": "nested_cv", "repeats": 1, "folds": 3},
     )
     runs = Path(os.environ["RADSURV_DATA_DIR"]) / "runs"
     before = set(runs.glob("*/folds/*.json"))  # other tests' runs
@@ -264,7 +264,7 @@ def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tm
     assert resumed.run_id == run_id and resumed.status == "FINISHED"
     assert store.get_run(run_id).status == "FINISHED"
     after = {p.name: p.stat().st_mtime_ns for p in finished[0].parent.glob("*.json")}
-    assert len(after) == 9
+    assert len(after) == 3 > len(stamps)  # killed with folds still to do
     assert all(after[name] == stamp for name, stamp in stamps.items())  # not recomputed
     # the same numbers as an uninterrupted run (seeded, deterministic on the CPU)
     fresh = run_training(load_config(config), store=store)
