@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     the path it came from (``source``: the case id of an upload is a pseudonym), each failure
     its path and the reason; the exit status is 2 when any case failed.
     """
-    from survival_core.errors import InputError
+    from survival_core.errors import InputError, RadSurvError
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
     from survival_core.workflows.demo import default_model_dir
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             scored.append(
                 {"source": str(source), **score_case(load_case(source), loaded).as_dict()}
             )
-        except InputError as error:
+        except RadSurvError as error:  # a bad case, or one the model cannot score
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")
     result = {"model": folder.name, "n_scored": len(scored), "n_failed": len(failed)}
