@@ -148,7 +148,7 @@ def _require_torch(model: Any) -> TorchSurvivalModel:
             raise ConfigError(f"Model '{model.name}' is not fitted yet; call fit first.")
         return model
     name = getattr(model, "name", type(model).__name__)
-    if isinstance(model, SurvivalModel) and is_linear_cox(model):
+    if is_linear_cox(model):
         raise ConfigError(
             f"Integrated Gradients needs a neural model (deepsurv, vaesurv, discrete); '{name}' is a "
             "linear Cox model, whose exact attributions are coefficient x (x - baseline): use "
@@ -503,7 +503,7 @@ def linear_attributions(
     completeness delta is rounding only) and equal what Integrated Gradients would converge to.
     ``baseline`` and ``X_train`` as in :func:`explain_patients`.
     """
-    if not (isinstance(model, SurvivalModel) and is_linear_cox(model)):
+    if not is_linear_cox(model):
         name = getattr(model, "name", type(model).__name__)
         raise ConfigError(
             f"linear_attributions is for the linear Cox models (coxph, coxnet, lasso_cox), not "
