@@ -15,6 +15,9 @@ slices (gap positions in mm and slice indices) or the irregular steps. A missing
 filled in by interpolation: an invented slice through a tumour would change its features, so the
 user is asked for the complete series instead.
 
+A stack whose slices drift sideways by one constant angle (gantry tilt) is resampled onto a regular
+grid by :mod:`survival_core.io.gantry_tilt`, with a warning; other sideways shifts are refused.
+
 Enhanced (multi-frame) images with per-frame plane positions, such as the IBSI digital phantom, are
 read frame by frame in the same way.
 
@@ -61,6 +64,7 @@ from pydicom.uid import (
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.filetype import is_bare_dicom
+from survival_core.io.gantry_tilt import measure_tilt, untilt
 from survival_core.paths import data_subdir
 
 log = logging.getLogger(__name__)
@@ -90,8 +94,6 @@ DUPLICATE_ATOL_MM = 0.01
 ORIENTATION_ATOL = 1e-4
 #: Largest relative difference between slices' pixel spacings.
 PIXEL_SPACING_RTOL = 1e-4
-#: Largest in-plane shift between slices (fraction of a pixel) before the stack counts as sheared.
-IN_PLANE_SHIFT_TOL = 0.1
 #: Most voxels a series may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
 MAX_VOXELS = 512 * 512 * 2048
 
@@ -222,6 +224,8 @@ class SeriesInfo:
     slice_positions: tuple[float, ...]
     files: tuple[str, ...]
     warnings: list[str] = field(default_factory=list)
+    #: Per slice, the (x, y) voxels it was shifted by to correct a gantry tilt; empty when straight.
+    tilt_shifts: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -916,12 +920,15 @@ def read_series(
     slices = [slices[i] for i in order]
     positions = np.array([s.position @ normal for s in slices])
 
-    shift = [s.position - slices[0].position for s in slices]
-    in_plane = max(np.linalg.norm(d - (d @ normal) * normal) for d in shift)
-    if in_plane > IN_PLANE_SHIFT_TOL * min(slices[0].pixel_spacing):
+    row_spacing, col_spacing = slices[0].pixel_spacing
+    offsets = np.array([s.position - slices[0].position for s in slices])
+    tilt = measure_tilt(offsets, row, col, (col_spacing, row_spacing), entry.describe())
+    rows, columns = tilt.grown(slices[0].shape) if tilt else slices[0].shape
+    if tilt and len(slices) * rows * columns > MAX_VOXELS:
         raise DicomError(
-            f"Series {entry.describe()}: slices are shifted sideways by up to {in_plane:.2f} mm "
-            "(tilted gantry or sheared stack). Resample it to a regular grid before loading it."
+            f"Series {entry.describe()}: corrected for its gantry tilt it would hold "
+            f"{len(slices) * rows * columns} voxels ({len(slices)} slices of {rows}x{columns}); at "
+            f"most {MAX_VOXELS} are accepted."
         )
     warnings: list[str] = []
     try:
@@ -929,11 +936,16 @@ def read_series(
     except DicomError as err:
         raise DicomError(f"Series {entry.describe()}: {err}") from None
     volume = _pixels(slices, name_of)
+    origin = slices[0].position
+    if tilt:
+        volume = untilt(volume, tilt)
+        x0, y0 = tilt.corner
+        origin = origin + x0 * col_spacing * row + y0 * row_spacing * col
+        warnings.append(tilt.describe())
 
     image = sitk.GetImageFromArray(volume)
-    row_spacing, col_spacing = slices[0].pixel_spacing
     image.SetSpacing((col_spacing, row_spacing, dz))
-    image.SetOrigin(tuple(float(v) for v in slices[0].position))
+    image.SetOrigin(tuple(float(v) for v in origin))
     image.SetDirection(tuple(np.column_stack([row, col, normal]).ravel().tolist()))
     for message in warnings:
         log.warning("%s: %s", entry.describe(), message)
@@ -947,5 +959,6 @@ def read_series(
         slice_positions=tuple(float(p) for p in positions),
         files=tuple(name_of(s) for s in slices),
         warnings=warnings,
+        tilt_shifts=tuple(map(tuple, tilt.shifts.tolist())) if tilt else (),
     )
     return image, info

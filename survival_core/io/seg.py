@@ -395,12 +395,19 @@ def seg_to_masks(
 ) -> dict[str, sitk.Image]:
     """Place the named segments on ``image``'s grid as uint8 0/1 masks, keyed by segment name.
 
-    Refuses (:class:`SegError`) a SEG on another frame of reference or otherwise not linked to the
-    series (:func:`link_to_series`, whose warnings the caller reports), a name not in the SEG, a
+    Refuses (:class:`SegError`) a SEG on another frame of reference, on a series corrected for
+    gantry tilt (:mod:`~survival_core.io.gantry_tilt`) or otherwise not linked to the series (:func:`link_to_series`, whose warnings the caller reports), a name not in the SEG, a
     frame off the image's slices or voxel grid, a segment reaching outside the image, an empty
     segment, and pixel data that cannot be decoded.
     """
     _check_frame_of_reference(seg, series_info)
+    if series_info.tilt_shifts:
+        raise SegError(
+            f"{seg.path}: the image series was acquired with a tilted gantry and its slices were "
+            "shifted onto a regular grid, where a DICOM SEG's frames no longer fit. Give the "
+            "structures as an RTSTRUCT, or as a mask on the corrected grid (e.g. a NIfTI from "
+            "dcm2niix with the image)."
+        )
     try:
         link_to_series(seg.references, series_info, seg.path)
     except RTStructError as err:
