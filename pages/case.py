@@ -86,6 +86,8 @@ def _series_label(series: SeriesSummary) -> str:
     parts = [series.modality or "?"]
     if series.description:
         parts.append(f"'{series.description}'")
+    if series.stack:
+        parts.append(series.stack)
     parts.append(f"{series.size} voxels")
     if series.referenced_by:
         parts.append("contoured")

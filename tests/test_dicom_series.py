@@ -205,7 +205,7 @@ def _set(index: int, **attrs):
             r"slice2\.dcm and .*slice3\.dcm are at the same position",
         ),
         (
-            _set(1, ImageOrientationPatient=[1, 0, 0, 0, 0.8, 0.6]),
+            _set(1, ImageOrientationPatient=[1, 0, 0, 0, 0.9998, 0.02]),
             "different orientations.*slice1.dcm",
         ),
         (_set(4, PixelSpacing=[1.0, 1.2]), r"different pixel spacings.*slice4\.dcm \[1\.0, 1\.2\]"),

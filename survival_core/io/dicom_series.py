@@ -32,18 +32,21 @@ segmentations of an upload; RT Dose, RT Plan and other non-image objects are ski
 :func:`read_series` takes the series the RTSTRUCT/SEG files reference (by series UID or slice UIDs,
 else by frame of reference), else the only one of the preferred modality; a scout (ImageType
 LOCALIZER, or at most ``MAX_SCOUT_SLICES`` slices) is never taken by default unless it is the only
-series.
+series. A series holding several volumes (echoes, time points, b-values, a localizer) is listed as
+one entry per stack (:mod:`survival_core.io.dicom_stacks`), the stack an RTSTRUCT/SEG's slices lie in
+taken by default.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,7 @@ from pydicom.uid import (
 
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
+from survival_core.io.dicom_stacks import stack_labels
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.gantry_tilt import measure_tilt, untilt
 from survival_core.paths import data_subdir
@@ -120,6 +124,14 @@ class SeriesEntry:
     frame_of_reference_uid: str
     files: list[Path] = field(default_factory=list)
     headers: list[Dataset] = field(default_factory=list, repr=False)
+    #: Which stack of a series holding several (echoes, time points...; :mod:`.dicom_stacks`).
+    stack: str = ""
+
+    @property
+    def key(self) -> str:
+        """What names this volume when choosing: the series UID, with ``#stack`` for one stack
+        of several (UIDs hold only digits and dots)."""
+        return f"{self.series_uid}#{self.stack}" if self.stack else self.series_uid
 
     @property
     def n_slices(self) -> int:
@@ -141,7 +153,8 @@ class SeriesEntry:
     def describe(self) -> str:
         """One line naming the series for messages."""
         desc = f", '{self.description}'" if self.description else ""
-        return f"{self.series_uid or '(no SeriesInstanceUID)'} ({self.modality}{desc}, {self.n_slices} slices)"
+        stack = f", {self.stack}" if self.stack else ""
+        return f"{self.key or '(no SeriesInstanceUID)'} ({self.modality}{desc}{stack}, {self.n_slices} slices)"
 
 
 @dataclass
@@ -204,6 +217,8 @@ class SeriesSummary:
     referenced_by: tuple[str, ...]
     #: Whether :func:`read_series` picks this series when none is named.
     default: bool
+    #: Which stack of a series holding several ('echo 2'), else ''; ``series_uid`` then ends in it.
+    stack: str = ""
 
     @property
     def size(self) -> str:
@@ -226,6 +241,8 @@ class SeriesInfo:
     warnings: list[str] = field(default_factory=list)
     #: Per slice, the (x, y) voxels it was shifted by to correct a gantry tilt; empty when straight.
     tilt_shifts: tuple[tuple[float, float], ...] = ()
+    #: Which stack of a series holding several was read ('echo 2'), else ''.
+    stack: str = ""
 
 
 @dataclass(frozen=True)
@@ -525,34 +542,60 @@ def scan_dicom(source: Path | str) -> DicomInventory:
         )
     for note in inventory.skipped:
         log.info("skipped %s", note)
-    inventory.series = list(by_series.values())
+    inventory.series = [stack for entry in by_series.values() for stack in _stacks(entry)]
     return inventory
 
 
+def _stacks(entry: SeriesEntry) -> list[SeriesEntry]:
+    """``entry``, or its stacks when it holds several volumes (:func:`.dicom_stacks.stack_labels`),
+    in natural order of their labels."""
+    try:
+        labels = stack_labels(entry.headers)
+    except _VALUE_ERRORS:  # a malformed header: the series stays whole and the reader names it
+        labels = None
+    if labels is None:
+        return [entry]
+    by_label: dict[str, SeriesEntry] = {}
+    for label, path, header in zip(labels, entry.files, entry.headers, strict=True):
+        part = by_label.setdefault(label, replace(entry, files=[], headers=[], stack=label))
+        part.files.append(path)
+        part.headers.append(header)
+    return [by_label[label] for label in sorted(by_label, key=_natural)]
+
+
+def _natural(label: str) -> list[tuple[int, float | str]]:
+    """Sort key putting 'echo 2' before 'echo 10'."""
+    parts = re.split(r"(-?\d+(?:\.\d+)?)", label)
+    return [(0, float(p)) if i % 2 else (1, p) for i, p in enumerate(parts)]
+
+
 def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[SeriesEntry]:
-    """The series among ``series`` an RTSTRUCT/SEG was drawn on: those it names by series or slice
-    UIDs, else the non-scout series sharing its frame of reference."""
+    """The series among ``series`` an RTSTRUCT/SEG was drawn on: those holding slices it names
+    (which picks the stack of a series holding several), else those it names by series UID, else
+    the non-scout series sharing its frame of reference."""
     refs = annotation.references
     sops = set(refs.sop_instance_uids)
-    by_uid = [
-        s
-        for s in series
-        if s.series_uid in refs.series_uids
-        or any(str(h.get("SOPInstanceUID", "")) in sops for h in s.headers)
+    by_slices = [
+        s for s in series if any(str(h.get("SOPInstanceUID", "")) in sops for h in s.headers)
     ]
-    return by_uid or [
-        s
-        for s in series
-        if not s.is_scout
-        and s.frame_of_reference_uid
-        and s.frame_of_reference_uid in refs.frame_of_reference_uids
-    ]
+    by_uid = [s for s in series if s.series_uid in refs.series_uids]
+    return (
+        by_slices
+        or by_uid
+        or [
+            s
+            for s in series
+            if not s.is_scout
+            and s.frame_of_reference_uid
+            and s.frame_of_reference_uid in refs.frame_of_reference_uids
+        ]
+    )
 
 
-def _default_candidates(inventory: DicomInventory) -> list[SeriesEntry]:
-    """The non-scout series the RTSTRUCT/SEG files were drawn on, else all non-scout series."""
-    images = [s for s in inventory.series if not s.is_scout]
-    referenced = {s.series_uid: s for a in inventory.annotations for s in drawn_on(a, images)}
+def _default_candidates(inventory: DicomInventory, series: list[SeriesEntry]) -> list[SeriesEntry]:
+    """The non-scout ``series`` the RTSTRUCT/SEG files were drawn on, else all non-scout ones."""
+    images = [s for s in series if not s.is_scout]
+    referenced = {s.key: s for a in inventory.annotations for s in drawn_on(a, images)}
     return list(referenced.values()) or images
 
 
@@ -573,13 +616,15 @@ def _choose_series(
             f"{inventory.source} holds no DICOM image series ({'; '.join(inventory.skipped[:3])})."
         )
     if series_uid is not None:
-        for entry in series:
-            if entry.series_uid == series_uid:
-                return entry
-        raise DicomError(f"Series {series_uid} is not in {inventory.source}; found: {listing}.")
+        named = [e for e in series if series_uid in (e.key, e.series_uid)]
+        if not named:
+            raise DicomError(f"Series {series_uid} is not in {inventory.source}; found: {listing}.")
+        exact = [e for e in named if e.key == series_uid]
+        series = exact or named  # a series of several stacks: the default among them
+        listing = "; ".join(s.describe() for s in series)
     if len(series) == 1:
         return series[0]
-    candidates = _default_candidates(inventory)
+    candidates = _default_candidates(inventory, series)
     if not candidates:
         raise DicomError(
             f"{inventory.source} holds only scout series (localizers, or of at most "
@@ -612,7 +657,7 @@ def series_summary(
     whether it is a scout, which RTSTRUCT/SEG files were drawn on it, and which one
     :func:`read_series` takes when none is named (none when it would ask)."""
     try:
-        default = _choose_series(inventory, None, modality_preference).series_uid
+        default = _choose_series(inventory, None, modality_preference).key
     except DicomError:
         default = None
     summaries = []
@@ -621,7 +666,7 @@ def series_summary(
             header = entry.headers[0]
             summaries.append(
                 SeriesSummary(
-                    series_uid=entry.series_uid,
+                    series_uid=entry.key,
                     modality=entry.modality,
                     description=entry.description,
                     columns=int(header.get("Columns") or 0),
@@ -633,7 +678,8 @@ def series_summary(
                         for a in inventory.annotations
                         if any(s is entry for s in drawn_on(a, inventory.series))
                     ),
-                    default=entry.series_uid == default,
+                    default=entry.key == default,
+                    stack=entry.stack,
                 )
             )
     return summaries
@@ -890,7 +936,9 @@ def read_series(
     """Build the float32 volume of one image series and its provenance.
 
     ``source`` is a folder, a .zip, a single DICOM file or an inventory from :func:`scan_dicom`. The
-    series is ``series_uid`` when given (:class:`DicomError` if absent), else the only series, else
+    series is ``series_uid`` when given (:attr:`SeriesEntry.key`: a series UID, or ``UID#stack`` for
+    one stack of several; a bare UID of such a series picks among its stacks as below;
+    :class:`DicomError` if absent), else the only series, else
     among the non-scout series the RTSTRUCT/SEG files were drawn on (all non-scout series when they
     name none) the only one, or the only one of the first modality in ``modality_preference`` that
     has any; otherwise :class:`DicomError` lists the candidates.
@@ -931,6 +979,12 @@ def read_series(
             f"most {MAX_VOXELS} are accepted."
         )
     warnings: list[str] = []
+    if entry.stack:
+        stacks = [s.stack for s in inventory.series if s.series_uid == entry.series_uid]
+        warnings.append(
+            f"Series {entry.series_uid} holds {len(stacks)} stacks ({', '.join(stacks)}); "
+            f"{entry.stack} was read."
+        )
     try:
         dz = _slice_spacing(slices, positions, name_of, warnings)
     except DicomError as err:
@@ -960,5 +1014,6 @@ def read_series(
         files=tuple(name_of(s) for s in slices),
         warnings=warnings,
         tilt_shifts=tuple(map(tuple, tilt.shifts.tolist())) if tilt else (),
+        stack=entry.stack,
     )
     return image, info

@@ -1,0 +1,113 @@
+"""Several volumes in one DICOM series (echoes, time points, a localizer): listed as stacks, the
+contoured one read by default, any one by its key, repeats nothing explains still refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from pydicom.uid import generate_uid
+
+from survival_core.errors import DicomError
+from survival_core.io.case_loader import load_case
+from survival_core.io.dicom_series import read_series, scan_dicom, series_summary
+from survival_core.io.dicom_stacks import stack_labels
+from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, square, write, write_scrambled
+
+UIDS = {"series_uid": "1.2.826.0.1.3680043.8.498.1", "frame_uid": "1.2.3.4", "study_uid": "1.2.3"}
+
+
+def echoes(n: int = 2, modality: str = "MR") -> list[list]:
+    """``n`` echoes of a 5-slice series, one list of data sets each; echo e holds values + 100 e."""
+    series = []
+    for echo in range(1, n + 1):
+        datasets = ct_slices(hu_volume(seed=echo) + 100 * echo, modality=modality, **UIDS)
+        for ds in datasets:
+            ds.EchoNumbers = echo
+        series.append(datasets)
+    return series
+
+
+def test_echoes_listed_as_stacks_and_the_contoured_one_read(tmp_path: Path) -> None:
+    first, second = echoes()
+    write_scrambled(first + second, tmp_path / "mr")
+    write(rtstruct(second, {"GTV": [square((-95, -115), 4.0, 45.0)]}), tmp_path / "rs.dcm")
+
+    inventory = scan_dicom(tmp_path)
+    assert [(s.stack, s.n_slices) for s in inventory.series] == [("echo 1", 5), ("echo 2", 5)]
+    listed = series_summary(inventory)
+    assert [(s.series_uid, s.default) for s in listed] == [
+        (f"{UIDS['series_uid']}#echo 1", False),
+        (f"{UIDS['series_uid']}#echo 2", True),  # the structure set's slices are echo 2's
+    ]
+    image, info = read_series(inventory)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu_volume(seed=2) + 200)
+    assert info.series_uid == UIDS["series_uid"] and info.stack == "echo 2"
+    assert f"Series {UIDS['series_uid']} holds 2 stacks (echo 1, echo 2); echo 2 was read." in (
+        info.warnings
+    )
+    image, info = read_series(inventory, f"{UIDS['series_uid']}#echo 1")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu_volume(seed=1) + 100)
+    _, info = read_series(inventory, UIDS["series_uid"])  # the bare UID: the default stack
+    assert info.stack == "echo 2"
+
+    case = load_case(tmp_path, roles={"gtv": "GTV"})  # the upload's way
+    assert case.mask_array("gtv").sum() > 0
+    np.testing.assert_array_equal(case.array(), hu_volume(seed=2) + 200)
+
+
+def test_stacks_without_a_structure_set_are_a_choice(tmp_path: Path) -> None:
+    first, second = echoes()
+    write_scrambled(first + second, tmp_path / "mr")
+    with pytest.raises(DicomError, match=r"say which one to use: .*#echo 1 \(MR.*echo 1, 5 slices"):
+        read_series(tmp_path)
+    assert not any(s.default for s in series_summary(scan_dicom(tmp_path)))
+
+
+def test_time_points_in_natural_order() -> None:
+    headers = []
+    for t in range(1, 13):
+        for ds in ct_slices(hu_volume((2, 4, 4)), modality="MR", **UIDS):
+            ds.TemporalPositionIdentifier = t
+            headers.append(ds)
+    labels = stack_labels(headers)
+    assert labels is not None and len(set(labels)) == 12
+    assert labels[:2] == ["time point 1", "time point 1"] and labels[-1] == "time point 12"
+
+
+def test_localizer_in_a_ct_series_is_a_scout_stack(tmp_path: Path) -> None:
+    axial = ct_slices(hu_volume(), **UIDS)
+    for k, ds in enumerate(axial):  # step-and-shoot CT: an acquisition number per rotation
+        ds.AcquisitionNumber = k // 2 + 1
+    (scout,) = ct_slices(hu_volume((1, 12, 16)), row=(1, 0, 0), col=(0, 0, -1), **UIDS)
+    scout.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    scout.SOPInstanceUID = generate_uid()
+    write_scrambled([*axial, scout], tmp_path / "ct")
+
+    inventory = scan_dicom(tmp_path)
+    assert sorted((s.stack, s.n_slices, s.is_scout) for s in inventory.series) == [
+        ("images", 5, False),
+        ("localizer", 1, True),
+    ]
+    image, info = read_series(inventory)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu_volume())
+    assert info.stack == "images"
+
+
+def test_repeats_nothing_explains_still_refused(tmp_path: Path) -> None:
+    first, second = echoes()
+    for ds in first + second:
+        del ds.EchoNumbers
+    write_scrambled(first + second, tmp_path / "mr")
+    assert stack_labels([*first, *second]) is None
+    with pytest.raises(DicomError, match="same position"):
+        read_series(tmp_path)
+
+
+def test_one_volume_is_not_split() -> None:
+    datasets = ct_slices(hu_volume(), **UIDS)
+    for k, ds in enumerate(datasets):
+        ds.AcquisitionNumber, ds.EchoNumbers = k + 1, 1
+    assert stack_labels(datasets) is None
