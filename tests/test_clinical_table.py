@@ -182,7 +182,7 @@ def test_messy_export_schema(messy: ClinicalImport) -> None:
 def test_messy_export_report_lists_each_coercion(messy: ClinicalImport) -> None:
     report = {(c.column, c.action): c.count for c in messy.report}
     expected = {
-        ("(file)", "read as CSV, semicolon-delimited, latin-1"): 6,
+        ("(file)", "read as CSV, semicolon-delimited, cp1252"): 6,
         ("Patient ID", "used as the patient ID (recognised by its name)"): 6,
         ("OS (months)", "used as the survival time (recognised by its name)"): 6,
         ("Vital status", "used as the event (recognised by its name)"): 6,

@@ -35,6 +35,7 @@ from survival_core.io.clinical_schema import (
     infer_schema,
     names_a_scale,
 )
+from survival_core.io.delimited import DELIMITERS, decode_text, sniff_delimiter
 from survival_core.io.tables import TIME_UNITS
 
 #: Header names of the patient ID column, most specific first (compared normalised).
@@ -90,7 +91,6 @@ _NUMBER_WITH_UNIT = re.compile(
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _DMY_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})")
-_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SHOWN = 5
 
 
@@ -205,35 +205,15 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter giving the same number (> 1) of fields on the first lines, widest first."""
-    sample = "\n".join(text.splitlines()[:50])
-    best, best_width = ",", 1
-    for delimiter in _DELIMITERS:
-        widths = {len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r}
-        if len(widths) == 1 and (width := widths.pop()) > best_width:
-            best, best_width = delimiter, width
-    return best
-
-
 def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
     """The CSV's rows, its delimiter and how it was read."""
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "latin-1"):  # latin-1 decodes any bytes
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if "\x00" in text:
-        raise InputError(f"{path.name} is not a text CSV file (it holds binary data).")
-    delimiter = _sniff_delimiter(text)
+    text, encoding = decode_text(path.read_bytes(), path.name)
+    delimiter = sniff_delimiter(text)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as err:
         raise InputError(f"{path.name} could not be read as CSV: {err}") from None
-    shown = "utf-8" if encoding == "utf-8-sig" else encoding
-    return rows, delimiter, f"read as CSV, {_DELIMITERS[delimiter]}-delimited, {shown}"
+    return rows, delimiter, f"read as CSV, {DELIMITERS[delimiter]}-delimited, {encoding}"
 
 
 def _read_xlsx(path: Path) -> tuple[list[list[str]], str]:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from survival_core.errors import ClinicalValueError
+from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.delimited import read_delimited
 
 
 @dataclass(frozen=True)
@@ -213,17 +214,18 @@ def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -
 
 
 def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
-    """Read a clinical CSV (path or bytes): column names normalised, ``case_id`` as text.
+    """Read a clinical CSV (path or bytes) of any common delimiter, decimal mark and encoding
+    (:func:`.delimited.read_delimited`): column names normalised, ``case_id`` as text.
 
     Raises :class:`ClinicalValueError` for an unreadable file or one without a ``case_id`` column.
     """
-    import io
-
     try:
-        buffer = io.BytesIO(source) if isinstance(source, bytes) else source
-        table = pd.read_csv(buffer, dtype={"case_id": str}, keep_default_na=True)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+        table, _ = read_delimited(raw, "The clinical CSV", dtype={"case_id": str})
+    except OSError as err:
         raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err
+    except InputError as err:
+        raise ClinicalValueError(str(err)) from err
     table.columns = [str(c).strip().lower().replace(" ", "_") for c in table.columns]
     repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
     if repeated:

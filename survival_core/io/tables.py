@@ -17,6 +17,7 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.delimited import read_delimited
 
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
@@ -48,7 +49,9 @@ class ModelTable:
 
 
 def read_table(path: Path | str) -> pd.DataFrame:
-    """A CSV or Parquet table with a ``case_id`` column (as text) and normalised column names."""
+    """A CSV or Parquet table with a ``case_id`` column (as text) and normalised column names.
+    A CSV's delimiter, decimal mark and encoding are found (:func:`.delimited.read_delimited`);
+    ``attrs["read_as"]`` says which when not comma-separated UTF-8."""
     path = Path(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
@@ -56,7 +59,8 @@ def read_table(path: Path | str) -> pd.DataFrame:
             if "case_id" not in frame.columns and frame.index.name == "case_id":
                 frame = frame.reset_index()
         else:
-            frame = pd.read_csv(path, dtype={"case_id": str})
+            frame, how = read_delimited(path.read_bytes(), f"Table {path}", dtype={"case_id": str})
+            frame.attrs["read_as"] = how
     except FileNotFoundError as err:
         raise InputError(f"Table {path} does not exist.") from err
     except (OSError, ValueError, pd.errors.ParserError) as err:
@@ -95,6 +99,11 @@ def load_model_table(
         raise ConfigError("Give at least one table.")
     notes: list[str] = []
     frames = [read_table(p) for p in paths]
+    notes.extend(
+        f"{Path(p).name} was read as {f.attrs['read_as']}."
+        for p, f in zip(paths, frames, strict=True)
+        if f.attrs.get("read_as")
+    )
     with_outcome = [i for i, f in enumerate(frames) if {"time", "event"} <= set(f.columns)]
     if not with_outcome:
         raise InputError("None of the tables has both a 'time' and an 'event' column.")

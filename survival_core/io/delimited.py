@@ -1,0 +1,94 @@
+"""Delimited text tables as sites export them: the encoding, delimiter and decimal mark found, not
+assumed.
+
+Spreadsheet exports differ by locale and program: UTF-8 with or without a byte-order mark, UTF-16
+(Excel's "Unicode text"), Windows-1252 or Latin-1 from older Windows tools; commas, semicolons
+(where the comma is the decimal mark), tabs or pipes between fields. Reading such a file as
+comma-separated UTF-8 fails on an accent or puts every column into one. :func:`read_delimited` finds
+each and says what it found, so that a physicist's table from any site loads as written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import pandas as pd
+
+from survival_core.errors import InputError
+
+#: Field delimiters tried, with their names for notes.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+#: Encodings tried in order after a UTF-16 byte-order mark; Latin-1 decodes any bytes.
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+_COMMA_NUMBER = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
+_POINT_NUMBER = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?")
+
+
+def decode_text(raw: bytes, name: str) -> tuple[str, str]:
+    """The text of ``raw`` and its encoding ('utf-8', 'utf-16', 'cp1252' or 'latin-1');
+    :class:`InputError` naming ``name`` for binary data."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, encoding = raw.decode("utf-16", errors="replace"), "utf-16"
+    else:
+        for candidate in ENCODINGS:
+            try:
+                text = raw.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+            encoding = "utf-8" if candidate == "utf-8-sig" else candidate
+            break
+    if "\x00" in text:
+        raise InputError(f"{name} is not a text table (it holds binary data).")
+    return text, encoding
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter giving the same number (> 1) of fields on the first lines, widest first;
+    a comma when none does."""
+    sample = "\n".join(text.splitlines()[:50])
+    best, best_width = ",", 1
+    for delimiter in DELIMITERS:
+        try:
+            widths = {len(r) for r in csv.reader(sample.splitlines(), delimiter=delimiter) if r}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (width := widths.pop()) > best_width:
+            best, best_width = delimiter, width
+    return best
+
+
+def decimal_mark(text: str, delimiter: str) -> str:
+    """',' when the delimiter leaves the comma free and the numbers use it (and none a point)."""
+    if delimiter == ",":
+        return "."
+    try:
+        cells = [
+            c.strip() for row in csv.reader(text.splitlines(), delimiter=delimiter) for c in row
+        ]
+    except csv.Error:  # pandas names the fault when it reads the table
+        return "."
+    commas = any(_COMMA_NUMBER.fullmatch(c) for c in cells)
+    points = any(_POINT_NUMBER.fullmatch(c) for c in cells)
+    return "," if commas and not points else "."
+
+
+def read_delimited(raw: bytes, name: str, **read_csv: Any) -> tuple[pd.DataFrame, str]:
+    """The table in ``raw`` (``read_csv`` passed on to :func:`pandas.read_csv`) and how it was
+    read ('' for comma-separated UTF-8 with decimal points, else e.g. 'semicolon-delimited,
+    decimal commas, cp1252'); :class:`InputError` naming ``name`` when it cannot be parsed."""
+    text, encoding = decode_text(raw, name)
+    delimiter = sniff_delimiter(text)
+    decimal = decimal_mark(text, delimiter)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, decimal=decimal, **read_csv)
+    except (ValueError, pd.errors.ParserError) as err:
+        raise InputError(f"{name} could not be read as a table: {err}") from err
+    how = [
+        f"{DELIMITERS[delimiter]}-delimited" if delimiter != "," else "",
+        "decimal commas" if decimal == "," else "",
+        encoding if encoding != "utf-8" else "",
+    ]
+    return frame, ", ".join(h for h in how if h)
