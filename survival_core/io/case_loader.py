@@ -43,6 +43,7 @@ from survival_core.io.dicom_series import (
     scan_dicom,
     series_summary,
 )
+from survival_core.io.label_maps import label_structures, structure_names
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
 from survival_core.io.structures import (
@@ -261,11 +262,7 @@ def _load_volumes(
     """The image volume and every other volume as a structure (its path in the case folder ->
     mask on the image grid)."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
-    for role, listed in explicit.items():
-        for name in listed:
-            if name not in by_name:
-                raise MaskError(f"The {role} mask {name!r} is not in {root}.")
-    named_masks = {n for listed in explicit.values() for n in listed}
+    named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
         raise InputError(f"The image {image_name!r} is not in {root}.")
     rest = [v for name, v in by_name.items() if name not in named_masks]
@@ -280,12 +277,24 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
-    structures = {
-        name: read_mask(v, image, name=f"mask {name}")
-        for name, v in by_name.items()
-        if v != images[0]
-    }
+    structures: dict[str, sitk.Image] = {}
+    for name, v in by_name.items():
+        if v != images[0]:
+            structures.update(label_structures(v, name, image))
+    for role, listed in explicit.items():
+        absent = [n for n in listed if n not in structures]
+        if absent:
+            raise MaskError(
+                f"The {role} mask {', '.join(map(repr, absent))} is not in {root}; it holds "
+                f"{', '.join(map(repr, structures)) or 'no mask'}."
+            )
     return image, structures
+
+
+def _mask_file(name: str, by_name: Mapping[str, Path]) -> str:
+    """The volume file a structure name comes from: itself, or 'file' of 'file:label'."""
+    file, colon, label = name.rpartition(":")
+    return file if colon and label.isdigit() and file in by_name else name
 
 
 def load_case(
@@ -348,7 +357,12 @@ def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary
     with _case_root(path) as (root, _):
         volumes = _volumes(root)
         if volumes:
-            names = [v.relative_to(root).as_posix() for v in volumes if not _is_image_like(v, root)]
+            names = [
+                name
+                for v in volumes
+                if not _is_image_like(v, root)
+                for name in structure_names(v, v.relative_to(root).as_posix())
+            ]
             return names, []
         inventory = scan_dicom(root)
         names = [

@@ -22,7 +22,9 @@ The HMAC key is ``<data>/keys/deid.key`` (32 random bytes, created on first use,
 whoever holds it can re-link pseudonyms to patient IDs they already know, so it stays on the
 server. NIfTI, NRRD and MetaImage headers carry no patient attributes but free text
 (NIfTI ``descrip``/``aux_file``/extensions, NRRD comments, key/value pairs and ``content``,
-MetaImage fields outside the format's own): those are blanked or dropped.
+MetaImage fields outside the format's own): those are blanked or dropped, except a 3D Slicer
+segmentation's segment names, label values and layers, which name structures as an RTSTRUCT's
+ROI names (kept by DICOM de-identification) do.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from pydicom.uid import UID_dictionary
 from survival_core.errors import DicomError, InputError
 from survival_core.io.dicom_series import set_transfer_syntax
 from survival_core.io.filetype import is_bare_dicom
+from survival_core.io.label_maps import SEGMENT_KEY
 from survival_core.paths import data_dir
 
 KEY_FILE = Path("keys") / "deid.key"
@@ -556,14 +559,17 @@ def _clean_header_lines(head: bytes, keep: Callable[[str], bool]) -> bytes:
 
 
 def blank_nrrd_bytes(content: bytes) -> bytes | None:
-    """A NRRD file or detached header without comments, key/value pairs and ``content``."""
+    """A NRRD file or detached header without comments, key/value pairs (but a segmentation's
+    :data:`~.label_maps.SEGMENT_KEY` ones) and ``content``."""
     if not content.startswith(b"NRRD"):
         return None
     end = content.find(b"\n\n")
     head, rest = (content, b"") if end < 0 else (content[:end], content[end:])
 
     def keep(line: str) -> bool:
-        return not (line.startswith("#") or ":=" in line or line.lower().startswith("content:"))
+        if line.startswith("#") or line.lower().startswith("content:"):
+            return False
+        return ":=" not in line or bool(SEGMENT_KEY.fullmatch(line.split(":=", 1)[0]))
 
     return _clean_header_lines(head, keep) + rest
 

@@ -161,9 +161,24 @@ _OAR_WORDS = frozenset(
 #: File stems (lower case) that name the image in a volume case folder.
 IMAGE_STEMS = ("image", "ct", "img", "volume", "scan")
 #: Words of a volume file's name, or folder names, that mark a mask.
-MASK_WORDS = frozenset({"mask", "masks", "label", "labels", "seg", "segmentation", "roi", "rois"})
+MASK_WORDS = frozenset(
+    {
+        "mask",
+        "masks",
+        "label",
+        "labels",
+        "labelstr",
+        "labelsts",
+        "seg",
+        "segmentation",
+        "roi",
+        "rois",
+    }
+)
 #: Folder names that hold the image in a volume case folder laid out in subfolders.
-IMAGE_FOLDERS = frozenset({"image", "images", "img", "ct", "mr", "scan", "volume"})
+IMAGE_FOLDERS = frozenset(
+    {"image", "images", "imagestr", "imagests", "img", "ct", "mr", "scan", "volume"}
+)
 _COMBINING_WORDS = (
     GTV_WORDS | _ORGAN_WORDS | _OAR_WORDS | {"ptv", "ctv", "itv", "vessel", "vessels"}
 )

@@ -21,6 +21,7 @@ from survival_core.io.clinical import clinical_row, read_clinical_table, validat
 from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
+from survival_core.io.label_maps import structure_names
 from survival_core.io.structures import (
     IMAGE_STEMS,
     RoleCandidates,
@@ -76,11 +77,13 @@ class UploadContents:
         return read_clinical_table(self.clinical_csv)["case_id"].tolist()
 
     def suggested_image(self) -> str | None:
-        """The volume most likely to be the image: not a structure, or named like one."""
+        """The volume most likely to be the image: not a structure nor a label map, or named like
+        the image."""
         if self.kind != "volumes":
             return None
         roles = {n for names in self.suggested_roles().values() for n in names}
-        candidates = [v for v in self.volumes if v not in roles]
+        label_maps = {v for v in self.volumes if v not in self.structures}  # named per label
+        candidates = [v for v in self.volumes if v not in roles | label_maps]
         hinted = [v for v in candidates if volume_stem(v).lower() in IMAGE_STEMS]
         return (hinted or candidates or self.volumes or [None])[0]
 
@@ -133,7 +136,11 @@ def _describe(folder: Path) -> UploadContents:
         kind, source = "volumes", folder
     else:
         kind, source = "dicom", folder
-    structures, series = (list(volumes), []) if kind == "volumes" else describe_structures(source)
+    if kind == "volumes":
+        structures = [n for v in volumes for n in structure_names(folder / v, v)]
+        series: list[SeriesSummary] = []
+    else:
+        structures, series = describe_structures(source)
     return UploadContents(
         folder=folder,
         kind=kind,

@@ -213,13 +213,17 @@ def check_same_geometry(
         )
 
 
-def read_mask(
-    path: Path | str, reference: sitk.Image, *, label: int | None = None, name: str
-) -> sitk.Image:
-    """Read a mask or label map as uint8 0/1 on ``reference``'s grid.
+#: Most labels a label map may hold; a volume with more values is an image, not a mask.
+MAX_LABELS = 64
 
-    A label map holding several labels needs ``label``; a mask with non-integer values, an unknown
-    ``label`` or no voxel raises :class:`MaskError`; a different grid raises :class:`GeometryError`.
+
+def read_label_masks(
+    path: Path | str, reference: sitk.Image, *, name: str
+) -> dict[int, sitk.Image]:
+    """Read a mask or label map as one uint8 0/1 mask per non-zero label on ``reference``'s grid.
+
+    Non-integer values or no voxel raise :class:`MaskError`; a different grid raises
+    :class:`GeometryError`.
     """
     image = _read_image(path)
     check_same_geometry(reference, image, "the image", f"{name} ({Path(path).name})")
@@ -231,21 +235,40 @@ def read_mask(
             "expected a binary mask or label map."
         )
     labels = [int(v) for v in values if v != 0]
+    if not labels:
+        raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
+    if len(labels) > MAX_LABELS:
+        raise MaskError(
+            f"{name} ({path}) holds {len(labels)} different values; a mask or label map holds at "
+            f"most {MAX_LABELS} labels. Is it an image?"
+        )
+    masks = {}
+    for label in labels:
+        mask = sitk.GetImageFromArray((array == label).astype(np.uint8))
+        mask.CopyInformation(reference)
+        masks[label] = mask
+    return masks
+
+
+def read_mask(
+    path: Path | str, reference: sitk.Image, *, label: int | None = None, name: str
+) -> sitk.Image:
+    """Read a mask, or one ``label`` of a label map, as uint8 0/1 on ``reference``'s grid.
+
+    A label map holding several labels needs ``label``; an unknown ``label`` raises
+    :class:`MaskError`, and so does anything :func:`read_label_masks` refuses.
+    """
+    masks = read_label_masks(path, reference, name=name)
+    labels = list(masks)
     if label is not None:
-        if label not in labels:
+        if label not in masks:
             raise MaskError(
-                f"{name} ({path}) has no voxel with label {label}; labels present: {labels or 'none'}."
+                f"{name} ({path}) has no voxel with label {label}; labels present: {labels}."
             )
-        binary = array == label
-    elif len(labels) > 1:
+        return masks[label]
+    if len(masks) > 1:
         raise MaskError(
             f"{name} ({path}) is a label map with labels {', '.join(map(str, labels))}; "
             "say which label is the structure."
         )
-    else:
-        binary = array != 0
-    if not binary.any():
-        raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
-    mask = sitk.GetImageFromArray(binary.astype(np.uint8))
-    mask.CopyInformation(reference)
-    return mask
+    return masks[labels[0]]

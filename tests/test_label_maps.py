@@ -1,0 +1,85 @@
+"""Label-map masks (LiTS / Decathlon / HECKTOR layouts, 3D Slicer segmentations): one structure per
+label, named by the file's segment names when it has them, mapped to roles, kept through upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.errors import MaskError, RTStructError
+from survival_core.io.case_loader import list_structures, load_case
+from survival_core.io.upload_case import describe_upload, load_upload
+from survival_core.io.uploads import store_upload
+from survival_core.io.volume import read_label_masks
+from tests.dicom_fixtures import hu_volume
+from tests.test_case_loader import masks_of, to_image
+
+LABELS = "labelsTr/liver_7.nii.gz"
+
+
+def label_map() -> np.ndarray:
+    """1 = liver without the tumour, 2 = tumour (the LiTS and Decathlon convention)."""
+    liver, gtv = masks_of()
+    return (liver * 1 + gtv * 1).astype(np.uint8) * (gtv == 0) + gtv * 2
+
+
+def write_decathlon_case(folder: Path) -> None:
+    for sub in ("imagesTr", "labelsTr"):
+        (folder / sub).mkdir(parents=True)
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)),
+        str(folder / "imagesTr" / "liver_7.nii.gz"),
+    )
+    sitk.WriteImage(to_image(label_map()), str(folder / LABELS))
+
+
+def write_slicer_segmentation(path: Path) -> None:
+    image = to_image(label_map())
+    for index, (name, value) in enumerate((("Liver", 1), ("GTV", 2))):
+        image.SetMetaData(f"Segment{index}_Name", name)
+        image.SetMetaData(f"Segment{index}_LabelValue", str(value))
+        image.SetMetaData(f"Segment{index}_Layer", "0")
+    sitk.WriteImage(image, str(path))
+
+
+def test_decathlon_labels_are_structures_mapped_by_the_user(tmp_path: Path) -> None:
+    write_decathlon_case(tmp_path / "case")
+    assert list_structures(tmp_path / "case") == [f"{LABELS}:1", f"{LABELS}:2"]
+
+    roles = {"gtv": f"{LABELS}:2", "organ": [f"{LABELS}:1", f"{LABELS}:2"]}  # whole liver
+    case = load_case(tmp_path / "case", roles=roles)
+    liver, gtv = masks_of()
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
+    assert case.array().shape == (8, 24, 24)  # the image from imagesTr/, not the label map
+
+    with pytest.raises(RTStructError, match=rf"No structure is recognised as the GTV.*{LABELS}:1"):
+        load_case(tmp_path / "case", site="liver")
+    with pytest.raises(MaskError, match=rf"'{LABELS}:3' is not in .* it holds '{LABELS}:1'"):
+        load_case(tmp_path / "case", roles={"gtv": f"{LABELS}:3"})
+
+
+def test_slicer_segment_names_fill_the_roles_through_an_upload(tmp_path: Path) -> None:
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nrrd"))
+    write_slicer_segmentation(tmp_path / "Segmentation.seg.nrrd")
+    files = [(p.name, p.read_bytes()) for p in sorted(tmp_path.glob("*.nrrd"))]
+
+    contents = describe_upload(store_upload(files))  # de-identified: the segment names stay
+    assert set(contents.structures) == {"image.nrrd", "GTV", "Liver"}
+    assert contents.suggested_image() == "image.nrrd"
+    assert contents.suggested_roles() == {"gtv": ["GTV"], "organ": ["Liver"]}
+    case = load_upload(contents, contents.suggested_roles(), site="liver")
+    liver, gtv = masks_of()
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ") & ~case.mask_array("gtv"), liver & ~gtv)
+
+
+def test_an_image_is_no_label_map(tmp_path: Path) -> None:
+    ramp = np.arange(8 * 24 * 24, dtype=np.int16).reshape(8, 24, 24) % 300
+    sitk.WriteImage(to_image(ramp), str(tmp_path / "other.nii.gz"))
+    reference = to_image(ramp)
+    with pytest.raises(MaskError, match="holds 299 different values.*Is it an image"):
+        read_label_masks(tmp_path / "other.nii.gz", reference, name="mask other")
