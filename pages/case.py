@@ -46,7 +46,7 @@ ROLE_HELP = {
     "united (Lung-Left + Lung-Right).",
     "gtv": "Required. Several structures are united into one GTV (GTV-1 + GTV-2).",
 }
-VOLUME_MODALITIES = ("CT", "MR")
+VOLUME_MODALITIES = ("CT", "MR", "PT")
 SOURCES = ("Demo case", "Upload")
 
 st.title("Case")
@@ -138,7 +138,8 @@ def pick_upload() -> None:
             )
             modality = st.selectbox(
                 "Modality of the volume", VOLUME_MODALITIES, key=f"modality-{folder.name}",
-                help="Volume files do not say; CT windows (HU) are offered for CT only.",
+                help="Volume files do not say; CT windows (HU) are offered for CT only, and a "
+                "PT volume must already be in SUVbw (DICOM PET is converted on reading).",
             )  # fmt: skip
         elif len(listed_series) > 1:
             chosen = st.selectbox(

@@ -147,7 +147,11 @@ def test_pydicom_test_files_lose_their_identifiers(name, forbidden):
     _assert_clean(cleaned, forbidden)
     assert ds.PatientID == ds.PatientName == pseudonym and pseudonym.startswith("RS-")
     assert ds.PatientIdentityRemoved == "YES" and ds.LongitudinalTemporalInformationModified
-    assert {c.CodeValue for c in ds.DeidentificationMethodCodeSequence} == {"113100", "113107"}
+    assert {c.CodeValue for c in ds.DeidentificationMethodCodeSequence} == {
+        "113100",
+        "113107",
+        "113108",
+    }
     assert not any(e.tag.is_private for e in ds.iterall())
     assert ds.SOPInstanceUID == sop_uid == ds.file_meta.MediaStorageSOPInstanceUID
     assert sop_uid.startswith("2.25.") and sop_uid != original.SOPInstanceUID

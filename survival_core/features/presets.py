@@ -15,7 +15,9 @@ Each preset declares the ROIs it needs (``ExtractionSettings.rois``; the case ro
 ``han2020`` and ``full`` need only the GTV. Both take ``modality``: for MR (no absolute scale) the
 image is first bias-corrected (N4) and Nyul-standardised inside the body outline onto 0-100 (Han
 2020's "nonlinear standardisation"), and the HU bin widths become widths on that scale
-(:data:`MR_BIN_WIDTH`: 32 bins over it); CT settings are unchanged.
+(:data:`MR_BIN_WIDTH`: 32 bins over it); PET (PT) is already on an absolute scale, SUVbw (the
+reader converts it), so it is not standardised and ``full`` bins it by :data:`PET_BIN_WIDTH_SUV`;
+CT settings are unchanged.
 """
 
 from __future__ import annotations
@@ -52,12 +54,19 @@ HAN2020_LEVELS = (16, 32)
 FULL_BIN_WIDTH_HU = 25.0
 #: Bin width on the 0-100 standardised MR scale: 32 bins over it.
 MR_BIN_WIDTH = 100.0 / 32
-#: How non-CT images (MR and other modalities without an absolute scale) are standardised.
+#: Fixed bin width (SUVbw) of the ``full`` preset on PET (Leijenaar et al., Sci Rep 2015: 0.5 SUV).
+PET_BIN_WIDTH_SUV = 0.5
+#: How images without an absolute scale (MR and any modality but CT and PET) are standardised.
 MR_STANDARDISATION = Standardisation(method="nyul", region="body", bias_correction=True)
 
 
 def _is_ct(modality: str) -> bool:
     return str(modality).upper() == "CT"
+
+
+def _is_relative(modality: str) -> bool:
+    """Whether the modality's intensities have no absolute scale (not HU, not SUV)."""
+    return str(modality).upper() not in ("CT", "PT")
 
 
 ONE_MM = Scale(spacing_mm=1.0, interpolator="linear", mask_method="nearest")
@@ -77,7 +86,7 @@ def wei2021() -> ExtractionSettings:
 def han2020(modality: str = "CT") -> ExtractionSettings:
     """Settings of Han et al. (2020): GTV features at two scales and four discretisations; on MR
     after the study's nonlinear intensity standardisation."""
-    mr = not _is_ct(modality)
+    mr = _is_relative(modality)
     return ExtractionSettings(
         preset="han2020",
         rois=("gtv",),
@@ -110,8 +119,14 @@ def full(
 ) -> ExtractionSettings:
     """Every pyradiomics feature class on ``rois`` (the GTV by default); LoG images at
     ``log_sigmas_mm`` (mm) and the ``wavelet`` decompositions (e.g. "coif1") when given; on MR
-    standardised first, with bins on the standard scale."""
-    width = FULL_BIN_WIDTH_HU if _is_ct(modality) else MR_BIN_WIDTH
+    standardised first, with bins on the standard scale; on PET bins of SUV."""
+    width = (
+        FULL_BIN_WIDTH_HU
+        if _is_ct(modality)
+        else PET_BIN_WIDTH_SUV
+        if not _is_relative(modality)
+        else MR_BIN_WIDTH
+    )
     return ExtractionSettings(
         preset="full",
         rois=tuple(rois),
@@ -119,14 +134,8 @@ def full(
         scales=(ONE_MM,),
         discretisations=(Discretisation("fixed_bin_width", bin_width=width),),
         filters=Filters(log_sigmas_mm=tuple(log_sigmas_mm), wavelet=wavelet),
-        **(
-            {}
-            if _is_ct(modality)
-            else {
-                "standardisation": MR_STANDARDISATION,
-                "intensity": IntensityOptions(bin_width=width),
-            }
-        ),
+        **({} if _is_ct(modality) else {"intensity": IntensityOptions(bin_width=width)}),
+        **({"standardisation": MR_STANDARDISATION} if _is_relative(modality) else {}),
     )
 
 

@@ -14,6 +14,8 @@ with the Retain Longitudinal Temporal Information with Modified Dates Option (11
 - every date (DA) and date-time (DT) is shifted by the same whole number of days for one patient
   (365 to 3650 days back, from an HMAC of the PatientID), so intervals between studies survive;
   times of day are kept; the birth date is emptied, not shifted;
+- of the patient's characteristics only weight and size are kept (the Retain Patient
+  Characteristics Option 113108): a PET's SUV is computed from the weight;
 - every instance UID (study, series, SOP instance, frame of reference, referenced SOP instances,
   file meta) is replaced by ``2.25.<integer>`` from an HMAC of the original UID, so a CT series
   and the RTSTRUCT that references it stay linked, across uploads too.
@@ -69,6 +71,7 @@ METHOD = "RadSurv: PS3.15 E Basic Profile, dates shifted, UIDs remapped"
 METHOD_CODES = (
     ("113100", "Basic Application Confidentiality Profile"),
     ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+    ("113108", "Retain Patient Characteristics Option"),
 )
 
 #: PS3.15 Annex E Basic Profile action per attribute keyword, for the attributes CT images and RT
@@ -97,8 +100,7 @@ PROFILE: dict[str, str] = {
     "PatientTelecomInformation": "X",
     "PatientAge": "X",
     "PatientSex": "Z",
-    "PatientSize": "X",
-    "PatientWeight": "X",
+    # PatientSize, PatientWeight: kept (option 113108), PET's SUV needs the weight
     "MedicalRecordLocator": "X",
     "MilitaryRank": "X",
     "BranchOfService": "X",

@@ -18,6 +18,9 @@ user is asked for the complete series instead.
 A stack whose slices drift sideways by one constant angle (gantry tilt) is resampled onto a regular
 grid by :mod:`survival_core.io.gantry_tilt`, with a warning; other sideways shifts are refused.
 
+PET (Modality PT) voxels are converted to body-weight SUV (:mod:`survival_core.io.pet_suv`), so a
+PT volume is always in SUVbw.
+
 Enhanced (multi-frame) images with per-frame plane positions, such as the IBSI digital phantom, are
 read frame by frame in the same way.
 
@@ -69,6 +72,7 @@ from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import stack_labels
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.gantry_tilt import measure_tilt, untilt
+from survival_core.io.pet_suv import suv_factors
 from survival_core.paths import data_subdir
 
 log = logging.getLogger(__name__)
@@ -86,7 +90,7 @@ PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: A series of at most this many slices is a scout (localizer), never picked by default.
 MAX_SCOUT_SLICES = 2
 #: Modalities :func:`read_series` prefers, in order, among several series.
-DEFAULT_MODALITY_PREFERENCE = ("CT", "MR")
+DEFAULT_MODALITY_PREFERENCE = ("CT", "MR", "PT")
 
 #: Off-grid slice position (fraction of the slice spacing) accepted silently.
 SPACING_QUIET_RTOL = 0.01
@@ -990,6 +994,12 @@ def read_series(
     except DicomError as err:
         raise DicomError(f"Series {entry.describe()}: {err}") from None
     volume = _pixels(slices, name_of)
+    if entry.modality == "PT":
+        with damaged_header(inventory.display(entry.files[0])):
+            factors, note = suv_factors(entry.headers, f"Series {entry.describe()}")
+        of_file = dict(zip(entry.files, factors, strict=True))
+        volume *= np.array([of_file[s.path] for s in slices], np.float32)[:, None, None]
+        warnings.append(note)
     origin = slices[0].position
     if tilt:
         volume = untilt(volume, tilt)

@@ -1,0 +1,149 @@
+"""PET series read as body-weight SUV from their headers: each decay-correction mode, a scan past
+midnight, a series re-processed on the console, de-identified uploads, and clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from survival_core.errors import DicomError
+from survival_core.features.presets import PET_BIN_WIDTH_SUV, get_preset
+from survival_core.io.dicom_series import read_series
+from survival_core.io.uploads import store_upload
+from tests.dicom_fixtures import ct_slices, write
+
+WEIGHT_KG, DOSE_BQ, HALF_LIFE_S = 75.0, 370e6, 6586.2  # F-18
+PET_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
+
+
+def activity(suv: float, minutes_after_injection: float) -> float:
+    """Bq/mL a tissue of ``suv`` shows ``minutes_after_injection`` (physical decay of F-18)."""
+    decayed = DOSE_BQ * 2 ** (-minutes_after_injection * 60 / HALF_LIFE_S)
+    return suv * decayed / (WEIGHT_KG * 1000)
+
+
+def pet_slices(
+    values: list[float],
+    *,
+    correction: str = "START",
+    injection: str = "100000",
+    series: tuple[str, str] = ("20240305", "110000"),
+    acquisitions: list[str] | None = None,
+    **header: object,
+) -> list[Dataset]:
+    """A PET series whose slice k holds ``values[k]`` Bq/mL everywhere."""
+    volume = np.stack([np.full((6, 6), v) for v in values])
+    datasets = ct_slices(volume, intercept=0.0, modality="MR")
+    for k, ds in enumerate(datasets):
+        ds.Modality, ds.SOPClassUID = "PT", PET_STORAGE
+        ds.file_meta.MediaStorageSOPClassUID = PET_STORAGE
+        ds.Units, ds.DecayCorrection, ds.PatientWeight = "BQML", correction, WEIGHT_KG
+        ds.PatientID, ds.PatientName = "PET-TEST-1", "Test^Pet"
+        ds.SeriesDate, ds.SeriesTime = series
+        ds.AcquisitionDate, ds.AcquisitionTime = series[0], (acquisitions or [series[1]] * 99)[k]
+        drug = Dataset()
+        drug.RadionuclideTotalDose, drug.RadionuclideHalfLife = DOSE_BQ, HALF_LIFE_S
+        drug.RadiopharmaceuticalStartTime = injection
+        ds.RadiopharmaceuticalInformationSequence = Sequence([drug])
+        for keyword, value in header.items():
+            setattr(ds, keyword, value)
+    return datasets
+
+
+def suv_of(datasets: list[Dataset], folder: Path) -> np.ndarray:
+    for k, ds in enumerate(datasets):
+        write(ds, folder / f"{k}.dcm")
+    image, info = read_series(folder)
+    assert any(w.startswith("PET converted to SUVbw") for w in info.warnings)
+    return sitk.GetArrayFromImage(image)
+
+
+def test_start_corrected_series_by_hand(tmp_path: Path) -> None:
+    # 5000 Bq/mL x 75000 g / (370 MBq x 2^(-3600 s / 6586.2 s) = 253.33 MBq) = 1.4803
+    suv = suv_of(pet_slices([5000.0] * 4), tmp_path)
+    np.testing.assert_allclose(suv, 1.4803, rtol=2e-4)
+
+
+@pytest.mark.parametrize(
+    ("case", "correction", "minutes", "options"),
+    [
+        ("decay corrected to the series start", "START", [60] * 4, {}),
+        ("decay corrected to the injection", "ADMIN", [0] * 4, {}),
+        (
+            "not decay corrected: each slice at its own time",
+            "NONE",
+            [60, 62, 64, 66],
+            {"acquisitions": ["110000", "110200", "110400", "110600"]},
+        ),
+        (
+            "injected before midnight, scanned after",
+            "START",
+            [60] * 4,
+            {"injection": "233000", "series": ("20240306", "003000")},
+        ),
+        (
+            "series time reset by re-processing: the first acquisition counts",
+            "START",
+            [60] * 4,
+            {"series": ("20240305", "143000"), "acquisitions": ["110000"] * 4},
+        ),
+    ],
+)
+def test_uptake_of_two_recovered(tmp_path, case, correction, minutes, options) -> None:
+    """Slices showing the activity a tissue of SUV 2 has at their reference time read as SUV 2."""
+    values = [activity(2.0, m) for m in minutes]
+    suv = suv_of(pet_slices(values, correction=correction, **options), tmp_path)
+    np.testing.assert_allclose(suv, 2.0, rtol=5e-4, err_msg=case)
+
+
+def test_de_identified_upload_keeps_the_suv(tmp_path: Path) -> None:
+    datasets = pet_slices([activity(3.0, 60)] * 4)
+    for ds in datasets:  # a date-time of injection: shifted with the other dates
+        del ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime
+        ds.RadiopharmaceuticalInformationSequence[
+            0
+        ].RadiopharmaceuticalStartDateTime = "20240305100000"
+    files = []
+    for k, ds in enumerate(datasets):
+        files.append((f"{k}.dcm", write(ds, tmp_path / f"{k}.dcm").read_bytes()))
+    stored = store_upload(files)
+    shifted = next(p for p in stored.iterdir() if p.suffix == ".dcm")
+    assert "PET-TEST-1" not in shifted.read_bytes().decode("latin-1")
+    image, _ = read_series(stored)
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), 3.0, rtol=5e-4)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"PatientWeight": None}, "PatientWeight .none. kg; SUV needs the patient's weight"),
+        ({"Units": "CNTS"}, "PET in units CNTS.*Export the series in Bq/mL"),
+        ({"DecayCorrection": "DECAY"}, "DecayCorrection DECAY is not START, ADMIN or NONE"),
+        ({"RadiopharmaceuticalInformationSequence": Sequence()}, "injected dose is needed"),
+    ],
+)
+def test_refusals_name_what_is_missing(tmp_path: Path, change: dict, expected: str) -> None:
+    with pytest.raises(DicomError, match=expected):
+        suv_of(pet_slices([5000.0] * 3, **change), tmp_path)
+
+
+def test_scan_before_injection_refused(tmp_path: Path) -> None:
+    datasets = pet_slices([5000.0] * 3)
+    for ds in datasets:
+        ds.RadiopharmaceuticalInformationSequence[
+            0
+        ].RadiopharmaceuticalStartDateTime = "20240305120000"
+    with pytest.raises(DicomError, match="injection at 2024-03-05 12:00:00 and scan at .* apart"):
+        suv_of(datasets, tmp_path)
+
+
+def test_pet_presets_bin_suv_without_standardisation() -> None:
+    full, han = get_preset("full", "PT"), get_preset("han2020", "PT")
+    assert full.standardisation is None and han.standardisation is None
+    assert full.discretisations[0].bin_width == PET_BIN_WIDTH_SUV == full.intensity.bin_width
+    assert get_preset("full", "MR").standardisation is not None
