@@ -34,10 +34,11 @@ def pet_slices(
     injection: str = "100000",
     series: tuple[str, str] = ("20240305", "110000"),
     acquisitions: list[str] | None = None,
+    size: int = 6,
     **header: object,
 ) -> list[Dataset]:
-    """A PET series whose slice k holds ``values[k]`` Bq/mL everywhere."""
-    volume = np.stack([np.full((6, 6), v) for v in values])
+    """A PET series of ``size`` x ``size`` slices, slice k holding ``values[k]`` Bq/mL."""
+    volume = np.stack([np.full((size, size), v) for v in values])
     datasets = ct_slices(volume, intercept=0.0, modality="MR")
     for k, ds in enumerate(datasets):
         ds.Modality, ds.SOPClassUID = "PT", PET_STORAGE
@@ -147,3 +148,31 @@ def test_pet_presets_bin_suv_without_standardisation() -> None:
     assert full.standardisation is None and han.standardisation is None
     assert full.discretisations[0].bin_width == PET_BIN_WIDTH_SUV == full.intensity.bin_width
     assert get_preset("full", "MR").standardisation is not None
+
+
+def test_pet_case_with_its_contour_gives_suv_radiomics(tmp_path: Path) -> None:
+    """A PET upload with an RTSTRUCT: the case is PT, and the `full` PET variant extracts features
+    whose mean in the GTV is the lesion's SUV."""
+    from survival_core.features.radiomics import extract_case
+    from survival_core.io.case_loader import load_case
+    from tests.dicom_fixtures import rtstruct, square
+
+    datasets = pet_slices([activity(2.0, 60)] * 8, size=16)
+    hot = activity(8.0, 60)  # a lesion of SUV 8 in a background of SUV 2
+    for ds in datasets[1:7]:
+        pixels = ds.pixel_array.copy()
+        pixels[3:13, 3:13] = round(hot)
+        ds.PixelData = pixels.astype(np.int16).tobytes()
+    for k, ds in enumerate(datasets):
+        write(ds, tmp_path / "case" / "pet" / f"{k}.dcm")
+    first = np.asarray(datasets[0].ImagePositionPatient, float)
+    centre = first[:2] + 7.5 * np.array([0.8, 0.9])  # the lesion's middle, pixel (7.5, 7.5)
+    inner = datasets[3:5]  # contoured well inside the lesion: no partial volume
+    contours = [square(tuple(centre), 4.0, float(ds.ImagePositionPatient[2])) for ds in inner]
+    write(rtstruct(datasets, {"GTV": contours}), tmp_path / "case" / "rs.dcm")
+
+    case = load_case(tmp_path / "case")
+    assert case.modality == "PT"
+    features = extract_case(case, get_preset("full", "PT"))
+    assert features["gtv__original__firstorder__Mean"] == pytest.approx(8.0, rel=0.02)
+    assert np.isfinite(list(features.values())).all()

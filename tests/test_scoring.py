@@ -25,7 +25,7 @@ def cohort(tmp_path_factory):
     generate_cohort(out, n=16, seed=5, workers=1)
     settings = wei2021().with_rois(("gtv",))
     result = extract_cohort(out, settings, workers=1, use_cache=False)
-    write_cohort_features(result, out / "gtv.parquet", settings)
+    write_cohort_features(result, out / "gtv.parquet", settings, "CT")
     return out
 
 
@@ -124,6 +124,18 @@ def test_model_needing_features_the_case_lacks_is_refused(cohort, model_dir, tmp
     loaded.card.radiomics_settings = None  # as if the model's radiomics origin were unknown
     with pytest.raises(InputError, match="cannot provide"):
         score_case(load_case(cohort / "cases" / "SYN-0001"), loaded)
+
+
+def test_a_model_of_ct_radiomics_refuses_an_mr_case(cohort, model_dir):
+    import dataclasses
+
+    loaded = load_scoring_model(model_dir)
+    assert loaded.card.radiomics_modality == "CT"  # from the feature table's metadata
+    case = dataclasses.replace(load_case(cohort / "cases" / "SYN-0003"), modality="MR")
+    with pytest.raises(
+        InputError, match="learned its wei2021 features from CT images; case .* is MR"
+    ):
+        score_case(case, loaded)
 
 
 def test_a_cases_digest_follows_its_images_not_its_identity(cohort):

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         site=args.site,
         modality=modality,
     )
-    table, failures = write_cohort_features(result, args.out, settings)
+    table, failures = write_cohort_features(result, args.out, settings, modality)
     if result.n_cases and result.n_failed == result.n_cases:
         raise InputError(
             f"All {result.n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"

@@ -53,6 +53,14 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
                 f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
                 "structure on the Case page, or use a model on the GTV alone."
             )
+        trained_on = loaded.card.radiomics_modality
+        if trained_on and case.modality and case.modality.upper() != trained_on.upper():
+            raise InputError(
+                f"Model {loaded.folder.name} learned its {settings.preset} features from "
+                f"{trained_on} images; case {case.case_id} is {case.modality}, whose intensities "
+                f"mean something else, so its features would not be comparable. Use a model "
+                f"trained on {case.modality}."
+            )
         features = case_radiomics(case, settings)
         row.update({name: features[name] for name in others if name in features})
     others = [c for c in loaded.inputs if c not in row]

@@ -365,11 +365,15 @@ def failures_path(out: Path | str) -> Path:
 
 
 def write_cohort_features(
-    result: CohortFeatures, out: Path | str, settings: ExtractionSettings
+    result: CohortFeatures,
+    out: Path | str,
+    settings: ExtractionSettings,
+    modality: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write the feature table (Parquet with settings metadata) and its failures table (CSV, always
-    written so that a stale one never lingers); returns both paths."""
-    table = write_feature_table(result.features, out, settings)
+    """Write the feature table (Parquet with the settings and the images' ``modality`` in its
+    metadata) and its failures table (CSV, always written so that a stale one never lingers);
+    returns both paths."""
+    table = write_feature_table(result.features, out, settings, modality)
     failures = failures_path(out)
     result.failures.to_csv(failures, index=False)
     return table, failures

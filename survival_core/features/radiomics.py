@@ -554,6 +554,10 @@ def standardise(
     return out
 
 
+#: Modalities whose voxel values are on an absolute scale: CT in HU, PET in SUVbw (as read).
+ABSOLUTE_SCALE_MODALITIES = ("CT", "PT")
+
+
 def extract_image(
     image: sitk.Image,
     masks: Mapping[str, sitk.Image],
@@ -568,12 +572,12 @@ def extract_image(
     ``name`` (the case id), the ROI and the scale."""
     for feature_class in settings.classes:
         class_features(feature_class)  # settings errors before any work
-    if modality.upper() != "CT" and settings.uses_absolute_intensity:
+    if modality.upper() not in ABSOLUTE_SCALE_MODALITIES and settings.uses_absolute_intensity:
         raise ConfigError(
             f"{name}: the {settings.preset} settings use absolute CT intensities (HU bins of a "
             f"fixed width or first-order features of raw values), but the image is {modality}, "
-            "which has no absolute scale. Use the preset's MR variant (modality MR: intensity "
-            "standardisation first) or settings with a standardisation."
+            "which has no absolute scale (CT has HU, PET SUV). Use the preset's MR variant "
+            "(modality MR: intensity standardisation first) or settings with a standardisation."
         )
     try:
         if settings.standardisation is not None:

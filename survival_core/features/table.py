@@ -17,6 +17,8 @@ from survival_core.features.settings import ExtractionSettings, json_hash
 
 SETTINGS_KEY = b"radsurv.settings"
 HASH_KEY = b"radsurv.settings_hash"
+#: The imaging modality the features were computed on (CT, MR, PT), when known.
+MODALITY_KEY = b"radsurv.modality"
 VERSION_KEY = b"radsurv.version"
 INDEX_NAME = "case_id"
 
@@ -53,11 +55,15 @@ def write_table(data: pd.DataFrame, path: Path | str, metadata: dict[bytes, byte
     return path
 
 
-def write_feature_table(data: pd.DataFrame, path: Path | str, settings: ExtractionSettings) -> Path:
-    """Write radiomics ``data`` (index: case ids) to Parquet with ``settings`` in its metadata."""
-    return write_table(
-        data, path, {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
-    )
+def write_feature_table(
+    data: pd.DataFrame, path: Path | str, settings: ExtractionSettings, modality: str | None = None
+) -> Path:
+    """Write radiomics ``data`` (index: case ids) to Parquet with ``settings`` and the images'
+    ``modality`` (when known) in its metadata."""
+    metadata = {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
+    if modality:
+        metadata[MODALITY_KEY] = modality.upper().encode()
+    return write_table(data, path, metadata)
 
 
 def read_settings(path: Path | str) -> ExtractionSettings:

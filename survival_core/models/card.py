@@ -96,6 +96,8 @@ class ModelCard:
     apparent_c_index: float
     clinical_columns: list[str]
     radiomics_settings: str | None = None
+    #: The modality (CT, MR, PT) of the images the radiomics were computed on, when known.
+    radiomics_modality: str | None = None
     tables: list[str] = field(default_factory=list)
     cv: dict[str, Any] | None = None
     created: str = ""
@@ -151,6 +153,7 @@ def build_card(
     *,
     clinical_columns: list[str],
     radiomics_settings: str | None = None,
+    radiomics_modality: str | None = None,
     tables: list[str] | None = None,
     cut_method: str = "median",
     horizon: float | None = None,
@@ -175,6 +178,7 @@ def build_card(
         apparent_c_index=float(harrell_c_index(y, training_risk)),
         clinical_columns=clinical_columns,
         radiomics_settings=radiomics_settings,
+        radiomics_modality=radiomics_modality,
         tables=tables or [],
         cv=cv,
         created=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -225,7 +225,7 @@ def _cohort_tables(
             result = extract_cohort(
                 cohort, settings, mapper=mapper, progress=line_progress(progress)
             )
-            write_cohort_features(result, path, settings)
+            write_cohort_features(result, path, settings, modality)
         else:
             mark_used(path)  # a reused table is in use: retention counts its age from now
         tables.append(path)

@@ -109,7 +109,7 @@ def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
     progress(f"Extracting {DEFAULT_MODEL['preset']} radiomics for the demo cohort...")
     settings = get_preset(DEFAULT_MODEL["preset"])
     result = extract_cohort(demo_cohort_dir(), settings, progress=line_progress(progress))
-    write_cohort_features(result, path, settings)
+    write_cohort_features(result, path, settings, "CT")
     return True
 
 

@@ -17,14 +17,16 @@ from survival_core.models.card import build_card
 from survival_core.models.image_set import ImageSet
 
 
-def _radiomics_settings(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
-    """The extraction settings of the one radiomics table among the inputs, if any."""
-    from survival_core.features.table import SETTINGS_KEY
+def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The extraction settings of the one radiomics table among the inputs and the modality its
+    images were (when it says), or Nones."""
+    from survival_core.features.table import MODALITY_KEY, SETTINGS_KEY
 
     found = {m[SETTINGS_KEY].decode() for m in metadata.values() if SETTINGS_KEY in m}
     if len(found) > 1:
         raise InputError("The tables come from several radiomics settings; join one at a time.")
-    return found.pop() if found else None
+    modalities = {m[MODALITY_KEY].decode() for m in metadata.values() if MODALITY_KEY in m}
+    return (found.pop() if found else None), (modalities.pop() if len(modalities) == 1 else None)
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,14 @@ def train_model(
     risk = model.predict_risk(table.X)
     schema = schema_beside(tables)
     own = set(schema.names) if schema is not None else set()
+    settings, modality = _radiomics_source(table.metadata)
     card = build_card(
         model_name,
         table.y,
         risk,
         clinical_columns=[c for c in table.X.columns if c in BY_NAME or c in own],
-        radiomics_settings=_radiomics_settings(table.metadata),
+        radiomics_settings=settings,
+        radiomics_modality=modality,
         tables=[Path(t).name for t in tables],
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
