@@ -161,17 +161,43 @@ def test_mask_lands_on_the_right_voxels(tmp_path: Path, row, col, origin) -> Non
 @pytest.mark.parametrize(
     ("contours", "error", "expected"),
     [
-        ([square((0, 0), 10, 6.0)], RTStructError, r"'GTV'.*between slices \(slice index 2\.40\)"),
+        (
+            [np.array([[-5, -5, 4.0], [5, -5, 6.0], [5, 5, 6.0], [-5, 5, 4.0]])],
+            RTStructError,
+            r"'GTV'.*not parallel to the image's slices \(it spans slice index 1\.60 to 2\.40\)",
+        ),
         ([square((0, 0), 10, 40.0)], RTStructError, "'GTV'.*outside the image"),
         ([], MaskError, "'GTV' has no closed contour"),
         ([square((0.4, 0.4), 0.2, 5.0)], MaskError, "'GTV' covers no voxel"),
     ],
-    ids=["off slice", "outside", "no contours", "too small"],
+    ids=["tilted", "outside", "no contours", "too small"],
 )
 def test_unusable_contours(tmp_path: Path, contours, error, expected) -> None:
     image, info, rt = setup_case(tmp_path, {"GTV": contours})
     with pytest.raises(error, match=expected):
         rtstruct_to_masks(rt, image, info, ["GTV"])
+
+
+@pytest.mark.parametrize(
+    ("planes_mm", "slices", "apart"),
+    [
+        (np.arange(0.3, 9.4, 1.0), [0, 1, 2, 3], "1.00 mm apart"),  # a thin-slice series
+        ([2.0, 7.0], [0, 1, 2, 3], "5.00 mm apart"),  # a thick-slice one
+        ([6.0], [2], "on one plane"),
+    ],
+    ids=["1 mm planes", "5 mm planes", "one plane"],
+)
+def test_contours_between_slices_fill_the_nearest_slices(
+    tmp_path: Path, planes_mm, slices: list[int], apart: str
+) -> None:
+    """Contours drawn on another series of the frame of reference (other positions, other
+    spacing; the image's slices are 2.5 mm apart): each slice takes the nearest contoured plane."""
+    image, info, rt = setup_case(tmp_path, {"GTV": [square((0.4, 0.4), 8, z) for z in planes_mm]})
+    notes: list[str] = []
+    array = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["GTV"], notes)["GTV"])
+    assert np.flatnonzero(array.any(axis=(1, 2))).tolist() == slices
+    assert all(array[k].sum() == 100 for k in slices)  # 8 mm = 10 voxels square
+    assert len(notes) == 1 and f"'GTV' was contoured {apart} on planes between" in notes[0]
 
 
 def test_open_contours_ignored_with_warning(tmp_path: Path) -> None:

@@ -212,7 +212,7 @@ def _rasterise_all(
     masks: dict[str, sitk.Image] = {}
     for name in structure_set.roi_names:
         try:
-            masks.update(_structure_masks(structure_set, image, info, [name]))
+            masks.update(_structure_masks(structure_set, image, info, [name], warnings))
         except (RTStructError, MaskError) as err:
             if name in needed:
                 raise
@@ -221,10 +221,11 @@ def _rasterise_all(
 
 
 def _structure_masks(
-    structure_set: Any, image: sitk.Image, info: SeriesInfo, names: list[str]
+    structure_set: Any, image: sitk.Image, info: SeriesInfo, names: list[str], notes: list[str]
 ) -> dict[str, sitk.Image]:
+    """The named structures' masks; how they were placed, when it needs saying, goes to ``notes``."""
     if isinstance(structure_set, RTStruct):
-        return rtstruct_to_masks(structure_set, image, info, names)
+        return rtstruct_to_masks(structure_set, image, info, names, notes)
     from survival_core.io.seg import seg_to_masks
 
     return seg_to_masks(structure_set, image, info, names)
@@ -423,7 +424,7 @@ def load_case_files(
                 warnings += link_to_series(parsed[file].references, info, parsed[file].path)
             structure_set = parsed[file]
             found = map_roles(structure_set.roi_names, required=(role,), site=site)[role]
-            structures.update(_structure_masks(structure_set, volume, info, found))
+            structures.update(_structure_masks(structure_set, volume, info, found, warnings))
             chosen.setdefault(role, []).extend(found)
     assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
     return Case(

@@ -173,7 +173,7 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
         return [
             f"{Path(path).name} was drawn on series {drawn_on}, not on the image series "
             f"{info.series_uid}; both share frame of reference {info.frame_of_reference_uid}, so "
-            "it is linked by frame of reference and geometry (every contour lies on an image slice)."
+            "it is linked by frame of reference and geometry (its contours in patient coordinates)."
         ]
     if not by_series:
         raise RTStructError(
@@ -187,14 +187,54 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
     )
 
 
-def _rasterise(roi: ROI, image: sitk.Image) -> np.ndarray:
-    """The ROI's closed contours filled on the image grid, (z, y, x) uint8, even-odd rule."""
+def _planes(roi: ROI, closed: list[np.ndarray], image: sitk.Image) -> dict[float, list[np.ndarray]]:
+    """The closed contours in continuous voxel index, grouped by their slice position (index z,
+    rounded to 1e-3); :class:`RTStructError` for a contour not parallel to the image's slices or
+    outside them."""
     size = image.GetSize()
-    mask = np.zeros(size[::-1], dtype=np.uint8)
     to_index = np.linalg.inv(
         np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
     )
     origin = np.asarray(image.GetOrigin())
+    planes: dict[float, list[np.ndarray]] = {}
+    for points in closed:
+        index = (points - origin) @ to_index.T
+        k = float(np.mean(index[:, 2]))
+        where = f"a contour at {np.round(points[0], 2).tolist()} mm"
+        if np.max(np.abs(index[:, 2] - k)) > SLICE_TOLERANCE:
+            raise RTStructError(
+                f"Structure {roi.name!r}: {where} is not parallel to the image's slices (it spans "
+                f"slice index {index[:, 2].min():.2f} to {index[:, 2].max():.2f}); it was drawn on "
+                "a differently oriented image."
+            )
+        if not -0.5 - SLICE_TOLERANCE <= k <= size[2] - 0.5 + SLICE_TOLERANCE:
+            raise RTStructError(
+                f"Structure {roi.name!r}: {where} lies outside the image (slice index "
+                f"{round(k)}, the image has {size[2]} slices)."
+            )
+        planes.setdefault(round(k, 3), []).append(index)
+    return planes
+
+
+def _slice_of_plane(planes: list[float], n_slices: int) -> dict[int, float]:
+    """Image slice -> the contoured plane it takes when the planes are off the slices: the
+    nearest plane within half the planes' spacing (one slice when a single plane is contoured)."""
+    step = float(np.median(np.diff(planes))) if len(planes) > 1 else 1.0
+    taken: dict[int, float] = {}
+    for k in range(n_slices):
+        nearest = min(planes, key=lambda p: abs(p - k))
+        if -step / 2 < k - nearest <= step / 2:
+            taken[k] = nearest
+    return taken
+
+
+def _rasterise(roi: ROI, image: sitk.Image, notes: list[str]) -> np.ndarray:
+    """The ROI's closed contours filled on the image grid, (z, y, x) uint8, even-odd rule per
+    plane. Contours on planes between the image's slices (drawn on another series of the same
+    frame of reference, at other positions or spacing) fill each slice from the nearest contoured
+    plane, with a note in ``notes``."""
+    size = image.GetSize()
+    mask = np.zeros(size[::-1], dtype=np.uint8)
     closed = [
         c for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t == "CLOSED_PLANAR"
     ]
@@ -202,33 +242,46 @@ def _rasterise(roi: ROI, image: sitk.Image) -> np.ndarray:
         raise MaskError(
             f"Structure {roi.name!r} has no closed contour; it cannot be made into a mask."
         )
-    for points in closed:
-        index = (points - origin) @ to_index.T
-        k = int(round(float(np.mean(index[:, 2]))))
-        if np.max(np.abs(index[:, 2] - k)) > SLICE_TOLERANCE:
-            raise RTStructError(
-                f"Structure {roi.name!r}: a contour at {np.round(points[0], 2).tolist()} mm lies between "
-                f"slices (slice index {np.mean(index[:, 2]):.2f}); it was drawn on another grid."
-            )
+    planes = _planes(roi, closed, image)
+    if all(abs(p - round(p)) <= SLICE_TOLERANCE for p in planes):
+        taken = {int(round(p)): p for p in planes}
+    else:
+        positions = sorted(planes)
+        taken = _slice_of_plane(positions, size[2])
+        off = max(positions, key=lambda p: abs(p - round(p)))
+        spacing = (
+            f"{float(np.median(np.diff(positions))) * image.GetSpacing()[2]:.2f} mm apart"
+            if len(positions) > 1
+            else "on one plane"
+        )
+        notes.append(
+            f"Structure {roi.name!r} was contoured {spacing} on planes between the image's slices "
+            f"(e.g. slice index {off:.2f}): each slice takes the contours of the nearest "
+            "contoured plane."
+        )
+    for k, plane in taken.items():
         if not 0 <= k < size[2]:
-            raise RTStructError(
-                f"Structure {roi.name!r}: a contour at {np.round(points[0], 2).tolist()} mm lies outside the "
-                f"image (slice index {k}, the image has {size[2]} slices)."
-            )
-        rows, cols = fill_polygon(index[:, 1], index[:, 0], shape=mask.shape[1:])
-        mask[k, rows, cols] ^= 1
+            continue
+        for index in planes[plane]:
+            rows, cols = fill_polygon(index[:, 1], index[:, 0], shape=mask.shape[1:])
+            mask[k, rows, cols] ^= 1
     return mask
 
 
 def rtstruct_to_masks(
-    rtstruct: RTStruct, image: sitk.Image, series_info: SeriesInfo, roi_names: list[str]
+    rtstruct: RTStruct,
+    image: sitk.Image,
+    series_info: SeriesInfo,
+    roi_names: list[str],
+    notes: list[str] | None = None,
 ) -> dict[str, sitk.Image]:
     """Rasterise the named ROIs onto ``image``'s grid as uint8 0/1 masks, keyed by ROI name.
 
     Refuses (:class:`RTStructError`) a structure set not linked to the series
     (:func:`link_to_series`, whose warnings the caller reports), a name not in the set, or a contour
-    off the slices; an ROI with no closed contour or that covers no voxel centre raises
-    :class:`MaskError`.
+    not parallel to the slices or outside the image; an ROI with no closed contour or that covers
+    no voxel centre raises :class:`MaskError`. Contours between the slices are placed on the
+    nearest slices, with a note added to ``notes``.
     """
     link_to_series(rtstruct.references, series_info, rtstruct.path)
     masks: dict[str, sitk.Image] = {}
@@ -239,7 +292,7 @@ def rtstruct_to_masks(
                 f"{rtstruct.path} has no structure named {name!r}; it has "
                 f"{', '.join(map(repr, rtstruct.roi_names)) or 'none'}."
             )
-        array = _rasterise(roi, image)
+        array = _rasterise(roi, image, notes if notes is not None else [])
         if not array.any():
             raise MaskError(
                 f"Structure {name!r} covers no voxel of the image; it is too small or outside it."
