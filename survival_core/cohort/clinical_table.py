@@ -36,7 +36,7 @@ from survival_core.io.clinical_schema import (
     names_a_scale,
 )
 from survival_core.io.delimited import DELIMITERS, decode_text, sniff_delimiter
-from survival_core.io.tables import TIME_UNITS
+from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS
 
 #: Header names of the patient ID column, most specific first (compared normalised).
 ID_NAMES = (
@@ -75,8 +75,6 @@ _UNIT_ALIASES = {
     "years": ("y", "yr", "yrs", "year", "years"),
 }
 _TIME_UNIT_OF = {alias: unit for unit, aliases in _UNIT_ALIASES.items() for alias in aliases}
-_EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
-_ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
 #: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false"}
 _BOOL_YES = YES_TOKENS - {"1", "t"}
@@ -403,17 +401,17 @@ def _stated_codes(codes: str) -> dict[str, int]:
     stated: dict[str, int] = {}
     for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes):
         meaning = meaning.strip().lower()
-        if meaning in _EVENT_WORDS:
+        if meaning in EVENT_WORDS:
             stated[code.lower()] = 1
-        elif meaning in _ALIVE_WORDS:
+        elif meaning in ALIVE_WORDS:
             stated[code.lower()] = 0
     return stated
 
 
 def _event_word(text: str) -> int | None:
-    if text in _EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
+    if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
         return 1
-    if text in _ALIVE_WORDS or text.startswith(("alive", "living")):
+    if text in ALIVE_WORDS or text.startswith(("alive", "living")):
         return 0
     return None
 

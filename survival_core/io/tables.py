@@ -7,6 +7,7 @@ outcome are dropped with a note, never silently kept or filled.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from survival_core.io.delimited import read_delimited
 
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+#: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
+EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
+ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
 
 
 @dataclass
@@ -89,6 +93,35 @@ def parquet_metadata(path: Path) -> dict[bytes, bytes]:
     return dict(pq.read_schema(path).metadata or {})
 
 
+def _event_word(value: object) -> str:
+    """A cell of an event column as a word of :data:`EVENT_WORDS` / :data:`ALIVE_WORDS`: numbers
+    as 0, 1, 2 (1.0 read from a column with gaps is 1), text lower-cased; '' when empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value).strip().lower()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return f"{number:g}"
+
+
+def event_indicator(cells: pd.Series) -> pd.Series:
+    """An event column as True / False, None where missing or unreadable (0/1, 1.0/0.0, true/false,
+    yes/no, dead/alive, event/censored). A column of 1s and 2s is refused: R's survival package
+    reads 2 as the event, other tools 1, so only the user can say."""
+    words = cells.map(_event_word)
+    present = set(words) - {""}
+    if present and present <= {"1", "2"} and "2" in present:
+        raise InputError(
+            "The event column holds 1 and 2, not 0/1: in R's survival coding 2 is the event and "
+            "1 censored, other tools use 1 for the event. Recode it as 0/1 (1 = event), or import "
+            "the table with the cohort import, whose header can state the codes "
+            "('status (1=alive, 2=dead)')."
+        )
+    return words.map(lambda w: True if w in EVENT_WORDS else False if w in ALIVE_WORDS else None)
+
+
 def load_model_table(
     paths: list[Path | str], *, time_unit: str = "days", features: str | None = None
 ) -> ModelTable:
@@ -124,9 +157,7 @@ def load_model_table(
                 f"{before - len(joined)} case(s) missing from a joined table were left out."
             )
     time = pd.to_numeric(joined["time"], errors="coerce")
-    event = joined["event"].map(
-        lambda v: {"1": True, "0": False, "true": True, "false": False}.get(str(v).strip().lower())
-    )
+    event = event_indicator(joined["event"])
     bad = time.isna() | event.isna() | (time < 0)
     if bad.any():
         notes.append(f"{int(bad.sum())} case(s) without a usable time/event were left out.")

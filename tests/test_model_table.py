@@ -1,0 +1,49 @@
+"""Outcome columns of real exports read right: a gap in the event column costs one row, not all
+of them; yes/no and dead/alive words are events; R's 1/2 coding is refused, never half-read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv.datasets import load_veterans_lung_cancer
+
+from survival_core.errors import InputError
+from survival_core.io.tables import load_model_table
+
+
+@pytest.fixture(scope="module")
+def veterans() -> pd.DataFrame:
+    """scikit-survival's veterans lung-cancer cohort (137 real patients), numeric columns."""
+    X, y = load_veterans_lung_cancer()
+    table = X.select_dtypes("number").copy()
+    table.insert(0, "case_id", [f"VA-{i:03d}" for i in range(len(table))])
+    table["time"], table["event"] = y["Survival_in_days"], y["Status"].astype(int)
+    return table
+
+
+def test_a_missing_event_costs_its_row_only(tmp_path: Path, veterans: pd.DataFrame) -> None:
+    gapped = veterans.astype({"event": float})
+    gapped.loc[5, "event"] = np.nan  # the column is written as 1.0 / 0.0 / empty
+    gapped.to_csv(tmp_path / "t.csv", index=False)
+    table = load_model_table([tmp_path / "t.csv"])
+    kept = veterans.drop(index=5)
+    assert table.case_ids == kept["case_id"].tolist()
+    np.testing.assert_array_equal(table.y["event"], kept["event"].astype(bool))
+    assert "1 case(s) without a usable time/event were left out." in table.notes
+
+
+@pytest.mark.parametrize("words", [("dead", "alive"), ("Yes", "No"), ("event", "censored")])
+def test_event_words(tmp_path: Path, veterans: pd.DataFrame, words: tuple[str, str]) -> None:
+    worded = veterans.assign(event=np.where(veterans["event"] == 1, *words))
+    worded.to_csv(tmp_path / "t.csv", index=False)
+    table = load_model_table([tmp_path / "t.csv"])
+    np.testing.assert_array_equal(table.y["event"], veterans["event"].astype(bool))
+
+
+def test_r_style_one_two_coding_refused(tmp_path: Path, veterans: pd.DataFrame) -> None:
+    veterans.assign(event=veterans["event"] + 1).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="holds 1 and 2, not 0/1: in R's survival coding"):
+        load_model_table([tmp_path / "t.csv"])
