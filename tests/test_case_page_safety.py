@@ -272,6 +272,39 @@ def test_an_upload_with_several_series_asks_which_one(app):
     assert "Percentile window" in labels and "Window preset" not in labels
 
 
+def test_two_echoes_in_one_series_are_two_choices(app):
+    """A dual-echo MR filed as one series, contoured on echo 2: both echoes are offered, the
+    contoured one pre-selected, and the one chosen is the one read."""
+    shape = (5, 40, 48)
+    echoes = []
+    for echo in (1, 2):
+        volume = np.full(shape, 300.0 * echo) + np.random.default_rng(echo).normal(0, 20, shape)
+        datasets = ct_slices(
+            volume.round(), spacing=SPACING, origin=ORIGIN, modality="MR", intercept=0.0,
+            series_uid="1.2.826.0.1.3680043.8.498.77", frame_uid="1.2.3.77",
+        )  # fmt: skip
+        for ds in datasets:
+            ds.EchoNumbers = echo
+        echoes.append(datasets)
+    z_mm = [ORIGIN[2] + k * SPACING[2] for k in range(shape[0])]
+    gtv = [square((-85.0, -100.0), 8, z) for z in z_mm[1:4]]
+    files = {
+        f"mr/{e}-{n}.dcm": _dicom_bytes(ds) for e, d in enumerate(echoes) for n, ds in enumerate(d)
+    }
+    files["rtstruct.dcm"] = _dicom_bytes(rtstruct(echoes[1], {"GTV": gtv}))
+    _upload(app, ("mr.zip", _zip(files), "application/zip"))
+    assert not app.exception and not app.error
+    series = next(s for s in app.selectbox if s.label == "Image series")
+    labels = series.options
+    assert [label.split(", ")[2] for label in labels] == ["echo 1", "echo 2"]
+    assert "contoured" in labels[series.value] and "echo 2" in labels[series.value]
+    series.set_value(0)
+    _form_button(app).click().run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "MR"
+    assert any("holds 2 stacks (echo 1, echo 2); echo 1 was read" in w.value for w in app.warning)
+
+
 def test_a_demo_case_then_a_bad_upload_shows_no_patient(demo_in_place):
     app = AppTest.from_file(str(APP), default_timeout=120).run()
     assert not app.exception

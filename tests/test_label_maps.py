@@ -58,7 +58,7 @@ def test_decathlon_labels_are_structures_mapped_by_the_user(tmp_path: Path) -> N
 
     with pytest.raises(RTStructError, match=rf"No structure is recognised as the GTV.*{LABELS}:1"):
         load_case(tmp_path / "case", site="liver")
-    with pytest.raises(MaskError, match=rf"'{LABELS}:3' is not in .* it holds '{LABELS}:1'"):
+    with pytest.raises(RTStructError, match=rf"No structure named '{LABELS}:3'.* has '{LABELS}:1'"):
         load_case(tmp_path / "case", roles={"gtv": f"{LABELS}:3"})
 
 
