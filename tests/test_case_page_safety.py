@@ -296,7 +296,7 @@ def test_two_echoes_in_one_series_are_two_choices(app):
     assert not app.exception and not app.error
     series = next(s for s in app.selectbox if s.label == "Image series")
     labels = series.options
-    assert [label.split(", ")[2] for label in labels] == ["echo 1", "echo 2"]
+    assert [label.split(", ")[1] for label in labels] == ["echo 1", "echo 2"]
     assert "contoured" in labels[series.value] and "echo 2" in labels[series.value]
     series.set_value(0)
     _form_button(app).click().run()
