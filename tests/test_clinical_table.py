@@ -300,3 +300,45 @@ def test_xlsx_cells_dates_units_in_values_and_deceased_living(tmp_path: Path) ->
         pd.Timestamp("2020-01-30"),
     ]
     assert list(result.table.columns) == ["time", "event", "rt_dose"]
+
+
+@pytest.mark.parametrize("european", [False, True], ids=["iso dates", "dd.mm.yyyy semicolons"])
+def test_outcome_from_dates_of_diagnosis_follow_up_and_death(
+    tmp_path: Path, european: bool
+) -> None:
+    """The veterans cohort as a registry exports it: no time column, but the date of diagnosis,
+    of the last follow-up (the living) and of death (the dead)."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    X, y = load_veterans_lung_cancer()
+    rng = np.random.default_rng(7)
+    diagnosis = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 900, len(X)), "D")
+    end = diagnosis + pd.to_timedelta(y["Survival_in_days"], "D")
+    dead = y["Status"]
+    style = "%d.%m.%Y" if european else "%Y-%m-%d"
+    sheet = pd.DataFrame(
+        {
+            "Patient ID": [f"VA-{i:03d}" for i in range(len(X))],
+            "Age": X["Age_in_years"],
+            "Date of diagnosis": diagnosis.strftime(style),
+            "Date of last follow-up": np.where(dead, "", end.strftime(style)),
+            "Date of death": np.where(dead, end.strftime(style), ""),
+        }
+    )
+    path = tmp_path / "registry.csv"
+    sheet.to_csv(path, index=False, sep=";" if european else ",")
+    result = read_clinical_spreadsheet(path)
+    np.testing.assert_array_equal(result.table["time"].to_numpy(float), y["Survival_in_days"])
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), dead)
+    assert result.time_column == "(from dates)"
+    assert (
+        "survival time (days) from 'Date of diagnosis' to 'Date of death' or "
+        "'Date of last follow-up'" in _actions(result, "(from dates)")
+    )
+
+
+def test_dates_without_an_end_are_no_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,age,date of diagnosis\nA,60,2020-01-05\nB,61,2020-02-05\n")
+    with pytest.raises(InputError, match="no survival time and event column.*a start date"):
+        read_clinical_spreadsheet(path)

@@ -671,6 +671,66 @@ def _age_from_dates(
     return age
 
 
+#: Header words of the date a survival time starts from, of a death, and of the last follow-up.
+_START_DATE_WORDS = {
+    "diagnosis", "dx", "treatment", "rt", "radiotherapy", "start", "surgery", "baseline",
+    "enrollment", "enrolment", "randomization", "randomisation", "inclusion", "registration",
+}  # fmt: skip
+_DEATH_DATE_WORDS = {"death", "dod", "died", "deceased"}
+_FOLLOW_UP_DATE_WORDS = {"last", "lfu", "followup", "follow", "contact", "censoring", "censor"}
+
+
+def _one_date(
+    dates: pd.DataFrame, headers: dict[str, _Header], words: set[str], taken: set[str]
+) -> str | None:
+    """The one date column (not in ``taken``) whose header holds one of ``words``."""
+    found = [c for c in dates if c not in taken and words & set(headers[c].tokens)]
+    return found[0] if len(found) == 1 else None
+
+
+def _outcome_from_dates(
+    dates: pd.DataFrame,
+    headers: dict[str, _Header],
+    event: pd.Series | None,
+    report: list[Coercion],
+) -> tuple[pd.Series, pd.Series] | None:
+    """Survival time (days) and event from dates, when the sheet has no time column: from the
+    one start date (diagnosis, treatment...) to the death date where there is one, else to the
+    last follow-up; the event is the given column, else whether a death date is there. None when
+    the dates do not say (no start, or neither end); a negative time is left missing."""
+    birth = {c for c in dates if {"birth", "dob"} & set(headers[c].tokens)}
+    start = _one_date(dates, headers, _START_DATE_WORDS, birth)
+    death = _one_date(dates, headers, _DEATH_DATE_WORDS, birth | {start})
+    last = _one_date(dates, headers, _FOLLOW_UP_DATE_WORDS, birth | {start, death})
+    if start is None or (death is None and last is None):
+        return None
+    ends = [c for c in (death, last) if c is not None]
+    end = dates[ends[0]].combine_first(dates[ends[-1]]) if len(ends) == 2 else dates[ends[0]]
+    days = (end - dates[start]).dt.days.astype("Float64")
+    negative = days < 0
+    if negative.any():
+        report.append(
+            Coercion("(from dates)", "end before start: time read as missing", int(negative.sum()))
+        )
+        days = days.mask(negative)
+    shown = " or ".join(repr(c) for c in ends)
+    report.append(
+        Coercion(
+            "(from dates)",
+            f"survival time (days) from {start!r} to {shown}",
+            int(days.notna().sum()),
+        )
+    )
+    if event is None:
+        if death is None:
+            return None
+        event = dates[death].notna().astype("Int64").where(end.notna())
+        report.append(
+            Coercion("(from dates)", f"event: a date in {death!r}", int(event.fillna(0).sum()))
+        )
+    return days, event
+
+
 def _unique_names(headers: dict[str, _Header], path: Path) -> None:
     by_name: dict[str, list[str]] = {}
     for text, h in headers.items():
@@ -747,25 +807,22 @@ def read_clinical_spreadsheet(
         if event_text is None:
             event_text = _first_by_name(headers, CENSOR_NAMES, base=False)
             censoring = event_text is not None
-    if time_text is None or event_text is None:
-        lacking = " and ".join(
-            w for w, t in (("time", time_text), ("event", event_text)) if t is None
-        )
-        raise InputError(
-            f"{path.name}: no survival {lacking} column recognised among: "
-            f"{', '.join(headers)}. Pass time_column= and event_column= (and time_unit= when "
-            "the time header does not say days, weeks, months or years)."
-        )
-    if time_text == event_text:
+    if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
     for text, given, role in (
         (time_text, time_column, "survival time"),
         (event_text, event_column, "event"),
     ):
-        how = "given" if given else "recognised by its name"
-        report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
-    days, unit = _time_days(cells[time_text], headers[time_text], time_unit, report)
-    event = _event_01(cells[event_text], headers[event_text], censoring=censoring, report=report)
+        if text is not None:
+            how = "given" if given else "recognised by its name"
+            report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
+    days = unit = event = None
+    if time_text is not None:
+        days, unit = _time_days(cells[time_text], headers[time_text], time_unit, report)
+    if event_text is not None:
+        event = _event_01(
+            cells[event_text], headers[event_text], censoring=censoring, report=report
+        )
 
     variables: dict[str, pd.Series] = {}
     units: dict[str, str] = {}
@@ -791,6 +848,20 @@ def read_clinical_spreadsheet(
         elif kind == "variable":
             variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
     dates_frame = pd.DataFrame(dates, index=cells.index)
+    if days is None:
+        derived = _outcome_from_dates(dates_frame, headers, event, report)
+        if derived is not None:
+            (days, event), unit = derived, "days"
+            time_text = "(from dates)"
+            event_text = event_text or "(from dates)"
+    if days is None or event is None:
+        lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
+        raise InputError(
+            f"{path.name}: no survival {lacking} column recognised among: "
+            f"{', '.join(headers)}. Pass time_column= and event_column= (and time_unit= when "
+            "the time header does not say days, weeks, months or years), or give a start date "
+            "(diagnosis, treatment) with a last follow-up or death date."
+        )
     if "age" not in variables:
         age = _age_from_dates(dates_frame, headers, report)
         if age is not None:
