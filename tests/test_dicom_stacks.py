@@ -111,3 +111,12 @@ def test_one_volume_is_not_split() -> None:
     for k, ds in enumerate(datasets):
         ds.AcquisitionNumber, ds.EchoNumbers = k + 1, 1
     assert stack_labels(datasets) is None
+
+
+def test_two_reconstruction_kernels_are_two_stacks() -> None:
+    soft, lung = ct_slices(hu_volume(), **UIDS), ct_slices(hu_volume(seed=3), **UIDS)
+    for kernel, datasets in (("B30f", soft), ("B70f", lung)):
+        for ds in datasets:
+            ds.ConvolutionKernel = kernel
+    labels = stack_labels([*soft, *lung])
+    assert labels == ["kernel B30f"] * 5 + ["kernel B70f"] * 5

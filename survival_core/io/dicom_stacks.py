@@ -1,8 +1,8 @@
 """Stacks inside one DICOM series: the echoes, time points, b-values or localizers that scanners file
 under a single SeriesInstanceUID, told apart so that a user can pick one volume.
 
-A dual-echo or multi-echo MR, a dynamic contrast series, a diffusion series with several b-values or
-a CT series with its localizer in it holds several images at the same slice position (or in another
+A dual-echo or multi-echo MR, a dynamic contrast series, a diffusion series with several b-values, a
+CT series with two reconstructions (kernels, slice thicknesses) or with its localizer in it holds several images at the same slice position (or in another
 orientation). Stacked together they are no volume. When a series has such repeated positions or
 mixed orientations, its images are grouped by the first of :data:`DISCRIMINATORS` (in that order,
 then the first pair of them) that leaves every group one orientation and one image per position;
@@ -67,6 +67,8 @@ DISCRIMINATORS: tuple[Callable[[Dataset], str | None], ...] = (
     _attribute("DiffusionBValue", "b"),
     _attribute("TriggerTime", "trigger ms"),
     _attribute("InversionTime", "inversion ms"),
+    _attribute("ConvolutionKernel", "kernel"),
+    _attribute("SliceThickness", "thickness mm"),
     _attribute("AcquisitionNumber", "acquisition"),
     _image_type_label,
 )
