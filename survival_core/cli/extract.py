@@ -2,10 +2,10 @@
 
     python -m survival_core extract --cohort DIR --preset wei2021 --out features.parquet [--workers N] [--json]
     python -m survival_core extract --cohort DIR --preset deep --network FILE [--layer NAME] --out deep.parquet
-        [--site NAME] [--modality CT|MR] [--lesions union|largest|each [--aggregate HOW]] [--roi NAME ...]
+        [--site NAME] [--modality CT|MR|PT] [--lesions union|largest|each [--aggregate HOW]] [--roi NAME ...]
 
 Any site and modality: ``--site`` names the organ's site (default: the manifest's ``site`` column,
-else each case's organ); ``--modality`` picks the preset's CT or MR variant (default: the manifest's
+else each case's organ); ``--modality`` picks the preset's CT, MR or PET variant (default: the manifest's
 ``modality`` column, else the first case's); ``--lesions`` says how several lesions make features.
 
 Writes FEATURES.parquet (one row per case, settings in its metadata) and FEATURES.failures.csv
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--site", help="the organ's site (liver, lung, brain...; default: manifest or case)"
     )
     parser.add_argument(
-        "--modality", type=str.upper, choices=("CT", "MR"),
+        "--modality", type=str.upper, choices=("CT", "MR", "PT"),
         help="the preset's variant (default: manifest's modality column, else the first case's)",
     )  # fmt: skip
     parser.add_argument(
