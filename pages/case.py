@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES, Case
+from survival_core.features.pet_uptake import pet_uptake
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES
@@ -47,6 +48,14 @@ ROLE_HELP = {
     "gtv": "Required. Several structures are united into one GTV (GTV-1 + GTV-2).",
 }
 VOLUME_MODALITIES = ("CT", "MR", "PT")
+#: How the GTV's PET uptake figures are labelled (PERCIST SUVpeak; MTV = the contour's volume).
+UPTAKE_LABELS = {
+    "suv_max": "SUVmax",
+    "suv_peak": "SUVpeak (1 cm³)",
+    "suv_mean": "SUVmean",
+    "mtv_ml": "MTV (mL)",
+    "tlg": "TLG (SUV·mL)",
+}
 SOURCES = ("Demo case", "Upload")
 
 st.title("Case")
@@ -211,6 +220,12 @@ def show_case(case: Case) -> None:
         columns = st.columns(len(summary))
         for column, (name, value) in zip(columns, summary.items(), strict=True):
             column.metric(_metric_label(name, case.site), value)
+    if case.modality == "PT" and "gtv" in case.masks:
+        uptake = pet_uptake(case)
+        for column, (name, value) in zip(st.columns(len(uptake)), uptake.items(), strict=True):
+            column.metric(
+                UPTAKE_LABELS[name], f"{value:.2f}" if name != "mtv_ml" else f"{value:.1f}"
+            )
 
     for warning in case.warnings:
         st.warning(warning, icon=":material/warning:")

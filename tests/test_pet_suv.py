@@ -150,29 +150,90 @@ def test_pet_presets_bin_suv_without_standardisation() -> None:
     assert get_preset("full", "MR").standardisation is not None
 
 
-def test_pet_case_with_its_contour_gives_suv_radiomics(tmp_path: Path) -> None:
-    """A PET upload with an RTSTRUCT: the case is PT, and the `full` PET variant extracts features
-    whose mean in the GTV is the lesion's SUV."""
-    from survival_core.features.radiomics import extract_case
-    from survival_core.io.case_loader import load_case
+def write_pet_case(folder: Path) -> Path:
+    """A PET series (a 10 x 10-pixel lesion of SUV 8 on 6 of 8 slices, background SUV 2) with an
+    RTSTRUCT contouring a square well inside the lesion."""
     from tests.dicom_fixtures import rtstruct, square
 
     datasets = pet_slices([activity(2.0, 60)] * 8, size=16)
-    hot = activity(8.0, 60)  # a lesion of SUV 8 in a background of SUV 2
+    hot = activity(8.0, 60)
     for ds in datasets[1:7]:
         pixels = ds.pixel_array.copy()
         pixels[3:13, 3:13] = round(hot)
         ds.PixelData = pixels.astype(np.int16).tobytes()
     for k, ds in enumerate(datasets):
-        write(ds, tmp_path / "case" / "pet" / f"{k}.dcm")
+        write(ds, folder / "pet" / f"{k}.dcm")
     first = np.asarray(datasets[0].ImagePositionPatient, float)
     centre = first[:2] + 7.5 * np.array([0.8, 0.9])  # the lesion's middle, pixel (7.5, 7.5)
     inner = datasets[3:5]  # contoured well inside the lesion: no partial volume
     contours = [square(tuple(centre), 4.0, float(ds.ImagePositionPatient[2])) for ds in inner]
-    write(rtstruct(datasets, {"GTV": contours}), tmp_path / "case" / "rs.dcm")
+    write(rtstruct(datasets, {"GTV": contours}), folder / "rs.dcm")
+    return folder
 
-    case = load_case(tmp_path / "case")
+
+def test_pet_case_with_its_contour_gives_suv_radiomics(tmp_path: Path) -> None:
+    """A PET upload with an RTSTRUCT: the case is PT, and the `full` PET variant extracts features
+    whose mean in the GTV is the lesion's SUV."""
+    from survival_core.features.radiomics import extract_case
+    from survival_core.io.case_loader import load_case
+
+    case = load_case(write_pet_case(tmp_path / "case"))
     assert case.modality == "PT"
     features = extract_case(case, get_preset("full", "PT"))
     assert features["gtv__original__firstorder__Mean"] == pytest.approx(8.0, rel=0.02)
     assert np.isfinite(list(features.values())).all()
+
+
+def test_case_page_shows_the_uptake_of_a_pet_upload(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    folder = write_pet_case(tmp_path / "case")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*.dcm")):
+            archive.write(path, path.relative_to(folder).as_posix())
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].set_value(("pet.zip", buffer.getvalue(), "application/zip")).run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "PT"
+    shown = {m.label: m.value for m in app.metric}
+    assert float(shown["SUVmax"]) == pytest.approx(8.0, rel=1e-3)
+    assert float(shown["SUVmean"]) == pytest.approx(8.0, rel=1e-3)
+    assert any(w.value.startswith("PET converted to SUVbw") for w in app.warning)
+
+
+def test_uptake_figures_of_a_hot_sphere() -> None:
+    """A sphere of SUV 8 (radius 15 mm) in a background of 2, one voxel of 20 at its centre."""
+    from survival_core.case import Case
+    from survival_core.features.pet_uptake import PEAK_RADIUS_MM, peak_kernel, pet_uptake
+
+    spacing = (2.0, 2.0, 3.0)
+    z, y, x = np.mgrid[:30, :40, :40]
+    distance = np.sqrt(((x - 20) * 2.0) ** 2 + ((y - 20) * 2.0) ** 2 + ((z - 15) * 3.0) ** 2)
+    sphere = distance <= 15.0
+    suv = np.where(sphere, 8.0, 2.0).astype(np.float32)
+    suv[15, 20, 20] = 20.0
+    image = sitk.GetImageFromArray(suv)
+    image.SetSpacing(spacing)
+    mask = sitk.GetImageFromArray(sphere.astype(np.uint8))
+    mask.CopyInformation(image)
+    case = Case(case_id="P", image=image, masks={"gtv": mask}, clinical={}, modality="PT")
+
+    figures = pet_uptake(case)
+    kernel = peak_kernel(spacing)
+    assert pytest.approx(6.2035, abs=1e-4) == PEAK_RADIUS_MM  # 4/3 pi r^3 = 1000 mm^3
+    n_sphere = int((kernel > 0).sum())  # voxels of the 1 cm^3 sphere on this grid
+    assert figures["suv_max"] == 20.0
+    assert figures["suv_peak"] == pytest.approx(8.0 + 12.0 / n_sphere)  # centred on the hot voxel
+    mtv = sphere.sum() * 12.0 / 1000.0
+    assert figures["mtv_ml"] == pytest.approx(mtv)
+    assert figures["suv_mean"] == pytest.approx(8.0 + 12.0 / sphere.sum())
+    assert figures["tlg"] == pytest.approx(figures["suv_mean"] * mtv)
+    with pytest.raises(Exception, match="need a PET"):
+        pet_uptake(Case(case_id="C", image=image, masks={"gtv": mask}, clinical={}, modality="CT"))
