@@ -27,6 +27,7 @@ from survival_core.report.pdf import (
     explanation_method,
     gather_report,
     p_text,
+    render_report,
     report_figure,
     survival_text,
 )
@@ -219,6 +220,20 @@ def test_the_snapshot_is_the_largest_gtv_cross_section_with_contours(case, loade
     ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")
     assert len(ct.images) == 1
     assert content.features == [] and "No explanation" in content.feature_note
+
+
+def test_a_pet_case_reports_its_uptake_on_one_page(case, loaded, scored):
+    pet = dataclasses.replace(case, modality="PT")  # its voxels read as SUV
+    content = gather_report(pet, loaded, scored[0])
+    gtv = sitk.GetArrayViewFromImage(case.image)[case.mask_array("gtv")]
+    assert f"GTV uptake: SUVmax {gtv.max():.1f}, SUVpeak " in content.slice_note
+    assert (
+        f"SUVmean {gtv.mean():.1f}, MTV {case.mask_volume_ml('gtv'):.1f} mL" in content.slice_note
+    )
+    assert "percentile" in content.slice_note  # never an HU window
+    assert content.modality == "PET"
+    pages, _, _ = pdf_facts(render_report(content))
+    assert pages == 1
 
 
 def test_an_image_model_map_is_overlaid(case, loaded, scored):

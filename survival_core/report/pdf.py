@@ -27,6 +27,7 @@ import SimpleITK as sitk
 from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
+from survival_core.features.pet_uptake import pet_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
 from survival_core.preprocess.window import get_window, site_window
@@ -83,6 +84,8 @@ class ReportContent:
     disclaimer: str = DISCLAIMER
     #: The case's site, naming the organ contour ("Liver", "Lung"; "Organ" when unknown).
     site: str | None = None
+    #: The image's modality, naming the snapshot ("CT", "MR", "PET").
+    modality: str = "CT"
 
     @property
     def overlay(self) -> bool:
@@ -304,12 +307,20 @@ def gather_report(
         note += " No attribution overlay was computed."
     else:
         note += " No attribution overlay: the model does not read the image."
+    if case.modality == "PT" and "gtv" in case.masks:
+        uptake = pet_uptake(case)
+        note += (
+            f" GTV uptake: SUVmax {uptake['suv_max']:.1f}, SUVpeak {uptake['suv_peak']:.1f}, "
+            f"SUVmean {uptake['suv_mean']:.1f}, MTV {uptake['mtv_ml']:.1f} mL, "
+            f"TLG {uptake['tlg']:.0f}."
+        )
     imputed = list(values.get("imputed") or [])
     variables = {v.name: v for v in loaded.schema.variables}
     features, signed, feature_note = _features(case, explanation, imputed, variables)
     return ReportContent(
         case_id=case.case_id,
         site=case.site,
+        modality="PET" if case.modality == "PT" else case.modality,
         date=date or datetime.now(UTC).date().isoformat(),
         model_label=model_label or f"{loaded.card.model} ({loaded.folder.name})",
         radsurv_version=loaded.card.radsurv_version,
@@ -468,7 +479,7 @@ def _crop(ax, view: SliceView) -> None:
 
 
 def _draw_slice(sub, content: ReportContent) -> None:
-    _section(sub, 0.1, 0.887, "CT snapshot")
+    _section(sub, 0.1, 0.887, f"{content.modality} snapshot")
     view = content.view
     ax = sub.add_axes((0.1, 0.0, 0.84, 0.855), label="ct")
     dx = view.col_mm[1] - view.col_mm[0] if view.col_mm.size > 1 else 1.0
