@@ -342,3 +342,22 @@ def test_dates_without_an_end_are_no_outcome(tmp_path: Path) -> None:
     path.write_text("id,age,date of diagnosis\nA,60,2020-01-05\nB,61,2020-02-05\n")
     with pytest.raises(InputError, match="no survival time and event column.*a start date"):
         read_clinical_spreadsheet(path)
+
+
+def test_event_from_a_death_date_beside_a_time_column(tmp_path: Path) -> None:
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    _, y = load_veterans_lung_cancer()
+    death = pd.Timestamp("2016-05-01") + pd.to_timedelta(y["Survival_in_days"], "D")
+    sheet = pd.DataFrame(
+        {
+            "id": [f"VA-{i:03d}" for i in range(len(y))],
+            "OS (days)": y["Survival_in_days"],
+            "date of death": np.where(y["Status"], death.strftime("%Y-%m-%d"), ""),
+        }
+    )
+    sheet.to_csv(tmp_path / "t.csv", index=False)
+    result = read_clinical_spreadsheet(tmp_path / "t.csv")
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["Status"])
+    assert result.event_column == "(from dates)"
+    assert "event: a date in 'date of death'" in _actions(result, "(from dates)")

@@ -721,14 +721,24 @@ def _outcome_from_dates(
             int(days.notna().sum()),
         )
     )
-    if event is None:
-        if death is None:
-            return None
-        event = dates[death].notna().astype("Int64").where(end.notna())
-        report.append(
-            Coercion("(from dates)", f"event: a date in {death!r}", int(event.fillna(0).sum()))
-        )
-    return days, event
+    event = event if event is not None else _death_event(dates, headers, days.notna(), report)
+    return None if event is None else (days, event)
+
+
+def _death_event(
+    dates: pd.DataFrame, headers: dict[str, _Header], timed: pd.Series, report: list[Coercion]
+) -> pd.Series | None:
+    """The event as whether the one death-date column holds a date, for the ``timed`` rows (the
+    others missing); None without such a column."""
+    birth = {c for c in dates if {"birth", "dob"} & set(headers[c].tokens)}
+    death = _one_date(dates, headers, _DEATH_DATE_WORDS, birth)
+    if death is None:
+        return None
+    event = dates[death].notna().astype("Int64").where(timed)
+    report.append(
+        Coercion("(from dates)", f"event: a date in {death!r}", int(event.fillna(0).sum()))
+    )
+    return event
 
 
 def _unique_names(headers: dict[str, _Header], path: Path) -> None:
@@ -854,6 +864,9 @@ def read_clinical_spreadsheet(
             (days, event), unit = derived, "days"
             time_text = "(from dates)"
             event_text = event_text or "(from dates)"
+    elif event is None:
+        event = _death_event(dates_frame, headers, days.notna(), report)
+        event_text = None if event is None else "(from dates)"
     if days is None or event is None:
         lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
         raise InputError(
