@@ -69,6 +69,13 @@ def _is_relative(modality: str) -> bool:
     return str(modality).upper() not in ("CT", "PT")
 
 
+def _bin_width(modality: str) -> float:
+    """``full``'s fixed bin width: HU on CT, SUV on PET, the standardised scale otherwise."""
+    if _is_ct(modality):
+        return FULL_BIN_WIDTH_HU
+    return MR_BIN_WIDTH if _is_relative(modality) else PET_BIN_WIDTH_SUV
+
+
 ONE_MM = Scale(spacing_mm=1.0, interpolator="linear", mask_method="nearest")
 
 
@@ -120,13 +127,7 @@ def full(
     """Every pyradiomics feature class on ``rois`` (the GTV by default); LoG images at
     ``log_sigmas_mm`` (mm) and the ``wavelet`` decompositions (e.g. "coif1") when given; on MR
     standardised first, with bins on the standard scale; on PET bins of SUV."""
-    width = (
-        FULL_BIN_WIDTH_HU
-        if _is_ct(modality)
-        else PET_BIN_WIDTH_SUV
-        if not _is_relative(modality)
-        else MR_BIN_WIDTH
-    )
+    width = _bin_width(modality)
     return ExtractionSettings(
         preset="full",
         rois=tuple(rois),

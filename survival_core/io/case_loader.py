@@ -260,8 +260,9 @@ def _load_dicom(
 def _load_volumes(
     root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
 ) -> tuple[sitk.Image, dict[str, sitk.Image]]:
-    """The image volume and every other volume as a structure (its path in the case folder ->
-    mask on the image grid)."""
+    """The image volume and every other volume as structures on the image grid: named by its
+    path in the case folder, a label map's labels as ``path:label`` or by the segment names its
+    header gives (:mod:`.label_maps`)."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
