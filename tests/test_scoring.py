@@ -138,6 +138,25 @@ def test_a_model_of_ct_radiomics_refuses_an_mr_case(cohort, model_dir):
         score_case(case, loaded)
 
 
+def test_score_json_of_a_pet_case_gives_its_uptake(cohort, tmp_path, capsys):
+    """A clinical-only model scores a PET case; the command adds the GTV's SUV figures."""
+    import shutil
+
+    from tests.test_pet_suv import write_pet_case
+
+    model = tmp_path / "clinical"
+    fit = ["fit", "--table", str(cohort / "clinical.csv"), "--features", "^(albumin|ecog|sex)$"]
+    assert main([*fit, "--model", "coxph", "--out", str(model), "--json"]) == 0
+    case = write_pet_case(tmp_path / "pet")
+    shutil.copy(cohort / "cases" / "SYN-0001" / "clinical.json", case / "clinical.json")
+    capsys.readouterr()
+    assert main(["score", "--case", str(case), "--model", str(model), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0 <= result["percentile"] <= 100 and result["risk_group"] in ("low", "high")
+    assert result["uptake"]["suv_max"] == pytest.approx(8.0, rel=1e-3)
+    assert set(result["uptake"]) == {"suv_max", "suv_peak", "suv_mean", "mtv_ml", "tlg"}
+
+
 def test_a_cases_digest_follows_its_images_not_its_identity(cohort):
     import dataclasses
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from survival_core.cli.output import progress, report
+
+if TYPE_CHECKING:  # imported when run: the CLI starts without the scoring stack
+    from survival_core.case import Case
+    from survival_core.models.scoring import LoadedModel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
+    """The case's score; a PET case's GTV uptake figures too (``uptake``: SUVmax, SUVpeak,
+    SUVmean, MTV, TLG), which a tumor board reads beside the risk."""
+    from survival_core.workflows.scoring import score_case
+
+    result = score_case(case, loaded).as_dict()
+    if case.modality.upper() == "PT" and "gtv" in case.masks:
+        from survival_core.features.pet_uptake import pet_uptake
+
+        result["uptake"] = pet_uptake(case)
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model once, score each case, report (survival keyed by months).
 
@@ -41,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
     from survival_core.workflows.demo import default_model_dir
-    from survival_core.workflows.scoring import score_case
 
     folder = args.model or default_model_dir()
     if not (folder / "model.json").exists():
@@ -51,14 +68,12 @@ def run(args: argparse.Namespace) -> int:
         )
     loaded = load_scoring_model(folder)
     if len(args.case) == 1:
-        report(score_case(load_case(args.case[0]), loaded).as_dict(), args.json)
+        report(_result(load_case(args.case[0]), loaded), args.json)
         return 0
     scored, failed = [], []
     for source in args.case:
         try:
-            scored.append(
-                {"source": str(source), **score_case(load_case(source), loaded).as_dict()}
-            )
+            scored.append({"source": str(source), **_result(load_case(source), loaded)})
         except RadSurvError as error:  # a bad case, or one the model cannot score
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")
