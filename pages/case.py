@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES, Case
-from survival_core.features.pet_uptake import pet_uptake
+from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES
@@ -220,8 +220,8 @@ def show_case(case: Case) -> None:
         columns = st.columns(len(summary))
         for column, (name, value) in zip(columns, summary.items(), strict=True):
             column.metric(_metric_label(name, case.site), value)
-    if case.modality == "PT" and "gtv" in case.masks:
-        uptake = pet_uptake(case)
+    uptake = gtv_uptake(case)
+    if uptake:
         for column, (name, value) in zip(st.columns(len(uptake)), uptake.items(), strict=True):
             column.metric(
                 UPTAKE_LABELS[name], f"{value:.2f}" if name != "mtv_ml" else f"{value:.1f}"

@@ -37,14 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
     """The case's score; a PET case's GTV uptake figures too (``uptake``: SUVmax, SUVpeak,
     SUVmean, MTV, TLG), which a tumor board reads beside the risk."""
+    from survival_core.features.pet_uptake import gtv_uptake
     from survival_core.workflows.scoring import score_case
 
     result = score_case(case, loaded).as_dict()
-    if case.modality.upper() == "PT" and "gtv" in case.masks:
-        from survival_core.features.pet_uptake import pet_uptake
-
-        result["uptake"] = pet_uptake(case)
-    return result
+    uptake = gtv_uptake(case)
+    return result if uptake is None else {**result, "uptake": uptake}
 
 
 def run(args: argparse.Namespace) -> int:

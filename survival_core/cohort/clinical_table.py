@@ -650,7 +650,7 @@ def _age_from_dates(
     dates: pd.DataFrame, headers: dict[str, _Header], report: list[Coercion]
 ) -> pd.Series | None:
     """Age (years) at the one diagnosis/treatment date when a birth date is given too."""
-    birth = [c for c in dates if {"birth", "dob"} & set(headers[c].tokens)]
+    birth = sorted(_birth_dates(dates, headers))
     reference = [
         c
         for c in dates
@@ -680,31 +680,36 @@ _DEATH_DATE_WORDS = {"death", "dod", "died", "deceased"}
 _FOLLOW_UP_DATE_WORDS = {"last", "lfu", "followup", "follow", "contact", "censoring", "censor"}
 
 
+def _birth_dates(dates: pd.DataFrame, headers: dict[str, _Header]) -> set[str]:
+    """The date columns whose header names a birth date."""
+    return {c for c in dates if {"birth", "dob"} & set(headers[c].tokens)}
+
+
 def _one_date(
-    dates: pd.DataFrame, headers: dict[str, _Header], words: set[str], taken: set[str]
+    dates: pd.DataFrame, headers: dict[str, _Header], words: set[str], taken: set[str | None]
 ) -> str | None:
     """The one date column (not in ``taken``) whose header holds one of ``words``."""
     found = [c for c in dates if c not in taken and words & set(headers[c].tokens)]
     return found[0] if len(found) == 1 else None
 
 
-def _outcome_from_dates(
-    dates: pd.DataFrame,
-    headers: dict[str, _Header],
-    event: pd.Series | None,
-    report: list[Coercion],
-) -> tuple[pd.Series, pd.Series] | None:
-    """Survival time (days) and event from dates, when the sheet has no time column: from the
-    one start date (diagnosis, treatment...) to the death date where there is one, else to the
-    last follow-up; the event is the given column, else whether a death date is there. None when
-    the dates do not say (no start, or neither end); a negative time is left missing."""
-    birth = {c for c in dates if {"birth", "dob"} & set(headers[c].tokens)}
+def _outcome_dates(
+    dates: pd.DataFrame, headers: dict[str, _Header]
+) -> tuple[str | None, str | None, str | None]:
+    """The date columns an outcome can come from: the one start (diagnosis, treatment...), death
+    and last follow-up date, each None when not exactly one column says it."""
+    birth = _birth_dates(dates, headers)
     start = _one_date(dates, headers, _START_DATE_WORDS, birth)
     death = _one_date(dates, headers, _DEATH_DATE_WORDS, birth | {start})
     last = _one_date(dates, headers, _FOLLOW_UP_DATE_WORDS, birth | {start, death})
-    if start is None or (death is None and last is None):
-        return None
-    ends = [c for c in (death, last) if c is not None]
+    return start, death, last
+
+
+def _days_between(
+    dates: pd.DataFrame, start: str, ends: list[str], report: list[Coercion]
+) -> pd.Series:
+    """Days from ``start`` to the first of ``ends`` that holds a date (death, else the last
+    follow-up); a negative time is left missing, reported."""
     end = dates[ends[0]].combine_first(dates[ends[-1]]) if len(ends) == 2 else dates[ends[0]]
     days = (end - dates[start]).dt.days.astype("Float64")
     negative = days < 0
@@ -721,19 +726,13 @@ def _outcome_from_dates(
             int(days.notna().sum()),
         )
     )
-    event = event if event is not None else _death_event(dates, headers, days.notna(), report)
-    return None if event is None else (days, event)
+    return days
 
 
 def _death_event(
-    dates: pd.DataFrame, headers: dict[str, _Header], timed: pd.Series, report: list[Coercion]
-) -> pd.Series | None:
-    """The event as whether the one death-date column holds a date, for the ``timed`` rows (the
-    others missing); None without such a column."""
-    birth = {c for c in dates if {"birth", "dob"} & set(headers[c].tokens)}
-    death = _one_date(dates, headers, _DEATH_DATE_WORDS, birth)
-    if death is None:
-        return None
+    dates: pd.DataFrame, death: str, timed: pd.Series, report: list[Coercion]
+) -> pd.Series:
+    """The event as whether ``death`` holds a date, for the ``timed`` rows (the others missing)."""
     event = dates[death].notna().astype("Int64").where(timed)
     report.append(
         Coercion("(from dates)", f"event: a date in {death!r}", int(event.fillna(0).sum()))
@@ -858,15 +857,16 @@ def read_clinical_spreadsheet(
         elif kind == "variable":
             variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
     dates_frame = pd.DataFrame(dates, index=cells.index)
-    if days is None:
-        derived = _outcome_from_dates(dates_frame, headers, event, report)
-        if derived is not None:
-            (days, event), unit = derived, "days"
-            time_text = "(from dates)"
-            event_text = event_text or "(from dates)"
-    elif event is None:
-        event = _death_event(dates_frame, headers, days.notna(), report)
-        event_text = None if event is None else "(from dates)"
+    start, death, last = _outcome_dates(dates_frame, headers)
+    if days is None and start is not None and (death or last):
+        ends = [c for c in (death, last) if c is not None]
+        days, unit, time_text = (
+            _days_between(dates_frame, start, ends, report),
+            "days",
+            "(from dates)",
+        )
+    if event is None and days is not None and death is not None:
+        event, event_text = _death_event(dates_frame, death, days.notna(), report), "(from dates)"
     if days is None or event is None:
         lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
         raise InputError(

@@ -33,6 +33,13 @@ def peak_kernel(spacing: tuple[float, float, float]) -> np.ndarray:
     return inside / inside.sum()
 
 
+def gtv_uptake(case: Case) -> dict[str, float] | None:
+    """:func:`pet_uptake` of the GTV of a PET case; None for any other case (nothing to show)."""
+    if case.modality.upper() != "PT" or "gtv" not in case.masks:
+        return None
+    return pet_uptake(case)
+
+
 def pet_uptake(case: Case, role: str = "gtv") -> dict[str, float]:
     """SUVmax, SUVpeak, SUVmean, MTV (mL) and TLG (SUV x mL) of the ``role`` mask of a PT case."""
     if case.modality.upper() != "PT":

@@ -975,13 +975,14 @@ def read_series(
     row_spacing, col_spacing = slices[0].pixel_spacing
     offsets = np.array([s.position - slices[0].position for s in slices])
     tilt = measure_tilt(offsets, row, col, (col_spacing, row_spacing), entry.describe())
-    rows, columns = tilt.grown(slices[0].shape) if tilt else slices[0].shape
-    if tilt and len(slices) * rows * columns > MAX_VOXELS:
-        raise DicomError(
-            f"Series {entry.describe()}: corrected for its gantry tilt it would hold "
-            f"{len(slices) * rows * columns} voxels ({len(slices)} slices of {rows}x{columns}); at "
-            f"most {MAX_VOXELS} are accepted."
-        )
+    if tilt:
+        rows, columns = tilt.grown(slices[0].shape)
+        if len(slices) * rows * columns > MAX_VOXELS:
+            raise DicomError(
+                f"Series {entry.describe()}: corrected for its gantry tilt it would hold "
+                f"{len(slices) * rows * columns} voxels ({len(slices)} slices of {rows}x{columns}); "
+                f"at most {MAX_VOXELS} are accepted."
+            )
     warnings: list[str] = []
     if entry.stack:
         stacks = [s.stack for s in inventory.series if s.series_uid == entry.series_uid]

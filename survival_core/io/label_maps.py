@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from survival_core.io.volume import MAX_LABELS, read_label_masks
+from survival_core.io.volume import MAX_LABELS, distinct_values, read_label_masks
 
 #: A 3D Slicer segmentation header key naming a segment, its label value or its layer.
 SEGMENT_KEY = re.compile(r"Segment(\d+)_(Name|LabelValue|Layer)")
@@ -74,11 +74,7 @@ def labels_present(path: Path | str) -> list[int]:
         image = sitk.ReadImage(str(path))
     except RuntimeError:
         return []
-    array = sitk.GetArrayViewFromImage(image)  # valid while ``image`` lives
-    if array.dtype == np.uint8:
-        values = np.flatnonzero(np.bincount(array.ravel(), minlength=1))
-    else:
-        values = np.unique(array)
+    values = distinct_values(sitk.GetArrayViewFromImage(image))  # a view: ``image`` lives
     if values.min() < 0 or np.any(np.mod(values, 1)) or np.count_nonzero(values) > MAX_LABELS:
         return []
     return [int(v) for v in values if v != 0]

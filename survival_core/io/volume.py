@@ -217,6 +217,13 @@ def check_same_geometry(
 MAX_LABELS = 64
 
 
+def distinct_values(array: np.ndarray) -> np.ndarray:
+    """The sorted distinct voxel values of a mask volume (counted, not sorted, for uint8: fast)."""
+    if array.dtype == np.uint8:
+        return np.flatnonzero(np.bincount(array.ravel(), minlength=1))
+    return np.unique(array)
+
+
 def read_label_masks(
     path: Path | str, reference: sitk.Image, *, name: str
 ) -> dict[int, sitk.Image]:
@@ -228,7 +235,7 @@ def read_label_masks(
     image = _read_image(path)
     check_same_geometry(reference, image, "the image", f"{name} ({Path(path).name})")
     array = sitk.GetArrayViewFromImage(image)
-    values = np.unique(array)
+    values = distinct_values(array)
     if not np.all(np.equal(np.mod(values, 1), 0)):
         raise MaskError(
             f"{name} ({path}) holds non-integer values (e.g. {values[np.mod(values, 1) != 0][0]:g}); "

@@ -27,7 +27,7 @@ import SimpleITK as sitk
 from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
-from survival_core.features.pet_uptake import pet_uptake
+from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
 from survival_core.preprocess.window import get_window, site_window
@@ -307,8 +307,8 @@ def gather_report(
         note += " No attribution overlay was computed."
     else:
         note += " No attribution overlay: the model does not read the image."
-    if case.modality == "PT" and "gtv" in case.masks:
-        uptake = pet_uptake(case)
+    uptake = gtv_uptake(case)
+    if uptake:
         note += (
             f" GTV uptake: SUVmax {uptake['suv_max']:.1f}, SUVpeak {uptake['suv_peak']:.1f}, "
             f"SUVmean {uptake['suv_mean']:.1f}, MTV {uptake['mtv_ml']:.1f} mL, "
