@@ -170,6 +170,56 @@ def test_boosting_arrays_reproduce_sksurv_exactly(fitted, gbsg2: dict, tmp_path)
         make_model("gbsa", learning_rate=0)
 
 
+def test_sorted_cox_loss_is_sksurvs_loss() -> None:
+    """RadSurv's O(n log n) Cox loss and gradient equal scikit-survival's double loop, with tied
+    times, no events and one subject, and stay finite where the double loop's exp overflows."""
+    from sksurv.ensemble._coxph_loss import coxph_loss, coxph_negative_gradient
+
+    from survival_core.models.boosting import SortedCoxLoss
+
+    rng = np.random.default_rng(3)
+    loss = SortedCoxLoss()
+    for n, event_rate in ((1, 1.0), (2, 0.5), (40, 0.0), (300, 0.6)):
+        time = rng.integers(1, 15, n).astype(float)  # many ties
+        event = rng.random(n) < event_rate
+        f = rng.normal(scale=2.0, size=n)
+        y = Surv.from_arrays(event, time)
+        stock_loss = coxph_loss(event.astype(np.uint8), time, f)
+        assert loss(y, f) == pytest.approx(stock_loss, rel=1e-12, abs=1e-12)
+        stock_gradient = coxph_negative_gradient(event.astype(np.uint8), time, f)
+        np.testing.assert_allclose(loss.gradient(y, f), stock_gradient, rtol=1e-10, atol=1e-12)
+        weights = rng.random(n)
+        np.testing.assert_allclose(
+            loss.gradient(y, f, sample_weight=weights), stock_gradient * weights, atol=1e-12
+        )
+    y = Surv.from_arrays(np.array([True, False, True]), np.array([1.0, 2.0, 3.0]))
+    huge = np.array([800.0, 10.0, 790.0])  # exp(800) overflows a double
+    assert loss(y, huge) == pytest.approx(loss(y, huge - 795.0), rel=1e-12)  # shift-invariant
+    np.testing.assert_allclose(loss.gradient(y, huge), loss.gradient(y, huge - 795.0))
+    assert np.isfinite(loss(y, huge)) and np.isfinite(loss.gradient(y, huge)).all()
+
+
+@pytest.mark.parametrize("subsample", [1.0, 0.8])
+def test_boosting_grows_sksurvs_trees(gbsg2: dict, subsample: float) -> None:
+    """The model's boosting (the sorted Cox loss) grows the trees scikit-survival's own
+    ``GradientBoostingSurvivalAnalysis`` grows from the same rows and seed."""
+    from sksurv.ensemble import GradientBoostingSurvivalAnalysis
+
+    settings = {"n_estimators": 40, "max_depth": 2, "subsample": subsample}
+    model = make_model("gbsa", **settings).fit(gbsg2["X"], gbsg2["y"])
+    Z = model.preprocessor_.transform(gbsg2["X"]).to_numpy()
+    Z_test = model.preprocessor_.transform(gbsg2["X_test"]).to_numpy()
+    stock = GradientBoostingSurvivalAnalysis(
+        loss="coxph", min_samples_leaf=10, random_state=0, **settings
+    ).fit(Z, gbsg2["y"])
+    np.testing.assert_allclose(
+        model.predict_risk(gbsg2["X_test"]), stock.predict(Z_test), atol=1e-10
+    )
+    np.testing.assert_allclose(model.estimator_.train_score_, stock.train_score_, rtol=1e-10)
+    if subsample < 1:
+        np.testing.assert_allclose(model.estimator_.oob_scores_, stock.oob_scores_, rtol=1e-10)
+
+
 def _test_c_indices(gbsg2: dict, *models) -> list[float]:
     """Harrell's C of each fitted model on the held-out GBSG2 rows."""
     y_test = gbsg2["y_test"]
