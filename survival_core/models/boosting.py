@@ -77,7 +77,7 @@ class SortedCoxLoss(CoxPH):
         return gradient * sample_weight if sample_weight is not None else gradient
 
 
-class _SortedCoxBoosting(GradientBoostingSurvivalAnalysis):
+class SortedCoxBoosting(GradientBoostingSurvivalAnalysis):
     """``GradientBoostingSurvivalAnalysis`` with the Cox loss as :class:`SortedCoxLoss`."""
 
     def _get_loss(self, sample_weight: Any) -> CoxPH:
@@ -130,7 +130,7 @@ class GradientBoostedCox(SurvivalModel):
     def _fit_matrix(
         self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
     ) -> None:
-        boosting = _SortedCoxBoosting(
+        boosting = SortedCoxBoosting(
             loss="coxph",
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
