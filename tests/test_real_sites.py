@@ -72,6 +72,48 @@ def test_sarcoma_links_by_frame_of_reference_with_a_warning(sarcoma: dict, serie
     # by frame of reference still holds): the one the RTSTRUCT was drawn on and the image's.
     assert "was drawn on series 2.25." in warning and "not on the image series 2.25." in warning
     assert case.mask_volume_ml("gtv") > 300
+    assert not [w for w in case.warnings if "another patient" in w]
+
+
+def _sarcoma_ct_with(tmp_path: Path, shared_data: Path, rtstruct_patient: str | None) -> Path:
+    """A copy of STS_001's CT and RTSTRUCT, plus pydicom's CT_small and MR_small (two other
+    patients); the RTSTRUCT's PatientID replaced by ``rtstruct_patient`` when given."""
+    import shutil
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    folder = tmp_path / "export"
+    shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder / "sts")
+    (folder / "other").mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        shutil.copy(get_testdata_file(name), folder / "other" / name)
+    if rtstruct_patient is not None:
+        rtstruct = folder / "sts" / "mask" / "RS.dcm"
+        ds = pydicom.dcmread(rtstruct)
+        ds.PatientID = rtstruct_patient
+        ds.save_as(rtstruct)
+    return folder
+
+
+@pytest.mark.parametrize("rtstruct_patient", [None, "STS_999"])
+def test_another_patients_files_in_an_upload_are_named_not_read(
+    tmp_path: Path, shared_data: Path, rtstruct_patient: str | None
+) -> None:
+    """A case's upload holding other patients' files (pydicom's CT and MR samples) reads the
+    sarcoma CT only and says what it left; an RTSTRUCT naming another PatientID on the same frame
+    of reference is used with a warning. De-identification replaces each PatientID by its own
+    pseudonym, so the patients stay apart through the upload."""
+    if not (shared_data / "sts_sarcoma" / "STS_001").is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    folder = _sarcoma_ct_with(tmp_path, shared_data, rtstruct_patient)
+    contents = describe_upload(store_upload([("export.zip", _zip_folder(folder))]))
+    case = load_upload(contents, {"gtv": ["GTV_Mass_CT"]})
+    assert case.modality == "CT" and case.mask_volume_ml("gtv") > 300
+    notes = [w for w in case.warnings if "another patient" in w]
+    assert any("2 image series and 0 structure set(s), not read" in w for w in notes)
+    named = [w for w in notes if "names another patient than the image series" in w]
+    assert len(named) == (1 if rtstruct_patient else 0)
 
 
 def test_sarcoma_ct_gtv_matches_the_planimetric_volume(sarcoma: dict, shared_data: Path) -> None:

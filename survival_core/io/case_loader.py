@@ -35,6 +35,7 @@ from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
 from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
+    AnnotationEntry,
     DicomInventory,
     SeriesInfo,
     SeriesSummary,
@@ -250,11 +251,46 @@ def _load_dicom(
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     pseudonym = case_pseudonym(header)
     if not explicit and not require and not inventory.annotations:
-        return image, info, {}, list(info.warnings), pseudonym
-    structure_set = _read_structure_set(_pick_structure_set(inventory, info).path)
+        return image, info, {}, [*info.warnings, *_patient_notes(inventory, header)], pseudonym
+    entry = _pick_structure_set(inventory, info)
+    structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, warnings = _rasterise_all(structure_set, image, info, needed)
-    return image, info, structures, [*info.warnings, *structure_set.warnings, *warnings], pseudonym
+    warnings = [*info.warnings, *structure_set.warnings, *warnings]
+    return (
+        image,
+        info,
+        structures,
+        [*warnings, *_patient_notes(inventory, header, entry)],
+        pseudonym,
+    )
+
+
+def _patient_notes(
+    inventory: DicomInventory, header: Any, structure_set: AnnotationEntry | None = None
+) -> list[str]:
+    """Warnings when one case's upload holds another patient's files (by PatientID, which
+    de-identification replaces consistently): the structure set used naming another patient than
+    the image (kept: it shares the image's frame of reference), and files not read."""
+    patient = str(header.get("PatientID", ""))
+    if not patient:
+        return []
+    series, annotations = inventory.other_patients(patient)
+    notes = []
+    if structure_set in annotations:
+        annotations.remove(structure_set)
+        notes.append(
+            f"{inventory.display(structure_set.path)} names another patient than the image "
+            "series (a different PatientID); it was linked by its frame of reference and "
+            "geometry: check that both are this patient's."
+        )
+    if series or annotations:
+        notes.append(
+            f"The upload also holds another patient's files (a different PatientID): "
+            f"{len(series)} image series and {len(annotations)} structure set(s), not read. "
+            "Upload one patient per case."
+        )
+    return notes
 
 
 def _load_volumes(

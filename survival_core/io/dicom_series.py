@@ -154,6 +154,11 @@ class SeriesEntry:
                 return True
         return False
 
+    @property
+    def patient_id(self) -> str:
+        """The series' PatientID ("" when absent)."""
+        return str(self.headers[0].get("PatientID", "")) if self.headers else ""
+
     def describe(self) -> str:
         """One line naming the series for messages."""
         desc = f", '{self.description}'" if self.description else ""
@@ -169,6 +174,7 @@ class AnnotationEntry:
     sop_instance_uid: str
     references: References
     roi_names: tuple[str, ...]
+    patient_id: str = ""
 
 
 class RTStructEntry(AnnotationEntry):
@@ -198,6 +204,12 @@ class DicomInventory:
     def annotations(self) -> list[AnnotationEntry]:
         """The RTSTRUCT and SEG entries."""
         return [*self.rtstructs, *self.segs]
+
+    def other_patients(self, patient_id: str) -> tuple[list[SeriesEntry], list[AnnotationEntry]]:
+        """The image series and structure sets whose PatientID is neither ``patient_id`` nor
+        absent: another patient's files in what should be one patient's upload."""
+        series = [s for s in self.series if s.patient_id not in ("", patient_id)]
+        return series, [a for a in self.annotations if a.patient_id not in ("", patient_id)]
 
     def display(self, path: Path) -> str:
         """How to name ``path`` to the user: the file, or 'archive.zip:member' inside a zip."""
@@ -482,10 +494,14 @@ def _add_to_inventory(
     sop_uid = str(ds.get("SOPInstanceUID", ""))
     if is_rtstruct(ds):
         names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
-        inventory.rtstructs.append(RTStructEntry(path, sop_uid, rtstruct_references(ds), names))
+        patient = str(ds.get("PatientID", ""))
+        inventory.rtstructs.append(
+            RTStructEntry(path, sop_uid, rtstruct_references(ds), names, patient)
+        )
     elif is_seg(ds):
         names = tuple(segment_names(ds).values())
-        inventory.segs.append(SegEntry(path, sop_uid, seg_references(ds), names))
+        patient = str(ds.get("PatientID", ""))
+        inventory.segs.append(SegEntry(path, sop_uid, seg_references(ds), names, patient))
     elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
         uid = str(ds.get("SeriesInstanceUID", ""))
         entry = by_series.get(uid)
