@@ -208,3 +208,44 @@ def test_bias_correction_of_a_real_mr_does_not_depend_on_the_thread_count(sarcom
     finally:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_a_label_cropped_to_the_tumour_uploads_as_the_full_one(shared_data: Path) -> None:
+    """pyradiomics' lung1 label saved cropped to the tumour's box and with its axes flipped (how
+    3D Slicer and other tools may store a segmentation) gives the same GTV, voxel for voxel, and
+    the same features as the label saved on the full grid."""
+    folder = shared_data / "pyradiomics"
+    if not (folder / "lung1_label.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    label = sitk.ReadImage(str(folder / "lung1_label.nrrd"))
+    statistics = sitk.LabelShapeStatisticsImageFilter()
+    statistics.Execute(label)
+    x, y, z, sx, sy, sz = statistics.GetBoundingBox(1)
+    cropped = sitk.Flip(label[x : x + sx, y : y + sy, z : z + sz], (True, False, False))
+    cases = {}
+    for name, mask in (("full", label), ("cropped", cropped)):
+        contents = describe_upload(
+            store_upload(
+                [
+                    ("image.nrrd", (folder / "lung1_image.nrrd").read_bytes()),
+                    ("label.nrrd", _volume_bytes(mask)),
+                ]
+            )
+        )
+        cases[name] = load_upload(contents, {"gtv": "label.nrrd"}, modality="CT")
+    assert cropped.GetSize() != label.GetSize()
+    np.testing.assert_array_equal(
+        cases["cropped"].mask_array("gtv"), cases["full"].mask_array("gtv")
+    )
+    settings = dataclasses.replace(get_preset("han2020", modality="CT"), scales=(Scale(),))
+    assert extract_case(cases["cropped"], settings) == extract_case(cases["full"], settings)
+
+
+def _volume_bytes(image: sitk.Image) -> bytes:
+    """``image`` written as an NRRD file's bytes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "v.nrrd"
+        sitk.WriteImage(image, str(path))
+        return path.read_bytes()

@@ -177,7 +177,7 @@ def test_empty_and_non_binary_masks(tmp_path: Path, reference: sitk.Image) -> No
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"shape": (4, 5, 7)}, "size"),
+        ({"shape": (4, 5, 7), "origin": (-30.0, 12.5, -80.5)}, "size"),
         ({"spacing": (0.75, 0.8, 3.0)}, "spacing"),
         ({"origin": (-30.0, 12.5, -79.0)}, "origin"),
         ({"direction": (1, 0, 0, 0, 1, 0, 0, 0, 1)}, "direction"),
@@ -195,6 +195,66 @@ def test_geometry_mismatch_names_both_grids(
     assert "liver mask (liver.nii.gz)" in message and "the image" in message
     assert "size 6x5x4" in message and f"size {'x'.join(map(str, mask.GetSize()))}" in message
     assert str(reference.GetOrigin()[2]) in message or "-80" in message
+
+
+def _blob(reference: sitk.Image) -> sitk.Image:
+    """A label map on ``reference``'s grid: labels 1 and 2 in a few voxels, away from the edges."""
+    array = np.zeros((4, 5, 6), np.uint8)
+    array[1:3, 1:4, 2:5] = 1
+    array[2, 3, 3] = 2
+    blob = sitk.GetImageFromArray(array)
+    blob.CopyInformation(reference)
+    return blob
+
+
+@pytest.mark.parametrize(
+    "reshape",
+    [
+        lambda m: m[2:5, 1:4, 1:3],  # cropped to the structure (x, y, z index order)
+        lambda m: sitk.ConstantPad(m, (2, 0, 1), (0, 3, 1)),  # padded beyond the image
+        lambda m: sitk.Flip(m, (True, False, True)),  # axes stored in the other direction
+        lambda m: sitk.PermuteAxes(m, (2, 0, 1)),  # axes stored in another order
+        lambda m: sitk.Flip(sitk.PermuteAxes(m[2:5, 1:4, 1:3], (1, 2, 0)), (False, True, False)),
+    ],
+    ids=["cropped", "padded", "flipped", "permuted", "cropped-permuted-flipped"],
+)
+def test_a_mask_on_the_image_voxels_is_placed_voxel_for_voxel(
+    tmp_path: Path, reference: sitk.Image, reshape
+) -> None:
+    """Masks whose voxels are the image's, on a grid cropped, padded, flipped or permuted (as
+    3D Slicer and other tools save them) land exactly where they were drawn; each label apart."""
+    blob = _blob(reference)
+    stored = reshape(blob)
+    assert stored.GetSize() != blob.GetSize() or stored.GetDirection() != blob.GetDirection()
+    path = save(stored, tmp_path / "gtv.nrrd")
+    expected = sitk.GetArrayFromImage(blob)
+    for label in (1, 2):
+        mask = read_mask(path, reference, label=label, name="gtv")
+        assert mask.GetSize() == reference.GetSize()
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(mask), expected == label)
+
+
+def test_a_mask_reaching_outside_the_image_or_off_its_voxels_is_refused(
+    tmp_path: Path, reference: sitk.Image
+) -> None:
+    padded = sitk.ConstantPad(_blob(reference), (0, 0, 0), (0, 0, 2), constant=1)
+    with pytest.raises(GeometryError, match="60 of its non-zero voxels are outside the image"):
+        read_mask(save(padded, tmp_path / "over.nrrd"), reference, label=1, name="gtv")
+    half_voxel = _blob(reference)[1:4, :, :]
+    half_voxel.SetOrigin(np.add(half_voxel.GetOrigin(), (0.0, 0.4, 0.0)))  # 0.4 mm of 0.75
+    with pytest.raises(GeometryError, match="different size, origin"):
+        read_mask(save(half_voxel, tmp_path / "off.nrrd"), reference, label=1, name="gtv")
+    finer = sitk.Resample(
+        _blob(reference),
+        [12, 10, 4],
+        sitk.Transform(),
+        sitk.sitkNearestNeighbor,
+        reference.GetOrigin(),
+        (0.375, 0.4, 2.5),
+        reference.GetDirection(),
+    )
+    with pytest.raises(GeometryError, match="different size, spacing"):
+        read_mask(save(finer, tmp_path / "fine.nrrd"), reference, label=1, name="gtv")
 
 
 def test_tiny_geometry_differences_accepted_and_snapped(

@@ -10,7 +10,10 @@ Geometry tolerances (:func:`check_same_geometry`): sizes must be equal; spacings
 ``SPACING_RTOL`` (0.1 %); origins by ``ORIGIN_TOL_VOXELS`` (5 %) of the smallest voxel spacing along
 each axis; direction cosines by ``DIRECTION_ATOL`` (1e-3, about 0.06 degree). These absorb float32 storage
 of NIfTI headers and rounding by exporters, not real misregistration. A mask within tolerance is put
-exactly on the image's grid.
+exactly on the image's grid. A mask whose voxels lie on the image's voxels but whose grid is
+cropped to the structure (3D Slicer's default), padded, or stores the axes in another order or
+direction (:func:`lattice_map`) is placed voxel for voxel onto the image's grid
+(:func:`on_image_grid`); its voxels outside the image are refused, never dropped.
 """
 
 from __future__ import annotations
@@ -209,8 +212,67 @@ def check_same_geometry(
         raise GeometryError(
             f"{mask_name} is not on the voxel grid of {image_name} (different {', '.join(problems)}).\n"
             f"  {image_name}: {_describe(image)}\n  {mask_name}: {_describe(mask)}\n"
-            "The mask must be saved on the image's grid (same size, spacing, origin and direction)."
+            "The mask's voxels must be the image's: the same spacing and axes (in any order or "
+            "direction), its origin shifted by whole voxels (a grid cropped to the structure)."
         )
+
+
+def lattice_map(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(R, b)`` with ``R`` a signed permutation and ``b`` whole voxels such that the mask's voxel
+    ``i`` (x, y, z order) is the image's voxel ``R @ i + b``, when every mask voxel centre lies on
+    an image voxel centre (within the tolerances of :func:`check_same_geometry`); else None."""
+    if image.GetDimension() != 3 or mask.GetDimension() != 3:
+        return None
+    to_image = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
+    from_mask = np.asarray(mask.GetDirection()).reshape(3, 3) * np.asarray(mask.GetSpacing())
+    scale = np.linalg.solve(to_image, from_mask)
+    shift = np.linalg.solve(to_image, np.subtract(mask.GetOrigin(), image.GetOrigin()))
+    R, b = np.rint(scale), np.rint(shift)
+    signed_permutation = (np.abs(R).sum(axis=0) == 1).all() and (np.abs(R).sum(axis=1) == 1).all()
+    if not signed_permutation or np.abs(scale - R).max() > SPACING_RTOL + DIRECTION_ATOL:
+        return None
+    if np.abs(shift - b).max() > ORIGIN_TOL_VOXELS:
+        return None
+    return R.astype(int), b.astype(int)
+
+
+def on_image_grid(
+    image: sitk.Image, mask: sitk.Image, image_name: str, mask_name: str
+) -> sitk.Image:
+    """``mask`` on ``image``'s grid: itself when the grids agree, else placed voxel for voxel
+    (:func:`lattice_map`) with zeros around it. :class:`GeometryError` when its voxels are not
+    the image's (naming both grids), or when some of its non-zero voxels lie outside the image."""
+    try:
+        check_same_geometry(image, mask, image_name, mask_name)
+        return mask
+    except GeometryError:
+        found = lattice_map(image, mask)
+        if found is None:
+            raise
+    R, b = found
+    array = sitk.GetArrayFromImage(mask).transpose(2, 1, 0)  # x, y, z
+    source_axis = np.abs(R).argmax(axis=1)  # image axis a takes mask axis source_axis[a]
+    array = array.transpose(source_axis)
+    for axis, sign in enumerate(R[np.arange(3), source_axis]):
+        if sign < 0:
+            array = np.flip(array, axis)
+            b[axis] -= array.shape[axis] - 1
+    size = np.asarray(image.GetSize())
+    low, high = np.maximum(b, 0), np.minimum(b + array.shape, size)
+    placed = np.zeros(image.GetSize(), dtype=array.dtype)
+    inside = tuple(slice(lo - o, hi - o) for lo, hi, o in zip(low, high, b, strict=True))
+    if (high > low).all():
+        placed[tuple(slice(lo, hi) for lo, hi in zip(low, high, strict=True))] = array[inside]
+    outside = np.count_nonzero(array) - np.count_nonzero(placed)
+    if outside:
+        raise GeometryError(
+            f"{mask_name} lies on the voxels of {image_name}, but {outside} of its non-zero "
+            f"voxels are outside the image.\n  {image_name}: {_describe(image)}\n"
+            f"  {mask_name}: {_describe(mask)}"
+        )
+    result = sitk.GetImageFromArray(np.ascontiguousarray(placed.transpose(2, 1, 0)))
+    result.CopyInformation(image)
+    return result
 
 
 #: Most labels a label map may hold; a volume with more values is an image, not a mask.
@@ -229,11 +291,10 @@ def read_label_masks(
 ) -> dict[int, sitk.Image]:
     """Read a mask or label map as one uint8 0/1 mask per non-zero label on ``reference``'s grid.
 
-    Non-integer values or no voxel raise :class:`MaskError`; a different grid raises
-    :class:`GeometryError`.
+    Non-integer values or no voxel raise :class:`MaskError`; a grid that is not the image's
+    (:func:`on_image_grid`) raises :class:`GeometryError`.
     """
-    image = _read_image(path)
-    check_same_geometry(reference, image, "the image", f"{name} ({Path(path).name})")
+    image = on_image_grid(reference, _read_image(path), "the image", f"{name} ({Path(path).name})")
     array = sitk.GetArrayViewFromImage(image)
     values = distinct_values(array)
     if not np.all(np.equal(np.mod(values, 1), 0)):
