@@ -244,6 +244,17 @@ def test_a_mask_reaching_outside_the_image_or_off_its_voxels_is_refused(
     half_voxel.SetOrigin(np.add(half_voxel.GetOrigin(), (0.0, 0.4, 0.0)))  # 0.4 mm of 0.75
     with pytest.raises(GeometryError, match="different size, origin"):
         read_mask(save(half_voxel, tmp_path / "off.nrrd"), reference, label=1, name="gtv")
+    for extra, accepted in ((100, True), (700, False)):  # spacing 0.09 % off: drifts with size
+        long = sitk.ConstantPad(_blob(reference), (0, 0, 0), (extra, 0, 0))
+        long.SetSpacing((0.75 * (1 + 9e-4), 0.8, 2.5))
+        path = save(long, tmp_path / f"long{extra}.nrrd")
+        if accepted:
+            placed = read_mask(path, reference, label=1, name="gtv")
+            expected = sitk.GetArrayFromImage(_blob(reference)) == 1
+            np.testing.assert_array_equal(sitk.GetArrayFromImage(placed), expected)
+        else:
+            with pytest.raises(GeometryError, match="long700.nrrd.* is not on the voxel grid"):
+                read_mask(path, reference, label=1, name="gtv")
     finer = sitk.Resample(
         _blob(reference),
         [12, 10, 4],

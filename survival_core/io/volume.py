@@ -233,6 +233,10 @@ def lattice_map(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nda
         return None
     if np.abs(shift - b).max() > ORIGIN_TOL_VOXELS:
         return None
+    # where the small differences add up: no mask voxel may land half a voxel off its image voxel
+    drift = np.abs(scale - R) @ (np.asarray(mask.GetSize()) - 1) + np.abs(shift - b)
+    if drift.max() >= 0.5:
+        return None
     return R.astype(int), b.astype(int)
 
 
