@@ -243,12 +243,14 @@ def test_the_default_grid_adapts_to_the_table():
     wide = pd.DataFrame(np.zeros((100, 40)), columns=[f"tumour__glcm__f{i}" for i in range(40)])
     wide["age"] = 1.0
     labels = [c.label for c in default_candidates(wide, n_events=60)]
-    assert labels[:2] == ["coxph(penalizer=1.0)", "coxph(penalizer=0.1)"]  # few events: ridge first
+    # few events per variable: the sparse LASSO-Cox first, then the stronger ridge
+    assert labels[:3] == ["lasso_cox(n_alphas=50)", "coxph(penalizer=1.0)", "coxph(penalizer=0.1)"]
     assert "coxph(penalizer=0.1) + cox_pvalue" in labels  # features outnumber events
     assert "coxph(penalizer=0.1) [clinical only]" in labels  # the clinical-only baseline
     narrow = [c.label for c in default_candidates(wide[["age"]], n_events=60)]
     assert not any("cox_pvalue" in n or "clinical only" in n for n in narrow)
     assert narrow[:2] == ["coxph(penalizer=0.1)", "coxph(penalizer=1.0)"]
+    assert narrow.index("lasso_cox(n_alphas=50)") > narrow.index("coxnet(n_alphas=50)")
     assert Candidate("gbsa", {"seed": 3}).label == "gbsa"  # seeds do not name a pipeline
 
 

@@ -113,21 +113,27 @@ class Candidate:
 
 def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Candidate]:
     """The candidates tried on table ``X`` with ``n_events`` events (simplest first, so that a
-    tie goes to the simpler pipeline; with few events per variable the more penalised Cox counts
-    as the simpler)."""
+    tie goes to the simpler pipeline). With few events per variable, where the choice takes the
+    most parsimonious candidate within one standard error of the best (Breiman's rule), the
+    LASSO-Cox, which keeps only the variables its inner CV supports, comes first and the more
+    penalised ridge Cox next; otherwise the plain ridge Cox comes first."""
     n_columns = X.shape[1]
     clinical = [c for c in X.columns if not is_image_feature(str(c))]
     many = n_columns > max(10, n_events // 10)  # fewer than ~10 events per candidate variable
     big = len(X) > 1500
-    penalties = (1.0, 0.1) if few_events_per_variable(n_events, n_columns) else (0.1, 1.0)
-    candidates = [Candidate("coxph", {"penalizer": p}) for p in penalties]
+    few = few_events_per_variable(n_events, n_columns)
+    lasso = Candidate("lasso_cox", {"n_alphas": 50})
+    candidates = [lasso] if few else []
+    candidates += [
+        Candidate("coxph", {"penalizer": p}) for p in ((1.0, 0.1) if few else (0.1, 1.0))
+    ]
     if many:
         candidates.append(Candidate("coxph", {"penalizer": 0.1}, reduction="cox_pvalue"))
     if 0 < len(clinical) < n_columns:
         candidates.append(Candidate("coxph", {"penalizer": 0.1}, columns="clinical"))
     candidates += [
         Candidate("coxnet", {"n_alphas": 50}),
-        Candidate("lasso_cox", {"n_alphas": 50}),
+        *([] if few else [lasso]),
         Candidate(
             "rsf",
             {
