@@ -16,8 +16,9 @@ fewer than 10 events per variable (AIDS, 7; the synthetic cohort, 0.6) the inner
 mostly noise and the margin rule chases it; there ``auto`` takes the simplest candidate within
 one standard error of the best (the SE of its per-inner-fold c-index differences from the best:
 Breiman's one-SE rule), the most parsimonious listed first: the LASSO-Cox, then the more
-penalised ridge Cox (5 x 5 repeated CV: AIDS -0.006 -> -0.000 from the best single candidate
-with the LASSO-Cox first, -0.004 with the ridge first; synthetic -0.027 -> -0.005). With ``recalibrate`` a
+penalised ridge Cox (5 x 5 repeated CV, from the best single candidate: AIDS -0.007 with the
+margin rule, -0.006 with the ridge first, -0.0003 with the LASSO-Cox first; synthetic -0.036,
+-0.004, -0.0047). With ``recalibrate`` a
 linear Cox winner's coefficients are shrunk by its calibration slope on the inner out-of-fold
 risks (van Houwelingen's heuristic shrinkage) and its baseline refitted. ``ensemble`` predicts
 with a weighted sum of the candidates' z-scored risks, the weights fitted by a (ridge-penalised)
