@@ -69,6 +69,15 @@ from survival_core.io.structures import (
         ("Esophagus", None),
         ("External", None),
         ("BODY", None),
+        ("GTV_old", None),
+        ("GTV old 2019", None),
+        ("GTVp_prev", None),
+        ("GTV copy", None),
+        ("z_GTV", None),
+        ("zz GTV eval", None),
+        ("GTV_test", None),
+        ("Liver_old", None),
+        ("Lesion_tmp", None),
         ("", None),
     ],
 )
@@ -100,12 +109,16 @@ def test_map_roles() -> None:
         map_roles(["Body", "Liver"])
     with pytest.raises(RTStructError, match="no structure is recognised as the organ"):
         map_roles(["Body", "GTV"], required=("gtv", "organ"))
+    # a superseded or scratch copy of the GTV is never united with it
+    assert map_roles(["GTV", "GTV_old", "z_GTV", "GTV copy"]) == {"gtv": ["GTV"]}
 
 
 @pytest.mark.parametrize(
     ("name", "label"),
     [
         ("Zyxwv_Qwerty_GTV-1", "GTV-1"),
+        ("Doe_Z_GTV", "GTV"),  # an initial, not TG-263's scratch mark
+        ("GTV_old", "GTV_old"),
         ("DOE_J_Liver_contour", "Liver"),
         ("Smith_T1_19410203", "T1"),
         ("GTV_03_02_1941", "GTV_03"),  # a lesion number, never a date

@@ -11,7 +11,8 @@ systems at other sites, so matching is case-insensitive and works on the name's 
   are one lung organ, united); brain; kidney; pancreas; prostate. With a known site only that
   site's organ names count.
 
-Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", opt, avoid), subtractions
+Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", opt, avoid), superseded
+versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
 ("Lung-GTV", "liver minus tumour"), organs at risk (cord, heart, parotid, brainstem...), and parts of
 an organ (segments, lobes, vessels, nodes).
 
@@ -85,6 +86,30 @@ _HELPER_WORDS = frozenset(
         "markers",
         "isocenter",
         "iso",
+    }
+)
+#: Superseded versions, copies and scratch structures: never a role (uniting "GTV_old" with the
+#: GTV would change the tumour). TG-263 starts a structure not used clinically with "z"; that
+#: letter is left out of mask-file labels, where it may be a patient's initial.
+_SCRATCH_LETTERS = frozenset({"z", "zz"})
+_SCRATCH_WORDS = _SCRATCH_LETTERS | frozenset(
+    {
+        "old",
+        "prev",
+        "previous",
+        "superseded",
+        "obsolete",
+        "copy",
+        "bak",
+        "backup",
+        "temp",
+        "tmp",
+        "draft",
+        "test",
+        "dummy",
+        "wrong",
+        "delete",
+        "ignore",
     }
 )
 #: Parts of an organ: never the whole organ (they may still name a tumour, e.g. "GTV node").
@@ -218,6 +243,7 @@ _LABEL_WORDS = frozenset(
         *GTV_WORDS,
         *_ORGAN_WORDS,
         *_HELPER_WORDS,
+        *(_SCRATCH_WORDS - _SCRATCH_LETTERS),
         *_PART_WORDS,
         *_OAR_WORDS,
         *_MINUS_WORDS,
@@ -259,7 +285,7 @@ def match_structure(name: str, site: str | None = None) -> StructureMatch | None
     """The role (and site) a structure name stands for, or None; with ``site`` only that site's
     organ names count as the organ."""
     found = set(words(name))
-    if not found or found & _HELPER_WORDS or _is_subtraction(name):
+    if not found or found & (_HELPER_WORDS | _SCRATCH_WORDS) or _is_subtraction(name):
         return None
     if found & GTV_WORDS:  # "GTV_Esophagus" is a tumour, not the organ at risk
         return StructureMatch("gtv")
