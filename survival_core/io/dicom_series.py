@@ -492,15 +492,14 @@ def _add_to_inventory(
     """File one DICOM data set as an RTSTRUCT, a SEG, a slice of its series, or a skipped object."""
     modality = str(ds.get("Modality", "")).upper()
     sop_uid = str(ds.get("SOPInstanceUID", ""))
+    patient = str(ds.get("PatientID", ""))
     if is_rtstruct(ds):
         names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
-        patient = str(ds.get("PatientID", ""))
         inventory.rtstructs.append(
             RTStructEntry(path, sop_uid, rtstruct_references(ds), names, patient)
         )
     elif is_seg(ds):
         names = tuple(segment_names(ds).values())
-        patient = str(ds.get("PatientID", ""))
         inventory.segs.append(SegEntry(path, sop_uid, seg_references(ds), names, patient))
     elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
         uid = str(ds.get("SeriesInstanceUID", ""))
