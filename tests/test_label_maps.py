@@ -77,6 +77,66 @@ def test_slicer_segment_names_fill_the_roles_through_an_upload(tmp_path: Path) -
     np.testing.assert_array_equal(case.mask_array("organ") & ~case.mask_array("gtv"), liver & ~gtv)
 
 
+def write_layered_slicer_segmentation(path: Path, names: bool = True) -> None:
+    """A segmentation as 3D Slicer writes overlapping segments: the whole liver (layer 0) and the
+    tumour inside it (layer 1), one byte per layer and voxel (``kinds: list domain domain
+    domain``), gzip-encoded, each segment's name, label value and layer in the header."""
+    import gzip
+
+    from tests.test_case_loader import ORIGIN, SPACING
+
+    liver, gtv = masks_of()
+    layers = np.stack([liver, gtv], axis=-1)  # z, y, x, layer: the layer varies fastest
+    z, y, x = liver.shape
+    header = [
+        "NRRD0004",
+        "type: unsigned char",
+        "dimension: 4",
+        "space: left-posterior-superior",
+        f"sizes: 2 {x} {y} {z}",
+        f"space directions: none ({SPACING[0]},0,0) (0,{SPACING[1]},0) (0,0,{SPACING[2]})",
+        "kinds: list domain domain domain",
+        "encoding: gzip",
+        f"space origin: ({ORIGIN[0]},{ORIGIN[1]},{ORIGIN[2]})",
+    ]
+    if names:
+        for index, (name, layer) in enumerate((("Liver", 0), ("GTV", 1))):
+            header += [
+                f"Segment{index}_ID:=Segment_{index + 1}",
+                f"Segment{index}_Name:={name}",
+                f"Segment{index}_LabelValue:=1",
+                f"Segment{index}_Layer:={layer}",
+            ]
+    path.write_bytes(("\n".join(header) + "\n\n").encode() + gzip.compress(layers.tobytes()))
+
+
+def test_overlapping_slicer_segments_in_layers_fill_the_roles_through_an_upload(
+    tmp_path: Path,
+) -> None:
+    """The tumour inside the whole liver, as Slicer stores it (two layers): both structures are
+    read whole, named by the header, through upload de-identification."""
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nrrd"))
+    write_layered_slicer_segmentation(tmp_path / "Segmentation.seg.nrrd")
+    files = [(p.name, p.read_bytes()) for p in sorted(tmp_path.glob("*.nrrd"))]
+    contents = describe_upload(store_upload(files))
+    assert set(contents.structures) == {"image.nrrd", "GTV", "Liver"}
+    assert contents.suggested_roles() == {"gtv": ["GTV"], "organ": ["Liver"]}
+    case = load_upload(contents, contents.suggested_roles(), site="liver")
+    liver, gtv = masks_of()
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))  # tumour inside
+
+
+def test_layers_without_segment_names_are_file_layer_label(tmp_path: Path) -> None:
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nrrd"))
+    write_layered_slicer_segmentation(tmp_path / "labels.seg.nrrd", names=False)
+    assert list_structures(tmp_path) == ["labels.seg.nrrd:1", "labels.seg.nrrd:1.1"]
+    case = load_case(tmp_path, roles={"gtv": "labels.seg.nrrd:1.1", "organ": "labels.seg.nrrd:1"})
+    liver, gtv = masks_of()
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
+
+
 def test_an_image_is_no_label_map(tmp_path: Path) -> None:
     ramp = np.arange(8 * 24 * 24, dtype=np.int16).reshape(8, 24, 24) % 300
     sitk.WriteImage(to_image(ramp), str(tmp_path / "other.nii.gz"))

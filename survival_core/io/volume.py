@@ -119,8 +119,9 @@ def _check_nifti_complete(path: Path) -> None:
         )
 
 
-def _read_image(path: Path | str) -> sitk.Image:
-    """Read a volume in its stored pixel type as 3D; :class:`InputError` naming what is wrong."""
+def _read_image(path: Path | str, layers: bool = False) -> sitk.Image:
+    """Read a volume in its stored pixel type as 3D (with ``layers``, several values per voxel
+    allowed); :class:`InputError` naming what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file.")
@@ -155,7 +156,7 @@ def _read_image(path: Path | str) -> sitk.Image:
             f"{path} has an invalid voxel geometry (spacing {image.GetSpacing()} mm, origin "
             f"{image.GetOrigin()} mm); the header is damaged."
         )
-    if image.GetNumberOfComponentsPerPixel() != 1:
+    if image.GetNumberOfComponentsPerPixel() != 1 and not layers:
         raise InputError(
             f"{path} has {image.GetNumberOfComponentsPerPixel()} values per voxel; expected one (grey levels)."
         )
@@ -299,19 +300,47 @@ def read_label_masks(
     (:func:`on_image_grid`) raises :class:`GeometryError`.
     """
     image = on_image_grid(reference, _read_image(path), "the image", f"{name} ({Path(path).name})")
+    return _label_masks(image, reference, f"{name} ({path})")
+
+
+def read_layered_masks(
+    path: Path | str, reference: sitk.Image, *, name: str
+) -> dict[tuple[int, int], sitk.Image]:
+    """Read a mask, a label map, or a segmentation stored in layers (several values per voxel:
+    3D Slicer keeps overlapping segments, a tumour inside its organ, in separate layers) as one
+    uint8 0/1 mask per ``(layer, non-zero label)`` on ``reference``'s grid; an empty layer adds
+    none, an empty file raises :class:`MaskError`."""
+    image = _read_image(path, layers=True)
+    n_layers = image.GetNumberOfComponentsPerPixel()
+    masks: dict[tuple[int, int], sitk.Image] = {}
+    for layer in range(n_layers):
+        component = image if n_layers == 1 else sitk.VectorIndexSelectionCast(image, layer)
+        shown = f"{name} ({Path(path).name})" + (f" layer {layer}" if n_layers > 1 else "")
+        placed = on_image_grid(reference, component, "the image", shown)
+        found = _label_masks(placed, reference, f"{name} ({path})", allow_empty=n_layers > 1)
+        masks.update({(layer, label): mask for label, mask in found.items()})
+    if not masks:
+        raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
+    return masks
+
+
+def _label_masks(
+    image: sitk.Image, reference: sitk.Image, shown: str, allow_empty: bool = False
+) -> dict[int, sitk.Image]:
+    """One uint8 0/1 mask per non-zero label of ``image`` (on ``reference``'s grid already)."""
     array = sitk.GetArrayViewFromImage(image)
     values = distinct_values(array)
     if not np.all(np.equal(np.mod(values, 1), 0)):
         raise MaskError(
-            f"{name} ({path}) holds non-integer values (e.g. {values[np.mod(values, 1) != 0][0]:g}); "
+            f"{shown} holds non-integer values (e.g. {values[np.mod(values, 1) != 0][0]:g}); "
             "expected a binary mask or label map."
         )
     labels = [int(v) for v in values if v != 0]
-    if not labels:
-        raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
+    if not labels and not allow_empty:
+        raise MaskError(f"{shown} is empty: no voxel is inside the mask.")
     if len(labels) > MAX_LABELS:
         raise MaskError(
-            f"{name} ({path}) holds {len(labels)} different values; a mask or label map holds at "
+            f"{shown} holds {len(labels)} different values; a mask or label map holds at "
             f"most {MAX_LABELS} labels. Is it an image?"
         )
     masks = {}
