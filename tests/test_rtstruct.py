@@ -118,6 +118,26 @@ def test_inner_contour_makes_a_hole(tmp_path: Path) -> None:
     assert array.sum() == array[4].sum()
 
 
+def test_closed_planar_xor_contours_are_filled_with_their_holes(tmp_path: Path) -> None:
+    """CLOSED_PLANAR_XOR (DICOM's type for contours combined by XOR) is a closed contour: the
+    ring and the separate square are filled, the hole left out, nothing ignored."""
+    contours = [
+        square((0.3, -0.2), 20.0, 10.0),
+        square((0.3, -0.2), 10.0, 10.0),
+        square((-12.0, -12.0), 4.0, 10.0),
+    ]
+    image, info, rt = setup_case(
+        tmp_path, {"Ring": contours}, geometric_types={"Ring": "CLOSED_PLANAR_XOR"}
+    )
+    assert not rt.warnings
+    array = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["Ring"])["Ring"])
+    assert array[4].sum() * SPACING[0] * SPACING[1] == pytest.approx(
+        20 * 20 - 10 * 10 + 4 * 4, rel=0.05
+    )
+    centre = image.TransformPhysicalPointToIndex((0.3, -0.2, 10.0))
+    assert array[centre[2], centre[1], centre[0]] == 0  # the hole
+
+
 def plane_rectangle(
     center: np.ndarray, width: float, height: float, u: np.ndarray, v: np.ndarray
 ) -> np.ndarray:

@@ -1,6 +1,7 @@
 """RTSTRUCT structure sets: read the contours, map structure names to roles, rasterise to masks.
 
-Contours are polygons in patient coordinates (mm). Each CLOSED_PLANAR polygon is converted to
+Contours are polygons in patient coordinates (mm). Each CLOSED_PLANAR polygon (and
+CLOSED_PLANAR_XOR, the type DICOM added for contours meant to combine by XOR) is converted to
 continuous voxel indices of the image and filled on its slice with the pixel-centre rule
 (:func:`skimage.draw.polygon`); polygons on the same slice combine by XOR (even-odd rule), so an
 inner contour cuts a hole. A polygon must lie within ``SLICE_TOLERANCE`` (0.1) of a slice index;
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Largest distance (in slices) between a contour's plane and the nearest slice centre.
 SLICE_TOLERANCE = 0.1
+#: Contour types with an inside: filled, combined with the plane's others by XOR.
+CLOSED_TYPES = frozenset({"CLOSED_PLANAR", "CLOSED_PLANAR_XOR"})
 
 
 @dataclass
@@ -115,9 +118,9 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[dict[int, ROI], list[str]
                 str(contour.get("ContourGeometricType", "CLOSED_PLANAR")).upper()
             )
     for roi in rois.values():
-        ignored = sorted({t for t in roi.geometric_types if t != "CLOSED_PLANAR"})
+        ignored = sorted({t for t in roi.geometric_types if t not in CLOSED_TYPES})
         if ignored:
-            n = sum(t != "CLOSED_PLANAR" for t in roi.geometric_types)
+            n = sum(t not in CLOSED_TYPES for t in roi.geometric_types)
             warnings.append(
                 f"ROI {roi.name!r}: {n} {'/'.join(ignored)} contour(s) have no inside and are ignored."
             )
@@ -236,7 +239,7 @@ def _rasterise(roi: ROI, image: sitk.Image, notes: list[str]) -> np.ndarray:
     size = image.GetSize()
     mask = np.zeros(size[::-1], dtype=np.uint8)
     closed = [
-        c for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t == "CLOSED_PLANAR"
+        c for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t in CLOSED_TYPES
     ]
     if not closed:
         raise MaskError(
