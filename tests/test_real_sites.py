@@ -249,3 +249,24 @@ def _volume_bytes(image: sitk.Image) -> bytes:
         path = Path(folder) / "v.nrrd"
         sitk.WriteImage(image, str(path))
         return path.read_bytes()
+
+
+def test_a_nifti_mask_stored_bottom_up_fits_the_dicom_series(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """A segmentation made on a dcm2niix-style NIfTI of the real sarcoma CT (slices stored in the
+    other order, cropped to the tumour) is read onto the DICOM series voxel for voxel."""
+    from survival_core.io.case_loader import load_case, load_case_files
+
+    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not folder.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    contoured = load_case(folder)  # the RTSTRUCT's GTV on the DICOM grid
+    gtv = contoured.masks["gtv"]
+    statistics = sitk.LabelShapeStatisticsImageFilter()
+    statistics.Execute(gtv)
+    x, y, z, sx, sy, sz = statistics.GetBoundingBox(1)
+    bottom_up = sitk.Flip(gtv[x : x + sx, y : y + sy, z : z + sz], (False, False, True))
+    sitk.WriteImage(bottom_up, str(tmp_path / "gtv.nii.gz"))
+    case = load_case_files(folder / "image", {"gtv": tmp_path / "gtv.nii.gz"}, None, "STS")
+    np.testing.assert_array_equal(case.mask_array("gtv"), contoured.mask_array("gtv"))
