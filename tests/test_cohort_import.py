@@ -264,5 +264,37 @@ def test_real_ct_and_mr_structure_sets_of_one_patient(shared_data: Path, tmp_pat
     assert outcome.status == "imported", outcome.reason
     row = read_manifest(out).iloc[0]
     assert row.modality == "CT" and json.loads(row.roles) == {"gtv": ["GTV_Mass_CT"]}
-    gtv = sitk.GetArrayViewFromImage(load_case(Path(row.image).parent).masks["gtv"])
+    gtv = sitk.GetArrayFromImage(load_case(Path(row.image).parent).masks["gtv"])
     assert gtv.sum() > 0
+
+
+def test_a_structure_set_filed_under_another_patient_id_joins_its_images(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """TCIA STS_001's CT with its RTSTRUCT re-filed under another PatientID (as a planning
+    system's export, or images and contours de-identified apart, give it): the structure set
+    references the CT's frame of reference, so it joins that patient, who imports with a note;
+    no second, image-less patient is reported."""
+    import shutil
+
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    download = tmp_path / "download"
+    shutil.copytree(source / "image", download / "images")
+    rtstruct = pydicom.dcmread(source / "mask" / "RS.dcm")
+    rtstruct.PatientID, rtstruct.PatientName = "RT-000123", "Planning^Export"
+    (download / "plan").mkdir()
+    rtstruct.save_as(download / "plan" / "RS.dcm")
+
+    result = import_images(download, tmp_path / "cohort", site="sarcoma", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    assert (
+        "filed under another PatientID but drawn on this patient's image series" in outcome.reason
+    )
+    assert "RT-000123" not in outcome.reason and "Planning" not in outcome.reason
+    row = read_manifest(tmp_path / "cohort").iloc[0]
+    assert load_case(Path(row.image).parent).mask_volume_ml("gtv") > 300

@@ -129,6 +129,8 @@ class PatientTask:
     roles: Mapping[str, list[str]] | None = None
     #: Original IDs, names and folder names to scrub from messages (never written).
     secrets: tuple[str, ...] = ()
+    #: What the inventory noted about this patient's files, reported with the outcome.
+    notes: tuple[str, ...] = ()
 
 
 # --- keys and pseudonyms ------------------------------------------------------------------------
@@ -367,6 +369,7 @@ def _plan(
         "out_dir": str(out_dir),
         "site": site,
         "secrets": secrets,
+        "notes": tuple(scrub(n, patient.identifiers, case_id) for n in patient.notes),
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site)
@@ -470,7 +473,7 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         record = {"content_hash": task.content_hash, "id_key": task.id_key, "manifest": row}
         (staging / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True))
         _move_into_place(staging, out_dir / "cases" / task.case_id)
-        return PatientOutcome(task.case_id, "imported")
+        return PatientOutcome(task.case_id, "imported", " ".join(task.notes))
     except RadSurvError as err:
         return PatientOutcome(task.case_id, "failed", _clean_reason(str(err), task, staging))
     except Exception as err:  # one patient's unexpected failure must not stop the others

@@ -9,7 +9,10 @@ patients' headers take seconds, not the minutes rasterising them would.
 
 Files are grouped into patients by the PatientID of their headers (the same patient in two
 folders is one patient); files without a DICOM header (NIfTI and other volumes) and DICOM files
-without a PatientID are grouped by the top-level folder (or archive) they came from. Each
+without a PatientID are grouped by the top-level folder (or archive) they came from. A structure
+set filed under a PatientID that has no image series (exported from a planning system, or
+de-identified apart from its images) joins the one patient whose series it references (by series,
+else by frame of reference, UIDs no two scans share), with a note. Each
 patient's DICOM files become a :class:`~survival_core.io.dicom_series.DicomInventory`, so series
 choice and structure-set references work exactly as when one case is loaded.
 
@@ -129,6 +132,8 @@ class PatientInventory:
     records: list[FileRecord]
     dicom: DicomInventory | None
     volumes: list[FileRecord]
+    #: What the grouping did that the user should know (a structure set joined from elsewhere).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def by_folder(self) -> bool:
@@ -359,6 +364,7 @@ def group_patients(
             skipped.append(f"{record.shown}: DICOM file without PatientID outside any folder")
         else:
             skipped.append(f"{record.shown}: not a DICOM or volume file")
+    notes = _join_structure_sets(groups)
     patients = {}
     for key, members in sorted(groups.items()):
         dicom_records = [r for r in members if r.kind != "volume"]
@@ -369,8 +375,43 @@ def group_patients(
             records=members,
             dicom=dicom_inventory(dicom_records, root) if dicom_records else None,
             volumes=[r for r in members if r.kind == "volume"],
+            notes=notes.get(key, []),
         )
     return patients, skipped
+
+
+def _join_structure_sets(groups: dict[str, list[FileRecord]]) -> dict[str, list[str]]:
+    """Move the files of each group without images whose structure sets all reference one other
+    group's image series (series UID, else frame of reference UID) into that group. Returns the
+    notes per receiving group (naming the files, never the other PatientID)."""
+    series = {key: [r for r in members if r.kind == "image"] for key, members in groups.items()}
+    notes: dict[str, list[str]] = defaultdict(list)
+    for key in [k for k, m in groups.items() if not any(r.kind in ("image", "volume") for r in m)]:
+        sets = [r for r in groups[key] if r.kind in ("rtstruct", "seg")]
+        owners = {_owner(record, series) for record in sets}
+        if not sets or len(owners) != 1 or None in owners:
+            continue
+        owner = str(owners.pop())
+        groups[owner] += groups.pop(key)
+        notes[owner].append(
+            f"{', '.join(r.shown for r in sets)}: filed under another PatientID but drawn on "
+            "this patient's image series, so taken as this patient's."
+        )
+    return notes
+
+
+def _owner(record: FileRecord, series: dict[str, list[FileRecord]]) -> str | None:
+    """The one group whose image series the structure set ``record`` references (by series
+    UID, else by frame of reference UID), or None."""
+    refs = record.references
+    for linked in (
+        lambda image: image.series_uid in refs.series_uids,
+        lambda image: bool(image.frame_uid) and image.frame_uid in refs.frame_of_reference_uids,
+    ):
+        owners = {k for k, images in series.items() if any(linked(i) for i in images)}
+        if owners:
+            return owners.pop() if len(owners) == 1 else None
+    return None
 
 
 def inventory_tree(
