@@ -15,6 +15,7 @@ from survival_core.errors import (
     ClinicalValueError,
     GeometryError,
     InputError,
+    MaskError,
     RTStructError,
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
@@ -214,6 +215,27 @@ def test_volume_mask_on_another_grid(tmp_path: Path) -> None:
     with pytest.raises(
         GeometryError, match=r"mask liver.nii.gz \(liver.nii.gz\).*different spacing"
     ):
+        load_case(tmp_path)
+
+
+def test_another_image_beside_the_image_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    """A PET volume (SUV, on its own coarser grid) beside the CT, its GTV and the liver: the PET
+    is named as not read, the case loads; named by a role, it is refused as before."""
+    write_volume_case(tmp_path)
+    pet = sitk.GetImageFromArray(
+        np.random.default_rng(0).gamma(2.0, 1.5, (4, 12, 12)).astype(np.float32)
+    )
+    pet.SetSpacing((3.0, 3.0, 5.0))
+    sitk.WriteImage(pet, str(tmp_path / "pet.nii.gz"))
+    case = load_case(tmp_path)
+    assert case.warnings == ["pet.nii.gz holds an image, not a mask or label map: not read."]
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
+    assert "pet.nii.gz" not in case.structures
+    with pytest.raises(GeometryError, match="pet.nii.gz"):
+        load_case(tmp_path, roles={"gtv": "pet.nii.gz"})
+    empty = to_image(np.zeros((8, 24, 24), np.uint8))
+    sitk.WriteImage(empty, str(tmp_path / "lesion.nii.gz"))  # an empty mask is not an image
+    with pytest.raises(MaskError, match="lesion.nii.gz.*is empty"):
         load_case(tmp_path)
 
 

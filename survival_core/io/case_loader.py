@@ -44,7 +44,7 @@ from survival_core.io.dicom_series import (
     scan_dicom,
     series_summary,
 )
-from survival_core.io.label_maps import label_structures, structure_names
+from survival_core.io.label_maps import label_structures, labels_present, structure_names
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
 from survival_core.io.structures import (
@@ -295,10 +295,11 @@ def _patient_notes(
 
 def _load_volumes(
     root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
-) -> tuple[sitk.Image, dict[str, sitk.Image]]:
-    """The image volume and every other volume as structures on the image grid: named by its
-    path in the case folder, a label map's labels as ``path:label`` or by the segment names its
-    header gives (:mod:`.label_maps`)."""
+) -> tuple[sitk.Image, dict[str, sitk.Image], list[str]]:
+    """The image volume, every other volume as structures on the image grid (named by its path
+    in the case folder, a label map's labels as ``path:label`` or by the segment names its header
+    gives, :mod:`.label_maps`), and warnings: another image volume beside it (a PET beside the
+    CT), which no role names, is not read."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
@@ -316,10 +317,15 @@ def _load_volumes(
         )
     image = read_volume(images[0])
     structures: dict[str, sitk.Image] = {}
+    warnings = []
     for name, v in by_name.items():
-        if v != images[0]:
-            structures.update(label_structures(v, name, image))
-    return image, structures  # roles naming none of them are refused by assign_roles
+        if v == images[0]:
+            continue
+        if name not in named_masks and labels_present(v) is None:
+            warnings.append(f"{name} holds an image, not a mask or label map: not read.")
+            continue
+        structures.update(label_structures(v, name, image))
+    return image, structures, warnings  # roles naming none of them are refused by assign_roles
 
 
 def _mask_file(name: str, by_name: Mapping[str, Path]) -> str:
@@ -357,8 +363,8 @@ def load_case(
         raw = _read_clinical_json(root)
         volumes = _volumes(root)
         if volumes:
-            image, structures = _load_volumes(root, volumes, explicit, image_name)
-            case_modality, warnings = (modality or "CT").upper(), []
+            image, structures, warnings = _load_volumes(root, volumes, explicit, image_name)
+            case_modality = (modality or "CT").upper()
         else:
             image, info, structures, warnings, default_id = _load_dicom(
                 root, explicit, required, site, series_uid

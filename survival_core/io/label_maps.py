@@ -77,10 +77,10 @@ def structure_names(path: Path | str, shown: str) -> list[str]:
     return list(label_names(path, shown, labels_present(path) or [(0, 0)]).values())
 
 
-def labels_present(path: Path | str) -> list[LayerLabel]:
-    """The (layer, non-zero label) pairs of a label-map volume (reads its voxels); [] when it is
-    no label map (non-integer or negative values, or more than :data:`~.volume.MAX_LABELS` of
-    them)."""
+def labels_present(path: Path | str) -> list[LayerLabel] | None:
+    """The (layer, non-zero label) pairs of a label-map volume (reads its voxels; [] when it
+    cannot be read); None when it is no label map (non-integer or negative values, or more than
+    :data:`~.volume.MAX_LABELS` of them: an image)."""
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError:
@@ -90,6 +90,6 @@ def labels_present(path: Path | str) -> list[LayerLabel]:
     found: list[LayerLabel] = []
     for layer, values in enumerate(distinct_values(np.ascontiguousarray(a)) for a in layers):
         if values.min() < 0 or np.any(np.mod(values, 1)) or np.count_nonzero(values) > MAX_LABELS:
-            return []
+            return None
         found += [(layer, int(v)) for v in values if v != 0]
     return found
