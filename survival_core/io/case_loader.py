@@ -30,7 +30,13 @@ from typing import Any
 import SimpleITK as sitk
 
 from survival_core.case import LEGACY_ROLES, ROLES, Case
-from survival_core.errors import ClinicalValueError, InputError, MaskError, RTStructError
+from survival_core.errors import (
+    ClinicalValueError,
+    GeometryError,
+    InputError,
+    MaskError,
+    RTStructError,
+)
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
 from survival_core.io.deid import case_pseudonym
@@ -256,14 +262,8 @@ def _load_dicom(
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, warnings = _rasterise_all(structure_set, image, info, needed)
-    warnings = [*info.warnings, *structure_set.warnings, *warnings]
-    return (
-        image,
-        info,
-        structures,
-        [*warnings, *_patient_notes(inventory, header, entry)],
-        pseudonym,
-    )
+    warnings += _patient_notes(inventory, header, entry)
+    return image, info, structures, [*info.warnings, *structure_set.warnings, *warnings], pseudonym
 
 
 def _patient_notes(
@@ -321,10 +321,12 @@ def _load_volumes(
     for name, v in by_name.items():
         if v == images[0]:
             continue
-        if name not in named_masks and labels_present(v) is None:
+        try:
+            structures.update(label_structures(v, name, image))
+        except (GeometryError, MaskError):
+            if name in named_masks or labels_present(v) is not None:
+                raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
-            continue
-        structures.update(label_structures(v, name, image))
     return image, structures, warnings  # roles naming none of them are refused by assign_roles
 
 
