@@ -17,7 +17,13 @@ from survival_core.errors import ConfigError
 from survival_core.evaluation import splits
 from survival_core.explain.attributions import model_attributions, shapley_attributions
 from survival_core.models import load_model, make_model
-from survival_core.models.candidates import Candidate, InnerPredictions, default_candidates
+from survival_core.models.candidates import (
+    Candidate,
+    InnerPredictions,
+    clinical_baseline,
+    default_candidates,
+    with_baseline,
+)
 from survival_core.models.selection import (
     choose_candidate,
     ensemble_members,
@@ -252,6 +258,12 @@ def test_the_default_grid_adapts_to_the_table():
     assert narrow[:2] == ["coxph(penalizer=0.1)", "coxph(penalizer=1.0)"]
     assert narrow.index("lasso_cox(n_alphas=50)") > narrow.index("coxnet(n_alphas=50)")
     assert Candidate("gbsa", {"seed": 3}).label == "gbsa"  # seeds do not name a pipeline
+    # more columns than patients: no unfiltered Cox PH (lifelines' fit takes minutes there)
+    radiomics = wide.drop(columns="age").iloc[:30]
+    labels = [c.label for c in with_baseline(default_candidates(radiomics, n_events=20), radiomics)]
+    assert not any(label.startswith("coxph") and "+" not in label for label in labels)
+    assert labels.count("coxph(penalizer=0.1) + cox_pvalue") == 1  # also the baseline
+    assert clinical_baseline([], radiomics).label == "coxph(penalizer=0.1) + cox_pvalue"
 
 
 def test_cross_validation_pools_every_candidate_on_the_same_folds(gbsg2: dict):
