@@ -650,31 +650,28 @@ def _age_from_dates(
     dates: pd.DataFrame, headers: dict[str, _Header], report: list[Coercion]
 ) -> pd.Series | None:
     """Age (years) at the one diagnosis/treatment date when a birth date is given too."""
-    birth = sorted(_birth_dates(dates, headers))
-    reference = [
-        c
-        for c in dates
-        if c not in birth
-        and {"diagnosis", "dx", "treatment", "rt", "start", "surgery", "baseline"}
-        & set(headers[c].tokens)
-    ]
-    if len(birth) != 1 or len(reference) != 1:
+    birth = _birth_dates(dates, headers)
+    reference = _one_date(dates, headers, _AGE_DATE_WORDS, birth)
+    if len(birth) != 1 or reference is None:
         return None
-    age = ((dates[reference[0]] - dates[birth[0]]).dt.days / TIME_UNITS["years"]).round(1)
+    (born,) = birth
+    age = ((dates[reference] - dates[born]).dt.days / TIME_UNITS["years"]).round(1)
     report.append(
         Coercion(
             "age",
-            f"age (years) computed from {birth[0]!r} and {reference[0]!r}",
+            f"age (years) computed from {born!r} and {reference!r}",
             int(age.notna().sum()),
         )
     )
     return age
 
 
+#: Header words of the date an age is computed at (with a birth date).
+_AGE_DATE_WORDS = {"diagnosis", "dx", "treatment", "rt", "start", "surgery", "baseline"}
 #: Header words of the date a survival time starts from, of a death, and of the last follow-up.
-_START_DATE_WORDS = {
-    "diagnosis", "dx", "treatment", "rt", "radiotherapy", "start", "surgery", "baseline",
-    "enrollment", "enrolment", "randomization", "randomisation", "inclusion", "registration",
+_START_DATE_WORDS = _AGE_DATE_WORDS | {
+    "radiotherapy", "enrollment", "enrolment", "randomization", "randomisation", "inclusion",
+    "registration",
 }  # fmt: skip
 _DEATH_DATE_WORDS = {"death", "dod", "died", "deceased"}
 _FOLLOW_UP_DATE_WORDS = {"last", "lfu", "followup", "follow", "contact", "censoring", "censor"}
@@ -860,11 +857,8 @@ def read_clinical_spreadsheet(
     start, death, last = _outcome_dates(dates_frame, headers)
     if days is None and start is not None and (death or last):
         ends = [c for c in (death, last) if c is not None]
-        days, unit, time_text = (
-            _days_between(dates_frame, start, ends, report),
-            "days",
-            "(from dates)",
-        )
+        days, unit = _days_between(dates_frame, start, ends, report), "days"
+        time_text = "(from dates)"
     if event is None and days is not None and death is not None:
         event, event_text = _death_event(dates_frame, death, days.notna(), report), "(from dates)"
     if days is None or event is None:

@@ -2,12 +2,13 @@
 under a single SeriesInstanceUID, told apart so that a user can pick one volume.
 
 A dual-echo or multi-echo MR, a dynamic contrast series, a diffusion series with several b-values, a
-CT series with two reconstructions (kernels, slice thicknesses) or with its localizer in it holds several images at the same slice position (or in another
-orientation). Stacked together they are no volume. When a series has such repeated positions or
-mixed orientations, its images are grouped by the first of :data:`DISCRIMINATORS` (in that order,
-then the first pair of them) that leaves every group one orientation and one image per position;
-each group becomes a stack of its own, labelled for the user ("echo 2", "b 1000"). A series whose
-repeats no attribute explains is left whole, and the reader names the duplicate slices.
+CT series with two reconstructions (kernels, slice thicknesses) or with its localizer in it holds
+several images at the same slice position (or in another orientation). Stacked together they are
+no volume. When a series has such repeated positions or mixed orientations, its images are grouped
+by the first of :data:`DISCRIMINATORS` (in that order, then the first pair of them) that leaves
+every group one orientation and one image per position; each group becomes a stack of its own,
+labelled for the user ("echo 2", "b 1000"). A series whose repeats no attribute explains is left
+whole, and the reader names the duplicate slices.
 """
 
 from __future__ import annotations
