@@ -147,3 +147,29 @@ def test_explore_reads_an_imported_cohort(reported_cohort) -> None:
     app.segmented_control(key="cohort-source").set_value("Imported cohort").run()
     assert not app.exception
     assert app.caption[0].value.startswith("2 patients, 1 events")
+
+
+def test_form_passes_the_volume_modality_to_the_import(tmp_path, monkeypatch) -> None:
+    """A HECKTOR-style download imported as PET: the form's modality reaches the import command
+    (which picks each case's __PT volume as its image)."""
+    import types
+
+    import ui.cohort_import
+    from survival_core.runs.jobs import import_command
+
+    started = {}
+
+    def start(images, out, **kwargs):
+        started.update(kwargs, images=images)
+        return types.SimpleNamespace(job_id="job-1")
+
+    monkeypatch.setattr(ui.cohort_import, "start_import_job", start)
+    app = _import_mode()
+    app.text_input(key="import-name").set_value("hecktor")
+    app.text_input(key="import-images").set_value(str(tmp_path))
+    app.selectbox(key="import-modality").set_value("PT")
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    assert started["images"] == tmp_path and started["options"]["modality"] == "PT"
+    command = import_command(tmp_path, tmp_path / "out", options=started["options"])
+    assert command[command.index("--modality") + 1] == "PT"

@@ -16,6 +16,7 @@ import streamlit as st
 import yaml
 
 from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
+from survival_core.cohort.importer import VOLUME_MODALITIES
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical_schema import KINDS, SCHEMA_FILE, CohortSchema
 from survival_core.io.structures import SITES
@@ -122,11 +123,19 @@ def import_form() -> None:
         upload = right.file_uploader(
             "...or upload it", type=["csv", "tsv", "txt", "xlsx"], key="import-clinical-upload"
         )
-        site = st.selectbox(
+        left, right = st.columns(2)
+        site = left.selectbox(
             "Cancer site",
             [None, *SITES],
             format_func=lambda s: "any (names decide)" if s is None else s.replace("_", " "),
             key="import-site",
+        )
+        modality = right.selectbox(
+            "Modality of NIfTI/NRRD volumes",
+            VOLUME_MODALITIES,
+            key="import-modality",
+            help="volume files carry none (DICOM says its own); where a case has several images "
+            "(HECKTOR's __CT and __PT) the one named so is read; PT volumes must hold SUVbw",
         )
         with st.expander("Spreadsheet columns (default: recognised from the headers)"):
             columns = st.columns(4)
@@ -140,6 +149,7 @@ def import_form() -> None:
                 ),
             }  # fmt: skip
         options["site"] = site
+        options["modality"] = modality
         roi_text = st.text_area(
             "ROI map (YAML; optional)",
             key=ROI_MAP_KEY,

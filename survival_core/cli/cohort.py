@@ -47,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "patients: {<PatientID or the case id of import_report.csv>: {gtv: [...]}}}",
     )
     importer.add_argument(
+        "--modality", choices=("CT", "MR", "PT"), default="CT",
+        help="modality of NIfTI/NRRD volumes (they carry none; PT already in SUVbw); picks the "
+        "image where a case has several (HECKTOR's __CT and __PT)",
+    )  # fmt: skip
+    importer.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
     importer.add_argument(
@@ -84,6 +89,7 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
         args.out,
         site=args.site,
         roi_map=read_roi_map(args.roi_map) if args.roi_map else None,
+        modality=args.modality,
         workers=args.workers,
         progress=output.progress,
     )
@@ -103,7 +109,7 @@ def _import_table_only(args: argparse.Namespace) -> dict[str, Any]:
         f"--{name.replace('_', '-')}"
         for name in ("site", "roi_map", "workers")
         if getattr(args, name) is not None
-    ]
+    ] + (["--modality"] if args.modality != "CT" else [])
     if image_options:  # said, not refused: a form may send its site with a spreadsheet alone
         output.progress(f"note: {', '.join(image_options)} ignored: they apply with --images.")
     from survival_core.cohort.clinical_join import import_table

@@ -67,6 +67,8 @@ EXTRA_COLUMNS = ("roles",)
 RECORD = ".import.json"
 STAGING = ".staging"
 ROLE_KEYS = ("gtv", "organ")
+#: What volume files of an import may hold (PT: already in SUVbw).
+VOLUME_MODALITIES = ("CT", "MR", "PT")
 #: What an import folder may hold besides its cases (a clinical table joined later included).
 _OWN_NAMES = frozenset(
     {
@@ -127,6 +129,8 @@ class PatientTask:
     modality: str = ""
     site: str | None = None
     roles: Mapping[str, list[str]] | None = None
+    #: The names ``files`` take in the case folder (volume files; default: their own).
+    names: tuple[str, ...] = ()
     #: Original IDs, names and folder names to scrub from messages (never written).
     secrets: tuple[str, ...] = ()
     #: What the inventory noted about this patient's files, reported with the outcome.
@@ -225,9 +229,15 @@ def read_roi_map(path: Path | str) -> dict[str, Any]:
 
 
 def _find(listed: list[str], names: tuple[str, ...]) -> list[str]:
-    """The structures among ``names`` that ``listed`` names, each exactly, else ignoring case."""
+    """The structures among ``names`` that ``listed`` names, each exactly, else ignoring case;
+    a label of a volume file among ``names`` ('label.nii.gz:1') too (checked when the case
+    loads: the file's labels are not read here)."""
     found: list[str] = []
     for wanted in listed:
+        file, colon, label = wanted.rpartition(":")
+        if colon and label.isdigit() and file in names:
+            found.append(wanted)
+            continue
         exact = [n for n in names if n == wanted]
         found += exact or [n for n in names if n.strip().lower() == wanted.strip().lower()]
     return list(dict.fromkeys(found))
@@ -357,11 +367,15 @@ def _plan(
     out_dir: Path,
     site: str | None,
     roi_map: Mapping[str, Any],
+    modality: str = "CT",
 ) -> PatientTask:
-    """The import task of one patient; :class:`InputError` when it cannot be imported."""
+    """The import task of one patient (``modality``: of its volume files, which carry none);
+    :class:`InputError` when it cannot be imported."""
     secrets = tuple(patient.identifiers)
     own = own_entry(roi_map, patient.patient_id, case_id)
     settings = {"site": site, "roles": own, "default": roi_map["default"]}
+    if patient.volumes and modality != "CT":  # CT, the default, leaves earlier imports' hashes
+        settings["modality"] = modality
     common = {
         "case_id": case_id,
         "id_key": id_key(patient.patient_id, key),
@@ -383,12 +397,13 @@ def _plan(
         )
     if not patient.volumes:
         raise InputError("no image series and no volume file")
-    names = tuple(Path(r.path).name for r in patient.volumes)
+    names = tuple(r.case_name or Path(r.path).name for r in patient.volumes)
     return PatientTask(
         **common,
         fmt="nifti",
         files=tuple(r.path for r in patient.volumes),
-        modality="CT",
+        names=names,
+        modality=modality,
         roles=explicit_roles(roi_map, own, names) or None,
     )
 
@@ -420,13 +435,17 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     the manifest's file columns and the loaded case."""
     source = staging / "source"
     source.mkdir()
-    cleaned = deidentify_upload([(Path(p).name, Path(p).read_bytes()) for p in task.files])
-    names = [name for name, _ in cleaned]
-    if len(set(names)) != len(names):
+    names = task.names or tuple(Path(p).name for p in task.files)
+    cleaned = deidentify_upload(
+        [(n, Path(p).read_bytes()) for n, p in zip(names, task.files, strict=True)]
+    )
+    if len({name for name, _ in cleaned}) != len(cleaned):
         raise InputError("two volume files of the patient have the same name")
     for name, content in cleaned:
         (source / name).write_bytes(content)
-    case = load_case(source, case_id=task.case_id, roles=task.roles, site=task.site)
+    case = load_case(
+        source, case_id=task.case_id, roles=task.roles, site=task.site, modality=task.modality
+    )
     base = f"cases/{task.case_id}"
     written = {"image": ("image", case.image), "gtv_mask": ("gtv", case.masks["gtv"])}
     if "organ" in case.masks:
@@ -563,18 +582,27 @@ def import_images(
     *,
     site: str | None = None,
     roi_map: Mapping[str, Any] | None = None,
+    modality: str = "CT",
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Import every patient below ``images_dir`` into the cohort folder ``out_dir``.
 
     ``site`` is the cohort's site (only its organ names count); ``roi_map`` names the GTV/organ
-    structures where names alone do not (see :func:`check_roi_map`); ``workers`` processes read
+    structures where names alone do not (see :func:`check_roi_map`); ``modality`` is that of
+    the volume files (NIfTI, NRRD: they carry none; a DICOM series says its own), and picks the
+    image of a case holding several (HECKTOR's ``__CT`` and ``__PT``); ``workers`` processes read
     headers and import patients (default: every CPU); ``progress`` gets one line per patient.
     A patient that cannot be imported is reported with its reason and the others go on.
     """
     started = time.perf_counter()
     roi_map = check_roi_map(roi_map)
+    modality = modality.upper()
+    if modality not in VOLUME_MODALITIES:
+        raise ConfigError(
+            f"Modality of volume files must be one of {', '.join(VOLUME_MODALITIES)}, "
+            f"not {modality!r}."
+        )
     if workers is not None and workers < 1:
         raise ConfigError(f"Number of workers must be at least 1 (got {workers}).")
     out_dir = Path(out_dir).expanduser().resolve()
@@ -595,7 +623,7 @@ def import_images(
         for patient in inventory.patients.values():
             case_id = patient_case_id(patient, deid)
             try:
-                task = _plan(patient, case_id, key, out_dir, site, roi_map)
+                task = _plan(patient, case_id, key, out_dir, site, roi_map, modality)
             except InputError as err:
                 done(
                     PatientOutcome(case_id, "failed", scrub(str(err), patient.identifiers, case_id))

@@ -9,7 +9,9 @@ patients' headers take seconds, not the minutes rasterising them would.
 
 Files are grouped into patients by the PatientID of their headers (the same patient in two
 folders is one patient); files without a DICOM header (NIfTI and other volumes) and DICOM files
-without a PatientID are grouped by the top-level folder (or archive) they came from. A structure
+without a PatientID are grouped by the top-level folder (or archive) they came from, except the
+volume files of public datasets' layouts (``imagesTr/`` + ``labelsTr/``, ``<case>__CT.nii.gz``,
+``<case>_label.nrrd``: :mod:`~survival_core.io.dataset_layout`), grouped by case. A structure
 set filed under a PatientID that has no image series (exported from a planning system, or
 de-identified apart from its images) joins the one patient whose series it references (by series,
 else by frame of reference, UIDs no two scans share), with a note. Each
@@ -29,7 +31,7 @@ import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
@@ -39,6 +41,7 @@ from pydicom.errors import InvalidDicomError
 
 from survival_core.errors import InputError, RadSurvError
 from survival_core.io.archive import extract_zip, is_zip
+from survival_core.io.dataset_layout import ROLE_FOLDERS, dataset_cases
 from survival_core.io.dicom_series import (
     NON_IMAGE_MODALITIES,
     DicomInventory,
@@ -117,6 +120,9 @@ class FileRecord:
     error: str = ""
     #: SHA-256 of the file's bytes (only when the inventory was asked to hash).
     sha256: str = ""
+    #: The name a volume file of a dataset layout takes in its case's folder ('CT.nii.gz',
+    #: :mod:`~survival_core.io.dataset_layout`); "" keeps its own.
+    case_name: str = ""
 
 
 @dataclass
@@ -347,9 +353,14 @@ def _identifiers(records: list[FileRecord]) -> frozenset[str]:
 def group_patients(
     records: list[FileRecord], root: Path
 ) -> tuple[dict[str, PatientInventory], list[str]]:
-    """Patients (key: PatientID, else 'folder:<top-level folder>') and the skipped-file notes."""
+    """Patients (key: PatientID, else 'folder:<top-level folder>', or 'folder:<case>' for the
+    volume files of a dataset layout, :func:`dataset_volumes`) and the skipped-file notes."""
     groups: dict[str, list[FileRecord]] = defaultdict(list)
     skipped: list[str] = []
+    records, outside = dataset_volumes(records)
+    skipped += [
+        f"{r.shown}: a volume file of no case (no image and mask named alike)" for r in outside
+    ]
     for record in records:
         dicom = record.kind in ("image", "rtstruct", "seg", "other")
         if dicom and record.patient_id:
@@ -378,6 +389,33 @@ def group_patients(
             notes=notes.get(key, []),
         )
     return patients, skipped
+
+
+def dataset_volumes(records: list[FileRecord]) -> tuple[list[FileRecord], list[FileRecord]]:
+    """``records`` with the volume files of dataset layouts (Decathlon, nnU-Net, HECKTOR, a
+    flat folder of ``<case>_image``/``<case>_label`` pairs: :func:`~survival_core.io.
+    dataset_layout.dataset_cases`) grouped by case instead of by top-level folder, and the
+    volume files such a layout's folder holds outside every case (test images without labels).
+    Loose files and role folders at the top (``imagesTr/``, ``labelsTr/``) form one layout; any
+    other top-level folder is a dataset when it holds two cases or more, else one patient's."""
+    volumes: dict[str, list[FileRecord]] = defaultdict(list)
+    for record in records:
+        if record.kind == "volume":
+            top = "" if record.group.lower() in ROLE_FOLDERS else record.group
+            volumes[top].append(record)
+    placed: dict[str, FileRecord] = {}
+    outside: list[FileRecord] = []
+    for top, members in volumes.items():
+        cases = dataset_cases([r.shown for r in members], min_cases=1 if not top else 2)
+        for record in members:
+            found = cases.get(record.shown)
+            if found is not None:
+                placed[record.shown] = replace(record, group=found.case, case_name=found.name)
+            elif cases and (top or record.group):
+                outside.append(record)
+    gone = {r.shown for r in outside}
+    kept = [placed.get(r.shown, r) for r in records if r.shown not in gone]
+    return kept, outside
 
 
 def _join_structure_sets(groups: dict[str, list[FileRecord]]) -> dict[str, list[str]]:

@@ -39,6 +39,7 @@ from survival_core.errors import (
 )
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
+from survival_core.io.dataset_layout import names_image
 from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     AnnotationEntry,
@@ -55,7 +56,6 @@ from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
 from survival_core.io.structures import (
     IMAGE_FOLDERS,
-    IMAGE_STEMS,
     MASK_WORDS,
     map_roles,
     match_structure,
@@ -162,10 +162,12 @@ def _volumes(root: Path) -> list[Path]:
     )
 
 
-def _is_image_like(path: Path, root: Path) -> bool:
-    """Named like the image ('image.nii.gz', 'ct.nrrd'), or in an image folder ('image/x.nii.gz')."""
+def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
+    """Named like the image of ``modality`` ('image.nii.gz', 'ct.nrrd', HECKTOR's
+    'CHUM-001__CT.nii.gz': :func:`~.dataset_layout.names_image`), or in an image folder
+    ('image/x.nii.gz')."""
     folder = path.parent.name.lower() if path.parent != root else ""
-    return volume_stem(path).lower() in IMAGE_STEMS or folder in IMAGE_FOLDERS
+    return names_image(volume_stem(path), modality) or folder in IMAGE_FOLDERS
 
 
 def _is_mask_like(path: Path, root: Path) -> bool:
@@ -294,7 +296,11 @@ def _patient_notes(
 
 
 def _load_volumes(
-    root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
+    root: Path,
+    volumes: list[Path],
+    explicit: dict[str, list[str]],
+    image_name: str | None,
+    modality: str,
 ) -> tuple[sitk.Image, dict[str, sitk.Image], list[str]]:
     """The image volume, every other volume as structures on the image grid (named by its path
     in the case folder, a label map's labels as ``path:label`` or by the segment names its header
@@ -307,7 +313,7 @@ def _load_volumes(
     rest = [v for name, v in by_name.items() if name not in named_masks]
     if image_name is not None:
         rest = [by_name[image_name]]
-    named = [v for v in rest if _is_image_like(v, root)]
+    named = [v for v in rest if _is_image_like(v, root, modality)]
     unmasked = [v for v in rest if not _is_mask_like(v, root)]
     images = named if named else unmasked
     if len(images) != 1:
@@ -365,8 +371,10 @@ def load_case(
         raw = _read_clinical_json(root)
         volumes = _volumes(root)
         if volumes:
-            image, structures, warnings = _load_volumes(root, volumes, explicit, image_name)
             case_modality = (modality or "CT").upper()
+            image, structures, warnings = _load_volumes(
+                root, volumes, explicit, image_name, case_modality
+            )
         else:
             image, info, structures, warnings, default_id = _load_dicom(
                 root, explicit, required, site, series_uid

@@ -19,15 +19,11 @@ from survival_core.io import uploads
 from survival_core.io.case_loader import describe_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
 from survival_core.io.clinical_schema import CohortSchema
+from survival_core.io.dataset_layout import names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import structure_names
-from survival_core.io.structures import (
-    IMAGE_STEMS,
-    RoleCandidates,
-    role_candidates,
-    structure_key,
-)
+from survival_core.io.structures import RoleCandidates, role_candidates, structure_key
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
 
@@ -84,7 +80,7 @@ class UploadContents:
         roles = {n for names in self.suggested_roles().values() for n in names}
         label_maps = {v for v in self.volumes if v not in self.structures}  # named per label
         candidates = [v for v in self.volumes if v not in roles | label_maps]
-        hinted = [v for v in candidates if volume_stem(v).lower() in IMAGE_STEMS]
+        hinted = [v for v in candidates if names_image(volume_stem(v))]
         return (hinted or candidates or self.volumes or [None])[0]
 
 

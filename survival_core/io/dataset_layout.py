@@ -1,0 +1,130 @@
+"""Which case each volume file of a dataset folder belongs to, from the names public datasets use.
+
+Public NIfTI cohorts are not laid out one folder per patient: the Medical Segmentation Decathlon
+and LiTS keep every case's image in ``imagesTr/`` and its label map, under the same file name, in
+``labelsTr/``; nnU-Net adds a channel number to the images (``imagesTr/case_0000.nii.gz``);
+HECKTOR (head-and-neck PET/CT with recurrence-free survival) names them
+``imagesTr/CHUM-001__CT.nii.gz``, ``imagesTr/CHUM-001__PT.nii.gz`` and ``labelsTr/CHUM-001.nii.gz``
+(its 2021 release ``CHGJ007_ct``, ``_pt``, ``_gtvt`` in one folder); pyradiomics' samples are
+``lung1_image.nrrd`` with ``lung1_label.nrrd``; KiTS has ``case_00000/imaging.nii.gz`` and
+``segmentation.nii.gz``. :func:`dataset_cases` finds the cases in such a set of paths: a file's
+case key is its name less its channel number and its trailing role words (modality, image or
+mask words, structure names: ``__CT``, ``_gtvt``, ``_label``), within its folder less the role
+folders (``imagesTr``, ``labelsTr``...); a name that is only role words keys by its folder. A
+case is a key two or more files share (an image and its mask at least). Each file also gets the
+name it takes in its case's own folder, its role words (``CT.nii.gz``, ``label.nii.gz``,
+``gtvt.nii.gz``; a channel other than the first ``channel_0001``), so that every case reads as a
+per-patient folder does and an ROI map can name a structure alike for all patients
+(``label.nii.gz:1``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from survival_core.io.structures import IMAGE_FOLDERS, IMAGE_STEMS, MASK_WORDS, match_structure
+from survival_core.io.volume import volume_stem
+
+#: Words naming each modality's images in file names ('CHUM-001__PT', 'BraTS_001_t1ce').
+MODALITY_NAMES = {
+    "CT": frozenset({"ct", "cect"}),
+    "PT": frozenset({"pt", "pet", "suv"}),
+    "MR": frozenset(
+        {"mr", "mri", "t1", "t1c", "t1ce", "t1gd", "t1w", "t2", "t2w", "flair", "adc", "dwi"}
+    ),
+}
+#: Words naming an image whatever its modality.
+IMAGE_WORDS = frozenset({*IMAGE_STEMS, "imaging"}) - MODALITY_NAMES["CT"]
+MODALITY_WORDS = frozenset().union(*MODALITY_NAMES.values())
+#: Folders that say what their files are (image or mask), not whose.
+ROLE_FOLDERS = frozenset({*IMAGE_FOLDERS, *MASK_WORDS, "segmentations", "gt", "groundtruth"})
+_CHANNEL = re.compile(r"_(\d{4})$")
+_LAST_WORD = re.compile(r"(?:__|[_\-. ])([A-Za-z][A-Za-z0-9]*)$")
+_PLAIN_WORDS = frozenset({*IMAGE_WORDS, *MASK_WORDS, *MODALITY_WORDS})
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """Where a file of a dataset folder belongs: its ``case`` (the shortest tail of folder and
+    key that no other case shares: 'CHUM-001', 'case_00000') and the ``name`` it takes in that
+    case's folder ('CT.nii.gz')."""
+
+    case: str
+    name: str
+
+
+def _is_role_word(word: str) -> bool:
+    return word.lower() in _PLAIN_WORDS or match_structure(word) is not None
+
+
+def split_name(stem: str) -> tuple[str, str, str]:
+    """(case key, role words, channel) of a file stem: 'CHUM-001__CT' -> ('CHUM-001', 'CT', ''),
+    'lung1_label' -> ('lung1', 'label', ''), 'case_0001' -> ('case', '', '0001'), 'imaging' ->
+    ('', 'imaging', '')."""
+    channel = _CHANNEL.search(stem)
+    key = stem[: channel.start()] if channel else stem
+    while (word := _LAST_WORD.search(key)) and _is_role_word(word.group(1)):
+        key = key[: word.start()]
+    if key.lower() in _PLAIN_WORDS:
+        key = ""
+    role = stem[len(key) : channel.start() if channel else len(stem)].strip("_-. ")
+    return key, role, channel.group(1) if channel else ""
+
+
+def names_image(stem: str, modality: str = "CT") -> bool:
+    """Whether a volume file's stem names a case's image of ``modality``: 'image', 'ct' (a CT
+    case), or such role words after a case key ('CHUM-001__CT', 'lung1_image'; not
+    'CHUM-001__PT' in a CT case)."""
+    words = {stem.lower(), *re.split(r"[_\-. ]+", split_name(stem)[1].lower())}
+    return bool(words & (IMAGE_WORDS | MODALITY_NAMES.get(modality.upper(), frozenset())))
+
+
+def _case_name(path: PurePosixPath, role: str, channel: str) -> str:
+    """The file's name in its case folder: its role words, else what its folder says it is;
+    an image channel after the first is ``channel_<n>``."""
+    extension = path.name[len(volume_stem(path)) :]
+    folder = path.parent.name.lower()
+    if channel and channel != "0000":
+        return f"channel_{channel}{extension}"
+    if not role:
+        role = "label" if folder in ROLE_FOLDERS - IMAGE_FOLDERS else "image"
+    return role + extension
+
+
+def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, DatasetFile]:
+    """The case and in-case name of each of ``paths`` (POSIX, relative) that shares its case key
+    with another file; {} when fewer than ``min_cases`` cases are found (the files are then one
+    patient's folder, or no dataset)."""
+    keyed: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
+    for shown in paths:
+        path = PurePosixPath(shown.replace(":", "/"))
+        key, role, channel = split_name(volume_stem(path))
+        folders = tuple(p for p in path.parent.parts if p.lower() not in ROLE_FOLDERS)
+        keyed[(*folders, key) if key else folders].append((shown, role, channel))
+    cases = {k: files for k, files in keyed.items() if len(files) >= 2 and k}
+    if len(cases) < min_cases:
+        return {}
+    labels = _short_labels(list(cases))
+    found = {}
+    for key, files in cases.items():
+        names = [_case_name(PurePosixPath(s.replace(":", "/")), r, c) for s, r, c in files]
+        if len({n.lower() for n in names}) < len(names):  # two files would clash: keep names
+            names = [PurePosixPath(s.replace(":", "/")).name for s, _, _ in files]
+        found |= {s: DatasetFile(labels[key], n) for (s, _, _), n in zip(files, names, strict=True)}
+    return found
+
+
+def _short_labels(keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+    """Each key's shortest tail (joined by '/') that no other key ends with."""
+    labels = {}
+    for key in keys:
+        for size in range(1, len(key) + 1):
+            tail = key[-size:]
+            if size == len(key) or sum(k[-size:] == tail for k in keys) == 1:
+                labels[key] = "/".join(tail)
+                break
+    return labels

@@ -1,0 +1,215 @@
+"""Public datasets' folder layouts (Decathlon, nnU-Net, HECKTOR, KiTS, pyradiomics' samples):
+cases found by file name, imported and loaded like per-patient folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.cli.main import main
+from survival_core.cohort.importer import check_roi_map, import_images
+from survival_core.cohort.inventory import inventory_tree
+from survival_core.errors import ConfigError
+from survival_core.io.case_loader import load_case
+from survival_core.io.dataset_layout import DatasetFile, dataset_cases, names_image, split_name
+from survival_core.io.manifest import read_manifest
+
+
+@pytest.mark.parametrize(
+    ("stem", "expected"),
+    [
+        ("CHUM-001__CT", ("CHUM-001", "CT", "")),
+        ("CHGJ007_gtvt", ("CHGJ007", "gtvt", "")),
+        ("lung1_label", ("lung1", "label", "")),
+        ("BraTS20_Training_001_t1ce", ("BraTS20_Training_001", "t1ce", "")),
+        ("case_0001", ("case", "", "0001")),
+        ("liver_0", ("liver_0", "", "")),
+        ("imaging", ("", "imaging", "")),
+        ("GTV_1", ("GTV_1", "", "")),
+    ],
+)
+def test_a_file_name_splits_into_case_role_and_channel(
+    stem: str, expected: tuple[str, str, str]
+) -> None:
+    assert split_name(stem) == expected
+
+
+def test_the_image_of_a_modality_is_named_so() -> None:
+    assert names_image("CHUM-001__CT") and not names_image("CHUM-001__PT")
+    assert names_image("CHUM-001__PT", "PT") and not names_image("CHUM-001__CT", "PT")
+    assert names_image("image", "MR") and names_image("lung1_image") and names_image("ct")
+    assert not names_image("CHUM-001") and not names_image("lung1_label")
+
+
+def test_cases_of_each_layout() -> None:
+    hecktor = [
+        "imagesTr/CHUM-001__CT.nii.gz",
+        "imagesTr/CHUM-001__PT.nii.gz",
+        "labelsTr/CHUM-001.nii.gz",
+        "imagesTr/CHUP-002__CT.nii.gz",
+        "imagesTr/CHUP-002__PT.nii.gz",
+        "labelsTr/CHUP-002.nii.gz",
+    ]
+    found = dataset_cases(hecktor)
+    assert found["imagesTr/CHUM-001__PT.nii.gz"] == DatasetFile("CHUM-001", "PT.nii.gz")
+    assert found["labelsTr/CHUP-002.nii.gz"] == DatasetFile("CHUP-002", "label.nii.gz")
+    decathlon = dataset_cases(
+        ["imagesTr/liver_0.nii.gz", "labelsTr/liver_0.nii.gz", "imagesTs/liver_5.nii.gz"]
+    )
+    assert decathlon == {
+        "imagesTr/liver_0.nii.gz": DatasetFile("liver_0", "image.nii.gz"),
+        "labelsTr/liver_0.nii.gz": DatasetFile("liver_0", "label.nii.gz"),
+    }  # the unlabelled test image is no case
+    nnunet = dataset_cases(["imagesTr/a_0000.nrrd", "imagesTr/a_0001.nrrd", "labelsTr/a.nrrd"])
+    assert [f.name for f in nnunet.values()] == ["image.nrrd", "channel_0001.nrrd", "label.nrrd"]
+    kits = dataset_cases(
+        [f"data/case_0000{i}/{n}.nii.gz" for i in (0, 1) for n in ("imaging", "segmentation")]
+    )
+    assert {f.case for f in kits.values()} == {"case_00000", "case_00001"}
+    centres = dataset_cases(["A/p1_ct.nrrd", "A/p1_gtv.nrrd", "B/p1_ct.nrrd", "B/p1_gtv.nrrd"])
+    assert {f.case for f in centres.values()} == {"A/p1", "B/p1"}  # same key, two centres
+    # one patient's folder (its files named by role) is no dataset
+    assert dataset_cases(["P1/image.nii.gz", "P1/gtv.nii.gz", "P1/lung.nii.gz"]) == {}
+    assert dataset_cases(["P1/ct_image.nrrd", "P1/ct_mask.nrrd"], min_cases=2) == {}
+
+
+def _volume(array: np.ndarray, path: Path) -> None:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing((1.0, 1.0, 2.0))
+    image.SetOrigin((-10.0, 5.0, 30.0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(image, str(path), True)
+
+
+def _hecktor_case(folder: Path, patient: str, seed: int) -> dict[str, np.ndarray]:
+    """A HECKTOR 2022 case: CT in HU, PT in SUV, label map 1 = primary GTV, 2 = nodal GTV."""
+    rng = np.random.default_rng(seed)
+    ct = rng.normal(40, 20, (12, 32, 32)).astype(np.int16)
+    pt = rng.gamma(2.0, 0.8, (12, 32, 32)).astype(np.float32)
+    label = np.zeros((12, 32, 32), np.uint8)
+    label[4:8, 8 + seed : 16 + seed, 10:18] = 1
+    label[5:7, 22:26, 20:26] = 2
+    _volume(ct, folder / "imagesTr" / f"{patient}__CT.nii.gz")
+    _volume(pt, folder / "imagesTr" / f"{patient}__PT.nii.gz")
+    _volume(label, folder / "labelsTr" / f"{patient}.nii.gz")
+    return {"ct": ct, "pt": pt, "label": label}
+
+
+def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """HECKTOR's layout (imagesTr/<id>__CT, __PT, labelsTr/<id>): one case per patient, the CT
+    as the image (the PT with --modality PT), the ROI map naming the primary GTV alike for all
+    (label.nii.gz:1), and the challenge's clinical table joined on its PatientID column."""
+    import pandas as pd
+
+    download = tmp_path / "hecktor"
+    truth = {p: _hecktor_case(download, p, k) for k, p in enumerate(("CHUM-001", "MDA-017"))}
+    _volume(np.zeros((12, 32, 32), np.int16), download / "imagesTs" / "HGJ-090__CT.nii.gz")
+    with inventory_tree(download, workers=1) as inventory:
+        assert sorted(inventory.patients) == ["folder:CHUM-001", "folder:MDA-017"]
+        assert inventory.skipped == [
+            "imagesTs/HGJ-090__CT.nii.gz: a volume file of no case (no image and mask named alike)"
+        ]
+    roi_map = tmp_path / "roi.yaml"
+    roi_map.write_text("default:\n  gtv: ['label.nii.gz:1']\n")
+    sheet = tmp_path / "hecktor2022_clinical_info_training.csv"
+    sheet.write_text("PatientID,Age,Gender,RFS,Relapse\nCHUM-001,62,M,1200,0\nMDA-017,55,F,430,1\n")
+    argv = ["cohort", "import", "--images", str(download), "--out", str(tmp_path / "ct")]
+    argv += ["--roi-map", str(roi_map), "--clinical", str(sheet), "--workers", "1", "--json"]
+    argv += ["--time-column", "RFS", "--event-column", "Relapse", "--time-unit", "days"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["imported"], summary["failed"], summary["clinical_rows"]) == (2, 0, 2)
+    manifest = read_manifest(tmp_path / "ct").set_index("case_id")
+    clinical = pd.read_csv(tmp_path / "ct" / "clinical.csv", index_col="case_id")
+    assert sorted(clinical["time"]) == [430, 1200] and set(clinical.index) == set(manifest.index)
+    by_relapse = {1200: "CHUM-001", 430: "MDA-017"}
+    for case_id, row in manifest.iterrows():
+        expected = truth[by_relapse[clinical.loc[case_id, "time"]]]
+        case = load_case(Path(row.image).parent)
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(case.image), expected["ct"])
+        gtv = sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool)
+        np.testing.assert_array_equal(gtv, expected["label"] == 1)  # the primary only
+        assert row.modality == "CT"
+    result = import_images(
+        download,
+        tmp_path / "pt",
+        roi_map=check_roi_map({"default": {"gtv": ["label.nii.gz:1", "label.nii.gz:2"]}}),
+        modality="PT",
+        workers=1,
+    )
+    assert result.counts()["imported"] == 2
+    for _, row in read_manifest(tmp_path / "pt").iterrows():
+        case = load_case(Path(row.image).parent, modality="PT")
+        pt = sitk.GetArrayFromImage(case.image)
+        assert row.modality == "PT" and pt.dtype == np.float32 and pt.min() > 0
+        assert sitk.GetArrayFromImage(case.masks["gtv"]).sum() in {
+            int((t["label"] > 0).sum()) for t in truth.values()
+        }  # primary and nodal GTV united
+    with pytest.raises(ConfigError, match="Modality of volume files"):
+        import_images(download, tmp_path / "us", modality="US")
+
+
+def test_a_hecktor_case_uploaded_alone_reads_its_ct(tmp_path: Path) -> None:
+    """One HECKTOR case's three files in one folder (as a Case-page upload): the CT is the image
+    (named so), the PT is left out with a warning, the label map gives the GTVs."""
+    truth = _hecktor_case(tmp_path / "staging", "CHUM-001", 0)
+    case_dir = tmp_path / "case"
+    case_dir.mkdir()
+    for path in (tmp_path / "staging").rglob("*.nii.gz"):
+        shutil.copy(path, case_dir / path.name)
+    case = load_case(case_dir, roles={"gtv": ["CHUM-001.nii.gz:1"]})
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(case.image), truth["ct"])
+    assert any("CHUM-001__PT.nii.gz holds an image" in w for w in case.warnings)
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool), truth["label"] == 1
+    )
+    pet = load_case(case_dir, roles={"gtv": ["CHUM-001.nii.gz:2"]}, modality="PT")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(pet.image), truth["pt"])
+
+
+def _real_samples(shared_data: Path) -> dict[str, Path]:
+    folder = shared_data / "pyradiomics"
+    cases = {c: folder / f"{c}_image.nrrd" for c in ("lung1", "lung2", "brain1")}
+    if not all(p.is_file() for p in cases.values()):
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    return cases
+
+
+@pytest.mark.parametrize("layout", ["flat", "decathlon"])
+def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, layout: str) -> None:
+    """pyradiomics' real lung CTs and brain MR, as they ship (<case>_image.nrrd beside
+    <case>_label.nrrd in one folder) and re-laid as a Decathlon (imagesTr/<case>.nrrd,
+    labelsTr/<case>.nrrd: the same name twice): three cases, each GTV voxel for voxel its
+    label; before, loose files were skipped and the Decathlon folders were two 'patients'."""
+    download = tmp_path / "download"
+    for case, image in _real_samples(shared_data).items():
+        label = image.with_name(f"{case}_label.nrrd")
+        if layout == "flat":
+            targets = (download / image.name, download / label.name)
+        else:
+            targets = (
+                download / "imagesTr" / f"{case}.nrrd",
+                download / "labelsTr" / f"{case}.nrrd",
+            )
+        for source, target in zip((image, label), targets, strict=True):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    roi_map = check_roi_map({"default": {"gtv": ["label.nrrd"]}})
+    result = import_images(download, tmp_path / "cohort", roi_map=roi_map, workers=1)
+    assert result.counts()["imported"] == 3, [o.reason for o in result.outcomes]
+    voxels = sorted(
+        int(sitk.GetArrayFromImage(load_case(Path(row.image).parent).masks["gtv"]).sum())
+        for _, row in read_manifest(tmp_path / "cohort").iterrows()
+    )
+    expected = sorted(
+        int((sitk.GetArrayFromImage(sitk.ReadImage(str(p.with_name(f"{c}_label.nrrd")))) > 0).sum())
+        for c, p in _real_samples(shared_data).items()
+    )
+    assert voxels == expected and min(voxels) > 0
