@@ -16,7 +16,13 @@ from survival_core.cohort.importer import check_roi_map, import_images
 from survival_core.cohort.inventory import inventory_tree
 from survival_core.errors import ConfigError
 from survival_core.io.case_loader import load_case
-from survival_core.io.dataset_layout import DatasetFile, dataset_cases, names_image, split_name
+from survival_core.io.dataset_layout import (
+    DatasetFile,
+    dataset_cases,
+    names_image,
+    short_case_names,
+    split_name,
+)
 from survival_core.io.manifest import read_manifest
 
 
@@ -65,16 +71,24 @@ def test_cases_of_each_layout() -> None:
         "imagesTr/liver_0.nii.gz": DatasetFile("liver_0", "image.nii.gz"),
         "labelsTr/liver_0.nii.gz": DatasetFile("liver_0", "label.nii.gz"),
     }  # the unlabelled test image is no case
-    nnunet = dataset_cases(["imagesTr/a_0000.nrrd", "imagesTr/a_0001.nrrd", "labelsTr/a.nrrd"])
+    nnunet = dataset_cases(
+        ["imagesTr/hn_007_0000.nrrd", "imagesTr/hn_007_0001.nrrd", "labelsTr/hn_007.nrrd"]
+    )
     assert [f.name for f in nnunet.values()] == ["image.nrrd", "channel_0001.nrrd", "label.nrrd"]
     kits = dataset_cases(
         [f"data/case_0000{i}/{n}.nii.gz" for i in (0, 1) for n in ("imaging", "segmentation")]
     )
-    assert {f.case for f in kits.values()} == {"case_00000", "case_00001"}
+    assert {f.case for f in kits.values()} == {"data/case_00000", "data/case_00001"}
+    assert short_case_names(f.case for f in kits.values()) == {
+        "data/case_00000": "case_00000",
+        "data/case_00001": "case_00001",
+    }
     centres = dataset_cases(["A/p1_ct.nrrd", "A/p1_gtv.nrrd", "B/p1_ct.nrrd", "B/p1_gtv.nrrd"])
     assert {f.case for f in centres.values()} == {"A/p1", "B/p1"}  # same key, two centres
-    # one patient's folder (its files named by role) is no dataset
-    assert dataset_cases(["P1/image.nii.gz", "P1/gtv.nii.gz", "P1/lung.nii.gz"]) == {}
+    # one patient's folder (files named by role) is one case, no dataset of several
+    patient = ["P1/image.nii.gz", "P1/gtv.nii.gz", "P1/lung.nii.gz"]
+    assert {f.case for f in dataset_cases(patient).values()} == {"P1"}
+    assert dataset_cases(patient, min_cases=2) == {}
     assert dataset_cases(["P1/ct_image.nrrd", "P1/ct_mask.nrrd"], min_cases=2) == {}
 
 
@@ -213,3 +227,30 @@ def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, lay
         for c, p in _real_samples(shared_data).items()
     )
     assert voxels == expected and min(voxels) > 0
+
+
+def test_cases_stay_apart_and_one_patients_files_together(tmp_path: Path) -> None:
+    """Two centres' Decathlon folders with the same case names stay four cases; a patient
+    folder holding two time points ('pre_ct', 'post_ct': no ID) stays one patient."""
+    label = np.zeros((4, 8, 8), np.uint8)
+    label[1:3, 2:5, 2:5] = 1
+    for centre in ("centreA", "centreB"):
+        for case in ("p001", "p002"):
+            _volume(np.ones((4, 8, 8), np.int16), tmp_path / centre / "imagesTr" / f"{case}.nrrd")
+            _volume(label, tmp_path / centre / "labelsTr" / f"{case}.nrrd")
+    for name in ("pre_ct", "pre_gtv", "post_ct", "post_gtv"):
+        _volume(label, tmp_path / "MRN-123" / f"{name}.nrrd")
+    with inventory_tree(tmp_path, workers=1) as inventory:
+        assert sorted(inventory.patients) == [
+            "folder:MRN-123",
+            "folder:centreA/p001",
+            "folder:centreA/p002",
+            "folder:centreB/p001",
+            "folder:centreB/p002",
+        ]
+        assert len(inventory.patients["folder:MRN-123"].volumes) == 4
+        files = inventory.patients["folder:centreB/p002"].volumes
+        assert sorted((r.shown, r.case_name) for r in files) == [
+            ("centreB/imagesTr/p002.nrrd", "image.nrrd"),
+            ("centreB/labelsTr/p002.nrrd", "label.nrrd"),
+        ]

@@ -41,7 +41,12 @@ from pydicom.errors import InvalidDicomError
 
 from survival_core.errors import InputError, RadSurvError
 from survival_core.io.archive import extract_zip, is_zip
-from survival_core.io.dataset_layout import ROLE_FOLDERS, dataset_cases
+from survival_core.io.dataset_layout import (
+    ROLE_FOLDERS,
+    DatasetFile,
+    dataset_cases,
+    short_case_names,
+)
 from survival_core.io.dicom_series import (
     NON_IMAGE_MODALITIES,
     DicomInventory,
@@ -403,16 +408,18 @@ def dataset_volumes(records: list[FileRecord]) -> tuple[list[FileRecord], list[F
         if record.kind == "volume":
             top = "" if record.group.lower() in ROLE_FOLDERS else record.group
             volumes[top].append(record)
-    placed: dict[str, FileRecord] = {}
+    found: dict[str, DatasetFile] = {}
     outside: list[FileRecord] = []
     for top, members in volumes.items():
         cases = dataset_cases([r.shown for r in members], min_cases=1 if not top else 2)
-        for record in members:
-            found = cases.get(record.shown)
-            if found is not None:
-                placed[record.shown] = replace(record, group=found.case, case_name=found.name)
-            elif cases and (top or record.group):
-                outside.append(record)
+        found |= cases
+        outside += [r for r in members if cases and r.shown not in cases and (top or r.group)]
+    names = short_case_names(f.case for f in found.values())  # unique over all folders
+    placed = {
+        r.shown: replace(r, group=names[found[r.shown].case], case_name=found[r.shown].name)
+        for r in records
+        if r.shown in found
+    }
     gone = {r.shown for r in outside}
     kept = [placed.get(r.shown, r) for r in records if r.shown not in gone]
     return kept, outside

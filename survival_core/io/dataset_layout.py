@@ -10,8 +10,10 @@ HECKTOR (head-and-neck PET/CT with recurrence-free survival) names them
 ``segmentation.nii.gz``. :func:`dataset_cases` finds the cases in such a set of paths: a file's
 case key is its name less its channel number and its trailing role words (modality, image or
 mask words, structure names: ``__CT``, ``_gtvt``, ``_label``), within its folder less the role
-folders (``imagesTr``, ``labelsTr``...); a name that is only role words keys by its folder. A
-case is a key two or more files share (an image and its mask at least). Each file also gets the
+folders (``imagesTr``, ``labelsTr``...); a name that is only role words keys by its folder, and
+so does a key without a digit (cases are named by IDs; ``pre_ct`` and ``post_ct`` are one
+patient's time points). A case is a key two or more files share (an image and its mask at
+least). Each file also gets the
 name it takes in its case's own folder, its role words (``CT.nii.gz``, ``label.nii.gz``,
 ``gtvt.nii.gz``; a channel other than the first ``channel_0001``), so that every case reads as a
 per-patient folder does and an ROI map can name a structure alike for all patients
@@ -49,9 +51,9 @@ _PLAIN_WORDS = frozenset({*IMAGE_WORDS, *MASK_WORDS, *MODALITY_WORDS})
 
 @dataclass(frozen=True)
 class DatasetFile:
-    """Where a file of a dataset folder belongs: its ``case`` (the shortest tail of folder and
-    key that no other case shares: 'CHUM-001', 'case_00000') and the ``name`` it takes in that
-    case's folder ('CT.nii.gz')."""
+    """Where a file of a dataset folder belongs: its ``case`` (its folders less the role folders,
+    then its case key: 'CHUM-001', 'kits/case_00000'; :func:`short_case_names` shortens them)
+    and the ``name`` it takes in that case's folder ('CT.nii.gz')."""
 
     case: str
     name: str
@@ -96,35 +98,40 @@ def _case_name(path: PurePosixPath, role: str, channel: str) -> str:
 
 
 def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, DatasetFile]:
-    """The case and in-case name of each of ``paths`` (POSIX, relative) that shares its case key
-    with another file; {} when fewer than ``min_cases`` cases are found (the files are then one
+    """The case and in-case name of each of ``paths`` (POSIX, relative; an archive member
+    'a.zip:x/y.nii.gz') that shares its case key with another file; {} when fewer than ``min_cases`` cases are found (the files are then one
     patient's folder, or no dataset)."""
     keyed: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
     for shown in paths:
         path = PurePosixPath(shown.replace(":", "/"))
         key, role, channel = split_name(volume_stem(path))
+        if not any(c.isdigit() for c in key):  # 'pre_ct', 'post_ct': one patient's, not IDs
+            key = ""
         folders = tuple(p for p in path.parent.parts if p.lower() not in ROLE_FOLDERS)
         keyed[(*folders, key) if key else folders].append((shown, role, channel))
     cases = {k: files for k, files in keyed.items() if len(files) >= 2 and k}
     if len(cases) < min_cases:
         return {}
-    labels = _short_labels(list(cases))
     found = {}
     for key, files in cases.items():
         names = [_case_name(PurePosixPath(s.replace(":", "/")), r, c) for s, r, c in files]
         if len({n.lower() for n in names}) < len(names):  # two files would clash: keep names
             names = [PurePosixPath(s.replace(":", "/")).name for s, _, _ in files]
-        found |= {s: DatasetFile(labels[key], n) for (s, _, _), n in zip(files, names, strict=True)}
+        found |= {
+            s: DatasetFile("/".join(key), n) for (s, _, _), n in zip(files, names, strict=True)
+        }
     return found
 
 
-def _short_labels(keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
-    """Each key's shortest tail (joined by '/') that no other key ends with."""
-    labels = {}
+def short_case_names(cases: Iterable[str]) -> dict[str, str]:
+    """Each case's shortest tail of '/'-separated parts that no other case ends with
+    ('hecktor/CHUM-001' -> 'CHUM-001'; 'A/p1' and 'B/p1' stay apart)."""
+    keys = [tuple(c.split("/")) for c in dict.fromkeys(cases)]
+    names = {}
     for key in keys:
         for size in range(1, len(key) + 1):
             tail = key[-size:]
             if size == len(key) or sum(k[-size:] == tail for k in keys) == 1:
-                labels[key] = "/".join(tail)
+                names["/".join(key)] = "/".join(tail)
                 break
-    return labels
+    return names
