@@ -150,8 +150,7 @@ def test_explore_reads_an_imported_cohort(reported_cohort) -> None:
 
 
 def test_form_passes_the_volume_modality_to_the_import(tmp_path, monkeypatch) -> None:
-    """A HECKTOR-style download imported as PET: the form's modality reaches the import command
-    (which picks each case's __PT volume as its image)."""
+    """A BraTS download: the form's modality and image volume reach the import command."""
     import types
 
     import ui.cohort_import
@@ -167,9 +166,12 @@ def test_form_passes_the_volume_modality_to_the_import(tmp_path, monkeypatch) ->
     app = _import_mode()
     app.text_input(key="import-name").set_value("hecktor")
     app.text_input(key="import-images").set_value(str(tmp_path))
-    app.selectbox(key="import-modality").set_value("PT")
+    app.selectbox(key="import-modality").set_value("MR")
+    app.text_input(key="import-image").set_value(" t1ce ")
     app.button[0].click().run()
     assert not app.exception and not app.error
-    assert started["images"] == tmp_path and started["options"]["modality"] == "PT"
+    assert started["images"] == tmp_path
+    assert (started["options"]["modality"], started["options"]["image"]) == ("MR", "t1ce")
     command = import_command(tmp_path, tmp_path / "out", options=started["options"])
-    assert command[command.index("--modality") + 1] == "PT"
+    assert command[command.index("--modality") + 1] == "MR"
+    assert command[command.index("--image") + 1] == "t1ce"

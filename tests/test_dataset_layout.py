@@ -254,3 +254,40 @@ def test_cases_stay_apart_and_one_patients_files_together(tmp_path: Path) -> Non
             ("centreB/imagesTr/p002.nrrd", "image.nrrd"),
             ("centreB/labelsTr/p002.nrrd", "label.nrrd"),
         ]
+
+
+def test_brats_cases_import_their_t1ce_and_tumour_core(tmp_path: Path) -> None:
+    """BraTS: a folder per case, files named <case>_t1, _t1ce, _t2, _flair, _seg (labels 1
+    necrosis, 2 oedema, 4 enhancing). ``--modality MR --image t1ce`` reads the contrast T1; one
+    ROI map entry ('seg.nii.gz:1', 'seg.nii.gz:4', by the role words after the case key) makes
+    every patient's GTV its tumour core; a wrong --image is refused naming the case's files."""
+    rng = np.random.default_rng(3)
+    truth = {}
+    for k, case in enumerate(("BraTS20_Training_001", "BraTS20_Training_002")):
+        seg = np.zeros((10, 24, 24), np.uint8)
+        seg[2:8, 4:20, 4:20] = 2
+        seg[3:7, 8 + k : 14 + k, 8:14] = 4
+        seg[4:6, 10:12, 10:12] = 1
+        arrays = {s: rng.normal(300, 50, seg.shape).astype(np.float32) for s in ("t1", "t1ce")}
+        arrays |= {s: rng.normal(300, 50, seg.shape).astype(np.float32) for s in ("t2", "flair")}
+        for name, array in (*arrays.items(), ("seg", seg)):
+            _volume(array, tmp_path / "brats" / case / f"{case}_{name}.nii.gz")
+        truth[case] = (arrays["t1ce"], np.isin(seg, (1, 4)))
+    roi_map = check_roi_map({"default": {"gtv": ["seg.nii.gz:1", "seg.nii.gz:4"]}})
+    common = {"roi_map": roi_map, "modality": "MR", "workers": 1}
+    result = import_images(tmp_path / "brats", tmp_path / "cohort", image="t1ce", **common)
+    assert result.counts()["imported"] == 2, [o.reason for o in result.outcomes]
+    cases = [
+        load_case(Path(row.image).parent, modality="MR")
+        for _, row in read_manifest(tmp_path / "cohort").iterrows()
+    ]
+    for t1ce, core in truth.values():
+        assert any(
+            np.array_equal(sitk.GetArrayFromImage(c.image), t1ce)
+            and np.array_equal(sitk.GetArrayFromImage(c.masks["gtv"]).astype(bool), core)
+            for c in cases
+        )
+    wrong = import_images(tmp_path / "brats", tmp_path / "wrong", image="t1gd", **common)
+    assert {o.status for o in wrong.outcomes} == {"failed"}
+    assert "no volume is named 't1gd'" in wrong.outcomes[0].reason
+    assert "_t1ce.nii.gz" in wrong.outcomes[0].reason

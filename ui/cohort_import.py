@@ -123,19 +123,25 @@ def import_form() -> None:
         upload = right.file_uploader(
             "...or upload it", type=["csv", "tsv", "txt", "xlsx"], key="import-clinical-upload"
         )
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         site = left.selectbox(
             "Cancer site",
             [None, *SITES],
             format_func=lambda s: "any (names decide)" if s is None else s.replace("_", " "),
             key="import-site",
         )
-        modality = right.selectbox(
+        modality = middle.selectbox(
             "Modality of NIfTI/NRRD volumes",
             VOLUME_MODALITIES,
             key="import-modality",
             help="volume files carry none (DICOM says its own); where a case has several images "
             "(HECKTOR's __CT and __PT) the one named so is read; PT volumes must hold SUVbw",
+        )
+        image = right.text_input(
+            "Image volume, where names do not say",
+            key="import-image",
+            placeholder="t1ce",
+            help="its name in each case without extension (BraTS: t1ce among t1, t2, flair)",
         )
         with st.expander("Spreadsheet columns (default: recognised from the headers)"):
             columns = st.columns(4)
@@ -148,8 +154,7 @@ def import_form() -> None:
                     key="import-unit",
                 ),
             }  # fmt: skip
-        options["site"] = site
-        options["modality"] = modality
+        options |= {"site": site, "modality": modality, "image": image.strip()}
         roi_text = st.text_area(
             "ROI map (YAML; optional)",
             key=ROI_MAP_KEY,

@@ -52,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "image where a case has several (HECKTOR's __CT and __PT)",
     )  # fmt: skip
     importer.add_argument(
+        "--image", default="",
+        help="which volume of each case is the image, by its name in the case without extension, "
+        "where names do not say (t1ce for BraTS)",
+    )  # fmt: skip
+    importer.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
     importer.add_argument(
@@ -90,6 +95,7 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
         site=args.site,
         roi_map=read_roi_map(args.roi_map) if args.roi_map else None,
         modality=args.modality,
+        image=args.image,
         workers=args.workers,
         progress=output.progress,
     )
@@ -105,11 +111,15 @@ def _import_table_only(args: argparse.Namespace) -> dict[str, Any]:
     """The spreadsheet alone as a table-only cohort (joined instead into an image cohort)."""
     if args.clinical is None:
         raise ConfigError("Give the data: --images DIR and/or --clinical FILE.")
-    image_options = [
-        f"--{name.replace('_', '-')}"
-        for name in ("site", "roi_map", "workers")
-        if getattr(args, name) is not None
-    ] + (["--modality"] if args.modality != "CT" else [])
+    image_options = (
+        [
+            f"--{name.replace('_', '-')}"
+            for name in ("site", "roi_map", "workers")
+            if getattr(args, name) is not None
+        ]
+        + (["--modality"] if args.modality != "CT" else [])
+        + (["--image"] if args.image else [])
+    )
     if image_options:  # said, not refused: a form may send its site with a spreadsheet alone
         output.progress(f"note: {', '.join(image_options)} ignored: they apply with --images.")
     from survival_core.cohort.clinical_join import import_table

@@ -45,6 +45,7 @@ from survival_core.cohort.inventory import PatientInventory, inventory_tree
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, load_case
+from survival_core.io.dataset_layout import role_file_name, split_name
 from survival_core.io.deid import Deidentifier, load_key
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
@@ -55,6 +56,7 @@ from survival_core.io.dicom_series import (
 from survival_core.io.manifest import MANIFEST_COLUMNS
 from survival_core.io.structures import normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload
+from survival_core.io.volume import volume_stem
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
@@ -131,6 +133,8 @@ class PatientTask:
     roles: Mapping[str, list[str]] | None = None
     #: The names ``files`` take in the case folder (volume files; default: their own).
     names: tuple[str, ...] = ()
+    #: Which of those volumes is the image, by name without extension ("": their names say).
+    image: str = ""
     #: Original IDs, names and folder names to scrub from messages (never written).
     secrets: tuple[str, ...] = ()
     #: What the inventory noted about this patient's files, reported with the outcome.
@@ -229,18 +233,26 @@ def read_roi_map(path: Path | str) -> dict[str, Any]:
 
 
 def _find(listed: list[str], names: tuple[str, ...]) -> list[str]:
-    """The structures among ``names`` that ``listed`` names, each exactly, else ignoring case;
-    a label of a volume file among ``names`` ('label.nii.gz:1') too (checked when the case
-    loads: the file's labels are not read here)."""
+    """The structures among ``names`` that ``listed`` names (:func:`_named`); a label of a
+    volume file among them too ('label.nii.gz:1', 'seg.nii.gz:4'; checked when the case loads:
+    the file's labels are not read here)."""
     found: list[str] = []
     for wanted in listed:
+        matches = _named(wanted, names)
         file, colon, label = wanted.rpartition(":")
-        if colon and label.isdigit() and file in names:
-            found.append(wanted)
-            continue
-        exact = [n for n in names if n == wanted]
-        found += exact or [n for n in names if n.strip().lower() == wanted.strip().lower()]
+        if not matches and colon and label.isdigit():
+            matches = [f"{name}:{label}" for name in _named(file, names)]
+        found += matches
     return list(dict.fromkeys(found))
+
+
+def _named(wanted: str, names: tuple[str, ...]) -> list[str]:
+    """``names`` equal to ``wanted``, else equal ignoring case, else volume files whose role
+    words after a case key are ``wanted`` ('seg.nii.gz' names 'BraTS20_Training_001_seg.nii.gz':
+    one ROI map entry for every patient of a dataset)."""
+    exact = [n for n in names if n == wanted]
+    folded = [n for n in names if n.strip().lower() == wanted.strip().lower()]
+    return exact or folded or [n for n in names if role_file_name(n) == wanted.strip().lower()]
 
 
 def own_entry(roi_map: Mapping[str, Any], patient_id: str, case_id: str) -> dict[str, list[str]]:
@@ -368,14 +380,17 @@ def _plan(
     site: str | None,
     roi_map: Mapping[str, Any],
     modality: str = "CT",
+    image: str = "",
 ) -> PatientTask:
-    """The import task of one patient (``modality``: of its volume files, which carry none);
-    :class:`InputError` when it cannot be imported."""
+    """The import task of one patient (``modality`` of its volume files, which carry none, and
+    ``image`` the one that is the image where names do not say); :class:`InputError` when it
+    cannot be imported."""
     secrets = tuple(patient.identifiers)
     own = own_entry(roi_map, patient.patient_id, case_id)
     settings = {"site": site, "roles": own, "default": roi_map["default"]}
-    if patient.volumes and modality != "CT":  # CT, the default, leaves earlier imports' hashes
-        settings["modality"] = modality
+    if patient.volumes:  # the defaults leave earlier imports' hashes as they were
+        settings |= {"modality": modality} if modality != "CT" else {}
+        settings |= {"image": image} if image else {}
     common = {
         "case_id": case_id,
         "id_key": id_key(patient.patient_id, key),
@@ -403,6 +418,7 @@ def _plan(
         fmt="nifti",
         files=tuple(r.path for r in patient.volumes),
         names=names,
+        image=image,
         modality=modality,
         roles=explicit_roles(roi_map, own, names) or None,
     )
@@ -444,7 +460,12 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     for name, content in cleaned:
         (source / name).write_bytes(content)
     case = load_case(
-        source, case_id=task.case_id, roles=task.roles, site=task.site, modality=task.modality
+        source,
+        case_id=task.case_id,
+        roles=task.roles,
+        site=task.site,
+        modality=task.modality,
+        image_name=_image_file(task.image, [name for name, _ in cleaned]),
     )
     base = f"cases/{task.case_id}"
     written = {"image": ("image", case.image), "gtv_mask": ("gtv", case.masks["gtv"])}
@@ -456,6 +477,25 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
         columns[column] = f"{base}/{stem}.nii.gz"
     shutil.rmtree(source)
     return columns, case
+
+
+def _image_file(image: str, names: list[str]) -> str | None:
+    """The file among a case's ``names`` whose name without extension, or its role words after
+    a case key ('t1ce' of 'BraTS20_Training_001_t1ce'), is ``image`` (any case); None for no
+    ``image``."""
+    if not image:
+        return None
+    found = [
+        n
+        for n in names
+        if image.lower() in (volume_stem(n).lower(), split_name(volume_stem(n))[1].lower())
+    ]
+    if len(found) != 1:
+        raise InputError(
+            f"{'no' if not found else 'more than one'} volume is named {image!r} (the case has "
+            f"{', '.join(names)}); --image names the image volume of every case"
+        )
+    return found[0]
 
 
 def _move_into_place(staging: Path, case_folder: Path) -> None:
@@ -583,6 +623,7 @@ def import_images(
     site: str | None = None,
     roi_map: Mapping[str, Any] | None = None,
     modality: str = "CT",
+    image: str = "",
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
@@ -591,7 +632,8 @@ def import_images(
     ``site`` is the cohort's site (only its organ names count); ``roi_map`` names the GTV/organ
     structures where names alone do not (see :func:`check_roi_map`); ``modality`` is that of
     the volume files (NIfTI, NRRD: they carry none; a DICOM series says its own), and picks the
-    image of a case holding several (HECKTOR's ``__CT`` and ``__PT``); ``workers`` processes read
+    image of a case holding several (HECKTOR's ``__CT`` and ``__PT``); ``image`` names it where
+    names do not say (BraTS's ``t1ce`` among ``t1``, ``t2``, ``flair``); ``workers`` processes read
     headers and import patients (default: every CPU); ``progress`` gets one line per patient.
     A patient that cannot be imported is reported with its reason and the others go on.
     """
@@ -623,7 +665,7 @@ def import_images(
         for patient in inventory.patients.values():
             case_id = patient_case_id(patient, deid)
             try:
-                task = _plan(patient, case_id, key, out_dir, site, roi_map, modality)
+                task = _plan(patient, case_id, key, out_dir, site, roi_map, modality, image)
             except InputError as err:
                 done(
                     PatientOutcome(case_id, "failed", scrub(str(err), patient.identifiers, case_id))

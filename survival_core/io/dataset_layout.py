@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from survival_core.io.structures import IMAGE_FOLDERS, IMAGE_STEMS, MASK_WORDS, match_structure
-from survival_core.io.volume import volume_stem
+from survival_core.io.volume import is_volume_file, volume_stem
 
 #: Words naming each modality's images in file names ('CHUM-001__PT', 'BraTS_001_t1ce').
 MODALITY_NAMES = {
@@ -83,6 +83,16 @@ def names_image(stem: str, modality: str = "CT") -> bool:
     'CHUM-001__PT' in a CT case)."""
     words = {stem.lower(), *re.split(r"[_\-. ]+", split_name(stem)[1].lower())}
     return bool(words & (IMAGE_WORDS | MODALITY_NAMES.get(modality.upper(), frozenset())))
+
+
+def role_file_name(name: str) -> str | None:
+    """A volume file's name less its case key, lower case ('seg.nii.gz' of
+    'BraTS20_Training_001_seg.nii.gz'); None for other names (no volume suffix or no key)."""
+    if not is_volume_file(name):
+        return None
+    stem = volume_stem(name)
+    key, role, _ = split_name(stem)
+    return (role + name[len(stem) :]).lower() if key and role else None
 
 
 def _case_name(path: PurePosixPath, role: str, channel: str) -> str:
