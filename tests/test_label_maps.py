@@ -74,7 +74,7 @@ def test_slicer_segment_names_fill_the_roles_through_an_upload(tmp_path: Path) -
     case = load_upload(contents, contents.suggested_roles(), site="liver")
     liver, gtv = masks_of()
     np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
-    np.testing.assert_array_equal(case.mask_array("organ") & ~case.mask_array("gtv"), liver & ~gtv)
+    np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))  # tumour added
 
 
 def write_layered_slicer_segmentation(path: Path, names: bool = True) -> None:
@@ -143,3 +143,33 @@ def test_an_image_is_no_label_map(tmp_path: Path) -> None:
     reference = to_image(ramp)
     with pytest.raises(MaskError, match="holds 299 different values.*Is it an image"):
         read_label_masks(tmp_path / "other.nii.gz", reference, name="mask other")
+
+
+def test_a_slicer_segmentation_given_for_each_role_gives_its_named_segment(
+    tmp_path: Path,
+) -> None:
+    """The same Slicer file (whole liver and tumour, overlapping in layers, or one layer) given
+    as both the GTV and the organ mask of an explicit upload: each role takes the segment its
+    name gives (before: refused, "2 values per voxel"), the organ including its tumour also
+    where the segments could not overlap; a Decathlon label map, whose labels have no names, is
+    refused listing them."""
+    from survival_core.io.case_loader import load_case_files
+
+    image = tmp_path / "image.nrrd"
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(image))
+    liver, gtv = masks_of()
+    for name, writer in (
+        ("layers.seg.nrrd", write_layered_slicer_segmentation),
+        ("flat.seg.nrrd", write_slicer_segmentation),
+    ):
+        writer(tmp_path / name)
+        masks = {"gtv": tmp_path / name, "organ": tmp_path / name}
+        case = load_case_files(image, masks, None, "UP-1", site="liver")
+        np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+        np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
+        # one layer: the Liver segment stops at the tumour, which is added to it, said so
+        added = [w for w in case.warnings if "leaves out the tumour" in w]
+        assert len(added) == (name == "flat.seg.nrrd")
+    write_decathlon_case(tmp_path / "decathlon")
+    with pytest.raises(MaskError, match=r"gtv mask liver_7.nii.gz: .*liver_7.nii.gz:1"):
+        load_case_files(image, {"gtv": tmp_path / "decathlon" / LABELS}, None, "UP-2")

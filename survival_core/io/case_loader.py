@@ -62,7 +62,7 @@ from survival_core.io.structures import (
     normalise_roles,
     role_candidates,
 )
-from survival_core.io.volume import is_volume_file, read_mask, read_volume, volume_stem
+from survival_core.io.volume import is_volume_file, read_volume, volume_stem
 from survival_core.paths import data_subdir
 
 CLINICAL_FILE = "clinical.json"
@@ -424,6 +424,22 @@ def list_structures(path: Path | str) -> list[str]:
     return describe_structures(path)[0]
 
 
+def _role_structures(
+    file: Path, volume: sitk.Image, role: str, site: str | None
+) -> dict[str, sitk.Image]:
+    """The structures of mask volume ``file`` that make ``role``: its only one (a mask), else
+    those its segment names give the role (a 3D Slicer segmentation holding the GTV and the
+    liver); an unnamed label map is refused listing its labels."""
+    named = label_structures(file, file.name, volume)
+    if len(named) == 1:
+        return named
+    try:
+        picked = map_roles(list(named), required=(role,), site=site)[role]
+    except RTStructError as err:
+        raise MaskError(f"{role} mask {file.name}: {err}") from err
+    return {name: named[name] for name in picked}
+
+
 def load_case_files(
     image: Path | str,
     masks: Mapping[str, Path | str | list[Path | str]],
@@ -436,8 +452,9 @@ def load_case_files(
     """Build a case from explicit uploads.
 
     ``image`` is a volume file, or a DICOM folder, .zip or file. ``masks`` maps role -> one or more
-    mask volumes on the image grid (united), or RTSTRUCT/SEG files (DICOM image only) whose
-    structures for that role are found by name.
+    mask volumes on the image grid (united), or RTSTRUCT/SEG files (DICOM image only) or
+    segmentations naming their segments (3D Slicer's, layered ones too) whose structures for that
+    role are found by name.
     """
     explicit, _ = _check_roles(
         {r: [str(f) for f in ([v] if isinstance(v, str | Path) else v)] for r, v in masks.items()},
@@ -458,8 +475,9 @@ def load_case_files(
     for role, files in explicit.items():
         for file in map(Path, files):
             if is_volume_file(file):
-                structures[file.name] = read_mask(file, volume, name=f"{role} mask {file.name}")
-                chosen.setdefault(role, []).append(file.name)
+                found = _role_structures(file, volume, role, site)
+                structures.update(found)
+                chosen.setdefault(role, []).extend(found)
                 continue
             if info is None:
                 raise RTStructError(

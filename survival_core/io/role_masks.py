@@ -131,4 +131,17 @@ def assign_roles(
     for role in require:
         if role not in masks:
             raise _missing(role, names, case_site)
+    if "organ" in masks and "gtv" in masks and _drawn_around(masks["organ"], masks["gtv"]):
+        masks["organ"] = unite([masks["organ"], masks["gtv"]])
+        warnings.append(
+            f"The {case_site or 'organ'} contour ({', '.join(map(repr, chosen['organ']))}) "
+            "leaves out the tumour (segments stored without overlap, or a label of the organ "
+            "without the tumour); the GTV was added to it, as the organ includes its tumour."
+        )
     return RoleAssignment(masks, case_site, chosen, warnings)
+
+
+def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
+    """Whether the organ shares no voxel with the GTV yet surrounds it: drawn around the tumour
+    (a segmentation whose segments may not overlap), not another organ."""
+    return not (_voxels(organ) & _voxels(gtv)).any() and surrounds(organ, gtv)
