@@ -51,6 +51,7 @@ from survival_core.io.dicom_series import (
     scan_dicom,
     series_summary,
 )
+from survival_core.io.intensity_scale import scale_warnings
 from survival_core.io.label_maps import label_structures, labels_present, structure_names
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
@@ -391,7 +392,7 @@ def load_case(
         clinical=clinical,
         modality=case_modality,
         source=str(path),
-        warnings=[*warnings, *assigned.warnings],
+        warnings=[*warnings, *scale_warnings(image, case_modality), *assigned.warnings],
         site=assigned.site,
         structures=structures,
     )
@@ -498,7 +499,7 @@ def load_case_files(
         clinical=_clinical(clinical),
         modality=case_modality,
         source=str(image_path),
-        warnings=[*warnings, *assigned.warnings],
+        warnings=[*warnings, *scale_warnings(volume, case_modality), *assigned.warnings],
         site=assigned.site,
         structures=structures,
     )

@@ -1,0 +1,46 @@
+"""Whether an image's values are on the scale its modality promises (CT in HU, PET in SUV).
+
+Volume files carry no unit, and a converter that drops DICOM's RescaleIntercept (or a DICOM
+export without one) stores CT with air at 0 and water at 1024 instead of -1000 and 0; a PET
+volume may hold activity concentration (Bq/ml) or counts instead of SUVbw; an image may have
+been normalised to 0-1 by a previous pipeline. Every model, HU window and quantiser downstream
+assumes the promised scale and would give a confident, wrong answer, so the case says what it
+sees. Thresholds are wide: any real HU CT has fat or air below -50 HU (the real scans in
+../shared/data, even one cropped 5 cm around a thigh sarcoma, reach -1000), and a whole
+volume's 99th percentile SUV stays below 100 where Bq/ml tissue is in the thousands.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+#: At most this many voxels are looked at (an even sample of the volume).
+_SAMPLE = 1_000_000
+
+
+def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
+    """What looks wrong with ``image``'s values for ``modality`` (CT: HU, PT: SUVbw); [] when
+    they look right or the modality has no absolute scale (MR)."""
+    values = sitk.GetArrayViewFromImage(image).ravel()
+    values = values[:: max(1, values.size // _SAMPLE)]
+    low, median, high = np.percentile(values, (1, 50, 99)).tolist()
+    modality = modality.upper()
+    if modality == "CT" and high - low < 50:
+        return [
+            f"This CT's values span only {low:.3g} to {high:.3g}: not Hounsfield units (a "
+            "normalised or masked image?); HU windows and the models' features assume HU."
+        ]
+    if modality == "CT" and low >= -50 and median >= 800:
+        return [
+            f"This CT has no value below {low:.0f} and a median of {median:.0f}: it looks like "
+            "stored values without the rescale intercept (air at 0, water at 1024), not "
+            "Hounsfield units; subtract 1024 (or convert from DICOM again) before using it."
+        ]
+    if modality == "PT" and high > 100:
+        return [
+            f"This PET's 99th percentile is {high:.0f}: it looks like activity concentration "
+            "(Bq/ml) or counts, not SUVbw (body tissue near 1); volume files must hold SUVbw, or "
+            "upload the DICOM series, whose SUV RadSurv computes."
+        ]
+    return []

@@ -1,0 +1,60 @@
+"""Values on the wrong scale for the modality (CT without its rescale intercept, normalised CT,
+PET in Bq/ml) are said, on real scans first: none of the real CTs in ../shared/data is flagged,
+the same scans shifted by +1024 or normalised are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from survival_core.io.case_loader import load_case
+from survival_core.io.intensity_scale import scale_warnings
+
+
+def _real_ct(shared_data: Path, name: str) -> sitk.Image:
+    path = shared_data / "pyradiomics" / f"{name}_image.nrrd"
+    if not path.is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    return sitk.ReadImage(str(path))
+
+
+def test_real_ct_in_hu_is_not_flagged(shared_data: Path) -> None:
+    for name in ("lung1", "lung2"):
+        assert scale_warnings(_real_ct(shared_data, name), "CT") == []
+    sarcoma = shared_data / "sts_sarcoma" / "STS_001"
+    if sarcoma.is_dir():  # cropped 5 cm around the tumour, in a thigh
+        case = load_case(sarcoma / "CT", require=())
+        assert not [w for w in case.warnings if "Hounsfield" in w]
+        mr = load_case(sarcoma / "MR_T1", require=())  # no absolute scale: never flagged
+        assert scale_warnings(mr.image, mr.modality) == []
+
+
+def test_real_ct_without_its_intercept_or_normalised_is_flagged(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    ct = _real_ct(shared_data, "lung2")
+    raw = sitk.Cast(ct, sitk.sitkFloat32) + 1024.0
+    (warning,) = scale_warnings(raw, "CT")
+    assert "without the rescale intercept" in warning and "no value below 11" in warning
+    array = sitk.GetArrayFromImage(ct).astype(np.float32)
+    normalised = sitk.GetImageFromArray((array - array.min()) / np.ptp(array))
+    assert "not Hounsfield units" in scale_warnings(normalised, "CT")[0]
+    # through a case folder: the raw CT with the real GTV label
+    sitk.WriteImage(sitk.Cast(raw, sitk.sitkInt16), str(tmp_path / "image.nrrd"))
+    label = shared_data / "pyradiomics" / "lung2_label.nrrd"
+    sitk.WriteImage(sitk.ReadImage(str(label)), str(tmp_path / "gtv.nrrd"))
+    case = load_case(tmp_path)
+    assert any("without the rescale intercept" in w for w in case.warnings)
+
+
+def test_pet_volume_in_bq_per_ml_is_flagged() -> None:
+    rng = np.random.default_rng(0)
+    suv = rng.gamma(2.0, 0.6, (20, 40, 40)).astype(np.float32)
+    suv[8:12, 15:20, 15:20] = 12.0  # a lesion
+    assert scale_warnings(sitk.GetImageFromArray(suv), "PT") == []
+    bq_per_ml = sitk.GetImageFromArray(suv * 5300.0)  # 370 MBq into 70 kg
+    assert "not SUVbw" in scale_warnings(bq_per_ml, "PT")[0]
+    assert scale_warnings(bq_per_ml, "MR") == []
