@@ -349,10 +349,19 @@ def _read_all(tasks: list[tuple[str, str, str, bool]], workers: int) -> list[Fil
 def _identifiers(records: list[FileRecord]) -> frozenset[str]:
     """Patient IDs, names (and their parts) and folder names of a patient's files."""
     values = {r.group for r in records} | {r.patient_id for r in records}
+    # a dataset case's top-level folder too (its group is the case): it may name the patient
+    values |= {_top(r.shown) for r in records if r.case_name}
     for record in records:
         name = record.patient_name
         values |= {name, name.replace("^", " ").strip(), *name.split("^")}
     return frozenset(v.strip() for v in values if len(v.strip()) >= 3)
+
+
+def _top(shown: str) -> str:
+    """The top-level folder (or archive) of a file shown as 'folder/...' ('' for a role folder
+    or a loose file)."""
+    parts = PurePosixPath(shown.split(":")[0]).parts
+    return parts[0] if len(parts) > 1 and parts[0].lower() not in ROLE_FOLDERS else ""
 
 
 def group_patients(

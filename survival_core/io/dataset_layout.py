@@ -13,17 +13,16 @@ mask words, structure names: ``__CT``, ``_gtvt``, ``_label``), within its folder
 folders (``imagesTr``, ``labelsTr``...); a name that is only role words keys by its folder, and
 so does a key without a digit (cases are named by IDs; ``pre_ct`` and ``post_ct`` are one
 patient's time points). A case is a key two or more files share (an image and its mask at
-least). Each file also gets the
-name it takes in its case's own folder, its role words (``CT.nii.gz``, ``label.nii.gz``,
-``gtvt.nii.gz``; a channel other than the first ``channel_0001``), so that every case reads as a
-per-patient folder does and an ROI map can name a structure alike for all patients
-(``label.nii.gz:1``).
+least). Each file also gets the name it takes in its case's own folder, its role words
+(``CT.nii.gz``, ``label.nii.gz``, ``gtvt.nii.gz``; a channel other than the first
+``channel_0001``), so that every case reads as a per-patient folder does and an ROI map can name
+a structure alike for all patients (``label.nii.gz:1``).
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -109,8 +108,8 @@ def _case_name(path: PurePosixPath, role: str, channel: str) -> str:
 
 def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, DatasetFile]:
     """The case and in-case name of each of ``paths`` (POSIX, relative; an archive member
-    'a.zip:x/y.nii.gz') that shares its case key with another file; {} when fewer than ``min_cases`` cases are found (the files are then one
-    patient's folder, or no dataset)."""
+    'a.zip:x/y.nii.gz') that shares its case key with another file; {} when fewer than
+    ``min_cases`` cases are found (the files are then one patient's folder, or no dataset)."""
     keyed: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
     for shown in paths:
         path = PurePosixPath(shown.replace(":", "/"))
@@ -137,11 +136,10 @@ def short_case_names(cases: Iterable[str]) -> dict[str, str]:
     """Each case's shortest tail of '/'-separated parts that no other case ends with
     ('hecktor/CHUM-001' -> 'CHUM-001'; 'A/p1' and 'B/p1' stay apart)."""
     keys = [tuple(c.split("/")) for c in dict.fromkeys(cases)]
-    names = {}
-    for key in keys:
-        for size in range(1, len(key) + 1):
-            tail = key[-size:]
-            if size == len(key) or sum(k[-size:] == tail for k in keys) == 1:
-                names["/".join(key)] = "/".join(tail)
-                break
-    return names
+    tails = Counter(key[-size:] for key in keys for size in range(1, len(key) + 1))
+    return {
+        "/".join(key): "/".join(
+            next((key[-n:] for n in range(1, len(key)) if tails[key[-n:]] == 1), key)
+        )
+        for key in keys
+    }
