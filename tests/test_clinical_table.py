@@ -361,3 +361,23 @@ def test_event_from_a_death_date_beside_a_time_column(tmp_path: Path) -> None:
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["Status"])
     assert result.event_column == "(from dates)"
     assert "event: a date in 'date of death'" in _actions(result, "(from dates)")
+
+
+def test_an_id_column_named_only_by_its_id_suffix(tmp_path: Path) -> None:
+    """Public cohorts' ID headers outside the usual names (BraTS's 'Brats20ID', TCIA's
+    'TCIA_ID') are the ID when theirs is the only such column with distinct values; 'Lipid' and
+    'Thyroid' end in 'id' but never are one."""
+    brats = tmp_path / "survival_info.csv"
+    brats.write_text(
+        "Brats20ID,Age,Survival_days,Status,Thyroid,Lipid\n"
+        "BraTS20_Training_001,60.5,289,Dead,yes,1.1\n"
+        "BraTS20_Training_002,52.3,616,Dead,no,1.7\n"
+        "BraTS20_Training_003,54.3,464,Alive,no,2.3\n"
+    )
+    result = read_clinical_spreadsheet(brats)
+    assert result.id_column == "Brats20ID" and len(result.table) == 3
+    assert "thyroid" in result.table.columns and "lipid" in result.table.columns
+    lipid_only = tmp_path / "lipid.csv"
+    lipid_only.write_text("Lipid,OS_days,Status\n1.1,289,Dead\n1.7,616,Alive\n")
+    with pytest.raises(InputError, match="no patient ID column"):
+        read_clinical_spreadsheet(lipid_only)

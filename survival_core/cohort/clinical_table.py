@@ -309,6 +309,19 @@ def _first_by_name(headers: dict[str, _Header], names: Sequence[str], *, base: b
     return None
 
 
+def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
+    """The one column named like an identifier (its last word 'id', or its header ending in
+    capital 'ID': 'TCIA_ID', 'Brats20ID'; never 'Thyroid' or 'Lipid') whose filled cells are all
+    different, if exactly one is; else None."""
+    found = [
+        text
+        for text, h in headers.items()
+        if (h.tokens[-1] == "id" or text.strip().endswith("ID"))
+        and cells[text].dropna().astype(str).str.strip().replace("", np.nan).dropna().is_unique
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _is_outcome_like(h: _Header) -> bool:
     """Whether a column is a survival time or event (e.g. PFS beside OS): never a predictor."""
     return (
@@ -793,7 +806,7 @@ def read_clinical_spreadsheet(
 
     id_text = _find_named(headers, id_column, "ID", "id_column", path)
     if id_text is None:
-        id_text = _first_by_name(headers, ID_NAMES, base=False)
+        id_text = _first_by_name(headers, ID_NAMES, base=False) or _named_id(headers, cells)
         if id_text is None:
             raise InputError(
                 f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
