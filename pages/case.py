@@ -14,6 +14,7 @@ import streamlit as st
 
 from survival_core.case import ROLES, Case
 from survival_core.features.pet_uptake import gtv_uptake
+from survival_core.io.dataset_layout import VOLUME_MODALITIES
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES
@@ -47,7 +48,6 @@ ROLE_HELP = {
     "united (Lung-Left + Lung-Right).",
     "gtv": "Required. Several structures are united into one GTV (GTV-1 + GTV-2).",
 }
-VOLUME_MODALITIES = ("CT", "MR", "PT")
 #: How the GTV's PET uptake figures are labelled (PERCIST SUVpeak; MTV = the contour's volume).
 UPTAKE_LABELS = {
     "suv_max": "SUVmax",
@@ -147,6 +147,7 @@ def pick_upload() -> None:
             )
             modality = st.selectbox(
                 "Modality of the volume", VOLUME_MODALITIES, key=f"modality-{folder.name}",
+                index=VOLUME_MODALITIES.index(contents.suggested_modality()),
                 help="Volume files do not say; CT windows (HU) are offered for CT only, and a "
                 "PT volume must already be in SUVbw (DICOM PET is converted on reading).",
             )  # fmt: skip

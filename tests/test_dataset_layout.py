@@ -291,3 +291,25 @@ def test_brats_cases_import_their_t1ce_and_tumour_core(tmp_path: Path) -> None:
     assert {o.status for o in wrong.outcomes} == {"failed"}
     assert "no volume is named 't1gd'" in wrong.outcomes[0].reason
     assert "_t1ce.nii.gz" in wrong.outcomes[0].reason
+
+
+def test_an_upload_suggests_the_image_and_modality_its_names_give(tmp_path: Path) -> None:
+    """A HECKTOR case uploaded with both images suggests its CT; with its PET alone, the PET as
+    a PT image (the Case page pre-selects both). De-identification drops the ID from the names."""
+    from survival_core.io.dataset_layout import named_modality
+    from survival_core.io.upload_case import describe_upload
+    from survival_core.io.uploads import store_upload
+
+    assert [named_modality(s) for s in ("CHUM-001__PT", "x_t1ce", "CT", "CHUM-001")] == [
+        "PT",
+        "MR",
+        "CT",
+        None,
+    ]
+    _hecktor_case(tmp_path, "CHUM-001", 0)
+    files = {p.name: p.read_bytes() for p in tmp_path.rglob("*.nii.gz")}
+    both = describe_upload(store_upload(list(files.items())))
+    assert (both.suggested_image(), both.suggested_modality()) == ("CT.nii.gz", "CT")
+    del files["CHUM-001__CT.nii.gz"]
+    pet = describe_upload(store_upload(list(files.items())))
+    assert (pet.suggested_image(), pet.suggested_modality()) == ("PT.nii.gz", "PT")

@@ -128,6 +128,8 @@ def test_map_roles() -> None:
         ("Zyxwv_Qwerty_CT", "CT"),
         ("Zyxwv_Qwerty", ""),
         ("case_0001_0000", ""),
+        ("CHUM-001__PT", "PT"),  # HECKTOR's PET, BraTS's contrast T1: the image they are
+        ("BraTS20_Training_001_t1ce", "t1ce"),
     ],
 )
 def test_a_structure_label_keeps_what_the_structure_is_and_nothing_else(name, label) -> None:

@@ -45,7 +45,7 @@ from survival_core.cohort.inventory import PatientInventory, inventory_tree
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, load_case
-from survival_core.io.dataset_layout import role_file_name, split_name
+from survival_core.io.dataset_layout import VOLUME_MODALITIES, role_file_name, split_name
 from survival_core.io.deid import Deidentifier, load_key
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
@@ -69,8 +69,6 @@ EXTRA_COLUMNS = ("roles",)
 RECORD = ".import.json"
 STAGING = ".staging"
 ROLE_KEYS = ("gtv", "organ")
-#: What volume files of an import may hold (PT: already in SUVbw).
-VOLUME_MODALITIES = ("CT", "MR", "PT")
 #: What an import folder may hold besides its cases (a clinical table joined later included).
 _OWN_NAMES = frozenset(
     {

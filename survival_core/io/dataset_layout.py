@@ -38,6 +38,8 @@ MODALITY_NAMES = {
         {"mr", "mri", "t1", "t1c", "t1ce", "t1gd", "t1w", "t2", "t2w", "flair", "adc", "dwi"}
     ),
 }
+#: What volume files may hold (they carry no modality; a PT volume must be in SUVbw).
+VOLUME_MODALITIES = ("CT", "MR", "PT")
 #: Words naming an image whatever its modality.
 IMAGE_WORDS = frozenset({*IMAGE_STEMS, "imaging"}) - MODALITY_NAMES["CT"]
 MODALITY_WORDS = frozenset().union(*MODALITY_NAMES.values())
@@ -82,6 +84,14 @@ def names_image(stem: str, modality: str = "CT") -> bool:
     'CHUM-001__PT' in a CT case)."""
     words = {stem.lower(), *re.split(r"[_\-. ]+", split_name(stem)[1].lower())}
     return bool(words & (IMAGE_WORDS | MODALITY_NAMES.get(modality.upper(), frozenset())))
+
+
+def named_modality(stem: str) -> str | None:
+    """The modality a volume file's name gives ('CHUM-001__PT' -> 'PT', 'BraTS_001_t1ce' ->
+    'MR'), or None."""
+    words = {stem.lower(), *re.split(r"[_\-. ]+", split_name(stem)[1].lower())}
+    found = [m for m, named in MODALITY_NAMES.items() if words & named]
+    return found[0] if len(found) == 1 else None
 
 
 def role_file_name(name: str) -> str | None:

@@ -19,7 +19,7 @@ from survival_core.io import uploads
 from survival_core.io.case_loader import describe_structures, load_case
 from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
 from survival_core.io.clinical_schema import CohortSchema
-from survival_core.io.dataset_layout import names_image
+from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import structure_names
@@ -82,6 +82,11 @@ class UploadContents:
         candidates = [v for v in self.volumes if v not in roles | label_maps]
         hinted = [v for v in candidates if names_image(volume_stem(v))]
         return (hinted or candidates or self.volumes or [None])[0]
+
+    def suggested_modality(self) -> str:
+        """The modality the suggested image's name gives (HECKTOR's '__PT': PT), else CT."""
+        image = self.suggested_image()
+        return (named_modality(volume_stem(image)) if image else None) or "CT"
 
 
 #: Upload folders classified by this process (a folder's content never changes: it is named
