@@ -50,6 +50,7 @@ def test_the_image_of_a_modality_is_named_so() -> None:
     assert names_image("CHUM-001__PT", "PT") and not names_image("CHUM-001__CT", "PT")
     assert names_image("image", "MR") and names_image("lung1_image") and names_image("ct")
     assert not names_image("CHUM-001") and not names_image("lung1_label")
+    assert not names_image("gtv_ct") and not names_image("liver_CT")  # masks drawn on the CT
 
 
 def test_cases_of_each_layout() -> None:
@@ -300,7 +301,7 @@ def test_an_upload_suggests_the_image_and_modality_its_names_give(tmp_path: Path
     from survival_core.io.upload_case import describe_upload
     from survival_core.io.uploads import store_upload
 
-    assert [named_modality(s) for s in ("CHUM-001__PT", "x_t1ce", "CT", "CHUM-001")] == [
+    assert [named_modality(s) for s in ("CHUM-001__PT", "BraTS20_001_t1ce", "CT", "CHUM-001")] == [
         "PT",
         "MR",
         "CT",
@@ -313,3 +314,13 @@ def test_an_upload_suggests_the_image_and_modality_its_names_give(tmp_path: Path
     del files["CHUM-001__CT.nii.gz"]
     pet = describe_upload(store_upload(list(files.items())))
     assert (pet.suggested_image(), pet.suggested_modality()) == ("PT.nii.gz", "PT")
+
+
+def test_masks_named_after_the_ct_they_were_drawn_on_stay_masks(tmp_path: Path) -> None:
+    """'gtv_ct.nii.gz' beside 'image.nii.gz' is the GTV drawn on the CT, not a second CT."""
+    label = np.zeros((6, 16, 16), np.uint8)
+    label[2:4, 5:9, 5:9] = 1
+    _volume(np.full((6, 16, 16), 40, np.int16) - 1000 * (label == 0), tmp_path / "image.nii.gz")
+    _volume(label, tmp_path / "gtv_ct.nii.gz")
+    case = load_case(tmp_path)
+    assert sitk.GetArrayFromImage(case.masks["gtv"]).sum() == label.sum()

@@ -78,18 +78,29 @@ def split_name(stem: str) -> tuple[str, str, str]:
     return key, role, channel.group(1) if channel else ""
 
 
+def _name_words(stem: str) -> set[str]:
+    """The stem, and its role words when what precedes them is a case ID (has a digit) or
+    nothing: 'CHUM-001__CT' -> {'chum-001__ct', 'ct'}; 'gtv_ct' (a GTV drawn on the CT, no ID)
+    -> {'gtv_ct'}."""
+    key, role, _ = split_name(stem)
+    words = {stem.lower()}
+    if not key or any(c.isdigit() for c in key):
+        words |= set(re.split(r"[_\-. ]+", role.lower()))
+    return words
+
+
 def names_image(stem: str, modality: str = "CT") -> bool:
     """Whether a volume file's stem names a case's image of ``modality``: 'image', 'ct' (a CT
-    case), or such role words after a case key ('CHUM-001__CT', 'lung1_image'; not
-    'CHUM-001__PT' in a CT case)."""
-    words = {stem.lower(), *re.split(r"[_\-. ]+", split_name(stem)[1].lower())}
-    return bool(words & (IMAGE_WORDS | MODALITY_NAMES.get(modality.upper(), frozenset())))
+    case), or such role words after a case ID ('CHUM-001__CT', 'lung1_image'; not
+    'CHUM-001__PT' in a CT case, nor the mask 'gtv_ct')."""
+    named = IMAGE_WORDS | MODALITY_NAMES.get(modality.upper(), frozenset())
+    return bool(_name_words(stem) & named)
 
 
 def named_modality(stem: str) -> str | None:
     """The modality a volume file's name gives ('CHUM-001__PT' -> 'PT', 'BraTS_001_t1ce' ->
     'MR'), or None."""
-    words = {stem.lower(), *re.split(r"[_\-. ]+", split_name(stem)[1].lower())}
+    words = _name_words(stem)
     found = [m for m, named in MODALITY_NAMES.items() if words & named]
     return found[0] if len(found) == 1 else None
 
