@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from survival_core.cli.main import main
 from survival_core.cohort.importer import check_roi_map, import_images
 from survival_core.cohort.inventory import inventory_tree
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, GeometryError
 from survival_core.io.case_loader import load_case
 from survival_core.io.dataset_layout import (
     DatasetFile,
@@ -93,24 +93,27 @@ def test_cases_of_each_layout() -> None:
     assert dataset_cases(["P1/ct_image.nrrd", "P1/ct_mask.nrrd"], min_cases=2) == {}
 
 
-def _volume(array: np.ndarray, path: Path) -> None:
+def _volume(array: np.ndarray, path: Path, coarse: bool = False) -> None:
+    """Write ``array`` on the CT's grid (1 x 1 x 2 mm), or ``coarse``ly on a PET's grid over the
+    same extent (2 x 2 x 4 mm, its voxel centres shifted by half a CT voxel)."""
     image = sitk.GetImageFromArray(array)
-    image.SetSpacing((1.0, 1.0, 2.0))
-    image.SetOrigin((-10.0, 5.0, 30.0))
+    image.SetSpacing((2.0, 2.0, 4.0) if coarse else (1.0, 1.0, 2.0))
+    image.SetOrigin((-9.5, 5.5, 31.0) if coarse else (-10.0, 5.0, 30.0))
     path.parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(image, str(path), True)
 
 
 def _hecktor_case(folder: Path, patient: str, seed: int) -> dict[str, np.ndarray]:
-    """A HECKTOR 2022 case: CT in HU, PT in SUV, label map 1 = primary GTV, 2 = nodal GTV."""
+    """A HECKTOR 2022 case: CT in HU, PT in SUV on its own coarser grid, label map on the CT's
+    grid: 1 = primary GTV (0.512 ml, whole PET voxels), 2 = nodal GTV."""
     rng = np.random.default_rng(seed)
     ct = rng.normal(40, 20, (12, 32, 32)).astype(np.int16)
-    pt = rng.gamma(2.0, 0.8, (12, 32, 32)).astype(np.float32)
+    pt = rng.gamma(2.0, 0.8, (6, 16, 16)).astype(np.float32)
     label = np.zeros((12, 32, 32), np.uint8)
-    label[4:8, 8 + seed : 16 + seed, 10:18] = 1
+    label[4:8, 8 + 2 * seed : 16 + 2 * seed, 10:18] = 1
     label[5:7, 22:26, 20:26] = 2
     _volume(ct, folder / "imagesTr" / f"{patient}__CT.nii.gz")
-    _volume(pt, folder / "imagesTr" / f"{patient}__PT.nii.gz")
+    _volume(pt, folder / "imagesTr" / f"{patient}__PT.nii.gz", coarse=True)
     _volume(label, folder / "labelsTr" / f"{patient}.nii.gz")
     return {"ct": ct, "pt": pt, "label": label}
 
@@ -152,21 +155,21 @@ def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
         gtv = sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool)
         np.testing.assert_array_equal(gtv, expected["label"] == 1)  # the primary only
         assert row.modality == "CT"
+    # the PET, with the label drawn on the CT's grid resampled onto the PET's, said so
     result = import_images(
         download,
         tmp_path / "pt",
-        roi_map=check_roi_map({"default": {"gtv": ["label.nii.gz:1", "label.nii.gz:2"]}}),
+        roi_map=check_roi_map({"default": {"gtv": ["label.nii.gz:1"]}}),
         modality="PT",
         workers=1,
     )
-    assert result.counts()["imported"] == 2
+    assert result.counts()["imported"] == 2, [o.reason for o in result.outcomes]
     for _, row in read_manifest(tmp_path / "pt").iterrows():
         case = load_case(Path(row.image).parent, modality="PT")
         pt = sitk.GetArrayFromImage(case.image)
-        assert row.modality == "PT" and pt.dtype == np.float32 and pt.min() > 0
-        assert sitk.GetArrayFromImage(case.masks["gtv"]).sum() in {
-            int((t["label"] > 0).sum()) for t in truth.values()
-        }  # primary and nodal GTV united
+        assert row.modality == "PT" and pt.shape == (6, 16, 16) and pt.min() > 0
+        assert case.image.GetSpacing() == (2.0, 2.0, 4.0)
+        assert case.mask_volume_ml("gtv") == pytest.approx(0.512)  # the primary, exactly
     with pytest.raises(ConfigError, match="Modality of volume files"):
         import_images(download, tmp_path / "us", modality="US")
 
@@ -185,8 +188,16 @@ def test_a_hecktor_case_uploaded_alone_reads_its_ct(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool), truth["label"] == 1
     )
-    pet = load_case(case_dir, roles={"gtv": ["CHUM-001.nii.gz:2"]}, modality="PT")
+    pet = load_case(case_dir, roles={"gtv": ["CHUM-001.nii.gz:1"]}, modality="PT")
     np.testing.assert_array_equal(sitk.GetArrayFromImage(pet.image), truth["pt"])
+    assert pet.mask_volume_ml("gtv") == pytest.approx(0.512)
+    assert any("drawn on another grid" in w and "resampled" in w for w in pet.warnings)
+    other = tmp_path / "other-grid"  # a CT's mask on another grid: never resampled
+    other.mkdir()
+    shutil.copy(case_dir / "CHUM-001__PT.nii.gz", other / "image.nii.gz")
+    shutil.copy(case_dir / "CHUM-001.nii.gz", other / "CHUM-001.nii.gz")
+    with pytest.raises(GeometryError, match="not on the voxel grid"):
+        load_case(other, roles={"gtv": ["CHUM-001.nii.gz:1"]})
 
 
 def _real_samples(shared_data: Path) -> dict[str, Path]:

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from warnings import catch_warnings, simplefilter
 
 import SimpleITK as sitk
 
@@ -63,7 +64,7 @@ from survival_core.io.structures import (
     normalise_roles,
     role_candidates,
 )
-from survival_core.io.volume import is_volume_file, read_volume, volume_stem
+from survival_core.io.volume import MaskResampled, is_volume_file, read_volume, volume_stem
 from survival_core.paths import data_subdir
 
 CLINICAL_FILE = "clinical.json"
@@ -329,7 +330,10 @@ def _load_volumes(
         if v == images[0]:
             continue
         try:
-            structures.update(label_structures(v, name, image))
+            with catch_warnings(record=True) as resampled:
+                simplefilter("always", MaskResampled)
+                structures.update(label_structures(v, name, image, resample=modality == "PT"))
+            warnings += [str(w.message) for w in resampled if w.category is MaskResampled]
         except (GeometryError, MaskError):
             if name in named_masks or labels_present(v) is not None:
                 raise

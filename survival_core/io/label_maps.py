@@ -63,10 +63,12 @@ def label_names(path: Path | str, shown: str, keys: list[LayerLabel]) -> dict[La
     }
 
 
-def label_structures(path: Path | str, shown: str, reference: sitk.Image) -> dict[str, sitk.Image]:
-    """A mask per label (of each layer) of the volume at ``path`` on ``reference``'s grid, by
-    structure name."""
-    masks = read_layered_masks(path, reference, name=f"mask {shown}")
+def label_structures(
+    path: Path | str, shown: str, reference: sitk.Image, resample: bool = False
+) -> dict[str, sitk.Image]:
+    """A mask per label (of each layer) of the volume at ``path`` on ``reference``'s grid (with
+    ``resample`` also from another grid), by structure name."""
+    masks = read_layered_masks(path, reference, name=f"mask {shown}", resample=resample)
     names = label_names(path, shown, list(masks))
     return {names[key]: mask for key, mask in masks.items()}
 

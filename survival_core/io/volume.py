@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -242,16 +243,20 @@ def lattice_map(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nda
 
 
 def on_image_grid(
-    image: sitk.Image, mask: sitk.Image, image_name: str, mask_name: str
+    image: sitk.Image, mask: sitk.Image, image_name: str, mask_name: str, resample: bool = False
 ) -> sitk.Image:
     """``mask`` on ``image``'s grid: itself when the grids agree, else placed voxel for voxel
-    (:func:`lattice_map`) with zeros around it. :class:`GeometryError` when its voxels are not
-    the image's (naming both grids), or when some of its non-zero voxels lie outside the image."""
+    (:func:`lattice_map`) with zeros around it, else, with ``resample``, resampled
+    (:func:`resample_labels`). :class:`GeometryError` when its voxels are not the image's (naming
+    both grids) and it may not be resampled, or when some of its non-zero voxels lie outside the
+    image."""
     try:
         check_same_geometry(image, mask, image_name, mask_name)
         return mask
     except GeometryError:
         found = lattice_map(image, mask)
+        if found is None and resample:
+            return resample_labels(image, mask, image_name, mask_name)
         if found is None:
             raise
     R, b = found
@@ -280,6 +285,53 @@ def on_image_grid(
     return result
 
 
+def resample_labels(
+    image: sitk.Image, mask: sitk.Image, image_name: str, mask_name: str
+) -> sitk.Image:
+    """A mask or label map drawn on another grid of the same frame (a PET's GTV drawn on its
+    CT) on ``image``'s grid: each image voxel takes the label covering at least half of it
+    (each label's indicator resampled linearly, its partial-volume fraction, then >= 0.5), which
+    keeps a structure's volume where nearest-neighbour sampling of a 4x coarser grid would not.
+    :class:`GeometryError` when some of its non-zero voxels lie outside the image."""
+    array = sitk.GetArrayViewFromImage(mask)
+    labels = [v for v in distinct_values(array) if v != 0]
+    if len(labels) > MAX_LABELS:  # an image: _label_masks refuses it with the reason
+        return mask
+    out = np.zeros(sitk.GetArrayViewFromImage(image).shape, dtype=np.uint16)
+    best = np.full(out.shape, 0.5 - 1e-6)
+    for label in labels:
+        indicator = sitk.GetImageFromArray((array == label).astype(np.float32))
+        indicator.CopyInformation(mask)
+        fraction = sitk.GetArrayFromImage(
+            sitk.Resample(indicator, image, sitk.Transform(), sitk.sitkLinear, 0.0)
+        )
+        if fraction.sum() * _voxel_ml(image) < (array == label).sum() * _voxel_ml(mask) * 0.5:
+            raise GeometryError(
+                f"{mask_name} is drawn on another grid than {image_name}, and its label {label:g} "
+                f"lies mostly outside the image.\n  {image_name}: {_describe(image)}\n"
+                f"  {mask_name}: {_describe(mask)}"
+            )
+        wins = fraction > best
+        out[wins], best[wins] = int(label), fraction[wins]
+    warnings.warn(
+        f"{mask_name} is drawn on another grid than {image_name} (the CT's?): resampled onto "
+        "it, each voxel taking the label that covers at least half of it.",
+        MaskResampled,
+        stacklevel=2,
+    )
+    result = sitk.GetImageFromArray(out)
+    result.CopyInformation(image)
+    return result
+
+
+class MaskResampled(UserWarning):
+    """A mask was resampled onto the image's grid (:func:`resample_labels`): the case says so."""
+
+
+def _voxel_ml(image: sitk.Image) -> float:
+    return float(np.prod(image.GetSpacing())) / 1000.0
+
+
 #: Most labels a label map may hold; a volume with more values is an image, not a mask.
 MAX_LABELS = 64
 
@@ -304,19 +356,20 @@ def read_label_masks(
 
 
 def read_layered_masks(
-    path: Path | str, reference: sitk.Image, *, name: str
+    path: Path | str, reference: sitk.Image, *, name: str, resample: bool = False
 ) -> dict[tuple[int, int], sitk.Image]:
     """Read a mask, a label map, or a segmentation stored in layers (several values per voxel:
     3D Slicer keeps overlapping segments, a tumour inside its organ, in separate layers) as one
-    uint8 0/1 mask per ``(layer, non-zero label)`` on ``reference``'s grid; an empty layer adds
-    none, an empty file raises :class:`MaskError`."""
+    uint8 0/1 mask per ``(layer, non-zero label)`` on ``reference``'s grid (``resample``: also
+    from another grid, :func:`on_image_grid`); an empty layer adds none, an empty file raises
+    :class:`MaskError`."""
     image = _read_image(path, layers=True)
     n_layers = image.GetNumberOfComponentsPerPixel()
     masks: dict[tuple[int, int], sitk.Image] = {}
     for layer in range(n_layers):
         component = image if n_layers == 1 else sitk.VectorIndexSelectionCast(image, layer)
         shown = f"{name} ({Path(path).name})" + (f" layer {layer}" if n_layers > 1 else "")
-        placed = on_image_grid(reference, component, "the image", shown)
+        placed = on_image_grid(reference, component, "the image", shown, resample)
         found = _label_masks(placed, reference, f"{name} ({path})", allow_empty=n_layers > 1)
         masks.update({(layer, label): mask for label, mask in found.items()})
     if not masks:
