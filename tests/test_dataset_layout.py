@@ -192,6 +192,13 @@ def test_a_hecktor_case_uploaded_alone_reads_its_ct(tmp_path: Path) -> None:
     np.testing.assert_array_equal(sitk.GetArrayFromImage(pet.image), truth["pt"])
     assert pet.mask_volume_ml("gtv") == pytest.approx(0.512)
     assert any("drawn on another grid" in w and "resampled" in w for w in pet.warnings)
+    from survival_core.io.case_loader import load_case_files
+
+    _volume((truth["label"] == 1).astype(np.uint8), tmp_path / "gtv.nii.gz")  # on the CT grid
+    files = load_case_files(case_dir / "CHUM-001__PT.nii.gz", {"gtv": tmp_path / "gtv.nii.gz"},
+                            None, "UP-1", modality="PT")  # fmt: skip
+    assert files.mask_volume_ml("gtv") == pytest.approx(0.512)
+    assert any("resampled" in w for w in files.warnings)
     other = tmp_path / "other-grid"  # a CT's mask on another grid: never resampled
     other.mkdir()
     shutil.copy(case_dir / "CHUM-001__PT.nii.gz", other / "image.nii.gz")

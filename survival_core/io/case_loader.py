@@ -330,15 +330,24 @@ def _load_volumes(
         if v == images[0]:
             continue
         try:
-            with catch_warnings(record=True) as resampled:
-                simplefilter("always", MaskResampled)
-                structures.update(label_structures(v, name, image, resample=modality == "PT"))
-            warnings += [str(w.message) for w in resampled if w.category is MaskResampled]
+            structures.update(_structures_on(image, v, name, modality == "PT", warnings))
         except (GeometryError, MaskError):
             if name in named_masks or labels_present(v) is not None:
                 raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
     return image, structures, warnings  # roles naming none of them are refused by assign_roles
+
+
+def _structures_on(
+    image: sitk.Image, path: Path, name: str, pet: bool, warnings: list[str]
+) -> dict[str, sitk.Image]:
+    """The structures of mask volume ``path`` (``name`` in the case) on ``image``'s grid; on a
+    ``pet`` image also from another grid (its CT's), resampled and noted in ``warnings``."""
+    with catch_warnings(record=True) as caught:
+        simplefilter("always", MaskResampled)
+        structures = label_structures(path, name, image, resample=pet)
+    warnings += [str(w.message) for w in caught if w.category is MaskResampled]
+    return structures
 
 
 def _mask_file(name: str, by_name: Mapping[str, Path]) -> str:
@@ -430,12 +439,13 @@ def list_structures(path: Path | str) -> list[str]:
 
 
 def _role_structures(
-    file: Path, volume: sitk.Image, role: str, site: str | None
+    file: Path, volume: sitk.Image, role: str, site: str | None, warnings: list[str], pet: bool
 ) -> dict[str, sitk.Image]:
     """The structures of mask volume ``file`` that make ``role``: its only one (a mask), else
     those its segment names give the role (a 3D Slicer segmentation holding the GTV and the
-    liver); an unnamed label map is refused listing its labels."""
-    named = label_structures(file, file.name, volume)
+    liver); an unnamed label map is refused listing its labels. On a ``pet`` image, a mask
+    drawn on another grid (its CT's) is resampled, noted in ``warnings``."""
+    named = _structures_on(volume, file, file.name, pet, warnings)
     if len(named) == 1:
         return named
     try:
@@ -480,7 +490,7 @@ def load_case_files(
     for role, files in explicit.items():
         for file in map(Path, files):
             if is_volume_file(file):
-                found = _role_structures(file, volume, role, site)
+                found = _role_structures(file, volume, role, site, warnings, case_modality == "PT")
                 structures.update(found)
                 chosen.setdefault(role, []).extend(found)
                 continue
