@@ -381,3 +381,27 @@ def test_an_id_column_named_only_by_its_id_suffix(tmp_path: Path) -> None:
     lipid_only.write_text("Lipid,OS_days,Status\n1.1,289,Dead\n1.7,616,Alive\n")
     with pytest.raises(InputError, match="no patient ID column"):
         read_clinical_spreadsheet(lipid_only)
+
+
+def test_relapse_free_survival_pairs_with_its_relapse_column(tmp_path: Path) -> None:
+    """HECKTOR's clinical table (RFS in days, Relapse 0/1, a quoted header with a comma): found
+    without naming the columns; beside an overall survival the OS pair is preferred, and an RFS
+    time given by name takes the Relapse event, never the vital status."""
+    hecktor = tmp_path / "hecktor2022_clinical_info_training.csv"
+    hecktor.write_text(
+        'PatientID,CenterID,Gender,Age,"HPV status (0=-, 1=+)",RFS,Relapse\n'
+        "CHUM-001,1,M,82,0,1704,0\nCHUM-002,1,M,73,1,439,1\nMDA-017,5,M,61,,2200,1\n"
+    )
+    result = read_clinical_spreadsheet(hecktor, time_unit="days")
+    assert (result.time_column, result.event_column) == ("RFS", "Relapse")
+    assert result.table["event"].tolist() == [0, 1, 1]
+    assert result.table["hpv_status"].tolist()[:2] == [False, True]
+    both = tmp_path / "both.csv"
+    both.write_text(
+        "PatientID,OS_days,Vital status,RFS_days,Relapse\n"
+        "P1,900,Alive,300,1\nP2,400,Dead,400,0\nP3,1200,Dead,800,1\n"
+    )
+    overall = read_clinical_spreadsheet(both)
+    assert (overall.time_column, overall.event_column) == ("OS_days", "Vital status")
+    relapse = read_clinical_spreadsheet(both, time_column="RFS_days")
+    assert relapse.event_column == "Relapse" and relapse.table["event"].tolist() == [1, 0, 1]

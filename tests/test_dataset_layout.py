@@ -140,7 +140,7 @@ def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
     sheet.write_text("PatientID,Age,Gender,RFS,Relapse\nCHUM-001,62,M,1200,0\nMDA-017,55,F,430,1\n")
     argv = ["cohort", "import", "--images", str(download), "--out", str(tmp_path / "ct")]
     argv += ["--roi-map", str(roi_map), "--clinical", str(sheet), "--workers", "1", "--json"]
-    argv += ["--time-column", "RFS", "--event-column", "Relapse", "--time-unit", "days"]
+    argv += ["--time-unit", "days"]  # RFS and Relapse found by name
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["imported"], summary["failed"], summary["clinical_rows"]) == (2, 0, 2)

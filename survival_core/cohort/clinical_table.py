@@ -56,8 +56,18 @@ EVENT_NAMES = (
     "os_event", "os_status", "vital_status", "vitalstatus", "deadstatus_event", "deadstatus",
     "event", "status", "death", "dead", "died", "deceased", "fstat",
     "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
-    "efs_event", "efs_status",
+    "efs_event", "efs_status", "relapse", "relapsed", "recurrence", "recurred", "progression",
+    "progressed",
 )  # fmt: skip
+#: Event names of a time column's endpoint (its name's first part), looked for before the rest:
+#: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it.
+ENDPOINT_EVENTS = {
+    "rfs": ("rfs_event", "rfs_status", "relapse", "relapsed", "recurrence", "recurred"),
+    "dfs": ("dfs_event", "dfs_status", "relapse", "relapsed", "recurrence", "recurred"),
+    "pfs": ("pfs_event", "pfs_status", "progression", "progressed"),
+    "efs": ("efs_event", "efs_status"),
+    "ttp": ("progression", "progressed"),
+}
 #: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
 CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
 #: First name parts of outcome columns other than the chosen ones (kept out of the variables).
@@ -822,7 +832,9 @@ def read_clinical_spreadsheet(
     if time_text is None:
         time_text = _first_by_name(headers, TIME_NAMES, base=True)
     if event_text is None:
-        event_text = _first_by_name(headers, EVENT_NAMES, base=False)
+        endpoint = headers[time_text].tokens[0] if time_text is not None else ""
+        event_text = _first_by_name(headers, ENDPOINT_EVENTS.get(endpoint, ()), base=False)
+        event_text = event_text or _first_by_name(headers, EVENT_NAMES, base=False)
         if event_text is None:
             event_text = _first_by_name(headers, CENSOR_NAMES, base=False)
             censoring = event_text is not None
