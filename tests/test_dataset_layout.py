@@ -144,6 +144,8 @@ def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["imported"], summary["failed"], summary["clinical_rows"]) == (2, 0, 2)
+    report = pd.read_csv(tmp_path / "ct" / "import_report.csv")
+    assert report["reason"].str.contains("PT.nii.gz holds an image").all()  # left out, said
     manifest = read_manifest(tmp_path / "ct").set_index("case_id")
     clinical = pd.read_csv(tmp_path / "ct" / "clinical.csv", index_col="case_id")
     assert sorted(clinical["time"]) == [430, 1200] and set(clinical.index) == set(manifest.index)
@@ -164,6 +166,7 @@ def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
         workers=1,
     )
     assert result.counts()["imported"] == 2, [o.reason for o in result.outcomes]
+    assert all("resampled" in o.reason for o in result.outcomes)  # the report says so
     for _, row in read_manifest(tmp_path / "pt").iterrows():
         case = load_case(Path(row.image).parent, modality="PT")
         pt = sitk.GetArrayFromImage(case.image)

@@ -530,7 +530,8 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         record = {"content_hash": task.content_hash, "id_key": task.id_key, "manifest": row}
         (staging / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True))
         _move_into_place(staging, out_dir / "cases" / task.case_id)
-        return PatientOutcome(task.case_id, "imported", " ".join(task.notes))
+        said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
+        return PatientOutcome(task.case_id, "imported", _clean_reason(said, task, staging))
     except RadSurvError as err:
         return PatientOutcome(task.case_id, "failed", _clean_reason(str(err), task, staging))
     except Exception as err:  # one patient's unexpected failure must not stop the others
