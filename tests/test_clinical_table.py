@@ -405,3 +405,32 @@ def test_relapse_free_survival_pairs_with_its_relapse_column(tmp_path: Path) -> 
     assert (overall.time_column, overall.event_column) == ("OS_days", "Vital status")
     relapse = read_clinical_spreadsheet(both, time_column="RFS_days")
     assert relapse.event_column == "Relapse" and relapse.table["event"].tolist() == [1, 0, 1]
+
+
+def test_a_json_array_of_patients_reads_like_a_table(tmp_path: Path) -> None:
+    """KiTS's ``kits.json`` (one object per patient, nested comorbidities, nulls, booleans,
+    'alive'/'dead'): read like a spreadsheet, nested keys flattened; anything else is refused."""
+    import json
+
+    kits = [
+        {"case_id": "case_00000", "age_at_nephrectomy": 62, "gender": "male",
+         "comorbidities": {"myocardial_infarction": False, "diabetes": True},
+         "tumor_isup_grade": 2, "vital_status": "alive", "vital_days_after_surgery": 1500},
+        {"case_id": "case_00001", "age_at_nephrectomy": 51, "gender": "female",
+         "comorbidities": {"myocardial_infarction": True, "diabetes": False},
+         "tumor_isup_grade": None, "vital_status": "dead", "vital_days_after_surgery": 480},
+        {"case_id": "case_00002", "age_at_nephrectomy": 70, "gender": "male",
+         "comorbidities": {"myocardial_infarction": False, "diabetes": False},
+         "tumor_isup_grade": 3, "vital_status": "dead", "vital_days_after_surgery": 900},
+    ]  # fmt: skip
+    path = tmp_path / "kits.json"
+    path.write_text(json.dumps(kits))
+    result = read_clinical_spreadsheet(path, time_column="vital_days_after_surgery")
+    assert (result.id_column, result.event_column) == ("case_id", "vital_status")
+    table = result.table
+    assert table["time"].tolist() == [1500, 480, 900] and table["event"].tolist() == [0, 1, 1]
+    assert table["comorbidities_diabetes"].tolist() == [True, False, False]
+    assert pd.isna(table.loc["case_00001", "tumor_isup_grade"])
+    (tmp_path / "bad.json").write_text('{"case_id": "case_00000"}')
+    with pytest.raises(InputError, match="expected a JSON array of one object per patient"):
+        read_clinical_spreadsheet(tmp_path / "bad.json")

@@ -118,10 +118,12 @@ def import_form() -> None:
         )
         left, right = st.columns(2)
         clinical = left.text_input(
-            "Clinical spreadsheet on this server (CSV or XLSX)", key="import-clinical"
+            "Clinical spreadsheet on this server (CSV, XLSX or JSON)", key="import-clinical"
         )
         upload = right.file_uploader(
-            "...or upload it", type=["csv", "tsv", "txt", "xlsx"], key="import-clinical-upload"
+            "...or upload it",
+            type=["csv", "tsv", "txt", "xlsx", "json"],
+            key="import-clinical-upload",
         )
         left, middle, right = st.columns(3)
         site = left.selectbox(

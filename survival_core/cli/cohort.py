@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importer.add_argument(
         "--clinical", type=Path, default=None,
-        help="clinical spreadsheet (CSV or XLSX) keyed by the patients' IDs: joined into "
+        help="clinical spreadsheet (CSV, XLSX or JSON records) keyed by the patients' IDs: joined into "
         "clinical.csv with a drafted schema.yaml (alone: a table-only cohort)",
     )  # fmt: skip
     importer.add_argument(

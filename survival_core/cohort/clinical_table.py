@@ -1,4 +1,4 @@
-"""Read a cohort's clinical spreadsheet (CSV or XLSX) as it comes from a study export.
+"""Read a cohort's clinical spreadsheet (CSV, XLSX, or a JSON array of patients) as it comes from a study export.
 
 :func:`read_clinical_spreadsheet` finds the patient ID, survival time and event columns (by name
 unless given), converts the time to days and the event to 0/1, and cleans every other column into
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 import zipfile
@@ -245,6 +246,32 @@ def _read_xlsx(path: Path) -> tuple[list[list[str]], str]:
     return rows, note
 
 
+def _read_json(path: Path) -> tuple[list[list[str]], str]:
+    """A JSON array of one object per patient (KiTS's ``kits.json``) as rows of text: the keys
+    in first-seen order, nested objects flattened ('a' of 'b' is 'b_a'), lists kept as JSON."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise InputError(f"{path.name} could not be read as JSON: {err}") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InputError(f"{path.name}: expected a JSON array of one object per patient.")
+    flat = [_flatten(record) for record in records]
+    header = list(dict.fromkeys(key for record in flat for key in record))
+    rows = [[_cell_text(record.get(key)) for key in header] for record in flat]
+    return [header, *rows], "read as JSON, one object per patient"
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{name}_")
+        else:
+            flat[name] = json.dumps(value) if isinstance(value, list) else value
+    return flat
+
+
 def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     """All cells as text ("" when empty), headers as written; also the CSV delimiter ("" XLSX)."""
     if not path.is_file():
@@ -255,10 +282,14 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
         rows, how = _read_xlsx(path)
     elif suffix in (".csv", ".tsv", ".txt"):
         rows, delimiter, how = _read_csv(path)
+    elif suffix == ".json":
+        rows, how = _read_json(path)
     elif suffix == ".xls":
         raise InputError(f"{path.name} is an old .xls workbook: save it as .xlsx or .csv.")
     else:
-        raise InputError(f"{path.name} is not a CSV or XLSX file (suffix {suffix or 'none'}).")
+        raise InputError(
+            f"{path.name} is not a CSV, XLSX or JSON file (suffix {suffix or 'none'})."
+        )
     rows = [row for row in rows if any(c.strip() for c in row)]
     if len(rows) < 2:
         raise InputError(f"{path.name} has no data rows under its header.")
