@@ -1,4 +1,4 @@
-"""Read a cohort's clinical spreadsheet (CSV, XLSX, or a JSON array of patients) as it comes from a study export.
+"""Read a cohort's clinical table (CSV, XLSX or a JSON array of patients) as a study exports it.
 
 :func:`read_clinical_spreadsheet` finds the patient ID, survival time and event columns (by name
 unless given), converts the time to days and the event to 0/1, and cleans every other column into
