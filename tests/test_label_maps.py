@@ -173,3 +173,27 @@ def test_a_slicer_segmentation_given_for_each_role_gives_its_named_segment(
     write_decathlon_case(tmp_path / "decathlon")
     with pytest.raises(MaskError, match=r"gtv mask liver_7.nii.gz: .*liver_7.nii.gz:1"):
         load_case_files(image, {"gtv": tmp_path / "decathlon" / LABELS}, None, "UP-2")
+
+
+def test_only_an_organ_enclosing_the_tumour_gets_it_added() -> None:
+    """A tumour carved out of the right lung (no shared voxel) is added to the lungs; a
+    mediastinal node between the lungs (no shared voxel either, and inside their box) is not:
+    its surroundings are not lung."""
+    from survival_core.io.role_masks import assign_roles
+
+    def image(array: np.ndarray) -> sitk.Image:
+        return sitk.GetImageFromArray(array.astype(np.uint8))
+
+    lungs = np.zeros((10, 30, 40), bool)
+    lungs[1:9, 5:25, 3:15] = lungs[1:9, 5:25, 25:37] = True
+    carved, node = np.zeros_like(lungs), np.zeros_like(lungs)
+    carved[4:6, 12:16, 7:10] = True
+    node[4:6, 12:16, 18:22] = True
+    roles = {"organ": ["Lungs"], "gtv": ["GTV"]}
+    lung = image(lungs & ~carved)
+    enclosed = assign_roles({"Lungs": lung, "GTV": image(carved)}, roles, ("gtv",))
+    assert sitk.GetArrayFromImage(enclosed.masks["organ"]).astype(bool).sum() == lungs.sum()
+    assert any("leaves out the tumour" in w for w in enclosed.warnings)
+    beside = assign_roles({"Lungs": image(lungs), "GTV": image(node)}, roles, ("gtv",))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(beside.masks["organ"]), lungs)
+    assert not any("leaves out the tumour" in w for w in beside.warnings)

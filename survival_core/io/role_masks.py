@@ -141,7 +141,27 @@ def assign_roles(
     return RoleAssignment(masks, case_site, chosen, warnings)
 
 
+#: Share of the voxels just outside the GTV that must be organ for an organ sharing no voxel
+#: with it to count as drawn around it.
+AROUND_SHARE = 0.5
+
+
 def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
-    """Whether the organ shares no voxel with the GTV yet surrounds it: drawn around the tumour
-    (a segmentation whose segments may not overlap), not another organ."""
-    return not (_voxels(organ) & _voxels(gtv)).any() and surrounds(organ, gtv)
+    """Whether the organ shares no voxel with the GTV yet encloses it (at least
+    :data:`AROUND_SHARE` of the GTV's one-voxel shell is organ): drawn around the tumour (a
+    segmentation whose segments may not overlap), not a neighbouring organ (the lungs beside a
+    mediastinal node)."""
+    from scipy import ndimage
+
+    organ_voxels, gtv_voxels = _voxels(organ), _voxels(gtv)
+    if (organ_voxels & gtv_voxels).any() or not gtv_voxels.any():
+        return False
+    box = tuple(
+        slice(max(0, lo - 1), hi + 2)
+        for lo, hi in zip(
+            np.argwhere(gtv_voxels).min(0), np.argwhere(gtv_voxels).max(0), strict=True
+        )
+    )
+    inside = gtv_voxels[box]
+    shell = ndimage.binary_dilation(inside) & ~inside
+    return bool(organ_voxels[box][shell].mean() >= AROUND_SHARE)
