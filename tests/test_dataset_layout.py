@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from survival_core.cli.main import main
 from survival_core.cohort.importer import check_roi_map, import_images
 from survival_core.cohort.inventory import inventory_tree
-from survival_core.errors import ConfigError, GeometryError
+from survival_core.errors import ConfigError, GeometryError, InputError
 from survival_core.io.case_loader import load_case
 from survival_core.io.dataset_layout import (
     DatasetFile,
@@ -345,3 +345,12 @@ def test_masks_named_after_the_ct_they_were_drawn_on_stay_masks(tmp_path: Path) 
     _volume(label, tmp_path / "gtv_ct.nii.gz")
     case = load_case(tmp_path)
     assert sitk.GetArrayFromImage(case.masks["gtv"]).sum() == label.sum()
+
+
+def test_a_whole_dataset_loaded_as_one_case_is_refused_naming_its_cases(tmp_path: Path) -> None:
+    """Two HECKTOR patients' files given as one case: never one patient's image with another's
+    label; the message names the cases and the cohort import."""
+    for k, patient in enumerate(("CHUM-001", "MDA-017")):
+        _hecktor_case(tmp_path, patient, k)
+    with pytest.raises(InputError, match=r"2 cases of a dataset \(CHUM-001, MDA-017\).*cohort"):
+        load_case(tmp_path, roles={"gtv": ["labelsTr/CHUM-001.nii.gz:1"]})

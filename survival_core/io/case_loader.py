@@ -40,7 +40,7 @@ from survival_core.errors import (
 )
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
-from survival_core.io.dataset_layout import names_image
+from survival_core.io.dataset_layout import dataset_cases, names_image
 from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     AnnotationEntry,
@@ -319,6 +319,13 @@ def _load_volumes(
     unmasked = [v for v in rest if not _is_mask_like(v, root)]
     images = named if named else unmasked
     if len(images) != 1:
+        cases = {f.case for f in dataset_cases(list(by_name), min_cases=2).values()}
+        if cases:
+            raise InputError(
+                f"The volumes in {root} are {len(cases)} cases of a dataset "
+                f"({', '.join(sorted(cases)[:5])}{'...' if len(cases) > 5 else ''}): load one "
+                "case's files, or import the dataset as a cohort (Cohort page, cohort import)."
+            )
         listing = ", ".join(v.relative_to(root).as_posix() for v in images or rest) or "none"
         raise InputError(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
