@@ -28,3 +28,34 @@ def test_sarcoma_mr_upload_loads_and_extracts_han2020(shared_data: Path) -> None
     table = next(d.value for d in app.dataframe if "feature" in d.value.columns)
     assert len(table) == 552 and set(table["roi"]) == {"gtv"}
     assert table["value"].notna().all()
+
+
+def test_a_hecktor_pet_case_upload_reads_its_pet_with_the_label_drawn_on_its_ct(
+    tmp_path: Path,
+) -> None:
+    """A HECKTOR case's PET and label map (on the CT's grid) uploaded as files: the page
+    pre-selects the PET as a PT image, the label's primary GTV is chosen, and the case loads as
+    PT with the label resampled onto the PET's grid, said in a warning."""
+    from tests.test_dataset_layout import _hecktor_case
+
+    _hecktor_case(tmp_path, "CHUM-001", 0)
+    files = [
+        tmp_path / "imagesTr" / "CHUM-001__PT.nii.gz",
+        tmp_path / "labelsTr" / "CHUM-001.nii.gz",
+    ]
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].set_value(
+        [(p.name, p.read_bytes(), "application/octet-stream") for p in files]
+    ).run()
+    assert not app.exception
+    modality = next(s for s in app.selectbox if s.label == "Modality of the volume")
+    image = next(s for s in app.selectbox if s.label == "Image volume")
+    assert (modality.value, image.value) == ("PT", "PT.nii.gz")
+    gtv = next(m for m in app.multiselect if m.key.endswith("-gtv"))
+    primary = next(o for o in gtv.options if o.endswith(":1"))
+    gtv.set_value([primary])
+    next(b for b in app.button if b.label == "Load case").click().run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "PT"
+    assert any("resampled" in w.value for w in app.warning)
