@@ -272,7 +272,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
         read_clinical_spreadsheet(tmp_path / "absent.csv")
     other = tmp_path / "table.parquet"
     other.write_bytes(b"PAR1")
-    with pytest.raises(InputError, match="not a CSV or XLSX"):
+    with pytest.raises(InputError, match="not a CSV, XLSX or JSON"):
         read_clinical_spreadsheet(other)
 
 
@@ -434,3 +434,38 @@ def test_a_json_array_of_patients_reads_like_a_table(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"case_id": "case_00000"}')
     with pytest.raises(InputError, match="expected a JSON array of one object per patient"):
         read_clinical_spreadsheet(tmp_path / "bad.json")
+
+
+def test_tcga_exports_give_overall_survival_from_days_to_death_or_follow_up(
+    tmp_path: Path,
+) -> None:
+    """GDC's clinical.tsv (TCGA-LIHC's layout: UUID case_id beside the barcode TCIA's images
+    carry, days to death or to the last follow-up, "'--" for missing) and the TCGA BCR
+    patient file ('death_days_to', '[Not Available]'): the barcode is the ID, the time is days
+    to death for the dead and to the last follow-up for the living, and neither column is a
+    variable (they would leak the outcome)."""
+    gdc = tmp_path / "clinical.tsv"
+    gdc.write_text(
+        "case_id\tcase_submitter_id\tvital_status\tdays_to_death\tdays_to_last_follow_up\t"
+        "age_at_index\tgender\tajcc_pathologic_stage\n"
+        "0a1b\tTCGA-BC-A10Q\tDead\t1135\t'--\t63\tfemale\tStage I\n"
+        "2c3d\tTCGA-DD-A1EB\tAlive\t'--\t1780\t52\tmale\tStage II\n"
+        "4e5f\tTCGA-2V-A95S\tAlive\t'--\t'--\t71\tmale\tnot reported\n"
+        "6a7b\tTCGA-ED-A7PZ\tDead\t406\t'--\t58\tmale\tStage IIIA\n"
+    )
+    result = read_clinical_spreadsheet(gdc)
+    assert result.id_column == "case_submitter_id"
+    table = result.table
+    assert table.loc["TCGA-BC-A10Q", ["time", "event"]].tolist() == [1135, 1]
+    assert table.loc["TCGA-DD-A1EB", ["time", "event"]].tolist() == [1780, 0]
+    assert "TCGA-2V-A95S" not in table.index or pd.isna(table.loc["TCGA-2V-A95S", "time"])
+    assert not {"days_to_death", "days_to_last_follow_up"} & set(table.columns)
+    assert table["ajcc_pathologic_stage"].isna().sum() >= 1  # "not reported" is missing
+    bcr = tmp_path / "nationwidechildrens.org_clinical_patient_lihc.txt"
+    bcr.write_text(
+        "bcr_patient_barcode\tvital_status\tdeath_days_to\tlast_contact_days_to\tgender\n"
+        "TCGA-BC-A10Q\tDead\t1135\t[Not Available]\tFEMALE\n"
+        "TCGA-DD-A1EB\tAlive\t[Not Applicable]\t1780\tMALE\n"
+    )
+    patients = read_clinical_spreadsheet(bcr).table
+    assert patients[["time", "event"]].values.tolist() == [[1135, 1], [1780, 0]]

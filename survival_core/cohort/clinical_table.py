@@ -41,6 +41,8 @@ from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS
 
 #: Header names of the patient ID column, most specific first (compared normalised).
 ID_NAMES = (
+    # TCGA / GDC: the barcode TCIA's images carry as PatientID, before GDC's UUID case_id
+    "case_submitter_id", "submitter_id", "bcr_patient_barcode",
     "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
     "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
     "id", "patient", "subject", "case", "participant", "mrn", "pid",
@@ -69,6 +71,13 @@ ENDPOINT_EVENTS = {
     "efs": ("efs_event", "efs_status"),
     "ttp": ("progression", "progressed"),
 }
+#: Columns of days to death and of days to the last follow-up (TCGA / GDC exports): the time is
+#: the first for the dead, the second for the others.
+DEATH_DAYS_NAMES = ("days_to_death", "death_days_to")
+FOLLOW_UP_DAYS_NAMES = (
+    "days_to_last_follow_up", "days_to_last_followup", "last_contact_days_to",
+    "days_to_last_contact", "days_to_last_known_alive",
+)  # fmt: skip
 #: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
 CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
 #: First name parts of outcome columns other than the chosen ones (kept out of the variables).
@@ -780,6 +789,35 @@ def _days_between(
     return days
 
 
+def _days_to_death_or_follow_up(
+    cells: pd.DataFrame,
+    headers: dict[str, _Header],
+    death: str,
+    follow_up: str,
+    event: pd.Series | None,
+    time_unit: str | None,
+    report: list[Coercion],
+) -> tuple[pd.Series, pd.Series]:
+    """Time and event of a TCGA / GDC export: days to death for the dead (the event column's
+    events, else the rows with days to death), days to the last follow-up for the others; a
+    dead patient without days to death has no time."""
+    to_death, _ = _time_days(cells[death], headers[death], time_unit, report)
+    to_last, _ = _time_days(cells[follow_up], headers[follow_up], time_unit, report)
+    if event is None:
+        event = to_death.notna().astype("Int64")
+        report.append(Coercion(death, "event: a number of days to death", int(event.sum())))
+    died = (event == 1).fillna(False).astype(bool)
+    days = to_death.where(died, to_last)
+    report.append(
+        Coercion(
+            f"({death} / {follow_up})",
+            f"time: {death} for the dead, else {follow_up}",
+            int(days.notna().sum()),
+        )
+    )
+    return days, event
+
+
 def _death_event(
     dates: pd.DataFrame, death: str, timed: pd.Series, report: list[Coercion]
 ) -> pd.Series:
@@ -885,6 +923,15 @@ def read_clinical_spreadsheet(
         event = _event_01(
             cells[event_text], headers[event_text], censoring=censoring, report=report
         )
+    death_text = _first_by_name(headers, DEATH_DAYS_NAMES, base=False)
+    follow_text = _first_by_name(headers, FOLLOW_UP_DAYS_NAMES, base=False)
+    outcome_texts = {id_text, time_text, event_text}
+    if days is None and death_text and follow_text:
+        days, event = _days_to_death_or_follow_up(
+            cells, headers, death_text, follow_text, event, time_unit, report
+        )
+        unit, time_text = "days", f"({death_text} / {follow_text})"
+        outcome_texts |= {death_text, follow_text}
 
     variables: dict[str, pd.Series] = {}
     units: dict[str, str] = {}
@@ -893,7 +940,7 @@ def read_clinical_spreadsheet(
     decimal_comma = delimiter != ","
     for text in cells.columns:
         h = headers[text]
-        if text in (id_text, time_text, event_text):
+        if text in outcome_texts:
             continue
         if _is_outcome_like(h) or h.name in ID_NAMES:
             report.append(

@@ -30,8 +30,11 @@ NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
 KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)
 #: Text read as "no value" (compared stripped and lower-cased).
 MISSING_TOKENS = frozenset(
-    {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing"}
-)
+    {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing",
+     # TCGA / GDC exports
+     "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
+     "[not reported]", "not reported", "[discrepancy]"}
+)  # fmt: skip
 YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"})
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"})
 #: Columns of a clinical table that are not clinical variables.
