@@ -158,7 +158,7 @@ def test_own_cohort_import_train_and_score_in_a_browser(
             str(tree.images)
         )
         page.get_by_role(
-            "textbox", name="Clinical spreadsheet on this server (CSV or XLSX)", exact=True
+            "textbox", name="Clinical spreadsheet on this server (CSV, XLSX or JSON)", exact=True
         ).fill(str(tree.clinical))
         _select(page, "Cancer site", "lung")
         page.get_by_text("Spreadsheet columns").click()
