@@ -425,7 +425,8 @@ def test_a_json_array_of_patients_reads_like_a_table(tmp_path: Path) -> None:
     ]  # fmt: skip
     path = tmp_path / "kits.json"
     path.write_text(json.dumps(kits))
-    result = read_clinical_spreadsheet(path, time_column="vital_days_after_surgery")
+    result = read_clinical_spreadsheet(path)  # the time found by its unit and 'vital'
+    assert result.time_column == "vital_days_after_surgery"
     assert (result.id_column, result.event_column) == ("case_id", "vital_status")
     table = result.table
     assert table["time"].tolist() == [1500, 480, 900] and table["event"].tolist() == [0, 1, 1]

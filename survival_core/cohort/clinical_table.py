@@ -372,6 +372,21 @@ def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+#: Words that, beside a time unit in a header, make it a survival time ('vital_days_after_
+#: surgery', KiTS's).
+_SURVIVAL_WORDS = frozenset({"vital", "survival", "survived", "death", "died", "follow", "followup"})
+
+
+def _named_time(headers: dict[str, _Header]) -> str | None:
+    """The one column whose header holds a time unit and a survival word, if exactly one does."""
+    found = [
+        text
+        for text, h in headers.items()
+        if set(h.tokens) & _SURVIVAL_WORDS and any(t in _TIME_UNIT_OF for t in h.tokens)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _is_outcome_like(h: _Header) -> bool:
     """Whether a column is a survival time or event (e.g. PFS beside OS): never a predictor."""
     return (
@@ -898,8 +913,12 @@ def read_clinical_spreadsheet(
     time_text = _find_named(headers, time_column, "time", "time_column", path)
     event_text = _find_named(headers, event_column, "event", "event_column", path)
     censoring = False
+    death_text = _first_by_name(headers, DEATH_DAYS_NAMES, base=False)
+    follow_text = _first_by_name(headers, FOLLOW_UP_DAYS_NAMES, base=False)
     if time_text is None:
         time_text = _first_by_name(headers, TIME_NAMES, base=True)
+    if time_text is None and not (death_text and follow_text):  # TCGA's pair is read below
+        time_text = _named_time(headers)
     if event_text is None:
         endpoint = headers[time_text].tokens[0] if time_text is not None else ""
         event_text = _first_by_name(headers, ENDPOINT_EVENTS.get(endpoint, ()), base=False)
@@ -923,8 +942,6 @@ def read_clinical_spreadsheet(
         event = _event_01(
             cells[event_text], headers[event_text], censoring=censoring, report=report
         )
-    death_text = _first_by_name(headers, DEATH_DAYS_NAMES, base=False)
-    follow_text = _first_by_name(headers, FOLLOW_UP_DAYS_NAMES, base=False)
     outcome_texts = {id_text, time_text, event_text}
     if days is None and death_text and follow_text:
         days, event = _days_to_death_or_follow_up(
