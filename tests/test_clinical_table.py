@@ -470,3 +470,26 @@ def test_tcga_exports_give_overall_survival_from_days_to_death_or_follow_up(
     )
     patients = read_clinical_spreadsheet(bcr).table
     assert patients[["time", "event"]].values.tolist() == [[1135, 1], [1780, 0]]
+
+
+def test_censoring_marks_in_a_time_column_without_an_event_column(tmp_path: Path) -> None:
+    """BraTS 2020's survival table (no event column; its one living patient 'ALIVE (361 days
+    later)') and the '+' notation of censored times: marked times are censored, plain ones
+    events. Without any mark there is still no event to guess."""
+    brats = tmp_path / "survival_info.csv"
+    brats.write_text(
+        "Brats20ID,Age,Survival_days,Extent_of_Resection\n"
+        "BraTS20_Training_001,60.5,289,GTR\nBraTS20_Training_002,52.3,616,GTR\n"
+        "BraTS20_Training_084,68.0,ALIVE (361 days later),NA\n"
+    )
+    table = read_clinical_spreadsheet(brats).table
+    assert table[["time", "event"]].values.tolist() == [[289, 1], [616, 1], [361, 0]]
+    plus = tmp_path / "plus.csv"
+    plus.write_text("patient_id,OS (months),Age\nP1,12.5+,60\nP2,8,55\nP3,30+,70\n")
+    table = read_clinical_spreadsheet(plus).table
+    assert table["event"].tolist() == [0, 1, 0]
+    assert table["time"].tolist() == pytest.approx([12.5 * MONTH, 8 * MONTH, 30 * MONTH])
+    unmarked = tmp_path / "unmarked.csv"
+    unmarked.write_text("patient_id,OS (months),Age\nP1,12.5,60\nP2,8,55\n")
+    with pytest.raises(InputError, match="no survival event column"):
+        read_clinical_spreadsheet(unmarked)

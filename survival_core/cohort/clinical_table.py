@@ -377,6 +377,22 @@ def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
 _SURVIVAL_WORDS = frozenset({"vital", "survival", "survived", "death", "died", "follow", "followup"})
 
 
+_CENSORED_TIME = re.compile(
+    r"^\s*(\d+(?:[.,]\d+)?)\s*\+\s*$|(?i:alive|censored)\D*?(\d+(?:[.,]\d+)?)"
+)
+
+
+def _censor_marks(cells: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """A time column's cells with censoring marks ('361+', BraTS's 'ALIVE (361 days later)')
+    replaced by their number, and which were marked; None when no cell is."""
+    found = cells.astype(str).str.extract(_CENSORED_TIME)
+    number = found[0].where(found[0].notna(), found[1])
+    censored = number.notna()
+    if not censored.any():
+        return None
+    return cells.where(~censored, number), censored
+
+
 def _named_time(headers: dict[str, _Header]) -> str | None:
     """The one column whose header holds a time unit and a survival word, if exactly one does."""
     found = [
@@ -936,11 +952,23 @@ def read_clinical_spreadsheet(
             how = "given" if given else "recognised by its name"
             report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
     days = unit = event = None
+    marked = None if event_text or time_text is None else _censor_marks(cells[time_text])
     if time_text is not None:
-        days, unit = _time_days(cells[time_text], headers[time_text], time_unit, report)
+        times = cells[time_text] if marked is None else marked[0]
+        days, unit = _time_days(times, headers[time_text], time_unit, report)
     if event_text is not None:
         event = _event_01(
             cells[event_text], headers[event_text], censoring=censoring, report=report
+        )
+    elif marked is not None:  # '361+', 'ALIVE (361 days later)': censored; plain numbers: events
+        event = (~marked[1]).astype("Int64").where(days.notna())
+        event_text = f"({time_text}: censoring marks)"
+        report.append(
+            Coercion(
+                time_text,
+                "no event column: a time marked '+' or 'alive' is censored, any other an event",
+                int(marked[1].sum()),
+            )
         )
     outcome_texts = {id_text, time_text, event_text}
     if days is None and death_text and follow_text:
