@@ -374,9 +374,22 @@ def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
 
 #: Words that, beside a time unit in a header, make it a survival time ('vital_days_after_
 #: surgery', KiTS's).
-_SURVIVAL_WORDS = frozenset({"vital", "survival", "survived", "death", "died", "follow", "followup"})
+_SURVIVAL_WORDS = frozenset(
+    {"vital", "survival", "survived", "death", "died", "follow", "followup"}
+)
 
 
+def _named_time(headers: dict[str, _Header]) -> str | None:
+    """The one column whose header holds a time unit and a survival word, if exactly one does."""
+    found = [
+        text
+        for text, h in headers.items()
+        if set(h.tokens) & _SURVIVAL_WORDS and any(t in _TIME_UNIT_OF for t in h.tokens)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+#: A censored time in a time column: a number followed by "+", or "alive"/"censored" then one.
 _CENSORED_TIME = re.compile(
     r"^\s*(\d+(?:[.,]\d+)?)\s*\+\s*$|(?i:alive|censored)\D*?(\d+(?:[.,]\d+)?)"
 )
@@ -391,16 +404,6 @@ def _censor_marks(cells: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     if not censored.any():
         return None
     return cells.where(~censored, number), censored
-
-
-def _named_time(headers: dict[str, _Header]) -> str | None:
-    """The one column whose header holds a time unit and a survival word, if exactly one does."""
-    found = [
-        text
-        for text, h in headers.items()
-        if set(h.tokens) & _SURVIVAL_WORDS and any(t in _TIME_UNIT_OF for t in h.tokens)
-    ]
-    return found[0] if len(found) == 1 else None
 
 
 def _is_outcome_like(h: _Header) -> bool:
