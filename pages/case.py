@@ -14,10 +14,9 @@ import streamlit as st
 
 from survival_core.case import ROLES, Case
 from survival_core.features.pet_uptake import gtv_uptake
-from survival_core.io.dataset_layout import VOLUME_MODALITIES
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
-from survival_core.io.structures import SITES
+from survival_core.io.structures import SITES, VOLUME_MODALITIES
 from survival_core.io.uploads import CLINICAL_KEEP
 from survival_core.paths import demo_cohort_dir
 from survival_core.runs.retention import mark_used

@@ -18,8 +18,7 @@ import yaml
 from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical_schema import KINDS, SCHEMA_FILE, CohortSchema
-from survival_core.io.dataset_layout import VOLUME_MODALITIES
-from survival_core.io.structures import SITES
+from survival_core.io.structures import SITES, VOLUME_MODALITIES
 from survival_core.runs.jobs import start_import_job
 from ui.auth import record
 from ui.jobs import jobs_panel

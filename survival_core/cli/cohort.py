@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from survival_core.cli import output
 from survival_core.errors import ConfigError
-from survival_core.io.structures import SITES
+from survival_core.io.structures import SITES, VOLUME_MODALITIES
 
 if TYPE_CHECKING:
     from survival_core.cohort.clinical_join import ClinicalJoin
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "patients: {<PatientID or the case id of import_report.csv>: {gtv: [...]}}}",
     )
     importer.add_argument(
-        "--modality", choices=("CT", "MR", "PT"), default="CT",
+        "--modality", choices=VOLUME_MODALITIES, default="CT",
         help="modality of NIfTI/NRRD volumes (they carry none; PT already in SUVbw); picks the "
         "image where a case has several (HECKTOR's __CT and __PT)",
     )  # fmt: skip

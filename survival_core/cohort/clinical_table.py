@@ -359,6 +359,12 @@ def _first_by_name(headers: dict[str, _Header], names: Sequence[str], *, base: b
     return None
 
 
+def _all_different(cells: pd.Series) -> bool:
+    """Whether a column's filled cells (text, "" when empty) are all different."""
+    filled = cells.str.strip()
+    return bool(filled[filled != ""].is_unique)
+
+
 def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
     """The one column named like an identifier (its last word 'id', or its header ending in
     capital 'ID': 'TCIA_ID', 'Brats20ID'; never 'Thyroid' or 'Lipid') whose filled cells are all
@@ -366,8 +372,7 @@ def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
     found = [
         text
         for text, h in headers.items()
-        if (h.tokens[-1] == "id" or text.strip().endswith("ID"))
-        and cells[text].dropna().astype(str).str.strip().replace("", np.nan).dropna().is_unique
+        if (h.tokens[-1] == "id" or text.strip().endswith("ID")) and _all_different(cells[text])
     ]
     return found[0] if len(found) == 1 else None
 

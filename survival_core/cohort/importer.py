@@ -45,7 +45,7 @@ from survival_core.cohort.inventory import PatientInventory, inventory_tree
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, load_case
-from survival_core.io.dataset_layout import VOLUME_MODALITIES, role_file_name, split_name
+from survival_core.io.dataset_layout import role_file_name, split_name
 from survival_core.io.deid import Deidentifier, load_key
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
@@ -54,7 +54,7 @@ from survival_core.io.dicom_series import (
     drawn_on,
 )
 from survival_core.io.manifest import MANIFEST_COLUMNS
-from survival_core.io.structures import normalise_roles, role_candidates
+from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload
 from survival_core.io.volume import volume_stem
 

@@ -27,7 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from survival_core.io.structures import IMAGE_FOLDERS, IMAGE_STEMS, MASK_WORDS, match_structure
+from survival_core.io.structures import (
+    IMAGE_FOLDERS,
+    IMAGE_STEMS,
+    MASK_WORDS,
+    match_structure,
+)
 from survival_core.io.volume import is_volume_file, volume_stem
 
 #: Words naming each modality's images in file names ('CHUM-001__PT', 'BraTS_001_t1ce').
@@ -38,8 +43,6 @@ MODALITY_NAMES = {
         {"mr", "mri", "t1", "t1c", "t1ce", "t1gd", "t1w", "t2", "t2w", "flair", "adc", "dwi"}
     ),
 }
-#: What volume files may hold (they carry no modality; a PT volume must be in SUVbw).
-VOLUME_MODALITIES = ("CT", "MR", "PT")
 #: Words naming an image whatever its modality.
 IMAGE_WORDS = frozenset({*IMAGE_STEMS, "imaging"}) - MODALITY_NAMES["CT"]
 MODALITY_WORDS = frozenset().union(*MODALITY_NAMES.values())
@@ -78,13 +81,19 @@ def split_name(stem: str) -> tuple[str, str, str]:
     return key, role, channel.group(1) if channel else ""
 
 
+def _is_id(key: str) -> bool:
+    """Whether a case key can name a patient: IDs carry a digit ('CHUM-001', 'lung1'), time
+    points and structures do not ('pre', 'gtv')."""
+    return any(c.isdigit() for c in key)
+
+
 def _name_words(stem: str) -> set[str]:
     """The stem, and its role words when what precedes them is a case ID (has a digit) or
     nothing: 'CHUM-001__CT' -> {'chum-001__ct', 'ct'}; 'gtv_ct' (a GTV drawn on the CT, no ID)
     -> {'gtv_ct'}."""
     key, role, _ = split_name(stem)
     words = {stem.lower()}
-    if not key or any(c.isdigit() for c in key):
+    if not key or _is_id(key):
         words |= set(re.split(r"[_\-. ]+", role.lower()))
     return words
 
@@ -131,25 +140,23 @@ def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, Dataset
     """The case and in-case name of each of ``paths`` (POSIX, relative; an archive member
     'a.zip:x/y.nii.gz') that shares its case key with another file; {} when fewer than
     ``min_cases`` cases are found (the files are then one patient's folder, or no dataset)."""
-    keyed: dict[tuple[str, ...], list[tuple[str, str, str]]] = defaultdict(list)
+    keyed: dict[tuple[str, ...], list[tuple[str, PurePosixPath, str, str]]] = defaultdict(list)
     for shown in paths:
         path = PurePosixPath(shown.replace(":", "/"))
         key, role, channel = split_name(volume_stem(path))
-        if not any(c.isdigit() for c in key):  # 'pre_ct', 'post_ct': one patient's, not IDs
+        if not _is_id(key):  # 'pre_ct', 'post_ct': one patient's, not IDs
             key = ""
         folders = tuple(p for p in path.parent.parts if p.lower() not in ROLE_FOLDERS)
-        keyed[(*folders, key) if key else folders].append((shown, role, channel))
+        keyed[(*folders, key) if key else folders].append((shown, path, role, channel))
     cases = {k: files for k, files in keyed.items() if len(files) >= 2 and k}
     if len(cases) < min_cases:
         return {}
     found = {}
     for key, files in cases.items():
-        names = [_case_name(PurePosixPath(s.replace(":", "/")), r, c) for s, r, c in files]
+        names = [_case_name(path, role, channel) for _, path, role, channel in files]
         if len({n.lower() for n in names}) < len(names):  # two files would clash: keep names
-            names = [PurePosixPath(s.replace(":", "/")).name for s, _, _ in files]
-        found |= {
-            s: DatasetFile("/".join(key), n) for (s, _, _), n in zip(files, names, strict=True)
-        }
+            names = [path.name for _, path, _, _ in files]
+        found |= {f[0]: DatasetFile("/".join(key), n) for f, n in zip(files, names, strict=True)}
     return found
 
 

@@ -183,6 +183,8 @@ _OAR_WORDS = frozenset(
         "spleen",
     }
 )
+#: What volume files may hold (they carry no modality; a PT volume must be in SUVbw).
+VOLUME_MODALITIES = ("CT", "MR", "PT")
 #: File stems (lower case) that name the image in a volume case folder.
 IMAGE_STEMS = ("image", "ct", "img", "volume", "scan")
 #: Words of a volume file's name, or folder names, that mark a mask.

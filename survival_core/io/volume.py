@@ -304,14 +304,15 @@ def resample_labels(
     out = np.zeros(sitk.GetArrayViewFromImage(image).shape, dtype=np.uint16)
     best = np.full(out.shape, 0.5 - 1e-6)
     for label in labels:
-        indicator = sitk.GetImageFromArray((array == label).astype(np.float32))
+        inside = array == label
+        indicator = sitk.GetImageFromArray(inside.astype(np.float32))
         indicator.CopyInformation(mask)
         if any(radius):
             indicator = sitk.BoxMean(indicator, radius)
         fraction = sitk.GetArrayFromImage(
             sitk.Resample(indicator, image, sitk.Transform(), sitk.sitkLinear, 0.0)
         )
-        if fraction.sum() * _voxel_ml(image) < (array == label).sum() * _voxel_ml(mask) * 0.5:
+        if fraction.sum() * _voxel_ml(image) < inside.sum() * _voxel_ml(mask) * 0.5:
             raise GeometryError(
                 f"{mask_name} is drawn on another grid than {image_name}, and its label {label:g} "
                 f"lies mostly outside the image.\n  {image_name}: {_describe(image)}\n"
