@@ -216,6 +216,13 @@ def show_case(case: Case) -> None:
     heading = f"{summary.pop('case_id')} · {summary.pop('modality')}"
     st.subheader(heading + (f" · {site}" if site else ""))
     st.caption(f"Matrix {summary.pop('matrix')} voxels, spacing {summary.pop('spacing_mm')} mm")
+    if case.companions:
+        others = " and ".join(sorted(case.companions))
+        st.caption(
+            f"With the patient's {others} in the same frame of reference: models on several "
+            "modalities' radiomics read it"
+            + (", the SUV figures come from it." if "PT" in case.companions else ".")
+        )
     if summary:
         columns = st.columns(len(summary))
         for column, (name, value) in zip(columns, summary.items(), strict=True):

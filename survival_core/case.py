@@ -31,6 +31,9 @@ class Case:
     it may hold derived roles (``organ_minus_gtv``, ``peritumoral_ring``, see preprocess.roi).
     ``site`` names the organ (``"liver"``, ``"lung"``...; None when unknown). ``structures`` holds
     every named structure the source had (ROI name -> mask on the image grid), for display.
+    ``companions`` holds the patient's other images by modality (the PET beside its CT, in SUV),
+    each on its own grid in the image's frame of reference, for models on several modalities'
+    radiomics (:func:`survival_core.io.modality_view.modality_view`).
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance).
     """
@@ -44,17 +47,20 @@ class Case:
     warnings: list[str] = field(default_factory=list)
     site: str | None = None
     structures: dict[str, sitk.Image] = field(default_factory=dict)
+    companions: dict[str, sitk.Image] = field(default_factory=dict)
 
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the
-        image and of every mask by role, the modality and the site; not the case id, clinical
-        values or display structures. Two uploads of the same images share it, whoever made them.
+        image, of every mask by role and of the companion images, the modality and the site; not
+        the case id, clinical values or display structures. Two uploads of the same images share
+        it, whoever made them.
         Computed once per case object (a loaded case's images are never changed in place; a
         :func:`dataclasses.replace` copy computes its own)."""
         if "_content_digest" not in self.__dict__:
             digest = hashlib.blake2b(digest_size=32)
             digest.update(f"{self.modality}|{self.site}".encode())
-            for role, volume in [("", self.image), *sorted(self.masks.items())]:
+            companions = [(f"companion {m}", v) for m, v in sorted(self.companions.items())]
+            for role, volume in [("", self.image), *sorted(self.masks.items()), *companions]:
                 grid = (
                     volume.GetSize(),
                     volume.GetSpacing(),

@@ -218,9 +218,10 @@ def test_volume_mask_on_another_grid(tmp_path: Path) -> None:
         load_case(tmp_path)
 
 
-def test_another_image_beside_the_image_is_left_out_with_a_warning(tmp_path: Path) -> None:
-    """A PET volume (SUV, on its own coarser grid) beside the CT, its GTV and the liver: the PET
-    is named as not read, the case loads; named by a role, it is refused as before."""
+def test_another_image_beside_the_image_is_its_companion_or_left_out(tmp_path: Path) -> None:
+    """A PET volume (SUV, on its own coarser grid) beside the CT, its GTV and the liver is kept
+    as the case's PT image (for PET/CT models), not as a structure; an image no name places is
+    left out with a warning; named by a role, either is refused as before."""
     write_volume_case(tmp_path)
     pet = sitk.GetImageFromArray(
         np.random.default_rng(0).gamma(2.0, 1.5, (4, 12, 12)).astype(np.float32)
@@ -228,11 +229,21 @@ def test_another_image_beside_the_image_is_left_out_with_a_warning(tmp_path: Pat
     pet.SetSpacing((3.0, 3.0, 5.0))
     sitk.WriteImage(pet, str(tmp_path / "pet.nii.gz"))
     case = load_case(tmp_path)
-    assert case.warnings == ["pet.nii.gz holds an image, not a mask or label map: not read."]
+    assert case.warnings == [] and list(case.companions) == ["PT"]
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(case.companions["PT"]), sitk.GetArrayFromImage(pet)
+    )
+    assert case.companions["PT"].GetSpacing() == (3.0, 3.0, 5.0)
     np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
     assert "pet.nii.gz" not in case.structures
+    sitk.WriteImage(pet, str(tmp_path / "scan2.nii.gz"))
+    case = load_case(tmp_path)
+    assert case.warnings == ["scan2.nii.gz holds an image, not a mask or label map: not read."]
     with pytest.raises(GeometryError, match="pet.nii.gz"):
         load_case(tmp_path, roles={"gtv": "pet.nii.gz"})
+    (tmp_path / "scan2.nii.gz").rename(tmp_path / "suv.nii.gz")  # two PETs: neither is taken
+    case = load_case(tmp_path)
+    assert case.companions == {} and len(case.warnings) == 2
     empty = to_image(np.zeros((8, 24, 24), np.uint8))
     sitk.WriteImage(empty, str(tmp_path / "lesion.nii.gz"))  # an empty mask is not an image
     with pytest.raises(MaskError, match="lesion.nii.gz.*is empty"):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def radiomics_settings(loaded: LoadedModel) -> ExtractionSettings | None:
     """The extraction settings of the model's radiomics inputs; None when it takes none (no
-    settings in its card, or clinical inputs only)."""
+    settings in its card, or clinical inputs only) or takes several modalities' radiomics."""
     clinical = set(loaded.card.clinical_columns)
     if not loaded.card.radiomics_settings or all(c in clinical for c in loaded.inputs):
         return None
@@ -33,36 +33,63 @@ def radiomics_settings(loaded: LoadedModel) -> ExtractionSettings | None:
     return ExtractionSettings.from_json(loaded.card.radiomics_settings)
 
 
+def _radiomics_sources(loaded: LoadedModel) -> list[tuple[str, str | None, ExtractionSettings]]:
+    """(feature name prefix, modality the images must be, settings) of each radiomics source:
+    one unprefixed, or one per modality named 'MODALITY:' (a PET/CT model)."""
+    from survival_core.features.settings import ExtractionSettings
+    from survival_core.io.tables import MODALITY_SEPARATOR
+
+    by_modality = loaded.card.radiomics_by_modality
+    if by_modality:
+        return [
+            (m + MODALITY_SEPARATOR, m, ExtractionSettings.from_json(settings))
+            for m, settings in by_modality.items()
+        ]
+    settings = radiomics_settings(loaded)
+    return [] if settings is None else [("", loaded.card.radiomics_modality, settings)]
+
+
+def _check_masks(case: Case, loaded: LoadedModel, settings: ExtractionSettings) -> None:
+    """MaskError naming the masks the model's ROIs need and the case lacks."""
+    from survival_core.features.settings import required_masks
+
+    lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
+    if lacking:
+        raise MaskError(
+            f"Model {loaded.folder.name} computes its {settings.preset} features on "
+            f"{', '.join(settings.rois)}, which need the {' and '.join(lacking)} mask; case "
+            f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
+            "structure on the Case page, or use a model on the GTV alone."
+        )
+
+
 def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
-    """One-row feature table of ``case`` in the model's input schema, and the imputed variables."""
+    """One-row feature table of ``case`` in the model's input schema, and the imputed variables.
+    A model on several modalities' radiomics reads each on the case's image of that modality
+    (:func:`~survival_core.io.modality_view.modality_view`)."""
     row: dict[str, Any] = {}
     clinical = [c for c in loaded.inputs if c in loaded.card.clinical_columns]
     for name in clinical:
         row[name] = case.clinical.get(name)
-    others = [c for c in loaded.inputs if c not in row]
-    settings = radiomics_settings(loaded)
-    if settings is not None:
+    for prefix, modality, settings in _radiomics_sources(loaded):
         from survival_core.features.case_cache import case_radiomics
-        from survival_core.features.settings import required_masks
+        from survival_core.io.modality_view import modality_view
 
-        lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
-        if lacking:
-            raise MaskError(
-                f"Model {loaded.folder.name} computes its {settings.preset} features on "
-                f"{', '.join(settings.rois)}, which need the {' and '.join(lacking)} mask; case "
-                f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
-                "structure on the Case page, or use a model on the GTV alone."
-            )
-        trained_on = loaded.card.radiomics_modality
-        if trained_on and case.modality and case.modality.upper() != trained_on.upper():
+        _check_masks(case, loaded, settings)
+        if prefix:
+            view = modality_view(case, modality)
+        elif modality and case.modality and case.modality.upper() != modality.upper():
             raise InputError(
                 f"Model {loaded.folder.name} learned its {settings.preset} features from "
-                f"{trained_on} images; case {case.case_id} is {case.modality}, whose intensities "
+                f"{modality} images; case {case.case_id} is {case.modality}, whose intensities "
                 f"mean something else, so its features would not be comparable. Use a model "
                 f"trained on {case.modality}."
             )
-        features = case_radiomics(case, settings)
-        row.update({name: features[name] for name in others if name in features})
+        else:
+            view = case
+        wanted = [c[len(prefix) :] for c in loaded.inputs if c not in row and c.startswith(prefix)]
+        features = case_radiomics(view, settings)
+        row.update({prefix + name: features[name] for name in wanted if name in features})
     others = [c for c in loaded.inputs if c not in row]
     if others:
         from survival_core.features.extractors import case_columns

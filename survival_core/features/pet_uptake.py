@@ -16,7 +16,8 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from survival_core.case import Case
-from survival_core.errors import InputError
+from survival_core.errors import InputError, MaskError
+from survival_core.io.modality_view import modality_view
 
 #: Radius (mm) of the 1 cm^3 sphere of SUVpeak.
 PEAK_RADIUS_MM = (3.0 / (4.0 * math.pi) * 1000.0) ** (1.0 / 3.0)
@@ -34,10 +35,19 @@ def peak_kernel(spacing: tuple[float, float, float]) -> np.ndarray:
 
 
 def gtv_uptake(case: Case) -> dict[str, float] | None:
-    """:func:`pet_uptake` of the GTV of a PET case; None for any other case (nothing to show)."""
-    if case.modality.upper() != "PT" or "gtv" not in case.masks:
+    """:func:`pet_uptake` of the GTV of a PET case, or of a PET/CT case's PET (the GTV moved
+    onto its grid, :func:`~survival_core.io.modality_view.modality_view`); None for any other
+    case, or a GTV too small for the PET's voxels (nothing to show)."""
+    if "gtv" not in case.masks:
         return None
-    return pet_uptake(case)
+    if case.modality.upper() == "PT":
+        return pet_uptake(case)
+    if "PT" not in case.companions:
+        return None
+    try:
+        return pet_uptake(modality_view(case, "PT"))
+    except MaskError:
+        return None
 
 
 def pet_uptake(case: Case, role: str = "gtv") -> dict[str, float]:

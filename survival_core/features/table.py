@@ -14,11 +14,8 @@ import pyarrow.parquet as pq
 from survival_core import __version__
 from survival_core.errors import InputError
 from survival_core.features.settings import ExtractionSettings, json_hash
+from survival_core.io.tables import HASH_KEY, MODALITY_KEY, SETTINGS_KEY
 
-SETTINGS_KEY = b"radsurv.settings"
-HASH_KEY = b"radsurv.settings_hash"
-#: The imaging modality the features were computed on (CT, MR, PT), when known.
-MODALITY_KEY = b"radsurv.modality"
 VERSION_KEY = b"radsurv.version"
 INDEX_NAME = "case_id"
 

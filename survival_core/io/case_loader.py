@@ -40,7 +40,7 @@ from survival_core.errors import (
 )
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
-from survival_core.io.dataset_layout import dataset_cases, names_image
+from survival_core.io.dataset_layout import dataset_cases, named_modality, names_image
 from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     AnnotationEntry,
@@ -59,6 +59,7 @@ from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, r
 from survival_core.io.structures import (
     IMAGE_FOLDERS,
     MASK_WORDS,
+    VOLUME_MODALITIES,
     map_roles,
     match_structure,
     normalise_roles,
@@ -254,20 +255,48 @@ def _load_dicom(
     require: tuple[str, ...],
     site: str | None,
     series_uid: str | None,
-) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], list[str], str]:
-    """Image, series info, structures, warnings and the case pseudonym of a DICOM case."""
+) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], str]:
+    """Image, series info, structures, companion images, warnings and the case pseudonym of a
+    DICOM case."""
     inventory = scan_dicom(root)
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     pseudonym = case_pseudonym(header)
+    companions, read = _dicom_companions(inventory, info)
     if not explicit and not require and not inventory.annotations:
-        return image, info, {}, [*info.warnings, *_patient_notes(inventory, header)], pseudonym
+        notes = [*info.warnings, *read, *_patient_notes(inventory, header)]
+        return image, info, {}, companions, notes, pseudonym
     entry = _pick_structure_set(inventory, info)
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, warnings = _rasterise_all(structure_set, image, info, needed)
     warnings += _patient_notes(inventory, header, entry)
-    return image, info, structures, [*info.warnings, *structure_set.warnings, *warnings], pseudonym
+    notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
+    return image, info, structures, companions, notes, pseudonym
+
+
+def _dicom_companions(
+    inventory: DicomInventory, info: SeriesInfo
+) -> tuple[dict[str, sitk.Image], list[str]]:
+    """The patient's other images by modality: the one series (not a scout) of each other
+    modality in the image's frame of reference (a PET/CT scan's PET, in SUV), and what reading
+    them noted."""
+    by_modality: dict[str, list[Any]] = {}
+    for entry in inventory.series:
+        if (
+            entry.modality in VOLUME_MODALITIES
+            and entry.modality != info.modality
+            and info.frame_of_reference_uid
+            and entry.frame_of_reference_uid == info.frame_of_reference_uid
+            and not entry.is_scout
+        ):
+            by_modality.setdefault(entry.modality, []).append(entry)
+    companions, notes = {}, []
+    for modality, found in by_modality.items():
+        if len(found) == 1:
+            companions[modality], read = read_series(inventory, found[0].key)
+            notes += [f"The {modality} beside the {info.modality}: {w}" for w in read.warnings]
+    return companions, notes
 
 
 def _patient_notes(
@@ -303,11 +332,11 @@ def _load_volumes(
     explicit: dict[str, list[str]],
     image_name: str | None,
     modality: str,
-) -> tuple[sitk.Image, dict[str, sitk.Image], list[str]]:
+) -> tuple[sitk.Image, dict[str, sitk.Image], dict[str, sitk.Image], list[str]]:
     """The image volume, every other volume as structures on the image grid (named by its path
     in the case folder, a label map's labels as ``path:label`` or by the segment names its header
-    gives, :mod:`.label_maps`), and warnings: another image volume beside it (a PET beside the
-    CT), which no role names, is not read."""
+    gives, :mod:`.label_maps`), the companion images by modality (a PET beside the CT, named so)
+    and warnings: another image volume, which neither a role nor a modality names, is not read."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
@@ -331,10 +360,13 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
+    companions = _volume_companions(
+        [v for n, v in by_name.items() if v != images[0] and n not in named_masks], root, modality
+    )
     structures: dict[str, sitk.Image] = {}
     warnings = []
     for name, v in by_name.items():
-        if v == images[0]:
+        if v == images[0] or v in companions.values():
             continue
         try:
             structures.update(_structures_on(image, v, name, modality == "PT", warnings))
@@ -342,7 +374,19 @@ def _load_volumes(
             if name in named_masks or labels_present(v) is not None:
                 raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
-    return image, structures, warnings  # roles naming none of them are refused by assign_roles
+    read = {m: read_volume(v) for m, v in companions.items()}
+    return image, structures, read, warnings  # roles naming none are refused by assign_roles
+
+
+def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[str, Path]:
+    """The patient's other images by modality: the one volume named for a modality other than
+    the case's ('PT.nii.gz', 'CHUM-001__PT.nii.gz' beside the CT) and not like a mask."""
+    by_modality: dict[str, list[Path]] = {}
+    for v in volumes:
+        other = named_modality(volume_stem(v))
+        if other is not None and other != modality and not _is_mask_like(v, root):
+            by_modality.setdefault(other, []).append(v)
+    return {m: found[0] for m, found in by_modality.items() if len(found) == 1}
 
 
 def _structures_on(
@@ -393,11 +437,11 @@ def load_case(
         volumes = _volumes(root)
         if volumes:
             case_modality = (modality or "CT").upper()
-            image, structures, warnings = _load_volumes(
+            image, structures, companions, warnings = _load_volumes(
                 root, volumes, explicit, image_name, case_modality
             )
         else:
-            image, info, structures, warnings, default_id = _load_dicom(
+            image, info, structures, companions, warnings, default_id = _load_dicom(
                 root, explicit, required, site, series_uid
             )
             case_modality = info.modality
@@ -412,9 +456,15 @@ def load_case(
         clinical=clinical,
         modality=case_modality,
         source=str(path),
-        warnings=[*warnings, *scale_warnings(image, case_modality), *assigned.warnings],
+        warnings=[
+            *warnings,
+            *scale_warnings(image, case_modality),
+            *(w for m, v in companions.items() for w in scale_warnings(v, m)),
+            *assigned.warnings,
+        ],
         site=assigned.site,
         structures=structures,
+        companions=companions,
     )
 
 

@@ -25,6 +25,14 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
 EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
 ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
+#: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
+#: hash, and the imaging modality (CT, MR, PT) the features were computed on, when known.
+SETTINGS_KEY = b"radsurv.settings"
+HASH_KEY = b"radsurv.settings_hash"
+MODALITY_KEY = b"radsurv.modality"
+#: Separates the modality from the feature name in a model on several modalities' radiomics
+#: ('PT:gtv__original_firstorder_Mean').
+MODALITY_SEPARATOR = ":"
 
 
 @dataclass
@@ -122,6 +130,39 @@ def event_indicator(cells: pd.Series) -> pd.Series:
     return words.map(lambda w: True if w in EVENT_WORDS else False if w in ALIVE_WORDS else None)
 
 
+def joined_modalities(metadata: Iterable[dict[bytes, bytes]]) -> list[str] | None:
+    """The modalities of the radiomics tables among tables' ``metadata`` when they are several,
+    each said and different (a PET/CT model: their features are named after them); else None."""
+    found = [m.get(MODALITY_KEY, b"").decode() for m in metadata if SETTINGS_KEY in m]
+    if len(found) < 2 or "" in found or len(set(found)) < len(found):
+        return None
+    return found
+
+
+def _modality_named(
+    frames: list[pd.DataFrame], metadata: list[dict[bytes, bytes]], notes: list[str]
+) -> list[pd.DataFrame]:
+    """``frames`` with each radiomics table's features named after its modality
+    ('CT:gtv__...', 'PT:gtv__...') when radiomics of several modalities are joined (a PET/CT
+    model), which would otherwise share every name; unchanged otherwise."""
+    modalities = joined_modalities(metadata)
+    if modalities is None:
+        return frames
+    named = []
+    for frame, meta in zip(frames, metadata, strict=True):
+        if SETTINGS_KEY in meta:
+            prefix = meta[MODALITY_KEY].decode() + MODALITY_SEPARATOR
+            frame = frame.rename(
+                columns={c: prefix + c for c in frame.columns if c not in ("time", "event")}
+            )
+        named.append(frame)
+    notes.append(
+        f"Radiomics of {' and '.join(modalities)} are joined: each feature is named after its "
+        f"modality ('{modalities[0]}{MODALITY_SEPARATOR}...')."
+    )
+    return named
+
+
 def load_model_table(
     paths: list[Path | str], *, time_unit: str = "days", features: str | None = None
 ) -> ModelTable:
@@ -140,6 +181,8 @@ def load_model_table(
     with_outcome = [i for i, f in enumerate(frames) if {"time", "event"} <= set(f.columns)]
     if not with_outcome:
         raise InputError("None of the tables has both a 'time' and an 'event' column.")
+    metadata = {str(p): parquet_metadata(Path(p)) for p in paths}
+    frames = _modality_named(frames, list(metadata.values()), notes)
     joined = frames[0]
     for other in frames[1:]:
         clash = (set(joined.columns) & set(other.columns)) - {"time", "event"}
@@ -176,5 +219,4 @@ def load_model_table(
     y = Surv.from_arrays(
         event.astype(bool).to_numpy(), time.to_numpy(float) * TIME_UNITS[time_unit]
     )
-    metadata = {str(p): parquet_metadata(Path(p)) for p in paths}
     return ModelTable(X=X, y=y, notes=notes, metadata=metadata)

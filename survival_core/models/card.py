@@ -98,6 +98,9 @@ class ModelCard:
     radiomics_settings: str | None = None
     #: The modality (CT, MR, PT) of the images the radiomics were computed on, when known.
     radiomics_modality: str | None = None
+    #: A model on several modalities' radiomics (PET/CT): each modality's extraction settings; its
+    #: features are named 'MODALITY:name' (:data:`~survival_core.io.tables.MODALITY_SEPARATOR`).
+    radiomics_by_modality: dict[str, str] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     cv: dict[str, Any] | None = None
     created: str = ""
@@ -154,6 +157,7 @@ def build_card(
     clinical_columns: list[str],
     radiomics_settings: str | None = None,
     radiomics_modality: str | None = None,
+    radiomics_by_modality: dict[str, str] | None = None,
     tables: list[str] | None = None,
     cut_method: str = "median",
     horizon: float | None = None,
@@ -179,6 +183,7 @@ def build_card(
         clinical_columns=clinical_columns,
         radiomics_settings=radiomics_settings,
         radiomics_modality=radiomics_modality,
+        radiomics_by_modality=radiomics_by_modality or {},
         tables=tables or [],
         cv=cv,
         created=datetime.now(UTC).isoformat(timespec="seconds"),

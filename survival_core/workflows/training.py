@@ -17,16 +17,28 @@ from survival_core.models.card import build_card
 from survival_core.models.image_set import ImageSet
 
 
-def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> tuple[str | None, str | None]:
-    """The extraction settings of the one radiomics table among the inputs and the modality its
-    images were (when it says), or Nones."""
-    from survival_core.features.table import MODALITY_KEY, SETTINGS_KEY
+def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
+    """The card's record of the radiomics among the inputs: the one table's extraction settings
+    and the modality its images were (when it says), or each modality's settings when several
+    modalities' radiomics are joined (:func:`~survival_core.io.tables.joined_modalities`)."""
+    from survival_core.io.tables import MODALITY_KEY, SETTINGS_KEY, joined_modalities
 
-    found = {m[SETTINGS_KEY].decode() for m in metadata.values() if SETTINGS_KEY in m}
+    tables = [m for m in metadata.values() if SETTINGS_KEY in m]
+    modalities = joined_modalities(tables)
+    if modalities is not None:
+        by_modality = {m: t[SETTINGS_KEY].decode() for m, t in zip(modalities, tables, strict=True)}
+        return {"radiomics_by_modality": by_modality}
+    found = {m[SETTINGS_KEY].decode() for m in tables}
     if len(found) > 1:
-        raise InputError("The tables come from several radiomics settings; join one at a time.")
-    modalities = {m[MODALITY_KEY].decode() for m in metadata.values() if MODALITY_KEY in m}
-    return (found.pop() if found else None), (modalities.pop() if len(modalities) == 1 else None)
+        raise InputError(
+            "The tables come from several radiomics settings of one modality (or of images "
+            "whose modality they do not say); join one at a time."
+        )
+    said = {m[MODALITY_KEY].decode() for m in tables if MODALITY_KEY in m}
+    return {
+        "radiomics_settings": found.pop() if found else None,
+        "radiomics_modality": said.pop() if len(said) == 1 else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -132,14 +144,12 @@ def train_model(
     risk = model.predict_risk(table.X)
     schema = schema_beside(tables)
     own = set(schema.names) if schema is not None else set()
-    settings, modality = _radiomics_source(table.metadata)
     card = build_card(
         model_name,
         table.y,
         risk,
         clinical_columns=[c for c in table.X.columns if c in BY_NAME or c in own],
-        radiomics_settings=settings,
-        radiomics_modality=modality,
+        **_radiomics_source(table.metadata),
         tables=[Path(t).name for t in tables],
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,

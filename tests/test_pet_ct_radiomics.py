@@ -1,0 +1,259 @@
+"""PET/CT radiomics in one model: the CT and PET feature tables of one cohort join with each
+feature named after its modality, the model card keeps each modality's settings, and a case that
+brings both images (volume files or DICOM series in one frame of reference) is scored on features
+equal to its training rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from survival_core.case import Case
+from survival_core.cli.main import main
+from survival_core.errors import InputError, MaskError
+from survival_core.features.case_row import case_features
+from survival_core.features.presets import get_preset
+from survival_core.features.table import write_feature_table
+from survival_core.io.case_loader import load_case
+from survival_core.io.modality_view import modality_view
+from survival_core.io.tables import load_model_table
+from survival_core.models.scoring import load_scoring_model
+from tests.dicom_fixtures import ct_slices, rtstruct, square, write
+from tests.test_pet_suv import activity, pet_slices
+
+N_PATIENTS = 14
+
+
+def _volume(array: np.ndarray, spacing: tuple[float, float, float], path: Path) -> None:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    image.SetOrigin((-40.0, -40.0, 0.0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(image, str(path), True)
+
+
+def write_patient(root: Path, index: int) -> None:
+    """One patient in HECKTOR's layout: CT (2 x 2 x 3 mm), PET in SUV (4 x 4 x 6 mm) and the
+    label map on the CT's grid (1 = primary tumour, 2 = a node); the tumour's size and uptake
+    vary by patient."""
+    rng = np.random.default_rng(index)
+    name = f"CHUP-{index:03d}"
+    ct = rng.normal(40, 25, (16, 40, 40)).astype(np.int16)
+    label = np.zeros(ct.shape, np.uint8)
+    side = 6 + index % 5
+    label[4:12, 10 : 10 + side, 12 : 12 + side] = 1
+    label[6:9, 30:34, 28:32] = 2
+    ct[label == 1] += np.int16(20 + 3 * index)
+    pet = rng.gamma(2.0, 0.5, (8, 20, 20)).astype(np.float32)
+    pet[2:6, 5 : 5 + side // 2, 6 : 6 + side // 2] += 3.0 + index / 2
+    _volume(ct, (2.0, 2.0, 3.0), root / "imagesTr" / f"{name}__CT.nii.gz")
+    _volume(pet, (4.0, 4.0, 6.0), root / "imagesTr" / f"{name}__PT.nii.gz")
+    _volume(label, (2.0, 2.0, 3.0), root / "labelsTr" / f"{name}.nii.gz")
+
+
+@pytest.fixture(scope="module")
+def pet_ct_model(tmp_path_factory) -> dict[str, Path]:
+    """A downloaded PET/CT dataset imported twice (CT, PT), each extracted, joined with the
+    outcomes and fitted: the paths of the tables, the model and the download."""
+    tmp = tmp_path_factory.mktemp("petct")
+    download = tmp / "download"
+    for i in range(N_PATIENTS):
+        write_patient(download, i)
+    roi_map = tmp / "roi.yaml"
+    roi_map.write_text("default: {gtv: ['label.nii.gz:1']}\n")
+    paths = {"download": download}
+    for modality in ("CT", "PT"):
+        cohort = tmp / modality
+        args = ["--images", str(download), "--out", str(cohort), "--roi-map", str(roi_map)]
+        assert main(["cohort", "import", *args, "--modality", modality, "--workers", "1"]) == 0
+        table = tmp / f"{modality}.parquet"
+        extract = ["--cohort", str(cohort), "--preset", "han2020", "--out", str(table)]
+        assert main(["extract", *extract, "--workers", "1"]) == 0
+        paths[modality] = table
+    ids = pd.read_parquet(paths["CT"]).index
+    rng = np.random.default_rng(1)
+    outcome = pd.DataFrame(
+        {"time": rng.integers(100, 2000, ids.size), "event": np.arange(ids.size) % 3 != 0},
+        index=ids,
+    )
+    paths["clinical"] = tmp / "outcome.csv"
+    outcome.to_csv(paths["clinical"])
+    paths["model"] = tmp / "model"
+    tables = [str(paths[k]) for k in ("clinical", "CT", "PT")]
+    fit = ["fit", *(a for t in tables for a in ("--table", t)), "--model", "coxph"]
+    fit += ["--param", "penalizer=1.0", "--features", "firstorder__(Mean|Maximum)$"]
+    assert main([*fit, "--out", str(paths["model"])]) == 0
+    return paths
+
+
+def test_tables_of_two_modalities_join_with_the_modality_in_each_name(pet_ct_model) -> None:
+    tables = [pet_ct_model[k] for k in ("clinical", "CT", "PT")]
+    joined = load_model_table(tables)
+    ct, pt = pd.read_parquet(pet_ct_model["CT"]), pd.read_parquet(pet_ct_model["PT"])
+    assert joined.X.shape == (N_PATIENTS, ct.shape[1] + pt.shape[1])
+    name = "gtv__1mm_original__firstorder__Mean"
+    assert name in ct.columns
+    np.testing.assert_array_equal(joined.X[f"CT:{name}"], ct.loc[joined.X.index, name])
+    np.testing.assert_array_equal(joined.X[f"PT:{name}"], pt.loc[joined.X.index, name])
+    assert any("Radiomics of CT and PT are joined" in note for note in joined.notes)
+    # the same modality twice still clashes: which table's values would be meant is unknown
+    with pytest.raises(InputError, match="Columns appear in more than one table"):
+        load_model_table([pet_ct_model["clinical"], pet_ct_model["CT"], pet_ct_model["CT"]])
+
+
+def test_a_table_without_its_modality_is_not_renamed(pet_ct_model, tmp_path: Path) -> None:
+    """Features of unsaid modality cannot be named after it: the clash is refused as before."""
+    ct = pd.read_parquet(pet_ct_model["CT"])
+    unsaid = write_feature_table(ct, tmp_path / "unsaid.parquet", get_preset("han2020", "CT"))
+    with pytest.raises(InputError, match="Columns appear in more than one table"):
+        load_model_table([pet_ct_model["clinical"], pet_ct_model["PT"], unsaid])
+
+
+def test_the_card_keeps_each_modality_settings(pet_ct_model) -> None:
+    card = json.loads((pet_ct_model["model"] / "card.json").read_text())
+    assert card["radiomics_settings"] is None and card["radiomics_modality"] is None
+    assert sorted(card["radiomics_by_modality"]) == ["CT", "PT"]
+    assert get_preset("han2020", "PT").to_json() == card["radiomics_by_modality"]["PT"]
+    inputs = load_scoring_model(pet_ct_model["model"]).inputs
+    assert {i.split(":")[0] for i in inputs} == {"CT", "PT"}
+
+
+def _patient_folder(download: Path, index: int, folder: Path, pet: bool = True) -> Path:
+    """One patient's files as a clinician would give them: CT, PET and the GTV."""
+    name = f"CHUP-{index:03d}"
+    folder.mkdir(parents=True)
+    (folder / "CT.nii.gz").write_bytes((download / "imagesTr" / f"{name}__CT.nii.gz").read_bytes())
+    if pet:
+        pet_file = download / "imagesTr" / f"{name}__PT.nii.gz"
+        (folder / "PT.nii.gz").write_bytes(pet_file.read_bytes())
+    label = sitk.ReadImage(str(download / "labelsTr" / f"{name}.nii.gz"))
+    sitk.WriteImage(sitk.Cast(label == 1, sitk.sitkUInt8), str(folder / "gtv.nii.gz"))
+    return folder
+
+
+def test_a_case_with_both_images_scores_on_its_training_features(pet_ct_model, tmp_path) -> None:
+    """Features the scorer computes from a patient's folder (the PET's GTV moved from the CT's
+    grid as at import) equal that patient's rows of both training tables."""
+    loaded = load_scoring_model(pet_ct_model["model"])
+    ct, pt = pd.read_parquet(pet_ct_model["CT"]), pd.read_parquet(pet_ct_model["PT"])
+    for index in (0, 7):
+        case = load_case(_patient_folder(pet_ct_model["download"], index, tmp_path / f"p{index}"))
+        assert case.modality == "CT" and list(case.companions) == ["PT"] and not case.warnings
+        row, _ = case_features(case, loaded)
+        ct_names = [c[3:] for c in row.columns if c.startswith("CT:")]
+        distance = (ct[ct_names] - row[[f"CT:{n}" for n in ct_names]].to_numpy()).abs().max(axis=1)
+        patient = distance.idxmin()
+        assert distance[patient] < 1e-9 and (distance.drop(patient) > 1e-3).all()
+        pt_names = [c[3:] for c in row.columns if c.startswith("PT:")]
+        np.testing.assert_allclose(
+            row[[f"PT:{n}" for n in pt_names]].to_numpy()[0], pt.loc[patient, pt_names], rtol=1e-9
+        )
+    out = main(["score", "--model", str(pet_ct_model["model"]), "--case", str(tmp_path / "p0")])
+    assert out == 0
+
+
+def test_a_case_without_its_pet_is_refused_naming_it(pet_ct_model, tmp_path, capsys) -> None:
+    folder = _patient_folder(pet_ct_model["download"], 3, tmp_path / "ct_only", pet=False)
+    loaded = load_scoring_model(pet_ct_model["model"])
+    with pytest.raises(InputError, match=r"no PT image beside its CT.*PT\.nii\.gz"):
+        case_features(load_case(folder), loaded)
+    code = main(["score", "--model", str(pet_ct_model["model"]), "--case", str(folder), "--json"])
+    assert code == 2 and "has no PT image beside its CT" in capsys.readouterr().err
+
+
+def test_companions_count_in_the_content_digest() -> None:
+    """Two uploads of one CT with different PETs must not share cached PET/CT scores."""
+    image = sitk.GetImageFromArray(np.zeros((4, 8, 8), np.float32))
+    pets = [sitk.GetImageFromArray(np.full((2, 4, 4), v, np.float32)) for v in (1.0, 2.0)]
+    digests = {Case("A", image, companions={"PT": p}).content_digest() for p in pets}
+    assert len(digests) == 2 and Case("A", image).content_digest() not in digests
+
+
+def test_a_gtv_smaller_than_half_a_pet_voxel_is_refused() -> None:
+    ct = sitk.GetImageFromArray(np.zeros((8, 16, 16), np.float32))
+    mask = np.zeros((8, 16, 16), np.uint8)
+    mask[4, 8, 8] = 1
+    gtv = sitk.GetImageFromArray(mask)
+    pet = sitk.GetImageFromArray(np.ones((2, 4, 4), np.float32))
+    pet.SetSpacing((4.0, 4.0, 4.0))
+    case = Case("A", ct, masks={"gtv": gtv}, companions={"PT": pet})
+    with pytest.raises(MaskError, match="covers no PT voxel"):
+        modality_view(case, "PT")
+
+
+def write_dicom_pet_ct(folder: Path, same_frame: bool = True) -> Path:
+    """A PET/CT study as exported: the CT (0.8 x 0.9 x 2.5 mm) with an RTSTRUCT GTV drawn on
+    it, and the PET (16 x 16 pixels of 2 mm, 5 mm slices) in the CT's frame of reference, its
+    lesion of SUV 8 under the GTV (background SUV 2)."""
+    frame = "1.2.826.0.1.3680043.8.498.7001"
+    ct = ct_slices(np.full((12, 40, 36), 40.0), frame_uid=frame)
+    for k, ds in enumerate(ct):
+        write(ds, folder / "ct" / f"{k}.dcm")
+    centre = (-100.0 + 0.8 * 18, -120.0 + 0.9 * 20)
+    contours = [square(centre, 8.0, float(ds.ImagePositionPatient[2])) for ds in ct[4:8]]
+    write(rtstruct(ct, {"GTV": contours}), folder / "rs.dcm")
+    pet = pet_slices([activity(2.0, 60)] * 8, size=16)
+    for k, ds in enumerate(pet):
+        ds.PixelSpacing, ds.SliceThickness = [2.0, 2.0], 5.0
+        ds.ImagePositionPatient = [-100.0, -120.0, 40.0 + 5.0 * k]
+        ds.FrameOfReferenceUID = frame if same_frame else frame + ".2"
+        ds.PatientID, ds.PatientName = ct[0].PatientID, ct[0].get("PatientName", "")
+        ds.StudyInstanceUID = ct[0].StudyInstanceUID
+        pixels = ds.pixel_array.copy()
+        pixels[6:12, 4:11] = round(activity(8.0, 60))  # rows 12-24 mm, columns 8-22 mm
+        ds.PixelData = pixels.astype(np.int16).tobytes()
+        write(ds, folder / "pet" / f"{k}.dcm")
+    return folder
+
+
+def test_a_dicom_pet_ct_case_reads_its_pet_in_suv(tmp_path: Path) -> None:
+    """The CT is the case's image (its RTSTRUCT is drawn on it), the PET of its frame of
+    reference its companion in SUV; the GTV on the PET's grid averages the lesion's SUV."""
+    from survival_core.features.radiomics import extract_case
+
+    case = load_case(write_dicom_pet_ct(tmp_path / "study"))
+    assert case.modality == "CT" and list(case.companions) == ["PT"]
+    suv = sitk.GetArrayFromImage(case.companions["PT"])
+    assert suv.max() == pytest.approx(8.0, rel=0.01) and np.median(suv) == pytest.approx(2.0, 0.01)
+    view = modality_view(case, "PT")
+    assert view.image is case.companions["PT"] and view.mask_array("gtv").sum() > 0
+    assert any("resampled" in w for w in view.warnings)
+    features = extract_case(view, get_preset("full", "PT"))
+    assert features["gtv__original__firstorder__Mean"] == pytest.approx(8.0, rel=0.05)
+    other = load_case(write_dicom_pet_ct(tmp_path / "other", same_frame=False))
+    assert other.companions == {}  # a PET of another frame of reference is not this CT's
+
+
+def test_case_page_shows_the_suv_of_a_pet_ct_upload(tmp_path: Path) -> None:
+    """A zipped PET/CT study on the Case page: the case is the CT, and the GTV's SUV figures
+    come from the PET beside it (the lesion's SUV 8)."""
+    import io
+    import zipfile
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    folder = write_dicom_pet_ct(tmp_path / "study")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*.dcm")):
+            archive.write(path, path.relative_to(folder).as_posix())
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].set_value(("petct.zip", buffer.getvalue(), "application/zip")).run()
+    series = next(s for s in app.selectbox if s.label == "Image series")
+    assert series.options[series.index].startswith("CT")  # the series its RTSTRUCT is drawn on
+    next(b for b in app.button if b.label == "Load case").click().run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "CT"
+    assert any("With the patient's PT" in c.value for c in app.caption)
+    shown = {m.label: m.value for m in app.metric}
+    assert float(shown["SUVmax"]) == pytest.approx(8.0, rel=0.01)
+    assert float(shown["SUVmean"]) == pytest.approx(8.0, rel=0.05)
+    assert any(w.value.startswith("The PT beside the CT: PET converted") for w in app.warning)
