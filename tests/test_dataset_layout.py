@@ -145,7 +145,7 @@ def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["imported"], summary["failed"], summary["clinical_rows"]) == (2, 0, 2)
     report = pd.read_csv(tmp_path / "ct" / "import_report.csv")
-    assert report["reason"].str.contains("PT.nii.gz holds an image").all()  # left out, said
+    assert report["reason"].isna().all()  # the PT beside the CT is its companion, no warning
     manifest = read_manifest(tmp_path / "ct").set_index("case_id")
     clinical = pd.read_csv(tmp_path / "ct" / "clinical.csv", index_col="case_id")
     assert sorted(clinical["time"]) == [430, 1200] and set(clinical.index) == set(manifest.index)
@@ -179,7 +179,7 @@ def test_hecktor_dataset_imports_per_patient_and_joins_its_clinical_table(
 
 def test_a_hecktor_case_uploaded_alone_reads_its_ct(tmp_path: Path) -> None:
     """One HECKTOR case's three files in one folder (as a Case-page upload): the CT is the image
-    (named so), the PT is left out with a warning, the label map gives the GTVs."""
+    (named so), the PT its companion image (for PET/CT models), the label map gives the GTVs."""
     truth = _hecktor_case(tmp_path / "staging", "CHUM-001", 0)
     case_dir = tmp_path / "case"
     case_dir.mkdir()
@@ -187,7 +187,8 @@ def test_a_hecktor_case_uploaded_alone_reads_its_ct(tmp_path: Path) -> None:
         shutil.copy(path, case_dir / path.name)
     case = load_case(case_dir, roles={"gtv": ["CHUM-001.nii.gz:1"]})
     np.testing.assert_array_equal(sitk.GetArrayFromImage(case.image), truth["ct"])
-    assert any("CHUM-001__PT.nii.gz holds an image" in w for w in case.warnings)
+    assert not case.warnings and list(case.companions) == ["PT"]
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(case.companions["PT"]), truth["pt"])
     np.testing.assert_array_equal(
         sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool), truth["label"] == 1
     )

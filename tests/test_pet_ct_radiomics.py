@@ -186,17 +186,21 @@ def test_a_gtv_smaller_than_half_a_pet_voxel_is_refused() -> None:
         modality_view(case, "PT")
 
 
-def write_dicom_pet_ct(folder: Path, same_frame: bool = True) -> Path:
+def write_dicom_pet_ct(folder: Path, same_frame: bool = True, patient: int = 1) -> Path:
     """A PET/CT study as exported: the CT (0.8 x 0.9 x 2.5 mm) with an RTSTRUCT GTV drawn on
     it, and the PET (16 x 16 pixels of 2 mm, 5 mm slices) in the CT's frame of reference, its
     lesion of SUV 8 under the GTV (background SUV 2)."""
-    frame = "1.2.826.0.1.3680043.8.498.7001"
-    ct = ct_slices(np.full((12, 40, 36), 40.0), frame_uid=frame)
+    frame = f"1.2.826.0.1.3680043.8.498.700{patient}"
+    ct = ct_slices(np.random.default_rng(patient).normal(40, 20, (12, 40, 36)), frame_uid=frame)
+    for ds in ct:
+        ds.PatientID = f"PETCT-{patient}"
     for k, ds in enumerate(ct):
         write(ds, folder / "ct" / f"{k}.dcm")
     centre = (-100.0 + 0.8 * 18, -120.0 + 0.9 * 20)
     contours = [square(centre, 8.0, float(ds.ImagePositionPatient[2])) for ds in ct[4:8]]
-    write(rtstruct(ct, {"GTV": contours}), folder / "rs.dcm")
+    structure_set = rtstruct(ct, {"GTV": contours})
+    structure_set.PatientID = ct[0].PatientID
+    write(structure_set, folder / "rs.dcm")
     pet = pet_slices([activity(2.0, 60)] * 8, size=16)
     for k, ds in enumerate(pet):
         ds.PixelSpacing, ds.SliceThickness = [2.0, 2.0], 5.0
@@ -257,3 +261,32 @@ def test_case_page_shows_the_suv_of_a_pet_ct_upload(tmp_path: Path) -> None:
     assert float(shown["SUVmax"]) == pytest.approx(8.0, rel=0.01)
     assert float(shown["SUVmean"]) == pytest.approx(8.0, rel=0.05)
     assert any(w.value.startswith("The PT beside the CT: PET converted") for w in app.warning)
+
+
+def test_a_dicom_pet_ct_cohort_imports_its_pet_with_the_ct_contours(tmp_path: Path) -> None:
+    """`cohort import --modality PT` of PET/CT studies whose RTSTRUCT is drawn on the CT takes
+    each patient's PET (the same pseudonyms as the CT import), the GTV rasterised on it; without
+    --modality the CT, as before; a modality no series of that frame has is named."""
+    import csv
+
+    from survival_core.cohort.importer import import_images
+
+    for patient in (1, 2):
+        write_dicom_pet_ct(tmp_path / "download" / f"p{patient}", patient=patient)
+    ids = {}
+    for modality in (None, "PT"):
+        out = tmp_path / f"cohort_{modality}"
+        result = import_images(tmp_path / "download", out, modality=modality, workers=1)
+        assert result.counts()["imported"] == 2
+        rows = list(csv.DictReader((out / "manifest.csv").open()))
+        assert {r["modality"] for r in rows} == {modality or "CT"}
+        ids[modality] = sorted(r["case_id"] for r in rows)
+        case = load_case(out / rows[0]["image"].rsplit("/", 1)[0])
+        assert case.modality == (modality or "CT")
+        if modality == "PT":
+            suv = sitk.GetArrayFromImage(case.image)[case.mask_array("gtv")]
+            assert suv.mean() == pytest.approx(8.0, rel=0.02)
+    assert ids[None] == ids["PT"]
+    result = import_images(tmp_path / "download", tmp_path / "mr", modality="MR", workers=1)
+    assert result.counts()["failed"] == 2
+    assert "no MR series share its frame of reference" in result.outcomes[0].reason

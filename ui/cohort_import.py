@@ -132,11 +132,13 @@ def import_form() -> None:
             key="import-site",
         )
         modality = middle.selectbox(
-            "Modality of NIfTI/NRRD volumes",
-            VOLUME_MODALITIES,
+            "Modality of the images",
+            [None, *VOLUME_MODALITIES],
+            format_func=lambda m: "as the files say (volumes: CT)" if m is None else m,
             key="import-modality",
             help="volume files carry none (DICOM says its own); where a case has several images "
-            "(HECKTOR's __CT and __PT) the one named so is read; PT volumes must hold SUVbw",
+            "(HECKTOR's __CT and __PT, a DICOM PET/CT study with contours drawn on the CT) the "
+            "one of this modality is read; PT volumes must hold SUVbw",
         )
         image = right.text_input(
             "Image volume, where names do not say",

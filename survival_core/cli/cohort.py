@@ -47,9 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "patients: {<PatientID or the case id of import_report.csv>: {gtv: [...]}}}",
     )
     importer.add_argument(
-        "--modality", choices=VOLUME_MODALITIES, default="CT",
-        help="modality of NIfTI/NRRD volumes (they carry none; PT already in SUVbw); picks the "
-        "image where a case has several (HECKTOR's __CT and __PT)",
+        "--modality", choices=VOLUME_MODALITIES, type=str.upper,
+        help="modality of NIfTI/NRRD volumes (they carry none: CT unless said; PT already in "
+        "SUVbw); picks the image where a case has several (HECKTOR's __CT and __PT; a DICOM "
+        "PET/CT study's PET with PT, its contours drawn on the CT)",
     )  # fmt: skip
     importer.add_argument(
         "--image", default="",
@@ -117,7 +118,7 @@ def _import_table_only(args: argparse.Namespace) -> dict[str, Any]:
             for name in ("site", "roi_map", "workers")
             if getattr(args, name) is not None
         ]
-        + (["--modality"] if args.modality != "CT" else [])
+        + (["--modality"] if args.modality else [])
         + (["--image"] if args.image else [])
     )
     if image_options:  # said, not refused: a form may send its site with a spreadsheet alone

@@ -303,9 +303,12 @@ def _choose_dicom(
     roi_map: Mapping[str, Any],
     own: Mapping[str, list[str]],
     site: str | None,
+    modality: str | None = None,
 ) -> tuple[SeriesEntry, AnnotationEntry, dict[str, list[str]]]:
     """The image series, its structure set and the explicit roles; :class:`InputError` saying
-    why the patient cannot be imported."""
+    why the patient cannot be imported. With ``modality``, the series of that modality: the one
+    drawn on, else the one in the frame of reference of the series drawn on (a PET/CT study's
+    PET, its contours drawn on the CT)."""
     inventory = patient.dicom
     series = [s for s in inventory.series if not s.is_scout] if inventory else []
     listing = "; ".join(_series_text(s) for s in (inventory.series if inventory else [])) or "none"
@@ -322,8 +325,8 @@ def _choose_dicom(
         )
     candidates = list({id(s): s for _, s in pairs}.values())
     if len(candidates) > 1:
-        for modality in DEFAULT_MODALITY_PREFERENCE:
-            matching = [s for s in candidates if s.modality == modality]
+        for preferred in (modality, *DEFAULT_MODALITY_PREFERENCE):
+            matching = [s for s in candidates if s.modality == preferred]
             if matching:
                 candidates = matching
                 break
@@ -333,8 +336,9 @@ def _choose_dicom(
             + "; ".join(_series_text(s) for s in candidates)
             + "); keep only the one to analyse in the download"
         )
-    chosen = candidates[0]
-    annotations = [a for a, s in pairs if s is chosen]
+    drawn = candidates[0]
+    annotations = [a for a, s in pairs if s is drawn]
+    chosen = drawn if modality in (None, drawn.modality) else _in_frame(series, drawn, modality)
     found, refused = [], []
     for annotation in annotations:  # a patient's ROI map entry picks among structure sets
         try:
@@ -361,6 +365,27 @@ def _choose_dicom(
     return chosen, annotation, roles
 
 
+def _in_frame(series: list[SeriesEntry], drawn: SeriesEntry, modality: str) -> SeriesEntry:
+    """The one ``modality`` series in the frame of reference of ``drawn``, the series the
+    structure set was drawn on; :class:`InputError` naming what there is otherwise."""
+    found = [
+        s
+        for s in series
+        if s.modality == modality
+        and drawn.frame_of_reference_uid
+        and s.frame_of_reference_uid == drawn.frame_of_reference_uid
+    ]
+    if len(found) != 1:
+        listing = "; ".join(_series_text(s) for s in series)
+        raise InputError(
+            f"the contours were drawn on the {_series_text(drawn)} series, and "
+            f"{'no' if not found else len(found)} {modality} series share its frame of reference "
+            f"(image series found: {listing}); "
+            + ("keep only the one to analyse" if found else f"import without --modality {modality}")
+        )
+    return found[0]
+
+
 def content_hash(patient: PatientInventory, settings: Mapping[str, Any]) -> str:
     """SHA-256 over the patient's files (names below the download and bytes) and the import
     settings that change what is written."""
@@ -377,18 +402,20 @@ def _plan(
     out_dir: Path,
     site: str | None,
     roi_map: Mapping[str, Any],
-    modality: str = "CT",
+    modality: str | None = None,
     image: str = "",
 ) -> PatientTask:
-    """The import task of one patient (``modality`` of its volume files, which carry none, and
-    ``image`` the one that is the image where names do not say); :class:`InputError` when it
-    cannot be imported."""
+    """The import task of one patient (``modality``: that of its volume files, which carry none,
+    CT unless said, and of the DICOM series to import where said; ``image`` the volume that is
+    the image where names do not say); :class:`InputError` when it cannot be imported."""
     secrets = tuple(patient.identifiers)
     own = own_entry(roi_map, patient.patient_id, case_id)
     settings = {"site": site, "roles": own, "default": roi_map["default"]}
     if patient.volumes:  # the defaults leave earlier imports' hashes as they were
-        settings |= {"modality": modality} if modality != "CT" else {}
+        settings |= {"modality": modality} if modality not in (None, "CT") else {}
         settings |= {"image": image} if image else {}
+    elif modality is not None:
+        settings |= {"modality": modality}
     common = {
         "case_id": case_id,
         "id_key": id_key(patient.patient_id, key),
@@ -399,7 +426,7 @@ def _plan(
         "notes": tuple(scrub(n, patient.identifiers, case_id) for n in patient.notes),
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
-        series, annotation, roles = _choose_dicom(patient, roi_map, own, site)
+        series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
         return PatientTask(
             **common,
             fmt="dicom",
@@ -417,7 +444,7 @@ def _plan(
         files=tuple(r.path for r in patient.volumes),
         names=names,
         image=image,
-        modality=modality,
+        modality=modality or "CT",
         roles=explicit_roles(roi_map, own, names) or None,
     )
 
@@ -621,7 +648,7 @@ def import_images(
     *,
     site: str | None = None,
     roi_map: Mapping[str, Any] | None = None,
-    modality: str = "CT",
+    modality: str | None = None,
     image: str = "",
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -630,16 +657,17 @@ def import_images(
 
     ``site`` is the cohort's site (only its organ names count); ``roi_map`` names the GTV/organ
     structures where names alone do not (see :func:`check_roi_map`); ``modality`` is that of
-    the volume files (NIfTI, NRRD: they carry none; a DICOM series says its own), and picks the
-    image of a case holding several (HECKTOR's ``__CT`` and ``__PT``); ``image`` names it where
+    the volume files (NIfTI, NRRD: they carry none; CT unless said), and picks the image of a
+    case holding several (HECKTOR's ``__CT`` and ``__PT``; of a DICOM PET/CT study whose
+    contours were drawn on the CT, the PET with ``PT``); ``image`` names it where
     names do not say (BraTS's ``t1ce`` among ``t1``, ``t2``, ``flair``); ``workers`` processes read
     headers and import patients (default: every CPU); ``progress`` gets one line per patient.
     A patient that cannot be imported is reported with its reason and the others go on.
     """
     started = time.perf_counter()
     roi_map = check_roi_map(roi_map)
-    modality = modality.upper()
-    if modality not in VOLUME_MODALITIES:
+    modality = modality.upper() if modality else None
+    if modality is not None and modality not in VOLUME_MODALITIES:
         raise ConfigError(
             f"Modality of volume files must be one of {', '.join(VOLUME_MODALITIES)}, "
             f"not {modality!r}."
