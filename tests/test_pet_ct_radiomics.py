@@ -290,3 +290,28 @@ def test_a_dicom_pet_ct_cohort_imports_its_pet_with_the_ct_contours(tmp_path: Pa
     result = import_images(tmp_path / "download", tmp_path / "mr", modality="MR", workers=1)
     assert result.counts()["failed"] == 2
     assert "no MR series share its frame of reference" in result.outcomes[0].reason
+
+
+def test_real_ct_with_its_mr_reads_the_mr_as_the_mr_case_does(tmp_path, shared_data) -> None:
+    """The real sarcoma study: its CT (with the CT's RTSTRUCT) and its T1 MR share a frame of
+    reference, so loaded together the MR is the CT case's companion, and the CT's GTV on it
+    gives the MR features the MR case with its own RTSTRUCT gives."""
+    import dataclasses
+    import shutil
+
+    from survival_core.features.radiomics import extract_case
+    from survival_core.features.settings import Scale
+
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    shutil.copytree(study / "CT", tmp_path / "study" / "ct")
+    shutil.copytree(study / "MR_T1" / "image", tmp_path / "study" / "mr")
+    case = load_case(tmp_path / "study")
+    assert case.modality == "CT" and list(case.companions) == ["MR"]
+    mr = load_case(study / "MR_T1")
+    view = modality_view(case, "MR")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(view.image), mr.array())
+    np.testing.assert_array_equal(view.mask_array("gtv"), mr.mask_array("gtv"))
+    settings = dataclasses.replace(get_preset("han2020", "MR"), scales=(Scale(),))
+    assert extract_case(view, settings) == pytest.approx(extract_case(mr, settings), rel=1e-12)
