@@ -75,6 +75,10 @@ def pet_ct_model(tmp_path_factory) -> dict[str, Path]:
         extract = ["--cohort", str(cohort), "--preset", "han2020", "--out", str(table)]
         assert main(["extract", *extract, "--workers", "1"]) == 0
         paths[modality] = table
+        paths[f"{modality}_cohort"] = cohort
+    paths["PT_beside_CT"] = tmp / "pt_beside_ct.parquet"  # one import: the CT cohort's PETs
+    extract = ["--cohort", str(paths["CT_cohort"]), "--preset", "han2020", "--companion", "PT"]
+    assert main(["extract", *extract, "--out", str(paths["PT_beside_CT"]), "--workers", "1"]) == 0
     ids = pd.read_parquet(paths["CT"]).index
     rng = np.random.default_rng(1)
     outcome = pd.DataFrame(
@@ -315,3 +319,34 @@ def test_real_ct_with_its_mr_reads_the_mr_as_the_mr_case_does(tmp_path, shared_d
     np.testing.assert_array_equal(view.mask_array("gtv"), mr.mask_array("gtv"))
     settings = dataclasses.replace(get_preset("han2020", "MR"), scales=(Scale(),))
     assert extract_case(view, settings) == pytest.approx(extract_case(mr, settings), rel=1e-12)
+
+
+def test_one_ct_import_gives_the_pet_radiomics_of_a_pet_import(pet_ct_model) -> None:
+    """The CT cohort's case folders keep each patient's PET (PT.nii.gz), so `extract --companion
+    PT` gives the PET features the separate PT import gives, as a PT table."""
+    from survival_core.io.tables import parquet_metadata
+
+    beside, imported = (pd.read_parquet(pet_ct_model[k]) for k in ("PT_beside_CT", "PT"))
+    pd.testing.assert_frame_equal(beside, imported.loc[beside.index], rtol=1e-12)
+    assert parquet_metadata(pet_ct_model["PT_beside_CT"])[b"radsurv.modality"] == b"PT"
+    joined = load_model_table([pet_ct_model[k] for k in ("clinical", "CT", "PT_beside_CT")])
+    assert {c.split(":")[0] for c in joined.X.columns} == {"CT", "PT"}
+
+
+def test_a_cohort_case_scores_as_its_patient_folder(pet_ct_model, tmp_path, capsys) -> None:
+    """A PET/CT model scores the CT cohort's own case folders (their PET kept beside the CT)."""
+    folder = _patient_folder(pet_ct_model["download"], 5, tmp_path / "p5")
+    case = load_case(folder)
+    loaded = load_scoring_model(pet_ct_model["model"])
+    ct = pd.read_parquet(pet_ct_model["CT"])
+    row, _ = case_features(case, loaded)
+    names = [c[3:] for c in row.columns if c.startswith("CT:")]
+    patient = (ct[names] - row[[f"CT:{n}" for n in names]].to_numpy()).abs().max(axis=1).idxmin()
+    cohort_case = pet_ct_model["CT_cohort"] / "cases" / patient
+    assert sorted(p.name for p in cohort_case.glob("*.nii.gz")) == [
+        "PT.nii.gz", "gtv.nii.gz", "image.nii.gz"
+    ]  # fmt: skip
+    model = str(pet_ct_model["model"])
+    assert main(["score", "--model", model, "--case", str(folder), str(cohort_case), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["cases"]
+    assert scored[0]["risk"] == pytest.approx(scored[1]["risk"], rel=1e-9)

@@ -2,11 +2,14 @@
 
     python -m survival_core extract --cohort DIR --preset wei2021 --out features.parquet [--workers N] [--json]
     python -m survival_core extract --cohort DIR --preset deep --network FILE [--layer NAME] --out deep.parquet
-        [--site NAME] [--modality CT|MR|PT] [--lesions union|largest|each [--aggregate HOW]] [--roi NAME ...]
+        [--site NAME] [--modality CT|MR|PT] [--companion CT|MR|PT]
+        [--lesions union|largest|each [--aggregate HOW]] [--roi NAME ...]
 
 Any site and modality: ``--site`` names the organ's site (default: the manifest's ``site`` column,
 else each case's organ); ``--modality`` picks the preset's CT, MR or PET variant (default: the manifest's
-``modality`` column, else the first case's); ``--lesions`` says how several lesions make features.
+``modality`` column, else the first case's); ``--companion PT`` extracts each case's PET beside its
+CT instead (its variant; a PET/CT model joins both tables); ``--lesions`` says how several lesions
+make features.
 
 Writes FEATURES.parquet (one row per case, settings in its metadata) and FEATURES.failures.csv
 (case_id, error) beside it; cases that fail are reported, not fatal. Progress goes to stderr, one
@@ -71,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the preset's variant (default: manifest's modality column, else the first case's)",
     )  # fmt: skip
     parser.add_argument(
+        "--companion", type=str.upper, choices=("CT", "MR", "PT"),
+        help="extract from each case's image of this modality beside its own (a CT cohort's "
+        "PETs, the masks moved onto their grids), for models on several modalities' radiomics",
+    )  # fmt: skip
+    parser.add_argument(
         "--lesions", choices=LESION_MODES, default="union",
         help="several lesions: united (default), the largest alone, or each aggregated",
     )  # fmt: skip
@@ -112,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
         return run_deep(args)
     if args.network or args.layer:
         raise ConfigError("--network and --layer apply to --preset deep only.")
-    modality = args.modality or cohort_modality(args.cohort)
+    if args.companion and args.modality and args.companion != args.modality:
+        raise ConfigError(
+            f"--companion {args.companion} extracts {args.companion} radiomics with its preset "
+            f"variant; --modality {args.modality} would ask for another. Give one of them."
+        )
+    modality = args.companion or args.modality or cohort_modality(args.cohort)
     settings = dataclasses.replace(
         get_preset(args.preset, modality, **_preset_options(args)),
         lesions=args.lesions,
@@ -129,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         progress=line_progress(progress),
         site=args.site,
-        modality=modality,
+        modality=None if args.companion else modality,
+        companion=args.companion,
     )
     table, failures = write_cohort_features(result, args.out, settings, modality)
     if result.n_cases and result.n_failed == result.n_cases:
@@ -161,6 +175,8 @@ def run_deep(args: argparse.Namespace) -> int:
     """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
     from survival_core.features.deep import extract_deep_features, write_deep_features
 
+    if args.companion:
+        raise ConfigError("--companion applies to the radiomics presets, not --preset deep.")
     if not args.network:
         raise ConfigError(
             "--preset deep needs --network FILE: a saved RadSurv image model folder (cnn3d, "

@@ -472,8 +472,9 @@ def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
 
 
 def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], Any]:
-    """The cleaned volumes checked by loading them, written as image, GTV and organ NIfTI files;
-    the manifest's file columns and the loaded case."""
+    """The cleaned volumes checked by loading them, written as image, GTV and organ NIfTI files
+    and each companion image as ``<modality>.nii.gz`` (a PET/CT model's PET); the manifest's
+    file columns and the loaded case."""
     source = staging / "source"
     source.mkdir()
     names = task.names or tuple(Path(p).name for p in task.files)
@@ -500,6 +501,8 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     for column, (stem, image) in written.items():
         sitk.WriteImage(image, str(staging / f"{stem}.nii.gz"), True)
         columns[column] = f"{base}/{stem}.nii.gz"
+    for modality, image in case.companions.items():  # the PET beside the CT: PT.nii.gz
+        sitk.WriteImage(image, str(staging / f"{modality}.nii.gz"), True)
     shutil.rmtree(source)
     return columns, case
 

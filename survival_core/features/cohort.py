@@ -34,6 +34,7 @@ from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import content_hash
 from survival_core.io.manifest import cases_of, read_manifest
+from survival_core.io.modality_view import modality_view
 from survival_core.paths import data_subdir
 
 logger = logging.getLogger(__name__)
@@ -50,13 +51,16 @@ FAILURE_COLUMNS = ("case_id", "error")
 
 @dataclass(frozen=True)
 class CaseTask:
-    """One case to extract: its id, its folder and the hash of the folder's content."""
+    """One case to extract: its id, its folder and the hash of the folder's content (and of
+    ``companion``: the modality of the case's image beside its own to extract from, a CT case's
+    PET, :func:`~survival_core.io.modality_view.modality_view`; None for its own image)."""
 
     case_id: str
     folder: Path
     content_hash: str
     site: str | None = None
     modality: str | None = None
+    companion: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             site=task.site,
             modality=task.modality,
         )
+        if task.companion:
+            case = modality_view(case, task.companion)
         features = extract_case(case, settings)
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         logger.debug("Case %s failed", task.case_id, exc_info=True)
@@ -171,7 +177,10 @@ Progress = Callable[[int, int, CaseOutcome, str], None]
 
 
 def _tasks(
-    cases: Iterable[tuple[str, Path]], site: str | None, modality: str | None
+    cases: Iterable[tuple[str, Path]],
+    site: str | None,
+    modality: str | None,
+    companion: str | None = None,
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others."""
     tasks, failed = [], []
@@ -180,7 +189,8 @@ def _tasks(
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
             continue
         try:
-            tasks.append(CaseTask(case_id, folder, content_hash(folder), site, modality))
+            digest = content_hash(folder) + (f"-on-{companion.lower()}" if companion else "")
+            tasks.append(CaseTask(case_id, folder, digest, site, modality, companion))
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
     return tasks, failed
@@ -195,10 +205,13 @@ def extract_cases(
     progress: Progress | None = None,
     site: str | None = None,
     modality: str | None = None,
+    companion: str | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
-    ``modality`` marks volume-file cases (which carry none; DICOM says its own).
+    ``modality`` marks volume-file cases (which carry none; DICOM says its own); ``companion``
+    extracts from each case's image of that modality beside its own (a CT cohort's PETs, the
+    masks moved onto their grids) instead.
 
     ``site`` is the cohort's site (organ ROIs are named after it); without one each case's organ
     gives it, and cases whose site differs from most cases' fail (their columns would not match).
@@ -208,7 +221,7 @@ def extract_cases(
     "cached", "extracted" or "failed"."""
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
-    tasks, outcomes = _tasks(cases, site, modality)
+    tasks, outcomes = _tasks(cases, site, modality, companion)
     total, done = len(cases), 0
 
     def report(outcome: CaseOutcome, how: str) -> None:
@@ -341,10 +354,11 @@ def extract_cohort(
     progress: Progress | None = None,
     site: str | None = None,
     modality: str | None = None,
+    companion: str | None = None,
 ) -> CohortFeatures:
     """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`.
     ``site`` defaults to the manifest's; the manifest's ``modality`` column, where it has one, says
-    what the volume files are (``modality`` only stands in for it)."""
+    what the volume files are (``modality`` only stands in for it); ``companion`` as there."""
     manifest = read_manifest(Path(cohort))
     return extract_cases(
         cases_of(manifest),
@@ -355,6 +369,7 @@ def extract_cohort(
         progress,
         site=site or _one_value(manifest, "site"),
         modality=_one_value(manifest, "modality") or modality,
+        companion=companion,
     )
 
 
