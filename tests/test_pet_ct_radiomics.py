@@ -350,3 +350,47 @@ def test_a_cohort_case_scores_as_its_patient_folder(pet_ct_model, tmp_path, caps
     assert main(["score", "--model", model, "--case", str(folder), str(cohort_case), "--json"]) == 0
     scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["cases"]
     assert scored[0]["risk"] == pytest.approx(scored[1]["risk"], rel=1e-9)
+
+
+def test_a_training_run_takes_the_pet_beside_each_ct(pet_ct_model, tmp_path, capsys) -> None:
+    """A run config's `companions: [PT]` trains on the CT cohort's CT and PET radiomics (each
+    extracted once and reused), and the registered model scores the cohort's cases."""
+    import shutil
+
+    import yaml
+
+    cohort = tmp_path / "cohort"
+    shutil.copytree(pet_ct_model["CT_cohort"], cohort)
+    outcome = pd.read_csv(pet_ct_model["clinical"], dtype={"case_id": str})
+    outcome.to_csv(cohort / "clinical.csv", index=False)
+    config = {
+        "name": "petct",
+        "cohort": str(cohort),
+        "features": {
+            "clinical": False,
+            "radiomics": ["han2020"],
+            "companions": ["PT"],
+            "select": "original__firstorder__(Mean|Maximum)$",
+        },
+        "model": {"name": "coxph", "params": {"penalizer": 1.0}},
+        "protocol": {"name": "nested_cv", "repeats": 1, "folds": 3},
+        "bootstrap": 20,
+    }
+    path = tmp_path / "petct.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["status"] == "FINISHED"
+    from survival_core.runs.store import RunStore
+
+    model = RunStore().get_run(result["run_id"]).folder / "model"
+    loaded = load_scoring_model(model)
+    assert sorted(loaded.card.radiomics_by_modality) == ["CT", "PT"]
+    assert {i.split(":")[0] for i in loaded.inputs} == {"CT", "PT"}
+    case = load_case(next((cohort / "cases").iterdir()))
+    row, _ = case_features(case, loaded)
+    assert np.isfinite(row.to_numpy()).all()
+    bad = {**config, "features": {"radiomics": [], "companions": ["PT"]}}
+    path.write_text(yaml.safe_dump(bad))
+    assert main(["train", "--config", str(path)]) == 2
+    assert "features.companions" in capsys.readouterr().err

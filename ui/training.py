@@ -19,6 +19,7 @@ import yaml
 from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
+from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
     CUTS,
@@ -139,6 +140,17 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
         features["radiomics"] = st.multiselect(
             "Radiomics presets", list(PRESETS), features.get("radiomics", []), key=f"{key}-rad"
         )
+        companions = st.multiselect(
+            "Radiomics also on the image beside each case's own (PET/CT: PT)",
+            list(VOLUME_MODALITIES),
+            features.get("companions", []),
+            key=f"{key}-companions",
+            help="volume cohorts keep each patient's other image (HECKTOR's PET beside the CT); "
+            "its features are named after its modality (PT:...)",
+        )
+        features.pop("companions", None)
+        if companions:
+            features["companions"] = companions
         select = st.text_input(
             "Column filter (regular expression, empty: all columns)",
             features.get("select") or "",

@@ -317,10 +317,15 @@ def _one_value(manifest: pd.DataFrame, column: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
-def feature_table_path(cohort: Path | str, preset: str, settings: ExtractionSettings) -> Path:
+def feature_table_path(
+    cohort: Path | str, preset: str, settings: ExtractionSettings, companion: str | None = None
+) -> Path:
     """Where a cohort's radiomics of one preset are cached: ``<data>/features/<manifest hash>-
-    <preset>-<settings hash>.parquet`` (a changed manifest or settings is a new table)."""
-    return data_subdir("features") / f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}.parquet"
+    <preset>-<settings hash>[-on-<companion>].parquet`` (a changed manifest or settings is a new
+    table; those of the cases' ``companion`` images another)."""
+    beside = f"-on-{companion.lower()}" if companion else ""
+    name = f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}{beside}.parquet"
+    return data_subdir("features") / name
 
 
 def cohort_key(cohort: Path | str) -> str:

@@ -50,6 +50,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
 from survival_core.io.atomic import json_ready
+from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.models.reduction import REDUCTIONS
 
 #: Cohort values naming a bundled cohort rather than a folder (the runner resolves them).
@@ -269,6 +270,12 @@ class FeatureConfig:
         tuple[Annotated[str, _one_of(lambda: PRESETS)], ...],
         _listed("a list of presets such as [wei2021]", empty=True),
     ] = ()
+    #: The radiomics presets also on each case's image of these modalities beside its own (a CT
+    #: cohort's PETs: ``[PT]``), their features named after the modality (a PET/CT model).
+    companions: Annotated[
+        tuple[Annotated[str, _one_of(lambda: VOLUME_MODALITIES)], ...],
+        _listed("a list of modalities such as [PT]", empty=True),
+    ] = ()
     deep: DeepFeatures | None = None
     dsfr: DSFRFeatures | None = None
     select: Text | None = None
@@ -280,6 +287,14 @@ class FeatureConfig:
             if preset in presets[:i]:
                 raise _problem(f"preset {preset!r} is listed twice", i)
         return presets
+
+    @field_validator("companions")
+    @classmethod
+    def _companions_once(cls, modalities: tuple[str, ...]) -> tuple[str, ...]:
+        for i, modality in enumerate(modalities):
+            if modality in modalities[:i]:
+                raise _problem(f"modality {modality!r} is listed twice", i)
+        return modalities
 
     @field_validator("select")
     @classmethod
@@ -494,6 +509,12 @@ class RunConfig:
     def _consistent(self) -> RunConfig:
         """A model reading table columns needs a feature source; the external cohort differs."""
         features, model = self.features, self.model.name
+        if features.companions and not features.radiomics:
+            raise _problem(
+                "companions name the images beside each case's own to extract the radiomics "
+                "presets from; give the presets (radiomics: [...])",
+                "features.companions",
+            )
         has_inputs = features.clinical or features.radiomics or features.deep or features.dsfr
         if not has_inputs and getattr(_models()[model], "uses_tabular", True):
             raise _problem(

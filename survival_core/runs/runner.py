@@ -217,18 +217,25 @@ def _cohort_tables(
 
     tables = [cohort / "clinical.csv"]
     modality = cohort_modality(cohort) if config.features.radiomics else "CT"
+    sources = [(modality, None), *((m, m) for m in config.features.companions)]
     for preset in config.features.radiomics:
-        settings = get_preset(preset, modality)  # an MR cohort gets the preset's MR variant
-        path = feature_table_path(cohort, preset, settings)
-        if not path.exists():
-            progress(f"extracting {preset} radiomics of {cohort}")
-            result = extract_cohort(
-                cohort, settings, mapper=mapper, progress=line_progress(progress)
-            )
-            write_cohort_features(result, path, settings, modality)
-        else:
-            mark_used(path)  # a reused table is in use: retention counts its age from now
-        tables.append(path)
+        for images, companion in sources:
+            settings = get_preset(preset, images)  # an MR cohort gets the preset's MR variant
+            path = feature_table_path(cohort, preset, settings, companion)
+            if not path.exists():
+                beside = f" (the {companion} beside each case's {modality})" if companion else ""
+                progress(f"extracting {preset} radiomics of {cohort}{beside}")
+                result = extract_cohort(
+                    cohort,
+                    settings,
+                    mapper=mapper,
+                    progress=line_progress(progress),
+                    companion=companion,
+                )
+                write_cohort_features(result, path, settings, images)
+            else:
+                mark_used(path)  # a reused table is in use: retention counts its age from now
+            tables.append(path)
     if config.features.deep is not None:
         from survival_core.features.deep import extract_deep_features, write_deep_features
 
