@@ -106,8 +106,10 @@ def test_tables_of_two_modalities_join_with_the_modality_in_each_name(pet_ct_mod
     np.testing.assert_array_equal(joined.X[f"PT:{name}"], pt.loc[joined.X.index, name])
     assert any("Radiomics of CT and PT are joined" in note for note in joined.notes)
     # the same modality twice still clashes: which table's values would be meant is unknown
-    with pytest.raises(InputError, match="Columns appear in more than one table"):
-        load_model_table([pet_ct_model["clinical"], pet_ct_model["CT"], pet_ct_model["CT"]])
+    for twice in ("CT", "PT"):
+        tables = [pet_ct_model[k] for k in ("clinical", "CT", "PT", twice)]
+        with pytest.raises(InputError, match="Columns appear in more than one table"):
+            load_model_table(tables)
 
 
 def test_a_table_without_its_modality_is_not_renamed(pet_ct_model, tmp_path: Path) -> None:

@@ -181,8 +181,8 @@ def load_model_table(
     with_outcome = [i for i, f in enumerate(frames) if {"time", "event"} <= set(f.columns)]
     if not with_outcome:
         raise InputError("None of the tables has both a 'time' and an 'event' column.")
-    metadata = {str(p): parquet_metadata(Path(p)) for p in paths}
-    frames = _modality_named(frames, list(metadata.values()), notes)
+    metas = [parquet_metadata(Path(p)) for p in paths]
+    frames = _modality_named(frames, metas, notes)
     joined = frames[0]
     for other in frames[1:]:
         clash = (set(joined.columns) & set(other.columns)) - {"time", "event"}
@@ -219,4 +219,5 @@ def load_model_table(
     y = Surv.from_arrays(
         event.astype(bool).to_numpy(), time.to_numpy(float) * TIME_UNITS[time_unit]
     )
+    metadata = {str(p): meta for p, meta in zip(paths, metas, strict=True)}
     return ModelTable(X=X, y=y, notes=notes, metadata=metadata)
