@@ -316,6 +316,49 @@ def test_brats_cases_import_their_t1ce_and_tumour_core(tmp_path: Path) -> None:
     assert "_t1ce.nii.gz" in wrong.outcomes[0].reason
 
 
+def test_brats_2023_names_import_each_sequence(tmp_path: Path) -> None:
+    """BraTS 2023: '<case>-t1n', '-t1c', '-t2w', '-t2f' and '-seg' (3 = enhancing). Each
+    sequence is a file of the case (before, t1n and t2f were not recognised and so left out),
+    ``--image t2f`` reads the FLAIR, the whole tumour (labels 1-3) is made of the labels a
+    patient's map holds (here no necrosis, with a warning; none of them: refused), and an upload
+    keeps the four names apart (not t1, t1-2)."""
+    from survival_core.io.uploads import neutral_names
+
+    rng = np.random.default_rng(5)
+    sequences = ("t1n", "t1c", "t2w", "t2f")
+    truth = {}
+    for k in range(2):
+        case = f"BraTS-GLI-0000{k}-000"
+        seg = np.zeros((8, 20, 20), np.uint8)
+        seg[2:6, 4:16, 4:16], seg[3:5, 6 + k : 12 + k, 6:12] = 2, 3
+        arrays = {q: rng.normal(300, 50, seg.shape).astype(np.float32) for q in sequences}
+        for name, array in (*arrays.items(), ("seg", seg)):
+            _volume(array, tmp_path / "brats" / case / f"{case}-{name}.nii.gz")
+        truth[case] = (arrays["t2f"], seg > 0)
+    roi_map = check_roi_map({"default": {"gtv": [f"seg.nii.gz:{v}" for v in (1, 2, 3)]}})
+    result = import_images(
+        tmp_path / "brats", tmp_path / "cohort", roi_map=roi_map, modality="MR", image="t2f",
+        workers=1,
+    )  # fmt: skip
+    assert result.counts()["imported"] == 2, [o.reason for o in result.outcomes]
+    for outcome in result.outcomes:  # no necrosis drawn: the GTV is the labels held, said
+        assert "seg.nii.gz:1', listed for the gtv" in outcome.reason
+    only_necrosis = check_roi_map({"default": {"gtv": ["seg.nii.gz:1"]}})
+    refused = import_images(
+        tmp_path / "brats", tmp_path / "none", roi_map=only_necrosis, modality="MR", workers=1
+    )
+    assert {o.status for o in refused.outcomes} == {"failed"}
+    for _, row in read_manifest(tmp_path / "cohort").iterrows():
+        case = load_case(Path(row.image).parent, modality="MR")
+        assert any(
+            np.array_equal(sitk.GetArrayFromImage(case.image), flair)
+            and np.array_equal(case.mask_array("gtv"), whole)
+            for flair, whole in truth.values()
+        )
+    stored = neutral_names([f"BraTS-GLI-00000-000-{q}.nii.gz" for q in sequences])
+    assert sorted(stored.values()) == sorted(f"{q}.nii.gz" for q in sequences)
+
+
 def test_an_upload_suggests_the_image_and_modality_its_names_give(tmp_path: Path) -> None:
     """A HECKTOR case uploaded with both images suggests its CT; with its PET alone, the PET as
     a PT image (the Case page pre-selects both). De-identification drops the ID from the names."""

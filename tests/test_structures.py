@@ -130,6 +130,10 @@ def test_map_roles() -> None:
         ("case_0001_0000", ""),
         ("CHUM-001__PT", "PT"),  # HECKTOR's PET, BraTS's contrast T1: the image they are
         ("BraTS20_Training_001_t1ce", "t1ce"),
+        ("BraTS-GLI-00000-000-t1n", "t1n"),  # BraTS 2023's sequences stay apart, not 't1', 't1'
+        ("BraTS-GLI-00000-000-t1c", "t1c"),
+        ("BraTS-GLI-00000-000-t2f", "t2f"),
+        ("Doe_T2w_1941", "T2w"),
     ],
 )
 def test_a_structure_label_keeps_what_the_structure_is_and_nothing_else(name, label) -> None:

@@ -31,6 +31,7 @@ from survival_core.io.structures import (
     IMAGE_FOLDERS,
     IMAGE_STEMS,
     MASK_WORDS,
+    MR_SEQUENCES,
     match_structure,
 )
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -39,9 +40,7 @@ from survival_core.io.volume import is_volume_file, volume_stem
 MODALITY_NAMES = {
     "CT": frozenset({"ct", "cect"}),
     "PT": frozenset({"pt", "pet", "suv"}),
-    "MR": frozenset(
-        {"mr", "mri", "t1", "t1c", "t1ce", "t1gd", "t1w", "t2", "t2w", "flair", "adc", "dwi"}
-    ),
+    "MR": frozenset({"mr", "mri", *MR_SEQUENCES, "flair", "adc", "dwi"}),
 }
 #: Words naming an image whatever its modality.
 IMAGE_WORDS = frozenset({*IMAGE_STEMS, "imaging"}) - MODALITY_NAMES["CT"]

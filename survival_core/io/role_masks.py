@@ -55,6 +55,13 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     )
 
 
+def _unheld_label(name: str, names: list[str]) -> bool:
+    """Whether ``name`` is a label ('seg.nii.gz:1') of a label map the case holds other labels
+    of: a label some patients' maps lack, not a wrong name."""
+    file, colon, label = name.rpartition(":")
+    return bool(colon) and label.isdigit() and any(n.startswith(file + ":") for n in names)
+
+
 def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
     what = "GTV (tumour)" if role == "gtv" else (site or "organ")
     listed = ", ".join(map(repr, names)) or "none"
@@ -79,18 +86,25 @@ def assign_roles(
     """
     names = list(structures)
     chosen: dict[str, list[str]] = {role: list(v) for role, v in explicit.items()}
+    warnings: list[str] = []
     for role, listed in chosen.items():
         absent = [n for n in listed if n not in structures]
-        if absent:
+        unheld = [n for n in absent if _unheld_label(n, names)]
+        if len(absent) > len(unheld) or (listed and len(unheld) == len(listed)):
             raise RTStructError(
                 f"No structure named {', '.join(map(repr, absent))} for the {role}; the case has "
                 f"{', '.join(map(repr, names)) or 'none'}."
+            )
+        if unheld:  # BraTS cases without necrosis: the labels the map holds make the role
+            chosen[role] = [n for n in listed if n in structures]
+            warnings.append(
+                f"The label map holds no {', '.join(map(repr, unheld))}, listed for the {role}: "
+                f"it is {', '.join(map(repr, chosen[role]))}."
             )
     taken = {n for listed in chosen.values() for n in listed}
     free = [n for n in names if n not in taken]
     by_key = {structure_key(n): n for n in free}
     found = role_candidates(list(by_key), site)
-    warnings: list[str] = []
     if "gtv" not in chosen and found.gtv:
         chosen["gtv"] = [by_key[k] for k in found.gtv]
         if len(found.gtv) > 1:

@@ -60,6 +60,8 @@ SITE_ORGANS: dict[str, frozenset[str]] = {
 #: Sites a user may name; sites without an organ contour convention have no organ names.
 SITES = (*SITE_ORGANS, "head_and_neck", "sarcoma", "breast", "other")
 _ORGAN_WORDS = frozenset().union(*SITE_ORGANS.values())
+#: MR sequences as file names give them (BraTS 2021's t1ce, BraTS 2023's t1c, t1n, t2w, t2f).
+MR_SEQUENCES = frozenset({"t1", "t1c", "t1ce", "t1gd", "t1n", "t1w", "t2", "t2f", "t2w"})
 #: Margins, helpers and planning structures: never a role.
 _HELPER_WORDS = frozenset(
     {
@@ -258,12 +260,15 @@ _LABEL_WORDS = frozenset(
         *IMAGE_STEMS,
         *MASK_WORDS,
         *IMAGE_FOLDERS,
+        *MR_SEQUENCES,
         *_LABEL_EXTRA_WORDS,
     }
 )
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
-_LABEL_TOKEN = re.compile(r"[A-Za-z]+|\d+|-")
+#: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
+_SEQUENCE_TOKEN = "|".join(sorted(MR_SEQUENCES, key=len, reverse=True))
+_LABEL_TOKEN = re.compile(rf"(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
