@@ -24,7 +24,7 @@ from survival_core.io.modality_view import modality_view
 from survival_core.io.tables import load_model_table
 from survival_core.models.scoring import load_scoring_model
 from tests.dicom_fixtures import ct_slices, rtstruct, square, write
-from tests.test_pet_suv import activity, pet_slices
+from tests.test_pet_suv import activity, case_page_upload, pet_slices
 
 N_PATIENTS = 14
 
@@ -242,21 +242,7 @@ def test_a_dicom_pet_ct_case_reads_its_pet_in_suv(tmp_path: Path) -> None:
 def test_case_page_shows_the_suv_of_a_pet_ct_upload(tmp_path: Path) -> None:
     """A zipped PET/CT study on the Case page: the case is the CT, and the GTV's SUV figures
     come from the PET beside it (the lesion's SUV 8)."""
-    import io
-    import zipfile
-
-    from streamlit.testing.v1 import AppTest
-
-    from tests.conftest import ROOT
-
-    folder = write_dicom_pet_ct(tmp_path / "study")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*.dcm")):
-            archive.write(path, path.relative_to(folder).as_posix())
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.segmented_control[0].set_value("Upload").run()
-    app.file_uploader[0].set_value(("petct.zip", buffer.getvalue(), "application/zip")).run()
+    app = case_page_upload(write_dicom_pet_ct(tmp_path / "study"), "petct.zip")
     series = next(s for s in app.selectbox if s.label == "Image series")
     assert series.options[series.index].startswith("CT")  # the series its RTSTRUCT is drawn on
     next(b for b in app.button if b.label == "Load case").click().run()

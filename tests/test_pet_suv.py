@@ -184,7 +184,8 @@ def test_pet_case_with_its_contour_gives_suv_radiomics(tmp_path: Path) -> None:
     assert np.isfinite(list(features.values())).all()
 
 
-def test_case_page_shows_the_uptake_of_a_pet_upload(tmp_path: Path) -> None:
+def case_page_upload(folder: Path, name: str):
+    """The app's Case page after uploading ``folder``'s DICOM files as the zip ``name``."""
     import io
     import zipfile
 
@@ -192,14 +193,17 @@ def test_case_page_shows_the_uptake_of_a_pet_upload(tmp_path: Path) -> None:
 
     from tests.conftest import ROOT
 
-    folder = write_pet_case(tmp_path / "case")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(folder.rglob("*.dcm")):
             archive.write(path, path.relative_to(folder).as_posix())
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     app.segmented_control[0].set_value("Upload").run()
-    app.file_uploader[0].set_value(("pet.zip", buffer.getvalue(), "application/zip")).run()
+    return app.file_uploader[0].set_value((name, buffer.getvalue(), "application/zip")).run()
+
+
+def test_case_page_shows_the_uptake_of_a_pet_upload(tmp_path: Path) -> None:
+    app = case_page_upload(write_pet_case(tmp_path / "case"), "pet.zip")
     assert not app.exception and not app.error
     assert app.subheader[0].value.split(" · ")[1] == "PT"
     shown = {m.label: m.value for m in app.metric}

@@ -64,7 +64,7 @@ BAD = [
     # features
     (
         config_with(features__radiomic=["wei2021"]),
-        "features.radiomic: unknown key; allowed: clinical, radiomics, deep, dsfr, select",
+        "features.radiomic: unknown key; allowed: clinical, radiomics, companions, deep, dsfr, select",
     ),
     (config_with(features__clinical="yes"), "features.clinical: expected true or false"),
     (config_with(features__radiomics="wei2021"), "features.radiomics: expected a list of presets"),

@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     if not (args.cohort / "manifest.csv").is_file():
         raise InputError(f"{args.cohort} is not a cohort folder: it has no manifest.csv.")
     if args.preset == "deep":
+        if args.companion:
+            raise ConfigError("--companion applies to the radiomics presets, not --preset deep.")
         return run_deep(args)
     if args.network or args.layer:
         raise ConfigError("--network and --layer apply to --preset deep only.")
@@ -175,8 +177,6 @@ def run_deep(args: argparse.Namespace) -> int:
     """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
     from survival_core.features.deep import extract_deep_features, write_deep_features
 
-    if args.companion:
-        raise ConfigError("--companion applies to the radiomics presets, not --preset deep.")
     if not args.network:
         raise ConfigError(
             "--preset deep needs --network FILE: a saved RadSurv image model folder (cnn3d, "

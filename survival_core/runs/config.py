@@ -280,21 +280,20 @@ class FeatureConfig:
     dsfr: DSFRFeatures | None = None
     select: Text | None = None
 
-    @field_validator("radiomics")
-    @classmethod
-    def _once_each(cls, presets: tuple[str, ...]) -> tuple[str, ...]:
-        for i, preset in enumerate(presets):
-            if preset in presets[:i]:
-                raise _problem(f"preset {preset!r} is listed twice", i)
-        return presets
+    @model_serializer(mode="wrap")
+    def _said_keys(self, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """No ``companions`` key unless given: configs written before it keep their hashes."""
+        data = handler(self)
+        return data if self.companions else {k: v for k, v in data.items() if k != "companions"}
 
-    @field_validator("companions")
+    @field_validator("radiomics", "companions")
     @classmethod
-    def _companions_once(cls, modalities: tuple[str, ...]) -> tuple[str, ...]:
-        for i, modality in enumerate(modalities):
-            if modality in modalities[:i]:
-                raise _problem(f"modality {modality!r} is listed twice", i)
-        return modalities
+    def _once_each(cls, values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        what = "preset" if info.field_name == "radiomics" else "modality"
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                raise _problem(f"{what} {value!r} is listed twice", i)
+        return values
 
     @field_validator("select")
     @classmethod
