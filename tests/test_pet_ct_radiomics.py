@@ -6,12 +6,14 @@ equal to its training rows."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+from pydicom.dataset import Dataset
 
 from survival_core.case import Case
 from survival_core.cli.main import main
@@ -20,6 +22,7 @@ from survival_core.features.case_row import case_features
 from survival_core.features.presets import get_preset
 from survival_core.features.table import write_feature_table
 from survival_core.io.case_loader import load_case
+from survival_core.io.dicom_series import read_dicom
 from survival_core.io.modality_view import modality_view
 from survival_core.io.tables import load_model_table
 from survival_core.models.scoring import load_scoring_model
@@ -207,18 +210,52 @@ def write_dicom_pet_ct(folder: Path, same_frame: bool = True, patient: int = 1) 
     structure_set = rtstruct(ct, {"GTV": contours})
     structure_set.PatientID = ct[0].PatientID
     write(structure_set, folder / "rs.dcm")
-    pet = pet_slices([activity(2.0, 60)] * 8, size=16)
+    frame = frame if same_frame else frame + ".2"
+    write_pet_series(folder / "pet", ct[0], frame, CorrectedImage=["DECY", "ATTN", "SCAT"])
+    return folder
+
+
+def write_pet_series(folder: Path, ct: Dataset, frame: str, lesion: float = 8.0, **header) -> None:
+    """A PET series of ``ct``'s patient and study in ``frame``: 16 x 16 pixels of 2 mm, 5 mm
+    slices, a lesion of SUV ``lesion`` under the CT's GTV (background SUV 2)."""
+    pet = pet_slices([activity(2.0, 60)] * 8, size=16, **header)
     for k, ds in enumerate(pet):
         ds.PixelSpacing, ds.SliceThickness = [2.0, 2.0], 5.0
         ds.ImagePositionPatient = [-100.0, -120.0, 40.0 + 5.0 * k]
-        ds.FrameOfReferenceUID = frame if same_frame else frame + ".2"
-        ds.PatientID, ds.PatientName = ct[0].PatientID, ct[0].get("PatientName", "")
-        ds.StudyInstanceUID = ct[0].StudyInstanceUID
+        ds.FrameOfReferenceUID = frame
+        ds.PatientID, ds.PatientName = ct.PatientID, ct.get("PatientName", "")
+        ds.StudyInstanceUID = ct.StudyInstanceUID
         pixels = ds.pixel_array.copy()
-        pixels[6:12, 4:11] = round(activity(8.0, 60))  # rows 12-24 mm, columns 8-22 mm
+        pixels[6:12, 4:11] = round(activity(lesion, 60))  # rows 12-24 mm, columns 8-22 mm
         ds.PixelData = pixels.astype(np.int16).tobytes()
-        write(ds, folder / "pet" / f"{k}.dcm")
-    return folder
+        write(ds, folder / f"{k}.dcm")
+
+
+def test_a_pet_ct_study_reads_its_attenuation_corrected_pet(tmp_path: Path) -> None:
+    """Real PET/CT exports carry more PETs than one: the NAC reconstruction (in counts) and MIPs
+    ride along. The attenuation-corrected PET is the companion; two of them, none (said); a PET
+    that cannot be made SUV is left out with the reason, the CT case still loads."""
+    study = write_dicom_pet_ct(tmp_path / "study")
+    ct = next(p for p in (study / "ct").iterdir())
+    header, frame = read_dicom(ct), read_dicom(ct).FrameOfReferenceUID
+    write_pet_series(study / "nac", header, frame, lesion=3.0, CorrectedImage=["DECY"])
+    write_pet_series(study / "mip", header, frame, lesion=5.0, ImageType=["DERIVED", "MIP"])
+    case = load_case(study)
+    assert list(case.companions) == ["PT"]
+    assert sitk.GetArrayFromImage(case.companions["PT"]).max() == pytest.approx(8.0, rel=0.01)
+    write_pet_series(study / "ac2", header, frame, CorrectedImage=["DECY", "ATTN"])
+    case = load_case(study)
+    assert case.companions == {}
+    assert any("2 PT series share the CT's frame of reference" in w for w in case.warnings)
+    for folder in ("nac", "mip", "ac2"):
+        shutil.rmtree(study / folder)
+    for path in (study / "pet").iterdir():  # no weight: no SUV
+        ds = read_dicom(path)
+        del ds.PatientWeight
+        ds.save_as(path)
+    case = load_case(study)
+    assert case.companions == {} and case.modality == "CT"
+    assert any(w.startswith("The PT beside the CT is not read:") for w in case.warnings)
 
 
 def test_a_dicom_pet_ct_case_reads_its_pet_in_suv(tmp_path: Path) -> None:
@@ -289,7 +326,6 @@ def test_real_ct_with_its_mr_reads_the_mr_as_the_mr_case_does(tmp_path, shared_d
     reference, so loaded together the MR is the CT case's companion, and the CT's GTV on it
     gives the MR features the MR case with its own RTSTRUCT gives."""
     import dataclasses
-    import shutil
 
     from survival_core.features.radiomics import extract_case
     from survival_core.features.settings import Scale
@@ -338,13 +374,13 @@ def test_a_cohort_case_scores_as_its_patient_folder(pet_ct_model, tmp_path, caps
     assert main(["score", "--model", model, "--case", str(folder), str(cohort_case), "--json"]) == 0
     scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["cases"]
     assert scored[0]["risk"] == pytest.approx(scored[1]["risk"], rel=1e-9)
+    assert scored[0]["uptake"] == pytest.approx(scored[1]["uptake"])  # SUVs of the PET beside
+    assert scored[0]["uptake"]["suv_max"] > 3.0
 
 
 def test_a_training_run_takes_the_pet_beside_each_ct(pet_ct_model, tmp_path, capsys) -> None:
     """A run config's `companions: [PT]` trains on the CT cohort's CT and PET radiomics (each
     extracted once and reused), and the registered model scores the cohort's cases."""
-    import shutil
-
     import yaml
 
     cohort = tmp_path / "cohort"

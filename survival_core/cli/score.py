@@ -35,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
-    """The case's score; a PET case's GTV uptake figures too (``uptake``: SUVmax, SUVpeak,
-    SUVmean, MTV, TLG), which a tumor board reads beside the risk."""
+    """The case's score; a PET or PET/CT case's GTV uptake figures too (``uptake``: SUVmax,
+    SUVpeak, SUVmean, MTV, TLG), which a tumor board reads beside the risk."""
     from survival_core.features.pet_uptake import gtv_uptake
     from survival_core.workflows.scoring import score_case
 

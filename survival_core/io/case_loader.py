@@ -45,6 +45,7 @@ from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     AnnotationEntry,
     DicomInventory,
+    SeriesEntry,
     SeriesInfo,
     SeriesSummary,
     read_dicom,
@@ -279,9 +280,10 @@ def _dicom_companions(
     inventory: DicomInventory, info: SeriesInfo
 ) -> tuple[dict[str, sitk.Image], list[str]]:
     """The patient's other images by modality: the one series (not a scout) of each other
-    modality in the image's frame of reference (a PET/CT scan's PET, in SUV), and what reading
-    them noted."""
-    by_modality: dict[str, list[Any]] = {}
+    modality in the image's frame of reference (a PET/CT scan's PET, in SUV: its attenuation-
+    corrected reconstruction, never a MIP), and what reading them noted. Several candidates, or
+    one that cannot be read, leave that modality out with a warning; the case still loads."""
+    by_modality: dict[str, list[SeriesEntry]] = {}
     for entry in inventory.series:
         if (
             entry.modality in VOLUME_MODALITIES
@@ -293,10 +295,36 @@ def _dicom_companions(
             by_modality.setdefault(entry.modality, []).append(entry)
     companions, notes = {}, []
     for modality, found in by_modality.items():
-        if len(found) == 1:
+        found = _reconstructions(found)
+        beside = f"The {modality} beside the {info.modality}"
+        if len(found) > 1:
+            listing = "; ".join(e.describe() for e in found)
+            notes.append(
+                f"{len(found)} {modality} series share the {info.modality}'s frame of reference "
+                f"({listing}): none is read as its {modality}. Keep only the one to use beside it."
+            )
+            continue
+        try:
             companions[modality], read = read_series(inventory, found[0].key)
-            notes += [f"The {modality} beside the {info.modality}: {w}" for w in read.warnings]
+        except InputError as err:  # DICOM, SUV or size problems of the other series
+            notes.append(f"{beside} is not read: {err}")
+            continue
+        notes += [f"{beside}: {w}" for w in read.warnings]
     return companions, notes
+
+
+def _reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
+    """The series among one modality's that are a volume to analyse: no projections (MIP), and
+    of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
+    volumes = [e for e in series if not {"MIP", "PROJECTION IMAGE"} & _values(e, "ImageType")]
+    corrected = [e for e in volumes if "ATTN" in _values(e, "CorrectedImage")]
+    return corrected or volumes
+
+
+def _values(entry: SeriesEntry, keyword: str) -> set[str]:
+    """The upper-cased values of a multi-valued attribute of the series' first header."""
+    value = (entry.headers[0].get(keyword) if entry.headers else None) or []
+    return {str(v).strip().upper() for v in ([value] if isinstance(value, str) else value)}
 
 
 def _patient_notes(
