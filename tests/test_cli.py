@@ -155,3 +155,18 @@ def test_cv_folds_in_worker_processes_give_the_serial_results(tmp_path):
     first.pop("seconds"), second.pop("seconds")
     assert first == second and 0.5 < first["c_index"] < 1
     assert pooled.stderr.count("fold ") >= 6  # progress still reported per fold, in order
+
+
+def test_a_folder_named_like_a_library_in_the_working_folder_is_not_imported(tmp_path):
+    """`python -m` puts the working folder first on sys.path: run from a folder holding one named
+    like a library (a download called `dl` shadowed the one gdcm probes for), the command still
+    imports the library itself."""
+    shadow = tmp_path / "pandas"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('the working folder was imported')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "survival_core", "cv", "--table", "x.csv", "--model", "coxph"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Table x.csv does not exist" in done.stderr, done.stderr
