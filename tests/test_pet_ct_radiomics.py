@@ -217,7 +217,7 @@ def write_dicom_pet_ct(folder: Path, same_frame: bool = True, patient: int = 1) 
 
 def write_pet_series(folder: Path, ct: Dataset, frame: str, lesion: float = 8.0, **header) -> None:
     """A PET series of ``ct``'s patient and study in ``frame``: 16 x 16 pixels of 2 mm, 5 mm
-    slices, a lesion of SUV ``lesion`` under the CT's GTV (background SUV 2)."""
+    slices, a lesion of SUV ``lesion`` (+-3 % across) under the CT's GTV (background SUV 2)."""
     pet = pet_slices([activity(2.0, 60)] * 8, size=16, **header)
     for k, ds in enumerate(pet):
         ds.PixelSpacing, ds.SliceThickness = [2.0, 2.0], 5.0
@@ -226,7 +226,8 @@ def write_pet_series(folder: Path, ct: Dataset, frame: str, lesion: float = 8.0,
         ds.PatientID, ds.PatientName = ct.PatientID, ct.get("PatientName", "")
         ds.StudyInstanceUID = ct.StudyInstanceUID
         pixels = ds.pixel_array.copy()
-        pixels[6:12, 4:11] = round(activity(lesion, 60))  # rows 12-24 mm, columns 8-22 mm
+        ramp = 1 + 0.01 * (np.arange(4, 11) - 7)  # 3 % across: texture features need a range
+        pixels[6:12, 4:11] = np.round(activity(lesion, 60) * ramp)  # rows 12-24, columns 8-22 mm
         ds.PixelData = pixels.astype(np.int16).tobytes()
         write(ds, folder / f"{k}.dcm")
 
@@ -242,7 +243,7 @@ def test_a_pet_ct_study_reads_its_attenuation_corrected_pet(tmp_path: Path) -> N
     write_pet_series(study / "mip", header, frame, lesion=5.0, ImageType=["DERIVED", "MIP"])
     case = load_case(study)
     assert list(case.companions) == ["PT"]
-    assert sitk.GetArrayFromImage(case.companions["PT"]).max() == pytest.approx(8.0, rel=0.01)
+    assert sitk.GetArrayFromImage(case.companions["PT"]).max() == pytest.approx(8.24, rel=0.01)
     write_pet_series(study / "ac2", header, frame, CorrectedImage=["DECY", "ATTN"])
     case = load_case(study)
     assert case.companions == {}
@@ -266,7 +267,7 @@ def test_a_dicom_pet_ct_case_reads_its_pet_in_suv(tmp_path: Path) -> None:
     case = load_case(write_dicom_pet_ct(tmp_path / "study"))
     assert case.modality == "CT" and list(case.companions) == ["PT"]
     suv = sitk.GetArrayFromImage(case.companions["PT"])
-    assert suv.max() == pytest.approx(8.0, rel=0.01) and np.median(suv) == pytest.approx(2.0, 0.01)
+    assert suv.max() == pytest.approx(8.24, rel=0.01) and np.median(suv) == pytest.approx(2.0, 0.01)
     view = modality_view(case, "PT")
     assert view.image is case.companions["PT"] and view.mask_array("gtv").sum() > 0
     assert any("resampled" in w for w in view.warnings)
@@ -287,32 +288,46 @@ def test_case_page_shows_the_suv_of_a_pet_ct_upload(tmp_path: Path) -> None:
     assert app.subheader[0].value.split(" · ")[1] == "CT"
     assert any("With the patient's PT" in c.value for c in app.caption)
     shown = {m.label: m.value for m in app.metric}
-    assert float(shown["SUVmax"]) == pytest.approx(8.0, rel=0.01)
+    assert float(shown["SUVmax"]) == pytest.approx(8.24, rel=0.01)
     assert float(shown["SUVmean"]) == pytest.approx(8.0, rel=0.05)
     assert any(w.value.startswith("The PT beside the CT: PET converted") for w in app.warning)
 
 
 def test_a_dicom_pet_ct_cohort_imports_its_pet_with_the_ct_contours(tmp_path: Path) -> None:
-    """`cohort import --modality PT` of PET/CT studies whose RTSTRUCT is drawn on the CT takes
-    each patient's PET (the same pseudonyms as the CT import), the GTV rasterised on it; without
-    --modality the CT, as before; a modality no series of that frame has is named."""
+    """PET/CT studies whose RTSTRUCT is drawn on the CT, each with a NAC PET beside the AC one:
+    imported without --modality, each case is the CT with its AC PET kept beside it (`pt/`), so
+    `extract --companion PT` reads it; `--modality PT` takes each patient's AC PET (the same
+    pseudonyms), the GTV rasterised on it; a modality no series of that frame has is named."""
     import csv
 
     from survival_core.cohort.importer import import_images
 
     for patient in (1, 2):
-        write_dicom_pet_ct(tmp_path / "download" / f"p{patient}", patient=patient)
+        study = write_dicom_pet_ct(tmp_path / "download" / f"p{patient}", patient=patient)
+        ct = read_dicom(next((study / "ct").iterdir()))
+        write_pet_series(study / "nac", ct, ct.FrameOfReferenceUID, lesion=3.0)
     ids = {}
     for modality in (None, "PT"):
         out = tmp_path / f"cohort_{modality}"
         result = import_images(tmp_path / "download", out, modality=modality, workers=1)
-        assert result.counts()["imported"] == 2
+        assert result.counts()["imported"] == 2, [o.reason for o in result.outcomes]
         rows = list(csv.DictReader((out / "manifest.csv").open()))
         assert {r["modality"] for r in rows} == {modality or "CT"}
         ids[modality] = sorted(r["case_id"] for r in rows)
-        case = load_case(out / rows[0]["image"].rsplit("/", 1)[0])
+        folder = out / rows[0]["image"].rsplit("/", 1)[0]
+        case = load_case(folder)
         assert case.modality == (modality or "CT")
-        if modality == "PT":
+        pet = case.image if modality == "PT" else case.companions["PT"]
+        assert sitk.GetArrayFromImage(pet).max() == pytest.approx(8.24, rel=0.01)  # not the NAC
+        if modality is None:
+            assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["ct", "pt"]
+            table = tmp_path / "pt_beside.parquet"
+            extract = ["--cohort", str(out), "--preset", "han2020", "--companion", "PT"]
+            assert main(["extract", *extract, "--out", str(table), "--workers", "1"]) == 0
+            means = pd.read_parquet(table).filter(like="original__firstorder__Mean")
+            assert means.iloc[:, 0].to_numpy() == pytest.approx([8.0, 8.0], rel=0.05)
+        else:
+            assert not (folder / "ct").exists()  # the CT would be read as the image
             suv = sitk.GetArrayFromImage(case.image)[case.mask_array("gtv")]
             assert suv.mean() == pytest.approx(8.0, rel=0.02)
     assert ids[None] == ids["PT"]

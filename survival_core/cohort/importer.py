@@ -51,7 +51,9 @@ from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
     AnnotationEntry,
     SeriesEntry,
+    companion_series,
     drawn_on,
+    reconstructions,
 )
 from survival_core.io.manifest import MANIFEST_COLUMNS
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
@@ -133,6 +135,9 @@ class PatientTask:
     names: tuple[str, ...] = ()
     #: Which of those volumes is the image, by name without extension ("": their names say).
     image: str = ""
+    #: DICOM: the patient's other image series beside the image (modality, files), kept in
+    #: the case folder for models on several modalities' radiomics (a PET/CT study's PET).
+    companions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: Original IDs, names and folder names to scrub from messages (never written).
     secrets: tuple[str, ...] = ()
     #: What the inventory noted about this patient's files, reported with the outcome.
@@ -365,16 +370,33 @@ def _choose_dicom(
     return chosen, annotation, roles
 
 
+def _companions(
+    patient: PatientInventory, image: SeriesEntry, annotation: AnnotationEntry
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The image's companion series (:func:`~survival_core.io.dicom_series.companion_series`)
+    to keep beside it, when the structure set was drawn on the image: in a case folder of the
+    PET and the CT its contours were drawn on, the CT would be read as the image."""
+    series = [s for s in patient.dicom.series if not s.is_scout]
+    if image not in drawn_on(annotation, series):
+        return ()
+    found, _ = companion_series(series, image.modality, image.frame_of_reference_uid)
+    return tuple((m, tuple(str(p) for p in e.files)) for m, e in sorted(found.items()))
+
+
 def _in_frame(series: list[SeriesEntry], drawn: SeriesEntry, modality: str) -> SeriesEntry:
     """The one ``modality`` series in the frame of reference of ``drawn``, the series the
-    structure set was drawn on; :class:`InputError` naming what there is otherwise."""
-    found = [
-        s
-        for s in series
-        if s.modality == modality
-        and drawn.frame_of_reference_uid
-        and s.frame_of_reference_uid == drawn.frame_of_reference_uid
-    ]
+    structure set was drawn on (of PETs the attenuation-corrected one, never a MIP:
+    :func:`~survival_core.io.dicom_series.reconstructions`); :class:`InputError` naming what
+    there is otherwise."""
+    found = reconstructions(
+        [
+            s
+            for s in series
+            if s.modality == modality
+            and drawn.frame_of_reference_uid
+            and s.frame_of_reference_uid == drawn.frame_of_reference_uid
+        ]
+    )
     if len(found) != 1:
         listing = "; ".join(_series_text(s) for s in series)
         raise InputError(
@@ -434,6 +456,7 @@ def _plan(
             structure_file=str(annotation.path),
             modality=series.modality,
             roles=roles or None,
+            companions=_companions(patient, series, annotation),
         )
     if not patient.volumes:
         raise InputError("no image series and no volume file")
@@ -452,17 +475,21 @@ def _plan(
 # --- writing one case ---------------------------------------------------------------------------
 
 
+def _stage_series(files: tuple[str, ...], folder: Path) -> None:
+    """One series' files de-identified into ``folder``, a batch at a time."""
+    folder.mkdir()
+    for start in range(0, len(files), _DEID_BATCH):
+        batch = [(Path(p).name, Path(p).read_bytes()) for p in files[start : start + _DEID_BATCH]]
+        for name, content in deidentify_upload(batch):
+            (folder / name).write_bytes(content)
+
+
 def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
     """The de-identified series and structure set in ``staging``; the manifest's file columns."""
     base = f"cases/{task.case_id}"
-    series = staging / task.modality.lower()
-    series.mkdir()
-    for start in range(0, len(task.files), _DEID_BATCH):
-        batch = [
-            (Path(p).name, Path(p).read_bytes()) for p in task.files[start : start + _DEID_BATCH]
-        ]
-        for name, content in deidentify_upload(batch):
-            (series / name).write_bytes(content)
+    _stage_series(task.files, staging / task.modality.lower())
+    for modality, files in task.companions:  # the PET beside the CT: pt/
+        _stage_series(files, staging / modality.lower())
     structure = Path(task.structure_file)
     [(_, content)] = deidentify_upload([(structure.name, structure.read_bytes())])
     (staging / "rtstruct.dcm").write_bytes(content)

@@ -79,6 +79,7 @@ HEADER_TAGS = (
     "FrameOfReferenceUID",
     "SeriesDescription",
     "ImageType",
+    "CorrectedImage",
     "Rows",
     "Columns",
     "NumberOfFrames",
@@ -120,6 +121,9 @@ class FileRecord:
     columns: int = 0
     frames: int = 1
     localizer: bool = False
+    #: ImageType and CorrectedImage: which of a study's PETs is attenuation-corrected, a MIP.
+    image_type: tuple[str, ...] = ()
+    corrected_image: tuple[str, ...] = ()
     references: References = field(default_factory=References)
     roi_names: tuple[str, ...] = ()
     error: str = ""
@@ -280,8 +284,7 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         return FileRecord(**common, kind="seg", references=seg_references(ds), roi_names=names)
     if "Rows" not in ds or "Columns" not in ds or modality in NON_IMAGE_MODALITIES:
         return FileRecord(**common, kind="other")
-    image_type = ds.get("ImageType") or []
-    values = [image_type] if isinstance(image_type, str) else list(image_type)
+    values = _texts(ds, "ImageType")
     return FileRecord(
         **common,
         kind="image",
@@ -290,8 +293,16 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         rows=int(ds.Rows or 0),
         columns=int(ds.Columns or 0),
         frames=int(ds.get("NumberOfFrames") or 1),
-        localizer=any(str(v).strip().upper() == "LOCALIZER" for v in values),
+        localizer="LOCALIZER" in values,
+        image_type=values,
+        corrected_image=_texts(ds, "CorrectedImage"),
     )
+
+
+def _texts(ds: Dataset, keyword: str) -> tuple[str, ...]:
+    """A multi-valued attribute's values, upper case."""
+    value = ds.get(keyword) or []
+    return tuple(str(v).strip().upper() for v in ([value] if isinstance(value, str) else value))
 
 
 def _stub_header(record: FileRecord) -> Dataset:
@@ -299,7 +310,9 @@ def _stub_header(record: FileRecord) -> Dataset:
     ds = Dataset()
     ds.SOPInstanceUID = record.sop_uid
     ds.Rows, ds.Columns, ds.NumberOfFrames = record.rows, record.columns, record.frames
-    ds.ImageType = ["DERIVED", "LOCALIZER"] if record.localizer else ["ORIGINAL"]
+    ds.ImageType = list(record.image_type) or ["ORIGINAL"]
+    if record.corrected_image:
+        ds.CorrectedImage = list(record.corrected_image)
     return ds
 
 

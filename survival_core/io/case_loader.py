@@ -45,9 +45,9 @@ from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     AnnotationEntry,
     DicomInventory,
-    SeriesEntry,
     SeriesInfo,
     SeriesSummary,
+    companion_series,
     read_dicom,
     read_series,
     scan_dicom,
@@ -60,7 +60,6 @@ from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, r
 from survival_core.io.structures import (
     IMAGE_FOLDERS,
     MASK_WORDS,
-    VOLUME_MODALITIES,
     map_roles,
     match_structure,
     normalise_roles,
@@ -279,52 +278,20 @@ def _load_dicom(
 def _dicom_companions(
     inventory: DicomInventory, info: SeriesInfo
 ) -> tuple[dict[str, sitk.Image], list[str]]:
-    """The patient's other images by modality: the one series (not a scout) of each other
-    modality in the image's frame of reference (a PET/CT scan's PET, in SUV: its attenuation-
-    corrected reconstruction, never a MIP), and what reading them noted. Several candidates, or
-    one that cannot be read, leave that modality out with a warning; the case still loads."""
-    by_modality: dict[str, list[SeriesEntry]] = {}
-    for entry in inventory.series:
-        if (
-            entry.modality in VOLUME_MODALITIES
-            and entry.modality != info.modality
-            and info.frame_of_reference_uid
-            and entry.frame_of_reference_uid == info.frame_of_reference_uid
-            and not entry.is_scout
-        ):
-            by_modality.setdefault(entry.modality, []).append(entry)
-    companions, notes = {}, []
-    for modality, found in by_modality.items():
-        found = _reconstructions(found)
+    """The patient's other images by modality (:func:`~.dicom_series.companion_series`: a
+    PET/CT scan's PET, in SUV) and what choosing and reading them noted; one that cannot be read
+    is left out with a warning, the case still loads."""
+    found, notes = companion_series(inventory.series, info.modality, info.frame_of_reference_uid)
+    companions = {}
+    for modality, entry in found.items():
         beside = f"The {modality} beside the {info.modality}"
-        if len(found) > 1:
-            listing = "; ".join(e.describe() for e in found)
-            notes.append(
-                f"{len(found)} {modality} series share the {info.modality}'s frame of reference "
-                f"({listing}): none is read as its {modality}. Keep only the one to use beside it."
-            )
-            continue
         try:
-            companions[modality], read = read_series(inventory, found[0].key)
+            companions[modality], read = read_series(inventory, entry.key)
         except InputError as err:  # DICOM, SUV or size problems of the other series
             notes.append(f"{beside} is not read: {err}")
             continue
         notes += [f"{beside}: {w}" for w in read.warnings]
     return companions, notes
-
-
-def _reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
-    """The series among one modality's that are a volume to analyse: no projections (MIP), and
-    of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
-    volumes = [e for e in series if not {"MIP", "PROJECTION IMAGE"} & _values(e, "ImageType")]
-    corrected = [e for e in volumes if "ATTN" in _values(e, "CorrectedImage")]
-    return corrected or volumes
-
-
-def _values(entry: SeriesEntry, keyword: str) -> set[str]:
-    """The upper-cased values of a multi-valued attribute of the series' first header."""
-    value = (entry.headers[0].get(keyword) if entry.headers else None) or []
-    return {str(v).strip().upper() for v in ([value] if isinstance(value, str) else value)}
 
 
 def _patient_notes(

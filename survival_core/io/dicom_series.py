@@ -73,6 +73,7 @@ from survival_core.io.dicom_stacks import stack_labels
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.gantry_tilt import measure_tilt, untilt
 from survival_core.io.pet_suv import suv_factors
+from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.paths import data_subdir
 
 log = logging.getLogger(__name__)
@@ -609,6 +610,51 @@ def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[Ser
             and s.frame_of_reference_uid in refs.frame_of_reference_uids
         ]
     )
+
+
+def reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
+    """The series among one modality's that are volumes to analyse: no projections (MIP), and
+    of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
+    volumes = [e for e in series if not {"MIP", "PROJECTION IMAGE"} & _values(e, "ImageType")]
+    corrected = [e for e in volumes if "ATTN" in _values(e, "CorrectedImage")]
+    return corrected or volumes
+
+
+def _values(entry: SeriesEntry, keyword: str) -> set[str]:
+    """The upper-cased values of a multi-valued attribute of the series' first header."""
+    value = (entry.headers[0].get(keyword) if entry.headers else None) or []
+    return {str(v).strip().upper() for v in ([value] if isinstance(value, str) else value)}
+
+
+def companion_series(
+    series: list[SeriesEntry], modality: str, frame_of_reference_uid: str
+) -> tuple[dict[str, SeriesEntry], list[str]]:
+    """The patient's other image of each other modality, beside an image of ``modality`` in
+    ``frame_of_reference_uid``: the one series (not a scout) of that modality in the frame
+    (:func:`reconstructions`: a PET/CT scan's attenuation-corrected PET, never a MIP); several
+    leave the modality out, said in the notes returned."""
+    by_modality: dict[str, list[SeriesEntry]] = {}
+    for entry in series:
+        if (
+            entry.modality in VOLUME_MODALITIES
+            and entry.modality != modality
+            and frame_of_reference_uid
+            and entry.frame_of_reference_uid == frame_of_reference_uid
+            and not entry.is_scout
+        ):
+            by_modality.setdefault(entry.modality, []).append(entry)
+    chosen, notes = {}, []
+    for other, found in by_modality.items():
+        found = reconstructions(found)
+        if len(found) == 1:
+            chosen[other] = found[0]
+            continue
+        notes.append(
+            f"{len(found)} {other} series share the {modality}'s frame of reference "
+            f"({'; '.join(e.describe() for e in found)}): none is read as its {other}. Keep "
+            "only the one to use beside it."
+        )
+    return chosen, notes
 
 
 def _default_candidates(inventory: DicomInventory, series: list[SeriesEntry]) -> list[SeriesEntry]:
