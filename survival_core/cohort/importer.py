@@ -374,12 +374,13 @@ def _companions(
     patient: PatientInventory, image: SeriesEntry, annotation: AnnotationEntry
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The image's companion series (:func:`~survival_core.io.dicom_series.companion_series`)
-    to keep beside it, when the structure set was drawn on the image: in a case folder of the
-    PET and the CT its contours were drawn on, the CT would be read as the image."""
+    to keep beside it, when the structure set names the image alone among them: in a case
+    folder of the PET and the CT its contours were drawn on, or of two series it is linked to by
+    frame of reference only, the other could be read as the image."""
     series = [s for s in patient.dicom.series if not s.is_scout]
-    if image not in drawn_on(annotation, series):
-        return ()
     found, _ = companion_series(series, image.modality, image.frame_of_reference_uid)
+    if drawn_on(annotation, [image, *found.values()]) != [image]:
+        return ()
     return tuple((m, tuple(str(p) for p in e.files)) for m, e in sorted(found.items()))
 
 
