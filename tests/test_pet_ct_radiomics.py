@@ -433,3 +433,36 @@ def test_a_training_run_takes_the_pet_beside_each_ct(pet_ct_model, tmp_path, cap
     path.write_text(yaml.safe_dump(bad))
     assert main(["train", "--config", str(path)]) == 2
     assert "features.companions" in capsys.readouterr().err
+
+
+def test_real_ct_and_mr_study_imports_the_series_whose_gtv_the_map_names(
+    tmp_path, shared_data
+) -> None:
+    """The real sarcoma study as downloaded: CT and T1 MR, each with its RTSTRUCT, linked to both
+    series by frame of reference only. Refused naming both structure sets unless the ROI map
+    names a GTV; then the series it was drawn on, alone in its case folder (the other, linked by
+    frame only, could be read as the image); --modality MR the MR with its own."""
+    import shutil
+
+    from survival_core.cohort.importer import check_roi_map, import_images
+
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    shutil.copytree(study, tmp_path / "download" / "STS_001")
+    refused = import_images(tmp_path / "download", tmp_path / "none", workers=1)
+    assert "or name its GTV in the ROI map" in refused.outcomes[0].reason
+    for modality, gtv in ((None, "GTV_Mass_CT"), ("MR", "GTV_Mass_MR_T1")):
+        out = tmp_path / f"cohort_{modality}"
+        roi_map = check_roi_map({"default": {"gtv": [gtv]}})
+        result = import_images(
+            tmp_path / "download", out, roi_map=roi_map, modality=modality, workers=1
+        )
+        assert result.counts()["imported"] == 1, result.outcomes[0].reason
+        [folder] = (out / "cases").iterdir()
+        assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [
+            (modality or "CT").lower()
+        ]
+        case = load_case(folder)
+        assert case.modality == (modality or "CT") and case.companions == {}
+        assert case.mask_array("gtv").sum() > 10000

@@ -354,11 +354,14 @@ def _choose_dicom(
         raise refused[0]
     if len(found) > 1:
         found = [(a, roles) for a, roles in found if _gives_gtv(a, roles, site)] or found
+    if len(found) > 1:  # the one whose GTV the ROI map names (the CT's of a CT and MR study)
+        found = [(a, roles) for a, roles in found if roles.get("gtv")] or found
     if len(found) > 1:
         names = "; ".join(", ".join(a.roi_names) for a, _ in found)
         raise InputError(
             f"{len(found)} structure sets were drawn on the {_series_text(chosen)} series and "
-            f"each names a GTV (structures: {names}); keep only the one to use in the download"
+            f"each names a GTV (structures: {names}); keep only the one to use in the download, "
+            "or name its GTV in the ROI map"
         )
     annotation, roles = found[0]
     if not _gives_gtv(annotation, roles, site):
