@@ -466,3 +466,37 @@ def test_real_ct_and_mr_study_imports_the_series_whose_gtv_the_map_names(
         case = load_case(folder)
         assert case.modality == (modality or "CT") and case.companions == {}
         assert case.mask_array("gtv").sum() > 10000
+
+
+def test_a_cohort_mixing_ct_and_pet_cases_is_not_extracted_as_one(tmp_path, capsys) -> None:
+    """PET/CT studies whose contours were drawn on the CT for one patient and on the PET for
+    another import as a CT case and a PT case; extracting the cohort's CT features refuses the
+    PT case naming its modality and the fix, rather than computing CT-settings features on SUVs;
+    imported with --modality CT both are CT cases."""
+    from survival_core.cohort.importer import import_images
+
+    for patient in (1, 2):
+        write_dicom_pet_ct(tmp_path / "download" / f"p{patient}", patient=patient)
+    study = tmp_path / "download" / "p2"  # contoured on the PET instead
+    pet = sorted(
+        (read_dicom(p) for p in (study / "pet").iterdir()),
+        key=lambda ds: float(ds.ImagePositionPatient[2]),
+    )
+    contours = [square((-85.6, -102.0), 8.0, float(ds.ImagePositionPatient[2])) for ds in pet[2:4]]
+    structure_set = rtstruct(pet, {"GTV": contours})
+    structure_set.PatientID = pet[0].PatientID
+    write(structure_set, study / "rs.dcm")
+    out = tmp_path / "mixed"
+    result = import_images(tmp_path / "download", out, workers=1)
+    assert result.counts()["imported"] == 2
+    manifest = pd.read_csv(out / "manifest.csv")
+    assert sorted(manifest["modality"]) == ["CT", "PT"]
+    table = tmp_path / "ct.parquet"
+    argv = ["extract", "--cohort", str(out), "--preset", "han2020", "--out", str(table)]
+    assert main([*argv, "--modality", "CT", "--workers", "1"]) == 0
+    failures = pd.read_csv(tmp_path / "ct.failures.csv")
+    assert len(failures) == 1 and "The case is PT" in failures["error"][0]
+    assert "--modality CT" in failures["error"][0]
+    as_ct = import_images(tmp_path / "download", tmp_path / "ct", modality="CT", workers=1)
+    assert as_ct.counts()["imported"] == 2
+    assert set(pd.read_csv(tmp_path / "ct" / "manifest.csv")["modality"]) == {"CT"}

@@ -25,7 +25,7 @@ from typing import TypeVar
 import pandas as pd
 
 from survival_core.engine import CaseMapper, make_mapper
-from survival_core.errors import RadSurvError
+from survival_core.errors import InputError, RadSurvError
 from survival_core.features.radiomics import extract_case, feature_names
 from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
 from survival_core.features.table import write_feature_table
@@ -138,6 +138,13 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             site=task.site,
             modality=task.modality,
         )
+        if task.modality and case.modality.upper() != task.modality.upper():
+            raise InputError(
+                f"The case is {case.modality}; the cohort's features are computed on "
+                f"{task.modality.upper()} images, with that modality's settings. Import the "
+                f"cohort with --modality {task.modality.upper()} (of a PET/CT study, its "
+                f"{task.modality.upper()} series), or extract the {case.modality} cases apart."
+            )
         if task.companion:
             case = modality_view(case, task.companion)
         features = extract_case(case, settings)

@@ -230,6 +230,7 @@ def _cohort_tables(
                     settings,
                     mapper=mapper,
                     progress=line_progress(progress),
+                    modality=None if companion else images,
                     companion=companion,
                 )
                 write_cohort_features(result, path, settings, images)
