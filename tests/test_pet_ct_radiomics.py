@@ -291,6 +291,14 @@ def test_case_page_shows_the_suv_of_a_pet_ct_upload(tmp_path: Path) -> None:
     assert float(shown["SUVmax"]) == pytest.approx(8.24, rel=0.01)
     assert float(shown["SUVmean"]) == pytest.approx(8.0, rel=0.05)
     assert any(w.value.startswith("The PT beside the CT: PET converted") for w in app.warning)
+    # the Radiomics tab reads either image; the PET's are its SUVs in the GTV moved onto it
+    app.selectbox(key="radiomics-preset").set_value("full")
+    app.selectbox(key="radiomics-image").set_value("PT").run()
+    app.button(key="radiomics-run").click().run()
+    assert not app.exception and not app.error
+    table = next(d.value for d in app.dataframe if "feature" in d.value.columns)
+    mean = table[(table["feature"] == "Mean") & (table["setting"] == "original")]["value"]
+    assert float(mean.iloc[0]) == pytest.approx(8.0, rel=0.05)
 
 
 def test_a_dicom_pet_ct_cohort_imports_its_pet_with_the_ct_contours(tmp_path: Path) -> None:

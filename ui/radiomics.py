@@ -39,15 +39,23 @@ def case_radiomics(
 
 
 def radiomics_panel(case: Case) -> None:
-    """Pick a preset, extract on demand, show and offer the table as CSV."""
+    """Pick a preset (and, for a PET/CT case, the image), extract on demand, show and offer the
+    table as CSV."""
     preset = st.selectbox("Preset", list(PRESETS), key="radiomics-preset")
-    if not st.button("Extract features", key="radiomics-run") and not st.session_state.get(
-        f"radiomics-{case.case_id}-{preset}"
-    ):
+    modality = case.modality
+    if case.companions:  # the PET beside the CT: its radiomics, the GTV moved onto its grid
+        modality = st.selectbox(
+            "Image", [case.modality, *sorted(case.companions)], key="radiomics-image"
+        )
+    shown = f"radiomics-{case.case_id}-{preset}-{modality}"
+    if not st.button("Extract features", key="radiomics-run") and not st.session_state.get(shown):
         st.caption("wei2021: 56 texture features; han2020: 552; full: every pyradiomics class.")
         return
-    st.session_state[f"radiomics-{case.case_id}-{preset}"] = True
+    st.session_state[shown] = True
     try:
+        from survival_core.io.modality_view import modality_view
+
+        case = modality_view(case, modality)
         rois, missing = _computable(case, preset)
         if missing:
             from survival_core.features.settings import required_masks
@@ -70,6 +78,6 @@ def radiomics_panel(case: Case) -> None:
     st.download_button(
         "Download CSV",
         table.to_csv(index=False).encode(),
-        file_name=f"{case.case_id}-{preset}.csv",
+        file_name=f"{case.case_id}-{preset}-{case.modality}.csv",
         mime="text/csv",
     )
