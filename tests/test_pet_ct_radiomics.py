@@ -508,3 +508,21 @@ def test_a_cohort_mixing_ct_and_pet_cases_is_not_extracted_as_one(tmp_path, caps
     as_ct = import_images(tmp_path / "download", tmp_path / "ct", modality="CT", workers=1)
     assert as_ct.counts()["imported"] == 2
     assert set(pd.read_csv(tmp_path / "ct" / "manifest.csv")["modality"]) == {"CT"}
+
+
+def test_suv_figures_of_a_pet_not_showing_the_gtv_are_left_out() -> None:
+    """A PET/CT case whose PET does not cover the GTV (a shorter field of view) or whose GTV is
+    below the PET's voxels shows no SUV figures, and the page does not fail; the PET/CT model
+    refuses it naming why."""
+    from survival_core.errors import GeometryError
+    from survival_core.features.pet_uptake import gtv_uptake
+
+    ct = sitk.GetImageFromArray(np.zeros((20, 16, 16), np.float32))
+    mask = np.zeros((20, 16, 16), np.uint8)
+    mask[14:18, 4:12, 4:12] = 1
+    pet = sitk.GetImageFromArray(np.full((5, 8, 8), 2.0, np.float32))
+    pet.SetSpacing((2.0, 2.0, 2.0))  # covers z 0-9 mm of the CT's 0-19: not the GTV at 14-17
+    case = Case("A", ct, masks={"gtv": sitk.GetImageFromArray(mask)}, companions={"PT": pet})
+    assert gtv_uptake(case) is None
+    with pytest.raises(GeometryError, match="mostly outside"):
+        modality_view(case, "PT")

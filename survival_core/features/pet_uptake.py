@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from survival_core.case import Case
-from survival_core.errors import InputError, MaskError
+from survival_core.errors import GeometryError, InputError, MaskError
 from survival_core.io.modality_view import modality_view
 
 #: Radius (mm) of the 1 cm^3 sphere of SUVpeak.
@@ -37,7 +37,7 @@ def peak_kernel(spacing: tuple[float, float, float]) -> np.ndarray:
 def gtv_uptake(case: Case) -> dict[str, float] | None:
     """:func:`pet_uptake` of the GTV of a PET case, or of a PET/CT case's PET (the GTV moved
     onto its grid, :func:`~survival_core.io.modality_view.modality_view`); None for any other
-    case, or a GTV too small for the PET's voxels (nothing to show)."""
+    case, or a GTV the PET does not show (outside its field, or below its voxels)."""
     if "gtv" not in case.masks:
         return None
     if case.modality.upper() == "PT":
@@ -46,7 +46,7 @@ def gtv_uptake(case: Case) -> dict[str, float] | None:
         return None
     try:
         return pet_uptake(modality_view(case, "PT"))
-    except MaskError:
+    except (GeometryError, MaskError):  # a GTV outside the PET's field, or below its voxels
         return None
 
 
