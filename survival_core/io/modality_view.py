@@ -22,7 +22,8 @@ def modality_view(case: Case, modality: str) -> Case:
     """``case`` on its ``modality`` image: itself when that is its modality, else its companion
     image of that modality with every mask moved onto the companion's grid (the move noted in
     the view's warnings). :class:`InputError` when the case has no such image,
-    :class:`MaskError` when a mask covers no voxel of it. Made once per case object."""
+    :class:`GeometryError` when a mask lies mostly outside it, :class:`MaskError` when a mask
+    covers no voxel of it by half. Made once per case object."""
     modality = modality.upper()
     if case.modality.upper() == modality:
         return case
@@ -38,9 +39,10 @@ def _view(case: Case, modality: str) -> Case:
         held = ", ".join(sorted(case.companions)) or "none"
         raise InputError(
             f"Case {case.case_id} has no {modality} image beside its {case.modality} (other "
-            f"images: {held}); this model also reads {modality} radiomics. Give the {modality} "
-            f"with the case: a volume file named for it ('{modality}.nii.gz') in the case "
-            f"folder, or its DICOM series in the {case.modality}'s frame of reference."
+            f"images: {held}), which its {modality} radiomics need (a PET/CT model reads both). "
+            f"Give the {modality} with the case: a volume file named for it "
+            f"('{modality}.nii.gz') in the case folder, or its DICOM series in the "
+            f"{case.modality}'s frame of reference."
         )
     masks, notes = {}, []
     for role, mask in case.masks.items():
