@@ -437,10 +437,13 @@ def test_a_training_run_takes_the_pet_beside_each_ct(pet_ct_model, tmp_path, cap
     case = load_case(next((cohort / "cases").iterdir()))
     row, _ = case_features(case, loaded)
     assert np.isfinite(row.to_numpy()).all()
-    bad = {**config, "features": {"radiomics": [], "companions": ["PT"]}}
-    path.write_text(yaml.safe_dump(bad))
-    assert main(["train", "--config", str(path)]) == 2
-    assert "features.companions" in capsys.readouterr().err
+    for features, said in (
+        ({"radiomics": [], "companions": ["PT"]}, "give the presets"),
+        ({"radiomics": ["han2020"], "companions": ["CT"]}, "lists CT, the modality of the"),
+    ):
+        path.write_text(yaml.safe_dump({**config, "name": "bad", "features": features}))
+        assert main(["train", "--config", str(path)]) != 0
+        assert said in capsys.readouterr().err
 
 
 def test_real_ct_and_mr_study_imports_the_series_whose_gtv_the_map_names(

@@ -145,8 +145,8 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
             list(VOLUME_MODALITIES),
             features.get("companions", []),
             key=f"{key}-companions",
-            help="volume cohorts keep each patient's other image (HECKTOR's PET beside the CT); "
-            "its features are named after its modality (PT:...)",
+            help="imported cohorts keep each patient's other image (a PET/CT study's PET beside "
+            "the CT); its features are named after its modality (PT:...)",
         )
         features.pop("companions", None)
         if companions:

@@ -217,6 +217,11 @@ def _cohort_tables(
 
     tables = [cohort / "clinical.csv"]
     modality = cohort_modality(cohort) if config.features.radiomics else "CT"
+    if modality in config.features.companions:
+        raise ConfigError(
+            f"features.companions lists {modality}, the modality of the cohort's own images; "
+            "list the other images' (PT beside a CT cohort)."
+        )
     sources = [(modality, None), *((m, m) for m in config.features.companions)]
     for preset in config.features.radiomics:
         for images, companion in sources:
