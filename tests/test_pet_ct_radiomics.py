@@ -502,6 +502,8 @@ def test_a_cohort_mixing_ct_and_pet_cases_is_not_extracted_as_one(tmp_path, caps
     assert result.counts()["imported"] == 2
     manifest = pd.read_csv(out / "manifest.csv")
     assert sorted(manifest["modality"]) == ["CT", "PT"]
+    assert result.summary()["modalities"] == {"CT": 1, "PT": 1}
+    assert "1 CT, 1 PT" in result.mixed_modalities() and "--modality" in result.mixed_modalities()
     table = tmp_path / "ct.parquet"
     argv = ["extract", "--cohort", str(out), "--preset", "han2020", "--out", str(table)]
     assert main([*argv, "--modality", "CT", "--workers", "1"]) == 0
@@ -510,6 +512,7 @@ def test_a_cohort_mixing_ct_and_pet_cases_is_not_extracted_as_one(tmp_path, caps
     assert "--modality CT" in failures["error"][0]
     as_ct = import_images(tmp_path / "download", tmp_path / "ct", modality="CT", workers=1)
     assert as_ct.counts()["imported"] == 2
+    assert as_ct.modalities == {"CT": 2} and as_ct.mixed_modalities() is None
     assert set(pd.read_csv(tmp_path / "ct" / "manifest.csv")["modality"]) == {"CT"}
 
 

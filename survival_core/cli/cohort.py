@@ -101,6 +101,8 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
         progress=output.progress,
     )
     summary = result.summary()
+    if result.mixed_modalities():
+        output.progress(f"note: {result.mixed_modalities()}")
     if args.clinical is not None:
         from survival_core.cohort.clinical_join import join_clinical
 

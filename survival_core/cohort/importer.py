@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,8 @@ class ImportResult:
     seconds: float
     n_files: int
     skipped: list[str] = field(default_factory=list)
+    #: The cohort's cases per modality (all of them, earlier imports' too).
+    modalities: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Number of patients per status."""
@@ -113,8 +116,21 @@ class ImportResult:
             **self.counts(),
             "files": self.n_files,
             "skipped_files": len(self.skipped),
+            "modalities": self.modalities,
             "seconds": round(self.seconds, 2),
         }
+
+    def mixed_modalities(self) -> str | None:
+        """A note when the cohort's cases are of several modalities (PET/CT patients contoured
+        on the CT for some, on the PET for others), which one model's features cannot mix."""
+        if len(self.modalities) < 2:
+            return None
+        counts = ", ".join(f"{n} {m}" for m, n in self.modalities.items())
+        return (
+            f"The cohort's cases are of several modalities ({counts}): its features are "
+            "extracted for one, the others refused. Import again with --modality to take one "
+            "modality's series of every patient."
+        )
 
 
 @dataclass(frozen=True)
@@ -653,7 +669,8 @@ def _write_if_changed(path: Path, text: str) -> None:
     write_text(path, text)
 
 
-def _write_tables(out_dir: Path, outcomes: list[PatientOutcome]) -> None:
+def _write_tables(out_dir: Path, outcomes: list[PatientOutcome]) -> dict[str, int]:
+    """Write the manifest, ID map and report; the cohort's cases per modality."""
     records = _records(out_dir)
     rows = [records[c]["manifest"] for c in sorted(records)]
     _write_if_changed(out_dir / "manifest.csv", _csv((*MANIFEST_COLUMNS, *EXTRA_COLUMNS), rows))
@@ -661,6 +678,7 @@ def _write_tables(out_dir: Path, outcomes: list[PatientOutcome]) -> None:
     _write_if_changed(out_dir / "id_map.csv", _csv(ID_MAP_COLUMNS, keys))
     report = [o.__dict__ for o in sorted(outcomes, key=lambda o: o.patient)]
     write_text(out_dir / "import_report.csv", _csv(REPORT_COLUMNS, report))
+    return dict(sorted(Counter(str(r.get("modality") or "") for r in rows).items()))
 
 
 def _run_tasks(
@@ -739,5 +757,6 @@ def import_images(
         _run_tasks(tasks, workers, done)
         n_files, skipped = inventory.n_files, inventory.skipped
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
-    _write_tables(out_dir, outcomes)
-    return ImportResult(out_dir, outcomes, time.perf_counter() - started, n_files, skipped)
+    modalities = _write_tables(out_dir, outcomes)
+    seconds = time.perf_counter() - started
+    return ImportResult(out_dir, outcomes, seconds, n_files, skipped, modalities)
