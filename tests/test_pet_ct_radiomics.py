@@ -1,7 +1,9 @@
 """PET/CT radiomics in one model: the CT and PET feature tables of one cohort join with each
 feature named after its modality, the model card keeps each modality's settings, and a case that
 brings both images (volume files or DICOM series in one frame of reference) is scored on features
-equal to its training rows."""
+equal to its training rows. Also: the companion image a case keeps (which PET of a study, when
+none), imports that keep it or take the PET, run configs, the Case page, mixed cohorts, and the
+real sarcoma CT + MR study."""
 
 from __future__ import annotations
 
@@ -61,8 +63,9 @@ def write_patient(root: Path, index: int) -> None:
 
 @pytest.fixture(scope="module")
 def pet_ct_model(tmp_path_factory) -> dict[str, Path]:
-    """A downloaded PET/CT dataset imported twice (CT, PT), each extracted, joined with the
-    outcomes and fitted: the paths of the tables, the model and the download."""
+    """A downloaded PET/CT dataset imported twice (CT, PT), each extracted, the CT cohort's
+    PETs extracted too (--companion PT), a PET/CT model fitted on the outcomes and the two
+    imports' tables: the paths of the cohorts, tables, model and download."""
     tmp = tmp_path_factory.mktemp("petct")
     download = tmp / "download"
     for i in range(N_PATIENTS):
