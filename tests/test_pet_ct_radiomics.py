@@ -110,7 +110,7 @@ def test_tables_of_two_modalities_join_with_the_modality_in_each_name(pet_ct_mod
     assert name in ct.columns
     np.testing.assert_array_equal(joined.X[f"CT:{name}"], ct.loc[joined.X.index, name])
     np.testing.assert_array_equal(joined.X[f"PT:{name}"], pt.loc[joined.X.index, name])
-    assert any("Radiomics of CT and PT are joined" in note for note in joined.notes)
+    assert any("Radiomics of CT and PT: each feature is named" in note for note in joined.notes)
     # the same modality twice still clashes: which table's values would be meant is unknown
     for twice in ("CT", "PT"):
         tables = [pet_ct_model[k] for k in ("clinical", "CT", "PT", twice)]
@@ -535,3 +535,66 @@ def test_suv_figures_of_a_pet_not_showing_the_gtv_are_left_out() -> None:
     assert gtv_uptake(case) is None
     with pytest.raises(GeometryError, match="mostly outside"):
         modality_view(case, "PT")
+
+
+def test_brats_sequences_beside_the_t1c_make_one_model(tmp_path, capsys) -> None:
+    """BraTS's survival task reads several MR sequences. Imported with --image t1ce, each case
+    keeps its FLAIR, T1 and T2 beside the T1c (FLAIR.nii.gz...); `extract --companion FLAIR`
+    gives the FLAIR radiomics an import of the FLAIR as the image gives, and a model on the T1c
+    and FLAIR tables (features MR:..., FLAIR:...) or on the FLAIR table alone scores a case on
+    its FLAIR, not on its T1c."""
+    from survival_core.cohort.importer import check_roi_map, import_images
+
+    rng = np.random.default_rng(7)
+    for k in range(12):
+        case = f"BraTS20_Training_{k:03d}"
+        seg = np.zeros((8, 20, 20), np.uint8)
+        seg[2:6, 4 : 10 + k % 4, 4:14] = 4
+        seg[3:5, 6:9, 6:9] = 1
+        for sequence in ("t1", "t1ce", "t2", "flair"):
+            array = rng.normal(300, 40, seg.shape) + (seg > 0) * (50 + 10 * k)
+            _volume(
+                array.astype(np.float32),
+                (1.0, 1.0, 2.0),
+                tmp_path / "brats" / case / f"{case}_{sequence}.nii.gz",
+            )
+        _volume(seg, (1.0, 1.0, 2.0), tmp_path / "brats" / case / f"{case}_seg.nii.gz")
+    roi_map = check_roi_map({"default": {"gtv": ["seg.nii.gz:1", "seg.nii.gz:4"]}})
+    common = {"roi_map": roi_map, "modality": "MR", "workers": 1}
+    for image in ("t1ce", "flair"):
+        result = import_images(tmp_path / "brats", tmp_path / image, image=image, **common)
+        assert result.counts()["imported"] == 12, [o.reason for o in result.outcomes]
+    folder = next((tmp_path / "t1ce" / "cases").iterdir())
+    assert sorted(p.name for p in folder.glob("*.nii.gz")) == [
+        "FLAIR.nii.gz", "T1.nii.gz", "T2.nii.gz", "gtv.nii.gz", "image.nii.gz"
+    ]  # fmt: skip
+    assert sorted(load_case(folder, modality="MR").companions) == ["FLAIR", "T1", "T2"]
+    tables = {}
+    for name, cohort, companion in (
+        ("t1ce", "t1ce", []), ("flair_beside", "t1ce", ["--companion", "FLAIR"]),
+        ("flair", "flair", []),
+    ):  # fmt: skip
+        tables[name] = tmp_path / f"{name}.parquet"
+        argv = ["extract", "--cohort", str(tmp_path / cohort), "--preset", "han2020"]
+        assert main([*argv, *companion, "--out", str(tables[name]), "--workers", "1"]) == 0
+    beside, flair = (pd.read_parquet(tables[k]) for k in ("flair_beside", "flair"))
+    pd.testing.assert_frame_equal(beside, flair.loc[beside.index], rtol=1e-12)
+    outcome = pd.DataFrame(
+        {"time": rng.integers(100, 900, 12), "event": np.arange(12) % 4 != 0}, index=beside.index
+    )
+    outcome.to_csv(tmp_path / "outcome.csv")
+    for name, inputs in (("both", ["t1ce", "flair_beside"]), ("flair_only", ["flair_beside"])):
+        argv = ["fit", "--table", str(tmp_path / "outcome.csv")]
+        argv += [a for k in inputs for a in ("--table", str(tables[k]))]
+        argv += ["--model", "coxph", "--param", "penalizer=1.0"]
+        argv += ["--features", "original__firstorder__(Mean|Median)$"]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+        loaded = load_scoring_model(tmp_path / name)
+        assert sorted(loaded.card.radiomics_by_modality) == (
+            ["FLAIR", "MR"] if name == "both" else ["FLAIR"]
+        )
+        row, _ = case_features(load_case(folder, modality="MR"), loaded)
+        for column in row.columns:
+            image, feature = column.split(":", 1)
+            source = flair if image == "FLAIR" else pd.read_parquet(tables["t1ce"])
+            assert row[column].iloc[0] == pytest.approx(source.loc[folder.name, feature], rel=1e-9)

@@ -19,7 +19,7 @@ import yaml
 from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
-from survival_core.io.structures import VOLUME_MODALITIES
+from survival_core.io.modality_view import COMPANION_NAMES
 from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
     CUTS,
@@ -141,12 +141,13 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
             "Radiomics presets", list(PRESETS), features.get("radiomics", []), key=f"{key}-rad"
         )
         companions = st.multiselect(
-            "Radiomics also on the image beside each case's own (PET/CT: PT)",
-            list(VOLUME_MODALITIES),
+            "Radiomics also on the images beside each case's own (PET/CT: PT; MR: FLAIR...)",
+            list(COMPANION_NAMES),
             features.get("companions", []),
             key=f"{key}-companions",
-            help="imported cohorts keep each patient's other image (a PET/CT study's PET beside "
-            "the CT); its features are named after its modality (PT:...)",
+            help="imported cohorts keep each patient's other images (a PET/CT study's PET beside "
+            "the CT, BraTS's other sequences beside the T1c); their features are named after "
+            "them (PT:..., FLAIR:...)",
         )
         features.pop("companions", None)
         if companions:

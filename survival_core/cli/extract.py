@@ -74,9 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the preset's variant (default: manifest's modality column, else the first case's)",
     )  # fmt: skip
     parser.add_argument(
-        "--companion", type=str.upper, choices=("CT", "MR", "PT"),
-        help="extract from each case's image of this modality beside its own (a CT cohort's "
-        "PETs, the masks moved onto their grids), for models on several modalities' radiomics",
+        "--companion", type=str.upper, metavar="IMAGE",
+        help="extract from each case's image of this name beside its own: a modality (PT: a CT "
+        "cohort's PETs) or another MR sequence (FLAIR beside the T1c), the masks moved onto its "
+        "grid; its features are named after it when joined (a PET/CT or multi-sequence model)",
     )  # fmt: skip
     parser.add_argument(
         "--lesions", choices=LESION_MODES, default="union",
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         write_cohort_features,
     )
     from survival_core.features.presets import get_preset
+    from survival_core.io.modality_view import companion_modality
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1; got {args.workers}.")
@@ -122,12 +124,13 @@ def run(args: argparse.Namespace) -> int:
         return run_deep(args)
     if args.network or args.layer:
         raise ConfigError("--network and --layer apply to --preset deep only.")
-    if args.companion and args.modality and args.companion != args.modality:
+    companion_of = companion_modality(args.companion) if args.companion else None
+    if companion_of and args.modality and companion_of != args.modality:
         raise ConfigError(
-            f"--companion {args.companion} extracts {args.companion} radiomics with its preset "
+            f"--companion {args.companion} extracts {companion_of} radiomics with that preset "
             f"variant; --modality {args.modality} would ask for another. Give one of them."
         )
-    modality = args.companion or args.modality or cohort_modality(args.cohort)
+    modality = companion_of or args.modality or cohort_modality(args.cohort)
     settings = dataclasses.replace(
         get_preset(args.preset, modality, **_preset_options(args)),
         lesions=args.lesions,
@@ -147,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         modality=None if args.companion else modality,
         companion=args.companion,
     )
-    table, failures = write_cohort_features(result, args.out, settings, modality)
+    table, failures = write_cohort_features(result, args.out, settings, modality, args.companion)
     if result.n_cases and result.n_failed == result.n_cases:
         raise InputError(
             f"All {result.n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"

@@ -396,11 +396,12 @@ def write_cohort_features(
     out: Path | str,
     settings: ExtractionSettings,
     modality: str | None = None,
+    image: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write the feature table (Parquet with the settings and the images' ``modality`` in its
-    metadata) and its failures table (CSV, always written so that a stale one never lingers);
-    returns both paths."""
-    table = write_feature_table(result.features, out, settings, modality)
+    """Write the feature table (Parquet with the settings, the images' ``modality`` and, for a
+    companion image's features, its name in its metadata) and its failures table (CSV, always
+    written so that a stale one never lingers); returns both paths."""
+    table = write_feature_table(result.features, out, settings, modality, image)
     failures = failures_path(out)
     result.failures.to_csv(failures, index=False)
     return table, failures

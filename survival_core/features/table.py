@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from survival_core import __version__
 from survival_core.errors import InputError
 from survival_core.features.settings import ExtractionSettings, json_hash
-from survival_core.io.tables import HASH_KEY, MODALITY_KEY, SETTINGS_KEY
+from survival_core.io.tables import HASH_KEY, IMAGE_KEY, MODALITY_KEY, SETTINGS_KEY
 
 VERSION_KEY = b"radsurv.version"
 INDEX_NAME = "case_id"
@@ -53,13 +53,20 @@ def write_table(data: pd.DataFrame, path: Path | str, metadata: dict[bytes, byte
 
 
 def write_feature_table(
-    data: pd.DataFrame, path: Path | str, settings: ExtractionSettings, modality: str | None = None
+    data: pd.DataFrame,
+    path: Path | str,
+    settings: ExtractionSettings,
+    modality: str | None = None,
+    image: str | None = None,
 ) -> Path:
-    """Write radiomics ``data`` (index: case ids) to Parquet with ``settings`` and the images'
-    ``modality`` (when known) in its metadata."""
+    """Write radiomics ``data`` (index: case ids) to Parquet with ``settings``, the images'
+    ``modality`` (when known) and, for features of each case's companion image, its name
+    (``image``: 'PT', 'FLAIR') in its metadata."""
     metadata = {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
     if modality:
         metadata[MODALITY_KEY] = modality.upper().encode()
+    if image:
+        metadata[IMAGE_KEY] = image.upper().encode()
     return write_table(data, path, metadata)
 
 

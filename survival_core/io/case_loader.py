@@ -40,7 +40,12 @@ from survival_core.errors import (
 )
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
-from survival_core.io.dataset_layout import dataset_cases, named_modality, names_image
+from survival_core.io.dataset_layout import (
+    dataset_cases,
+    named_modality,
+    named_sequence,
+    names_image,
+)
 from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
     AnnotationEntry,
@@ -340,8 +345,9 @@ def _load_volumes(
     if image_name is not None:
         rest = [by_name[image_name]]
     named = [v for v in rest if _is_image_like(v, root, modality)]
+    plain = [v for v in named if volume_stem(v).lower() == "image"]  # an imported case's
     unmasked = [v for v in rest if not _is_mask_like(v, root)]
-    images = named if named else unmasked
+    images = plain or named or unmasked
     if len(images) != 1:
         cases = {f.case for f in dataset_cases(list(by_name), min_cases=2).values()}
         if cases:
@@ -374,14 +380,18 @@ def _load_volumes(
 
 
 def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[str, Path]:
-    """The patient's other images by modality: the one volume named for a modality other than
-    the case's ('PT.nii.gz', 'CHUM-001__PT.nii.gz' beside the CT) and not like a mask."""
-    by_modality: dict[str, list[Path]] = {}
+    """The patient's other images: by modality the one volume named for a modality other than
+    the case's ('PT.nii.gz', 'CHUM-001__PT.nii.gz' beside the CT), and beside an MR image by
+    sequence each other MR sequence ('BraTS20_001_flair.nii.gz' as 'FLAIR'); never one like a
+    mask, nor a name two volumes share."""
+    by_key: dict[str, list[Path]] = {}
     for v in volumes:
-        other = named_modality(volume_stem(v))
-        if other is not None and other != modality and not _is_mask_like(v, root):
-            by_modality.setdefault(other, []).append(v)
-    return {m: found[0] for m, found in by_modality.items() if len(found) == 1}
+        stem = volume_stem(v)
+        other = named_modality(stem)
+        key = other if other != modality else named_sequence(stem) if other == "MR" else None
+        if key is not None and not _is_mask_like(v, root):
+            by_key.setdefault(key, []).append(v)
+    return {k: found[0] for k, found in by_key.items() if len(found) == 1}
 
 
 def _structures_on(

@@ -42,6 +42,8 @@ MODALITY_NAMES = {
     "PT": frozenset({"pt", "pet", "suv"}),
     "MR": frozenset({"mr", "mri", *MR_SEQUENCES, "flair", "adc", "dwi"}),
 }
+#: MR sequences as file names give them: a case's other sequences are kept by these names.
+SEQUENCE_NAMES = MODALITY_NAMES["MR"] - {"mr", "mri"}
 #: Words naming an image whatever its modality.
 IMAGE_WORDS = frozenset({*IMAGE_STEMS, "imaging"}) - MODALITY_NAMES["CT"]
 MODALITY_WORDS = frozenset().union(*MODALITY_NAMES.values())
@@ -111,6 +113,13 @@ def named_modality(stem: str) -> str | None:
     words = _name_words(stem)
     found = [m for m, named in MODALITY_NAMES.items() if words & named]
     return found[0] if len(found) == 1 else None
+
+
+def named_sequence(stem: str) -> str | None:
+    """The MR sequence a volume file's name gives, upper case ('BraTS20_001_flair' -> 'FLAIR',
+    'FLAIR' -> 'FLAIR'), or None (no sequence, or several)."""
+    found = _name_words(stem) & SEQUENCE_NAMES
+    return found.pop().upper() if len(found) == 1 else None
 
 
 def role_file_name(name: str) -> str | None:

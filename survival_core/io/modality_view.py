@@ -15,15 +15,27 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import InputError, MaskError
+from survival_core.io.dataset_layout import SEQUENCE_NAMES
+from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.io.volume import MaskResampled, on_image_grid
+
+#: Names of companion images: the modalities, and the MR sequences beside an MR image.
+COMPANION_NAMES = (*VOLUME_MODALITIES, *sorted(s.upper() for s in SEQUENCE_NAMES))
+
+
+def companion_modality(name: str) -> str:
+    """The modality of a companion image by its name in :attr:`Case.companions`: a modality
+    ('PT') is its own, an MR sequence ('FLAIR') is MR."""
+    return name.upper() if name.upper() in VOLUME_MODALITIES else "MR"
 
 
 def modality_view(case: Case, modality: str) -> Case:
-    """``case`` on its ``modality`` image: itself when that is its modality, else its companion
-    image of that modality with every mask moved onto the companion's grid (the move noted in
-    the view's warnings). :class:`InputError` when the case has no such image,
-    :class:`GeometryError` when a mask lies mostly outside it, :class:`MaskError` when a mask
-    covers no voxel of it by half. Made once per case object."""
+    """``case`` on its ``modality`` image (a modality, or beside an MR image another sequence:
+    'FLAIR'): itself when that is its modality, else its companion image of that name with every
+    mask moved onto the companion's grid (the move noted in the view's warnings).
+    :class:`InputError` when the case has no such image, :class:`GeometryError` when a mask lies
+    mostly outside it, :class:`MaskError` when a mask covers no voxel of it by half. Made once
+    per case object."""
     modality = modality.upper()
     if case.modality.upper() == modality:
         return case
@@ -62,7 +74,7 @@ def _view(case: Case, modality: str) -> Case:
         image=image,
         masks=masks,
         clinical=case.clinical,
-        modality=modality,
+        modality=companion_modality(modality),
         source=case.source,
         warnings=notes,
         site=case.site,

@@ -30,6 +30,8 @@ ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event
 SETTINGS_KEY = b"radsurv.settings"
 HASH_KEY = b"radsurv.settings_hash"
 MODALITY_KEY = b"radsurv.modality"
+#: ... and, for features of each case's companion image, that image's name ('PT', 'FLAIR').
+IMAGE_KEY = b"radsurv.image"
 #: Separates the modality from the feature name in a model on several modalities' radiomics
 #: ('PT:gtv__original_firstorder_Mean').
 MODALITY_SEPARATOR = ":"
@@ -130,35 +132,39 @@ def event_indicator(cells: pd.Series) -> pd.Series:
     return words.map(lambda w: True if w in EVENT_WORDS else False if w in ALIVE_WORDS else None)
 
 
-def joined_modalities(metadata: Iterable[dict[bytes, bytes]]) -> list[str] | None:
-    """The modalities of the radiomics tables among tables' ``metadata`` when they are several,
-    each said and different (a PET/CT model: their features are named after them); else None."""
-    found = [m.get(MODALITY_KEY, b"").decode() for m in metadata if SETTINGS_KEY in m]
-    if len(found) < 2 or "" in found or len(set(found)) < len(found):
+def image_names(metadata: Iterable[dict[bytes, bytes]]) -> list[str] | None:
+    """The name each radiomics table among tables' ``metadata`` gives its features
+    ('CT:gtv__...'): the companion image it was computed on, else its modality. Features are
+    named so when radiomics of several images are joined (a PET/CT model) or come from a case's
+    companion image (scored on that image), each name said and different; else None."""
+    tables = [m for m in metadata if SETTINGS_KEY in m]
+    names = [(m.get(IMAGE_KEY) or m.get(MODALITY_KEY) or b"").decode() for m in tables]
+    companion = any(IMAGE_KEY in m for m in tables)
+    if (len(names) < 2 and not companion) or "" in names or len(set(names)) < len(names):
         return None
-    return found
+    return names
 
 
 def _modality_named(
     frames: list[pd.DataFrame], metadata: list[dict[bytes, bytes]], notes: list[str]
 ) -> list[pd.DataFrame]:
-    """``frames`` with each radiomics table's features named after its modality
-    ('CT:gtv__...', 'PT:gtv__...') when radiomics of several modalities are joined (a PET/CT
-    model), which would otherwise share every name; unchanged otherwise."""
-    modalities = joined_modalities(metadata)
-    if modalities is None:
+    """``frames`` with each radiomics table's features named after its image
+    (:func:`image_names`: 'CT:gtv__...', 'PT:gtv__...'), which joined would otherwise share every
+    name; unchanged otherwise."""
+    names = image_names(metadata)
+    if names is None:
         return frames
-    named = []
+    named, prefixes = [], iter(names)
     for frame, meta in zip(frames, metadata, strict=True):
         if SETTINGS_KEY in meta:
-            prefix = meta[MODALITY_KEY].decode() + MODALITY_SEPARATOR
+            prefix = next(prefixes) + MODALITY_SEPARATOR
             frame = frame.rename(
                 columns={c: prefix + c for c in frame.columns if c not in ("time", "event")}
             )
         named.append(frame)
     notes.append(
-        f"Radiomics of {' and '.join(modalities)} are joined: each feature is named after its "
-        f"modality ('{modalities[0]}{MODALITY_SEPARATOR}...')."
+        f"Radiomics of {' and '.join(names)}: each feature is named after its image "
+        f"('{names[0]}{MODALITY_SEPARATOR}...')."
     )
     return named
 

@@ -50,7 +50,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
 from survival_core.io.atomic import json_ready
-from survival_core.io.structures import VOLUME_MODALITIES
+from survival_core.io.modality_view import COMPANION_NAMES
 from survival_core.models.reduction import REDUCTIONS
 
 #: Cohort values naming a bundled cohort rather than a folder (the runner resolves them).
@@ -270,11 +270,12 @@ class FeatureConfig:
         tuple[Annotated[str, _one_of(lambda: PRESETS)], ...],
         _listed("a list of presets such as [wei2021]", empty=True),
     ] = ()
-    #: The radiomics presets also on each case's image of these modalities beside its own (a CT
-    #: cohort's PETs: ``[PT]``), their features named after the modality (a PET/CT model).
+    #: The radiomics presets also on each case's images of these names beside its own (a CT
+    #: cohort's PETs: ``[PT]``; an MR cohort's other sequences: ``[FLAIR]``), their features
+    #: named after the image (a PET/CT or multi-sequence model).
     companions: Annotated[
-        tuple[Annotated[str, _one_of(lambda: VOLUME_MODALITIES)], ...],
-        _listed("a list of modalities such as [PT]", empty=True),
+        tuple[Annotated[str, _one_of(lambda: COMPANION_NAMES)], ...],
+        _listed("a list of images such as [PT] or [FLAIR]", empty=True),
     ] = ()
     deep: DeepFeatures | None = None
     dsfr: DSFRFeatures | None = None
@@ -289,7 +290,7 @@ class FeatureConfig:
     @field_validator("radiomics", "companions")
     @classmethod
     def _once_each(cls, values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        what = "preset" if info.field_name == "radiomics" else "modality"
+        what = "preset" if info.field_name == "radiomics" else "image"
         for i, value in enumerate(values):
             if value in values[:i]:
                 raise _problem(f"{what} {value!r} is listed twice", i)

@@ -214,6 +214,7 @@ def _cohort_tables(
         write_cohort_features,
     )
     from survival_core.features.presets import get_preset
+    from survival_core.io.modality_view import companion_modality
 
     tables = [cohort / "clinical.csv"]
     modality = cohort_modality(cohort) if config.features.radiomics else "CT"
@@ -222,7 +223,7 @@ def _cohort_tables(
             f"features.companions lists {modality}, the modality of the cohort's own images; "
             "list the other images' (PT beside a CT cohort)."
         )
-    sources = [(modality, None), *((m, m) for m in config.features.companions)]
+    sources = [(modality, None), *((companion_modality(c), c) for c in config.features.companions)]
     for preset in config.features.radiomics:
         for images, companion in sources:
             settings = get_preset(preset, images)  # an MR cohort gets the preset's MR variant
@@ -238,7 +239,7 @@ def _cohort_tables(
                     modality=None if companion else images,
                     companion=companion,
                 )
-                write_cohort_features(result, path, settings, images)
+                write_cohort_features(result, path, settings, images, companion)
             else:
                 mark_used(path)  # a reused table is in use: retention counts its age from now
             tables.append(path)

@@ -19,15 +19,16 @@ from survival_core.models.image_set import ImageSet
 
 def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
     """The card's record of the radiomics among the inputs: the one table's extraction settings
-    and the modality its images were (when it says), or each modality's settings when several
-    modalities' radiomics are joined (:func:`~survival_core.io.tables.joined_modalities`)."""
-    from survival_core.io.tables import MODALITY_KEY, SETTINGS_KEY, joined_modalities
+    and the modality its images were (when it says), or each image's settings when the features
+    are named after their images (:func:`~survival_core.io.tables.image_names`: a PET/CT model,
+    or features of each case's companion image)."""
+    from survival_core.io.tables import MODALITY_KEY, SETTINGS_KEY, image_names
 
     tables = [m for m in metadata.values() if SETTINGS_KEY in m]
-    modalities = joined_modalities(tables)
-    if modalities is not None:
-        by_modality = {m: t[SETTINGS_KEY].decode() for m, t in zip(modalities, tables, strict=True)}
-        return {"radiomics_by_modality": by_modality}
+    names = image_names(tables)
+    if names is not None:
+        by_image = {n: t[SETTINGS_KEY].decode() for n, t in zip(names, tables, strict=True)}
+        return {"radiomics_by_modality": by_image}
     found = {m[SETTINGS_KEY].decode() for m in tables}
     if len(found) > 1:
         raise InputError(
