@@ -219,9 +219,9 @@ def show_case(case: Case) -> None:
     if case.companions:
         others = " and ".join(sorted(case.companions))
         st.caption(
-            f"With the patient's {others} in the same frame of reference: models on several "
-            "modalities' radiomics read it"
-            + (", the SUV figures come from it." if "PT" in case.companions else ".")
+            f"With the patient's {others} beside it: models on several images' radiomics read "
+            + ("them" if len(case.companions) > 1 else "it")
+            + ("; the SUV figures come from the PT." if "PT" in case.companions else ".")
         )
     if summary:
         columns = st.columns(len(summary))
