@@ -379,6 +379,9 @@ def test_one_ct_import_gives_the_pet_radiomics_of_a_pet_import(pet_ct_model) -> 
     beside, imported = (pd.read_parquet(pet_ct_model[k]) for k in ("PT_beside_CT", "PT"))
     pd.testing.assert_frame_equal(beside, imported.loc[beside.index], rtol=1e-12)
     assert parquet_metadata(pet_ct_model["PT_beside_CT"])[b"radsurv.modality"] == b"PT"
+    # a PET case keeps no CT beside it: its contours are the CT's, read by the CT import
+    assert not list((pet_ct_model["PT_cohort"] / "cases").glob("*/CT.nii.gz"))
+    assert len(list((pet_ct_model["CT_cohort"] / "cases").glob("*/PT.nii.gz"))) == N_PATIENTS
     joined = load_model_table([pet_ct_model[k] for k in ("clinical", "CT", "PT_beside_CT")])
     assert {c.split(":")[0] for c in joined.X.columns} == {"CT", "PT"}
 

@@ -520,8 +520,8 @@ def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
 
 def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], Any]:
     """The cleaned volumes checked by loading them, written as image, GTV and organ NIfTI files
-    and each companion image as ``<modality>.nii.gz`` (a PET/CT model's PET); the manifest's
-    file columns and the loaded case."""
+    and, but for a PET case, each companion image as ``<name>.nii.gz`` (a PET/CT model's PET,
+    BraTS's FLAIR); the manifest's file columns and the loaded case."""
     source = staging / "source"
     source.mkdir()
     names = task.names or tuple(Path(p).name for p in task.files)
@@ -548,8 +548,11 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     for column, (stem, image) in written.items():
         sitk.WriteImage(image, str(staging / f"{stem}.nii.gz"), True)
         columns[column] = f"{base}/{stem}.nii.gz"
-    for modality, image in case.companions.items():  # the PET beside the CT: PT.nii.gz
-        sitk.WriteImage(image, str(staging / f"{modality}.nii.gz"), True)
+    # the PET beside the CT: PT.nii.gz. A PET case keeps none (as a DICOM one): its contours are
+    # its CT's (HECKTOR), whose radiomics the CT import gives without moving them twice
+    if case.modality != "PT":
+        for name, image in case.companions.items():
+            sitk.WriteImage(image, str(staging / f"{name}.nii.gz"), True)
     shutil.rmtree(source)
     return columns, case
 
