@@ -52,8 +52,9 @@ FAILURE_COLUMNS = ("case_id", "error")
 @dataclass(frozen=True)
 class CaseTask:
     """One case to extract: its id, its folder and the hash of the folder's content (and of
-    ``companion``: the modality of the case's image beside its own to extract from, a CT case's
-    PET, :func:`~survival_core.io.modality_view.modality_view`; None for its own image)."""
+    ``companion``: the name of the case's image beside its own to extract from, a CT case's
+    'PT', an MR case's 'FLAIR', :func:`~survival_core.io.modality_view.modality_view`; None for
+    its own image)."""
 
     case_id: str
     folder: Path
@@ -217,8 +218,8 @@ def extract_cases(
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
     ``modality`` marks volume-file cases (which carry none; DICOM says its own); ``companion``
-    extracts from each case's image of that modality beside its own (a CT cohort's PETs, the
-    masks moved onto their grids) instead.
+    extracts from each case's image of that name beside its own instead (a CT cohort's 'PT', an
+    MR cohort's 'FLAIR'; the masks moved onto its grid).
 
     ``site`` is the cohort's site (organ ROIs are named after it); without one each case's organ
     gives it, and cases whose site differs from most cases' fail (their columns would not match).
