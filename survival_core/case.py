@@ -31,9 +31,10 @@ class Case:
     it may hold derived roles (``organ_minus_gtv``, ``peritumoral_ring``, see preprocess.roi).
     ``site`` names the organ (``"liver"``, ``"lung"``...; None when unknown). ``structures`` holds
     every named structure the source had (ROI name -> mask on the image grid), for display.
-    ``companions`` holds the patient's other images by modality (the PET beside its CT, in SUV),
-    each on its own grid in the image's frame of reference, for models on several modalities'
-    radiomics (:func:`survival_core.io.modality_view.modality_view`).
+    ``companions`` holds the patient's other images by name: by modality (the PET beside its
+    CT, in SUV: 'PT') and, beside an MR image, by sequence ('FLAIR'), each on its own grid in the
+    image's frame of reference, for models on several images' radiomics
+    (:func:`survival_core.io.modality_view.modality_view`).
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance).
     """

@@ -335,8 +335,9 @@ def _load_volumes(
 ) -> tuple[sitk.Image, dict[str, sitk.Image], dict[str, sitk.Image], list[str]]:
     """The image volume, every other volume as structures on the image grid (named by its path
     in the case folder, a label map's labels as ``path:label`` or by the segment names its header
-    gives, :mod:`.label_maps`), the companion images by modality (a PET beside the CT, named so)
-    and warnings: another image volume, which neither a role nor a modality names, is not read."""
+    gives, :mod:`.label_maps`), the companion images by name (:func:`_volume_companions`: a PET
+    beside the CT, a FLAIR beside the T1c) and warnings: another image volume, which neither a
+    role nor a name places, is not read."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
