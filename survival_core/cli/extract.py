@@ -25,6 +25,7 @@ from pathlib import Path
 from survival_core.cli.output import progress, report
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
+from survival_core.io.structures import VOLUME_MODALITIES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--site", help="the organ's site (liver, lung, brain...; default: manifest or case)"
     )
     parser.add_argument(
-        "--modality", type=str.upper, choices=("CT", "MR", "PT"),
+        "--modality", type=str.upper, choices=VOLUME_MODALITIES,
         help="the preset's variant (default: manifest's modality column, else the first case's)",
     )  # fmt: skip
     parser.add_argument(

@@ -54,7 +54,7 @@ from survival_core.io.dicom_series import (
     SeriesEntry,
     companion_series,
     drawn_on,
-    reconstructions,
+    in_frame,
 )
 from survival_core.io.manifest import MANIFEST_COLUMNS
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
@@ -396,8 +396,7 @@ def _companions(
     to keep beside it, when the structure set names the image alone among them: in a case
     folder of the PET and the CT its contours were drawn on, or of two series it is linked to by
     frame of reference only, the other could be read as the image."""
-    series = [s for s in patient.dicom.series if not s.is_scout]
-    found, _ = companion_series(series, image.modality, image.frame_of_reference_uid)
+    found, _ = companion_series(patient.dicom.series, image.modality, image.frame_of_reference_uid)
     if drawn_on(annotation, [image, *found.values()]) != [image]:
         return ()
     return tuple((m, tuple(str(p) for p in e.files)) for m, e in sorted(found.items()))
@@ -405,18 +404,10 @@ def _companions(
 
 def _in_frame(series: list[SeriesEntry], drawn: SeriesEntry, modality: str) -> SeriesEntry:
     """The one ``modality`` series in the frame of reference of ``drawn``, the series the
-    structure set was drawn on (of PETs the attenuation-corrected one, never a MIP:
-    :func:`~survival_core.io.dicom_series.reconstructions`); :class:`InputError` naming what
-    there is otherwise."""
-    found = reconstructions(
-        [
-            s
-            for s in series
-            if s.modality == modality
-            and drawn.frame_of_reference_uid
-            and s.frame_of_reference_uid == drawn.frame_of_reference_uid
-        ]
-    )
+    structure set was drawn on (:func:`~survival_core.io.dicom_series.in_frame`: of PETs the
+    attenuation-corrected one, never a MIP); :class:`InputError` naming what there is
+    otherwise."""
+    found = in_frame(series, modality, drawn.frame_of_reference_uid)
     if len(found) != 1:
         listing = "; ".join(_series_text(s) for s in series)
         raise InputError(

@@ -60,6 +60,7 @@ from survival_core.io.dicom_series import (
     seg_references,
     segment_names,
 )
+from survival_core.io.dicom_stacks import header_values
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.volume import is_volume_file
 from survival_core.paths import data_subdir
@@ -284,7 +285,7 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         return FileRecord(**common, kind="seg", references=seg_references(ds), roi_names=names)
     if "Rows" not in ds or "Columns" not in ds or modality in NON_IMAGE_MODALITIES:
         return FileRecord(**common, kind="other")
-    values = _texts(ds, "ImageType")
+    values = header_values(ds, "ImageType")
     return FileRecord(
         **common,
         kind="image",
@@ -295,14 +296,8 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         frames=int(ds.get("NumberOfFrames") or 1),
         localizer="LOCALIZER" in values,
         image_type=values,
-        corrected_image=_texts(ds, "CorrectedImage"),
+        corrected_image=header_values(ds, "CorrectedImage"),
     )
-
-
-def _texts(ds: Dataset, keyword: str) -> tuple[str, ...]:
-    """A multi-valued attribute's values, upper case."""
-    value = ds.get(keyword) or []
-    return tuple(str(v).strip().upper() for v in ([value] if isinstance(value, str) else value))
 
 
 def _stub_header(record: FileRecord) -> Dataset:

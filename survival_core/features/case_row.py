@@ -34,16 +34,16 @@ def radiomics_settings(loaded: LoadedModel) -> ExtractionSettings | None:
 
 
 def _radiomics_sources(loaded: LoadedModel) -> list[tuple[str, str | None, ExtractionSettings]]:
-    """(feature name prefix, modality the images must be, settings) of each radiomics source:
-    one unprefixed, or one per modality named 'MODALITY:' (a PET/CT model)."""
+    """(feature name prefix, the image: a modality or a companion's name, settings) of each
+    radiomics source: one unprefixed, or one per image named 'IMAGE:' (a PET/CT model)."""
     from survival_core.features.settings import ExtractionSettings
-    from survival_core.io.tables import MODALITY_SEPARATOR
+    from survival_core.io.tables import IMAGE_SEPARATOR
 
-    by_modality = loaded.card.radiomics_by_modality
-    if by_modality:
+    by_image = loaded.card.radiomics_by_modality
+    if by_image:
         return [
-            (m + MODALITY_SEPARATOR, m, ExtractionSettings.from_json(settings))
-            for m, settings in by_modality.items()
+            (name + IMAGE_SEPARATOR, name, ExtractionSettings.from_json(settings))
+            for name, settings in by_image.items()
         ]
     settings = radiomics_settings(loaded)
     return [] if settings is None else [("", loaded.card.radiomics_modality, settings)]
@@ -71,17 +71,17 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     clinical = [c for c in loaded.inputs if c in loaded.card.clinical_columns]
     for name in clinical:
         row[name] = case.clinical.get(name)
-    for prefix, modality, settings in _radiomics_sources(loaded):
+    for prefix, image, settings in _radiomics_sources(loaded):
         from survival_core.features.case_cache import case_radiomics
         from survival_core.io.modality_view import modality_view
 
         _check_masks(case, loaded, settings)
         if prefix:
-            view = modality_view(case, modality)
-        elif modality and case.modality and case.modality.upper() != modality.upper():
+            view = modality_view(case, image)
+        elif image and case.modality and case.modality.upper() != image.upper():
             raise InputError(
                 f"Model {loaded.folder.name} learned its {settings.preset} features from "
-                f"{modality} images; case {case.case_id} is {case.modality}, whose intensities "
+                f"{image} images; case {case.case_id} is {case.modality}, whose intensities "
                 f"mean something else, so its features would not be comparable. Use a model "
                 f"trained on {case.modality}."
             )

@@ -138,6 +138,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             require=required_masks(settings.rois),
             site=task.site,
             modality=task.modality,
+            companions=task.companion is not None,
         )
         if task.modality and case.modality.upper() != task.modality.upper():
             raise InputError(
@@ -197,7 +198,7 @@ def _tasks(
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
             continue
         try:
-            digest = content_hash(folder) + (f"-on-{companion.lower()}" if companion else "")
+            digest = content_hash(folder) + _beside(companion)
             tasks.append(CaseTask(case_id, folder, digest, site, modality, companion))
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
@@ -331,9 +332,13 @@ def feature_table_path(
     """Where a cohort's radiomics of one preset are cached: ``<data>/features/<manifest hash>-
     <preset>-<settings hash>[-on-<companion>].parquet`` (a changed manifest or settings is a new
     table; those of the cases' ``companion`` images another)."""
-    beside = f"-on-{companion.lower()}" if companion else ""
-    name = f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}{beside}.parquet"
+    name = f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}{_beside(companion)}.parquet"
     return data_subdir("features") / name
+
+
+def _beside(companion: str | None) -> str:
+    """What tells a companion image's features from the case's own in a cache key: '-on-pt'."""
+    return f"-on-{companion.lower()}" if companion else ""
 
 
 def cohort_key(cohort: Path | str) -> str:

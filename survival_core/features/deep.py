@@ -215,7 +215,7 @@ def _item_patch(
     case_id, source = item
     try:
         if not isinstance(source, Case):
-            source = load_case(source, case_id=case_id)
+            source = load_case(source, case_id=case_id, companions=False)
         return tumour_patch(source, spec, patch_size)
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error

@@ -161,7 +161,8 @@ def cohort_dsfr_table(
     inputs = []
     cases = cohort_cases(Path(cohort))
     for i, (case_id, folder) in enumerate(cases, 1):
-        inputs.append(segmentation_input(load_case(folder, case_id=case_id), model.config))
+        case = load_case(folder, case_id=case_id, companions=False)
+        inputs.append(segmentation_input(case, model.config))
         if progress:
             progress(f"[{i}/{len(cases)}] DSFR of {case_id}")
     return write_dsfr_table(dsfr_features(model, inputs), out, model)

@@ -60,6 +60,7 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.intensity_scale import scale_warnings
 from survival_core.io.label_maps import label_structures, labels_present, structure_names
+from survival_core.io.modality_view import companion_modality
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
 from survival_core.io.structures import (
@@ -260,6 +261,7 @@ def _load_dicom(
     require: tuple[str, ...],
     site: str | None,
     series_uid: str | None,
+    companions: bool = True,
 ) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], str]:
     """Image, series info, structures, companion images, warnings and the case pseudonym of a
     DICOM case."""
@@ -267,17 +269,17 @@ def _load_dicom(
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     pseudonym = case_pseudonym(header)
-    companions, read = _dicom_companions(inventory, info)
+    others, read = _dicom_companions(inventory, info) if companions else ({}, [])
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_patient_notes(inventory, header)]
-        return image, info, {}, companions, notes, pseudonym
+        return image, info, {}, others, notes, pseudonym
     entry = _pick_structure_set(inventory, info)
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, warnings = _rasterise_all(structure_set, image, info, needed)
     warnings += _patient_notes(inventory, header, entry)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
-    return image, info, structures, companions, notes, pseudonym
+    return image, info, structures, others, notes, pseudonym
 
 
 def _dicom_companions(
@@ -332,6 +334,7 @@ def _load_volumes(
     explicit: dict[str, list[str]],
     image_name: str | None,
     modality: str,
+    companions: bool = True,
 ) -> tuple[sitk.Image, dict[str, sitk.Image], dict[str, sitk.Image], list[str]]:
     """The image volume, every other volume as structures on the image grid (named by its path
     in the case folder, a label map's labels as ``path:label`` or by the segment names its header
@@ -362,13 +365,13 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
-    companions = _volume_companions(
+    beside = _volume_companions(
         [v for n, v in by_name.items() if v != images[0] and n not in named_masks], root, modality
     )
     structures: dict[str, sitk.Image] = {}
     warnings = []
     for name, v in by_name.items():
-        if v == images[0] or v in companions.values():
+        if v == images[0] or v in beside.values():
             continue
         try:
             structures.update(_structures_on(image, v, name, modality == "PT", warnings))
@@ -376,7 +379,7 @@ def _load_volumes(
             if name in named_masks or labels_present(v) is not None:
                 raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
-    read = {m: read_volume(v) for m, v in companions.items()}
+    read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
     return image, structures, read, warnings  # roles naming none are refused by assign_roles
 
 
@@ -423,6 +426,7 @@ def load_case(
     series_uid: str | None = None,
     modality: str | None = None,
     image_name: str | None = None,
+    companions: bool = True,
 ) -> Case:
     """Load a case folder or .zip (DICOM + RTSTRUCT/SEG, or image and mask volumes, + clinical.json).
 
@@ -430,6 +434,8 @@ def load_case(
     matching fails; ``require`` lists the roles that must be present; ``site`` names the organ's
     site when known; ``series_uid`` picks one image series of several; ``modality`` marks volume
     files (which carry none; CT by default) and ``image_name`` which volume file is the image.
+    ``companions=False`` leaves the patient's other images unread (:attr:`Case.companions` empty)
+    where only the case's own image is used: a cohort's extraction, an image model's volumes.
     ``case_id`` defaults to clinical.json's case_id, else
     for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
     name or PatientID, which may identify the patient), else the folder (or archive) name.
@@ -443,12 +449,12 @@ def load_case(
         volumes = _volumes(root)
         if volumes:
             case_modality = (modality or "CT").upper()
-            image, structures, companions, warnings = _load_volumes(
-                root, volumes, explicit, image_name, case_modality
+            image, structures, others, warnings = _load_volumes(
+                root, volumes, explicit, image_name, case_modality, companions
             )
         else:
-            image, info, structures, companions, warnings, default_id = _load_dicom(
-                root, explicit, required, site, series_uid
+            image, info, structures, others, warnings, default_id = _load_dicom(
+                root, explicit, required, site, series_uid, companions
             )
             case_modality = info.modality
         assigned = assign_roles(structures, explicit, required, site)
@@ -465,12 +471,12 @@ def load_case(
         warnings=[
             *warnings,
             *scale_warnings(image, case_modality),
-            *(w for m, v in companions.items() for w in scale_warnings(v, m)),
+            *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
             *assigned.warnings,
         ],
         site=assigned.site,
         structures=structures,
-        companions=companions,
+        companions=others,
     )
 
 

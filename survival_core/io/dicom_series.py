@@ -69,7 +69,7 @@ from pydicom.uid import (
 
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
-from survival_core.io.dicom_stacks import stack_labels
+from survival_core.io.dicom_stacks import header_values, stack_labels
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.gantry_tilt import measure_tilt, untilt
 from survival_core.io.pet_suv import suv_factors
@@ -148,12 +148,7 @@ class SeriesEntry:
         """A localizer (ImageType LOCALIZER) or a stack too thin to analyse: never a default pick."""
         if self.n_slices <= MAX_SCOUT_SLICES:
             return True
-        for header in self.headers:
-            image_type = header.get("ImageType") or []
-            values = [image_type] if isinstance(image_type, str) else list(image_type)
-            if any(str(v).strip().upper() == "LOCALIZER" for v in values):
-                return True
-        return False
+        return any("LOCALIZER" in header_values(h, "ImageType") for h in self.headers)
 
     @property
     def patient_id(self) -> str:
@@ -615,45 +610,51 @@ def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[Ser
 def reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
     """The series among one modality's that are volumes to analyse: no projections (MIP), and
     of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
-    volumes = [e for e in series if not {"MIP", "PROJECTION IMAGE"} & _values(e, "ImageType")]
-    corrected = [e for e in volumes if "ATTN" in _values(e, "CorrectedImage")]
+    volumes = [e for e in series if not {"MIP", "PROJECTION IMAGE"} & _first(e, "ImageType")]
+    corrected = [e for e in volumes if "ATTN" in _first(e, "CorrectedImage")]
     return corrected or volumes
 
 
-def _values(entry: SeriesEntry, keyword: str) -> set[str]:
-    """The upper-cased values of a multi-valued attribute of the series' first header."""
-    value = (entry.headers[0].get(keyword) if entry.headers else None) or []
-    return {str(v).strip().upper() for v in ([value] if isinstance(value, str) else value)}
+def _first(entry: SeriesEntry, keyword: str) -> set[str]:
+    """:func:`~.dicom_stacks.header_values` of the series' first header."""
+    return set(header_values(entry.headers[0], keyword)) if entry.headers else set()
+
+
+def in_frame(
+    series: list[SeriesEntry], modality: str, frame_of_reference_uid: str
+) -> list[SeriesEntry]:
+    """The :func:`reconstructions` among the ``modality`` series (not scouts) in a frame of
+    reference: the candidates for a PET/CT study's PET beside its CT."""
+    return reconstructions(
+        [
+            e
+            for e in series
+            if e.modality == modality
+            and frame_of_reference_uid
+            and e.frame_of_reference_uid == frame_of_reference_uid
+            and not e.is_scout
+        ]
+    )
 
 
 def companion_series(
     series: list[SeriesEntry], modality: str, frame_of_reference_uid: str
 ) -> tuple[dict[str, SeriesEntry], list[str]]:
     """The patient's other image of each other modality, beside an image of ``modality`` in
-    ``frame_of_reference_uid``: the one series (not a scout) of that modality in the frame
-    (:func:`reconstructions`: a PET/CT scan's attenuation-corrected PET, never a MIP); several
-    leave the modality out, said in the notes returned."""
-    by_modality: dict[str, list[SeriesEntry]] = {}
-    for entry in series:
-        if (
-            entry.modality in VOLUME_MODALITIES
-            and entry.modality != modality
-            and frame_of_reference_uid
-            and entry.frame_of_reference_uid == frame_of_reference_uid
-            and not entry.is_scout
-        ):
-            by_modality.setdefault(entry.modality, []).append(entry)
+    ``frame_of_reference_uid``: the one series of that modality :func:`in_frame` (a PET/CT
+    scan's attenuation-corrected PET, never a MIP); several leave the modality out, said in the
+    notes returned."""
     chosen, notes = {}, []
-    for other, found in by_modality.items():
-        found = reconstructions(found)
+    for other in VOLUME_MODALITIES:
+        found = in_frame(series, other, frame_of_reference_uid) if other != modality else []
         if len(found) == 1:
             chosen[other] = found[0]
-            continue
-        notes.append(
-            f"{len(found)} {other} series share the {modality}'s frame of reference "
-            f"({'; '.join(e.describe() for e in found)}): none is read as its {other}. Keep "
-            "only the one to use beside it."
-        )
+        elif found:
+            notes.append(
+                f"{len(found)} {other} series share the {modality}'s frame of reference "
+                f"({'; '.join(e.describe() for e in found)}): none is read as its {other}. Keep "
+                "only the one to use beside it."
+            )
     return chosen, notes
 
 

@@ -21,9 +21,14 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 
-def _image_type(ds: Dataset) -> tuple[str, ...]:
-    value = ds.get("ImageType") or ()
+def header_values(ds: Dataset, keyword: str) -> tuple[str, ...]:
+    """A multi-valued attribute's values (ImageType, CorrectedImage), stripped, upper case."""
+    value = ds.get(keyword) or ()
     return tuple(str(v).strip().upper() for v in ([value] if isinstance(value, str) else value))
+
+
+def _image_type(ds: Dataset) -> tuple[str, ...]:
+    return header_values(ds, "ImageType")
 
 
 def _localizer(ds: Dataset) -> str | None:

@@ -32,9 +32,9 @@ HASH_KEY = b"radsurv.settings_hash"
 MODALITY_KEY = b"radsurv.modality"
 #: ... and, for features of each case's companion image, that image's name ('PT', 'FLAIR').
 IMAGE_KEY = b"radsurv.image"
-#: Separates the modality from the feature name in a model on several modalities' radiomics
-#: ('PT:gtv__original_firstorder_Mean').
-MODALITY_SEPARATOR = ":"
+#: Separates the image (a modality, a companion's name) from the feature name in a model on
+#: several images' radiomics ('PT:gtv__original_firstorder_Mean').
+IMAGE_SEPARATOR = ":"
 
 
 @dataclass
@@ -145,7 +145,7 @@ def image_names(metadata: Iterable[dict[bytes, bytes]]) -> list[str] | None:
     return names
 
 
-def _modality_named(
+def _image_named(
     frames: list[pd.DataFrame], metadata: list[dict[bytes, bytes]], notes: list[str]
 ) -> list[pd.DataFrame]:
     """``frames`` with each radiomics table's features named after its image
@@ -157,14 +157,14 @@ def _modality_named(
     named, prefixes = [], iter(names)
     for frame, meta in zip(frames, metadata, strict=True):
         if SETTINGS_KEY in meta:
-            prefix = next(prefixes) + MODALITY_SEPARATOR
+            prefix = next(prefixes) + IMAGE_SEPARATOR
             frame = frame.rename(
                 columns={c: prefix + c for c in frame.columns if c not in ("time", "event")}
             )
         named.append(frame)
     notes.append(
         f"Radiomics of {' and '.join(names)}: each feature is named after its image "
-        f"('{names[0]}{MODALITY_SEPARATOR}...')."
+        f"('{names[0]}{IMAGE_SEPARATOR}...')."
     )
     return named
 
@@ -188,7 +188,7 @@ def load_model_table(
     if not with_outcome:
         raise InputError("None of the tables has both a 'time' and an 'event' column.")
     metas = [parquet_metadata(Path(p)) for p in paths]
-    frames = _modality_named(frames, metas, notes)
+    frames = _image_named(frames, metas, notes)
     joined = frames[0]
     for other in frames[1:]:
         clash = (set(joined.columns) & set(other.columns)) - {"time", "event"}

@@ -98,8 +98,9 @@ class ModelCard:
     radiomics_settings: str | None = None
     #: The modality (CT, MR, PT) of the images the radiomics were computed on, when known.
     radiomics_modality: str | None = None
-    #: A model on several modalities' radiomics (PET/CT): each modality's extraction settings; its
-    #: features are named 'MODALITY:name' (:data:`~survival_core.io.tables.MODALITY_SEPARATOR`).
+    #: A model on several images' radiomics (PET/CT, T1c + FLAIR) or a companion image's: each
+    #: image's extraction settings by its name; its features are named 'IMAGE:name'
+    #: (:func:`~survival_core.io.tables.image_names`, :data:`~survival_core.io.tables.IMAGE_SEPARATOR`).
     radiomics_by_modality: dict[str, str] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     cv: dict[str, Any] | None = None

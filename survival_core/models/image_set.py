@@ -90,7 +90,7 @@ class ImageRows:
 def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
     from survival_core.io.case_loader import load_case
 
-    case = load_case(folder)
+    case = load_case(folder, companions=False)
     return spec.input(case)[0]
 
 

@@ -384,7 +384,8 @@ def run_pipeline(
     )
     inputs = {}
     for i, (case_id, folder) in enumerate(cases, 1):
-        inputs[case_id] = segmentation_input(load_case(folder, case_id=case_id), config)
+        case = load_case(folder, case_id=case_id, companions=False)
+        inputs[case_id] = segmentation_input(case, config)
         progress(f"[{i}/{len(cases)}] {case_id} on the network grid")
     model = train_unet([inputs[c] for c in development], config, settings, progress)
     out.mkdir(parents=True, exist_ok=True)
