@@ -36,7 +36,8 @@ from survival_core.io.clinical_schema import (
     infer_schema,
     names_a_scale,
 )
-from survival_core.io.delimited import DELIMITERS, decode_text, sniff_delimiter
+from survival_core.io.dates import DATE_WORDS, date_order, excel_serial_dates, parse_dates
+from survival_core.io.delimited import DELIMITERS, decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS
 
 #: Header names of the patient ID column, most specific first (compared normalised).
@@ -82,18 +83,37 @@ FOLLOW_UP_DAYS_NAMES = (
 CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
 #: First name parts of outcome columns other than the chosen ones (kept out of the variables).
 _OUTCOME_PREFIXES = {"os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc"}
+#: Header words of an outcome wherever they stand: another survival time, a vital status, a cause
+#: of death, a recurrence ('Disease-specific survival_duration', 'Cause of Death'). A predictor
+#: never holds one: these columns are known only after follow-up, and a model given one learns
+#: the outcome back from it.
+_OUTCOME_WORDS = frozenset(
+    {"survival", "survived", "surv", "death", "died", "deceased", "dead", "alive", "vital",
+     "mortality", "relapse", "relapsed", "recurrence", "recurred", "progression", "progressed",
+     "censor", "censored", "censoring", "follow", "followup"}
+)  # fmt: skip
+#: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
+#: never '5-FU', a chemotherapy, nor 'control arm').
+_TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free"})
+#: Header words of a length of time (with the time units).
+_TIME_WORDS = frozenset({"time", "duration", "length", "interval", "period", "last"})
 #: Name parts of identifier and free-text columns (never model variables).
 _IDENTIFIER_PARTS = {
     "id", "mrn", "name", "names", "surname", "firstname", "lastname", "initials", "accession",
     "address", "phone", "email", "comment", "comments", "note", "notes", "remark", "remarks",
     "description",
 }  # fmt: skip
+#: Time unit words, English first, then French, German, Spanish / Portuguese, Italian and Dutch.
 _UNIT_ALIASES = {
-    "days": ("d", "day", "days", "dys"),
-    "weeks": ("w", "wk", "wks", "week", "weeks"),
-    "months": ("m", "mo", "mos", "mon", "mth", "mths", "month", "months"),
-    "years": ("y", "yr", "yrs", "year", "years"),
-}
+    "days": ("d", "day", "days", "dys", "jours", "jour", "tage", "tagen", "dias", "giorni",
+             "dagen"),
+    "weeks": ("w", "wk", "wks", "week", "weeks", "semaines", "wochen", "semanas", "settimane",
+              "weken"),
+    "months": ("m", "mo", "mos", "mon", "mth", "mths", "month", "months", "mois", "monate",
+               "monaten", "meses", "mesi", "maanden"),
+    "years": ("y", "yr", "yrs", "year", "years", "ans", "annees", "jahre", "jahren", "anos",
+              "anni", "jaren"),
+}  # fmt: skip
 _TIME_UNIT_OF = {alias: unit for unit, aliases in _UNIT_ALIASES.items() for alias in aliases}
 #: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false"}
@@ -107,9 +127,16 @@ _NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?")
 _NUMBER_WITH_UNIT = re.compile(
     r"([-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+))\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)"
 )
-_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-_DMY_DATE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})")
+#: A number with thousands separated by commas ('1,234', '12,345.5').
+_GROUPED = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+#: One-letter units of a number ('65 y', '3 d', '70 g'); others ('2a', '3b') are substages.
+_LETTER_UNITS = frozenset({"y", "d", "w", "h", "g", "l", "m", "%"})
+#: Header words a trailing 'years' belongs to ('pack-years'): not a time unit there.
+_YEARS_OF = frozenset({"pack", "person", "patient"})
 _SHOWN = 5
+#: Rows searched for the header (a title or group rows above it are skipped).
+_HEADER_SEARCH = 20
+_OUTCOME_DROPPED = "dropped: another outcome or ID column, not a clinical variable"
 
 
 @dataclass(frozen=True)
@@ -196,7 +223,12 @@ def _parse_header(text: str) -> _Header:
             unit = bracket.group(2).strip()
     name = normalise_name(label)
     tokens = name.split("_")
-    if not unit and len(tokens) >= 2 and tokens[-1] in _UNIT_ALIASES:
+    if (
+        not unit
+        and len(tokens) >= 2
+        and tokens[-1] in _UNIT_ALIASES
+        and tokens[-2] not in _YEARS_OF
+    ):
         unit = tokens[-1]
         tokens = tokens[:-2] if len(tokens) >= 3 and tokens[-2] == "in" else tokens[:-1]
         name = "_".join(tokens)
@@ -226,7 +258,8 @@ def _cell_text(value: Any) -> str:
 def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
     """The CSV's rows, its delimiter and how it was read."""
     text, encoding = decode_text(path.read_bytes(), path.name)
-    delimiter = sniff_delimiter(text)
+    text, hinted = excel_sep_hint(text)
+    delimiter = hinted or sniff_delimiter(text)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as err:
@@ -300,9 +333,10 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
             f"{path.name} is not a CSV, XLSX or JSON file (suffix {suffix or 'none'})."
         )
     rows = [row for row in rows if any(c.strip() for c in row)]
+    rows = _from_header(rows, report)
     if len(rows) < 2:
         raise InputError(f"{path.name} has no data rows under its header.")
-    header, body = [c.strip() for c in rows[0]], rows[1:]
+    header, body = [c.strip() for c in rows[0]], _without_bcr_rows(rows[0], rows[1:], report)
     report.append(Coercion("(file)", how, len(body)))
     width = max(len(header), *(len(r) for r in body))
     for number, row in enumerate(body, start=2):
@@ -327,6 +361,52 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     frame.columns = keep
     frame = frame.loc[:, [c != "" for c in frame.columns]]
     return frame, delimiter
+
+
+def _filled(row: list[str]) -> int:
+    return sum(bool(c.strip()) for c in row)
+
+
+def _from_header(rows: list[list[str]], report: list[Coercion]) -> list[list[str]]:
+    """The rows from the header on: rows above it holding at most half as many cells as the
+    widest of the first rows (a sheet's title, a merged group header such as 'Demographics')
+    skipped. The header is the first row filled more than that and holding no number (a data
+    row never becomes the header)."""
+    widest = max((_filled(r) for r in rows[:_HEADER_SEARCH]), default=0)
+    needed = max(2, widest // 2 + 1)
+    start = next(
+        (
+            i
+            for i, r in enumerate(rows[:_HEADER_SEARCH])
+            if _filled(r) >= needed and not any(re.fullmatch(_NUMBER, c.strip()) for c in r)
+        ),
+        0,
+    )
+    if start:
+        above = [" ".join(c.strip() for c in r if c.strip()) for r in rows[:start]]
+        report.append(Coercion("(file)", f"rows above the header skipped: {_show(above)}", start))
+    return rows[start:]
+
+
+def _without_bcr_rows(
+    header: list[str], body: list[list[str]], report: list[Coercion]
+) -> list[list[str]]:
+    """The body without the rows a TCGA BCR patient file puts under its header: the header again
+    (or its alternative names) and the CDE_ID codes."""
+    skipped = 0
+    for row in body:
+        cells = [c.strip() for c in row if c.strip()]
+        repeated = bool(cells) and row[0].strip() == header[0].strip()
+        if not repeated and not all(c.startswith("CDE_ID:") for c in cells):
+            break
+        skipped += 1
+    if skipped:
+        report.append(
+            Coercion(
+                "(file)", "header rows under the header (TCGA BCR names, CDE_IDs) skipped", skipped
+            )
+        )
+    return body[skipped:]
 
 
 def _find_named(
@@ -412,18 +492,29 @@ def _censor_marks(cells: pd.Series) -> tuple[pd.Series, pd.Series] | None:
 
 
 def _is_outcome_like(h: _Header) -> bool:
-    """Whether a column is a survival time or event (e.g. PFS beside OS): never a predictor."""
+    """Whether a column is an outcome (PFS beside OS, the length of follow-up, a cause of death):
+    never a predictor."""
+    words = set(h.tokens)
+    timed = bool(words & (_TIME_WORDS | set(_TIME_UNIT_OF))) or h.unit.lower() in _TIME_UNIT_OF
     return (
         h.base in TIME_NAMES
         or h.name in EVENT_NAMES
         or h.name in CENSOR_NAMES
         or h.tokens[0] in _OUTCOME_PREFIXES
+        or bool(words & _OUTCOME_WORDS)
+        or (timed and bool(words & _TIMED_OUTCOME_WORDS))
     )
 
 
 def _numbers(cells: pd.Series, *, decimal_comma: bool = True) -> pd.Series:
-    """Cells as floats (decimal commas read as points); NaN where not a plain number."""
+    """Cells as floats; NaN where not a plain number. Commas are decimal marks where
+    ``decimal_comma`` (a semicolon or tab file), else thousands separators ('1,234' in a
+    comma-separated file, quoted); '1,234.5' is read as thousands anywhere."""
     text = cells.str.strip()
+    grouped = text.str.fullmatch(_GROUPED.pattern)
+    if decimal_comma:  # '1,234' is 1.234 there; '1,234.5' still a grouped number
+        grouped &= text.str.contains(".", regex=False)
+    text = text.where(~grouped, text.str.replace(",", "", regex=False))
     plain = text.str.fullmatch(_NUMBER.pattern)
     if decimal_comma:
         text = text.str.replace(",", ".", regex=False)
@@ -451,18 +542,40 @@ def _missing_mask(cells: pd.Series, column: str, report: list[Coercion]) -> pd.S
     return missing
 
 
+def _stated_unit(h: _Header) -> str:
+    """The time unit a header states: the one unit word in its brackets ('(months)', '(in
+    months)', '(mois)', '(months from diagnosis)'), else the last one in its name; "" when none."""
+    if h.unit:
+        said = {_TIME_UNIT_OF[t] for t in normalise_name(h.unit).split("_") if t in _TIME_UNIT_OF}
+        if len(said) > 1:
+            raise InputError(
+                f"The time column {h.text!r} states several units ({h.unit!r}); rename it to "
+                f"say one of {', '.join(TIME_UNITS)}."
+            )
+        if said:
+            return said.pop()
+    return next((_TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in _TIME_UNIT_OF), "")
+
+
 def _time_days(
-    cells: pd.Series, h: _Header, time_unit: str | None, report: list[Coercion]
+    cells: pd.Series,
+    h: _Header,
+    time_unit: str | None,
+    report: list[Coercion],
+    *,
+    decimal_comma: bool = True,
 ) -> tuple[pd.Series, str]:
     """Times in days and their unit (from the header, else ``time_unit``; they must agree)."""
-    stated = _TIME_UNIT_OF.get(h.unit.lower().rstrip("."), "") if h.unit else ""
-    if h.unit and not stated:
+    stated = _stated_unit(h)
+    if h.unit and not stated and time_unit is None:
         raise InputError(
-            f"The time column {h.text!r} states the unit {h.unit!r}, which is not one of "
-            f"{', '.join(TIME_UNITS)}."
+            f"The time column {h.text!r} states the unit {h.unit!r}, which is not read as one "
+            f"of {', '.join(TIME_UNITS)}; pass time_unit= (--time-unit) with the right one."
         )
-    if not stated:
-        stated = next((_TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in _TIME_UNIT_OF), "")
+    if h.unit and not stated:
+        report.append(
+            Coercion(h.text, f"unit {h.unit!r} not read; time_unit={time_unit!r} used", len(cells))
+        )
     if time_unit is not None:
         if time_unit not in TIME_UNITS:
             raise InputError(f"time_unit {time_unit!r} is not one of {', '.join(TIME_UNITS)}.")
@@ -478,7 +591,10 @@ def _time_days(
             f"{', '.join(TIME_UNITS)}."
         )
     missing = _missing_mask(cells, h.text, report)
-    value = _numbers(cells)
+    value = _numbers(cells, decimal_comma=decimal_comma)
+    grouped = int((cells.str.contains(",", regex=False) & value.notna()).sum())
+    if grouped and not decimal_comma:
+        report.append(Coercion(h.text, "thousands separators (commas) removed", grouped))
     bad = ~missing & (value.isna() | (value < 0))
     if bad.any():
         report.append(
@@ -570,26 +686,6 @@ def _event_01(
     return event
 
 
-def _dates(present: pd.Series) -> tuple[pd.Series, str] | None:
-    """Parsed dates when (nearly) all values are dates; the order read (ISO, day/month...)."""
-    text = present.str.strip()
-    if text.str.fullmatch(_ISO_DATE.pattern).mean() >= _NUMERIC_SHARE:
-        return pd.to_datetime(text, errors="coerce", format="ISO8601"), "ISO (year-month-day)"
-    parts = text.str.extract(f"^{_DMY_DATE.pattern}$")
-    if parts[0].notna().mean() < _NUMERIC_SHARE:
-        return None
-    first, second, year = (pd.to_numeric(parts[i]) for i in range(3))
-    year = year.where(year >= 100, year + np.where(year <= date.today().year % 100, 2000, 1900))
-    if (first > 12).any() or not (second > 12).any():
-        day, month, order = first, second, "day/month/year"
-        if not (first > 12).any():
-            order += " (ambiguous: no day above 12; day first assumed)"
-    else:
-        day, month, order = second, first, "month/day/year"
-    frame = pd.DataFrame({"year": year, "month": month, "day": day})
-    return pd.to_datetime(frame, errors="coerce"), order
-
-
 def _to_boolean(present: pd.Series) -> pd.Series | None:
     lowered = present.str.lower()
     if not lowered.isin(_BOOL_YES | _BOOL_NO).all():
@@ -649,7 +745,7 @@ def _numeric_column(
     with_unit = present.str.fullmatch(_NUMBER_WITH_UNIT.pattern)
     if with_unit.any():
         units = set(present[with_unit].str.extract(f"^{_NUMBER_WITH_UNIT.pattern}$")[1])
-        if len(units) != 1 or len(next(iter(units))) < 2 and units != {"%"}:
+        if len(units) != 1 or len(unit := next(iter(units))) < 2 and unit not in _LETTER_UNITS:
             return None
         unit = units.pop()
         present = present.where(~with_unit, present.str.replace(unit, "", regex=False).str.strip())
@@ -680,23 +776,57 @@ def _numeric_column(
     return values.astype(float), unit
 
 
+def _date_column(present: pd.Series, h: _Header, order: str | None) -> tuple[pd.Series, str] | None:
+    """A column's present texts as dates and how they were read: ISO, d/m/y or m/d/y text (in
+    the file's ``order``), or Excel's serial day numbers under a header naming a date."""
+    parsed = parse_dates(present, order)
+    if parsed is not None or not set(h.tokens) & DATE_WORDS:
+        return parsed
+    numbers = _numbers(present, decimal_comma=False)
+    serials = excel_serial_dates(numbers) if numbers.notna().all() else None
+    if serials is None:
+        return None
+    return serials, "Excel serial day numbers, days since 1899-12-30"
+
+
 def _clean_variable(
-    cells: pd.Series, h: _Header, decimal_comma: bool, report: list[Coercion]
+    cells: pd.Series,
+    h: _Header,
+    decimal_comma: bool,
+    report: list[Coercion],
+    *,
+    order: str | None = None,
+    outcome: bool = False,
 ) -> tuple[str, pd.Series | None, str]:
-    """One column cleaned: ("variable" | "date" | "dropped", values, unit)."""
+    """One column cleaned: ("variable" | "date" | "dropped", values, unit). Dates are kept aside
+    (in the file's day/month ``order``); an ``outcome`` column, or one named as a date whose
+    values are not dates, is dropped: a model must not learn the outcome back from it."""
     column = h.text
     if set(h.tokens) & _IDENTIFIER_PARTS or h.name.endswith("_id"):
         report.append(
             Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
         )
         return "dropped", None, ""
-    missing = _missing_mask(cells, column, report)
+    missing = _missing_mask(cells, column, [] if outcome else report)
     as_written = cells[~missing]
     present = as_written.str.strip()
+    parsed_dates = None if present.empty else _date_column(present, h, order)
+    if outcome and parsed_dates is None:
+        report.append(Coercion(column, _OUTCOME_DROPPED, len(cells)))
+        return "dropped", None, ""
     if present.empty:
         report.append(Coercion(column, "dropped: no values", len(cells)))
         return "dropped", None, ""
-    parsed_dates = _dates(present)
+    if parsed_dates is None and set(h.tokens) & DATE_WORDS:
+        report.append(
+            Coercion(
+                column,
+                "dropped: named as a date, but its values are not dates of one format (ISO, "
+                "day/month/year, month/day/year or Excel day numbers)",
+                len(present),
+            )
+        )
+        return "dropped", None, ""
     if parsed_dates is not None:
         values, order = parsed_dates
         failed = values.isna()
@@ -790,6 +920,33 @@ def _one_date(
     """The one date column (not in ``taken``) whose header holds one of ``words``."""
     found = [c for c in dates if c not in taken and words & set(headers[c].tokens)]
     return found[0] if len(found) == 1 else None
+
+
+def _why_no_time_from_dates(
+    dates: pd.DataFrame, headers: dict[str, _Header], report: list[Coercion]
+) -> str:
+    """Why the table's date columns gave no survival time ("" when it has none): not read as
+    dates, several start dates, no start or no end."""
+    unread = [c.column for c in report if c.action.startswith("dropped: named as a date")]
+    if dates.empty and not unread:
+        return ""
+    why = []
+    if unread:
+        why.append(f"{_show(unread)} not read as dates (mixed or unknown formats)")
+    birth = _birth_dates(dates, headers)
+    roles = (
+        ("start", _START_DATE_WORDS),
+        ("death or last follow-up", _DEATH_DATE_WORDS | _FOLLOW_UP_DATE_WORDS),
+    )
+    for role, words in roles if not dates.empty else ():
+        found = [c for c in dates if c not in birth and words & set(headers[c].tokens)]
+        if len(found) > 1 and role == "start":
+            why.append(
+                f"several start dates ({_show(found)}): keep only the one the time counts from"
+            )
+        elif not found:
+            why.append(f"no {role} date among the dates ({_show(list(dates)) or 'none'})")
+    return " The date columns gave no time: " + "; ".join(why) + "." if why else ""
 
 
 def _outcome_dates(
@@ -895,7 +1052,41 @@ def _ids(cells: pd.Series, column: str, path: Path, report: list[Coercion]) -> p
             f"{path.name}: patient ID(s) {', '.join(repeated[:10])} appear more than once in "
             f"{column!r}; each patient needs one row."
         )
+    folded = ids.str.casefold()
+    alike = sorted(ids[folded.duplicated(keep=False)])
+    if alike:
+        report.append(
+            Coercion(
+                column,
+                f"IDs {_show(alike)} differ only in upper/lower case: kept as different "
+                "patients (image PatientIDs are matched exactly); check they are",
+                len(alike),
+            )
+        )
     return ids
+
+
+#: A row under the patients summing them up, by its ID cell ('Total', 'n = 500', 'Mean').
+_SUMMARY_ID = re.compile(
+    r"(?i)(?:totals?|sum|mean|median|average|count|overall|all patients|n\s*=\s*\d+)\b.*"
+)
+
+
+def _without_summary_rows(cells: pd.DataFrame, column: str, report: list[Coercion]) -> pd.DataFrame:
+    """The table without the summary rows at its bottom (a spreadsheet's totals)."""
+    ids = cells[column].str.strip()
+    end = len(ids)
+    while end and _SUMMARY_ID.fullmatch(ids.iloc[end - 1]):
+        end -= 1
+    if end < len(ids):
+        report.append(
+            Coercion(
+                "(rows)",
+                f"summary rows at the bottom skipped: {_show(list(ids.iloc[end:]))}",
+                len(ids) - end,
+            )
+        )
+    return cells.iloc[:end]
 
 
 def read_clinical_spreadsheet(
@@ -919,6 +1110,7 @@ def read_clinical_spreadsheet(
     path = Path(path)
     report: list[Coercion] = []
     cells, delimiter = _read_cells(path, report)
+    decimal_comma = delimiter != ","
     headers = {text: _parse_header(text) for text in cells.columns}
     _unique_names(headers, path)
 
@@ -932,6 +1124,7 @@ def read_clinical_spreadsheet(
             )
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
+    cells = _without_summary_rows(cells, id_text, report)
     ids = _ids(cells[id_text], id_text, path, report)
 
     time_text = _find_named(headers, time_column, "time", "time_column", path)
@@ -963,7 +1156,9 @@ def read_clinical_spreadsheet(
     marked = None if event_text or time_text is None else _censor_marks(cells[time_text])
     if time_text is not None:
         times = cells[time_text] if marked is None else marked[0]
-        days, unit = _time_days(times, headers[time_text], time_unit, report)
+        days, unit = _time_days(
+            times, headers[time_text], time_unit, report, decimal_comma=decimal_comma
+        )
     if event_text is not None:
         event = _event_01(
             cells[event_text], headers[event_text], censoring=censoring, report=report
@@ -986,25 +1181,25 @@ def read_clinical_spreadsheet(
         unit, time_text = "days", f"({death_text} / {follow_text})"
         outcome_texts |= {death_text, follow_text}
 
+    order = date_order(
+        cells[c][~cells[c].str.strip().str.lower().isin(MISSING_TOKENS)]
+        for c in cells.columns
+        if c not in outcome_texts
+    )
     variables: dict[str, pd.Series] = {}
     units: dict[str, str] = {}
     labels: dict[str, str] = {}
     dates: dict[str, pd.Series] = {}
-    decimal_comma = delimiter != ","
     for text in cells.columns:
         h = headers[text]
         if text in outcome_texts:
             continue
-        if _is_outcome_like(h) or h.name in ID_NAMES:
-            report.append(
-                Coercion(
-                    text,
-                    "dropped: another outcome or ID column, not a clinical variable",
-                    len(cells),
-                )
-            )
+        if h.name in ID_NAMES:
+            report.append(Coercion(text, _OUTCOME_DROPPED, len(cells)))
             continue
-        kind, values, var_unit = _clean_variable(cells[text], h, decimal_comma, report)
+        kind, values, var_unit = _clean_variable(
+            cells[text], h, decimal_comma, report, order=order, outcome=_is_outcome_like(h)
+        )
         if kind == "date":
             dates[text] = values
         elif kind == "variable":
@@ -1024,6 +1219,7 @@ def read_clinical_spreadsheet(
             f"{', '.join(headers)}. Pass time_column= and event_column= (and time_unit= when "
             "the time header does not say days, weeks, months or years), or give a start date "
             "(diagnosis, treatment) with a last follow-up or death date."
+            + _why_no_time_from_dates(dates_frame, headers, report)
         )
     if "age" not in variables:
         age = _age_from_dates(dates_frame, headers, report)

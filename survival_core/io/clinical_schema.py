@@ -33,7 +33,9 @@ MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing",
      # TCGA / GDC exports
      "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
-     "[not reported]", "not reported", "[discrepancy]"}
+     "[not reported]", "not reported", "[discrepancy]",
+     # Excel's error values, kept as text by a CSV export or a cached formula
+     "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
 )  # fmt: skip
 YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"})
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"})

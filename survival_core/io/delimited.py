@@ -25,6 +25,9 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _COMMA_NUMBER = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
 _POINT_NUMBER = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?")
+_EITHER_MARK = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?"
+#: Excel's first line naming the delimiter ('sep=;'), written by its "CSV (semicolon)" exports.
+_SEP_HINT = re.compile(r'"?sep=([,;\t|])"?[,;\t|]*')
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:
@@ -43,6 +46,14 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str]:
     if "\x00" in text:
         raise InputError(f"{name} is not a text table (it holds binary data).")
     return text, encoding
+
+
+def excel_sep_hint(text: str) -> tuple[str, str | None]:
+    """The text without Excel's 'sep=;' first line, and the delimiter it names (None when the
+    first line is not one)."""
+    first, newline, rest = text.partition("\n")
+    hint = _SEP_HINT.fullmatch(first.strip().strip("\ufeff"))
+    return (rest, hint.group(1)) if hint and newline else (text, None)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -80,15 +91,36 @@ def read_delimited(raw: bytes, name: str, **read_csv: Any) -> tuple[pd.DataFrame
     read ('' for comma-separated UTF-8 with decimal points, else e.g. 'semicolon-delimited,
     decimal commas, cp1252'); :class:`InputError` naming ``name`` when it cannot be parsed."""
     text, encoding = decode_text(raw, name)
-    delimiter = sniff_delimiter(text)
+    text, hinted = excel_sep_hint(text)
+    delimiter = hinted or sniff_delimiter(text)
     decimal = decimal_mark(text, delimiter)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, decimal=decimal, **read_csv)
     except (ValueError, pd.errors.ParserError) as err:
         raise InputError(f"{name} could not be read as a table: {err}") from err
+    mixed = _mixed_marks(frame, read_csv.get("dtype") or {}) if delimiter != "," else []
     how = [
         f"{DELIMITERS[delimiter]}-delimited" if delimiter != "," else "",
         "decimal commas" if decimal == "," else "",
+        f"decimal commas and points both read in {', '.join(mixed)}" if mixed else "",
         encoding if encoding != "utf-8" else "",
     ]
     return frame, ", ".join(h for h in how if h)
+
+
+def _mixed_marks(frame: pd.DataFrame, typed: Any) -> list[str]:
+    """Columns of numbers written with both decimal marks ('4,2' beside a typed '0.5'; the
+    file's mark left the others as text) converted in place to numbers; their names."""
+    fixed = []
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object or (isinstance(typed, dict) and column in typed):
+            continue
+        present = values.dropna().astype(str).str.strip()
+        if present.empty or not present.str.fullmatch(_EITHER_MARK).all():
+            continue
+        frame[column] = pd.to_numeric(
+            values.astype(str).str.strip().str.replace(",", ".", regex=False).where(values.notna())
+        )
+        fixed.append(str(column))
+    return fixed

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.dates import looks_like_dates
 
 #: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on
 #: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
@@ -178,7 +179,9 @@ class TablePreprocessor:
             if is_identifier(name):
                 self.notes_.append(f"'{name}' dropped: identifier column.")
                 continue
-            if pd.api.types.is_datetime64_any_dtype(column):
+            if pd.api.types.is_datetime64_any_dtype(column) or (
+                column.dtype == object and looks_like_dates(column)
+            ):
                 self.notes_.append(f"'{name}' dropped: dates are not used as features.")
                 continue
             stats = plain.get(original)

@@ -1,0 +1,104 @@
+"""Dates in tables as sites export them: ISO, day/month/year or month/day/year text, and Excel's
+serial day numbers.
+
+A spreadsheet's day/month order is one choice for the whole file (:func:`date_order`): a column
+of a few US dates, none with a day above 12, is read in the order another column of the same file
+proves, never in its own guess. Excel stores a date as the days since 1899-12-30; a CSV saved from
+a sheet whose date cells lost their format holds those numbers (40637 for 2011-04-03).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+DMY_DATE = r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})"
+#: Share of a column's present values that must read as dates for it to be a date column.
+DATE_SHARE = 0.95
+DAY_FIRST, MONTH_FIRST = "day/month/year", "month/day/year"
+#: Excel's day 0 (its serial numbers count from here, 1900 leap-year bug included).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Serial numbers read as dates: 1919-03-02 (7,000) to 2100-01-01 (73,051).
+EXCEL_SERIALS = (7_000, 73_051)
+#: Header words naming a date column.
+DATE_WORDS = frozenset({"date", "dob", "datum", "fecha"})
+
+
+def is_iso(present: pd.Series) -> bool:
+    """Whether (nearly) all of a column's present texts are ISO dates."""
+    return bool(len(present)) and present.str.fullmatch(ISO_DATE).mean() >= DATE_SHARE
+
+
+def _parts(present: pd.Series) -> pd.DataFrame | None:
+    """Day-or-month, month-or-day and year of a column of d/m/y or m/d/y texts; None when under
+    :data:`DATE_SHARE` of them are."""
+    parts = present.str.extract(f"^{DMY_DATE}$")
+    if not len(present) or parts[0].notna().mean() < DATE_SHARE:
+        return None
+    return parts.apply(pd.to_numeric)
+
+
+def date_order(columns: Iterable[pd.Series]) -> str | None:
+    """The day/month order a file's d/m/y-or-m/d/y columns prove together: day first when a first
+    number is above 12 somewhere, month first when a second one is, None when nothing says (or
+    the columns contradict each other, so each keeps its own)."""
+    day_first = month_first = False
+    for present in columns:
+        parts = _parts(present.str.strip())
+        if parts is None:
+            continue
+        day_first |= bool((parts[0] > 12).any())
+        month_first |= bool((parts[1] > 12).any())
+    if day_first != month_first:
+        return DAY_FIRST if day_first else MONTH_FIRST
+    return None
+
+
+def parse_dates(present: pd.Series, order: str | None = None) -> tuple[pd.Series, str] | None:
+    """A column's present texts as dates and the order read (ISO, day/month...), when (nearly)
+    all are dates; ``order`` is the file's (:func:`date_order`), else the column's own."""
+    text = present.str.strip()
+    if is_iso(text):
+        return pd.to_datetime(text, errors="coerce", format="ISO8601"), "ISO (year-month-day)"
+    parts = _parts(text)
+    if parts is None:
+        return None
+    first, second, year = parts[0], parts[1], parts[2]
+    year = year.where(year >= 100, year + np.where(year <= date.today().year % 100, 2000, 1900))
+    if order is None:
+        if (first > 12).any() or not (second > 12).any():
+            order = DAY_FIRST
+            if not (first > 12).any():
+                order += " (ambiguous: no day above 12; day first assumed)"
+        else:
+            order = MONTH_FIRST
+    day, month = (first, second) if order.startswith(DAY_FIRST) else (second, first)
+    frame = pd.DataFrame({"year": year, "month": month, "day": day})
+    return pd.to_datetime(frame, errors="coerce"), order
+
+
+def excel_serial_dates(values: pd.Series) -> pd.Series | None:
+    """Whole numbers in :data:`EXCEL_SERIALS` as the dates Excel means by them; None when any
+    present value is not one (the caller checks that the header names a date)."""
+    present = values.dropna()
+    if present.empty:
+        return None
+    numbers = present.astype(float)
+    low, high = EXCEL_SERIALS
+    if not ((numbers % 1 == 0) & (numbers >= low) & (numbers <= high)).all():
+        return None
+    days = values.astype("Float64").astype(float)
+    return EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+
+
+def looks_like_dates(column: pd.Series) -> bool:
+    """Whether a text column's present values are (nearly) all dates (ISO, d/m/y or m/d/y)."""
+    present = column.dropna()
+    if present.empty or not all(isinstance(v, str) for v in present):
+        return False
+    text = present.str.strip()
+    return is_iso(text) or _parts(text) is not None
