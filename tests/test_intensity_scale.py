@@ -50,6 +50,14 @@ def test_real_ct_without_its_intercept_or_normalised_is_flagged(
     assert any("without the rescale intercept" in w for w in case.warnings)
 
 
+def test_real_ct_with_signed_values_read_as_unsigned_is_flagged(shared_data: Path) -> None:
+    """Negative HU stored as two's complement and read as unsigned: air at about 64,500."""
+    array = sitk.GetArrayFromImage(_real_ct(shared_data, "lung2")).astype(np.int16)
+    wrapped = sitk.GetImageFromArray(array.view(np.uint16).astype(np.float32))
+    (warning,) = scale_warnings(wrapped, "CT")
+    assert "99th percentile is 6" in warning and "PixelRepresentation" in warning
+
+
 def test_pet_volume_in_bq_per_ml_is_flagged() -> None:
     rng = np.random.default_rng(0)
     suv = rng.gamma(2.0, 0.6, (20, 40, 40)).astype(np.float32)

@@ -197,3 +197,38 @@ def test_only_an_organ_enclosing_the_tumour_gets_it_added() -> None:
     beside = assign_roles({"Lungs": image(lungs), "GTV": image(node)}, roles, ("gtv",))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(beside.masks["organ"]), lungs)
     assert not any("leaves out the tumour" in w for w in beside.warnings)
+
+
+def test_a_one_segment_slicer_file_is_named_by_its_segment(tmp_path: Path) -> None:
+    """A 3D Slicer file of one segment ('GTV' in its header) is that structure; roles naming
+    the file still find it."""
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nrrd"))
+    _, gtv = masks_of()
+    segmentation = to_image(gtv.astype(np.uint8))
+    for key, value in (("Name", "GTV"), ("LabelValue", "1"), ("Layer", "0")):
+        segmentation.SetMetaData(f"Segment0_{key}", value)
+    sitk.WriteImage(segmentation, str(tmp_path / "Segmentation.seg.nrrd"))
+    assert list_structures(tmp_path) == ["GTV"]
+    for roles in (None, {"gtv": "Segmentation.seg.nrrd"}):
+        case = load_case(tmp_path, roles=roles)
+        np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+
+
+def test_a_float_mask_off_whole_numbers_by_rounding_is_read(tmp_path: Path) -> None:
+    """A 0/1 mask stored as float32 after scaling: some voxels 0.99999994, not 1."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    _, gtv = masks_of()
+    values = gtv.astype(np.float32)
+    inside = np.flatnonzero(values)
+    values.flat[inside[:5]] = np.float32(0.99999994)
+    sitk.WriteImage(to_image(values), str(tmp_path / "gtv.nii.gz"))
+    case = load_case(tmp_path)
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    values.flat[inside[:5]] = 0.5  # a probability map is no mask: refused with its value
+    sitk.WriteImage(to_image(values), str(tmp_path / "gtv.nii.gz"))
+    with pytest.raises(MaskError, match=r"non-integer values \(e\.g\. 0\.5\)"):
+        load_case(tmp_path, roles={"gtv": "gtv.nii.gz"})
+    with pytest.raises(RTStructError, match="While reading the case: gtv.nii.gz holds an image"):
+        load_case(tmp_path)

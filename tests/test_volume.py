@@ -327,3 +327,12 @@ def test_labels_resampled_onto_a_coarser_grid_keep_their_volumes() -> None:
     far.SetOrigin((500.0, 500.0, 500.0))
     with pytest.raises(GeometryError, match="mostly outside the image"):
         resample_labels(far, mask, "the PET", "gtv")
+
+
+def test_a_gzip_nifti_named_nii_is_named_as_such(tmp_path: Path) -> None:
+    sitk.WriteImage(sitk.Image(4, 4, 4, sitk.sitkInt16), str(tmp_path / "ct.nii.gz"))
+    (tmp_path / "ct.nii.gz").rename(tmp_path / "ct.nii")
+    with pytest.raises(
+        InputError, match=r"gzip-compressed NIfTI volume named \.nii; rename it to \.nii\.gz"
+    ):
+        read_volume(tmp_path / "ct.nii")

@@ -373,11 +373,17 @@ def _choose_dicom(
     if len(found) > 1:  # the one whose GTV the ROI map names (the CT's of a CT and MR study)
         found = [(a, roles) for a, roles in found if roles.get("gtv")] or found
     if len(found) > 1:
-        names = "; ".join(", ".join(a.roi_names) for a, _ in found)
+        names = "; ".join(f"{a.path.name}: {', '.join(a.roi_names)}" for a, _ in found)
+        alike = len({tuple(sorted(a.roi_names)) for a, _ in found}) == 1
         raise InputError(
             f"{len(found)} structure sets were drawn on the {_series_text(chosen)} series and "
-            f"each names a GTV (structures: {names}); keep only the one to use in the download, "
-            "or name its GTV in the ROI map"
+            f"each names a GTV ({names}); "
+            + (
+                "they name the same structures (an approved and a draft version?): keep only "
+                "the one to use in the download"
+                if alike
+                else "keep only the one to use in the download, or name its GTV in the ROI map"
+            )
         )
     annotation, roles = found[0]
     if not _gives_gtv(annotation, roles, site):

@@ -58,11 +58,18 @@ from survival_core.io.dicom_series import (
     scan_dicom,
     series_summary,
 )
+from survival_core.io.filetype import sniff_file
 from survival_core.io.intensity_scale import scale_warnings
 from survival_core.io.label_maps import label_structures, labels_present, structure_names
 from survival_core.io.modality_view import companion_modality
 from survival_core.io.role_masks import assign_roles
-from survival_core.io.rtstruct import RTStruct, link_to_series, read_rtstruct, rtstruct_to_masks
+from survival_core.io.rtstruct import (
+    CLOSED_TYPES,
+    RTStruct,
+    link_to_series,
+    read_rtstruct,
+    rtstruct_to_masks,
+)
 from survival_core.io.structures import (
     IMAGE_FOLDERS,
     MASK_WORDS,
@@ -171,6 +178,35 @@ def _volumes(root: Path) -> list[Path]:
     )
 
 
+def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
+    """When the case also holds DICOM files, the note that its volumes (a dcm2niix conversion of
+    the series) are not read: the DICOM with its structure set is the case; [] without DICOM.
+    Volumes holding masks beside DICOM are refused: which is the case cannot be told."""
+    skip = set(volumes)
+    dicom = next(
+        (
+            p
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+            and p not in skip
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            and sniff_file(p).kind == "dicom"
+        ),
+        None,
+    )
+    if dicom is None:
+        return []
+    names = ", ".join(v.relative_to(root).as_posix() for v in volumes)
+    if any(_is_mask_like(v, root) for v in volumes):
+        raise InputError(
+            f"{root.name} holds DICOM files ({dicom.relative_to(root).as_posix()}, ...) and "
+            f"NIfTI/NRRD volumes with masks ({names}): keep one format per case."
+        )
+    return [
+        f"The volumes {names} beside the DICOM files are not read (the DICOM series is the image)."
+    ]
+
+
 def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
     """Named like the image of ``modality`` ('image.nii.gz', 'ct.nrrd', HECKTOR's
     'CHUM-001__CT.nii.gz': :func:`~.dataset_layout.names_image`), or in an image folder
@@ -222,13 +258,23 @@ def _read_structure_set(path: Path) -> Any:
 
 
 def _rasterise_all(
-    structure_set: Any, image: sitk.Image, info: SeriesInfo, needed: set[str]
+    structure_set: Any,
+    image: sitk.Image,
+    info: SeriesInfo,
+    needed: set[str],
+    explicit: dict[str, list[str]],
 ) -> tuple[dict[str, sitk.Image], list[str]]:
     """Every structure on the image grid. A structure that cannot be made is an error when
-    ``needed`` names it, else left out with a warning (it would only have been shown)."""
+    ``needed`` names it, else left out with a warning (it would only have been shown); one never
+    drawn (no closed contour: a planning template's empty 'GTVn') is left out unless ``explicit``
+    roles name it."""
     warnings = link_to_series(structure_set.references, info, structure_set.path)
+    named = {n for listed in explicit.values() for n in listed}
     masks: dict[str, sitk.Image] = {}
     for name in structure_set.roi_names:
+        if name not in named and _never_drawn(structure_set, name):
+            warnings.append(f"Structure {name!r} has no closed contour (never drawn): left out.")
+            continue
         try:
             masks.update(_structure_masks(structure_set, image, info, [name], warnings))
         except (RTStructError, MaskError) as err:
@@ -236,6 +282,13 @@ def _rasterise_all(
                 raise
             warnings.append(f"Structure {name!r} is not shown: {err}")
     return masks, warnings
+
+
+def _never_drawn(structure_set: Any, name: str) -> bool:
+    """Whether an RTSTRUCT's ROI holds no closed contour (none, or only points)."""
+    if not isinstance(structure_set, RTStruct):
+        return False
+    return not any(t in CLOSED_TYPES for t in structure_set.rois[name].geometric_types)
 
 
 def _structure_masks(
@@ -250,9 +303,10 @@ def _structure_masks(
 
 
 def _needed_names(names: list[str], explicit: dict[str, list[str]], site: str | None) -> set[str]:
-    """Structures that may fill a role: failing to make them must not pass silently."""
-    found = role_candidates(names, site)
-    return {*found.gtv, *(n for listed in explicit.values() for n in listed)}
+    """Structures that may fill a role (the GTV-like ones unless roles name the GTV): failing to
+    make them must not pass silently."""
+    found = role_candidates(names, site) if "gtv" not in explicit else None
+    return {*(found.gtv if found else ()), *(n for listed in explicit.values() for n in listed)}
 
 
 def _load_dicom(
@@ -276,7 +330,7 @@ def _load_dicom(
     entry = _pick_structure_set(inventory, info)
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
-    structures, warnings = _rasterise_all(structure_set, image, info, needed)
+    structures, warnings = _rasterise_all(structure_set, image, info, needed, explicit)
     warnings += _patient_notes(inventory, header, entry)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
     return image, info, structures, others, notes, pseudonym
@@ -374,11 +428,17 @@ def _load_volumes(
         if v == images[0] or v in beside.values():
             continue
         try:
-            structures.update(_structures_on(image, v, name, modality == "PT", warnings))
+            found = _structures_on(image, v, name, modality == "PT", warnings)
         except (GeometryError, MaskError):
             if name in named_masks or labels_present(v) is not None:
                 raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
+            continue
+        structures.update(found)
+        if name in named_masks and list(found) != [name] and len(found) == 1:
+            # a one-segment Slicer file is named by its segment; the roles may name the file
+            for listed in explicit.values():
+                listed[:] = [n if n != name else next(iter(found)) for n in listed]
     read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
     return image, structures, read, warnings  # roles naming none are refused by assign_roles
 
@@ -416,6 +476,23 @@ def _mask_file(name: str, by_name: Mapping[str, Path]) -> str:
     return file if colon and label.isdigit() and file in by_name else name
 
 
+def _roles(
+    structures: dict[str, sitk.Image],
+    explicit: dict[str, list[str]],
+    required: tuple[str, ...],
+    site: str | None,
+    warnings: list[str],
+) -> Any:
+    """:func:`assign_roles`; its refusal also says what reading the structures noted (a structure
+    left out, a file read as an image), which is often why a role has none."""
+    try:
+        return assign_roles(structures, explicit, required, site)
+    except RTStructError as err:
+        if not warnings:
+            raise
+        raise RTStructError(f"{err} While reading the case: {' '.join(warnings)}") from None
+
+
 def load_case(
     path: Path | str,
     *,
@@ -447,7 +524,8 @@ def load_case(
         )
         raw = _read_clinical_json(root)
         volumes = _volumes(root)
-        if volumes:
+        beside_dicom = _beside_dicom(root, volumes) if volumes else []
+        if volumes and not beside_dicom:
             case_modality = (modality or "CT").upper()
             image, structures, others, warnings = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions
@@ -456,8 +534,9 @@ def load_case(
             image, info, structures, others, warnings, default_id = _load_dicom(
                 root, explicit, required, site, series_uid, companions
             )
+            warnings += beside_dicom
             case_modality = info.modality
-        assigned = assign_roles(structures, explicit, required, site)
+        assigned = _roles(structures, explicit, required, site, warnings)
         clinical = _clinical(raw)
     if case_id is None:
         case_id = str(raw["case_id"]) if raw and raw.get("case_id") else default_id
@@ -486,7 +565,7 @@ def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary
     path = Path(path)
     with _case_root(path) as (root, _):
         volumes = _volumes(root)
-        if volumes:
+        if volumes and not _beside_dicom(root, volumes):
             names = [
                 name
                 for v in volumes

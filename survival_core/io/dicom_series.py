@@ -271,6 +271,8 @@ class _Slice:
     slope: float
     intercept: float
     thickness: float | None
+    #: Whether the header gave RescaleIntercept (CT requires it; absent, 0 is assumed).
+    stated_intercept: bool = True
 
 
 #: Exceptions pydicom and numpy raise when a header value is malformed (read lazily, on access).
@@ -691,6 +693,16 @@ def _choose_series(
     if len(series) == 1:
         return series[0]
     candidates = _default_candidates(inventory, series)
+    thin = [s for s in series if s.n_slices == 1]
+    if not candidates and len(thin) > MAX_SCOUT_SLICES and len(thin) == len(series):
+        frames = {s.frame_of_reference_uid for s in thin}
+        raise DicomError(
+            f"{inventory.source} holds {len(thin)} series of one slice each"
+            + (f", all in frame of reference {frames.pop()}" if len(frames) == 1 else "")
+            + ": every slice has its own SeriesInstanceUID, as a de-identification that "
+            "replaces UIDs slice by slice writes them. Export the series again keeping one "
+            "SeriesInstanceUID for all its slices."
+        )
     if not candidates:
         raise DicomError(
             f"{inventory.source} holds only scout series (localizers, or of at most "
@@ -841,6 +853,7 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
                 thickness=float(header_numbers(thickness, 1, name, "SliceThickness")[0])
                 if thickness
                 else None,
+                stated_intercept=values["RescaleIntercept"] is not None,
             )
         )
     return slices
@@ -1057,6 +1070,13 @@ def read_series(
     except DicomError as err:
         raise DicomError(f"Series {entry.describe()}: {err}") from None
     volume = _pixels(slices, name_of)
+    unstated = sum(not s.stated_intercept for s in slices)
+    if entry.modality == "CT" and unstated:
+        warnings.append(
+            f"{unstated} of its {len(slices)} CT slices state no RescaleIntercept (DICOM requires "
+            "it for CT): their stored values were read with intercept 0, which is HU only if "
+            "the exporter stored HU; check the values."
+        )
     if entry.modality == "PT":
         with damaged_header(inventory.display(entry.files[0])):
             factors, note = suv_factors(entry.headers, f"Series {entry.describe()}")

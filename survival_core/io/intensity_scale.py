@@ -17,6 +17,8 @@ import SimpleITK as sitk
 
 #: At most this many voxels are looked at (an even sample of the volume).
 _SAMPLE = 1_000_000
+#: A CT's 99th percentile above this is not Hounsfield units (cortical bone is ~2000 HU).
+_HIGHEST_HU = 4000
 
 
 def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
@@ -31,11 +33,19 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             f"This CT's values span only {low:.3g} to {high:.3g}: not Hounsfield units (a "
             "normalised or masked image?); HU windows and the models' features assume HU."
         ]
+    if modality == "CT" and high > _HIGHEST_HU:
+        return [
+            f"This CT's 99th percentile is {high:.0f}: no tissue is that dense in Hounsfield "
+            "units (bone reaches about 2000, and metal covers far less than 1 % of a scan). "
+            "Signed values read as unsigned (a wrong PixelRepresentation) or a wrong rescale? "
+            "Check the export before using it."
+        ]
     if modality == "CT" and low >= -50 and median >= 800:
         return [
             f"This CT has no value below {low:.0f} and a median of {median:.0f}: it looks like "
-            "stored values without the rescale intercept (air at 0, water at 1024), not "
-            "Hounsfield units; subtract 1024 (or convert from DICOM again) before using it."
+            "stored values without the rescale intercept (air near 0, water near 1000-1024), not "
+            "Hounsfield units; convert from DICOM again with its RescaleIntercept (-1024 on most "
+            "scanners) before using it."
         ]
     if modality == "PT" and high > 100:
         return [

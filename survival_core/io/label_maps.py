@@ -8,7 +8,8 @@ values per voxel (``Segment1_Layer``); each layer's labels are structures too. E
 structure of the case: named as the header says when it does (so that roles are found by name as
 for RTSTRUCT ROIs), else ``file:label`` ("labels/liver_7.nii.gz:2"; ``file:layer.label`` beyond
 the first layer), which a user maps to a role. A single-label file stays one structure named after
-the file.
+the file, unless its header names the segment (a one-segment Slicer file: roles may still name the
+file).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from survival_core.io.volume import MAX_LABELS, distinct_values, read_layered_masks
+from survival_core.io.volume import MAX_LABELS, distinct_values, read_layered_masks, whole_labels
 
 #: A 3D Slicer segmentation header key naming a segment, its label value or its layer.
 SEGMENT_KEY = re.compile(r"Segment(\d+)_(Name|LabelValue|Layer)")
@@ -52,10 +53,11 @@ def segment_names(path: Path | str) -> dict[LayerLabel, str]:
 
 
 def label_names(path: Path | str, shown: str, keys: list[LayerLabel]) -> dict[LayerLabel, str]:
-    """The structure name of each (layer, label) of the file ``shown`` (its name in the case)."""
-    if len(keys) == 1:
-        return {keys[0]: shown}
+    """The structure name of each (layer, label) of the file ``shown`` (its name in the case):
+    the header's segment name, else ``shown`` for a file of one label."""
     named = segment_names(path)
+    if len(keys) == 1:
+        return {keys[0]: named.get(keys[0]) or shown}
     return {
         (layer, label): named.get((layer, label))
         or (f"{shown}:{label}" if layer == 0 else f"{shown}:{layer}.{label}")
@@ -91,7 +93,8 @@ def labels_present(path: Path | str) -> list[LayerLabel] | None:
     layers = [array] if image.GetNumberOfComponentsPerPixel() == 1 else np.moveaxis(array, -1, 0)
     found: list[LayerLabel] = []
     for layer, values in enumerate(distinct_values(np.ascontiguousarray(a)) for a in layers):
-        if values.min() < 0 or np.any(np.mod(values, 1)) or np.count_nonzero(values) > MAX_LABELS:
+        whole = whole_labels(values)
+        if whole is None or whole.min() < 0 or np.count_nonzero(whole) > MAX_LABELS:
             return None
-        found += [(layer, int(v)) for v in values if v != 0]
+        found += [(layer, int(v)) for v in whole if v != 0]
     return found

@@ -5,8 +5,10 @@ CLOSED_PLANAR_XOR, the type DICOM added for contours meant to combine by XOR) is
 continuous voxel indices of the image and filled on its slice with the pixel-centre rule
 (:func:`skimage.draw.polygon`); polygons on the same slice combine by XOR (even-odd rule), so an
 inner contour cuts a hole. A polygon must lie within ``SLICE_TOLERANCE`` (0.1) of a slice index;
-otherwise it was drawn on another grid and the ROI is refused. POINT and OPEN contours have no inside
-and are ignored with a warning.
+otherwise it was drawn on another grid and the ROI is refused. Every contour on a slice counts,
+whatever rounding its z was written with. A structure reaching outside the image in-plane (an image
+cropped after contouring) is refused: more than 1 % of its area outside, clipped with a note below
+that. POINT and OPEN contours have no inside and are ignored with a warning.
 
 Linking to the image: by the referenced series UID when it is the image's; otherwise (an image
 re-exported after contouring, as real archives hold) by the frame of reference UID plus geometry:
@@ -41,6 +43,11 @@ log = logging.getLogger(__name__)
 
 #: Largest distance (in slices) between a contour's plane and the nearest slice centre.
 SLICE_TOLERANCE = 0.1
+#: Contours whose planes lie closer than this (in slices) are on one plane (rounded z).
+PLANE_TOLERANCE = 0.01
+#: Share of a structure's area that may lie outside the image in-plane (a contour drawn over the
+#: image's edge) before the structure is refused: the image does not hold it.
+OUTSIDE_TOLERANCE = 0.01
 #: Contour types with an inside: filled, combined with the plane's others by XOR.
 CLOSED_TYPES = frozenset({"CLOSED_PLANAR", "CLOSED_PLANAR_XOR"})
 
@@ -191,8 +198,8 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
 
 
 def _planes(roi: ROI, closed: list[np.ndarray], image: sitk.Image) -> dict[float, list[np.ndarray]]:
-    """The closed contours in continuous voxel index, grouped by their slice position (index z,
-    rounded to 1e-3); :class:`RTStructError` for a contour not parallel to the image's slices or
+    """The closed contours in continuous voxel index, grouped by their plane (index z; planes
+    within :data:`PLANE_TOLERANCE` are one); :class:`RTStructError` for a contour not parallel to the image's slices or
     outside them."""
     size = image.GetSize()
     to_index = np.linalg.inv(
@@ -215,8 +222,21 @@ def _planes(roi: ROI, closed: list[np.ndarray], image: sitk.Image) -> dict[float
                 f"Structure {roi.name!r}: {where} lies outside the image (slice index "
                 f"{round(k)}, the image has {size[2]} slices)."
             )
-        planes.setdefault(round(k, 3), []).append(index)
-    return planes
+        planes.setdefault(k, []).append(index)
+    return _merged(planes)
+
+
+def _merged(planes: dict[float, list[np.ndarray]]) -> dict[float, list[np.ndarray]]:
+    """Contours on one plane together, however their z was rounded: exporters write a slice's
+    contours at -743.98 and -743.976 mm. Planes within :data:`PLANE_TOLERANCE` of the one before
+    join it (at their mean position)."""
+    groups: list[list[float]] = []
+    for k in sorted(planes):
+        if groups and k - groups[-1][-1] <= PLANE_TOLERANCE:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return {float(np.mean(group)): [c for k in group for c in planes[k]] for group in groups}
 
 
 def _slice_of_plane(planes: list[float], n_slices: int) -> dict[int, float]:
@@ -247,10 +267,12 @@ def _rasterise(roi: ROI, image: sitk.Image, notes: list[str]) -> np.ndarray:
         )
     planes = _planes(roi, closed, image)
     if all(abs(p - round(p)) <= SLICE_TOLERANCE for p in planes):
-        taken = {int(round(p)): p for p in planes}
+        taken: dict[int, list[float]] = {}
+        for p in planes:
+            taken.setdefault(int(round(p)), []).append(p)
     else:
         positions = sorted(planes)
-        taken = _slice_of_plane(positions, size[2])
+        taken = {k: [p] for k, p in _slice_of_plane(positions, size[2]).items()}
         off = max(positions, key=lambda p: abs(p - round(p)))
         spacing = (
             f"{float(np.median(np.diff(positions))) * image.GetSpacing()[2]:.2f} mm apart"
@@ -262,13 +284,34 @@ def _rasterise(roi: ROI, image: sitk.Image, notes: list[str]) -> np.ndarray:
             f"(e.g. slice index {off:.2f}): each slice takes the contours of the nearest "
             "contoured plane."
         )
-    for k, plane in taken.items():
+    outside = total = 0
+    for k, on_slice in taken.items():
         if not 0 <= k < size[2]:
             continue
-        for index in planes[plane]:
-            rows, cols = fill_polygon(index[:, 1], index[:, 0], shape=mask.shape[1:])
-            mask[k, rows, cols] ^= 1
+        for index in (c for p in on_slice for c in planes[p]):
+            rows, cols = fill_polygon(index[:, 1], index[:, 0])
+            inside = (rows >= 0) & (rows < size[1]) & (cols >= 0) & (cols < size[0])
+            total += rows.size
+            outside += rows.size - int(inside.sum())
+            mask[k, rows[inside], cols[inside]] ^= 1
+    _check_inside(roi, outside, total, notes)
     return mask
+
+
+def _check_inside(roi: ROI, outside: int, total: int, notes: list[str]) -> None:
+    """Refuse a structure the image holds only part of in-plane (an image cropped or of a smaller
+    field of view than the one contoured): its radiomics would describe the part inside only. A
+    sliver over the edge (under :data:`OUTSIDE_TOLERANCE`) is clipped, with a note."""
+    if not outside:
+        return
+    share = outside / total
+    said = f"{outside:,} of its {total:,} voxels ({share:.1%}) lie outside the image in-plane"
+    if share > OUTSIDE_TOLERANCE:
+        raise RTStructError(
+            f"Structure {roi.name!r}: {said}: the image (cropped, or of a smaller field of "
+            "view) does not hold the whole structure. Give the image it was contoured on."
+        )
+    notes.append(f"Structure {roi.name!r}: {said}; clipped at the image's edge.")
 
 
 def rtstruct_to_masks(

@@ -135,6 +135,10 @@ def _read_image(path: Path | str, layers: bool = False) -> sitk.Image:
             f"{' or '.join(FORMATS[found])}; rename it."
         )
     if found == "NIfTI":
+        if path.name.lower().endswith(".nii") and read_head(path, 2)[1]:
+            raise InputError(
+                f"{path} is a gzip-compressed NIfTI volume named .nii; rename it to .nii.gz."
+            )
         _check_nifti_complete(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
@@ -343,6 +347,20 @@ def _voxel_ml(image: sitk.Image) -> float:
 MAX_LABELS = 64
 
 
+#: How far a mask's value may lie from a whole number and still be that label: float32 rounding
+#: of a 0/1 mask scaled or converted on the way (0.99999994).
+LABEL_TOLERANCE = 1e-3
+
+
+def whole_labels(values: np.ndarray) -> np.ndarray | None:
+    """A mask's distinct values as whole numbers (each within :data:`LABEL_TOLERANCE` of one),
+    distinct again; None when one is not (an image, a probability map)."""
+    rounded = np.round(values)
+    if not np.all(np.abs(values - rounded) <= LABEL_TOLERANCE):
+        return None
+    return np.unique(rounded)
+
+
 def distinct_values(array: np.ndarray) -> np.ndarray:
     """The sorted distinct voxel values of a mask volume (counted, not sorted, for uint8: fast)."""
     if array.dtype == np.uint8:
@@ -390,12 +408,16 @@ def _label_masks(
     """One uint8 0/1 mask per non-zero label of ``image`` (on ``reference``'s grid already)."""
     array = sitk.GetArrayViewFromImage(image)
     values = distinct_values(array)
-    if not np.all(np.equal(np.mod(values, 1), 0)):
+    whole = whole_labels(values)
+    if whole is None:
+        off = values[np.abs(values - np.round(values)) > LABEL_TOLERANCE][0]
         raise MaskError(
-            f"{shown} holds non-integer values (e.g. {values[np.mod(values, 1) != 0][0]:g}); "
-            "expected a binary mask or label map."
+            f"{shown} holds non-integer values (e.g. {off:.9g}); expected a binary mask or "
+            "label map."
         )
-    labels = [int(v) for v in values if v != 0]
+    if whole.size != values.size or not np.array_equal(whole, values):
+        array = np.round(array)
+    labels = [int(v) for v in whole if v != 0]
     if not labels and not allow_empty:
         raise MaskError(f"{shown} is empty: no voxel is inside the mask.")
     if len(labels) > MAX_LABELS:

@@ -1,0 +1,206 @@
+"""The real sarcoma CT (TCIA STS_001) and its RTSTRUCT as other exporters and archives change them:
+a contour's z rounded differently, the image cropped after contouring, an empty GTV-named ROI of a
+planning template, a NIfTI conversion left beside the DICOM. Each either loads the same tumour or
+is refused naming why; never a silently different mask.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from survival_core.errors import InputError, RTStructError
+from survival_core.io.case_loader import load_case
+
+GTV = "GTV_Mass_CT"
+
+
+@pytest.fixture(scope="module")
+def original(shared_data: Path) -> Path:
+    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not folder.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def original_gtv(original: Path) -> np.ndarray:
+    return sitk.GetArrayFromImage(load_case(original).masks["gtv"])
+
+
+def _copy(original: Path, tmp_path: Path) -> Path:
+    case = tmp_path / "case"
+    shutil.copytree(original, case)
+    return case
+
+
+def _edit_rtstruct(case: Path, edit) -> None:
+    path = case / "mask" / "RS.dcm"
+    ds = pydicom.dcmread(path)
+    edit(ds)
+    ds.save_as(path)
+
+
+def _gtv(case: Path, **kwargs) -> np.ndarray:
+    return sitk.GetArrayFromImage(load_case(case, **kwargs).masks["gtv"])
+
+
+def test_contours_of_one_slice_written_with_other_rounding_all_count(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    """The RTSTRUCT holds two contours at z = -743.98; one rewritten at -743.976 (as the same
+    study's MR RTSTRUCT writes it) must still fill its part of the slice."""
+
+    def rounded(ds: Dataset) -> None:
+        on_plane = [
+            c
+            for c in ds.ROIContourSequence[0].ContourSequence
+            if float(c.ContourData[2]) == -743.98
+        ]
+        assert len(on_plane) == 2
+        points = [float(v) for v in on_plane[0].ContourData]
+        points[2::3] = [-743.976] * (len(points) // 3)
+        on_plane[0].ContourData = points
+
+    case = _copy(original, tmp_path)
+    _edit_rtstruct(case, rounded)
+    np.testing.assert_array_equal(_gtv(case), original_gtv)
+    assert int(original_gtv.sum()) == 117_145
+
+
+def _crop_columns(case: Path, columns: int) -> None:
+    for path in sorted((case / "image").iterdir()):
+        ds = pydicom.dcmread(path)
+        ds.PixelData = np.ascontiguousarray(ds.pixel_array[:, :columns]).tobytes()
+        ds.Columns = columns
+        ds.save_as(path)
+
+
+def test_an_image_cropped_through_the_tumour_is_refused(original: Path, tmp_path: Path) -> None:
+    case = _copy(original, tmp_path)
+    _crop_columns(case, 100)
+    with pytest.raises(RTStructError, match=r"GTV_Mass_CT.*\(43\.2%\) lie outside the image"):
+        load_case(case)
+
+
+def test_a_sliver_over_the_edge_is_clipped_with_a_note(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    last = int(np.flatnonzero(original_gtv.any(axis=(0, 1)))[-1])
+    case = _copy(original, tmp_path)
+    _crop_columns(case, last)  # the tumour's last column of voxels falls outside
+    loaded = load_case(case)
+    gtv = sitk.GetArrayFromImage(loaded.masks["gtv"])
+    np.testing.assert_array_equal(gtv, original_gtv[:, :, :last])
+    assert any("clipped at the image's edge" in w for w in loaded.warnings)
+
+
+def _add_roi(ds: Dataset, name: str, contours: list[Dataset] | None) -> None:
+    number = max(int(r.ROINumber) for r in ds.StructureSetROISequence) + 1
+    roi = Dataset()
+    roi.ROINumber, roi.ROIName = number, name
+    roi.ReferencedFrameOfReferenceUID = ds.StructureSetROISequence[0].ReferencedFrameOfReferenceUID
+    roi.ROIGenerationAlgorithm = "MANUAL"
+    ds.StructureSetROISequence.append(roi)
+    item = Dataset()
+    item.ReferencedROINumber = number
+    item.ROIDisplayColor = [255, 0, 0]
+    if contours is not None:
+        item.ContourSequence = Sequence(contours)
+    ds.ROIContourSequence.append(item)
+
+
+@pytest.mark.parametrize("contours", ["none", "empty", "point"])
+def test_an_empty_gtv_named_roi_of_a_template_is_left_out(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path, contours: str
+) -> None:
+    point = Dataset()
+    point.ContourGeometricType, point.NumberOfContourPoints = "POINT", 1
+    point.ContourData = [10.0, -80.0, -743.98]
+    given = {"none": None, "empty": [], "point": [point]}[contours]
+    case = _copy(original, tmp_path)
+    _edit_rtstruct(case, lambda ds: _add_roi(ds, "GTVn", given))
+    for roles in (None, {"gtv": [GTV]}):
+        loaded = load_case(case, roles=roles)
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded.masks["gtv"]), original_gtv)
+        assert any(
+            "'GTVn' has no closed contour (never drawn): left out" in w for w in loaded.warnings
+        )
+    with pytest.raises(Exception, match="GTVn"):  # named as the GTV: its absence is an error
+        load_case(case, roles={"gtv": ["GTVn"]})
+
+
+def test_a_nifti_conversion_beside_the_dicom_is_not_the_case(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    case = _copy(original, tmp_path)
+    image = load_case(original).image
+    (case / "nifti").mkdir()
+    sitk.WriteImage(image, str(case / "nifti" / "STS_001_CT.nii.gz"))
+    loaded = load_case(case)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded.masks["gtv"]), original_gtv)
+    assert any(
+        "nifti/STS_001_CT.nii.gz beside the DICOM files are not read" in w for w in loaded.warnings
+    )
+    # masks as volumes beside DICOM: which is the case cannot be told
+    mask = sitk.GetImageFromArray(original_gtv)
+    mask.CopyInformation(image)
+    sitk.WriteImage(mask, str(case / "nifti" / "gtv.nii.gz"))
+    with pytest.raises(InputError, match="keep one format per case"):
+        load_case(case)
+
+
+def _edit_slices(case: Path, edit) -> None:
+    for path in sorted((case / "image").iterdir()):
+        ds = pydicom.dcmread(path)
+        edit(ds)
+        ds.save_as(path)
+
+
+def test_ct_slices_without_rescale_intercept_are_said(original: Path, tmp_path: Path) -> None:
+    case = _copy(original, tmp_path)
+
+    def unscaled(ds: Dataset) -> None:
+        ds.PixelData = (
+            (ds.pixel_array.astype(np.int32) + int(ds.RescaleIntercept))
+            .astype(ds.pixel_array.dtype)
+            .tobytes()
+        )  # the stored values as HU, as some exporters write them
+        del ds.RescaleIntercept, ds.RescaleSlope
+
+    _edit_slices(case, unscaled)
+    loaded = load_case(case)
+    assert any("59 of its 59 CT slices state no RescaleIntercept" in w for w in loaded.warnings)
+    assert sitk.GetArrayViewFromImage(loaded.image).min() == -1000
+
+
+def test_one_series_per_slice_is_named_as_a_uid_problem(original: Path, tmp_path: Path) -> None:
+    case = _copy(original, tmp_path)
+    _edit_slices(case, lambda ds: setattr(ds, "SeriesInstanceUID", pydicom.uid.generate_uid()))
+    with pytest.raises(InputError, match="59 series of one slice each.*own SeriesInstanceUID"):
+        load_case(case)
+
+
+def test_an_approved_and_a_draft_structure_set_are_named(original: Path, tmp_path: Path) -> None:
+    """Two structure sets of the same structures: naming the GTV in the ROI map cannot tell
+    them apart, so the refusal names both files and asks to keep one."""
+    from survival_core.cohort.importer import import_images
+
+    patient = tmp_path / "download" / "STS_001"
+    shutil.copytree(original, patient)
+    draft = pydicom.dcmread(patient / "mask" / "RS.dcm")
+    draft.SOPInstanceUID = pydicom.uid.generate_uid()
+    draft.file_meta.MediaStorageSOPInstanceUID = draft.SOPInstanceUID
+    draft.StructureSetLabel = "DRAFT"
+    draft.save_as(patient / "mask" / "RS_draft.dcm")
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    reason = result.outcomes[0].reason
+    assert "RS.dcm: GTV_Mass_CT; RS_draft.dcm: GTV_Mass_CT" in reason
+    assert "they name the same structures" in reason and "ROI map" not in reason
