@@ -204,3 +204,20 @@ def test_an_approved_and_a_draft_structure_set_are_named(original: Path, tmp_pat
     reason = result.outcomes[0].reason
     assert "RS.dcm: GTV_Mass_CT; RS_draft.dcm: GTV_Mass_CT" in reason
     assert "they name the same structures" in reason and "ROI map" not in reason
+
+
+def test_a_download_with_a_nifti_conversion_beside_the_dicom_imports_one_patient(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    from survival_core.cohort.importer import import_images
+
+    patient = tmp_path / "download" / "STS_001"
+    shutil.copytree(original, patient)
+    sitk.WriteImage(load_case(original).image, str(patient / "STS_001_CT.nii.gz"))
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    assert [o.status for o in result.outcomes] == ["imported"]
+    assert any("STS_001_CT.nii.gz: a volume file beside DICOM images" in n for n in result.skipped)
+    (case,) = (tmp_path / "cohort" / "cases").iterdir()
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(load_case(case).masks["gtv"]), original_gtv
+    )

@@ -397,6 +397,7 @@ def group_patients(
             skipped.append(f"{record.shown}: DICOM file without PatientID outside any folder")
         else:
             skipped.append(f"{record.shown}: not a DICOM or volume file")
+    skipped += _volumes_beside_dicom(groups)
     notes = _join_structure_sets(groups)
     patients = {}
     for key, members in sorted(groups.items()):
@@ -411,6 +412,26 @@ def group_patients(
             notes=notes.get(key, []),
         )
     return patients, skipped
+
+
+def _volumes_beside_dicom(groups: dict[str, list[FileRecord]]) -> list[str]:
+    """Remove the groups of volume files lying in a folder that holds one patient's DICOM (a
+    dcm2niix conversion kept beside the series, which
+    :func:`~survival_core.io.case_loader.load_case` does not read either); the notes saying so.
+    A folder of several patients' DICOM keeps its volumes: they may be other patients."""
+    patients: dict[str, set[str]] = defaultdict(set)
+    for key, members in groups.items():
+        for r in members:
+            if r.kind != "volume" and r.group:
+                patients[r.group].add(key)
+    notes = []
+    for key in [k for k, m in groups.items() if all(r.kind == "volume" for r in m)]:
+        if len(patients.get(key.removeprefix("folder:"), ())) == 1:
+            notes += [
+                f"{r.shown}: a volume file beside DICOM images, not read (the DICOM is the case)"
+                for r in groups.pop(key)
+            ]
+    return notes
 
 
 def dataset_volumes(records: list[FileRecord]) -> tuple[list[FileRecord], list[FileRecord]]:
