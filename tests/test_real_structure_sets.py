@@ -221,3 +221,30 @@ def test_a_download_with_a_nifti_conversion_beside_the_dicom_imports_one_patient
     np.testing.assert_array_equal(
         sitk.GetArrayFromImage(load_case(case).masks["gtv"]), original_gtv
     )
+
+
+def test_features_do_not_depend_on_the_storage_order(original: Path) -> None:
+    """The real sarcoma CT and GTV mirrored along x (a NIfTI of another converter) and along all
+    axes give han2020's features to 1e-9: the 1 mm grid meets the box at its low end. Before,
+    anchored at voxel 0, some differed by up to 133 % (GLCM ClusterShade), 9 % at the 90th
+    percentile."""
+    import dataclasses
+
+    from survival_core.features.presets import get_preset
+    from survival_core.features.radiomics import extract_case
+
+    case = load_case(original)
+    settings = get_preset("han2020")
+    features = extract_case(case, settings)
+    for axes in ([True, False, False], [True, True, True]):
+        mirrored = dataclasses.replace(
+            case,
+            image=sitk.Flip(case.image, axes),
+            masks={role: sitk.Flip(mask, axes) for role, mask in case.masks.items()},
+            structures={},
+        )
+        again = extract_case(mirrored, settings)
+        assert again.keys() == features.keys()
+        np.testing.assert_allclose(
+            [again[k] for k in features], list(features.values()), rtol=1e-9, atol=1e-12
+        )

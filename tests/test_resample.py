@@ -96,6 +96,28 @@ def test_box_far_edge_moves_less_than_half_a_new_voxel_when_extent_is_not_whole(
     assert np.all(np.abs(corners_out - corners_in) <= 0.5 + 1e-9)
 
 
+MIRRORED = (-1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, -1.0)  # a feet-first series' axes
+
+
+def test_box_grid_points_do_not_depend_on_the_storage_order():
+    """The same voxels stored mirrored along x and z (a NIfTI of another converter, a feet-first
+    DICOM series) resample onto the same physical points with the same values."""
+    rng = np.random.default_rng(0)
+    image = _volume(rng.normal(size=(7, 9, 11)).astype(np.float32), (0.7, 0.9, 3.0))
+    mirrored = sitk.Flip(image, [True, False, True])
+    assert mirrored.GetDirection() == pytest.approx(MIRRORED)
+    out, out_mirrored = (
+        resample_image(image, (1.0, 1.0, 1.0)),
+        resample_image(mirrored, (1.0, 1.0, 1.0)),
+    )
+    points = _physical_centres(out).reshape(-1, 3)
+    points_mirrored = _physical_centres(out_mirrored)[::-1, :, ::-1].reshape(-1, 3)
+    np.testing.assert_allclose(points_mirrored, points, atol=1e-9)
+    np.testing.assert_allclose(
+        sitk.GetArrayFromImage(out_mirrored)[::-1, :, ::-1], sitk.GetArrayFromImage(out), atol=1e-5
+    )
+
+
 def test_grid_for_shape_covers_the_box_exactly():
     image = _volume(np.zeros((7, 9, 11), np.float32), (0.7, 0.9, 3.0), direction=ROTATED)
     grid = grid_for_shape(image, (4, 5, 6))

@@ -87,6 +87,12 @@ def line_progress(say: Callable[[str], None]) -> Progress:
     return show
 
 
+#: How resampled grids are anchored, stamped on every cached entry: entries written before the
+#: grid met the box at its low end along mirrored axes (storage-order dependent features) are
+#: computed again.
+GRID_ANCHOR = "low-edge"
+
+
 class FeatureCache:
     """Cached features of cases, one JSON file per case content, in a folder per settings hash."""
 
@@ -107,9 +113,12 @@ class FeatureCache:
     def get(self, digest: str) -> dict[str, float] | None:
         """The cached features of the case with content ``digest``, or None."""
         try:
-            return json.loads(self._path(digest).read_text())["features"]
-        except (OSError, ValueError, KeyError):
+            entry = json.loads(self._path(digest).read_text())
+        except (OSError, ValueError):
             return None
+        if not isinstance(entry, dict) or entry.get("grid") != GRID_ANCHOR:
+            return None
+        return entry.get("features")
 
     def discard(self, digest: str) -> None:
         """Forget the features of content ``digest`` (they are computed again when next asked)."""
@@ -118,7 +127,8 @@ class FeatureCache:
     def put(self, digest: str, case_id: str, features: dict[str, float]) -> None:
         """Store ``features`` atomically (never half a file; sessions storing the same case at
         the same moment each write their own temporary file)."""
-        write_text(self._path(digest), json.dumps({"case_id": case_id, "features": features}))
+        entry = {"case_id": case_id, "features": features, "grid": GRID_ANCHOR}
+        write_text(self._path(digest), json.dumps(entry))
 
 
 def describe_error(error: BaseException) -> str:

@@ -114,11 +114,18 @@ def _check_size(spacing: np.ndarray, size: np.ndarray) -> None:
 
 
 def _box_preserving_grid(image: sitk.Image, spacing: np.ndarray, size: np.ndarray) -> Grid:
-    """The grid with ``spacing`` and ``size`` whose first voxel edge is ``image``'s first voxel edge."""
+    """The grid with ``spacing`` and ``size`` whose voxel edge meets ``image``'s at the box's
+    low end (patient coordinates) of each axis: its first voxel edge, or its last along an axis
+    stored the other way round (a mirrored NIfTI, a feet-first series), so that the grid's points,
+    and every feature computed on them, do not depend on the order the voxels were stored in."""
     _check_size(spacing, size)
     dim = image.GetDimension()
     direction = np.asarray(image.GetDirection()).reshape(dim, dim)
-    shift = direction @ ((spacing - np.asarray(image.GetSpacing())) / 2.0)
+    old_spacing = np.asarray(image.GetSpacing())
+    reversed_axes = direction[np.abs(direction).argmax(axis=0), np.arange(dim)] < 0
+    far = np.asarray(image.GetSize()) * old_spacing - size * spacing  # far edges together
+    local = (spacing - old_spacing) / 2.0 + np.where(reversed_axes, far, 0.0)
+    shift = direction @ local
     return Grid(
         tuple(int(n) for n in size),
         tuple(float(s) for s in spacing),
