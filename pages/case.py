@@ -56,17 +56,28 @@ UPTAKE_LABELS = {
     "tlg": "TLG (SUV·mL)",
 }
 SOURCES = ("Demo case", "Upload")
+#: The source last chosen on this page (a widget's own state is dropped while another page shows).
+LAST_SOURCE = "case-source-last"
 
 st.title("Case")
 require("view")
 origin = current_origin() or ""
 # coming back to the page starts from the current case's source and demo case, so the current
 # case is never swapped for another behind the user's back; after that the choices are the user's
+# (a failed upload leaves no current case: coming back stays on Upload, never loading a demo
+# patient in its place)
 if "case-source" not in st.session_state:
-    st.session_state["case-source"] = "Upload" if origin.startswith("upload:") else "Demo case"
+    st.session_state["case-source"] = (
+        "Upload"
+        if origin.startswith("upload:")
+        else "Demo case"
+        if origin.startswith("demo:")
+        else st.session_state.get(LAST_SOURCE, "Demo case")
+    )
 if "case-demo" not in st.session_state and origin.startswith("demo:"):
     st.session_state["case-demo"] = origin.removeprefix("demo:")
 source = st.segmented_control("Source", SOURCES, key="case-source")
+st.session_state[LAST_SOURCE] = source
 
 
 def pick_demo() -> None:
@@ -169,7 +180,17 @@ def pick_upload() -> None:
             key=f"site-{folder.name}",
         )
         listed = contents.clinical_case_ids()
-        case_id = st.selectbox("Case id in the clinical CSV", listed) if len(listed) > 1 else None
+        case_id = (
+            st.selectbox(
+                "Case id in the clinical CSV",
+                listed,
+                index=None,
+                placeholder="The images' own (their PatientID)",
+                key=f"csv-case-{folder.name}",
+            )
+            if len(listed) > 1
+            else None
+        )
         roles: dict[str, tuple[str, ...]] = {}
         options = contents.structures
         for role in ROLES:
@@ -183,7 +204,12 @@ def pick_upload() -> None:
             )
             roles[role] = tuple(chosen_names)
         submitted = st.form_submit_button("Load case", type="primary")
-    unambiguous = contents.roles_clear() and contents.kind != "volumes" and len(listed_series) <= 1
+    unambiguous = (
+        contents.roles_clear()
+        and contents.kind != "volumes"
+        and len(listed_series) <= 1
+        and len(listed) <= 1  # several patients' rows: the user confirms which
+    )
     if not (submitted or unambiguous):
         if current_origin() != origin:
             st.info("Check the structures and press **Load case**.", icon=":material/info:")

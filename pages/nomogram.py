@@ -117,9 +117,9 @@ if nomo is None:
     st.stop()
 
 inputs_column, figure_column = st.columns([1, 3])
-with inputs_column:
-    values = _inputs(loaded, nomo)
 try:
+    with inputs_column:  # the case's features: refused when the model cannot read the case
+        values = _inputs(loaded, nomo)
     patient = nomo.points(values)
 except RadSurvError as error:
     show_error(error)

@@ -103,3 +103,29 @@ def test_page_prefills_the_current_case_and_flags_missing_values(data_folder):
         {k: v for k, v in clinical.items() if k != "bilirubin"}
     )
     assert _metric(app, "Total points") == f"{expected.total:.1f}"
+
+
+def test_a_case_the_model_cannot_read_is_refused_with_its_reason(data_folder):
+    """A model reading an image feature the current case cannot give: the page says why, as the
+    Case and Risk pages do, never a traceback."""
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.training import train_model
+    from tests.case_builders import make_case
+
+    table = _train(data_folder, "coxph", {"penalizer": 0.1})
+    rng = np.random.default_rng(4)
+    features = pd.DataFrame(
+        {"case_id": table["case_id"], "gtv__original__firstorder__Mean": rng.normal(size=60)}
+    )
+    features.to_csv(data_folder / "radiomics.csv", index=False)
+    train_model(
+        [data_folder / "clinical.csv", data_folder / "radiomics.csv"],
+        "coxph",
+        {"penalizer": 0.1},
+        default_model_dir(),
+    )
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.session_state["current_case"] = make_case()
+    app.run()
+    assert not app.exception
+    assert any("cannot provide: gtv__original__firstorder__Mean" in e.value for e in app.error)

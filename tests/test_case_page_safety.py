@@ -317,6 +317,40 @@ def test_a_demo_case_then_a_bad_upload_shows_no_patient(demo_in_place):
     assert "broken.zip" in app.error[0].value
 
 
+def test_coming_back_after_a_failed_upload_loads_no_demo_patient(demo_in_place):
+    """A failed upload leaves no case; leaving the page and coming back keeps Upload chosen,
+    never loading a demo patient the user did not pick."""
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    app.segmented_control[0].set_value("Upload").run()
+    _upload(app, BROKEN)
+    assert app.error and "current_case" not in app.session_state
+    app.switch_page("pages/risk.py").run()
+    app.switch_page("pages/case.py").run()
+    assert not app.exception
+    assert app.segmented_control[0].value == "Upload"
+    assert "current_case" not in app.session_state and not app.subheader
+
+
+def _form_values(app: AppTest) -> dict[str, object]:
+    """The clinical form's inputs by variable name (keys are clinical-<case>-<name>)."""
+    inputs = [*app.number_input, *app.selectbox]
+    return {
+        w.key.rsplit("-", 1)[1]: w.value for w in inputs if w.key and w.key.startswith("clinical-")
+    }
+
+
+def test_a_new_patients_clinical_form_never_holds_the_previous_ones_values(demo_in_place):
+    """Demo patient first (age filled), then an upload without clinical values: its form is
+    empty, so pressing Validate and save cannot give it the demo patient's values."""
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert _form_values(app)["age"] is not None
+    app.segmented_control[0].set_value("Upload").run()
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    assert not app.exception and not app.error
+    form = _form_values(app)
+    assert form and all(value is None for value in form.values()), form
+
+
 def test_radiomics_of_a_case_without_an_organ(app):
     """A lung case loaded with no organ: han2020 runs on the GTV; wei2021 computes its GTV features
     and names the ROI it cannot compute (organ_minus_gtv) and why, rather than failing or

@@ -66,6 +66,46 @@ def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
         load_upload(contents, roles, image_name="ct.nii.gz", case_id="nobody")
 
 
+def test_a_clinical_csv_of_several_patients_gives_the_images_own_row(small_cohort):
+    """The row is the DICOM images' own, wherever it stands in the CSV; never the first by
+    default. Rows of other patients only are refused; one row of another id is used with a
+    warning naming both ids."""
+    folder = _first(small_cohort, "dicom")
+    own = load_case(folder).case_id
+    images = ("case.zip", _zip(folder))
+
+    def upload(csv: str):
+        contents = describe_upload(store_upload([images, ("clinical.csv", csv.encode())]))
+        return load_upload(contents, contents.suggested_roles())
+
+    case = upload(f"case_id,age,albumin\nP2,80,25\n{own},61,41.5\n")
+    assert case.case_id == own and case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
+    with pytest.raises(
+        InputError, match=rf"lists 2 case\(s\) \(P2, P3\), none of them this case \({own}\)"
+    ):
+        upload("case_id,age\nP2,80\nP3,70\n")
+    case = upload("case_id,age\nLUNG1-007,80\n")
+    assert case.case_id == "LUNG1-007" and case.clinical["age"] == 80
+    assert any(f"case id 'LUNG1-007' is not the images' ('{own}')" in w for w in case.warnings)
+
+
+@pytest.mark.parametrize(
+    "csv",
+    [
+        "case_id;age;albumin\n{own};61;41,5\n",  # a European Excel export
+        "sep=;\ncase_id;age;albumin\n{own};61;41,5\n",  # with Excel's delimiter line
+        "case_id\tage\talbumin\n{own}\t61\t41.5\n",
+    ],
+)
+def test_clinical_csvs_of_other_delimiters_upload(small_cohort, csv):
+    folder = _first(small_cohort, "dicom")
+    own = load_case(folder).case_id
+    data = csv.format(own=own).encode("cp1252")
+    contents = describe_upload(store_upload([("case.zip", _zip(folder)), ("clinical.csv", data)]))
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
+
+
 def _patient_named(folder) -> list[tuple[str, bytes]]:
     """A NIfTI case's files named as an export names them: after the patient."""
     return [

@@ -11,6 +11,7 @@ so no page ever shows a previous patient beside a new file or an error.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,11 @@ def set_current_case(case: Case, origin: str | None = None) -> None:
     """Make ``case`` this session's current case, from ``origin`` ("demo:<id>", "upload:<folder>");
     edits of an earlier case are dropped."""
     previous = st.session_state.get(CURRENT_CASE)
-    if previous is None or previous.case_id != case.case_id:
+    if (
+        previous is None
+        or previous.case_id != case.case_id
+        or st.session_state.get(CURRENT_ORIGIN) != origin
+    ):
         st.session_state.pop(CLINICAL_EDITS, None)
     st.session_state[CURRENT_CASE] = case
     st.session_state[CURRENT_ORIGIN] = origin
@@ -83,6 +88,13 @@ def current_case() -> Case | None:
 def current_origin() -> str | None:
     """Where the current case came from ("demo:<id>", "upload:<folder>"), None without one."""
     return st.session_state.get(CURRENT_ORIGIN) if current_case() is not None else None
+
+
+def case_key(case: Case) -> str:
+    """A short key naming this session's current case and where it came from, for the keys of
+    widgets that show its values: a form keyed by it never shows another patient's values."""
+    text = f"{current_origin()}|{case.case_id}"
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
 def clinical_values(case: Case) -> dict:

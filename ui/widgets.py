@@ -39,7 +39,7 @@ from survival_core.viewer.slices import (
 )
 from survival_core.workflows.demo import image_model_dir
 from ui.models import ModelChoice, chosen_model, chosen_schema, explanation, listed_choices
-from ui.state import CLINICAL_EDITS, clinical_values, show_error
+from ui.state import CLINICAL_EDITS, case_key, clinical_values, show_error
 
 if TYPE_CHECKING:
     from survival_core.explain.case import CaseExplanation
@@ -384,10 +384,12 @@ def clinical_table(values: dict, variables: Sequence[_FormVariable]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _input(var: _FormVariable, current):
-    """One form input for a clinical variable; ``None`` means left empty."""
+def _input(var: _FormVariable, current, case: str):
+    """One form input for a clinical variable of the case keyed ``case`` (:func:`case_key`: a
+    widget's value outlives the page run under its key, so each case has its own); ``None``
+    means left empty."""
     label = f"{var.label} [{var.unit}]" if var.unit else var.label
-    key = f"clinical-{var.name}"
+    key = f"clinical-{case}-{var.name}"
     if var.kind in ("float", "int"):
         step = 1 if var.kind == "int" else 0.1
         value = None if current is None else (int(current) if var.kind == "int" else float(current))
@@ -421,12 +423,13 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     st.dataframe(clinical_table(values, shown), hide_index=True, width="stretch")
     if missing:
         st.warning("Missing: " + ", ".join(missing), icon=":material/warning:")
-    with st.expander("Edit clinical values"), st.form(f"clinical-form-{case.case_id}"):
+    key = case_key(case)
+    with st.expander("Edit clinical values"), st.form(f"clinical-form-{key}"):
         columns = st.columns(3)
         raw = {}
         for n, var in enumerate(variables):
             with columns[n % 3]:
-                raw[var.name] = _input(var, values.get(var.name))
+                raw[var.name] = _input(var, values.get(var.name), key)
         if st.form_submit_button("Validate and save"):
             try:
                 checked = (

@@ -188,14 +188,15 @@ def load_upload(
     """Load the upload as a case with ``roles`` mapping each role to structure name(s).
 
     ``case_id`` names the case (and picks its row of an uploaded clinical CSV); by default it is
-    the CSV's only case id, else clinical.json's, else the upload's content-derived name.
+    clinical.json's, else the images' own (a DICOM upload's PatientID or pseudonym), else the
+    upload's content-derived name. A clinical CSV's row is then the one of that id; a CSV of one
+    row whose id differs is used with a warning naming both ids; several rows none of which is
+    the case's are refused: the user says which (never the first row by default).
     ``series_uid`` picks the image series of a DICOM upload, ``site`` the organ's site, and
     ``modality`` that of volume files (CT by default); ``schema`` checks its clinical values (the
     chosen model's own schema; the HCC schema by default).
     """
     listed = contents.clinical_case_ids()
-    if case_id is None and len(listed) == 1:
-        case_id = listed[0]
     if contents.kind == "volumes":
         image_name = image_name or contents.suggested_image()
         if image_name is None:
@@ -224,7 +225,28 @@ def load_upload(
             site=site,
             series_uid=series_uid,
         )
+    if listed and case_id is None and case.case_id not in listed:
+        _csv_row_for(case, listed, own_id=bool(contents.series))
     clinical = upload_clinical(contents, case.case_id, schema)
     if clinical is not None:
         case.clinical = clinical
     return case
+
+
+def _csv_row_for(case: Case, listed: list[str], own_id: bool) -> None:
+    """Name ``case`` after the clinical CSV's one row when the CSV holds a single row of another
+    id (warning, when the id was the images' ``own_id``, that the row may be another patient's);
+    refuse a CSV of several rows none of which is the case's."""
+    if len(listed) > 1:
+        shown = ", ".join(listed[:5]) + (", ..." if len(listed) > 5 else "")
+        raise InputError(
+            f"The clinical CSV lists {len(listed)} case(s) ({shown}), none of them this case "
+            f"({case.case_id}): choose its case id in the clinical CSV."
+        )
+    (row,) = listed
+    if own_id:
+        case.warnings.append(
+            f"The clinical CSV's case id {row!r} is not the images' ({case.case_id!r}); its "
+            "values were used: check that they are this patient's."
+        )
+    case.case_id = row

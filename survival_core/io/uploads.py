@@ -43,6 +43,7 @@ from survival_core.io.deid import (
     blank_nrrd_bytes,
     deidentify_dicom_bytes,
 )
+from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.filetype import check_file_type
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -120,16 +121,21 @@ def _named(
 
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
+    """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
+    pipe or the one Excel's 'sep=' line names; decimal marks as written)."""
+    text, _ = decode_text(content, name)
+    text, hinted = excel_sep_hint(text)
+    delimiter = hinted or sniff_delimiter(text)
     try:
-        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error) as err:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as err:
         raise InputError(f"{name} is not a readable CSV file ({err}).") from err
     if not rows:
         return b""
     header = [str(c).strip().lower().replace(" ", "_") for c in rows[0]]
     kept = [i for i, column in enumerate(header) if column in keep]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     for row in rows:
         writer.writerow([row[i] if i < len(row) else "" for i in kept])
     return out.getvalue().encode()
