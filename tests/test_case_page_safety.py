@@ -331,6 +331,23 @@ def test_coming_back_after_a_failed_upload_loads_no_demo_patient(demo_in_place):
     assert "current_case" not in app.session_state and not app.subheader
 
 
+def test_a_damaged_slice_is_named_by_its_position_not_a_server_path(app):
+    """The stored upload renames its files (de-identified), so the message says where the slice
+    lies; the server's folders are never shown."""
+    import io
+    import zipfile
+
+    from survival_core.paths import data_dir
+
+    with zipfile.ZipFile(io.BytesIO(lung_zip())) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["case/ct/003.dcm"] = files["case/ct/003.dcm"][:-900]  # truncated pixel data
+    _upload(app, ("lung.zip", _zip(files), "application/zip"))
+    (error,) = app.error
+    assert "(slice 4 of 6, at (" in error.value and "cannot be read" in error.value
+    assert str(data_dir().resolve()) not in error.value and "upload-" not in error.value
+
+
 def _form_values(app: AppTest) -> dict[str, object]:
     """The clinical form's inputs by variable name (keys are clinical-<case>-<name>)."""
     inputs = [*app.number_input, *app.selectbox]

@@ -66,3 +66,14 @@ def test_pet_volume_in_bq_per_ml_is_flagged() -> None:
     bq_per_ml = sitk.GetImageFromArray(suv * 5300.0)  # 370 MBq into 70 kg
     assert "not SUVbw" in scale_warnings(bq_per_ml, "PT")[0]
     assert scale_warnings(bq_per_ml, "MR") == []
+
+
+def test_a_real_mr_volume_read_as_ct_is_flagged(shared_data: Path) -> None:
+    """pyradiomics' brain1 MR (no modality in its file) given as CT: no air or fat in HU."""
+    path = shared_data / "pyradiomics" / "brain1_image.nrrd"
+    if not path.is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    mr = sitk.ReadImage(str(path))
+    (warning,) = scale_warnings(mr, "CT")
+    assert "An MR or PET volume read as CT" in warning
+    assert scale_warnings(mr, "MR") == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +103,22 @@ def clinical_values(case: Case) -> dict:
     return {**case.clinical, **st.session_state.get(CLINICAL_EDITS, {})}
 
 
+def _without_server_paths(message: str) -> str:
+    """A message without the server's data folder: the user knows their files, not where the
+    server keeps them ('/srv/radsurv/data/cases/upload-1a2b/x.zip:...' -> 'x.zip:...')."""
+    from survival_core.paths import data_dir
+
+    root = str(data_dir().resolve())
+    upload = re.escape(root) + r"/cases/upload-[0-9a-f]+"
+    message = re.sub(upload + "/", "", message)
+    message = re.sub(upload + r"\b", "The upload", message)
+    return message.replace(root + "/", "")
+
+
 def show_error(error: Exception) -> None:
     """Show an expected error's message; log anything unexpected and show a short notice."""
     if isinstance(error, RadSurvError):
-        st.error(str(error), icon=":material/error:")
+        st.error(_without_server_paths(str(error)), icon=":material/error:")
     else:
         log.exception("unexpected error in the UI")
         st.error(

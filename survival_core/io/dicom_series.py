@@ -980,6 +980,11 @@ def decode_pixels(ds: Dataset, name: str) -> np.ndarray:
         raise DicomError(f"{name}: {pixel_data_problem(ds, err)}") from err
 
 
+def _where(s: _Slice) -> str:
+    """A slice's position as a viewer shows it (patient mm)."""
+    return "(" + ", ".join(f"{v:.1f}" for v in s.position) + ") mm"
+
+
 def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarray:
     """Voxel values (float32, rescaled) as a (z, y, x) array, each file decoded once."""
     volume = np.empty((len(slices), *slices[0].shape), dtype=np.float32)
@@ -987,7 +992,9 @@ def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarra
     for k, s in enumerate(slices):
         by_file[s.path].append(k)
     for path, indices in by_file.items():
-        name = name_of(slices[indices[0]])
+        first = slices[indices[0]]
+        # where the slice lies: a stored upload's files are renamed, its position is not
+        name = f"{name_of(first)} (slice {indices[0] + 1} of {len(slices)}, at {_where(first)})"
         ds = _try_read(path, stop_before_pixels=False)
         if ds is None:
             raise DicomError(f"{name} can no longer be read as DICOM.")

@@ -7,7 +7,8 @@ been normalised to 0-1 by a previous pipeline. Every model, HU window and quanti
 assumes the promised scale and would give a confident, wrong answer, so the case says what it
 sees. Thresholds are wide: any real HU CT has fat or air below -50 HU (the real scans in
 ../shared/data, even one cropped 5 cm around a thigh sarcoma, reach -1000), and a whole
-volume's 99th percentile SUV stays below 100 where Bq/ml tissue is in the thousands.
+volume's 99th percentile SUV stays below 100 where Bq/ml tissue is in the thousands. A CT with
+no negative value at all is an MR or PET given as CT (volume files carry no modality).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "stored values without the rescale intercept (air near 0, water near 1000-1024), not "
             "Hounsfield units; convert from DICOM again with its RescaleIntercept (-1024 on most "
             "scanners) before using it."
+        ]
+    if modality == "CT" and low >= 0:
+        return [
+            f"This CT has no value below {low:.0f}: a CT of a body holds air and fat (below "
+            "-50 HU), and even water's noise falls below 0 HU, so these are not Hounsfield "
+            "units. An MR or PET volume read as CT (volume files carry no modality: say which "
+            "it is)?"
         ]
     if modality == "PT" and high > 100:
         return [
