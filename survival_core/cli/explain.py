@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.models.scoring import load_scoring_model
 
     loaded = load_scoring_model(args.model)
-    case = load_case(args.case)
+    case = load_case(args.case, schema=loaded.schema)
     explanation = explain_case(
         case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
     )

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() != ".pdf":
         raise InputError(f"--out {args.out} should end in .pdf.")
     loaded = load_scoring_model(args.model)
-    case = load_case(args.case)
+    case = load_case(args.case, schema=loaded.schema)
     progress(f"scoring {case.case_id}")
     score = score_case(case, loaded)
     method = explanation_method(loaded)

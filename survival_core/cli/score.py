@@ -66,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
         )
     loaded = load_scoring_model(folder)
     if len(args.case) == 1:
-        report(_result(load_case(args.case[0]), loaded), args.json)
+        report(_result(load_case(args.case[0], schema=loaded.schema), loaded), args.json)
         return 0
     scored, failed = [], []
     for source in args.case:
         try:
-            scored.append({"source": str(source), **_result(load_case(source), loaded)})
+            scored.append(
+                {"source": str(source), **_result(load_case(source, schema=loaded.schema), loaded)}
+            )
         except RadSurvError as error:  # a bad case, or one the model cannot score
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")

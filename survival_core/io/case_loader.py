@@ -40,6 +40,7 @@ from survival_core.errors import (
 )
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical import validate_clinical
+from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dataset_layout import (
     dataset_cases,
     named_modality,
@@ -142,8 +143,11 @@ def _read_roles(root: Path) -> dict[str, Any] | None:
     return _read_object(root / ROLES_FILE, InputError, "role: structure names")
 
 
-def _clinical(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    return dict(validate_clinical(raw).values) if raw is not None else {}
+def _clinical(raw: Mapping[str, Any] | None, schema: CohortSchema | None) -> dict[str, Any]:
+    """clinical.json's values checked by ``schema`` (a model's own cohort's), else the HCC one."""
+    if raw is None:
+        return {}
+    return dict((schema.validate(raw) if schema is not None else validate_clinical(raw)).values)
 
 
 def _read_clinical_json(root: Path) -> dict[str, Any] | None:
@@ -504,6 +508,7 @@ def load_case(
     modality: str | None = None,
     image_name: str | None = None,
     companions: bool = True,
+    schema: CohortSchema | None = None,
 ) -> Case:
     """Load a case folder or .zip (DICOM + RTSTRUCT/SEG, or image and mask volumes, + clinical.json).
 
@@ -513,6 +518,8 @@ def load_case(
     files (which carry none; CT by default) and ``image_name`` which volume file is the image.
     ``companions=False`` leaves the patient's other images unread (:attr:`Case.companions` empty)
     where only the case's own image is used: a cohort's extraction, an image model's volumes.
+    ``schema`` checks clinical.json's values: the scoring model's own (its cohort's variables),
+    else the demo's HCC variables.
     ``case_id`` defaults to clinical.json's case_id, else
     for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
     name or PatientID, which may identify the patient), else the folder (or archive) name.
@@ -537,7 +544,7 @@ def load_case(
             warnings += beside_dicom
             case_modality = info.modality
         assigned = _roles(structures, explicit, required, site, warnings)
-        clinical = _clinical(raw)
+        clinical = _clinical(raw, schema)
     if case_id is None:
         case_id = str(raw["case_id"]) if raw and raw.get("case_id") else default_id
     return Case(

@@ -253,17 +253,26 @@ class CohortSchema:
         """Check one patient's values (a form dict or a table row).
 
         Every schema variable appears in the result, ``None`` where missing (and then listed in
-        ``missing``); keys that are not variables (other than case_id, time, event) are listed in
-        ``unknown`` and ignored unless ``strict_unknown``. A bad value raises
+        ``missing``); a key differing from a variable's name in case only is that variable; keys
+        that are not variables (other than case_id, time, event) are listed in ``unknown`` and
+        ignored unless ``strict_unknown``. A bad value raises
         :class:`ClinicalValueError`.
         """
-        unknown = [str(k) for k in values if k not in self.names and k not in OUTCOME_COLUMNS]
+        # a key written in another case ('horTh' for the cohort's 'horth') is the variable
+        folded = {str(k).strip().lower(): k for k in values if k not in self.names}
+        keys = {
+            v.name: v.name if v.name in values else folded.get(v.name.lower())
+            for v in self.variables
+        }
+        taken = set(keys.values())
+        unknown = [str(k) for k in values if k not in taken and k not in OUTCOME_COLUMNS]
         if strict_unknown and unknown:
             raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(unknown)}.")
         checked: dict[str, Any] = {}
         missing: list[str] = []
         for variable in self.variables:
-            value = values.get(variable.name)
+            key = keys[variable.name]
+            value = values.get(key) if key is not None else None
             if is_missing(value):
                 checked[variable.name] = None
                 missing.append(variable.name)

@@ -213,6 +213,7 @@ def load_upload(
             site=site,
             modality=modality,
             image_name=image_name,
+            schema=schema,
         )
     else:
         # DICOM is named by its pseudonym; an archive of volumes by the upload, as loose volumes
@@ -224,6 +225,7 @@ def load_upload(
             case_id=case_id or default_id,
             site=site,
             series_uid=series_uid,
+            schema=schema,
         )
     if listed and case_id is None and case.case_id not in listed:
         _csv_row_for(case, listed, own_id=bool(contents.series))

@@ -14,8 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from survival_core.case import Case
+from survival_core.columns import is_image_feature
 from survival_core.errors import InputError
-from survival_core.io.clinical_schema import CohortSchema, hcc_schema, model_schema
+from survival_core.io.clinical_schema import (
+    CATEGORY,
+    NUMBER,
+    CohortSchema,
+    SchemaVariable,
+    hcc_schema,
+    model_schema,
+)
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel
 from survival_core.models.card import ModelCard
@@ -40,14 +48,44 @@ class LoadedModel:
     @cached_property
     def schema(self) -> CohortSchema:
         """The clinical schema of the model's variables (labels, units, ranges): the one it
-        carries when trained on an own cohort, else the demo's HCC schema; read once."""
-        return model_schema(self.folder) or hcc_schema()
+        carries when trained on an own cohort, else the demo's HCC schema; a model fitted on a
+        table of other variables (not all HCC's) has them as its training data gave them
+        (:func:`_trained_variable`: the HCC ranges and categories are not its cohort's). Read
+        once."""
+        own = model_schema(self.folder)
+        if own is not None:
+            return own
+        hcc = hcc_schema()
+        if set(self.card.clinical_columns) <= set(hcc.names):
+            return hcc
+        specs = {spec["name"]: spec for spec in self.model.preprocessor_.columns_}
+        columns = [c for c in self.card.clinical_columns if c in specs]
+        return CohortSchema(tuple(_trained_variable(specs[c]) for c in columns))
+
+
+def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
+    """A clinical column as the model's training rows gave it: a number (no plausible range to
+    check: the nomogram and the score flag values outside the training range), or one of the
+    categories it was trained on."""
+    if spec["kind"] == "numeric":
+        return SchemaVariable(name=spec["name"], kind=NUMBER, label=spec["name"])
+    categories = tuple(str(c) for c in spec["categories"])
+    return SchemaVariable(
+        name=spec["name"], kind=CATEGORY, label=spec["name"], categories=categories
+    )
 
 
 def load_scoring_model(folder: Path | str) -> LoadedModel:
-    """Model and card from a folder written by the ``fit`` command."""
+    """Model and card from a folder written by the ``fit`` command. Every input that is not an
+    image feature is a clinical column (:func:`~survival_core.columns.is_image_feature`; cards
+    written before listed only the HCC variables and an own cohort's, so a model fitted on a
+    table of other variables could not read them from a case)."""
     folder = Path(folder)
-    return LoadedModel(folder, load_model(folder), ModelCard.load(folder))
+    model, card = load_model(folder), ModelCard.load(folder)
+    inputs = [c["name"] for c in model.preprocessor_.input_schema_]
+    listed = set(card.clinical_columns)
+    card.clinical_columns = [c for c in inputs if c in listed or not is_image_feature(c)]
+    return LoadedModel(folder, model, card)
 
 
 @dataclass

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
@@ -149,7 +149,7 @@ def train_model(
         model_name,
         table.y,
         risk,
-        clinical_columns=[c for c in table.X.columns if c in BY_NAME or c in own],
+        clinical_columns=[c for c in table.X.columns if not is_image_feature(c) or c in own],
         **_radiomics_source(table.metadata),
         tables=[Path(t).name for t in tables],
         cut_method=cut,

@@ -1,0 +1,86 @@
+"""`score`, `explain` and `report` read a case's clinical.json with the model's own variables: a
+model of an own cohort (GBSG2 imported as a physicist's table) scores the values given, checked
+by its cohort's schema, never the demo's HCC ranges; a model fitted on a table of its own reads
+its columns as trained. Before, they were dropped and imputed, and the risk came out wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from sksurv import datasets
+
+from survival_core.cli.main import main
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.training import train_model
+
+ROW = {"age": 16, "estrec": 66, "horTh": "no", "menostat": "Pre", "pnodes": 3,
+       "progrec": 48, "tgrade": "II", "tsize": 21}  # fmt: skip
+
+
+def _case(folder: Path, clinical: dict) -> Path:
+    """A small CT-like case (image and GTV) with ``clinical`` as its clinical.json."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    image = sitk.GetImageFromArray(rng.normal(40, 60, (12, 32, 32)).astype(np.int16))
+    mask = np.zeros((12, 32, 32), np.uint8)
+    mask[4:8, 10:20, 10:20] = 1
+    gtv = sitk.GetImageFromArray(mask)
+    gtv.CopyInformation(image)
+    sitk.WriteImage(image, str(folder / "image.nii.gz"))
+    sitk.WriteImage(gtv, str(folder / "gtv.nii.gz"))
+    (folder / "clinical.json").write_text(json.dumps(clinical))
+    return folder
+
+
+def _gbsg2(tmp_path: Path) -> pd.DataFrame:
+    X, y = datasets.load_gbsg2()
+    table = X.copy()
+    table.insert(0, "case_id", [f"G{i:04d}" for i in range(len(table))])
+    table["time"], table["event"] = y["time"], y["cens"].astype(int)
+    return table
+
+
+def _scored(capsys, *args: str) -> dict:
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_an_own_cohorts_model_scores_the_values_given(tmp_path: Path, capsys) -> None:
+    _gbsg2(tmp_path).to_csv(tmp_path / "gbsg2.csv", index=False)
+    cohort, model = tmp_path / "cohort", tmp_path / "model"
+    assert main(["cohort", "import", "--clinical", str(tmp_path / "gbsg2.csv"),
+                 "--time-unit", "days", "--out", str(cohort)]) == 0  # fmt: skip
+    assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
+    capsys.readouterr()
+    case = _case(tmp_path / "case", {"case_id": "NEW", **ROW})  # age 16: the HCC range is 18+
+    scored = _scored(capsys, "score", "--case", str(case), "--model", str(model))
+    assert scored["imputed"] == []
+    loaded = load_scoring_model(model)
+    row = pd.DataFrame([{k.lower(): v for k, v in ROW.items()}])
+    row["horth"] = row["horth"].map({"no": False})
+    expected = float(loaded.model.predict_risk(row[loaded.inputs])[0])
+    assert scored["risk"] == pytest.approx(expected, rel=1e-9)
+    explained = _scored(capsys, "explain", "--case", str(case), "--model", str(model))
+    assert {f["name"].split("=")[0] for f in explained["top_features"]} <= set(loaded.inputs)
+    bad = _case(tmp_path / "bad", {**ROW, "tgrade": "IV"})  # checked by the cohort's schema
+    assert main(["score", "--case", str(bad), "--model", str(model)]) != 0
+    assert "tgrade" in capsys.readouterr().err
+
+
+def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsys) -> None:
+    table = _gbsg2(tmp_path)
+    table.to_csv(tmp_path / "gbsg2.csv", index=False)
+    model = tmp_path / "model"
+    train_model([tmp_path / "gbsg2.csv"], "coxph", {"penalizer": 0.1}, model, cv_repeats=0)
+    case = _case(tmp_path / "case", ROW)
+    scored = _scored(capsys, "score", "--case", str(case), "--model", str(model))
+    assert scored["imputed"] == []
+    loaded = load_scoring_model(model)
+    expected = float(loaded.model.predict_risk(pd.DataFrame([ROW])[loaded.inputs])[0])
+    assert scored["risk"] == pytest.approx(expected, rel=1e-9)
