@@ -12,7 +12,7 @@ import streamlit as st
 from survival_core.case import Case
 from survival_core.errors import RadSurvError
 from survival_core.features.case_row import case_features
-from survival_core.models.scoring import LoadedModel
+from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
 from survival_core.nomogram import (
     Nomogram,
     NomogramVariable,
@@ -130,7 +130,10 @@ with figure_column:
     metrics[0].metric("Total points", f"{patient.total:.1f}")
     metrics[1].metric("Linear predictor", f"{patient.lp:.3f}", help="Log relative hazard")
     for column, (months, value) in zip(metrics[2:], patient.survival.items(), strict=True):
-        column.metric(f"{months // 12}-year survival", f"{100 * value:.1f} %")
+        shown = "n/a" if value is None else f"{100 * value:.1f} %"
+        column.metric(
+            f"{months // 12}-year survival", shown, help=BEYOND_FOLLOW_UP if value is None else None
+        )
     if patient.imputed:
         st.warning(
             "Imputed with the training median / most frequent level: " + ", ".join(patient.imputed),

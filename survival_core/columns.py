@@ -14,9 +14,11 @@ DEEP_PREFIX, DSFR_PREFIX = "deep_", "dsfr_"
 
 
 #: pyradiomics' own column names, as tables exported by it have them:
-#: ``<image type>_<feature class>_<feature>`` (original_glcm_Contrast, wavelet-LLH_glszm_...).
+#: ``<image type>_<feature class>_<feature>`` (original_glcm_Contrast, wavelet-LLH_glszm_...),
+#: also after the ROI's name as other tools prefix them (GTV_original_firstorder_Mean).
 _PYRADIOMICS_NAME = re.compile(
-    r"^(?:original|wavelet|log-sigma|square|squareroot|logarithm|exponential|gradient|lbp)"
+    r"^(?:[^_]+_)*?"
+    r"(?:original|wavelet|log-sigma|square|squareroot|logarithm|exponential|gradient|lbp)"
     r"[^_]*_(?:firstorder|shape|shape2D|glcm|glrlm|glszm|gldm|ngtdm)_"
 )
 

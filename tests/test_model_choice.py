@@ -286,3 +286,23 @@ def test_cross_validation_pools_every_candidate_on_the_same_folds(gbsg2: dict):
     calibration = result.summary["calibration"]
     assert calibration["horizon"] == 730 and 0 < calibration["slope"] < 3
     json.dumps(selection)  # plain JSON, what runs and --out write
+
+
+def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
+    """`fit --model auto` on a small real cohort (AIDS rows: 60 events on 11 variables) prints
+    and returns the warnings its selection records, as `cv` does."""
+    from survival_core.workflows.training import train_model
+
+    X, y = load_aids()
+    event, time = y.dtype.names
+    rows = np.sort(np.concatenate([np.flatnonzero(y[event])[:60], np.flatnonzero(~y[event])[:300]]))
+    table = X.iloc[rows].assign(time=y[time][rows], event=y[event][rows].astype(int))
+    table.insert(0, "case_id", [f"A{i:04d}" for i in rows])
+    table.to_csv(path := tmp_path / "aids.csv", index=False)
+    said: list[str] = []
+    summary = train_model(
+        [path], "auto", {"candidates": FAST, "inner_folds": 3}, tmp_path / "m", progress=said.append
+    )
+    (warning,) = [w for w in summary["warnings"] if "per variable, fewer than 10" in w]
+    assert f"warning: {warning}" in said
+    assert warning in read_selection(tmp_path / "m")["warnings"]

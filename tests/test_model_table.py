@@ -47,3 +47,41 @@ def test_r_style_one_two_coding_refused(tmp_path: Path, veterans: pd.DataFrame) 
     veterans.assign(event=veterans["event"] + 1).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(InputError, match="holds 1 and 2, not 0/1: in R's survival coding"):
         load_model_table([tmp_path / "t.csv"])
+
+
+def test_numbers_written_as_text_and_infinite_values(tmp_path) -> None:
+    """Real veterans rows as a spreadsheet may write them: Karnofsky as '60%', a quoted decimal
+    comma, one infinite age; read as numbers and missing, each said, never one category per
+    value."""
+    from sksurv import datasets
+
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = pd.DataFrame(
+        {
+            "case_id": [f"V{i:03d}" for i in range(len(y))],
+            "time": y["Survival_in_days"],
+            "event": y["Status"].astype(int),
+            "karnofsky": [f"{v:.0f}%" for v in X["Karnofsky_score"]],
+            "months": [f"{v:.1f}".replace(".", ",") for v in X["Months_from_Diagnosis"]],
+            "age": X["Age_in_years"].astype(float),
+        }
+    )
+    frame.loc[5, "age"] = np.inf
+    frame.to_csv(path := tmp_path / "veterans.csv", index=False)
+    table = load_model_table([path])
+    np.testing.assert_array_equal(table.X["karnofsky"], X["Karnofsky_score"])
+    np.testing.assert_allclose(table.X["months"], X["Months_from_Diagnosis"].round(1))
+    assert np.isnan(table.X["age"].iloc[5]) and table.X["age"].notna().sum() == len(y) - 1
+    assert "'karnofsky' holds numbers written as text ('60%'): read as numbers." in table.notes
+    assert "'age': 1 infinite value(s) read as missing." in table.notes
+
+
+def test_tables_sharing_no_case_are_named_as_such(tmp_path) -> None:
+    pd.DataFrame({"case_id": ["A1", "A2"], "time": [1, 2], "event": [1, 0]}).to_csv(
+        outcomes := tmp_path / "outcomes.csv", index=False
+    )
+    pd.DataFrame({"case_id": ["B1", "B2"], "x": [1.0, 2.0]}).to_csv(
+        features := tmp_path / "features.csv", index=False
+    )
+    with pytest.raises(InputError, match=r"share no case_id \(A1, A2 against B1, B2\)"):
+        load_model_table([outcomes, features])

@@ -84,3 +84,30 @@ def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsy
     loaded = load_scoring_model(model)
     expected = float(loaded.model.predict_risk(pd.DataFrame([ROW])[loaded.inputs])[0])
     assert scored["risk"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_radiomics_named_by_other_tools_are_image_features() -> None:
+    """pyradiomics' names after the ROI's, as other tools write them, are never clinical values
+    (a model needing them says the case cannot provide them, never imputes them)."""
+    from survival_core.columns import is_image_feature
+
+    for name in ("GTV_original_firstorder_Mean", "gtv_primary_wavelet-LLH_glszm_ZoneEntropy"):
+        assert is_image_feature(name)
+    for name in ("age", "treatment_duration", "smoking_status", "x_original_y"):
+        assert not is_image_feature(name)
+
+
+def test_survival_past_the_training_follow_up_is_not_reported(tmp_path: Path, capsys) -> None:
+    """Real AIDS trial rows end at 364 days: 2- and 3-year survival are null, not the 1-year
+    value carried flat."""
+    X, y = datasets.load_aids()
+    event, time = y.dtype.names
+    table = X.assign(time=y[time], event=y[event].astype(int))
+    table.insert(0, "case_id", [f"A{i:04d}" for i in range(len(table))])
+    table.to_csv(tmp_path / "aids.csv", index=False)
+    train_model([tmp_path / "aids.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m", cv_repeats=0)
+    row = X.iloc[0].to_dict()
+    case = _case(tmp_path / "case", {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    scored = _scored(capsys, "score", "--case", str(case), "--model", str(tmp_path / "m"))
+    assert scored["survival"]["12"] is None or 0 < scored["survival"]["12"] < 1
+    assert scored["survival"]["24"] is None and scored["survival"]["36"] is None

@@ -9,7 +9,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.models.card import ModelCard
-from survival_core.models.scoring import DAYS_PER_MONTH
+from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH
 from ui.auth import record
 from ui.models import ModelChoice, clinical_json, current_store, explanation, score
 from ui.state import pooled, show_error
@@ -42,8 +42,11 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     )
     columns[2].metric("Risk group", result["risk_group"])
     for column, (months, value) in zip(columns[3:], result["survival"].items(), strict=True):
-        shown = f"{100 * value:.0f} %" if value >= 0.005 else "< 1 %"
-        column.metric(f"{int(months) // 12}-year survival", shown)
+        label = f"{int(months) // 12}-year survival"
+        if value is None:
+            column.metric(label, "n/a", help=BEYOND_FOLLOW_UP)
+            continue
+        column.metric(label, f"{100 * value:.0f} %" if value >= 0.005 else "< 1 %")
     if result["imputed"]:
         st.warning(
             "Missing values imputed with the training cohort's statistics: "

@@ -169,6 +169,41 @@ def _image_named(
     return named
 
 
+def _ids_shown(frame: pd.DataFrame) -> str:
+    ids = list(frame.index[:3])
+    return ", ".join(map(str, ids)) + (", ..." if len(frame) > 3 else "")
+
+
+#: A number as a table may write it: a decimal point or comma, a trailing percent sign.
+_WRITTEN_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)\s*%?\s*")
+#: Thousands grouped by commas ('1,234'): never read as a decimal comma.
+_GROUPED = re.compile(r"\s*[-+]?\d{1,3}(?:,\d{3})+\s*")
+
+
+def _numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Columns of numbers held as text ('60%', a quoted '0,9') as numbers, and infinite values as
+    missing, each said in ``notes``: read as text they would become one category per value."""
+    X = X.copy()
+    for column in X.columns:
+        values = X[column]
+        if values.dtype == object:
+            present = values.dropna().astype(str)
+            if present.empty or not present.str.fullmatch(_WRITTEN_NUMBER).all():
+                continue
+            if present.str.fullmatch(_GROUPED).any():
+                continue  # '1,234': thousands or a decimal comma, not to be guessed
+            text = present.str.strip().str.rstrip("%").str.strip().str.replace(",", ".")
+            X[column] = pd.to_numeric(text).reindex(X.index)
+            notes.append(
+                f"'{column}' holds numbers written as text ({present.iloc[0]!r}): read as numbers."
+            )
+        elif pd.api.types.is_float_dtype(values) and np.isinf(values.to_numpy(float)).any():
+            count = int(np.isinf(values.to_numpy(float)).sum())
+            X[column] = values.where(~np.isinf(values.to_numpy(float)))
+            notes.append(f"'{column}': {count} infinite value(s) read as missing.")
+    return X
+
+
 def load_model_table(
     paths: list[Path | str], *, time_unit: str = "days", features: str | None = None
 ) -> ModelTable:
@@ -199,8 +234,13 @@ def load_model_table(
         other = other.drop(
             columns=[c for c in ("time", "event") if c in joined.columns], errors="ignore"
         )
-        before = len(joined)
+        left, before = joined, len(joined)
         joined = joined.join(other, how="inner")
+        if joined.empty:
+            raise InputError(
+                f"The tables share no case_id ({_ids_shown(left)} against {_ids_shown(other)}): "
+                "do they name the patients the same way?"
+            )
         if len(joined) < before:
             notes.append(
                 f"{before - len(joined)} case(s) missing from a joined table were left out."
@@ -213,7 +253,7 @@ def load_model_table(
         joined, time, event = joined[~bad], time[~bad], event[~bad]
     if joined.empty:
         raise InputError("No case has a usable outcome (time >= 0 and event 0/1).")
-    X = joined.drop(columns=["time", "event"])
+    X = _numbers_written_as_text(joined.drop(columns=["time", "event"]), notes)
     if features:
         try:
             pattern = re.compile(features)

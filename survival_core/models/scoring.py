@@ -31,6 +31,10 @@ from survival_core.models.card import ModelCard
 DAYS_PER_MONTH = 365.25 / 12
 #: Survival is reported at these horizons (months).
 REPORT_MONTHS = (12, 24, 36)
+#: Why a horizon's survival is not reported.
+BEYOND_FOLLOW_UP = (
+    "Beyond the training cohort's last follow-up: its survival curve is not estimated there."
+)
 
 
 @dataclass
@@ -46,6 +50,20 @@ class LoadedModel:
         return [c["name"] for c in self.model.preprocessor_.input_schema_]
 
     @cached_property
+    def last_follow_up(self) -> float:
+        """The training cohort's last follow-up (days): its survival curves are estimated up to
+        there and only carried flat beyond, so nothing is reported past it (no limit for a
+        model built in memory, without a card)."""
+        if self.card is None:
+            return float("inf")
+        curves = self.card.stratification["km"].values()
+        return max((max(curve["time"], default=0.0) for curve in curves), default=0.0)
+
+    def followed(self, months: int) -> bool:
+        """Whether ``months`` lie within the training cohort's follow-up."""
+        return months * DAYS_PER_MONTH <= self.last_follow_up
+
+    @cached_property
     def schema(self) -> CohortSchema:
         """The clinical schema of the model's variables (labels, units, ranges): the one it
         carries when trained on an own cohort, else the demo's HCC schema; a model fitted on a
@@ -56,9 +74,9 @@ class LoadedModel:
         if own is not None:
             return own
         hcc = hcc_schema()
-        if set(self.card.clinical_columns) <= set(hcc.names):
+        if self.card is None or set(self.card.clinical_columns) <= set(hcc.names):
             return hcc
-        specs = {spec["name"]: spec for spec in self.model.preprocessor_.columns_}
+        specs = {spec["name"]: spec for spec in getattr(self.model.preprocessor_, "columns_", [])}
         columns = [c for c in self.card.clinical_columns if c in specs]
         return CohortSchema(tuple(_trained_variable(specs[c]) for c in columns))
 
@@ -76,15 +94,17 @@ def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
 
 
 def load_scoring_model(folder: Path | str) -> LoadedModel:
-    """Model and card from a folder written by the ``fit`` command. Every input that is not an
-    image feature is a clinical column (:func:`~survival_core.columns.is_image_feature`; cards
-    written before listed only the HCC variables and an own cohort's, so a model fitted on a
-    table of other variables could not read them from a case)."""
+    """Model and card from a folder written by the ``fit`` command. On a model of tables without
+    radiomics every input that is not an image feature is a clinical column
+    (:func:`~survival_core.columns.is_image_feature`; cards written before listed only the HCC
+    variables and an own cohort's, so a model fitted on a table of other variables could not
+    read them from a case)."""
     folder = Path(folder)
     model, card = load_model(folder), ModelCard.load(folder)
-    inputs = [c["name"] for c in model.preprocessor_.input_schema_]
-    listed = set(card.clinical_columns)
-    card.clinical_columns = [c for c in inputs if c in listed or not is_image_feature(c)]
+    if card.radiomics_settings is None and not card.radiomics_by_modality:
+        inputs = [c["name"] for c in model.preprocessor_.input_schema_]
+        listed = set(card.clinical_columns)
+        card.clinical_columns = [c for c in inputs if c in listed or not is_image_feature(c)]
     return LoadedModel(folder, model, card)
 
 
@@ -96,7 +116,8 @@ class CaseScore:
     risk: float
     percentile: float
     risk_group: str
-    survival: dict[str, float]
+    #: Survival at 12/24/36 months; None beyond the training cohort's follow-up (not estimated).
+    survival: dict[str, float | None]
     model: str
     imputed: list[str] = field(default_factory=list)
 

@@ -129,7 +129,7 @@ class PatientPoints:
     points: dict[str, float]
     total: float
     lp: float
-    survival: dict[int, float]
+    survival: dict[int, float | None]  # None past the training cohort's follow-up
     imputed: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
 
@@ -204,7 +204,10 @@ class Nomogram:
             points=points,
             total=total,
             lp=lp,
-            survival={m: float(s) for m, s in zip(REPORT_MONTHS, survival, strict=True)},
+            survival={
+                m: float(s) if self.loaded.followed(m) else None
+                for m, s in zip(REPORT_MONTHS, survival, strict=True)
+            },
             imputed=imputed,
             outside=outside,
         )

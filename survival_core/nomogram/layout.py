@@ -199,6 +199,7 @@ def nomogram_layout(nomo: Nomogram, patient: PatientPoints | None = None) -> Nom
     rows += [
         _survival_row(nomo, months, column, scale, patient)
         for column, months in enumerate(REPORT_MONTHS)
+        if nomo.loaded.followed(months)  # no axis past the training cohort's follow-up
     ]
     guides = []
     if patient is not None:

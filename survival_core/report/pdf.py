@@ -65,7 +65,8 @@ class ReportContent:
     percentile: float
     risk_group: str
     #: (months, predicted survival probability) at 12, 24, 36 months.
-    survival: list[tuple[int, float]]
+    #: (months, survival), survival None past the training cohort's follow-up.
+    survival: list[tuple[int, float | None]]
     #: Labels of the clinical values the model imputed for this case.
     imputed: list[str]
     #: Training-cohort Kaplan-Meier curves per risk group: (time in months, survival, group size).
@@ -327,7 +328,7 @@ def gather_report(
         risk=float(values["risk"]),
         percentile=float(values["percentile"]),
         risk_group=str(values["risk_group"]),
-        survival=[(int(m), float(s)) for m, s in values["survival"].items()],
+        survival=[(int(m), None if s is None else float(s)) for m, s in values["survival"].items()],
         imputed=[_label(n, variables) for n in imputed],
         km=_km_curves(loaded),
         training_risk=np.asarray(loaded.card.training_risk, dtype=float),
@@ -414,7 +415,9 @@ def _draw_risk(sub, content: ReportContent) -> None:
     ax = sub.add_axes((0.1, 0.151, 0.8, 0.216), label="survival")
     ax.axis("off")
     table = ax.table(
-        cellText=[[survival_text(s) for _, s in content.survival]],
+        cellText=[
+            [survival_text(s) if s is not None else "beyond follow-up" for _, s in content.survival]
+        ],
         colLabels=[f"{m} months" for m, _ in content.survival],
         loc="center",
         cellLoc="center",
@@ -447,10 +450,10 @@ def _draw_km(sub, content: ReportContent) -> None:
             alpha=1.0 if mine else 0.55,
             label=f"{name} risk (n = {n})" + (", this patient" if mine else ""),
         )
-    months = [m for m, _ in content.survival]
+    followed = [(m, s) for m, s in content.survival if s is not None]
     ax.plot(
-        months,
-        [s for _, s in content.survival],
+        [m for m, _ in followed],
+        [s for _, s in followed],
         "kD",
         markersize=4,
         label="this patient, predicted",

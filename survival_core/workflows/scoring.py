@@ -17,7 +17,8 @@ from survival_core.models.survival_band import SurvivalBand, follow_up_times, su
 
 
 def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
-    """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo."""
+    """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo
+    (None past the training cohort's follow-up: a curve carried flat there is no estimate)."""
     X, imputed = case_features(case, loaded)
     model = case_model(case, loaded)
     risk = float(model.predict_risk(X)[0])
@@ -28,7 +29,10 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
         risk=risk,
         percentile=loaded.card.percentile(risk),
         risk_group=loaded.card.risk_group(risk),
-        survival={str(m): float(s) for m, s in zip(REPORT_MONTHS, survival, strict=True)},
+        survival={
+            str(m): float(s) if loaded.followed(m) else None
+            for m, s in zip(REPORT_MONTHS, survival, strict=True)
+        },
         model=loaded.folder.name,
         imputed=imputed,
     )

@@ -9,12 +9,20 @@ from typing import Any
 
 from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
 from survival_core.models.base import SurvivalModel
 from survival_core.models.card import build_card
 from survival_core.models.image_set import ImageSet
+
+
+def _clinical_columns(columns: Any, own: set[str], *, tabular: bool) -> list[str]:
+    """The inputs a case's clinical values give: the HCC variables, an own cohort's (its
+    schema's), and on a model of tables without radiomics every column that is not an image
+    feature (:func:`~survival_core.columns.is_image_feature`): nothing else could give them."""
+    return [c for c in columns if c in BY_NAME or c in own or (tabular and not is_image_feature(c))]
 
 
 def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
@@ -145,12 +153,15 @@ def train_model(
     risk = model.predict_risk(table.X)
     schema = schema_beside(tables)
     own = set(schema.names) if schema is not None else set()
+    radiomics = _radiomics_source(table.metadata)
     card = build_card(
         model_name,
         table.y,
         risk,
-        clinical_columns=[c for c in table.X.columns if not is_image_feature(c) or c in own],
-        **_radiomics_source(table.metadata),
+        clinical_columns=_clinical_columns(
+            table.X.columns, own, tabular=not any(radiomics.values())
+        ),
+        **radiomics,
         tables=[Path(t).name for t in tables],
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
@@ -161,6 +172,11 @@ def train_model(
     card.save(out)
     if schema is not None:  # the model carries the schema of the clinical variables it reads
         schema.save(out / SCHEMA_FILE)
+    # auto / ensemble: the small-data guards of the choice made on all rows (few events per
+    # variable, a network chosen with few events, no gain over the clinical baseline)
+    warnings = list(getattr(model, "selection_", {}).get("warnings", []))
+    for warning in warnings:
+        say(f"warning: {warning}")
     return {
         "model": model_name,
         "out": str(out),
@@ -168,4 +184,5 @@ def train_model(
         "features_used": len(model.features_used_),
         "apparent_c_index": card.apparent_c_index,
         "cv_c_index": None if cv_summary is None else cv_summary["c_index"],
+        **({"warnings": warnings} if warnings else {}),
     }
