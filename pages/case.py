@@ -143,6 +143,14 @@ def pick_upload() -> None:
     origin = f"upload:{folder.name}"
     if current_origin() != origin:
         clear_current_case()  # a new upload: the previous patient is no longer current
+    if not contents.structure_names():
+        clear_current_case()
+        st.error(
+            "The upload holds no structures: no RTSTRUCT, SEG or mask file drawn on the image. "
+            "Add the structure set (or mask volume) with the GTV to the upload.",
+            icon=":material/error:",
+        )
+        return
     suggested_site = contents.suggested_site()
     suggested = contents.suggested_roles(suggested_site)
     listed_series = contents.series

@@ -348,6 +348,19 @@ def test_a_damaged_slice_is_named_by_its_position_not_a_server_path(app):
     assert str(data_dir().resolve()) not in error.value and "upload-" not in error.value
 
 
+def test_an_image_without_structures_is_named_as_such(app):
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(lung_zip())) as archive:
+        files = {n: archive.read(n) for n in archive.namelist() if "rtstruct" not in n}
+    _upload(app, ("ct.zip", _zip(files), "application/zip"))
+    assert not app.exception
+    (error,) = app.error
+    assert "holds no structures: no RTSTRUCT, SEG or mask file" in error.value
+    assert not app.multiselect  # no role form to fill in vain
+
+
 def _form_values(app: AppTest) -> dict[str, object]:
     """The clinical form's inputs by variable name (keys are clinical-<case>-<name>)."""
     inputs = [*app.number_input, *app.selectbox]

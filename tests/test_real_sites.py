@@ -166,8 +166,9 @@ def test_pyradiomics_samples_through_the_upload(
     ]
     contents = describe_upload(store_upload(files))
     assert contents.kind == "volumes" and contents.suggested_image() == "image.nrrd"
-    # "label" says nothing about what it holds: the user maps it on the Case page.
-    assert contents.suggested_roles() == {}
+    # "label" names no role, but it is the upload's one mask: suggested as the GTV (the one
+    # structure a case needs), which the user confirms on the Case page
+    assert contents.suggested_roles() == {"gtv": ["label.nrrd"]}
     case = load_upload(contents, {"gtv": "label.nrrd"}, modality=modality)
     assert case.modality == modality and "organ" not in case.masks
     settings = get_preset("han2020", modality=modality)

@@ -181,3 +181,31 @@ def test_empty_and_multi_zip_uploads_are_refused(tmp_path):
 def test_a_deleted_upload_is_named_not_a_missing_file_error(tmp_path):
     with pytest.raises(InputError, match="gone no longer exists.*upload the files again"):
         describe_upload(tmp_path / "gone")
+
+
+@pytest.mark.parametrize(
+    ("image", "mask", "voxels"),
+    [
+        ("pyradiomics/lung1_image.nrrd", "pyradiomics/lung1_label.nrrd", 837),
+        ("pyradiomics/brain1_image.nrrd", "pyradiomics/brain1_label.nrrd", 4137),
+        (
+            "ibsi1/digital_phantom/nifti/image/phantom.nii.gz",
+            "ibsi1/digital_phantom/nifti/mask/mask.nii.gz",
+            74,
+        ),
+    ],
+)
+def test_real_image_and_mask_files_are_suggested_the_right_way_round(
+    shared_data, image, mask, voxels
+):
+    """pyradiomics' samples and the IBSI phantom as a user drops them: the image is the image
+    (never 'mask.nii.gz', never 'lung1_image' as a lung organ), the one mask the GTV."""
+    paths = [shared_data / image, shared_data / mask]
+    if not all(p.is_file() for p in paths):
+        pytest.skip("sample files not in ../shared/data")
+    contents = describe_upload(store_upload([(p.name, p.read_bytes()) for p in paths]))
+    stored_mask = next(v for v in contents.volumes if v != contents.suggested_image())
+    assert contents.suggested_roles() == {"gtv": [stored_mask]}
+    modality = "MR" if "brain" in image else None
+    case = load_upload(contents, contents.suggested_roles(), modality=modality)
+    assert int(case.mask_array("gtv").sum()) == voxels

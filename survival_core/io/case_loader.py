@@ -143,7 +143,7 @@ def _read_roles(root: Path) -> dict[str, Any] | None:
     return _read_object(root / ROLES_FILE, InputError, "role: structure names")
 
 
-def _clinical(raw: Mapping[str, Any] | None, schema: CohortSchema | None) -> dict[str, Any]:
+def _clinical(raw: Mapping[str, Any] | None, schema: CohortSchema | None = None) -> dict[str, Any]:
     """clinical.json's values checked by ``schema`` (a model's own cohort's), else the HCC one."""
     if raw is None:
         return {}

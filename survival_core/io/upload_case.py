@@ -23,7 +23,14 @@ from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import structure_names
-from survival_core.io.structures import RoleCandidates, role_candidates, structure_key
+from survival_core.io.structures import (
+    MASK_WORDS,
+    RoleCandidates,
+    match_structure,
+    role_candidates,
+    structure_key,
+    words,
+)
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
 
@@ -41,29 +48,35 @@ class UploadContents:
     clinical_csv: Path | None = None
     series: list[SeriesSummary] = field(default_factory=list)
 
-    def _candidates(self, site: str | None = None) -> tuple[dict[str, str], RoleCandidates]:
-        """What each structure's name says (key -> name) and the role candidates by key."""
-        keys = {structure_key(n): n for n in self.structures}
-        return keys, role_candidates(list(keys), site)
-
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
-        when one site's organ names occur (the loader still checks that it surrounds the GTV)."""
-        keys, found = self._candidates(site)
+        when one site's organ names occur (the loader still checks that it surrounds the GTV).
+        Volumes: never the suggested image ('lung1_image.nrrd' names a lung, not an organ
+        mask), and a single mask file named for no role is the GTV (the one structure a case
+        needs: pyradiomics' 'lung1_label.nrrd')."""
+        names = self.structure_names()
+        keys, found = _candidates(names, site)
         roles = {"gtv": [keys[k] for k in found.gtv]} if found.gtv else {}
         if len(found.organs) == 1:
             roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
+        if self.kind == "volumes" and not found.gtv and len(names) == 1:
+            roles = {"gtv": names}
         return roles
+
+    def structure_names(self) -> list[str]:
+        """The structures a role can take: every one but those of the suggested image volume."""
+        image = self.suggested_image()
+        return [n for n in self.structures if image is None or _file_of(n) != image]
 
     def roles_clear(self) -> bool:
         """Whether the names leave nothing to ask: a GTV is found, and the organ is either found
         or absent (no structure is named like an organ of any site)."""
-        found = self._candidates()[1]
+        found = _candidates(self.structures)[1]
         return bool(found.gtv) and len(found.organs) <= 1
 
     def suggested_site(self) -> str | None:
         """The site whose organ the structure names show, when exactly one does."""
-        sites = self._candidates()[1].sites
+        sites = _candidates(self.structures)[1].sites
         return sites[0] if len(sites) == 1 else None
 
     def clinical_case_ids(self) -> list[str]:
@@ -73,20 +86,46 @@ class UploadContents:
         return read_clinical_table(self.clinical_csv)["case_id"].tolist()
 
     def suggested_image(self) -> str | None:
-        """The volume most likely to be the image: not a structure nor a label map, or named like
-        the image."""
+        """The volume most likely to be the image: named like the image and not like a mask
+        ('lung1_image.nrrd'), else one named like no structure and no label map, else any not
+        named like a mask (never 'mask.nii.gz' before 'phantom.nii.gz')."""
         if self.kind != "volumes":
             return None
-        roles = {n for names in self.suggested_roles().values() for n in names}
+        keys, found = _candidates(self.structures)
+        roles = {keys[k] for k in [*found.gtv, *(k for ks in found.organs.values() for k in ks)]}
         label_maps = {v for v in self.volumes if v not in self.structures}  # named per label
-        candidates = [v for v in self.volumes if v not in roles | label_maps]
-        hinted = [v for v in candidates if names_image(volume_stem(v))]
-        return (hinted or candidates or self.volumes or [None])[0]
+        plain = [v for v in self.volumes if not _mask_named(v)]
+        ranked = (
+            [v for v in plain if names_image(volume_stem(v))]
+            or [v for v in plain if v not in roles | label_maps]
+            or plain
+            or self.volumes
+        )
+        return ranked[0] if ranked else None
 
     def suggested_modality(self) -> str:
         """The modality the suggested image's name gives (HECKTOR's '__PT': PT), else CT."""
         image = self.suggested_image()
         return (named_modality(volume_stem(image)) if image else None) or "CT"
+
+
+def _candidates(names: list[str], site: str | None = None) -> tuple[dict[str, str], RoleCandidates]:
+    """What each structure's name says (key -> name) and the role candidates by key."""
+    keys = {structure_key(n): n for n in names}
+    return keys, role_candidates(list(keys), site)
+
+
+def _file_of(structure: str) -> str:
+    """The volume file a structure of a volume upload comes from ('seg.nii.gz:2' -> 'seg.nii.gz')."""
+    file, colon, label = structure.rpartition(":")
+    return file if colon and label.replace(".", "").isdigit() else structure
+
+
+def _mask_named(volume: str) -> bool:
+    """Whether a volume's name says it is a mask ('mask.nii.gz', 'lung1_label.nrrd', 'gtv.nii.gz')."""
+    stem = volume_stem(volume)
+    found = match_structure(stem)
+    return bool(set(words(stem)) & MASK_WORDS) or (found is not None and found.role == "gtv")
 
 
 #: Upload folders classified by this process (a folder's content never changes: it is named
