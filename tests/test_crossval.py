@@ -66,3 +66,22 @@ def test_out_of_fold_risk_ignores_test_labels(gbsg2):
     np.testing.assert_allclose(
         first.oof["risk"].to_numpy()[test], second.oof["risk"].to_numpy()[test]
     )
+
+
+def test_all_times_tied_give_no_fold_c_index_and_say_why():
+    """GBSG2 rows with every time set to one year: no fold has a c-index (two distinct times
+    needed); the summary says so instead of a NaN mean and numpy's warnings."""
+    import warnings
+
+    X, y = load_gbsg2()
+    X = X.select_dtypes("number").iloc[:200]
+    tied = Surv.from_arrays(y["cens"][:200], np.full(200, 365.0))
+    folds = splits.nested_cv(tied["event"], 1, 3, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        summary = cross_validate(
+            X, tied, lambda: make_model("coxph"), folds, n_bootstrap=20
+        ).summary
+    assert summary["fold_c_index_mean"] is None and summary["fold_c_index_sd"] is None
+    assert any("No fold has a c-index of its own" in n for n in summary["preprocessing_notes"])
+    assert 0 < summary["c_index"] < 1

@@ -237,12 +237,7 @@ def cross_validate(
         "uno_c_index": pooled["uno_c_index"],
         "td_auc": {f"{h:g}": pooled[f"td_auc_{h:g}"] for h in horizons},
         "ibs": pooled["ibs"],
-        "fold_c_index_mean": float(np.nanmean(fold_table["c_index"]))
-        if "c_index" in fold_table
-        else None,
-        "fold_c_index_sd": float(np.nanstd(fold_table["c_index"]))
-        if "c_index" in fold_table
-        else None,
+        **_fold_spread(fold_table, notes),
         "calibration": pooled_calibration(y[tested], oof, tested, horizons),
         "preprocessing_notes": notes,
     }
@@ -253,6 +248,22 @@ def cross_validate(
         )
     summary["seconds"] = round(clock.perf_counter() - start, 2)
     return CrossValidationResult(folds=fold_table, oof=oof, summary=summary, comparison=comparison)
+
+
+def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float | None]:
+    """The folds' c-index mean and SD; None, with a note, when no fold has one (a fold needs
+    events at two or more distinct times: all times tied, say), where the pooled c-index, over
+    events against patients censored at the same time, still stands."""
+    values = fold_table["c_index"].to_numpy(float) if "c_index" in fold_table else np.array([])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        if "c_index" in fold_table:
+            notes.append(
+                "No fold has a c-index of its own (each needs two or more distinct times); the "
+                "pooled c-index compares events with patients censored at the same time."
+            )
+        return {"fold_c_index_mean": None, "fold_c_index_sd": None}
+    return {"fold_c_index_mean": float(values.mean()), "fold_c_index_sd": float(values.std())}
 
 
 def pooled_calibration(
