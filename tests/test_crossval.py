@@ -85,3 +85,14 @@ def test_all_times_tied_give_no_fold_c_index_and_say_why():
     assert summary["fold_c_index_mean"] is None and summary["fold_c_index_sd"] is None
     assert any("No fold has a c-index of its own" in n for n in summary["preprocessing_notes"])
     assert 0 < summary["c_index"] < 1
+
+
+def test_horizons_outside_the_follow_up_are_said_when_left_out(gbsg2):
+    X, y = gbsg2
+    folds = splits.nested_cv(y["event"], 1, 3, seed=0)
+    summary = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, n_bootstrap=20, horizons=[730.0, 5000.0]
+    ).summary
+    assert list(summary["td_auc"]) == ["730"]
+    (note,) = [n for n in summary["preprocessing_notes"] if n.startswith("Horizon(s)")]
+    assert note.startswith("Horizon(s) 5000 days left out: outside the follow-up (")

@@ -196,7 +196,9 @@ def cross_validate(
     y = Surv.from_arrays(event, time)
     ids = np.asarray(list(case_ids) if case_ids is not None else [str(i) for i in range(len(y))])
     grid = brier_grid(event, time)
-    horizons = usable_horizons(time, horizons)
+    asked = np.unique(np.asarray(list(horizons), dtype=float))
+    horizons = usable_horizons(time, asked)
+    left_out = [f"{h:g}" for h in asked if h not in horizons]
     work = partial(run_fold, X=X, y=y, factory=factory, grid=grid, horizons=horizons)
     records = []
     for n, record in enumerate(map_folds(work, folds), start=1):
@@ -223,6 +225,12 @@ def cross_validate(
     )
     pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons)
     notes = sorted({note for r in records for note in r["notes"]})
+    if left_out:
+        notes.append(
+            f"Horizon(s) {', '.join(left_out)} days left out: outside the follow-up "
+            f"({time.min():g} to {time.max():g} days), where time-dependent AUC and calibration "
+            "cannot be evaluated."
+        )
     try:
         ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)
     except InputError as err:  # a few test patients: the c-index stands, its interval does not
