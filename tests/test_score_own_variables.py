@@ -78,11 +78,12 @@ def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsy
     table.to_csv(tmp_path / "gbsg2.csv", index=False)
     model = tmp_path / "model"
     train_model([tmp_path / "gbsg2.csv"], "coxph", {"penalizer": 0.1}, model, cv_repeats=0)
-    case = _case(tmp_path / "case", ROW)
+    row = {**ROW, "age": 45}  # the demo's age checks (18-100) apply: GBSG2's ages fit them
+    case = _case(tmp_path / "case", row)
     scored = _scored(capsys, "score", "--case", str(case), "--model", str(model))
     assert scored["imputed"] == []
     loaded = load_scoring_model(model)
-    expected = float(loaded.model.predict_risk(pd.DataFrame([ROW])[loaded.inputs])[0])
+    expected = float(loaded.model.predict_risk(pd.DataFrame([row])[loaded.inputs])[0])
     assert scored["risk"] == pytest.approx(expected, rel=1e-9)
 
 
@@ -107,7 +108,9 @@ def test_survival_past_the_training_follow_up_is_not_reported(tmp_path: Path, ca
     table.to_csv(tmp_path / "aids.csv", index=False)
     train_model([tmp_path / "aids.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m", cv_repeats=0)
     row = X.iloc[0].to_dict()
-    case = _case(tmp_path / "case", {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    case = _case(
+        tmp_path / "case", {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    )
     scored = _scored(capsys, "score", "--case", str(case), "--model", str(tmp_path / "m"))
     assert scored["survival"]["12"] is None or 0 < scored["survival"]["12"] < 1
     assert scored["survival"]["24"] is None and scored["survival"]["36"] is None

@@ -119,8 +119,10 @@ def _mixed_marks(frame: pd.DataFrame, typed: Any) -> list[str]:
         present = values.dropna().astype(str).str.strip()
         if present.empty or not present.str.fullmatch(_EITHER_MARK).all():
             continue
-        frame[column] = pd.to_numeric(
-            values.astype(str).str.strip().str.replace(",", ".", regex=False).where(values.notna())
-        )
+        text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
+        try:
+            frame[column] = pd.to_numeric(text.where(values.notna()))
+        except (ValueError, OverflowError):  # '1e309': left as written, the table reader's call
+            continue
         fixed.append(str(column))
     return fixed

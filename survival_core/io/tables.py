@@ -193,7 +193,10 @@ def _numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
             if present.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
             text = present.str.strip().str.rstrip("%").str.strip().str.replace(",", ".")
-            X[column] = pd.to_numeric(text).reindex(X.index)
+            try:
+                X[column] = pd.to_numeric(text).reindex(X.index)
+            except (ValueError, OverflowError):  # '1e309': kept as written
+                continue
             notes.append(
                 f"'{column}' holds numbers written as text ({present.iloc[0]!r}): read as numbers."
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 from survival_core.case import Case
 from survival_core.columns import is_image_feature
-from survival_core.errors import InputError
+from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical_schema import (
     CATEGORY,
     NUMBER,
@@ -77,8 +77,29 @@ class LoadedModel:
         if self.card is None or set(self.card.clinical_columns) <= set(hcc.names):
             return hcc
         specs = {spec["name"]: spec for spec in getattr(self.model.preprocessor_, "columns_", [])}
-        columns = [c for c in self.card.clinical_columns if c in specs]
-        return CohortSchema(tuple(_trained_variable(specs[c]) for c in columns))
+        known = {v.name: v for v in hcc.variables}
+        return CohortSchema(
+            tuple(
+                known[c]
+                if c in known and _fits(known[c], specs[c])
+                else _trained_variable(specs[c])
+                for c in self.card.clinical_columns
+                if c in specs
+            )
+        )
+
+
+def _fits(variable: SchemaVariable, spec: dict[str, Any]) -> bool:
+    """Whether a model's training column (its preprocessing ``spec``) holds values the demo's
+    variable of that name accepts: its labels, units and checks then apply (an 'albi_score'),
+    else the column is not that variable (a 'sex' coded 0-3)."""
+    values = spec["range"] if spec["kind"] == "numeric" else spec["categories"]
+    try:
+        for value in values:
+            variable.coerce(value)
+    except (ClinicalValueError, ValueError, TypeError):
+        return False
+    return True
 
 
 def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
