@@ -112,6 +112,8 @@ def _series_label(series: SeriesSummary) -> str:
         parts.append("contoured")
     if series.scout:
         parts.append("scout")
+    if series.patient:
+        parts.append(f"patient {series.patient[:8]}")
     return ", ".join(parts)
 
 
@@ -151,6 +153,14 @@ def pick_upload() -> None:
             icon=":material/error:",
         )
         return
+    patients = contents.patients()
+    if len(patients) > 1:
+        st.warning(
+            f"The upload holds files of {len(patients)} patients: choose one patient's image "
+            "series and its structures (the other patient's files are not read), or upload one "
+            "patient per case.",
+            icon=":material/warning:",
+        )
     suggested_site = contents.suggested_site()
     suggested = contents.suggested_roles(suggested_site)
     listed_series = contents.series

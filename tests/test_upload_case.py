@@ -209,3 +209,28 @@ def test_real_image_and_mask_files_are_suggested_the_right_way_round(
     modality = "MR" if "brain" in image else None
     case = load_upload(contents, contents.suggested_roles(), modality=modality)
     assert int(case.mask_array("gtv").sum()) == voxels
+
+
+def test_two_patients_in_one_upload_are_not_prefilled(shared_data):
+    """The real sarcoma CT and the IBSI CT phantom in one zip: two patients, so no GTV is
+    pre-filled (both patients' would be) and nothing loads unasked; one patient's GTV loads."""
+    sarcoma, phantom = (
+        shared_data / "sts_sarcoma" / "STS_001" / "CT",
+        shared_data / "ibsi1" / "ct_radiomics_phantom",
+    )
+    if not sarcoma.is_dir() or not phantom.is_dir():
+        pytest.skip("real DICOM not in ../shared/data")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for folder, prefix in ((sarcoma, "a"), (phantom, "b")):
+            for path in sorted(folder.rglob("*.dcm")):
+                archive.write(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    contents = describe_upload(store_upload([("two.zip", buffer.getvalue())]))
+    assert len(contents.patients()) == 2
+    assert contents.suggested_roles() == {} and not contents.roles_clear()
+    sarcoma_series = next(
+        s for s in contents.series if "GTV_Mass_CT" in str(s.referenced_by) or s.slices == 59
+    )
+    case = load_upload(contents, {"gtv": ["GTV_Mass_CT"]}, series_uid=sarcoma_series.series_uid)
+    assert case.mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.5)
+    assert any("another patient's files" in w for w in case.warnings)

@@ -231,6 +231,8 @@ class SeriesSummary:
     default: bool
     #: Which stack of a series holding several ('echo 2'), else ''; ``series_uid`` then ends in it.
     stack: str = ""
+    #: The series' PatientID (an upload's pseudonym), '' when absent.
+    patient: str = ""
 
     @property
     def size(self) -> str:
@@ -758,6 +760,7 @@ def series_summary(
                     ),
                     default=entry.key == default,
                     stack=entry.stack,
+                    patient=entry.patient_id,
                 )
             )
     return summaries

@@ -55,6 +55,8 @@ class UploadContents:
         mask), and a single mask file named for no role is the GTV (the one structure a case
         needs: pyradiomics' 'lung1_label.nrrd')."""
         names = self.structure_names()
+        if len(self.patients()) > 1:  # whose structures are whose: the user says
+            return {}
         keys, found = _candidates(names, site)
         roles = {"gtv": [keys[k] for k in found.gtv]} if found.gtv else {}
         if len(found.organs) == 1:
@@ -62,6 +64,11 @@ class UploadContents:
         if self.kind == "volumes" and not found.gtv and len(names) == 1:
             roles = {"gtv": names}
         return roles
+
+    def patients(self) -> list[str]:
+        """The PatientIDs of a DICOM upload's image series (several: another patient's files
+        came along, which the loader does not read)."""
+        return list(dict.fromkeys(s.patient for s in self.series if s.patient))
 
     def structure_names(self) -> list[str]:
         """The structures a role can take: every one but those of the suggested image volume."""
@@ -72,7 +79,7 @@ class UploadContents:
         """Whether the names leave nothing to ask: a GTV is found, and the organ is either found
         or absent (no structure is named like an organ of any site)."""
         found = _candidates(self.structures)[1]
-        return bool(found.gtv) and len(found.organs) <= 1
+        return bool(found.gtv) and len(found.organs) <= 1 and len(self.patients()) <= 1
 
     def suggested_site(self) -> str | None:
         """The site whose organ the structure names show, when exactly one does."""
