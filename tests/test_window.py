@@ -26,6 +26,7 @@ PRESET_TABLE = [
     ("lung", -600, 1500, -1350, 150),
     ("mediastinum", 50, 350, -125, 225),
     ("abdomen", 50, 400, -150, 250),
+    ("soft tissue", 40, 400, -160, 240),
     ("liver", 30, 150, -45, 105),
     ("bone", 400, 1800, -500, 1300),
     ("brain", 40, 80, 0, 80),
@@ -55,7 +56,7 @@ def test_window_needs_a_finite_level_and_positive_width(level, width):
 
 def test_unknown_preset_lists_the_choices():
     with pytest.raises(ConfigError, match="abdomen"):
-        get_window("soft tissue")
+        get_window("spine")
 
 
 @pytest.mark.parametrize(

@@ -60,15 +60,16 @@ WINDOW_PRESETS: dict[str, Window] = {
     "lung": Window(-600, 1500),
     "mediastinum": Window(50, 350),
     "abdomen": Window(50, 400),
+    "soft tissue": Window(40, 400),
     "liver": Window(30, 150),
     "bone": Window(400, 1800),
     "brain": Window(40, 80),
 }
 
 
-#: CT window a case of a site opens in (soft tissue for the others).
+#: CT window a case of a site opens in (soft tissue for the others: a thigh sarcoma, a neck).
 SITE_WINDOWS = {"liver": "liver", "lung": "lung", "brain": "brain"}
-DEFAULT_WINDOW = "abdomen"
+DEFAULT_WINDOW = "soft tissue"
 
 
 def site_window(site: str | None) -> str:
