@@ -169,7 +169,7 @@ def test_the_pdf_is_one_a4_page_with_the_risk_and_the_disclaimer(report_pdf, sco
     np.testing.assert_allclose(box[2:], A4_POINTS, atol=0.5)
     score = scored[0]
     for shown in (
-        "Case SYN-0001",
+        "Case SYN-0001 · CT · Liver",
         f"Risk score {score.risk:.2f}",
         f"{score.risk_group.capitalize()}-risk group",
         survival_text(score.survival["12"]),

@@ -38,6 +38,7 @@ from survival_core.viewer.figures import (
     overlay_range,
     role_colour,
     role_label,
+    site_label,
 )
 from survival_core.viewer.slices import SliceView, best_slice, extract_slice, make_overlay, n_slices
 
@@ -377,7 +378,8 @@ def _draw_header(sub, content: ReportContent) -> None:
     sub.text(
         0.95,
         0.43,
-        f"Case {content.case_id}",
+        f"Case {content.case_id}"
+        + " · ".join(["", content.modality, *([site_label(content.site)] if content.site else [])]),
         fontsize=13,
         fontweight="bold",
         ha="right",
