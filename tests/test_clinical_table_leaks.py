@@ -285,3 +285,17 @@ def test_model_tables_read_mixed_decimal_marks_and_drop_text_dates(tmp_path: Pat
     pre = TablePreprocessor().fit(table.X)
     assert pre.feature_names_out_ == ["psa"]
     assert "'diagnosed' dropped: dates are not used as features." in pre.notes_
+
+
+def test_hospital_numbers_are_identifiers_never_variables(tmp_path: Path) -> None:
+    """Identifying numbers beside the study ID are dropped, never written as variables (they
+    would name each patient); counts are kept."""
+    (path := tmp_path / "t.csv").write_text(
+        "PatientID,Medical Record Number,Hospital No,NHS number,Number of nodes,OS (days),Status\n"
+        "P1,483920,H-2231,9434765919,2,100,Dead\nP2,572611,H-9120,9434765870,0,300,Alive\n"
+        "P3,610045,H-4410,9434765811,5,200,Dead\n"
+    )
+    result = read_clinical_spreadsheet(path)
+    assert list(result.variables.columns) == ["number_of_nodes"]
+    for column in ("Medical Record Number", "Hospital No", "NHS number"):
+        assert _actions(result, column) == ["dropped: an identifier or free text (by its name)"]

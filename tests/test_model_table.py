@@ -85,3 +85,16 @@ def test_tables_sharing_no_case_are_named_as_such(tmp_path) -> None:
     )
     with pytest.raises(InputError, match=r"share no case_id \(A1, A2 against B1, B2\)"):
         load_model_table([outcomes, features])
+
+
+def test_cases_left_out_of_a_join_are_said_whichever_table_comes_first(tmp_path) -> None:
+    pd.DataFrame({"case_id": ["A1", "A2"], "time": [1, 2], "event": [1, 0]}).to_csv(
+        clinical := tmp_path / "clinical.csv", index=False
+    )
+    pd.DataFrame({"case_id": ["A1", "A2", "A3"], "x": [1.0, 2.0, 3.0]}).to_csv(
+        features := tmp_path / "features.csv", index=False
+    )
+    for order in ([clinical, features], [features, clinical]):
+        table = load_model_table(order)
+        assert len(table.y) == 2
+        assert any("1 case(s)" in n and "left out" in n for n in table.notes), table.notes

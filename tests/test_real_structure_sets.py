@@ -248,3 +248,51 @@ def test_features_do_not_depend_on_the_storage_order(original: Path) -> None:
         np.testing.assert_allclose(
             [again[k] for k in features], list(features.values()), rtol=1e-9, atol=1e-12
         )
+
+
+def _as_patient(original: Path, folder: Path, patient_id: str, *, removed: bool) -> None:
+    """The sarcoma CT and RTSTRUCT under another PatientID (de-identified when ``removed``)."""
+    for path in sorted(original.rglob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ds.PatientID = patient_id
+        ds.PatientIdentityRemoved = "YES" if removed else "NO"
+        target = folder / path.relative_to(original)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(target)
+
+
+def test_a_patient_id_that_is_no_folder_name_is_pseudonymised(original: Path, tmp_path: Path):
+    """De-identified data keep their PatientID as the case id, but 'STS/202' or '../escape'
+    would name folders elsewhere: those take the pseudonym, inside the cohort."""
+    from survival_core.cohort.importer import import_images
+
+    _as_patient(original, tmp_path / "download" / "a", "STS/202", removed=True)
+    _as_patient(original, tmp_path / "download" / "b", "../../escape", removed=True)
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    assert [o.status for o in result.outcomes] == ["imported", "imported"]
+    cases = sorted(p.name for p in (tmp_path / "cohort" / "cases").iterdir())
+    assert len(cases) == 2 and all(c.startswith("RS-") for c in cases)
+    assert (
+        not (tmp_path / "escape").exists() and not (tmp_path / "cohort" / "cases" / "STS").exists()
+    )
+
+
+def test_two_patients_of_one_case_id_are_refused_not_alternated(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    """A DICOM patient whose PatientID is the name of a volume patient's folder: both would be
+    one case, each rerun swapping the image; both are refused, the same way on a rerun."""
+    from survival_core.cohort.importer import import_images
+
+    _as_patient(original, tmp_path / "download" / "export", "CASE_A", removed=False)
+    volumes = tmp_path / "download" / "CASE_A"
+    volumes.mkdir()
+    image = load_case(original).image
+    sitk.WriteImage(image, str(volumes / "image.nii.gz"))
+    gtv = sitk.GetImageFromArray(original_gtv)
+    gtv.CopyInformation(image)
+    sitk.WriteImage(gtv, str(volumes / "gtv.nii.gz"))
+    for _ in range(2):
+        result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+        assert [o.status for o in result.outcomes] == ["failed", "failed"]
+        assert all("gets the same case id" in o.reason for o in result.outcomes)

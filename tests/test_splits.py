@@ -63,3 +63,15 @@ def test_leave_one_out_and_fixed_split_and_external():
 def test_impossible_protocols_are_refused(call):
     with pytest.raises(ConfigError):
         call()
+
+
+@pytest.mark.parametrize(("n", "folds"), [(6, 3), (8, 2)])
+def test_small_cohorts_split_without_stratifying_what_cannot_be(n, folds):
+    """3 events in 6 patients, 3 folds: each training part of 4 holds back a validation row of
+    1, which cannot hold both kinds; it is drawn unstratified instead of sklearn's error."""
+    event = np.array([1, 0] * (n // 2), dtype=bool)
+    made = splits.nested_cv(event, n_repeats=1, n_folds=folds, seed=0)
+    assert len(made) == folds
+    for fold in made:
+        together = np.concatenate([fold.train, fold.validation, fold.test])
+        assert sorted(together) == list(range(n))

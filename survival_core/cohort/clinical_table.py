@@ -101,8 +101,15 @@ _TIME_WORDS = frozenset({"time", "duration", "length", "interval", "period", "la
 _IDENTIFIER_PARTS = {
     "id", "mrn", "name", "names", "surname", "firstname", "lastname", "initials", "accession",
     "address", "phone", "email", "comment", "comments", "note", "notes", "remark", "remarks",
-    "description",
+    "description", "nhs", "ssn", "zip", "postcode",
 }  # fmt: skip
+#: Words of a number that identifies ('Medical Record Number', 'Hospital No', 'NHS number'),
+#: never a count ('Number of nodes').
+_IDENTIFYING_NUMBERS = frozenset(
+    {"record", "hospital", "insurance", "social", "health", "chart", "case", "patient",
+     "subject", "study", "accession", "unit"}
+)  # fmt: skip
+_NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
 #: Time unit words, English first, then French, German, Spanish / Portuguese, Italian and Dutch.
 _UNIT_ALIASES = {
     "days": ("d", "day", "days", "dys", "jours", "jour", "tage", "tagen", "dias", "giorni",
@@ -802,7 +809,9 @@ def _clean_variable(
     (in the file's day/month ``order``); an ``outcome`` column, or one named as a date whose
     values are not dates, is dropped: a model must not learn the outcome back from it."""
     column = h.text
-    if set(h.tokens) & _IDENTIFIER_PARTS or h.name.endswith("_id"):
+    tokens = set(h.tokens)
+    numbered = tokens & _NUMBER_WORDS and tokens & _IDENTIFYING_NUMBERS and "of" not in tokens
+    if tokens & _IDENTIFIER_PARTS or h.name.endswith("_id") or numbered:
         report.append(
             Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
         )

@@ -47,7 +47,7 @@ from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, load_case
 from survival_core.io.dataset_layout import role_file_name, split_name
-from survival_core.io.deid import Deidentifier, load_key
+from survival_core.io.deid import Deidentifier, kept_patient_id, load_key
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
     AnnotationEntry,
@@ -187,7 +187,7 @@ def patient_case_id(patient: PatientInventory, deid: Deidentifier) -> str:
     """The case id a Case-page upload of the patient's files gets: the keyed pseudonym of the
     PatientID (the PatientID itself for data marked de-identified); for volume folders the
     pseudonym of the folder name."""
-    if patient.identity_removed and not patient.by_folder:
+    if patient.identity_removed and not patient.by_folder and kept_patient_id(patient.patient_id):
         return patient.patient_id
     return deid.pseudonym(patient.patient_id)
 
@@ -694,6 +694,13 @@ def _run_tasks(
         done(outcome)
 
 
+_SHARED_CASE_ID = (
+    "another patient of the download gets the same case id (a volume folder named as a DICOM "
+    "patient's PatientID, or the same de-identified PatientID twice): rename one, so that each "
+    "patient has a case of its own"
+)
+
+
 def import_images(
     images_dir: Path | str,
     out_dir: Path | str,
@@ -741,8 +748,13 @@ def import_images(
         total = len(inventory.patients)
         existing = _records(out_dir)
         tasks = []
-        for patient in inventory.patients.values():
-            case_id = patient_case_id(patient, deid)
+        case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
+        shared = {c for c in case_ids.values() if list(case_ids.values()).count(c) > 1}
+        for name, patient in inventory.patients.items():
+            case_id = case_ids[name]
+            if case_id in shared:  # a DICOM PatientID and a volume folder named alike
+                done(PatientOutcome(case_id, "failed", _SHARED_CASE_ID))
+                continue
             try:
                 task = _plan(patient, case_id, key, out_dir, site, roi_map, modality, image)
             except InputError as err:

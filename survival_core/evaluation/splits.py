@@ -41,7 +41,13 @@ def _split_validation(
     if fraction <= 0:
         return np.sort(indices), np.array([], dtype=int)
     labels = event[indices]
-    stratify = labels if np.bincount(labels.astype(int), minlength=2).min() >= 2 else None
+    held = int(np.ceil(fraction * len(indices)))
+    # stratified only where each part can hold both kinds (4 training rows: a validation row of 1)
+    both = np.bincount(labels.astype(int), minlength=2).min() >= 2
+    fits = 2 <= held <= len(indices) - 2
+    stratify = labels if both and fits else None
+    if len(indices) < 2:
+        raise ConfigError("A training fold needs at least two patients to hold some back.")
     train, validation = train_test_split(
         indices, test_size=fraction, random_state=seed, stratify=stratify
     )

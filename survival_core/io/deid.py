@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import io
 import os
+import re
 import secrets
 import struct
 import uuid
@@ -390,12 +391,23 @@ def _code(value: str, meaning: str) -> Dataset:
     return item
 
 
+#: A study code kept as a case id: it names the case's folder, so no path separators, no '..'.
+_SAFE_CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def kept_patient_id(patient_id: str) -> bool:
+    """Whether a de-identified PatientID can be the case id as it is: a study code that is a
+    safe folder name ('STS_001'; never 'STS/202' or '../escape', which are pseudonymised)."""
+    return bool(_SAFE_CASE_ID.fullmatch(patient_id)) and ".." not in patient_id
+
+
 def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str:
     """The case id of a DICOM data set: its PatientID when already de-identified (any tool's
     PatientIdentityRemoved=YES: research exports keep a study code there that links the images
-    to their clinical table), else the pseudonym of its PatientID."""
-    if str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and ds.get("PatientID"):
-        return str(ds.PatientID).strip()
+    to their clinical table) and a safe folder name, else the pseudonym of its PatientID."""
+    kept = str(ds.get("PatientID", "") or "").strip()
+    if str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and kept_patient_id(kept):
+        return kept
     return (deidentifier or Deidentifier()).pseudonym(str(ds.get("PatientID", "") or ""))
 
 

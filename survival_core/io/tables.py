@@ -248,6 +248,12 @@ def load_model_table(
             notes.append(
                 f"{before - len(joined)} case(s) missing from a joined table were left out."
             )
+        unmatched = len(other.index.difference(left.index))
+        if unmatched:  # e.g. imaged cases without a clinical row, the clinical table first
+            notes.append(
+                f"{unmatched} case(s) of a joined table without a row in the table(s) before it "
+                "were left out."
+            )
     time = pd.to_numeric(joined["time"], errors="coerce")
     event = event_indicator(joined["event"])
     bad = time.isna() | event.isna() | (time < 0)
