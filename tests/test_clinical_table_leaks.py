@@ -299,3 +299,23 @@ def test_hospital_numbers_are_identifiers_never_variables(tmp_path: Path) -> Non
     assert list(result.variables.columns) == ["number_of_nodes"]
     for column in ("Medical Record Number", "Hospital No", "NHS number"):
         assert _actions(result, column) == ["dropped: an identifier or free text (by its name)"]
+
+
+def test_a_new_spreadsheet_redrafts_the_schema_unless_it_was_edited(tmp_path: Path) -> None:
+    """Joining another spreadsheet into a cohort: the schema RadSurv drafted follows it (a model
+    would otherwise impute the new variables); one the user edited is kept, with a note."""
+    from survival_core.cohort.clinical_join import import_table
+    from survival_core.io.clinical_schema import SCHEMA_FILE, CohortSchema
+
+    first, second, cohort = tmp_path / "v1.csv", tmp_path / "v2.csv", tmp_path / "cohort"
+    first.write_text("PatientID,Age,Weight,OS (days),Status\nA,61,70,380,1\nB,55,80,900,0\n")
+    second.write_text("PatientID,Age,ECOG,OS (days),Status\nA,61,0,380,1\nB,55,1,900,0\n")
+    import_table(cohort, first)
+    import_table(cohort, second)
+    assert CohortSchema.load(cohort / SCHEMA_FILE).names == ["age", "ecog"]
+    edited = (cohort / SCHEMA_FILE).read_text().replace("label: Age", "label: Age at diagnosis")
+    (cohort / SCHEMA_FILE).write_text(edited)
+    joined = import_table(cohort, first)
+    assert (cohort / SCHEMA_FILE).read_text() == edited
+    (note,) = [c.action for c in joined.report if c.column == SCHEMA_FILE]
+    assert note.startswith("kept as edited, but its variables (age, ecog) are not the clinical")

@@ -27,14 +27,14 @@ from survival_core.cohort.clinical_table import (
 from survival_core.cohort.importer import case_ids_for
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
-from survival_core.io.clinical_schema import SCHEMA_FILE, CohortSchema
+from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE, CohortSchema
 from survival_core.io.deid import Deidentifier
 
 CLINICAL_FILE = "clinical.csv"
 JOIN_REPORT = "clinical_report.csv"
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).
-TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, JOIN_REPORT})
+TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT})
 #: A quoted value in a report line (the reader quotes the IDs it names, e.g. rows without outcome).
 _QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
 
@@ -130,6 +130,26 @@ def _scrub_ids(text: str, case_of: Mapping[str, str | None]) -> str:
     return _QUOTED.sub(swap, text)
 
 
+def _save_schema(cohort: Path, imported: ClinicalImport) -> str:
+    """Write the drafted ``schema.yaml``, unless the user edited the one there; then it is kept,
+    and a note says when its variables are not the new table's (a model would impute the
+    others). Returns that note ("" without one)."""
+    path, drafted = cohort / SCHEMA_FILE, cohort / DRAFTED_SCHEMA
+    edited = path.exists() and (not drafted.exists() or path.read_bytes() != drafted.read_bytes())
+    if not edited:
+        imported.schema.save(path)
+        imported.schema.save(drafted)
+        return ""
+    kept = CohortSchema.load(path)
+    if set(kept.names) == set(imported.schema.names):
+        return ""
+    return (
+        f"kept as edited, but its variables ({', '.join(kept.names)}) are not the clinical "
+        f"table's ({', '.join(imported.schema.names)}): update it, or delete it to have it drafted "
+        "again"
+    )
+
+
 def _write_clinical(
     cohort: Path,
     imported: ClinicalImport,
@@ -147,9 +167,9 @@ def _write_clinical(
     without_row = [c for c in cases if c not in written]
     columns = ["time", "event", *imported.variables.columns]
     write_text(cohort / CLINICAL_FILE, table[columns].to_csv())
-    if not (cohort / SCHEMA_FILE).exists():
-        imported.schema.save(cohort / SCHEMA_FILE)
+    schema_note = _save_schema(cohort, imported)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
+    report += [Coercion(SCHEMA_FILE, schema_note, 1)] if schema_note else []
     rows = [(c.column, c.action, c.count) for c in report]
     rows.append(("(rows)", "IDs without an imported patient", unmatched))
     rows += [("(cases)", f"no clinical row for {c}", 1) for c in without_row]

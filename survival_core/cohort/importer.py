@@ -46,6 +46,7 @@ from survival_core.cohort.inventory import PatientInventory, inventory_tree
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, load_case
+from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE
 from survival_core.io.dataset_layout import role_file_name, split_name
 from survival_core.io.deid import Deidentifier, kept_patient_id, load_key
 from survival_core.io.dicom_series import (
@@ -75,10 +76,17 @@ ROLE_KEYS = ("gtv", "organ")
 #: What an import folder may hold besides its cases (a clinical table joined later included).
 _OWN_NAMES = frozenset(
     {
-        "cases", STAGING, "manifest.csv", "import_report.csv", "id_map.csv",
-        "clinical.csv", "schema.yaml", "clinical_report.csv",
+        "cases",
+        STAGING,
+        "manifest.csv",
+        "import_report.csv",
+        "id_map.csv",
+        "clinical.csv",
+        SCHEMA_FILE,
+        DRAFTED_SCHEMA,
+        "clinical_report.csv",
     }
-)  # fmt: skip
+)
 #: DICOM files de-identified per call (bounds the memory a large series takes).
 _DEID_BATCH = 32
 

@@ -60,6 +60,8 @@ _SCALE_RANGES = (
 _HCC_KINDS = {"float": NUMBER, "int": INTEGER, "bool": YES_NO, "category": CATEGORY}
 #: The file a cohort folder and a model folder keep their clinical schema in.
 SCHEMA_FILE = "schema.yaml"
+#: The schema RadSurv last drafted into a cohort folder (to tell a user's edits from its draft).
+DRAFTED_SCHEMA = ".schema.drafted.yaml"
 _FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "help")
 
 
