@@ -296,3 +296,17 @@ def test_two_patients_of_one_case_id_are_refused_not_alternated(
         result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
         assert [o.status for o in result.outcomes] == ["failed", "failed"]
         assert all("gets the same case id" in o.reason for o in result.outcomes)
+
+
+def test_a_spreadsheet_joined_to_a_cohort_of_failed_patients_says_so(original: Path, tmp_path):
+    from survival_core.cohort.clinical_join import join_clinical
+    from survival_core.cohort.importer import import_images
+
+    patient = tmp_path / "download" / "STS_001"
+    shutil.copytree(original, patient)
+    _edit_rtstruct(patient, lambda ds: setattr(ds.StructureSetROISequence[0], "ROIName", "ROI-1"))
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    assert [o.status for o in result.outcomes] == ["failed"]
+    (tmp_path / "clinical.csv").write_text("PatientID,OS (days),Status\nSTS_001,400,Dead\n")
+    with pytest.raises(InputError, match="holds no imported patient yet .every patient failed"):
+        join_clinical(tmp_path / "cohort", tmp_path / "clinical.csv")

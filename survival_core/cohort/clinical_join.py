@@ -71,12 +71,17 @@ def join_clinical(
     cohort = Path(cohort)
     imported = read_clinical_spreadsheet(spreadsheet, **columns)
     case_of = case_ids_for(cohort, _original_ids(imported))
+    cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
+    if not cases:
+        raise InputError(
+            f"{cohort} holds no imported patient yet (every patient failed: see its "
+            f"import_report.csv), so no row of {Path(spreadsheet).name} can be joined."
+        )
     if all(case is None for case in case_of.values()):
         raise InputError(
             f"No row of {Path(spreadsheet).name} matches an imported patient: its "
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
         )
-    cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
     return _write_clinical(cohort, imported, case_of, cases)
 
 
