@@ -398,3 +398,25 @@ def test_a_whole_dataset_loaded_as_one_case_is_refused_naming_its_cases(tmp_path
         _hecktor_case(tmp_path, patient, k)
     with pytest.raises(InputError, match=r"2 cases of a dataset \(CHUM-001, MDA-017\).*cohort"):
         load_case(tmp_path, roles={"gtv": ["labelsTr/CHUM-001.nii.gz:1"]})
+
+
+def test_four_digit_ids_that_images_and_labels_share_are_the_case() -> None:
+    """'imagesTr/lung_0001' + 'labelsTr/lung_0001': the 4 digits are the ID (labels carry no
+    channel), not an nnU-Net channel that would make every file one case 'lung'; nnU-Net's own
+    'case_0001_0000' still reads as case_0001's first channel."""
+    found = dataset_cases(
+        [f"{folder}/lung_000{k}.nii.gz" for k in (1, 2) for folder in ("imagesTr", "labelsTr")]
+    )
+    assert found["imagesTr/lung_0001.nii.gz"] == DatasetFile("lung_0001", "image.nii.gz")
+    assert found["labelsTr/lung_0002.nii.gz"] == DatasetFile("lung_0002", "label.nii.gz")
+    nnunet = dataset_cases(
+        [
+            "imagesTr/case_0001_0000.nii.gz",
+            "imagesTr/case_0001_0001.nii.gz",
+            "labelsTr/case_0001.nii.gz",
+        ]
+    )
+    assert nnunet["imagesTr/case_0001_0001.nii.gz"] == DatasetFile(
+        "case_0001", "channel_0001.nii.gz"
+    )
+    assert nnunet["labelsTr/case_0001.nii.gz"] == DatasetFile("case_0001", "label.nii.gz")

@@ -68,11 +68,11 @@ def _is_role_word(word: str) -> bool:
     return word.lower() in _PLAIN_WORDS or match_structure(word) is not None
 
 
-def split_name(stem: str) -> tuple[str, str, str]:
+def split_name(stem: str, channels: bool = True) -> tuple[str, str, str]:
     """(case key, role words, channel) of a file stem: 'CHUM-001__CT' -> ('CHUM-001', 'CT', ''),
     'lung1_label' -> ('lung1', 'label', ''), 'case_0001' -> ('case', '', '0001'), 'imaging' ->
-    ('', 'imaging', '')."""
-    channel = _CHANNEL.search(stem)
+    ('', 'imaging', ''); without ``channels`` a 4-digit ending is the ID's ('lung_0001')."""
+    channel = _CHANNEL.search(stem) if channels else None
     key = stem[: channel.start()] if channel else stem
     while (word := _LAST_WORD.search(key)) and _is_role_word(word.group(1)):
         key = key[: word.start()]
@@ -149,9 +149,13 @@ def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, Dataset
     'a.zip:x/y.nii.gz') that shares its case key with another file; {} when fewer than
     ``min_cases`` cases are found (the files are then one patient's folder, or no dataset)."""
     keyed: dict[tuple[str, ...], list[tuple[str, PurePosixPath, str, str]]] = defaultdict(list)
-    for shown in paths:
-        path = PurePosixPath(shown.replace(":", "/"))
-        key, role, channel = split_name(volume_stem(path))
+    files_of = {shown: PurePosixPath(shown.replace(":", "/")) for shown in paths}
+    # nnU-Net's labels carry no channel: a 4-digit ending a label shares is the case ID's
+    # (Decathlon-style 'imagesTr/lung_0001' + 'labelsTr/lung_0001')
+    labelled = {volume_stem(p) for p in files_of.values() if _in_mask_folder(p)}
+    for shown, path in files_of.items():
+        stem = volume_stem(path)
+        key, role, channel = split_name(stem, channels=stem not in labelled)
         if not _is_id(key):  # 'pre_ct', 'post_ct': one patient's, not IDs
             key = ""
         folders = tuple(p for p in path.parent.parts if p.lower() not in ROLE_FOLDERS)
@@ -166,6 +170,11 @@ def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, Dataset
             names = [path.name for _, path, _, _ in files]
         found |= {f[0]: DatasetFile("/".join(key), n) for f, n in zip(files, names, strict=True)}
     return found
+
+
+def _in_mask_folder(path: PurePosixPath) -> bool:
+    """Whether a file lies in a folder of masks ('labelsTr/', 'masks/', 'segmentations/')."""
+    return any(p.lower() in ROLE_FOLDERS - IMAGE_FOLDERS for p in path.parent.parts)
 
 
 def short_case_names(cases: Iterable[str]) -> dict[str, str]:
