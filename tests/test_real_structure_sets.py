@@ -310,3 +310,25 @@ def test_a_spreadsheet_joined_to_a_cohort_of_failed_patients_says_so(original: P
     (tmp_path / "clinical.csv").write_text("PatientID,OS (days),Status\nSTS_001,400,Dead\n")
     with pytest.raises(InputError, match="holds no imported patient yet .every patient failed"):
         join_clinical(tmp_path / "cohort", tmp_path / "clinical.csv")
+
+
+def test_different_patients_under_one_patient_id_are_named_as_such(original: Path, tmp_path):
+    """Two studies of the real sarcoma CT under one PatientID (an anonymiser's 'ANONYMOUS'):
+    the refusal says they may be different patients, not only 'keep one'."""
+    from survival_core.cohort.importer import import_images
+
+    for copy in ("a", "b"):
+        study, series = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+        for path in sorted(original.rglob("*.dcm")):
+            ds = pydicom.dcmread(path)
+            ds.PatientID, ds.StudyInstanceUID = "ANONYMOUS", study
+            if ds.Modality == "CT":
+                ds.SeriesInstanceUID, ds.SOPInstanceUID = series, pydicom.uid.generate_uid()
+                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            target = tmp_path / "download" / copy / path.relative_to(original)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ds.save_as(target)
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "failed"
+    assert "in 2 studies under one PatientID: if they are different patients" in outcome.reason

@@ -360,10 +360,17 @@ def _choose_dicom(
                 candidates = matching
                 break
     if len(candidates) > 1:
+        studies = {s.study_uid for s in candidates}
         raise InputError(
             f"{len(candidates)} image series have a structure set ("
             + "; ".join(_series_text(s) for s in candidates)
-            + "); keep only the one to analyse in the download"
+            + (
+                f"), in {len(studies)} studies under one PatientID: if they are different "
+                "patients (an anonymiser's shared PatientID), give each its own PatientID; if "
+                "one patient's, keep only the one to analyse in the download"
+                if len(studies) > 1
+                else "); keep only the one to analyse in the download"
+            )
         )
     drawn = candidates[0]
     annotations = [a for a, s in pairs if s is drawn]
