@@ -332,3 +332,22 @@ def test_different_patients_under_one_patient_id_are_named_as_such(original: Pat
     (outcome,) = result.outcomes
     assert outcome.status == "failed"
     assert "in 2 studies under one PatientID: if they are different patients" in outcome.reason
+
+
+def test_spreadsheet_ids_written_otherwise_are_pointed_at(original: Path, tmp_path: Path):
+    """'sts_1' for the images' 'STS_001': the refusal points at the imported ID it differs
+    from only in case and zero padding (said, never written into the cohort)."""
+    from survival_core.cohort.clinical_join import join_clinical
+    from survival_core.cohort.importer import import_images
+
+    _as_patient(original, tmp_path / "download" / "a", "STS_001", removed=False)
+    import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    (tmp_path / "clinical.csv").write_text("Patient ID,OS (days),Status\nsts_1,400,Dead\n")
+    with pytest.raises(InputError, match="Written otherwise: 'sts_1' is 'STS_001' there"):
+        join_clinical(tmp_path / "cohort", tmp_path / "clinical.csv")
+    (tmp_path / "clinical.csv").write_text(
+        "Patient ID,OS (days),Status\nSTS_001,400,Dead\nsts_002,300,Alive\n"
+    )
+    joined = join_clinical(tmp_path / "cohort", tmp_path / "clinical.csv")
+    assert joined.n_joined == 1 and joined.unmatched_ids == {"sts_002": None}
+    assert "sts_002" not in (tmp_path / "cohort" / "clinical_report.csv").read_text()

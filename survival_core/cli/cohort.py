@@ -141,4 +141,15 @@ def _clinical_summary(joined: ClinicalJoin) -> dict[str, int]:
     """The join's totals, each coercion printed to stderr on the way."""
     for line in joined.report:
         output.progress(f"clinical: {line}")
+    if joined.unmatched_ids:  # on the console only: the cohort folder keeps no original ID
+        shown = [
+            f"{original} (the images' {near}?)" if near else original
+            for original, near in list(joined.unmatched_ids.items())[:10]
+        ]
+        more = len(joined.unmatched_ids) - len(shown)
+        output.progress(
+            "clinical: IDs without an imported patient: "
+            + ", ".join(shown)
+            + (f" and {more} more" if more > 0 else "")
+        )
     return joined.summary()

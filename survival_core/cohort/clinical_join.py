@@ -12,6 +12,7 @@ reported, never dropped silently.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ class ClinicalJoin:
     no_outcome: int = 0
     report: list[Coercion] = field(default_factory=list)
     schema: CohortSchema | None = None
+    #: Spreadsheet IDs without an imported patient, each with the one imported patient's ID it
+    #: differs from only in case, separators or zero padding (None without such): said on the
+    #: console, never written (the original IDs stay out of the cohort folder).
+    unmatched_ids: dict[str, str | None] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -72,6 +77,7 @@ def join_clinical(
     imported = read_clinical_spreadsheet(spreadsheet, **columns)
     case_of = case_ids_for(cohort, _original_ids(imported))
     cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
+    unmatched = [i for i, case in case_of.items() if case is None]
     if not cases:
         raise InputError(
             f"{cohort} holds no imported patient yet (every patient failed: see its "
@@ -81,8 +87,47 @@ def join_clinical(
         raise InputError(
             f"No row of {Path(spreadsheet).name} matches an imported patient: its "
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
+            + _near_matches_said(_near_matches(cohort, unmatched))
         )
-    return _write_clinical(cohort, imported, case_of, cases)
+    joined = _write_clinical(cohort, imported, case_of, cases)
+    joined.unmatched_ids = _near_matches(cohort, unmatched)
+    return joined
+
+
+def _id_variants(original: str) -> list[str]:
+    """Spellings of an ID a spreadsheet and a DICOM header may differ by: case, '-'/'_'/' '
+    separators, digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...)."""
+
+    def digit_forms(run: str) -> set[str]:
+        bare = run.lstrip("0") or "0"
+        return {bare, *(bare.zfill(n) for n in (2, 3, 4))}
+
+    spelled = {original}
+    for separator in ("_", "-", " ", ""):
+        spelled.add(re.sub(r"[-_ ]", separator, original))
+    padded = set()
+    for text in spelled:
+        parts = re.split(r"(\d+)", text)
+        forms = [sorted(digit_forms(p)) if p.isdigit() else [p] for p in parts]
+        padded |= {"".join(choice) for choice in itertools.product(*forms)}
+    return sorted({v for p in padded for v in (p, p.upper(), p.lower())} - {original})
+
+
+def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
+    """Each unmatched spreadsheet ID with the one imported patient's ID among its variants."""
+    found: dict[str, str | None] = {}
+    for original in unmatched[:200]:  # a hint, bounded: a spreadsheet of thousands of others
+        variants = _id_variants(original)
+        hits = [v for v, case in case_ids_for(cohort, variants).items() if case is not None]
+        found[original] = hits[0] if len(hits) == 1 else None
+    return found
+
+
+def _near_matches_said(near: Mapping[str, str | None]) -> str:
+    pairs = [f"{a!r} is {b!r} there" for a, b in near.items() if b is not None]
+    if not pairs:
+        return ""
+    return f" Written otherwise: {'; '.join(pairs[:5])}: write the IDs as the images do."
 
 
 def import_table(
