@@ -7,6 +7,7 @@ so it depends on nothing in RadSurv.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: Column prefixes of the image features that are not radiomics: deep features of an image
 #: network (:mod:`survival_core.features.deep`) and DSFR features (:mod:`~.features.dsfr`).
@@ -21,6 +22,13 @@ _PYRADIOMICS_NAME = re.compile(
     r"(?:original|wavelet|log-sigma|square|squareroot|logarithm|exponential|gradient|lbp)"
     r"[^_]*_(?:firstorder|shape|shape2D|glcm|glrlm|glszm|gldm|ngtdm)_"
 )
+
+
+def clinical_inputs(columns: Iterable[str], known: set[str], *, tabular: bool) -> list[str]:
+    """The model inputs a case's clinical values give: the ``known`` variables (the demo's, an
+    own cohort's schema), and on a model of tables without radiomics (``tabular``) every column
+    that is not an image feature: nothing else could give them."""
+    return [c for c in columns if c in known or (tabular and not is_image_feature(c))]
 
 
 def is_image_feature(column: str) -> bool:

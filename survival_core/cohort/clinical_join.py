@@ -25,7 +25,7 @@ from survival_core.cohort.clinical_table import (
     Coercion,
     read_clinical_spreadsheet,
 )
-from survival_core.cohort.importer import case_ids_for
+from survival_core.cohort.importer import case_id_lookup, case_ids_for
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE, CohortSchema
@@ -115,10 +115,10 @@ def _id_variants(original: str) -> list[str]:
 
 def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
     """Each unmatched spreadsheet ID with the one imported patient's ID among its variants."""
+    lookup = case_id_lookup(cohort)
     found: dict[str, str | None] = {}
     for original in unmatched[:200]:  # a hint, bounded: a spreadsheet of thousands of others
-        variants = _id_variants(original)
-        hits = [v for v, case in case_ids_for(cohort, variants).items() if case is not None]
+        hits = [v for v in _id_variants(original) if lookup(v) is not None]
         found[original] = hits[0] if len(hits) == 1 else None
     return found
 

@@ -179,16 +179,22 @@ def id_key(original_id: str, key: bytes | None = None) -> str:
     return hmac.new(secret, b"id-map\0" + original_id.strip().encode(), hashlib.sha256).hexdigest()
 
 
-def case_ids_for(cohort: Path | str, original_ids: list[str]) -> dict[str, str | None]:
-    """Original patient ID -> case id of an imported cohort (None where not imported): how a
-    clinical table keyed by the hospital's IDs joins the images."""
+def case_id_lookup(cohort: Path | str) -> Callable[[str], str | None]:
+    """Original patient ID -> case id of an imported cohort (None where not imported), the ID
+    map read once: how a clinical table keyed by the hospital's IDs joins the images."""
     path = Path(cohort) / "id_map.csv"
     if not path.is_file():
         raise InputError(f"{path} not found: {cohort} is not an imported cohort folder.")
     with open(path, encoding="utf-8", newline="") as handle:
         by_key = {row["id_key"]: row["case_id"] for row in csv.DictReader(handle)}
     key = load_key()
-    return {i: by_key.get(id_key(i, key)) for i in original_ids}
+    return lambda original: by_key.get(id_key(original, key))
+
+
+def case_ids_for(cohort: Path | str, original_ids: list[str]) -> dict[str, str | None]:
+    """:func:`case_id_lookup` of each of ``original_ids``."""
+    lookup = case_id_lookup(cohort)
+    return {i: lookup(i) for i in original_ids}
 
 
 def patient_case_id(patient: PatientInventory, deid: Deidentifier) -> str:
@@ -764,7 +770,7 @@ def import_images(
         existing = _records(out_dir)
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
-        shared = {c for c in case_ids.values() if list(case_ids.values()).count(c) > 1}
+        shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
         for name, patient in inventory.patients.items():
             case_id = case_ids[name]
             if case_id in shared:  # a DICOM PatientID and a volume folder named alike

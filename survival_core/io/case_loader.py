@@ -61,7 +61,12 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.filetype import sniff_file
 from survival_core.io.intensity_scale import scale_warnings
-from survival_core.io.label_maps import label_structures, labels_present, structure_names
+from survival_core.io.label_maps import (
+    label_file,
+    label_structures,
+    labels_present,
+    structure_names,
+)
 from survival_core.io.modality_view import companion_modality
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import (
@@ -475,9 +480,9 @@ def _structures_on(
 
 
 def _mask_file(name: str, by_name: Mapping[str, Path]) -> str:
-    """The volume file a structure name comes from: itself, or 'file' of 'file:label'."""
-    file, colon, label = name.rpartition(":")
-    return file if colon and label.isdigit() and file in by_name else name
+    """The volume file of the case a structure name comes from (:func:`.label_maps.label_file`)."""
+    file = label_file(name)
+    return file if file in by_name else name
 
 
 def _roles(

@@ -116,13 +116,22 @@ def _mixed_marks(frame: pd.DataFrame, typed: Any) -> list[str]:
         values = frame[column]
         if values.dtype != object or (isinstance(typed, dict) and column in typed):
             continue
-        present = values.dropna().astype(str).str.strip()
-        if present.empty or not present.str.fullmatch(_EITHER_MARK).all():
-            continue
-        text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
-        try:
-            frame[column] = pd.to_numeric(text.where(values.notna()))
-        except (ValueError, OverflowError):  # '1e309': left as written, the table reader's call
-            continue
-        fixed.append(str(column))
+        numbers = written_numbers(values, _EITHER_MARK)
+        if numbers is not None:
+            frame[column] = numbers
+            fixed.append(str(column))
     return fixed
+
+
+def written_numbers(values: pd.Series, pattern: str) -> pd.Series | None:
+    """A text column as numbers when every present value fullmatches ``pattern`` (a number with
+    a decimal point or comma, maybe a trailing '%'); None when one does not, or one is too large
+    for a float ('1e309': left as written)."""
+    present = values.dropna().astype(str).str.strip()
+    if present.empty or not present.str.fullmatch(pattern).all():
+        return None
+    text = present.str.rstrip("%").str.strip().str.replace(",", ".", regex=False)
+    try:
+        return pd.to_numeric(text).reindex(values.index)
+    except (ValueError, OverflowError):
+        return None

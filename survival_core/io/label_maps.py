@@ -52,6 +52,13 @@ def segment_names(path: Path | str) -> dict[LayerLabel, str]:
     return names
 
 
+def label_file(structure: str) -> str:
+    """The volume file a structure name comes from: 'file' of 'file:label' or
+    'file:layer.label' (:func:`label_names`), else the name itself."""
+    file, colon, label = structure.rpartition(":")
+    return file if colon and label.replace(".", "", 1).isdigit() else structure
+
+
 def label_names(path: Path | str, shown: str, keys: list[LayerLabel]) -> dict[LayerLabel, str]:
     """The structure name of each (layer, label) of the file ``shown`` (its name in the case):
     the header's segment name, else ``shown`` for a file of one label."""

@@ -18,7 +18,7 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.delimited import read_delimited
+from survival_core.io.delimited import read_delimited, written_numbers
 
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
@@ -175,7 +175,7 @@ def _ids_shown(frame: pd.DataFrame) -> str:
 
 
 #: A number as a table may write it: a decimal point or comma, a trailing percent sign.
-_WRITTEN_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)\s*%?\s*")
+_WRITTEN_NUMBER = r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)\s*%?\s*"
 #: Thousands grouped by commas ('1,234'): never read as a decimal comma.
 _GROUPED = re.compile(r"\s*[-+]?\d{1,3}(?:,\d{3})+\s*")
 
@@ -188,15 +188,12 @@ def _numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         values = X[column]
         if values.dtype == object:
             present = values.dropna().astype(str)
-            if present.empty or not present.str.fullmatch(_WRITTEN_NUMBER).all():
-                continue
             if present.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
-            text = present.str.strip().str.rstrip("%").str.strip().str.replace(",", ".")
-            try:
-                X[column] = pd.to_numeric(text).reindex(X.index)
-            except (ValueError, OverflowError):  # '1e309': kept as written
+            numbers = written_numbers(values, _WRITTEN_NUMBER)
+            if numbers is None:
                 continue
+            X[column] = numbers
             notes.append(
                 f"'{column}' holds numbers written as text ({present.iloc[0]!r}): read as numbers."
             )

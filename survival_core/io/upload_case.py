@@ -22,7 +22,7 @@ from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
-from survival_core.io.label_maps import structure_names
+from survival_core.io.label_maps import label_file, structure_names
 from survival_core.io.structures import (
     MASK_WORDS,
     RoleCandidates,
@@ -73,7 +73,7 @@ class UploadContents:
     def structure_names(self) -> list[str]:
         """The structures a role can take: every one but those of the suggested image volume."""
         image = self.suggested_image()
-        return [n for n in self.structures if image is None or _file_of(n) != image]
+        return [n for n in self.structures if image is None or label_file(n) != image]
 
     def roles_clear(self) -> bool:
         """Whether the names leave nothing to ask: a GTV is found, and the organ is either found
@@ -120,12 +120,6 @@ def _candidates(names: list[str], site: str | None = None) -> tuple[dict[str, st
     """What each structure's name says (key -> name) and the role candidates by key."""
     keys = {structure_key(n): n for n in names}
     return keys, role_candidates(list(keys), site)
-
-
-def _file_of(structure: str) -> str:
-    """The volume file a structure of a volume upload comes from ('seg.nii.gz:2' -> 'seg.nii.gz')."""
-    file, colon, label = structure.rpartition(":")
-    return file if colon and label.replace(".", "").isdigit() else structure
 
 
 def _mask_named(volume: str) -> bool:

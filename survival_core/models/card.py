@@ -150,6 +150,12 @@ class ModelCard:
             raise InputError(f"{path} is not a readable model card: {err}") from err
 
 
+def last_follow_up(card: ModelCard) -> float:
+    """The training cohort's last follow-up time (days): where its risk groups' KM curves end."""
+    curves = card.stratification["km"].values()
+    return max((max(curve["time"], default=0.0) for curve in curves), default=0.0)
+
+
 def build_card(
     model_name: str,
     y: np.ndarray,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from survival_core.case import Case
-from survival_core.columns import is_image_feature
+from survival_core.columns import clinical_inputs
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical_schema import (
     CATEGORY,
@@ -26,7 +26,7 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel
-from survival_core.models.card import ModelCard
+from survival_core.models.card import ModelCard, last_follow_up
 
 DAYS_PER_MONTH = 365.25 / 12
 #: Survival is reported at these horizons (months).
@@ -54,10 +54,7 @@ class LoadedModel:
         """The training cohort's last follow-up (days): its survival curves are estimated up to
         there and only carried flat beyond, so nothing is reported past it (no limit for a
         model built in memory, without a card)."""
-        if self.card is None:
-            return float("inf")
-        curves = self.card.stratification["km"].values()
-        return max((max(curve["time"], default=0.0) for curve in curves), default=0.0)
+        return float("inf") if self.card is None else last_follow_up(self.card)
 
     def followed(self, months: int) -> bool:
         """Whether ``months`` lie within the training cohort's follow-up."""
@@ -117,15 +114,14 @@ def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
 def load_scoring_model(folder: Path | str) -> LoadedModel:
     """Model and card from a folder written by the ``fit`` command. On a model of tables without
     radiomics every input that is not an image feature is a clinical column
-    (:func:`~survival_core.columns.is_image_feature`; cards written before listed only the HCC
+    (:func:`~survival_core.columns.clinical_inputs`; cards written before listed only the HCC
     variables and an own cohort's, so a model fitted on a table of other variables could not
     read them from a case)."""
     folder = Path(folder)
     model, card = load_model(folder), ModelCard.load(folder)
-    if card.radiomics_settings is None and not card.radiomics_by_modality:
-        inputs = [c["name"] for c in model.preprocessor_.input_schema_]
-        listed = set(card.clinical_columns)
-        card.clinical_columns = [c for c in inputs if c in listed or not is_image_feature(c)]
+    inputs = [c["name"] for c in model.preprocessor_.input_schema_]
+    tabular = card.radiomics_settings is None and not card.radiomics_by_modality
+    card.clinical_columns = clinical_inputs(inputs, set(card.clinical_columns), tabular=tabular)
     return LoadedModel(folder, model, card)
 
 

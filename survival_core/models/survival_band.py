@@ -20,7 +20,7 @@ from scipy.stats import norm
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel, check_times
-from survival_core.models.card import ModelCard
+from survival_core.models.card import ModelCard, last_follow_up
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS
 
 NO_BAND = "no confidence band for this model type ({model}: no coefficient covariance)"
@@ -82,8 +82,6 @@ def survival_band(model: SurvivalModel, X, times, level: float = 0.95) -> Surviv
 def follow_up_times(card: ModelCard, points: int = 200) -> np.ndarray:
     """A time grid (days) from 0 to the training cohort's last follow-up (at least 3 years),
     holding the 1/2/3-year report times exactly."""
-    curves = card.stratification["km"].values()
-    last = max((max(curve["time"], default=0.0) for curve in curves), default=0.0)
     report = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
-    grid = np.linspace(0.0, max(last, float(report[-1])), points)
+    grid = np.linspace(0.0, max(last_follow_up(card), float(report[-1])), points)
     return np.union1d(grid, report)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from survival_core.columns import is_image_feature
+from survival_core.columns import clinical_inputs
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
@@ -16,13 +16,6 @@ from survival_core.models import make_model
 from survival_core.models.base import SurvivalModel
 from survival_core.models.card import build_card
 from survival_core.models.image_set import ImageSet
-
-
-def _clinical_columns(columns: Any, own: set[str], *, tabular: bool) -> list[str]:
-    """The inputs a case's clinical values give: the HCC variables, an own cohort's (its
-    schema's), and on a model of tables without radiomics every column that is not an image
-    feature (:func:`~survival_core.columns.is_image_feature`): nothing else could give them."""
-    return [c for c in columns if c in BY_NAME or c in own or (tabular and not is_image_feature(c))]
 
 
 def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
@@ -158,8 +151,8 @@ def train_model(
         model_name,
         table.y,
         risk,
-        clinical_columns=_clinical_columns(
-            table.X.columns, own, tabular=not any(radiomics.values())
+        clinical_columns=clinical_inputs(
+            table.X.columns, set(BY_NAME) | own, tabular=not any(radiomics.values())
         ),
         **radiomics,
         tables=[Path(t).name for t in tables],
