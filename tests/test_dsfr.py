@@ -145,6 +145,16 @@ def test_training_is_seeded(inputs):
         assert torch.equal(wa, wb), name
 
 
+def test_an_all_background_slice_gives_the_networks_constant_output(trained):
+    """A slice that windows to all zeros (background or padding) passes through every instance
+    norm as exact zeros, so the U-Net's output there is sigmoid(the last layer's bias): the GPU
+    computed that, while the CPU gave rounding noise amplified by the norms (up to 0.46)."""
+    probability = trained.forward_slices(np.zeros((2, 32, 32), np.float32))
+    last_bias = [p for name, p in trained.network.named_parameters() if name.endswith("bias")][-1]
+    expected = torch.sigmoid(last_bias.detach()).item()
+    assert probability.min() == probability.max() == pytest.approx(expected, rel=1e-6)
+
+
 def test_pooling_is_channel_mean_inside_predicted_tumour(trained, inputs):
     item = inputs[4]
     captured = []
