@@ -146,7 +146,31 @@ def test_rerun_touches_nothing(imported: tuple[Path, dict], download: Path) -> N
     assert again == {
         p: ("unchanged" if o.status == "imported" else "failed") for p, o in first.items()
     }
-    assert result.counts() == {"imported": 0, "failed": 4, "unchanged": 3}
+    assert result.counts() == {"imported": 0, "failed": 4, "unchanged": 3, "absent": 0}
+
+
+def test_a_patient_gone_from_the_download_stays_reported_until_its_case_is_deleted(
+    imported: tuple[Path, dict], download: Path, tree: DownloadTree, tmp_path: Path
+) -> None:
+    out = tmp_path / "cohort"
+    shutil.copytree(imported[0], out)
+    gone = _good(tree, "dicom").patient_id
+    smaller = tmp_path / "download"
+    shutil.copytree(download, smaller, ignore=lambda folder, names: [gone] if gone in names else [])
+    case_id = _case_ids(out, tree)[gone]
+    lines: list[str] = []
+    result = import_images(smaller, out, workers=1, progress=lines.append)
+    absent = [o for o in result.outcomes if o.status == "absent"]
+    assert [o.patient for o in absent] == [case_id] and result.counts()["absent"] == 1
+    assert f"delete cases/{case_id}" in absent[0].reason and "consent" in absent[0].reason
+    assert "1 patient(s) of earlier imports are not in this download" in lines[-1]
+    assert case_id in set(read_manifest(out).case_id)  # a rerun never deletes a case
+    assert f"{case_id},absent," in (out / "import_report.csv").read_text()
+    shutil.rmtree(out / "cases" / case_id)
+    result = import_images(smaller, out, workers=1)
+    assert result.counts()["absent"] == 0
+    assert case_id not in set(read_manifest(out).case_id)
+    assert case_id not in (out / "id_map.csv").read_text()
 
 
 def test_killed_import_then_rerun_equals_uninterrupted(

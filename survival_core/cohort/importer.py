@@ -64,7 +64,7 @@ from survival_core.io.volume import volume_stem
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
-STATUSES = ("imported", "failed", "unchanged")
+STATUSES = ("imported", "failed", "unchanged", "absent")
 REPORT_COLUMNS = ("patient", "status", "reason")
 ID_MAP_COLUMNS = ("id_key", "case_id")
 #: Manifest columns after :data:`MANIFEST_COLUMNS`: the structure names that fill each role when
@@ -722,6 +722,12 @@ _SHARED_CASE_ID = (
 )
 
 
+_ABSENT = (
+    "not in this download: kept from an earlier import (a rerun never deletes a case; to take the "
+    "patient out, e.g. when consent is withdrawn, delete cases/{} and import again)"
+)
+
+
 def import_images(
     images_dir: Path | str,
     out_dir: Path | str,
@@ -742,7 +748,8 @@ def import_images(
     contours were drawn on the CT, the PET with ``PT``); ``image`` names it where
     names do not say (BraTS's ``t1ce`` among ``t1``, ``t2``, ``flair``); ``workers`` processes read
     headers and import patients (default: every CPU); ``progress`` gets one line per patient.
-    A patient that cannot be imported is reported with its reason and the others go on.
+    A patient that cannot be imported is reported with its reason and the others go on; a case
+    of an earlier import whose patient this download lacks stays, reported as ``absent``.
     """
     started = time.perf_counter()
     roi_map = check_roi_map(roi_map)
@@ -789,6 +796,13 @@ def import_images(
                 tasks.append(task)
         _run_tasks(tasks, workers, done)
         n_files, skipped = inventory.n_files, inventory.skipped
+    absent = sorted(set(existing) - set(case_ids.values()))
+    outcomes += [PatientOutcome(case_id, "absent", _ABSENT.format(case_id)) for case_id in absent]
+    if absent and progress:
+        progress(
+            f"{len(absent)} patient(s) of earlier imports are not in this download and stay in "
+            "the cohort (import_report.csv lists them as absent)."
+        )
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
     modalities = _write_tables(out_dir, outcomes)
     seconds = time.perf_counter() - started
