@@ -19,6 +19,7 @@ from sksurv.preprocessing import OneHotEncoder
 from survival_core.errors import InputError
 from survival_core.evaluation.calibration import (
     calibration_at,
+    calibration_in_the_large,
     calibration_slope,
     calibration_table,
     cloglog_risk,
@@ -129,3 +130,23 @@ def test_table_without_censoring_is_fraction_alive(n_groups):
 def test_bad_predictions_raise(surv):
     with pytest.raises(InputError):
         calibration_table((np.ones(10, dtype=bool), np.arange(1.0, 11.0)), surv, 5.0)
+
+
+@pytest.mark.parametrize("value", [1.0, 0.97])
+def test_slope_of_a_constant_prediction_is_refused(gbsg2_cox, value):
+    """A constant float column's standard deviation is rounding (1e-17), not spread: the slope
+    was 0 with a +-1e20 interval. Before the first event every model predicts S = 1."""
+    df, _ = gbsg2_cox
+    with pytest.raises(InputError, match="same value"):
+        calibration_slope((df["E"].to_numpy(bool), df["T"].to_numpy()), np.full(len(df), value))
+
+
+def test_horizon_past_the_follow_up_is_refused(gbsg2_cox):
+    """GBSG2's follow-up ends at 2,659 days with a censoring: at 4,000 days the observed
+    survival would be the last Kaplan-Meier value carried on, as if observed."""
+    df, cph = gbsg2_cox
+    y = (df["E"].to_numpy(bool), df["T"].to_numpy() * YEAR)
+    surv = cph.predict_survival_function(df, times=[4000.0 / YEAR]).to_numpy()[0]
+    for check in (calibration_table, calibration_in_the_large, smoothed_calibration):
+        with pytest.raises(InputError, match="within the follow-up"):
+            check(y, surv, 4000.0)

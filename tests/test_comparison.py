@@ -107,3 +107,24 @@ def test_fast_path_equals_the_direct_resampled_difference():
     p = (1 + np.sum(np.abs(boot - diff(*data)) >= abs(diff(*data)))) / 301
     ours = compare_c_index((event, time), a, b, n_resamples=300, seed=4)
     assert (ours.difference, ours.ci_low, ours.ci_high, ours.p_value) == (diff(*data), low, high, p)
+
+
+def test_p_value_counts_only_the_resamples_where_both_c_indices_are_defined():
+    """15 patients, 4 events: 27 of 1000 resamples hold no comparable pair. They are neither as
+    extreme as the observed difference nor not; counting them in the denominator only lowered p."""
+    rng = np.random.default_rng(3)
+    n = 15
+    a = rng.normal(size=n)
+    b = a + rng.normal(size=n)
+    time, event = np.round(rng.exponential(300, n)), rng.uniform(size=n) < 0.25
+
+    def diff(e, t, r1, r2):
+        return harrell_c_index((e, t), r1) - harrell_c_index((e, t), r2)
+
+    boot = resample_statistic(diff, [event, time, a, b], bootstrap_indices(n, 1000, 1))
+    defined = boot[np.isfinite(boot)]
+    assert defined.size == 973
+    observed = diff(event, time, a, b)
+    ours = compare_c_index((event, time), a, b, n_resamples=1000, seed=1)
+    assert ours.p_value == (1 + np.sum(np.abs(defined - observed) >= abs(observed))) / 974
+    assert ours.method == "paired BCa bootstrap (973 resamples)"

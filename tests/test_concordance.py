@@ -17,7 +17,9 @@ from survival_core.evaluation.concordance import (
     censoring_survival,
     harrell_c_index,
     uno_c_index,
+    uno_tau,
 )
+from survival_core.evaluation.splits import nested_cv
 from survival_core.outcome import survival_arrays
 
 
@@ -63,8 +65,34 @@ def test_uno_matches_sksurv(case, tau_quantile):
     e_train[np.argmax(t_train)] = False
     y_train = Surv.from_arrays(e_train, t_train)
     tau = None if tau_quantile is None else float(np.quantile(time, tau_quantile))
-    expected = concordance_index_ipcw(y_train, y, risk, tau=tau)[0]
+    sksurv_tau = uno_tau(y_train, y) if tau is None else tau  # ours defaults to uno_tau
+    expected = concordance_index_ipcw(y_train, y, risk, tau=sksurv_tau)[0]
     assert uno_c_index(y_train, y, risk, tau=tau) == pytest.approx(expected, abs=1e-9)
+
+
+def test_uno_tau_leaves_the_last_tenth_of_training_follow_up_out():
+    y_train = Surv.from_arrays([True] * 10, np.arange(1.0, 11.0))
+    assert uno_tau(y_train, Surv.from_arrays([True, False], [2.0, 20.0])) == 9.0
+    assert uno_tau(y_train, Surv.from_arrays([True, False], [2.0, 5.0])) == 5.0
+
+
+def test_default_uno_tau_keeps_one_late_event_from_deciding_the_index():
+    """WHAS500 (real), a Cox model's test fold where the training censoring survival G falls to
+    0.005 at the last follow-up: untruncated, one event's G^-2 weight carries 98 % of the index."""
+    X, y = load_whas500()
+    event, time = y["fstat"], y["lenfol"]
+    x = OneHotEncoder().fit_transform(X).to_numpy(float)
+    x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1.0)
+    fold = nested_cv(event, 1, 5, seed=0)[3]
+    train = np.sort(np.concatenate([fold.train, fold.validation]))
+    y_train, y_test = Surv.from_arrays(event[train], time[train]), y[fold.test]
+    risk = CoxPHSurvivalAnalysis(alpha=1.0).fit(x[train], y_train).predict(x[fold.test])
+    harrell = harrell_c_index(y_test, risk)
+    untruncated = uno_c_index(
+        y_train, y_test, risk, tau=min(time[fold.test].max(), time[train].max())
+    )
+    assert untruncated - harrell > 0.15
+    assert abs(uno_c_index(y_train, y_test, risk) - harrell) < 0.03
 
 
 def _cox_risk(x, y):
@@ -126,7 +154,7 @@ def test_uno_beyond_training_follow_up_raises():
     y_train = Surv.from_arrays([True, False], [1.0, 2.0])
     y_test = Surv.from_arrays([True, True, False], [1.0, 5.0, 6.0])
     with pytest.raises(InputError, match="follow-up"):
-        uno_c_index(y_train, y_test, np.array([0.3, 0.2, 0.1]))
+        uno_c_index(y_train, y_test, np.array([0.3, 0.2, 0.1]), tau=6.0)
 
 
 outcomes = st.integers(min_value=5, max_value=40).flatmap(

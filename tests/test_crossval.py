@@ -96,3 +96,24 @@ def test_horizons_outside_the_follow_up_are_said_when_left_out(gbsg2):
     assert list(summary["td_auc"]) == ["730"]
     (note,) = [n for n in summary["preprocessing_notes"] if n.startswith("Horizon(s)")]
     assert note.startswith("Horizon(s) 5000 days left out: outside the follow-up (")
+
+
+def test_a_horizon_without_events_leaves_the_other_horizons_defined(gbsg2):
+    """GBSG2's first event is on day 72: the td-AUC at 60 days is undefined, and used to take
+    every other horizon's with it (365 days: null instead of its value), without a word."""
+    X, y = gbsg2
+    folds = splits.nested_cv(y["event"], 1, 3, seed=0)
+
+    def run(horizons):
+        return cross_validate(
+            X, y, lambda: make_model("coxph"), folds, n_bootstrap=20, horizons=horizons
+        )
+
+    alone, with_early = run([365.0]), run([60.0, 365.0])
+    assert with_early.summary["td_auc"]["365"] == alone.summary["td_auc"]["365"] > 0.6
+    assert np.isnan(with_early.summary["td_auc"]["60"])
+    np.testing.assert_array_equal(with_early.folds["td_auc_365"], alone.folds["td_auc_365"])
+    assert any(
+        n.startswith("td-AUC at 60 days: ") for n in with_early.summary["preprocessing_notes"]
+    )
+    assert with_early.summary["calibration"] == alone.summary["calibration"]  # at 365 days

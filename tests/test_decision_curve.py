@@ -88,3 +88,10 @@ def test_risk_outside_unit_interval_raises():
     event, time, risk = uncensored(0, 10)
     with pytest.raises(InputError):
         decision_curve((event, time), risk + 1.0, 100.0)
+
+
+def test_a_horizon_past_the_follow_up_is_refused():
+    """Past the last follow-up the Kaplan-Meier risk is carried on, not observed."""
+    event, time, risk = uncensored(0, 50)
+    with pytest.raises(InputError, match="within the follow-up"):
+        decision_curve((event, time), risk, float(time.max()) + 100.0)

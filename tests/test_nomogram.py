@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv.datasets import load_gbsg2
+from sksurv.datasets import load_gbsg2, load_whas500
 from sksurv.util import Surv
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.models import load_model, make_model
+from survival_core.models.reduction import make_reduction
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
 from survival_core.nomogram import (
     build_nomogram,
@@ -214,3 +215,15 @@ def test_a_stored_training_range_sets_the_axis(fitted):
     del spec["range"]
     fallback = next(v for v in build_nomogram(older).variables if v.name == "progrec")
     assert fallback.low == 0.0 and "SD" in fallback.range_source  # non-negative: clipped at 0
+
+
+def test_variables_a_reduction_dropped_are_listed_unused_not_drawn():
+    """WHAS500 (real) through the cox_pvalue reduction keeps 5 of 14 variables; the probe
+    differences of two dropped ones were rounding (3e-17) and drew zero-point axes."""
+    X, y = load_whas500()
+    X = X.astype(float)  # 0/1 columns as a spreadsheet gives them
+    y = Surv.from_arrays(y["fstat"], y["lenfol"])
+    model = make_model("coxph").with_reduction(make_reduction("cox_pvalue")).fit(X, y)
+    nomogram = build_nomogram(LoadedModel(Path("whas500"), model, None))
+    assert [v.name for v in nomogram.variables] == model.features_used_
+    assert set(nomogram.unused) == set(X.columns) - set(model.features_used_)

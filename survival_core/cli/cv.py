@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if result.comparison is not None:
             result.comparison.to_csv(args.out / "comparison.csv", index=False)
         write_json(args.out / "summary.json", json_ready(summary))
-    keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "td_auc", "ibs")
+    keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "uno_tau", "td_auc", "ibs")
     shown = {k: summary[k] for k in keys} | {"calibration": summary["calibration"]}
     if result.comparison is not None:
         shown["selection"] = summary["selection"]

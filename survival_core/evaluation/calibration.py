@@ -27,6 +27,7 @@ from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate, two_sided_z
 from survival_core.evaluation.concordance import probability_array
 from survival_core.evaluation.risk_groups import cox_coefficient, kaplan_meier
+from survival_core.evaluation.td_auc import check_horizons
 from survival_core.outcome import Outcome, survival_arrays
 
 _CLIP = 1e-10
@@ -66,9 +67,13 @@ class CalibrationResult:
 
 
 def _checked(
-    y: Outcome, predicted_survival: np.ndarray
+    y: Outcome, predicted_survival: np.ndarray, horizon: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event, time and predicted survival; a ``horizon`` must lie within the follow-up, as for
+    td-AUC (past the last follow-up the Kaplan-Meier curve is not observed, only carried on)."""
     event, time = survival_arrays(y)
+    if horizon is not None:
+        check_horizons(time, horizon)
     return event, time, probability_array(predicted_survival, time.size, "predicted survival")
 
 
@@ -86,7 +91,7 @@ def calibration_table(
     level: float = 0.95,
 ) -> CalibrationTable:
     """Mean predicted vs Kaplan-Meier observed survival at ``horizon`` per predicted-risk group."""
-    event, time, surv = _checked(y, predicted_survival)
+    event, time, surv = _checked(y, predicted_survival, horizon)
     if not 1 <= n_groups <= time.size:
         raise InputError(f"Need between 1 and {time.size} calibration groups; got {n_groups}.")
     rank = np.empty(time.size, dtype=int)
@@ -115,7 +120,7 @@ def calibration_in_the_large(
     y: Outcome, predicted_survival: np.ndarray, horizon: float, level: float = 0.95
 ) -> Estimate:
     """Observed (Kaplan-Meier) minus mean predicted risk of an event by ``horizon`` days."""
-    event, time, surv = _checked(y, predicted_survival)
+    event, time, surv = _checked(y, predicted_survival, horizon)
     observed = kaplan_meier((event, time), level).at(horizon)
     expected = float(1.0 - surv.mean())
     return Estimate(
@@ -180,7 +185,7 @@ def smoothed_calibration(
     y: Outcome, predicted_survival: np.ndarray, horizon: float
 ) -> SmoothedCalibration:
     """ICI, E50 and E90 of the predicted risk of an event by ``horizon`` days (Austin 2020)."""
-    event, time, surv = _checked(y, predicted_survival)
+    event, time, surv = _checked(y, predicted_survival, horizon)
     if event.sum() < 5 or (time <= 0).any():
         raise InputError(
             "Smoothed calibration needs at least 5 events and positive follow-up times (days)."

@@ -58,9 +58,11 @@ def compare_c_index(
     both, jack = resampled_c_indices(event, time, np.column_stack(data[2:]), indices, tied_tol)
     boot = both[:, 0] - both[:, 1]
     low, high = bca_bounds(observed, boot, jack[:, 0] - jack[:, 1], level)
-    p = (1 + np.sum(np.abs(boot - observed) >= abs(observed))) / (n_resamples + 1)
+    # over the resamples where both are defined: the undefined ones are neither extreme nor not
+    defined = boot[np.isfinite(boot)]
+    p = (1 + np.sum(np.abs(defined - observed) >= abs(observed))) / (defined.size + 1)
     return Comparison(
-        observed, low, high, float(p), f"paired BCa bootstrap ({n_resamples} resamples)"
+        observed, low, high, float(p), f"paired BCa bootstrap ({defined.size} resamples)"
     )
 
 

@@ -104,6 +104,22 @@ def harrell_c_index(y: Outcome, risk: np.ndarray, tied_tol: float = 1e-8) -> flo
     return float(c)
 
 
+#: Uno's default truncation: the time by which all but this share of the training patients have
+#: had their event or been censored.
+UNO_AT_RISK = 0.1
+
+
+def uno_tau(y_train: Outcome, y_test: Outcome) -> float:
+    """Uno's default truncation time: the last test follow-up, or earlier, the time by which only
+    :data:`UNO_AT_RISK` of the training patients remain under follow-up. Past it the censoring
+    survival ``G`` rests on a few patients and nears 0, and the ``G^-2`` weight lets a single late
+    event decide the index (WHAS500, one fold: 0.959 at the last follow-up, Harrell's 0.738,
+    0.728 at this tau)."""
+    train_time = np.sort(survival_arrays(y_train)[1])
+    late = train_time[int(np.ceil((1.0 - UNO_AT_RISK) * train_time.size)) - 1]
+    return float(min(survival_arrays(y_test)[1].max(), late))
+
+
 def uno_c_index(
     y_train: Outcome,
     y_test: Outcome,
@@ -116,10 +132,11 @@ def uno_c_index(
 
     The censoring distribution ``G`` is estimated on ``y_train``; each comparable pair whose earlier
     time is the event of patient i is weighted by ``G(T_i)^-2``; events at or after ``tau`` get
-    weight 0. ``tau`` should be a time where the training censoring survival is still positive.
+    weight 0. ``tau`` defaults to :func:`uno_tau`.
     """
     event, time = survival_arrays(y_test)
     risk = risk_array(risk, time.size)
+    tau = uno_tau(y_train, y_test) if tau is None else tau
     try:
         return float(
             concordance_index_ipcw(

@@ -16,6 +16,7 @@ import numpy as np
 from survival_core.errors import ConfigError
 from survival_core.evaluation.concordance import probability_array
 from survival_core.evaluation.risk_groups import survival_at
+from survival_core.evaluation.td_auc import check_horizons
 from survival_core.outcome import Outcome, survival_arrays
 
 
@@ -46,9 +47,10 @@ def decision_curve(
     horizon: float,
     thresholds: np.ndarray | None = None,
 ) -> DecisionCurve:
-    """Net benefit of treating patients whose predicted risk of an event by ``horizon`` days is at
-    least each threshold (default 0.01 to 0.99 in steps of 0.01)."""
+    """Net benefit of treating patients whose predicted risk of an event by ``horizon`` days (within
+    the follow-up) is at least each threshold (default 0.01 to 0.99 in steps of 0.01)."""
     event, time = survival_arrays(y)
+    check_horizons(time, horizon)  # past the last follow-up the observed risk is not observed
     risk = probability_array(predicted_risk, time.size, "predicted risk by the horizon")
     pts = (
         np.round(np.arange(1, 100) / 100.0, 2)

@@ -186,8 +186,9 @@ def cox_wald(
     and p = 1.
     """
     X = np.asarray(X, dtype=float)
-    std = X.std(axis=0)
-    usable = std > 0
+    # a constant float column's std is rounding (1e-17 for 0.97 repeated), not spread
+    usable = X.std(axis=0) > 1e-12 * np.abs(X).max(axis=0, initial=0.0)
+    std = np.where(usable, X.std(axis=0), 0.0)
     x = (X - X.mean(axis=0)) / np.where(usable, std, 1.0)
     order = np.argsort(time, kind="stable")
     x, e, t = x[order], np.asarray(event, dtype=bool)[order], np.asarray(time)[order]
@@ -239,7 +240,12 @@ def cox_coefficient(y: Outcome, x: np.ndarray, max_iter: int = 50) -> tuple[floa
     if not event.any():
         raise InputError("A Cox model needs at least one event.")
     fit = cox_wald(x[:, None], event, time, ties="efron", n_iter=max_iter)
-    if not fit.converged or fit.sd[0] == 0:
+    if fit.sd[0] == 0:
+        raise InputError(
+            "Every patient has the same value (e.g. the same predicted survival, as before the "
+            "first event): a Cox coefficient (hazard ratio, calibration slope) is undefined."
+        )
+    if not fit.converged:
         raise InputError(
             "The Cox model did not converge (the covariate separates events completely, e.g. no "
             "events in one risk group); a hazard ratio cannot be estimated."

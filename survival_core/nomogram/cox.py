@@ -272,7 +272,6 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
     risk = model.predict_risk(pd.DataFrame(probes, columns=list(reference)))
     base, effects = float(risk[0]), risk[1:] - risk[0]
     variables: list[NomogramVariable] = []
-    unused: list[str] = []
     check_row = dict(reference)
     expected = base
     position = 0
@@ -308,11 +307,12 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
             position += count
             check_row[name] = spec["categories"][-1]
         expected += variable.contribution(check_row[name])
-        lowest, highest = variable.span
-        if highest - lowest > 0:
-            variables.append(variable)
-        else:
-            unused.append(name)
+        variables.append(variable)
+    # a dropped variable's probe difference is rounding (3e-17), not an effect
+    spans = [variable.span[1] - variable.span[0] for variable in variables]
+    floor = 1e-9 * max(spans, default=0.0)
+    unused = [v.name for v, span in zip(variables, spans, strict=True) if span <= floor]
+    variables = [v for v, span in zip(variables, spans, strict=True) if span > floor]
     if not variables:
         raise InputError(
             f"Model {loaded.folder.name} has no variable with a non-zero coefficient; there is "

@@ -13,7 +13,7 @@ Results:
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
   td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves);
 - ``summary``: pooled out-of-fold metrics over all patients — Harrell's c-index with a BCa bootstrap
-  interval, Uno's c-index, td-AUC at each horizon, IBS, calibration slope and calibration-in-the-
+  interval, Uno's c-index (truncated at ``uno_tau``), td-AUC at each horizon, IBS, calibration slope and calibration-in-the-
   large at the middle horizon — plus the mean and SD of fold c-indices.
 - ``comparison`` (``auto`` and ``ensemble``, which fit every candidate pipeline in each fold):
   every candidate's pooled out-of-fold c-index with CI on the same folds (and the mean of its
@@ -42,7 +42,12 @@ from sksurv.util import Surv
 from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate, c_index_ci
 from survival_core.evaluation.brier import integrated_brier_score
-from survival_core.evaluation.concordance import concordance_columns, harrell_c_index, uno_c_index
+from survival_core.evaluation.concordance import (
+    concordance_columns,
+    harrell_c_index,
+    uno_c_index,
+    uno_tau,
+)
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
@@ -89,25 +94,27 @@ def holdout_metrics(
     survival: np.ndarray | None,
     grid: np.ndarray,
     horizons: np.ndarray,
+    notes: list[str] | None = None,
 ) -> dict[str, float]:
-    """Harrell, Uno, td-AUC per horizon and IBS of one set of test predictions (NaN when undefined)."""
+    """Harrell, Uno (truncated at :func:`uno_tau`), td-AUC per horizon and IBS of one set of test
+    predictions (NaN when undefined); why a horizon's td-AUC is undefined goes to ``notes``."""
     event, time = survival_arrays(y_test)
     out: dict[str, float] = {"c_index": np.nan, "uno_c_index": np.nan, "ibs": np.nan}
     if event.any() and len(np.unique(time)) > 1:
         out["c_index"] = harrell_c_index(y_test, risk)
-        train_time = survival_arrays(y_train)[1]
-        tau = min(time.max(), train_time.max())
+        out["uno_tau"] = uno_tau(y_train, y_test)
         with contextlib.suppress(InputError):
-            out["uno_c_index"] = uno_c_index(y_train, y_test, risk, tau=tau)
+            out["uno_c_index"] = uno_c_index(y_train, y_test, risk, tau=out["uno_tau"])
     inside = usable_horizons(time, horizons)
-    for h in horizons:
+    for h in horizons:  # one at a time: a horizon without cases leaves the others defined
         out[f"td_auc_{h:g}"] = np.nan
-    if inside.size:
+        if h not in inside:
+            continue
         try:
-            auc, _ = cumulative_dynamic_auc(y_train, y_test, risk, inside)
-            out.update({f"td_auc_{h:g}": float(a) for h, a in zip(inside, auc, strict=True)})
-        except InputError:
-            pass
+            out[f"td_auc_{h:g}"] = float(cumulative_dynamic_auc(y_train, y_test, risk, h)[0][0])
+        except InputError as err:
+            if notes is not None:
+                notes.append(f"td-AUC at {h:g} days: {err}")
     keep = grid[(grid >= time.min()) & (grid < time.max())]
     if survival is not None and keep.size >= 2:
         columns = np.isin(grid, keep)
@@ -223,8 +230,8 @@ def cross_validate(
     fold_table = pd.DataFrame(
         [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, *FOLD_EXTRAS)} for r in records]
     )
-    pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons)
     notes = sorted({note for r in records for note in r["notes"]})
+    pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons, notes)
     if left_out:
         notes.append(
             f"Horizon(s) {', '.join(left_out)} days left out: outside the follow-up "
@@ -243,10 +250,11 @@ def cross_validate(
         "ci_low": ci.ci_low,
         "ci_high": ci.ci_high,
         "uno_c_index": pooled["uno_c_index"],
+        "uno_tau": pooled.get("uno_tau"),
         "td_auc": {f"{h:g}": pooled[f"td_auc_{h:g}"] for h in horizons},
         "ibs": pooled["ibs"],
         **_fold_spread(fold_table, notes),
-        "calibration": pooled_calibration(y[tested], oof, tested, horizons),
+        "calibration": pooled_calibration(y[tested], oof, tested, horizons, notes),
         "preprocessing_notes": notes,
     }
     comparison = None
@@ -275,10 +283,15 @@ def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float 
 
 
 def pooled_calibration(
-    y: np.ndarray, oof: pd.DataFrame, tested: np.ndarray, horizons: np.ndarray
+    y: np.ndarray,
+    oof: pd.DataFrame,
+    tested: np.ndarray,
+    horizons: np.ndarray,
+    notes: list[str] | None = None,
 ) -> dict[str, Any] | None:
     """Calibration slope and calibration-in-the-large of the pooled out-of-fold S(h) at the
-    middle horizon (None when no horizon is usable or the data do not allow them)."""
+    middle horizon (None when no horizon is usable or the data do not allow them, and then why
+    goes to ``notes``)."""
     from survival_core.evaluation.calibration import calibration_in_the_large, calibration_slope
 
     if not horizons.size:
@@ -288,7 +301,9 @@ def pooled_calibration(
     try:
         slope = calibration_slope(y, survival)
         large = calibration_in_the_large(y, survival, horizon)
-    except InputError:
+    except InputError as err:
+        if notes is not None:
+            notes.append(f"Calibration at {horizon:g} days: {err}")
         return None
     return {
         "horizon": horizon,
