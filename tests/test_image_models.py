@@ -268,3 +268,16 @@ def test_image_model_without_cohort_is_a_message(small_cohort, capsys):
     code = main(["cv", "--table", str(small_cohort / "clinical.csv"), "--model", "cnn3d"])
     assert code == 2
     assert "--cohort" in capsys.readouterr().err
+
+
+def test_an_mr_cohort_cannot_train_an_image_model(tmp_path):
+    """The networks read CT through an HU window and scoring refuses MR: an MR cohort's volumes
+    (NIfTI ones carry no modality; its manifest does) used to train one read as if in HU."""
+    from survival_core.synthetic.generate import generate_cohort
+
+    cohort = tmp_path / "mr"
+    generate_cohort(cohort, n=4, seed=2, workers=1, modality="MR")
+    table = load_model_table([cohort / "clinical.csv"])
+    model = make_model("cnn3d", **TINY_CNN, epochs=1).with_images(ImageSet.from_cohort(cohort))
+    with pytest.raises(InputError, match=r"HU window; \d case\(s\) are MR"):
+        model.fit(table.X.iloc[:, []], table.y)

@@ -68,6 +68,7 @@ from survival_core.io.label_maps import (
     structure_names,
 )
 from survival_core.io.modality_view import companion_modality
+from survival_core.io.orientation import case_in_lps
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import (
     CLOSED_TYPES,
@@ -552,7 +553,7 @@ def load_case(
         clinical = _clinical(raw, schema)
     if case_id is None:
         case_id = str(raw["case_id"]) if raw and raw.get("case_id") else default_id
-    return Case(
+    case = Case(
         case_id=case_id,
         image=image,
         masks=assigned.masks,
@@ -569,6 +570,7 @@ def load_case(
         structures=structures,
         companions=others,
     )
+    return case_in_lps(case)
 
 
 def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary]]:
@@ -666,7 +668,7 @@ def load_case_files(
             structures.update(_structure_masks(structure_set, volume, info, found, warnings))
             chosen.setdefault(role, []).extend(found)
     assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
-    return Case(
+    case = Case(
         case_id=case_id,
         image=volume,
         masks=assigned.masks,
@@ -677,3 +679,4 @@ def load_case_files(
         site=assigned.site,
         structures=structures,
     )
+    return case_in_lps(case)

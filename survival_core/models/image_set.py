@@ -25,6 +25,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.io.orientation import ORIENTATION
 from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_input
 from survival_core.paths import data_subdir
 
@@ -53,10 +54,12 @@ class VolumeSpec:
     @property
     def key(self) -> str:
         """Short hash naming this spec's cache folder (the default GTV margin left out, so caches
-        of earlier versions keep their names)."""
+        of earlier versions keep their names; the LPS storage order of loaded cases in, so volumes
+        cached before it, in the file's order, are not reused)."""
         data = asdict(self)
         if data["gtv_margin_mm"] == GTV_MARGIN_MM:
             del data["gtv_margin_mm"]
+        data["orientation"] = ORIENTATION
         text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -91,7 +94,19 @@ def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
     from survival_core.io.case_loader import load_case
 
     case = load_case(folder, companions=False)
+    _check_ct([case.case_id] if case.modality != "CT" else [], case.modality)
     return spec.input(case)[0]
+
+
+def _check_ct(not_ct: Sequence[str], modality: str | None) -> None:
+    """Refuse training an image model on cases that are not CT: the networks read CT through an
+    HU window, and scoring refuses any other modality, so an MR cohort must not train one."""
+    if not_ct:
+        shown = ", ".join(not_ct[:5]) + (" ..." if len(not_ct) > 5 else "")
+        raise InputError(
+            f"Image models read CT through an HU window; {len(not_ct)} case(s) are "
+            f"{modality or 'not CT'} ({shown}). Train a radiomics model for this modality instead."
+        )
 
 
 def _cache_volume(task: tuple[Path, Path, VolumeSpec]) -> Path:
@@ -113,13 +128,21 @@ class ImageSet:
 
     folders: dict[str, Path] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
+    #: A cohort's modality per case id, as its manifest says (volume files carry none).
+    modalities: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_cohort(cls, cohort: Path | str) -> ImageSet:
         """Every case of a cohort folder (its manifest)."""
-        from survival_core.io.manifest import cohort_cases
+        from survival_core.io.manifest import cases_of, read_manifest
 
-        return cls(folders={case_id: folder for case_id, folder in cohort_cases(Path(cohort))})
+        manifest = read_manifest(Path(cohort))
+        modalities = {
+            str(row.case_id): str(row.modality)
+            for row in manifest.itertuples(index=False)
+            if getattr(row, "modality", None)
+        }
+        return cls(folders=dict(cases_of(manifest)), modalities=modalities)
 
     @classmethod
     def from_cases(cls, cases: Iterable[Case]) -> ImageSet:
@@ -142,6 +165,8 @@ class ImageSet:
                 f"No CT for {len(missing)} case(s) of the table: {shown}. Image models need the "
                 "cohort folder holding every case of the table (--cohort)."
             )
+        not_ct = [c for c in case_ids if self.modalities.get(c, "CT") != "CT"]
+        _check_ct(not_ct, self.modalities[not_ct[0]] if not_ct else None)
 
     def _cache_path(self, case_id: str, spec: VolumeSpec) -> Path:
         from survival_core.io.hashing import content_hash
