@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import re
-import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -38,6 +37,16 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.io.dates import DATE_WORDS, date_order, excel_serial_dates, parse_dates
 from survival_core.io.delimited import DELIMITERS, decode_text, excel_sep_hint, sniff_delimiter
+from survival_core.io.headers import (
+    CENSOR_NAMES,
+    EVENT_NAMES,
+    TIME_NAMES,
+    TIME_UNIT_OF,
+    Header,
+    is_outcome_like,
+    normalise_name,
+    parse_header,
+)
 from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS
 
 #: Header names of the patient ID column, most specific first (compared normalised).
@@ -47,21 +56,6 @@ ID_NAMES = (
     "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
     "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
     "id", "patient", "subject", "case", "participant", "mrn", "pid",
-)  # fmt: skip
-#: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
-TIME_NAMES = (
-    "os", "os_time", "overall_survival", "overall_survival_time", "survival_time", "survival",
-    "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
-    "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
-    "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
-)  # fmt: skip
-#: Names of an event column whose 1 / yes means the event (death), preferred first.
-EVENT_NAMES = (
-    "os_event", "os_status", "vital_status", "vitalstatus", "deadstatus_event", "deadstatus",
-    "event", "status", "death", "dead", "died", "deceased", "fstat",
-    "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
-    "efs_event", "efs_status", "relapse", "relapsed", "recurrence", "recurred", "progression",
-    "progressed",
 )  # fmt: skip
 #: Event names of a time column's endpoint (its name's first part), looked for before the rest:
 #: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it.
@@ -79,24 +73,6 @@ FOLLOW_UP_DAYS_NAMES = (
     "days_to_last_follow_up", "days_to_last_followup", "last_contact_days_to",
     "days_to_last_contact", "days_to_last_known_alive",
 )  # fmt: skip
-#: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
-CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
-#: First name parts of outcome columns other than the chosen ones (kept out of the variables).
-_OUTCOME_PREFIXES = {"os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc"}
-#: Header words of an outcome wherever they stand: another survival time, a vital status, a cause
-#: of death, a recurrence ('Disease-specific survival_duration', 'Cause of Death'). A predictor
-#: never holds one: these columns are known only after follow-up, and a model given one learns
-#: the outcome back from it.
-_OUTCOME_WORDS = frozenset(
-    {"survival", "survived", "surv", "death", "died", "deceased", "dead", "alive", "vital",
-     "mortality", "relapse", "relapsed", "recurrence", "recurred", "progression", "progressed",
-     "censor", "censored", "censoring", "follow", "followup"}
-)  # fmt: skip
-#: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
-#: never '5-FU', a chemotherapy, nor 'control arm').
-_TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free"})
-#: Header words of a length of time (with the time units).
-_TIME_WORDS = frozenset({"time", "duration", "length", "interval", "period", "last"})
 #: Name parts of identifier and free-text columns (never model variables).
 _IDENTIFIER_PARTS = {
     "id", "mrn", "name", "names", "surname", "firstname", "lastname", "initials", "accession",
@@ -110,18 +86,6 @@ _IDENTIFYING_NUMBERS = frozenset(
      "subject", "study", "accession", "unit"}
 )  # fmt: skip
 _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
-#: Time unit words, English first, then French, German, Spanish / Portuguese, Italian and Dutch.
-_UNIT_ALIASES = {
-    "days": ("d", "day", "days", "dys", "jours", "jour", "tage", "tagen", "dias", "giorni",
-             "dagen"),
-    "weeks": ("w", "wk", "wks", "week", "weeks", "semaines", "wochen", "semanas", "settimane",
-              "weken"),
-    "months": ("m", "mo", "mos", "mon", "mth", "mths", "month", "months", "mois", "monate",
-               "monaten", "meses", "mesi", "maanden"),
-    "years": ("y", "yr", "yrs", "year", "years", "ans", "annees", "jahre", "jahren", "anos",
-              "anni", "jaren"),
-}  # fmt: skip
-_TIME_UNIT_OF = {alias: unit for unit, aliases in _UNIT_ALIASES.items() for alias in aliases}
 #: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false"}
 _BOOL_YES = YES_TOKENS - {"1", "t"}
@@ -138,8 +102,6 @@ _NUMBER_WITH_UNIT = re.compile(
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 #: One-letter units of a number ('65 y', '3 d', '70 g'); others ('2a', '3b') are substages.
 _LETTER_UNITS = frozenset({"y", "d", "w", "h", "g", "l", "m", "%"})
-#: Header words a trailing 'years' belongs to ('pack-years'): not a time unit there.
-_YEARS_OF = frozenset({"pack", "person", "patient"})
 _SHOWN = 5
 #: Rows searched for the header (a title or group rows above it are skipped).
 _HEADER_SEARCH = 20
@@ -188,59 +150,6 @@ class ClinicalImport:
     def report_text(self) -> str:
         """The report, one line per coercion."""
         return "\n".join(map(str, self.report))
-
-
-@dataclass(frozen=True)
-class _Header:
-    """A column header read as a variable name, a label, a unit and stated codes."""
-
-    text: str
-    name: str
-    label: str
-    unit: str
-    codes: str
-
-    @property
-    def tokens(self) -> list[str]:
-        return self.name.split("_")
-
-    @property
-    def base(self) -> str:
-        """The name without time-unit words (``os_months`` -> ``os``)."""
-        kept = [t for t in self.tokens if t not in _TIME_UNIT_OF and t != "in"]
-        return "_".join(kept)
-
-
-def normalise_name(text: str) -> str:
-    """A header as a variable name: ASCII, lower case, runs of other characters as ``_``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
-
-
-def _parse_header(text: str) -> _Header:
-    """``Dose [Gy]`` -> name dose, unit Gy; ``Age_in_years`` -> age, years; ``status (1=dead,
-    2=alive)`` -> status with codes ``1=dead, 2=alive``."""
-    label, unit, codes = text, "", ""
-    bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", text)
-    if bracket and bracket.group(1).strip():
-        label = bracket.group(1).strip()
-        if "=" in bracket.group(2) or ":" in bracket.group(2):
-            codes = bracket.group(2).strip()
-        else:
-            unit = bracket.group(2).strip()
-    name = normalise_name(label)
-    tokens = name.split("_")
-    if (
-        not unit
-        and len(tokens) >= 2
-        and tokens[-1] in _UNIT_ALIASES
-        and tokens[-2] not in _YEARS_OF
-    ):
-        unit = tokens[-1]
-        tokens = tokens[:-2] if len(tokens) >= 3 and tokens[-2] == "in" else tokens[:-1]
-        name = "_".join(tokens)
-        label = re.sub(rf"[\W_]+(?:in[\W_]+)?{unit}\W*$", "", label, flags=re.IGNORECASE)
-    return _Header(text=text, name=name or "column", label=label, unit=unit, codes=codes)
 
 
 def _cell_text(value: Any) -> str:
@@ -417,7 +326,7 @@ def _without_bcr_rows(
 
 
 def _find_named(
-    headers: dict[str, _Header], given: str | None, what: str, flag: str, path: Path
+    headers: dict[str, Header], given: str | None, what: str, flag: str, path: Path
 ) -> str | None:
     """The header of ``given`` (matched as written, then ignoring case, spaces and
     punctuation); raise when it is not there."""
@@ -437,7 +346,7 @@ def _find_named(
     )
 
 
-def _first_by_name(headers: dict[str, _Header], names: Sequence[str], *, base: bool) -> str | None:
+def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bool) -> str | None:
     """The header whose name (or base name) comes first in ``names``."""
     for wanted in names:
         for text, h in headers.items():
@@ -452,7 +361,7 @@ def _all_different(cells: pd.Series) -> bool:
     return bool(filled[filled != ""].is_unique)
 
 
-def _named_id(headers: dict[str, _Header], cells: pd.DataFrame) -> str | None:
+def _named_id(headers: dict[str, Header], cells: pd.DataFrame) -> str | None:
     """The one column named like an identifier (its last word 'id', or its header ending in
     capital 'ID': 'TCIA_ID', 'Brats20ID'; never 'Thyroid' or 'Lipid') whose filled cells are all
     different, if exactly one is; else None."""
@@ -471,12 +380,12 @@ _SURVIVAL_WORDS = frozenset(
 )
 
 
-def _named_time(headers: dict[str, _Header]) -> str | None:
+def _named_time(headers: dict[str, Header]) -> str | None:
     """The one column whose header holds a time unit and a survival word, if exactly one does."""
     found = [
         text
         for text, h in headers.items()
-        if set(h.tokens) & _SURVIVAL_WORDS and any(t in _TIME_UNIT_OF for t in h.tokens)
+        if set(h.tokens) & _SURVIVAL_WORDS and any(t in TIME_UNIT_OF for t in h.tokens)
     ]
     return found[0] if len(found) == 1 else None
 
@@ -496,21 +405,6 @@ def _censor_marks(cells: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     if not censored.any():
         return None
     return cells.where(~censored, number), censored
-
-
-def _is_outcome_like(h: _Header) -> bool:
-    """Whether a column is an outcome (PFS beside OS, the length of follow-up, a cause of death):
-    never a predictor."""
-    words = set(h.tokens)
-    timed = bool(words & (_TIME_WORDS | set(_TIME_UNIT_OF))) or h.unit.lower() in _TIME_UNIT_OF
-    return (
-        h.base in TIME_NAMES
-        or h.name in EVENT_NAMES
-        or h.name in CENSOR_NAMES
-        or h.tokens[0] in _OUTCOME_PREFIXES
-        or bool(words & _OUTCOME_WORDS)
-        or (timed and bool(words & _TIMED_OUTCOME_WORDS))
-    )
 
 
 def _numbers(cells: pd.Series, *, decimal_comma: bool = True) -> pd.Series:
@@ -549,11 +443,11 @@ def _missing_mask(cells: pd.Series, column: str, report: list[Coercion]) -> pd.S
     return missing
 
 
-def _stated_unit(h: _Header) -> str:
+def _stated_unit(h: Header) -> str:
     """The time unit a header states: the one unit word in its brackets ('(months)', '(in
     months)', '(mois)', '(months from diagnosis)'), else the last one in its name; "" when none."""
     if h.unit:
-        said = {_TIME_UNIT_OF[t] for t in normalise_name(h.unit).split("_") if t in _TIME_UNIT_OF}
+        said = {TIME_UNIT_OF[t] for t in normalise_name(h.unit).split("_") if t in TIME_UNIT_OF}
         if len(said) > 1:
             raise InputError(
                 f"The time column {h.text!r} states several units ({h.unit!r}); rename it to "
@@ -561,12 +455,12 @@ def _stated_unit(h: _Header) -> str:
             )
         if said:
             return said.pop()
-    return next((_TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in _TIME_UNIT_OF), "")
+    return next((TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in TIME_UNIT_OF), "")
 
 
 def _time_days(
     cells: pd.Series,
-    h: _Header,
+    h: Header,
     time_unit: str | None,
     report: list[Coercion],
     *,
@@ -641,9 +535,7 @@ def _event_word(text: str) -> int | None:
     return None
 
 
-def _event_01(
-    cells: pd.Series, h: _Header, *, censoring: bool, report: list[Coercion]
-) -> pd.Series:
+def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coercion]) -> pd.Series:
     """The event as 0/1 (nullable) from numbers, words or the codes stated in the header."""
     missing = _missing_mask(cells, h.text, report)
     lowered = cells.str.strip().str.lower().where(~missing)
@@ -783,7 +675,7 @@ def _numeric_column(
     return values.astype(float), unit
 
 
-def _date_column(present: pd.Series, h: _Header, order: str | None) -> tuple[pd.Series, str] | None:
+def _date_column(present: pd.Series, h: Header, order: str | None) -> tuple[pd.Series, str] | None:
     """A column's present texts as dates and how they were read: ISO, d/m/y or m/d/y text (in
     the file's ``order``), or Excel's serial day numbers under a header naming a date."""
     parsed = parse_dates(present, order)
@@ -798,7 +690,7 @@ def _date_column(present: pd.Series, h: _Header, order: str | None) -> tuple[pd.
 
 def _clean_variable(
     cells: pd.Series,
-    h: _Header,
+    h: Header,
     decimal_comma: bool,
     report: list[Coercion],
     *,
@@ -888,7 +780,7 @@ def _clean_variable(
 
 
 def _age_from_dates(
-    dates: pd.DataFrame, headers: dict[str, _Header], report: list[Coercion]
+    dates: pd.DataFrame, headers: dict[str, Header], report: list[Coercion]
 ) -> pd.Series | None:
     """Age (years) at the one diagnosis/treatment date when a birth date is given too."""
     birth = _birth_dates(dates, headers)
@@ -918,13 +810,13 @@ _DEATH_DATE_WORDS = {"death", "dod", "died", "deceased"}
 _FOLLOW_UP_DATE_WORDS = {"last", "lfu", "followup", "follow", "contact", "censoring", "censor"}
 
 
-def _birth_dates(dates: pd.DataFrame, headers: dict[str, _Header]) -> set[str]:
+def _birth_dates(dates: pd.DataFrame, headers: dict[str, Header]) -> set[str]:
     """The date columns whose header names a birth date."""
     return {c for c in dates if {"birth", "dob"} & set(headers[c].tokens)}
 
 
 def _one_date(
-    dates: pd.DataFrame, headers: dict[str, _Header], words: set[str], taken: set[str | None]
+    dates: pd.DataFrame, headers: dict[str, Header], words: set[str], taken: set[str | None]
 ) -> str | None:
     """The one date column (not in ``taken``) whose header holds one of ``words``."""
     found = [c for c in dates if c not in taken and words & set(headers[c].tokens)]
@@ -932,7 +824,7 @@ def _one_date(
 
 
 def _why_no_time_from_dates(
-    dates: pd.DataFrame, headers: dict[str, _Header], report: list[Coercion]
+    dates: pd.DataFrame, headers: dict[str, Header], report: list[Coercion]
 ) -> str:
     """Why the table's date columns gave no survival time ("" when it has none): not read as
     dates, several start dates, no start or no end."""
@@ -959,7 +851,7 @@ def _why_no_time_from_dates(
 
 
 def _outcome_dates(
-    dates: pd.DataFrame, headers: dict[str, _Header]
+    dates: pd.DataFrame, headers: dict[str, Header]
 ) -> tuple[str | None, str | None, str | None]:
     """The date columns an outcome can come from: the one start (diagnosis, treatment...), death
     and last follow-up date, each None when not exactly one column says it."""
@@ -996,7 +888,7 @@ def _days_between(
 
 def _days_to_death_or_follow_up(
     cells: pd.DataFrame,
-    headers: dict[str, _Header],
+    headers: dict[str, Header],
     death: str,
     follow_up: str,
     event: pd.Series | None,
@@ -1034,7 +926,7 @@ def _death_event(
     return event
 
 
-def _unique_names(headers: dict[str, _Header], path: Path) -> None:
+def _unique_names(headers: dict[str, Header], path: Path) -> None:
     by_name: dict[str, list[str]] = {}
     for text, h in headers.items():
         by_name.setdefault(h.name, []).append(text)
@@ -1120,7 +1012,7 @@ def read_clinical_spreadsheet(
     report: list[Coercion] = []
     cells, delimiter = _read_cells(path, report)
     decimal_comma = delimiter != ","
-    headers = {text: _parse_header(text) for text in cells.columns}
+    headers = {text: parse_header(text) for text in cells.columns}
     _unique_names(headers, path)
 
     id_text = _find_named(headers, id_column, "ID", "id_column", path)
@@ -1207,7 +1099,7 @@ def read_clinical_spreadsheet(
             report.append(Coercion(text, _OUTCOME_DROPPED, len(cells)))
             continue
         kind, values, var_unit = _clean_variable(
-            cells[text], h, decimal_comma, report, order=order, outcome=_is_outcome_like(h)
+            cells[text], h, decimal_comma, report, order=order, outcome=is_outcome_like(h)
         )
         if kind == "date":
             dates[text] = values

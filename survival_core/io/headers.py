@@ -1,0 +1,135 @@
+"""Column headers read as a clinician writes them: a variable name, its unit and stated codes
+(``Dose [Gy]``, ``OS_months``, ``status (1=dead, 2=alive)``), and the names and words that make a
+column a survival outcome rather than a predictor.
+
+Shared by the clinical spreadsheet import (:mod:`survival_core.cohort.clinical_table`), which finds
+the time and event columns by these names and drops other outcomes, and the model tables
+(:func:`survival_core.io.tables.load_model_table`), which keep outcome columns out of a model's
+features whatever table they come from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+#: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
+TIME_NAMES = (
+    "os", "os_time", "overall_survival", "overall_survival_time", "survival_time", "survival",
+    "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
+    "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
+    "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
+)  # fmt: skip
+
+#: Names of an event column whose 1 / yes means the event (death), preferred first.
+EVENT_NAMES = (
+    "os_event", "os_status", "vital_status", "vitalstatus", "deadstatus_event", "deadstatus",
+    "event", "status", "death", "dead", "died", "deceased", "fstat",
+    "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
+    "efs_event", "efs_status", "relapse", "relapsed", "recurrence", "recurred", "progression",
+    "progressed",
+)  # fmt: skip
+
+#: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
+CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
+
+#: First name parts of outcome columns other than the chosen ones (kept out of the variables).
+_OUTCOME_PREFIXES = {"os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc"}
+
+#: Header words of an outcome wherever they stand: another survival time, a vital status, a cause
+#: of death, a recurrence ('Disease-specific survival_duration', 'Cause of Death'). A predictor
+#: never holds one: these columns are known only after follow-up, and a model given one learns
+#: the outcome back from it.
+_OUTCOME_WORDS = frozenset(
+    {"survival", "survived", "surv", "death", "died", "deceased", "dead", "alive", "vital",
+     "mortality", "relapse", "relapsed", "recurrence", "recurred", "progression", "progressed",
+     "censor", "censored", "censoring", "follow", "followup"}
+)  # fmt: skip
+
+#: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
+#: never '5-FU', a chemotherapy, nor 'control arm').
+_TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free"})
+
+#: Header words of a length of time (with the time units).
+_TIME_WORDS = frozenset({"time", "duration", "length", "interval", "period", "last"})
+
+#: Time unit words, English first, then French, German, Spanish / Portuguese, Italian and Dutch.
+UNIT_ALIASES = {
+    "days": ("d", "day", "days", "dys", "jours", "jour", "tage", "tagen", "dias", "giorni",
+             "dagen"),
+    "weeks": ("w", "wk", "wks", "week", "weeks", "semaines", "wochen", "semanas", "settimane",
+              "weken"),
+    "months": ("m", "mo", "mos", "mon", "mth", "mths", "month", "months", "mois", "monate",
+               "monaten", "meses", "mesi", "maanden"),
+    "years": ("y", "yr", "yrs", "year", "years", "ans", "annees", "jahre", "jahren", "anos",
+              "anni", "jaren"),
+}  # fmt: skip
+
+TIME_UNIT_OF = {alias: unit for unit, aliases in UNIT_ALIASES.items() for alias in aliases}
+
+#: Header words a trailing 'years' belongs to ('pack-years'): not a time unit there.
+_YEARS_OF = frozenset({"pack", "person", "patient"})
+
+
+@dataclass(frozen=True)
+class Header:
+    """A column header read as a variable name, a label, a unit and stated codes."""
+
+    text: str
+    name: str
+    label: str
+    unit: str
+    codes: str
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.name.split("_")
+
+    @property
+    def base(self) -> str:
+        """The name without time-unit words (``os_months`` -> ``os``)."""
+        kept = [t for t in self.tokens if t not in TIME_UNIT_OF and t != "in"]
+        return "_".join(kept)
+
+
+def normalise_name(text: str) -> str:
+    """A header as a variable name: ASCII, lower case, runs of other characters as ``_``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
+
+
+def parse_header(text: str) -> Header:
+    """``Dose [Gy]`` -> name dose, unit Gy; ``Age_in_years`` -> age, years; ``status (1=dead,
+    2=alive)`` -> status with codes ``1=dead, 2=alive``."""
+    label, unit, codes = text, "", ""
+    bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", text)
+    if bracket and bracket.group(1).strip():
+        label = bracket.group(1).strip()
+        if "=" in bracket.group(2) or ":" in bracket.group(2):
+            codes = bracket.group(2).strip()
+        else:
+            unit = bracket.group(2).strip()
+    name = normalise_name(label)
+    tokens = name.split("_")
+    if not unit and len(tokens) >= 2 and tokens[-1] in UNIT_ALIASES and tokens[-2] not in _YEARS_OF:
+        unit = tokens[-1]
+        tokens = tokens[:-2] if len(tokens) >= 3 and tokens[-2] == "in" else tokens[:-1]
+        name = "_".join(tokens)
+        label = re.sub(rf"[\W_]+(?:in[\W_]+)?{unit}\W*$", "", label, flags=re.IGNORECASE)
+    return Header(text=text, name=name or "column", label=label, unit=unit, codes=codes)
+
+
+def is_outcome_like(h: Header) -> bool:
+    """Whether a column is an outcome (PFS beside OS, the length of follow-up, a cause of death):
+    never a predictor."""
+    words = set(h.tokens)
+    timed = bool(words & (_TIME_WORDS | set(TIME_UNIT_OF))) or h.unit.lower() in TIME_UNIT_OF
+    return (
+        h.base in TIME_NAMES
+        or h.name in EVENT_NAMES
+        or h.name in CENSOR_NAMES
+        or h.tokens[0] in _OUTCOME_PREFIXES
+        or bool(words & _OUTCOME_WORDS)
+        or (timed and bool(words & _TIMED_OUTCOME_WORDS))
+    )
