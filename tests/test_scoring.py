@@ -216,3 +216,18 @@ def test_a_case_is_extracted_once_for_score_band_and_attributions_across_session
     assert len(calls) == 1
     assert risks == [float(loaded.model.predict_risk(expected)[0])] * 4
     assert list((tmp_path / "cache" / "features").rglob("*.json"))  # kept for other processes
+
+
+def test_a_case_unlike_the_training_cohort_is_scored_with_cautions(
+    cohort, model_dir, shared_data
+):
+    """The real sarcoma CT of a thigh under a liver model: its risk and texture lie outside every
+    training case's, which the score says (it used to give percentile 100 and a survival without
+    a word); the training cases themselves get none."""
+    loaded = load_scoring_model(model_dir)
+    sarcoma = score_case(load_case(shared_data / "sts_sarcoma" / "STS_001" / "CT"), loaded)
+    assert sarcoma.cautions and all("training" in c for c in sarcoma.cautions)
+    assert any("far outside its training range" in c for c in sarcoma.cautions)
+    assert sarcoma.as_dict()["cautions"] == sarcoma.cautions
+    for case_id in ("SYN-0001", "SYN-0002", "SYN-0003"):
+        assert score_case(load_case(cohort / "cases" / case_id), loaded).cautions == []

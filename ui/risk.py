@@ -53,6 +53,8 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
             + ", ".join(result["imputed"]),
             icon=":material/warning:",
         )
+    for caution in result.get("cautions", []):
+        st.warning(caution, icon=":material/warning:")
     st.caption(f"Model: {choice.label} (research use only)")
     return result
 

@@ -137,6 +137,9 @@ class CaseScore:
     survival: dict[str, float | None]
     model: str
     imputed: list[str] = field(default_factory=list)
+    #: Where the case lies outside the training cohort, so the model extrapolates (see
+    #: :func:`~survival_core.workflows.scoring.extrapolation`).
+    cautions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +150,7 @@ class CaseScore:
             "survival": self.survival,
             "model": self.model,
             "imputed": self.imputed,
+            "cautions": self.cautions,
         }
 
 

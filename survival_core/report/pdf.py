@@ -88,6 +88,8 @@ class ReportContent:
     site: str | None = None
     #: The image's modality, naming the snapshot ("CT", "MR", "PET").
     modality: str = "CT"
+    #: Where the case lies outside the training cohort (the score's ``cautions``).
+    cautions: list[str] = field(default_factory=list)
 
     @property
     def overlay(self) -> bool:
@@ -340,6 +342,7 @@ def gather_report(
         features=features,
         signed=signed,
         feature_note=feature_note,
+        cautions=list(values.get("cautions") or []),
     )
 
 
@@ -427,6 +430,16 @@ def _draw_risk(sub, content: ReportContent) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(_BODY)
     table.scale(1, 1.5)
+    if content.cautions:
+        sub.text(
+            0.1,
+            0.105,
+            f"Outside the training cohort ({len(content.cautions)} finding(s)): the model "
+            "extrapolates; details on the Case page and in `score --json`.",
+            fontsize=_SMALL,
+            color=_HIGH,
+            wrap=True,
+        )
     if content.imputed:
         sub.text(
             0.1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from survival_core.case import Case
 from survival_core.features.case_row import case_features
@@ -35,7 +36,45 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
         },
         model=loaded.folder.name,
         imputed=imputed,
+        cautions=extrapolation(X, risk, loaded),
     )
+
+
+#: A value lies far outside its training range when it is more than this many range widths
+#: (1st to 99th percentile of the training rows) beyond it.
+FAR_OUTSIDE = 1.0
+
+
+def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
+    """Where ``case``'s inputs and risk lie outside the training cohort: a risk beyond every
+    training patient's, and each numeric input the model uses more than :data:`FAR_OUTSIDE`
+    range widths beyond its training 1st-99th percentile range (a case of another site, scanner
+    or modality than the model learned from: an extremity sarcoma under a liver model). The
+    model still answers there, but from no patient like this one."""
+    cautions = []
+    training = np.asarray(loaded.card.training_risk, dtype=float)
+    if training.size and not training.min() <= risk <= training.max():
+        side = "above the highest" if risk > training.max() else "below the lowest"
+        cautions.append(
+            f"The risk {risk:.2f} lies {side} of the {training.size} training patients' "
+            f"({training.min():.2f} to {training.max():.2f}): the model extrapolates."
+        )
+    model = loaded.model
+    used = set(getattr(model, "features_used_", None) or [])
+    preprocessor = getattr(model, "preprocessor_", None)
+    for spec in getattr(preprocessor, "columns_", None) or []:
+        name = spec["name"]
+        if "range" not in spec or name not in X or (used and name not in used):
+            continue
+        value = pd.to_numeric(X[name], errors="coerce").iloc[0]
+        low, high = (float(v) for v in spec["range"])
+        width = max(high - low, 1e-12)
+        if pd.notna(value) and not low - FAR_OUTSIDE * width <= value <= high + FAR_OUTSIDE * width:
+            cautions.append(
+                f"{name} = {value:.4g} lies far outside its training range {low:.4g} to "
+                f"{high:.4g} (1st-99th percentile)."
+            )
+    return cautions
 
 
 def case_survival(case: Case, loaded: LoadedModel, times=None, level: float = 0.95) -> SurvivalBand:
