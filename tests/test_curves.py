@@ -304,3 +304,23 @@ def test_km_of_a_single_curve_without_statistics():
     )
     (ticks,) = traces(fig, "censored")
     assert list(ticks.x) == [60.0 / MONTH] and list(ticks.y) == [curve.survival[1]]
+
+
+def test_a_model_giving_everyone_the_same_risk_gets_no_card():
+    """A random survival forest on 12 patients (real veterans rows) predicts one risk for all:
+    its card's median cut left a risk group empty and fit failed on an unrelated Kaplan-Meier
+    message; it is now refused for what it is."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    from survival_core.models import make_model
+    from survival_core.models.card import build_card
+
+    X, y = load_veterans_lung_cancer()
+    X, y = (
+        X.select_dtypes("number").iloc[:12],
+        Surv.from_arrays(y["Status"][:12], y["Survival_in_days"][:12]),
+    )
+    risk = make_model("rsf", n_estimators=20).fit(X, y).predict_risk(X)
+    assert np.ptp(risk) == 0
+    with pytest.raises(InputError, match="same risk .* learned nothing"):
+        build_card("rsf", y, risk, clinical_columns=[])

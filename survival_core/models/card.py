@@ -170,7 +170,17 @@ def build_card(
     horizon: float | None = None,
     cv: dict[str, Any] | None = None,
 ) -> ModelCard:
-    """A card from the training outcomes and the fitted model's risks on its training rows."""
+    """A card from the training outcomes and the fitted model's risks on its training rows.
+    A model that gives every training patient the same risk is refused: it learned nothing,
+    and its percentiles and risk groups would be empty words (a forest on 12 patients)."""
+    training_risk = np.asarray(training_risk, dtype=float)
+    if training_risk.size and np.ptp(training_risk) <= 1e-12 * max(1.0, abs(training_risk[0])):
+        raise InputError(
+            f"The fitted {model_name} gives all {training_risk.size} training patients the same "
+            f"risk ({training_risk[0]:.4g}): it learned nothing from them. With few patients, "
+            "fit a model with fewer parameters (coxph, coxnet) or smaller minimum leaf and split "
+            "sizes."
+        )
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
     event, time = survival_arrays(y)
     try:
