@@ -290,3 +290,19 @@ def test_generated_cohort_cases_load(request: pytest.FixtureRequest) -> None:
         liver, gtv = case.mask_array("organ"), case.mask_array("gtv")
         assert gtv.any() and liver.sum() > gtv.sum()
         assert case.clinical["age"] is not None
+
+
+def test_clinical_json_of_another_patient_beside_dicom_is_warned_about(shared_data, tmp_path):
+    """The real sarcoma CT with a clinical.json naming another case: the case takes that name
+    (documented precedence), and the mismatch is said, not silently carried into the report."""
+    import shutil
+
+    folder = tmp_path / "case"
+    shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder)
+    (folder / "clinical.json").write_text('{"case_id": "SYN-0001", "age": 61}')
+    case = load_case(folder)
+    assert case.case_id == "SYN-0001"
+    (warning,) = [w for w in case.warnings if "clinical.json names the case" in w]
+    assert "SYN-0001" in warning and "STS_001" in warning
+    (folder / "clinical.json").write_text('{"case_id": "STS_001", "age": 61}')
+    assert not any("clinical.json names" in w for w in load_case(folder).warnings)

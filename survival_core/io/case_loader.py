@@ -551,8 +551,14 @@ def load_case(
             case_modality = info.modality
         assigned = _roles(structures, explicit, required, site, warnings)
         clinical = _clinical(raw, schema)
+    named = str(raw["case_id"]) if raw and raw.get("case_id") else None
+    if named is not None and not (volumes and not beside_dicom) and named != default_id:
+        warnings.append(
+            f"clinical.json names the case {named}, but its DICOM images are of patient "
+            f"{default_id}: check that the clinical values belong to this patient."
+        )
     if case_id is None:
-        case_id = str(raw["case_id"]) if raw and raw.get("case_id") else default_id
+        case_id = named or default_id
     case = Case(
         case_id=case_id,
         image=image,
