@@ -46,8 +46,8 @@ FAR_OUTSIDE = 1.0
 
 
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
-    """Where ``case``'s inputs and risk lie outside the training cohort: a risk beyond every
-    training patient's, and each numeric input the model uses more than :data:`FAR_OUTSIDE`
+    """Where a case's inputs ``X`` and ``risk`` lie outside the training cohort: a risk beyond
+    every training patient's, and each numeric input the model uses more than :data:`FAR_OUTSIDE`
     range widths beyond its training 1st-99th percentile range (a case of another site, scanner
     or modality than the model learned from: an extremity sarcoma under a liver model). The
     model still answers there, but from no patient like this one."""
