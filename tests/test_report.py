@@ -327,3 +327,23 @@ def test_the_report_command_wants_a_pdf_name(small_cohort, model_dir, tmp_path):
             "--out",
             str(tmp_path / "report.png"),
         )
+
+
+def test_long_feature_names_stay_on_the_page(case, loaded, scored):
+    """Radiomics names as long as pyradiomics makes them ran off the page's left edge."""
+    content = gather_report(case, loaded, scored[0])
+    long_names = [
+        "gtv__lloydmax16__glszm__SmallAreaLowGrayLevelEmphasis",
+        "wavelet-LLH_glszm_SizeZoneNonUniformityNormalized",
+        "liver_minus_gtv__original__glrlm__LongRunHighGrayLevelEmphasis",
+    ]
+    content = dataclasses.replace(content, features=[(n, 0.1) for n in long_names], signed=True)
+    fig = report_figure(content)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    (chart,) = [ax for ax in fig.axes if ax.get_label() == "features"]
+    labels = [t for t in chart.get_yticklabels() if t.get_text()]
+    assert len(labels) == 3 and "SmallAreaLowGrayLevelEmphasis" in labels[-1].get_text()
+    left = chart.figure.bbox.x0  # the chart's band: the CT snapshot lies left of it
+    for label in labels:
+        assert label.get_window_extent(renderer).x0 >= left, label.get_text()

@@ -15,6 +15,7 @@ identifying field of the case (source path, DICOM tags) is read.
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -556,9 +557,24 @@ def _draw_features(sub, content: ReportContent) -> None:
         colours = [_MUTED] * len(values)
         ax.set_xlabel("share of the map (%)", fontsize=_SMALL)
     ax.barh(range(len(values)), values, color=colours, height=0.65)
-    ax.set_yticks(range(len(values)), names, fontsize=_SMALL)
+    ax.set_yticks(range(len(values)), [_tick_label(n) for n in names], fontsize=_SMALL)
     ax.tick_params(axis="x", labelsize=_SMALL)
     ax.grid(axis="x", alpha=0.3, linewidth=0.5)
+
+
+#: Characters of a feature label's line beside the chart (the page's left half holds about 32).
+_LABEL_CHARS = 30
+
+
+def _tick_label(name: str) -> str:
+    """A feature's name on lines that fit beside the chart, broken between its parts
+    ('gtv__lloydmax16__glszm__SmallAreaLowGrayLevelEmphasis' ran off the page's edge)."""
+    lines = [""]
+    for part in re.split(r"(?<=[_ ])", name.replace("__", " ")):
+        if lines[-1] and len(lines[-1]) + len(part) > _LABEL_CHARS:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(line.strip() for line in lines)
 
 
 def _draw_notes(sub, content: ReportContent) -> None:
