@@ -94,6 +94,28 @@ def test_bad_parameters_fail_fast(tmp_path, bad, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            ["--horizons", "abc"],
+            "--horizons expects days > 0, comma-separated (365,730), got 'abc'",
+        ),
+        (["--horizons", "365,-1"], "got '-1'"),
+        (["--bootstrap", "0"], "--bootstrap expects a whole number >= 1, got 0"),
+        (["--bootstrap", "-1"], "--bootstrap expects a whole number >= 1, got -1"),
+    ],
+)
+def test_bad_cv_options_are_error_lines(tmp_path, bad, message, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "case_id,time,event,x\n" + "".join(f"c{i},{10 + i},{i % 2},{i}\n" for i in range(20))
+    )
+    assert main(["cv", "--table", str(table), "--model", "coxph", *bad]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_parser_rejects_unknown_model():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["cv", "--table", "x.csv", "--model", "nope"])

@@ -404,6 +404,13 @@ def test_make_model_refuses_unknown_names_and_parameters() -> None:
         make_model("coxph", alpha=0.1)
     with pytest.raises(ConfigError, match="ties"):
         make_model("deepsurv", ties="exact")
+    for name in ("deepsurv", "vaesurv", "discrete"):  # the networks with an MLP
+        with pytest.raises(ConfigError, match=r"dropout must be in \[0, 1\)"):
+            make_model(name, dropout=1.5)
+        with pytest.raises(ConfigError, match="hidden layer widths must be >= 1"):
+            make_model(name, hidden=(0,))
+    with pytest.raises(ConfigError, match="head_hidden layer widths must be >= 1"):
+        make_model("vaesurv", head_hidden=(8, 0))
     with pytest.raises(ConfigError, match="edges"):
         make_model("discrete", edges=(0, 365, 100))
 

@@ -53,8 +53,9 @@ BAD = [
     (config_with(cohort=""), "cohort: expected non-empty text"),
     (config_with(model="coxph"), "model: expected a mapping"),
     (config_with(reduction="pca"), "reduction: expected one of none, han2020, cox_pvalue, lasso"),
-    (config_with(bootstrap=-1), "bootstrap: expected a whole number >= 0, got -1"),
-    (config_with(bootstrap=True), "bootstrap: expected a whole number >= 0, got true"),
+    (config_with(bootstrap=-1), "bootstrap: expected a whole number >= 1, got -1"),
+    (config_with(bootstrap=0), "bootstrap: expected a whole number >= 1, got 0"),
+    (config_with(bootstrap=True), "bootstrap: expected a whole number >= 1, got true"),
     (config_with(seed=1.0), "seed: expected a whole number >= 0"),
     (config_with(device="gpu"), "device: expected one of auto, cpu, cuda or cuda:N"),
     (config_with(horizons=[]), "horizons: expected a non-empty list of days"),
@@ -103,6 +104,11 @@ BAD = [
         "model.params.penalizer: expected a number, got '1e-4' (YAML reads exponents",
     ),
     (
+        config_with(protocol__folds="3"),
+        "protocol.folds: expected a whole number >= 2, got '3' (a number in quotes is text: "
+        "write it without the quotes)",
+    ),
+    (
         config_with(model=DEEPSURV, model__params={"epochs": True}),
         "model.params.epochs: expected a whole number, got true",
     ),
@@ -127,6 +133,14 @@ BAD = [
         "model.params.device: set by the run",
     ),
     (config_with(model=DEEPSURV, model__params={"lr": -1}), "model.params: lr must be > 0"),
+    (
+        config_with(model=DEEPSURV, model__params={"dropout": 1.5}),
+        "model.params: dropout must be in [0, 1), got 1.5",
+    ),
+    (
+        config_with(model=DEEPSURV, model__params={"hidden": [16, 0]}),
+        "model.params: hidden layer widths must be >= 1, got [16, 0]",
+    ),
     (
         config_with(model={"name": "fusion", "params": {"clinical": {"foo": 1}}}),
         "model.params: Invalid fusion branch parameter",
@@ -332,7 +346,7 @@ def full_config(tmp_path: Path) -> dict[str, Any]:
         "protocol": {"name": "external", "external_cohort": "../ext"},
         "risk_groups": {"cut": "youden", "horizon": 1095},
         "horizons": [180, 365.5],
-        "bootstrap": 0,
+        "bootstrap": 1,
         "seed": 7,
         "device": "cuda:1",
         "engine": {"kind": "ray", "address": "ray://head:10001", "workers": 4},

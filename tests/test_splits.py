@@ -65,6 +65,19 @@ def test_impossible_protocols_are_refused(call):
         call()
 
 
+def test_one_fold_protocols_without_an_event_are_refused_like_nested_cv():
+    """Leave-one-out on an all-censored table: a clear message, not an IndexError in a fold;
+    without censored patients it still runs (nothing is stratified)."""
+    censored = np.zeros(30, dtype=bool)
+    with pytest.raises(ConfigError, match=r"at least one event \(have 0 events, 30 censored\)"):
+        splits.leave_one_out(censored)
+    with pytest.raises(ConfigError, match="at least one event"):
+        splits.external(censored, np.arange(30) >= 24)
+    with pytest.raises(ConfigError, match="5 folds need at least 5 events"):
+        splits.nested_cv(censored)
+    assert len(splits.leave_one_out(~censored)) == 30
+
+
 @pytest.mark.parametrize(("n", "folds"), [(6, 3), (8, 2)])
 def test_small_cohorts_split_without_stratifying_what_cannot_be(n, folds):
     """3 events in 6 patients, 3 folds: each training part of 4 holds back a validation row of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from survival_core.cli.model_args import (
@@ -12,6 +13,7 @@ from survival_core.cli.model_args import (
     table_paths,
 )
 from survival_core.cli.output import progress, report
+from survival_core.errors import ConfigError
 from survival_core.io.atomic import json_ready, write_json
 
 
@@ -41,20 +43,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _horizons(text: str) -> list[float]:
+    """``--horizons``: days > 0, comma-separated."""
+    days = []
+    for item in filter(str.strip, text.split(",")):
+        try:
+            day = float(item)
+        except ValueError:
+            day = math.nan
+        if not (math.isfinite(day) and day > 0):
+            raise ConfigError(
+                f"--horizons expects days > 0, comma-separated (365,730), got {item.strip()!r}."
+            )
+        days.append(day)
+    return days
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.engine import process_fold_map
     from survival_core.evaluation import splits
     from survival_core.io.tables import load_model_table
+    from survival_core.runs.config import with_run_params
     from survival_core.workflows.crossval import cross_validate
     from survival_core.workflows.training import model_factory
 
+    horizons = _horizons(args.horizons)
+    if args.bootstrap < 1:
+        raise ConfigError(f"--bootstrap expects a whole number >= 1, got {args.bootstrap}.")
     table = load_model_table(table_paths(args), time_unit=args.time_unit, features=args.features)
     for note in table.notes:
         progress(f"note: {note}")
     factory = model_factory(
         args.model,
-        parse_params(args.param),
+        with_run_params(args.model, parse_params(args.param), seed=args.seed),
         args.reduction,
         args.cohort,
         table.case_ids,
@@ -77,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         factory,
         folds,
         case_ids=table.case_ids,
-        horizons=[float(h) for h in args.horizons.split(",") if h.strip()],
+        horizons=horizons,
         n_bootstrap=args.bootstrap,
         seed=args.seed,
         map_folds=process_fold_map(args.workers),

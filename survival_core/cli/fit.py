@@ -40,13 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, save the model and its card, report the apparent (and CV) c-index."""
+    from survival_core.runs.config import with_run_params
     from survival_core.workflows.training import train_model
 
     start = time.perf_counter()
     summary = train_model(
         table_paths(args),
         args.model,
-        parse_params(args.param),
+        with_run_params(args.model, parse_params(args.param), seed=args.seed),
         args.out,
         reduction=args.reduction,
         features=args.features,

@@ -60,7 +60,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default="none",
         help="feature reduction fitted inside each training fold",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the folds, and the model where it takes a seed unless --param seed= is given",
+    )
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

@@ -55,15 +55,19 @@ def _split_validation(
 
 
 def _check(event: np.ndarray, folds: int) -> np.ndarray:
+    """The event indicator as booleans; refused unless each of ``folds`` stratified folds can
+    hold an event and a censored patient (one fold: the c-index needs an event)."""
     event = np.asarray(event).astype(bool)
     if event.ndim != 1 or event.size < 2:
         raise ConfigError("A resampling protocol needs at least two patients.")
-    if folds > min(event.sum(), (~event).sum()) and folds > 1:
-        raise ConfigError(
-            f"{folds} folds need at least {folds} events and {folds} censored patients "
-            f"(have {int(event.sum())} events, {int((~event).sum())} censored)."
-        )
-    return event
+    events, censored = int(event.sum()), int((~event).sum())
+    if folds > 1 and folds > min(events, censored):
+        need = f"{folds} folds need at least {folds} events and {folds} censored patients"
+    elif events == 0:
+        need = "A resampling protocol needs at least one event"
+    else:
+        return event
+    raise ConfigError(f"{need} (have {events} events, {censored} censored).")
 
 
 def nested_cv(

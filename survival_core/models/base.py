@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -217,6 +217,17 @@ class SurvivalModel:
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path} is incomplete or malformed: {err}") from err
         return model
+
+
+def mlp_widths(hidden: Sequence[int], dropout: float, name: str = "hidden") -> tuple[int, ...]:
+    """``hidden`` as layer widths, checked with ``dropout`` before any training: a width of 0 or a
+    dropout of 1 or more made every fold a constant (c-index 0.5) or a torch traceback."""
+    if not 0 <= dropout < 1:
+        raise ConfigError(f"dropout must be in [0, 1), got {dropout}.")
+    widths = tuple(int(h) for h in hidden)
+    if min(widths, default=1) < 1:
+        raise ConfigError(f"{name} layer widths must be >= 1, got {list(widths)}.")
+    return widths
 
 
 def mlp(

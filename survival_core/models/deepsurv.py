@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from survival_core.errors import ConfigError
-from survival_core.models.base import TorchSurvivalModel, mlp
+from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
 from survival_core.models.losses import TIES, cox_nll
 
 
@@ -38,7 +38,7 @@ class DeepSurv(TorchSurvivalModel):
     ) -> None:
         if ties not in TIES:
             raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = mlp_widths(hidden, dropout)
         self.dropout = dropout
         self.batchnorm = batchnorm
         self.ties = ties

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from survival_core.errors import ConfigError
-from survival_core.models.base import TorchSurvivalModel, mlp
+from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
 from survival_core.models.losses import discrete_nll
 
 
@@ -96,7 +96,7 @@ class DiscreteTimeSurv(TorchSurvivalModel):
         **training: Any,
     ) -> None:
         self.edges = check_edges(edges)
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = mlp_widths(hidden, dropout)
         self.dropout = dropout
         self.batchnorm = batchnorm
         self._set_training(training)

@@ -9,7 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from survival_core.errors import ConfigError
-from survival_core.models.base import TorchSurvivalModel, mlp
+from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
 from survival_core.models.losses import TIES, cox_nll
 from survival_core.models.training_loop import TrainingSettings
 
@@ -85,8 +85,8 @@ class VAESurv(TorchSurvivalModel):
         if latent_dim < 1 or pretrain_epochs < 0 or tau < 0:
             raise ConfigError("latent_dim must be >= 1, pretrain_epochs >= 0 and tau >= 0.")
         self.latent_dim = int(latent_dim)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.head_hidden = tuple(int(h) for h in head_hidden)
+        self.hidden = mlp_widths(hidden, dropout)
+        self.head_hidden = mlp_widths(head_hidden, dropout, "head_hidden")
         self.dropout = dropout
         self.tau = tau
         self.pretrain_epochs = pretrain_epochs

@@ -23,6 +23,7 @@ model's constructor declares, then by the constructor itself.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import types
 import typing
@@ -135,15 +136,23 @@ def _show(value: Any) -> str:
 
 
 def _wrong(expected: str, value: Any, *at: str | int) -> PydanticCustomError:
-    """'expected X, got Y', with a hint when YAML read a number such as 1e-4 as text."""
+    """'expected X, got Y', with a hint when YAML read a number as text: an exponent such as
+    1e-4, or a number in quotes."""
     note = ""
-    if isinstance(value, str):
-        try:
-            float(value)
-            note = " (YAML reads exponents without a dot as text: write 1.0e-4, not 1e-4)"
-        except ValueError:
-            pass
+    if isinstance(value, str) and _finite_number(value):
+        note = (
+            " (YAML reads exponents without a dot as text: write 1.0e-4, not 1e-4)"
+            if "e" in value.lower()
+            else " (a number in quotes is text: write it without the quotes)"
+        )
     return _problem(f"expected {expected}, got {_show(value)}{note}", *at)
+
+
+def _finite_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _expect(what: str) -> WrapValidator:
@@ -492,7 +501,7 @@ class RunConfig:
     horizons: Annotated[tuple[_above(0), ...], _listed("a non-empty list of days")] = (
         DEFAULT_HORIZONS
     )
-    bootstrap: _at_least(0) = 1000
+    bootstrap: _at_least(1) = 1000
     seed: _at_least(0) = 0
     device: Annotated[str, PlainValidator(_device, json_schema_input_type=str)] = "auto"
     engine: _section(EngineConfig) = EngineConfig()
@@ -545,9 +554,16 @@ class RunConfig:
     def model_params(self) -> dict[str, Any]:
         """Keyword arguments for ``make_model``: ``model.params`` as plain values plus the run's
         ``seed`` and ``device`` where the model takes them."""
-        taken = _models()[self.model.name].param_names()
-        run_level = {key: getattr(self, key) for key in RUN_LEVEL_PARAMS if key in taken}
-        return {**json_ready(self.model.params), **run_level}
+        run_level = {key: getattr(self, key) for key in RUN_LEVEL_PARAMS}
+        return with_run_params(self.model.name, json_ready(self.model.params), **run_level)
+
+
+def with_run_params(model: str, params: Mapping[str, Any], **run_level: Any) -> dict[str, Any]:
+    """``params`` plus each run-level value (``seed=``, ``device=``) that model ``model`` takes
+    and ``params`` does not set: ``train``'s config and the ``cv`` and ``fit`` options (where an
+    explicit ``--param seed=`` wins) seed a model alike."""
+    taken = _models()[model].param_names()
+    return {**params, **{k: v for k, v in run_level.items() if k in taken and k not in params}}
 
 
 def _dump(value: Any) -> Any:

@@ -4,10 +4,12 @@ Steps (each logged to the run store, see :mod:`survival_core.runs.store`):
 
 1. **Data**: the cohort folder (``cohort: demo`` is the bundled demo cohort, prepared on first use)
    and, for external validation, the external cohort, whose case ids are prefixed ``ext:`` so they
-   never collide with the development ids. Feature tables: ``clinical.csv`` (outcomes, clinical
-   variables) joined with the radiomics presets (extracted through the engine, cached per case),
-   deep features and DSFR features named by the config. Hashes of the manifests and of every table
-   are logged, so a run says exactly which data it saw.
+   never collide with the development ids; a table-only cohort (``clinical.csv`` alone, from
+   ``cohort import --clinical``) trains a model on its clinical variables, and a config needing
+   its images is refused before the run starts. Feature tables: ``clinical.csv`` (outcomes,
+   clinical variables) joined with the radiomics presets (extracted through the engine, cached
+   per case), deep features and DSFR features named by the config. Hashes of the manifests and
+   of every table are logged, so a run says exactly which data it saw.
 2. **Resampling**: the config's protocol gives the folds (seeded). Each fold's result is written
    to ``<run folder>/folds/`` atomically as soon as it is done; ``train --resume RUN_ID`` reads the
    finished folds back and runs only the others.
@@ -137,9 +139,13 @@ class FoldCheckpoints:
 # -- data ----------------------------------------------------------------------------------------------
 
 
-def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
+def resolve_cohort(
+    cohort: str | Path, progress: Progress, image_inputs: Iterable[str] = ()
+) -> Path:
     """A cohort folder; ``"demo"`` is the bundled demo cohort and ``"demo-external"`` its external
-    validation cohort, both prepared on first use."""
+    validation cohort, both prepared on first use. A table-only cohort (``clinical.csv`` without
+    ``manifest.csv``, as ``cohort import --clinical`` makes from a spreadsheet) is refused when
+    ``image_inputs`` (what of the config reads images, see :func:`image_inputs`) is not empty."""
     if str(cohort) == "demo-external":
         from survival_core.workflows.demo import prepare_external
 
@@ -152,9 +158,58 @@ def resolve_cohort(cohort: str | Path, progress: Progress) -> Path:
             prepare_demo(progress)
         return demo_cohort_dir()
     folder = Path(cohort)
-    if not (folder / "manifest.csv").is_file():
-        raise InputError(f"Cohort folder {folder} has no manifest.csv.")
+    if (folder / "manifest.csv").is_file():
+        return folder
+    if not (folder / "clinical.csv").is_file():
+        raise InputError(
+            f"Cohort folder {folder} has neither manifest.csv (images) nor clinical.csv (a table)."
+        )
+    needs = list(image_inputs)
+    if needs:
+        raise ConfigError(
+            f"Cohort folder {folder} is table-only (clinical.csv without a manifest.csv of "
+            f"images); images are needed by {' and '.join(needs)}: train a model on its clinical "
+            "variables, or import the images into the cohort (cohort import --images)."
+        )
     return folder
+
+
+def image_inputs(config: Any) -> list[str]:
+    """What of ``config`` reads the cohort's images: feature sources and an image model."""
+    from survival_core.models import IMAGE_MODELS
+
+    features = config.features
+    needs = [
+        f"features.{name}" for name in ("radiomics", "deep", "dsfr") if getattr(features, name)
+    ]
+    if config.model.name in IMAGE_MODELS:
+        needs.append(f"model {config.model.name}")
+    return needs
+
+
+def cohort_images(cohort: Path) -> dict[str, Path]:
+    """Case id -> case folder of the cohort's images (none for a table-only cohort)."""
+    from survival_core.io.manifest import cohort_cases
+
+    return dict(cohort_cases(cohort)) if (cohort / "manifest.csv").is_file() else {}
+
+
+def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
+    """The hash of the cohort's manifest by ``key`` (none for a table-only cohort, whose
+    clinical.csv is hashed with the other tables)."""
+    manifest = cohort / "manifest.csv"
+    return {key: file_sha256(manifest)} if manifest.is_file() else {}
+
+
+def check_cohorts(config: Any) -> None:
+    """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read (the bundled
+    cohorts are prepared by :func:`prepare_data`)."""
+    from survival_core.runs.config import COHORT_KEYWORDS
+
+    needs = image_inputs(config)
+    for cohort in (config.cohort, getattr(config.protocol, "external_cohort", None)):
+        if cohort is not None and str(cohort) not in COHORT_KEYWORDS:
+            resolve_cohort(cohort, lambda _: None, needs)
 
 
 def resolve_network(network: str | Path, progress: Progress) -> Path:
@@ -256,17 +311,18 @@ def _cohort_tables(
 
 def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> RunData:
     """Resolve the cohorts, build or reuse every feature table, hash what the run will read."""
-    from survival_core.io.manifest import cohort_cases
+    from survival_core.io.tables import read_table
 
-    cohort = resolve_cohort(config.cohort, progress)
+    needs = image_inputs(config)
+    cohort = resolve_cohort(config.cohort, progress, needs)
     networks: dict[str, Any] = {}
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
         networks["deep_layer"] = config.features.deep.layer
     deep_network = networks.get("deep_network")
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network)
-    folders = dict(cohort_cases(cohort))
-    hashes = {"manifest": file_sha256(cohort / "manifest.csv")}
+    folders = cohort_images(cohort)
+    hashes = _manifest_hash(cohort, "manifest")
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
         from survival_core.workflows.dsfr_study import run_pipeline
@@ -279,7 +335,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         networks["dsfr_unet"] = folder / "dsfr" / "unet"
     external = getattr(config.protocol, "external_cohort", None)
     if config.protocol.name == "external":
-        ext = resolve_cohort(external, progress)
+        ext = resolve_cohort(external, progress, needs)
         ext_tables = _cohort_tables(
             config, ext, folder / "external", mapper, progress, deep_network
         )
@@ -297,9 +353,9 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
             stacked.append(_stack(own, copy, folder / "tables" / own.name))
         tables = stacked
-        external_ids = {EXTERNAL_PREFIX + c for c, _ in cohort_cases(ext)}
-        folders.update({EXTERNAL_PREFIX + c: f for c, f in cohort_cases(ext)})
-        hashes["external_manifest"] = file_sha256(ext / "manifest.csv")
+        external_ids = {EXTERNAL_PREFIX + str(c) for c in read_table(ext_tables[0]).index}
+        folders.update({EXTERNAL_PREFIX + c: f for c, f in cohort_images(ext).items()})
+        hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
     return RunData(tables, folders, hashes, external_ids, networks)
 
@@ -358,6 +414,26 @@ def _columns(config: Any, tables: list[Path]) -> str | None:
     return "^(?:" + "|".join(re.escape(c) for c in keep) + ")$"
 
 
+def _check_youden_horizon(config: Any, y: np.ndarray) -> None:
+    """Refuse a Youden ``risk_groups.horizon`` outside the follow-up of the development patients
+    ``y`` before the folds run: the final model's cut is learned at it on them."""
+    from survival_core.evaluation.td_auc import check_horizons
+    from survival_core.outcome import survival_arrays
+
+    if config.risk_groups.cut != "youden":
+        return
+    horizon = config.risk_groups.horizon
+    time = survival_arrays(y)[1]
+    try:
+        check_horizons(time, horizon)
+    except InputError as err:
+        raise ConfigError(
+            f"risk_groups.horizon: the Youden cut is learned at {horizon:g} days, outside the "
+            f"follow-up of the development patients [{time.min():g}, {time.max():g}) days; "
+            "choose a horizon inside it."
+        ) from err
+
+
 def _summary_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """The scalar metrics of a CV summary, flattened for tracking (td_auc_365, ...)."""
     out = {}
@@ -393,6 +469,7 @@ def run_training(
     start = time.perf_counter()
     store = store or RunStore()
     store.reap_dead_runs()
+    check_cohorts(config)
     run = store.start_run(config.name, config.to_dict(), {}, resume_id=resume)
     say(f"run {run.run_id} ({config.name})")
     try:
@@ -403,8 +480,10 @@ def run_training(
         columns = _columns(config, data.tables)
         table = load_model_table(data.tables, features=columns)
         is_external = np.array([c in data.external_ids for c in table.case_ids])
+        _check_youden_horizon(config, table.y[~is_external])
         folds = _folds(config, table.y["event"], is_external)
-        images = ImageSet(folders={c: data.folders[c] for c in table.case_ids})
+        # only the cases with images (none in a table-only cohort); image models refuse the others
+        images = ImageSet(folders={c: data.folders[c] for c in table.case_ids if c in data.folders})
         params = config.model_params()
         if config.model.search is None:
             factory = model_factory(

@@ -444,11 +444,13 @@ class RunStore:
         )
 
     def run_config(self, run_id: str) -> dict[str, Any]:
-        """The config a run was started with (its ``config.yaml`` artifact)."""
+        """The config a run was started with (its ``config.yaml`` artifact); InputError when the
+        store has no such run."""
         import tempfile
 
         import yaml
 
+        self.get_run(run_id)
         with tempfile.TemporaryDirectory(dir=self.root) as scratch:
             path = self.client.download_artifacts(run_id, "config.yaml", scratch)
             return yaml.safe_load(Path(path).read_text())
