@@ -4,8 +4,9 @@
   the network's last block (in [-1, 1]: positive where the image raises the risk, negative where
   it lowers it; classic Grad-CAM keeps only the positive part, which is empty for most low-risk
   patients), or Integrated Gradients of every CT voxel (baseline: the window floor) —
-  with, as "top features", the share of the map's absolute mass in the tumour, the rest of the liver
-  and outside the liver, and the tumour enrichment of the map's top 5 % liver voxels.
+  with, as "top features", the share of the map's absolute mass in the tumour, the rest of the organ
+  and outside the organ, and the tumour enrichment of the map's top 5 % organ and tumour voxels
+  (all the voxels the map covers when the case has no organ; see :func:`_tumour_enrichment`).
 - Table models: Integrated Gradients of the model inputs (baseline: the training mean), integrated
   exactly over the linear pieces of the path (coefficient x (x - mean) for the linear Cox models); the top features are the largest signed
   attributions. Grad-CAM needs an image, so it is refused for them.
@@ -30,7 +31,7 @@ from survival_core.features.case_row import case_features
 from survival_core.models.scoring import LoadedModel, case_model
 
 METHODS = ("ig", "gradcam")
-#: Top share of liver voxels scored by the tumour enrichment.
+#: Top share of the ranked (organ and tumour) voxels scored by the tumour enrichment.
 TOP_FRACTION = 0.05
 
 
@@ -46,6 +47,8 @@ class CaseExplanation:
     risk: float
     steps: int | None = None
     enrichment: float | None = None
+    #: What the enrichment ranked ('top 5 % of the lung and tumour voxels'), or why it is None.
+    enrichment_note: str | None = None
     map: sitk.Image | None = field(default=None, repr=False)
     attributions: list[dict[str, Any]] | None = field(default=None, repr=False)
 
@@ -59,6 +62,7 @@ class CaseExplanation:
             "risk": self.risk,
             "steps": self.steps,
             "enrichment": self.enrichment,
+            "enrichment_note": self.enrichment_note,
         }
 
 
@@ -86,22 +90,54 @@ def _region_shares(values: np.ndarray, case: Case) -> list[dict[str, Any]]:
     return sorted(shares, key=lambda item: -item["share"])
 
 
-def _layer(net: Any, name: str | None) -> Any:
-    """The Grad-CAM layer ``name`` of an image model's network (None: its last block)."""
+def _layer(net: Any, name: str | None, volume: np.ndarray) -> Any:
+    """The Grad-CAM layer ``name`` of an image model's network (None: its last block); only a
+    layer whose output is a spatial map in the forward pass of ``volume`` qualifies."""
+    from survival_core.explain.maps import spatial_layers
+
     if name is None:
         return None
-    modules = dict(net.net.named_modules())
-    if name not in modules or not name:
-        choices = ", ".join(n for n in modules if n and "." not in n.split("blocks.")[-1])
-        raise ConfigError(f"The network has no layer {name!r}; choose one of: {choices}.")
-    return modules[name]
+    choices = spatial_layers(net, volume, scope=net.net)
+    if name not in choices:
+        raise ConfigError(
+            f"The network has no Grad-CAM layer {name!r} (one whose output is a spatial map); "
+            f"choose one of: {', '.join(choices)}."
+        )
+    return net.net.get_submodule(name)
+
+
+def _tumour_enrichment(
+    values: np.ndarray, case: Case, reference: sitk.Image
+) -> tuple[float | None, str | None]:
+    """Tumour enrichment of ``|values|`` (a map on the case's CT grid) and a note: what was
+    ranked, or why there is no score.
+
+    Ranked: the voxels the map covers (the network's crop box on the CT grid) that lie in the
+    organ or the GTV, so a GTV beside the organ (a nodal GTV next to the lung contour) is ranked
+    too; the whole box when the case has no organ. Voxels outside the box are 0 by construction:
+    ranked, they would fill the top 5 % with ties and any map would score the ceiling (a random
+    map did, on pyradiomics' lung1). None (with the reason) when no GTV voxel lies in the box;
+    None without a note when the case has no GTV.
+    """
+    from survival_core.explain.maps import covered_voxels, enrichment
+
+    if "gtv" not in case.masks or not (gtv := case.mask_array("gtv")).any():
+        return None, None
+    candidates = covered_voxels(reference, case.image)
+    what = "CT voxels in the network's crop box"
+    if "organ" in case.masks:
+        candidates &= case.mask_array("organ") | gtv
+        what = f"{case.site or 'organ'} and tumour voxels"
+    if not (candidates & gtv).any():
+        return None, "the GTV lies outside the network's crop box, so the map does not cover it"
+    score = enrichment(np.abs(values), gtv, TOP_FRACTION, organ_mask=candidates)
+    return score, f"top {100 * TOP_FRACTION:g} % of the {what}"
 
 
 def _explain_image(
     case: Case, loaded: LoadedModel, method: str, n_steps: int | None, layer: str | None
 ) -> CaseExplanation:
     from survival_core.explain.maps import (
-        enrichment,
         gradcam_map,
         integrated_gradients_map,
         to_original_geometry,
@@ -115,17 +151,13 @@ def _explain_image(
     volume, reference = model.case_input(case)
     delta = steps = None
     if method == "gradcam":
-        values = gradcam_map(net, volume, layer=_layer(net, layer), signed=True)
+        values = gradcam_map(net, volume, layer=_layer(net, layer, volume), signed=True)
     else:
         values, delta, steps = integrated_gradients_map(net, volume, n_steps=n_steps)
-    image = to_original_geometry(values, reference, case)
+    image = to_original_geometry(values, reference, case, additive=method == "ig")
     seconds = time.perf_counter() - start
     array = sitk.GetArrayFromImage(image)
-    score = None
-    if "gtv" in case.masks and sitk.GetArrayFromImage(case.masks["gtv"]).any():
-        score = enrichment(
-            np.abs(array), case.masks["gtv"], TOP_FRACTION, organ_mask=case.masks.get("organ")
-        )
+    score, note = _tumour_enrichment(array, case, reference)
     return CaseExplanation(
         case_id=case.case_id,
         method=method,
@@ -135,6 +167,7 @@ def _explain_image(
         risk=risk,
         steps=steps,
         enrichment=score,
+        enrichment_note=note,
         map=image,
     )
 

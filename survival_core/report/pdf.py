@@ -251,10 +251,10 @@ def _features(
     bars = [(str(i["name"]), float(i["share"])) for i in items]
     note = f"Share of the {method} map's absolute attribution by region."
     if explanation.enrichment is not None:
-        note += (
-            f" Tumour enrichment of the top {100 * TOP_FRACTION:g} % organ voxels: "
-            f"{explanation.enrichment:.1f}x."
-        )
+        ranked = explanation.enrichment_note or f"top {100 * TOP_FRACTION:g} % voxels"
+        note += f" Tumour enrichment of the {ranked}: {explanation.enrichment:.1f}x."
+    elif explanation.enrichment_note:
+        note += f" No tumour enrichment: {explanation.enrichment_note}."
     return bars, False, note
 
 
