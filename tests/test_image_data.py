@@ -234,12 +234,18 @@ def test_tiny_training_reduces_the_cox_loss() -> None:
     assert again == losses and (before2, after2) == (before, after)  # deterministic on CPU
 
 
-def test_volume_spec_gtv_margin_is_configurable_and_keeps_old_cache_keys() -> None:
+def test_volume_spec_gtv_margin_is_configurable_and_keyed_as_before_plus_lps() -> None:
     from survival_core.models.image_set import VolumeSpec
 
     default = VolumeSpec()
-    # the key of a spec without the GTV margin field (earlier versions) is unchanged
-    legacy = {"margin_mm": 10.0, "shape": [224, 224, 48], "window": "arterial"}
+    # the default GTV margin is left out of the key as in earlier versions; the LPS storage
+    # order of loaded cases is in it, so volumes cached in a file's own order are not reused
+    legacy = {
+        "margin_mm": 10.0,
+        "shape": [224, 224, 48],
+        "window": "arterial",
+        "orientation": "LPS",
+    }
     import hashlib
     import json
 

@@ -233,7 +233,8 @@ def cohort_reports() -> None:
     status = import_status(folder)
     if not status.patients.empty:
         counts = status.counts()
-        st.markdown(" · ".join(f"**{n}** {s}" for s, n in counts.items()))
+        shown = {s: n for s, n in counts.items() if n or s != "absent"}  # absent: only when any
+        st.markdown(" · ".join(f"**{n}** {s}" for s, n in shown.items()))
         _patients_table(status.patients)
     if not status.clinical.empty:
         st.markdown("**Clinical spreadsheet**: what was coerced, dropped or left unmatched")
