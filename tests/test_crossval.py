@@ -117,3 +117,22 @@ def test_a_horizon_without_events_leaves_the_other_horizons_defined(gbsg2):
         n.startswith("td-AUC at 60 days: ") for n in with_early.summary["preprocessing_notes"]
     )
     assert with_early.summary["calibration"] == alone.summary["calibration"]  # at 365 days
+
+
+def test_a_fold_without_comparable_pairs_has_no_c_index_and_the_others_stand(gbsg2):
+    """GBSG2 rows, one hand-made fold whose test patients are two censored early and one event
+    after them: no pair is comparable there, which aborted the whole cross-validation."""
+    X, y = gbsg2
+    order = np.argsort(y["time"])
+    early = [i for i in order if not y["event"][i]][:2]
+    late = [i for i in order[::-1] if y["event"][i]][:1]
+    odd = np.array(sorted(early + late))
+    rest = np.setdiff1d(np.arange(len(y)), odd)
+    usual = rest[::5]
+    folds = [
+        splits.Fold(0, 0, np.setdiff1d(np.arange(len(y)), odd), np.array([], int), odd),
+        splits.Fold(0, 1, np.setdiff1d(np.arange(len(y)), usual), np.array([], int), usual),
+    ]
+    result = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
+    assert np.isnan(result.folds["c_index"].iloc[0]) and result.folds["c_index"].iloc[1] > 0.6
+    assert result.summary["fold_c_index_mean"] == result.folds["c_index"].iloc[1]

@@ -101,9 +101,9 @@ def holdout_metrics(
     event, time = survival_arrays(y_test)
     out: dict[str, float] = {"c_index": np.nan, "uno_c_index": np.nan, "ibs": np.nan}
     if event.any() and len(np.unique(time)) > 1:
-        out["c_index"] = harrell_c_index(y_test, risk)
         out["uno_tau"] = uno_tau(y_train, y_test)
-        with contextlib.suppress(InputError):
+        with contextlib.suppress(InputError):  # no comparable pair (events only at the end)
+            out["c_index"] = harrell_c_index(y_test, risk)
             out["uno_c_index"] = uno_c_index(y_train, y_test, risk, tau=out["uno_tau"])
     inside = usable_horizons(time, horizons)
     for h in horizons:  # one at a time: a horizon without cases leaves the others defined
