@@ -294,3 +294,22 @@ def test_load_cohort_reads_a_folder_and_refuses_bad_paths(tmp_path, gbsg2):
         ex.load_cohort([tmp_path / "missing.csv"])
     with pytest.raises(InputError, match="clinical.csv"):
         ex.load_cohort([tmp_path])
+
+
+def test_categories_of_a_drafted_schema_are_nominal_unless_ordered():
+    """Veterans' cell type (real) as a drafted schema lists it, alphabetically: it was entered in
+    the Cox table as a scale (adeno < large < smallcell < squamous, HR 0.80 per step), an order
+    the alphabet made up; marked ``ordered``, a category is a scale as HCC's BCLC is."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    from survival_core.io.clinical_schema import CATEGORY, CohortSchema, SchemaVariable
+
+    X, _ = load_veterans_lung_cancer()
+    cells = X["Celltype"].astype(str).rename("celltype")
+    levels = tuple(sorted(cells.unique()))
+    drafted = CohortSchema((SchemaVariable("celltype", CATEGORY, categories=levels),))
+    assert ex.variable(cells, drafted).kind == "nominal"
+    ordered = CohortSchema((SchemaVariable("celltype", CATEGORY, categories=levels, ordered=True),))
+    assert ex.variable(cells, ordered).kind == "ordinal"
+    assert CohortSchema.from_dict(ordered.to_dict()) == ordered
+    assert "ordered" not in drafted.to_dict()["variables"][0]

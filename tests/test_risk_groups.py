@@ -183,3 +183,25 @@ def test_single_group_raises():
     event, time, _ = synthetic(6, 30, False)
     with pytest.raises(InputError, match="Both risk groups"):
         logrank_test((event, time), np.zeros(30, dtype=int))
+
+
+def test_univariate_cox_of_skewed_real_columns_matches_scikit_survival():
+    """FLCHAIN (real, 7,874 patients): creatinine, kappa and lambda are right-skewed (values up to
+    20-27 SD above the mean). Unhalved Newton steps overshot and cycled between two betas of
+    opposite sign: creatinine was reported HR 0.32 per SD; the maximum is 1.44."""
+    from sksurv.datasets import load_flchain
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+    from survival_core.evaluation.risk_groups import cox_wald
+
+    X, y = load_flchain()
+    for column in ("creatinine", "kappa", "lambda"):
+        keep = X[column].notna().to_numpy()
+        x = X[column].to_numpy(float)[keep]
+        event, time = y["death"][keep], y["futime"][keep]
+        fit = cox_wald(x[:, None], event, time)
+        reference = CoxPHSurvivalAnalysis(ties="breslow").fit(
+            x[:, None], Surv.from_arrays(event, time)
+        )
+        assert fit.converged, column
+        assert fit.coef[0] / fit.sd[0] == pytest.approx(reference.coef_[0], rel=1e-6), column

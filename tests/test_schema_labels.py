@@ -35,7 +35,7 @@ from tests.test_report import pdf_facts
 STAGES = ("T1", "T2", "T3", "T4")
 SCHEMA = CohortSchema(
     (
-        SchemaVariable("t_stage", CATEGORY, label="T stage", categories=STAGES),
+        SchemaVariable("t_stage", CATEGORY, label="T stage", categories=STAGES, ordered=True),
         SchemaVariable("dose", NUMBER, label="Dose", unit="Gy", low=0, high=100),
     )
 )

@@ -35,7 +35,7 @@ patients:           # one patient, by PatientID or by the case id of the report
 """
 TIME_UNITS = ("", "days", "weeks", "months", "years")
 #: The schema table's columns, as the editor shows them.
-SCHEMA_COLUMNS = ("name", "kind", "label", "unit", "low", "high", "categories", "help")
+SCHEMA_COLUMNS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
 
 
 def parse_roi_map(text: str) -> dict[str, Any] | None:
@@ -72,6 +72,7 @@ def schema_frame(schema: CohortSchema) -> pd.DataFrame:
             "low": v.low,
             "high": v.high,
             "categories": ", ".join(v.categories),
+            "ordered": v.ordered,
             "help": v.help,
         }
         for v in schema.variables
@@ -97,6 +98,7 @@ def schema_from_frame(frame: pd.DataFrame) -> CohortSchema:
         row["categories"] = [
             c.strip() for c in str(row["categories"] or "").split(",") if c.strip()
         ]
+        row["ordered"] = bool(row["ordered"])
         rows.append({k: v for k, v in row.items() if v not in (None, [])})
     return CohortSchema.from_dict({"variables": rows}, source="The edited schema")
 
@@ -310,6 +312,9 @@ def schema_editor(folder: Path) -> None:
             "low": st.column_config.NumberColumn(format="%g"),
             "high": st.column_config.NumberColumn(format="%g"),
             "categories": st.column_config.TextColumn(help="comma-separated, for a category"),
+            "ordered": st.column_config.CheckboxColumn(
+                help="the categories, in the order listed, are a scale (stage, grade)"
+            ),
         },
         key=f"schema-{folder.name}",
     )

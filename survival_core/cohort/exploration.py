@@ -7,7 +7,8 @@ Encoding (shared by every analysis, so a variable means the same on each tab):
 - clinical variables of the cohort's schema (its ``schema.yaml`` beside the clinical table, else
   the demo's HCC schema, :func:`~survival_core.io.clinical_schema.hcc_schema`): categories by
   their schema order (HCC: sex M < F is binary F vs M; Child-Pugh A < B < C, BCLC
-  0 < A < B < C < D and mRECIST CR < PR < SD < PD are ordinal, one hazard ratio per step), yes/no
+  0 < A < B < C < D and mRECIST CR < PR < SD < PD are ordinal, one hazard ratio per step; a
+  category of more levels that the schema does not mark ``ordered`` is nominal), yes/no
   variables as 0/1, numbers as they are (with the schema's label and unit);
 - any other column: yes/no values as 0/1, numbers as they are, text with two levels as binary
   (alphabetical order); text with more levels is nominal: it can be split on, not ranked or
@@ -210,7 +211,7 @@ def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
     if spec is not None and spec.kind == CATEGORY:
         levels = spec.categories
         codes = present.map(lambda v: _category_index(v, levels, name)).astype(float)
-        kind = "binary" if len(levels) == 2 else "ordinal"
+        kind = "binary" if len(levels) == 2 else ("ordinal" if spec.ordered else "nominal")
     elif isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
         levels = tuple(str(c) for c in values.dtype.categories)
         codes = pd.Series(values.cat.codes, index=values.index)[present.index].astype(float)

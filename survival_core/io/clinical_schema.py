@@ -62,7 +62,7 @@ _HCC_KINDS = {"float": NUMBER, "int": INTEGER, "bool": YES_NO, "category": CATEG
 SCHEMA_FILE = "schema.yaml"
 #: The schema RadSurv last drafted into a cohort folder (to tell a user's edits from its draft).
 DRAFTED_SCHEMA = ".schema.drafted.yaml"
-_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "help")
+_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
 
 
 def is_missing(value: Any) -> bool:
@@ -111,7 +111,9 @@ def _number_text(value: Any) -> str:
 @dataclass(frozen=True)
 class SchemaVariable:
     """One clinical variable: ``kind`` is one of :data:`KINDS`; ``low``/``high`` bound numbers
-    (inclusive, in ``unit``), ``categories`` list a category's allowed values."""
+    (inclusive, in ``unit``), ``categories`` list a category's allowed values, ``ordered`` says
+    their order is a scale (stage A < B < C; a drafted schema lists them alphabetically, which
+    is no order: a histology or a centre)."""
 
     name: str
     kind: str
@@ -120,6 +122,7 @@ class SchemaVariable:
     low: float | None = None
     high: float | None = None
     categories: tuple[str, ...] = ()
+    ordered: bool = False
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -132,6 +135,8 @@ class SchemaVariable:
             raise InputError(f"{where} is a category but lists no categories.")
         if self.kind != CATEGORY and self.categories:
             raise InputError(f"{where} is {self.kind}, so it cannot list categories.")
+        if not isinstance(self.ordered, bool) or (self.ordered and self.kind != CATEGORY):
+            raise InputError(f"{where}: ordered is true or false, and only for a category.")
         if self.kind not in (NUMBER, INTEGER) and (self.low is not None or self.high is not None):
             raise InputError(f"{where} is {self.kind}, so it cannot have a low/high range.")
         if self.low is not None and self.high is not None and self.low > self.high:
@@ -288,7 +293,9 @@ class CohortSchema:
         for variable in self.variables:
             row = asdict(variable)
             row["categories"] = list(variable.categories)
-            rows.append({k: v for k, v in row.items() if v not in (None, "", [])})
+            rows.append(
+                {k: v for k, v in row.items() if v not in (None, "", []) and v is not False}
+            )
         return {"variables": rows}
 
     @classmethod
@@ -442,6 +449,7 @@ def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
                 low=v.low,
                 high=v.high,
                 categories=v.categories,
+                ordered=len(v.categories) > 2,  # Child-Pugh, BCLC, mRECIST: scales
                 help=v.help,
             )
             for v in variables
