@@ -31,9 +31,10 @@ st.markdown(
     "snapshot with contours and, for image models, the Grad-CAM overlay, the top features and "
     "the model card). It names the case by its id only."
 )
-built_for = (
+built_for = (  # the same upload read again with other contours is another case
     case.case_id,
     case.source,
+    case.content_digest(),
     clinical_json(case),
     str(choice.folder),
     choice.modified,

@@ -68,7 +68,9 @@ if explained is not None:
     if explained.completeness_delta is not None:
         notes.append(f"completeness delta {explained.completeness_delta:.1%}")
     if explained.enrichment is not None:
-        notes.append(f"GTV enrichment of the {explained.enrichment_note} {explained.enrichment:.1f}x")
+        notes.append(
+            f"GTV enrichment of the {explained.enrichment_note} {explained.enrichment:.1f}x"
+        )
     elif explained.enrichment_note:
         notes.append(f"no GTV enrichment: {explained.enrichment_note}")
     notes.append(f"colour limit {overlay.scale.limit:.2g} (99.5th percentile of |map|)")

@@ -306,3 +306,15 @@ def test_clinical_json_of_another_patient_beside_dicom_is_warned_about(shared_da
     assert "SYN-0001" in warning and "STS_001" in warning
     (folder / "clinical.json").write_text('{"case_id": "STS_001", "age": 61}')
     assert not any("clinical.json names" in w for w in load_case(folder).warnings)
+
+
+def test_the_image_a_user_names_is_read_whatever_its_name_reads_as(shared_data, tmp_path):
+    """pyradiomics' real lung CT uploaded as lung.nrrd beside gtv.nrrd: named the image, it was
+    refused because 'lung' reads as a structure's name."""
+    import shutil
+
+    shutil.copy(shared_data / "pyradiomics" / "lung1_image.nrrd", tmp_path / "lung.nrrd")
+    shutil.copy(shared_data / "pyradiomics" / "lung1_label.nrrd", tmp_path / "gtv.nrrd")
+    case = load_case(tmp_path, image_name="lung.nrrd")
+    assert case.image.GetSize() == sitk.ReadImage(str(tmp_path / "lung.nrrd")).GetSize()
+    assert case.mask_array("gtv").any() and "organ" not in case.masks

@@ -231,3 +231,21 @@ def test_a_case_unlike_the_training_cohort_is_scored_with_cautions(
     assert sarcoma.as_dict()["cautions"] == sarcoma.cautions
     for case_id in ("SYN-0001", "SYN-0002", "SYN-0003"):
         assert score_case(load_case(cohort / "cases" / case_id), loaded).cautions == []
+
+
+def test_a_model_using_gtv_features_alone_scores_a_case_without_organ(
+    model_dir, shared_data, tmp_path
+):
+    """A model whose table was extracted on gtv and organ_minus_gtv but which kept GTV features
+    alone asked the real sarcoma CT (GTV only) for an organ mask; only the used ROIs count."""
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    card = json.loads((folder / "card.json").read_text())
+    card["radiomics_settings"] = wei2021().to_json()  # gtv and organ_minus_gtv
+    (folder / "card.json").write_text(json.dumps(card))
+    sarcoma = load_case(shared_data / "sts_sarcoma" / "STS_001" / "CT")
+    assert "organ" not in sarcoma.masks
+    wide, narrow = load_scoring_model(folder), load_scoring_model(model_dir)
+    assert score_case(sarcoma, wide).risk == score_case(sarcoma, narrow).risk

@@ -9,7 +9,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.models.card import ModelCard
-from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH
+from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH, survival_text
 from ui.auth import record
 from ui.models import ModelChoice, clinical_json, current_store, explanation, score
 from ui.state import pooled, show_error
@@ -46,7 +46,7 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
         if value is None:
             column.metric(label, "n/a", help=BEYOND_FOLLOW_UP)
             continue
-        column.metric(label, f"{100 * value:.0f} %" if value >= 0.005 else "< 1 %")
+        column.metric(label, survival_text(value))
     if result["imputed"]:
         st.warning(
             "Missing values imputed with the training cohort's statistics: "

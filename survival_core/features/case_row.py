@@ -75,6 +75,12 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         from survival_core.features.case_cache import case_radiomics
         from survival_core.io.modality_view import modality_view
 
+        wanted = [c[len(prefix) :] for c in loaded.inputs if c not in row and c.startswith(prefix)]
+        # only the ROIs of the features the model uses: a model left with GTV features alone
+        # (its table had gtv and organ_minus_gtv) must not ask a sarcoma CT for an organ
+        used = tuple(r for r in settings.rois if any(w.startswith(f"{r}__") for w in wanted))
+        if used and used != settings.rois:
+            settings = settings.with_rois(used)
         _check_masks(case, loaded, settings)
         if prefix:
             view = modality_view(case, image)
@@ -87,7 +93,6 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
             )
         else:
             view = case
-        wanted = [c[len(prefix) :] for c in loaded.inputs if c not in row and c.startswith(prefix)]
         features = case_radiomics(view, settings)
         row.update({prefix + name: features[name] for name in wanted if name in features})
     others = [c for c in loaded.inputs if c not in row]

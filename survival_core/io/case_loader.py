@@ -410,12 +410,11 @@ def _load_volumes(
     if image_name is not None and image_name not in by_name:
         raise InputError(f"The image {image_name!r} is not in {root}.")
     rest = [v for name, v in by_name.items() if name not in named_masks]
-    if image_name is not None:
-        rest = [by_name[image_name]]
     named = [v for v in rest if _is_image_like(v, root, modality)]
     plain = [v for v in named if volume_stem(v).lower() == "image"]  # an imported case's
     unmasked = [v for v in rest if not _is_mask_like(v, root)]
-    images = plain or named or unmasked
+    # the one the user names is the image, whatever its name reads as ('lung.nrrd')
+    images = [by_name[image_name]] if image_name is not None else plain or named or unmasked
     if len(images) != 1:
         cases = {f.case for f in dataset_cases(list(by_name), min_cases=2).values()}
         if cases:

@@ -125,6 +125,16 @@ def load_scoring_model(folder: Path | str) -> LoadedModel:
     return LoadedModel(folder, model, card)
 
 
+def survival_text(probability: float) -> str:
+    """A survival probability as a whole percentage ('< 1 %' / '> 99 %' at the ends), as the
+    Risk page and the PDF show it (0.999 is not a certainty, nor 0.001 a certain death)."""
+    if probability < 0.005:
+        return "< 1 %"
+    if probability > 0.995:
+        return "> 99 %"
+    return f"{100 * probability:.0f} %"
+
+
 @dataclass
 class CaseScore:
     """What the Risk page and the ``score`` command report for a case."""

@@ -30,7 +30,7 @@ from survival_core.errors import InputError
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
-from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel
+from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
 from survival_core.preprocess.window import get_window, site_window
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
@@ -109,15 +109,6 @@ class ReportContent:
     @property
     def group_text(self) -> str:
         return f"{self.risk_group.capitalize()}-risk group"
-
-
-def survival_text(probability: float) -> str:
-    """A survival probability as a whole percentage ('< 1 %' / '> 99 %' at the ends)."""
-    if probability < 0.005:
-        return "< 1 %"
-    if probability > 0.995:
-        return "> 99 %"
-    return f"{100 * probability:.0f} %"
 
 
 def p_text(p: float | None) -> str:
