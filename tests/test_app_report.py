@@ -64,6 +64,13 @@ def test_build_report_offers_the_pdf_of_the_current_case(demo_in_place, monkeypa
     assert name == "SYN-0003-radsurv-report.pdf"
     pages, _, text = pdf_facts(pdf)
     assert pages == 1 and "Case SYN-0003" in text
+    # the same files read again with other contours (same id, source and values): not offered
+    import dataclasses
+
+    case = app.session_state["current_case"]
+    app.session_state["current_case"] = dataclasses.replace(case, masks={"gtv": case.masks["gtv"]})
+    app.run()
+    assert not _download_buttons(app)
     # another case: the stale PDF is not offered
     app.session_state["current_case"] = load_case(demo_in_place / "cases" / "SYN-0004")
     app.run()
