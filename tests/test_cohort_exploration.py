@@ -285,10 +285,11 @@ def test_load_cohort_reads_a_folder_and_refuses_bad_paths(tmp_path, gbsg2):
     frame[["age"]].assign(time=y["time"], event=y["event"].astype(int)).to_csv(
         folder / "clinical.csv"
     )
-    frame[["tsize"]].iloc[:100].to_csv(tmp_path / "features.csv")
+    feature = "gtv__original__firstorder__Mean"  # a radiomics column (tsize's values)
+    frame[["tsize"]].rename(columns={"tsize": feature}).iloc[:100].to_csv(tmp_path / "features.csv")
     data = ex.load_cohort([folder, tmp_path / "features.csv"])
     assert data.frame.shape == (100, 2) and data.n_events == int(y["event"][:100].sum())
-    assert data.families() == {"clinical": ["age"], "radiomics": ["tsize"], "deep": []}
+    assert data.families() == {"clinical": ["age"], "radiomics": [feature], "deep": []}
     assert any("left out" in note for note in data.notes)
     with pytest.raises(InputError, match="does not exist"):
         ex.load_cohort([tmp_path / "missing.csv"])
@@ -313,3 +314,27 @@ def test_categories_of_a_drafted_schema_are_nominal_unless_ordered():
     assert ex.variable(cells, ordered).kind == "ordinal"
     assert CohortSchema.from_dict(ordered.to_dict()) == ordered
     assert "ordered" not in drafted.to_dict()["variables"][0]
+
+
+def test_a_table_without_schema_is_not_read_through_the_demos_hcc_codes(tmp_path):
+    """AIDS (real) as a plain CSV: its `sex` is coded 1/2, which the demo's HCC schema (M/F), the
+    fallback without schema.yaml, refused, taking the Cox, Correlations and Distributions tabs
+    with it; its clinical columns were filed as radiomics."""
+    from sksurv.datasets import load_aids
+
+    X, y = load_aids()
+    table = X.astype(float).assign(time=y["time"], event=y["censor"].astype(int))
+    table.insert(0, "case_id", [f"A{i:04d}" for i in range(len(table))])
+    table.to_csv(tmp_path / "aids.csv", index=False)
+    data = ex.load_cohort([tmp_path / "aids.csv"])
+    sex = ex.variable(data.frame["sex"], data.schema)
+    assert sex.kind == "binary" and sex.levels == ("1", "2")
+    assert set(data.families()["clinical"]) == set(X.columns) and not data.families()["radiomics"]
+
+
+def test_few_valued_numbers_keep_every_value_as_its_own_level():
+    """Month codes 201001/201002/301001 were all labelled to 4 digits: two merged into one curve."""
+    codes = pd.Series([201001.0, 201002.0, 301001.0, 201001.0, None], name="month")
+    var = ex.variable(codes)
+    assert var.levels == ("201001", "201002", "301001")
+    assert list(var.labels.dropna()) == ["201001", "201002", "301001", "201001"]

@@ -31,7 +31,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
-from survival_core.columns import DEEP_PREFIX, DSFR_PREFIX
+from survival_core.columns import DEEP_PREFIX, DSFR_PREFIX, is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import two_sided_z
 from survival_core.evaluation.comparison import benjamini_hochberg
@@ -98,12 +98,13 @@ class CohortData:
         return int(survival_arrays(self.y)[0].sum())
 
     def families(self) -> dict[str, list[str]]:
-        """Columns by family: clinical (schema variables), deep (``deep_*``, ``dsfr_*``),
-        radiomics (the others)."""
+        """Columns by family: clinical (schema variables, and any column not named as an image
+        feature: a study's cd4 or karnof without a schema), deep (``deep_*``, ``dsfr_*``),
+        radiomics (the other image features)."""
         out: dict[str, list[str]] = {name: [] for name in FAMILIES}
         for column in self.frame.columns:
             name = str(column)
-            if name in self.schema.names:
+            if name in self.schema.names or not is_image_feature(name):
                 family = "clinical"
             elif name.startswith((DEEP_PREFIX, DSFR_PREFIX)):
                 family = "deep"
@@ -198,15 +199,30 @@ def _category_index(value: object, levels: tuple[str, ...], name: str) -> int:
     )
 
 
+def _fits(present: pd.Series, spec: SchemaVariable) -> bool:
+    """Whether every value of ``present`` is one ``spec`` allows (its categories, yes/no)."""
+    try:
+        if spec.kind == CATEGORY:
+            for value in present.unique():
+                _category_index(value, spec.categories, spec.name)
+        elif spec.kind == YES_NO:
+            return bool(present.map(_bool_value).notna().all())
+    except InputError:
+        return False
+    return True
+
+
 def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
     """``values`` (one column, index case_id) encoded as described in the module notes, its
     label and unit from ``schema`` (None: :data:`DEMO_SCHEMA`)."""
     name = str(values.name)
     spec = _clinical(name, schema)
+    present = values.dropna()
+    if spec is not None and schema in (None, DEMO_SCHEMA) and not _fits(present, spec):
+        spec = None  # the demo's HCC variable of that name, coded otherwise in this table
     unit = spec.unit if spec else ""
     label = (spec.label or name) if spec else name
     label += f" ({unit})" if unit else ""
-    present = values.dropna()
     bools = present.map(_bool_value)
     if spec is not None and spec.kind == CATEGORY:
         levels = spec.categories
@@ -226,10 +242,13 @@ def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
         if numbers.notna().all():
             codes = numbers.astype(float)
             distinct = np.unique(codes.to_numpy())
-            levels = tuple(_number(v) for v in distinct) if distinct.size <= MAX_LEVELS else ()
+            # each distinct value its own label ('201001', '201002': 4 digits made both 2.01e+05)
+            levels = tuple(f"{v:.12g}" for v in distinct) if distinct.size <= MAX_LEVELS else ()
             kind = "binary" if distinct.size == 2 else "continuous"
             encoded = codes.reindex(values.index)
-            labels = encoded.map(lambda v: np.nan if pd.isna(v) else _number(v)) if levels else None
+            labels = (
+                encoded.map(lambda v: np.nan if pd.isna(v) else f"{v:.12g}") if levels else None
+            )
             return Variable(name, label, unit, kind, encoded, levels, labels)
         levels = tuple(sorted(present.astype(str).unique()))
         codes = present.astype(str).map({level: float(k) for k, level in enumerate(levels)})
