@@ -17,7 +17,7 @@ import yaml
 
 from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical_schema import KINDS, SCHEMA_FILE, CohortSchema
+from survival_core.io.clinical_schema import KINDS, SCHEMA_FIELDS, SCHEMA_FILE, CohortSchema
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
 from survival_core.runs.jobs import start_import_job
 from ui.auth import record
@@ -34,10 +34,9 @@ patients:           # one patient, by PatientID or by the case id of the report
     organ: []       # no organ for this patient
 """
 TIME_UNITS = ("", "days", "weeks", "months", "years")
+
+
 #: The schema table's columns, as the editor shows them.
-SCHEMA_COLUMNS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
-
-
 def parse_roi_map(text: str) -> dict[str, Any] | None:
     """The ROI map typed on the page (YAML), None when empty; ConfigError when not YAML."""
     if not text.strip():
@@ -77,7 +76,7 @@ def schema_frame(schema: CohortSchema) -> pd.DataFrame:
         }
         for v in schema.variables
     ]
-    return pd.DataFrame(rows, columns=list(SCHEMA_COLUMNS))
+    return pd.DataFrame(rows, columns=list(SCHEMA_FIELDS))
 
 
 def _cell(value: Any) -> Any:
@@ -94,7 +93,7 @@ def schema_from_frame(frame: pd.DataFrame) -> CohortSchema:
     fault."""
     rows = []
     for edited in frame.to_dict("records"):
-        row = {k: _cell(edited.get(k)) for k in SCHEMA_COLUMNS}
+        row = {k: _cell(edited.get(k)) for k in SCHEMA_FIELDS}
         row["categories"] = [
             c.strip() for c in str(row["categories"] or "").split(",") if c.strip()
         ]

@@ -177,6 +177,12 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _level(value: float) -> str:
+    """A number as a level's name: every distinct value its own ('201001' and '201002'; the
+    4 digits of :func:`_number` made both 2.01e+05)."""
+    return f"{value:.12g}"
+
+
 def _with_unit(value: float, unit: str) -> str:
     return f"{_number(value)} {unit}".rstrip()
 
@@ -242,13 +248,10 @@ def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
         if numbers.notna().all():
             codes = numbers.astype(float)
             distinct = np.unique(codes.to_numpy())
-            # each distinct value its own label ('201001', '201002': 4 digits made both 2.01e+05)
-            levels = tuple(f"{v:.12g}" for v in distinct) if distinct.size <= MAX_LEVELS else ()
+            levels = tuple(map(_level, distinct)) if distinct.size <= MAX_LEVELS else ()
             kind = "binary" if distinct.size == 2 else "continuous"
             encoded = codes.reindex(values.index)
-            labels = (
-                encoded.map(lambda v: np.nan if pd.isna(v) else f"{v:.12g}") if levels else None
-            )
+            labels = encoded.map(lambda v: np.nan if pd.isna(v) else _level(v)) if levels else None
             return Variable(name, label, unit, kind, encoded, levels, labels)
         levels = tuple(sorted(present.astype(str).unique()))
         codes = present.astype(str).map({level: float(k) for k, level in enumerate(levels)})

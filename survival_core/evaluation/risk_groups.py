@@ -179,19 +179,26 @@ class CoxWald:
 _HALVINGS = 30
 
 
+def constant_columns(X: np.ndarray) -> np.ndarray:
+    """Per column of ``X`` (n, p): whether its spread is rounding, not variation (a standard
+    deviation of at most 1e-12 of its largest magnitude; 0.97 repeated has a float std of
+    1e-17, which a test for ``> 0`` took for spread)."""
+    X = np.asarray(X, dtype=float)
+    return ~(X.std(axis=0) > 1e-12 * np.abs(X).max(axis=0, initial=0.0))
+
+
 def cox_wald(
     X: np.ndarray, event: np.ndarray, time: np.ndarray, ties: str = "breslow", n_iter: int = 50
 ) -> CoxWald:
     """The one univariate Cox implementation: a one-covariate model per column of ``X`` (n, p).
 
     Newton-Raphson on the partial likelihood for all columns at once, steps limited to 1 per
-    iteration and halved while they lower the likelihood; ``ties`` "breslow" (the ``cox_pvalue`` feature filter and the Cohort page) or
-    "efron" (hazard ratio, calibration slope; as lifelines). Constant columns get coefficient 0
-    and p = 1.
+    iteration and halved while they lower the likelihood; ``ties`` "breslow" (the
+    ``cox_pvalue`` feature filter and the Cohort page) or "efron" (hazard ratio, calibration
+    slope; as lifelines). Constant columns (:func:`constant_columns`) get coefficient 0 and p = 1.
     """
     X = np.asarray(X, dtype=float)
-    # a constant float column's std is rounding (1e-17 for 0.97 repeated), not spread
-    usable = X.std(axis=0) > 1e-12 * np.abs(X).max(axis=0, initial=0.0)
+    usable = ~constant_columns(X)
     std = np.where(usable, X.std(axis=0), 0.0)
     x = (X - X.mean(axis=0)) / np.where(usable, std, 1.0)
     order = np.argsort(time, kind="stable")
@@ -215,7 +222,8 @@ def cox_wald(
     def log_likelihood(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each column's partial log-likelihood at ``b``, with the weights and risk-set sums
         (shifted by the column's largest eta, which cancels)."""
-        shifted = x * b - (x * b).max(axis=0)
+        eta = x * b
+        shifted = eta - eta.max(axis=0)
         w = np.exp(shifted)
         s0 = risk_sums(w)
         return (shifted[e] - np.log(s0)).sum(axis=0), w, s0

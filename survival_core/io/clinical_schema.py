@@ -62,7 +62,8 @@ _HCC_KINDS = {"float": NUMBER, "int": INTEGER, "bool": YES_NO, "category": CATEG
 SCHEMA_FILE = "schema.yaml"
 #: The schema RadSurv last drafted into a cohort folder (to tell a user's edits from its draft).
 DRAFTED_SCHEMA = ".schema.drafted.yaml"
-_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
+#: The fields of a variable in ``schema.yaml``, in their order (the Cohort page edits them).
+SCHEMA_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
 
 
 def is_missing(value: Any) -> bool:
@@ -307,11 +308,11 @@ class CohortSchema:
         for i, row in enumerate(document["variables"], start=1):
             if not isinstance(row, Mapping):
                 raise InputError(f"{source}: variable {i} is not a mapping of its fields.")
-            extra = sorted(set(map(str, row)) - set(_FIELDS))
+            extra = sorted(set(map(str, row)) - set(SCHEMA_FIELDS))
             if extra:
                 raise InputError(
                     f"{source}: variable {i} ({row.get('name')!r}) has unknown field(s) "
-                    f"{', '.join(extra)}; fields are {', '.join(_FIELDS)}."
+                    f"{', '.join(extra)}; fields are {', '.join(SCHEMA_FIELDS)}."
                 )
             if "name" not in row or "kind" not in row:
                 raise InputError(f"{source}: variable {i} needs a name and a kind.")

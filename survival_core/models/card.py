@@ -27,6 +27,7 @@ from survival_core.evaluation.risk_groups import (
     LogRankResult,
     RiskGroupCut,
     StratificationResult,
+    constant_columns,
     kaplan_meier,
     stratify,
 )
@@ -174,7 +175,7 @@ def build_card(
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients)."""
     training_risk = np.asarray(training_risk, dtype=float)
-    if training_risk.size and np.ptp(training_risk) <= 1e-12 * max(1.0, abs(training_risk[0])):
+    if training_risk.size and constant_columns(training_risk[:, None])[0]:
         raise InputError(
             f"The fitted {model_name} gives all {training_risk.size} training patients the same "
             f"risk ({training_risk[0]:.4g}): it learned nothing from them. With few patients, "

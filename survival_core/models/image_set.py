@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -94,18 +94,21 @@ def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
     from survival_core.io.case_loader import load_case
 
     case = load_case(folder, companions=False)
-    _check_ct([case.case_id] if case.modality != "CT" else [], case.modality)
+    _check_ct({case.case_id: case.modality})
     return spec.input(case)[0]
 
 
-def _check_ct(not_ct: Sequence[str], modality: str | None) -> None:
-    """Refuse training an image model on cases that are not CT: the networks read CT through an
-    HU window, and scoring refuses any other modality, so an MR cohort must not train one."""
+def _check_ct(modalities: Mapping[str, str | None]) -> None:
+    """Refuse training an image model on cases (case id -> modality) that are not CT: the
+    networks read CT through an HU window, and scoring refuses any other modality, so an MR
+    cohort must not train one."""
+    not_ct = [c for c, modality in modalities.items() if modality != "CT"]
     if not_ct:
         shown = ", ".join(not_ct[:5]) + (" ..." if len(not_ct) > 5 else "")
         raise InputError(
             f"Image models read CT through an HU window; {len(not_ct)} case(s) are "
-            f"{modality or 'not CT'} ({shown}). Train a radiomics model for this modality instead."
+            f"{modalities[not_ct[0]] or 'not CT'} ({shown}). Train a radiomics model for this "
+            "modality instead."
         )
 
 
@@ -165,8 +168,7 @@ class ImageSet:
                 f"No CT for {len(missing)} case(s) of the table: {shown}. Image models need the "
                 "cohort folder holding every case of the table (--cohort)."
             )
-        not_ct = [c for c in case_ids if self.modalities.get(c, "CT") != "CT"]
-        _check_ct(not_ct, self.modalities[not_ct[0]] if not_ct else None)
+        _check_ct({c: self.modalities.get(c, "CT") for c in case_ids})
 
     def _cache_path(self, case_id: str, spec: VolumeSpec) -> Path:
         from survival_core.io.hashing import content_hash

@@ -13,8 +13,9 @@ Results:
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
   td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves);
 - ``summary``: pooled out-of-fold metrics over all patients — Harrell's c-index with a BCa bootstrap
-  interval, Uno's c-index (truncated at ``uno_tau``), td-AUC at each horizon, IBS, calibration slope and calibration-in-the-
-  large at the middle horizon — plus the mean and SD of fold c-indices.
+  interval, Uno's c-index (truncated at ``uno_tau``), td-AUC at each horizon, IBS, calibration
+  slope and calibration-in-the-large at the middle horizon — plus the mean and SD of fold
+  c-indices.
 - ``comparison`` (``auto`` and ``ensemble``, which fit every candidate pipeline in each fold):
   every candidate's pooled out-of-fold c-index with CI on the same folds (and the mean of its
   fold c-indices), its paired difference
