@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -281,3 +282,28 @@ def test_an_mr_cohort_cannot_train_an_image_model(tmp_path):
     model = make_model("cnn3d", **TINY_CNN, epochs=1).with_images(ImageSet.from_cohort(cohort))
     with pytest.raises(InputError, match=r"HU window; \d case\(s\) are MR"):
         model.fit(table.X.iloc[:, []], table.y)
+
+
+def test_train_refuses_an_image_model_on_an_mr_cohort_before_the_run(tmp_path, capsys):
+    """``train`` used to build its images without the manifest's modalities, so a NIfTI MR
+    cohort trained a ``cnn3d`` as if in HU; now it is refused before any run is recorded."""
+    import yaml
+
+    from survival_core.runs.store import RunStore
+    from survival_core.synthetic.generate import generate_cohort
+
+    cohort = tmp_path / "mr"
+    generate_cohort(cohort, n=4, seed=2, workers=1, modality="MR")
+    config = {
+        "name": "mr-cnn",
+        "cohort": str(cohort),
+        "model": {"name": "cnn3d", "params": {**TINY_CNN, "epochs": 1}},
+        "features": {"clinical": False},
+        "protocol": {"name": "nested_cv", "repeats": 1, "folds": 2},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"HU window; 4 case\(s\) are MR", err), err
+    assert RunStore().list_runs("mr-cnn").empty

@@ -152,6 +152,14 @@ class ImageSet:
         """Loaded cases (e.g. an upload), keyed by their case id."""
         return cls(cases={case.case_id: case for case in cases})
 
+    def restricted(self, case_ids: Iterable[str]) -> ImageSet:
+        """The folder cases among ``case_ids``, with their modalities."""
+        keep = [c for c in case_ids if c in self.folders]
+        return ImageSet(
+            folders={c: self.folders[c] for c in keep},
+            modalities={c: self.modalities[c] for c in keep if c in self.modalities},
+        )
+
     @property
     def case_ids(self) -> list[str]:
         return list(dict.fromkeys([*self.folders, *self.cases]))

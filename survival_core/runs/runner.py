@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
 from survival_core.runs.retention import mark_used
 from survival_core.workflows.crossval import FOLD_ARRAYS
+
+if TYPE_CHECKING:
+    from survival_core.models.image_set import ImageSet
 
 EXTERNAL_PREFIX = "ext:"
 Progress = Callable[[str], None]
@@ -187,11 +190,18 @@ def image_inputs(config: Any) -> list[str]:
     return needs
 
 
-def cohort_images(cohort: Path) -> dict[str, Path]:
-    """Case id -> case folder of the cohort's images (none for a table-only cohort)."""
-    from survival_core.io.manifest import cohort_cases
+def cohort_images(cohort: Path, prefix: str = "") -> ImageSet:
+    """The cohort's case folders and their modalities, case ids prefixed by ``prefix`` (none for
+    a table-only cohort)."""
+    from survival_core.models.image_set import ImageSet
 
-    return dict(cohort_cases(cohort)) if (cohort / "manifest.csv").is_file() else {}
+    if not (cohort / "manifest.csv").is_file():
+        return ImageSet()
+    images = ImageSet.from_cohort(cohort)
+    return ImageSet(
+        folders={prefix + c: f for c, f in images.folders.items()},
+        modalities={prefix + c: m for c, m in images.modalities.items()},
+    )
 
 
 def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
@@ -202,14 +212,18 @@ def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
 
 
 def check_cohorts(config: Any) -> None:
-    """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read (the bundled
-    cohorts are prepared by :func:`prepare_data`)."""
+    """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read, or whose
+    modality its image model cannot (the bundled cohorts are prepared by :func:`prepare_data`)."""
     from survival_core.runs.config import COHORT_KEYWORDS
+
+    from survival_core.models import IMAGE_MODELS
 
     needs = image_inputs(config)
     for cohort in (config.cohort, getattr(config.protocol, "external_cohort", None)):
         if cohort is not None and str(cohort) not in COHORT_KEYWORDS:
-            resolve_cohort(cohort, lambda _: None, needs)
+            images = cohort_images(resolve_cohort(cohort, lambda _: None, needs))
+            if config.model.name in IMAGE_MODELS:
+                images.check(images.case_ids)  # an MR cohort cannot train a CT network
 
 
 def resolve_network(network: str | Path, progress: Progress) -> Path:
@@ -226,7 +240,7 @@ class RunData:
     """The joined tables of a run and where each case's images are."""
 
     tables: list[Path]
-    folders: dict[str, Path]
+    images: ImageSet
     hashes: dict[str, str]
     external_ids: set[str]
     networks: dict[str, Any] = field(default_factory=dict)
@@ -321,7 +335,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         networks["deep_layer"] = config.features.deep.layer
     deep_network = networks.get("deep_network")
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network)
-    folders = cohort_images(cohort)
+    images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
@@ -354,10 +368,12 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
             stacked.append(_stack(own, copy, folder / "tables" / own.name))
         tables = stacked
         external_ids = {EXTERNAL_PREFIX + str(c) for c in read_table(ext_tables[0]).index}
-        folders.update({EXTERNAL_PREFIX + c: f for c, f in cohort_images(ext).items()})
+        ext_images = cohort_images(ext, EXTERNAL_PREFIX)
+        images.folders.update(ext_images.folders)
+        images.modalities.update(ext_images.modalities)
         hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
-    return RunData(tables, folders, hashes, external_ids, networks)
+    return RunData(tables, images, hashes, external_ids, networks)
 
 
 def _stack(own: Path, other: Path, out: Path) -> Path:
@@ -459,7 +475,6 @@ def run_training(
     from survival_core.io.atomic import copy_file, json_ready, write_json
     from survival_core.io.tables import load_model_table
     from survival_core.models import is_network
-    from survival_core.models.image_set import ImageSet
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
     from survival_core.runs.store import RunStore
     from survival_core.workflows.crossval import cross_validate
@@ -483,7 +498,7 @@ def run_training(
         _check_youden_horizon(config, table.y[~is_external])
         folds = _folds(config, table.y["event"], is_external)
         # only the cases with images (none in a table-only cohort); image models refuse the others
-        images = ImageSet(folders={c: data.folders[c] for c in table.case_ids if c in data.folders})
+        images = data.images.restricted(table.case_ids)
         params = config.model_params()
         if config.model.search is None:
             factory = model_factory(
