@@ -155,9 +155,9 @@ with figure_column:
             column.download_button(
                 f"Download {fmt.upper()}",
                 data=lambda fmt=fmt: static_image(layout, fmt),
-                file_name=f"nomogram-{loaded.folder.name}.{fmt}",
+                file_name=f"nomogram-{loaded.name}.{fmt}",
                 mime=mime,
             )
     if nomo.unused:
         st.caption("Not drawn (zero coefficient): " + ", ".join(nomo.unused))
-    st.caption(f"Model: {loaded.folder.name} ({nomo.model_name}); research use only.")
+    st.caption(f"Model: {loaded.name} ({nomo.model_name}); research use only.")

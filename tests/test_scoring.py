@@ -249,3 +249,18 @@ def test_a_model_using_gtv_features_alone_scores_a_case_without_organ(
     assert "organ" not in sarcoma.masks
     wide, narrow = load_scoring_model(folder), load_scoring_model(model_dir)
     assert score_case(sarcoma, wide).risk == score_case(sarcoma, narrow).risk
+
+
+def test_a_model_is_named_beside_its_generic_folder(cohort, model_dir, tmp_path, capsys):
+    """A training run saves its model as ``<run id>/model`` and the registry's local copies are
+    ``<name>/v<N>``: reports and the score JSON said 'model' or 'v2'; now the parent is named."""
+    import shutil
+
+    case = str(cohort / "cases" / "SYN-0003")
+    for copy, name in (("a1b2c3/model", "a1b2c3/model"), ("registry/liver/v2", "liver/v2")):
+        folder = shutil.copytree(model_dir, tmp_path / copy)
+        assert load_scoring_model(folder).name == name
+        assert main(["score", "--case", case, case, "--model", str(folder), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert result["model"] == name and result["cases"][0]["model"] == name
+    assert load_scoring_model(model_dir).name == "m"

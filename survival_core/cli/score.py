@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         except RadSurvError as error:  # a bad case, or one the model cannot score
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")
-    result = {"model": folder.name, "n_scored": len(scored), "n_failed": len(failed)}
+    result = {"model": loaded.name, "n_scored": len(scored), "n_failed": len(failed)}
     if args.json:
         report({**result, "cases": scored, "failed": failed}, True)
     else:

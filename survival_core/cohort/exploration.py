@@ -601,14 +601,14 @@ def model_risk_groups(loaded: LoadedModel, frame: pd.DataFrame) -> pd.Series:
 
     if isinstance(loaded.model, ImageSurvivalModel):
         raise InputError(
-            f"Model {loaded.folder.name} reads CT images; risk groups on this page need a model "
+            f"Model {loaded.name} reads CT images; risk groups on this page need a model "
             "on table columns (or split by a feature instead)."
         )
     absent = [c for c in loaded.inputs if c not in frame.columns]
     if absent:
         shown = ", ".join(absent[:6]) + (" ..." if len(absent) > 6 else "")
         raise InputError(
-            f"Model {loaded.folder.name} needs {len(absent)} column(s) this cohort lacks: {shown}."
+            f"Model {loaded.name} needs {len(absent)} column(s) this cohort lacks: {shown}."
         )
     risk = loaded.model.predict_risk(frame[loaded.inputs])
     high = RiskGroupCut.from_dict(loaded.card.cut).assign(risk)

@@ -224,7 +224,7 @@ def explain_case(
         return _explain_image(case, loaded, method, n_steps, layer)
     if method == "gradcam":
         raise ConfigError(
-            f"Grad-CAM needs an image model (cnn3d, fusion, ...); model {loaded.folder.name} "
+            f"Grad-CAM needs an image model (cnn3d, fusion, ...); model {loaded.name} "
             f"('{loaded.model.name}') reads a table: use --method ig."
         )
     return _explain_table(case, loaded, n_steps, top)

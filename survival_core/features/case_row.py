@@ -56,7 +56,7 @@ def _check_masks(case: Case, loaded: LoadedModel, settings: ExtractionSettings) 
     lacking = [r for r in required_masks(settings.rois) if r not in case.masks]
     if lacking:
         raise MaskError(
-            f"Model {loaded.folder.name} computes its {settings.preset} features on "
+            f"Model {loaded.name} computes its {settings.preset} features on "
             f"{', '.join(settings.rois)}, which need the {' and '.join(lacking)} mask; case "
             f"{case.case_id} has {', '.join(sorted(case.masks)) or 'no masks'}. Map the "
             "structure on the Case page, or use a model on the GTV alone."
@@ -86,7 +86,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
             view = modality_view(case, image)
         elif image and case.modality and case.modality.upper() != image.upper():
             raise InputError(
-                f"Model {loaded.folder.name} learned its {settings.preset} features from "
+                f"Model {loaded.name} learned its {settings.preset} features from "
                 f"{image} images; case {case.case_id} is {case.modality}, whose intensities "
                 f"mean something else, so its features would not be comparable. Use a model "
                 f"trained on {case.modality}."
@@ -104,7 +104,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     if missing:
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise InputError(
-            f"Model {loaded.folder.name} needs {len(missing)} input(s) this case cannot provide: "
+            f"Model {loaded.name} needs {len(missing)} input(s) this case cannot provide: "
             f"{shown}."
         )
     imputed = [name for name in clinical if row[name] is None]

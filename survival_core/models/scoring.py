@@ -8,6 +8,7 @@ is :func:`survival_core.workflows.scoring.score_case`.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,13 @@ class LoadedModel:
     folder: Path
     model: SurvivalModel
     card: ModelCard
+
+    @property
+    def name(self) -> str:
+        """The model's name in messages and reports: its folder's, with the parent for the
+        generic folders a training run writes (``<run id>/model``, registry ``<name>/v<N>``)."""
+        generic = self.folder.name == "model" or re.fullmatch(r"v\d+", self.folder.name)
+        return f"{self.folder.parent.name}/{self.folder.name}" if generic else self.folder.name
 
     @property
     def inputs(self) -> list[str]:
@@ -173,7 +181,7 @@ def case_model(case: Case, loaded: LoadedModel) -> SurvivalModel:
     if isinstance(loaded.model, ImageSurvivalModel):
         if case.modality != "CT":
             raise InputError(
-                f"Model {loaded.folder.name} reads CT through the HU window "
+                f"Model {loaded.name} reads CT through the HU window "
                 f"{loaded.model.window!r}; case {case.case_id} is {case.modality}, which has no "
                 "HU scale. Use a model trained on this modality."
             )

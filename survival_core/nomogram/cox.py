@@ -241,7 +241,7 @@ def _require_linear_cox(loaded: LoadedModel) -> None:
     if not isinstance(model, LINEAR_COX) or not loaded.model.preprocessor_.columns_:
         raise InputError(
             f"The nomogram needs a linear Cox model (coxph, coxnet or lasso_cox) on table "
-            f"variables; model {loaded.folder.name} is '{model.name}', whose risk is not a sum "
+            f"variables; model {loaded.name} is '{model.name}', whose risk is not a sum "
             "of per-variable terms. Choose a Cox model on the sidebar or train one."
         )
 
@@ -315,13 +315,13 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
     variables = [v for v, span in zip(variables, spans, strict=True) if span > floor]
     if not variables:
         raise InputError(
-            f"Model {loaded.folder.name} has no variable with a non-zero coefficient; there is "
+            f"Model {loaded.name} has no variable with a non-zero coefficient; there is "
             "nothing to draw."
         )
     actual = float(model.predict_risk(pd.DataFrame([check_row], columns=list(reference)))[0])
     if abs(actual - expected) > ADDITIVITY_TOL * max(1.0, abs(actual)):
         raise InputError(
-            f"Model {loaded.folder.name}: the risk is not a sum of per-variable terms "
+            f"Model {loaded.name}: the risk is not a sum of per-variable terms "
             f"(probe lp {actual:.6g} vs {expected:.6g}); a nomogram cannot represent it."
         )
     widest = max(v.span[1] - v.span[0] for v in variables)

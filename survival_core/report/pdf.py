@@ -318,7 +318,7 @@ def gather_report(
         site=case.site,
         modality="PET" if case.modality == "PT" else case.modality,
         date=date or datetime.now(UTC).date().isoformat(),
-        model_label=model_label or f"{loaded.card.model} ({loaded.folder.name})",
+        model_label=model_label or f"{loaded.card.model} ({loaded.name})",
         radsurv_version=loaded.card.radsurv_version,
         risk=float(values["risk"]),
         percentile=float(values["percentile"]),

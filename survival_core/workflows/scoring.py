@@ -34,7 +34,7 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
             str(m): float(s) if loaded.followed(m) else None
             for m, s in zip(REPORT_MONTHS, survival, strict=True)
         },
-        model=loaded.folder.name,
+        model=loaded.name,
         imputed=imputed,
         cautions=extrapolation(X, risk, loaded),
     )
