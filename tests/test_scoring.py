@@ -218,9 +218,7 @@ def test_a_case_is_extracted_once_for_score_band_and_attributions_across_session
     assert list((tmp_path / "cache" / "features").rglob("*.json"))  # kept for other processes
 
 
-def test_a_case_unlike_the_training_cohort_is_scored_with_cautions(
-    cohort, model_dir, shared_data
-):
+def test_a_case_unlike_the_training_cohort_is_scored_with_cautions(cohort, model_dir, shared_data):
     """The real sarcoma CT of a thigh under a liver model: its risk and texture lie outside every
     training case's, which the score says (it used to give percentile 100 and a survival without
     a word); the training cases themselves get none."""

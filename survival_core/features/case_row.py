@@ -104,8 +104,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     if missing:
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise InputError(
-            f"Model {loaded.name} needs {len(missing)} input(s) this case cannot provide: "
-            f"{shown}."
+            f"Model {loaded.name} needs {len(missing)} input(s) this case cannot provide: {shown}."
         )
     imputed = [name for name in clinical if row[name] is None]
     frame = pd.DataFrame([row], index=pd.Index([case.case_id], name="case_id"))

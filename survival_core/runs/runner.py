@@ -214,9 +214,8 @@ def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
 def check_cohorts(config: Any) -> None:
     """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read, or whose
     modality its image model cannot (the bundled cohorts are prepared by :func:`prepare_data`)."""
-    from survival_core.runs.config import COHORT_KEYWORDS
-
     from survival_core.models import IMAGE_MODELS
+    from survival_core.runs.config import COHORT_KEYWORDS
 
     needs = image_inputs(config)
     for cohort in (config.cohort, getattr(config.protocol, "external_cohort", None)):
