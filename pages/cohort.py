@@ -206,11 +206,10 @@ def _model_groups(data: ex.CohortData) -> tuple[pd.Series, str] | None:
 def distribution_tab(data: ex.CohortData) -> None:
     grouping = st.radio(
         "Groups",
-        ["Risk groups of the chosen model", "Median split of a variable"],
+        ["Risk groups of the chosen model", "Two groups by a variable"],
         horizontal=True,
         key="dist-grouping",
     )
-    columns = list(data.frame.columns)
     found = None
     if grouping.startswith("Risk"):
         try:
@@ -218,15 +217,15 @@ def distribution_tab(data: ex.CohortData) -> None:
         except Exception as error:  # noqa: BLE001 - shown; the median split still works
             show_error(error)
         if found is None:
-            st.info("No usable model: patients are split at the median of a variable instead.")
+            st.info("No usable model: patients are split in two by a variable instead.")
     if found is None:
         by = st.selectbox(
-            "Split at the median of",
-            columns,
+            "Split in two by (a number at its median, a two-level variable by its levels)",
+            data.two_group_columns(),
             format_func=lambda c: ex.short_label(c, schema=data.schema),
             key="dist-split",
         )
-        split = ex.split_groups(data.frame[by], "median", schema=data.schema)
+        split = ex.two_group_split(data.frame[by], schema=data.schema)
         found = split.groups, split.description
     groups, description = found
     st.caption(f"Groups: {description}.")

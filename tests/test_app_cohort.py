@@ -93,3 +93,22 @@ def test_a_missing_table_path_is_an_error_not_a_traceback(tmp_path):
     app.text_input(key="cohort-path").input(str(tmp_path / "nowhere.csv")).run()
     assert not app.exception
     assert "does not exist" in app.error[0].value
+
+
+def test_distributions_split_in_two_by_a_binary_variable(demo_with_features):
+    """Without a usable model the tab splits by a variable: a yes/no one by its two levels (it
+    used to offer only a median split, which a binary variable refused)."""
+    _, clinical = demo_with_features
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.radio(key="dist-grouping").set_value("Two groups by a variable").run()
+    choice = app.selectbox(key="dist-split")
+    assert "bclc" not in choice.options  # four stages: not two groups
+    app.selectbox(key="dist-split").set_value("cirrhosis").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any(c.value.startswith("Groups: Cirrhosis") for c in app.caption), [
+        c.value for c in app.caption
+    ]
+    violins = json.loads(
+        next(c for c in app.get("plotly_chart") if "dist-chart" in c.proto.id).proto.spec
+    )
+    assert len(violins["data"]) == 2

@@ -258,6 +258,22 @@ def test_distributions_by_group_mann_whitney(gbsg2):
     assert "Mann-Whitney p" in figure.layout.title.text
 
 
+def test_two_groups_by_a_number_a_binary_variable_not_an_ordinal(gbsg2):
+    """The Distributions tab splits patients in two: a number at its median, a two-level
+    variable by its levels (it used to offer the median of every column, then refuse these);
+    GBSG2's three tumour grades are refused, naming why, and not offered."""
+    frame, _ = gbsg2
+    data = ex.CohortData(frame, np.zeros(0), ("gbsg2",))
+    horth = ex.two_group_split(frame["horTh"])
+    assert horth.rule == "levels" and len(horth.order) == 2
+    assert horth.groups.value_counts().to_dict() == frame["horTh"].value_counts().to_dict()
+    assert ex.two_group_split(frame["age"]).rule == "median"
+    with pytest.raises(InputError, match="tgrade has 3 categories: it does not split"):
+        ex.two_group_split(frame["tgrade"])
+    offered = data.two_group_columns()
+    assert "tgrade" not in offered and {"horTh", "age", "pnodes"} <= set(offered)
+
+
 def test_model_risk_groups_use_the_cards_cut(tmp_path, gbsg2):
     from survival_core.models.scoring import load_scoring_model
     from survival_core.workflows.training import train_model

@@ -113,6 +113,16 @@ class CohortData:
             out[family].append(name)
         return out
 
+    def two_group_columns(self) -> list[str]:
+        """The columns that split the patients in two (:func:`two_group_split`): image features
+        are numbers; each clinical variable is read by its kind."""
+        clinical = set(self.families()["clinical"])
+        return [
+            str(c)
+            for c in self.frame.columns
+            if c not in clinical or variable(self.frame[c], self.schema).kind in TWO_GROUP_KINDS
+        ]
+
 
 def cohort_sources(path: Path | str) -> list[Path]:
     """``path`` as table files: a cohort folder means its clinical.csv, a file itself."""
@@ -259,6 +269,22 @@ def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
     encoded = codes.reindex(values.index).astype(float)
     labels = encoded.map(lambda v: np.nan if pd.isna(v) else levels[int(v)])
     return Variable(name, label, unit, kind, encoded, tuple(levels), labels)
+
+
+#: Variables that split patients in two (:func:`two_group_split`).
+TWO_GROUP_KINDS = ("binary", "continuous")
+
+
+def two_group_split(values: pd.Series, schema: CohortSchema | None = None) -> Split:
+    """Patients in two groups by one variable, to compare distributions: a binary variable's
+    two levels, a number's median; a variable of three or more categories is refused."""
+    var = variable(values, schema)
+    if var.kind not in TWO_GROUP_KINDS:
+        raise InputError(
+            f"{var.label} has {len(var.levels)} categories: it does not split the patients in "
+            "two. Choose a number (split at its median) or a two-level variable."
+        )
+    return split_groups(values, "levels" if var.kind == "binary" else "median", schema=schema)
 
 
 def rules_for(var: Variable) -> tuple[str, ...]:
