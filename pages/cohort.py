@@ -142,7 +142,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, 
                     index=False
                 )
             ],
-            "p (Wald)": table["p"],
+            "p": table["p"],
             "q (BH)": table["q"],
             "c-index": table["c_index"],
             "n": table["n"],
@@ -154,16 +154,18 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, 
         shown,
         hide_index=True,
         column_config={
-            "p (Wald)": st.column_config.NumberColumn(format="%.2g"),
+            "p": st.column_config.NumberColumn(format="%.2g"),
             "q (BH)": st.column_config.NumberColumn(format="%.2g"),
             "c-index": st.column_config.NumberColumn(format="%.3f"),
         },
         key="cox-table",
     )
     st.caption(
-        "One Cox model per variable (Breslow ties, the fit of the cox_pvalue feature filter). HR "
-        "per SD is given for continuous variables; q: Benjamini-Hochberg over the variables "
-        "shown; c-index: Harrell's, of the fitted risk."
+        "One Cox model per variable (Breslow ties, the fit of the cox_pvalue feature filter), "
+        "p from its Wald test; an unordered category's p is the likelihood-ratio test over its "
+        "levels, its hazard ratios against the most frequent level are in the note. HR per SD is "
+        "given for continuous variables; q: Benjamini-Hochberg over the variables shown; "
+        "c-index: Harrell's, of the fitted risk."
     )
 
 

@@ -10,6 +10,7 @@ from lifelines import CoxPHFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 from sksurv.datasets import load_gbsg2, load_whas500
+from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
 from survival_core.cohort import exploration as ex
@@ -330,6 +331,48 @@ def test_categories_of_a_drafted_schema_are_nominal_unless_ordered():
     assert ex.variable(cells, ordered).kind == "ordinal"
     assert CohortSchema.from_dict(ordered.to_dict()) == ordered
     assert "ordered" not in drafted.to_dict()["variables"][0]
+
+
+def test_an_unordered_category_gets_a_likelihood_ratio_test_and_level_hazard_ratios():
+    """Veterans' cell type (real, 4 levels) had no row in the Cox table but a note; now one
+    likelihood-ratio p (3 df) and each level's HR against smallcell (the most frequent level),
+    the HRs as scikit-survival's Cox (Efron ties) fits them, the p as the LR statistic of the
+    partial likelihoods with and without the levels."""
+    from sksurv.datasets import load_veterans_lung_cancer
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+    X, y = load_veterans_lung_cancer()
+    cells = X["Celltype"].astype(str).rename("celltype")
+    cells.index = pd.Index([f"V{k:03d}" for k in range(len(cells))], name="case_id")
+    outcome = Surv.from_arrays(y["Status"], y["Survival_in_days"])
+    row = ex.univariate_cox(cells.to_frame(), outcome, ["celltype"]).iloc[0]
+    assert row["kind"] == "nominal" and row["scale"] == "levels vs smallcell"
+    assert (row["n"], row["events"]) == (137, 128)
+    others = ["squamous", "adeno", "large"]  # by frequency, as the note lists them
+    dummies = pd.DataFrame({c: (cells == c).astype(float) for c in others})
+    sksurv = CoxPHSurvivalAnalysis(ties="efron").fit(dummies, outcome)
+    for name, coef in zip(others, sksurv.coef_, strict=True):
+        assert f"{name} {np.exp(coef):.4g} (" in row["note"]
+    eta = dummies.to_numpy() @ sksurv.coef_
+    statistic = 2 * (_efron_log_likelihood(eta, outcome) - _efron_log_likelihood(0 * eta, outcome))
+    assert row["p"] == pytest.approx(stats.chi2.sf(statistic, 3), rel=1e-4)
+    assert row["p"] < 1e-4 and "3 df" in row["note"]
+    event, time = outcome["event"], outcome["time"]
+    assert row["c_index"] == pytest.approx(
+        concordance_index_censored(event, time, eta)[0], abs=1e-9
+    )
+
+
+def _efron_log_likelihood(eta: np.ndarray, y: np.ndarray) -> float:
+    """The Cox partial log-likelihood with Efron's ties, written out time by time."""
+    total = 0.0
+    for t in np.unique(y["time"][y["event"]]):
+        dead = (y["time"] == t) & y["event"]
+        at_risk = np.exp(eta[y["time"] >= t]).sum()
+        tied = np.exp(eta[dead]).sum()
+        d = int(dead.sum())
+        total += eta[dead].sum() - sum(np.log(at_risk - k / d * tied) for k in range(d))
+    return total
 
 
 def test_a_table_without_schema_is_not_read_through_the_demos_hcc_codes(tmp_path):

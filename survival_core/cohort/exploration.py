@@ -11,8 +11,8 @@ Encoding (shared by every analysis, so a variable means the same on each tab):
   category of more levels that the schema does not mark ``ordered`` is nominal), yes/no
   variables as 0/1, numbers as they are (with the schema's label and unit);
 - any other column: yes/no values as 0/1, numbers as they are, text with two levels as binary
-  (alphabetical order); text with more levels is nominal: it can be split on, not ranked or
-  entered in a Cox model as one number.
+  (alphabetical order); text with more levels is nominal: it can be split on, not ranked; in
+  a Cox model it enters as one indicator per level against the most frequent level.
 
 Missing values are never filled: each analysis uses the patients with a value and says how many
 were left out.
@@ -42,6 +42,7 @@ from survival_core.evaluation.risk_groups import (
     RiskGroupCut,
     cox_wald,
     kaplan_meier,
+    level_cox,
     logrank_groups,
 )
 from survival_core.explain.correlation import heatmap_figure, spearman_matrix
@@ -477,18 +478,15 @@ COX_COLUMNS = (
 
 def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> dict:
     row: dict = {"variable": var.name, "label": var.label, "kind": var.kind, "note": ""}
-    if var.kind == "nominal":
-        row["note"] = (
-            f"unordered categories ({len(var.levels)} levels): split it on the Kaplan-Meier tab"
-        )
-        return row
-    row["scale"] = var.scale
     used = var.values.notna().to_numpy()
     x, e, t = var.values.to_numpy()[used], event[used], time[used]
     row.update(n=int(used.sum()), events=int(e.sum()))
     if np.unique(x).size < 2 or not e.any():
         row["note"] = "not estimable: the variable is constant or there is no event"
         return row
+    if var.kind == "nominal":
+        return _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, z)
+    row["scale"] = var.scale
     fit = cox_wald(x[:, None], e, t)  # the cox_pvalue feature filter's fit (Breslow ties)
     beta, se, p = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0], float(fit.p_value[0])
     with np.errstate(over="ignore"):  # a separating covariate: infinite bounds, flagged below
@@ -506,6 +504,25 @@ def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> di
     row["c_index"] = harrell_c_index((e.astype(bool), t), beta * x)
     if not (fit.converged and np.isfinite([row["hr_low"], row["hr_high"]]).all()):
         row["note"] = "convergence problem (near-complete separation?): treat the HR with care"
+    return row
+
+
+def _nominal_cox_row(row: dict, labels: np.ndarray, e: np.ndarray, t: np.ndarray, z: float) -> dict:
+    """An unordered category's row: one likelihood-ratio p over its levels (levels - 1 df), and
+    each level's hazard ratio against the most frequent one in the note."""
+    fit = level_cox((e, t), labels, level=2 * stats.norm.cdf(z) - 1)
+    ratios = "; ".join(
+        f"{name} {_number(hr.value)} ({_number(hr.ci_low)} to {_number(hr.ci_high)})"
+        for name, hr in fit.hazard_ratios.items()
+    )
+    row.update(scale=f"levels vs {fit.reference}", p=fit.p_value)
+    row["c_index"] = harrell_c_index((e.astype(bool), t), fit.risk)
+    row["note"] = (
+        f"{fit.df + 1} unordered levels, likelihood-ratio test ({fit.df} df, Efron ties); "
+        f"HR vs {fit.reference}: {ratios}"
+    )
+    if not fit.converged:
+        row["note"] += " (convergence problem: a level without events?)"
     return row
 
 

@@ -298,6 +298,72 @@ def hazard_ratio(y: Outcome, groups: np.ndarray, level: float = 0.95) -> Estimat
     return Estimate(*map(float, bounds), "Cox proportional hazards (Efron ties), Wald CI")
 
 
+@dataclass(frozen=True)
+class LevelCox:
+    """A Cox model of an unordered category: each level's hazard ratio against ``reference``
+    (Wald CI), the likelihood-ratio test of all levels at once (``df`` = levels - 1) and each
+    patient's fitted log hazard (for a c-index)."""
+
+    reference: str
+    hazard_ratios: dict[str, Estimate]
+    lr_statistic: float
+    df: int
+    p_value: float
+    risk: np.ndarray
+    converged: bool
+
+
+def level_cox(y: Outcome, labels: np.ndarray, level: float = 0.95) -> LevelCox:
+    """Cox PH (Efron ties, lifelines) of the categories ``labels`` (one per patient, at least two
+    distinct), as indicator columns against the most frequent level; a level without events
+    has no finite hazard ratio and leaves ``converged`` False."""
+    import warnings
+
+    import pandas as pd
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    event, time = survival_arrays(y)
+    labels = np.asarray(labels, dtype=str)
+    counts = pd.Series(labels).value_counts(sort=True)  # ties: first seen
+    if counts.size < 2 or not event.any():
+        raise InputError("A Cox model of categories needs two levels and at least one event.")
+    reference = str(counts.index[0])
+    others = [str(c) for c in counts.index[1:]]
+    data = pd.DataFrame({f"x{k}": (labels == name).astype(float) for k, name in enumerate(others)})
+    data["time"], data["event"] = time, event.astype(int)
+    z = two_sided_z(level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # non-convergence is reported through ``converged``
+        fitter = CoxPHFitter()
+        try:
+            fitter.fit(data, "time", "event", fit_options={"step_size": 0.5})
+            converged = True
+        except ConvergenceError:
+            fitter.fit(data, "time", "event", fit_options={"step_size": 0.5, "max_steps": 50})
+            converged = False
+        test = fitter.log_likelihood_ratio_test()
+    coef, se = fitter.params_.to_numpy(), fitter.standard_errors_.to_numpy()
+    converged = converged and bool(np.isfinite(se).all() and (np.abs(coef) < 20).all())
+    with np.errstate(over="ignore"):
+        ratios = {
+            name: Estimate(
+                *map(float, np.exp([b, b - z * s, b + z * s])),
+                "Cox proportional hazards (Efron ties), Wald CI",
+            )
+            for name, b, s in zip(others, coef, se, strict=True)
+        }
+    return LevelCox(
+        reference=reference,
+        hazard_ratios=ratios,
+        lr_statistic=float(test.test_statistic),
+        df=len(others),
+        p_value=float(test.p_value),
+        risk=data[[f"x{k}" for k in range(len(others))]].to_numpy() @ coef,
+        converged=converged,
+    )
+
+
 class RiskGroupCut:
     """A risk threshold learned on training data: ``fit(y_train, risk_train)``, then ``assign``."""
 
