@@ -397,3 +397,22 @@ def test_few_valued_numbers_keep_every_value_as_its_own_level():
     var = ex.variable(codes)
     assert var.levels == ("201001", "201002", "301001")
     assert list(var.labels.dropna()) == ["201001", "201002", "301001", "201001"]
+
+
+def test_cox_table_c_index_of_each_column_with_its_own_patients(gbsg2):
+    """The c-indices are computed in one pass per set of patients with a value; a column missing
+    for some patients gets the c-index over the others (as the Cox fit), and one without a
+    comparable pair (its only event last) NaN, not an error taking the whole table."""
+    frame, y = gbsg2
+    columns = frame[["age", "tsize"]].copy()
+    columns.loc[columns.index[:200], "tsize"] = np.nan
+    table = ex.univariate_cox(columns, y, ["age", "tsize"]).set_index("variable")
+    for name, used in (("age", slice(None)), ("tsize", slice(200, None))):
+        event, time = y["event"][used], y["time"][used]
+        sign = np.sign(np.log(table.loc[name, "hr"]))
+        expected = concordance_index_censored(event, time, sign * frame[name].to_numpy()[used])[0]
+        assert table.loc[name, "c_index"] == pytest.approx(expected, abs=1e-12)
+    last = np.argsort(y["time"])[-6:]  # six patients; the one event is the last time
+    small = Surv.from_arrays(np.arange(6) == 5, np.sort(y["time"][last]).astype(float))
+    row = ex.univariate_cox(frame.iloc[last][["age"]], small, ["age"]).iloc[0]
+    assert np.isnan(row["c_index"]) and row["n"] == 6

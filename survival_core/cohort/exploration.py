@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from scipy import stats
 
 from survival_core.columns import DEEP_PREFIX, DSFR_PREFIX, is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import two_sided_z
 from survival_core.evaluation.comparison import benjamini_hochberg
-from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.evaluation.concordance import concordance_columns
 from survival_core.evaluation.risk_groups import (
     GroupTest,
     KaplanMeierCurve,
@@ -240,7 +241,8 @@ def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
     unit = spec.unit if spec else ""
     label = (spec.label or name) if spec else name
     label += f" ({unit})" if unit else ""
-    bools = present.map(_bool_value)
+    numeric = is_numeric_dtype(present.dtype) and not is_bool_dtype(present.dtype)
+    bools = pd.Series(None, index=present.index) if numeric else present.map(_bool_value)
     if spec is not None and spec.kind == CATEGORY:
         levels = spec.categories
         codes = present.map(lambda v: _category_index(v, levels, name)).astype(float)
@@ -476,16 +478,22 @@ COX_COLUMNS = (
 )
 
 
-def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> dict:
+def _cox_row(
+    var: Variable, event: np.ndarray, time: np.ndarray, z: float
+) -> tuple[dict, np.ndarray | None]:
+    """One variable's row of :func:`univariate_cox` (its c-index still missing) and each
+    patient's fitted risk (NaN without a value; None when nothing was fitted)."""
     row: dict = {"variable": var.name, "label": var.label, "kind": var.kind, "note": ""}
     used = var.values.notna().to_numpy()
     x, e, t = var.values.to_numpy()[used], event[used], time[used]
     row.update(n=int(used.sum()), events=int(e.sum()))
     if np.unique(x).size < 2 or not e.any():
         row["note"] = "not estimable: the variable is constant or there is no event"
-        return row
+        return row, None
+    risk = np.full(used.size, np.nan)
     if var.kind == "nominal":
-        return _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, z)
+        row, risk[used] = _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, z)
+        return row, risk
     row["scale"] = var.scale
     fit = cox_wald(x[:, None], e, t)  # the cox_pvalue feature filter's fit (Breslow ties)
     beta, se, p = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0], float(fit.p_value[0])
@@ -501,29 +509,45 @@ def _cox_row(var: Variable, event: np.ndarray, time: np.ndarray, z: float) -> di
                 hr_per_sd_low=np.exp((beta - z * se) * sd),
                 hr_per_sd_high=np.exp((beta + z * se) * sd),
             )
-    row["c_index"] = harrell_c_index((e.astype(bool), t), beta * x)
+    risk[used] = beta * x
     if not (fit.converged and np.isfinite([row["hr_low"], row["hr_high"]]).all()):
         row["note"] = "convergence problem (near-complete separation?): treat the HR with care"
-    return row
+    return row, risk
 
 
-def _nominal_cox_row(row: dict, labels: np.ndarray, e: np.ndarray, t: np.ndarray, z: float) -> dict:
+def _nominal_cox_row(
+    row: dict, labels: np.ndarray, e: np.ndarray, t: np.ndarray, z: float
+) -> tuple[dict, np.ndarray]:
     """An unordered category's row: one likelihood-ratio p over its levels (levels - 1 df), and
-    each level's hazard ratio against the most frequent one in the note."""
+    each level's hazard ratio against the most frequent one in the note; its fitted risk."""
     fit = level_cox((e, t), labels, level=2 * stats.norm.cdf(z) - 1)
     ratios = "; ".join(
         f"{name} {_number(hr.value)} ({_number(hr.ci_low)} to {_number(hr.ci_high)})"
         for name, hr in fit.hazard_ratios.items()
     )
     row.update(scale=f"levels vs {fit.reference}", p=fit.p_value)
-    row["c_index"] = harrell_c_index((e.astype(bool), t), fit.risk)
     row["note"] = (
         f"{fit.df + 1} unordered levels, likelihood-ratio test ({fit.df} df, Efron ties); "
         f"HR vs {fit.reference}: {ratios}"
     )
     if not fit.converged:
         row["note"] += " (convergence problem: a level without events?)"
-    return row
+    return row, fit.risk
+
+
+def _c_indices(risks: list[np.ndarray | None], event: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Harrell's c-index of each fitted risk (NaN where none, or without a comparable pair):
+    the risks of the same patients (all of them, where no value is missing) in one pass."""
+    out = np.full(len(risks), np.nan)
+    groups: dict[bytes, list[int]] = {}
+    for k, risk in enumerate(risks):
+        if risk is not None:
+            groups.setdefault((~np.isnan(risk)).tobytes(), []).append(k)
+    for key, members in groups.items():
+        used = np.frombuffer(key, dtype=bool)
+        fitted = np.column_stack([risks[k][used] for k in members])
+        out[members] = concordance_columns(event[used], time[used], fitted)
+    return out
 
 
 def univariate_cox(
@@ -544,10 +568,9 @@ def univariate_cox(
         raise InputError(f"The cohort has no column(s) {', '.join(map(str, missing))}.")
     event, time = survival_arrays(y)
     z = two_sided_z(level)
-    table = pd.DataFrame(
-        [_cox_row(variable(frame[c], schema), event, time, z) for c in columns],
-        columns=COX_COLUMNS,
-    )
+    fitted = [_cox_row(variable(frame[c], schema), event, time, z) for c in columns]
+    table = pd.DataFrame([row for row, _ in fitted], columns=COX_COLUMNS)
+    table["c_index"] = _c_indices([risk for _, risk in fitted], event, time)
     tested = table["p"].notna().to_numpy()
     table["q"] = np.nan
     if tested.any():
