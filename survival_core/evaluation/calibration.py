@@ -12,7 +12,11 @@ Three complementary views, all on the predicted survival ``S_i(h)`` at horizon `
   risk, from a flexible parametric survival model with ``cloglog`` of the predicted risk as the only
   covariate, the Crowther-Royston-Clements cubic-spline accelerated failure time model with three
   knots at the 5/50/95th percentiles of log event times, the model lifelines'
-  ``survival_probability_calibration`` fits. ICI, E50 and E90 are the mean, median and 90th
+  ``survival_probability_calibration`` fits. Where that model does not converge or its fitted
+  cumulative hazard falls somewhere over the follow-up (no survival function: AIDS, one year of
+  administrative follow-up, at 100-300 days), the paper's other model is used: a Cox model of
+  the ``cloglog`` and its restricted cubic spline term (knots at its 10/50/90th percentiles),
+  observed risk from its Breslow baseline. ICI, E50 and E90 are the mean, median and 90th
   percentile of ``|observed - predicted|`` over patients.
 """
 
@@ -53,6 +57,8 @@ class SmoothedCalibration:
     ici: float
     e50: float
     e90: float
+    #: The smoothing model: :data:`SPLINE_AFT` or :data:`COX_SPLINE`.
+    method: str
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,14 @@ class _SplineAFT:
         )
         return -loglik / n, -grad / n
 
+    def increasing(self, params: np.ndarray, log_t: np.ndarray, x: np.ndarray) -> bool:
+        """Whether the fitted cumulative hazard rises over the data's whole range of ``u`` (the
+        likelihood only sees its slope at event times; between them it may fall)."""
+        beta, shift, _, g1, g2 = params
+        u = log_t - beta * x - shift
+        grid = np.linspace(u.min(), u.max(), 2001)
+        return bool((g1 + g2 * 3.0 * self._basis(grid, 2) > 0).all())
+
     def cumulative_hazard(self, params: np.ndarray, log_t: float, x: np.ndarray) -> np.ndarray:
         beta, shift, g0, g1, g2 = params
         u = log_t - beta * x - shift
@@ -208,9 +222,11 @@ def smoothed_calibration(
         method="BFGS",
         options={"gtol": 1e-10, "maxiter": 5000},
     )
-    if not np.isfinite(fit.fun) or np.abs(fit.jac).max() > 1e-5:
-        raise InputError("The smoothed calibration model did not converge on these data.")
-    observed = 1.0 - np.exp(-model.cumulative_hazard(fit.x, np.log(horizon) - centre, x))
+    if np.isfinite(fit.fun) and np.abs(fit.jac).max() <= 1e-5 and model.increasing(fit.x, log_t, x):
+        observed = 1.0 - np.exp(-model.cumulative_hazard(fit.x, np.log(horizon) - centre, x))
+        method = SPLINE_AFT
+    else:
+        observed, method = _cox_spline_risk(event, time, x, horizon), COX_SPLINE
     delta = np.abs(observed - risk)
     return SmoothedCalibration(
         risk,
@@ -218,7 +234,45 @@ def smoothed_calibration(
         float(delta.mean()),
         float(np.percentile(delta, 50)),
         float(np.percentile(delta, 90)),
+        method,
     )
+
+
+#: The smoothing models of :func:`smoothed_calibration`.
+SPLINE_AFT = "flexible parametric survival model"
+COX_SPLINE = "Cox model, spline of the predicted risk"
+
+
+def _cox_spline_risk(
+    event: np.ndarray, time: np.ndarray, x: np.ndarray, horizon: float
+) -> np.ndarray:
+    """Each patient's risk by ``horizon`` under a Cox model (Efron ties, Breslow baseline) of
+    ``x`` and its restricted cubic spline term, knots at the 10/50/90th percentiles of ``x``
+    (``x`` alone when they coincide)."""
+    import warnings
+
+    import pandas as pd
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    low, mid, high = np.percentile(x, [10.0, 50.0, 90.0])
+    data = pd.DataFrame({"x": x})
+    if low < mid < high:
+
+        def cube(k: float) -> np.ndarray:
+            return np.maximum(x - k, 0.0) ** 3
+
+        spline = cube(low) - cube(mid) * (high - low) / (high - mid)
+        data["spline"] = (spline + cube(high) * (mid - low) / (high - mid)) / (high - low) ** 2
+    covariates = list(data.columns)
+    data["time"], data["event"] = time, event.astype(int)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitter = CoxPHFitter().fit(data, "time", "event")
+    except ConvergenceError as err:
+        raise InputError("The smoothed calibration models do not converge on these data.") from err
+    return 1.0 - fitter.predict_survival_function(data[covariates], times=[horizon]).to_numpy()[0]
 
 
 def calibration_at(

@@ -609,7 +609,7 @@ def calibration_figure(
             y=1.0 - observed[order],
             mode="lines",
             line={"color": PALETTE[2], "width": 2.5},
-            name="smoothed (flexible survival model)",
+            name=f"smoothed ({smooth.method})",
             hovertemplate="predicted %{x:.0%}, smoothed observed %{y:.0%}<extra></extra>",
         )
     )
