@@ -175,3 +175,18 @@ def test_run_deep_writes_and_reports(small_cohort, cnn_folder, tmp_path, capsys)
     assert read_deep_info(tmp_path / "deep.parquet")["layer"] == "fc"
     with pytest.raises(ConfigError, match="--network"):
         run_deep(argparse.Namespace(**{**vars(args), "network": None}))
+
+
+def test_an_mr_case_is_refused_by_a_ct_network(cnn_folder, tmp_path):
+    """A CT network's deep features of an MR case (no HU scale) were extracted without a word,
+    where scoring and explaining refuse it; a NIfTI MR cohort's manifest says MR."""
+    from survival_core.synthetic.generate import generate_cohort
+
+    mr = dataclasses.replace(make_case((40, 40, 12), case_id="MR1"), modality="MR")
+    result = extract_deep_features([make_case((40, 40, 12), case_id="CT1"), mr], cnn_folder)
+    assert list(result.features.index) == ["CT1"]
+    assert "HU window" in result.failures.error.iloc[0] and "is MR" in result.failures.error.iloc[0]
+    generate_cohort(tmp_path / "mr", n=2, seed=2, workers=1, modality="MR")
+    cohort = extract_deep_features(tmp_path / "mr", cnn_folder, workers=1)
+    assert cohort.features.empty and len(cohort.failures) == 2
+    assert cohort.failures.error.str.contains("is MR").all()

@@ -255,3 +255,37 @@ def test_bad_weights_are_refused(trained, tmp_path):
 def test_wrong_grid_is_refused(trained):
     with pytest.raises(ConfigError, match="32"):
         trained.forward_slices(np.zeros((4, 64, 64), np.float32))
+
+
+def test_a_unet_reads_one_modality(trained):
+    """A U-Net learns one modality (CT windowed, MR between percentiles): ``dsfr`` trained one
+    on a cohort mixing CT and MR cases without a word; another modality's case is refused."""
+    import dataclasses
+
+    assert trained.config.modality == "CT"
+    mr = dataclasses.replace(make_case(SIZES[0], case_id="MR1"), modality="MR")
+    with pytest.raises(InputError, match="The U-Net reads CT images; case MR1 is MR"):
+        segmentation_input(mr, trained.config)
+    assert segmentation_input(mr, dataclasses.replace(TINY, modality="MR")).image.shape == (
+        8,
+        32,
+        32,
+    )
+
+
+def test_dsfr_refuses_a_cohort_mixing_modalities(tmp_path):
+    """The manifest's modality reaches the NIfTI cases: a cohort with one MR case among CT ones
+    is refused before the U-Net trains."""
+    import pandas as pd
+
+    from survival_core.synthetic.generate import generate_cohort
+    from survival_core.workflows.dsfr_study import run_pipeline
+
+    cohort = tmp_path / "mixed"
+    generate_cohort(cohort, n=4, seed=3, workers=1)
+    manifest = pd.read_csv(cohort / "manifest.csv")
+    manifest.loc[2, "modality"] = "MR"
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+    with pytest.raises(InputError, match=r"reads CT images; case \S+ is MR"):
+        run_pipeline(cohort, tmp_path / "out", epochs=1, slice_size=32, n_slices=8)
+    assert not (tmp_path / "out" / "unet").exists()

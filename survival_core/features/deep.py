@@ -52,7 +52,7 @@ from survival_core.features.cohort import (
 )
 from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.hashing import content_hash, file_sha256
-from survival_core.io.manifest import cohort_cases
+from survival_core.io.manifest import cases_of, modalities_of, read_manifest
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 
@@ -197,7 +197,13 @@ def tumour_centre(case: Case, reference: sitk.Image) -> np.ndarray:
 def tumour_patch(
     case: Case, spec: VolumeSpec, patch_size: Sequence[int] = PATCH_SIZE
 ) -> np.ndarray:
-    """The ``(1, pz, py, px)`` patch of the network input centred on the GTV (see module doc)."""
+    """The ``(1, pz, py, px)`` patch of the network input centred on the GTV (see module doc);
+    a case of another modality than CT is refused (the network reads HU)."""
+    if case.modality != "CT":
+        raise InputError(
+            f"The deep-feature network reads CT through the HU window {spec.window!r}; case "
+            f"{case.case_id} is {case.modality}, which has no HU scale."
+        )
     volume, reference = spec.input(case)
     zyx = np.asarray(_check_size(patch_size, "Patch size")[::-1])
     highest = np.maximum(np.asarray(volume.shape[1:]) - zyx, 0)
@@ -206,17 +212,19 @@ def tumour_patch(
 
 
 def _item_patch(
-    item: tuple[str, Path | Case], spec: VolumeSpec, patch_size: tuple[int, int, int]
-) -> np.ndarray | Exception:
-    """The tumour patch of a loaded case or of a case folder (loaded here), or the error that
-    stopped it (picklable, for worker processes)."""
+    item: tuple[str, Path | Case, str | None], spec: VolumeSpec, patch_size: tuple[int, int, int]
+) -> tuple[np.ndarray, float] | Exception:
+    """The tumour patch of a loaded case or of a case folder (loaded here, its volume files of
+    the manifest's modality) with the seconds it took, or the error that stopped it (picklable,
+    for worker processes)."""
     from survival_core.io.case_loader import load_case
 
-    case_id, source = item
+    start = time.perf_counter()
+    case_id, source, modality = item
     try:
         if not isinstance(source, Case):
-            source = load_case(source, case_id=case_id, companions=False)
-        return tumour_patch(source, spec, patch_size)
+            source = load_case(source, case_id=case_id, modality=modality, companions=False)
+        return tumour_patch(source, spec, patch_size), time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error
 
@@ -277,25 +285,31 @@ def extract_deep_features(
     network = load_network(network_file, volume_shape, window, margin_mm, patch_size)
     check_layer(network, layer)
     from_folder = isinstance(cohort_or_cases, str | Path)
+    items: list[tuple[str, Path | Case, str | None]]
     if from_folder:
-        items: list[tuple[str, Path | Case]] = list(cohort_cases(Path(cohort_or_cases)))
+        manifest = read_manifest(Path(cohort_or_cases))
+        modalities = modalities_of(manifest)
+        items = [(c, folder, modalities.get(c)) for c, folder in cases_of(manifest)]
     else:
-        items = [(case.case_id, case) for case in cohort_or_cases]
+        items = [(case.case_id, case, None) for case in cohort_or_cases]
     mapper = make_mapper(workers, len(items)) if from_folder else SerialMapper()
     make_patch = partial(_item_patch, spec=network.spec, patch_size=network.patch_size)
     results = mapper.map_unordered(make_patch, items)
     show = line_progress(progress) if progress else None
     rows, failures = {}, []
-    for done, ((case_id, _), patch) in enumerate(results, 1):
-        if isinstance(patch, BaseException):
-            failures.append((case_id, describe_error(patch)))
+    for done, ((case_id, *_), cut) in enumerate(results, 1):
+        if isinstance(cut, BaseException):
+            failures.append((case_id, describe_error(cut)))
             outcome, how = CaseOutcome(case_id, error=failures[-1][1]), "failed"
         else:
+            patch, seconds = cut
+            embed_start = time.perf_counter()
             rows[case_id] = patch_features(network, patch, layer)
-            outcome, how = CaseOutcome(case_id), "extracted"
+            seconds += time.perf_counter() - embed_start
+            outcome, how = CaseOutcome(case_id, seconds=seconds), "extracted"
         if show:
             show(done, len(items), outcome, how)
-    order = [case_id for case_id, _ in items if case_id in rows]
+    order = [case_id for case_id, *_ in items if case_id in rows]
     n = len(rows[order[0]]) if order else 0
     features = pd.DataFrame(
         [rows[c] for c in order],

@@ -47,7 +47,8 @@ class UNetConfig:
     ``channels``/``strides``/``num_res_units`` are MONAI ``UNet`` arguments; ``feature_layer`` is
     the module (a name of ``net.named_modules()``) whose output DSFR pools: by default the top skip
     connection, i.e. the decoder features concatenated with the first encoder block, the tensor
-    that enters the output convolution.
+    that enters the output convolution. ``modality``: of the images the network reads (CT through
+    the window, MR between percentiles); cases of another are refused.
     """
 
     slice_size: int = 128
@@ -58,6 +59,7 @@ class UNetConfig:
     strides: tuple[int, ...] = (2, 2, 2)
     num_res_units: int = 0
     feature_layer: str = "model.1"
+    modality: str = "CT"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
@@ -116,7 +118,13 @@ def mask_on_grid(case: Case, role: str, reference: sitk.Image) -> np.ndarray:
 
 
 def segmentation_input(case: Case, config: UNetConfig = UNetConfig()) -> SegmentationInput:
-    """The windowed image of ``case`` on the network grid of ``config`` with its GTV and organ."""
+    """The windowed image of ``case`` on the network grid of ``config`` with its GTV and organ;
+    a case of another modality than the network's is refused."""
+    if case.modality != config.modality:
+        raise InputError(
+            f"The U-Net reads {config.modality} images; case {case.case_id} is {case.modality}. "
+            "One U-Net learns one modality: segment the other modality's cases apart."
+        )
     volume, reference = network_input(case, config.grid_shape, config.window, config.margin_mm)
     return SegmentationInput(
         case.case_id,

@@ -128,3 +128,13 @@ def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
 def cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
     """(case id, case folder) of every row of a manifest, in its order."""
     return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
+
+
+def modalities_of(manifest: pd.DataFrame) -> dict[str, str]:
+    """Case id -> modality, as the manifest's ``modality`` column says (volume files carry none;
+    a case without one is left out)."""
+    return {
+        str(row.case_id): str(row.modality).upper()
+        for row in manifest.itertuples(index=False)
+        if isinstance(getattr(row, "modality", None), str) and row.modality.strip()
+    }

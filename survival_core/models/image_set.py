@@ -137,15 +137,10 @@ class ImageSet:
     @classmethod
     def from_cohort(cls, cohort: Path | str) -> ImageSet:
         """Every case of a cohort folder (its manifest)."""
-        from survival_core.io.manifest import cases_of, read_manifest
+        from survival_core.io.manifest import cases_of, modalities_of, read_manifest
 
         manifest = read_manifest(Path(cohort))
-        modalities = {
-            str(row.case_id): str(row.modality)
-            for row in manifest.itertuples(index=False)
-            if getattr(row, "modality", None)
-        }
-        return cls(folders=dict(cases_of(manifest)), modalities=modalities)
+        return cls(folders=dict(cases_of(manifest)), modalities=modalities_of(manifest))
 
     @classmethod
     def from_cases(cls, cases: Iterable[Case]) -> ImageSet:

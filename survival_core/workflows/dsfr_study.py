@@ -23,7 +23,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -363,13 +363,15 @@ def run_pipeline(
         train_unet,
     )
     from survival_core.io.case_loader import load_case
-    from survival_core.io.manifest import cohort_cases, read_clinical
+    from survival_core.io.manifest import cases_of, modalities_of, read_clinical, read_manifest
 
     start = time.perf_counter()
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
     settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     clinical = read_clinical(cohort).set_index("case_id")
-    cases = [(c, f) for c, f in cohort_cases(cohort) if c in clinical.index]
+    manifest = read_manifest(cohort)
+    modalities = modalities_of(manifest)
+    cases = [(c, f) for c, f in cases_of(manifest) if c in clinical.index]
     if len(cases) < 4:
         raise InputError(
             f"DSFR needs at least 4 cases with an outcome in {cohort}; got {len(cases)}."
@@ -384,7 +386,11 @@ def run_pipeline(
     )
     inputs = {}
     for i, (case_id, folder) in enumerate(cases, 1):
-        case = load_case(folder, case_id=case_id, companions=False)
+        case = load_case(
+            folder, case_id=case_id, modality=modalities.get(case_id), companions=False
+        )
+        if i == 1:  # the U-Net learns the first case's modality; another case's is refused
+            config = replace(config, modality=case.modality)
         inputs[case_id] = segmentation_input(case, config)
         progress(f"[{i}/{len(cases)}] {case_id} on the network grid")
     model = train_unet([inputs[c] for c in development], config, settings, progress)
