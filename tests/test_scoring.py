@@ -262,3 +262,31 @@ def test_a_model_is_named_beside_its_generic_folder(cohort, model_dir, tmp_path,
         result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert result["model"] == name and result["cases"][0]["model"] == name
     assert load_scoring_model(model_dir).name == "m"
+
+
+def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path):
+    """The organ ROI's columns carry the site's name (liver_minus_gtv__...): scoring kept only
+    the ROIs whose generic name starts a column, so a model on organ features asked for none of
+    them and refused every case, its own training cases included."""
+    settings = wei2021()
+    result = extract_cohort(cohort, settings, workers=1, use_cache=False)
+    write_cohort_features(result, tmp_path / "both.parquet", settings, "CT")
+    argv = [
+        "fit",
+        "--table",
+        str(cohort / "clinical.csv"),
+        "--table",
+        str(tmp_path / "both.parquet"),
+    ]
+    organ = "^(albumin|liver_minus_gtv__lloydmax16__glszm__.*|gtv__lloydmax16__glcm__Correlation)$"
+    out = tmp_path / "organ-model"
+    argv += ["--features", organ, "--model", "coxph", "--param", "penalizer=0.5", "--out", str(out)]
+    assert main(argv) == 0
+    loaded = load_scoring_model(out)
+    assert any(c.startswith("liver_minus_gtv__") for c in loaded.inputs)
+    table = load_model_table([cohort / "clinical.csv", tmp_path / "both.parquet"])
+    expected = loaded.model.predict_risk(table.X.loc[:, loaded.inputs])
+    for case_id, risk in list(zip(table.case_ids, expected, strict=True))[:2]:
+        assert score_case(load_case(cohort / "cases" / case_id), loaded).risk == pytest.approx(
+            risk, abs=1e-9
+        )

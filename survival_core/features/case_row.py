@@ -73,12 +73,15 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         row[name] = case.clinical.get(name)
     for prefix, image, settings in _radiomics_sources(loaded):
         from survival_core.features.case_cache import case_radiomics
+        from survival_core.features.settings import roi_label
         from survival_core.io.modality_view import modality_view
 
         wanted = [c[len(prefix) :] for c in loaded.inputs if c not in row and c.startswith(prefix)]
         # only the ROIs of the features the model uses: a model left with GTV features alone
-        # (its table had gtv and organ_minus_gtv) must not ask a sarcoma CT for an organ
-        used = tuple(r for r in settings.rois if any(w.startswith(f"{r}__") for w in wanted))
+        # (its table had gtv and organ_minus_gtv) must not ask a sarcoma CT for an organ; an
+        # organ ROI's columns carry the site's name (liver_minus_gtv), which the case's gives
+        names = {r: (f"{r}__", f"{roi_label(r, case.site)}__") for r in settings.rois}
+        used = tuple(r for r in settings.rois if any(w.startswith(names[r]) for w in wanted))
         if used and used != settings.rois:
             settings = settings.with_rois(used)
         _check_masks(case, loaded, settings)
