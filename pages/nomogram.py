@@ -34,9 +34,11 @@ def _model():
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _case_inputs(
-    _case: Case, case_key: tuple[str, str], values_json: str, folder: str, modified: float
+    _case: Case, case_key: tuple[str, str, str], values_json: str, folder: str, modified: float
 ) -> dict:
-    """The case's model inputs, radiomics extracted once per (case, clinical values, model)."""
+    """The case's model inputs, radiomics extracted once per (case id, source and content,
+    clinical values, model): the cache is the server's, and the same upload with another GTV
+    mapped is another case."""
     case = dataclasses.replace(_case, clinical=json.loads(values_json))
     X, _ = case_features(case, scoring_model(folder, modified))
     return {k: None if v != v else v for k, v in X.iloc[0].to_dict().items()}  # NaN: missing
@@ -50,7 +52,7 @@ def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
     with st.spinner("Extracting the case's radiomics..."):
         return _case_inputs(
             case,
-            (case.case_id, case.source),
+            (case.case_id, case.source, case.content_digest()),
             clinical_json(case),
             str(loaded.folder),
             (loaded.folder / "card.json").stat().st_mtime,

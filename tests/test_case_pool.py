@@ -61,17 +61,21 @@ def test_worker_processes_give_the_in_process_results(case, model) -> None:
     assert explained.attributions == explain_case(case, loaded, "ig", top=10).attributions
 
 
-def test_one_task_per_case_content_and_values(case, model, monkeypatch) -> None:
+def test_one_task_per_case_id_content_and_values(case, model, monkeypatch) -> None:
+    """Same case, values and model: one task. Another patient's upload of the same images (its
+    own pseudonym) used to get the first one's result, case id included (the Report page then
+    refused it as another case's score)."""
     folder, modified = model
     calls: list[str] = []
     monkeypatch.setattr(case_pool, "score_task", lambda c, *a: calls.append(c.case_id) or a)
     pool = CasePool(workers=0)
     values = json.dumps({"albumin": 40}, sort_keys=True)
-    renamed = dataclasses.replace(case, case_id="another upload")  # same images, another session
     first = pool.submit(case_pool.score_task, case, values, folder, modified)
-    assert pool.submit(case_pool.score_task, renamed, values, folder, modified) is first
+    assert pool.submit(case_pool.score_task, case, values, folder, modified) is first
+    renamed = dataclasses.replace(case, case_id="another upload")  # same images, another patient
+    assert pool.submit(case_pool.score_task, renamed, values, folder, modified) is not first
     other = pool.submit(case_pool.score_task, case, json.dumps({"albumin": 30}), folder, modified)
-    assert other is not first and len(calls) == 2
+    assert other is not first and calls == [case.case_id, "another upload", case.case_id]
 
 
 def test_reads_and_reports_once_per_upload_and_case(case, model, monkeypatch) -> None:

@@ -26,8 +26,9 @@ def case_radiomics(
     _case: Case, case_key: tuple[str, str, str], preset: str, rois: tuple[str, ...]
 ) -> pd.DataFrame:
     """Features of one case on ``rois`` as a table (roi, setting, class, feature, value); cached
-    per case, modality and preset (the MR variant for MR), and computed once per case content
-    (a model scoring the case with the same settings reuses them)."""
+    per case id, source and content (masks, modality) and preset (the MR variant for MR), and
+    computed once per case content (a model scoring the case with the same settings reuses
+    them)."""
     from survival_core.features.case_cache import case_radiomics as computed_once
     from survival_core.features.presets import get_preset
     from survival_core.features.settings import split_feature_name
@@ -70,7 +71,9 @@ def radiomics_panel(case: Case) -> None:
         if not rois:
             return
         with st.spinner(f"Extracting {preset} features ({case.modality})..."):
-            table = case_radiomics(case, (case.case_id, case.source, case.modality), preset, rois)
+            table = case_radiomics(
+                case, (case.case_id, case.source, case.content_digest()), preset, rois
+            )
     except Exception as error:  # noqa: BLE001 - shown to the user
         show_error(error)
         return

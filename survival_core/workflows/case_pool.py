@@ -300,8 +300,11 @@ class CasePool:
 
     def submit(self, fn: Callable[..., Any], case: Case, *args: Any) -> Future:
         """The future of ``fn(case, *args)``: a finished or running one for the same task (same
-        function, case content and arguments) when there is one, else a new task."""
-        return self.remember((fn.__name__, case.content_digest(), *args), fn, case, *args)
+        function, case id and content, and arguments) when there is one, else a new task. The id
+        is part of it: a result names its case (two patients' uploads of the same images, under
+        their own pseudonyms, each get their own)."""
+        key = (fn.__name__, case.case_id, case.content_digest(), *args)
+        return self.remember(key, fn, case, *args)
 
     def remember(
         self,
