@@ -234,3 +234,31 @@ def test_two_patients_in_one_upload_are_not_prefilled(shared_data):
     case = load_upload(contents, {"gtv": ["GTV_Mass_CT"]}, series_uid=sarcoma_series.series_uid)
     assert case.mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.5)
     assert any("another patient's files" in w for w in case.warnings)
+
+
+def test_a_clinical_json_of_any_name_is_read(small_cohort):
+    """'lung2_clinical.json' was stored as 'file-1.json' and never read: the case's values were
+    imputed without a word."""
+    folder = _first(small_cohort, "nifti")
+    files = [
+        ("ct.nii.gz", (folder / "image.nii.gz").read_bytes()),
+        ("tumour.nii.gz", (folder / "gtv.nii.gz").read_bytes()),
+        ("patient_clinical.json", b'{"albumin": 50, "bilirubin": 8, "ecog": 0}'),
+    ]
+    contents = describe_upload(store_upload(files))
+    case = load_upload(contents, {"gtv": "tumour.nii.gz"}, image_name="ct.nii.gz")
+    assert (case.clinical["albumin"], case.clinical["bilirubin"], case.clinical["ecog"]) == (
+        50,
+        8,
+        0,
+    )
+
+
+def test_two_zips_of_one_patient_are_refused_by_what_they_are(small_cohort):
+    """A patient's CT zip and MR zip: both were stored under the patient's pseudonym and refused
+    as 'Two uploaded files are both named RS-....zip', a name the user never gave."""
+    folder = _first(small_cohort, "dicom")
+    data = _zip(folder)
+    stored = store_upload([("ct.zip", data), ("mr.zip", data + b"")])
+    with pytest.raises(InputError, match="one zip at a time"):
+        describe_upload(stored)

@@ -75,7 +75,7 @@ def safe_name(name: str) -> str:
 def _neutral_parts(name: str) -> tuple[str, str, bool]:
     """(stem, suffix, always numbered) of the neutral name of one uploaded non-DICOM file."""
     lowered = name.lower()
-    if lowered == "clinical.json":
+    if lowered.endswith(".json"):  # read as the case's clinical values, whatever its name
         return "clinical", ".json", False
     if is_volume_file(name):
         stem = volume_stem(name)
@@ -94,7 +94,7 @@ def neutral_names(names: list[str]) -> dict[str, str]:
     from a part of the uploaded one that could name the patient: a volume is named by its
     structure label (:func:`~survival_core.io.structures.structure_label`,
     'Zyxwv_Qwerty_GTV-1.nii.gz' -> 'GTV-1.nii.gz'), else 'volume-1.nii.gz'...; a CSV is
-    'clinical.csv', clinical.json keeps its name, a zip is 'upload.zip', anything else
+    'clinical.csv', a JSON 'clinical.json', a zip is 'upload.zip', anything else
     'file-1.txt'... Repeats get '-2', '-3' in the order of the uploaded names, so the same upload
     always gets the same names; two files under one uploaded name are refused."""
     stored: dict[str, str] = {}
@@ -235,6 +235,7 @@ def _deidentify(
     """``(uploaded name, stored name, de-identified content)`` of each file of an upload."""
     deid = Deidentifier()
     cleaned: list[tuple[str, str | None, bytes]] = []
+    zips: dict[str, int] = {}  # a zip's own name (its patient's pseudonym) -> zips so named
     for name, content in files:
         if len(content) > MAX_UPLOAD_BYTES:
             raise InputError(
@@ -243,7 +244,11 @@ def _deidentify(
             )
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
-            cleaned.append((clean, *_clean_zip(content, deid, keep, neutral)))
+            own, data = _clean_zip(content, deid, keep, neutral)
+            if own is not None:  # one patient's CT and MR zips: 'RS-1.zip', 'RS-1-2.zip'
+                zips[own] = zips.get(own, 0) + 1
+                own = own if zips[own] == 1 else f"{own.removesuffix('.zip')}-{zips[own]}.zip"
+            cleaned.append((clean, own, data))
             continue
         result = _clean_file(clean, content, deid, keep)
         if result is not None:
@@ -297,11 +302,14 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     if not cleaned:
         raise InputError("The upload holds nothing but a DICOMDIR index; upload the image files.")
     digest = hashlib.sha256()
-    names: list[str] = []
-    for _, name, content in cleaned:
+    names: dict[str, str] = {}  # stored name -> uploaded name
+    for uploaded, name, content in cleaned:
         if name in names:
-            raise InputError(f"Two uploaded files are both named {name}.")
-        names.append(name)
+            raise InputError(
+                f"The uploaded files {names[name]} and {uploaded} are one file (the same DICOM "
+                "instance, or the same name): upload each file once."
+            )
+        names[name] = uploaded
         digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
     folder = data_subdir("cases") / f"upload-{digest.hexdigest()[:16]}"
     if not folder.exists():
