@@ -289,3 +289,22 @@ def test_generated_cohort_with_dicom_and_nifti_cases_extracts(
     assert result.n_failed == 0, result.failures.to_dict("records")
     assert len(result.features) == 6
     assert np.isfinite(result.features.to_numpy()).all()
+
+
+def test_the_manifests_modality_is_not_overridden_or_mixed(cohort: Path, cache_root: Path) -> None:
+    """`extract --modality MR` on a cohort whose manifest says CT computed the MR variant
+    (bias-field correction, MR standardisation) on CT images and labelled the table MR; a
+    manifest mixing CT and MR NIfTI cases read them all as one modality. Each case is now read
+    as its row says and refused where that is not the settings' modality."""
+    manifest = pd.read_csv(cohort / "manifest.csv").assign(modality="CT")
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+    refused = extract_cohort(cohort, SETTINGS, workers=1, modality="MR")
+    assert refused.features.empty and len(refused.failures) == len(GOOD) + 1
+    errors = refused.failures.set_index("case_id")["error"]
+    assert errors[list(GOOD)].str.startswith("The case is CT; the cohort's features are").all()
+    manifest.loc[0, "modality"] = "MR"
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+    mixed = extract_cohort(cohort, SETTINGS, workers=1, modality="CT")
+    assert list(mixed.features.index) == list(GOOD[1:])
+    first = mixed.failures.set_index("case_id").loc[GOOD[0], "error"]
+    assert first.startswith("The case is MR")

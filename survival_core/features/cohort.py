@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,7 +33,7 @@ from survival_core.io.atomic import write_text
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import content_hash
-from survival_core.io.manifest import cases_of, read_manifest
+from survival_core.io.manifest import cases_of, modalities_of, read_manifest
 from survival_core.io.modality_view import modality_view
 from survival_core.paths import data_subdir
 
@@ -62,6 +62,8 @@ class CaseTask:
     site: str | None = None
     modality: str | None = None
     companion: str | None = None
+    #: What the case's volume files are, where its manifest row says (else ``modality``).
+    volume_modality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             case_id=task.case_id,
             require=required_masks(settings.rois),
             site=task.site,
-            modality=task.modality,
+            modality=task.volume_modality or task.modality,
             companions=task.companion is not None,
         )
         if task.modality and case.modality.upper() != task.modality.upper():
@@ -200,6 +202,7 @@ def _tasks(
     site: str | None,
     modality: str | None,
     companion: str | None = None,
+    volume_modalities: Mapping[str, str] | None = None,
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others."""
     tasks, failed = [], []
@@ -209,7 +212,8 @@ def _tasks(
             continue
         try:
             digest = content_hash(folder) + _beside(companion)
-            tasks.append(CaseTask(case_id, folder, digest, site, modality, companion))
+            volume = (volume_modalities or {}).get(case_id)
+            tasks.append(CaseTask(case_id, folder, digest, site, modality, companion, volume))
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
     return tasks, failed
@@ -225,10 +229,13 @@ def extract_cases(
     site: str | None = None,
     modality: str | None = None,
     companion: str | None = None,
+    volume_modalities: Mapping[str, str] | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
-    ``modality`` marks volume-file cases (which carry none; DICOM says its own); ``companion``
+    ``modality`` is the images' the settings are for: a case of another is a failure naming
+    both. Volume files carry none: they are what ``volume_modalities`` (case id -> modality, a
+    manifest's) says, else ``modality``; DICOM says its own. ``companion``
     extracts from each case's image of that name beside its own instead (a CT cohort's 'PT', an
     MR cohort's 'FLAIR'; the masks moved onto its grid).
 
@@ -240,7 +247,7 @@ def extract_cases(
     "cached", "extracted" or "failed"."""
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
-    tasks, outcomes = _tasks(cases, site, modality, companion)
+    tasks, outcomes = _tasks(cases, site, modality, companion, volume_modalities)
     total, done = len(cases), 0
 
     def report(outcome: CaseOutcome, how: str) -> None:
@@ -386,7 +393,9 @@ def extract_cohort(
 ) -> CohortFeatures:
     """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`.
     ``site`` defaults to the manifest's; the manifest's ``modality`` column, where it has one, says
-    what the volume files are (``modality`` only stands in for it); ``companion`` as there."""
+    what each case's volume files are, and ``modality`` (default: the manifest's one modality)
+    what the settings are for: a case of another modality is a failure naming both (``--modality
+    MR`` on a CT cohort computed the MR variant on CT images); ``companion`` as there."""
     manifest = read_manifest(Path(cohort))
     return extract_cases(
         cases_of(manifest),
@@ -396,8 +405,9 @@ def extract_cohort(
         use_cache,
         progress,
         site=site or _one_value(manifest, "site"),
-        modality=_one_value(manifest, "modality") or modality,
+        modality=modality or _one_value(manifest, "modality"),
         companion=companion,
+        volume_modalities=modalities_of(manifest),
     )
 
 
