@@ -308,3 +308,24 @@ def test_the_manifests_modality_is_not_overridden_or_mixed(cohort: Path, cache_r
     assert list(mixed.features.index) == list(GOOD[1:])
     first = mixed.failures.set_index("case_id").loc[GOOD[0], "error"]
     assert first.startswith("The case is MR")
+
+
+def test_a_case_file_changed_in_place_is_a_new_cohort_table(cohort: Path, cache_root: Path) -> None:
+    """The cohort's radiomics table was keyed by its manifest alone: a run after GTVs were
+    redrawn in place reused the old contours' features (and logged the same data hashes)."""
+    import os
+
+    from survival_core.features.cohort import cohort_key, feature_table_path
+
+    before = feature_table_path(cohort, "wei2021", SETTINGS)
+    assert feature_table_path(cohort, "wei2021", SETTINGS) == before
+    gtv = cohort / "cases" / GOOD[0] / "gtv.nii.gz"
+    mask = sitk.ReadImage(str(gtv))
+    array = sitk.GetArrayFromImage(mask)
+    array[: array.shape[0] // 2] = 0
+    halved = sitk.GetImageFromArray(array)
+    halved.CopyInformation(mask)
+    sitk.WriteImage(halved, str(gtv))
+    os.utime(gtv, ns=(gtv.stat().st_atime_ns, gtv.stat().st_mtime_ns + 10**9))
+    assert feature_table_path(cohort, "wei2021", SETTINGS) != before
+    assert cohort_key(cohort) == cohort_key(cohort)

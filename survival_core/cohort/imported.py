@@ -32,8 +32,8 @@ def cohort_folder(name: str) -> Path:
 
 
 def feature_tables(folder: Path | str) -> list[Path]:
-    """The radiomics tables training runs extracted for the cohort in ``folder`` (cached by its
-    manifest's hash; none for a table-only cohort)."""
+    """The radiomics tables training runs extracted for the cohort in ``folder`` as its files
+    are now (:func:`~survival_core.features.cohort.cohort_key`; none for a table-only cohort)."""
     from survival_core.features.cohort import cohort_key
 
     folder = Path(folder)

@@ -13,6 +13,7 @@ a row of the failures table instead of stopping the cohort.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -346,9 +347,10 @@ def _one_value(manifest: pd.DataFrame, column: str) -> str | None:
 def feature_table_path(
     cohort: Path | str, preset: str, settings: ExtractionSettings, companion: str | None = None
 ) -> Path:
-    """Where a cohort's radiomics of one preset are cached: ``<data>/features/<manifest hash>-
-    <preset>-<settings hash>[-on-<companion>].parquet`` (a changed manifest or settings is a new
-    table; those of the cases' ``companion`` images another)."""
+    """Where a cohort's radiomics of one preset are cached: ``<data>/features/<cohort key>-
+    <preset>-<settings hash>[-on-<companion>].parquet`` (a changed manifest, case file
+    (:func:`cohort_key`) or settings is a new table; those of the cases' ``companion`` images
+    another)."""
     name = f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}{_beside(companion)}.parquet"
     return data_subdir("features") / name
 
@@ -359,11 +361,22 @@ def _beside(companion: str | None) -> str:
 
 
 def cohort_key(cohort: Path | str) -> str:
-    """The first 12 hex digits of the SHA-256 of the cohort's manifest: its feature tables'
-    name prefix."""
+    """Its feature tables' name prefix: 12 hex digits of a SHA-256 over the cohort's manifest
+    and, of every file of its case folders, the path, size and modification time. Images or
+    masks changed in place (the manifest unchanged) are a new table: a run reused the old one,
+    trained on the old contours' radiomics. Cheap (no image is read); the per-case cache, keyed
+    by content, then redoes only the changed cases."""
     from survival_core.io.hashing import file_sha256
 
-    return file_sha256(Path(cohort) / "manifest.csv")[:12]
+    cohort = Path(cohort)
+    digest = hashlib.sha256(file_sha256(cohort / "manifest.csv").encode())
+    for case_id, folder in cases_of(read_manifest(cohort)):
+        files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        for path in files:
+            stat = path.stat()
+            name = path.relative_to(folder).as_posix()
+            digest.update(f"{case_id}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:12]
 
 
 def cohort_modality(cohort: Path | str) -> str:
