@@ -96,3 +96,36 @@ def test_wrong_risk_shape_raises():
     y = Surv.from_arrays(np.ones(10, dtype=bool), np.arange(1.0, 11.0))
     with pytest.raises(InputError):
         cumulative_dynamic_auc(y, y, np.zeros((10, 3)), [3.0, 5.0])
+
+
+def test_a_test_event_after_the_training_follow_up_is_a_control():
+    """Veterans (real), a test fold followed longer than its training rows (an event at 999
+    days, training to 587): sksurv refused the fold and its td-AUC was NaN at every horizon, no
+    note. That patient is a control at 90-365 days; the AUC is the IPCW definition written out,
+    cases weighted by the training censoring distribution, controls unweighted."""
+    from sksurv.datasets import load_veterans_lung_cancer
+    from sksurv.nonparametric import CensoringDistributionEstimator
+
+    X, y = load_veterans_lung_cancer()
+    event, time = y["Status"], y["Survival_in_days"].astype(float)
+    risk = -X["Karnofsky_score"].to_numpy(float) + 0.01 * X["Age_in_years"].to_numpy(float)
+    train = time <= 587  # the training rows: follow-up ends at 587 days
+    test = ~train | (np.arange(time.size) % 3 == 0)
+    assert (event[test] & (time[test] > time[train].max())).any()
+    y_train = Surv.from_arrays(event[train], time[train])
+    y_test = Surv.from_arrays(event[test], time[test])
+    horizons = np.array([90.0, 180.0, 365.0])
+    auc, _ = cumulative_dynamic_auc(y_train, y_test, risk[test], horizons)
+    censoring = CensoringDistributionEstimator().fit(y_train)
+    for h, ours in zip(horizons, auc, strict=True):
+        cases = event[test] & (time[test] <= h)
+        controls = time[test] > h
+        weight = 1.0 / censoring.predict_proba(time[test][cases])
+        r_case, r_control = risk[test][cases][:, None], risk[test][controls][None, :]
+        pairs = (r_case > r_control) + 0.5 * (r_case == r_control)
+        expected = (weight[:, None] * pairs).sum() / (weight.sum() * controls.sum())
+        assert ours == pytest.approx(expected, rel=1e-10)
+    roc = cumulative_dynamic_roc(y_train, y_test, risk[test], 180.0)
+    assert np.trapezoid(roc.true_positive_rate, roc.false_positive_rate) == pytest.approx(
+        auc[1], rel=1e-10
+    )

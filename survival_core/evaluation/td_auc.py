@@ -64,6 +64,20 @@ def _undefined_weights(err: ValueError) -> InputError:
     )
 
 
+def _controls_past_training(
+    y_train: Outcome, event: np.ndarray, time: np.ndarray, horizons: np.ndarray
+) -> np.ndarray:
+    """``event`` without the events after the training follow-up when every horizon precedes
+    it: such a patient is a control at each horizon, and only cases are weighted, but the IPCW
+    weight of an event is computed for all of them and is undefined past the training
+    follow-up (a test fold with a longer follow-up than its training rows lost its td-AUC at
+    every horizon). The AUCs and the test Kaplan-Meier at the horizons are unchanged."""
+    last = float(np.max(survival_arrays(y_train)[1]))
+    if np.max(horizons) < last:
+        return event & ~(time > last)
+    return event
+
+
 def _ipcw(y_train: Outcome, event: np.ndarray, time: np.ndarray) -> np.ndarray:
     """``1 / G(T_i)`` for events (0 if censored), G the training censoring Kaplan-Meier (sksurv)."""
     train = Surv.from_arrays(*survival_arrays(y_train))
@@ -86,6 +100,7 @@ def cumulative_dynamic_roc(
     if risk.shape != time.shape:
         raise InputError(f"Expected one risk value per patient ({time.size}); got {risk.shape}.")
     _check_groups(event, time, np.array([horizon]))
+    event = _controls_past_training(y_train, event, time, np.array([horizon]))
     order = np.argsort(-risk, kind="stable")
     risk_sorted = risk[order]
     tp = np.cumsum(((time <= horizon) & event)[order] * _ipcw(y_train, event, time)[order])
@@ -122,6 +137,7 @@ def cumulative_dynamic_auc(
             f"got {risk.shape}."
         )
     _check_groups(event, time, times)
+    event = _controls_past_training(y_train, event, time, times)
     train = Surv.from_arrays(*survival_arrays(y_train))
     try:
         auc, mean = sksurv_auc(train, Surv.from_arrays(event, time), risk, times, tied_tol)
