@@ -86,7 +86,9 @@ def wei2021() -> ExtractionSettings:
         rois=("gtv", "organ_minus_gtv"),
         classes=tuple(FeatureClass(name, features) for name, features in WEI2021_FEATURES.items()),
         scales=(ONE_MM,),
-        discretisations=tuple(Discretisation("lloyd_max", levels=n) for n in WEI2021_LEVELS),
+        discretisations=tuple(
+            Discretisation("lloyd_max", levels=n, converged=True) for n in WEI2021_LEVELS
+        ),
     )
 
 

@@ -151,16 +151,25 @@ class Discretisation:
     """How ROI intensities become gray levels 1..L before texture features (see
     :mod:`survival_core.preprocess.quantize`): ``method`` "lloyd_max", "equal_probability" or
     "uniform" (alias "fixed_bin_count") with ``levels``; "fixed_bin_width" with ``bin_width``
-    (intensity units, HU for CT) counted from ``min_value`` (None: the ROI minimum)."""
+    (intensity units, HU for CT) counted from ``min_value`` (None: the ROI minimum).
+    ``converged`` (lloyd_max only): Lloyd-Max run to convergence from two starts, the lower MSE
+    kept (:class:`~survival_core.preprocess.quantize.LloydMax`; the presets' since it was added);
+    False is the first version's fit, which settings stored before keep."""
 
     method: str
     levels: int | None = None
     bin_width: float | None = None
     min_value: float | None = None
+    converged: bool = False
 
     def __post_init__(self) -> None:
         if self.method == "fixed_bin_count":
             _set(self, "method", "uniform")
+        if not isinstance(self.converged, bool) or (self.converged and self.method != "lloyd_max"):
+            raise ConfigError(
+                f"converged (true or false) applies to lloyd_max discretisation only; got "
+                f"{self.converged!r} with {self.method!r}."
+            )
         if self.method not in QUANTISER_TOKENS:
             raise ConfigError(
                 f"Unknown gray-level discretisation {self.method!r}; choose one of "
@@ -202,7 +211,7 @@ class Discretisation:
         """A fresh (unfitted) quantiser for these settings."""
         if self.method == "fixed_bin_width":
             return FixedBinWidth(self.bin_width, self.min_value)
-        return make_quantizer(self.method, levels=self.levels)
+        return make_quantizer(self.method, levels=self.levels, converged=self.converged)
 
 
 @dataclass(frozen=True)
@@ -561,8 +570,8 @@ class ExtractionSettings:
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace. Options added after the first version are
         left out while they hold their defaults (no standardisation or re-segmentation, lesions
-        united, box-aligned unrounded grids, 3D texture, no mean filter, pyradiomics' LoG), so
-        settings of earlier versions keep their hash."""
+        united, box-aligned unrounded grids, 3D texture, no mean filter, pyradiomics' LoG,
+        Lloyd-Max's first fit), so settings of earlier versions keep their hash."""
         data = asdict(self)
         for key in ("standardisation", "resegmentation"):
             if data[key] is None:
@@ -571,6 +580,8 @@ class ExtractionSettings:
             del data["lesions"], data["lesion_aggregate"]
         for scale in data["scales"]:
             _drop_defaults(scale, Scale)
+        for discretisation in data["discretisations"]:
+            _drop_defaults(discretisation, Discretisation)
         _drop_defaults(data["texture"], TextureOptions)
         _drop_defaults(data["filters"], Filters)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -628,6 +639,7 @@ _ADDED_FIELDS: dict[type, tuple[str, ...]] = {
     Scale: ("alignment", "round_intensities"),
     TextureOptions: ("dimension",),
     Filters: ("mean_sizes", "log_kernel", "boundary"),
+    Discretisation: ("converged",),
 }
 
 

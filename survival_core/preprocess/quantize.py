@@ -100,6 +100,12 @@ class _Histogram:
         )
         return means
 
+    def squared_error(self, edges: np.ndarray) -> float:
+        """The total squared error of the cells cut by ``edges`` about their means."""
+        means = self.cell_means(edges)
+        cells = np.searchsorted(edges, self.unique, side="right")
+        return float(np.sum(self.counts * (self.unique - means[cells]) ** 2))
+
     def equal_probability_edges(self, levels: int) -> np.ndarray:
         """Thresholds between distinct values nearest the k/L quantiles, moved apart so that every
         level holds at least one distinct value when there are at least L of them."""
@@ -236,13 +242,25 @@ class EqualProbability(Quantizer):
 class LloydMax(Quantizer):
     """The MSE-optimal scalar quantiser for the ROI's intensity distribution (Lloyd 1982, Max 1960).
 
-    Starting from equal-probability bins, alternates reconstruction values = mean of each bin and
-    thresholds = midpoints between neighbouring reconstruction values until no threshold moves by
-    more than ``tol`` times the ROI intensity range, or ``max_iter`` rounds. Each round never
-    increases the MSE. Works on the distinct values and their counts, so it is exact and fast.
+    Alternates reconstruction values = mean of each bin and thresholds = midpoints between
+    neighbouring reconstruction values until no threshold moves by more than ``tol`` times the
+    ROI intensity range, or ``max_iter`` rounds; each round never increases the MSE. Works on
+    the distinct values and their counts, so it is exact and fast (a round costs O(L log n)).
+
+    Lloyd's iteration finds a local optimum, which depends on where it starts. With
+    ``converged`` (every preset's since settings record it), it runs to convergence from
+    equal-probability and from equal-width bins and keeps the lower MSE: on a real lung tumour
+    (pyradiomics' lung2, 24,644 voxels) the equal-probability start alone ends at MSE 38.2 for
+    64 levels, the equal-width one at 12.8. Without it, the first version's fit: the
+    equal-probability start, at most ``max_iter`` (100) rounds, not always converged.
     """
 
-    def __init__(self, levels: int, max_iter: int = 100, tol: float = 1e-6) -> None:
+    #: Rounds allowed per start when ``converged``: far more than real ROIs need (a few hundred).
+    CONVERGED_MAX_ITER = 100_000
+
+    def __init__(
+        self, levels: int, max_iter: int = 100, tol: float = 1e-6, converged: bool = False
+    ) -> None:
         self.levels = _check_levels(levels)
         if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
             raise ConfigError(
@@ -252,31 +270,47 @@ class LloydMax(Quantizer):
             raise ConfigError(f"Lloyd-Max tol must be a non-negative number; got {tol!r}.")
         self.max_iter = int(max_iter)
         self.tol = float(tol)
+        self.converged = bool(converged)
 
-    def _fit(self, values: np.ndarray) -> None:
-        hist = _Histogram(values)
+    def _iterate(
+        self, hist: _Histogram, edges: np.ndarray, max_iter: int
+    ) -> tuple[np.ndarray, int]:
+        """Lloyd rounds from ``edges``; the final edges and the rounds taken."""
         step_limit = self.tol * (hist.unique[-1] - hist.unique[0])
-        edges = hist.equal_probability_edges(self.levels)
-        self.n_iter_ = 0
-        while self.n_iter_ < self.max_iter:
-            self.n_iter_ += 1
+        rounds = 0
+        while rounds < max_iter:
+            rounds += 1
             means = hist.cell_means(edges)
             previous = edges
             edges = _midpoints(means[:-1], means[1:])
             if np.max(np.abs(edges - previous)) <= step_limit:
                 break
-        self.edges_ = edges
-        self.levels_ = hist.cell_means(edges)
+        return edges, rounds
+
+    def _fit(self, values: np.ndarray) -> None:
+        hist = _Histogram(values)
+        starts = [hist.equal_probability_edges(self.levels)]
+        if not self.converged:
+            self.edges_, self.n_iter_ = self._iterate(hist, starts[0], self.max_iter)
+            self.levels_ = hist.cell_means(self.edges_)
+            return
+        low, high = hist.unique[0], hist.unique[-1]
+        starts.append(low + (high - low) * np.arange(1, self.levels) / self.levels)
+        fits = [self._iterate(hist, start, self.CONVERGED_MAX_ITER) for start in starts]
+        errors = [hist.squared_error(edges) for edges, _ in fits]
+        self.edges_, self.n_iter_ = fits[int(np.argmin(errors))]
+        self.levels_ = hist.cell_means(self.edges_)
 
 
 _METHODS = ("fixed_bin_count", "uniform", "fixed_bin_width", "equal_probability", "lloyd_max")
 
 
 def make_quantizer(
-    method: str, levels: int | None = None, bin_width: float | None = None
+    method: str, levels: int | None = None, bin_width: float | None = None, converged: bool = False
 ) -> Quantizer:
     """The quantiser named ``method``: "fixed_bin_count" (alias "uniform"), "equal_probability" or
-    "lloyd_max" with ``levels``; "fixed_bin_width" with ``bin_width``."""
+    "lloyd_max" with ``levels`` (``converged``: see :class:`LloydMax`); "fixed_bin_width" with
+    ``bin_width``."""
     if method not in _METHODS:
         raise ConfigError(
             f"Unknown gray-level discretisation {method!r}; choose one of {list(_METHODS)}."
@@ -296,7 +330,7 @@ def make_quantizer(
     if method == "equal_probability":
         return EqualProbability(levels)
     if method == "lloyd_max":
-        return LloydMax(levels)
+        return LloydMax(levels, converged=converged)
     return FixedBinCount(levels)
 
 
