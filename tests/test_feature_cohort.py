@@ -329,3 +329,18 @@ def test_a_case_file_changed_in_place_is_a_new_cohort_table(cohort: Path, cache_
     os.utime(gtv, ns=(gtv.stat().st_atime_ns, gtv.stat().st_mtime_ns + 10**9))
     assert feature_table_path(cohort, "wei2021", SETTINGS) != before
     assert cohort_key(cohort) == cohort_key(cohort)
+
+
+def test_the_manifests_mask_files_are_the_cases_roles(cohort: Path, cache_root: Path) -> None:
+    """A folder may hold more volumes than its manifest row lists: a nodal GTV beside the GTV
+    was united with it by name (the row's gtv_mask ignored, the union warning never shown)."""
+    before = extract_cohort(cohort, SETTINGS, workers=1, use_cache=False).features
+    folder = cohort / "cases" / GOOD[0]
+    gtv = sitk.ReadImage(str(folder / "gtv.nii.gz"))
+    nodal = sitk.GetArrayFromImage(gtv) * 0
+    nodal[0, :3, :3] = 1  # a small second lesion, apart from the first
+    node = sitk.GetImageFromArray(nodal)
+    node.CopyInformation(gtv)
+    sitk.WriteImage(node, str(folder / "GTVn.nii.gz"))
+    after = extract_cohort(cohort, SETTINGS, workers=1, use_cache=False).features
+    pd.testing.assert_frame_equal(after, before)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -34,7 +34,13 @@ from survival_core.io.atomic import write_text
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import content_hash
-from survival_core.io.manifest import cases_of, modalities_of, read_manifest
+from survival_core.io.manifest import (
+    VolumeFiles,
+    cases_of,
+    modalities_of,
+    read_manifest,
+    volume_files_of,
+)
 from survival_core.io.modality_view import modality_view
 from survival_core.paths import data_subdir
 
@@ -65,6 +71,8 @@ class CaseTask:
     companion: str | None = None
     #: What the case's volume files are, where its manifest row says (else ``modality``).
     volume_modality: str | None = None
+    #: The image and role masks its manifest row names (volume files), else None.
+    volume_files: VolumeFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,14 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _named_files(files: VolumeFiles | None) -> dict[str, Any]:
+    """:func:`load_case` arguments naming a volume case's image and masks (none: it matches)."""
+    if files is None:
+        return {}
+    image, roles = files
+    return {"image_name": image, "roles": {role: list(names) for role, names in roles}}
+
+
 def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
     """Load one case and extract its features; never raises (errors become the outcome)."""
     start = time.perf_counter()
@@ -152,6 +168,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             site=task.site,
             modality=task.volume_modality or task.modality,
             companions=task.companion is not None,
+            **_named_files(task.volume_files),
         )
         if task.modality and case.modality.upper() != task.modality.upper():
             raise InputError(
@@ -204,6 +221,7 @@ def _tasks(
     modality: str | None,
     companion: str | None = None,
     volume_modalities: Mapping[str, str] | None = None,
+    volume_files: Mapping[str, VolumeFiles] | None = None,
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others."""
     tasks, failed = [], []
@@ -214,7 +232,9 @@ def _tasks(
         try:
             digest = content_hash(folder) + _beside(companion)
             volume = (volume_modalities or {}).get(case_id)
-            tasks.append(CaseTask(case_id, folder, digest, site, modality, companion, volume))
+            files = (volume_files or {}).get(case_id)
+            task = CaseTask(case_id, folder, digest, site, modality, companion, volume, files)
+            tasks.append(task)
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
     return tasks, failed
@@ -231,12 +251,14 @@ def extract_cases(
     modality: str | None = None,
     companion: str | None = None,
     volume_modalities: Mapping[str, str] | None = None,
+    volume_files: Mapping[str, VolumeFiles] | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
     ``modality`` is the images' the settings are for: a case of another is a failure naming
     both. Volume files carry none: they are what ``volume_modalities`` (case id -> modality, a
-    manifest's) says, else ``modality``; DICOM says its own. ``companion``
+    manifest's) says, else ``modality``; DICOM says its own. ``volume_files`` (case id -> image
+    and role masks, a manifest's) names the files of volume cases. ``companion``
     extracts from each case's image of that name beside its own instead (a CT cohort's 'PT', an
     MR cohort's 'FLAIR'; the masks moved onto its grid).
 
@@ -248,7 +270,7 @@ def extract_cases(
     "cached", "extracted" or "failed"."""
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
-    tasks, outcomes = _tasks(cases, site, modality, companion, volume_modalities)
+    tasks, outcomes = _tasks(cases, site, modality, companion, volume_modalities, volume_files)
     total, done = len(cases), 0
 
     def report(outcome: CaseOutcome, how: str) -> None:
@@ -421,6 +443,7 @@ def extract_cohort(
         modality=modality or _one_value(manifest, "modality"),
         companion=companion,
         volume_modalities=modalities_of(manifest),
+        volume_files=volume_files_of(manifest),
     )
 
 

@@ -130,6 +130,25 @@ def cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
     return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
 
 
+#: A case's volume files as its manifest row names them: (image file, ((role, (mask file,)), ...)).
+VolumeFiles = tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
+def volume_files_of(manifest: pd.DataFrame) -> dict[str, VolumeFiles]:
+    """Case id -> the image and role masks its manifest row names, for volume-file cases (DICOM
+    ones name their structures in the RTSTRUCT): a folder may hold more volumes than the row
+    lists (a nodal GTV beside the GTV), which the loader's name matching would unite."""
+    out: dict[str, VolumeFiles] = {}
+    for row in manifest.itertuples(index=False):
+        if row.format == "dicom" or not isinstance(row.gtv_mask, str):
+            continue
+        roles = [("gtv", (Path(row.gtv_mask).name,))]
+        if isinstance(row.organ_mask, str):
+            roles.append(("organ", (Path(row.organ_mask).name,)))
+        out[str(row.case_id)] = (Path(row.image).name, tuple(roles))
+    return out
+
+
 def modalities_of(manifest: pd.DataFrame) -> dict[str, str]:
     """Case id -> modality, as the manifest's ``modality`` column says (volume files carry none;
     a case without one is left out)."""
