@@ -55,6 +55,18 @@ def test_light_name_lists_match_the_registries():
     assert tuple(MODELS) == model_args.MODEL_NAMES
     assert tuple(REDUCTIONS) == model_args.REDUCTION_NAMES
     assert tuple(TIME_UNITS) == model_args.TIME_UNIT_NAMES
+    from survival_core.runs.config import MAX_SEED
+
+    assert model_args.MAX_SEED == MAX_SEED
+
+
+def test_a_seed_numpy_cannot_take_is_an_error_line(capsys):
+    """``cv --seed 4294967296`` ended in numpy's traceback from the fold splitter."""
+    for bad in ("4294967296", "-1", "1.5"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["cv", "--table", "x.csv", "--model", "coxph", "--seed", bad])
+        assert exit_.value.code == 2
+        assert "expected a whole number from 0 to 2147483647" in capsys.readouterr().err
 
 
 def test_demo_cohort_json_is_the_last_line(tmp_path):

@@ -15,11 +15,13 @@ from survival_core.errors import ConfigError
 from survival_core.features.dsfr import feature_columns
 from survival_core.io.clinical import BY_NAME
 from survival_core.runs.config import (
+    MAX_SEED,
     FrozenDict,
     RunConfig,
     load_config,
     parse_config,
 )
+from survival_core.runs.store import MAX_NAME_LENGTH
 
 CONFIGS = Path(__file__).resolve().parents[1] / "assets" / "configs"
 BASE: dict[str, Any] = {"name": "t", "cohort": "demo", "model": {"name": "coxph"}}
@@ -56,7 +58,13 @@ BAD = [
     (config_with(bootstrap=-1), "bootstrap: expected a whole number >= 1, got -1"),
     (config_with(bootstrap=0), "bootstrap: expected a whole number >= 1, got 0"),
     (config_with(bootstrap=True), "bootstrap: expected a whole number >= 1, got true"),
-    (config_with(seed=1.0), "seed: expected a whole number >= 0"),
+    (config_with(seed=1.0), "seed: expected a whole number from 0 to 2147483647, got 1.0"),
+    (config_with(seed=-1), "seed: expected a whole number from 0 to 2147483647, got -1"),
+    # numpy's "Seed must be between 0 and 2**32 - 1" traceback in the folds, before
+    (config_with(seed=2**32), "seed: expected a whole number from 0 to 2147483647, got 4294"),
+    (config_with(seed=2**31), "seed: expected a whole number from 0 to 2147483647, got 2147"),
+    # an OSError "File name too long" traceback making the run's folders, before
+    (config_with(name="r" * 300), "name: at most 200 characters (the run's folders are named"),
     (config_with(device="gpu"), "device: expected one of auto, cpu, cuda or cuda:N"),
     (config_with(horizons=[]), "horizons: expected a non-empty list of days"),
     (config_with(horizons=365), "horizons: expected a non-empty list"),
@@ -464,6 +472,70 @@ def test_duplicate_key_is_refused(tmp_path: Path) -> None:
         tmp_path / "twice.yaml", "name: x\ncohort: demo\nmodel: {name: coxph}\nseed: 1\nseed: 2\n"
     )
     with pytest.raises(ConfigError, match=r"line 5, column 1: key 'seed' is given twice"):
+        load_config(path)
+
+
+def test_longest_name_and_largest_seed_are_accepted() -> None:
+    config = parse_config(config_with(name="r" * MAX_NAME_LENGTH, seed=MAX_SEED))
+    assert (len(config.name), config.seed) == (200, 2**31 - 1)
+
+
+MERGED = """\
+name: merged
+cohort: demo
+model:
+  <<: {name: rsf, params: {n_estimators: 20}}
+  name: deepsurv
+  params: {epochs: 5}
+  search:
+    space:
+      lr: &range {loguniform: [1.0e-4, 1.0e-2]}
+      weight_decay: {<<: *range}
+protocol:
+  <<: [{name: nested_cv, repeats: 2}, {folds: 3}]
+"""
+
+
+def test_merge_keys_are_read_like_safe_load(tmp_path: Path) -> None:
+    """``<<: *anchor`` merges a mapping in (keys written beside it override it), as
+    ``yaml.safe_load`` does; before, such a file was 'not valid YAML'."""
+    config = load_config(write(tmp_path / "merged.yaml", MERGED))
+    plain = {
+        "name": "merged",
+        "cohort": "demo",
+        "model": {
+            "name": "deepsurv",
+            "params": {"epochs": 5},
+            "search": {
+                "space": {
+                    "lr": {"loguniform": [1.0e-4, 1.0e-2]},
+                    "weight_decay": {"loguniform": [1.0e-4, 1.0e-2]},
+                }
+            },
+        },
+        "protocol": {"name": "nested_cv", "repeats": 2, "folds": 3},
+    }
+    assert config.to_dict() == parse_config(plain, base_dir=tmp_path).to_dict()
+    # an anchor outside the config's keys is still an unknown key
+    text = "base: &base {name: coxph}\nname: x\ncohort: demo\nmodel: {<<: *base}\n"
+    with pytest.raises(ConfigError, match="^base: unknown key"):
+        load_config(write(tmp_path / "anchor.yaml", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("model:\n  <<: {name: rsf, name: coxph}\n", "line 4, column 19: key 'name'"),
+        (
+            "model:\n  <<: {name: rsf}\n  name: coxph\n  name: coxph\n",
+            "line 6, column 3: key 'name'",
+        ),
+        ("model:\n  <<: {name: rsf}\n  <<: {name: coxph}\n", "line 5, column 3: key '<<'"),
+    ],
+)
+def test_duplicate_keys_are_refused_with_merge_keys(tmp_path: Path, text: str, where: str) -> None:
+    path = write(tmp_path / "twice.yaml", "name: x\ncohort: demo\n" + text)
+    with pytest.raises(ConfigError, match=re.escape(f"{where} is given twice")):
         load_config(path)
 
 

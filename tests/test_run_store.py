@@ -4,6 +4,7 @@ the app's one active model, loadable and scoring exactly like the folder it was 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from survival_core import __version__
 from survival_core.errors import ConfigError, InputError
 from survival_core.runs.store import (
     ACTIVE_ALIAS,
+    MAX_NAME_LENGTH,
     RunStore,
     config_hash,
     process_alive,
@@ -349,3 +351,101 @@ def test_unknown_model_or_version_lists_what_exists(store, model_dir, name, vers
             store.register_model(_finished_run(store, "listed"), model_dir, "listed")
     with pytest.raises(InputError, match=message):
         store.set_active(name, version)
+
+
+# -- names, setup failures, interrupted registrations, local registry copies ----------------------
+def test_overlong_names_are_refused_before_any_folder_is_made(store, model_dir):
+    """A name longer than a folder name may be (255 bytes) was an OSError traceback."""
+    long = "a" * 300
+    with pytest.raises(ConfigError, match=f"has 300 characters; at most {MAX_NAME_LENGTH}"):
+        store.start_run(long, CONFIG)
+    with pytest.raises(ConfigError, match="Model name a+... has 300 characters"):
+        store.register_model(_finished_run(store), model_dir, long)
+    assert store.list_runs(long).empty
+
+
+def test_a_run_whose_setup_fails_is_failed_not_left_running(store, monkeypatch):
+    """A run whose folders or config cannot be written (a name too long for the file system,
+    a full disk) is FAILED at once, with the reason, instead of RUNNING until reaped."""
+    import survival_core.runs.store as store_module
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_module, "write_text", full)
+    with pytest.raises(InputError, match="Cannot set up the files of run .* No space left"):
+        store.start_run("setup-fails", CONFIG)
+    runs = store.list_runs("setup-fails")
+    assert runs["status"].tolist() == ["FAILED"] and "No space left" in runs["error"][0]
+
+
+def test_a_registration_interrupted_before_its_version_is_made_can_be_redone(
+    store, model_dir, monkeypatch
+):
+    run_id = _finished_run(store, "half-registered")
+    assert store.registered_version(run_id, "half-registered") is None
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store.client, "create_model_version", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            store.register_model(run_id, model_dir, "half-registered")
+    left = [a.path for a in store.client.list_artifacts(run_id, "model")]
+    assert left == ["model/half-registered"]  # copied, but no version made
+    version = store.register_model(run_id, model_dir, "half-registered")
+    assert version == 1 and store.registered_version(run_id, "half-registered") == 1
+    with pytest.raises(InputError, match="already registered a model named .* \\(version 1\\)"):
+        store.register_model(run_id, model_dir, "half-registered")
+    other = _finished_run(store, "half-registered")
+    assert store.registered_version(other, "half-registered") is None
+
+
+@pytest.fixture(scope="module")
+def forest_dir(model_dir: Path) -> Path:
+    """Another model (a small random survival forest) on the same table as ``model_dir``."""
+    from survival_core.workflows.training import train_model
+
+    out = model_dir.parent / "forest"
+    train_model([model_dir.parent / "clinical.csv"], "rsf", {"n_estimators": 5}, out)
+    return out
+
+
+def _model_kind(folder: Path) -> str:
+    return json.loads((folder / "model.json").read_text())["model"]
+
+
+def test_local_copies_are_of_the_registry_entry_across_stores_on_one_data_folder(
+    store, model_dir, forest_dir, tmp_path
+):
+    """Two tracking stores (MLFLOW_TRACKING_URI) on one data folder both register 'shared' v1:
+    each store's copy, and the active model, hold that store's own model."""
+    root = tmp_path / "runs"
+    first = RunStore(root, tracking_uri=f"sqlite:///{tmp_path / 'first.db'}")
+    second = RunStore(root, tracking_uri=f"sqlite:///{tmp_path / 'second.db'}")
+    assert first.register_model(_finished_run(first, "shared"), model_dir, "shared") == 1
+    assert second.register_model(_finished_run(second, "shared"), forest_dir, "shared") == 1
+    cox = first.set_active("shared", 1)
+    assert _model_kind(cox.folder) == "coxph"
+    forest = second.set_active("shared", 1)
+    assert forest.folder != cox.folder and _model_kind(forest.folder) == "rsf"
+    assert _model_kind(first.model_folder("shared", 1)) == "coxph"  # untouched by the second
+    assert _model_kind(second.active_model().folder) == "rsf"
+    # the pointer names the second store's entry: the first store does not flag its own v1
+    assert not first.list_models()["active"].any()
+    assert second.list_models()["active"].tolist() == [True]
+    # with its copy gone, the first store refuses the pointer rather than fetch its namesake
+    shutil.rmtree(forest.folder)
+    with pytest.raises(InputError, match="no longer that version in the model registry"):
+        first.active_model()
+    assert _model_kind(second.active_model().folder) == "rsf"  # fetched again
+
+
+def test_a_model_deleted_and_registered_again_is_fetched_again(store, model_dir, forest_dir):
+    old = store.register_model(_finished_run(store, "recreated"), model_dir, "recreated")
+    assert _model_kind(store.model_folder("recreated", old)) == "coxph"
+    store.client.delete_registered_model("recreated")
+    new = store.register_model(_finished_run(store, "recreated"), forest_dir, "recreated")
+    assert new == old == 1
+    assert _model_kind(store.model_folder("recreated", 1)) == "rsf"

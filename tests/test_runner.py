@@ -16,12 +16,14 @@ import pytest
 import yaml
 
 from survival_core.cli.main import main
+from survival_core.errors import InputError
 from survival_core.io.case_loader import load_case
 from survival_core.models.scoring import load_scoring_model
-from survival_core.runs.config import load_config
+from survival_core.runs.config import MAX_SEED, load_config
 from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
 from survival_core.runs.store import RunStore
 from survival_core.workflows.scoring import score_case
+from tests import clinical_exports
 
 pytestmark = pytest.mark.heavy(110)  # many tracked runs: a CNN, DSFR, a killed and resumed one
 
@@ -270,3 +272,136 @@ def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tm
     fresh = run_training(load_config(config), store=store)
     assert resumed.metrics["c_index"] == pytest.approx(fresh.metrics["c_index"], abs=1e-12)
     assert np.isfinite(resumed.metrics["ibs"])
+
+
+# -- real tables (scikit-survival's datasets as table-only cohorts) ---------------------------------
+def _import(sheet: Path, out: Path) -> Path:
+    assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(out)]) == 0
+    assert not (out / "manifest.csv").exists()
+    return out
+
+
+@pytest.fixture(scope="module")
+def veterans(tmp_path_factory) -> Path:
+    """The veterans' lung cancer trial as a table-only cohort (clinical.csv, no manifest)."""
+    root = tmp_path_factory.mktemp("veterans")
+    return _import(clinical_exports.veterans(root).path, root / "cohort")
+
+
+@pytest.fixture(scope="module")
+def gbsg2(tmp_path_factory) -> Path:
+    """GBSG2 as two table-only cohorts: ``dev`` (the first 400 patients) and ``ext`` (the other
+    286, its clinical.csv listing the same columns in reverse order)."""
+    root = tmp_path_factory.mktemp("gbsg2")
+    sheet = pd.read_csv(clinical_exports.gbsg2(root).path)
+    for name, rows in (("dev", sheet.iloc[:400]), ("ext", sheet.iloc[400:])):
+        rows.to_csv(root / f"{name}.csv", index=False)
+        _import(root / f"{name}.csv", root / name)
+    clinical = pd.read_csv(root / "ext" / "clinical.csv")
+    first, *rest = clinical.columns  # case_id stays first
+    clinical[[first, *reversed(rest)]].to_csv(root / "ext" / "clinical.csv", index=False)
+    return root
+
+
+def _table_config(folder: Path, cohort: Path, **overrides) -> Path:
+    """A quick config of a table-only cohort: 2 x 3 folds, horizons within its follow-up."""
+    quick = {"protocol": {"name": "nested_cv", "repeats": 2, "folds": 3}, "horizons": [90, 180]}
+    return _config(folder, cohort, **{**quick, **overrides})
+
+
+def test_a_run_interrupted_after_registering_resumes_with_its_version(veterans, tmp_path, store):
+    """Ctrl-C during --activate (after the model was registered) failed the run; resuming it
+    refused it forever as 'has already registered a model'. Now it reuses that version."""
+    config = load_config(_table_config(tmp_path, veterans, name="interrupted"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("Ctrl-C during activation")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RunStore, "set_active", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run_training(config, activate=True, store=store)
+    run_id = store.list_runs("interrupted")["run_id"][0]
+    assert store.get_run(run_id).status == "FAILED"
+    registered = store.registered_version(run_id, "interrupted")
+    assert registered == 1
+    copy = store.model_folder("interrupted", registered)
+    fitted = (store.get_run(run_id).folder / "model" / "model.json").stat().st_mtime_ns
+
+    resumed = run_training(config, resume=run_id, activate=True, store=store)
+    assert (resumed.run_id, resumed.status, resumed.model_version) == (run_id, "FINISHED", "1")
+    assert store.get_run(run_id).status == "FINISHED"
+    models = store.list_models().query("name == 'interrupted'")
+    assert models["version"].tolist() == [1] and models["active"].tolist() == [True]
+    assert store.active_model() == ("interrupted", 1, copy)
+    # the registered model was not fitted again
+    assert (store.get_run(run_id).folder / "model" / "model.json").stat().st_mtime_ns == fitted
+
+
+def test_seed_is_bounded_by_what_the_folds_can_take(veterans, tmp_path, store, capsys):
+    """A seed of 2**32 was accepted, then numpy refused it in the folds with a traceback; the
+    largest seed the config takes runs, with the folds' offsets added to it."""
+    too_big = _table_config(tmp_path, veterans, name="seeded", seed=2**32)
+    assert main(["train", "--config", str(too_big)]) == 2
+    err = capsys.readouterr().err
+    assert "seed: expected a whole number from 0 to 2147483647" in err and "Traceback" not in err
+    assert store.list_runs("seeded").empty
+    largest = load_config(_table_config(tmp_path, veterans, name="seeded", seed=MAX_SEED))
+    assert run_training(largest, store=store).status == "FINISHED"
+
+
+def test_overlong_run_name_is_a_config_error_not_a_traceback(veterans, tmp_path, capsys):
+    config = tmp_path / "long.yaml"
+    config.write_text(_table_config(tmp_path, veterans).read_text().replace("quick", "r" * 300))
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "name: at most 200 characters" in err and "Traceback" not in err
+
+
+def test_external_cohort_may_list_the_same_columns_in_another_order(gbsg2, tmp_path, store):
+    external = {"name": "external", "external_cohort": str(gbsg2 / "ext")}
+    config = load_config(
+        _table_config(tmp_path, gbsg2 / "dev", name="gbsg2-ext", protocol=external)
+    )
+    result = run_training(config, store=store)
+    assert result.status == "FINISHED" and result.metrics["n"] == 286  # tested on the external
+    assert 0.6 < result.metrics["c_index"] < 0.8
+    stacked = pd.read_csv(store.get_run(result.run_id).folder / "tables" / "clinical.csv")
+    assert list(stacked.columns) == list(pd.read_csv(gbsg2 / "dev" / "clinical.csv").columns)
+    ext = pd.read_csv(gbsg2 / "ext" / "clinical.csv").set_index("case_id")
+    row = stacked.set_index("case_id").loc[EXTERNAL_PREFIX + str(ext.index[0])]
+    assert row.to_dict() == ext.iloc[0][row.index].to_dict()  # each value under its own name
+
+    other = tmp_path / "other"  # a really different set of columns is still refused
+    other.mkdir()
+    for name in ("clinical.csv", "schema.yaml"):
+        if (gbsg2 / "ext" / name).exists():
+            (other / name).write_bytes((gbsg2 / "ext" / name).read_bytes())
+    pd.read_csv(other / "clinical.csv").drop(columns=["tsize"]).to_csv(
+        other / "clinical.csv", index=False
+    )
+    external = {"name": "external", "external_cohort": str(other)}
+    config = load_config(
+        _table_config(tmp_path, gbsg2 / "dev", name="gbsg2-ext", protocol=external)
+    )
+    with pytest.raises(InputError, match="has other columns than .* it lacks 'tsize'"):
+        run_training(config, store=store)
+
+
+def test_image_model_without_table_features_trains_on_the_images(cohorts, tmp_path, store):
+    """cnn3d with clinical: false passed the config (it reads no table column) and then failed
+    the run: 'with clinical: false, no other feature column is left'."""
+    tiny = {"volume_shape": [16, 16, 8], "patch_size": [64, 64, 24], "epochs": 1}
+    config = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="images-only",
+        features={"clinical": False},
+        model={"name": "cnn3d", "params": tiny},
+        protocol={"name": "fixed_split", "test_fraction": 0.3},
+        device="cpu",
+    )
+    result = run_training(load_config(config), store=store)
+    assert result.status == "FINISHED" and np.isfinite(result.metrics["c_index"])
+    loaded = load_scoring_model(store.model_folder("images-only", result.model_version))
+    assert loaded.inputs == []  # no table column: the clinical variables were not used

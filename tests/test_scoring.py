@@ -255,7 +255,12 @@ def test_a_model_is_named_beside_its_generic_folder(cohort, model_dir, tmp_path,
     import shutil
 
     case = str(cohort / "cases" / "SYN-0003")
-    for copy, name in (("a1b2c3/model", "a1b2c3/model"), ("registry/liver/v2", "liver/v2")):
+    copies = [
+        ("a1b2c3/model", "a1b2c3/model"),
+        ("registry/liver/v2", "liver/v2"),
+        ("registry/liver/v3-0123456789abcdef", "liver/v3"),
+    ]
+    for copy, name in copies:
         folder = shutil.copytree(model_dir, tmp_path / copy)
         assert load_scoring_model(folder).name == name
         assert main(["score", "--case", case, case, "--model", str(folder), "--json"]) == 0

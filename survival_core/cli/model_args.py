@@ -19,6 +19,20 @@ MODEL_NAMES = (
 )  # fmt: skip
 TIME_UNIT_NAMES = ("days", "weeks", "months", "years")
 REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")
+#: Mirrors survival_core.runs.config.MAX_SEED: the folds add offsets to the seed, which numpy
+#: takes up to 2**32 - 1.
+MAX_SEED = 2**31 - 1
+
+
+def seed(text: str) -> int:
+    """A --seed: a whole number from 0 to :data:`MAX_SEED` (argparse names a bad one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}")
+    return value
 
 
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +76,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=0,
         help="seeds the folds, and the model where it takes a seed unless --param seed= is given",
     )

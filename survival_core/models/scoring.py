@@ -49,9 +49,12 @@ class LoadedModel:
     @property
     def name(self) -> str:
         """The model's name in messages and reports: its folder's, with the parent for the
-        generic folders a training run writes (``<run id>/model``, registry ``<name>/v<N>``)."""
-        generic = self.folder.name == "model" or re.fullmatch(r"v\d+", self.folder.name)
-        return f"{self.folder.parent.name}/{self.folder.name}" if generic else self.folder.name
+        generic folders a training run writes (``<run id>/model``; the registry's local copies
+        ``<name>/v<N>-<entry key>``, named ``<name>/v<N>``)."""
+        copy = re.fullmatch(r"(v\d+)(-[0-9a-f]+)?", self.folder.name)
+        if self.folder.name == "model" or copy:
+            return f"{self.folder.parent.name}/{copy[1] if copy else 'model'}"
+        return self.folder.name
 
     @property
     def inputs(self) -> list[str]:

@@ -53,6 +53,7 @@ from survival_core.features.presets import PRESETS
 from survival_core.io.atomic import json_ready
 from survival_core.io.modality_view import COMPANION_NAMES
 from survival_core.models.reduction import REDUCTIONS
+from survival_core.runs.store import MAX_NAME_LENGTH
 
 #: Cohort values naming a bundled cohort rather than a folder (the runner resolves them).
 COHORT_KEYWORDS = ("demo", "demo-external")
@@ -76,6 +77,9 @@ RUN_LEVEL_PARAMS = ("seed", "device")
 PATH_PARAMS = ("pretrained",)
 DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 DEFAULT_TRIALS = 20
+#: The largest run seed: numpy takes seeds below 2**32, and the folds are seeded with the run's
+#: seed plus offsets (repeat, fold, patient), which must stay below that too.
+MAX_SEED = 2**31 - 1
 
 _CUDA = re.compile(r"cuda:\d+")
 _TOP_KEYS = (
@@ -211,6 +215,12 @@ Place = Annotated[str | Path, _place(COHORT_KEYWORDS)]
 
 def _at_least(minimum: int) -> Any:
     return Annotated[int, Field(strict=True, ge=minimum), _expect(f"a whole number >= {minimum}")]
+
+
+def _between(low: int, high: int) -> Any:
+    return Annotated[
+        int, Field(strict=True, ge=low, le=high), _expect(f"a whole number from {low} to {high}")
+    ]
 
 
 def _above(low: float) -> Any:
@@ -477,6 +487,11 @@ def _run_name(value: Any) -> str:
         raise _problem(
             f"use letters, digits, '_', '.' and '-', starting with a letter or digit; got {value!r}"
         )
+    if len(value) > MAX_NAME_LENGTH:  # it names folders (artifacts, registry copies)
+        raise _problem(
+            f"at most {MAX_NAME_LENGTH} characters (the run's folders are named after it); got "
+            f"{len(value)}: shorten it"
+        )
     return value
 
 
@@ -502,7 +517,7 @@ class RunConfig:
         DEFAULT_HORIZONS
     )
     bootstrap: _at_least(1) = 1000
-    seed: _at_least(0) = 0
+    seed: _between(0, MAX_SEED) = 0
     device: Annotated[str, PlainValidator(_device, json_schema_input_type=str)] = "auto"
     engine: _section(EngineConfig) = EngineConfig()
 
@@ -672,21 +687,37 @@ def _freeze(value: Any) -> Any:
 
 
 # -- reading -------------------------------------------------------------------------------------
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice in one mapping (plain YAML keeps the
-    last one silently, so a pasted second ``model:`` block would quietly win)."""
+    last one silently, so a pasted second ``model:`` block would quietly win). Merge keys
+    (``<<: *anchor``) work as in ``yaml.safe_load``: a key written in the mapping overrides the
+    merged one of the same name, which is not a duplicate."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self._refuse_duplicates(node)
+        return super().construct_mapping(node, deep)  # merges the '<<' mappings in first
+
+    def _refuse_duplicates(self, node: yaml.MappingNode) -> None:
+        """ConstructorError at a key given twice in ``node`` or in a mapping it merges."""
         seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:  # a merge key is not constructed, its mappings are
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else []
+                for mapping in merged or [value_node]:
+                    if isinstance(mapping, yaml.MappingNode):
+                        self._refuse_duplicates(mapping)
+                key = "<<"
+            else:
+                key = self.construct_object(key_node, deep=True)
             if isinstance(key, Hashable):
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"key {key!r} is given twice", key_node.start_mark
                     )
                 seen.add(key)
-        return super().construct_mapping(node, deep)
 
 
 def load_config(path: str | Path) -> RunConfig:

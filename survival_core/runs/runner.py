@@ -376,16 +376,31 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
 
 
 def _stack(own: Path, other: Path, out: Path) -> Path:
-    """Rows of two tables with the same columns, one under the other (development + external)."""
+    """Rows of two tables with the same columns, one under the other (development + external);
+    the external table's columns are put in the development table's order (a spreadsheet may
+    list the same variables in another order)."""
     from survival_core.io.tables import read_table
 
     a, b = read_table(own), read_table(other)
-    if list(a.columns) != list(b.columns):
+    if set(a.columns) != set(b.columns) or a.columns.has_duplicates or b.columns.has_duplicates:
+        lacking = [str(c) for c in a.columns if c not in set(b.columns)]
+        extra = [str(c) for c in b.columns if c not in set(a.columns)]
+        differences = [
+            *([f"lacks {_listed(lacking)}"] if lacking else []),
+            *([f"has {_listed(extra)} besides"] if extra else []),
+        ]
         raise InputError(
-            f"The external cohort's {other.name} has other columns than {own.name}; "
-            "both cohorts need the same variables and features."
+            f"The external cohort's {other.name} has other columns than the development "
+            f"cohort's {own.name}: it {' and '.join(differences) or 'repeats a column'}; both "
+            "cohorts need the same variables and features."
         )
-    return _write_like(pd.concat([a, b]), own, out)
+    return _write_like(pd.concat([a, b[list(a.columns)]]), own, out)
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    """``names`` quoted, the first ``shown`` of them and how many more."""
+    text = ", ".join(repr(n) for n in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 # -- the run ---------------------------------------------------------------------------------------------
@@ -416,11 +431,15 @@ def _fold_signature(config: Any, data: RunData, n_folds: int) -> str:
 
 def _columns(config: Any, tables: list[Path]) -> str | None:
     """The model's input columns as an exact-match regex: ``features.select``, without the
-    clinical variables when ``features.clinical`` is false (None: every column)."""
+    clinical variables when ``features.clinical`` is false (None: every column). A model that
+    reads no table column (``cnn3d``: ``uses_tabular = False``) drops them all itself, as under
+    ``cv``: its table only gives the rows and outcomes, so ``clinical: false`` needs no other
+    column."""
     from survival_core.columns import is_image_feature
     from survival_core.io.tables import load_model_table
+    from survival_core.models import MODELS
 
-    if config.features.clinical:
+    if config.features.clinical or not getattr(MODELS[config.model.name], "uses_tabular", True):
         return config.features.select
     X = load_model_table(tables, features=config.features.select).X
     keep = [c for c in X.columns if is_image_feature(c)]
@@ -470,23 +489,23 @@ def run_training(
 ) -> RunResult:
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
     from survival_core.engine import fold_map, gpus_per_task, make_engine
-    from survival_core.features.extractors import bundle
     from survival_core.io.atomic import copy_file, json_ready, write_json
     from survival_core.io.tables import load_model_table
     from survival_core.models import is_network
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
     from survival_core.runs.store import RunStore
     from survival_core.workflows.crossval import cross_validate
-    from survival_core.workflows.training import model_factory, train_model
+    from survival_core.workflows.training import model_factory
 
     say = progress or (lambda _: None)
     start = time.perf_counter()
     store = store or RunStore()
     store.reap_dead_runs()
     check_cohorts(config)
+    # a run whose setup fails is FAILED by start_run itself (a run in hand is failed below)
     run = store.start_run(config.name, config.to_dict(), {}, resume_id=resume)
-    say(f"run {run.run_id} ({config.name})")
     try:
+        say(f"run {run.run_id} ({config.name})")
         engine = config.engine
         mapper = make_engine(engine.kind, engine.address, engine.workers)
         data = prepare_data(config, run.folder, mapper, say)
@@ -546,28 +565,26 @@ def run_training(
             write_json(reports / "selection.json", json_ready(result.summary["selection"]))
             for warning in result.summary["selection"]["warnings"]:
                 say(f"warning: {warning}")
-        development = [c for c in table.case_ids if c not in data.external_ids]
-        say(f"fitting {config.model.name} on {len(development)} development patients")
         model_dir = run.folder / "model"
-        train_model(
-            data.tables,
-            config.model.name,
-            params,
-            model_dir,
-            reduction=config.reduction,
-            features=columns,
-            cut=config.risk_groups.cut,
-            horizon=config.risk_groups.horizon,
-            seed=config.seed,
-            cohort=images,
-            rows=development,
-            cv_summary=result.summary,
-            progress=say,
-            # the final search's trials run as Ray tasks on a ray engine (same batches: same result)
-            factory=None
-            if config.model.search is None
-            else replace(factory, trial_map=inner, progress=say),
-        )
+        # a resumed run interrupted after registering its model (e.g. during --activate) reuses
+        # that version: the model is neither fitted nor registered a second time
+        version = None if resume is None else store.registered_version(run.run_id, config.name)
+        if version is not None:
+            say(f"{config.name} v{version}: registered by this run before it was interrupted")
+        else:
+            _fit_final_model(
+                config,
+                data,
+                model_dir,
+                images=images,
+                development=[c for c in table.case_ids if c not in data.external_ids],
+                params=params,
+                columns=columns,
+                cv_summary=result.summary,
+                factory=factory,
+                trial_map=inner,
+                say=say,
+            )
         if result.comparison is not None:  # the final model's own choice, for the comparison
             from survival_core.models.selection import read_selection
 
@@ -576,19 +593,14 @@ def run_training(
                 reports / "selection.json",
                 json_ready({**result.summary["selection"], "final": final}),
             )
-        bundle(
-            model_dir,
-            dsfr_unet=data.networks.get("dsfr_unet"),
-            deep_network=data.networks.get("deep_network"),
-            deep_layer=data.networks.get("deep_layer"),
-        )
         study = run.folder / "dsfr" / "classification.json"
         if study.exists():  # Wang's early-recurrence study of the DSFR step
             copy_file(study, reports / "dsfr_classification.json")
         for note in write_plots(result, table.y, reports, config):
             say(f"note: {note}")
         run.log_artifact(reports)
-        version = store.register_model(run.run_id, model_dir, config.name)
+        if version is None:
+            version = store.register_model(run.run_id, model_dir, config.name)
         if activate:
             store.set_active(config.name, version)
         run.finish("FINISHED")
@@ -596,6 +608,53 @@ def run_training(
         run.finish("FAILED", error=f"{type(error).__name__}: {error}")
         raise
     return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
+
+
+def _fit_final_model(
+    config: Any,
+    data: RunData,
+    model_dir: Path,
+    *,
+    images: ImageSet,
+    development: list[str],
+    params: dict[str, Any],
+    columns: str | None,
+    cv_summary: dict[str, Any],
+    factory: Any,
+    trial_map: Callable,
+    say: Progress,
+) -> None:
+    """Fit the run's model on the ``development`` rows into ``model_dir``, with its card (the
+    ``cv_summary``) and the networks that scoring a new case needs."""
+    from survival_core.features.extractors import bundle
+    from survival_core.workflows.training import train_model
+
+    say(f"fitting {config.model.name} on {len(development)} development patients")
+    train_model(
+        data.tables,
+        config.model.name,
+        params,
+        model_dir,
+        reduction=config.reduction,
+        features=columns,
+        cut=config.risk_groups.cut,
+        horizon=config.risk_groups.horizon,
+        seed=config.seed,
+        cohort=images,
+        rows=development,
+        cv_summary=cv_summary,
+        progress=say,
+        # the final search's trials run as Ray tasks on a ray engine (same batches: same result)
+        factory=None
+        if config.model.search is None
+        else replace(factory, trial_map=trial_map, progress=say),
+    )
+    bundle(
+        model_dir,
+        dsfr_unet=data.networks.get("dsfr_unet"),
+        deep_network=data.networks.get("deep_network"),
+        deep_layer=data.networks.get("deep_layer"),
+    )
 
 
 # -- plots -------------------------------------------------------------------------------------------------

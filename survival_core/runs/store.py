@@ -6,8 +6,10 @@ registered models, and the one model the whole app uses (the active model).
 One experiment per config name; unless the tracking URI is a server (http/https/databricks, which
 then decides), its artifacts go to ``<data>/runs/artifacts/<name>/<run_id>/artifacts/`` (set
 explicitly, so nothing lands in ``./mlruns``). Also under ``<data>/runs/``: ``<run_id>/``, a run's
-local working folder (fold checkpoints), ``registry/<name>/v<version>/``, local copies of
-registered models, and ``active_model.json``, the app's active model.
+local working folder (fold checkpoints), ``registry/<name>/v<version>-<entry key>/``, local
+copies of registered models (named after the registry entry, so a model deleted and registered
+again, or one of another tracking store on the same data folder, never shares a copy), and
+``active_model.json``, the app's active model.
 
 **Runs.** MLflow run status RUNNING / FINISHED / FAILED. Tags: ``radsurv.pid``,
 ``radsurv.process_start`` and ``radsurv.host`` (the process tracking the run:
@@ -22,7 +24,8 @@ server, files are uploaded through MLflow and the server stores them).
 
 **Registry.** A model folder written by ``train_model`` (``model.json``, weights, ``card.json``)
 is copied into its run's artifacts as ``model/<name>`` and registered as the next version of
-``name``. The active model is ``active_model.json`` (name, version, local folder), replaced
+``name``. The active model is ``active_model.json`` (name, version, local folder, the entry's
+key and registry), replaced
 atomically under a lock: that file is what the app reads. The MLflow alias ``active`` mirrors it
 on exactly one registered model, for the MLflow UI and other clients.
 
@@ -59,6 +62,9 @@ from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_js
 from survival_core.paths import data_subdir
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+#: The longest run or model name: it names folders (``artifacts/<name>``, ``registry/<name>``,
+#: their hidden temporary siblings), which the file system limits to 255 bytes.
+MAX_NAME_LENGTH = 200
 ACTIVE_ALIAS = "active"
 ACTIVE_FILE = "active_model.json"
 FOLD_PREFIX = "fold/"
@@ -89,6 +95,11 @@ def _client_class():
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ConfigError(f"{what} {name!r}: use letters, digits, '_', '.' and '-' only.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ConfigError(
+            f"{what} {name[:40]}... has {len(name)} characters; at most {MAX_NAME_LENGTH} "
+            "(folders are named after it): shorten it."
+        )
     return name
 
 
@@ -172,6 +183,14 @@ def _local_path(uri: str) -> Path | None:
     if parsed.scheme == "file":
         return Path(url2pathname(parsed.path))
     return Path(uri) if parsed.scheme == "" else None
+
+
+def _entry_key(entry: Any) -> str:
+    """A short fingerprint of a registry entry (a ModelVersion): its run, source and creation
+    time, which a model deleted and registered again under the same name and version, or the
+    same name and version in another store, does not share."""
+    identity = [entry.run_id, entry.source, entry.creation_timestamp]
+    return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:16]
 
 
 class ActiveModel(NamedTuple):
@@ -300,8 +319,8 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         default = f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"
         self.uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
-        registry = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
-        self.client = _client_class()(tracking_uri=self.uri, registry_uri=registry)
+        self.registry_uri = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
+        self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
         self._code_version = code_version()
         self.client.search_experiments(max_results=1)  # open (and if new, create) the store now
@@ -368,10 +387,30 @@ class RunStore:
         info = self.client.create_run(
             self._experiment_id(name, create=True), tags=tags, run_name=name
         ).info
-        run = Run(self, info.run_id, name, info.artifact_uri)
-        run.log_params(config)
-        run.log_text(yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
+        with self._failing_start(info.run_id):
+            run = Run(self, info.run_id, name, info.artifact_uri)
+            run.log_params(config)
+            run.log_text(yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
         return run
+
+    @contextlib.contextmanager
+    def _failing_start(self, run_id: str) -> Iterator[None]:
+        """Mark run ``run_id`` FAILED when setting it up fails (its folders, its config): a run
+        that never started must not stay RUNNING until reaped. An OSError (a folder that cannot
+        be made) becomes an InputError naming the run and the data folder."""
+        try:
+            yield
+        except BaseException as error:
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                self.client.set_tag(
+                    run_id, TAG_ERROR, f"{type(error).__name__}: {error}"[:_MAX_TAG]
+                )
+                self.client.set_terminated(run_id, "FAILED")
+            if isinstance(error, OSError):
+                raise InputError(
+                    f"Cannot set up the files of run {run_id} under {self.root}: {error}"
+                ) from error
+            raise
 
     def _resume(self, name: str, run_id: str, digest: str, tags: dict[str, str]) -> Run:
         from mlflow.entities import RunTag
@@ -396,7 +435,8 @@ class RunStore:
         if TAG_ERROR in self.client.get_run(run_id).data.tags:
             self.client.delete_tag(run_id, TAG_ERROR)
         self.client.update_run(run_id, status="RUNNING")
-        return Run(self, run_id, name, record.artifact_uri)
+        with self._failing_start(run_id):
+            return Run(self, run_id, name, record.artifact_uri)
 
     def _reap(self, run_id: str, tags: Mapping[str, str]) -> bool:
         """Fail the RUNNING run ``run_id`` if its process is gone from this host; True if so."""
@@ -494,7 +534,8 @@ class RunStore:
     # -- registry -----------------------------------------------------------------------------
     def register_model(self, run_id: str, model_dir: str | Path, name: str) -> int:
         """Copy a saved model folder into run ``run_id``'s artifacts and register it as the next
-        version of ``name``; returns the version (1, 2, ...)."""
+        version of ``name``; returns the version (1, 2, ...). A run registers a name once
+        (:meth:`registered_version` says which version it made)."""
         from mlflow.exceptions import MlflowException
 
         from survival_core.models.base import MODEL_FILE
@@ -515,9 +556,13 @@ class RunStore:
         except (OSError, ValueError) as err:
             raise InputError(f"{folder / CARD_FILE} is not a readable model card: {err}") from err
         record = self.get_run(run_id)
-        taken = {Path(a.path).name for a in self.client.list_artifacts(run_id, MODEL_ARTIFACT)}
-        if name in taken:
-            raise InputError(f"Run {run_id} has already registered a model named '{name}'.")
+        registered = self.registered_version(run_id, name)
+        if registered is not None:
+            raise InputError(
+                f"Run {run_id} has already registered a model named '{name}' (version "
+                f"{registered})."
+            )
+        # a copy left by a registration interrupted before its version was made is replaced
         relative = Run(self, run_id, record.name, record.artifact_uri).log_artifact(
             folder, MODEL_ARTIFACT, name
         )
@@ -536,6 +581,22 @@ class RunStore:
             tags={k: str(v) for k, v in tags.items() if v is not None},
         )
         return int(version.version)
+
+    def registered_version(self, run_id: str, name: str) -> int | None:
+        """The version of ``name`` that run ``run_id`` registered; None if it registered none
+        (a resumed run reuses the version it registered before it was interrupted)."""
+        from mlflow.exceptions import MlflowException
+
+        _check_name(name, "Model name")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", str(run_id)):
+            raise InputError(f"No run with id '{run_id}' in the run store {self.uri}.")
+        try:
+            found = self.client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            return None
+        return min((int(entry.version) for entry in found), default=None)
 
     def _version(self, name: str, version: int | str):
         """The registry entry of ``name`` version ``version``; InputError listing what exists."""
@@ -560,17 +621,26 @@ class RunStore:
             ) from err
 
     def model_folder(self, name: str, version: int | str) -> Path:
-        """A local folder holding registered model ``name`` version ``version`` (a copy under
-        ``<root>/registry/``, fetched once; versions never change), loadable by
-        ``models.scoring.load_scoring_model``."""
+        """A local folder holding registered model ``name`` version ``version``, loadable by
+        ``models.scoring.load_scoring_model``: a copy under ``<root>/registry/<name>/``, fetched
+        once per registry entry. The registry is asked which entry ``name`` version ``version``
+        is (a model deleted and registered again, or another tracking store on the same data
+        folder, reuses names and versions), so the copy returned is always that entry's."""
+        return self._local_copy(self._version(name, version))  # InputError listing what exists
+
+    def _copy_path(self, entry: Any) -> Path:
+        """Where the local copy of registry ``entry`` (a ModelVersion) goes."""
+        return self.root / "registry" / entry.name / f"v{entry.version}-{_entry_key(entry)}"
+
+    def _local_copy(self, entry: Any) -> Path:
+        """The local copy of registry ``entry`` (a ModelVersion), fetched unless already there.
+        Its folder, ``v<version>-<key>``, is named after the entry (:func:`_entry_key`) and
+        renamed into place whole, so an existing folder is that entry's copy, never another's."""
         from mlflow.artifacts import download_artifacts
 
-        if str(version).isdigit():  # fetched before: versions never change, no registry query
-            local = self.root / "registry" / name / f"v{int(version)}"
-            if local.is_dir():
-                return local
-        entry = self._version(name, version)  # InputError listing what exists
-        local = self.root / "registry" / name / f"v{entry.version}"
+        local = self._copy_path(entry)
+        if local.is_dir():
+            return local
         scratch = temp_sibling(local)
         scratch.mkdir(parents=True)
         try:
@@ -601,7 +671,7 @@ class RunStore:
         """Make ``name`` version ``version`` the app's one active model (replacing any other)."""
         with self._registry_lock():
             entry = self._version(name, version)
-            active = ActiveModel(name, int(entry.version), self.model_folder(name, entry.version))
+            active = ActiveModel(name, int(entry.version), self._local_copy(entry))
             write_json(
                 self.root / ACTIVE_FILE,
                 {
@@ -609,6 +679,8 @@ class RunStore:
                     "version": active.version,
                     "folder": str(active.folder),
                     "run_id": entry.run_id,
+                    "entry": _entry_key(entry),
+                    "registry": self.registry_uri,
                     "set_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
@@ -629,10 +701,21 @@ class RunStore:
             raise InputError(
                 f"{path} is unreadable ({err}); choose the active model again."
             ) from err
+        name, version, key = pointer["name"], int(pointer["version"]), pointer.get("entry")
         folder = Path(pointer["folder"])
-        if not folder.is_dir():  # the local copy was removed: fetch it again
-            folder = self.model_folder(pointer["name"], pointer["version"])
-        return ActiveModel(pointer["name"], int(pointer["version"]), folder)
+        if key and folder.name == f"v{version}-{key}" and folder.is_dir():
+            return ActiveModel(name, version, folder)  # the entry's own copy: no registry query
+        # the local copy was removed, or the pointer predates entry keys: fetch it again
+        entry = self._version(name, version)
+        if key and _entry_key(entry) != key:
+            raise InputError(
+                f"The active model {name} v{version} (run {pointer.get('run_id')}, registry "
+                f"{pointer.get('registry')}) is no longer that version in the model registry "
+                f"{self.registry_uri}, which holds run {entry.run_id}'s model under it (deleted "
+                "and registered again, or chosen in another store); choose the active model "
+                "again."
+            )
+        return ActiveModel(name, version, self._local_copy(entry))
 
     def list_models(self) -> pd.DataFrame:
         """One row per registered version: name, version, run_id, active, model, c_index
@@ -646,8 +729,8 @@ class RunStore:
                     "name": entry.name,
                     "version": int(entry.version),
                     "run_id": entry.run_id,
-                    "active": active is not None
-                    and (entry.name, int(entry.version)) == (active.name, active.version),
+                    # that entry's own copy, not a namesake's (another store, a deleted one)
+                    "active": active is not None and active.folder == self._copy_path(entry),
                     "model": tags.get("model"),
                     "c_index": float(tags["c_index"]) if "c_index" in tags else None,
                     "apparent_c_index": float(tags["apparent_c_index"])
