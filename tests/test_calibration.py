@@ -198,3 +198,13 @@ def gbsg2_in_days():
     x = OneHotEncoder().fit_transform(x)[["age", "pnodes", "tsize", "progrec", "horTh=yes"]]
     cph = CoxPHFitter().fit(x.assign(T=y["time"], E=y["cens"].astype(int)), "T", "E")
     return (y["cens"], y["time"]), cph.predict_survival_function(x, times=[1000.0]).to_numpy()[0]
+
+
+def test_a_small_cohort_gets_fewer_groups_not_an_error():
+    """Eight out-of-fold patients: 10 groups were asked for and the run's calibration figure was
+    left out ('Need between 1 and 8 calibration groups'); now groups of at least 10 patients
+    (at least 2 groups), deciles from 100 patients on."""
+    event, time, surv = simulate(4, 2000, 1.0)
+    for n, groups in ((8, 2), (45, 4), (100, 10), (2000, 10)):
+        result = calibration_at((event[:n], time[:n]), surv[:n], 365.0)
+        assert result.table.n.size == groups and result.table.n.sum() == n

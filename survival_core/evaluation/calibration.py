@@ -35,6 +35,8 @@ from survival_core.evaluation.td_auc import check_horizons
 from survival_core.outcome import Outcome, survival_arrays
 
 _CLIP = 1e-10
+#: The fewest patients per risk group :func:`calibration_at` makes by default.
+GROUP_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -279,10 +281,14 @@ def calibration_at(
     y: Outcome,
     predicted_survival: np.ndarray,
     horizon: float,
-    n_groups: int = 10,
+    n_groups: int | None = None,
     level: float = 0.95,
 ) -> CalibrationResult:
-    """All calibration summaries of predicted survival at ``horizon`` days."""
+    """All calibration summaries of predicted survival at ``horizon`` days; ``n_groups``
+    (default: deciles, fewer where they would hold under :data:`GROUP_SIZE` patients, at least
+    2: a small cohort's run asked 8 patients for 10 groups and lost its calibration figure)."""
+    if n_groups is None:
+        n_groups = min(10, max(2, np.size(predicted_survival) // GROUP_SIZE))
     return CalibrationResult(
         float(horizon),
         calibration_table(y, predicted_survival, horizon, n_groups, level),
