@@ -158,6 +158,9 @@ def test_cnn3d_rejects_bad_geometry():
         make_model("cnn3d", inference="slices")
     with pytest.raises(ConfigError, match="Patch size"):
         make_model("cnn3d", patch_size=[80, 80])
+    # a patch larger than the network input was padded silently (mostly zeros to train on)
+    with pytest.raises(ConfigError, match=r"larger than volume_shape \(16, 16, 8\) along x, y, z"):
+        make_model("cnn3d", volume_shape=[16, 16, 8], patch_size=[64, 64, 24])
     with pytest.raises(ConfigError, match="with_images"):
         make_model("cnn3d").with_images({"B00": None})
 

@@ -391,7 +391,7 @@ def test_external_cohort_may_list_the_same_columns_in_another_order(gbsg2, tmp_p
 def test_image_model_without_table_features_trains_on_the_images(cohorts, tmp_path, store):
     """cnn3d with clinical: false passed the config (it reads no table column) and then failed
     the run: 'with clinical: false, no other feature column is left'."""
-    tiny = {"volume_shape": [16, 16, 8], "patch_size": [64, 64, 24], "epochs": 1}
+    tiny = {"volume_shape": [16, 16, 8], "patch_size": [16, 16, 8], "epochs": 1}
     config = _config(
         tmp_path,
         cohorts / "dev",

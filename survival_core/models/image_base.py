@@ -87,6 +87,16 @@ class ImageSurvivalModel(TorchSurvivalModel):
         self.window = window
         self.margin_mm = float(margin_mm)
         self.patch_size = _check_size(patch_size, "Patch size")
+        larger = [
+            axis
+            for axis, p, v in zip("xyz", self.patch_size, self.volume_shape, strict=True)
+            if p > v
+        ]
+        if larger:  # the patches would be mostly padding, and "whole" inference ill-defined
+            raise ConfigError(
+                f"patch_size {self.patch_size} is larger than volume_shape {self.volume_shape} "
+                f"along {', '.join(larger)}: a training patch is a crop of the network input."
+            )
         self.inference = inference
 
     @property
