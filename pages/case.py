@@ -210,7 +210,8 @@ def pick_upload() -> None:
             else None
         )
         roles: dict[str, tuple[str, ...]] = {}
-        options = contents.structures
+        # the image volume is no mask ("Select all" took it and the load failed)
+        options = [n for n in contents.structures if image_name is None or n != image_name]
         for role in ROLES:
             chosen_names = st.multiselect(
                 ROLE_LABELS.get(role, role),
