@@ -207,13 +207,13 @@ def test_a_failed_load_of_the_same_upload_clears_its_case(app):
     _upload(app, liver_volumes())
     _form_button(app).click().run()
     loaded = _shown_case_id(app)
-    # the GTV's file chosen as the image too: the loader refuses, and the case is no longer
-    # shown; the image volume is not offered as a mask
+    # the GTV's file chosen as the image: it is no longer offered as a mask, so the GTV is
+    # missing; the case is no longer shown
     gtv = next(m for m in app.multiselect if m.key.endswith("-gtv"))
     assert "image.nii.gz" not in gtv.options and gtv.value == ["gtv.nii.gz"]
     next(s for s in app.selectbox if s.label == "Image volume").set_value("gtv.nii.gz")
     _form_button(app).click().run()
-    assert not app.exception and "both the image and a mask" in app.error[0].value
+    assert not app.exception and "GTV is required" in app.error[0].value
     assert app.error and not _shown_anywhere(app, f"{loaded} ·")
     assert _sidebar_case_line(app) == "No case loaded yet."
 
