@@ -363,3 +363,67 @@ def test_clinical_tables_keep_case_id_and_schema_columns_only():
     csv_bytes = b"Case ID,Name,MRN,age,Birth Date\nc1,Zyxwv Qwerty,ID-987654321,61,1941-02-03\n"
     folder = store_upload([("clinical.csv", csv_bytes)])
     assert (folder / "clinical.csv").read_text() == "Case ID,age\nc1,61\n"
+
+
+def test_identifying_text_outside_the_core_table_is_removed():
+    """A real export carried the patient's name and MRN in attributes of PS3.15 Table E.1-1
+    the profile table did not list (kept by default): MedicalAlerts, StudyComments,
+    ClinicalTrialSubjectID, the order numbers, an alternative-calendar birth date; and any
+    free text (LT/ST/UT) or '...Comments' attribute of a site's own use."""
+    ds = read_dicom_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    planted = {
+        "MedicalAlerts": "allergy ZYXWV^QWERTY",
+        "Allergies": "Zyxwv penicillin",
+        "ClinicalTrialSubjectID": "mrn-987654321",
+        "StudyComments": "patient Zyxwv mrn-987654321",
+        "PlacerOrderNumberImagingServiceRequest": "987654321",
+        "FillerOrderNumberImagingServiceRequest": "987654321-F",
+        "PatientBirthDateInAlternativeCalendar": "19410203",
+        "PatientTransportArrangements": "ambulance for Qwerty",
+        "CurrentPatientLocation": "Zyxwv ward",
+        "PatientInstitutionResidence": "Qwerty home",
+        "AcquisitionContextDescription": "Zyxwv",  # ST: free text of a site's own use
+    }
+    for keyword, value in planted.items():
+        setattr(ds, keyword, value)
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    cleaned, _, _, _ = deidentify_dicom_bytes(buffer.getvalue(), Deidentifier(KEY))
+    _assert_clean(cleaned, FORBIDDEN)
+    kept = pydicom.dcmread(io.BytesIO(cleaned))
+    assert not any(keyword in kept for keyword in planted)
+    assert kept.Rows == ds.Rows and kept.PixelSpacing == ds.PixelSpacing  # the image is intact
+
+
+def test_profile_keywords_are_dicom_attributes():
+    from pydicom.datadict import keyword_dict
+
+    from survival_core.io.deid import PROFILE
+
+    assert [k for k in PROFILE if k not in keyword_dict] == []
+
+
+def test_a_patient_marked_only_in_its_structure_set_is_pseudonymised_throughout(tmp_path):
+    """Only the RTSTRUCT said PatientIdentityRemoved=YES: the raw MRN became the case id, and
+    inside one case the CT said the pseudonym while the structure set kept the MRN."""
+    from survival_core.cohort.importer import import_images
+
+    case = make_case((24, 24, 6))
+    raw = tmp_path / "download" / "patient"
+    info = write_ct_series(case.image, raw / "ct", patient_id="MRN-0007", uid_seed="mrn-0007")
+    structure = raw / "rs.dcm"
+    write_rtstruct({"Liver": case.masks["organ"], "GTV": case.masks["gtv"]}, info, structure)
+    for path, mark in [*((p, "NO") for p in info["files"]), (structure, "YES")]:
+        ds = pydicom.dcmread(path)  # the writer marks its files; hospital images are not
+        ds.PatientIdentityRemoved = mark
+        ds.save_as(path)
+    out = tmp_path / "cohort"
+    result = import_images(tmp_path / "download", out, workers=1)
+    assert result.counts()["imported"] == 1
+    [folder] = [p for p in (out / "cases").iterdir() if p.is_dir()]
+    assert folder.name.startswith("RS-") and "MRN-0007" not in folder.name
+    ids = {pydicom.dcmread(p).PatientID for p in folder.rglob("*.dcm")}
+    assert ids == {folder.name}
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert b"MRN-0007" not in path.read_bytes(), path

@@ -166,6 +166,9 @@ class PatientTask:
     secrets: tuple[str, ...] = ()
     #: What the inventory noted about this patient's files, reported with the outcome.
     notes: tuple[str, ...] = ()
+    #: Whether every DICOM file of the patient is marked de-identified, so that their
+    #: PatientID (a study code) is kept as the case id; else every file is pseudonymised.
+    keep_marked: bool = False
 
 
 # --- keys and pseudonyms ------------------------------------------------------------------------
@@ -484,6 +487,7 @@ def _plan(
         "site": site,
         "secrets": secrets,
         "notes": tuple(scrub(n, patient.identifiers, case_id) for n in patient.notes),
+        "keep_marked": patient.identity_removed,
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
@@ -513,23 +517,25 @@ def _plan(
 # --- writing one case ---------------------------------------------------------------------------
 
 
-def _stage_series(files: tuple[str, ...], folder: Path) -> None:
+def _stage_series(files: tuple[str, ...], folder: Path, keep_marked: bool) -> None:
     """One series' files de-identified into ``folder``, a batch at a time."""
     folder.mkdir()
     for start in range(0, len(files), _DEID_BATCH):
         batch = [(Path(p).name, Path(p).read_bytes()) for p in files[start : start + _DEID_BATCH]]
-        for name, content in deidentify_upload(batch):
+        for name, content in deidentify_upload(batch, keep_marked=keep_marked):
             (folder / name).write_bytes(content)
 
 
 def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
     """The de-identified series and structure set in ``staging``; the manifest's file columns."""
     base = f"cases/{task.case_id}"
-    _stage_series(task.files, staging / task.modality.lower())
+    _stage_series(task.files, staging / task.modality.lower(), task.keep_marked)
     for modality, files in task.companions:  # the PET beside the CT: pt/
-        _stage_series(files, staging / modality.lower())
+        _stage_series(files, staging / modality.lower(), task.keep_marked)
     structure = Path(task.structure_file)
-    [(_, content)] = deidentify_upload([(structure.name, structure.read_bytes())])
+    [(_, content)] = deidentify_upload(
+        [(structure.name, structure.read_bytes())], keep_marked=task.keep_marked
+    )
     (staging / "rtstruct.dcm").write_bytes(content)
     if task.roles:  # the case folder says its own roles, for every later load_case
         (staging / ROLES_FILE).write_text(json.dumps(dict(task.roles), sort_keys=True))

@@ -404,7 +404,9 @@ def group_patients(
         dicom_records = [r for r in members if r.kind != "volume"]
         patients[key] = PatientInventory(
             patient_id=key.removeprefix("folder:"),
-            identity_removed=any(r.identity_removed for r in dicom_records),
+            # every file marked: one file's mark (a structure set from a research tool) says
+            # nothing of the image series', whose PatientID is then the hospital's
+            identity_removed=bool(dicom_records) and all(r.identity_removed for r in dicom_records),
             identifiers=_identifiers(members),
             records=members,
             dicom=dicom_inventory(dicom_records, root) if dicom_records else None,

@@ -5,8 +5,11 @@ with the Retain Longitudinal Temporal Information with Modified Dates Option (11
 
 - the attributes of :data:`PROFILE` that matter for CT series and RT structure sets get the
   profile's action: X remove, Z empty, D dummy value, U new UID (compound codes such as X/Z are
-  resolved to the least destructive valid choice, see :func:`_resolve`); every nested sequence
-  item is treated the same way, and any person name (PN) the table does not list is emptied;
+  resolved to the least destructive valid choice, see :func:`_resolve`), and the table's other
+  attributes that may hold identifying text (orders, visits, interpretations, clinical trial
+  subjects) are removed; every nested sequence item is treated the same way, any person name
+  (PN) the table does not list is emptied, and any other free text (LT, ST, UT, "...Comments")
+  removed;
 - private attributes, curves (50xx) and overlays (60xx) are removed;
 - the patient's name and ID become a pseudonym, ``RS-`` + 10 hex digits of an HMAC of the
   original PatientID, which is also the case id the app shows (data already marked
@@ -213,6 +216,53 @@ PROFILE: dict[str, str] = {
     "AcquisitionDateTime": "X/Z/D",
 }
 
+#: Further attributes of PS3.15 Table E.1-1 that hold or may hold identifying text (orders,
+#: visits, interpretations, clinical trial subjects, alternative-calendar dates): removed, which
+#: the profile allows for each (a real export carried the patient's name in MedicalAlerts and
+#: StudyComments, the MRN in ClinicalTrialSubjectID and the order numbers).
+_REMOVED = """
+    MedicalAlerts Allergies SpecialNeeds PatientTransportArrangements CurrentPatientLocation
+    PatientInstitutionResidence ScheduledPatientInstitutionResidence PatientSexNeutered
+    PatientBirthDateInAlternativeCalendar PatientDeathDateInAlternativeCalendar
+    PatientAlternativeCalendar PatientPrimaryLanguageCodeSequence
+    PatientPrimaryLanguageModifierCodeSequence PatientTelecomInformation PersonTelecomInformation
+    PersonIdentificationCodeSequence ReferencedPatientAliasSequence ResponsiblePersonRole
+    ConfidentialityConstraintOnPatientDataDescription InsurancePlanIdentification PreMedication
+    ClinicalTrialSubjectID ClinicalTrialSubjectReadingID ClinicalTrialSponsorName
+    ClinicalTrialProtocolID ClinicalTrialProtocolName ClinicalTrialSiteID ClinicalTrialSiteName
+    ClinicalTrialCoordinatingCenterName ClinicalTrialTimePointID ClinicalTrialTimePointDescription
+    ClinicalTrialProtocolEthicsCommitteeName ClinicalTrialProtocolEthicsCommitteeApprovalNumber
+    StudyComments StudyIDIssuer PlacerOrderNumberImagingServiceRequest
+    FillerOrderNumberImagingServiceRequest ImagingServiceRequestComments RequestedProcedureComments
+    RequestedProcedureLocation RequestedContrastAgent ReasonForTheImagingServiceRequest
+    ReasonForTheRequestedProcedure OrderEnteredBy OrderEntererLocation OrderCallbackPhoneNumber
+    RequestingPhysicianIdentificationSequence ScheduledProcedureStepSequence
+    ScheduledProcedureStepStartDate ScheduledProcedureStepEndDate ScheduledProcedureStepLocation
+    ScheduledPerformingPhysicianName ScheduledPerformingPhysicianIdentificationSequence
+    ScheduledHumanPerformersSequence ScheduledStationName ScheduledStationAETitle
+    ScheduledStationNameCodeSequence ScheduledStationGeographicLocationCodeSequence
+    ScheduledStudyLocation ScheduledStudyLocationAETitle PerformedProcedureStepEndDate
+    PerformedStationGeographicLocationCodeSequence ActualHumanPerformersSequence HumanPerformerName
+    HumanPerformerOrganization CommentsOnThePerformedProcedureStep CommentsOnRadiationDose
+    VisitComments ServiceEpisodeDescription ServiceEpisodeID IssuerOfServiceEpisodeID
+    IssuerOfAdmissionID AdmittingDate AdmittingTime DischargeDiagnosisDescription ResultsComments
+    ResultsIDIssuer ResultsDistributionListSequence IntendedRecipientsOfResultsIdentificationSequence
+    NamesOfIntendedRecipientsOfResults DistributionName DistributionAddress InterpretationText
+    InterpretationDiagnosisDescription InterpretationRecorder InterpretationTranscriber
+    InterpretationAuthor InterpretationApproverSequence InterpretationIDIssuer
+    PhysicianApprovingInterpretation Impressions IdentifyingComments FrameComments
+    ImagePresentationComments ModifiedImageDescription TopicTitle TopicSubject TopicAuthor
+    TopicKeywords TextString ContentSequence AcquisitionDeviceProcessingDescription
+    VerifyingOrganization AuthorObserverSequence ParticipantSequence CustodialOrganizationSequence
+    GeneratorID ModifyingDeviceID ModifyingDeviceManufacturer Arbitrary DigitalSignaturesSequence
+    DataSetTrailingPadding IconImageSequence OriginalAttributesSequence ModifiedAttributesSequence
+"""
+PROFILE.update(dict.fromkeys(_REMOVED.split(), "X"))
+#: Free text (LT, ST, UT) and any "...Comments" attribute the profile does not list is removed
+#: too (a site's own use of them may name the patient), but for these, which name structures.
+_KEPT_TEXT = {"SegmentDescription"}
+_FREE_TEXT = {"LT", "ST", "UT"}
+
 #: Dates the option 113107 does not keep: the birth date is emptied, the birth time removed.
 _BIRTH = {"PatientBirthDate", "PatientBirthTime"}
 #: UI attributes naming classes, syntaxes or coding schemes: never remapped.
@@ -254,10 +304,13 @@ def load_key() -> bytes:
 
 
 class Deidentifier:
-    """Pseudonyms, date shifts and UID remapping derived from one secret key."""
+    """Pseudonyms, date shifts and UID remapping derived from one secret key. ``keep_marked``
+    False pseudonymises the PatientID of data marked de-identified too (a patient of whose files
+    only some carry the mark: their PatientID is the hospital's, see :func:`case_pseudonym`)."""
 
-    def __init__(self, key: bytes | None = None) -> None:
+    def __init__(self, key: bytes | None = None, keep_marked: bool = True) -> None:
         self._key = key if key is not None else load_key()
+        self.keep_marked = keep_marked
 
     def _digest(self, purpose: str, value: str) -> bytes:
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
@@ -323,6 +376,9 @@ class Deidentifier:
     def _apply(self, ds: Dataset, elem: DataElement, shift: timedelta) -> None:
         keyword = elem.keyword
         action = _resolve(PROFILE.get(keyword, "K"))
+        free_text = elem.VR in _FREE_TEXT or keyword.endswith("Comments")
+        if action == "K" and free_text and keyword not in _KEPT_TEXT:
+            action = "X"
         if elem.VR in ("DA", "DT") and keyword not in _BIRTH and action != "U":
             elem.value = _shift(elem.value, shift, elem.VR)
         elif action == "X":
@@ -406,7 +462,9 @@ def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str
     PatientIdentityRemoved=YES: research exports keep a study code there that links the images
     to their clinical table) and a safe folder name, else the pseudonym of its PatientID."""
     kept = str(ds.get("PatientID", "") or "").strip()
-    if str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and kept_patient_id(kept):
+    marked = str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
+    trusted = deidentifier is None or deidentifier.keep_marked
+    if marked and trusted and kept_patient_id(kept):
         return kept
     return (deidentifier or Deidentifier()).pseudonym(str(ds.get("PatientID", "") or ""))
 

@@ -230,10 +230,10 @@ def _clean_zip(
 
 
 def _deidentify(
-    files: list[tuple[str, bytes]], keep: frozenset[str], neutral: bool
+    files: list[tuple[str, bytes]], keep: frozenset[str], neutral: bool, keep_marked: bool = True
 ) -> list[tuple[str, str, bytes]]:
     """``(uploaded name, stored name, de-identified content)`` of each file of an upload."""
-    deid = Deidentifier()
+    deid = Deidentifier(keep_marked=keep_marked)
     cleaned: list[tuple[str, str | None, bytes]] = []
     zips: dict[str, int] = {}  # a zip's own name (its patient's pseudonym) -> zips so named
     for name, content in files:
@@ -257,13 +257,18 @@ def _deidentify(
 
 
 def deidentify_upload(
-    files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP, *, neutral: bool = False
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str] = CLINICAL_KEEP,
+    *,
+    neutral: bool = False,
+    keep_marked: bool = True,
 ) -> list[tuple[str, bytes]]:
     """The uploaded ``(name, content)`` pairs as they may be stored: de-identified, DICOM files
     named after their SOP instance UID, other files under their safe names or, with ``neutral``,
     under neutral names (:func:`neutral_names`); clinical files keep only the ``keep`` columns
-    (case_id and the model's variables)."""
-    return [(stored, data) for _, stored, data in _deidentify(files, keep, neutral)]
+    (case_id and the model's variables). ``keep_marked`` False pseudonymises the PatientID of
+    files marked de-identified too (:class:`~survival_core.io.deid.Deidentifier`)."""
+    return [(stored, data) for _, stored, data in _deidentify(files, keep, neutral, keep_marked)]
 
 
 def _check_type(path: Path, uploaded: str) -> None:
