@@ -69,3 +69,17 @@ def test_missing_required_role_lists_the_structures() -> None:
         assign_roles({"Brain": BRAIN}, {}, ("gtv",))
     with pytest.raises(RTStructError, match="No structure named 'Tumour' for the gtv"):
         assign_roles({"Brain": BRAIN}, {"gtv": ["Tumour"]}, ("gtv",))
+
+
+def test_label_one_of_a_binary_mask_file_is_the_file() -> None:
+    """A ROI map's 'label.nii.gz:1' (the README's form, for datasets whose label maps hold one
+    label or several) failed on a binary 0/1 mask: 'the case has label.nii.gz'."""
+    structures = {"label.nii.gz": NECK_GTV, "image.nii.gz": BRAIN}
+    out = assign_roles(structures, {"gtv": ["label.nii.gz:1"]}, ("gtv",))
+    assert out.names["gtv"] == ["label.nii.gz"]
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(out.masks["gtv"]), NECK_GTV_ARRAY)
+    with pytest.raises(RTStructError, match="No structure named 'label.nii.gz:2'"):
+        assign_roles(structures, {"gtv": ["label.nii.gz:2"]}, ("gtv",))
+
+
+NECK_GTV_ARRAY = sitk.GetArrayFromImage(NECK_GTV)

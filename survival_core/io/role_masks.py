@@ -62,6 +62,16 @@ def _unheld_label(name: str, names: list[str]) -> bool:
     return bool(colon) and label.isdigit() and any(n.startswith(file + ":") for n in names)
 
 
+def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
+    """``name`` as the case holds it: 'label.nii.gz:1' of a binary mask file is the structure
+    named after the file ('label.nii.gz'; a file of one label is named so), the form a ROI map
+    gives for every patient of a dataset whose label maps hold one label or several."""
+    file, colon, label = name.rpartition(":")
+    if name not in structures and colon and label == "1" and file in structures:
+        return file
+    return name
+
+
 def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
     what = "GTV (tumour)" if role == "gtv" else (site or "organ")
     listed = ", ".join(map(repr, names)) or "none"
@@ -85,7 +95,9 @@ def assign_roles(
     that all surround it are ambiguous. A ``require``d role left empty raises :class:`RTStructError`.
     """
     names = list(structures)
-    chosen: dict[str, list[str]] = {role: list(v) for role, v in explicit.items()}
+    chosen: dict[str, list[str]] = {
+        role: [_one_label(n, structures) for n in v] for role, v in explicit.items()
+    }
     warnings: list[str] = []
     for role, listed in chosen.items():
         absent = [n for n in listed if n not in structures]
