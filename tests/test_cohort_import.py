@@ -322,3 +322,39 @@ def test_a_structure_set_filed_under_another_patient_id_joins_its_images(
     assert "RT-000123" not in outcome.reason and "Planning" not in outcome.reason
     row = read_manifest(tmp_path / "cohort").iloc[0]
     assert load_case(Path(row.image).parent).mask_volume_ml("gtv") > 300
+
+
+def test_patient_named_volume_files_leave_no_name_and_their_roi_labels_resolve(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Volume files named after the patient ('DOE JOHN 010203_gtv.nii.gz', a space in it):
+    the report and the manifest's roles kept 'DOE_JOHN_010203' (the scrub looked for the
+    folder's spelling, with spaces), and a ROI map's 'gtv.nii.gz:1' failed the patient (roles
+    resolved on the uploaded names, files staged under their safe names)."""
+    import numpy as np
+
+    image = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_image.nrrd"))
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_label.nrrd"))
+    labels = sitk.GetArrayFromImage(label).astype(np.uint8)
+    labels[:2, :2, :2] = 2  # a second label: the ROI map picks label 1
+    two = sitk.GetImageFromArray(labels)
+    two.CopyInformation(label)
+    for folder in ("DOE JOHN 010203", "ROE_JANE"):
+        patient = tmp_path / "download" / folder
+        patient.mkdir(parents=True)
+        sitk.WriteImage(image, str(patient / f"{folder}_image.nii.gz"))
+        sitk.WriteImage(two, str(patient / f"{folder}_gtv.nii.gz"))
+    roi_map = tmp_path / "roi.yaml"
+    roi_map.write_text("default:\n  gtv: ['gtv.nii.gz:1']\n")
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--images", str(tmp_path / "download"), "--out", str(out)]
+    assert main([*argv, "--roi-map", str(roi_map), "--workers", "1"]) == 0
+    manifest = read_manifest(out)
+    assert len(manifest) == 2
+    for case_id in manifest["case_id"]:
+        case = load_case(out / "cases" / case_id)
+        assert int(sitk.GetArrayFromImage(case.masks["gtv"]).sum()) == int((labels == 1).sum())
+    for path in out.rglob("*"):
+        if path.is_file() and not path.name.endswith(".nii.gz"):  # voxels match by chance
+            text = path.read_bytes()
+            assert not any(n in text for n in (b"DOE", b"JOHN", b"ROE", b"JANE")), path

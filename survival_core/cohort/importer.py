@@ -59,7 +59,7 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.manifest import MANIFEST_COLUMNS
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
-from survival_core.io.uploads import deidentify_upload
+from survival_core.io.uploads import deidentify_upload, safe_name
 from survival_core.io.volume import volume_stem
 
 #: Changes when the import would write different cases from the same files.
@@ -502,7 +502,9 @@ def _plan(
         )
     if not patient.volumes:
         raise InputError("no image series and no volume file")
-    names = tuple(r.case_name or Path(r.path).name for r in patient.volumes)
+    # the names the files are staged under (safe_name: 'DOE JOHN_gtv.nii.gz' is staged as
+    # 'DOE_JOHN_gtv.nii.gz'), which a ROI map's labels are resolved against
+    names = tuple(safe_name(r.case_name or Path(r.path).name) for r in patient.volumes)
     return PatientTask(
         **common,
         fmt="nifti",
@@ -629,7 +631,9 @@ def import_patient(task: PatientTask) -> PatientOutcome:
             "site": case.site or task.site or "",
             "modality": case.modality,
             **columns,
-            "roles": json.dumps(dict(task.roles), sort_keys=True) if task.roles else "",
+            "roles": scrub(json.dumps(dict(task.roles), sort_keys=True), task.secrets, task.case_id)
+            if task.roles
+            else "",
         }
         record = {"content_hash": task.content_hash, "id_key": task.id_key, "manifest": row}
         (staging / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True))

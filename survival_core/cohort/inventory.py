@@ -362,7 +362,19 @@ def _identifiers(records: list[FileRecord]) -> frozenset[str]:
     for record in records:
         name = record.patient_name
         values |= {name, name.replace("^", " ").strip(), *name.split("^")}
+    # as stored file names spell them ('DOE JOHN 010203' -> 'DOE_JOHN_010203')
+    values |= {_stored(v) for v in values}
     return frozenset(v.strip() for v in values if len(v.strip()) >= 3)
+
+
+def _stored(text: str) -> str:
+    """``text`` as a stored file name spells it (:func:`~survival_core.io.uploads.safe_name`)."""
+    from survival_core.io.uploads import safe_name
+
+    try:
+        return safe_name(text.strip())
+    except InputError:  # nothing usable: nothing to scrub
+        return ""
 
 
 def _top(shown: str) -> str:
