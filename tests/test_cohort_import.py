@@ -358,3 +358,36 @@ def test_patient_named_volume_files_leave_no_name_and_their_roi_labels_resolve(
         if path.is_file() and not path.name.endswith(".nii.gz"):  # voxels match by chance
             text = path.read_bytes()
             assert not any(n in text for n in (b"DOE", b"JOHN", b"ROE", b"JANE")), path
+
+
+def test_skipped_files_are_named_and_a_patient_of_unreadable_files_says_so(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Files the import does not read were only counted ('skipped_files: 3'): a whole patient
+    left as loose files at the top of the download vanished without a name. A patient whose
+    DICOM files hold no image (truncated) said only 'no image series and no volume file'."""
+    import pydicom
+
+    from survival_core.io.dicom_write import write_ct_series
+    from tests.case_builders import make_case
+
+    download = tmp_path / "download"
+    good = download / "P1"
+    good.mkdir(parents=True)
+    for name in ("image", "label"):
+        source = shared_data / "pyradiomics" / f"lung1_{name}.nrrd"
+        shutil.copy(source, good / f"{'gtv' if name == 'label' else 'image'}.nrrd")
+    shutil.copy(good / "image.nrrd", download / "image.nrrd")  # loose: no patient folder
+    (download / "P1" / "notes.png").write_bytes(b"\x89PNG not an image we read")
+    info = write_ct_series(make_case((16, 16, 3)).image, download / "P2", patient_id="P2")
+    for path in info["files"]:
+        ds = pydicom.dcmread(path)
+        del ds.Rows  # a truncated header: no image
+        ds.save_as(path)
+    out = tmp_path / "cohort"
+    assert main(["cohort", "import", "--images", str(download), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 file(s) of the download" in err
+    assert "image.nrrd: a volume file outside any patient folder" in err
+    assert "P1/notes.png: not a DICOM or volume file" in err
+    assert "3 DICOM file(s) hold no readable image" in err

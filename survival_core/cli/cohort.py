@@ -86,6 +86,10 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Skipped files listed by name on the console (the rest counted).
+SKIPPED_SHOWN = 20
+
+
 def _import_images(args: argparse.Namespace) -> dict[str, Any]:
     """The download imported, then the spreadsheet (if any) joined through the ID map."""
     from survival_core.cohort.importer import import_images, read_roi_map
@@ -101,6 +105,14 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
         progress=output.progress,
     )
     summary = result.summary()
+    if result.skipped:  # on the console only: the download's paths may name patients
+        shown = result.skipped[:SKIPPED_SHOWN]
+        more = len(result.skipped) - len(shown)
+        output.progress(
+            f"skipped {len(result.skipped)} file(s) of the download (not read):\n  "
+            + "\n  ".join(shown)
+            + (f"\n  ... and {more} more" if more else "")
+        )
     if result.mixed_modalities():
         output.progress(f"note: {result.mixed_modalities()}")
     if args.clinical is not None:

@@ -501,7 +501,16 @@ def _plan(
             companions=_companions(patient, series, annotation),
         )
     if not patient.volumes:
-        raise InputError("no image series and no volume file")
+        other = sum(r.kind in ("other", "damaged") for r in patient.records)
+        raise InputError(
+            "no image series and no volume file"
+            + (
+                f" ({other} DICOM file(s) hold no readable image: damaged or truncated in the "
+                "download, or objects that are no images, such as reports)"
+                if other
+                else ""
+            )
+        )
     # the names the files are staged under (safe_name: 'DOE JOHN_gtv.nii.gz' is staged as
     # 'DOE_JOHN_gtv.nii.gz'), which a ROI map's labels are resolved against
     names = tuple(safe_name(r.case_name or Path(r.path).name) for r in patient.volumes)
