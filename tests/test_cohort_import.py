@@ -391,3 +391,14 @@ def test_skipped_files_are_named_and_a_patient_of_unreadable_files_says_so(
     assert "image.nrrd: a volume file outside any patient folder" in err
     assert "P1/notes.png: not a DICOM or volume file" in err
     assert "3 DICOM file(s) hold no readable image" in err
+
+
+def test_id_variants_pad_an_id_of_one_number_up_to_eight_places() -> None:
+    """Spreadsheet IDs 1...8 against PatientIDs 00001...00008 got no 'written otherwise' hint
+    (padding went to 4 places); an ID of several numbers keeps 2-4, its variants multiplying."""
+    from survival_core.cohort.clinical_join import _id_variants
+
+    assert {"00001", "00000001"} <= set(_id_variants("1"))
+    assert "STS_00001" in _id_variants("sts_1")
+    several = _id_variants("2019-03-7")
+    assert "2019-03-0007" in several and "2019-03-00007" not in several

@@ -96,11 +96,13 @@ def join_clinical(
 
 def _id_variants(original: str) -> list[str]:
     """Spellings of an ID a spreadsheet and a DICOM header may differ by: case, '-'/'_'/' '
-    separators, digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...)."""
+    separators, digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...), up to 8
+    in an ID of one number ('1' -> '00001': the variants of several numbers multiply)."""
+    widths = range(2, 9) if len(re.findall(r"\d+", original)) == 1 else (2, 3, 4)
 
     def digit_forms(run: str) -> set[str]:
         bare = run.lstrip("0") or "0"
-        return {bare, *(bare.zfill(n) for n in (2, 3, 4))}
+        return {bare, *(bare.zfill(n) for n in widths)}
 
     spelled = {original}
     for separator in ("_", "-", " ", ""):
