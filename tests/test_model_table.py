@@ -116,3 +116,14 @@ def test_outcome_columns_are_left_out_of_the_features(
     assert "Months_from_Diagnosis" in table.X.columns  # a baseline time, not an outcome
     (note,) = [n for n in table.notes if n.startswith("Left out as outcomes")]
     assert "OS_months, vital_status, Recurrence (1=yes)" in note
+
+
+def test_feature_tables_without_the_outcome_point_at_clinical_csv(tmp_path: Path) -> None:
+    """`cv --cohort C --table feats.parquet` said only that no table has time and event,
+    though the cohort's clinical.csv holds them; the message names the tables and the fix."""
+    features = tmp_path / "feats.csv"
+    pd.DataFrame({"case_id": ["A", "B"], "gtv__original__shape__Volume": [1.0, 2.0]}).to_csv(
+        features, index=False
+    )
+    with pytest.raises(InputError, match=r"\(feats.csv\) has both .*--table COHORT/clinical.csv"):
+        load_model_table([features])

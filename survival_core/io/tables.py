@@ -236,7 +236,11 @@ def load_model_table(
     )
     with_outcome = [i for i, f in enumerate(frames) if {"time", "event"} <= set(f.columns)]
     if not with_outcome:
-        raise InputError("None of the tables has both a 'time' and an 'event' column.")
+        names = ", ".join(Path(p).name for p in paths)
+        raise InputError(
+            f"None of the tables ({names}) has both a 'time' and an 'event' column; a cohort's "
+            "outcomes are in its clinical.csv: give it too (--table COHORT/clinical.csv)."
+        )
     metas = [parquet_metadata(Path(p)) for p in paths]
     frames = _image_named(frames, metas, notes)
     joined = frames[0]
