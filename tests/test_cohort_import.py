@@ -402,3 +402,24 @@ def test_id_variants_pad_an_id_of_one_number_up_to_eight_places() -> None:
     assert "STS_00001" in _id_variants("sts_1")
     several = _id_variants("2019-03-7")
     assert "2019-03-0007" in several and "2019-03-00007" not in several
+
+
+def test_the_same_export_downloaded_twice_is_read_once(tmp_path: Path) -> None:
+    """Byte-identical copies of a patient's files doubled its series and were refused as two
+    structure sets ('an approved and a draft version?'); the copies are now read once."""
+    from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+    from tests.case_builders import make_case
+
+    case = make_case((20, 20, 5))
+    patient = tmp_path / "download" / "MRN-0001"
+    info = write_ct_series(case.image, patient / "ct", patient_id="MRN-0001", uid_seed="twice")
+    masks = {"Liver": case.masks["organ"], "GTV": case.masks["gtv"]}
+    write_rtstruct(masks, info, patient / "rs.dcm")
+    shutil.copytree(patient, tmp_path / "download" / "second download" / "MRN-0001")
+    out = tmp_path / "cohort"
+    assert (
+        main(["cohort", "import", "--images", str(tmp_path / "download"), "--out", str(out)]) == 0
+    )
+    [row] = read_manifest(out).itertuples()
+    assert len(list(Path(row.image).glob("*.dcm"))) == 5
+    assert load_case(out / "cases" / row.case_id).image.GetSize() == (20, 20, 5)

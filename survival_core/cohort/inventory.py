@@ -409,6 +409,9 @@ def group_patients(
             skipped.append(f"{record.shown}: DICOM file without PatientID outside any folder")
         else:
             skipped.append(f"{record.shown}: not a DICOM or volume file")
+    for key, members in groups.items():
+        groups[key], copies = _distinct(members)
+        skipped += copies
     skipped += _volumes_beside_dicom(groups)
     notes = _join_structure_sets(groups)
     patients = {}
@@ -426,6 +429,21 @@ def group_patients(
             notes=notes.get(key, []),
         )
     return patients, skipped
+
+
+def _distinct(members: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
+    """A patient's files with byte-identical copies read once (the same export downloaded
+    twice: its slices doubled the series and its two structure sets were blamed), and the
+    notes naming the copies left out."""
+    first: dict[str, FileRecord] = {}
+    kept, copies = [], []
+    for record in members:
+        original = first.setdefault(record.sha256, record) if record.sha256 else record
+        if original is record:
+            kept.append(record)
+        else:
+            copies.append(f"{record.shown}: the same file as {original.shown} (read once)")
+    return kept, copies
 
 
 def _volumes_beside_dicom(groups: dict[str, list[FileRecord]]) -> list[str]:
