@@ -51,7 +51,9 @@ def current_store():
 
 
 def model_choices() -> list[ModelChoice]:
-    """Active model first, then every registered version, then the demo cohort's default model."""
+    """Active model first, then the demo cohort's default model, then every registered version:
+    the first is the app's default, and a version registered without being made active is not
+    (the sidebar picked one, and the Risk page scored a liver case with a heart-attack model)."""
     from survival_core.workflows.demo import default_model_dir
 
     store = current_store()
@@ -59,6 +61,10 @@ def model_choices() -> list[ModelChoice]:
     choices = []
     if active is not None:
         choices.append(ModelChoice(f"{active.name} v{active.version} (active)", active.folder))
+    default = default_model_dir()
+    if (default / "card.json").exists():
+        model = json.loads((default / "card.json").read_text()).get("model", "model")
+        choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
     for row in store.list_models().itertuples():
         if active is not None and (row.name, row.version) == (active.name, active.version):
             continue
@@ -69,10 +75,6 @@ def model_choices() -> list[ModelChoice]:
                 store.model_folder(row.name, row.version),
             )
         )
-    default = default_model_dir()
-    if (default / "card.json").exists():
-        model = json.loads((default / "card.json").read_text()).get("model", "model")
-        choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
     return choices
 
 
