@@ -136,3 +136,29 @@ def test_a_fold_without_comparable_pairs_has_no_c_index_and_the_others_stand(gbs
     result = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
     assert np.isnan(result.folds["c_index"].iloc[0]) and result.folds["c_index"].iloc[1] > 0.6
     assert result.summary["fold_c_index_mean"] == result.folds["c_index"].iloc[1]
+
+
+def test_one_test_set_gets_one_set_of_numbers_and_each_null_horizon_a_note():
+    """WHAS500 (real), a fixed 70:30 split: the summary's Uno's c, tau, td-AUC and IBS differed
+    from the fold's (the pooled censoring estimate took every row, the test rows included).
+    A deepsurv fold estimated it on its training rows only, without the early-stopping ones.
+    A horizon beyond the test rows' follow-up was null with no note."""
+    from sksurv.datasets import load_whas500
+
+    X, raw = load_whas500()
+    y = Surv.from_arrays(raw["fstat"], raw["lenfol"])
+    X = pd.DataFrame(X)[["age", "bmi", "hr", "sysbp", "diasbp"]].astype(float)
+    folds = splits.fixed_split(y["event"], test_fraction=0.3, seed=0)  # tested up to 2173 days
+    result = cross_validate(
+        X, y, lambda: make_model("coxnet"), folds, horizons=[365, 730, 2250], n_bootstrap=20
+    )
+    fold = result.folds.iloc[0]
+    summary = result.summary
+    assert summary["uno_c_index"] == pytest.approx(fold["uno_c_index"], abs=1e-12)
+    assert summary["uno_tau"] == pytest.approx(fold["uno_tau"], abs=1e-12)
+    assert summary["ibs"] == pytest.approx(fold["ibs"], abs=1e-12)
+    for h in ("365", "730"):
+        assert summary["td_auc"][h] == pytest.approx(fold[f"td_auc_{h}"], abs=1e-12)
+    assert y["time"][folds[0].test].max() < 2250 < y["time"].max()
+    assert np.isnan(summary["td_auc"]["2250"])
+    assert any("td-AUC at 2250 days: outside" in n for n in summary["preprocessing_notes"])

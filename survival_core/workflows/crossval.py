@@ -110,6 +110,11 @@ def holdout_metrics(
     for h in horizons:  # one at a time: a horizon without cases leaves the others defined
         out[f"td_auc_{h:g}"] = np.nan
         if h not in inside:
+            if notes is not None:
+                notes.append(
+                    f"td-AUC at {h:g} days: outside the tested patients' follow-up "
+                    f"({time.min():g} to {time.max():g} days)."
+                )
             continue
         try:
             out[f"td_auc_{h:g}"] = float(cumulative_dynamic_auc(y_train, y_test, risk, h)[0][0])
@@ -152,8 +157,9 @@ def run_fold(
     both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     metrics = {}
-    if fold.test.size > 1:
-        metrics = holdout_metrics(y[fit_rows], y[fold.test], risk, survival, grid, horizons)
+    if fold.test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
+        development = np.concatenate([fold.train, fold.validation])  # too), as the pooled one
+        metrics = holdout_metrics(y[development], y[fold.test], risk, survival, grid, horizons)
     choice = {}
     if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
         chosen = next(
@@ -232,7 +238,13 @@ def cross_validate(
         [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, *FOLD_EXTRAS)} for r in records]
     )
     notes = sorted({note for r in records for note in r["notes"]})
-    pooled = holdout_metrics(y, y[tested], oof_risk[tested], oof_surv, grid, horizons, notes)
+    # the censoring distribution (IPCW, Uno's tau) of the rows never tested where there are any
+    # (one split, external validation: the fold's own development rows, so the one test set gets
+    # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
+    development = y[~tested] if (~tested).any() else y
+    pooled = holdout_metrics(
+        development, y[tested], oof_risk[tested], oof_surv, grid, horizons, notes
+    )
     if left_out:
         notes.append(
             f"Horizon(s) {', '.join(left_out)} days left out: outside the follow-up "
