@@ -99,6 +99,9 @@ def test_identifiers_labels_constant_and_missing_columns_dropped_with_notes() ->
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("case_id", True), ("PatientID", True), ("patient_uid", True), ("MRN", True),
+     ("patient", True), ("Subject No", True), ("patient_number", True),
+     # a covariate named after whose it is was dropped as an identifier (GBSG2's age)
+     ("patient_age", False), ("Patient Age", False), ("subject_weight", False),
      ("lipid", False), ("albi_grade", False), ("tumor_diameter", False),
      ("gtv__1mm_uniform16__glcm__Id", False), ("liver_minus_gtv__native__glcm__Idm", False)],
 )  # fmt: skip

@@ -35,19 +35,23 @@ from survival_core.io.dates import looks_like_dates
 
 #: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on
 #: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
-ID_TOKENS = frozenset(
-    {"id", "uid", "uuid", "patient", "patientid", "caseid", "subject", "subjectid", "mrn"}
-)
+ID_TOKENS = frozenset({"id", "uid", "uuid", "patientid", "caseid", "subjectid", "mrn"})
+#: Words naming whose row it is: an identifier alone or with a number word ('patient',
+#: 'subject_no'), never with a measurement ('patient_age', 'subject_weight' are covariates).
+WHO_TOKENS = frozenset({"patient", "subject", "case"})
+NUMBER_TOKENS = frozenset({"number", "no", "nr", "num", "code", "key"})
 
 
 def is_identifier(name: str) -> bool:
-    """True when a column name looks like an identifier (case_id, PatientID, patient_uid...).
-    Radiomics columns (``roi__setting__class__feature``) never are: GLCM's ``Id`` is the inverse
-    difference."""
+    """True when a column name looks like an identifier (case_id, PatientID, patient_uid,
+    patient, subject_no). Radiomics columns (``roi__setting__class__feature``) never are: GLCM's
+    ``Id`` is the inverse difference."""
     if "__" in str(name):
         return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
-    return bool(tokens & ID_TOKENS)
+    return bool(tokens & ID_TOKENS) or (
+        bool(tokens & WHO_TOKENS) and tokens <= WHO_TOKENS | NUMBER_TOKENS
+    )
 
 
 def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
