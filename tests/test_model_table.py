@@ -127,3 +127,12 @@ def test_feature_tables_without_the_outcome_point_at_clinical_csv(tmp_path: Path
     )
     with pytest.raises(InputError, match=r"\(feats.csv\) has both .*--table COHORT/clinical.csv"):
         load_model_table([features])
+
+
+def test_a_time_written_with_its_unit_is_named(tmp_path: Path, veterans: pd.DataFrame) -> None:
+    """'1814.0 days' in the time column: every row was dropped and the message said only that no
+    case had a usable outcome."""
+    path = tmp_path / "worded.csv"
+    veterans.assign(time=veterans["time"].astype(str) + " days").to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"137 time value\(s\) are not numbers \(e.g. '72.0 days'"):
+        load_model_table([path])

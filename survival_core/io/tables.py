@@ -271,13 +271,25 @@ def load_model_table(
                 "were left out."
             )
     time = pd.to_numeric(joined["time"], errors="coerce")
+    worded = joined["time"][time.isna() & joined["time"].notna()]
+    unread = (  # '1814.0 days': a number with words, which is not read
+        f"{len(worded)} time value(s) are not numbers (e.g. {str(worded.iloc[0])!r}): the time "
+        "column must hold plain numbers (days; another unit: --time-unit)."
+        if len(worded)
+        else ""
+    )
+    if unread:
+        notes.append(unread)
     event = event_indicator(joined["event"])
     bad = time.isna() | event.isna() | (time < 0)
     if bad.any():
         notes.append(f"{int(bad.sum())} case(s) without a usable time/event were left out.")
         joined, time, event = joined[~bad], time[~bad], event[~bad]
     if joined.empty:
-        raise InputError("No case has a usable outcome (time >= 0 and event 0/1).")
+        raise InputError(
+            "No case has a usable outcome (time >= 0 and event 0/1)."
+            + (f" {unread}" * bool(unread))
+        )
     X = _numbers_written_as_text(
         _without_outcomes(joined.drop(columns=["time", "event"]), notes), notes
     )
