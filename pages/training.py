@@ -73,15 +73,12 @@ try:
                 "`python -m survival_core train --config FILE`."
             )
         else:
-            st.dataframe(
-                runs_table(runs, cancelled_runs(list_jobs("train"))),
-                hide_index=True,
-                width="stretch",
-            )
-            labels = {row["run_id"]: run_label(row) for row in runs.to_dict("records")}
+            cancelled = cancelled_runs(list_jobs("train"))
+            st.dataframe(runs_table(runs, cancelled), hide_index=True, width="stretch")
+            labels = {row["run_id"]: run_label(row, cancelled) for row in runs.to_dict("records")}
             run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="train-run")
             if run_id:
-                run_details(store, run_id)
+                run_details(store, run_id, cancelled=run_id in cancelled)
                 require("promote_model")
                 promote_panel(store, run_id)
             finished = runs.loc[runs["status"] == "FINISHED", "run_id"].tolist()

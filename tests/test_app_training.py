@@ -221,3 +221,8 @@ def test_runs_table_formats_and_marks_cancelled_runs():
     assert table["td-AUC 1 y"].iloc[0] == 0.7 and table["td-AUC 1000 d"].iloc[0] == 0.65
     assert table["duration"].tolist() == ["1 min 23 s", "1 h 30 min"]
     assert table["started"].iloc[0] == "2026-01-02 10:00 UTC"
+    # the run picker said FAILED for a cancelled run (the runs table CANCELLED)
+    from ui.training import run_label
+
+    labels = [run_label(r, cancelled={"b"}) for r in runs.to_dict("records")]
+    assert " · FINISHED · " in labels[0] and " · CANCELLED · " in labels[1]

@@ -300,8 +300,14 @@ def _duration(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def run_label(row: Mapping[str, Any]) -> str:
-    return f"{row['name']} · {when(row['start_time'])} · {row['status']} · {row['run_id'][:8]}"
+def shown_status(run_id: str, status: str, cancelled: set[str]) -> str:
+    """A run's status for people: CANCELLED for a cancelled job's run (the store says FAILED)."""
+    return "CANCELLED" if run_id in cancelled and status == "FAILED" else status
+
+
+def run_label(row: Mapping[str, Any], cancelled: set[str] = frozenset()) -> str:
+    status = shown_status(row["run_id"], row["status"], cancelled)
+    return f"{row['name']} · {when(row['start_time'])} · {status} · {row['run_id'][:8]}"
 
 
 def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.DataFrame:
@@ -312,7 +318,7 @@ def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.Data
         {
             "name": runs["name"],
             "status": [
-                "CANCELLED" if r in cancelled and s == "FAILED" else s
+                shown_status(r, s, cancelled)
                 for r, s in zip(runs["run_id"], runs["status"], strict=True)
             ],
             "c-index (95 % CI)": [
@@ -348,11 +354,13 @@ def run_figures(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def run_details(store: RunStore, run_id: str) -> None:
+def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
     """One run: headline metrics, its error, the four figures, per-fold metrics, the report."""
     record = store.get_run(run_id)
     m = record.metrics
-    if record.error:
+    if cancelled:  # the store records a cancelled run's end as a killed process
+        st.info("This run was cancelled before it finished.", icon=":material/cancel:")
+    elif record.error:
         st.error(f"This run failed: {record.error}")
     cols = st.columns(4)
     cols[0].metric(
