@@ -427,3 +427,23 @@ def test_a_patient_marked_only_in_its_structure_set_is_pseudonymised_throughout(
     for path in out.rglob("*"):
         if path.is_file():
             assert b"MRN-0007" not in path.read_bytes(), path
+
+
+def test_an_upload_of_one_patient_with_mixed_marks_is_pseudonymised_throughout(tmp_path):
+    """The Case page's upload of hospital CT slices with a structure set a research tool marked
+    PatientIdentityRemoved=YES: the RTSTRUCT kept the raw MRN beside the CT's pseudonym."""
+    case = make_case((24, 24, 6))
+    info = write_ct_series(case.image, tmp_path / "ct", patient_id="MRN-0042", uid_seed="mixed")
+    structure = tmp_path / "rs.dcm"
+    write_rtstruct({"Liver": case.masks["organ"], "GTV": case.masks["gtv"]}, info, structure)
+    files = []
+    for path, mark in [*((p, "NO") for p in info["files"]), (structure, "YES")]:
+        ds = pydicom.dcmread(path)
+        ds.PatientIdentityRemoved = mark
+        buffer = io.BytesIO()
+        ds.save_as(buffer)
+        files.append((Path(path).name, buffer.getvalue()))
+    folder = store_upload(files)
+    ids = {pydicom.dcmread(p).PatientID for p in folder.rglob("*.dcm")}
+    assert len(ids) == 1 and next(iter(ids)).startswith("RS-")
+    assert not any(b"MRN-0042" in p.read_bytes() for p in folder.rglob("*") if p.is_file())

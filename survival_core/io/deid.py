@@ -311,6 +311,12 @@ class Deidentifier:
     def __init__(self, key: bytes | None = None, keep_marked: bool = True) -> None:
         self._key = key if key is not None else load_key()
         self.keep_marked = keep_marked
+        self._given: dict[str, set[str]] = {}  # original PatientID -> the case ids it got
+
+    def mixed_marks(self) -> bool:
+        """Whether one PatientID got two case ids here: some of its files marked de-identified
+        (their ID kept), others not (pseudonymised): the mark is then not to be trusted."""
+        return any(len(given) > 1 for given in self._given.values())
 
     def _digest(self, purpose: str, value: str) -> bytes:
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
@@ -348,6 +354,7 @@ class Deidentifier:
             )
         patient_id = str(ds.get("PatientID", "") or "")
         pseudonym = case_pseudonym(ds, self)
+        self._given.setdefault(patient_id.strip(), set()).add(pseudonym)
         shift = timedelta(days=self.day_shift(patient_id))
         self._walk(ds, shift)
         meta = getattr(ds, "file_meta", None)

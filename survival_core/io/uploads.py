@@ -253,6 +253,8 @@ def _deidentify(
         result = _clean_file(clean, content, deid, keep)
         if result is not None:
             cleaned.append((clean, *result[:2]))
+    if keep_marked and deid.mixed_marks():  # one patient's files, some marked: none is trusted
+        return _deidentify(files, keep, neutral, keep_marked=False)
     return _named(cleaned, neutral)
 
 
