@@ -116,6 +116,12 @@ def test_a_horizon_without_events_leaves_the_other_horizons_defined(gbsg2):
     assert any(
         n.startswith("td-AUC at 60 days: ") for n in with_early.summary["preprocessing_notes"]
     )
+    # each fold's null says why too, with the folds it holds for (the fold table had only nulls)
+    assert with_early.folds["td_auc_60"].isna().all()
+    assert any(
+        n.startswith("Fold(s) 1.1, 1.2, 1.3 (3 of 3): td-AUC at 60 days")
+        for n in with_early.summary["preprocessing_notes"]
+    )
     assert with_early.summary["calibration"] == alone.summary["calibration"]  # at 365 days
 
 

@@ -60,7 +60,7 @@ DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 #: Per-patient arrays of a fold record (the rest are scalars and notes).
 FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons")
 #: Fold-record entries that are not per-fold metrics (kept out of the fold table).
-FOLD_EXTRAS = ("notes", "candidates", "selection", "model")
+FOLD_EXTRAS = ("notes", "metric_notes", "candidates", "selection", "model")
 
 ModelFactory = Callable[[], SurvivalModel]
 Mapper = Callable[[Callable[[Fold], dict], Iterable[Fold]], Iterable[dict]]
@@ -156,10 +156,13 @@ def run_fold(
     # one pass for the Brier grid and the horizons (image models rerun the network per call)
     both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
-    metrics = {}
+    metrics: dict[str, float] = {}
+    metric_notes: list[str] = []  # why a metric of this fold is undefined
     if fold.test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
         development = np.concatenate([fold.train, fold.validation])  # too), as the pooled one
-        metrics = holdout_metrics(y[development], y[fold.test], risk, survival, grid, horizons)
+        metrics = holdout_metrics(
+            y[development], y[fold.test], risk, survival, grid, horizons, metric_notes
+        )
     choice = {}
     if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
         chosen = next(
@@ -187,6 +190,7 @@ def run_fold(
         "survival_at_horizons": at_horizons,
         "features_used": len(model.features_used_),
         "notes": model.preprocessor_.notes_,
+        "metric_notes": metric_notes,
         **choice,
     }
 
@@ -237,7 +241,7 @@ def cross_validate(
     fold_table = pd.DataFrame(
         [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, *FOLD_EXTRAS)} for r in records]
     )
-    notes = sorted({note for r in records for note in r["notes"]})
+    notes = sorted({note for r in records for note in r["notes"]}) + _fold_notes(records)
     # the censoring distribution (IPCW, Uno's tau) of the rows never tested where there are any
     # (one split, external validation: the fold's own development rows, so the one test set gets
     # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
@@ -277,6 +281,20 @@ def cross_validate(
         )
     summary["seconds"] = round(clock.perf_counter() - start, 2)
     return CrossValidationResult(folds=fold_table, oof=oof, summary=summary, comparison=comparison)
+
+
+def _fold_notes(records: list[dict[str, Any]]) -> list[str]:
+    """Why folds' metrics are undefined (a null in the fold table), each reason once with the
+    folds (repeat.fold) it holds for."""
+    where: dict[str, list[str]] = {}
+    for record in records:
+        for note in record.get("metric_notes", []):
+            where.setdefault(note, []).append(f"{record['repeat'] + 1}.{record['fold'] + 1}")
+    shown = []
+    for note, folds in where.items():
+        listed = ", ".join(folds[:5]) + (" ..." if len(folds) > 5 else "")
+        shown.append(f"Fold(s) {listed} ({len(folds)} of {len(records)}): {note}")
+    return shown
 
 
 def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float | None]:
