@@ -265,6 +265,17 @@ def test_load_case_files(tmp_path: Path) -> None:
     check_dicom_masks(case)
     with pytest.raises(RTStructError, match="only be used with the DICOM series"):
         load_case_files(tmp_path / "vol" / "image.nii.gz", {"gtv": rs}, None, "UP-3")
+    # a GTV file of two labels (primary and node) is united as a folder's load says, not silently
+    gtv = sitk.ReadImage(str(tmp_path / "vol" / "gtv.nii.gz"))
+    labels = sitk.GetArrayFromImage(gtv).astype(np.uint8)
+    labels[0, :2, :2] = 2
+    two = sitk.GetImageFromArray(labels)
+    two.CopyInformation(gtv)
+    sitk.WriteImage(two, str(tmp_path / "vol" / "gtv2.nii.gz"))
+    case = load_case_files(
+        tmp_path / "vol" / "image.nii.gz", {"gtv": tmp_path / "vol" / "gtv2.nii.gz"}, None, "UP-4"
+    )
+    assert any(w.startswith("The gtv is the union of ") for w in case.warnings), case.warnings
 
 
 def test_missing_or_wrong_paths(tmp_path: Path) -> None:

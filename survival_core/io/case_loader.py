@@ -672,6 +672,9 @@ def load_case_files(
             found = map_roles(structure_set.roi_names, required=(role,), site=site)[role]
             structures.update(_structure_masks(structure_set, volume, info, found, warnings))
             chosen.setdefault(role, []).extend(found)
+    for role, names in chosen.items():  # a label map's labels, united as a folder's load says
+        if len(names) > 1:
+            warnings.append(f"The {role} is the union of {', '.join(map(repr, names))}.")
     assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
     case = Case(
         case_id=case_id,
