@@ -34,7 +34,7 @@ from scipy import stats
 
 from survival_core.columns import DEEP_PREFIX, DSFR_PREFIX, is_image_feature
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.bootstrap import two_sided_z
+from survival_core.evaluation.bootstrap import check_level, two_sided_z
 from survival_core.evaluation.comparison import benjamini_hochberg
 from survival_core.evaluation.concordance import concordance_columns
 from survival_core.evaluation.risk_groups import (
@@ -479,7 +479,7 @@ COX_COLUMNS = (
 
 
 def _cox_row(
-    var: Variable, event: np.ndarray, time: np.ndarray, z: float
+    var: Variable, event: np.ndarray, time: np.ndarray, level: float
 ) -> tuple[dict, np.ndarray | None]:
     """One variable's row of :func:`univariate_cox` (its c-index still missing) and each
     patient's fitted risk (NaN without a value; None when nothing was fitted)."""
@@ -492,9 +492,10 @@ def _cox_row(
         return row, None
     risk = np.full(used.size, np.nan)
     if var.kind == "nominal":
-        row, risk[used] = _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, z)
+        row, risk[used] = _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, level)
         return row, risk
     row["scale"] = var.scale
+    z = two_sided_z(level)
     fit = cox_wald(x[:, None], e, t)  # the cox_pvalue feature filter's fit (Breslow ties)
     beta, se, p = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0], float(fit.p_value[0])
     with np.errstate(over="ignore"):  # a separating covariate: infinite bounds, flagged below
@@ -516,11 +517,11 @@ def _cox_row(
 
 
 def _nominal_cox_row(
-    row: dict, labels: np.ndarray, e: np.ndarray, t: np.ndarray, z: float
+    row: dict, labels: np.ndarray, e: np.ndarray, t: np.ndarray, level: float
 ) -> tuple[dict, np.ndarray]:
     """An unordered category's row: one likelihood-ratio p over its levels (levels - 1 df), and
     each level's hazard ratio against the most frequent one in the note; its fitted risk."""
-    fit = level_cox((e, t), labels, level=2 * stats.norm.cdf(z) - 1)
+    fit = level_cox((e, t), labels, level=level)
     ratios = "; ".join(
         f"{name} {_number(hr.value)} ({_number(hr.ci_low)} to {_number(hr.ci_high)})"
         for name, hr in fit.hazard_ratios.items()
@@ -567,8 +568,8 @@ def univariate_cox(
     if missing:
         raise InputError(f"The cohort has no column(s) {', '.join(map(str, missing))}.")
     event, time = survival_arrays(y)
-    z = two_sided_z(level)
-    fitted = [_cox_row(variable(frame[c], schema), event, time, z) for c in columns]
+    check_level(level)
+    fitted = [_cox_row(variable(frame[c], schema), event, time, level) for c in columns]
     table = pd.DataFrame([row for row, _ in fitted], columns=COX_COLUMNS)
     table["c_index"] = _c_indices([risk for _, risk in fitted], event, time)
     tested = table["p"].notna().to_numpy()

@@ -37,6 +37,9 @@ from survival_core.outcome import Outcome, survival_arrays
 _CLIP = 1e-10
 #: The fewest patients per risk group :func:`calibration_at` makes by default.
 GROUP_SIZE = 10
+#: The smoothing models of :func:`smoothed_calibration`.
+SPLINE_AFT = "flexible parametric survival model"
+COX_SPLINE = "Cox model, spline of the predicted risk"
 
 
 @dataclass(frozen=True)
@@ -240,11 +243,6 @@ def smoothed_calibration(
     )
 
 
-#: The smoothing models of :func:`smoothed_calibration`.
-SPLINE_AFT = "flexible parametric survival model"
-COX_SPLINE = "Cox model, spline of the predicted risk"
-
-
 def _cox_spline_risk(
     event: np.ndarray, time: np.ndarray, x: np.ndarray, horizon: float
 ) -> np.ndarray:
@@ -257,15 +255,10 @@ def _cox_spline_risk(
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
 
-    low, mid, high = np.percentile(x, [10.0, 50.0, 90.0])
+    knots = np.percentile(x, [10.0, 50.0, 90.0])
     data = pd.DataFrame({"x": x})
-    if low < mid < high:
-
-        def cube(k: float) -> np.ndarray:
-            return np.maximum(x - k, 0.0) ** 3
-
-        spline = cube(low) - cube(mid) * (high - low) / (high - mid)
-        data["spline"] = (spline + cube(high) * (mid - low) / (high - mid)) / (high - low) ** 2
+    if knots[0] < knots[1] < knots[2]:  # the AFT's restricted cubic basis, scaled to x's units
+        data["spline"] = _SplineAFT(knots)._basis(x, 3) / (knots[2] - knots[0]) ** 2
     covariates = list(data.columns)
     data["time"], data["event"] = time, event.astype(int)
     try:
