@@ -344,3 +344,16 @@ def test_the_manifests_mask_files_are_the_cases_roles(cohort: Path, cache_root: 
     sitk.WriteImage(node, str(folder / "GTVn.nii.gz"))
     after = extract_cohort(cohort, SETTINGS, workers=1, use_cache=False).features
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_a_case_read_otherwise_is_not_served_from_the_cache(cohort: Path, cache_root: Path) -> None:
+    """The per-case cache was keyed by the folder's content alone: after the manifest said the
+    volumes are MR, their CT features came back from the cache, never checked."""
+    first = extract_cohort(cohort, SETTINGS, workers=1)
+    assert len(first.features) == len(GOOD)
+    manifest = pd.read_csv(cohort / "manifest.csv").assign(modality="MR")
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+    again = extract_cohort(cohort, SETTINGS, workers=1, modality="CT")
+    assert again.features.empty
+    errors = again.failures.set_index("case_id")["error"]
+    assert errors[list(GOOD)].str.startswith("The case is MR").all()

@@ -230,9 +230,9 @@ def _tasks(
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
             continue
         try:
-            digest = content_hash(folder) + _beside(companion)
             volume = (volume_modalities or {}).get(case_id)
             files = (volume_files or {}).get(case_id)
+            digest = content_hash(folder) + _beside(companion) + _read_as(volume, files)
             task = CaseTask(case_id, folder, digest, site, modality, companion, volume, files)
             tasks.append(task)
         except OSError as err:
@@ -375,6 +375,16 @@ def feature_table_path(
     another)."""
     name = f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}{_beside(companion)}.parquet"
     return data_subdir("features") / name
+
+
+def _read_as(modality: str | None, files: VolumeFiles | None) -> str:
+    """What tells, in a cache key, a case folder read as its manifest row says (its volumes'
+    modality, its image and masks) from the same folder read otherwise: '' when the row says
+    nothing."""
+    if modality is None and files is None:
+        return ""
+    said = json.dumps([modality, files], sort_keys=True)
+    return "-as-" + hashlib.sha256(said.encode()).hexdigest()[:12]
 
 
 def _beside(companion: str | None) -> str:
