@@ -168,3 +168,17 @@ def test_one_test_set_gets_one_set_of_numbers_and_each_null_horizon_a_note():
     assert y["time"][folds[0].test].max() < 2250 < y["time"].max()
     assert np.isnan(summary["td_auc"]["2250"])
     assert any("td-AUC at 2250 days: outside" in n for n in summary["preprocessing_notes"])
+
+
+def test_a_calibration_slope_of_barely_different_predictions_is_noted(gbsg2):
+    """A tiny network's run logged a calibration slope of 106,997 without a word: predictions that
+    hardly differ between patients make the slope meaningless, and the notes now say so."""
+    X, y = gbsg2
+    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=1)
+    flat = cross_validate(
+        X[["age"]], y, lambda: make_model("coxph", penalizer=500.0), folds, n_bootstrap=20
+    )
+    notes = flat.summary["preprocessing_notes"]
+    assert any("the predicted survival barely differs between patients" in n for n in notes)
+    fitted = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
+    assert not any("barely differs" in n for n in fitted.summary["preprocessing_notes"])

@@ -313,6 +313,11 @@ def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float 
     return {"fold_c_index_mean": float(values.mean()), "fold_c_index_sd": float(values.std())}
 
 
+#: Below this SD of the cloglog of the predicted survival, predictions barely differ between
+#: patients (a hazard ratio of about 1.05 per SD) and the calibration slope is noted as such.
+FLAT_CLOGLOG_SD = 0.05
+
+
 def pooled_calibration(
     y: np.ndarray,
     oof: pd.DataFrame,
@@ -323,7 +328,11 @@ def pooled_calibration(
     """Calibration slope and calibration-in-the-large of the pooled out-of-fold S(h) at the
     middle horizon (None when no horizon is usable or the data do not allow them, and then why
     goes to ``notes``)."""
-    from survival_core.evaluation.calibration import calibration_in_the_large, calibration_slope
+    from survival_core.evaluation.calibration import (
+        calibration_in_the_large,
+        calibration_slope,
+        cloglog_risk,
+    )
 
     if not horizons.size:
         return None
@@ -336,6 +345,13 @@ def pooled_calibration(
         if notes is not None:
             notes.append(f"Calibration at {horizon:g} days: {err}")
         return None
+    spread = float(np.std(cloglog_risk(survival)))
+    if spread < FLAT_CLOGLOG_SD and notes is not None:  # a slope of 1e5 was reported unexplained
+        notes.append(
+            f"Calibration at {horizon:g} days: the predicted survival barely differs between "
+            f"patients (SD of its cloglog {spread:.2g}), so the slope ({slope.value:.3g}) says "
+            "little: the model hardly ranks them."
+        )
     return {
         "horizon": horizon,
         "slope": slope.value,
