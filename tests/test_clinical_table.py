@@ -493,3 +493,36 @@ def test_censoring_marks_in_a_time_column_without_an_event_column(tmp_path: Path
     unmarked.write_text("patient_id,OS (months),Age\nP1,12.5,60\nP2,8,55\n")
     with pytest.raises(InputError, match="no survival event column"):
         read_clinical_spreadsheet(unmarked)
+
+
+def test_bounds_french_hospital_numbers_and_repeated_headers(tmp_path: Path) -> None:
+    """Real exports (FLCHAIN's kappa, a French hospital's record numbers): ten '<0.5' cells made
+    the lab a 363-level category; 'N° dossier' and 'Numéro IPP' (numbers) were kept as model
+    variables; a header written twice crashed with an AttributeError."""
+    from sksurv.datasets import load_flchain
+
+    X, y = load_flchain()
+    rows = X.iloc[:200]
+    kappa = rows["kappa"].map(lambda v: f"{v:.2f}").tolist()
+    kappa[:5] = ["<0.5"] * 5
+    table = pd.DataFrame(
+        {
+            "Patient ID": [f"F{i:04d}" for i in range(200)],
+            "N° dossier": [8123450 + i for i in range(200)],
+            "Numéro IPP": [55512300 + 7 * i for i in range(200)],
+            "time_days": y["futime"][:200],
+            "event": y["death"][:200].astype(int),
+            "kappa": kappa,
+        }
+    )
+    path = tmp_path / "export.csv"
+    table.to_csv(path, index=False)
+    result = read_clinical_spreadsheet(path)
+    assert list(result.table.columns) == ["time", "event", "kappa"]
+    assert result.table["kappa"].dtype.kind == "f" and result.table["kappa"].iloc[0] == 0.5
+    assert result.table["kappa"].iloc[5] == pytest.approx(float(kappa[5]))
+    assert any("read as the bound" in a for a in _actions(result, "kappa"))
+    assert all("identifier" in a for c in ("N° dossier", "Numéro IPP") for a in _actions(result, c))
+    path.write_text("Patient ID,time_days,event,age,age\nA,10,1,50,51\nB,20,0,60,61\n")
+    with pytest.raises(InputError, match="header 'age' is written on more than one column"):
+        read_clinical_spreadsheet(path)

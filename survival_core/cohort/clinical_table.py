@@ -78,6 +78,8 @@ _IDENTIFIER_PARTS = {
     "id", "mrn", "name", "names", "surname", "firstname", "lastname", "initials", "accession",
     "address", "phone", "email", "comment", "comments", "note", "notes", "remark", "remarks",
     "description", "nhs", "ssn", "zip", "postcode",
+    # French and German hospital numbers ('N° dossier', 'Numéro IPP', 'NIP', 'Fallnummer')
+    "dossier", "ipp", "nip", "nir", "fallnummer",
 }  # fmt: skip
 #: Words of a number that identifies ('Medical Record Number', 'Hospital No', 'NHS number'),
 #: never a count ('Number of nodes').
@@ -95,6 +97,8 @@ _SENTINELS = (-9999.0, -999.0, -99.0, 999.0, 9999.0)
 #: text without digits such as "not done", is read as missing and reported).
 _NUMERIC_SHARE = 0.95
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?")
+#: A lab value written as a detection bound: '<0.5', '> 1000', '<=5'.
+_BOUND = re.compile(r"\s*[<>]=?\s*[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\s*")
 _NUMBER_WITH_UNIT = re.compile(
     r"([-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+))\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)"
 )
@@ -651,6 +655,15 @@ def _numeric_column(
         report.append(
             Coercion(column, f"unit {unit!r} removed from the values", int(with_unit.sum()))
         )
+    bounds = present.str.fullmatch(_BOUND.pattern)
+    if bounds.any():  # a lab's '<0.5', '>1000': the bound, said (they made the column text)
+        present = present.where(~bounds, present.str.replace(r"^\s*[<>]=?\s*", "", regex=True))
+        report.append(
+            Coercion(
+                column, "values written as bounds ('<0.5', '>1000') read as the bound",
+                int(bounds.sum()),
+            )
+        )  # fmt: skip
     values = _numbers(present, decimal_comma=decimal_comma)
     parsed = values.notna()
     if not parsed.any() or parsed.mean() < _NUMERIC_SHARE:
@@ -1012,6 +1025,12 @@ def read_clinical_spreadsheet(
     report: list[Coercion] = []
     cells, delimiter = _read_cells(path, report)
     decimal_comma = delimiter != ","
+    repeated = sorted(set(cells.columns[cells.columns.duplicated()]))
+    if repeated:  # two columns under one header: which would be the variable is anyone's guess
+        raise InputError(
+            f"{path.name}: the header {', '.join(map(repr, repeated))} is written on more than "
+            "one column; rename or remove the copies."
+        )
     headers = {text: parse_header(text) for text in cells.columns}
     _unique_names(headers, path)
 
