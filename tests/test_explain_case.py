@@ -82,7 +82,12 @@ def test_table_model_attributions_add_up_to_the_risk_difference(model, models, c
     assert explanation.completeness_delta <= 1e-6  # exact piecewise integral
     sizes = [abs(item["attribution"]) for item in explanation.attributions]
     assert sizes == sorted(sizes, reverse=True)
-    assert {item["name"] for item in explanation.attributions} == set(loaded.model.features_used_)
+    # one bar per input variable: a category's indicator columns (bclc=B, bclc=C) summed, which
+    # the report drew as levels the patient does not have
+    owner = loaded.model.preprocessor_.input_of_
+    inputs = {owner.get(f, f) for f in loaded.model.features_used_}
+    assert {item["name"] for item in explanation.attributions} == inputs
+    assert not any("=" in item["name"] for item in explanation.attributions)
 
 
 def test_table_attributions_csv_and_gradcam_refusal(models, case_folder, tmp_path, capsys):

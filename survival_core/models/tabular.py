@@ -258,6 +258,19 @@ class TablePreprocessor:
         return names
 
     @property
+    def input_of_(self) -> dict[str, str]:
+        """Output column -> the input column it encodes (``tgrade=III`` -> ``tgrade``)."""
+        return {
+            out: spec["name"]
+            for spec in self.columns_
+            for out in (
+                [spec["name"]]
+                if spec["kind"] == "numeric"
+                else [f"{spec['name']}={c}" for c in spec["categories"][1:]]
+            )
+        }
+
+    @property
     def feature_names_in_(self) -> list[str]:
         """Input columns the fitted preprocessing reads (after dropping ids, labels, unusable)."""
         return [spec["name"] for spec in self.columns_]
