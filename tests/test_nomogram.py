@@ -227,3 +227,23 @@ def test_variables_a_reduction_dropped_are_listed_unused_not_drawn():
     nomogram = build_nomogram(LoadedModel(Path("whas500"), model, None))
     assert [v.name for v in nomogram.variables] == model.features_used_
     assert set(nomogram.unused) == set(X.columns) - set(model.features_used_)
+
+
+def test_a_yes_no_variable_takes_yes_no_words(gbsg2):
+    """An imported yes/no column is boolean (levels False, True): the nomogram refused 'yes',
+    'no', 1 and 0, which the score and the report accept."""
+    X, y = gbsg2
+    X = X.assign(hormonal=X["horTh"] == "yes").drop(columns=["horTh"])
+    loaded = LoadedModel(Path("bool"), make_model("coxph").fit(X, y), None)
+    nomo = build_nomogram(loaded)
+    assert next(v for v in nomo.variables if v.name == "hormonal").levels == ("False", "True")
+    base = X.iloc[0].to_dict()
+    for yes, no in (("yes", "no"), (1, 0), (True, False), ("Y", "N")):
+        assert (
+            nomo.points({**base, "hormonal": yes}).lp == nomo.points({**base, "hormonal": True}).lp
+        )
+        assert (
+            nomo.points({**base, "hormonal": no}).lp == nomo.points({**base, "hormonal": False}).lp
+        )
+    with pytest.raises(ClinicalValueError, match="'maybe' is not one of the model's levels"):
+        nomo.points({**base, "hormonal": "maybe"})

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical_schema import INTEGER, YES_NO, SchemaVariable
+from survival_core.io.clinical_schema import INTEGER, NO_TOKENS, YES_NO, YES_TOKENS, SchemaVariable
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
@@ -102,6 +102,9 @@ class NomogramVariable:
         """``value`` as the model reads it: a level of a categorical, a float of a numeric."""
         if self.kind == "categorical":
             text = str(value)
+            if set(self.levels) == {"False", "True"}:  # a yes/no variable: 'yes', 1, True...
+                word = text.strip().lower()
+                text = "True" if word in YES_TOKENS else "False" if word in NO_TOKENS else text
             if text not in self.levels:
                 raise ClinicalValueError(
                     f"{self.label}: {value!r} is not one of the model's levels "
