@@ -526,3 +526,33 @@ def test_bounds_french_hospital_numbers_and_repeated_headers(tmp_path: Path) -> 
     path.write_text("Patient ID,time_days,event,age,age\nA,10,1,50,51\nB,20,0,60,61\n")
     with pytest.raises(InputError, match="header 'age' is written on more than one column"):
         read_clinical_spreadsheet(path)
+
+
+def test_a_french_event_column_and_messages_with_the_cli_options(tmp_path: Path) -> None:
+    """WHAS500 exported in French: 'oui'/'non' and 'décédé'/'vivant' events were refused as
+    'not an event indicator', and the refusals named API parameters, not the CLI's options."""
+    from sksurv.datasets import load_whas500
+
+    X, y = load_whas500()
+    table = pd.DataFrame(
+        {
+            "patient_id": [f"W{i:03d}" for i in range(60)],
+            "survie_jours": y["lenfol"][:60],
+            "deces": np.where(y["fstat"][:60], "oui", "non"),
+            "statut": np.where(y["fstat"][:60], "décédé", "vivant"),
+            "age": X["age"][:60].to_numpy(),
+        }
+    )
+    path = tmp_path / "whas_fr.csv"
+    table.drop(columns=["statut"]).to_csv(path, index=False)
+    result = read_clinical_spreadsheet(
+        path, time_column="survie_jours", event_column="deces", time_unit="days"
+    )
+    assert (result.table["event"].to_numpy(int) == y["fstat"][:60]).all()
+    table.drop(columns=["deces"]).to_csv(path, index=False)
+    result = read_clinical_spreadsheet(
+        path, time_column="survie_jours", event_column="statut", time_unit="days"
+    )
+    assert (result.table["event"].to_numpy(int) == y["fstat"][:60]).all()
+    with pytest.raises(InputError, match="--time-column"):
+        read_clinical_spreadsheet(path, event_column="statut")

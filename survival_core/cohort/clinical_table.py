@@ -47,7 +47,7 @@ from survival_core.io.headers import (
     normalise_name,
     parse_header,
 )
-from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS
+from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS, YES_NO_ABROAD
 
 #: Header names of the patient ID column, most specific first (compared normalised).
 ID_NAMES = (
@@ -89,7 +89,7 @@ _IDENTIFYING_NUMBERS = frozenset(
 )  # fmt: skip
 _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
 #: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
-_CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false"}
+_CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false", *YES_NO_ABROAD}
 _BOOL_YES = YES_TOKENS - {"1", "t"}
 _BOOL_NO = NO_TOKENS - {"0", "f"}
 _SENTINELS = (-9999.0, -999.0, -99.0, 999.0, 9999.0)
@@ -492,8 +492,8 @@ def _time_days(
         stated = time_unit
     if not stated:
         raise InputError(
-            f"The time column {h.text!r} does not state its unit; pass time_unit= one of "
-            f"{', '.join(TIME_UNITS)}."
+            f"The time column {h.text!r} does not state its unit; pass time_unit= (--time-unit) "
+            f"one of {', '.join(TIME_UNITS)}."
         )
     missing = _missing_mask(cells, h.text, report)
     value = _numbers(cells, decimal_comma=decimal_comma)
@@ -579,7 +579,7 @@ def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coer
     elif censoring and set(mapping) & _CENSOR_CODES:
         how = (
             "event = 1 - censoring indicator (a censor column's 1 means censored); if its 1 "
-            f"means death, pass event_column={h.text!r}"
+            f"means death, pass event_column={h.text!r} (--event-column)"
         )
     elif set(spelled) <= {"0", "1"}:
         how = "event 0/1"
@@ -1040,7 +1040,7 @@ def read_clinical_spreadsheet(
         if id_text is None:
             raise InputError(
                 f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
-                f"...); its columns are: {', '.join(headers)}. Pass id_column=."
+                f"...); its columns are: {', '.join(headers)}. Pass id_column= (--id-column)."
             )
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
@@ -1136,7 +1136,8 @@ def read_clinical_spreadsheet(
         lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
         raise InputError(
             f"{path.name}: no survival {lacking} column recognised among: "
-            f"{', '.join(headers)}. Pass time_column= and event_column= (and time_unit= when "
+            f"{', '.join(headers)}. Pass time_column= and event_column= (--time-column, "
+            "--event-column; and time_unit=, --time-unit, when "
             "the time header does not say days, weeks, months or years), or give a start date "
             "(diagnosis, treatment) with a last follow-up or death date."
             + _why_no_time_from_dates(dates_frame, headers, report)

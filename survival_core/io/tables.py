@@ -26,6 +26,13 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
 EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
 ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
+#: The same in the languages hospital exports come in (French, German, Spanish, Italian).
+YES_NO_ABROAD = {"oui": "yes", "non": "no", "ja": "yes", "nein": "no", "sí": "yes", "si": "yes"}
+EVENT_WORDS |= {"décédé", "décédée", "decede", "décès", "deces", "mort", "verstorben", "tot",
+                "fallecido", "fallecida", "muerto", "deceduto", "deceduta"}  # fmt: skip
+EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
+ALIVE_WORDS |= {"vivant", "vivante", "lebend", "vivo", "viva"}
+ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
 #: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
 #: hash, and the imaging modality (CT, MR, PT) the features were computed on, when known.
 SETTINGS_KEY = b"radsurv.settings"
