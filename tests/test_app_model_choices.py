@@ -23,7 +23,9 @@ def test_a_registered_version_not_made_active_is_not_the_default(
     default.mkdir()
     (default / "card.json").write_text(json.dumps({"model": "coxnet"}))
     registered = tmp_path / "registry" / "whas" / "v1"
-    rows = pd.DataFrame([{"name": "whas", "version": 1, "model": "coxph", "c_index": 0.77}])
+    rows = pd.DataFrame(
+        [{"name": "whas", "version": 1, "model": "coxph", "c_index": 0.77, "folder": registered}]
+    )
     store = SimpleNamespace(
         active_model=lambda: None,
         list_models=lambda: rows,

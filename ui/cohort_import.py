@@ -36,7 +36,6 @@ patients:           # one patient, by PatientID or by the case id of the report
 TIME_UNITS = ("", "days", "weeks", "months", "years")
 
 
-#: The schema table's columns, as the editor shows them.
 def parse_roi_map(text: str) -> dict[str, Any] | None:
     """The ROI map typed on the page (YAML), None when empty; ConfigError when not YAML."""
     if not text.strip():

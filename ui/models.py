@@ -72,7 +72,8 @@ def model_choices() -> list[ModelChoice]:
         choices.append(
             ModelChoice(
                 f"{row.name} v{row.version} ({row.model}{c_index})",
-                store.model_folder(row.name, row.version),
+                # the copy listed is that entry's: no registry query a version, a page run
+                row.folder if row.folder.is_dir() else store.model_folder(row.name, row.version),
             )
         )
     return choices

@@ -141,7 +141,7 @@ def _run_reports(root: str, folder: str) -> tuple[dict | None, str | None]:
     ``root`` (the data folder) keys the cache: runs never change once they registered a model."""
     store = current_store()
     for row in store.list_models().itertuples():
-        if store.model_folder(row.name, row.version) != Path(folder):
+        if row.folder != Path(folder):  # the entry's copy, without fetching every version
             continue
         protocol = store.run_config(row.run_id).get("protocol")
         path = store.get_run(row.run_id).folder / CALIBRATION_REPORT

@@ -96,12 +96,12 @@ _SENTINELS = (-9999.0, -999.0, -99.0, 999.0, 9999.0)
 #: Share of a column's present values that must be numbers for it to be numeric (the rest,
 #: text without digits such as "not done", is read as missing and reported).
 _NUMERIC_SHARE = 0.95
-_NUMBER = re.compile(r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?")
+#: A decimal number with a point or a comma ('1.5', '1,5', '.5').
+_DECIMAL = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
+_NUMBER = re.compile(_DECIMAL + r"(?:[eE][-+]?\d+)?")
 #: A lab value written as a detection bound: '<0.5', '> 1000', '<=5'.
-_BOUND = re.compile(r"\s*[<>]=?\s*[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\s*")
-_NUMBER_WITH_UNIT = re.compile(
-    r"([-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+))\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)"
-)
+_BOUND = re.compile(r"\s*[<>]=?\s*" + _DECIMAL + r"\s*")
+_NUMBER_WITH_UNIT = re.compile(f"({_DECIMAL})" + r"\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)")
 #: A number with thousands separated by commas ('1,234', '12,345.5').
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 #: One-letter units of a number ('65 y', '3 d', '70 g'); others ('2a', '3b') are substages.

@@ -306,7 +306,6 @@ class LevelCox:
 
     reference: str
     hazard_ratios: dict[str, Estimate]
-    lr_statistic: float
     df: int
     p_value: float
     risk: np.ndarray
@@ -356,7 +355,6 @@ def level_cox(y: Outcome, labels: np.ndarray, level: float = 0.95) -> LevelCox:
     return LevelCox(
         reference=reference,
         hazard_ratios=ratios,
-        lr_statistic=float(test.test_statistic),
         df=len(others),
         p_value=float(test.p_value),
         risk=data[[f"x{k}" for k in range(len(others))]].to_numpy() @ coef,

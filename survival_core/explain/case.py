@@ -186,7 +186,7 @@ def _explain_table(
     row = result.values.iloc[0]
     # a category's indicator columns summed into the variable (attributions add up): the report
     # drew 'tgrade=II -0.41' for a grade III patient, levels she does not have
-    owner = getattr(getattr(model, "preprocessor_", None), "input_of_", {})
+    owner = model.preprocessor_.input_of_
     row = row.groupby(lambda name: owner.get(str(name), str(name)), sort=False).sum()
     order = row.abs().sort_values(ascending=False, kind="stable").index
     attributions = [{"name": str(name), "attribution": float(row[name])} for name in order]

@@ -52,7 +52,7 @@ from survival_core.features.cohort import (
 )
 from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.hashing import content_hash, file_sha256
-from survival_core.io.manifest import cases_of, modalities_of, read_manifest
+from survival_core.io.manifest import cases_read_as
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 
@@ -287,9 +287,7 @@ def extract_deep_features(
     from_folder = isinstance(cohort_or_cases, str | Path)
     items: list[tuple[str, Path | Case, str | None]]
     if from_folder:
-        manifest = read_manifest(Path(cohort_or_cases))
-        modalities = modalities_of(manifest)
-        items = [(c, folder, modalities.get(c)) for c, folder in cases_of(manifest)]
+        items = list(cases_read_as(Path(cohort_or_cases)))
     else:
         items = [(case.case_id, case, None) for case in cohort_or_cases]
     mapper = make_mapper(workers, len(items)) if from_folder else SerialMapper()

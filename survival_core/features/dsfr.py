@@ -156,16 +156,12 @@ def cohort_dsfr_table(
     external validation cohort scored with the development U-Net), written to ``out``."""
     from survival_core.features.segmentation import segmentation_input
     from survival_core.io.case_loader import load_case
-    from survival_core.io.manifest import cases_of, modalities_of, read_manifest
+    from survival_core.io.manifest import cases_read_as
 
     inputs = []
-    manifest = read_manifest(Path(cohort))
-    modalities = modalities_of(manifest)
-    cases = cases_of(manifest)
-    for i, (case_id, folder) in enumerate(cases, 1):
-        case = load_case(
-            folder, case_id=case_id, modality=modalities.get(case_id), companions=False
-        )
+    cases = cases_read_as(Path(cohort))
+    for i, (case_id, folder, modality) in enumerate(cases, 1):
+        case = load_case(folder, case_id=case_id, modality=modality, companions=False)
         inputs.append(segmentation_input(case, model.config))
         if progress:
             progress(f"[{i}/{len(cases)}] DSFR of {case_id}")

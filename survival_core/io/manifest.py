@@ -149,6 +149,14 @@ def volume_files_of(manifest: pd.DataFrame) -> dict[str, VolumeFiles]:
     return out
 
 
+def cases_read_as(cohort: Path) -> list[tuple[str, Path, str | None]]:
+    """(case id, case folder, modality its volume files are read as: the manifest's, None where
+    it says none) of every case in the cohort's manifest, in its order."""
+    manifest = read_manifest(Path(cohort))
+    modalities = modalities_of(manifest)
+    return [(case_id, folder, modalities.get(case_id)) for case_id, folder in cases_of(manifest)]
+
+
 def modalities_of(manifest: pd.DataFrame) -> dict[str, str]:
     """Case id -> modality, as the manifest's ``modality`` column says (volume files carry none;
     a case without one is left out)."""

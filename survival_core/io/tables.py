@@ -294,8 +294,7 @@ def load_model_table(
         joined, time, event = joined[~bad], time[~bad], event[~bad]
     if joined.empty:
         raise InputError(
-            "No case has a usable outcome (time >= 0 and event 0/1)."
-            + (f" {unread}" * bool(unread))
+            f"No case has a usable outcome (time >= 0 and event 0/1). {unread}".strip()
         )
     X = _numbers_written_as_text(
         _without_outcomes(joined.drop(columns=["time", "event"]), notes), notes

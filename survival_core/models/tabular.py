@@ -249,17 +249,12 @@ class TablePreprocessor:
     @property
     def feature_names_out_(self) -> list[str]:
         """Output column names: numeric names as-is, categoricals as ``name=value``."""
-        names: list[str] = []
-        for spec in self.columns_:
-            if spec["kind"] == "numeric":
-                names.append(spec["name"])
-            else:
-                names.extend(f"{spec['name']}={c}" for c in spec["categories"][1:])
-        return names
+        return list(self.input_of_)
 
     @property
     def input_of_(self) -> dict[str, str]:
-        """Output column -> the input column it encodes (``tgrade=III`` -> ``tgrade``)."""
+        """Output column -> the input column it encodes (``tgrade=III`` -> ``tgrade``), in the
+        output's order."""
         return {
             out: spec["name"]
             for spec in self.columns_

@@ -220,9 +220,10 @@ def check_cohorts(config: Any) -> None:
     needs = image_inputs(config)
     for cohort in (config.cohort, getattr(config.protocol, "external_cohort", None)):
         if cohort is not None and str(cohort) not in COHORT_KEYWORDS:
-            images = cohort_images(resolve_cohort(cohort, lambda _: None, needs))
-            if config.model.name in IMAGE_MODELS:
-                images.check(images.case_ids)  # an MR cohort cannot train a CT network
+            folder = resolve_cohort(cohort, lambda _: None, needs)
+            if config.model.name in IMAGE_MODELS:  # an MR cohort cannot train a CT network
+                images = cohort_images(folder)
+                images.check(images.case_ids)
 
 
 def resolve_network(network: str | Path, progress: Progress) -> Path:

@@ -719,7 +719,8 @@ class RunStore:
 
     def list_models(self) -> pd.DataFrame:
         """One row per registered version: name, version, run_id, active, model, c_index
-        (cross-validated), apparent_c_index and created (UTC)."""
+        (cross-validated), apparent_c_index, created (UTC) and folder (where its local copy
+        goes, :meth:`model_folder` fetching it when it is not there yet)."""
         active = self.active_model()
         rows = []
         for entry in self.client.search_model_versions():
@@ -737,8 +738,9 @@ class RunStore:
                     if "apparent_c_index" in tags
                     else None,
                     "created": _time(entry.creation_timestamp),
+                    "folder": self._copy_path(entry),
                 }
             )
         columns = ["name", "version", "run_id", "active", "model", "c_index"]
-        frame = pd.DataFrame(rows, columns=columns + ["apparent_c_index", "created"])
+        frame = pd.DataFrame(rows, columns=columns + ["apparent_c_index", "created", "folder"])
         return frame.sort_values(["name", "version"], ignore_index=True)

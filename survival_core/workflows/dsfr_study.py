@@ -363,20 +363,18 @@ def run_pipeline(
         train_unet,
     )
     from survival_core.io.case_loader import load_case
-    from survival_core.io.manifest import cases_of, modalities_of, read_clinical, read_manifest
+    from survival_core.io.manifest import cases_read_as, read_clinical
 
     start = time.perf_counter()
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
     settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     clinical = read_clinical(cohort).set_index("case_id")
-    manifest = read_manifest(cohort)
-    modalities = modalities_of(manifest)
-    cases = [(c, f) for c, f in cases_of(manifest) if c in clinical.index]
+    cases = [case for case in cases_read_as(cohort) if case[0] in clinical.index]
     if len(cases) < 4:
         raise InputError(
             f"DSFR needs at least 4 cases with an outcome in {cohort}; got {len(cases)}."
         )
-    clinical = clinical.loc[[c for c, _ in cases]]
+    clinical = clinical.loc[[c for c, *_ in cases]]
     status = early_recurrence(clinical)
     development, held_out = split_development(status, list(clinical.index), test_fraction, seed)
     progress(
@@ -385,10 +383,8 @@ def run_pipeline(
         "early-recurrence classification"
     )
     inputs = {}
-    for i, (case_id, folder) in enumerate(cases, 1):
-        case = load_case(
-            folder, case_id=case_id, modality=modalities.get(case_id), companions=False
-        )
+    for i, (case_id, folder, modality) in enumerate(cases, 1):
+        case = load_case(folder, case_id=case_id, modality=modality, companions=False)
         if i == 1:  # the U-Net learns the first case's modality; another case's is refused
             config = replace(config, modality=case.modality)
         inputs[case_id] = segmentation_input(case, config)
