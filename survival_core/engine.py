@@ -47,6 +47,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -59,6 +60,9 @@ from survival_core.workers import die_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: The address a private local Ray listens on: this machine only.
+LOOPBACK = "127.0.0.1"
 
 
 class CaseMapper(Protocol):
@@ -226,19 +230,39 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         "logging_level": logging.ERROR,
     }
     if address is None:
-        ray.init(
-            address="local",
-            num_cpus=num_cpus or os.cpu_count() or 1,
-            _temp_dir=str(_ray_temp_dir()),
-            object_spilling_directory=str(data_subdir("tmp") / "ray-spill"),
-            **quiet,
-        )
+        with _loopback_node():
+            ray.init(
+                address="local",
+                num_cpus=num_cpus or os.cpu_count() or 1,
+                _node_ip_address=LOOPBACK,
+                _temp_dir=str(_ray_temp_dir()),
+                object_spilling_directory=str(data_subdir("tmp") / "ray-spill"),
+                **quiet,
+            )
         return
     try:
         ray.init(address=address, **quiet)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
         hint = AUTH_HINT if _mentions_auth(err) else ""
         raise InputError(f"Cannot connect to the Ray cluster at {address!r}: {err}{hint}") from err
+
+
+@contextmanager
+def _loopback_node() -> Iterator[None]:
+    """While a private local Ray starts: its node keeps the loopback address it is given.
+
+    Ray 2.60 replaces a loopback node address with the machine's interface address
+    (``services.resolve_ip_for_localhost``) unless its ``ENABLE_RAY_CLUSTER`` switch is off, so a
+    local Ray would otherwise listen on the network for no reason. The switch is only read while
+    a node's address is resolved; it is restored afterwards for a later cluster connection."""
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
 
 
 def _mentions_auth(err: BaseException) -> bool:

@@ -60,6 +60,31 @@ def local_ray(data_folder: Path) -> Iterator[RayMapper]:
     engine.shutdown()
 
 
+def _node_address(_: object) -> str:
+    import ray
+
+    return ray.util.get_node_ip_address()
+
+
+def test_local_ray_stays_on_loopback(local_ray: RayMapper) -> None:
+    """A private local Ray listens on 127.0.0.1 only, never the machine's interface address (Ray's
+    default): its node, its control store and the node its tasks run on."""
+    import psutil
+    import ray
+
+    assert [node["NodeManagerAddress"] for node in ray.nodes()] == [engine.LOOPBACK]
+    assert ray.get_runtime_context().gcs_address.startswith(f"{engine.LOOPBACK}:")
+    ran_on = {address for _, address in local_ray.map_unordered(_node_address, [0, 1])}
+    assert ran_on == {engine.LOOPBACK}
+    ray_pids = {p.pid for p in psutil.process_iter(["name"]) if "ray" in (p.info["name"] or "")}
+    listening = {
+        conn.laddr.ip
+        for conn in psutil.net_connections("inet")
+        if conn.status == psutil.CONN_LISTEN and conn.pid in ray_pids
+    }
+    assert listening and listening <= {engine.LOOPBACK, "::ffff:127.0.0.1"}, listening
+
+
 def _square_or_fail(x: int) -> int:
     if x == 3:
         raise InputError("case 3: the GTV mask is empty")
