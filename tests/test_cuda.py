@@ -9,6 +9,10 @@ with TF32, a U-Net's probabilities 7e-5) so that other GPUs and cuDNN versions p
 
 from __future__ import annotations
 
+import os
+import sys
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +21,8 @@ import torch
 from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
+from survival_core import engine
+from survival_core.evaluation import splits
 from survival_core.explain.case import explain_case
 from survival_core.features.segmentation import (
     SegmentationModel,
@@ -27,8 +33,9 @@ from survival_core.features.segmentation import (
 )
 from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import cohort_cases
-from survival_core.models import load_model, make_model
+from survival_core.models import is_network, load_model, make_model
 from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.crossval import cross_validate
 from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 from tests.case_builders import make_case
@@ -133,3 +140,36 @@ def test_a_unet_trained_on_the_gpu_segments_alike_on_the_cpu(tmp_path) -> None:
     cpu = SegmentationModel.load(tmp_path / "unet", device="cpu")
     assert cpu.device.type == "cpu"
     np.testing.assert_allclose(cpu.forward_slices(inputs[0].image), gpu, atol=5e-3)
+
+
+def _fit_where(data: tuple[pd.DataFrame, np.ndarray]) -> tuple[str, str]:
+    """In a Ray task: the GPUs Ray gave it and the device a network fitted there used."""
+    X, y = data
+    model = make_model("deepsurv", epochs=2, seed=0).fit(X, y)  # device "auto", as in a run
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "unset"), model.device_.type
+
+
+def test_ray_folds_of_a_network_get_the_gpu_and_equal_in_process_folds(gbsg2) -> None:
+    """A local Ray on a GPU machine: a network's folds ask for the GPU (as ``train`` asks them),
+    get it and fit there; other models' folds ask for none; the cross-validation equals the same
+    folds run in this process on the GPU."""
+    pytest.importorskip("ray")
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests.*
+    X, y, _ = gbsg2
+    engine.connect(num_cpus=2)
+    try:
+        assert engine.cluster_gpus() >= 1
+        assert [engine.gpus_per_task(is_network(n)) for n in ("deepsurv", "coxph")] == [1, 0]
+        placed = list(engine.fold_map(_fit_where, [(X, y)] * 2, num_gpus=1))
+        assert all(visible not in ("", "unset") and device == "cuda" for visible, device in placed)
+        folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=3)
+        factory = partial(make_model, "deepsurv", epochs=20, seed=0)
+        run = partial(cross_validate, X, y, factory, folds, n_bootstrap=20)
+        in_process = run(map_folds=map)
+        on_ray = run(map_folds=partial(engine.fold_map, num_gpus=1))
+    finally:
+        engine.shutdown()
+    np.testing.assert_allclose(on_ray.oof["risk"], in_process.oof["risk"], rtol=1e-4, atol=1e-6)
+    assert on_ray.summary["c_index"] == pytest.approx(in_process.summary["c_index"], abs=1e-4)
