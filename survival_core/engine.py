@@ -310,12 +310,17 @@ def _call(fn: Callable[..., R], *args: Any) -> R:
 
 def _task(num_gpus: float) -> Any:
     """The Ray task that runs :func:`_call`: one CPU, ``num_gpus`` GPUs (none on a cluster without
-    them, where the request would wait forever), no retry, the data folder exported."""
+    them, where the request would wait forever), no retry, the data folder exported.
+
+    A task given no GPU sees none: Ray 2.60 leaves a zero-GPU task every GPU of its node (seen on
+    an H200), where a network would silently share a GPU another task reserved."""
     import ray
 
     if num_gpus and cluster_gpus() == 0:
         num_gpus = 0
     env = {"OMP_NUM_THREADS": "1", "RADSURV_DATA_DIR": str(data_dir())}
+    if not num_gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ""
     return ray.remote(_call).options(
         num_cpus=1, num_gpus=num_gpus, max_retries=0, runtime_env={"env_vars": env}
     )

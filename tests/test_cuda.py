@@ -151,8 +151,8 @@ def _fit_where(data: tuple[pd.DataFrame, np.ndarray]) -> tuple[str, str]:
 
 def test_ray_folds_of_a_network_get_the_gpu_and_equal_in_process_folds(gbsg2) -> None:
     """A local Ray on a GPU machine: a network's folds ask for the GPU (as ``train`` asks them),
-    get it and fit there; other models' folds ask for none; the cross-validation equals the same
-    folds run in this process on the GPU."""
+    get it and fit there; a task that asks for none sees none (it fits on the CPU); the
+    cross-validation equals the same folds run in this process on the GPU."""
     pytest.importorskip("ray")
     from ray import cloudpickle
 
@@ -164,6 +164,7 @@ def test_ray_folds_of_a_network_get_the_gpu_and_equal_in_process_folds(gbsg2) ->
         assert [engine.gpus_per_task(is_network(n)) for n in ("deepsurv", "coxph")] == [1, 0]
         placed = list(engine.fold_map(_fit_where, [(X, y)] * 2, num_gpus=1))
         assert all(visible not in ("", "unset") and device == "cuda" for visible, device in placed)
+        assert list(engine.fold_map(_fit_where, [(X, y)], num_gpus=0)) == [("", "cpu")]
         folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=3)
         factory = partial(make_model, "deepsurv", epochs=20, seed=0)
         run = partial(cross_validate, X, y, factory, folds, n_bootstrap=20)

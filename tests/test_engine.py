@@ -60,6 +60,10 @@ def local_ray(data_folder: Path) -> Iterator[RayMapper]:
     engine.shutdown()
 
 
+def _visible_gpus(_: object) -> str | None:
+    return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
 def _node_address(_: object) -> str:
     import ray
 
@@ -163,6 +167,8 @@ def test_only_networks_ask_for_a_gpu_and_only_when_there_is_one(
         return gpus_per_task(is_network(name))
 
     assert gpus("deepsurv") == gpus("coxph") == 0  # this Ray has no GPU
+    # a task given no GPU sees none (Ray 2.60 would show it its node's GPUs)
+    assert list(fold_map(_visible_gpus, [0])) == [""]
     assert list(RayMapper(num_gpus_per_task=1).map_unordered(abs, [-2])) == [(-2, 2)]
     monkeypatch.setattr(engine, "cluster_gpus", lambda: 2.0)
     assert [gpus(name) for name in ("coxph", "rsf", "deepsurv", "cnn3d")] == [0, 0, 1, 1]
