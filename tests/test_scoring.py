@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -295,3 +296,56 @@ def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path):
         assert score_case(load_case(cohort / "cases" / case_id), loaded).risk == pytest.approx(
             risk, abs=1e-9
         )
+
+
+@pytest.fixture(scope="module")
+def gbsg2_model(tmp_path_factory):
+    """A clinical-only Cox model on GBSG2 (real breast-cancer patients), fitted by the CLI."""
+    from sksurv.datasets import load_gbsg2
+
+    folder = tmp_path_factory.mktemp("gbsg2")
+    X, y = load_gbsg2()
+    table = X.assign(time=y["time"], event=y["cens"].astype(int))
+    table.insert(0, "case_id", [f"P{i:04d}" for i in range(len(table))])
+    table.to_csv(folder / "gbsg2.csv", index=False)
+    argv = ["fit", "--table", str(folder / "gbsg2.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
+    return folder / "m", table
+
+
+def test_clinical_values_alone_are_scored_under_a_model_that_reads_no_image(
+    gbsg2_model, tmp_path, capsys
+):
+    model_dir, table = gbsg2_model
+    patients = table.drop(columns=["time", "event"]).iloc[[3, 250]]
+    files = []
+    for row in patients.to_dict("records"):
+        files.append(tmp_path / f"{row['case_id']}.json")
+        files[-1].write_text(json.dumps(row, default=str))
+    misspelt = {k: v for k, v in patients.iloc[0].items() if k not in ("case_id", "pnodes")}
+    files.append(tmp_path / "typo.json")  # 'pnode' for 'pnodes', no case_id: named by the file
+    files[-1].write_text(json.dumps({**misspelt, "pnode": 30}, default=str))
+    argv = ["score", "--values", *map(str, files), "--model", str(model_dir), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    expected = load_scoring_model(model_dir).model.predict_risk(patients.drop(columns="case_id"))
+    scored = result["cases"]
+    assert [c["case_id"] for c in scored] == ["P0003", "P0250", "typo"]
+    assert [c["risk"] for c in scored[:2]] == pytest.approx(list(expected), abs=1e-12)
+    assert scored[0]["imputed"] == [] and scored[0]["cautions"] == []
+    assert scored[2]["imputed"] == ["pnodes"]  # imputed, and the ignored key is named
+    assert scored[2]["cautions"][0].startswith("Not variables of model m, ignored: pnode (")
+
+
+def test_clinical_values_alone_are_refused_by_a_model_that_reads_images(
+    model_dir, gbsg2_model, tmp_path, capsys
+):
+    values = tmp_path / "values.json"
+    values.write_text(json.dumps({"albumin": 38, "bilirubin": 15, "ecog": 1, "sex": "F"}))
+    argv = ["score", "--values", str(values), "--model", str(model_dir)]
+    assert main(argv) != 0
+    error = capsys.readouterr().err
+    assert re.search(r"reads \d+ image feature\(s\) \(gtv__lloydmax16__glszm__", error)
+    assert "give the case folder or zip with its images" in error
+    missing = ["score", "--values", str(tmp_path / "none.json"), "--model", str(gbsg2_model[0])]
+    assert main(missing) != 0 and "No such file" in capsys.readouterr().err

@@ -19,13 +19,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "score", help="score one case (folder or zip), or several, with a saved model"
     )
-    parser.add_argument(
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument(
         "--case",
         type=Path,
         nargs="+",
-        required=True,
         help="case folder or zip; several are scored one after the other, a broken one "
         "reported without stopping the rest",
+    )
+    given.add_argument(
+        "--values",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="a patient's clinical values alone (a JSON object, as a case's clinical.json; its "
+        "case_id, else the file name, names it), for a model that reads no image; several as "
+        "with --case",
     )
     parser.add_argument(
         "--model", type=Path, help="saved model folder (default: the demo cohort's default model)"
@@ -45,8 +54,22 @@ def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
     return result if uptake is None else {**result, "uptake": uptake}
 
 
+def _values_result(source: Path, loaded: LoadedModel) -> dict[str, Any]:
+    """The score of the clinical values in the JSON file ``source`` (``--values``)."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.io.case_loader import read_json_object
+    from survival_core.workflows.scoring import score_values
+
+    values = read_json_object(source, ClinicalValueError, "clinical values")
+    if values is None:
+        raise ClinicalValueError(f"No such file: {source}.")
+    case_id = str(values.get("case_id") or source.stem)
+    return score_values(values, loaded, case_id).as_dict()
+
+
 def run(args: argparse.Namespace) -> int:
-    """Load the model once, score each case, report (survival keyed by months).
+    """Load the model once, score each case (or set of clinical values), report (survival keyed
+    by months).
 
     One case reports its score (a broken case is the command's error). Several report
     ``{"model", "n_scored", "n_failed", "cases": [...], "failed": [...]}``: each score carries
@@ -65,15 +88,20 @@ def run(args: argparse.Namespace) -> int:
             "demo model."
         )
     loaded = load_scoring_model(folder)
-    if len(args.case) == 1:
-        report(_result(load_case(args.case[0], schema=loaded.schema), loaded), args.json)
+
+    def scored_one(source: Path) -> dict[str, Any]:
+        if args.values:
+            return _values_result(source, loaded)
+        return _result(load_case(source, schema=loaded.schema), loaded)
+
+    sources = args.values or args.case
+    if len(sources) == 1:
+        report(scored_one(sources[0]), args.json)
         return 0
     scored, failed = [], []
-    for source in args.case:
+    for source in sources:
         try:
-            scored.append(
-                {"source": str(source), **_result(load_case(source, schema=loaded.schema), loaded)}
-            )
+            scored.append({"source": str(source), **scored_one(source)})
         except RadSurvError as error:  # a bad case, or one the model cannot score
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")

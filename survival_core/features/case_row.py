@@ -10,6 +10,7 @@ reported as such, never silently.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -63,14 +64,59 @@ def _check_masks(case: Case, loaded: LoadedModel, settings: ExtractionSettings) 
         )
 
 
+def _clinical_inputs(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
+    """The model's clinical inputs from validated ``values``; None where missing (the model's
+    training-fitted preprocessing imputes it)."""
+    clinical = set(loaded.card.clinical_columns)
+    return {name: values.get(name) for name in loaded.inputs if name in clinical}
+
+
+def _feature_frame(
+    row: dict[str, Any], clinical: Iterable[str], case_id: str, loaded: LoadedModel
+) -> tuple[pd.DataFrame, list[str]]:
+    """``row`` as a one-row table in the model's input order, and the clinical inputs imputed."""
+    imputed = [name for name in clinical if row[name] is None]
+    frame = pd.DataFrame([row], index=pd.Index([case_id], name="case_id"))
+    return frame[loaded.inputs], imputed
+
+
+def reads_images(loaded: LoadedModel) -> bool:
+    """Whether the model needs a case's images: an image network, or any input that is not one
+    of its clinical variables (radiomics, DSFR or deep features)."""
+    from survival_core.models.image_base import ImageSurvivalModel
+
+    clinical = set(loaded.card.clinical_columns)
+    return isinstance(loaded.model, ImageSurvivalModel) or any(
+        c not in clinical for c in loaded.inputs
+    )
+
+
+def values_features(
+    values: Mapping[str, Any], loaded: LoadedModel, case_id: str
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """One-row feature table from a patient's clinical values alone (checked by the model's
+    schema), the imputed variables and the keys that are none of its variables, for a model
+    that reads no image; such a model is refused first, with what it reads."""
+    if reads_images(loaded):
+        image_inputs = [c for c in loaded.inputs if c not in loaded.card.clinical_columns]
+        shown = ", ".join(image_inputs[:3]) + (" ..." if len(image_inputs) > 3 else "")
+        what = f"{len(image_inputs)} image feature(s) ({shown})" if image_inputs else "the CT"
+        raise InputError(
+            f"Model {loaded.name} reads {what}, so clinical values alone cannot be scored: give "
+            "the case folder or zip with its images."
+        )
+    checked = loaded.schema.validate(values)
+    row = _clinical_inputs(checked.values, loaded)
+    ignored = [k for k in checked.unknown if k != "case_id"]
+    return (*_feature_frame(row, row, case_id, loaded), ignored)
+
+
 def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
     """One-row feature table of ``case`` in the model's input schema, and the imputed variables.
     A model on several modalities' radiomics reads each on the case's image of that modality
     (:func:`~survival_core.io.modality_view.modality_view`)."""
-    row: dict[str, Any] = {}
-    clinical = [c for c in loaded.inputs if c in loaded.card.clinical_columns]
-    for name in clinical:
-        row[name] = case.clinical.get(name)
+    row = _clinical_inputs(case.clinical, loaded)
+    clinical = list(row)
     for prefix, image, settings in _radiomics_sources(loaded):
         from survival_core.features.case_cache import case_radiomics
         from survival_core.features.settings import roi_label
@@ -109,6 +155,4 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         raise InputError(
             f"Model {loaded.name} needs {len(missing)} input(s) this case cannot provide: {shown}."
         )
-    imputed = [name for name in clinical if row[name] is None]
-    frame = pd.DataFrame([row], index=pd.Index([case.case_id], name="case_id"))
-    return frame[loaded.inputs], imputed
+    return _feature_frame(row, clinical, case.case_id, loaded)

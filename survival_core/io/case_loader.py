@@ -130,7 +130,7 @@ def _enter_wrapper(folder: Path) -> Path:
     return folder
 
 
-def _read_object(file: Path, error: type[InputError], holds: str) -> dict[str, Any] | None:
+def read_json_object(file: Path, error: type[InputError], holds: str) -> dict[str, Any] | None:
     """The JSON object in ``file`` (None when there is no such file); ``error`` names a file that
     is not JSON or holds something other than ``holds``."""
     if not file.is_file():
@@ -146,7 +146,7 @@ def _read_object(file: Path, error: type[InputError], holds: str) -> dict[str, A
 
 def _read_roles(root: Path) -> dict[str, Any] | None:
     """The case folder's own role mapping (:data:`ROLES_FILE`), or None."""
-    return _read_object(root / ROLES_FILE, InputError, "role: structure names")
+    return read_json_object(root / ROLES_FILE, InputError, "role: structure names")
 
 
 def _clinical(raw: Mapping[str, Any] | None, schema: CohortSchema | None = None) -> dict[str, Any]:
@@ -157,7 +157,7 @@ def _clinical(raw: Mapping[str, Any] | None, schema: CohortSchema | None = None)
 
 
 def _read_clinical_json(root: Path) -> dict[str, Any] | None:
-    return _read_object(root / CLINICAL_FILE, ClinicalValueError, "clinical values")
+    return read_json_object(root / CLINICAL_FILE, ClinicalValueError, "clinical values")
 
 
 def _check_roles(

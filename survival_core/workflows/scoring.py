@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.features.case_row import case_features
+from survival_core.features.case_row import case_features, values_features
+from survival_core.models.base import SurvivalModel
 from survival_core.models.scoring import (
     DAYS_PER_MONTH,
     REPORT_MONTHS,
@@ -21,12 +25,35 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo
     (None past the training cohort's follow-up: a curve carried flat there is no estimate)."""
     X, imputed = case_features(case, loaded)
-    model = case_model(case, loaded)
+    return _score(X, imputed, case_model(case, loaded), loaded)
+
+
+def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -> CaseScore:
+    """:func:`score_case` of a patient known by clinical values alone, under a model that reads
+    no image (a clinical model; others are refused). ``values`` are checked by the model's
+    clinical schema; keys that are none of its variables are named in the cautions, never
+    silently dropped (a misspelt variable would otherwise be imputed unnoticed)."""
+    X, imputed, ignored = values_features(values, loaded, case_id)
+    scored = _score(X, imputed, loaded.model, loaded)
+    if ignored:
+        scored.cautions.insert(
+            0,
+            f"Not variables of model {loaded.name}, ignored: {', '.join(ignored)} (its variables: "
+            f"{', '.join(loaded.schema.names)}).",
+        )
+    return scored
+
+
+def _score(
+    X: pd.DataFrame, imputed: list[str], model: SurvivalModel, loaded: LoadedModel
+) -> CaseScore:
+    """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
+    for the case)."""
     risk = float(model.predict_risk(X)[0])
     times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     survival = model.predict_survival(X, times)[0]
     return CaseScore(
-        case_id=case.case_id,
+        case_id=str(X.index[0]),
         risk=risk,
         percentile=loaded.card.percentile(risk),
         risk_group=loaded.card.risk_group(risk),
