@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -349,3 +350,17 @@ def test_clinical_values_alone_are_refused_by_a_model_that_reads_images(
     assert "give the case folder or zip with its images" in error
     missing = ["score", "--values", str(tmp_path / "none.json"), "--model", str(gbsg2_model[0])]
     assert main(missing) != 0 and "No such file" in capsys.readouterr().err
+
+
+def test_a_clinical_json_key_the_model_does_not_know_is_a_warning_of_the_score(
+    cohort, model_dir, tmp_path, capsys
+):
+    case = tmp_path / "case"
+    shutil.copytree(cohort / "cases" / "SYN-0003", case)
+    values = json.loads((case / "clinical.json").read_text())
+    values["albumen"] = values.pop("albumin")  # misspelt: albumin is imputed
+    (case / "clinical.json").write_text(json.dumps(values))
+    assert main(["score", "--case", str(case), "--model", str(model_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "albumin" in result["imputed"]
+    assert any("not variables of this model, ignored: albumen" in w for w in result["warnings"])

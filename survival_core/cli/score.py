@@ -44,12 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
-    """The case's score; a PET or PET/CT case's GTV uptake figures too (``uptake``: SUVmax,
-    SUVpeak, SUVmean, MTV, TLG), which a tumor board reads beside the risk."""
+    """The case's score with what its reading warned about (``warnings``: a slice gap, a GTV
+    united from several structures, a clinical.json key the model does not know...); a PET or
+    PET/CT case's GTV uptake figures too (``uptake``: SUVmax, SUVpeak, SUVmean, MTV, TLG), which
+    a tumor board reads beside the risk."""
     from survival_core.features.pet_uptake import gtv_uptake
     from survival_core.workflows.scoring import score_case
 
-    result = score_case(case, loaded).as_dict()
+    result = {**score_case(case, loaded).as_dict(), "warnings": list(case.warnings)}
     uptake = gtv_uptake(case)
     return result if uptake is None else {**result, "uptake": uptake}
 

@@ -149,11 +149,24 @@ def _read_roles(root: Path) -> dict[str, Any] | None:
     return read_json_object(root / ROLES_FILE, InputError, "role: structure names")
 
 
-def _clinical(raw: Mapping[str, Any] | None, schema: CohortSchema | None = None) -> dict[str, Any]:
-    """clinical.json's values checked by ``schema`` (a model's own cohort's), else the HCC one."""
+def _clinical(
+    raw: Mapping[str, Any] | None, schema: CohortSchema | None, warnings: list[str]
+) -> dict[str, Any]:
+    """clinical.json's values checked by ``schema`` (a model's own cohort's), else the HCC one.
+    Under a given schema, keys that are none of its variables are named in ``warnings``: a
+    misspelt variable would otherwise be imputed unnoticed."""
     if raw is None:
         return {}
-    return dict((schema.validate(raw) if schema is not None else validate_clinical(raw)).values)
+    if schema is None:
+        return dict(validate_clinical(raw).values)
+    checked = schema.validate(raw)
+    ignored = [k for k in checked.unknown if k != "case_id"]
+    if ignored:
+        warnings.append(
+            f"clinical.json: not variables of this model, ignored: {', '.join(ignored)} (its "
+            f"variables: {', '.join(schema.names)})."
+        )
+    return dict(checked.values)
 
 
 def _read_clinical_json(root: Path) -> dict[str, Any] | None:
@@ -549,7 +562,7 @@ def load_case(
             warnings += beside_dicom
             case_modality = info.modality
         assigned = _roles(structures, explicit, required, site, warnings)
-        clinical = _clinical(raw, schema)
+        clinical = _clinical(raw, schema, warnings)
     named = str(raw["case_id"]) if raw and raw.get("case_id") else None
     if named is not None and not (volumes and not beside_dicom) and named != default_id:
         warnings.append(
@@ -680,7 +693,7 @@ def load_case_files(
         case_id=case_id,
         image=volume,
         masks=assigned.masks,
-        clinical=_clinical(clinical),
+        clinical=_clinical(clinical, None, warnings),
         modality=case_modality,
         source=str(image_path),
         warnings=[*warnings, *scale_warnings(volume, case_modality), *assigned.warnings],
