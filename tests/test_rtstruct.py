@@ -201,8 +201,8 @@ def test_unusable_contours(tmp_path: Path, contours, error, expected) -> None:
 @pytest.mark.parametrize(
     ("planes_mm", "slices", "apart"),
     [
-        (np.arange(0.3, 9.4, 1.0), [0, 1, 2, 3], "1.00 mm apart"),  # a thin-slice series
-        ([2.0, 7.0], [0, 1, 2, 3], "5.00 mm apart"),  # a thick-slice one
+        (np.arange(0.3, 9.4, 1.0), [0, 1, 2, 3], "on planes 1.00 mm apart"),  # thin slices
+        ([2.0, 7.0], [0, 1, 2, 3], "on planes 5.00 mm apart"),  # a thick-slice series
         ([6.0], [2], "on one plane"),
     ],
     ids=["1 mm planes", "5 mm planes", "one plane"],
@@ -217,7 +217,7 @@ def test_contours_between_slices_fill_the_nearest_slices(
     array = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["GTV"], notes)["GTV"])
     assert np.flatnonzero(array.any(axis=(1, 2))).tolist() == slices
     assert all(array[k].sum() == 100 for k in slices)  # 8 mm = 10 voxels square
-    assert len(notes) == 1 and f"'GTV' was contoured {apart} on planes between" in notes[0]
+    assert len(notes) == 1 and f"'GTV' was contoured {apart}, between the image's" in notes[0]
 
 
 def test_open_contours_ignored_with_warning(tmp_path: Path) -> None:
@@ -237,3 +237,82 @@ def test_unknown_roi_name_lists_the_names(tmp_path: Path) -> None:
     )
     with pytest.raises(RTStructError, match="no structure named 'Tumour'.*'Liver', 'GTV'"):
         rtstruct_to_masks(rt, image, info, ["Tumour"])
+
+
+def filled_slices(mask: sitk.Image) -> list[int]:
+    return np.flatnonzero(sitk.GetArrayFromImage(mask).any(axis=(1, 2))).tolist()
+
+
+@pytest.mark.parametrize(
+    ("drawn_on", "slices"), [("this", [2, 4, 6]), ("other", [2, 3, 4, 5, 6, 7])]
+)
+def test_planes_thicker_than_the_image_slices_fill_their_slabs_when_drawn_on_another_series(
+    tmp_path: Path, drawn_on: str, slices: list[int]
+) -> None:
+    """Contours every 5 mm on a 2.5 mm image: drawn on another series of the frame of reference
+    (a 5 mm plan under a thin-slice reconstruction), each plane stands for its 5 mm slab and the
+    slices between are filled (every other slice was filled, half the volume); drawn on this
+    image, each contour fills its own slice, as every tool does."""
+    other = {"series_uid": "1.2.3.4.5"} if drawn_on == "other" else {}
+    rois = {"GTV": [square((0, 0), 8, z) for z in (5.0, 10.0, 15.0)]}
+    image, info, rt = setup_case(tmp_path, rois, **other)
+    notes: list[str] = []
+    mask = rtstruct_to_masks(rt, image, info, ["GTV"], notes)["GTV"]
+    assert filled_slices(mask) == slices  # a slice on a slab's limit goes to the lower plane
+    assert bool(notes) == (drawn_on == "other")
+    assert not notes or "'GTV' was contoured on planes 5.00 mm apart (the image's" in notes[0]
+
+
+def test_separate_lesions_off_the_slices_fill_only_their_own_slabs(tmp_path: Path) -> None:
+    """Two nodes 0.5 mm off the slices, one on two planes and one on a single plane 12.5 mm
+    away: each plane fills one slice (the median gap, 7.5 mm, used to smear each over three)."""
+    rois = {"GTVn": [square((0, 0), 8, z) for z in (0.5, 3.0)] + [square((5, 5), 6, 15.5)]}
+    image, info, rt = setup_case(tmp_path, rois)
+    mask = rtstruct_to_masks(rt, image, info, ["GTVn"])["GTVn"]
+    assert filled_slices(mask) == [0, 1, 6]
+
+
+def test_planes_halfway_between_slices_fill_contiguous_slices(tmp_path: Path) -> None:
+    """Planes halfway between the slices, their z written with rounding noise (as exporters
+    write it): each slice on a slab's limit goes to the plane below, none is left out."""
+    noise = [2e-7, -3e-7, 1e-7, -2e-7, 3e-7]
+    rois = {"GTV": [square((0, 0), 8, 2.5 * k + 1.25 + noise[k - 1]) for k in range(1, 6)]}
+    image, info, rt = setup_case(tmp_path, rois)
+    assert filled_slices(rtstruct_to_masks(rt, image, info, ["GTV"])["GTV"]) == [2, 3, 4, 5, 6]
+
+
+def test_repeated_and_overlapping_contours_on_a_slice_are_united_with_a_note(
+    tmp_path: Path,
+) -> None:
+    """The even-odd rule would erase a contour written twice and cut the overlap of two
+    overlapping ones out; they are counted once and united (nested ones still make holes)."""
+    rois = {
+        "Once": [square((0, 0), 8, 10.0)],
+        "Twice": [square((0, 0), 8, 10.0), square((0, 0), 8, 10.0)],
+        "Overlap": [square((-3, 0), 10, 10.0), square((3, 0), 10, 10.0)],
+    }
+    image, info, rt = setup_case(tmp_path, rois)
+    notes: list[str] = []
+    masks = rtstruct_to_masks(rt, image, info, ["Once", "Twice", "Overlap"], notes)
+    arrays = {name: sitk.GetArrayFromImage(mask) for name, mask in masks.items()}
+    np.testing.assert_array_equal(arrays["Twice"], arrays["Once"])
+    area = {name: array[4].sum() * 0.8 * 0.8 for name, array in arrays.items()}
+    assert area["Overlap"] == pytest.approx(16 * 10, rel=0.1)  # the union, not 2 x 4 x 10
+    assert notes == [
+        "Structure 'Twice': 1 repeated contour(s) counted once on slice(s) 4.",
+        "Structure 'Overlap': overlapping contours united on slice(s) 4.",
+    ]
+
+
+def test_a_renamed_duplicate_never_replaces_another_structure(tmp_path: Path) -> None:
+    """'GTV', 'GTV [3]', 'GTV' (ROI 3): the second 'GTV' cannot take the name 'GTV [3]'."""
+    image, info, rt = setup_case(
+        tmp_path,
+        {
+            "GTV": [square((-8, 0), 4, 10.0)],
+            "GTV [3]": [square((0, 0), 4, 10.0)],
+            "GTV ": [square((8, 0), 4, 10.0)],
+        },
+    )
+    assert len(rt.roi_names) == 3 and rt.roi_names[:2] == ["GTV", "GTV [3]"]
+    assert any("is called 'GTV [3.2]'" in w for w in rt.warnings)

@@ -3,12 +3,22 @@
 Contours are polygons in patient coordinates (mm). Each CLOSED_PLANAR polygon (and
 CLOSED_PLANAR_XOR, the type DICOM added for contours meant to combine by XOR) is converted to
 continuous voxel indices of the image and filled on its slice with the pixel-centre rule
-(:func:`skimage.draw.polygon`); polygons on the same slice combine by XOR (even-odd rule), so an
-inner contour cuts a hole. A polygon must lie within ``SLICE_TOLERANCE`` (0.1) of a slice index;
-otherwise it was drawn on another grid and the ROI is refused. Every contour on a slice counts,
-whatever rounding its z was written with. A structure reaching outside the image in-plane (an image
-cropped after contouring) is refused: more than 1 % of its area outside, clipped with a note below
-that. POINT and OPEN contours have no inside and are ignored with a warning.
+(:func:`skimage.draw.polygon`). Polygons on one slice combine by nesting: one inside another cuts
+a hole (and one inside a hole is an island again), as the even-odd rule gives; polygons that only
+overlap are united, and a polygon repeated on its slice counts once, each with a note (the
+even-odd rule would cancel them). Every contour on a slice counts, whatever rounding its z was
+written with.
+
+Which image slices a contour fills: on the image it was drawn on, the slice it lies on (within
+``SLICE_TOLERANCE``). Drawn on another series of the frame of reference, or between the slices,
+each contoured plane stands for a slab as thick as the planes' spacing (the contouring series'
+slice spacing: the smallest gap between two planes of one structure, at most
+``MAX_PLANE_SPACING_MM``), and every image slice whose centre lies in a slab takes its contours:
+a thin-slice image under a 3 mm plan is filled throughout, not on every third slice, and an
+image slice halfway between two planes takes the lower one. A structure reaching outside the
+image in-plane (an image cropped after contouring) is refused: more than 1 % of its area outside,
+clipped with a note below that. POINT and OPEN contours have no inside and are ignored with a
+warning.
 
 Linking to the image: by the referenced series UID when it is the image's; otherwise (an image
 re-exported after contouring, as real archives hold) by the frame of reference UID plus geometry:
@@ -48,8 +58,14 @@ PLANE_TOLERANCE = 0.01
 #: Share of a structure's area that may lie outside the image in-plane (a contour drawn over the
 #: image's edge) before the structure is refused: the image does not hold it.
 OUTSIDE_TOLERANCE = 0.01
-#: Contour types with an inside: filled, combined with the plane's others by XOR.
+#: Contour types with an inside: filled, combined with the plane's others by nesting.
 CLOSED_TYPES = frozenset({"CLOSED_PLANAR", "CLOSED_PLANAR_XOR"})
+#: Largest slice spacing assumed for a contouring series (mm) when a structure set's planes are
+#: only far apart (single-slice lesions): CT and most MR used for contouring are no thicker.
+MAX_PLANE_SPACING_MM = 5.0
+#: Slack (in slices) of the slab limits, so that a centre exactly on a limit is decided the same
+#: way whatever the rounding of the contours' z.
+SLAB_SLACK = 1e-6
 
 
 @dataclass
@@ -95,10 +111,14 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[dict[int, ROI], list[str]
         number = int(item.ROINumber)
         name = str(item.get("ROIName", "")).strip() or f"ROI {number}"
         if name in names_seen:
+            renamed, n = f"{name} [{number}]", 1
+            while renamed in names_seen:  # another structure may already be called that
+                n += 1
+                renamed = f"{name} [{number}.{n}]"
             warnings.append(
-                f"Two structures are named {name!r}; ROI number {number} is called '{name} [{number}]'."
+                f"Two structures are named {name!r}; ROI number {number} is called {renamed!r}."
             )
-            name = f"{name} [{number}]"
+            name = renamed
         names_seen.add(name)
         rois[number] = ROI(number, name)
     for item in ds.get("ROIContourSequence", []):
@@ -239,23 +259,85 @@ def _merged(planes: dict[float, list[np.ndarray]]) -> dict[float, list[np.ndarra
     return {float(np.mean(group)): [c for k in group for c in planes[k]] for group in groups}
 
 
-def _slice_of_plane(planes: list[float], n_slices: int) -> dict[int, float]:
-    """Image slice -> the contoured plane it takes when the planes are off the slices: the
-    nearest plane within half the planes' spacing (one slice when a single plane is contoured)."""
-    step = float(np.median(np.diff(planes))) if len(planes) > 1 else 1.0
+def _plane_spacing(rtstruct: RTStruct, image: sitk.Image) -> float:
+    """The spacing of the planes the structure set was drawn on, in the image's slices: the
+    smallest gap between two contoured planes of one structure (the contouring series' slice
+    spacing, which every structure spanning two adjacent slices shows), at most
+    :data:`MAX_PLANE_SPACING_MM`; one slice when no structure has two planes."""
+    spacing = image.GetSpacing()[2]
+    to_index = np.linalg.inv(
+        np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
+    )
+    origin = np.asarray(image.GetOrigin())
+    gaps = []
+    for roi in rtstruct.rois.values():
+        planes = {
+            float(np.mean(((c - origin) @ to_index.T)[:, 2]))
+            for c, t in zip(roi.contours, roi.geometric_types, strict=True)
+            if t in CLOSED_TYPES
+        }
+        steps = np.diff(sorted(planes))
+        gaps += steps[steps > PLANE_TOLERANCE].tolist()
+    return min([*gaps, MAX_PLANE_SPACING_MM / spacing]) if gaps else 1.0
+
+
+def _slice_of_plane(planes: list[float], n_slices: int, thickness: float) -> dict[int, float]:
+    """Image slice -> the contoured plane whose slab (``thickness`` slices, centred on the plane)
+    holds the slice's centre; a centre on the limit between two slabs goes to the lower plane."""
+    half = thickness / 2
     taken: dict[int, float] = {}
     for k in range(n_slices):
-        nearest = min(planes, key=lambda p: abs(p - k))
-        if -step / 2 < k - nearest <= step / 2:
-            taken[k] = nearest
+        within = [p for p in planes if -half + SLAB_SLACK < k - p <= half + SLAB_SLACK]
+        if within:
+            taken[k] = min(within, key=lambda p: (abs(k - p), p))
     return taken
 
 
-def _rasterise(roi: ROI, image: sitk.Image, notes: list[str]) -> np.ndarray:
-    """The ROI's closed contours filled on the image grid, (z, y, x) uint8, even-odd rule per
-    plane. Contours on planes between the image's slices (drawn on another series of the same
-    frame of reference, at other positions or spacing) fill each slice from the nearest contoured
-    plane, with a note in ``notes``."""
+def _fill_slice(
+    contours: list[np.ndarray], shape: tuple[int, int]
+) -> tuple[np.ndarray, int, int, list[str]]:
+    """One slice's contours (voxel index) filled: nested ones cut holes (and islands in them),
+    overlapping ones are united, repeats count once. Returns the (y, x) bool slice, the voxels
+    filled outside the image in-plane and in all, and what was repeated or united."""
+    filled, outside, total = [], 0, 0
+    for index in contours:
+        rows, cols = fill_polygon(index[:, 1], index[:, 0])
+        inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+        voxels = np.unique(rows[inside] * shape[1] + cols[inside])
+        if any(np.array_equal(voxels, seen) for seen in filled):
+            continue  # the same polygon again: the even-odd rule would erase it
+        filled.append(voxels)
+        total += rows.size
+        outside += rows.size - int(inside.sum())
+    said = []
+    if len(filled) < len(contours):
+        said.append(f"{len(contours) - len(filled)} repeated contour(s) counted once")
+    depth = [0] * len(filled)
+    overlap = False
+    for i, a in enumerate(filled):
+        for j, b in enumerate(filled):
+            if i == j or not (a.size and b.size) or a[-1] < b[0] or b[-1] < a[0]:
+                continue
+            common = np.intersect1d(a, b, assume_unique=True).size
+            if common == a.size and b.size > a.size:
+                depth[i] += 1  # a lies inside b
+            elif common and common < min(a.size, b.size):
+                overlap = True
+    if overlap:
+        said.append("overlapping contours united")
+    plane = np.zeros(shape[0] * shape[1], dtype=bool)
+    for level, voxels in sorted(zip(depth, filled, strict=True), key=lambda pair: pair[0]):
+        plane[voxels] = level % 2 == 0  # an outline, or a hole in one
+    return plane.reshape(shape), outside, total, said
+
+
+def _rasterise(
+    roi: ROI, image: sitk.Image, notes: list[str], *, drawn_here: bool, thickness: float
+) -> np.ndarray:
+    """The ROI's closed contours filled on the image grid, (z, y, x) uint8. ``drawn_here``: the
+    structure set was drawn on this image, so each contour fills the slice it lies on; otherwise
+    (or when contours lie between the slices) each slice takes the contours of the plane whose
+    slab (``thickness`` slices: :func:`_plane_spacing`) holds it, with a note in ``notes``."""
     size = image.GetSize()
     mask = np.zeros(size[::-1], dtype=np.uint8)
     closed = [
@@ -266,34 +348,35 @@ def _rasterise(roi: ROI, image: sitk.Image, notes: list[str]) -> np.ndarray:
             f"Structure {roi.name!r} has no closed contour; it cannot be made into a mask."
         )
     planes = _planes(roi, closed, image)
-    if all(abs(p - round(p)) <= SLICE_TOLERANCE for p in planes):
-        taken: dict[int, list[float]] = {}
+    on_slices = all(abs(p - round(p)) <= SLICE_TOLERANCE for p in planes)
+    taken: dict[int, list[float]] = {}
+    if on_slices and (drawn_here or thickness <= 1 + SLICE_TOLERANCE):
         for p in planes:
             taken.setdefault(int(round(p)), []).append(p)
     else:
         positions = sorted(planes)
-        taken = {k: [p] for k, p in _slice_of_plane(positions, size[2]).items()}
-        off = max(positions, key=lambda p: abs(p - round(p)))
-        spacing = (
-            f"{float(np.median(np.diff(positions))) * image.GetSpacing()[2]:.2f} mm apart"
-            if len(positions) > 1
-            else "on one plane"
-        )
+        taken = {k: [p] for k, p in _slice_of_plane(positions, size[2], thickness).items()}
+        slab = f"{thickness * image.GetSpacing()[2]:.2f} mm"
+        drawn = "on one plane" if len(positions) == 1 else f"on planes {slab} apart"
+        where = "" if on_slices else ", between the image's slices"
         notes.append(
-            f"Structure {roi.name!r} was contoured {spacing} on planes between the image's slices "
-            f"(e.g. slice index {off:.2f}): each slice takes the contours of the nearest "
-            "contoured plane."
+            f"Structure {roi.name!r} was contoured {drawn}{where} (the image's slices are "
+            f"{image.GetSpacing()[2]:.2f} mm apart): each slice takes the contours of the plane "
+            f"whose {slab} slab holds it."
         )
     outside = total = 0
-    for k, on_slice in taken.items():
+    said: dict[str, list[int]] = {}
+    for k, on_slice in sorted(taken.items()):
         if not 0 <= k < size[2]:
             continue
-        for index in (c for p in on_slice for c in planes[p]):
-            rows, cols = fill_polygon(index[:, 1], index[:, 0])
-            inside = (rows >= 0) & (rows < size[1]) & (cols >= 0) & (cols < size[0])
-            total += rows.size
-            outside += rows.size - int(inside.sum())
-            mask[k, rows[inside], cols[inside]] ^= 1
+        contours = [c for p in on_slice for c in planes[p]]
+        mask[k], out, count, what = _fill_slice(contours, (size[1], size[0]))
+        outside, total = outside + out, total + count
+        for text in what:
+            said.setdefault(text, []).append(k)
+    for text, slices in said.items():
+        shown = ", ".join(map(str, slices[:5])) + (" ..." if len(slices) > 5 else "")
+        notes.append(f"Structure {roi.name!r}: {text} on slice(s) {shown}.")
     _check_inside(roi, outside, total, notes)
     return mask
 
@@ -326,10 +409,11 @@ def rtstruct_to_masks(
     Refuses (:class:`RTStructError`) a structure set not linked to the series
     (:func:`link_to_series`, whose warnings the caller reports), a name not in the set, or a contour
     not parallel to the slices or outside the image; an ROI with no closed contour or that covers
-    no voxel centre raises :class:`MaskError`. Contours between the slices are placed on the
-    nearest slices, with a note added to ``notes``.
+    no voxel centre raises :class:`MaskError`. Contours drawn on another series or between the
+    slices fill the slices their planes' slabs hold, with a note added to ``notes``.
     """
-    link_to_series(rtstruct.references, series_info, rtstruct.path)
+    drawn_here = not link_to_series(rtstruct.references, series_info, rtstruct.path)
+    thickness = _plane_spacing(rtstruct, image)
     masks: dict[str, sitk.Image] = {}
     for name in roi_names:
         roi = rtstruct.rois.get(name)
@@ -338,7 +422,13 @@ def rtstruct_to_masks(
                 f"{rtstruct.path} has no structure named {name!r}; it has "
                 f"{', '.join(map(repr, rtstruct.roi_names)) or 'none'}."
             )
-        array = _rasterise(roi, image, notes if notes is not None else [])
+        array = _rasterise(
+            roi,
+            image,
+            notes if notes is not None else [],
+            drawn_here=drawn_here,
+            thickness=thickness,
+        )
         if not array.any():
             raise MaskError(
                 f"Structure {name!r} covers no voxel of the image; it is too small or outside it."
