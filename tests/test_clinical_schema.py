@@ -48,6 +48,21 @@ def test_validate_converts_and_reports_missing() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [("60,5", 60.5), ("0,125", 0.125), ("1,200.5", 1200.5), ("1,200", None), ("12,500,000", None)],
+)
+def test_a_comma_is_read_only_where_it_cannot_be_a_thousands_separator(text, expected) -> None:
+    """'1,200' is 1200 with a thousands separator or 1.2 with a decimal comma: refused, never
+    guessed (it was read as 1.2, moving a GBSG2 patient from the low to the high risk group)."""
+    dose = SchemaVariable("dose", NUMBER, "Dose", "Gy", 0, None)
+    if expected is None:
+        with pytest.raises(ClinicalValueError, match=f"'{text}' is ambiguous.*thousands separator"):
+            dose.coerce(text)
+    else:
+        assert dose.coerce(text) == expected
+
+
+@pytest.mark.parametrize(
     ("values", "message"),
     [
         ({"age": 17}, r"Age \(age\): 17 years is outside the plausible range 18-100 years"),

@@ -104,6 +104,13 @@ def _scale_range(header: str) -> tuple[int, int] | None:
     return next((span for names, span in _SCALE_RANGES if words & names), None)
 
 
+#: A number whose commas may group thousands or be a decimal comma: '1,200', '12,500,000'
+#: (not '0,125', whose leading zero cannot start a thousands group).
+_GROUPED_OR_DECIMAL = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+")
+#: A number with thousands grouped by commas and a decimal point: '1,200.5'.
+_GROUPED = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+\.\d+")
+
+
 def _number_text(value: Any) -> str:
     """The range bound or value as short text (``18``, ``0.7``)."""
     return f"{value:g}" if isinstance(value, int | float) else str(value)
@@ -202,7 +209,15 @@ class SchemaVariable:
         try:
             if isinstance(value, str):
                 text = value.strip()
-                if re.fullmatch(r"[-+]?\d+,\d+", text):
+                if _GROUPED_OR_DECIMAL.fullmatch(text):  # '1,200': 1200, or 1.2 with a comma?
+                    raise ClinicalValueError(
+                        f"{self.title}: {value!r} is ambiguous: {text.replace(',', '')} with a "
+                        "thousands separator, or a decimal comma? Write the number without a "
+                        "thousands separator and with a decimal point."
+                    )
+                if _GROUPED.fullmatch(text):  # '1,200.5': the point says the comma groups
+                    text = text.replace(",", "")
+                elif re.fullmatch(r"[-+]?\d+,\d+", text):
                     text = text.replace(",", ".")
                 number = float(text)
             else:
