@@ -136,3 +136,20 @@ def test_a_time_written_with_its_unit_is_named(tmp_path: Path, veterans: pd.Data
     veterans.assign(time=veterans["time"].astype(str) + " days").to_csv(path, index=False)
     with pytest.raises(InputError, match=r"137 time value\(s\) are not numbers \(e.g. '72.0 days'"):
         load_model_table([path])
+
+
+def test_a_follow_up_too_short_for_days_asks_for_the_unit(
+    tmp_path: Path, veterans: pd.DataFrame
+) -> None:
+    """Veterans' times in months read as days (longest 32.8 'days') are noted with the option;
+    in days (longest 999) or given as months, nothing is said."""
+    in_months = veterans.assign(time=veterans["time"] / 30.4375)
+    in_months.to_csv(tmp_path / "months.csv", index=False)
+    veterans.to_csv(tmp_path / "days.csv", index=False)
+    asked = [n for n in load_model_table([tmp_path / "months.csv"]).notes if "--time-unit" in n]
+    assert asked and asked[0].startswith("The longest follow-up is 32.8")
+    for table in (
+        load_model_table([tmp_path / "months.csv"], time_unit="months"),
+        load_model_table([tmp_path / "days.csv"]),
+    ):
+        assert not [n for n in table.notes if "longest follow-up" in n]

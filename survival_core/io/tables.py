@@ -21,6 +21,8 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.io.delimited import read_delimited, written_numbers
 from survival_core.io.headers import is_outcome_like, parse_header
 
+#: A longest follow-up shorter than this (days) suggests times in months or years read as days.
+SHORT_FOLLOW_UP_DAYS = 366.0
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
@@ -310,5 +312,12 @@ def load_model_table(
     y = Surv.from_arrays(
         event.astype(bool).to_numpy(), time.to_numpy(float) * TIME_UNITS[time_unit]
     )
+    longest = float(y["time"].max())
+    if longest < SHORT_FOLLOW_UP_DAYS:
+        notes.append(
+            f"The longest follow-up is {longest:g} days (time read in {time_unit}): if the "
+            "times are in another unit (months, years), give it (--time-unit); survival at 12, "
+            "24 and 36 months would otherwise be past the follow-up, or wrong."
+        )
     metadata = {str(p): meta for p, meta in zip(paths, metas, strict=True)}
     return ModelTable(X=X, y=y, notes=notes, metadata=metadata)
