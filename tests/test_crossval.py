@@ -182,3 +182,19 @@ def test_a_calibration_slope_of_barely_different_predictions_is_noted(gbsg2):
     assert any("the predicted survival barely differs between patients" in n for n in notes)
     fitted = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
     assert not any("barely differs" in n for n in fitted.summary["preprocessing_notes"])
+
+
+def test_an_external_cohort_with_categories_the_model_never_saw_is_noted():
+    """Veterans (real) with its 'large' cell type renamed 'large cell' in the external rows:
+    the model encodes them as the reference level, which the run's notes now say."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    X, raw = load_veterans_lung_cancer()
+    y = Surv.from_arrays(raw["Status"], raw["Survival_in_days"])
+    external = np.arange(len(y)) >= 100
+    X = X.assign(Celltype=X["Celltype"].astype(str))
+    X.loc[external & (X["Celltype"] == "large"), "Celltype"] = "large cell"
+    folds = splits.external(y["event"], external, validation_fraction=0.0)
+    result = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
+    notes = result.summary["preprocessing_notes"]
+    assert any(n.startswith("test rows: 'Celltype': value(s) 'large cell' not seen") for n in notes)

@@ -182,3 +182,19 @@ def test_plain_numeric_columns_encode_as_one_column_at_a_time() -> None:
     slow = prep.transform(as_objects)
     assert np.array_equal(fast.to_numpy(), slow.to_numpy())
     assert np.isfinite(fast.to_numpy()).all()
+
+
+def test_a_training_category_written_in_another_case_is_that_category() -> None:
+    """Veterans (real): 'Squamous' and ' SQUAMOUS ' for the training level 'squamous' were
+    encoded as the reference level 'adeno', the highest-risk cell type, silently."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    X, _ = load_veterans_lung_cancer()
+    prep = TablePreprocessor().fit(X)
+    reference = prep.transform(X.iloc[:1])  # celltype 'squamous'
+    for written in ("Squamous", " SQUAMOUS "):
+        new = X.iloc[:1].assign(Celltype=written)
+        pd.testing.assert_frame_equal(prep.transform(new), reference)
+        assert prep.transform_notes_ == [f"'Celltype': {written!r} read as 'squamous'."]
+    prep.transform(X.iloc[:1].assign(Celltype="oat cell"))
+    assert "'oat cell' not seen in training" in prep.transform_notes_[0]

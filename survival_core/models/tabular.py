@@ -12,8 +12,9 @@ to validation and test rows. In order it:
    category (categorical);
 5. one-hot encodes categoricals with one ``name=value`` column per training category except the
    first in sorted order, the reference (all zeros), so a Cox model without penalty stays
-   identifiable; a category not seen in training is encoded as all zeros (the reference) and is
-   reported in ``transform_notes_``;
+   identifiable; a value that is a training category written in another case or with spaces is
+   read as that category, and a category not seen in training is encoded as all zeros (the
+   reference); both are reported in ``transform_notes_``;
 6. z-scores every output column with the training mean and standard deviation.
 
 Every decision is recorded in ``notes_`` (strings a user can read) and in :meth:`to_dict`, which is
@@ -33,6 +34,8 @@ import pandas as pd
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.dates import looks_like_dates
 
+#: How a transform note names a category the training rows never had.
+UNSEEN = "not seen in training"
 #: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on
 #: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
 ID_TOKENS = frozenset({"id", "uid", "uuid", "patientid", "caseid", "subjectid", "mrn"})
@@ -83,6 +86,17 @@ def _numeric_or_none(column: pd.Series) -> pd.Series | None:
     if converted[column.notna()].isna().any():
         return None
     return converted.astype(float)
+
+
+def _written_otherwise(unseen: set[str], categories: list[str]) -> dict[str, str]:
+    """Values not among the training ``categories`` that are one of them written in another
+    case or with spaces ('Squamous ', 'SQUAMOUS' for 'squamous'): value -> that category. A
+    value matching several categories that way is left unseen."""
+    folded: dict[str, list[str]] = {}
+    for category in categories:
+        folded.setdefault(category.strip().casefold(), []).append(category)
+    matches = {value: folded.get(value.strip().casefold(), []) for value in unseen}
+    return {value: found[0] for value, found in matches.items() if len(found) == 1}
 
 
 def _category_strings(column: pd.Series) -> pd.Series:
@@ -314,12 +328,19 @@ class TablePreprocessor:
                 blocks.append(numeric.fillna(spec["fill"]).to_numpy(float)[:, None])
                 continue
             values = _category_strings(column).fillna(spec["fill"])
+            aliases = _written_otherwise(set(values) - set(spec["categories"]), spec["categories"])
+            values = values.replace(aliases) if aliases else values
             unseen = sorted(set(values) - set(spec["categories"]))
+            if aliases and record:
+                self.transform_notes_.append(
+                    f"'{spec['name']}': "
+                    + ", ".join(f"{a!r} read as {c!r}" for a, c in sorted(aliases.items()))
+                    + "."
+                )
             if unseen and record:
                 self.transform_notes_.append(
-                    f"'{spec['name']}': value(s) {', '.join(map(repr, unseen))} not seen in "
-                    "training, encoded as all zeros (reference category "
-                    f"{spec['categories'][0]!r})."
+                    f"'{spec['name']}': value(s) {', '.join(map(repr, unseen))} {UNSEEN}, "
+                    f"encoded as all zeros (reference category {spec['categories'][0]!r})."
                 )
             blocks.append(
                 np.stack([(values == c).to_numpy(float) for c in spec["categories"][1:]], axis=1)

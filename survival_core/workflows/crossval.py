@@ -52,6 +52,7 @@ from survival_core.evaluation.concordance import (
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.tabular import UNSEEN
 from survival_core.outcome import survival_arrays
 
 #: Default horizons: 1, 2 and 3 years, in days.
@@ -153,6 +154,9 @@ def run_fold(
     train_risk = model.predict_risk(X.iloc[fit_rows])
     scale = float(train_risk.std()) or 1.0
     risk = model.predict_risk(X.iloc[fold.test])
+    unseen = [  # categories of the test rows (an external cohort's) the model never learned
+        note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
+    ]
     # one pass for the Brier grid and the horizons (image models rerun the network per call)
     both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
@@ -189,7 +193,7 @@ def run_fold(
         "survival": survival,
         "survival_at_horizons": at_horizons,
         "features_used": len(model.features_used_),
-        "notes": model.preprocessor_.notes_,
+        "notes": [*model.preprocessor_.notes_, *(f"test rows: {note}" for note in unseen)],
         "metric_notes": metric_notes,
         **choice,
     }
