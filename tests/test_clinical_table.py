@@ -554,5 +554,38 @@ def test_a_french_event_column_and_messages_with_the_cli_options(tmp_path: Path)
         path, time_column="survie_jours", event_column="statut", time_unit="days"
     )
     assert (result.table["event"].to_numpy(int) == y["fstat"][:60]).all()
+    found = read_clinical_spreadsheet(path, event_column="statut")  # 'survie' is a survival time
+    np.testing.assert_array_equal(found.table["time"], result.table["time"])
+    table.rename(columns={"survie_jours": "delai"}).drop(columns=["deces"]).to_csv(
+        path, index=False
+    )
     with pytest.raises(InputError, match="--time-column"):
         read_clinical_spreadsheet(path, event_column="statut")
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "days"),
+    [
+        ("N° patient;Âge (ans);Survie (jours);Décès", [("P1", 64, 1200, 1), ("P2", 58, 800, 0)],
+         1.0),
+        ("Pat.-Nr.;Alter;Überleben (Monate);Verstorben", [("P1", 64, 40, "ja"), ("P2", 58, 26, "nein")],
+         30.4375),
+        ("ID paciente;Edad;Supervivencia (meses);Fallecido", [("P1", 64, 40, "sí"), ("P2", 58, 26, "no")],
+         30.4375),
+        ("Codice paziente;Età;Sopravvivenza (mesi);Decesso", [("P1", 64, 40, "sì"), ("P2", 58, 26, "no")],
+         30.4375),
+    ],
+    ids=["French", "German", "Spanish", "Italian"],
+)  # fmt: skip
+def test_id_time_and_event_headers_of_other_languages_are_found(
+    tmp_path: Path, header: str, rows: list, days: float
+) -> None:
+    """A French export ('N° patient', 'Survie (jours)', 'Décès') was refused: "no patient ID
+    column"; its time and event columns were not found either."""
+    lines = [header, *(";".join(map(str, row)) for row in rows)]
+    (tmp_path / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    imported = read_clinical_spreadsheet(tmp_path / "export.csv")
+    assert imported.table.index.tolist() == ["P1", "P2"]
+    np.testing.assert_allclose(imported.table["time"], [rows[0][2] * days, rows[1][2] * days])
+    assert imported.table["event"].tolist() == [1, 0]
+    assert imported.variables.shape[1] == 1  # the age, under its own language's name

@@ -20,6 +20,10 @@ TIME_NAMES = (
     "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
     "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
     "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
+    # French, German, Spanish, Italian exports (accents dropped: 'Survie (jours)' is 'survie')
+    "survie", "survie_globale", "duree_de_suivi", "suivi", "uberleben", "ueberleben",
+    "gesamtuberleben", "nachbeobachtung", "supervivencia", "supervivencia_global",
+    "seguimiento", "sopravvivenza", "sopravvivenza_globale",
 )  # fmt: skip
 
 #: Names of an event column whose 1 / yes means the event (death), preferred first.
@@ -29,6 +33,9 @@ EVENT_NAMES = (
     "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
     "efs_event", "efs_status", "relapse", "relapsed", "recurrence", "recurred", "progression",
     "progressed",
+    # French, German, Spanish, Italian ('Décès' is 'deces', 'Statut vital' 'statut_vital')
+    "deces", "decede", "statut_vital", "etat_vital", "evenement", "verstorben", "tod",
+    "exitus", "fallecido", "muerte", "evento", "decesso", "deceduto", "morte",
 )  # fmt: skip
 
 #: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
@@ -44,7 +51,11 @@ _OUTCOME_PREFIXES = {"os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs
 _OUTCOME_WORDS = frozenset(
     {"survival", "survived", "surv", "death", "died", "deceased", "dead", "alive", "vital",
      "mortality", "relapse", "relapsed", "recurrence", "recurred", "progression", "progressed",
-     "censor", "censored", "censoring", "follow", "followup"}
+     "censor", "censored", "censoring", "follow", "followup",
+     # French, German, Spanish, Italian
+     "survie", "deces", "decede", "suivi", "rechute", "recidive", "uberleben", "ueberleben",
+     "verstorben", "tod", "rezidiv", "supervivencia", "fallecido", "muerte", "recaida",
+     "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus"}
 )  # fmt: skip
 
 #: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
