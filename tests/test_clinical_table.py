@@ -589,3 +589,25 @@ def test_id_time_and_event_headers_of_other_languages_are_found(
     np.testing.assert_allclose(imported.table["time"], [rows[0][2] * days, rows[1][2] * days])
     assert imported.table["event"].tolist() == [1, 0]
     assert imported.variables.shape[1] == 1  # the age, under its own language's name
+
+
+def test_a_row_of_units_under_the_header_gives_the_columns_their_units(tmp_path: Path) -> None:
+    """GBSG2 (real) exported with a units row (',years,mm,,months,'): it was refused as a
+    patient without ID; now each unit joins its column (the time read in months)."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    months = np.round(y["time"][:40] / 30.4375, 2)
+    lines = ["patient_id,age,tsize,pnodes,os_time,os_event", ",years,mm,,months,"]
+    lines += [
+        f"G{i:03d},{X['age'].iloc[i]:g},{X['tsize'].iloc[i]:g},{X['pnodes'].iloc[i]:g},"
+        f"{months[i]:g},{int(y['cens'][i])}"
+        for i in range(40)
+    ]
+    (tmp_path / "gbsg2.csv").write_text("\n".join(lines) + "\n")
+    imported = read_clinical_spreadsheet(tmp_path / "gbsg2.csv")
+    assert len(imported.table) == 40
+    np.testing.assert_allclose(imported.table["time"], months * 30.4375)
+    units = {v.name: v.unit for v in imported.schema.variables}
+    assert units == {"age": "years", "tsize": "mm", "pnodes": ""}
+    assert "a row of units under the header read: years, mm, months" in imported.report_text()

@@ -261,6 +261,7 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     if len(rows) < 2:
         raise InputError(f"{path.name} has no data rows under its header.")
     header, body = [c.strip() for c in rows[0]], _without_bcr_rows(rows[0], rows[1:], report)
+    header, body = _with_units_row(header, body, report)
     report.append(Coercion("(file)", how, len(body)))
     width = max(len(header), *(len(r) for r in body))
     for number, row in enumerate(body, start=2):
@@ -310,6 +311,47 @@ def _from_header(rows: list[list[str]], report: list[Coercion]) -> list[list[str
         above = [" ".join(c.strip() for c in r if c.strip()) for r in rows[:start]]
         report.append(Coercion("(file)", f"rows above the header skipped: {_show(above)}", start))
     return rows[start:]
+
+
+#: Units a row under the header may give its columns (besides the time units), lower case.
+_UNIT_CELLS = frozenset(
+    {"%", "kg", "g", "mg", "cm", "mm", "m", "ml", "l", "cc", "cm3", "mm3", "kg/m2", "kg/m²",
+     "g/l", "g/dl", "mg/l", "mg/dl", "µmol/l", "umol/l", "mmol/l", "µg/l", "ug/l", "ng/ml",
+     "iu/l", "u/l", "ui/l", "ku/l", "/mm3", "/µl", "/ul", "10^9/l", "x10^9/l", "giga/l",
+     "ml/min", "mmhg", "bpm", "gy", "cgy", "hu", "suv", "points", "score", "pg/ml", "µg/ml"}
+)  # fmt: skip
+
+
+def _unit_cell(cell: str) -> str | None:
+    """The unit a units row's cell names ('g/L', '[days]', '(mois)'), else None."""
+    text = cell.strip().strip("()[]").strip()
+    known = text.lower() in _UNIT_CELLS or text.lower() in TIME_UNIT_OF
+    return text if text and known else None
+
+
+def _with_units_row(
+    header: list[str], body: list[list[str]], report: list[Coercion]
+) -> tuple[list[str], list[list[str]]]:
+    """A row of units under the header (its first cell empty, each filled cell a unit:
+    ',years,g/L,days,') is no patient: each unit joins its column's header as '(unit)' where
+    the header states none (a time unit then reads as the survival time's), and the row is
+    skipped, with a note. Other headers and bodies are returned as they are."""
+    if not body:
+        return header, body
+    first = body[0]
+    cells = [c.strip() for c in first]
+    filled = [c for c in cells if c]
+    units = [_unit_cell(c) for c in cells] + [None] * max(0, len(header) - len(cells))
+    if cells[:1] != [""] or not filled or any(_unit_cell(c) is None for c in filled):
+        return header, body
+    merged = [
+        f"{name} ({unit})" if unit and not parse_header(name).unit else name
+        for name, unit in zip(header, units[: len(header)], strict=True)
+    ]
+    report.append(
+        Coercion("(file)", f"a row of units under the header read: {', '.join(filled)}", 1)
+    )
+    return merged, body[1:]
 
 
 def _without_bcr_rows(
