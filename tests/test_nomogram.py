@@ -23,6 +23,7 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
+from survival_core.nomogram.layout import number_text
 
 TIMES = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
 
@@ -247,3 +248,26 @@ def test_a_yes_no_variable_takes_yes_no_words(gbsg2):
         )
     with pytest.raises(ClinicalValueError, match="'maybe' is not one of the model's levels"):
         nomo.points({**base, "hormonal": "maybe"})
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1997, "1997"), (1234.5, "1234.5"), (2380.0, "2380"), (0.0123, "0.0123"), (12.5, "12.5")],
+)
+def test_values_are_plain_numbers(value, text):
+    assert number_text(value) == text
+
+
+def test_patient_marks_read_as_plain_numbers_and_whole_percentages(gbsg2, fitted):
+    """Red team on GBSG2: progrec 1234.5 showed as '1.23e+03' and estrec 2380 as '2.38e+03'; a
+    survival below 1 % showed '0.0 %' where the score and the PDF say '< 1 %'."""
+    X, _ = gbsg2
+    nomo = build_nomogram(fitted["coxph"])
+    patient = nomo.points({**X.iloc[0].to_dict(), "progrec": 1234.5, "estrec": 2380})
+    texts = [r.marker_text for r in nomogram_layout(nomo, patient).rows]
+    assert any(t.startswith("progrec: 1234.5 ") for t in texts)
+    assert any(t.startswith("estrec: 2380 ") for t in texts)
+    assert not any("e+" in t for t in texts)
+    patient.survival = {12: 0.004, 24: 0.0021, 36: 0.996}
+    texts = [r.marker_text for r in nomogram_layout(nomo, patient).rows[-3:]]
+    assert texts == ["1-year survival: < 1 %", "2-year survival: < 1 %", "3-year survival: > 99 %"]

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
 from survival_core.errors import InputError
+from survival_core.explain.attributions import method_description
 from survival_core.explain.case import CaseExplanation, explain_case
 from survival_core.io.case_loader import load_case
 from survival_core.models import make_model
@@ -347,3 +348,25 @@ def test_long_feature_names_stay_on_the_page(case, loaded, scored):
     left = chart.figure.bbox.x0  # the chart's band: the CT snapshot lies left of it
     for label in labels:
         assert label.get_window_extent(renderer).x0 >= left, label.get_text()
+
+
+def test_the_feature_note_names_the_attribution_method(
+    small_cohort, case, loaded, scored, tmp_path
+):
+    """A random survival forest's attributions come from Shapley value sampling; the note said
+    'Integrated Gradients' for every table model."""
+    folder = tmp_path / "rsf"
+    train_model(
+        [small_cohort / "clinical.csv"],
+        "rsf",
+        {"n_estimators": 10, "min_samples_leaf": 1, "min_samples_split": 2},
+        folder,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    forest = load_scoring_model(folder)
+    note = gather_report(case, forest, score_case(case, forest), explain_case(case, forest))
+    assert note.feature_note.startswith("Shapley value sampling from the training mean")
+    assert "Integrated Gradients" not in note.feature_note
+    linear = gather_report(case, loaded, *scored).feature_note
+    assert linear.startswith("Exact linear attributions, coefficient × difference from")
+    assert method_description(make_model("deepsurv")) == "Integrated Gradients"

@@ -4,6 +4,7 @@ coefficients, standard errors and baseline, and the patient figures drawn from i
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,8 +130,22 @@ def test_follow_up_grid_holds_the_report_times_and_the_follow_up():
     assert grid[0] == 0.0 and grid[-1] == 1500.0
     for months in (12, 24, 36):
         assert np.isclose(grid, months * 365.25 / 12).any()
-    short = follow_up_times(SimpleNamespace(stratification={"km": {"0": {"time": [200.0]}}}))
-    assert np.isclose(short[-1], 3 * 365.25)
+
+
+def test_the_curve_stops_at_the_last_follow_up_like_the_reported_survival():
+    """Veterans (last follow-up 999 days): the curve ran to 3 years (1095.75 days) while the
+    score reported the 36-month survival as not estimated there."""
+    from types import SimpleNamespace
+
+    from survival_core.models.scoring import REPORT_MONTHS, LoadedModel
+
+    card = SimpleNamespace(stratification={"km": {"0": {"time": [3.0, 999.0]}}})
+    grid = follow_up_times(card, points=50)
+    assert grid[0] == 0.0 and grid[-1] == 999.0
+    loaded = LoadedModel(Path("veterans"), None, card)
+    for months in REPORT_MONTHS:
+        on_grid = bool(np.isclose(grid, months * 365.25 / 12).any())
+        assert on_grid == loaded.followed(months) == (months < 36)
 
 
 def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
@@ -148,6 +163,11 @@ def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
     assert marks.text[0].startswith(f"1 y: {expected[0][0]:.0%} ({expected[0][1]:.0%}")
     bare = survival_band_figure(dataclasses.replace(band, low=None, high=None, note="no band"))
     assert [t.meta["role"] for t in bare.data if t.meta] == ["survival", "marks"]
+    # a cohort followed 999 days (veterans): the curve stops there, marks at 1 and 2 years only
+    # (the Risk page raised "1095.75 days is not on the survival curve's time grid")
+    short = type("Card", (), {"stratification": {"km": {"0": {"time": [999.0]}}}})()
+    marks = survival_band_figure(survival_band(model, X.iloc[[5]], follow_up_times(short))).data[-1]
+    assert [text[:3] for text in marks.text] == ["1 y", "2 y"]
 
 
 @pytest.mark.parametrize(

@@ -85,13 +85,42 @@ def ensemble_attributions(
     return _package(model, frame, total.to_numpy(), f_x, f_b, steps, base.to_numpy(), "ensemble")
 
 
+#: What each attribution method is called in reports.
+METHOD_NAMES = {
+    "linear": "exact linear attributions, coefficient × difference",
+    "ig": "Integrated Gradients",
+    "shapley": "Shapley value sampling",
+}
+
+
+def attribution_method(model: SurvivalModel) -> str:
+    """The attribution method that fits ``model`` (see the module doc): "ensemble", "linear",
+    "ig" or "shapley"."""
+    if isinstance(model, EnsembleSurvival):
+        return "ensemble"
+    if is_linear_cox(model):
+        return "linear"
+    return "ig" if isinstance(model, TorchSurvivalModel) else "shapley"
+
+
+def method_description(model: SurvivalModel) -> str:
+    """How ``model``'s attributions are computed, in words (an ensemble's: its members')."""
+    method = attribution_method(model)
+    if method != "ensemble":
+        return METHOD_NAMES[method]
+    members = dict.fromkeys(method_description(m) for _, m, _ in model.member_terms())
+    return f"weighted sum of the members' attributions ({'; '.join(members)})"
+
+
 def model_attributions(model: SurvivalModel, X: Any, n_steps: int | None = None) -> Attributions:
     """Attributions of ``model``'s risk for each row of ``X`` by the method that fits the model
-    (see the module doc); ``n_steps`` is Integrated Gradients' (None: exact) for networks."""
-    if isinstance(model, EnsembleSurvival):
+    (:func:`attribution_method`); ``n_steps`` is Integrated Gradients' (None: exact) for
+    networks."""
+    method = attribution_method(model)
+    if method == "ensemble":
         return ensemble_attributions(model, X, n_steps)
-    if is_linear_cox(model):
+    if method == "linear":
         return linear_attributions(model, X)
-    if isinstance(model, TorchSurvivalModel):
+    if method == "ig":
         return explain_patients(model, X, n_steps=n_steps)
     return shapley_attributions(model, X)

@@ -80,8 +80,10 @@ def survival_band(model: SurvivalModel, X, times, level: float = 0.95) -> Surviv
 
 
 def follow_up_times(card: ModelCard, points: int = 200) -> np.ndarray:
-    """A time grid (days) from 0 to the training cohort's last follow-up (at least 3 years),
-    holding the 1/2/3-year report times exactly."""
+    """A time grid (days) from 0 to the training cohort's last follow-up, holding the 1/2/3-year
+    report times within it exactly: the curve stops where the score stops reporting survival
+    (:meth:`~survival_core.models.scoring.LoadedModel.followed`), as the model's survival is only
+    carried flat beyond."""
+    end = last_follow_up(card)
     report = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
-    grid = np.linspace(0.0, max(last_follow_up(card), float(report[-1])), points)
-    return np.union1d(grid, report)
+    return np.union1d(np.linspace(0.0, end, points), report[report <= end])

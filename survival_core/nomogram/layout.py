@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from survival_core.models.scoring import REPORT_MONTHS
+from survival_core.models.scoring import REPORT_MONTHS, survival_text
 from survival_core.nomogram.cox import Nomogram, NomogramVariable, PatientPoints
 
 #: Survival probabilities marked on the survival axes (those inside the reachable range).
@@ -22,6 +22,8 @@ SURVIVAL_TICKS = (0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05,
 CROWDED = 4.0
 #: About one numeric tick per this many points of axis length (at most 6, the ends at least).
 TICK_SPACING = 5.0
+#: Significant digits of a value shown on its own (all of a value's whole digits are kept).
+VALUE_DIGITS = 5
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,17 @@ def _text(value: float, step: float) -> str:
     return f"{value:.{decimals}f}"
 
 
+def number_text(value: float) -> str:
+    """``value`` as a clinician writes it: plain digits, never exponent notation ('2e+03' read
+    as 2 for a year 1997), every whole digit kept and ``VALUE_DIGITS`` significant digits for
+    the rest (1234.5, 2380, 0.0123), no trailing zeros."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, VALUE_DIGITS - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _ticks(pairs: list[tuple[float, str]]) -> tuple[Tick, ...]:
     """Ticks sorted by position; a label crowding the previous one goes below the line."""
     ticks, last_above = [], -np.inf
@@ -100,10 +113,10 @@ def _ticks(pairs: list[tuple[float, str]]) -> tuple[Tick, ...]:
 
 
 def _value_text(variable: NomogramVariable, value) -> str:
+    """A patient's value on its marker: the level, or the plain number and unit."""
     if variable.kind == "categorical":
         return str(value)
-    shown = f"{value:g}" if variable.whole_numbers else f"{value:.3g}"
-    return f"{shown} {variable.unit}".strip()
+    return f"{number_text(float(value))} {variable.unit}".strip()
 
 
 def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints | None) -> AxisRow:
@@ -120,7 +133,8 @@ def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints 
             pairs = [(nomo.points_of(var, var.contribution(v)), _text(v, step)) for v in values]
         else:  # a short axis: its two ends only
             pairs = [
-                (nomo.points_of(var, var.contribution(v)), f"{v:.3g}") for v in (var.low, var.high)
+                (nomo.points_of(var, var.contribution(v)), number_text(v))
+                for v in (var.low, var.high)
             ]
     xs = [x for x, _ in pairs]
     if var.kind == "numeric":
@@ -154,7 +168,7 @@ def _survival_row(
     marker, text = None, ""
     if patient is not None:
         marker = patient.total * scale
-        text = f"{label}: {100 * patient.survival[months]:.1f} %"
+        text = f"{label}: {survival_text(patient.survival[months])}"  # as the score and PDF
     xs = [x for x, _ in pairs]
     return AxisRow(label, min(xs), max(xs), _ticks(pairs), marker, text)
 

@@ -27,6 +27,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import InputError
+from survival_core.explain.attributions import method_description
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
@@ -221,10 +222,12 @@ def _value_text(
 def _features(
     case: Case,
     explanation: CaseExplanation | None,
+    loaded: LoadedModel,
     imputed: list[str],
     variables: Mapping[str, SchemaVariable],
 ) -> tuple[list[tuple[str, float]], bool, str]:
-    """Bars of the feature chart, whether they are signed, and the note under it."""
+    """Bars of the feature chart, whether they are signed, and the note under it (naming the
+    method of ``loaded``'s attributions)."""
     if explanation is None:
         return [], True, "No explanation was computed for this report."
     items = explanation.top_features[:TOP_FEATURES]
@@ -233,8 +236,9 @@ def _features(
             (_value_text(i["name"], case, imputed, variables), float(i["attribution"]))
             for i in items
         ]
+        how = method_description(loaded.model)
         note = (
-            "Integrated Gradients from the training mean, in risk-score units: "
+            f"{how[:1].upper()}{how[1:]} from the training mean, in risk-score units: "
             "red raises, blue lowers this patient's risk."
         )
         return bars, True, note
@@ -312,7 +316,7 @@ def gather_report(
         )
     imputed = list(values.get("imputed") or [])
     variables = {v.name: v for v in loaded.schema.variables}
-    features, signed, feature_note = _features(case, explanation, imputed, variables)
+    features, signed, feature_note = _features(case, explanation, loaded, imputed, variables)
     return ReportContent(
         case_id=case.case_id,
         site=case.site,

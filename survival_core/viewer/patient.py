@@ -59,10 +59,12 @@ def survival_band_figure(
             meta={"role": "survival"},
         )
     )
-    marks = [band.at(months * DAYS_PER_MONTH) for months in REPORT_MONTHS]
+    # no mark past the curve's end (the training cohort's last follow-up), as the score reports
+    horizons = [m for m in REPORT_MONTHS if m * DAYS_PER_MONTH <= band.time[-1]]
+    marks = [band.at(months * DAYS_PER_MONTH) for months in horizons]
     texts = [
         f"{months // 12} y: {value:.0%}" + ("" if low is None else f" ({low:.0%} to {high:.0%})")
-        for months, (value, low, high) in zip(REPORT_MONTHS, marks, strict=True)
+        for months, (value, low, high) in zip(horizons, marks, strict=True)
     ]
     values = np.array([m[0] for m in marks])
     error = None
@@ -76,7 +78,7 @@ def survival_band_figure(
         }
     fig.add_trace(
         go.Scatter(
-            x=np.array(REPORT_MONTHS) * DAYS_PER_MONTH / unit,
+            x=np.array(horizons) * DAYS_PER_MONTH / unit,
             y=values,
             mode="markers+text",
             marker={"color": "black", "size": 10, "symbol": "diamond"},
