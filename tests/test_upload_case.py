@@ -262,3 +262,22 @@ def test_two_zips_of_one_patient_are_refused_by_what_they_are(small_cohort):
     stored = store_upload([("ct.zip", data), ("mr.zip", data + b"")])
     with pytest.raises(InputError, match="one zip at a time"):
         describe_upload(stored)
+
+
+def test_clinical_csv_headers_with_units_are_read_and_checked(small_cohort):
+    """'Albumin (g/L)' was not recognised (dropped when the upload was stored): albumin was
+    imputed while the user had given it. Now a header's unit is read and checked against the
+    variable's."""
+    folder = _first(small_cohort, "dicom")
+    own = load_case(folder).case_id
+
+    def upload(csv: str):
+        data = ("\ufeff" + csv.format(own=own)).encode("utf-8")
+        files = [("case.zip", _zip(folder)), ("clinical.csv", data)]
+        contents = describe_upload(store_upload(files))
+        return load_upload(contents, contents.suggested_roles())
+
+    case = upload("Case ID;Albumin (g/L);Bilirubin (µmol/L)\n{own};35,2;17\n")
+    assert case.clinical["albumin"] == 35.2 and case.clinical["bilirubin"] == 17
+    with pytest.raises(InputError, match=r"gives bilirubin in mg/dL, but the model reads it in"):
+        upload("Case ID;Albumin (g/L);Bilirubin (mg/dL)\n{own};35,2;1.0\n")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.delimited import read_delimited
+from survival_core.io.headers import parse_header
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,9 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
         raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err
     except InputError as err:
         raise ClinicalValueError(str(err)) from err
-    table.columns = [str(c).strip().lower().replace(" ", "_") for c in table.columns]
+    headers = [parse_header(str(c).strip()) for c in table.columns]
+    table.columns = [h.name for h in headers]  # 'Albumin (g/L)' is albumin, 'Case ID' case_id
+    table.attrs["units"] = {h.name: h.unit for h in headers if h.unit}
     repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
     if repeated:
         raise ClinicalValueError(
@@ -240,6 +243,22 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     table = table.dropna(how="all")
     table["case_id"] = table["case_id"].astype(str).str.strip()
     return table
+
+
+def _unit_key(unit: str) -> str:
+    return unit.lower().replace("µ", "u").replace("×", "x").replace(" ", "")
+
+
+def check_units(given: Mapping[str, str], expected: Mapping[str, str]) -> None:
+    """Refuse a column whose header states a unit (``given``: name -> unit) other than the
+    variable's (``expected``): 'Bilirubin (mg/dL)' read as µmol/L would be off by 17 times."""
+    for name, unit in given.items():
+        wanted = expected.get(name, "")
+        if wanted and _unit_key(unit) != _unit_key(wanted):
+            raise ClinicalValueError(
+                f"The clinical CSV gives {name} in {unit}, but the model reads it in {wanted}: "
+                f"convert the column to {wanted} (and its header's unit)."
+            )
 
 
 def clinical_row(table: pd.DataFrame, case_id: str) -> dict[str, Any]:

@@ -17,7 +17,13 @@ from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.io import uploads
 from survival_core.io.case_loader import describe_structures, load_case
-from survival_core.io.clinical import clinical_row, read_clinical_table, validate_clinical
+from survival_core.io.clinical import (
+    SCHEMA,
+    check_units,
+    clinical_row,
+    read_clinical_table,
+    validate_clinical,
+)
 from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
@@ -198,7 +204,8 @@ def upload_clinical(
     contents: UploadContents, case_id: str, schema: CohortSchema | None = None
 ) -> dict | None:
     """Clinical values that came with the upload (clinical.json, else the CSV row of ``case_id``),
-    checked by ``schema`` (a model's own cohort schema) or else the HCC schema."""
+    checked by ``schema`` (a model's own cohort schema) or else the HCC schema; a CSV column
+    whose header states another unit than its variable's is refused."""
     validate = validate_clinical if schema is None else schema.validate
     if contents.clinical_json is not None:
         try:
@@ -210,6 +217,8 @@ def upload_clinical(
         return validate(raw).values
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv)
+        variables = SCHEMA if schema is None else schema.variables
+        check_units(table.attrs["units"], {v.name: v.unit for v in variables})
         return validate(clinical_row(table, case_id)).values
     return None
 

@@ -45,6 +45,7 @@ from survival_core.io.deid import (
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.filetype import check_file_type
+from survival_core.io.headers import parse_header
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
@@ -122,7 +123,9 @@ def _named(
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
-    pipe or the one Excel's 'sep=' line names; decimal marks as written)."""
+    pipe or the one Excel's 'sep=' line names; decimal marks as written), a column kept by its
+    header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
+    when read)."""
     text, _ = decode_text(content, name)
     text, hinted = excel_sep_hint(text)
     delimiter = hinted or sniff_delimiter(text)
@@ -132,7 +135,7 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
         raise InputError(f"{name} is not a readable CSV file ({err}).") from err
     if not rows:
         return b""
-    header = [str(c).strip().lower().replace(" ", "_") for c in rows[0]]
+    header = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
     kept = [i for i, column in enumerate(header) if column in keep]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
