@@ -364,3 +364,15 @@ def test_a_clinical_json_key_the_model_does_not_know_is_a_warning_of_the_score(
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "albumin" in result["imputed"]
     assert any("not variables of this model, ignored: albumen" in w for w in result["warnings"])
+
+
+def test_a_patient_without_any_of_a_clinical_models_values_is_refused(gbsg2_model, tmp_path):
+    """A case uploaded without clinical values under a clinical model: every input imputed gave
+    the training cohort's typical patient's score (risk, percentile, group) as this patient's."""
+    from survival_core.workflows.scoring import score_values
+
+    loaded = load_scoring_model(gbsg2_model[0])
+    with pytest.raises(InputError, match=r"None of model m's inputs came with case P9.*8 variable"):
+        score_values({"grade": "II"}, loaded, "P9")
+    one = score_values({"age": 60}, loaded, "P9")  # one value given: scored, the rest imputed
+    assert len(one.imputed) == 7

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.features.case_row import case_features, values_features
+from survival_core.errors import InputError
+from survival_core.features.case_row import case_features, reads_images, values_features
 from survival_core.models.base import SurvivalModel
 from survival_core.models.scoring import (
     DAYS_PER_MONTH,
@@ -48,7 +49,16 @@ def _score(
     X: pd.DataFrame, imputed: list[str], model: SurvivalModel, loaded: LoadedModel
 ) -> CaseScore:
     """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
-    for the case)."""
+    for the case). A row whose every input is imputed is refused: its score would be the
+    training cohort's typical patient's, not this one's."""
+    if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
+        shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
+        raise InputError(
+            f"None of model {loaded.name}'s inputs came with case {X.index[0]}: its "
+            f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "
+            "training cohort's typical patient's, not this patient's. Give the clinical values "
+            "(the Case page's form, or clinical.json)."
+        )
     risk = float(model.predict_risk(X)[0])
     times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     survival = model.predict_survival(X, times)[0]
