@@ -88,15 +88,21 @@ def _widget(var: NomogramVariable, value, key: str):
 
 
 def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
-    """Widgets for every variable, prefilled from the current case or the training defaults."""
+    """Widgets for every variable, prefilled from the current case or the training defaults; a
+    user who may not score cases (a viewer) gets the defaults: the case's totals and survival
+    are its score, which the Risk page withholds from them."""
     case = current_case()
+    defaults = "prefilled with the training medians / most frequent levels"
+    if case is not None and not permitted("score_case"):
+        st.caption(f"{defaults.capitalize()}: your role may not see a case's score.")
+        case = None
+    elif case is None:
+        st.caption(f"No case loaded: {defaults}.")
+    else:
+        st.caption(f"Prefilled from case **{case.case_id}**; empty fields are imputed.")
     source = _case_values(case, loaded, nomo) if case is not None else nomo.defaults()
     prefix = f"nomogram-{loaded.folder}"
     prefix += f"-{case.case_id}" if case is not None else "-defaults"
-    if case is not None:
-        st.caption(f"Prefilled from case **{case.case_id}**; empty fields are imputed.")
-    else:
-        st.caption("No case loaded: prefilled with the training medians / most frequent levels.")
     return {
         # the prefill is part of the key: a new case or an edit on the Case page resets the input
         var.name: _widget(

@@ -129,3 +129,25 @@ def test_a_case_the_model_cannot_read_is_refused_with_its_reason(data_folder):
     app.run()
     assert not app.exception
     assert any("cannot provide: gtv__original__firstorder__Mean" in e.value for e in app.error)
+
+
+def test_a_user_who_may_not_score_cases_gets_the_defaults_not_the_cases_score(
+    data_folder, monkeypatch
+):
+    """A viewer: the Risk page withholds the case's score, and the Nomogram page showed the same
+    figures (its totals and survival) prefilled from the case."""
+    import dataclasses
+
+    from tests.case_builders import make_case
+    from ui import auth
+
+    table = _train(data_folder, "coxph", {"penalizer": 0.1})
+    monkeypatch.setattr(auth, "permitted", lambda action: action != "score_case")
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    clinical = {"age": 80.0, "sex": "F", "ecog": 1, "albumin": 30.0}
+    app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
+    app.run()
+    assert not app.exception
+    age = next(w for w in app.number_input if w.label == "Age (years)")
+    assert age.value == table["age"].median()  # the training default, not the case's 80
+    assert any("your role may not see a case's score" in c.value for c in app.caption)
