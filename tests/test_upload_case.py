@@ -281,3 +281,23 @@ def test_clinical_csv_headers_with_units_are_read_and_checked(small_cohort):
     assert case.clinical["albumin"] == 35.2 and case.clinical["bilirubin"] == 17
     with pytest.raises(InputError, match=r"gives bilirubin in mg/dL, but the model reads it in"):
         upload("Case ID;Albumin (g/L);Bilirubin (mg/dL)\n{own};35,2;1.0\n")
+
+
+@pytest.mark.parametrize("name", ["case.zip", "image.nii.gz", "clinical.csv"])
+def test_an_empty_file_is_named_as_empty(name):
+    """A 0-byte upload (a failed save or transfer) was described as 'holds text, not the zip
+    archive its name says'."""
+    with pytest.raises(InputError, match=rf"^{name} is empty \(0 bytes\)"):
+        describe_upload(store_upload([(name, b"")]))
+
+
+def test_messages_name_the_upload_not_the_servers_folder(tmp_path, monkeypatch):
+    from survival_core.paths import data_dir
+    from ui.state import _without_server_paths
+
+    upload = data_dir().resolve() / "cases" / "upload-0123abcd"
+    assert _without_server_paths(f"No DICOM files found in {upload}.") == (
+        "No DICOM files found in the upload."  # was 'in The upload'
+    )
+    assert _without_server_paths(f"{upload} holds no image.") == "The upload holds no image."
+    assert _without_server_paths(f"{upload}/case.zip: bad") == "case.zip: bad"

@@ -111,8 +111,9 @@ def _without_server_paths(message: str) -> str:
     root = str(data_dir().resolve())
     upload = re.escape(root) + r"/cases/upload-[0-9a-f]+"
     message = re.sub(upload + "/", "", message)
-    message = re.sub(upload + r"\b", "The upload", message)
-    return message.replace(root + "/", "")
+    message = re.sub(upload + r"\b", "the upload", message)
+    message = message.replace(root + "/", "")
+    return "T" + message[1:] if message.startswith("the upload") else message
 
 
 def show_error(error: Exception) -> None:

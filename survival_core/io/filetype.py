@@ -178,6 +178,10 @@ def check_file_type(path: Path | str, name: str | None = None) -> ContentType:
     A name without a known extension must hold DICOM: scanners write slices under bare numbers.
     """
     name = name or Path(path).name
+    if Path(path).stat().st_size == 0:
+        raise InputError(
+            f"{name} is empty (0 bytes): upload it again, or the file it was saved from."
+        )
     found = sniff_file(path)
     claim = claimed_type(name)
     if claim is None:
