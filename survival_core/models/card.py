@@ -145,7 +145,8 @@ class ModelCard:
             return cls(**_current_shape(json.loads(path.read_text())))
         except FileNotFoundError as err:
             raise InputError(
-                f"{folder} has no {CARD_FILE}; train it with `fit` to score cases."
+                f"{folder} has no {CARD_FILE}: it is not a complete model (`fit` and training "
+                "runs write one). Train it again, or choose another model."
             ) from err
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise InputError(f"{path} is not a readable model card: {err}") from err
