@@ -329,3 +329,16 @@ def test_the_image_a_user_names_is_read_whatever_its_name_reads_as(shared_data, 
     case = load_case(tmp_path, image_name="lung.nrrd")
     assert case.image.GetSize() == sitk.ReadImage(str(tmp_path / "lung.nrrd")).GetSize()
     assert case.mask_array("gtv").any() and "organ" not in case.masks
+
+
+def test_a_single_slice_image_is_loaded_with_a_warning(tmp_path: Path) -> None:
+    """A 2D image (one slice): its thickness is the file's, not a scan's; it was read as 3D
+    without a word, and volumes reported from it."""
+    image = hu_volume((1, 24, 24)).astype(np.int16)
+    gtv = np.zeros((1, 24, 24), np.uint8)
+    gtv[0, 8:14, 8:14] = 1
+    sitk.WriteImage(to_image(image), str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(to_image(gtv), str(tmp_path / "gtv.nii.gz"))
+    case = load_case(tmp_path)
+    assert case.mask_array("gtv").sum() == 36
+    assert any("image.nii.gz is a single slice (2D)" in w for w in case.warnings)

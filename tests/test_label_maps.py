@@ -228,7 +228,34 @@ def test_a_float_mask_off_whole_numbers_by_rounding_is_read(tmp_path: Path) -> N
     np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
     values.flat[inside[:5]] = 0.5  # a probability map is no mask: refused with its value
     sitk.WriteImage(to_image(values), str(tmp_path / "gtv.nii.gz"))
-    with pytest.raises(MaskError, match=r"non-integer values \(e\.g\. 0\.5\)"):
+    with pytest.raises(MaskError, match=r"values between 0 and 1 \(e\.g\. 0\.5\): a probab"):
         load_case(tmp_path, roles={"gtv": "gtv.nii.gz"})
-    with pytest.raises(RTStructError, match="While reading the case: gtv.nii.gz holds an image"):
+    with pytest.raises(MaskError, match="a probability or partial-volume map, not a mask"):
+        load_case(tmp_path)  # named as a mask: said so ('holds an image, not a mask' before)
+
+
+def test_a_label_map_named_for_the_gtv_with_several_labels_asks_which(tmp_path: Path) -> None:
+    """LiTS's map (1 liver, 2 tumour) saved as 'gtv.nii.gz': its two labels were united into a
+    GTV five times the tumour, with only a note."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    sitk.WriteImage(to_image(label_map()), str(tmp_path / "gtv.nii.gz"))
+    with pytest.raises(RTStructError, match=r"gtv.nii.gz holds 2 labels .*e\.g\. 'gtv.nii.gz:2'"):
         load_case(tmp_path)
+    case = load_case(tmp_path, roles={"gtv": "gtv.nii.gz:2"})
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
+
+
+def test_nnunet_channel_naming_in_a_patients_folder_finds_the_image(tmp_path: Path) -> None:
+    """'P003_0000.nii.gz' (the image's first channel) beside 'P003.nii.gz' (its labels): "cannot
+    tell which volume is the image" before."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "P003_0000.nii.gz")
+    )
+    sitk.WriteImage(to_image(label_map()), str(tmp_path / "P003.nii.gz"))
+    with pytest.raises(RTStructError, match=r"recognised as the GTV .*'P003.nii.gz:1', 'P003"):
+        load_case(tmp_path)  # the image found; which label is the GTV is the user's to say
+    case = load_case(tmp_path, roles={"gtv": "P003.nii.gz:2"})
+    assert case.array().shape == (8, 24, 24) and case.array().min() < 0  # the CT, not labels
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))

@@ -210,6 +210,18 @@ def test_roi_vanishing_on_the_new_grid_is_a_mask_error(noisy_case: Case) -> None
         extract_image(noisy_case.image, {"gtv": mask}, settings, name="TEST-1")
 
 
+def test_a_single_voxel_roi_is_a_mask_error_naming_it(noisy_case: Case) -> None:
+    """One voxel (a marker): pyradiomics' texture classes raised 'Error getting angle count',
+    naming neither the case nor the ROI."""
+    one = np.zeros(sitk.GetArrayViewFromImage(noisy_case.image).shape, dtype=np.uint8)
+    one[5, 10, 10] = 1
+    mask = _image(one)
+    mask.CopyInformation(noisy_case.image)
+    settings = ExtractionSettings("t", rois=("gtv",), classes=(FeatureClass("shape"),))
+    with pytest.raises(MaskError, match=r"TEST-1.*gtv ROI is a single voxel on the native grid"):
+        extract_image(noisy_case.image, {"gtv": mask}, settings, name="TEST-1")
+
+
 def test_unknown_or_deprecated_feature_is_a_config_error(noisy_case: Case) -> None:
     for features, message in (
         (("Contrastt",), "Unknown glcm features"),

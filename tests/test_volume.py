@@ -170,8 +170,16 @@ def test_empty_and_non_binary_masks(tmp_path: Path, reference: sitk.Image) -> No
     with pytest.raises(MaskError, match=r"gtv mask \(.*gtv.nii.gz\) is empty"):
         read_mask(empty, reference, name="gtv mask")
     soft = save(make_image(np.full((4, 5, 6), 0.25, np.float32)), tmp_path / "prob.nii.gz")
-    with pytest.raises(MaskError, match="non-integer values"):
+    with pytest.raises(MaskError, match=r"values between 0 and 1 \(e\.g\. 0\.25\): a probab"):
         read_mask(soft, reference, name="gtv mask")
+    other = save(make_image(np.full((4, 5, 6), 2.5, np.float32)), tmp_path / "other.nii.gz")
+    with pytest.raises(MaskError, match="non-integer values"):
+        read_mask(other, reference, name="gtv mask")
+    ignore = np.zeros((4, 5, 6), np.int16) - 1
+    ignore[1:3, 1:3, 1:3] = 1  # an 'ignore' background of -1 was a structure of its own
+    signed = save(make_image(ignore), tmp_path / "signed.nii.gz")
+    with pytest.raises(MaskError, match=r"holds negative values \(e\.g\. -1\)"):
+        read_mask(signed, reference, name="gtv mask")
 
 
 @pytest.mark.parametrize(

@@ -344,6 +344,11 @@ def resample_region(
             raise MaskError(
                 f"The {roi} ROI has no voxels on the {scale.token} grid; it is too thin to resample."
             )
+        if np.count_nonzero(voxels) == 1:  # pyradiomics' texture classes fail on it, unnamed
+            raise MaskError(
+                f"The {roi} ROI is a single voxel on the {scale.token} grid: a marker, not a "
+                "contoured structure; its shape and texture are undefined."
+            )
     spacing = tuple(float(s) for s in image.GetSpacing())
     margin = np.ceil(margin_mm / np.asarray(spacing[::-1]) - 1e-9).astype(int)
     box = _box(np.logical_or.reduce(list(masks.values())), margin)

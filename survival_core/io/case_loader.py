@@ -428,6 +428,8 @@ def _load_volumes(
     unmasked = [v for v in rest if not _is_mask_like(v, root)]
     # the one the user names is the image, whatever its name reads as ('lung.nrrd')
     images = [by_name[image_name]] if image_name is not None else plain or named or unmasked
+    if len(images) != 1 and image_name is None:
+        images = _nnunet_first_channel(rest) or images
     if len(images) != 1:
         cases = {f.case for f in dataset_cases(list(by_name), min_cases=2).values()}
         if cases:
@@ -441,18 +443,24 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
+    warnings = []
+    if image.GetSize()[2] == 1:
+        warnings.append(
+            f"{images[0].name} is a single slice (2D): its slice thickness "
+            f"({image.GetSpacing()[2]:g} mm) comes from the file, not a scan, so volume and 3D "
+            "shape features describe a slab of that thickness."
+        )
     beside = _volume_companions(
         [v for n, v in by_name.items() if v != images[0] and n not in named_masks], root, modality
     )
     structures: dict[str, sitk.Image] = {}
-    warnings = []
     for name, v in by_name.items():
         if v == images[0] or v in beside.values():
             continue
         try:
             found = _structures_on(image, v, name, modality == "PT", warnings)
         except (GeometryError, MaskError):
-            if name in named_masks or labels_present(v) is not None:
+            if name in named_masks or _is_mask_like(v, root) or labels_present(v) is not None:
                 raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
             continue
@@ -463,6 +471,14 @@ def _load_volumes(
                 listed[:] = [n if n != name else next(iter(found)) for n in listed]
     read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
     return image, structures, read, warnings  # roles naming none are refused by assign_roles
+
+
+def _nnunet_first_channel(volumes: list[Path]) -> list[Path]:
+    """nnU-Net's naming in one patient's folder: 'P003_0000.nii.gz', the image's first channel,
+    beside 'P003.nii.gz', its label map; [] unless exactly one such pair is there."""
+    stems = {volume_stem(v): v for v in volumes}
+    found = [v for stem, v in stems.items() if stem.endswith("_0000") and stem[:-5] in stems]
+    return found if len(found) == 1 else []
 
 
 def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[str, Path]:

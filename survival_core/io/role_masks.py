@@ -16,6 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
+from survival_core.io.label_maps import label_file
 from survival_core.io.structures import role_candidates, structure_key
 
 
@@ -81,6 +82,24 @@ def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
     )
 
 
+def _refuse_labels_of_one_file(names: list[str]) -> None:
+    """Refuse a GTV found by name among several labels of one label map ('gtv.nii.gz:1',
+    'gtv.nii.gz:2'): the file's name says a tumour is in it, not which label is the tumour
+    (LiTS's 1 is the liver, HECKTOR's 2 the nodes), and their union would be taken silently."""
+    by_file: dict[str, list[str]] = {}
+    for name in names:
+        if label_file(name) != name:
+            by_file.setdefault(label_file(name), []).append(name)
+    for file, labels in by_file.items():
+        if len(labels) > 1:
+            raise RTStructError(
+                f"{file} holds {len(labels)} labels ({', '.join(map(repr, labels))}): its name "
+                "does not say which is the GTV (a tumour and its organ, or a primary and its "
+                f"nodes). Say which label is the GTV (e.g. {labels[-1]!r}; several for their "
+                "union)."
+            )
+
+
 def assign_roles(
     structures: Mapping[str, sitk.Image],
     explicit: Mapping[str, list[str]],
@@ -119,6 +138,7 @@ def assign_roles(
     found = role_candidates(list(by_key), site)
     if "gtv" not in chosen and found.gtv:
         chosen["gtv"] = [by_key[k] for k in found.gtv]
+        _refuse_labels_of_one_file(chosen["gtv"])
         if len(found.gtv) > 1:
             warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
     masks = {

@@ -29,7 +29,15 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
 ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
 #: The same in the languages hospital exports come in (French, German, Spanish, Italian).
-YES_NO_ABROAD = {"oui": "yes", "non": "no", "ja": "yes", "nein": "no", "sí": "yes", "sì": "yes", "si": "yes"}
+YES_NO_ABROAD = {
+    "oui": "yes",
+    "non": "no",
+    "ja": "yes",
+    "nein": "no",
+    "sí": "yes",
+    "sì": "yes",
+    "si": "yes",
+}
 EVENT_WORDS |= {"décédé", "décédée", "decede", "décès", "deces", "mort", "verstorben", "tot",
                 "fallecido", "fallecida", "muerto", "deceduto", "deceduta"}  # fmt: skip
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}

@@ -350,6 +350,8 @@ MAX_LABELS = 64
 #: How far a mask's value may lie from a whole number and still be that label: float32 rounding
 #: of a 0/1 mask scaled or converted on the way (0.99999994).
 LABEL_TOLERANCE = 1e-3
+#: How far an interpolated probability or partial-volume map may stray outside 0..1.
+PROBABILITY_SLACK = 0.05
 
 
 def whole_labels(values: np.ndarray) -> np.ndarray | None:
@@ -411,9 +413,21 @@ def _label_masks(
     whole = whole_labels(values)
     if whole is None:
         off = values[np.abs(values - np.round(values)) > LABEL_TOLERANCE][0]
+        if values.min() >= -PROBABILITY_SLACK and values.max() <= 1 + PROBABILITY_SLACK:
+            raise MaskError(
+                f"{shown} holds values between 0 and 1 (e.g. {off:.3g}): a probability or "
+                "partial-volume map, not a mask. Threshold it into a binary mask (e.g. at 0.5) "
+                "and give that."
+            )
         raise MaskError(
             f"{shown} holds non-integer values (e.g. {off:.9g}); expected a binary mask or "
             "label map."
+        )
+    if whole.min() < 0:
+        raise MaskError(
+            f"{shown} holds negative values (e.g. {int(whole.min())}): a mask or label map has "
+            "0 for the background and positive labels; a negative 'ignore' or fill value would "
+            "be taken as a structure. Set it to 0."
         )
     if whole.size != values.size or not np.array_equal(whole, values):
         array = np.round(array)
