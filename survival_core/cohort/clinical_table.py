@@ -70,6 +70,10 @@ ENDPOINT_EVENTS = {
     "efs": ("efs_event", "efs_status"),
     "ttp": ("progression", "progressed"),
 }
+#: Censoring-column names whose 1 can only mean censored; the others ('cens', 'censor',
+#: 'censoring') are written for the event indicator too (scikit-survival's GBSG2 and AIDS, R's
+#: TH.data 'censoring indicator (0 censored, 1 event)'), so they are never read by guess.
+CLEARLY_CENSORED = frozenset({"censored", "is_censored"})
 #: Columns of days to death and of days to the last follow-up (TCGA / GDC exports): the time is
 #: the first for the dead, the second for the others.
 DEATH_DAYS_NAMES = ("days_to_death", "death_days_to")
@@ -1109,6 +1113,14 @@ def read_clinical_spreadsheet(
         if event_text is None:
             event_text = _first_by_name(headers, CENSOR_NAMES, base=False)
             censoring = event_text is not None
+            if censoring and headers[event_text].name not in CLEARLY_CENSORED:
+                raise InputError(
+                    f"{path.name}: the column {event_text!r} does not say which of its values is "
+                    "the event: a 'censor' column's 1 means censored in some exports and the "
+                    "event in others (scikit-survival's GBSG2 'cens' and AIDS 'censor'). If its "
+                    f"1 means the event, give it as the event column (--event-column "
+                    f"{event_text!r}); if its 1 means censored, name the column 'censored'."
+                )
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
     for text, given, role in (
