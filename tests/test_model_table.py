@@ -153,3 +153,25 @@ def test_a_follow_up_too_short_for_days_asks_for_the_unit(
         load_model_table([tmp_path / "days.csv"]),
     ):
         assert not [n for n in table.notes if "longest follow-up" in n]
+
+
+def test_a_copy_of_the_time_under_any_name_is_left_out(
+    tmp_path: Path, veterans: pd.DataFrame
+) -> None:
+    """R's 'rfstime' beside the OS time, and the follow-up under a name no rule knows ('q17'):
+    kept as predictors they gave a c-index of 0.99. 'rfstime' goes by its name, 'q17' because it
+    follows the time (Spearman > 0.95); ordinary variables stay."""
+    rng = np.random.default_rng(0)
+    leaky = veterans.assign(
+        rfstime=veterans["time"] + 1,
+        q17=veterans["time"] * 1.02 + rng.normal(0, 5, len(veterans)),
+    )
+    leaky.loc[3, "q17"] = np.nan  # a gap: that column is checked on its own rows
+    leaky.to_csv(tmp_path / "t.csv", index=False)
+    table = load_model_table([tmp_path / "t.csv"])
+    assert "rfstime" not in table.X and "q17" not in table.X
+    assert {"Karnofsky_score", "Age_in_years"} <= set(table.X.columns)
+    assert any(
+        n.startswith("Left out as copies of the survival time, not predictors: q17 (")
+        for n in table.notes
+    )

@@ -58,6 +58,13 @@ _OUTCOME_WORDS = frozenset(
      "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus"}
 )  # fmt: skip
 
+#: An endpoint glued to its time or status in one word, as R's survival data name them
+#: ('rfstime', 'osstatus', 'pfsevent', 'dfsdays').
+_GLUED_OUTCOME = re.compile(
+    "(?:" + "|".join(sorted(_OUTCOME_PREFIXES)) + ")"
+    r"(?:time|status|event|censor|cens|days|months|years|dur|duration)"
+)
+
 #: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
 #: never '5-FU', a chemotherapy, nor 'control arm').
 _TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free"})
@@ -141,6 +148,7 @@ def is_outcome_like(h: Header) -> bool:
         or h.name in EVENT_NAMES
         or h.name in CENSOR_NAMES
         or h.tokens[0] in _OUTCOME_PREFIXES
+        or bool(_GLUED_OUTCOME.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
     )
