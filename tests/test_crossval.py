@@ -198,3 +198,22 @@ def test_an_external_cohort_with_categories_the_model_never_saw_is_noted():
     result = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
     notes = result.summary["preprocessing_notes"]
     assert any(n.startswith("test rows: 'Celltype': value(s) 'large cell' not seen") for n in notes)
+
+
+def test_risk_groups_place_tested_patients_by_their_folds_training_cut(gbsg2):
+    """GBSG2 (real), developed on horTh = no and tested on horTh = yes: the run's KM groups were
+    the external patients split at their own median; a scored patient is placed by the
+    development cut, and so is every tested patient now."""
+    from survival_core.evaluation.risk_groups import RiskGroupCut
+
+    X, y = gbsg2
+    external = (X["horTh"] == "yes").to_numpy()
+    folds = splits.external(y["event"], external, validation_fraction=0.0)
+    result = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, n_bootstrap=20, group_cut=RiskGroupCut()
+    )
+    model = make_model("coxph").fit(X[~external], y[~external])
+    cut = np.median(model.predict_risk(X[~external]))
+    expected = (model.predict_risk(X[external]) > cut).astype(float)
+    np.testing.assert_array_equal(result.oof["high_share"].to_numpy()[external], expected)
+    assert np.isnan(result.oof["high_share"].to_numpy()[~external]).all()  # never tested

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
 from survival_core.runs.retention import mark_used
@@ -549,6 +550,7 @@ def run_training(
             seed=config.seed,
             map_folds=checkpoints.map(inner),
             progress=say,
+            group_cut=RiskGroupCut(config.risk_groups.cut, config.risk_groups.horizon),
         )
         for step, row in enumerate(result.folds.to_dict("records")):
             run.log_metrics(
@@ -664,29 +666,37 @@ def _fit_final_model(
 def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
     """The run's figures from its pooled out-of-fold predictions (plotly figures by name).
 
-    Risk groups: the out-of-fold risks cut at their median (or Youden index at the horizon), with
-    Kaplan-Meier curves, log-rank p and hazard ratio; td-AUC across the horizons; calibration and
+    Risk groups: each tested patient placed by their fold's cut, fitted on that fold's training
+    risks (their median, or the Youden index at the horizon), as a scored patient is placed by
+    the training cohort's cut (with repeats, the group most of their predictions give; an even
+    split counts as low), with Kaplan-Meier curves, log-rank p and hazard ratio. Cutting the
+    tested patients' own risks would split every test set in half whatever the model learned
+    (an external cohort at its own median) and, for the Youden index, choose the cut on the
+    outcomes it is then tested on; td-AUC across the horizons; calibration and
     decision curve of the out-of-fold S(h) at the risk-group horizon (when it is a td-AUC horizon).
     A figure whose data do not allow it (too few patients, no event before the horizon) is left
     out with a note instead of failing the run.
     """
     from survival_core.evaluation.calibration import calibration_at
     from survival_core.evaluation.decision_curve import decision_curve
-    from survival_core.evaluation.risk_groups import RiskGroupCut, stratify
+    from survival_core.evaluation.risk_groups import stratify
     from survival_core.viewer import curves
 
     oof = result.oof
     tested = oof["risk"].notna().to_numpy()
     y_oof = y[tested]
-    risk = oof["risk"].to_numpy()[tested]
     figures: dict[str, Any] = {}
     notes: list[str] = []
     horizon = config.risk_groups.horizon
+    share = oof["high_share"].to_numpy()[tested]
+    placed = ~np.isnan(share)
     try:
-        cut = RiskGroupCut(config.risk_groups.cut, horizon).fit(y_oof, risk)
+        if not placed.any():
+            raise InputError("no fold's training risks gave a cut.")
+        by_share = RiskGroupCut.from_dict({"method": "median", "threshold": 0.5})
         figures["km_risk_groups"] = curves.km_from_stratification(
-            stratify(y_oof, risk, cut),
-            title=f"Out-of-fold risk groups ({config.risk_groups.cut} cut)",
+            stratify(y_oof[placed], share[placed], by_share),
+            title=f"Out-of-fold risk groups (each fold's training {config.risk_groups.cut} cut)",
         )
     except (InputError, ConfigError) as err:
         notes.append(f"risk groups: {err}")

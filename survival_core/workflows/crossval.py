@@ -29,6 +29,7 @@ an executor's map, or a distributed engine) runs the folds.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import time as clock
 from collections.abc import Callable, Iterable
@@ -49,6 +50,7 @@ from survival_core.evaluation.concordance import (
     uno_c_index,
     uno_tau,
 )
+from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
@@ -59,7 +61,7 @@ from survival_core.outcome import survival_arrays
 DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 
 #: Per-patient arrays of a fold record (the rest are scalars and notes).
-FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons")
+FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons", "high")
 #: Fold-record entries that are not per-fold metrics (kept out of the fold table).
 FOLD_EXTRAS = ("notes", "metric_notes", "candidates", "selection", "model")
 
@@ -137,8 +139,12 @@ def run_fold(
     factory: ModelFactory,
     grid: np.ndarray,
     horizons: np.ndarray,
+    group_cut: RiskGroupCut | None = None,
 ) -> dict[str, Any]:
-    """Fit on the fold's training rows, predict its test rows; a picklable unit of work."""
+    """Fit on the fold's training rows, predict its test rows; a picklable unit of work.
+    ``group_cut`` (unfitted) is fitted on the training rows' risks and puts each test patient in
+    the low (0) or high (1) risk group (``high``), as a scored patient is placed by the training
+    cohort's cut."""
     model = factory()
     if isinstance(model, TorchSurvivalModel) and fold.validation.size:
         model.fit(
@@ -162,6 +168,12 @@ def run_fold(
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     metrics: dict[str, float] = {}
     metric_notes: list[str] = []  # why a metric of this fold is undefined
+    high = np.full(fold.test.size, np.nan)
+    if group_cut is not None:
+        try:
+            high = copy.copy(group_cut).fit(y[fit_rows], train_risk).assign(risk).astype(float)
+        except InputError as err:  # a Youden cut this fold's training risks do not allow
+            metric_notes.append(f"risk groups: {err}")
     if fold.test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
         development = np.concatenate([fold.train, fold.validation])  # too), as the pooled one
         metrics = holdout_metrics(
@@ -192,6 +204,7 @@ def run_fold(
         "risk_z": (risk - float(train_risk.mean())) / scale,
         "survival": survival,
         "survival_at_horizons": at_horizons,
+        "high": high,
         "features_used": len(model.features_used_),
         "notes": [*model.preprocessor_.notes_, *(f"test rows: {note}" for note in unseen)],
         "metric_notes": metric_notes,
@@ -211,8 +224,12 @@ def cross_validate(
     seed: int = 0,
     map_folds: Mapper = map,
     progress: Callable[[str], None] | None = None,
+    group_cut: RiskGroupCut | None = None,
 ) -> CrossValidationResult:
-    """Fit and evaluate ``factory()`` models on every fold; pool the out-of-fold predictions."""
+    """Fit and evaluate ``factory()`` models on every fold; pool the out-of-fold predictions.
+    With ``group_cut`` the out-of-fold table also holds ``high_share``: the share of a patient's
+    predictions that put them in the high-risk group by their fold's training cut (see
+    :func:`run_fold`)."""
     start = clock.perf_counter()
     event, time = survival_arrays(y)
     y = Surv.from_arrays(event, time)
@@ -221,7 +238,9 @@ def cross_validate(
     asked = np.unique(np.asarray(list(horizons), dtype=float))
     horizons = usable_horizons(time, asked)
     left_out = [f"{h:g}" for h in asked if h not in horizons]
-    work = partial(run_fold, X=X, y=y, factory=factory, grid=grid, horizons=horizons)
+    work = partial(
+        run_fold, X=X, y=y, factory=factory, grid=grid, horizons=horizons, group_cut=group_cut
+    )
     records = []
     for n, record in enumerate(map_folds(work, folds), start=1):
         records.append(record)
@@ -231,7 +250,11 @@ def cross_validate(
             progress(f"fold {n}/{len(folds)} (repeat {record['repeat'] + 1}){shown}")
     risk_sum, surv_sum, count = np.zeros(len(y)), np.zeros((len(y), grid.size)), np.zeros(len(y))
     horizon_sum = np.zeros((len(y), horizons.size))
+    high_sum, high_count = np.zeros(len(y)), np.zeros(len(y))
     for record in records:
+        high = record.get("high", np.full(len(record["test"]), np.nan))  # older checkpoints
+        np.add.at(high_sum, record["test"], np.nan_to_num(high))
+        np.add.at(high_count, record["test"], ~np.isnan(high))
         risk_sum[record["test"]] += record["risk_z"]
         surv_sum[record["test"]] += record["survival"]
         horizon_sum[record["test"]] += record["survival_at_horizons"]
@@ -240,6 +263,8 @@ def cross_validate(
     oof_risk = np.where(tested, risk_sum / np.maximum(count, 1), np.nan)
     oof_surv = surv_sum[tested] / count[tested, None]
     oof = pd.DataFrame({"case_id": ids, "risk": oof_risk, "n_predictions": count.astype(int)})
+    if group_cut is not None:
+        oof["high_share"] = np.where(high_count > 0, high_sum / np.maximum(high_count, 1), np.nan)
     for j, h in enumerate(horizons):  # pooled out-of-fold S(h), for calibration and decision curves
         oof[f"survival_{h:g}"] = np.where(tested, horizon_sum[:, j] / np.maximum(count, 1), np.nan)
     fold_table = pd.DataFrame(
