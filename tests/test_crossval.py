@@ -217,3 +217,18 @@ def test_risk_groups_place_tested_patients_by_their_folds_training_cut(gbsg2):
     expected = (model.predict_risk(X[external]) > cut).astype(float)
     np.testing.assert_array_equal(result.oof["high_share"].to_numpy()[external], expected)
     assert np.isnan(result.oof["high_share"].to_numpy()[~external]).all()  # never tested
+
+
+def test_the_fold_table_counts_the_rows_each_model_was_fitted_on(gbsg2):
+    """A Cox fold fits on its validation rows too (only a network stops early on them): the fold
+    table said 330 trained / 110 validation for a Cox model fitted on all 440."""
+    X, y = gbsg2
+    external = (X["horTh"] == "yes").to_numpy()
+    folds = splits.external(y["event"], external, validation_fraction=0.25)
+    cox = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20).folds
+    assert (cox["n_train"].iloc[0], cox["n_validation"].iloc[0]) == ((~external).sum(), 0)
+    net = cross_validate(
+        X, y, lambda: make_model("deepsurv", epochs=2, seed=0), folds, n_bootstrap=20
+    ).folds
+    assert net["n_train"].iloc[0] + net["n_validation"].iloc[0] == (~external).sum()
+    assert net["n_validation"].iloc[0] == folds[0].validation.size > 0

@@ -195,8 +195,10 @@ def run_fold(
     return {
         "repeat": fold.repeat,
         "fold": fold.fold,
-        "n_train": int(fold.train.size),
-        "n_validation": int(fold.validation.size),
+        # the rows the model was fitted on, and those that only stopped its training early (a
+        # network's; other models are fitted on the validation rows too)
+        "n_train": int(fit_rows.size),
+        "n_validation": int(fold.validation.size) if fit_rows is fold.train else 0,
         "n_test": int(fold.test.size),
         **metrics,
         "test": fold.test,
