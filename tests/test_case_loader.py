@@ -342,3 +342,38 @@ def test_a_single_slice_image_is_loaded_with_a_warning(tmp_path: Path) -> None:
     case = load_case(tmp_path)
     assert case.mask_array("gtv").sum() == 36
     assert any("image.nii.gz is a single slice (2D)" in w for w in case.warnings)
+
+
+def test_a_nifti_header_placing_its_volume_twice_is_a_warning(tmp_path: Path) -> None:
+    """A mask whose sform was moved 3 voxels and its qform not (an edited header): read by the
+    sform, 1.7 mm off the tumour, without a word."""
+    import struct
+
+    liver, gtv = masks_of()
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii"))
+    sitk.WriteImage(to_image(gtv), str(tmp_path / "gtv.nii"))
+    assert not any("places the volume twice" in w for w in load_case(tmp_path).warnings)
+    with open(tmp_path / "gtv.nii", "r+b") as header:  # srow_x's offset: bytes 292-295
+        header.seek(292)
+        (x,) = struct.unpack("<f", header.read(4))
+        header.seek(292)
+        header.write(struct.pack("<f", x + 3 * SPACING[0]))
+    warned = [w for w in load_case(tmp_path).warnings if "places the volume twice" in w]
+    assert len(warned) == 1 and warned[0].startswith(
+        "gtv.nii: its header places the volume twice, up to"
+    )
+
+
+def test_a_full_size_mask_off_by_whole_voxels_is_placed_with_a_warning(tmp_path: Path) -> None:
+    """A mask of the image's size whose origin is one slice off (a header written wrongly more
+    often than a crop, which is smaller): placed as its header says, and now said."""
+    liver, gtv = masks_of()
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    shifted = to_image(gtv)
+    shifted.SetOrigin((ORIGIN[0], ORIGIN[1], ORIGIN[2] + SPACING[2]))
+    sitk.WriteImage(shifted, str(tmp_path / "gtv.nii.gz"))
+    case = load_case(tmp_path)
+    np.testing.assert_array_equal(case.mask_array("gtv")[1:], gtv[:-1].astype(bool))
+    assert any("has the size of the image but lies 0x0x1 voxels off it" in w for w in case.warnings)

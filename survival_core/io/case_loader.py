@@ -85,7 +85,14 @@ from survival_core.io.structures import (
     normalise_roles,
     role_candidates,
 )
-from survival_core.io.volume import MaskResampled, is_volume_file, read_volume, volume_stem
+from survival_core.io.volume import (
+    MaskResampled,
+    MaskShifted,
+    is_volume_file,
+    nifti_placement_warning,
+    read_volume,
+    volume_stem,
+)
 from survival_core.paths import data_subdir
 
 CLINICAL_FILE = "clinical.json"
@@ -443,7 +450,7 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
         )
     image = read_volume(images[0])
-    warnings = []
+    warnings = [w for w in map(nifti_placement_warning, volumes) if w is not None]
     if image.GetSize()[2] == 1:
         warnings.append(
             f"{images[0].name} is a single slice (2D): its slice thickness "
@@ -503,8 +510,9 @@ def _structures_on(
     ``pet`` image also from another grid (its CT's), resampled and noted in ``warnings``."""
     with catch_warnings(record=True) as caught:
         simplefilter("always", MaskResampled)
+        simplefilter("always", MaskShifted)
         structures = label_structures(path, name, image, resample=pet)
-    warnings += [str(w.message) for w in caught if w.category is MaskResampled]
+    warnings += [str(w.message) for w in caught if w.category in (MaskResampled, MaskShifted)]
     return structures
 
 

@@ -185,6 +185,51 @@ def read_volume(path: Path | str) -> sitk.Image:
     return sitk.Cast(_read_image(path), sitk.sitkFloat32)
 
 
+#: How far (mm) a NIfTI header's two placements (qform, sform) may differ and still agree.
+QFORM_SFORM_TOLERANCE_MM = 0.01
+
+
+def nifti_placement_warning(path: Path | str) -> str | None:
+    """A warning when a NIfTI file's header places its voxels twice, differently: its qform and
+    sform (both set) disagree. The sform is what is read (as ITK and nibabel read it), but a
+    header that contradicts itself was edited or written by a buggy tool: a mask 3 voxels off
+    its image passed unnoticed. None for other files and agreeing headers."""
+    if not str(path).lower().endswith((".nii", ".nii.gz")):
+        return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+        meta = {k: reader.GetMetaData(k) for k in reader.GetMetaDataKeys()}
+        if int(meta["qform_code"]) <= 0 or int(meta["sform_code"]) <= 0:
+            return None
+        sform = np.array([[float(v) for v in meta[f"srow_{a}"].split()] for a in "xyz"])
+        b, c, d = (float(meta[f"quatern_{k}"]) for k in "bcd")
+        spacing = [float(meta[f"pixdim[{i}]"]) for i in (1, 2, 3)]
+        qfac = -1.0 if float(meta["pixdim[0]"]) < 0 else 1.0
+        offset = np.array([float(meta[f"qoffset_{a}"]) for a in "xyz"])
+    except (RuntimeError, KeyError, ValueError):
+        return None
+    a = np.sqrt(max(0.0, 1.0 - b * b - c * c - d * d))
+    rotation = np.array(
+        [
+            [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+            [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+            [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - b * b - c * c],
+        ]
+    )
+    qform = np.column_stack([rotation @ np.diag([*spacing[:2], qfac * spacing[2]]), offset])
+    corners = np.array([[0, 0, 0, 1], [*reader.GetSize()[:3], 1]], dtype=float).T
+    apart = float(np.abs((qform - sform) @ corners).max())
+    if apart <= QFORM_SFORM_TOLERANCE_MM:
+        return None
+    return (
+        f"{Path(path).name}: its header places the volume twice, up to {apart:.2f} mm apart "
+        "(qform and sform disagree); the sform was used, as ITK and nibabel use it. Check the "
+        "file: it was edited or written by a tool that updated one placement only."
+    )
+
+
 def _describe(image: sitk.Image) -> str:
     def fmt(values: tuple[float, ...], digits: int = 4) -> str:
         return "(" + ", ".join(f"{v:.{digits}g}" for v in values) + ")"
@@ -284,6 +329,16 @@ def on_image_grid(
             f"voxels are outside the image.\n  {image_name}: {_describe(image)}\n"
             f"  {mask_name}: {_describe(mask)}"
         )
+    if tuple(array.shape) == tuple(size) and b.any():
+        warnings.warn(
+            MaskShifted(
+                f"{mask_name} has the size of {image_name} but lies "
+                f"{'x'.join(str(int(v)) for v in b)} voxels off it: placed as its header says. "
+                "A mask the image's size shifted by whole voxels is more often a header written "
+                "wrongly than a crop (which is smaller): check that it lines up with the tumour."
+            ),
+            stacklevel=2,
+        )
     result = sitk.GetImageFromArray(np.ascontiguousarray(placed.transpose(2, 1, 0)))
     result.CopyInformation(image)
     return result
@@ -337,6 +392,11 @@ def resample_labels(
 
 class MaskResampled(UserWarning):
     """A mask was resampled onto the image's grid (:func:`resample_labels`): the case says so."""
+
+
+class MaskShifted(UserWarning):
+    """A mask of the image's size was placed whole voxels off it (:func:`on_image_grid`): the
+    case says so."""
 
 
 def _voxel_ml(image: sitk.Image) -> float:
