@@ -261,9 +261,9 @@ def _merged(planes: dict[float, list[np.ndarray]]) -> dict[float, list[np.ndarra
 
 def _plane_spacing(rtstruct: RTStruct, image: sitk.Image) -> float:
     """The spacing of the planes the structure set was drawn on, in the image's slices: the
-    smallest gap between two contoured planes of one structure (the contouring series' slice
-    spacing, which every structure spanning two adjacent slices shows), at most
-    :data:`MAX_PLANE_SPACING_MM`; one slice when no structure has two planes."""
+    smallest gap (over :data:`SLICE_TOLERANCE`) between two contoured planes of one structure
+    (the contouring series' slice spacing, which every structure spanning two adjacent slices
+    shows), at most :data:`MAX_PLANE_SPACING_MM`; one slice when no structure has two planes."""
     spacing = image.GetSpacing()[2]
     to_index = np.linalg.inv(
         np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
@@ -277,7 +277,7 @@ def _plane_spacing(rtstruct: RTStruct, image: sitk.Image) -> float:
             if t in CLOSED_TYPES
         }
         steps = np.diff(sorted(planes))
-        gaps += steps[steps > PLANE_TOLERANCE].tolist()
+        gaps += steps[steps > SLICE_TOLERANCE].tolist()  # not one plane's z rounded two ways
     return min([*gaps, MAX_PLANE_SPACING_MM / spacing]) if gaps else 1.0
 
 
@@ -304,7 +304,7 @@ def _fill_slice(
         rows, cols = fill_polygon(index[:, 1], index[:, 0])
         inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
         voxels = np.unique(rows[inside] * shape[1] + cols[inside])
-        if any(np.array_equal(voxels, seen) for seen in filled):
+        if voxels.size and any(np.array_equal(voxels, seen) for seen in filled):
             continue  # the same polygon again: the even-odd rule would erase it
         filled.append(voxels)
         total += rows.size
