@@ -9,8 +9,8 @@ computed on the network grid can be put back on the case's CT grid with
 the attribution total) and saved as NIfTI (:func:`save_map`) for a viewer.
 
 - :func:`gradcam_map`: Grad-CAM (``monai.visualize.GradCAM``) of the risk at ``net.last_block``
-  (the last Conv-BN-ReLU stage before pooling), trilinearly upsampled to the input, ReLU,
-  scaled to [0, 1]. Coarse (one value per last-stage voxel, e.g. 8 x 8 x 8 input voxels).
+  (the last Conv-BN-ReLU stage before pooling), interpolated linearly to the input with each of
+  its voxels at its receptive field's centre, ReLU, scaled to [0, 1]. Coarse (one value per last-stage voxel, e.g. 8 x 8 x 8 input voxels).
 - :func:`integrated_gradients_map`: Integrated Gradients of the risk with respect to every
   input voxel, baseline the window floor (0 = air/fat), signed. The path integral is the midpoint
   rule (the same numbers as Captum's ``riemann_middle``, tested), with batched interpolation
@@ -181,7 +181,9 @@ def gradcam_map(
     try:
         # MONAI's default post-processing maps (min, max) to (1, 0); scale ourselves instead.
         klass = SignedGradCAM if signed else GradCAM
-        cam = klass(nn_module=wrapped, target_layers=name, postprocessing=lambda m: m)
+        grid = net.last_block_grid(x.shape[2:]) if _placed_by_grid(net, layer) else None
+        keep = {} if grid is None else {"upsampler": lambda _: lambda m: m}  # placed below
+        cam = klass(nn_module=wrapped, target_layers=name, postprocessing=lambda m: m, **keep)
         with freeze, warnings.catch_warnings():
             # Expected with the earlier stages frozen: the hook then sees the layer's output
             # gradient only, which is all Grad-CAM uses.
@@ -194,9 +196,39 @@ def gradcam_map(
             for key in set(hooks) - keys:
                 del hooks[key]
     out = result.detach()[0, 0].double().cpu().numpy()
+    if grid is not None:
+        out = _on_input_grid(out, grid, tuple(x.shape[2:]))
     if signed:
         return (_unit_range(np.abs(out)) * np.sign(out)).astype(np.float32)
     return _unit_range(np.maximum(out, 0.0)).astype(np.float32)
+
+
+def _placed_by_grid(net: nn.Module, layer: nn.Module) -> bool:
+    """Whether ``layer`` is a :class:`CNN3DSurv`'s last block, whose voxels' input positions are
+    known exactly (:meth:`CNN3DSurv.last_block_grid`); other layers are resized to the input."""
+    from survival_core.models.networks import CNN3DSurv
+
+    return isinstance(net, CNN3DSurv) and layer is net.last_block
+
+
+def _on_input_grid(
+    cam: np.ndarray, grid: tuple[tuple[float, float], ...], shape: tuple[int, ...]
+) -> np.ndarray:
+    """``cam`` (the last block's voxels) interpolated linearly at every input voxel, each of its
+    voxels at its receptive field's centre (``grid``: offset, step per axis), constant beyond
+    the outermost centres. A resize to the input's size put it half an input voxel off in-plane,
+    and several voxels off where an axis did not divide by the poolings. Linear interpolation is
+    separable: one small weight matrix per axis."""
+    weights = []
+    for n, m, (offset, step) in zip(shape, cam.shape, grid, strict=True):
+        at = np.clip((np.arange(n, dtype=float) - offset) / step, 0, m - 1)
+        low = np.minimum(np.floor(at).astype(int), max(m - 2, 0))
+        frac = at - low
+        matrix = np.zeros((n, m))
+        matrix[np.arange(n), low] += 1 - frac
+        matrix[np.arange(n), np.minimum(low + 1, m - 1)] += frac
+        weights.append(matrix)
+    return np.einsum("ai,bj,ck,ijk->abc", *weights, cam, optimize=True)
 
 
 def _risk(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:

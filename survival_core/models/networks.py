@@ -107,6 +107,23 @@ class CNN3DSurv(nn.Module):
         self.in_channels = in_channels
         self.embedding_dim = fc
 
+    def last_block_grid(self, shape: Sequence[int]) -> tuple[tuple[float, float], ...]:
+        """Where the last block's output voxels sit on an input of ``shape`` (z, y, x): per axis
+        ``(offset, step)``, voxel ``j`` centred on input index ``offset + step * j`` (the centre
+        of its receptive field). The stem's 3-voxel kernel with padding 1 centres output ``j``
+        on input ``stride * j``, and each 2-voxel pooling of an axis then moves the centres half
+        a step on: 8j + 3 in-plane for a stride-2 stem and two poolings, not the 8j + 3.5 a plain
+        resize to the input's size assumes. Grad-CAM places its map by this."""
+        grid = []
+        for axis, n in enumerate(shape):
+            stride = self.blocks[0][0].stride[axis]
+            size, offset, step = (n - 1) // stride + 1, 0.0, float(stride)
+            for _ in self.blocks[1:]:  # every block but the last is pooled before the next
+                if size >= 2:
+                    offset, step, size = offset + step / 2, step * 2, size // 2
+            grid.append((offset, step))
+        return tuple(grid)
+
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
         kernel = tuple(2 if s >= 2 else 1 for s in x.shape[2:])
         return POOLING[self.pooling](x, kernel_size=kernel, stride=kernel)
