@@ -108,3 +108,24 @@ def test_gradcam_layer_can_be_chosen_and_is_checked(models, case_folder):
     assert finer.map.GetSize() == case.image.GetSize()
     with pytest.raises(ConfigError, match="blocks.1"):
         explain_case(case, loaded, "gradcam", layer="nope")
+
+
+def test_explain_reports_what_reading_the_case_warned_about(models, small_cohort, tmp_path, capsys):
+    """A volume case whose values are no HU (an MR read as CT: volume files carry no
+    modality) was explained with no word of it; the score said so, the map did not."""
+    import shutil
+
+    from survival_core.io.manifest import read_manifest
+
+    manifest = read_manifest(small_cohort)
+    source = small_cohort / "cases" / manifest[manifest["format"] != "dicom"]["case_id"].iloc[0]
+    folder = tmp_path / "case"
+    shutil.copytree(source, folder)
+    image = next(folder.glob("image.*"))
+    shifted = sitk.ReadImage(str(image)) + 1100.0  # every value positive, as an MR's
+    sitk.WriteImage(shifted, str(image))
+    code = main(["explain", "--case", str(folder), "--model", str(models / "cnn3d"),
+                 "--method", "gradcam", "--json"])  # fmt: skip
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert any("not Hounsfield units" in w or "HU" in w for w in result["warnings"])

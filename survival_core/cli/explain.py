@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load case and model, explain, write the map, report."""
+    """Load case and model, explain, write the map, report (with the case's reading warnings)."""
     from survival_core.explain.case import explain_case, save_explanation
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     explanation = explain_case(
         case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
     )
-    result = explanation.as_dict()
+    # what reading the case warned about travels with its map (an MR volume read as CT...)
+    result = {**explanation.as_dict(), "warnings": list(case.warnings)}
     if args.out:
         result["out"] = str(save_explanation(explanation, args.out))
         progress(f"wrote {result['out']}")
