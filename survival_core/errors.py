@@ -38,6 +38,11 @@ class ClinicalValueError(InputError):
     """A clinical value is missing, of the wrong type or outside its plausible range."""
 
 
+class ValuesNeeded(ClinicalValueError):
+    """A case a model cannot score until its clinical values are given (every input missing):
+    what to do next rather than a failure, so the app says it as a note."""
+
+
 class ArchiveError(InputError):
     """An uploaded archive is unsafe (path traversal, zip bomb) or unreadable."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import Case
+from survival_core.errors import ValuesNeeded
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH, survival_text
 from ui.auth import record
@@ -30,6 +31,9 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
         with st.spinner("Scoring the case (radiomics extraction included)..."):
             result = score(case, choice)
         record("score_case", case.case_id, once=True, model=choice.label)
+    except ValuesNeeded as error:  # nothing entered yet: what to do, not a failure
+        st.info(str(error), icon=":material/info:")
+        return None
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)
         return None

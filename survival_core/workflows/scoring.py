@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.errors import InputError
+from survival_core.errors import ValuesNeeded
 from survival_core.features.case_row import case_features, reads_images, values_features
 from survival_core.models.base import SurvivalModel
 from survival_core.models.scoring import (
@@ -53,7 +53,7 @@ def _score(
     training cohort's typical patient's, not this one's."""
     if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
         shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
-        raise InputError(
+        raise ValuesNeeded(
             f"None of model {loaded.name}'s inputs came with case {X.index[0]}: its "
             f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "
             "training cohort's typical patient's, not this patient's. Give the clinical values "
