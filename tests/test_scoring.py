@@ -376,3 +376,20 @@ def test_a_patient_without_any_of_a_clinical_models_values_is_refused(gbsg2_mode
         score_values({"grade": "II"}, loaded, "P9")
     one = score_values({"age": 60}, loaded, "P9")  # one value given: scored, the rest imputed
     assert len(one.imputed) == 7
+
+
+def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_model):
+    """GBSG2 (real): a tumour half its training range beyond the largest was scored without a
+    word (only values a full range width beyond were flagged)."""
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    assert score_values(patient, loaded, "P0003").cautions == []
+    (spec,) = (c for c in loaded.model.preprocessor_.columns_ if c["name"] == "tsize")
+    low, high = spec["range"]
+    large = score_values({**patient, "tsize": high + (high - low) / 2}, loaded, "P0003")
+    assert any(
+        c.startswith("tsize = ") and "lies outside its training range" in c for c in large.cautions
+    )

@@ -80,14 +80,19 @@ def _score(
 #: A value lies far outside its training range when it is more than this many range widths
 #: (1st to 99th percentile of the training rows) beyond it.
 FAR_OUTSIDE = 1.0
+#: A clinical variable is flagged nearer: beyond a quarter of its range width, well past the
+#: training extremes (the 1st and 99th percentiles alone would flag 2 % of training patients).
+CLINICAL_OUTSIDE = 0.25
 
 
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
     """Where a case's inputs ``X`` and ``risk`` lie outside the training cohort: a risk beyond
-    every training patient's, and each numeric input the model uses more than :data:`FAR_OUTSIDE`
-    range widths beyond its training 1st-99th percentile range (a case of another site, scanner
-    or modality than the model learned from: an extremity sarcoma under a liver model). The
-    model still answers there, but from no patient like this one."""
+    every training patient's; each clinical variable more than :data:`CLINICAL_OUTSIDE` range
+    widths beyond its training 1st-99th percentile range (veterans' Karnofsky -10 under a model
+    trained on 20-90 passed without a word); and each other numeric input (radiomics) more than
+    :data:`FAR_OUTSIDE` range widths beyond that range (a case of another site, scanner or
+    modality than the model learned from: an extremity sarcoma under a liver model). The model
+    still answers there, but from no patient like this one."""
     cautions = []
     training = np.asarray(loaded.card.training_risk, dtype=float)
     if training.size and not training.min() <= risk <= training.max():
@@ -105,11 +110,12 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
             continue
         value = pd.to_numeric(X[name], errors="coerce").iloc[0]
         low, high = (float(v) for v in spec["range"])
-        width = max(high - low, 1e-12)
-        if pd.notna(value) and not low - FAR_OUTSIDE * width <= value <= high + FAR_OUTSIDE * width:
+        clinical = name in loaded.card.clinical_columns
+        slack = (CLINICAL_OUTSIDE if clinical else FAR_OUTSIDE) * max(high - low, 1e-12)
+        if pd.notna(value) and not low - slack <= value <= high + slack:
             cautions.append(
-                f"{name} = {value:.4g} lies far outside its training range {low:.4g} to "
-                f"{high:.4g} (1st-99th percentile)."
+                f"{name} = {value:.4g} lies {'' if clinical else 'far '}outside its training "
+                f"range {low:.4g} to {high:.4g} (1st-99th percentile)."
             )
     return cautions
 
