@@ -377,3 +377,13 @@ def test_a_full_size_mask_off_by_whole_voxels_is_placed_with_a_warning(tmp_path:
     case = load_case(tmp_path)
     np.testing.assert_array_equal(case.mask_array("gtv")[1:], gtv[:-1].astype(bool))
     assert any("has the size of the image but lies 0x0x1 voxels off it" in w for w in case.warnings)
+
+
+def test_a_volume_case_without_any_mask_says_so(tmp_path: Path) -> None:
+    """An image alone: the refusal spoke of structures 'found: none', an RTSTRUCT's wording."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    with pytest.raises(MaskError, match=r"holds an image but no mask: give the gtv as mask files"):
+        load_case(tmp_path)
+    assert load_case(tmp_path, require=()).masks == {}  # nothing required: the image alone

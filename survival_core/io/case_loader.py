@@ -579,6 +579,13 @@ def load_case(
             image, structures, others, warnings = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions
             )
+            if not structures and required:
+                noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
+                raise MaskError(
+                    f"The case in {root} holds an image but no mask: give the "
+                    f"{' and '.join(required)} as mask files beside it (e.g. gtv.nii.gz), or a "
+                    f"label map and which of its labels is which.{noted}"
+                )
         else:
             image, info, structures, others, warnings, default_id = _load_dicom(
                 root, explicit, required, site, series_uid, companions
