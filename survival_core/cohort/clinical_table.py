@@ -342,11 +342,14 @@ def _with_units_row(
     skipped, with a note. Other headers and bodies are returned as they are."""
     if not body:
         return header, body
-    first = body[0]
-    cells = [c.strip() for c in first]
+    cells = [c.strip() for c in body[0]]
     filled = [c for c in cells if c]
     units = [_unit_cell(c) for c in cells] + [None] * max(0, len(header) - len(cells))
-    if cells[:1] != [""] or not filled or any(_unit_cell(c) is None for c in filled):
+    if (
+        cells[:1] != [""]
+        or not filled
+        or any(u is None for c, u in zip(cells, units, strict=False) if c)
+    ):
         return header, body
     merged = [
         f"{name} ({unit})" if unit and not parse_header(name).unit else name

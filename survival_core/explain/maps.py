@@ -10,7 +10,8 @@ the attribution total) and saved as NIfTI (:func:`save_map`) for a viewer.
 
 - :func:`gradcam_map`: Grad-CAM (``monai.visualize.GradCAM``) of the risk at ``net.last_block``
   (the last Conv-BN-ReLU stage before pooling), interpolated linearly to the input with each of
-  its voxels at its receptive field's centre, ReLU, scaled to [0, 1]. Coarse (one value per last-stage voxel, e.g. 8 x 8 x 8 input voxels).
+  its voxels at its receptive field's centre, ReLU, scaled to [0, 1]. Coarse (one value per
+  last-stage voxel, e.g. 8 x 8 x 8 input voxels).
 - :func:`integrated_gradients_map`: Integrated Gradients of the risk with respect to every
   input voxel, baseline the window floor (0 = air/fat), signed. The path integral is the midpoint
   rule (the same numbers as Captum's ``riemann_middle``, tested), with batched interpolation

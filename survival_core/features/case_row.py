@@ -107,8 +107,7 @@ def values_features(
         )
     checked = loaded.schema.validate(values)
     row = _clinical_inputs(checked.values, loaded)
-    ignored = [k for k in checked.unknown if k != "case_id"]
-    return (*_feature_frame(row, row, case_id, loaded), ignored)
+    return (*_feature_frame(row, row, case_id, loaded), checked.unknown)
 
 
 def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:

@@ -167,10 +167,9 @@ def _clinical(
     if schema is None:
         return dict(validate_clinical(raw).values)
     checked = schema.validate(raw)
-    ignored = [k for k in checked.unknown if k != "case_id"]
-    if ignored:
+    if checked.unknown:  # case_id, time and event are never unknown
         warnings.append(
-            f"clinical.json: not variables of this model, ignored: {', '.join(ignored)} (its "
+            f"clinical.json: not variables of this model, ignored: {', '.join(checked.unknown)} (its "
             f"variables: {', '.join(schema.names)})."
         )
     return dict(checked.values)

@@ -217,18 +217,23 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
     )
 
 
+def _voxel_index(points: np.ndarray, image: sitk.Image) -> np.ndarray:
+    """Patient-coordinate ``points`` (N, 3) in mm as continuous voxel indices (x, y, z) of
+    ``image``."""
+    to_index = np.linalg.inv(
+        np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
+    )
+    return (points - np.asarray(image.GetOrigin())) @ to_index.T
+
+
 def _planes(roi: ROI, closed: list[np.ndarray], image: sitk.Image) -> dict[float, list[np.ndarray]]:
     """The closed contours in continuous voxel index, grouped by their plane (index z; planes
     within :data:`PLANE_TOLERANCE` are one); :class:`RTStructError` for a contour not parallel to the image's slices or
     outside them."""
     size = image.GetSize()
-    to_index = np.linalg.inv(
-        np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
-    )
-    origin = np.asarray(image.GetOrigin())
     planes: dict[float, list[np.ndarray]] = {}
     for points in closed:
-        index = (points - origin) @ to_index.T
+        index = _voxel_index(points, image)
         k = float(np.mean(index[:, 2]))
         where = f"a contour at {np.round(points[0], 2).tolist()} mm"
         if np.max(np.abs(index[:, 2] - k)) > SLICE_TOLERANCE:
@@ -264,21 +269,16 @@ def _plane_spacing(rtstruct: RTStruct, image: sitk.Image) -> float:
     smallest gap (over :data:`SLICE_TOLERANCE`) between two contoured planes of one structure
     (the contouring series' slice spacing, which every structure spanning two adjacent slices
     shows), at most :data:`MAX_PLANE_SPACING_MM`; one slice when no structure has two planes."""
-    spacing = image.GetSpacing()[2]
-    to_index = np.linalg.inv(
-        np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
-    )
-    origin = np.asarray(image.GetOrigin())
     gaps = []
     for roi in rtstruct.rois.values():
         planes = {
-            float(np.mean(((c - origin) @ to_index.T)[:, 2]))
+            float(np.mean(_voxel_index(c, image)[:, 2]))
             for c, t in zip(roi.contours, roi.geometric_types, strict=True)
             if t in CLOSED_TYPES
         }
         steps = np.diff(sorted(planes))
         gaps += steps[steps > SLICE_TOLERANCE].tolist()  # not one plane's z rounded two ways
-    return min([*gaps, MAX_PLANE_SPACING_MM / spacing]) if gaps else 1.0
+    return min([*gaps, MAX_PLANE_SPACING_MM / image.GetSpacing()[2]]) if gaps else 1.0
 
 
 def _slice_of_plane(planes: list[float], n_slices: int, thickness: float) -> dict[int, float]:
