@@ -114,6 +114,22 @@ def test_categories_normalised(name: str, value, expected: str) -> None:
     assert validate_clinical({name: value}).values[name] == expected
 
 
+def test_the_demo_variables_read_values_as_an_own_cohorts_do() -> None:
+    """The demo's variables took '41,5' for 'not a number' and 'n/a' or 'unknown' for a value,
+    where an own cohort's read a decimal comma and missing-value tokens (one reading now)."""
+    result = validate_clinical(
+        {"albumin": "41,5", "afp": "n/a", "platelets": "unknown", "hbv": "present"}
+    )
+    assert result.values["albumin"] == 41.5
+    assert result.values["afp"] is None and result.values["platelets"] is None
+    assert {"afp", "platelets"} <= set(result.missing)
+    assert result.values["hbv"] is True
+    with pytest.raises(
+        ClinicalValueError, match=r"Alpha-fetoprotein \(afp\): '1,200' is ambiguous"
+    ):
+        validate_clinical({"afp": "1,200"})
+
+
 def test_numbers_converted() -> None:
     values = validate_clinical(
         {"age": "63.5", "ecog": "2", "tumor_number": 3.0, "platelets": np.float32(150)}

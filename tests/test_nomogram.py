@@ -13,6 +13,7 @@ from sksurv.datasets import load_gbsg2, load_whas500
 from sksurv.util import Surv
 
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical_schema import SCHEMA_FILE, CohortSchema, SchemaVariable
 from survival_core.models import load_model, make_model
 from survival_core.models.reduction import make_reduction
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
@@ -248,6 +249,30 @@ def test_a_yes_no_variable_takes_yes_no_words(gbsg2):
         )
     with pytest.raises(ClinicalValueError, match="'maybe' is not one of the model's levels"):
         nomo.points({**base, "hormonal": "maybe"})
+
+
+def test_the_nomogram_takes_the_spellings_the_score_takes(gbsg2, tmp_path):
+    """A model of an own cohort's schema: the nomogram refused 'Ii' for grade 'II', 'Yes' and a
+    decimal comma, which the case's clinical values accept."""
+    X, y = gbsg2
+    X = X.assign(tgrade=X["tgrade"].astype(str), horTh=X["horTh"] == "yes")
+    schema = CohortSchema(
+        (
+            SchemaVariable("age", "number", "Age", "years", 18, 100),
+            SchemaVariable("tgrade", "category", "Grade", categories=("I", "II", "III")),
+            SchemaVariable("horTh", "yes/no", "Hormonal therapy"),
+        )
+    )
+    schema.save(tmp_path / SCHEMA_FILE)
+    nomo = build_nomogram(LoadedModel(tmp_path, make_model("coxph").fit(X, y), None))
+    base = X.iloc[0].to_dict()
+    plain = nomo.points({**base, "age": 69.5, "tgrade": "II", "horTh": True})
+    spelled = nomo.points({**base, "age": "69,5", "tgrade": " ii ", "horTh": "Yes"})
+    assert spelled.lp == plain.lp and spelled.values == plain.values
+    with pytest.raises(
+        ClinicalValueError, match=r"Age \(age\): '150' years is outside the plausible"
+    ):
+        nomo.points({**base, "age": "150"})
 
 
 @pytest.mark.parametrize(

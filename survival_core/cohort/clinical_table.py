@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import MISSING_TOKENS
 from survival_core.io.clinical_schema import (
-    MISSING_TOKENS,
     NO_TOKENS,
     YES_TOKENS,
     CohortSchema,

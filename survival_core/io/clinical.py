@@ -8,6 +8,7 @@ Derived values (ALBI score and grade) are computed from their inputs when those 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,8 +82,26 @@ SCHEMA: tuple[ClinicalVariable, ...] = (
 
 BY_NAME: dict[str, ClinicalVariable] = {v.name: v for v in SCHEMA}
 
-_TRUE = {"1", "true", "yes", "y", "t", "positive", "pos"}
-_FALSE = {"0", "false", "no", "n", "f", "negative", "neg"}
+#: Text read as "no value" (compared stripped and lower-cased).
+MISSING_TOKENS = frozenset(
+    {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing",
+     # TCGA / GDC exports
+     "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
+     "[not reported]", "not reported", "[discrepancy]",
+     # Excel's error values, kept as text by a CSV export or a cached formula
+     "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
+)  # fmt: skip
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NA, NaT and the text tokens of :data:`MISSING_TOKENS`."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in MISSING_TOKENS
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    return False
 
 
 def albi_score(bilirubin_umol_l: float, albumin_g_l: float) -> float:
@@ -99,58 +118,14 @@ def albi_grade(score: float) -> int:
     return 3
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, str):
-        return value.strip().lower() in {"", "na", "nan", "none", "null", "missing"}
-    if isinstance(value, float | np.floating):
-        return math.isnan(value)
-    return False
+@functools.cache
+def _checked_variables() -> dict[str, Any]:
+    """The :data:`SCHEMA` variables as the cohort schema checks values (one reading of numbers,
+    decimal commas, yes/no words, categories and missing-value tokens for the demo's variables
+    and an own cohort's)."""
+    from survival_core.io.clinical_schema import hcc_schema  # it builds on this module
 
-
-def _coerce(var: ClinicalVariable, value: Any) -> Any:
-    """Convert one raw value to the variable's type and check its range or category."""
-    where = f"{var.label} ({var.name})"
-    if var.kind == "bool":
-        if isinstance(value, bool | np.bool_):
-            return bool(value)
-        text = str(value).strip().lower()
-        if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
-            return bool(value)
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ClinicalValueError(
-            f"{where}: {value!r} is not yes/no (use true/false, yes/no or 1/0)."
-        )
-    if var.kind == "category":
-        is_whole = isinstance(value, float | np.floating) and float(value).is_integer()
-        text = str(int(value)) if is_whole else str(value).strip()
-        for cat in var.categories:
-            if text.upper() == cat.upper():
-                return cat
-        raise ClinicalValueError(f"{where}: {value!r} is not one of {', '.join(var.categories)}.")
-    if isinstance(value, bool | np.bool_):
-        raise ClinicalValueError(f"{where}: {value!r} is yes/no, not a number.")
-    try:
-        number = float(str(value).strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ClinicalValueError(f"{where}: {value!r} is not a number.") from None
-    if not math.isfinite(number):
-        raise ClinicalValueError(f"{where}: {value!r} is not a finite number.")
-    if var.kind == "int":
-        if number != round(number):
-            raise ClinicalValueError(f"{where}: {value!r} must be a whole number.")
-        number = int(round(number))
-    unit = f" {var.unit}" if var.unit else ""
-    if (var.low is not None and number < var.low) or (var.high is not None and number > var.high):
-        raise ClinicalValueError(
-            f"{where}: {value!r}{unit} is outside the plausible range "
-            f"{var.low:g}-{var.high:g}{unit}. Check the value and its unit."
-        )
-    return number
+    return {v.name: v for v in hcc_schema().variables}
 
 
 @dataclass
@@ -185,12 +160,12 @@ def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -
     missing: list[str] = []
     for var in SCHEMA:
         value = raw.get(var.name)
-        if _is_missing(value):
+        if is_missing(value):
             values[var.name] = None
             if not var.derived:
                 missing.append(var.name)
             continue
-        values[var.name] = _coerce(var, value)
+        values[var.name] = _checked_variables()[var.name].coerce(value)
     if values["albumin"] is not None and values["bilirubin"] is not None:
         score = albi_score(values["bilirubin"], values["albumin"])
         given = values["albi_score"]

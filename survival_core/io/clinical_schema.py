@@ -24,19 +24,15 @@ import yaml
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io import atomic
-from survival_core.io.clinical import SCHEMA, ClinicalValues, ClinicalVariable
+from survival_core.io.clinical import (
+    SCHEMA,
+    ClinicalValues,
+    ClinicalVariable,
+    is_missing,
+)
 
 NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
 KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)
-#: Text read as "no value" (compared stripped and lower-cased).
-MISSING_TOKENS = frozenset(
-    {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing",
-     # TCGA / GDC exports
-     "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
-     "[not reported]", "not reported", "[discrepancy]",
-     # Excel's error values, kept as text by a CSV export or a cached formula
-     "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
-)  # fmt: skip
 YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"})
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"})
 #: Columns of a clinical table that are not clinical variables.
@@ -64,17 +60,6 @@ SCHEMA_FILE = "schema.yaml"
 DRAFTED_SCHEMA = ".schema.drafted.yaml"
 #: The fields of a variable in ``schema.yaml``, in their order (the Cohort page edits them).
 SCHEMA_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
-
-
-def is_missing(value: Any) -> bool:
-    """True for None, NaN, NA, NaT and the text tokens of :data:`MISSING_TOKENS`."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, str):
-        return value.strip().lower() in MISSING_TOKENS
-    if isinstance(value, float | np.floating):
-        return math.isnan(value)
-    return False
 
 
 def natural_key(text: str) -> tuple:

@@ -99,7 +99,14 @@ class NomogramVariable:
         return min(ends), max(ends)
 
     def check(self, value: Any) -> Any:
-        """``value`` as the model reads it: a level of a categorical, a float of a numeric."""
+        """``value`` as the model reads it: a level of a categorical, a float of a numeric.
+
+        A variable of the clinical schema reads the value as a case's clinical values are read
+        (:meth:`SchemaVariable.coerce`: 'squamous' for 'Squamous', 'Yes', '69,5'), so the
+        nomogram takes every spelling the score and the report take.
+        """
+        if self.clinical is not None:
+            value = self.clinical.coerce(value)
         if self.kind == "categorical":
             text = str(value)
             if set(self.levels) == {"False", "True"}:  # a yes/no variable: 'yes', 1, True...
