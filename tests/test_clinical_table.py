@@ -253,8 +253,18 @@ def test_duplicate_ids_are_named(tmp_path: Path) -> None:
     ("content", "kwargs", "message"),
     [
         ("who,os_days,event\na,1,0\n", {}, r"no patient ID column .* who, os_days, event"),
-        ("id,visit,grade\na,1,G1\n", {}, r"no survival time and event .* Pass time_column="),
-        ("id,followup,event\na,1,0\n", {}, r"does not state its unit; pass time_unit="),
+        (
+            "id,visit,grade\na,1,G1\n",
+            {},
+            r"no survival time and event .* Give the time column \(--time-column \(Cohort "
+            r"page: Survival time column; Python: time_column=\)\)",
+        ),
+        (
+            "id,followup,event\na,1,0\n",
+            {},
+            r"does not state its unit; give one of days, .*: --time-unit \(Cohort page: Time "
+            r"unit; Python: time_unit=\)",
+        ),
         ("id,os (months),event\na,1,0\n", {"time_unit": "days"}, "says months but"),
         ("id,os_days,event\na,1,0\n", {"event_column": "vital"}, "no event column 'vital'"),
         ("id,os_days,event\na,1,maybe\n", {}, "not an event indicator"),

@@ -97,6 +97,24 @@ _IDENTIFYING_NUMBERS = frozenset(
 )  # fmt: skip
 _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
 #: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
+#: Where each reading option is given: the command line's flag and the Cohort page's field
+#: (its "Spreadsheet columns"); Python callers pass the keyword itself.
+_OPTIONS = {
+    "id_column": ("--id-column", "Patient ID column"),
+    "time_column": ("--time-column", "Survival time column"),
+    "event_column": ("--event-column", "Event column"),
+    "time_unit": ("--time-unit", "Time unit"),
+}
+
+
+def _give(option: str, value: str = "") -> str:
+    """How to give a reading option, for a message the command line and the Cohort page show:
+    ``--time-unit (Cohort page: Time unit)``."""
+    flag, field_name = _OPTIONS[option]
+    shown = f" {value!r}" if value else ""
+    return f"{flag}{shown} (Cohort page: {field_name}{shown}; Python: {option}=)"
+
+
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false", *YES_NO_ABROAD}
 _BOOL_YES = YES_TOKENS - {"1", "t"}
 _BOOL_NO = NO_TOKENS - {"0", "f"}
@@ -528,7 +546,7 @@ def _time_days(
     if h.unit and not stated and time_unit is None:
         raise InputError(
             f"The time column {h.text!r} states the unit {h.unit!r}, which is not read as one "
-            f"of {', '.join(TIME_UNITS)}; pass time_unit= (--time-unit) with the right one."
+            f"of {', '.join(TIME_UNITS)}; give the right one: {_give('time_unit')}."
         )
     if h.unit and not stated:
         report.append(
@@ -545,8 +563,8 @@ def _time_days(
         stated = time_unit
     if not stated:
         raise InputError(
-            f"The time column {h.text!r} does not state its unit; pass time_unit= (--time-unit) "
-            f"one of {', '.join(TIME_UNITS)}."
+            f"The time column {h.text!r} does not state its unit; give one of "
+            f"{', '.join(TIME_UNITS)}: {_give('time_unit')}."
         )
     missing = _missing_mask(cells, h.text, report)
     value = _numbers(cells, decimal_comma=decimal_comma)
@@ -632,7 +650,7 @@ def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coer
     elif censoring and set(mapping) & _CENSOR_CODES:
         how = (
             "event = 1 - censoring indicator (a censor column's 1 means censored); if its 1 "
-            f"means death, pass event_column={h.text!r} (--event-column)"
+            f"means death, give it as the event column: {_give('event_column', h.text)}"
         )
     elif set(spelled) <= {"0", "1"}:
         how = "event 0/1"
@@ -1093,7 +1111,7 @@ def read_clinical_spreadsheet(
         if id_text is None:
             raise InputError(
                 f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
-                f"...); its columns are: {', '.join(headers)}. Pass id_column= (--id-column)."
+                f"...); its columns are: {', '.join(headers)}. Give it: {_give('id_column')}."
             )
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
@@ -1121,8 +1139,8 @@ def read_clinical_spreadsheet(
                     f"{path.name}: the column {event_text!r} does not say which of its values is "
                     "the event: a 'censor' column's 1 means censored in some exports and the "
                     "event in others (scikit-survival's GBSG2 'cens' and AIDS 'censor'). If its "
-                    f"1 means the event, give it as the event column (--event-column "
-                    f"{event_text!r}); if its 1 means censored, name the column 'censored'."
+                    f"1 means the event, give it as the event column ({_give('event_column', event_text)}); "
+                    "if its 1 means censored, name the column 'censored'."
                 )
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
@@ -1197,9 +1215,9 @@ def read_clinical_spreadsheet(
         lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
         raise InputError(
             f"{path.name}: no survival {lacking} column recognised among: "
-            f"{', '.join(headers)}. Pass time_column= and event_column= (--time-column, "
-            "--event-column; and time_unit=, --time-unit, when "
-            "the time header does not say days, weeks, months or years), or give a start date "
+            f"{', '.join(headers)}. Give the time column ({_give('time_column')}) and the event "
+            f"column ({_give('event_column')}), with the time unit when the time header does not "
+            f"say days, weeks, months or years ({_give('time_unit')}), or give a start date "
             "(diagnosis, treatment) with a last follow-up or death date."
             + _why_no_time_from_dates(dates_frame, headers, report)
         )
