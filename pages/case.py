@@ -13,11 +13,12 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import ROLES, Case
+from survival_core.errors import RadSurvError
 from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
-from survival_core.io.uploads import CLINICAL_KEEP
+from survival_core.io.uploads import CLINICAL_KEEP, as_uploaded, uploaded_volume_names
 from survival_core.paths import demo_cohort_dir
 from survival_core.runs.retention import mark_used
 from survival_core.viewer.figures import site_label
@@ -141,6 +142,7 @@ def pick_upload() -> None:
         clear_current_case()  # a new upload: no patient is current while it is read
         st.session_state["upload-files"] = uploaded
     folder, contents = stored_upload([(f.name, f.getvalue()) for f in files], keep)
+    known_as = uploaded_volume_names(f.name for f in files)  # volumes are stored neutrally named
     mark_used(folder)  # stored before, this upload is in use again: retention counts from now
     origin = f"upload:{folder.name}"
     if current_origin() != origin:
@@ -171,7 +173,10 @@ def pick_upload() -> None:
             volumes = contents.volumes
             default = contents.suggested_image()
             image_name = st.selectbox(
-                "Image volume", volumes, index=volumes.index(default) if default in volumes else 0
+                "Image volume",
+                volumes,
+                index=volumes.index(default) if default in volumes else 0,
+                format_func=lambda name: as_uploaded(name, known_as),
             )
             modality = st.selectbox(
                 "Modality of the volume", VOLUME_MODALITIES, key=f"modality-{folder.name}",
@@ -219,6 +224,7 @@ def pick_upload() -> None:
                 default=[n for n in suggested.get(role, []) if n in options],
                 placeholder="None" if role != "gtv" else "Choose the GTV structure(s)",
                 help=ROLE_HELP.get(role),
+                format_func=lambda name: as_uploaded(name, known_as),
                 key=f"role-{folder.name}-{role}",
             )
             roles[role] = tuple(chosen_names)
@@ -240,16 +246,19 @@ def pick_upload() -> None:
     with st.spinner("Reading the case..."):
         # an empty role is passed as such: "no organ", not "find the organ by name"
         key = tuple(sorted(roles.items()))
-        case = load_upload_folder(
-            str(Path(folder)),
-            key,
-            image_name,
-            case_id,
-            series_uid,
-            site,
-            modality,
-            str(model.folder) if schema is not None else None,
-        )
+        try:
+            case = load_upload_folder(
+                str(Path(folder)),
+                key,
+                image_name,
+                case_id,
+                series_uid,
+                site,
+                modality,
+                str(model.folder) if schema is not None else None,
+            )
+        except RadSurvError as error:  # named as the user uploaded the files
+            raise type(error)(as_uploaded(str(error), known_as)) from error
     record("upload_case", case.case_id, once=True, files=len(files))
     set_current_case(case, origin)
 

@@ -8,11 +8,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from survival_core.errors import InputError
+from survival_core.errors import InputError, MaskError
 from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
-from survival_core.io.uploads import store_upload
+from survival_core.io.uploads import as_uploaded, store_upload, uploaded_volume_names
 from survival_core.paths import data_subdir
 
 
@@ -126,6 +126,36 @@ def test_patient_named_volumes_are_stored_neutrally_and_still_matched(small_coho
     assert case.case_id == contents.folder.name and case.site == "liver"
     np.testing.assert_array_equal(case.mask_array("gtv"), reference.mask_array("gtv"))
     np.testing.assert_array_equal(case.mask_array("organ"), reference.mask_array("organ"))
+
+
+def test_neutrally_stored_volumes_are_shown_under_their_uploaded_names(small_cohort):
+    """The Case page offered and named 'volume-1.nii.gz' for a file the user knows as
+    'Zyxwv_0412.nii.gz': the stored names are mapped back in memory, exactly."""
+    folder = _first(small_cohort, "nifti")
+    image, gtv, liver = (content for _, content in _patient_named(folder))
+    files = [
+        ("Zyxwv 0412 (arterial).nii.gz", image),
+        ("Zyxwv_0412.nii.gz", image),
+        ("Zyxwv_Qwerty_GTV.nii.gz", gtv),
+        ("GTV-2.nii.gz", gtv),
+        ("Zyxwv_Qwerty_Liver.nii.gz", liver),
+    ]
+    contents = describe_upload(store_upload(files))
+    known_as = uploaded_volume_names(name for name, _ in files)
+    assert known_as == {
+        "arterial.nii.gz": "Zyxwv 0412 (arterial).nii.gz",
+        "volume-1.nii.gz": "Zyxwv_0412.nii.gz",
+        "GTV.nii.gz": "Zyxwv_Qwerty_GTV.nii.gz",
+        "Liver.nii.gz": "Zyxwv_Qwerty_Liver.nii.gz",
+    }  # GTV-2.nii.gz kept its name
+    assert set(known_as) | {"GTV-2.nii.gz"} == set(contents.volumes)
+    with pytest.raises(MaskError) as info:
+        load_upload(contents, {"gtv": ("volume-1.nii.gz",)}, image_name="arterial.nii.gz")
+    shown = as_uploaded(str(info.value), known_as)
+    assert "volume-1.nii.gz (uploaded as Zyxwv_0412.nii.gz)" in shown
+    assert as_uploaded("GTV.nii.gz and GTV-2.nii.gz.", known_as) == (
+        "GTV.nii.gz (uploaded as Zyxwv_Qwerty_GTV.nii.gz) and GTV-2.nii.gz."
+    )
 
 
 def test_an_upload_stored_under_its_uploaded_names_still_loads(small_cohort):

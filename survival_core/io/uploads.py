@@ -30,7 +30,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
 from survival_core.errors import DicomError, InputError
@@ -109,6 +109,28 @@ def neutral_names(names: list[str]) -> dict[str, str]:
         stored[name] = next(c for c in candidates if c.lower() not in taken)
         taken.add(stored[name].lower())
     return stored
+
+
+def uploaded_volume_names(names: Iterable[str]) -> dict[str, str]:
+    """Stored name -> uploaded name of the loose volume files of an upload, to show a volume
+    under the name its user knows it by (in memory only: no mapping is stored). The stored names
+    are :func:`neutral_names`' of the volumes alone: no other file takes a volume's stem."""
+    uploaded = {safe_name(name): name for name in names if is_volume_file(name)}
+    stored = neutral_names(list(uploaded))
+    return {stored[safe]: name for safe, name in uploaded.items() if stored[safe] != name}
+
+
+def as_uploaded(text: str, names: Mapping[str, str]) -> str:
+    """``text`` (a message, a structure's name) with each stored file name of ``names``
+    (:func:`uploaded_volume_names`) followed by the name it was uploaded under."""
+    if not names:
+        return text
+    pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.sub(
+        rf"(?<![\w.-])({pattern})(?!\.?[\w-])",
+        lambda match: f"{match[1]} (uploaded as {names[match[1]]})",
+        text,
+    )
 
 
 def _named(
