@@ -14,6 +14,7 @@ import pytest
 from survival_core.errors import ConfigError
 from survival_core.features.dsfr import feature_columns
 from survival_core.io.clinical import BY_NAME
+from survival_core.models import MODELS
 from survival_core.runs.config import (
     MAX_SEED,
     FrozenDict,
@@ -286,6 +287,28 @@ def test_bad_config_names_the_dotted_key(data: dict[str, Any], fragment: str) ->
     assert message.startswith(f"{path}: "), message
     assert fragment in message
     assert message.endswith("(in study.yaml)")
+
+
+def test_every_mistake_of_a_config_is_named_at_once() -> None:
+    """A config with several mistakes named only the first, so fixing it took one run each."""
+    data = config_with(
+        modle="coxph",
+        model__name="coxnett",
+        protocol__repeats=0,
+        protocol__folds=1,
+        risk_groups__cut="medain",
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, source="study.yaml")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "The run config has 5 problems (in study.yaml):"
+    assert lines[1].startswith("- modle: unknown key; allowed: name, ")  # a misspelt key first
+    assert lines[2:] == [
+        f"- model.name: expected one of {', '.join(MODELS)}, got 'coxnett'",
+        "- protocol.repeats: expected a whole number >= 1, got 0",
+        "- protocol.folds: expected a whole number >= 2, got 1",
+        "- risk_groups.cut: expected one of median, youden, got 'medain'",
+    ]
 
 
 def test_not_a_mapping() -> None:

@@ -759,8 +759,15 @@ def parse_config(data: Any, source: str = "", base_dir: str | Path | None = None
         return _reader().validate_python({} if data is None else data, context={"base": base})
     except ValidationError as err:
         where = f" (in {source})" if source else ""
-        first = min(err.errors(), key=lambda error: error["type"] not in _UNKNOWN)  # as read
-        raise ConfigError(f"{_message(first)}{where}") from err
+        # unknown keys first (a misspelt key explains the missing one), then as read
+        problems = [
+            _message(e) for e in sorted(err.errors(), key=lambda e: e["type"] not in _UNKNOWN)
+        ]
+        problems = list(dict.fromkeys(problems))
+        if len(problems) == 1:
+            raise ConfigError(f"{problems[0]}{where}") from err
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        raise ConfigError(f"The run config has {len(problems)} problems{where}:\n{listed}") from err
 
 
 @functools.cache
