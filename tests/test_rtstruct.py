@@ -263,6 +263,23 @@ def test_planes_thicker_than_the_image_slices_fill_their_slabs_when_drawn_on_ano
     assert not notes or "'GTV' was contoured on planes 5.00 mm apart (the image's" in notes[0]
 
 
+def test_each_structure_fills_the_slabs_of_its_own_plane_spacing(tmp_path: Path) -> None:
+    """A GTV on planes 5 mm apart and a marker from a 1 mm series in one set, drawn on another
+    series than the 2.5 mm image: the marker's 1 mm gap set every structure's slab, so the GTV
+    filled every other slice (half its volume) with no note about it."""
+    rois = {
+        "GTV": [square((0, 0), 8, z) for z in (5.0, 10.0, 15.0)],
+        "BB": [square((6, 6), 2, z) for z in (10.0, 11.0)],
+    }
+    image, info, rt = setup_case(tmp_path, rois, series_uid="1.2.3.4.5")
+    notes: list[str] = []
+    masks = rtstruct_to_masks(rt, image, info, ["GTV", "BB"], notes)
+    assert filled_slices(masks["GTV"]) == [2, 3, 4, 5, 6, 7]  # as without the marker
+    assert filled_slices(masks["BB"]) == [4]
+    assert any("'GTV' was contoured on planes 5.00 mm apart" in note for note in notes)
+    assert any("'BB' was contoured on planes 1.00 mm apart" in note for note in notes)
+
+
 def test_separate_lesions_off_the_slices_fill_only_their_own_slabs(tmp_path: Path) -> None:
     """Two nodes 0.5 mm off the slices, one on two planes and one on a single plane 12.5 mm
     away: each plane fills one slice (the median gap, 7.5 mm, used to smear each over three)."""

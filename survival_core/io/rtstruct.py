@@ -264,21 +264,26 @@ def _merged(planes: dict[float, list[np.ndarray]]) -> dict[float, list[np.ndarra
     return {float(np.mean(group)): [c for k in group for c in planes[k]] for group in groups}
 
 
-def _plane_spacing(rtstruct: RTStruct, image: sitk.Image) -> float:
-    """The spacing of the planes the structure set was drawn on, in the image's slices: the
-    smallest gap (over :data:`SLICE_TOLERANCE`) between two contoured planes of one structure
-    (the contouring series' slice spacing, which every structure spanning two adjacent slices
-    shows), at most :data:`MAX_PLANE_SPACING_MM`; one slice when no structure has two planes."""
-    gaps = []
-    for roi in rtstruct.rois.values():
+def _plane_spacings(rtstruct: RTStruct, image: sitk.Image) -> dict[str, float]:
+    """Each structure's slab, in the image's slices: the smallest gap (over
+    :data:`SLICE_TOLERANCE`) between two of its own contoured planes, the slice spacing of the
+    series it was drawn on (a set can hold structures of series of other spacings: a marker from
+    a 1 mm MR beside a GTV on 3 mm CT slices), at most :data:`MAX_PLANE_SPACING_MM`. A structure
+    on one plane takes the smallest of the others' (one slice when none has two planes)."""
+    cap = MAX_PLANE_SPACING_MM / image.GetSpacing()[2]
+    own: dict[str, float | None] = {}
+    for name, roi in rtstruct.rois.items():
         planes = {
             float(np.mean(_voxel_index(c, image)[:, 2]))
             for c, t in zip(roi.contours, roi.geometric_types, strict=True)
             if t in CLOSED_TYPES
         }
         steps = np.diff(sorted(planes))
-        gaps += steps[steps > SLICE_TOLERANCE].tolist()  # not one plane's z rounded two ways
-    return min([*gaps, MAX_PLANE_SPACING_MM / image.GetSpacing()[2]]) if gaps else 1.0
+        steps = steps[steps > SLICE_TOLERANCE]  # not one plane's z rounded two ways
+        own[name] = min(float(steps.min()), cap) if steps.size else None
+    known = [gap for gap in own.values() if gap is not None]
+    fallback = min(known, default=1.0)
+    return {name: fallback if gap is None else gap for name, gap in own.items()}
 
 
 def _slice_of_plane(planes: list[float], n_slices: int, thickness: float) -> dict[int, float]:
@@ -337,7 +342,7 @@ def _rasterise(
     """The ROI's closed contours filled on the image grid, (z, y, x) uint8. ``drawn_here``: the
     structure set was drawn on this image, so each contour fills the slice it lies on; otherwise
     (or when contours lie between the slices) each slice takes the contours of the plane whose
-    slab (``thickness`` slices: :func:`_plane_spacing`) holds it, with a note in ``notes``."""
+    slab (``thickness`` slices: :func:`_plane_spacings`) holds it, with a note in ``notes``."""
     size = image.GetSize()
     mask = np.zeros(size[::-1], dtype=np.uint8)
     closed = [
@@ -413,7 +418,7 @@ def rtstruct_to_masks(
     slices fill the slices their planes' slabs hold, with a note added to ``notes``.
     """
     drawn_here = not link_to_series(rtstruct.references, series_info, rtstruct.path)
-    thickness = _plane_spacing(rtstruct, image)
+    thickness = _plane_spacings(rtstruct, image)
     masks: dict[str, sitk.Image] = {}
     for name in roi_names:
         roi = rtstruct.rois.get(name)
@@ -427,7 +432,7 @@ def rtstruct_to_masks(
             image,
             notes if notes is not None else [],
             drawn_here=drawn_here,
-            thickness=thickness,
+            thickness=thickness[name],
         )
         if not array.any():
             raise MaskError(
