@@ -120,3 +120,26 @@ def test_two_reconstruction_kernels_are_two_stacks() -> None:
             ds.ConvolutionKernel = kernel
     labels = stack_labels([*soft, *lung])
     assert labels == ["kernel B30f"] * 5 + ["kernel B70f"] * 5
+
+
+def _kernels_by_slice(kernels: list[str]) -> list:
+    """A 10-slice CT series whose slice k was reconstructed with ``kernels[k]``."""
+    datasets = ct_slices(np.zeros((10, 8, 8)), spacing=(0.8, 0.9, 1.25), **UIDS)
+    for ds, kernel in zip(datasets, kernels, strict=True):
+        ds.ConvolutionKernel = kernel
+    return datasets
+
+
+def test_two_kernels_at_alternating_positions_are_two_stacks(tmp_path: Path) -> None:
+    """A STANDARD and a BONE reconstruction filed under one series at offset positions (every
+    position once) were stacked into one volume, every other slice the other kernel."""
+    datasets = _kernels_by_slice(["STANDARD", "BONE"] * 5)
+    assert stack_labels(datasets) == ["kernel STANDARD", "kernel BONE"] * 5
+    write_scrambled(datasets, tmp_path / "ct")
+    with pytest.raises(DicomError, match=r"say which one to use: .*kernel BONE, 5 slices"):
+        read_series(tmp_path)
+
+
+def test_kernels_one_after_the_other_along_the_axis_stay_one_volume() -> None:
+    """A chest part and an abdomen part reconstructed with other kernels: one volume's parts."""
+    assert stack_labels(_kernels_by_slice(["B30f"] * 6 + ["B40f"] * 4)) is None

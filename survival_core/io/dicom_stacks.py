@@ -64,20 +64,29 @@ def _image_type_label(ds: Dataset) -> str | None:
     return "/".join(_image_type(ds)) or None
 
 
+_echo = _attribute("EchoNumbers", "echo")
+_b_value = _attribute("DiffusionBValue", "b")
+_kernel = _attribute("ConvolutionKernel", "kernel")
+_thickness = _attribute("SliceThickness", "thickness mm")
+
 #: What tells the stacks of one series apart, tried in this order.
 DISCRIMINATORS: tuple[Callable[[Dataset], str | None], ...] = (
     _localizer,
     _plane,
-    _attribute("EchoNumbers", "echo"),
+    _echo,
     _attribute("TemporalPositionIdentifier", "time point"),
-    _attribute("DiffusionBValue", "b"),
+    _b_value,
     _attribute("TriggerTime", "trigger ms"),
     _attribute("InversionTime", "inversion ms"),
-    _attribute("ConvolutionKernel", "kernel"),
-    _attribute("SliceThickness", "thickness mm"),
+    _kernel,
+    _thickness,
     _attribute("AcquisitionNumber", "acquisition"),
     _image_type_label,
 )
+#: What makes images of one series at distinct positions two volumes when their slice ranges
+#: interleave: two reconstructions (kernels, thicknesses) or echoes filed at offset positions.
+#: (Trigger times and acquisition numbers vary slice by slice within one volume.)
+RECONSTRUCTIONS = (_echo, _b_value, _kernel, _thickness)
 
 
 def _placement(ds: Dataset) -> tuple[Any, Any] | None:
@@ -98,14 +107,17 @@ def _one_volume(placements: Sequence[tuple[Any, Any]]) -> bool:
 
 
 def stack_labels(headers: Sequence[Dataset]) -> list[str] | None:
-    """A label per header naming its stack when the series holds several, else None (one volume,
+    """A label per header naming its stack when the series holds several (repeated positions,
+    or reconstructions at interleaved positions: :func:`_interleaved`), else None (one volume,
     multi-frame files, headers without positions, or repeats that no discriminator explains).
     One discriminator is tried at a time, then pairs, so a finer split never wins over a coarser."""
     if any(int(h.get("NumberOfFrames") or 1) > 1 for h in headers):
         return None
     placements = [_placement(h) for h in headers]
-    if any(p is None for p in placements) or _one_volume(placements):
+    if any(p is None for p in placements):
         return None
+    if _one_volume(placements):
+        return _interleaved(headers, placements)
     columns = [[d(h) or "" for h in headers] for d in DISCRIMINATORS]
     varying = [c for c in columns if len(set(c)) > 1]
     for chosen in [*combinations(varying, 1), *combinations(varying, 2)]:
@@ -115,4 +127,28 @@ def stack_labels(headers: Sequence[Dataset]) -> list[str] | None:
             groups.setdefault(key, []).append(placement)
         if all(_one_volume(group) for group in groups.values()):
             return [", ".join(v for v in key if v) or "unlabelled" for key in keys]
+    return None
+
+
+def _interleaved(
+    headers: Sequence[Dataset], placements: Sequence[tuple[Any, Any]]
+) -> list[str] | None:
+    """Labels of the reconstructions of a series with each position once whose slice ranges
+    overlap (a STANDARD and a BONE kernel at alternating positions: stacked together, every other
+    slice is the other image), else None. Reconstructions one after the other along the axis (a
+    chest and an abdomen part) are one volume's parts; a value missing from a slice, or found on
+    one slice only, is a damaged header for the reader to name."""
+    orientation = np.asarray(placements[0][0], float)
+    normal = np.cross(orientation[:3], orientation[3:6])
+    along = [float(np.dot(position, normal)) for _, position in placements]
+    for discriminator in RECONSTRUCTIONS:
+        keys = [discriminator(h) for h in headers]
+        spans: dict[str | None, list[float]] = {}
+        for key, z in zip(keys, along, strict=True):
+            spans.setdefault(key, []).append(z)
+        if None in spans or min(map(len, spans.values())) < 2:
+            continue  # a value missing or on one slice only: a damaged header, not a volume
+        ranges = sorted((min(z), max(z)) for z in spans.values())
+        if any(low < before[1] for before, (low, _) in zip(ranges, ranges[1:], strict=False)):
+            return [str(key) for key in keys]
     return None
