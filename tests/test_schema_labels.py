@@ -90,9 +90,9 @@ def test_nomogram_axes_and_checks_use_the_schema(loaded):
     assert "60 Gy" in layout.rows[labels.index("Dose (Gy)")].marker_text
     dose = next(v for v in nomo.variables if v.name == "dose")
     assert (dose.clinical.low, dose.clinical.high, dose.whole_numbers) == (0, 100, False)
-    with pytest.raises(ClinicalValueError, match="T stage: 'T9' is not one of"):
+    with pytest.raises(ClinicalValueError, match=r"T stage \(t_stage\): 'T9' is not one of T1, T2"):
         nomo.points({"t_stage": "T9", "dose": 60.0})
-    with pytest.raises(ClinicalValueError, match=r"Dose \(Gy\): 'high' is not a number"):
+    with pytest.raises(ClinicalValueError, match=r"Dose \(dose\): 'high' is not a number"):
         nomo.points({"t_stage": "T2", "dose": "high"})
 
 
