@@ -11,7 +11,8 @@ systems at other sites, so matching is case-insensitive and works on the name's 
   are one lung organ, united); brain; kidney; pancreas; prostate. With a known site only that
   site's organ names count.
 
-Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", opt, avoid), superseded
+Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", "GTV+10", dilated or
+expanded copies, boost volumes, a tumour bed or cavity, opt, avoid), superseded
 versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
 ("Lung-GTV", "liver minus tumour"), organs at risk (cord, heart, parotid, brainstem...), and parts of
 an organ (segments, lobes, vessels, nodes).
@@ -88,6 +89,16 @@ _HELPER_WORDS = frozenset(
         "markers",
         "isocenter",
         "iso",
+        "plus",  # 'GTV+10' (:func:`_spelled`), 'GTV plus 5'
+        "dilated",
+        "dilate",
+        "dilation",
+        "expanded",
+        "expansion",
+        "boost",
+        "sib",
+        "bed",
+        "cavity",
     }
 )
 #: Superseded versions, copies and scratch structures: never a role (uniting "GTV_old" with the
@@ -224,7 +235,6 @@ _LABEL_EXTRA_WORDS = frozenset(
         "mets",
         "metastasis",
         "metastases",
-        "boost",
         "mr",
         "mri",
         "pet",
@@ -268,6 +278,8 @@ _LABEL_WORDS = frozenset(
 _LABEL_NUMBER_DIGITS = 2
 #: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
 _SEQUENCE_TOKEN = "|".join(sorted(MR_SEQUENCES, key=len, reverse=True))
+#: A '+' before a number: a margin ('GTV+10', 'GTV + 5'), not 'GTV+LN' (a union).
+_MARGIN_PLUS = re.compile(r"\+(?=[\s_]*\d)")
 _LABEL_TOKEN = re.compile(rf"(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-", re.IGNORECASE)
 
 
@@ -279,9 +291,16 @@ class StructureMatch:
     site: str | None = None
 
 
+def _spelled(name: str) -> str:
+    """``name`` with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV plus 10'
+    (its words alone, 'gtv 10', would read as lesion 10 of the GTV)."""
+    return _MARGIN_PLUS.sub(" plus ", name)
+
+
 def words(name: str) -> list[str]:
-    """A name's lower-case words and numbers ('GTV_Mass-CT2' -> ['gtv', 'mass', 'ct', '2'])."""
-    return re.findall(r"[a-z]+|\d+", name.lower())
+    """A name's lower-case words and numbers ('GTV_Mass-CT2' -> ['gtv', 'mass', 'ct', '2'];
+    'GTV+10' -> ['gtv', 'plus', '10'])."""
+    return re.findall(r"[a-z]+|\d+", _spelled(name).lower())
 
 
 def _is_subtraction(name: str) -> bool:
@@ -321,6 +340,7 @@ def structure_label(name: str) -> str:
     :func:`match_structure` reads it as it reads the name. Empty when no word is known.
     """
     label, end, hyphen, after_word = "", 0, False, False
+    name = _spelled(name)
     for match in _LABEL_TOKEN.finditer(name):
         token = match.group()
         if token == "-":
