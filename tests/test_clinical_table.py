@@ -242,6 +242,33 @@ def test_stated_codes_in_the_status_header(tmp_path: Path) -> None:
         read_clinical_spreadsheet(path)
 
 
+@pytest.mark.parametrize(
+    ("header", "values", "events", "note"),
+    [
+        ("status (2=dead)", [1, 2, 1, 2], [0, 1, 0, 1], "'1', the other code, read as alive"),
+        ("status (1=alive)", [1, 2, 2, 1], [0, 1, 1, 0], "'2', the other code, read as dead"),
+        ("event (0=alive)", [0, 1, 1, 0], [0, 1, 1, 0], "'1', the other code, read as dead"),
+    ],
+)
+def test_a_header_stating_one_code_reads_the_other_as_the_other_outcome(
+    tmp_path: Path, header: str, values: list[int], events: list[int], note: str
+) -> None:
+    """'status (2=dead)' over 1 and 2 read '1' as 0/1 reads it, an event: every patient died."""
+    path = tmp_path / "one_code.csv"
+    rows = "".join(f"p{k},{10 + k},{v}\n" for k, v in enumerate(values))
+    path.write_text(f"id,os_days,{header}\n{rows}")
+    result = read_clinical_spreadsheet(path)
+    assert list(result.table["event"]) == events
+    assert any(note in action for action in _actions(result, header))
+
+
+def test_a_header_whose_codes_the_column_does_not_hold_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other_codes.csv"
+    path.write_text("id,os_days,status (0=censored)\na,10,1\nb,20,2\n")
+    with pytest.raises(ClinicalValueError, match=r"holds '1', '2', none of the codes its header"):
+        read_clinical_spreadsheet(path)
+
+
 def test_duplicate_ids_are_named(tmp_path: Path) -> None:
     path = tmp_path / "second.csv"
     path.write_bytes(MESSY.replace("P05;", "P02;").encode("latin-1"))

@@ -115,6 +115,8 @@ def _give(option: str, value: str = "") -> str:
     return f"{flag}{shown} (Cohort page: {field_name}{shown}; Python: {option}=)"
 
 
+#: A number as the event column's cells are written once read ('2', '0.5').
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false", *YES_NO_ABROAD}
 _BOOL_YES = YES_TOKENS - {"1", "t"}
 _BOOL_NO = NO_TOKENS - {"0", "f"}
@@ -617,13 +619,20 @@ def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coer
     numbers = _numbers(lowered.fillna(""))
     lowered = lowered.where(numbers.isna(), numbers.map(lambda v: f"{v:g}"))
     stated = _stated_codes(h.codes)
-    mapping: dict[str, int] = {}
-    for value in lowered.dropna().unique():
-        if value in stated:
-            mapping[value] = stated[value]
-        elif (word := _event_word(value)) is not None:
-            mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
     present = set(lowered.dropna())
+    # a code the header does not state is not read as 0/1 would be: '1' under 'status (2=dead)'
+    # is the other code, alive, not an event; with one meaning stated and one other code, the
+    # other code means the other outcome
+    unstated = {v for v in present - set(stated) if _NUMBER_TEXT.fullmatch(v)} if stated else set()
+    complement = {}
+    if len(unstated) == 1 and len(set(stated.values())) == 1:
+        complement = {unstated.pop(): 1 - next(iter(stated.values()))}
+    mapping: dict[str, int] = {}
+    for value in present:
+        if value in stated or value in complement:
+            mapping[value] = {**stated, **complement}[value]
+        elif value not in unstated and (word := _event_word(value)) is not None:
+            mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
     if present and present <= {"1", "2"} and not stated:
         raise ClinicalValueError(
             f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
@@ -632,8 +641,12 @@ def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coer
     unknown = sorted(present - set(mapping))
     if unknown and len(unknown) == len(present):
         raise ClinicalValueError(
-            f"The event column {h.text!r} holds {_show(unknown)}, not an event indicator "
-            "(0/1, yes/no, dead/alive)."
+            f"The event column {h.text!r} holds {_show(unknown)}, "
+            + (
+                f"none of the codes its header states ({h.codes})."
+                if stated
+                else "not an event indicator (0/1, yes/no, dead/alive)."
+            )
         )
     if unknown:
         count = int(lowered.isin(unknown).sum())
@@ -646,7 +659,10 @@ def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coer
         if isinstance(low, str) and low in mapping:
             spelled.setdefault(raw.strip(), mapping[low])
     if stated:
-        how = f"event from the codes stated in the header ({h.codes})"
+        how = f"event from the codes stated in the header ({h.codes})" + "".join(
+            f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
+            for code, meaning in complement.items()
+        )
     elif censoring and set(mapping) & _CENSOR_CODES:
         how = (
             "event = 1 - censoring indicator (a censor column's 1 means censored); if its 1 "
