@@ -155,6 +155,30 @@ def test_a_follow_up_too_short_for_days_asks_for_the_unit(
         assert not [n for n in table.notes if "longest follow-up" in n]
 
 
+def test_days_read_as_months_or_years_are_noted(tmp_path: Path, veterans: pd.DataFrame) -> None:
+    """Days given as months (an imported clinical.csv is in days) made a 83-year follow-up with
+    no word; horizons and survival at 12-36 months were then wrong."""
+    veterans.to_csv(tmp_path / "days.csv", index=False)
+    for unit, years in (("months", 83), ("years", 999)):
+        notes = load_model_table([tmp_path / "days.csv"], time_unit=unit).notes
+        said = [n for n in notes if "longest follow-up" in n]
+        assert said and f"({years} years; time read in {unit})" in said[0]
+        assert "leave --time-unit out" in said[0]
+
+
+def test_zero_times_are_noted_and_one_time_for_all_is_refused(
+    tmp_path: Path, veterans: pd.DataFrame
+) -> None:
+    veterans.assign(time=np.where(np.arange(len(veterans)) < 3, 0, veterans["time"])).to_csv(
+        tmp_path / "zero.csv", index=False
+    )
+    notes = load_model_table([tmp_path / "zero.csv"]).notes
+    assert any(n.startswith("3 case(s) have a follow-up time of 0") for n in notes)
+    veterans.assign(time=0).to_csv(tmp_path / "all_zero.csv", index=False)
+    with pytest.raises(InputError, match=r"Every case has the same follow-up time \(0 days\)"):
+        load_model_table([tmp_path / "all_zero.csv"])
+
+
 def test_a_copy_of_the_time_under_any_name_is_left_out(
     tmp_path: Path, veterans: pd.DataFrame
 ) -> None:

@@ -23,6 +23,8 @@ from survival_core.io.headers import is_outcome_like, parse_header
 
 #: A longest follow-up shorter than this (days) suggests times in months or years read as days.
 SHORT_FOLLOW_UP_DAYS = 366.0
+#: A longest follow-up longer than this (days, 50 years) suggests days read as months or years.
+LONG_FOLLOW_UP_DAYS = 50 * 365.25
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
@@ -361,6 +363,24 @@ def load_model_table(
             f"The longest follow-up is {longest:g} days (time read in {time_unit}): if the "
             "times are in another unit (months, years), give it (--time-unit); survival at 12, "
             "24 and 36 months would otherwise be past the follow-up, or wrong."
+        )
+    elif longest > LONG_FOLLOW_UP_DAYS:
+        notes.append(
+            f"The longest follow-up is {longest:.0f} days ({longest / 365.25:.0f} years; time "
+            f"read in {time_unit}): if the times are already in days (an imported cohort's "
+            "clinical.csv is), leave --time-unit out; horizons, calibration and survival at 12, "
+            "24 and 36 months would otherwise be wrong."
+        )
+    zero = int((y["time"] == 0).sum())
+    if zero:
+        notes.append(
+            f"{zero} case(s) have a follow-up time of 0: check that the time counts from "
+            "diagnosis or treatment and that 0 does not stand for a missing time."
+        )
+    if len(np.unique(y["time"])) == 1:
+        raise InputError(
+            f"Every case has the same follow-up time ({y['time'][0]:g} days): no two "
+            "patients can be compared; check the time column."
         )
     metadata = {str(p): meta for p, meta in zip(paths, metas, strict=True)}
     return ModelTable(X=X, y=y, notes=notes, metadata=metadata)
