@@ -357,3 +357,21 @@ def test_a_case_read_otherwise_is_not_served_from_the_cache(cohort: Path, cache_
     assert again.features.empty
     errors = again.failures.set_index("case_id")["error"]
     assert errors[list(GOOD)].str.startswith("The case is MR").all()
+
+
+def test_a_case_read_for_another_site_is_not_served_from_the_cache(
+    cohort: Path, cache_root: Path
+) -> None:
+    """The cache key had no site: after a run for the organ's own site, a run for another site
+    got the first run's features back (or, the other way round, its failures), unlike the same
+    run without the cache."""
+    extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper())
+    cached = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper(), site="lung")
+    fresh = extract_cases(
+        _cases(cohort), SETTINGS, mapper=SerialMapper(), site="lung", use_cache=False
+    )
+    assert cached.n_cached == 0
+    pd.testing.assert_frame_equal(cached.features, fresh.features)
+    pd.testing.assert_frame_equal(cached.failures, fresh.failures)
+    again = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper(), site="lung")
+    assert again.n_cached == cached.n_extracted

@@ -232,7 +232,7 @@ def _tasks(
         try:
             volume = (volume_modalities or {}).get(case_id)
             files = (volume_files or {}).get(case_id)
-            digest = content_hash(folder) + _beside(companion) + _read_as(volume, files)
+            digest = content_hash(folder) + _beside(companion) + _read_as(volume, files) + _at(site)
             task = CaseTask(case_id, folder, digest, site, modality, companion, volume, files)
             tasks.append(task)
         except OSError as err:
@@ -385,6 +385,12 @@ def _read_as(modality: str | None, files: VolumeFiles | None) -> str:
         return ""
     said = json.dumps([modality, files], sort_keys=True)
     return "-as-" + hashlib.sha256(said.encode()).hexdigest()[:12]
+
+
+def _at(site: str | None) -> str:
+    """What tells a case read for a given site (its organ chosen by that site's names, its organ
+    ROI named after it) from the same case read for its own organ in a cache key: '-at-lung'."""
+    return f"-at-{site}" if site else ""
 
 
 def _beside(companion: str | None) -> str:
