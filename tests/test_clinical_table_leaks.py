@@ -266,11 +266,18 @@ def test_why_dates_gave_no_time_is_said(tmp_path: Path) -> None:
         read_clinical_spreadsheet(path)
 
 
-def test_ids_differing_only_in_case_are_reported(tmp_path: Path) -> None:
-    (path := tmp_path / "t.csv").write_text("id,os_days,os_event\nABC-1,1,1\nabc-1,2,0\nX,3,1\n")
+def test_ids_differing_only_in_case_punctuation_or_zeros_are_reported_by_row(
+    tmp_path: Path,
+) -> None:
+    """'P-004' beside 'P004' (and 'P003' beside 'p003') were two patients without a word; the
+    note names rows, as the report shows the IDs pseudonymised."""
+    (path := tmp_path / "t.csv").write_text(
+        "id,os_days,os_event\nABC-1,1,1\nP004,2,0\nabc-1,2,0\nP-004,4,1\nX,3,1\n4,5,0\n"
+    )
     result = read_clinical_spreadsheet(path)
-    assert len(result.table) == 3
-    assert any("differ only in upper/lower case" in a for a in _actions(result, "id"))
+    assert len(result.table) == 6
+    said = [a for a in _actions(result, "id") if "differ only in case" in a]
+    assert said and said[0].startswith("the IDs of rows 2 and 4; 3 and 5 differ only in case")
 
 
 def test_model_tables_read_mixed_decimal_marks_and_drop_text_dates(tmp_path: Path) -> None:

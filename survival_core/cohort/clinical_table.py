@@ -1053,18 +1053,28 @@ def _ids(cells: pd.Series, column: str, path: Path, report: list[Coercion]) -> p
             f"{path.name}: patient ID(s) {', '.join(repeated[:10])} appear more than once in "
             f"{column!r}; each patient needs one row."
         )
-    folded = ids.str.casefold()
-    alike = sorted(ids[folded.duplicated(keep=False)])
-    if alike:
+    keys = ids.map(_id_key).to_numpy()
+    groups = [
+        np.flatnonzero(keys == key) + 2 for key in dict.fromkeys(keys[pd.Series(keys).duplicated()])
+    ]
+    if groups:  # named by row: the report shows pseudonyms, not the IDs as written
+        rows = "; ".join(" and ".join(map(str, group)) for group in groups[:10])
         report.append(
             Coercion(
                 column,
-                f"IDs {_show(alike)} differ only in upper/lower case: kept as different "
-                "patients (image PatientIDs are matched exactly); check they are",
-                len(alike),
+                f"the IDs of rows {rows} differ only in case, punctuation or leading zeros: "
+                "kept as different patients (image PatientIDs are matched exactly); check they "
+                "are not one patient written two ways (counted twice, on both sides of a fold)",
+                sum(len(group) for group in groups),
             )
         )
     return ids
+
+
+def _id_key(text: str) -> str:
+    """An ID as spellings of one patient's compare: 'P-004', 'p004' and 'P4' -> 'p4'."""
+    letters_digits = re.sub(r"[\W_]+", "", text.casefold())
+    return re.sub(r"(?<!\d)0+(?=\d)", "", letters_digits) or text
 
 
 #: A row under the patients summing them up, by its ID cell ('Total', 'n = 500', 'Mean').
