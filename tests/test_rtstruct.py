@@ -11,8 +11,8 @@ import SimpleITK as sitk
 from pydicom.data import get_testdata_file
 
 from survival_core.errors import MaskError, RTStructError
-from survival_core.io.dicom_series import read_series
-from survival_core.io.rtstruct import read_rtstruct, rtstruct_to_masks
+from survival_core.io.dicom_series import References, SeriesInfo, read_series
+from survival_core.io.rtstruct import link_to_series, read_rtstruct, rtstruct_to_masks
 from tests.dicom_fixtures import ct_slices, rtstruct, square, write
 
 SPACING = (0.8, 0.8, 2.5)
@@ -333,3 +333,15 @@ def test_a_renamed_duplicate_never_replaces_another_structure(tmp_path: Path) ->
     )
     assert len(rt.roi_names) == 3 and rt.roi_names[:2] == ["GTV", "GTV [3]"]
     assert any("is called 'GTV [3.2]'" in w for w in rt.warnings)
+
+
+def test_a_set_naming_this_series_but_other_slices_says_so() -> None:
+    """Drawn on this series UID's other stack: the warning read 'drawn on series X, not on the
+    image series X', the same UID twice."""
+    info = SeriesInfo(
+        "1.2.3", "1.2", "9.9", "CT", "", ("1.2.3.1", "1.2.3.2"), (0.0, 2.5), ("a", "b")
+    )
+    refs = References(("1.2.3",), ("9.9",), ("1.2.3.7",))
+    (warning,) = link_to_series(refs, info, "rs.dcm")
+    assert "rs.dcm was drawn on slices that are not among the 2 of image series 1.2.3" in warning
+    assert "not on the image series" not in warning

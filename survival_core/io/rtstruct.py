@@ -199,11 +199,16 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
     if by_series and by_slices:
         return []
     if same_frame:
-        drawn_on = ", ".join(refs.series_uids) or "slices not in this series"
+        drawn_on = (
+            f"series {', '.join(refs.series_uids)}, not on the image series {info.series_uid}"
+            if not by_series
+            else f"slices that are not among the {len(info.sop_instance_uids)} of image series "
+            f"{info.series_uid} (another reconstruction or stack under the same series UID)"
+        )
         return [
-            f"{Path(path).name} was drawn on series {drawn_on}, not on the image series "
-            f"{info.series_uid}; both share frame of reference {info.frame_of_reference_uid}, so "
-            "it is linked by frame of reference and geometry (its contours in patient coordinates)."
+            f"{Path(path).name} was drawn on {drawn_on}; both share frame of reference "
+            f"{info.frame_of_reference_uid}, so it is linked by frame of reference and geometry "
+            "(its contours in patient coordinates)."
         ]
     if not by_series:
         raise RTStructError(
