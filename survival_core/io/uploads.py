@@ -239,9 +239,19 @@ def _clean_zip(
                 pseudonyms.append(pseudonym)
     named = {folder: iter(_named(files, neutral)) for folder, files in folders.items()}
     members: list[tuple[str, bytes]] = []
+    written: dict[str, tuple[str, bytes]] = {}  # stored member -> (member as zipped, content)
     for folder in order:
-        _, member, data = next(named[folder])
-        members.append((str(folder / member), data))
+        uploaded, member, data = next(named[folder])
+        stored, zipped = str(folder / member), str(folder / uploaded)
+        if stored in written:  # one DICOM instance twice (its SOP instance UID names it)
+            if written[stored][1] == data:
+                continue  # a copy: nothing is lost
+            raise InputError(
+                f"The zip's files {written[stored][0]} and {zipped} are one DICOM instance (the "
+                "same SOP instance UID) with different content: remove the wrong one."
+            )
+        written[stored] = (zipped, data)
+        members.append((stored, data))
     # Folder names of exports are often the patient's name: keyed hashes replace them (but for
     # the image and mask folders of a volume archive, which say what they hold).
     if pseudonyms or neutral:
