@@ -271,7 +271,7 @@ def test_a_model_is_named_beside_its_generic_folder(cohort, model_dir, tmp_path,
     assert load_scoring_model(model_dir).name == "m"
 
 
-def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path):
+def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path, shared_data):
     """The organ ROI's columns carry the site's name (liver_minus_gtv__...): scoring kept only
     the ROIs whose generic name starts a column, so a model on organ features asked for none of
     them and refused every case, its own training cases included."""
@@ -297,6 +297,14 @@ def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path):
         assert score_case(load_case(cohort / "cases" / case_id), loaded).risk == pytest.approx(
             risk, abs=1e-9
         )
+    # the real sarcoma CT has no liver: the refusal says why, not only the missing columns
+    sarcoma = load_case(shared_data / "sts_sarcoma" / "STS_001" / "CT")
+    with pytest.raises(
+        InputError,
+        match=r"cannot provide: .*reads radiomics of the liver .*"
+        r"has no liver contour: score it with a model of its own site",
+    ):
+        score_case(sarcoma, loaded)
 
 
 @pytest.fixture(scope="module")

@@ -153,5 +153,28 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise InputError(
             f"Model {loaded.name} needs {len(missing)} input(s) this case cannot provide: {shown}."
+            + _other_organ(missing, case)
         )
     return _feature_frame(row, clinical, case.case_id, loaded)
+
+
+def _other_organ(missing: list[str], case: Case) -> str:
+    """Why organ-ROI inputs are missing, when they are another organ's than the case's: ' The
+    model reads radiomics of the liver; this case (sarcoma) has no liver contour...'."""
+    from survival_core.features.settings import ORGAN_ROIS, roi_label
+    from survival_core.io.structures import SITE_ORGANS
+
+    organs = sorted(
+        site
+        for site in SITE_ORGANS
+        if site != case.site
+        and any(c.startswith(f"{roi_label(r, site)}__") for c in missing for r in ORGAN_ROIS)
+    )
+    if not organs:
+        return ""
+    organ = " and ".join(organs)
+    here = f"this {case.site.replace('_', ' ')} case" if case.site else "this case"
+    return (
+        f" The model reads radiomics of the {organ} (its organ around the tumour); {here} has no "
+        f"{organ} contour: score it with a model of its own site, or give its {organ} contour."
+    )

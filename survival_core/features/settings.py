@@ -53,7 +53,7 @@ ROIS = tuple(ROI_SOURCES)
 #: ROI names of earlier versions (liver-only), read as today's.
 LEGACY_ROIS = {"liver": "organ", "liver_minus_gtv": "organ_minus_gtv"}
 #: ROIs that take the site's name in feature names.
-_ORGAN_ROIS = ("organ", "organ_minus_gtv")
+ORGAN_ROIS = ("organ", "organ_minus_gtv")
 SHAPE_CLASS = "shape"
 INTENSITY_CLASS = "firstorder"
 TEXTURE_CLASSES = ("glcm", "glrlm", "glszm", "gldm", "ngtdm")
@@ -664,7 +664,7 @@ def required_masks(rois: tuple[str, ...]) -> tuple[str, ...]:
 
 def roi_label(roi: str, site: str | None) -> str:
     """What ``roi`` is called in feature names on a case of ``site`` (organ ROIs take its name)."""
-    if site and roi in _ORGAN_ROIS:
+    if site and roi in ORGAN_ROIS:
         return roi.replace("organ", site, 1)
     return roi
 
