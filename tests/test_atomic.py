@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,36 @@ def test_json_ready_gives_strict_json_data():
     value = {1: (np.float64(0.5), np.int64(3)), "x": [math.nan, np.float32(np.inf), "a"]}
     assert json_ready(value) == {"1": [0.5, 3], "x": [None, None, "a"]}
     assert isinstance(json_ready(np.int64(3)), int)
+
+
+def _modes_at_rename(monkeypatch) -> list[int]:
+    """The permission bits of each file ``os.replace`` renames into place, as it renames it."""
+    real, modes = os.replace, []
+
+    def replace(src, dst):
+        modes.append(stat.S_IMODE(os.stat(src).st_mode))
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    return modes
+
+
+@pytest.fixture()
+def umask_022():
+    """The common umask (files 0644 by default) for the test, the previous one restored."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_a_private_file_is_private_before_it_is_renamed_into_place(
+    tmp_path, monkeypatch, umask_022
+):
+    """A file of password hashes was renamed in with 0644 and only then chmodded to 0600."""
+    modes = _modes_at_rename(monkeypatch)
+    path = atomic.write_text(tmp_path / "secret.yaml", "hash: x\n", mode=0o600)
+    atomic.write_bytes(path, b"hash: y\n", mode=0o600)  # replacing keeps it private too
+    assert modes == [0o600, 0o600] and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "hash: y\n"
+    atomic.write_text(tmp_path / "plain.txt", "x")  # without a mode: 0666 less the umask
+    assert modes[-1] == 0o644

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import stat
+from pathlib import Path
 
 import bcrypt
 import pytest
@@ -178,3 +179,49 @@ def test_the_prompted_password_must_be_typed_twice_alike(auth_file, monkeypatch)
     with pytest.raises(ConfigError, match="differ"):
         users_cli.run(parser.parse_args(["users", "add", "jo", "--role", "viewer"]))
     assert not auth_file.exists()
+
+
+def test_the_users_file_is_0600_when_renamed_into_a_folder_made_0700(auth_file, monkeypatch):
+    """An existing 0755 folder was kept, and the file was 0644 until after its rename."""
+    auth_file.parent.mkdir(mode=0o755, parents=True)
+    os.chmod(auth_file.parent, 0o755)  # whatever the umask
+    real, modes = os.replace, []
+
+    def replace(src, dst):
+        modes.append(stat.S_IMODE(os.stat(src).st_mode))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    users.add_user("kim", "admin", PASSWORD)
+    users.set_role("kim", "admin")
+    assert modes == [0o600, 0o600]
+    assert stat.S_IMODE(auth_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(auth_file.parent.stat().st_mode) == 0o700
+
+
+def test_a_folder_that_cannot_be_made_private_is_warned_about(auth_file, monkeypatch, caplog):
+    auth_file.parent.mkdir(parents=True)
+    os.chmod(auth_file.parent, 0o755)
+    real_chmod = os.chmod
+
+    def chmod(path, mode, **kwargs):
+        if Path(path) == auth_file.parent:
+            raise PermissionError(1, "Operation not permitted")
+        return real_chmod(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    users.add_user("lee", "admin", PASSWORD)
+    assert stat.S_IMODE(auth_file.stat().st_mode) == 0o600
+    assert f"{auth_file.parent} has mode 755, not 0700" in caplog.text
+    assert "Operation not permitted" in caplog.text
+
+
+def test_a_shared_folder_is_left_alone_with_a_warning(tmp_path, monkeypatch, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # like /tmp
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(shared / "users.yaml"))
+    users.add_user("max", "admin", PASSWORD)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    assert stat.S_IMODE((shared / "users.yaml").stat().st_mode) == 0o600
+    assert "shared folder" in caplog.text

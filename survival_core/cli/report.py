@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score and explain the case (Grad-CAM overlay for image models), draw, write the PDF."""
+    """Score and explain the case (Grad-CAM overlay for image models), draw, write the PDF;
+    report the score with the warnings of reading the case, as ``score`` does."""
     from survival_core.errors import InputError
     from survival_core.explain.case import explain_case
     from survival_core.io.case_loader import load_case
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     progress(f"wrote {args.out}")
     result = {
         **score.as_dict(),
+        "warnings": list(case.warnings),
         "overlay": explanation.map is not None,
         "out": str(args.out),
         "bytes": len(pdf),

@@ -38,13 +38,21 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (parent folders are created); returns the path."""
+def write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically (parent folders are created); returns the path.
+
+    ``mode`` (e.g. 0o600 for a file of password hashes): the permission bits the file has from
+    its creation, before any byte is written, so it is never readable by others, not even for
+    the moment between the rename and a later chmod; default: 0o666 less the umask.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_sibling(path)
     try:
-        with open(temp, "xb") as stream:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+        with open(fd, "wb") as stream:
+            if mode is not None:
+                os.fchmod(fd, mode)  # exactly ``mode``, whatever the umask
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
@@ -56,9 +64,11 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically."""
-    return write_bytes(path, text.encode(encoding))
+def write_text(
+    path: str | Path, text: str, encoding: str = "utf-8", *, mode: int | None = None
+) -> Path:
+    """Write ``text`` to ``path`` atomically (``mode``: see :func:`write_bytes`)."""
+    return write_bytes(path, text.encode(encoding), mode=mode)
 
 
 def write_json(path: str | Path, document: Any, indent: int = 1) -> Path:

@@ -51,7 +51,8 @@ A4_INCHES = (210 / 25.4, 297 / 25.4)
 TOP_FEATURES = 8
 #: Margin (mm) around the organ (else the GTV) when the snapshot is cropped to it.
 CROP_MARGIN_MM = 15.0
-_LABEL_CHARS = 34
+#: Characters of an input's name in a value text (a radiomics feature's, shortened).
+_VALUE_CHARS = 34
 #: Clinical inputs the model card names; more are counted ("... and 52 more").
 _INPUTS_SHOWN = 8
 
@@ -90,8 +91,11 @@ class ReportContent:
     site: str | None = None
     #: The image's modality, naming the snapshot ("CT", "MR", "PET").
     modality: str = "CT"
-    #: Where the case lies outside the training cohort (the score's ``cautions``).
-    cautions: list[str] = field(default_factory=list)
+    #: Where the case lies outside the training cohort, one short item each: the risk or an
+    #: input by its label, value and unit, with the training range (the score's ``cautions``).
+    outside: list[str] = field(default_factory=list)
+    #: What reading the case warned about (``Case.warnings``, as ``score --json`` gives them).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def overlay(self) -> bool:
@@ -208,7 +212,7 @@ def _value_text(
     """'Albumin 32 g/L' for a clinical input ('(imputed)' when missing), else the short name."""
     var = variables.get(name)
     if var is None:
-        return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
+        return name if len(name) <= _VALUE_CHARS else name[: _VALUE_CHARS - 1] + "…"
     label = _label(name, variables)
     if name in imputed or case.clinical.get(name) is None:
         return f"{label} (imputed)"
@@ -217,6 +221,34 @@ def _value_text(
         f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else value
     )
     return f"{label} {shown}{' ' + var.unit if var.unit else ''}"
+
+
+#: The wording of :func:`~survival_core.workflows.scoring.extrapolation`'s cautions of the risk and
+#: of an input, read back to name the input by its label, value and unit on the page.
+_RISK_OUTSIDE = re.compile(r"The risk (?P<value>\S+) lies .* \((?P<low>\S+) to (?P<high>\S+)\)")
+_INPUT_OUTSIDE = re.compile(
+    r"(?P<name>.+) = (?P<value>\S+) lies (?:far )?outside its training range "
+    r"(?P<low>\S+) to (?P<high>\S+) \("
+)
+
+
+def _outside_text(caution: str, case: Case, variables: Mapping[str, SchemaVariable]) -> str:
+    """A caution as a short item: 'Albumin 59 g/L (training 28.77 to 46.09)', 'the risk 4.10
+    (training risks -3.09 to 3.39)'; a caution worded otherwise whole."""
+    risk = _RISK_OUTSIDE.match(caution)
+    if risk:
+        return f"the risk {risk['value']} (training risks {risk['low']} to {risk['high']})"
+    found = _INPUT_OUTSIDE.match(caution)
+    if found is None:
+        return caution
+    name = found["name"]
+    var = variables.get(name)
+    if var is not None and case.clinical.get(name) is not None:
+        shown = _value_text(name, case, [], variables)
+    else:  # an image feature, or a value derived from others: the value the model read
+        unit = f" {var.unit}" if var is not None and var.unit else ""
+        shown = f"{_label(name, variables)} {found['value']}{unit}"
+    return f"{shown} (training {found['low']} to {found['high']})"
 
 
 def _features(
@@ -338,7 +370,8 @@ def gather_report(
         features=features,
         signed=signed,
         feature_note=feature_note,
-        cautions=list(values.get("cautions") or []),
+        outside=[_outside_text(c, case, variables) for c in values.get("cautions") or []],
+        warnings=list(case.warnings),
     )
 
 
@@ -351,6 +384,156 @@ _BODY, _SMALL, _TITLE = 8.5, 7, 10
 _BANDS = (0.058, 0.232, 0.31, 0.038, 0.302, 0.06)
 #: Width (page fraction) of the model card's text column, and the characters a line of it holds.
 _CARD_WIDTH, _CARD_CHARS = 0.62, 48
+#: The page in points, and the left and right edges (page fractions) of its text.
+_PAGE_POINTS = (72 * A4_INCHES[0], 72 * A4_INCHES[1])
+_LEFT, _RIGHT = 0.05, 0.95
+_SUBTITLE = "survival risk report for the tumor board"
+#: Points kept free between two texts on one line, and share of a measured width kept in reserve
+#: (the renderer's hinting draws a few percent wider than the font's metrics).
+_GAP, _SLACK = 8.0, 1.04
+#: Font sizes (points) the header's case title may take before the case id is shortened.
+_TITLE_SIZES = (13.0, 12.5, 12.0, 11.5, 11.0, 10.5, 10.0)
+#: Lines of the full case id (when the header shortens it), of the "Check before use" block, and
+#: of one item in it; a line's height and the blocks' padding (points).
+_ID_LINES, _CHECK_LINES, _ITEM_LINES = 3, 6, 3
+_LINE_HEIGHT, _PAD = 1.3 * _SMALL, 4.0
+#: Share of those bands' height taken from the snapshot's band (the rest from the model card's).
+_FROM_MIDDLE = 0.4
+#: Points under the feature chart for its tick labels and axis label.
+_FEATURE_AXIS = 36.0
+
+
+def _width(text: str, size: float, bold: bool = False) -> float:
+    """The width (points) of ``text`` drawn literally (no mathtext) at font ``size``."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    font = FontProperties(size=size, weight="bold" if bold else "normal")
+    return _SLACK * text_to_path.get_text_width_height_descent(text, font, ismath=False)[0]
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters written as escapes ('A\\nB'), so it stays on its line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda c: c.group().encode("unicode_escape").decode(), text)
+
+
+def _fitting(text: str, size: float, width: float, cut, bold: bool = False) -> str:
+    """``cut(text, k)`` for the most characters ``k`` that fit ``width`` points (binary search)."""
+    low, high = 0, len(text)  # cut(text, low) fits, cut(text, high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (
+            (middle, high) if _width(cut(text, middle), size, bold) <= width else (low, middle)
+        )
+    return cut(text, low)
+
+
+def _middle_cut(text: str, kept: int) -> str:
+    head = (kept + 1) // 2
+    return f"{text[:head]}...{text[len(text) - (kept - head) :]}"
+
+
+def _shorten(text: str, size: float, width: float, bold: bool = False) -> str:
+    """``text`` cut in its middle ('SYN-00...0042', so both its ends show) to fit ``width``
+    points at font ``size``; unchanged when it fits."""
+    if _width(text, size, bold) <= width:
+        return text
+    return _fitting(text, size, width, _middle_cut, bold)
+
+
+def _wrap(text: str, size: float, width: float) -> list[str]:
+    """``text`` in lines at most ``width`` points wide at font ``size``: broken between words,
+    a word wider than a line (a long case id) between its characters, from where it starts."""
+    lines, line = [], ""
+    for word in _one_line(text).split(" "):
+        joined = f"{line} {word}" if line else word
+        if _width(joined, size) <= width:
+            line = joined
+            continue
+        if _width(word, size) > width:
+            word = joined  # broken anyway: it fills the line it starts on
+        elif line:
+            lines.append(line)
+        while len(word) > 1 and _width(word, size) > width:
+            head = _fitting(word, size, width, lambda w, k: w[: max(k, 1)])
+            lines.append(head)
+            word = word[len(head) :]
+        line = word
+    return [*lines, line] if line else lines
+
+
+def _clip(lines: list[str], most: int, size: float, width: float) -> list[str]:
+    """At most ``most`` of ``lines``, the last ending in '...' when some are left out."""
+    if len(lines) <= most:
+        return lines
+    cut = _fitting(" ".join(lines[most - 1 :]), size, width, lambda t, k: t[:k] + "...")
+    return [*lines[: most - 1], cut]
+
+
+def _text_width() -> float:
+    """The width (points) of the page's text, from :data:`_LEFT` to :data:`_RIGHT`."""
+    return (_RIGHT - _LEFT) * _PAGE_POINTS[0]
+
+
+def _case_title(content: ReportContent) -> tuple[str, float, bool]:
+    """The header's 'Case <id> · CT · Liver', its font size and whether the id is shortened:
+    the largest of :data:`_TITLE_SIZES` at which it fits right of the subtitle, else the id cut
+    in its middle at the smallest (and shown whole under the header, :func:`_id_lines`)."""
+    room = (_RIGHT - 0.205) * _PAGE_POINTS[0] - _width(_SUBTITLE, 11) - _GAP
+    tail = " · ".join(["", content.modality, *([site_label(content.site)] if content.site else [])])
+    case_id = _one_line(content.case_id)
+    for size in _TITLE_SIZES:
+        if _width(f"Case {case_id}{tail}", size, bold=True) <= room:
+            return f"Case {case_id}{tail}", size, False
+    size = _TITLE_SIZES[-1]
+    shown = _shorten(case_id, size, room - _width(f"Case {tail}", size, bold=True), bold=True)
+    return f"Case {shown}{tail}", size, True
+
+
+def _id_lines(content: ReportContent) -> list[str]:
+    """The case id in full, wrapped, for when the header shows it shortened."""
+    lines = _wrap(f"Case id in full: {content.case_id}", _SMALL, _text_width())
+    return _clip(lines, _ID_LINES, _SMALL, _text_width())
+
+
+def _check_lines(content: ReportContent) -> list[str]:
+    """The "Check before use" lines: where the case is outside the training cohort, then each
+    warning of its reading, wrapped (an item at most :data:`_ITEM_LINES` lines, fewer when the
+    block is nearly full); the items left once :data:`_CHECK_LINES` are used are counted in a
+    last line."""
+    items = [f"- {w}" for w in content.warnings]
+    if content.outside:
+        items.insert(
+            0,
+            "- Outside the training cohort, the model extrapolates: " + "; ".join(content.outside),
+        )
+    shown: list[str] = []
+    for k, item in enumerate(items):
+        room = _CHECK_LINES - len(shown) - (k < len(items) - 1)  # a line for "and N more"
+        if room < 1:
+            return [*shown, f"... and {len(items) - k} more: see score --json / the Case page."]
+        lines = _wrap(item, _SMALL, _text_width())
+        shown += _clip(lines, min(room, _ITEM_LINES), _SMALL, _text_width())
+    return shown
+
+
+def _block_height(lines: list[str], heading: bool) -> float:
+    """The height (page fraction) of a band of ``lines`` under an optional bold heading."""
+    points = 2 * _PAD + len(lines) * _LINE_HEIGHT + (1.4 * _BODY if heading else 0)
+    return points / _PAGE_POINTS[1]
+
+
+def _draw_block(sub, lines: list[str], heading: str | None, colour: str) -> None:
+    """A band of ``lines`` (sized by :func:`_block_height`) under ``heading``, over a rule."""
+    height = 72 * sub.bbox.height / sub.dpi
+    y = 1 - _PAD / height
+    if heading:
+        sub.text(_LEFT, y, heading, fontsize=_BODY, fontweight="bold", color=colour, va="top")
+        y -= 1.4 * _BODY / height
+    for line in lines:
+        sub.text(_LEFT, y, line, fontsize=_SMALL, color=colour, va="top")
+        y -= _LINE_HEIGHT / height
+    _rule(sub, 0.0)
 
 
 def _section(sub, x: float, y: float, title: str) -> None:
@@ -364,35 +547,20 @@ def _rule(sub, y: float) -> None:
     sub.add_artist(Line2D([0.05, 0.95], [y, y], color="#bbbbbb", linewidth=0.8))
 
 
-def _draw_header(sub, content: ReportContent) -> None:
-    sub.text(0.05, 0.43, "RadSurv", fontsize=18, fontweight="bold", va="baseline")
-    sub.text(
-        0.205,
-        0.43,
-        "survival risk report for the tumor board",
-        fontsize=11,
-        va="baseline",
-        color=_MUTED,
+def _draw_header(sub, content: ReportContent, title: tuple[str, float, bool]) -> None:
+    """Name, case title (``title``: :func:`_case_title`), model and date, each measured to fit
+    beside the others (a long model label is shortened)."""
+    sub.text(_LEFT, 0.43, "RadSurv", fontsize=18, fontweight="bold", va="baseline")
+    sub.text(0.205, 0.43, _SUBTITLE, fontsize=11, va="baseline", color=_MUTED)
+    text, size, _ = title
+    sub.text(_RIGHT, 0.43, text, fontsize=size, fontweight="bold", ha="right", va="baseline")
+    dated = f"Report date {content.date} · RadSurv {content.radsurv_version}"
+    room = _text_width() - _width(dated, _BODY) - _GAP
+    model = "Model: " + _shorten(
+        _one_line(content.model_label), _BODY, room - _width("Model: ", _BODY)
     )
-    sub.text(
-        0.95,
-        0.43,
-        f"Case {content.case_id}"
-        + " · ".join(["", content.modality, *([site_label(content.site)] if content.site else [])]),
-        fontsize=13,
-        fontweight="bold",
-        ha="right",
-        va="baseline",
-    )
-    sub.text(0.05, 0.14, f"Model: {content.model_label}", fontsize=_BODY, va="baseline")
-    sub.text(
-        0.95,
-        0.14,
-        f"Report date {content.date} · RadSurv {content.radsurv_version}",
-        fontsize=_BODY,
-        ha="right",
-        va="baseline",
-    )
+    sub.text(_LEFT, 0.14, model, fontsize=_BODY, va="baseline")
+    sub.text(_RIGHT, 0.14, dated, fontsize=_BODY, ha="right", va="baseline")
     _rule(sub, 0.0)
 
 
@@ -426,15 +594,13 @@ def _draw_risk(sub, content: ReportContent) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(_BODY)
     table.scale(1, 1.5)
-    if content.cautions:
+    if content.outside:
         sub.text(
             0.1,
             0.105,
-            f"Outside the training cohort ({len(content.cautions)} finding(s)): the model "
-            "extrapolates; details on the Case page and in `score --json`.",
+            "Outside the training cohort: see Check before use above.",
             fontsize=_SMALL,
             color=_HIGH,
-            wrap=True,
         )
     if content.imputed:
         sub.text(
@@ -536,7 +702,8 @@ def _draw_slice(sub, content: ReportContent) -> None:
 
 def _draw_features(sub, content: ReportContent) -> None:
     _section(sub, 0.04, 0.887, "Top features of this patient's risk")
-    ax = sub.add_axes((0.5, 0.129, 0.4, 0.726), label="features")
+    bottom = _FEATURE_AXIS / (72 * sub.bbox.height / sub.dpi)  # the same room in a shorter band
+    ax = sub.add_axes((0.5, bottom, 0.4, 0.855 - bottom), label="features")
     if not content.features:
         ax.axis("off")
         sub.text(0.04, 0.484, content.feature_note, fontsize=_BODY, color=_MUTED)
@@ -558,7 +725,7 @@ def _draw_features(sub, content: ReportContent) -> None:
 
 
 #: Characters of a feature label's line beside the chart (the page's left half holds about 32).
-_LABEL_CHARS = 30
+_TICK_CHARS = 30
 
 
 def _tick_label(name: str) -> str:
@@ -566,7 +733,7 @@ def _tick_label(name: str) -> str:
     ('gtv__lloydmax16__glszm__SmallAreaLowGrayLevelEmphasis' ran off the page's edge)."""
     lines = [""]
     for part in re.split(r"(?<=[_ ])", name.replace("__", " ")):
-        if lines[-1] and len(lines[-1]) + len(part) > _LABEL_CHARS:
+        if lines[-1] and len(lines[-1]) + len(part) > _TICK_CHARS:
             lines.append("")
         lines[-1] += part
     return "\n".join(line.strip() for line in lines)
@@ -620,27 +787,44 @@ def _draw_footer(sub, content: ReportContent) -> None:
     sub.text(
         0.5, 0.583, content.disclaimer, fontsize=9, fontweight="bold", ha="center", color=_HIGH
     )
-    sub.text(
-        0.5,
-        0.3,
-        f"Case {content.case_id} · generated by RadSurv "
-        f"{content.radsurv_version} on {content.date} · page 1 of 1",
-        fontsize=_SMALL,
-        ha="center",
-        color=_MUTED,
-    )
+    tail = f" · generated by RadSurv {content.radsurv_version} on {content.date} · page 1 of 1"
+    room = _text_width() - _width(f"Case {tail}", _SMALL)
+    shown = _shorten(_one_line(content.case_id), _SMALL, room)
+    sub.text(0.5, 0.3, f"Case {shown}{tail}", fontsize=_SMALL, ha="center", color=_MUTED)
 
 
 def report_figure(content: ReportContent):
     """The report as an A4 portrait matplotlib Figure of bands (:data:`_BANDS`) split into
     columns, each element drawn inside its own subfigure so none can run into another (axes
-    labelled 'survival', 'km', 'ct', 'features', 'distribution')."""
-    from matplotlib.figure import Figure
+    labelled 'survival', 'km', 'ct', 'features', 'distribution').
 
+    Under the header, bands sized to their lines (their height taken from the snapshot's and
+    the model card's bands) give the case id in full when the header shortens it, and "Check
+    before use": where the case is outside the training cohort and what its reading warned
+    about. Every text prints literally: a '$' of a case id or a label is no mathtext."""
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    title = _case_title(content)
+    blocks = []  # (lines, heading, colour) of the bands under the header
+    if title[2]:
+        blocks.append((_id_lines(content), None, _MUTED))
+    checks = _check_lines(content)
+    if checks:
+        blocks.append((checks, "Check before use", _HIGH))
+    extra = [_block_height(lines, heading is not None) for lines, heading, _ in blocks]
+    bands = list(_BANDS)
+    bands[2] -= _FROM_MIDDLE * sum(extra)  # the snapshot's
+    bands[4] -= (1 - _FROM_MIDDLE) * sum(extra)  # the model card's
+    heights = (bands[0], *extra, *bands[1:])
     fig = Figure(figsize=A4_INCHES)
-    header, top, middle, notes, card, footer = fig.subfigures(len(_BANDS), 1, height_ratios=_BANDS)
+    header, *under, top, middle, notes, card, footer = fig.subfigures(
+        len(heights), 1, height_ratios=heights
+    )
+    _draw_header(header, content, title)
+    for band, (lines, heading, colour) in zip(under, blocks, strict=True):
+        _draw_block(band, lines, heading, colour)
     for band, widths, draws in (
-        (header, None, (_draw_header,)),
         (top, (0.5, 0.5), (_draw_risk, _draw_km)),
         (middle, (0.5, 0.5), (_draw_slice, _draw_features)),
         (notes, None, (_draw_notes,)),
@@ -650,6 +834,9 @@ def report_figure(content: ReportContent):
         columns = band.subfigures(1, len(widths), width_ratios=widths) if widths else [band]
         for column, draw in zip(columns, draws, strict=True):
             draw(column, content)
+    for text in fig.findobj(Text):  # ids, labels and warnings are no mathtext or TeX
+        text.set_parse_math(False)
+        text.set_usetex(False)
     return fig
 
 

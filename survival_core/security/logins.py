@@ -125,8 +125,7 @@ class LoginAttempts:
             yield record
             if write:
                 self._prune(record)
-                write_text(self.path, json.dumps(record, sort_keys=True))
-                os.chmod(self.path, 0o600)
+                write_text(self.path, json.dumps(record, sort_keys=True), mode=0o600)
         finally:
             os.close(fd)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ DEFAULT_FILE = Path("~/.config/radsurv/users.yaml")
 REPOSITORY = Path(__file__).resolve().parents[2]
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+log = logging.getLogger(__name__)
 #: Checked against when the username is unknown, so that costs as much as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt(rounds=12)).decode("ascii")
 
@@ -161,11 +164,37 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def _private_folder(folder: Path) -> None:
+    """Make the users file's folder 0700 when others can reach into it (a folder made earlier
+    with 0755 kept its mode). A shared folder (the home folder, a sticky one such as /tmp) is
+    never changed, and neither it nor one that cannot be changed passes silently: a warning
+    names it."""
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if not mode & 0o077:
+        return
+    if mode & stat.S_ISVTX or folder == Path.home().resolve():
+        reason = "it is a shared folder, left as it is"
+    else:
+        try:
+            os.chmod(folder, 0o700)
+            return
+        except OSError as err:
+            reason = f"it cannot be changed: {err.strerror}"
+    log.warning(
+        "The users file's folder %s has mode %o, not 0700 (%s): other accounts can see which "
+        "files it holds. Keep the users file (RADSURV_AUTH_FILE) in a folder of its own.",
+        folder,
+        mode,
+        reason,
+    )
+
+
 def write_users(users: Users) -> Path:
-    """Replace the users file atomically (mode 0600 in a 0700 folder: it holds password hashes)."""
+    """Replace the users file atomically (mode 0600 from its creation, in a 0700 folder: it
+    holds password hashes)."""
     users.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_text(users.path, yaml.safe_dump(users.document, sort_keys=False))
-    os.chmod(users.path, 0o600)
+    _private_folder(users.path.parent)
+    write_text(users.path, yaml.safe_dump(users.document, sort_keys=False), mode=0o600)
     return users.path
 
 
