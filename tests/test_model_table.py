@@ -199,3 +199,12 @@ def test_a_copy_of_the_time_under_any_name_is_left_out(
         n.startswith("Left out as copies of the survival time, not predictors: q17 (")
         for n in table.notes
     )
+
+
+def test_an_id_column_named_in_capitals_keeps_its_leading_zeros(tmp_path: Path) -> None:
+    """'Case_ID' was read as numbers ('001' -> 1), and the join then blamed the user's IDs."""
+    (tmp_path / "clinical.csv").write_text(
+        "Case_ID,time,event,age\n001,100,1,60\n002,200,0,70\n003,300,1,65\n010,400,0,55\n"
+    )
+    table = load_model_table([tmp_path / "clinical.csv"])
+    assert table.case_ids == ["001", "002", "003", "010"]

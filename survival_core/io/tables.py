@@ -93,7 +93,11 @@ def read_table(path: Path | str) -> pd.DataFrame:
             if "case_id" not in frame.columns and frame.index.name == "case_id":
                 frame = frame.reset_index()
         else:
-            frame, how = read_delimited(path.read_bytes(), f"Table {path}", dtype={"case_id": str})
+            raw, name = path.read_bytes(), f"Table {path}"
+            # the ID column as text under any case ('Case_ID'): '001' must not become 1
+            header = read_delimited(raw, name, nrows=0)[0].columns
+            ids = [c for c in header if str(c).strip().lower() == "case_id"]
+            frame, how = read_delimited(raw, name, dtype=dict.fromkeys(ids or ["case_id"], str))
             frame.attrs["read_as"] = how
     except FileNotFoundError as err:
         raise InputError(f"Table {path} does not exist.") from err
