@@ -204,3 +204,12 @@ def test_a_folder_named_like_a_library_in_the_working_folder_is_not_imported(tmp
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 2 and "Table x.csv does not exist" in done.stderr, done.stderr
+
+
+def test_a_feature_table_named_csv_is_an_argument_error(capsys, tmp_path):
+    """``extract --out features.csv`` wrote Parquet bytes under a .csv name, after the work."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["extract", "--cohort", str(tmp_path), "--preset", "wei2021", "--out", "f.csv"])
+    assert exit_.value.code == 2
+    assert "'f.csv': the feature table is written as Parquet" in capsys.readouterr().err
+    assert not (tmp_path / "f.csv").exists()

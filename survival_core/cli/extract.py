@@ -28,6 +28,18 @@ from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
 from survival_core.io.structures import VOLUME_MODALITIES
 
 
+def _parquet_path(text: str) -> Path:
+    """``--out``: a Parquet file's path (the table keeps its settings in Parquet metadata; a
+    '.csv' name held Parquet bytes that no spreadsheet reads)."""
+    path = Path(text)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the feature table is written as Parquet (its extraction settings in its "
+            "metadata); name it .parquet"
+        )
+    return path
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``extract`` command."""
     parser = subparsers.add_parser(
@@ -41,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--preset", required=True, help="feature preset: wei2021, han2020, full or deep"
     )
-    parser.add_argument("--out", required=True, type=Path, help="output feature table (.parquet)")
+    parser.add_argument(
+        "--out", required=True, type=_parquet_path, help="output feature table (.parquet)"
+    )
     parser.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: all CPUs)"
     )
