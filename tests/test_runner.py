@@ -405,3 +405,40 @@ def test_image_model_without_table_features_trains_on_the_images(cohorts, tmp_pa
     assert result.status == "FINISHED" and np.isfinite(result.metrics["c_index"])
     loaded = load_scoring_model(store.model_folder("images-only", result.model_version))
     assert loaded.inputs == []  # no table column: the clinical variables were not used
+
+
+def test_a_run_says_and_records_what_it_left_out(veterans, tmp_path, store, capsys):
+    """A run dropped rows, columns and cases on its console at most: card.json and report.html
+    said nothing of them. Now the notes are printed, kept in reports/notes.json and in the
+    report, and the cases a feature table has no row for are listed with why."""
+    import shutil
+
+    cohort = shutil.copytree(veterans, tmp_path / "cohort")
+    clinical = pd.read_csv(cohort / "clinical.csv", dtype={"case_id": str})
+    clinical.loc[0, "event"] = None  # one patient without an outcome
+    clinical.to_csv(cohort / "clinical.csv", index=False)
+    config = _table_config(tmp_path, cohort, name="noted", model={"name": "coxph"})
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    out = capsys.readouterr()
+    said = "note: 1 case(s) without a usable time/event were left out."
+    assert said in out.err
+    run_id = _last_json(out.out)["run_id"]
+    reports = store.get_run(run_id).folder / "reports"
+    assert said.removeprefix("note: ") in json.loads((reports / "notes.json").read_text())
+    html = (reports / "report.html").read_text()
+    assert "Notes on the data" in html and said.removeprefix("note: ") in html
+
+
+def test_the_cases_a_feature_table_left_out_are_listed_with_why(tmp_path):
+    from survival_core.features.cohort import failures_path
+    from survival_core.runs.runner import left_out_cases
+
+    table = tmp_path / "wei2021.parquet"
+    pd.DataFrame({"case_id": ["007"], "error": ["gtv mask is empty"]}).to_csv(
+        failures_path(table), index=False
+    )
+    listed = left_out_cases([tmp_path / "clinical.csv", table])
+    assert listed.to_dict("records") == [
+        {"case_id": "007", "error": "gtv mask is empty", "table": "wei2021.parquet"}
+    ]
+    assert left_out_cases([tmp_path / "clinical.csv"]).empty

@@ -514,6 +514,11 @@ def run_training(
         run.log_data_hashes(data.hashes)
         columns = _columns(config, data.tables)
         table = load_model_table(data.tables, features=columns)
+        for note in table.notes:
+            say(f"note: {note}")
+        left_out = left_out_cases(data.tables)
+        if len(left_out):
+            say(f"note: {len(left_out)} case(s) without features left out (extraction failed)")
         is_external = np.array([c in data.external_ids for c in table.case_ids])
         _check_youden_horizon(config, table.y[~is_external])
         folds = _folds(config, table.y["event"], is_external)
@@ -561,6 +566,12 @@ def run_training(
         run.log_metrics(metrics)
         reports = run.folder / "reports"
         reports.mkdir(exist_ok=True)
+        for note in result.summary["preprocessing_notes"]:
+            say(f"note: {note}")
+        data_notes = [*table.notes, *result.summary["preprocessing_notes"]]
+        write_json(reports / "notes.json", data_notes)
+        if len(left_out):  # which cases the run could not use, and why
+            left_out.to_csv(reports / "left_out.csv", index=False)
         result.folds.to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
         if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
@@ -599,7 +610,7 @@ def run_training(
         study = run.folder / "dsfr" / "classification.json"
         if study.exists():  # Wang's early-recurrence study of the DSFR step
             copy_file(study, reports / "dsfr_classification.json")
-        for note in write_plots(result, table.y, reports, config):
+        for note in write_plots(result, table.y, reports, config, data_notes, left_out):
             say(f"note: {note}")
         run.log_artifact(reports)
         if version is None:
@@ -727,9 +738,36 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
     return figures
 
 
-def write_plots(result: Any, y: np.ndarray, folder: Path, config: Any) -> list[str]:
+def left_out_cases(tables: Iterable[Path]) -> pd.DataFrame:
+    """The cases the run's feature tables have no row for, with why (``case_id``, ``error``,
+    ``table``: the failures table written beside each, :func:`.features.cohort.failures_path`)."""
+    from survival_core.features.cohort import failures_path
+
+    frames = []
+    for table in tables:
+        failures = failures_path(table)
+        if failures.is_file():
+            frame = pd.read_csv(failures, dtype={"case_id": str})
+            frames.append(frame.assign(table=Path(table).name))
+    columns = ["case_id", "error", "table"]
+    return (
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    )
+
+
+def write_plots(
+    result: Any,
+    y: np.ndarray,
+    folder: Path,
+    config: Any,
+    data_notes: Iterable[str] = (),
+    left_out: pd.DataFrame | None = None,
+) -> list[str]:
     """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and all of them
-    in one self-contained ``report.html``; returns the notes on figures left out."""
+    in one self-contained ``report.html``, with the notes on the data (rows left out, columns
+    dropped) and on the cases left out; returns the notes on figures left out."""
+    from html import escape
+
     from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)
@@ -738,10 +776,23 @@ def write_plots(result: Any, y: np.ndarray, folder: Path, config: Any) -> list[s
     for i, (name, fig) in enumerate(figures.items()):
         write_text(folder / f"{name}.json", fig.to_json())
         parts.append(fig.to_html(include_plotlyjs=i == 0, full_html=False))
-    listed = "".join(f"<li>{note}</li>" for note in notes)
+    sections = [("Notes on the data", list(data_notes)), ("Figures left out", notes)]
+    if left_out is not None and len(left_out):
+        sections.insert(
+            1,
+            (
+                f"Cases left out ({len(left_out)})",
+                [f"{row.case_id}: {row.error}" for row in left_out.itertuples()],
+            ),
+        )
+    listed = "".join(
+        f"<h2>{escape(title)}</h2><ul>{''.join(f'<li>{escape(n)}</li>' for n in items)}</ul>"
+        for title, items in sections
+        if items
+    )
     html = (
-        f"<html><head><meta charset='utf-8'><title>{config.name}</title></head><body>"
-        f"<h1>Run {config.name}</h1>{''.join(parts)}<ul>{listed}</ul></body></html>"
+        f"<html><head><meta charset='utf-8'><title>{escape(config.name)}</title></head><body>"
+        f"<h1>Run {escape(config.name)}</h1>{''.join(parts)}{listed}</body></html>"
     )
     write_text(folder / "report.html", html)
     return notes
