@@ -95,9 +95,12 @@ def join_clinical(
 
 
 def _id_variants(original: str) -> list[str]:
-    """Spellings of an ID a spreadsheet and a DICOM header may differ by: case, '-'/'_'/' '
-    separators, digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...), up to 8
-    in an ID of one number ('1' -> '00001': the variants of several numbers multiply)."""
+    """Spellings of an ID a spreadsheet and a DICOM header may differ by, in any combination:
+    case (upper, lower, capitalised words: 'PAT-04' -> 'Pat-04'), '-'/'_'/'.'/' ' separators,
+    digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...), up to 8 in an ID
+    of one number ('1' -> '00001': the variants of several numbers multiply). The image IDs are
+    known only by keyed hash (:func:`~survival_core.cohort.importer.id_key`), so the spellings
+    are tried rather than compared."""
     widths = range(2, 9) if len(re.findall(r"\d+", original)) == 1 else (2, 3, 4)
 
     def digit_forms(run: str) -> set[str]:
@@ -105,14 +108,15 @@ def _id_variants(original: str) -> list[str]:
         return {bare, *(bare.zfill(n) for n in widths)}
 
     spelled = {original}
-    for separator in ("_", "-", " ", ""):
-        spelled.add(re.sub(r"[-_ ]", separator, original))
+    for separator in ("_", "-", ".", " ", ""):
+        spelled.add(re.sub(r"[-_. ]", separator, original))
     padded = set()
     for text in spelled:
         parts = re.split(r"(\d+)", text)
         forms = [sorted(digit_forms(p)) if p.isdigit() else [p] for p in parts]
         padded |= {"".join(choice) for choice in itertools.product(*forms)}
-    return sorted({v for p in padded for v in (p, p.upper(), p.lower())} - {original})
+    cased = {v for p in padded for v in (p, p.upper(), p.lower(), p.title(), p.capitalize())}
+    return sorted(cased - {original})
 
 
 def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:

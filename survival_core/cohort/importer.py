@@ -35,7 +35,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,8 @@ from survival_core.io.dicom_series import (
     drawn_on,
     in_frame,
 )
-from survival_core.io.manifest import MANIFEST_COLUMNS
+from survival_core.io.hashing import file_sha256
+from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload, safe_name
 from survival_core.io.volume import volume_stem
@@ -87,6 +88,9 @@ _OWN_NAMES = frozenset(
         "clinical_report.csv",
     }
 )
+#: Files that together mark a folder of a cohort folder as a run's output: ``cv --out``'s, a
+#: saved model's (:data:`~survival_core.models.base.MODEL_FILE` and its card).
+_RUN_OUTPUTS = (("folds.csv", "oof.csv", "summary.json"), ("model.json", "card.json"))
 #: DICOM files de-identified per call (bounds the memory a large series takes).
 _DEID_BATCH = 32
 
@@ -644,7 +648,12 @@ def import_patient(task: PatientTask) -> PatientOutcome:
             if task.roles
             else "",
         }
-        record = {"content_hash": task.content_hash, "id_key": task.id_key, "manifest": row}
+        record = {
+            "content_hash": task.content_hash,
+            "id_key": task.id_key,
+            "manifest": row,
+            "files": _case_files(staging),
+        }
         (staging / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True))
         _move_into_place(staging, out_dir / "cases" / task.case_id)
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
@@ -672,14 +681,72 @@ def _prepare(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"Output {out_dir} exists and is not a folder.")
     if out_dir.is_dir():
-        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _OWN_NAMES)
+        foreign = sorted(
+            p.name for p in out_dir.iterdir() if p.name not in _OWN_NAMES and not _radsurv_output(p)
+        )
         if foreign:
             raise ConfigError(
-                f"Output folder {out_dir} holds {', '.join(foreign[:3])}, which an import does not "
-                "write: choose a new folder or the folder of an earlier import."
+                f"Output folder {out_dir} holds {', '.join(foreign[:3])}, which neither an import "
+                "nor RadSurv's feature tables and run outputs are: choose a new folder or the "
+                "folder of an earlier import."
             )
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _radsurv_output(path: Path) -> bool:
+    """Whether ``path`` in a cohort folder is what RadSurv writes there besides an import, which a
+    rerun must not refuse: a feature table (Parquet carrying its settings, or a table with its
+    ``.failures.csv``) or failures table, a cross-validation's or a model's output folder."""
+    from survival_core.features.cohort import failures_path
+
+    if path.is_dir():
+        return any(all((path / n).is_file() for n in names) for names in _RUN_OUTPUTS)
+    if path.name.endswith(".failures.csv"):
+        return True
+    if path.suffix in (".parquet", ".csv") and failures_path(path).is_file():
+        return True
+    return path.suffix == ".parquet" and _radsurv_parquet(path)
+
+
+def _radsurv_parquet(path: Path) -> bool:
+    """Whether a Parquet file's metadata carries RadSurv's keys (a feature table's settings)."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return False
+    return any(key.startswith(b"radsurv.") for key in metadata)
+
+
+def _case_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of a case folder but its record, by path below it: what a rerun
+    checks the case still holds."""
+    return {
+        p.relative_to(folder).as_posix(): file_sha256(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != RECORD
+    }
+
+
+def _intact(out_dir: Path, case_id: str, record: Mapping[str, Any]) -> bool:
+    """Whether an earlier import's case still holds the files it wrote, unchanged (a record of
+    an import before they were listed: the files its manifest row names exist). A case whose
+    file was deleted or changed is imported again rather than reported unchanged and left broken."""
+    written = record.get("files")
+    if written is None:
+        row = record.get("manifest", {})
+        return all((out_dir / row[c]).exists() for c in PATH_COLUMNS if row.get(c))
+    folder = out_dir / "cases" / case_id
+    recorded = (folder / RECORD).stat().st_mtime_ns  # written after the files it lists
+    return all(
+        (folder / name).is_file()
+        and (  # a file not touched since is not read again (a cohort's images are large)
+            (folder / name).stat().st_mtime_ns < recorded or file_sha256(folder / name) == digest
+        )
+        for name, digest in written.items()
+    )
 
 
 def _records(out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -747,6 +814,48 @@ _ABSENT = (
 )
 
 
+def _same_images(
+    patients: Mapping[str, PatientInventory], case_ids: Mapping[str, str]
+) -> dict[str, str]:
+    """Case id -> a warning naming the other cases holding an image file of identical content
+    (SHA-256): one patient's images under two IDs (a folder copied) would count twice in a
+    model. Reported, not refused: the user knows which ID is right."""
+    holders: dict[str, set[str]] = {}
+    for name, patient in patients.items():
+        for record in patient.records:
+            if record.kind in ("image", "volume") and record.sha256:
+                holders.setdefault(record.sha256, set()).add(case_ids[name])
+    others: dict[str, set[str]] = {}
+    for cases in holders.values():
+        for case_id in cases if len(cases) > 1 else ():
+            others.setdefault(case_id, set()).update(cases - {case_id})
+    return {
+        case_id: (
+            f"Its images are identical (same file content) to those of {', '.join(sorted(found))}: "
+            "the same patient under several IDs counts twice in a model; keep one."
+        )
+        for case_id, found in others.items()
+    }
+
+
+def _empty_folders(root: Path) -> list[str]:
+    """'<folder>/: why' of each outermost folder below ``root`` holding no file at any depth (a
+    patient whose download came out empty), which no patient's outcome would mention."""
+    holds: dict[str, bool] = {}
+    for folder, folders, files in os.walk(root, topdown=False):
+        holds[folder] = bool(files) or any(
+            holds.get(os.path.join(folder, f), True) for f in folders
+        )
+    return [
+        f"{Path(folder).relative_to(root).as_posix()}/: an empty folder, no file to import"
+        for folder, held in sorted(holds.items())
+        if not held
+        and holds.get(os.path.dirname(folder), True)
+        and Path(folder) != root
+        and not any(part.startswith(".") for part in Path(folder).relative_to(root).parts)
+    ]
+
+
 def import_images(
     images_dir: Path | str,
     out_dir: Path | str,
@@ -786,6 +895,9 @@ def import_images(
     outcomes: list[PatientOutcome] = []
 
     def done(outcome: PatientOutcome) -> None:
+        if outcome.patient in copies:
+            reason = " ".join(filter(None, [outcome.reason, copies[outcome.patient]]))
+            outcome = replace(outcome, reason=reason)
         outcomes.append(outcome)
         if progress:
             detail = f": {outcome.reason}" if outcome.reason else ""
@@ -797,6 +909,7 @@ def import_images(
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
+        copies = _same_images(inventory.patients, case_ids)
         for name, patient in inventory.patients.items():
             case_id = case_ids[name]
             if case_id in shared:  # a DICOM PatientID and a volume folder named alike
@@ -809,12 +922,15 @@ def import_images(
                     PatientOutcome(case_id, "failed", scrub(str(err), patient.identifiers, case_id))
                 )
                 continue
-            if existing.get(case_id, {}).get("content_hash") == task.content_hash:
+            earlier = existing.get(case_id, {})
+            if earlier.get("content_hash") == task.content_hash and _intact(
+                out_dir, case_id, earlier
+            ):
                 done(PatientOutcome(case_id, "unchanged"))
             else:
                 tasks.append(task)
         _run_tasks(tasks, workers, done)
-        n_files, skipped = inventory.n_files, inventory.skipped
+        n_files, skipped = inventory.n_files, [*inventory.skipped, *_empty_folders(inventory.root)]
     absent = sorted(set(existing) - set(case_ids.values()))
     outcomes += [PatientOutcome(case_id, "absent", _ABSENT.format(case_id)) for case_id in absent]
     if absent and progress:

@@ -207,6 +207,24 @@ def _volumes(root: Path) -> list[Path]:
     )
 
 
+def _named_case(
+    root: Path, explicit: dict[str, list[str]], image_name: str | None
+) -> list[Path] | None:
+    """The volume files that are the case where ``image_name`` and ``roles`` name the image and
+    every role (a cohort manifest's row, paths relative to ``root``): the image first, then the
+    masks. Other volumes of the folder (another patient's, in a folder of every patient's
+    files) are then no structure of the case. None where names leave roles to match;
+    :class:`InputError` naming the files that do not exist."""
+    if image_name is None or set(explicit) != set(ROLES):
+        return None
+    names = [image_name, *(n for listed in explicit.values() for n in listed)]
+    files = [root / (n if (root / n).is_file() else label_file(n)) for n in names]
+    missing = [str(f) for f in dict.fromkeys(files) if not f.is_file()]
+    if missing:
+        raise InputError(f"The case's file(s) {', '.join(missing)} do not exist.")
+    return list(dict.fromkeys(files))
+
+
 def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
     """When the case also holds DICOM files, the note that its volumes (a dcm2niix conversion of
     the series) are not read: the DICOM with its structure set is the case; [] without DICOM.
@@ -418,12 +436,14 @@ def _load_volumes(
     image_name: str | None,
     modality: str,
     companions: bool = True,
+    only_named: bool = False,
 ) -> tuple[sitk.Image, dict[str, sitk.Image], dict[str, sitk.Image], list[str]]:
     """The image volume, every other volume as structures on the image grid (named by its path
     in the case folder, a label map's labels as ``path:label`` or by the segment names its header
     gives, :mod:`.label_maps`), the companion images by name (:func:`_volume_companions`: a PET
     beside the CT, a FLAIR beside the T1c) and warnings: another image volume, which neither a
-    role nor a name places, is not read."""
+    role nor a name places, is not read. ``only_named``: the masks ``explicit`` names are the
+    only structures (the case's named files, :func:`_named_case`)."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
@@ -461,7 +481,7 @@ def _load_volumes(
     )
     structures: dict[str, sitk.Image] = {}
     for name, v in by_name.items():
-        if v == images[0] or v in beside.values():
+        if v == images[0] or v in beside.values() or (only_named and name not in named_masks):
             continue
         try:
             found = _structures_on(image, v, name, modality == "PT", warnings)
@@ -571,12 +591,15 @@ def load_case(
             roles if roles is not None else _read_roles(root), require
         )
         raw = _read_clinical_json(root)
+        named = _named_case(root, explicit, image_name)
         volumes = _volumes(root)
-        beside_dicom = _beside_dicom(root, volumes) if volumes else []
+        if named is not None:  # the others only as companions: the case is its named files
+            volumes = [*named, *(v for v in volumes if v not in named)]
+        beside_dicom = _beside_dicom(root, volumes) if volumes and named is None else []
         if volumes and not beside_dicom:
             case_modality = (modality or "CT").upper()
             image, structures, others, warnings = _load_volumes(
-                root, volumes, explicit, image_name, case_modality, companions
+                root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""

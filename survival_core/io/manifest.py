@@ -8,11 +8,16 @@ Manifests written before sites existed have ``liver_mask`` instead of ``organ_ma
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from survival_core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = (
     "case_id",
@@ -25,7 +30,7 @@ MANIFEST_COLUMNS = (
     "rtstruct",
 )
 FORMATS = ("dicom", "nifti")
-_PATH_COLUMNS = ("image", "organ_mask", "gtv_mask", "rtstruct")
+PATH_COLUMNS = ("image", "organ_mask", "gtv_mask", "rtstruct")
 #: What the cases of manifests written before sites were (their organ column was liver_mask).
 _LEGACY_CASES = {"site": "liver", "modality": "CT"}
 #: Text columns that must not be parsed as numbers (BCLC stage "0", case ids).
@@ -82,8 +87,10 @@ def read_manifest(folder: Path) -> pd.DataFrame:
     absolute paths (``None`` where a case has no such file) and ``site`` / ``modality`` as text
     (``None`` when unknown). Old manifests with ``liver_mask`` are read as liver CT cohorts.
 
-    Raises :class:`InputError` if the table is malformed, a format is unknown or a listed file
-    is missing.
+    Raises :class:`InputError` if the table is malformed or a format is unknown. A listed file
+    that is missing, or rows naming the same files, are logged as warnings naming the cases:
+    reading such a case fails alone, naming its missing file (:func:`cases_of`), and the others
+    are read.
     """
     folder = Path(folder).resolve()
     required = ("case_id", "format", "image", "gtv_mask", "rtstruct")
@@ -94,16 +101,46 @@ def read_manifest(folder: Path) -> pd.DataFrame:
             f"{folder / 'manifest.csv'}: format must be one of {', '.join(FORMATS)} "
             f"(found {', '.join(map(str, unknown)) or 'empty'})."
         )
-    missing = []
-    for column in _PATH_COLUMNS:
+    for column in PATH_COLUMNS:
         absolute = [None if pd.isna(p) else str(folder / p) for p in table[column]]
-        missing += [p for p in absolute if p is not None and not Path(p).exists()]
         table[column] = pd.Series(absolute, index=table.index, dtype=object)
-    if missing:
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        shown = ", ".join(missing[:3]) + more
-        raise InputError(f"{folder / 'manifest.csv'} lists files that do not exist: {shown}.")
+    _warn_of_files(table, folder / "manifest.csv")
     return table
+
+
+def _files_of(row: Any) -> list[str]:
+    """The files a manifest row lists (absolute paths), image first."""
+    return [p for p in (getattr(row, c) for c in PATH_COLUMNS) if isinstance(p, str)]
+
+
+def _warn_of_files(table: pd.DataFrame, path: Path) -> None:
+    """Log the cases whose listed files do not exist, and the cases whose rows name the same
+    image or mask (the same patient twice, or a copied row: identical features counted twice)."""
+    owners: dict[str, list[str]] = {}
+    for row in table.itertuples(index=False):
+        case_id = str(row.case_id)
+        missing = [p for p in _files_of(row) if not Path(p).exists()]
+        if missing:
+            logger.warning(
+                "%s: case %s lists files that do not exist (%s): it fails, the others are read.",
+                path,
+                case_id,
+                ", ".join(missing),
+            )
+        for file in dict.fromkeys(_files_of(row)):
+            owners.setdefault(file, []).append(case_id)
+    shared: dict[tuple[str, ...], list[str]] = {}
+    for file, cases in owners.items():
+        if len(cases) > 1:
+            shared.setdefault(tuple(cases), []).append(file)
+    for cases, files in shared.items():
+        logger.warning(
+            "%s: cases %s name the same file(s) (%s): one patient's images under several IDs "
+            "give identical features; keep one row per patient.",
+            path,
+            " and ".join(cases),
+            ", ".join(files),
+        )
 
 
 def read_clinical(folder: Path) -> pd.DataFrame:
@@ -126,27 +163,55 @@ def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
 
 
 def cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
-    """(case id, case folder) of every row of a manifest, in its order."""
-    return [(str(row.case_id), Path(row.image).parent) for row in manifest.itertuples(index=False)]
+    """(case id, case folder) of every row of a manifest, in its order: a volume case's folder
+    holds every file its row names (:func:`volume_files_of`), else it is its image's folder."""
+    return [(str(row.case_id), _case_folder(row)) for row in manifest.itertuples(index=False)]
 
 
-#: A case's volume files as its manifest row names them: (image file, ((role, (mask file,)), ...)).
+#: A case's volume files as its manifest row names them, relative to its case folder (posix):
+#: (image file, ((role, (mask file,)), ...)); a role of no file: the case has none.
 VolumeFiles = tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
+def _named_volumes(row: Any) -> dict[str, str | None] | None:
+    """Role ('image', 'gtv', 'organ') -> the file a volume case's row names (None: no organ);
+    None for a row the loader reads by matching names (DICOM, or no GTV mask named)."""
+    if row.format == "dicom" or not isinstance(row.gtv_mask, str):
+        return None
+    organ = row.organ_mask if isinstance(row.organ_mask, str) else None
+    return {"image": row.image, "gtv": row.gtv_mask, "organ": organ}
+
+
+def _case_folder(row: Any) -> Path:
+    """The deepest folder holding every file a volume case's row names (an images/ and a masks/
+    folder: their parent), else the image's folder."""
+    named = _named_volumes(row)
+    if named is None:
+        return Path(row.image).parent
+    return Path(os.path.commonpath([Path(p).parent for p in named.values() if p is not None]))
 
 
 def volume_files_of(manifest: pd.DataFrame) -> dict[str, VolumeFiles]:
     """Case id -> the image and role masks its manifest row names, for volume-file cases (DICOM
-    ones name their structures in the RTSTRUCT): a folder may hold more volumes than the row
-    lists (a nodal GTV beside the GTV), which the loader's name matching would unite."""
+    ones name their structures in the RTSTRUCT): the case is those files alone. A folder may
+    hold more volumes than the row lists (a nodal GTV beside the GTV, every patient's files in
+    one folder), which the loader's name matching would take; a row without an organ mask names
+    none, so that no other file is taken as the organ."""
     out: dict[str, VolumeFiles] = {}
     for row in manifest.itertuples(index=False):
-        if row.format == "dicom" or not isinstance(row.gtv_mask, str):
+        named = _named_volumes(row)
+        if named is None:
             continue
-        roles = [("gtv", (Path(row.gtv_mask).name,))]
-        if isinstance(row.organ_mask, str):
-            roles.append(("organ", (Path(row.organ_mask).name,)))
-        out[str(row.case_id)] = (Path(row.image).name, tuple(roles))
+        folder = _case_folder(row)
+        inside = {role: _relative(path, folder) for role, path in named.items()}
+        roles = tuple((role, inside[role]) for role in ("gtv", "organ"))
+        out[str(row.case_id)] = (inside["image"][0], roles)
     return out
+
+
+def _relative(path: str | None, folder: Path) -> tuple[str, ...]:
+    """``path`` below ``folder`` (posix), as a tuple of it; () for no file."""
+    return () if path is None else (Path(path).relative_to(folder).as_posix(),)
 
 
 def cases_read_as(cohort: Path) -> list[tuple[str, Path, str | None]]:
