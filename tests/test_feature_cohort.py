@@ -21,7 +21,13 @@ from case_builders import make_case
 from survival_core.cli import extract as extract_command
 from survival_core.engine import ProcessMapper, SerialMapper
 from survival_core.errors import InputError
-from survival_core.features.cohort import CaseOutcome, extract_cases, extract_cohort, failures_path
+from survival_core.features.cohort import (
+    CaseOutcome,
+    cohort_key,
+    extract_cases,
+    extract_cohort,
+    failures_path,
+)
 from survival_core.features.presets import get_preset
 from survival_core.features.radiomics import feature_names
 from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
@@ -375,3 +381,42 @@ def test_a_case_read_for_another_site_is_not_served_from_the_cache(
     pd.testing.assert_frame_equal(cached.failures, fresh.failures)
     again = extract_cases(_cases(cohort), SETTINGS, mapper=SerialMapper(), site="lung")
     assert again.n_cached == cached.n_extracted
+
+
+def _split_cohort(root: Path) -> Path:
+    """The good cases laid out as a physicist's export: every image in images/, every mask in
+    masks/, named by patient, and a manifest naming them."""
+    source = _write_cohort(root / "source")
+    for folder in ("images", "masks"):
+        (root / "split" / folder).mkdir(parents=True)
+    rows = []
+    for case_id in GOOD:
+        files = {
+            "image": f"images/{case_id}.nii.gz",
+            "liver_mask": f"masks/{case_id}_liver.nii.gz",
+            "gtv_mask": f"masks/{case_id}_gtv.nii.gz",
+        }
+        for column, name in zip(files, ("image", "liver", "gtv"), strict=True):
+            data = (source / "cases" / case_id / f"{name}.nii.gz").read_bytes()
+            (root / "split" / files[column]).write_bytes(data)
+        rows.append({"case_id": case_id, "format": "nifti", **files, "rtstruct": ""})
+    pd.DataFrame(rows).to_csv(root / "split" / "manifest.csv", index=False)
+    return root / "split"
+
+
+def test_cases_of_shared_folders_are_keyed_by_their_own_files(tmp_path, cache_root):
+    """Cases whose files share images/ and masks/ folders were each keyed by every patient's
+    files: a feature table written into the cohort, or one patient's new mask, made every case
+    new (and its tables' cohort key), extracting the whole cohort again."""
+    cohort = _split_cohort(tmp_path)
+    first = extract_cohort(cohort, SETTINGS, workers=1)
+    assert list(first.features.index) == list(GOOD) and first.n_extracted == 3
+    key = cohort_key(cohort)
+    (cohort / "wei2021.parquet").write_bytes(b"a table written beside the folders")
+    again = extract_cohort(cohort, SETTINGS, workers=1)
+    assert (again.n_cached, again.n_extracted) == (3, 0) and cohort_key(cohort) == key
+    mask = cohort / "masks" / "C02_gtv.nii.gz"
+    mask.write_bytes((cohort / "masks" / "C02_liver.nii.gz").read_bytes())  # a new contour
+    changed = extract_cohort(cohort, SETTINGS, workers=1)
+    assert changed.n_cached == 2 and cohort_key(cohort) != key  # C02 read again (its GTV
+    assert changed.failures["case_id"].tolist() == ["C02"]  # is now the whole liver: refused)

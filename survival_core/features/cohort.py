@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -225,6 +226,8 @@ def _tasks(
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others."""
     tasks, failed = [], []
+    cases = list(cases)
+    shared = _shared_folders(cases)
     for case_id, folder in cases:
         if not folder.is_dir():
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
@@ -232,7 +235,10 @@ def _tasks(
         try:
             volume = (volume_modalities or {}).get(case_id)
             files = (volume_files or {}).get(case_id)
-            digest = content_hash(folder) + _beside(companion) + _read_as(volume, files) + _at(site)
+            own = _own_files(files) if folder in shared and companion is None else None
+            digest = (
+                content_hash(folder, own) + _beside(companion) + _read_as(volume, files) + _at(site)
+            )
             task = CaseTask(case_id, folder, digest, site, modality, companion, volume, files)
             tasks.append(task)
         except OSError as err:
@@ -387,6 +393,23 @@ def _read_as(modality: str | None, files: VolumeFiles | None) -> str:
     return "-as-" + hashlib.sha256(said.encode()).hexdigest()[:12]
 
 
+def _shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:
+    """Case folders that hold several cases' files (a manifest's images/ and masks/ folders, or
+    one folder of every patient's files): a case there is its manifest row's files alone, not
+    the folder (hashing every patient's files per case, and another case's change or a feature
+    table written beside them made every case new)."""
+    seen = Counter(folder for _, folder in cases)
+    return {folder for folder, count in seen.items() if count > 1}
+
+
+def _own_files(files: VolumeFiles | None) -> list[str] | None:
+    """The files a manifest row names (image and masks, below its case folder), or None."""
+    if files is None:
+        return None
+    image, roles = files
+    return [image, *(name for _, names in roles for name in names)]
+
+
 def _at(site: str | None) -> str:
     """What tells a case read for a given site (its organ chosen by that site's names, its organ
     ROI named after it) from the same case read for its own organ in a cache key: '-at-lung'."""
@@ -408,8 +431,13 @@ def cohort_key(cohort: Path | str) -> str:
 
     cohort = Path(cohort)
     digest = hashlib.sha256(file_sha256(cohort / "manifest.csv").encode())
-    for case_id, folder in cases_of(read_manifest(cohort)):
-        files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    manifest = read_manifest(cohort)
+    cases, named = cases_of(manifest), volume_files_of(manifest)
+    shared = _shared_folders(cases)
+    for case_id, folder in cases:
+        own = _own_files(named.get(case_id)) if folder in shared else None
+        listed = folder.rglob("*") if own is None else (folder / name for name in own)
+        files = sorted(p for p in listed if p.is_file()) if folder.is_dir() else []
         for path in files:
             stat = path.stat()
             name = path.relative_to(folder).as_posix()

@@ -4,6 +4,7 @@ network files)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def content_hash(folder: Path) -> str:
-    """SHA-256 (hex) over every file below ``folder``: relative path and bytes, in sorted order."""
+def content_hash(folder: Path, names: Iterable[str] | None = None) -> str:
+    """SHA-256 (hex) over every file below ``folder`` (or the ``names`` below it only): relative
+    path and bytes, in sorted order."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    files = folder.rglob("*") if names is None else (folder / name for name in names)
+    for path in sorted(p for p in files if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         update_from_file(digest, path)
         digest.update(b"\0")
