@@ -143,3 +143,49 @@ def test_two_kernels_at_alternating_positions_are_two_stacks(tmp_path: Path) -> 
 def test_kernels_one_after_the_other_along_the_axis_stay_one_volume() -> None:
     """A chest part and an abdomen part reconstructed with other kernels: one volume's parts."""
     assert stack_labels(_kernels_by_slice(["B30f"] * 6 + ["B40f"] * 4)) is None
+
+
+def test_two_echoes_in_one_multi_frame_file_say_how_to_export_them(tmp_path: Path) -> None:
+    """An enhanced MR holding both echoes was refused with 'remove the duplicates or choose one
+    acquisition', which a multi-frame file allows neither of."""
+    import copy
+
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    def item(**values) -> Sequence:
+        ds = Dataset()
+        for keyword, value in values.items():
+            setattr(ds, keyword, value)
+        return Sequence([ds])
+
+    singles = ct_slices(hu_volume(), modality="MR", **UIDS)
+    enhanced = copy.deepcopy(singles[0])
+    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+        delattr(enhanced, keyword)
+    enhanced.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"  # Enhanced MR Image Storage
+    enhanced.file_meta.MediaStorageSOPClassUID = enhanced.SOPClassUID
+    shared = Dataset()
+    shared.PixelMeasuresSequence = item(
+        PixelSpacing=list(singles[0].PixelSpacing), SliceThickness=singles[0].SliceThickness
+    )
+    shared.PlaneOrientationSequence = item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])
+    enhanced.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames, pixels = [], []
+    for ds in singles:
+        for echo in (1, 2):
+            frame = Dataset()
+            frame.PlanePositionSequence = item(ImagePositionPatient=list(ds.ImagePositionPatient))
+            frame.MREchoSequence = item(EffectiveEchoTime=10 * echo)
+            frames.append(frame)
+            pixels.append(ds.pixel_array // echo)
+    enhanced.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    enhanced.NumberOfFrames = len(frames)
+    enhanced.PixelData = np.stack(pixels).astype(singles[0].pixel_array.dtype).tobytes()
+    write(enhanced, tmp_path / "mr" / "enhanced.dcm")
+    with pytest.raises(
+        DicomError,
+        match=r"frame 1 and .* frame 2 are at the same position .* One "
+        r"multi-frame file holds several volumes .* export the one to analyse",
+    ):
+        read_series(tmp_path / "mr")

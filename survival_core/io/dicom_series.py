@@ -901,10 +901,18 @@ def _slice_spacing(
     duplicate = np.flatnonzero(steps < DUPLICATE_ATOL_MM)
     if duplicate.size:
         i = int(duplicate[0])
+        one_file = slices[i].frame is not None and slices[i].path == slices[i + 1].path
+        fix = (
+            "One multi-frame file holds several volumes (echoes, time points, b-values), which "
+            "RadSurv does not split: export the one to analyse as a series of its own (or as "
+            "single-frame files, whose stacks RadSurv offers to choose from)."
+            if one_file
+            else "Remove the duplicates or choose one acquisition."
+        )
         raise DicomError(
             f"Slices {name_of(slices[i])} and {name_of(slices[i + 1])} are at the same position "
             f"({positions[i]:.2f} mm along the slice normal); the series holds duplicates or two "
-            "acquisitions. Remove the duplicates or choose one acquisition."
+            f"acquisitions. {fix}"
         )
     mean = (positions[-1] - positions[0]) / (n - 1)
     off_grid = np.abs(positions - (positions[0] + np.arange(n) * mean)) / mean
