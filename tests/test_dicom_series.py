@@ -449,3 +449,23 @@ def test_a_syntax_no_decoder_exists_for_is_refused(tmp_path: Path) -> None:
 def test_truncated_pixel_data_is_refused_as_damaged() -> None:
     with pytest.raises(DicomError, match=r"Explicit VR Little Endian .*damaged or truncated"):
         read_series(get_testdata_file("MR_truncated.dcm"))
+
+
+def test_a_study_contoured_on_ct_and_mr_reads_the_ct_and_says_the_mr_was_not(tmp_path) -> None:
+    """A CT and a registered MR, each with its structure set: the CT was read by preference
+    without a word that the MR, contoured as well, was left aside."""
+    from tests.dicom_fixtures import square
+
+    shared = {"frame_uid": "1.2.3.9", "study_uid": "1.2.3"}
+    ct = ct_slices(hu_volume(), series_uid="1.2.3.1", **shared)
+    mr = ct_slices(hu_volume(seed=2), modality="MR", series_uid="1.2.3.2", **shared)
+    for name, slices in (("ct", ct), ("mr", mr)):
+        for k, ds in enumerate(slices):
+            write(ds, tmp_path / name / f"{k}.dcm")
+        write(rtstruct(slices, {"GTV": [square((0, 0), 8, 45.0)]}), tmp_path / f"rs_{name}.dcm")
+    image, info = read_series(tmp_path)
+    assert info.modality == "CT"
+    (note,) = [w for w in info.warnings if "drawn on other series too" in w]
+    assert "MR" in note and "1.2.3.2" in note and "the CT series" in note
+    _, mr_info = read_series(tmp_path, "1.2.3.2")  # chosen: no note
+    assert not [w for w in mr_info.warnings if "drawn on other series too" in w]

@@ -669,6 +669,28 @@ def _default_candidates(inventory: DicomInventory, series: list[SeriesEntry]) ->
     return list(referenced.values()) or images
 
 
+def _passed_over(inventory: DicomInventory, chosen: SeriesEntry) -> list[str]:
+    """The note that series the structure sets were drawn on too (a registered MR beside the CT)
+    were not read, when the modality preference chose among them; [] otherwise."""
+    def named(series: SeriesEntry) -> bool:  # by its slices or UID, not only its frame
+        sops = {str(h.get("SOPInstanceUID", "")) for h in series.headers}
+        return any(
+            series.series_uid in a.references.series_uids
+            or sops & set(a.references.sop_instance_uids)
+            for a in inventory.annotations
+        )
+
+    images = [s for s in inventory.series if not s.is_scout and s.key != chosen.key]
+    others = [s for s in images if named(s)]
+    if not others or not named(chosen):
+        return []
+    listed = "; ".join(s.describe() for s in others)
+    return [
+        f"The structures were drawn on other series too ({listed}); the {chosen.modality} "
+        f"series {chosen.describe()} was read. Choose another series to read it instead."
+    ]
+
+
 def _choose_series(
     inventory: DicomInventory, series_uid: str | None, modality_preference: tuple[str, ...]
 ) -> SeriesEntry:
@@ -716,7 +738,7 @@ def _choose_series(
     for modality in modality_preference:
         matching = [s for s in candidates if s.modality == modality.upper()]
         if len(matching) == 1:
-            return matching[0]
+            return matching[0]  # the others: :func:`_passed_over`
         if matching:
             raise DicomError(
                 f"{inventory.source} holds {len(matching)} {modality} series; say which one to use: "
@@ -1042,6 +1064,7 @@ def read_series(
     """
     inventory = source if isinstance(source, DicomInventory) else scan_dicom(source)
     entry = _choose_series(inventory, series_uid, modality_preference)
+    passed_over = _passed_over(inventory, entry) if series_uid is None else []
 
     def name_of(s: _Slice) -> str:
         frame = f" frame {s.frame + 1}" if s.frame is not None else ""
@@ -1076,7 +1099,7 @@ def read_series(
                 f"{len(slices) * rows * columns} voxels ({len(slices)} slices of {rows}x{columns}); "
                 f"at most {MAX_VOXELS} are accepted."
             )
-    warnings: list[str] = []
+    warnings: list[str] = list(passed_over)
     if entry.stack:
         stacks = [s.stack for s in inventory.series if s.series_uid == entry.series_uid]
         warnings.append(
