@@ -296,14 +296,16 @@ def test_every_mistake_of_a_config_is_named_at_once() -> None:
         model__name="coxnett",
         protocol__repeats=0,
         protocol__folds=1,
+        protocol__test_fraction=0.3,  # another protocol's key stopped the section's checks
         risk_groups__cut="medain",
     )
     with pytest.raises(ConfigError) as info:
         parse_config(data, source="study.yaml")
     lines = str(info.value).splitlines()
-    assert lines[0] == "The run config has 5 problems (in study.yaml):"
-    assert lines[1].startswith("- modle: unknown key; allowed: name, ")  # a misspelt key first
-    assert lines[2:] == [
+    assert lines[0] == "The run config has 6 problems (in study.yaml):"
+    assert lines[1].startswith("- protocol.test_fraction: not used by protocol 'nested_cv'")
+    assert lines[2].startswith("- modle: unknown key; allowed: name, ")  # a misspelt key first
+    assert lines[3:] == [
         f"- model.name: expected one of {', '.join(MODELS)}, got 'coxnett'",
         "- protocol.repeats: expected a whole number >= 1, got 0",
         "- protocol.folds: expected a whole number >= 2, got 1",

@@ -418,16 +418,8 @@ class ProtocolConfig:
     @model_validator(mode="before")
     @classmethod
     def _keys_used(cls, data: Any) -> Any:
-        name = data.get("name", "nested_cv") if isinstance(data, Mapping) else None
-        if name in PROTOCOL_KEYS:
-            for key in data:
-                users = [p for p, keys in PROTOCOL_KEYS.items() if key in keys]
-                if users and key not in PROTOCOL_KEYS[name]:
-                    raise _problem(
-                        f"not used by protocol {name!r} (only by {', '.join(users)}); remove it "
-                        "or change protocol.name",
-                        key,
-                    )
+        for key, problem in _unused_protocol_keys(data).items():
+            raise _problem(problem, key)
         return data
 
     @model_validator(mode="after")
@@ -478,6 +470,23 @@ class EngineConfig:
         if self.address is not None and self.kind != "ray":
             raise _problem("only used with engine.kind: ray", "address")
         return self
+
+
+def _unused_protocol_keys(protocol: Any) -> dict[str, str]:
+    """Key -> problem of each key of a protocol section that another protocol reads, not its
+    own (``test_fraction`` under ``nested_cv``)."""
+    name = protocol.get("name", "nested_cv") if isinstance(protocol, Mapping) else None
+    if name not in PROTOCOL_KEYS:
+        return {}
+    unused = {}
+    for key in protocol:
+        users = [p for p, keys in PROTOCOL_KEYS.items() if key in keys]
+        if users and key not in PROTOCOL_KEYS[name]:
+            unused[key] = (
+                f"not used by protocol {name!r} (only by {', '.join(users)}); remove it or "
+                "change protocol.name"
+            )
+    return unused
 
 
 def _run_name(value: Any) -> str:
@@ -755,19 +764,31 @@ def parse_config(data: Any, source: str = "", base_dir: str | Path | None = None
     against ``base_dir`` (default: the working directory).
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
+    data = {} if data is None else data
+    # a key of another protocol stops its section's checks: said beside the others, left out
+    protocol = data.get("protocol") if isinstance(data, Mapping) else None
+    unused = _unused_protocol_keys(protocol)
+    if unused:
+        kept = {k: v for k, v in protocol.items() if k not in unused}
+        data = {**data, "protocol": kept}
+    problems = [f"protocol.{key}: {problem}" for key, problem in unused.items()]
+    error = None
     try:
-        return _reader().validate_python({} if data is None else data, context={"base": base})
+        config = _reader().validate_python(data, context={"base": base})
     except ValidationError as err:
-        where = f" (in {source})" if source else ""
+        error = err
         # unknown keys first (a misspelt key explains the missing one), then as read
-        problems = [
+        problems += [
             _message(e) for e in sorted(err.errors(), key=lambda e: e["type"] not in _UNKNOWN)
         ]
-        problems = list(dict.fromkeys(problems))
-        if len(problems) == 1:
-            raise ConfigError(f"{problems[0]}{where}") from err
-        listed = "\n".join(f"- {problem}" for problem in problems)
-        raise ConfigError(f"The run config has {len(problems)} problems{where}:\n{listed}") from err
+    if not problems:
+        return config
+    where = f" (in {source})" if source else ""
+    problems = list(dict.fromkeys(problems))
+    if len(problems) == 1:
+        raise ConfigError(f"{problems[0]}{where}") from error
+    listed = "\n".join(f"- {problem}" for problem in problems)
+    raise ConfigError(f"The run config has {len(problems)} problems{where}:\n{listed}") from error
 
 
 @functools.cache
