@@ -401,3 +401,18 @@ def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_mod
     assert any(
         c.startswith("tsize = ") and "lies outside its training range" in c for c in large.cautions
     )
+
+
+def test_a_case_of_another_site_than_the_training_cases_is_cautioned(cohort, model_dir):
+    """A GTV-only model trained on liver cases scored a lung case without a word about it: the
+    card now keeps the training cases' sites (their manifest's)."""
+    import dataclasses
+
+    loaded = load_scoring_model(model_dir)
+    assert loaded.card.sites == ["liver"]
+    case = load_case(cohort / "cases" / "SYN-0003")
+    assert score_case(case, loaded).cautions == []
+    lung = score_case(dataclasses.replace(case, site="lung"), loaded)
+    assert lung.cautions[0].startswith(
+        "The model was trained on liver cases; this is a lung case, unlike any it learned from"
+    )

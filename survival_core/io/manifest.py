@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,21 @@ def _warn_of_files(table: pd.DataFrame, path: Path) -> None:
             " and ".join(cases),
             ", ".join(files),
         )
+
+
+def sites_beside(tables: Iterable[Path | str], case_ids: Iterable[str]) -> list[str]:
+    """The cancer sites of ``case_ids`` in the manifest beside the first of ``tables`` that has
+    one (a cohort's clinical.csv), sorted; [] where no manifest says."""
+    wanted = set(map(str, case_ids))
+    for table in tables:
+        path = Path(table).parent / "manifest.csv"
+        if path.is_file():
+            manifest = pd.read_csv(path, dtype=str)
+            if "site" not in manifest.columns:
+                return ["liver"] if "liver_mask" in manifest.columns else []  # before sites
+            rows = manifest[manifest["case_id"].isin(wanted)]
+            return sorted(set(rows["site"].dropna().str.strip()) - {""})
+    return []
 
 
 def read_clinical(folder: Path) -> pd.DataFrame:

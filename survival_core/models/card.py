@@ -11,6 +11,7 @@ settings) that a case must be able to produce.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +106,9 @@ class ModelCard:
     radiomics_by_modality: dict[str, str] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     cv: dict[str, Any] | None = None
+    #: The cancer sites of the training cases (their cohort manifest's ``site``); empty when
+    #: unknown (a model fitted on tables alone).
+    sites: list[str] = field(default_factory=list)
     created: str = ""
     radsurv_version: str = __version__
 
@@ -171,8 +175,10 @@ def build_card(
     cut_method: str = "median",
     horizon: float | None = None,
     cv: dict[str, Any] | None = None,
+    sites: Iterable[str] | None = None,
 ) -> ModelCard:
-    """A card from the training outcomes and the fitted model's risks on its training rows.
+    """A card from the training outcomes and the fitted model's risks on its training rows
+    (``sites``: the training cases' cancer sites, when their cohort says).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients)."""
     training_risk = np.asarray(training_risk, dtype=float)
@@ -205,5 +211,6 @@ def build_card(
         radiomics_by_modality=radiomics_by_modality or {},
         tables=tables or [],
         cv=cv,
+        sites=sorted(sites or []),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -26,7 +26,16 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     """Risk (higher = worse), its training-cohort percentile and group, survival at 12/24/36 mo
     (None past the training cohort's follow-up: a curve carried flat there is no estimate)."""
     X, imputed = case_features(case, loaded)
-    return _score(X, imputed, case_model(case, loaded), loaded)
+    scored = _score(X, imputed, case_model(case, loaded), loaded)
+    sites = loaded.card.sites
+    if case.site and sites and case.site not in sites:
+        scored.cautions.insert(
+            0,
+            f"The model was trained on {' and '.join(s.replace('_', ' ') for s in sites)} cases; "
+            f"this is a {case.site.replace('_', ' ')} case, unlike any it learned from: the "
+            "model extrapolates.",
+        )
+    return scored
 
 
 def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -> CaseScore:

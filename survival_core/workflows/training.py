@@ -11,6 +11,7 @@ from survival_core.columns import clinical_inputs
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
+from survival_core.io.manifest import sites_beside
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
 from survival_core.models.base import SurvivalModel
@@ -159,6 +160,7 @@ def train_model(
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
+        sites=sites_beside(tables, table.case_ids),
     )
     out = Path(out)
     model.save(out)
