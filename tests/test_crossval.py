@@ -37,6 +37,8 @@ def test_coxph_cv_matches_lifelines_on_the_same_folds(gbsg2):
         # lifelines' concordance expects higher = longer survival
         reference.append(concordance_index(y["time"][fold.test], -risk, y["event"][fold.test]))
     assert ours.summary["fold_c_index_mean"] == pytest.approx(np.mean(reference), abs=0.005)
+    # the folds' sample SD, as "mean +- SD over folds" is read (it was the population SD)
+    assert ours.summary["fold_c_index_sd"] == pytest.approx(np.std(reference, ddof=1), abs=0.001)
     assert len(ours.folds) == 5 and ours.oof["n_predictions"].eq(1).all()
 
 

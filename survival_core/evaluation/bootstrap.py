@@ -123,6 +123,12 @@ def bca_bounds(
     alpha = (1.0 - check_level(level)) / 2.0
     theta_boot = _finite_replicates(theta_boot, "bootstrap resamples")
     theta_jack = _finite_replicates(theta_jack, "leave-one-out jackknife samples")
+    if np.ptp(theta_boot) == 0:  # z0 is 0 there, and the interval would be [estimate, estimate]
+        raise InputError(
+            f"The BCa interval is undefined because every bootstrap replicate equals "
+            f"{theta_boot[0]:.4g} (perfect separation, or risks all tied): a zero-width interval "
+            "would claim a certainty the data do not give; use more patients or another statistic."
+        )
     z0 = ndtri(
         ((theta_boot < theta_hat).sum() + (theta_boot <= theta_hat).sum()) / (2 * theta_boot.size)
     )

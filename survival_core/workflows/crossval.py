@@ -329,9 +329,10 @@ def _fold_notes(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float | None]:
-    """The folds' c-index mean and SD; None, with a note, when no fold has one (a fold needs
-    events at two or more distinct times: all times tied, say), where the pooled c-index, over
-    events against patients censored at the same time, still stands."""
+    """The folds' c-index mean and sample SD (None for one fold); None, with a note, when no
+    fold has one (a fold needs events at two or more distinct times: all times tied, say),
+    where the pooled c-index, over events against patients censored at the same time, still
+    stands."""
     values = fold_table["c_index"].to_numpy(float) if "c_index" in fold_table else np.array([])
     values = values[np.isfinite(values)]
     if not values.size:
@@ -341,7 +342,8 @@ def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float 
                 "pooled c-index compares events with patients censored at the same time."
             )
         return {"fold_c_index_mean": None, "fold_c_index_sd": None}
-    return {"fold_c_index_mean": float(values.mean()), "fold_c_index_sd": float(values.std())}
+    sd = float(values.std(ddof=1)) if values.size > 1 else None  # the folds' sample SD
+    return {"fold_c_index_mean": float(values.mean()), "fold_c_index_sd": sd}
 
 
 #: Below this SD of the cloglog of the predicted survival, predictions barely differ between
