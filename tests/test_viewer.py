@@ -236,3 +236,37 @@ def test_crosshair_marks_the_other_planes_slices(plane, expected):
     }
     with pytest.raises(ConfigError, match="both other planes"):
         crosshair_mm(case, plane, {plane: 1})
+
+
+@pytest.mark.parametrize(
+    ("plane", "edges"),
+    [("axial", ("R", "L", "A", "P")), ("coronal", ("R", "L", "S", "I")),
+     ("sagittal", ("A", "P", "S", "I"))],
+)  # fmt: skip
+def test_each_edge_is_labelled_with_its_patient_direction(plane, edges):
+    """No L/R/A/P/S/I was drawn: the radiologist could not tell the patient's sides apart."""
+    case = make_case()  # LPS, as every case is read
+    view = extract_slice(case, plane, best_slice(case, plane))
+    assert view.edges == edges
+    fig = slice_figure(view, -100, 200)
+    drawn = {(a.x, a.y): a.text for a in fig.layout.annotations}
+    assert drawn == {
+        (0, 0.5): f"<b>{edges[0]}</b>",
+        (1, 0.5): f"<b>{edges[1]}</b>",
+        (0.5, 1): f"<b>{edges[2]}</b>",
+        (0.5, 0): f"<b>{edges[3]}</b>",
+    }
+
+
+def test_edge_labels_follow_the_image_direction():
+    """A tilted or mirrored grid is labelled by where its axes point (the nearest direction)."""
+    from survival_core.viewer.slices import edge_labels
+
+    image = sitk.Image(4, 4, 4, sitk.sitkFloat32)
+    tilt = np.deg2rad(20)
+    image.SetDirection(
+        (-np.cos(tilt), -np.sin(tilt), 0, np.sin(tilt), -np.cos(tilt), 0, 0, 0, -1)
+    )  # RAI, tilted 20 degrees about z
+    assert edge_labels(image, "axial") == ("L", "R", "P", "A")
+    assert edge_labels(image, "coronal") == ("L", "R", "I", "S")
+    assert edge_labels(image, "sagittal") == ("P", "A", "I", "S")

@@ -265,7 +265,8 @@ def slice_figure(
     """A slice shown between ``low`` and ``high`` (HU for CT, the image's units otherwise) with
     contours and, if any, an overlay.
 
-    Axes are in mm with equal scale, so anisotropic voxels look physically right. ``colour_bar``
+    Axes are in mm with equal scale, so anisotropic voxels look physically right; the patient
+    direction (R/L, A/P, S/I) is marked at each edge (:attr:`SliceView.edges`). ``colour_bar``
     can be turned off when several planes share one overlay scale. ``crosshair`` (col_mm,
     row_mm) marks where the other planes' slices cross this one (thin dashed lines).
     Each contour key of the view is drawn in ``colours[key]`` and listed as ``labels[key]`` (by
@@ -319,6 +320,18 @@ def slice_figure(
                     hoverinfo="name" if outlines else "skip",
                 )
             )
+    for text, x, y in zip(view.edges or (), (0, 1, 0.5, 0.5), (0.5, 0.5, 1, 0), strict=False):
+        fig.add_annotation(  # the patient direction at each edge, inside the image
+            text=f"<b>{text}</b>",
+            x=x,
+            y=y,
+            xref="x domain",
+            yref="y domain",
+            xanchor={0: "left", 1: "right"}.get(x, "center"),
+            yanchor={0: "bottom", 1: "top"}.get(y, "middle"),
+            showarrow=False,
+            font={**FONT, "color": "#ffd54f"},
+        )
     if crosshair is not None:
         line = {"color": "rgba(255, 255, 255, 0.6)", "width": 1, "dash": "dash"}
         fig.add_vline(x=crosshair[0], line=line)

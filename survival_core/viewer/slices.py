@@ -105,6 +105,9 @@ class SliceView:
     overlay: np.ndarray | None = None
     overlay_scale: OverlayScale | None = None
     row_up: bool = False
+    #: The patient directions at the screen's (left, right, top, bottom) edges: ('R', 'L', 'A',
+    #: 'P') for an axial slice of an LPS image (:func:`edge_labels`).
+    edges: tuple[str, str, str, str] | None = None
 
     @property
     def extent_mm(self) -> tuple[float, float]:
@@ -124,6 +127,30 @@ def _check_plane(plane: str) -> str:
     if plane not in PLANES:
         raise ConfigError(f"Unknown plane {plane!r}; expected one of {', '.join(PLANES)}.")
     return plane
+
+
+#: The patient direction of each LPS axis, towards + and towards -.
+_DIRECTIONS = (("L", "R"), ("P", "A"), ("S", "I"))
+#: The image axes (x 0, y 1, z 2) along a plane's columns and rows.
+_PLANE_AXES = {"axial": (0, 1), "coronal": (0, 2), "sagittal": (1, 2)}
+
+
+def _towards(vector: np.ndarray) -> str:
+    """The patient direction (L, R, P, A, S, I) an image axis mostly points to, in LPS."""
+    axis = int(np.argmax(np.abs(vector)))
+    return _DIRECTIONS[axis][0 if vector[axis] > 0 else 1]
+
+
+def edge_labels(image: sitk.Image, plane: str) -> tuple[str, str, str, str]:
+    """The patient directions at the (left, right, top, bottom) edges of a slice as drawn
+    (columns left to right; rows top-down for axial, bottom-up for coronal and sagittal), from
+    the image's direction: an axial slice of an LPS image has R, L, A, P; the nearest direction
+    of a tilted axis."""
+    direction = np.asarray(image.GetDirection()).reshape(3, 3)
+    column, row = (direction[:, axis] for axis in _PLANE_AXES[plane])
+    up = plane != "axial"  # the first row at the bottom
+    top, bottom = (_towards(row), _towards(-row)) if up else (_towards(-row), _towards(row))
+    return _towards(-column), _towards(column), top, bottom
 
 
 def _cut(volume: np.ndarray, plane: str, index: int) -> np.ndarray:
@@ -185,6 +212,7 @@ def extract_slice(
         overlay=None if overlay is None else _cut(overlay.values, plane, index),
         overlay_scale=None if overlay is None else overlay.scale,
         row_up=plane != "axial",
+        edges=edge_labels(case.image, plane),
     )
 
 
