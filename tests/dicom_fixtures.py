@@ -3,6 +3,8 @@ polygons, and writers that scramble file names and InstanceNumbers like careless
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +194,12 @@ def hu_volume(shape: tuple[int, int, int] = (5, 12, 16), seed: int = 0) -> np.nd
     z, y, x = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
     noise = np.random.default_rng(seed).integers(0, 5, shape)
     return (-200 + 100 * z + 7 * y + 3 * x + noise).astype(float)
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A zip archive (bytes) holding ``members`` (name -> content), as a user uploads one."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -15,20 +15,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.case_builders import make_case
 from tests.conftest import ROOT
-from tests.dicom_fixtures import ct_slices, rtstruct, square
+from tests.dicom_fixtures import ct_slices, rtstruct, square, zip_bytes
 
 APP = ROOT / "app.py"
 BROKEN = ("broken.zip", b"this is not a zip archive", "application/zip")
 SPACING = (1.0, 1.0, 2.5)
 ORIGIN = (-100.0, -120.0, 40.0)
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _dicom_bytes(ds) -> bytes:
@@ -68,7 +60,7 @@ def lung_zip(*, mr_series: bool = False) -> bytes:
             study_uid=ct[0].StudyInstanceUID,
         )
         files |= {f"case/mr/{n:03d}.dcm": _dicom_bytes(ds) for n, ds in enumerate(mr)}
-    return _zip(files)
+    return zip_bytes(files)
 
 
 def _nifti(image: sitk.Image) -> bytes:
@@ -295,7 +287,7 @@ def test_two_echoes_in_one_series_are_two_choices(app):
         f"mr/{e}-{n}.dcm": _dicom_bytes(ds) for e, d in enumerate(echoes) for n, ds in enumerate(d)
     }
     files["rtstruct.dcm"] = _dicom_bytes(rtstruct(echoes[1], {"GTV": gtv}))
-    _upload(app, ("mr.zip", _zip(files), "application/zip"))
+    _upload(app, ("mr.zip", zip_bytes(files), "application/zip"))
     assert not app.exception and not app.error
     series = next(s for s in app.selectbox if s.label == "Image series")
     labels = series.options
@@ -338,14 +330,13 @@ def test_a_damaged_slice_is_named_by_its_position_not_a_server_path(app):
     """The stored upload renames its files (de-identified), so the message says where the slice
     lies; the server's folders are never shown."""
     import io
-    import zipfile
 
     from survival_core.paths import data_dir
 
     with zipfile.ZipFile(io.BytesIO(lung_zip())) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     files["case/ct/003.dcm"] = files["case/ct/003.dcm"][:-900]  # truncated pixel data
-    _upload(app, ("lung.zip", _zip(files), "application/zip"))
+    _upload(app, ("lung.zip", zip_bytes(files), "application/zip"))
     (error,) = app.error
     assert "(slice 4 of 6, at (" in error.value and "cannot be read" in error.value
     assert str(data_dir().resolve()) not in error.value and "upload-" not in error.value
@@ -353,11 +344,10 @@ def test_a_damaged_slice_is_named_by_its_position_not_a_server_path(app):
 
 def test_an_image_without_structures_is_named_as_such(app):
     import io
-    import zipfile
 
     with zipfile.ZipFile(io.BytesIO(lung_zip())) as archive:
         files = {n: archive.read(n) for n in archive.namelist() if "rtstruct" not in n}
-    _upload(app, ("ct.zip", _zip(files), "application/zip"))
+    _upload(app, ("ct.zip", zip_bytes(files), "application/zip"))
     assert not app.exception
     (error,) = app.error
     assert "holds no structures: no RTSTRUCT, SEG or mask file" in error.value

@@ -119,18 +119,10 @@ def test_a_volume_archive_keeps_no_file_or_folder_name_but_its_image_and_mask_fo
     )
 
 
-def _zipped(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_one_dicom_instance_twice_in_a_zip_is_kept_once_or_refused_by_the_zips_names():
     """Two members with one SOP instance UID were stored under one name, and the upload then
     failed naming stored, de-identified members the user never had."""
-    from tests.dicom_fixtures import ct_slices, hu_volume
+    from tests.dicom_fixtures import ct_slices, hu_volume, zip_bytes
 
     slices = ct_slices(hu_volume())
     written = []
@@ -138,13 +130,13 @@ def test_one_dicom_instance_twice_in_a_zip_is_kept_once_or_refused_by_the_zips_n
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
         written.append(buffer.getvalue())
-    folder = store_upload([("case.zip", _zipped({"a/1.dcm": written[0], "a/1b.dcm": written[0]}))])
+    folder = store_upload([("case.zip", zip_bytes({"a/1.dcm": written[0], "a/1b.dcm": written[0]}))])
     (stored,) = [p for p in folder.iterdir() if p.suffix == ".zip"]
     with zipfile.ZipFile(stored) as archive:
         assert len(archive.namelist()) == 1  # a copy: kept once
     slices[1].SOPInstanceUID = slices[0].SOPInstanceUID
     buffer = io.BytesIO()
     slices[1].save_as(buffer, enforce_file_format=True)
-    clash = _zipped({"a/1.dcm": written[0], "a/2.dcm": buffer.getvalue()})
+    clash = zip_bytes({"a/1.dcm": written[0], "a/2.dcm": buffer.getvalue()})
     with pytest.raises(InputError, match=r"The zip's files a/1.dcm and a/2.dcm are one DICOM"):
         store_upload([("case.zip", clash)])
