@@ -130,7 +130,9 @@ def test_one_dicom_instance_twice_in_a_zip_is_kept_once_or_refused_by_the_zips_n
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
         written.append(buffer.getvalue())
-    folder = store_upload([("case.zip", zip_bytes({"a/1.dcm": written[0], "a/1b.dcm": written[0]}))])
+    folder = store_upload(
+        [("case.zip", zip_bytes({"a/1.dcm": written[0], "a/1b.dcm": written[0]}))]
+    )
     (stored,) = [p for p in folder.iterdir() if p.suffix == ".zip"]
     with zipfile.ZipFile(stored) as archive:
         assert len(archive.namelist()) == 1  # a copy: kept once

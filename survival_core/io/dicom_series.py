@@ -672,6 +672,7 @@ def _default_candidates(inventory: DicomInventory, series: list[SeriesEntry]) ->
 def _passed_over(inventory: DicomInventory, chosen: SeriesEntry) -> list[str]:
     """The note that series the structure sets were drawn on too (a registered MR beside the CT)
     were not read, when the modality preference chose among them; [] otherwise."""
+
     def named(series: SeriesEntry) -> bool:  # by its slices or UID, not only its frame
         sops = {str(h.get("SOPInstanceUID", "")) for h in series.headers}
         return any(
