@@ -220,6 +220,7 @@ def test_the_snapshot_is_the_largest_gtv_cross_section_with_contours(case, loade
     assert not content.overlay
     ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")
     assert len(ct.images) == 1
+    assert sorted(t.get_text() for t in ct.texts) == ["A", "L", "P", "R"]  # the patient's sides
     assert content.features == [] and "No explanation" in content.feature_note
 
 

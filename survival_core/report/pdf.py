@@ -696,6 +696,11 @@ def _draw_slice(sub, content: ReportContent) -> None:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    places = ((0.02, 0.5, "left", "center"), (0.98, 0.5, "right", "center"),
+              (0.5, 0.98, "center", "top"), (0.5, 0.02, "center", "bottom"))  # fmt: skip
+    for text, (x, y, ha, va) in zip(view.edges or (), places, strict=False):
+        ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=_BODY,
+                fontweight="bold", color="#ffd54f")  # fmt: skip  # the patient's sides
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=_SMALL, loc="lower right", framealpha=0.7)
 
