@@ -208,3 +208,22 @@ def test_an_id_column_named_in_capitals_keeps_its_leading_zeros(tmp_path: Path) 
     )
     table = load_model_table([tmp_path / "clinical.csv"])
     assert table.case_ids == ["001", "002", "003", "010"]
+
+
+def test_a_stray_word_among_numbers_is_read_as_missing(
+    tmp_path: Path, veterans: pd.DataFrame
+) -> None:
+    """One 'abc' in the Karnofsky scores made the column a category of one level per score:
+    a model of 19 inputs, which refused every later score (60 is not one of '10.0', ...)."""
+    typo = veterans.astype({"Karnofsky_score": object})
+    typo.loc[typo.index[5], "Karnofsky_score"] = "abc"
+    typo.to_csv(tmp_path / "typo.csv", index=False)
+    table = load_model_table([tmp_path / "typo.csv"])
+    assert pd.api.types.is_float_dtype(table.X["Karnofsky_score"])
+    assert table.X["Karnofsky_score"].isna().sum() == 1
+    assert "'Karnofsky_score': 1 value(s) that are not numbers ('abc') among numbers" in " ".join(
+        table.notes
+    )
+    words = veterans.assign(Karnofsky_score=np.where(veterans.index % 2, "high", "low"))
+    words.to_csv(tmp_path / "words.csv", index=False)  # a category stays one
+    assert load_model_table([tmp_path / "words.csv"]).X["Karnofsky_score"].dtype == object

@@ -200,6 +200,9 @@ def _ids_shown(frame: pd.DataFrame) -> str:
 
 #: A number as a table may write it: a decimal point or comma, a trailing percent sign.
 _WRITTEN_NUMBER = r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)\s*%?\s*"
+#: Most share of a number column's cells that may be text ('abc', 'n.d.') read as missing; a
+#: column with more text is a category.
+STRAY_TEXT_SHARE = 0.02
 #: Thousands grouped by commas ('1,234'): never read as a decimal comma.
 _GROUPED = re.compile(r"\s*[-+]?\d{1,3}(?:,\d{3})+\s*")
 
@@ -262,13 +265,25 @@ def _numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
             present = values.dropna().astype(str)
             if present.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
+            stray = ~present.str.fullmatch(_WRITTEN_NUMBER)
+            if 0 < stray.sum() <= max(1, STRAY_TEXT_SHARE * len(present)):
+                # a typo among numbers ('abc' in a Karnofsky column) made the column a category
+                # of one level per value, and every later value unscorable
+                shown = ", ".join(map(repr, present[stray].unique()[:3]))
+                notes.append(
+                    f"'{column}': {int(stray.sum())} value(s) that are not numbers ({shown}) "
+                    "among numbers: read as missing."
+                )
+                values = values.where(~values.index.isin(present.index[stray]))
             numbers = written_numbers(values, _WRITTEN_NUMBER)
             if numbers is None:
                 continue
             X[column] = numbers
-            notes.append(
-                f"'{column}' holds numbers written as text ({present.iloc[0]!r}): read as numbers."
-            )
+            if not stray.any():
+                notes.append(
+                    f"'{column}' holds numbers written as text ({present.iloc[0]!r}): read as "
+                    "numbers."
+                )
         elif pd.api.types.is_float_dtype(values) and np.isinf(values.to_numpy(float)).any():
             count = int(np.isinf(values.to_numpy(float)).sum())
             X[column] = values.where(~np.isinf(values.to_numpy(float)))
