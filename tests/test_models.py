@@ -450,3 +450,17 @@ def test_a_cox_fit_that_does_not_converge_is_an_error_not_a_silent_result() -> N
     with pytest.raises(InputError, match="did not converge.*raise the penalizer"):
         make_model("coxph", penalizer=0.0).fit(X, y)  # lifelines only warns and returns
     assert np.isfinite(make_model("coxph", penalizer=0.1).fit(X, y).coef_).all()
+
+
+def test_a_baseline_of_diverged_risks_is_refused():
+    """Training risks 800 log-hazard units apart (deepsurv at lr 10): exp(risk - max)
+    underflowed, the baseline became inf and every survival curve NaN, with numpy warnings
+    only (the CLI then failed on writing inf to JSON, leaving half a model folder)."""
+    from survival_core.models.baseline import BreslowBaseline
+
+    time = np.arange(1.0, 21.0)
+    event = np.ones(20, dtype=bool)
+    fine = BreslowBaseline().fit(np.linspace(-5, 5, 20), event, time)
+    assert np.isfinite(fine.cum_hazard_).all()
+    with pytest.raises(InputError, match="span 800 log-hazard units .* its training diverged"):
+        BreslowBaseline().fit(np.linspace(-400, 400, 20), event, time)

@@ -14,6 +14,10 @@ import numpy as np
 
 from survival_core.errors import InputError
 
+#: Largest spread of the training risks (log-hazards) a baseline is fitted for: beyond it
+#: exp(risk - max) underflows to 0 for the lowest risks.
+MAX_RISK_SPREAD = 700.0
+
 
 class BreslowBaseline:
     """Step-function baseline cumulative hazard H0(t) (t in the unit of the training times)."""
@@ -23,6 +27,13 @@ class BreslowBaseline:
         risk = np.asarray(risk, dtype=float).reshape(-1)
         if not np.all(np.isfinite(risk)):
             raise InputError("The model produced non-finite risk scores on the training data.")
+        spread = float(risk.max() - risk.min())
+        if spread > MAX_RISK_SPREAD:  # exp(-spread) underflows: an at-risk sum of 0, H0 of inf
+            raise InputError(
+                f"The model's training risks span {spread:.0f} log-hazard units (hazard ratios "
+                f"beyond 1e{MAX_RISK_SPREAD * np.log10(np.e):.0f} between patients): its training "
+                "diverged. Lower the learning rate or the number of epochs, or add regularisation."
+            )
         event = np.asarray(event, dtype=bool)
         time = np.asarray(time, dtype=float)
         self.offset_ = float(risk.max())
