@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sksurv.datasets import load_flchain, load_gbsg2, load_whas500
+from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.models.tabular import TablePreprocessor, is_identifier
@@ -198,3 +199,21 @@ def test_a_training_category_written_in_another_case_is_that_category() -> None:
         assert prep.transform_notes_ == [f"'Celltype': {written!r} read as 'squamous'."]
     prep.transform(X.iloc[:1].assign(Celltype="oat cell"))
     assert "'oat cell' not seen in training" in prep.transform_notes_[0]
+
+
+def test_infinite_values_are_read_as_missing_and_said() -> None:
+    """An age of inf reached the model: a risk of -inf and a survival of 1, with no note."""
+    from survival_core.models import make_model
+
+    X, y = load_gbsg2()
+    X = X.iloc[:200].reset_index(drop=True)
+    y = Surv.from_arrays(y["cens"][:200], y["time"][:200])
+    model = make_model("coxph").fit(X, y)
+    row = X.iloc[[0]].assign(age=np.inf)
+    missing = X.iloc[[0]].assign(age=np.nan)
+    imputed = model.predict_risk(missing)
+    assert model.predict_risk(row) == pytest.approx(imputed)
+    assert "'age': 1 infinite value(s) read as missing." in model.preprocessor_.transform_notes_
+    prep = TablePreprocessor().fit(X.assign(age=X["age"].where(X.index > 0, -np.inf)))
+    assert "'age': 1 infinite value(s) read as missing." in prep.notes_
+    assert np.isfinite(prep.mean_).all()

@@ -76,6 +76,23 @@ def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(array, columns=columns)
 
 
+def _finite(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """``frame`` with infinite numbers read as missing, each column's count said in ``notes``
+    (an age of inf gave a risk of -inf and a survival of 1 without a word)."""
+    numbers = frame.select_dtypes("number")
+    infinite = np.isinf(numbers.to_numpy(float)) if numbers.size else np.zeros((0, 0), bool)
+    if not infinite.any():
+        return frame
+    frame = frame.copy()
+    for k, name in enumerate(numbers.columns):
+        if infinite[:, k].any():
+            frame[name] = frame[name].where(~infinite[:, k])
+            notes.append(
+                f"'{name}': {int(infinite[:, k].sum())} infinite value(s) read as missing."
+            )
+    return frame
+
+
 def _numeric_or_none(column: pd.Series) -> pd.Series | None:
     """The column as float when every non-missing value reads as a number, else None."""
     if pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
@@ -186,6 +203,7 @@ class TablePreprocessor:
             for n, c in zip(names, frame.columns, strict=True)
         ]
         self.notes_: list[str] = []
+        frame = _finite(frame, self.notes_)
         self.columns_: list[dict[str, Any]] = []
         labels = {c.lower() for c in self.label_columns}
         plain = _plain_numeric_stats(frame)
@@ -353,6 +371,7 @@ class TablePreprocessor:
             raise ConfigError("TablePreprocessor.transform called before fit.")
         frame = self._select(X)
         self.transform_notes_ = []
+        frame = _finite(frame, self.transform_notes_)
         missing = frame.isna().sum()
         for name, count in missing[missing > 0].items():
             self.transform_notes_.append(f"'{name}': {count} missing value(s) imputed.")
