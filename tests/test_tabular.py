@@ -217,3 +217,10 @@ def test_infinite_values_are_read_as_missing_and_said() -> None:
     prep = TablePreprocessor().fit(X.assign(age=X["age"].where(X.index > 0, -np.inf)))
     assert "'age': 1 infinite value(s) read as missing." in prep.notes_
     assert np.isfinite(prep.mean_).all()
+
+
+def test_a_column_named_as_another_ones_level_is_refused_by_name() -> None:
+    """A numeric 'grade=b' beside a category 'grade' of levels a, b ended in a shape error."""
+    frame = pd.DataFrame({"grade": ["a", "b"] * 5, "grade=b": np.arange(10.0)})
+    with pytest.raises(InputError, match="Columns 'grade' and 'grade=b' would both encode as"):
+        TablePreprocessor().fit(frame)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,6 +240,7 @@ class TablePreprocessor:
             raise InputError(
                 "No usable feature columns remain after preprocessing: " + " ".join(self.notes_)
             )
+        self._check_output_names()
         encoded = self._encode(frame, record=False)
         self.mean_ = encoded.mean(axis=0).tolist()
         std = encoded.std(axis=0)
@@ -278,6 +280,18 @@ class TablePreprocessor:
             "categories": categories,
         }
 
+    def _check_output_names(self) -> None:
+        """Refuse a column named as another's one-hot column ('grade=b' beside a category
+        'grade' of level b): the two would share one output name."""
+        seen: dict[str, str] = {}
+        for out, name in self._outputs():
+            if out in seen:
+                raise InputError(
+                    f"Columns '{seen[out]}' and '{name}' would both encode as '{out}' (a "
+                    "category's level is written 'column=level'): rename one of them."
+                )
+            seen[out] = name
+
     @property
     def feature_names_out_(self) -> list[str]:
         """Output column names: numeric names as-is, categoricals as ``name=value``."""
@@ -287,15 +301,15 @@ class TablePreprocessor:
     def input_of_(self) -> dict[str, str]:
         """Output column -> the input column it encodes (``tgrade=III`` -> ``tgrade``), in the
         output's order."""
-        return {
-            out: spec["name"]
-            for spec in self.columns_
-            for out in (
-                [spec["name"]]
-                if spec["kind"] == "numeric"
-                else [f"{spec['name']}={c}" for c in spec["categories"][1:]]
-            )
-        }
+        return dict(self._outputs())
+
+    def _outputs(self) -> Iterator[tuple[str, str]]:
+        """(output column, input column) pairs in the output's order."""
+        for spec in self.columns_:
+            if spec["kind"] == "numeric":
+                yield spec["name"], spec["name"]
+            else:
+                yield from ((f"{spec['name']}={c}", spec["name"]) for c in spec["categories"][1:])
 
     @property
     def feature_names_in_(self) -> list[str]:
