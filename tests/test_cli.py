@@ -213,3 +213,15 @@ def test_a_feature_table_named_csv_is_an_argument_error(capsys, tmp_path):
     assert exit_.value.code == 2
     assert "'f.csv': the feature table is written as Parquet" in capsys.readouterr().err
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_refusal_under_json_ends_in_a_json_error_line(capsys, tmp_path):
+    """--json promised one JSON object on the last line, but a refusal printed nothing there:
+    a script reading it got an empty line."""
+    import json
+
+    assert main(["cv", "--table", str(tmp_path / "none.csv"), "--model", "coxph", "--json"]) == 2
+    out = capsys.readouterr()
+    last = json.loads(out.out.strip().splitlines()[-1])
+    assert last["kind"] == "InputError" and "none.csv does not exist" in last["error"]
+    assert "error: " in out.err

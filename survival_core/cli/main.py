@@ -8,6 +8,7 @@ handler taking the parsed namespace and returning an exit code. Expected failure
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
@@ -79,4 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except RadSurvError as error:
         sys.stderr.write(f"error: {error}\n")
+        if getattr(args, "json", False):  # a script reading the last line learns why
+            print(json.dumps({"error": str(error), "kind": type(error).__name__}))
         return 2
