@@ -225,3 +225,12 @@ def test_a_refusal_under_json_ends_in_a_json_error_line(capsys, tmp_path):
     last = json.loads(out.out.strip().splitlines()[-1])
     assert last["kind"] == "InputError" and "none.csv does not exist" in last["error"]
     assert "error: " in out.err
+
+
+def test_a_parameter_of_the_wrong_type_is_named_with_what_it_takes(capsys):
+    """``--param penalizer=nan`` said "'<' not supported between instances of 'str' and 'int'"."""
+    assert main(["fit", "--table", "x.csv", "--model", "coxph", "--param", "penalizer=nan",
+                 "--out", "m"]) == 2  # fmt: skip
+    assert "Parameter penalizer of model 'coxph': expected a number, got 'nan'" in (
+        capsys.readouterr().err
+    )

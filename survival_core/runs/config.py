@@ -583,11 +583,21 @@ class RunConfig:
 
 
 def with_run_params(model: str, params: Mapping[str, Any], **run_level: Any) -> dict[str, Any]:
-    """``params`` plus each run-level value (``seed=``, ``device=``) that model ``model`` takes
-    and ``params`` does not set: ``train``'s config and the ``cv`` and ``fit`` options (where an
-    explicit ``--param seed=`` wins) seed a model alike."""
+    """``params`` (checked against the model's declared types) plus each run-level value
+    (``seed=``, ``device=``) that model ``model`` takes and ``params`` does not set: ``train``'s
+    config and the ``cv`` and ``fit`` options (where an explicit ``--param seed=`` wins) seed a
+    model alike."""
     taken = _models()[model].param_names()
-    return {**params, **{k: v for k, v in run_level.items() if k in taken and k not in params}}
+    hints, _ = _signature(model)
+    typed = {}
+    for key, value in params.items():  # as the constructor types them: 'nan' is no number
+        try:
+            typed[key] = _param(hints[key], value, key) if key in hints else value
+        except PydanticCustomError as err:
+            raise ConfigError(
+                f"Parameter {key} of model {model!r}: {err.context['problem']}."
+            ) from None
+    return {**typed, **{k: v for k, v in run_level.items() if k in taken and k not in typed}}
 
 
 def _dump(value: Any) -> Any:
