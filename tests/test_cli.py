@@ -234,3 +234,16 @@ def test_a_parameter_of_the_wrong_type_is_named_with_what_it_takes(capsys):
     assert "Parameter penalizer of model 'coxph': expected a number, got 'nan'" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cv", "--table", "x.csv", "--model", "coxph", "--workers", "0"],
+        ["fit", "--table", "x.csv", "--model", "coxph", "--out", "m", "--cv-repeats", "-1"],
+    ],
+)
+def test_counts_below_their_least_are_argument_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and "expected a whole number >= " in capsys.readouterr().err

@@ -9,6 +9,7 @@ from pathlib import Path
 from survival_core.cli.model_args import (
     add_model_arguments,
     add_table_arguments,
+    at_least,
     parse_params,
     table_paths,
 )
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples for the BCa CI")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=at_least(1),
         default=1,
         help="folds in this many processes at once (one thread each); the results do not change",
     )

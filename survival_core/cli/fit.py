@@ -9,6 +9,7 @@ from pathlib import Path
 from survival_core.cli.model_args import (
     add_model_arguments,
     add_table_arguments,
+    at_least,
     parse_params,
     table_paths,
 )
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--horizon", type=float, default=730.0, help="days, for the Youden cut")
     parser.add_argument(
         "--cv-repeats",
-        type=int,
+        type=at_least(0),
         default=0,
         help="also run N x 5-fold nested CV and store its metrics in the model card",
     )
