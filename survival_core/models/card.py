@@ -186,8 +186,8 @@ def build_card(
         raise InputError(
             f"The fitted {model_name} gives all {training_risk.size} training patients the same "
             f"risk ({training_risk[0]:.4g}): it learned nothing from them. With few patients, "
-            "fit a model with fewer parameters (coxph, coxnet) or smaller minimum leaf and split "
-            "sizes."
+            "fit a model with fewer parameters (coxph, coxnet); a forest needs smaller minimum "
+            "leaf and split sizes, a network more epochs or another learning rate."
         )
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
     event, time = survival_arrays(y)
