@@ -653,3 +653,14 @@ def test_a_row_of_units_under_the_header_gives_the_columns_their_units(tmp_path:
     units = {v.name: v.unit for v in imported.schema.variables}
     assert units == {"age": "years", "tsize": "mm", "pnodes": ""}
     assert "a row of units under the header read: years, mm, months" in imported.report_text()
+
+
+def test_a_recurrence_free_survivals_event_words_are_read(tmp_path: Path) -> None:
+    """GBSG2 exported with 'recurrence'/'censored' in its event column: every 'recurrence' row
+    lost its outcome, and the cohort had 0 events with the import 'finished'."""
+    path = tmp_path / "rfs.csv"
+    path.write_text(
+        "id,rfs_days,status\na,100,recurrence\nb,200,censored\nc,300,Relapse\nd,400,no relapse\n"
+    )
+    result = read_clinical_spreadsheet(path)
+    assert list(result.table["event"]) == [1, 0, 1, 0]

@@ -44,6 +44,9 @@ EVENT_WORDS |= {"décédé", "décédée", "decede", "décès", "deces", "mort",
                 "fallecido", "fallecida", "muerto", "deceduto", "deceduta"}  # fmt: skip
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
 ALIVE_WORDS |= {"vivant", "vivante", "lebend", "vivo", "viva"}
+#: A recurrence- or progression-free survival's event, and its absence.
+EVENT_WORDS |= {"recurrence", "recurred", "relapse", "relapsed", "progression", "progressed"}
+ALIVE_WORDS |= {"no recurrence", "no relapse", "no progression", "disease free", "disease-free"}
 ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
 #: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
 #: hash, and the imaging modality (CT, MR, PT) the features were computed on, when known.
