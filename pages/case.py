@@ -24,7 +24,7 @@ from survival_core.runs.retention import mark_used
 from survival_core.viewer.figures import site_label
 from survival_core.workflows.demo import demo_ready, prepare_demo
 from ui.auth import permitted, record, require
-from ui.models import chosen_model, chosen_schema
+from ui.models import chosen_model, chosen_schema, offered_variables
 from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
@@ -135,8 +135,9 @@ def pick_upload() -> None:
         return
     model = chosen_model()
     schema = chosen_schema(model)
-    # clinical files keep case_id and the variables of the HCC schema and the chosen model's own
-    keep = CLINICAL_KEEP | frozenset(schema.names if schema is not None else ())
+    # clinical files keep case_id and the variables of the HCC schema and of every model offered
+    # (switching models must neither store the upload again nor lose its other values)
+    keep = CLINICAL_KEEP | offered_variables()
     uploaded = tuple(f.file_id for f in files)
     if st.session_state.get("upload-files") != uploaded:
         clear_current_case()  # a new upload: no patient is current while it is read
@@ -246,21 +247,23 @@ def pick_upload() -> None:
     with st.spinner("Reading the case..."):
         # an empty role is passed as such: "no organ", not "find the organ by name"
         key = tuple(sorted(roles.items()))
+        model_folder = str(model.folder) if schema is not None else None
+        read = (
+            str(Path(folder)),
+            key,
+            image_name,
+            case_id,
+            series_uid,
+            site,
+            modality,
+            model_folder,
+        )
         try:
-            case = load_upload_folder(
-                str(Path(folder)),
-                key,
-                image_name,
-                case_id,
-                series_uid,
-                site,
-                modality,
-                str(model.folder) if schema is not None else None,
-            )
+            case = load_upload_folder(*read)
         except RadSurvError as error:  # named as the user uploaded the files
             raise type(error)(as_uploaded(str(error), known_as)) from error
     record("upload_case", case.case_id, once=True, files=len(files))
-    set_current_case(case, origin)
+    set_current_case(case, origin, read)
 
 
 def show_case(case: Case) -> None:

@@ -92,6 +92,16 @@ def chosen_schema(choice: ModelChoice | None) -> CohortSchema | None:
     return None if choice is None else _model_schema(str(choice.folder), choice.modified)
 
 
+def offered_variables() -> frozenset[str]:
+    """The clinical variables of every model offered (their own schemas'): what an upload's
+    clinical file keeps, whichever model is chosen now or later."""
+    names: set[str] = set()
+    for choice in listed_choices():
+        schema = chosen_schema(choice)
+        names |= set(schema.names) if schema is not None else set()
+    return frozenset(names)
+
+
 def listed_choices() -> list[ModelChoice]:
     """The model choices of this run: those the sidebar picker listed (it runs before every
     page), else read from the registry now (a page run on its own)."""

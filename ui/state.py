@@ -28,6 +28,8 @@ CURRENT_CASE = "current_case"
 #: Where the current case came from: "demo:<case id>" or "upload:<upload folder>".
 CURRENT_ORIGIN = "current_case_origin"
 CLINICAL_EDITS = "clinical_edits"
+#: The arguments an uploaded current case was read with (:func:`set_current_case`).
+CURRENT_READ = "current_case_read"
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -60,9 +62,11 @@ def load_upload_folder(
     return read_upload(case_pool(), *args).result()
 
 
-def set_current_case(case: Case, origin: str | None = None) -> None:
+def set_current_case(case: Case, origin: str | None = None, read: tuple | None = None) -> None:
     """Make ``case`` this session's current case, from ``origin`` ("demo:<id>", "upload:<folder>");
-    edits of an earlier case are dropped."""
+    edits of an earlier case are dropped. ``read``: an upload's :func:`load_upload_folder`
+    arguments, the model's folder last, so that :func:`current_case` reads its clinical values
+    again for another model."""
     previous = st.session_state.get(CURRENT_CASE)
     if (
         previous is None
@@ -72,18 +76,34 @@ def set_current_case(case: Case, origin: str | None = None) -> None:
         st.session_state.pop(CLINICAL_EDITS, None)
     st.session_state[CURRENT_CASE] = case
     st.session_state[CURRENT_ORIGIN] = origin
+    st.session_state[CURRENT_READ] = read
 
 
 def clear_current_case() -> None:
     """No current case any more (a new upload started, or loading failed): no page may show the
     previous patient as current."""
-    for key in (CURRENT_CASE, CURRENT_ORIGIN, CLINICAL_EDITS):
+    for key in (CURRENT_CASE, CURRENT_ORIGIN, CLINICAL_EDITS, CURRENT_READ):
         st.session_state.pop(key, None)
 
 
 def current_case() -> Case | None:
-    """This session's current case, if any."""
-    return st.session_state.get(CURRENT_CASE)
+    """This session's current case, if any; an uploaded case's clinical values as the chosen
+    model's schema reads them (switching to a model of other variables kept the first model's
+    values alone, and every other variable was imputed)."""
+    case = st.session_state.get(CURRENT_CASE)
+    read = st.session_state.get(CURRENT_READ)
+    if case is None or read is None:
+        return case
+    from ui.models import chosen_model, chosen_schema
+
+    choice = chosen_model()
+    wanted = str(choice.folder) if chosen_schema(choice) is not None else None
+    if read[-1] == wanted:
+        return case
+    read = (*read[:-1], wanted)
+    case = load_upload_folder(*read)  # read once per model: the case pool keeps it
+    st.session_state[CURRENT_CASE], st.session_state[CURRENT_READ] = case, read
+    return case
 
 
 def current_origin() -> str | None:
