@@ -53,8 +53,8 @@ def test_a_hecktor_pet_case_upload_reads_its_pet_with_the_label_drawn_on_its_ct(
     image = next(s for s in app.selectbox if s.label == "Image volume")
     assert (modality.value, image.value) == ("PT", "PT.nii.gz")
     gtv = next(m for m in app.multiselect if m.key.endswith("-gtv"))
-    primary = next(o for o in gtv.options if o.endswith(":1"))
-    gtv.set_value([primary])
+    shown = next(o for o in gtv.options if ":1 (uploaded as CHUM-001.nii.gz)" in o)
+    gtv.set_value([shown.split(" (uploaded as ")[0]])  # the value behind the uploaded name
     next(b for b in app.button if b.label == "Load case").click().run()
     assert not app.exception and not app.error
     assert app.subheader[0].value.split(" · ")[1] == "PT"

@@ -15,8 +15,8 @@ from survival_core.io.clinical import (
     albi_score,
     clinical_row,
     read_clinical_table,
-    validate_clinical,
 )
+from survival_core.io.clinical_schema import validate_clinical
 
 NON_DERIVED = [v.name for v in SCHEMA if not v.derived]
 

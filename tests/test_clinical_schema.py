@@ -12,7 +12,7 @@ import yaml
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical import SCHEMA, validate_clinical
+from survival_core.io.clinical import SCHEMA
 from survival_core.io.clinical_schema import (
     CATEGORY,
     INTEGER,
@@ -22,6 +22,7 @@ from survival_core.io.clinical_schema import (
     SchemaVariable,
     hcc_schema,
     infer_schema,
+    validate_clinical,
 )
 
 HEAD_NECK = CohortSchema(

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import strategies as st
 
 from survival_core.errors import ClinicalValueError
-from survival_core.io.clinical import SCHEMA, clinical_row, read_clinical_table, validate_clinical
+from survival_core.io.clinical import SCHEMA, clinical_row, read_clinical_table
+from survival_core.io.clinical_schema import validate_clinical
 from tests.fuzzing import BYTE_OPS, MAX_EXAMPLES, Fuzzer, apply_byte_ops, fuzz_test
 
 NAMES = [v.name for v in SCHEMA]

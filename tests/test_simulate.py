@@ -10,7 +10,8 @@ import pytest
 
 from survival_core.errors import ConfigError
 from survival_core.evaluation.concordance import harrell_c_index
-from survival_core.io.clinical import SCHEMA, albi_grade, albi_score, validate_clinical
+from survival_core.io.clinical import SCHEMA, albi_grade, albi_score
+from survival_core.io.clinical_schema import validate_clinical
 from survival_core.synthetic import simulate
 
 

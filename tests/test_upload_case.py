@@ -156,6 +156,9 @@ def test_neutrally_stored_volumes_are_shown_under_their_uploaded_names(small_coh
     assert as_uploaded("GTV.nii.gz and GTV-2.nii.gz.", known_as) == (
         "GTV.nii.gz (uploaded as Zyxwv_Qwerty_GTV.nii.gz) and GTV-2.nii.gz."
     )
+    assert as_uploaded("Liver.nii.gz:2", known_as) == (
+        "Liver.nii.gz:2 (uploaded as Zyxwv_Qwerty_Liver.nii.gz)"
+    )
 
 
 def test_an_upload_stored_under_its_uploaded_names_still_loads(small_cohort):

@@ -15,8 +15,8 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError
-from survival_core.io.clinical import SCHEMA, validate_clinical
-from survival_core.io.clinical_schema import CohortSchema
+from survival_core.io.clinical import SCHEMA
+from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.models import IMAGE_MODELS
 from survival_core.models.base import MODEL_FILE
 from survival_core.preprocess.window import (

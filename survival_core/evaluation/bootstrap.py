@@ -123,12 +123,6 @@ def bca_bounds(
     alpha = (1.0 - check_level(level)) / 2.0
     theta_boot = _finite_replicates(theta_boot, "bootstrap resamples")
     theta_jack = _finite_replicates(theta_jack, "leave-one-out jackknife samples")
-    if np.ptp(theta_boot) == 0:  # z0 is 0 there, and the interval would be [estimate, estimate]
-        raise InputError(
-            f"The BCa interval is undefined because every bootstrap replicate equals "
-            f"{theta_boot[0]:.4g} (perfect separation, or risks all tied): a zero-width interval "
-            "would claim a certainty the data do not give; use more patients or another statistic."
-        )
     z0 = ndtri(
         ((theta_boot < theta_hat).sum() + (theta_boot <= theta_hat).sum()) / (2 * theta_boot.size)
     )
@@ -261,4 +255,10 @@ def c_index_ci(
     indices = bootstrap_indices(time.size, n_resamples, seed)  # the draws bca_interval makes
     boot, jack = resampled_c_indices(event, time, risk[:, None], indices, tied_tol)
     low, high = bca_bounds(theta_hat, boot[:, 0], jack[:, 0], level)
+    if low == high:  # every resample gave one c-index (BCa's z0 is then 0)
+        raise InputError(
+            f"The c-index's interval is undefined because every bootstrap resample gives "
+            f"{low:.4g} (a perfectly separating risk, or risks all tied): a zero-width "
+            "interval would claim a certainty the data do not give."
+        )
     return Estimate(theta_hat, low, high, f"BCa bootstrap ({n_resamples} resamples)")

@@ -16,8 +16,10 @@ from scipy.stats import false_discovery_control
 
 from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import (
+    Estimate,
     bca_bounds,
     bootstrap_indices,
+    c_index_ci,
     resampled_c_indices,
 )
 from survival_core.evaluation.concordance import harrell_c_index, risk_array
@@ -85,11 +87,12 @@ def comparison_table(
     """Every model's Harrell c-index with its BCa CI on the same patients, and its paired
     difference from ``reference`` (bootstrap p, Benjamini-Hochberg q over the comparisons),
     best c-index first; ``risks`` maps a name to its risk per patient (higher = worse)."""
-    from survival_core.evaluation.bootstrap import c_index_ci
-
     rows: list[dict[str, float | str | None]] = []
     for name, risk in risks.items():
-        estimate = c_index_ci(y, risk, n_resamples=n_resamples, seed=seed)
+        try:
+            estimate = c_index_ci(y, risk, n_resamples=n_resamples, seed=seed)
+        except InputError:  # a constant candidate (no variable kept): its c-index, no interval
+            estimate = Estimate(harrell_c_index(y, risk), np.nan, np.nan, "none")
         row: dict[str, float | str | None] = {
             "model": name,
             "c_index": estimate.value,

@@ -9,7 +9,7 @@ A case folder (or .zip; a single wrapping folder inside is entered) holds either
   files named after what they hold (``gtv.nii.gz``, ``liver.nii.gz``, ``lung.nii.gz``...; or
   ``roles``: role -> file name(s)).
 Volume files carry no modality: such cases are CT unless ``modality`` says otherwise.
-A ``clinical.json`` beside them is validated with :func:`~survival_core.io.clinical.validate_clinical`.
+A ``clinical.json`` beside them is validated with :func:`~survival_core.io.clinical_schema.validate_clinical`.
 
 Roles: every GTV-like structure is united into ``gtv``; the ``organ`` is the organ structure(s) of one
 site that surround the GTV (an organ contour elsewhere, e.g. the brain as an organ at risk of a
@@ -39,8 +39,7 @@ from survival_core.errors import (
     RTStructError,
 )
 from survival_core.io.archive import extract_zip, is_zip
-from survival_core.io.clinical import validate_clinical
-from survival_core.io.clinical_schema import CohortSchema
+from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import (
     dataset_cases,
     named_modality,
@@ -218,6 +217,8 @@ def _named_case(
     if image_name is None or set(explicit) != set(ROLES):
         return None
     names = [image_name, *(n for listed in explicit.values() for n in listed)]
+    if not all(is_volume_file(label_file(n)) for n in names):
+        return None  # a label map's segment ('GTV' of Segmentation.seg.nrrd): matched by name
     files = [root / (n if (root / n).is_file() else label_file(n)) for n in names]
     missing = [str(f) for f in dict.fromkeys(files) if not f.is_file()]
     if missing:

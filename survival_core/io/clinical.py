@@ -1,14 +1,15 @@
-"""Clinical variables: their schema (type, unit, plausible range) and validation of user values.
+"""The demo's (HCC) clinical variables: their schema (type, unit, plausible range), the ALBI
+formulas, missing-value tokens and clinical CSV reading.
 
-Values come from a form (a dict) or one CSV row. Validation never fills a gap silently: a missing
-value stays ``None`` and is reported; a value outside its plausible range, of the wrong type or an
-unknown category raises :class:`ClinicalValueError` naming the variable, the value and the range.
+Values are validated by :func:`survival_core.io.clinical_schema.validate_clinical` (the same
+checks as an own cohort's schema): validation never fills a gap silently; a missing value stays
+``None`` and is reported; a value outside its plausible range, of the wrong type or an unknown
+category raises :class:`ClinicalValueError` naming the variable, the value and the range.
 Derived values (ALBI score and grade) are computed from their inputs when those are present.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,16 +119,6 @@ def albi_grade(score: float) -> int:
     return 3
 
 
-@functools.cache
-def _checked_variables() -> dict[str, Any]:
-    """The :data:`SCHEMA` variables as the cohort schema checks values (one reading of numbers,
-    decimal commas, yes/no words, categories and missing-value tokens for the demo's variables
-    and an own cohort's)."""
-    from survival_core.io.clinical_schema import hcc_schema  # it builds on this module
-
-    return {v.name: v for v in hcc_schema().variables}
-
-
 @dataclass
 class ClinicalValues:
     """Validated clinical values: ``values`` by name (``None`` where missing) and what is missing."""
@@ -142,51 +133,6 @@ class ClinicalValues:
         if absent:
             labels = ", ".join(f"{BY_NAME[n].label} ({n})" if n in BY_NAME else n for n in absent)
             raise ClinicalValueError(f"Missing clinical value(s): {labels}.")
-
-
-def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -> ClinicalValues:
-    """Validate a form dict or CSV row against :data:`SCHEMA`.
-
-    Missing values are kept as ``None`` and listed in ``missing``; columns that are not clinical
-    variables (case_id, time, event, ...) are listed in ``unknown`` and ignored unless
-    ``strict_unknown``. ALBI score and grade are derived from albumin and bilirubin when both are
-    given; a supplied ALBI score that contradicts them is an error.
-    """
-    ignore = {"case_id", "time", "event", "true_log_hazard"}
-    unknown = [k for k in raw if k not in BY_NAME and k not in ignore]
-    if strict_unknown and unknown:
-        raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(map(str, unknown))}.")
-    values: dict[str, Any] = {}
-    missing: list[str] = []
-    for var in SCHEMA:
-        value = raw.get(var.name)
-        if is_missing(value):
-            values[var.name] = None
-            if not var.derived:
-                missing.append(var.name)
-            continue
-        values[var.name] = _checked_variables()[var.name].coerce(value)
-    if values["albumin"] is not None and values["bilirubin"] is not None:
-        score = albi_score(values["bilirubin"], values["albumin"])
-        given = values["albi_score"]
-        if given is not None and abs(given - score) > 0.02:
-            raise ClinicalValueError(
-                f"ALBI score {given:.2f} contradicts albumin {values['albumin']:g} g/L and "
-                f"bilirubin {values['bilirubin']:g} umol/L (expected {score:.2f})."
-            )
-        values["albi_score"] = round(score, 4)
-    if values["albi_score"] is not None:
-        grade = albi_grade(values["albi_score"])
-        if values["albi_grade"] is not None and values["albi_grade"] != grade:
-            raise ClinicalValueError(
-                f"ALBI grade {values['albi_grade']} contradicts the ALBI score "
-                f"{values['albi_score']:.2f} (grade {grade})."
-            )
-        values["albi_grade"] = grade
-    for name in ("albi_score", "albi_grade"):
-        if values[name] is None:
-            missing.append(name)
-    return ClinicalValues(values=values, missing=missing, unknown=unknown)
 
 
 def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:

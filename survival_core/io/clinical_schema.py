@@ -11,6 +11,7 @@ naming the variable, the value and what was expected. :func:`hcc_schema` gives t
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -25,9 +26,12 @@ import yaml
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io import atomic
 from survival_core.io.clinical import (
+    BY_NAME,
     SCHEMA,
     ClinicalValues,
     ClinicalVariable,
+    albi_grade,
+    albi_score,
     is_missing,
 )
 
@@ -439,7 +443,7 @@ def schema_beside(tables: Iterable[Path | str]) -> CohortSchema | None:
 def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
     """The demo (HCC) cohort's schema, :data:`survival_core.io.clinical.SCHEMA`, as a
     :class:`CohortSchema`. ALBI score and grade are plain range-checked variables here; deriving
-    them from albumin and bilirubin stays :func:`~survival_core.io.clinical.validate_clinical`'s."""
+    them from albumin and bilirubin stays :func:`validate_clinical`'s."""
     return CohortSchema(
         tuple(
             SchemaVariable(
@@ -456,3 +460,56 @@ def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
             for v in variables
         )
     )
+
+
+@functools.cache
+def _checked_variables() -> dict[str, SchemaVariable]:
+    """The :data:`SCHEMA` variables as the cohort schema checks values (one reading of numbers,
+    decimal commas, yes/no words, categories and missing-value tokens for the demo's variables
+    and an own cohort's)."""
+    return {v.name: v for v in hcc_schema().variables}
+
+
+def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -> ClinicalValues:
+    """Validate a form dict or CSV row against :data:`SCHEMA`.
+
+    Missing values are kept as ``None`` and listed in ``missing``; columns that are not clinical
+    variables (case_id, time, event, ...) are listed in ``unknown`` and ignored unless
+    ``strict_unknown``. ALBI score and grade are derived from albumin and bilirubin when both are
+    given; a supplied ALBI score that contradicts them is an error.
+    """
+    ignore = {"case_id", "time", "event", "true_log_hazard"}
+    unknown = [k for k in raw if k not in BY_NAME and k not in ignore]
+    if strict_unknown and unknown:
+        raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(map(str, unknown))}.")
+    values: dict[str, Any] = {}
+    missing: list[str] = []
+    for var in SCHEMA:
+        value = raw.get(var.name)
+        if is_missing(value):
+            values[var.name] = None
+            if not var.derived:
+                missing.append(var.name)
+            continue
+        values[var.name] = _checked_variables()[var.name].coerce(value)
+    if values["albumin"] is not None and values["bilirubin"] is not None:
+        score = albi_score(values["bilirubin"], values["albumin"])
+        given = values["albi_score"]
+        if given is not None and abs(given - score) > 0.02:
+            raise ClinicalValueError(
+                f"ALBI score {given:.2f} contradicts albumin {values['albumin']:g} g/L and "
+                f"bilirubin {values['bilirubin']:g} umol/L (expected {score:.2f})."
+            )
+        values["albi_score"] = round(score, 4)
+    if values["albi_score"] is not None:
+        grade = albi_grade(values["albi_score"])
+        if values["albi_grade"] is not None and values["albi_grade"] != grade:
+            raise ClinicalValueError(
+                f"ALBI grade {values['albi_grade']} contradicts the ALBI score "
+                f"{values['albi_score']:.2f} (grade {grade})."
+            )
+        values["albi_grade"] = grade
+    for name in ("albi_score", "albi_grade"):
+        if values[name] is None:
+            missing.append(name)
+    return ClinicalValues(values=values, missing=missing, unknown=unknown)

@@ -22,9 +22,8 @@ from survival_core.io.clinical import (
     check_units,
     clinical_row,
     read_clinical_table,
-    validate_clinical,
 )
-from survival_core.io.clinical_schema import CohortSchema
+from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type

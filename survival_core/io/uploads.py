@@ -126,9 +126,9 @@ def as_uploaded(text: str, names: Mapping[str, str]) -> str:
     if not names:
         return text
     pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.sub(
-        rf"(?<![\w.-])({pattern})(?!\.?[\w-])",
-        lambda match: f"{match[1]} (uploaded as {names[match[1]]})",
+    return re.sub(  # a label map's structure keeps its label: 'volume-1.nii.gz:2 (uploaded as ...)'
+        rf"(?<![\w.-])({pattern})(:\d+(?:\.\d+)?)?(?!\.?[\w-])",
+        lambda match: f"{match[1]}{match[2] or ''} (uploaded as {names[match[1]]})",
         text,
     )
 

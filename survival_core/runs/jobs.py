@@ -195,7 +195,7 @@ class Job:
 
 
 def _result_of(log: str) -> dict[str, Any] | None:
-    """The JSON object on the log's last line, if there is one."""
+    """The JSON result on the log's last line, if there is one (not a refusal's)."""
     lines = log.strip().splitlines()
     if not lines or not lines[-1].startswith("{"):
         return None
@@ -203,7 +203,8 @@ def _result_of(log: str) -> dict[str, Any] | None:
         value = json.loads(lines[-1])
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
+    # a refusal's JSON line (``{"error": ...}``, see :func:`survival_core.cli.main.main`) is none
+    return value if isinstance(value, dict) and "error" not in value else None
 
 
 def _import_progress(text: str, stage: str, finished: bool) -> JobProgress:

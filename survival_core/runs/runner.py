@@ -491,7 +491,7 @@ def run_training(
 ) -> RunResult:
     """Run ``config`` end to end (or finish run ``resume``); returns the run's id, status, metrics."""
     from survival_core.engine import fold_map, gpus_per_task, make_engine
-    from survival_core.io.atomic import copy_file, json_ready, write_json
+    from survival_core.io.atomic import copy_file, json_ready, write_json, write_text
     from survival_core.io.tables import load_model_table
     from survival_core.models import is_network
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
@@ -569,7 +569,7 @@ def run_training(
         for note in result.summary["preprocessing_notes"]:
             say(f"note: {note}")
         data_notes = [*table.notes, *result.summary["preprocessing_notes"]]
-        write_json(reports / "notes.json", data_notes)
+        write_text(reports / "notes.txt", "".join(f"{note}\n" for note in data_notes))
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
         result.folds.to_csv(reports / "folds.csv", index=False)

@@ -216,7 +216,8 @@ def generate_cohort(
     megabytes.
     """
     # Imported here so that worker processes, which import this module, do not load pandas.
-    from survival_core.io.clinical import SCHEMA, validate_clinical
+    from survival_core.io.clinical import SCHEMA
+    from survival_core.io.clinical_schema import validate_clinical
     from survival_core.io.manifest import MANIFEST_COLUMNS
     from survival_core.synthetic import simulate
 
