@@ -175,3 +175,22 @@ def test_form_passes_the_volume_modality_to_the_import(tmp_path, monkeypatch) ->
     command = import_command(tmp_path, tmp_path / "out", options=started["options"])
     assert command[command.index("--modality") + 1] == "MR"
     assert command[command.index("--image") + 1] == "t1ce"
+
+
+def test_a_started_import_is_shown_once_its_folder_exists(reported_cohort) -> None:
+    """After a new import started, the picker kept the cohort shown before: its report and
+    schema editor stood under the new import's name (a schema saved into the wrong cohort)."""
+    import shutil
+
+    app = _import_mode()
+    new = reported_cohort.with_name("whas-test")
+    app.session_state["import-shown"] = str(new)
+    app.run()  # its folder is not written yet: said, the picker unchanged
+    assert any("import into whas-test has started" in i.value for i in app.info)
+    shutil.copytree(reported_cohort, new)
+    try:
+        app.run()
+        assert app.selectbox(key="import-cohort").value == str(new)
+        assert not any("has started" in i.value for i in app.info) and not app.exception
+    finally:
+        shutil.rmtree(new)

@@ -220,13 +220,17 @@ def cohort_reports() -> None:
         return
     shown = st.session_state.get("import-shown")
     paths = [str(c) for c in cohorts]
+    if shown in paths:  # the import just started has its folder: show it, once
+        st.session_state["import-cohort"] = st.session_state.pop("import-shown")
+    elif shown is not None:  # the picker still holds the cohort shown before
+        st.info(
+            f"The import into {Path(shown).name} has started; its report shows here once its "
+            "folder is written.",
+            icon=":material/hourglass_top:",
+        )
     folder = Path(
         st.selectbox(
-            "Imported cohort",
-            paths,
-            index=paths.index(shown) if shown in paths else 0,
-            format_func=lambda p: Path(p).name,
-            key="import-cohort",
+            "Imported cohort", paths, format_func=lambda p: Path(p).name, key="import-cohort"
         )
     )
     st.caption(f"Folder: `{folder}` (give it as the cohort of a training run).")
