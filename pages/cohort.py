@@ -11,6 +11,7 @@ import streamlit as st
 
 from survival_core.cohort import exploration as ex
 from survival_core.cohort.imported import feature_tables, imported_cohorts
+from survival_core.errors import InputError
 from survival_core.paths import demo_cohort_dir
 from survival_core.workflows.demo import demo_features_path
 from ui.auth import permitted, require
@@ -212,14 +213,16 @@ def distribution_tab(data: ex.CohortData) -> None:
         horizontal=True,
         key="dist-grouping",
     )
-    found = None
+    found, why = None, "No usable model"
     if grouping.startswith("Risk"):
         try:
             found = _model_groups(data)
+        except InputError as error:  # another cohort's model: a note, not a failure
+            why = f"The chosen model cannot place these patients ({error})"
         except Exception as error:  # noqa: BLE001 - shown; the median split still works
             show_error(error)
         if found is None:
-            st.info("No usable model: patients are split in two by a variable instead.")
+            st.info(f"{why}: patients are split in two by a variable instead.")
     if found is None:
         by = st.selectbox(
             "Split in two by (a number at its median, a two-level variable by its levels)",

@@ -112,3 +112,18 @@ def test_distributions_split_in_two_by_a_binary_variable(demo_with_features):
         next(c for c in app.get("plotly_chart") if "dist-chart" in c.proto.id).proto.spec
     )
     assert len(violins["data"]) == 2
+
+
+def test_another_cohorts_model_is_a_note_on_the_distributions(default_model, tmp_path):
+    """A breast-cancer table under the demo's liver model: the tab showed a red error naming
+    the demo's HCC variables; the model belongs to another cohort, which a note says."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    table = X.assign(case_id=[f"G{i}" for i in range(len(X))], time=y["time"], event=y["cens"])
+    table.iloc[:120].to_csv(tmp_path / "gbsg2.csv", index=False)
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(tmp_path / "gbsg2.csv")).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert any("The chosen model cannot place these patients" in i.value for i in app.info)
