@@ -227,3 +227,13 @@ def test_a_stray_word_among_numbers_is_read_as_missing(
     words = veterans.assign(Karnofsky_score=np.where(veterans.index % 2, "high", "low"))
     words.to_csv(tmp_path / "words.csv", index=False)  # a category stays one
     assert load_model_table([tmp_path / "words.csv"]).X["Karnofsky_score"].dtype == object
+
+
+def test_a_hospital_spreadsheet_is_pointed_to_the_import(tmp_path: Path) -> None:
+    """'has no case_id column to join on' and 'not a text table' left the user without the way
+    in: the import reads such sheets."""
+    (tmp_path / "export.csv").write_text("Patient,OS (months),Status\nA,3,dead\n")
+    (tmp_path / "export.xlsx").write_bytes(b"PK\x03\x04 a workbook")
+    for name in ("export.csv", "export.xlsx"):
+        with pytest.raises(InputError, match=r"read by the cohort import \(`cohort import"):
+            load_model_table([tmp_path / name])

@@ -85,11 +85,21 @@ class ModelTable:
         return ModelTable(self.X[keep], self.y[keep], list(self.notes), dict(self.metadata))
 
 
+#: How a spreadsheet as a hospital exports it becomes a table these commands read.
+_IMPORT_FIRST = (
+    "A spreadsheet as exported (any ID, time and event headers, dates, units, an Excel "
+    "workbook) is read by the cohort import (`cohort import --clinical FILE --out DIR`, or the "
+    "Cohort page's Import), which writes the cohort's clinical.csv."
+)
+
+
 def read_table(path: Path | str) -> pd.DataFrame:
     """A CSV or Parquet table with a ``case_id`` column (as text) and normalised column names.
     A CSV's delimiter, decimal mark and encoding are found (:func:`.delimited.read_delimited`);
     ``attrs["read_as"]`` says which when not comma-separated UTF-8."""
     path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        raise InputError(f"Table {path} is a spreadsheet workbook: {_IMPORT_FIRST}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
@@ -113,7 +123,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
     }
     frame = frame.rename(columns=lower)
     if "case_id" not in frame.columns:
-        raise InputError(f"Table {path} has no case_id column to join on.")
+        raise InputError(f"Table {path} has no case_id column to join on. {_IMPORT_FIRST}")
     frame["case_id"] = frame["case_id"].astype(str).str.strip()
     duplicated = frame["case_id"][frame["case_id"].duplicated()].unique()
     if duplicated.size:
