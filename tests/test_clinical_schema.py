@@ -134,15 +134,16 @@ def test_infer_schema_kinds_categories_and_ranges() -> None:
     schema = infer_schema(table, units={"age": "years"}, labels={"t_stage": "T stage"})
     assert schema.names == ["age", "inr", "delta", "dose", "hpv", "t_stage"]
     age, inr, delta, dose = (schema[n] for n in ("age", "inr", "delta", "dose"))
-    # 21-80 widened by 5.9 and rounded outwards to whole years
-    assert (age.kind, age.unit, age.low, age.high) == (INTEGER, "years", 15, 86)
+    # 21-80 widened by half its span (29.5), never below 0, rounded outwards: an 88-year-old
+    # patient was refused by a drafted 15-86
+    assert (age.kind, age.unit, age.low, age.high) == (INTEGER, "years", 0, 110)
     assert isinstance(age.low, int)
-    # 0.82-1.31 widened by 0.049, rounded outwards to 0.01
-    assert (inr.kind, inr.low, inr.high) == (NUMBER, 0.77, 1.36)
-    # negative data may get a negative bound; the margin is 0.7
-    assert (delta.low, delta.high) == (-3.7, 4.7)
-    # a constant is widened by 10 % of itself
-    assert (dose.low, dose.high) == (63.0, 77.0)
+    # 0.82-1.31 widened by 0.245, rounded outwards to 0.01
+    assert (inr.kind, inr.low, inr.high) == (NUMBER, 0.57, 1.56)
+    # negative data may get a negative bound; the margin is 3.5
+    assert (delta.low, delta.high) == (-7.0, 8.0)
+    # a constant is widened by half of itself
+    assert (dose.low, dose.high) == (35.0, 105.0)
     assert schema["hpv"].kind == YES_NO
     assert schema["t_stage"].categories == ("T1", "T2", "T10")
     assert schema["t_stage"].label == "T stage"

@@ -53,8 +53,8 @@ def test_gbsg2_outcome_in_days_and_schema(gbsg2: tuple[ClinicalImport, np.ndarra
     assert schema["tgrade"].categories == ("I", "II", "III")
     assert schema["menostat"].categories == ("Post", "Pre")
     assert schema["horth"].kind == YES_NO
-    # ages 21-80 widened by 10 % of the span (5.9 years) and rounded outwards to whole years
-    assert (schema["age"].kind, schema["age"].low, schema["age"].high) == (NUMBER, 15, 86)
+    # ages 21-80 widened by half the span (29.5 years), never below 0, rounded outwards
+    assert (schema["age"].kind, schema["age"].low, schema["age"].high) == (NUMBER, 0, 110)
     assert schema["pnodes"].low == 0  # never below zero for counts
     assert not result.no_outcome
     assert any("converted to days" in a for a in _actions(result, "RFS (months)"))
@@ -107,7 +107,7 @@ def test_flchain_with_gaps(tmp_path: Path) -> None:
     assert (schema["flc_grp"].kind, schema["flc_grp"].low, schema["flc_grp"].high) == (
         INTEGER,
         0,
-        11,
+        15,
     )
     assert schema["sample_yr"].kind == INTEGER
     creatinine_gaps = int(X["creatinine"].isna().sum())

@@ -41,8 +41,10 @@ YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "presen
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"})
 #: Columns of a clinical table that are not clinical variables.
 OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
-#: Share of the observed span added below and above it when drafting a plausible range.
-RANGE_MARGIN = 0.10
+#: Share of the observed span added below and above it when drafting a plausible range: wide
+#: enough for a new patient beyond the cohort's (an 88-year-old beside a cohort of 21-80, whom
+#: 10 % refused), narrow enough to catch a value in another unit.
+RANGE_MARGIN = 0.5
 #: Header words of an ordinal scale or a count (ECOG, grade, stage, score, number of ...): such
 #: a column is an integer variable even when a cohort holds only its levels 0 and 1.
 SCALE_WORDS = frozenset(
