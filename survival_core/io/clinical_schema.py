@@ -34,11 +34,18 @@ from survival_core.io.clinical import (
     albi_score,
     is_missing,
 )
+from survival_core.io.tables import YES_NO_ABROAD
 
 NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
 KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)
-YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"})
-NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"})
+#: Yes and no as a form or a clinical file writes them, and as the import reads them from
+#: exports in other languages ('oui', 'nein': :data:`~survival_core.io.tables.YES_NO_ABROAD`).
+YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"}) | {
+    word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"
+}
+NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"}) | {
+    word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"
+}
 #: Columns of a clinical table that are not clinical variables.
 OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
 #: Share of the observed span added below and above it when drafting a plausible range: wide
