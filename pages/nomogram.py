@@ -64,8 +64,14 @@ def _widget(var: NomogramVariable, value, key: str):
     if var.kind == "categorical":
         text = None if value is None else str(value)
         index = var.levels.index(text) if text in var.levels else None
+        yes_no = set(var.levels) == {"False", "True"}  # shown as the Case form says it
         return st.selectbox(
-            var.label, var.levels, index=index, key=key, placeholder="missing: imputed"
+            var.label,
+            var.levels,
+            index=index,
+            key=key,
+            placeholder="missing: imputed",
+            format_func=(lambda level: "yes" if level == "True" else "no") if yes_no else str,
         )
     bounds = (None, None) if var.clinical is None else (var.clinical.low, var.clinical.high)
     if var.whole_numbers:

@@ -151,3 +151,27 @@ def test_a_user_who_may_not_score_cases_gets_the_defaults_not_the_cases_score(
     age = next(w for w in app.number_input if w.label == "Age (years)")
     assert age.value == table["age"].median()  # the training default, not the case's 80
     assert any("your role may not see a case's score" in c.value for c in app.caption)
+
+
+def test_a_yes_no_variable_reads_yes_and_no(data_folder):
+    """The nomogram offered 'True'/'False' where the Case form says yes/no."""
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.training import train_model
+
+    rng = np.random.default_rng(5)
+    n = 60
+    table = pd.DataFrame(
+        {
+            "case_id": [f"P{i:03d}" for i in range(n)],
+            "age": rng.normal(62, 10, n).round(),
+            "cirrhosis": rng.random(n) < 0.5,
+        }
+    )
+    table["time"] = np.ceil(rng.exponential(900 * np.exp(-0.7 * table["cirrhosis"]))).astype(int)
+    table["event"] = (rng.random(n) < 0.7).astype(int)
+    table.to_csv(data_folder / "clinical.csv", index=False)
+    train_model([data_folder / "clinical.csv"], "coxph", {"penalizer": 0.1}, default_model_dir())
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception
+    cirrhosis = next(s for s in app.selectbox if s.label.startswith("Cirrhosis"))
+    assert cirrhosis.options == ["no", "yes"]
