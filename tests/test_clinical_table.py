@@ -664,3 +664,10 @@ def test_a_recurrence_free_survivals_event_words_are_read(tmp_path: Path) -> Non
     )
     result = read_clinical_spreadsheet(path)
     assert list(result.table["event"]) == [1, 0, 1, 0]
+
+
+def test_a_cohort_without_events_is_said_to_be_one(tmp_path: Path) -> None:
+    path = tmp_path / "none.csv"
+    path.write_text("id,os_days,status\na,100,alive\nb,200,censored\nc,300,alive\n")
+    result = read_clinical_spreadsheet(path)
+    assert any(a.startswith("no patient has the event") for a in _actions(result, "status"))

@@ -673,6 +673,15 @@ def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coer
     else:
         how = "event from " + ", ".join(f"{k!r} -> {v}" for k, v in sorted(spelled.items()))
     report.append(Coercion(h.text, how, int(event.notna().sum())))
+    if event.notna().any() and not event.fillna(0).any():
+        report.append(
+            Coercion(
+                h.text,
+                "no patient has the event (every outcome censored): no model can learn from "
+                "the cohort; check the event column and how its values are read",
+                0,
+            )
+        )
     return event
 
 
