@@ -85,6 +85,8 @@ def test_case_page_form_follows_the_chosen_models_schema(tmp_path: Path, monkeyp
     app.number_input(key=dose).set_value(50.0)
     next(b for b in app.button if b.label == "Validate and save").click().run()
     assert not app.error
+    # said on the rerun that shows the saved values (it was written just before the rerun)
+    assert any(s.value == "Clinical values saved for this session." for s in app.success)
     table = next(d.value for d in app.dataframe if "variable" in d.value.columns)
     assert dict(zip(table["variable"], table["value"], strict=True))["stage"] == "IV"
 

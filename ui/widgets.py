@@ -409,6 +409,10 @@ def _input(var: _FormVariable, current, case: str):
     return choice
 
 
+#: Session key marking the case whose clinical values were just saved (the rerun says so).
+_SAVED = "clinical_values_saved"
+
+
 def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     """The case's clinical values with units, and a form to complete or correct them: the
     variables, checks and missing-value report of the chosen model's own schema when it carries
@@ -439,5 +443,7 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
                 show_error(error)
             else:
                 st.session_state[CLINICAL_EDITS] = checked
-                st.success("Clinical values saved for this session.")
+                st.session_state[_SAVED] = key  # said on the rerun that shows the new values
                 st.rerun()
+    if st.session_state.pop(_SAVED, None) == key:
+        st.success("Clinical values saved for this session.", icon=":material/check:")
