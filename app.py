@@ -42,5 +42,5 @@ with st.sidebar:
 navigation.run()
 
 # After the page ran, so a case picked on this run is already shown.
-case = current_case()
+case = current_case(read_again=False)
 case_line.caption(f"Current case: **{case.case_id}**" if case else "No case loaded yet.")

@@ -58,7 +58,8 @@ def _current() -> None:
         state.set_current_case(state.load_upload_folder(*read), "upload:folder", read)
         st.session_state[state.CLINICAL_EDITS] = {"age": 70}
     case = state.current_case()
-    st.write(f"read for {case.clinical['read_for']}, age {state.clinical_values(case)['age']}")
+    if case is not None:
+        st.write(f"read for {case.clinical['read_for']}, age {state.clinical_values(case)['age']}")
 
 
 def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch):
@@ -70,17 +71,22 @@ def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch
 
     import ui.models as models
     import ui.state as state
+    from survival_core.errors import ClinicalValueError
     from tests.case_builders import make_case
 
     reads, chosen = [], {"folder": "A"}
 
     def load(*read):
         reads.append(read[-1])
+        if read[-1] == "C":  # a model whose schema refuses a value (age outside its range)
+            raise ClinicalValueError("Age (age): 88 years is outside the plausible range 21-80.")
         return dataclasses.replace(make_case(case_id="UP-1"), clinical={"read_for": read[-1]})
 
     monkeypatch.setattr(state, "load_upload_folder", load)
     monkeypatch.setattr(
-        models, "chosen_model", lambda: SimpleNamespace(folder=Path(chosen["folder"]))
+        models,
+        "chosen_model",
+        lambda: SimpleNamespace(folder=Path(chosen["folder"]), label=f"model {chosen['folder']}"),
     )
     monkeypatch.setattr(models, "chosen_schema", lambda choice: object())  # own-cohort models
     app = AppTest.from_function(_current, default_timeout=60)
@@ -91,3 +97,10 @@ def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch
     assert app.markdown[0].value == "read for B, age 70"  # B's values, the edit kept
     app.run()
     assert reads == ["A", "B"]  # read once per model
+    chosen["folder"] = "C"  # its schema refuses the case: said, no traceback, no case shown
+    app.run()
+    assert not app.exception and not app.markdown
+    assert app.error[0].value.startswith("Case UP-1 under model C: Age (age): 88 years")
+    chosen["folder"] = "A"
+    app.run()
+    assert app.markdown[0].value == "read for A, age 70"

@@ -112,3 +112,11 @@ def test_id_variants_differ_by_case_and_punctuation_together(sheet: str, image: 
     """'PAT-04' against 'Pat-04', 'pat_01' against 'Pat-01' got no hint (only all-upper or
     all-lower spellings were tried); padding is still tried with them."""
     assert image in _id_variants(sheet)
+
+
+def test_identical_masks_of_two_patients_are_no_copied_patient(download: Path, tmp_path: Path):
+    """Two patients whose liver masks are byte-identical (an atlas, an empty organ) were said to
+    be one patient under two IDs: only images count."""
+    shutil.copy(download / "Pat-01" / "liver.nii.gz", download / "Pat-02" / "liver.nii.gz")
+    result = import_images(download, tmp_path / "cohort", site="liver", workers=1)
+    assert not [o for o in result.outcomes if "identical" in o.reason]

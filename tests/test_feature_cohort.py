@@ -420,3 +420,16 @@ def test_cases_of_shared_folders_are_keyed_by_their_own_files(tmp_path, cache_ro
     changed = extract_cohort(cohort, SETTINGS, workers=1)
     assert changed.n_cached == 2 and cohort_key(cohort) != key  # C02 read again (its GTV
     assert changed.failures["case_id"].tolist() == ["C02"]  # is now the whole liver: refused)
+
+
+def test_a_single_case_with_its_files_beside_the_manifest_is_keyed_by_them(tmp_path, cache_root):
+    """One case of images/ and masks/ folders: its folder is the cohort's own, and a table
+    written beside the manifest changed its key and the cohort's."""
+    cohort = _split_cohort(tmp_path)
+    manifest = pd.read_csv(cohort / "manifest.csv")
+    manifest.iloc[:1].to_csv(cohort / "manifest.csv", index=False)
+    key = cohort_key(cohort)
+    first = extract_cohort(cohort, SETTINGS, workers=1)
+    (cohort / "wei2021.parquet").write_bytes(b"a table written beside the manifest")
+    again = extract_cohort(cohort, SETTINGS, workers=1)
+    assert (first.n_extracted, again.n_cached) == (1, 1) and cohort_key(cohort) == key

@@ -188,3 +188,41 @@ def test_rows_naming_the_same_files_are_warned_of(tmp_path, caplog) -> None:
         read_manifest(folder)
     assert "cases A and C name the same file(s)" in caplog.text
     assert "gtv.nii.gz" in caplog.text and "other.nii.gz" not in caplog.text
+
+
+def test_another_patients_pet_in_a_shared_folder_is_no_companion(tmp_path: Path) -> None:
+    """In one folder of every patient's files, a row's case took the folder's only PET, another
+    patient's, as its own companion image."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from survival_core.io.case_loader import load_case
+    from survival_core.io.manifest import cases_of, read_manifest, volume_files_of
+
+    def volume(path: Path, mask: bool = False) -> None:
+        rng = np.random.default_rng(len(path.name))
+        array = np.zeros((12, 20, 20), np.uint8) if mask else rng.normal(40, 300, (12, 20, 20))
+        if mask:
+            array[4:8, 6:14, 6:14] = 1
+        image = sitk.GetImageFromArray(array.astype(np.uint8 if mask else np.int16))
+        image.SetSpacing((1.0, 1.0, 2.0))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sitk.WriteImage(image, str(path))
+
+    for patient in ("P1", "P2"):
+        volume(tmp_path / "all" / f"{patient}_CT.nii.gz")
+        volume(tmp_path / "all" / f"{patient}_GTV.nii.gz", mask=True)
+    volume(tmp_path / "all" / "P2_PT.nii.gz")
+    (tmp_path / "manifest.csv").write_text(
+        "case_id,format,site,modality,image,organ_mask,gtv_mask,rtstruct\n"
+        "P1,nifti,liver,CT,all/P1_CT.nii.gz,,all/P1_GTV.nii.gz,\n"
+        "P2,nifti,liver,CT,all/P2_CT.nii.gz,,all/P2_GTV.nii.gz,\n"
+    )
+    manifest = read_manifest(tmp_path)
+    folder = dict(cases_of(manifest))["P1"]
+    image, roles = volume_files_of(manifest)["P1"]
+    case = load_case(
+        folder, case_id="P1", image_name=image, roles={r: list(n) for r, n in roles},
+        companions=True,
+    )  # fmt: skip
+    assert not case.companions

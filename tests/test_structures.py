@@ -65,6 +65,7 @@ from survival_core.io.structures import (
         ("Tumor_bed", None),
         ("tumour cavity", None),
         ("GTV+LN", "gtv"),  # a union of the GTV and nodes, not a margin
+        ("GTVp plus GTVn", "gtv"),  # a union written out
         ("Liver segment 4", None),
         ("Lung_RUL", None),
         ("Portal vein", None),
@@ -142,7 +143,7 @@ def test_map_roles() -> None:
         ("BraTS-GLI-00000-000-t1c", "t1c"),
         ("BraTS-GLI-00000-000-t2f", "t2f"),
         ("Doe_T2w_1941", "T2w"),
-        ("Zyxwv_GTV+10", "GTV_plus_10"),  # the margin stays a margin in the stored name
+        ("Zyxwv_GTV+10", "GTV_margin_10"),  # the margin stays a margin in the stored name
         ("Zyxwv_GTV_dilated", "GTV_dilated"),
     ],
 )
@@ -153,7 +154,7 @@ def test_a_structure_label_keeps_what_the_structure_is_and_nothing_else(name, la
 _PIECES = st.sampled_from(
     ["GTV", "gtv", "Liver", "lungs", "PTV", "minus", "sub", "cord", "seg", "mask", "Left", "ring"]
     + ["Zyxwv", "Qwerty", "x", "1", "2", "12", "1941", "03", "-", "_", " ", "+", ".", "5mm"]
-    + ["dilated", "bed", "+10", "+ 5"]
+    + ["dilated", "bed", "+10", "+ 5", "plus"]
 )
 
 

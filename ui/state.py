@@ -86,13 +86,15 @@ def clear_current_case() -> None:
         st.session_state.pop(key, None)
 
 
-def current_case() -> Case | None:
+def current_case(read_again: bool = True) -> Case | None:
     """This session's current case, if any; an uploaded case's clinical values as the chosen
     model's schema reads them (switching to a model of other variables kept the first model's
-    values alone, and every other variable was imputed)."""
+    values alone, and every other variable was imputed). A case that model's schema refuses (a
+    value outside its range) is none, with the reason shown; the first model still has it.
+    ``read_again`` False: the case as last read (the sidebar's line)."""
     case = st.session_state.get(CURRENT_CASE)
     read = st.session_state.get(CURRENT_READ)
-    if case is None or read is None:
+    if case is None or read is None or not read_again:
         return case
     from ui.models import chosen_model, chosen_schema
 
@@ -101,7 +103,11 @@ def current_case() -> Case | None:
     if read[-1] == wanted:
         return case
     read = (*read[:-1], wanted)
-    case = load_upload_folder(*read)  # read once per model: the case pool keeps it
+    try:
+        case = load_upload_folder(*read)  # read once per model: the case pool keeps it
+    except RadSurvError as error:
+        show_error(type(error)(f"Case {case.case_id} under {choice.label}: {error}"))
+        return None
     st.session_state[CURRENT_CASE], st.session_state[CURRENT_READ] = case, read
     return case
 

@@ -45,7 +45,7 @@ import yaml
 from survival_core.cohort.inventory import PatientInventory, inventory_tree
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
-from survival_core.io.case_loader import ROLES_FILE, load_case
+from survival_core.io.case_loader import ROLES_FILE, is_mask_like, load_case
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE
 from survival_core.io.dataset_layout import role_file_name, split_name
 from survival_core.io.deid import Deidentifier, kept_patient_id, load_key
@@ -720,11 +720,11 @@ def _radsurv_parquet(path: Path) -> bool:
     return any(key.startswith(b"radsurv.") for key in metadata)
 
 
-def _case_files(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file of a case folder but its record, by path below it: what a rerun
-    checks the case still holds."""
+def _case_files(folder: Path) -> dict[str, list[int | str]]:
+    """Size and SHA-256 of every file of a case folder but its record, by path below it: what a
+    rerun checks the case still holds."""
     return {
-        p.relative_to(folder).as_posix(): file_sha256(p)
+        p.relative_to(folder).as_posix(): [p.stat().st_size, file_sha256(p)]
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != RECORD
     }
@@ -740,13 +740,14 @@ def _intact(out_dir: Path, case_id: str, record: Mapping[str, Any]) -> bool:
         return all((out_dir / row[c]).exists() for c in PATH_COLUMNS if row.get(c))
     folder = out_dir / "cases" / case_id
     recorded = (folder / RECORD).stat().st_mtime_ns  # written after the files it lists
-    return all(
-        (folder / name).is_file()
-        and (  # a file not touched since is not read again (a cohort's images are large)
-            (folder / name).stat().st_mtime_ns < recorded or file_sha256(folder / name) == digest
-        )
-        for name, digest in written.items()
-    )
+    for name, (size, digest) in written.items():
+        path = folder / name
+        if not path.is_file() or path.stat().st_size != size:
+            return False
+        # a file not touched since is not read again (a cohort's images are large)
+        if path.stat().st_mtime_ns > recorded and file_sha256(path) != digest:
+            return False
+    return True
 
 
 def _records(out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -823,7 +824,11 @@ def _same_images(
     holders: dict[str, set[str]] = {}
     for name, patient in patients.items():
         for record in patient.records:
-            if record.kind in ("image", "volume") and record.sha256:
+            path = Path(record.path)
+            if record.sha256 and (  # images only: two patients' empty or atlas masks may match
+                record.kind == "image"
+                or (record.kind == "volume" and not is_mask_like(path, path.parent.parent))
+            ):
                 holders.setdefault(record.sha256, set()).add(case_ids[name])
     others: dict[str, set[str]] = {}
     for cases in holders.values():

@@ -245,7 +245,7 @@ def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
     if dicom is None:
         return []
     names = ", ".join(v.relative_to(root).as_posix() for v in volumes)
-    if any(_is_mask_like(v, root) for v in volumes):
+    if any(is_mask_like(v, root) for v in volumes):
         raise InputError(
             f"{root.name} holds DICOM files ({dicom.relative_to(root).as_posix()}, ...) and "
             f"NIfTI/NRRD volumes with masks ({names}): keep one format per case."
@@ -263,7 +263,9 @@ def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
     return names_image(volume_stem(path), modality) or folder in IMAGE_FOLDERS
 
 
-def _is_mask_like(path: Path, root: Path) -> bool:
+def is_mask_like(path: Path, root: Path) -> bool:
+    """Whether volume ``path`` (below ``root``) is named as a mask: a structure's name, a mask
+    word, or in a masks folder."""
     folder = path.parent.name.lower() if path.parent != root else ""
     return (
         match_structure(volume_stem(path)) is not None
@@ -452,7 +454,7 @@ def _load_volumes(
     rest = [v for name, v in by_name.items() if name not in named_masks]
     named = [v for v in rest if _is_image_like(v, root, modality)]
     plain = [v for v in named if volume_stem(v).lower() == "image"]  # an imported case's
-    unmasked = [v for v in rest if not _is_mask_like(v, root)]
+    unmasked = [v for v in rest if not is_mask_like(v, root)]
     # the one the user names is the image, whatever its name reads as ('lung.nrrd')
     images = [by_name[image_name]] if image_name is not None else plain or named or unmasked
     if len(images) != 1 and image_name is None:
@@ -487,7 +489,7 @@ def _load_volumes(
         try:
             found = _structures_on(image, v, name, modality == "PT", warnings)
         except (GeometryError, MaskError):
-            if name in named_masks or _is_mask_like(v, root) or labels_present(v) is not None:
+            if name in named_masks or is_mask_like(v, root) or labels_present(v) is not None:
                 raise
             warnings.append(f"{name} holds an image, not a mask or label map: not read.")
             continue
@@ -508,6 +510,18 @@ def _nnunet_first_channel(volumes: list[Path]) -> list[Path]:
     return found if len(found) == 1 else []
 
 
+def _own_companions(
+    volumes: list[Path], named: list[Path], root: Path, modality: str | None
+) -> list[Path]:
+    """The volumes beside a manifest row's named files that are the patient's other images (a PT
+    beside the CT): none when an image there is neither named nor a companion, as in a folder of
+    every patient's files, where another patient's PET would be taken for this one's."""
+    others = [v for v in volumes if v not in named]
+    images = [v for v in others if not is_mask_like(v, root)]
+    own = set(_volume_companions(images, root, (modality or "CT").upper()).values())
+    return [v for v in images if v in own] if set(images) <= own else []
+
+
 def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[str, Path]:
     """The patient's other images: by modality the one volume named for a modality other than
     the case's ('PT.nii.gz', 'CHUM-001__PT.nii.gz' beside the CT), and beside an MR image by
@@ -518,7 +532,7 @@ def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[s
         stem = volume_stem(v)
         other = named_modality(stem)
         key = other if other != modality else named_sequence(stem) if other == "MR" else None
-        if key is not None and not _is_mask_like(v, root):
+        if key is not None and not is_mask_like(v, root):
             by_key.setdefault(key, []).append(v)
     return {k: found[0] for k, found in by_key.items() if len(found) == 1}
 
@@ -594,8 +608,8 @@ def load_case(
         raw = _read_clinical_json(root)
         named = _named_case(root, explicit, image_name)
         volumes = _volumes(root)
-        if named is not None:  # the others only as companions: the case is its named files
-            volumes = [*named, *(v for v in volumes if v not in named)]
+        if named is not None:  # the case is its named files, and the patient's other images
+            volumes = [*named, *_own_companions(volumes, named, root, modality)]
         beside_dicom = _beside_dicom(root, volumes) if volumes and named is None else []
         if volumes and not beside_dicom:
             case_modality = (modality or "CT").upper()

@@ -89,7 +89,6 @@ _HELPER_WORDS = frozenset(
         "markers",
         "isocenter",
         "iso",
-        "plus",  # 'GTV+10' (:func:`_spelled`), 'GTV plus 5'
         "dilated",
         "dilate",
         "dilation",
@@ -292,14 +291,15 @@ class StructureMatch:
 
 
 def _spelled(name: str) -> str:
-    """``name`` with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV plus 10'
-    (its words alone, 'gtv 10', would read as lesion 10 of the GTV)."""
-    return _MARGIN_PLUS.sub(" plus ", name)
+    """``name`` with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV margin
+    10' (its words alone, 'gtv 10', would read as lesion 10 of the GTV; 'GTVp plus GTVn' is a
+    union, no margin)."""
+    return _MARGIN_PLUS.sub(" margin ", name)
 
 
 def words(name: str) -> list[str]:
     """A name's lower-case words and numbers ('GTV_Mass-CT2' -> ['gtv', 'mass', 'ct', '2'];
-    'GTV+10' -> ['gtv', 'plus', '10'])."""
+    'GTV+10' -> ['gtv', 'margin', '10'])."""
     return re.findall(r"[a-z]+|\d+", _spelled(name).lower())
 
 
