@@ -469,3 +469,19 @@ def test_a_study_contoured_on_ct_and_mr_reads_the_ct_and_says_the_mr_was_not(tmp
     assert "MR" in note and "1.2.3.2" in note and "the CT series" in note
     _, mr_info = read_series(tmp_path, "1.2.3.2")  # chosen: no note
     assert not [w for w in mr_info.warnings if "drawn on other series too" in w]
+
+
+def test_two_patients_series_to_choose_from_are_named_as_such(tmp_path) -> None:
+    """Two patients' CT series in one frame of reference: 'say which one to use' did not say
+    they were two patients."""
+    from tests.dicom_fixtures import square
+
+    shared = {"frame_uid": "1.2.3.9", "study_uid": "1.2.3"}
+    for k, (patient, uid) in enumerate((("PAT-A", "1.2.3.1"), ("PAT-B", "1.2.3.2"))):
+        for n, ds in enumerate(ct_slices(hu_volume(seed=k), series_uid=uid, **shared)):
+            ds.PatientID = patient
+            write(ds, tmp_path / patient / f"{n}.dcm")
+    ghost = ct_slices(hu_volume(), series_uid="9.9", **shared)  # drawn on a series not given
+    write(rtstruct(ghost, {"GTV": [square((0, 0), 8, 45.0)]}), tmp_path / "rs.dcm")
+    with pytest.raises(DicomError, match=r"They are of 2 patients \(PAT-A, PAT-B\): give one"):
+        read_series(tmp_path)

@@ -745,11 +745,24 @@ def _choose_series(
                 f"{inventory.source} holds {len(matching)} {modality} series; say which one to use: "
                 + "; ".join(c.describe() for c in matching)
                 + "."
+                + _patients_note(matching)
             )
     raise DicomError(
         f"{inventory.source} holds several image series; say which one to use: "
         + "; ".join(c.describe() for c in candidates)
         + "."
+        + _patients_note(candidates)
+    )
+
+
+def _patients_note(series: list[SeriesEntry]) -> str:
+    """' They are of 2 patients (A, B): ...' when ``series`` span several PatientIDs, else ''."""
+    patients = sorted({s.patient_id for s in series} - {""})
+    if len(patients) < 2:
+        return ""
+    return (
+        f" They are of {len(patients)} patients ({', '.join(patients)}): give one patient's "
+        "files per case."
     )
 
 
