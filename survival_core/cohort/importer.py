@@ -710,14 +710,14 @@ def _radsurv_output(path: Path) -> bool:
 
 
 def _radsurv_parquet(path: Path) -> bool:
-    """Whether a Parquet file's metadata carries RadSurv's keys (a feature table's settings)."""
-    import pyarrow.parquet as pq
+    """Whether a Parquet file carries the RadSurv version every table it writes does."""
+    from survival_core.features.table import VERSION_KEY
+    from survival_core.io.tables import parquet_metadata
 
     try:
-        metadata = pq.read_schema(path).metadata or {}
+        return VERSION_KEY in parquet_metadata(path)
     except (OSError, ValueError):
         return False
-    return any(key.startswith(b"radsurv.") for key in metadata)
 
 
 def _case_files(folder: Path) -> dict[str, list[int | str]]:

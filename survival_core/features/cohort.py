@@ -396,9 +396,8 @@ def _read_as(modality: str | None, files: VolumeFiles | None) -> str:
 def _shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:
     """Case folders that hold several cases' files, or the cohort's own (a manifest's images/ and
     masks/ folders, or one folder of every patient's files): a case there is its manifest row's
-    files alone, not
-    the folder (hashing every patient's files per case, and another case's change or a feature
-    table written beside them made every case new)."""
+    files alone, not the folder (hashing every patient's files per case, and another case's
+    change or a feature table written beside them made every case new)."""
     seen = Counter(folder for _, folder in cases)
     # one case's images/ and masks/ folders: their parent is the cohort folder itself
     return {f for f, count in seen.items() if count > 1 or (f / "manifest.csv").is_file()}

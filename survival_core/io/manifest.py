@@ -149,13 +149,10 @@ def sites_beside(tables: Iterable[Path | str], case_ids: Iterable[str]) -> list[
     one (a cohort's clinical.csv), sorted; [] where no manifest says."""
     wanted = set(map(str, case_ids))
     for table in tables:
-        path = Path(table).parent / "manifest.csv"
-        if path.is_file():
-            manifest = pd.read_csv(path, dtype=str)
-            if "site" not in manifest.columns:
-                return ["liver"] if "liver_mask" in manifest.columns else []  # before sites
-            rows = manifest[manifest["case_id"].isin(wanted)]
-            return sorted(set(rows["site"].dropna().str.strip()) - {""})
+        folder = Path(table).parent
+        if (folder / "manifest.csv").is_file():  # read as the manifest reads, legacy included
+            manifest = _upgrade(_read_csv(folder, "manifest.csv", ("case_id",)), folder)
+            return sorted(set(manifest.loc[manifest["case_id"].isin(wanted), "site"].dropna()))
     return []
 
 
