@@ -189,3 +189,24 @@ def test_two_echoes_in_one_multi_frame_file_say_how_to_export_them(tmp_path: Pat
         r"multi-frame file holds several volumes .* export the one to analyse",
     ):
         read_series(tmp_path / "mr")
+
+
+def test_one_series_uid_over_two_patients_is_never_one_volume(tmp_path: Path) -> None:
+    """An anonymiser reusing a series UID: patient B's slices continuing patient A's stacked into
+    one 10-slice volume, half of it another patient's."""
+    first = ct_slices(hu_volume(seed=1), **UIDS)
+    second = ct_slices(hu_volume(seed=2), origin=(-100.0, -120.0, 52.5), **UIDS)
+    for patient, datasets in (("A", first), ("B", second)):
+        for ds in datasets:
+            ds.PatientID = patient
+    write_scrambled(first + second, tmp_path / "ct")
+
+    inventory = scan_dicom(tmp_path)
+    assert [(s.stack, s.patient_id, s.n_slices) for s in inventory.series] == [
+        ("patient A", "A", 5),
+        ("patient B", "B", 5),
+    ]
+    with pytest.raises(DicomError, match=r"They are of 2 patients \(A, B\)"):
+        read_series(inventory)
+    image, info = read_series(inventory, f"{UIDS['series_uid']}#patient B")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu_volume(seed=2))

@@ -561,8 +561,29 @@ def scan_dicom(source: Path | str) -> DicomInventory:
         )
     for note in inventory.skipped:
         log.info("skipped %s", note)
-    inventory.series = [stack for entry in by_series.values() for stack in _stacks(entry)]
+    inventory.series = [
+        stack
+        for entry in by_series.values()
+        for part in _by_patient(entry)
+        for stack in _stacks(part)
+    ]
     return inventory
+
+
+def _by_patient(entry: SeriesEntry) -> list[SeriesEntry]:
+    """``entry``, or one entry per PatientID when several patients' slices share its series UID
+    (an anonymiser or a hand-edited header reusing a UID): stacked together, one patient's slices
+    would fill the other's volume or be refused as duplicates."""
+    patients = [str(h.get("PatientID", "")) for h in entry.headers]
+    if len(set(patients)) < 2:
+        return [entry]
+    parts: dict[str, SeriesEntry] = {}
+    for patient, path, header in zip(patients, entry.files, entry.headers, strict=True):
+        label = f"patient {patient}" if patient else "no PatientID"
+        part = parts.setdefault(patient, replace(entry, files=[], headers=[], stack=label))
+        part.files.append(path)
+        part.headers.append(header)
+    return [parts[patient] for patient in sorted(parts)]
 
 
 def _stacks(entry: SeriesEntry) -> list[SeriesEntry]:
@@ -576,7 +597,8 @@ def _stacks(entry: SeriesEntry) -> list[SeriesEntry]:
         return [entry]
     by_label: dict[str, SeriesEntry] = {}
     for label, path, header in zip(labels, entry.files, entry.headers, strict=True):
-        part = by_label.setdefault(label, replace(entry, files=[], headers=[], stack=label))
+        stack = f"{entry.stack}, {label}" if entry.stack else label
+        part = by_label.setdefault(label, replace(entry, files=[], headers=[], stack=stack))
         part.files.append(path)
         part.headers.append(header)
     return [by_label[label] for label in sorted(by_label, key=_natural)]
