@@ -387,3 +387,21 @@ def test_a_volume_case_without_any_mask_says_so(tmp_path: Path) -> None:
     with pytest.raises(MaskError, match=r"holds an image but no mask: give the gtv as mask files"):
         load_case(tmp_path)
     assert load_case(tmp_path, require=()).masks == {}  # nothing required: the image alone
+
+
+def test_voxels_without_a_value_inside_a_structure_are_refused(tmp_path: Path) -> None:
+    """NaN in a NIfTI (a registration's 'no data') was read as 0 HU inside the GTV, changing its
+    features without a word; in NRRD it broke pyradiomics with 'arange: cannot compute length'."""
+    liver, gtv = masks_of()
+    image = hu_volume((8, 24, 24)).astype(np.float32)
+    image[0, 0, :3] = np.nan  # outside every structure: a note
+    sitk.WriteImage(to_image(image), str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(to_image(gtv), str(tmp_path / "gtv.nii.gz"))
+    assert "3 voxels of the image hold no value (NaN or infinite), none inside a structure" in (
+        " ".join(load_case(tmp_path).warnings)
+    )
+    z, y, x = np.argwhere(gtv)[0]
+    image[z, y, x] = np.nan
+    sitk.WriteImage(to_image(image), str(tmp_path / "image.nii.gz"))
+    with pytest.raises(MaskError, match=r"no value \(NaN or infinite\) at 1 voxels of the gtv"):
+        load_case(tmp_path)

@@ -344,3 +344,35 @@ def test_a_gzip_nifti_named_nii_is_named_as_such(tmp_path: Path) -> None:
         InputError, match=r"gzip-compressed NIfTI volume named \.nii; rename it to \.nii\.gz"
     ):
         read_volume(tmp_path / "ct.nii")
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz", ".nrrd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", [1 << 22, 1001])
+def test_voxels_without_a_value_stay_nan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, dtype: type, chunk: int
+) -> None:
+    """SimpleITK reads a NIfTI's NaN and inf as 0 (0 HU inside a tumour) where NRRD keeps them:
+    every format now gives NaN, wherever the file's read chunks cut a voxel's bytes."""
+    monkeypatch.setattr("survival_core.io.volume._CHUNK_BYTES", chunk)
+    values = np.linspace(-1000, 1000, 12 * 20 * 50).astype(dtype).reshape(12, 20, 50)
+    holes = [tuple(v) for v in np.argwhere(np.ones(values.shape, bool))[::97]]  # some cut by chunks
+    for z, y, x in holes:
+        values[z, y, x] = np.nan
+    values[3, 3, 3] = np.inf
+    read = sitk.GetArrayFromImage(read_volume(save(make_image(values), tmp_path / f"v{suffix}")))
+    missing = ~np.isfinite(read)
+    assert sorted(map(tuple, np.argwhere(missing))) == sorted([*holes, (3, 3, 3)])
+    np.testing.assert_allclose(read[~missing], values[~missing].astype(np.float32))
+
+
+def test_a_nifti_stored_with_a_flipped_axis_places_its_volume_once(tmp_path: Path) -> None:
+    """qfac = -1 (pixdim[0], FSL's and many dcm2niix files) was read as +1 from ITK's metadata:
+    'qform and sform disagree, up to 120 mm apart' on a valid header."""
+    from survival_core.io.volume import nifti_placement_warning
+
+    flipped = make_image(np.zeros((30, 50, 40), np.int16), direction=(1, 0, 0, 0, -1, 0, 0, 0, 1))
+    assert nifti_placement_warning(save(flipped, tmp_path / "las.nii.gz")) is None
+    oblique = sitk.Euler3DTransform((0, 0, 0), np.pi / 3, 0.3, 2.0).GetMatrix()
+    tilted = make_image(np.zeros((30, 50, 40), np.int16), direction=oblique)
+    assert nifti_placement_warning(save(tilted, tmp_path / "oblique.nii")) is None

@@ -59,7 +59,7 @@ from survival_core.io.dicom_series import (
     series_summary,
 )
 from survival_core.io.filetype import sniff_file
-from survival_core.io.intensity_scale import scale_warnings
+from survival_core.io.intensity_scale import missing_value_warnings, scale_warnings
 from survival_core.io.label_maps import (
     label_file,
     label_structures,
@@ -648,6 +648,7 @@ def load_case(
         source=str(path),
         warnings=[
             *warnings,
+            *missing_value_warnings(image, assigned.masks),
             *scale_warnings(image, case_modality),
             *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
             *assigned.warnings,
@@ -764,7 +765,12 @@ def load_case_files(
         clinical=_clinical(clinical, None, warnings),
         modality=case_modality,
         source=str(image_path),
-        warnings=[*warnings, *scale_warnings(volume, case_modality), *assigned.warnings],
+        warnings=[
+            *warnings,
+            *missing_value_warnings(volume, assigned.masks),
+            *scale_warnings(volume, case_modality),
+            *assigned.warnings,
+        ],
         site=assigned.site,
         structures=structures,
     )

@@ -13,8 +13,12 @@ no negative value at all is an MR or PET given as CT (volume files carry no moda
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import SimpleITK as sitk
+
+from survival_core.errors import MaskError
 
 #: At most this many voxels are looked at (an even sample of the volume).
 _SAMPLE = 1_000_000
@@ -27,6 +31,9 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
     they look right or the modality has no absolute scale (MR)."""
     values = sitk.GetArrayViewFromImage(image).ravel()
     values = values[:: max(1, values.size // _SAMPLE)]
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return []
     low, median, high = np.percentile(values, (1, 50, 99)).tolist()
     modality = modality.upper()
     if modality == "CT" and high - low < 50:
@@ -62,3 +69,28 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "upload the DICOM series, whose SUV RadSurv computes."
         ]
     return []
+
+
+def missing_value_warnings(image: sitk.Image, masks: Mapping[str, sitk.Image]) -> list[str]:
+    """A note when voxels of ``image`` hold no value (NaN or infinite: a registered or resampled
+    image's 'no data'); :class:`MaskError` when a structure of ``masks`` (on the image's grid)
+    covers any, whose features they would break or, read as 0, change."""
+    missing = ~np.isfinite(sitk.GetArrayViewFromImage(image))
+    total = int(np.count_nonzero(missing))
+    if not total:
+        return []
+    inside = {
+        role: int(np.count_nonzero(missing & sitk.GetArrayViewFromImage(mask).astype(bool)))
+        for role, mask in sorted(masks.items())
+    }
+    if any(inside.values()):
+        where = ", ".join(f"{n} voxels of the {role}" for role, n in inside.items() if n)
+        raise MaskError(
+            f"The image holds no value (NaN or infinite) at {where}: the structure's features "
+            "cannot be computed without them. Give an image with values over every structure "
+            "(a registered or resampled image's 'no data' region reaching it?)."
+        )
+    return [
+        f"{total} voxels of the image hold no value (NaN or infinite), none inside a structure "
+        "(features are computed over the structures only)."
+    ]

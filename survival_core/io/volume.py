@@ -23,6 +23,8 @@ import math
 import struct
 import warnings
 import zlib
+from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -66,51 +68,119 @@ def detect_format(path: Path) -> str | None:
     return _FORMAT_OF_KIND.get(sniff_file(path).kind)
 
 
-def _nifti_expected_bytes(head: bytes, path: Path) -> int:
+@dataclass(frozen=True)
+class _NiftiHeader:
+    """The fields of a NIfTI-1/2 header that place and size its voxels."""
+
+    order: str  # '<' little or '>' big endian
+    dims: tuple[int, ...]
+    datatype: int
+    bitpix: int
+    pixdim: tuple[float, ...]
+    offset: float
+    qform_code: int
+    sform_code: int
+    quatern: tuple[float, float, float]
+    qoffset: tuple[float, float, float]
+    srow: tuple[tuple[float, ...], ...]
+
+    @property
+    def n_voxels(self) -> int:
+        n_dims = min(max(int(self.dims[0]), 1), 7)
+        return math.prod(max(int(d), 1) for d in self.dims[1 : n_dims + 1])
+
+    @property
+    def float_dtype(self) -> np.dtype | None:
+        """The stored float type (NIfTI datatype 16 or 64), else None."""
+        kind = {16: "f4", 64: "f8"}.get(self.datatype)
+        return np.dtype(self.order + kind) if kind else None
+
+
+#: (header size, struct formats and offsets) of NIfTI-1 (348 bytes, float32) and NIfTI-2 (540,
+#: float64) headers: dims, datatype, bitpix, pixdim, vox_offset, qform/sform codes, quatern_bcd,
+#: qoffset_xyz, srow_xyz.
+_NIFTI_LAYOUTS = (
+    (348, {"dims": ("8h", 40), "datatype": ("h", 70), "bitpix": ("h", 72), "pixdim": ("8f", 76),
+           "offset": ("f", 108), "codes": ("2h", 252), "quatern": ("3f", 256),
+           "qoffset": ("3f", 268), "srow": ("12f", 280)}),
+    (540, {"dims": ("8q", 16), "datatype": ("h", 12), "bitpix": ("h", 14), "pixdim": ("8d", 104),
+           "offset": ("q", 168), "codes": ("2i", 344), "quatern": ("3d", 352),
+           "qoffset": ("3d", 376), "srow": ("12d", 400)}),
+)  # fmt: skip
+
+
+def _nifti_header(head: bytes) -> _NiftiHeader | None:
+    """The header of a single-file NIfTI-1/2 (its first bytes, decompressed), else None."""
+    for order in "<>":
+        for size, layout in _NIFTI_LAYOUTS:
+            if len(head) < size or struct.unpack(order + "i", head[:4])[0] != size:
+                continue
+            field = {
+                name: struct.unpack_from(order + fmt, head, at)
+                for name, (fmt, at) in layout.items()
+            }
+            srow = field["srow"]
+            return _NiftiHeader(
+                order=order,
+                dims=field["dims"],
+                datatype=field["datatype"][0],
+                bitpix=field["bitpix"][0],
+                pixdim=field["pixdim"],
+                offset=field["offset"][0],
+                qform_code=field["codes"][0],
+                sform_code=field["codes"][1],
+                quatern=field["quatern"],
+                qoffset=field["qoffset"],
+                srow=(srow[0:4], srow[4:8], srow[8:12]),
+            )
+    return None
+
+
+def _nifti_expected_bytes(header: _NiftiHeader, path: Path) -> int:
     """Bytes a single-file NIfTI-1/2 must hold: voxel offset + voxels x bytes per voxel.
 
     Refuses (:class:`InputError`) a header whose voxel offset, or voxel size along an axis of more
     than one voxel, is not a finite non-zero number: SimpleITK would silently put 1 mm in its place.
     """
-    for order in "<>":
-        header_size = struct.unpack(order + "i", head[:4])[0]
-        if header_size == 348:
-            dims = struct.unpack(order + "8h", head[40:56])
-            bitpix = struct.unpack(order + "h", head[72:74])[0]
-            pixdim = struct.unpack(order + "8f", head[76:108])
-            offset = struct.unpack(order + "f", head[108:112])[0]
-        elif header_size == 540:
-            bitpix = struct.unpack(order + "h", head[14:16])[0]
-            dims = struct.unpack(order + "8q", head[16:80])
-            pixdim = struct.unpack(order + "8d", head[104:168])
-            offset = struct.unpack(order + "q", head[168:176])[0]
-        else:
-            continue
-        if not math.isfinite(offset) or offset < 0:
-            raise InputError(
-                f"{path} has an invalid voxel offset ({offset}); the header is damaged."
-            )
-        n_dims = min(max(int(dims[0]), 1), 7)
-        sizes = [pixdim[i] for i in range(1, min(n_dims, 3) + 1) if dims[i] > 1]
-        if not all(math.isfinite(v) and v != 0 for v in sizes):
-            raise InputError(
-                f"{path} has an invalid voxel size {list(sizes)} mm (pixdim); the header is damaged."
-            )
-        return int(offset) + math.prod(max(int(d), 1) for d in dims[1 : n_dims + 1]) * bitpix // 8
-    return 0
+    offset = header.offset
+    if not math.isfinite(offset) or offset < 0:
+        raise InputError(f"{path} has an invalid voxel offset ({offset}); the header is damaged.")
+    n_dims = min(max(int(header.dims[0]), 1), 7)
+    sizes = [header.pixdim[i] for i in range(1, min(n_dims, 3) + 1) if header.dims[i] > 1]
+    if not all(math.isfinite(v) and v != 0 for v in sizes):
+        raise InputError(
+            f"{path} has an invalid voxel size {list(sizes)} mm (pixdim); the header is damaged."
+        )
+    return int(offset) + header.n_voxels * header.bitpix // 8
 
 
-def _check_nifti_complete(path: Path) -> None:
+#: Bytes read at a time when checking a NIfTI file.
+_CHUNK_BYTES = 1 << 22
+
+
+def _scan_nifti(path: Path) -> np.ndarray:
+    """Check a NIfTI file holds every voxel byte its header announces, and return the indices
+    (in stored order, x fastest) of its non-finite float voxels: SimpleITK reads NaN and inf
+    as 0, so a voxel without a value would silently be 0 HU."""
     head, compressed = read_head(path)
-    expected = _nifti_expected_bytes(head, path)
-    stored = 0
+    header = _nifti_header(head)
+    if header is None:
+        return np.empty(0, np.int64)
+    expected = _nifti_expected_bytes(header, path)
+    dtype = header.float_dtype
+    start, stop = int(header.offset), int(header.offset) + header.n_voxels * header.bitpix // 8
+    stored, found, carry = 0, [], b""
     try:
-        if compressed:
-            with gzip.open(path, "rb") as fh:
-                while chunk := fh.read(1 << 22):
-                    stored += len(chunk)
-        else:
-            stored = path.stat().st_size
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK_BYTES):
+                if dtype is not None:  # this chunk's voxel bytes, whole voxels at a time
+                    data = carry + chunk[max(start - stored, 0) : max(stop - stored, 0)]
+                    usable = len(data) - len(data) % dtype.itemsize
+                    first = (max(stored, start) - start - len(carry)) // dtype.itemsize
+                    values = np.frombuffer(data[:usable], dtype)
+                    found.append(first + np.flatnonzero(~np.isfinite(values)))
+                    carry = data[usable:]
+                stored += len(chunk)
     except (OSError, EOFError, zlib.error) as err:
         raise InputError(f"{path} is damaged or truncated ({err}); upload it again.") from err
     if stored < expected:
@@ -118,11 +188,13 @@ def _check_nifti_complete(path: Path) -> None:
             f"{path} is truncated: it holds {stored} bytes where its header announces {expected}; "
             "upload it again."
         )
+    return np.concatenate(found) if found else np.empty(0, np.int64)
 
 
-def _read_image(path: Path | str, layers: bool = False) -> sitk.Image:
+def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = False) -> sitk.Image:
     """Read a volume in its stored pixel type as 3D (with ``layers``, several values per voxel
-    allowed); :class:`InputError` naming what is wrong."""
+    allowed; with ``keep_missing``, a NIfTI's non-finite voxels stay NaN, as other formats keep
+    them, where its reader makes them 0); :class:`InputError` naming what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file.")
@@ -139,7 +211,7 @@ def _read_image(path: Path | str, layers: bool = False) -> sitk.Image:
             raise InputError(
                 f"{path} is a gzip-compressed NIfTI volume named .nii; rename it to .nii.gz."
             )
-        _check_nifti_complete(path)
+        missing = _scan_nifti(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -177,12 +249,19 @@ def _read_image(path: Path | str, layers: bool = False) -> sitk.Image:
         image = sitk.JoinSeries([image])
     elif dim != 3:
         raise InputError(f"{path} has {dim} dimensions; expected a 3D volume.")
+    if found == "NIfTI" and keep_missing and missing.size:
+        image = sitk.Cast(image, sitk.sitkFloat32)
+        values = sitk.GetArrayFromImage(image)
+        values.reshape(-1)[missing[missing < values.size]] = np.nan
+        restored = sitk.GetImageFromArray(values)
+        restored.CopyInformation(image)
+        image = restored
     return image
 
 
 def read_volume(path: Path | str) -> sitk.Image:
     """Read a 3D image volume (NIfTI, NRRD or MetaImage) as float32, keeping its geometry."""
-    return sitk.Cast(_read_image(path), sitk.sitkFloat32)
+    return sitk.Cast(_read_image(path, keep_missing=True), sitk.sitkFloat32)
 
 
 #: How far (mm) a NIfTI header's two placements (qform, sform) may differ and still agree.
@@ -196,20 +275,13 @@ def nifti_placement_warning(path: Path | str) -> str | None:
     its image passed unnoticed. None for other files and agreeing headers."""
     if not str(path).lower().endswith((".nii", ".nii.gz")):
         return None
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
     try:
-        reader.ReadImageInformation()
-        meta = {k: reader.GetMetaData(k) for k in reader.GetMetaDataKeys()}
-        if int(meta["qform_code"]) <= 0 or int(meta["sform_code"]) <= 0:
-            return None
-        sform = np.array([[float(v) for v in meta[f"srow_{a}"].split()] for a in "xyz"])
-        b, c, d = (float(meta[f"quatern_{k}"]) for k in "bcd")
-        spacing = [float(meta[f"pixdim[{i}]"]) for i in (1, 2, 3)]
-        qfac = -1.0 if float(meta["pixdim[0]"]) < 0 else 1.0
-        offset = np.array([float(meta[f"qoffset_{a}"]) for a in "xyz"])
-    except (RuntimeError, KeyError, ValueError):
+        header = _nifti_header(read_head(path)[0])
+    except OSError:
         return None
+    if header is None or header.qform_code <= 0 or header.sform_code <= 0:
+        return None
+    b, c, d = header.quatern
     a = np.sqrt(max(0.0, 1.0 - b * b - c * c - d * d))
     rotation = np.array(
         [
@@ -218,9 +290,12 @@ def nifti_placement_warning(path: Path | str) -> str | None:
             [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - b * b - c * c],
         ]
     )
-    qform = np.column_stack([rotation @ np.diag([*spacing[:2], qfac * spacing[2]]), offset])
-    corners = np.array([[0, 0, 0, 1], [*reader.GetSize()[:3], 1]], dtype=float).T
-    apart = float(np.abs((qform - sform) @ corners).max())
+    qfac = -1.0 if header.pixdim[0] < 0 else 1.0  # pixdim[0] holds the sign of the third axis
+    spacing = np.array([header.pixdim[1], header.pixdim[2], qfac * header.pixdim[3]])
+    qform = np.column_stack([rotation * spacing, header.qoffset])
+    last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
+    corners = np.array([[*corner, 1] for corner in product(*((0, n) for n in last))], float).T
+    apart = float(np.abs((qform - np.array(header.srow)) @ corners).max())
     if apart <= QFORM_SFORM_TOLERANCE_MM:
         return None
     return (
