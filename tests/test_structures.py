@@ -36,6 +36,19 @@ from survival_core.io.structures import (
         ("HCC", "gtv"),
         ("mass", "gtv"),
         ("Liver tumor", "gtv"),
+        ("lung_nodule", "gtv"),  # the lesion of a lung, not the lung organ
+        ("Lung nodule 1", "gtv"),
+        ("lung_cancer", "gtv"),
+        ("liver_mets", "gtv"),
+        ("Tumor No 2", "gtv"),  # 'No' before a number: a number, not a denial
+        ("lung_non_tumor", None),  # the lung around the tumour: was united with the GTV
+        ("tumor_free_lung", None),
+        ("liver_no_tumor", None),
+        ("Non-Tumour", None),
+        ("nontumor", None),
+        ("not_tumor", None),
+        ("benign_nodule", None),
+        ("liver_hemangioma", None),  # a benign lesion, not the liver organ
         ("Liver", "organ"),
         ("LIVER", "organ"),
         ("liver_total", "organ"),
@@ -145,6 +158,8 @@ def test_map_roles() -> None:
         ("Doe_T2w_1941", "T2w"),
         ("Zyxwv_GTV+10", "GTV_margin_10"),  # the margin stays a margin in the stored name
         ("Zyxwv_GTV_dilated", "GTV_dilated"),
+        ("Doe_lung_non_tumor", "lung_non_tumor"),  # the denial stays: stored as 'lung_tumor' it
+        ("Doe_tumor_free_lung", "tumor_free_lung"),  # would be read as the GTV
     ],
 )
 def test_a_structure_label_keeps_what_the_structure_is_and_nothing_else(name, label) -> None:

@@ -4,7 +4,8 @@ Names come from RTSTRUCT ROIs, SEG segments or mask file names, written by peopl
 systems at other sites, so matching is case-insensitive and works on the name's words
 ("GTV_Mass_CT" -> gtv, mass, ct):
 
-- ``gtv``: GTV, GTVp, GTVn, GTV-1, GTV_2, GTV_Mass*, tumour/tumor, lesion, HCC, mass, neoplasm.
+- ``gtv``: GTV, GTVp, GTVn, GTV-1, GTV_2, GTV_Mass*, tumour/tumor, lesion, HCC, mass, neoplasm,
+  nodule, cancer/carcinoma, metastasis/met ("lung_nodule", "liver_mets": the lesion, not the organ).
   Several GTV structures are all the tumour: the loader unites them (or keeps lesions apart, see
   :mod:`survival_core.features.lesions`).
 - ``organ``: the organ of a site (:data:`SITE_ORGANS`): liver; lung/lungs (Lung-Left and Lung-Right
@@ -14,8 +15,9 @@ systems at other sites, so matching is case-insensitive and works on the name's 
 Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", "GTV+10", dilated or
 expanded copies, boost volumes, a tumour bed or cavity, opt, avoid), superseded
 versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
-("Lung-GTV", "liver minus tumour"), organs at risk (cord, heart, parotid, brainstem...), and parts of
-an organ (segments, lobes, vessels, nodes).
+("Lung-GTV", "liver minus tumour"), denials ("liver_non_tumor", "tumor-free lung"), organs at risk
+(cord, heart, parotid, brainstem...), and parts of an organ (segments, lobes, vessels, nodes, cysts
+and haemangiomas).
 
 A mask file's name often carries the patient's name too ("Doe_John_GTV.nii.gz"):
 :func:`structure_label` keeps only the words above (and those of image and mask names), which is
@@ -47,8 +49,22 @@ GTV_WORDS = frozenset(
         "hcc",
         "mass",
         "neoplasm",
+        "nodule",
+        "nodules",
+        "cancer",
+        "carcinoma",
+        "met",
+        "mets",
+        "metastasis",
+        "metastases",
     }
 )
+#: Words denying the GTV word beside them ('non_tumor', 'no tumour', 'without tumor'; 'tumor
+#: free' after it: the tissue around the tumour), or making it no tumour ('benign nodule').
+_NEGATION_WORDS = frozenset(
+    {"non", "no", "not", "without", "wo", "excl", "excluding", "benign", "regenerative"}
+)
+_FREE = "free"
 #: Organ names of each site; the site is the organ that hosts the tumour.
 SITE_ORGANS: dict[str, frozenset[str]] = {
     "liver": frozenset({"liver", "wholeliver", "hepar"}),
@@ -148,6 +164,9 @@ _PART_WORDS = frozenset(
         "ducts",
         "cyst",
         "cysts",
+        "hemangioma",
+        "haemangioma",
+        "angioma",
         "node",
         "nodes",
         "bed",
@@ -228,12 +247,6 @@ _LABEL_EXTRA_WORDS = frozenset(
         "left",
         "right",
         "primary",
-        "nodule",
-        "nodules",
-        "met",
-        "mets",
-        "metastasis",
-        "metastases",
         "mr",
         "mri",
         "pet",
@@ -266,6 +279,8 @@ _LABEL_WORDS = frozenset(
         *_PART_WORDS,
         *_OAR_WORDS,
         *_MINUS_WORDS,
+        *_NEGATION_WORDS,
+        _FREE,
         *IMAGE_STEMS,
         *MASK_WORDS,
         *IMAGE_FOLDERS,
@@ -313,11 +328,32 @@ def _is_subtraction(name: str) -> bool:
     return False
 
 
+def _is_negated(name: str) -> bool:
+    """'liver_non_tumor', 'NoTumour' as 'no tumour', 'tumor-free lung', 'nontumour': a GTV word
+    denied, so the name is of the tissue around the tumour."""
+    found = words(name)
+    for i, word in enumerate(found):
+        before = found[i - 1] if i else ""
+        after = found[i + 1] if i + 1 < len(found) else ""
+        if word in GTV_WORDS and (before in _NEGATION_WORDS or after == _FREE):
+            return True
+        if any(word == f"{w}{g}" for g in GTV_WORDS for w in ("non", "no")) or any(
+            word == f"{g}{_FREE}" for g in GTV_WORDS
+        ):
+            return True
+    return False
+
+
 def match_structure(name: str, site: str | None = None) -> StructureMatch | None:
     """The role (and site) a structure name stands for, or None; with ``site`` only that site's
     organ names count as the organ."""
     found = set(words(name))
-    if not found or found & (_HELPER_WORDS | _SCRATCH_WORDS) or _is_subtraction(name):
+    if (
+        not found
+        or found & (_HELPER_WORDS | _SCRATCH_WORDS)
+        or _is_subtraction(name)
+        or _is_negated(name)
+    ):
         return None
     if found & GTV_WORDS:  # "GTV_Esophagus" is a tumour, not the organ at risk
         return StructureMatch("gtv")
