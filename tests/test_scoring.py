@@ -7,6 +7,7 @@ import re
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from survival_core.cli.main import main
@@ -344,6 +345,32 @@ def test_clinical_values_alone_are_scored_under_a_model_that_reads_no_image(
     assert scored[0]["imputed"] == [] and scored[0]["cautions"] == []
     assert scored[2]["imputed"] == ["pnodes"]  # imputed, and the ignored key is named
     assert scored[2]["cautions"][0].startswith("Not variables of model m, ignored: pnode (")
+
+
+def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
+    gbsg2_model, tmp_path, capsys
+):
+    """A table-only cohort's patient could be scored but not explained (explain had no --values),
+    and a case folder holding only clinical.json was refused as 'No DICOM files found'."""
+    model_dir, table = gbsg2_model
+    row = table.drop(columns=["time", "event"]).iloc[250].to_dict()
+    values = tmp_path / "values.json"
+    values.write_text(json.dumps(row, default=str))
+    argv = ["explain", "--values", str(values), "--model", str(model_dir), "--top", "20"]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    risk = load_scoring_model(model_dir).model.predict_risk(
+        pd.DataFrame([row]).drop(columns="case_id")
+    )
+    assert result["case_id"] == "P0250" and result["risk"] == pytest.approx(risk[0], abs=1e-12)
+    assert abs(result["completeness_delta"]) < 1e-6  # the attributions add up to the risk
+    assert {a["name"] for a in result["top_features"]} == set(row) - {"case_id"}
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "clinical.json").write_text(values.read_text())
+    assert main(["explain", "--case", str(case), "--model", str(model_dir)]) != 0
+    error = capsys.readouterr().err
+    assert "holds no image, only clinical.json" in error and "explain --values FILE" in error
 
 
 def test_clinical_values_alone_are_refused_by_a_model_that_reads_images(

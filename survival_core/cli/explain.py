@@ -14,7 +14,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "explain",
         help="attribute one case's risk: a voxel map (image models) or input attributions",
     )
-    parser.add_argument("--case", type=Path, required=True, help="case folder or zip")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument("--case", type=Path, help="case folder or zip")
+    given.add_argument(
+        "--values",
+        type=Path,
+        metavar="JSON",
+        help="a patient's clinical values alone (a JSON object, as a case's clinical.json; its "
+        "case_id, else the file name, names it), for a model that reads no image",
+    )
     parser.add_argument("--model", type=Path, required=True, metavar="MODEL_DIR")
     parser.add_argument("--method", choices=["ig", "gradcam"], default="ig")
     parser.add_argument(
@@ -39,18 +47,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load case and model, explain, write the map, report (with the case's reading warnings)."""
-    from survival_core.explain.case import explain_case, save_explanation
-    from survival_core.io.case_loader import load_case
+    """Load case (or clinical values) and model, explain, write the map, report (with the case's
+    reading warnings)."""
+    from survival_core.errors import ConfigError
+    from survival_core.explain.case import explain_case, explain_values, save_explanation
+    from survival_core.io.case_loader import load_case, read_clinical_values
     from survival_core.models.scoring import load_scoring_model
 
     loaded = load_scoring_model(args.model)
-    case = load_case(args.case, schema=loaded.schema)
-    explanation = explain_case(
-        case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
-    )
+    if args.values:
+        if args.method != "ig":
+            raise ConfigError("Clinical values alone are explained by Integrated Gradients (ig).")
+        values, case_id = read_clinical_values(args.values)
+        explanation = explain_values(values, loaded, case_id, n_steps=args.steps, top=args.top)
+        warnings: list[str] = []
+    else:
+        case = load_case(args.case, schema=loaded.schema)
+        explanation = explain_case(
+            case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
+        )
+        warnings = list(case.warnings)
     # what reading the case warned about travels with its map (an MR volume read as CT...)
-    result = {**explanation.as_dict(), "warnings": list(case.warnings)}
+    result = {**explanation.as_dict(), "warnings": warnings}
     if args.out:
         result["out"] = str(save_explanation(explanation, args.out))
         progress(f"wrote {result['out']}")

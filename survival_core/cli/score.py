@@ -58,14 +58,10 @@ def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
 
 def _values_result(source: Path, loaded: LoadedModel) -> dict[str, Any]:
     """The score of the clinical values in the JSON file ``source`` (``--values``)."""
-    from survival_core.errors import ClinicalValueError
-    from survival_core.io.case_loader import read_json_object
+    from survival_core.io.case_loader import read_clinical_values
     from survival_core.workflows.scoring import score_values
 
-    values = read_json_object(source, ClinicalValueError, "clinical values")
-    if values is None:
-        raise ClinicalValueError(f"No such file: {source}.")
-    case_id = str(values.get("case_id") or source.stem)
+    values, case_id = read_clinical_values(source)
     return score_values(values, loaded, case_id).as_dict()
 
 

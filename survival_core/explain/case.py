@@ -18,16 +18,18 @@ gives); ``completeness_delta`` = |sum(attributions) - (f(x) - f(baseline))| / |f
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError
-from survival_core.features.case_row import case_features
+from survival_core.features.case_row import case_features, values_features
 from survival_core.models.scoring import LoadedModel, case_model
 
 METHODS = ("ig", "gradcam")
@@ -175,9 +177,31 @@ def _explain_image(
 def _explain_table(
     case: Case, loaded: LoadedModel, n_steps: int | None, top: int
 ) -> CaseExplanation:
+    X, _ = case_features(case, loaded)
+    return _explain_row(X, case.case_id, loaded, n_steps, top)
+
+
+def explain_values(
+    values: Mapping[str, Any],
+    loaded: LoadedModel,
+    case_id: str,
+    n_steps: int | None = None,
+    top: int = 5,
+) -> CaseExplanation:
+    """Integrated Gradients of a patient known by clinical values alone, under a model that reads
+    no image (others are refused, as :func:`~survival_core.workflows.scoring.score_values`
+    refuses them): a table-only cohort's patient is explained as it is scored."""
+    X, _, _ = values_features(values, loaded, case_id)
+    return _explain_row(X, case_id, loaded, n_steps, top)
+
+
+def _explain_row(
+    X: pd.DataFrame, case_id: str, loaded: LoadedModel, n_steps: int | None, top: int
+) -> CaseExplanation:
+    """Integrated Gradients of the one-row feature table ``X``, per input variable (a category's
+    indicators summed)."""
     from survival_core.explain.attributions import model_attributions
 
-    X, _ = case_features(case, loaded)
     model = loaded.model
     risk = float(model.predict_risk(X)[0])
     start = time.perf_counter()
@@ -191,7 +215,7 @@ def _explain_table(
     order = row.abs().sort_values(ascending=False, kind="stable").index
     attributions = [{"name": str(name), "attribution": float(row[name])} for name in order]
     return CaseExplanation(
-        case_id=case.case_id,
+        case_id=case_id,
         method="ig",
         seconds=seconds,
         completeness_delta=float(result.completeness_delta.iloc[0]),

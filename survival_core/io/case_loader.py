@@ -150,6 +150,27 @@ def read_json_object(file: Path, error: type[InputError], holds: str) -> dict[st
     return raw
 
 
+def _check_holds_more_than_values(root: Path) -> None:
+    """Refuse a case folder holding its clinical values and nothing else, saying how such a
+    patient is scored (it read 'No DICOM files found ... clinical.json: not a DICOM file')."""
+    if all(p.is_file() and p.name in (CLINICAL_FILE, ROLES_FILE) for p in _visible(root)):
+        raise InputError(
+            f"The case in {root} holds no image, only {CLINICAL_FILE}: a case needs its CT, MR "
+            "or PET (a DICOM series or a volume file). A patient known by clinical values alone "
+            "is scored and explained under a model that reads no image with `score --values "
+            "FILE` and `explain --values FILE`."
+        )
+
+
+def read_clinical_values(file: Path) -> tuple[dict[str, Any], str]:
+    """A patient's clinical values alone (a JSON object, as a case's clinical.json) and the case
+    id naming them: their ``case_id``, else the file's name."""
+    values = read_json_object(file, ClinicalValueError, "clinical values")
+    if values is None:
+        raise ClinicalValueError(f"No such file: {file}.")
+    return values, str(values.get("case_id") or file.stem)
+
+
 def _read_roles(root: Path) -> dict[str, Any] | None:
     """The case folder's own role mapping (:data:`ROLES_FILE`), or None."""
     return read_json_object(root / ROLES_FILE, InputError, "role: structure names")
@@ -624,6 +645,7 @@ def load_case(
                     f"label map and which of its labels is which.{noted}"
                 )
         else:
+            _check_holds_more_than_values(root)
             image, info, structures, others, warnings, default_id = _load_dicom(
                 root, explicit, required, site, series_uid, companions
             )
