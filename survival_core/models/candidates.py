@@ -122,7 +122,7 @@ def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Ca
     many = n_columns > max(10, n_events // 10)  # fewer than ~10 events per candidate variable
     big = len(X) > 1500
     few = few_events_per_variable(n_events, n_columns)
-    lasso = Candidate("lasso_cox", {"n_alphas": 50})
+    lasso = Candidate("lasso_cox", {"n_alphas": 50, "seed": seed})
     candidates = [lasso] if few else []
     if not wide_table(X):
         penalties = (1.0, 0.1) if few else (0.1, 1.0)
@@ -132,7 +132,7 @@ def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Ca
     if 0 < len(clinical) < n_columns:
         candidates.append(Candidate("coxph", {"penalizer": 0.1}, columns="clinical"))
     candidates += [
-        Candidate("coxnet", {"n_alphas": 50}),
+        Candidate("coxnet", {"n_alphas": 50, "seed": seed}),
         *([] if few else [lasso]),
         Candidate(
             "rsf",

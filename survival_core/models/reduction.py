@@ -149,7 +149,11 @@ class Selector:
 
 
 class MADFilter(Selector):
-    """Drop features whose median absolute deviation is <= ``threshold`` (default: exactly 0)."""
+    """Drop features whose median absolute deviation is <= ``threshold`` (default: exactly 0).
+
+    A two-valued column (a yes/no variable, a category's indicator) is kept: its MAD is 0 whenever
+    fewer than half the patients hold its rarer value, and filtering on it dropped GBSG2's hormone
+    therapy and tumour grade (univariate Cox p < 0.004)."""
 
     kind = "mad"
     params = ("threshold",)
@@ -160,7 +164,9 @@ class MADFilter(Selector):
     def _fit_support(self, Z: np.ndarray, event: np.ndarray, time: np.ndarray) -> np.ndarray:
         mad = np.median(np.abs(Z - np.median(Z, axis=0)), axis=0)
         self.scores_ = {"mad": mad.tolist()}
-        return mad > self.threshold
+        low, high = Z.min(axis=0), Z.max(axis=0)
+        two_valued = (low < high) & np.all(np.equal(Z, low) | np.equal(Z, high), axis=0)
+        return (mad > self.threshold) | two_valued
 
 
 class Standardizer(Selector):
