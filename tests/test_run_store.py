@@ -449,3 +449,23 @@ def test_a_model_deleted_and_registered_again_is_fetched_again(store, model_dir,
     new = store.register_model(_finished_run(store, "recreated"), forest_dir, "recreated")
     assert new == old == 1
     assert _model_kind(store.model_folder("recreated", 1)) == "rsf"
+
+
+def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    """Two `train` runs started together on a fresh data folder raced through MLflow's schema
+    migrations ('table _alembic_tmp_metrics already exists'), one left the database half
+    migrated, and every later run on it failed."""
+    opening = "import sys; from survival_core.runs.store import RunStore; RunStore(sys.argv[1])"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    for attempt in range(2):
+        root = tmp_path / f"runs{attempt}"
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", opening, str(root)], env=env, stderr=subprocess.PIPE
+            )
+            for _ in range(3)
+        ]
+        errors = [child.communicate(timeout=300)[1].decode() for child in children]
+        assert [child.returncode for child in children] == [0, 0, 0], errors
+        assert RunStore(root).list_runs().empty

@@ -320,10 +320,11 @@ class RunStore:
         default = f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"
         self.uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
         self.registry_uri = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
-        self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
         self._code_version = code_version()
-        self.client.search_experiments(max_results=1)  # open (and if new, create) the store now
+        with self._registry_lock():  # two processes creating one SQLite store broke it for good
+            self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
+            self.client.search_experiments(max_results=1)  # open (and if new, create) it now
 
     # -- runs ---------------------------------------------------------------------------------
     def _experiment_id(self, name: str, create: bool) -> str | None:
@@ -658,6 +659,8 @@ class RunStore:
 
     @contextlib.contextmanager
     def _registry_lock(self) -> Iterator[None]:
+        """One process at a time: creates or migrates the store (MLflow's schema migrations on
+        SQLite are not safe to run twice at once), or changes the active model."""
         import fcntl
 
         with open(self.root / ".registry.lock", "w") as handle:
