@@ -3,6 +3,7 @@ schema from a cleaned table, and the demo (HCC) schema in the same form."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,29 @@ def test_a_yes_no_value_the_import_reads_is_scored_too() -> None:
     assert [hpv.coerce(v) for v in ("oui", "Non", "ja", "nein", "sí")] == [
         True, False, True, False, True,
     ]  # fmt: skip
+
+
+def test_the_demo_schema_works_albi_out_as_the_case_form_does() -> None:
+    """`score --values` (the model's HCC schema) imputed ALBI from the cohort where the Case page
+    worked it out: risk 16.41 for the page's 18.47, and a stale ALBI contradicting the labs was
+    scored without a word."""
+    from dataclasses import replace
+
+    from survival_core.errors import ClinicalValueError
+
+    schema = hcc_schema()
+    checked = schema.validate({"albumin": 15.0, "bilirubin": 300.0})
+    assert checked.values["albi_score"] == pytest.approx(
+        0.66 * math.log10(300) - 0.085 * 15, abs=1e-4
+    )
+    assert checked.values["albi_grade"] == 3
+    assert "albi_score" not in checked.missing and "albi_grade" not in checked.missing
+    with pytest.raises(ClinicalValueError, match=r"ALBI score -1.90 contradicts albumin 15 g/L"):
+        schema.validate({"albumin": 15.0, "bilirubin": 300.0, "albi_score": -1.9})
+    alone = schema.validate({"albumin": 15.0})
+    assert alone.values["albi_score"] is None and alone.missing[-2:] == ["albi_score", "albi_grade"]
+    # another cohort's albumin in g/dL is no ALBI input
+    other = CohortSchema(
+        tuple(replace(v, unit="g/dL") if v.name == "albumin" else v for v in schema.variables)
+    )
+    assert other.validate({"albumin": 35.0, "bilirubin": 20.0}).values["albi_score"] is None

@@ -299,6 +299,8 @@ class CohortSchema:
                 missing.append(variable.name)
             else:
                 checked[variable.name] = variable.coerce(value)
+        if _derives_albi(self):  # the demo's variables, as validate_clinical reads them
+            _derive_albi(checked, missing)
         return ClinicalValues(values=checked, missing=missing, unknown=unknown)
 
     def to_dict(self) -> dict[str, Any]:
@@ -451,8 +453,8 @@ def schema_beside(tables: Iterable[Path | str]) -> CohortSchema | None:
 
 def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
     """The demo (HCC) cohort's schema, :data:`survival_core.io.clinical.SCHEMA`, as a
-    :class:`CohortSchema`. ALBI score and grade are plain range-checked variables here; deriving
-    them from albumin and bilirubin stays :func:`validate_clinical`'s."""
+    :class:`CohortSchema`; its validation works ALBI score and grade out from albumin and
+    bilirubin as :func:`validate_clinical` does."""
     return CohortSchema(
         tuple(
             SchemaVariable(
@@ -479,6 +481,43 @@ def _checked_variables() -> dict[str, SchemaVariable]:
     return {v.name: v for v in hcc_schema().variables}
 
 
+#: The HCC variables ALBI is worked out from, and the ALBI score and grade.
+_ALBI_VARIABLES = ("albumin", "bilirubin", "albi_score", "albi_grade")
+
+
+def _derives_albi(schema: CohortSchema) -> bool:
+    """Whether ``schema`` holds the demo's albumin (g/L), bilirubin (umol/L) and ALBI variables,
+    whose score and grade are then worked out, not imputed (another cohort's albumin in g/dL
+    gives no ALBI)."""
+    names = set(schema.names)
+    return all(n in names and schema[n] == _checked_variables()[n] for n in _ALBI_VARIABLES)
+
+
+def _derive_albi(values: dict[str, Any], missing: list[str]) -> None:
+    """ALBI score and grade from albumin and bilirubin when both are given, in place; a given
+    score or grade contradicting them is refused. ``missing`` then lists the ALBI values still
+    unknown, last."""
+    if values["albumin"] is not None and values["bilirubin"] is not None:
+        score = albi_score(values["bilirubin"], values["albumin"])
+        given = values["albi_score"]
+        if given is not None and abs(given - score) > 0.02:
+            raise ClinicalValueError(
+                f"ALBI score {given:.2f} contradicts albumin {values['albumin']:g} g/L and "
+                f"bilirubin {values['bilirubin']:g} umol/L (expected {score:.2f})."
+            )
+        values["albi_score"] = round(score, 4)
+    if values["albi_score"] is not None:
+        grade = albi_grade(values["albi_score"])
+        if values["albi_grade"] is not None and values["albi_grade"] != grade:
+            raise ClinicalValueError(
+                f"ALBI grade {values['albi_grade']} contradicts the ALBI score "
+                f"{values['albi_score']:.2f} (grade {grade})."
+            )
+        values["albi_grade"] = grade
+    missing[:] = [m for m in missing if m not in ("albi_score", "albi_grade")]
+    missing.extend(n for n in ("albi_score", "albi_grade") if values[n] is None)
+
+
 def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -> ClinicalValues:
     """Validate a form dict or CSV row against :data:`SCHEMA`.
 
@@ -501,24 +540,5 @@ def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -
                 missing.append(var.name)
             continue
         values[var.name] = _checked_variables()[var.name].coerce(value)
-    if values["albumin"] is not None and values["bilirubin"] is not None:
-        score = albi_score(values["bilirubin"], values["albumin"])
-        given = values["albi_score"]
-        if given is not None and abs(given - score) > 0.02:
-            raise ClinicalValueError(
-                f"ALBI score {given:.2f} contradicts albumin {values['albumin']:g} g/L and "
-                f"bilirubin {values['bilirubin']:g} umol/L (expected {score:.2f})."
-            )
-        values["albi_score"] = round(score, 4)
-    if values["albi_score"] is not None:
-        grade = albi_grade(values["albi_score"])
-        if values["albi_grade"] is not None and values["albi_grade"] != grade:
-            raise ClinicalValueError(
-                f"ALBI grade {values['albi_grade']} contradicts the ALBI score "
-                f"{values['albi_score']:.2f} (grade {grade})."
-            )
-        values["albi_grade"] = grade
-    for name in ("albi_score", "albi_grade"):
-        if values[name] is None:
-            missing.append(name)
+    _derive_albi(values, missing)
     return ClinicalValues(values=values, missing=missing, unknown=unknown)
