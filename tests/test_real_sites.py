@@ -114,6 +114,8 @@ def test_another_patients_files_in_an_upload_are_named_not_read(
     assert any("2 image series and 0 structure set(s), not read" in w for w in notes)
     named = [w for w in notes if "names another patient than the image series" in w]
     assert len(named) == (1 if rtstruct_patient else 0)
+    # files named in the archive, not by the temporary folder it was read from (gone by then)
+    assert all(".zip:" in w and "radsurv-case-" not in w for w in named)
 
 
 def test_sarcoma_ct_gtv_matches_the_planimetric_volume(sarcoma: dict, shared_data: Path) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -105,26 +105,28 @@ def _visible(folder: Path) -> list[Path]:
 
 
 @contextmanager
-def _case_root(path: Path) -> Iterator[tuple[Path, str]]:
-    """The folder holding the case (a .zip extracted to a temporary folder) and its default name.
-
-    Errors raised inside name files as 'archive.zip:member' rather than by their temporary path.
-    """
+def _case_root(path: Path) -> Iterator[tuple[Path, str, Callable[[str], str]]]:
+    """The folder holding the case (a .zip extracted to a temporary folder), its default name,
+    and how a message names its files: 'archive.zip:member' rather than the temporary path,
+    which is gone once read (errors raised inside are renamed so too)."""
     if not path.exists():
         raise InputError(f"{path} does not exist.")
     if path.is_dir():
-        yield _enter_wrapper(path), path.name
+        yield _enter_wrapper(path), path.name, str
         return
     if not is_zip(path):
         raise InputError(f"{path} is neither a case folder nor a .zip archive of one.")
     with tempfile.TemporaryDirectory(prefix="radsurv-case-", dir=data_subdir("tmp")) as tmp:
+
+        def shown(message: str) -> str:
+            return message.replace(f"{tmp}/", f"{path}:").replace(tmp, str(path))
+
         extract_zip(path, Path(tmp))
         root = _enter_wrapper(Path(tmp))
         try:
-            yield root, (root.name if root != Path(tmp) else path.stem)
+            yield root, (root.name if root != Path(tmp) else path.stem), shown
         except InputError as err:
-            message = str(err).replace(f"{tmp}/", f"{path}:").replace(tmp, str(path))
-            raise type(err)(message) from err
+            raise type(err)(shown(str(err))) from err
 
 
 def _enter_wrapper(folder: Path) -> Path:
@@ -622,7 +624,7 @@ def load_case(
     name or PatientID, which may identify the patient), else the folder (or archive) name.
     """
     path = Path(path)
-    with _case_root(path) as (root, default_id):
+    with _case_root(path) as (root, default_id, shown):
         explicit, required = _check_roles(
             roles if roles is not None else _read_roles(root), require
         )
@@ -669,11 +671,14 @@ def load_case(
         modality=case_modality,
         source=str(path),
         warnings=[
-            *warnings,
-            *missing_value_warnings(image, assigned.masks),
-            *scale_warnings(image, case_modality),
-            *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
-            *assigned.warnings,
+            shown(w)
+            for w in [
+                *warnings,
+                *missing_value_warnings(image, assigned.masks),
+                *scale_warnings(image, case_modality),
+                *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
+                *assigned.warnings,
+            ]
         ],
         site=assigned.site,
         structures=structures,
@@ -686,7 +691,7 @@ def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary
     """What a case offers for role mapping, from one read of its headers: the structure names
     (RTSTRUCT ROI / SEG segment names, or mask file names) and, for DICOM, its image series."""
     path = Path(path)
-    with _case_root(path) as (root, _):
+    with _case_root(path) as (root, _, _):
         volumes = _volumes(root)
         if volumes and not _beside_dicom(root, volumes):
             names = [
