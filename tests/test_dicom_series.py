@@ -157,6 +157,24 @@ def test_two_ct_series_ask_which(tmp_path: Path) -> None:
     )
 
 
+def test_a_pet_with_its_nac_series_reads_the_attenuation_corrected_one(tmp_path: Path) -> None:
+    """A PET-only export with its AC and NAC series: the AC one is read, as beside a CT, and the
+    warnings name the NAC one left aside (no command can name a series)."""
+    from tests.test_pet_suv import activity, pet_slices
+
+    for name, suv, corrected in (("AC", 8.0, ["DECY", "ATTN"]), ("NAC", 3.0, ["DECY"])):
+        datasets = pet_slices(
+            [activity(suv, 60)] * 4, CorrectedImage=corrected, SeriesDescription=f"PET {name}"
+        )
+        for k, ds in enumerate(datasets):
+            write(ds, tmp_path / name / f"{k}.dcm")
+    image, info = read_series(tmp_path)
+    assert info.description == "PET AC"
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), 8.0, rtol=5e-4)
+    assert any("'PET NAC'" in w and "not attenuation-corrected" in w for w in info.warnings)
+    assert [s.default for s in series_summary(scan_dicom(tmp_path))].count(True) == 1
+
+
 def test_single_slice_without_thickness_uses_1mm(tmp_path: Path) -> None:
     (ds,) = ct_slices(hu_volume((1, 4, 4)))
     del ds.SliceThickness

@@ -540,6 +540,50 @@ def test_suv_figures_of_a_pet_not_showing_the_gtv_are_left_out() -> None:
         modality_view(case, "PT")
 
 
+@pytest.mark.parametrize("pet_spacing", [1.0, 2.0])
+def test_a_gtv_partly_outside_the_pet_gives_partial_labelled_uptake(
+    pet_spacing: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PET whose field of view ends inside the GTV (its last bed), on the CT's voxels or
+    coarser: the uptake of the part inside, labelled with the share outside, which the case's
+    warnings name; a GTV mostly outside gives none, the case's warnings saying why."""
+    from types import SimpleNamespace
+
+    from survival_core.cli.score import _result as score_result
+    from survival_core.features.pet_uptake import gtv_uptake
+
+    ct = sitk.GetImageFromArray(np.zeros((20, 16, 16), np.float32))
+    mask = np.zeros((20, 16, 16), np.uint8)
+    mask[10:18, 4:12, 4:12] = 1
+    n = int(16 / pet_spacing)
+    pet = sitk.GetImageFromArray(np.full((n, n, n), 2.0, np.float32))
+    pet.SetSpacing((pet_spacing,) * 3)  # covers z 0-15 mm of the CT's 0-19: GTV z 16, 17 outside
+    pet.SetOrigin((pet_spacing / 2 - 0.5,) * 3)
+    case = Case("A", ct, masks={"gtv": sitk.GetImageFromArray(mask)}, companions={"PT": pet})
+    # `score --json` of a model reading no PET: its warnings were copied before the uptake's
+    monkeypatch.setattr(
+        "survival_core.workflows.scoring.score_case", lambda *_: SimpleNamespace(as_dict=dict)
+    )
+    scored = score_result(Case("A", ct, masks=case.masks, companions={"PT": pet}), None)
+    assert any(
+        "of the gtv mask lies outside the PT's field of view" in w for w in scored["warnings"]
+    )
+    uptake = gtv_uptake(case)
+    assert uptake is not None and uptake["gtv_share_outside_fov"] == pytest.approx(0.25)
+    assert uptake["mtv_ml"] == pytest.approx(6 * 8 * 8 / 1000)
+    assert any(
+        "25.0% of the gtv mask lies outside the PT's field of view" in w for w in case.warnings
+    )
+    mask[:, :, :] = 0
+    mask[14:20, 4:12, 4:12] = 1  # 4 of its 6 slices outside: 67 %
+    case = Case("B", ct, masks={"gtv": sitk.GetImageFromArray(mask)}, companions={"PT": pet})
+    assert gtv_uptake(case) is None
+    assert any(
+        w.startswith("No PET uptake figures of the GTV") and "mostly outside" in w and "66.7%" in w
+        for w in case.warnings
+    )
+
+
 def test_brats_sequences_beside_the_t1c_make_one_model(tmp_path, capsys) -> None:
     """BraTS's survival task reads several MR sequences. Imported with --image t1ce, each case
     keeps its FLAIR, T1 and T2 beside the T1c (FLAIR.nii.gz...); `extract --companion FLAIR`

@@ -143,6 +143,66 @@ def test_scan_before_injection_refused(tmp_path: Path) -> None:
         suv_of(datasets, tmp_path)
 
 
+@pytest.mark.parametrize("injection", ["RadiopharmaceuticalStartTime", "StartDateTime"])
+@pytest.mark.parametrize(
+    ("correction", "minutes"), [("START", [60] * 4), ("NONE", [60, 75, 90, 95])]
+)
+def test_a_scan_past_midnight_without_acquisition_date(
+    tmp_path: Path, injection: str, correction: str, minutes: list[int]
+) -> None:
+    """Slices acquired after midnight, dated by the SeriesDate alone (no AcquisitionDate), are
+    of the next day: not the day's earliest acquisition, nor before the injection."""
+    datasets = pet_slices(
+        [activity(2.0, m) for m in minutes],
+        correction=correction,
+        injection="223000",
+        series=("20240305", "233000"),
+        acquisitions=["233000", "234500", "000000", "000500"],
+    )
+    for ds in datasets:
+        del ds.AcquisitionDate
+        drug = ds.RadiopharmaceuticalInformationSequence[0]
+        if injection == "StartDateTime":
+            del drug.RadiopharmaceuticalStartTime
+            drug.RadiopharmaceuticalStartDateTime = "20240305223000"
+    np.testing.assert_allclose(suv_of(datasets, tmp_path), 2.0, rtol=5e-4)
+
+
+@pytest.mark.parametrize(("dose", "shown"), [("370", "370 Bq"), ("3.7e11", "3.7e\\+11 Bq")])
+def test_an_implausible_dose_is_refused_saying_dicom_stores_bq(
+    tmp_path: Path, dose: str, shown: str
+) -> None:
+    """A dose written in MBq (370) would make SUVs a million times too high."""
+    datasets = pet_slices([5000.0] * 3)
+    for ds in datasets:
+        ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = dose
+    with pytest.raises(
+        DicomError, match=f"RadionuclideTotalDose {dose} is {shown}.*stores the dose in Bq"
+    ):
+        suv_of(datasets, tmp_path)
+
+
+def test_a_date_shifted_injection_datetime_gives_way_to_its_time(tmp_path: Path) -> None:
+    """A RadiopharmaceuticalStartDateTime whose date a de-identification shifted, beside a
+    StartTime agreeing with the scan: the StartTime on the scan's day counts, said; without the
+    StartTime the case is refused."""
+    datasets = pet_slices([activity(2.0, 60)] * 4)
+    for k, ds in enumerate(datasets):
+        ds.RadiopharmaceuticalInformationSequence[
+            0
+        ].RadiopharmaceuticalStartDateTime = "20140302100000"
+        write(ds, tmp_path / f"{k}.dcm")
+    image, info = read_series(tmp_path)
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), 2.0, rtol=5e-4)
+    note = next(w for w in info.warnings if w.startswith("PET converted to SUVbw"))
+    assert "StartDateTime 2014-03-02 10:00:00 is 3656 days from the scan" in note
+    assert "taken at 2024-03-05 10:00:00 by RadiopharmaceuticalStartTime" in note
+    for ds in datasets:
+        del ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime
+    with pytest.raises(DicomError, match="injection at 2014-03-02 10:00:00 .* apart"):
+        suv_of(datasets, tmp_path)
+
+
 def test_pet_presets_bin_suv_without_standardisation() -> None:
     full, han = get_preset("full", "PT"), get_preset("han2020", "PT")
     assert full.standardisation is None and han.standardisation is None

@@ -51,8 +51,8 @@ def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
     from survival_core.features.pet_uptake import gtv_uptake
     from survival_core.workflows.scoring import score_case
 
+    uptake = gtv_uptake(case)  # first: a GTV partly outside the PET is said in the warnings
     result = {**score_case(case, loaded).as_dict(), "warnings": list(case.warnings)}
-    uptake = gtv_uptake(case)
     return result if uptake is None else {**result, "uptake": uptake}
 
 

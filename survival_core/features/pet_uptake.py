@@ -17,7 +17,7 @@ from scipy import ndimage
 
 from survival_core.case import Case
 from survival_core.errors import GeometryError, InputError, MaskError
-from survival_core.io.modality_view import modality_view
+from survival_core.io.modality_view import modality_view, outside_field
 
 #: Radius (mm) of the 1 cm^3 sphere of SUVpeak.
 PEAK_RADIUS_MM = (3.0 / (4.0 * math.pi) * 1000.0) ** (1.0 / 3.0)
@@ -37,7 +37,9 @@ def peak_kernel(spacing: tuple[float, float, float]) -> np.ndarray:
 def gtv_uptake(case: Case) -> dict[str, float] | None:
     """:func:`pet_uptake` of the GTV of a PET case, or of a PET/CT case's PET (the GTV moved
     onto its grid, :func:`~survival_core.io.modality_view.modality_view`); None for any other
-    case, or a GTV the PET does not show (outside its field, or below its voxels)."""
+    case, or a GTV the PET does not show (mostly outside its field, or below its voxels), said
+    in the case's warnings. Of a GTV partly outside the PET's field of view the figures are of
+    the part inside, labelled with ``gtv_share_outside_fov`` (0..1; the warnings say it too)."""
     if "gtv" not in case.masks:
         return None
     if case.modality.upper() == "PT":
@@ -45,9 +47,14 @@ def gtv_uptake(case: Case) -> dict[str, float] | None:
     if "PT" not in case.companions:
         return None
     try:
-        return pet_uptake(modality_view(case, "PT"))
-    except (GeometryError, MaskError):  # a GTV outside the PET's field, or below its voxels
+        figures = pet_uptake(modality_view(case, "PT"))
+    except (GeometryError, MaskError) as error:  # mostly outside the field, or below its voxels
+        note = f"No PET uptake figures of the GTV: {error}"
+        if note not in case.warnings:
+            case.warnings.append(note)
         return None
+    _, outside = outside_field(case.companions["PT"], case.masks["gtv"])
+    return {**figures, "gtv_share_outside_fov": outside} if outside else figures
 
 
 def pet_uptake(case: Case, role: str = "gtv") -> dict[str, float]:

@@ -636,9 +636,33 @@ def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[Ser
 def reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
     """The series among one modality's that are volumes to analyse: no projections (MIP), and
     of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
-    volumes = [e for e in series if not {"MIP", "PROJECTION IMAGE"} & _first(e, "ImageType")]
+    volumes = [e for e in series if not _is_projection(e)]
     corrected = [e for e in volumes if "ATTN" in _first(e, "CorrectedImage")]
     return corrected or volumes
+
+
+def _is_projection(entry: SeriesEntry) -> bool:
+    """A projection (ImageType MIP or PROJECTION IMAGE), not a volume."""
+    return bool({"MIP", "PROJECTION IMAGE"} & _first(entry, "ImageType"))
+
+
+def _left_aside(inventory: DicomInventory, chosen: SeriesEntry) -> list[str]:
+    """The note naming the series of the chosen one's modality that are no
+    :func:`reconstructions` to analyse (a PET's NAC series, a MIP) and were not read; []
+    when there are none, or the chosen one is one of them."""
+    same = [s for s in inventory.series if s.modality == chosen.modality and not s.is_scout]
+    kept = reconstructions(same)
+    aside = [s for s in same if s not in kept] if chosen in kept else []
+    if not aside:
+        return []
+    listed = "; ".join(
+        f"{s.describe()}, {'a projection' if _is_projection(s) else 'not attenuation-corrected'}"
+        for s in aside
+    )
+    return [
+        f"Series {chosen.describe()} was read, the {chosen.modality} reconstruction to analyse; "
+        f"not {listed}. Leave those out of the case if one of them was meant."
+    ]
 
 
 def _first(entry: SeriesEntry, keyword: str) -> set[str]:
@@ -760,8 +784,9 @@ def _choose_series(
         return candidates[0]
     for modality in modality_preference:
         matching = [s for s in candidates if s.modality == modality.upper()]
-        if len(matching) == 1:
-            return matching[0]  # the others: :func:`_passed_over`
+        volumes = reconstructions(matching) or matching  # a PET's AC series over its NAC
+        if len(volumes) == 1:
+            return volumes[0]  # the others: :func:`_passed_over`, :func:`_left_aside`
         if matching:
             raise DicomError(
                 f"{inventory.source} holds {len(matching)} {modality} series; say which one to use: "
@@ -1096,11 +1121,15 @@ def read_series(
     :class:`DicomError` if absent), else the only series, else
     among the non-scout series the RTSTRUCT/SEG files were drawn on (all non-scout series when they
     name none) the only one, or the only one of the first modality in ``modality_preference`` that
-    has any; otherwise :class:`DicomError` lists the candidates.
+    has any (of its :func:`reconstructions`: a PET's attenuation-corrected series over its NAC
+    one, as beside a CT); otherwise :class:`DicomError` lists the candidates. The series left
+    aside are named in the warnings.
     """
     inventory = source if isinstance(source, DicomInventory) else scan_dicom(source)
     entry = _choose_series(inventory, series_uid, modality_preference)
-    passed_over = _passed_over(inventory, entry) if series_uid is None else []
+    passed_over = (
+        _passed_over(inventory, entry) + _left_aside(inventory, entry) if series_uid is None else []
+    )
 
     def name_of(s: _Slice) -> str:
         frame = f" frame {s.frame + 1}" if s.frame is not None else ""

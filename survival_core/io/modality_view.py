@@ -4,23 +4,29 @@ A model on several modalities' radiomics (:attr:`~survival_core.models.card.Mode
 computes each modality's features on that modality's own image, in its own units and grid, as the
 training cohort's features were: the masks move onto the companion image's grid (voxel for
 voxel where the grids nest, else each voxel taking the label covering at least half of it), the
-image is never resampled.
+image is never resampled. A mask partly beyond the companion's field of view (a PET whose last
+bed ends inside the GTV) keeps the part inside, said in the warnings with the share left out;
+one mostly outside is refused.
 """
 
 from __future__ import annotations
 
 from warnings import catch_warnings, simplefilter
 
+import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import Case
-from survival_core.errors import InputError, MaskError
+from survival_core.errors import GeometryError, InputError, MaskError
 from survival_core.io.dataset_layout import SEQUENCE_NAMES
 from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.io.volume import MaskResampled, on_image_grid
 
 #: Names of companion images: the modalities, and the MR sequences beside an MR image.
 COMPANION_NAMES = (*VOLUME_MODALITIES, *sorted(s.upper() for s in SEQUENCE_NAMES))
+#: Largest share of a mask that may lie outside the companion's field of view; more, and the
+#: companion's figures would describe another part than the mask's.
+MAX_OUTSIDE_SHARE = 0.5
 
 
 def companion_modality(name: str) -> str:
@@ -32,7 +38,8 @@ def companion_modality(name: str) -> str:
 def modality_view(case: Case, modality: str) -> Case:
     """``case`` on its ``modality`` image (a modality, or beside an MR image another sequence:
     'FLAIR'): itself when that is its modality, else its companion image of that name with every
-    mask moved onto the companion's grid (the move noted in the view's warnings).
+    mask moved onto the companion's grid (the move, and the share of a mask outside its field of
+    view, noted in the view's warnings and the case's, which a score or report carries).
     :class:`InputError` when the case has no such image, :class:`GeometryError` when a mask lies
     mostly outside it, :class:`MaskError` when a mask covers no voxel of it by half. Made once
     per case object."""
@@ -42,7 +49,30 @@ def modality_view(case: Case, modality: str) -> Case:
     views = case.__dict__.setdefault("_modality_views", {})
     if modality not in views:
         views[modality] = _view(case, modality)
+        case.warnings.extend(n for n in views[modality].warnings if n not in case.warnings)
     return views[modality]
+
+
+def outside_field(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, float]:
+    """``mask`` without its voxels whose centres lie outside ``image``'s field of view (in the
+    same frame of reference, on any grid), and the share of its non-zero voxels those were."""
+    array = sitk.GetArrayFromImage(mask)
+    where = np.argwhere(array)  # z, y, x
+    if not len(where):
+        return mask, 0.0
+
+    def to_world(volume: sitk.Image) -> np.ndarray:  # voxel index (x, y, z) to mm
+        return np.asarray(volume.GetDirection()).reshape(3, 3) * np.asarray(volume.GetSpacing())
+
+    points = where[:, ::-1] @ to_world(mask).T + mask.GetOrigin()
+    index = np.linalg.solve(to_world(image), (points - image.GetOrigin()).T).T
+    beyond = ((index < -0.5) | (index > np.asarray(image.GetSize()) - 0.5)).any(axis=1)
+    if not beyond.any():
+        return mask, 0.0
+    array[tuple(where[beyond].T)] = 0
+    inside = sitk.GetImageFromArray(array)
+    inside.CopyInformation(mask)
+    return inside, float(beyond.mean())
 
 
 def _view(case: Case, modality: str) -> Case:
@@ -57,7 +87,21 @@ def _view(case: Case, modality: str) -> Case:
             f"{case.modality}'s frame of reference."
         )
     masks, notes = {}, []
-    for role, mask in case.masks.items():
+    for role, whole in case.masks.items():
+        mask, outside = outside_field(image, whole)
+        if outside > MAX_OUTSIDE_SHARE:
+            raise GeometryError(
+                f"Case {case.case_id}: the {role} mask lies mostly outside the {modality}'s field "
+                f"of view ({outside:.1%} of it beyond the {modality}'s {_extent(image)}). Give "
+                f"the whole {modality} series (all its bed positions)."
+            )
+        if outside:
+            notes.append(
+                f"Case {case.case_id}: {outside:.1%} of the {role} mask lies outside the "
+                f"{modality}'s field of view ({_extent(image)}): its {modality} figures "
+                f"(uptake, radiomics) are partial, of the {1 - outside:.1%} inside. Check that "
+                f"the {modality} series is whole (all its bed positions)."
+            )
         with catch_warnings(record=True) as caught:
             simplefilter("always", MaskResampled)
             moved = on_image_grid(image, mask, f"the {modality}", f"the {role} mask", resample=True)
@@ -83,3 +127,10 @@ def _view(case: Case, modality: str) -> Case:
 
 def _spacing(image: sitk.Image) -> str:
     return " x ".join(f"{s:g}" for s in image.GetSpacing())
+
+
+def _extent(image: sitk.Image) -> str:
+    """The image's size in voxels and mm, for messages."""
+    size = image.GetSize()
+    mm = " x ".join(f"{n * s:.0f}" for n, s in zip(size, image.GetSpacing(), strict=True))
+    return f"{' x '.join(map(str, size))} voxels, {mm} mm"
