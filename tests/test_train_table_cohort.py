@@ -92,3 +92,12 @@ def test_resuming_an_unknown_run_is_an_error_line(veterans, tmp_path, capsys):
         assert main(["train", "--resume", "nonexistent", *extra]) == 2
         err = capsys.readouterr().err
         assert "No run with id 'nonexistent'" in err and "Traceback" not in err
+
+
+def test_a_ray_cluster_nothing_answers_at_is_refused_before_a_run(veterans, tmp_path, capsys):
+    """The refusal was clear, but a FAILED run was left for a config that never started."""
+    engine = {"engine": {"kind": "ray", "address": "127.0.0.1:1"}}
+    config = _config(tmp_path, veterans, name="unreachable", **engine)
+    assert main(["train", "--config", str(config)]) == 2
+    assert "Cannot reach the Ray cluster at '127.0.0.1:1'" in capsys.readouterr().err
+    assert RunStore().list_runs("unreachable").empty

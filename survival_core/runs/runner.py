@@ -504,12 +504,12 @@ def run_training(
     store = store or RunStore()
     store.reap_dead_runs()
     check_cohorts(config)
+    engine = config.engine  # first: a Ray cluster nothing answers at left a FAILED run behind
+    mapper = make_engine(engine.kind, engine.address, engine.workers)
     # a run whose setup fails is FAILED by start_run itself (a run in hand is failed below)
     run = store.start_run(config.name, config.to_dict(), {}, resume_id=resume)
     try:
         say(f"run {run.run_id} ({config.name})")
-        engine = config.engine
-        mapper = make_engine(engine.kind, engine.address, engine.workers)
         data = prepare_data(config, run.folder, mapper, say)
         run.log_data_hashes(data.hashes)
         columns = _columns(config, data.tables)
