@@ -10,8 +10,8 @@ import math
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.errors import RadSurvError
-from survival_core.features.case_row import case_features
+from survival_core.errors import RadSurvError, ValuesNeeded
+from survival_core.features.case_row import case_features, reads_images
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
 from survival_core.nomogram import (
     Nomogram,
@@ -21,6 +21,7 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
+from survival_core.workflows.scoring import require_values
 from ui.auth import permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, scoring_model, show_error
@@ -45,8 +46,14 @@ def _case_inputs(
 
 
 def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
-    """Clinical values (with this session's edits), plus radiomics when the model reads them."""
+    """Clinical values (with this session's edits), plus radiomics when the model reads them.
+    A clinical model is refused (ValuesNeeded) when none of its inputs came with the case, as on
+    the Risk and Report pages: its points would be the training cohort's typical patient's."""
     values = clinical_values(case)
+    if not reads_images(loaded):
+        _, imputed = case_features(dataclasses.replace(case, clinical=values), loaded)
+        require_values(imputed, loaded, case.case_id)
+        return values
     if all(v.name in loaded.card.clinical_columns for v in nomo.variables):
         return values
     with st.spinner("Extracting the case's radiomics..."):
@@ -104,9 +111,9 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
         case = None
     elif case is None:
         st.caption(f"No case loaded: {defaults}.")
-    else:
-        st.caption(f"Prefilled from case **{case.case_id}**; empty fields are imputed.")
     source = _case_values(case, loaded, nomo) if case is not None else nomo.defaults()
+    if case is not None:  # said once the case's values are there (a refused case has none)
+        st.caption(f"Prefilled from case **{case.case_id}**; empty fields are imputed.")
     prefix = f"nomogram-{loaded.folder}"
     prefix += f"-{case.case_id}" if case is not None else "-defaults"
     return {
@@ -135,6 +142,9 @@ try:
     with inputs_column:  # the case's features: refused when the model cannot read the case
         values = _inputs(loaded, nomo)
     patient = nomo.points(values)
+except ValuesNeeded as error:  # nothing entered yet: what to do, not a failure
+    st.info(str(error), icon=":material/info:")
+    st.stop()
 except RadSurvError as error:
     show_error(error)
     st.stop()

@@ -39,3 +39,38 @@ def test_a_registered_version_not_made_active_is_not_the_default(
     active = SimpleNamespace(name="whas", version=1, folder=registered)
     store.active_model = lambda: active
     assert [c.folder for c in models.model_choices()] == [registered, default]
+
+
+def test_the_session_keeps_its_model_when_another_is_made_active(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The choice was kept by its label, which says "(active)": when another user promoted a
+    model, the session's pages silently scored with that one. A chosen model that disappeared
+    from the registry is named."""
+    from streamlit.testing.v1 import AppTest
+
+    def sidebar() -> None:
+        import streamlit as st
+
+        from ui.models import model_picker
+
+        st.text(str(model_picker().folder))
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    listed = [
+        models.ModelChoice("first v1 (active)", first),
+        models.ModelChoice("second v1", second),
+    ]
+    monkeypatch.setattr(models, "model_choices", lambda: listed)
+    app = AppTest.from_function(sidebar).run()
+    assert app.text[0].value == str(first)
+    listed[:] = [
+        models.ModelChoice("second v1 (active)", second),
+        models.ModelChoice("first v1", first),
+    ]
+    app.run()
+    assert not app.warning and app.text[0].value == str(first)
+    listed[:] = [models.ModelChoice("second v1 (active)", second)]
+    app.run()
+    assert app.text[0].value == str(second)
+    assert "The model you chose (first v1) is no longer registered" in app.warning[0].value

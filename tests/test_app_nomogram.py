@@ -175,3 +175,21 @@ def test_a_yes_no_variable_reads_yes_and_no(data_folder):
     assert not app.exception
     cirrhosis = next(s for s in app.selectbox if s.label.startswith("Cirrhosis"))
     assert cirrhosis.options == ["no", "yes"]
+
+
+def test_a_case_without_clinical_values_is_refused_as_on_the_risk_page(data_folder):
+    """A case with no value for any of a clinical model's inputs: the Risk and Report pages say
+    to give the values; the Nomogram page showed the training's typical patient's points and
+    survival as "prefilled from case ..."."""
+    import dataclasses
+
+    from tests.case_builders import make_case
+
+    _train(data_folder, "coxph", {"penalizer": 0.1})
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.session_state["current_case"] = dataclasses.replace(make_case(), clinical={})
+    app.run()
+    assert not app.exception and not app.error
+    assert any("Give the clinical values" in i.value for i in app.info)
+    assert not app.metric
+    assert not any("Prefilled from case" in c.value for c in app.caption)

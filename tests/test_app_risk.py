@@ -75,14 +75,13 @@ def _risk_page(registry, model: str | None = None) -> AppTest:
 
     The choice is written to the picker's session key: AppTest (streamlit 1.67) drops the
     sidebar of an ``st.navigation`` app on reruns, so its widget cannot be set there."""
-    from ui.models import MODEL_CHOICE
+    from ui.models import MODEL_CHOICE, model_choices
 
     app = AppTest.from_file(APP, default_timeout=120).run()
     assert not app.exception
     if model is not None:
-        picker = next(s for s in app.sidebar.selectbox if s.label == "Model")
         app.session_state[MODEL_CHOICE] = next(
-            o for o in picker.options if o.startswith(f"{model} v1")
+            c.key for c in model_choices() if c.label.startswith(f"{model} v1")
         )
     app.switch_page(PAGE).run()
     assert not app.exception

@@ -3,8 +3,11 @@ tiny run in the background that then appears, shows a run's plots, compares runs
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
@@ -148,8 +151,98 @@ def test_a_model_choice_run_shows_every_candidate_and_the_final_choice(fresh_dat
     assert (table["final model"] == "chosen").sum() == 1
     assert table["q_value"].dropna().between(0, 1).all()
     assert any(w.value.startswith("No model beats") for w in app.warning)  # two Cox models tie
-    # 4 events per variable: the boosted trees are compared but the ensemble does not stack them
-    assert any("The ensemble stacked 3 of the 4 candidates" in c.value for c in app.caption)
+    # auto registers one candidate: no ensemble weights or stacking shown for it, and the events
+    # per variable of its final choice (all patients) beside the folds' (fewer)
+    assert "final weight" not in table
+    assert not any("stacked" in c.value for c in app.caption)
+    selection = json.loads(
+        (store.get_run(run.run_id).folder / "reports/selection.json").read_text()
+    )
+    final, folds = selection["final"]["events_per_variable"], selection["events_per_variable"]
+    shown = f"{final:.1f} for the final model's choice, {folds:.1f} in the cross-validation folds"
+    assert any(shown in c.value for c in app.caption)
+
+
+def _comparison(folder: str, kind: str) -> None:
+    """The model comparison of the reports in ``folder`` for a run of model ``kind``."""
+    from pathlib import Path
+
+    from ui.training import model_comparison
+
+    model_comparison(Path(folder), kind)
+
+
+def test_only_an_ensemble_run_shows_stacking_weights(tmp_path: Path):
+    """An ``auto`` run's comparison showed the final weights and "The ensemble stacked 2 of the
+    3 candidates", which describe the ensemble it did not register."""
+    labels = ["coxph(penalizer=0.5)", "coxph(penalizer=5.0)", "gbsa(max_depth=1)"]
+    table = {"model": [*labels, "auto", "ensemble"], "c_index": [0.7, 0.69, 0.65, 0.7, 0.71]}
+    pd.DataFrame(table).to_csv(tmp_path / "comparison.csv", index=False)
+    final = {
+        "chosen": labels[0],
+        "choice_rule": "within one standard error of the best",
+        "stacked": labels[:2],
+        "events_per_variable": 9.5,
+        "candidates": [
+            {"label": lab, "weight": w} for lab, w in zip(labels, (0.7, 0.3, 0.0), strict=True)
+        ],
+    }
+    selection = {"events_per_variable": 6.3, "stacked": labels[:2], "warnings": [], "final": final}
+    (tmp_path / "selection.json").write_text(json.dumps(selection))
+    for kind, stacking in (("auto", False), ("ensemble", True)):
+        app = AppTest.from_function(_comparison, args=(str(tmp_path), kind)).run()
+        assert not app.exception
+        shown = app.dataframe[0].value
+        assert shown.loc[shown["final model"] == "chosen", "model"].tolist() == [labels[0]]
+        assert ("final weight" in shown) is stacking, kind
+        (caption,) = [c.value for c in app.caption]
+        assert ("The ensemble stacked 2 of the 3 candidates" in caption) is stacking, kind
+        assert "9.5 for the final model's choice, 6.3 in the cross-validation folds" in caption
+
+
+def _details(folder: str) -> None:
+    """:func:`ui.training.run_details` of a finished run whose folder is ``folder``."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from survival_core.runs.store import RunRecord
+    from ui.training import run_details
+
+    record = RunRecord("r1", "left", "FINISHED", None, None, {}, {}, {}, "", Path(folder))
+    store = SimpleNamespace(get_run=lambda _: record, fold_metrics=lambda _: pd.DataFrame())
+    run_details(store, "r1")
+
+
+def test_a_run_says_which_cases_it_left_out_and_why(tmp_path: Path):
+    """The runner writes the cases it could not use (``left_out.csv``) and its notes on the data
+    (``notes.txt``); the run's view said nothing, its metrics read as the whole cohort's."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "notes.txt").write_text("2 case(s) missing from a joined table were left out.\n")
+    left_out = {
+        "case_id": ["SYN-0003", "SYN-0004"],
+        "error": ["SYN-0003 holds no image.", "image.nii.gz does not exist."],
+        "table": ["radiomics.parquet"] * 2,
+    }
+    pd.DataFrame(left_out).to_csv(reports / "left_out.csv", index=False)
+    app = AppTest.from_function(_details, args=(str(tmp_path),)).run()
+    assert not app.exception
+    warnings = [w.value for w in app.warning]
+    left = next(w for w in warnings if "2 case(s) left out of this run" in w)
+    assert "- SYN-0003: SYN-0003 holds no image." in left
+    assert "- SYN-0004: image.nii.gz does not exist." in left
+    assert any("2 case(s) missing from a joined table were left out." in w for w in warnings)
+
+
+def test_the_folds_input_refuses_one_fold(fresh_data):
+    """The form took 1 fold, which the config then refused."""
+    from ui.training import BLANK
+
+    app = page()
+    app.selectbox[0].set_value(BLANK).run()  # nested_cv, 5 folds
+    assert app.number_input(key=f"train-{BLANK}-folds").proto.min == 2
 
 
 def test_each_study_config_comes_through_the_form_unchanged(fresh_data):

@@ -204,6 +204,20 @@ def test_bad_settings_are_refused():
         make_model("auto").with_reduction(object()).fit(pd.DataFrame({"a": [1, 2]}), None)
 
 
+def test_too_few_events_for_the_inner_folds_names_the_inner_cross_validation():
+    """A run asked for 3 folds was refused with "5 folds need at least 5 events": the 5 were
+    auto's inner folds, which the message did not say."""
+    time = np.arange(1.0, 14.0)
+    event = np.zeros(13, dtype=bool)
+    event[:2] = True
+    X = pd.DataFrame({"age": np.linspace(40, 80, 13)})
+    with pytest.raises(ConfigError) as raised:
+        make_model("auto", candidates=FAST[:2], inner_folds=5).fit(X, Surv.from_arrays(event, time))
+    message = str(raised.value)
+    assert "inner cross-validation comparing the candidates (5 inner folds" in message
+    assert "Lower model.params.inner_folds" in message
+
+
 def test_with_few_events_per_variable_the_choice_takes_the_simplest_within_one_se():
     # candidate 1 leads the pooled inner c-index by 0.02, but its per-fold lead swings by 0.06
     fold_c = np.array([[0.70, 0.78], [0.72, 0.70], [0.69, 0.75], [0.71, 0.68], [0.70, 0.76]])

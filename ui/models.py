@@ -16,7 +16,10 @@ import streamlit as st
 from survival_core.case import Case
 from survival_core.io.clinical_schema import CohortSchema
 
+#: The session's model choice, by :attr:`ModelChoice.key`.
 MODEL_CHOICE = "model_choice"
+#: Its label when picked, to name it should it disappear from the registry.
+MODEL_CHOICE_LABEL = "model_choice_label"
 #: The choices the sidebar picker listed on this script run (the pages reuse them).
 LISTED = "model_choices_listed"
 
@@ -27,6 +30,12 @@ class ModelChoice:
 
     label: str
     folder: Path
+
+    @property
+    def key(self) -> str:
+        """What the session remembers of its choice: the folder, one per registry entry (the
+        label changes when another model is made active, or a version's c-index is shown)."""
+        return str(self.folder)
 
     @property
     def modified(self) -> float:
@@ -124,18 +133,27 @@ def model_picker() -> ModelChoice | None:
     if not choices:
         st.caption("No model yet: train one on the Training page.")
         return None
-    labels = [c.label for c in choices]
+    keys = [c.key for c in choices]
     previous = st.session_state.get(MODEL_CHOICE)
-    index = labels.index(previous) if previous in labels else 0
-    label = st.selectbox(
+    if previous is not None and previous not in keys:
+        st.warning(
+            f"The model you chose ({st.session_state.get(MODEL_CHOICE_LABEL, previous)}) is no "
+            f"longer registered; the pages now use {choices[0].label}. Pick another model here "
+            "if that is not the one you want.",
+            icon=":material/warning:",
+        )
+    by_key = {c.key: c for c in choices}
+    key = st.selectbox(
         "Model",
-        labels,
-        index=index,
+        keys,
+        index=keys.index(previous) if previous in keys else 0,
+        format_func=lambda k: by_key[k].label,
         help="Used by the Risk, Nomogram, Viewer "
         "overlay and Report pages; the active model is the app's default.",
     )
-    st.session_state[MODEL_CHOICE] = label
-    return choices[labels.index(label)]
+    st.session_state[MODEL_CHOICE] = key
+    st.session_state[MODEL_CHOICE_LABEL] = by_key[key].label
+    return by_key[key]
 
 
 def chosen_model() -> ModelChoice | None:
@@ -144,9 +162,9 @@ def chosen_model() -> ModelChoice | None:
         choices = listed_choices()
     except Exception:  # noqa: BLE001 - shown by the picker
         return None
-    label = st.session_state.get(MODEL_CHOICE)
+    key = st.session_state.get(MODEL_CHOICE)
     for choice in choices:
-        if choice.label == label:
+        if choice.key == key:
             return choice
     return choices[0] if choices else None
 

@@ -230,8 +230,9 @@ def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
         current = protocol.get(field)
         if field in ("repeats", "folds"):
             default = int(current or (5 if field == "folds" else 1))
+            least = 2 if field == "folds" else 1  # one fold has nothing to test on
             out[field] = int(
-                column.number_input(field.capitalize(), 1, 100, default, key=f"{key}-{field}")
+                column.number_input(field.capitalize(), least, 100, default, key=f"{key}-{field}")
             )
         elif field == "test_fraction":
             out[field] = column.number_input(
@@ -362,6 +363,7 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
         st.info("This run was cancelled before it finished.", icon=":material/cancel:")
     elif record.error:
         st.error(f"This run failed: {record.error}")
+    data_notes(record.folder / "reports")
     cols = st.columns(4)
     cols[0].metric(
         "c-index (95 % CI)",
@@ -379,7 +381,7 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
             )
     elif record.status == "FINISHED":
         st.info("This run saved no figures.")
-    model_comparison(record.folder / "reports")
+    model_comparison(record.folder / "reports", record.params.get("model.name"))
     folds = store.fold_metrics(run_id)
     if not folds.empty:
         st.markdown("**Per-fold metrics**")
@@ -395,10 +397,33 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
         )
 
 
-def model_comparison(reports: Path) -> None:
-    """``auto``/``ensemble`` runs: the warnings, then every candidate's pooled out-of-fold c-index
-    on the same folds with its paired difference from the run's model (BH q), and how often each
-    was chosen in the folds."""
+def data_notes(reports: Path) -> None:
+    """A run's notes on its data (``notes.txt``: patients or columns left out, values read as
+    missing) and the cases it left out with why (``left_out.csv``, features that could not be
+    computed), as ``survival_core.runs.runner`` writes them: its metrics are the others'."""
+    notes_path, left_out_path = reports / "notes.txt", reports / "left_out.csv"
+    if left_out_path.is_file():
+        left_out = pd.read_csv(left_out_path, dtype={"case_id": str})
+        st.warning(
+            f"**{len(left_out)} case(s) left out of this run**: their features could not be "
+            "computed, so the metrics are of the other patients. Fix these cases (or remove them "
+            "from the cohort) and run again.\n"
+            + "".join(f"\n- {row.case_id}: {row.error}" for row in left_out.itertuples()),
+            icon=":material/person_off:",
+        )
+    notes = notes_path.read_text().splitlines() if notes_path.is_file() else []
+    if any(notes):
+        st.warning(
+            "**Notes on the data**\n" + "".join(f"\n- {note}" for note in notes if note),
+            icon=":material/warning:",
+        )
+
+
+def model_comparison(reports: Path, kind: str | None) -> None:
+    """``auto``/``ensemble`` runs (``kind``): the warnings, then every candidate's pooled
+    out-of-fold c-index on the same folds with its paired difference from the run's model (BH q),
+    how often each was chosen in the folds, and the final model's choice (with its stacking
+    weights for an ensemble alone: ``auto`` registers the one candidate it chose)."""
     table_path, selection_path = reports / "comparison.csv", reports / "selection.json"
     if not table_path.is_file():
         return
@@ -408,23 +433,34 @@ def model_comparison(reports: Path) -> None:
         st.warning(warning, icon=":material/warning:")
     table = pd.read_csv(table_path)
     final = selection.get("final") or {}
-    if final:  # the registered model's choice on all development rows, and its ensemble weights
-        weights = {c["label"]: c["weight"] for c in final.get("candidates", [])}
+    ensemble = kind == "ensemble"
+    if final:  # the registered model's choice on all development rows
         table.insert(
             1,
             "final model",
             table["model"].map(lambda m: "chosen" if m == final.get("chosen") else ""),
         )
-        table["final weight"] = table["model"].map(weights)
-    epv = selection.get("events_per_variable")
-    if epv is not None:
-        rule = selection.get("choice_rule")
-        st.caption(
-            f"Events per candidate variable: {epv:.1f}."
-            + (f" `auto` took the simplest candidate {rule}." if rule else "")
-            + _stacked_note(final)
-        )
+        if ensemble:
+            weights = {c["label"]: c["weight"] for c in final.get("candidates", [])}
+            table["final weight"] = table["model"].map(weights)
+    note = _events_note(selection.get("events_per_variable"), final.get("events_per_variable"))
+    rule = final.get("choice_rule") or selection.get("choice_rule")
+    if rule:
+        note += f" `auto` took the simplest candidate {rule}."
+    if ensemble:
+        note += _stacked_note(final)
+    if note:
+        st.caption(note.strip())
     st.dataframe(table.round(3), width="stretch", hide_index=True)
+
+
+def _events_note(folds: float | None, final: float | None) -> str:
+    """Events per candidate variable of the final model's choice (all development patients) and
+    of the cross-validation folds' (fewer patients: the rule they chose by may differ)."""
+    if final is None:
+        return "" if folds is None else f"Events per candidate variable: {folds:.1f}."
+    shown = f"Events per candidate variable: {final:.1f} for the final model's choice"
+    return shown + ("." if folds is None else f", {folds:.1f} in the cross-validation folds.")
 
 
 def _stacked_note(selection: Mapping[str, Any]) -> str:

@@ -219,7 +219,12 @@ def inner_predictions(
     try:
         folds = splits.nested_cv(event, 1, n_folds, validation_fraction=0.0, seed=seed)
     except ConfigError as err:
-        raise ConfigError(f"Choosing a model on {event.size} patients: {err}") from err
+        raise ConfigError(
+            f"Choosing a model on {event.size} patients: the inner cross-validation comparing the "
+            f"candidates ({n_folds} inner folds, not the run's folds) cannot split them: {err} "
+            "Lower model.params.inner_folds (2 at least), use fewer run folds (larger training "
+            "folds), or give more patients."
+        ) from err
     y = Surv.from_arrays(event, time)
     risk_z = np.full((len(X), len(candidates)), np.nan)
     fold_c = np.full((len(folds), len(candidates)), np.nan)

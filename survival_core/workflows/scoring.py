@@ -54,20 +54,26 @@ def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -
     return scored
 
 
-def _score(
-    X: pd.DataFrame, imputed: list[str], model: SurvivalModel, loaded: LoadedModel
-) -> CaseScore:
-    """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
-    for the case). A row whose every input is imputed is refused: its score would be the
-    training cohort's typical patient's, not this one's."""
+def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> None:
+    """ValuesNeeded when every input of clinical model ``loaded`` is ``imputed`` for case
+    ``case_id``: its score (or nomogram points) would be the training cohort's typical
+    patient's, not this one's. Every page scoring a case asks it, so none shows such a score."""
     if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
         shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
         raise ValuesNeeded(
-            f"None of model {loaded.name}'s inputs came with case {X.index[0]}: its "
+            f"None of model {loaded.name}'s inputs came with case {case_id}: its "
             f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "
             "training cohort's typical patient's, not this patient's. Give the clinical values "
             "(the Case page's form, or clinical.json)."
         )
+
+
+def _score(
+    X: pd.DataFrame, imputed: list[str], model: SurvivalModel, loaded: LoadedModel
+) -> CaseScore:
+    """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
+    for the case); refused by :func:`require_values` when every input is imputed."""
+    require_values(imputed, loaded, str(X.index[0]))
     risk = float(model.predict_risk(X)[0])
     times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     survival = model.predict_survival(X, times)[0]
