@@ -36,6 +36,7 @@ from ui.state import (
     set_current_case,
     show_error,
     stored_upload,
+    without_server_paths,
 )
 from ui.widgets import clinical_panel, slice_viewer
 
@@ -284,15 +285,18 @@ def show_case(case: Case) -> None:
         columns = st.columns(len(summary))
         for column, (name, value) in zip(columns, summary.items(), strict=True):
             column.metric(_metric_label(name, case.site), value)
-    uptake = gtv_uptake(case)
-    if uptake:
-        for column, (name, value) in zip(st.columns(len(uptake)), uptake.items(), strict=True):
+    uptake = gtv_uptake(case)  # of a GTV partly outside the PET: the share out is in warnings
+    figures = [(name, uptake[name]) for name in UPTAKE_LABELS if uptake and name in uptake]
+    if figures:
+        for column, (name, value) in zip(st.columns(len(figures)), figures, strict=True):
             column.metric(
                 UPTAKE_LABELS[name], f"{value:.2f}" if name != "mtv_ml" else f"{value:.1f}"
             )
 
-    for warning in case.warnings:
-        st.warning(warning, icon=":material/warning:")
+    for (
+        warning
+    ) in case.warnings:  # an upload's files named as uploaded, not where the server keeps them
+        st.warning(without_server_paths(warning), icon=":material/warning:")
 
     viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
         ["Slices and contours", "Clinical values", "Risk", "Radiomics"]

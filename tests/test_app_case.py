@@ -69,3 +69,25 @@ def test_case_page_extracts_radiomics_on_demand(demo_in_place):
     assert len(table) == 56
     assert set(table["roi"]) == {"gtv", "liver_minus_gtv"}
     assert table["value"].notna().all()
+
+
+def test_partial_pet_uptake_and_an_uploads_file_in_a_warning(demo_in_place, monkeypatch):
+    """A GTV partly outside the PET adds its share outside to the uptake figures: the page looked
+    a label up for it (KeyError). A warning naming a file of an upload named the server's data
+    folder."""
+    from survival_core.paths import data_dir
+
+    figures = {"suv_max": 6.25, "suv_mean": 5.35, "mtv_ml": 327.8, "gtv_share_outside_fov": 0.103}
+    stored = f"{data_dir().resolve()}/cases/upload-0a1b2c/x.zip:RS.dcm names another patient"
+
+    def uptake(case):
+        if stored not in case.warnings:
+            case.warnings.append(stored)
+        return figures
+
+    monkeypatch.setattr("survival_core.features.pet_uptake.gtv_uptake", uptake)
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not app.exception
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["SUVmax"] == "6.25" and shown["MTV (mL)"] == "327.8"
+    assert "x.zip:RS.dcm names another patient" in [w.value for w in app.warning]

@@ -326,11 +326,11 @@ def test_an_empty_file_is_named_as_empty(name):
 
 def test_messages_name_the_upload_not_the_servers_folder(tmp_path, monkeypatch):
     from survival_core.paths import data_dir
-    from ui.state import _without_server_paths
+    from ui.state import without_server_paths
 
     upload = data_dir().resolve() / "cases" / "upload-0123abcd"
-    assert _without_server_paths(f"No DICOM files found in {upload}.") == (
+    assert without_server_paths(f"No DICOM files found in {upload}.") == (
         "No DICOM files found in the upload."  # was 'in The upload'
     )
-    assert _without_server_paths(f"{upload} holds no image.") == "The upload holds no image."
-    assert _without_server_paths(f"{upload}/case.zip: bad") == "case.zip: bad"
+    assert without_server_paths(f"{upload} holds no image.") == "The upload holds no image."
+    assert without_server_paths(f"{upload}/case.zip: bad") == "case.zip: bad"

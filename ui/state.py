@@ -129,7 +129,7 @@ def clinical_values(case: Case) -> dict:
     return {**case.clinical, **st.session_state.get(CLINICAL_EDITS, {})}
 
 
-def _without_server_paths(message: str) -> str:
+def without_server_paths(message: str) -> str:
     """A message without the server's data folder: the user knows their files, not where the
     server keeps them ('/srv/radsurv/data/cases/upload-1a2b/x.zip:...' -> 'x.zip:...')."""
     from survival_core.paths import data_dir
@@ -145,7 +145,7 @@ def _without_server_paths(message: str) -> str:
 def show_error(error: Exception) -> None:
     """Show an expected error's message; log anything unexpected and show a short notice."""
     if isinstance(error, RadSurvError):
-        st.error(_without_server_paths(str(error)), icon=":material/error:")
+        st.error(without_server_paths(str(error)), icon=":material/error:")
     else:
         log.exception("unexpected error in the UI")
         st.error(
