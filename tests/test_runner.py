@@ -80,6 +80,11 @@ def test_train_tracks_registers_and_activates(cohorts, tmp_path, store, capsys):
     case = load_case(sorted((cohorts / "dev" / "cases").iterdir())[0])
     own = load_scoring_model(store.get_run(result["run_id"]).folder / "model")
     assert score_case(case, loaded).risk == score_case(case, own).risk
+    # `score` without --model scores with the active model, as the pages do (not the demo's)
+    assert main(["score", "--case", case.source, "--json"]) == 0
+    scored = capsys.readouterr()
+    assert _last_json(scored.out)["risk"] == score_case(case, loaded).risk
+    assert f"scoring with the active model quick v{version}" in scored.err
     reports = store.get_run(result["run_id"]).folder / "reports"
     oof = pd.read_csv(reports / "oof.csv")
     assert len(oof) == 30 and {"survival_365", "survival_730"} <= set(oof.columns)

@@ -37,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with --case",
     )
     parser.add_argument(
-        "--model", type=Path, help="saved model folder (default: the demo cohort's default model)"
+        "--model",
+        type=Path,
+        help="saved model folder (default: the app's active model, as `train --activate` or the "
+        "Training page set it, else the demo cohort's default model)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
@@ -65,6 +68,21 @@ def _values_result(source: Path, loaded: LoadedModel) -> dict[str, Any]:
     return score_values(values, loaded, case_id).as_dict()
 
 
+def _default_model() -> Path:
+    """The model the app's pages score with by default: its active model, else the demo cohort's
+    default model (a model made active was ignored here: the CLI and the pages disagreed)."""
+    from survival_core.paths import data_dir
+    from survival_core.runs.store import ACTIVE_FILE, RunStore
+    from survival_core.workflows.demo import default_model_dir
+
+    runs = data_dir() / "runs"
+    active = RunStore(runs).active_model() if (runs / ACTIVE_FILE).is_file() else None
+    if active is None:
+        return default_model_dir()
+    progress(f"scoring with the active model {active.name} v{active.version}")
+    return active.folder
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model once, score each case (or set of clinical values), report (survival keyed
     by months).
@@ -77,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.errors import InputError, RadSurvError
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
-    from survival_core.workflows.demo import default_model_dir
 
-    folder = args.model or default_model_dir()
+    folder = args.model or _default_model()
     if not (folder / "model.json").exists():
         raise InputError(
             f"No model at {folder}. Train one with `fit`, or run `make run` once to prepare the "
