@@ -174,3 +174,14 @@ def test_compressed_volume_inside_is_accepted(tmp_path: Path) -> None:
     data = gzip.compress(b"\x5c\x01\x00\x00" + b"\0" * 340 + b"n+1\0")
     written = extract_zip(make_zip({"case/image.nii.gz": data}), tmp_path / "out")
     assert written[0].read_bytes() == data
+
+
+def test_many_members_just_under_the_member_check_are_a_bomb_as_a_whole(tmp_path: Path) -> None:
+    """Members under 1 MiB escape the per-member ratio: 70 of them, 924-fold each, expand a
+    150 KiB upload to 70 MiB (2,048 such members to 2 GiB of disk and twice that of memory)."""
+    members = {f"m{i}.bin": b"\0" * (1024**2 - 1) for i in range(70)}
+    with pytest.raises(ArchiveError, match=r"expands \d+-fold as a whole .*possible zip bomb"):
+        extract_zip(make_zip(members), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    fewer = {f"m{i}.bin": b"\0" * (1024**2 - 1) for i in range(60)}  # 60 MiB: below the check
+    assert len(extract_zip(make_zip(fewer), tmp_path / "fewer")) == 60

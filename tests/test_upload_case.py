@@ -89,6 +89,31 @@ def test_a_clinical_csv_of_several_patients_gives_the_images_own_row(small_cohor
     assert any(f"case id 'LUNG1-007' is not the images' ('{own}')" in w for w in case.warnings)
 
 
+def test_a_clinical_csv_keyed_by_the_hospital_id_keeps_only_the_patients_row(
+    small_cohort, tmp_path
+):
+    """A CSV keyed by the MRN the images carry (not marked de-identified): the MRN and every
+    other patient's row were stored, and the case, named after its row, was logged by the MRN.
+    Now the images' own row is kept under their pseudonym, and matched without asking."""
+    import shutil
+
+    import pydicom
+
+    folder = tmp_path / "case"
+    shutil.copytree(_first(small_cohort, "dicom"), folder)
+    for path in folder.rglob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        ds.PatientID, ds.PatientIdentityRemoved = "MRN99887766", "NO"
+        ds.save_as(path)
+    rows = "case_id,age,albumin\nMRN11112222,80,25\nMRN99887766,61,41.5\n=cmd|' /C calc'!A0,1,1\n"
+    stored = store_upload([("case.zip", _zip(folder)), ("clinical.csv", rows.encode())])
+    contents = describe_upload(stored)
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.case_id.startswith("RS-") and contents.clinical_case_ids() == [case.case_id]
+    assert (stored / "clinical.csv").read_text() == f"case_id,age,albumin\n{case.case_id},61,41.5\n"
+    assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
+
+
 @pytest.mark.parametrize(
     "csv",
     [

@@ -41,10 +41,18 @@ def test_order_of_files_does_not_matter():
         ("../../etc/passwd", "passwd"),
         ("C:\\x\\scan.zip", "scan.zip"),
         ("my scan.nii.gz", "my_scan.nii.gz"),
+        ("山田太郎 腫瘍.nii.gz", "山田太郎_腫瘍.nii.gz"),  # any script's letters stay
+        ("a$b;c.nii", "a_b_c.nii"),
     ],
 )
 def test_path_components_are_stripped(name, expected):
     assert safe_name(name) == expected
+
+
+def test_names_differing_in_non_latin_letters_are_two_files():
+    """'山田太郎_画像' and '山田太郎_腫瘍' both became '___': 'Two uploaded files are both named'."""
+    folder = store_upload([("山田太郎_画像.nii", _nifti(1)), ("山田太郎_腫瘍.nii", _nifti(2))])
+    assert sorted(p.name for p in folder.iterdir()) == ["volume-1.nii", "volume-2.nii"]
 
 
 @pytest.mark.parametrize("files", [[], [("..", b"x")], [("a.nii", b"1"), ("a.nii", b"2")]])

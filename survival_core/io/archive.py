@@ -6,9 +6,10 @@ refused (:class:`ArchiveError` naming the member) for a path that would leave th
 than ``MAX_DEPTH`` parts or a part longer than 255 bytes, two members with the same name (ignoring
 case) or a file that is also a folder, a symbolic link or device file, a member named like an
 archive, too many files, too large a total uncompressed size, or a compression ratio typical of a
-zip bomb. A nested archive under another name (zip, tar, 7z, rar, bzip2, xz, recognised by content)
-is refused as it is met during extraction, so extract into a fresh temporary folder. Sizes are taken
-from the central directory; :mod:`zipfile` never yields more bytes than a member declares (it stops
+zip bomb (of a large member, or of the whole archive when it expands past 64 MiB). A nested
+archive under another name (zip, tar, 7z, rar, bzip2, xz, recognised by content) is refused as
+it is met during extraction, so extract into a fresh temporary folder. Sizes are taken from the
+central directory; :mod:`zipfile` never yields more bytes than a member declares (it stops
 there and fails the CRC check), so the declared sizes bound what is written.
 """
 
@@ -35,6 +36,9 @@ MAX_PART_BYTES = 255
 #: Members smaller than this (uncompressed) are not held to ``max_ratio``: a small run of identical
 #: bytes compresses a thousand-fold without being a threat.
 RATIO_CHECK_MIN_BYTES = 1024**2
+#: An archive expanding to more than this is held to ``max_ratio`` as a whole: many members just
+#: under ``RATIO_CHECK_MIN_BYTES`` (a 2 MiB upload of 2,000 such members expands to 2 GiB).
+RATIO_CHECK_TOTAL_BYTES = 64 * 1024**2
 
 _ARCHIVE_SUFFIXES = (
     ".zip",
@@ -159,6 +163,12 @@ def extract_zip(
             raise ArchiveError(
                 f"{label} would expand to {total / 1024**2:.0f} MiB; at most "
                 f"{max_total_bytes / 1024**2:.0f} MiB are accepted."
+            )
+        ratio = total / max(sum(m.compress_size for m in files), 1)
+        if total > RATIO_CHECK_TOTAL_BYTES and ratio > max_ratio:
+            raise ArchiveError(
+                f"{label} expands {ratio:.0f}-fold as a whole (to {total / 1024**2:.0f} MiB; "
+                f"limit {max_ratio:g}-fold): refused as a possible zip bomb."
             )
         dest = Path(dest).resolve()
         dest.mkdir(parents=True, exist_ok=True)

@@ -318,6 +318,15 @@ class Deidentifier:
         (their ID kept), others not (pseudonymised): the mark is then not to be trusted."""
         return any(len(given) > 1 for given in self._given.values())
 
+    def case_ids(self) -> dict[str, str]:
+        """Original PatientID -> the case id its files got here (a pseudonym, or itself when
+        marked de-identified), for the IDs that got one."""
+        return {
+            patient: next(iter(given))
+            for patient, given in self._given.items()
+            if patient and len(given) == 1
+        }
+
     def _digest(self, purpose: str, value: str) -> bytes:
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
 

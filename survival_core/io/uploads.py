@@ -57,7 +57,9 @@ MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 CLINICAL_KEEP = frozenset({"case_id", *(v.name for v in SCHEMA)})
 MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
 
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: Characters a stored name keeps: letters and digits of any script ('山田太郎_腫瘍' stays apart
+#: from '山田太郎_画像': as '___' both, two files under one name were refused), '.', '_', '-'.
+_SAFE_NAME = re.compile(r"[^\w.-]+")
 _ZIP_MAGIC = b"PK\x03\x04"
 _SHORT_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
 #: Folder names of an archive kept as they are: they tell the loader the image from the masks.
@@ -65,7 +67,7 @@ _TELLING_FOLDERS = IMAGE_FOLDERS | MASK_WORDS
 
 
 def safe_name(name: str) -> str:
-    """A file name reduced to its base name and a conservative character set."""
+    """A file name reduced to its base name and a conservative character set (:data:`_SAFE_NAME`)."""
     base = Path(name.replace("\\", "/")).name
     cleaned = _SAFE_NAME.sub("_", base).lstrip(".")
     if not cleaned:
@@ -166,6 +168,44 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     return out.getvalue().encode()
 
 
+def _own_rows(content: bytes, case_ids: Mapping[str, str]) -> bytes:
+    """A cleaned clinical CSV (:func:`_clinical_csv`) with only the rows of the upload's own
+    patients, each under the case id their images got (``case_ids``: original PatientID -> case
+    id): keyed by the hospital's patient ID, as the images were, it kept that ID and every other
+    patient's row, and the case was named and logged by it. A CSV with none of their rows is
+    kept whole: the user then says which row is the case's."""
+    text = content.decode()
+    if not text.strip() or not case_ids:
+        return content
+    delimiter = sniff_delimiter(text)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    header = [parse_header(str(c).strip()).name for c in rows[0]]
+    if "case_id" not in header:
+        return content
+    at = header.index("case_id")
+    own = [row for row in rows[1:] if at < len(row) and row[at].strip() in case_ids]
+    if not own:
+        return content
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(rows[0])
+    for row in own:
+        writer.writerow([case_ids[v.strip()] if i == at else v for i, v in enumerate(row)])
+    return out.getvalue().encode()
+
+
+def _with_own_rows(
+    files: list[tuple[str, str | None, bytes]], deid: Deidentifier
+) -> list[tuple[str, str | None, bytes]]:
+    """``(name, own name, bytes)`` of cleaned files, each clinical CSV cut to its own rows
+    (:func:`_own_rows`) by the case ids ``deid`` gave the upload's patients."""
+    case_ids = deid.case_ids()
+    return [
+        (name, own, _own_rows(data, case_ids) if name.lower().endswith(".csv") else data)
+        for name, own, data in files
+    ]
+
+
 def _clinical_json(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     try:
         raw = json.loads(content.decode("utf-8-sig"))
@@ -237,6 +277,8 @@ def _clean_zip(
             order.append(relative.parent)
             if pseudonym:
                 pseudonyms.append(pseudonym)
+    for files in folders.values():  # the patients' own rows, now their IDs are known
+        files[:] = _with_own_rows(files, deid)
     named = {folder: iter(_named(files, neutral)) for folder, files in folders.items()}
     members: list[tuple[str, bytes]] = []
     written: dict[str, tuple[str, bytes]] = {}  # stored member -> (member as zipped, content)
@@ -290,7 +332,7 @@ def _deidentify(
             cleaned.append((clean, *result[:2]))
     if keep_marked and deid.mixed_marks():  # one patient's files, some marked: none is trusted
         return _deidentify(files, keep, neutral, keep_marked=False)
-    return _named(cleaned, neutral)
+    return _named(_with_own_rows(cleaned, deid), neutral)
 
 
 def deidentify_upload(
