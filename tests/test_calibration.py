@@ -152,6 +152,25 @@ def test_horizon_past_the_follow_up_is_refused(gbsg2_cox):
             check(y, surv, 4000.0)
 
 
+def test_a_group_nobody_was_followed_to_the_horizon_has_no_observed_survival(gbsg2_cox):
+    """GBSG2 at 2,400 days: a decile whose last follow-up is 2,227 days drew an 'observed'
+    37 % [23, 51] %, its Kaplan-Meier curve carried flat past its end."""
+    from survival_core.viewer.curves import calibration_figure
+
+    df, cph = gbsg2_cox
+    y = (df["E"].to_numpy(bool), df["T"].to_numpy() * YEAR)
+    surv = cph.predict_survival_function(df, times=[2400.0 / YEAR]).to_numpy()[0]
+    table = calibration_table(y, surv, 2400.0)
+    rank = np.empty(surv.size, dtype=int)
+    rank[np.argsort(-surv, kind="stable")] = np.arange(surv.size)
+    group = rank * 10 // surv.size
+    short = np.array([y[1][group == g].max() < 2400.0 for g in range(10)])
+    assert short.any() and not short.all()  # nobody in these died out before the horizon either
+    np.testing.assert_array_equal(np.isnan(table.observed_survival), short)
+    figure = calibration_figure(calibration_at(y, surv, 2400.0))
+    assert np.isnan(figure.data[-1].y).sum() == np.isnan(table.observed_survival).sum()
+
+
 @pytest.mark.parametrize("horizon", [100.0, 200.0, 300.0])
 def test_aids_smoothed_calibration_falls_back_to_the_cox_spline(horizon):
     """AIDS (real; 1,151 patients, 96 events, one year of administrative follow-up): the spline

@@ -416,3 +416,22 @@ def test_cox_table_c_index_of_each_column_with_its_own_patients(gbsg2):
     small = Surv.from_arrays(np.arange(6) == 5, np.sort(y["time"][last]).astype(float))
     row = ex.univariate_cox(frame.iloc[last][["age"]], small, ["age"]).iloc[0]
     assert np.isnan(row["c_index"]) and row["n"] == 6
+
+
+@pytest.mark.parametrize("name", ["aa lost", "zz lost"])
+def test_a_group_never_at_risk_at_an_event_adds_nothing_whatever_its_name(gbsg2, name):
+    """Two patients censored on day 1 in a group of their own: named 'zz' the test answered on
+    2 degrees of freedom (p 0.014), named 'aa' it was refused. As R's survdiff, the group takes
+    no degree of freedom: the test of the other two groups (p 0.0035)."""
+    frame, y = gbsg2
+    labels = np.where(frame["tgrade"].astype(str) == "III", "III", "I-II")
+    time = y["time"].copy()
+    time[:2] = 1.0
+    event = y["event"].copy()
+    event[:2] = False
+    y_lost = Surv.from_arrays(event, time)
+    labels_lost = labels.copy()
+    labels_lost[:2] = name
+    both = ex.logrank_groups(Surv.from_arrays(event[2:], time[2:]), labels[2:])
+    ours = ex.logrank_groups(y_lost, labels_lost)
+    assert ours.df == 1 and ours.chi2 == pytest.approx(both.chi2, rel=1e-12)

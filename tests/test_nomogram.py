@@ -62,6 +62,20 @@ def test_total_points_give_the_models_lp_and_survival(gbsg2, fitted, name):
         np.testing.assert_allclose(got, expected_s[i], atol=1e-6)
 
 
+def test_a_rare_factor_coded_as_a_number_keeps_its_axis_and_effect(gbsg2):
+    """Held by 1 of 200 patients, a 0/1 column's 1st-99th percentile range was [0, 0]: the
+    nomogram listed it unused and gave its holder the survival of a patient without it."""
+    X, y = gbsg2
+    rare = X.assign(metastasis=np.eye(len(X))[0])  # the first patient only
+    loaded = LoadedModel(Path("rare"), make_model("coxph").fit(rare, y), None)
+    nomo = build_nomogram(loaded)
+    axis = next(v for v in nomo.variables if v.name == "metastasis")
+    assert (axis.low, axis.high) == (0.0, 1.0) and "metastasis" not in nomo.unused
+    patient = nomo.points(rare.iloc[0].to_dict())
+    assert patient.lp == pytest.approx(loaded.model.predict_risk(rare.iloc[:1])[0], abs=1e-9)
+    assert not patient.outside
+
+
 def test_points_are_linear_and_the_widest_variable_spans_0_to_100(fitted):
     nomo = build_nomogram(fitted["coxph"])
     spans = {}

@@ -142,6 +142,19 @@ def test_median_cut_learned_on_training_only():
     np.testing.assert_array_equal(groups, (risk[100:] > np.median(risk[:100])).astype(int))
 
 
+def test_a_risk_tied_at_the_cut_stays_in_its_training_group_when_scored_alone():
+    """The median cut lands on tied training risks ('low'); the same patient's risk computed
+    alone differs by ~1e-16 and was 'high' (144 of GBSG2's patients on three categories)."""
+    event, time, risk = synthetic(3, 200, False)
+    risk = np.round(risk, 1)  # few distinct risks: the median is a tied value
+    cut = RiskGroupCut("median").fit((event, time), risk)
+    tied = risk == cut.threshold_
+    assert tied.sum() > 1 and not cut.assign(risk[tied]).any()
+    alone = np.nextafter(risk[tied], np.inf)  # one row's rounding, above the batch value
+    assert not cut.assign(alone).any()
+    assert cut.assign(risk[tied] + 1e-6).all()  # a real difference still counts
+
+
 @pytest.mark.parametrize("method,horizon", [("median", None), ("youden", 300.0)])
 def test_cut_round_trips_through_json(method, horizon):
     event, time, risk = synthetic(4, 200, False)

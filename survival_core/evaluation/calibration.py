@@ -44,7 +44,8 @@ COX_SPLINE = "Cox model, spline of the predicted risk"
 
 @dataclass(frozen=True)
 class CalibrationTable:
-    """Per risk group (ascending predicted risk): size, mean predicted and KM observed survival."""
+    """Per risk group (ascending predicted risk): size, mean predicted and KM observed survival
+    (NaN where the group's follow-up ends before the horizon)."""
 
     n: np.ndarray
     predicted_survival: np.ndarray
@@ -101,7 +102,10 @@ def calibration_table(
     n_groups: int = 10,
     level: float = 0.95,
 ) -> CalibrationTable:
-    """Mean predicted vs Kaplan-Meier observed survival at ``horizon`` per predicted-risk group."""
+    """Mean predicted vs Kaplan-Meier observed survival at ``horizon`` per predicted-risk group;
+    NaN (not drawn) for a group none of whose patients was followed to the horizon and not all
+    died before it: its curve is only carried flat there (GBSG2 at 2,400 days showed a decile
+    followed to 2,227 days at 37 % [23, 51])."""
     event, time, surv = _checked(y, predicted_survival, horizon)
     if not 1 <= n_groups <= time.size:
         raise InputError(f"Need between 1 and {time.size} calibration groups; got {n_groups}.")
@@ -112,9 +116,10 @@ def calibration_table(
     for g in range(n_groups):
         member = group == g
         observed = kaplan_meier((event[member], time[member]), level).at(horizon)
-        rows.append(
-            (member.sum(), surv[member].mean(), observed.value, observed.ci_low, observed.ci_high)
-        )
+        values = (observed.value, observed.ci_low, observed.ci_high)
+        if time[member].max() < horizon and observed.value > 0:
+            values = (np.nan,) * 3  # nobody followed to the horizon: carried flat, not observed
+        rows.append((member.sum(), surv[member].mean(), *values))
     n, pred, obs, low, high = (np.array(col) for col in zip(*rows, strict=True))
     return CalibrationTable(n.astype(int), pred, obs, low, high)
 

@@ -130,8 +130,8 @@ class _ColumnStats:
     missing: float
     constant: bool
     median: float
-    low: float  # 1st percentile
-    high: float  # 99th percentile
+    low: float  # 1st percentile, or the minimum where it is the 99th (a rare factor)
+    high: float  # 99th percentile, or the maximum where it is the 1st
 
     @staticmethod
     def of(matrix: np.ndarray) -> list[_ColumnStats]:
@@ -141,7 +141,11 @@ class _ColumnStats:
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(matrix, axis=0)
             low, high = np.nanquantile(matrix, [0.01, 0.99], axis=0)
-            constant = ~(np.nanmax(matrix, axis=0) > np.nanmin(matrix, axis=0))
+            least, most = np.nanmin(matrix, axis=0), np.nanmax(matrix, axis=0)
+            constant = ~(most > least)
+            # a factor held by under 1 % of patients: its percentiles meet, the nomogram dropped
+            # its axis and the value's effect, and its holders' values read as out of range
+            low, high = np.where(low < high, low, least), np.where(low < high, high, most)
         return [
             _ColumnStats(float(a), bool(c), float(m), float(lo), float(hi))
             for a, c, m, lo, hi in zip(
@@ -262,7 +266,7 @@ class TablePreprocessor:
                 "kind": "numeric",
                 "imputation": "median",
                 "fill": stats.median,
-                # the training range (1st-99th percentile) the nomogram's axes span
+                # the training range (1st-99th percentile, else min-max) the nomogram's axes span
                 "range": [stats.low, stats.high],
             }
         values = _category_strings(column).dropna()

@@ -233,8 +233,8 @@ def _numeric_range(
 ) -> tuple[float, float, str]:
     """Axis range of a numeric column: the stored training range, else mean +- 2 SD clipped to
     ``var``'s plausible range (the column's clinical variable, if it is one)."""
-    if "range" in spec:
-        low, high = (float(v) for v in spec["range"])
+    low, high = (float(v) for v in spec.get("range", (0.0, 0.0)))
+    if low < high:  # else none stored, or a rare factor's percentiles met (saved before min-max)
         return low, high, "training 1st-99th percentile"
     low, high = mean - FALLBACK_SDS * sd, mean + FALLBACK_SDS * sd
     if var is not None and var.low is not None and var.high is not None:
