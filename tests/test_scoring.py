@@ -373,6 +373,26 @@ def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
     assert "holds no image, only clinical.json" in error and "explain --values FILE" in error
 
 
+def test_a_true_false_column_reads_yes_no_as_the_case_form_does(gbsg2_model, tmp_path, capsys):
+    """A table's True/False column became a category of 'False' and 'True': 'yes', 'No', 1 and
+    0 were refused by the score and the nomogram."""
+    _, table = gbsg2_model
+    table = table.assign(horTh=table["horTh"] == "yes")
+    table.to_csv(tmp_path / "bool.csv", index=False)
+    argv = ["fit", "--table", str(tmp_path / "bool.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(tmp_path / "m"), "--json"]) == 0
+    row = table.drop(columns=["time", "event"]).iloc[3].to_dict()
+    risks = []
+    for spelling in (bool(row["horTh"]), "yes" if row["horTh"] else "No", int(row["horTh"])):
+        values = tmp_path / "values.json"
+        values.write_text(json.dumps({**row, "horTh": spelling}, default=str))
+        assert (
+            main(["score", "--values", str(values), "--model", str(tmp_path / "m"), "--json"]) == 0
+        )
+        risks.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["risk"])
+    assert risks[0] == risks[1] == risks[2]
+
+
 def test_clinical_values_alone_are_refused_by_a_model_that_reads_images(
     model_dir, gbsg2_model, tmp_path, capsys
 ):
