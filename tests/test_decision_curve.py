@@ -95,3 +95,14 @@ def test_a_horizon_past_the_follow_up_is_refused():
     event, time, risk = uncensored(0, 50)
     with pytest.raises(InputError, match="within the follow-up"):
         decision_curve((event, time), risk, float(time.max()) + 100.0)
+
+
+def test_treated_patients_none_followed_to_the_horizon_have_no_net_benefit():
+    """At high thresholds the treated few may all be censored before the horizon: their
+    Kaplan-Meier survival was carried flat to it and drawn as an observed net benefit."""
+    event, time, risk = uncensored(4, 200)
+    top = risk >= 0.9
+    event[top], time[top] = False, 50.0  # the highest risks all lost to follow-up at 50 days
+    curve = decision_curve((event, time), risk, 200.0, np.array([0.5, 0.9, 0.95]))
+    assert np.isfinite(curve.model[0]) and np.isnan(curve.model[1:]).all()
+    assert np.isfinite(curve.treat_all).all()

@@ -37,6 +37,8 @@ def _net_benefit(
     if not treated.any():
         return 0.0
     surv = survival_at((event[treated], time[treated]), horizon).value
+    if time[treated].max() < horizon and surv > 0:
+        return float("nan")  # nobody treated was followed to the horizon: not observed there
     share = treated.mean()
     return float((1.0 - surv) * share - surv * share * threshold / (1.0 - threshold))
 
@@ -48,7 +50,9 @@ def decision_curve(
     thresholds: np.ndarray | None = None,
 ) -> DecisionCurve:
     """Net benefit of treating patients whose predicted risk of an event by ``horizon`` days (within
-    the follow-up) is at least each threshold (default 0.01 to 0.99 in steps of 0.01)."""
+    the follow-up) is at least each threshold (default 0.01 to 0.99 in steps of 0.01); NaN (not
+    drawn) where none of those patients was followed to the horizon (and not all died before
+    it): their Kaplan-Meier curve is only carried flat there."""
     event, time = survival_arrays(y)
     check_horizons(time, horizon)  # past the last follow-up the observed risk is not observed
     risk = probability_array(predicted_risk, time.size, "predicted risk by the horizon")
