@@ -450,6 +450,19 @@ def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_mod
     )
 
 
+def test_the_sites_come_from_the_cohort_the_images_are_read_from(cohort, tmp_path):
+    """A table copied out of the cohort folder (fit --table elsewhere --cohort COHORT): the card
+    kept no site, and a lung case under the liver model was scored without the caution."""
+    import shutil
+
+    from survival_core.models.card import ModelCard
+    from survival_core.workflows.training import train_model
+
+    table = shutil.copy(cohort / "clinical.csv", tmp_path / "clinical.csv")
+    train_model([table], "coxph", {}, tmp_path / "m", cohort=cohort)
+    assert ModelCard.load(tmp_path / "m").sites == ["liver"]
+
+
 def test_a_case_of_another_site_than_the_training_cases_is_cautioned(cohort, model_dir):
     """A GTV-only model trained on liver cases scored a lung case without a word about it: the
     card now keeps the training cases' sites (their manifest's)."""

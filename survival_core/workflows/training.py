@@ -19,6 +19,11 @@ from survival_core.models.card import build_card
 from survival_core.models.image_set import ImageSet
 
 
+def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
+    """The manifest of the cohort folder image models read, as :func:`sites_beside` takes it."""
+    return [Path(cohort) / "manifest.csv"] if isinstance(cohort, str | Path) else []
+
+
 def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
     """The card's record of the radiomics among the inputs: the one table's extraction settings
     and the modality its images were (when it says), or each image's settings when the features
@@ -160,7 +165,9 @@ def train_model(
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
-        sites=sites_beside(tables, table.case_ids),
+        # the images' manifest names the sites where the table lies elsewhere (a lung case
+        # under a liver CNN was scored without the caution)
+        sites=sites_beside([*tables, *_cohort_manifest(cohort)], table.case_ids),
     )
     out = Path(out)
     model.save(out)
