@@ -91,6 +91,19 @@ def test_code_in_the_pickle_is_refused_not_run(tmp_path):
     assert UNPICKLED == []
 
 
+@pytest.mark.parametrize("content", [b"", b"garbage" * 100, "truncated"])
+def test_a_damaged_file_is_named_so_without_torchs_unsafe_advice(tmp_path, content):
+    """A corrupt file was 'refused' as unsafe with torch's advice to load it with
+    weights_only=False (which runs its code); an empty one got a blank reason."""
+    if content == "truncated":
+        torch.save(_net(1).state_dict(), tmp_path / "w.pt")
+        content = (tmp_path / "w.pt").read_bytes()[:1000]
+    (tmp_path / "w.pt").write_bytes(content)
+    with pytest.raises(InputError, match=r"cannot be read as a PyTorch weights file \(empty") as e:
+        read_state_dict(tmp_path / "w.pt")
+    assert "weights_only" not in str(e.value) and not str(e.value).endswith(": ")
+
+
 def test_non_tensor_entries_are_refused(tmp_path):
     torch.save({"conv1.weight": torch.zeros(1), "note": "text"}, tmp_path / "w.pt")
     with pytest.raises(InputError, match="note are not tensors"):

@@ -82,6 +82,25 @@ def make_resnet(
     )
 
 
+def _unreadable(path: Path, error: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused ``path``, in the user's terms: torch's own
+    text advised loading a merely corrupt file with weights_only=False, which runs its code."""
+    text = str(error)
+    if "This file can still be loaded" in text:  # Python objects besides the tensors
+        return (
+            f"{path} holds Python objects besides tensors, which could run code when read: "
+            "refused. Save the network's state_dict alone (torch.save(model.state_dict(), "
+            "path)) and give that file."
+        )
+    detail = text.rpartition("WeightsUnpickler error:")[2].strip() or type(error).__name__
+    first = detail.splitlines()[0].split(". ")[0][:200]
+    return (
+        f"{path} cannot be read as a PyTorch weights file (empty, truncated, damaged or of "
+        f"another format: {first}). Give the file of tensors saved by "
+        "torch.save(model.state_dict(), path)."
+    )
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a weights file, unwrapped (``state_dict`` key) and without ``module.``."""
     path = Path(path)
@@ -89,13 +108,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise InputError(f"Weights file {path} does not exist.")
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except (
-        Exception
-    ) as err:  # torch raises UnpicklingError/RuntimeError/... for unsafe or bad files
-        raise InputError(
-            f"{path} is not a plain weights file (tensors only; files that would run code when "
-            f"read are refused): {err}"
-        ) from err
+    except Exception as err:  # noqa: BLE001 - UnpicklingError, EOFError, RuntimeError...
+        raise InputError(_unreadable(path, err)) from err
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, Mapping) or not loaded:
