@@ -450,6 +450,21 @@ def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_mod
     )
 
 
+def test_a_case_without_clinical_values_under_an_image_and_clinical_model_is_cautioned(
+    cohort, model_dir
+):
+    """A fusion or radiomics + clinical model scored a case with every clinical value imputed
+    without a word: its percentile moved from 50 to 12.5 on the training typical values."""
+    import dataclasses
+
+    loaded = load_scoring_model(model_dir)
+    case = load_case(cohort / "cases" / "SYN-0003")
+    assert not any(c.startswith("None of model") for c in score_case(case, loaded).cautions)
+    bare = score_case(dataclasses.replace(case, clinical={}), loaded)
+    assert bare.cautions[0].startswith(f"None of model {loaded.name}'s ")
+    assert "typical clinical values, not this patient's" in bare.cautions[0]
+
+
 def test_the_sites_come_from_the_cohort_the_images_are_read_from(cohort, tmp_path):
     """A table copied out of the cohort folder (fit --table elsewhere --cohort COHORT): the card
     kept no site, and a lung case under the liver model was scored without the caution."""

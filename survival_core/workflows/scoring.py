@@ -68,17 +68,34 @@ def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> Non
         )
 
 
+def typical_values_caution(imputed: list[str], loaded: LoadedModel, case_id: str) -> list[str]:
+    """A caution when a model reading the image and clinical variables (fusion) got none of the
+    latter for case ``case_id``: half its input is then the training cohort's typical patient
+    (the percentile of a case moved from 50 to 12.5 without a word)."""
+    clinical = [c for c in loaded.card.clinical_columns if c in loaded.inputs]
+    if not clinical or not reads_images(loaded) or not set(clinical) <= set(imputed):
+        return []
+    return [
+        f"None of model {loaded.name}'s {len(clinical)} clinical variable(s) came with case "
+        f"{case_id}: the risk reads the image with the training cohort's typical clinical "
+        "values, not this patient's. Give the clinical values (the Case page's form, or "
+        "clinical.json)."
+    ]
+
+
 def _score(
     X: pd.DataFrame, imputed: list[str], model: SurvivalModel, loaded: LoadedModel
 ) -> CaseScore:
     """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
-    for the case); refused by :func:`require_values` when every input is imputed."""
-    require_values(imputed, loaded, str(X.index[0]))
+    for the case); refused by :func:`require_values` when every input is imputed, cautioned by
+    :func:`typical_values_caution` when every clinical one is."""
+    case_id = str(X.index[0])
+    require_values(imputed, loaded, case_id)
     risk = float(model.predict_risk(X)[0])
     times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     survival = model.predict_survival(X, times)[0]
     return CaseScore(
-        case_id=str(X.index[0]),
+        case_id=case_id,
         risk=risk,
         percentile=loaded.card.percentile(risk),
         risk_group=loaded.card.risk_group(risk),
@@ -88,7 +105,10 @@ def _score(
         },
         model=loaded.name,
         imputed=imputed,
-        cautions=extrapolation(X, risk, loaded),
+        cautions=[
+            *typical_values_caution(imputed, loaded, case_id),
+            *extrapolation(X, risk, loaded),
+        ],
     )
 
 
