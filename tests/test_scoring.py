@@ -465,6 +465,25 @@ def test_a_case_without_clinical_values_under_an_image_and_clinical_model_is_cau
     assert "typical clinical values, not this patient's" in bare.cautions[0]
 
 
+def test_a_model_without_the_network_of_its_deep_features_says_so(cohort, tmp_path):
+    """`fit` on a deep-feature table saves no network: every case was refused as 'needs 8
+    input(s) this case cannot provide: deep_embedding_0...', its CT and GTV at hand."""
+    import pandas as pd
+
+    from survival_core.features.case_row import case_features
+    from survival_core.workflows.training import train_model
+
+    table = pd.read_csv(cohort / "clinical.csv")
+    table["deep_embedding_0"] = np.random.default_rng(0).normal(size=len(table))
+    table[["case_id", "time", "event", "age", "deep_embedding_0"]].to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    train_model([tmp_path / "t.csv"], "coxph", {}, tmp_path / "m")
+    case = load_case(cohort / "cases" / "SYN-0003")
+    with pytest.raises(InputError, match=r"deep_embedding_0\. They are deep-feature columns, and"):
+        case_features(case, load_scoring_model(tmp_path / "m"))
+
+
 def test_the_sites_come_from_the_cohort_the_images_are_read_from(cohort, tmp_path):
     """A table copied out of the cohort folder (fit --table elsewhere --cohort COHORT): the card
     kept no site, and a lung case under the liver model was scored without the caution."""

@@ -154,8 +154,33 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
         raise InputError(
             f"Model {loaded.name} needs {len(missing)} input(s) this case cannot provide: {shown}."
             + _other_organ(missing, case)
+            + _no_network(missing, loaded)
         )
     return _feature_frame(row, clinical, case.case_id, loaded)
+
+
+def _no_network(missing: list[str], loaded: LoadedModel) -> str:
+    """Why network-made inputs (deep features, DSFR) are missing: the model does not carry the
+    network that made them (``fit`` on such a table saves none; a run bundles it)."""
+    from survival_core.features import deep, dsfr
+    from survival_core.features.extractors import bundled
+
+    carried = bundled(loaded.folder)
+    kinds = [
+        what
+        for what, prefix, key in (
+            ("deep-feature", deep.PREFIX, "deep"),
+            ("DSFR", dsfr.PREFIX, "dsfr"),
+        )
+        if key not in carried and any(c.startswith(prefix) for c in missing)
+    ]
+    if not kinds:
+        return ""
+    return (
+        f" They are {' and '.join(kinds)} columns, and the model does not carry the network that "
+        "computes them (a model fitted with `fit` on such a table saves none): train it with "
+        "`train` and features.deep / features.dsfr in the run config, which bundles the network."
+    )
 
 
 def _other_organ(missing: list[str], case: Case) -> str:
