@@ -215,7 +215,7 @@ def test_too_few_events_for_the_inner_folds_names_the_inner_cross_validation():
         make_model("auto", candidates=FAST[:2], inner_folds=5).fit(X, Surv.from_arrays(event, time))
     message = str(raised.value)
     assert "inner cross-validation comparing the candidates (5 inner folds" in message
-    assert "Lower model.params.inner_folds" in message
+    assert "Lower inner_folds (2 at least: --param inner_folds=2" in message
 
 
 def test_with_few_events_per_variable_the_choice_takes_the_simplest_within_one_se():

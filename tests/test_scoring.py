@@ -365,12 +365,23 @@ def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
     assert result["case_id"] == "P0250" and result["risk"] == pytest.approx(risk[0], abs=1e-12)
     assert abs(result["completeness_delta"]) < 1e-6  # the attributions add up to the risk
     assert {a["name"] for a in result["top_features"]} == set(row) - {"case_id"}
+    # as score --values: a misspelt key named, values with every input missing refused
+    values.write_text(json.dumps({**row, "pnode": 3}, default=str))
+    assert main(["explain", "--values", str(values), "--model", str(model_dir), "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["warnings"]
+    assert warnings[0].startswith("Not variables of model m, ignored: pnode (")
+    values.write_text(json.dumps({"case_id": "P9"}))
+    assert main(["explain", "--values", str(values), "--model", str(model_dir)]) != 0
+    assert "None of model m's inputs came with case P9" in capsys.readouterr().err
     case = tmp_path / "case"
     case.mkdir()
     (case / "clinical.json").write_text(values.read_text())
     assert main(["explain", "--case", str(case), "--model", str(model_dir)]) != 0
     error = capsys.readouterr().err
     assert "holds no image, only clinical.json" in error and "explain --values FILE" in error
+    (case / "clinical.json").unlink()  # an empty folder is not one of clinical values
+    assert main(["explain", "--case", str(case), "--model", str(model_dir)]) != 0
+    assert "only clinical.json" not in capsys.readouterr().err
 
 
 def test_a_true_false_column_reads_yes_no_as_the_case_form_does(gbsg2_model, tmp_path, capsys):

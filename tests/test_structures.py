@@ -41,6 +41,9 @@ from survival_core.io.structures import (
         ("lung_cancer", "gtv"),
         ("liver_mets", "gtv"),
         ("Tumor No 2", "gtv"),  # 'No' before a number: a number, not a denial
+        ("GTV_free_breathing", "gtv"),  # lung RT: the GTV on the free-breathing CT
+        ("tumor_free_breathing", "gtv"),
+        ("GTV free", "gtv"),
         ("lung_non_tumor", None),  # the lung around the tumour: was united with the GTV
         ("tumor_free_lung", None),
         ("liver_no_tumor", None),

@@ -49,6 +49,18 @@ def test_path_components_are_stripped(name, expected):
     assert safe_name(name) == expected
 
 
+def test_a_zip_under_a_csv_name_is_cleaned_as_the_zip_it_is():
+    """The clinical CSV's row cut decoded it as text: an uncaught UnicodeDecodeError where no
+    type check came first (a cohort import's files)."""
+    from survival_core.io.uploads import deidentify_upload
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ct.nii", _nifti(1))
+    [(_, cleaned)] = deidentify_upload([("clinical.csv", buffer.getvalue())])
+    assert zipfile.ZipFile(io.BytesIO(cleaned)).namelist() == ["ct.nii"]
+
+
 def test_names_differing_in_non_latin_letters_are_two_files():
     """'山田太郎_画像' and '山田太郎_腫瘍' both became '___': 'Two uploaded files are both named'."""
     folder = store_upload([("山田太郎_画像.nii", _nifti(1)), ("山田太郎_腫瘍.nii", _nifti(2))])

@@ -33,9 +33,11 @@ from survival_core.runs.jobs import Job
 from survival_core.runs.store import RunRecord, RunStore
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
-from ui.state import show_error
+from ui.state import show_error, without_server_paths
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
+#: Most left-out cases, and notes, a run's view lists (the files hold them all).
+SHOWN_NOTES = 20
 BLANK = "(blank config)"
 BLANK_CONFIG: dict[str, Any] = {
     "name": "my-run",
@@ -404,17 +406,24 @@ def data_notes(reports: Path) -> None:
     notes_path, left_out_path = reports / "notes.txt", reports / "left_out.csv"
     if left_out_path.is_file():
         left_out = pd.read_csv(left_out_path, dtype={"case_id": str})
+        listed = [
+            f"\n- {row.case_id}: {without_server_paths(str(row.error))}"
+            for row in left_out.head(SHOWN_NOTES).itertuples()
+        ]
+        more = len(left_out) - len(listed)
         st.warning(
             f"**{len(left_out)} case(s) left out of this run**: their features could not be "
             "computed, so the metrics are of the other patients. Fix these cases (or remove them "
             "from the cohort) and run again.\n"
-            + "".join(f"\n- {row.case_id}: {row.error}" for row in left_out.itertuples()),
+            + "".join(listed)
+            + (f"\n- ... and {more} more (reports/left_out.csv)" if more > 0 else ""),
             icon=":material/person_off:",
         )
     notes = notes_path.read_text().splitlines() if notes_path.is_file() else []
     if any(notes):
+        shown = [without_server_paths(n) for n in notes if n][:SHOWN_NOTES]
         st.warning(
-            "**Notes on the data**\n" + "".join(f"\n- {note}" for note in notes if note),
+            "**Notes on the data**\n" + "".join(f"\n- {note}" for note in shown),
             icon=":material/warning:",
         )
 

@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
         if args.method != "ig":
             raise ConfigError("Clinical values alone are explained by Integrated Gradients (ig).")
         values, case_id = read_clinical_values(args.values)
-        explanation = explain_values(values, loaded, case_id, n_steps=args.steps, top=args.top)
-        warnings: list[str] = []
+        explanation, warnings = explain_values(
+            values, loaded, case_id, n_steps=args.steps, top=args.top
+        )
     else:
         case = load_case(args.case, schema=loaded.schema)
         explanation = explain_case(

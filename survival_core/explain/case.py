@@ -187,12 +187,17 @@ def explain_values(
     case_id: str,
     n_steps: int | None = None,
     top: int = 5,
-) -> CaseExplanation:
+) -> tuple[CaseExplanation, list[str]]:
     """Integrated Gradients of a patient known by clinical values alone, under a model that reads
-    no image (others are refused, as :func:`~survival_core.workflows.scoring.score_values`
-    refuses them): a table-only cohort's patient is explained as it is scored."""
-    X, _, _ = values_features(values, loaded, case_id)
-    return _explain_row(X, case_id, loaded, n_steps, top)
+    no image, and the cautions of its values: refused and cautioned as
+    :func:`~survival_core.workflows.scoring.score_values` scores them (values with every input
+    missing would explain the training cohort's typical patient; a key that is none of the
+    model's variables is named)."""
+    from survival_core.workflows.scoring import ignored_caution, require_values
+
+    X, imputed, ignored = values_features(values, loaded, case_id)
+    require_values(imputed, loaded, case_id)
+    return _explain_row(X, case_id, loaded, n_steps, top), ignored_caution(ignored, loaded)
 
 
 def _explain_row(

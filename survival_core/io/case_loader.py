@@ -59,7 +59,7 @@ from survival_core.io.dicom_series import (
     series_summary,
 )
 from survival_core.io.filetype import sniff_file
-from survival_core.io.intensity_scale import missing_value_warnings, scale_warnings
+from survival_core.io.intensity_scale import fill_missing_values, scale_warnings
 from survival_core.io.label_maps import (
     label_file,
     label_structures,
@@ -155,7 +155,10 @@ def read_json_object(file: Path, error: type[InputError], holds: str) -> dict[st
 def _check_holds_more_than_values(root: Path) -> None:
     """Refuse a case folder holding its clinical values and nothing else, saying how such a
     patient is scored (it read 'No DICOM files found ... clinical.json: not a DICOM file')."""
-    if all(p.is_file() and p.name in (CLINICAL_FILE, ROLES_FILE) for p in _visible(root)):
+    visible = _visible(root)
+    if any(p.name == CLINICAL_FILE for p in visible) and all(
+        p.is_file() and p.name in (CLINICAL_FILE, ROLES_FILE) for p in visible
+    ):
         raise InputError(
             f"The case in {root} holds no image, only {CLINICAL_FILE}: a case needs its CT, MR "
             "or PET (a DICOM series or a volume file). A patient known by clinical values alone "
@@ -663,6 +666,10 @@ def load_case(
         )
     if case_id is None:
         case_id = named or default_id
+    image, filled = fill_missing_values(image, assigned.masks)
+    for name, other in others.items():  # its structures lie on the case's image: none checked
+        others[name], notes = fill_missing_values(other, {}, f"{name} image")
+        filled += notes
     case = Case(
         case_id=case_id,
         image=image,
@@ -674,7 +681,7 @@ def load_case(
             shown(w)
             for w in [
                 *warnings,
-                *missing_value_warnings(image, assigned.masks),
+                *filled,
                 *scale_warnings(image, case_modality),
                 *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
                 *assigned.warnings,
@@ -785,6 +792,7 @@ def load_case_files(
         if len(names) > 1:
             warnings.append(f"The {role} is the union of {', '.join(map(repr, names))}.")
     assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
+    volume, filled = fill_missing_values(volume, assigned.masks)
     case = Case(
         case_id=case_id,
         image=volume,
@@ -794,7 +802,7 @@ def load_case_files(
         source=str(image_path),
         warnings=[
             *warnings,
-            *missing_value_warnings(volume, assigned.masks),
+            *filled,
             *scale_warnings(volume, case_modality),
             *assigned.warnings,
         ],

@@ -71,14 +71,19 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
     return []
 
 
-def missing_value_warnings(image: sitk.Image, masks: Mapping[str, sitk.Image]) -> list[str]:
-    """A note when voxels of ``image`` hold no value (NaN or infinite: a registered or resampled
-    image's 'no data'); :class:`MaskError` when a structure of ``masks`` (on the image's grid)
-    covers any, whose features they would break or, read as 0, change."""
-    missing = ~np.isfinite(sitk.GetArrayViewFromImage(image))
+def fill_missing_values(
+    image: sitk.Image, masks: Mapping[str, sitk.Image], what: str = "image"
+) -> tuple[sitk.Image, list[str]]:
+    """``image`` with its voxels that hold no value (NaN or infinite: a registered or resampled
+    image's 'no data') set to its lowest value, as background, and a note saying so;
+    :class:`MaskError` when a structure of ``masks`` (on the image's grid) covers any, whose
+    features they would break or, read as a value, change. Left as NaN, they spread through
+    resampling into a tumour near them and made an MR's bias correction refuse the image."""
+    values = sitk.GetArrayViewFromImage(image)
+    missing = ~np.isfinite(values)
     total = int(np.count_nonzero(missing))
     if not total:
-        return []
+        return image, []
     inside = {
         role: int(np.count_nonzero(missing & sitk.GetArrayViewFromImage(mask).astype(bool)))
         for role, mask in sorted(masks.items())
@@ -86,11 +91,15 @@ def missing_value_warnings(image: sitk.Image, masks: Mapping[str, sitk.Image]) -
     if any(inside.values()):
         where = ", ".join(f"{n} voxels of the {role}" for role, n in inside.items() if n)
         raise MaskError(
-            f"The image holds no value (NaN or infinite) at {where}: the structure's features "
+            f"The {what} holds no value (NaN or infinite) at {where}: the structure's features "
             "cannot be computed without them. Give an image with values over every structure "
             "(a registered or resampled image's 'no data' region reaching it?)."
         )
-    return [
-        f"{total} voxels of the image hold no value (NaN or infinite), none inside a structure "
-        "(features are computed over the structures only)."
+    lowest = float(values[~missing].min()) if total < values.size else 0.0
+    filled = sitk.GetImageFromArray(np.where(missing, lowest, values).astype(np.float32))
+    filled.CopyInformation(image)
+    checked = "none inside a structure" if masks else "check the structures lie where it has some"
+    return filled, [
+        f"{total} voxels of the {what} hold no value (NaN or infinite; {checked}): set to its "
+        f"lowest value ({lowest:g}), as background."
     ]

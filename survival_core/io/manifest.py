@@ -146,13 +146,15 @@ def _warn_of_files(table: pd.DataFrame, path: Path) -> None:
 
 def sites_beside(tables: Iterable[Path | str], case_ids: Iterable[str]) -> list[str]:
     """The cancer sites of ``case_ids`` in the manifest beside the first of ``tables`` that has
-    one (a cohort's clinical.csv), sorted; [] where no manifest says."""
+    one listing any of them (a cohort's clinical.csv), sorted; [] where no manifest says."""
     wanted = set(map(str, case_ids))
     for table in tables:
         folder = Path(table).parent
         if (folder / "manifest.csv").is_file():  # read as the manifest reads, legacy included
             manifest = _upgrade(_read_csv(folder, "manifest.csv", ("case_id",)), folder)
-            return sorted(set(manifest.loc[manifest["case_id"].isin(wanted), "site"].dropna()))
+            listed = manifest["case_id"].isin(wanted)
+            if listed.any():
+                return sorted(set(manifest.loc[listed, "site"].dropna()))
     return []
 
 

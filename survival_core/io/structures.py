@@ -65,6 +65,8 @@ _NEGATION_WORDS = frozenset(
     {"non", "no", "not", "without", "wo", "excl", "excluding", "benign", "regenerative"}
 )
 _FREE = "free"
+#: The GTV's own names: 'GTV free' is no denial (a 'GTV_free_breathing' is the GTV).
+_GTVS = frozenset({"gtv", "gtvp", "gtvt", "gtvn"})
 #: Organ names of each site; the site is the organ that hosts the tumour.
 SITE_ORGANS: dict[str, frozenset[str]] = {
     "liver": frozenset({"liver", "wholeliver", "hepar"}),
@@ -330,12 +332,14 @@ def _is_subtraction(name: str) -> bool:
 
 def _is_negated(name: str) -> bool:
     """'liver_non_tumor', 'NoTumour' as 'no tumour', 'tumor-free lung', 'nontumour': a GTV word
-    denied, so the name is of the tissue around the tumour."""
+    denied, so the name is of the tissue around the tumour ('tumor_free_breathing' is not: the
+    tumour on a free-breathing CT)."""
     found = words(name)
     for i, word in enumerate(found):
         before = found[i - 1] if i else ""
-        after = found[i + 1] if i + 1 < len(found) else ""
-        if word in GTV_WORDS and (before in _NEGATION_WORDS or after == _FREE):
+        after = found[i + 1 : i + 3]
+        freed = after[:1] == [_FREE] and after[1:] not in (["breathing"], ["breath"])
+        if word in GTV_WORDS and (before in _NEGATION_WORDS or (freed and word not in _GTVS)):
             return True
         if any(word == f"{w}{g}" for g in GTV_WORDS for w in ("non", "no")) or any(
             word == f"{g}{_FREE}" for g in GTV_WORDS

@@ -67,7 +67,8 @@ _TELLING_FOLDERS = IMAGE_FOLDERS | MASK_WORDS
 
 
 def safe_name(name: str) -> str:
-    """A file name reduced to its base name and a conservative character set (:data:`_SAFE_NAME`)."""
+    """A file name reduced to its base name, its letters and digits (of any script), '.', '_'
+    and '-' (:data:`_SAFE_NAME`)."""
     base = Path(name.replace("\\", "/")).name
     cleaned = _SAFE_NAME.sub("_", base).lstrip(".")
     if not cleaned:
@@ -173,8 +174,12 @@ def _own_rows(content: bytes, case_ids: Mapping[str, str]) -> bytes:
     patients, each under the case id their images got (``case_ids``: original PatientID -> case
     id): keyed by the hospital's patient ID, as the images were, it kept that ID and every other
     patient's row, and the case was named and logged by it. A CSV with none of their rows is
-    kept whole: the user then says which row is the case's."""
-    text = content.decode()
+    kept whole: the user then says which row is the case's. A CSV inside a zip is cut by the
+    patients of the files read before it (its own zip's, and earlier files')."""
+    try:
+        text = content.decode()
+    except UnicodeDecodeError:  # not a cleaned CSV (a zip uploaded under a .csv name)
+        return content
     if not text.strip() or not case_ids:
         return content
     delimiter = sniff_delimiter(text)

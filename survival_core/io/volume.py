@@ -158,29 +158,36 @@ def _nifti_expected_bytes(header: _NiftiHeader, path: Path) -> int:
 _CHUNK_BYTES = 1 << 22
 
 
-def _scan_nifti(path: Path) -> np.ndarray:
-    """Check a NIfTI file holds every voxel byte its header announces, and return the indices
-    (in stored order, x fastest) of its non-finite float voxels: SimpleITK reads NaN and inf
-    as 0, so a voxel without a value would silently be 0 HU."""
+def _scan_nifti(path: Path, values: bool) -> np.ndarray | None:
+    """Check a NIfTI file holds every voxel byte its header announces; with ``values``, also
+    which of its float voxels are not finite (a flag per voxel in stored order, x fastest; None
+    when all are): SimpleITK reads NaN and inf as 0, so a voxel without a value would silently
+    be 0 HU."""
     head, compressed = read_head(path)
     header = _nifti_header(head)
     if header is None:
-        return np.empty(0, np.int64)
+        return None
     expected = _nifti_expected_bytes(header, path)
-    dtype = header.float_dtype
+    dtype = header.float_dtype if values else None
     start, stop = int(header.offset), int(header.offset) + header.n_voxels * header.bitpix // 8
-    stored, found, carry = 0, [], b""
+    stored, missing, carry = 0, None, b""
     try:
-        with gzip.open(path, "rb") if compressed else open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK_BYTES):
-                if dtype is not None:  # this chunk's voxel bytes, whole voxels at a time
-                    data = carry + chunk[max(start - stored, 0) : max(stop - stored, 0)]
-                    usable = len(data) - len(data) % dtype.itemsize
-                    first = (max(stored, start) - start - len(carry)) // dtype.itemsize
-                    values = np.frombuffer(data[:usable], dtype)
-                    found.append(first + np.flatnonzero(~np.isfinite(values)))
-                    carry = data[usable:]
-                stored += len(chunk)
+        if not compressed and dtype is None:  # nothing to look at: its size says enough
+            stored = path.stat().st_size
+        else:
+            with gzip.open(path, "rb") if compressed else open(path, "rb") as fh:
+                while chunk := fh.read(_CHUNK_BYTES):
+                    if dtype is not None:  # this chunk's voxel bytes, whole voxels at a time
+                        data = carry + chunk[max(start - stored, 0) : max(stop - stored, 0)]
+                        usable = len(data) - len(data) % dtype.itemsize
+                        first = (max(stored, start) - start - len(carry)) // dtype.itemsize
+                        bad = np.flatnonzero(~np.isfinite(np.frombuffer(data[:usable], dtype)))
+                        if bad.size:
+                            if missing is None:
+                                missing = np.zeros(header.n_voxels, dtype=bool)
+                            missing[first + bad] = True
+                        carry = data[usable:]
+                    stored += len(chunk)
     except (OSError, EOFError, zlib.error) as err:
         raise InputError(f"{path} is damaged or truncated ({err}); upload it again.") from err
     if stored < expected:
@@ -188,7 +195,7 @@ def _scan_nifti(path: Path) -> np.ndarray:
             f"{path} is truncated: it holds {stored} bytes where its header announces {expected}; "
             "upload it again."
         )
-    return np.concatenate(found) if found else np.empty(0, np.int64)
+    return missing
 
 
 def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = False) -> sitk.Image:
@@ -211,7 +218,7 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
             raise InputError(
                 f"{path} is a gzip-compressed NIfTI volume named .nii; rename it to .nii.gz."
             )
-        missing = _scan_nifti(path)
+        missing = _scan_nifti(path, values=keep_missing)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -249,10 +256,10 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
         image = sitk.JoinSeries([image])
     elif dim != 3:
         raise InputError(f"{path} has {dim} dimensions; expected a 3D volume.")
-    if found == "NIfTI" and keep_missing and missing.size:
+    if found == "NIfTI" and missing is not None:
         image = sitk.Cast(image, sitk.sitkFloat32)
         values = sitk.GetArrayFromImage(image)
-        values.reshape(-1)[missing[missing < values.size]] = np.nan
+        values.reshape(-1)[missing[: values.size]] = np.nan
         restored = sitk.GetImageFromArray(values)
         restored.CopyInformation(image)
         image = restored

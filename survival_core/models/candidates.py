@@ -222,8 +222,8 @@ def inner_predictions(
         raise ConfigError(
             f"Choosing a model on {event.size} patients: the inner cross-validation comparing the "
             f"candidates ({n_folds} inner folds, not the run's folds) cannot split them: {err} "
-            "Lower model.params.inner_folds (2 at least), use fewer run folds (larger training "
-            "folds), or give more patients."
+            "Lower inner_folds (2 at least: --param inner_folds=2, or model.params.inner_folds in "
+            "a run config), use fewer outer folds (larger training folds), or give more patients."
         ) from err
     y = Surv.from_arrays(event, time)
     risk_z = np.full((len(X), len(candidates)), np.nan)

@@ -6,7 +6,8 @@ compose in a :class:`ReductionChain`; every one round-trips through plain JSON (
 ``selector_from_dict``). Inputs must be complete numeric tables (impute first, e.g. with
 :class:`survival_core.models.tabular.TablePreprocessor`).
 
-- :class:`MADFilter` - drop features whose median absolute deviation is 0 (Han 2020).
+- :class:`MADFilter` - drop features whose median absolute deviation is 0 (Han 2020), but
+  two-valued ones (yes/no, a category's indicator).
 - :class:`Standardizer` - z-scores with the training mean and standard deviation.
 - :class:`UnivariateCIndexFilter` - keep features with |c - 0.5| + 0.5 >= threshold (Harrell's c of
   the feature alone; Han 2020 used 0.66-0.685).

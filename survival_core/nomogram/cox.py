@@ -235,7 +235,7 @@ def _numeric_range(
     ``var``'s plausible range (the column's clinical variable, if it is one)."""
     low, high = (float(v) for v in spec.get("range", (0.0, 0.0)))
     if low < high:  # else none stored, or a rare factor's percentiles met (saved before min-max)
-        return low, high, "training 1st-99th percentile"
+        return low, high, "training range (1st-99th percentile; min-max for a rare value)"
     low, high = mean - FALLBACK_SDS * sd, mean + FALLBACK_SDS * sd
     if var is not None and var.low is not None and var.high is not None:
         low, high = max(low, var.low), min(high, var.high)

@@ -663,7 +663,12 @@ class RunStore:
         SQLite are not safe to run twice at once), or changes the active model."""
         import fcntl
 
-        with open(self.root / ".registry.lock", "w") as handle:
+        try:
+            handle = open(self.root / ".registry.lock", "a")  # noqa: SIM115 - closed below
+        except OSError:  # a store this user may read only: nothing to create, migrate or set
+            yield
+            return
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -45,13 +45,19 @@ def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -
     silently dropped (a misspelt variable would otherwise be imputed unnoticed)."""
     X, imputed, ignored = values_features(values, loaded, case_id)
     scored = _score(X, imputed, loaded.model, loaded)
-    if ignored:
-        scored.cautions.insert(
-            0,
-            f"Not variables of model {loaded.name}, ignored: {', '.join(ignored)} (its variables: "
-            f"{', '.join(loaded.schema.names)}).",
-        )
+    scored.cautions[:0] = ignored_caution(ignored, loaded)
     return scored
+
+
+def ignored_caution(ignored: list[str], loaded: LoadedModel) -> list[str]:
+    """The caution naming the given keys that are none of ``loaded``'s variables (a misspelt
+    variable would otherwise be imputed unnoticed); [] when there are none."""
+    if not ignored:
+        return []
+    return [
+        f"Not variables of model {loaded.name}, ignored: {', '.join(ignored)} (its variables: "
+        f"{', '.join(loaded.schema.names)})."
+    ]
 
 
 def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> None:

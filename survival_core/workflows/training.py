@@ -167,7 +167,7 @@ def train_model(
         cv=cv_summary,
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
-        sites=sites_beside([*tables, *_cohort_manifest(cohort)], table.case_ids),
+        sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
     )
     out = Path(out)
     model.save(out)
