@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -101,3 +102,30 @@ def test_a_ray_cluster_nothing_answers_at_is_refused_before_a_run(veterans, tmp_
     assert main(["train", "--config", str(config)]) == 2
     assert "Cannot reach the Ray cluster at '127.0.0.1:1'" in capsys.readouterr().err
     assert RunStore().list_runs("unreachable").empty
+
+
+def _external(tmp_path: Path, veterans: Path, table: pd.DataFrame) -> Path:
+    folder = tmp_path / "ext"
+    folder.mkdir(parents=True)
+    table.to_csv(folder / "clinical.csv", index=False)
+    protocol = {"name": "external", "external_cohort": str(folder)}
+    return _config(tmp_path, veterans, name="external", protocol=protocol)
+
+
+def test_an_external_cohort_coded_otherwise_or_of_the_same_patients_is_refused(
+    veterans, tmp_path, capsys
+):
+    """A 1/2 (R) coded external cohort under a 0/1 development one was half read (its events
+    dropped, its censored patients counted as deaths: c-index 0.580 for 0.684); the development
+    patients themselves given as the external cohort were 'externally validated'."""
+    own = pd.read_csv(veterans / "clinical.csv", dtype={"case_id": str})
+    recoded = own.assign(case_id="X" + own["case_id"], event=own["event"] + 1)
+    assert main(["train", "--config", str(_external(tmp_path / "a", veterans, recoded))]) == 2
+    assert "The external cohort's clinical.csv: The event column holds 1 and 2" in (
+        capsys.readouterr().err
+    )
+    copy = own.iloc[:40]
+    assert main(["train", "--config", str(_external(tmp_path / "b", veterans, copy))]) == 2
+    assert "40 of the external cohort's 40 patients are development patients" in (
+        capsys.readouterr().err
+    )

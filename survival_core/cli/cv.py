@@ -30,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--test-fraction", type=float, default=0.2, help="fixed_split only")
     parser.add_argument(
-        "--horizons", default="365,730,1095", help="td-AUC horizons in days, comma-separated"
+        "--horizons",
+        default="365,730,1095",
+        help="td-AUC and calibration horizons in days, comma-separated (days whatever "
+        "--time-unit says: --time-unit months with 12,24,36 means 12, 24 and 36 days)",
     )
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples for the BCa CI")
     parser.add_argument(
