@@ -54,6 +54,7 @@ with st.form("users-add", clear_on_submit=True):
         except RadSurvError as error:
             show_error(error)
         else:
+            record("user_add", added, role=role)
             st.session_state[DONE] = f"Added {added} ({role})."
             st.rerun()
 
@@ -66,9 +67,11 @@ if names:
     try:
         if left.button("Set role"):
             users.set_role(who, new_role, expected=shown)
+            record("role_change", who, role=new_role)
             st.rerun()
         if right.button("Remove", type="secondary"):
             users.remove_user(who, expected=shown)
+            record("user_remove", who)
             st.rerun()
     except RadSurvError as error:
         show_error(error)

@@ -261,6 +261,12 @@ def test_an_admin_adds_a_user_on_the_users_page(with_users, address, tmp_path, m
     assert stored["roles"] == ["clinician"]
     assert bcrypt.checkpw(b"a fresh password", stored["password"].encode())
     assert "a fresh password" not in path.read_text()
+    from survival_core.audit import read_audit
+
+    added = [e for e in read_audit() if e["action"] == "user_add"]
+    assert [(e["user"], e["target"], e["role"]) for e in added] == [
+        ("admin", "newdoc", "clinician")
+    ]
 
 
 @pytest.fixture()
@@ -325,6 +331,57 @@ def test_wrong_passwords_lock_an_account_and_audit_it(own_users, address, monkey
     assert [(e["target"], e["kind"]) for e in locked] == [("physicist", "account")]
     _log_in(app, "physicist", PASSWORD)
     assert listed(app) == set() and any("locked until" in e.value for e in app.sidebar.error)
+
+
+def test_what_is_typed_as_a_username_is_logged_only_when_it_is_an_account(
+    own_users, address, monkeypatch
+):
+    """A password typed into the Username box was written to the audit log in the clear, and a
+    name with '^' broke the form when its lock was to be logged."""
+    from survival_core.audit import read_audit
+    from ui import auth
+
+    monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "1")
+    monkeypatch.setattr(auth, "FAILED_LOGIN_DELAY_S", 0.0)
+    address("localhost")
+    since = len(read_audit())
+    for typed in ("Tr0ub4dor&3 horse staple", "Smith^John", "physicist"):
+        app = _log_in(run("app.py"), typed, "not the password")
+        assert not app.exception and any("Wrong username" in e.value for e in app.sidebar.error)
+    logged = read_audit()[since:]
+    assert "tr0ub4dor" not in str(logged).lower() and "smith" not in str(logged).lower()
+    assert [e["target"] for e in logged if e["action"] == "login_locked"] == [
+        "unknown account",
+        "unknown account",
+        "physicist",
+    ]
+
+
+def test_a_login_the_audit_log_cannot_hold_is_refused_and_counted(own_users, address, monkeypatch):
+    """With the audit log unwritable, failed logins were never counted (no lockout) and the
+    right password still signed in, unrecorded."""
+    import time
+
+    from survival_core.audit import audit_path
+    from survival_core.security.logins import LoginAttempts
+    from ui import auth
+
+    monkeypatch.setattr(auth, "FAILED_LOGIN_DELAY_S", 0.0)
+    address("localhost")
+    path = audit_path()
+    path.unlink(missing_ok=True)
+    path.mkdir()  # a folder where the log should be: every write fails
+    try:
+        app = _log_in(run("app.py"), "physicist", "not the password")
+        assert not app.exception
+        assert any("audit log cannot be written" in e.value for e in app.sidebar.error)
+        assert LoginAttempts().refusal("physicist", None) is not None  # counted: a backoff
+        time.sleep(1.05)  # the backoff's 1 s is over
+        app = _log_in(run("app.py"), "physicist", PASSWORD)
+        assert not app.exception and listed(app) == set()  # not signed in, unrecorded
+        assert any("audit log cannot be written" in e.value for e in app.sidebar.error)
+    finally:
+        path.rmdir()
 
 
 def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, monkeypatch):

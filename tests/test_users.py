@@ -169,6 +169,16 @@ def test_the_users_command_never_prints_or_logs_a_password(auth_file, capsys, mo
     )
     shown = json.dumps(listed) + caplog.text + capsys.readouterr().err
     assert PASSWORD not in shown and "$2b$" not in shown
+    # every change of accounts is in the audit log, by the command's user (none was)
+    from survival_core.audit import read_audit
+
+    changes = [(e["action"], e["target"], e.get("role")) for e in read_audit()]
+    assert changes == [
+        ("user_add", "hana", "physicist"),
+        ("user_add", "ivan@hospital.org", "viewer"),
+        ("role_change", "hana", "admin"),
+        ("user_remove", "ivan@hospital.org", None),
+    ]
 
 
 def test_the_prompted_password_must_be_typed_twice_alike(auth_file, monkeypatch):

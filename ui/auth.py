@@ -30,6 +30,7 @@ the pages the user's role may open, but a page reached by its URL refuses on its
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -43,6 +44,8 @@ from survival_core.security.logins import LoginAttempts, LoginPolicy
 from survival_core.security.roles import PermissionDenied, allowed, authorize
 from survival_core.security.users import Users, read_users
 from ui.state import show_error
+
+log = logging.getLogger(__name__)
 
 AUTH_STATUS = "authentication_status"
 #: Audit entries this session already wrote (a rerun does not repeat them).
@@ -203,31 +206,46 @@ def _client_address() -> str | None:
 
 def _attempt_login(users: Users, username: str, password: str) -> None:
     """Check a submitted login against the failure record, then the password; log in (and
-    rerun) or leave the reason in the session for the form to show."""
+    rerun) or leave the reason in the session for the form to show. The audit log names an
+    account only when it exists (a password typed into the Username box was logged), and a
+    login it cannot record is refused, never let through unrecorded."""
     attempts = LoginAttempts()
     name, client = username.strip().lower(), _client_address()
+    known = name if users.local_role(name) is not None else ""
     refusal = attempts.refusal(name, client)
-    if refusal is not None:
-        audit(name or "anonymous", "login_refused", outcome="refused", locked=refusal.locked)
-        st.session_state[AUTH_STATUS] = False
-        st.session_state[LOGIN_ERROR] = refusal.message(time.time())
-        return
-    if users.check_password(username, password):
-        attempts.record_success(name, client)
-        st.session_state[AUTH_STATUS] = True
-        st.session_state[USERNAME] = name
-        st.session_state[LAST_SEEN] = time.time()
-        for key in (ENDED, LOGIN_ERROR):
-            st.session_state.pop(key, None)
-        audit(name, "login")
-        st.rerun()  # draw the app without the login form
-    audit("anonymous", "login_failed", outcome="refused")
-    for who in attempts.record_failure(name, client):
-        target = name if who == "account" else str(client)
-        audit("anonymous", "login_locked", target, outcome="refused", kind=who)
-    time.sleep(FAILED_LOGIN_DELAY_S)
+    try:
+        if refusal is not None:
+            _login_refused(refusal.message(time.time()))
+            audit("anonymous", "login_refused", known, outcome="refused", locked=refusal.locked)
+            return
+        if users.check_password(username, password):
+            audit(name, "login")  # first: a login the log cannot hold is no login
+            attempts.record_success(name, client)
+            st.session_state[AUTH_STATUS] = True
+            st.session_state[USERNAME] = name
+            st.session_state[LAST_SEEN] = time.time()
+            for key in (ENDED, LOGIN_ERROR):
+                st.session_state.pop(key, None)
+            st.rerun()  # draw the app without the login form
+        locked = attempts.record_failure(name, client)  # counted before anything may fail
+        time.sleep(FAILED_LOGIN_DELAY_S)
+        _login_refused("Wrong username or password.")
+        audit("anonymous", "login_failed", known, outcome="refused")
+        for who in locked:
+            target = (known or "unknown account") if who == "account" else str(client)
+            audit("anonymous", "login_locked", target, outcome="refused", kind=who)
+    except OSError as err:  # the audit log cannot be written
+        log.error("audit log not writable: %s", err)
+        _login_refused(
+            "Logins are refused: the audit log cannot be written, and every login must be "
+            "recorded. Tell the administrator (the server log says why)."
+        )
+
+
+def _login_refused(message: str) -> None:
+    """Leave the session logged out with ``message`` for the login form."""
     st.session_state[AUTH_STATUS] = False
-    st.session_state[LOGIN_ERROR] = "Wrong username or password."
+    st.session_state[LOGIN_ERROR] = message
 
 
 def _local_login(users: Users) -> None:

@@ -62,23 +62,27 @@ def run(args: argparse.Namespace) -> int:
 
     path = users.users_file()
     action = args.users_command
+    actor = f"cli:{getpass.getuser()}"
     if action in ("locks", "unlock"):
         attempts = LoginAttempts()
         if action == "unlock":
             if not attempts.unlock(args.username):
                 raise ConfigError(f"{args.username!r} has no failed logins on record.")
-            audit(f"cli:{getpass.getuser()}", "unlock_login", args.username.strip().lower())
+            audit(actor, "unlock_login", args.username.strip().lower())
         report({"users_file": path, "locks": attempts.locks()}, args.json)
         return 0
     if action == "add":
         password = None if args.oidc else _password(args.password_stdin)
         done = users.add_user(args.username, args.role, password, args.name, path)
+        audit(actor, "user_add", done, role=args.role)
         message = f"added {done} ({args.role})"
     elif action == "set-role":
         users.set_role(args.username, args.role, path)
+        audit(actor, "role_change", args.username.strip().lower(), role=args.role)
         message = f"{args.username} is now {args.role}"
     elif action == "remove":
         users.remove_user(args.username, path)
+        audit(actor, "user_remove", args.username.strip().lower())
         message = f"removed {args.username}"
     else:
         message = "listed"
