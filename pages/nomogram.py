@@ -11,7 +11,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError, ValuesNeeded
-from survival_core.features.case_row import case_features, reads_images
+from survival_core.features.case_row import case_features, reads_images, require_values
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
 from survival_core.nomogram import (
     Nomogram,
@@ -21,7 +21,6 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
-from survival_core.workflows.scoring import require_values
 from ui.auth import permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, scoring_model, show_error

@@ -29,7 +29,12 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError
-from survival_core.features.case_row import case_features, values_features
+from survival_core.features.case_row import (
+    case_features,
+    ignored_caution,
+    require_values,
+    values_features,
+)
 from survival_core.models.scoring import LoadedModel, case_model
 
 METHODS = ("ig", "gradcam")
@@ -190,11 +195,9 @@ def explain_values(
 ) -> tuple[CaseExplanation, list[str]]:
     """Integrated Gradients of a patient known by clinical values alone, under a model that reads
     no image, and the cautions of its values: refused and cautioned as
-    :func:`~survival_core.workflows.scoring.score_values` scores them (values with every input
+    ``score_values`` scores them (values with every input
     missing would explain the training cohort's typical patient; a key that is none of the
     model's variables is named)."""
-    from survival_core.workflows.scoring import ignored_caution, require_values
-
     X, imputed, ignored = values_features(values, loaded, case_id)
     require_values(imputed, loaded, case_id)
     return _explain_row(X, case_id, loaded, n_steps, top), ignored_caution(ignored, loaded)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.errors import InputError, MaskError
+from survival_core.errors import InputError, MaskError, ValuesNeeded
 from survival_core.models.scoring import LoadedModel
 
 if TYPE_CHECKING:
@@ -89,6 +89,31 @@ def reads_images(loaded: LoadedModel) -> bool:
     return isinstance(loaded.model, ImageSurvivalModel) or any(
         c not in clinical for c in loaded.inputs
     )
+
+
+def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> None:
+    """ValuesNeeded when every input of clinical model ``loaded`` is ``imputed`` for case
+    ``case_id``: its score (or nomogram points) would be the training cohort's typical
+    patient's, not this one's. Every page scoring a case asks it, so none shows such a score."""
+    if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
+        shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
+        raise ValuesNeeded(
+            f"None of model {loaded.name}'s inputs came with case {case_id}: its "
+            f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "
+            "training cohort's typical patient's, not this patient's. Give the clinical values "
+            "(the Case page's form, or clinical.json)."
+        )
+
+
+def ignored_caution(ignored: list[str], loaded: LoadedModel) -> list[str]:
+    """The caution naming the given keys that are none of ``loaded``'s variables (a misspelt
+    variable would otherwise be imputed unnoticed); [] when there are none."""
+    if not ignored:
+        return []
+    return [
+        f"Not variables of model {loaded.name}, ignored: {', '.join(ignored)} (its variables: "
+        f"{', '.join(loaded.schema.names)})."
+    ]
 
 
 def values_features(

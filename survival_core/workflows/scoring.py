@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.errors import ValuesNeeded
-from survival_core.features.case_row import case_features, reads_images, values_features
+from survival_core.features.case_row import (
+    case_features,
+    ignored_caution,
+    reads_images,
+    require_values,
+    values_features,
+)
 from survival_core.models.base import SurvivalModel
 from survival_core.models.scoring import (
     DAYS_PER_MONTH,
@@ -47,31 +52,6 @@ def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -
     scored = _score(X, imputed, loaded.model, loaded)
     scored.cautions[:0] = ignored_caution(ignored, loaded)
     return scored
-
-
-def ignored_caution(ignored: list[str], loaded: LoadedModel) -> list[str]:
-    """The caution naming the given keys that are none of ``loaded``'s variables (a misspelt
-    variable would otherwise be imputed unnoticed); [] when there are none."""
-    if not ignored:
-        return []
-    return [
-        f"Not variables of model {loaded.name}, ignored: {', '.join(ignored)} (its variables: "
-        f"{', '.join(loaded.schema.names)})."
-    ]
-
-
-def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> None:
-    """ValuesNeeded when every input of clinical model ``loaded`` is ``imputed`` for case
-    ``case_id``: its score (or nomogram points) would be the training cohort's typical
-    patient's, not this one's. Every page scoring a case asks it, so none shows such a score."""
-    if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
-        shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
-        raise ValuesNeeded(
-            f"None of model {loaded.name}'s inputs came with case {case_id}: its "
-            f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "
-            "training cohort's typical patient's, not this patient's. Give the clinical values "
-            "(the Case page's form, or clinical.json)."
-        )
 
 
 def typical_values_caution(imputed: list[str], loaded: LoadedModel, case_id: str) -> list[str]:
