@@ -67,6 +67,16 @@ def test_add_stores_a_bcrypt_hash_outside_the_repo_privately(auth_file):
     assert not loaded.check_password("mallory", PASSWORD)
 
 
+def test_a_password_typed_with_combining_marks_is_the_same_password(auth_file):
+    """'Grüße' set with composed letters (NFC) was refused when typed decomposed (NFD)."""
+    import unicodedata
+
+    composed = unicodedata.normalize("NFC", "Grüße aus Köln 2024")
+    users.add_user("uma", "viewer", composed)
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed and users.read_users().check_password("uma", decomposed)
+
+
 def test_set_role_and_remove(auth_file):
     users.add_user("bob", "admin", PASSWORD)
     users.add_user("carol@hospital.org", "clinician")  # an OIDC identity: no password
@@ -122,6 +132,9 @@ def test_a_failed_write_keeps_the_previous_file_whole(auth_file, monkeypatch):
     assert left == ["users.yaml", "users.yaml.lock"]  # no temp left (the lock file stays)
 
 
+HASH = bcrypt.hashpw(b"a long password", bcrypt.gensalt(rounds=4)).decode()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -130,6 +143,15 @@ def test_a_failed_write_keeps_the_previous_file_whole(auth_file, monkeypatch):
         ("credentials:\n  usernames:\n    gil: {password: x, roles: [nurse]}\n", "Unknown role"),
         ("credentials:\n  usernames:\n    gil: {roles: [viewer]}\n", "password hash"),
         ("oidc:\n  gil@hospital.org: superuser\n", "OIDC identity"),
+        # edited by hand: 'Gil' could never log in, a plain password broke every login as gil
+        (
+            f"credentials:\n  usernames:\n    Gil: {{password: '{HASH}', roles: [viewer]}}\n",
+            "lower",
+        ),
+        (
+            "credentials:\n  usernames:\n    gil: {password: secret12345, roles: [viewer]}\n",
+            "bcrypt",
+        ),
     ],
 )
 def test_a_broken_users_file_is_an_error_naming_it(auth_file, content, message):

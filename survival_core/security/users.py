@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ DEFAULT_FILE = Path("~/.config/radsurv/users.yaml")
 REPOSITORY = Path(__file__).resolve().parents[2]
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A bcrypt hash as the users file stores it ('$2b$12$' + 53 characters of salt and hash).
+BCRYPT_HASH = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
 log = logging.getLogger(__name__)
 #: Checked against when the username is unknown, so that costs as much as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt(rounds=12)).decode("ascii")
@@ -87,7 +90,7 @@ class Users:
         after the same work, so a wrong name and a wrong password take equally long)."""
         entry = self.local.get(username.strip().lower())
         stored = (entry or {}).get("password", _DUMMY_HASH).encode("ascii")
-        raw = password.encode("utf-8")
+        raw = _typed(password)
         matches = len(raw) <= PASSWORD_BYTES[1] and bcrypt.checkpw(raw, stored)
         return matches and entry is not None
 
@@ -123,6 +126,18 @@ def _check_document(path: Path, document: Any) -> dict[str, Any]:
                 "(roles: [viewer|clinician|physicist|admin])."
             )
         _checked_in(path, f"user {username!r}", roles[0])
+        if not isinstance(username, str) or not USERNAME.fullmatch(username):
+            # logins and the users command look names up in lower case: 'Alice' was locked out
+            raise ConfigError(
+                f"User {username!r} in {path}: a username is 1-64 characters among a-z, 0-9, "
+                "'.', '_', '-' (lower case); rename the entry."
+            )
+        if not BCRYPT_HASH.fullmatch(str(entry["password"])):
+            # a plain-text password (streamlit-authenticator hashes those itself) broke logins
+            raise ConfigError(
+                f"User {username!r} in {path} has a password that is not a bcrypt hash; set it "
+                "with `python -m survival_core users add` (remove the entry first)."
+            )
     for email, role in (document.get("oidc") or {}).items():
         _checked_in(path, f"OIDC identity {email!r}", role)
     return document
@@ -218,7 +233,13 @@ def _edit(path: Path | None, change: Callable[[Users], Any], expected: str | Non
 def hash_password(password: str) -> str:
     """A bcrypt hash (salted, cost 12) of ``password``, which must be 10-72 bytes in UTF-8."""
     check_length(password)
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=12)).decode("ascii")
+    return bcrypt.hashpw(_typed(password), bcrypt.gensalt(rounds=12)).decode("ascii")
+
+
+def _typed(password: str) -> bytes:
+    """A password's bytes as hashed and checked: UTF-8 of its NFC form, so 'ü' typed as one
+    character or as 'u' + a combining mark (macOS and some keyboards) is the same password."""
+    return unicodedata.normalize("NFC", password).encode("utf-8")
 
 
 def _identity(username: str, oidc: bool) -> str:
