@@ -130,6 +130,11 @@ def test_policy_settings_are_read_and_checked(monkeypatch, variable, value, mess
         ("Password2024!", "ann", "too common"),
         ("QWERTYUIOP", "ann", "too common"),
         ("Hospital#2026", "ann", "too common"),
+        # decoration before, look-alikes, accents (all were accepted)
+        ("2024Password!", "ann", "too common"),
+        ("Pa55word2024!", "ann", "too common"),
+        ("Pässword2024", "ann", "too common"),
+        ("P@ssw0rd!!", "ann", "too common"),
     ],
 )
 def test_the_password_policy_refuses_weak_passwords(password, username, message):

@@ -2,14 +2,16 @@
 
 A password must be :data:`PASSWORD_BYTES` long in UTF-8 (bcrypt reads at most 72 bytes; a longer
 one would be silently cut, so it is refused), may not contain the username, may not use fewer than :data:`MIN_DISTINCT` different
-characters, and may not be, or be once its trailing digits and symbols are removed, one of the
-shipped common passwords (``assets/security/common-passwords.txt``: "Password2024!" is
-"password"). The checks name the rule broken, never the password.
+characters, and may not be one of the shipped common passwords
+(``assets/security/common-passwords.txt``), nor be one once the digits and symbols around it are
+removed and look-alikes and accents read as plain letters ("Password2024!", "2024Pa55word!" and
+"Pässword2024" are "password"). The checks name the rule broken, never the password.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,8 +22,12 @@ PASSWORD_BYTES = (10, 72)
 COMMON_FILE = Path(__file__).resolve().parents[2] / "assets" / "security" / "common-passwords.txt"
 #: Fewest different characters a password must use ("aaaaaaaaaa" is refused).
 MIN_DISTINCT = 5
-#: Trailing digits and symbols people add to a common word.
-_DECORATION = re.compile(r"[\d\W_]+$")
+#: Digits and symbols people add before or after a common word.
+_DECORATION = re.compile(r"^[\d\W_]+|[\d\W_]+$")
+#: Look-alike characters people put in a common word ('Pa55w0rd', 'P@ssword').
+_LOOK_ALIKES = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a"}
+)
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +46,18 @@ def check_length(password: str) -> None:
         )
 
 
+def _readings(password: str) -> set[str]:
+    """What a lower-case password may be built on: itself, and without the digits and symbols
+    around it, with look-alikes and accents read as plain letters ('2024Password!',
+    'Pa55word2024!', 'Pässword2024' are 'password')."""
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", password) if not unicodedata.combining(c)
+    )
+    forms = {password, plain}
+    forms |= {_DECORATION.sub("", form) for form in forms}
+    return forms | {form.translate(_LOOK_ALIKES) for form in forms}
+
+
 def check_policy(password: str, username: str) -> None:
     """Refuse (ConfigError naming the rule) a password the policy does not accept."""
     check_length(password)
@@ -49,8 +67,7 @@ def check_policy(password: str, username: str) -> None:
         raise ConfigError("The password may not contain the username.")
     if len(set(password)) < MIN_DISTINCT:
         raise ConfigError(f"The password must use at least {MIN_DISTINCT} different characters.")
-    stem = _DECORATION.sub("", lowered.strip())
-    if lowered.strip() in common_passwords() or stem in common_passwords():
+    if not common_passwords().isdisjoint(_readings(lowered.strip())):
         raise ConfigError(
             "The password is too common (it is, or is built on, a password on the shipped list of "
             "common passwords); choose a passphrase of several unrelated words."
