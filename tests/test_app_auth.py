@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest, app_test
 from survival_core.security import users
 from survival_core.security.roles import MINIMUM_ROLE, ROLES, allowed
 from tests.conftest import ROOT
-from ui.auth import AUTH_STATUS, DEMO_LABEL, USERNAME
+from ui.auth import AUTH_STATUS, CREDENTIAL, DEMO_LABEL, USERNAME
 
 PASSWORD = "a password for tests"
 #: Each page and the action it requires at its top (also what app.py lists it under).
@@ -77,9 +77,15 @@ def without_users(tmp_path, monkeypatch):
 def run(script: str, username: str | None = None) -> AppTest:
     app = AppTest.from_file(str(ROOT / script), default_timeout=60)
     if username is not None:
-        app.session_state[AUTH_STATUS] = True
-        app.session_state[USERNAME] = username
+        signed_in(app, username)
     return app.run()
+
+
+def signed_in(app: AppTest, username: str) -> None:
+    """The session state of ``username`` logged in (with the password it has now)."""
+    app.session_state[AUTH_STATUS] = True
+    app.session_state[USERNAME] = username
+    app.session_state[CREDENTIAL] = users.read_users().credential(username)
 
 
 def refusals(app: AppTest) -> list[str]:
@@ -233,8 +239,7 @@ def test_the_case_pages_risk_tab_scores_only_for_clinicians(with_users, address,
 
     address("localhost")
     app = AppTest.from_file(str(ROOT / "pages/case.py"), default_timeout=60)
-    app.session_state[AUTH_STATUS] = True
-    app.session_state[USERNAME] = role
+    signed_in(app, role)
     app.session_state[CURRENT_CASE] = make_case(size=(24, 20, 8))
     app.run()
     assert not app.exception and not refusals(app)
@@ -384,6 +389,19 @@ def test_a_login_the_audit_log_cannot_hold_is_refused_and_counted(own_users, add
         path.rmdir()
 
 
+def test_a_password_reset_ends_the_sessions_opened_with_the_old_one(own_users, address):
+    """Removing a leaked account and adding it again with a new password left the intruder's
+    session signed in ('Signed in as bob') at its next click."""
+    address("localhost")
+    app = _log_in(run("app.py"), "physicist", PASSWORD)
+    assert app.title[0].value == "Case"
+    users.remove_user("physicist")
+    users.add_user("physicist", "physicist", "another long passphrase")
+    app.run()
+    assert not app.exception and listed(app) == set()
+    assert any(b.label == "Log in" for b in app.sidebar.button)
+
+
 def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, monkeypatch):
     import time
 
@@ -394,8 +412,7 @@ def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, mon
     address("localhost")
     since = len(read_audit())
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.session_state[AUTH_STATUS] = True
-    app.session_state[USERNAME] = "viewer"
+    signed_in(app, "viewer")
     app.session_state[LAST_SEEN] = time.time() - 29 * 60  # within the limit: still signed in
     app.run()
     assert app.title[0].value == "Case" and app.session_state[LAST_SEEN] > time.time() - 60

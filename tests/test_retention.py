@@ -275,7 +275,7 @@ def test_an_admin_sees_the_disk_use_and_cleans_up_on_the_users_page(data, tmp_pa
     from streamlit.testing.v1 import AppTest
 
     from survival_core.security import users
-    from ui.auth import AUTH_STATUS, USERNAME
+    from ui.auth import AUTH_STATUS, CREDENTIAL, USERNAME
 
     accounts = tmp_path / "users.yaml"
     users.add_user("admin", "admin", "a password for tests", path=accounts)
@@ -287,6 +287,7 @@ def test_an_admin_sees_the_disk_use_and_cleans_up_on_the_users_page(data, tmp_pa
         app = AppTest.from_file(str(ROOT / "pages/users.py"), default_timeout=60)
         app.session_state[AUTH_STATUS] = True
         app.session_state[USERNAME] = "admin"
+        app.session_state[CREDENTIAL] = users.read_users(accounts).credential("admin")
         app.run()
         assert not app.exception
         assert "Storage" in [header.value for header in app.subheader]

@@ -51,6 +51,8 @@ AUTH_STATUS = "authentication_status"
 #: Audit entries this session already wrote (a rerun does not repeat them).
 AUDITED = "radsurv_audited"
 USERNAME = "username"
+#: The account's password fingerprint the session logged in with (Users.credential).
+CREDENTIAL = "radsurv_credential"
 #: When this session last ran a page while logged in (epoch seconds), for the idle limit.
 LAST_SEEN = "radsurv_last_seen"
 #: Set when the idle limit ended the session: the message to show.
@@ -91,14 +93,21 @@ def _settings() -> tuple[Users, bool]:
     return users, oidc
 
 
+def _signed_in(users: Users) -> bool:
+    """Whether this session's local account still exists with the password it logged in with
+    (removed, or reset by removing and adding it again, it is logged out at its next click)."""
+    username = st.session_state.get(USERNAME) or ""
+    return users.local_role(username) is not None and st.session_state.get(
+        CREDENTIAL
+    ) == users.credential(username)
+
+
 def _user_from(users: Users, oidc: bool) -> User | None:
     if not users.configured and not oidc:
         return DEMO_USER
     username = st.session_state.get(USERNAME)
-    if st.session_state.get(AUTH_STATUS) is True and username:
-        role = users.local_role(username)
-        if role is not None:
-            return User(users.display_name(username), role, "local")
+    if st.session_state.get(AUTH_STATUS) is True and username and _signed_in(users):
+        return User(users.display_name(username), users.local_role(username) or "", "local")
     if oidc and st.user.get("is_logged_in") and st.user.get("email"):
         role = users.oidc_role(str(st.user.get("email")))
         if role is not None:
@@ -170,6 +179,7 @@ def record(
 def _forget() -> None:
     st.session_state[AUTH_STATUS] = None
     st.session_state[USERNAME] = None
+    st.session_state[CREDENTIAL] = None
 
 
 def _idle_too_long(policy: LoginPolicy) -> bool:
@@ -223,6 +233,7 @@ def _attempt_login(users: Users, username: str, password: str) -> None:
             attempts.record_success(name, client)
             st.session_state[AUTH_STATUS] = True
             st.session_state[USERNAME] = name
+            st.session_state[CREDENTIAL] = users.credential(name)
             st.session_state[LAST_SEEN] = time.time()
             for key in (ENDED, LOGIN_ERROR):
                 st.session_state.pop(key, None)
@@ -256,7 +267,7 @@ def _local_login(users: Users) -> None:
     silently lost. The users file keeps the library's layout and bcrypt hashes.
     """
     if st.session_state.get(AUTH_STATUS) is True:
-        signed_in = users.local_role(st.session_state.get(USERNAME) or "") is not None
+        signed_in = _signed_in(users)
         if signed_in and not st.sidebar.button(
             "Log out", key="radsurv-logout", icon=":material/logout:"
         ):

@@ -85,6 +85,15 @@ class Users:
     def oidc_role(self, email: str) -> str | None:
         return self.oidc.get(email.lower())
 
+    def credential(self, username: str) -> str | None:
+        """A fingerprint of the account's password hash (None for no such account): a session
+        holds the one it logged in with, so a password reset (remove, add again) or a name
+        given to someone else ends the sessions opened before."""
+        entry = self.local.get(username.strip().lower())
+        if entry is None:
+            return None
+        return hashlib.sha256(str(entry["password"]).encode("ascii")).hexdigest()[:16]
+
     def check_password(self, username: str, password: str) -> bool:
         """Whether ``password`` matches the account's bcrypt hash (False for an unknown account,
         after the same work, so a wrong name and a wrong password take equally long)."""
