@@ -129,3 +129,9 @@ def test_an_external_cohort_coded_otherwise_or_of_the_same_patients_is_refused(
     assert "40 of the external cohort's 40 patients are development patients" in (
         capsys.readouterr().err
     )
+    # a column read as float beside a gap ('63.0') is the same value as '63' in a copy
+    from survival_core.runs.runner import _comparable
+
+    gap = pd.DataFrame({"age": [63.0, None], "sex": [" f", "m"]})
+    whole = pd.DataFrame({"age": [63, 70], "sex": ["f", "m"]})
+    assert (_comparable(gap.iloc[:1]) == _comparable(whole.iloc[:1])).all()

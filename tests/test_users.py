@@ -143,15 +143,6 @@ HASH = bcrypt.hashpw(b"a long password", bcrypt.gensalt(rounds=4)).decode()
         ("credentials:\n  usernames:\n    gil: {password: x, roles: [nurse]}\n", "Unknown role"),
         ("credentials:\n  usernames:\n    gil: {roles: [viewer]}\n", "password hash"),
         ("oidc:\n  gil@hospital.org: superuser\n", "OIDC identity"),
-        # edited by hand: 'Gil' could never log in, a plain password broke every login as gil
-        (
-            f"credentials:\n  usernames:\n    Gil: {{password: '{HASH}', roles: [viewer]}}\n",
-            "lower",
-        ),
-        (
-            "credentials:\n  usernames:\n    gil: {password: secret12345, roles: [viewer]}\n",
-            "bcrypt",
-        ),
     ],
 )
 def test_a_broken_users_file_is_an_error_naming_it(auth_file, content, message):
@@ -160,6 +151,23 @@ def test_a_broken_users_file_is_an_error_naming_it(auth_file, content, message):
     with pytest.raises(ConfigError, match=message) as refused:
         users.read_users()
     assert str(auth_file) in str(refused.value)
+
+
+def test_an_entry_edited_by_hand_is_said_and_breaks_no_login(auth_file, caplog):
+    """'Gil' could never log in (names are looked up in lower case), and a plain-text password
+    broke every login as that user with a bcrypt traceback; the other accounts still log in."""
+    auth_file.parent.mkdir(parents=True)
+    auth_file.write_text(
+        "credentials:\n  usernames:\n"
+        f"    Gil: {{password: '{HASH}', roles: [viewer]}}\n"
+        "    kim: {password: secret12345, roles: [viewer]}\n"
+        f"    lee: {{password: '{HASH}', roles: [admin]}}\n"
+    )
+    accounts = users.read_users()
+    assert "'Gil'" in caplog.text and "lower case" in caplog.text
+    assert "'kim'" in caplog.text and "not a bcrypt hash" in caplog.text
+    assert not accounts.check_password("kim", "secret12345")  # no traceback, no login
+    assert accounts.check_password("lee", "a long password")
 
 
 def _cli(capsys, monkeypatch, *argv: str, stdin: str = "") -> dict:

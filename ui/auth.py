@@ -10,7 +10,9 @@ cookie: a new browser session logs in again.
 The seam, read by ``current_user()`` and set by tests:
 
 - a local login is ``st.session_state["authentication_status"] is True`` with
-  ``st.session_state["username"]`` (streamlit-authenticator's names), written only by
+  ``st.session_state["username"]`` (streamlit-authenticator's names) and
+  ``st.session_state["radsurv_credential"]`` (the fingerprint of the password hash it logged in
+  with, ``Users.credential``: a password reset ends the session), written only by
   ``_local_login`` after the password matched its bcrypt hash (no widget uses these keys, so a
   browser cannot set them);
 - an OIDC login is ``st.user`` (``is_logged_in`` and ``email``, set by Streamlit's auth flow).
@@ -33,6 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -223,34 +226,43 @@ def _attempt_login(users: Users, username: str, password: str) -> None:
     name, client = username.strip().lower(), _client_address()
     known = name if users.local_role(name) is not None else ""
     refusal = attempts.refusal(name, client)
-    try:
-        if refusal is not None:
-            _login_refused(refusal.message(time.time()))
-            audit("anonymous", "login_refused", known, outcome="refused", locked=refusal.locked)
+    if refusal is not None:
+        _login_refused(refusal.message(time.time()))
+        _logged("anonymous", "login_refused", known, outcome="refused", locked=refusal.locked)
+        return
+    if users.check_password(username, password):
+        if not _logged(name, "login"):  # first: a login the log cannot hold is no login
             return
-        if users.check_password(username, password):
-            audit(name, "login")  # first: a login the log cannot hold is no login
-            attempts.record_success(name, client)
-            st.session_state[AUTH_STATUS] = True
-            st.session_state[USERNAME] = name
-            st.session_state[CREDENTIAL] = users.credential(name)
-            st.session_state[LAST_SEEN] = time.time()
-            for key in (ENDED, LOGIN_ERROR):
-                st.session_state.pop(key, None)
-            st.rerun()  # draw the app without the login form
-        locked = attempts.record_failure(name, client)  # counted before anything may fail
-        time.sleep(FAILED_LOGIN_DELAY_S)
-        _login_refused("Wrong username or password.")
-        audit("anonymous", "login_failed", known, outcome="refused")
+        attempts.record_success(name, client)
+        st.session_state[AUTH_STATUS] = True
+        st.session_state[USERNAME] = name
+        st.session_state[CREDENTIAL] = users.credential(name)
+        st.session_state[LAST_SEEN] = time.time()
+        for key in (ENDED, LOGIN_ERROR):
+            st.session_state.pop(key, None)
+        st.rerun()  # draw the app without the login form
+    locked = attempts.record_failure(name, client)  # counted before the log is written
+    time.sleep(FAILED_LOGIN_DELAY_S)
+    _login_refused("Wrong username or password.")
+    if _logged("anonymous", "login_failed", known, outcome="refused"):
         for who in locked:
             target = (known or "unknown account") if who == "account" else str(client)
-            audit("anonymous", "login_locked", target, outcome="refused", kind=who)
-    except OSError as err:  # the audit log cannot be written
+            _logged("anonymous", "login_locked", target, outcome="refused", kind=who)
+
+
+def _logged(user: str, action: str, target: str = "", **details: Any) -> bool:
+    """Write a login's audit line; when the log cannot be written, refuse the login with a
+    message saying so (every login must be recorded) and return False."""
+    try:
+        audit(user, action, target, **details)
+    except OSError as err:
         log.error("audit log not writable: %s", err)
         _login_refused(
             "Logins are refused: the audit log cannot be written, and every login must be "
             "recorded. Tell the administrator (the server log says why)."
         )
+        return False
+    return True
 
 
 def _login_refused(message: str) -> None:

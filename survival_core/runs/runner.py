@@ -397,10 +397,10 @@ def _check_external_patients(own: Path, other: Path) -> None:
                 ) from err
     shared = [c for c in a.columns if c in set(b.columns)]
     common = a.index.astype(str).intersection(b.index.astype(str))
-    if not len(common) or not shared:
+    if not len(common) or not set(shared) - {"time", "event"}:  # outcomes alone match by chance
         return
-    mine = a.set_axis(a.index.astype(str)).loc[common, shared].astype(str).to_numpy()
-    theirs = b.set_axis(b.index.astype(str)).loc[common, shared].astype(str).to_numpy()
+    mine = _comparable(a.set_axis(a.index.astype(str)).loc[common, shared])
+    theirs = _comparable(b.set_axis(b.index.astype(str)).loc[common, shared])
     same = int((mine == theirs).all(axis=1).sum())
     if same:
         raise InputError(
@@ -409,6 +409,18 @@ def _check_external_patients(own: Path, other: Path) -> None:
             "An external validation must test other patients than the model learned from; give "
             "the external cohort's own patients."
         )
+
+
+def _comparable(frame: pd.DataFrame) -> np.ndarray:
+    """A table's cells as text that equal values share: numbers as numbers ('63.0' read beside a
+    missing value is '63' elsewhere), other values stripped, missing ones alike."""
+    columns = []
+    for name in frame.columns:
+        numbers = pd.to_numeric(frame[name], errors="coerce")
+        numeric = numbers.notna().sum() == frame[name].notna().sum()
+        column = numbers.astype(float).map(repr) if numeric else frame[name].astype(str).str.strip()
+        columns.append(column.where(frame[name].notna(), "<missing>").to_numpy())
+    return np.column_stack(columns)
 
 
 def _stack(own: Path, other: Path, out: Path) -> Path:

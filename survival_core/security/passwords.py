@@ -23,7 +23,8 @@ COMMON_FILE = Path(__file__).resolve().parents[2] / "assets" / "security" / "com
 #: Fewest different characters a password must use ("aaaaaaaaaa" is refused).
 MIN_DISTINCT = 5
 #: Digits and symbols people add before or after a common word.
-_DECORATION = re.compile(r"^[\d\W_]+|[\d\W_]+$")
+_LEADING = re.compile(r"^[\d\W_]+")
+_TRAILING = re.compile(r"[\d\W_]+$")
 #: Look-alike characters people put in a common word ('Pa55w0rd', 'P@ssword').
 _LOOK_ALIKES = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a"}
@@ -47,15 +48,22 @@ def check_length(password: str) -> None:
 
 
 def _readings(password: str) -> set[str]:
-    """What a lower-case password may be built on: itself, and without the digits and symbols
-    around it, with look-alikes and accents read as plain letters ('2024Password!',
-    'Pa55word2024!', 'Pässword2024' are 'password')."""
+    """What a lower-case password may be built on: itself and every core left once some of the
+    digits and symbols around it are removed, each also with look-alikes and accents read as
+    plain letters ('2024Password!', 'Pa55word2024!', 'Hell0123!', 'Pässword2024' are built on
+    common words)."""
     plain = "".join(
         c for c in unicodedata.normalize("NFKD", password) if not unicodedata.combining(c)
     )
-    forms = {password, plain}
-    forms |= {_DECORATION.sub("", form) for form in forms}
-    return forms | {form.translate(_LOOK_ALIKES) for form in forms}
+    forms = set()
+    for form in {password, plain}:
+        lead = len(form) - len(_LEADING.sub("", form))
+        trail = len(form) - len(_TRAILING.sub("", form))
+        for i in range(lead + 1):
+            for j in range(trail + 1):
+                core = form[i : len(form) - j]
+                forms |= {core, core.translate(_LOOK_ALIKES)} if core else set()
+    return forms
 
 
 def check_policy(password: str, username: str) -> None:

@@ -35,7 +35,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: A bcrypt hash as the users file stores it ('$2b$12$' + 53 characters of salt and hash).
-BCRYPT_HASH = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
+BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}")
 log = logging.getLogger(__name__)
 #: Checked against when the username is unknown, so that costs as much as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt(rounds=12)).decode("ascii")
@@ -98,9 +98,15 @@ class Users:
         """Whether ``password`` matches the account's bcrypt hash (False for an unknown account,
         after the same work, so a wrong name and a wrong password take equally long)."""
         entry = self.local.get(username.strip().lower())
-        stored = (entry or {}).get("password", _DUMMY_HASH).encode("ascii")
-        raw = _typed(password)
-        matches = len(raw) <= PASSWORD_BYTES[1] and bcrypt.checkpw(raw, stored)
+        stored = str((entry or {}).get("password", _DUMMY_HASH))
+        if not BCRYPT_HASH.fullmatch(stored):  # no hash (edited by hand): nobody logs in as it
+            entry, stored = None, _DUMMY_HASH
+        # NFC, or as typed: a password hashed before NFC was applied still matches
+        typed = {_typed(password), password.encode("utf-8")}
+        matches = any(
+            len(raw) <= PASSWORD_BYTES[1] and bcrypt.checkpw(raw, stored.encode("ascii"))
+            for raw in typed
+        )
         return matches and entry is not None
 
     def display_name(self, username: str) -> str:
@@ -135,17 +141,23 @@ def _check_document(path: Path, document: Any) -> dict[str, Any]:
                 "(roles: [viewer|clinician|physicist|admin])."
             )
         _checked_in(path, f"user {username!r}", roles[0])
+        # edited by hand: logins and the users command look names up in lower case ('Alice'
+        # could never log in), and a plain-text password broke every login as that user; the
+        # others still log in, the entry is said to be fixed by hand
         if not isinstance(username, str) or not USERNAME.fullmatch(username):
-            # logins and the users command look names up in lower case: 'Alice' was locked out
-            raise ConfigError(
-                f"User {username!r} in {path}: a username is 1-64 characters among a-z, 0-9, "
-                "'.', '_', '-' (lower case); rename the entry."
+            log.warning(
+                "User %r in %s cannot log in: a username is 1-64 characters among a-z, 0-9, '.', "
+                "'_', '-' (lower case); rename the entry in the file.",
+                username,
+                path,
             )
         if not BCRYPT_HASH.fullmatch(str(entry["password"])):
-            # a plain-text password (streamlit-authenticator hashes those itself) broke logins
-            raise ConfigError(
-                f"User {username!r} in {path} has a password that is not a bcrypt hash; set it "
-                "with `python -m survival_core users add` (remove the entry first)."
+            log.warning(
+                "User %r in %s cannot log in: its password is not a bcrypt hash; delete the "
+                "entry in the file and add the user again with `python -m survival_core users "
+                "add`.",
+                username,
+                path,
             )
     for email, role in (document.get("oidc") or {}).items():
         _checked_in(path, f"OIDC identity {email!r}", role)
