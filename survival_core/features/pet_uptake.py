@@ -17,7 +17,7 @@ from scipy import ndimage
 
 from survival_core.case import Case
 from survival_core.errors import GeometryError, InputError, MaskError
-from survival_core.io.modality_view import modality_view, outside_field
+from survival_core.io.modality_view import modality_view, share_outside
 
 #: Radius (mm) of the 1 cm^3 sphere of SUVpeak.
 PEAK_RADIUS_MM = (3.0 / (4.0 * math.pi) * 1000.0) ** (1.0 / 3.0)
@@ -47,13 +47,14 @@ def gtv_uptake(case: Case) -> dict[str, float] | None:
     if "PT" not in case.companions:
         return None
     try:
-        figures = pet_uptake(modality_view(case, "PT"))
+        view = modality_view(case, "PT")
+        figures = pet_uptake(view)
     except (GeometryError, MaskError) as error:  # mostly outside the field, or below its voxels
         note = f"No PET uptake figures of the GTV: {error}"
         if note not in case.warnings:
             case.warnings.append(note)
         return None
-    _, outside = outside_field(case.companions["PT"], case.masks["gtv"])
+    outside = share_outside(view, "gtv")
     return {**figures, "gtv_share_outside_fov": outside} if outside else figures
 
 

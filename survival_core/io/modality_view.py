@@ -27,6 +27,8 @@ COMPANION_NAMES = (*VOLUME_MODALITIES, *sorted(s.upper() for s in SEQUENCE_NAMES
 #: Largest share of a mask that may lie outside the companion's field of view; more, and the
 #: companion's figures would describe another part than the mask's.
 MAX_OUTSIDE_SHARE = 0.5
+#: Where a view keeps each mask's share outside its image (set by :func:`_view`).
+_OUTSIDE = "_outside_shares"
 
 
 def companion_modality(name: str) -> str:
@@ -53,7 +55,7 @@ def modality_view(case: Case, modality: str) -> Case:
     return views[modality]
 
 
-def outside_field(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, float]:
+def _outside_field(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, float]:
     """``mask`` without its voxels whose centres lie outside ``image``'s field of view (in the
     same frame of reference, on any grid), and the share of its non-zero voxels those were."""
     array = sitk.GetArrayFromImage(mask)
@@ -86,9 +88,10 @@ def _view(case: Case, modality: str) -> Case:
             f"('{modality}.nii.gz') in the case folder, or its DICOM series in the "
             f"{case.modality}'s frame of reference."
         )
-    masks, notes = {}, []
+    masks, notes, shares = {}, [], {}
     for role, whole in case.masks.items():
-        mask, outside = outside_field(image, whole)
+        mask, outside = _outside_field(image, whole)
+        shares[role] = outside
         if outside > MAX_OUTSIDE_SHARE:
             raise GeometryError(
                 f"Case {case.case_id}: the {role} mask lies mostly outside the {modality}'s field "
@@ -113,7 +116,7 @@ def _view(case: Case, modality: str) -> Case:
                 f"smaller than the {modality}'s voxels of {_spacing(image)} mm)."
             )
         masks[role] = binary
-    return Case(
+    view = Case(
         case_id=case.case_id,
         image=image,
         masks=masks,
@@ -123,6 +126,14 @@ def _view(case: Case, modality: str) -> Case:
         warnings=notes,
         site=case.site,
     )
+    view.__dict__[_OUTSIDE] = shares
+    return view
+
+
+def share_outside(view: Case, role: str) -> float:
+    """The share of ``role``'s mask that lay outside the image of ``view`` (a
+    :func:`modality_view`), left out of the view's mask; 0 for a case's own image."""
+    return view.__dict__.get(_OUTSIDE, {}).get(role, 0.0)
 
 
 def _spacing(image: sitk.Image) -> str:

@@ -65,6 +65,11 @@ _NEGATION_WORDS = frozenset(
     {"non", "no", "not", "without", "wo", "excl", "excluding", "benign", "regenerative"}
 )
 _FREE = "free"
+#: A GTV word and its denial written as one word ('nontumour', 'NoTumour', 'tumorfree').
+_DENIED_AS_ONE_WORD = frozenset(
+    {f"{no}{word}" for word in GTV_WORDS for no in ("non", "no")}
+    | {f"{word}{_FREE}" for word in GTV_WORDS}
+)
 #: The GTV's own names: 'GTV free' is no denial (a 'GTV_free_breathing' is the GTV).
 _GTVS = frozenset({"gtv", "gtvp", "gtvt", "gtvn"})
 #: Organ names of each site; the site is the organ that hosts the tumour.
@@ -341,9 +346,7 @@ def _is_negated(name: str) -> bool:
         freed = after[:1] == [_FREE] and after[1:] not in (["breathing"], ["breath"])
         if word in GTV_WORDS and (before in _NEGATION_WORDS or (freed and word not in _GTVS)):
             return True
-        if any(word == f"{w}{g}" for g in GTV_WORDS for w in ("non", "no")) or any(
-            word == f"{g}{_FREE}" for g in GTV_WORDS
-        ):
+        if word in _DENIED_AS_ONE_WORD:
             return True
     return False
 

@@ -90,6 +90,11 @@ class _NiftiHeader:
         return math.prod(max(int(d), 1) for d in self.dims[1 : n_dims + 1])
 
     @property
+    def voxel_bytes(self) -> int:
+        """Bytes of the voxel data that follow the header's offset."""
+        return self.n_voxels * self.bitpix // 8
+
+    @property
     def float_dtype(self) -> np.dtype | None:
         """The stored float type (NIfTI datatype 16 or 64), else None."""
         kind = {16: "f4", 64: "f8"}.get(self.datatype)
@@ -151,7 +156,7 @@ def _nifti_expected_bytes(header: _NiftiHeader, path: Path) -> int:
         raise InputError(
             f"{path} has an invalid voxel size {list(sizes)} mm (pixdim); the header is damaged."
         )
-    return int(offset) + header.n_voxels * header.bitpix // 8
+    return int(offset) + header.voxel_bytes
 
 
 #: Bytes read at a time when checking a NIfTI file.
@@ -169,7 +174,8 @@ def _scan_nifti(path: Path, values: bool) -> np.ndarray | None:
         return None
     expected = _nifti_expected_bytes(header, path)
     dtype = header.float_dtype if values else None
-    start, stop = int(header.offset), int(header.offset) + header.n_voxels * header.bitpix // 8
+    start = int(header.offset)
+    stop = start + header.voxel_bytes
     stored, missing, carry = 0, None, b""
     try:
         if not compressed and dtype is None:  # nothing to look at: its size says enough
