@@ -72,11 +72,13 @@ def _default_model() -> Path:
     """The model the app's pages score with by default: its active model, else the demo cohort's
     default model (a model made active was ignored here: the CLI and the pages disagreed)."""
     from survival_core.paths import data_dir
-    from survival_core.runs.store import ACTIVE_FILE, RunStore
+    from survival_core.runs.store import ACTIVE_FILE, RunStore, local_active_model
     from survival_core.workflows.demo import default_model_dir
 
     runs = data_dir() / "runs"
-    active = RunStore(runs).active_model() if (runs / ACTIVE_FILE).is_file() else None
+    active = local_active_model(runs)  # its local copy: no MLflow store opened
+    if active is None and (runs / ACTIVE_FILE).is_file():
+        active = RunStore(runs).active_model()  # the copy to fetch again
     if active is None:
         return default_model_dir()
     progress(f"scoring with the active model {active.name} v{active.version}")

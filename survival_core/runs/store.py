@@ -307,6 +307,33 @@ class Run:
         self._finished = True
 
 
+def _active_pointer(root: Path) -> dict[str, Any] | None:
+    """The active model's pointer (``ACTIVE_FILE`` in ``root``), or None when none was set."""
+    path = root / ACTIVE_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path} is unreadable ({err}); choose the active model again.") from err
+
+
+def _own_copy(pointer: dict[str, Any]) -> ActiveModel | None:
+    """The active model of ``pointer`` when its entry's own local copy is there, else None."""
+    version, key, folder = int(pointer["version"]), pointer.get("entry"), Path(pointer["folder"])
+    if key and folder.name == f"v{version}-{key}" and folder.is_dir():
+        return ActiveModel(pointer["name"], version, folder)
+    return None
+
+
+def local_active_model(root: Path) -> ActiveModel | None:
+    """The active model of the store in ``root`` from its pointer and local copy alone, without
+    opening the store (a command scoring one case need not start MLflow); None when none was set
+    or its copy must be fetched again (:meth:`RunStore.active_model`)."""
+    pointer = _active_pointer(root)
+    return None if pointer is None else _own_copy(pointer)
+
+
 class RunStore:
     """Runs and registered models of the app (see the module docstring for where they live).
 
@@ -700,19 +727,13 @@ class RunStore:
 
     def active_model(self) -> ActiveModel | None:
         """The app's active model with a local folder to load it from; None if none was set."""
-        path = self.root / ACTIVE_FILE
-        try:
-            pointer = json.loads(path.read_text())
-        except FileNotFoundError:
+        pointer = _active_pointer(self.root)
+        if pointer is None:
             return None
-        except (OSError, ValueError) as err:
-            raise InputError(
-                f"{path} is unreadable ({err}); choose the active model again."
-            ) from err
+        own = _own_copy(pointer)
+        if own is not None:
+            return own  # the entry's own copy: no registry query
         name, version, key = pointer["name"], int(pointer["version"]), pointer.get("entry")
-        folder = Path(pointer["folder"])
-        if key and folder.name == f"v{version}-{key}" and folder.is_dir():
-            return ActiveModel(name, version, folder)  # the entry's own copy: no registry query
         # the local copy was removed, or the pointer predates entry keys: fetch it again
         entry = self._version(name, version)
         if key and _entry_key(entry) != key:
