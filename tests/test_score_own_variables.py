@@ -114,3 +114,25 @@ def test_survival_past_the_training_follow_up_is_not_reported(tmp_path: Path, ca
     scored = _scored(capsys, "score", "--case", str(case), "--model", str(tmp_path / "m"))
     assert scored["survival"]["12"] is None or 0 < scored["survival"]["12"] < 1
     assert scored["survival"]["24"] is None and scored["survival"]["36"] is None
+
+
+@pytest.mark.parametrize("columns", [None, ["age"]], ids=["whas500", "age-only"])
+def test_a_training_patient_is_never_out_of_the_demo_range(
+    tmp_path: Path, capsys, columns: list[str] | None
+) -> None:
+    """Real WHAS500 rows hold ages up to 104: a model fitted on them scores its own 102-year-old
+    patient (the demo's 18-100 check refused it), whether the table has other columns or only
+    ones named as the demo's."""
+    X, y = datasets.load_whas500()
+    table = X if columns is None else X[columns]
+    table = table.assign(time=y["lenfol"], event=y["fstat"].astype(int))
+    table.insert(0, "case_id", [f"W{i:03d}" for i in range(len(table))])
+    table.to_csv(tmp_path / "whas.csv", index=False)
+    train_model([tmp_path / "whas.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m", cv_repeats=0)
+    oldest = table.loc[table["age"] == 102].drop(columns=["case_id", "time", "event"]).iloc[0]
+    values = tmp_path / "oldest.json"
+    values.write_text(json.dumps({k: float(v) for k, v in oldest.items()}))
+    scored = _scored(capsys, "score", "--values", str(values), "--model", str(tmp_path / "m"))
+    loaded = load_scoring_model(tmp_path / "m")
+    expected = float(loaded.model.predict_risk(oldest.to_frame().T.astype(float)[loaded.inputs])[0])
+    assert scored["risk"] == pytest.approx(expected, rel=1e-9)

@@ -75,18 +75,23 @@ class LoadedModel:
     @cached_property
     def schema(self) -> CohortSchema:
         """The clinical schema of the model's variables (labels, units, ranges): the one it
-        carries when trained on an own cohort, else the demo's HCC schema; a model fitted on a
-        table of other variables (not all HCC's) has them as its training data gave them
+        carries when trained on an own cohort, else the demo's HCC schema; a column of a model
+        fitted on another table whose training values the HCC variable of its name refuses (an
+        'age' of 102, a 'sex' coded 0-3) is as its training data gave it
         (:func:`_trained_variable`: the HCC ranges and categories are not its cohort's). Read
         once."""
         own = model_schema(self.folder)
         if own is not None:
             return own
         hcc = hcc_schema()
-        if self.card is None or set(self.card.clinical_columns) <= set(hcc.names):
+        if self.card is None:
             return hcc
         specs = {spec["name"]: spec for spec in getattr(self.model.preprocessor_, "columns_", [])}
         known = {v.name: v for v in hcc.variables}
+        if set(self.card.clinical_columns) <= set(hcc.names) and all(
+            _fits(known[c], specs[c]) for c in self.card.clinical_columns if c in specs
+        ):
+            return hcc
         return CohortSchema(
             tuple(
                 known[c]
@@ -102,7 +107,8 @@ def _fits(variable: SchemaVariable, spec: dict[str, Any]) -> bool:
     """Whether a model's training column (its preprocessing ``spec``) holds values the demo's
     variable of that name accepts: its labels, units and checks then apply (an 'albi_score'),
     else the column is not that variable (a 'sex' coded 0-3)."""
-    values = spec["range"] if spec["kind"] == "numeric" else spec["categories"]
+    # every value it was trained on (models saved before the extent was kept: 1st-99th pct)
+    values = spec.get("extent", spec["range"]) if spec["kind"] == "numeric" else spec["categories"]
     try:
         for value in values:
             variable.coerce(value)

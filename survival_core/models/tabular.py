@@ -132,6 +132,8 @@ class _ColumnStats:
     median: float
     low: float  # 1st percentile, or the minimum where it is the 99th (a rare factor)
     high: float  # 99th percentile, or the maximum where it is the 1st
+    least: float  # the minimum and maximum: no value the training rows held is implausible
+    most: float
 
     @staticmethod
     def of(matrix: np.ndarray) -> list[_ColumnStats]:
@@ -147,9 +149,9 @@ class _ColumnStats:
             # its axis and the value's effect, and its holders' values read as out of range
             low, high = np.where(low < high, low, least), np.where(low < high, high, most)
         return [
-            _ColumnStats(float(a), bool(c), float(m), float(lo), float(hi))
-            for a, c, m, lo, hi in zip(
-                absent.mean(axis=0), constant, median, low, high, strict=True
+            _ColumnStats(float(a), bool(c), float(m), float(lo), float(hi), float(mi), float(ma))
+            for a, c, m, lo, hi, mi, ma in zip(
+                absent.mean(axis=0), constant, median, low, high, least, most, strict=True
             )
         ]
 
@@ -268,6 +270,7 @@ class TablePreprocessor:
                 "fill": stats.median,
                 # the training range (1st-99th percentile, else min-max) the nomogram's axes span
                 "range": [stats.low, stats.high],
+                "extent": [stats.least, stats.most],
             }
         values = _category_strings(column).dropna()
         counts = values.value_counts()
