@@ -341,9 +341,11 @@ def test_wrong_passwords_lock_an_account_and_audit_it(own_users, address, monkey
 def test_what_is_typed_as_a_username_is_logged_only_when_it_is_an_account(
     own_users, address, monkeypatch
 ):
-    """A password typed into the Username box was written to the audit log in the clear, and a
-    name with '^' broke the form when its lock was to be logged."""
+    """A password typed into the Username box was written to the audit log in the clear (and
+    kept in the failure record, listed as a lock on the Users page), and a name with '^' broke
+    the form when its lock was to be logged."""
     from survival_core.audit import read_audit
+    from survival_core.security.logins import LoginAttempts
     from ui import auth
 
     monkeypatch.setenv("RADSURV_LOGIN_MAX_FAILURES", "1")
@@ -360,6 +362,15 @@ def test_what_is_typed_as_a_username_is_logged_only_when_it_is_an_account(
         "unknown account",
         "physicist",
     ]
+    attempts = LoginAttempts()
+    record = attempts.path.read_text().lower()
+    assert "tr0ub4dor" not in record and "smith" not in record
+    names = sorted(lock["name"] for lock in attempts.locks())
+    assert names[0] == "physicist" and all(n.startswith("unknown name ") for n in names[1:])
+    assert len(set(names)) == 3  # each text its own lock, still refused when typed again
+    app = _log_in(run("app.py"), "Tr0ub4dor&3 horse staple", "not the password")
+    assert any("locked until" in e.value for e in app.sidebar.error)
+    assert attempts.unlock(names[1]) and len(attempts.locks()) == 2  # an admin can lift it
 
 
 def test_a_login_the_audit_log_cannot_hold_is_refused_and_counted(own_users, address, monkeypatch):

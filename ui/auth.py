@@ -43,7 +43,7 @@ from streamlit.navigation.page import StreamlitPage
 from survival_core.audit import audit
 from survival_core.errors import RadSurvError
 from survival_core.security.exposure import check_exposure
-from survival_core.security.logins import LoginAttempts, LoginPolicy
+from survival_core.security.logins import LoginAttempts, LoginPolicy, unknown_name
 from survival_core.security.roles import PermissionDenied, allowed, authorize
 from survival_core.security.users import Users, read_users
 from ui.state import show_error
@@ -219,13 +219,14 @@ def _client_address() -> str | None:
 
 def _attempt_login(users: Users, username: str, password: str) -> None:
     """Check a submitted login against the failure record, then the password; log in (and
-    rerun) or leave the reason in the session for the form to show. The audit log names an
-    account only when it exists (a password typed into the Username box was logged), and a
-    login it cannot record is refused, never let through unrecorded."""
+    rerun) or leave the reason in the session for the form to show. The audit log and the
+    failure record name an account only when it exists (a password typed into the Username box
+    was logged), and a login it cannot record is refused, never let through unrecorded."""
     attempts = LoginAttempts()
     name, client = username.strip().lower(), _client_address()
     known = name if users.local_role(name) is not None else ""
-    refusal = attempts.refusal(name, client)
+    account = known or unknown_name(name)  # never the text typed: it may be a password
+    refusal = attempts.refusal(account, client)
     if refusal is not None:
         _login_refused(refusal.message(time.time()))
         _logged("anonymous", "login_refused", known, outcome="refused", locked=refusal.locked)
@@ -241,7 +242,7 @@ def _attempt_login(users: Users, username: str, password: str) -> None:
         for key in (ENDED, LOGIN_ERROR):
             st.session_state.pop(key, None)
         st.rerun()  # draw the app without the login form
-    locked = attempts.record_failure(name, client)  # counted before the log is written
+    locked = attempts.record_failure(account, client)  # counted before the log is written
     time.sleep(FAILED_LOGIN_DELAY_S)
     _login_refused("Wrong username or password.")
     if _logged("anonymous", "login_failed", known, outcome="refused"):

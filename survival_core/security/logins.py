@@ -8,6 +8,9 @@ the same way with its own limit (``client_max_failures``, 0 = no client rule: be
 proxy every browser shares the proxy's address). A success clears the account's and the client's
 failures; an administrator can unlock earlier (``users unlock``, the Users page).
 
+A name no account has is recorded as :func:`unknown_name`, a keyed hash: users type their
+password into the Username box, and the record (and the Users page's list of locks) would hold it.
+
 The record is a JSON file beside the users file (``login-attempts.json``, mode 0600), changed
 under an exclusive lock, so every server thread and process and the CLI share it. Entries whose
 failures no longer matter are dropped, and at most :data:`MAX_ENTRIES` are kept, so guessing
@@ -21,6 +24,8 @@ Settings come from the environment: ``RADSURV_LOGIN_MAX_FAILURES`` (5),
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -42,6 +47,17 @@ _SETTINGS = {  # field: (environment variable, smallest accepted value)
     "client_max_failures": ("RADSURV_LOGIN_CLIENT_MAX_FAILURES", 0),
     "idle_minutes": ("RADSURV_SESSION_IDLE_MINUTES", 0),
 }
+
+
+def unknown_name(typed: str) -> str:
+    """How the record names what was typed as a username when no account has it: a keyed hash
+    (the de-identification key's), the same for the same text, never the text."""
+    from survival_core.io.deid import load_key
+
+    text = typed.strip().lower().encode()
+    return (
+        "unknown name " + hmac.new(load_key(), b"login\0" + text, hashlib.sha256).hexdigest()[:12]
+    )
 
 
 @dataclass(frozen=True)
