@@ -5,12 +5,15 @@ lesion alone; ``lesions="each"`` computes the tumour features of every lesion ap
 them per patient: the largest lesion's values, the volume-weighted mean, or the maximum. A lesion is
 a 3-D connected part of the GTV (26-connectivity), so GTV-1 and GTV-2 are two lesions, and so are
 two islands of one structure. ROIs that are not the tumour's own (organ minus GTV, body) are
-computed once on the united GTV: the organ without *all* tumour.
+computed once on the united GTV: the organ without *all* tumour; a lesion's peritumoral ring
+leaves its neighbours out too. A lesion other than the largest whose features cannot be computed
+(a contouring speck with no voxel on the extraction grid) is left out, with a warning in the log.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +22,10 @@ from scipy import ndimage
 
 from survival_core.case import Case
 from survival_core.errors import MaskError
+from survival_core.features.radiomics import ALL_LESIONS
 from survival_core.features.settings import ExtractionSettings
+
+logger = logging.getLogger(__name__)
 
 #: ROIs made from one lesion; the others come from the united GTV.
 LESION_ROIS = ("gtv", "peritumoral_ring")
@@ -42,7 +48,35 @@ def lesion_masks(gtv: sitk.Image) -> list[sitk.Image]:
 
 
 def _with_gtv(case: Case, gtv: sitk.Image) -> Case:
-    return dataclasses.replace(case, masks={**case.masks, "gtv": gtv})
+    """``case`` with one lesion as its GTV, every lesion kept beside it (for the ring)."""
+    return dataclasses.replace(
+        case, masks={**case.masks, "gtv": gtv, ALL_LESIONS: case.masks["gtv"]}
+    )
+
+
+def _each_lesion(
+    case: Case,
+    lesions: list[sitk.Image],
+    settings: ExtractionSettings,
+    extract: Callable[[Case, ExtractionSettings], dict[str, float]],
+) -> tuple[list[dict[str, float]], np.ndarray]:
+    """The features and voxel counts of the lesions that have features: the largest always (its
+    error is the case's), the others left out with a warning when theirs cannot be computed."""
+    rows, volumes = [], []
+    for number, lesion in enumerate(lesions):
+        try:
+            rows.append(extract(_with_gtv(case, lesion), settings))
+        except MaskError as err:
+            if number == 0:
+                raise
+            size = sitk.GetArrayViewFromImage(lesion).sum()
+            logger.warning(
+                "%s: lesion %d of %d (%d voxels) left out of the per-lesion features: %s",
+                case.case_id, number + 1, len(lesions), size, err,
+            )  # fmt: skip
+            continue
+        volumes.append(float(sitk.GetArrayViewFromImage(lesion).sum()))
+    return rows, np.array(volumes)
 
 
 def _aggregate(rows: list[dict[str, float]], volumes: np.ndarray, how: str) -> dict[str, float]:
@@ -80,7 +114,6 @@ def extract_lesions(
     if settings.lesions == "largest":
         out.update(extract(_with_gtv(case, lesions[0]), per_lesion))
         return out
-    rows = [extract(_with_gtv(case, lesion), per_lesion) for lesion in lesions]
-    volumes = np.array([sitk.GetArrayViewFromImage(m).sum() for m in lesions], dtype=float)
+    rows, volumes = _each_lesion(case, lesions, per_lesion, extract)
     out.update(_aggregate(rows, volumes, settings.lesion_aggregate))
     return out

@@ -66,6 +66,7 @@ from survival_core.preprocess.roi import RING_MM, body_mask, organ_minus_gtv, pe
 # pyradiomics logs a traceback on stderr for every feature it returns as NaN (e.g. the correlation of
 # a one-level ROI); the NaN is kept in the table, the log line is noise at cohort scale.
 logging.getLogger("radiomics").setLevel(logging.CRITICAL)
+logger = logging.getLogger(__name__)
 
 
 class _GivenLevels:
@@ -252,6 +253,27 @@ def feature_names(settings: ExtractionSettings, site: str | None = None) -> list
 # --- ROIs and grids ---------------------------------------------------------------------------
 
 
+#: The mask of every lesion, beside a single lesion's ``gtv`` (per-lesion features).
+ALL_LESIONS = "all_lesions"
+
+
+def _around_tumour(body: sitk.Image | None, masks: Mapping[str, sitk.Image]) -> sitk.Image | None:
+    """The body outline to clip the ring to, or None where it leaves out part of the tumour: on a
+    scan cropped around the tumour the outline is cut open, its lung is no hole to fill, and the
+    ring kept only the chest wall's side (or nothing) of a lung tumour."""
+    if body is None:
+        return None
+    tumour = sitk.GetArrayViewFromImage(masks.get(ALL_LESIONS, masks["gtv"])).astype(bool)
+    inside = sitk.GetArrayViewFromImage(body).astype(bool)
+    if (tumour & ~inside).any():
+        logger.warning(
+            "The body outline leaves out part of the GTV (a scan cropped around the tumour?): "
+            "the peritumoral ring is not clipped to it."
+        )
+        return None
+    return body
+
+
 def roi_masks(
     masks: Mapping[str, sitk.Image], rois: tuple[str, ...], image: sitk.Image | None = None
 ) -> dict[str, sitk.Image]:
@@ -279,7 +301,12 @@ def roi_masks(
         if roi == "organ_minus_gtv":
             out[roi] = organ_minus_gtv(masks["organ"], masks["gtv"])
         elif roi == "peritumoral_ring":
-            out[roi] = peritumoral_ring(masks["gtv"], RING_MM, clip_to=masks.get("organ", body))
+            out[roi] = peritumoral_ring(
+                masks["gtv"],
+                RING_MM,
+                clip_to=masks.get("organ", _around_tumour(body, masks)),
+                all_tumour=masks.get(ALL_LESIONS),
+            )
         elif roi == "body":
             if body is None:
                 raise MaskError("The body ROI needs the image to find the body outline.")

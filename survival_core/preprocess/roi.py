@@ -113,10 +113,14 @@ def bounding_box(
 
 
 def peritumoral_ring(
-    gtv: sitk.Image, distance_mm: float, clip_to: sitk.Image | None = None
+    gtv: sitk.Image,
+    distance_mm: float,
+    clip_to: sitk.Image | None = None,
+    all_tumour: sitk.Image | None = None,
 ) -> sitk.Image:
     """Voxels outside the GTV within ``distance_mm`` (mm, centre to nearest GTV voxel centre) of it,
-    optionally kept only inside ``clip_to`` (the organ, else the body outline), uint8 0/1."""
+    optionally kept only inside ``clip_to`` (the organ, else the body outline), uint8 0/1. With
+    ``gtv`` one lesion, ``all_tumour`` (every lesion) keeps its neighbours out of its ring."""
     _check_mm(distance_mm, "Peritumoral ring distance", allow_zero=False)
     tumour = _voxels(gtv, "GTV")
     # Every voxel within distance_mm of the tumour lies in its box widened by distance_mm.
@@ -128,6 +132,9 @@ def peritumoral_ring(
     if clip_to is not None:
         check_same_grid(gtv, clip_to, "The mask to clip the ring to")
         ring &= _voxels(clip_to, "clipping (organ or body)")
+    if all_tumour is not None:
+        check_same_grid(gtv, all_tumour, "The mask of every lesion")
+        ring &= ~sitk.GetArrayViewFromImage(all_tumour).astype(bool)
     if not ring.any():
         raise MaskError(
             f"The {distance_mm:g} mm peritumoral ring is empty: the GTV leaves no room around it "
