@@ -36,7 +36,9 @@ class Case:
     image's frame of reference, for models on several images' radiomics
     (:func:`survival_core.io.modality_view.modality_view`).
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
-    within tolerance).
+    within tolerance). ``stored_orientation`` is the voxel order the image's file stored (``"RAS"``
+    for a nibabel NIfTI; the case is read in LPS order), so that maps are written back on the
+    file's own grid.
     """
 
     case_id: str
@@ -49,6 +51,7 @@ class Case:
     site: str | None = None
     structures: dict[str, sitk.Image] = field(default_factory=dict)
     companions: dict[str, sitk.Image] = field(default_factory=dict)
+    stored_orientation: str = "LPS"
 
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the

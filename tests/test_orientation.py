@@ -56,3 +56,24 @@ def test_the_network_input_and_the_viewer_do_not_depend_on_the_storage_order(lun
 def test_an_lps_case_is_returned_as_it_is(lung_folders) -> None:
     case = load_case(lung_folders[0])
     assert case_in_lps(case) is case
+
+
+def test_a_map_is_written_on_the_grid_of_the_cases_own_file(lung_folders, tmp_path) -> None:
+    """A map of the RAS-stored lung CT was written in LPS order: overlaid by array index on the
+    file it explains (numpy, nibabel), its hot spot was mirrored about 120 mm away."""
+    from survival_core.explain.case import CaseExplanation, save_explanation
+
+    for folder in lung_folders:
+        case = load_case(folder)
+        explanation = CaseExplanation(
+            case.case_id, "ig", 0.0, None, [], 0.0, map=sitk.Cast(case.image, sitk.sitkFloat32)
+        )
+        written = sitk.ReadImage(str(save_explanation(explanation, tmp_path / "map.nii.gz",
+                                                      case.stored_orientation)))  # fmt: skip
+        original = sitk.ReadImage(str(folder / "image.nii.gz"))
+        assert written.GetDirection() == original.GetDirection()
+        np.testing.assert_allclose(written.GetOrigin(), original.GetOrigin(), atol=1e-4)
+        np.testing.assert_array_equal(
+            sitk.GetArrayFromImage(written), sitk.GetArrayFromImage(original).astype(np.float32)
+        )
+    assert load_case(lung_folders[1]).stored_orientation == "RAS"

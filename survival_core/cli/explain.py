@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         metavar="FILE",
-        help="image models: the map as NIfTI on the case's CT grid (MAP.nii.gz); "
+        help="image models: the map as NIfTI on the grid of the case's image file (MAP.nii.gz); "
         "table models: every attribution as CSV",
     )
     parser.add_argument(
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     # what reading the case warned about travels with its map (an MR volume read as CT...)
     result = {**explanation.as_dict(), "warnings": warnings}
     if args.out:
-        result["out"] = str(save_explanation(explanation, args.out))
+        stored = "LPS" if args.values else case.stored_orientation
+        result["out"] = str(save_explanation(explanation, args.out, stored))
         progress(f"wrote {result['out']}")
     report(result, args.json)
     return 0

@@ -266,13 +266,17 @@ def explain_case(
     return _explain_table(case, loaded, n_steps, top)
 
 
-def save_explanation(explanation: CaseExplanation, path: Path | str) -> Path:
-    """Write the map as NIfTI (image models) or every attribution as CSV (table models)."""
+def save_explanation(
+    explanation: CaseExplanation, path: Path | str, orientation: str = "LPS"
+) -> Path:
+    """Write the map as NIfTI (image models) or every attribution as CSV (table models). The map
+    is written in the voxel order ``orientation`` of the case's own file (the case's
+    ``stored_orientation``): read by index beside a RAS file, an LPS map was mirrored."""
     from survival_core.explain.maps import save_map
 
     path = Path(path)
     if explanation.map is not None:
-        return save_map(explanation.map, path)
+        return save_map(sitk.DICOMOrient(explanation.map, orientation), path)
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)

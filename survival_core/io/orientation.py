@@ -44,6 +44,7 @@ def case_in_lps(case: Case) -> Case:
 
     return dataclasses.replace(
         case,
+        stored_orientation=orientation(case.image),
         image=turned(case.image),
         masks={role: turned(mask) for role, mask in case.masks.items()},
         structures={name: turned(mask) for name, mask in case.structures.items()},
