@@ -310,3 +310,23 @@ def test_patient_marks_read_as_plain_numbers_and_whole_percentages(gbsg2, fitted
     patient.survival = {12: 0.004, 24: 0.0021, 36: 0.996}
     texts = [r.marker_text for r in nomogram_layout(nomo, patient).rows[-3:]]
     assert texts == ["1-year survival: < 1 %", "2-year survival: < 1 %", "3-year survival: > 99 %"]
+
+
+def test_a_tables_whole_number_columns_get_whole_ticks(tmp_path):
+    """WHAS500's 0/1 codes (chf, sho, gender) had axes ticked at 0.2 or 0.5, a value no
+    patient can have; a fractional column (bmi) keeps its fractional ticks."""
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.nomogram import build_nomogram
+    from survival_core.workflows.training import train_model
+
+    X, y = load_whas500()
+    table = X[["age", "bmi", "chf", "gender", "sho"]].assign(time=y["lenfol"], event=y["fstat"])
+    table.insert(0, "case_id", [f"W{i:03d}" for i in range(len(table))])
+    table.to_csv(tmp_path / "whas.csv", index=False)
+    train_model([tmp_path / "whas.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m", cv_repeats=0)
+    nomo = build_nomogram(load_scoring_model(tmp_path / "m"))
+    rows = {r.label: r for r in nomogram_layout(nomo).rows}
+    for code in ("chf", "gender", "sho"):
+        assert sorted(t.text for t in rows[code].ticks) == ["0", "1"], code
+    whole = {v.name: v.whole_numbers for v in nomo.variables}
+    assert whole == {"age": True, "bmi": False, "chf": True, "gender": True, "sho": True}

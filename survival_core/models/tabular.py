@@ -134,6 +134,7 @@ class _ColumnStats:
     high: float  # 99th percentile, or the maximum where it is the 1st
     least: float  # the minimum and maximum: no value the training rows held is implausible
     most: float
+    whole: bool  # every value a whole number (a 0/1 code, a count): the nomogram's ticks too
 
     @staticmethod
     def of(matrix: np.ndarray) -> list[_ColumnStats]:
@@ -144,14 +145,15 @@ class _ColumnStats:
             median = np.nanmedian(matrix, axis=0)
             low, high = np.nanquantile(matrix, [0.01, 0.99], axis=0)
             least, most = np.nanmin(matrix, axis=0), np.nanmax(matrix, axis=0)
+            whole = (absent | (matrix == np.round(matrix))).all(axis=0)
             constant = ~(most > least)
             # a factor held by under 1 % of patients: its percentiles meet, the nomogram dropped
             # its axis and the value's effect, and its holders' values read as out of range
             low, high = np.where(low < high, low, least), np.where(low < high, high, most)
         return [
-            _ColumnStats(float(a), bool(c), float(m), float(lo), float(hi), float(mi), float(ma))
-            for a, c, m, lo, hi, mi, ma in zip(
-                absent.mean(axis=0), constant, median, low, high, least, most, strict=True
+            _ColumnStats(float(a), bool(c), *map(float, (m, lo, hi, mi, ma)), bool(w))
+            for a, c, m, lo, hi, mi, ma, w in zip(
+                absent.mean(axis=0), constant, median, low, high, least, most, whole, strict=True
             )
         ]
 
@@ -271,6 +273,7 @@ class TablePreprocessor:
                 # the training range (1st-99th percentile, else min-max) the nomogram's axes span
                 "range": [stats.low, stats.high],
                 "extent": [stats.least, stats.most],
+                "whole": stats.whole,
             }
         values = _category_strings(column).dropna()
         counts = values.value_counts()

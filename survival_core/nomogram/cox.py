@@ -66,6 +66,7 @@ class NomogramVariable:
     effects: tuple[float, ...] = ()
     range_source: str = ""
     clinical: SchemaVariable | None = None
+    whole: bool = False  # the training values were whole numbers (a 0/1 code, a count)
 
     @property
     def label(self) -> str:
@@ -81,8 +82,9 @@ class NomogramVariable:
 
     @property
     def whole_numbers(self) -> bool:
-        """Whether the axis takes whole numbers only (integer and yes/no variables)."""
-        return _whole(self.clinical)
+        """Whether the axis takes whole numbers only (integer and yes/no variables, and a
+        column the model was trained on whole numbers of: WHAS500's 0/1 codes had ticks at 0.2)."""
+        return self.whole or _whole(self.clinical)
 
     def contribution(self, value: Any) -> float:
         """lp change from the default value to ``value`` (raw units or a level)."""
@@ -301,6 +303,7 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
                 high=max(low, high),
                 range_source=source,
                 clinical=var,
+                whole=bool(spec.get("whole")),
             )
             position += 1
             check_row[name] = high
