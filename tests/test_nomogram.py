@@ -328,5 +328,5 @@ def test_a_tables_whole_number_columns_get_whole_ticks(tmp_path):
     rows = {r.label: r for r in nomogram_layout(nomo).rows}
     for code in ("chf", "gender", "sho"):
         assert sorted(t.text for t in rows[code].ticks) == ["0", "1"], code
-    whole = {v.name: v.whole_numbers for v in nomo.variables}
+    whole = {v.name: v.whole for v in nomo.variables}
     assert whole == {"age": True, "bmi": False, "chf": True, "gender": True, "sho": True}

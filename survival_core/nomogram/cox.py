@@ -66,7 +66,9 @@ class NomogramVariable:
     effects: tuple[float, ...] = ()
     range_source: str = ""
     clinical: SchemaVariable | None = None
-    whole: bool = False  # the training values were whole numbers (a 0/1 code, a count)
+    #: The training values were whole numbers (a 0/1 code, a count): ticked at whole numbers
+    #: (WHAS500's 0/1 codes were ticked at 0.2), though a value between may be entered.
+    whole: bool = False
 
     @property
     def label(self) -> str:
@@ -82,9 +84,8 @@ class NomogramVariable:
 
     @property
     def whole_numbers(self) -> bool:
-        """Whether the axis takes whole numbers only (integer and yes/no variables, and a
-        column the model was trained on whole numbers of: WHAS500's 0/1 codes had ticks at 0.2)."""
-        return self.whole or _whole(self.clinical)
+        """Whether the axis takes whole numbers only (integer and yes/no variables)."""
+        return _whole(self.clinical)
 
     def contribution(self, value: Any) -> float:
         """lp change from the default value to ``value`` (raw units or a level)."""

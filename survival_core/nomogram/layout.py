@@ -127,7 +127,7 @@ def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints 
     else:
         length = nomo.points_of(var, var.span[1])
         target = int(np.clip(length / TICK_SPACING, 1, 6))
-        values = nice_ticks(var.low, var.high, target, whole=var.whole_numbers)
+        values = nice_ticks(var.low, var.high, target, whole=var.whole_numbers or var.whole)
         if len(values) > 1:
             step = values[1] - values[0]
             pairs = [(nomo.points_of(var, var.contribution(v)), _text(v, step)) for v in values]
