@@ -109,7 +109,8 @@ def _lung1_case(image: sitk.Image, gtv: np.ndarray):
 def test_a_lesions_ring_leaves_its_neighbour_out(lung1) -> None:
     """Real lung1 with a copy of its tumour 1.4 mm beside it: each lesion's ring held 69-75 of
     the other's tumour voxels (its mean 14-17 HU off the lung's)."""
-    from survival_core.features.radiomics import ALL_LESIONS, roi_masks
+    from survival_core.features.radiomics import roi_masks
+    from survival_core.preprocess.roi import ALL_LESIONS
 
     image, label = lung1
     pixels, tumour = sitk.GetArrayFromImage(image), sitk.GetArrayViewFromImage(label).astype(bool)

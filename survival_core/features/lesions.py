@@ -22,8 +22,8 @@ from scipy import ndimage
 
 from survival_core.case import Case
 from survival_core.errors import MaskError
-from survival_core.features.radiomics import ALL_LESIONS
 from survival_core.features.settings import ExtractionSettings
+from survival_core.preprocess.roi import ALL_LESIONS
 
 logger = logging.getLogger(__name__)
 

@@ -61,7 +61,13 @@ from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct
 from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import resample_image, resample_mask
 from survival_core.preprocess.resegment import resegment
-from survival_core.preprocess.roi import RING_MM, body_mask, organ_minus_gtv, peritumoral_ring
+from survival_core.preprocess.roi import (
+    ALL_LESIONS,
+    RING_MM,
+    body_mask,
+    organ_minus_gtv,
+    peritumoral_ring,
+)
 
 # pyradiomics logs a traceback on stderr for every feature it returns as NaN (e.g. the correlation of
 # a one-level ROI); the NaN is kept in the table, the log line is noise at cohort scale.
@@ -251,10 +257,6 @@ def feature_names(settings: ExtractionSettings, site: str | None = None) -> list
 
 
 # --- ROIs and grids ---------------------------------------------------------------------------
-
-
-#: The mask of every lesion, beside a single lesion's ``gtv`` (per-lesion features).
-ALL_LESIONS = "all_lesions"
 
 
 def _around_tumour(body: sitk.Image | None, masks: Mapping[str, sitk.Image]) -> sitk.Image | None:

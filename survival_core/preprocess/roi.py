@@ -26,6 +26,8 @@ from survival_core.preprocess.resample import (
 ORGAN_MINUS_GTV = "organ_minus_gtv"
 PERITUMORAL_RING = "peritumoral_ring"
 BODY = "body"
+#: The mask of every lesion, beside a single lesion's ``gtv`` (per-lesion features).
+ALL_LESIONS = "all_lesions"
 #: Thickness (mm) of the ``peritumoral_ring`` feature ROI.
 RING_MM = 5.0
 #: CT voxels above this (HU) are tissue rather than air, for the body outline.
