@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from survival_core.cli import model_args
-from survival_core.cli.main import build_parser, main
+from survival_core.cli.main import UsageError, build_parser, main
 from tests.conftest import ROOT
 
 
@@ -63,9 +63,7 @@ def test_light_name_lists_match_the_registries():
 def test_a_seed_numpy_cannot_take_is_an_error_line(capsys):
     """``cv --seed 4294967296`` ended in numpy's traceback from the fold splitter."""
     for bad in ("4294967296", "-1", "1.5"):
-        with pytest.raises(SystemExit) as exit_:
-            main(["cv", "--table", "x.csv", "--model", "coxph", "--seed", bad])
-        assert exit_.value.code == 2
+        assert main(["cv", "--table", "x.csv", "--model", "coxph", "--seed", bad]) == 2
         assert "expected a whole number from 0 to 2147483647" in capsys.readouterr().err
 
 
@@ -129,7 +127,7 @@ def test_bad_cv_options_are_error_lines(tmp_path, bad, message, capsys):
 
 
 def test_parser_rejects_unknown_model():
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="invalid choice: 'nope'"):
         build_parser().parse_args(["cv", "--table", "x.csv", "--model", "nope"])
 
 
@@ -208,9 +206,9 @@ def test_a_folder_named_like_a_library_in_the_working_folder_is_not_imported(tmp
 
 def test_a_feature_table_named_csv_is_an_argument_error(capsys, tmp_path):
     """``extract --out features.csv`` wrote Parquet bytes under a .csv name, after the work."""
-    with pytest.raises(SystemExit) as exit_:
-        main(["extract", "--cohort", str(tmp_path), "--preset", "wei2021", "--out", "f.csv"])
-    assert exit_.value.code == 2
+    assert (
+        main(["extract", "--cohort", str(tmp_path), "--preset", "wei2021", "--out", "f.csv"]) == 2
+    )
     assert "'f.csv': the feature table is written as Parquet" in capsys.readouterr().err
     assert not (tmp_path / "f.csv").exists()
 
@@ -244,6 +242,77 @@ def test_a_parameter_of_the_wrong_type_is_named_with_what_it_takes(capsys):
     ],
 )
 def test_counts_below_their_least_are_argument_errors(argv, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2 and "expected a whole number >= " in capsys.readouterr().err
+    assert main(argv) == 2 and "expected a whole number >= " in capsys.readouterr().err
+
+
+def _last_json(capsys) -> dict:
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    return json.loads(out.out.strip().splitlines()[-1])
+
+
+def test_an_argument_refused_under_json_ends_in_a_json_error_line(capsys):
+    """argparse's refusals (a model's name in capitals, a word for a number, a missing --out)
+    printed usage and no JSON: a script reading the last line found nothing."""
+    for argv in (
+        ["cv", "--table", "x.csv", "--model", "coxPH"],
+        ["cv", "--table", "x.csv", "--model", "coxph", "--repeats", "two"],
+        ["fit", "--table", "x.csv", "--model", "coxph"],
+    ):
+        assert main([*argv, "--json"]) == 2
+        assert _last_json(capsys)["kind"] == "UsageError"
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
+    """``fit --out FILE/m`` and ``explain --out FOLDER`` ended in a NotADirectoryError or
+    IsADirectoryError traceback, a fit only after all its work."""
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "case_id,time,event,x\n" + "".join(f"c{i},{10 + i},{i % 2},{i}\n" for i in range(20))
+    )
+    fit = ["fit", "--table", str(table), "--model", "coxph", "--json", "--out"]
+    assert main([*fit, str(table / "m")]) == 2
+    assert "is a file, not a folder" in _last_json(capsys)["error"]
+    assert main([*fit, str(table)]) == 2
+    assert "is a file; give a folder" in _last_json(capsys)["error"]
+    assert main(["cv", "--table", str(table), "--model", "coxph", "--json", "--out",
+                 str(table / "cv")]) == 2  # fmt: skip
+    assert _last_json(capsys)["kind"] == "InputError"
+    assert main(["explain", "--values", str(table), "--model", str(tmp_path), "--json",
+                 "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert "is a folder; give a file name" in _last_json(capsys)["error"]
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "kind"),
+    [
+        (NotADirectoryError(20, "Not a directory", "out/m"), 2, "NotADirectoryError"),
+        (KeyboardInterrupt(), 130, "KeyboardInterrupt"),
+    ],
+)
+def test_a_failing_disk_or_an_interruption_is_an_error_line(
+    monkeypatch, capsys, raised, code, kind
+):
+    """An OSError (a full disk, no permission) or Ctrl-C ended in a traceback and no JSON."""
+    from survival_core.cli import cleanup
+
+    def fail(args):
+        raise raised
+
+    monkeypatch.setattr(cleanup, "run", fail)
+    assert main(["cleanup", "--dry-run", "--json"]) == code
+    last = _last_json(capsys)
+    assert last["kind"] == kind
+    assert code == 130 or last["error"] == "Not a directory: out/m"
+
+
+def test_an_ibsi_data_folder_given_and_missing_is_an_error(tmp_path, capsys):
+    """``ibsi --data`` with a typo reported 'skipped' and exit 0: a CI check passed doing nothing."""
+    assert main(["ibsi", "--data", str(tmp_path / "typo"), "--json"]) == 2
+    assert "IBSI data not found" in _last_json(capsys)["error"]
+
+
+def test_empty_horizons_are_refused(tmp_path, capsys):
+    """``cv --horizons ""`` ran with no td-AUC and no calibration, unsaid."""
+    assert main(["cv", "--table", "x.csv", "--model", "coxph", "--horizons", "", "--json"]) == 2
+    assert "--horizons expects at least one day" in _last_json(capsys)["error"]

@@ -521,3 +521,19 @@ def test_a_case_of_another_site_than_the_training_cases_is_cautioned(cohort, mod
     assert lung.cautions[0].startswith(
         "The model was trained on liver cases; this is a lung case, unlike any it learned from"
     )
+
+
+def test_a_training_patients_risk_is_not_an_extrapolation() -> None:
+    """The demo's highest-risk patient, scored again, came out one float step above the stored
+    training maximum (3.88912511894094 against 3.8891251189409393) and was told the model
+    extrapolates from it; a risk truly beyond still is."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from survival_core.workflows.scoring import extrapolation
+
+    card = SimpleNamespace(training_risk=[-3.04, 0.5, 3.8891251189409393], clinical_columns=[])
+    loaded = SimpleNamespace(card=card, model=SimpleNamespace())
+    assert extrapolation(pd.DataFrame([{}]), 3.88912511894094, loaded) == []
+    assert "above the highest" in extrapolation(pd.DataFrame([{}]), 3.9, loaded)[0]

@@ -265,3 +265,18 @@ def test_a_shared_folder_is_left_alone_with_a_warning(tmp_path, monkeypatch, cap
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
     assert stat.S_IMODE((shared / "users.yaml").stat().st_mode) == 0o600
     assert "shared folder" in caplog.text
+
+
+def test_no_terminal_to_ask_the_password_on_is_a_message(auth_file, monkeypatch):
+    """``users add`` from a script without --password-stdin ended in getpass's EOFError
+    traceback."""
+
+    def no_terminal(prompt):
+        raise EOFError
+
+    monkeypatch.setattr(users_cli.getpass, "getpass", no_terminal)
+    parser = argparse.ArgumentParser()
+    users_cli.register(parser.add_subparsers())
+    with pytest.raises(ConfigError, match="--password-stdin"):
+        users_cli.run(parser.parse_args(["users", "add", "jo", "--role", "viewer"]))
+    assert not auth_file.exists()

@@ -13,7 +13,7 @@ from survival_core.cli.model_args import (
     parse_params,
     table_paths,
 )
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError
 from survival_core.io.atomic import json_ready, write_json
 
@@ -60,6 +60,8 @@ def _horizons(text: str) -> list[float]:
                 f"--horizons expects days > 0, comma-separated (365,730), got {item.strip()!r}."
             )
         days.append(day)
+    if not days:  # '--horizons ""' ran with no td-AUC and no calibration, unsaid
+        raise ConfigError("--horizons expects at least one day > 0, comma-separated (365,730).")
     return days
 
 
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.workflows.training import model_factory
 
     horizons = _horizons(args.horizons)
+    if args.out:
+        check_out(args.out, folder=True)
     if args.bootstrap < 1:
         raise ConfigError(f"--bootstrap expects a whole number >= 1, got {args.bootstrap}.")
     table = load_model_table(table_paths(args), time_unit=args.time_unit, features=args.features)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import check_out, progress, report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.io.case_loader import load_case, read_clinical_values
     from survival_core.models.scoring import load_scoring_model
 
+    if args.out:
+        check_out(args.out, folder=False)
     loaded = load_scoring_model(args.model)
     if args.values:
         if args.method != "ig":

@@ -22,7 +22,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
 from survival_core.io.structures import VOLUME_MODALITIES
@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be at least 1; got {args.workers}.")
     if not (args.cohort / "manifest.csv").is_file():
         raise InputError(f"{args.cohort} is not a cohort folder: it has no manifest.csv.")
+    check_out(args.out, folder=False)
     if args.preset == "deep":
         if args.companion:
             raise ConfigError("--companion applies to the radiomics presets, not --preset deep.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from survival_core.cli.model_args import (
     parse_params,
     table_paths,
 )
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import check_out, progress, report
+from survival_core.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.runs.config import with_run_params
     from survival_core.workflows.training import train_model
 
+    check_out(args.out, folder=True)
+    if args.cut == "youden" and not (math.isfinite(args.horizon) and args.horizon > 0):
+        raise ConfigError(f"--horizon expects days > 0 for the Youden cut, got {args.horizon:g}.")
     start = time.perf_counter()
     summary = train_model(
         table_paths(args),

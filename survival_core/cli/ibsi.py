@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from survival_core.cli import output
+from survival_core.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the comparisons and report them (skipped, exit 0, when the data is absent)."""
+    """Run the comparisons and report them (skipped, exit 0, when the default data folder is
+    absent; a folder given with --data must be there)."""
     from survival_core.features.conformance import (
         SHARED_DATA,
         ibsi_report,
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     shared_data = args.data or SHARED_DATA
     why = missing_data(shared_data)
+    if why and args.data:  # a folder named and not there (a typo) is no pass
+        raise InputError(f"--data {args.data}: {why}")
     if why:
         output.progress(f"skipped: {why}")
         output.report({"skipped": why}, args.json)

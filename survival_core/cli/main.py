@@ -2,7 +2,9 @@
 
 Each command module exposes ``register(subparsers)`` which adds its parser and sets ``func`` to a
 handler taking the parsed namespace and returning an exit code. Expected failures
-(:class:`RadSurvError`) print their message, not a traceback, and exit with status 2.
+(:class:`RadSurvError`, a refused argument, a file that cannot be written) print their message,
+not a traceback, and exit with status 2 (an interruption with 130); with ``--json`` the last line
+of stdout is then ``{"error": ..., "kind": ...}``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+from typing import NoReturn
 
 from survival_core import __version__
 from survival_core.cli import (
@@ -51,9 +54,22 @@ COMMANDS = (
 )
 
 
+class UsageError(Exception):
+    """An argument argparse refused (its message), raised instead of argparse's exit."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse refusing by :class:`UsageError`, so that :func:`main` reports it as any other
+    refusal (argparse exits before ``--json`` is known; a script found no JSON line)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command's sub-parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m survival_core",
         description="RadSurv: survival prediction from oncology imaging and clinical data.",
     )
@@ -65,10 +81,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refused(message: str, kind: str, as_json: bool) -> None:
+    """Say why a command stopped; with ``as_json`` a script reading the last line learns it."""
+    sys.stderr.write(f"error: {message}\n")
+    if as_json:
+        print(json.dumps({"error": message, "kind": kind}))
+
+
+def _os_message(error: OSError) -> str:
+    """An operating-system failure in words naming the file ('Not a directory: out/m')."""
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{where}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        _refused(str(error), "UsageError", "--json" in argv)
+        return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -76,10 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    as_json = getattr(args, "json", False)
     try:
         return int(args.func(args) or 0)
     except RadSurvError as error:
-        sys.stderr.write(f"error: {error}\n")
-        if getattr(args, "json", False):  # a script reading the last line learns why
-            print(json.dumps({"error": str(error), "kind": type(error).__name__}))
+        _refused(str(error), type(error).__name__, as_json)
         return 2
+    except OSError as error:  # an output folder under a file, a full disk, no permission
+        logging.getLogger(__name__).debug("the command failed", exc_info=True)
+        _refused(_os_message(error), type(error).__name__, as_json)
+        return 2
+    except KeyboardInterrupt:
+        _refused("interrupted; nothing more was done.", "KeyboardInterrupt", as_json)
+        return 130

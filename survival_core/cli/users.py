@@ -48,8 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat the password: ") != first:
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Repeat the password: ")
+    except EOFError:  # no terminal and nothing on stdin (a script): was a traceback
+        raise ConfigError(
+            "No password was typed (no terminal to ask on?): give it with --password-stdin."
+        ) from None
+    if again != first:
         raise ConfigError("The two passwords differ; nothing was changed.")
     return first
 

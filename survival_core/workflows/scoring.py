@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.case import Case
+from survival_core.evaluation.risk_groups import CUT_RTOL
 from survival_core.features.case_row import (
     case_features,
     ignored_caution,
@@ -116,7 +117,10 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
     still answers there, but from no patient like this one."""
     cautions = []
     training = np.asarray(loaded.card.training_risk, dtype=float)
-    if training.size and not training.min() <= risk <= training.max():
+    # the training risks are stored as computed then: a patient of them scored again may differ
+    # in the last bit (the highest-risk one was told the model extrapolates from it)
+    slack = CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0)
+    if training.size and not training.min() - slack <= risk <= training.max() + slack:
         side = "above the highest" if risk > training.max() else "below the lowest"
         cautions.append(
             f"The risk {risk:.2f} lies {side} of the {training.size} training patients' "
