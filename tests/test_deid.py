@@ -338,6 +338,66 @@ def test_nifti_free_text_is_blanked(tmp_path, suffix):
     assert blank_nifti_bytes(b"not a volume at all") is None
 
 
+@pytest.mark.parametrize(("size", "offset"), [(348, 328), (540, 508)], ids=["nifti-1", "nifti-2"])
+def test_nifti_intent_name_is_blanked(size, offset):
+    """intent_name (char[16]; at 328 in NIfTI-1, 508 in NIfTI-2, as in nibabel's header_dtype)
+    kept the patient's name."""
+    header = bytearray(size + 4 + 64)
+    header[:4] = size.to_bytes(4, "little")
+    magic_at = 344 if size == 348 else 4
+    header[magic_at : magic_at + 4] = b"n+1\0" if size == 348 else b"n+2\0"
+    header[offset : offset + 12] = b"Zyxwv^Qwerty"
+    cleaned = blank_nifti_bytes(bytes(header))
+    _assert_clean(cleaned, FORBIDDEN)
+    assert cleaned[magic_at : magic_at + 4] == header[magic_at : magic_at + 4]
+
+
+def test_a_real_nifti_loses_its_intent_name_as_readers_see_it(shared_data, tmp_path):
+    """The IBSI lung phantom's NIfTI-1 with the name planted at byte 328: SimpleITK reads it as
+    the header's intent_name, and no more after cleaning; the voxels are untouched."""
+    source = shared_data / "ibsi1" / "ct_radiomics_phantom" / "nifti" / "image" / "phantom.nii.gz"
+    if not source.is_file():
+        pytest.skip("IBSI phantom NIfTI not in ../shared/data")
+    raw = bytearray(gzip.decompress(source.read_bytes()))
+    raw[328:340] = b"Zyxwv^Qwerty"
+    planted, cleaned = tmp_path / "planted.nii", tmp_path / "cleaned.nii"
+    planted.write_bytes(raw)
+    cleaned.write_bytes(blank_nifti_bytes(bytes(raw)))
+    reader = sitk.ImageFileReader()
+    names = []
+    for path in (planted, cleaned):
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()
+        names.append(reader.GetMetaData("intent_name"))
+    assert names == ["Zyxwv^Qwerty", ""]
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(sitk.ReadImage(str(cleaned))),
+        sitk.GetArrayFromImage(sitk.ReadImage(str(source))),
+    )
+
+
+def test_a_nrrd_header_with_windows_line_ends_is_cleaned_up_to_its_end_only(shared_data, tmp_path):
+    """pyradiomics' lung1 CT with CRLF header lines: the header end was looked for as LF LF only,
+    so the voxel data were filtered as header lines (3,150 bytes lost, the file unreadable)."""
+    source = shared_data / "pyradiomics" / "lung1_image.nrrd"
+    if not source.is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    content = source.read_bytes()
+    end = content.index(b"\n\n")
+    head = content[:end].replace(b"\n", b"\n# scanned for Zyxwv\n", 1)
+    voxels = content[end + 2 :]
+    crlf = head.replace(b"\n", b"\r\n") + b"\r\n\r\n" + voxels
+    cleaned = blank_nrrd_bytes(crlf)
+    assert cleaned.endswith(b"\r\n\r\n" + voxels)  # nothing past the header is touched
+    _assert_clean(cleaned[: -len(voxels)], FORBIDDEN)
+    path = tmp_path / "clean.nrrd"
+    path.write_bytes(cleaned)
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(sitk.ReadImage(str(path))),
+        sitk.GetArrayFromImage(sitk.ReadImage(str(source))),
+    )
+
+
 def test_nrrd_and_metaimage_headers_keep_only_format_fields(tmp_path):
     image = _volume()
     image.SetMetaData("0010|0010", "Zyxwv^Qwerty")

@@ -7,15 +7,19 @@ with the Retain Longitudinal Temporal Information with Modified Dates Option (11
   profile's action: X remove, Z empty, D dummy value, U new UID (compound codes such as X/Z are
   resolved to the least destructive valid choice, see :func:`_resolve`), and the table's other
   attributes that may hold identifying text (orders, visits, interpretations, clinical trial
-  subjects) are removed; every nested sequence item is treated the same way, any person name
-  (PN) the table does not list is emptied, and any other free text (LT, ST, UT, "...Comments")
-  removed;
+  subjects) are removed, the retired and newest ones by tag number; every nested sequence item
+  is treated the same way, any person name (PN) the table does not list is emptied, and any
+  other free text (LT, ST, UT, "...Comments") removed;
+- the texts that name structures (ROI names, segment labels and descriptions, content label and
+  description) are kept, less the patient's own name parts, IDs and birth date;
 - private attributes, curves (50xx) and overlays (60xx) are removed;
 - the patient's name and ID become a pseudonym, ``RS-`` + 10 hex digits of an HMAC of the
   original PatientID, which is also the case id the app shows (data already marked
-  PatientIdentityRemoved=YES keep their PatientID, a study code, as the pseudonym);
+  PatientIdentityRemoved=YES keep their PatientID, a study code, as the pseudonym); a PatientID
+  that names no one (empty, 'ANONYMOUS') gives way to the StudyInstanceUID;
 - every date (DA) and date-time (DT) is shifted by the same whole number of days for one patient
-  (365 to 3650 days back, from an HMAC of the PatientID), so intervals between studies survive;
+  (365 to 3650 days back, from an HMAC of what the pseudonym derives from), so intervals between
+  studies survive;
   times of day are kept; the birth date is emptied, not shifted;
 - of the patient's characteristics only weight and size are kept (the Retain Patient
   Characteristics Option 113108): a PET's SUV is computed from the weight;
@@ -25,11 +29,11 @@ with the Retain Longitudinal Temporal Information with Modified Dates Option (11
 
 The HMAC key is ``<data>/keys/deid.key`` (32 random bytes, created on first use, mode 0600);
 whoever holds it can re-link pseudonyms to patient IDs they already know, so it stays on the
-server. NIfTI, NRRD and MetaImage headers carry no patient attributes but free text
-(NIfTI ``descrip``/``aux_file``/extensions, NRRD comments, key/value pairs and ``content``,
-MetaImage fields outside the format's own): those are blanked or dropped, except a 3D Slicer
-segmentation's segment names, label values and layers, which name structures as an RTSTRUCT's
-ROI names (kept by DICOM de-identification) do.
+server. NIfTI, NRRD and MetaImage headers carry no patient attributes but free text (NIfTI
+``descrip``/``aux_file``/``intent_name``/extensions, NRRD comments, key/value pairs and
+``content``, MetaImage fields outside the format's own): those are blanked or dropped, except a
+3D Slicer segmentation's segment names, label values and layers, which name structures as an
+RTSTRUCT's ROI names (kept by DICOM de-identification) do.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from survival_core.errors import DicomError, InputError
 from survival_core.io.dicom_series import set_transfer_syntax
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.label_maps import SEGMENT_KEY
+from survival_core.io.structures import STRUCTURE_WORDS
 from survival_core.paths import data_dir
 
 KEY_FILE = Path("keys") / "deid.key"
@@ -206,6 +211,10 @@ PROFILE: dict[str, str] = {
     "PersonName": "D",
     "PersonAddress": "X",
     "PersonTelephoneNumbers": "X",
+    # RT plan, the RT objects' annotations
+    "RTPlanLabel": "D",
+    "TreatmentMachineName": "Z",
+    "AnnotationGroupLabel": "D",
     # dates and times of studies: kept, shifted (option 113107)
     "StudyDate": "Z",
     "SeriesDate": "X/D",
@@ -256,12 +265,53 @@ _REMOVED = """
     VerifyingOrganization AuthorObserverSequence ParticipantSequence CustodialOrganizationSequence
     GeneratorID ModifyingDeviceID ModifyingDeviceManufacturer Arbitrary DigitalSignaturesSequence
     DataSetTrailingPadding IconImageSequence OriginalAttributesSequence ModifiedAttributesSequence
+    ClinicalTrialSeriesID ClinicalTrialSeriesDescription IssuerOfClinicalTrialSeriesID
+    IssuerOfClinicalTrialProtocolID IssuerOfClinicalTrialSiteID IssuerOfClinicalTrialSubjectID
+    IssuerOfClinicalTrialSubjectReadingID IssuerOfClinicalTrialTimePointID RetrieveAETitle
+    StationAETitle Originator SecondaryCaptureDeviceID DeviceDescription PyramidLabel
+    PyramidDescription RequestedSeriesDescription ContainerDescription SpecimenShortDescription
+    InterventionDrugStopTime PositionAcquisitionTemplateName RTPlanName DoseReferenceDescription
+    FractionGroupDescription SourceManufacturer EntityName ROICreatorSequence
+    ROIInterpreterSequence
 """
 PROFILE.update(dict.fromkeys(_REMOVED.split(), "X"))
+#: Rows of Table E.1-1 (all X) matched by tag number: pydicom's dictionary names these only as
+#: retired (a later one may drop them) or not at all (added to the standard after it), so an
+#: element read from a file may carry no keyword, and unlisted elements are kept.
+_REMOVED_TAGS = frozenset(
+    {
+        0x00081000,  # Network ID (retired)
+        *range(0x00100011, 0x00100017),  # names to use and pronouns
+        *range(0x00100041, 0x00100048),  # gender identity and sex parameters for clinical use
+        0x00181011,  # Hardcopy Creation Device ID (retired)
+        0x0040050A,  # Specimen Accession Number (retired)
+        0x004006FA,  # Slide Identifier (retired)
+        0x30060085,  # ROI Observation Label (retired)
+        0x300A000B,  # Treatment Sites (retired)
+        0x40080040,  # Results ID (retired)
+    }
+)
+#: Texts kept although the profile empties or does not list them: they name the structures
+#: (an RTSTRUCT's ROIs, a SEG's segments and content) the app's roles need. The patient's own
+#: names, IDs and birth date are cut out of them (see :func:`_identifier_pattern`).
+_KEPT_TEXT = {"ROIName", "SegmentLabel", "SegmentDescription", "ContentLabel", "ContentDescription"}
 #: Free text (LT, ST, UT) and any "...Comments" attribute the profile does not list is removed
-#: too (a site's own use of them may name the patient), but for these, which name structures.
-_KEPT_TEXT = {"SegmentDescription"}
+#: too (a site's own use of them may name the patient), but for :data:`_KEPT_TEXT`.
 _FREE_TEXT = {"LT", "ST", "UT"}
+#: Where the patient's names are read from, to be cut out of :data:`_KEPT_TEXT`.
+_OWN_NAMES = ("PatientName", "PatientBirthName", "OtherPatientNames")
+#: Fewest characters of a name part or code cut out of kept texts: shorter ones ('Li', 'Wu')
+#: would cut into structure names and identify no one on their own.
+_MIN_IDENTIFIER = 3
+#: What the cutting leaves between and around the remaining words.
+_SEPARATORS = " ^_-.,;:/"
+#: PatientIDs that name no one: placeholders that de-identifying tools and exports share (IDs of
+#: no letter or digit but zeros are placeholders too, see :func:`names_no_one`).
+_PLACEHOLDER_IDS = {DUMMY_TEXT, "ANONYMOUS", "ANON", "UNKNOWN", "UNK", "NONE", "NULL", "NA", "N/A"}
+#: What stands for the patient when the PatientID names no one, first found first: one study is
+#: one patient's and an RTSTRUCT or SEG shares its image's study, so different studies never
+#: share a case id or a date shift.
+_STAND_INS = ("StudyInstanceUID", "FrameOfReferenceUID", "SeriesInstanceUID")
 
 #: Dates the option 113107 does not keep: the birth date is emptied, the birth time removed.
 _BIRTH = {"PatientBirthDate", "PatientBirthTime"}
@@ -361,14 +411,16 @@ class Deidentifier:
                 "The image has identifying text burned into its pixels (BurnedInAnnotation=YES); "
                 "RadSurv cannot clean pixel data. Export the series without annotations."
             )
-        patient_id = str(ds.get("PatientID", "") or "")
+        patient_id = _patient_id(ds)
         pseudonym = case_pseudonym(ds, self)
-        self._given.setdefault(patient_id.strip(), set()).add(pseudonym)
-        shift = timedelta(days=self.day_shift(patient_id))
-        self._walk(ds, shift)
+        if patient_id:  # files of a placeholder ID are not one patient's: no mixed marks
+            self._given.setdefault(patient_id, set()).add(pseudonym)
+        shift = timedelta(days=self.day_shift(_identity(ds)))
+        own = _identifier_pattern(ds)
+        self._walk(ds, shift, own)
         meta = getattr(ds, "file_meta", None)
         if meta is not None:
-            self._walk(meta, shift)
+            self._walk(meta, shift, own)
         ds.PatientName = pseudonym
         ds.PatientID = pseudonym
         ds.PatientIdentityRemoved = "YES"
@@ -377,23 +429,30 @@ class Deidentifier:
         ds.DeidentificationMethodCodeSequence = Sequence([_code(*c) for c in METHOD_CODES])
         return pseudonym
 
-    def _walk(self, ds: Dataset, shift: timedelta) -> None:
+    def _walk(self, ds: Dataset, shift: timedelta, own: re.Pattern[str] | None) -> None:
+        """Apply the profile to ``ds`` and its sequence items; ``own``: the patient's
+        identifiers to cut out of :data:`_KEPT_TEXT`."""
         for elem in list(ds):
             tag = elem.tag
             if tag.is_private or (tag.group >> 8) in (0x50, 0x60):
                 del ds[tag]
                 continue
-            if elem.VR == "SQ" and _resolve(PROFILE.get(elem.keyword, "K")) in ("K", "U"):
+            if elem.VR == "SQ" and _resolve(_profile_code(elem)) in ("K", "U"):
                 for item in elem.value:
-                    self._walk(item, shift)
+                    self._walk(item, shift, own)
                 continue
-            self._apply(ds, elem, shift)
+            self._apply(ds, elem, shift, own)
 
-    def _apply(self, ds: Dataset, elem: DataElement, shift: timedelta) -> None:
+    def _apply(
+        self, ds: Dataset, elem: DataElement, shift: timedelta, own: re.Pattern[str] | None
+    ) -> None:
         keyword = elem.keyword
-        action = _resolve(PROFILE.get(keyword, "K"))
-        free_text = elem.VR in _FREE_TEXT or keyword.endswith("Comments")
-        if action == "K" and free_text and keyword not in _KEPT_TEXT:
+        action = _resolve(_profile_code(elem))
+        if action == "K" and keyword in _KEPT_TEXT:
+            if elem.value and own is not None:
+                elem.value = _map_values(elem.value, lambda text: _cut(text, own))
+            return
+        if action == "K" and (elem.VR in _FREE_TEXT or keyword.endswith("Comments")):
             action = "X"
         if elem.VR in ("DA", "DT") and keyword not in _BIRTH and action != "U":
             elem.value = _shift(elem.value, shift, elem.VR)
@@ -405,6 +464,14 @@ class Deidentifier:
             elem.value = Sequence() if elem.VR == "SQ" else _DUMMY_BY_VR.get(elem.VR, DUMMY_TEXT)
         elif elem.VR == "UI" and elem.value and _remappable(keyword, elem):
             elem.value = _map_values(elem.value, self.uid)
+
+
+def _profile_code(elem: DataElement) -> str:
+    """The profile's code for ``elem``: by keyword, else by tag number, else K (keep)."""
+    code = PROFILE.get(elem.keyword)
+    if code is None:
+        return "X" if int(elem.tag) in _REMOVED_TAGS else "K"
+    return code
 
 
 def _resolve(code: str) -> str:
@@ -430,6 +497,51 @@ def _map_values(value, fn: Callable[[str], str]):
     if isinstance(value, list | MultiValue):
         return [fn(str(v)) for v in value]
     return fn(str(value))
+
+
+def _values(ds: Dataset, keyword: str) -> list[str]:
+    """The values of one attribute of ``ds`` as texts (none when absent or empty)."""
+    value = ds.get(keyword)
+    if not value:
+        return []
+    return [str(v) for v in (value if isinstance(value, list | MultiValue) else [value])]
+
+
+def _identifier_pattern(ds: Dataset) -> re.Pattern[str] | None:
+    """The patient's own identifiers in ``ds``, as one pattern: each part of its names (of at
+    least :data:`_MIN_IDENTIFIER` letters) as a whole word (a patient called Art leaves
+    'Artery'), its IDs and birth date as written, between non-alphanumerics ('GTV_123456')."""
+    names = {
+        part
+        for keyword in _OWN_NAMES
+        for value in _values(ds, keyword)
+        for part in re.split(r"[\W_]+", value)
+        if sum(c.isalpha() for c in part) >= _MIN_IDENTIFIER
+        and part.lower() not in STRUCTURE_WORDS  # 'LIVER_017' names no one's 'Liver'
+    }
+    others = (str(item.get("PatientID", "")) for item in ds.get("OtherPatientIDsSequence", []))
+    written = {_patient_id(ds), *_values(ds, "OtherPatientIDs"), *others}
+    written |= set(_values(ds, "PatientBirthDate"))
+    codes = {c.strip() for c in written if len(c.strip()) >= _MIN_IDENTIFIER} - names
+    # a name part ends at a non-letter ('ZZLEAK2'), a code at a non-alphanumeric: ID '100' leaves
+    # 'PTV_1000'
+    edge = {True: r"[^\W\d_]", False: r"[^\W_]"}
+    alternatives = [  # longest first, so an ID holding a name part ('ALICE123') goes whole
+        rf"(?<!{edge[word in names]}){re.escape(word)}(?!{edge[word in names]})"
+        for word in sorted(names | codes, key=len, reverse=True)
+    ]
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+
+def _cut(text: str, own: re.Pattern[str]) -> str:
+    """``text`` without the patient's identifiers, the separators they leave collapsed
+    ('GTV ZZLEAK^ALICE' -> 'GTV'); a text of nothing else becomes empty (readers then name the
+    structure by its number). Texts without them stay as they are, byte for byte."""
+    cut = own.sub("", text)
+    if cut == text:
+        return text
+    cut = re.sub(r"\(\s*\)|\[\s*\]", "", cut)  # brackets that held only identifiers
+    return re.sub(r"([\s^_-])[\s^_-]+", r"\1", cut).strip(_SEPARATORS)
 
 
 def _shift_one(text: str, shift: timedelta, vr: str) -> str:
@@ -473,16 +585,45 @@ def kept_patient_id(patient_id: str) -> bool:
     return bool(_SAFE_CASE_ID.fullmatch(patient_id)) and ".." not in patient_id
 
 
+def names_no_one(patient_id: str) -> bool:
+    """Whether a PatientID identifies no patient: empty (a Basic Profile export), a placeholder
+    many exports share (:data:`_PLACEHOLDER_IDS`) or without a letter or digit but zeros."""
+    patient_id = patient_id.strip()
+    if patient_id.upper() in _PLACEHOLDER_IDS:
+        return True
+    return not any(c.isalnum() and c != "0" for c in patient_id)
+
+
+def _patient_id(ds: Dataset) -> str:
+    """The PatientID of ``ds``, stripped, or "" when it :func:`names_no_one`."""
+    patient_id = str(ds.get("PatientID", "") or "").strip()
+    return "" if names_no_one(patient_id) else patient_id
+
+
+def _identity(ds: Dataset) -> str:
+    """What the pseudonym and date shift of ``ds`` derive from: its PatientID, else the first
+    UID of :data:`_STAND_INS` it has, after the keyword (so never equal to a PatientID)."""
+    patient_id = _patient_id(ds)
+    if patient_id:
+        return patient_id
+    for keyword in _STAND_INS:
+        uid = str(ds.get(keyword, "") or "").strip()
+        if uid:
+            return f"{keyword}\0{uid}"
+    return ""
+
+
 def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str:
     """The case id of a DICOM data set: its PatientID when already de-identified (any tool's
     PatientIdentityRemoved=YES: research exports keep a study code there that links the images
-    to their clinical table) and a safe folder name, else the pseudonym of its PatientID."""
-    kept = str(ds.get("PatientID", "") or "").strip()
+    to their clinical table) and a safe folder name, else the pseudonym of its PatientID (of
+    its study when the PatientID names no one, see :func:`_identity`)."""
+    kept = _patient_id(ds)
     marked = str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
     trusted = deidentifier is None or deidentifier.keep_marked
     if marked and trusted and kept_patient_id(kept):
         return kept
-    return (deidentifier or Deidentifier()).pseudonym(str(ds.get("PatientID", "") or ""))
+    return (deidentifier or Deidentifier()).pseudonym(_identity(ds))
 
 
 # --- detection and byte-level entry points --------------------------------------------------
@@ -542,7 +683,12 @@ def deidentify_dicom_bytes(
     return out.getvalue(), pseudonym, str(ds.get("SOPInstanceUID", "")), sop_class
 
 
-_NIFTI_TEXT = {348: ((148, 80), (228, 24)), 540: ((240, 80), (320, 24))}
+#: (offset, length) of the free text of a NIfTI-1 (348) and NIfTI-2 (540) header: descrip,
+#: aux_file and intent_name (nibabel's header_dtype has the same offsets).
+_NIFTI_TEXT = {
+    348: ((148, 80), (228, 24), (328, 16)),
+    540: ((240, 80), (320, 24), (508, 16)),
+}
 
 
 _NIFTI_MAGIC = {348: (344, (b"n+1\0", b"ni1\0")), 540: (4, (b"n+2\0", b"ni2\0"))}
@@ -560,7 +706,7 @@ def _nifti_layout(header: bytes) -> tuple[str, int] | None:
 
 
 def _blank_nifti(data: bytearray, order: str, size: int) -> bool:
-    """Blank ``descrip``, ``aux_file`` and extension contents in place; whether anything changed."""
+    """Blank :data:`_NIFTI_TEXT` and extension contents in place; whether anything changed."""
     changed = False
     for offset, length in _NIFTI_TEXT[size]:
         changed |= any(data[offset : offset + length])
@@ -646,13 +792,18 @@ def _clean_header_lines(head: bytes, keep: Callable[[str], bool]) -> bytes:
     return b"\n".join(line for line in lines if keep(line.decode("latin-1")))
 
 
+_NRRD_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
 def blank_nrrd_bytes(content: bytes) -> bytes | None:
     """A NRRD file or detached header without comments, key/value pairs (but a segmentation's
     :data:`~.label_maps.SEGMENT_KEY` ones) and ``content``."""
     if not content.startswith(b"NRRD"):
         return None
-    end = content.find(b"\n\n")
-    head, rest = (content, b"") if end < 0 else (content[:end], content[end:])
+    # the header ends at its first blank line, its line ends LF or CRLF (Windows tools): nothing
+    # past it is touched; a file without one is a detached header, all of it header
+    end = _NRRD_HEADER_END.search(content)
+    head, rest = (content, b"") if end is None else (content[: end.start()], content[end.start() :])
 
     def keep(line: str) -> bool:
         if line.startswith("#") or line.lower().startswith("content:"):

@@ -248,6 +248,11 @@ _COMBINING_WORDS = (
     GTV_WORDS | _ORGAN_WORDS | _OAR_WORDS | {"ptv", "ctv", "itv", "vessel", "vessels"}
 )
 _MINUS_WORDS = ("minus", "sub", "not", "without", "excl", "excluding", "exc", "wo")
+#: Every word a structure's name is read by: de-identification never cuts them from a name (a
+#: research cohort's PatientName 'LIVER_017' would have emptied the ROI 'Liver').
+STRUCTURE_WORDS = frozenset(
+    {*_COMBINING_WORDS, *_HELPER_WORDS, *_PART_WORDS, *_NEGATION_WORDS, *MASK_WORDS}
+)
 #: Words a structure label keeps besides those above: sides, kinds of lesion, kinds of image.
 _LABEL_EXTRA_WORDS = frozenset(
     {
