@@ -67,6 +67,11 @@ if TYPE_CHECKING:
 RULES = ("levels", "median", "tertiles", "threshold")
 #: Most distinct values a numeric column may have to be split by its levels (ECOG, ALBI grade).
 MAX_LEVELS = 8
+#: Most levels of an unordered category to draw or test (a free-text column has one per patient),
+#: and the events per level below which its likelihood-ratio test is not made: the chi-square
+#: approximation fails there (131 levels of noise gave p = 5e-18 and a c-index of 0.94).
+MAX_NOMINAL_LEVELS = 20
+EVENTS_PER_LEVEL = 10
 #: Column families for the correlation maps; deep features are the ``deep_*`` columns that
 #: :mod:`survival_core.features.deep` writes (its PREFIX; importing it would load torch).
 FAMILIES = ("clinical", "radiomics", "deep")
@@ -218,14 +223,18 @@ def _category_index(value: object, levels: tuple[str, ...], name: str) -> int:
 
 
 def _fits(present: pd.Series, spec: SchemaVariable) -> bool:
-    """Whether every value of ``present`` is one ``spec`` allows (its categories, yes/no)."""
+    """Whether every value of ``present`` is one ``spec`` allows (its categories, yes/no, its
+    plausible range: an albumin in g/dL is not the demo's albumin in g/L)."""
     try:
         if spec.kind == CATEGORY:
             for value in present.unique():
                 _category_index(value, spec.categories, spec.name)
         elif spec.kind == YES_NO:
             return bool(present.map(_bool_value).notna().all())
-    except InputError:
+        else:
+            for value in present.unique():
+                spec.coerce(value)
+    except InputError:  # a ClinicalValueError too
         return False
     return True
 
@@ -263,8 +272,11 @@ def variable(values: pd.Series, schema: CohortSchema | None = None) -> Variable:
             distinct = np.unique(codes.to_numpy())
             levels = tuple(map(_level, distinct)) if distinct.size <= MAX_LEVELS else ()
             kind = "binary" if distinct.size == 2 else "continuous"
+            if kind == "binary":  # 0/1, as the scale says ('50 vs 0': its HR was per 1 unit)
+                codes = (codes == distinct[1]).astype(float)
             encoded = codes.reindex(values.index)
-            labels = encoded.map(lambda v: np.nan if pd.isna(v) else _level(v)) if levels else None
+            name_of = (lambda v: levels[int(v)]) if kind == "binary" else _level
+            labels = encoded.map(lambda v: np.nan if pd.isna(v) else name_of(v)) if levels else None
             return Variable(name, label, unit, kind, encoded, levels, labels)
         levels = tuple(sorted(present.astype(str).unique()))
         codes = present.astype(str).map({level: float(k) for k, level in enumerate(levels)})
@@ -367,6 +379,11 @@ def split_groups(
             f"{var.label} cannot be split by {rule} ({var.kind}); choose {', '.join(allowed)}."
         )
     notes: list[str] = []
+    if rule == "levels" and var.kind == "nominal" and len(var.levels) > MAX_NOMINAL_LEVELS:
+        raise InputError(
+            f"{var.label} has {len(var.levels)} different values, too many to compare as groups "
+            "(free text, or numbers written with text such as '<2'?)."
+        )
     if rule == "levels":
         groups = var.labels
         order = tuple(level for level in var.levels if (groups == level).any())
@@ -492,6 +509,14 @@ def _cox_row(
         return row, None
     risk = np.full(used.size, np.nan)
     if var.kind == "nominal":
+        levels = np.unique(var.labels.to_numpy()[used]).size
+        if levels > MAX_NOMINAL_LEVELS or (levels - 1) * EVENTS_PER_LEVEL > e.sum():
+            row["note"] = (
+                f"not tested: {levels} unordered levels for {int(e.sum())} events (a test needs "
+                f"about {EVENTS_PER_LEVEL} events per level; free text, or numbers written with "
+                "text such as '<2'?)"
+            )
+            return row, None
         row, risk[used] = _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, level)
         return row, risk
     row["scale"] = var.scale
