@@ -101,16 +101,6 @@ def km_tab(data: ex.CohortData) -> None:
         st.caption(note)
 
 
-def _hr_text(hr: float, low: float, high: float) -> str:
-    """HR (CI) with 3 significant digits, more where they would print alike (AFP per ng/mL)."""
-    if pd.isna(hr):
-        return ""
-    digits = 3
-    while digits < 7 and len({f"{v:.{digits}g}" for v in (hr, low, high)}) < 3:
-        digits += 1
-    return f"{hr:.{digits}g} ({low:.{digits}g} to {high:.{digits}g})"
-
-
 def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, ...]) -> None:
     present = [f for f, cols in data.families().items() if cols]
     families = st.multiselect(
@@ -130,7 +120,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, 
         {
             "variable": table["label"],
             "HR (95 % CI)": [
-                _hr_text(*r) for r in table[["hr", "hr_low", "hr_high"]].itertuples(index=False)
+                ex.hr_text(*r) for r in table[["hr", "hr_low", "hr_high"]].itertuples(index=False)
             ],
             "HR per": table["scale"],
             "SD": [
@@ -138,7 +128,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, 
                 for sd, unit in zip(table["sd"], units, strict=True)
             ],
             "HR per SD (95 % CI)": [
-                _hr_text(*r)
+                ex.hr_text(*r)
                 for r in table[["hr_per_sd", "hr_per_sd_low", "hr_per_sd_high"]].itertuples(
                     index=False
                 )

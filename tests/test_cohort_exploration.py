@@ -474,3 +474,10 @@ def test_a_demo_named_number_outside_the_demos_range_is_not_given_its_unit(tmp_p
     assert var.unit == "" and var.label == "albumin"
     in_g_per_l = ex.variable(albumin * 10)  # the demo's unit and range: its label stays
     assert in_g_per_l.unit == "g/L"
+
+
+def test_a_bound_short_of_one_never_prints_as_one():
+    """GBSG2's estrec showed '0.999 (0.998 to 1)' beside p = 0.041: its bound is 0.99996."""
+    assert ex.hr_text(0.99898, 0.99800, 0.99996) == "0.99898 (0.998 to 0.99996)"
+    assert ex.hr_text(1.52, 1.21, 1.9) == "1.52 (1.21 to 1.9)"
+    assert ex.hr_text(float("nan"), 0.0, 0.0) == ""

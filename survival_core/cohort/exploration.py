@@ -561,6 +561,25 @@ def _nominal_cox_row(
     return row, fit.risk
 
 
+def hr_text(hr: float, low: float, high: float) -> str:
+    """HR (CI) with 3 significant digits, more where they would print alike (AFP per ng/mL) or
+    where a bound short of 1 would print as 1 (estrec's 0.99996 read as a CI touching 1 beside
+    p = 0.04); "" without an HR."""
+    if pd.isna(hr):
+        return ""
+
+    def unclear(digits: int) -> bool:
+        shown = [f"{v:.{digits}g}" for v in (hr, low, high)]
+        return len(set(shown)) < 3 or any(
+            text == "1" and v != 1 for text, v in zip(shown[1:], (low, high), strict=True)
+        )
+
+    digits = 3
+    while digits < 7 and unclear(digits):
+        digits += 1
+    return f"{hr:.{digits}g} ({low:.{digits}g} to {high:.{digits}g})"
+
+
 def _c_indices(risks: list[np.ndarray | None], event: np.ndarray, time: np.ndarray) -> np.ndarray:
     """Harrell's c-index of each fitted risk (NaN where none, or without a comparable pair):
     the risks of the same patients (all of them, where no value is missing) in one pass."""
