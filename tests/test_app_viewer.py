@@ -139,3 +139,23 @@ def test_ig_overlay_from_the_demo_image_model(viewer, cohort_case, small_cohort)
     assert any("completeness delta" in c.value for c in viewer.caption)
     viewer.slider(key="viewer-opacity").set_value(0.8).run()
     assert _figures(viewer)[0]["data"][1]["opacity"] == 0.8
+
+
+def test_a_one_slice_scan_is_drawn_without_a_slider(viewer, shared_data, tmp_path):
+    """One axial slice of pyradiomics' real lung1 with its GTV: Streamlit refused the 1-to-1 slice
+    slider and the page showed its exception instead of the image."""
+    import SimpleITK as sitk
+
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics' lung1 not in ../shared/data")
+    image, label = (sitk.ReadImage(str(source / f"lung1_{n}.nrrd")) for n in ("image", "label"))
+    k = int(np.argmax(sitk.GetArrayViewFromImage(label).sum(axis=(1, 2))))
+    folder = tmp_path / "single"
+    folder.mkdir()
+    sitk.WriteImage(image[:, :, k : k + 1], str(folder / "image.nii.gz"))
+    sitk.WriteImage(label[:, :, k : k + 1], str(folder / "gtv.nii.gz"))
+    viewer.session_state["current_case"] = load_case(folder)
+    viewer.run()
+    assert not viewer.exception
+    assert len(_figures(viewer)) == 3 and "Axial slice: 1 of 1" in [c.value for c in viewer.caption]

@@ -171,6 +171,9 @@ def structure_toggles(case: Case, key: str) -> list[str]:
 def _slice_slider(case: Case, key: str, plane: str, label: str = "Slice") -> int:
     """A 1-based slice slider starting at the GTV's largest cross-section; returns the index."""
     count = n_slices(case.image, plane)
+    if count == 1:  # a one-slice scan: a slider from 1 to 1 is refused by Streamlit
+        st.caption(f"{label}: 1 of 1")
+        return 0
     number = st.slider(
         label, 1, count, value=best_slice(case, plane) + 1, key=f"{key}-{case.case_id}-{plane}"
     )
