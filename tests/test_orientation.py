@@ -77,3 +77,18 @@ def test_a_map_is_written_on_the_grid_of_the_cases_own_file(lung_folders, tmp_pa
             sitk.GetArrayFromImage(written), sitk.GetArrayFromImage(original).astype(np.float32)
         )
     assert load_case(lung_folders[1]).stored_orientation == "RAS"
+
+
+def test_a_slice_is_titled_with_its_position_in_the_patient(lung_folders) -> None:
+    """The viewer titled a slice by its number alone ('axial 29/59'), which a PACS counting from
+    the top numbers otherwise: the title gives its LPS coordinate, the same for the RAS copy."""
+    from survival_core.viewer.slices import slice_position
+
+    stored, ras = (load_case(folder) for folder in lung_folders)
+    image = sitk.ReadImage(str(lung_folders[0] / "image.nii.gz"))
+    k = best_slice(stored, "axial")
+    z = image.TransformContinuousIndexToPhysicalPoint((0.0, 0.0, float(k)))[2]
+    assert slice_position(stored.image, "axial", k) == f"z {z:.1f} mm"
+    for plane in ("axial", "coronal", "sagittal"):
+        index = best_slice(stored, plane)
+        assert slice_position(ras.image, plane, index) == slice_position(stored.image, plane, index)

@@ -36,6 +36,7 @@ from survival_core.viewer.slices import (
     extract_slice,
     make_overlay,
     n_slices,
+    slice_position,
 )
 from survival_core.workflows.demo import image_model_dir
 from ui.models import ModelChoice, chosen_model, chosen_schema, explanation, listed_choices
@@ -199,7 +200,8 @@ def _show_slice(
     view = extract_slice(
         case, plane, index, overlay=overlay, volume=volume, roles=structures, masks=masks
     )
-    title = f"{plane} {index + 1}/{n_slices(case.image, plane)}"
+    title = f"{plane} {index + 1}/{n_slices(case.image, plane)}, "
+    title += slice_position(case.image, plane, index)
     figure = slice_figure(
         view,
         window.low,

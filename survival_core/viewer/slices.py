@@ -123,6 +123,21 @@ def n_slices(image: sitk.Image, plane: str) -> int:
     return {"axial": size[2], "coronal": size[1], "sagittal": size[0]}[_check_plane(plane)]
 
 
+#: The image axis (x 0, y 1, z 2) a plane's slices are stacked along.
+_SLICE_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
+
+
+def slice_position(image: sitk.Image, plane: str, index: int) -> str:
+    """Where slice ``index`` of ``plane`` lies in the patient, as a PACS gives a slice location
+    ('z -789.8 mm': the LPS coordinate of the slice's centre along the axis it is stacked on;
+    the slice number alone cannot be matched with the PACS, which may count from the top)."""
+    axis = _SLICE_AXIS[_check_plane(plane)]
+    centre = [(n - 1) / 2 for n in image.GetSize()]
+    centre[axis] = index
+    point = image.TransformContinuousIndexToPhysicalPoint(centre)
+    return f"{'xyz'[axis]} {point[axis]:.1f} mm"
+
+
 def _check_plane(plane: str) -> str:
     if plane not in PLANES:
         raise ConfigError(f"Unknown plane {plane!r}; expected one of {', '.join(PLANES)}.")
