@@ -225,3 +225,17 @@ def test_clinical_table_rows() -> None:
         clinical_row(table, "009")
     with pytest.raises(ClinicalValueError, match="no case_id column"):
         read_clinical_table(b"id,age\n1,60\n")
+
+
+@pytest.mark.parametrize("header", ["Case ID", "CASE_ID", " case_id"])
+def test_a_case_id_header_of_any_spelling_keeps_leading_zeros(header: str) -> None:
+    """'Case ID' and 'CASE_ID' headers: the ID '007' was read as 7, and the case not found."""
+    table = read_clinical_table(f"{header},age,albumin\n007,65,38.5\n".encode())
+    assert table["case_id"].tolist() == ["007"]
+    assert clinical_row(table, "007")["albumin"] == 38.5
+
+
+@pytest.mark.parametrize("token", ["nd", "n.d.", "N.D.", "not done", "n.e.", "not determined"])
+def test_a_test_not_done_is_a_missing_value(token: str) -> None:
+    result = validate_clinical({"albumin": token, "bilirubin": 17})
+    assert result.values["albumin"] is None and "albumin" in result.missing

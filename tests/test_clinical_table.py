@@ -3,6 +3,8 @@ or XLSX with their own headers, and a messy semicolon/decimal-comma export."""
 
 from __future__ import annotations
 
+import csv
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +194,7 @@ def test_messy_export_report_lists_each_coercion(messy: ClinicalImport) -> None:
         ("OS (months)", "used as the survival time (recognised by its name)"): 6,
         ("Vital status", "used as the event (recognised by its name)"): 6,
         ("OS (months)", "read 'NA' as missing"): 1,
+        ("OS (months)", "decimal commas read as points"): 3,
         ("OS (months)", f"time in months, converted to days (x {MONTH:g})"): 5,
         ("Vital status", "event from 'Alive' -> 0, 'Dead' -> 1, 'dead' -> 1"): 6,
         ("Age (years)", "read 'NA' as missing"): 1,
@@ -671,3 +674,308 @@ def test_a_cohort_without_events_is_said_to_be_one(tmp_path: Path) -> None:
     path.write_text("id,os_days,status\na,100,alive\nb,200,censored\nc,300,alive\n")
     result = read_clinical_spreadsheet(path)
     assert any(a.startswith("no patient has the event") for a in _actions(result, "status"))
+
+
+def _gbsg2_sheet(rows: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """GBSG2's first ``rows`` patients as a hospital sheet: ages with a decimal (70.5), the
+    tumour size as a decimal number (21.0), the other measurements whole."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    sheet = X.iloc[:rows].astype({c: int for c in ("estrec", "pnodes", "progrec")})
+    sheet["age"] = X["age"].iloc[:rows] + 0.5
+    sheet.insert(0, "patient_id", [f"G{i:04d}" for i in range(rows)])
+    sheet["event"] = y["cens"][:rows].astype(int)
+    return sheet.reset_index(drop=True), y[:rows]
+
+
+@pytest.mark.parametrize(
+    ("export", "time", "read_as"),
+    [
+        (  # Excel's US "Text (Tab delimited)" of '#,##0' cells
+            {"sep": "\t"},
+            "{:,}",
+            "'1,814' read as 1814, its comma a thousands separator (the file's other numbers "
+            "have decimal points: '70.5' in 'age')",
+        ),
+        (  # German Excel's "CSV (Trennzeichen-getrennt)": decimal commas, '#.##0' times
+            {"sep": ";", "decimal": ",", "encoding": "cp1252"},
+            "{:,}",
+            "'1.814' read as 1814, its point a thousands separator (the file's other numbers "
+            "have decimal commas: '70,5' in 'age')",
+        ),
+        (  # the same with the measurements typed as text by another tool, with points
+            {"sep": ";", "encoding": "cp1252"},
+            "{:,}",
+            "'1.814' read as 1814, its point a thousands separator (the column writes numbers "
+            "under 1000 without a mark and the others grouped by points in threes ('1.814'))",
+        ),
+    ],
+    ids=["us tab", "german semicolon", "german, measurements with points"],
+)
+def test_thousands_separators_are_told_from_decimal_marks_by_the_other_numbers(
+    tmp_path: Path, export: dict, time: str, read_as: str
+) -> None:
+    """GBSG2's times of 1000 days and more written with a thousands separator ('1,814' in a US
+    tab export, '1.814' in a German one) were read as 1.814 days: 111 of 200 times wrong."""
+    sheet, y = _gbsg2_sheet(200)
+    grouping = "." if export["sep"] == ";" else ","
+    sheet["time (days)"] = [time.format(int(t)).replace(",", grouping) for t in y["time"]]
+    if "decimal" not in export and export["sep"] == ";":  # ages alone with decimal commas
+        sheet["age"] = sheet["age"].map(lambda v: f"{v:.1f}".replace(".", ","))
+    path = tmp_path / "gbsg2.csv"
+    sheet.to_csv(path, index=False, **export)
+    result = read_clinical_spreadsheet(path, event_column="event")
+    assert result.table["time"].tolist() == y["time"].tolist()
+    assert (
+        result.table["age"].tolist()
+        == sheet["age"].map(lambda v: float(str(v).replace(",", "."))).tolist()
+    )
+    grouped = int((y["time"] >= 1000).sum())
+    assert grouped == 111
+    assert (read_as, grouped) in [(c.action, c.count) for c in result.report]
+
+
+def test_quoted_decimal_commas_in_a_comma_file_are_read_by_the_files_other_numbers(
+    tmp_path: Path,
+) -> None:
+    """A French Google Sheets export (comma-delimited, numbers quoted with decimal commas):
+    '59,598' months were read as 59,598 months (1,814,014 days) and a ratio '0,048' as 48."""
+    sheet, y = _gbsg2_sheet(120)
+    months = [f"{t / MONTH:.3f}" for t in y["time"]]
+    ratio = [f"{p / 1000:.3f}" for p in sheet["progrec"]]
+    export = pd.DataFrame(
+        {
+            "patient_id": sheet["patient_id"],
+            "OS (months)": [m.replace(".", ",") for m in months],
+            "status": sheet["event"],
+            "age": sheet["age"].astype(int),
+            "progrec_ratio": [r.replace(".", ",") for r in ratio],
+        }
+    )
+    path = tmp_path / "sheets_fr.csv"
+    export.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    result = read_clinical_spreadsheet(path)
+    assert result.table["time"].tolist() == [float(m) * MONTH for m in months]
+    assert result.table["progrec_ratio"].tolist() == [float(r) for r in ratio]
+    assert (
+        "'59,598' read as 59.598, its comma a decimal mark (the file's other numbers have "
+        "decimal commas: '0,048' in 'progrec_ratio')",
+        120,
+    ) in [(c.action, c.count) for c in result.report if c.column == "OS (months)"]
+
+
+def test_numbers_whose_marks_nothing_in_the_file_tells_are_refused(tmp_path: Path) -> None:
+    """A tab export holding only whole numbers, its times of 1000 days and more written '1,814':
+    1814 days or 1.814, nothing else in it says; it is refused, never guessed."""
+    sheet, y = _gbsg2_sheet(200)
+    sheet = sheet.astype({"age": int, "tsize": int})
+    sheet["time (days)"] = [f"{int(t):,}" for t in y["time"]]
+    path = tmp_path / "gbsg2.tsv"
+    sheet[y["time"] >= 1000].to_csv(path, index=False, sep="\t")
+    with pytest.raises(
+        InputError,
+        match=r"gbsg2\.tsv: the column 'time \(days\)' holds '1,814', which is 1814 if its comma "
+        r"separates thousands and 1\.814 if it is a decimal comma.*Write the numbers without "
+        r"thousands separators",
+    ):
+        read_clinical_spreadsheet(path, event_column="event")
+
+
+def test_two_digit_birth_years_are_put_before_the_diagnosis(tmp_path: Path) -> None:
+    """A registry's dd/mm/yy dates: patients born in the 1920s were read as born in the 2020s,
+    aged -20 at a 2002 diagnosis; a birth date after the diagnosis gives no age."""
+    sheet, y = _gbsg2_sheet(686)
+    rng = np.random.default_rng(3)
+    diagnosis = pd.Timestamp("2001-01-01") + pd.to_timedelta(rng.integers(0, 700, 686), "D")
+    born = diagnosis - pd.to_timedelta((sheet["age"] * 365.25).round().astype(int), "D")
+    born = pd.Series(born)
+    written = list(born.dt.strftime("%d/%m/%y"))
+    written[0] = "01/01/2030"  # a four-digit year after the diagnosis: a wrong date
+    export = pd.DataFrame(
+        {
+            "patient_id": sheet["patient_id"],
+            "DOB": written,
+            "Diagnosis date": diagnosis.strftime("%d/%m/%y"),
+            "OS (days)": y["time"],
+            "status": sheet["event"],
+        }
+    )
+    export.to_csv(path := tmp_path / "registry.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    expected = ((diagnosis - born).dt.days / 365.25).to_numpy().round(1)
+    assert pd.isna(result.table["age"].iloc[0])
+    assert result.table["age"].iloc[1:].tolist() == expected[1:].tolist()
+    moved = int((born[1:].dt.year % 100 <= date.today().year % 100).sum())
+    assert moved > 0
+    assert [c.count for c in result.report if c.column == "DOB" and "century" in c.action] == [
+        moved
+    ]
+    wrong = round((diagnosis[0] - pd.Timestamp("2030-01-01")).days / 365.25, 1)
+    assert (
+        f"ages below 0 or above 130 years ({wrong}) read as missing: check 'DOB' and "
+        "'Diagnosis date'"
+    ) in _actions(result, "age")
+
+
+def test_a_death_date_beside_an_alive_status_leaves_the_outcome_missing(tmp_path: Path) -> None:
+    """The veterans' registry with three patients marked alive beside their date of death:
+    they were censored at that date, counted alive until then."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    _, y = load_veterans_lung_cancer()
+    rng = np.random.default_rng(7)
+    diagnosis = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 900, len(y)), "D")
+    end = (diagnosis + pd.to_timedelta(y["Survival_in_days"], "D")).strftime("%Y-%m-%d")
+    dead = y["Status"]
+    status = np.where(dead, "Dead", "Alive")
+    wrong = np.flatnonzero(dead)[:3]
+    status[wrong] = "Alive"
+    sheet = pd.DataFrame(
+        {
+            "Patient ID": [f"VA-{i:03d}" for i in range(len(y))],
+            "Date of diagnosis": diagnosis.strftime("%Y-%m-%d"),
+            "Date of last contact": end,
+            "Date of death": np.where(dead, end, ""),
+            "Vital status": status,
+        }
+    )
+    sheet.to_csv(path := tmp_path / "registry.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    kept = np.setdiff1d(np.arange(len(y)), wrong)
+    assert result.table["time"].isna().to_numpy().nonzero()[0].tolist() == wrong.tolist()
+    assert result.table["event"].isna().to_numpy().nonzero()[0].tolist() == wrong.tolist()
+    assert result.table["time"].iloc[kept].tolist() == y["Survival_in_days"][kept].tolist()
+    assert result.table["event"].iloc[kept].tolist() == dead[kept].astype(int).tolist()
+    assert (
+        "alive by the event column but with a date of death: outcome left missing for "
+        "'VA-000', 'VA-001', 'VA-002' (correct one of the two)",
+        3,
+    ) in [(c.action, c.count) for c in result.report]
+
+
+def test_tests_not_done_are_missing_values(tmp_path: Path) -> None:
+    """'n.d.' in 10% of a column made it a category with a level 'n.d.'; 'nd' in 13% dropped
+    another as free text."""
+    sheet, y = _gbsg2_sheet(60)
+    pnodes, progrec = sheet["pnodes"].astype(object), sheet["progrec"].astype(object)
+    pnodes[2:8] = "n.d."
+    progrec[8:16] = ["nd", "not done", "n.e.", "not determined"] * 2
+    sheet["pnodes"], sheet["progrec"] = pnodes, progrec
+    sheet["time (days)"] = y["time"]
+    sheet.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    result = read_clinical_spreadsheet(path, event_column="event")
+    for column, values in (("pnodes", pnodes), ("progrec", progrec)):
+        assert result.schema[column].kind == INTEGER
+        read = result.table[column]
+        assert read.isna().tolist() == [isinstance(v, str) for v in values]
+        assert read.dropna().tolist() == [v for v in values if not isinstance(v, str)]
+    assert ("read 'n.d.' as missing", 6) in [(c.action, c.count) for c in result.report]
+
+
+def test_lengths_in_mm_and_cm_are_read_in_mm(tmp_path: Path) -> None:
+    """GBSG2's tumour sizes written '21 mm' and, every fourth, '2.1 cm': the column was dropped
+    as free text; a column of several other units is dropped naming them."""
+    sheet, y = _gbsg2_sheet(40)
+    sizes = sheet["tsize"].astype(int).tolist()
+    sheet["tsize"] = [f"{s / 10:g} cm" if i % 4 == 0 else f"{s} mm" for i, s in enumerate(sizes)]
+    sheet["estrec"] = [f"{v} kg" if i % 2 else f"{v} mm" for i, v in enumerate(sheet["estrec"])]
+    sheet["time (days)"] = y["time"]
+    sheet.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    result = read_clinical_spreadsheet(path, event_column="event")
+    assert result.table["tsize"].tolist() == [float(s) for s in sizes]
+    assert result.schema["tsize"].unit == "mm"
+    assert "lengths in cm and mm read in mm (cm x 10)" in _actions(result, "tsize")
+    assert "estrec" not in result.table
+    assert "dropped: values in several units ('kg', 'mm'): convert them to one" in _actions(
+        result, "estrec"
+    )
+
+
+def test_datetime_cells_give_days_between_the_dates(tmp_path: Path) -> None:
+    """A registry workbook's datetime cells with a time of day (and their serial numbers in a
+    CSV): a patient seen at 16:00 and last at 09:00 got one day less (55 of 120 wrong); the
+    serials with a fraction were refused."""
+    import openpyxl
+
+    sheet, y = _gbsg2_sheet(120)
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2003-01-01") + pd.to_timedelta(rng.integers(0, 2000, 120), "D")
+    start += pd.to_timedelta(rng.integers(8, 17, 120), "h")
+    end = start.normalize() + pd.to_timedelta(y["time"], "D")
+    end += pd.to_timedelta(rng.integers(8, 17, 120), "h")
+    book = openpyxl.Workbook()
+    book.active.append(["Patient ID", "Date of diagnosis", "Last contact date", "Status"])
+    for row in zip(sheet["patient_id"], start, end, sheet["event"], strict=True):
+        book.active.append([row[0], row[1].to_pydatetime(), row[2].to_pydatetime(), int(row[3])])
+    book.save(path := tmp_path / "registry.xlsx")
+    assert read_clinical_spreadsheet(path).table["time"].tolist() == y["time"].tolist()
+    serial = (start - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+    last = (end - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+    pd.DataFrame(
+        {
+            "patient_id": sheet["patient_id"],
+            "Date of diagnosis": [f"{d:.4f}" for d in serial],
+            "Date of last follow-up": [f"{d:.4f}" for d in last],
+            "status": sheet["event"],
+        }
+    ).to_csv(serials := tmp_path / "serials.csv", index=False)
+    assert read_clinical_spreadsheet(serials).table["time"].tolist() == y["time"].tolist()
+
+
+def test_refusals_name_the_sheet_read_and_the_files_row(tmp_path: Path) -> None:
+    """A workbook with its codebook first said only "no data rows under its header"; a row
+    without ID on the file's line 6 (under a title and a blank line) was called row 4."""
+    import openpyxl
+    from sksurv.datasets import load_whas500
+
+    X, y = load_whas500()
+    book = openpyxl.Workbook()
+    book.active.title = "README"
+    book.active.append(["Codebook"])
+    book.active.append(["fstat", "1 = dead"])
+    data = book.create_sheet("data")
+    data.append(["patient_id", *X.columns, "lenfol (days)", "fstat"])
+    for i in range(len(X)):
+        data.append([f"W{i}", *X.iloc[i].astype(float), float(y["lenfol"][i]), int(y["fstat"][i])])
+    book.save(path := tmp_path / "whas500.xlsx")
+    with pytest.raises(
+        InputError,
+        match=r"whas500\.xlsx has no data rows under its header on sheet 'README', the first and "
+        r"the only one read \(its other sheets: 'data'\): move the patients' table to the first "
+        r"sheet, or save its sheet as CSV\.",
+    ):
+        read_clinical_spreadsheet(path)
+    lines = ["WHAS500 export 2024,,,", ",,,", "patient_id,lenfol (days),fstat,age"]
+    lines += [f"W{i},{y['lenfol'][i]:g},{int(y['fstat'][i])},{X['age'][i]:g}" for i in range(4)]
+    lines[5] = "," + lines[5].split(",", 1)[1]  # the file's line 6
+    (csv_path := tmp_path / "whas500.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"row\(s\) 6 have no patient ID in 'patient_id'"):
+        read_clinical_spreadsheet(csv_path, event_column="fstat")
+
+
+@pytest.mark.parametrize(
+    ("header", "dead", "alive"),
+    [
+        ("Statut vital", "DCD", "Vivant"),
+        ("Status", "tot", "lebt"),
+        ("Status", "verstorben", "lebt"),
+    ],
+)
+def test_french_and_german_vital_status_abbreviations(
+    tmp_path: Path, header: str, dead: str, alive: str
+) -> None:
+    """The veterans' trial with 'DCD' (décédé) for the dead read as 0 events; 'lebt' (German:
+    lives) read as missing."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    _, y = load_veterans_lung_cancer()
+    pd.DataFrame(
+        {
+            "patient_id": [f"V{i:03d}" for i in range(len(y))],
+            "Survival_days": y["Survival_in_days"],
+            header: np.where(y["Status"], dead, alive),
+        }
+    ).to_csv(path := tmp_path / "veterans.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.table["event"].tolist() == y["Status"].astype(int).tolist()

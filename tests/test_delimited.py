@@ -12,7 +12,7 @@ from sksurv.datasets import load_gbsg2
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical import read_clinical_table
-from survival_core.io.delimited import decimal_mark, read_delimited
+from survival_core.io.delimited import read_delimited
 from survival_core.io.tables import load_model_table
 
 EXPORTS = {  # to_csv arguments -> how the file is said to have been read
@@ -62,10 +62,15 @@ def test_case_clinical_csv_with_decimal_commas() -> None:
     assert row["age"] == 63.5 and row["albumin"] == 38.2 and row["site"] == "Liège"
 
 
-def test_decimal_mark_only_when_unambiguous() -> None:
-    assert decimal_mark("a;b\n1,5;2,25\n", ";") == ","
-    assert decimal_mark("a;b\n1,5;2.25\n", ";") == "."  # both marks: nothing is guessed
-    assert decimal_mark('a,b\n"1,5",2\n', ",") == "."  # a comma-separated file keeps points
+def test_a_number_only_one_mark_reads_is_read_with_it() -> None:
+    """'1,5' and '2.25' each read by the only mark that reads them, in any delimiter."""
+    for raw, how in [
+        (b"a;b\n1,5;2,25\n", "semicolon-delimited, decimal commas"),
+        (b"a;b\n1,5;2.25\n", "semicolon-delimited, decimal commas"),
+        (b'a,b\n"1,5",2.25\n', "decimal commas"),
+    ]:
+        frame, said = read_delimited(raw, "t.csv")
+        assert frame.iloc[0].tolist() == [1.5, 2.25] and said == how
 
 
 def test_binary_data_refused() -> None:
@@ -73,3 +78,47 @@ def test_binary_data_refused() -> None:
         read_delimited(b"\x89PNG\r\n\x1a\n\x00\x00", "upload.csv")
     with pytest.raises(ClinicalValueError, match="not a text table"):
         read_clinical_table(b"case_id,age\n\x00\x01\x02")
+
+
+def test_model_table_times_with_thousands_commas_in_a_tab_export(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """`fit --table` on GBSG2 exported by Excel as US tab-delimited text, times of 1000 days and
+    more written '1,814': read as 1.814 days (111 of 200 times wrong)."""
+    table = gbsg2.head(200).copy()
+    table["age"] += 0.5
+    table["time"] = [f"{int(t):,}" for t in gbsg2["time"].head(200)]
+    table.to_csv(path := tmp_path / "gbsg2.tsv", index=False, sep="\t")
+    model = load_model_table([path])
+    assert model.y["time"].tolist() == gbsg2["time"].head(200).tolist()
+    assert model.X["age"].tolist() == (gbsg2["age"].head(200) + 0.5).tolist()
+    assert model.notes[0] == (
+        "gbsg2.tsv was read as tab-delimited, in 'time': thousands separators (commas) removed; "
+        "'1,814' read as 1814, its comma a thousands separator (the file's other numbers have "
+        "decimal points: '70.5' in 'age')."
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "afp"),
+    [
+        (b"case_id\tage\tsex\tecog\talbumin\tbilirubin\tafp\nHCC007\t65\tM\t1\t38.5\t17.1\t1,200\n", 1200),
+        (b"case_id;age;sex;ecog;albumin;bilirubin;afp\nHCC007;65;M;1;38,5;17,1;1.200\n", 1200),
+    ],
+    ids=["us tab", "german semicolon"],
+)  # fmt: skip
+def test_case_clinical_csv_reads_thousands_by_its_other_numbers(raw: bytes, afp: float) -> None:
+    """The Case page's clinical CSV: AFP '1,200' in a US tab export (and '1.200' in a German one)
+    was read as 1.2 ng/mL."""
+    row = read_clinical_table(raw).iloc[0]
+    assert (row["afp"], row["albumin"], row["bilirubin"]) == (afp, 38.5, 17.1)
+
+
+def test_case_clinical_csv_whose_marks_nothing_tells_is_refused() -> None:
+    raw = b"case_id\tage\tecog\talbumin\tafp\nHCC007\t65\t1\t38\t1,200\n"
+    with pytest.raises(
+        ClinicalValueError,
+        match=r"The clinical CSV: the column 'afp' holds '1,200', which is 1200 if its comma "
+        r"separates thousands and 1\.2 if it is a decimal comma",
+    ):
+        read_clinical_table(raw)

@@ -3,10 +3,11 @@
 :func:`read_clinical_spreadsheet` finds the patient ID, survival time and event columns (by name
 unless given), converts the time to days and the event to 0/1, and cleans every other column into
 a clinical variable: missing-value tokens and numeric sentinels (-999) to missing, units read from
-the header (``Dose [Gy]``), decimal commas, spelling variants of a category merged, yes/no columns
-as booleans, dates kept aside, identifiers and free text dropped. Nothing is changed silently:
-each recognition, conversion and drop is a :class:`Coercion` in the import's report. The cleaned
-table comes with a drafted :class:`~survival_core.io.clinical_schema.CohortSchema`.
+the header (``Dose [Gy]``) or the values (mm and cm lengths in mm), decimal commas and thousands
+separators (told apart by the file's numbers), spelling variants of a category merged, yes/no
+columns as booleans, dates kept aside, identifiers and free text dropped. Nothing is changed
+silently: each recognition, conversion and drop is a :class:`Coercion` in the import's report. The
+cleaned table comes with a drafted :class:`~survival_core.io.clinical_schema.CohortSchema`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
@@ -35,8 +35,22 @@ from survival_core.io.clinical_schema import (
     infer_schema,
     names_a_scale,
 )
-from survival_core.io.dates import DATE_WORDS, date_order, excel_serial_dates, parse_dates
-from survival_core.io.delimited import DELIMITERS, decode_text, excel_sep_hint, sniff_delimiter
+from survival_core.io.dates import (
+    DATE_WORDS,
+    births_before,
+    date_order,
+    excel_serial_dates,
+    parse_dates,
+)
+from survival_core.io.delimited import (
+    DELIMITERS,
+    POINTS_UNLESS_SAID,
+    NumberMarks,
+    decode_text,
+    excel_sep_hint,
+    number_marks,
+    sniff_delimiter,
+)
 from survival_core.io.headers import (
     CENSOR_NAMES,
     EVENT_NAMES,
@@ -130,10 +144,10 @@ _NUMBER = re.compile(_DECIMAL + r"(?:[eE][-+]?\d+)?")
 #: A lab value written as a detection bound: '<0.5', '> 1000', '<=5'.
 _BOUND = re.compile(r"\s*[<>]=?\s*" + _DECIMAL + r"\s*")
 _NUMBER_WITH_UNIT = re.compile(f"({_DECIMAL})" + r"\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)")
-#: A number with thousands separated by commas ('1,234', '12,345.5').
-_GROUPED = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 #: One-letter units of a number ('65 y', '3 d', '70 g'); others ('2a', '3b') are substages.
 _LETTER_UNITS = frozenset({"y", "d", "w", "h", "g", "l", "m", "%"})
+#: Lengths a column may give in either unit ('12 mm', '1.2 cm'), read in millimetres.
+_MILLIMETRES = {"mm": 1.0, "cm": 10.0}
 _SHOWN = 5
 #: Rows searched for the header (a title or group rows above it are skipped).
 _HEADER_SEARCH = 20
@@ -215,8 +229,8 @@ def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
     return rows, delimiter, f"read as CSV, {DELIMITERS[delimiter]}-delimited, {encoding}"
 
 
-def _read_xlsx(path: Path) -> tuple[list[list[str]], str]:
-    """The first sheet's rows as text and how it was read."""
+def _read_xlsx(path: Path) -> tuple[list[list[str]], str, list[str]]:
+    """The first sheet's rows as text, how it was read and the sheets' names (the first read)."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -227,13 +241,13 @@ def _read_xlsx(path: Path) -> tuple[list[list[str]], str]:
     try:
         sheet = book.worksheets[0]
         rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        others = len(book.worksheets) - 1
+        sheets = [s.title for s in book.worksheets]
     finally:
         book.close()
     note = f"read as XLSX, sheet {sheet.title!r}"
-    if others:
-        note += f" (the first; {others} other sheet(s) ignored)"
-    return rows, note
+    if len(sheets) > 1:
+        note += f" (the first; {len(sheets) - 1} other sheet(s) ignored)"
+    return rows, note, sheets
 
 
 def _read_json(path: Path) -> tuple[list[list[str]], str]:
@@ -267,9 +281,9 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     if not path.is_file():
         raise InputError(f"Clinical spreadsheet {path} does not exist.")
     suffix = path.suffix.lower()
-    delimiter = ""
+    delimiter, sheets = "", []
     if suffix in (".xlsx", ".xlsm"):
-        rows, how = _read_xlsx(path)
+        rows, how, sheets = _read_xlsx(path)
     elif suffix in (".csv", ".tsv", ".txt"):
         rows, delimiter, how = _read_csv(path)
     elif suffix == ".json":
@@ -280,22 +294,25 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
         raise InputError(
             f"{path.name} is not a CSV, XLSX or JSON file (suffix {suffix or 'none'})."
         )
-    rows = [row for row in rows if any(c.strip() for c in row)]
-    rows = _from_header(rows, report)
+    filled = [number for number, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    rows = _from_header([rows[number - 1] for number in filled], report)
     if len(rows) < 2:
-        raise InputError(f"{path.name} has no data rows under its header.")
+        raise InputError(f"{path.name} has no data rows under its header{_other_sheets(sheets)}.")
     header, body = [c.strip() for c in rows[0]], _without_bcr_rows(rows[0], rows[1:], report)
     header, body = _with_units_row(header, body, report)
     report.append(Coercion("(file)", how, len(body)))
+    # the rows skipped above (a title, header and units rows) are all before the body: its rows'
+    # numbers in the file (the CSV's record, the sheet's row) are the last filled ones
+    numbers = filled[len(filled) - len(body) :]
     width = max(len(header), *(len(r) for r in body))
-    for number, row in enumerate(body, start=2):
+    for number, row in zip(numbers, body, strict=True):
         if len(row) > len(header) and any(row[len(header) :]):
             raise InputError(
                 f"{path.name}: row {number} has more cells ({len(row)}) than the header "
                 f"({len(header)}); check the delimiter and quoting."
             )
     body = [(row + [""] * width)[: len(header)] for row in body]
-    frame = pd.DataFrame(body, columns=range(len(header)), dtype=object)
+    frame = pd.DataFrame(body, index=numbers, columns=range(len(header)), dtype=object)
     keep = []
     for i, text in enumerate(header):
         if text:
@@ -310,6 +327,18 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     frame.columns = keep
     frame = frame.loc[:, [c != "" for c in frame.columns]]
     return frame, delimiter
+
+
+def _other_sheets(sheets: list[str]) -> str:
+    """Where else a workbook's table may be: its sheets after the first, which is the one read
+    ("" for a CSV or a workbook of one sheet)."""
+    if len(sheets) < 2:
+        return ""
+    return (
+        f" on sheet {sheets[0]!r}, the first and the only one read (its other sheets: "
+        f"{_show(sheets[1:])}): move the patients' table to the first sheet, or save its sheet "
+        "as CSV"
+    )
 
 
 def _filled(row: list[str]) -> int:
@@ -484,21 +513,6 @@ def _censor_marks(cells: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     return cells.where(~censored, number), censored
 
 
-def _numbers(cells: pd.Series, *, decimal_comma: bool = True) -> pd.Series:
-    """Cells as floats; NaN where not a plain number. Commas are decimal marks where
-    ``decimal_comma`` (a semicolon or tab file), else thousands separators ('1,234' in a
-    comma-separated file, quoted); '1,234.5' is read as thousands anywhere."""
-    text = cells.str.strip()
-    grouped = text.str.fullmatch(_GROUPED.pattern)
-    if decimal_comma:  # '1,234' is 1.234 there; '1,234.5' still a grouped number
-        grouped &= text.str.contains(".", regex=False)
-    text = text.where(~grouped, text.str.replace(",", "", regex=False))
-    plain = text.str.fullmatch(_NUMBER.pattern)
-    if decimal_comma:
-        text = text.str.replace(",", ".", regex=False)
-    return pd.to_numeric(text.where(plain), errors="coerce")
-
-
 def _show(values: Sequence[Any]) -> str:
     values = list(values)
     shown = ", ".join(repr(v) for v in values[:_SHOWN])
@@ -540,8 +554,7 @@ def _time_days(
     h: Header,
     time_unit: str | None,
     report: list[Coercion],
-    *,
-    decimal_comma: bool = True,
+    numbers: NumberMarks,
 ) -> tuple[pd.Series, str]:
     """Times in days and their unit (from the header, else ``time_unit``; they must agree)."""
     stated = _stated_unit(h)
@@ -569,10 +582,8 @@ def _time_days(
             f"{', '.join(TIME_UNITS)}: {_give('time_unit')}."
         )
     missing = _missing_mask(cells, h.text, report)
-    value = _numbers(cells, decimal_comma=decimal_comma)
-    grouped = int((cells.str.contains(",", regex=False) & value.notna()).sum())
-    if grouped and not decimal_comma:
-        report.append(Coercion(h.text, "thousands separators (commas) removed", grouped))
+    value = numbers.read(cells, h.text)
+    report.extend(Coercion(h.text, action, n) for action, n in numbers.said(cells, h.text))
     bad = ~missing & (value.isna() | (value < 0))
     if bad.any():
         report.append(
@@ -612,12 +623,19 @@ def _event_word(text: str) -> int | None:
     return None
 
 
-def _event_01(cells: pd.Series, h: Header, *, censoring: bool, report: list[Coercion]) -> pd.Series:
+def _event_01(
+    cells: pd.Series,
+    h: Header,
+    *,
+    censoring: bool,
+    report: list[Coercion],
+    numbers: NumberMarks,
+) -> pd.Series:
     """The event as 0/1 (nullable) from numbers, words or the codes stated in the header."""
     missing = _missing_mask(cells, h.text, report)
     lowered = cells.str.strip().str.lower().where(~missing)
-    numbers = _numbers(lowered.fillna(""))
-    lowered = lowered.where(numbers.isna(), numbers.map(lambda v: f"{v:g}"))
+    values = numbers.read(lowered.fillna(""), h.text)
+    lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
     stated = _stated_codes(h.codes)
     present = set(lowered.dropna())
     # a code the header does not state is not read as 0/1 would be: '1' under 'status (2=dead)'
@@ -735,22 +753,45 @@ def _sentinels(values: pd.Series, column: str, report: list[Coercion]) -> pd.Ser
     return values
 
 
+def _value_units(present: pd.Series) -> pd.DataFrame:
+    """Each value's number and unit ('12 mm': '12' and 'mm'), both NaN without a unit (a bare
+    number, or a substage's letter: '2a')."""
+    parts = present.str.extract(f"^{_NUMBER_WITH_UNIT.pattern}$")
+    unit = parts[1].where((parts[1].str.len() > 1) | parts[1].isin(_LETTER_UNITS))
+    return pd.DataFrame({"number": parts[0].where(unit.notna()), "unit": unit})
+
+
+def _without_units(
+    present: pd.Series, column: str, report: list[Coercion]
+) -> tuple[pd.Series, str, pd.Series] | None:
+    """The values without the unit written in them, that unit and each value's factor to it:
+    one unit ('65 y', '60 Gy'), or lengths all in mm or cm (read in mm); None for other mixes."""
+    parts = _value_units(present)
+    units, with_unit = sorted(set(parts["unit"].dropna())), parts["unit"].notna()
+    stripped, same = present.where(~with_unit, parts["number"]), pd.Series(1.0, present.index)
+    if not units:
+        return present, "", same
+    if len(units) == 1:
+        report.append(
+            Coercion(column, f"unit {units[0]!r} removed from the values", int(with_unit.sum()))
+        )
+        return stripped, units[0], same
+    if set(units) <= _MILLIMETRES.keys() and with_unit.all():
+        action = f"lengths in {' and '.join(units)} read in mm (cm x 10)"
+        report.append(Coercion(column, action, len(present)))
+        return stripped, "mm", parts["unit"].map(_MILLIMETRES)
+    return None
+
+
 def _numeric_column(
-    present: pd.Series, column: str, decimal_comma: bool, report: list[Coercion]
+    present: pd.Series, column: str, numbers: NumberMarks, report: list[Coercion]
 ) -> tuple[pd.Series, str] | None:
     """Numbers (Int64 when every value is written whole, else float) and a unit stripped from
     the values; None when the column is not numeric."""
-    unit = ""
-    with_unit = present.str.fullmatch(_NUMBER_WITH_UNIT.pattern)
-    if with_unit.any():
-        units = set(present[with_unit].str.extract(f"^{_NUMBER_WITH_UNIT.pattern}$")[1])
-        if len(units) != 1 or len(unit := next(iter(units))) < 2 and unit not in _LETTER_UNITS:
-            return None
-        unit = units.pop()
-        present = present.where(~with_unit, present.str.replace(unit, "", regex=False).str.strip())
-        report.append(
-            Coercion(column, f"unit {unit!r} removed from the values", int(with_unit.sum()))
-        )
+    unitless = _without_units(present, column, report)
+    if unitless is None:
+        return None
+    present, unit, scale = unitless
     bounds = present.str.fullmatch(_BOUND.pattern)
     if bounds.any():  # a lab's '<0.5', '>1000': the bound, said (they made the column text)
         present = present.where(~bounds, present.str.replace(r"^\s*[<>]=?\s*", "", regex=True))
@@ -760,7 +801,8 @@ def _numeric_column(
                 int(bounds.sum()),
             )
         )  # fmt: skip
-    values = _numbers(present, decimal_comma=decimal_comma)
+    values = numbers.read(present, column)
+    values = values.where(scale == 1, (values * scale).round(9))  # 1.1 cm: 11 mm, not 11.000...02
     parsed = values.notna()
     if not parsed.any() or parsed.mean() < _NUMERIC_SHARE:
         return None
@@ -774,9 +816,7 @@ def _numeric_column(
                 int((~parsed).sum()),
             )
         )
-    commas = present.str.contains(",", regex=False) & parsed
-    if commas.any() and decimal_comma:
-        report.append(Coercion(column, "decimal commas read as points", int(commas.sum())))
+    report.extend(Coercion(column, action, n) for action, n in numbers.said(present, column))
     values = _sentinels(values, column, report)
     written_whole = not present[parsed].str.contains(r"[.,eE]").any()
     if written_whole:
@@ -784,14 +824,16 @@ def _numeric_column(
     return values.astype(float), unit
 
 
-def _date_column(present: pd.Series, h: Header, order: str | None) -> tuple[pd.Series, str] | None:
+def _date_column(
+    present: pd.Series, h: Header, order: str | None, numbers: NumberMarks
+) -> tuple[pd.Series, str] | None:
     """A column's present texts as dates and how they were read: ISO, d/m/y or m/d/y text (in
     the file's ``order``), or Excel's serial day numbers under a header naming a date."""
     parsed = parse_dates(present, order)
     if parsed is not None or not set(h.tokens) & DATE_WORDS:
         return parsed
-    numbers = _numbers(present, decimal_comma=False)
-    serials = excel_serial_dates(numbers) if numbers.notna().all() else None
+    days = numbers.read(present, h.text)
+    serials = excel_serial_dates(days) if days.notna().all() else None
     if serials is None:
         return None
     return serials, "Excel serial day numbers, days since 1899-12-30"
@@ -800,7 +842,7 @@ def _date_column(present: pd.Series, h: Header, order: str | None) -> tuple[pd.S
 def _clean_variable(
     cells: pd.Series,
     h: Header,
-    decimal_comma: bool,
+    numbers: NumberMarks,
     report: list[Coercion],
     *,
     order: str | None = None,
@@ -820,7 +862,7 @@ def _clean_variable(
     missing = _missing_mask(cells, column, [] if outcome else report)
     as_written = cells[~missing]
     present = as_written.str.strip()
-    parsed_dates = None if present.empty else _date_column(present, h, order)
+    parsed_dates = None if present.empty else _date_column(present, h, order, numbers)
     if outcome and parsed_dates is None:
         report.append(Coercion(column, _OUTCOME_DROPPED, len(cells)))
         return "dropped", None, ""
@@ -854,7 +896,7 @@ def _clean_variable(
             )
         )
         return "date", values.reindex(cells.index), ""
-    numeric = _numeric_column(present, column, decimal_comma, report)
+    numeric = _numeric_column(present, column, numbers, report)
     if numeric is not None:
         values, unit = numeric
         present_values = values.dropna()
@@ -876,27 +918,54 @@ def _clean_variable(
     merged = _merge_spellings(as_written, column, report)
     distinct = merged.nunique()
     if distinct > 10 and distinct > 0.5 * len(merged):
-        report.append(
-            Coercion(
-                column,
-                f"dropped: {distinct} different texts in {len(merged)} rows "
-                "(an identifier or free text, not a category)",
-                len(merged),
-            )
+        units = sorted(set(_value_units(present)["unit"].dropna()))
+        why = (
+            f"values in several units ({_show(units)}): convert them to one"
+            if len(units) > 1
+            else f"{distinct} different texts in {len(merged)} rows (an identifier or free "
+            "text, not a category)"
         )
+        report.append(Coercion(column, f"dropped: {why}", len(merged)))
         return "dropped", None, ""
     return "variable", merged.reindex(cells.index).astype(object), h.unit
+
+
+def _birth_and_reference(dates: pd.DataFrame, headers: dict[str, Header]) -> tuple[str, str] | None:
+    """The one birth date column and the one diagnosis/treatment date an age is counted to."""
+    birth = _birth_dates(dates, headers)
+    reference = _one_date(dates, headers, _AGE_DATE_WORDS, birth)
+    return (next(iter(birth)), reference) if len(birth) == 1 and reference else None
+
+
+def _two_digit_births(
+    dates: pd.DataFrame, cells: pd.DataFrame, headers: dict[str, Header], report: list[Coercion]
+) -> None:
+    """Birth dates written with a two-digit year ('10/06/22') put, in ``dates``, in the century
+    before the diagnosis/treatment date: read by today's century, a patient born in 1922 and
+    diagnosed in 2002 was born in 2022, aged -20."""
+    pair = _birth_and_reference(dates, headers)
+    if pair is None:
+        return
+    born, reference = pair
+    dates[born], moved = births_before(dates[born], cells[born], dates[reference])
+    if moved.any():
+        example = cells[born][moved].iloc[0].strip()
+        action = (
+            f"two-digit birth years after {reference!r} read a century earlier ({example!r} as "
+            f"{dates[born][moved].iloc[0]:%Y-%m-%d})"
+        )
+        report.append(Coercion(born, action, int(moved.sum())))
 
 
 def _age_from_dates(
     dates: pd.DataFrame, headers: dict[str, Header], report: list[Coercion]
 ) -> pd.Series | None:
-    """Age (years) at the one diagnosis/treatment date when a birth date is given too."""
-    birth = _birth_dates(dates, headers)
-    reference = _one_date(dates, headers, _AGE_DATE_WORDS, birth)
-    if len(birth) != 1 or reference is None:
+    """Age (years) at the one diagnosis/treatment date when a birth date is given too; an age
+    below 0 or above :data:`_OLDEST` (a date wrong) is left missing, reported."""
+    pair = _birth_and_reference(dates, headers)
+    if pair is None:
         return None
-    (born,) = birth
+    born, reference = pair
     age = ((dates[reference] - dates[born]).dt.days / TIME_UNITS["years"]).round(1)
     report.append(
         Coercion(
@@ -905,9 +974,18 @@ def _age_from_dates(
             int(age.notna().sum()),
         )
     )
-    return age
+    impossible = (age < 0) | (age > _OLDEST)
+    if impossible.any():
+        action = (
+            f"ages below 0 or above {_OLDEST} years ({_show(sorted(age[impossible]))}) read as "
+            f"missing: check {born!r} and {reference!r}"
+        )
+        report.append(Coercion("age", action, int(impossible.sum())))
+    return age.mask(impossible)
 
 
+#: The oldest age (years) a birth date may give; an older one is a wrong date.
+_OLDEST = 130
 #: Header words of the date an age is computed at (with a birth date).
 _AGE_DATE_WORDS = {"diagnosis", "dx", "treatment", "rt", "start", "surgery", "baseline"}
 #: Header words of the date a survival time starts from, of a death, and of the last follow-up.
@@ -977,7 +1055,9 @@ def _days_between(
     """Days from ``start`` to the first of ``ends`` that holds a date (death, else the last
     follow-up); a negative time is left missing, reported."""
     end = dates[ends[0]].combine_first(dates[ends[-1]]) if len(ends) == 2 else dates[ends[0]]
-    days = (end - dates[start]).dt.days.astype("Float64")
+    # days between the dates, not whole 24 hours between their clock times (a workbook's
+    # datetime cells: 08:00 to 07:00 a year later is 365 days, not 364)
+    days = (end.dt.normalize() - dates[start].dt.normalize()).dt.days.astype("Float64")
     negative = days < 0
     if negative.any():
         report.append(
@@ -1003,12 +1083,13 @@ def _days_to_death_or_follow_up(
     event: pd.Series | None,
     time_unit: str | None,
     report: list[Coercion],
+    numbers: NumberMarks,
 ) -> tuple[pd.Series, pd.Series]:
     """Time and event of a TCGA / GDC export: days to death for the dead (the event column's
     events, else the rows with days to death), days to the last follow-up for the others; a
     dead patient without days to death has no time."""
-    to_death, _ = _time_days(cells[death], headers[death], time_unit, report)
-    to_last, _ = _time_days(cells[follow_up], headers[follow_up], time_unit, report)
+    to_death, _ = _time_days(cells[death], headers[death], time_unit, report, numbers)
+    to_last, _ = _time_days(cells[follow_up], headers[follow_up], time_unit, report, numbers)
     if event is None:
         event = to_death.notna().astype("Int64")
         report.append(Coercion(death, "event: a number of days to death", int(event.sum())))
@@ -1035,6 +1116,27 @@ def _death_event(
     return event
 
 
+def _alive_with_a_death_date(
+    death: pd.Series,
+    event: pd.Series,
+    days: pd.Series,
+    ids: pd.Series,
+    columns: str,
+    report: list[Coercion],
+) -> tuple[pd.Series, pd.Series]:
+    """Time and event with the outcome left missing where the event column says alive beside a
+    date of ``death``: which of the two is wrong is not guessed (censored at the death date, a
+    dead patient would count as alive until then)."""
+    alive = (event == 0).fillna(False).astype(bool) & death.notna()
+    if alive.any():
+        action = (
+            f"alive by the event column but with a date of death: outcome left missing for "
+            f"{_show(list(ids[alive]))} (correct one of the two)"
+        )
+        report.append(Coercion(columns, action, int(alive.sum())))
+    return days.mask(alive), event.mask(alive)
+
+
 def _unique_names(headers: dict[str, Header], path: Path) -> None:
     by_name: dict[str, list[str]] = {}
     for text, h in headers.items():
@@ -1051,8 +1153,8 @@ def _unique_names(headers: dict[str, Header], path: Path) -> None:
 def _ids(cells: pd.Series, column: str, path: Path, report: list[Coercion]) -> pd.Series:
     ids = cells.str.strip()
     blank = ids.str.lower().isin(MISSING_TOKENS)
-    if blank.any():
-        rows = [str(i + 2) for i in np.flatnonzero(blank)]
+    if blank.any():  # named by the file's row numbers, as a spreadsheet shows them
+        rows = [str(number) for number in ids.index[blank]]
         raise InputError(
             f"{path.name}: row(s) {', '.join(rows[:10])} have no patient ID in {column!r}."
         )
@@ -1063,9 +1165,7 @@ def _ids(cells: pd.Series, column: str, path: Path, report: list[Coercion]) -> p
             f"{column!r}; each patient needs one row."
         )
     keys = ids.map(_id_key).to_numpy()
-    groups = [
-        np.flatnonzero(keys == key) + 2 for key in dict.fromkeys(keys[pd.Series(keys).duplicated()])
-    ]
+    groups = [ids.index[keys == key] for key in dict.fromkeys(keys[pd.Series(keys).duplicated()])]
     if groups:  # named by row: the report shows pseudonyms, not the IDs as written
         rows = "; ".join(" and ".join(map(str, group)) for group in groups[:10])
         report.append(
@@ -1130,7 +1230,6 @@ def read_clinical_spreadsheet(
     path = Path(path)
     report: list[Coercion] = []
     cells, delimiter = _read_cells(path, report)
-    decimal_comma = delimiter != ","
     repeated = sorted(set(cells.columns[cells.columns.duplicated()]))
     if repeated:  # two columns under one header: which would be the variable is anyone's guess
         raise InputError(
@@ -1152,6 +1251,12 @@ def read_clinical_spreadsheet(
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
     cells = _without_summary_rows(cells, id_text, report)
     ids = _ids(cells[id_text], id_text, path, report)
+    numbers = number_marks(
+        cells,
+        path.name,
+        default=POINTS_UNLESS_SAID if delimiter in (",", "") else None,
+        points_decimal=not delimiter,  # a workbook's (or JSON's) typed numbers
+    )
 
     time_text = _find_named(headers, time_column, "time", "time_column", path)
     event_text = _find_named(headers, event_column, "event", "event_column", path)
@@ -1190,12 +1295,14 @@ def read_clinical_spreadsheet(
     marked = None if event_text or time_text is None else _censor_marks(cells[time_text])
     if time_text is not None:
         times = cells[time_text] if marked is None else marked[0]
-        days, unit = _time_days(
-            times, headers[time_text], time_unit, report, decimal_comma=decimal_comma
-        )
+        days, unit = _time_days(times, headers[time_text], time_unit, report, numbers)
     if event_text is not None:
         event = _event_01(
-            cells[event_text], headers[event_text], censoring=censoring, report=report
+            cells[event_text],
+            headers[event_text],
+            censoring=censoring,
+            report=report,
+            numbers=numbers,
         )
     elif marked is not None:  # '361+', 'ALIVE (361 days later)': censored; plain numbers: events
         event = (~marked[1]).astype("Int64").where(days.notna())
@@ -1210,7 +1317,7 @@ def read_clinical_spreadsheet(
     outcome_texts = {id_text, time_text, event_text}
     if days is None and death_text and follow_text:
         days, event = _days_to_death_or_follow_up(
-            cells, headers, death_text, follow_text, event, time_unit, report
+            cells, headers, death_text, follow_text, event, time_unit, report, numbers
         )
         unit, time_text = "days", f"({death_text} / {follow_text})"
         outcome_texts |= {death_text, follow_text}
@@ -1232,13 +1339,14 @@ def read_clinical_spreadsheet(
             report.append(Coercion(text, _OUTCOME_DROPPED, len(cells)))
             continue
         kind, values, var_unit = _clean_variable(
-            cells[text], h, decimal_comma, report, order=order, outcome=is_outcome_like(h)
+            cells[text], h, numbers, report, order=order, outcome=is_outcome_like(h)
         )
         if kind == "date":
             dates[text] = values
         elif kind == "variable":
             variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
     dates_frame = pd.DataFrame(dates, index=cells.index)
+    _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
     if days is None and start is not None and (death or last):
         ends = [c for c in (death, last) if c is not None]
@@ -1246,6 +1354,10 @@ def read_clinical_spreadsheet(
         time_text = "(from dates)"
     if event is None and days is not None and death is not None:
         event, event_text = _death_event(dates_frame, death, days.notna(), report), "(from dates)"
+    elif event is not None and days is not None and death is not None:
+        days, event = _alive_with_a_death_date(
+            dates_frame[death], event, days, ids, f"({event_text} / {death})", report
+        )
     if days is None or event is None:
         lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
         raise InputError(

@@ -89,6 +89,8 @@ MISSING_TOKENS = frozenset(
      # TCGA / GDC exports
      "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
      "[not reported]", "not reported", "[discrepancy]",
+     # a lab's or a registry's test not done / not evaluated ('n.d.', 'n.e.')
+     "nd", "n.d.", "not done", "n.e.", "not determined",
      # Excel's error values, kept as text by a CSV export or a cached formula
      "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
 )  # fmt: skip
@@ -135,6 +137,12 @@ class ClinicalValues:
             raise ClinicalValueError(f"Missing clinical value(s): {labels}.")
 
 
+def _is_case_id(column: object) -> bool:
+    """Whether a header names the case ID ('case_id', 'Case ID', 'CASE_ID'): read as text, its
+    '007' must not become 7."""
+    return parse_header(str(column).strip()).name == "case_id"
+
+
 def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     """Read a clinical CSV (path or bytes) of any common delimiter, decimal mark and encoding
     (:func:`.delimited.read_delimited`): column names normalised, ``case_id`` as text.
@@ -143,7 +151,7 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     """
     try:
         raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-        table, _ = read_delimited(raw, "The clinical CSV", dtype={"case_id": str})
+        table, _ = read_delimited(raw, "The clinical CSV", text_columns=_is_case_id)
     except OSError as err:
         raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err
     except InputError as err:

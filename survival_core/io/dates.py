@@ -17,6 +17,8 @@ import pandas as pd
 
 ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 DMY_DATE = r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})"
+#: A d/m/y or m/d/y date with a two-digit year ('10/06/22'), whose century is a guess.
+TWO_DIGIT_YEAR = r"\d{1,2}[./-]\d{1,2}[./-]\d{2}"
 #: Share of a column's present values that must read as dates for it to be a date column.
 DATE_SHARE = 0.95
 DAY_FIRST, MONTH_FIRST = "day/month/year", "month/day/year"
@@ -81,15 +83,27 @@ def parse_dates(present: pd.Series, order: str | None = None) -> tuple[pd.Series
     return pd.to_datetime(frame, errors="coerce"), order
 
 
+def births_before(
+    born: pd.Series, written: pd.Series, reference: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Birth dates ``born`` whose year was ``written`` with two digits put a century earlier
+    where they fall after the ``reference`` date (diagnosed in 2002, '10/06/22' is 1922, not the
+    2022 :func:`parse_dates` reads by today's century), and which were."""
+    two_digit = written.str.strip().str.fullmatch(TWO_DIGIT_YEAR).fillna(False).astype(bool)
+    moved = two_digit & (born > reference)
+    return born.where(~moved, born - pd.DateOffset(years=100)), moved
+
+
 def excel_serial_dates(values: pd.Series) -> pd.Series | None:
-    """Whole numbers in :data:`EXCEL_SERIALS` as the dates Excel means by them; None when any
-    present value is not one (the caller checks that the header names a date)."""
+    """Numbers in :data:`EXCEL_SERIALS` as the dates Excel means by them (a fraction is the time
+    of day, as a datetime cell that lost its format holds it); None when any present value is
+    not one (the caller checks that the header names a date)."""
     present = values.dropna()
     if present.empty:
         return None
     numbers = present.astype(float)
     low, high = EXCEL_SERIALS
-    if not ((numbers % 1 == 0) & (numbers >= low) & (numbers <= high)).all():
+    if not ((numbers >= low) & (numbers <= high)).all():
         return None
     days = values.astype("Float64").astype(float)
     return EXCEL_EPOCH + pd.to_timedelta(days, unit="D")

@@ -40,10 +40,10 @@ YES_NO_ABROAD = {
     "sì": "yes",
     "si": "yes",
 }
-EVENT_WORDS |= {"décédé", "décédée", "decede", "décès", "deces", "mort", "verstorben", "tot",
-                "fallecido", "fallecida", "muerto", "deceduto", "deceduta"}  # fmt: skip
+EVENT_WORDS |= {"décédé", "décédée", "decede", "décès", "deces", "dcd", "mort", "verstorben",
+                "tot", "fallecido", "fallecida", "muerto", "deceduto", "deceduta"}  # fmt: skip
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
-ALIVE_WORDS |= {"vivant", "vivante", "lebend", "vivo", "viva"}
+ALIVE_WORDS |= {"vivant", "vivante", "lebend", "lebt", "vivo", "viva"}
 #: A recurrence- or progression-free survival's event, and its absence.
 EVENT_WORDS |= {"recurrence", "recurred", "relapse", "relapsed", "progression", "progressed"}
 ALIVE_WORDS |= {"no recurrence", "no relapse", "no progression", "disease free", "disease-free"}
@@ -106,11 +106,12 @@ def read_table(path: Path | str) -> pd.DataFrame:
             if "case_id" not in frame.columns and frame.index.name == "case_id":
                 frame = frame.reset_index()
         else:
-            raw, name = path.read_bytes(), f"Table {path}"
             # the ID column as text under any case ('Case_ID'): '001' must not become 1
-            header = read_delimited(raw, name, nrows=0)[0].columns
-            ids = [c for c in header if str(c).strip().lower() == "case_id"]
-            frame, how = read_delimited(raw, name, dtype=dict.fromkeys(ids or ["case_id"], str))
+            frame, how = read_delimited(
+                path.read_bytes(),
+                f"Table {path}",
+                text_columns=lambda column: str(column).strip().lower() == "case_id",
+            )
             frame.attrs["read_as"] = how
     except FileNotFoundError as err:
         raise InputError(f"Table {path} does not exist.") from err
