@@ -422,7 +422,8 @@ def test_nrrd_and_metaimage_headers_keep_only_format_fields(tmp_path):
 def test_clinical_tables_keep_case_id_and_schema_columns_only():
     csv_bytes = b"Case ID,Name,MRN,age,Birth Date\nc1,Zyxwv Qwerty,ID-987654321,61,1941-02-03\n"
     folder = store_upload([("clinical.csv", csv_bytes)])
-    assert (folder / "clinical.csv").read_text() == "Case ID,age\nc1,61\n"
+    # no image names the row: its ID (maybe the hospital's) is not kept, the upload's stands in
+    assert (folder / "clinical.csv").read_text() == "Case ID,age\nupload,61\n"
 
 
 def test_identifying_text_outside_the_core_table_is_removed():

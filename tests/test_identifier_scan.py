@@ -247,7 +247,8 @@ def test_no_identifier_of_a_patient_named_nifti_upload_is_written(fresh_data, sm
     roles = contents.suggested_roles()
     assert roles == {"gtv": ["GTV.nii.gz"], "organ": [organ.name]}
     case = load_upload(contents, roles)
-    assert case.case_id == "hcc-007" and case.clinical["albumin"] == 38.0
+    # named by its images (their upload's folder), never by the CSV's ID (a hospital's MRN)
+    assert case.case_id == contents.folder.name and case.clinical["albumin"] == 38.0
     assert set(case.masks) == {"gtv", "organ"} and case.mask_array("gtv").any()
     audit("demo", "upload_case", case.case_id, files=len(files))
 

@@ -173,3 +173,18 @@ def test_a_job_folder_without_a_record_is_skipped(tmp_path):
 
     (jobs_dir() / "half-made").mkdir()
     assert all(isinstance(job, Job) and job.job_id != "half-made" for job in list_jobs())
+
+
+def test_an_ended_jobs_copy_of_an_upload_is_dropped_when_the_jobs_are_listed():
+    """A server stopped while its import ran never saw it end: the job's copy of the uploaded
+    spreadsheet (the hospital's IDs, names, birth dates) stayed in the job folder."""
+    from survival_core.io.atomic import write_json
+    from survival_core.runs.jobs import UPLOAD_DIR, jobs_dir
+
+    folder = jobs_dir() / "20260101-000000-ended-abcdef"
+    (folder / UPLOAD_DIR).mkdir(parents=True)
+    (folder / UPLOAD_DIR / "clinical.csv").write_text("MRN,Name\nMRN-0815,Zyxwv Qwerty\n")
+    record = {"job_id": folder.name, "pid": 2**22 + 1, "process_start": "gone", "kind": "import"}
+    write_json(folder / "job.json", record | {"config_name": "ended", "started": "", "label": ""})
+    assert folder.name in {job.job_id for job in list_jobs("import")}
+    assert not (folder / UPLOAD_DIR).exists()

@@ -12,7 +12,7 @@ from survival_core.errors import InputError, MaskError
 from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
-from survival_core.io.uploads import as_uploaded, store_upload, uploaded_volume_names
+from survival_core.io.uploads import UPLOAD_ROW, as_uploaded, store_upload, uploaded_volume_names
 from survival_core.paths import data_subdir
 
 
@@ -45,20 +45,20 @@ def test_dicom_zip_upload_matches_the_case_folder(small_cohort):
 
 
 def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
+    """The CSV's one row is the volumes' own, under the upload's name: its ID is not stored."""
     folder = _first(small_cohort, "nifti")
-    case_id = folder.name
     files = [
         ("ct.nii.gz", (folder / "image.nii.gz").read_bytes()),
         ("tumour.nii.gz", (folder / "gtv.nii.gz").read_bytes()),
         ("Liver_seg.nii.gz", (folder / "liver.nii.gz").read_bytes()),
-        ("clinical.csv", f"case_id,age,albumin\n{case_id},61,41.5\nother,70,30\n".encode()),
+        ("clinical.csv", f"case_id,age,albumin\n{folder.name},61,41.5\n".encode()),
     ]
     contents = describe_upload(store_upload(files))
     assert contents.kind == "volumes" and contents.suggested_image() == "ct.nii.gz"
     roles = {"gtv": "tumour.nii.gz", "organ": "Liver_seg.nii.gz"}
-    assert contents.clinical_case_ids() == [case_id, "other"]
-    case = load_upload(contents, roles, image_name="ct.nii.gz", case_id=case_id)
-    assert case.case_id == case_id
+    assert contents.clinical_case_ids() == [UPLOAD_ROW]
+    case = load_upload(contents, roles, image_name="ct.nii.gz")
+    assert case.case_id == contents.folder.name
     assert case.mask_volume_ml("gtv") == pytest.approx(load_case(folder).mask_volume_ml("gtv"))
     assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
     assert case.clinical["bilirubin"] is None  # missing stays missing
@@ -68,25 +68,23 @@ def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
 
 def test_a_clinical_csv_of_several_patients_gives_the_images_own_row(small_cohort):
     """The row is the DICOM images' own, wherever it stands in the CSV; never the first by
-    default. Rows of other patients only are refused; one row of another id is used with a
-    warning naming both ids."""
+    default. A CSV of other patients' rows only, one row or several, is not stored (it was kept
+    whole, and one row of another id named the case): the case says so and has no values."""
     folder = _first(small_cohort, "dicom")
     own = load_case(folder).case_id
     images = ("case.zip", _zip(folder))
 
     def upload(csv: str):
         contents = describe_upload(store_upload([images, ("clinical.csv", csv.encode())]))
-        return load_upload(contents, contents.suggested_roles())
+        return contents, load_upload(contents, contents.suggested_roles())
 
-    case = upload(f"case_id,age,albumin\nP2,80,25\n{own},61,41.5\n")
+    _, case = upload(f"case_id,age,albumin\nP2,80,25\n{own},61,41.5\n")
     assert case.case_id == own and case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
-    with pytest.raises(
-        InputError, match=rf"lists 2 case\(s\) \(P2, P3\), none of them this case \({own}\)"
-    ):
-        upload("case_id,age\nP2,80\nP3,70\n")
-    case = upload("case_id,age\nLUNG1-007,80\n")
-    assert case.case_id == "LUNG1-007" and case.clinical["age"] == 80
-    assert any(f"case id 'LUNG1-007' is not the images' ('{own}')" in w for w in case.warnings)
+    for others in ("case_id,age\nP2,80\nP3,70\n", "case_id,age\nLUNG1-007,80\n"):
+        contents, case = upload(others)
+        assert contents.clinical_csv is None and case.case_id == own
+        assert case.clinical == load_case(folder).clinical  # its own clinical.json's alone
+        assert any("1 clinical file(s) of none of the images' patients" in w for w in case.warnings)
 
 
 def test_a_clinical_csv_keyed_by_the_hospital_id_keeps_only_the_patients_row(
@@ -359,3 +357,34 @@ def test_messages_name_the_upload_not_the_servers_folder(tmp_path, monkeypatch):
     )
     assert without_server_paths(f"{upload} holds no image.") == "The upload holds no image."
     assert without_server_paths(f"{upload}/case.zip: bad") == "case.zip: bad"
+
+
+def test_a_plan_beside_the_sarcoma_ct_is_left_out_and_the_case_says_so(shared_data):
+    """The real sarcoma CT and RTSTRUCT with pydicom's real RT plan, its label the patient's
+    name: the plan was stored; now the case loads without it and says what was left out."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    plan_file = get_testdata_file("rtplan.dcm")
+    if not source.is_dir() or plan_file is None:
+        pytest.skip("the sarcoma CT or pydicom's RT plan is not installed")
+    plan = pydicom.dcmread(plan_file)
+    plan.RTPlanLabel, plan.RTPlanName = "ZYXWV", "ZYXWV QWERTY plan"
+    buffer = io.BytesIO()
+    plan.save_as(buffer)
+    members = {
+        f"ct/{p.relative_to(source).as_posix()}": p.read_bytes() for p in source.rglob("*.dcm")
+    }
+    members["plan/plan.dcm"] = buffer.getvalue()
+    contents = describe_upload(store_upload([("case.zip", zip_bytes(members))]))
+    with zipfile.ZipFile(contents.source) as archive:
+        assert not [m for m in archive.namelist() if b"ZYXWV" in archive.read(m)]
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.mask_array("gtv").any()
+    assert (
+        "Not stored from the upload: 1 DICOM RTPLAN object(s), which no case is read from."
+        in case.warnings
+    )

@@ -162,3 +162,45 @@ def test_one_dicom_instance_twice_in_a_zip_is_kept_once_or_refused_by_the_zips_n
     clash = zip_bytes({"a/1.dcm": written[0], "a/2.dcm": buffer.getvalue()})
     with pytest.raises(InputError, match=r"The zip's files a/1.dcm and a/2.dcm are one DICOM"):
         store_upload([("case.zip", clash)])
+
+
+def _pydicom_files(*names: str) -> list[Path]:
+    """pydicom's real test files ``names`` (the test skips where they are not installed)."""
+    from pydicom.data import get_testdata_file
+
+    paths = [get_testdata_file(name) for name in names]
+    if None in paths:
+        pytest.skip("pydicom's test files are not installed")
+    return [Path(p) for p in paths]
+
+
+def test_only_the_dicom_objects_a_case_is_read_from_are_stored():
+    """An RT plan in the zip was stored, its RTPlanLabel the patient's name: no loader reads a
+    plan, a dose grid or a report. They are left out, said by kind and count, never by name."""
+    import pydicom
+
+    from survival_core.io.uploads import upload_notes
+    from tests.dicom_fixtures import zip_bytes
+
+    paths = _pydicom_files("CT_small.dcm", "rtstruct.dcm", "rtplan.dcm", "rtdose.dcm")
+    members = {f"Zyxwv_Qwerty/{p.name}": p.read_bytes() for p in paths}
+    folder = store_upload([("Zyxwv_Qwerty.zip", zip_bytes(members))])
+    (stored,) = folder.glob("*.zip")
+    with zipfile.ZipFile(stored) as archive:
+        kept = [pydicom.dcmread(io.BytesIO(archive.read(m))).Modality for m in archive.namelist()]
+    assert sorted(kept) == ["CT", "RTSTRUCT"]
+    assert set(upload_notes(folder)) == {
+        f"Not stored from the upload: 1 DICOM {kind} object(s), which no case is read from."
+        for kind in ("RTPLAN", "RTDOSE")
+    }
+
+
+def test_an_upload_of_nothing_a_case_is_read_from_is_refused_naming_its_files():
+    """A plan alone was stored; now it is refused, named as uploaded (to the uploader only)."""
+    (plan,) = _pydicom_files("rtplan.dcm")
+    before = set(data_subdir("cases").iterdir())
+    with pytest.raises(
+        InputError, match=r"nothing a case is read from: Zyxwv_plan.dcm: DICOM RTPLAN object"
+    ):
+        store_upload([("Zyxwv_plan.dcm", plan.read_bytes())])
+    assert set(data_subdir("cases").iterdir()) == before

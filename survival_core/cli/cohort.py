@@ -88,6 +88,17 @@ def run_import(args: argparse.Namespace) -> int:
 
 #: Skipped files listed by name on the console (the rest counted).
 SKIPPED_SHOWN = 20
+#: Said in a background job's log where a list that may name patients would stand.
+LISTED_ON_TERMINAL = "listed on the console only when run from a terminal"
+
+
+def _listing(summary: str, listing: str) -> None:
+    """``summary`` followed by ``listing``, lines that may name patients (a download's paths,
+    original IDs), on the console; in a background job, whose console is its log, shown on the
+    jobs panel to every user, ``summary`` alone and where the list is said."""
+    from survival_core.runs.jobs import in_job
+
+    output.progress(f"{summary}: {LISTED_ON_TERMINAL}" if in_job() else f"{summary}:{listing}")
 
 
 def _import_images(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,10 +119,9 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
     if result.skipped:  # on the console only: the download's paths may name patients
         shown = result.skipped[:SKIPPED_SHOWN]
         more = len(result.skipped) - len(shown)
-        output.progress(
-            f"skipped {len(result.skipped)} file(s) of the download (not read):\n  "
-            + "\n  ".join(shown)
-            + (f"\n  ... and {more} more" if more else "")
+        _listing(
+            f"skipped {len(result.skipped)} file(s) of the download (not read)",
+            "".join(f"\n  {path}" for path in shown) + (f"\n  ... and {more} more" if more else ""),
         )
     if result.mixed_modalities():
         output.progress(f"note: {result.mixed_modalities()}")
@@ -159,9 +169,8 @@ def _clinical_summary(joined: ClinicalJoin) -> dict[str, int]:
             for original, near in list(joined.unmatched_ids.items())[:10]
         ]
         more = len(joined.unmatched_ids) - len(shown)
-        output.progress(
-            "clinical: IDs without an imported patient: "
-            + ", ".join(shown)
-            + (f" and {more} more" if more > 0 else "")
+        _listing(
+            f"clinical: {len(joined.unmatched_ids)} ID(s) without an imported patient",
+            " " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""),
         )
     return joined.summary()

@@ -42,7 +42,8 @@ from survival_core.once import OncePerKey
 
 @dataclass
 class UploadContents:
-    """What an upload folder holds. ``kind`` is 'archive', 'dicom' or 'volumes'."""
+    """What an upload folder holds. ``kind`` is 'archive', 'dicom' or 'volumes'; ``notes`` say
+    what storing it left out (:func:`~survival_core.io.uploads.upload_notes`)."""
 
     folder: Path
     kind: str
@@ -52,6 +53,7 @@ class UploadContents:
     clinical_json: Path | None = None
     clinical_csv: Path | None = None
     series: list[SeriesSummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
@@ -163,7 +165,7 @@ def _describe(folder: Path) -> UploadContents:
             f"The stored upload {folder.name} no longer exists (uploads are deleted after the "
             "retention period); upload the files again."
         )
-    files = sorted(p for p in folder.iterdir() if p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != uploads.NOTES_FILE)
     if not files:
         raise InputError("The upload is empty.")
     archives = [p for p in files if p.suffix.lower() == ".zip"]
@@ -196,6 +198,7 @@ def _describe(folder: Path) -> UploadContents:
         clinical_json=clinical_json,
         clinical_csv=clinical_csv,
         series=series,
+        notes=uploads.upload_notes(folder),
     )
 
 
@@ -235,16 +238,15 @@ def load_upload(
 ) -> Case:
     """Load the upload as a case with ``roles`` mapping each role to structure name(s).
 
-    ``case_id`` names the case (and picks its row of an uploaded clinical CSV); by default it is
-    clinical.json's, else the images' own (a DICOM upload's PatientID or pseudonym), else the
-    upload's content-derived name. A clinical CSV's row is then the one of that id; a CSV of one
-    row whose id differs is used with a warning naming both ids; several rows none of which is
-    the case's are refused: the user says which (never the first row by default).
-    ``series_uid`` picks the image series of a DICOM upload, ``site`` the organ's site, and
-    ``modality`` that of volume files (CT by default); ``schema`` checks its clinical values (the
-    chosen model's own schema; the HCC schema by default).
+    The case is named by its images, never by a clinical file (whose IDs are often the
+    hospital's): a DICOM upload by its pseudonym (or kept de-identified PatientID), volumes by the
+    upload's content-derived folder name, as a cohort import names volume folders by pseudonyms.
+    ``case_id`` picks its row of an uploaded clinical CSV (:func:`_row_of`). What storing the
+    upload left out is said in the case's warnings. ``series_uid`` picks the image series of a
+    DICOM upload, ``site`` the organ's site, and ``modality`` that of volume files (CT by
+    default); ``schema`` checks its clinical values (the chosen model's own schema; the HCC
+    schema by default).
     """
-    listed = contents.clinical_case_ids()
     if contents.kind == "volumes":
         image_name = image_name or contents.suggested_image()
         if image_name is None:
@@ -257,7 +259,7 @@ def load_upload(
         case = load_case(
             contents.folder,
             roles=roles,
-            case_id=case_id or contents.folder.name,
+            case_id=contents.folder.name,
             site=site,
             modality=modality,
             image_name=image_name,
@@ -266,37 +268,36 @@ def load_upload(
     else:
         # DICOM is named by its pseudonym; an archive of volumes by the upload, as loose volumes
         # are (never by the archive's or a folder's name, which may be the patient's)
-        default_id = None if contents.series else contents.folder.name
         case = load_case(
             contents.source,
             roles=roles,
-            case_id=case_id or default_id,
+            case_id=None if contents.series else contents.folder.name,
             site=site,
             series_uid=series_uid,
             schema=schema,
         )
-    if listed and case_id is None and case.case_id not in listed:
-        _csv_row_for(case, listed, own_id=bool(contents.series))
-    clinical = upload_clinical(contents, case.case_id, schema)
+    clinical = upload_clinical(contents, _row_of(contents, case, case_id), schema)
     if clinical is not None:
         case.clinical = clinical
+    case.warnings.extend(contents.notes)
     return case
 
 
-def _csv_row_for(case: Case, listed: list[str], own_id: bool) -> None:
-    """Name ``case`` after the clinical CSV's one row when the CSV holds a single row of another
-    id (warning, when the id was the images' ``own_id``, that the row may be another patient's);
-    refuse a CSV of several rows none of which is the case's."""
-    if len(listed) > 1:
-        shown = ", ".join(listed[:5]) + (", ..." if len(listed) > 5 else "")
-        raise InputError(
-            f"The clinical CSV lists {len(listed)} case(s) ({shown}), none of them this case "
-            f"({case.case_id}): choose its case id in the clinical CSV."
-        )
-    (row,) = listed
-    if own_id:
-        case.warnings.append(
-            f"The clinical CSV's case id {row!r} is not the images' ({case.case_id!r}); its "
-            "values were used: check that they are this patient's."
-        )
-    case.case_id = row
+def _row_of(contents: UploadContents, case: Case, chosen: str | None) -> str:
+    """The id of ``case``'s row in the upload's clinical CSV: ``chosen`` (the user's), else the
+    case's own; where the images carry no patient ID to key it by, the CSV's only row (stored
+    under :data:`~survival_core.io.uploads.UPLOAD_ROW`; any one row of volumes stored before).
+    Several rows, none the case's, are refused: the user says which (never the first by
+    default)."""
+    listed = contents.clinical_case_ids()
+    if chosen is not None:
+        return chosen
+    if not listed or case.case_id in listed:
+        return case.case_id
+    if len(listed) == 1 and (listed[0] == uploads.UPLOAD_ROW or not contents.series):
+        return listed[0]
+    shown = ", ".join(listed[:5]) + (", ..." if len(listed) > 5 else "")
+    raise InputError(
+        f"The clinical CSV lists {len(listed)} case(s) ({shown}), none of them this case "
+        f"({case.case_id}): choose its case id in the clinical CSV."
+    )

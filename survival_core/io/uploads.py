@@ -8,6 +8,12 @@ NIfTI/NRRD/MetaImage free text is blanked; clinical CSV/JSON keep only ``case_id
 schema's variables. File type is decided by content, never by extension (except CSV/JSON text);
 a file whose content is not what its name says is refused before anything is kept.
 
+Only what a case is read from is stored: DICOM image slices, RTSTRUCTs and SEGs (an RT plan, a
+dose grid or a report is never read, and its own text may name the patient), and of a clinical
+file the rows of the upload's own patients, under the case id their images got (never the
+hospital's ID it was keyed by). What was left out is said by kind and count in the folder's
+:data:`NOTES_FILE` (never by the uploaded file's name, which may be the patient's).
+
 An upload then goes to ``<data>/cases/upload-<sha256 prefix>/``, the hash taken over the
 de-identified content and stored names: the same upload always lands in the same folder, so a
 re-upload reuses earlier work and two different uploads can never be mixed up.
@@ -30,8 +36,12 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
+
+from pydicom.dataset import Dataset
+from pydicom.uid import MediaStorageDirectoryStorage
 
 from survival_core.errors import DicomError, InputError
 from survival_core.io.archive import extract_zip
@@ -42,8 +52,10 @@ from survival_core.io.deid import (
     blank_nifti_bytes,
     blank_nrrd_bytes,
     deidentify_dicom_bytes,
+    read_dicom_bytes,
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
+from survival_core.io.dicom_series import NON_IMAGE_MODALITIES, is_rtstruct, is_seg, sop_class
 from survival_core.io.filetype import check_file_type
 from survival_core.io.headers import parse_header
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
@@ -55,7 +67,22 @@ from survival_core.paths import data_subdir
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 #: Clinical columns (CSV) or keys (JSON) kept from an upload; anything else may identify.
 CLINICAL_KEEP = frozenset({"case_id", *(v.name for v in SCHEMA)})
-MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
+#: The id a clinical CSV's one row is stored under where the upload's images carry no patient ID
+#: to key it by (volumes): their case is named after the upload's folder, which is known only
+#: once the row is stored (:func:`~survival_core.io.upload_case.load_upload` maps the two).
+UPLOAD_ROW = "upload"
+#: What the cleaning left out of an upload, by kind and count: a JSON list of lines, beside it.
+NOTES_FILE = "upload-notes.json"
+#: Why a clinical file was not stored, by whether the images carry patient IDs to match it by.
+_UNMATCHED = {
+    True: "clinical file(s) of none of the images' patients (IDs are matched as a cohort import "
+    "matches them: exactly, but for spaces around them)",
+    False: "clinical CSV file(s) of several rows, while the images carry no patient ID to pick "
+    "theirs by (upload this patient's row alone)",
+}
+
+#: ``(uploaded name, kind)`` of each file an upload's cleaning left out.
+LeftOut = list[tuple[str, str]]
 
 #: Characters a stored name keeps: letters and digits of any script ('山田太郎_腫瘍' stays apart
 #: from '山田太郎_画像': as '___' both, two files under one name were refused), '.', '_', '-'.
@@ -169,46 +196,89 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     return out.getvalue().encode()
 
 
-def _own_rows(content: bytes, case_ids: Mapping[str, str]) -> bytes:
+def _stored_ids(ids: list[str], case_ids: Mapping[str, str]) -> list[str | None]:
+    """The case id each clinical row (of id ``ids``) is stored under, None for a row not stored:
+    a row of one of the upload's patients (``case_ids``: original PatientID -> case id), matched
+    as a cohort import's ``id_map.csv`` matches it (exactly, but for spaces around it), under the
+    case id their images got; where the images carry no patient ID (volumes), a single row, the
+    case's own, under :data:`UPLOAD_ROW`."""
+    if not case_ids:
+        return [UPLOAD_ROW] if len(ids) == 1 else [None] * len(ids)
+    return [case_ids.get(i.strip()) for i in ids]
+
+
+def _own_rows(content: bytes, case_ids: Mapping[str, str]) -> bytes | None:
     """A cleaned clinical CSV (:func:`_clinical_csv`) with only the rows of the upload's own
-    patients, each under the case id their images got (``case_ids``: original PatientID -> case
-    id): keyed by the hospital's patient ID, as the images were, it kept that ID and every other
-    patient's row, and the case was named and logged by it. A CSV with none of their rows is
-    kept whole: the user then says which row is the case's. A CSV inside a zip is cut by the
-    patients of the files read before it (its own zip's, and earlier files')."""
+    patients, each under the case id their images got (:func:`_stored_ids`): keyed by the
+    hospital's patient ID, it kept that ID and every other patient's row, and the case was named
+    and logged by it. None when no row is theirs: nothing of it is stored (it was kept whole,
+    other patients' IDs with it). A CSV inside a zip is cut by the patients of the files read
+    before it (its own zip's, and earlier files')."""
     try:
         text = content.decode()
     except UnicodeDecodeError:  # not a cleaned CSV (a zip uploaded under a .csv name)
         return content
-    if not text.strip() or not case_ids:
+    if not text.strip():
         return content
     delimiter = sniff_delimiter(text)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     header = [parse_header(str(c).strip()).name for c in rows[0]]
-    if "case_id" not in header:
+    if "case_id" not in header:  # only the kept columns: no ID to hide, none to cut by
         return content
     at = header.index("case_id")
-    own = [row for row in rows[1:] if at < len(row) and row[at].strip() in case_ids]
+    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    stored = _stored_ids([row[at] if at < len(row) else "" for row in body], case_ids)
+    own = [(row, case_id) for row, case_id in zip(body, stored, strict=True) if case_id]
     if not own:
-        return content
+        return None
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(rows[0])
-    for row in own:
-        writer.writerow([case_ids[v.strip()] if i == at else v for i, v in enumerate(row)])
+    for row, case_id in own:
+        writer.writerow([case_id if i == at else v for i, v in enumerate(row)])
     return out.getvalue().encode()
 
 
+def _own_json(content: bytes, case_ids: Mapping[str, str]) -> bytes | None:
+    """A cleaned clinical.json (:func:`_clinical_json`, one patient's values) under the case id
+    its patient's images got (:func:`_stored_ids`; without a ``case_id`` where the images carry
+    no patient ID, the case being named after the upload); None when it names none of the
+    upload's patients. Its ``case_id`` names the case it is read with: the hospital's ID named
+    the case, while the images were pseudonymised."""
+    try:
+        values = json.loads(content)
+    except ValueError:  # not a cleaned clinical.json (a zip or DICOM file under a .json name)
+        return content
+    if "case_id" not in values:
+        return content
+    (case_id,) = _stored_ids([str(values["case_id"])], case_ids)
+    if case_id is None:
+        return None
+    del values["case_id"]
+    own = values if case_id == UPLOAD_ROW else {"case_id": case_id, **values}
+    return json.dumps(own, indent=1).encode()
+
+
+#: The cut of each kind of clinical file to the upload's own patients, by suffix.
+_OWN_CLINICAL = {"csv": _own_rows, "json": _own_json}
+
+
 def _with_own_rows(
-    files: list[tuple[str, str | None, bytes]], deid: Deidentifier
+    files: list[tuple[str, str | None, bytes]], deid: Deidentifier, left_out: LeftOut
 ) -> list[tuple[str, str | None, bytes]]:
-    """``(name, own name, bytes)`` of cleaned files, each clinical CSV cut to its own rows
-    (:func:`_own_rows`) by the case ids ``deid`` gave the upload's patients."""
+    """``(name, own name, bytes)`` of cleaned files, each clinical CSV or JSON cut to the rows of
+    the upload's patients (:func:`_own_rows`, :func:`_own_json`) by the case ids ``deid`` gave
+    them; one holding none of theirs is dropped, noted in ``left_out``."""
     case_ids = deid.case_ids()
-    return [
-        (name, own, _own_rows(data, case_ids) if name.lower().endswith(".csv") else data)
-        for name, own, data in files
-    ]
+    kept = []
+    for name, own, data in files:
+        cut = _OWN_CLINICAL.get(name.lower().rsplit(".", 1)[-1])
+        own_data = cut(data, case_ids) if cut else data
+        if own_data is None:
+            left_out.append((name, _UNMATCHED[bool(case_ids)]))
+        else:
+            kept.append((name, own, own_data))
+    return kept
 
 
 def _clinical_json(name: str, content: bytes, keep: frozenset[str]) -> bytes:
@@ -221,20 +291,39 @@ def _clinical_json(name: str, content: bytes, keep: frozenset[str]) -> bytes:
     return json.dumps({k: v for k, v in raw.items() if k in keep}, indent=1).encode()
 
 
+def _unread_kind(ds: Dataset) -> str | None:
+    """What a complete DICOM object no case is read from is ('DICOM RTPLAN object': by its
+    modality, else its SOP class), None for one a case is read from: an image slice, an RTSTRUCT
+    or a SEG, as :func:`~survival_core.io.dicom_series.scan_dicom` files them. An object without
+    SOP class is incomplete, not unread: de-identifying refuses it, saying so."""
+    uid = sop_class(ds)
+    modality = str(ds.get("Modality", "")).upper()
+    if uid is None or is_rtstruct(ds) or is_seg(ds):
+        return None
+    if "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
+        return None
+    label = "DICOMDIR" if uid == MediaStorageDirectoryStorage else modality or uid.name
+    return f"DICOM {label} object(s), which no case is read from"
+
+
 def _clean_file(
-    name: str, content: bytes, deid: Deidentifier, keep: frozenset[str]
+    name: str, content: bytes, deid: Deidentifier, keep: frozenset[str], left_out: LeftOut
 ) -> tuple[str | None, bytes, str | None] | None:
     """(own stored name, de-identified bytes, case pseudonym for DICOM) of one file; the own name
-    is a DICOM file's SOP instance UID, None where the file has none. ``None`` drops the file (a
-    DICOMDIR index, which only repeats the patient data of the files it lists)."""
+    is a DICOM file's SOP instance UID, None where the file has none. ``None`` drops the file: a
+    DICOM object no case is read from (:func:`_unread_kind`: a plan, a dose grid, a report or a
+    DICOMDIR index, whose own text may name the patient), noted in ``left_out``."""
     try:
-        dicom = deidentify_dicom_bytes(content, deid)
+        ds = read_dicom_bytes(content)
+        unread = _unread_kind(ds) if ds is not None else None
+        if unread is not None:
+            left_out.append((name, unread))
+            return None
+        dicom = deidentify_dicom_bytes(content, deid) if ds is not None else None
     except DicomError as err:
         raise DicomError(f"{name}: {err}") from err
     if dicom is not None:
-        cleaned, pseudonym, sop_uid, sop_class = dicom
-        if sop_class == MEDIA_DIRECTORY_STORAGE:
-            return None
+        cleaned, pseudonym, sop_uid, _ = dicom
         return (f"{sop_uid}.dcm" if sop_uid else None), cleaned, pseudonym
     cleaners: tuple[Callable[[bytes], bytes | None], ...] = (
         blank_nifti_bytes,
@@ -261,34 +350,38 @@ def _hide_folders(member: str, deid: Deidentifier, telling: frozenset[str]) -> s
 
 
 def _clean_zip(
-    content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool
+    content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool, left_out: LeftOut
 ) -> tuple[str | None, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
     folder outside the data folder, removed at once), and its own name: the case pseudonym when it
     holds DICOM. With ``neutral``, members are named as loose files are (:func:`neutral_names`),
-    folder by folder."""
+    folder by folder. Members left out are noted in ``left_out``."""
     folders: dict[PurePosixPath, list[tuple[str, str | None, bytes]]] = {}
-    order: list[PurePosixPath] = []  # each member's folder, in the archive's order
+    order: list[tuple[PurePosixPath, str]] = []  # each member (folder, name), in archive order
     pseudonyms: list[str] = []
     with tempfile.TemporaryDirectory(prefix="radsurv-deid-") as tmp:
         root = Path(tmp)
         for path in extract_zip(content, root):
             relative = PurePosixPath(path.relative_to(root).as_posix())
-            cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep)
+            cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep, left_out)
             if cleaned is None:
                 continue
             own, data, pseudonym = cleaned
             folders.setdefault(relative.parent, []).append((relative.name, own, data))
-            order.append(relative.parent)
+            order.append((relative.parent, relative.name))
             if pseudonym:
                 pseudonyms.append(pseudonym)
-    for files in folders.values():  # the patients' own rows, now their IDs are known
-        files[:] = _with_own_rows(files, deid)
-    named = {folder: iter(_named(files, neutral)) for folder, files in folders.items()}
+    named = {  # the patients' own clinical rows, now their IDs are known
+        (folder, uploaded): (member, data)
+        for folder, files in folders.items()
+        for uploaded, member, data in _named(_with_own_rows(files, deid, left_out), neutral)
+    }
     members: list[tuple[str, bytes]] = []
     written: dict[str, tuple[str, bytes]] = {}  # stored member -> (member as zipped, content)
-    for folder in order:
-        uploaded, member, data = next(named[folder])
+    for folder, uploaded in order:
+        if (folder, uploaded) not in named:  # a clinical file of none of the upload's patients
+            continue
+        member, data = named[folder, uploaded]
         stored, zipped = str(folder / member), str(folder / uploaded)
         if stored in written:  # one DICOM instance twice (its SOP instance UID names it)
             if written[stored][1] == data:
@@ -313,10 +406,12 @@ def _clean_zip(
 
 def _deidentify(
     files: list[tuple[str, bytes]], keep: frozenset[str], neutral: bool, keep_marked: bool = True
-) -> list[tuple[str, str, bytes]]:
-    """``(uploaded name, stored name, de-identified content)`` of each file of an upload."""
+) -> tuple[list[tuple[str, str, bytes]], LeftOut]:
+    """``(uploaded name, stored name, de-identified content)`` of each file of an upload that is
+    stored, and what was left out."""
     deid = Deidentifier(keep_marked=keep_marked)
     cleaned: list[tuple[str, str | None, bytes]] = []
+    left_out: LeftOut = []
     zips: dict[str, int] = {}  # a zip's own name (its patient's pseudonym) -> zips so named
     for name, content in files:
         if len(content) > MAX_UPLOAD_BYTES:
@@ -326,18 +421,18 @@ def _deidentify(
             )
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
-            own, data = _clean_zip(content, deid, keep, neutral)
+            own, data = _clean_zip(content, deid, keep, neutral, left_out)
             if own is not None:  # one patient's CT and MR zips: 'RS-1.zip', 'RS-1-2.zip'
                 zips[own] = zips.get(own, 0) + 1
                 own = own if zips[own] == 1 else f"{own.removesuffix('.zip')}-{zips[own]}.zip"
             cleaned.append((clean, own, data))
             continue
-        result = _clean_file(clean, content, deid, keep)
+        result = _clean_file(clean, content, deid, keep, left_out)
         if result is not None:
             cleaned.append((clean, *result[:2]))
     if keep_marked and deid.mixed_marks():  # one patient's files, some marked: none is trusted
         return _deidentify(files, keep, neutral, keep_marked=False)
-    return _named(_with_own_rows(cleaned, deid), neutral)
+    return _named(_with_own_rows(cleaned, deid, left_out), neutral), left_out
 
 
 def deidentify_upload(
@@ -350,9 +445,11 @@ def deidentify_upload(
     """The uploaded ``(name, content)`` pairs as they may be stored: de-identified, DICOM files
     named after their SOP instance UID, other files under their safe names or, with ``neutral``,
     under neutral names (:func:`neutral_names`); clinical files keep only the ``keep`` columns
-    (case_id and the model's variables). ``keep_marked`` False pseudonymises the PatientID of
-    files marked de-identified too (:class:`~survival_core.io.deid.Deidentifier`)."""
-    return [(stored, data) for _, stored, data in _deidentify(files, keep, neutral, keep_marked)]
+    (case_id and the model's variables) and their own patients' rows. DICOM objects no case is
+    read from are left out. ``keep_marked`` False pseudonymises the PatientID of files marked
+    de-identified too (:class:`~survival_core.io.deid.Deidentifier`)."""
+    cleaned, _ = _deidentify(files, keep, neutral, keep_marked)
+    return [(stored, data) for _, stored, data in cleaned]
 
 
 def _check_type(path: Path, uploaded: str) -> None:
@@ -363,6 +460,26 @@ def _check_type(path: Path, uploaded: str) -> None:
         raise InputError(str(err).replace(path.name, uploaded)) from err
 
 
+def _notes(left_out: LeftOut) -> list[str]:
+    """What was left out of an upload, by kind and count: never by the uploaded file's name,
+    which may be the patient's."""
+    counts = Counter(kind for _, kind in left_out)
+    return [f"Not stored from the upload: {n} {kind}." for kind, n in counts.items()]
+
+
+def _as_uploaded(left_out: LeftOut, shown: int = 5) -> str:
+    """The files left out, by their uploaded names: for a refusal, shown to the uploader alone
+    and never stored."""
+    listed = "; ".join(f"{name}: {kind}" for name, kind in left_out[:shown])
+    return listed + (f"; and {len(left_out) - shown} more" if len(left_out) > shown else "")
+
+
+def upload_notes(folder: Path) -> list[str]:
+    """What the cleaning left out of the upload stored in ``folder``, by kind and count."""
+    path = folder / NOTES_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
 #: Uploads stored by this process, by the files as uploaded (names, content) and kept columns.
 _STORED = OncePerKey()
 
@@ -371,7 +488,8 @@ def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL
     """De-identify ``(name, content)`` pairs (clinical files keep the ``keep`` columns), write
     them under neutral names to a content-addressed folder and return the folder. A file whose
     content is not what its name says is refused (:func:`check_file_type`), naming it as
-    uploaded, and nothing is kept. The same files uploaded again (by another session, or the
+    uploaded, and nothing is kept; so is an upload of nothing a case is read from. What was left
+    out is said in the folder's :data:`NOTES_FILE` (:func:`upload_notes`). The same files uploaded again (by another session, or the
     page rerun on a click) are de-identified once: their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
@@ -387,9 +505,12 @@ def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
 
 def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     """:func:`store_upload`'s work."""
-    cleaned = sorted(_deidentify(files, keep, neutral=True), key=lambda f: f[1:])
+    cleaned, left_out = _deidentify(files, keep, neutral=True)
     if not cleaned:
-        raise InputError("The upload holds nothing but a DICOMDIR index; upload the image files.")
+        raise InputError(f"The upload holds nothing a case is read from: {_as_uploaded(left_out)}.")
+    if left_out:
+        cleaned.append((NOTES_FILE, NOTES_FILE, json.dumps(_notes(left_out), indent=1).encode()))
+    cleaned.sort(key=lambda f: f[1:])
     digest = hashlib.sha256()
     names: dict[str, str] = {}  # stored name -> uploaded name
     for uploaded, name, content in cleaned:

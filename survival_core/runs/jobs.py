@@ -9,6 +9,7 @@ job lives in its folder ``<data>/runs/jobs/<job_id>/``:
 
 - ``config.yaml``: for a training job, the checked config it runs (paths resolved, defaults
   filled in); an import job's ``roi_map.yaml`` when one was given;
+- ``upload/``: an import job's uploaded spreadsheet while the job runs, deleted when it ends;
 - ``job.json``: job id, kind (``train`` or ``import``), pid and process start (which name the
   process even after its pid is reused), name, start time (UTC) and the label shown on the page;
 - ``log.txt``: the command's stdout and stderr (progress lines, then the JSON result);
@@ -18,6 +19,8 @@ The status is derived from disk each time it is asked for (:attr:`Job.status`): 
 the process lives, then ``finished`` when the log ends with the command's JSON result (a training
 run's with status FINISHED), ``cancelled`` when ``cancel.json`` exists, else ``failed`` (the log's
 ``error:`` line says why).
+The command runs with :data:`JOB_ENV` set: its console is the log, which the jobs panel shows to
+every user, so it writes there no line that may name a patient (:func:`in_job`).
 A cancelled or crashed run stays RUNNING in the run store until
 :meth:`~survival_core.runs.store.RunStore.reap_dead_runs` marks it FAILED (every new run and the
 Training page reap). So jobs survive the page being left, and any session sees the same jobs.
@@ -30,6 +33,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +65,16 @@ _FITTING = re.compile(r"^fitting .* development patients$", re.MULTILINE)
 _PATIENT_LINE = re.compile(r"^(\d+)/(\d+) \S+ (?:imported|unchanged|failed)\b", re.MULTILINE)
 KINDS = ("train", "import")
 ROI_MAP_FILE = "roi_map.yaml"
+#: An import job's copy of an uploaded spreadsheet, kept only while the job runs.
+UPLOAD_DIR = "upload"
+#: Set (to the job's id) in the environment of the command a job runs.
+JOB_ENV = "RADSURV_JOB"
+
+
+def in_job() -> bool:
+    """Whether this process is a background job's command (:data:`JOB_ENV`): its console is
+    then the job's log, shown on the jobs panel to every user."""
+    return bool(os.environ.get(JOB_ENV))
 
 
 def jobs_dir() -> Path:
@@ -242,9 +256,22 @@ def _as_config(config: RunConfig | Mapping[str, Any] | str, base_dir: Path | Non
     return parse_config(config, source="the run form", base_dir=base_dir)
 
 
-def _reap_when_done(child: subprocess.Popen) -> None:
-    """Wait for the child in a daemon thread, so a finished job leaves no zombie process."""
-    threading.Thread(target=child.wait, name=f"job-{child.pid}", daemon=True).start()
+def _drop_upload(folder: Path) -> None:
+    """Delete a job's copy of an uploaded spreadsheet (:data:`UPLOAD_DIR`): it holds the
+    hospital's IDs and every column (names, birth dates). Nothing reads it once the job has
+    ended: the cohort keeps what the import took, and a rerun sends the spreadsheet again."""
+    shutil.rmtree(folder / UPLOAD_DIR, ignore_errors=True)
+
+
+def _reap_when_done(child: subprocess.Popen, folder: Path) -> None:
+    """Wait for the child in a daemon thread, so a finished job leaves no zombie process, then
+    drop the job's copy of an upload (:func:`_drop_upload`), whether it finished or failed."""
+
+    def reap() -> None:
+        child.wait()
+        _drop_upload(folder)
+
+    threading.Thread(target=reap, name=f"job-{child.pid}", daemon=True).start()
 
 
 def _launch(
@@ -259,6 +286,7 @@ def _launch(
     argv = command(folder)
     # The same data folder (absolute, in case it was given relative to this process's cwd).
     env = {**os.environ, "RADSURV_DATA_DIR": str(data_dir()), "PYTHONUNBUFFERED": "1"}
+    env[JOB_ENV] = job_id  # its console is its log, shown to every user
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     with open(folder / LOG_FILE, "ab") as log:
@@ -273,7 +301,7 @@ def _launch(
             )
         except OSError as err:
             raise InputError(f"Cannot start the {kind} process {argv[0]}: {err}") from err
-    _reap_when_done(child)
+    _reap_when_done(child, folder)
     job = Job(
         job_id=job_id,
         folder=folder,
@@ -327,8 +355,8 @@ def start_import_job(
 ) -> Job:
     """Start ``cohort import`` of ``images`` (and/or the ``clinical`` spreadsheet) into ``out``
     in the background. An uploaded spreadsheet (``clinical_upload``: file name, bytes) is kept
-    in the job folder as ``clinical.<ext>`` (it holds the original IDs: the job folder, like
-    the download, stays on the server). ``roi_map`` (checked first: ConfigError before anything
+    in the job folder as ``upload/clinical.<ext>`` while the job runs (:func:`_drop_upload`).
+    ``roi_map`` (checked first: ConfigError before anything
     starts) is written there too and passed as ``--roi-map``; ``options`` as in
     :func:`import_command`."""
     from survival_core.cohort.importer import check_roi_map
@@ -345,7 +373,8 @@ def start_import_job(
         table = clinical
         if clinical_upload is not None:
             suffix = Path(clinical_upload[0]).suffix.lower() or ".csv"
-            table = folder / f"clinical{suffix}"
+            table = folder / UPLOAD_DIR / f"clinical{suffix}"
+            table.parent.mkdir()
             table.write_bytes(clinical_upload[1])
         return import_command(images, out, clinical=table, options=flags)
 
@@ -372,7 +401,8 @@ def load_job(folder: str | Path) -> Job:
 
 def list_jobs(kind: str | None = None) -> list[Job]:
     """Every job (of ``kind`` when given), newest first (a folder still being set up, without
-    job.json, is skipped)."""
+    job.json, is skipped). An ended job's copy of an upload is dropped on the way
+    (:func:`_drop_upload`): the process that watched it end may have stopped first."""
     jobs = []
     for folder in jobs_dir().iterdir():
         if folder.is_dir() and (folder / JOB_FILE).is_file():
@@ -380,6 +410,8 @@ def list_jobs(kind: str | None = None) -> list[Job]:
                 job = load_job(folder)
             except InputError:
                 continue
+            if not job.alive():
+                _drop_upload(folder)
             if kind is None or job.kind == kind:
                 jobs.append(job)
     return sorted(jobs, key=lambda job: job.started + job.job_id, reverse=True)
