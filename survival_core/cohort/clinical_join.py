@@ -25,14 +25,17 @@ from survival_core.cohort.clinical_table import (
     Coercion,
     read_clinical_spreadsheet,
 )
-from survival_core.cohort.importer import case_id_lookup, case_ids_for
+from survival_core.cohort.importer import (
+    CLINICAL_FILE,
+    JOIN_REPORT,
+    case_id_lookup,
+    case_ids_for,
+)
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE, CohortSchema
 from survival_core.io.deid import Deidentifier
 
-CLINICAL_FILE = "clinical.csv"
-JOIN_REPORT = "clinical_report.csv"
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).
 TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT})

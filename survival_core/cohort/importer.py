@@ -20,7 +20,11 @@ and rewrites no case or table that did not change.
 The original patient ID appears in no file written: case ids are keyed pseudonyms, messages are
 scrubbed of IDs, names and folder names, and ``id_map.csv`` maps a keyed hash of the original ID
 (:func:`id_key`) to the case id, so a clinical table keyed by the hospital's ID can be joined
-(:func:`case_ids_for`) by whoever holds the server's key, and by no one else.
+(:func:`case_ids_for`) by whoever holds the server's key, and by no one else. A table-only
+import made first keyed each row by the pseudonym of its ID; a patient whose PatientID, marked
+de-identified, is kept as the case id has its row re-keyed to it, so that the row joins the
+images. Study dates and descriptions are never said: two studies of a patient are told apart
+by the days between them.
 """
 
 from __future__ import annotations
@@ -36,13 +40,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import SimpleITK as sitk
 import yaml
 
-from survival_core.cohort.inventory import PatientInventory, inventory_tree
+from survival_core.cohort.inventory import PatientInventory, TreeInventory, inventory_tree
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, is_mask_like, load_case
@@ -62,6 +67,11 @@ from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload, safe_name
 from survival_core.io.volume import volume_stem
+
+#: The cohort's clinical table and what joining it said (written by
+#: :mod:`survival_core.cohort.clinical_join`, re-keyed here when images join a table-only cohort).
+CLINICAL_FILE = "clinical.csv"
+JOIN_REPORT = "clinical_report.csv"
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
@@ -115,6 +125,10 @@ class ImportResult:
     skipped: list[str] = field(default_factory=list)
     #: The cohort's cases per modality (all of them, earlier imports' too).
     modalities: dict[str, int] = field(default_factory=dict)
+    #: Rows of the cohort's clinical table re-keyed to their case ids (None: no table).
+    rekeyed: int | None = None
+    #: The ROI map's patient entries that name no patient (PatientIDs: never written).
+    unmatched_roi_entries: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Number of patients per status."""
@@ -130,6 +144,12 @@ class ImportResult:
             "skipped_files": len(self.skipped),
             "modalities": self.modalities,
             "seconds": round(self.seconds, 2),
+            **({"clinical_rows_rekeyed": self.rekeyed} if self.rekeyed is not None else {}),
+            **(
+                {"roi_map_entries_without_patient": len(self.unmatched_roi_entries)}
+                if self.unmatched_roi_entries
+                else {}
+            ),
         }
 
     def mixed_modalities(self) -> str | None:
@@ -262,11 +282,29 @@ def check_roi_map(roi_map: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
+class _TextKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader reading every mapping key as the text written: a ROI map's PatientIDs
+    ``001`` and ``0010`` unquoted are IDs, not the numbers 1 and 8 (YAML 1.1 reads 0010 as
+    octal), which would name another patient or none."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                key.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep)
+
+
+def load_roi_map_yaml(text: str) -> Any:
+    """The YAML document of a ROI map (unchecked), every mapping key read as the text written
+    (:class:`_TextKeyLoader`); :class:`yaml.YAMLError` when it is not YAML."""
+    return yaml.load(text, Loader=_TextKeyLoader)
+
+
 def read_roi_map(path: Path | str) -> dict[str, Any]:
-    """The ROI map of a YAML file (see :func:`check_roi_map`)."""
+    """The ROI map of a YAML file (see :func:`check_roi_map`), its keys read as written."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_roi_map_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise ConfigError(f"ROI map {path} cannot be read as YAML ({err}).") from err
     return check_roi_map(document)
@@ -336,6 +374,31 @@ def _series_text(series: SeriesEntry) -> str:
     return f"{series.modality} {header.Columns} x {header.Rows} x {series.n_slices}"
 
 
+def _study_days(patient: PatientInventory) -> dict[str, str]:
+    """Study UID -> how a message names each of the patient's studies: by its day counted from
+    the earliest ('study of day 0', 'study of day 152'), since the dates identify the patient
+    (the de-identified case holds none) and the interval is what tells a baseline from a
+    follow-up; 'study of unknown date' without a readable StudyDate."""
+    dates: dict[str, date | None] = {}
+    for record in patient.records:
+        if record.kind == "image":
+            dates.setdefault(record.study_uid, _study_date(record.study_date))
+    first = min((d for d in dates.values() if d is not None), default=None)
+    return {
+        study: f"study of day {(found - first).days}"
+        if found and first
+        else "study of unknown date"
+        for study, found in dates.items()
+    }
+
+
+def _study_date(text: str) -> date | None:
+    try:
+        return datetime.strptime(text[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
 def _gives_gtv(annotation: AnnotationEntry, roles: dict[str, list[str]], site: str | None) -> bool:
     return bool(roles.get("gtv")) or bool(role_candidates(annotation.roi_names, site).gtv)
 
@@ -374,16 +437,20 @@ def _choose_dicom(
                 break
     if len(candidates) > 1:
         studies = {s.study_uid for s in candidates}
-        raise InputError(
-            f"{len(candidates)} image series have a structure set ("
-            + "; ".join(_series_text(s) for s in candidates)
-            + (
-                f"), in {len(studies)} studies under one PatientID: if they are different "
-                "patients (an anonymiser's shared PatientID), give each its own PatientID; if "
-                "one patient's, keep only the one to analyse in the download"
-                if len(studies) > 1
-                else "); keep only the one to analyse in the download"
+        if len(studies) == 1:
+            listing = "; ".join(_series_text(s) for s in candidates)
+            raise InputError(
+                f"{len(candidates)} image series have a structure set ({listing}); keep only "
+                "the one to analyse in the download"
             )
+        days = _study_days(patient)
+        listing = "; ".join(f"{_series_text(s)}, {days[s.study_uid]}" for s in candidates)
+        raise InputError(
+            f"{len(candidates)} image series have a structure set ({listing}), in "
+            f"{len(studies)} studies under one PatientID: if they are different patients (an "
+            "anonymiser's shared PatientID), give each its own PatientID; if one patient's (a "
+            "baseline and a follow-up), keep only the study to analyse in the download (move "
+            "the other study's folder out)"
         )
     drawn = candidates[0]
     annotations = [a for a, s in pairs if s is drawn]
@@ -434,6 +501,46 @@ def _companions(
     if drawn_on(annotation, [image, *found.values()]) != [image]:
         return ()
     return tuple((m, tuple(str(p) for p in e.files)) for m, e in sorted(found.items()))
+
+
+def _drawn_elsewhere(
+    patient: PatientInventory, image: SeriesEntry, annotation: AnnotationEntry
+) -> list[str]:
+    """The note that the structure set's contours were drawn on images of another modality than
+    the series they are read on (the MR's GTV rasterised on the CT, linked by their shared frame
+    of reference): the tumour outlined on one scan is measured on another. [] otherwise."""
+    drawn = next(
+        (r.contour_modalities for r in patient.records if r.path == str(annotation.path)), ()
+    )
+    if not drawn or image.modality in drawn:
+        return []
+    return [
+        f"The contours were drawn on the {' and '.join(drawn)} series and are read on the "
+        f"{image.modality} series, which shares their frame of reference: check that they fit it."
+    ]
+
+
+def _other_studies(
+    patient: PatientInventory, image: SeriesEntry, companion_files: set[str]
+) -> list[str]:
+    """The note naming the patient's image series of other studies than the imported one (a
+    follow-up beside the contoured baseline), which the case leaves out (its companions, files
+    ``companion_files``, aside); [] without any."""
+    others = [
+        s
+        for s in patient.dicom.series
+        if s.study_uid != image.study_uid
+        and not s.is_scout
+        and str(s.files[0]) not in companion_files
+    ]
+    if not others:
+        return []
+    days = _study_days(patient)
+    listing = "; ".join(f"{_series_text(s)}, {days[s.study_uid]}" for s in others)
+    return [
+        f"Another study of the patient was in the download and not used ({listing}); the "
+        f"case is the contoured {_series_text(image)}, {days[image.study_uid]}."
+    ]
 
 
 def _in_frame(series: list[SeriesEntry], drawn: SeriesEntry, modality: str) -> SeriesEntry:
@@ -495,14 +602,19 @@ def _plan(
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
+        companions = _companions(patient, series, annotation)
+        said = (
+            *_drawn_elsewhere(patient, series, annotation),
+            *_other_studies(patient, series, {f for _, files in companions for f in files}),
+        )
         return PatientTask(
-            **common,
+            **{**common, "notes": (*common["notes"], *said)},
             fmt="dicom",
             files=tuple(str(p) for p in series.files),
             structure_file=str(annotation.path),
             modality=series.modality,
             roles=roles or None,
-            companions=_companions(patient, series, annotation),
+            companions=companions,
         )
     if not patient.volumes:
         other = sum(r.kind in ("other", "damaged") for r in patient.records)
@@ -843,6 +955,111 @@ def _same_images(
     }
 
 
+_UNMATCHED_ENTRIES = (
+    "{} patient entr(ies) of the ROI map name no patient of the download (by PatientID or by "
+    "the case id of import_report.csv): their structure names were given to no one; check "
+    "their spelling"
+)
+_REKEYED = (
+    "Its row of clinical.csv, keyed by a table-only import by the pseudonym of its PatientID, "
+    "now has its case id (a PatientID marked de-identified is kept as the case id)."
+)
+
+
+def _joined(*texts: str) -> str:
+    return " ".join(t for t in texts if t)
+
+
+def _unopened_archives(inventory: TreeInventory, deid: Deidentifier) -> dict[str, str]:
+    """Case id -> what to say of the download's archives that could not be opened: keyed as the
+    patient of the archive's folder (of the archive itself, at the top) would be, and scrubbed
+    of every patient's identifiers and of that folder's name (it may name the patient)."""
+    secrets = frozenset().union(*(p.identifiers for p in inventory.patients.values()))
+    said: dict[str, str] = {}
+    for record in inventory.unopened:
+        case_id = deid.pseudonym(record.group)
+        text = (
+            f"{record.shown}: {record.error}; the files in it were not imported (download it "
+            "again, or unpack it into the download)."
+        )
+        names = secrets | ({record.group} if len(record.group) >= 3 else set())
+        said[case_id] = _joined(said.get(case_id, ""), scrub(text, names, case_id))
+    return said
+
+
+def _unmatched_entries(
+    roi_map: Mapping[str, Any],
+    patients: Mapping[str, PatientInventory],
+    case_ids: Mapping[str, str],
+) -> list[str]:
+    """The ROI map's patient entries naming no patient of the download by PatientID or case id
+    (:func:`own_entry`): a misspelt ID, whose structure names would silently go unused."""
+    known = {p.patient_id for p in patients.values()} | set(case_ids.values())
+    return [entry for entry in roi_map["patients"] if entry not in known]
+
+
+def _table_only_keys(
+    patients: Mapping[str, PatientInventory], case_ids: Mapping[str, str], deid: Deidentifier
+) -> dict[str, str]:
+    """Pseudonym of the PatientID -> case id, of each patient whose case id is not that
+    pseudonym (a PatientID marked de-identified, kept): the key a table-only import
+    (:func:`~survival_core.cohort.clinical_join.import_table`) gave the patient's row, and the
+    key the row must have to join the images."""
+    keys = {deid.pseudonym(p.patient_id): case_ids[name] for name, p in patients.items()}
+    return {old: new for old, new in keys.items() if old != new}
+
+
+def _rekey_table_rows(out_dir: Path, table_keys: Mapping[str, str]) -> list[str] | None:
+    """Re-key the rows of the cohort's clinical table a table-only import keyed by pseudonym
+    (:func:`_table_only_keys`) to the case ids of the cases now in place, unless that pseudonym
+    is itself a case (then the row is its); the case ids re-keyed, None without a table."""
+    if not (out_dir / CLINICAL_FILE).is_file():
+        return None
+    cases = set(_records(out_dir))
+    moves = {old: new for old, new in table_keys.items() if new in cases and old not in cases}
+    return rekey_rows(out_dir, moves)
+
+
+def rekey_rows(cohort: Path | str, new_keys: Mapping[str, str]) -> list[str]:
+    """Give the rows of the cohort's ``clinical.csv`` keyed by a key of ``new_keys`` its value
+    (a table-only import's pseudonym -> the case id an image import kept for the same patient),
+    each cell else as written; a row whose new key another row already has stays as it is, so
+    that no patient gets two rows. ``clinical_report.csv`` names the new keys for the old and
+    counts the rows. Returns the new keys given."""
+    path = Path(cohort) / CLINICAL_FILE
+    with open(path, encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    keys = {row[0] for row in rows}
+    moved: dict[str, str] = {}
+    for row in rows:
+        old, new = row[0], new_keys.get(row[0])
+        if new is not None and new not in keys:
+            row[0] = moved[old] = new
+            keys.add(new)
+    if not moved:
+        return []
+    write_text(path, _csv_text([header, *rows]))
+    report = Path(cohort) / JOIN_REPORT
+    said = _renamed(report.read_text(encoding="utf-8"), moved) if report.is_file() else ""
+    lines = list(csv.reader(io.StringIO(said))) or [["column", "action", "count"]]
+    lines.append(["(rows)", "re-keyed to the case id an image import kept", str(len(moved))])
+    write_text(report, _csv_text(lines))
+    return list(moved.values())
+
+
+def _renamed(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with each of ``names`` (pseudonyms: no word contains one) replaced."""
+    for old, new in names.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
 def _empty_folders(root: Path) -> list[str]:
     """'<folder>/: why' of each outermost folder below ``root`` holding no file at any depth (a
     patient whose download came out empty), which no patient's outcome would mention."""
@@ -900,21 +1117,27 @@ def import_images(
     outcomes: list[PatientOutcome] = []
 
     def done(outcome: PatientOutcome) -> None:
-        if outcome.patient in copies:
-            reason = " ".join(filter(None, [outcome.reason, copies[outcome.patient]]))
-            outcome = replace(outcome, reason=reason)
+        if outcome.patient in said:
+            outcome = replace(outcome, reason=_joined(outcome.reason, said[outcome.patient]))
         outcomes.append(outcome)
         if progress:
             detail = f": {outcome.reason}" if outcome.reason else ""
             progress(f"{len(outcomes)}/{total} {outcome.patient} {outcome.status}{detail}")
 
     with inventory_tree(images_dir, workers=workers, hash_files=True) as inventory:
-        total = len(inventory.patients)
         existing = _records(out_dir)
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
-        copies = _same_images(inventory.patients, case_ids)
+        said = _same_images(inventory.patients, case_ids)
+        archives = _unopened_archives(inventory, deid)
+        for case_id in set(archives) & set(case_ids.values()):  # an archive in a patient's folder
+            said[case_id] = _joined(said.get(case_id, ""), archives.pop(case_id))
+        total = len(inventory.patients) + len(archives)
+        for case_id, reason in sorted(archives.items()):
+            done(PatientOutcome(case_id, "failed", reason))
+        unmatched = _unmatched_entries(roi_map, inventory.patients, case_ids)
+        table_keys = _table_only_keys(inventory.patients, case_ids, deid)
         for name, patient in inventory.patients.items():
             case_id = case_ids[name]
             if case_id in shared:  # a DICOM PatientID and a volume folder named alike
@@ -936,14 +1159,35 @@ def import_images(
                 tasks.append(task)
         _run_tasks(tasks, workers, done)
         n_files, skipped = inventory.n_files, [*inventory.skipped, *_empty_folders(inventory.root)]
-    absent = sorted(set(existing) - set(case_ids.values()))
+    absent = sorted(set(existing) - set(case_ids.values()) - set(archives))
     outcomes += [PatientOutcome(case_id, "absent", _ABSENT.format(case_id)) for case_id in absent]
     if absent and progress:
         progress(
             f"{len(absent)} patient(s) of earlier imports are not in this download and stay in "
             "the cohort (import_report.csv lists them as absent)."
         )
+    if unmatched and progress:  # the entries are PatientIDs: counted, never named here
+        progress(f"note: {_UNMATCHED_ENTRIES.format(len(unmatched))}")
+    rekeyed = _rekey_table_rows(out_dir, table_keys)
+    outcomes = [
+        replace(o, reason=_joined(o.reason, _REKEYED)) if o.patient in (rekeyed or ()) else o
+        for o in outcomes
+    ]
+    if rekeyed and progress:
+        progress(
+            f"{len(rekeyed)} row(s) of clinical.csv, keyed by a table-only import by pseudonym, "
+            "re-keyed to their patients' case ids (import_report.csv names them)."
+        )
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
     modalities = _write_tables(out_dir, outcomes)
     seconds = time.perf_counter() - started
-    return ImportResult(out_dir, outcomes, seconds, n_files, skipped, modalities)
+    return ImportResult(
+        out_dir,
+        outcomes,
+        seconds,
+        n_files,
+        skipped,
+        modalities,
+        rekeyed=None if rekeyed is None else len(rekeyed),
+        unmatched_roi_entries=unmatched,
+    )

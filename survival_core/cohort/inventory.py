@@ -2,9 +2,9 @@
 structure sets it holds.
 
 A download is a folder tree of any nesting (patient/study/series folders, one flat folder, .zip
-archives anywhere inside). Every file is read up to its pixel data and only for the attributes
-listed in :data:`HEADER_TAGS` (``stop_before_pixels`` and ``specific_tags``), over a pool of
-worker processes: RTSTRUCT contours (ROIContourSequence) and pixels are never read, so a thousand
+archives anywhere inside, zips inside them too). Every file is read up to its pixel data and
+only for the attributes listed in :data:`HEADER_TAGS` (``stop_before_pixels`` and
+``specific_tags``), over a pool of worker processes: RTSTRUCT contours (ROIContourSequence) and pixels are never read, so a thousand
 patients' headers take seconds, not the minutes rasterising them would.
 
 Files are grouped into patients by the PatientID of their headers (the same patient in two
@@ -36,11 +36,12 @@ from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 import pydicom
+from pydicom import uid
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from survival_core.errors import InputError, RadSurvError
-from survival_core.io.archive import extract_zip, is_zip
+from survival_core.errors import ArchiveError, InputError, RadSurvError
+from survival_core.io.archive import extract_nested, looks_like_zip
 from survival_core.io.dataset_layout import (
     ROLE_FOLDERS,
     DatasetFile,
@@ -76,6 +77,7 @@ HEADER_TAGS = (
     "PatientName",
     "PatientIdentityRemoved",
     "StudyInstanceUID",
+    "StudyDate",
     "SeriesInstanceUID",
     "FrameOfReferenceUID",
     "SeriesDescription",
@@ -90,12 +92,21 @@ HEADER_TAGS = (
     "StudiesContainingOtherReferencedInstancesSequence",
     "SegmentSequence",
 )
+#: Image storage SOP classes -> their modality (what an RTSTRUCT's contour images are).
+_IMAGE_CLASSES = {
+    uid.CTImageStorage: "CT",
+    uid.EnhancedCTImageStorage: "CT",
+    uid.MRImageStorage: "MR",
+    uid.EnhancedMRImageStorage: "MR",
+    uid.PositronEmissionTomographyImageStorage: "PT",
+    uid.EnhancedPETImageStorage: "PT",
+}
 #: Fewer files than this are read in this process: starting workers would cost more.
 MIN_FILES_FOR_POOL = 200
 #: File and folder names that are never patient data.
 _SKIP_NAMES = frozenset({"__MACOSX", "DICOMDIR", "Thumbs.db"})
 #: Kinds of :class:`FileRecord`.
-KINDS = ("image", "rtstruct", "seg", "other", "volume", "not_dicom", "damaged")
+KINDS = ("image", "rtstruct", "seg", "other", "volume", "not_dicom", "damaged", "archive")
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,9 @@ class FileRecord:
     sop_class_uid: str = ""
     sop_uid: str = ""
     study_uid: str = ""
+    #: StudyDate as written (YYYYMMDD): which of a patient's studies is the earlier. Never
+    #: written anywhere: the de-identified case holds none.
+    study_date: str = ""
     series_uid: str = ""
     frame_uid: str = ""
     description: str = ""
@@ -127,6 +141,9 @@ class FileRecord:
     corrected_image: tuple[str, ...] = ()
     references: References = field(default_factory=References)
     roi_names: tuple[str, ...] = ()
+    #: An RTSTRUCT's: the modalities of the images its contours name (by SOP class), which tell
+    #: the series it was drawn on where a shared frame of reference links it to several.
+    contour_modalities: tuple[str, ...] = ()
     error: str = ""
     #: SHA-256 of the file's bytes (only when the inventory was asked to hash).
     sha256: str = ""
@@ -168,6 +185,9 @@ class TreeInventory:
     skipped: list[str]
     n_files: int
     seconds: float
+    #: The archives that could not be opened (kind ``archive``; also in ``skipped``): their
+    #: patients' files were not read, which the import reports.
+    unopened: list[FileRecord] = field(default_factory=list)
     workdirs: list[tempfile.TemporaryDirectory] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -189,27 +209,46 @@ def _visible(path: Path, root: Path) -> bool:
     )
 
 
-def _files(root: Path, workdirs: list[tempfile.TemporaryDirectory]) -> list[tuple[str, str, str]]:
-    """(path, shown name, group) of every file below ``root``; archives are extracted (checked by
-    :func:`~survival_core.io.archive.extract_zip`) and their members listed instead."""
+def _files(
+    root: Path, workdirs: list[tempfile.TemporaryDirectory]
+) -> tuple[list[tuple[str, str, str]], list[FileRecord]]:
+    """(path, shown name, group) of every file below ``root``, archives extracted (zips inside
+    them too: :func:`~survival_core.io.archive.extract_nested`) and their members listed
+    instead; and a record (kind ``archive``) of each archive that could not be opened (damaged,
+    refused), reported rather than stopping the whole import."""
     found: list[tuple[str, str, str]] = []
+    unopened: list[FileRecord] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and _visible(p, root)):
         relative = path.relative_to(root)
+        shown = relative.as_posix()
         group = relative.parts[0] if len(relative.parts) > 1 else ""
-        if not is_zip(path):
-            found.append((str(path), relative.as_posix(), group))
+        if not looks_like_zip(path):
+            found.append((str(path), shown, group))
             continue
         if len(relative.parts) == 1:
             group = path.stem
         workdir = tempfile.TemporaryDirectory(prefix="radsurv-import-", dir=data_subdir("tmp"))
         workdirs.append(workdir)
-        extracted = Path(workdir.name)
-        extract_zip(path, extracted)
-        for member in sorted(p for p in extracted.rglob("*") if p.is_file()):
-            if _visible(member, extracted):
-                inner = PurePosixPath(member.relative_to(extracted).as_posix())
-                found.append((str(member), f"{relative.as_posix()}:{inner}", group))
-    return found
+        extracted = Path(workdir.name).resolve()
+        try:
+            members, inner = extract_nested(path, extracted)
+        except ArchiveError as err:
+            why = _unopened(str(err).replace(str(path), "it"))
+            unopened.append(FileRecord(str(path), shown, group, "archive", error=why))
+            continue
+        for member in sorted(m for m in members if _visible(m, extracted)):
+            inside = PurePosixPath(member.relative_to(extracted).as_posix())
+            found.append((str(member), f"{shown}:{inside}", group))
+        unopened += [
+            FileRecord(str(path), f"{shown}:{name}", group, "archive", error=_unopened(why))
+            for name, why in inner
+        ]
+    return found, unopened
+
+
+def _unopened(why: str) -> str:
+    """What to say of an archive that could not be opened, ``why`` as the extraction said it."""
+    return f"a damaged or refused archive, not opened ({why.rstrip('.')})"
 
 
 def _text(ds: Dataset, keyword: str) -> str:
@@ -273,12 +312,17 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         "sop_class_uid": _text(ds, "SOPClassUID"),
         "sop_uid": _text(ds, "SOPInstanceUID"),
         "study_uid": _text(ds, "StudyInstanceUID"),
+        "study_date": _text(ds, "StudyDate"),
         "series_uid": _text(ds, "SeriesInstanceUID"),
     }
     if is_rtstruct(ds):
         names = tuple(_text(r, "ROIName") for r in ds.get("StructureSetROISequence", []))
         return FileRecord(
-            **common, kind="rtstruct", references=rtstruct_references(ds), roi_names=names
+            **common,
+            kind="rtstruct",
+            references=rtstruct_references(ds),
+            roi_names=names,
+            contour_modalities=_contour_modalities(ds),
         )
     if is_seg(ds):
         names = tuple(segment_names(ds).values())
@@ -298,6 +342,19 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         image_type=values,
         corrected_image=header_values(ds, "CorrectedImage"),
     )
+
+
+def _contour_modalities(ds: Dataset) -> tuple[str, ...]:
+    """The modalities of the images an RTSTRUCT's referenced series list (their SOP classes;
+    the contours themselves are not read), sorted."""
+    classes = {
+        str(image.get("ReferencedSOPClassUID", ""))
+        for frame in ds.get("ReferencedFrameOfReferenceSequence", [])
+        for study in frame.get("RTReferencedStudySequence", [])
+        for series in study.get("RTReferencedSeriesSequence", [])
+        for image in series.get("ContourImageSequence", [])
+    }
+    return tuple(sorted({_IMAGE_CLASSES[c] for c in classes if c in _IMAGE_CLASSES}))
 
 
 def _stub_header(record: FileRecord) -> Dataset:
@@ -545,10 +602,11 @@ def inventory_tree(
         raise InputError(f"{root} is not a folder: give the folder the images were downloaded to.")
     workdirs: list[tempfile.TemporaryDirectory] = []
     try:
-        files = _files(root, workdirs)
+        files, unopened = _files(root, workdirs)
         tasks = [(path, shown, group, hash_files) for path, shown, group in files]
         records = _read_all(tasks, workers or os.cpu_count() or 1)
         patients, skipped = group_patients(records, root)
+        skipped += [f"{r.shown}: {r.error}" for r in unopened]
     except (RadSurvError, OSError):
         for workdir in workdirs:
             workdir.cleanup()
@@ -560,4 +618,5 @@ def inventory_tree(
         n_files=len(files),
         seconds=time.perf_counter() - started,
         workdirs=workdirs,
+        unopened=unopened,
     )

@@ -11,6 +11,11 @@ archive under another name (zip, tar, 7z, rar, bzip2, xz, recognised by content)
 it is met during extraction, so extract into a fresh temporary folder. Sizes are taken from the
 central directory; :mod:`zipfile` never yields more bytes than a member declares (it stops
 there and fails the CRC check), so the declared sizes bound what is written.
+
+A download of many patients may nest archives (a batch zip of per-patient zips):
+:func:`extract_nested` opens zips inside a zip, a bounded number of levels deep, with the limits
+above holding for all of them together, and reports each inner archive it cannot open instead of
+refusing the whole download.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from __future__ import annotations
 import io
 import shutil
 import stat
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
 from survival_core.errors import ArchiveError
-from survival_core.io.filetype import ARCHIVE_KINDS, HEAD_BYTES, sniff
+from survival_core.io.filetype import ARCHIVE_KINDS, HEAD_BYTES, sniff, sniff_file
 
 #: Default limits for :func:`extract_zip`.
 MAX_TOTAL_BYTES = 2 * 1024**3
@@ -39,6 +45,8 @@ RATIO_CHECK_MIN_BYTES = 1024**2
 #: An archive expanding to more than this is held to ``max_ratio`` as a whole: many members just
 #: under ``RATIO_CHECK_MIN_BYTES`` (a 2 MiB upload of 2,000 such members expands to 2 GiB).
 RATIO_CHECK_TOTAL_BYTES = 64 * 1024**2
+#: Levels of zips inside a zip that :func:`extract_nested` opens (a batch of per-patient zips: 1).
+MAX_NESTING = 3
 
 _ARCHIVE_SUFFIXES = (
     ".zip",
@@ -57,6 +65,13 @@ def is_zip(path: Path | str) -> bool:
     """Whether ``path`` is a file whose content is a zip archive (whatever its extension)."""
     path = Path(path)
     return path.is_file() and zipfile.is_zipfile(path)
+
+
+def looks_like_zip(path: Path | str) -> bool:
+    """Whether ``path`` is a file starting as a zip archive does, readable or not (a download cut
+    short has the zip's first bytes but not its central directory: :func:`is_zip` says no)."""
+    path = Path(path)
+    return path.is_file() and sniff_file(path).kind == "zip"
 
 
 def _check_name(name: str) -> None:
@@ -79,7 +94,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_member(info: zipfile.ZipInfo, max_ratio: float) -> None:
+def _check_member(info: zipfile.ZipInfo, max_ratio: float, keep_archives: bool) -> None:
     _check_name(info.filename)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
@@ -90,7 +105,7 @@ def _check_member(info: zipfile.ZipInfo, max_ratio: float) -> None:
         )
     if info.is_dir():
         return
-    if info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
+    if not keep_archives and info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
         raise ArchiveError(
             f"Archive member {info.filename!r} is itself an archive; unpack it and upload its "
             "content instead."
@@ -137,11 +152,14 @@ def extract_zip(
     max_total_bytes: int = MAX_TOTAL_BYTES,
     max_files: int = MAX_FILES,
     max_ratio: float = MAX_RATIO,
+    keep_archives: bool = False,
 ) -> list[Path]:
     """Check every member of a zip (a path or its bytes), then extract it under ``dest``.
 
     Returns the extracted file paths (folders are created but not listed), in archive order.
     Raises :class:`ArchiveError` for anything that is not a readable zip or breaks a limit.
+    ``keep_archives`` extracts the members that are archives as files instead of refusing the
+    zip, for a caller that opens or reports them itself (:func:`extract_nested`).
     """
     label = "uploaded archive" if isinstance(source, bytes) else str(source)
     try:
@@ -156,7 +174,7 @@ def extract_zip(
                 f"{label} holds {len(files)} files; at most {max_files} are accepted."
             )
         for info in members:
-            _check_member(info, max_ratio)
+            _check_member(info, max_ratio, keep_archives)
         _check_layout(members)
         total = sum(m.file_size for m in files)
         if total > max_total_bytes:
@@ -185,7 +203,7 @@ def extract_zip(
                 with archive.open(info) as src:
                     head = src.read(HEAD_BYTES)
                     found = sniff(head)
-                    if found.kind in ARCHIVE_KINDS:
+                    if found.kind in ARCHIVE_KINDS and not keep_archives:
                         raise ArchiveError(
                             f"Archive member {info.filename!r} is itself a {found.describe()}; "
                             "unpack it and upload its content instead."
@@ -206,3 +224,85 @@ def extract_zip(
                 ) from err
             written.append(target)
     return written
+
+
+def extract_nested(
+    source: Path,
+    dest: Path,
+    *,
+    max_nesting: int = MAX_NESTING,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_files: int = MAX_FILES,
+    max_ratio: float = MAX_RATIO,
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Extract the zip ``source`` under ``dest`` (:func:`extract_zip`), and each zip inside it,
+    up to ``max_nesting`` levels, into a folder named as that zip ('inner/005.zip/...').
+
+    The size and file limits hold for everything extracted together, so nesting multiplies no
+    zip bomb. Raises :class:`ArchiveError` when ``source`` itself cannot be extracted; an archive
+    inside it that cannot be (of another kind, nested too deep, damaged, over a limit) is
+    removed and reported, so that the rest of the download still imports. Returns the files
+    extracted and, for each archive inside left unopened, (its path below ``dest``, why).
+    """
+    dest = Path(dest).resolve()
+    files = extract_zip(
+        source,
+        dest,
+        max_total_bytes=max_total_bytes,
+        max_files=max_files,
+        max_ratio=max_ratio,
+        keep_archives=True,
+    )
+    total_bytes = sum(p.stat().st_size for p in files)
+    pending = [(path, 1) for path in files]
+    extracted: list[Path] = []
+    unopened: list[tuple[str, str]] = []
+    while pending:
+        path, level = pending.pop(0)
+        found = sniff_file(path)
+        if found.kind not in ARCHIVE_KINDS:
+            extracted.append(path)
+            continue
+        size = path.stat().st_size
+        try:
+            if found.kind != "zip":
+                raise ArchiveError(f"it is a {found.describe()}; only zip archives are opened")
+            if level > max_nesting:
+                raise ArchiveError(f"it is a zip nested more than {max_nesting} levels deep")
+            inner = _extract_in_place(
+                path,
+                max_total_bytes=max_total_bytes - (total_bytes - size),
+                max_files=max_files - (len(extracted) + len(pending)),
+                max_ratio=max_ratio,
+            )
+        except ArchiveError as err:
+            path.unlink()
+            unopened.append((path.relative_to(dest).as_posix(), str(err).replace(str(path), "it")))
+            total_bytes -= size
+            continue
+        total_bytes += sum(p.stat().st_size for p in inner) - size
+        pending += [(p, level + 1) for p in inner]
+    return extracted, unopened
+
+
+def _extract_in_place(
+    path: Path, *, max_total_bytes: int, max_files: int, max_ratio: float
+) -> list[Path]:
+    """Extract the zip at ``path`` into a folder that then takes its place (its name); the files
+    written. Nothing is left of a zip that fails half-way but the zip itself."""
+    folder = Path(tempfile.mkdtemp(prefix=".", dir=path.parent))  # hidden until complete
+    try:
+        written = extract_zip(
+            path,
+            folder,
+            max_total_bytes=max_total_bytes,
+            max_files=max_files,
+            max_ratio=max_ratio,
+            keep_archives=True,
+        )
+    except ArchiveError:
+        shutil.rmtree(folder)
+        raise
+    path.unlink()
+    folder.rename(path)
+    return [path / p.relative_to(folder.resolve()) for p in written]

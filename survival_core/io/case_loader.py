@@ -41,6 +41,8 @@ from survival_core.errors import (
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import (
+    IMAGE_WORDS,
+    MODALITY_WORDS,
     dataset_cases,
     named_modality,
     named_sequence,
@@ -290,14 +292,22 @@ def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
 
 
 def is_mask_like(path: Path, root: Path) -> bool:
-    """Whether volume ``path`` (below ``root``) is named as a mask: a structure's name, a mask
-    word, or in a masks folder."""
+    """Whether volume ``path`` (below ``root``) is named as a mask: a mask word, in a masks
+    folder, or a structure's name that does not end in an image's word ('lung1_image.nrrd',
+    'liver7_ct.nii.gz': a case named after its organ, whose image is no lung or liver mask)."""
     folder = path.parent.name.lower() if path.parent != root else ""
-    return (
-        match_structure(volume_stem(path)) is not None
-        or bool(set(re.findall(r"[a-z]+", volume_stem(path).lower())) & MASK_WORDS)
-        or folder in MASK_WORDS
-    )
+    stem = volume_stem(path)
+    words = re.findall(r"[a-z]+", stem.lower())
+    if set(words) & MASK_WORDS or folder in MASK_WORDS:
+        return True
+    return match_structure(stem) is not None and not _ends_as_image(stem, words)
+
+
+def _ends_as_image(stem: str, words: list[str]) -> bool:
+    """Whether a volume's name ends in an image word ('_image', '_scan'), or in a modality
+    after a case ID ('lung1_ct'; not the GTV drawn on the CT, 'gtv_ct')."""
+    last = words[-1] if words else ""
+    return last in IMAGE_WORDS or (last in MODALITY_WORDS and named_modality(stem) is not None)
 
 
 def _pick_structure_set(inventory: DicomInventory, info: SeriesInfo) -> Any:

@@ -17,7 +17,7 @@ import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
 from survival_core.io.label_maps import label_file
-from survival_core.io.structures import role_candidates, structure_key
+from survival_core.io.structures import SITE_ORGANS, role_candidates, structure_key
 
 
 @dataclass
@@ -74,12 +74,28 @@ def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
 
 
 def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
-    what = "GTV (tumour)" if role == "gtv" else (site or "organ")
     listed = ", ".join(map(repr, names)) or "none"
+    if role == "gtv":
+        return RTStructError(
+            f"No structure is recognised as the GTV (tumour) (structures found: {listed}). "
+            "Say which structure is which."
+        )
     return RTStructError(
-        f"No structure is recognised as the {what} (structures found: {listed}). "
-        "Say which structure is which."
+        f"No structure is recognised as the organ hosting the tumour ({_organ_names(site)}; "
+        f"structures found: {listed}). Features of the organ (the wei2021 preset's "
+        "organ_minus_gtv) need its contour: say which structure is the organ, or extract a "
+        "preset on the GTV alone (han2020, full)."
     )
+
+
+def _organ_names(site: str | None) -> str:
+    """What would name the organ of ``site``: its organ names, or that it has none (a
+    sarcoma's or a head-and-neck tumour's host is no organ contoured by convention)."""
+    if site in SITE_ORGANS:
+        return f"the {site}: {', '.join(sorted(SITE_ORGANS[site]))}"
+    if site:
+        return f"none is contoured by convention for a {site.replace('_', ' ')} case"
+    return f"the organ of a site: {', '.join(SITE_ORGANS)}"
 
 
 def _refuse_labels_of_one_file(names: list[str]) -> None:

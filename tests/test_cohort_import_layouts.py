@@ -1,0 +1,224 @@
+"""Downloads as physicists deliver them: a table imported before its images, numeric PatientIDs
+in a ROI map, zips inside zips, a baseline and a follow-up study, MR contours on the CT, image
+files named after their organ."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pydicom
+import pytest
+
+from survival_core.cohort.clinical_join import import_table
+from survival_core.cohort.importer import check_roi_map, import_images, read_roi_map
+from survival_core.errors import RTStructError
+from survival_core.io.archive import extract_nested
+from survival_core.io.case_loader import is_mask_like, load_case
+from survival_core.io.deid import Deidentifier
+
+
+@pytest.fixture(scope="module")
+def sarcoma(shared_data: Path) -> Path:
+    """TCIA STS_001 (marked PatientIdentityRemoved=YES): CT and T1 MR, each with an RTSTRUCT."""
+    folder = shared_data / "sts_sarcoma" / "STS_001"
+    if not folder.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pyradiomics(shared_data: Path) -> Path:
+    folder = shared_data / "pyradiomics"
+    if not (folder / "breast1_image.nrrd").is_file():
+        pytest.skip("pyradiomics' samples not in ../shared/data")
+    return folder
+
+
+def _volume_patient(pyradiomics: Path, folder: Path, image_name: str) -> None:
+    """pyradiomics' small breast1 sample as one patient's folder: its image as ``image_name``,
+    its label as gtv.nrrd."""
+    folder.mkdir(parents=True)
+    shutil.copy(pyradiomics / "breast1_image.nrrd", folder / image_name)
+    shutil.copy(pyradiomics / "breast1_label.nrrd", folder / "gtv.nrrd")
+
+
+def test_a_table_imported_first_joins_the_marked_patients_imported_later(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """A table-only import keys every row by pseudonym; the images of a patient marked
+    de-identified keep the PatientID as the case id: its row never met its images."""
+    download = tmp_path / "download" / "STS_001"
+    shutil.copytree(sarcoma / "CT", download)
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text("PatientID,OS_days,death\nSTS_001,400,1\nSTS_999,300,0\n")
+    out = tmp_path / "cohort"
+    import_table(out, sheet)
+    result = import_images(tmp_path / "download", out, site="sarcoma", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.patient == "STS_001" and "row of clinical.csv" in outcome.reason
+    assert result.summary()["clinical_rows_rekeyed"] == 1
+    clinical = pd.read_csv(out / "clinical.csv", index_col="case_id")
+    assert sorted(clinical.index) == sorted(["STS_001", Deidentifier().pseudonym("STS_999")])
+    assert clinical.loc["STS_001", "time"] == 400
+    assert "re-keyed to the case id" in (out / "clinical_report.csv").read_text()
+    again = import_images(tmp_path / "download", out, site="sarcoma", workers=1)
+    assert again.summary()["clinical_rows_rekeyed"] == 0
+
+
+def test_numeric_patient_ids_of_a_roi_map_are_read_as_written(
+    pyradiomics: Path, tmp_path: Path
+) -> None:
+    """YAML read 001 as 1 and 0010 (octal) as 8: the entries missed their patients or fell on
+    another; an entry naming no patient of the download is now counted in the summary."""
+    roi_map = tmp_path / "roi.yaml"
+    roi_map.write_text("patients:\n  001: {gtv: [gtv.nrrd]}\n  0010: {gtv: [gtv.nrrd]}\n")
+    assert list(read_roi_map(roi_map)["patients"]) == ["001", "0010"]
+    _volume_patient(pyradiomics, tmp_path / "download" / "001", "image.nrrd")
+    result = import_images(
+        tmp_path / "download", tmp_path / "cohort", roi_map=read_roi_map(roi_map), workers=1
+    )
+    assert [o.status for o in result.outcomes] == ["imported"]
+    assert result.unmatched_roi_entries == ["0010"]
+    assert result.summary()["roi_map_entries_without_patient"] == 1
+
+
+def test_a_zip_inside_a_zip_is_opened_and_a_damaged_zip_is_reported(
+    pyradiomics: Path, tmp_path: Path
+) -> None:
+    """A patient zipped inside the batch zip stopped the whole import; a download cut short
+    (zip bytes, no central directory) was skipped as 'not a DICOM or volume file' and left out
+    of the report."""
+    patient = tmp_path / "PAT-01"
+    _volume_patient(pyradiomics, patient, "image.nrrd")
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        for path in sorted(patient.iterdir()):
+            archive.write(path, f"PAT-01/{path.name}")
+    download = tmp_path / "download"
+    download.mkdir()
+    with zipfile.ZipFile(download / "batch.zip", "w") as archive:
+        archive.writestr("inner/PAT-01.zip", inner.getvalue())
+    (download / "PAT-02.zip").write_bytes(inner.getvalue()[:3000])
+    result = import_images(download, tmp_path / "cohort", workers=1)
+    said = {o.patient: (o.status, o.reason) for o in result.outcomes}
+    pseudonym = Deidentifier().pseudonym
+    assert said[pseudonym("batch")][0] == "imported"  # files of a zip at the top: its patient
+    status, reason = said[pseudonym("PAT-02")]
+    assert status == "failed" and "damaged or refused archive" in reason
+    assert "PAT-02" not in reason  # the archive's name may name the patient
+    assert any(s.startswith("PAT-02.zip: a damaged") for s in result.skipped)
+
+
+def _zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_nested_zips_share_the_limits_and_their_depth_is_bounded(tmp_path: Path) -> None:
+    """Each zip inside a zip gets what its parent's limits leave (nesting multiplies no zip
+    bomb); one over the limit, nested too deep or of another kind is reported, the rest
+    extracted."""
+    source = tmp_path / "outer.zip"
+    source.write_bytes(
+        _zipped(
+            {"a.zip": _zipped({"a.txt": b"a" * 1000}), "b.zip": _zipped({"b.txt": b"b" * 1000})}
+        )
+    )
+    files, unopened = extract_nested(source, tmp_path / "shared", max_total_bytes=1500)
+    assert [p.name for p in files] == ["a.txt"]
+    assert [name for name, _ in unopened] == ["b.zip"] and "would expand" in unopened[0][1]
+
+    deep = _zipped({"x.txt": b"x"})
+    for _ in range(2):
+        deep = _zipped({"deeper.zip": deep})
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w:gz") as archive:
+        archive.addfile(tarfile.TarInfo("empty.txt"), io.BytesIO())
+    source.write_bytes(_zipped({"deep.zip": deep, "c.tar.gz": tar.getvalue()}))
+    files, unopened = extract_nested(source, tmp_path / "deep", max_nesting=2)
+    assert files == []
+    why = dict(unopened)
+    assert "gzip-compressed tar archive; only zip archives are opened" in why["c.tar.gz"]
+    assert "nested more than 2 levels" in why["deep.zip/deeper.zip/deeper.zip"]
+
+
+def _study(source: Path, target: Path, tag: str, study_date: str, contoured: bool) -> None:
+    """The real STS_001 CT (with its RTSTRUCT when ``contoured``) as one study of the patient:
+    every UID but the standard's remapped after ``tag`` (references follow), dated
+    ``study_date``."""
+
+    def remap(dataset: pydicom.Dataset, element: pydicom.DataElement) -> None:
+        value = element.value
+        if element.VR == "UI" and isinstance(value, str) and not value.startswith("1.2.840.10008"):
+            element.value = pydicom.uid.generate_uid(entropy_srcs=[tag, value])
+
+    files = sorted((source / "image").glob("*.dcm"))
+    for path in files + ([source / "mask" / "RS.dcm"] if contoured else []):
+        ds = pydicom.dcmread(path)
+        ds.walk(remap)
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.StudyDate = study_date
+        written = target / path.relative_to(source)
+        written.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(written)
+
+
+def test_two_studies_of_a_patient_are_named_by_day_never_by_date(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """A baseline and a follow-up both contoured were refused as 'CT 198 x 202 x 59; CT 198 x
+    202 x 59': the same words for both. Only the follow-up contoured: the baseline was dropped
+    without a word."""
+    patient = tmp_path / "download" / "STS_001"
+    _study(sarcoma / "CT", patient / "follow-up", "fu", "20200601", contoured=True)
+    _study(sarcoma / "CT", patient / "baseline", "base", "20200101", contoured=True)
+    (refused,) = import_images(tmp_path / "download", tmp_path / "a", workers=1).outcomes
+    assert refused.status == "failed"
+    assert "study of day 0" in refused.reason and "study of day 152" in refused.reason
+    assert "keep only the study to analyse" in refused.reason and "2020" not in refused.reason
+    (patient / "baseline" / "mask" / "RS.dcm").unlink()
+    (kept,) = import_images(tmp_path / "download", tmp_path / "b", workers=1).outcomes
+    assert kept.status == "imported"
+    assert "Another study of the patient was in the download and not used" in kept.reason
+    assert "study of day 0); the case is the contoured CT" in kept.reason
+
+
+def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:
+    """STS_001's MR RTSTRUCT, picked by the ROI map, is read on the CT (both share a frame of
+    reference; the CT is taken first): the report did not say the contours were the MR's."""
+    roi_map = check_roi_map({"patients": {"STS_001": {"gtv": ["GTV_Mass_MR_T1"]}}})
+    shutil.copytree(sarcoma, tmp_path / "download" / "STS_001")
+    result = import_images(tmp_path / "download", tmp_path / "cohort", roi_map=roi_map, workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    assert "contours were drawn on the MR series and are read on the CT series" in outcome.reason
+
+
+def test_an_organ_preset_on_a_sarcoma_says_the_organ_is_missing(sarcoma: Path) -> None:
+    """wei2021 on a GTV-only sarcoma case said 'No structure is recognised as the sarcoma'."""
+    with pytest.raises(RTStructError) as refused:
+        load_case(sarcoma / "CT", site="sarcoma", require=("gtv", "organ"))
+    said = str(refused.value)
+    assert "organ hosting the tumour (none is contoured by convention for a sarcoma" in said
+    assert "han2020, full" in said and "as the sarcoma" not in said
+
+
+def test_an_image_named_after_its_organ_is_no_mask(pyradiomics: Path, tmp_path: Path) -> None:
+    """'lung1_image.nrrd' read as a lung mask: the same CT under two patient folders went
+    unflagged when its name held a structure word."""
+    assert not is_mask_like(Path("LIVER7/liver7_image.nii.gz"), Path())
+    assert is_mask_like(Path("P/gtv_ct.nii.gz"), Path()) and is_mask_like(
+        Path("P/lung.nrrd"), Path()
+    )
+    _volume_patient(pyradiomics, tmp_path / "download" / "LUNG1", "lung1_image.nrrd")
+    _volume_patient(pyradiomics, tmp_path / "download" / "PAT-0003", "PAT-0003_image.nrrd")
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    assert all("identical" in o.reason for o in result.outcomes), result.outcomes
