@@ -84,6 +84,11 @@ def test_roi_map_text_gets_a_patients_roles() -> None:
     assert parse_roi_map("  ") is None
     with pytest.raises(ConfigError, match="not valid YAML at line"):
         parse_roi_map("default: [gtv\n")
+    # PatientIDs typed as numbers stay as typed ('0010' was YAML's octal 8, another patient)
+    typed = parse_roi_map("patients:\n  0010: {gtv: [ROI_1]}\n  001: {gtv: [ROI_2]}\n")
+    assert set(typed["patients"]) == {"0010", "001"}
+    kept = add_patient_roles("patients:\n  0010: {gtv: [ROI_1]}\n", "007", "gtv", ["A"])
+    assert set(parse_roi_map(kept)["patients"]) == {"0010", "007"}
 
 
 def test_schema_table_round_trips_and_names_a_bad_edit() -> None:

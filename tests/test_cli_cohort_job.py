@@ -77,3 +77,16 @@ def test_an_import_job_keeps_neither_the_uploaded_spreadsheet_nor_a_name_in_its_
     assert sorted(p.name for p in job.folder.iterdir()) == ["job.json", "log.txt"]
     assert not [name for name in NAMES if name in job.log()], job.log()
     assert f"skipped 1 file(s) of the download (not read): {LISTED_ON_TERMINAL}" in job.log()
+
+
+def test_an_import_of_a_folder_without_patients_is_an_error(tmp_path, capsys) -> None:
+    """``cohort import --images`` of a mistyped or empty folder reported 0 patients, exit 0."""
+    import json
+
+    (tmp_path / "download").mkdir()
+    (tmp_path / "download" / "readme.txt").write_text("no images here")
+    argv = ["cohort", "import", "--images", str(tmp_path / "download"), "--out",
+            str(tmp_path / "cohort"), "--json"]  # fmt: skip
+    assert main(argv) == 2
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["kind"] == "InputError" and "No patient was found" in last["error"]

@@ -38,10 +38,12 @@ TIME_UNITS = ("", "days", "weeks", "months", "years")
 
 def parse_roi_map(text: str) -> dict[str, Any] | None:
     """The ROI map typed on the page (YAML), None when empty; ConfigError when not YAML."""
+    from survival_core.cohort.importer import load_roi_map_yaml
+
     if not text.strip():
         return None
     try:
-        return yaml.safe_load(text)
+        return load_roi_map_yaml(text)  # patient keys as typed: '0010' is no octal 8
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

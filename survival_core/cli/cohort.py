@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from survival_core.cli import output
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, InputError
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
 
 if TYPE_CHECKING:
@@ -116,6 +116,16 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
         progress=output.progress,
     )
     summary = result.summary()
+    if not result.outcomes:  # a mistyped or empty folder is no success
+        raise InputError(
+            f"No patient was found in {args.images} ({result.n_files} file(s) read, "
+            f"{len(result.skipped)} skipped): give the folder holding the download."
+        )
+    if result.unmatched_roi_entries:  # PatientIDs: on the console only
+        _listing(
+            f"ROI map patient entries matching no patient: {len(result.unmatched_roi_entries)}",
+            "".join(f"\n  {entry}" for entry in result.unmatched_roi_entries),
+        )
     if result.skipped:  # on the console only: the download's paths may name patients
         shown = result.skipped[:SKIPPED_SHOWN]
         more = len(result.skipped) - len(shown)
