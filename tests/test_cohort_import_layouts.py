@@ -104,6 +104,11 @@ def test_a_zip_inside_a_zip_is_opened_and_a_damaged_zip_is_reported(
     with zipfile.ZipFile(download / "batch.zip", "w") as archive:
         archive.writestr("inner/PAT-01.zip", inner.getvalue())
     (download / "PAT-02.zip").write_bytes(inner.getvalue()[:3000])
+    # inside a patient's folder: a damaged zip named after the patient, and Office notes (a zip
+    # too, whose members were listed as the download's files)
+    (download / "PAT-03").mkdir()
+    (download / "PAT-03" / "SMITH_JOHN_ct.zip").write_bytes(inner.getvalue()[:3000])
+    (download / "PAT-03" / "notes.docx").write_bytes(_zipped({"word/document.xml": b"<w/>"}))
     result = import_images(download, tmp_path / "cohort", workers=1)
     said = {o.patient: (o.status, o.reason) for o in result.outcomes}
     pseudonym = Deidentifier().pseudonym
@@ -112,6 +117,9 @@ def test_a_zip_inside_a_zip_is_opened_and_a_damaged_zip_is_reported(
     assert status == "failed" and "damaged or refused archive" in reason
     assert "PAT-02" not in reason  # the archive's name may name the patient
     assert any(s.startswith("PAT-02.zip: a damaged") for s in result.skipped)
+    status, reason = said[pseudonym("PAT-03")]
+    assert status == "failed" and "SMITH" not in reason and "JOHN" not in reason
+    assert "PAT-03/notes.docx: not a DICOM or volume file" in result.skipped
 
 
 def _zipped(members: dict[str, bytes]) -> bytes:

@@ -35,6 +35,7 @@ import hmac
 import io
 import json
 import os
+import re
 import shutil
 import time
 from collections import Counter
@@ -979,10 +980,12 @@ def _unopened_archives(inventory: TreeInventory, deid: Deidentifier) -> dict[str
     for record in inventory.unopened:
         case_id = deid.pseudonym(record.group)
         text = (
-            f"{record.shown}: {record.error}; the files in it were not imported (download it "
-            "again, or unpack it into the download)."
+            f"{record.error}; the files in it were not imported (the console names the "
+            "archive: download it again, or unpack it into the download)."
         )
-        names = secrets | ({record.group} if len(record.group) >= 3 else set())
+        # its path is never said: a file or folder name may be the patient's
+        parts = {part for part in re.split(r"[/:]", record.shown) if len(part) >= 3}
+        names = secrets | parts | ({record.group} if len(record.group) >= 3 else set())
         said[case_id] = _joined(said.get(case_id, ""), scrub(text, names, case_id))
     return said
 

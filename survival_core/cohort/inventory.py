@@ -203,6 +203,12 @@ class TreeInventory:
         self.close()
 
 
+#: Documents stored as zip archives (Office, OpenDocument): a patient's notes, never data to open.
+DOCUMENT_SUFFIXES = frozenset(
+    {".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".odt", ".ods", ".odp", ".epub", ".jar"}
+)
+
+
 def _visible(path: Path, root: Path) -> bool:
     return not any(
         part.startswith(".") or part in _SKIP_NAMES for part in path.relative_to(root).parts
@@ -222,8 +228,8 @@ def _files(
         relative = path.relative_to(root)
         shown = relative.as_posix()
         group = relative.parts[0] if len(relative.parts) > 1 else ""
-        if not looks_like_zip(path):
-            found.append((str(path), shown, group))
+        if not looks_like_zip(path) or path.suffix.lower() in DOCUMENT_SUFFIXES:
+            found.append((str(path), shown, group))  # an Office document is a zip, no archive
             continue
         if len(relative.parts) == 1:
             group = path.stem
