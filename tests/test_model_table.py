@@ -32,7 +32,8 @@ def test_a_missing_event_costs_its_row_only(tmp_path: Path, veterans: pd.DataFra
     kept = veterans.drop(index=5)
     assert table.case_ids == kept["case_id"].tolist()
     np.testing.assert_array_equal(table.y["event"], kept["event"].astype(bool))
-    assert "1 case(s) without a usable time/event were left out." in table.notes
+    left_out = "1 case(s) without a usable time/event (missing, negative, or an event code other"
+    assert f"{left_out} than 0/1) were left out: VA-005." in table.notes  # named: which to fix
 
 
 @pytest.mark.parametrize("words", [("dead", "alive"), ("Yes", "No"), ("event", "censored")])

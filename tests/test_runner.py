@@ -425,8 +425,8 @@ def test_a_run_says_and_records_what_it_left_out(veterans, tmp_path, store, caps
     config = _table_config(tmp_path, cohort, name="noted", model={"name": "coxph"})
     assert main(["train", "--config", str(config), "--json"]) == 0
     out = capsys.readouterr()
-    said = "note: 1 case(s) without a usable time/event were left out."
-    assert said in out.err
+    said = next(line for line in out.err.splitlines() if "without a usable time/event" in line)
+    assert said.startswith("note: 1 case(s)") and said.endswith(f": {clinical.case_id[0]}.")
     run_id = _last_json(out.out)["run_id"]
     reports = store.get_run(run_id).folder / "reports"
     assert said.removeprefix("note: ") in (reports / "notes.txt").read_text().splitlines()

@@ -369,7 +369,11 @@ def load_model_table(
     event = event_indicator(joined["event"])
     bad = time.isna() | event.isna() | (time < 0)
     if bad.any():
-        notes.append(f"{int(bad.sum())} case(s) without a usable time/event were left out.")
+        shown = ", ".join(map(str, joined.index[bad][:5])) + (", ..." if bad.sum() > 5 else "")
+        notes.append(
+            f"{int(bad.sum())} case(s) without a usable time/event (missing, negative, or an "
+            f"event code other than 0/1) were left out: {shown}."
+        )
         joined, time, event = joined[~bad], time[~bad], event[~bad]
     if joined.empty:
         raise InputError(
