@@ -155,7 +155,7 @@ def test_nested_zips_share_the_limits_and_their_depth_is_bounded(tmp_path: Path)
     assert files == []
     why = dict(unopened)
     assert "gzip-compressed tar archive; only zip archives are opened" in why["c.tar.gz"]
-    assert "nested more than 2 levels" in why["deep.zip/deeper.zip/deeper.zip"]
+    assert "nested more than 2 levels" in why["deep/deeper/deeper.zip"]
 
 
 def _study(source: Path, target: Path, tag: str, study_date: str, contoured: bool) -> None:

@@ -226,6 +226,12 @@ def extract_zip(
     return written
 
 
+#: Documents stored as zip archives (Office, OpenDocument): a patient's notes, never data to open.
+DOCUMENT_SUFFIXES = frozenset(
+    {".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".odt", ".ods", ".odp", ".epub", ".jar"}
+)
+
+
 def extract_nested(
     source: Path,
     dest: Path,
@@ -236,7 +242,8 @@ def extract_nested(
     max_ratio: float = MAX_RATIO,
 ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Extract the zip ``source`` under ``dest`` (:func:`extract_zip`), and each zip inside it,
-    up to ``max_nesting`` levels, into a folder named as that zip ('inner/005.zip/...').
+    up to ``max_nesting`` levels, into a folder named as that zip less '.zip' ('inner/005/...';
+    an Office document, a zip too, stays a file).
 
     The size and file limits hold for everything extracted together, so nesting multiplies no
     zip bomb. Raises :class:`ArchiveError` when ``source`` itself cannot be extracted; an archive
@@ -260,7 +267,7 @@ def extract_nested(
     while pending:
         path, level = pending.pop(0)
         found = sniff_file(path)
-        if found.kind not in ARCHIVE_KINDS:
+        if found.kind not in ARCHIVE_KINDS or path.suffix.lower() in DOCUMENT_SUFFIXES:
             extracted.append(path)
             continue
         size = path.stat().st_size
@@ -288,8 +295,10 @@ def extract_nested(
 def _extract_in_place(
     path: Path, *, max_total_bytes: int, max_files: int, max_ratio: float
 ) -> list[Path]:
-    """Extract the zip at ``path`` into a folder that then takes its place (its name); the files
-    written. Nothing is left of a zip that fails half-way but the zip itself."""
+    """Extract the zip at ``path`` into a folder that then takes its place, named as the zip less
+    '.zip' (a patient's 'P001.zip' in a batch zip is 'P001', as it is unpacked at the top: its
+    case key must join the clinical table's 'P001'), or as the zip where that name is taken; the
+    files written. Nothing is left of a zip that fails half-way but the zip itself."""
     folder = Path(tempfile.mkdtemp(prefix=".", dir=path.parent))  # hidden until complete
     try:
         written = extract_zip(
@@ -304,5 +313,7 @@ def _extract_in_place(
         shutil.rmtree(folder)
         raise
     path.unlink()
-    folder.rename(path)
-    return [path / p.relative_to(folder.resolve()) for p in written]
+    stem = path.with_suffix("") if path.suffix.lower() == ".zip" else path
+    target = path if stem.exists() else stem
+    folder.rename(target)
+    return [target / p.relative_to(folder.resolve()) for p in written]
