@@ -782,6 +782,22 @@ def test_numbers_whose_marks_nothing_in_the_file_tells_are_refused(tmp_path: Pat
         read_clinical_spreadsheet(path, event_column="event")
 
 
+def test_a_text_column_with_one_ambiguous_number_stays_text(tmp_path: Path) -> None:
+    """A semicolon export's histology column of words and one '1.500' stopped the whole import
+    as undecidable numbers; a column of words is text, its '1.500' one of its categories."""
+    sheet, y = _gbsg2_sheet(200)
+    sheet = sheet.astype({"age": int, "tsize": int})  # no number in the file tells the marks
+    histology = np.array(["ductal", "lobular", "mixed", "mucinous"] * 50, dtype=object)
+    histology[7] = "1.500"
+    sheet["histology"] = histology
+    sheet["time (days)"] = y["time"].astype(int)
+    path = tmp_path / "gbsg2.csv"
+    sheet.to_csv(path, index=False, sep=";")
+    imported = read_clinical_spreadsheet(path, event_column="event")
+    assert imported.table["histology"].iloc[7] == "1.500"
+    assert set(imported.table["histology"]) == {"ductal", "lobular", "mixed", "mucinous", "1.500"}
+
+
 def test_two_digit_birth_years_are_put_before_the_diagnosis(tmp_path: Path) -> None:
     """A registry's dd/mm/yy dates: patients born in the 1920s were read as born in the 2020s,
     aged -20 at a 2002 diagnosis; a birth date after the diagnosis gives no age."""

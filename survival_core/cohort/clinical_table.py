@@ -801,13 +801,13 @@ def _numeric_column(
                 int(bounds.sum()),
             )
         )  # fmt: skip
-    values = numbers.read(present, column)
-    values = values.where(scale == 1, (values * scale).round(9))  # 1.1 cm: 11 mm, not 11.000...02
-    parsed = values.notna()
+    parsed = numbers.readable(present, column)
     if not parsed.any() or parsed.mean() < _NUMERIC_SHARE:
         return None
     if present[~parsed].str.contains(r"\d").any():
         return None
+    values = numbers.read(present, column)  # a numeric column's undecided '1.814' is refused
+    values = values.where(scale == 1, (values * scale).round(9))  # 1.1 cm: 11 mm, not 11.000...02
     if not parsed.all():
         report.append(
             Coercion(
@@ -832,6 +832,8 @@ def _date_column(
     parsed = parse_dates(present, order)
     if parsed is not None or not set(h.tokens) & DATE_WORDS:
         return parsed
+    if not numbers.readable(present, h.text).all():
+        return None
     days = numbers.read(present, h.text)
     serials = excel_serial_dates(days) if days.notna().all() else None
     if serials is None:

@@ -289,6 +289,13 @@ class NumberMarks:
         self._refuse(read, read.undecided(), [column])
         return pd.Series(read.values.to_numpy(), index=cells.index)
 
+    def readable(self, cells: pd.Series, column: Hashable) -> pd.Series:
+        """Which ``cells`` are numbers, an ambiguous one nothing decides too: whether a column
+        is numeric is known before :meth:`read` refuses it (a histology column with one '1.500'
+        is text, not a refusal)."""
+        read = self._read(cells.to_frame(column))
+        return pd.Series((read.values.notna() | read.undecided()).to_numpy(), index=cells.index)
+
     def said(self, cells: pd.Series, column: Hashable) -> list[tuple[str, int]]:
         """What reading ``cells`` as ``column``'s numbers did, for a report: each action (decimal
         commas read, both marks used as decimals, thousands separators removed, how its
