@@ -162,3 +162,24 @@ def test_the_ring_of_a_tumour_on_a_cropped_scan_keeps_the_lung(lung1) -> None:
     inside = sitk.GetArrayFromImage(ring).astype(bool)
     values = sitk.GetArrayViewFromImage(image)[inside]
     assert inside.sum() == 2771 and np.median(values) < -500  # the whole ring, aerated lung
+
+
+def test_a_contour_straying_past_the_skin_keeps_the_ring_in_the_body(lung1) -> None:
+    """Real lung1, its GTV joined by a contour line crossing the skin two voxels into the air:
+    the ring must still be clipped to the body (a cropped scan's outline is dropped, not a whole
+    scan's), or it holds air around a superficial tumour."""
+    from survival_core.features.radiomics import roi_masks
+    from survival_core.preprocess.roi import body_mask
+
+    image, label = lung1
+    body = sitk.GetArrayFromImage(body_mask(image)).astype(bool)
+    gtv = sitk.GetArrayFromImage(label).astype(bool)
+    z = np.argwhere(gtv)[0][0]
+    top = np.flatnonzero(body[z].any(axis=1))[0]
+    x = np.flatnonzero(body[z, top + 3])[0] + 20
+    gtv[z, top - 2 : top + 4, x] = True
+    stray = sitk.GetImageFromArray(gtv.astype(np.uint8))
+    stray.CopyInformation(label)
+    ring = roi_masks({"gtv": stray}, ("peritumoral_ring",), image)["peritumoral_ring"]
+    ring = sitk.GetArrayFromImage(ring).astype(bool)
+    assert ring.any() and not (ring & ~body).any()
