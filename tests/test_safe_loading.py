@@ -33,8 +33,15 @@ UNSAFE_MODULES = {
     "shelve",
     "marshal",
 }
-#: yaml loaders that build plain data only (runs/config.py's loader subclasses SafeLoader).
-SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "_UniqueKeyLoader"}
+#: yaml loaders that build plain data only (runs/config.py's and cohort/importer.py's loaders
+#: subclass SafeLoader).
+SAFE_YAML_LOADERS = {
+    "SafeLoader",
+    "CSafeLoader",
+    "BaseLoader",
+    "_UniqueKeyLoader",
+    "_TextKeyLoader",
+}
 
 
 def _dotted(node: ast.expr) -> str:

@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the comparisons and report them (skipped, exit 0, when the default data folder is
-    absent; a folder given with --data must be there)."""
+    """Run the comparisons and report them (skipped, exit 0, when the data is absent; a folder
+    given with --data that does not exist is refused)."""
     from survival_core.features.conformance import (
         SHARED_DATA,
         ibsi_report,
@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     shared_data = args.data or SHARED_DATA
     why = missing_data(shared_data)
-    if why and args.data:  # a folder named and not there (a typo) is no pass
-        raise InputError(f"--data {args.data}: {why}")
+    if why and args.data and not args.data.is_dir():  # a mistyped folder is no pass
+        raise InputError(f"--data {args.data} is not a folder: {why}")
     if why:
         output.progress(f"skipped: {why}")
         output.report({"skipped": why}, args.json)
