@@ -481,3 +481,21 @@ def test_a_bound_short_of_one_never_prints_as_one():
     assert ex.hr_text(0.99898, 0.99800, 0.99996) == "0.99898 (0.998 to 0.99996)"
     assert ex.hr_text(1.52, 1.21, 1.9) == "1.52 (1.21 to 1.9)"
     assert ex.hr_text(float("nan"), 0.0, 0.0) == ""
+
+
+def test_a_categorys_median_by_group_is_a_level_not_its_code(gbsg2):
+    """The Distributions table's median of tumour grade was its position code (1.0 for 'II'),
+    and of a 0/50 dose the 0/1 code."""
+    frame, _ = gbsg2
+    frame = frame.assign(
+        dose=(frame["horTh"] == "yes").map({True: 50.0, False: 0.0}),
+        tgrade=frame["tgrade"].astype(pd.CategoricalDtype(["I", "II", "III"], ordered=True)),
+    )
+    groups = ex.split_groups(frame["age"], "median").groups
+    table = ex.distributions_by_group(frame, ["tgrade", "dose", "tsize"], groups).set_index(
+        "variable"
+    )
+    low, high = ex.split_groups(frame["age"], "median").order
+    assert table.loc["tgrade", f"median {low}"] == "II"
+    assert table.loc["dose", f"median {low}"] in ("0", "0/50", "50")
+    assert table.loc["tsize", f"median {low}"] == frame.loc[groups == low, "tsize"].median()

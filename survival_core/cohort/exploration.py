@@ -738,6 +738,16 @@ def _two_groups(groups: pd.Series) -> tuple[str, str]:
     return order[0], order[1]
 
 
+def _median(values: np.ndarray, var: Variable) -> float | str:
+    """The median of a group's ``values``: a number, or for a category the level it falls on
+    ('II', '50'; two levels where it falls between: 'no/yes'), never a level's position code."""
+    median = float(np.median(values))
+    if var.kind == "continuous":
+        return median
+    low, high = int(np.floor(median)), int(np.ceil(median))
+    return var.levels[low] if low == high else f"{var.levels[low]}/{var.levels[high]}"
+
+
 def distributions_by_group(
     frame: pd.DataFrame,
     columns: Sequence[str],
@@ -757,7 +767,7 @@ def distributions_by_group(
         b = var.values[(groups == second) & var.values.notna()].to_numpy()
         row.update({f"n {first}": a.size, f"n {second}": b.size})
         if a.size and b.size:
-            row.update({f"median {first}": np.median(a), f"median {second}": np.median(b)})
+            row.update({f"median {first}": _median(a, var), f"median {second}": _median(b, var)})
             row["p"] = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
         rows.append(row)
     table = pd.DataFrame(rows)
