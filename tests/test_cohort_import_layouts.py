@@ -1,25 +1,30 @@
 """Downloads as physicists deliver them: a table imported before its images, numeric PatientIDs
 in a ROI map, zips inside zips, a baseline and a follow-up study, MR contours on the CT, image
-files named after their organ."""
+files named after their organ, structure names holding the patient's ID, PatientIDs that name
+no one."""
 
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+import SimpleITK as sitk
 
 from survival_core.cohort.clinical_join import import_table
 from survival_core.cohort.importer import check_roi_map, import_images, read_roi_map
 from survival_core.errors import RTStructError
 from survival_core.io.archive import extract_nested
 from survival_core.io.case_loader import is_mask_like, load_case
-from survival_core.io.deid import Deidentifier
+from survival_core.io.deid import KEY_FILE, Deidentifier
 
 
 @pytest.fixture(scope="module")
@@ -158,10 +163,17 @@ def test_nested_zips_share_the_limits_and_their_depth_is_bounded(tmp_path: Path)
     assert "nested more than 2 levels" in why["deep/deeper/deeper.zip"]
 
 
-def _study(source: Path, target: Path, tag: str, study_date: str, contoured: bool) -> None:
+def _study(
+    source: Path,
+    target: Path,
+    tag: str,
+    study_date: str,
+    contoured: bool,
+    edit: Callable[[pydicom.Dataset], None] | None = None,
+) -> None:
     """The real STS_001 CT (with its RTSTRUCT when ``contoured``) as one study of the patient:
     every UID but the standard's remapped after ``tag`` (references follow), dated
-    ``study_date``."""
+    ``study_date``, each file then changed by ``edit``."""
 
     def remap(dataset: pydicom.Dataset, element: pydicom.DataElement) -> None:
         value = element.value
@@ -174,6 +186,8 @@ def _study(source: Path, target: Path, tag: str, study_date: str, contoured: boo
         ds.walk(remap)
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.StudyDate = study_date
+        if edit is not None:
+            edit(ds)
         written = target / path.relative_to(source)
         written.parent.mkdir(parents=True, exist_ok=True)
         ds.save_as(written)
@@ -230,3 +244,56 @@ def test_an_image_named_after_its_organ_is_no_mask(pyradiomics: Path, tmp_path: 
     _volume_patient(pyradiomics, tmp_path / "download" / "PAT-0003", "PAT-0003_image.nrrd")
     result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
     assert all("identical" in o.reason for o in result.outcomes), result.outcomes
+
+
+def test_a_roi_map_names_a_structure_holding_the_patient_id_as_the_planning_system_shows_it(
+    sarcoma: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """De-identification cuts the patient's ID out of 'GTV_12345' (stored as 'GTV'), but the
+    ROI map was matched on the header's name: the import failed ("No structure named
+    'GTV_RS-...'"), and roles.json would have kept the name with the ID."""
+    # a fixed key: the remapped UIDs are digits, which a random key's could hold '12345' in
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data" / KEY_FILE).parent.mkdir(parents=True)
+    (tmp_path / "data" / KEY_FILE).write_bytes(bytes(range(32)))
+
+    def of_patient_12345(ds: pydicom.Dataset) -> None:
+        ds.PatientID, ds.PatientIdentityRemoved = "12345", "NO"
+        if "StructureSetROISequence" in ds:
+            ds.StructureSetROISequence[0].ROIName = "GTV_12345"
+
+    _study(sarcoma / "CT", tmp_path / "download" / "P", "p", "20200101", True, of_patient_12345)
+    roi_map = check_roi_map({"patients": {"12345": {"gtv": ["GTV_12345"]}}})
+    result = import_images(tmp_path / "download", tmp_path / "cohort", roi_map=roi_map, workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    case = tmp_path / "cohort" / "cases" / outcome.patient
+    assert json.loads((case / "roles.json").read_text()) == {"gtv": ["GTV"]}
+    gtv = load_case(case).masks["gtv"]
+    millilitres = np.count_nonzero(sitk.GetArrayViewFromImage(gtv)) * np.prod(gtv.GetSpacing())
+    assert millilitres / 1000 > 300
+    holding = [p.name for p in case.rglob("*") if p.is_file() and b"12345" in p.read_bytes()]
+    assert holding == []
+
+
+@pytest.mark.parametrize("placeholder", ["ANONYMOUS", ""])
+def test_studies_whose_patient_id_names_no_one_are_cases_named_as_their_files(
+    sarcoma: Path, tmp_path: Path, placeholder: str
+) -> None:
+    """Two patients' studies under PatientID 'ANONYMOUS' were grouped as one patient (refused:
+    two studies under one PatientID); under an empty PatientID each was named by its folder's
+    pseudonym, while de-identification named its files by their study's."""
+
+    def of_no_one(ds: pydicom.Dataset) -> None:
+        ds.PatientID, ds.PatientName = placeholder, ""
+
+    for tag in ("first", "second"):
+        _study(sarcoma / "CT", tmp_path / "download" / tag, tag, "20200101", True, of_no_one)
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    assert [o.status for o in result.outcomes] == ["imported"] * 2, result.outcomes
+    case_ids = {o.patient for o in result.outcomes}
+    assert len(case_ids) == 2
+    for case_id in case_ids:
+        stored = (tmp_path / "cohort" / "cases" / case_id).rglob("*.dcm")
+        named = {str(pydicom.dcmread(p, stop_before_pixels=True).PatientID) for p in stored}
+        assert named == {case_id}

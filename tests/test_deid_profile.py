@@ -154,6 +154,9 @@ ROI_NAMES = {
     "Liver_LEAKID123": "Liver",
     "GTV OTHERLEAK9 19450317": "GTV",
     "GTV (Zzleak)": "GTV",
+    "GTVp_MRNLEAKID123": "GTVp_MRN",  # a long ID glued to a word
+    "GTV 1945-03-17": "GTV",  # the birth date as people write it
+    "PTV_17.03.1945": "PTV",
     "Artery_L": "Artery_L",
     "GTV_Mass_CT": "GTV_Mass_CT",
 }

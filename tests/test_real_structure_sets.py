@@ -313,15 +313,16 @@ def test_a_spreadsheet_joined_to_a_cohort_of_failed_patients_says_so(original: P
 
 
 def test_different_patients_under_one_patient_id_are_named_as_such(original: Path, tmp_path):
-    """Two studies of the real sarcoma CT under one PatientID (an anonymiser's 'ANONYMOUS'):
-    the refusal says they may be different patients, not only 'keep one'."""
+    """Two studies of the real sarcoma CT under one PatientID (a site's code shared by two
+    patients): the refusal says they may be different patients, not only 'keep one'. (A
+    placeholder such as 'ANONYMOUS' names no one: its studies are two patients.)"""
     from survival_core.cohort.importer import import_images
 
     for copy in ("a", "b"):
         study, series = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
         for path in sorted(original.rglob("*.dcm")):
             ds = pydicom.dcmread(path)
-            ds.PatientID, ds.StudyInstanceUID = "ANONYMOUS", study
+            ds.PatientID, ds.StudyInstanceUID = "SITE01", study
             if ds.Modality == "CT":
                 ds.SeriesInstanceUID, ds.SOPInstanceUID = series, pydicom.uid.generate_uid()
                 ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

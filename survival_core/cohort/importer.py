@@ -48,13 +48,18 @@ from typing import Any
 import SimpleITK as sitk
 import yaml
 
-from survival_core.cohort.inventory import PatientInventory, TreeInventory, inventory_tree
+from survival_core.cohort.inventory import (
+    FileRecord,
+    PatientInventory,
+    TreeInventory,
+    inventory_tree,
+)
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, is_mask_like, load_case
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE
 from survival_core.io.dataset_layout import role_file_name, split_name
-from survival_core.io.deid import Deidentifier, kept_patient_id, load_key
+from survival_core.io.deid import Deidentifier, case_id_of, load_key
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
     AnnotationEntry,
@@ -226,12 +231,12 @@ def case_ids_for(cohort: Path | str, original_ids: list[str]) -> dict[str, str |
 
 
 def patient_case_id(patient: PatientInventory, deid: Deidentifier) -> str:
-    """The case id a Case-page upload of the patient's files gets: the keyed pseudonym of the
-    PatientID (the PatientID itself for data marked de-identified); for volume folders the
-    pseudonym of the folder name."""
-    if patient.identity_removed and not patient.by_folder and kept_patient_id(patient.patient_id):
-        return patient.patient_id
-    return deid.pseudonym(patient.patient_id)
+    """The case id a Case-page upload of the patient's files gets, which their stored copies
+    name as their PatientID (:func:`~survival_core.io.deid.case_id_of`: the PatientID of files
+    all marked de-identified, else the keyed pseudonym of who the patient is); for volume
+    folders the pseudonym of the folder name."""
+    marked = patient.identity_removed and not patient.by_folder
+    return case_id_of(patient.patient_id, marked, deid)
 
 
 def scrub(text: str, secrets: tuple[str, ...] | frozenset[str], replacement: str) -> str:
@@ -311,17 +316,30 @@ def read_roi_map(path: Path | str) -> dict[str, Any]:
     return check_roi_map(document)
 
 
-def _find(listed: list[str], names: tuple[str, ...]) -> list[str]:
-    """The structures among ``names`` that ``listed`` names (:func:`_named`); a label of a
-    volume file among them too ('label.nii.gz:1', 'seg.nii.gz:4'; checked when the case loads:
-    the file's labels are not read here)."""
+def _find(
+    listed: list[str], names: tuple[str, ...], originals: tuple[str, ...] | None = None
+) -> list[str]:
+    """The structures among ``names`` that ``listed`` names (:func:`_named`), matched on
+    ``originals`` where given: ``names`` as the headers have them, position for position, which
+    the planning system shows; a label of a volume file among them too ('label.nii.gz:1',
+    'seg.nii.gz:4'; checked when the case loads: the file's labels are not read here).
+    :class:`InputError` when a structure named shares its stored name with another."""
+    stored = dict(zip(names if originals is None else originals, names, strict=True))
+    alike = Counter(stored.values())
     found: list[str] = []
     for wanted in listed:
-        matches = _named(wanted, names)
+        matches, suffix = _named(wanted, tuple(stored)), ""
         file, colon, label = wanted.rpartition(":")
         if not matches and colon and label.isdigit():
-            matches = [f"{name}:{label}" for name in _named(file, names)]
-        found += matches
+            matches, suffix = _named(file, tuple(stored)), f":{label}"
+        for match in matches:
+            if alike[stored[match]] > 1:  # the stored file would give the role the other's
+                raise InputError(
+                    f"the ROI map's {wanted!r} is stored as {stored[match]!r}, the patient's "
+                    "identifiers cut out of it, the name of another structure too: rename one of "
+                    "them in the structure set"
+                )
+        found += [stored[match] + suffix for match in matches]
     return list(dict.fromkeys(found))
 
 
@@ -342,16 +360,22 @@ def own_entry(roi_map: Mapping[str, Any], patient_id: str, case_id: str) -> dict
 
 
 def explicit_roles(
-    roi_map: Mapping[str, Any], own: Mapping[str, list[str]], names: tuple[str, ...]
+    roi_map: Mapping[str, Any],
+    own: Mapping[str, list[str]],
+    names: tuple[str, ...],
+    originals: tuple[str, ...] | None = None,
 ) -> dict[str, list[str]]:
     """Role -> structure names the ROI map gives a patient whose own entry is ``own`` (see
     :func:`own_entry`). That entry must match (:class:`InputError` otherwise); default names
     absent from the structure set leave the role to name matching. An empty list means the
-    patient has no such structure."""
+    patient has no such structure. ``originals``: ``names`` as the headers have them, where
+    de-identification changes them (the patient's identifiers cut out of a structure set's
+    names, :func:`~survival_core.io.deid.structure_names`): the ROI map names the originals,
+    the roles get ``names``, those of the stored file."""
     roles: dict[str, list[str]] = {}
     for role in ROLE_KEYS:
         if role in own:
-            found = _find(own[role], names)
+            found = _find(own[role], names, originals)
             if own[role] and not found:
                 raise InputError(
                     f"the ROI map names {', '.join(map(repr, own[role]))} for the {role}, but the "
@@ -359,7 +383,7 @@ def explicit_roles(
                 )
             roles[role] = found
         elif role in roi_map["default"]:
-            found = _find(roi_map["default"][role], names)
+            found = _find(roi_map["default"][role], names, originals)
             if found or not roi_map["default"][role]:
                 roles[role] = found
     if roles.get("gtv") == []:
@@ -458,8 +482,11 @@ def _choose_dicom(
     chosen = drawn if modality in (None, drawn.modality) else _in_frame(series, drawn, modality)
     found, refused = [], []
     for annotation in annotations:  # a patient's ROI map entry picks among structure sets
+        originals = _record(patient, annotation).original_names
         try:
-            found.append((annotation, explicit_roles(roi_map, own, annotation.roi_names)))
+            found.append(
+                (annotation, explicit_roles(roi_map, own, annotation.roi_names, originals))
+            )
         except InputError as err:
             refused.append(err)
     if not found:
@@ -504,15 +531,18 @@ def _companions(
     return tuple((m, tuple(str(p) for p in e.files)) for m, e in sorted(found.items()))
 
 
+def _record(patient: PatientInventory, annotation: AnnotationEntry) -> FileRecord:
+    """The inventory's record of one of the patient's structure sets."""
+    return next(r for r in patient.records if r.path == str(annotation.path))
+
+
 def _drawn_elsewhere(
     patient: PatientInventory, image: SeriesEntry, annotation: AnnotationEntry
 ) -> list[str]:
     """The note that the structure set's contours were drawn on images of another modality than
     the series they are read on (the MR's GTV rasterised on the CT, linked by their shared frame
     of reference): the tumour outlined on one scan is measured on another. [] otherwise."""
-    drawn = next(
-        (r.contour_modalities for r in patient.records if r.path == str(annotation.path)), ()
-    )
+    drawn = _record(patient, annotation).contour_modalities
     if not drawn or image.modality in drawn:
         return []
     return [

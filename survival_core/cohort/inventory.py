@@ -7,9 +7,11 @@ only for the attributes listed in :data:`HEADER_TAGS` (``stop_before_pixels`` an
 ``specific_tags``), over a pool of worker processes: RTSTRUCT contours (ROIContourSequence) and pixels are never read, so a thousand
 patients' headers take seconds, not the minutes rasterising them would.
 
-Files are grouped into patients by the PatientID of their headers (the same patient in two
-folders is one patient); files without a DICOM header (NIfTI and other volumes) and DICOM files
-without a PatientID are grouped by the top-level folder (or archive) they came from, except the
+Files are grouped into patients by who their headers say the patient is, as de-identification
+names the patient (:func:`~survival_core.io.deid.patient_identity`: the PatientID, so the same
+patient in two folders is one patient; else, for a PatientID that names no one such as
+'ANONYMOUS', the study); files without a DICOM header (NIfTI and other volumes) and DICOM files
+naming no patient at all are grouped by the top-level folder (or archive) they came from, but the
 volume files of public datasets' layouts (``imagesTr/`` + ``labelsTr/``, ``<case>__CT.nii.gz``,
 ``<case>_label.nrrd``: :mod:`~survival_core.io.dataset_layout`), grouped by case. A structure
 set filed under a PatientID that has no image series (exported from a planning system, or
@@ -17,6 +19,10 @@ de-identified apart from its images) joins the one patient whose series it refer
 else by frame of reference, UIDs no two scans share), with a note. Each
 patient's DICOM files become a :class:`~survival_core.io.dicom_series.DicomInventory`, so series
 choice and structure-set references work exactly as when one case is loaded.
+
+Structure names are read twice: as the header has them (the planning system's, which a ROI map
+names) and as the de-identified file will (the patient's identifiers cut out,
+:func:`~survival_core.io.deid.structure_names`), which the case is read with.
 
 The inventory holds original patient IDs and names in memory, to compute pseudonyms and to scrub
 them from messages; nothing here writes them anywhere.
@@ -30,6 +36,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -48,6 +55,7 @@ from survival_core.io.dataset_layout import (
     dataset_cases,
     short_case_names,
 )
+from survival_core.io.deid import IDENTITY_KEYWORDS, patient_identity, structure_names
 from survival_core.io.dicom_series import (
     NON_IMAGE_MODALITIES,
     DicomInventory,
@@ -68,29 +76,35 @@ from survival_core.paths import data_subdir
 from survival_core.workers import die_with_parent
 
 #: The attributes read from each file: identity, series, geometry summary and, for structure
-#: sets, their references and ROI/segment names (never the contours).
-HEADER_TAGS = (
-    "SOPClassUID",
-    "SOPInstanceUID",
-    "Modality",
-    "PatientID",
-    "PatientName",
-    "PatientIdentityRemoved",
-    "StudyInstanceUID",
-    "StudyDate",
-    "SeriesInstanceUID",
-    "FrameOfReferenceUID",
-    "SeriesDescription",
-    "ImageType",
-    "CorrectedImage",
-    "Rows",
-    "Columns",
-    "NumberOfFrames",
-    "StructureSetROISequence",
-    "ReferencedFrameOfReferenceSequence",
-    "ReferencedSeriesSequence",
-    "StudiesContainingOtherReferencedInstancesSequence",
-    "SegmentSequence",
+#: sets, their references and ROI/segment names (never the contours); and all that
+#: de-identification reads to name the patient and cut its identifiers out of structure names.
+HEADER_TAGS = tuple(
+    dict.fromkeys(
+        (
+            "SOPClassUID",
+            "SOPInstanceUID",
+            "Modality",
+            "PatientID",
+            "PatientName",
+            "PatientIdentityRemoved",
+            "StudyInstanceUID",
+            "StudyDate",
+            "SeriesInstanceUID",
+            "FrameOfReferenceUID",
+            "SeriesDescription",
+            "ImageType",
+            "CorrectedImage",
+            "Rows",
+            "Columns",
+            "NumberOfFrames",
+            "StructureSetROISequence",
+            "ReferencedFrameOfReferenceSequence",
+            "ReferencedSeriesSequence",
+            "StudiesContainingOtherReferencedInstancesSequence",
+            "SegmentSequence",
+            *IDENTITY_KEYWORDS,
+        )
+    )
 )
 #: Image storage SOP classes -> their modality (what an RTSTRUCT's contour images are).
 _IMAGE_CLASSES = {
@@ -121,6 +135,9 @@ class FileRecord:
     kind: str
     patient_id: str = ""
     patient_name: str = ""
+    #: Who the patient is (:func:`~survival_core.io.deid.patient_identity`): the PatientID, else
+    #: a UID of the study; what DICOM files are grouped by, as their pseudonym derives from it.
+    identity: str = ""
     identity_removed: bool = False
     modality: str = ""
     sop_class_uid: str = ""
@@ -140,7 +157,10 @@ class FileRecord:
     image_type: tuple[str, ...] = ()
     corrected_image: tuple[str, ...] = ()
     references: References = field(default_factory=References)
+    #: A structure set's ROI or segment names as its de-identified copy has them (the case is
+    #: read with these), and as its header has them (what a ROI map names; never written).
     roi_names: tuple[str, ...] = ()
+    original_names: tuple[str, ...] = ()
     #: An RTSTRUCT's: the modalities of the images its contours name (by SOP class), which tell
     #: the series it was drawn on where a shared frame of reference links it to several.
     contour_modalities: tuple[str, ...] = ()
@@ -156,7 +176,8 @@ class FileRecord:
 class PatientInventory:
     """The files of one patient: DICOM (as series and structure sets) and volume files."""
 
-    #: PatientID, or the top-level folder name for files without one (original: keep in memory).
+    #: Who the patient is (:attr:`FileRecord.identity`: the PatientID, else a UID of the study),
+    #: or the top-level folder name for files naming no one (original: keep in memory).
     patient_id: str
     #: Whether the headers say the data are already de-identified (PatientIdentityRemoved=YES).
     identity_removed: bool
@@ -170,8 +191,8 @@ class PatientInventory:
 
     @property
     def by_folder(self) -> bool:
-        """Whether the patient was grouped by folder (no PatientID in any header)."""
-        return not any(r.patient_id for r in self.records)
+        """Whether the patient was grouped by folder (no header names the patient)."""
+        return not any(r.identity for r in self.records)
 
 
 @dataclass
@@ -313,6 +334,7 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         "sha256": digest,
         "patient_id": _text(ds, "PatientID"),
         "patient_name": _text(ds, "PatientName"),
+        "identity": patient_identity(ds),
         "identity_removed": _text(ds, "PatientIdentityRemoved").upper() == "YES",
         "modality": modality,
         "sop_class_uid": _text(ds, "SOPClassUID"),
@@ -322,17 +344,26 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         "series_uid": _text(ds, "SeriesInstanceUID"),
     }
     if is_rtstruct(ds):
-        names = tuple(_text(r, "ROIName") for r in ds.get("StructureSetROISequence", []))
+        originals = tuple(_text(r, "ROIName") for r in ds.get("StructureSetROISequence", []))
+        names = structure_names(ds)
         return FileRecord(
             **common,
             kind="rtstruct",
             references=rtstruct_references(ds),
-            roi_names=names,
+            roi_names=tuple(names(name) for name in originals),
+            original_names=originals,
             contour_modalities=_contour_modalities(ds),
         )
     if is_seg(ds):
-        names = tuple(segment_names(ds).values())
-        return FileRecord(**common, kind="seg", references=seg_references(ds), roi_names=names)
+        originals = tuple(segment_names(ds).values())
+        _cut_segment_texts(ds, structure_names(ds))
+        return FileRecord(
+            **common,
+            kind="seg",
+            references=seg_references(ds),
+            roi_names=tuple(segment_names(ds).values()),
+            original_names=originals,
+        )
     if "Rows" not in ds or "Columns" not in ds or modality in NON_IMAGE_MODALITIES:
         return FileRecord(**common, kind="other")
     values = header_values(ds, "ImageType")
@@ -348,6 +379,16 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         image_type=values,
         corrected_image=header_values(ds, "CorrectedImage"),
     )
+
+
+def _cut_segment_texts(ds: Dataset, names: Callable[[str], str]) -> None:
+    """Cut the patient's identifiers out of a SEG header's segment labels and descriptions, in
+    place (the header is never written), as de-identification does: a segment's name falls back
+    from its label to its description to its number, so both are cut before it is chosen."""
+    for item in ds.get("SegmentSequence", []):
+        for keyword in ("SegmentLabel", "SegmentDescription"):
+            if item.get(keyword):
+                setattr(item, keyword, names(str(item.get(keyword))))
 
 
 def _contour_modalities(ds: Dataset) -> tuple[str, ...]:
@@ -450,8 +491,9 @@ def _top(shown: str) -> str:
 def group_patients(
     records: list[FileRecord], root: Path
 ) -> tuple[dict[str, PatientInventory], list[str]]:
-    """Patients (key: PatientID, else 'folder:<top-level folder>', or 'folder:<case>' for the
-    volume files of a dataset layout, :func:`dataset_volumes`) and the skipped-file notes."""
+    """Patients (key: :attr:`FileRecord.identity`, the PatientID or else a UID of the study;
+    else 'folder:<top-level folder>', or 'folder:<case>' for the volume files of a dataset
+    layout, :func:`dataset_volumes`) and the skipped-file notes."""
     groups: dict[str, list[FileRecord]] = defaultdict(list)
     skipped: list[str] = []
     records, outside = dataset_volumes(records)
@@ -460,8 +502,8 @@ def group_patients(
     ]
     for record in records:
         dicom = record.kind in ("image", "rtstruct", "seg", "other")
-        if dicom and record.patient_id:
-            groups[record.patient_id].append(record)
+        if dicom and record.identity:
+            groups[record.identity].append(record)
         elif (dicom or record.kind == "volume") and record.group:
             groups[f"folder:{record.group}"].append(record)
         elif record.kind == "damaged":
@@ -469,7 +511,9 @@ def group_patients(
         elif record.kind == "volume":
             skipped.append(f"{record.shown}: a volume file outside any patient folder")
         elif dicom:
-            skipped.append(f"{record.shown}: DICOM file without PatientID outside any folder")
+            skipped.append(
+                f"{record.shown}: DICOM file without PatientID or study UID outside any folder"
+            )
         else:
             skipped.append(f"{record.shown}: not a DICOM or volume file")
     for key, members in groups.items():

@@ -11,12 +11,15 @@ with the Retain Longitudinal Temporal Information with Modified Dates Option (11
   is treated the same way, any person name (PN) the table does not list is emptied, and any
   other free text (LT, ST, UT, "...Comments") removed;
 - the texts that name structures (ROI names, segment labels and descriptions, content label and
-  description) are kept, less the patient's own name parts, IDs and birth date;
+  description) are kept, less the patient's own name parts, IDs and birth date
+  (:func:`structure_names`, which whoever matches names before de-identification applies too);
 - private attributes, curves (50xx) and overlays (60xx) are removed;
 - the patient's name and ID become a pseudonym, ``RS-`` + 10 hex digits of an HMAC of the
   original PatientID, which is also the case id the app shows (data already marked
   PatientIdentityRemoved=YES keep their PatientID, a study code, as the pseudonym); a PatientID
-  that names no one (empty, 'ANONYMOUS') gives way to the StudyInstanceUID;
+  that names no one (empty, 'ANONYMOUS') gives way to the StudyInstanceUID
+  (:func:`patient_identity`, :func:`case_id_of`: the cohort import names and groups its cases
+  by the same rule);
 - every date (DA) and date-time (DT) is shifted by the same whole number of days for one patient
   (365 to 3650 days back, from an HMAC of what the pseudonym derives from), so intervals between
   studies survive;
@@ -51,6 +54,7 @@ import warnings
 import zlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pydicom
@@ -293,7 +297,7 @@ _REMOVED_TAGS = frozenset(
 )
 #: Texts kept although the profile empties or does not list them: they name the structures
 #: (an RTSTRUCT's ROIs, a SEG's segments and content) the app's roles need. The patient's own
-#: names, IDs and birth date are cut out of them (see :func:`_identifier_pattern`).
+#: names, IDs and birth date are cut out of them (:func:`structure_names`).
 _KEPT_TEXT = {"ROIName", "SegmentLabel", "SegmentDescription", "ContentLabel", "ContentDescription"}
 #: Free text (LT, ST, UT) and any "...Comments" attribute the profile does not list is removed
 #: too (a site's own use of them may name the patient), but for :data:`_KEPT_TEXT`.
@@ -312,6 +316,18 @@ _PLACEHOLDER_IDS = {DUMMY_TEXT, "ANONYMOUS", "ANON", "UNKNOWN", "UNK", "NONE", "
 #: one patient's and an RTSTRUCT or SEG shares its image's study, so different studies never
 #: share a case id or a date shift.
 _STAND_INS = ("StudyInstanceUID", "FrameOfReferenceUID", "SeriesInstanceUID")
+#: What :func:`patient_identity`, :func:`case_pseudonym` and :func:`structure_names` read of a
+#: data set: a reader of selected attributes (the cohort inventory) reads them all, so that it
+#: names patients and structures as de-identification does.
+IDENTITY_KEYWORDS = (
+    "PatientID",
+    "PatientIdentityRemoved",
+    *_STAND_INS,
+    *_OWN_NAMES,
+    "OtherPatientIDs",
+    "OtherPatientIDsSequence",
+    "PatientBirthDate",
+)
 
 #: Dates the option 113107 does not keep: the birth date is emptied, the birth time removed.
 _BIRTH = {"PatientBirthDate", "PatientBirthTime"}
@@ -415,12 +431,12 @@ class Deidentifier:
         pseudonym = case_pseudonym(ds, self)
         if patient_id:  # files of a placeholder ID are not one patient's: no mixed marks
             self._given.setdefault(patient_id, set()).add(pseudonym)
-        shift = timedelta(days=self.day_shift(_identity(ds)))
-        own = _identifier_pattern(ds)
-        self._walk(ds, shift, own)
+        shift = timedelta(days=self.day_shift(patient_identity(ds)))
+        names = structure_names(ds)  # read before the walk empties the patient's attributes
+        self._walk(ds, shift, names)
         meta = getattr(ds, "file_meta", None)
         if meta is not None:
-            self._walk(meta, shift, own)
+            self._walk(meta, shift, names)
         ds.PatientName = pseudonym
         ds.PatientID = pseudonym
         ds.PatientIdentityRemoved = "YES"
@@ -429,9 +445,9 @@ class Deidentifier:
         ds.DeidentificationMethodCodeSequence = Sequence([_code(*c) for c in METHOD_CODES])
         return pseudonym
 
-    def _walk(self, ds: Dataset, shift: timedelta, own: re.Pattern[str] | None) -> None:
-        """Apply the profile to ``ds`` and its sequence items; ``own``: the patient's
-        identifiers to cut out of :data:`_KEPT_TEXT`."""
+    def _walk(self, ds: Dataset, shift: timedelta, names: Callable[[str], str]) -> None:
+        """Apply the profile to ``ds`` and its sequence items; ``names``: what
+        :data:`_KEPT_TEXT` become (:func:`structure_names`)."""
         for elem in list(ds):
             tag = elem.tag
             if tag.is_private or (tag.group >> 8) in (0x50, 0x60):
@@ -439,18 +455,18 @@ class Deidentifier:
                 continue
             if elem.VR == "SQ" and _resolve(_profile_code(elem)) in ("K", "U"):
                 for item in elem.value:
-                    self._walk(item, shift, own)
+                    self._walk(item, shift, names)
                 continue
-            self._apply(ds, elem, shift, own)
+            self._apply(ds, elem, shift, names)
 
     def _apply(
-        self, ds: Dataset, elem: DataElement, shift: timedelta, own: re.Pattern[str] | None
+        self, ds: Dataset, elem: DataElement, shift: timedelta, names: Callable[[str], str]
     ) -> None:
         keyword = elem.keyword
         action = _resolve(_profile_code(elem))
         if action == "K" and keyword in _KEPT_TEXT:
-            if elem.value and own is not None:
-                elem.value = _map_values(elem.value, lambda text: _cut(text, own))
+            if elem.value:
+                elem.value = _map_values(elem.value, names)
             return
         if action == "K" and (elem.VR in _FREE_TEXT or keyword.endswith("Comments")):
             action = "X"
@@ -510,7 +526,7 @@ def _values(ds: Dataset, keyword: str) -> list[str]:
 def _identifier_pattern(ds: Dataset) -> re.Pattern[str] | None:
     """The patient's own identifiers in ``ds``, as one pattern: each part of its names (of at
     least :data:`_MIN_IDENTIFIER` letters) as a whole word (a patient called Art leaves
-    'Artery'), its IDs and birth date as written, between non-alphanumerics ('GTV_123456')."""
+    'Artery'), its IDs (:func:`_bounded`) and its birth date in the usual written forms."""
     names = {
         part
         for keyword in _OWN_NAMES
@@ -521,16 +537,46 @@ def _identifier_pattern(ds: Dataset) -> re.Pattern[str] | None:
     }
     others = (str(item.get("PatientID", "")) for item in ds.get("OtherPatientIDsSequence", []))
     written = {_patient_id(ds), *_values(ds, "OtherPatientIDs"), *others}
-    written |= set(_values(ds, "PatientBirthDate"))
+    written |= {form for day in _values(ds, "PatientBirthDate") for form in _date_forms(day)}
     codes = {c.strip() for c in written if len(c.strip()) >= _MIN_IDENTIFIER} - names
-    # a name part ends at a non-letter ('ZZLEAK2'), a code at a non-alphanumeric: ID '100' leaves
-    # 'PTV_1000'
-    edge = {True: r"[^\W\d_]", False: r"[^\W_]"}
     alternatives = [  # longest first, so an ID holding a name part ('ALICE123') goes whole
-        rf"(?<!{edge[word in names]}){re.escape(word)}(?!{edge[word in names]})"
-        for word in sorted(names | codes, key=len, reverse=True)
+        _bounded(word, word in names) for word in sorted(names | codes, key=len, reverse=True)
     ]
     return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+
+#: Fewest characters of an ID cut out wherever it stands ('GTVp_MRN12345'); a shorter one only
+#: between non-alphanumerics (ID '100' leaves 'PTV_1000').
+_LONG_CODE = 5
+
+
+def _bounded(word: str, is_name: bool) -> str:
+    """The pattern of one identifier: a name part as a whole word (it ends at a non-letter:
+    'ZZLEAK2'), a short code between non-alphanumerics, a long code anywhere."""
+    edge = r"[^\W\d_]" if is_name else r"[^\W_]"
+    if not is_name and len(word) >= _LONG_CODE:
+        return re.escape(word)
+    return rf"(?<!{edge}){re.escape(word)}(?!{edge})"
+
+
+def _date_forms(day: str) -> set[str]:
+    """A DICOM date (YYYYMMDD) as it is written in a name: as stored, ISO, and the European and
+    US day orders with '.', '/' and '-' ('1960-01-01', '01.01.1960', '01/31/1960')."""
+    day = day.strip()
+    if not re.fullmatch(r"\d{8}", day):
+        return {day}
+    y, m, d = day[:4], day[4:6], day[6:]
+    return {day, f"{y}-{m}-{d}"} | {f"{a}{s}{b}{s}{y}" for s in "./-" for a, b in ((d, m), (m, d))}
+
+
+def structure_names(ds: Dataset) -> Callable[[str], str]:
+    """What de-identification makes of a text of ``ds`` that names a structure (an ROI name, a
+    segment's label or description): the patient's own identifiers cut out
+    (:func:`_identifier_pattern`, :func:`_cut`), any other text as it is. Whoever matches
+    structure names before de-identification (the cohort import's ROI map) names them with it
+    as the stored file will."""
+    own = _identifier_pattern(ds)
+    return (lambda text: text) if own is None else partial(_cut, own=own)
 
 
 def _cut(text: str, own: re.Pattern[str]) -> str:
@@ -600,9 +646,11 @@ def _patient_id(ds: Dataset) -> str:
     return "" if names_no_one(patient_id) else patient_id
 
 
-def _identity(ds: Dataset) -> str:
-    """What the pseudonym and date shift of ``ds`` derive from: its PatientID, else the first
-    UID of :data:`_STAND_INS` it has, after the keyword (so never equal to a PatientID)."""
+def patient_identity(ds: Dataset) -> str:
+    """Who the patient of ``ds`` is: its PatientID, else (one that :func:`names_no_one`) the
+    first UID of :data:`_STAND_INS` it has, after the keyword and a NUL (so never equal to a
+    PatientID); "" for none. The pseudonym and date shift derive from it, and the cohort import
+    groups files into patients by it: one rule, so a case is named as its files' PatientID."""
     patient_id = _patient_id(ds)
     if patient_id:
         return patient_id
@@ -613,17 +661,23 @@ def _identity(ds: Dataset) -> str:
     return ""
 
 
-def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str:
-    """The case id of a DICOM data set: its PatientID when already de-identified (any tool's
-    PatientIdentityRemoved=YES: research exports keep a study code there that links the images
-    to their clinical table) and a safe folder name, else the pseudonym of its PatientID (of
-    its study when the PatientID names no one, see :func:`_identity`)."""
-    kept = _patient_id(ds)
-    marked = str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
+def case_id_of(identity: str, marked: bool, deidentifier: Deidentifier | None = None) -> str:
+    """The case id of the patient ``identity`` names (:func:`patient_identity`): the PatientID
+    itself when ``marked`` de-identified (any tool's PatientIdentityRemoved=YES: research
+    exports keep a study code there that links the images to their clinical table), the mark
+    trusted (:attr:`Deidentifier.keep_marked`) and the ID a safe folder name; else the keyed
+    pseudonym of ``identity``."""
     trusted = deidentifier is None or deidentifier.keep_marked
-    if marked and trusted and kept_patient_id(kept):
-        return kept
-    return (deidentifier or Deidentifier()).pseudonym(_identity(ds))
+    # a stand-in UID ('StudyInstanceUID\0...') is no safe folder name: never kept
+    if marked and trusted and kept_patient_id(identity):
+        return identity
+    return (deidentifier or Deidentifier()).pseudonym(identity)
+
+
+def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str:
+    """The case id of a DICOM data set (:func:`case_id_of` its :func:`patient_identity`)."""
+    marked = str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
+    return case_id_of(patient_identity(ds), marked, deidentifier)
 
 
 # --- detection and byte-level entry points --------------------------------------------------
