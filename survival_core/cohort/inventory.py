@@ -48,7 +48,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from survival_core.errors import ArchiveError, InputError, RadSurvError
-from survival_core.io.archive import extract_nested, looks_like_zip
+from survival_core.io.archive import DOCUMENT_SUFFIXES, extract_nested, looks_like_zip
 from survival_core.io.dataset_layout import (
     ROLE_FOLDERS,
     DatasetFile,
@@ -222,12 +222,6 @@ class TreeInventory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-#: Documents stored as zip archives (Office, OpenDocument): a patient's notes, never data to open.
-DOCUMENT_SUFFIXES = frozenset(
-    {".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".odt", ".ods", ".odp", ".epub", ".jar"}
-)
 
 
 def _visible(path: Path, root: Path) -> bool:
