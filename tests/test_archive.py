@@ -187,23 +187,18 @@ def test_many_members_just_under_the_member_check_are_a_bomb_as_a_whole(tmp_path
     assert len(extract_zip(make_zip(fewer), tmp_path / "fewer")) == 60
 
 
-def _zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_a_zip_in_a_zip_is_unpacked_under_its_name_less_zip(tmp_path: Path) -> None:
     """A batch zip of per-patient zips unpacked 'P001.zip' into a folder 'P001.zip': its case
     key never joined the clinical table's 'P001', and unpacking the batch by hand later changed
     every case id. An Office document, a zip too, stays a file."""
     from survival_core.io.archive import extract_nested
+    from tests.dicom_fixtures import zip_bytes
 
-    patient = _zip_of({"image.nii.gz": b"x" * 10, "notes.docx": _zip_of({"word/a.xml": b"<w/>"})})
+    patient = zip_bytes(
+        {"image.nii.gz": b"x" * 10, "notes.docx": zip_bytes({"word/a.xml": b"<w/>"})}
+    )
     source = tmp_path / "batch.zip"
-    source.write_bytes(_zip_of({"P001.zip": patient, "P002.zip": patient, "P002/kept.txt": b"k"}))
+    source.write_bytes(zip_bytes({"P001.zip": patient, "P002.zip": patient, "P002/kept.txt": b"k"}))
     files, unopened = extract_nested(source, tmp_path / "out")
     found = sorted(p.relative_to(tmp_path / "out").as_posix() for p in files)
     assert unopened == []
