@@ -112,6 +112,12 @@ def test_distributions_split_in_two_by_a_binary_variable(demo_with_features):
         next(c for c in app.get("plotly_chart") if "dist-chart" in c.proto.id).proto.spec
     )
     assert len(violins["data"]) == 2
+    # the clinical variables' table: numbers and categories in one column of medians (a float
+    # beside a level's name broke the table's Arrow conversion)
+    app.selectbox(key="dist-family").set_value("clinical").run()
+    assert not app.exception, [e.message for e in app.exception]
+    medians = app.dataframe[-1].value.filter(like="median")  # the tab's table, drawn last
+    assert medians.notna().any().all() and "PR" in set(medians.stack())
 
 
 def test_another_cohorts_model_is_a_note_on_the_distributions(default_model, tmp_path):

@@ -738,12 +738,13 @@ def _two_groups(groups: pd.Series) -> tuple[str, str]:
     return order[0], order[1]
 
 
-def _median(values: np.ndarray, var: Variable) -> float | str:
-    """The median of a group's ``values``: a number, or for a category the level it falls on
-    ('II', '50'; two levels where it falls between: 'no/yes'), never a level's position code."""
+def _median(values: np.ndarray, var: Variable) -> str:
+    """The median of a group's ``values`` as shown: a number to 4 digits, or for a category the
+    level it falls on ('II', '50'; two levels where it falls between: 'no/yes'), never a level's
+    position code. Text throughout, so a table of numbers and categories is one column type."""
     median = float(np.median(values))
     if var.kind == "continuous":
-        return median
+        return _number(median)
     low, high = int(np.floor(median)), int(np.ceil(median))
     return var.levels[low] if low == high else f"{var.levels[low]}/{var.levels[high]}"
 
