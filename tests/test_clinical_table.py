@@ -834,6 +834,38 @@ def test_two_digit_birth_years_are_put_before_the_diagnosis(tmp_path: Path) -> N
     ) in _actions(result, "age")
 
 
+def test_a_dead_patient_without_a_death_date_is_said(tmp_path: Path) -> None:
+    """The veterans' registry with two dead patients' dates of death left blank: their time ran
+    to the last contact, when they were last known alive, unsaid."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    _, y = load_veterans_lung_cancer()
+    rng = np.random.default_rng(7)
+    diagnosis = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 900, len(y)), "D")
+    end = (diagnosis + pd.to_timedelta(y["Survival_in_days"], "D")).strftime("%Y-%m-%d")
+    dead = y["Status"]
+    death = np.where(dead, end, "")
+    blank = np.flatnonzero(dead)[:2]
+    death[blank] = ""
+    sheet = pd.DataFrame(
+        {
+            "Patient ID": [f"VA-{i:03d}" for i in range(len(y))],
+            "Date of diagnosis": diagnosis.strftime("%Y-%m-%d"),
+            "Date of last contact": end,
+            "Date of death": death,
+            "Vital status": np.where(dead, "Dead", "Alive"),
+        }
+    )
+    sheet.to_csv(path := tmp_path / "registry.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.table["time"].tolist() == y["Survival_in_days"].tolist()  # as before
+    said = [c.action for c in result.report if c.action.startswith("dead by the event column")]
+    assert said == [
+        "dead by the event column without a date of death: time to the last follow-up used for "
+        f"{', '.join(repr(f'VA-{i:03d}') for i in blank)} (the death may have come later)"
+    ]
+
+
 def test_a_death_date_beside_an_alive_status_leaves_the_outcome_missing(tmp_path: Path) -> None:
     """The veterans' registry with three patients marked alive beside their date of death:
     they were censored at that date, counted alive until then."""

@@ -1139,6 +1139,20 @@ def _alive_with_a_death_date(
     return days.mask(alive), event.mask(alive)
 
 
+def _dead_without_a_death_date(
+    death: pd.Series, event: pd.Series, ids: pd.Series, column: str, report: list[Coercion]
+) -> None:
+    """Say which patients dead by the event column have no date of ``death``: their time runs to
+    the last follow-up, when they were last known alive, so their death may have come later."""
+    dead = (event == 1).fillna(False).astype(bool) & death.isna()
+    if dead.any():
+        action = (
+            f"dead by the event column without a date of death: time to the last follow-up "
+            f"used for {_show(list(ids[dead]))} (the death may have come later)"
+        )
+        report.append(Coercion(column, action, int(dead.sum())))
+
+
 def _unique_names(headers: dict[str, Header], path: Path) -> None:
     by_name: dict[str, list[str]] = {}
     for text, h in headers.items():
@@ -1360,6 +1374,8 @@ def read_clinical_spreadsheet(
         days, event = _alive_with_a_death_date(
             dates_frame[death], event, days, ids, f"({event_text} / {death})", report
         )
+        if time_text == "(from dates)":
+            _dead_without_a_death_date(dates_frame[death], event, ids, death, report)
     if days is None or event is None:
         lacking = " and ".join(w for w, t in (("time", days), ("event", event)) if t is None)
         raise InputError(
