@@ -499,3 +499,17 @@ def test_a_categorys_median_by_group_is_a_level_not_its_code(gbsg2):
     assert table.loc["tgrade", f"median {low}"] == "II"
     assert table.loc["dose", f"median {low}"] in ("0", "0/50", "50")
     assert float(table.loc["tsize", f"median {low}"]) == frame.loc[groups == low, "tsize"].median()
+
+
+def test_a_level_without_events_is_said_not_estimable():
+    """Veterans' cell types with three censored 'mesothelioma' patients added: that level's HR
+    came out 1.4e-08 (0 to inf) with no flag."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    X, y = _cohort(load_veterans_lung_cancer)
+    censored = np.flatnonzero(~y["event"])[:3]
+    cells = X["Celltype"].astype(str).to_numpy(object)
+    cells[censored] = "mesothelioma"
+    frame = pd.DataFrame({"cell": cells}, index=X.index)
+    row = ex.univariate_cox(frame, y, ["cell"]).iloc[0]
+    assert row["note"].endswith("; no event in mesothelioma: its HR is not estimable")

@@ -556,8 +556,11 @@ def _nominal_cox_row(
         f"{fit.df + 1} unordered levels, likelihood-ratio test ({fit.df} df, Efron ties); "
         f"HR vs {fit.reference}: {ratios}"
     )
-    if not fit.converged:
-        row["note"] += " (convergence problem: a level without events?)"
+    eventless = sorted(set(labels) - set(labels[e.astype(bool)]))
+    if eventless:  # its HR tends to 0 (1e-8 was shown, inside the convergence flag's bound)
+        row["note"] += f"; no event in {', '.join(map(str, eventless))}: its HR is not estimable"
+    elif not fit.converged:
+        row["note"] += " (convergence problem)"
     return row, fit.risk
 
 
