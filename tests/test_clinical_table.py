@@ -834,9 +834,12 @@ def test_two_digit_birth_years_are_put_before_the_diagnosis(tmp_path: Path) -> N
     ) in _actions(result, "age")
 
 
-def test_a_dead_patient_without_a_death_date_is_said(tmp_path: Path) -> None:
-    """The veterans' registry with two dead patients' dates of death left blank: their time ran
-    to the last contact, when they were last known alive, unsaid."""
+def _veterans_registry(
+    folder: Path, blank_deaths: int = 0, alive_deaths: int = 0
+) -> tuple[Path, np.ndarray, np.ndarray]:
+    """The veterans' cohort as a registry of dates (diagnosis, last contact, death) and a vital
+    status, its first ``blank_deaths`` dead patients without a date of death and its first
+    ``alive_deaths`` marked alive beside theirs; the file, the outcome, the changed rows."""
     from sksurv.datasets import load_veterans_lung_cancer
 
     _, y = load_veterans_lung_cancer()
@@ -844,19 +847,27 @@ def test_a_dead_patient_without_a_death_date_is_said(tmp_path: Path) -> None:
     diagnosis = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 900, len(y)), "D")
     end = (diagnosis + pd.to_timedelta(y["Survival_in_days"], "D")).strftime("%Y-%m-%d")
     dead = y["Status"]
-    death = np.where(dead, end, "")
-    blank = np.flatnonzero(dead)[:2]
-    death[blank] = ""
+    death, status = np.where(dead, end, ""), np.where(dead, "Dead", "Alive")
+    changed = np.flatnonzero(dead)[: blank_deaths + alive_deaths]
+    death[changed[:blank_deaths]] = ""
+    status[changed[blank_deaths:]] = "Alive"
     sheet = pd.DataFrame(
         {
             "Patient ID": [f"VA-{i:03d}" for i in range(len(y))],
             "Date of diagnosis": diagnosis.strftime("%Y-%m-%d"),
             "Date of last contact": end,
             "Date of death": death,
-            "Vital status": np.where(dead, "Dead", "Alive"),
+            "Vital status": status,
         }
     )
-    sheet.to_csv(path := tmp_path / "registry.csv", index=False)
+    sheet.to_csv(path := folder / "registry.csv", index=False)
+    return path, y, changed
+
+
+def test_a_dead_patient_without_a_death_date_is_said(tmp_path: Path) -> None:
+    """The veterans' registry with two dead patients' dates of death left blank: their time ran
+    to the last contact, when they were last known alive, unsaid."""
+    path, y, blank = _veterans_registry(tmp_path, blank_deaths=2)
     result = read_clinical_spreadsheet(path)
     assert result.table["time"].tolist() == y["Survival_in_days"].tolist()  # as before
     said = [c.action for c in result.report if c.action.startswith("dead by the event column")]
@@ -869,26 +880,8 @@ def test_a_dead_patient_without_a_death_date_is_said(tmp_path: Path) -> None:
 def test_a_death_date_beside_an_alive_status_leaves_the_outcome_missing(tmp_path: Path) -> None:
     """The veterans' registry with three patients marked alive beside their date of death:
     they were censored at that date, counted alive until then."""
-    from sksurv.datasets import load_veterans_lung_cancer
-
-    _, y = load_veterans_lung_cancer()
-    rng = np.random.default_rng(7)
-    diagnosis = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 900, len(y)), "D")
-    end = (diagnosis + pd.to_timedelta(y["Survival_in_days"], "D")).strftime("%Y-%m-%d")
+    path, y, wrong = _veterans_registry(tmp_path, alive_deaths=3)
     dead = y["Status"]
-    status = np.where(dead, "Dead", "Alive")
-    wrong = np.flatnonzero(dead)[:3]
-    status[wrong] = "Alive"
-    sheet = pd.DataFrame(
-        {
-            "Patient ID": [f"VA-{i:03d}" for i in range(len(y))],
-            "Date of diagnosis": diagnosis.strftime("%Y-%m-%d"),
-            "Date of last contact": end,
-            "Date of death": np.where(dead, end, ""),
-            "Vital status": status,
-        }
-    )
-    sheet.to_csv(path := tmp_path / "registry.csv", index=False)
     result = read_clinical_spreadsheet(path)
     kept = np.setdiff1d(np.arange(len(y)), wrong)
     assert result.table["time"].isna().to_numpy().nonzero()[0].tolist() == wrong.tolist()

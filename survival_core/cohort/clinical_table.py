@@ -1130,12 +1130,10 @@ def _alive_with_a_death_date(
     date of ``death``: which of the two is wrong is not guessed (censored at the death date, a
     dead patient would count as alive until then)."""
     alive = (event == 0).fillna(False).astype(bool) & death.notna()
-    if alive.any():
-        action = (
-            f"alive by the event column but with a date of death: outcome left missing for "
-            f"{_show(list(ids[alive]))} (correct one of the two)"
-        )
-        report.append(Coercion(columns, action, int(alive.sum())))
+    _name_rows(
+        alive, ids, columns, "alive by the event column but with a date of death: outcome left "
+        "missing for {} (correct one of the two)", report,
+    )  # fmt: skip
     return days.mask(alive), event.mask(alive)
 
 
@@ -1145,12 +1143,18 @@ def _dead_without_a_death_date(
     """Say which patients dead by the event column have no date of ``death``: their time runs to
     the last follow-up, when they were last known alive, so their death may have come later."""
     dead = (event == 1).fillna(False).astype(bool) & death.isna()
-    if dead.any():
-        action = (
-            f"dead by the event column without a date of death: time to the last follow-up "
-            f"used for {_show(list(ids[dead]))} (the death may have come later)"
-        )
-        report.append(Coercion(column, action, int(dead.sum())))
+    _name_rows(
+        dead, ids, column, "dead by the event column without a date of death: time to the last "
+        "follow-up used for {} (the death may have come later)", report,
+    )  # fmt: skip
+
+
+def _name_rows(
+    rows: pd.Series, ids: pd.Series, column: str, action: str, report: list[Coercion]
+) -> None:
+    """Report ``action`` for the ``rows`` there are, ``{}`` in it naming their first IDs."""
+    if rows.any():
+        report.append(Coercion(column, action.format(_show(list(ids[rows]))), int(rows.sum())))
 
 
 def _unique_names(headers: dict[str, Header], path: Path) -> None:

@@ -4,8 +4,9 @@ structure sets it holds.
 A download is a folder tree of any nesting (patient/study/series folders, one flat folder, .zip
 archives anywhere inside, zips inside them too). Every file is read up to its pixel data and
 only for the attributes listed in :data:`HEADER_TAGS` (``stop_before_pixels`` and
-``specific_tags``), over a pool of worker processes: RTSTRUCT contours (ROIContourSequence) and pixels are never read, so a thousand
-patients' headers take seconds, not the minutes rasterising them would.
+``specific_tags``), over a pool of worker processes: RTSTRUCT contours (ROIContourSequence) and
+pixels are never read, so a thousand patients' headers take seconds, not the minutes rasterising
+them would.
 
 Files are grouped into patients by who their headers say the patient is, as de-identification
 names the patient (:func:`~survival_core.io.deid.patient_identity`: the PatientID, so the same

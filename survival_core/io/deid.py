@@ -705,11 +705,17 @@ def read_dicom_bytes(content: bytes) -> Dataset | None:
 def deidentify_dicom_bytes(
     content: bytes, deidentifier: Deidentifier | None = None
 ) -> tuple[bytes, str, str, str] | None:
-    """De-identify one DICOM file's bytes: (new bytes, case pseudonym, new SOP instance UID, SOP
-    class UID), or ``None`` when ``content`` is not DICOM. Pixel data are copied unchanged."""
+    """De-identify one DICOM file's bytes (:func:`deidentify_dicom`), or ``None`` when
+    ``content`` is not DICOM."""
     ds = read_dicom_bytes(content)
-    if ds is None:
-        return None
+    return None if ds is None else deidentify_dicom(ds, deidentifier)
+
+
+def deidentify_dicom(
+    ds: Dataset, deidentifier: Deidentifier | None = None
+) -> tuple[bytes, str, str, str]:
+    """De-identify a DICOM data set read by :func:`read_dicom_bytes` (in place): (new bytes,
+    case pseudonym, new SOP instance UID, SOP class UID). Pixel data are copied unchanged."""
     missing = [
         label
         for keyword, label in (

@@ -51,7 +51,7 @@ from survival_core.io.deid import (
     blank_metaimage_bytes,
     blank_nifti_bytes,
     blank_nrrd_bytes,
-    deidentify_dicom_bytes,
+    deidentify_dicom,
     read_dicom_bytes,
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
@@ -319,7 +319,7 @@ def _clean_file(
         if unread is not None:
             left_out.append((name, unread))
             return None
-        dicom = deidentify_dicom_bytes(content, deid) if ds is not None else None
+        dicom = deidentify_dicom(ds, deid) if ds is not None else None  # parsed once
     except DicomError as err:
         raise DicomError(f"{name}: {err}") from err
     if dicom is not None:
@@ -489,8 +489,9 @@ def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL
     them under neutral names to a content-addressed folder and return the folder. A file whose
     content is not what its name says is refused (:func:`check_file_type`), naming it as
     uploaded, and nothing is kept; so is an upload of nothing a case is read from. What was left
-    out is said in the folder's :data:`NOTES_FILE` (:func:`upload_notes`). The same files uploaded again (by another session, or the
-    page rerun on a click) are de-identified once: their folder is reused while it exists."""
+    out is said in the folder's :data:`NOTES_FILE` (:func:`upload_notes`). The same files
+    uploaded again (by another session, or the page rerun on a click) are de-identified once:
+    their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
     return _STORED.get(upload_key(files, keep), _store, files, keep, still_valid=Path.exists)
