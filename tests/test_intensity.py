@@ -125,3 +125,46 @@ def test_unfitted_constant_and_empty_inputs():
         NyulStandardizer().fit([(np.full((4, 4), 3.0), None)])
     with pytest.raises(InputError, match="at least one"):
         NyulStandardizer().fit([])
+
+
+def _shaded(size: tuple[int, int, int] = (32, 32, 8)):
+    """A uniform block whose intensity doubles from one side to the other (coil shading), in air."""
+    import SimpleITK as sitk
+
+    z, y, x = np.indices(size[::-1])
+    values = np.where((x > 3) & (x < size[0] - 4), 100.0 * (1.0 + x / size[0]), 0.0)
+    image = sitk.GetImageFromArray(values.astype(np.float32))
+    return image, sitk.GetImageFromArray(((values > 0) * 255).astype(np.uint8))
+
+
+def test_bias_correction_treats_any_nonzero_mask_voxel_as_inside():
+    """A 0/255 mask (as many tools save one) left N4 with no voxel of label 1: nothing corrected."""
+    import SimpleITK as sitk
+
+    from survival_core.preprocess.intensity import n4_bias_correct
+
+    image, mask = _shaded()
+    inside = sitk.GetArrayViewFromImage(mask) > 0
+    spread = [
+        np.std(values[inside]) / np.mean(values[inside])
+        for values in (
+            sitk.GetArrayFromImage(image),
+            sitk.GetArrayFromImage(n4_bias_correct(image, mask)),
+            sitk.GetArrayFromImage(n4_bias_correct(image, mask > 0)),
+        )
+    ]
+    assert spread[1] < 0.6 * spread[0]
+    assert spread[1] == pytest.approx(spread[2], rel=1e-6)
+
+
+def test_bias_correction_refuses_a_mask_off_the_image_grid():
+    import SimpleITK as sitk
+
+    from survival_core.preprocess.intensity import n4_bias_correct
+
+    image, mask = _shaded()
+    mask.SetSpacing((2.0, 2.0, 2.0))
+    with pytest.raises(GeometryError, match="bias-field correction mask is not on the image grid"):
+        n4_bias_correct(image, mask)
+    with pytest.raises(GeometryError, match="not on the image grid"):
+        n4_bias_correct(image, sitk.Shrink(mask, (2, 2, 2)))

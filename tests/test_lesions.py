@@ -17,6 +17,8 @@ from survival_core.features.settings import (
     FeatureClass,
     Scale,
 )
+from survival_core.preprocess.roi import RING_MM
+from survival_core.preprocess.transforms import DeriveROIs
 from tests.case_builders import make_case
 
 
@@ -162,6 +164,9 @@ def test_the_ring_of_a_tumour_on_a_cropped_scan_keeps_the_lung(lung1) -> None:
     inside = sitk.GetArrayFromImage(ring).astype(bool)
     values = sitk.GetArrayViewFromImage(image)[inside]
     assert inside.sum() == 2771 and np.median(values) < -500  # the whole ring, aerated lung
+    # The ring of the case transforms follows the same rule (it was clipped to that outline).
+    derived = DeriveROIs(ring_mm=RING_MM)(_lung1_case(image, sitk.GetArrayFromImage(label)))
+    np.testing.assert_array_equal(derived.mask_array("peritumoral_ring"), inside)
 
 
 def test_a_contour_straying_past_the_skin_keeps_the_ring_in_the_body(lung1) -> None:

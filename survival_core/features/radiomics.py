@@ -64,6 +64,7 @@ from survival_core.preprocess.resegment import resegment
 from survival_core.preprocess.roi import (
     ALL_LESIONS,
     RING_MM,
+    body_clip,
     body_mask,
     organ_minus_gtv,
     peritumoral_ring,
@@ -259,30 +260,6 @@ def feature_names(settings: ExtractionSettings, site: str | None = None) -> list
 # --- ROIs and grids ---------------------------------------------------------------------------
 
 
-#: Share of the GTV the body outline may leave out and still clip the ring: a contour straying
-#: a voxel or two past the skin (the ring must hold no air around a superficial tumour), not an
-#: outline cut open on a scan cropped around the tumour (IBSI's CT phantom: 7 %; lung1 cropped:
-#: all of it), whose lung is no hole to fill.
-BODY_MISSED_GTV = 0.02
-
-
-def _around_tumour(body: sitk.Image | None, masks: Mapping[str, sitk.Image]) -> sitk.Image | None:
-    """The body outline to clip the ring to, or None where it leaves out more than
-    :data:`BODY_MISSED_GTV` of the tumour: then the ring kept only the chest wall's side (or
-    nothing) of a lung tumour."""
-    if body is None:
-        return None
-    tumour = sitk.GetArrayViewFromImage(masks.get(ALL_LESIONS, masks["gtv"])).astype(bool)
-    inside = sitk.GetArrayViewFromImage(body).astype(bool)
-    if (tumour & ~inside).sum() > BODY_MISSED_GTV * tumour.sum():
-        logger.warning(
-            "The body outline leaves out part of the GTV (a scan cropped around the tumour?): "
-            "the peritumoral ring is not clipped to it."
-        )
-        return None
-    return body
-
-
 def roi_masks(
     masks: Mapping[str, sitk.Image], rois: tuple[str, ...], image: sitk.Image | None = None
 ) -> dict[str, sitk.Image]:
@@ -310,7 +287,7 @@ def roi_masks(
         if roi == "organ_minus_gtv":
             out[roi] = organ_minus_gtv(masks["organ"], masks["gtv"])
         elif roi == "peritumoral_ring":
-            clip = masks["organ"] if "organ" in masks else _around_tumour(body, masks)
+            clip = masks["organ"] if "organ" in masks else body_clip(body, masks)
             out[roi] = peritumoral_ring(
                 masks["gtv"], RING_MM, clip_to=clip, all_tumour=masks.get(ALL_LESIONS)
             )

@@ -8,7 +8,7 @@ between scans and scanners before features are computed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import ConfigError, GeometryError, InputError, MaskError
+from survival_core.preprocess.resample import check_same_grid
 
 #: Landmark percentiles: the 1st and 99th bound the histogram, the deciles shape it.
 DEFAULT_PERCENTILES = (1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 99.0)
@@ -192,33 +193,71 @@ def _one_itk_thread() -> Iterator[None]:
             sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
 
 
+def tissue_threshold(image: sitk.Image) -> float:
+    """The intensity above which an MR or PET voxel is tissue rather than air: Otsu's threshold of
+    the logarithm of the intensities (shifted to start at 1).
+
+    These intensities are skewed: on a T1 scan bright fat against everything else is the strongest
+    two-class split of the raw values, so Otsu on them outlined the fat alone (17 % of the real
+    sarcoma T1's volume, none of its tumour; 4 % of pyradiomics' breast MR). On the logarithm, air
+    and noise against tissue is the strongest split."""
+    values = sitk.Cast(image, sitk.sitkFloat32)
+    low = float(np.min(sitk.GetArrayViewFromImage(values)))
+    otsu = sitk.OtsuThresholdImageFilter()
+    otsu.Execute(sitk.Log(values - low + 1.0))
+    return float(np.exp(otsu.GetThreshold())) - 1.0 + low
+
+
 def n4_bias_correct(
     image: sitk.Image, mask: sitk.Image | None = None, shrink: int = 4, iterations: int = 25
 ) -> sitk.Image:
     """``image`` divided by the smooth multiplicative bias field N4 estimates (Tustison 2010) inside
-    ``mask`` (Otsu's foreground without one), float32 on the same grid.
+    ``mask`` (any nonzero voxel; the tissue above :func:`tissue_threshold` without one), float32
+    on the same grid.
 
     The field is fitted on a ``shrink``-times coarser image (seconds, not minutes) and evaluated at
-    full resolution. MR coil shading otherwise makes the same tissue brighter near the coil. It
-    runs on one ITK thread, so its result does not depend on the machine or process it runs in.
+    full resolution; a one-slice image is corrected as the 2-D slice it is (ITK cannot fit a 3-D
+    field across one slice). MR coil shading otherwise makes the same tissue brighter near the
+    coil. It runs on one ITK thread, so its result does not depend on the machine or process it
+    runs in.
     """
     source = sitk.Cast(image, sitk.sitkFloat32)
     values = sitk.GetArrayViewFromImage(source)
     if not np.all(np.isfinite(values)):
         raise InputError("Bias-field correction: the image has NaN or infinite voxels.")
+    if mask is None:
+        region = sitk.Cast(source > tissue_threshold(source), sitk.sitkUInt8)
+    else:
+        check_same_grid(image, mask, "The bias-field correction mask")
+        region = sitk.Cast(mask != 0, sitk.sitkUInt8)
+    if not sitk.GetArrayViewFromImage(region).any():
+        raise MaskError("Bias-field correction: the mask is empty.")
     offset = float(values.min())
     positive = source - offset + 1.0  # N4 works on the log of strictly positive intensities
+    plane = _one_slice_plane(positive)
+    if plane is not None:
+        positive, region = plane(positive), plane(region)
     with _one_itk_thread():
-        region = (
-            sitk.OtsuThreshold(positive, 0, 1) if mask is None else sitk.Cast(mask, sitk.sitkUInt8)
-        )
-        if not sitk.GetArrayViewFromImage(region).any():
-            raise MaskError("Bias-field correction: the mask is empty.")
         factor = [max(1, min(shrink, s // 8)) for s in positive.GetSize()]
         small, small_mask = sitk.Shrink(positive, factor), sitk.Shrink(region, factor)
         corrector = sitk.N4BiasFieldCorrectionImageFilter()
         corrector.SetMaximumNumberOfIterations([iterations] * 3)
         corrector.Execute(small, small_mask)
         log_field = corrector.GetLogBiasFieldAsImage(positive)
-    corrected = positive / sitk.Exp(log_field) + offset - 1.0
-    return sitk.Cast(corrected, sitk.sitkFloat32)
+    field = np.exp(sitk.GetArrayViewFromImage(log_field)).reshape(values.shape)
+    corrected = sitk.GetImageFromArray(
+        ((values - offset + 1.0) / field + offset - 1.0).astype(np.float32)
+    )
+    corrected.CopyInformation(source)
+    return corrected
+
+
+def _one_slice_plane(image: sitk.Image) -> Callable[[sitk.Image], sitk.Image] | None:
+    """For a 3-D image one voxel thick along an axis, a function cutting an image on its grid to
+    that 2-D plane; None otherwise."""
+    size = list(image.GetSize())
+    if image.GetDimension() != 3 or 1 not in size:
+        return None
+    flat = size.index(1)
+    plane_size = [0 if axis == flat else s for axis, s in enumerate(size)]
+    return lambda volume: sitk.Extract(volume, plane_size, [0, 0, 0])

@@ -29,6 +29,7 @@ from survival_core.preprocess.roi import (
     BODY,
     ORGAN_MINUS_GTV,
     PERITUMORAL_RING,
+    body_clip,
     body_mask,
     crop_to_roi,
     organ_minus_gtv,
@@ -97,7 +98,7 @@ class DeriveROIs:
             masks[ORGAN_MINUS_GTV] = organ_minus_gtv(organ, gtv)
         if self.ring_mm is not None:
             masks[PERITUMORAL_RING] = peritumoral_ring(
-                gtv, self.ring_mm, clip_to=body if organ is None else organ
+                gtv, self.ring_mm, clip_to=organ if organ is not None else body_clip(body, masks)
             )
         return _updated(case, masks=masks)
 
