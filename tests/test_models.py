@@ -464,3 +464,21 @@ def test_a_baseline_of_diverged_risks_is_refused():
     assert np.isfinite(fine.cum_hazard_).all()
     with pytest.raises(InputError, match="span 800 log-hazard units .* its training diverged"):
         BreslowBaseline().fit(np.linspace(-400, 400, 20), event, time)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_keeps_scikit_learns_parameter_contract(name: str) -> None:
+    """get_params(deep=...), set_params and sklearn.base.clone (searches and pipelines use them)
+    raised TypeError for every model."""
+    from sklearn.base import clone
+
+    model = make_model(name)
+    params = model.get_params(deep=False)
+    assert params == model.get_params() and list(params) == model.param_names()
+    copy = clone(model)
+    assert type(copy) is type(model) and copy is not model
+    assert repr(copy) == repr(model)
+    first, value = next(iter(params.items()))
+    assert model.set_params(**{first: value}) is model and repr(model) == repr(copy)
+    with pytest.raises(ConfigError, match="has no parameter.s. no_such"):
+        model.set_params(no_such=1)

@@ -330,3 +330,32 @@ def test_a_tables_whole_number_columns_get_whole_ticks(tmp_path):
         assert sorted(t.text for t in rows[code].ticks) == ["0", "1"], code
     whole = {v.name: v.whole for v in nomo.variables}
     assert whole == {"age": True, "bmi": False, "chf": True, "gender": True, "sho": True}
+
+
+def test_a_tables_words_under_the_demos_variable_names_are_its_own_levels(tmp_path):
+    """WHAS500 (real) with heart failure written yes/no under the demo's name 'cirrhosis' and
+    gender m/f under 'sex': the demo's variables read 'no' as False and 'm' as 'M', levels the
+    model never learned, and the nomogram refused every patient, its own defaults too."""
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.nomogram import build_nomogram
+    from survival_core.workflows.training import train_model
+
+    X, y = load_whas500()
+    table = pd.DataFrame(
+        {
+            "case_id": [f"W{i:03d}" for i in range(len(X))],
+            "hr": X["hr"],
+            "sex": X["gender"].map({"0": "m", "1": "f"}),
+            "cirrhosis": X["chf"].map({"0": "no", "1": "yes"}),
+            "time": y["lenfol"],
+            "event": y["fstat"],
+        }
+    )
+    table.to_csv(tmp_path / "whas.csv", index=False)
+    train_model([tmp_path / "whas.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m", cv_repeats=0)
+    loaded = load_scoring_model(tmp_path / "m")
+    nomo = build_nomogram(loaded)
+    patients = table.iloc[:6][["hr", "sex", "cirrhosis"]]
+    lps = [nomo.points(row).lp for row in patients.to_dict("records")]
+    np.testing.assert_allclose(lps, loaded.model.predict_risk(patients), rtol=1e-9)
+    assert nomo.points(nomo.defaults()).values["cirrhosis"] in ("no", "yes")

@@ -224,3 +224,42 @@ def test_a_column_named_as_another_ones_level_is_refused_by_name() -> None:
     frame = pd.DataFrame({"grade": ["a", "b"] * 5, "grade=b": np.arange(10.0)})
     with pytest.raises(InputError, match="Columns 'grade' and 'grade=b' would both encode as"):
         TablePreprocessor().fit(frame)
+
+
+def test_category_codes_read_as_numbers_are_their_training_codes() -> None:
+    """AIDS (real): Karnofsky and the treatment arm are category codes ('100', '1'). The same
+    codes read as floats (a blank in the column makes pandas read 100.0) were unseen levels,
+    encoded as the reference: one patient's hazard off by a factor of 3, with no warning."""
+    from sksurv.datasets import load_aids
+
+    X, _ = load_aids()
+    X = X[["age", "karnof", "tx", "hemophil"]]
+    prep = TablePreprocessor().fit(X)
+    as_floats = X.iloc[:20].astype({c: float for c in ("karnof", "tx", "hemophil")})
+    expected = prep.transform(X.iloc[:20])
+    pd.testing.assert_frame_equal(prep.transform(as_floats), expected)
+    assert "'karnof': '100.0' read as '100'" in " ".join(prep.transform_notes_)
+    with pytest.warns(UserWarning, match="'karnof': value.s. '55.0' not seen in training"):
+        prep.transform(as_floats.assign(karnof=55.0))
+
+
+def test_a_word_among_a_numeric_columns_values_is_read_as_missing_not_as_levels() -> None:
+    """GBSG2 (real) with 'unknown' in one age cell: age became a category of 54 levels, and any
+    age not seen in training was read as the reference age, with no note."""
+    X, _ = load_gbsg2()
+    typo = X.astype({"age": object})
+    typo.loc[typo.index[3], "age"] = "unknown"
+    prep = TablePreprocessor().fit(typo)
+    clean = TablePreprocessor().fit(X.assign(age=X["age"].where(X.index != X.index[3])))
+    assert prep.feature_names_out_ == clean.feature_names_out_
+    assert any("'age': 1 value(s) that are not numbers ('unknown')" in n for n in prep.notes_)
+    new = X.iloc[:3].assign(age=[20.0, 45.5, 90.0])
+    pd.testing.assert_frame_equal(prep.transform(new), clean.transform(new))
+
+
+def test_duplicated_column_names_to_transform_are_refused_by_name() -> None:
+    X, _ = load_gbsg2()
+    prep = TablePreprocessor().fit(X)
+    doubled = pd.concat([X.iloc[:2], X.iloc[:2][["age"]]], axis=1)
+    with pytest.raises(InputError, match="duplicated column names: age"):
+        prep.transform(doubled)

@@ -269,7 +269,7 @@ def _without_time_copies(X: pd.DataFrame, time: pd.Series, notes: list[str]) -> 
     return X
 
 
-def _numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Columns of numbers held as text ('60%', a quoted '0,9') as numbers, and infinite values as
     missing, each said in ``notes``: read as text they would become one category per value."""
     X = X.copy()
@@ -379,7 +379,7 @@ def load_model_table(
         raise InputError(
             f"No case has a usable outcome (time >= 0 and event 0/1). {unread}".strip()
         )
-    X = _numbers_written_as_text(
+    X = numbers_written_as_text(
         _without_outcomes(joined.drop(columns=["time", "event"]), notes), notes
     )
     X = _without_time_copies(X, time, notes)

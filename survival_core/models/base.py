@@ -17,12 +17,13 @@ dropped, imputation, one-hot, z-scores), so test rows never inform preprocessing
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -70,9 +71,31 @@ class SurvivalModel:
         """The constructor parameters, in order."""
         return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
-    def get_params(self) -> dict[str, Any]:
-        """Hyper-parameters as plain JSON values."""
-        return {p: json_ready(getattr(self, p)) for p in self.param_names()}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters as set (scikit-learn's contract, so ``sklearn.base.clone``
+        and its searches take these models; ``deep`` changes nothing: none holds an estimator)."""
+        return {p: getattr(self, p) for p in self.param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set constructor parameters by name (scikit-learn's contract), checked and normalised
+        by the constructor as when the model is made; returns the model."""
+        unknown = sorted(set(params) - set(self.param_names()))
+        if unknown:
+            raise ConfigError(
+                f"Model '{self.name}' has no parameter(s) {', '.join(unknown)}; it takes "
+                f"{', '.join(self.param_names())}."
+            )
+        checked = type(self)(**{**self.get_params(), **params})
+        self.__dict__.update(
+            {name: value for name, value in vars(checked).items() if not name.endswith("_")}
+        )
+        return self
+
+    def __sklearn_clone__(self) -> Self:
+        """An unfitted model with the same parameters, for ``sklearn.base.clone``: rebuilt through
+        the constructor, which checks and normalises them (``hidden=[32, 16]`` -> ``(32, 16)``),
+        where scikit-learn's own clone wants each parameter kept as the very object given."""
+        return type(self)(**copy.deepcopy(self.get_params()))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -175,7 +198,7 @@ class SurvivalModel:
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "model": self.name,
-            "params": self.get_params(),
+            "params": json_ready(self.get_params()),
             "feature_schema": self.preprocessor_.input_schema_,
             "preprocessing": self.preprocessor_.to_dict(),
             "reduction": None if self.reduction_ is None else self.reduction_.to_dict(),

@@ -110,11 +110,12 @@ def _fits(variable: SchemaVariable, spec: dict[str, Any]) -> bool:
     # every value it was trained on (models saved before the extent was kept: 1st-99th pct)
     values = spec.get("extent", spec["range"]) if spec["kind"] == "numeric" else spec["categories"]
     try:
-        for value in values:
-            variable.coerce(value)
+        read = [variable.coerce(value) for value in values]
     except (ClinicalValueError, ValueError, TypeError):
         return False
-    return True
+    # a category must read as itself: 'no' read as False, 'm' as 'M', is no level the model
+    # learned, and every patient was refused
+    return spec["kind"] == "numeric" or [str(v) for v in read] == [str(v) for v in values]
 
 
 def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.dates import looks_like_dates
+from survival_core.io.tables import numbers_written_as_text
 
 #: How a transform note names a category the training rows never had.
 UNSEEN = "not seen in training"
@@ -106,14 +107,32 @@ def _numeric_or_none(column: pd.Series) -> pd.Series | None:
     return converted.astype(float)
 
 
+def _refuse_duplicated(names: list[str]) -> None:
+    """InputError naming the column names ``names`` holds more than once."""
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"The table has duplicated column names: {', '.join(duplicated)}.")
+
+
+def _folded(value: str) -> str:
+    """A category as compared with another's spelling: a number by its value ('100.0' and '100',
+    a code read as a float once a blank made its column float), other text without case or
+    surrounding spaces."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value.strip().casefold()
+    return repr(number) if np.isfinite(number) else value.strip().casefold()
+
+
 def _written_otherwise(unseen: set[str], categories: list[str]) -> dict[str, str]:
-    """Values not among the training ``categories`` that are one of them written in another
-    case or with spaces ('Squamous ', 'SQUAMOUS' for 'squamous'): value -> that category. A
-    value matching several categories that way is left unseen."""
+    """Values not among the training ``categories`` that are one of them written otherwise
+    ('Squamous ', 'SQUAMOUS' for 'squamous'; '100.0' for '100'): value -> that category. A value
+    matching several categories that way is left unseen."""
     folded: dict[str, list[str]] = {}
     for category in categories:
-        folded.setdefault(category.strip().casefold(), []).append(category)
-    matches = {value: folded.get(value.strip().casefold(), []) for value in unseen}
+        folded.setdefault(_folded(category), []).append(category)
+    matches = {value: folded.get(_folded(value), []) for value in unseen}
     return {value: found[0] for value, found in matches.items() if len(found) == 1}
 
 
@@ -204,15 +223,13 @@ class TablePreprocessor:
                 f"Need at least 2 training rows to fit preprocessing, got {frame.shape[0]}."
             )
         names = [str(c) for c in frame.columns]
-        if len(set(names)) != len(names):
-            duplicated = sorted({n for n in names if names.count(n) > 1})
-            raise InputError(f"The table has duplicated column names: {', '.join(duplicated)}.")
+        _refuse_duplicated(names)
         self.input_schema_ = [
             {"name": n, "dtype": str(frame[c].dtype)}
             for n, c in zip(names, frame.columns, strict=True)
         ]
         self.notes_: list[str] = []
-        frame = _finite(frame, self.notes_)
+        frame = numbers_written_as_text(frame, self.notes_)  # a typo made a column a category
         self.columns_: list[dict[str, Any]] = []
         labels = {c.lower() for c in self.label_columns}
         plain = _plain_numeric_stats(frame)
@@ -331,6 +348,7 @@ class TablePreprocessor:
             frame = X.rename(columns=str)
         else:
             frame = as_frame(X, [c["name"] for c in self.input_schema_])
+        _refuse_duplicated(list(frame.columns))
         missing = [n for n in self.feature_names_in_ if n not in frame.columns]
         if missing:
             raise InputError(
@@ -380,10 +398,14 @@ class TablePreprocessor:
                     + "."
                 )
             if unseen and record:
-                self.transform_notes_.append(
+                note = (
                     f"'{spec['name']}': value(s) {', '.join(map(repr, unseen))} {UNSEEN}, "
                     f"encoded as all zeros (reference category {spec['categories'][0]!r})."
                 )
+                self.transform_notes_.append(note)
+                warnings.warn(
+                    note, UserWarning, stacklevel=2
+                )  # else read silently as the reference
             blocks.append(
                 np.stack([(values == c).to_numpy(float) for c in spec["categories"][1:]], axis=1)
             )
