@@ -26,7 +26,7 @@ from survival_core.features.settings import (
 #: its Lloyd-Max levels are fitted to convergence from two starts (``converged``; before:
 #: 4afb86f256bb499b, which settings stored before keep, and their fit with it).
 PRESET_HASHES = {
-    "wei2021": "703f7e3d115c50b4",
+    "wei2021": "48651c930ec30274",  # the optimal Lloyd-Max fit (703f7e3d115c50b4 converged)
     "han2020": "f4fa0ba139c475e5",
     "full": "c6b906d256f40a6d",
 }
@@ -255,15 +255,22 @@ def test_discretisation_builds_the_named_quantizer() -> None:
 
 
 def test_wei2021_settings_stored_before_keep_their_hash_and_lloyd_max_fit() -> None:
-    """Settings JSON written before ``converged`` existed reads back with the first version's
-    Lloyd-Max fit and its old hash, so models and tables made with it stay consistent."""
+    """Settings JSON written before ``converged`` existed, and with it before ``optimal`` did,
+    read back with their Lloyd-Max fit and their old hash, so models and tables made with them
+    stay consistent."""
     stored = json.loads(get_preset("wei2021").to_json())
     for discretisation in stored["discretisations"]:
-        del discretisation["converged"]
-    before = ExtractionSettings.from_json(json.dumps(stored))
-    assert before.hash() == "4afb86f256bb499b"
-    assert not any(d.converged for d in before.discretisations)
-    assert before.discretisations[0].quantizer().converged is False
-    assert get_preset("wei2021").discretisations[0].quantizer().converged is True
+        del discretisation["optimal"]
+    first = ExtractionSettings.from_json(json.dumps(stored))
+    assert first.hash() == "4afb86f256bb499b"
+    assert not any(d.converged or d.optimal for d in first.discretisations)
+    assert first.discretisations[0].quantizer().converged is False
+    for discretisation in stored["discretisations"]:
+        discretisation["converged"] = True
+    converged = ExtractionSettings.from_json(json.dumps(stored))
+    assert converged.hash() == "703f7e3d115c50b4"
+    fit = converged.discretisations[0].quantizer()
+    assert (fit.converged, fit.optimal) == (True, False)
+    assert get_preset("wei2021").discretisations[0].quantizer().optimal is True
     with pytest.raises(ConfigError, match="lloyd_max discretisation only"):
         Discretisation("uniform", levels=16, converged=True)

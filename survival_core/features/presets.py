@@ -87,7 +87,7 @@ def wei2021() -> ExtractionSettings:
         classes=tuple(FeatureClass(name, features) for name, features in WEI2021_FEATURES.items()),
         scales=(ONE_MM,),
         discretisations=tuple(
-            Discretisation("lloyd_max", levels=n, converged=True) for n in WEI2021_LEVELS
+            Discretisation("lloyd_max", levels=n, optimal=True) for n in WEI2021_LEVELS
         ),
     )
 

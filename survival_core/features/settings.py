@@ -152,24 +152,30 @@ class Discretisation:
     :mod:`survival_core.preprocess.quantize`): ``method`` "lloyd_max", "equal_probability" or
     "uniform" (alias "fixed_bin_count") with ``levels``; "fixed_bin_width" with ``bin_width``
     (intensity units, HU for CT) counted from ``min_value`` (None: the ROI minimum).
-    ``converged`` (lloyd_max only): Lloyd-Max run to convergence from two starts, the lower MSE
-    kept (:class:`~survival_core.preprocess.quantize.LloydMax`; the presets' since it was added);
-    False is the first version's fit, which settings stored before keep."""
+    ``optimal`` (lloyd_max only): Lloyd-Max from the least-error cells, every level holding
+    voxels (:class:`~survival_core.preprocess.quantize.LloydMax`; the presets' since it was
+    added); ``converged``: run to convergence from two starts, the lower MSE kept (the presets'
+    before); neither: the first version's fit. Settings stored before keep their fit."""
 
     method: str
     levels: int | None = None
     bin_width: float | None = None
     min_value: float | None = None
     converged: bool = False
+    optimal: bool = False
 
     def __post_init__(self) -> None:
         if self.method == "fixed_bin_count":
             _set(self, "method", "uniform")
-        if not isinstance(self.converged, bool) or (self.converged and self.method != "lloyd_max"):
-            raise ConfigError(
-                f"converged (true or false) applies to lloyd_max discretisation only; got "
-                f"{self.converged!r} with {self.method!r}."
-            )
+        for fit in ("converged", "optimal"):
+            flag = getattr(self, fit)
+            if not isinstance(flag, bool) or (flag and self.method != "lloyd_max"):
+                raise ConfigError(
+                    f"{fit} (true or false) applies to lloyd_max discretisation only; got "
+                    f"{flag!r} with {self.method!r}."
+                )
+        if self.converged and self.optimal:
+            raise ConfigError("A Lloyd-Max discretisation takes converged or optimal, not both.")
         if self.method not in QUANTISER_TOKENS:
             raise ConfigError(
                 f"Unknown gray-level discretisation {self.method!r}; choose one of "
@@ -197,6 +203,7 @@ class Discretisation:
             )
         if self.bin_width is not None or self.min_value is not None:
             raise ConfigError(f"Discretisation {self.method!r} takes no bin width or lower bound.")
+        self.quantizer()  # the quantiser's own checks (the optimal fit's level limit)
 
     @property
     def token(self) -> str:
@@ -211,7 +218,9 @@ class Discretisation:
         """A fresh (unfitted) quantiser for these settings."""
         if self.method == "fixed_bin_width":
             return FixedBinWidth(self.bin_width, self.min_value)
-        return make_quantizer(self.method, levels=self.levels, converged=self.converged)
+        return make_quantizer(
+            self.method, levels=self.levels, converged=self.converged, optimal=self.optimal
+        )
 
 
 @dataclass(frozen=True)
@@ -639,7 +648,7 @@ _ADDED_FIELDS: dict[type, tuple[str, ...]] = {
     Scale: ("alignment", "round_intensities"),
     TextureOptions: ("dimension",),
     Filters: ("mean_sizes", "log_kernel", "boundary"),
-    Discretisation: ("converged",),
+    Discretisation: ("converged", "optimal"),
 }
 
 
