@@ -359,3 +359,40 @@ def test_a_tables_words_under_the_demos_variable_names_are_its_own_levels(tmp_pa
     lps = [nomo.points(row).lp for row in patients.to_dict("records")]
     np.testing.assert_allclose(lps, loaded.model.predict_risk(patients), rtol=1e-9)
     assert nomo.points(nomo.defaults()).values["cirrhosis"] in ("no", "yes")
+
+
+def test_long_level_names_do_not_overprint_and_long_names_are_drawn_whole(tmp_path):
+    """Veterans (real) with German cell-type names and a 95-character Karnofsky header: three
+    level names 17-20 points apart overprinted each other above the line (crowding was judged by
+    distance alone), and the header was cut at the exported image's left edge."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    from survival_core.nomogram.layout import CHAR_POINTS, label_lines
+
+    X, y = load_veterans_lung_cancer()
+    long_name = (
+        "Karnofsky performance status at enrolment, percent of normal activity "
+        "(10-100, higher is better)"
+    )
+    names = {
+        "adeno": "Adenokarzinom",
+        "large": "großzelliges Karzinom (large cell undifferentiated)",
+        "smallcell": "kleinzellig (SCLC)",
+        "squamous": "Plattenepithelkarzinom",
+    }
+    X = pd.DataFrame(
+        {"Zelltyp": X["Celltype"].map(names).astype(str), long_name: X["Karnofsky_score"]}
+    )
+    model = make_model("coxph").fit(X, Surv.from_arrays(y["Status"], y["Survival_in_days"]))
+    loaded = LoadedModel(tmp_path, model, None)
+    layout = nomogram_layout(build_nomogram(loaded))
+    (row,) = [r for r in layout.rows if r.label == "Zelltyp"]
+    for side in (False, True):
+        placed = [t for t in row.ticks if t.below is side]
+        for left, right in zip(placed, placed[1:], strict=False):
+            assert right.x - left.x >= (len(left.text) + len(right.text)) / 2 * CHAR_POINTS
+    lines = label_lines(long_name)
+    assert " ".join(lines) == long_name and max(map(len, lines)) <= 50
+    svg = ET.fromstring(static_image(layout, "svg"))
+    texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert set(lines) <= texts

@@ -10,7 +10,7 @@ import io
 import plotly.graph_objects as go
 
 from survival_core.errors import InputError
-from survival_core.nomogram.layout import NomogramLayout
+from survival_core.nomogram.layout import NomogramLayout, label_lines
 from survival_core.viewer.curves import PALETTE
 
 #: Height of one axis row (plotly pixels; static inches are this / 100).
@@ -72,7 +72,8 @@ def plotly_figure(layout: NomogramLayout) -> go.Figure:
     for i, row in enumerate(layout.rows):  # row labels in the left margin (paper coordinates)
         fig.add_annotation(
             x=0, xref="paper", xanchor="right", xshift=-8, y=-i, yref="y",
-            text=f"<b>{row.label}</b>", showarrow=False, font={"size": 12, "color": LINE_COLOUR},
+            text="<br>".join(f"<b>{line}</b>" for line in label_lines(row.label)),
+            showarrow=False, font={"size": 12, "color": LINE_COLOUR},
         )  # fmt: skip
     if layout.guides:
         xs, ys = _segments([(x, -top, x, -bottom) for x, top, bottom in layout.guides])
@@ -130,7 +131,7 @@ def static_image(layout: NomogramLayout, fmt: str) -> bytes:
         ax.text(
             layout.x_range[0] - 1,
             -i,
-            row.label,
+            "\n".join(label_lines(row.label)),
             ha="right",
             va="center",
             fontsize=9,

@@ -9,6 +9,7 @@ total-points, lp and survival axes are the total-points scale squeezed onto 0-10
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,11 @@ from survival_core.nomogram.cox import Nomogram, NomogramVariable, PatientPoints
 SURVIVAL_TICKS = (0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01)
 #: Tick labels closer than this (points units) alternate above and below the axis line.
 CROWDED = 4.0
+#: Width of one tick-label character in points units (the 0-100 scale) as drawn; neighbouring
+#: labels keep at least GAP points between their texts.
+CHAR_POINTS, GAP = 0.8, 1.0
+#: Row labels longer than this many characters are drawn on two lines.
+LABEL_WRAP = 32
 #: About one numeric tick per this many points of axis length (at most 6, the ends at least).
 TICK_SPACING = 5.0
 #: Significant digits of a value shown on its own (all of a value's whole digits are kept).
@@ -57,8 +63,9 @@ class NomogramLayout:
 
     @property
     def label_chars(self) -> int:
-        """Length of the longest row label (sets the left margin of the drawings)."""
-        return max(len(r.label) for r in self.rows)
+        """Length of the longest line of the row labels as drawn (sets the drawings' left
+        margin)."""
+        return max(len(line) for r in self.rows for line in label_lines(r.label))
 
     @property
     def x_range(self) -> tuple[float, float]:
@@ -101,13 +108,34 @@ def number_text(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def label_lines(label: str) -> list[str]:
+    """A row label as drawn: one line, or two lines of about half its length each when it is
+    longer than :data:`LABEL_WRAP` (a 95-character name was cut at the image's edge)."""
+    if len(label) <= LABEL_WRAP:
+        return [label]
+    return textwrap.wrap(label, width=max(LABEL_WRAP, math.ceil(len(label) / 2)))
+
+
+def _crowd(left: tuple[float, str] | None, right: tuple[float, str]) -> bool:
+    """Whether the label ``right`` would overlap ``left`` (x, text) on the same side of the line:
+    closer than :data:`CROWDED`, or than their texts' half widths need ('Plattenepithelkarzinom'
+    beside 'kleinzellig (SCLC)' 17 points away overprinted)."""
+    if left is None:
+        return False
+    room = (len(left[1]) + len(right[1])) / 2 * CHAR_POINTS + GAP
+    return right[0] - left[0] < max(CROWDED, room)
+
+
 def _ticks(pairs: list[tuple[float, str]]) -> tuple[Tick, ...]:
-    """Ticks sorted by position; a label crowding the previous one goes below the line."""
-    ticks, last_above = [], -np.inf
+    """Ticks sorted by position; a label crowding the previous one above the line goes below it,
+    unless it crowds the previous one below more (then above, where there is more room)."""
+    ticks: list[Tick] = []
+    last: dict[bool, tuple[float, str] | None] = {False: None, True: None}
     for x, text in sorted(pairs):
-        below = bool(x - last_above < CROWDED)
-        if not below:
-            last_above = x
+        below = _crowd(last[False], (x, text))
+        if below and _crowd(last[True], (x, text)):
+            below = last[True][0] < last[False][0]
+        last[below] = (x, text)
         ticks.append(Tick(float(x), text, below))
     return tuple(ticks)
 
