@@ -447,3 +447,18 @@ def test_the_cases_a_feature_table_left_out_are_listed_with_why(tmp_path):
         {"case_id": "007", "error": "gtv mask is empty", "table": "wei2021.parquet"}
     ]
     assert left_out_cases([tmp_path / "clinical.csv"]).empty
+
+
+def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(
+    veterans, tmp_path, store, capsys
+):
+    """Sun's config on a cohort without two of its four clinical factors finished and registered
+    a model fitted on the other two, without a word: ``select`` alone keeps what matches.
+    ``features.require`` names what the study needs; a cohort lacking it is refused up front."""
+    features = {"select": "(?i)^(celltype|karnofsky_score|mvi|mrecist)$", "require": ["mvi"]}
+    config = _table_config(tmp_path, veterans, name="required", features=features)
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "features.require: the development cohort's clinical table" in err
+    assert "has no column mvi; the model would be fitted without it" in err
+    assert "Traceback" not in err and store.list_runs("required").empty

@@ -299,12 +299,30 @@ class FeatureConfig:
     deep: DeepFeatures | None = None
     dsfr: DSFRFeatures | None = None
     select: Text | None = None
+    #: Columns the study needs by name (a paper's clinical factors): a cohort's clinical table
+    #: lacking any is refused before the run starts, where ``select`` alone kept the others.
+    require: Annotated[
+        tuple[Text, ...], _listed("a list of column names such as [mvi, afp]", empty=True)
+    ] = ()
 
     @model_serializer(mode="wrap")
     def _said_keys(self, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        """No ``companions`` key unless given: configs written before it keep their hashes."""
+        """No ``companions`` or ``require`` key unless given: configs written before them keep
+        their hashes."""
         data = handler(self)
-        return data if self.companions else {k: v for k, v in data.items() if k != "companions"}
+        return {k: v for k, v in data.items() if k not in ("companions", "require") or v}
+
+    @model_validator(mode="after")
+    def _required_are_selected(self) -> FeatureConfig:
+        unselected = [
+            name for name in self.require if self.select and not re.search(self.select, name)
+        ]
+        if unselected:
+            raise _problem(
+                f"names {', '.join(unselected)}, which select ({self.select!r}) leaves out",
+                "require",
+            )
+        return self
 
     @field_validator("radiomics", "companions")
     @classmethod

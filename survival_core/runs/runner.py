@@ -213,18 +213,51 @@ def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
 
 
 def check_cohorts(config: Any) -> None:
-    """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read, or whose
-    modality its image model cannot (the bundled cohorts are prepared by :func:`prepare_data`)."""
+    """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read, whose
+    modality its image model or U-Net cannot, or whose clinical table lacks a column the config
+    requires (the bundled cohorts are prepared by :func:`prepare_data`)."""
+    from survival_core.io.tables import load_model_table
     from survival_core.models import IMAGE_MODELS
     from survival_core.runs.config import COHORT_KEYWORDS
 
     needs = image_inputs(config)
-    for cohort in (config.cohort, getattr(config.protocol, "external_cohort", None)):
-        if cohort is not None and str(cohort) not in COHORT_KEYWORDS:
-            folder = resolve_cohort(cohort, lambda _: None, needs)
-            if config.model.name in IMAGE_MODELS:  # an MR cohort cannot train a CT network
-                images = cohort_images(folder)
-                images.check(images.case_ids)
+    unet_modalities: dict[str, set[str]] = {}
+    for role, cohort in (
+        ("development", config.cohort),
+        ("external", getattr(config.protocol, "external_cohort", None)),
+    ):
+        if cohort is None or str(cohort) in COHORT_KEYWORDS:
+            continue
+        folder = resolve_cohort(cohort, lambda _: None, needs)
+        if config.model.name in IMAGE_MODELS:  # an MR cohort cannot train a CT network
+            images = cohort_images(folder)
+            images.check(images.case_ids)
+        if config.features.dsfr is not None:
+            unet_modalities[f"the {role} cohort {folder}"] = set(
+                cohort_images(folder).modalities.values()
+            )
+        if config.features.require:
+            columns = load_model_table([folder / "clinical.csv"]).X.columns
+            lacking = [c for c in config.features.require if c not in columns]
+            if lacking:
+                raise ConfigError(
+                    f"features.require: the {role} cohort's clinical table ({folder}) has no "
+                    f"column {', '.join(lacking)}; the model would be fitted without "
+                    f"{'it' if len(lacking) == 1 else 'them'}. It has {', '.join(columns)}."
+                )
+    _check_one_unet_modality(unet_modalities)
+
+
+def _check_one_unet_modality(modalities: dict[str, set[str]]) -> None:
+    """Refuse DSFR features over cohorts (description -> their modalities) of more than one
+    modality: one U-Net, trained on the development cases, learns one."""
+    found = sorted(set().union(*modalities.values())) if modalities else []
+    if len(found) > 1:
+        said = "; ".join(f"{who}: {', '.join(sorted(m))}" for who, m in modalities.items())
+        raise ConfigError(
+            f"features.dsfr: one U-Net learns one modality, and these cohorts hold "
+            f"{' and '.join(found)} ({said}). Run the DSFR study on one modality's cases."
+        )
 
 
 def resolve_network(network: str | Path, progress: Progress) -> Path:

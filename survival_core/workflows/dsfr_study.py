@@ -375,6 +375,7 @@ def run_pipeline(
             f"DSFR needs at least 4 cases with an outcome in {cohort}; got {len(cases)}."
         )
     clinical = clinical.loc[[c for c, *_ in cases]]
+    clinical_covariates(clinical)  # a table without the study's covariates: refused before training
     status = early_recurrence(clinical)
     development, held_out = split_development(status, list(clinical.index), test_fraction, seed)
     progress(
