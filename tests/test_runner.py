@@ -462,3 +462,24 @@ def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(
     assert "features.require: the development cohort's clinical table" in err
     assert "has no column mvi; the model would be fitted without it" in err
     assert "Traceback" not in err and store.list_runs("required").empty
+
+
+def test_dsfr_over_cohorts_of_two_modalities_is_refused_before_the_u_net_trains(
+    cohorts, tmp_path, capsys
+):
+    """An MR development cohort with a CT external one trained the U-Net, then refused 'case
+    SYN-0001 is CT' (an id of both cohorts, the external one not named)."""
+    from survival_core.synthetic.generate import generate_cohort
+
+    generate_cohort(tmp_path / "mr", n=4, seed=12, workers=1, modality="MR")
+    config = _config(
+        tmp_path,
+        tmp_path / "mr",
+        name="dsfr-two-modalities",
+        features={"dsfr": {"epochs": 1, "slice_size": 32}},
+        protocol={"name": "external", "external_cohort": str(cohorts / "ext")},
+    )
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "features.dsfr: one U-Net learns one modality, and these cohorts hold CT and MR" in err
+    assert f"the external cohort {cohorts / 'ext'}: CT" in err and "U-Net epoch" not in err
