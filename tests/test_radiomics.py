@@ -327,3 +327,27 @@ def test_pyradiomics_sample_images_extract(shared_data: Path, sample: str, prese
     assert set(features) == set(feature_names(settings))
     values = np.array([v for n, v in features.items() if "Correlation" not in n and "Imc" not in n])
     assert np.isfinite(values).all()
+
+
+def test_a_rois_log_features_do_not_depend_on_the_other_rois_extracted(small_cohort) -> None:
+    """A 10 mm crop margin under a 5 mm LoG: the GTV's LoG features changed with the box around
+    the other ROIs requested beside it (on the demo's liver tumour a 90th percentile by 5 %, a
+    GLSZM feature 9x), so a model whose table had the organ too scored each case with features
+    other than its training row's. The margin now covers the kernel's reach."""
+    import dataclasses
+
+    from survival_core.features.settings import FeatureClass
+    from survival_core.io.case_loader import load_case
+    from survival_core.io.manifest import cases_read_as
+
+    case_id, folder, modality = cases_read_as(small_cohort)[0]
+    case = load_case(folder, case_id=case_id, modality=modality, companions=False)
+    both = dataclasses.replace(
+        get_preset("full", "CT", rois=("gtv", "organ_minus_gtv"), log_sigmas_mm=(5.0,)),
+        classes=(FeatureClass("firstorder"),),
+    )
+    alone = extract_case(case, both.with_rois(("gtv",)))
+    beside = extract_case(case, both)
+    log = [name for name in alone if name.startswith("gtv__log5mm")]
+    assert len(log) == 18
+    np.testing.assert_allclose([alone[n] for n in log], [beside[n] for n in log], rtol=2e-4)

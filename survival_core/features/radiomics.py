@@ -601,10 +601,11 @@ def extract_image(
         rois = roi_masks(masks, settings.rois, image)
     except RadSurvError as err:
         raise type(err)(f"{name}: {err}") from err
-    margin = settings.filters.margin_mm if settings.filters.enabled else 0.0
     out: dict[str, float] = {}
     for scale in settings.scales:
         where = f"{name} ({scale.token} grid)"
+        spacing = max(np.atleast_1d(scale.spacing_mm or image.GetSpacing()))
+        margin = settings.filters.margin_for(float(spacing))
         try:
             region = resample_region(image, rois, scale, margin, settings.resegmentation)
             for image_type, values in filtered_images(region, settings.filters):
