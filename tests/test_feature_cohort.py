@@ -316,6 +316,28 @@ def test_the_manifests_modality_is_not_overridden_or_mixed(cohort: Path, cache_r
     assert first.startswith("The case is MR")
 
 
+def test_a_site_the_manifest_contradicts_is_refused_per_case(
+    cohort: Path, cache_root: Path
+) -> None:
+    """`extract --site lung` on a liver cohort read each NIfTI case's liver file as the lung and
+    filled the lung columns with liver tissue (DICOM cases were refused: no lung contour)."""
+    manifest = pd.read_csv(cohort / "manifest.csv").assign(site="liver")
+    manifest.loc[0, "site"] = ""  # a row without a site is read at the one given
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+    lung = extract_cohort(cohort, SETTINGS, workers=1, site="lung")
+    assert list(lung.features.index) == list(GOOD[:1])
+    errors = lung.failures.set_index("case_id")["error"]
+    assert (
+        errors[list(GOOD[1:])]
+        .str.startswith(f"The manifest says case {GOOD[1]} is a liver case; read as a lung case")
+        .iloc[:1]
+        .all()
+    )
+    assert errors[list(GOOD[1:])].str.contains("Give --site liver").all()
+    liver = extract_cohort(cohort, SETTINGS, workers=1, site="Liver")
+    assert list(liver.features.index) == list(GOOD)
+
+
 def test_a_case_file_changed_in_place_is_a_new_cohort_table(cohort: Path, cache_root: Path) -> None:
     """The cohort's radiomics table was keyed by its manifest alone: a run after GTVs were
     redrawn in place reused the old contours' features (and logged the same data hashes)."""

@@ -40,6 +40,7 @@ from survival_core.io.manifest import (
     cases_of,
     modalities_of,
     read_manifest,
+    sites_of,
     volume_files_of,
 )
 from survival_core.io.modality_view import modality_view
@@ -223,14 +224,27 @@ def _tasks(
     companion: str | None = None,
     volume_modalities: Mapping[str, str] | None = None,
     volume_files: Mapping[str, VolumeFiles] | None = None,
+    case_sites: Mapping[str, str] | None = None,
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
-    """Tasks for readable case folders, failures for the others."""
+    """Tasks for readable case folders, failures for the others and for cases ``case_sites``
+    (case id -> site, a manifest's) puts at another site than ``site``."""
     tasks, failed = [], []
     cases = list(cases)
     shared = _shared_folders(cases)
     for case_id, folder in cases:
         if not folder.is_dir():
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
+            continue
+        said = (case_sites or {}).get(case_id)
+        if site is not None and said is not None and said != site.lower():
+            failed.append(
+                CaseOutcome(
+                    case_id,
+                    error=f"The manifest says case {case_id} is a {said} case; read as a {site} "
+                    f"case, its organ contour would fill the {site} columns. Give --site {said}, "
+                    "or correct the manifest's site column.",
+                )
+            )
             continue
         try:
             volume = (volume_modalities or {}).get(case_id)
@@ -258,6 +272,7 @@ def extract_cases(
     companion: str | None = None,
     volume_modalities: Mapping[str, str] | None = None,
     volume_files: Mapping[str, VolumeFiles] | None = None,
+    case_sites: Mapping[str, str] | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
@@ -269,14 +284,17 @@ def extract_cases(
     MR cohort's 'FLAIR'; the masks moved onto its grid).
 
     ``site`` is the cohort's site (organ ROIs are named after it); without one each case's organ
-    gives it, and cases whose site differs from most cases' fail (their columns would not match).
+    gives it, and cases whose site differs from most cases' fail (their columns would not match);
+    so do cases ``case_sites`` (case id -> site, a manifest's) puts elsewhere than ``site``.
 
     Cached cases are read back; the rest run on ``mapper`` (default :func:`make_mapper` with
     ``workers``). ``progress(done, total, outcome, how)`` is called after each case, ``how`` being
     "cached", "extracted" or "failed"."""
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
-    tasks, outcomes = _tasks(cases, site, modality, companion, volume_modalities, volume_files)
+    tasks, outcomes = _tasks(
+        cases, site, modality, companion, volume_modalities, volume_files, case_sites
+    )
     total, done = len(cases), 0
 
     def report(outcome: CaseOutcome, how: str) -> None:
@@ -489,6 +507,7 @@ def extract_cohort(
         companion=companion,
         volume_modalities=modalities_of(manifest),
         volume_files=volume_files_of(manifest),
+        case_sites=sites_of(manifest),
     )
 
 

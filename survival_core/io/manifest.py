@@ -240,8 +240,19 @@ def cases_read_as(cohort: Path) -> list[tuple[str, Path, str | None]]:
 def modalities_of(manifest: pd.DataFrame) -> dict[str, str]:
     """Case id -> modality, as the manifest's ``modality`` column says (volume files carry none;
     a case without one is left out)."""
+    return {case_id: value.upper() for case_id, value in _said(manifest, "modality").items()}
+
+
+def sites_of(manifest: pd.DataFrame) -> dict[str, str]:
+    """Case id -> cancer site, as the manifest's ``site`` column says (a case without one is left
+    out)."""
+    return {case_id: value.lower() for case_id, value in _said(manifest, "site").items()}
+
+
+def _said(manifest: pd.DataFrame, column: str) -> dict[str, str]:
+    """Case id -> the stripped text of ``column`` where the manifest row gives one."""
     return {
-        str(row.case_id): str(row.modality).upper()
+        str(row.case_id): getattr(row, column).strip()
         for row in manifest.itertuples(index=False)
-        if isinstance(getattr(row, "modality", None), str) and row.modality.strip()
+        if isinstance(getattr(row, column, None), str) and getattr(row, column).strip()
     }
