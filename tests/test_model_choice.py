@@ -20,14 +20,17 @@ from survival_core.models import load_model, make_model
 from survival_core.models.candidates import (
     Candidate,
     InnerPredictions,
+    candidate_variables,
     clinical_baseline,
     default_candidates,
     with_baseline,
 )
 from survival_core.models.selection import (
+    ONE_SE_RULE,
     choose_candidate,
     ensemble_members,
     read_selection,
+    small_data_warnings,
     stacking_weights,
 )
 from survival_core.workflows.crossval import cross_validate
@@ -273,9 +276,29 @@ def test_every_candidate_taking_a_seed_gets_the_given_one(n_events: int) -> None
         assert candidate.params.get("seed") == (7 if takes else None), candidate.label
 
 
+def test_events_per_variable_count_the_model_matrix_not_the_table() -> None:
+    """AIDS (real) with four of its six columns categories of 3-5 levels: 96 events for 6 table
+    columns read as 16 per variable, the margin rule and every candidate stacked; the model
+    estimates 14 coefficients: 6.9 per variable, the one-SE rule and the small-data warning."""
+    X, y = load_aids()
+    X = X[["age", "cd4", "raceth", "txgrp", "karnof", "ivdrug"]]  # four categories (sksurv's)
+    assert candidate_variables(X) == 14
+    labels = [c.label for c in default_candidates(X, n_events=96)]
+    assert labels[0] == "lasso_cox(n_alphas=50)"  # few events per variable: the sparse one first
+    (few,) = small_data_warnings(
+        [Candidate("coxph")], np.array([0.7]), chosen=0, events=96, variables=14
+    )
+    assert "96 events for 14 candidate variables (6.9 per variable" in few
+    outcome = Surv.from_arrays(y["censor"], y["time"])
+    report = make_model("auto", candidates=FAST[:1]).fit(X, outcome).selection_
+    assert (report["variables"], report["events_per_variable"]) == (14, 96 / 14)
+    assert report["choice_rule"] == ONE_SE_RULE
+
+
 def test_the_default_grid_adapts_to_the_table():
-    wide = pd.DataFrame(np.zeros((100, 40)), columns=[f"tumour__glcm__f{i}" for i in range(40)])
-    wide["age"] = 1.0
+    values = np.random.default_rng(0).normal(size=(100, 41))
+    wide = pd.DataFrame(values[:, :40], columns=[f"tumour__glcm__f{i}" for i in range(40)])
+    wide["age"] = values[:, 40]
     labels = [c.label for c in default_candidates(wide, n_events=60)]
     # few events per variable: the sparse LASSO-Cox first, then the stronger ridge
     assert labels[:3] == ["lasso_cox(n_alphas=50)", "coxph(penalizer=1.0)", "coxph(penalizer=0.1)"]
@@ -334,3 +357,20 @@ def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
     (warning,) = [w for w in summary["warnings"] if "per variable, fewer than 10" in w]
     assert f"warning: {warning}" in said
     assert warning in read_selection(tmp_path / "m")["warnings"]
+
+
+def test_the_folds_choices_are_said_over_every_fold_not_the_last_ones() -> None:
+    """GBSG2's first 199 patients, 5 folds: four folds chose by the one-SE rule (9.9 events per
+    variable) and stacked the linear Cox models only; the summary gave the last fold's margin rule,
+    10.0 and all 8 candidates as every fold's."""
+    from survival_core.workflows.crossval import _fold_choices
+
+    one_se = {"choice_rule": ONE_SE_RULE, "events_per_variable": 9.9, "stacked": ["a", "b"]}
+    margin = {"choice_rule": "within 0.005 of the best", "events_per_variable": 10.0}
+    summary = _fold_choices([one_se] * 4 + [{**margin, "stacked": ["a", "b", "c"]}])
+    assert summary["choice_rule"] is None and summary["stacked"] is None
+    assert summary["choice_rules"] == {ONE_SE_RULE: 4, "within 0.005 of the best": 1}
+    assert summary["events_per_variable_range"] == [9.9, 10.0]
+    assert summary["stacked_per_fold"] == {"a": 5, "b": 5, "c": 1}
+    agreed = _fold_choices([one_se] * 2)
+    assert (agreed["choice_rule"], agreed["stacked"]) == (ONE_SE_RULE, ["a", "b"])

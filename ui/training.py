@@ -452,7 +452,8 @@ def model_comparison(reports: Path, kind: str | None) -> None:
         if ensemble:
             weights = {c["label"]: c["weight"] for c in final.get("candidates", [])}
             table["final weight"] = table["model"].map(weights)
-    note = _events_note(selection.get("events_per_variable"), final.get("events_per_variable"))
+    folds = selection.get("events_per_variable_range") or selection.get("events_per_variable")
+    note = _events_note(folds, final.get("events_per_variable"))
     rule = final.get("choice_rule") or selection.get("choice_rule")
     if rule:
         note += f" `auto` took the simplest candidate {rule}."
@@ -463,13 +464,17 @@ def model_comparison(reports: Path, kind: str | None) -> None:
     st.dataframe(table.round(3), width="stretch", hide_index=True)
 
 
-def _events_note(folds: float | None, final: float | None) -> str:
+def _events_note(folds: float | Sequence[float] | None, final: float | None) -> str:
     """Events per candidate variable of the final model's choice (all development patients) and
-    of the cross-validation folds' (fewer patients: the rule they chose by may differ)."""
+    of the cross-validation folds' (fewer patients: the rule they chose by may differ), one
+    number or the folds' range (runs before the range was kept: one number)."""
+    if folds is not None:
+        low, high = (folds, folds) if isinstance(folds, int | float) else folds
+        folds = f"{low:.1f}" if round(low, 1) == round(high, 1) else f"{low:.1f}-{high:.1f}"
     if final is None:
-        return "" if folds is None else f"Events per candidate variable: {folds:.1f}."
+        return "" if folds is None else f"Events per candidate variable: {folds}."
     shown = f"Events per candidate variable: {final:.1f} for the final model's choice"
-    return shown + ("." if folds is None else f", {folds:.1f} in the cross-validation folds.")
+    return shown + ("." if folds is None else f", {folds} in the cross-validation folds.")
 
 
 def _stacked_note(selection: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ scales differ between models and between folds), its c-index on each fold's held
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from survival_core.evaluation.concordance import concordance_columns
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
 from survival_core.models.reduction import make_reduction
 from survival_core.models.registry import MODELS, is_linear_cox
+from survival_core.models.tabular import TablePreprocessor, UnseenLevelWarning
 
 #: Parameters left out of a candidate's label (they do not define the pipeline).
 UNSHOWN_PARAMS = ("seed", "device")
@@ -41,6 +43,14 @@ FEW_EVENTS_PER_VARIABLE = 10.0
 def few_events_per_variable(n_events: int, n_columns: int) -> bool:
     """Whether ``n_events`` are few for ``n_columns`` candidate variables."""
     return n_events / max(1, n_columns) < FEW_EVENTS_PER_VARIABLE
+
+
+def candidate_variables(X: pd.DataFrame) -> int:
+    """How many variables a model of table ``X`` estimates: its model matrix's columns (a
+    category of k levels is k - 1 of them; identifiers, constant and mostly missing columns none),
+    not the table's columns (AIDS's six with four categories are 14: 6.9 events per variable,
+    not 16)."""
+    return len(TablePreprocessor(allow_empty=True).fit(X).feature_names_out_)
 
 
 @dataclass(frozen=True)
@@ -111,17 +121,21 @@ class Candidate:
         )
 
 
-def default_candidates(X: pd.DataFrame, n_events: int, seed: int = 0) -> list[Candidate]:
+def default_candidates(
+    X: pd.DataFrame, n_events: int, seed: int = 0, n_variables: int | None = None
+) -> list[Candidate]:
     """The candidates tried on table ``X`` with ``n_events`` events (simplest first, so that a
-    tie goes to the simpler pipeline). With few events per variable, where the choice takes the
-    most parsimonious candidate within one standard error of the best (Breiman's rule), the
-    LASSO-Cox, which keeps only the variables its inner CV supports, comes first and the more
-    penalised ridge Cox next; otherwise the plain ridge Cox comes first."""
+    tie goes to the simpler pipeline). With few events per variable (``n_variables``, default
+    :func:`candidate_variables`), where the choice takes the most parsimonious candidate within
+    one standard error of the best (Breiman's rule), the LASSO-Cox, which keeps only the
+    variables its inner CV supports, comes first and the more penalised ridge Cox next;
+    otherwise the plain ridge Cox comes first."""
     n_columns = X.shape[1]
+    variables = candidate_variables(X) if n_variables is None else n_variables
     clinical = [c for c in X.columns if not is_image_feature(str(c))]
-    many = n_columns > max(10, n_events // 10)  # fewer than ~10 events per candidate variable
+    many = variables > max(10, n_events // 10)  # fewer than ~10 events per candidate variable
     big = len(X) > 1500
-    few = few_events_per_variable(n_events, n_columns)
+    few = few_events_per_variable(n_events, variables)
     lasso = Candidate("lasso_cox", {"n_alphas": 50, "seed": seed})
     candidates = [lasso] if few else []
     if not wide_table(X):
@@ -233,9 +247,11 @@ def inner_predictions(
         columns = candidate.select(X)
         for f, fold in enumerate(folds):
             try:
-                model = candidate.make().fit(columns.iloc[fold.train], y[fold.train])
-                train = model.predict_risk(columns.iloc[fold.train])
-                test = model.predict_risk(columns.iloc[fold.test])
+                with warnings.catch_warnings():  # an inner fold's rare level: the choice's own
+                    warnings.simplefilter("ignore", UnseenLevelWarning)
+                    model = candidate.make().fit(columns.iloc[fold.train], y[fold.train])
+                    train = model.predict_risk(columns.iloc[fold.train])
+                    test = model.predict_risk(columns.iloc[fold.test])
             except (RadSurvError, ValueError, np.linalg.LinAlgError) as err:
                 errors[k] = f"{type(err).__name__}: {err}"
                 risk_z[:, k] = np.nan

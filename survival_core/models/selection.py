@@ -216,10 +216,12 @@ class _CandidateChoice(SurvivalModel):
         frame = as_frame(X)
         if len(frame) != len(event):
             raise InputError(f"X has {len(frame)} rows but y has {len(event)} labels.")
+        self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
+        variables = len(self.preprocessor_.feature_names_out_)  # one-hot levels counted
         candidates = with_baseline(
             [Candidate.from_dict(c) for c in self.candidates]
             if self.candidates is not None
-            else default_candidates(frame, int(event.sum()), int(self.seed)),
+            else default_candidates(frame, int(event.sum()), int(self.seed), variables),
             frame,
         )
         inner = inner_predictions(
@@ -247,7 +249,7 @@ class _CandidateChoice(SurvivalModel):
             )
         self.candidates_ = candidates
         self.members_ = members
-        few = few_events_per_variable(int(event.sum()), frame.shape[1])
+        few = few_events_per_variable(int(event.sum()), variables)
         self.chosen_ = choose_candidate(inner, pooled_c, few)
         train_z = self._set_scales(frame)
         stacked = ensemble_members(candidates, members, few)
@@ -261,10 +263,11 @@ class _CandidateChoice(SurvivalModel):
             train_z
         )  # recalibration leaves the winner's z-scores as they are
         self.ensemble_scale_ = (float(fitted.mean()), float(fitted.std()) or 1.0)
-        self.preprocessor_ = TablePreprocessor(allow_empty=True).fit(frame)
         self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
         self.reduction_ = None
-        self.selection_ = self._report(inner, pooled_c, errors, event, frame, few, stacked)
+        self.selection_ = self._report(
+            inner, pooled_c, errors, event, frame, variables, few, stacked
+        )
         return self
 
     def _chosen(self) -> SurvivalModel:
@@ -310,15 +313,15 @@ class _CandidateChoice(SurvivalModel):
         errors: dict[int, str],
         event: np.ndarray,
         frame: pd.DataFrame,
+        variables: int,
         few: bool,
         stacked: list[int],
     ) -> dict[str, Any]:
         events = int(event.sum())
-        n_columns = frame.shape[1]
         chosen = self.candidates_[self.chosen_]
         n_inputs = len(self._chosen().features_used_)
-        epv = events / max(1, n_columns)
-        notes = small_data_warnings(self.candidates_, pooled_c, self.chosen_, events, n_columns)
+        epv = events / max(1, variables)
+        notes = small_data_warnings(self.candidates_, pooled_c, self.chosen_, events, variables)
         return {
             "candidates": [
                 {
@@ -340,7 +343,7 @@ class _CandidateChoice(SurvivalModel):
             "baseline": clinical_baseline(self.candidates_, frame).label,
             "inner_folds": int(self.inner_folds),
             "events": events,
-            "variables": n_columns,
+            "variables": variables,
             "chosen_inputs": n_inputs,
             "events_per_variable": epv,
             "calibration_slope_applied": getattr(self, "slope_", None),

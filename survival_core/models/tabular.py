@@ -38,6 +38,13 @@ from survival_core.io.tables import numbers_written_as_text
 
 #: How a transform note names a category the training rows never had.
 UNSEEN = "not seen in training"
+
+
+class UnseenLevelWarning(UserWarning):
+    """A category level the model never learned, read as the reference level. Cross-validation
+    collects these from :attr:`TablePreprocessor.transform_notes_` and filters the warning."""
+
+
 #: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on
 #: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
 ID_TOKENS = frozenset({"id", "uid", "uuid", "patientid", "caseid", "subjectid", "mrn"})

@@ -32,6 +32,8 @@ import contextlib
 import copy
 import re
 import time as clock
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -54,7 +56,7 @@ from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
-from survival_core.models.tabular import UNSEEN
+from survival_core.models.tabular import UNSEEN, UnseenLevelWarning
 from survival_core.outcome import survival_arrays
 
 #: Default horizons: 1, 2 and 3 years, in days.
@@ -159,12 +161,14 @@ def run_fold(
         model.fit(X.iloc[fit_rows], y[fit_rows])
     train_risk = model.predict_risk(X.iloc[fit_rows])
     scale = float(train_risk.std()) or 1.0
-    risk = model.predict_risk(X.iloc[fold.test])
-    unseen = [  # categories of the test rows (an external cohort's) the model never learned
-        note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
-    ]
-    # one pass for the Brier grid and the horizons (image models rerun the network per call)
-    both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
+    with warnings.catch_warnings():  # said once per run from the notes below, not per fold
+        warnings.simplefilter("ignore", UnseenLevelWarning)
+        risk = model.predict_risk(X.iloc[fold.test])
+        unseen = [  # categories of the test rows (an external cohort's) the model never learned
+            note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
+        ]
+        # one pass for the Brier grid and the horizons (image models rerun the network per call)
+        both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     metrics: dict[str, float] = {}
     metric_notes: list[str] = []  # why a metric of this fold is undefined
@@ -420,8 +424,6 @@ def compare_candidates(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Pool each candidate's fold test risks (z-scored per fold model, averaged over repeats)
     like the run's own, and compare them all with the run's model on the same patients."""
-    from collections import Counter
-
     from survival_core.evaluation.comparison import comparison_table
 
     sums: dict[str, np.ndarray] = {}
@@ -446,9 +448,9 @@ def compare_candidates(
     table = pd.DataFrame(rows)
     table["fold_c_index_mean"] = [float(np.nanmean(fold_c[str(m)])) for m in table["model"]]
     table["times_chosen"] = [chosen.get(str(m), 0) for m in table["model"]]
-    selection = records[-1]["selection"]
-    baseline = selection["baseline"]
-    warnings = fold_warnings([r.get("selection", {}).get("warnings", []) for r in records])
+    selections = [r["selection"] for r in records if "selection" in r]
+    baseline = selections[-1]["baseline"]
+    notes = fold_warnings([s.get("warnings", []) for s in selections])
     versus = None
     if baseline in pooled:
         row = table.loc[table["model"] == baseline].iloc[0]
@@ -459,17 +461,34 @@ def compare_candidates(
         }
         if not (versus["difference"] > 0 and versus["p_value"] < 0.05):
             kind = "clinical-only" if "[clinical only]" in baseline else "plain Cox PH"
-            warnings.append(
-                f"No model beats the {kind} baseline ({baseline}) by a paired test: {reference}'s "
-                f"c-index differs from it by {versus['difference']:+.3f} "
-                f"(p = {versus['p_value']:.3f}), so the other models add no shown value."
+            notes.append(
+                f"{reference} does not beat the {kind} baseline ({baseline}) by a paired test: "
+                f"its c-index differs from it by {versus['difference']:+.3f} "
+                f"(p = {versus['p_value']:.3f}), so this run shows no value added over it (the "
+                "table compares each candidate with this run's model, not with the baseline)."
             )
     summary = {
         "chosen_per_fold": dict(chosen.most_common()),
         "versus_baseline": versus,
-        "events_per_variable": selection["events_per_variable"],
-        "choice_rule": selection.get("choice_rule"),
-        "stacked": selection.get("stacked"),
-        "warnings": warnings,
+        **_fold_choices(selections),
+        "warnings": notes,
     }
     return table, summary
+
+
+def _fold_choices(selections: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the folds' model choices were made: events per candidate variable (their median and
+    range), each rule with its number of folds and each candidate with the number of folds that
+    stacked it; ``choice_rule`` and ``stacked`` where every fold agrees (the last fold's were
+    reported as every fold's, though folds of fewer events per variable chose by another rule)."""
+    epv = [s["events_per_variable"] for s in selections]
+    rules = Counter(s.get("choice_rule") for s in selections)
+    stacked = [tuple(s.get("stacked") or ()) for s in selections]
+    return {
+        "events_per_variable": float(np.median(epv)),
+        "events_per_variable_range": [float(min(epv)), float(max(epv))],
+        "choice_rule": next(iter(rules)) if len(rules) == 1 else None,
+        "choice_rules": dict(rules.most_common()),
+        "stacked": list(stacked[0]) if len(set(stacked)) == 1 else None,
+        "stacked_per_fold": dict(Counter(label for labels in stacked for label in labels)),
+    }
