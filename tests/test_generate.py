@@ -112,6 +112,13 @@ def test_truth_and_description(cohort) -> None:
     assert description["oracle_c_index"] == summary["oracle_c_index"]
     assert description["censored_fraction"] == summary["censored_fraction"]
     assert "version" in description and "scanners" in description["parameters"]
+    # the Kaplan-Meier median survival, not the median of the times (follow-up, censored too)
+    from survival_core.evaluation.risk_groups import kaplan_meier
+
+    clinical = manifest.read_clinical(out)
+    curve = kaplan_meier((clinical["event"].to_numpy(bool), clinical["time"].to_numpy(float)))
+    assert description["median_survival_days"] == curve.median
+    assert description["median_follow_up_days"] == float(np.median(clinical["time"]))
 
 
 def test_nifti_cases(cohort) -> None:
@@ -132,7 +139,8 @@ def test_nifti_cases(cohort) -> None:
         measured = longest_axial_diameter(gtv_a, image.GetSpacing())
         assert clinical.loc[row.case_id, "tumor_diameter"] == pytest.approx(measured, abs=0.06)
         hu = sitk.GetArrayFromImage(image)
-        assert hu.min() >= -1024 and 40 < hu[(liver_a > 0) & (gtv_a == 0)].mean() < 85
+        parenchyma = hu[(liver_a > 0) & (gtv_a == 0)]
+        assert hu.min() >= -1024 and 60 < parenchyma.mean() < 95  # late arterial phase
 
 
 def test_dicom_cases(cohort) -> None:

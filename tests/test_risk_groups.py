@@ -56,6 +56,8 @@ def test_kaplan_meier_matches_lifelines(case):
     ci = ref.confidence_interval_.loc[curve.time].to_numpy()
     np.testing.assert_allclose(curve.ci_low, ci[:, 0], atol=1e-10)
     np.testing.assert_allclose(curve.ci_high, ci[:, 1], atol=1e-10)
+    median = ref.median_survival_time_
+    assert curve.median == (float(median) if np.isfinite(median) else None)
 
 
 def test_survival_at_between_steps():

@@ -45,6 +45,13 @@ class KaplanMeierCurve:
     n_events: np.ndarray
     level: float
 
+    @property
+    def median(self) -> float | None:
+        """The median survival: the first time the curve reaches 0.5 or below (None when it stays
+        above)."""
+        below = np.flatnonzero(self.survival <= 0.5)
+        return float(self.time[below[0]]) if below.size else None
+
     def at(self, t: float) -> Estimate:
         """Survival at ``t`` days with its CI; the curve is flat after the last observed time."""
         k = int(np.searchsorted(self.time, t, side="right")) - 1

@@ -7,8 +7,11 @@ low-frequency shape noise, portal and hepatic veins are tapered tubes, tumours a
 ellipsoids. Random texture fields live on fixed lattices in mm, so a phantom rendered on any
 voxel grid shows the same anatomy; only sampling, partial volume, blur and noise change.
 
-Tissue is painted as contrast-enhanced CT attenuation (HU) with partial volume
-(:mod:`survival_core.synthetic.shapes`); the case's scanner, CT or MR, then makes the stored image
+Tissue is painted with partial volume (:mod:`survival_core.synthetic.shapes`) as
+late-arterial-phase CT attenuation (HU; the phase of Wei 2021's scans): the aorta at 250-320 HU,
+the portal vein already enhanced (165-195), the hepatic veins not yet (45-65), the liver mildly
+(82 HU less 12 per unit of damage), viable HCC brighter than it (arterial hyperenhancement,
+108-128) with a brighter rim. The case's scanner, CT or MR, then makes the stored image
 (:mod:`survival_core.synthetic.scanners`).
 
 Two latents drive texture: ``liver_damage`` (fibrosis/cirrhosis: regenerative nodules, fibrotic
@@ -190,8 +193,9 @@ def _vessel_tree(
         jitter = rng.normal(0, 0.06, 3)
         return np.asarray(lobe.center) + np.asarray(lobe.radii) * (np.asarray(u) + jitter)
 
+    # late arterial phase: the portal vein already enhanced, the hepatic veins not yet
     portal_hu = float(rng.uniform(165, 195))
-    hepatic_hu = float(rng.uniform(145, 170))
+    hepatic_hu = float(rng.uniform(45, 65))
     hilum = at(right, (0.55, 0.15, -0.3))
     entry = hilum + np.array([18.0, 8.0, -18.0])
     split = at(right, (0.05, 0.1, -0.1))
@@ -268,8 +272,8 @@ def _place_tumors(
                     float(rng.uniform(0, math.pi)),
                 ),
                 diameter_mm=round(diameter, 1),
-                rim_hu=float(rng.uniform(105, 140)),
-                viable_hu=float(rng.uniform(88, 108)),
+                rim_hu=float(rng.uniform(130, 165)),
+                viable_hu=float(rng.uniform(108, 128)),
                 core_hu=float(rng.uniform(10, 30)),
                 rim_mm=float(rng.uniform(2.0, 3.5)),
                 core_fraction=float(np.clip(0.15 + 0.45 * heterogeneity + 0.3 * size, 0.0, 0.85)),
@@ -320,7 +324,7 @@ def make_anatomy(
         float(right_center[0] + 40 * scale),
         float(right_center[1] + 34 * scale),
         float(rng.uniform(9, 12)),
-        float(rng.uniform(120, 140)),
+        float(rng.uniform(70, 100)),  # contrast-laden renal return mixing with unenhanced blood
     )
     spine_y = 0.45 * b_body + float(rng.uniform(-3, 3))
     anatomy = Anatomy(
@@ -340,7 +344,7 @@ def make_anatomy(
             float(rng.uniform(14, 22)),
             spine_y - float(rng.uniform(18, 24)),
             float(rng.uniform(9, 12)),
-            float(rng.uniform(170, 200)),
+            float(rng.uniform(250, 320)),
         ),
         ivc=ivc,
         kidney=Ellipsoid(
@@ -349,7 +353,7 @@ def make_anatomy(
             0.4,
         ),
         lobes=lobes,
-        liver_hu=float(63.0 - 10.0 * damage + rng.normal(0, 3)),
+        liver_hu=float(82.0 - 12.0 * damage + rng.normal(0, 3)),
         shape_noise_mm=float(rng.uniform(3.5, 6.0)),
         nodularity_mm=1.8 * damage,
         nodule_hu=2.0 + 22.0 * damage,
