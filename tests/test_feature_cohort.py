@@ -316,6 +316,30 @@ def test_the_manifests_modality_is_not_overridden_or_mixed(cohort: Path, cache_r
     assert first.startswith("The case is MR")
 
 
+def test_a_manifest_naming_each_patients_dicom_folder_reads_each_patient(
+    small_cohort: Path, tmp_path: Path, cache_root: Path
+) -> None:
+    """Slices and RTSTRUCT together in cases/<id>/ (as PACS exports them), the manifest's image
+    naming that folder: each case was read as cases/, every patient's series, and all failed
+    with 'holds 3 CT series ... of 3 patients'."""
+    import shutil
+
+    rows = pd.read_csv(small_cohort / "manifest.csv").query("format == 'dicom'")
+    flat = tmp_path / "flat"
+    for case_id in rows["case_id"]:
+        source = small_cohort / "cases" / case_id
+        shutil.copytree(source / "ct", flat / "cases" / case_id)
+        shutil.copy(source / "rtstruct.dcm", flat / "cases" / case_id / "rtstruct.dcm")
+    rows.assign(
+        image=[f"cases/{c}" for c in rows["case_id"]],
+        rtstruct=[f"cases/{c}/rtstruct.dcm" for c in rows["case_id"]],
+    ).to_csv(flat / "manifest.csv", index=False)
+    result = extract_cohort(flat, SETTINGS, workers=1)
+    assert result.n_failed == 0, result.failures.to_dict("records")
+    reference = extract_cohort(small_cohort, SETTINGS, workers=1).features
+    pd.testing.assert_frame_equal(result.features, reference.loc[result.features.index])
+
+
 def test_a_site_the_manifest_contradicts_is_refused_per_case(
     cohort: Path, cache_root: Path
 ) -> None:

@@ -179,8 +179,18 @@ def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
 
 def cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
     """(case id, case folder) of every row of a manifest, in its order: a volume case's folder
-    holds every file its row names (:func:`volume_files_of`), else it is its image's folder."""
-    return [(str(row.case_id), _case_folder(row)) for row in manifest.itertuples(index=False)]
+    holds every file its row names (:func:`volume_files_of`); a DICOM case's is its image
+    series' parent (``cases/<id>/ct``: ``cases/<id>``, beside its RTSTRUCT), unless that parent
+    holds other rows' series too: then the image folder is the patient's (slices and RTSTRUCT
+    together, as PACS exports them; its parent ``cases/`` read as every case held every
+    patient)."""
+    rows = list(manifest.itertuples(index=False))
+    folders = [_case_folder(row) for row in rows]
+    shared = {f for f in folders if folders.count(f) > 1}
+    return [
+        (str(row.case_id), Path(row.image) if row.format == "dicom" and f in shared else f)
+        for row, f in zip(rows, folders, strict=True)
+    ]
 
 
 #: A case's volume files as its manifest row names them, relative to its case folder (posix):
