@@ -76,6 +76,16 @@ def test_rescale_slope_and_intercept_applied(tmp_path: Path) -> None:
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu)
 
 
+def test_a_rescale_slope_of_zero_is_refused_naming_it(tmp_path: Path) -> None:
+    """A slope of 0 (which DICOM forbids) read every voxel as the intercept: a CT of -1024 HU
+    with a generic warning, an MR of zeros with none."""
+    datasets = ct_slices(hu_volume((3, 6, 7)), modality="MR")
+    datasets[1].RescaleSlope = 0
+    write_scrambled(datasets, tmp_path, seed=1)
+    with pytest.raises(DicomError, match="RescaleSlope 0; the pixel values cannot be read"):
+        read_series(tmp_path)
+
+
 def test_files_without_preamble_and_zip_source(tmp_path: Path) -> None:
     volume = hu_volume((3, 8, 9))
     datasets = ct_slices(volume)

@@ -9,8 +9,10 @@ patient LPS millimetres, so masks drawn in patient coordinates land on the right
 
 Slice-spacing tolerance: the slices must lie on a regular grid (first position + index x mean
 spacing). A slice off that grid by at most ``SPACING_QUIET_RTOL`` (1 %) of the spacing is rounding
-noise and passes silently; up to ``SPACING_RTOL`` (5 %) the series is accepted with the mean spacing
-and a warning in :attr:`SeriesInfo.warnings`; beyond that the series is refused, naming the missing
+noise and passes silently; up to ``SPACING_RTOL`` (5 %) of it, or the 0.1 mm to which exporters
+round positions where that is more (``POSITION_PRECISION_MM``: 10 % of a 1 mm spacing), the series
+is accepted with the mean spacing and a warning in :attr:`SeriesInfo.warnings`; beyond that the
+series is refused, naming the missing
 slices (gap positions in mm and slice indices) or the irregular steps. A missing slice is never
 filled in by interpolation: an invented slice through a tumour would change its features, so the
 user is asked for the complete series instead.
@@ -71,7 +73,7 @@ from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
 from survival_core.io.filetype import is_bare_dicom
-from survival_core.io.gantry_tilt import measure_tilt, untilt
+from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
 from survival_core.io.pet_suv import suv_factors
 from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.paths import data_subdir
@@ -922,6 +924,8 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
             header_numbers(values[key], 1, name, key)[0] if values[key] is not None else default
             for key, default in (("RescaleSlope", 1.0), ("RescaleIntercept", 0.0))
         ]
+        if rescale[0] == 0:  # every voxel would read as the intercept (DICOM forbids it)
+            raise DicomError(f"{name}: RescaleSlope 0; the pixel values cannot be read.")
         shape = header_numbers([ds.Rows, ds.Columns], 2, name, "Rows/Columns").astype(int)
         slices.append(
             _Slice(
@@ -1001,7 +1005,7 @@ def _slice_spacing(
     off_grid = np.abs(positions - (positions[0] + np.arange(n) * mean)) / mean
     if off_grid.max() <= SPACING_QUIET_RTOL:
         return float(mean)
-    if off_grid.max() <= SPACING_RTOL:
+    if off_grid.max() <= max(SPACING_RTOL, POSITION_PRECISION_MM / mean):
         warnings.append(
             f"Slice spacing varies slightly (steps {steps.min():.3f}-{steps.max():.3f} mm, slices up to "
             f"{100 * off_grid.max():.1f} % of a spacing off a regular grid); the mean spacing "
