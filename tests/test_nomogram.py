@@ -393,6 +393,8 @@ def test_long_level_names_do_not_overprint_and_long_names_are_drawn_whole(tmp_pa
             assert right.x - left.x >= (len(left.text) + len(right.text)) / 2 * CHAR_POINTS
     lines = label_lines(long_name)
     assert " ".join(lines) == long_name and max(map(len, lines)) <= 50
+    radiomics = "gtv__native_original__firstorder__Mean"  # broken after a separator, not a letter
+    assert label_lines(radiomics) == ["gtv__native_original__", "firstorder__Mean"]
     svg = ET.fromstring(static_image(layout, "svg"))
     texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert set(lines) <= texts

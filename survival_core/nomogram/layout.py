@@ -9,7 +9,7 @@ total-points, lp and survival axes are the total-points scale squeezed onto 0-10
 from __future__ import annotations
 
 import math
-import textwrap
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,11 +109,19 @@ def number_text(value: float) -> str:
 
 
 def label_lines(label: str) -> list[str]:
-    """A row label as drawn: one line, or two lines of about half its length each when it is
-    longer than :data:`LABEL_WRAP` (a 95-character name was cut at the image's edge)."""
+    """A row label as drawn: one line, or lines of about half its length when it is longer than
+    :data:`LABEL_WRAP` (a 95-character name was cut at the image's edge), broken after spaces or
+    a radiomics name's ``__`` separators, never inside a word."""
     if len(label) <= LABEL_WRAP:
         return [label]
-    return textwrap.wrap(label, width=max(LABEL_WRAP, math.ceil(len(label) / 2)))
+    width = max(LABEL_WRAP, math.ceil(len(label) / 2))
+    lines, line = [], ""
+    for piece in re.findall(r".+?(?:__|\s+|$)", label):
+        if line and len(line) + len(piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    return [*lines, line.rstrip()]
 
 
 def _crowd(left: tuple[float, str] | None, right: tuple[float, str]) -> bool:
