@@ -61,6 +61,36 @@ def test_mr_cohort_takes_the_mr_variant(tmp_path_factory: pytest.TempPathFactory
     assert (report["modality"], report["n_failed"], report["n_features"]) == ("MR", 0, 107)
 
 
+def test_an_mr_case_of_volume_files_is_scored_as_mr_when_said(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """`score` read every NIfTI MR case as CT (volume files record no modality) and had no way to
+    say otherwise: the MR cohort's own training case was refused by its MR model ("Use a model
+    trained on CT") and would have been scored by a CT one. `--modality MR` reads it as MR; the
+    refusal says how."""
+    cohort = tmp_path_factory.mktemp("mr_scored") / "cohort"
+    generate_cohort(cohort, n=8, seed=4, workers=1, modality="MR")
+    report = _extract(cohort, tmp_path, "full")
+    model = tmp_path / "model"
+    fitted = run_cli(
+        "fit", "--table", str(cohort / "clinical.csv"), "--table", report["out"],
+        "--features", "^gtv__original__firstorder__(Mean|Median|Energy)$", "--model", "coxph",
+        "--param", "penalizer=1.0", "--out", str(model), env_dir=tmp_path / "data",
+    )  # fmt: skip
+    assert fitted.returncode == 0, fitted.stderr
+    rows = pd.read_csv(cohort / "manifest.csv").query("format == 'nifti'")
+    case = cohort / "cases" / rows["case_id"].iloc[0]
+    score = ("score", "--case", str(case), "--model", str(model), "--json")
+    refused = run_cli(*score, env_dir=tmp_path / "data")
+    assert refused.returncode != 0 and "say so, `--modality MR` on the command line" in (
+        refused.stderr
+    )
+    said = run_cli(*score, "--modality", "mr", env_dir=tmp_path / "data")
+    assert said.returncode == 0, said.stderr
+    scored = json.loads(said.stdout.strip().splitlines()[-1])
+    assert scored["case_id"] == rows["case_id"].iloc[0] and scored["risk"] is not None
+
+
 def test_ct_settings_on_mr_images_fail_with_the_reason(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:

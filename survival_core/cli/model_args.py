@@ -1,4 +1,5 @@
-"""Arguments shared by the modelling commands (cv, fit): tables, model, parameters."""
+"""Arguments shared by the modelling commands (cv, fit: tables, model, parameters) and the
+commands that read one case (score, explain, report: its modality)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from survival_core.errors import ConfigError
+from survival_core.io.structures import VOLUME_MODALITIES
 
 #: Mirror survival_core.models.MODELS, io.tables.TIME_UNITS and models.reduction.REDUCTIONS,
 #: which import torch and the scientific stack; a test keeps them in step so that building the
@@ -123,3 +125,16 @@ def table_paths(args: argparse.Namespace) -> list[Path]:
     if not clinical.is_file():
         raise ConfigError(f"{args.cohort} has no clinical.csv; pass --table with the outcomes.")
     return [clinical]
+
+
+def add_case_modality(parser: argparse.ArgumentParser) -> None:
+    """``--modality``: what a case given as volume files holds (they record none, and were read
+    as CT: an MR NIfTI was refused by its own MR model and scored by a CT one). DICOM says its
+    own."""
+    parser.add_argument(
+        "--modality",
+        type=str.upper,
+        choices=VOLUME_MODALITIES,
+        help="what a case of volume files (NIfTI, NRRD...) holds; they do not say (default: CT). "
+        "DICOM cases say their own",
+    )

@@ -162,7 +162,9 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
                 f"Model {loaded.name} learned its {settings.preset} features from "
                 f"{image} images; case {case.case_id} is {case.modality}, whose intensities "
                 f"mean something else, so its features would not be comparable. Use a model "
-                f"trained on {case.modality}."
+                f"trained on {case.modality}. (A case of NIfTI or NRRD files does not record "
+                f"its modality and is read as CT: if it is {image}, say so, `--modality "
+                f"{image}` on the command line.)"
             )
         else:
             view = case
