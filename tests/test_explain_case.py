@@ -94,7 +94,7 @@ def test_table_attributions_csv_and_gradcam_refusal(models, case_folder, tmp_pat
     out = tmp_path / "attr.csv"
     assert main(["explain", "--case", str(case_folder), "--model", str(models / "coxph"),
                  "--out", str(out)]) == 0  # fmt: skip
-    assert out.read_text().splitlines()[0] == "name,attribution"
+    assert out.read_text().splitlines()[0] == "name,attribution,imputed"
     code = main(["explain", "--case", str(case_folder), "--model", str(models / "coxph"),
                  "--method", "gradcam"])  # fmt: skip
     assert code == 2
@@ -129,3 +129,25 @@ def test_explain_reports_what_reading_the_case_warned_about(models, small_cohort
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert any("not Hounsfield units" in w or "HU" in w for w in result["warnings"])
+
+
+def test_an_imputed_input_is_marked_among_the_attributions(models, case_folder, tmp_path, capsys):
+    """The real sarcoma T1 without clinical values listed its imputed BCLC and ECOG among the five
+    leading drivers, unmarked: a clinician reads 'this patient's BCLC lowered the risk'."""
+    import shutil
+
+    from survival_core.viewer.patient import attribution_figure
+
+    case = shutil.copytree(case_folder, tmp_path / "case")
+    clinical = json.loads((case / "clinical.json").read_text())
+    for name in ("bclc", "ecog"):
+        clinical.pop(name)
+    (case / "clinical.json").write_text(json.dumps(clinical))
+    args = ["explain", "--case", str(case), "--model", str(models / "coxph"), "--top", "30"]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(result["imputed"]) == ["bclc", "ecog"]
+    marked = {f["name"] for f in result["top_features"] if f["imputed"]}
+    assert marked == {"bclc", "ecog"}
+    labels = attribution_figure(result["top_features"]).data[0].y
+    assert "bclc (imputed)" in labels and "age" in labels

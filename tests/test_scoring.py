@@ -521,6 +521,11 @@ def test_a_case_of_another_site_than_the_training_cases_is_cautioned(cohort, mod
     assert lung.cautions[0].startswith(
         "The model was trained on liver cases; this is a lung case, unlike any it learned from"
     )
+    # a GTV alone says no site (pyradiomics' brain1, the sarcoma T1): it was scored unflagged
+    unknown = score_case(dataclasses.replace(case, site=None), loaded)
+    assert unknown.cautions[0].startswith(
+        "The model was trained on liver cases; this case's site is not known (no organ is "
+    )
 
 
 def test_a_training_patients_risk_is_not_an_extrapolation() -> None:

@@ -101,9 +101,9 @@ def attribution_figure(
     title: str = "What drives this patient's risk",
     height: int | None = None,
 ) -> go.Figure:
-    """Horizontal bars, largest on top: signed attributions (``{"name", "attribution"}``; red
-    raises the risk, blue lowers it) or, for image models, the map's region shares
-    (``{"name", "share"}``)."""
+    """Horizontal bars, largest on top: signed attributions (``{"name", "attribution"}``, and
+    ``"imputed"`` to mark an input the case lacked; red raises the risk, blue lowers it) or, for
+    image models, the map's region shares (``{"name", "share"}``)."""
     if not features:
         raise InputError("No feature attributions to draw.")
     signed = all("attribution" in f for f in features)
@@ -111,7 +111,8 @@ def attribution_figure(
         raise InputError(
             "Attributions must all be {'name', 'attribution'} or all {'name', 'share'} items."
         )
-    names = [str(f["name"]) for f in features][::-1]
+    # an input the case did not give took the training median or level: not the patient's value
+    names = [str(f["name"]) + (" (imputed)" if f.get("imputed") else "") for f in features][::-1]
     if signed:
         values = np.array([float(f["attribution"]) for f in features])[::-1]
         colours = [PALETTE[1] if v > 0 else PALETTE[0] for v in values]

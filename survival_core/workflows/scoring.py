@@ -34,12 +34,18 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     X, imputed = case_features(case, loaded)
     scored = _score(X, imputed, case_model(case, loaded), loaded)
     sites = loaded.card.sites
-    if case.site and sites and case.site not in sites:
+    if sites and case.site not in sites:
+        trained = " and ".join(s.replace("_", " ") for s in sites)
         scored.cautions.insert(
             0,
-            f"The model was trained on {' and '.join(s.replace('_', ' ') for s in sites)} cases; "
-            f"this is a {case.site.replace('_', ' ')} case, unlike any it learned from: the "
-            "model extrapolates.",
+            f"The model was trained on {trained} cases; this is a "
+            f"{case.site.replace('_', ' ')} case, unlike any it learned from: the model "
+            "extrapolates."
+            if case.site
+            # a GTV alone (a glioma, a thigh sarcoma) says no site: it was scored unflagged
+            else f"The model was trained on {trained} cases; this case's site is not known (no "
+            "organ is contoured): check that it is one, or the model extrapolates beyond its "
+            "training cases.",
         )
     return scored
 
