@@ -86,6 +86,18 @@ def test_a_rescale_slope_of_zero_is_refused_naming_it(tmp_path: Path) -> None:
         read_series(tmp_path)
 
 
+def test_a_bad_slice_is_named_by_its_instance_number(tmp_path: Path) -> None:
+    """An upload's files are stored under their SOP UIDs: 'IMG0011.dcm: no ImagePositionPatient'
+    came out as '.../2.25.5051....dcm: ...', which names nothing the user can find; the slice's
+    InstanceNumber, as a viewer shows it, now comes with it."""
+    datasets = ct_slices(hu_volume((4, 6, 7)))
+    del datasets[2].ImagePositionPatient
+    write_scrambled(datasets, tmp_path, seed=2)  # InstanceNumbers shuffled too
+    number = datasets[2].InstanceNumber
+    with pytest.raises(DicomError, match=rf"\(instance {number}\): no ImagePositionPatient"):
+        read_series(tmp_path)
+
+
 def test_files_without_preamble_and_zip_source(tmp_path: Path) -> None:
     volume = hu_volume((3, 8, 9))
     datasets = ct_slices(volume)
@@ -230,13 +242,16 @@ def _set(index: int, **attrs):
         (_set(2, ImagePositionPatient=[0.0, 0.0, 5.6]), r"not uniform.*5\.60 mm"),
         (
             _set(3, ImagePositionPatient=[0.0, 0.0, 5.0]),
-            r"slice2\.dcm and .*slice3\.dcm are at the same position",
+            r"slice2\.dcm \(instance 3\) and .*slice3\.dcm \(instance 4\) are at the same",
         ),
         (
             _set(1, ImageOrientationPatient=[1, 0, 0, 0, 0.9998, 0.02]),
             "different orientations.*slice1.dcm",
         ),
-        (_set(4, PixelSpacing=[1.0, 1.2]), r"different pixel spacings.*slice4\.dcm \[1\.0, 1\.2\]"),
+        (
+            _set(4, PixelSpacing=[1.0, 1.2]),
+            r"different pixel spacings.*slice4\.dcm \(instance 5\) \[1\.0, 1\.2\]",
+        ),
         (_set(1, ImagePositionPatient=[3.0, 0.0, 2.5]), "shifted sideways"),
         (_set(0, ImagePositionPatient=None), "no ImagePositionPatient"),
     ],
@@ -284,7 +299,8 @@ def test_dicom_without_pixels_refused(tmp_path: Path) -> None:
     (ds,) = ct_slices(hu_volume((1, 4, 4)))
     del ds.PixelData
     with pytest.raises(
-        DicomError, match=r"nopix.dcm \(slice 1 of 1, at \(.*\) mm\) has no pixel data"
+        DicomError,
+        match=r"nopix.dcm \(instance 1\) \(slice 1 of 1, at \(.*\) mm\) has no pixel data",
     ):
         read_series(write(ds, tmp_path / "nopix.dcm"))
 

@@ -277,6 +277,9 @@ class _Slice:
     thickness: float | None
     #: Whether the header gave RescaleIntercept (CT requires it; absent, 0 is assumed).
     stated_intercept: bool = True
+    #: InstanceNumber: what a viewer shows, where an upload's stored file name (its SOP UID) says
+    #: nothing to the user.
+    instance: str = ""
 
 
 #: Exceptions pydicom and numpy raise when a header value is malformed (read lazily, on access).
@@ -862,6 +865,20 @@ def frame_value(ds: Dataset, frame_item: Dataset | None, sequence: str, keyword:
     return ds.get(keyword)
 
 
+def _instance_number(ds: Dataset) -> str:
+    """The file's InstanceNumber as written ('' when absent or unreadable: 'inf' in an IS)."""
+    try:
+        return str(ds.get("InstanceNumber", "") or "")
+    except (ValueError, OverflowError, TypeError):
+        return ""
+
+
+def _instance_text(instance: str) -> str:
+    """' (instance 12)' after a single-frame file's name, as a viewer numbers the slice; '' without
+    one."""
+    return f" (instance {instance})" if instance else ""
+
+
 def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
     """The 2D frames of one file with their geometry; :class:`DicomError` if any is missing."""
     if int(ds.get("SamplesPerPixel") or 1) != 1:
@@ -944,6 +961,7 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
                 if thickness
                 else None,
                 stated_intercept=values["RescaleIntercept"] is not None,
+                instance=_instance_number(ds),
             )
         )
     return slices
@@ -1137,12 +1155,13 @@ def read_series(
 
     def name_of(s: _Slice) -> str:
         frame = f" frame {s.frame + 1}" if s.frame is not None else ""
-        return inventory.display(s.path) + frame
+        return inventory.display(s.path) + (frame or _instance_text(s.instance))
 
     slices = []
     for path, ds in zip(entry.files, entry.headers, strict=True):
-        with damaged_header(inventory.display(path)):
-            slices.extend(_slices_of(ds, path, inventory.display(path)))
+        name = inventory.display(path) + _instance_text(_instance_number(ds))
+        with damaged_header(name):
+            slices.extend(_slices_of(ds, path, name))
     _check_consistent(slices, name_of)
     n_voxels = len(slices) * slices[0].shape[0] * slices[0].shape[1]
     if n_voxels > MAX_VOXELS:
