@@ -172,6 +172,11 @@ def test_a_network_chosen_with_few_events_is_flagged():
     assert small_data_warnings(candidates, inner_c, chosen=0, events=128, variables=6) == []
     (few,) = small_data_warnings(candidates, inner_c, chosen=0, events=50, variables=10)
     assert "5.0 per variable" in few
+    # a forest chosen with few events per variable (GBSG2's 79-event fold chose one unflagged)
+    forest, few = small_data_warnings(candidates, inner_c, chosen=2, events=79, variables=9)
+    assert forest.startswith("A tree ensemble (rsf) was chosen with 79 events (8.8 per variable)")
+    assert forest.endswith("the best penalised Cox candidate was coxph.")
+    assert small_data_warnings(candidates, inner_c, chosen=2, events=900, variables=9) == []
 
 
 def test_the_folds_warnings_are_summed_up_one_line_per_kind():

@@ -151,17 +151,29 @@ def small_data_warnings(
 ) -> list[str]:
     """What a statistician would say about a choice on this much data: a network chosen with
     fewer than :data:`FEW_EVENTS` events or :data:`FEW_EVENTS_PER_VARIABLE` events per variable
-    (naming the best non-network candidate), and too few events per variable for any model."""
+    (naming the best non-network candidate), a forest or boosted trees chosen with too few events
+    per variable (naming the best linear Cox candidate; the ensemble leaves them out there, and
+    `auto` chose a forest in a 79-event fold unflagged), and too few events per variable for any
+    model."""
     epv = events / max(1, variables)
     notes = []
     few = few_events_per_variable(events, variables)
-    if candidates[chosen].is_network and (events < FEW_EVENTS or few):
-        order = np.argsort(-np.nan_to_num(inner_c, nan=-np.inf), kind="stable")
+    order = np.argsort(-np.nan_to_num(inner_c, nan=-np.inf), kind="stable")
+    picked = candidates[chosen]
+    if picked.is_network and (events < FEW_EVENTS or few):
         runner_up = next((candidates[k].label for k in order if not candidates[k].is_network), None)
         notes.append(
-            f"A neural network ({candidates[chosen].label}) was chosen with {events} events "
+            f"A neural network ({picked.label}) was chosen with {events} events "
             f"({epv:.1f} per variable): networks overfit at this size and its inner c-index "
             f"lead may not hold; the best non-network candidate was {runner_up}."
+        )
+    elif few and not picked.is_linear_cox:
+        runner_up = next((candidates[k].label for k in order if candidates[k].is_linear_cox), None)
+        notes.append(
+            f"A tree ensemble ({picked.label}) was chosen with {events} events ({epv:.1f} per "
+            "variable): forests and boosted trees need many more events per variable than Cox "
+            f"regression, and its inner c-index lead may not hold; the best penalised Cox "
+            f"candidate was {runner_up}."
         )
     if few:
         notes.append(
