@@ -47,7 +47,7 @@ with new_tab:
     ):
         try:
             job = start_job(config, activate=activate)
-            record("train_start", job.job_id, config=config.name)
+            record("train_start", job.job_id, config=config.name, activate=activate)
             st.success(
                 f"Started **{job.label}**; follow it under Jobs.", icon=":material/rocket_launch:"
             )

@@ -12,6 +12,7 @@ checked against :func:`looks_identifying` before writing.
 from __future__ import annotations
 
 import fcntl
+import getpass
 import json
 import os
 import threading
@@ -59,6 +60,15 @@ RESERVED = frozenset({"time", "user", "action", "target", "outcome"})
 #: Longest value written for a target or a detail, in characters.
 MAX_VALUE_CHARS = 200
 _lock = threading.Lock()
+
+
+def os_user() -> str:
+    """The operating-system user running this process, for what a command (not an app login)
+    does: a cleanup, a model made active by `train --activate`."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment or the password database
+        return "cli"
 
 
 def audit_path() -> Path:

@@ -306,7 +306,7 @@ def test_an_admin_sees_the_disk_use_and_cleans_up_on_the_users_page(data, tmp_pa
 def test_a_run_reusing_a_cohorts_feature_table_marks_it_used(data, tmp_path):
     from types import SimpleNamespace
 
-    from survival_core.features.cohort import feature_table_path
+    from survival_core.features.cohort import failures_path, feature_table_path
     from survival_core.features.presets import get_preset
     from survival_core.runs.runner import _cohort_tables
 
@@ -318,7 +318,37 @@ def test_a_run_reusing_a_cohorts_feature_table_marks_it_used(data, tmp_path):
         "C1,nifti,cases/C1/ct.nii.gz,,cases/C1/gtv.nii.gz,,CT\n"
     )
     table = age(write(feature_table_path(cohort, "wei2021", get_preset("wei2021", "CT"))), 40)
+    # the cases it left out, which every run's report lists: they expired apart from the table
+    failures = age(write(failures_path(table)), 40)
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
     tables = _cohort_tables(SimpleNamespace(features=features), cohort, tmp_path, None, print, None)
     assert tables == [cohort / "clinical.csv", table]
-    assert not cleanup(30).removed and table.exists()
+    assert not cleanup(30).removed and table.exists() and failures.exists()
+
+
+def test_a_cancelled_jobs_folder_stays_as_the_record_of_its_cancellation(data):
+    """Deleting an old cancelled job's folder turned its run from CANCELLED into FAILED on the
+    Training page: cancel.json is the only record of the cancellation."""
+    cancelled = job(data, "cancelled-job", 90)
+    (cancelled / "cancel.json").write_text("{}")
+    age(cancelled, 90)
+    assert not cleanup(30).removed and cancelled.exists()
+
+
+def test_uploads_on_another_file_system_go_through_a_trash_beside_them(data, monkeypatch):
+    """`cases/` mounted from another disk: the rename into <data>/.trash failed across devices
+    ('Invalid cross-device link') at every cleanup, and expired uploads were never deleted."""
+    import errno
+
+    old = upload(data, "old", 40)
+    rename = os.rename
+
+    def across_devices(source, target):
+        if Path(target).parent == data / TRASH:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        rename(source, target)
+
+    monkeypatch.setattr(retention.os, "rename", across_devices)
+    report = cleanup(30)
+    assert not report.errors and [item.path for item in report.removed] == ["cases/upload-old"]
+    assert not old.exists() and list((data / "cases" / TRASH).iterdir()) == []

@@ -74,6 +74,12 @@ def test_train_tracks_registers_and_activates(cohorts, tmp_path, store, capsys):
     assert runs.set_index("run_id").loc[result["run_id"], "status"] == "FINISHED"
     name, version, folder = store.active_model()
     assert (name, str(version)) == ("quick", result["model_version"])
+    # the app scores with it from now: audited as the Promote button audits it (it was not)
+    from survival_core.audit import audit_path
+
+    lines = [json.loads(line) for line in audit_path().read_text().splitlines()]
+    (promoted,) = [a for a in lines if a["action"] == "promote_model" and a["target"] == "quick"]
+    assert (promoted["version"], promoted["via"]) == (version, "train")
     # the registered model scores a case like the run's own model folder, with the CV in its card
     loaded = load_scoring_model(folder)
     assert loaded.card.cv["c_index"] == pytest.approx(result["metrics"]["c_index"])

@@ -9,7 +9,6 @@ system's user name.
 from __future__ import annotations
 
 import argparse
-import getpass
 
 from survival_core.cli import output
 
@@ -34,16 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in the environment or the password database
-        return "cli"
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the cleanup, name each item on stderr and report the totals."""
-    from survival_core.audit import audit
+    from survival_core.audit import audit, os_user
     from survival_core.runs.retention import check_days, cleanup, disk_usage, format_bytes
 
     days = None if args.days is None else check_days(args.days, "--days")
@@ -59,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if result.removed and not args.dry_run:
         outcome = "error" if result.errors else "ok"
         audit(
-            _operator(),
+            os_user(),
             "cleanup",
             outcome=outcome,
             deleted=len(result.removed),

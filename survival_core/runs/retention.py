@@ -11,7 +11,8 @@ retention off (nothing is deleted for its age). Anything else is a ConfigError.
   feature table in ``features/`` (not the demo's ``features/demo-*``); a run re-extracts it;
 - ``caches``: a file of the other caches (``cache/volumes/`` ...) and a leftover of ``tmp/``
   (not ``tmp/ray`` and ``tmp/ray-spill``, which a running Ray owns);
-- ``job_logs``: a background job's folder ``runs/jobs/<job id>/`` (never a running job's).
+- ``job_logs``: a background job's folder ``runs/jobs/<job id>/`` (never a running or cancelled
+  job's: a cancelled one's records that its run was cancelled).
 
 Nothing else is ever deleted: not the registered models or training runs (``runs/`` but its
 jobs, ``models/``), the demo cohorts (``demo/``), imported cohorts (``cohorts/``), the keys
@@ -24,7 +25,8 @@ a cohort's feature table. A cache entry's age is the time since it was written; 
 only means computing it again.
 
 **Atomic.** An expired item is first renamed into ``<data>/.trash/`` (same file system: one
-atomic step, so a reader sees the whole case or none of it), then deleted there. A crash between
+atomic step, so a reader sees the whole case or none of it; uploads in a ``cases/`` mounted from
+another file system go through ``cases/.trash/``), then deleted there. A crash between
 the two leaves it in the trash, out of every reader's sight, and the next cleanup finishes it.
 One cleanup runs at a time per data folder (an exclusive lock on ``<data>/.cleanup.lock``).
 """
@@ -32,6 +34,7 @@ One cleanup runs at a time per data folder (an exclusive lock on ``<data>/.clean
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
@@ -150,14 +153,18 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _running_job(folder: Path) -> bool:
+def _kept_job(folder: Path) -> bool:
+    """Whether a job folder stays whatever its age: a running job's, and a cancelled one's, whose
+    ``cancel.json`` is the only record that its run was cancelled (the Training page showed the
+    run FAILED once it was gone)."""
     from survival_core.errors import InputError
     from survival_core.runs.jobs import load_job
 
     try:
-        return load_job(folder).alive()
+        job = load_job(folder)
     except InputError:  # no job.json yet, or unreadable: its age decides
         return False
+    return job.alive() or job.cancelled
 
 
 def candidates(root: Path) -> Iterator[tuple[str, Path]]:
@@ -177,7 +184,7 @@ def candidates(root: Path) -> Iterator[tuple[str, Path]]:
         if path.name not in RAY_FOLDERS:
             yield "caches", path
     for path in _listed(root / "runs" / "jobs"):
-        if path.is_dir() and not _running_job(path):
+        if path.is_dir() and not _kept_job(path):
             yield "job_logs", path
 
 
@@ -245,9 +252,9 @@ def _locked(root: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the flock
 
 
-def _empty_trash(trash: Path, root: Path, report: CleanupReport, now: float) -> None:
-    """Finish what an interrupted cleanup left in the trash (listed only, in a dry run)."""
-    for path in _listed(trash):
+def _empty_trash(root: Path, report: CleanupReport, now: float) -> None:
+    """Finish what an interrupted cleanup left in the trashes (listed only, in a dry run)."""
+    for path in (item for trash in _trashes(root) for item in _listed(trash)):
         size, newest = _measure(path)
         try:
             if not report.dry_run:
@@ -260,11 +267,27 @@ def _empty_trash(trash: Path, root: Path, report: CleanupReport, now: float) -> 
 
 
 def _discard(path: Path, trash: Path) -> None:
-    """Delete ``path`` atomically: rename it into the trash (one step), then delete it there."""
-    trash.mkdir(exist_ok=True)
-    moved = trash / f"{path.parent.name}-{path.name}-{secrets.token_hex(4)}"
-    os.rename(path, moved)
+    """Delete ``path`` atomically: rename it into the trash (one step), then delete it there. An
+    item on another file system than the trash (``cases/`` mounted from a bigger disk) goes
+    through a trash beside it (:func:`_trashes`): the rename across devices failed, and expired
+    uploads were never deleted."""
+    try:
+        trash.mkdir(exist_ok=True)
+        moved = trash / f"{path.parent.name}-{path.name}-{secrets.token_hex(4)}"
+        os.rename(path, moved)
+    except OSError as err:
+        if err.errno != errno.EXDEV:
+            raise
+        moved = path.parent / TRASH / f"{path.name}-{secrets.token_hex(4)}"
+        moved.parent.mkdir(exist_ok=True)
+        os.rename(path, moved)
     _remove(moved)
+
+
+def _trashes(root: Path) -> list[Path]:
+    """The data folder's trash, and the one beside the uploads for a ``cases/`` on another file
+    system (what an interrupted cleanup may have left in either)."""
+    return [root / TRASH, root / "cases" / TRASH]
 
 
 def cleanup(
@@ -281,7 +304,7 @@ def cleanup(
     trash = root / TRASH
     now = time.time()
     with _locked(root):
-        _empty_trash(trash, root, report, now)
+        _empty_trash(root, report, now)
         if days == 0:
             return report
         cutoff = now - days * DAY_S

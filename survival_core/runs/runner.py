@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from survival_core.audit import audit, os_user
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
@@ -312,6 +313,7 @@ def _cohort_tables(
     from survival_core.features.cohort import (
         cohort_modality,
         extract_cohort,
+        failures_path,
         feature_table_path,
         line_progress,
         write_cohort_features,
@@ -343,8 +345,10 @@ def _cohort_tables(
                     companion=companion,
                 )
                 write_cohort_features(result, path, settings, images, companion)
-            else:
-                mark_used(path)  # a reused table is in use: retention counts its age from now
+            else:  # a reused table is in use: retention counts its age from now, and that of
+                # the cases it left out, which the run's report lists (they expired apart)
+                mark_used(path)
+                mark_used(failures_path(path))
             tables.append(path)
     if config.features.deep is not None:
         from survival_core.features.deep import extract_deep_features, write_deep_features
@@ -696,6 +700,8 @@ def run_training(
             version = store.register_model(run.run_id, model_dir, config.name)
         if activate:
             store.set_active(config.name, version)
+            # the app scores with it from now: logged as the Promote button logs it
+            audit(os_user(), "promote_model", config.name, version=int(version), via="train")
         run.finish("FINISHED")
     except BaseException as error:
         run.finish("FAILED", error=f"{type(error).__name__}: {error}")
