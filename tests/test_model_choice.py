@@ -379,3 +379,20 @@ def test_the_folds_choices_are_said_over_every_fold_not_the_last_ones() -> None:
     assert summary["stacked_per_fold"] == {"a": 5, "b": 5, "c": 1}
     agreed = _fold_choices([one_se] * 2)
     assert (agreed["choice_rule"], agreed["stacked"]) == (ONE_SE_RULE, ["a", "b"])
+
+
+def test_an_unseen_level_in_the_folds_is_said_once_not_warned_per_fold(gbsg2: dict):
+    """A category level of one patient is unseen by the fold model trained without it: the
+    'not seen in training' warning came once per inner and outer fold (52 times on the demo);
+    the folds' notes say it instead."""
+    import warnings
+
+    X, y = gbsg2["X"].copy(), gbsg2["y"]
+    X["centre"] = np.where(np.arange(len(X)) < 1, "rare", np.where(np.arange(len(X)) % 2, "a", "b"))
+    folds = splits.nested_cv(y["event"], 1, 3, seed=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*not seen in training")
+        cross_validate(X, y, ModelMaker("auto", {"candidates": FAST[:1]}), folds)  # inner folds
+        result = cross_validate(X, y, ModelMaker("coxph", {"penalizer": 0.1}), folds)
+    notes = result.summary["preprocessing_notes"]
+    assert any("'rare'" in note and "not seen in training" in note for note in notes)

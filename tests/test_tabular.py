@@ -11,7 +11,7 @@ from sksurv.datasets import load_flchain, load_gbsg2, load_whas500
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.tabular import TablePreprocessor, is_identifier
+from survival_core.models.tabular import TablePreprocessor, UnseenLevelWarning, is_identifier
 
 
 def flchain() -> pd.DataFrame:
@@ -239,7 +239,7 @@ def test_category_codes_read_as_numbers_are_their_training_codes() -> None:
     expected = prep.transform(X.iloc[:20])
     pd.testing.assert_frame_equal(prep.transform(as_floats), expected)
     assert "'karnof': '100.0' read as '100'" in " ".join(prep.transform_notes_)
-    with pytest.warns(UserWarning, match="'karnof': value.s. '55.0' not seen in training"):
+    with pytest.warns(UnseenLevelWarning, match="'karnof': value.s. '55.0' not seen in training"):
         prep.transform(as_floats.assign(karnof=55.0))
 
 
@@ -250,11 +250,18 @@ def test_a_word_among_a_numeric_columns_values_is_read_as_missing_not_as_levels(
     typo = X.astype({"age": object})
     typo.loc[typo.index[3], "age"] = "unknown"
     prep = TablePreprocessor().fit(typo)
-    clean = TablePreprocessor().fit(X.assign(age=X["age"].where(X.index != X.index[3])))
+    clean_age = X["age"].where(X.index != X.index[3])
+    clean = TablePreprocessor().fit(X.assign(age=clean_age))
     assert prep.feature_names_out_ == clean.feature_names_out_
     assert any("'age': 1 value(s) that are not numbers ('unknown')" in n for n in prep.notes_)
     new = X.iloc[:3].assign(age=[20.0, 45.5, 90.0])
     pd.testing.assert_frame_equal(prep.transform(new), clean.transform(new))
+    # the table it was fitted on transforms too (its numeric check refused the word), read as at
+    # fit; a model fits and predicts on it
+    pd.testing.assert_frame_equal(prep.transform(typo), clean.transform(typo.assign(age=clean_age)))
+    assert "'age': 1 value(s) that are not numbers ('unknown') among numbers: read as missing." in (
+        prep.transform_notes_
+    )
 
 
 def test_duplicated_column_names_to_transform_are_refused_by_name() -> None:

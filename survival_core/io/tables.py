@@ -280,12 +280,14 @@ def numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
             if present.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
             stray = ~present.str.fullmatch(_WRITTEN_NUMBER)
-            if 0 < stray.sum() <= max(1, STRAY_TEXT_SHARE * len(present)):
+            typos = int(stray.sum())
+            if 0 < typos <= max(1, STRAY_TEXT_SHARE * len(present)) and typos < len(present):
                 # a typo among numbers ('abc' in a Karnofsky column) made the column a category
-                # of one level per value, and every later value unscorable
+                # of one level per value, and every later value unscorable (a lone word, with no
+                # number to be among, is left for the reader to refuse)
                 shown = ", ".join(map(repr, present[stray].unique()[:3]))
                 notes.append(
-                    f"'{column}': {int(stray.sum())} value(s) that are not numbers ({shown}) "
+                    f"'{column}': {typos} value(s) that are not numbers ({shown}) "
                     "among numbers: read as missing."
                 )
                 values = values.where(~values.index.isin(present.index[stray]))

@@ -410,9 +410,8 @@ class TablePreprocessor:
                     f"encoded as all zeros (reference category {spec['categories'][0]!r})."
                 )
                 self.transform_notes_.append(note)
-                warnings.warn(
-                    note, UserWarning, stacklevel=2
-                )  # else read silently as the reference
+                # else read silently as the reference level
+                warnings.warn(note, UnseenLevelWarning, stacklevel=3)
             blocks.append(
                 np.stack([(values == c).to_numpy(float) for c in spec["categories"][1:]], axis=1)
             )
@@ -424,6 +423,18 @@ class TablePreprocessor:
             raise ConfigError("TablePreprocessor.transform called before fit.")
         frame = self._select(X)
         self.transform_notes_ = []
+        # numbers written as text ('26%') and a word among numbers, read as at fit: a model
+        # refused the very table it was fitted on
+        written = [
+            spec["name"]
+            for spec in self.columns_
+            if spec["kind"] == "numeric"
+            and frame[spec["name"]].dtype == object
+            and frame[spec["name"]].map(type).eq(str).any()
+        ]
+        if written:
+            frame = frame.copy()
+            frame[written] = numbers_written_as_text(frame[written], self.transform_notes_)
         frame = _finite(frame, self.transform_notes_)
         missing = frame.isna().sum()
         for name, count in missing[missing > 0].items():

@@ -134,6 +134,14 @@ def holdout_metrics(
     return out
 
 
+def _quietly(predict: Callable[..., Any], *args: Any) -> Any:
+    """``predict(*args)`` without :class:`UnseenLevelWarning`: a fold's unseen levels are said
+    once per run from its notes, not warned once per fold (52 times on the demo)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenLevelWarning)
+        return predict(*args)
+
+
 def run_fold(
     fold: Fold,
     X: pd.DataFrame,
@@ -161,14 +169,12 @@ def run_fold(
         model.fit(X.iloc[fit_rows], y[fit_rows])
     train_risk = model.predict_risk(X.iloc[fit_rows])
     scale = float(train_risk.std()) or 1.0
-    with warnings.catch_warnings():  # said once per run from the notes below, not per fold
-        warnings.simplefilter("ignore", UnseenLevelWarning)
-        risk = model.predict_risk(X.iloc[fold.test])
-        unseen = [  # categories of the test rows (an external cohort's) the model never learned
-            note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
-        ]
-        # one pass for the Brier grid and the horizons (image models rerun the network per call)
-        both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
+    risk = _quietly(model.predict_risk, X.iloc[fold.test])
+    unseen = [  # categories of the test rows (an external cohort's) the model never learned
+        note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
+    ]
+    # one pass for the Brier grid and the horizons (image models rerun the network per call)
+    both = _quietly(model.predict_survival, X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     metrics: dict[str, float] = {}
     metric_notes: list[str] = []  # why a metric of this fold is undefined
@@ -192,7 +198,7 @@ def run_fold(
             "chosen": chosen["label"],
             "chosen_inner_c_index": chosen["inner_c_index"],
             "chosen_inner_c_index_sd": chosen["inner_c_index_sd"],
-            "candidates": model.candidate_risks(X.iloc[fold.test]),
+            "candidates": _quietly(model.candidate_risks, X.iloc[fold.test]),
             "selection": model.selection_,
             "model": model.name,
         }
