@@ -526,6 +526,9 @@ def test_a_case_of_another_site_than_the_training_cases_is_cautioned(cohort, mod
     assert unknown.cautions[0].startswith(
         "The model was trained on liver cases; this case's site is not known (no organ is "
     )
+    # a sarcoma model's cases carry no organ and no site themselves: no caution for that
+    loaded.card.sites = ["sarcoma"]
+    assert score_case(dataclasses.replace(case, site=None), loaded).cautions == []
 
 
 def test_a_training_patients_risk_is_not_an_extrapolation() -> None:

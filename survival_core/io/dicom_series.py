@@ -10,7 +10,8 @@ patient LPS millimetres, so masks drawn in patient coordinates land on the right
 Slice-spacing tolerance: the slices must lie on a regular grid (first position + index x mean
 spacing). A slice off that grid by at most ``SPACING_QUIET_RTOL`` (1 %) of the spacing is rounding
 noise and passes silently; up to ``SPACING_RTOL`` (5 %) of it, or the 0.1 mm to which exporters
-round positions where that is more (``POSITION_PRECISION_MM``: 10 % of a 1 mm spacing), the series
+round positions where that is more (``POSITION_PRECISION_MM``: 10 % of a 1 mm spacing; at most
+a quarter of a spacing, so a missing slice of a thin-slice series is still found), the series
 is accepted with the mean spacing and a warning in :attr:`SeriesInfo.warnings`; beyond that the
 series is refused, naming the missing
 slices (gap positions in mm and slice indices) or the irregular steps. A missing slice is never
@@ -99,6 +100,9 @@ DEFAULT_MODALITY_PREFERENCE = ("CT", "MR", "PT")
 SPACING_QUIET_RTOL = 0.01
 #: Off-grid slice position (fraction of the slice spacing) accepted with a warning; beyond: error.
 SPACING_RTOL = 0.05
+#: The most of a spacing the 0.1 mm precision of positions may excuse: a missing slice is half a
+#: spacing off the grid, which a 0.2 mm series' precision (50 %) let through.
+POSITION_PRECISION_RTOL_CAP = 0.25
 #: Two slices closer than this along the normal (mm) are duplicates.
 DUPLICATE_ATOL_MM = 0.01
 #: Largest difference between slices' direction cosines.
@@ -1023,7 +1027,9 @@ def _slice_spacing(
     off_grid = np.abs(positions - (positions[0] + np.arange(n) * mean)) / mean
     if off_grid.max() <= SPACING_QUIET_RTOL:
         return float(mean)
-    if off_grid.max() <= max(SPACING_RTOL, POSITION_PRECISION_MM / mean):
+    if off_grid.max() <= max(
+        SPACING_RTOL, min(POSITION_PRECISION_RTOL_CAP, POSITION_PRECISION_MM / mean)
+    ):
         warnings.append(
             f"Slice spacing varies slightly (steps {steps.min():.3f}-{steps.max():.3f} mm, slices up to "
             f"{100 * off_grid.max():.1f} % of a spacing off a regular grid); the mean spacing "

@@ -17,6 +17,7 @@ from survival_core.features.case_row import (
     require_values,
     values_features,
 )
+from survival_core.io.structures import SITE_ORGANS
 from survival_core.models.base import SurvivalModel
 from survival_core.models.scoring import (
     DAYS_PER_MONTH,
@@ -34,7 +35,10 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     X, imputed = case_features(case, loaded)
     scored = _score(X, imputed, case_model(case, loaded), loaded)
     sites = loaded.card.sites
-    if sites and case.site not in sites:
+    # a case without a site is suspect only under a model whose sites all contour their organ
+    # (a liver model); a sarcoma model's cases carry no organ, and so no site, themselves
+    unknown_matters = bool(sites) and set(sites) <= set(SITE_ORGANS)
+    if sites and case.site not in sites and (case.site or unknown_matters):
         trained = " and ".join(s.replace("_", " ") for s in sites)
         scored.cautions.insert(
             0,
