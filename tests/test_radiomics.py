@@ -351,3 +351,11 @@ def test_a_rois_log_features_do_not_depend_on_the_other_rois_extracted(small_coh
     log = [name for name in alone if name.startswith("gtv__log5mm")]
     assert len(log) == 18
     np.testing.assert_allclose([alone[n] for n in log], [beside[n] for n in log], rtol=2e-4)
+
+
+def test_settings_of_version_1_keep_their_fixed_filter_margin() -> None:
+    from survival_core.features.settings import Filters
+
+    log = Filters(log_sigmas_mm=(5.0,))
+    assert (log.margin_for(1.0), log.margin_for(1.0, fixed=True)) == (40.0, 10.0)
+    assert Filters().margin_for(1.0) == 0.0  # nothing filtered: no margin

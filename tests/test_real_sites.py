@@ -308,3 +308,22 @@ def test_bias_correction_of_one_real_mr_slice_is_that_of_a_2d_image(sarcoma):
         sitk.GetArrayFromImage(corrected)[0], sitk.GetArrayFromImage(flat), rtol=1e-5
     )
     assert not np.allclose(sitk.GetArrayFromImage(corrected), sitk.GetArrayFromImage(one))
+
+
+def test_settings_of_version_1_keep_that_versions_mr_outline(sarcoma):
+    """A model trained with version-1 settings scores new cases as it trained: its features come
+    from the first version's outline (the fat alone on T1: the standardised GTV median below the
+    scale), version 2's from the tissue's."""
+    import dataclasses
+
+    from survival_core.features.settings import FeatureClass
+
+    _, case, _ = sarcoma["MR_T1"]
+    settings = dataclasses.replace(
+        get_preset("han2020", "MR"),
+        classes=(FeatureClass("firstorder", ("Median",)),),
+        scales=(Scale(spacing_mm=None),),
+    )
+    median = "gtv__original__firstorder__Median"
+    assert extract_case(case, dataclasses.replace(settings, version=1))[median] < 0
+    assert 10 < extract_case(case, settings)[median] < 90

@@ -468,13 +468,14 @@ def _events_note(folds: float | Sequence[float] | None, final: float | None) -> 
     """Events per candidate variable of the final model's choice (all development patients) and
     of the cross-validation folds' (fewer patients: the rule they chose by may differ), one
     number or the folds' range (runs before the range was kept: one number)."""
+    in_folds = None
     if folds is not None:
         low, high = (folds, folds) if isinstance(folds, int | float) else folds
-        folds = f"{low:.1f}" if round(low, 1) == round(high, 1) else f"{low:.1f}-{high:.1f}"
+        in_folds = f"{low:.1f}" if round(low, 1) == round(high, 1) else f"{low:.1f}-{high:.1f}"
     if final is None:
-        return "" if folds is None else f"Events per candidate variable: {folds}."
+        return "" if in_folds is None else f"Events per candidate variable: {in_folds}."
     shown = f"Events per candidate variable: {final:.1f} for the final model's choice"
-    return shown + ("." if folds is None else f", {folds} in the cross-validation folds.")
+    return shown + ("." if in_folds is None else f", {in_folds} in the cross-validation folds.")
 
 
 def _stacked_note(selection: Mapping[str, Any]) -> str:

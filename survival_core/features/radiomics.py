@@ -261,7 +261,10 @@ def feature_names(settings: ExtractionSettings, site: str | None = None) -> list
 
 
 def roi_masks(
-    masks: Mapping[str, sitk.Image], rois: tuple[str, ...], image: sitk.Image | None = None
+    masks: Mapping[str, sitk.Image],
+    rois: tuple[str, ...],
+    image: sitk.Image | None = None,
+    raw_otsu: bool = False,
 ) -> dict[str, sitk.Image]:
     """The ROI masks (uint8 0/1, image grid) named in ``rois``, derived from the case's masks (the
     body, and the ring's clip without an organ, from ``image``)."""
@@ -281,7 +284,7 @@ def roi_masks(
     if (
         "body" in rois or ("peritumoral_ring" in rois and "organ" not in masks)
     ) and image is not None:
-        body = body_mask(image)
+        body = body_mask(image, raw_otsu=raw_otsu)
     out = {}
     for roi in rois:
         if roi == "organ_minus_gtv":
@@ -542,12 +545,14 @@ def standardise(
     masks: Mapping[str, sitk.Image],
     standardisation: Standardisation,
     modality: str = "MR",
+    raw_otsu: bool = False,
 ) -> sitk.Image:
     """``image`` bias-corrected (N4) and standardised as ``standardisation`` says, statistics taken
-    inside its region (the body outline, or the case's organ or GTV mask)."""
+    inside its region (the body outline, or the case's organ or GTV mask; ``raw_otsu``: the first
+    version's outline, see :func:`~survival_core.preprocess.roi.body_mask`)."""
     region = standardisation.region
     if region == "body":
-        mask = body_mask(image, modality)
+        mask = body_mask(image, modality, raw_otsu)
     elif region in masks:
         mask = masks[region]
     else:
@@ -595,17 +600,18 @@ def extract_image(
             "which has no absolute scale (CT has HU, PET SUV). Use the preset's MR variant "
             "(modality MR: intensity standardisation first) or settings with a standardisation."
         )
+    first = settings.version < 2  # settings of version 1 keep that version's outline and margin
     try:
         if settings.standardisation is not None:
-            image = standardise(image, masks, settings.standardisation, modality)
-        rois = roi_masks(masks, settings.rois, image)
+            image = standardise(image, masks, settings.standardisation, modality, first)
+        rois = roi_masks(masks, settings.rois, image, first)
     except RadSurvError as err:
         raise type(err)(f"{name}: {err}") from err
     out: dict[str, float] = {}
     for scale in settings.scales:
         where = f"{name} ({scale.token} grid)"
         spacing = max(np.atleast_1d(scale.spacing_mm or image.GetSpacing()))
-        margin = settings.filters.margin_for(float(spacing))
+        margin = settings.filters.margin_for(float(spacing), fixed=first)
         try:
             region = resample_region(image, rois, scale, margin, settings.resegmentation)
             for image_type, values in filtered_images(region, settings.filters):

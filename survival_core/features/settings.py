@@ -347,15 +347,18 @@ class Filters:
         """Whether any filtered image is computed."""
         return bool(self.log_sigmas_mm) or self.wavelet is not None or bool(self.mean_sizes)
 
-    def margin_for(self, spacing_mm: float) -> float:
+    def margin_for(self, spacing_mm: float, fixed: bool = False) -> float:
         """The crop margin (mm) on a grid of voxels up to ``spacing_mm``: ``margin_mm``, or how far
         the filters reach when further (LoG: :data:`LOG_REACH_SIGMAS`; mean: half its cube;
         wavelet: its filter's length), so that a ROI's filtered values do not depend on the crop:
         a 10 mm margin under a 5 mm LoG let the box around the other ROIs change the GTV's
         features (up to 9x), and the model's features of a case scored with fewer ROIs than its
-        table's differ from its training row."""
+        table's differ from its training row. ``fixed``: ``margin_mm`` alone, as settings of
+        version 1 had it."""
         if not self.enabled:
             return 0.0
+        if fixed:
+            return self.margin_mm
         sigmas = LOG_REACH_SIGMAS[self.log_kernel]
         reach = [self.margin_mm, sigmas * max(self.log_sigmas_mm, default=0.0)]
         reach.append(max(self.mean_sizes, default=1) // 2 * spacing_mm)

@@ -872,7 +872,8 @@ def frame_value(ds: Dataset, frame_item: Dataset | None, sequence: str, keyword:
 def _instance_number(ds: Dataset) -> str:
     """The file's InstanceNumber as written ('' when absent or unreadable: 'inf' in an IS)."""
     try:
-        return str(ds.get("InstanceNumber", "") or "")
+        number = ds.get("InstanceNumber")
+        return "" if number is None or str(number) == "" else str(number)
     except (ValueError, OverflowError, TypeError):
         return ""
 

@@ -109,19 +109,14 @@ def number_text(value: float) -> str:
 
 
 def label_lines(label: str) -> list[str]:
-    """A row label as drawn: one line, or lines of about half its length when it is longer than
-    :data:`LABEL_WRAP` (a 95-character name was cut at the image's edge), broken after spaces or
-    a radiomics name's ``__`` separators, never inside a word."""
-    if len(label) <= LABEL_WRAP:
+    """A row label as drawn: one line, or two when it is longer than :data:`LABEL_WRAP` (a
+    95-character name was cut at the image's edge), broken after the space or radiomics ``__``
+    separator that makes the longer line shortest, never inside a word."""
+    breaks = [m.end() for m in re.finditer(r"__|\s+", label) if m.end() < len(label)]
+    if len(label) <= LABEL_WRAP or not breaks:
         return [label]
-    width = max(LABEL_WRAP, math.ceil(len(label) / 2))
-    lines, line = [], ""
-    for piece in re.findall(r".+?(?:__|\s+|$)", label):
-        if line and len(line) + len(piece.rstrip()) > width:
-            lines.append(line.rstrip())
-            line = ""
-        line += piece
-    return [*lines, line.rstrip()]
+    cut = min(breaks, key=lambda at: max(len(label[:at].rstrip()), len(label) - at))
+    return [label[:cut].rstrip(), label[cut:]]
 
 
 def _crowd(left: tuple[float, str] | None, right: tuple[float, str]) -> bool:

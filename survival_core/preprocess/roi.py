@@ -73,19 +73,27 @@ def organ_minus_gtv(organ: sitk.Image, gtv: sitk.Image) -> sitk.Image:
     return _as_mask(parenchyma, organ)
 
 
-def body_mask(image: sitk.Image, modality: str | None = None) -> sitk.Image:
+def body_mask(image: sitk.Image, modality: str | None = None, raw_otsu: bool = False) -> sitk.Image:
     """The body outline: CT voxels above -500 HU (MR, PET: above
     :func:`~survival_core.preprocess.intensity.tissue_threshold`), the largest connected part,
     holes filled slice by slice (the lungs and bowel gas are inside the body), uint8 0/1.
 
-    ``modality`` None guesses CT when the image holds air-like values below -500."""
+    ``modality`` None guesses CT when the image holds air-like values below -500. ``raw_otsu``:
+    the first version's MR outline, Otsu's threshold of the raw values (the fat alone on T1),
+    which extraction settings of version 1 keep so that their models score as they trained."""
     from scipy import ndimage
 
     values = sitk.GetArrayFromImage(image).astype(np.float32)
     is_ct = (modality or "").upper() == "CT" or (
         modality is None and values.min() < BODY_THRESHOLD_HU
     )
-    tissue = values > BODY_THRESHOLD_HU if is_ct else values > tissue_threshold(image)
+    if is_ct:
+        tissue = values > BODY_THRESHOLD_HU
+    elif raw_otsu:
+        otsu = sitk.OtsuThreshold(sitk.Cast(image, sitk.sitkFloat32), 0, 1)
+        tissue = sitk.GetArrayFromImage(otsu).astype(bool)
+    else:
+        tissue = values > tissue_threshold(image)
     labels, count = ndimage.label(tissue)
     if count == 0:
         raise MaskError("No body outline found: the image holds no tissue-like voxels.")

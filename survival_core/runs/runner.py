@@ -230,13 +230,11 @@ def check_cohorts(config: Any) -> None:
         if cohort is None or str(cohort) in COHORT_KEYWORDS:
             continue
         folder = resolve_cohort(cohort, lambda _: None, needs)
+        images = cohort_images(folder)
         if config.model.name in IMAGE_MODELS:  # an MR cohort cannot train a CT network
-            images = cohort_images(folder)
             images.check(images.case_ids)
         if config.features.dsfr is not None:
-            unet_modalities[f"the {role} cohort {folder}"] = set(
-                cohort_images(folder).modalities.values()
-            )
+            unet_modalities[f"the {role} cohort {folder}"] = set(images.modalities.values())
         if config.features.require:
             columns = load_model_table([folder / "clinical.csv"]).X.columns
             lacking = [c for c in config.features.require if c not in columns]
