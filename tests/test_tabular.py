@@ -262,6 +262,21 @@ def test_a_word_among_a_numeric_columns_values_is_read_as_missing_not_as_levels(
     assert "'age': 1 value(s) that are not numbers ('unknown') among numbers: read as missing." in (
         prep.transform_notes_
     )
+    # another word, in a batch of new patients, is refused by name: it was imputed silently
+    batch = X.iloc[:2].astype({"age": object}).assign(age=["abc", 50.0])
+    with pytest.raises(InputError, match="Column 'age' must be numeric; got 'abc'"):
+        prep.transform(batch)
+
+
+def test_numbers_written_as_text_read_alike_whatever_the_string_dtype() -> None:
+    """Fitted on tumour sizes written '21%' (object), the same values as a pyarrow string column
+    were refused ('must be numeric; got 21%')."""
+    X, _ = load_gbsg2()
+    written = X.assign(tsize=X["tsize"].map(lambda v: f"{v:g}%").astype(object))
+    prep = TablePreprocessor().fit(written)
+    expected = prep.transform(written.iloc[:5])
+    arrow = written.iloc[:5].astype({"tsize": "string[pyarrow]"})
+    pd.testing.assert_frame_equal(prep.transform(arrow), expected)
 
 
 def test_duplicated_column_names_to_transform_are_refused_by_name() -> None:

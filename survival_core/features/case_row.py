@@ -162,9 +162,13 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
                 f"Model {loaded.name} learned its {settings.preset} features from "
                 f"{image} images; case {case.case_id} is {case.modality}, whose intensities "
                 f"mean something else, so its features would not be comparable. Use a model "
-                f"trained on {case.modality}. (A case of NIfTI or NRRD files does not record "
-                f"its modality and is read as CT: if it is {image}, say so, `--modality "
-                f"{image}` on the command line.)"
+                f"trained on {case.modality}."
+                + (  # a volume case read as CT for want of a modality
+                    f" (A case of NIfTI or NRRD files does not record its modality and is read "
+                    f"as CT: if it is {image}, say so, `--modality {image}` on the command line.)"
+                    if case.modality == "CT"
+                    else ""
+                )
             )
         else:
             view = case

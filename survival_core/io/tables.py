@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,9 +269,17 @@ def _without_time_copies(X: pd.DataFrame, time: pd.Series, notes: list[str]) -> 
     return X
 
 
-def numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def numbers_written_as_text(
+    X: pd.DataFrame,
+    notes: list[str],
+    known_words: Mapping[str, Collection[str]] | None = None,
+) -> pd.DataFrame:
     """Columns of numbers held as text ('60%', a quoted '0,9') as numbers, and infinite values as
-    missing, each said in ``notes``: read as text they would become one category per value."""
+    missing, each said in ``notes``: read as text they would become one category per value.
+
+    A few words among a column's numbers are read as missing; with ``known_words`` (column ->
+    the words a fitted model's training table held there) only those are, and a column with any
+    other word is left as it is, for the reader to refuse (a new patient's 'abc' was imputed)."""
     X = X.copy()
     for column in X.columns:
         values = X[column]
@@ -280,8 +288,11 @@ def numbers_written_as_text(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
             if present.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
             stray = ~present.str.fullmatch(_WRITTEN_NUMBER)
+            if known_words is not None:
+                stray &= present.isin(known_words.get(str(column), ()))
             typos = int(stray.sum())
-            if 0 < typos <= max(1, STRAY_TEXT_SHARE * len(present)) and typos < len(present):
+            few = known_words is not None or typos <= max(1, STRAY_TEXT_SHARE * len(present))
+            if 0 < typos < len(present) and few:
                 # a typo among numbers ('abc' in a Karnofsky column) made the column a category
                 # of one level per value, and every later value unscorable (a lone word, with no
                 # number to be among, is left for the reader to refuse)

@@ -236,6 +236,7 @@ class TablePreprocessor:
             for n, c in zip(names, frame.columns, strict=True)
         ]
         self.notes_: list[str] = []
+        raw = frame
         frame = numbers_written_as_text(frame, self.notes_)  # a typo made a column a category
         self.columns_: list[dict[str, Any]] = []
         labels = {c.lower() for c in self.label_columns}
@@ -261,6 +262,10 @@ class TablePreprocessor:
                 )
                 continue
             spec = self._fit_column(name, column, stats)
+            if spec is not None and spec["kind"] == "numeric":
+                words = raw[original][raw[original].notna() & column.isna()]
+                if len(words):  # read as missing here, and so where this table is transformed
+                    spec["missing_words"] = sorted({str(w) for w in words})
             if spec is not None:
                 if missing > 0:
                     self.notes_.append(
@@ -423,18 +428,21 @@ class TablePreprocessor:
             raise ConfigError("TablePreprocessor.transform called before fit.")
         frame = self._select(X)
         self.transform_notes_ = []
-        # numbers written as text ('26%') and a word among numbers, read as at fit: a model
-        # refused the very table it was fitted on
-        written = [
-            spec["name"]
+        # numbers written as text ('26%'), and the words the training table held among numbers,
+        # read as at fit (a model refused the very table it was fitted on); another word is
+        # refused below, naming it, not imputed
+        written = {
+            spec["name"]: spec.get("missing_words", [])
             for spec in self.columns_
             if spec["kind"] == "numeric"
-            and frame[spec["name"]].dtype == object
+            and pd.api.types.is_string_dtype(frame[spec["name"]].dtype)
             and frame[spec["name"]].map(type).eq(str).any()
-        ]
+        }
         if written:
             frame = frame.copy()
-            frame[written] = numbers_written_as_text(frame[written], self.transform_notes_)
+            frame[list(written)] = numbers_written_as_text(
+                frame[list(written)].astype(object), self.transform_notes_, written
+            )
         frame = _finite(frame, self.transform_notes_)
         missing = frame.isna().sum()
         for name, count in missing[missing > 0].items():

@@ -193,18 +193,33 @@ def _one_itk_thread() -> Iterator[None]:
             sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
 
 
+#: MR/PET air is darker than this share of the 99th percentile; fewer than AIR_SHARE of the voxels
+#: that dark: a scan cropped inside the body, with no air to separate from.
+AIR_LEVEL, AIR_SHARE = 0.05, 0.01
+
+
 def tissue_threshold(image: sitk.Image) -> float:
     """The intensity above which an MR or PET voxel is tissue rather than air: Otsu's threshold of
-    the logarithm of the intensities (shifted to start at 1).
+    the logarithm of the intensities above the image's minimum (shifted to start at 1); the
+    minimum itself when the scan holds no air (cropped inside the body: all of it is tissue).
 
     These intensities are skewed: on a T1 scan bright fat against everything else is the strongest
     two-class split of the raw values, so Otsu on them outlined the fat alone (17 % of the real
     sarcoma T1's volume, none of its tumour; 4 % of pyradiomics' breast MR). On the logarithm, air
-    and noise against tissue is the strongest split."""
-    values = sitk.Cast(image, sitk.sitkFloat32)
-    low = float(np.min(sitk.GetArrayViewFromImage(values)))
+    and noise against tissue is the strongest split. Voxels at the minimum (zero padding) are left
+    out of it: padded wide, they made it zero against everything, the noise taken for tissue
+    (brain1's standardised tumour moved with the padding); and with no air in the field the split
+    fell between tissues (a cropped T1's outline held none of its tumour)."""
+    values = sitk.GetArrayViewFromImage(image).astype(np.float64).ravel()
+    low, top = float(values.min()), float(np.percentile(values, 99))
+    if np.mean(values <= low + AIR_LEVEL * (top - low)) < AIR_SHARE:
+        return low - 1.0
+    above = values[values > low]
+    if above.size == 0:
+        return low
+    logs = sitk.GetImageFromArray(np.log(above - low + 1.0).astype(np.float32)[:, None])
     otsu = sitk.OtsuThresholdImageFilter()
-    otsu.Execute(sitk.Log(values - low + 1.0))
+    otsu.Execute(logs)
     return float(np.exp(otsu.GetThreshold())) - 1.0 + low
 
 
