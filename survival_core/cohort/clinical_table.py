@@ -834,8 +834,7 @@ def _date_column(
         return parsed
     if not numbers.readable(present, h.text).all():
         return None
-    days = numbers.read(present, h.text)
-    serials = excel_serial_dates(days) if days.notna().all() else None
+    serials = excel_serial_dates(numbers.read(present, h.text))  # all read: readable, above
     if serials is None:
         return None
     return serials, "Excel serial day numbers, days since 1899-12-30"

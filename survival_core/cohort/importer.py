@@ -39,7 +39,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -98,10 +98,10 @@ _OWN_NAMES = frozenset(
         "manifest.csv",
         "import_report.csv",
         "id_map.csv",
-        "clinical.csv",
+        CLINICAL_FILE,
         SCHEMA_FILE,
         DRAFTED_SCHEMA,
-        "clinical_report.csv",
+        JOIN_REPORT,
     }
 )
 #: Files that together mark a folder of a cohort folder as a run's output: ``cv --out``'s, a
@@ -406,8 +406,8 @@ def _study_days(patient: PatientInventory) -> dict[str, str]:
     follow-up; 'study of unknown date' without a readable StudyDate."""
     dates: dict[str, date | None] = {}
     for record in patient.records:
-        if record.kind == "image":
-            dates.setdefault(record.study_uid, _study_date(record.study_date))
+        if record.kind == "image" and record.study_uid not in dates:  # one date per study
+            dates[record.study_uid] = _study_date(record.study_date)
     first = min((d for d in dates.values() if d is not None), default=None)
     return {
         study: f"study of day {(found - first).days}"
@@ -920,9 +920,11 @@ def _write_if_changed(path: Path, text: str) -> None:
     write_text(path, text)
 
 
-def _write_tables(out_dir: Path, outcomes: list[PatientOutcome]) -> dict[str, int]:
-    """Write the manifest, ID map and report; the cohort's cases per modality."""
-    records = _records(out_dir)
+def _write_tables(
+    out_dir: Path, outcomes: list[PatientOutcome], records: dict[str, dict[str, Any]]
+) -> dict[str, int]:
+    """Write the manifest, ID map and report of the cases' ``records`` (:func:`_records`); the
+    cohort's cases per modality."""
     rows = [records[c]["manifest"] for c in sorted(records)]
     _write_if_changed(out_dir / "manifest.csv", _csv((*MANIFEST_COLUMNS, *EXTRA_COLUMNS), rows))
     keys = [{"id_key": r["id_key"], "case_id": c} for c, r in sorted(records.items())]
@@ -1042,13 +1044,15 @@ def _table_only_keys(
     return {old: new for old, new in keys.items() if old != new}
 
 
-def _rekey_table_rows(out_dir: Path, table_keys: Mapping[str, str]) -> list[str] | None:
+def _rekey_table_rows(
+    out_dir: Path, table_keys: Mapping[str, str], cases: Collection[str]
+) -> list[str] | None:
     """Re-key the rows of the cohort's clinical table a table-only import keyed by pseudonym
-    (:func:`_table_only_keys`) to the case ids of the cases now in place, unless that pseudonym
-    is itself a case (then the row is its); the case ids re-keyed, None without a table."""
+    (:func:`_table_only_keys`) to the case ids of the ``cases`` now in place, unless that
+    pseudonym is itself a case (then the row is its); the case ids re-keyed, None without a
+    table."""
     if not (out_dir / CLINICAL_FILE).is_file():
         return None
-    cases = set(_records(out_dir))
     moves = {old: new for old, new in table_keys.items() if new in cases and old not in cases}
     return rekey_rows(out_dir, moves)
 
@@ -1201,7 +1205,8 @@ def import_images(
         )
     if unmatched and progress:  # the entries are PatientIDs: counted, never named here
         progress(f"note: {_UNMATCHED_ENTRIES.format(len(unmatched))}")
-    rekeyed = _rekey_table_rows(out_dir, table_keys)
+    records = _records(out_dir)  # read once: nothing below changes a case
+    rekeyed = _rekey_table_rows(out_dir, table_keys, set(records))
     outcomes = [
         replace(o, reason=_joined(o.reason, _REKEYED)) if o.patient in (rekeyed or ()) else o
         for o in outcomes
@@ -1212,7 +1217,7 @@ def import_images(
             "re-keyed to their patients' case ids (import_report.csv names them)."
         )
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
-    modalities = _write_tables(out_dir, outcomes)
+    modalities = _write_tables(out_dir, outcomes, records)
     seconds = time.perf_counter() - started
     return ImportResult(
         out_dir,

@@ -58,12 +58,12 @@ from survival_core.io.dataset_layout import (
 )
 from survival_core.io.deid import IDENTITY_KEYWORDS, patient_identity, structure_names
 from survival_core.io.dicom_series import (
-    NON_IMAGE_MODALITIES,
     DicomInventory,
     References,
     RTStructEntry,
     SegEntry,
     SeriesEntry,
+    is_image_slice,
     is_rtstruct,
     is_seg,
     rtstruct_references,
@@ -359,7 +359,7 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
             roi_names=tuple(segment_names(ds).values()),
             original_names=originals,
         )
-    if "Rows" not in ds or "Columns" not in ds or modality in NON_IMAGE_MODALITIES:
+    if not is_image_slice(ds, modality):
         return FileRecord(**common, kind="other")
     values = header_values(ds, "ImageType")
     return FileRecord(

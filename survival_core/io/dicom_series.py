@@ -89,6 +89,16 @@ SEG_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.
 NON_IMAGE_MODALITIES = frozenset(
     {"RTSTRUCT", "SEG", "RTDOSE", "RTPLAN", "RTRECORD", "SR", "PR", "KO", "REG"}
 )
+
+
+def is_image_slice(ds: Dataset, modality: str) -> bool:
+    """Whether a data set of ``modality`` (upper case) is an image slice to read: pixel rows and
+    columns, and no non-image modality (:data:`NON_IMAGE_MODALITIES`). The one rule of the
+    series reader, the upload's store and the cohort inventory, so that they keep the same
+    files."""
+    return "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES
+
+
 #: The elements that hold an image's pixels.
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: A series of at most this many slices is a scout (localizer), never picked by default.
@@ -510,7 +520,7 @@ def _add_to_inventory(
     elif is_seg(ds):
         names = tuple(segment_names(ds).values())
         inventory.segs.append(SegEntry(path, sop_uid, seg_references(ds), names, patient))
-    elif "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
+    elif is_image_slice(ds, modality):
         uid = str(ds.get("SeriesInstanceUID", ""))
         entry = by_series.get(uid)
         if entry is None:
@@ -884,8 +894,9 @@ def _instance_text(instance: str) -> str:
     return f" (instance {instance})" if instance else ""
 
 
-def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
-    """The 2D frames of one file with their geometry; :class:`DicomError` if any is missing."""
+def _slices_of(ds: Dataset, path: Path, name: str, instance: str = "") -> list[_Slice]:
+    """The 2D frames of one file (its InstanceNumber ``instance``) with their geometry;
+    :class:`DicomError` if any is missing."""
     if int(ds.get("SamplesPerPixel") or 1) != 1:
         raise DicomError(
             f"{name}: colour image ({ds.SamplesPerPixel} samples per pixel); expected grey levels."
@@ -966,7 +977,7 @@ def _slices_of(ds: Dataset, path: Path, name: str) -> list[_Slice]:
                 if thickness
                 else None,
                 stated_intercept=values["RescaleIntercept"] is not None,
-                instance=_instance_number(ds),
+                instance=instance,
             )
         )
     return slices
@@ -1166,9 +1177,10 @@ def read_series(
 
     slices = []
     for path, ds in zip(entry.files, entry.headers, strict=True):
-        name = inventory.display(path) + _instance_text(_instance_number(ds))
+        instance = _instance_number(ds)
+        name = inventory.display(path) + _instance_text(instance)
         with damaged_header(name):
-            slices.extend(_slices_of(ds, path, name))
+            slices.extend(_slices_of(ds, path, name, instance))
     _check_consistent(slices, name_of)
     n_voxels = len(slices) * slices[0].shape[0] * slices[0].shape[1]
     if n_voxels > MAX_VOXELS:

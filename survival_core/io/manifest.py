@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ def cases_of(manifest: pd.DataFrame) -> list[tuple[str, Path]]:
     patient)."""
     rows = list(manifest.itertuples(index=False))
     folders = [_case_folder(row) for row in rows]
-    shared = {f for f in folders if folders.count(f) > 1}
+    shared = {f for f, n in Counter(folders).items() if n > 1}
     return [
         (str(row.case_id), Path(row.image) if row.format == "dicom" and f in shared else f)
         for row, f in zip(rows, folders, strict=True)

@@ -55,7 +55,7 @@ from survival_core.io.deid import (
     read_dicom_bytes,
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
-from survival_core.io.dicom_series import NON_IMAGE_MODALITIES, is_rtstruct, is_seg, sop_class
+from survival_core.io.dicom_series import is_image_slice, is_rtstruct, is_seg, sop_class
 from survival_core.io.filetype import check_file_type
 from survival_core.io.headers import parse_header
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
@@ -300,7 +300,7 @@ def _unread_kind(ds: Dataset) -> str | None:
     modality = str(ds.get("Modality", "")).upper()
     if uid is None or is_rtstruct(ds) or is_seg(ds):
         return None
-    if "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES:
+    if is_image_slice(ds, modality):
         return None
     label = "DICOMDIR" if uid == MediaStorageDirectoryStorage else modality or uid.name
     return f"DICOM {label} object(s), which no case is read from"

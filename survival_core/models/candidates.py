@@ -15,7 +15,6 @@ scales differ between models and between folds), its c-index on each fold's held
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from survival_core.evaluation.concordance import concordance_columns
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
 from survival_core.models.reduction import make_reduction
 from survival_core.models.registry import MODELS, is_linear_cox
-from survival_core.models.tabular import TablePreprocessor, UnseenLevelWarning
+from survival_core.models.tabular import TablePreprocessor, unseen_levels_noted
 
 #: Parameters left out of a candidate's label (they do not define the pipeline).
 UNSHOWN_PARAMS = ("seed", "device")
@@ -247,8 +246,7 @@ def inner_predictions(
         columns = candidate.select(X)
         for f, fold in enumerate(folds):
             try:
-                with warnings.catch_warnings():  # an inner fold's rare level: the choice's own
-                    warnings.simplefilter("ignore", UnseenLevelWarning)
+                with unseen_levels_noted():  # an inner fold's rare level: the choice's own
                     model = candidate.make().fit(columns.iloc[fold.train], y[fold.train])
                     train = model.predict_risk(columns.iloc[fold.train])
                     test = model.predict_risk(columns.iloc[fold.test])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,17 @@ UNSEEN = "not seen in training"
 
 class UnseenLevelWarning(UserWarning):
     """A category level the model never learned, read as the reference level. Cross-validation
-    collects these from :attr:`TablePreprocessor.transform_notes_` and filters the warning."""
+    collects these from :attr:`TablePreprocessor.transform_notes_` and silences the warning
+    (:func:`unseen_levels_noted`)."""
+
+
+@contextmanager
+def unseen_levels_noted() -> Iterator[None]:
+    """No :class:`UnseenLevelWarning` inside: for predictions whose unseen levels the caller
+    reads from the notes and says once (a fold's, an inner fold's), not once per fold."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnseenLevelWarning)
+        yield
 
 
 #: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on

@@ -353,16 +353,17 @@ class LloydMax(Quantizer):
 
     def _fit(self, values: np.ndarray) -> None:
         hist = _Histogram(values)
-        starts = [hist.equal_probability_edges(self.levels)]
-        if self.optimal and hist.unique.size >= self.levels:
-            starts = [hist.optimal_edges(self.levels)]
-        elif self.converged or self.optimal:
-            low, high = hist.unique[0], hist.unique[-1]
-            starts.append(low + (high - low) * np.arange(1, self.levels) / self.levels)
-        else:
-            self.edges_, self.n_iter_ = self._iterate(hist, starts[0], self.max_iter)
+        if not (self.converged or self.optimal):
+            start = hist.equal_probability_edges(self.levels)
+            self.edges_, self.n_iter_ = self._iterate(hist, start, self.max_iter)
             self.levels_ = hist.cell_means(self.edges_)
             return
+        if self.optimal and hist.unique.size >= self.levels:
+            starts = [hist.optimal_edges(self.levels)]
+        else:  # converged, or too few distinct values for every level to hold some
+            low, high = hist.unique[0], hist.unique[-1]
+            equal_width = low + (high - low) * np.arange(1, self.levels) / self.levels
+            starts = [hist.equal_probability_edges(self.levels), equal_width]
         fits = [self._iterate(hist, start, self.CONVERGED_MAX_ITER) for start in starts]
         errors = [hist.squared_error(edges) for edges, _ in fits]
         self.edges_, self.n_iter_ = fits[int(np.argmin(errors))]

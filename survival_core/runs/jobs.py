@@ -410,7 +410,7 @@ def list_jobs(kind: str | None = None) -> list[Job]:
                 job = load_job(folder)
             except InputError:
                 continue
-            if not job.alive():
+            if (folder / UPLOAD_DIR).exists() and not job.alive():  # the panel lists every 2 s
                 _drop_upload(folder)
             if kind is None or job.kind == kind:
                 jobs.append(job)

@@ -230,8 +230,9 @@ def check_cohorts(config: Any) -> None:
         if cohort is None or str(cohort) in COHORT_KEYWORDS:
             continue
         folder = resolve_cohort(cohort, lambda _: None, needs)
-        images = cohort_images(folder)
-        if config.model.name in IMAGE_MODELS:  # an MR cohort cannot train a CT network
+        image_model = config.model.name in IMAGE_MODELS
+        images = cohort_images(folder) if image_model or config.features.dsfr else None
+        if image_model:  # an MR cohort cannot train a CT network
             images.check(images.case_ids)
         if config.features.dsfr is not None:
             unet_modalities[f"the {role} cohort {folder}"] = set(images.modalities.values())

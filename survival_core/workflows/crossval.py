@@ -32,7 +32,6 @@ import contextlib
 import copy
 import re
 import time as clock
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
-from survival_core.models.tabular import UNSEEN, UnseenLevelWarning
+from survival_core.models.tabular import UNSEEN, unseen_levels_noted
 from survival_core.outcome import survival_arrays
 
 #: Default horizons: 1, 2 and 3 years, in days.
@@ -134,14 +133,6 @@ def holdout_metrics(
     return out
 
 
-def _quietly(predict: Callable[..., Any], *args: Any) -> Any:
-    """``predict(*args)`` without :class:`UnseenLevelWarning`: a fold's unseen levels are said
-    once per run from its notes, not warned once per fold (52 times on the demo)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnseenLevelWarning)
-        return predict(*args)
-
-
 def run_fold(
     fold: Fold,
     X: pd.DataFrame,
@@ -169,12 +160,13 @@ def run_fold(
         model.fit(X.iloc[fit_rows], y[fit_rows])
     train_risk = model.predict_risk(X.iloc[fit_rows])
     scale = float(train_risk.std()) or 1.0
-    risk = _quietly(model.predict_risk, X.iloc[fold.test])
-    unseen = [  # categories of the test rows (an external cohort's) the model never learned
-        note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
-    ]
-    # one pass for the Brier grid and the horizons (image models rerun the network per call)
-    both = _quietly(model.predict_survival, X.iloc[fold.test], np.concatenate([grid, horizons]))
+    with unseen_levels_noted():  # said once per run from the notes, not per fold (52 times)
+        risk = model.predict_risk(X.iloc[fold.test])
+        unseen = [  # categories of the test rows (an external cohort's) the model never learned
+            note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
+        ]
+        # one pass for the Brier grid and the horizons (image models rerun the network per call)
+        both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     metrics: dict[str, float] = {}
     metric_notes: list[str] = []  # why a metric of this fold is undefined
@@ -191,6 +183,8 @@ def run_fold(
         )
     choice = {}
     if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
+        with unseen_levels_noted():
+            candidate_risks = model.candidate_risks(X.iloc[fold.test])
         chosen = next(
             c for c in model.selection_["candidates"] if c["label"] == model.selection_["chosen"]
         )
@@ -198,7 +192,7 @@ def run_fold(
             "chosen": chosen["label"],
             "chosen_inner_c_index": chosen["inner_c_index"],
             "chosen_inner_c_index_sd": chosen["inner_c_index_sd"],
-            "candidates": _quietly(model.candidate_risks, X.iloc[fold.test]),
+            "candidates": candidate_risks,
             "selection": model.selection_,
             "model": model.name,
         }
