@@ -35,6 +35,8 @@ class Case:
     CT, in SUV: 'PT') and, beside an MR image, by sequence ('FLAIR'), each on its own grid in the
     image's frame of reference, for models on several images' radiomics
     (:func:`survival_core.io.modality_view.modality_view`).
+    ``sequence`` is an MR image's weighting ('T1C', 'FLAIR'...,
+    :mod:`survival_core.io.mr_sequence`), None when not MR or not known.
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance). ``stored_orientation`` is the voxel order the image's file stored (``"RAS"``
     for a nibabel NIfTI; the case is read in LPS order), so that maps are written back on the
@@ -52,6 +54,7 @@ class Case:
     structures: dict[str, sitk.Image] = field(default_factory=dict)
     companions: dict[str, sitk.Image] = field(default_factory=dict)
     stored_orientation: str = "LPS"
+    sequence: str | None = None
 
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the

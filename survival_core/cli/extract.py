@@ -25,6 +25,7 @@ from pathlib import Path
 from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
+from survival_core.io.mr_sequence import mixed_sequences_note
 from survival_core.io.structures import VOLUME_MODALITIES
 
 
@@ -173,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if result.n_failed:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
+    if note := mixed_sequences_note(result.sequences):
+        progress(note)
     report(
         {
             "n_cases": result.n_cases,
@@ -183,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             "n_cached": result.n_cached,
             "settings_hash": settings.hash(),
             "modality": modality,
+            "mr_sequences": result.sequences,
             "site": result.site,
             "out": table,
             "failures": failures,

@@ -85,6 +85,9 @@ class CaseOutcome:
     features: dict[str, float] | None = None
     error: str | None = None
     seconds: float = 0.0
+    #: The MR weighting of the case's image (:func:`~survival_core.io.mr_sequence.header_sequence`),
+    #: None when not MR or not known.
+    sequence: str | None = None
 
 
 def line_progress(say: Callable[[str], None]) -> Progress:
@@ -123,24 +126,33 @@ class FeatureCache:
         """Whether features of content ``digest`` are stored (without reading them)."""
         return self._path(digest).exists()
 
-    def get(self, digest: str) -> dict[str, float] | None:
-        """The cached features of the case with content ``digest``, or None."""
+    def entry(self, digest: str) -> dict[str, Any] | None:
+        """The cache entry of content ``digest`` ('features', and 'sequence' when its image's MR
+        weighting is known), or None."""
         try:
             entry = json.loads(self._path(digest).read_text())
         except (OSError, ValueError):
             return None
         if not isinstance(entry, dict) or entry.get("grid") != GRID_ANCHOR:
             return None
-        return entry.get("features")
+        return entry if entry.get("features") is not None else None
+
+    def get(self, digest: str) -> dict[str, float] | None:
+        """The cached features of the case with content ``digest``, or None."""
+        entry = self.entry(digest)
+        return None if entry is None else entry["features"]
 
     def discard(self, digest: str) -> None:
         """Forget the features of content ``digest`` (they are computed again when next asked)."""
         self._path(digest).unlink(missing_ok=True)
 
-    def put(self, digest: str, case_id: str, features: dict[str, float]) -> None:
-        """Store ``features`` atomically (never half a file; sessions storing the same case at
-        the same moment each write their own temporary file)."""
+    def put(
+        self, digest: str, case_id: str, features: dict[str, float], sequence: str | None = None
+    ) -> None:
+        """Store ``features`` (and the image's MR ``sequence``) atomically (never half a file;
+        sessions storing the same case at the same moment each write their own temporary file)."""
         entry = {"case_id": case_id, "features": features, "grid": GRID_ANCHOR}
+        entry |= {"sequence": sequence} if sequence else {}
         write_text(self._path(digest), json.dumps(entry))
 
 
@@ -187,7 +199,12 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
         return CaseOutcome(
             task.case_id, error=describe_error(error), seconds=time.perf_counter() - start
         )
-    return CaseOutcome(task.case_id, features=features, seconds=time.perf_counter() - start)
+    return CaseOutcome(
+        task.case_id,
+        features=features,
+        seconds=time.perf_counter() - start,
+        sequence=case.sequence,
+    )
 
 
 # --- the cohort ---------------------------------------------------------------------------------
@@ -211,6 +228,12 @@ class CohortFeatures:
     def n_failed(self) -> int:
         """Number of cases without features."""
         return len(self.failures)
+
+    @property
+    def sequences(self) -> dict[str, int]:
+        """The extracted cases' MR weightings, with how many cases each (those known)."""
+        found = Counter(o.sequence for o in self.outcomes if o.features is not None and o.sequence)
+        return dict(sorted(found.items()))
 
 
 #: progress(done, total, outcome, how) after each case; how is "cached", "extracted" or "failed".
@@ -308,12 +331,14 @@ def extract_cases(
     cache = FeatureCache(settings) if use_cache else None
     to_run, n_cached = [], 0
     for task in tasks:
-        cached = cache.get(task.content_hash) if cache else None
+        cached = cache.entry(task.content_hash) if cache else None
         if cached is None:
             to_run.append(task)
             continue
         n_cached += 1
-        outcome = CaseOutcome(task.case_id, features=cached)
+        outcome = CaseOutcome(
+            task.case_id, features=cached["features"], sequence=cached.get("sequence")
+        )
         outcomes.append(outcome)
         report(outcome, "cached")
     mapper = mapper or make_mapper(workers, len(to_run))
@@ -324,7 +349,7 @@ def extract_cases(
             else CaseOutcome(task.case_id, error=describe_error(result))
         )
         if outcome.features is not None and cache:
-            cache.put(task.content_hash, task.case_id, outcome.features)
+            cache.put(task.content_hash, task.case_id, outcome.features, outcome.sequence)
         outcomes.append(outcome)
         report(outcome, "extracted" if outcome.error is None else "failed")
 
@@ -524,10 +549,11 @@ def write_cohort_features(
     modality: str | None = None,
     image: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write the feature table (Parquet with the settings, the images' ``modality`` and, for a
-    companion image's features, its name in its metadata) and its failures table (CSV, always
+    """Write the feature table (Parquet with the settings, the images' ``modality``, their MR
+    weightings and, for a companion image's features, its name in its metadata) and its failures
+    table (CSV, always
     written so that a stale one never lingers); returns both paths."""
-    table = write_feature_table(result.features, out, settings, modality, image)
+    table = write_feature_table(result.features, out, settings, modality, image, result.sequences)
     failures = failures_path(out)
     result.failures.to_csv(failures, index=False)
     return table, failures

@@ -4,6 +4,7 @@ metadata so every table records exactly how it was made."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pyarrow.parquet as pq
 from survival_core import __version__
 from survival_core.errors import InputError
 from survival_core.features.settings import ExtractionSettings, json_hash
-from survival_core.io.tables import HASH_KEY, IMAGE_KEY, MODALITY_KEY, SETTINGS_KEY
+from survival_core.io.tables import HASH_KEY, IMAGE_KEY, MODALITY_KEY, SEQUENCES_KEY, SETTINGS_KEY
 
 VERSION_KEY = b"radsurv.version"
 INDEX_NAME = "case_id"
@@ -58,15 +59,18 @@ def write_feature_table(
     settings: ExtractionSettings,
     modality: str | None = None,
     image: str | None = None,
+    sequences: dict[str, int] | None = None,
 ) -> Path:
     """Write radiomics ``data`` (index: case ids) to Parquet with ``settings``, the images'
-    ``modality`` (when known) and, for features of each case's companion image, its name
-    (``image``: 'PT', 'FLAIR') in its metadata."""
+    ``modality`` (when known), for features of each case's companion image its name (``image``:
+    'PT', 'FLAIR') and the MR ``sequences`` of the cases (weighting -> cases) in its metadata."""
     metadata = {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
     if modality:
         metadata[MODALITY_KEY] = modality.upper().encode()
     if image:
         metadata[IMAGE_KEY] = image.upper().encode()
+    if sequences:
+        metadata[SEQUENCES_KEY] = json.dumps(sequences, sort_keys=True).encode()
     return write_table(data, path, metadata)
 
 

@@ -69,6 +69,7 @@ from survival_core.io.label_maps import (
     structure_names,
 )
 from survival_core.io.modality_view import companion_modality
+from survival_core.io.mr_sequence import file_sequence
 from survival_core.io.orientation import case_in_lps
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import (
@@ -476,11 +477,11 @@ def _load_volumes(
     modality: str,
     companions: bool = True,
     only_named: bool = False,
-) -> tuple[sitk.Image, dict[str, sitk.Image], dict[str, sitk.Image], list[str]]:
+) -> tuple[sitk.Image, dict[str, sitk.Image], dict[str, sitk.Image], list[str], Path]:
     """The image volume, every other volume as structures on the image grid (named by its path
     in the case folder, a label map's labels as ``path:label`` or by the segment names its header
     gives, :mod:`.label_maps`), the companion images by name (:func:`_volume_companions`: a PET
-    beside the CT, a FLAIR beside the T1c) and warnings: another image volume, which neither a
+    beside the CT, a FLAIR beside the T1c), warnings and the image's file: another image volume, which neither a
     role nor a name places, is not read. ``only_named``: the masks ``explicit`` names are the
     only structures (the case's named files, :func:`_named_case`)."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
@@ -535,7 +536,7 @@ def _load_volumes(
             for listed in explicit.values():
                 listed[:] = [n if n != name else next(iter(found)) for n in listed]
     read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
-    return image, structures, read, warnings  # roles naming none are refused by assign_roles
+    return image, structures, read, warnings, images[0]  # roles naming none: assign_roles refuses
 
 
 def _nnunet_first_channel(volumes: list[Path]) -> list[Path]:
@@ -649,9 +650,10 @@ def load_case(
         beside_dicom = _beside_dicom(root, volumes) if volumes and named is None else []
         if volumes and not beside_dicom:
             case_modality = (modality or "CT").upper()
-            image, structures, others, warnings = _load_volumes(
+            image, structures, others, warnings, image_file = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
+            sequence = file_sequence(volume_stem(image_file)) if case_modality == "MR" else None
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(
@@ -665,7 +667,7 @@ def load_case(
                 root, explicit, required, site, series_uid, companions
             )
             warnings += beside_dicom
-            case_modality = info.modality
+            case_modality, sequence = info.modality, info.sequence
         assigned = _roles(structures, explicit, required, site, warnings)
         clinical = _clinical(raw, schema, warnings)
     named = str(raw["case_id"]) if raw and raw.get("case_id") else None
@@ -700,6 +702,7 @@ def load_case(
         site=assigned.site,
         structures=structures,
         companions=others,
+        sequence=sequence,
     )
     return case_in_lps(case)
 

@@ -75,6 +75,7 @@ from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
+from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.pet_suv import suv_factors
 from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.paths import data_subdir
@@ -273,6 +274,8 @@ class SeriesInfo:
     tilt_shifts: tuple[tuple[float, float], ...] = ()
     #: Which stack of a series holding several was read ('echo 2'), else ''.
     stack: str = ""
+    #: An MR series' weighting (:func:`~survival_core.io.mr_sequence.header_sequence`), else None.
+    sequence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1256,5 +1259,6 @@ def read_series(
         warnings=warnings,
         tilt_shifts=tuple(map(tuple, tilt.shifts.tolist())) if tilt else (),
         stack=entry.stack,
+        sequence=header_sequence(entry.headers[0]) if entry.modality == "MR" else None,
     )
     return image, info

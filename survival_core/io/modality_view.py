@@ -19,6 +19,7 @@ import SimpleITK as sitk
 from survival_core.case import Case
 from survival_core.errors import GeometryError, InputError, MaskError
 from survival_core.io.dataset_layout import SEQUENCE_NAMES
+from survival_core.io.mr_sequence import file_sequence
 from survival_core.io.structures import VOLUME_MODALITIES
 from survival_core.io.volume import MaskResampled, on_image_grid
 
@@ -125,6 +126,7 @@ def _view(case: Case, modality: str) -> Case:
         source=case.source,
         warnings=notes,
         site=case.site,
+        sequence=file_sequence(modality),
     )
     view.__dict__[_OUTSIDE] = shares
     return view

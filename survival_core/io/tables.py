@@ -55,6 +55,8 @@ HASH_KEY = b"radsurv.settings_hash"
 MODALITY_KEY = b"radsurv.modality"
 #: ... and, for features of each case's companion image, that image's name ('PT', 'FLAIR').
 IMAGE_KEY = b"radsurv.image"
+#: ... and the MR weightings of its cases' images, with how many cases each (JSON), when known.
+SEQUENCES_KEY = b"radsurv.sequences"
 #: Separates the image (a modality, a companion's name) from the feature name in a model on
 #: several images' radiomics ('PT:gtv__original_firstorder_Mean').
 IMAGE_SEPARATOR = ":"

@@ -104,6 +104,9 @@ class ModelCard:
     #: image's extraction settings by its name; its features are named 'IMAGE:name'
     #: (:func:`~survival_core.io.tables.image_names`, :data:`~survival_core.io.tables.IMAGE_SEPARATOR`).
     radiomics_by_modality: dict[str, str] = field(default_factory=dict)
+    #: The MR weightings of the training images (:mod:`survival_core.io.mr_sequence`) with how
+    #: many cases each, where known: a case of another is cautioned.
+    mr_sequences: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
     cv: dict[str, Any] | None = None
     #: The cancer sites of the training cases (their cohort manifest's ``site``); empty when
@@ -171,6 +174,7 @@ def build_card(
     radiomics_settings: str | None = None,
     radiomics_modality: str | None = None,
     radiomics_by_modality: dict[str, str] | None = None,
+    mr_sequences: dict[str, int] | None = None,
     tables: list[str] | None = None,
     cut_method: str = "median",
     horizon: float | None = None,
@@ -209,6 +213,7 @@ def build_card(
         radiomics_settings=radiomics_settings,
         radiomics_modality=radiomics_modality,
         radiomics_by_modality=radiomics_by_modality or {},
+        mr_sequences=mr_sequences or {},
         tables=tables or [],
         cv=cv,
         sites=sorted(sites or []),

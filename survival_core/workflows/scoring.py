@@ -17,6 +17,7 @@ from survival_core.features.case_row import (
     require_values,
     values_features,
 )
+from survival_core.io.mr_sequence import sequence_caution
 from survival_core.io.structures import SITE_ORGANS
 from survival_core.models.base import SurvivalModel
 from survival_core.models.scoring import (
@@ -34,6 +35,7 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     (None past the training cohort's follow-up: a curve carried flat there is no estimate)."""
     X, imputed = case_features(case, loaded)
     scored = _score(X, imputed, case_model(case, loaded), loaded)
+    scored.cautions[:0] = sequence_caution(case.sequence, loaded.card.mr_sequences, loaded.name)
     sites = loaded.card.sites
     # a case without a site is suspect only under a model whose sites all contour their organ
     # (a liver model); a sarcoma model's cases carry no organ, and so no site, themselves

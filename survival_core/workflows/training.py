@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +30,9 @@ def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]
     """The card's record of the radiomics among the inputs: the one table's extraction settings
     and the modality its images were (when it says), or each image's settings when the features
     are named after their images (:func:`~survival_core.io.tables.image_names`: a PET/CT model,
-    or features of each case's companion image)."""
-    from survival_core.io.tables import MODALITY_KEY, SETTINGS_KEY, image_names
+    or features of each case's companion image); with the MR weightings of the training cases'
+    images where the table says them."""
+    from survival_core.io.tables import MODALITY_KEY, SEQUENCES_KEY, SETTINGS_KEY, image_names
 
     tables = [m for m in metadata.values() if SETTINGS_KEY in m]
     names = image_names(tables)
@@ -43,9 +46,13 @@ def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]
             "whose modality they do not say); join one at a time."
         )
     said = {m[MODALITY_KEY].decode() for m in tables if MODALITY_KEY in m}
+    sequences: Counter[str] = Counter()
+    for m in tables:
+        sequences.update(json.loads(m.get(SEQUENCES_KEY, b"{}")))
     return {
         "radiomics_settings": found.pop() if found else None,
         "radiomics_modality": said.pop() if len(said) == 1 else None,
+        "mr_sequences": dict(sorted(sequences.items())),
     }
 
 

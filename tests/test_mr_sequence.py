@@ -1,0 +1,156 @@
+"""An MR image's weighting: read from real headers and file names, carried through a cohort's
+extraction (and its cache) into the model card, and a case of another weighting cautioned."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import SimpleITK as sitk
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+
+from survival_core.features.cohort import extract_cases, write_cohort_features
+from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
+from survival_core.io.case_loader import load_case
+from survival_core.io.mr_sequence import (
+    file_sequence,
+    header_sequence,
+    mixed_sequences_note,
+    sequence_caution,
+)
+from survival_core.io.tables import SEQUENCES_KEY
+from survival_core.models.card import ModelCard
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.scoring import score_case
+from survival_core.workflows.training import train_model
+from tests.case_builders import make_case
+
+#: Few texture features of the GTV alone (no absolute intensities: MR has no scale; an MR case
+#: carries no organ).
+SETTINGS = ExtractionSettings(
+    "test-mr",
+    rois=("gtv",),
+    classes=(FeatureClass("glcm", ("Contrast", "Correlation", "JointEnergy")),),
+    discretisations=(Discretisation("equal_probability", levels=8),),
+)
+
+
+def _header(**tags: object) -> Dataset:
+    header = Dataset()
+    for keyword, value in tags.items():
+        setattr(header, keyword, value)
+    return header
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"SeriesDescription": "AX T1 POST GD"}, "T1C"),
+        ({"SeriesDescription": "T1+C"}, "T1C"),
+        ({"SeriesDescription": "AX T1 PRE", "ContrastBolusAgent": "Gadovist"}, "T1"),
+        ({"SeriesDescription": "t1_mprage_sag"}, "T1"),
+        ({"SeriesDescription": "Ax T2 FLAIR"}, "FLAIR"),
+        ({"SeriesDescription": "AX T1 FLAIR"}, "T1"),  # a T1-weighted FLAIR
+        ({"SeriesDescription": "COR STIR"}, "T2"),
+        ({"SeriesDescription": "ep2d_diff_b1000"}, "DWI"),
+        ({"SeriesDescription": "dwi", "ImageType": ["DERIVED", "PRIMARY", "ADC"]}, "ADC"),
+        # no names: the timing a physicist reads (TE, TR, TI in ms)
+        ({"EchoTime": 12, "RepetitionTime": 500, "ContrastBolusAgent": "Gd"}, "T1C"),
+        ({"EchoTime": 110, "RepetitionTime": 9000, "InversionTime": 2500}, "FLAIR"),
+        ({"EchoTime": 15, "RepetitionTime": 3000}, "PD"),
+        # a liver dynamic phase: a T1 gradient echo named by its phase alone
+        ({"SeriesDescription": "Arterial", "EchoTime": 1.2, "RepetitionTime": 3.8}, "T1C"),
+        ({"SeriesDescription": "localizer"}, None),
+    ],
+)
+def test_the_weighting_is_read_from_names_then_timing(tags: dict, expected: str | None) -> None:
+    assert header_sequence(_header(**tags)) == expected
+
+
+def test_real_headers_and_file_names(shared_data: Path) -> None:
+    """The real sarcoma T1 (named 'IBSI_1_STS_001_MR_T1_image') is T1; pydicom's MR test slice,
+    named nothing, is T2 by its TE 240 ms and TR 4000 ms; BraTS file names give theirs."""
+    case = load_case(shared_data / "sts_sarcoma" / "STS_001" / "MR_T1", site="sarcoma")
+    assert (case.modality, case.sequence) == ("MR", "T1")
+    assert header_sequence(dcmread(get_testdata_file("MR_small.dcm"))) == "T2"
+    names = ["BraTS20_Training_001_t1ce", "BraTS-GLI-00000-000-t2f", "flair", "t2w", "image"]
+    assert [file_sequence(n) for n in names] == ["T1C", "FLAIR", "FLAIR", "T2", None]
+
+
+def _write_case(folder: Path, image_name: str, seed: int) -> Path:
+    """An MR volume case: its image named ``image_name``, and a GTV mask."""
+    case = make_case(size=(28, 24, 8), spacing=(1.0, 1.0, 3.0))
+    rng = np.random.default_rng(seed)
+    values = 400 + 0.5 * sitk.GetArrayFromImage(case.image) + rng.normal(0, 30, (8, 24, 28))
+    image = sitk.GetImageFromArray(np.clip(values, 0, None).astype(np.float32))
+    image.CopyInformation(case.image)
+    folder.mkdir(parents=True)
+    sitk.WriteImage(image, str(folder / f"{image_name}.nii.gz"))
+    sitk.WriteImage(case.masks["gtv"], str(folder / "gtv.nii.gz"))
+    return folder
+
+
+def test_a_volume_case_has_the_weighting_its_file_names(tmp_path: Path) -> None:
+    flair = load_case(_write_case(tmp_path / "a", "flair", 0), modality="MR")
+    plain = load_case(_write_case(tmp_path / "b", "image", 0), modality="MR")
+    ct = load_case(_write_case(tmp_path / "c", "t1ce", 0))  # read as CT: no MR weighting
+    assert (flair.sequence, plain.sequence, ct.sequence) == ("FLAIR", None, None)
+
+
+def test_a_cohorts_weightings_survive_its_cache_and_a_mix_is_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    names = {"P1": "t1ce", "P2": "t1ce", "P3": "flair"}
+    cases = [(c, _write_case(tmp_path / c, n, i)) for i, (c, n) in enumerate(names.items())]
+    first = extract_cases(cases, SETTINGS, workers=1, modality="MR")
+    again = extract_cases(cases, SETTINGS, workers=1, modality="MR")
+    assert again.n_cached == 3
+    assert first.sequences == again.sequences == {"FLAIR": 1, "T1C": 2}
+    assert "FLAIR (1 cases), T1C (2 cases)" in mixed_sequences_note(first.sequences)
+    table, _ = write_cohort_features(first, tmp_path / "mr.parquet", SETTINGS, "MR")
+    stored = pq.read_schema(table).metadata[SEQUENCES_KEY]
+    assert json.loads(stored) == {"FLAIR": 1, "T1C": 2}
+    assert mixed_sequences_note({"T1C": 3}) is None
+
+
+def test_a_case_of_another_weighting_than_the_training_images_is_cautioned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model on contrast-enhanced T1 cases records them in its card; a FLAIR case scored by it
+    is told its risk is not valid, a T1C case and a case of unknown weighting are not."""
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    ids = [f"P{i}" for i in range(10)]
+    cases = [(c, _write_case(tmp_path / c, "t1ce", i)) for i, c in enumerate(ids)]
+    result = extract_cases(cases, SETTINGS, workers=1, modality="MR")
+    table, _ = write_cohort_features(result, tmp_path / "mr.parquet", SETTINGS, "MR")
+    rng = np.random.default_rng(3)
+    clinical = pd.DataFrame(
+        {
+            "case_id": ids,
+            "time": rng.integers(100, 2000, len(ids)),
+            "event": [1, 0] * (len(ids) // 2),
+        }
+    )
+    clinical.to_csv(tmp_path / "clinical.csv", index=False)
+    out = tmp_path / "model"
+    train_model([table, tmp_path / "clinical.csv"], "coxph", {"penalizer": 1.0}, out)
+    assert ModelCard.load(out).mr_sequences == {"T1C": 10}
+
+    loaded = load_scoring_model(out)
+    t1c = load_case(cases[0][1], modality="MR")
+    flair = dataclasses.replace(t1c, sequence="FLAIR")
+    unknown = dataclasses.replace(t1c, sequence=None)
+    warned = score_case(flair, loaded).cautions
+    assert warned[0].startswith("This MR image is FLAIR-weighted; model ")
+    assert "T1C (10 cases)" in warned[0]
+    for quiet in (t1c, unknown):
+        assert not any("weighted" in c for c in score_case(quiet, loaded).cautions)
+    assert sequence_caution("FLAIR", {}, "m") == []  # a card of before: nothing known
