@@ -51,6 +51,25 @@ def test_gbsg2_categoricals_one_hot_with_reference() -> None:
     np.testing.assert_array_equal(raw[:, grade_two], (X["tgrade"] == "II").to_numpy(float))
 
 
+@pytest.mark.parametrize("dataset", ["gbsg2", "flchain"])
+def test_arrow_backed_tables_encode_as_numpy_ones(dataset: str) -> None:
+    """A table read with pandas' Arrow backend (``dtype_backend="pyarrow"``): its text columns
+    parsed as numbers gave NaN that Arrow does not count as missing, so GBSG2's grade, menopause
+    and hormone therapy (flchain's sex, MGUS) were dropped as constant without a word. Fitted and
+    transformed, it now gives the numpy table's matrix, with missing values (flchain's
+    creatinine) and flags alike."""
+    X = LOADERS[dataset]().reset_index(drop=True)
+    X = X.assign(**{c: X[c].astype(object) for c in X.select_dtypes("category").columns})
+    X = X.assign(flag=X.iloc[:, 0].rank() > len(X) / 2)
+    arrow = X.convert_dtypes(dtype_backend="pyarrow")
+    assert all(isinstance(dtype, pd.ArrowDtype) for dtype in arrow.dtypes)
+    prep, on_arrow = TablePreprocessor().fit(X), TablePreprocessor().fit(arrow)
+    assert on_arrow.feature_names_out_ == prep.feature_names_out_
+    assert on_arrow.notes_ == prep.notes_
+    np.testing.assert_array_equal(on_arrow.transform(arrow), prep.transform(X))
+    np.testing.assert_array_equal(prep.transform(arrow), prep.transform(X))
+
+
 def test_flchain_missing_values_imputed_with_training_statistics() -> None:
     X = flchain()
     prep = TablePreprocessor().fit(X)

@@ -77,10 +77,34 @@ def is_identifier(name: str) -> bool:
     )
 
 
+def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its Arrow-backed columns (``pd.read_csv(dtype_backend="pyarrow")``,
+    ``pd.read_parquet`` of such a table) held as numpy ones: numbers as float, text and flags as
+    objects, missing as NaN. Arrow keeps a number that failed to parse as NaN, not missing, so
+    every text column read as a number column of NaN: GBSG2's grade, menopause and hormone
+    therapy were dropped as constant without a word."""
+    arrow = [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.ArrowDtype)]
+    if not arrow:
+        return frame
+    frame = frame.copy()
+    for name in arrow:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            frame[name] = column.to_numpy(dtype=float, na_value=np.nan)
+        elif pd.api.types.is_bool_dtype(column) and not column.isna().any():
+            frame[name] = column.to_numpy(dtype=bool)
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            frame[name] = pd.to_datetime(column.to_numpy(dtype=object, na_value=None))
+        else:
+            frame[name] = column.to_numpy(dtype=object, na_value=np.nan)
+    return frame
+
+
 def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
-    """A DataFrame view of ``X``; an array gets ``columns`` (or x0, x1, ...) as names."""
+    """A DataFrame view of ``X`` (Arrow-backed columns as numpy ones, :func:`_numpy_backed`);
+    an array gets ``columns`` (or x0, x1, ...) as names."""
     if isinstance(X, pd.DataFrame):
-        return X
+        return _numpy_backed(X)
     array = np.asarray(X)
     if array.ndim != 2:
         raise InputError(
@@ -368,7 +392,7 @@ class TablePreprocessor:
 
     def _select(self, X: Any) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
-            frame = X.rename(columns=str)
+            frame = as_frame(X).rename(columns=str)
         else:
             frame = as_frame(X, [c["name"] for c in self.input_schema_])
         _refuse_duplicated(list(frame.columns))
