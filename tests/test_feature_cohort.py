@@ -479,3 +479,59 @@ def test_a_single_case_with_its_files_beside_the_manifest_is_keyed_by_them(tmp_p
     (cohort / "wei2021.parquet").write_bytes(b"a table written beside the manifest")
     again = extract_cohort(cohort, SETTINGS, workers=1)
     assert (first.n_extracted, again.n_cached) == (1, 1) and cohort_key(cohort) == key
+
+
+def test_a_dicom_cases_structure_set_is_the_one_its_manifest_names(tmp_path, cache_root):
+    """A DICOM case folder holding two structure sets (a planning and a research contour) was
+    refused whatever the manifest's ``rtstruct`` column said. The named one is now read, and a
+    row naming the other is another cache entry, not the first one's features."""
+    from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, square, write
+
+    spacing, z = (1.5, 1.5, 2.5), [k * 2.5 for k in range(8)]
+    root = tmp_path / "cohort"
+    sides = {"small": 6.0, "large": 12.0}
+    for case_id in ("P1", "P2"):
+        slices = ct_slices(hu_volume((8, 24, 24)), spacing=spacing, origin=(-18.0, -18.0, 0.0))
+        for k, s in enumerate(slices):
+            write(s, root / case_id / "ct" / f"{k}.dcm")
+        for name, side in sides.items():
+            gtv = [square((0.75, 0.75), side, h) for h in z[3:5]]  # edges between voxels
+            write(rtstruct(slices, {"GTV": gtv}), root / case_id / f"{name}.dcm")
+
+    def manifest(named: dict[str, str]) -> None:
+        rows = [
+            {"case_id": c, "format": "dicom", "image": f"{c}/ct", "organ_mask": "", "gtv_mask": ""}
+            | {"rtstruct": f"{c}/{n}.dcm"}
+            for c, n in named.items()
+        ]
+        pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+
+    settings = ExtractionSettings(
+        "test-rtstruct",
+        rois=("gtv",),
+        classes=(FeatureClass("shape", ("VoxelVolume",)),),
+        discretisations=(Discretisation("equal_probability", levels=8),),
+    )
+    volume = "gtv__original__shape__VoxelVolume"
+    manifest({"P1": "large", "P2": "small"})
+    first = extract_cohort(root, settings, mapper=SerialMapper())
+    assert first.failures.empty
+    # squares of 12 and 6 mm on 1.5 mm voxels, over two slices of 2.5 mm
+    expected = {"P1": 8 * 8 * 2 * 1.5 * 1.5 * 2.5, "P2": 4 * 4 * 2 * 1.5 * 1.5 * 2.5}
+    assert first.features[volume].to_dict() == pytest.approx(expected)
+    manifest({"P1": "small", "P2": "small"})
+    swapped = extract_cohort(root, settings, mapper=SerialMapper())
+    assert swapped.features.loc["P1", volume] == pytest.approx(expected["P2"])
+    unnamed_row = {
+        "case_id": "P1",
+        "format": "dicom",
+        "image": "P1/ct",
+        "organ_mask": "",
+        "gtv_mask": "",
+    }
+    pd.DataFrame([unnamed_row | {"rtstruct": ""}]).to_csv(root / "manifest.csv", index=False)
+    unnamed = extract_cohort(root, settings, mapper=SerialMapper())
+    assert "holds several structure sets" in unnamed.failures["error"].iloc[0]
+    manifest({"P1": "other"})
+    missing = extract_cohort(root, settings, mapper=SerialMapper()).failures["error"].iloc[0]
+    assert "P1/other.dcm is not one of the structure sets" in missing

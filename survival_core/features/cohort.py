@@ -41,6 +41,7 @@ from survival_core.io.manifest import (
     modalities_of,
     read_manifest,
     sites_of,
+    structure_sets_of,
     volume_files_of,
 )
 from survival_core.io.modality_view import modality_view
@@ -75,6 +76,8 @@ class CaseTask:
     volume_modality: str | None = None
     #: The image and role masks its manifest row names (volume files), else None.
     volume_files: VolumeFiles | None = None
+    #: The RTSTRUCT or SEG file its manifest row names (DICOM), else None.
+    structure_set: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             site=task.site,
             modality=task.volume_modality or task.modality,
             companions=task.companion is not None,
+            structure_set=task.structure_set,
             **_named_files(task.volume_files),
         )
         if task.modality and case.modality.upper() != task.modality.upper():
@@ -248,6 +252,7 @@ def _tasks(
     volume_modalities: Mapping[str, str] | None = None,
     volume_files: Mapping[str, VolumeFiles] | None = None,
     case_sites: Mapping[str, str] | None = None,
+    structure_sets: Mapping[str, str] | None = None,
 ) -> tuple[list[CaseTask], list[CaseOutcome]]:
     """Tasks for readable case folders, failures for the others and for cases ``case_sites``
     (case id -> site, a manifest's) puts at another site than ``site``."""
@@ -272,11 +277,13 @@ def _tasks(
         try:
             volume = (volume_modalities or {}).get(case_id)
             files = (volume_files or {}).get(case_id)
+            chosen = (structure_sets or {}).get(case_id)
             own = _own_files(files) if folder in shared and companion is None else None
-            digest = (
-                content_hash(folder, own) + _beside(companion) + _read_as(volume, files) + _at(site)
+            read_as = _read_as(volume, files, chosen)
+            digest = content_hash(folder, own) + _beside(companion) + read_as + _at(site)
+            task = CaseTask(
+                case_id, folder, digest, site, modality, companion, volume, files, chosen
             )
-            task = CaseTask(case_id, folder, digest, site, modality, companion, volume, files)
             tasks.append(task)
         except OSError as err:
             failed.append(CaseOutcome(case_id, error=f"Cannot read case folder {folder}: {err}"))
@@ -296,13 +303,15 @@ def extract_cases(
     volume_modalities: Mapping[str, str] | None = None,
     volume_files: Mapping[str, VolumeFiles] | None = None,
     case_sites: Mapping[str, str] | None = None,
+    structure_sets: Mapping[str, str] | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
     ``modality`` is the images' the settings are for: a case of another is a failure naming
     both. Volume files carry none: they are what ``volume_modalities`` (case id -> modality, a
     manifest's) says, else ``modality``; DICOM says its own. ``volume_files`` (case id -> image
-    and role masks, a manifest's) names the files of volume cases. ``companion``
+    and role masks, a manifest's) names the files of volume cases, ``structure_sets`` (case id
+    -> RTSTRUCT or SEG file, a manifest's) the structure set of DICOM cases. ``companion``
     extracts from each case's image of that name beside its own instead (a CT cohort's 'PT', an
     MR cohort's 'FLAIR'; the masks moved onto its grid).
 
@@ -316,7 +325,14 @@ def extract_cases(
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
     tasks, outcomes = _tasks(
-        cases, site, modality, companion, volume_modalities, volume_files, case_sites
+        cases,
+        site,
+        modality,
+        companion,
+        volume_modalities,
+        volume_files,
+        case_sites,
+        structure_sets,
     )
     total, done = len(cases), 0
 
@@ -426,13 +442,16 @@ def feature_table_path(
     return data_subdir("features") / name
 
 
-def _read_as(modality: str | None, files: VolumeFiles | None) -> str:
+def _read_as(
+    modality: str | None, files: VolumeFiles | None, structure_set: str | None = None
+) -> str:
     """What tells, in a cache key, a case folder read as its manifest row says (its volumes'
-    modality, its image and masks) from the same folder read otherwise: '' when the row says
-    nothing."""
-    if modality is None and files is None:
+    modality, its image and masks, its structure set) from the same folder read otherwise: ''
+    when the row says nothing."""
+    if modality is None and files is None and structure_set is None:
         return ""
-    said = json.dumps([modality, files], sort_keys=True)
+    chosen = [] if structure_set is None else [Path(structure_set).name]
+    said = json.dumps([modality, files, *chosen], sort_keys=True)
     return "-as-" + hashlib.sha256(said.encode()).hexdigest()[:12]
 
 
@@ -533,6 +552,7 @@ def extract_cohort(
         volume_modalities=modalities_of(manifest),
         volume_files=volume_files_of(manifest),
         case_sites=sites_of(manifest),
+        structure_sets=structure_sets_of(manifest),
     )
 
 

@@ -311,13 +311,25 @@ def _ends_as_image(stem: str, words: list[str]) -> bool:
     return last in IMAGE_WORDS or (last in MODALITY_WORDS and named_modality(stem) is not None)
 
 
-def _pick_structure_set(inventory: DicomInventory, info: SeriesInfo) -> Any:
-    """The structure set (RTSTRUCT or SEG entry) drawn on this series, else on its frame of reference."""
+def _pick_structure_set(
+    inventory: DicomInventory, info: SeriesInfo, chosen: Path | None = None
+) -> Any:
+    """The structure set (RTSTRUCT or SEG entry) ``chosen`` names (a manifest's ``rtstruct``),
+    else the one drawn on this series, else on its frame of reference."""
     entries = inventory.annotations
     if not entries:
         raise RTStructError(
             f"No RTSTRUCT or SEG found in {inventory.source}; the masks cannot be made."
         )
+    if chosen is not None:
+        named = [e for e in entries if e.path.resolve() == chosen.resolve()]
+        if not named:
+            found = ", ".join(inventory.display(e.path) for e in entries)
+            raise RTStructError(
+                f"{chosen} is not one of the structure sets in {inventory.source} ({found}): "
+                "name one of them, or its case folder holds another patient's files."
+            )
+        return named[0]
     own = [e for e in entries if info.series_uid in e.references.series_uids]
     if not own:
         own = [
@@ -403,9 +415,10 @@ def _load_dicom(
     site: str | None,
     series_uid: str | None,
     companions: bool = True,
+    structure_set: Path | None = None,
 ) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], str]:
-    """Image, series info, structures, companion images, warnings and the case pseudonym of a
-    DICOM case."""
+    """Image, series info, structures (of ``structure_set`` when named), companion images,
+    warnings and the case pseudonym of a DICOM case."""
     inventory = scan_dicom(root)
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
@@ -414,7 +427,7 @@ def _load_dicom(
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_patient_notes(inventory, header)]
         return image, info, {}, others, notes, pseudonym
-    entry = _pick_structure_set(inventory, info)
+    entry = _pick_structure_set(inventory, info, structure_set)
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, warnings = _rasterise_all(structure_set, image, info, needed, explicit)
@@ -622,6 +635,7 @@ def load_case(
     image_name: str | None = None,
     companions: bool = True,
     schema: CohortSchema | None = None,
+    structure_set: Path | str | None = None,
 ) -> Case:
     """Load a case folder or .zip (DICOM + RTSTRUCT/SEG, or image and mask volumes, + clinical.json).
 
@@ -632,7 +646,8 @@ def load_case(
     ``companions=False`` leaves the patient's other images unread (:attr:`Case.companions` empty)
     where only the case's own image is used: a cohort's extraction, an image model's volumes.
     ``schema`` checks clinical.json's values: the scoring model's own (its cohort's variables),
-    else the demo's HCC variables.
+    else the demo's HCC variables. ``structure_set`` names the RTSTRUCT or SEG file of a DICOM
+    case to read where its folder holds several (a manifest's ``rtstruct``).
     ``case_id`` defaults to clinical.json's case_id, else
     for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
     name or PatientID, which may identify the patient), else the folder (or archive) name.
@@ -664,7 +679,13 @@ def load_case(
         else:
             _check_holds_more_than_values(root)
             image, info, structures, others, warnings, default_id = _load_dicom(
-                root, explicit, required, site, series_uid, companions
+                root,
+                explicit,
+                required,
+                site,
+                series_uid,
+                companions,
+                None if structure_set is None else Path(structure_set),
             )
             warnings += beside_dicom
             case_modality, sequence = info.modality, info.sequence

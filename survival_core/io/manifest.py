@@ -235,6 +235,16 @@ def volume_files_of(manifest: pd.DataFrame) -> dict[str, VolumeFiles]:
     return out
 
 
+def structure_sets_of(manifest: pd.DataFrame) -> dict[str, str]:
+    """Case id -> the RTSTRUCT or SEG file a DICOM case's row names (absolute), which its loader
+    reads where the case's folder holds several structure sets (a planning and a research one)."""
+    return {
+        str(row.case_id): row.rtstruct
+        for row in manifest.itertuples(index=False)
+        if row.format == "dicom" and isinstance(row.rtstruct, str)
+    }
+
+
 def _relative(path: str | None, folder: Path) -> tuple[str, ...]:
     """``path`` below ``folder`` (posix), as a tuple of it; () for no file."""
     return () if path is None else (Path(path).relative_to(folder).as_posix(),)
