@@ -482,9 +482,16 @@ def test_values_outside_the_training_cohort_are_named(case, loaded):
 
 
 def test_a_caution_worded_otherwise_is_shown_whole(case, loaded, scored):
+    """A caution that is not about the training ranges (a misspelt variable, a site or MR
+    weighting the model never learned from) was listed under 'Outside the training cohort, the
+    model extrapolates', even for a training patient's own case: it is shown whole, on its own."""
     caution = "Not variables of model m, ignored: albumn (its variables: albumin)."
     score = {**scored[0].as_dict(), "cautions": [caution]}
-    assert gather_report(case, loaded, score).outside == [caution]
+    content = gather_report(case, loaded, score)
+    assert (content.outside, content.cautions) == ([], [caution])
+    flat = _flat(pdf_facts(render_report(content))[2])
+    assert f"- {caution}" in flat
+    assert "extrapolates" not in flat and "Outside the training cohort" not in flat
 
 
 def _drawn_texts(fig, monkeypatch) -> list[tuple[str, object]]:

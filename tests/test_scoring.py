@@ -528,9 +528,32 @@ def test_a_case_of_another_site_than_the_training_cases_is_cautioned(cohort, mod
     assert unknown.cautions[0].startswith(
         "The model was trained on liver cases; this case's site is not known (no organ is "
     )
+    assert "state it (the Case page's cancer site, score --site)" in unknown.cautions[0]
     # a sarcoma model's cases carry no organ and no site themselves: no caution for that
     loaded.card.sites = ["sarcoma"]
     assert score_case(dataclasses.replace(case, site=None), loaded).cautions == []
+
+
+def test_a_gtv_alone_is_scored_at_the_site_the_user_states(cohort, model_dir, tmp_path, capsys):
+    """A lung cohort's GTV-only case was cautioned as of unknown site under its own lung model,
+    and `score` had no way to say the site: `--site` states it."""
+    rows = pd.read_csv(cohort / "manifest.csv").query("format == 'nifti'")
+    case = tmp_path / "case"
+    shutil.copytree(cohort / "cases" / rows["case_id"].iloc[0], case)
+    (organ,) = case.glob("liver.*")
+    organ.unlink()  # the GTV alone: no organ tells the site
+
+    def site_cautions(*extra: str) -> list[str]:
+        argv = ["score", "--case", str(case), "--model", str(model_dir), "--json", *extra]
+        assert main(argv) == 0
+        scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        return [c for c in scored["cautions"] if c.startswith("The model was trained on")]
+
+    (unknown,) = site_cautions()
+    assert "site is not known" in unknown and "score --site" in unknown
+    assert site_cautions("--site", "liver") == []
+    (lung,) = site_cautions("--site", "lung")
+    assert "this is a lung case, unlike any it learned from" in lung
 
 
 def test_a_training_patients_risk_is_not_an_extrapolation() -> None:

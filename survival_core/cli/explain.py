@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from survival_core.cli.model_args import add_case_modality
+from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import check_out, progress, report
 
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--layer", metavar="NAME", help="Grad-CAM layer, e.g. blocks.2 (default: the last block)"
     )
-    add_case_modality(parser)
+    add_case_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             values, loaded, case_id, n_steps=args.steps, top=args.top
         )
     else:
-        case = load_case(args.case, schema=loaded.schema, modality=args.modality)
+        case = load_case(args.case, schema=loaded.schema, **case_options(args))
         explanation = explain_case(
             case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
         )

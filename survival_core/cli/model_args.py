@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from survival_core.errors import ConfigError
-from survival_core.io.structures import VOLUME_MODALITIES
+from survival_core.io.structures import SITES, VOLUME_MODALITIES
 
 #: Mirror survival_core.models.MODELS, io.tables.TIME_UNITS and models.reduction.REDUCTIONS,
 #: which import torch and the scientific stack; a test keeps them in step so that building the
@@ -127,10 +127,11 @@ def table_paths(args: argparse.Namespace) -> list[Path]:
     return [clinical]
 
 
-def add_case_modality(parser: argparse.ArgumentParser) -> None:
+def add_case_options(parser: argparse.ArgumentParser) -> None:
     """``--modality``: what a case given as volume files holds (they record none, and were read
-    as CT: an MR NIfTI was refused by its own MR model and scored by a CT one). DICOM says its
-    own."""
+    as CT: an MR NIfTI was refused by its own MR model and scored by a CT one); DICOM says its
+    own. ``--site``: the case's cancer site, which only an organ contour otherwise tells (a lung
+    GTV alone was cautioned as of unknown site under its own lung model)."""
     parser.add_argument(
         "--modality",
         type=str.upper,
@@ -138,3 +139,14 @@ def add_case_modality(parser: argparse.ArgumentParser) -> None:
         help="what a case of volume files (NIfTI, NRRD...) holds; they do not say (default: CT). "
         "DICOM cases say their own",
     )
+    parser.add_argument(
+        "--site",
+        type=str.lower,
+        choices=SITES,
+        help="the case's cancer site (default: what its organ contour says, else unknown)",
+    )
+
+
+def case_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`~survival_core.io.case_loader.load_case` arguments of :func:`add_case_options`."""
+    return {"modality": args.modality, "site": args.site}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from survival_core.cli.model_args import add_case_modality
+from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import progress, report
 
 
@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--case", type=Path, required=True, help="case folder or zip")
     parser.add_argument("--model", type=Path, required=True, metavar="MODEL_DIR")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
-    add_case_modality(parser)
+    add_case_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() != ".pdf":
         raise InputError(f"--out {args.out} should end in .pdf.")
     loaded = load_scoring_model(args.model)
-    case = load_case(args.case, schema=loaded.schema, modality=args.modality)
+    case = load_case(args.case, schema=loaded.schema, **case_options(args))
     progress(f"scoring {case.case_id}")
     score = score_case(case, loaded)
     method = explanation_method(loaded)

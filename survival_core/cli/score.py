@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from survival_core.cli.model_args import add_case_modality
+from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import progress, report
 
 if TYPE_CHECKING:  # imported when run: the CLI starts without the scoring stack
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="saved model folder (default: the app's active model, as `train --activate` or the "
         "Training page set it, else the demo cohort's default model)",
     )
-    add_case_modality(parser)
+    add_case_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     def scored_one(source: Path) -> dict[str, Any]:
         if args.values:
             return _values_result(source, loaded)
-        case = load_case(source, schema=loaded.schema, modality=args.modality)
+        case = load_case(source, schema=loaded.schema, **case_options(args))
         return _result(case, loaded)
 
     sources = args.values or args.case

@@ -94,6 +94,9 @@ class ReportContent:
     #: Where the case lies outside the training cohort, one short item each: the risk or an
     #: input by its label, value and unit, with the training range (the score's ``cautions``).
     outside: list[str] = field(default_factory=list)
+    #: The score's other cautions, whole (a site or MR weighting the model never learned from,
+    #: clinical values not given): the case may lie inside the training ranges.
+    cautions: list[str] = field(default_factory=list)
     #: What reading the case warned about (``Case.warnings``, as ``score --json`` gives them).
     warnings: list[str] = field(default_factory=list)
 
@@ -232,15 +235,15 @@ _INPUT_OUTSIDE = re.compile(
 )
 
 
-def _outside_text(caution: str, case: Case, variables: Mapping[str, SchemaVariable]) -> str:
-    """A caution as a short item: 'Albumin 59 g/L (training 28.77 to 46.09)', 'the risk 4.10
-    (training risks -3.09 to 3.39)'; a caution worded otherwise whole."""
+def _outside_text(caution: str, case: Case, variables: Mapping[str, SchemaVariable]) -> str | None:
+    """An extrapolation caution as a short item: 'Albumin 59 g/L (training 28.77 to 46.09)', 'the
+    risk 4.10 (training risks -3.09 to 3.39)'; None for a caution worded otherwise."""
     risk = _RISK_OUTSIDE.match(caution)
     if risk:
         return f"the risk {risk['value']} (training risks {risk['low']} to {risk['high']})"
     found = _INPUT_OUTSIDE.match(caution)
     if found is None:
-        return caution
+        return None
     name = found["name"]
     var = variables.get(name)
     if var is not None and case.clinical.get(name) is not None:
@@ -350,6 +353,8 @@ def gather_report(
         )
     imputed = list(values.get("imputed") or [])
     variables = {v.name: v for v in loaded.schema.variables}
+    cautions = list(values.get("cautions") or [])
+    short = [_outside_text(c, case, variables) for c in cautions]
     features, signed, feature_note = _features(case, explanation, loaded, imputed, variables)
     return ReportContent(
         case_id=case.case_id,
@@ -372,7 +377,8 @@ def gather_report(
         features=features,
         signed=signed,
         feature_note=feature_note,
-        outside=[_outside_text(c, case, variables) for c in values.get("cautions") or []],
+        outside=[s for s in short if s is not None],
+        cautions=[c for c, s in zip(cautions, short, strict=True) if s is None],
         warnings=list(case.warnings),
     )
 
@@ -499,11 +505,11 @@ def _id_lines(content: ReportContent) -> list[str]:
 
 
 def _check_lines(content: ReportContent) -> list[str]:
-    """The "Check before use" lines: where the case is outside the training cohort, then each
-    warning of its reading, wrapped (an item at most :data:`_ITEM_LINES` lines, fewer when the
+    """The "Check before use" lines: where the case is outside the training cohort, then the
+    score's other cautions and each warning of its reading, wrapped (an item at most :data:`_ITEM_LINES` lines, fewer when the
     block is nearly full); the items left once :data:`_CHECK_LINES` are used are counted in a
     last line."""
-    items = [f"- {w}" for w in content.warnings]
+    items = [f"- {w}" for w in [*content.cautions, *content.warnings]]
     if content.outside:
         items.insert(
             0,

@@ -50,8 +50,8 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
             if case.site
             # a GTV alone (a glioma, a thigh sarcoma) says no site: it was scored unflagged
             else f"The model was trained on {trained} cases; this case's site is not known (no "
-            "organ is contoured): check that it is one, or the model extrapolates beyond its "
-            "training cases.",
+            f"organ is contoured): state it (the Case page's cancer site, score --site). If it "
+            f"is not a {trained} case, the model extrapolates beyond its training cases.",
         )
     return scored
 
