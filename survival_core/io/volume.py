@@ -511,10 +511,19 @@ def whole_labels(values: np.ndarray) -> np.ndarray | None:
     return np.unique(rounded)
 
 
+#: Voxels counted at a time by :func:`distinct_values`: numpy counts in int64, so a whole
+#: 600 x 600 x 900 mask at once took 2.6 GB beside its own 0.3 GB.
+_COUNTED_AT_ONCE = 1 << 22
+
+
 def distinct_values(array: np.ndarray) -> np.ndarray:
-    """The sorted distinct voxel values of a mask volume (counted, not sorted, for uint8: fast)."""
+    """The sorted distinct voxel values of a mask volume (counted, not sorted, for uint8: fast,
+    in chunks so that memory stays a few MB whatever the volume)."""
     if array.dtype == np.uint8:
-        return np.flatnonzero(np.bincount(array.ravel(), minlength=1))
+        flat, seen = array.reshape(-1), np.zeros(256, dtype=bool)
+        for start in range(0, flat.size, _COUNTED_AT_ONCE):
+            seen |= np.bincount(flat[start : start + _COUNTED_AT_ONCE], minlength=256) > 0
+        return np.flatnonzero(seen)
     return np.unique(array)
 
 
