@@ -58,7 +58,17 @@ def unseen_levels_noted() -> Iterator[None]:
 
 #: Name tokens that mark a column as an identifier (compared after lower-casing and splitting on
 #: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
-ID_TOKENS = frozenset({"id", "uid", "uuid", "patientid", "caseid", "subjectid", "mrn"})
+ID_TOKENS = frozenset(
+    {"id", "uid", "uuid", "patientid", "caseid", "subjectid", "mrn", "accession", "ssn"}
+    # who the patient is, as cohort import drops them (cohort.clinical_table)
+    | {"name", "names", "surname", "firstname", "lastname", "initials", "address", "phone"}
+    | {"email"}
+)
+#: A text column of more levels than this share of its values (and at least
+#: :data:`FREE_TEXT_MIN_LEVELS`) is free text or an identifier, not a category: a patient's name
+#: became 686 one-hot columns (an apparent c-index of 0.999) and was written into model.json.
+FREE_TEXT_SHARE = 0.5
+FREE_TEXT_MIN_LEVELS = 20
 #: Words naming whose row it is: an identifier alone or with a number word ('patient',
 #: 'subject_no'), never with a measurement ('patient_age', 'subject_weight' are covariates).
 WHO_TOKENS = frozenset({"patient", "subject", "case"})
@@ -339,10 +349,15 @@ class TablePreprocessor:
                 "extent": [stats.least, stats.most],
                 "whole": stats.whole,
             }
-        values = _category_strings(column).dropna()
-        counts = values.value_counts()
+        counts = self._merged_spellings(name, _category_strings(column).dropna().value_counts())
         if len(counts) < 2:
             self.notes_.append(f"'{name}' dropped: constant in the training rows.")
+            return None
+        if len(counts) >= max(FREE_TEXT_MIN_LEVELS, FREE_TEXT_SHARE * counts.sum()):
+            self.notes_.append(
+                f"'{name}' dropped: free text or an identifier ({len(counts)} different values "
+                f"among {int(counts.sum())} rows), not a category."
+            )
             return None
         categories = sorted(counts.index)
         most_frequent = min(categories, key=lambda c: (-counts[c], c))
@@ -353,6 +368,26 @@ class TablePreprocessor:
             "fill": most_frequent,
             "categories": categories,
         }
+
+    def _merged_spellings(self, name: str, counts: pd.Series) -> pd.Series:
+        """Level counts with the spellings of one level merged ('post' and 'Post', 'II ' and
+        'II', as :func:`_folded` compares them) under its most frequent one, said in the notes:
+        apart, a patient of the rarer spelling got a risk at fitting that scoring, which reads
+        it as the level, never gave again."""
+        groups: dict[str, list[str]] = {}
+        for value in sorted(counts.index, key=lambda v: (-counts[v], v)):
+            groups.setdefault(_folded(value), []).append(value)
+        merged = {
+            spellings[0]: spellings[1:] for spellings in groups.values() if len(spellings) > 1
+        }
+        if not merged:
+            return counts
+        self.notes_.append(
+            f"'{name}': spellings of one level merged: "
+            + ", ".join(f"{o!r} as {kept!r}" for kept, others in merged.items() for o in others)
+            + "."
+        )
+        return pd.Series({group[0]: int(counts[group].sum()) for group in groups.values()})
 
     def _check_output_names(self) -> None:
         """Refuse a column named as another's one-hot column ('grade=b' beside a category
