@@ -77,3 +77,31 @@ def test_a_real_mr_volume_read_as_ct_is_flagged(shared_data: Path) -> None:
     (warning,) = scale_warnings(mr, "CT")
     assert "An MR or PET volume read as CT" in warning
     assert scale_warnings(mr, "MR") == []
+
+
+def test_real_ct_without_its_intercept_is_named_so_even_with_lungs_keeping_the_median_low(
+    shared_data: Path,
+) -> None:
+    """lung1 stored without its intercept (air near 0, water near 1024) has a median of about
+    150, its lungs being air: it was called 'an MR or PET volume read as CT?'."""
+    raw = sitk.Cast(_real_ct(shared_data, "lung1"), sitk.sitkFloat32) + 1024.0
+    (warning,) = scale_warnings(raw, "CT")
+    assert "without the rescale intercept" in warning
+
+
+@pytest.mark.parametrize("name", ["lung1", "lung2", "sarcoma"])
+def test_real_ct_with_its_intercept_applied_twice_is_flagged(shared_data: Path, name: str):
+    """Hounsfield units stored with the header's intercept kept, applied again on reading: air at
+    -2024, soft tissue near -1000. The real sarcoma CT so shifted was read, extracted and scored
+    (a GTV mean of -995 HU) without a word. Its padding (-3024 outside the scan circle, -1024
+    clipped air) is no sign: the scans so padded are not flagged."""
+    if name == "sarcoma":
+        ct = load_case(shared_data / "sts_sarcoma" / "STS_001" / "CT", require=()).image
+    else:
+        ct = sitk.Cast(_real_ct(shared_data, name), sitk.sitkFloat32)
+    (warning,) = scale_warnings(ct - 1024.0, "CT")
+    assert "the rescale intercept looks applied twice" in warning
+    array = sitk.GetArrayFromImage(ct)
+    padded = array.copy()
+    padded[:, :12, :] = -3024.0  # outside the reconstruction circle
+    assert scale_warnings(sitk.GetImageFromArray(padded), "CT") == []

@@ -8,7 +8,8 @@ assumes the promised scale and would give a confident, wrong answer, so the case
 sees. Thresholds are wide: any real HU CT has fat or air below -50 HU (the real scans in
 ../shared/data, even one cropped 5 cm around a thigh sarcoma, reach -1000), and a whole
 volume's 99th percentile SUV stays below 100 where Bq/ml tissue is in the thousands. A CT with
-no negative value at all is an MR or PET given as CT (volume files carry no modality).
+no negative value at all is an MR or PET given as CT (volume files carry no modality); one with
+much below -1100 HU had its intercept applied twice.
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ from survival_core.errors import MaskError
 _SAMPLE = 1_000_000
 #: A CT's 99th percentile above this is not Hounsfield units (cortical bone is ~2000 HU).
 _HIGHEST_HU = 4000
+#: Nothing in a scan lies below this in HU (air is -1000; the real and synthetic scans here have
+#: none below it but their padding) ...
+_LOWEST_HU = -1100
+#: ... so more than this share of a CT's values there (its padding, the lowest value, aside)
+#: means another scale: the intercept applied twice (air at -2024, soft tissue near -1000).
+_BELOW_AIR_SHARE = 0.02
+#: Stored values of soft tissue and water without the intercept (1024 +- 100): a share of the
+#: scan this large there, and nothing below -50, is a CT without its intercept even where lungs
+#: keep the median low (a chest CT's stored median is about 150).
+_STORED_WATER = (924, 1124)
+_STORED_WATER_SHARE = 0.1
 
 
 def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
@@ -45,12 +57,14 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "Signed values read as unsigned (a wrong PixelRepresentation) or a wrong rescale? "
             "Check the export before using it."
         ]
-    if modality == "CT" and low >= -50 and median >= 800:
+    water = np.mean((values >= _STORED_WATER[0]) & (values <= _STORED_WATER[1]))
+    if modality == "CT" and low >= -50 and (median >= 800 or water >= _STORED_WATER_SHARE):
         return [
-            f"This CT has no value below {low:.0f} and a median of {median:.0f}: it looks like "
-            "stored values without the rescale intercept (air near 0, water near 1000-1024), not "
-            "Hounsfield units; convert from DICOM again with its RescaleIntercept (-1024 on most "
-            "scanners) before using it."
+            f"This CT has no value below {low:.0f}, a median of {median:.0f} and {water:.0%} of "
+            "its values near 1024: it looks like stored values without the rescale intercept "
+            "(air near 0, water near 1000-1024), not Hounsfield units; convert from DICOM again "
+            "with its RescaleIntercept (-1024 on most scanners) before using it (or, if it is an "
+            "MR or PET volume, say which it is)."
         ]
     if modality == "CT" and low >= 0:
         return [
@@ -58,6 +72,16 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "-50 HU), and even water's noise falls below 0 HU, so these are not Hounsfield "
             "units. An MR or PET volume read as CT (volume files carry no modality: say which "
             "it is)?"
+        ]
+    scanned = values[values > values.min()]
+    below = float(np.mean(scanned < _LOWEST_HU)) if scanned.size else 0.0
+    if modality == "CT" and below > _BELOW_AIR_SHARE:
+        return [
+            f"{below:.0%} of this CT's values (its padding aside) lie below {_LOWEST_HU} HU, "
+            f"where neither tissue nor air lies (air is -1000; 1st percentile here {low:.0f}): "
+            "the rescale intercept looks applied twice (air near -2024, soft tissue near -1000), "
+            "as a conversion that stored Hounsfield units but kept the header's intercept leaves "
+            "it. Every HU window and feature would be 1024 HU off: convert from DICOM again."
         ]
     if modality == "PT" and high > 100:
         return [
