@@ -335,6 +335,13 @@ def _box(voxels: np.ndarray, margin: np.ndarray | int = 0) -> tuple[slice, ...]:
     return tuple(slices)
 
 
+def _single_voxel(roi: str, where: str) -> str:
+    return (
+        f"The {roi} ROI is a single voxel {where}: a marker, not a contoured structure; its shape "
+        "and texture are undefined."
+    )
+
+
 def resample_region(
     image: sitk.Image,
     rois: Mapping[str, sitk.Image],
@@ -344,7 +351,15 @@ def resample_region(
 ) -> Region:
     """``image`` and ``rois`` on ``scale``'s grid, cropped to the union box of the ROIs widened by
     ``margin_mm`` (mm), with the ROIs' intensity masks after ``resegmentation``. Raises MaskError
-    naming a ROI that vanishes on the new grid or in re-segmentation."""
+    naming a ROI that vanishes on the new grid or in re-segmentation, and one that is a single
+    voxel, as contoured or on the new grid (a 5 mm marker voxel became five 1 mm voxels with a
+    texture)."""
+    contoured = {
+        roi: int(np.count_nonzero(sitk.GetArrayViewFromImage(m))) for roi, m in rois.items()
+    }
+    for roi, count in contoured.items():
+        if count == 1:
+            raise MaskError(_single_voxel(roi, "as contoured"))
     if scale.spacing_mm is not None:
         align = scale.alignment
         image = resample_image(image, scale.spacing_mm, scale.interpolator, align=align)
@@ -356,13 +371,11 @@ def resample_region(
     for roi, voxels in masks.items():
         if not voxels.any():
             raise MaskError(
-                f"The {roi} ROI has no voxels on the {scale.token} grid; it is too thin to resample."
+                f"The {roi} ROI has no voxels on the {scale.token} grid ({contoured[roi]} as "
+                "contoured); it is too thin to resample."
             )
         if np.count_nonzero(voxels) == 1:  # pyradiomics' texture classes fail on it, unnamed
-            raise MaskError(
-                f"The {roi} ROI is a single voxel on the {scale.token} grid: a marker, not a "
-                "contoured structure; its shape and texture are undefined."
-            )
+            raise MaskError(_single_voxel(roi, f"on the {scale.token} grid"))
     spacing = tuple(float(s) for s in image.GetSpacing())
     margin = np.ceil(margin_mm / np.asarray(spacing[::-1]) - 1e-9).astype(int)
     box = _box(np.logical_or.reduce(list(masks.values())), margin)
