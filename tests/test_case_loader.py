@@ -408,3 +408,24 @@ def test_voxels_without_a_value_inside_a_structure_are_refused(tmp_path: Path) -
     sitk.WriteImage(to_image(image), str(tmp_path / "image.nii.gz"))
     with pytest.raises(MaskError, match=r"no value \(NaN or infinite\) at 1 voxels of the gtv"):
         load_case(tmp_path)
+
+
+def test_a_gtv_cut_by_the_edge_of_the_scan_is_warned_about(shared_data, tmp_path):
+    """lung1 cropped through its tumour kept 488 of the GTV's 837 voxels, and its volume and
+    diameter were given as the tumour's without a word. A GTV reaching a face of the image
+    (not the one slice of a 2-D image) is said; the whole real lung1 case is not flagged."""
+    image = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_image.nrrd"))
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_label.nrrd"))
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    sitk.WriteImage(image, str(whole / "image.nrrd"))
+    sitk.WriteImage(label, str(whole / "gtv.nrrd"))
+    assert not [w for w in load_case(whole).warnings if "edge of the image" in w]
+    z = np.flatnonzero(sitk.GetArrayViewFromImage(label).any(axis=(1, 2)))
+    middle = int(z[len(z) // 2])
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    sitk.WriteImage(image[:, :, middle:], str(cut / "image.nrrd"))
+    sitk.WriteImage(label[:, :, middle:], str(cut / "gtv.nrrd"))
+    (warning,) = [w for w in load_case(cut).warnings if "edge of the image" in w]
+    assert "(first z plane)" in warning

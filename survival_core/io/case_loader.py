@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from warnings import catch_warnings, simplefilter
 
+import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import LEGACY_ROLES, ROLES, Case
@@ -623,6 +624,32 @@ def _roles(
         raise RTStructError(f"{err} While reading the case: {' '.join(warnings)}") from None
 
 
+_AXES = ("x", "y", "z")
+
+
+def _cut_by_edge(gtv: sitk.Image | None) -> list[str]:
+    """A warning when the GTV reaches a face of the image (an axis of one voxel aside: a 2-D
+    image's slice): the tumour may go on beyond the scan, and its volume, diameters and shape
+    are then of the part scanned (a lung tumour cut by the field of view kept 488 of its 837
+    voxels without a word)."""
+    if gtv is None:
+        return []
+    inside = sitk.GetArrayViewFromImage(gtv)
+    faces = []
+    for axis, name in zip((2, 1, 0), _AXES, strict=True):  # array axes (z, y, x)
+        size = inside.shape[axis]
+        ends = (0, size - 1)
+        touching = [e for e in ends if size > 1 and np.take(inside, e, axis=axis).any()]
+        faces += [f"{'first' if e == 0 else 'last'} {name} plane" for e in touching]
+    if not faces:
+        return []
+    return [
+        f"The GTV reaches the edge of the image ({', '.join(faces)}): the tumour may go on "
+        "beyond the scan, so its volume, diameters and shape features are of the part scanned. "
+        "Check that the scan covers the whole tumour."
+    ]
+
+
 def load_case(
     path: Path | str,
     *,
@@ -716,6 +743,7 @@ def load_case(
                 *warnings,
                 *filled,
                 *scale_warnings(image, case_modality),
+                *_cut_by_edge(assigned.masks.get("gtv")),
                 *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
                 *assigned.warnings,
             ]

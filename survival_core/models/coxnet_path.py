@@ -55,7 +55,8 @@ def cv_coxnet(
     if event.sum() < cv_folds:
         raise InputError(
             f"Choosing the penalty by {cv_folds}-fold CV needs at least {cv_folds} events; "
-            f"the training data have {int(event.sum())}. Lower cv_folds."
+            f"the training data have {int(event.sum())}. Lower cv_folds (`--param "
+            f"cv_folds={max(2, int(event.sum()))}`, a run config's params), or fit coxph."
         )
     path = _fit_path(Z, event, time, l1_ratio, n_alphas=n_alphas)
     alphas = path.alphas_
