@@ -344,6 +344,10 @@ def load_model_table(
         )
     metas = [parquet_metadata(Path(p)) for p in paths]
     frames = _image_named(frames, metas, notes)
+    # the outcomes' table first, then the others as given: the columns' order (which a penalised
+    # fit's coordinate descent follows) is the same whichever table was named first
+    first = with_outcome[0]
+    frames = [frames[first], *frames[:first], *frames[first + 1 :]]
     joined = frames[0]
     for other in frames[1:]:
         clash = (set(joined.columns) & set(other.columns)) - {"time", "event"}
@@ -371,6 +375,9 @@ def load_model_table(
                 f"{unmatched} case(s) of a joined table without a row in the table(s) before it "
                 "were left out."
             )
+    # rows in case id order: folds, inner CV and bootstraps draw by position, so the same
+    # patients gave another c-index in another export's row order or with the tables swapped
+    joined = joined.sort_index(kind="stable")
     time = pd.to_numeric(joined["time"], errors="coerce")
     worded = joined["time"][time.isna() & joined["time"].notna()]
     unread = (  # '1814.0 days': a number with words, which is not read
