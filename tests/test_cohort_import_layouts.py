@@ -297,3 +297,18 @@ def test_studies_whose_patient_id_names_no_one_are_cases_named_as_their_files(
         stored = (tmp_path / "cohort" / "cases" / case_id).rglob("*.dcm")
         named = {str(pydicom.dcmread(p, stop_before_pixels=True).PatientID) for p in stored}
         assert named == {case_id}
+
+
+def test_a_patient_folder_linked_into_the_download_is_imported(sarcoma: Path, tmp_path: Path):
+    """The real STS_001 CT linked into a working folder (a PACS or NAS mount): 'No patient was
+    found (0 file(s) read)'. Linked folders are read, each once, and a link back up does not
+    loop."""
+    store = tmp_path / "nas" / "STS_001"
+    shutil.copytree(sarcoma / "CT", store)
+    download = tmp_path / "download"
+    download.mkdir()
+    (download / "STS_001").symlink_to(store, target_is_directory=True)
+    (store / "loop").symlink_to(download, target_is_directory=True)
+    result = import_images(download, tmp_path / "cohort", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason

@@ -37,7 +37,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -231,6 +231,20 @@ def _visible(path: Path, root: Path) -> bool:
     )
 
 
+def _walk(root: Path) -> Iterator[Path]:
+    """Every file below ``root``, also inside folders that are symbolic links (a PACS or NAS
+    mount linked into a working folder, which ``rglob`` does not enter: its patients were not
+    found, "0 file(s) read"); each real folder once, so a link back up cannot loop."""
+    seen: set[str] = set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        yield from (Path(folder) / name for name in files)
+
+
 def _files(
     root: Path, workdirs: list[tempfile.TemporaryDirectory]
 ) -> tuple[list[tuple[str, str, str]], list[FileRecord]]:
@@ -240,7 +254,7 @@ def _files(
     refused), reported rather than stopping the whole import."""
     found: list[tuple[str, str, str]] = []
     unopened: list[FileRecord] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and _visible(p, root)):
+    for path in sorted(p for p in _walk(root) if p.is_file() and _visible(p, root)):
         relative = path.relative_to(root)
         shown = relative.as_posix()
         group = relative.parts[0] if len(relative.parts) > 1 else ""
