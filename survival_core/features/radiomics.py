@@ -59,7 +59,12 @@ from survival_core.features.settings import (
 from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
 from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
 from survival_core.preprocess.quantize import quantize_roi
-from survival_core.preprocess.resample import resample_image, resample_mask
+from survival_core.preprocess.resample import (
+    grid_around,
+    grid_for_spacing,
+    resample_image_onto,
+    resample_mask_onto,
+)
 from survival_core.preprocess.resegment import resegment
 from survival_core.preprocess.roi import (
     ALL_LESIONS,
@@ -361,10 +366,12 @@ def resample_region(
         if count == 1:
             raise MaskError(_single_voxel(roi, "as contoured"))
     if scale.spacing_mm is not None:
-        align = scale.alignment
-        image = resample_image(image, scale.spacing_mm, scale.interpolator, align=align)
+        grid = grid_for_spacing(image, scale.spacing_mm, scale.alignment)
+        inside = [sitk.GetArrayViewFromImage(m) for m in rois.values()]
+        grid = grid_around(grid, image, inside, margin_mm)  # the crop's part of the grid alone
+        image = resample_image_onto(image, grid, scale.interpolator)
         rois = {
-            roi: resample_mask(mask, scale.spacing_mm, scale.mask_method, roi, align=align)
+            roi: resample_mask_onto(mask, grid, scale.mask_method, roi)
             for roi, mask in rois.items()
         }
     masks = {roi: sitk.GetArrayViewFromImage(mask).astype(bool) for roi, mask in rois.items()}
