@@ -513,3 +513,12 @@ def test_a_level_without_events_is_said_not_estimable():
     frame = pd.DataFrame({"cell": cells}, index=X.index)
     row = ex.univariate_cox(frame, y, ["cell"]).iloc[0]
     assert row["note"].endswith("; no event in mesothelioma: its HR is not estimable")
+
+
+def test_a_demo_named_number_in_another_unit_within_its_range_is_not_given_its_unit(gbsg2):
+    """GBSG2's tumour size in cm (1-12, median 2.5) under the demo's name passed its 1-300 mm
+    range: labelled mm. Its median, where no cohort's median in mm lies, says otherwise."""
+    X, _ = gbsg2
+    size = pd.Series(X["tsize"].to_numpy(float), index=X.index, name="tumor_diameter")
+    assert ex.variable((size / 10).clip(lower=1.0)).unit == ""  # all within 1-300
+    assert ex.variable(size).unit == "mm"  # GBSG2's own mm

@@ -136,3 +136,32 @@ def test_a_training_patient_is_never_out_of_the_demo_range(
     loaded = load_scoring_model(tmp_path / "m")
     expected = float(loaded.model.predict_risk(oldest.to_frame().T.astype(float)[loaded.inputs])[0])
     assert scored["risk"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_tumour_diameter_in_cm_is_not_labelled_mm(tmp_path: Path) -> None:
+    """A plain table's `tumor_diameter` in cm (1-8) passed the demo's 1-300 mm range: the
+    nomogram and the report said mm. The training median tells the unit apart."""
+    from sksurv.datasets import load_gbsg2
+
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.training import train_model
+
+    X, y = load_gbsg2()
+    for unit, scale in (("cm", 0.1), ("mm", 1.0)):
+        table = pd.DataFrame(
+            {
+                "case_id": [f"P{k:03d}" for k in range(len(X))],
+                "time": y["time"],
+                "event": y["cens"].astype(int),
+                "age": X["age"].to_numpy(),
+                "tumor_diameter": np.maximum(X["tsize"].to_numpy(float) * scale, 1.0),
+            }
+        )
+        table.to_csv(tmp_path / f"{unit}.csv", index=False)
+        train_model([tmp_path / f"{unit}.csv"], "coxph", {}, tmp_path / unit)
+        (diameter,) = [
+            v
+            for v in load_scoring_model(tmp_path / unit).schema.variables
+            if v.name == "tumor_diameter"
+        ]
+        assert diameter.unit == ("mm" if unit == "mm" else "")

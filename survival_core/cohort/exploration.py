@@ -47,6 +47,7 @@ from survival_core.evaluation.risk_groups import (
     logrank_groups,
 )
 from survival_core.explain.correlation import heatmap_figure, spearman_matrix
+from survival_core.io.clinical import in_unit
 from survival_core.io.clinical_schema import (
     CATEGORY,
     YES_NO,
@@ -224,7 +225,8 @@ def _category_index(value: object, levels: tuple[str, ...], name: str) -> int:
 
 def _fits(present: pd.Series, spec: SchemaVariable) -> bool:
     """Whether every value of ``present`` is one ``spec`` allows (its categories, yes/no, its
-    plausible range: an albumin in g/dL is not the demo's albumin in g/L)."""
+    plausible range: an albumin in g/dL is not the demo's albumin in g/L), a number's median
+    where the demo's unit puts it (:func:`~survival_core.io.clinical.in_unit`)."""
     try:
         if spec.kind == CATEGORY:
             for value in present.unique():
@@ -234,6 +236,7 @@ def _fits(present: pd.Series, spec: SchemaVariable) -> bool:
         else:
             for value in present.unique():
                 spec.coerce(value)
+            return in_unit(spec.name, float(pd.to_numeric(present).median()))
     except InputError:  # a ClinicalValueError too
         return False
     return True

@@ -37,6 +37,10 @@ class ClinicalVariable:
     categories: tuple[str, ...] = ()
     derived: bool = False
     help: str = ""
+    #: Where a cohort's median lies in ``unit``, for a variable that sites give in another unit
+    #: within the plausible range too (a diameter in cm, a bilirubin in mg/dL): a column whose
+    #: median lies elsewhere is not this variable (:func:`in_unit`).
+    typical: tuple[float, float] | None = None
 
 
 #: The variables the seeds use (Wei 2021, Sun 2023, Wang 2022), in display order.
@@ -45,7 +49,7 @@ SCHEMA: tuple[ClinicalVariable, ...] = (
     ClinicalVariable("sex", "category", "Sex", categories=("M", "F")),
     ClinicalVariable("ecog", "int", "ECOG performance status", "", 0, 4),
     ClinicalVariable("albumin", "float", "Albumin", "g/L", 10, 60),
-    ClinicalVariable("bilirubin", "float", "Total bilirubin", "umol/L", 2, 600),
+    ClinicalVariable("bilirubin", "float", "Total bilirubin", "umol/L", 2, 600, typical=(5, 200)),
     ClinicalVariable(
         "albi_score",
         "float",
@@ -75,7 +79,9 @@ SCHEMA: tuple[ClinicalVariable, ...] = (
     ClinicalVariable("hbv", "bool", "Hepatitis B (HBsAg positive)"),
     ClinicalVariable("mvi", "bool", "Microvascular invasion"),
     ClinicalVariable("tumor_number", "int", "Number of tumors", "", 1, 20),
-    ClinicalVariable("tumor_diameter", "float", "Largest tumor diameter", "mm", 1, 300),
+    ClinicalVariable(
+        "tumor_diameter", "float", "Largest tumor diameter", "mm", 1, 300, typical=(10, 200)
+    ),
     ClinicalVariable(
         "mrecist", "category", "mRECIST response", categories=("CR", "PR", "SD", "PD")
     ),
@@ -94,6 +100,16 @@ MISSING_TOKENS = frozenset(
      # Excel's error values, kept as text by a CSV export or a cached formula
      "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
 )  # fmt: skip
+
+
+def in_unit(name: str, median: float) -> bool:
+    """Whether a numeric column named as the demo's variable ``name`` has its median where that
+    variable's cohorts have theirs in its unit (:attr:`ClinicalVariable.typical`): tumour
+    diameters in cm (median 4) passed the 1-300 mm range and were labelled mm on the nomogram
+    and in the report. True for a variable without a typical range."""
+    known = BY_NAME.get(name)
+    typical = known.typical if known is not None else None
+    return typical is None or typical[0] <= median <= typical[1]
 
 
 def is_missing(value: Any) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from survival_core.case import Case
 from survival_core.columns import clinical_inputs
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import in_unit
 from survival_core.io.clinical_schema import (
     CATEGORY,
     NUMBER,
@@ -115,7 +116,9 @@ def _fits(variable: SchemaVariable, spec: dict[str, Any]) -> bool:
         return False
     # a category must read as itself: 'no' read as False, 'm' as 'M', is no level the model
     # learned, and every patient was refused
-    return spec["kind"] == "numeric" or [str(v) for v in read] == [str(v) for v in values]
+    if spec["kind"] == "numeric":
+        return in_unit(variable.name, float(spec["fill"]))  # the training median
+    return [str(v) for v in read] == [str(v) for v in values]
 
 
 def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
