@@ -105,3 +105,20 @@ def test_real_ct_with_its_intercept_applied_twice_is_flagged(shared_data: Path, 
     padded = array.copy()
     padded[:, :12, :] = -3024.0  # outside the reconstruction circle
     assert scale_warnings(sitk.GetImageFromArray(padded), "CT") == []
+
+
+def test_a_scan_without_missing_values_is_told_so_without_copying_it() -> None:
+    """Finding a 600 x 600 x 900 scan's voxels without a value built two masks of the whole
+    volume (0.6 GB) even when it had none; one pass over its values now tells."""
+    import tracemalloc
+
+    from survival_core.io.intensity_scale import fill_missing_values
+
+    image = sitk.Image(256, 256, 160, sitk.sitkFloat32)  # 42 MB of values: masks of 10 MB each
+    tracemalloc.start()
+    try:
+        same, notes = fill_missing_values(image, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert same is image and notes == [] and peak < 2e6
