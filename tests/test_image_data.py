@@ -7,7 +7,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from survival_core.errors import ConfigError, MaskError
+from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.models.image_data import (
     case_volume,
     extract_patches,
@@ -72,6 +72,21 @@ def test_case_volume_without_an_organ_crops_to_the_gtv_box() -> None:
 def test_case_volume_rejects_a_bad_shape() -> None:
     with pytest.raises(ConfigError):
         case_volume(make_case(), shape=(16, 16))
+
+
+def test_a_single_slice_is_no_volume_for_a_3d_network() -> None:
+    """A 2-D image was stretched to the network's 48 slices and scored and explained by the
+    demo's 3-D CNN, with the single-slice warning alone."""
+    import dataclasses
+
+    case = make_case()
+    flat = dataclasses.replace(
+        case,
+        image=case.image[:, :, 10:11],
+        masks={r: m[:, :, 10:11] for r, m in case.masks.items()},
+    )
+    with pytest.raises(InputError, match="single slice .* a 3-D network reads volumes"):
+        case_volume(flat)
 
 
 # --- random patches ------------------------------------------------------------------------------

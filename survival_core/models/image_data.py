@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from survival_core.case import Case
-from survival_core.errors import ConfigError, MaskError
+from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.preprocess.transforms import (
     ApplyWindow,
     Compose,
@@ -53,6 +53,12 @@ def network_input(
     mask takes part (a GTV thinner than an output voxel does not stop it).
     """
     shape = _check_size(shape, "Volume shape")
+    if case.image.GetSize()[2] == 1 and shape[2] > 1:
+        raise InputError(
+            f"Case {case.case_id} is a single slice (2-D): a 3-D network reads volumes, and "
+            f"stretched to {shape[2]} slices this one would score a slab that was never scanned. "
+            "Give the whole scan."
+        )
     role = "organ" if "organ" in case.masks else "gtv"
     if role not in case.masks:
         raise MaskError(
