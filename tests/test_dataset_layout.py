@@ -350,6 +350,7 @@ def test_brats_2023_names_import_each_sequence(tmp_path: Path) -> None:
     assert {o.status for o in refused.outcomes} == {"failed"}
     for _, row in read_manifest(tmp_path / "cohort").iterrows():
         case = load_case(Path(row.image).parent, modality="MR")
+        assert case.sequence == "FLAIR"  # kept beside 'image.nii.gz', which no longer says it
         assert any(
             np.array_equal(sitk.GetArrayFromImage(case.image), flair)
             and np.array_equal(case.mask_array("gtv"), whole)

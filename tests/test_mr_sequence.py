@@ -68,6 +68,28 @@ def _header(**tags: object) -> Dataset:
         # a liver dynamic phase: a T1 gradient echo named by its phase alone
         ({"SeriesDescription": "Arterial", "EchoTime": 1.2, "RepetitionTime": 3.8}, "T1C"),
         ({"SeriesDescription": "localizer"}, None),
+        # vendors' names (Siemens, GE, Philips), each series' own name before the exam's
+        ({"SeriesDescription": "ep2d_diff_b50_800_TRACEW"}, "DWI"),
+        ({"SeriesDescription": "ep2d_diff_b50_800_ADC"}, "ADC"),
+        ({"SeriesDescription": "t2_tirm_cor"}, "T2"),  # Siemens' STIR
+        ({"SeriesDescription": "t2_spc_da-fl_sag"}, "FLAIR"),  # SPACE dark-fluid
+        ({"SeriesDescription": "T1 TIRM"}, "T1"),
+        ({"SeriesDescription": "Ax T2 FRFSE", "ProtocolName": "STROKE DIFFUSION"}, "T2"),
+        ({"SeriesDescription": "AX T1", "ProtocolName": "ROUTINE BRAIN W/WO CONTRAST"}, "T1"),
+        ({"SeriesDescription": "T1 w/o contrast"}, "T1"),
+        ({"SeriesDescription": "AX T1", "ContrastBolusAgent": "NONE"}, "T1"),
+        ({"SeriesDescription": "sT1W_3D_TFE"}, "T1"),
+        ({"SeriesDescription": "eTHRIVE_post"}, "T1C"),
+        ({"SeriesDescription": "t1_vibe_dyn"}, "T1C"),
+        ({"SeriesDescription": "t2_swi_tra"}, "T2*"),
+        ({"SeriesDescription": "mDIXON opp"}, "T1"),
+        # the acquisition: an inversion-prepared T1 (MPRAGE), STIR, gradient-echo T2*, and an
+        # echo-planar series without a b-value (diffusion or perfusion: not said)
+        ({"EchoTime": 2.3, "RepetitionTime": 2300, "InversionTime": 900}, "T1"),
+        ({"EchoTime": 40, "RepetitionTime": 4000, "InversionTime": 160}, "T2"),
+        ({"EchoTime": 20, "RepetitionTime": 600, "ScanningSequence": "GR"}, "T2*"),
+        ({"EchoTime": 80, "RepetitionTime": 4500, "ScanningSequence": "EP"}, None),
+        ({"DiffusionBValue": 1000, "EchoTime": 80, "RepetitionTime": 4500}, "DWI"),
     ],
 )
 def test_the_weighting_is_read_from_names_then_timing(tags: dict, expected: str | None) -> None:
@@ -82,6 +104,39 @@ def test_real_headers_and_file_names(shared_data: Path) -> None:
     assert header_sequence(dcmread(get_testdata_file("MR_small.dcm"))) == "T2"
     names = ["BraTS20_Training_001_t1ce", "BraTS-GLI-00000-000-t2f", "flair", "t2w", "image"]
     assert [file_sequence(n) for n in names] == ["T1C", "FLAIR", "FLAIR", "T2", None]
+
+
+def test_de_identification_keeps_the_weighting(shared_data: Path) -> None:
+    """De-identification removes the series description and the contrast agent: an uploaded
+    or imported post-contrast VIBE read as a plain T1 (and was cautioned under its own T1C
+    model), a diffusion trace as T2. It writes the weighting read before as the description."""
+    from survival_core.io.deid import Deidentifier
+
+    folder = shared_data / "sts_sarcoma" / "STS_001" / "MR_T1" / "image"
+    header = dcmread(sorted(folder.glob("*.dcm"))[0])
+    for name, agent, expected in (
+        ("t1_vibe_fs_tra_post", "Gadovist", "T1C"),
+        ("ep2d_diff_b50_800_TRACEW", "", "DWI"),
+        ("t1_mprage_sag_p2_iso", "", "T1"),
+    ):
+        header.SeriesDescription, header.ContrastBolusAgent = name, agent
+        Deidentifier(key=b"k" * 32).deidentify(header)
+        assert (header.SeriesDescription, header_sequence(header)) == (expected, expected)
+        assert not str(header.get("ContrastBolusAgent") or "")
+
+
+def test_a_volumes_sidecar_gives_its_weighting(tmp_path: Path) -> None:
+    """dcm2niix writes each NIfTI's series names and timing (in seconds) in a JSON beside it;
+    an image named 'image.nii.gz' said no weighting."""
+    folder = _write_case(tmp_path / "a", "image", 0)
+    sidecar = {"SeriesDescription": "t2_tirm_tra_dark-fluid", "EchoTime": 0.081}
+    (folder / "image.json").write_text(json.dumps(sidecar))
+    assert load_case(folder, modality="MR").sequence == "FLAIR"
+    timing = {"EchoTime": 0.0023, "RepetitionTime": 2.3, "InversionTime": 0.9}  # MPRAGE
+    (folder / "image.json").write_text(json.dumps(timing))
+    assert load_case(folder, modality="MR").sequence == "T1"
+    (folder / "image.json").write_text("[not a sidecar")
+    assert load_case(folder, modality="MR").sequence is None
 
 
 def _write_case(folder: Path, image_name: str, seed: int) -> Path:

@@ -70,6 +70,7 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
+from survival_core.io.mr_sequence import write_sidecar
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload, safe_name
 from survival_core.io.volume import volume_stem
@@ -730,6 +731,8 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     for column, (stem, image) in written.items():
         sitk.WriteImage(image, str(staging / f"{stem}.nii.gz"), True)
         columns[column] = f"{base}/{stem}.nii.gz"
+    if case.sequence is not None:  # 'image.nii.gz' no longer names it ('BraTS_001_t1ce')
+        write_sidecar(staging / "image.nii.gz", case.sequence)
     # the PET beside the CT: PT.nii.gz. A PET case keeps none (as a DICOM one): its contours are
     # its CT's (HECKTOR), whose radiomics the CT import gives without moving them twice
     if case.modality != "PT":

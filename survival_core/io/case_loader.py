@@ -70,7 +70,7 @@ from survival_core.io.label_maps import (
     structure_names,
 )
 from survival_core.io.modality_view import companion_modality
-from survival_core.io.mr_sequence import file_sequence
+from survival_core.io.mr_sequence import file_sequence, sidecar_sequence
 from survival_core.io.orientation import case_in_lps
 from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import (
@@ -695,7 +695,11 @@ def load_case(
             image, structures, others, warnings, image_file = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
-            sequence = file_sequence(volume_stem(image_file)) if case_modality == "MR" else None
+            sequence = (
+                sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
+                if case_modality == "MR"
+                else None
+            )
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(

@@ -68,6 +68,7 @@ from survival_core.errors import DicomError, InputError
 from survival_core.io.dicom_series import set_transfer_syntax
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.label_maps import SEGMENT_KEY
+from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.structures import STRUCTURE_WORDS
 from survival_core.paths import data_dir
 
@@ -433,7 +434,11 @@ class Deidentifier:
             self._given.setdefault(patient_id, set()).add(pseudonym)
         shift = timedelta(days=self.day_shift(patient_identity(ds)))
         names = structure_names(ds)  # read before the walk empties the patient's attributes
+        # an MR series' weighting, read from the names and contrast agent the walk removes
+        weighting = header_sequence(ds) if str(ds.get("Modality", "")).upper() == "MR" else None
         self._walk(ds, shift, names)
+        if weighting is not None:  # our own word, nothing of the patient's: 'T1C', 'FLAIR'
+            ds.SeriesDescription = weighting
         meta = getattr(ds, "file_meta", None)
         if meta is not None:
             self._walk(meta, shift, names)
