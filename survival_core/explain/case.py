@@ -77,28 +77,49 @@ class CaseExplanation:
         }
 
 
-def _region_shares(values: np.ndarray, case: Case) -> list[dict[str, Any]]:
-    """Share of the map's absolute mass in the tumour, the rest of the organ and elsewhere."""
-    mass = np.abs(values)
+def _region_shares(values: np.ndarray, case: Case, box: tuple[slice, ...]) -> list[dict[str, Any]]:
+    """Share of the map's absolute mass in the tumour, the rest of the organ and elsewhere; the
+    map is 0 outside ``box`` (the network's crop box on the CT grid), so the mass is summed
+    there, and each region is listed when it holds a voxel anywhere."""
+    mass = np.abs(values[box])
     total = float(mass.sum())
-    organ = np.zeros(values.shape, dtype=bool)
-    if "organ" in case.masks:
-        organ = sitk.GetArrayFromImage(case.masks["organ"]).astype(bool)
-    gtv = np.zeros_like(organ)
-    if "gtv" in case.masks:
-        gtv = sitk.GetArrayFromImage(case.masks["gtv"]).astype(bool)
+    whole = {
+        role: sitk.GetArrayViewFromImage(case.masks[role]) if role in case.masks else None
+        for role in ("organ", "gtv")
+    }
+    inside = {
+        role: np.zeros(mass.shape, bool) if view is None else view[box].astype(bool)
+        for role, view in whole.items()
+    }
+    organ, gtv = inside["organ"], inside["gtv"]
+    counts = {role: 0 if v is None else int(np.count_nonzero(v)) for role, v in whole.items()}
+    both = _overlap(whole["organ"], whole["gtv"])
     name = case.site or "organ"
     regions = {
-        "tumour (GTV)": gtv,
-        f"{name} outside the tumour": organ & ~gtv,
-        f"outside {name} and tumour" if organ.any() else "outside the tumour": ~(organ | gtv),
+        "tumour (GTV)": (gtv, counts["gtv"] > 0),
+        f"{name} outside the tumour": (organ & ~gtv, counts["organ"] > both),
+        f"outside {name} and tumour" if counts["organ"] else "outside the tumour": (
+            ~(organ | gtv),
+            values.size > counts["organ"] + counts["gtv"] - both,
+        ),
     }
     shares = [
         {"name": name, "share": float(mass[mask].sum() / total) if total > 0 else 0.0}
-        for name, mask in regions.items()
-        if mask.any()
+        for name, (mask, held) in regions.items()
+        if held
     ]
     return sorted(shares, key=lambda item: -item["share"])
+
+
+def _overlap(first: np.ndarray | None, second: np.ndarray | None) -> int:
+    """Voxels nonzero in both masks, counted within the second's box (no whole-grid copy)."""
+    if first is None or second is None or not second.any():
+        return 0
+    box = tuple(
+        slice(int(i[0]), int(i[-1]) + 1)
+        for i in (np.flatnonzero(second.any(axis=tuple({0, 1, 2} - {k}))) for k in range(3))
+    )
+    return int(np.count_nonzero(first[box].astype(bool) & second[box].astype(bool)))
 
 
 def _layer(net: Any, name: str | None, volume: np.ndarray) -> Any:
@@ -130,18 +151,20 @@ def _tumour_enrichment(
     map did, on pyradiomics' lung1). None (with the reason) when no GTV voxel lies in the box;
     None without a note when the case has no GTV.
     """
-    from survival_core.explain.maps import covered_voxels, enrichment
+    from survival_core.explain.maps import enrichment, reference_box
 
-    if "gtv" not in case.masks or not (gtv := case.mask_array("gtv")).any():
+    if "gtv" not in case.masks or not sitk.GetArrayViewFromImage(case.masks["gtv"]).any():
         return None, None
-    candidates = covered_voxels(reference, case.image)
+    box = reference_box(reference, case.image)  # the map is 0 outside: ranked there alone
+    gtv = sitk.GetArrayViewFromImage(case.masks["gtv"])[box].astype(bool)
+    candidates = np.ones(gtv.shape, dtype=bool)
     what = "CT voxels in the network's crop box"
     if "organ" in case.masks:
-        candidates &= case.mask_array("organ") | gtv
+        candidates = sitk.GetArrayViewFromImage(case.masks["organ"])[box].astype(bool) | gtv
         what = f"{case.site or 'organ'} and tumour voxels"
     if not (candidates & gtv).any():
         return None, "the GTV lies outside the network's crop box, so the map does not cover it"
-    score = enrichment(np.abs(values), gtv, TOP_FRACTION, organ_mask=candidates)
+    score = enrichment(np.abs(values[box]), gtv, TOP_FRACTION, organ_mask=candidates)
     return score, f"top {100 * TOP_FRACTION:g} % of the {what}"
 
 
@@ -151,6 +174,7 @@ def _explain_image(
     from survival_core.explain.maps import (
         gradcam_map,
         integrated_gradients_map,
+        reference_box,
         to_original_geometry,
     )
 
@@ -167,14 +191,14 @@ def _explain_image(
         values, delta, steps = integrated_gradients_map(net, volume, n_steps=n_steps)
     image = to_original_geometry(values, reference, case, additive=method == "ig")
     seconds = time.perf_counter() - start
-    array = sitk.GetArrayFromImage(image)
+    array = sitk.GetArrayViewFromImage(image)
     score, note = _tumour_enrichment(array, case, reference)
     return CaseExplanation(
         case_id=case.case_id,
         method=method,
         seconds=seconds,
         completeness_delta=delta,
-        top_features=_region_shares(array, case),
+        top_features=_region_shares(array, case, reference_box(reference, case.image)),
         risk=risk,
         steps=steps,
         enrichment=score,
@@ -291,7 +315,13 @@ def save_explanation(
 
     path = Path(path)
     if explanation.map is not None:
-        return save_map(sitk.DICOMOrient(explanation.map, orientation), path)
+        stored = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(
+            explanation.map.GetDirection()
+        )
+        same = stored == orientation  # reoriented, a copy of the whole map for nothing
+        return save_map(
+            explanation.map if same else sitk.DICOMOrient(explanation.map, orientation), path
+        )
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)
