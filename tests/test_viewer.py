@@ -270,3 +270,19 @@ def test_edge_labels_follow_the_image_direction():
     assert edge_labels(image, "axial") == ("L", "R", "P", "A")
     assert edge_labels(image, "coronal") == ("L", "R", "I", "S")
     assert edge_labels(image, "sagittal") == ("P", "A", "I", "S")
+
+
+def test_a_slice_copies_the_slice_not_the_scan() -> None:
+    """Each slice copied the whole scan and kept the copy alive through its pixels: three planes
+    of a 512 x 512 x 900 CT took 1.8 GB more. A slice costs its own pixels."""
+    import tracemalloc
+
+    case = make_case(size=(256, 256, 96))  # a 25 MB scan
+    tracemalloc.start()
+    try:
+        view = extract_slice(case, "axial", 40)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(view.pixels, case.array()[40])
+    assert peak < 5e6 and view.pixels.base is None
