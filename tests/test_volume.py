@@ -395,3 +395,31 @@ def test_a_large_masks_labels_are_found_in_little_memory() -> None:
         tracemalloc.stop()
     assert found.tolist() == [0, 1, 7]
     assert peak < 64e6
+
+
+def test_labels_move_onto_another_grid_in_memory_of_their_box() -> None:
+    """Moving a 24 mm GTV from a 512 x 512 x 900 CT onto its PET took 6.4 GB and 21 s: each
+    label's indicator was built over the whole CT grid. It is built over the labels' box, to the
+    same mask (a sphere on 1 mm voxels onto a 4 mm grid: 8 CT voxels per PET voxel)."""
+    import tracemalloc
+    import warnings
+
+    from survival_core.io.volume import MaskResampled, resample_labels
+
+    z, y, x = np.ogrid[:120, :160, :160]
+    ball = ((z - 60) ** 2 + (y - 80) ** 2 + (x - 80) ** 2 <= 12**2).astype(np.uint8)
+    mask = sitk.GetImageFromArray(ball)
+    pet = sitk.Image(40, 40, 30, sitk.sitkFloat32)
+    pet.SetSpacing((4.0, 4.0, 4.0))
+    pet.SetOrigin((0.0, 0.0, 0.0))
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MaskResampled)
+            moved = sitk.GetArrayFromImage(resample_labels(pet, mask, "the PET", "the GTV"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 6e6  # the CT grid's indicator alone: 9 MB
+    # 4 mm voxels whose 8 CT voxels are mostly inside: the ball's volume, to a voxel's worth
+    assert abs(int(moved.sum()) * 64 - int(ball.sum())) < 64 * 40

@@ -59,7 +59,7 @@ def modality_view(case: Case, modality: str) -> Case:
 def _outside_field(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, float]:
     """``mask`` without its voxels whose centres lie outside ``image``'s field of view (in the
     same frame of reference, on any grid), and the share of its non-zero voxels those were."""
-    array = sitk.GetArrayFromImage(mask)
+    array = sitk.GetArrayViewFromImage(mask)  # copied only when voxels lie outside
     where = np.argwhere(array)  # z, y, x
     if not len(where):
         return mask, 0.0
@@ -72,6 +72,7 @@ def _outside_field(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, flo
     beyond = ((index < -0.5) | (index > np.asarray(image.GetSize()) - 0.5)).any(axis=1)
     if not beyond.any():
         return mask, 0.0
+    array = array.copy()
     array[tuple(where[beyond].T)] = 0
     inside = sitk.GetImageFromArray(array)
     inside.CopyInformation(mask)

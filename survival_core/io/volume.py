@@ -23,6 +23,7 @@ import math
 import struct
 import warnings
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -432,6 +433,17 @@ def on_image_grid(
     return result
 
 
+def _nonzero_box(array: np.ndarray, margin: Sequence[int]) -> tuple[slice, ...]:
+    """(z, y, x) slices of ``array``'s nonzero voxels widened by ``margin`` voxels (z, y, x),
+    within the array; found axis by axis, with no copy of the array."""
+    box = []
+    for axis, pad in enumerate(margin):
+        held = np.flatnonzero(array.any(axis=tuple({0, 1, 2} - {axis})))
+        low, high = (int(held[0]), int(held[-1])) if held.size else (0, -1)
+        box.append(slice(max(low - pad, 0), min(high + pad + 1, array.shape[axis])))
+    return tuple(box)
+
+
 def resample_labels(
     image: sitk.Image, mask: sitk.Image, image_name: str, mask_name: str
 ) -> sitk.Image:
@@ -450,10 +462,16 @@ def resample_labels(
     radius = [int(r) for r in np.maximum(0, np.floor((ratio - 1) / 2))]
     out = np.zeros(sitk.GetArrayViewFromImage(image).shape, dtype=np.uint16)
     best = np.full(out.shape, 0.5 - 1e-6)
+    # the labels' box with room for the box mean and the interpolation: the indicators of the
+    # whole grid took 6.4 GB to move a 24 mm GTV from a 512 x 512 x 900 CT onto its PET
+    box = _nonzero_box(array, [r + 2 for r in radius[::-1]])
+    corner = mask.TransformIndexToPhysicalPoint([int(b.start) for b in box[::-1]])
     for label in labels:
-        inside = array == label
+        inside = array[box] == label
         indicator = sitk.GetImageFromArray(inside.astype(np.float32))
-        indicator.CopyInformation(mask)
+        indicator.SetSpacing(mask.GetSpacing())
+        indicator.SetDirection(mask.GetDirection())
+        indicator.SetOrigin(corner)
         if any(radius):
             indicator = sitk.BoxMean(indicator, radius)
         fraction = sitk.GetArrayFromImage(
@@ -513,7 +531,7 @@ def whole_labels(values: np.ndarray) -> np.ndarray | None:
 
 #: Voxels counted at a time by :func:`distinct_values`: numpy counts in int64, so a whole
 #: 600 x 600 x 900 mask at once took 2.6 GB beside its own 0.3 GB.
-_COUNTED_AT_ONCE = 1 << 22
+_COUNTED_AT_ONCE = 1 << 18
 
 
 def distinct_values(array: np.ndarray) -> np.ndarray:
