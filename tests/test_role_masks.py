@@ -83,3 +83,29 @@ def test_label_one_of_a_binary_mask_file_is_the_file() -> None:
 
 
 NECK_GTV_ARRAY = sitk.GetArrayFromImage(NECK_GTV)
+
+
+def test_a_single_structure_is_its_role_without_a_copy() -> None:
+    """Each role of one structure was a copy of it, so a loaded 512 x 512 x 900 CT held its
+    masks twice (472 MB) for as long as a session kept the case; telling whether the GTV lies in
+    the organ copied both whole."""
+    import tracemalloc
+
+    from survival_core.io.role_masks import surrounds, unite
+
+    organ = np.zeros((64, 256, 256), np.uint8)
+    organ[10:50, 40:200, 40:200] = 1
+    gtv = np.zeros_like(organ)
+    gtv[28:32, 100:110, 100:110] = 1
+    images = [sitk.GetImageFromArray(a) for a in (organ, gtv)]
+    tracemalloc.start()
+    try:
+        same = unite([images[0]])
+        inside = surrounds(*images)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert same is images[0] and inside
+    assert peak < 1e6  # a copy of the organ mask alone: 4 MB
+    union = sitk.GetArrayFromImage(unite(images))
+    np.testing.assert_array_equal(union, organ | gtv)

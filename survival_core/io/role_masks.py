@@ -31,14 +31,27 @@ class RoleAssignment:
 
 
 def _voxels(mask: sitk.Image) -> np.ndarray:
-    return sitk.GetArrayViewFromImage(mask).astype(bool)
+    """A view of a mask's voxels (nonzero inside), not a copy: a case's masks span the scan."""
+    return sitk.GetArrayViewFromImage(mask)
+
+
+def _box(voxels: np.ndarray, margin: int = 0) -> tuple[slice, ...]:
+    """(z, y, x) slices of the nonzero voxels widened by ``margin``, found axis by axis."""
+    box = []
+    for axis in range(voxels.ndim):
+        held = np.flatnonzero(voxels.any(axis=tuple(a for a in range(voxels.ndim) if a != axis)))
+        box.append(slice(max(int(held[0]) - margin, 0), int(held[-1]) + margin + 1))
+    return tuple(box)
 
 
 def unite(masks: list[sitk.Image]) -> sitk.Image:
-    """The voxel-wise union of masks on one grid, uint8 0/1."""
-    union = np.zeros(sitk.GetArrayViewFromImage(masks[0]).shape, dtype=bool)
+    """The voxel-wise union of masks on one grid, uint8 0/1: one 0/1 mask is itself (a copy
+    kept each structure of a 512 x 512 x 900 CT twice, in the case's structures and masks)."""
+    if len(masks) == 1 and masks[0].GetPixelID() == sitk.sitkUInt8 and _voxels(masks[0]).max() <= 1:
+        return masks[0]
+    union = np.zeros(_voxels(masks[0]).shape, dtype=bool)
     for mask in masks:
-        union |= _voxels(mask)
+        union |= _voxels(mask).astype(bool)
     out = sitk.GetImageFromArray(union.astype(np.uint8))
     out.CopyInformation(masks[0])
     return out
@@ -50,10 +63,8 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     if not organ_voxels.any() or not gtv_voxels.any():
         return False
     centre = np.argwhere(gtv_voxels).mean(axis=0)
-    where = np.argwhere(organ_voxels)
-    return bool(
-        np.all(centre >= where.min(axis=0) - 0.5) and np.all(centre <= where.max(axis=0) + 0.5)
-    )
+    box = _box(organ_voxels)
+    return all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
 
 
 def _unheld_label(name: str, names: list[str]) -> bool:
@@ -215,8 +226,11 @@ def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
     mediastinal node)."""
     from scipy import ndimage
 
-    organ_voxels, gtv_voxels = _voxels(organ), _voxels(gtv)
-    if (organ_voxels & gtv_voxels).any() or not gtv_voxels.any():
+    if not _voxels(gtv).any():
+        return False
+    box = _box(_voxels(gtv), margin=1)  # the GTV and its shell: no copy of the whole scan
+    organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
+    if (organ_voxels & gtv_voxels).any():
         return False  # the common case: no dilation
     shell = ndimage.binary_dilation(gtv_voxels) & ~gtv_voxels
     return bool(organ_voxels[shell].mean() >= AROUND_SHARE)
