@@ -236,6 +236,7 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
                 f"{path} announces {'x'.join(map(str, reader.GetSize()))} voxels; at most "
                 f"{MAX_VOXELS} are accepted."
             )
+        _refuse_series(path, reader.GetSize())  # before reading all its volumes
         image = reader.Execute()
     except RuntimeError as err:
         raise InputError(
@@ -254,10 +255,6 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
     dim = image.GetDimension()
     if dim == 4:
         size = image.GetSize()
-        if size[3] != 1:
-            raise InputError(
-                f"{path} is a 4D series of {size[3]} volumes; give a single 3D volume."
-            )
         image = sitk.Extract(image, (*size[:3], 0), (0, 0, 0, 0))
     elif dim == 2:
         image = sitk.JoinSeries([image])
@@ -271,6 +268,13 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
         restored.CopyInformation(image)
         image = restored
     return image
+
+
+def _refuse_series(path: Path | str, size: Sequence[int]) -> None:
+    """InputError for a 4-D file of several volumes (a dynamic or multi-echo MR), said from its
+    header: read whole first, a 40-volume MR took 1 GB only to be refused."""
+    if len(size) == 4 and size[3] != 1:
+        raise InputError(f"{path} is a 4D series of {size[3]} volumes; give a single 3D volume.")
 
 
 def read_volume(path: Path | str) -> sitk.Image:
