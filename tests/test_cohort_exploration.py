@@ -522,3 +522,6 @@ def test_a_demo_named_number_in_another_unit_within_its_range_is_not_given_its_u
     size = pd.Series(X["tsize"].to_numpy(float), index=X.index, name="tumor_diameter")
     assert ex.variable((size / 10).clip(lower=1.0)).unit == ""  # all within 1-300
     assert ex.variable(size).unit == "mm"  # GBSG2's own mm
+    comma = size.map(lambda v: f"{v:g}".replace(".", ",") + ",5")  # '25,5': a decimal comma
+    assert ex.variable(comma).unit == "mm"  # read as the demo reads it, never a crash
+    assert ex.variable(size.where(size < 0)).unit == "mm"  # no value: nothing to tell it by

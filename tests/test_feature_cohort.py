@@ -497,6 +497,9 @@ def test_a_dicom_cases_structure_set_is_the_one_its_manifest_names(tmp_path, cac
         for name, side in sides.items():
             gtv = [square((0.75, 0.75), side, h) for h in z[3:5]]  # edges between voxels
             write(rtstruct(slices, {"GTV": gtv}), root / case_id / f"{name}.dcm")
+            # as TCIA names them: one file name in every series' folder
+            folder = "planning" if name == "small" else "research"
+            write(rtstruct(slices, {"GTV": gtv}), root / case_id / folder / "1-1.dcm")
 
     def manifest(named: dict[str, str]) -> None:
         rows = [
@@ -522,6 +525,10 @@ def test_a_dicom_cases_structure_set_is_the_one_its_manifest_names(tmp_path, cac
     manifest({"P1": "small", "P2": "small"})
     swapped = extract_cohort(root, settings, mapper=SerialMapper())
     assert swapped.features.loc["P1", volume] == pytest.approx(expected["P2"])
+    for chosen, size in (("planning/1-1", "P2"), ("research/1-1", "P1")):  # one name, two files
+        manifest({"P1": chosen})
+        named = extract_cohort(root, settings, mapper=SerialMapper())
+        assert named.features.loc["P1", volume] == pytest.approx(expected[size]), chosen
     unnamed_row = {
         "case_id": "P1",
         "format": "dicom",

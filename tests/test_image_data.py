@@ -87,6 +87,11 @@ def test_a_single_slice_is_no_volume_for_a_3d_network() -> None:
     )
     with pytest.raises(InputError, match="single slice .* a 3-D network reads volumes"):
         case_volume(flat)
+    sagittal = dataclasses.replace(
+        case, image=case.image[20:21], masks={r: m[20:21] for r, m in case.masks.items()}
+    )
+    with pytest.raises(InputError, match="single slice"):
+        case_volume(sagittal)
 
 
 # --- random patches ------------------------------------------------------------------------------

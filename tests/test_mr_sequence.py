@@ -89,6 +89,7 @@ def _header(**tags: object) -> Dataset:
         ({"EchoTime": 40, "RepetitionTime": 4000, "InversionTime": 160}, "T2"),
         ({"EchoTime": 20, "RepetitionTime": 600, "ScanningSequence": "GR"}, "T2*"),
         ({"EchoTime": 80, "RepetitionTime": 4500, "ScanningSequence": "EP"}, None),
+        ({"EchoTime": 80, "RepetitionTime": 4500, "ScanningSequence": "SE_EP"}, None),  # dcm2niix
         ({"DiffusionBValue": 1000, "EchoTime": 80, "RepetitionTime": 4500}, "DWI"),
     ],
 )

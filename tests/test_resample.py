@@ -274,8 +274,8 @@ def test_centre_alignment_keeps_an_unchanged_axis_in_place() -> None:
 def test_the_grid_around_a_roi_holds_the_whole_grids_values_there(align: str, flip: bool):
     """Resampling a whole 600 x 600 x 900 CT to 1 mm before cropping to the ROI took over 4 GB.
     The part of the grid around the ROI (with a margin) gets the values the whole grid has there
-    (bit for bit on the real scans' axis-aligned grids, within a float32 ulp on this oblique
-    one), for both alignments and a mirrored scan."""
+    (within a float32 ulp: its points are placed to the last bit otherwise; bit for bit on the
+    real scans checked), for both alignments and a mirrored scan."""
     from survival_core.preprocess.resample import (
         grid_around,
         resample_image_onto,

@@ -342,3 +342,5 @@ def test_names_and_free_text_are_not_categories() -> None:
     assert "DOE^JANE" not in json.dumps(prep.to_dict())
     kept = TablePreprocessor().fit(X.assign(site=[f"S{k % 19}" for k in range(len(X))]))
     assert sum(n.startswith("site=") for n in kept.feature_names_out_) == 18  # 19 centres
+    drugs = TablePreprocessor().fit(X.assign(drug_name=["tamoxifen", "none"] * (len(X) // 2)))
+    assert "drug_name=tamoxifen" in drugs.feature_names_out_  # a covariate's name, not a patient's

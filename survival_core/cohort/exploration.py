@@ -234,9 +234,8 @@ def _fits(present: pd.Series, spec: SchemaVariable) -> bool:
         elif spec.kind == YES_NO:
             return bool(present.map(_bool_value).notna().all())
         else:
-            for value in present.unique():
-                spec.coerce(value)
-            return in_unit(spec.name, float(pd.to_numeric(present).median()))
+            read = [spec.coerce(value) for value in present]  # '12,5' reads as 12.5
+            return not read or in_unit(spec.name, float(np.median(read)))
     except InputError:  # a ClinicalValueError too
         return False
     return True

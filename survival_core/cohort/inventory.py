@@ -242,6 +242,7 @@ def _walk(root: Path) -> Iterator[Path]:
             folders.clear()
             continue
         seen.add(real)
+        folders.sort()  # the same walk, so the same path of a folder linked twice, every time
         yield from (Path(folder) / name for name in files)
 
 

@@ -35,6 +35,7 @@ from survival_core.features.case_row import (
     require_values,
     values_features,
 )
+from survival_core.io.volume import nonzero_box
 from survival_core.models.scoring import LoadedModel, case_model
 
 METHODS = ("ig", "gradcam")
@@ -113,12 +114,9 @@ def _region_shares(values: np.ndarray, case: Case, box: tuple[slice, ...]) -> li
 
 def _overlap(first: np.ndarray | None, second: np.ndarray | None) -> int:
     """Voxels nonzero in both masks, counted within the second's box (no whole-grid copy)."""
-    if first is None or second is None or not second.any():
+    if first is None or second is None:
         return 0
-    box = tuple(
-        slice(int(i[0]), int(i[-1]) + 1)
-        for i in (np.flatnonzero(second.any(axis=tuple({0, 1, 2} - {k}))) for k in range(3))
-    )
+    box = nonzero_box(second)
     return int(np.count_nonzero(first[box].astype(bool) & second[box].astype(bool)))
 
 

@@ -106,10 +106,12 @@ def line_progress(say: Callable[[str], None]) -> Progress:
     return show
 
 
-#: How resampled grids are anchored, stamped on every cached entry: entries written before the
-#: grid met the box at its low end along mirrored axes (storage-order dependent features) are
-#: computed again.
-GRID_ANCHOR = "low-edge"
+#: How resampled grids are anchored and made, stamped on every cached entry: entries written
+#: before the grid met the box at its low end along mirrored axes (storage-order dependent
+#: features), or before only its part around the ROIs was resampled (its points placed to the
+#: last bit otherwise: a mask voxel whose centre lies exactly on a contour's edge may fall the
+#: other way), are computed again; so are those without the MR weighting.
+GRID_ANCHOR = "low-edge, around the ROIs"
 
 
 class FeatureCache:
@@ -279,7 +281,7 @@ def _tasks(
             files = (volume_files or {}).get(case_id)
             chosen = (structure_sets or {}).get(case_id)
             own = _own_files(files) if folder in shared and companion is None else None
-            read_as = _read_as(volume, files, chosen)
+            read_as = _read_as(volume, files, None if chosen is None else _below(chosen, folder))
             digest = content_hash(folder, own) + _beside(companion) + read_as + _at(site)
             task = CaseTask(
                 case_id, folder, digest, site, modality, companion, volume, files, chosen
@@ -446,13 +448,22 @@ def _read_as(
     modality: str | None, files: VolumeFiles | None, structure_set: str | None = None
 ) -> str:
     """What tells, in a cache key, a case folder read as its manifest row says (its volumes'
-    modality, its image and masks, its structure set) from the same folder read otherwise: ''
-    when the row says nothing."""
+    modality, its image and masks, its structure set's path below the folder) from the same
+    folder read otherwise: '' when the row says nothing."""
     if modality is None and files is None and structure_set is None:
         return ""
-    chosen = [] if structure_set is None else [Path(structure_set).name]
+    chosen = [] if structure_set is None else [structure_set]
     said = json.dumps([modality, files, *chosen], sort_keys=True)
     return "-as-" + hashlib.sha256(said.encode()).hexdigest()[:12]
+
+
+def _below(path: str, folder: Path) -> str:
+    """``path`` as it lies below ``folder`` (posix; a moved cohort keeps its cache), else whole:
+    TCIA downloads name every series' file '1-1.dcm', so a name alone told no two apart."""
+    try:
+        return Path(path).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:

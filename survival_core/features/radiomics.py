@@ -56,6 +56,7 @@ from survival_core.features.settings import (
     required_masks,
     roi_label,
 )
+from survival_core.io.volume import nonzero_box
 from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
 from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
 from survival_core.preprocess.quantize import quantize_roi
@@ -327,19 +328,6 @@ class Region:
         return image
 
 
-def _box(voxels: np.ndarray, margin: np.ndarray | int = 0) -> tuple[slice, ...]:
-    """(z, y, x) slices of the box around the True voxels, widened by ``margin`` voxels (z, y, x)."""
-    margin = np.broadcast_to(margin, (voxels.ndim,))
-    slices = []
-    for axis in range(voxels.ndim):
-        present = np.flatnonzero(voxels.any(axis=tuple(a for a in range(voxels.ndim) if a != axis)))
-        start = max(int(present[0]) - int(margin[axis]), 0)
-        slices.append(
-            slice(start, min(int(present[-1]) + int(margin[axis]) + 1, voxels.shape[axis]))
-        )
-    return tuple(slices)
-
-
 def _single_voxel(roi: str, where: str) -> str:
     return (
         f"The {roi} ROI is a single voxel {where}: a marker, not a contoured structure; its shape "
@@ -385,7 +373,7 @@ def resample_region(
             raise MaskError(_single_voxel(roi, f"on the {scale.token} grid"))
     spacing = tuple(float(s) for s in image.GetSpacing())
     margin = np.ceil(margin_mm / np.asarray(spacing[::-1]) - 1e-9).astype(int)
-    box = _box(np.logical_or.reduce(list(masks.values())), margin)
+    box = nonzero_box(np.logical_or.reduce(list(masks.values())), margin)
     values = sitk.GetArrayViewFromImage(image)[box].astype(np.float32)
     if scale.spacing_mm is not None and scale.round_intensities:
         values = np.rint(values)
@@ -493,7 +481,7 @@ def roi_features(
     """All features of one ROI on one scale and image: ``values`` and ``mask`` (z, y, x) are the
     region's arrays, ``intensity_mask`` the ROI's re-segmented voxels (None: ``mask``) for
     intensity and texture features; the work is done on the ROI's own box."""
-    box = _box(mask)
+    box = nonzero_box(mask)
     values, shape_mask = values[box], mask[box]
     mask = shape_mask if intensity_mask is None else intensity_mask[box]
     mask_image = region.as_image(mask.astype(np.uint8))

@@ -316,21 +316,23 @@ def _pick_structure_set(
     inventory: DicomInventory, info: SeriesInfo, chosen: Path | None = None
 ) -> Any:
     """The structure set (RTSTRUCT or SEG entry) ``chosen`` names (a manifest's ``rtstruct``),
-    else the one drawn on this series, else on its frame of reference."""
+    else the one drawn on this series, else on its frame of reference; a file ``chosen`` names
+    that is none of several is refused (the one structure set of a folder is read, as before the
+    manifest's column was read)."""
     entries = inventory.annotations
     if not entries:
         raise RTStructError(
             f"No RTSTRUCT or SEG found in {inventory.source}; the masks cannot be made."
         )
-    if chosen is not None:
-        named = [e for e in entries if e.path.resolve() == chosen.resolve()]
-        if not named:
-            found = ", ".join(inventory.display(e.path) for e in entries)
-            raise RTStructError(
-                f"{chosen} is not one of the structure sets in {inventory.source} ({found}): "
-                "name one of them, or its case folder holds another patient's files."
-            )
+    named = [e for e in entries if chosen is not None and e.path.resolve() == chosen.resolve()]
+    if named:
         return named[0]
+    if chosen is not None and len(entries) > 1:
+        found = ", ".join(inventory.display(e.path) for e in entries)
+        raise RTStructError(
+            f"{chosen} is not one of the structure sets in {inventory.source} ({found}): "
+            "name one of them, or its case folder holds another patient's files."
+        )
     own = [e for e in entries if info.series_uid in e.references.series_uids]
     if not own:
         own = [
@@ -416,10 +418,10 @@ def _load_dicom(
     site: str | None,
     series_uid: str | None,
     companions: bool = True,
-    structure_set: Path | None = None,
+    chosen: Path | None = None,
 ) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], str]:
-    """Image, series info, structures (of ``structure_set`` when named), companion images,
-    warnings and the case pseudonym of a DICOM case."""
+    """Image, series info, structures (of the structure set file ``chosen`` names, where the
+    folder holds several), companion images, warnings and the case pseudonym of a DICOM case."""
     inventory = scan_dicom(root)
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
@@ -428,7 +430,7 @@ def _load_dicom(
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_patient_notes(inventory, header)]
         return image, info, {}, others, notes, pseudonym
-    entry = _pick_structure_set(inventory, info, structure_set)
+    entry = _pick_structure_set(inventory, info, chosen)
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, warnings = _rasterise_all(structure_set, image, info, needed, explicit)

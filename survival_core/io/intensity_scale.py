@@ -105,6 +105,8 @@ def fill_missing_values(
         return image, []  # told in one pass, without a mask of the whole volume (two, 0.6 GB)
     missing = ~np.isfinite(values)
     total = int(np.count_nonzero(missing))
+    if not total:  # finite values whose sum overflowed
+        return image, []
     inside = {
         role: int(np.count_nonzero(missing & sitk.GetArrayViewFromImage(mask).astype(bool)))
         for role, mask in sorted(masks.items())

@@ -90,7 +90,9 @@ def _by_timing(header: Any) -> str | None:
     echo with long TE and TR T2, short TE and long TR PD, short TE and TR T1; None otherwise
     (an echo-planar series without a b-value: diffusion or perfusion)."""
     te, tr, ti = (_number(header, k) for k in ("EchoTime", "RepetitionTime", "InversionTime"))
-    scanning = " ".join(str(v) for v in _listed(header.get("ScanningSequence"))).upper().split()
+    # DICOM lists the techniques ('GR\\IR'), dcm2niix's sidecars join them ('GR_IR')
+    techniques = " ".join(str(v) for v in _listed(header.get("ScanningSequence"))).upper()
+    scanning = re.split(r"[\s_\\]+", techniques)
     if (_number(header, "DiffusionBValue") or 0) > 0:
         return "DWI"
     if te is None or tr is None or "EP" in scanning:
@@ -126,7 +128,7 @@ def header_sequence(header: Any) -> str | None:
     Its names decide first, one at a time in :data:`_NAMED_BY`'s order, then its acquisition
     (:func:`_by_timing`); a T1 is T1C when the name that told it, or the series description,
     says contrast (post, Gd, +C, a dynamic phase) and not "pre"/"w/o", or when a contrast agent
-    is recorded and no name says "pre"."""
+    is recorded and neither of those names says "pre"."""
     names = [str(header.get(k) or "").lower().replace("_", " ") for k in _NAMED_BY]
     image_type = {str(v).lower() for v in _listed(header.get("ImageType"))}
     found, told_by = ("ADC", "") if "adc" in image_type else (None, "")

@@ -18,6 +18,7 @@ import SimpleITK as sitk
 from survival_core.errors import RTStructError
 from survival_core.io.label_maps import label_file
 from survival_core.io.structures import SITE_ORGANS, role_candidates, structure_key
+from survival_core.io.volume import nonzero_box
 
 
 @dataclass
@@ -33,15 +34,6 @@ class RoleAssignment:
 def _voxels(mask: sitk.Image) -> np.ndarray:
     """A view of a mask's voxels (nonzero inside), not a copy: a case's masks span the scan."""
     return sitk.GetArrayViewFromImage(mask)
-
-
-def _box(voxels: np.ndarray, margin: int = 0) -> tuple[slice, ...]:
-    """(z, y, x) slices of the nonzero voxels widened by ``margin``, found axis by axis."""
-    box = []
-    for axis in range(voxels.ndim):
-        held = np.flatnonzero(voxels.any(axis=tuple(a for a in range(voxels.ndim) if a != axis)))
-        box.append(slice(max(int(held[0]) - margin, 0), int(held[-1]) + margin + 1))
-    return tuple(box)
 
 
 def unite(masks: list[sitk.Image]) -> sitk.Image:
@@ -63,7 +55,7 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     if not organ_voxels.any() or not gtv_voxels.any():
         return False
     centre = np.argwhere(gtv_voxels).mean(axis=0)
-    box = _box(organ_voxels)
+    box = nonzero_box(organ_voxels)
     return all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
 
 
@@ -228,7 +220,7 @@ def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
 
     if not _voxels(gtv).any():
         return False
-    box = _box(_voxels(gtv), margin=1)  # the GTV and its shell: no copy of the whole scan
+    box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell: no copy of the whole scan
     organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
     if (organ_voxels & gtv_voxels).any():
         return False  # the common case: no dilation

@@ -437,12 +437,14 @@ def on_image_grid(
     return result
 
 
-def _nonzero_box(array: np.ndarray, margin: Sequence[int]) -> tuple[slice, ...]:
-    """(z, y, x) slices of ``array``'s nonzero voxels widened by ``margin`` voxels (z, y, x),
-    within the array; found axis by axis, with no copy of the array."""
+def nonzero_box(array: np.ndarray, margin: int | Sequence[int] = 0) -> tuple[slice, ...]:
+    """Slices of ``array``'s nonzero voxels, widened by ``margin`` voxels (one for every axis, or
+    one each) within the array; found axis by axis, with no copy of the array. Empty slices for
+    an array without a nonzero voxel."""
+    margins = np.broadcast_to(np.asarray(margin, dtype=int), (array.ndim,))
     box = []
-    for axis, pad in enumerate(margin):
-        held = np.flatnonzero(array.any(axis=tuple({0, 1, 2} - {axis})))
+    for axis, pad in enumerate(margins.tolist()):
+        held = np.flatnonzero(array.any(axis=tuple(a for a in range(array.ndim) if a != axis)))
         low, high = (int(held[0]), int(held[-1])) if held.size else (0, -1)
         box.append(slice(max(low - pad, 0), min(high + pad + 1, array.shape[axis])))
     return tuple(box)
@@ -468,7 +470,7 @@ def resample_labels(
     best = np.full(out.shape, 0.5 - 1e-6)
     # the labels' box with room for the box mean and the interpolation: the indicators of the
     # whole grid took 6.4 GB to move a 24 mm GTV from a 512 x 512 x 900 CT onto its PET
-    box = _nonzero_box(array, [r + 2 for r in radius[::-1]])
+    box = nonzero_box(array, [r + 2 for r in radius[::-1]])
     corner = mask.TransformIndexToPhysicalPoint([int(b.start) for b in box[::-1]])
     for label in labels:
         inside = array[box] == label

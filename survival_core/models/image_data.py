@@ -53,7 +53,7 @@ def network_input(
     mask takes part (a GTV thinner than an output voxel does not stop it).
     """
     shape = _check_size(shape, "Volume shape")
-    if case.image.GetSize()[2] == 1 and shape[2] > 1:
+    if 1 in case.image.GetSize() and min(shape) > 1:  # an axial, sagittal or coronal slice
         raise InputError(
             f"Case {case.case_id} is a single slice (2-D): a 3-D network reads volumes, and "
             f"stretched to {shape[2]} slices this one would score a slab that was never scanned. "

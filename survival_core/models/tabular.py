@@ -60,10 +60,13 @@ def unseen_levels_noted() -> Iterator[None]:
 #: anything that is not a letter or digit, e.g. "Patient ID" -> {"patient", "id"}).
 ID_TOKENS = frozenset(
     {"id", "uid", "uuid", "patientid", "caseid", "subjectid", "mrn", "accession", "ssn"}
-    # who the patient is, as cohort import drops them (cohort.clinical_table)
-    | {"name", "names", "surname", "firstname", "lastname", "initials", "address", "phone"}
-    | {"email"}
+    # who the patient is (cohort import drops these by name too)
+    | {"surname", "firstname", "lastname", "initials", "phone", "email"}
 )
+#: A name is the patient's alone or with words of whose ('patient_name', 'first name'), not a
+#: covariate's ('drug_name', 'center_name').
+NAME_TOKENS = frozenset({"name", "names"})
+NAMED_TOKENS = frozenset({"patient", "subject", "first", "last", "full", "given", "family"})
 #: A text column of more levels than this share of its values (and at least
 #: :data:`FREE_TEXT_MIN_LEVELS`) is free text or an identifier, not a category: a patient's name
 #: became 686 one-hot columns (an apparent c-index of 0.999) and was written into model.json.
@@ -82,6 +85,8 @@ def is_identifier(name: str) -> bool:
     if "__" in str(name):
         return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
+    if tokens & NAME_TOKENS and tokens <= NAME_TOKENS | NAMED_TOKENS:
+        return True
     return bool(tokens & ID_TOKENS) or (
         bool(tokens & WHO_TOKENS) and tokens <= WHO_TOKENS | NUMBER_TOKENS
     )
