@@ -276,6 +276,9 @@ def test_load_case_files(tmp_path: Path) -> None:
         tmp_path / "vol" / "image.nii.gz", {"gtv": tmp_path / "vol" / "gtv2.nii.gz"}, None, "UP-4"
     )
     assert any(w.startswith("The gtv is the union of ") for w in case.warnings), case.warnings
+    # its node drawn in the image's corner: the tumour may go on beyond the scan, said as a
+    # folder's load says it
+    assert any("The GTV reaches the edge of the image (first x plane" in w for w in case.warnings)
 
 
 def test_missing_or_wrong_paths(tmp_path: Path) -> None:

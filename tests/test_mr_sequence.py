@@ -126,6 +126,16 @@ def test_de_identification_keeps_the_weighting(shared_data: Path) -> None:
         assert not str(header.get("ContrastBolusAgent") or "")
 
 
+def test_files_given_one_by_one_have_the_weighting_their_name_gives(tmp_path: Path) -> None:
+    from survival_core.io.case_loader import load_case_files
+
+    folder = _write_case(tmp_path / "a", "flair", 0)
+    case = load_case_files(
+        folder / "flair.nii.gz", {"gtv": folder / "gtv.nii.gz"}, None, "X", modality="MR"
+    )
+    assert case.sequence == "FLAIR"
+
+
 def test_a_volumes_sidecar_gives_its_weighting(tmp_path: Path) -> None:
     """dcm2niix writes each NIfTI's series names and timing (in seconds) in a JSON beside it;
     an image named 'image.nii.gz' said no weighting."""

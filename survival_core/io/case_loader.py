@@ -626,6 +626,11 @@ def _roles(
         raise RTStructError(f"{err} While reading the case: {' '.join(warnings)}") from None
 
 
+def _volume_sequence(image_file: Path) -> str | None:
+    """An MR volume file's weighting: its JSON sidecar's, else its name's."""
+    return sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
+
+
 _AXES = ("x", "y", "z")
 
 
@@ -697,11 +702,7 @@ def load_case(
             image, structures, others, warnings, image_file = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
-            sequence = (
-                sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
-                if case_modality == "MR"
-                else None
-            )
+            sequence = _volume_sequence(image_file) if case_modality == "MR" else None
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(
@@ -831,9 +832,10 @@ def load_case_files(
     if image_path.is_file() and is_volume_file(image_path):
         volume = read_volume(image_path)
         case_modality = (modality or "CT").upper()
+        sequence = _volume_sequence(image_path) if case_modality == "MR" else None
     else:
         volume, info = read_series(image_path)
-        case_modality = info.modality
+        case_modality, sequence = info.modality, info.sequence
     structures: dict[str, sitk.Image] = {}
     chosen: dict[str, list[str]] = {}
     warnings: list[str] = [] if info is None else list(info.warnings)
@@ -872,9 +874,11 @@ def load_case_files(
             *warnings,
             *filled,
             *scale_warnings(volume, case_modality),
+            *_cut_by_edge(assigned.masks.get("gtv")),
             *assigned.warnings,
         ],
         site=assigned.site,
         structures=structures,
+        sequence=sequence,
     )
     return case_in_lps(case)
