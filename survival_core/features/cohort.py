@@ -108,9 +108,9 @@ def line_progress(say: Callable[[str], None]) -> Progress:
 
 #: How resampled grids are anchored and made, stamped on every cached entry: entries written
 #: before the grid met the box at its low end along mirrored axes (storage-order dependent
-#: features), or before only its part around the ROIs was resampled (its points placed to the
-#: last bit otherwise: a mask voxel whose centre lies exactly on a contour's edge may fall the
-#: other way), are computed again; so are those without the MR weighting.
+#: features), or before only its part around the ROIs was resampled with the mask points
+#: nudged (a point exactly on the edge between two mask voxels may fall the other way), are
+#: computed again; so are those without the MR weighting.
 GRID_ANCHOR = "low-edge, around the ROIs"
 
 

@@ -63,6 +63,7 @@ from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import (
     grid_around,
     grid_for_spacing,
+    nudged,
     resample_image_onto,
     resample_mask_onto,
 )
@@ -358,8 +359,11 @@ def resample_region(
         inside = [sitk.GetArrayViewFromImage(m) for m in rois.values()]
         grid = grid_around(grid, image, inside, margin_mm)  # the crop's part of the grid alone
         image = resample_image_onto(image, grid, scale.interpolator)
+        # nearest-neighbour masks take a tie (a point on the edge between two voxels) by the
+        # nudge; linear ones keep IBSI's rule, a fraction of exactly 0.5 inside
+        mask_grid = nudged(grid) if scale.mask_method == "nearest" else grid
         rois = {
-            roi: resample_mask_onto(mask, grid, scale.mask_method, roi)
+            roi: resample_mask_onto(mask, mask_grid, scale.mask_method, roi)
             for roi, mask in rois.items()
         }
     masks = {roi: sitk.GetArrayViewFromImage(mask).astype(bool) for roi, mask in rois.items()}

@@ -201,6 +201,25 @@ def grid_around(
     )
 
 
+#: How far (in voxels, along each axis) :func:`nudged` moves a grid's points.
+NUDGE = 1e-6
+
+
+def nudged(grid: Grid) -> Grid:
+    """``grid`` with its points moved by :data:`NUDGE` of a voxel along each axis, for masks
+    sampled at the nearest voxel: a point exactly on the edge between two mask voxels (common
+    where spacings are round numbers) then takes the same voxel whatever the last bit of the
+    grid's placement, so a part of a grid (:func:`grid_around`) gives the whole grid's mask; a
+    flipped plane had changed a GTV's volume by 4 % with the filter margin. Far less than a
+    voxel, it moves nothing else."""
+    dim = len(grid.size)
+    direction = np.asarray(grid.direction).reshape(dim, dim)
+    shift = direction @ (NUDGE * np.asarray(grid.spacing))
+    return Grid(
+        grid.size, grid.spacing, tuple(float(o) for o in grid.origin + shift), grid.direction
+    )
+
+
 def grid_for_shape(image: sitk.Image, shape: Sequence[int]) -> Grid:
     """The grid of ``shape`` voxels (x, y, z) exactly covering ``image``'s physical box."""
     size = _as_positive(shape, image.GetDimension(), "Output shape (voxels)", whole=True)
