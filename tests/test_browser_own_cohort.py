@@ -83,7 +83,7 @@ def server(small_cohort: Path, output: Path, tmp_path_factory: pytest.TempPathFa
 def _select(page, label: str, option: str) -> None:
     """Pick the option starting with ``option`` in the selectbox labelled ``label``: typed to
     filter the list, then clicked (Enter would also submit a form); tried again if the list
-    re-rendered under the click, or the box does not show the option afterwards (on a loaded
+    re-rendered under the click, or the box still shows its prompt afterwards (on a loaded
     machine a click landing as the list re-rendered left 'Choose an option')."""
     box = page.locator('[data-testid="stSelectbox"]', has_text=label).first
     for attempt in range(3):
@@ -97,9 +97,9 @@ def _select(page, label: str, option: str) -> None:
                 raise
             page.keyboard.press("Escape")
             continue
-        if option in box.inner_text():
+        if not box.get_by_text("Choose an option").count():  # a choice shown, not the prompt
             return
-        assert attempt < 2, f"the {label} box does not show {option!r}: {box.inner_text()!r}"
+        assert attempt < 2, f"the {label} box shows no choice after picking {option!r}"
 
 
 def _settle(page) -> None:
