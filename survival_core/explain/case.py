@@ -137,23 +137,22 @@ def _layer(net: Any, name: str | None, volume: np.ndarray) -> Any:
 
 
 def _tumour_enrichment(
-    values: np.ndarray, case: Case, reference: sitk.Image
+    values: np.ndarray, case: Case, box: tuple[slice, ...]
 ) -> tuple[float | None, str | None]:
-    """Tumour enrichment of ``|values|`` (a map on the case's CT grid) and a note: what was
-    ranked, or why there is no score.
+    """Tumour enrichment of ``|values|`` (a map on the case's CT grid, 0 outside ``box``) and a
+    note: what was ranked, or why there is no score.
 
-    Ranked: the voxels the map covers (the network's crop box on the CT grid) that lie in the
+    Ranked: the voxels the map covers (``box``, the network's crop box on the CT grid) that lie in the
     organ or the GTV, so a GTV beside the organ (a nodal GTV next to the lung contour) is ranked
     too; the whole box when the case has no organ. Voxels outside the box are 0 by construction:
     ranked, they would fill the top 5 % with ties and any map would score the ceiling (a random
     map did, on pyradiomics' lung1). None (with the reason) when no GTV voxel lies in the box;
     None without a note when the case has no GTV.
     """
-    from survival_core.explain.maps import enrichment, reference_box
+    from survival_core.explain.maps import enrichment
 
     if "gtv" not in case.masks or not sitk.GetArrayViewFromImage(case.masks["gtv"]).any():
         return None, None
-    box = reference_box(reference, case.image)  # the map is 0 outside: ranked there alone
     gtv = sitk.GetArrayViewFromImage(case.masks["gtv"])[box].astype(bool)
     candidates = np.ones(gtv.shape, dtype=bool)
     what = "CT voxels in the network's crop box"
@@ -190,13 +189,14 @@ def _explain_image(
     image = to_original_geometry(values, reference, case, additive=method == "ig")
     seconds = time.perf_counter() - start
     array = sitk.GetArrayViewFromImage(image)
-    score, note = _tumour_enrichment(array, case, reference)
+    box = reference_box(reference, case.image)  # the map is 0 outside
+    score, note = _tumour_enrichment(array, case, box)
     return CaseExplanation(
         case_id=case.case_id,
         method=method,
         seconds=seconds,
         completeness_delta=delta,
-        top_features=_region_shares(array, case, reference_box(reference, case.image)),
+        top_features=_region_shares(array, case, box),
         risk=risk,
         steps=steps,
         enrichment=score,

@@ -42,7 +42,7 @@ from torch import nn
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, GeometryError, MaskError
-from survival_core.preprocess.resample import Grid, check_same_grid
+from survival_core.preprocess.resample import Grid, as_pixel, check_same_grid
 
 #: Automatic IG step search (tripling): first value, cap, target relative completeness delta,
 #: delta floor.
@@ -430,8 +430,7 @@ def save_map(image: sitk.Image, path: str | Path, absolute: bool = False) -> Pat
     if absolute:
         image = sitk.Abs(image)
     path.parent.mkdir(parents=True, exist_ok=True)
-    same = image.GetPixelID() == sitk.sitkFloat32  # a cast would copy the map for nothing
-    sitk.WriteImage(image if same else sitk.Cast(image, sitk.sitkFloat32), str(path), True)
+    sitk.WriteImage(as_pixel(image, sitk.sitkFloat32), str(path), True)
     return path
 
 

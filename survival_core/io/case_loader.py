@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 from warnings import catch_warnings, simplefilter
 
-import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import LEGACY_ROLES, ROLES, Case
@@ -93,6 +92,7 @@ from survival_core.io.volume import (
     MaskShifted,
     is_volume_file,
     nifti_placement_warning,
+    nonzero_box,
     read_volume,
     volume_stem,
 )
@@ -639,15 +639,13 @@ def _cut_by_edge(gtv: sitk.Image | None) -> list[str]:
     image's slice): the tumour may go on beyond the scan, and its volume, diameters and shape
     are then of the part scanned (a lung tumour cut by the field of view kept 488 of its 837
     voxels without a word)."""
-    if gtv is None:
+    inside = None if gtv is None else sitk.GetArrayViewFromImage(gtv)
+    if inside is None or not inside.any():
         return []
-    inside = sitk.GetArrayViewFromImage(gtv)
     faces = []
-    for axis, name in zip((2, 1, 0), _AXES, strict=True):  # array axes (z, y, x)
-        size = inside.shape[axis]
-        ends = (0, size - 1)
-        touching = [e for e in ends if size > 1 and np.take(inside, e, axis=axis).any()]
-        faces += [f"{'first' if e == 0 else 'last'} {name} plane" for e in touching]
+    for held, size, name in zip(nonzero_box(inside)[::-1], inside.shape[::-1], _AXES, strict=True):
+        ends = [("first", held.start == 0), ("last", held.stop == size)]
+        faces += [f"{end} {name} plane" for end, touching in ends if touching and size > 1]
     if not faces:
         return []
     return [

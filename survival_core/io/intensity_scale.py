@@ -57,8 +57,10 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "Signed values read as unsigned (a wrong PixelRepresentation) or a wrong rescale? "
             "Check the export before using it."
         ]
-    water = np.mean((values >= _STORED_WATER[0]) & (values <= _STORED_WATER[1]))
-    if modality == "CT" and low >= -50 and (median >= 800 or water >= _STORED_WATER_SHARE):
+    stored = modality == "CT" and low >= -50  # no air or fat: stored values, or not a CT
+    lowest, highest = _STORED_WATER
+    water = float(np.mean((values >= lowest) & (values <= highest))) if stored else 0.0
+    if stored and (median >= 800 or water >= _STORED_WATER_SHARE):
         return [
             f"This CT has no value below {low:.0f}, a median of {median:.0f} and {water:.0%} of "
             "its values near 1024: it looks like stored values without the rescale intercept "
@@ -73,9 +75,8 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "units. An MR or PET volume read as CT (volume files carry no modality: say which "
             "it is)?"
         ]
-    scanned = values[values > values.min()]
-    below = float(np.mean(scanned < _LOWEST_HU)) if scanned.size else 0.0
-    if modality == "CT" and below > _BELOW_AIR_SHARE:
+    below = _below_air(values) if modality == "CT" else 0.0
+    if below > _BELOW_AIR_SHARE:
         return [
             f"{below:.0%} of this CT's values (its padding aside) lie below {_LOWEST_HU} HU, "
             f"where neither tissue nor air lies (air is -1000; 1st percentile here {low:.0f}): "
@@ -90,6 +91,12 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "upload the DICOM series, whose SUV RadSurv computes."
         ]
     return []
+
+
+def _below_air(values: np.ndarray) -> float:
+    """The share of ``values``, the lowest one (padding) aside, below :data:`_LOWEST_HU`."""
+    scanned = values[values > values.min()]
+    return float(np.mean(scanned < _LOWEST_HU)) if scanned.size else 0.0
 
 
 def fill_missing_values(

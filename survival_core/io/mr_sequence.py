@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from survival_core.io.dataset_layout import named_sequence
+from survival_core.io.dicom_stacks import header_values
 from survival_core.io.volume import volume_stem
 
 #: The weightings told apart, in the order a caution lists them (T2*: gradient-echo T2, SWI).
@@ -91,8 +92,7 @@ def _by_timing(header: Any) -> str | None:
     (an echo-planar series without a b-value: diffusion or perfusion)."""
     te, tr, ti = (_number(header, k) for k in ("EchoTime", "RepetitionTime", "InversionTime"))
     # DICOM lists the techniques ('GR\\IR'), dcm2niix's sidecars join them ('GR_IR')
-    techniques = " ".join(str(v) for v in _listed(header.get("ScanningSequence"))).upper()
-    scanning = re.split(r"[\s_\\]+", techniques)
+    scanning = re.split(r"[\s_\\]+", " ".join(header_values(header, "ScanningSequence")))
     if (_number(header, "DiffusionBValue") or 0) > 0:
         return "DWI"
     if te is None or tr is None or "EP" in scanning:
@@ -110,18 +110,6 @@ def _by_timing(header: Any) -> str | None:
     return None
 
 
-def _listed(value: Any) -> list[Any]:
-    """A DICOM value as a list (a multi-valued one's values, a single one alone)."""
-    if value is None:
-        return []
-    if isinstance(value, str | bytes):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
-
-
 def header_sequence(header: Any) -> str | None:
     """The weighting (one of :data:`SEQUENCES`) of an MR series from one slice's header, or None.
 
@@ -130,8 +118,8 @@ def header_sequence(header: Any) -> str | None:
     says contrast (post, Gd, +C, a dynamic phase) and not "pre"/"w/o", or when a contrast agent
     is recorded and neither of those names says "pre"."""
     names = [str(header.get(k) or "").lower().replace("_", " ") for k in _NAMED_BY]
-    image_type = {str(v).lower() for v in _listed(header.get("ImageType"))}
-    found, told_by = ("ADC", "") if "adc" in image_type else (None, "")
+    found = "ADC" if "ADC" in header_values(header, "ImageType") else None
+    told_by = ""
     for name in names if found is None else []:
         found = next((weighting for weighting, rule in _WORD_RULES if rule.search(name)), None)
         if found is not None:
