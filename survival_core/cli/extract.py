@@ -25,7 +25,6 @@ from pathlib import Path
 from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
-from survival_core.io.mr_sequence import mixed_sequences_note
 from survival_core.io.structures import VOLUME_MODALITIES
 
 
@@ -129,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from survival_core.features.presets import get_preset
     from survival_core.io.modality_view import companion_modality
+    from survival_core.io.mr_sequence import mixed_sequences_note
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1; got {args.workers}.")
