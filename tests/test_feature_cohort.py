@@ -7,6 +7,7 @@ import argparse
 import csv
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -275,6 +276,27 @@ def test_extract_command_writes_table_failures_and_json(
 
     assert _run_cli(argv) == 0  # cached now
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n_cached"] == 3
+
+
+def test_an_extraction_where_every_case_failed_keeps_the_earlier_table(
+    cohort: Path, cache_root: Path, tmp_path: Path
+) -> None:
+    """Every case failing lists them all and writes no table: an empty one replaced the good
+    table of the earlier run (and a run reused it as its cache)."""
+    out = tmp_path / "out" / "features.parquet"
+    argv = f"extract --cohort {cohort} --preset wei2021 --out {out} --workers 1".split()
+    assert _run_cli(argv) == 0
+    for case_id in GOOD:  # each GTV emptied, as BAD's is
+        shutil.copy(cohort / "cases" / BAD / "gtv.nii.gz", cohort / "cases" / case_id)
+    with pytest.raises(InputError, match=r"All 4 cases failed.*no feature table.*left as it was"):
+        _run_cli(argv)
+    assert list(read_feature_table(out).data.index) == list(GOOD)
+    assert sorted(pd.read_csv(failures_path(out))["case_id"]) == [*GOOD, BAD]
+
+    fresh = tmp_path / "fresh" / "features.parquet"
+    with pytest.raises(InputError, match=r"All 4 cases failed"):
+        _run_cli([*argv[:-3], str(fresh), "--workers", "1"])
+    assert not fresh.exists() and failures_path(fresh).is_file()
 
 
 def test_extract_command_rejects_a_folder_without_manifest(tmp_path: Path) -> None:

@@ -168,10 +168,6 @@ def run(args: argparse.Namespace) -> int:
         companion=args.companion,
     )
     table, failures = write_cohort_features(result, args.out, settings, modality, args.companion)
-    if result.n_cases and result.n_failed == result.n_cases:
-        raise InputError(
-            f"All {result.n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"
-        )
     if result.n_failed:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
     if note := mixed_sequences_note(result.sequences):
@@ -211,10 +207,6 @@ def run_deep(args: argparse.Namespace) -> int:
     )
     table, failures = write_deep_features(result, args.out)
     n_cases, n_failed = len(result.features) + len(result.failures), len(result.failures)
-    if n_cases and n_failed == n_cases:
-        raise InputError(
-            f"All {n_cases} cases failed (see {failures}); first error: {result.failures.iloc[0]['error']}"
-        )
     if n_failed:
         progress(f"{n_failed} case(s) failed; see {failures}.")
     report(

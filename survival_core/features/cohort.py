@@ -573,6 +573,22 @@ def failures_path(out: Path | str) -> Path:
     return out.with_name(f"{out.stem}.failures.csv")
 
 
+def write_failures(failures: pd.DataFrame, n_cases: int, out: Path | str) -> Path:
+    """Write the failures table of feature table ``out`` (always, so that a stale one never
+    lingers); InputError when all ``n_cases`` failed, before any feature table is written: an
+    empty one would replace the table of an earlier run, and a run would reuse it as a cache."""
+    path = failures_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    failures.to_csv(path, index=False)
+    if n_cases and len(failures) == n_cases:
+        kept = f"; {out} was left as it was" if Path(out).exists() else ""
+        raise InputError(
+            f"All {n_cases} cases failed (see {path}), so no feature table was written{kept}. "
+            f"First error: {failures.iloc[0]['error']}"
+        )
+    return path
+
+
 def write_cohort_features(
     result: CohortFeatures,
     out: Path | str,
@@ -580,11 +596,9 @@ def write_cohort_features(
     modality: str | None = None,
     image: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write the feature table (Parquet with the settings, the images' ``modality``, their MR
-    weightings and, for a companion image's features, its name in its metadata) and its failures
-    table (CSV, always
-    written so that a stale one never lingers); returns both paths."""
+    """Write the failures table (:func:`write_failures`: InputError when every case failed) and
+    the feature table (Parquet with the settings, the images' ``modality``, their MR weightings
+    and, for a companion image's features, its name in its metadata); returns both paths."""
+    failures = write_failures(result.failures, result.n_cases, out)
     table = write_feature_table(result.features, out, settings, modality, image, result.sequences)
-    failures = failures_path(out)
-    result.failures.to_csv(failures, index=False)
     return table, failures

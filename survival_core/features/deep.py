@@ -47,8 +47,8 @@ from survival_core.features.cohort import (
     FAILURE_COLUMNS,
     CaseOutcome,
     describe_error,
-    failures_path,
     line_progress,
+    write_failures,
 )
 from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.hashing import content_hash, file_sha256
@@ -332,11 +332,12 @@ def extract_deep_features(
 
 
 def write_deep_features(result: DeepFeatures, out: str | Path) -> tuple[Path, Path]:
-    """The feature table (Parquet, ``info`` in its metadata, moved into place when complete) and
-    its failures table (CSV beside it, always written); returns both paths."""
+    """The failures table (:func:`write_failures`: InputError when every case failed) and the
+    feature table (Parquet, ``info`` in its metadata, moved into place when complete); returns
+    both paths."""
+    n_cases = len(result.features) + len(result.failures)
+    failures = write_failures(result.failures, n_cases, out)
     path = write_table(result.features, out, {DEEP_KEY: json.dumps(result.info).encode()})
-    failures = failures_path(path)
-    result.failures.to_csv(failures, index=False)
     return path, failures
 
 
