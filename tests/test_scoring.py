@@ -570,3 +570,29 @@ def test_a_training_patients_risk_is_not_an_extrapolation() -> None:
     loaded = SimpleNamespace(card=card, model=SimpleNamespace())
     assert extrapolation(pd.DataFrame([{}]), 3.88912511894094, loaded) == []
     assert "above the highest" in extrapolation(pd.DataFrame([{}]), 3.9, loaded)[0]
+
+
+def test_a_level_the_model_never_saw_is_refused_not_scored_as_the_reference(cohort, tmp_path):
+    """A Child-Pugh C under a model trained on A and B patients alone was encoded as all zeros,
+    the reference level: scored exactly as a Child-Pugh A, with no caution (the nomogram of the
+    same model refused it). A level written otherwise ('a') is still read."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+    from survival_core.workflows.training import train_model
+
+    table = pd.read_csv(cohort / "clinical.csv")
+    table["child_pugh"] = np.where(table["albumin"] > table["albumin"].median(), "A", "B")
+    columns = ["case_id", "time", "event", "age", "albumin", "child_pugh"]
+    table[columns].to_csv(tmp_path / "t.csv", index=False)
+    train_model([tmp_path / "t.csv"], "coxph", {}, tmp_path / "m")
+    loaded = load_scoring_model(tmp_path / "m")
+    patient = {"age": 61, "albumin": 38.0}
+    reference = score_values({**patient, "child_pugh": "A"}, loaded, "P1").risk
+    assert score_values({**patient, "child_pugh": "a"}, loaded, "P1").risk == reference
+    assert score_values({**patient, "child_pugh": "B"}, loaded, "P1").risk != reference
+    with pytest.raises(ClinicalValueError, match=r"Child-Pugh.*'C' is none of the levels.*\(A, B\)"):
+        score_values({**patient, "child_pugh": "C"}, loaded, "P1")
+    case = load_case(cohort / "cases" / "SYN-0003")
+    case.clinical.update(age=61, albumin=38.0, child_pugh="C")
+    with pytest.raises(ClinicalValueError, match="would score it as 'A'"):
+        score_case(case, loaded)

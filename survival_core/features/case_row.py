@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from survival_core.case import Case
-from survival_core.errors import InputError, MaskError, ValuesNeeded
+from survival_core.errors import ClinicalValueError, InputError, MaskError, ValuesNeeded
 from survival_core.models.scoring import LoadedModel
 
 if TYPE_CHECKING:
@@ -74,10 +74,31 @@ def _clinical_inputs(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str
 def _feature_frame(
     row: dict[str, Any], clinical: Iterable[str], case_id: str, loaded: LoadedModel
 ) -> tuple[pd.DataFrame, list[str]]:
-    """``row`` as a one-row table in the model's input order, and the clinical inputs imputed."""
+    """``row`` as a one-row table in the model's input order, and the clinical inputs imputed;
+    a category the model never saw is refused (:func:`_refuse_unseen_levels`)."""
     imputed = [name for name in clinical if row[name] is None]
-    frame = pd.DataFrame([row], index=pd.Index([case_id], name="case_id"))
-    return frame[loaded.inputs], imputed
+    frame = pd.DataFrame([row], index=pd.Index([case_id], name="case_id"))[loaded.inputs]
+    _refuse_unseen_levels(frame, loaded)
+    return frame, imputed
+
+
+def _refuse_unseen_levels(frame: pd.DataFrame, loaded: LoadedModel) -> None:
+    """ClinicalValueError for a value of a categorical input the model uses that was none of its
+    training levels: its preprocessing would encode it as the reference level (a Child-Pugh C
+    scored as A, a BCLC D as 0, without a word), as the nomogram refuses it."""
+    preprocessor = getattr(loaded.model, "preprocessor_", None)
+    if preprocessor is None:
+        return
+    used = getattr(loaded.model, "features_used_", None)
+    for name, (values, levels) in preprocessor.unseen_levels(frame).items():
+        if used is not None and not any(f.startswith(f"{name}=") for f in used):
+            continue  # a variable the model dropped (LASSO): its value changes nothing
+        label = loaded.schema[name].label if name in loaded.schema.names else name
+        raise ClinicalValueError(
+            f"{label}: {', '.join(map(repr, values))} is none of the levels model "
+            f"{loaded.name} was trained on ({', '.join(levels)}): it learned nothing about it, "
+            f"and would score it as {levels[0]!r}. Use a model trained on patients with it."
+        )
 
 
 def reads_images(loaded: LoadedModel) -> bool:

@@ -497,6 +497,21 @@ class TablePreprocessor:
             )
         return np.concatenate(blocks, axis=1) if blocks else np.empty((len(frame), 0))
 
+    def unseen_levels(self, X: pd.DataFrame) -> dict[str, tuple[list[str], list[str]]]:
+        """Categorical values of ``X`` that are none of the training levels, however written
+        (:func:`_written_otherwise`): column -> (those values, its training levels). Encoded as
+        all zeros, they would read as the reference level: a Child-Pugh C as A."""
+        found = {}
+        for spec in self.columns_:
+            if spec["kind"] == "numeric" or spec["name"] not in X:
+                continue
+            levels = spec["categories"]
+            values = set(_category_strings(X[spec["name"]]).dropna()) - set(levels)
+            values -= set(_written_otherwise(values, levels))
+            if values:
+                found[spec["name"]] = (sorted(values), list(levels))
+        return found
+
     def transform(self, X: Any) -> pd.DataFrame:
         """Apply the training-fitted steps; columns are matched by name, extra ones ignored."""
         if not hasattr(self, "columns_"):
