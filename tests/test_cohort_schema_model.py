@@ -123,3 +123,57 @@ def test_uploaded_clinical_file_keeps_the_models_variables(tmp_path: Path, monke
     stored = [p for p in data_subdir("cases").rglob("clinical.json")]
     assert stored and all("DOE" not in p.read_text() for p in stored)
     assert any('"stage": "III"' in p.read_text() for p in stored)
+
+
+def test_a_model_refitted_into_its_folder_is_written_whole(tmp_path: Path, monkeypatch) -> None:
+    """The folder holds the new model alone: a model of a table without a schema refitted over
+    the lung model kept its schema.yaml, and scoring read the case's values through it (all
+    imputed but one). A save that fails half-way (a full disk) leaves the earlier model whole; a
+    folder of other files is refused before any work, not replaced."""
+    import pytest
+
+    from survival_core.errors import InputError
+    from survival_core.models.card import ModelCard
+
+    out = tmp_path / "model"
+    train_model([_lung_cohort_table(tmp_path / "lung")], "coxph", {}, out)
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(tmp_path / "lung" / "clinical.csv").drop(columns="stage").to_csv(plain, index=False)
+    train_model([plain], "coxph", {}, out)
+    assert not (out / "schema.yaml").exists()
+    assert load_scoring_model(out).card.clinical_columns == ["dose_gy"]
+
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(self, folder):
+        (Path(folder) / "card.json").write_text('{"trunc')
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(ModelCard, "save", disk_full)
+    with pytest.raises(OSError, match="File too large"):
+        train_model([_lung_cohort_table(tmp_path / "lung2")], "coxph", {}, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".model")] == []
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="holds files but no model"):
+        train_model([plain], "coxph", {}, tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_mixing_two_models_is_refused(tmp_path: Path) -> None:
+    """A card copied beside another model's file (folders merged by hand) scored with the
+    card's risk groups and percentiles: 'low, percentile 0' under a model of other risks."""
+    import shutil
+
+    import pytest
+
+    from survival_core.errors import InputError
+
+    table = _lung_cohort_table(tmp_path / "lung")
+    train_model([table], "coxph", {}, tmp_path / "cox")
+    train_model([table], "rsf", {"n_estimators": 10}, tmp_path / "rsf")
+    shutil.copy(tmp_path / "rsf" / "card.json", tmp_path / "cox" / "card.json")
+    with pytest.raises(InputError, match="mixes two models: its card describes a rsf model"):
+        load_scoring_model(tmp_path / "cox")

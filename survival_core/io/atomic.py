@@ -14,7 +14,8 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +101,43 @@ def copy_file(src: str | Path, dst: str | Path) -> Path:
 
 
 def copy_tree(src: str | Path, dst: str | Path) -> Path:
-    """Copy the folder ``src`` to ``dst`` atomically; returns ``dst``.
-
-    The copy is made in a temporary sibling, then renamed to ``dst``. An existing ``dst`` is
-    renamed aside first, the copy renamed in, and the old folder deleted: readers see the old
-    folder or the new one, or (for the instant between the two renames) no folder, never a mix.
-    """
+    """Copy the folder ``src`` to ``dst`` atomically (:func:`_swap_in`); returns ``dst``."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_sibling(dst)
-    old = None
     try:
         shutil.copytree(src, temp, copy_function=_copy_synced)
+        _swap_in(temp, dst)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return dst
+
+
+@contextmanager
+def replaced_folder(dst: str | Path) -> Iterator[Path]:
+    """A fresh temporary sibling of ``dst`` to write a whole folder into, swapped in for ``dst``
+    when the block ends (:func:`_swap_in`); an error in it (a full disk) leaves ``dst`` as it
+    was: a model refitted into its own folder kept the old schema beside the new model, and one
+    whose save failed half-way was lost."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_sibling(dst)
+    temp.mkdir()
+    try:
+        yield temp
+        _swap_in(temp, dst)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def _swap_in(temp: Path, dst: Path) -> None:
+    """Rename the complete folder ``temp`` to ``dst``: an existing ``dst`` is renamed aside
+    first, then deleted. Readers see the old folder or the new one, or (for the instant between
+    the two renames) no folder, never a mix."""
+    old = None
+    try:
         if dst.exists():
             old = temp_sibling(dst, "old")
             os.replace(dst, old)
@@ -119,12 +145,10 @@ def copy_tree(src: str | Path, dst: str | Path) -> Path:
     except BaseException:
         if old is not None and not dst.exists():
             os.replace(old, dst)
-        shutil.rmtree(temp, ignore_errors=True)
         raise
     if old is not None:
         shutil.rmtree(old)
     _fsync_folder(dst.parent)
-    return dst
 
 
 def json_ready(value: Any) -> Any:

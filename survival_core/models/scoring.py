@@ -143,6 +143,11 @@ def load_scoring_model(folder: Path | str) -> LoadedModel:
     read them from a case)."""
     folder = Path(folder)
     model, card = load_model(folder), ModelCard.load(folder)
+    if card.model != model.name:  # its risk groups and percentiles are another model's
+        raise InputError(
+            f"{folder} mixes two models: its card describes a {card.model} model, its model "
+            f"file is a {model.name}. Fit the model again into its own folder."
+        )
     inputs = [c["name"] for c in model.preprocessor_.input_schema_]
     tabular = card.radiomics_settings is None and not card.radiomics_by_modality
     card.clinical_columns = clinical_inputs(inputs, set(card.clinical_columns), tabular=tabular)

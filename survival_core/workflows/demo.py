@@ -116,15 +116,11 @@ def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
 def _train_into(
     folder: Path, tables: list[Path], spec: dict, progress: Callable[[str], None], **options
 ) -> None:
-    """Train ``spec``'s model via a staging folder moved into place when complete."""
+    """Train ``spec``'s model into ``folder`` (written whole, replacing an earlier one)."""
     from survival_core.workflows.training import train_model
 
     progress(f"Training {folder.name} ({spec['model']})...")
-    staging = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    train_model(tables, spec["model"], dict(spec["params"]), staging, progress=progress, **options)
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    train_model(tables, spec["model"], dict(spec["params"]), folder, progress=progress, **options)
 
 
 def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:

@@ -20,6 +20,8 @@ cholestatic liver-function marker; ``albi_score`` (albumin-bilirubin liver funct
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -248,14 +250,16 @@ def cox_signature_model(
     from survival_core.workflows.training import train_model
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     frame = pd.concat(
         [signature.rename(SIGNATURE_COLUMN), covariates, outcome[["time", "event"]]], axis=1
     )
     frame.index.name = "case_id"
-    table = out / "training_table.csv"
-    frame.loc[list(development)].to_csv(table)
-    summary = train_model([table], "coxph", {}, out, horizon=HORIZON_DAYS, progress=progress)
+    with tempfile.TemporaryDirectory(dir=out.parent) as staging:  # out is written whole
+        table = Path(staging) / "training_table.csv"
+        frame.loc[list(development)].to_csv(table)
+        summary = train_model([table], "coxph", {}, out, horizon=HORIZON_DAYS, progress=progress)
+        shutil.move(table, out / table.name)
     model = load_model(out)
     summary["coefficients"] = dict(zip(model.features_used_, model.coef_.tolist(), strict=True))
     test = frame.loc[list(held_out)]

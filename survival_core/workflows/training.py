@@ -11,13 +11,14 @@ from typing import Any
 
 from survival_core.columns import clinical_inputs
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.atomic import replaced_folder
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.manifest import sites_beside
 from survival_core.io.tables import load_model_table
 from survival_core.models import make_model
-from survival_core.models.base import SurvivalModel
-from survival_core.models.card import build_card
+from survival_core.models.base import MODEL_FILE, SurvivalModel
+from survival_core.models.card import CARD_FILE, build_card
 from survival_core.models.image_set import ImageSet
 
 
@@ -107,6 +108,18 @@ def model_factory(
     return ModelMaker(model_name, dict(params), reduction, images)
 
 
+def _check_model_out(out: Path) -> None:
+    """Refuse, before any work, a model folder ``out`` holding files but no model: the fitted
+    model replaces the whole folder (:func:`~survival_core.io.atomic.replaced_folder`)."""
+    model = (out / MODEL_FILE).is_file() or (out / CARD_FILE).is_file()
+    if out.is_dir() and any(out.iterdir()) and not model:
+        raise InputError(
+            f"{out} holds files but no model; the model is written as a whole folder, "
+            "replacing what a folder holds. Give a new or empty folder, or a model folder to "
+            "replace."
+        )
+
+
 def train_model(
     tables: list[str | Path],
     model_name: str,
@@ -137,6 +150,8 @@ def train_model(
     from survival_core.evaluation import splits
     from survival_core.workflows.crossval import cross_validate
 
+    out = Path(out)
+    _check_model_out(out)
     table = load_model_table(list(tables), time_unit=time_unit, features=features)
     if rows is not None:
         table = table.subset(rows)
@@ -176,11 +191,11 @@ def train_model(
         # under a liver CNN was scored without the caution)
         sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
     )
-    out = Path(out)
-    model.save(out)
-    card.save(out)
-    if schema is not None:  # the model carries the schema of the clinical variables it reads
-        schema.save(out / SCHEMA_FILE)
+    with replaced_folder(out) as folder:  # whole: no file of a model fitted there before
+        model.save(folder)
+        card.save(folder)
+        if schema is not None:  # the model carries the schema of the clinical variables it reads
+            schema.save(folder / SCHEMA_FILE)
     # auto / ensemble: the small-data guards of the choice made on all rows (few events per
     # variable, a network chosen with few events, no gain over the clinical baseline)
     warnings = list(getattr(model, "selection_", {}).get("warnings", []))
