@@ -216,6 +216,31 @@ def test_feature_table_round_trip_keeps_values_and_settings(tmp_path: Path) -> N
     assert metadata[HASH_KEY].decode() == settings.hash()
 
 
+def test_two_writers_of_one_table_each_write_a_whole_table(tmp_path: Path) -> None:
+    """Two runs building one cohort table at once shared a '.partial' file: one failed (file
+    not found when moving it into place), or said 'ok' while the table held the other's rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = get_preset("wei2021")
+    path = tmp_path / "f.parquet"
+    rng = np.random.default_rng(0)
+    tables = [
+        pd.DataFrame(
+            rng.normal(size=(2000, 200)),
+            index=pd.Index([f"{writer}{i}" for i in range(2000)], name="case_id"),
+            columns=[f"f{j}" for j in range(200)],
+        )
+        for writer in "AB"
+    ]
+    for _ in range(4):
+        with ThreadPoolExecutor(2) as pool:
+            written = list(pool.map(lambda t: write_feature_table(t, path, settings), tables))
+        assert written == [path, path]
+        result = read_feature_table(path).data
+        assert any(result.equals(t) for t in tables)
+    assert [p.name for p in tmp_path.iterdir()] == ["f.parquet"]
+
+
 def test_tables_of_earlier_versions_still_read(tmp_path: Path) -> None:
     """A wei2021 table written before sites existed (ROI "liver_minus_gtv" in its settings) reads
     as today's settings; its hash is checked against the JSON it was written with."""
@@ -403,6 +428,31 @@ def test_a_case_file_changed_in_place_is_a_new_cohort_table(cohort: Path, cache_
     os.utime(gtv, ns=(gtv.stat().st_atime_ns, gtv.stat().st_mtime_ns + 10**9))
     assert feature_table_path(cohort, "wei2021", SETTINGS) != before
     assert cohort_key(cohort) == cohort_key(cohort)
+
+
+def test_a_file_replaced_with_its_size_and_times_kept_is_a_new_cohort_table(
+    cohort: Path, cache_root: Path, tmp_path: Path
+) -> None:
+    """A corrected mask of the same size copied in with its modification time kept (``cp -p``,
+    ``rsync -a``, unzip) left the key unchanged: a run reused the old contours' radiomics. A
+    cohort folder moved whole keeps its key (and its tables)."""
+    import os
+    import time
+
+    from survival_core.features.cohort import cohort_key
+
+    before = cohort_key(cohort)
+    gtv = cohort / "cases" / GOOD[0] / "gtv.nii.gz"
+    stat, data = gtv.stat(), bytearray(gtv.read_bytes())
+    data[-1] ^= 0xFF
+    time.sleep(0.01)
+    gtv.write_bytes(bytes(data))
+    os.utime(gtv, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert gtv.stat().st_size == stat.st_size and gtv.stat().st_mtime_ns == stat.st_mtime_ns
+    changed = cohort_key(cohort)
+    assert changed != before
+    moved = cohort.rename(tmp_path / "moved")
+    assert cohort_key(moved) == changed
 
 
 def test_the_manifests_mask_files_are_the_cases_roles(cohort: Path, cache_root: Path) -> None:

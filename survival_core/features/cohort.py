@@ -497,10 +497,12 @@ def _beside(companion: str | None) -> str:
 
 def cohort_key(cohort: Path | str) -> str:
     """Its feature tables' name prefix: 12 hex digits of a SHA-256 over the cohort's manifest
-    and, of every file of its case folders, the path, size and modification time. Images or
-    masks changed in place (the manifest unchanged) are a new table: a run reused the old one,
-    trained on the old contours' radiomics. Cheap (no image is read); the per-case cache, keyed
-    by content, then redoes only the changed cases."""
+    and, of every file of its case folders, the path, size, modification and status change
+    times. Images or masks changed in place (the manifest unchanged) are a new table: a run
+    reused the old one, trained on the old contours' radiomics; a corrected mask of the same size
+    copied with its times kept (``cp -p``, ``rsync -a``, unzip) still does, as its status change
+    time is the copy's. Cheap (no image is read); the per-case cache, keyed by content, then
+    redoes only the changed cases."""
     from survival_core.io.hashing import file_sha256
 
     cohort = Path(cohort)
@@ -515,7 +517,8 @@ def cohort_key(cohort: Path | str) -> str:
         for path in files:
             stat = path.stat()
             name = path.relative_to(folder).as_posix()
-            digest.update(f"{case_id}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            times = f"{stat.st_mtime_ns}\0{stat.st_ctime_ns}"
+            digest.update(f"{case_id}/{name}\0{stat.st_size}\0{times}\0".encode())
     return digest.hexdigest()[:12]
 
 

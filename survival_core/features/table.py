@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from survival_core import __version__
 from survival_core.errors import InputError
 from survival_core.features.settings import ExtractionSettings, json_hash
+from survival_core.io.atomic import temp_sibling
 from survival_core.io.tables import HASH_KEY, IMAGE_KEY, MODALITY_KEY, SEQUENCES_KEY, SETTINGS_KEY
 
 VERSION_KEY = b"radsurv.version"
@@ -47,9 +48,13 @@ def write_table(data: pd.DataFrame, path: Path | str, metadata: dict[bytes, byte
     footer = dict(table.schema.metadata or {})
     footer.update({**metadata, VERSION_KEY: __version__.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    pq.write_table(table.replace_schema_metadata(footer), partial)
-    partial.replace(path)
+    partial = temp_sibling(path)  # its own per writer: two writing one table never mix
+    try:
+        pq.write_table(table.replace_schema_metadata(footer), partial)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 
