@@ -252,15 +252,19 @@ def test_planes_thicker_than_the_image_slices_fill_their_slabs_when_drawn_on_ano
     """Contours every 5 mm on a 2.5 mm image: drawn on another series of the frame of reference
     (a 5 mm plan under a thin-slice reconstruction), each plane stands for its 5 mm slab and the
     slices between are filled (every other slice was filled, half the volume); drawn on this
-    image, each contour fills its own slice, as every tool does."""
+    image, each contour fills its own slice, as every tool does, and the slices it skips are
+    named."""
     other = {"series_uid": "1.2.3.4.5"} if drawn_on == "other" else {}
     rois = {"GTV": [square((0, 0), 8, z) for z in (5.0, 10.0, 15.0)]}
     image, info, rt = setup_case(tmp_path, rois, **other)
     notes: list[str] = []
     mask = rtstruct_to_masks(rt, image, info, ["GTV"], notes)["GTV"]
     assert filled_slices(mask) == slices  # a slice on a slab's limit goes to the lower plane
-    assert bool(notes) == (drawn_on == "other")
-    assert not notes or "'GTV' was contoured on planes 5.00 mm apart (the image's" in notes[0]
+    assert len(notes) == 1
+    if drawn_on == "other":
+        assert "'GTV' was contoured on planes 5.00 mm apart (the image's" in notes[0]
+    else:
+        assert "'GTV' leaves 2 slice(s) empty between its first and last (3, 5)" in notes[0]
 
 
 def test_each_structure_fills_the_slabs_of_its_own_plane_spacing(tmp_path: Path) -> None:
@@ -345,3 +349,62 @@ def test_a_set_naming_this_series_but_other_slices_says_so() -> None:
     (warning,) = link_to_series(refs, info, "rs.dcm")
     assert "rs.dcm was drawn on slices that are not among the 2 of image series 1.2.3" in warning
     assert "not on the image series" not in warning
+
+
+@pytest.mark.parametrize(
+    ("planes_z", "slices"),
+    [((2.5, 10.0, 17.5), list(range(9))), ((2.5, 17.5), [1, 2, 7, 8])],
+)
+def test_evenly_spaced_planes_farther_apart_than_5_mm_fill_their_slabs(
+    tmp_path: Path, planes_z: tuple[float, ...], slices: list[int]
+) -> None:
+    """A structure drawn on a 7.5 mm series of the frame of reference (a thick MR under a thin
+    CT) took 5 mm slabs: every third slice stayed empty and the note said 'planes 5.00 mm apart'.
+    Two lone planes far apart (single-slice lesions) still take 5 mm, not all between them."""
+    rois = {"GTV": [square((0, 0), 8, z) for z in planes_z]}
+    image, info, rt = setup_case(tmp_path, rois, series_uid="1.2.3.4.5")
+    notes: list[str] = []
+    mask = rtstruct_to_masks(rt, image, info, ["GTV"], notes)["GTV"]
+    assert filled_slices(mask) == slices
+    gap = planes_z[1] - planes_z[0]
+    assert f"on planes {gap:.2f} mm apart" in notes[0]
+    assert any("leaves 4 slice(s) empty" in n for n in notes) == (len(planes_z) == 2)
+
+
+def test_a_hole_written_a_little_off_its_outline_stays_a_hole(tmp_path: Path) -> None:
+    """Contours between the image's slices (another series), a ring's inner contour 0.06 mm
+    off its outline: the slice took the nearer of the two planes alone (a filled disc, or only
+    the hole's disc), not the ring."""
+    z = 5.0 + 0.3 * SPACING[2]
+    rings = [[square((0, 0), 16, z), square((0, 0), 8, z + d)] for d in (0.0, 0.06, -0.06)]
+    areas = []
+    for i, ring in enumerate(rings):
+        image, info, rt = setup_case(tmp_path / str(i), {"GTV": ring}, series_uid="1.2.3.4.5")
+        mask = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["GTV"], [])["GTV"])
+        areas.append(int(mask.sum()))
+    assert areas[1] == areas[2] == areas[0]
+    assert areas[0] == pytest.approx((16**2 - 8**2) / 0.8**2, rel=0.1)
+
+
+def test_structures_sharing_an_roi_number_are_refused_not_merged(tmp_path: Path) -> None:
+    """Two structures given one ROI number (a damaged export): the second's contours were added
+    to the first's (a GTV took the body's), or the GTV vanished; now each is refused by name."""
+    slices = ct_slices(np.zeros((9, 40, 40)), spacing=SPACING, origin=(-16.0, -16.0, 0.0))
+    for i, ds in enumerate(slices):
+        write(ds, tmp_path / "ct" / f"{i}.dcm")
+    rois = {
+        "External": [square((0, 0), 20, z) for z in (5.0, 7.5, 10.0)],
+        "GTV": [square((0, 0), 4, 7.5)],
+        "Liver": [square((0, 0), 12, z) for z in (5.0, 7.5)],
+    }
+    ds = rtstruct(slices, rois)
+    ds.StructureSetROISequence[1].ROINumber = 1
+    ds.ROIContourSequence[1].ReferencedROINumber = 1
+    write(ds, tmp_path / "rs.dcm")
+    image, info = read_series(tmp_path / "ct")
+    rt = read_rtstruct(tmp_path / "rs.dcm")
+    assert any("'External' and 'GTV' share ROI number 1" in w for w in rt.warnings)
+    for name in ("External", "GTV"):
+        with pytest.raises(RTStructError, match="share ROI number 1.*cannot be told apart"):
+            rtstruct_to_masks(rt, image, info, [name])
+    assert voxel_volume(rtstruct_to_masks(rt, image, info, ["Liver"])["Liver"]) > 0

@@ -53,16 +53,20 @@ log = logging.getLogger(__name__)
 
 #: Largest distance (in slices) between a contour's plane and the nearest slice centre.
 SLICE_TOLERANCE = 0.1
-#: Contours whose planes lie closer than this (in slices) are on one plane (rounded z).
-PLANE_TOLERANCE = 0.01
 #: Share of a structure's area that may lie outside the image in-plane (a contour drawn over the
 #: image's edge) before the structure is refused: the image does not hold it.
 OUTSIDE_TOLERANCE = 0.01
 #: Contour types with an inside: filled, combined with the plane's others by nesting.
 CLOSED_TYPES = frozenset({"CLOSED_PLANAR", "CLOSED_PLANAR_XOR"})
-#: Largest slice spacing assumed for a contouring series (mm) when a structure set's planes are
-#: only far apart (single-slice lesions): CT and most MR used for contouring are no thicker.
+#: Largest slice spacing assumed for a contouring series (mm) when a structure's planes are far
+#: apart but not evenly (single-slice lesions): CT and most MR used for contouring are no thicker.
 MAX_PLANE_SPACING_MM = 5.0
+#: Largest slice spacing of a contouring series (mm) shown by a structure's evenly spaced planes
+#: (three or more, :data:`EVEN_RTOL`): a thick MR (6.5 mm) under a thin CT of the same frame of
+#: reference, or a structure contoured on every other slice.
+MAX_SERIES_SPACING_MM = 10.0
+#: Gaps within this relative distance of a structure's smallest are the same spacing.
+EVEN_RTOL = 0.1
 #: Slack (in slices) of the slab limits, so that a centre exactly on a limit is decided the same
 #: way whatever the rounding of the contours' z.
 SLAB_SLACK = 1e-6
@@ -76,6 +80,8 @@ class ROI:
     name: str
     contours: list[np.ndarray] = field(default_factory=list)
     geometric_types: list[str] = field(default_factory=list)
+    #: Why its contours cannot be told from another structure's (a number given twice), if so.
+    ambiguous: str | None = None
 
 
 @dataclass
@@ -100,9 +106,12 @@ class RTStruct:
         return {name: roi.contours for name, roi in self.rois.items()}
 
 
-def _read_rois(ds: Dataset, path: Path | str) -> tuple[dict[int, ROI], list[str]]:
-    """The structures of an RTSTRUCT data set by ROI number, and warnings about what was ignored."""
+def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
+    """The structures of an RTSTRUCT data set, and warnings about what was ignored. Structures
+    sharing an ROI number (a damaged file) get none of its contours (which are whose?) and are
+    :attr:`ROI.ambiguous`: one's contours were added to the other's, a GTV with the body's."""
     rois: dict[int, ROI] = {}
+    listed: list[ROI] = []
     warnings: list[str] = []
     names_seen: set[str] = set()
     for item in ds.get("StructureSetROISequence", []):
@@ -120,9 +129,23 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[dict[int, ROI], list[str]
             )
             name = renamed
         names_seen.add(name)
-        rois[number] = ROI(number, name)
+        roi = ROI(number, name)
+        listed.append(roi)
+        if number in rois:
+            first = rois[number]
+            why = (
+                f"{path}: structures {first.name!r} and {name!r} share ROI number {number}, so "
+                "their contours cannot be told apart; the file is damaged. Export the structure "
+                "set again."
+            )
+            first.ambiguous = roi.ambiguous = why
+            warnings.append(why)
+            continue
+        rois[number] = roi
     for item in ds.get("ROIContourSequence", []):
         roi = rois.get(int(item.get("ReferencedROINumber") or -1))
+        if roi is not None and roi.ambiguous:
+            continue
         if roi is None:
             warnings.append(
                 f"Contours for ROI number {item.get('ReferencedROINumber')}, which the structure list does "
@@ -144,14 +167,14 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[dict[int, ROI], list[str]
             roi.geometric_types.append(
                 str(contour.get("ContourGeometricType", "CLOSED_PLANAR")).upper()
             )
-    for roi in rois.values():
+    for roi in listed:
         ignored = sorted({t for t in roi.geometric_types if t not in CLOSED_TYPES})
         if ignored:
             n = sum(t not in CLOSED_TYPES for t in roi.geometric_types)
             warnings.append(
                 f"ROI {roi.name!r}: {n} {'/'.join(ignored)} contour(s) have no inside and are ignored."
             )
-    return rois, warnings
+    return listed, warnings
 
 
 def read_rtstruct(path: Path | str) -> RTStruct:
@@ -169,7 +192,7 @@ def read_rtstruct(path: Path | str) -> RTStruct:
         references = rtstruct_references(ds)
     for message in warnings:
         log.warning("%s: %s", path, message)
-    return RTStruct(str(path), {roi.name: roi for roi in rois.values()}, references, warnings)
+    return RTStruct(str(path), {roi.name: roi for roi in rois}, references, warnings)
 
 
 def link_to_series(references: References, info: SeriesInfo, path: str) -> list[str]:
@@ -233,7 +256,7 @@ def _voxel_index(points: np.ndarray, image: sitk.Image) -> np.ndarray:
 
 def _planes(roi: ROI, closed: list[np.ndarray], image: sitk.Image) -> dict[float, list[np.ndarray]]:
     """The closed contours in continuous voxel index, grouped by their plane (index z; planes
-    within :data:`PLANE_TOLERANCE` are one); :class:`RTStructError` for a contour not parallel to the image's slices or
+    within :data:`SLICE_TOLERANCE` are one); :class:`RTStructError` for a contour not parallel to the image's slices or
     outside them."""
     size = image.GetSize()
     planes: dict[float, list[np.ndarray]] = {}
@@ -258,11 +281,12 @@ def _planes(roi: ROI, closed: list[np.ndarray], image: sitk.Image) -> dict[float
 
 def _merged(planes: dict[float, list[np.ndarray]]) -> dict[float, list[np.ndarray]]:
     """Contours on one plane together, however their z was rounded: exporters write a slice's
-    contours at -743.98 and -743.976 mm. Planes within :data:`PLANE_TOLERANCE` of the one before
-    join it (at their mean position)."""
+    contours at -743.98 and -743.976 mm. Planes within :data:`SLICE_TOLERANCE` of a group's
+    first join it (at their mean position), as :func:`_plane_spacings` counts them one: a ring's
+    hole 0.06 mm off its outline, a slab holding both, took one of them alone."""
     groups: list[list[float]] = []
     for k in sorted(planes):
-        if groups and k - groups[-1][-1] <= PLANE_TOLERANCE:
+        if groups and k - groups[-1][0] <= SLICE_TOLERANCE:
             groups[-1].append(k)
         else:
             groups.append([k])
@@ -273,9 +297,11 @@ def _plane_spacings(rtstruct: RTStruct, image: sitk.Image) -> dict[str, float]:
     """Each structure's slab, in the image's slices: the smallest gap (over
     :data:`SLICE_TOLERANCE`) between two of its own contoured planes, the slice spacing of the
     series it was drawn on (a set can hold structures of series of other spacings: a marker from
-    a 1 mm MR beside a GTV on 3 mm CT slices), at most :data:`MAX_PLANE_SPACING_MM`. A structure
-    on one plane takes the smallest of the others' (one slice when none has two planes)."""
-    cap = MAX_PLANE_SPACING_MM / image.GetSpacing()[2]
+    a 1 mm MR beside a GTV on 3 mm CT slices). Above :data:`MAX_PLANE_SPACING_MM` only when the
+    gap repeats (:func:`_series_gap`): a 6.5 mm MR's planes filled every other slice of a thin
+    CT, while two single-slice lesions far apart would fill all between them. A structure on one
+    plane takes the smallest of the others' (one slice when none has two planes)."""
+    spacing = image.GetSpacing()[2]
     own: dict[str, float | None] = {}
     for name, roi in rtstruct.rois.items():
         planes = {
@@ -285,10 +311,21 @@ def _plane_spacings(rtstruct: RTStruct, image: sitk.Image) -> dict[str, float]:
         }
         steps = np.diff(sorted(planes))
         steps = steps[steps > SLICE_TOLERANCE]  # not one plane's z rounded two ways
-        own[name] = min(float(steps.min()), cap) if steps.size else None
+        own[name] = _series_gap(steps * spacing) / spacing if steps.size else None
     known = [gap for gap in own.values() if gap is not None]
     fallback = min(known, default=1.0)
     return {name: fallback if gap is None else gap for name, gap in own.items()}
+
+
+def _series_gap(steps_mm: np.ndarray) -> float:
+    """The slice spacing (mm) of the series a structure's planes ``steps_mm`` apart were drawn
+    on: the smallest step, when at most :data:`MAX_PLANE_SPACING_MM` or seen twice (evenly spaced
+    planes, up to :data:`MAX_SERIES_SPACING_MM`); else that cap."""
+    smallest = float(steps_mm.min())
+    even = np.count_nonzero(steps_mm <= smallest * (1 + EVEN_RTOL)) >= 2
+    if smallest <= MAX_PLANE_SPACING_MM or (even and smallest <= MAX_SERIES_SPACING_MM):
+        return smallest
+    return MAX_PLANE_SPACING_MM
 
 
 def _slice_of_plane(planes: list[float], n_slices: int, thickness: float) -> dict[int, float]:
@@ -367,7 +404,8 @@ def _rasterise(
         positions = sorted(planes)
         taken = {k: [p] for k, p in _slice_of_plane(positions, size[2], thickness).items()}
         slab = f"{thickness * image.GetSpacing()[2]:.2f} mm"
-        drawn = "on one plane" if len(positions) == 1 else f"on planes {slab} apart"
+        apart = np.diff(positions).min(initial=np.inf) * image.GetSpacing()[2]
+        drawn = "on one plane" if len(positions) == 1 else f"on planes {apart:.2f} mm apart"
         where = "" if on_slices else ", between the image's slices"
         notes.append(
             f"Structure {roi.name!r} was contoured {drawn}{where} (the image's slices are "
@@ -385,10 +423,21 @@ def _rasterise(
         for text in what:
             said.setdefault(text, []).append(k)
     for text, slices in said.items():
-        shown = ", ".join(map(str, slices[:5])) + (" ..." if len(slices) > 5 else "")
-        notes.append(f"Structure {roi.name!r}: {text} on slice(s) {shown}.")
+        notes.append(f"Structure {roi.name!r}: {text} on slice(s) {_listed(slices)}.")
     _check_inside(roi, outside, total, notes)
+    filled = np.flatnonzero(mask.any(axis=(1, 2)))
+    if filled.size and (skipped := sorted(set(range(filled[0], filled[-1])) - set(filled))):
+        notes.append(
+            f"Structure {roi.name!r} leaves {len(skipped)} slice(s) empty between its first "
+            f"and last ({_listed(skipped)}): its contours skip them (drawn on every other "
+            "slice, or separate lesions), and its mask and shape features have those gaps."
+        )
     return mask
+
+
+def _listed(slices: list[int]) -> str:
+    """Slice numbers as a note shows them: the first five."""
+    return ", ".join(map(str, slices[:5])) + (" ..." if len(slices) > 5 else "")
 
 
 def _check_inside(roi: ROI, outside: int, total: int, notes: list[str]) -> None:
@@ -432,6 +481,8 @@ def rtstruct_to_masks(
                 f"{rtstruct.path} has no structure named {name!r}; it has "
                 f"{', '.join(map(repr, rtstruct.roi_names)) or 'none'}."
             )
+        if roi.ambiguous:
+            raise RTStructError(roi.ambiguous)
         array = _rasterise(
             roi,
             image,
