@@ -378,6 +378,55 @@ def test_a_nifti_stored_with_a_flipped_axis_places_its_volume_once(tmp_path: Pat
     assert nifti_placement_warning(save(tilted, tmp_path / "oblique.nii")) is None
 
 
+@pytest.mark.parametrize("stored", ["LIP", "LIA", "PIR", "RAS"])
+def test_a_coronal_or_sagittal_nifti_places_its_volume_once(tmp_path: Path, stored: str) -> None:
+    """A coronal volume's quaternion has a = 0, which float32 rounding of b, c, d made 2e-4:
+    'places the volume twice, up to 0.10 mm apart' on every clean coronal NIfTI."""
+    from survival_core.io.volume import nifti_placement_warning
+
+    direction = sitk.DICOMOrientImageFilter.GetDirectionCosinesFromOrientation(stored)
+    image = make_image(np.zeros((24, 60, 80), np.uint8), spacing=(0.7, 0.7, 5.0))
+    image.SetDirection(direction)
+    image.SetOrigin((-30.0, 20.0, -400.0))
+    assert nifti_placement_warning(save(image, tmp_path / "v.nii.gz")) is None
+
+
+def _sheared(path: Path, *, offset: float = 0.0, qform: bool = True) -> Path:
+    """``path`` (an uncompressed NIfTI) with its sform's x row sheared by 1e-3 and moved by
+    ``offset`` mm, as a registration tool writes; without ``qform``, its qform unset."""
+    import struct
+
+    with open(path, "r+b") as header:
+        header.seek(280)  # srow_x: 4 float32
+        row = list(struct.unpack("<4f", header.read(16)))
+        row[row.index(0.0)] = 1e-3 * max(map(abs, row[:3]))  # a zero of the rotation
+        row[3] += offset
+        header.seek(280)
+        header.write(struct.pack("<4f", *row))
+        if not qform:
+            header.seek(252)  # qform_code: int16
+            header.write(struct.pack("<h", 0))
+    return path
+
+
+def test_a_sheared_sform_says_the_qform_placed_the_volume(tmp_path: Path, reference) -> None:
+    """ITK reads the qform when the sform is sheared: the warning said 'the sform was used', the
+    volume lying 20 mm from where nibabel and 3D Slicer put it."""
+    from survival_core.io.volume import nifti_placement_warning
+
+    path = _sheared(save(reference, tmp_path / "v.nii"), offset=20.0)
+    warning = nifti_placement_warning(path)
+    assert warning is not None and "up to 20.0" in warning
+    assert "so the qform was used, as ITK reads it; nibabel and 3D Slicer place" in warning
+    assert read_volume(path).GetOrigin() == pytest.approx(reference.GetOrigin(), abs=1e-4)
+
+
+def test_a_sheared_affine_alone_is_refused_in_plain_words(tmp_path: Path, reference) -> None:
+    path = _sheared(save(reference, tmp_path / "v.nii"), qform=False)
+    with pytest.raises(InputError, match="axes that are not perpendicular.*Resample it"):
+        read_volume(path)
+
+
 def test_a_large_masks_labels_are_found_in_little_memory() -> None:
     """A 600 x 600 x 900 mask (0.3 GB) took 2.6 GB more to find its labels: numpy counted its
     uint8 voxels as int64 all at once. They are counted in chunks: a few MB whatever the size."""

@@ -239,6 +239,13 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
         _refuse_series(path, reader.GetSize())  # before reading all its volumes
         image = reader.Execute()
     except RuntimeError as err:
+        if "orthonormal" in str(err):  # ITK's 'only supports orthonormal direction cosines'
+            raise InputError(
+                f"{path}: its header places the voxels along axes that are not perpendicular "
+                "(a sheared or skewed affine, as registration tools write), which is no scan's "
+                "grid. Resample it onto a regular grid (3D Slicer: harden the transform, then "
+                "save) and give that file."
+            ) from err
         raise InputError(
             f"{path} cannot be read as a {found} volume: {str(err).strip().splitlines()[-1]}"
         ) from err
@@ -288,9 +295,11 @@ QFORM_SFORM_TOLERANCE_MM = 0.01
 
 def nifti_placement_warning(path: Path | str) -> str | None:
     """A warning when a NIfTI file's header places its voxels twice, differently: its qform and
-    sform (both set) disagree. The sform is what is read (as ITK and nibabel read it), but a
-    header that contradicts itself was edited or written by a buggy tool: a mask 3 voxels off
-    its image passed unnoticed. None for other files and agreeing headers."""
+    sform (both set) disagree. ITK and nibabel read the sform, but ITK the qform when the sform
+    is not a rotation with spacing (sheared: a registration tool's affine), which the warning
+    then says; either way a header that contradicts itself was edited or written by a buggy
+    tool: a mask 3 voxels off its image passed unnoticed. None for other files and agreeing
+    headers."""
     if not str(path).lower().endswith((".nii", ".nii.gz")):
         return None
     try:
@@ -299,8 +308,38 @@ def nifti_placement_warning(path: Path | str) -> str | None:
         return None
     if header is None or header.qform_code <= 0 or header.sform_code <= 0:
         return None
-    b, c, d = header.quatern
-    a = np.sqrt(max(0.0, 1.0 - b * b - c * c - d * d))
+    last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
+    corners = np.array([[*corner, 1] for corner in product(*((0, n) for n in last))], float).T
+    sform = np.array(header.srow)
+    apart = float(np.abs((_qform(header) - sform) @ corners).max())
+    if apart <= QFORM_SFORM_TOLERANCE_MM:
+        return None
+    said = f"{Path(path).name}: its header places the volume twice, up to {apart:.2f} mm apart"
+    read = _itk_placement(path)
+    if read is not None and np.abs((read - sform) @ corners).max() > QFORM_SFORM_TOLERANCE_MM:
+        return (
+            f"{said} (qform and sform disagree), and its sform is not a rotation with spacing "
+            "(sheared or skewed axes), so the qform was used, as ITK reads it; nibabel and 3D "
+            "Slicer place the volume by the sform. Check the file: it was edited, or written "
+            "by a registration tool."
+        )
+    return (
+        f"{said} (qform and sform disagree); the sform was used, as ITK and nibabel use it. "
+        "Check the file: it was edited or written by a tool that updated one placement only."
+    )
+
+
+def _qform(header: _NiftiHeader) -> np.ndarray:
+    """The 3 x 4 voxel-to-RAS affine of a NIfTI header's quaternion placement, as the NIfTI
+    reference code builds it: ``a`` is 0 when b, c, d alone are a unit quaternion up to float32
+    rounding (a coronal volume's), where the square root of the rounding put it 0.1 mm off."""
+    b, c, d = (float(v) for v in header.quatern)
+    rest = 1.0 - (b * b + c * c + d * d)
+    if rest < 1e-7:
+        norm = np.sqrt(b * b + c * c + d * d)
+        a, b, c, d = 0.0, b / norm, c / norm, d / norm
+    else:
+        a = np.sqrt(rest)
     rotation = np.array(
         [
             [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
@@ -310,17 +349,22 @@ def nifti_placement_warning(path: Path | str) -> str | None:
     )
     qfac = -1.0 if header.pixdim[0] < 0 else 1.0  # pixdim[0] holds the sign of the third axis
     spacing = np.array([header.pixdim[1], header.pixdim[2], qfac * header.pixdim[3]])
-    qform = np.column_stack([rotation * spacing, header.qoffset])
-    last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
-    corners = np.array([[*corner, 1] for corner in product(*((0, n) for n in last))], float).T
-    apart = float(np.abs((qform - np.array(header.srow)) @ corners).max())
-    if apart <= QFORM_SFORM_TOLERANCE_MM:
+    return np.column_stack([rotation * spacing, header.qoffset])
+
+
+def _itk_placement(path: Path | str) -> np.ndarray | None:
+    """The 3 x 4 voxel-to-RAS affine ITK reads a 3-D volume's header as (None when it cannot)."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
         return None
-    return (
-        f"{Path(path).name}: its header places the volume twice, up to {apart:.2f} mm apart "
-        "(qform and sform disagree); the sform was used, as ITK and nibabel use it. Check the "
-        "file: it was edited or written by a tool that updated one placement only."
-    )
+    if reader.GetDimension() != 3:
+        return None
+    to_ras = np.diag([-1.0, -1.0, 1.0])  # ITK's LPS
+    axes = np.asarray(reader.GetDirection()).reshape(3, 3) * np.asarray(reader.GetSpacing())
+    return np.column_stack([to_ras @ axes, to_ras @ np.asarray(reader.GetOrigin())])
 
 
 def _describe(image: sitk.Image) -> str:
