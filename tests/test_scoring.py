@@ -590,7 +590,9 @@ def test_a_level_the_model_never_saw_is_refused_not_scored_as_the_reference(coho
     reference = score_values({**patient, "child_pugh": "A"}, loaded, "P1").risk
     assert score_values({**patient, "child_pugh": "a"}, loaded, "P1").risk == reference
     assert score_values({**patient, "child_pugh": "B"}, loaded, "P1").risk != reference
-    with pytest.raises(ClinicalValueError, match=r"Child-Pugh.*'C' is none of the levels.*\(A, B\)"):
+    with pytest.raises(
+        ClinicalValueError, match=r"Child-Pugh.*'C' is none of the levels.*\(A, B\)"
+    ):
         score_values({**patient, "child_pugh": "C"}, loaded, "P1")
     case = load_case(cohort / "cases" / "SYN-0003")
     case.clinical.update(age=61, albumin=38.0, child_pugh="C")
