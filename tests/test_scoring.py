@@ -446,6 +446,20 @@ def test_a_patient_without_any_of_a_clinical_models_values_is_refused(gbsg2_mode
     assert len(one.imputed) == 7
 
 
+def test_values_written_with_a_bom_are_read_and_keys_not_read_are_named(gbsg2_model, tmp_path):
+    """A values file saved by Windows Notepad (a byte-order mark) was 'not valid JSON'; values
+    nested under a 'clinical' key were refused as all missing without naming the key."""
+    from survival_core.io.case_loader import read_json_object
+    from survival_core.workflows.scoring import score_values
+
+    path = tmp_path / "values.json"
+    path.write_text(json.dumps({"age": 60, "tsize": 25}), encoding="utf-8-sig")
+    assert read_json_object(path, InputError, "values") == {"age": 60, "tsize": 25}
+    loaded = load_scoring_model(gbsg2_model[0])
+    with pytest.raises(InputError, match=r"all missing.*ignored: clinical \(its variables: age"):
+        score_values({"clinical": {"age": 60}}, loaded, "P9")
+
+
 def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_model):
     """GBSG2 (real): a tumour half its training range beyond the largest was scored without a
     word (only values a full range width beyond were flagged)."""
@@ -461,6 +475,36 @@ def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_mod
     assert any(
         c.startswith("tsize = ") and "lies outside its training range" in c for c in large.cautions
     )
+
+
+def test_a_clinical_value_in_another_unit_is_a_caution_naming_the_unit(gbsg2_model, cohort):
+    """A tumour size in cm (3.0) under a model of mm (8-80), a bilirubin in mg/dL (2.5) under one
+    of umol/L, a negative size: within a quarter range width of the training range, scored as
+    they were without a word (the risk group moved from high to low)."""
+    from survival_core.workflows.scoring import score_values
+    from survival_core.workflows.training import train_model
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    for size in (3.0, -5.0):
+        (caution,) = score_values({**patient, "tsize": size}, loaded, "P3").cautions
+        assert caution.startswith(f"tsize = {size:g} lies outside its training range")
+        assert caution.endswith(": check its unit.")
+    assert score_values({**patient, "tsize": 9.0}, loaded, "P3").cautions == []
+
+    clinical = pd.read_csv(cohort / "clinical.csv")
+    clinical[["case_id", "time", "event", "age", "bilirubin"]].to_csv(
+        cohort.parent / "bili.csv", index=False
+    )
+    train_model([cohort.parent / "bili.csv"], "coxph", {}, cohort.parent / "bili")
+    bili = load_scoring_model(cohort.parent / "bili")
+    low = float(clinical["bilirubin"].quantile(0.01))
+    cautions = score_values({"age": 60, "bilirubin": low / 3}, bili, "P1").cautions
+    (caution,) = (c for c in cautions if c.startswith("bilirubin = "))
+    assert caution.endswith("check that it is in umol/L, the model's unit.")
+    cautions = score_values({"age": 60, "bilirubin": low * 0.9}, bili, "P1").cautions
+    assert not any(c.startswith("bilirubin = ") for c in cautions)
 
 
 def test_a_case_without_clinical_values_under_an_image_and_clinical_model_is_cautioned(

@@ -225,7 +225,7 @@ def explain_values(
     missing would explain the training cohort's typical patient; a key that is none of the
     model's variables is named)."""
     X, imputed, ignored = values_features(values, loaded, case_id)
-    require_values(imputed, loaded, case_id)
+    require_values(imputed, loaded, case_id, ignored)
     explanation = _explain_row(X, case_id, loaded, n_steps, top, imputed)
     return explanation, ignored_caution(ignored, loaded)
 

@@ -112,10 +112,14 @@ def reads_images(loaded: LoadedModel) -> bool:
     )
 
 
-def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> None:
+def require_values(
+    imputed: list[str], loaded: LoadedModel, case_id: str, ignored: list[str] | None = None
+) -> None:
     """ValuesNeeded when every input of clinical model ``loaded`` is ``imputed`` for case
     ``case_id``: its score (or nomogram points) would be the training cohort's typical
-    patient's, not this one's. Every page scoring a case asks it, so none shows such a score."""
+    patient's, not this one's. Every page scoring a case asks it, so none shows such a score.
+    The keys given that are none of its variables (``ignored``) are named: values nested under
+    a 'clinical' key, or written as a table's headers ('Age (years)')."""
     if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
         shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
         raise ValuesNeeded(
@@ -123,6 +127,7 @@ def require_values(imputed: list[str], loaded: LoadedModel, case_id: str) -> Non
             f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "
             "training cohort's typical patient's, not this patient's. Give the clinical values "
             "(the Case page's form, or clinical.json)."
+            + "".join(f" {said}" for said in ignored_caution(ignored or [], loaded))
         )
 
 

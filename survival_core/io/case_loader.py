@@ -148,7 +148,7 @@ def read_json_object(file: Path, error: type[InputError], holds: str) -> dict[st
     if not file.is_file():
         return None
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
+        raw = json.loads(file.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise error(f"{file} is not valid JSON ({err}).") from err
     if not isinstance(raw, dict):

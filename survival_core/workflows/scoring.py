@@ -62,6 +62,7 @@ def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -
     clinical schema; keys that are none of its variables are named in the cautions, never
     silently dropped (a misspelt variable would otherwise be imputed unnoticed)."""
     X, imputed, ignored = values_features(values, loaded, case_id)
+    require_values(imputed, loaded, case_id, ignored)
     scored = _score(X, imputed, loaded.model, loaded)
     scored.cautions[:0] = ignored_caution(ignored, loaded)
     return scored
@@ -117,6 +118,10 @@ FAR_OUTSIDE = 1.0
 #: A clinical variable is flagged nearer: beyond a quarter of its range width, well past the
 #: training extremes (the 1st and 99th percentiles alone would flag 2 % of training patients).
 CLINICAL_OUTSIDE = 0.25
+#: A clinical variable of positive training values is flagged too at this factor below its 1st
+#: percentile or above its 99th: a value in another unit (a diameter in cm under a model of mm,
+#: a bilirubin in mg/dL under one of umol/L) lay within a quarter range width of zero.
+CLINICAL_FACTOR = 2.0
 
 
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
@@ -149,12 +154,28 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
         low, high = (float(v) for v in spec["range"])
         clinical = name in loaded.card.clinical_columns
         slack = (CLINICAL_OUTSIDE if clinical else FAR_OUTSIDE) * max(high - low, 1e-12)
-        if pd.notna(value) and not low - slack <= value <= high + slack:
-            cautions.append(
-                f"{name} = {value:.4g} lies {'' if clinical else 'far '}outside its training "
-                f"range {low:.4g} to {high:.4g} (1st-99th percentile)."
-            )
+        if pd.isna(value):
+            continue
+        odd_unit = clinical and _another_unit(value, low, high)
+        if low - slack <= value <= high + slack and not odd_unit:
+            continue
+        said = f"{name} = {value:.4g} lies {'' if clinical else 'far '}outside its training range"
+        unit = loaded.schema[name].unit if name in loaded.schema.names else ""
+        check = f"check that it is in {unit}, the model's unit" if unit else "check its unit"
+        cautions.append(
+            f"{said} {low:.4g} to {high:.4g} (1st-99th percentile)"
+            + (f": {check}." if odd_unit else ".")
+        )
     return cautions
+
+
+def _another_unit(value: float, low: float, high: float) -> bool:
+    """Whether a clinical value looks like one in another unit than its training range
+    ``low``-``high`` (1st-99th percentile): :data:`CLINICAL_FACTOR` beyond it when the training
+    values are positive, or below zero when they are not negative."""
+    if low > 0:
+        return not low / CLINICAL_FACTOR <= value <= high * CLINICAL_FACTOR
+    return low >= 0 and value < 0
 
 
 def case_survival(case: Case, loaded: LoadedModel, times=None, level: float = 0.95) -> SurvivalBand:
