@@ -109,7 +109,7 @@ def test_bad_parameters_fail_fast(tmp_path, bad, capsys):
     [
         (
             ["--horizons", "abc"],
-            "--horizons expects days > 0, comma-separated (365,730), got 'abc'",
+            "--horizons expects days > 0, comma-separated (12,24 for months), got 'abc'",
         ),
         (["--horizons", "365,-1"], "got '-1'"),
         (["--bootstrap", "0"], "--bootstrap expects a whole number >= 1, got 0"),
@@ -124,6 +124,43 @@ def test_bad_cv_options_are_error_lines(tmp_path, bad, message, capsys):
     assert main(["cv", "--table", str(table), "--model", "coxph", *bad]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_horizons_are_given_in_the_tables_time_unit(tmp_path, capsys):
+    """--time-unit months with --horizons 12,24 evaluated 12 and 24 days (the help said so), and
+    fit's Youden cut at --horizon 24 learned at 24 days: both are months now, as the table's
+    times are, and the results equal the same table in days at 365.25 and 730.5 days."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    days = (30 + rng.exponential(600, 60).round(1)).tolist()
+    rows = [
+        (f"c{i}", t, int(rng.random() < 0.7), float(rng.normal() + t / 500))
+        for i, t in enumerate(days)
+    ]
+    for unit, factor in (("days", 1.0), ("months", 365.25 / 12)):
+        (tmp_path / f"{unit}.csv").write_text(
+            "case_id,time,event,x\n"
+            + "".join(f"{c},{t / factor!r},{e},{x!r}\n" for c, t, e, x in rows)
+        )
+    args = ["cv", "--model", "coxph", "--repeats", "1", "--folds", "3", "--bootstrap", "20"]
+    results = []
+    for unit, horizons in (("days", "365.25,730.5"), ("months", "12,24")):
+        table = ["--table", str(tmp_path / f"{unit}.csv"), "--time-unit", unit]
+        assert main([*args, *table, "--horizons", horizons, "--json"]) == 0
+        results.append(_last_json(capsys)["td_auc"])
+    assert list(results[1]) == ["365.25", "730.5"]
+    assert results[1] == pytest.approx(results[0])
+
+    cards = []
+    for unit, horizon in (("days", "730.5"), ("months", "24")):
+        out = tmp_path / f"m-{unit}"
+        table = ["--table", str(tmp_path / f"{unit}.csv"), "--time-unit", unit]
+        fit = ["fit", "--model", "coxph", *table, "--cut", "youden", "--horizon", horizon]
+        assert main([*fit, "--out", str(out), "--json"]) == 0
+        cards.append(json.loads((out / "card.json").read_text()))
+    assert cards[1]["cut"]["horizon"] == pytest.approx(730.5)
+    assert cards[1]["cut"]["threshold"] == pytest.approx(cards[0]["cut"]["threshold"])
 
 
 def test_parser_rejects_unknown_model():
@@ -315,4 +352,4 @@ def test_an_ibsi_data_folder_given_and_missing_is_an_error(tmp_path, capsys):
 def test_empty_horizons_are_refused(tmp_path, capsys):
     """``cv --horizons ""`` ran with no td-AUC and no calibration, unsaid."""
     assert main(["cv", "--table", "x.csv", "--model", "coxph", "--horizons", "", "--json"]) == 2
-    assert "--horizons expects at least one day" in _last_json(capsys)["error"]
+    assert "--horizons expects at least one time > 0 in days" in _last_json(capsys)["error"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from survival_core.cli.model_args import (
     add_model_arguments,
     add_table_arguments,
     at_least,
+    in_days,
     parse_params,
     table_paths,
 )
@@ -31,9 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.2, help="fixed_split only")
     parser.add_argument(
         "--horizons",
-        default="365,730,1095",
-        help="td-AUC and calibration horizons in days, comma-separated (days whatever "
-        "--time-unit says: --time-unit months with 12,24,36 means 12, 24 and 36 days)",
+        help="td-AUC and calibration horizons in --time-unit, comma-separated (--time-unit "
+        "months: 12,24,36); default 1, 2 and 3 years (365,730,1095 days); reported in days",
     )
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples for the BCa CI")
     parser.add_argument(
@@ -47,21 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _horizons(text: str) -> list[float]:
-    """``--horizons``: days > 0, comma-separated."""
+def _horizons(text: str | None, time_unit: str, defaults: Sequence[float]) -> list[float]:
+    """``--horizons``: times > 0 in ``time_unit``, comma-separated, in days (the table's times
+    are: --time-unit months with 12,24,36 evaluated 12, 24 and 36 days); None: ``defaults``."""
+    if text is None:
+        return list(defaults)
     days = []
     for item in filter(str.strip, text.split(",")):
         try:
-            day = float(item)
+            value = float(item)
         except ValueError:
-            day = math.nan
-        if not (math.isfinite(day) and day > 0):
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
             raise ConfigError(
-                f"--horizons expects days > 0, comma-separated (365,730), got {item.strip()!r}."
+                f"--horizons expects {time_unit} > 0, comma-separated (12,24 for months), got "
+                f"{item.strip()!r}."
             )
-        days.append(day)
+        days.append(in_days(value, time_unit))
     if not days:  # '--horizons ""' ran with no td-AUC and no calibration, unsaid
-        raise ConfigError("--horizons expects at least one day > 0, comma-separated (365,730).")
+        raise ConfigError(f"--horizons expects at least one time > 0 in {time_unit}.")
     return days
 
 
@@ -71,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.evaluation import splits
     from survival_core.io.tables import load_model_table
     from survival_core.runs.config import with_run_params
-    from survival_core.workflows.crossval import cross_validate
+    from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
     from survival_core.workflows.training import model_factory
 
-    horizons = _horizons(args.horizons)
+    horizons = _horizons(args.horizons, args.time_unit, DEFAULT_HORIZONS)
     if args.out:
         check_out(args.out, folder=True)
     if args.bootstrap < 1:

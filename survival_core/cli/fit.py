@@ -11,6 +11,7 @@ from survival_core.cli.model_args import (
     add_model_arguments,
     add_table_arguments,
     at_least,
+    in_days,
     parse_params,
     table_paths,
 )
@@ -30,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="median",
         help="risk-group cut on training risk",
     )
-    parser.add_argument("--horizon", type=float, default=730.0, help="days, for the Youden cut")
+    parser.add_argument(
+        "--horizon",
+        type=float,
+        help="for the Youden cut, in --time-unit (default 2 years: 730 days)",
+    )
     parser.add_argument(
         "--cv-repeats",
         type=at_least(0),
@@ -47,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.workflows.training import train_model
 
     check_out(args.out, folder=True)
-    if args.cut == "youden" and not (math.isfinite(args.horizon) and args.horizon > 0):
-        raise ConfigError(f"--horizon expects days > 0 for the Youden cut, got {args.horizon:g}.")
+    horizon = {}  # given with the table's --time-unit (24 months, not days); else 2 years
+    if args.horizon is not None:
+        if args.cut == "youden" and not (math.isfinite(args.horizon) and args.horizon > 0):
+            raise ConfigError(
+                f"--horizon expects {args.time_unit} > 0 for the Youden cut, got {args.horizon:g}."
+            )
+        horizon["horizon"] = in_days(args.horizon, args.time_unit)
     start = time.perf_counter()
     summary = train_model(
         table_paths(args),
@@ -59,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         features=args.features,
         time_unit=args.time_unit,
         cut=args.cut,
-        horizon=args.horizon,
+        **horizon,
         cv_repeats=args.cv_repeats,
         seed=args.seed,
         cohort=args.cohort,

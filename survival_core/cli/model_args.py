@@ -27,6 +27,13 @@ REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")
 MAX_SEED = 2**31 - 1
 
 
+def in_days(value: float, time_unit: str) -> float:
+    """``value`` given in ``time_unit`` (a horizon, with the table's --time-unit) in days."""
+    from survival_core.io.tables import TIME_UNITS
+
+    return value * TIME_UNITS[time_unit]
+
+
 def seed(text: str) -> int:
     """A --seed: a whole number from 0 to :data:`MAX_SEED` (argparse names a bad one)."""
     try:
