@@ -67,7 +67,7 @@ def _enrichment(model, table, test_ids: list[str], images: ImageSet) -> dict[str
     scores: dict[str, list[float]] = {"gradcam": [], "gradcam_classic": [], "ig": []}
     empty = 0
     for case_id in test_ids:
-        case = load_case(images.folders[case_id])
+        case = load_case(images.reads[case_id].folder)
         volume, reference = model.case_input(case)
         liver, gtv = _network_masks(case, reference)
         if not (gtv & liver).any():

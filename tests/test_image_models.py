@@ -81,9 +81,41 @@ def test_image_set_caches_volumes_of_folders(cohort_table, data_folder):
     cached = list((data_folder / "cache" / "volumes" / spec.key).glob("*.npy"))
     assert len(cached) >= 2
     # the cached float16 volume equals a fresh computation from the loaded case
-    case = load_case(images.folders[table.case_ids[0]])
+    case = load_case(images.reads[table.case_ids[0]].folder)
     fresh = ImageSet.from_cases([case]).volume(case.case_id, spec)
     np.testing.assert_allclose(volumes[0], fresh, atol=1e-3)
+
+
+def test_a_cohort_of_shared_images_and_masks_folders_gives_each_case_its_own_volume(
+    small_cohort, tmp_path, data_folder
+):
+    """Every patient's files in one images/ and one masks/ folder, as the manifest names them:
+    each case was read as that whole folder ('No DICOM files found'), under one cache key for
+    all of them (one volume for every patient)."""
+    import csv
+    import shutil
+
+    flat = tmp_path / "flat"
+    (flat / "images").mkdir(parents=True)
+    (flat / "masks").mkdir()
+    with open(small_cohort / "manifest.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["format"] == "nifti"][:3]
+    for row in rows:
+        case_id = row["case_id"]
+        for role, folder in (("image", "images"), ("gtv_mask", "masks"), ("organ_mask", "masks")):
+            name = f"{folder}/{case_id}_{role}.nii.gz"
+            shutil.copy(small_cohort / row[role], flat / name)
+            row[role] = name
+    with open(flat / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    spec = VolumeSpec((32, 32, 12))
+    ids = [row["case_id"] for row in rows]
+    volumes = ImageSet.from_cohort(flat).volumes(ids, spec)
+    alone = ImageSet.from_cohort(small_cohort).volumes(ids, spec)
+    np.testing.assert_allclose(volumes, alone, atol=1e-3)
+    assert not np.allclose(volumes[0], volumes[1])
 
 
 def test_image_set_names_cases_without_images(cohort_table):

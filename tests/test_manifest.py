@@ -11,9 +11,14 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import InputError
-from survival_core.features.cohort import _named_files
 from survival_core.io.case_loader import load_case
-from survival_core.io.manifest import MANIFEST_COLUMNS, cases_of, read_manifest, volume_files_of
+from survival_core.io.manifest import (
+    MANIFEST_COLUMNS,
+    cases_of,
+    named_files,
+    read_manifest,
+    volume_files_of,
+)
 from tests.test_cohort_import_reruns import write_patient
 
 
@@ -116,7 +121,7 @@ def _load(manifest, case_id: str, **settings) -> Case:
     """The case as a cohort extraction loads it (its manifest row's folder and files)."""
     folder = dict(cases_of(manifest))[case_id]
     files = volume_files_of(manifest).get(case_id)
-    return load_case(folder, case_id=case_id, **_named_files(files), **settings)
+    return load_case(folder, case_id=case_id, **named_files(files), **settings)
 
 
 def _gtv_voxels(case: Case) -> int:

@@ -344,8 +344,8 @@ def test_a_rois_log_features_do_not_depend_on_the_other_rois_extracted(small_coh
     from survival_core.io.case_loader import load_case
     from survival_core.io.manifest import cases_read_as
 
-    case_id, folder, modality = cases_read_as(small_cohort)[0]
-    case = load_case(folder, case_id=case_id, modality=modality, companions=False)
+    read = cases_read_as(small_cohort)[0]
+    case = load_case(read.folder, companions=False, **read.load_options())
     both = dataclasses.replace(
         get_preset("full", "CT", rois=("gtv", "organ_minus_gtv"), log_sigmas_mm=(5.0,)),
         classes=(FeatureClass("firstorder"),),

@@ -39,6 +39,7 @@ from survival_core.io.manifest import (
     VolumeFiles,
     cases_of,
     modalities_of,
+    named_files,
     read_manifest,
     sites_of,
     structure_sets_of,
@@ -168,14 +169,6 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _named_files(files: VolumeFiles | None) -> dict[str, Any]:
-    """:func:`load_case` arguments naming a volume case's image and masks (none: it matches)."""
-    if files is None:
-        return {}
-    image, roles = files
-    return {"image_name": image, "roles": {role: list(names) for role, names in roles}}
-
-
 def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
     """Load one case and extract its features; never raises (errors become the outcome)."""
     start = time.perf_counter()
@@ -188,7 +181,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
             modality=task.volume_modality or task.modality,
             companions=task.companion is not None,
             structure_set=task.structure_set,
-            **_named_files(task.volume_files),
+            **named_files(task.volume_files),
         )
         if task.modality and case.modality.upper() != task.modality.upper():
             raise InputError(

@@ -52,7 +52,7 @@ from survival_core.features.cohort import (
 )
 from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.hashing import content_hash, file_sha256
-from survival_core.io.manifest import cases_read_as
+from survival_core.io.manifest import CaseRead, cases_read_as
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 
@@ -212,18 +212,17 @@ def tumour_patch(
 
 
 def _item_patch(
-    item: tuple[str, Path | Case, str | None], spec: VolumeSpec, patch_size: tuple[int, int, int]
+    source: Case | CaseRead, spec: VolumeSpec, patch_size: tuple[int, int, int]
 ) -> tuple[np.ndarray, float] | Exception:
-    """The tumour patch of a loaded case or of a case folder (loaded here, its volume files of
-    the manifest's modality) with the seconds it took, or the error that stopped it (picklable,
-    for worker processes)."""
+    """The tumour patch of a loaded case or of a cohort's case (loaded here, as its manifest row
+    reads it) with the seconds it took, or the error that stopped it (picklable, for worker
+    processes)."""
     from survival_core.io.case_loader import load_case
 
     start = time.perf_counter()
-    case_id, source, modality = item
     try:
         if not isinstance(source, Case):
-            source = load_case(source, case_id=case_id, modality=modality, companions=False)
+            source = load_case(source.folder, companions=False, **source.load_options())
         return tumour_patch(source, spec, patch_size), time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error
@@ -285,17 +284,15 @@ def extract_deep_features(
     network = load_network(network_file, volume_shape, window, margin_mm, patch_size)
     check_layer(network, layer)
     from_folder = isinstance(cohort_or_cases, str | Path)
-    items: list[tuple[str, Path | Case, str | None]]
-    if from_folder:
-        items = list(cases_read_as(Path(cohort_or_cases)))
-    else:
-        items = [(case.case_id, case, None) for case in cohort_or_cases]
+    items: list[Case] | list[CaseRead]
+    items = cases_read_as(Path(cohort_or_cases)) if from_folder else list(cohort_or_cases)
     mapper = make_mapper(workers, len(items)) if from_folder else SerialMapper()
     make_patch = partial(_item_patch, spec=network.spec, patch_size=network.patch_size)
     results = mapper.map_unordered(make_patch, items)
     show = line_progress(progress) if progress else None
     rows, failures = {}, []
-    for done, ((case_id, *_), cut) in enumerate(results, 1):
+    for done, (item, cut) in enumerate(results, 1):
+        case_id = item.case_id
         if isinstance(cut, BaseException):
             failures.append((case_id, describe_error(cut)))
             outcome, how = CaseOutcome(case_id, error=failures[-1][1]), "failed"
@@ -307,7 +304,7 @@ def extract_deep_features(
             outcome, how = CaseOutcome(case_id, seconds=seconds), "extracted"
         if show:
             show(done, len(items), outcome, how)
-    order = [case_id for case_id, *_ in items if case_id in rows]
+    order = [item.case_id for item in items if item.case_id in rows]
     n = len(rows[order[0]]) if order else 0
     features = pd.DataFrame(
         [rows[c] for c in order],

@@ -160,9 +160,9 @@ def cohort_dsfr_table(
 
     inputs = []
     cases = cases_read_as(Path(cohort))
-    for i, (case_id, folder, modality) in enumerate(cases, 1):
-        case = load_case(folder, case_id=case_id, modality=modality, companions=False)
+    for i, read in enumerate(cases, 1):
+        case = load_case(read.folder, companions=False, **read.load_options())
         inputs.append(segmentation_input(case, model.config))
         if progress:
-            progress(f"[{i}/{len(cases)}] DSFR of {case_id}")
+            progress(f"[{i}/{len(cases)}] DSFR of {read.case_id}")
     return write_dsfr_table(dsfr_features(model, inputs), out, model)

@@ -8,10 +8,13 @@ Manifests written before sites existed have ``liver_mask`` instead of ``organ_ma
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -250,12 +253,58 @@ def _relative(path: str | None, folder: Path) -> tuple[str, ...]:
     return () if path is None else (Path(path).relative_to(folder).as_posix(),)
 
 
-def cases_read_as(cohort: Path) -> list[tuple[str, Path, str | None]]:
-    """(case id, case folder, modality its volume files are read as: the manifest's, None where
-    it says none) of every case in the cohort's manifest, in its order."""
+def named_files(files: VolumeFiles | None) -> dict[str, Any]:
+    """:func:`~survival_core.io.case_loader.load_case` arguments naming a volume case's image
+    and masks as its manifest row does (none: the loader matches its folder's files by name)."""
+    if files is None:
+        return {}
+    image, roles = files
+    return {"image_name": image, "roles": {role: list(names) for role, names in roles}}
+
+
+@dataclass(frozen=True)
+class CaseRead:
+    """A manifest row's case as it is read: its folder, the modality its volume files are read
+    as (None: the manifest says none), the files its row names (a case of a folder of every
+    patient's files is those alone) and the structure set it names."""
+
+    case_id: str
+    folder: Path
+    modality: str | None = None
+    volume_files: VolumeFiles | None = None
+    structure_set: str | None = None
+
+    def load_options(self) -> dict[str, Any]:
+        """:func:`~survival_core.io.case_loader.load_case` arguments reading the case so."""
+        return {
+            "case_id": self.case_id,
+            "modality": self.modality,
+            "structure_set": self.structure_set,
+            **named_files(self.volume_files),
+        }
+
+    def key(self) -> str:
+        """SHA-256 (hex) of what the case is read from: the bytes of the files its row names
+        (else of its folder) and how they are read."""
+        from survival_core.io.hashing import content_hash
+
+        names = None
+        if self.volume_files is not None:
+            image, roles = self.volume_files
+            names = [image, *(name for _, files in roles for name in files)]
+        how = json.dumps([self.modality, self.volume_files, self.structure_set])
+        return hashlib.sha256(f"{content_hash(self.folder, names)}\0{how}".encode()).hexdigest()
+
+
+def cases_read_as(cohort: Path) -> list[CaseRead]:
+    """How every case of the cohort's manifest is read (:class:`CaseRead`), in its order."""
     manifest = read_manifest(Path(cohort))
-    modalities = modalities_of(manifest)
-    return [(case_id, folder, modalities.get(case_id)) for case_id, folder in cases_of(manifest)]
+    modalities, files = modalities_of(manifest), volume_files_of(manifest)
+    sets = structure_sets_of(manifest)
+    return [
+        CaseRead(case_id, folder, modalities.get(case_id), files.get(case_id), sets.get(case_id))
+        for case_id, folder in cases_of(manifest)
+    ]
 
 
 def modalities_of(manifest: pd.DataFrame) -> dict[str, str]:

@@ -25,6 +25,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.io.manifest import CaseRead
 from survival_core.io.orientation import ORIENTATION
 from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_input
 from survival_core.paths import data_subdir
@@ -90,10 +91,12 @@ class ImageRows:
         return ImageRows(self.tabular[rows], [self.case_ids[i] for i in rows.tolist()])
 
 
-def _volume_of_folder(folder: Path, spec: VolumeSpec) -> np.ndarray:
+def _volume_of_case(read: CaseRead, spec: VolumeSpec) -> np.ndarray:
+    """The network input of a cohort's case, read as its manifest row says: its own files, where
+    every patient's lie in one images/ and masks/ folder (that folder was read as a DICOM case)."""
     from survival_core.io.case_loader import load_case
 
-    case = load_case(folder, companions=False)
+    case = load_case(read.folder, companions=False, **read.load_options())
     _check_ct({case.case_id: case.modality})
     return spec.input(case)[0]
 
@@ -112,11 +115,11 @@ def _check_ct(modalities: Mapping[str, str | None]) -> None:
         )
 
 
-def _cache_volume(task: tuple[Path, Path, VolumeSpec]) -> Path:
-    """Compute one folder's volume into ``path`` (atomically); picklable for worker processes."""
-    folder, path, spec = task
+def _cache_volume(task: tuple[CaseRead, Path, VolumeSpec]) -> Path:
+    """Compute one case's volume into ``path`` (atomically); picklable for worker processes."""
+    read, path, spec = task
     if not path.exists():
-        volume = _volume_of_folder(folder, spec).astype(np.float16)
+        volume = _volume_of_case(read, spec).astype(np.float16)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.part")
         with os.fdopen(handle, "wb") as stream:
@@ -127,20 +130,23 @@ def _cache_volume(task: tuple[Path, Path, VolumeSpec]) -> Path:
 
 @dataclass
 class ImageSet:
-    """Case id -> CT volume, from case folders and/or loaded cases."""
+    """Case id -> CT volume, from a cohort's cases (as its manifest reads them) and/or loaded
+    cases."""
 
-    folders: dict[str, Path] = field(default_factory=dict)
+    reads: dict[str, CaseRead] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
-    #: A cohort's modality per case id, as its manifest says (volume files carry none).
-    modalities: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_cohort(cls, cohort: Path | str) -> ImageSet:
-        """Every case of a cohort folder (its manifest)."""
-        from survival_core.io.manifest import cases_of, modalities_of, read_manifest
+    def from_cohort(cls, cohort: Path | str, prefix: str = "") -> ImageSet:
+        """Every case of a cohort folder (its manifest), case ids prefixed by ``prefix``."""
+        from survival_core.io.manifest import cases_read_as
 
-        manifest = read_manifest(Path(cohort))
-        return cls(folders=dict(cases_of(manifest)), modalities=modalities_of(manifest))
+        return cls(reads={prefix + read.case_id: read for read in cases_read_as(Path(cohort))})
+
+    @property
+    def modalities(self) -> dict[str, str]:
+        """A cohort's modality per case id, as its manifest says (volume files carry none)."""
+        return {c: read.modality for c, read in self.reads.items() if read.modality}
 
     @classmethod
     def from_cases(cls, cases: Iterable[Case]) -> ImageSet:
@@ -148,19 +154,15 @@ class ImageSet:
         return cls(cases={case.case_id: case for case in cases})
 
     def restricted(self, case_ids: Iterable[str]) -> ImageSet:
-        """The folder cases among ``case_ids``, with their modalities."""
-        keep = [c for c in case_ids if c in self.folders]
-        return ImageSet(
-            folders={c: self.folders[c] for c in keep},
-            modalities={c: self.modalities[c] for c in keep if c in self.modalities},
-        )
+        """The cohort's cases among ``case_ids``."""
+        return ImageSet(reads={c: self.reads[c] for c in case_ids if c in self.reads})
 
     @property
     def case_ids(self) -> list[str]:
-        return list(dict.fromkeys([*self.folders, *self.cases]))
+        return list(dict.fromkeys([*self.reads, *self.cases]))
 
     def __contains__(self, case_id: object) -> bool:
-        return case_id in self.folders or case_id in self.cases
+        return case_id in self.reads or case_id in self.cases
 
     def check(self, case_ids: Sequence[str]) -> None:
         """Refuse rows whose case has no image, naming them."""
@@ -174,10 +176,10 @@ class ImageSet:
         _check_ct({c: self.modalities.get(c, "CT") for c in case_ids})
 
     def _cache_path(self, case_id: str, spec: VolumeSpec) -> Path:
-        from survival_core.io.hashing import content_hash
-
+        """Keyed by the case's own files and how they are read (:meth:`CaseRead.key`): every
+        case of a shared folder had that folder's key, one volume for all."""
         root = data_subdir("cache") / "volumes" / spec.key
-        return root / f"{content_hash(self.folders[case_id])}.npy"
+        return root / f"{self.reads[case_id].key()}.npy"
 
     def prepare(
         self,
@@ -186,28 +188,29 @@ class ImageSet:
         workers: int | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        """Fill the volume cache for the folder cases among ``case_ids`` (in worker processes)."""
+        """Fill the volume cache for the cohort's cases among ``case_ids`` (in worker
+        processes)."""
         from survival_core.engine import make_mapper
 
         self.check(case_ids)
         tasks = []
         for case_id in dict.fromkeys(case_ids):
-            if case_id in self.folders:
+            if case_id in self.reads:
                 path = self._cache_path(case_id, spec)
                 if not path.exists():
-                    tasks.append((self.folders[case_id], path, spec))
+                    tasks.append((self.reads[case_id], path, spec))
         if not tasks:
             return
         if progress:
             progress(f"preparing {len(tasks)} CT volume(s) at {spec.shape} voxels")
         # worker processes take seconds to start: worth it only for more than a few cases
         mapper = make_mapper(workers if len(tasks) >= SERIAL_BELOW else 1, len(tasks))
-        for (folder, _, _), outcome in mapper.map_unordered(_cache_volume, tasks):
+        for (read, _, _), outcome in mapper.map_unordered(_cache_volume, tasks):
             if isinstance(outcome, BaseException):
                 if isinstance(outcome, RadSurvError):
-                    raise InputError(f"Case {folder.name}: {outcome}") from outcome
+                    raise InputError(f"Case {read.case_id}: {outcome}") from outcome
                 raise InputError(
-                    f"Case {folder.name}: cannot read its CT ({outcome})."
+                    f"Case {read.case_id}: cannot read its CT ({outcome})."
                 ) from outcome
 
     def volume(self, case_id: str, spec: VolumeSpec) -> np.ndarray:
@@ -216,7 +219,7 @@ class ImageSet:
         if case_id in self.cases:
             case = self.cases[case_id]
             return spec.input(case)[0]
-        path = _cache_volume((self.folders[case_id], self._cache_path(case_id, spec), spec))
+        path = _cache_volume((self.reads[case_id], self._cache_path(case_id, spec), spec))
         try:
             return np.load(path, allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as err:

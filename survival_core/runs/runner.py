@@ -199,11 +199,7 @@ def cohort_images(cohort: Path, prefix: str = "") -> ImageSet:
 
     if not (cohort / "manifest.csv").is_file():
         return ImageSet()
-    images = ImageSet.from_cohort(cohort)
-    return ImageSet(
-        folders={prefix + c: f for c, f in images.folders.items()},
-        modalities={prefix + c: m for c, m in images.modalities.items()},
-    )
+    return ImageSet.from_cohort(cohort, prefix)
 
 
 def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
@@ -407,8 +403,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         tables = stacked
         external_ids = {EXTERNAL_PREFIX + str(c) for c in read_table(ext_tables[0]).index}
         ext_images = cohort_images(ext, EXTERNAL_PREFIX)
-        images.folders.update(ext_images.folders)
-        images.modalities.update(ext_images.modalities)
+        images.reads.update(ext_images.reads)
         hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
     return RunData(tables, images, hashes, external_ids, networks)

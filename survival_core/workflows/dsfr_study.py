@@ -373,12 +373,12 @@ def run_pipeline(
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
     settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     clinical = read_clinical(cohort).set_index("case_id")
-    cases = [case for case in cases_read_as(cohort) if case[0] in clinical.index]
+    cases = [read for read in cases_read_as(cohort) if read.case_id in clinical.index]
     if len(cases) < 4:
         raise InputError(
             f"DSFR needs at least 4 cases with an outcome in {cohort}; got {len(cases)}."
         )
-    clinical = clinical.loc[[c for c, *_ in cases]]
+    clinical = clinical.loc[[read.case_id for read in cases]]
     clinical_covariates(clinical)  # a table without the study's covariates: refused before training
     status = early_recurrence(clinical)
     development, held_out = split_development(status, list(clinical.index), test_fraction, seed)
@@ -388,8 +388,9 @@ def run_pipeline(
         "early-recurrence classification"
     )
     inputs = {}
-    for i, (case_id, folder, modality) in enumerate(cases, 1):
-        case = load_case(folder, case_id=case_id, modality=modality, companions=False)
+    for i, read in enumerate(cases, 1):
+        case_id = read.case_id
+        case = load_case(read.folder, companions=False, **read.load_options())
         if i == 1:  # the U-Net learns the first case's modality; another case's is refused
             config = replace(config, modality=case.modality)
         inputs[case_id] = segmentation_input(case, config)
