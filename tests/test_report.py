@@ -269,6 +269,19 @@ def test_an_overlay_alone_is_drawn_too(case, loaded, scored):
     assert content.overlay and "Overlay: attribution map" in content.slice_note
 
 
+def test_the_snapshot_says_where_its_slice_lies_in_the_patient(case, loaded, scored):
+    """'Axial slice 29/59' alone cannot be found on the PACS, which may count from the top: the
+    slice's position (z in mm, as the viewer's title gives it) is printed too."""
+    from survival_core.viewer.slices import best_slice
+
+    content = gather_report(case, loaded, scored[0])
+    index = best_slice(case, "axial")
+    z = case.image.TransformIndexToPhysicalPoint((0, 0, index))[2]
+    assert f"Axial slice {index + 1}/{case.image.GetSize()[2]} at z {z:.1f} mm (" in (
+        content.slice_note
+    )
+
+
 def test_an_overlay_on_another_grid_is_refused(case, loaded, scored):
     with pytest.raises(InputError, match="shape"):
         gather_report(case, loaded, scored[0], overlay=np.zeros((2, 3, 4)))

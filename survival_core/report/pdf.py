@@ -42,7 +42,14 @@ from survival_core.viewer.figures import (
     role_label,
     site_label,
 )
-from survival_core.viewer.slices import SliceView, best_slice, extract_slice, make_overlay, n_slices
+from survival_core.viewer.slices import (
+    SliceView,
+    best_slice,
+    extract_slice,
+    make_overlay,
+    n_slices,
+    slice_position,
+)
 
 DISCLAIMER = "For research use only. Not a medical device; not for clinical decision-making."
 #: A4 portrait in inches (210 x 297 mm).
@@ -335,7 +342,11 @@ def gather_report(
     view = extract_slice(case, "axial", index, overlay=shown, roles=("organ", "gtv"))
     window, window_text = _display_window(case, view)
     where = "largest GTV cross-section" if "gtv" in case.masks else "middle slice"
-    note = f"Axial slice {index + 1}/{n_slices(case.image, 'axial')} ({where}), {window_text}."
+    position = slice_position(case.image, "axial", index)  # as the PACS locates a slice
+    note = (
+        f"Axial slice {index + 1}/{n_slices(case.image, 'axial')} at {position} ({where}), "
+        f"{window_text}."
+    )
     if shown is not None:
         note += f" Overlay: {label} map" + (
             ", red raises and blue lowers the risk." if shown.scale.signed else "."
