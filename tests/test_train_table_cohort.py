@@ -129,9 +129,28 @@ def test_an_external_cohort_coded_otherwise_or_of_the_same_patients_is_refused(
     assert "40 of the external cohort's 40 patients are development patients" in (
         capsys.readouterr().err
     )
+    # the same patients under other case ids: 'externally validated' at the apparent c-index
+    renamed = own.iloc[:40].assign(case_id="B-" + own["case_id"].iloc[:40])
+    assert main(["train", "--config", str(_external(tmp_path / "c", veterans, renamed))]) == 2
+    err = capsys.readouterr().err
+    assert "40 of the external cohort's 40 patients have a development patient's follow-up" in err
+    assert f"(B-{own['case_id'].iloc[0]} = {own['case_id'].iloc[0]}, " in err
     # a column read as float beside a gap ('63.0') is the same value as '63' in a copy
     from survival_core.runs.runner import _comparable
 
     gap = pd.DataFrame({"age": [63.0, None], "sex": [" f", "m"]})
     whole = pd.DataFrame({"age": [63, 70], "sex": ["f", "m"]})
     assert (_comparable(gap.iloc[:1]) == _comparable(whole.iloc[:1])).all()
+
+
+def test_an_external_cohort_on_another_time_scale_is_noted(veterans, tmp_path, capsys):
+    """An external cohort's times in weeks read as days: its 1-year td-AUC was taken at seven
+    years, and nothing said so (the stacked table's longest follow-up was the development's)."""
+    own = pd.read_csv(veterans / "clinical.csv", dtype={"case_id": str})
+    weeks = own.assign(case_id="W" + own["case_id"], time=(own["time"] / 7).round(1), age=70)
+    config = _external(tmp_path, veterans, weeks)
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    run_id = _last_json(capsys)["run_id"]
+    notes = (RunStore().get_run(run_id).folder / "reports" / "notes.txt").read_text()
+    assert "The external cohort's median follow-up (" in notes
+    assert "is 1/7 times the development cohort's" in notes

@@ -274,6 +274,8 @@ class RunData:
     hashes: dict[str, str]
     external_ids: set[str]
     networks: dict[str, Any] = field(default_factory=dict)
+    #: What the run's report says about its data beyond the joined table's own notes.
+    notes: list[str] = field(default_factory=list)
 
 
 def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
@@ -381,6 +383,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         tables.append(folder / "dsfr" / "dsfr.parquet")
         networks["dsfr_unet"] = folder / "dsfr" / "unet"
     external = getattr(config.protocol, "external_cohort", None)
+    notes: list[str] = []
     if config.protocol.name == "external":
         ext = resolve_cohort(external, progress, needs)
         ext_tables = _cohort_tables(
@@ -395,7 +398,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
             ext_tables.append(
                 cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
             )
-        _check_external_patients(tables[0], ext_tables[0])
+        notes = _check_external_patients(tables[0], ext_tables[0])
         stacked = []
         for own, other in zip(tables, ext_tables, strict=True):
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
@@ -406,15 +409,16 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         images.reads.update(ext_images.reads)
         hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
-    return RunData(tables, images, hashes, external_ids, networks)
+    return RunData(tables, images, hashes, external_ids, networks, notes)
 
 
-def _check_external_patients(own: Path, other: Path) -> None:
+def _check_external_patients(own: Path, other: Path) -> list[str]:
     """Refuse an external cohort whose outcome the stacked table would misread, or whose
-    patients are the development's own (same case_id and the same row: a copy of them, an
-    external validation of the training patients). Each cohort's event column is read on its
-    own: a 1/2 (R) coded external column under a 0/1 development one was half read, its events
-    dropped and its censored patients counted as deaths (external c-index 0.580 for 0.684)."""
+    patients are the development's own (the same row, under the same case_id or another: a copy
+    of them, an external validation of the training patients); the notes of
+    :func:`_follow_up_scales`. Each cohort's event column is read on its own: a 1/2 (R) coded
+    external column under a 0/1 development one was half read, its events dropped and its
+    censored patients counted as deaths (external c-index 0.580 for 0.684)."""
     from survival_core.io.tables import event_indicator, read_table
 
     a, b = read_table(own), read_table(other)
@@ -426,13 +430,16 @@ def _check_external_patients(own: Path, other: Path) -> None:
                 raise InputError(
                     f"The {which} cohort's {own.name if frame is a else other.name}: {err}"
                 ) from err
+    notes = _follow_up_scales(a, b)
     shared = [c for c in a.columns if c in set(b.columns)]
-    common = a.index.astype(str).intersection(b.index.astype(str))
-    if not len(common) or not set(shared) - {"time", "event"}:  # outcomes alone match by chance
-        return
-    mine = _comparable(a.set_axis(a.index.astype(str)).loc[common, shared])
-    theirs = _comparable(b.set_axis(b.index.astype(str)).loc[common, shared])
-    same = int((mine == theirs).all(axis=1).sum())
+    values = set(shared) - {"time", "event"}
+    if not values:  # outcomes alone match by chance
+        return notes
+    a, b = a.set_axis(a.index.astype(str)), b.set_axis(b.index.astype(str))
+    common = a.index.intersection(b.index)
+    same = int(
+        (_comparable(a.loc[common, shared]) == _comparable(b.loc[common, shared])).all(1).sum()
+    )
     if same:
         raise InputError(
             f"{same} of the external cohort's {len(b)} patients are development patients: the "
@@ -440,6 +447,56 @@ def _check_external_patients(own: Path, other: Path) -> None:
             "An external validation must test other patients than the model learned from; give "
             "the external cohort's own patients."
         )
+    if len(values) < 2:  # a follow-up and one value: other patients share them by chance
+        return notes
+    # under other case ids (re-pseudonymised by the other site, treated at both): the external
+    # c-index of the development cohort given new ids was its apparent one
+    rows = {
+        tuple(row): case for row, case in zip(_comparable(a[shared]).tolist(), a.index, strict=True)
+    }
+    again = [
+        (case, rows[tuple(row)])
+        for row, case in zip(_comparable(b[shared]).tolist(), b.index, strict=True)
+        if tuple(row) in rows
+    ]
+    if again:
+        shown = ", ".join(f"{e} = {d}" for e, d in again[:3]) + (" ..." if len(again) > 3 else "")
+        raise InputError(
+            f"{len(again)} of the external cohort's {len(b)} patients have a development "
+            f"patient's follow-up and every value of {other.name} under another case_id "
+            f"({shown}): the same patients, re-identified. An external validation must test "
+            "other patients than the model learned from; give the external cohort's own."
+        )
+    return notes
+
+
+#: Ratio of two cohorts' median follow-up above which one's times may be in another unit.
+FOLLOW_UP_RATIO = 5.0
+
+
+def _follow_up_scales(development: pd.DataFrame, external: pd.DataFrame) -> list[str]:
+    """A note when the external cohort's median follow-up is :data:`FOLLOW_UP_RATIO` times
+    shorter or longer than the development's: times in weeks or months read as days (the 1-year
+    td-AUC of a cohort in weeks was taken at 7 years, and nothing said so: the stacked table's
+    longest follow-up was the development's)."""
+    if "time" not in development.columns or "time" not in external.columns:
+        return []
+    medians = [
+        float(pd.to_numeric(frame["time"], errors="coerce").median())
+        for frame in (development, external)
+    ]
+    if not all(np.isfinite(medians)) or min(medians) <= 0:
+        return []
+    ratio = medians[0] / medians[1]
+    if 1 / FOLLOW_UP_RATIO < ratio < FOLLOW_UP_RATIO:
+        return []
+    return [
+        f"The external cohort's median follow-up ({medians[1]:.0f} days) is "
+        f"{'1/' if ratio > 1 else ''}{max(ratio, 1 / ratio):.0f} times the development "
+        f"cohort's ({medians[0]:.0f} days): if one cohort's times are in another unit (weeks, "
+        "months), import its clinical table again with that --time-unit; its metrics at "
+        "horizons in days are otherwise taken at other times."
+    ]
 
 
 def _comparable(frame: pd.DataFrame) -> np.ndarray:
@@ -634,6 +691,8 @@ def run_training(
             progress=say,
             group_cut=RiskGroupCut(config.risk_groups.cut, config.risk_groups.horizon),
         )
+        # the model card tells an external validation's c-index from a cross-validated one
+        result.summary["protocol"] = config.protocol.name
         for step, row in enumerate(result.folds.to_dict("records")):
             run.log_metrics(
                 {f"fold_{k}": v for k, v in row.items() if isinstance(v, float) and np.isfinite(v)},
@@ -645,7 +704,9 @@ def run_training(
         reports.mkdir(exist_ok=True)
         for note in result.summary["preprocessing_notes"]:
             say(f"note: {note}")
-        data_notes = [*table.notes, *result.summary["preprocessing_notes"]]
+        for note in data.notes:
+            say(f"note: {note}")
+        data_notes = [*data.notes, *table.notes, *result.summary["preprocessing_notes"]]
         write_text(reports / "notes.txt", "".join(f"{note}\n" for note in data_notes))
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
