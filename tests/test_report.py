@@ -163,6 +163,21 @@ def test_cross_validated_c_index_is_shown_with_its_interval(case, loaded, scored
     assert "10 test folds" in rows["Protocol"]
 
 
+def test_an_external_validations_c_index_is_not_called_cross_validated(case, loaded, scored):
+    """A model of a run with an external cohort showed its external c-index as 'C-index (CV)'
+    of 'resampling, 1 test folds', and the training cohort's log-rank and hazard ratio beside
+    it without saying whose they were."""
+    cv = {"c_index": 0.657, "ci_low": 0.606, "ci_high": 0.708, "n_folds": 1, "n": 290}
+    card = dataclasses.replace(loaded.card, cv={**cv, "protocol": "external"})
+    content = gather_report(case, dataclasses.replace(loaded, card=card), scored[0])
+    rows = dict(content.card)
+    assert rows["C-index (external)"] == "0.657 (95 % CI 0.606-0.708)"
+    assert rows["Protocol"] == "external validation on 290 other patients"
+    assert "C-index (CV)" not in rows and card.validated == "external"
+    assert rows["Log-rank p"].endswith("(training patients)")
+    assert rows["HR high vs low"].endswith("(training patients)")
+
+
 def test_the_pdf_is_one_a4_page_with_the_risk_and_the_disclaimer(report_pdf, scored):
     assert report_pdf.startswith(b"%PDF")
     pages, box, text = pdf_facts(report_pdf)

@@ -18,6 +18,7 @@ import yaml
 from survival_core.cli.main import main
 from survival_core.errors import InputError
 from survival_core.io.case_loader import load_case
+from survival_core.models.card import ModelCard
 from survival_core.models.scoring import load_scoring_model
 from survival_core.runs.config import MAX_SEED, load_config
 from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
@@ -377,6 +378,8 @@ def test_external_cohort_may_list_the_same_columns_in_another_order(gbsg2, tmp_p
     result = run_training(config, store=store)
     assert result.status == "FINISHED" and result.metrics["n"] == 286  # tested on the external
     assert 0.6 < result.metrics["c_index"] < 0.8
+    card = ModelCard.load(store.model_folder("gbsg2-ext", result.model_version))
+    assert card.validated == "external" and card.cv["c_index"] == result.metrics["c_index"]
     stacked = pd.read_csv(store.get_run(result.run_id).folder / "tables" / "clinical.csv")
     assert list(stacked.columns) == list(pd.read_csv(gbsg2 / "dev" / "clinical.csv").columns)
     ext = pd.read_csv(gbsg2 / "ext" / "clinical.csv").set_index("case_id")

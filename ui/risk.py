@@ -177,10 +177,10 @@ def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
     columns[0].metric("Training patients", card.n)
     columns[1].metric("Events", card.n_events)
     cv = card.cv or {}
-    if cv.get("c_index") is not None:
+    if card.validated:
         low, high = cv.get("ci_low"), cv.get("ci_high")
         columns[2].metric(
-            "C-index (cross-validated)",
+            f"C-index ({card.validated})",
             f"{cv['c_index']:.3f}",
             help=None if low is None else f"95 % CI {low:.3f} to {high:.3f}",
         )

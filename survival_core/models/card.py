@@ -115,6 +115,14 @@ class ModelCard:
     created: str = ""
     radsurv_version: str = __version__
 
+    @property
+    def validated(self) -> str | None:
+        """How the c-index of :attr:`cv` was measured: 'external' (the model tested on another
+        cohort's patients: its card said 'cross-validated'), 'cross-validated', or None."""
+        if not self.cv or self.cv.get("c_index") is None:
+            return None
+        return "external" if self.cv.get("protocol") == "external" else "cross-validated"
+
     def percentile(self, risk: float) -> float:
         """Share (%) of training patients with a risk at or below ``risk``."""
         ranked = np.asarray(self.training_risk)

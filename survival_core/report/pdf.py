@@ -186,22 +186,35 @@ def _card_rows(
         ("Inputs", "; ".join(parts) or "none recorded"),
     ]
     cv = card.cv or {}
-    if cv.get("c_index") is not None:
-        rows += [
-            ("Protocol", f"resampling, {cv.get('n_folds', '?')} test folds, pooled out-of-fold"),
-            ("C-index (CV)", _interval(cv["c_index"], cv.get("ci_low"), cv.get("ci_high"), 3)),
-        ]
+    if card.validated == "external":
+        rows.append(("Protocol", f"external validation on {cv.get('n', '?')} other patients"))
+    elif card.validated:
+        rows.append(
+            ("Protocol", f"resampling, {cv.get('n_folds', '?')} test folds, pooled out-of-fold")
+        )
     else:
         rows.append(("Protocol", "fit on all patients; no cross-validation stored"))
+    if card.validated:
+        c_index = _interval(cv["c_index"], cv.get("ci_low"), cv.get("ci_high"), 3)
+        rows.append((f"C-index ({'external' if card.validated == 'external' else 'CV'})", c_index))
     rows += [
         ("C-index (apparent)", f"{card.apparent_c_index:.3f} (on the training patients)"),
         ("Risk-group cut", _cut_text(card.cut)),
-        ("Log-rank p", p_text(None if groups.logrank is None else groups.logrank.p_value)),
+        (
+            "Log-rank p",
+            _training(p_text(None if groups.logrank is None else groups.logrank.p_value)),
+        ),
     ]
     hr = groups.hazard_ratio
     estimable = hr is not None and np.isfinite(hr.value)
     text = _interval(hr.value, hr.ci_low, hr.ci_high, 2) if estimable else "not estimable"
-    return [*rows, ("HR high vs low", text)]
+    return [*rows, ("HR high vs low", _training(text))]
+
+
+def _training(text: str) -> str:
+    """A risk-group statistic of the card, said to be the training patients' (an external
+    validation's log-rank and hazard ratio differ)."""
+    return f"{text} (training patients)"
 
 
 def _km_curves(loaded: LoadedModel) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
