@@ -115,6 +115,36 @@ def test_score_command_scores_several_cases_and_names_a_broken_one(
         assert row["risk"] == pytest.approx(score_case(load_case(case), loaded).risk, abs=1e-12)
 
 
+def test_a_batch_in_text_keeps_each_cases_cautions_and_names_shared_case_ids(
+    cohort, model_dir, tmp_path, capsys
+):
+    """Without --json a batch printed each case's id, risk and group alone (on stderr): its
+    cautions and warnings (a wrong-patient warning among them) were lost in `> results.txt`;
+    two patients under one case id from two folders were not told apart."""
+    import shutil
+
+    values = json.loads((cohort / "cases" / "SYN-0003" / "clinical.json").read_text())
+    odd = tmp_path / "siteB" / "SYN-0003"
+    shutil.copytree(cohort / "cases" / "SYN-0003", odd)
+    own = {k: v for k, v in values.items() if not k.startswith("albi")}  # derived again
+    (odd / "clinical.json").write_text(json.dumps({**own, "albumin": 18.0}))
+    cases = [cohort / "cases" / "SYN-0003", odd]
+    argv = ["score", "--case", *map(str, cases), "--model", str(model_dir)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    alone = score_case(load_case(odd), load_scoring_model(model_dir))
+    assert alone.cautions and all(c in out for c in alone.cautions)
+    assert out.count("case_id: SYN-0003") == 2 and "n_scored: 2" in out
+    assert f"case id SYN-0003 is that of 2 sources ({cases[0]}, {odd})" in out
+
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["warnings"] == [
+        f"case id SYN-0003 is that of 2 sources ({cases[0]}, {odd}): tell their results apart "
+        "by source, not by case id."
+    ]
+
+
 def test_missing_clinical_value_is_imputed_and_reported(cohort, model_dir):
     case = load_case(cohort / "cases" / "SYN-0002")
     case.clinical["albumin"] = None

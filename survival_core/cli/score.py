@@ -4,6 +4,7 @@ process (the model and the scoring stack loaded once), with a saved model."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,12 +127,29 @@ def run(args: argparse.Namespace) -> int:
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")
     result = {"model": loaded.name, "n_scored": len(scored), "n_failed": len(failed)}
+    if warnings := _same_ids(scored):
+        result["warnings"] = warnings
+        for warning in warnings:
+            progress(f"warning: {warning}")
     if args.json:
         report({**result, "cases": scored, "failed": failed}, True)
-    else:
-        for row in scored:
-            progress(
-                f"{row['source']}: {row['case_id']} risk {row['risk']:.3f} ({row['risk_group']})"
-            )
+    else:  # every case's lines as it alone prints them: its cautions and warnings kept
+        for row in [*scored, *failed]:
+            report(row, False)
+            sys.stdout.write("\n")
         report(result, False)
     return 2 if failed else 0
+
+
+def _same_ids(scored: list[dict[str, Any]]) -> list[str]:
+    """A warning for each case id that several sources gave: results joined on the case id
+    would mix those patients up (join them on ``source``)."""
+    sources: dict[str, list[str]] = {}
+    for row in scored:
+        sources.setdefault(row["case_id"], []).append(row["source"])
+    return [
+        f"case id {case_id} is that of {len(given)} sources ({', '.join(given)}): tell their "
+        "results apart by source, not by case id."
+        for case_id, given in sources.items()
+        if len(given) > 1
+    ]
