@@ -287,6 +287,15 @@ def test_missing_or_wrong_paths(tmp_path: Path) -> None:
     (tmp_path / "image.txt").write_text("x")
     with pytest.raises(InputError, match="neither a case folder nor a .zip"):
         load_case(tmp_path / "image.txt")
+    # a download cut short: a zip's first bytes without its central directory
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "case.zip", "w") as archive:
+        archive.writestr("case/image.nii.gz", b"x" * 5000)
+    data = (tmp_path / "case.zip").read_bytes()
+    (tmp_path / "case.zip").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="damaged or incomplete .zip archive"):
+        load_case(tmp_path / "case.zip")
 
 
 def test_generated_cohort_cases_load(request: pytest.FixtureRequest) -> None:

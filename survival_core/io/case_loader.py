@@ -38,7 +38,7 @@ from survival_core.errors import (
     MaskError,
     RTStructError,
 )
-from survival_core.io.archive import extract_zip, is_zip
+from survival_core.io.archive import extract_zip, is_zip, looks_like_zip
 from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
@@ -119,6 +119,11 @@ def _case_root(path: Path) -> Iterator[tuple[Path, str, Callable[[str], str]]]:
         yield _enter_wrapper(path), path.name, str
         return
     if not is_zip(path):
+        if looks_like_zip(path):  # a zip's first bytes, no central directory
+            raise InputError(
+                f"{path} is a damaged or incomplete .zip archive (a download or copy cut "
+                "short?): it cannot be read. Download or copy it again."
+            )
         raise InputError(f"{path} is neither a case folder nor a .zip archive of one.")
     with tempfile.TemporaryDirectory(prefix="radsurv-case-", dir=data_subdir("tmp")) as tmp:
 
