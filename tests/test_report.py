@@ -347,6 +347,18 @@ def test_the_report_command_writes_the_pdf(small_cohort, model_dir, tmp_path, ca
     assert pages == 1 and "Case SYN-0002" in text and f"Risk score {result['risk']:.2f}" in text
 
 
+def test_a_report_out_under_a_file_is_refused_before_any_work(model_dir, tmp_path, monkeypatch):
+    """'File exists' came after scoring and explaining the case."""
+    from survival_core.errors import InputError
+    from survival_core.models import scoring
+
+    (tmp_path / "results.txt").write_text("mine")
+    monkeypatch.setattr(scoring, "load_scoring_model", lambda *_: pytest.fail("loaded a model"))
+    out = tmp_path / "results.txt" / "SYN-0002.pdf"
+    with pytest.raises(InputError, match="results.txt is a file, not a folder"):
+        _cli("--case", str(tmp_path), "--model", str(model_dir), "--out", str(out))
+
+
 def test_the_report_command_gives_the_warnings_score_gives(
     small_cohort, model_dir, tmp_path, capsys
 ):

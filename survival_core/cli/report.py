@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from survival_core.cli.model_args import add_case_options, case_options
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import check_out, progress, report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() != ".pdf":
         raise InputError(f"--out {args.out} should end in .pdf.")
+    check_out(args.out, folder=False)  # before scoring and explaining, not after
     loaded = load_scoring_model(args.model)
     case = load_case(args.case, schema=loaded.schema, **case_options(args))
     progress(f"scoring {case.case_id}")
