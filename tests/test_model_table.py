@@ -128,6 +128,13 @@ def test_feature_tables_without_the_outcome_point_at_clinical_csv(tmp_path: Path
     )
     with pytest.raises(InputError, match=r"\(feats.csv\) has both .*--table COHORT/clinical.csv"):
         load_model_table([features])
+    # an export's own headers: named, and the cohort import that reads them pointed at
+    export = tmp_path / "export.csv"
+    pd.DataFrame({"case_id": ["A", "B"], "os_months": [3, 20], "status": [1, 0]}).to_csv(
+        export, index=False
+    )
+    with pytest.raises(InputError, match=r"columns: 'os_months', 'status'\..*cohort import"):
+        load_model_table([export])
 
 
 def test_a_time_written_with_its_unit_is_named(tmp_path: Path, veterans: pd.DataFrame) -> None:
@@ -154,6 +161,19 @@ def test_a_follow_up_too_short_for_days_asks_for_the_unit(
         load_model_table([tmp_path / "days.csv"]),
     ):
         assert not [n for n in table.notes if "longest follow-up" in n]
+
+
+def test_days_written_in_another_unit_come_back_as_the_same_days(tmp_path: Path) -> None:
+    """730 days written in months came back as 730.0000000000001: an event at 2 years fell after
+    the 730-day horizon, and its td-AUC differed from the same table's in days."""
+    days = np.array([730.0, 365.0, 1095.0, 12.5, 1000.0])
+    for unit, factor in (("weeks", 7.0), ("months", 365.25 / 12), ("years", 365.25)):
+        table = pd.DataFrame(
+            {"case_id": list("abcde"), "time": days / factor, "event": 1, "x": range(5)}
+        )
+        table.to_csv(tmp_path / f"{unit}.csv", index=False)
+        read = load_model_table([tmp_path / f"{unit}.csv"], time_unit=unit).y["time"]
+        assert read.tolist() == days[np.argsort(list("abcde"))].tolist()
 
 
 def test_days_read_as_months_or_years_are_noted(tmp_path: Path, veterans: pd.DataFrame) -> None:

@@ -338,9 +338,13 @@ def load_model_table(
     with_outcome = [i for i, f in enumerate(frames) if {"time", "event"} <= set(f.columns)]
     if not with_outcome:
         names = ", ".join(Path(p).name for p in paths)
+        # an export's own headers ('os_months', 'status'): the cohort import reads them
+        seen = sorted({c for f in frames for c in f.columns if c not in {"time", "event"}})
+        shown = ", ".join(map(repr, seen[:8])) + (" ..." if len(seen) > 8 else "")
         raise InputError(
             f"None of the tables ({names}) has both a 'time' and an 'event' column; a cohort's "
             "outcomes are in its clinical.csv: give it too (--table COHORT/clinical.csv)."
+            + (f" Their columns: {shown}. {_IMPORT_FIRST}" if seen else "")
         )
     metas = [parquet_metadata(Path(p)) for p in paths]
     frames = _image_named(frames, metas, notes)
@@ -413,9 +417,10 @@ def load_model_table(
         X = X[[c for c in X.columns if pattern.search(str(c))]]
         if X.empty:
             raise ConfigError(f"No feature column matches {features!r}.")
-    y = Surv.from_arrays(
-        event.astype(bool).to_numpy(), time.to_numpy(float) * TIME_UNITS[time_unit]
-    )
+    # to the microday: 730 days written in months came back as 730.0000000000001, after the
+    # 2-year horizon (its td-AUC differed from the same table's in days)
+    days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)
+    y = Surv.from_arrays(event.astype(bool).to_numpy(), days)
     longest = float(y["time"].max())
     if longest < SHORT_FOLLOW_UP_DAYS:
         notes.append(
