@@ -89,6 +89,23 @@ def test_all_times_tied_give_no_fold_c_index_and_say_why():
     assert 0 < summary["c_index"] < 1
 
 
+def test_a_horizon_few_patients_are_followed_after_is_said(gbsg2):
+    """GBSG2 at 2,500 days: a handful of the 686 patients are still followed, and its td-AUC was
+    reported as any other horizon's."""
+    X, y = gbsg2
+    followed = int((y["time"] > 2500.0).sum())
+    assert 0 < followed < 10
+    folds = splits.nested_cv(y["event"], 1, 3, seed=0)
+    summary = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, n_bootstrap=20, horizons=[730.0, 2500.0]
+    ).summary
+    notes = [n for n in summary["preprocessing_notes"] if "still followed" in n]
+    assert notes == [
+        f"At 2500 days only {followed} of the {len(y)} tested patients are still followed: its "
+        "td-AUC and calibration rest on that few controls, too few to trust."
+    ]
+
+
 def test_horizons_outside_the_follow_up_are_said_when_left_out(gbsg2):
     X, y = gbsg2
     folds = splits.nested_cv(y["event"], 1, 3, seed=0)
