@@ -40,6 +40,20 @@ def test_the_surrounding_organ_is_taken_and_names_the_site() -> None:
     assert any("Kidney_L" in w and "not taken" in w for w in out.warnings)
 
 
+def test_an_organ_of_another_site_than_the_one_given_is_said() -> None:
+    """A liver case read as a lung one (--site lung) dropped its liver contour without a word."""
+    liver = _box((0, 10), (5, 25), (5, 25))
+    out = assign_roles({"GTV": NECK_GTV, "Liver": liver}, {}, ("gtv",), site="lung")
+    assert set(out.masks) == {"gtv"}
+    assert out.warnings == [
+        "'Liver' looks like the liver and surrounds the GTV, but the case's site was given as "
+        "lung: it is not taken as the organ hosting the tumour. If this is a liver case, say so "
+        "(the Case page's cancer site, --site liver)."
+    ]
+    away = assign_roles({"GTV": NECK_GTV, "Brain": BRAIN}, {}, ("gtv",), site="lung")
+    assert away.warnings == []  # an organ away from the tumour says nothing of the site
+
+
 def test_left_and_right_lungs_unite_and_gtvs_unite() -> None:
     left, right = _box((0, 20), (0, 30), (0, 14)), _box((0, 20), (0, 30), (16, 30))
     gtv1, gtv2 = _box((5, 8), (5, 8), (5, 8)), _box((10, 12), (20, 23), (20, 23))

@@ -119,6 +119,24 @@ def _refuse_labels_of_one_file(names: list[str]) -> None:
             )
 
 
+def _other_sites_organs(
+    structures: Mapping[str, sitk.Image], by_key: Mapping[str, str], gtv: sitk.Image, site: str
+) -> list[str]:
+    """A warning for each organ of another site than the given ``site`` that surrounds the GTV:
+    a liver case read as a lung one dropped its liver contour without a word."""
+    warnings = []
+    for other, keys in sorted(role_candidates(list(by_key)).organs.items()):
+        if surrounds(unite([structures[by_key[k]] for k in keys]), gtv):
+            listed = ", ".join(repr(by_key[k]) for k in keys)
+            warnings.append(
+                f"{listed} looks like the {other} and surrounds the GTV, but the case's site was "
+                f"given as {site.replace('_', ' ')}: it is not taken as the organ hosting the "
+                f"tumour. If this is a {other} case, say so (the Case page's cancer site, "
+                f"--site {other})."
+            )
+    return warnings
+
+
 def assign_roles(
     structures: Mapping[str, sitk.Image],
     explicit: Mapping[str, list[str]],
@@ -189,6 +207,8 @@ def assign_roles(
             case_site = case_site or hosting[0]
             chosen["organ"] = [by_key[k] for k in found.organs[hosting[0]]]
             masks["organ"] = organs[hosting[0]]
+    elif site and "organ" not in chosen and "gtv" in masks:
+        warnings += _other_sites_organs(structures, by_key, masks["gtv"], site)
     elif chosen.get("organ") and case_site is None:
         keys = [structure_key(n) for n in chosen["organ"]]
         sites = {s for s in role_candidates(keys).organs}
