@@ -138,6 +138,23 @@ def test_closed_planar_xor_contours_are_filled_with_their_holes(tmp_path: Path) 
     assert array[centre[2], centre[1], centre[0]] == 0  # the hole
 
 
+def test_overlapping_xor_contours_cancel_where_they_overlap(tmp_path: Path) -> None:
+    """Two CLOSED_PLANAR_XOR squares overlapping by half were united (600 mm2, not the 400 of
+    their exclusive or); CLOSED_PLANAR ones are still united, with a note."""
+    squares = [square((-4.0, 0.0), 16.0, 10.0), square((4.0, 0.0), 16.0, 10.0)]
+    areas = {}
+    for kind in ("CLOSED_PLANAR_XOR", "CLOSED_PLANAR"):
+        image, info, rt = setup_case(
+            tmp_path / kind, {"GTV": squares}, geometric_types={"GTV": kind}
+        )
+        notes: list[str] = []
+        array = sitk.GetArrayFromImage(rtstruct_to_masks(rt, image, info, ["GTV"], notes)["GTV"])
+        areas[kind] = array.sum() * SPACING[0] * SPACING[1]
+        assert any("overlapping contours united" in n for n in notes) == (kind == "CLOSED_PLANAR")
+    assert areas["CLOSED_PLANAR_XOR"] == pytest.approx(2 * 16 * 8, rel=0.1)  # pixel edges
+    assert areas["CLOSED_PLANAR"] == pytest.approx(16 * 24, rel=0.1)
+
+
 def plane_rectangle(
     center: np.ndarray, width: float, height: float, u: np.ndarray, v: np.ndarray
 ) -> np.ndarray:

@@ -6,7 +6,8 @@ continuous voxel indices of the image and filled on its slice with the pixel-cen
 (:func:`skimage.draw.polygon`). Polygons on one slice combine by nesting: one inside another cuts
 a hole (and one inside a hole is an island again), as the even-odd rule gives; polygons that only
 overlap are united, and a polygon repeated on its slice counts once, each with a note (the
-even-odd rule would cancel them). Every contour on a slice counts, whatever rounding its z was
+even-odd rule would cancel them). A structure of CLOSED_PLANAR_XOR contours alone combines them
+by exclusive or, as DICOM defines that type: overlapping ones cancel where they overlap. Every contour on a slice counts, whatever rounding its z was
 written with.
 
 Which image slices a contour fills: on the image it was drawn on, the slice it lies on (within
@@ -341,10 +342,11 @@ def _slice_of_plane(planes: list[float], n_slices: int, thickness: float) -> dic
 
 
 def _fill_slice(
-    contours: list[np.ndarray], shape: tuple[int, int]
+    contours: list[np.ndarray], shape: tuple[int, int], xor: bool = False
 ) -> tuple[np.ndarray, int, int, list[str]]:
     """One slice's contours (voxel index) filled: nested ones cut holes (and islands in them),
-    overlapping ones are united, repeats count once. Returns the (y, x) bool slice, the voxels
+    overlapping ones are united (``xor``: combined by exclusive or, as CLOSED_PLANAR_XOR
+    contours are defined to be), repeats count once. Returns the (y, x) bool slice, the voxels
     filled outside the image in-plane and in all, and what was repeated or united."""
     filled, outside, total = [], 0, 0
     for index in contours:
@@ -370,9 +372,13 @@ def _fill_slice(
                 depth[i] += 1  # a lies inside b
             elif common and common < min(a.size, b.size):
                 overlap = True
+    plane = np.zeros(shape[0] * shape[1], dtype=bool)
+    if xor:
+        for voxels in filled:
+            plane[voxels] ^= True
+        return plane.reshape(shape), outside, total, said
     if overlap:
         said.append("overlapping contours united")
-    plane = np.zeros(shape[0] * shape[1], dtype=bool)
     for level, voxels in sorted(zip(depth, filled, strict=True), key=lambda pair: pair[0]):
         plane[voxels] = level % 2 == 0  # an outline, or a hole in one
     return plane.reshape(shape), outside, total, said
@@ -387,9 +393,11 @@ def _rasterise(
     slab (``thickness`` slices: :func:`_plane_spacings`) holds it, with a note in ``notes``."""
     size = image.GetSize()
     mask = np.zeros(size[::-1], dtype=np.uint8)
+    types = [t for t in roi.geometric_types if t in CLOSED_TYPES]
     closed = [
         c for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t in CLOSED_TYPES
     ]
+    xor = bool(types) and set(types) == {"CLOSED_PLANAR_XOR"}
     if not closed:
         raise MaskError(
             f"Structure {roi.name!r} has no closed contour; it cannot be made into a mask."
@@ -418,7 +426,7 @@ def _rasterise(
         if not 0 <= k < size[2]:
             continue
         contours = [c for p in on_slice for c in planes[p]]
-        mask[k], out, count, what = _fill_slice(contours, (size[1], size[0]))
+        mask[k], out, count, what = _fill_slice(contours, (size[1], size[0]), xor)
         outside, total = outside + out, total + count
         for text in what:
             said.setdefault(text, []).append(k)
