@@ -248,6 +248,17 @@ def test_open_contours_ignored_with_warning(tmp_path: Path) -> None:
     )
 
 
+def test_a_structure_set_cut_short_is_said_to_be_damaged(tmp_path: Path) -> None:
+    """A copy cut inside its last structure's contours read as that structure never drawn ('no
+    closed contour'), and a GTV that was drawn was 'not recognised'."""
+    image, info, rt = setup_case(tmp_path, {"GTV": [square((0, 0), 8, z) for z in (5.0, 7.5)]})
+    raw = (tmp_path / "rs.dcm").read_bytes()
+    cut = raw.rindex(b"\x06\x30\x84\x00")  # the last item's ReferencedROINumber, after its contours
+    (tmp_path / "cut.dcm").write_bytes(raw[:cut])
+    with pytest.raises(RTStructError, match="damaged or incomplete .a copy or download cut short"):
+        read_rtstruct(tmp_path / "cut.dcm")
+
+
 def test_unknown_roi_name_lists_the_names(tmp_path: Path) -> None:
     image, info, rt = setup_case(
         tmp_path, {"Liver": [square((0, 0), 10, 5.0)], "GTV": [square((0, 0), 4, 5.0)]}

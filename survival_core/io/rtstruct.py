@@ -144,7 +144,12 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
             continue
         rois[number] = roi
     for item in ds.get("ROIContourSequence", []):
-        roi = rois.get(int(item.get("ReferencedROINumber") or -1))
+        if item.get("ReferencedROINumber") is None:  # after its contours: an item cut short
+            raise RTStructError(
+                f"{path}: a structure's contours name no ROI number; the file is damaged or "
+                "incomplete (a copy or download cut short?). Copy or export it again."
+            )
+        roi = rois.get(int(item.ReferencedROINumber))
         if roi is not None and roi.ambiguous:
             continue
         if roi is None:
