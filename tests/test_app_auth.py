@@ -153,8 +153,17 @@ def test_logging_in_with_the_password_and_out_again(with_users, address):
     assert not app.exception
     assert any("Dr Clinician** (clinician)" in c.value for c in app.sidebar.caption)
     assert app.title[0].value == "Case"
+    # the patient on screen and its edits go with the user: the next one at this browser saw
+    # them, and their own views were not audited
+    from ui.auth import AUDITED
+    from ui.state import CLINICAL_EDITS, CURRENT_CASE
+
+    app.session_state[CURRENT_CASE], app.session_state[CLINICAL_EDITS] = "PT001", {"ecog": 3}
+    app.session_state[AUDITED] = {("clinician", "score_case", "PT001", ())}
     app.sidebar.button(key="radsurv-logout").click().run()
     assert app.session_state[AUTH_STATUS] is None and listed(app) == set()
+    for key in (CURRENT_CASE, CLINICAL_EDITS, AUDITED):
+        assert key not in app.session_state
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -428,8 +437,10 @@ def test_an_idle_session_is_logged_out_at_its_next_click(own_users, address, mon
     app.run()
     assert app.title[0].value == "Case" and app.session_state[LAST_SEEN] > time.time() - 60
     app.session_state[LAST_SEEN] = time.time() - 31 * 60
+    app.session_state["current_case"] = "PT001"
     app.run()
     assert not app.exception and listed(app) == set() and app.session_state[AUTH_STATUS] is None
+    assert "current_case" not in app.session_state
     assert any("ended after 30 minutes without activity" in w.value for w in app.sidebar.warning)
     expired = [e for e in read_audit()[since:] if e["action"] == "session_expired"]
     assert [e["user"] for e in expired] == ["viewer"]

@@ -166,20 +166,28 @@ def record(
 ) -> None:
     """Write ``action`` on ``target`` by this session's user to the audit log; ``once``: only the
     first time in this session (a score shown again on every rerun is one entry)."""
-    if once:
-        key = (action, target, tuple(sorted(details.items())))
-        done = st.session_state.setdefault(AUDITED, set())
-        if key in done:
-            return
-        done.add(key)
     try:
         user = current_user()
     except RadSurvError:
         user = None
-    audit(_login_name(user), action, target, outcome, **details)
+    name = _login_name(user)
+    if once:
+        key = (name, action, target, tuple(sorted(details.items())))
+        done = st.session_state.setdefault(AUDITED, set())
+        if key in done:
+            return
+        done.add(key)
+    audit(name, action, target, outcome, **details)
 
 
 def _forget() -> None:
+    """Log the session out, and with the user goes all it held (but why it ended): the next user
+    of the browser was shown the previous one's patient, clinical edits and risk, and their
+    views were not audited (the audited set was the previous user's)."""
+    ended = st.session_state.get(ENDED)
+    st.session_state.clear()
+    if ended is not None:
+        st.session_state[ENDED] = ended
     st.session_state[AUTH_STATUS] = None
     st.session_state[USERNAME] = None
     st.session_state[CREDENTIAL] = None
