@@ -104,3 +104,43 @@ def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch
     chosen["folder"] = "A"
     app.run()
     assert app.markdown[0].value == "read for A, age 70"
+
+
+def _reloaded() -> None:
+    """One upload made current, an edit saved, then made current again as read with the
+    ``row`` of its clinical table the session state names."""
+    import dataclasses
+
+    import streamlit as st
+
+    import ui.state as state
+    from tests.case_builders import make_case
+
+    rows = {
+        "PT001": {"age": 62, "albumin": 31.0, "afp": None},
+        "PT002": {"age": 73, "albumin": 35.1, "afp": float("nan")},
+    }
+    case = dataclasses.replace(make_case(case_id="UP-1"), clinical=rows[st.session_state["row"]])
+    if "started" not in st.session_state:
+        st.session_state["started"] = True
+        state.set_current_case(case, "upload:folder")
+        st.session_state[state.CLINICAL_EDITS] = {**case.clinical, "ecog": 3}
+    else:
+        state.set_current_case(case, "upload:folder")
+    values = state.clinical_values(state.current_case())
+    st.write(f"age {values['age']}, ecog {values.get('ecog')}")
+
+
+def test_the_upload_read_again_with_another_patients_row_drops_the_edits():
+    """An upload read with the wrong row of its clinical CSV, one value edited, then read again
+    with the right row: the saved edits held every value of the wrong row, so the risk was
+    scored on the other patient. Read again with the same row, the edit stays."""
+    app = AppTest.from_function(_reloaded, default_timeout=60)
+    app.session_state["row"] = "PT002"
+    app.run()
+    assert app.markdown[0].value == "age 73, ecog 3"
+    app.run()  # the same row again (missing values alike): the edit is kept
+    assert app.markdown[0].value == "age 73, ecog 3"
+    app.session_state["row"] = "PT001"
+    app.run()
+    assert not app.exception and app.markdown[0].value == "age 62, ecog None"

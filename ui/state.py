@@ -64,19 +64,32 @@ def load_upload_folder(
 
 def set_current_case(case: Case, origin: str | None = None, read: tuple | None = None) -> None:
     """Make ``case`` this session's current case, from ``origin`` ("demo:<id>", "upload:<folder>");
-    edits of an earlier case are dropped. ``read``: an upload's :func:`load_upload_folder`
-    arguments, the model's folder last, so that :func:`current_case` reads its clinical values
-    again for another model."""
+    edits of an earlier case are dropped, and those of this one read with other clinical values
+    (the upload's other row of its clinical table: the edits held every value of the row first
+    read, another patient's). ``read``: an upload's :func:`load_upload_folder` arguments, the
+    model's folder last, so that :func:`current_case` reads its clinical values again for
+    another model."""
     previous = st.session_state.get(CURRENT_CASE)
     if (
         previous is None
         or previous.case_id != case.case_id
         or st.session_state.get(CURRENT_ORIGIN) != origin
+        or _other_values(previous.clinical, case.clinical)
     ):
         st.session_state.pop(CLINICAL_EDITS, None)
     st.session_state[CURRENT_CASE] = case
     st.session_state[CURRENT_ORIGIN] = origin
     st.session_state[CURRENT_READ] = read
+
+
+def _other_values(before: dict, now: dict) -> bool:
+    """Whether clinical values read twice differ in a variable both hold (missing alike)."""
+    from survival_core.io.clinical import is_missing
+
+    return any(
+        before[k] != now[k] and not (is_missing(before[k]) and is_missing(now[k]))
+        for k in before.keys() & now.keys()
+    )
 
 
 def clear_current_case() -> None:
