@@ -10,7 +10,7 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.errors import InputError
-from survival_core.io.uploads import neutral_names, safe_name, store_upload
+from survival_core.io.uploads import NOTES_FILE, neutral_names, safe_name, store_upload
 from survival_core.paths import data_subdir
 
 
@@ -23,10 +23,10 @@ def _nifti(value: int) -> bytes:
 
 
 def test_same_bytes_same_folder_different_bytes_different_folder():
-    first = store_upload([("notes.txt", b"abc")])
-    assert store_upload([("notes.txt", b"abc")]) == first
-    assert store_upload([("notes.txt", b"abd")]) != first
-    assert (first / "file-1.txt").read_bytes() == b"abc"
+    first = store_upload([("CT.nii", _nifti(1))])
+    assert store_upload([("CT.nii", _nifti(1))]) == first
+    assert store_upload([("CT.nii", _nifti(2))]) != first
+    assert [p.name for p in first.iterdir()] == ["CT.nii"]
 
 
 def test_order_of_files_does_not_matter():
@@ -122,21 +122,27 @@ def test_a_file_that_is_not_what_its_name_says_is_refused_by_its_uploaded_name()
 
 
 def test_a_volume_archive_keeps_no_file_or_folder_name_but_its_image_and_mask_folders():
+    """Its text report, PDF or picture is not kept: it was stored as it was, the patient's name
+    and MRN in its text (a loose one is refused at upload)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("Zyxwv_Qwerty/image/Zyxwv_Qwerty_T1.nii", b"1")
-        archive.writestr("Zyxwv_Qwerty/masks/Zyxwv_Qwerty_GTV.nii", b"2")
-        archive.writestr("Zyxwv_Qwerty/Zyxwv_Qwerty_notes.txt", b"3")
+        archive.writestr("Zyxwv_Qwerty/image/Zyxwv_Qwerty_T1.nii", _nifti(1))
+        archive.writestr("Zyxwv_Qwerty/masks/Zyxwv_Qwerty_GTV.nii", _nifti(2))
+        archive.writestr("Zyxwv_Qwerty/Zyxwv_Qwerty_notes.txt", b"ROE^RICHARD MRN-5551234")
+        archive.writestr("Zyxwv_Qwerty/report.pdf", b"%PDF-1.4 ROE^RICHARD")
+        archive.writestr("Zyxwv_Qwerty/image/T1.raw", b"voxels")  # a header's detached data
     folder = store_upload([("Zyxwv_Qwerty.zip", buffer.getvalue())])
-    (stored,) = folder.iterdir()
+    stored = folder / "upload.zip"
     with zipfile.ZipFile(stored) as archive:
         members = archive.namelist()
-    assert stored.name == "upload.zip" and len(members) == 3
+        deflated = {i.compress_type for i in archive.infolist()}
     assert not [m for m in members if "zyxwv" in m.lower() or "qwerty" in m.lower()]
     token = members[0].split("/")[0]
     assert sorted(members) == sorted(
-        [f"{token}/image/T1.nii", f"{token}/masks/GTV.nii", f"{token}/file-1.txt"]
+        [f"{token}/image/T1.nii", f"{token}/masks/GTV.nii", f"{token}/image/file-1.raw"]
     )
+    assert deflated == {zipfile.ZIP_DEFLATED}  # a bare ZipInfo stored them: twice the size
+    assert "2 file(s) no case is read from" in (folder / NOTES_FILE).read_text()
 
 
 def test_one_dicom_instance_twice_in_a_zip_is_kept_once_or_refused_by_the_zips_names():
@@ -204,3 +210,24 @@ def test_an_upload_of_nothing_a_case_is_read_from_is_refused_naming_its_files():
     ):
         store_upload([("Zyxwv_plan.dcm", plan.read_bytes())])
     assert set(data_subdir("cases").iterdir()) == before
+
+
+def test_a_zip_is_unpacked_under_the_data_folder_whose_retention_clears_it(monkeypatch):
+    """Its identified files were unpacked into the system's temporary folder: a process killed
+    while cleaning them (the OOM killer on a big upload) left them there for good, where the
+    data folder's retention never looks."""
+    from survival_core.io import uploads
+
+    seen = []
+
+    def unpack(content, root):
+        seen.append(Path(root))
+        return uploads_extract(content, root)
+
+    uploads_extract = uploads.extract_zip
+    monkeypatch.setattr(uploads, "extract_zip", unpack)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("case/CT.nii", _nifti(1))
+    store_upload([("case.zip", buffer.getvalue())])
+    assert [p.parent for p in seen] == [data_subdir("tmp")] and not seen[0].exists()

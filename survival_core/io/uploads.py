@@ -9,7 +9,8 @@ schema's variables. File type is decided by content, never by extension (except 
 a file whose content is not what its name says is refused before anything is kept.
 
 Only what a case is read from is stored: DICOM image slices, RTSTRUCTs and SEGs (an RT plan, a
-dose grid or a report is never read, and its own text may name the patient), and of a clinical
+dose grid or a report is never read, and its own text may name the patient, nor is a zip's text
+report, PDF or picture), volumes and their detached voxel files, and of a clinical
 file the rows of the upload's own patients, under the case id their images got (never the
 hospital's ID it was keyed by). What was left out is said by kind and count in the folder's
 :data:`NOTES_FILE` (never by the uploaded file's name, which may be the patient's).
@@ -56,7 +57,7 @@ from survival_core.io.deid import (
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.dicom_series import is_image_slice, is_rtstruct, is_seg, sop_class
-from survival_core.io.filetype import check_file_type
+from survival_core.io.filetype import check_file_type, claimed_type
 from survival_core.io.headers import parse_header
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -74,6 +75,9 @@ UPLOAD_ROW = "upload"
 #: What the cleaning left out of an upload, by kind and count: a JSON list of lines, beside it.
 NOTES_FILE = "upload-notes.json"
 #: Why a clinical file was not stored, by whether the images carry patient IDs to match it by.
+#: Files a MetaImage (.mhd) or NRRD (.nhdr) header keeps its voxels in: kept as they are.
+DETACHED_DATA_SUFFIXES = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz", ".dat")
+_NOT_READ = "file(s) no case is read from (a report, a document, a picture), whose text may name the patient"
 _UNMATCHED = {
     True: "clinical file(s) of none of the images' patients (IDs are matched as a cohort import "
     "matches them: exactly, but for spaces around them)",
@@ -307,12 +311,18 @@ def _unread_kind(ds: Dataset) -> str | None:
 
 
 def _clean_file(
-    name: str, content: bytes, deid: Deidentifier, keep: frozenset[str], left_out: LeftOut
+    name: str,
+    content: bytes,
+    deid: Deidentifier,
+    keep: frozenset[str],
+    left_out: LeftOut,
+    in_zip: bool = False,
 ) -> tuple[str | None, bytes, str | None] | None:
     """(own stored name, de-identified bytes, case pseudonym for DICOM) of one file; the own name
     is a DICOM file's SOP instance UID, None where the file has none. ``None`` drops the file: a
     DICOM object no case is read from (:func:`_unread_kind`: a plan, a dose grid, a report or a
-    DICOMDIR index, whose own text may name the patient), noted in ``left_out``."""
+    DICOMDIR index, whose own text may name the patient), and a member of a zip (``in_zip``) of
+    no kind a case reads (a text report, a PDF, a picture), noted in ``left_out``."""
     try:
         ds = read_dicom_bytes(content)
         unread = _unread_kind(ds) if ds is not None else None
@@ -339,7 +349,12 @@ def _clean_file(
         return None, _clinical_csv(name, content, keep), None
     if suffix == "json":
         return None, _clinical_json(name, content, keep), None
-    return None, content, None
+    lowered = name.lower()
+    unread = claimed_type(name) is None or lowered.endswith(".txt")
+    if in_zip and unread and not lowered.endswith(DETACHED_DATA_SUFFIXES):  # .mhd/.nhdr voxels
+        left_out.append((name, _NOT_READ))  # a report, a letter or a picture in the zip was
+        return None  # stored as it was, the patient's name and MRN in its text
+    return None, content, None  # a loose file is then checked by type (and refused)
 
 
 def _hide_folders(member: str, deid: Deidentifier, telling: frozenset[str]) -> str:
@@ -353,17 +368,19 @@ def _clean_zip(
     content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool, left_out: LeftOut
 ) -> tuple[str | None, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
-    folder outside the data folder, removed at once), and its own name: the case pseudonym when it
+    folder under the data folder's ``tmp``, removed at once), and its own name: the case pseudonym when it
     holds DICOM. With ``neutral``, members are named as loose files are (:func:`neutral_names`),
     folder by folder. Members left out are noted in ``left_out``."""
     folders: dict[PurePosixPath, list[tuple[str, str | None, bytes]]] = {}
     order: list[tuple[PurePosixPath, str]] = []  # each member (folder, name), in archive order
     pseudonyms: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="radsurv-deid-") as tmp:
+    # under the data folder, whose retention removes what a killed process left (the system's
+    # temporary folder kept the identified files for good)
+    with tempfile.TemporaryDirectory(prefix="radsurv-deid-", dir=data_subdir("tmp")) as tmp:
         root = Path(tmp)
         for path in extract_zip(content, root):
             relative = PurePosixPath(path.relative_to(root).as_posix())
-            cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep, left_out)
+            cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep, left_out, True)
             if cleaned is None:
                 continue
             own, data, pseudonym = cleaned
@@ -400,7 +417,9 @@ def _clean_zip(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for member, data in members:
-            archive.writestr(zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED  # a bare ZipInfo stores: 2x the size
+            archive.writestr(info, data, compresslevel=1)
     return (f"{pseudonyms[0]}.zip" if pseudonyms else None), buffer.getvalue()
 
 
