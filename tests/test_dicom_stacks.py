@@ -96,6 +96,20 @@ def test_localizer_in_a_ct_series_is_a_scout_stack(tmp_path: Path) -> None:
     assert info.stack == "images"
 
 
+def test_a_series_holding_its_localizer_is_no_scout_as_a_whole() -> None:
+    """A cohort import's inventory takes a series whole: one LOCALIZER slice filed in the
+    contoured portal series made all of it a scout, and the arterial phase was imported."""
+    from survival_core.io.dicom_series import SeriesEntry
+
+    axial = ct_slices(hu_volume(), **UIDS)
+    (scout,) = ct_slices(hu_volume((1, 12, 16)), row=(1, 0, 0), col=(0, 0, -1), **UIDS)
+    scout.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    entry = SeriesEntry("1.2", "CT", "", "1", "1", headers=[*axial, scout])
+    assert not entry.is_scout
+    lone = SeriesEntry("1.3", "CT", "", "1", "1", headers=[scout] * 3)
+    assert lone.is_scout
+
+
 def test_repeats_nothing_explains_still_refused(tmp_path: Path) -> None:
     first, second = echoes()
     for ds in first + second:

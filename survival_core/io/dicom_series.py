@@ -162,10 +162,13 @@ class SeriesEntry:
 
     @property
     def is_scout(self) -> bool:
-        """A localizer (ImageType LOCALIZER) or a stack too thin to analyse: never a default pick."""
+        """A localizer (ImageType LOCALIZER in most of its slices) or a stack too thin to
+        analyse: never a default pick. A series read whole (a cohort import's inventory) whose
+        scout slice was filed in it is no scout: it was passed over for another phase."""
         if self.n_slices <= MAX_SCOUT_SLICES:
             return True
-        return any("LOCALIZER" in header_values(h, "ImageType") for h in self.headers)
+        scouts = sum("LOCALIZER" in header_values(h, "ImageType") for h in self.headers)
+        return 2 * scouts > len(self.headers)
 
     @property
     def patient_id(self) -> str:
