@@ -103,13 +103,16 @@ def pick_demo() -> None:
 
 
 def _series_label(series: SeriesSummary) -> str:
-    """One image series as offered: modality, description, size, what references it."""
-    parts = [series.modality or "?"]
+    """One image series as offered: modality, number, description, size, slice thickness, what
+    references it (phases of one study differed in nothing shown once de-identified)."""
+    parts = [series.modality or "?"] + ([f"series {series.number}"] if series.number else [])
     if series.description:
         parts.append(f"'{series.description}'")
     if series.stack:
         parts.append(series.stack)
     parts.append(f"{series.size} voxels")
+    if series.thickness:
+        parts.append(f"{series.thickness:g} mm slices")
     if series.referenced_by:
         parts.append("contoured")
     if series.scout:
@@ -119,9 +122,11 @@ def _series_label(series: SeriesSummary) -> str:
     return ", ".join(parts)
 
 
-def _default_series(listed: list[SeriesSummary]) -> int:
-    """The series the loader takes without a choice (the one the structures reference)."""
-    return next((n for n, series in enumerate(listed) if series.default), 0)
+def _default_series(listed: list[SeriesSummary]) -> int | None:
+    """The series the loader takes without a choice (the one the structures reference); None
+    when it would ask (the structure set names none of them: the first, a delayed phase, was
+    pre-selected)."""
+    return next((n for n, series in enumerate(listed) if series.default), None)
 
 
 def pick_upload() -> None:
@@ -193,9 +198,10 @@ def pick_upload() -> None:
                 index=_default_series(listed_series),
                 format_func=lambda n: _series_label(listed_series[n]),
                 key=f"series-{folder.name}",
+                placeholder="Choose: the structures name none of them",
                 help="Pre-selected: the series the structures were drawn on.",
             )
-            series_uid = listed_series[chosen].series_uid
+            series_uid = None if chosen is None else listed_series[chosen].series_uid
         site = st.selectbox(
             "Cancer site",
             SITES,

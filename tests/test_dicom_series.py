@@ -529,3 +529,29 @@ def test_two_patients_series_to_choose_from_are_named_as_such(tmp_path) -> None:
     write(rtstruct(ghost, {"GTV": [square((0, 0), 8, 45.0)]}), tmp_path / "rs.dcm")
     with pytest.raises(DicomError, match=r"They are of 2 patients \(PAT-A, PAT-B\): give one"):
         read_series(tmp_path)
+
+
+def test_phases_are_told_apart_by_number_and_thickness_and_none_is_preselected(
+    tmp_path: Path,
+) -> None:
+    """Three phases of one study under a structure set linked by frame of reference alone: each
+    was offered as 'CT, 4 x 4 x 3 voxels, contoured' and the Case page pre-selected the first
+    (a delayed phase); the import listed them alike."""
+    from pages.case import _default_series, _series_label
+    from survival_core.cohort.importer import _series_text
+
+    first = ct_slices(hu_volume((3, 4, 4)))
+    for number, thickness in ((7, 2.5), (8, 2.5), (9, 5.0)):
+        datasets = ct_slices(hu_volume((3, 4, 4)), frame_uid=first[0].FrameOfReferenceUID)
+        for ds in datasets:
+            ds.SeriesNumber, ds.SliceThickness = number, thickness
+        write_series(tmp_path, datasets)
+    write(rtstruct(first, {"GTV": []}, series_uid="1.2.3.9"), tmp_path / "rs.dcm")
+    inventory = scan_dicom(tmp_path)
+    listed = sorted(series_summary(inventory), key=lambda s: s.number)
+    assert [(s.number, s.thickness) for s in listed] == [("7", 2.5), ("8", 2.5), ("9", 5.0)]
+    assert _default_series(listed) is None
+    assert _series_label(listed[2]).startswith("CT, series 9, 'synthetic CT', 4 x 4 x 3 voxels")
+    assert "5 mm slices" in _series_label(listed[2])
+    entry = next(e for e in inventory.series if e.number == "9")
+    assert _series_text(entry) == "CT series 9 4 x 4 x 3, 5 mm slices"

@@ -396,8 +396,12 @@ def explicit_roles(
 
 
 def _series_text(series: SeriesEntry) -> str:
+    """A series as a message names it: modality, number, size and slice thickness (phases of one
+    study were listed alike: 'CT 198 x 202 x 59' three times)."""
     header = series.headers[0]
-    return f"{series.modality} {header.Columns} x {header.Rows} x {series.n_slices}"
+    number = f" series {series.number}" if series.number else ""
+    thick = f", {series.thickness:g} mm slices" if series.thickness else ""
+    return f"{series.modality}{number} {header.Columns} x {header.Rows} x {series.n_slices}{thick}"
 
 
 def _study_days(patient: PatientInventory) -> dict[str, str]:

@@ -46,6 +46,7 @@ taken by default.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import struct
 import tempfile
@@ -171,6 +172,22 @@ class SeriesEntry:
         return 2 * scouts > len(self.headers)
 
     @property
+    def number(self) -> str:
+        """The series' SeriesNumber ("" when absent): kept by de-identification, it tells a
+        study's phases apart once their descriptions are removed."""
+        value = self.headers[0].get("SeriesNumber") if self.headers else None
+        return "" if value in (None, "") else str(value)
+
+    @property
+    def thickness(self) -> float | None:
+        """The slice thickness (mm) its first header records, None when it records none."""
+        try:
+            value = float(self.headers[0].get("SliceThickness"))
+        except (IndexError, TypeError, ValueError):
+            return None
+        return value if math.isfinite(value) and value > 0 else None
+
+    @property
     def patient_id(self) -> str:
         """The series' PatientID ("" when absent)."""
         return str(self.headers[0].get("PatientID", "")) if self.headers else ""
@@ -253,6 +270,10 @@ class SeriesSummary:
     stack: str = ""
     #: The series' PatientID (an upload's pseudonym), '' when absent.
     patient: str = ""
+    #: Its SeriesNumber and slice thickness (mm), which tell phases and reconstructions apart
+    #: once de-identification has removed their descriptions ('' and None when not recorded).
+    number: str = ""
+    thickness: float | None = None
 
     @property
     def size(self) -> str:
@@ -869,6 +890,8 @@ def series_summary(
                     default=entry.key == default,
                     stack=entry.stack,
                     patient=entry.patient_id,
+                    number=entry.number,
+                    thickness=entry.thickness,
                 )
             )
     return summaries
