@@ -154,3 +154,37 @@ def test_an_external_cohort_on_another_time_scale_is_noted(veterans, tmp_path, c
     notes = (RunStore().get_run(run_id).folder / "reports" / "notes.txt").read_text()
     assert "The external cohort's median follow-up (" in notes
     assert "is 1/7 times the development cohort's" in notes
+
+
+def test_chance_matches_of_coarse_columns_are_not_taken_for_renamed_patients(veterans):
+    """Two independent cohorts of follow-up in months, sex and ECOG match by chance (51 of 150
+    rows): the external cohort was refused as re-identified development patients. A few rows
+    of columns that tell patients apart are a note; a fifth or more, a refusal."""
+    import numpy as np
+
+    from survival_core.errors import InputError
+    from survival_core.runs.runner import _renamed_patients
+
+    rng = np.random.default_rng(0)
+
+    def coarse(n: int, prefix: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "time": rng.integers(1, 60, n) * 30.4375,
+                "event": rng.integers(0, 2, n),
+                "sex": rng.choice(["F", "M"], n),
+                "ecog": rng.integers(0, 3, n),
+            },
+            index=[f"{prefix}{i}" for i in range(n)],
+        )
+
+    columns = ["time", "event", "sex", "ecog"]
+    assert _renamed_patients(coarse(200, "D"), coarse(150, "E"), columns, "clinical.csv") == []
+    own = pd.read_csv(veterans / "clinical.csv", dtype={"case_id": str}).set_index("case_id")
+    columns = list(own.columns)
+    few = own.iloc[:5].set_axis([f"B-{c}" for c in own.index[:5]])
+    other = pd.concat([few, coarse(60, "X").reindex(columns=columns)])
+    (note,) = _renamed_patients(own, other, columns, "clinical.csv")
+    assert note.startswith("5 of the external cohort's 65 patients have a development patient's")
+    with pytest.raises(InputError, match="the same patients, re-identified"):
+        _renamed_patients(own, few, columns, "clinical.csv")

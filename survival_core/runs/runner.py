@@ -31,6 +31,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -447,27 +448,49 @@ def _check_external_patients(own: Path, other: Path) -> list[str]:
             "An external validation must test other patients than the model learned from; give "
             "the external cohort's own patients."
         )
-    if len(values) < 2:  # a follow-up and one value: other patients share them by chance
-        return notes
-    # under other case ids (re-pseudonymised by the other site, treated at both): the external
-    # c-index of the development cohort given new ids was its apparent one
-    rows = {
-        tuple(row): case for row, case in zip(_comparable(a[shared]).tolist(), a.index, strict=True)
-    }
+    return notes + _renamed_patients(a, b, shared, other.name)
+
+
+#: Share of a cohort's rows whose follow-up and values no other row shares, above which those
+#: columns tell its patients apart (a few coarse columns do not: sex, ECOG, months).
+IDENTIFYING_SHARE = 0.95
+#: Share of the external rows that are development rows under other case ids above which the
+#: cohort is refused (fewer are said in a note: patients treated at both sites).
+RENAMED_SHARE = 0.2
+
+
+def _renamed_patients(
+    development: pd.DataFrame, external: pd.DataFrame, shared: list[str], name: str
+) -> list[str]:
+    """Refuse an external cohort a fifth of whose rows are development rows under other case
+    ids (re-pseudonymised by the other site: the development cohort so renamed reported its
+    apparent c-index as external), where the shared columns tell patients apart; a note for
+    fewer. Columns that do not (a follow-up in months, sex and ECOG) match other patients by
+    chance, and say nothing."""
+    mine = [tuple(row) for row in _comparable(development[shared]).tolist()]
+    counts = Counter(mine)
+    if sum(counts[row] == 1 for row in mine) < IDENTIFYING_SHARE * len(mine):
+        return []
+    rows = dict(zip(mine, development.index, strict=True))
+    theirs = _comparable(external[shared]).tolist()
     again = [
         (case, rows[tuple(row)])
-        for row, case in zip(_comparable(b[shared]).tolist(), b.index, strict=True)
+        for row, case in zip(theirs, external.index, strict=True)
         if tuple(row) in rows
     ]
-    if again:
-        shown = ", ".join(f"{e} = {d}" for e, d in again[:3]) + (" ..." if len(again) > 3 else "")
+    if not again:
+        return []
+    shown = ", ".join(f"{e} = {d}" for e, d in again[:3]) + (" ..." if len(again) > 3 else "")
+    said = (
+        f"{len(again)} of the external cohort's {len(external)} patients have a development "
+        f"patient's follow-up and every value of {name} under another case_id ({shown})"
+    )
+    if len(again) >= RENAMED_SHARE * len(external):
         raise InputError(
-            f"{len(again)} of the external cohort's {len(b)} patients have a development "
-            f"patient's follow-up and every value of {other.name} under another case_id "
-            f"({shown}): the same patients, re-identified. An external validation must test "
-            "other patients than the model learned from; give the external cohort's own."
+            f"{said}: the same patients, re-identified. An external validation must test other "
+            "patients than the model learned from; give the external cohort's own."
         )
-    return notes
+    return [f"{said}: if they are the same patients, their metrics are not external."]
 
 
 #: Ratio of two cohorts' median follow-up above which one's times may be in another unit.
