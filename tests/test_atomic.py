@@ -212,3 +212,18 @@ def test_a_private_file_is_private_before_it_is_renamed_into_place(
     assert path.read_text() == "hash: y\n"
     atomic.write_text(tmp_path / "plain.txt", "x")  # without a mode: 0666 less the umask
     assert modes[-1] == 0o644
+
+
+def test_a_folder_replaced_through_a_symlink_replaces_the_folder_it_names(tmp_path):
+    """`fit --out active`, a link to the model in use: the link was moved aside and removing it
+    failed ('Cannot call rmtree on a symbolic link') after the model was written, the link gone
+    and its folder keeping the old model."""
+    (tmp_path / "store" / "v1").mkdir(parents=True)
+    (tmp_path / "store" / "v1" / "model.json").write_text("old")
+    (tmp_path / "active").symlink_to(tmp_path / "store" / "v1")
+    with atomic.replaced_folder(tmp_path / "active") as folder:
+        (folder / "model.json").write_text("new")
+    assert (tmp_path / "active").is_symlink()
+    assert (tmp_path / "store" / "v1" / "model.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["active", "store"]
+    assert [p.name for p in (tmp_path / "store").iterdir()] == ["v1"]

@@ -121,6 +121,8 @@ def replaced_folder(dst: str | Path) -> Iterator[Path]:
     was: a model refitted into its own folder kept the old schema beside the new model, and one
     whose save failed half-way was lost."""
     dst = Path(dst)
+    if dst.is_symlink():  # the folder it names is replaced, not the link
+        dst = dst.resolve()
     dst.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_sibling(dst)
     temp.mkdir()
