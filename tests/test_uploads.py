@@ -122,14 +122,15 @@ def test_a_file_that_is_not_what_its_name_says_is_refused_by_its_uploaded_name()
 
 
 def test_a_volume_archive_keeps_no_file_or_folder_name_but_its_image_and_mask_folders():
-    """Its text report, PDF or picture is not kept: it was stored as it was, the patient's name
-    and MRN in its text (a loose one is refused at upload)."""
+    """Its text report, PDF, .tsv table or picture is not kept: it was stored as it was, the
+    patient's name and MRN in its text (a loose one is refused at upload)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("Zyxwv_Qwerty/image/Zyxwv_Qwerty_T1.nii", _nifti(1))
         archive.writestr("Zyxwv_Qwerty/masks/Zyxwv_Qwerty_GTV.nii", _nifti(2))
         archive.writestr("Zyxwv_Qwerty/Zyxwv_Qwerty_notes.txt", b"ROE^RICHARD MRN-5551234")
         archive.writestr("Zyxwv_Qwerty/report.pdf", b"%PDF-1.4 ROE^RICHARD")
+        archive.writestr("Zyxwv_Qwerty/labs.tsv", b"mrn\tname\n5551234\tROE^RICHARD\n")
         archive.writestr("Zyxwv_Qwerty/image/T1.raw", b"voxels")  # a header's detached data
     folder = store_upload([("Zyxwv_Qwerty.zip", buffer.getvalue())])
     stored = folder / "upload.zip"
@@ -142,7 +143,7 @@ def test_a_volume_archive_keeps_no_file_or_folder_name_but_its_image_and_mask_fo
         [f"{token}/image/T1.nii", f"{token}/masks/GTV.nii", f"{token}/image/file-1.raw"]
     )
     assert deflated == {zipfile.ZIP_DEFLATED}  # a bare ZipInfo stored them: twice the size
-    assert "2 file(s) no case is read from" in (folder / NOTES_FILE).read_text()
+    assert "3 file(s) no case is read from" in (folder / NOTES_FILE).read_text()
 
 
 def test_one_dicom_instance_twice_in_a_zip_is_kept_once_or_refused_by_the_zips_names():

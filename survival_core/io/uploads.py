@@ -75,9 +75,6 @@ UPLOAD_ROW = "upload"
 #: What the cleaning left out of an upload, by kind and count: a JSON list of lines, beside it.
 NOTES_FILE = "upload-notes.json"
 #: Why a clinical file was not stored, by whether the images carry patient IDs to match it by.
-#: Files a MetaImage (.mhd) or NRRD (.nhdr) header keeps its voxels in: kept as they are.
-DETACHED_DATA_SUFFIXES = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz", ".dat")
-_NOT_READ = "file(s) no case is read from (a report, a document, a picture), whose text may name the patient"
 _UNMATCHED = {
     True: "clinical file(s) of none of the images' patients (IDs are matched as a cohort import "
     "matches them: exactly, but for spaces around them)",
@@ -87,6 +84,16 @@ _UNMATCHED = {
 
 #: ``(uploaded name, kind)`` of each file an upload's cleaning left out.
 LeftOut = list[tuple[str, str]]
+#: The kinds a zip's member is kept as by its extension (:func:`claimed_type`): what a case is
+#: read from; other members (a text report, a PDF, a .tsv table, a picture) are left out.
+READ_KINDS = frozenset({"dicom", "nifti", "nrrd", "metaimage", "zip"})
+#: Files a MetaImage (.mhd) or NRRD (.nhdr) header keeps its voxels in: kept as they are.
+DETACHED_DATA_SUFFIXES = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz", ".dat")
+#: Why a zip's member of another kind was left out.
+_NOT_READ = (
+    "file(s) no case is read from (a report, a document, a picture), whose text may name the "
+    "patient"
+)
 
 #: Characters a stored name keeps: letters and digits of any script ('山田太郎_腫瘍' stays apart
 #: from '山田太郎_画像': as '___' both, two files under one name were refused), '.', '_', '-'.
@@ -349,11 +356,11 @@ def _clean_file(
         return None, _clinical_csv(name, content, keep), None
     if suffix == "json":
         return None, _clinical_json(name, content, keep), None
-    lowered = name.lower()
-    unread = claimed_type(name) is None or lowered.endswith(".txt")
-    if in_zip and unread and not lowered.endswith(DETACHED_DATA_SUFFIXES):  # .mhd/.nhdr voxels
-        left_out.append((name, _NOT_READ))  # a report, a letter or a picture in the zip was
-        return None  # stored as it was, the patient's name and MRN in its text
+    claimed = claimed_type(name)
+    read = claimed is not None and claimed[0] & READ_KINDS  # refused later if it is not
+    if in_zip and not read and not name.lower().endswith(DETACHED_DATA_SUFFIXES):
+        left_out.append((name, _NOT_READ))  # a report, a letter, a .tsv table or a picture in
+        return None  # the zip was stored as it was, the patient's name and MRN in its text
     return None, content, None  # a loose file is then checked by type (and refused)
 
 
