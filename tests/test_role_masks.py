@@ -52,6 +52,10 @@ def test_an_organ_of_another_site_than_the_one_given_is_said() -> None:
     ]
     away = assign_roles({"GTV": NECK_GTV, "Brain": BRAIN}, {}, ("gtv",), site="lung")
     assert away.warnings == []  # an organ away from the tumour says nothing of the site
+    # a lung contour away from the tumour beside it: the liver was dropped without a word
+    lung = _box((12, 20), (0, 30), (0, 14))
+    both = assign_roles({"GTV": NECK_GTV, "Liver": liver, "Lung_L": lung}, {}, ("gtv",), "lung")
+    assert any(w.startswith("'Liver' looks like the liver and surrounds") for w in both.warnings)
 
 
 def test_left_and_right_lungs_unite_and_gtvs_unite() -> None:

@@ -126,7 +126,7 @@ def _other_sites_organs(
     a liver case read as a lung one dropped its liver contour without a word."""
     warnings = []
     for other, keys in sorted(role_candidates(list(by_key)).organs.items()):
-        if surrounds(unite([structures[by_key[k]] for k in keys]), gtv):
+        if other != site and surrounds(unite([structures[by_key[k]] for k in keys]), gtv):
             listed = ", ".join(repr(by_key[k]) for k in keys)
             warnings.append(
                 f"{listed} looks like the {other} and surrounds the GTV, but the case's site was "
@@ -207,12 +207,12 @@ def assign_roles(
             case_site = case_site or hosting[0]
             chosen["organ"] = [by_key[k] for k in found.organs[hosting[0]]]
             masks["organ"] = organs[hosting[0]]
-    elif site and "organ" not in chosen and "gtv" in masks:
-        warnings += _other_sites_organs(structures, by_key, masks["gtv"], site)
     elif chosen.get("organ") and case_site is None:
         keys = [structure_key(n) for n in chosen["organ"]]
         sites = {s for s in role_candidates(keys).organs}
         case_site = next(iter(sites)) if len(sites) == 1 else None
+    if site and "organ" not in chosen and "gtv" in masks:  # the given site's organ or none
+        warnings += _other_sites_organs(structures, by_key, masks["gtv"], site)
     for role in require:
         if role not in masks:
             raise _missing(role, names, case_site)
