@@ -62,8 +62,7 @@ def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -
     clinical schema; keys that are none of its variables are named in the cautions, never
     silently dropped (a misspelt variable would otherwise be imputed unnoticed)."""
     X, imputed, ignored = values_features(values, loaded, case_id)
-    require_values(imputed, loaded, case_id, ignored)
-    scored = _score(X, imputed, loaded.model, loaded)
+    scored = _score(X, imputed, loaded.model, loaded, ignored)
     scored.cautions[:0] = ignored_caution(ignored, loaded)
     return scored
 
@@ -84,13 +83,18 @@ def typical_values_caution(imputed: list[str], loaded: LoadedModel, case_id: str
 
 
 def _score(
-    X: pd.DataFrame, imputed: list[str], model: SurvivalModel, loaded: LoadedModel
+    X: pd.DataFrame,
+    imputed: list[str],
+    model: SurvivalModel,
+    loaded: LoadedModel,
+    ignored: list[str] | None = None,
 ) -> CaseScore:
     """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
-    for the case); refused by :func:`require_values` when every input is imputed, cautioned by
-    :func:`typical_values_caution` when every clinical one is."""
+    for the case); refused by :func:`require_values` when every input is imputed (naming the
+    keys given that were ``ignored``), cautioned by :func:`typical_values_caution` when every
+    clinical one is."""
     case_id = str(X.index[0])
-    require_values(imputed, loaded, case_id)
+    require_values(imputed, loaded, case_id, ignored)
     risk = float(model.predict_risk(X)[0])
     times = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     survival = model.predict_survival(X, times)[0]
@@ -118,9 +122,11 @@ FAR_OUTSIDE = 1.0
 #: A clinical variable is flagged nearer: beyond a quarter of its range width, well past the
 #: training extremes (the 1st and 99th percentiles alone would flag 2 % of training patients).
 CLINICAL_OUTSIDE = 0.25
-#: A clinical variable of positive training values is flagged too at this factor below its 1st
-#: percentile or above its 99th: a value in another unit (a diameter in cm under a model of mm,
-#: a bilirubin in mg/dL under one of umol/L) lay within a quarter range width of zero.
+#: A clinical variable of positive training values is flagged too when it lies this factor or
+#: more below its 1st percentile or above its 99th and beyond a quarter of its range on a log
+#: scale: a value in another unit (a diameter in cm under a model of mm, a bilirubin in mg/dL
+#: under one of umol/L) lay within a quarter range width of zero; an AFP of 0.8 under a
+#: training range of 2-20,000 ng/mL is no other unit.
 CLINICAL_FACTOR = 2.0
 
 
@@ -171,11 +177,15 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
 
 def _another_unit(value: float, low: float, high: float) -> bool:
     """Whether a clinical value looks like one in another unit than its training range
-    ``low``-``high`` (1st-99th percentile): :data:`CLINICAL_FACTOR` beyond it when the training
-    values are positive, or below zero when they are not negative."""
-    if low > 0:
-        return not low / CLINICAL_FACTOR <= value <= high * CLINICAL_FACTOR
-    return low >= 0 and value < 0
+    ``low``-``high`` (1st-99th percentile): beyond it by :data:`CLINICAL_FACTOR` and by
+    :data:`CLINICAL_OUTSIDE` of its width on a log scale when the training values are positive,
+    or below zero when they are not negative."""
+    if low <= 0:
+        return low == 0 and value < 0
+    if value <= 0:
+        return True
+    factor = max(CLINICAL_FACTOR, (high / low) ** CLINICAL_OUTSIDE)
+    return not low / factor <= value <= high * factor
 
 
 def case_survival(case: Case, loaded: LoadedModel, times=None, level: float = 0.95) -> SurvivalBand:
