@@ -111,6 +111,7 @@ def _reloaded() -> None:
     ``row`` of its clinical table the session state names."""
     import dataclasses
 
+    import pandas as pd
     import streamlit as st
 
     import ui.state as state
@@ -118,7 +119,7 @@ def _reloaded() -> None:
 
     rows = {
         "PT001": {"age": 62, "albumin": 31.0, "afp": None},
-        "PT002": {"age": 73, "albumin": 35.1, "afp": float("nan")},
+        "PT002": {"age": 73, "albumin": 35.1, "afp": float("nan"), "hbv": pd.NA},
     }
     case = dataclasses.replace(make_case(case_id="UP-1"), clinical=rows[st.session_state["row"]])
     if "started" not in st.session_state:

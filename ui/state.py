@@ -86,10 +86,12 @@ def _other_values(before: dict, now: dict) -> bool:
     """Whether clinical values read twice differ in a variable both hold (missing alike)."""
     from survival_core.io.clinical import is_missing
 
-    return any(
-        before[k] != now[k] and not (is_missing(before[k]) and is_missing(now[k]))
-        for k in before.keys() & now.keys()
-    )
+    def same(a: object, b: object) -> bool:
+        if is_missing(a) or is_missing(b):  # first: pd.NA compares to nothing
+            return is_missing(a) and is_missing(b)
+        return bool(a == b)
+
+    return not all(same(before[k], now[k]) for k in before.keys() & now.keys())
 
 
 def clear_current_case() -> None:
