@@ -7,8 +7,8 @@ continuous voxel indices of the image and filled on its slice with the pixel-cen
 a hole (and one inside a hole is an island again), as the even-odd rule gives; polygons that only
 overlap are united, and a polygon repeated on its slice counts once, each with a note (the
 even-odd rule would cancel them). A structure of CLOSED_PLANAR_XOR contours alone combines them
-by exclusive or, as DICOM defines that type: overlapping ones cancel where they overlap. Every contour on a slice counts, whatever rounding its z was
-written with.
+by exclusive or, as DICOM defines that type: overlapping ones cancel where they overlap. Every
+contour on a slice counts, whatever rounding its z was written with.
 
 Which image slices a contour fills: on the image it was drawn on, the slice it lies on (within
 ``SLICE_TOLERANCE``). Drawn on another series of the frame of reference, or between the slices,
@@ -366,6 +366,11 @@ def _fill_slice(
     said = []
     if len(filled) < len(contours):
         said.append(f"{len(contours) - len(filled)} repeated contour(s) counted once")
+    plane = np.zeros(shape[0] * shape[1], dtype=bool)
+    if xor:
+        for voxels in filled:
+            plane[voxels] ^= True
+        return plane.reshape(shape), outside, total, said
     depth = [0] * len(filled)
     overlap = False
     for i, a in enumerate(filled):
@@ -377,11 +382,6 @@ def _fill_slice(
                 depth[i] += 1  # a lies inside b
             elif common and common < min(a.size, b.size):
                 overlap = True
-    plane = np.zeros(shape[0] * shape[1], dtype=bool)
-    if xor:
-        for voxels in filled:
-            plane[voxels] ^= True
-        return plane.reshape(shape), outside, total, said
     if overlap:
         said.append("overlapping contours united")
     for level, voxels in sorted(zip(depth, filled, strict=True), key=lambda pair: pair[0]):
@@ -398,11 +398,11 @@ def _rasterise(
     slab (``thickness`` slices: :func:`_plane_spacings`) holds it, with a note in ``notes``."""
     size = image.GetSize()
     mask = np.zeros(size[::-1], dtype=np.uint8)
-    types = [t for t in roi.geometric_types if t in CLOSED_TYPES]
-    closed = [
-        c for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t in CLOSED_TYPES
+    pairs = [
+        (c, t) for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t in CLOSED_TYPES
     ]
-    xor = bool(types) and set(types) == {"CLOSED_PLANAR_XOR"}
+    closed = [c for c, _ in pairs]
+    xor = bool(pairs) and all(t == "CLOSED_PLANAR_XOR" for _, t in pairs)
     if not closed:
         raise MaskError(
             f"Structure {roi.name!r} has no closed contour; it cannot be made into a mask."

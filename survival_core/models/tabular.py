@@ -193,6 +193,13 @@ def _written_otherwise(unseen: set[str], categories: list[str]) -> dict[str, str
     return {value: found[0] for value, found in matches.items() if len(found) == 1}
 
 
+def _as_levels(values: set[str], categories: list[str]) -> tuple[dict[str, str], list[str]]:
+    """How category ``values`` read against the training ``categories``: those written
+    otherwise -> the category they are (:func:`_written_otherwise`), and those none is."""
+    aliases = _written_otherwise(values - set(categories), categories)
+    return aliases, sorted(values - set(categories) - set(aliases))
+
+
 def _category_strings(column: pd.Series) -> pd.Series:
     """Categorical values as strings (missing stays missing), so JSON can hold the categories."""
     values = column.astype(object)
@@ -475,9 +482,8 @@ class TablePreprocessor:
                 blocks.append(numeric.fillna(spec["fill"]).to_numpy(float)[:, None])
                 continue
             values = _category_strings(column).fillna(spec["fill"])
-            aliases = _written_otherwise(set(values) - set(spec["categories"]), spec["categories"])
+            aliases, unseen = _as_levels(set(values), spec["categories"])
             values = values.replace(aliases) if aliases else values
-            unseen = sorted(set(values) - set(spec["categories"]))
             if aliases and record:
                 self.transform_notes_.append(
                     f"'{spec['name']}': "
@@ -505,11 +511,10 @@ class TablePreprocessor:
         for spec in self.columns_:
             if spec["kind"] == "numeric" or spec["name"] not in X:
                 continue
-            levels = spec["categories"]
-            values = set(_category_strings(X[spec["name"]]).dropna()) - set(levels)
-            values -= set(_written_otherwise(values, levels))
-            if values:
-                found[spec["name"]] = (sorted(values), list(levels))
+            values = set(_category_strings(X[spec["name"]]).dropna())
+            _, unseen = _as_levels(values, spec["categories"])
+            if unseen:
+                found[spec["name"]] = (unseen, list(spec["categories"]))
         return found
 
     def transform(self, X: Any) -> pd.DataFrame:
