@@ -555,3 +555,13 @@ def test_phases_are_told_apart_by_number_and_thickness_and_none_is_preselected(
     assert "5 mm slices" in _series_label(listed[2])
     entry = next(e for e in inventory.series if e.number == "9")
     assert _series_text(entry) == "CT series 9 4 x 4 x 3, 5 mm slices"
+    # the refusal to choose lists them so, and `score`/`report`/`explain --series` choose
+    from survival_core.cli.main import build_parser
+    from survival_core.cli.model_args import case_options
+
+    with pytest.raises(DicomError, match=r"say which one to use: .*\(CT series 9, .*of 5 mm\)"):
+        read_series(inventory)
+    args = build_parser().parse_args(["score", "--case", "x", "--series", entry.series_uid])
+    assert case_options(args)["series_uid"] == entry.series_uid
+    image, info = read_series(inventory, case_options(args)["series_uid"])
+    assert info.series_uid == entry.series_uid

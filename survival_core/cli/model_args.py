@@ -138,7 +138,9 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
     """``--modality``: what a case given as volume files holds (they record none, and were read
     as CT: an MR NIfTI was refused by its own MR model and scored by a CT one); DICOM says its
     own. ``--site``: the case's cancer site, which only an organ contour otherwise tells (a lung
-    GTV alone was cautioned as of unknown site under its own lung model)."""
+    GTV alone was cautioned as of unknown site under its own lung model). ``--series``: which of
+    a study's series (its phases) to read: the refusal to choose told to say which, and no
+    command could."""
     parser.add_argument(
         "--modality",
         type=str.upper,
@@ -152,8 +154,14 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
         choices=SITES,
         help="the case's cancer site (default: what its organ contour says, else unknown)",
     )
+    parser.add_argument(
+        "--series",
+        metavar="UID",
+        help="the image series to read where a DICOM case holds several its structure set does "
+        "not tell apart (phases of one study): its SeriesInstanceUID, as the refusal lists them",
+    )
 
 
 def case_options(args: argparse.Namespace) -> dict[str, Any]:
     """:func:`~survival_core.io.case_loader.load_case` arguments of :func:`add_case_options`."""
-    return {"modality": args.modality, "site": args.site}
+    return {"modality": args.modality, "site": args.site, "series_uid": args.series}

@@ -194,9 +194,14 @@ class SeriesEntry:
 
     def describe(self) -> str:
         """One line naming the series for messages."""
+        number = f" series {self.number}" if self.number else ""
         desc = f", '{self.description}'" if self.description else ""
         stack = f", {self.stack}" if self.stack else ""
-        return f"{self.key or '(no SeriesInstanceUID)'} ({self.modality}{desc}{stack}, {self.n_slices} slices)"
+        thick = f" of {self.thickness:g} mm" if self.thickness else ""
+        return (
+            f"{self.key or '(no SeriesInstanceUID)'} ({self.modality}{number}{desc}{stack}, "
+            f"{self.n_slices} slices{thick})"
+        )
 
 
 @dataclass
