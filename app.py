@@ -15,7 +15,7 @@ st.set_page_config(page_title="RadSurv", page_icon=":material/monitor_heart:", l
 
 st.sidebar.markdown(f"**RadSurv** {__version__}")
 case_pool()  # the server's case workers start with its first page run, not with the first case
-startup_cleanup()  # expired uploads, caches and job logs: once per server, in the background
+startup_cleanup()  # expired uploads, caches and job logs: at start and every 6 h, in the background
 # Each page with the action it requires at its top (ui.auth.require): the navigation lists only
 # the pages the user's role may open; before login, only the login screen.
 pages = [

@@ -270,6 +270,25 @@ def test_the_startup_cleanup_audits_deletions_and_never_raises(data, monkeypatch
     assert "start-up cleanup failed" in caplog.text
 
 
+def test_a_running_server_cleans_up_again_after_its_start(data, monkeypatch):
+    """The cleanup ran once, at the server's start: an upload expiring while it ran was kept."""
+    import threading
+
+    from ui import retention
+
+    calls = []
+    monkeypatch.setattr(retention, "CLEANUP_EVERY_S", 0.01)
+    monkeypatch.setattr(retention, "_cleanup_quietly", lambda root: calls.append(root))
+    stop = threading.Event()
+    worker = threading.Thread(target=retention._cleanup_periodically, args=(data, stop))
+    worker.start()
+    while len(calls) < 3:
+        threading.Event().wait(0.01)
+    stop.set()
+    worker.join(5)
+    assert not worker.is_alive() and calls[:3] == [data] * 3
+
+
 def test_an_admin_sees_the_disk_use_and_cleans_up_on_the_users_page(data, tmp_path, monkeypatch):
     from streamlit import config
     from streamlit.testing.v1 import AppTest

@@ -1,5 +1,6 @@
-"""Retention in the server: one cleanup at its start, in the background, and the Users page's
-storage section (disk use per area, the retention period, a button to clean up now).
+"""Retention in the server: a cleanup at its start and every :data:`CLEANUP_EVERY_S` after, in
+the background, and the Users page's storage section (disk use per area, the retention period, a
+button to clean up now).
 
 See :mod:`survival_core.runs.retention` for what is deleted and what never is.
 """
@@ -49,15 +50,29 @@ def _cleanup_quietly(root: Path) -> None:
         log.exception("the start-up cleanup failed")
 
 
+#: Seconds between two cleanups of a running server: an upload expiring while it ran was kept
+#: until its next start.
+CLEANUP_EVERY_S = 6 * 3600.0
+
+
+def _cleanup_periodically(root: Path, stop: threading.Event) -> None:
+    """:func:`_cleanup_quietly` of ``root`` now and every :data:`CLEANUP_EVERY_S`, until ``stop``."""
+    while True:
+        _cleanup_quietly(root)
+        if stop.wait(CLEANUP_EVERY_S):
+            return
+
+
 @st.cache_resource(show_spinner=False)
-def startup_cleanup() -> threading.Thread:
-    """Start the server's one cleanup (per process) in a daemon thread, so the first page does not
-    wait for it."""
+def startup_cleanup() -> threading.Event:
+    """Start the server's cleanups (one thread per process) in a daemon thread, so the first page
+    does not wait for them; returns the event that stops them."""
+    stop = threading.Event()
     thread = threading.Thread(
-        target=_cleanup_quietly, args=(data_dir(),), name="radsurv-cleanup", daemon=True
+        target=_cleanup_periodically, args=(data_dir(), stop), name="radsurv-cleanup", daemon=True
     )
     thread.start()
-    return thread
+    return stop
 
 
 def storage_section() -> None:
@@ -71,8 +86,9 @@ def storage_section() -> None:
         days = None
     if days:
         st.caption(
-            f"Uploads, caches and job logs unused for {days} days are deleted at server start "
-            f"and by `python -m survival_core cleanup` (`{RETENTION_ENV}`; 0 keeps everything). "
+            f"Uploads, caches and job logs unused for {days} days are deleted at server start, "
+            f"every {CLEANUP_EVERY_S / 3600:g} hours after, and by `python -m survival_core "
+            f"cleanup` (`{RETENTION_ENV}`; 0 keeps everything). "
             "Models, training runs, cohorts, keys and the audit log are never deleted."
         )
         if st.button("Delete expired files now", key="storage-cleanup"):
