@@ -78,6 +78,25 @@ def test_one_task_per_case_id_content_and_values(case, model, monkeypatch) -> No
     assert other is not first and calls == [case.case_id, "another upload", case.case_id]
 
 
+def test_results_holding_whole_cases_are_remembered_fewer(monkeypatch) -> None:
+    """256 reads of uploads were remembered, each a whole case with its volumes: the server's
+    memory grew with every patient read (+9 MB per small demo case; a clinical CT is hundreds
+    of MB). Reads (and explanations' maps) are remembered 8, the small results still 256."""
+    monkeypatch.setattr(case_pool, "read_upload_task", lambda *a: a)
+    monkeypatch.setattr(case_pool, "report_task", lambda *a: a)
+    pool = CasePool(workers=0)
+    reads = [case_pool.read_upload(pool, f"/uploads/upload-{i}", ()) for i in range(12)]
+    reports = [pool.remember(("report_task", i), case_pool.report_task, i) for i in range(12)]
+    kept = list(pool._tasks)
+    assert [k for k in kept if k[0] == "read_upload_task"] == [
+        ("read_upload_task", f"/uploads/upload-{i}", ()) for i in range(4, 12)
+    ]
+    assert len([k for k in kept if k[0] == "report_task"]) == 12
+    assert case_pool.read_upload(pool, "/uploads/upload-11", ()) is reads[-1]
+    assert case_pool.read_upload(pool, "/uploads/upload-0", ()) is not reads[0]
+    assert reports[0].result() == (0,)
+
+
 def test_reads_and_reports_once_per_upload_and_case(case, model, monkeypatch) -> None:
     """Sessions uploading the same files share one read; the same case, values and model share
     one report, but another case id (shown on the report) or other values draw their own."""

@@ -41,7 +41,7 @@ def load_case_folder(path: str, case_id: str) -> Case:
     return load_case(path, case_id=case_id)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)  # whole cases: HEAVY_MEMORY
 def load_upload_folder(
     folder: str,
     roles: tuple[tuple[str, tuple[str, ...]], ...],

@@ -40,8 +40,13 @@ if TYPE_CHECKING:
     from survival_core.features.settings import ExtractionSettings
     from survival_core.io.upload_case import UploadContents
 
-#: Finished or running tasks remembered (their results are small: scores, curves, attributions).
+#: Finished or running tasks remembered (most results are small: scores, curves, reports).
 MEMORY = 256
+#: Of those, tasks whose results hold a case's volumes (a read case; an explanation's map on
+#: its grid), remembered fewer: a clinical CT read is hundreds of MB, and 256 of them held the
+#: server's memory without bound (+9 MB per small demo case measured).
+HEAVY_MEMORY = 8
+_HEAVY = frozenset({"read_upload_task", "explain_task"})
 
 
 @functools.lru_cache(maxsize=8)
@@ -328,6 +333,9 @@ class CasePool:
             self._tasks[key] = future
             while len(self._tasks) > MEMORY:
                 self._tasks.popitem(last=False)
+            heavy = [k for k in self._tasks if k[0] in _HEAVY]
+            for old in heavy[: max(len(heavy) - HEAVY_MEMORY, 0)]:  # the least recently asked
+                del self._tasks[old]
         return future
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Future:
