@@ -156,6 +156,19 @@ def test_an_external_cohort_on_another_time_scale_is_noted(veterans, tmp_path, c
     assert "is 1/7 times the development cohort's" in notes
 
 
+def test_external_inputs_lying_elsewhere_are_noted(veterans, tmp_path, capsys):
+    """A Karnofsky score recorded on a 0-10 scale at the other site: the calibration fell and
+    nothing said why."""
+    own = pd.read_csv(veterans / "clinical.csv", dtype={"case_id": str})
+    (karnofsky,) = [c for c in own.columns if "karno" in c.lower()]
+    scaled = own.assign(case_id="K" + own["case_id"], **{karnofsky: own[karnofsky] / 10})
+    assert main(["train", "--config", str(_external(tmp_path, veterans, scaled)), "--json"]) == 0
+    run_id = _last_json(capsys)["run_id"]
+    notes = (RunStore().get_run(run_id).folder / "reports" / "notes.txt").read_text()
+    said = [n for n in notes.splitlines() if "inputs lie elsewhere" in n]
+    assert len(said) == 1 and f"(largest: {karnofsky} " in said[0]
+
+
 def test_chance_matches_of_coarse_columns_are_not_taken_for_renamed_patients(veterans):
     """Two independent cohorts of follow-up in months, sex and ECOG match by chance (51 of 150
     rows): the external cohort was refused as re-identified development patients. A few rows

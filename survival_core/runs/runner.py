@@ -493,6 +493,34 @@ def _renamed_patients(
     return [f"{said}: if they are the same patients, their metrics are not external."]
 
 
+#: Distance (in development standard deviations) between the two cohorts' medians of an input
+#: above which the external cohort's is said to lie elsewhere.
+SHIFT_SD = 1.0
+
+
+def _shifted_inputs(X: pd.DataFrame, external: np.ndarray) -> list[str]:
+    """A note naming the numeric inputs whose external median lies more than :data:`SHIFT_SD`
+    development standard deviations from the development median: another scanner, protocol or
+    unit (tumour sizes in cm; 11 of 56 radiomics of a coarser, noisier scanner), which a drop in
+    the external metrics then reflects, and which nothing said."""
+    if not external.any() or external.all():
+        return []
+    numbers = X.apply(pd.to_numeric, errors="coerce")
+    mine, theirs = numbers[~external], numbers[external]
+    spread = mine.std()
+    apart = ((theirs.median() - mine.median()).abs() / spread.where(spread > 0)).dropna()
+    moved = apart[apart > SHIFT_SD].sort_values(ascending=False)
+    if moved.empty:
+        return []
+    shown = ", ".join(f"{name} {sd:.1f} SD" for name, sd in moved.head(3).items())
+    return [
+        f"The external cohort's inputs lie elsewhere than the development cohort's: {len(moved)} "
+        f"of {len(apart)} numeric columns have their median more than {SHIFT_SD:g} development "
+        f"SD away (largest: {shown}). Another scanner, protocol or unit? The external metrics "
+        "measure the model across that shift."
+    ]
+
+
 #: Ratio of two cohorts' median follow-up above which one's times may be in another unit.
 FOLLOW_UP_RATIO = 5.0
 
@@ -677,6 +705,7 @@ def run_training(
         if len(left_out):
             say(f"note: {len(left_out)} case(s) without features left out (extraction failed)")
         is_external = np.array([c in data.external_ids for c in table.case_ids])
+        data.notes += _shifted_inputs(table.X, is_external)
         _check_youden_horizon(config, table.y[~is_external])
         folds = _folds(config, table.y["event"], is_external)
         # only the cases with images (none in a table-only cohort); image models refuse the others
