@@ -243,6 +243,9 @@ def test_stated_codes_in_the_status_header(tmp_path: Path) -> None:
     path.write_text("case,time_weeks,status,grade\nx,2,1,G1\ny,3,2,G2\n")
     with pytest.raises(ClinicalValueError, match="holds 1 and 2"):
         read_clinical_spreadsheet(path)
+    # every patient died: its 1s are events, not one of R's two codes ('holds 1 and 2')
+    path.write_text("case,time_weeks,status,grade\nx,2,1,G1\ny,3,1,G2\n")
+    assert list(read_clinical_spreadsheet(path).table["event"]) == [1, 1]
 
 
 @pytest.mark.parametrize(

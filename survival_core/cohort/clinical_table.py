@@ -651,7 +651,7 @@ def _event_01(
             mapping[value] = {**stated, **complement}[value]
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
-    if present and present <= {"1", "2"} and not stated:
+    if present == {"1", "2"} and not stated:  # all 1 is every patient's event, not R's coding
         raise ClinicalValueError(
             f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
             f"header, e.g. '{h.label} (1=alive, 2=dead)', or recode it as 0/1."
