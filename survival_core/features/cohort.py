@@ -40,6 +40,7 @@ from survival_core.io.manifest import (
     cases_of,
     modalities_of,
     named_files,
+    own_files,
     read_manifest,
     sites_of,
     structure_sets_of,
@@ -273,7 +274,7 @@ def _tasks(
             volume = (volume_modalities or {}).get(case_id)
             files = (volume_files or {}).get(case_id)
             chosen = (structure_sets or {}).get(case_id)
-            own = _own_files(files) if folder in shared and companion is None else None
+            own = own_files(files) if folder in shared and companion is None else None
             read_as = _read_as(volume, files, None if chosen is None else _below(chosen, folder))
             digest = content_hash(folder, own) + _beside(companion) + read_as + _at(site)
             task = CaseTask(
@@ -469,14 +470,6 @@ def _shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:
     return {f for f, count in seen.items() if count > 1 or (f / "manifest.csv").is_file()}
 
 
-def _own_files(files: VolumeFiles | None) -> list[str] | None:
-    """The files a manifest row names (image and masks, below its case folder), or None."""
-    if files is None:
-        return None
-    image, roles = files
-    return [image, *(name for _, names in roles for name in names)]
-
-
 def _at(site: str | None) -> str:
     """What tells a case read for a given site (its organ chosen by that site's names, its organ
     ROI named after it) from the same case read for its own organ in a cache key: '-at-lung'."""
@@ -504,7 +497,7 @@ def cohort_key(cohort: Path | str) -> str:
     cases, named = cases_of(manifest), volume_files_of(manifest)
     shared = _shared_folders(cases)
     for case_id, folder in cases:
-        own = _own_files(named.get(case_id)) if folder in shared else None
+        own = own_files(named.get(case_id)) if folder in shared else None
         listed = folder.rglob("*") if own is None else (folder / name for name in own)
         files = sorted(p for p in listed if p.is_file()) if folder.is_dir() else []
         for path in files:

@@ -217,12 +217,11 @@ def _item_patch(
     """The tumour patch of a loaded case or of a cohort's case (loaded here, as its manifest row
     reads it) with the seconds it took, or the error that stopped it (picklable, for worker
     processes)."""
-    from survival_core.io.case_loader import load_case
 
     start = time.perf_counter()
     try:
         if not isinstance(source, Case):
-            source = load_case(source.folder, companions=False, **source.load_options())
+            source = source.load()
         return tumour_patch(source, spec, patch_size), time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error

@@ -16,11 +16,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from survival_core.errors import InputError
+
+if TYPE_CHECKING:
+    from survival_core.case import Case
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +256,14 @@ def _relative(path: str | None, folder: Path) -> tuple[str, ...]:
     return () if path is None else (Path(path).relative_to(folder).as_posix(),)
 
 
+def own_files(files: VolumeFiles | None) -> list[str] | None:
+    """The files a manifest row names (image and masks, below its case folder), or None."""
+    if files is None:
+        return None
+    image, roles = files
+    return [image, *(name for _, names in roles for name in names)]
+
+
 def named_files(files: VolumeFiles | None) -> dict[str, Any]:
     """:func:`~survival_core.io.case_loader.load_case` arguments naming a volume case's image
     and masks as its manifest row does (none: the loader matches its folder's files by name)."""
@@ -283,15 +294,18 @@ class CaseRead:
             **named_files(self.volume_files),
         }
 
+    def load(self) -> Case:
+        """The case read so (its other images unread: the networks read one)."""
+        from survival_core.io.case_loader import load_case
+
+        return load_case(self.folder, companions=False, **self.load_options())
+
     def key(self) -> str:
         """SHA-256 (hex) of what the case is read from: the bytes of the files its row names
         (else of its folder) and how they are read."""
         from survival_core.io.hashing import content_hash
 
-        names = None
-        if self.volume_files is not None:
-            image, roles = self.volume_files
-            names = [image, *(name for _, files in roles for name in files)]
+        names = own_files(self.volume_files)
         how = json.dumps([self.modality, self.volume_files, self.structure_set])
         return hashlib.sha256(f"{content_hash(self.folder, names)}\0{how}".encode()).hexdigest()
 

@@ -401,12 +401,12 @@ def _rasterise(
     pairs = [
         (c, t) for c, t in zip(roi.contours, roi.geometric_types, strict=True) if t in CLOSED_TYPES
     ]
-    closed = [c for c, _ in pairs]
-    xor = bool(pairs) and all(t == "CLOSED_PLANAR_XOR" for _, t in pairs)
-    if not closed:
+    if not pairs:
         raise MaskError(
             f"Structure {roi.name!r} has no closed contour; it cannot be made into a mask."
         )
+    closed = [c for c, _ in pairs]
+    xor = all(t == "CLOSED_PLANAR_XOR" for _, t in pairs)
     planes = _planes(roi, closed, image)
     on_slices = all(abs(p - round(p)) <= SLICE_TOLERANCE for p in planes)
     taken: dict[int, list[float]] = {}

@@ -94,9 +94,7 @@ class ImageRows:
 def _volume_of_case(read: CaseRead, spec: VolumeSpec) -> np.ndarray:
     """The network input of a cohort's case, read as its manifest row says: its own files, where
     every patient's lie in one images/ and masks/ folder (that folder was read as a DICOM case)."""
-    from survival_core.io.case_loader import load_case
-
-    case = load_case(read.folder, companions=False, **read.load_options())
+    case = read.load()
     _check_ct({case.case_id: case.modality})
     return spec.input(case)[0]
 

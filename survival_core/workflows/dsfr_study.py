@@ -366,7 +366,6 @@ def run_pipeline(
         segmentation_input,
         train_unet,
     )
-    from survival_core.io.case_loader import load_case
     from survival_core.io.manifest import cases_read_as, read_clinical
 
     start = time.perf_counter()
@@ -390,7 +389,7 @@ def run_pipeline(
     inputs = {}
     for i, read in enumerate(cases, 1):
         case_id = read.case_id
-        case = load_case(read.folder, companions=False, **read.load_options())
+        case = read.load()
         if i == 1:  # the U-Net learns the first case's modality; another case's is refused
             config = replace(config, modality=case.modality)
         inputs[case_id] = segmentation_input(case, config)
