@@ -26,6 +26,7 @@ from survival_core.io.mr_sequence import (
     sequence_caution,
 )
 from survival_core.io.tables import SEQUENCES_KEY
+from survival_core.io.volume import volume_stem
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import load_scoring_model
 from survival_core.workflows.scoring import score_case
@@ -220,3 +221,82 @@ def test_a_case_of_another_weighting_than_the_training_images_is_cautioned(
     for quiet in (t1c, unknown):
         assert not any("weighted" in c for c in score_case(quiet, loaded).cautions)
     assert sequence_caution("FLAIR", {}, "m") == []  # a card of before: nothing known
+
+
+def test_an_uploaded_dcm2niix_sidecar_gives_the_weighting_and_leaves_the_clinical_values(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A real MR (pyradiomics' brain1) uploaded as dcm2niix writes it: 'sub-01_run-1.nii.gz' and
+    its sidecar 'sub-01_run-1.json' (MPRAGE timing in seconds, the scanner's site and date), a
+    GTV mask and clinical.json. The sidecar was stored as the clinical values ('clinical.json',
+    sorted before the real one, which became 'clinical-2.json' and was never read): the
+    patient's age was lost and the weighting with it."""
+    from survival_core.io.upload_case import describe_upload, load_upload, upload_clinical
+    from survival_core.io.uploads import store_upload, upload_notes
+
+    brain = shared_data / "pyradiomics"
+    for name, source in (("sub-01_run-1", "brain1_image"), ("GTV", "brain1_label")):
+        sitk.WriteImage(
+            sitk.ReadImage(str(brain / f"{source}.nrrd")), str(tmp_path / f"{name}.nii.gz")
+        )
+    sidecar = {
+        "Modality": "MR",
+        "InstitutionName": "Leak Hospital",
+        "AcquisitionDateTime": "2019-03-17T10:22:31",
+        "EchoTime": 0.00226,
+        "RepetitionTime": 2.3,
+        "InversionTime": 0.9,
+        "ScanningSequence": "GR_IR",
+        "ConversionSoftware": "dcm2niix",
+    }
+    files = [(p.name, p.read_bytes()) for p in sorted(tmp_path.glob("*.nii.gz"))]
+    files += [
+        ("sub-01_run-1.json", json.dumps(sidecar).encode()),
+        ("clinical.json", json.dumps({"age": 61, "sex": "F"}).encode()),
+    ]
+    folder = store_upload(files)
+    contents = describe_upload(folder)
+    image = contents.suggested_image()
+    stored = json.loads((folder / f"{volume_stem(image)}.json").read_text())
+    assert stored == {"SeriesDescription": "T1"}  # the site and the date are not stored
+
+    assert upload_clinical(contents, "upload")["age"] == 61
+    case = load_upload(contents, contents.suggested_roles(), image_name=image, modality="MR")
+    assert case.sequence == "T1"
+
+    ct_sidecar = {"Modality": "CT", "ConversionSoftware": "dcm2niix", "StationName": "CT01"}
+    files[-2] = ("sub-01_run-1.json", json.dumps(ct_sidecar).encode())
+    folder = store_upload(files)
+    assert sorted(p.name for p in folder.glob("*.json") if p.name != "upload-notes.json") == [
+        "clinical.json"
+    ]
+    assert any("naming no MR weighting" in note for note in upload_notes(folder))
+
+
+def test_an_imported_dcm2niix_cohort_keeps_each_images_weighting(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A cohort of dcm2niix conversions ('3_mprage.nii.gz' and its sidecar '3_mprage.json', whose
+    names say no weighting but whose timing does) imported: the case's image keeps the
+    weighting the sidecar gives, written as the case's own sidecar; a patient without one has
+    none (its name says nothing)."""
+    from survival_core.cohort.importer import import_images
+    from survival_core.io.mr_sequence import sidecar_sequence
+
+    brain = shared_data / "pyradiomics"
+    for patient in ("P1", "P2"):
+        folder = tmp_path / "download" / patient
+        folder.mkdir(parents=True)
+        for name, source in (("3_sag", "brain1_image"), ("GTV", "brain1_label")):
+            image = sitk.ReadImage(str(brain / f"{source}.nrrd"))
+            sitk.WriteImage(image, str(folder / f"{name}.nii.gz"))
+    timing = {"EchoTime": 0.00226, "RepetitionTime": 2.3, "InversionTime": 0.9, "Modality": "MR"}
+    (tmp_path / "download" / "P1" / "3_sag.json").write_text(json.dumps(timing))
+
+    result = import_images(
+        tmp_path / "download", tmp_path / "cohort", modality="MR", image="3_sag", workers=1
+    )
+    assert [o.status for o in result.outcomes] == ["imported", "imported"], result.outcomes
+    cases = tmp_path / "cohort" / "cases"
+    found = {c.name: sidecar_sequence(c / "image.nii.gz") for c in sorted(cases.iterdir())}
+    assert sorted(found.values(), key=str) == [None, "T1"]

@@ -70,10 +70,10 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
-from survival_core.io.mr_sequence import write_sidecar
+from survival_core.io.mr_sequence import sidecar_path, write_sidecar
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload, safe_name
-from survival_core.io.volume import volume_stem
+from survival_core.io.volume import is_volume_file, volume_stem
 
 #: The cohort's clinical table and what joining it said (written by
 #: :mod:`survival_core.cohort.clinical_join`, re-keyed here when images join a table-only cohort).
@@ -712,9 +712,10 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     source = staging / "source"
     source.mkdir()
     names = task.names or tuple(Path(p).name for p in task.files)
-    cleaned = deidentify_upload(
-        [(n, Path(p).read_bytes()) for n, p in zip(names, task.files, strict=True)]
-    )
+    files = [(n, Path(p)) for n, p in zip(names, task.files, strict=True)]
+    # each volume's sidecar (dcm2niix's), which tells an MR's weighting its file name may not
+    files += [(volume_stem(n) + ".json", sidecar_path(p)) for n, p in files]
+    cleaned = deidentify_upload([(n, p.read_bytes()) for n, p in files if p.is_file()])
     if len({name for name, _ in cleaned}) != len(cleaned):
         raise InputError("two volume files of the patient have the same name")
     for name, content in cleaned:
@@ -725,7 +726,7 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
         roles=task.roles,
         site=task.site,
         modality=task.modality,
-        image_name=_image_file(task.image, [name for name, _ in cleaned]),
+        image_name=_image_file(task.image, [n for n, _ in cleaned if is_volume_file(n)]),
     )
     base = f"cases/{task.case_id}"
     written = {"image": ("image", case.image), "gtv_mask": ("gtv", case.masks["gtv"])}

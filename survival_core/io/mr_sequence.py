@@ -148,6 +148,22 @@ def file_sequence(stem: str) -> str | None:
 _SIDECAR_SECONDS = ("EchoTime", "RepetitionTime", "InversionTime")
 #: The most of a sidecar read: dcm2niix's are a few kB.
 _SIDECAR_BYTES = 1 << 20
+#: Keys of an acquisition's sidecar (dcm2niix's BIDS JSON), which no clinical file holds.
+SIDECAR_KEYS = frozenset(
+    {
+        "BidsGuess",
+        "ConversionSoftware",
+        "EchoTime",
+        "ImageType",
+        "MagneticFieldStrength",
+        "Modality",
+        "ProtocolName",
+        "RepetitionTime",
+        "ScanningSequence",
+        "SeriesDescription",
+        "SequenceName",
+    }
+)
 
 
 def sidecar_path(volume: Path) -> Path:
@@ -155,19 +171,9 @@ def sidecar_path(volume: Path) -> Path:
     return volume.with_name(volume_stem(volume) + ".json")
 
 
-def sidecar_sequence(volume: Path) -> str | None:
-    """The weighting the JSON sidecar beside a volume file gives (dcm2niix writes one with the
-    series' names and timing, in seconds; a cohort import writes the weighting it read as the
-    series description), or None when there is none or it says nothing usable."""
-    path = sidecar_path(volume)
-    try:
-        if not path.is_file() or path.stat().st_size > _SIDECAR_BYTES:
-            return None
-        said = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(said, dict):
-        return None
+def said_sequence(said: dict[str, Any]) -> str | None:
+    """The weighting a sidecar's object ``said`` gives (:func:`header_sequence`, its times read
+    in seconds), or None."""
     header = dict(said)
     for key in _SIDECAR_SECONDS:
         if isinstance(header.get(key), int | float):
@@ -175,11 +181,31 @@ def sidecar_sequence(volume: Path) -> str | None:
     return header_sequence(header)
 
 
-def write_sidecar(volume: Path, sequence: str) -> Path:
-    """Write ``sequence`` as the series description of a sidecar beside ``volume`` (nothing of
-    the patient's), so that the file keeps the weighting its name or headers gave."""
+def sidecar_sequence(volume: Path) -> str | None:
+    """The weighting the JSON sidecar beside a volume file gives (dcm2niix writes one with the
+    series' names and timing, in seconds; a cohort import or an upload writes the weighting it
+    read as the series description), or None when there is none or it says nothing usable."""
     path = sidecar_path(volume)
-    path.write_text(json.dumps({"SeriesDescription": sequence}))
+    try:
+        if not path.is_file() or path.stat().st_size > _SIDECAR_BYTES:
+            return None
+        said = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return said_sequence(said) if isinstance(said, dict) else None
+
+
+def sidecar_text(sequence: str) -> str:
+    """The sidecar RadSurv stores for a volume of weighting ``sequence``: the weighting as its
+    series description, nothing of the patient's or the scanner's."""
+    return json.dumps({"SeriesDescription": sequence})
+
+
+def write_sidecar(volume: Path, sequence: str) -> Path:
+    """Write :func:`sidecar_text` beside ``volume``, so that the file keeps the weighting its
+    name or headers gave."""
+    path = sidecar_path(volume)
+    path.write_text(sidecar_text(sequence))
     return path
 
 

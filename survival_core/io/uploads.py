@@ -5,7 +5,8 @@ files, loose or inside a zip (whose members are checked by :func:`~survival_core
 extract_zip` first), are de-identified and renamed after their new SOP instance UID; a zip holding
 DICOM is named after the case pseudonym and its folders after keyed hashes of their names;
 NIfTI/NRRD/MetaImage free text is blanked; clinical CSV/JSON keep only ``case_id`` and the
-schema's variables. File type is decided by content, never by extension (except CSV/JSON text);
+schema's variables; a volume's JSON sidecar (dcm2niix's 'T1.json' beside 'T1.nii.gz') keeps only
+the MR weighting it gives, stored as that volume's sidecar. File type is decided by content, never by extension (except CSV/JSON text);
 a file whose content is not what its name says is refused before anything is kept.
 
 Only what a case is read from is stored: DICOM image slices, RTSTRUCTs and SEGs (an RT plan, a
@@ -59,6 +60,7 @@ from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimi
 from survival_core.io.dicom_series import is_image_slice, is_rtstruct, is_seg, sop_class
 from survival_core.io.filetype import check_file_type, claimed_type
 from survival_core.io.headers import parse_header
+from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
@@ -89,6 +91,8 @@ LeftOut = list[tuple[str, str]]
 READ_KINDS = frozenset({"dicom", "nifti", "nrrd", "metaimage", "zip"})
 #: Files a MetaImage (.mhd) or NRRD (.nhdr) header keeps its voxels in: kept as they are.
 DETACHED_DATA_SUFFIXES = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz", ".dat")
+#: Why a volume's JSON sidecar was left out.
+_NO_WEIGHTING = "JSON sidecar(s) of a volume naming no MR weighting (a CT's, or no usable name)"
 #: Why a zip's member of another kind was left out.
 _NOT_READ = (
     "file(s) no case is read from (a report, a document, a picture), whose text may name the "
@@ -131,14 +135,30 @@ def _neutral_parts(name: str) -> tuple[str, str, bool]:
     return "file", suffix if _SHORT_SUFFIX.fullmatch(suffix) else "", True
 
 
-def neutral_names(names: list[str]) -> dict[str, str]:
+def neutral_names(names: list[str], sidecars: Iterable[str] = ()) -> dict[str, str]:
     """Uploaded name -> stored name of the non-DICOM files of one folder, no stored name taken
     from a part of the uploaded one that could name the patient: a volume is named by its
     structure label (:func:`~survival_core.io.structures.structure_label`,
     'Zyxwv_Qwerty_GTV-1.nii.gz' -> 'GTV-1.nii.gz'), else 'volume-1.nii.gz'...; a CSV is
     'clinical.csv', a JSON 'clinical.json', a zip is 'upload.zip', anything else
     'file-1.txt'... Repeats get '-2', '-3' in the order of the uploaded names, so the same upload
-    always gets the same names; two files under one uploaded name are refused."""
+    always gets the same names; two files under one uploaded name are refused. A JSON of
+    ``sidecars`` (a volume's sidecar, by content) is named as the sidecar of the volume named
+    like it ('T1_mprage.json' beside 'T1_mprage.nii.gz': dcm2niix's), else 'sidecar-1.json'...
+    (read by nothing); never 'clinical.json', the clinical values' name."""
+    sidecars = set(sidecars)
+    stored = _neutral_names([n for n in names if n not in sidecars])
+    volumes = {volume_stem(n).lower(): n for n in stored if is_volume_file(n)}
+    orphans = itertools.count(1)
+    for name in sorted(sidecars):
+        volume = volumes.get(volume_stem(name).lower())
+        stem = volume_stem(stored[volume]) if volume else f"sidecar-{next(orphans)}"
+        stored[name] = stem + ".json"
+    return stored
+
+
+def _neutral_names(names: list[str]) -> dict[str, str]:
+    """:func:`neutral_names` of files none of which is a sidecar."""
     stored: dict[str, str] = {}
     taken: set[str] = set()
     for name in sorted(names):
@@ -180,7 +200,11 @@ def _named(
     """Cleaned ``(uploaded name, own name, bytes)`` of one folder as ``(uploaded name, stored
     name, bytes)``: stored under the own name (a DICOM file's SOP instance UID), else the uploaded
     one or, with ``neutral``, a neutral one."""
-    renamed = neutral_names([name for name, own, _ in files if own is None]) if neutral else {}
+    loose = [(name, data) for name, own, data in files if own is None]
+    sidecars = [
+        name for name, data in loose if name.lower().endswith(".json") and _is_sidecar(data)
+    ]
+    renamed = neutral_names([name for name, _ in loose], sidecars) if neutral else {}
     return [(name, own or renamed.get(name, name), data) for name, own, data in files]
 
 
@@ -292,14 +316,33 @@ def _with_own_rows(
     return kept
 
 
-def _clinical_json(name: str, content: bytes, keep: frozenset[str]) -> bytes:
+def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes | None:
+    """A clinical JSON's ``keep`` keys; a volume's sidecar (keys :data:`SIDECAR_KEYS` and none
+    of ``keep``) as :func:`sidecar_text` of the weighting it gives, None (noted in ``left_out``)
+    when it gives none: the rest names the scanner, the site and the date."""
     try:
         raw = json.loads(content.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{name} is not valid JSON: {err}") from err
     if not isinstance(raw, dict):
         raise InputError(f"{name} must hold one object of name: value pairs.")
+    if raw.keys() & SIDECAR_KEYS and not raw.keys() & keep:
+        sequence = said_sequence(raw)
+        if sequence is None:
+            left_out.append((name, _NO_WEIGHTING))
+            return None
+        return sidecar_text(sequence).encode()
     return json.dumps({k: v for k, v in raw.items() if k in keep}, indent=1).encode()
+
+
+def _is_sidecar(data: bytes) -> bool:
+    """Whether cleaned JSON ``data`` is a sidecar :func:`_clean_json` wrote (its weighting
+    alone, which a clinical file's kept keys never are)."""
+    try:
+        said = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(said, dict) and said.keys() == {"SeriesDescription"}
 
 
 def _unread_kind(ds: Dataset) -> str | None:
@@ -355,7 +398,8 @@ def _clean_file(
     if suffix == "csv":
         return None, _clinical_csv(name, content, keep), None
     if suffix == "json":
-        return None, _clinical_json(name, content, keep), None
+        cleaned = _clean_json(name, content, keep, left_out)
+        return None if cleaned is None else (None, cleaned, None)
     claimed = claimed_type(name)
     read = claimed is not None and claimed[0] & READ_KINDS  # refused later if it is not
     if in_zip and not read and not name.lower().endswith(DETACHED_DATA_SUFFIXES):
