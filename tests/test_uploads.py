@@ -232,3 +232,63 @@ def test_a_zip_is_unpacked_under_the_data_folder_whose_retention_clears_it(monke
         archive.writestr("case/CT.nii", _nifti(1))
     store_upload([("case.zip", buffer.getvalue())])
     assert [p.parent for p in seen] == [data_subdir("tmp")] and not seen[0].exists()
+
+
+def test_a_mac_zip_of_volumes_loads_without_its_appledouble_copies(shared_data: Path) -> None:
+    """A zip made in macOS's Finder holds '__MACOSX/<folder>/._<file>' (AppleDouble metadata,
+    3 kB) beside every file and a '.DS_Store': the copies of pyradiomics' lung1 image and label
+    were stored as two more volumes (their folder hashed, their '._' dropped), and the case was
+    refused as '2 cases of a dataset'."""
+    from survival_core.io.upload_case import describe_upload, load_upload
+
+    lung = shared_data / "pyradiomics"
+    apple_double = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + b"\0" * 3000
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ("lung1_image.nrrd", "lung1_label.nrrd"):
+            stored = "image.nrrd" if "image" in name else "GTV.nrrd"
+            archive.writestr(f"case/{stored}", (lung / name).read_bytes())
+            archive.writestr(f"__MACOSX/case/._{stored}", apple_double)
+        archive.writestr("case/.DS_Store", b"\0\0\0\1Bud1" + b"\0" * 100)
+    folder = store_upload([("Archive.zip", buffer.getvalue())])
+
+    with zipfile.ZipFile(next(folder.glob("*.zip"))) as stored_zip:
+        assert len(stored_zip.namelist()) == 2
+    contents = describe_upload(folder)
+    case = load_upload(contents, contents.suggested_roles(), image_name=contents.suggested_image())
+    label = sitk.GetArrayFromImage(sitk.ReadImage(str(lung / "lung1_label.nrrd")))
+    assert int(case.mask_array("gtv").sum()) == int((label > 0).sum())
+
+
+@pytest.mark.parametrize(
+    ("image", "mask"),
+    [
+        ("Patient 7 CT.nii.gz", "Patient 7 CT_mask.nii.gz"),  # the mask named with the modality
+        ("scan.nii.gz", "scan-label.nii.gz"),
+        ("imaging.nii.gz", "segmentation.nii.gz"),  # KiTS
+        ("lung1_image.nii.gz", "lung1_label.nii.gz"),  # pyradiomics: no lung organ
+    ],
+)
+def test_zipped_volumes_load_as_the_same_files_uploaded_loose(
+    shared_data: Path, tmp_path: Path, image: str, mask: str
+) -> None:
+    """pyradiomics' lung1 image and GTV uploaded as a zip: the mask whose name holds the
+    modality was taken for the image, the single mask was not suggested as the GTV (the label
+    of 'lung1' as the lung organ), while the same files loose loaded (837 voxels, as counted)."""
+    from survival_core.io.upload_case import describe_upload, load_upload
+
+    lung = shared_data / "pyradiomics"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, source in ((image, "lung1_image"), (mask, "lung1_label")):
+            sitk.WriteImage(sitk.ReadImage(str(lung / f"{source}.nrrd")), str(tmp_path / name))
+            archive.write(tmp_path / name, f"p7/{name}")
+    label = sitk.GetArrayFromImage(sitk.ReadImage(str(lung / "lung1_label.nrrd")))
+    for files in (
+        [("p7.zip", buffer.getvalue())],
+        [(n, (tmp_path / n).read_bytes()) for n in (image, mask)],
+    ):
+        contents = describe_upload(store_upload(files))
+        assert list(contents.suggested_roles()) == ["gtv"]
+        case = load_upload(contents, contents.suggested_roles())
+        assert int(case.mask_array("gtv").sum()) == int((label > 0).sum()) == 837

@@ -71,7 +71,7 @@ from survival_core.io.dicom_series import (
     segment_names,
 )
 from survival_core.io.dicom_stacks import header_values
-from survival_core.io.filetype import is_bare_dicom
+from survival_core.io.filetype import is_bare_dicom, is_os_clutter
 from survival_core.io.volume import is_volume_file
 from survival_core.paths import data_subdir
 from survival_core.workers import die_with_parent
@@ -119,7 +119,7 @@ _IMAGE_CLASSES = {
 #: Fewer files than this are read in this process: starting workers would cost more.
 MIN_FILES_FOR_POOL = 200
 #: File and folder names that are never patient data.
-_SKIP_NAMES = frozenset({"__MACOSX", "DICOMDIR", "Thumbs.db"})
+_SKIP_NAMES = frozenset({"DICOMDIR"})
 #: Kinds of :class:`FileRecord`.
 KINDS = ("image", "rtstruct", "seg", "other", "volume", "not_dicom", "damaged", "archive")
 
@@ -226,9 +226,8 @@ class TreeInventory:
 
 
 def _visible(path: Path, root: Path) -> bool:
-    return not any(
-        part.startswith(".") or part in _SKIP_NAMES for part in path.relative_to(root).parts
-    )
+    parts = path.relative_to(root).parts
+    return not is_os_clutter(parts) and not _SKIP_NAMES & set(parts)
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -60,7 +60,7 @@ from survival_core.io.dicom_series import (
     scan_dicom,
     series_summary,
 )
-from survival_core.io.filetype import sniff_file
+from survival_core.io.filetype import is_os_clutter, sniff_file
 from survival_core.io.intensity_scale import fill_missing_values, scale_warnings
 from survival_core.io.label_maps import (
     label_file,
@@ -105,7 +105,7 @@ ROLES_FILE = "roles.json"
 
 
 def _visible(folder: Path) -> list[Path]:
-    return [p for p in folder.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+    return [p for p in folder.iterdir() if not is_os_clutter([p.name])]
 
 
 @contextmanager
@@ -291,11 +291,14 @@ def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
 
 
 def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
-    """Named like the image of ``modality`` ('image.nii.gz', 'ct.nrrd', HECKTOR's
-    'CHUM-001__CT.nii.gz': :func:`~.dataset_layout.names_image`), or in an image folder
-    ('image/x.nii.gz')."""
+    """In an image folder ('imagesTr/liver_7.nii.gz'), or named like the image of ``modality``
+    ('image.nii.gz', 'ct.nrrd', HECKTOR's 'CHUM-001__CT.nii.gz':
+    :func:`~.dataset_layout.names_image`) and not as a mask ('Patient 7 CT_mask.nii.gz',
+    'scan-label.nrrd': :func:`is_mask_like`)."""
     folder = path.parent.name.lower() if path.parent != root else ""
-    return names_image(volume_stem(path), modality) or folder in IMAGE_FOLDERS
+    if folder in IMAGE_FOLDERS:
+        return True
+    return names_image(volume_stem(path), modality) and not is_mask_like(path, root)
 
 
 def is_mask_like(path: Path, root: Path) -> bool:

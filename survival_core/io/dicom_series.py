@@ -74,7 +74,7 @@ from pydicom.uid import (
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
-from survival_core.io.filetype import is_bare_dicom
+from survival_core.io.filetype import is_bare_dicom, is_os_clutter
 from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
 from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.pet_suv import suv_factors
@@ -124,7 +124,7 @@ PIXEL_SPACING_RTOL = 1e-4
 #: Most voxels a series may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
 MAX_VOXELS = 512 * 512 * 2048
 
-_SKIP_NAMES = {"__MACOSX", "DICOMDIR"}
+_SKIP_NAMES = {"DICOMDIR"}
 
 
 @dataclass(frozen=True)
@@ -531,9 +531,8 @@ def _walk(root: Path) -> list[Path]:
         p
         for p in root.rglob("*")
         if p.is_file()
-        and not any(
-            part.startswith(".") or part in _SKIP_NAMES for part in p.relative_to(root).parts
-        )
+        and not is_os_clutter(p.relative_to(root).parts)
+        and not _SKIP_NAMES & set(p.relative_to(root).parts)
     )
 
 

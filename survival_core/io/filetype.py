@@ -11,6 +11,7 @@ not what its extension says, or that is an unknown binary, with a message naming
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -201,3 +202,14 @@ def check_file_type(path: Path | str, name: str | None = None) -> ContentType:
             "and upload it under its proper extension."
         )
     return found
+
+
+#: Files and folders operating systems add to folders and zips, never data: macOS's
+#: ``__MACOSX`` (AppleDouble '._IM0001' copies of every file), Windows' thumbnails and settings.
+OS_CLUTTER = frozenset({"__MACOSX", "Thumbs.db", "desktop.ini"})
+
+
+def is_os_clutter(parts: Iterable[str]) -> bool:
+    """Whether a path, given by its parts below the folder looked in, is hidden ('.DS_Store',
+    macOS's '._IM0001') or in or of :data:`OS_CLUTTER`."""
+    return any(part.startswith(".") or part in OS_CLUTTER for part in parts)

@@ -58,7 +58,7 @@ class UploadContents:
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
         when one site's organ names occur (the loader still checks that it surrounds the GTV).
-        Volumes: never the suggested image ('lung1_image.nrrd' names a lung, not an organ
+        Volumes, loose or zipped: never the suggested image ('lung1_image.nrrd' names a lung, not an organ
         mask), and a single mask file named for no role is the GTV (the one structure a case
         needs: pyradiomics' 'lung1_label.nrrd')."""
         names = self.structure_names()
@@ -68,7 +68,7 @@ class UploadContents:
         roles = {"gtv": [keys[k] for k in found.gtv]} if found.gtv else {}
         if len(found.organs) == 1:
             roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
-        if self.kind == "volumes" and not found.gtv and len(names) == 1:
+        if self.kind != "dicom" and not self.series and not found.gtv and len(names) == 1:
             roles = {"gtv": names}
         return roles
 

@@ -58,7 +58,7 @@ from survival_core.io.deid import (
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.dicom_series import is_image_slice, is_rtstruct, is_seg, sop_class
-from survival_core.io.filetype import check_file_type, claimed_type
+from survival_core.io.filetype import check_file_type, claimed_type, is_os_clutter
 from survival_core.io.headers import parse_header
 from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
@@ -431,6 +431,8 @@ def _clean_zip(
         root = Path(tmp)
         for path in extract_zip(content, root):
             relative = PurePosixPath(path.relative_to(root).as_posix())
+            if is_os_clutter(relative.parts):  # a Mac zip's '__MACOSX/._GTV.nrrd': no volume
+                continue
             cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep, left_out, True)
             if cleaned is None:
                 continue
