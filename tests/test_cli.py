@@ -163,6 +163,24 @@ def test_horizons_are_given_in_the_tables_time_unit(tmp_path, capsys):
     assert cards[1]["cut"]["threshold"] == pytest.approx(cards[0]["cut"]["threshold"])
 
 
+def test_discrete_edges_are_given_in_the_tables_time_unit(tmp_path, capsys):
+    """GBSG2 in months with --param edges=[0,12,24,36,48]: the edges were read as days, so the
+    grid held none of the 299 events and every patient's 3-year survival came out at 0.999
+    (Kaplan-Meier 0.64); they are months now, as the table's times and the horizons are."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    table = X.assign(time=y["time"] / (365.25 / 12), event=y["cens"].astype(int))
+    table.insert(0, "case_id", [f"P{i}" for i in range(len(table))])
+    table.to_csv(tmp_path / "gbsg2_months.csv", index=False)
+    out = tmp_path / "discrete"
+    args = ["fit", "--table", str(tmp_path / "gbsg2_months.csv"), "--time-unit", "months"]
+    args += ["--model", "discrete", "--param", "edges=[0,12,24,36,48]", "--param", "epochs=2"]
+    assert main([*args, "--out", str(out), "--json"]) == 0
+    saved = json.loads((out / "model.json").read_text())["params"]["edges"]
+    assert saved == pytest.approx([0.0, 365.25, 730.5, 1095.75, 1461.0])
+
+
 def test_parser_rejects_unknown_model():
     with pytest.raises(UsageError, match="invalid choice: 'nope'"):
         build_parser().parse_args(["cv", "--table", "x.csv", "--model", "nope"])

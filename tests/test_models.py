@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -310,8 +312,9 @@ def test_device_parameter_is_honoured(name: str, fitted) -> None:
     model = fitted(name)
     assert model.device_ == torch.device("cpu")
     assert all(p.device.type == "cpu" for p in model.network_.parameters())
+    grid = {"edges": (0, 2, 4)} if name == "discrete" else {}  # within the 4 days followed
     with pytest.raises(ConfigError, match="tpu"):
-        make_model(name, device="tpu").fit(
+        make_model(name, device="tpu", **grid).fit(
             np.zeros((4, 1)) + np.arange(4)[:, None],
             Surv.from_arrays([1, 0, 1, 1], [1.0, 2.0, 3.0, 4.0]),
         )
@@ -482,3 +485,64 @@ def test_every_model_keeps_scikit_learns_parameter_contract(name: str) -> None:
     assert model.set_params(**{first: value}) is model and repr(model) == repr(copy)
     with pytest.raises(ConfigError, match="has no parameter.s. no_such"):
         model.set_params(no_such=1)
+
+
+def test_a_discrete_grid_outside_the_follow_up_is_refused() -> None:
+    """Real cohorts: GBSG2's edges written in months but read as days hold none of its 299
+    events (the model predicted a survival of 0.999 at 3 years, Kaplan-Meier 0.64); AIDS's
+    follow-up ends at 364 days, so the default yearly intervals after the first were never
+    learned (hazards of about 0.5, a test c-index of 0.50)."""
+    from sksurv.datasets import load_aids
+
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    months = make_model("discrete", edges=(0, 12, 24, 36, 48), epochs=2, device="cpu")
+    with pytest.raises(InputError, match=r"None of the 299 training events .*\(0 to 48 days\)"):
+        months.fit(X, y)
+    X, y = load_aids()
+    y = Surv.from_arrays(y["censor"], y["time"])
+    with pytest.raises(InputError, match="No training patient is followed past 365 days"):
+        make_model("discrete", epochs=2, device="cpu").fit(X, y)
+
+
+def test_a_discrete_model_reports_no_survival_past_its_last_edge(gbsg2: dict, fitted) -> None:
+    """GBSG2 is followed to 2,659 days; a model of yearly intervals to 1,460 days carried its
+    survival flat after them (0.53 at 1,800-2,600 days, Kaplan-Meier 0.51-0.34), drawn on the
+    patient's curve and evaluated at cross-validation horizons past the last edge."""
+    from survival_core.evaluation.splits import nested_cv
+    from survival_core.models.scoring import LoadedModel
+    from survival_core.workflows.crossval import cross_validate
+
+    model = make_model("discrete", epochs=3, device="cpu").fit(gbsg2["X"], gbsg2["y"])
+    assert model.survival_until == 1460.0
+    assert fitted("coxph").survival_until == np.inf
+    card = type("Card", (), {"stratification": {"km": {"0": {"time": [2659.0]}}}})()
+    loaded = LoadedModel(Path("gbsg2"), model, card)
+    assert loaded.last_follow_up == 1460.0
+    assert [loaded.followed(m) for m in (12, 24, 36, 48)] == [True, True, True, False]
+
+    X, y = gbsg2["X"], gbsg2["y"]
+    folds = nested_cv(y["event"], 1, 3, seed=0)
+    factory = lambda: make_model("discrete", epochs=3, device="cpu")  # noqa: E731
+    result = cross_validate(X, y, factory, folds, horizons=(365, 1095, 1825))
+    assert list(result.summary["td_auc"]) == ["365", "1095"]
+    assert "survival_1825" not in result.oof
+    assert any(
+        "1825 days left out: beyond the model's last" in n
+        for n in result.summary["preprocessing_notes"]
+    )
+
+
+def test_validation_rows_without_an_event_do_not_stop_a_cox_network_at_epoch_one(
+    gbsg2: dict,
+) -> None:
+    """The Cox loss of rows without an event is 0 at every epoch: early stopping kept the first
+    epoch's weights (21 epochs run, best epoch 1), silently; the fit now trains every epoch and
+    says why."""
+    censored = ~gbsg2["y_test"]["event"]
+    model = make_model("deepsurv", epochs=25, patience=5, lr=1e-2, device="cpu")
+    model.fit(
+        gbsg2["X"], gbsg2["y"], X_val=gbsg2["X_test"][censored], y_val=gbsg2["y_test"][censored]
+    )
+    assert model.history_["best_epoch"] == len(model.history_["train"]) == 25
+    assert any("hold no event" in note for note in model.preprocessor_.notes_)

@@ -14,6 +14,7 @@ from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.models import make_model
+from survival_core.models.card import last_follow_up
 from survival_core.models.survival_band import (
     NO_BAND,
     follow_up_times,
@@ -126,7 +127,7 @@ def test_follow_up_grid_holds_the_report_times_and_the_follow_up():
 
     km = {"0": {"time": [10.0, 1500.0]}, "1": {"time": [5.0, 900.0]}}
     card = SimpleNamespace(stratification={"km": km})
-    grid = follow_up_times(card, points=50)
+    grid = follow_up_times(last_follow_up(card), points=50)
     assert grid[0] == 0.0 and grid[-1] == 1500.0
     for months in (12, 24, 36):
         assert np.isclose(grid, months * 365.25 / 12).any()
@@ -140,7 +141,7 @@ def test_the_curve_stops_at_the_last_follow_up_like_the_reported_survival():
     from survival_core.models.scoring import REPORT_MONTHS, LoadedModel
 
     card = SimpleNamespace(stratification={"km": {"0": {"time": [3.0, 999.0]}}})
-    grid = follow_up_times(card, points=50)
+    grid = follow_up_times(last_follow_up(card), points=50)
     assert grid[0] == 0.0 and grid[-1] == 999.0
     loaded = LoadedModel(Path("veterans"), None, card)
     for months in REPORT_MONTHS:
@@ -153,7 +154,7 @@ def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
 
     model, X = fitted
     card = type("Card", (), {"stratification": {"km": {"0": {"time": [2000.0]}}}})()
-    band = survival_band(model, X.iloc[[5]], follow_up_times(card))
+    band = survival_band(model, X.iloc[[5]], follow_up_times(last_follow_up(card)))
     fig = survival_band_figure(band)
     roles = [t.meta["role"] for t in fig.data if t.meta]
     assert roles == ["band", "survival", "marks"]
@@ -166,7 +167,9 @@ def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
     # a cohort followed 999 days (veterans): the curve stops there, marks at 1 and 2 years only
     # (the Risk page raised "1095.75 days is not on the survival curve's time grid")
     short = type("Card", (), {"stratification": {"km": {"0": {"time": [999.0]}}}})()
-    marks = survival_band_figure(survival_band(model, X.iloc[[5]], follow_up_times(short))).data[-1]
+    marks = survival_band_figure(
+        survival_band(model, X.iloc[[5]], follow_up_times(last_follow_up(short)))
+    ).data[-1]
     assert [text[:3] for text in marks.text] == ["1 y", "2 y"]
 
 

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         progress(f"note: {note}")
     factory = model_factory(
         args.model,
-        with_run_params(args.model, parse_params(args.param), seed=args.seed),
+        with_run_params(args.model, parse_params(args.param, args.time_unit), seed=args.seed),
         args.reduction,
         args.cohort,
         table.case_ids,

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     summary = train_model(
         table_paths(args),
         args.model,
-        with_run_params(args.model, parse_params(args.param), seed=args.seed),
+        with_run_params(args.model, parse_params(args.param, args.time_unit), seed=args.seed),
         args.out,
         reduction=args.reduction,
         features=args.features,

@@ -22,6 +22,9 @@ MODEL_NAMES = (
 )  # fmt: skip
 TIME_UNIT_NAMES = ("days", "weeks", "months", "years")
 REDUCTION_NAMES = ("none", "han2020", "cox_pvalue", "lasso")
+#: Hyper-parameters that are times (the discrete-time model's interval edges): given in the
+#: table's --time-unit, as the horizons are ('edges=[0,12,24,36]' in months), and passed in days.
+TIME_PARAMS = ("edges",)
 #: Mirrors survival_core.runs.config.MAX_SEED: the folds add offsets to the seed, which numpy
 #: takes up to 2**32 - 1.
 MAX_SEED = 2**31 - 1
@@ -92,7 +95,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a hyper-parameter, e.g. --param epochs=5 (repeatable)",
+        help="override a hyper-parameter, e.g. --param epochs=5 (repeatable); times (the "
+        "discrete model's edges=[0,12,24]) in the --time-unit",
     )
     parser.add_argument(
         "--reduction",
@@ -108,8 +112,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_params(items: list[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` strings to a dict; values parsed as YAML scalars/lists (5, 0.1, [32, 16])."""
+def parse_params(items: list[str], time_unit: str = "days") -> dict[str, Any]:
+    """``NAME=VALUE`` strings to a dict; values parsed as YAML scalars/lists (5, 0.1, [32, 16]);
+    the times of :data:`TIME_PARAMS`, given in ``time_unit``, in days."""
     params: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -119,6 +124,10 @@ def parse_params(items: list[str]) -> dict[str, Any]:
             params[name.strip()] = yaml.safe_load(value)
         except yaml.YAMLError as err:
             raise ConfigError(f"--param {name}: cannot read value {value!r}: {err}") from err
+    for name in TIME_PARAMS:
+        times = params.get(name)
+        if isinstance(times, list) and all(type(t) in (int, float) for t in times):
+            params[name] = [in_days(t, time_unit) for t in times]
     return params
 
 

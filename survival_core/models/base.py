@@ -65,6 +65,8 @@ class SurvivalModel:
 
     name: ClassVar[str] = ""
     uses_baseline: ClassVar[bool] = True
+    #: The last time (days) the model estimates survival at; its curve is carried flat beyond.
+    survival_until: float = float("inf")
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -310,10 +312,14 @@ class TorchSurvivalModel(SurvivalModel):
     assigning one replaces (and re-checks) the settings. Training is full batch by default (the Cox
     loss needs whole risk sets); with ``batch_size`` the Cox risk sets are those within each
     mini-batch, an approximation. The validation rows are ``validation_fraction`` of the training
-    rows split stratified by event, or explicit ``X_val``/``y_val``.
+    rows split stratified by event, or explicit ``X_val``/``y_val``. Where they hold no event
+    (a rare-event cohort's small fold) and the loss is a Cox loss, which is 0 on rows without
+    one, early stopping is off (it kept the first epoch's weights), said in the fit's notes.
     """
 
     training_defaults: ClassVar[TrainingSettings] = TrainingSettings()
+    #: Whether the validation loss says nothing without an event among the rows (a Cox loss).
+    validation_needs_events: ClassVar[bool] = True
     lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device = (
         _TrainingParam() for _ in range(8)
     )
@@ -362,12 +368,26 @@ class TorchSurvivalModel(SurvivalModel):
                 train_idx, val_idx = stratified_split(
                     event, float(self.validation_fraction), generator
                 )
-                validation = (Z[val_idx], event[val_idx], time[val_idx])
-                Z, event, time = Z[train_idx], event[train_idx], time[train_idx]
+                if self._can_validate(event[val_idx]):
+                    validation = (Z[val_idx], event[val_idx], time[val_idx])
+                    Z, event, time = Z[train_idx], event[train_idx], time[train_idx]
+            elif validation is not None and not self._can_validate(validation[1]):
+                validation = None
             self.network_ = self._build_network(Z.shape[1]).to(self.device_)
             data = self._tensors(Z, event, time)
             val_data = self._tensors(*validation) if validation is not None else None
             self.history_ = self._fit_network(self.network_, data, val_data, generator)
+
+    def _can_validate(self, event: np.ndarray) -> bool:
+        """Whether validation rows of events ``event`` can stop training early; the note saying
+        why not goes to the fit's notes."""
+        if event.any() or not self.validation_needs_events:
+            return True
+        self.preprocessor_.notes_.append(
+            f"The {len(event)} validation rows hold no event, on which the Cox loss says nothing: "
+            f"early stopping was off, all {self.epochs} epochs trained."
+        )
+        return False
 
     def _tensors(
         self, Z: np.ndarray, event: np.ndarray, time: np.ndarray

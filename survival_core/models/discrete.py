@@ -12,7 +12,13 @@ censoring at the last edge (survived every interval), whether or not an event ca
 
 ``predict_survival`` interpolates within an interval with a constant hazard rate,
 S(t) = S(e_k) (1 - h_k)^((t - e_k) / (e_{k+1} - e_k)); beyond the last edge S stays at S(last edge)
-(no extrapolation). ``predict_risk`` = 1 - S(last edge), the probability of the event by the horizon.
+(no extrapolation: ``survival_until`` says so to the curves and horizons drawn from the model).
+``predict_risk`` = 1 - S(last edge), the probability of the event by the horizon.
+
+The grid must fit the training follow-up (:func:`check_grid`): edges written in months and read
+as days held none of GBSG2's 299 events (every patient survived every interval: a survival of
+0.999 at 3 years), and intervals nobody was followed into (AIDS's follow-up ends at 364 days)
+kept their untrained hazards of about 0.5, on which the risk rests.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, InputError
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
 from survival_core.models.losses import discrete_nll
 
@@ -59,6 +65,47 @@ def check_edges(edges: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(float(e) for e in edges_array)
 
 
+def check_grid(edges: tuple[float, ...], event: np.ndarray, time: np.ndarray) -> None:
+    """Refuse interval ``edges`` (days) that hold none of the training events, or an interval
+    that no training patient is followed into: its hazard would never be learned."""
+    followed = float(time.max())
+    hint = (
+        f"the follow-up runs to {followed:g} days: give edges in days (on the command line in "
+        f"the table's --time-unit), within it, e.g. edges="
+        f"[{', '.join(f'{e:g}' for e in np.round(np.linspace(0, followed, 5)[:-1]))}]"
+    )
+    if not (event & (time <= edges[-1])).any():
+        raise InputError(
+            f"None of the {int(event.sum())} training events falls within the intervals' edges "
+            f"({edges[0]:g} to {edges[-1]:g} days): the model would learn nothing; {hint}."
+        )
+    empty = [e for e in edges[1:-1] if not (time > e).any()]
+    if empty:
+        raise InputError(
+            f"No training patient is followed past {empty[0]:g} days, where an interval begins: "
+            f"its hazard would never be learned, and the risk (the event's probability by "
+            f"{edges[-1]:g} days) rests on it; {hint}."
+        )
+
+
+class IntervalGrid:
+    """What models of interval hazards share: their grid checked against the training follow-up
+    (:func:`check_grid`), their survival estimated up to its last edge, and a validation loss
+    that censored rows enter (their intervals lived through)."""
+
+    edges: tuple[float, ...]
+    validation_needs_events = False
+
+    @property
+    def survival_until(self) -> float:
+        """The last edge (days): the survival is carried flat beyond, not estimated."""
+        return self.edges[-1]
+
+    def _fit_matrix(self, Z: Any, event: np.ndarray, time: np.ndarray, validation: Any) -> None:
+        check_grid(self.edges, event, time)
+        super()._fit_matrix(Z, event, time, validation)  # type: ignore[misc]
+
+
 def interval_survival(
     hazards: np.ndarray, edges: tuple[float, ...], times: np.ndarray
 ) -> np.ndarray:
@@ -73,7 +120,7 @@ def interval_survival(
     return np.exp(log_s_edges[:, k] + fraction[None, :] * log_keep[:, k])
 
 
-class DiscreteTimeSurv(TorchSurvivalModel):
+class DiscreteTimeSurv(IntervalGrid, TorchSurvivalModel):
     """Discrete-time survival MLP.
 
     Parameters

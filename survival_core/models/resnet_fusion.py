@@ -24,7 +24,12 @@ from torch.nn import functional as F
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import mlp
-from survival_core.models.discrete import check_edges, interval_survival, interval_targets
+from survival_core.models.discrete import (
+    IntervalGrid,
+    check_edges,
+    interval_survival,
+    interval_targets,
+)
 from survival_core.models.image_base import ImageSurvivalModel
 from survival_core.models.image_set import ImageRows
 from survival_core.models.losses import discrete_nll
@@ -111,7 +116,7 @@ class ResNetFusionNet(nn.Module):
         return self.head(self.dropout(torch.cat(parts, dim=1)))
 
 
-class ResNetFusion(ImageSurvivalModel):
+class ResNetFusion(IntervalGrid, ImageSurvivalModel):
     """ResNet image branch + clinical MLP, discrete-time survival head (Sun 2023).
 
     Parameters

@@ -64,10 +64,12 @@ class LoadedModel:
 
     @cached_property
     def last_follow_up(self) -> float:
-        """The training cohort's last follow-up (days): its survival curves are estimated up to
+        """The training cohort's last follow-up (days), or the model's last estimated time if
+        earlier (a discrete-time model's last edge): its survival curves are estimated up to
         there and only carried flat beyond, so nothing is reported past it (no limit for a
         model built in memory, without a card)."""
-        return float("inf") if self.card is None else last_follow_up(self.card)
+        cohort = float("inf") if self.card is None else last_follow_up(self.card)
+        return min(cohort, getattr(self.model, "survival_until", float("inf")))
 
     def followed(self, months: int) -> bool:
         """Whether ``months`` lie within the training cohort's follow-up."""

@@ -20,7 +20,6 @@ from scipy.stats import norm
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel, check_times
-from survival_core.models.card import ModelCard, last_follow_up
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS
 
 NO_BAND = "no confidence band for this model type ({model}: no coefficient covariance)"
@@ -79,11 +78,11 @@ def survival_band(model: SurvivalModel, X, times, level: float = 0.95) -> Surviv
     return SurvivalBand(times, survival, low, high, level, BAND_NOTE)
 
 
-def follow_up_times(card: ModelCard, points: int = 200) -> np.ndarray:
-    """A time grid (days) from 0 to the training cohort's last follow-up, holding the 1/2/3-year
+def follow_up_times(end: float, points: int = 200) -> np.ndarray:
+    """A time grid (days) from 0 to ``end``, a model's last follow-up
+    (:attr:`~survival_core.models.scoring.LoadedModel.last_follow_up`), holding the 1/2/3-year
     report times within it exactly: the curve stops where the score stops reporting survival
     (:meth:`~survival_core.models.scoring.LoadedModel.followed`), as the model's survival is only
     carried flat beyond."""
-    end = last_follow_up(card)
     report = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
     return np.union1d(np.linspace(0.0, end, points), report[report <= end])

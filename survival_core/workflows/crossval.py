@@ -86,10 +86,14 @@ def usable_horizons(time: np.ndarray, horizons: Iterable[float]) -> np.ndarray:
     return h[(h >= time.min()) & (h < time.max())]
 
 
-def brier_grid(event: np.ndarray, time: np.ndarray, n: int = 20) -> np.ndarray:
-    """Time grid for the integrated Brier score: 10th-90th percentile of event times (days)."""
+def brier_grid(
+    event: np.ndarray, time: np.ndarray, until: float = np.inf, n: int = 20
+) -> np.ndarray:
+    """Time grid for the integrated Brier score: 10th-90th percentile of event times (days), up
+    to ``until``, the model's last estimated time (a discrete-time model's last edge)."""
     low, high = np.percentile(time[event], [10, 90])
-    return np.unique(np.linspace(low, min(high, np.nextafter(time.max(), 0)), n))
+    end = min(high, np.nextafter(time.max(), 0), until)
+    return np.unique(np.linspace(min(low, end), end, n))
 
 
 def holdout_metrics(
@@ -240,10 +244,13 @@ def cross_validate(
     event, time = survival_arrays(y)
     y = Surv.from_arrays(event, time)
     ids = np.asarray(list(case_ids) if case_ids is not None else [str(i) for i in range(len(y))])
-    grid = brier_grid(event, time)
+    until = getattr(factory(), "survival_until", np.inf)  # a discrete model's last edge
+    grid = brier_grid(event, time, until)
     asked = np.unique(np.asarray(list(horizons), dtype=float))
     horizons = usable_horizons(time, asked)
     left_out = [f"{h:g}" for h in asked if h not in horizons]
+    beyond = [f"{h:g}" for h in horizons if h > until]
+    horizons = horizons[horizons <= until]
     work = partial(
         run_fold, X=X, y=y, factory=factory, grid=grid, horizons=horizons, group_cut=group_cut
     )
@@ -290,6 +297,12 @@ def cross_validate(
             f"Horizon(s) {', '.join(left_out)} days left out: outside the follow-up "
             f"({time.min():g} to {time.max():g} days), where time-dependent AUC and calibration "
             "cannot be evaluated."
+        )
+    if beyond:
+        notes.append(
+            f"Horizon(s) {', '.join(beyond)} days left out: beyond the model's last estimated "
+            f"time ({until:g} days, its last interval's edge), after which its survival is "
+            "carried flat, not estimated."
         )
     try:
         ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)

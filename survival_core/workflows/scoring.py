@@ -190,8 +190,8 @@ def _another_unit(value: float, low: float, high: float) -> bool:
 
 def case_survival(case: Case, loaded: LoadedModel, times=None, level: float = 0.95) -> SurvivalBand:
     """The case's predicted survival curve under ``loaded`` (times in days; default
-    :func:`follow_up_times` of its card), with a band where the model has one."""
+    :func:`follow_up_times` to its last follow-up), with a band where the model has one."""
     X, _ = case_features(case, loaded)
     model = case_model(case, loaded)
-    grid = follow_up_times(loaded.card) if times is None else times
+    grid = follow_up_times(loaded.last_follow_up) if times is None else times
     return survival_band(model, X, grid, level)
