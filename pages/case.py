@@ -21,6 +21,7 @@ from survival_core.io.structures import SITES, VOLUME_MODALITIES
 from survival_core.io.uploads import CLINICAL_KEEP, as_uploaded, uploaded_volume_names
 from survival_core.paths import demo_cohort_dir
 from survival_core.runs.retention import mark_used
+from survival_core.text import markdown_literal
 from survival_core.viewer.figures import site_label
 from survival_core.workflows.demo import demo_ready, prepare_demo
 from ui.auth import permitted, record, require
@@ -277,7 +278,7 @@ def show_case(case: Case) -> None:
     """The current case: facts, warnings, slices, clinical values, risk and radiomics."""
     summary = case.summary()
     site = site_label(case.site)
-    heading = f"{summary.pop('case_id')} · {summary.pop('modality')}"
+    heading = f"{markdown_literal(summary.pop('case_id'))} · {summary.pop('modality')}"
     st.subheader(heading + (f" · {site}" if site else ""))
     st.caption(f"Matrix {summary.pop('matrix')} voxels, spacing {summary.pop('spacing_mm')} mm")
     if case.companions:

@@ -21,6 +21,7 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
+from survival_core.text import markdown_literal
 from ui.auth import permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, scoring_model, show_error
@@ -112,7 +113,8 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
         st.caption(f"No case loaded: {defaults}.")
     source = _case_values(case, loaded, nomo) if case is not None else nomo.defaults()
     if case is not None:  # said once the case's values are there (a refused case has none)
-        st.caption(f"Prefilled from case **{case.case_id}**; empty fields are imputed.")
+        shown = markdown_literal(case.case_id)
+        st.caption(f"Prefilled from case **{shown}**; empty fields are imputed.")
     prefix = f"nomogram-{loaded.folder}"
     prefix += f"-{case.case_id}" if case is not None else "-defaults"
     return {

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from survival_core.report.pdf import explanation_method
+from survival_core.text import file_name_part, markdown_literal
 from ui.auth import record, require
 from ui.models import chosen_model, clinical_json, explanation, loaded_model, report_pdf, score
 from ui.state import current_case, show_error
@@ -26,7 +25,8 @@ if choice is None:
     st.stop()
 
 st.markdown(
-    f"A one-page A4 PDF for the tumor board: case **{case.case_id}** under **{choice.label}** "
+    f"A one-page A4 PDF for the tumor board: case **{markdown_literal(case.case_id)}** under "
+    f"**{markdown_literal(choice.label)}** "
     "(risk and percentile, 1/2/3-year survival, the training cohort's Kaplan-Meier groups, a CT "
     "snapshot with contours and, for image models, the Grad-CAM overlay, the top features and "
     "the model card). It names the case by its id only."
@@ -53,11 +53,10 @@ if st.button("Build report", type="primary", icon=":material/picture_as_pdf:"):
 
 stored = st.session_state.get(REPORT)
 if stored is not None and stored[0] == built_for:
-    safe_id = re.sub(r"[^A-Za-z0-9._-]+", "_", case.case_id)
     st.download_button(
         "Download the PDF",
         stored[1],
-        file_name=f"{safe_id}-radsurv-report.pdf",
+        file_name=f"{file_name_part(case.case_id)}-radsurv-report.pdf",
         mime="application/pdf",
         on_click="ignore",
         icon=":material/download:",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from survival_core.text import markdown_literal
 from survival_core.viewer.figures import site_label
 from survival_core.viewer.slices import PLANES
 from ui.auth import require
@@ -27,7 +28,7 @@ if case is None:
 
 size, spacing = case.image.GetSize(), case.image.GetSpacing()
 site = site_label(case.site)
-st.subheader(f"{case.case_id} · {case.modality}" + (f" · {site}" if site else ""))
+st.subheader(f"{markdown_literal(case.case_id)} · {case.modality}" + (f" · {site}" if site else ""))
 st.caption(
     f"{size[0]} x {size[1]} x {size[2]} voxels of {spacing[0]:.2f} x {spacing[1]:.2f} x "
     f"{spacing[2]:.2f} mm; planes drawn to physical scale."

@@ -567,3 +567,18 @@ def test_a_long_case_id_fits_the_header_and_footer(case, loaded, scored, case_id
     _, _, pdf = pdf_facts(render_report(content))
     if len(case_id) > 100:  # shortened in the header and footer, whole on a line of its own
         assert f"Case {case_id}" not in pdf and case_id in pdf.replace("\n", "")
+
+
+def test_letters_the_font_lacks_print_as_code_points_and_say_so(case, loaded, scored):
+    """A Chinese case id printed as empty boxes ('Case ☐☐ · CT · Liver'), said only on the
+    server's console; Greek and Arabic, which the font holds, print as written."""
+    import warnings
+
+    named = dataclasses.replace(case, case_id="陈伟-Ωμέγα")
+    score = {**scored[0].as_dict(), "case_id": named.case_id}
+    content = gather_report(named, loaded, score, scored[1])
+    assert content.case_id == "U+9648U+4F1F-Ωμέγα"
+    assert any("code points (U+4F1F U+9648)" in w for w in content.warnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's 'Glyph 38472 missing from font(s)'
+        render_report(content)

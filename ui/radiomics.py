@@ -7,6 +7,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.features.presets import PRESETS
+from survival_core.text import file_name_part
 from ui.state import show_error
 
 
@@ -81,6 +82,6 @@ def radiomics_panel(case: Case) -> None:
     st.download_button(
         "Download CSV",
         table.to_csv(index=False).encode(),
-        file_name=f"{case.case_id}-{preset}-{case.modality}.csv",
+        file_name=f"{file_name_part(case.case_id)}-{preset}-{case.modality}.csv",
         mime="text/csv",
     )

@@ -31,6 +31,7 @@ from survival_core.runs.config import (
 )
 from survival_core.runs.jobs import Job
 from survival_core.runs.store import RunRecord, RunStore
+from survival_core.text import markdown_literal
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
 from ui.state import show_error, without_server_paths
@@ -407,7 +408,8 @@ def data_notes(reports: Path) -> None:
     if left_out_path.is_file():
         left_out = pd.read_csv(left_out_path, dtype={"case_id": str})
         listed = [
-            f"\n- {row.case_id}: {without_server_paths(str(row.error))}"
+            f"\n- {markdown_literal(row.case_id)}: "
+            f"{markdown_literal(without_server_paths(str(row.error)))}"
             for row in left_out.head(SHOWN_NOTES).itertuples()
         ]
         more = len(left_out) - len(listed)

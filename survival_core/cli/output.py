@@ -10,6 +10,7 @@ from typing import Any
 
 from survival_core.errors import InputError
 from survival_core.io.atomic import json_ready
+from survival_core.text import one_line
 
 
 def report(result: dict[str, Any], as_json: bool) -> None:
@@ -18,7 +19,7 @@ def report(result: dict[str, Any], as_json: bool) -> None:
         sys.stdout.write(json.dumps(json_ready(result)) + "\n")
     else:
         for key, value in result.items():
-            sys.stdout.write(f"{key}: {value}\n")
+            sys.stdout.write(f"{key}: {one_line(str(value))}\n")  # a case id's newline
     sys.stdout.flush()
 
 

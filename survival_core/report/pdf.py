@@ -18,8 +18,9 @@ import io
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
 from survival_core.preprocess.window import get_window, site_window
+from survival_core.text import one_line
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
@@ -380,31 +382,71 @@ def gather_report(
     cautions = list(values.get("cautions") or [])
     short = [_outside_text(c, case, variables) for c in cautions]
     features, signed, feature_note = _features(case, explanation, loaded, imputed, variables)
-    return ReportContent(
-        case_id=case.case_id,
-        site=case.site,
-        modality="PET" if case.modality == "PT" else case.modality,
-        date=date or datetime.now(UTC).date().isoformat(),
-        model_label=model_label or f"{loaded.card.model} ({loaded.name})",
-        radsurv_version=loaded.card.radsurv_version,
-        risk=float(values["risk"]),
-        percentile=float(values["percentile"]),
-        risk_group=str(values["risk_group"]),
-        survival=[(int(m), None if s is None else float(s)) for m, s in values["survival"].items()],
-        imputed=[_label(n, variables) for n in imputed],
-        km=_km_curves(loaded),
-        training_risk=np.asarray(loaded.card.training_risk, dtype=float),
-        card=_card_rows(loaded, variables),
-        view=view,
-        window=window,
-        slice_note=note,
-        features=features,
-        signed=signed,
-        feature_note=feature_note,
-        outside=[s for s in short if s is not None],
-        cautions=[c for c, s in zip(cautions, short, strict=True) if s is None],
-        warnings=list(case.warnings),
+    return _drawable(
+        ReportContent(
+            case_id=case.case_id,
+            site=case.site,
+            modality="PET" if case.modality == "PT" else case.modality,
+            date=date or datetime.now(UTC).date().isoformat(),
+            model_label=model_label or f"{loaded.card.model} ({loaded.name})",
+            radsurv_version=loaded.card.radsurv_version,
+            risk=float(values["risk"]),
+            percentile=float(values["percentile"]),
+            risk_group=str(values["risk_group"]),
+            survival=[
+                (int(m), None if s is None else float(s)) for m, s in values["survival"].items()
+            ],
+            imputed=[_label(n, variables) for n in imputed],
+            km=_km_curves(loaded),
+            training_risk=np.asarray(loaded.card.training_risk, dtype=float),
+            card=_card_rows(loaded, variables),
+            view=view,
+            window=window,
+            slice_note=note,
+            features=features,
+            signed=signed,
+            feature_note=feature_note,
+            outside=[s for s in short if s is not None],
+            cautions=[c for c, s in zip(cautions, short, strict=True) if s is None],
+            warnings=list(case.warnings),
+        )
     )
+
+
+@cache
+def _drawn_characters() -> frozenset[int]:
+    """The code points the report's font (matplotlib's default, DejaVu Sans) holds."""
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(findfont(FontProperties())).get_charmap())
+
+
+def _drawable(content: ReportContent) -> ReportContent:
+    """``content`` with each character of its texts that the font does not hold written as its
+    code point ('U+9648'), said among its warnings: a Chinese case id printed as empty boxes,
+    with no word (only a warning on the server's console)."""
+    drawn, missing = _drawn_characters(), set()
+
+    def draw(value: Any) -> Any:
+        if isinstance(value, str):
+            missing.update(c for c in value if ord(c) not in drawn and c.isprintable())
+            return "".join(
+                c if ord(c) in drawn or not c.isprintable() else f"U+{ord(c):04X}" for c in value
+            )
+        if type(value) in (list, tuple):  # the lines, labels and rows
+            return type(value)(draw(v) for v in value)
+        return value
+
+    updated = replace(content, **{f.name: draw(getattr(content, f.name)) for f in fields(content)})
+    if not missing:
+        return content
+    shown = " ".join(f"U+{ord(c):04X}" for c in sorted(missing)[:6])
+    note = (
+        f"Characters the report's font does not hold (e.g. of Chinese, Japanese or Korean "
+        f"script) are written as their Unicode code points ({shown}{' ...' if len(missing) > 6 else ''})."
+    )
+    return replace(updated, warnings=[*updated.warnings, note])
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -444,11 +486,6 @@ def _width(text: str, size: float, bold: bool = False) -> float:
     return _SLACK * text_to_path.get_text_width_height_descent(text, font, ismath=False)[0]
 
 
-def _one_line(text: str) -> str:
-    """``text`` with control characters written as escapes ('A\\nB'), so it stays on its line."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda c: c.group().encode("unicode_escape").decode(), text)
-
-
 def _fitting(text: str, size: float, width: float, cut, bold: bool = False) -> str:
     """``cut(text, k)`` for the most characters ``k`` that fit ``width`` points (binary search)."""
     low, high = 0, len(text)  # cut(text, low) fits, cut(text, high) does not
@@ -477,7 +514,7 @@ def _wrap(text: str, size: float, width: float) -> list[str]:
     """``text`` in lines at most ``width`` points wide at font ``size``: broken between words,
     a word wider than a line (a long case id) between its characters, from where it starts."""
     lines, line = [], ""
-    for word in _one_line(text).split(" "):
+    for word in one_line(text).split(" "):
         joined = f"{line} {word}" if line else word
         if _width(joined, size) <= width:
             line = joined
@@ -513,7 +550,7 @@ def _case_title(content: ReportContent) -> tuple[str, float, bool]:
     in its middle at the smallest (and shown whole under the header, :func:`_id_lines`)."""
     room = (_RIGHT - 0.205) * _PAGE_POINTS[0] - _width(_SUBTITLE, 11) - _GAP
     tail = " · ".join(["", content.modality, *([site_label(content.site)] if content.site else [])])
-    case_id = _one_line(content.case_id)
+    case_id = one_line(content.case_id)
     for size in _TITLE_SIZES:
         if _width(f"Case {case_id}{tail}", size, bold=True) <= room:
             return f"Case {case_id}{tail}", size, False
@@ -589,7 +626,7 @@ def _draw_header(sub, content: ReportContent, title: tuple[str, float, bool]) ->
     dated = f"Report date {content.date} · RadSurv {content.radsurv_version}"
     room = _text_width() - _width(dated, _BODY) - _GAP
     model = "Model: " + _shorten(
-        _one_line(content.model_label), _BODY, room - _width("Model: ", _BODY)
+        one_line(content.model_label), _BODY, room - _width("Model: ", _BODY)
     )
     sub.text(_LEFT, 0.14, model, fontsize=_BODY, va="baseline")
     sub.text(_RIGHT, 0.14, dated, fontsize=_BODY, ha="right", va="baseline")
@@ -826,7 +863,7 @@ def _draw_footer(sub, content: ReportContent) -> None:
     )
     tail = f" · generated by RadSurv {content.radsurv_version} on {content.date} · page 1 of 1"
     room = _text_width() - _width(f"Case {tail}", _SMALL)
-    shown = _shorten(_one_line(content.case_id), _SMALL, room)
+    shown = _shorten(one_line(content.case_id), _SMALL, room)
     sub.text(0.5, 0.3, f"Case {shown}{tail}", fontsize=_SMALL, ha="center", color=_MUTED)
 
 

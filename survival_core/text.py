@@ -1,0 +1,32 @@
+"""User strings (case ids, structure names, table values) shown where they could do more than
+be read: on a line of the command line's output, in Markdown, in a file name.
+
+A case id comes from the user's files (a clinical.json's ``case_id``, a folder name), so it may
+hold a newline (which wrote ``risk: -3.00`` as its own line above the real risk), Markdown or
+LaTeX (``**x** [SYN-0002](...)`` drawn as another patient's id), or only letters a regex of
+ASCII letters dropped (every Chinese id downloaded as ``_-radsurv-report.pdf``).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Characters read as markup inside a line: CommonMark's emphasis, code, links and HTML,
+#: Streamlit's LaTeX (between dollars), colours and icons (':red[...]', ':material/x:').
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|:])")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters written as escapes ('A\\nB'), so it stays on its line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda c: c.group().encode("unicode_escape").decode(), text)
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` shown as written inside Markdown: on one line, its markup characters escaped."""
+    return _MARKDOWN.sub(r"\\\1", one_line(text))
+
+
+def file_name_part(text: str) -> str:
+    """``text`` as part of a download's file name: letters and digits of any script, '.', '_'
+    and '-' kept, anything else (a path separator, a space, a control character) as '_'."""
+    return re.sub(r"[^\w.-]+", "_", text).strip("._") or "case"

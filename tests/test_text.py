@@ -1,0 +1,42 @@
+"""User strings shown on a line of output, in Markdown and in file names stay what they say."""
+
+from __future__ import annotations
+
+import pytest
+
+from survival_core.cli.output import report
+from survival_core.text import file_name_part, markdown_literal, one_line
+
+
+def test_a_newline_in_a_case_id_writes_no_result_line_of_its_own(capsys) -> None:
+    """A clinical.json's case_id 'SYN-0099\\nrisk: -3.00\\nrisk_group: low' printed a made-up
+    risk above the real one in `score`'s plain-text output."""
+    report({"case_id": "SYN-0099\nrisk: -3.00\nrisk_group: low", "risk": 0.4}, as_json=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["case_id: SYN-0099\\nrisk: -3.00\\nrisk_group: low", "risk: 0.4"]
+    assert one_line("a\tb\x1b") == "a\\tb\\x1b"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "**bold** [SYN-0002](javascript:alert(1))",
+            r"\*\*bold\*\* \[SYN-0002\](javascript\:alert(1))",
+        ),
+        ("$x^2$ cost $5", r"\$x^2\$ cost \$5"),  # Streamlit's LaTeX
+        (":red[HCC]_7", r"\:red\[HCC\]\_7"),
+        ("<img src=x onerror=alert(1)>", r"\<img src=x onerror=alert(1)\>"),
+        ("SYN-0003", "SYN-0003"),
+    ],
+)
+def test_markdown_shows_a_case_id_as_written(text: str, shown: str) -> None:
+    assert markdown_literal(text) == shown
+
+
+def test_download_names_keep_every_scripts_letters_and_no_path() -> None:
+    """Two Chinese patients' reports both downloaded as '_-radsurv-report.pdf'."""
+    assert file_name_part("陈伟") != file_name_part("王芳")
+    assert file_name_part("陈伟") == "陈伟"
+    assert file_name_part("a/b\\c/../d") == "a_b_c_.._d"
+    assert file_name_part("../..") == "case"
