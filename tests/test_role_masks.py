@@ -127,3 +127,51 @@ def test_a_single_structure_is_its_role_without_a_copy() -> None:
     assert peak < 1e6  # a copy of the organ mask alone: 4 MB
     union = sitk.GetArrayFromImage(unite(images))
     np.testing.assert_array_equal(union, organ | gtv)
+
+
+def _crescent_liver_with_gtv(gap: int) -> tuple[sitk.Image, sitk.Image]:
+    """A crescent-shaped liver and a GTV in its concavity (inside the liver's bounding box),
+    ``gap`` voxels from the liver all round (0: touching it, sharing no voxel)."""
+    z, y, x = np.indices(SHAPE)
+    whole = (y - 15) ** 2 + (x - 15) ** 2 <= 13**2
+    bite = (y - 15) ** 2 + (x - 25) ** 2 <= (7 + gap) ** 2
+    gtv = ((y - 15) ** 2 + (x - 25) ** 2 <= 4**2) & (z >= 5) & (z < 15)
+    liver = whole & ~bite & (z < 20)
+    if gap == 0:
+        liver = whole & ~gtv
+    return sitk.GetImageFromArray(liver.astype(np.uint8)), sitk.GetImageFromArray(
+        gtv.astype(np.uint8)
+    )
+
+
+def test_a_gtv_apart_from_the_liver_inside_its_box_is_not_its_tumour() -> None:
+    """A tumour in a crescent liver's concavity, two voxels away all round (a kidney's, an
+    adrenal's): taken as the liver's, with no word, and the liver minus the tumour was the whole
+    liver; a refusal of the organ then said no why. A tumour touching the liver stays its own
+    (a segmentation storing them without overlap)."""
+    liver, gtv = _crescent_liver_with_gtv(gap=2)
+    out = assign_roles({"GTV": gtv, "Liver": liver}, {}, ("gtv",))
+    assert set(out.masks) == {"gtv"}
+    assert any("'Liver' looks like the liver but does not surround" in w for w in out.warnings)
+    with pytest.raises(RTStructError, match="organ hosting.*'Liver' looks like the liver but"):
+        assign_roles({"GTV": gtv, "Liver": liver}, {}, ("gtv", "organ"))
+
+    liver, gtv = _crescent_liver_with_gtv(gap=0)
+    out = assign_roles({"GTV": gtv, "Liver": liver}, {}, ("gtv", "organ"))
+    assert out.names["organ"] == ["Liver"] and out.site == "liver"
+
+
+def test_the_extraction_refusal_says_why_the_liver_was_set_aside(tmp_path) -> None:
+    """wei2021's liver-minus-GTV refused 'the organ mask, which this case lacks' beside a file
+    named liver.nii.gz, without the reason the loader had given."""
+    from survival_core.errors import MaskError
+    from survival_core.features.presets import wei2021
+    from survival_core.features.radiomics import extract_case
+    from survival_core.io.case_loader import load_case
+
+    liver, gtv = _crescent_liver_with_gtv(gap=2)
+    image = sitk.GetImageFromArray(np.random.default_rng(0).normal(60, 15, SHAPE).astype(np.int16))
+    for name, volume in (("image", image), ("liver", liver), ("gtv", gtv)):
+        sitk.WriteImage(volume, str(tmp_path / f"{name}.nii.gz"))
+    with pytest.raises(MaskError, match="lacks.*'liver.nii.gz' looks like the liver but"):
+        extract_case(load_case(tmp_path), wei2021())

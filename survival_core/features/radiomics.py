@@ -56,6 +56,7 @@ from survival_core.features.settings import (
     required_masks,
     roi_label,
 )
+from survival_core.io.role_masks import NOT_HOSTING
 from survival_core.io.volume import nonzero_box
 from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
 from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
@@ -653,11 +654,17 @@ def extract_case(case: Case, settings: ExtractionSettings) -> dict[str, float]:
         from survival_core.features.lesions import extract_lesions
 
         return extract_lesions(case, settings, extract_case)
-    return extract_image(
-        case.image,
-        case.masks,
-        settings,
-        name=case.case_id,
-        site=case.site,
-        modality=case.modality,
-    )
+    try:
+        return extract_image(
+            case.image,
+            case.masks,
+            settings,
+            name=case.case_id,
+            site=case.site,
+            modality=case.modality,
+        )
+    except MaskError as err:  # an organ contour set aside on loading: say why with the refusal
+        set_aside = [w for w in case.warnings if NOT_HOSTING in w]
+        if "organ" in case.masks or not set_aside:
+            raise
+        raise MaskError(f"{err} {' '.join(set_aside)}") from err

@@ -9,7 +9,7 @@ never taken for the organ that hosts the tumour.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,13 +50,20 @@ def unite(masks: list[sitk.Image]) -> sitk.Image:
 
 
 def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
-    """Whether the GTV's centre of mass lies inside the organ's bounding box."""
+    """Whether the organ may host the GTV: the GTV's centre of mass lies inside the organ's
+    bounding box, and the GTV overlaps or touches the organ. A GTV a voxel or more away all
+    round, inside the box of a curved organ (a kidney's or an adrenal tumour beside the liver),
+    was taken as the liver's: the liver minus the tumour was then the whole liver."""
     organ_voxels, gtv_voxels = _voxels(organ), _voxels(gtv)
     if not organ_voxels.any() or not gtv_voxels.any():
         return False
     centre = np.argwhere(gtv_voxels).mean(axis=0)
     box = nonzero_box(organ_voxels)
-    return all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
+    inside = all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
+    if not inside:
+        return False
+    shared, shell_share = _around(organ, gtv)
+    return shared or shell_share > 0
 
 
 def _unheld_label(name: str, names: list[str]) -> bool:
@@ -76,8 +83,17 @@ def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
     return name
 
 
-def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
+#: Why an organ named for the site is set aside (said in warnings and in a refusal).
+NOT_HOSTING = "does not surround the GTV (the GTV lies outside its extent, or they do not touch)"
+
+
+def _missing(
+    role: str, names: list[str], site: str | None, why: Sequence[str] = ()
+) -> RTStructError:
+    """The refusal of a required ``role`` no structure fills, with ``why`` (the warnings that
+    set a structure named for it aside: an organ not surrounding the GTV)."""
     listed = ", ".join(map(repr, names)) or "none"
+    reasons = "".join(f" {w}" for w in why)
     if role == "gtv":
         return RTStructError(
             f"No structure is recognised as the GTV (tumour) (structures found: {listed}). "
@@ -87,7 +103,7 @@ def _missing(role: str, names: list[str], site: str | None) -> RTStructError:
         f"No structure is recognised as the organ hosting the tumour ({_organ_names(site)}; "
         f"structures found: {listed}). Features of the organ (the wei2021 preset's "
         "organ_minus_gtv) need its contour: say which structure is the organ, or extract a "
-        "preset on the GTV alone (han2020, full)."
+        f"preset on the GTV alone (han2020, full).{reasons}"
     )
 
 
@@ -191,8 +207,8 @@ def assign_roles(
             for other in sorted(set(organs) - set(hosting)):
                 listed = ", ".join(repr(by_key[k]) for k in found.organs[other])
                 warnings.append(
-                    f"{listed} looks like the {other} but does not surround the GTV; it is not "
-                    "taken as the organ hosting the tumour."
+                    f"{listed} looks like the {other} but {NOT_HOSTING}; it is not taken as "
+                    "the organ hosting the tumour."
                 )
         else:
             hosting = list(organs)
@@ -215,7 +231,7 @@ def assign_roles(
         warnings += _other_sites_organs(structures, by_key, masks["gtv"], site)
     for role in require:
         if role not in masks:
-            raise _missing(role, names, case_site)
+            raise _missing(role, names, case_site, [w for w in warnings if NOT_HOSTING in w])
     if "organ" in masks and "gtv" in masks and _drawn_around(masks["organ"], masks["gtv"]):
         masks["organ"] = unite([masks["organ"], masks["gtv"]])
         warnings.append(
@@ -236,13 +252,20 @@ def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
     :data:`AROUND_SHARE` of the GTV's one-voxel shell is organ): drawn around the tumour (a
     segmentation whose segments may not overlap), not a neighbouring organ (the lungs beside a
     mediastinal node)."""
-    from scipy import ndimage
-
     if not _voxels(gtv).any():
         return False
-    box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell: no copy of the whole scan
+    shared, shell_share = _around(organ, gtv)
+    return not shared and shell_share >= AROUND_SHARE
+
+
+def _around(organ: sitk.Image, gtv: sitk.Image) -> tuple[bool, float]:
+    """(whether the organ shares a voxel with the GTV, else the share of the GTV's one-voxel
+    shell that is organ), on the GTV's box alone (no copy of the whole scan)."""
+    from scipy import ndimage
+
+    box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell
     organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
     if (organ_voxels & gtv_voxels).any():
-        return False  # the common case: no dilation
+        return True, 1.0  # the common case: no dilation
     shell = ndimage.binary_dilation(gtv_voxels) & ~gtv_voxels
-    return bool(organ_voxels[shell].mean() >= AROUND_SHARE)
+    return False, float(organ_voxels[shell].mean())
