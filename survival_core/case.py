@@ -36,7 +36,8 @@ class Case:
     image's frame of reference, for models on several images' radiomics
     (:func:`survival_core.io.modality_view.modality_view`).
     ``sequence`` is an MR image's weighting ('T1C', 'FLAIR'...,
-    :mod:`survival_core.io.mr_sequence`), None when not MR or not known.
+    :mod:`survival_core.io.mr_sequence`), None when not MR or not known. ``series`` names the
+    DICOM series read ('series 4, 2.5 mm slices': which phase of a study), '' for volume files.
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance). ``stored_orientation`` is the voxel order the image's file stored (``"RAS"``
     for a nibabel NIfTI; the case is read in LPS order), so that maps are written back on the
@@ -55,6 +56,7 @@ class Case:
     companions: dict[str, sitk.Image] = field(default_factory=dict)
     stored_orientation: str = "LPS"
     sequence: str | None = None
+    series: str = ""
 
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the

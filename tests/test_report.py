@@ -582,3 +582,24 @@ def test_letters_the_font_lacks_print_as_code_points_and_say_so(case, loaded, sc
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's 'Glyph 38472 missing from font(s)'
         render_report(content)
+
+
+def test_the_series_read_is_named_on_the_page_and_in_the_score(shared_data, loaded):
+    """A study of several phases or reconstructions: which series was analysed went nowhere
+    (de-identification removes the descriptions), so the tumor board could not tell the portal
+    phase from the arterial one. Its number and slice thickness, from the real sarcoma CT's
+    headers, name it in the case, the score and the PDF's snapshot note."""
+    import pydicom
+
+    from survival_core.cli.score import _result
+
+    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    header = pydicom.dcmread(next((folder / "image").iterdir()), stop_before_pixels=True)
+    expected = f"series {header.SeriesNumber}, {float(header.SliceThickness):.3g} mm slices"
+    case = load_case(folder)
+    assert case.series == expected
+    case.clinical = {"ecog": 1, "albumin": 40.0, "bilirubin": 12.0}
+    result = _result(case, loaded)
+    assert result["series"] == expected
+    content = gather_report(case, loaded, result)
+    assert f"of CT {expected} at" in content.slice_note

@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
     """The case's score with what its reading warned about (``warnings``: a slice gap, a GTV
-    united from several structures, a clinical.json key the model does not know...); a PET or
+    united from several structures, a clinical.json key the model does not know...); the DICOM
+    series read (``series``: 'series 4, 2.5 mm slices', which phase of a study); a PET or
     PET/CT case's GTV uptake figures too (``uptake``: SUVmax, SUVpeak, SUVmean, MTV, TLG), which
     a tumor board reads beside the risk."""
     from survival_core.features.pet_uptake import gtv_uptake
@@ -59,6 +60,8 @@ def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
 
     uptake = gtv_uptake(case)  # first: a GTV partly outside the PET is said in the warnings
     result = {**score_case(case, loaded).as_dict(), "warnings": list(case.warnings)}
+    if case.series:
+        result["series"] = case.series
     return result if uptake is None else {**result, "uptake": uptake}
 
 

@@ -709,6 +709,7 @@ def load_case(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
             sequence = _volume_sequence(image_file) if case_modality == "MR" else None
+            series = ""
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(
@@ -728,7 +729,7 @@ def load_case(
                 None if structure_set is None else Path(structure_set),
             )
             warnings += beside_dicom
-            case_modality, sequence = info.modality, info.sequence
+            case_modality, sequence, series = info.modality, info.sequence, info.label
         assigned = _roles(structures, explicit, required, site, warnings)
         clinical = _clinical(raw, schema, warnings)
     named = str(raw["case_id"]) if raw and raw.get("case_id") else None
@@ -765,6 +766,7 @@ def load_case(
         structures=structures,
         companions=others,
         sequence=sequence,
+        series=series,
     )
     return case_in_lps(case)
 
@@ -835,13 +837,14 @@ def load_case_files(
     )
     image_path = Path(image)
     info: SeriesInfo | None = None
+    series = ""
     if image_path.is_file() and is_volume_file(image_path):
         volume = read_volume(image_path)
         case_modality = (modality or "CT").upper()
         sequence = _volume_sequence(image_path) if case_modality == "MR" else None
     else:
         volume, info = read_series(image_path)
-        case_modality, sequence = info.modality, info.sequence
+        case_modality, sequence, series = info.modality, info.sequence, info.label
     structures: dict[str, sitk.Image] = {}
     chosen: dict[str, list[str]] = {}
     warnings: list[str] = [] if info is None else list(info.warnings)
@@ -886,5 +889,6 @@ def load_case_files(
         site=assigned.site,
         structures=structures,
         sequence=sequence,
+        series=series,
     )
     return case_in_lps(case)

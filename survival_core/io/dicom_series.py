@@ -305,6 +305,18 @@ class SeriesInfo:
     stack: str = ""
     #: An MR series' weighting (:func:`~survival_core.io.mr_sequence.header_sequence`), else None.
     sequence: str | None = None
+    #: Its SeriesNumber and slice thickness (mm), '' and None when not recorded.
+    number: str = ""
+    thickness: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The series as a report names it: 'series 4, 2.5 mm slices' (its number and thickness
+        tell a study's phases apart once de-identification removed their descriptions); ''
+        when neither is recorded."""
+        parts = [f"series {self.number}" if self.number else ""]
+        parts.append(f"{self.thickness:.3g} mm slices" if self.thickness else "")
+        return ", ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -1290,5 +1302,7 @@ def read_series(
         tilt_shifts=tuple(map(tuple, tilt.shifts.tolist())) if tilt else (),
         stack=entry.stack,
         sequence=header_sequence(entry.headers[0]) if entry.modality == "MR" else None,
+        number=entry.number,
+        thickness=entry.thickness,
     )
     return image, info

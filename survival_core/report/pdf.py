@@ -358,9 +358,10 @@ def gather_report(
     window, window_text = _display_window(case, view)
     where = "largest GTV cross-section" if "gtv" in case.masks else "middle slice"
     position = slice_position(case.image, "axial", index)  # as the PACS locates a slice
+    of_series = f" of {case.modality} {case.series}" if case.series else ""  # which phase
     note = (
-        f"Axial slice {index + 1}/{n_slices(case.image, 'axial')} at {position} ({where}), "
-        f"{window_text}."
+        f"Axial slice {index + 1}/{n_slices(case.image, 'axial')}{of_series} at {position} "
+        f"({where}), {window_text}."
     )
     if shown is not None:
         note += f" Overlay: {label} map" + (
