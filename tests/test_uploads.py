@@ -267,6 +267,7 @@ def test_a_mac_zip_of_volumes_loads_without_its_appledouble_copies(shared_data: 
         ("scan.nii.gz", "scan-label.nii.gz"),
         ("imaging.nii.gz", "segmentation.nii.gz"),  # KiTS
         ("lung1_image.nii.gz", "lung1_label.nii.gz"),  # pyradiomics: no lung organ
+        ("CT_liver.nii.gz", "GTV.nii.gz"),  # the liver's CT, no liver mask
     ],
 )
 def test_zipped_volumes_load_as_the_same_files_uploaded_loose(

@@ -86,6 +86,7 @@ from survival_core.io.structures import (
     match_structure,
     normalise_roles,
     role_candidates,
+    words,
 )
 from survival_core.io.volume import (
     MaskResampled,
@@ -294,11 +295,21 @@ def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
     """In an image folder ('imagesTr/liver_7.nii.gz'), or named like the image of ``modality``
     ('image.nii.gz', 'ct.nrrd', HECKTOR's 'CHUM-001__CT.nii.gz':
     :func:`~.dataset_layout.names_image`) and not as a mask ('Patient 7 CT_mask.nii.gz',
-    'scan-label.nrrd': :func:`is_mask_like`)."""
+    'scan-label.nrrd': :func:`names_mask`; 'CT_liver.nrrd' may be the liver's CT)."""
     folder = path.parent.name.lower() if path.parent != root else ""
     if folder in IMAGE_FOLDERS:
         return True
-    return names_image(volume_stem(path), modality) and not is_mask_like(path, root)
+    image_named = names_image(volume_stem(path), modality) and folder not in MASK_WORDS
+    return image_named and not names_mask(path.name)
+
+
+def names_mask(volume: str) -> bool:
+    """Whether a volume's name says it is a mask: a mask word ('mask.nii.gz', 'scan-label.nrrd',
+    'lung1_label.nrrd') or a GTV's name ('gtv.nii.gz', 'p7_CT_gtv.nii.gz'); an organ's name
+    alone does not ('CT_liver.nrrd' may be the liver's CT)."""
+    stem = volume_stem(volume)
+    found = match_structure(stem)
+    return bool(set(words(stem)) & MASK_WORDS) or (found is not None and found.role == "gtv")
 
 
 def is_mask_like(path: Path, root: Path) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.io import uploads
-from survival_core.io.case_loader import describe_structures, load_case
+from survival_core.io.case_loader import describe_structures, load_case, names_mask
 from survival_core.io.clinical import (
     SCHEMA,
     check_units,
@@ -29,12 +29,9 @@ from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import label_file, structure_names
 from survival_core.io.structures import (
-    MASK_WORDS,
     RoleCandidates,
-    match_structure,
     role_candidates,
     structure_key,
-    words,
 )
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
@@ -108,7 +105,7 @@ class UploadContents:
         keys, found = _candidates(self.structures)
         roles = {keys[k] for k in [*found.gtv, *(k for ks in found.organs.values() for k in ks)]}
         label_maps = {v for v in self.volumes if v not in self.structures}  # named per label
-        plain = [v for v in self.volumes if not _mask_named(v)]
+        plain = [v for v in self.volumes if not names_mask(v)]
         ranked = (
             [v for v in plain if names_image(volume_stem(v))]
             or [v for v in plain if v not in roles | label_maps]
@@ -127,13 +124,6 @@ def _candidates(names: list[str], site: str | None = None) -> tuple[dict[str, st
     """What each structure's name says (key -> name) and the role candidates by key."""
     keys = {structure_key(n): n for n in names}
     return keys, role_candidates(list(keys), site)
-
-
-def _mask_named(volume: str) -> bool:
-    """Whether a volume's name says it is a mask ('mask.nii.gz', 'lung1_label.nrrd', 'gtv.nii.gz')."""
-    stem = volume_stem(volume)
-    found = match_structure(stem)
-    return bool(set(words(stem)) & MASK_WORDS) or (found is not None and found.role == "gtv")
 
 
 #: Upload folders classified by this process (a folder's content never changes: it is named
