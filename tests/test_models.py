@@ -497,7 +497,8 @@ def test_a_discrete_grid_outside_the_follow_up_is_refused() -> None:
     X, y = load_gbsg2()
     y = Surv.from_arrays(y["cens"], y["time"])
     months = make_model("discrete", edges=(0, 12, 24, 36, 48), epochs=2, device="cpu")
-    with pytest.raises(InputError, match=r"None of the 299 training events .*\(0 to 48 days\)"):
+    refusal = r"None of the 299 training events .*\(0 to 48 days\).*2659 days \(.*87.4 months"
+    with pytest.raises(InputError, match=refusal):
         months.fit(X, y)
     X, y = load_aids()
     y = Surv.from_arrays(y["censor"], y["time"])
@@ -506,29 +507,32 @@ def test_a_discrete_grid_outside_the_follow_up_is_refused() -> None:
 
 
 def test_a_discrete_model_reports_no_survival_past_its_last_edge(gbsg2: dict, fitted) -> None:
-    """GBSG2 is followed to 2,659 days; a model of yearly intervals to 1,460 days carried its
-    survival flat after them (0.53 at 1,800-2,600 days, Kaplan-Meier 0.51-0.34), drawn on the
-    patient's curve and evaluated at cross-validation horizons past the last edge."""
+    """GBSG2 is followed to 2,659 days; a model of yearly intervals carried its survival flat
+    after its last edge (0.53 at 1,800-2,600 days, Kaplan-Meier 0.51-0.34), drawn on the
+    patient's curve and evaluated at cross-validation horizons past the last edge. The 3-year
+    survival (1,095.75 days) of edges of 1,095 days is still its own (it was then lost)."""
     from survival_core.evaluation.splits import nested_cv
     from survival_core.models.scoring import LoadedModel
     from survival_core.workflows.crossval import cross_validate
 
-    model = make_model("discrete", epochs=3, device="cpu").fit(gbsg2["X"], gbsg2["y"])
-    assert model.survival_until == 1460.0
+    yearly = {"edges": (0, 365, 730, 1095), "epochs": 3, "device": "cpu"}
+    model = make_model("discrete", **yearly).fit(gbsg2["X"], gbsg2["y"])
+    assert model.survival_until == 1095.0
     assert fitted("coxph").survival_until == np.inf
     card = type("Card", (), {"stratification": {"km": {"0": {"time": [2659.0]}}}})()
     loaded = LoadedModel(Path("gbsg2"), model, card)
-    assert loaded.last_follow_up == 1460.0
+    assert 1095.75 < loaded.last_follow_up < 1101
     assert [loaded.followed(m) for m in (12, 24, 36, 48)] == [True, True, True, False]
 
     X, y = gbsg2["X"], gbsg2["y"]
     folds = nested_cv(y["event"], 1, 3, seed=0)
-    factory = lambda: make_model("discrete", epochs=3, device="cpu")  # noqa: E731
-    result = cross_validate(X, y, factory, folds, horizons=(365, 1095, 1825))
-    assert list(result.summary["td_auc"]) == ["365", "1095"]
+    factory = lambda: make_model("discrete", **yearly)  # noqa: E731
+    result = cross_validate(X, y, factory, folds, horizons=(365, 1095.75, 1825))
+    assert list(result.summary["td_auc"]) == ["365", "1095.75"]
     assert "survival_1825" not in result.oof
     assert any(
-        "1825 days left out: beyond the model's last" in n
+        "1825 days left out: beyond the model's last estimated time (its last interval's edge, "
+        "1095 days)" in n
         for n in result.summary["preprocessing_notes"]
     )
 

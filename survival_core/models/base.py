@@ -54,6 +54,18 @@ def check_times(times: Any) -> np.ndarray:
     return times
 
 
+#: How far past a model's last estimated time (``survival_until``) its survival is still read
+#: there, as a share of that time: 36 months are 1,095.75 days, past yearly edges of 1,095 days
+#: or 156 weeks (1,092 days), where the 3-year survival was then not reported.
+UNTIL_SLACK = 0.005
+
+
+def survival_reach(model: Any) -> float:
+    """The last time (days) ``model``'s survival is reported at: its ``survival_until`` and
+    :data:`UNTIL_SLACK` beyond (no limit for a model estimating survival at every time)."""
+    return getattr(model, "survival_until", float("inf")) * (1 + UNTIL_SLACK)
+
+
 class SurvivalModel:
     """Base class: preprocessing, the fit/predict/save/load flow and parameter handling.
 

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.tables import TIME_UNITS
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
 from survival_core.models.losses import discrete_nll
 
@@ -69,10 +70,12 @@ def check_grid(edges: tuple[float, ...], event: np.ndarray, time: np.ndarray) ->
     """Refuse interval ``edges`` (days) that hold none of the training events, or an interval
     that no training patient is followed into: its hazard would never be learned."""
     followed = float(time.max())
+    in_units = ", ".join(
+        f"{followed / TIME_UNITS[u]:.3g} {u}" for u in ("weeks", "months", "years")
+    )
     hint = (
-        f"the follow-up runs to {followed:g} days: give edges in days (on the command line in "
-        f"the table's --time-unit), within it, e.g. edges="
-        f"[{', '.join(f'{e:g}' for e in np.round(np.linspace(0, followed, 5)[:-1]))}]"
+        f"the longest follow-up of the rows it is fitted on is {followed:g} days ({in_units}): "
+        "give edges within it (on the command line in the table's --time-unit)"
     )
     if not (event & (time <= edges[-1])).any():
         raise InputError(

@@ -28,7 +28,7 @@ from survival_core.io.clinical_schema import (
     model_schema,
 )
 from survival_core.models import load_model
-from survival_core.models.base import SurvivalModel
+from survival_core.models.base import SurvivalModel, survival_reach
 from survival_core.models.card import ModelCard, last_follow_up
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -69,7 +69,7 @@ class LoadedModel:
         there and only carried flat beyond, so nothing is reported past it (no limit for a
         model built in memory, without a card)."""
         cohort = float("inf") if self.card is None else last_follow_up(self.card)
-        return min(cohort, getattr(self.model, "survival_until", float("inf")))
+        return min(cohort, survival_reach(self.model))
 
     def followed(self, months: int) -> bool:
         """Whether ``months`` lie within the training cohort's follow-up."""

@@ -54,7 +54,7 @@ from survival_core.evaluation.concordance import (
 from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
-from survival_core.models.base import SurvivalModel, TorchSurvivalModel
+from survival_core.models.base import UNTIL_SLACK, SurvivalModel, TorchSurvivalModel, survival_reach
 from survival_core.models.tabular import UNSEEN, unseen_levels_noted
 from survival_core.outcome import survival_arrays
 
@@ -244,7 +244,7 @@ def cross_validate(
     event, time = survival_arrays(y)
     y = Surv.from_arrays(event, time)
     ids = np.asarray(list(case_ids) if case_ids is not None else [str(i) for i in range(len(y))])
-    until = getattr(factory(), "survival_until", np.inf)  # a discrete model's last edge
+    until = survival_reach(factory())  # a discrete model's last edge
     grid = brier_grid(event, time, until)
     asked = np.unique(np.asarray(list(horizons), dtype=float))
     horizons = usable_horizons(time, asked)
@@ -301,8 +301,8 @@ def cross_validate(
     if beyond:
         notes.append(
             f"Horizon(s) {', '.join(beyond)} days left out: beyond the model's last estimated "
-            f"time ({until:g} days, its last interval's edge), after which its survival is "
-            "carried flat, not estimated."
+            f"time (its last interval's edge, {until / (1 + UNTIL_SLACK):g} days), after which "
+            "its survival is carried flat, not estimated."
         )
     try:
         ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)
