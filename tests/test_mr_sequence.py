@@ -297,6 +297,7 @@ def test_an_imported_dcm2niix_cohort_keeps_each_images_weighting(
         tmp_path / "download", tmp_path / "cohort", modality="MR", image="3_sag", workers=1
     )
     assert [o.status for o in result.outcomes] == ["imported", "imported"], result.outcomes
+    assert not any("3_sag.json" in note for note in result.skipped)  # read, not skipped
     cases = tmp_path / "cohort" / "cases"
     found = {c.name: sidecar_sequence(c / "image.nii.gz") for c in sorted(cases.iterdir())}
     assert sorted(found.values(), key=str) == [None, "T1"]

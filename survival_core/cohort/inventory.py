@@ -72,6 +72,7 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.dicom_stacks import header_values
 from survival_core.io.filetype import is_bare_dicom, is_os_clutter
+from survival_core.io.mr_sequence import sidecar_path
 from survival_core.io.volume import is_volume_file
 from survival_core.paths import data_subdir
 from survival_core.workers import die_with_parent
@@ -509,6 +510,8 @@ def group_patients(
     skipped += [
         f"{r.shown}: a volume file of no case (no image and mask named alike)" for r in outside
     ]
+    # dcm2niix's JSON beside each volume: read with it (the MR weighting), so not said skipped
+    sidecars = {sidecar_path(Path(r.path)) for r in records if r.kind == "volume"}
     for record in records:
         dicom = record.kind in ("image", "rtstruct", "seg", "other")
         if dicom and record.identity:
@@ -523,7 +526,7 @@ def group_patients(
             skipped.append(
                 f"{record.shown}: DICOM file without PatientID or study UID outside any folder"
             )
-        else:
+        elif Path(record.path) not in sidecars:
             skipped.append(f"{record.shown}: not a DICOM or volume file")
     for key, members in groups.items():
         groups[key], copies = _distinct(members)
