@@ -293,3 +293,31 @@ def test_zipped_volumes_load_as_the_same_files_uploaded_loose(
         assert list(contents.suggested_roles()) == ["gtv"]
         case = load_upload(contents, contents.suggested_roles())
         assert int(case.mask_array("gtv").sum()) == int((label > 0).sum()) == 837
+
+
+def test_a_zip_with_loose_masks_or_two_patients_volumes_are_refused_by_name(
+    shared_data: Path,
+) -> None:
+    """The real sarcoma CT zip with a segmentation beside it: the case was read from the zip and
+    the segmentation dropped without a word (or, without the RTSTRUCT, 'no mask uploaded').
+    pyradiomics' lung1 and lung2 images and labels loose: lung2's CT was offered as lung1's
+    organ mask (the same files zipped were refused as two cases)."""
+    ct = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(ct.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(ct).as_posix())
+    lung = shared_data / "pyradiomics"
+    label = (lung / "lung1_label.nrrd").read_bytes()
+    with pytest.raises(InputError, match=r"sts\.zip was uploaded with loose .*Segmentation_tumor"):
+        store_upload([("sts.zip", buffer.getvalue()), ("Segmentation_tumor.nrrd", label)])
+
+    two = [
+        (f"{c}_{k}.nrrd", (lung / f"{c}_{k}.nrrd").read_bytes())
+        for c in ("lung1", "lung2")
+        for k in ("image", "label")
+    ]
+    with pytest.raises(InputError, match=r"2 cases of a dataset \(lung1, lung2\)"):
+        store_upload(two)
+    store_upload(two[:2])  # one patient's

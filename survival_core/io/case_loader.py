@@ -43,10 +43,10 @@ from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
     MODALITY_WORDS,
-    dataset_cases,
     named_modality,
     named_sequence,
     names_image,
+    several_cases,
 )
 from survival_core.io.deid import case_pseudonym
 from survival_core.io.dicom_series import (
@@ -532,13 +532,9 @@ def _load_volumes(
     if len(images) != 1 and image_name is None:
         images = _nnunet_first_channel(rest) or images
     if len(images) != 1:
-        cases = {f.case for f in dataset_cases(list(by_name), min_cases=2).values()}
-        if cases:
-            raise InputError(
-                f"The volumes in {root} are {len(cases)} cases of a dataset "
-                f"({', '.join(sorted(cases)[:5])}{'...' if len(cases) > 5 else ''}): load one "
-                "case's files, or import the dataset as a cohort (Cohort page, cohort import)."
-            )
+        refusal = several_cases(list(by_name), f"in {root}")
+        if refusal is not None:
+            raise refusal
         listing = ", ".join(v.relative_to(root).as_posix() for v in images or rest) or "none"
         raise InputError(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from survival_core.errors import InputError
 from survival_core.io.structures import (
     IMAGE_FOLDERS,
     IMAGE_STEMS,
@@ -142,6 +143,20 @@ def _case_name(path: PurePosixPath, role: str, channel: str) -> str:
     if not role:
         role = "label" if folder in ROLE_FOLDERS - IMAGE_FOLDERS else "image"
     return role + extension
+
+
+def several_cases(paths: Iterable[str], where: str) -> InputError | None:
+    """The refusal of volume files ``paths`` (in ``where``) that are several cases of a dataset
+    (:func:`dataset_cases`: 'lung1_image', 'lung1_label', 'lung2_image'...), else None: one
+    case is read from one patient's files."""
+    cases = sorted({f.case for f in dataset_cases(paths, min_cases=2).values()})
+    if not cases:
+        return None
+    return InputError(
+        f"The volumes {where} are {len(cases)} cases of a dataset "
+        f"({', '.join(cases[:5])}{'...' if len(cases) > 5 else ''}): load one case's files, or "
+        "import the dataset as a cohort (Cohort page, cohort import)."
+    )
 
 
 def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, DatasetFile]:

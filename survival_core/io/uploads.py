@@ -48,6 +48,7 @@ from pydicom.uid import MediaStorageDirectoryStorage
 from survival_core.errors import DicomError, InputError
 from survival_core.io.archive import extract_zip
 from survival_core.io.clinical import SCHEMA
+from survival_core.io.dataset_layout import several_cases
 from survival_core.io.deid import (
     Deidentifier,
     blank_metaimage_bytes,
@@ -58,7 +59,13 @@ from survival_core.io.deid import (
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.dicom_series import is_image_slice, is_rtstruct, is_seg, sop_class
-from survival_core.io.filetype import check_file_type, claimed_type, is_os_clutter
+from survival_core.io.filetype import (
+    HEAD_BYTES,
+    check_file_type,
+    claimed_type,
+    is_os_clutter,
+    sniff,
+)
 from survival_core.io.headers import parse_header
 from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
@@ -566,7 +573,32 @@ def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL
     their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
+    _check_one_case(files)
     return _STORED.get(upload_key(files, keep), _store, files, keep, still_valid=Path.exists)
+
+
+def _check_one_case(files: list[tuple[str, bytes]]) -> None:
+    """Refuse, by the names uploaded, what no one case is read from: a zip beside loose images
+    or masks (the case was read from the zip, a segmentation beside a DICOM zip dropped without
+    a word), and volumes of several cases of a dataset (another patient's CT was offered as the
+    organ mask of the first)."""
+    zips = [name for name, content in files if content[:4] == _ZIP_MAGIC]
+    loose = [
+        name
+        for name, content in files
+        if content[:4] != _ZIP_MAGIC
+        and (is_volume_file(name) or sniff(content[:HEAD_BYTES]).kind == "dicom")
+    ]
+    if zips and loose:
+        shown = ", ".join(loose[:3]) + (", ..." if len(loose) > 3 else "")
+        raise InputError(
+            f"{zips[0]} was uploaded with loose image or mask files ({shown}): a case is read "
+            "from the zip or from the loose files, not both. Put every file in the zip, or upload "
+            "them all without it."
+        )
+    refusal = several_cases([safe_name(n) for n in loose], "uploaded")
+    if refusal is not None:
+        raise refusal
 
 
 def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
