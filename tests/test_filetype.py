@@ -55,6 +55,7 @@ def _samples(tmp_path: Path) -> dict[str, bytes]:
         "gzip-text": gzip.compress(b"hello"),
         "elf": b"\x7fELF\x02\x01\x01" + b"\0" * 100,
         "png": b"\x89PNG\r\n\x1a\n" + b"\0" * 100,
+        "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\0" * 100,  # a photo renamed .dcm
     }
 
 
@@ -78,7 +79,8 @@ def _samples(tmp_path: Path) -> dict[str, bytes]:
         ("csv-latin1", "text", False),
         ("gzip-text", "text", True),
         ("elf", "unknown", False),
-        ("png", "unknown", False),
+        ("png", "png", False),
+        ("jpeg", "jpeg", False),
     ],
 )
 def test_sniff(tmp_path: Path, sample: str, kind: str, compressed: bool) -> None:
@@ -117,7 +119,8 @@ def test_matching_name_is_accepted(tmp_path: Path, sample: str, name: str) -> No
         ("nifti", "image.nii.gz", "holds NIfTI volume, not the gzip-compressed NIfTI"),
         ("nifti-gz", "image.nii", "holds gzip-compressed NIfTI volume, not the NIfTI"),
         ("elf", "slice.dcm", "holds unrecognised binary data, not the DICOM"),
-        ("png", "clinical.csv", "unrecognised binary data, not the text or JSON text"),
+        ("png", "clinical.csv", r"holds PNG picture \(a screenshot.*\), not the text or JSON"),
+        ("jpeg", "scan.dcm", r"holds JPEG picture \(a screenshot or photo, not the scan's data\)"),
         ("csv", "clinical.json", "holds text, not the JSON text"),
         ("dicom", "case.zip", "holds DICOM, not the zip archive"),
         ("tar", "case.zip", "holds tar archive"),

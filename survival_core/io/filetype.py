@@ -33,6 +33,10 @@ _MAGICS = (
     (b"BZh", "bzip2"),
     (b"\xfd7zXZ\x00", "xz"),
     (b"NRRD000", "nrrd"),
+    # what is uploaded instead of a scan: a screenshot or photo of it, a report
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"%PDF-", "pdf"),
 )
 
 _LABELS = {
@@ -47,6 +51,9 @@ _LABELS = {
     "nrrd": "NRRD volume",
     "metaimage": "MetaImage volume",
     "json": "JSON text",
+    "jpeg": "JPEG picture (a screenshot or photo, not the scan's data)",
+    "png": "PNG picture (a screenshot, not the scan's data)",
+    "pdf": "PDF document",
     "text": "text",
     "unknown": "unrecognised binary data",
 }
