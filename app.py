@@ -6,6 +6,7 @@ import streamlit as st
 
 from survival_core import __version__
 from survival_core.paths import data_dir
+from survival_core.text import markdown_literal
 from ui.auth import sign_in
 from ui.models import model_picker
 from ui.retention import startup_cleanup
@@ -39,8 +40,14 @@ with st.sidebar:
     st.caption(f"Data folder: `{data_dir()}`")
     st.caption("For research use only; not a medical device.")
 
-navigation.run()
 
-# After the page ran, so a case picked on this run is already shown.
-case = current_case(read_again=False)
-case_line.caption(f"Current case: **{case.case_id}**" if case else "No case loaded yet.")
+def show_case_line() -> None:
+    """The sidebar's line naming the current case."""
+    case = current_case(read_again=False)
+    shown = f"Current case: **{markdown_literal(case.case_id)}**" if case else "No case loaded yet."
+    case_line.caption(shown)
+
+
+show_case_line()  # kept by a page that stops early (st.stop: nothing is drawn after it)
+navigation.run()
+show_case_line()  # after the page ran, so a case picked on this run is already shown

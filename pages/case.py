@@ -279,8 +279,8 @@ def show_case(case: Case) -> None:
     summary = case.summary()
     site = site_label(case.site)
     heading = f"{markdown_literal(summary.pop('case_id'))} · {summary.pop('modality')}"
-    heading += f" · {case.series}" if case.series else ""  # which phase of a study
-    st.subheader(heading + (f" · {site}" if site else ""))
+    heading += (f" · {site}" if site else "") + (f" · {case.series}" if case.series else "")
+    st.subheader(heading)  # the series: which phase of a study
     st.caption(f"Matrix {summary.pop('matrix')} voxels, spacing {summary.pop('spacing_mm')} mm")
     if case.companions:
         others = " and ".join(sorted(case.companions))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from survival_core.text import markdown_literal
 from ui.auth import require
 from ui.models import chosen_model, loaded_model
 from ui.risk import (
@@ -24,7 +25,7 @@ if case is None:
     st.page_link("pages/case.py", label="Go to the Case page", icon=":material/person_search:")
     st.stop()
 
-st.subheader(case.case_id)
+st.subheader(markdown_literal(case.case_id))
 choice = chosen_model()
 result = risk_summary(case, choice)
 if result is None:

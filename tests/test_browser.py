@@ -150,8 +150,8 @@ def test_real_sarcoma_ct_upload_in_a_browser(server, page, small_cohort, output,
         open_app(page, url, manifest["case_id"].iloc[0])
         page.get_by_role("radiogroup", name="Source").get_by_role("radio", name="Upload").click()
         page.locator('input[type="file"]').set_input_files(archive)
-        heading = page.get_by_role("heading", name=re.compile(r" · CT$"))
-        heading.wait_for()
+        heading = page.get_by_role("heading", name=re.compile(r" · CT · series \d+, [\d.]+ mm"))
+        heading.wait_for()  # the series read: "<id> · CT · series 2, 3.27 mm slices"
         case_id = heading.inner_text().split(" · ")[0]
         assert case_id != manifest["case_id"].iloc[0]
         page.get_by_text("linked by frame of reference and geometry").wait_for()
@@ -164,4 +164,10 @@ def test_real_sarcoma_ct_upload_in_a_browser(server, page, small_cohort, output,
             timeout=STEP_MS,
         )
         _full_page_screenshot(page, output / "sarcoma-viewer.png")
+        # the model refuses a case without its clinical values: the page stops early, and the
+        # sidebar, drawn after the page, still names the case (it went blank)
+        nav(page, "Risk")
+        page.get_by_text("None of model").wait_for()  # its clinical values are missing
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text(f"Current case: {case_id}").wait_for()
     assert (output / "sarcoma-viewer.png").read_bytes().startswith(PNG_SIGNATURE)
