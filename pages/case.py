@@ -304,7 +304,7 @@ def show_case(case: Case) -> None:
     for (
         warning
     ) in case.warnings:  # an upload's files named as uploaded, not where the server keeps them
-        st.warning(without_server_paths(warning), icon=":material/warning:")
+        st.warning(markdown_literal(without_server_paths(warning)), icon=":material/warning:")
 
     viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
         ["Slices and contours", "Clinical values", "Risk", "Radiomics"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 #: Characters read as markup inside a line: CommonMark's emphasis, code, links and HTML,
-#: Streamlit's LaTeX (between dollars), colours and icons (':red[...]', ':material/x:').
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|:])")
+#: Streamlit's LaTeX (between dollars), and a colon opening Streamlit's colours, icons and emoji
+#: (':red[...]', ':material/x:', ':smile:'; not the colon of 'x.zip:RS.dcm' or 'Note: ...').
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|]|:(?=[\w/-]+[:\[]))")
 
 
 def one_line(text: str) -> str:
@@ -21,9 +22,15 @@ def one_line(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", lambda c: c.group().encode("unicode_escape").decode(), text)
 
 
+#: What makes a line a block (a heading, a quote, a list item) where it begins one.
+_BLOCK_START = re.compile(r"^([#>+=-]|\d+[.)])")
+
+
 def markdown_literal(text: str) -> str:
-    """``text`` shown as written inside Markdown: on one line, its markup characters escaped."""
-    return _MARKDOWN.sub(r"\\\1", one_line(text))
+    """``text`` shown as written inside Markdown: on one line, its markup characters escaped,
+    and a block marker it starts with ('# X', '- X', '1. X': a line of a list may begin with it)."""
+    escaped = _MARKDOWN.sub(r"\\\1", one_line(text))
+    return _BLOCK_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], escaped, count=1)
 
 
 def file_name_part(text: str) -> str:

@@ -441,3 +441,20 @@ def test_a_gtv_cut_by_the_edge_of_the_scan_is_warned_about(shared_data, tmp_path
     sitk.WriteImage(label[:, :, middle:], str(cut / "gtv.nrrd"))
     (warning,) = [w for w in load_case(cut).warnings if "edge of the image" in w]
     assert "(first z plane)" in warning
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("HCC_001__CT", "HCC_001__PT", "HCC_001"), ("Tumor_042_CT", "Tumor_042_PT", "Tumor_042_GTV")],
+)
+def test_a_tumour_word_in_the_patients_id_leaves_the_ct_the_image(tmp_path, names) -> None:
+    """HECKTOR's naming with a disease in the ID: 'HCC_001__CT' was taken for a GTV's name (a
+    mask), so no image was found beside its PET (a regression found by the review)."""
+    rng = np.random.default_rng(0)
+    ct = rng.normal(0, 50, (20, 32, 32)).astype(np.int16)
+    gtv = np.zeros((20, 32, 32), np.uint8)
+    gtv[8:12, 10:20, 10:20] = 1
+    for name, voxels in zip(names, (ct, ct.astype(np.float32) / 10 + 5, gtv), strict=True):
+        sitk.WriteImage(sitk.GetImageFromArray(voxels), str(tmp_path / f"{name}.nii.gz"))
+    case = load_case(tmp_path)
+    assert case.modality == "CT" and list(case.masks) == ["gtv"] and list(case.companions) == ["PT"]

@@ -278,8 +278,8 @@ def test_an_imported_dcm2niix_cohort_keeps_each_images_weighting(
 ) -> None:
     """A cohort of dcm2niix conversions ('3_mprage.nii.gz' and its sidecar '3_mprage.json', whose
     names say no weighting but whose timing does) imported: the case's image keeps the
-    weighting the sidecar gives, written as the case's own sidecar; a patient without one has
-    none (its name says nothing)."""
+    weighting the sidecar gives, written as the case's own sidecar; a patient whose sidecar is
+    cut short is imported with none (its name says nothing), as without one."""
     from survival_core.cohort.importer import import_images
     from survival_core.io.mr_sequence import sidecar_sequence
 
@@ -292,6 +292,7 @@ def test_an_imported_dcm2niix_cohort_keeps_each_images_weighting(
             sitk.WriteImage(image, str(folder / f"{name}.nii.gz"))
     timing = {"EchoTime": 0.00226, "RepetitionTime": 2.3, "InversionTime": 0.9, "Modality": "MR"}
     (tmp_path / "download" / "P1" / "3_sag.json").write_text(json.dumps(timing))
+    (tmp_path / "download" / "P2" / "3_sag.json").write_text('{"EchoTime": 0.0')  # cut short
 
     result = import_images(
         tmp_path / "download", tmp_path / "cohort", modality="MR", image="3_sag", workers=1

@@ -581,7 +581,9 @@ def test_letters_the_font_lacks_print_as_code_points_and_say_so(case, loaded, sc
     assert any("code points (U+4F1F U+9648)" in w for w in content.warnings)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's 'Glyph 38472 missing from font(s)'
-        render_report(content)
+        pdf = render_report(content)
+    assert content.case_id_as_given == "陈伟-Ωμέγα"  # the PDF's title keeps the id as given
+    assert "陈伟".encode("utf-16-be") in pdf  # its Title, UTF-16 as PDF metadata is
 
 
 def test_the_series_read_is_named_on_the_page_and_in_the_score(shared_data, loaded):

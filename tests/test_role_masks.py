@@ -175,3 +175,19 @@ def test_the_extraction_refusal_says_why_the_liver_was_set_aside(tmp_path) -> No
         sitk.WriteImage(volume, str(tmp_path / f"{name}.nii.gz"))
     with pytest.raises(MaskError, match="lacks.*'liver.nii.gz' looks like the liver but"):
         extract_case(load_case(tmp_path), wei2021())
+
+
+def test_a_gtv_touching_the_organ_by_a_corner_is_its_own() -> None:
+    """Thick slices meet diagonally: a GTV whose only contact with the liver is along edges and
+    corners was refused as not touching it (a face-connected shell alone)."""
+    from survival_core.io.role_masks import surrounds
+
+    liver, gtv = np.zeros(SHAPE, np.uint8), np.zeros(SHAPE, np.uint8)
+    liver[2:10, 2:28, 2:28] = 1
+    liver[4:8, 12:18, 12:18] = 0  # the GTV's place and a one-voxel gap by faces...
+    gtv[5:7, 13:17, 13:17] = 1
+    liver[4, 12, 12] = liver[7, 17, 17] = 1  # ...but corners of liver meet it diagonally
+    organ = sitk.GetImageFromArray(liver)
+    assert surrounds(organ, sitk.GetImageFromArray(gtv))
+    liver[4, 12, 12] = liver[7, 17, 17] = 0
+    assert not surrounds(sitk.GetImageFromArray(liver), sitk.GetImageFromArray(gtv))

@@ -259,3 +259,12 @@ def test_trials_as_ray_tasks_match_the_same_batches_in_process(gbsg2, local_ray:
     assert on_ray.best_score_ == on_ray.trials_["score"].max()
     pd.testing.assert_frame_equal(_table(on_ray), _table(here), rtol=1e-12)
     np.testing.assert_array_equal(on_ray.predict_risk(gbsg2[0]), here.predict_risk(gbsg2[0]))
+
+
+def test_a_searched_discrete_model_says_its_last_edge_before_and_after_the_fit() -> None:
+    """A searched discrete model's cross-validation still evaluated horizons past its last edge:
+    the tuned wrapper said no limit (the review found it)."""
+    space = {"lr": ParamRange("loguniform", (1e-3, 1e-2))}
+    maker = tuned_factory("discrete", {"edges": [0, 365, 730], "epochs": 2}, search(space), seed=1)
+    assert maker().survival_until == 730.0
+    assert tuned_factory("coxph", {}, search(PENALIZER))().survival_until == np.inf

@@ -22,12 +22,14 @@ def test_a_newline_in_a_case_id_writes_no_result_line_of_its_own(capsys) -> None
     [
         (
             "**bold** [SYN-0002](javascript:alert(1))",
-            r"\*\*bold\*\* \[SYN-0002\](javascript\:alert(1))",
+            r"\*\*bold\*\* \[SYN-0002\](javascript:alert(1))",
         ),
         ("$x^2$ cost $5", r"\$x^2\$ cost \$5"),  # Streamlit's LaTeX
         (":red[HCC]_7", r"\:red\[HCC\]\_7"),
         ("<img src=x onerror=alert(1)>", r"\<img src=x onerror=alert(1)\>"),
         ("SYN-0003", "SYN-0003"),
+        ("# X", r"\# X"),  # a heading where a list's line begins with it
+        ("1. X", r"1\. X"),
     ],
 )
 def test_markdown_shows_a_case_id_as_written(text: str, shown: str) -> None:
@@ -40,3 +42,16 @@ def test_download_names_keep_every_scripts_letters_and_no_path() -> None:
     assert file_name_part("陈伟") == "陈伟"
     assert file_name_part("a/b\\c/../d") == "a_b_c_.._d"
     assert file_name_part("../..") == "case"
+
+
+def test_the_risk_page_shows_a_case_id_as_written() -> None:
+    """The Risk page's heading drew '**bold** [SYN-0002](...)' as bold text and a link."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.case_builders import make_case
+    from tests.conftest import ROOT
+
+    app = AppTest.from_file(str(ROOT / "pages" / "risk.py"), default_timeout=60)
+    app.session_state["current_case"] = make_case(case_id="**bold** [SYN-0002](x)")
+    app.run()
+    assert app.subheader[0].value == r"\*\*bold\*\* \[SYN-0002\](x)"

@@ -313,6 +313,10 @@ def test_a_zip_with_loose_masks_or_two_patients_volumes_are_refused_by_name(
     with pytest.raises(InputError, match=r"sts\.zip was uploaded with loose .*Segmentation_tumor"):
         store_upload([("sts.zip", buffer.getvalue()), ("Segmentation_tumor.nrrd", label)])
 
+    slice_file = next(p for p in sorted((ct / "image").iterdir()) if p.is_file())
+    with pytest.raises(InputError, match=r"sts\.zip was uploaded with loose .*IM0001"):
+        store_upload([("sts.zip", buffer.getvalue()), ("IM0001", slice_file.read_bytes())])
+
     two = [
         (f"{c}_{k}.nrrd", (lung / f"{c}_{k}.nrrd").read_bytes())
         for c in ("lung1", "lung2")

@@ -21,6 +21,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError
+from survival_core.text import markdown_literal
 
 log = logging.getLogger("radsurv.ui")
 
@@ -121,7 +122,8 @@ def current_case(read_again: bool = True) -> Case | None:
     try:
         case = load_upload_folder(*read)  # read once per model: the case pool keeps it
     except RadSurvError as error:
-        show_error(type(error)(f"Case {case.case_id} under {choice.label}: {error}"))
+        shown = markdown_literal(case.case_id)
+        show_error(type(error)(f"Case {shown} under {choice.label}: {error}"))
         return None
     st.session_state[CURRENT_CASE], st.session_state[CURRENT_READ] = case, read
     return case

@@ -27,6 +27,7 @@ from survival_core.preprocess.window import (
     percentile_window,
     site_window,
 )
+from survival_core.text import markdown_literal
 from survival_core.viewer.figures import Layer, display_layers, slice_figure
 from survival_core.viewer.slices import (
     PLANES,
@@ -322,12 +323,13 @@ def case_overlay(
     The explanation is cached per (case, values, model, method) by ui.models; its overlay (colour
     limit over the whole volume) is kept in this session's state next to it.
     """
-    with st.spinner(f"Computing the {method} map of {case.case_id}..."):
+    with st.spinner(f"Computing the {method} map of {markdown_literal(case.case_id)}..."):
         result = explanation(case, choice, _METHODS[method])
     stored = st.session_state.get(f"{key}-overlay")
     if stored is None or stored[0] is not result:
         if result.map is None:
-            raise ConfigError(f"Model {choice.label} gave no voxel map for {case.case_id}.")
+            shown = markdown_literal(case.case_id)
+            raise ConfigError(f"Model {choice.label} gave no voxel map for {shown}.")
         stored = (result, make_overlay(case, result.map, method))
         st.session_state[f"{key}-overlay"] = stored
     return stored[1], result

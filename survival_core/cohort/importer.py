@@ -70,10 +70,10 @@ from survival_core.io.dicom_series import (
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
-from survival_core.io.mr_sequence import sidecar_path, write_sidecar
+from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
 from survival_core.io.uploads import deidentify_upload, safe_name
-from survival_core.io.volume import is_volume_file, volume_stem
+from survival_core.io.volume import volume_stem
 
 #: The cohort's clinical table and what joining it said (written by
 #: :mod:`survival_core.cohort.clinical_join`, re-keyed here when images join a table-only cohort).
@@ -712,21 +712,24 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
     source = staging / "source"
     source.mkdir()
     names = task.names or tuple(Path(p).name for p in task.files)
-    files = [(n, Path(p)) for n, p in zip(names, task.files, strict=True)]
-    # each volume's sidecar (dcm2niix's), which tells an MR's weighting its file name may not
-    files += [(volume_stem(n) + ".json", sidecar_path(p)) for n, p in files]
-    cleaned = deidentify_upload([(n, p.read_bytes()) for n, p in files if p.is_file()])
+    cleaned = deidentify_upload(
+        [(n, Path(p).read_bytes()) for n, p in zip(names, task.files, strict=True)]
+    )
     if len({name for name, _ in cleaned}) != len(cleaned):
         raise InputError("two volume files of the patient have the same name")
     for name, content in cleaned:
         (source / name).write_bytes(content)
+    for name, path in zip(names, task.files, strict=True):  # a dcm2niix sidecar's weighting,
+        sequence = sidecar_sequence(Path(path))  # which the file's name may not give (one not
+        if sequence is not None:  # read is no reason to fail the patient)
+            write_sidecar(source / safe_name(name), sequence)
     case = load_case(
         source,
         case_id=task.case_id,
         roles=task.roles,
         site=task.site,
         modality=task.modality,
-        image_name=_image_file(task.image, [n for n, _ in cleaned if is_volume_file(n)]),
+        image_name=_image_file(task.image, [name for name, _ in cleaned]),
     )
     base = f"cases/{task.case_id}"
     written = {"image": ("image", case.image), "gtv_mask": ("gtv", case.masks["gtv"])}

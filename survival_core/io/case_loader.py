@@ -273,7 +273,7 @@ def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
             for p in sorted(root.rglob("*"))
             if p.is_file()
             and p not in skip
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            and not is_os_clutter(p.relative_to(root).parts)
             and sniff_file(p).kind == "dicom"
         ),
         None,
@@ -305,11 +305,17 @@ def _is_image_like(path: Path, root: Path, modality: str = "CT") -> bool:
 
 def names_mask(volume: str) -> bool:
     """Whether a volume's name says it is a mask: a mask word ('mask.nii.gz', 'scan-label.nrrd',
-    'lung1_label.nrrd') or a GTV's name ('gtv.nii.gz', 'p7_CT_gtv.nii.gz'); an organ's name
-    alone does not ('CT_liver.nrrd' may be the liver's CT)."""
+    'lung1_label.nrrd'), or a GTV's name not ending in an image's or a modality's word
+    ('gtv.nii.gz', 'p7_CT_gtv.nii.gz'; not 'HCC_001__CT.nii.gz', nor 'Tumor_CT.nii.gz', an
+    upload's neutral name of 'Tumor_042_CT.nii.gz'). An organ's name alone does not
+    ('CT_liver.nrrd' may be the liver's CT), where :func:`is_mask_like` says mask (of the volumes
+    beside an image already told)."""
     stem = volume_stem(volume)
     found = match_structure(stem)
-    return bool(set(words(stem)) & MASK_WORDS) or (found is not None and found.role == "gtv")
+    last = (re.findall(r"[a-z]+", stem.lower()) or [""])[-1]
+    gtv_named = found is not None and found.role == "gtv"
+    imaged = last in IMAGE_WORDS or last in MODALITY_WORDS
+    return bool(set(words(stem)) & MASK_WORDS) or (gtv_named and not imaged)
 
 
 def is_mask_like(path: Path, root: Path) -> bool:

@@ -62,8 +62,8 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     inside = all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
     if not inside:
         return False
-    shared, shell_share = _around(organ, gtv)
-    return shared or shell_share > 0
+    shared, _, touching = _around(organ, gtv)
+    return shared or touching
 
 
 def _unheld_label(name: str, names: list[str]) -> bool:
@@ -254,18 +254,20 @@ def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
     mediastinal node)."""
     if not _voxels(gtv).any():
         return False
-    shared, shell_share = _around(organ, gtv)
+    shared, shell_share, _ = _around(organ, gtv)
     return not shared and shell_share >= AROUND_SHARE
 
 
-def _around(organ: sitk.Image, gtv: sitk.Image) -> tuple[bool, float]:
-    """(whether the organ shares a voxel with the GTV, else the share of the GTV's one-voxel
-    shell that is organ), on the GTV's box alone (no copy of the whole scan)."""
+def _around(organ: sitk.Image, gtv: sitk.Image) -> tuple[bool, float, bool]:
+    """(whether the organ shares a voxel with the GTV; else the share of the GTV's one-voxel
+    shell, by faces, that is organ, and whether the organ touches the GTV by a face, an edge or
+    a corner: thick slices meet diagonally), on the GTV's box alone (no copy of the scan)."""
     from scipy import ndimage
 
     box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell
     organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
     if (organ_voxels & gtv_voxels).any():
-        return True, 1.0  # the common case: no dilation
+        return True, 1.0, True  # the common case: no dilation
     shell = ndimage.binary_dilation(gtv_voxels) & ~gtv_voxels
-    return False, float(organ_voxels[shell].mean())
+    around = ndimage.binary_dilation(gtv_voxels, structure=np.ones((3, 3, 3), bool))
+    return False, float(organ_voxels[shell].mean()), bool((organ_voxels & around).any())

@@ -282,7 +282,7 @@ def _own_rows(content: bytes, case_ids: Mapping[str, str]) -> bytes | None:
 
 
 def _own_json(content: bytes, case_ids: Mapping[str, str]) -> bytes | None:
-    """A cleaned clinical.json (:func:`_clinical_json`, one patient's values) under the case id
+    """A cleaned clinical.json (:func:`_clean_json`, one patient's values) under the case id
     its patient's images got (:func:`_stored_ids`; without a ``case_id`` where the images carry
     no patient ID, the case being named after the upload); None when it names none of the
     upload's patients. Its ``case_id`` names the case it is read with: the hospital's ID named

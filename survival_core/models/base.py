@@ -380,26 +380,30 @@ class TorchSurvivalModel(SurvivalModel):
                 train_idx, val_idx = stratified_split(
                     event, float(self.validation_fraction), generator
                 )
-                if self._can_validate(event[val_idx]):
+                if self._blind_validation(event[val_idx]):
+                    self._note_blind_validation(len(val_idx))
+                else:
                     validation = (Z[val_idx], event[val_idx], time[val_idx])
                     Z, event, time = Z[train_idx], event[train_idx], time[train_idx]
-            elif validation is not None and not self._can_validate(validation[1]):
+            elif validation is not None and self._blind_validation(validation[1]):
+                self._note_blind_validation(len(validation[1]))
                 validation = None
             self.network_ = self._build_network(Z.shape[1]).to(self.device_)
             data = self._tensors(Z, event, time)
             val_data = self._tensors(*validation) if validation is not None else None
             self.history_ = self._fit_network(self.network_, data, val_data, generator)
 
-    def _can_validate(self, event: np.ndarray) -> bool:
-        """Whether validation rows of events ``event`` can stop training early; the note saying
-        why not goes to the fit's notes."""
-        if event.any() or not self.validation_needs_events:
-            return True
+    def _blind_validation(self, event: np.ndarray) -> bool:
+        """Whether validation rows of events ``event`` cannot stop training early: no event
+        among them, on which the loss says nothing."""
+        return self.validation_needs_events and not event.any()
+
+    def _note_blind_validation(self, rows: int) -> None:
+        """Say in the fit's notes that early stopping was off, and why."""
         self.preprocessor_.notes_.append(
-            f"The {len(event)} validation rows hold no event, on which the Cox loss says nothing: "
+            f"The {rows} validation rows hold no event, on which the Cox loss says nothing: "
             f"early stopping was off, all {self.epochs} epochs trained."
         )
-        return False
 
     def _tensors(
         self, Z: np.ndarray, event: np.ndarray, time: np.ndarray

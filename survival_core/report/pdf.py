@@ -108,6 +108,9 @@ class ReportContent:
     cautions: list[str] = field(default_factory=list)
     #: What reading the case warned about (``Case.warnings``, as ``score --json`` gives them).
     warnings: list[str] = field(default_factory=list)
+    #: The case id as given where ``case_id`` writes letters the font lacks as code points: the
+    #: PDF's metadata keeps it (searchable, copyable).
+    case_id_as_given: str | None = None
 
     @property
     def overlay(self) -> bool:
@@ -439,9 +442,10 @@ def _drawable(content: ReportContent) -> ReportContent:
             return type(value)(draw(v) for v in value)
         return value
 
-    updated = replace(content, **{f.name: draw(getattr(content, f.name)) for f in fields(content)})
+    drawn_fields = {f.name: draw(getattr(content, f.name)) for f in fields(content)}
     if not missing:
         return content
+    updated = replace(content, **{**drawn_fields, "case_id_as_given": content.case_id})
     shown = " ".join(f"U+{ord(c):04X}" for c in sorted(missing)[:6])
     note = (
         f"Characters the report's font does not hold (e.g. of Chinese, Japanese or Korean "
@@ -931,7 +935,7 @@ def render_report(content: ReportContent) -> bytes:
         buffer,
         format="pdf",
         metadata={
-            "Title": f"RadSurv report, case {content.case_id}",
+            "Title": f"RadSurv report, case {content.case_id_as_given or content.case_id}",
             "Subject": content.disclaimer,
             "Creator": f"RadSurv {content.radsurv_version}",
         },

@@ -174,6 +174,13 @@ class TunedModel(SurvivalModel):
 
     name: ClassVar[str] = "tuned"
 
+    @property
+    def survival_until(self) -> float:
+        """The last time (days) the model estimates survival at: the fitted choice's, before the
+        fit its maker's (a discrete model's last edge; a cross-validation's horizons stop there)."""
+        chosen = getattr(self, "best_model_", None)
+        return (chosen if chosen is not None else self.make({})).survival_until
+
     def __init__(
         self,
         make: Maker,

@@ -54,7 +54,7 @@ from survival_core.evaluation.concordance import (
 from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc
-from survival_core.models.base import UNTIL_SLACK, SurvivalModel, TorchSurvivalModel, survival_reach
+from survival_core.models.base import SurvivalModel, TorchSurvivalModel, survival_reach
 from survival_core.models.tabular import UNSEEN, unseen_levels_noted
 from survival_core.outcome import survival_arrays
 
@@ -86,14 +86,12 @@ def usable_horizons(time: np.ndarray, horizons: Iterable[float]) -> np.ndarray:
     return h[(h >= time.min()) & (h < time.max())]
 
 
-def brier_grid(
-    event: np.ndarray, time: np.ndarray, until: float = np.inf, n: int = 20
-) -> np.ndarray:
-    """Time grid for the integrated Brier score: 10th-90th percentile of event times (days), up
-    to ``until``, the model's last estimated time (a discrete-time model's last edge)."""
+def brier_grid(event: np.ndarray, time: np.ndarray, n: int = 20) -> np.ndarray:
+    """Time grid for the integrated Brier score: 10th-90th percentile of event times (days), the
+    same for every model (a discrete model's survival carried flat past its last edge is scored
+    as what it predicts there)."""
     low, high = np.percentile(time[event], [10, 90])
-    end = min(high, np.nextafter(time.max(), 0), until)
-    return np.unique(np.linspace(min(low, end), end, n))
+    return np.unique(np.linspace(low, min(high, np.nextafter(time.max(), 0)), n))
 
 
 def holdout_metrics(
@@ -244,8 +242,9 @@ def cross_validate(
     event, time = survival_arrays(y)
     y = Surv.from_arrays(event, time)
     ids = np.asarray(list(case_ids) if case_ids is not None else [str(i) for i in range(len(y))])
-    until = survival_reach(factory())  # a discrete model's last edge
-    grid = brier_grid(event, time, until)
+    model = factory()
+    until = survival_reach(model)  # a discrete model's last edge
+    grid = brier_grid(event, time)
     asked = np.unique(np.asarray(list(horizons), dtype=float))
     horizons = usable_horizons(time, asked)
     left_out = [f"{h:g}" for h in asked if h not in horizons]
@@ -301,8 +300,8 @@ def cross_validate(
     if beyond:
         notes.append(
             f"Horizon(s) {', '.join(beyond)} days left out: beyond the model's last estimated "
-            f"time (its last interval's edge, {until / (1 + UNTIL_SLACK):g} days), after which "
-            "its survival is carried flat, not estimated."
+            f"time (its last interval's edge, {model.survival_until:g} days), after which its "
+            "survival is carried flat, not estimated."
         )
     try:
         ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)
