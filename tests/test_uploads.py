@@ -325,3 +325,15 @@ def test_a_zip_with_loose_masks_or_two_patients_volumes_are_refused_by_name(
     with pytest.raises(InputError, match=r"2 cases of a dataset \(lung1, lung2\)"):
         store_upload(two)
     store_upload(two[:2])  # one patient's
+
+
+def test_a_damaged_zip_is_named_as_uploaded() -> None:
+    """A zip cut short said 'uploaded archive is not a readable .zip archive': which one, of an
+    upload of several files, it did not say."""
+    from survival_core.errors import ArchiveError
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ct/IM0001.dcm", b"x" * 5000)
+    with pytest.raises(ArchiveError, match=r"^Patient_CT\.zip: uploaded archive is not a readable"):
+        store_upload([("Patient_CT.zip", buffer.getvalue()[:-40])])

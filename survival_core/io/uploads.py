@@ -45,7 +45,7 @@ from pathlib import Path, PurePosixPath
 from pydicom.dataset import Dataset
 from pydicom.uid import MediaStorageDirectoryStorage
 
-from survival_core.errors import DicomError, InputError
+from survival_core.errors import ArchiveError, DicomError, InputError
 from survival_core.io.archive import extract_zip
 from survival_core.io.clinical import SCHEMA
 from survival_core.io.dataset_layout import several_cases
@@ -500,7 +500,10 @@ def _deidentify(
             )
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
-            own, data = _clean_zip(content, deid, keep, neutral, left_out)
+            try:
+                own, data = _clean_zip(content, deid, keep, neutral, left_out)
+            except ArchiveError as err:  # a damaged zip, a member over a limit: which upload
+                raise ArchiveError(f"{name}: {err}") from err
             if own is not None:  # one patient's CT and MR zips: 'RS-1.zip', 'RS-1-2.zip'
                 zips[own] = zips.get(own, 0) + 1
                 own = own if zips[own] == 1 else f"{own.removesuffix('.zip')}-{zips[own]}.zip"
