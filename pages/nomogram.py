@@ -151,7 +151,7 @@ except RadSurvError as error:
     st.stop()
 
 with figure_column:
-    metrics = st.columns(5)
+    metrics = [*st.columns(2), *st.columns(3)]  # five in a row were cut to '1...' in a laptop's
     metrics[0].metric("Total points", f"{patient.total:.1f}")
     metrics[1].metric("Linear predictor", f"{patient.lp:.3f}", help="Log relative hazard")
     for column, (months, value) in zip(metrics[2:], patient.survival.items(), strict=True):

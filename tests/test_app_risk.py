@@ -116,6 +116,8 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     assert _metric(app, "Percentile") == f"{expected.percentile:.0f} %"
     assert _metric(app, "Risk group") == expected.risk_group
     assert _metric(app, "1-year survival") == f"{100 * expected.survival['12']:.0f} %"
+    # rows of three metrics: six in one row were cut to '5...' in a laptop's window
+    assert [round(c.proto.weight, 3) for c in app.columns[:6]] == [0.333] * 6
     titles = [json.dumps(spec["layout"].get("title")) for spec in _charts(app)]
     assert any("Predicted survival" in t for t in titles)
     assert any("Risk scores of the training cohort" in t for t in titles)

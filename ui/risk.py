@@ -37,7 +37,8 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)
         return None
-    columns = st.columns(6)
+    # rows of three: six side by side were cut to '5...' in a laptop's window with the sidebar open
+    columns = [*st.columns(3), *st.columns(3)]
     columns[0].metric(
         "Risk score", f"{result['risk']:.2f}", help="Log-hazard scale; higher = worse"
     )
