@@ -15,7 +15,7 @@ import streamlit as st
 from survival_core.case import ROLES, Case
 from survival_core.errors import RadSurvError
 from survival_core.features.pet_uptake import gtv_uptake
-from survival_core.io.dicom_series import SeriesSummary
+from survival_core.io.dicom_series import SeriesSummary, series_naming
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
 from survival_core.io.uploads import CLINICAL_KEEP, as_uploaded, uploaded_volume_names
@@ -106,21 +106,20 @@ def pick_demo() -> None:
 def _series_label(series: SeriesSummary) -> str:
     """One image series as offered: modality, number, description, size, slice thickness, what
     references it (phases of one study differed in nothing shown once de-identified)."""
-    parts = [series.modality or "?"] + ([f"series {series.number}"] if series.number else [])
+    number, thickness = series_naming(series.number, series.thickness)
+    parts = [series.modality or "?", number]
     if series.description:
         parts.append(f"'{series.description}'")
     if series.stack:
         parts.append(series.stack)
-    parts.append(f"{series.size} voxels")
-    if series.thickness:
-        parts.append(f"{series.thickness:g} mm slices")
+    parts += [f"{series.size} voxels", thickness]
     if series.referenced_by:
         parts.append("contoured")
     if series.scout:
         parts.append("scout")
     if series.patient:
         parts.append(f"patient {series.patient[:8]}")
-    return ", ".join(parts)
+    return ", ".join(p for p in parts if p)
 
 
 def _default_series(listed: list[SeriesSummary]) -> int | None:

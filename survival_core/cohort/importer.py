@@ -67,6 +67,7 @@ from survival_core.io.dicom_series import (
     companion_series,
     drawn_on,
     in_frame,
+    series_naming,
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
@@ -399,9 +400,11 @@ def _series_text(series: SeriesEntry) -> str:
     """A series as a message names it: modality, number, size and slice thickness (phases of one
     study were listed alike: 'CT 198 x 202 x 59' three times)."""
     header = series.headers[0]
-    number = f" series {series.number}" if series.number else ""
-    thick = f", {series.thickness:g} mm slices" if series.thickness else ""
-    return f"{series.modality}{number} {header.Columns} x {header.Rows} x {series.n_slices}{thick}"
+    number, thickness = series_naming(series.number, series.thickness)
+    size = f"{header.Columns} x {header.Rows} x {series.n_slices}"
+    return " ".join(filter(None, [series.modality, number, size])) + (
+        f", {thickness}" if thickness else ""
+    )
 
 
 def _study_days(patient: PatientInventory) -> dict[str, str]:

@@ -56,7 +56,7 @@ from survival_core.features.settings import (
     required_masks,
     roi_label,
 )
-from survival_core.io.role_masks import NOT_HOSTING
+from survival_core.io.role_masks import organs_set_aside
 from survival_core.io.volume import nonzero_box
 from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
 from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
@@ -664,7 +664,7 @@ def extract_case(case: Case, settings: ExtractionSettings) -> dict[str, float]:
             modality=case.modality,
         )
     except MaskError as err:  # an organ contour set aside on loading: say why with the refusal
-        set_aside = [w for w in case.warnings if NOT_HOSTING in w]
+        set_aside = organs_set_aside(case.warnings)
         if "organ" in case.masks or not set_aside:
             raise
         raise MaskError(f"{err} {' '.join(set_aside)}") from err

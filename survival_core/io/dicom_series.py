@@ -286,6 +286,15 @@ class SeriesSummary:
         return f"{self.columns} x {self.rows} x {self.slices}"
 
 
+def series_naming(number: str, thickness: float | None) -> tuple[str, str]:
+    """A series named by what de-identification keeps, which tells a study's phases apart once
+    their descriptions are removed: ('series 4', '2.5 mm slices'), '' for what is not recorded."""
+    return (
+        f"series {number}" if number else "",
+        f"{thickness:.3g} mm slices" if thickness else "",
+    )
+
+
 @dataclass
 class SeriesInfo:
     """Provenance of a volume built by :func:`read_series`; per-slice lists are in slice order."""
@@ -311,12 +320,9 @@ class SeriesInfo:
 
     @property
     def label(self) -> str:
-        """The series as a report names it: 'series 4, 2.5 mm slices' (its number and thickness
-        tell a study's phases apart once de-identification removed their descriptions); ''
-        when neither is recorded."""
-        parts = [f"series {self.number}" if self.number else ""]
-        parts.append(f"{self.thickness:.3g} mm slices" if self.thickness else "")
-        return ", ".join(p for p in parts if p)
+        """The series as a report names it: 'series 4, 2.5 mm slices' (:func:`series_naming`);
+        '' when neither is recorded."""
+        return ", ".join(p for p in series_naming(self.number, self.thickness) if p)
 
 
 @dataclass(frozen=True)

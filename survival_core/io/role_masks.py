@@ -62,8 +62,8 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     inside = all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
     if not inside:
         return False
-    shared, _, touching = _around(organ, gtv)
-    return shared or touching
+    shared, share = _around(organ, gtv, _TOUCHING)
+    return shared or share > 0
 
 
 def _unheld_label(name: str, names: list[str]) -> bool:
@@ -85,6 +85,12 @@ def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
 
 #: Why an organ named for the site is set aside (said in warnings and in a refusal).
 NOT_HOSTING = "does not surround the GTV (the GTV lies outside its extent, or they do not touch)"
+
+
+def organs_set_aside(warnings: Sequence[str]) -> list[str]:
+    """The ``warnings`` saying a structure named for the organ was set aside (:data:`NOT_HOSTING`),
+    which a refusal for want of an organ repeats."""
+    return [w for w in warnings if NOT_HOSTING in w]
 
 
 def _missing(
@@ -231,7 +237,7 @@ def assign_roles(
         warnings += _other_sites_organs(structures, by_key, masks["gtv"], site)
     for role in require:
         if role not in masks:
-            raise _missing(role, names, case_site, [w for w in warnings if NOT_HOSTING in w])
+            raise _missing(role, names, case_site, organs_set_aside(warnings))
     if "organ" in masks and "gtv" in masks and _drawn_around(masks["organ"], masks["gtv"]):
         masks["organ"] = unite([masks["organ"], masks["gtv"]])
         warnings.append(
@@ -254,20 +260,25 @@ def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
     mediastinal node)."""
     if not _voxels(gtv).any():
         return False
-    shared, shell_share, _ = _around(organ, gtv)
-    return not shared and shell_share >= AROUND_SHARE
+    shared, share = _around(organ, gtv, _FACES)
+    return not shared and share >= AROUND_SHARE
 
 
-def _around(organ: sitk.Image, gtv: sitk.Image) -> tuple[bool, float, bool]:
+#: The one-voxel shell around the GTV: its face neighbours (how much of it an organ drawn around
+#: the GTV covers), or every neighbour (whether an organ touches it: thick slices meet diagonally),
+#: as :func:`scipy.ndimage.generate_binary_structure` connectivities.
+_FACES, _TOUCHING = 1, 3
+
+
+def _around(organ: sitk.Image, gtv: sitk.Image, connectivity: int) -> tuple[bool, float]:
     """(whether the organ shares a voxel with the GTV; else the share of the GTV's one-voxel
-    shell, by faces, that is organ, and whether the organ touches the GTV by a face, an edge or
-    a corner: thick slices meet diagonally), on the GTV's box alone (no copy of the scan)."""
+    shell of ``connectivity`` that is organ), on the GTV's box alone (no copy of the scan)."""
     from scipy import ndimage
 
     box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell
     organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
     if (organ_voxels & gtv_voxels).any():
-        return True, 1.0, True  # the common case: no dilation
-    shell = ndimage.binary_dilation(gtv_voxels) & ~gtv_voxels
-    around = ndimage.binary_dilation(gtv_voxels, structure=np.ones((3, 3, 3), bool))
-    return False, float(organ_voxels[shell].mean()), bool((organ_voxels & around).any())
+        return True, 1.0  # the common case: no dilation
+    neighbours = ndimage.generate_binary_structure(3, connectivity)
+    shell = ndimage.binary_dilation(gtv_voxels, structure=neighbours) & ~gtv_voxels
+    return False, float(organ_voxels[shell].mean())

@@ -55,9 +55,9 @@ class UploadContents:
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
         when one site's organ names occur (the loader still checks that it surrounds the GTV).
-        Volumes, loose or zipped: never the suggested image ('lung1_image.nrrd' names a lung, not an organ
-        mask), and a single mask file named for no role is the GTV (the one structure a case
-        needs: pyradiomics' 'lung1_label.nrrd')."""
+        Volumes, loose or zipped: never the suggested image ('lung1_image.nrrd' names a lung,
+        not an organ mask), and a single mask file named for no role is the GTV (the one
+        structure a case needs: pyradiomics' 'lung1_label.nrrd')."""
         names = self.structure_names()
         if len(self.patients()) > 1:  # whose structures are whose: the user says
             return {}

@@ -6,8 +6,9 @@ extract_zip` first), are de-identified and renamed after their new SOP instance 
 DICOM is named after the case pseudonym and its folders after keyed hashes of their names;
 NIfTI/NRRD/MetaImage free text is blanked; clinical CSV/JSON keep only ``case_id`` and the
 schema's variables; a volume's JSON sidecar (dcm2niix's 'T1.json' beside 'T1.nii.gz') keeps only
-the MR weighting it gives, stored as that volume's sidecar. File type is decided by content, never by extension (except CSV/JSON text);
-a file whose content is not what its name says is refused before anything is kept.
+the MR weighting it gives, stored as that volume's sidecar. File type is decided by content,
+never by extension (except CSV/JSON text); a file whose content is not what its name says is
+refused before anything is kept.
 
 Only what a case is read from is stored: DICOM image slices, RTSTRUCTs and SEGs (an RT plan, a
 dose grid or a report is never read, and its own text may name the patient, nor is a zip's text
@@ -426,8 +427,8 @@ def _clean_zip(
     content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool, left_out: LeftOut
 ) -> tuple[str | None, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
-    folder under the data folder's ``tmp``, removed at once), and its own name: the case pseudonym when it
-    holds DICOM. With ``neutral``, members are named as loose files are (:func:`neutral_names`),
+    folder under the data folder's ``tmp``, removed at once), and its own name: the case
+    pseudonym when it holds DICOM. With ``neutral``, members are named as loose files are (:func:`neutral_names`),
     folder by folder. Members left out are noted in ``left_out``."""
     folders: dict[PurePosixPath, list[tuple[str, str | None, bytes]]] = {}
     order: list[tuple[PurePosixPath, str]] = []  # each member (folder, name), in archive order
@@ -570,13 +571,12 @@ def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL
     """De-identify ``(name, content)`` pairs (clinical files keep the ``keep`` columns), write
     them under neutral names to a content-addressed folder and return the folder. A file whose
     content is not what its name says is refused (:func:`check_file_type`), naming it as
-    uploaded, and nothing is kept; so is an upload of nothing a case is read from. What was left
-    out is said in the folder's :data:`NOTES_FILE` (:func:`upload_notes`). The same files
-    uploaded again (by another session, or the page rerun on a click) are de-identified once:
-    their folder is reused while it exists."""
+    uploaded, and nothing is kept; so is an upload of nothing a case is read from, or of no one
+    case (:func:`_check_one_case`). What was left out is said in the folder's :data:`NOTES_FILE`
+    (:func:`upload_notes`). The same files uploaded again (by another session, or the page rerun
+    on a click) are de-identified once: their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
-    _check_one_case(files)
     return _STORED.get(upload_key(files, keep), _store, files, keep, still_valid=Path.exists)
 
 
@@ -613,6 +613,7 @@ def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
 
 def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     """:func:`store_upload`'s work."""
+    _check_one_case(files)
     cleaned, left_out = _deidentify(files, keep, neutral=True)
     if not cleaned:
         raise InputError(f"The upload holds nothing a case is read from: {_as_uploaded(left_out)}.")

@@ -434,10 +434,9 @@ def _drawable(content: ReportContent) -> ReportContent:
 
     def draw(value: Any) -> Any:
         if isinstance(value, str):
-            missing.update(c for c in value if ord(c) not in drawn and c.isprintable())
-            return "".join(
-                c if ord(c) in drawn or not c.isprintable() else f"U+{ord(c):04X}" for c in value
-            )
+            lacking = {c for c in value if ord(c) not in drawn and c.isprintable()}
+            missing.update(lacking)
+            return "".join(f"U+{ord(c):04X}" if c in lacking else c for c in value)
         if type(value) in (list, tuple):  # the lines, labels and rows
             return type(value)(draw(v) for v in value)
         return value
@@ -445,13 +444,15 @@ def _drawable(content: ReportContent) -> ReportContent:
     drawn_fields = {f.name: draw(getattr(content, f.name)) for f in fields(content)}
     if not missing:
         return content
-    updated = replace(content, **{**drawn_fields, "case_id_as_given": content.case_id})
     shown = " ".join(f"U+{ord(c):04X}" for c in sorted(missing)[:6])
     note = (
-        f"Characters the report's font does not hold (e.g. of Chinese, Japanese or Korean "
-        f"script) are written as their Unicode code points ({shown}{' ...' if len(missing) > 6 else ''})."
+        "Characters the report's font does not hold (e.g. of Chinese, Japanese or Korean "
+        f"script) are written as their Unicode code points ({shown}"
+        f"{' ...' if len(missing) > 6 else ''})."
     )
-    return replace(updated, warnings=[*updated.warnings, note])
+    drawn_fields["warnings"].append(note)
+    drawn_fields["case_id_as_given"] = content.case_id
+    return replace(content, **drawn_fields)
 
 
 # --- drawing -------------------------------------------------------------------------------------
