@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from survival_core.errors import InputError, MaskError
 from survival_core.io.case_loader import load_case
@@ -265,6 +266,28 @@ def test_real_image_and_mask_files_are_suggested_the_right_way_round(
     modality = "MR" if "brain" in image else None
     case = load_upload(contents, contents.suggested_roles(), modality=modality)
     assert int(case.mask_array("gtv").sum()) == voxels
+
+
+@pytest.mark.parametrize("case_key", ["P003", "lung_003"])
+def test_an_nnunet_image_channel_and_its_label_map_keep_their_pairing(
+    shared_data, tmp_path, case_key
+):
+    """nnU-Net's 'P003_0000.nii.gz' (the image's first channel) and 'P003.nii.gz' (its label
+    map) dropped together were stored as 'volume-2' and 'volume-1', and the label map was
+    suggested as the image: the stored names keep the channel, so the image is the image."""
+    image, mask = (shared_data / "pyradiomics" / f"lung1_{n}.nrrd" for n in ("image", "label"))
+    if not image.is_file() or not mask.is_file():
+        pytest.skip("sample files not in ../shared/data")
+    files = []
+    for source, name in ((image, f"{case_key}_0000.nii.gz"), (mask, f"{case_key}.nii.gz")):
+        sitk.WriteImage(sitk.ReadImage(str(source)), str(tmp_path / name))
+        files.append((name, (tmp_path / name).read_bytes()))
+    contents = describe_upload(store_upload(files))
+    label_map = next(v for v in contents.volumes if not v.endswith("_0000.nii.gz"))
+    assert contents.suggested_image() == label_map.replace(".nii.gz", "_0000.nii.gz")
+    case = load_upload(contents, {"gtv": [label_map]})
+    assert case.image.GetPixelID() != sitk.sitkUInt8
+    assert int(case.mask_array("gtv").sum()) == 837
 
 
 def test_two_patients_in_one_upload_are_not_prefilled(shared_data):

@@ -43,9 +43,11 @@ from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
     MODALITY_WORDS,
+    VolumeName,
     named_modality,
     named_sequence,
     names_image,
+    nnunet_channels,
     several_cases,
 )
 from survival_core.io.deid import case_pseudonym
@@ -536,7 +538,7 @@ def _load_volumes(
     # the one the user names is the image, whatever its name reads as ('lung.nrrd')
     images = [by_name[image_name]] if image_name is not None else plain or named or unmasked
     if len(images) != 1 and image_name is None:
-        images = _nnunet_first_channel(rest) or images
+        images = nnunet_first_channel(rest) or images
     if len(images) != 1:
         refusal = several_cases(list(by_name), f"in {root}")
         if refusal is not None:
@@ -576,11 +578,10 @@ def _load_volumes(
     return image, structures, read, warnings, images[0]  # roles naming none: assign_roles refuses
 
 
-def _nnunet_first_channel(volumes: list[Path]) -> list[Path]:
+def nnunet_first_channel(volumes: list[VolumeName]) -> list[VolumeName]:
     """nnU-Net's naming in one patient's folder: 'P003_0000.nii.gz', the image's first channel,
     beside 'P003.nii.gz', its label map; [] unless exactly one such pair is there."""
-    stems = {volume_stem(v): v for v in volumes}
-    found = [v for stem, v in stems.items() if stem.endswith("_0000") and stem[:-5] in stems]
+    found = [v for v, (_, channel) in nnunet_channels(volumes).items() if channel == "0000"]
     return found if len(found) == 1 else []
 
 

@@ -25,7 +25,8 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from survival_core.errors import InputError
 from survival_core.io.structures import (
@@ -51,6 +52,8 @@ MODALITY_WORDS = frozenset().union(*MODALITY_NAMES.values())
 #: Folders that say what their files are (image or mask), not whose.
 ROLE_FOLDERS = frozenset({*IMAGE_FOLDERS, *MASK_WORDS, "segmentations", "gt", "groundtruth"})
 _CHANNEL = re.compile(r"_(\d{4})$")
+#: A volume given by its name or its path.
+VolumeName = TypeVar("VolumeName", str, Path)
 _LAST_WORD = re.compile(r"(?:__|[_\-. ])([A-Za-z][A-Za-z0-9]*)$")
 _PLAIN_WORDS = frozenset({*IMAGE_WORDS, *MASK_WORDS, *MODALITY_WORDS})
 
@@ -131,6 +134,17 @@ def role_file_name(name: str) -> str | None:
     stem = volume_stem(name)
     key, role, _ = split_name(stem)
     return (role + name[len(stem) :]).lower() if key and role else None
+
+
+def nnunet_channels(names: Iterable[VolumeName]) -> dict[VolumeName, tuple[VolumeName, str]]:
+    """nnU-Net's naming of one patient's volumes: each image channel ('P003_0000.nii.gz') whose
+    label map ('P003.nii.gz') is among ``names`` -> (that label map, the channel: '0000')."""
+    stems = {volume_stem(n): n for n in names if is_volume_file(str(n))}
+    return {
+        name: (stems[stem[: found.start()]], found[1])
+        for stem, name in stems.items()
+        if (found := _CHANNEL.search(stem)) and stem[: found.start()] in stems
+    }
 
 
 def _case_name(path: PurePosixPath, role: str, channel: str) -> str:

@@ -16,7 +16,12 @@ from pathlib import Path
 from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.io import uploads
-from survival_core.io.case_loader import describe_structures, load_case, names_mask
+from survival_core.io.case_loader import (
+    describe_structures,
+    load_case,
+    names_mask,
+    nnunet_first_channel,
+)
 from survival_core.io.clinical import (
     SCHEMA,
     check_units,
@@ -97,9 +102,10 @@ class UploadContents:
         return read_clinical_table(self.clinical_csv)["case_id"].tolist()
 
     def suggested_image(self) -> str | None:
-        """The volume most likely to be the image: named like the image and not like a mask
-        ('lung1_image.nrrd'), else one named like no structure and no label map, else any not
-        named like a mask (never 'mask.nii.gz' before 'phantom.nii.gz')."""
+        """The volume most likely to be the image: nnU-Net's first channel beside its label map
+        ('volume-1_0000.nii.gz' beside 'volume-1.nii.gz'), else one named like the image and not
+        like a mask ('lung1_image.nrrd'), else one named like no structure and no label map, else
+        any not named like a mask (never 'mask.nii.gz' before 'phantom.nii.gz')."""
         if self.kind != "volumes":
             return None
         keys, found = _candidates(self.structures)
@@ -107,7 +113,8 @@ class UploadContents:
         label_maps = {v for v in self.volumes if v not in self.structures}  # named per label
         plain = [v for v in self.volumes if not names_mask(v)]
         ranked = (
-            [v for v in plain if names_image(volume_stem(v))]
+            nnunet_first_channel(self.volumes)
+            or [v for v in plain if names_image(volume_stem(v))]
             or [v for v in plain if v not in roles | label_maps]
             or plain
             or self.volumes

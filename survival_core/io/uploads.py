@@ -49,7 +49,7 @@ from pydicom.uid import MediaStorageDirectoryStorage
 from survival_core.errors import ArchiveError, DicomError, InputError
 from survival_core.io.archive import extract_zip
 from survival_core.io.clinical import SCHEMA
-from survival_core.io.dataset_layout import several_cases
+from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
     Deidentifier,
     blank_metaimage_bytes,
@@ -166,13 +166,19 @@ def neutral_names(names: list[str], sidecars: Iterable[str] = ()) -> dict[str, s
 
 
 def _neutral_names(names: list[str]) -> dict[str, str]:
-    """:func:`neutral_names` of files none of which is a sidecar."""
+    """:func:`neutral_names` of files none of which is a sidecar. An nnU-Net image channel keeps
+    its channel after its label map's stored stem ('P003_0000.nii.gz' beside 'P003.nii.gz' ->
+    'volume-1_0000.nii.gz' beside 'volume-1.nii.gz'): the pair still tells image from mask."""
     stored: dict[str, str] = {}
     taken: set[str] = set()
-    for name in sorted(names):
+    channels = nnunet_channels(names)
+    for name in [*sorted(set(names) - set(channels)), *sorted(channels)]:
         if name in stored:
             raise InputError(f"Two uploaded files are both named {name}.")
         stem, suffix, numbered = _neutral_parts(name)
+        if name in channels:
+            label_map, channel = channels[name]
+            stem, numbered = f"{volume_stem(stored[label_map])}_{channel}", False
         numbers = itertools.count(1) if numbered else itertools.chain([0], itertools.count(2))
         candidates = (f"{stem}-{n}{suffix}" if n else stem + suffix for n in numbers)
         stored[name] = next(c for c in candidates if c.lower() not in taken)
