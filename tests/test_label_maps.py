@@ -3,6 +3,8 @@ label, named by the file's segment names when it has them, mapped to roles, kept
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -244,6 +246,32 @@ def test_a_label_map_named_for_the_gtv_with_several_labels_asks_which(tmp_path: 
     with pytest.raises(RTStructError, match=r"gtv.nii.gz holds 2 labels .*e\.g\. 'gtv.nii.gz:2'"):
         load_case(tmp_path)
     case = load_case(tmp_path, roles={"gtv": "gtv.nii.gz:2"})
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_an_upload_of_a_label_map_named_for_the_gtv_asks_which_label(
+    tmp_path: Path, zipped: bool
+) -> None:
+    """The same LiTS map as 'tumor.nii.gz' uploaded beside its CT: both labels were suggested as
+    the GTV and the roles read as clear (a zip then loads unasked), so the GTV was the liver and
+    the tumour, without a word."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    sitk.WriteImage(to_image(label_map()), str(tmp_path / "tumor.nii.gz"))
+    files = [(n, (tmp_path / n).read_bytes()) for n in ("image.nii.gz", "tumor.nii.gz")]
+    if zipped:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data in files:
+                archive.writestr(name, data)
+        files = [("case.zip", buffer.getvalue())]
+    contents = describe_upload(store_upload(files))
+    assert contents.suggested_roles() == {} and not contents.roles_clear()
+    with pytest.raises(RTStructError, match=r"tumor.nii.gz holds 2 labels"):
+        load_upload(contents, contents.suggested_roles())
+    case = load_upload(contents, {"gtv": ["tumor.nii.gz:2"]})
     np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
 
 

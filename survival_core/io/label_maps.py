@@ -59,6 +59,16 @@ def label_file(structure: str) -> str:
     return file if colon and label.replace(".", "", 1).isdigit() else structure
 
 
+def labels_by_shared_file(names: list[str]) -> dict[str, list[str]]:
+    """The label maps several of whose labels are among ``names`` ('gtv.nii.gz' of
+    'gtv.nii.gz:1' and 'gtv.nii.gz:2') -> those labels."""
+    by_file: dict[str, list[str]] = {}
+    for name in names:
+        if label_file(name) != name:
+            by_file.setdefault(label_file(name), []).append(name)
+    return {file: labels for file, labels in by_file.items() if len(labels) > 1}
+
+
 def label_names(path: Path | str, shown: str, keys: list[LayerLabel]) -> dict[LayerLabel, str]:
     """The structure name of each (layer, label) of the file ``shown`` (its name in the case):
     the header's segment name, else ``shown`` for a file of one label."""

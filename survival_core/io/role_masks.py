@@ -16,7 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
-from survival_core.io.label_maps import label_file
+from survival_core.io.label_maps import labels_by_shared_file
 from survival_core.io.structures import SITE_ORGANS, role_candidates, structure_key
 from survival_core.io.volume import nonzero_box
 
@@ -127,18 +127,13 @@ def _refuse_labels_of_one_file(names: list[str]) -> None:
     """Refuse a GTV found by name among several labels of one label map ('gtv.nii.gz:1',
     'gtv.nii.gz:2'): the file's name says a tumour is in it, not which label is the tumour
     (LiTS's 1 is the liver, HECKTOR's 2 the nodes), and their union would be taken silently."""
-    by_file: dict[str, list[str]] = {}
-    for name in names:
-        if label_file(name) != name:
-            by_file.setdefault(label_file(name), []).append(name)
-    for file, labels in by_file.items():
-        if len(labels) > 1:
-            raise RTStructError(
-                f"{file} holds {len(labels)} labels ({', '.join(map(repr, labels))}): its name "
-                "does not say which is the GTV (a tumour and its organ, or a primary and its "
-                f"nodes). Say which label is the GTV (e.g. {labels[-1]!r}; several for their "
-                "union)."
-            )
+    for file, labels in labels_by_shared_file(names).items():
+        raise RTStructError(
+            f"{file} holds {len(labels)} labels ({', '.join(map(repr, labels))}): its name "
+            "does not say which is the GTV (a tumour and its organ, or a primary and its "
+            f"nodes). Say which label is the GTV (e.g. {labels[-1]!r}; several for their "
+            "union)."
+        )
 
 
 def _other_sites_organs(

@@ -32,7 +32,7 @@ from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
-from survival_core.io.label_maps import label_file, structure_names
+from survival_core.io.label_maps import label_file, labels_by_shared_file, structure_names
 from survival_core.io.structures import (
     RoleCandidates,
     role_candidates,
@@ -67,7 +67,8 @@ class UploadContents:
         if len(self.patients()) > 1:  # whose structures are whose: the user says
             return {}
         keys, found = _candidates(names, site)
-        roles = {"gtv": [keys[k] for k in found.gtv]} if found.gtv else {}
+        gtv = _named_gtv(keys, found)
+        roles = {"gtv": gtv} if gtv else {}
         if len(found.organs) == 1:
             roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
         if self.kind != "dicom" and not self.series and not found.gtv and len(names) == 1:
@@ -87,8 +88,10 @@ class UploadContents:
     def roles_clear(self) -> bool:
         """Whether the names leave nothing to ask: a GTV is found, and the organ is either found
         or absent (no structure is named like an organ of any site)."""
-        found = _candidates(self.structures)[1]
-        return bool(found.gtv) and len(found.organs) <= 1 and len(self.patients()) <= 1
+        keys, found = _candidates(self.structures)
+        return (
+            bool(_named_gtv(keys, found)) and len(found.organs) <= 1 and len(self.patients()) <= 1
+        )
 
     def suggested_site(self) -> str | None:
         """The site whose organ the structure names show, when exactly one does."""
@@ -131,6 +134,15 @@ def _candidates(names: list[str], site: str | None = None) -> tuple[dict[str, st
     """What each structure's name says (key -> name) and the role candidates by key."""
     keys = {structure_key(n): n for n in names}
     return keys, role_candidates(list(keys), site)
+
+
+def _named_gtv(keys: dict[str, str], found: RoleCandidates) -> list[str]:
+    """The GTV-like structures, less the labels of a label map several of whose labels are
+    GTV-like by its name ('tumor.nii.gz:1', 'tumor.nii.gz:2': LiTS's 1 is the liver), which
+    the user must pick from (the loader refuses them found by name)."""
+    gtv = [keys[k] for k in found.gtv]
+    shared = {n for labels in labels_by_shared_file(gtv).values() for n in labels}
+    return [n for n in gtv if n not in shared]
 
 
 #: Upload folders classified by this process (a folder's content never changes: it is named
