@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import SimpleITK as sitk
 
 from survival_core.cli.main import main
 from survival_core.errors import InputError
@@ -338,6 +339,28 @@ def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path, shared
         r"has no liver contour: score it with a model of its own site",
     ):
         score_case(sarcoma, loaded)
+    # LiTS's one label map (1 liver, 2 tumour), the organ mapped by its labels: no site was given,
+    # and the refusal said this case had no liver contour; it says to give the site
+    original = load_case(cohort / "cases" / table.case_ids[0])
+    folder = tmp_path / "lits"
+    folder.mkdir()
+    sitk.WriteImage(original.image, str(folder / "image.nii.gz"))
+    shutil.copy(cohort / "cases" / table.case_ids[0] / "clinical.json", folder)
+    labels = original.mask_array("organ").astype(np.uint8)
+    labels[original.mask_array("gtv")] = 2
+    label_map = sitk.GetImageFromArray(labels)
+    label_map.CopyInformation(original.image)
+    sitk.WriteImage(label_map, str(folder / "segmentation.nii.gz"))
+    roles = {
+        "gtv": "segmentation.nii.gz:2",
+        "organ": ["segmentation.nii.gz:1", "segmentation.nii.gz:2"],
+    }
+    with pytest.raises(
+        InputError, match=r"given under a name that names no organ .*site \(liver\)"
+    ):
+        score_case(load_case(folder, roles=roles), loaded)
+    risk = score_case(load_case(folder, roles=roles, site="liver"), loaded).risk
+    assert risk == pytest.approx(expected[0], abs=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -255,6 +255,13 @@ def _other_organ(missing: list[str], case: Case) -> str:
     if not organs:
         return ""
     organ = " and ".join(organs)
+    if case.site is None and "organ" in case.masks:  # drawn, but by a name that says no organ
+        return (
+            f" The model reads radiomics of the {organ} (its organ around the tumour); this "
+            "case's organ contour was given under a name that names no organ (a label map's "
+            f"label): give the case's cancer site ({organ}) when loading it (the Case page's "
+            "cancer site, or --site)."
+        )
     here = f"this {case.site.replace('_', ' ')} case" if case.site else "this case"
     return (
         f" The model reads radiomics of the {organ} (its organ around the tumour); {here} has no "
