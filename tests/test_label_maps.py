@@ -275,6 +275,24 @@ def test_an_upload_of_a_label_map_named_for_the_gtv_asks_which_label(
     np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
 
 
+def test_a_decathlon_case_folder_with_its_dataset_json_loads(tmp_path: Path) -> None:
+    """A Decathlon case as downloaded, 'imagesTr/' and 'labelsTr/' beside 'dataset.json': the
+    JSON at the top sent the folder to the DICOM reader ("No DICOM files found")."""
+    for folder, volume in (
+        ("imagesTr", hu_volume((8, 24, 24)).astype(np.int16)),
+        ("labelsTr", label_map()),
+    ):
+        (tmp_path / folder).mkdir()
+        sitk.WriteImage(to_image(volume), str(tmp_path / folder / "liver_4.nii.gz"))
+    (tmp_path / "dataset.json").write_text(
+        '{"labels": {"0": "background", "1": "liver", "2": "cancer"}}'
+    )
+    (tmp_path / "README.md").write_text("Task03_Liver")
+    case = load_case(tmp_path, roles={"gtv": "labelsTr/liver_4.nii.gz:2"})
+    assert case.array().min() < 0  # the CT, not the labels
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
+
+
 def test_nnunet_channel_naming_in_a_patients_folder_finds_the_image(tmp_path: Path) -> None:
     """'P003_0000.nii.gz' (the image's first channel) beside 'P003.nii.gz' (its labels): "cannot
     tell which volume is the image" before."""

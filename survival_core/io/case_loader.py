@@ -230,11 +230,16 @@ def _check_roles(
     return explicit, required
 
 
+#: Content kinds a file of a DICOM folder may sniff as (DICOM without its preamble may not tell).
+_MAYBE_DICOM = frozenset({"dicom", "unknown"})
+
+
 def _volumes(root: Path) -> list[Path]:
-    """Volume files of a case folder: at its top, else one or two folders down (``image/`` and
-    ``mask/`` folders, as archives and the IBSI phantom lay them out)."""
+    """Volume files of a case folder: at its top, else, where no file there may be DICOM, one or
+    two folders down (``image/`` and ``mask/`` folders, as archives and the IBSI phantom lay them
+    out; a Decathlon case's ``imagesTr/`` and ``labelsTr/`` beside its ``dataset.json``)."""
     top = sorted(p for p in _visible(root) if p.is_file() and is_volume_file(p))
-    if top or any(p.is_file() and p.name != CLINICAL_FILE for p in _visible(root)):
+    if top or any(p.is_file() and sniff_file(p).kind in _MAYBE_DICOM for p in _visible(root)):
         return top
     return sorted(
         p
