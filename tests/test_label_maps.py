@@ -79,10 +79,13 @@ def test_slicer_segment_names_fill_the_roles_through_an_upload(tmp_path: Path) -
     np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))  # tumour added
 
 
-def write_layered_slicer_segmentation(path: Path, names: bool = True) -> None:
+def write_layered_slicer_segmentation(
+    path: Path, names: bool = True, slicer_4_10: bool = False
+) -> None:
     """A segmentation as 3D Slicer writes overlapping segments: the whole liver (layer 0) and the
     tumour inside it (layer 1), one byte per layer and voxel (``kinds: list domain domain
-    domain``), gzip-encoded, each segment's name, label value and layer in the header."""
+    domain``), gzip-encoded, each segment's name, label value and layer in the header (Slicer
+    4.10 and before: its name only, every segment a layer of its own)."""
     import gzip
 
     from tests.test_case_loader import ORIGIN, SPACING
@@ -106,19 +109,21 @@ def write_layered_slicer_segmentation(path: Path, names: bool = True) -> None:
             header += [
                 f"Segment{index}_ID:=Segment_{index + 1}",
                 f"Segment{index}_Name:={name}",
-                f"Segment{index}_LabelValue:=1",
-                f"Segment{index}_Layer:={layer}",
             ]
+            if not slicer_4_10:
+                header += [f"Segment{index}_LabelValue:=1", f"Segment{index}_Layer:={layer}"]
     path.write_bytes(("\n".join(header) + "\n\n").encode() + gzip.compress(layers.tobytes()))
 
 
+@pytest.mark.parametrize("slicer_4_10", [False, True])
 def test_overlapping_slicer_segments_in_layers_fill_the_roles_through_an_upload(
-    tmp_path: Path,
+    tmp_path: Path, slicer_4_10: bool
 ) -> None:
     """The tumour inside the whole liver, as Slicer stores it (two layers): both structures are
-    read whole, named by the header, through upload de-identification."""
+    read whole, named by the header, through upload de-identification; a Slicer 4.10 header
+    (names, no label values nor layers) was read as unnamed labels ('...seg.nrrd:1', ':1.1')."""
     sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nrrd"))
-    write_layered_slicer_segmentation(tmp_path / "Segmentation.seg.nrrd")
+    write_layered_slicer_segmentation(tmp_path / "Segmentation.seg.nrrd", slicer_4_10=slicer_4_10)
     files = [(p.name, p.read_bytes()) for p in sorted(tmp_path.glob("*.nrrd"))]
     contents = describe_upload(store_upload(files))
     assert set(contents.structures) == {"image.nrrd", "GTV", "Liver"}
@@ -137,6 +142,22 @@ def test_layers_without_segment_names_are_file_layer_label(tmp_path: Path) -> No
     liver, gtv = masks_of()
     np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
     np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
+
+
+def test_a_label_map_of_too_many_labels_is_said_so(tmp_path: Path) -> None:
+    """A one-file map of every organ (TotalSegmentator's --ml: 117 labels) was dropped as 'an
+    image, not a mask or label map': the note says what it is and what to give instead."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    sitk.WriteImage(to_image(label_map()), str(tmp_path / "tumor.nii.gz"))
+    organs = (np.arange(8 * 24 * 24) % 118).reshape(8, 24, 24).astype(np.uint8)
+    sitk.WriteImage(to_image(organs), str(tmp_path / "segmentations.nii.gz"))
+    case = load_case(tmp_path, roles={"gtv": "tumor.nii.gz:2"})
+    assert any(
+        "segmentations.nii.gz holds 117 labels, more than the 64" in w and "TotalSegmentator" in w
+        for w in case.warnings
+    )
 
 
 def test_an_image_is_no_label_map(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ from survival_core.io.intensity_scale import fill_missing_values, scale_warnings
 from survival_core.io.label_maps import (
     label_file,
     label_structures,
+    labels_beyond_limit,
     labels_present,
     structure_names,
 )
@@ -91,6 +92,7 @@ from survival_core.io.structures import (
     words,
 )
 from survival_core.io.volume import (
+    MAX_LABELS,
     MaskResampled,
     MaskShifted,
     is_volume_file,
@@ -572,7 +574,14 @@ def _load_volumes(
         except (GeometryError, MaskError):
             if name in named_masks or is_mask_like(v, root) or labels_present(v) is not None:
                 raise
-            warnings.append(f"{name} holds an image, not a mask or label map: not read.")
+            labels = labels_beyond_limit(v)
+            warnings.append(
+                f"{name} holds an image, not a mask or label map: not read."
+                if labels is None
+                else f"{name} holds {labels} labels, more than the {MAX_LABELS} a label map is "
+                "read with: not read (a one-file output of every organ, as TotalSegmentator's "
+                "--ml: give the organ's own mask file, as it writes without --ml)."
+            )
             continue
         structures.update(found)
         if name in named_masks and list(found) != [name] and len(found) == 1:

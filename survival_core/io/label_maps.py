@@ -29,7 +29,9 @@ LayerLabel = tuple[int, int]
 
 
 def segment_names(path: Path | str) -> dict[LayerLabel, str]:
-    """(layer, label value) -> segment name from a 3D Slicer segmentation header, else {}."""
+    """(layer, label value) -> segment name from a 3D Slicer segmentation header, else {}. A
+    header before Slicer 4.11 gives no label value nor layer: each segment is then a layer of its
+    own, of label 1."""
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -42,10 +44,14 @@ def segment_names(path: Path | str) -> dict[LayerLabel, str]:
         if found:
             fields.setdefault(found[1], {})[found[2]] = reader.GetMetaData(key).strip()
     names: dict[LayerLabel, str] = {}
-    for segment in fields.values():
+    for index, segment in fields.items():
+        own_layer = "LabelValue" not in segment  # Slicer 4.10's
         try:
-            key = (int(segment.get("Layer", "0")), int(segment["LabelValue"]))
-        except (KeyError, ValueError):
+            key = (
+                int(segment.get("Layer", index if own_layer else "0")),
+                int(segment.get("LabelValue", "1")),
+            )
+        except ValueError:
             continue
         if segment.get("Name"):
             names[key] = segment["Name"]
@@ -102,16 +108,36 @@ def labels_present(path: Path | str) -> list[LayerLabel] | None:
     """The (layer, non-zero label) pairs of a label-map volume (reads its voxels; [] when it
     cannot be read); None when it is no label map (non-integer or negative values, or more than
     :data:`~.volume.MAX_LABELS` of them: an image)."""
+    found: list[LayerLabel] = []
+    for layer, labels in enumerate(_labels_by_layer(path)):
+        if labels is None or len(labels) > MAX_LABELS:
+            return None
+        found += [(layer, int(v)) for v in labels]
+    return found
+
+
+def labels_beyond_limit(path: Path | str) -> int | None:
+    """How many labels a layer of the volume at ``path`` holds when its values are those of a
+    label map but more than :data:`~.volume.MAX_LABELS` of them (TotalSegmentator's one-file
+    output holds 117 organs); None otherwise."""
+    layers = _labels_by_layer(path)
+    if not layers or any(labels is None for labels in layers):
+        return None
+    most = max(len(labels) for labels in layers if labels is not None)
+    return most if most > MAX_LABELS else None
+
+
+def _labels_by_layer(path: Path | str) -> list[np.ndarray | None]:
+    """Each layer's non-zero labels, None for a layer whose values are not whole non-negative
+    numbers; [] when the volume cannot be read."""
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError:
         return []
     array = sitk.GetArrayViewFromImage(image)  # a view: ``image`` lives
     layers = [array] if image.GetNumberOfComponentsPerPixel() == 1 else np.moveaxis(array, -1, 0)
-    found: list[LayerLabel] = []
-    for layer, values in enumerate(distinct_values(np.ascontiguousarray(a)) for a in layers):
+    found: list[np.ndarray | None] = []
+    for values in (distinct_values(np.ascontiguousarray(a)) for a in layers):
         whole = whole_labels(values)
-        if whole is None or whole.min() < 0 or np.count_nonzero(whole) > MAX_LABELS:
-            return None
-        found += [(layer, int(v)) for v in whole if v != 0]
+        found.append(None if whole is None or whole.min() < 0 else whole[whole != 0])
     return found
