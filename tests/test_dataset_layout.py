@@ -45,6 +45,14 @@ def test_a_file_name_splits_into_case_role_and_channel(
     assert split_name(stem) == expected
 
 
+def test_role_words_before_an_id_are_read_in_a_dataset() -> None:
+    """LiTS names its files role first: 'volume-12', 'segmentation-12'."""
+    assert split_name("segmentation-12", leading=True) == ("12", "segmentation", "")
+    assert split_name("image_007_ct", leading=True) == ("007", "image_ct", "")
+    assert split_name("GTV_1", leading=True) == ("GTV_1", "", "")  # a structure is no role word
+    assert split_name("volume-12") == ("volume-12", "", "")  # outside a dataset: one name
+
+
 def test_the_image_of_a_modality_is_named_so() -> None:
     assert names_image("CHUM-001__CT") and not names_image("CHUM-001__PT")
     assert names_image("CHUM-001__PT", "PT") and not names_image("CHUM-001__CT", "PT")
@@ -219,17 +227,21 @@ def _real_samples(shared_data: Path) -> dict[str, Path]:
     return cases
 
 
-@pytest.mark.parametrize("layout", ["flat", "decathlon"])
+@pytest.mark.parametrize("layout", ["flat", "decathlon", "lits"])
 def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, layout: str) -> None:
     """pyradiomics' real lung CTs and brain MR, as they ship (<case>_image.nrrd beside
-    <case>_label.nrrd in one folder) and re-laid as a Decathlon (imagesTr/<case>.nrrd,
-    labelsTr/<case>.nrrd: the same name twice): three cases, each GTV voxel for voxel its
-    label; before, loose files were skipped and the Decathlon folders were two 'patients'."""
+    <case>_label.nrrd in one folder), re-laid as a Decathlon (imagesTr/<case>.nrrd,
+    labelsTr/<case>.nrrd: the same name twice) and as LiTS (volume-<n>.nrrd beside
+    segmentation-<n>.nrrd, the role first): three cases, each GTV voxel for voxel its label;
+    before, loose files were skipped, the Decathlon folders were two 'patients', and LiTS's
+    files no patient."""
     download = tmp_path / "download"
-    for case, image in _real_samples(shared_data).items():
+    for number, (case, image) in enumerate(_real_samples(shared_data).items()):
         label = image.with_name(f"{case}_label.nrrd")
         if layout == "flat":
             targets = (download / image.name, download / label.name)
+        elif layout == "lits":
+            targets = (download / f"volume-{number}.nrrd", download / f"segmentation-{number}.nrrd")
         else:
             targets = (
                 download / "imagesTr" / f"{case}.nrrd",
@@ -238,7 +250,9 @@ def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, lay
         for source, target in zip((image, label), targets, strict=True):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
-    roi_map = check_roi_map({"default": {"gtv": ["label.nrrd"]}})
+    roi_map = check_roi_map(
+        {"default": {"gtv": ["segmentation.nrrd" if layout == "lits" else "label.nrrd"]}}
+    )
     result = import_images(download, tmp_path / "cohort", roi_map=roi_map, workers=1)
     assert result.counts()["imported"] == 3, [o.reason for o in result.outcomes]
     voxels = sorted(

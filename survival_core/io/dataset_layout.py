@@ -56,6 +56,8 @@ _CHANNEL = re.compile(r"_(\d{4})$")
 VolumeName = TypeVar("VolumeName", str, Path)
 _LAST_WORD = re.compile(r"(?:__|[_\-. ])([A-Za-z][A-Za-z0-9]*)$")
 _PLAIN_WORDS = frozenset({*IMAGE_WORDS, *MASK_WORDS, *MODALITY_WORDS})
+_FIRST_WORD = re.compile(r"([A-Za-z]+)(?:__|[_\-. ])")
+_LEADING_WORDS = frozenset({*IMAGE_WORDS, *MASK_WORDS})
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,29 @@ def _is_role_word(word: str) -> bool:
     return word.lower() in _PLAIN_WORDS or match_structure(word) is not None
 
 
-def split_name(stem: str, channels: bool = True) -> tuple[str, str, str]:
+def split_name(stem: str, channels: bool = True, leading: bool = False) -> tuple[str, str, str]:
     """(case key, role words, channel) of a file stem: 'CHUM-001__CT' -> ('CHUM-001', 'CT', ''),
     'lung1_label' -> ('lung1', 'label', ''), 'case_0001' -> ('case', '', '0001'), 'imaging' ->
-    ('', 'imaging', ''); without ``channels`` a 4-digit ending is the ID's ('lung_0001')."""
+    ('', 'imaging', ''); without ``channels`` a 4-digit ending is the ID's ('lung_0001'); with
+    ``leading`` image and mask words before an ID are role words too (LiTS's 'volume-12',
+    'segmentation-12' -> ('12', 'volume', ''), ('12', 'segmentation', ''))."""
     channel = _CHANNEL.search(stem) if channels else None
     key = stem[: channel.start()] if channel else stem
     while (word := _LAST_WORD.search(key)) and _is_role_word(word.group(1)):
         key = key[: word.start()]
+    start = 0
+    while (
+        leading
+        and (word := _FIRST_WORD.match(key, start))
+        and word.group(1).lower() in _LEADING_WORDS
+        and _is_id(key[word.end() :])
+    ):
+        start = word.end()
+    lead, key = key[:start], key[start:]
     if key.lower() in _PLAIN_WORDS:
         key = ""
-    role = stem[len(key) : channel.start() if channel else len(stem)].strip("_-. ")
+    rest = stem[len(lead) + len(key) : channel.start() if channel else len(stem)]
+    role = "_".join(part for part in (lead.strip("_-. "), rest.strip("_-. ")) if part)
     return key, role, channel.group(1) if channel else ""
 
 
@@ -184,7 +198,7 @@ def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, Dataset
     labelled = {volume_stem(p) for p in files_of.values() if _in_mask_folder(p)}
     for shown, path in files_of.items():
         stem = volume_stem(path)
-        key, role, channel = split_name(stem, channels=stem not in labelled)
+        key, role, channel = split_name(stem, channels=stem not in labelled, leading=True)
         if not _is_id(key):  # 'pre_ct', 'post_ct': one patient's, not IDs
             key = ""
         folders = tuple(p for p in path.parent.parts if p.lower() not in ROLE_FOLDERS)
