@@ -87,6 +87,32 @@ def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsy
     assert scored["risk"] == pytest.approx(expected, rel=1e-9)
 
 
+def test_a_model_of_radiomics_and_a_clinical_table_without_schema_reads_its_columns(
+    tmp_path: Path, capsys
+) -> None:
+    """GBSG2's own variables beside its outcomes, with radiomics and no schema.yaml beside the
+    table: only the demo's variable names (age) were clinical, and every case was refused as
+    unable to provide 'tgrade' (its clinical.json held it)."""
+    from survival_core.features.presets import han2020
+    from survival_core.features.table import write_feature_table
+
+    table = _gbsg2(tmp_path)
+    table.to_csv(tmp_path / "gbsg2.csv", index=False)
+    rng = np.random.default_rng(1)
+    mean = "gtv__1mm_original__firstorder__Mean"
+    features = pd.DataFrame({mean: rng.normal(40, 10, len(table))}, index=table["case_id"])
+    write_feature_table(features.rename_axis("case_id"), tmp_path / "gtv.parquet", han2020(), "CT")
+    model = tmp_path / "model"
+    tables = [tmp_path / "gbsg2.csv", tmp_path / "gtv.parquet"]
+    train_model(tables, "coxph", {"penalizer": 0.1}, model, cv_repeats=0)
+    loaded = load_scoring_model(model)
+    assert {"tgrade", "pnodes", "age"} <= set(loaded.card.clinical_columns)
+    assert mean in loaded.inputs and mean not in loaded.card.clinical_columns
+    case = _case(tmp_path / "case", {**ROW, "age": 45})
+    scored = _scored(capsys, "score", "--case", str(case), "--model", str(model))
+    assert scored["imputed"] == [] and np.isfinite(scored["risk"])
+
+
 def test_radiomics_named_by_other_tools_are_image_features() -> None:
     """pyradiomics' names after the ROI's, as other tools write them, are never clinical values
     (a model needing them says the case cannot provide them, never imputes them)."""

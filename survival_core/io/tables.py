@@ -64,12 +64,15 @@ IMAGE_SEPARATOR = ":"
 
 @dataclass
 class ModelTable:
-    """Features ``X`` (index = case_id), outcome ``y`` (days) and what was noticed on the way."""
+    """Features ``X`` (index = case_id), outcome ``y`` (days) and what was noticed on the way;
+    ``beside_outcomes``: the columns of the table that held the outcomes (the cohort's clinical
+    variables, whatever their names)."""
 
     X: pd.DataFrame
     y: np.ndarray
     notes: list[str] = field(default_factory=list)
     metadata: dict[str, dict[bytes, bytes]] = field(default_factory=dict)
+    beside_outcomes: frozenset[str] = frozenset()
 
     @property
     def case_ids(self) -> list[str]:
@@ -84,7 +87,9 @@ class ModelTable:
                 f"{len(missing)} case(s) are not in the table: {', '.join(missing[:5])}."
             )
         keep = self.X.index.isin(wanted)
-        return ModelTable(self.X[keep], self.y[keep], list(self.notes), dict(self.metadata))
+        return ModelTable(
+            self.X[keep], self.y[keep], list(self.notes), dict(self.metadata), self.beside_outcomes
+        )
 
 
 #: How a spreadsheet as a hospital exports it becomes a table these commands read.
@@ -447,4 +452,5 @@ def load_model_table(
             "patients can be compared; check the time column."
         )
     metadata = {str(p): meta for p, meta in zip(paths, metas, strict=True)}
-    return ModelTable(X=X, y=y, notes=notes, metadata=metadata)
+    beside = frozenset(map(str, frames[0].columns)) & frozenset(map(str, X.columns))
+    return ModelTable(X=X, y=y, notes=notes, metadata=metadata, beside_outcomes=beside)

@@ -180,7 +180,9 @@ def train_model(
         table.y,
         risk,
         clinical_columns=clinical_inputs(
-            table.X.columns, set(BY_NAME) | own, tabular=not any(radiomics.values())
+            table.X.columns,
+            set(BY_NAME) | own | table.beside_outcomes,
+            tabular=not any(radiomics.values()),
         ),
         **radiomics,
         tables=[Path(t).name for t in tables],
