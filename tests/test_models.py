@@ -455,6 +455,25 @@ def test_a_cox_fit_that_does_not_converge_is_an_error_not_a_silent_result() -> N
     assert np.isfinite(make_model("coxph", penalizer=0.1).fit(X, y).coef_).all()
 
 
+def test_a_group_without_events_is_said_to_have_no_finite_hazard_ratio(gbsg2: dict) -> None:
+    """Real GBSG2 rows with grade I's events censored: an unpenalised Cox fit 'converged' at
+    hazard ratios of e^8 per SD for grades II and III (standard errors of about 700), without a
+    word; lifelines only warns. The note names them; a penalty bounds them, without the note."""
+    X, y = gbsg2["X"], gbsg2["y"].copy()
+    y["event"][(X["tgrade"] == "I").to_numpy()] = False
+    model = make_model("coxph", penalizer=0.0).fit(X, y)
+    unbounded = [n for n in model.preprocessor_.notes_ if "no finite estimate" in n]
+    assert (
+        len(unbounded) == 1 and "'tgrade=II' (SE" in unbounded[0] and "'tgrade=III'" in unbounded[0]
+    )
+    assert "'age'" not in unbounded[0]
+    penalised = make_model("coxph", penalizer=0.1).fit(X, y)
+    assert not any("no finite estimate" in n for n in penalised.preprocessor_.notes_)
+    assert np.abs(penalised.coef_).max() < 3
+    fitted = make_model("coxph").fit(gbsg2["X"], gbsg2["y"])  # the real cohort as it is: no note
+    assert not any("no finite estimate" in n for n in fitted.preprocessor_.notes_)
+
+
 def test_a_baseline_of_diverged_risks_is_refused():
     """Training risks 800 log-hazard units apart (deepsurv at lr 10): exp(risk - max)
     underflowed, the baseline became inf and every survival curve NaN, with numpy warnings

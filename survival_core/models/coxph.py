@@ -14,6 +14,10 @@ from lifelines.exceptions import ConvergenceError
 from survival_core.errors import ConfigError, InputError
 from survival_core.models.base import SurvivalModel
 
+#: Standard error (per SD of the feature) above which a Cox coefficient has no finite estimate:
+#: about 1 / sqrt(events) for a fitted one (0.06-0.3 on cohorts of 10-300 events).
+UNBOUNDED_SE = 10.0
+
 
 class CoxPH(SurvivalModel):
     """Cox PH on the preprocessed (z-scored) features.
@@ -69,6 +73,24 @@ class CoxPH(SurvivalModel):
         self.log_likelihood_ = float(fitter.log_likelihood_)
         # coefficient covariance: the Risk page's confidence band of the survival curve
         self.covariance_ = fitter.variance_matrix_.loc[columns, columns].to_numpy(float)
+        self._note_unbounded()
+
+    def _note_unbounded(self) -> None:
+        """Say in the fit's notes which coefficients have no finite estimate: a standard error
+        above :data:`UNBOUNDED_SE` per SD, where the likelihood keeps rising as the coefficient
+        grows (a group without events, a feature separating the events: monotone likelihood);
+        lifelines stops there with only a warning, and the hazard ratio is whatever it reached."""
+        se = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
+        flat = np.flatnonzero(se > UNBOUNDED_SE)
+        if not len(flat):
+            return
+        names = self.features_used_
+        shown = ", ".join(f"'{names[k]}' (SE {se[k]:.0f})" for k in flat[:5])
+        self.preprocessor_.notes_.append(
+            f"The Cox coefficient(s) of {shown} have no finite estimate (monotone likelihood: a "
+            "group without events, or a feature separating the events); their hazard ratios "
+            f"are meaningless. Give a penalty (--param penalizer=0.1; now {self.penalizer:g})."
+        )
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
         return (Z - self.norm_mean_) @ self.coef_
