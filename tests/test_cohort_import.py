@@ -15,6 +15,7 @@ import SimpleITK as sitk
 
 from survival_core.cli.main import main
 from survival_core.cohort.importer import (
+    IMPORT_LOCK,
     case_ids_for,
     check_roi_map,
     import_images,
@@ -24,6 +25,7 @@ from survival_core.cohort.inventory import inventory_tree
 from survival_core.errors import ConfigError
 from survival_core.io.case_loader import load_case
 from survival_core.io.deid import Deidentifier
+from survival_core.io.locks import folder_lock
 from survival_core.io.manifest import read_manifest
 from survival_core.synthetic.download_tree import DownloadTree, TreePatient, write_download
 from survival_core.synthetic.generate import generate_cohort
@@ -191,6 +193,27 @@ def test_killed_import_then_rerun_equals_uninterrupted(
     assert result.counts()["unchanged"] == 1
     assert _snapshot(out) == _snapshot(imported[0])
     assert not (out / ".staging").exists()
+
+
+def test_an_import_killed_while_renaming_a_table_reruns_and_two_at_once_do_not(
+    imported: tuple[Path, dict], download: Path, tmp_path: Path
+) -> None:
+    """A kill between writing manifest.csv and renaming it left '.manifest.csv.tmp-<pid>-...',
+    and the rerun refused the folder as foreign; two imports into one folder each deleted the
+    other's half-built cases (patients lost)."""
+    out = tmp_path / "cohort"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    (out / f".manifest.csv.tmp-{process.pid}-0a1b2c3d").write_text("case_id,ima")
+    with (
+        folder_lock(out, IMPORT_LOCK, "cohort import"),  # another import holds the folder
+        pytest.raises(ConfigError, match="Another cohort import into .* is running"),
+    ):
+        import_images(download, out, workers=1)
+    import_images(download, out, workers=1)
+    assert _snapshot(out) == _snapshot(imported[0])
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [IMPORT_LOCK]
 
 
 def test_roi_map_resolves_an_ambiguous_organ(

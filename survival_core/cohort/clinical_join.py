@@ -27,6 +27,7 @@ from survival_core.cohort.clinical_table import (
 )
 from survival_core.cohort.importer import (
     CLINICAL_FILE,
+    IMPORT_LOCK,
     JOIN_REPORT,
     case_id_lookup,
     case_ids_for,
@@ -35,10 +36,11 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE, CohortSchema
 from survival_core.io.deid import Deidentifier
+from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
 
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).
-TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT})
+TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT, IMPORT_LOCK})
 #: A quoted value in a report line (the reader quotes the IDs it names, e.g. rows without outcome).
 _QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
 
@@ -78,6 +80,12 @@ def join_clinical(
     :func:`~survival_core.cohort.clinical_table.read_clinical_spreadsheet`."""
     cohort = Path(cohort)
     imported = read_clinical_spreadsheet(spreadsheet, **columns)
+    with folder_lock(cohort, IMPORT_LOCK, "cohort import"):
+        return _join(cohort, spreadsheet, imported)
+
+
+def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> ClinicalJoin:
+    """:func:`join_clinical`'s work, the cohort locked."""
     case_of = case_ids_for(cohort, _original_ids(imported))
     cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
     unmatched = [i for i, case in case_of.items() if case is None]
@@ -154,8 +162,8 @@ def import_table(
     imported = read_clinical_spreadsheet(spreadsheet, **columns)
     deid = Deidentifier()
     case_of = {i: deid.pseudonym(i) for i in _original_ids(imported)}
-    cohort.mkdir(parents=True, exist_ok=True)
-    return _write_clinical(cohort, imported, case_of)
+    with folder_lock(cohort, IMPORT_LOCK, "cohort import"):
+        return _write_clinical(cohort, imported, case_of)
 
 
 def _original_ids(imported: ClinicalImport) -> list[str]:
@@ -168,7 +176,12 @@ def _check_table_folder(cohort: Path) -> None:
         return
     if not cohort.is_dir():
         raise ConfigError(f"Output {cohort} exists and is not a folder.")
-    foreign = sorted(p.name for p in cohort.iterdir() if p.name not in TABLE_FILES)
+    remove_leftovers(cohort)  # a write a killed import left
+    foreign = sorted(
+        p.name
+        for p in cohort.iterdir()
+        if p.name not in TABLE_FILES and not is_temp_sibling(p.name)
+    )
     if foreign:
         raise ConfigError(
             f"Output folder {cohort} holds {', '.join(foreign[:3])}, which a table import does "

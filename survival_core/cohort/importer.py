@@ -70,6 +70,7 @@ from survival_core.io.dicom_series import (
     series_naming,
 )
 from survival_core.io.hashing import file_sha256
+from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
@@ -91,12 +92,15 @@ ID_MAP_COLUMNS = ("id_key", "case_id")
 EXTRA_COLUMNS = ("roles",)
 RECORD = ".import.json"
 STAGING = ".staging"
+#: The lock an import holds on its cohort folder (:func:`~survival_core.io.locks.folder_lock`).
+IMPORT_LOCK = ".import.lock"
 ROLE_KEYS = ("gtv", "organ")
 #: What an import folder may hold besides its cases (a clinical table joined later included).
 _OWN_NAMES = frozenset(
     {
         "cases",
         STAGING,
+        IMPORT_LOCK,
         "manifest.csv",
         "import_report.csv",
         "id_map.csv",
@@ -833,22 +837,29 @@ def _clean_reason(reason: str, task: PatientTask, staging: Path) -> str:
 # --- the cohort folder --------------------------------------------------------------------------
 
 
-def _prepare(out_dir: Path) -> None:
-    """Create ``out_dir`` or check it is an earlier import; remove what a killed run left."""
+def _check_output(out_dir: Path) -> None:
+    """Refuse an ``out_dir`` that is neither new nor an earlier import's folder (nothing is
+    written into it)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"Output {out_dir} exists and is not a folder.")
-    if out_dir.is_dir():
-        foreign = sorted(
-            p.name for p in out_dir.iterdir() if p.name not in _OWN_NAMES and not _radsurv_output(p)
+    foreign = sorted(
+        p.name
+        for p in (out_dir.iterdir() if out_dir.is_dir() else ())
+        if p.name not in _OWN_NAMES and not is_temp_sibling(p.name) and not _radsurv_output(p)
+    )
+    if foreign:
+        raise ConfigError(
+            f"Output folder {out_dir} holds {', '.join(foreign[:3])}, which neither an import "
+            "nor RadSurv's feature tables and run outputs are: choose a new folder or the "
+            "folder of an earlier import."
         )
-        if foreign:
-            raise ConfigError(
-                f"Output folder {out_dir} holds {', '.join(foreign[:3])}, which neither an import "
-                "nor RadSurv's feature tables and run outputs are: choose a new folder or the "
-                "folder of an earlier import."
-            )
+
+
+def _prepare(out_dir: Path) -> None:
+    """Remove what a killed import left in ``out_dir``: its staging folder, a file it was
+    writing (the import's lock held: no other import is writing)."""
+    remove_leftovers(out_dir)
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _radsurv_output(path: Path) -> bool:
@@ -1151,6 +1162,8 @@ def import_images(
     headers and import patients (default: every CPU); ``progress`` gets one line per patient.
     A patient that cannot be imported is reported with its reason and the others go on; a case
     of an earlier import whose patient this download lacks stays, reported as ``absent``.
+    Another import into ``out_dir`` running meanwhile is a :class:`ConfigError` (each deleted
+    the other's half-built cases); a killed one's leftovers are removed.
     """
     started = time.perf_counter()
     roi_map = check_roi_map(roi_map)
@@ -1163,6 +1176,25 @@ def import_images(
     if workers is not None and workers < 1:
         raise ConfigError(f"Number of workers must be at least 1 (got {workers}).")
     out_dir = Path(out_dir).expanduser().resolve()
+    _check_output(out_dir)
+    with folder_lock(out_dir, IMPORT_LOCK, "cohort import"):
+        return _import_into(
+            Path(images_dir), out_dir, site, roi_map, modality, image, workers, progress, started
+        )
+
+
+def _import_into(
+    images_dir: Path,
+    out_dir: Path,
+    site: str | None,
+    roi_map: Mapping[str, Any],
+    modality: str | None,
+    image: str,
+    workers: int | None,
+    progress: Callable[[str], None] | None,
+    started: float,
+) -> ImportResult:
+    """:func:`import_images`' work, the folder locked."""
     _prepare(out_dir)
     key, deid = load_key(), Deidentifier()
     outcomes: list[PatientOutcome] = []

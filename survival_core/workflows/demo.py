@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from survival_core.io.locks import folder_lock
 from survival_core.paths import data_subdir, demo_cohort_dir
 from survival_core.synthetic.generate import generate_cohort
 
@@ -76,15 +77,20 @@ def demo_ready(folder: Path | None = None, n: int | None = None, seed: int | Non
 
 
 def _generate(folder: Path, n: int, seed: int, progress: Callable[[str], None]) -> bool:
-    """Generate a synthetic cohort into ``folder`` via a staging folder, unless already there."""
+    """Generate a synthetic cohort into ``folder`` via a staging folder, unless already there;
+    one process at a time (another waits, then finds it there: two training runs on a fresh
+    install each renamed the other's staging folder away, and one failed)."""
     if demo_ready(folder, n, seed):
         return False
-    staging = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    progress(f"Generating a synthetic cohort of {n} cases in {folder}...")
-    generate_cohort(staging, n=n, seed=seed, progress=progress)
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    with folder_lock(folder.parent, f".{folder.name}.lock", "generation", wait=True):
+        if demo_ready(folder, n, seed):
+            return False
+        staging = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        progress(f"Generating a synthetic cohort of {n} cases in {folder}...")
+        generate_cohort(staging, n=n, seed=seed, progress=progress)
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)
     return True
 
 

@@ -1,0 +1,77 @@
+"""One writer at a time per folder, and what killed writers left behind.
+
+:func:`folder_lock` holds an exclusive ``flock`` on a hidden file of the folder for as long as a
+writer works there: two cohort imports into one folder each deleted the other's half-built
+cases, and two processes preparing the demo each renamed the other's staging folder away. The
+kernel drops the lock when its process dies, so a killed writer never blocks the next one.
+
+:func:`remove_leftovers` deletes the hidden temporary siblings (:func:`~.atomic.temp_sibling`)
+whose writer is no longer running: a writer killed between writing and renaming leaves one, and
+a rerun must neither refuse the folder for it nor keep it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from survival_core.errors import ConfigError
+
+#: Name of a :func:`~.atomic.temp_sibling`: '.manifest.csv.tmp-15983-0a1b2c3d'.
+_SIBLING = re.compile(r"\..+\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}")
+
+
+@contextmanager
+def folder_lock(folder: Path, lock_name: str, what: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold the lock ``lock_name`` (a hidden file) of ``folder`` (created) while the block runs.
+    Another holder: wait for it (``wait``), else :class:`ConfigError` naming ``what`` runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / lock_name, "a") as stream:
+        try:
+            fcntl.flock(stream.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise ConfigError(
+                f"Another {what} into {folder} is running: wait for it to finish, then run this "
+                "again (it goes on from what the other wrote)."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(stream.fileno(), fcntl.LOCK_UN)
+
+
+def is_temp_sibling(name: str) -> bool:
+    """Whether ``name`` is a :func:`~.atomic.temp_sibling`'s (a write in progress or left)."""
+    return _SIBLING.fullmatch(name) is not None
+
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Delete the temporary siblings in ``folder`` whose writer is no longer running; their
+    names."""
+    removed = []
+    for path in folder.iterdir():
+        found = _SIBLING.fullmatch(path.name)
+        if found is None or _running(int(found["pid"])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
