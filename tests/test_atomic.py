@@ -149,6 +149,29 @@ def test_copy_tree_crash_keeps_old_folder_and_no_stray_temp(tmp_path, monkeypatc
     assert os.listdir(dst.parent) == ["model"]
 
 
+def test_a_folder_another_writer_swaps_in_meanwhile_is_replaced_in_turn(tmp_path, monkeypatch):
+    """Two saves into one model folder at the same instant: the other writer's folder came in
+    between setting ours aside and renaming ours in, and the save failed with 'Directory not
+    empty', the set-aside copy left behind for good. The last writer wins, whole."""
+    dst = _make_tree(tmp_path / "model", {"model.json": b"{first}"})
+    other = _make_tree(tmp_path / ".other", {"model.json": b"{other}", "card.json": b"{other}"})
+    real_replace, calls = os.replace, []
+
+    def replace(src, target):
+        calls.append(Path(src).name)
+        if len(calls) == 2:  # ours set aside; the other writer renames its folder in first
+            real_replace(other, dst)
+        return real_replace(src, target)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with atomic.replaced_folder(dst) as folder:
+        (folder / "model.json").write_bytes(b"{ours}")
+        (folder / "card.json").write_bytes(b"{ours}")
+    monkeypatch.undo()
+    assert _tree(dst) == {"model.json": b"{ours}", "card.json": b"{ours}"}
+    assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
 def test_no_half_written_file_is_ever_visible(tmp_path, monkeypatch):
     """Replacing a folder of files again and again: at the middle of every file copy, the
     destination holds one whole version (every file complete), never a partial file."""

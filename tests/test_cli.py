@@ -220,6 +220,10 @@ def test_cv_out_writes_strict_json_matching_what_it_prints(tmp_path, capsys, mon
     assert saved["c_index"] == printed["c_index"] and saved["n"] == 40
     assert saved["ibs"] is None and printed["ibs"] is None
     assert (out / "folds.csv").is_file() and (out / "oof.csv").is_file()
+    # an earlier `auto` run's candidate table is not left beside this run's (it was)
+    (out / "comparison.csv").write_text("candidate,c_index\ncoxph(penalizer=0.1),0.707\n")
+    assert main([*args, "--out", str(out), "--json"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["folds.csv", "oof.csv", "summary.json"]
 
 
 def test_cv_folds_in_worker_processes_give_the_serial_results(tmp_path):

@@ -347,6 +347,29 @@ def test_the_report_command_writes_the_pdf(small_cohort, model_dir, tmp_path, ca
     assert pages == 1 and "Case SYN-0002" in text and f"Risk score {result['risk']:.2f}" in text
 
 
+def test_a_report_rewrite_on_a_full_disk_keeps_the_earlier_pdf(
+    small_cohort, model_dir, tmp_path, monkeypatch
+):
+    """The PDF was written in place: a full disk left the earlier report truncated."""
+    import errno
+
+    from survival_core.errors import InputError
+    from survival_core.io import atomic
+
+    out = tmp_path / "SYN-0002.pdf"
+    argv = ("--case", str(small_cohort / "cases" / "SYN-0002"), "--model", str(model_dir))
+    assert _cli(*argv, "--out", str(out)) == 0
+    earlier = out.read_bytes()
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(InputError, match="Cannot write the report .*No space left on device"):
+        _cli(*argv, "--out", str(out))
+    assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
 def test_a_report_out_under_a_file_is_refused_before_any_work(model_dir, tmp_path, monkeypatch):
     """'File exists' came after scoring and explaining the case."""
     from survival_core.errors import InputError

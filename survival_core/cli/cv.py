@@ -17,7 +17,7 @@ from survival_core.cli.model_args import (
 )
 from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError
-from survival_core.io.atomic import json_ready, write_json
+from survival_core.io.atomic import json_ready, write_json, write_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -126,12 +126,13 @@ def run(args: argparse.Namespace) -> int:
     if result.comparison is not None:
         progress("model comparison (pooled out-of-fold, same folds):")
         progress(result.comparison.round(3).to_string(index=False))
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        result.folds.to_csv(args.out / "folds.csv", index=False)
-        result.oof.to_csv(args.out / "oof.csv", index=False)
+    if args.out:  # each file whole; no table of an earlier run left beside this one's
+        write_text(args.out / "folds.csv", result.folds.to_csv(index=False))
+        write_text(args.out / "oof.csv", result.oof.to_csv(index=False))
         if result.comparison is not None:
-            result.comparison.to_csv(args.out / "comparison.csv", index=False)
+            write_text(args.out / "comparison.csv", result.comparison.to_csv(index=False))
+        else:  # an earlier `auto` run's candidates beside this run's model
+            (args.out / "comparison.csv").unlink(missing_ok=True)
         write_json(args.out / "summary.json", json_ready(summary))
     keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "uno_tau", "td_auc", "ibs")
     shown = {k: summary[k] for k in keys} | {"calibration": summary["calibration"]}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import check_out, progress, report
+from survival_core.io.atomic import write_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,9 +44,8 @@ def run(args: argparse.Namespace) -> int:
     progress(f"explaining ({method})")
     explanation = explain_case(case, loaded, method, top=10)
     pdf = build_report(case, loaded, score, explanation)
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(pdf)
+    try:  # whole or not at all: a full disk truncated the earlier report it replaced
+        write_bytes(args.out, pdf)
     except OSError as err:
         raise InputError(f"Cannot write the report to {args.out}: {err.strerror}.") from err
     progress(f"wrote {args.out}")

@@ -9,6 +9,7 @@ such a hidden file or folder behind, and the destination keeps its previous cont
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -137,20 +138,39 @@ def replaced_folder(dst: str | Path) -> Iterator[Path]:
 def _swap_in(temp: Path, dst: Path) -> None:
     """Rename the complete folder ``temp`` to ``dst``: an existing ``dst`` is renamed aside
     first, then deleted. Readers see the old folder or the new one, or (for the instant between
-    the two renames) no folder, never a mix."""
-    old = None
-    try:
-        if dst.exists():
-            old = temp_sibling(dst, "old")
-            os.replace(dst, old)
-        os.replace(temp, dst)
-    except BaseException:
-        if old is not None and not dst.exists():
-            os.replace(old, dst)
-        raise
-    if old is not None:
-        shutil.rmtree(old)
-    _fsync_folder(dst.parent)
+    the two renames) no folder, never a mix. Another writer's folder renamed in between is
+    replaced in turn (the last writer wins: two saves into one model folder at the same instant
+    failed with 'Directory not empty' and left the set-aside copy behind)."""
+    for attempt in range(_SWAP_TRIES):
+        old = temp_sibling(dst, "old") if dst.exists() else None
+        try:
+            if old is not None:
+                os.replace(dst, old)
+            os.replace(temp, dst)
+        except OSError as err:
+            set_aside = old is not None and old.exists()
+            if set_aside and not dst.exists():  # ours failed: the earlier folder stays
+                os.replace(old, dst)
+                raise
+            if set_aside:  # another writer's folder came in between: it is replaced in turn
+                shutil.rmtree(old, ignore_errors=True)
+            # ENOENT: another writer set ``dst`` aside first; ENOTEMPTY: it put its own in
+            retry = err.errno in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST)
+            if not retry or attempt == _SWAP_TRIES - 1:
+                raise
+            continue
+        except BaseException:
+            if old is not None and not dst.exists():
+                os.replace(old, dst)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_folder(dst.parent)
+        return
+
+
+#: Renames :func:`_swap_in` tries while other writers replace the same folder.
+_SWAP_TRIES = 5
 
 
 def json_ready(value: Any) -> Any:
