@@ -145,6 +145,13 @@ def test_run_context_manager_marks_failure_with_the_message(store):
     record = store.get_run(run.run_id)
     assert record.status == "FAILED" and record.error == "RuntimeError: fold 3 ran out of memory"
     assert store.list_runs().set_index("run_id").loc[run.run_id, "error"] == record.error
+    # Ctrl-C carries no text: the Training page showed 'KeyboardInterrupt: '
+    with pytest.raises(KeyboardInterrupt), store.start_run("demo", CONFIG) as run:
+        raise KeyboardInterrupt
+    assert store.get_run(run.run_id).error == "Interrupted (Ctrl-C, or the process was stopped)."
+    with pytest.raises(MemoryError), store.start_run("demo", CONFIG) as run:
+        raise MemoryError
+    assert store.get_run(run.run_id).error == "MemoryError"
 
 
 @pytest.mark.parametrize(

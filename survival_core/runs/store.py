@@ -242,8 +242,10 @@ class Run:
         if not self._finished:
             if error is None:
                 self.finish("FINISHED")
+            elif issubclass(kind, KeyboardInterrupt):  # its text is empty
+                self.finish("FAILED", "Interrupted (Ctrl-C, or the process was stopped).")
             else:
-                self.finish("FAILED", f"{kind.__name__}: {error}")
+                self.finish("FAILED", f"{kind.__name__}: {error}".rstrip(": "))
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Nested params flattened to dotted names; a name cannot be given two values."""
