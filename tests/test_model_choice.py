@@ -224,6 +224,11 @@ def test_too_few_events_for_the_inner_folds_names_the_inner_cross_validation():
     message = str(raised.value)
     assert "inner cross-validation comparing the candidates (5 inner folds" in message
     assert "Lower inner_folds (2 at least: --param inner_folds=2" in message
+    event[1] = False  # one event: at 2 inner folds already, it is not told to lower them to 2
+    with pytest.raises(ConfigError) as raised:
+        make_model("auto", candidates=FAST[:2], inner_folds=2).fit(X, Surv.from_arrays(event, time))
+    assert "Lower inner_folds" not in str(raised.value)
+    assert "Too few events to compare candidates: fit one model (coxph)" in str(raised.value)
 
 
 def test_with_few_events_per_variable_the_choice_takes_the_simplest_within_one_se():
@@ -362,6 +367,14 @@ def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
     (warning,) = [w for w in summary["warnings"] if "per variable, fewer than 10" in w]
     assert f"warning: {warning}" in said
     assert warning in read_selection(tmp_path / "m")["warnings"]
+    # a single model says it too (a coxph of 1 event and 9 variables was saved unwarned, its
+    # apparent c-index 1.0); a penalty chosen by inner CV guards itself
+    said.clear()
+    summary = train_model([path], "coxph", {}, tmp_path / "c", progress=said.append)
+    (warning,) = summary["warnings"]
+    assert warning.startswith("60 event(s) for 11 variable(s) (5.5 per variable, fewer than 10)")
+    assert f"warning: {warning}" in said
+    assert "warnings" not in train_model([path], "lasso_cox", {"n_alphas": 10}, tmp_path / "l")
 
 
 def test_the_folds_choices_are_said_over_every_fold_not_the_last_ones() -> None:

@@ -293,6 +293,23 @@ def test_lasso_cox_zeroes_noise_features(gbsg2: dict) -> None:
     assert coef["pnodes"] > 0  # more positive nodes = worse
 
 
+def test_a_penalty_chosen_on_too_few_events_says_what_can_work(gbsg2: dict) -> None:
+    """One event: "Lower cv_folds (--param cv_folds=2)", which refused the same way. Fewer
+    censored patients than folds: scikit-learn's "least populated class" warning on the console."""
+    import warnings
+
+    X, y = gbsg2["X"].iloc[:60], gbsg2["y"][:60].copy()
+    y["event"][:] = False
+    y["event"][0] = True
+    with pytest.raises(InputError, match="the training data have 1. Too few events .* fit coxph"):
+        make_model("coxnet", n_alphas=10).fit(X, y)
+    y["event"][:] = True
+    y["event"][:3] = False  # 3 censored patients in 5 folds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(make_model("coxnet", n_alphas=10).fit(X, y).predict_risk(X)).all()
+
+
 @pytest.mark.parametrize("name", TORCH_MODELS)
 def test_torch_models_are_deterministic_with_a_seed(name: str, fitted, gbsg2: dict) -> None:
     params = dict(FAST[name], epochs=5)
@@ -429,6 +446,13 @@ def test_bad_labels_are_input_errors(gbsg2: dict) -> None:
     few_events = Surv.from_arrays(np.arange(len(gbsg2["X"])) < 3, gbsg2["y"]["time"])
     with pytest.raises(InputError, match="at least 5 events"):
         make_model("coxnet").fit(gbsg2["X"], few_events)
+
+
+def test_a_table_of_outcomes_alone_says_features_are_missing(gbsg2: dict) -> None:
+    """'No usable feature columns remain after preprocessing: ', the reason left empty."""
+    X = gbsg2["X"].iloc[:, :0]
+    with pytest.raises(InputError, match="holds no feature column besides the case id, time"):
+        make_model("coxph").fit(X, gbsg2["y"])
 
 
 def test_training_parameters_are_one_checked_settings() -> None:

@@ -73,9 +73,39 @@ def test_one_fold_protocols_without_an_event_are_refused_like_nested_cv():
         splits.leave_one_out(censored)
     with pytest.raises(ConfigError, match="at least one event"):
         splits.external(censored, np.arange(30) >= 24)
-    with pytest.raises(ConfigError, match="5 folds need at least 5 events"):
+    with pytest.raises(ConfigError, match="at least one event"):
         splits.nested_cv(censored)
     assert len(splits.leave_one_out(~censored)) == 30
+
+
+def test_a_cohort_followed_to_every_death_cross_validates() -> None:
+    """Real veterans' lung-cancer patients who died (128, none censored) were refused: "5 folds
+    need at least 5 events and 5 censored patients"; the c-index needs only events. With fewer
+    censored patients than folds (9 of 137 in 10 folds) scikit-learn's warning is not shown."""
+    import warnings
+
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    _, y = load_veterans_lung_cancer()
+    died = y["Status"][y["Status"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folds = splits.nested_cv(died, n_repeats=2, n_folds=5)
+        assert len(splits.nested_cv(y["Status"], n_repeats=1, n_folds=10)) == 10
+    assert len(folds) == 10 and all(len(f.test) >= 25 and _disjoint(f) for f in folds)
+    with pytest.raises(
+        ConfigError, match=r"5 folds need at least 5 events, one in each fold: use 3"
+    ):
+        splits.nested_cv(np.array([True] * 3 + [False] * 20))
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.95, 0.98])
+def test_a_fixed_split_too_small_to_train_or_test_is_refused_naming_its_sizes(fraction) -> None:
+    """sklearn's ValueError escaped as a traceback (10 patients at 0.05 or 0.95), and 120 at
+    0.98 trained on 2 patients (1 event) for a c-index of 0.5."""
+    event = _event(120) if fraction == 0.98 else np.array([True] * 4 + [False] * 6)
+    with pytest.raises(ConfigError, match=rf"test fraction of {fraction:g} of {event.size} pat"):
+        splits.fixed_split(event, test_fraction=fraction)
 
 
 @pytest.mark.parametrize(("n", "folds"), [(6, 3), (8, 2)])

@@ -13,6 +13,7 @@ event indicator and deterministic for a seed.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,19 +56,32 @@ def _split_validation(
 
 
 def _check(event: np.ndarray, folds: int) -> np.ndarray:
-    """The event indicator as booleans; refused unless each of ``folds`` stratified folds can
-    hold an event and a censored patient (one fold: the c-index needs an event)."""
+    """The event indicator as booleans; refused unless each of ``folds`` folds can hold an event
+    (one fold: the c-index needs one). Censored patients need not be in every fold: a cohort
+    followed to every death (none censored) cross-validates."""
     event = np.asarray(event).astype(bool)
     if event.ndim != 1 or event.size < 2:
         raise ConfigError("A resampling protocol needs at least two patients.")
     events, censored = int(event.sum()), int((~event).sum())
-    if folds > 1 and folds > min(events, censored):
-        need = f"{folds} folds need at least {folds} events and {folds} censored patients"
-    elif events == 0:
+    if events == 0:
         need = "A resampling protocol needs at least one event"
+    elif folds > events:
+        fewer = f": use {events} folds at most" if events >= 2 else ""
+        need = f"{folds} folds need at least {folds} events, one in each fold{fewer}"
     else:
         return event
     raise ConfigError(f"{need} (have {events} events, {censored} censored).")
+
+
+def stratified_folds(
+    event: np.ndarray, n_folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) indices of ``n_folds`` folds stratified by event; fewer censored patients
+    than folds leave some folds without one (scikit-learn warns of it on every call)."""
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(splitter.split(np.zeros(len(event)), event))
 
 
 def nested_cv(
@@ -83,8 +97,7 @@ def nested_cv(
     event = _check(event, n_folds)
     result = []
     for repeat in range(n_repeats):
-        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed + repeat)
-        for fold, (train, test) in enumerate(splitter.split(np.zeros(event.size), event)):
+        for fold, (train, test) in enumerate(stratified_folds(event, n_folds, seed + repeat)):
             train, validation = _split_validation(
                 train, event, validation_fraction, seed + 1000 * (repeat + 1) + fold
             )
@@ -112,9 +125,20 @@ def fixed_split(
     if not 0 < test_fraction < 1:
         raise ConfigError(f"test_fraction must be between 0 and 1 (got {test_fraction}).")
     event = _check(event, 2)
-    train, test = train_test_split(
-        np.arange(event.size), test_size=test_fraction, random_state=seed, stratify=event
-    )
+    events = int(event.sum())
+    sizes = f"a test fraction of {test_fraction:g} of {event.size} patients ({events} events)"
+    try:
+        train, test = train_test_split(
+            np.arange(event.size), test_size=test_fraction, random_state=seed, stratify=event
+        )
+    except ValueError as err:  # a part smaller than the two kinds of patient it must hold
+        raise ConfigError(f"Cannot split {sizes}: {err}") from None
+    if event[test].sum() < 1 or event[train].sum() < 2:
+        raise ConfigError(
+            f"Splitting {sizes} leaves {len(train)} patients ({int(event[train].sum())} events) "
+            f"to train and {len(test)} ({int(event[test].sum())} events) to test: training "
+            "needs at least 2 events and the test part 1; choose a test fraction between."
+        )
     train, validation = _split_validation(train, event, validation_fraction, seed + 1)
     return [Fold(0, 0, train, validation, np.sort(test))]
 

@@ -232,11 +232,17 @@ def inner_predictions(
     try:
         folds = splits.nested_cv(event, 1, n_folds, validation_fraction=0.0, seed=seed)
     except ConfigError as err:
+        way_out = (
+            "Lower inner_folds (2 at least: --param inner_folds=2, or model.params.inner_folds "
+            "in a run config), "
+            if n_folds > 2
+            else "Too few events to compare candidates: fit one model (coxph); "
+        )
         raise ConfigError(
             f"Choosing a model on {event.size} patients: the inner cross-validation comparing the "
             f"candidates ({n_folds} inner folds, not the run's folds) cannot split them: {err} "
-            "Lower inner_folds (2 at least: --param inner_folds=2, or model.params.inner_folds in "
-            "a run config), use fewer outer folds (larger training folds), or give more patients."
+            f"{way_out}under cross-validation use fewer outer folds (larger training folds), or "
+            "give more patients."
         ) from err
     y = Surv.from_arrays(event, time)
     risk_z = np.full((len(X), len(candidates)), np.nan)

@@ -16,12 +16,12 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 from sksurv.linear_model import CoxnetSurvivalAnalysis
 from sksurv.util import Surv
 
 from survival_core.errors import InputError
 from survival_core.evaluation.concordance import concordance_columns
+from survival_core.evaluation.splits import stratified_folds
 
 
 def _fit_path(
@@ -52,17 +52,22 @@ def cv_coxnet(
     With ``require_nonzero`` only penalties leaving at least one non-zero coefficient compete
     (feature selection must keep something).
     """
-    if event.sum() < cv_folds:
+    events = int(event.sum())
+    if events < cv_folds:
+        lower = (
+            f"Lower cv_folds (`--param cv_folds={events}`, a run config's params), or fit coxph."
+            if events >= 2
+            else "Too few events to choose a penalty by cross-validation: fit coxph (a fixed "
+            "penalty), or give more patients."
+        )
         raise InputError(
             f"Choosing the penalty by {cv_folds}-fold CV needs at least {cv_folds} events; "
-            f"the training data have {int(event.sum())}. Lower cv_folds (`--param "
-            f"cv_folds={max(2, int(event.sum()))}`, a run config's params), or fit coxph."
+            f"the training data have {events}. {lower}"
         )
     path = _fit_path(Z, event, time, l1_ratio, n_alphas=n_alphas)
     alphas = path.alphas_
     scores = np.zeros((cv_folds, len(alphas)))
-    splitter = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
-    for k, (tr, va) in enumerate(splitter.split(Z, event)):
+    for k, (tr, va) in enumerate(stratified_folds(event, cv_folds, seed)):
         fold = _fit_path(Z[tr], event[tr], time[tr], l1_ratio, alphas=alphas)
         coef = fold.coef_
         if coef.shape[1] < len(alphas):  # sksurv ends a path early once the fit stops improving
