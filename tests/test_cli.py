@@ -298,10 +298,28 @@ def test_a_parameter_of_the_wrong_type_is_named_with_what_it_takes(capsys):
     [
         ["cv", "--table", "x.csv", "--model", "coxph", "--workers", "0"],
         ["fit", "--table", "x.csv", "--model", "coxph", "--out", "m", "--cv-repeats", "-1"],
+        ["fit", "--table", "x.csv", "--model", "coxph", "--out", "m", "--cv-folds", "1"],
     ],
 )
 def test_counts_below_their_least_are_argument_errors(argv, capsys):
     assert main(argv) == 2 and "expected a whole number >= " in capsys.readouterr().err
+
+
+def test_fit_cross_validates_with_the_folds_a_small_cohort_allows(tmp_path, capsys):
+    """16 patients, 4 events: `fit --cv-repeats 1` was held to 5 folds and refused, with no
+    option to give fewer (`cv --folds 3` worked on the same table)."""
+    rows = [(f"c{i}", 100 + 37 * i, int(i % 4 == 0), (i * 7) % 11) for i in range(16)]
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "case_id,time,event,x\n" + "".join(f"{c},{t},{e},{x}\n" for c, t, e, x in rows)
+    )
+    fit = ["fit", "--table", str(table), "--model", "coxph", "--out", str(tmp_path / "m"), "--json"]
+    assert main([*fit, "--cv-repeats", "1"]) == 2
+    assert "5 folds need at least 5 events" in capsys.readouterr().err
+    assert main([*fit, "--cv-repeats", "2", "--cv-folds", "3"]) == 0
+    assert "cross-validating coxph: 2 x 3 folds" in capsys.readouterr().err
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["cv"]["c_index"] is not None
 
 
 def _last_json(capsys) -> dict:

@@ -40,7 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cv-repeats",
         type=at_least(0),
         default=0,
-        help="also run N x 5-fold nested CV and store its metrics in the model card",
+        help="also run N x --cv-folds nested CV and store its metrics in the model card",
+    )
+    parser.add_argument(
+        "--cv-folds",
+        type=at_least(2),
+        default=5,
+        help="folds of each --cv-repeats repeat (default 5; fewer on a cohort of few events)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         cut=args.cut,
         **horizon,
         cv_repeats=args.cv_repeats,
+        cv_folds=args.cv_folds,
         seed=args.seed,
         cohort=args.cohort,
         progress=progress,

@@ -333,6 +333,9 @@ class TablePreprocessor:
         if not self.columns_ and not self.allow_empty:
             raise InputError(
                 "No usable feature columns remain after preprocessing: " + " ".join(self.notes_)
+                if self.notes_
+                else "The table holds no feature column besides the case id, time and event: "
+                "give the table of the patients' variables or features too (--table)."
             )
         self._check_output_names()
         encoded = self._encode(frame, record=False)

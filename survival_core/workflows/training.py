@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from survival_core.columns import clinical_inputs
+from survival_core.columns import clinical_inputs, is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import replaced_folder
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.manifest import sites_beside
-from survival_core.io.tables import load_model_table
+from survival_core.io.tables import ModelTable, load_model_table
 from survival_core.models import make_model
 from survival_core.models.base import MODEL_FILE, SurvivalModel
 from survival_core.models.card import CARD_FILE, build_card
@@ -25,6 +25,28 @@ from survival_core.models.image_set import ImageSet
 def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
     """The manifest of the cohort folder image models read, as :func:`sites_beside` takes it."""
     return [Path(cohort) / "manifest.csv"] if isinstance(cohort, str | Path) else []
+
+
+#: Models that guard their own variables on small data: the penalty chosen by inner CV, or the
+#: choice's own small-data warnings.
+_SELF_GUARDED = frozenset({"coxnet", "lasso_cox", "auto", "ensemble"})
+
+
+def _few_events_warning(model_name: str, table: ModelTable, apparent: float) -> list[str]:
+    """A warning when the rows hold fewer than 10 events per model-matrix variable (a coxph
+    fitted on 1 event and 9 variables was saved with an apparent c-index of 1.0, unwarned)."""
+    from survival_core.models.candidates import candidate_variables, few_events_per_variable
+
+    events, variables = int(table.y["event"].sum()), candidate_variables(table.X)
+    if model_name in _SELF_GUARDED or not few_events_per_variable(events, variables):
+        return []
+    return [
+        f"{events} event(s) for {variables} variable(s) ({events / max(1, variables):.1f} per "
+        f"variable, fewer than 10): the model overfits, and its apparent c-index "
+        f"({apparent:.3f}) overstates what new patients would see. Cross-validate it "
+        "(--cv-repeats), let a penalty chosen by cross-validation shrink it (coxnet, lasso_cox), "
+        "or give fewer variables."
+    ]
 
 
 def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
@@ -132,6 +154,7 @@ def train_model(
     cut: str = "median",
     horizon: float | None = 730.0,
     cv_repeats: int = 0,
+    cv_folds: int = 5,
     seed: int = 0,
     cohort: Path | ImageSet | None = None,
     rows: Sequence[str] | None = None,
@@ -143,7 +166,8 @@ def train_model(
 
     ``cohort``: where image models read CT volumes (folder or ImageSet). ``rows``: fit on these
     case ids only (e.g. the development cohort of an external validation). ``cv_summary``: metrics
-    of a cross-validation already run, stored in the card (instead of ``cv_repeats``).
+    of a cross-validation already run, stored in the card (instead of ``cv_repeats`` x
+    ``cv_folds``).
     ``factory``: makes the model instead of :func:`model_factory` (e.g. a hyper-parameter search,
     :func:`survival_core.runs.search.tuned_factory`; ``model_name`` still names it in the card).
     """
@@ -162,8 +186,8 @@ def train_model(
         factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
 
     if cv_repeats > 0:
-        folds = splits.nested_cv(table.y["event"], cv_repeats, 5, seed=seed)
-        say(f"cross-validating {model_name}: {cv_repeats} x 5 folds")
+        folds = splits.nested_cv(table.y["event"], cv_repeats, cv_folds, seed=seed)
+        say(f"cross-validating {model_name}: {cv_repeats} x {cv_folds} folds")
         cv_summary = cross_validate(
             table.X, table.y, factory, folds, case_ids=table.case_ids, seed=seed, progress=say
         ).summary
@@ -181,7 +205,7 @@ def train_model(
         risk,
         clinical_columns=clinical_inputs(
             table.X.columns,
-            set(BY_NAME) | own | table.beside_outcomes,
+            set(BY_NAME) | own | {c for c in table.beside_outcomes if not is_image_feature(c)},
             tabular=not any(radiomics.values()),
         ),
         **radiomics,
@@ -199,8 +223,10 @@ def train_model(
         if schema is not None:  # the model carries the schema of the clinical variables it reads
             schema.save(folder / SCHEMA_FILE)
     # auto / ensemble: the small-data guards of the choice made on all rows (few events per
-    # variable, a network chosen with few events, no gain over the clinical baseline)
+    # variable, a network chosen with few events, no gain over the clinical baseline); any other
+    # model: its events per variable
     warnings = list(getattr(model, "selection_", {}).get("warnings", []))
+    warnings += _few_events_warning(model_name, table, card.apparent_c_index)
     for warning in warnings:
         say(f"warning: {warning}")
     return {
