@@ -7,6 +7,7 @@ its columns as trained. Before, they were dropped and imputed, and the risk came
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,14 @@ def test_survival_past_the_training_follow_up_is_not_reported(tmp_path: Path, ca
     scored = _scored(capsys, "score", "--case", str(case), "--model", str(tmp_path / "m"))
     assert scored["survival"]["12"] is None or 0 < scored["survival"]["12"] < 1
     assert scored["survival"]["24"] is None and scored["survival"]["36"] is None
+    # as text the horizons say their unit (the JSON's keys are months; the times days)
+    assert main(["score", "--case", str(case), "--model", str(tmp_path / "m")]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("survival:")]
+    assert re.fullmatch(
+        r"survival: 12 months (\d+ %|beyond the follow-up), 24 months beyond the follow-up, "
+        r"36 months beyond the follow-up",
+        line,
+    )
 
 
 @pytest.mark.parametrize("columns", [None, ["age"]], ids=["whas500", "age-only"])

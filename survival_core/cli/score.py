@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
     folder = args.model or _default_model()
     if not (folder / "model.json").exists():
         raise InputError(
-            f"No model at {folder}. Train one with `fit`, or run `make run` once to prepare the "
-            "demo model."
+            f"No model at {folder}. Train one with `fit` (or `train --activate`, which makes it "
+            "the active model), or run `make run` once to prepare the demo model."
         )
     loaded = load_scoring_model(folder)
 
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     sources = args.values or args.case
     if len(sources) == 1:
-        report(scored_one(sources[0]), args.json)
+        report(_shown(scored_one(sources[0]), args.json), args.json)
         return 0
     scored, failed = [], []
     for source in sources:
@@ -138,10 +138,24 @@ def run(args: argparse.Namespace) -> int:
         report({**result, "cases": scored, "failed": failed}, True)
     else:  # every case's lines as it alone prints them: its cautions and warnings kept
         for row in [*scored, *failed]:
-            report(row, False)
+            report(_shown(row, False), False)
             sys.stdout.write("\n")
         report(result, False)
     return 2 if failed else 0
+
+
+def _shown(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
+    """A score as printed: the JSON's survival keyed by months; as text, its months said
+    ('12 months 33 %'), a survival past the training follow-up as such."""
+    from survival_core.models.scoring import survival_text
+
+    if as_json or not isinstance(row.get("survival"), dict):
+        return row
+    survival = ", ".join(
+        f"{months} months " + ("beyond the follow-up" if value is None else survival_text(value))
+        for months, value in row["survival"].items()
+    )
+    return {**row, "survival": survival}
 
 
 def _same_ids(scored: list[dict[str, Any]]) -> list[str]:
