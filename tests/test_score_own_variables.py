@@ -114,6 +114,38 @@ def test_a_model_of_radiomics_and_a_clinical_table_without_schema_reads_its_colu
     assert scored["imputed"] == [] and np.isfinite(scored["risk"])
 
 
+def test_a_case_folder_of_an_imported_cohort_reads_its_row_and_site(tmp_path: Path) -> None:
+    """`score --case COHORT/cases/<id>`: the import writes no clinical.json per case, so every
+    value was imputed and the site unknown (a lung case cautioned, drawn in a soft-tissue
+    window); the cohort's clinical.csv row and manifest site are the case's."""
+    from survival_core.io.case_loader import load_case
+    from survival_core.io.manifest import cohort_cases
+
+    download = tmp_path / "download"
+    rows = []
+    for i, (age, sex, stage) in enumerate([(67, "M", "III"), (54, "F", "I")]):
+        folder = _case(download / f"MRN-{i}", {})
+        (folder / "clinical.json").unlink()
+        rows.append(f"MRN-{i},{300 + 100 * i},1,{age},{sex},{stage}")
+    (tmp_path / "clinical.csv").write_text(
+        "patient_id,time,event,age,sex,stage\n" + "\n".join(rows)
+    )
+    cohort = tmp_path / "cohort"
+    assert main(["cohort", "import", "--images", str(download), "--clinical",
+                 str(tmp_path / "clinical.csv"), "--time-unit", "days", "--site", "lung",
+                 "--out", str(cohort)]) == 0  # fmt: skip
+    (case_id, folder), _ = cohort_cases(cohort)
+    assert not (folder / "clinical.json").exists()
+    case = load_case(folder)
+    assert case.site == "lung"
+    assert {k: case.clinical[k] for k in ("age", "sex", "stage")} == {
+        "age": 67,
+        "sex": "M",
+        "stage": "III",
+    }
+    assert load_case(folder, site="liver").site == "liver"  # what the user says stays
+
+
 def test_radiomics_named_by_other_tools_are_image_features() -> None:
     """pyradiomics' names after the ROI's, as other tools write them, are never clinical values
     (a model needing them says the case cannot provide them, never imputes them)."""

@@ -39,7 +39,7 @@ from survival_core.errors import (
     RTStructError,
 )
 from survival_core.io.archive import extract_zip, is_zip, looks_like_zip
-from survival_core.io.clinical_schema import CohortSchema, validate_clinical
+from survival_core.io.clinical_schema import CohortSchema, model_schema, validate_clinical
 from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
     MODALITY_WORDS,
@@ -71,6 +71,7 @@ from survival_core.io.label_maps import (
     labels_present,
     structure_names,
 )
+from survival_core.io.manifest import cohort_row
 from survival_core.io.modality_view import companion_modality
 from survival_core.io.mr_sequence import file_sequence, sidecar_sequence
 from survival_core.io.orientation import case_in_lps
@@ -716,6 +717,9 @@ def load_case(
     ``schema`` checks clinical.json's values: the scoring model's own (its cohort's variables),
     else the demo's HCC variables. ``structure_set`` names the RTSTRUCT or SEG file of a DICOM
     case to read where its folder holds several (a manifest's ``rtstruct``).
+    A case folder of a cohort (``<cohort>/cases/<case id>``, its manifest listing it) without
+    clinical.json takes its values from the cohort's clinical.csv (checked by the cohort's
+    schema unless ``schema`` is given) and, without ``site``, the manifest's site.
     ``case_id`` defaults to clinical.json's case_id, else
     for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
     name or PatientID, which may identify the patient), else the folder (or archive) name.
@@ -726,6 +730,11 @@ def load_case(
             roles if roles is not None else _read_roles(root), require
         )
         raw = _read_clinical_json(root)
+        cohort = cohort_row(path) if path.is_dir() and (raw is None or site is None) else None
+        if cohort is not None:  # an imported cohort's case: its values and site are the cohort's
+            site = site or cohort.site
+            if raw is None and cohort.clinical is not None:
+                raw, schema = cohort.clinical, schema or model_schema(cohort.cohort)
         named = _named_case(root, explicit, image_name)
         volumes = _volumes(root)
         if named is not None:  # the case is its named files, and the patient's other images

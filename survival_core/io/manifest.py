@@ -8,6 +8,7 @@ Manifests written before sites existed have ``liver_mask`` instead of ``organ_ma
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -177,6 +178,60 @@ def read_truth(folder: Path) -> pd.DataFrame:
         "truth.csv",
         ("case_id", "true_log_hazard", "liver_damage", "tumor_heterogeneity", "scanner"),
     )
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    """What a cohort says of one of its case folders: its ``clinical`` values (its clinical.csv
+    row less case_id, time and event, and its missing cells; None without a row) and its
+    ``site``; ``cohort`` is the cohort folder (its schema.yaml checks the values)."""
+
+    cohort: Path
+    clinical: dict[str, Any] | None
+    site: str | None
+
+
+def cohort_row(case_folder: Path) -> CohortRow | None:
+    """The cohort row of a case folder a cohort's manifest lists (``<cohort>/cases/<case id>``),
+    else None: an imported cohort's case folder holds no clinical.json, and scored alone it
+    imputed every value and knew no site. Read once per cohort while its tables are unchanged."""
+    folder = Path(case_folder).resolve()
+    cohort = folder.parent.parent
+    if folder.parent.name != "cases" or not (cohort / "manifest.csv").is_file():
+        return None
+    stamp = tuple(
+        (cohort / name).stat().st_mtime_ns if (cohort / name).is_file() else None
+        for name in ("manifest.csv", "clinical.csv")
+    )
+    found = _cohort_rows(cohort, stamp).get(folder)
+    clinical = None if found is None or found.clinical is None else dict(found.clinical)
+    return None if found is None else CohortRow(cohort, clinical, found.site)
+
+
+@functools.lru_cache(maxsize=8)
+def _cohort_rows(cohort: Path, stamp: tuple[int | None, ...]) -> dict[Path, CohortRow]:
+    """:func:`cohort_row` of every case folder of ``cohort`` (``stamp``: its tables' times)."""
+    try:
+        manifest = read_manifest(cohort)
+        table = read_clinical(cohort) if stamp[1] is not None else None
+    except InputError:  # a malformed table: the case is read as a folder of its own
+        return {}
+    rows = {} if table is None else {str(r["case_id"]): r for r in table.to_dict("records")}
+    sites = sites_of(manifest)
+    found = {}
+    for case_id, folder in cases_of(manifest):
+        row = rows.get(case_id)
+        values = (
+            None
+            if row is None
+            else {
+                k: v
+                for k, v in row.items()
+                if k not in ("case_id", "time", "event") and not pd.isna(v)
+            }
+        )
+        found[folder.resolve()] = CohortRow(cohort, values, sites.get(case_id))
+    return found
 
 
 def cohort_cases(cohort: Path) -> list[tuple[str, Path]]:
