@@ -78,12 +78,31 @@ ID_NAMES = (
 #: Event names of a time column's endpoint (its name's first part), looked for before the rest:
 #: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it.
 ENDPOINT_EVENTS = {
+    # TCGA's Pan-Cancer table: 'OS' (0/1) beside 'OS.time', 'PFI' beside 'PFI.time'...
+    "os": ("os_event", "os_status", "os"),
+    "pfi": ("pfi_event", "pfi_status", "pfi"),
+    "dfi": ("dfi_event", "dfi_status", "dfi"),
+    "dss": ("dss_event", "dss_status", "dss"),
     "rfs": ("rfs_event", "rfs_status", "relapse", "relapsed", "recurrence", "recurred"),
     "dfs": ("dfs_event", "dfs_status", "relapse", "relapsed", "recurrence", "recurred"),
     "pfs": ("pfs_event", "pfs_status", "progression", "progressed"),
     "efs": ("efs_event", "efs_status"),
     "ttp": ("progression", "progressed"),
 }
+#: First name parts of the endpoints whose event is the disease's (recurrence, progression),
+#: not death, and header words of such an event.
+_DISEASE_ENDPOINTS = frozenset(
+    {"rfs", "dfs", "pfs", "ttp", "ttr", "pfi", "dfi", "lrfs", "dmfs", "mfs"}
+)
+_DISEASE_EVENT_WORDS = frozenset(
+    {"relapse", "relapsed", "recurrence", "recurred", "progression", "progressed", "rechute",
+     "recidive", "rezidiv", "recaida", "recidiva"}
+)  # fmt: skip
+#: Header words of a death (a vital status), whatever the endpoint the time names.
+_DEATH_HEADER_WORDS = frozenset(
+    {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",
+     "verstorben", "tod", "exitus", "fallecido", "muerte", "decesso", "deceduto", "morte"}
+)  # fmt: skip
 #: Censoring-column names whose 1 can only mean censored; the others ('cens', 'censor',
 #: 'censoring') are written for the event indicator too (scikit-survival's GBSG2 and AIDS, R's
 #: TH.data 'censoring indicator (0 censored, 1 event)'), so they are never read by guess.
@@ -461,6 +480,59 @@ def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bo
     return None
 
 
+def _endpoint(h: Header) -> str | None:
+    """Whose outcome a time or event column is: 'death' (overall survival's, a vital status),
+    'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
+    or 'status', or a composite endpoint: EFS)."""
+    words = set(h.tokens)
+    if h.tokens[0] in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
+        return "disease"
+    if h.tokens[0] in ("os", "dss") or words & _DEATH_HEADER_WORDS:
+        return "death"
+    return None
+
+
+def _check_endpoints(
+    path: Path, time: tuple[str, str | None] | None, event: tuple[str, str | None], given: bool
+) -> None:
+    """Refuse a time of one endpoint paired with another's event, unless the user gave both:
+    a DFS time with the vital status (the endpoint's own event a 'censor' column), or a time from
+    death and follow-up dates with a progression event, mixed two endpoints in one outcome."""
+    if given or time is None or None in (time[1], event[1]) or time[1] == event[1]:
+        return
+    whose = {"death": "death's (overall survival)", "disease": "a recurrence's or progression's"}
+    raise InputError(
+        f"{path.name}: the survival time {time[0]!r} is {whose[time[1]]}, the event "
+        f"{event[0]!r} {whose[event[1]]}: one outcome cannot mix two endpoints. Give the event "
+        f"of the time's endpoint ({_give('event_column')}), or the time of the event's "
+        f"({_give('time_column')})."
+    )
+
+
+def _time_by_name(
+    headers: dict[str, Header], cells: pd.DataFrame, numbers: NumberMarks, endpoint: str | None
+) -> str | None:
+    """The header named first in :data:`TIME_NAMES`, one of ``endpoint`` (:func:`_endpoint`: a
+    given event's) first; one holding only 0 and 1 only when no other is named so: beside
+    another it is its endpoint's event indicator (TCGA's Pan-Cancer 'OS' beside 'OS.time': its
+    0/1 were read as days)."""
+    named = [
+        text
+        for own in ([True, False] if endpoint else [False])
+        for wanted in TIME_NAMES
+        for text, h in headers.items()
+        if h.base == wanted and not (own and _endpoint(h) != endpoint)
+    ]
+    timed = (text for text in named if not _zero_one(cells[text], text, numbers))
+    return next(timed, named[0] if named else None)
+
+
+def _zero_one(cells: pd.Series, column: str, numbers: NumberMarks) -> bool:
+    """Whether a column's numbers are all 0 or 1 (at least one)."""
+    values = numbers.read(cells.str.strip(), column).dropna()
+    return len(values) > 0 and bool(values.isin([0, 1]).all())
+
+
 def _all_different(cells: pd.Series) -> bool:
     """Whether a column's filled cells (text, "" when empty) are all different."""
     filled = cells.str.strip()
@@ -615,10 +687,19 @@ def _stated_codes(codes: str) -> dict[str, int]:
     return stated
 
 
+#: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
+#: '1:Recurred/Progressed').
+_CODED_STATUS = re.compile(r"([01])\s*:\s*[a-z].*")
+#: Words of a death among other outcomes' ('Death without recurrence'): a competing event.
+_DEATH_WORDS = ("death", "dead", "died", "deceased")
+
+
 def _event_word(text: str) -> int | None:
+    if (coded := _CODED_STATUS.fullmatch(text)) is not None:
+        return int(coded[1])
     if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
         return 1
-    if text in ALIVE_WORDS or text.startswith(("alive", "living")):
+    if text in ALIVE_WORDS or text.startswith(("alive", "living", "lost to follow")):
         return 0
     return None
 
@@ -657,6 +738,7 @@ def _event_01(
             f"header, e.g. '{h.label} (1=alive, 2=dead)', or recode it as 0/1."
         )
     unknown = sorted(present - set(mapping))
+    _refuse_other_outcomes(h, unknown, stated)
     if unknown and len(unknown) == len(present):
         raise ClinicalValueError(
             f"The event column {h.text!r} holds {_show(unknown)}, "
@@ -701,6 +783,24 @@ def _event_01(
             )
         )
     return event
+
+
+def _refuse_other_outcomes(h: Header, unknown: list[str], stated: dict[str, int]) -> None:
+    """Refuse an event column whose unread values are other outcomes, not unknown ones: a code 2
+    or more not stated in the header (R's 1/2 beside a 9, a competing event's 2 beside 0/1) or
+    words of a death ('Death without recurrence'); read as missing, they left the analysis, and
+    R's 1 (alive) was read as the event."""
+    codes = [v for v in unknown if v in {"2", "3", "4", "5"}] if not stated else []
+    deaths = [v for v in unknown if any(word in v for word in _DEATH_WORDS)]
+    if not codes and not deaths:
+        return
+    raise ClinicalValueError(
+        f"The event column {h.text!r} holds {_show(codes + deaths)} beside its event and "
+        "censoring values: another outcome (R's 1=alive, 2=dead; a competing event, such as a "
+        "death without recurrence), which is not guessed. State each code in the header, e.g. "
+        f"'{h.label} (0=censored, 1=recurrence, 2=dead)' (both events then count, as in "
+        "recurrence-free survival), or recode the column as 0/1 for the endpoint you study."
+    )
 
 
 def _to_boolean(present: pd.Series) -> pd.Series | None:
@@ -1283,17 +1383,28 @@ def read_clinical_spreadsheet(
     death_text = _first_by_name(headers, DEATH_DAYS_NAMES, base=False)
     follow_text = _first_by_name(headers, FOLLOW_UP_DAYS_NAMES, base=False)
     if time_text is None:
-        time_text = _first_by_name(headers, TIME_NAMES, base=True)
+        of_event = _endpoint(headers[event_text]) if event_text is not None else None
+        time_text = _time_by_name(headers, cells, numbers, of_event)
     if time_text is None and not (death_text and follow_text):  # TCGA's pair is read below
         time_text = _named_time(headers)
     if event_text is None:
         endpoint = headers[time_text].tokens[0] if time_text is not None else ""
-        event_text = _first_by_name(headers, ENDPOINT_EVENTS.get(endpoint, ()), base=False)
-        event_text = event_text or _first_by_name(headers, EVENT_NAMES, base=False)
+        others = {text: h for text, h in headers.items() if text != time_text}
+        event_text = _first_by_name(others, ENDPOINT_EVENTS.get(endpoint, ()), base=False)
+        own_censor = tuple(f"{endpoint}_{c}" for c in ("censored", "censor", "cens", "censoring"))
+        if (
+            event_text is None
+            and endpoint
+            and (found := _first_by_name(others, own_censor, base=False))
+        ):
+            event_text, censoring = found, True  # 'DFS_censor': the DFS's, not the vital status
+        event_text = event_text or _first_by_name(others, EVENT_NAMES, base=False)
         if event_text is None:
-            event_text = _first_by_name(headers, CENSOR_NAMES, base=False)
+            event_text = _first_by_name(others, CENSOR_NAMES, base=False)
             censoring = event_text is not None
-            if censoring and headers[event_text].name not in CLEARLY_CENSORED:
+        if censoring:
+            name = headers[event_text].name
+            if name not in CLEARLY_CENSORED and not name.endswith("_censored"):
                 raise InputError(
                     f"{path.name}: the column {event_text!r} does not say which of its values is "
                     "the event: a 'censor' column's 1 means censored in some exports and the "
@@ -1303,6 +1414,14 @@ def read_clinical_spreadsheet(
                 )
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
+    both_given = time_column is not None and event_column is not None
+    if time_text is not None and event_text is not None:
+        _check_endpoints(
+            path,
+            (time_text, _endpoint(headers[time_text])),
+            (event_text, _endpoint(headers[event_text])),
+            both_given,
+        )
     for text, given, role in (
         (time_text, time_column, "survival time"),
         (event_text, event_column, "event"),
@@ -1368,12 +1487,22 @@ def read_clinical_spreadsheet(
     _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
     if days is None and start is not None and (death or last):
+        if event_text is not None and event_text in headers:  # dates of death, not of its event
+            dates_of = f"dates ({start!r} to {' or '.join(repr(c) for c in (death, last) if c)})"
+            _check_endpoints(
+                path, (dates_of, "death"), (event_text, _endpoint(headers[event_text])), False
+            )
         ends = [c for c in (death, last) if c is not None]
         days, unit = _days_between(dates_frame, start, ends, report), "days"
         time_text = "(from dates)"
     if event is None and days is not None and death is not None:
         event, event_text = _death_event(dates_frame, death, days.notna(), report), "(from dates)"
-    elif event is not None and days is not None and death is not None:
+    elif (
+        event is not None
+        and days is not None
+        and death is not None
+        and (event_text not in headers or _endpoint(headers[event_text]) != "disease")
+    ):  # alive beside a death date contradicts a death's event, not a relapse's
         days, event = _alive_with_a_death_date(
             dates_frame[death], event, days, ids, f"({event_text} / {death})", report
         )

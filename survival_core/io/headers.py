@@ -42,7 +42,12 @@ EVENT_NAMES = (
 CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
 
 #: First name parts of outcome columns other than the chosen ones (kept out of the variables).
-_OUTCOME_PREFIXES = {"os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc"}
+_OUTCOME_PREFIXES = {
+    "os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc",
+    # TCGA's Pan-Cancer endpoints (PFI, DFI), time to recurrence, distant-metastasis-, locoregional-
+    # recurrence- and failure-free survival
+    "pfi", "dfi", "ttr", "dmfs", "lrfs", "ffs",
+}  # fmt: skip
 
 #: Header words of an outcome wherever they stand: another survival time, a vital status, a cause
 #: of death, a recurrence ('Disease-specific survival_duration', 'Cause of Death'). A predictor
@@ -67,7 +72,14 @@ _GLUED_OUTCOME = re.compile(
 
 #: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
 #: never '5-FU', a chemotherapy, nor 'control arm').
-_TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free"})
+_TIMED_OUTCOME_WORDS = frozenset(
+    {"fu", "lfu", "control", "failure", "free", "lc", "metastasis", "metastases"}
+)
+
+#: Name parts of the disease's state known only at follow-up (TCGA / GDC: 'new_tumor_event_dx_
+#: indicator', 'days_to_new_tumor_event', 'tumor_status', 'last_known_disease_status',
+#: 'person_neoplasm_cancer_status'): outcomes too.
+_FOLLOW_UP_STATES = ("new_tumor_event", "tumor_status", "disease_status", "cancer_status")
 
 #: Header words of a length of time (with the time units).
 _TIME_WORDS = frozenset({"time", "duration", "length", "interval", "period", "last"})
@@ -151,4 +163,5 @@ def is_outcome_like(h: Header) -> bool:
         or bool(_GLUED_OUTCOME.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
+        or any(state in h.name for state in _FOLLOW_UP_STATES)
     )

@@ -47,6 +47,10 @@ ALIVE_WORDS |= {"vivant", "vivante", "lebend", "lebt", "vivo", "viva"}
 #: A recurrence- or progression-free survival's event, and its absence.
 EVENT_WORDS |= {"recurrence", "recurred", "relapse", "relapsed", "progression", "progressed"}
 ALIVE_WORDS |= {"no recurrence", "no relapse", "no progression", "disease free", "disease-free"}
+#: Oncology's abbreviations: dead of disease, of other causes, with disease; alive with disease,
+#: with no evidence of disease; lost to follow-up (censored when last seen).
+EVENT_WORDS |= {"dod", "doc", "dwd"}
+ALIVE_WORDS |= {"awd", "ned", "nedalive", "lost", "ltfu", "lost to follow-up", "lost to follow up"}
 ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
 #: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
 #: hash, and the imaging modality (CT, MR, PT) the features were computed on, when known.

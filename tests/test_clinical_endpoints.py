@@ -1,0 +1,148 @@
+"""Which endpoint a clinical table's outcome is, and how its event is coded: real cohorts of
+scikit-survival (their true time and event known) written as TCGA, cBioPortal, R and oncology
+exports write them. Each case was read wrong before, most without a word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer, load_whas500
+
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from survival_core.errors import ClinicalValueError, InputError
+
+
+def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "clinical.csv") -> Path:
+    frame.to_csv(path := tmp_path / name, index=False)
+    return path
+
+
+def test_tcga_pan_cancer_os_beside_os_time_is_the_event_and_its_other_endpoints_no_variables(
+    tmp_path: Path,
+) -> None:
+    """WHAS500 as TCGA's Pan-Cancer table: 'OS' (0/1) was taken as the time in days (every time
+    0 or 1), and 'PFI', 'PFI.time' stayed variables: the model learnt the outcome back."""
+    X, y = load_whas500()
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"bcr_patient_barcode": [f"TCGA-{i:04d}" for i in range(len(y))]})
+    frame["age"] = X["age"].to_numpy()
+    frame["OS"], frame["OS.time"] = y["fstat"].astype(int), y["lenfol"]
+    frame["vital_status"] = np.where(y["fstat"], "Dead", "Alive")
+    frame["PFI"] = y["fstat"].astype(int) | (rng.random(len(y)) < 0.2)
+    frame["PFI.time"] = np.minimum(y["lenfol"], rng.integers(1, 2000, len(y)))
+    frame["DFI"], frame["new_tumor_event_dx_indicator"] = frame["PFI"], frame["PFI"]
+    result = read_clinical_spreadsheet(_write(tmp_path, frame), time_unit="days")
+    assert (result.time_column, result.event_column) == ("OS.time", "OS")
+    np.testing.assert_array_equal(result.table["time"], y["lenfol"])
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["fstat"])
+    assert list(result.table.columns) == ["time", "event", "age"]
+
+
+@pytest.mark.parametrize(
+    ("codes", "match"),
+    [
+        ({True: "2", False: "1"}, "holds '2' beside"),  # R's 1/2 with a 9 for unknown
+        ({True: "1", False: "0"}, "holds '2' beside"),  # 0/1 with a competing 2
+        ({True: "Relapse", False: "Alive"}, "'death without recurrence' beside"),
+    ],
+)
+def test_other_outcomes_among_the_event_codes_are_refused_not_dropped(
+    tmp_path: Path, codes: dict, match: str
+) -> None:
+    """Real GBSG2 events: R's 1 (alive) read as the event beside 2 set missing, inverting the
+    outcome; a competing death (2, 'Death without recurrence') set missing, 74 patients gone."""
+    X, y = load_gbsg2()
+    status = pd.Series(np.where(y["cens"], codes[True], codes[False]), dtype=object)
+    status[:5] = (
+        "9" if codes[True] == "2" else ("2" if codes[True] == "1" else "Death without recurrence")
+    )
+    frame = pd.DataFrame({"patient_id": range(len(y)), "RFS_days": y["time"], "status": status})
+    with pytest.raises(ClinicalValueError, match=match + ".*State each code in the header"):
+        read_clinical_spreadsheet(_write(tmp_path, frame))
+    frame = frame.rename(columns={"status": "status (0=censored, 1=recurrence, 2=dead)"})
+    if codes[True] == "1":  # stated: both events count, as in recurrence-free survival
+        result = read_clinical_spreadsheet(_write(tmp_path, frame))
+        assert int(result.table["event"].sum()) == int(y["cens"][5:].sum()) + 5
+
+
+def test_cbioportal_and_oncology_status_words(tmp_path: Path) -> None:
+    """cBioPortal's '1:DECEASED' / '0:LIVING' was refused as no event indicator; DOD / AWD / NED
+    refused; 'Lost to follow-up' read as missing, the patient dropped instead of censored."""
+    X, y = load_veterans_lung_cancer()
+    died = y["Status"]
+    frame = pd.DataFrame(
+        {
+            "PATIENT_ID": [f"P-{i}" for i in range(len(y))],
+            "OS_MONTHS": y["Survival_in_days"] / 30.4375,
+            "OS_STATUS": np.where(died, "1:DECEASED", "0:LIVING"),
+        }
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died)
+    frame["OS_STATUS"] = np.where(died, "DOD", np.where(np.arange(len(y)) % 2, "AWD", "NED"))
+    frame.loc[~died & (np.arange(len(y)) % 3 == 0), "OS_STATUS"] = "Lost to follow-up"
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died)
+    assert not result.no_outcome
+
+
+def test_a_time_is_never_paired_with_another_endpoints_event(tmp_path: Path) -> None:
+    """GBSG2's recurrence-free times: with DFS's own 'DFS_censor' beside the vital status, the
+    vital status was taken (173 events for 299); with an RFS event given, the OS time beside it;
+    from dates of death or follow-up, a progression event (every progressed patient's time wrong)."""
+    X, y = load_gbsg2()
+    n = len(y)
+    dead = np.random.default_rng(1).random(n) < 0.5
+    frame = pd.DataFrame(
+        {
+            "patient_id": range(n),
+            "DFS_months": y["time"] / 30.4375,
+            "DFS_censor": (~y["cens"]).astype(int),
+            "vital_status": np.where(dead, "Dead", "Alive"),
+        }
+    )
+    with pytest.raises(InputError, match="'DFS_censor' does not say which of its values"):
+        read_clinical_spreadsheet(_write(tmp_path, frame))
+    with pytest.raises(
+        InputError,
+        match="'DFS_months' is a recurrence's or progression's, the event 'vital_status' death's",
+    ):
+        read_clinical_spreadsheet(_write(tmp_path, frame.drop(columns="DFS_censor")))
+    given = frame.assign(OS_months=frame["DFS_months"] + 3, RFS_status=y["cens"].astype(int)).drop(
+        columns=["DFS_censor"]
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, given), event_column="RFS_status")
+    assert result.time_column == "DFS_months"  # the event's endpoint's time, not OS_months
+    start = pd.Timestamp("2000-01-01")
+    dated = pd.DataFrame(
+        {
+            "patient_id": range(n),
+            "Date of diagnosis": start,
+            "Date of last follow-up": start + pd.to_timedelta(y["time"] + 100, unit="D"),
+            "Progression": np.where(y["cens"], "yes", "no"),
+        }
+    )
+    with pytest.raises(InputError, match="dates .* is death's .*'Progression' a recurrence's"):
+        read_clinical_spreadsheet(_write(tmp_path, dated))
+
+
+def test_a_relapse_event_keeps_patients_dead_without_relapse(tmp_path: Path) -> None:
+    """RFS days, a Relapse event and a date of death: 'alive by the event column but with a date
+    of death' dropped every patient who died without relapse (a death's check, not a relapse's)."""
+    X, y = load_gbsg2()
+    died = np.random.default_rng(2).random(len(y)) < 0.2
+    frame = pd.DataFrame(
+        {
+            "patient_id": range(len(y)),
+            "RFS_days": y["time"],
+            "Relapse": y["cens"].astype(int),
+            "Date of diagnosis": "2001-02-03",
+            "Date of death": np.where(died, "2009-01-01", ""),
+        }
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    assert (result.time_column, result.event_column) == ("RFS_days", "Relapse")
+    assert not result.no_outcome and int(result.table["event"].sum()) == int(y["cens"].sum())
