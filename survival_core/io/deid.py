@@ -57,7 +57,6 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -65,7 +64,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
 
 from survival_core.errors import DicomError, InputError
-from survival_core.io.dicom_series import set_transfer_syntax
+from survival_core.io.dicom_series import dcmread_whole, set_transfer_syntax
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.label_maps import SEGMENT_KEY
 from survival_core.io.mr_sequence import header_sequence
@@ -696,11 +695,13 @@ def read_dicom_bytes(content: bytes) -> Dataset | None:
     try:
         with warnings.catch_warnings():  # a forced parse of non-DICOM bytes warns about junk
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(io.BytesIO(content), force=not has_preamble)
+            ds = dcmread_whole(io.BytesIO(content), force=not has_preamble)
         if "SOPClassUID" not in ds:
             return None if not has_preamble else ds
         set_transfer_syntax(ds)
         return ds
+    except DicomError:  # DICOM by its first bytes, cut short
+        raise
     except Exception as err:  # pydicom raises many types on damaged or non-DICOM bytes
         if has_preamble:
             raise DicomError(f"The file looks like DICOM but cannot be read ({err}).") from err
