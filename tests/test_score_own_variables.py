@@ -126,6 +126,8 @@ def test_a_case_folder_of_an_imported_cohort_reads_its_row_and_site(tmp_path: Pa
     for i, (age, sex, stage) in enumerate([(67, "M", "III"), (54, "F", "I")]):
         folder = _case(download / f"MRN-{i}", {})
         (folder / "clinical.json").unlink()
+        image = sitk.ReadImage(str(folder / "image.nii.gz")) + 50 * i  # two patients' scans
+        sitk.WriteImage(image, str(folder / "image.nii.gz"))
         rows.append(f"MRN-{i},{300 + 100 * i},1,{age},{sex},{stage}")
     (tmp_path / "clinical.csv").write_text(
         "patient_id,time,event,age,sex,stage\n" + "\n".join(rows)
@@ -134,15 +136,15 @@ def test_a_case_folder_of_an_imported_cohort_reads_its_row_and_site(tmp_path: Pa
     assert main(["cohort", "import", "--images", str(download), "--clinical",
                  str(tmp_path / "clinical.csv"), "--time-unit", "days", "--site", "lung",
                  "--out", str(cohort)]) == 0  # fmt: skip
-    (case_id, folder), _ = cohort_cases(cohort)
-    assert not (folder / "clinical.json").exists()
-    case = load_case(folder)
-    assert case.site == "lung"
-    assert {k: case.clinical[k] for k in ("age", "sex", "stage")} == {
-        "age": 67,
-        "sex": "M",
-        "stage": "III",
-    }
+    joined = pd.read_csv(cohort / "clinical.csv").set_index("case_id")
+    cases = cohort_cases(cohort)
+    assert len(cases) == 2 and sorted(joined["age"]) == [54, 67]
+    for case_id, folder in cases:
+        assert not (folder / "clinical.json").exists()
+        case = load_case(folder)
+        assert case.site == "lung" and case.case_id == case_id
+        expected = joined.loc[case_id, ["age", "sex", "stage"]].to_dict()
+        assert {k: case.clinical[k] for k in ("age", "sex", "stage")} == expected
     assert load_case(folder, site="liver").site == "liver"  # what the user says stays
 
 
