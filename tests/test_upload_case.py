@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 
 import numpy as np
@@ -266,6 +267,23 @@ def test_real_image_and_mask_files_are_suggested_the_right_way_round(
     modality = "MR" if "brain" in image else None
     case = load_upload(contents, contents.suggested_roles(), modality=modality)
     assert int(case.mask_array("gtv").sum()) == voxels
+
+
+def test_a_data_folder_under_a_hidden_folder_reads_image_and_mask_folders(
+    shared_data, tmp_path, monkeypatch
+):
+    """RADSURV_DATA_DIR=~/.radsurv: a case's image/ and mask/ folders were skipped as hidden (the
+    dot of a folder above the case counted), so the IBSI phantom zipped as it ships, and the same
+    folder loaded from there, was read as DICOM: 'No DICOM files found'."""
+    phantom = shared_data / "ibsi1" / "digital_phantom" / "nifti"
+    if not phantom.is_dir():
+        pytest.skip("the IBSI phantom is not in ../shared/data")
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / ".radsurv"))
+    contents = describe_upload(store_upload([("phantom.zip", _zip(phantom))]))
+    case = load_upload(contents, {"gtv": ["mask/mask.nii.gz"]})
+    assert int(case.mask_array("gtv").sum()) == 74
+    hidden = shutil.copytree(phantom, tmp_path / ".cases" / "phantom")
+    assert int(load_case(hidden, roles={"gtv": "mask/mask.nii.gz"}).mask_array("gtv").sum()) == 74
 
 
 @pytest.mark.parametrize("case_key", ["P003", "lung_003"])

@@ -244,11 +244,11 @@ def _volumes(root: Path) -> list[Path]:
     top = sorted(p for p in _visible(root) if p.is_file() and is_volume_file(p))
     if top or any(p.is_file() and sniff_file(p).kind in _MAYBE_DICOM for p in _visible(root)):
         return top
-    return sorted(
+    return sorted(  # hidden and OS files below the case folder, not above it (~/.radsurv)
         p
         for pattern in ("*/*", "*/*/*")
         for p in root.glob(pattern)
-        if p.is_file() and is_volume_file(p) and not any(part.startswith(".") for part in p.parts)
+        if p.is_file() and is_volume_file(p) and not is_os_clutter(p.relative_to(root).parts)
     )
 
 
