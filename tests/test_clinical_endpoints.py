@@ -127,6 +127,18 @@ def test_a_time_is_never_paired_with_another_endpoints_event(tmp_path: Path) -> 
     )
     with pytest.raises(InputError, match="dates .* is death's .*'Progression' a recurrence's"):
         read_clinical_spreadsheet(_write(tmp_path, dated))
+    # with a date of death the dates give overall survival, whose event is that date, not the
+    # progression (refused, with no way forward but editing the sheet)
+    death = start + pd.to_timedelta(y["time"] + 50, unit="D")
+    dated["Date of death"] = death.where(pd.Series(dead), pd.NaT)
+    result = read_clinical_spreadsheet(_write(tmp_path, dated))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), dead)
+    np.testing.assert_array_equal(
+        result.table["time"], np.where(dead, y["time"] + 50, y["time"] + 100)
+    )
+    assert any(c.column == "Progression" and "not the event" in c.action for c in result.report)
+    with pytest.raises(InputError, match="'Progression' a recurrence's"):  # given: never ignored
+        read_clinical_spreadsheet(_write(tmp_path, dated), event_column="Progression")
 
 
 def test_a_relapse_event_keeps_patients_dead_without_relapse(tmp_path: Path) -> None:

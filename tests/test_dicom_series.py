@@ -478,6 +478,11 @@ def test_a_series_compressed_with_loss_is_cautioned(shared_data, tmp_path) -> No
         ds.save_as(path)
     (said,) = [w for w in load_case(case).warnings if "compressed with loss" in w]
     assert said.startswith(f"40 of its {len(slices)} images were compressed with loss (ratio 20)")
+    ds = pydicom.dcmread(slices[0])  # an empty second value ('10\\'): read, not a traceback
+    ds.LossyImageCompressionRatio = ["10", ""]
+    ds.save_as(slices[0])
+    (said,) = [w for w in load_case(case).warnings if "compressed with loss" in w]
+    assert "(ratio 10, 20)" in said
 
 
 def test_a_compressed_slice_cut_short_is_refused_naming_it(shared_data, tmp_path) -> None:

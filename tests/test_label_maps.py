@@ -160,6 +160,26 @@ def test_a_label_map_of_too_many_labels_is_said_so(tmp_path: Path) -> None:
     )
 
 
+def test_masks_in_a_sub_folder_beside_the_case_are_said_unread(tmp_path: Path) -> None:
+    """TotalSegmentator's 'segmentations/' beside the image and the GTV: the liver in it was not
+    read, and the case had no organ without a word."""
+    sitk.WriteImage(
+        to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii.gz")
+    )
+    liver, gtv = masks_of()
+    sitk.WriteImage(to_image(gtv.astype(np.uint8)), str(tmp_path / "tumor.nii.gz"))
+    (tmp_path / "segmentations").mkdir()
+    for organ in ("liver", "spleen"):
+        sitk.WriteImage(
+            to_image(liver.astype(np.uint8)), str(tmp_path / "segmentations" / f"{organ}.nii.gz")
+        )
+    case = load_case(tmp_path)
+    assert "organ" not in case.masks
+    assert any(
+        w.startswith("segmentations/ holds 2 volume file(s), not read") for w in case.warnings
+    )
+
+
 def test_an_image_is_no_label_map(tmp_path: Path) -> None:
     ramp = np.arange(8 * 24 * 24, dtype=np.int16).reshape(8, 24, 24) % 300
     sitk.WriteImage(to_image(ramp), str(tmp_path / "other.nii.gz"))

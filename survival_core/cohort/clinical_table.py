@@ -1487,11 +1487,20 @@ def read_clinical_spreadsheet(
     _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
     if days is None and start is not None and (death or last):
-        if event_text is not None and event_text in headers:  # dates of death, not of its event
-            dates_of = f"dates ({start!r} to {' or '.join(repr(c) for c in (death, last) if c)})"
-            _check_endpoints(
-                path, (dates_of, "death"), (event_text, _endpoint(headers[event_text])), False
+        disease = event_text in headers and _endpoint(headers[event_text]) == "disease"
+        if disease and event_column is None and death is not None:  # the dates give the death
+            report.append(
+                Coercion(
+                    event_text,
+                    "not the event: a recurrence's or progression's, where the dates give the "
+                    f"time to death; the event is whether {death!r} holds a date",
+                    len(cells),
+                )
             )
+            event = event_text = None
+        elif disease:  # dates of death and follow-up, not of the disease's event
+            dates_of = f"dates ({start!r} to {' or '.join(repr(c) for c in (death, last) if c)})"
+            _check_endpoints(path, (dates_of, "death"), (event_text, "disease"), False)
         ends = [c for c in (death, last) if c is not None]
         days, unit = _days_between(dates_frame, start, ends, report), "days"
         time_text = "(from dates)"

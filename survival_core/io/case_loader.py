@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -250,6 +251,25 @@ def _volumes(root: Path) -> list[Path]:
         for p in root.glob(pattern)
         if p.is_file() and is_volume_file(p) and not is_os_clutter(p.relative_to(root).parts)
     )
+
+
+def _volumes_below(root: Path, read: list[Path]) -> list[str]:
+    """A note of the volume files in sub-folders of a case folder whose top holds the case
+    (TotalSegmentator's 'segmentations/liver.nii.gz' beside the image and the GTV): they are
+    not read, and the organ was missing without a word."""
+    below = Counter(
+        p.relative_to(root).parts[0]
+        for p in root.glob("*/*")
+        if p not in read
+        and p.is_file()
+        and is_volume_file(p)
+        and not is_os_clutter(p.relative_to(root).parts)
+    )
+    return [
+        f"{folder}/ holds {count} volume file(s), not read: a case's masks are the volume files "
+        "beside its image; put the ones it needs there (e.g. a TotalSegmentator organ's mask)."
+        for folder, count in sorted(below.items())
+    ]
 
 
 def _named_case(
@@ -747,6 +767,8 @@ def load_case(
             )
             sequence = _volume_sequence(image_file) if case_modality == "MR" else None
             series = ""
+            if named is None:
+                warnings += _volumes_below(root, volumes)
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(

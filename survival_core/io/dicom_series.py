@@ -1193,6 +1193,9 @@ def pixel_data_problem(ds: Dataset, err: Exception) -> str:
 _LOSSY_SYNTAXES = frozenset({JPEGBaseline8Bit, JPEGExtended12Bit})
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _lossy_note(headers: list[Dataset]) -> str | None:
     """A caution when a series' images were compressed with loss (LossyImageCompression '01', or
     a lossy transfer syntax): its texture is not the scanner's (a JPEG 2000 at ratio 20 lowered
@@ -1209,7 +1212,7 @@ def _lossy_note(headers: list[Dataset]) -> str | None:
     for h in lossy:
         value = h.get("LossyImageCompressionRatio")
         listed = value if isinstance(value, MultiValue) else [] if value in (None, "") else [value]
-        ratios |= {f"{float(r):g}" for r in listed}
+        ratios |= {f"{float(r):g}" for r in listed if _NUMBER.fullmatch(str(r).strip())}
     said = f" (ratio {', '.join(sorted(ratios))})" if ratios else ""
     return (
         f"{len(lossy)} of its {len(headers)} images were compressed with loss{said}: texture "
