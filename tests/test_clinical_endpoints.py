@@ -158,3 +158,15 @@ def test_a_relapse_event_keeps_patients_dead_without_relapse(tmp_path: Path) -> 
     result = read_clinical_spreadsheet(_write(tmp_path, frame))
     assert (result.time_column, result.event_column) == ("RFS_days", "Relapse")
     assert not result.no_outcome and int(result.table["event"].sum()) == int(y["cens"].sum())
+
+
+def test_r_survival_packages_glued_endpoint_names(tmp_path: Path) -> None:
+    """GBSG2 as R's survival::gbsg writes it ('pid', 'rfstime', 'status'): 'rfstime' was not
+    found as the time, even with the event given."""
+    X, y = load_gbsg2()
+    frame = X.assign(rfstime=y["time"], status=y["cens"].astype(int))
+    frame.insert(0, "pid", range(len(y)))
+    result = read_clinical_spreadsheet(_write(tmp_path, frame), time_unit="days")
+    assert (result.time_column, result.event_column) == ("rfstime", "status")
+    np.testing.assert_array_equal(result.table["time"], y["time"])
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["cens"])

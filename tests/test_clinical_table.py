@@ -622,8 +622,11 @@ def test_a_french_event_column_and_messages_with_the_cli_options(tmp_path: Path)
          30.4375),
         ("Codice paziente;Età;Sopravvivenza (mesi);Decesso", [("P1", 64, 40, "sì"), ("P2", 58, 26, "no")],
          30.4375),
+        ("Identifiant;Âge;Survie (mois);Décès", [("P1", 64, 40, 1), ("P2", 58, 26, 0)], 30.4375),
+        ("Pat.-Nr.;Alter;Überlebenszeit (Monate);Verstorben", [("P1", 64, 40, "ja"), ("P2", 58, 26, "nein")],
+         30.4375),
     ],
-    ids=["French", "German", "Spanish", "Italian"],
+    ids=["French", "German", "Spanish", "Italian", "French identifiant", "German Überlebenszeit"],
 )  # fmt: skip
 def test_id_time_and_event_headers_of_other_languages_are_found(
     tmp_path: Path, header: str, rows: list, days: float

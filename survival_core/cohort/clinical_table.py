@@ -70,7 +70,8 @@ ID_NAMES = (
     "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
     "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
     # French, German, Spanish, Italian ('N° patient' is 'n_patient', 'Pat.-Nr.' 'pat_nr')
-    "n_patient", "no_patient", "num_patient", "numero_patient", "id_patient", "patientennummer",
+    "n_patient", "no_patient", "num_patient", "numero_patient", "id_patient", "identifiant",
+    "identifiant_patient", "patientennummer",
     "patienten_id", "pat_nr", "id_paciente", "numero_paciente", "n_paciente", "id_paziente",
     "codice_paziente", "numero_paziente", "n_paziente",
     "id", "patient", "subject", "case", "participant", "mrn", "pid",

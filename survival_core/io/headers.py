@@ -20,9 +20,11 @@ TIME_NAMES = (
     "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
     "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
     "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
+    # R's survival data glue them ('rfstime' of GBSG2, 'ostime')
+    "ostime", "rfstime", "pfstime", "dfstime", "efstime",
     # French, German, Spanish, Italian exports (accents dropped: 'Survie (jours)' is 'survie')
     "survie", "survie_globale", "duree_de_suivi", "suivi", "uberleben", "ueberleben",
-    "gesamtuberleben", "nachbeobachtung", "supervivencia", "supervivencia_global",
+    "gesamtuberleben", "uberlebenszeit", "ueberlebenszeit", "nachbeobachtung", "supervivencia", "supervivencia_global",
     "seguimiento", "sopravvivenza", "sopravvivenza_globale",
 )  # fmt: skip
 
