@@ -51,6 +51,7 @@ from survival_core.features.cohort import (
     write_failures,
 )
 from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.io.case_loader import load_case_read
 from survival_core.io.hashing import content_hash, file_sha256
 from survival_core.io.manifest import CaseRead, cases_read_as
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
@@ -221,7 +222,7 @@ def _item_patch(
     start = time.perf_counter()
     try:
         if not isinstance(source, Case):
-            source = source.load()
+            source = load_case_read(source)
         return tumour_patch(source, spec, patch_size), time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error

@@ -155,12 +155,13 @@ def cohort_dsfr_table(
     """DSFR features of every case of a cohort folder with an already trained U-Net (e.g. an
     external validation cohort scored with the development U-Net), written to ``out``."""
     from survival_core.features.segmentation import segmentation_input
+    from survival_core.io.case_loader import load_case_read
     from survival_core.io.manifest import cases_read_as
 
     inputs = []
     cases = cases_read_as(Path(cohort))
     for i, read in enumerate(cases, 1):
-        case = read.load()
+        case = load_case_read(read)
         inputs.append(segmentation_input(case, model.config))
         if progress:
             progress(f"[{i}/{len(cases)}] DSFR of {read.case_id}")

@@ -72,7 +72,7 @@ from survival_core.io.label_maps import (
     labels_present,
     structure_names,
 )
-from survival_core.io.manifest import cohort_row
+from survival_core.io.manifest import CaseRead, cohort_row
 from survival_core.io.modality_view import companion_modality
 from survival_core.io.mr_sequence import file_sequence, sidecar_sequence
 from survival_core.io.orientation import case_in_lps
@@ -251,6 +251,12 @@ def _volumes(root: Path) -> list[Path]:
         for p in root.glob(pattern)
         if p.is_file() and is_volume_file(p) and not is_os_clutter(p.relative_to(root).parts)
     )
+
+
+def load_case_read(read: CaseRead) -> Case:
+    """A cohort's case as its manifest row reads it (:class:`~.manifest.CaseRead`), its other
+    images unread: the networks read one."""
+    return load_case(read.folder, companions=False, **read.load_options())
 
 
 def _volumes_below(root: Path, read: list[Path]) -> list[str]:

@@ -6,8 +6,9 @@ cases, and two processes preparing the demo each renamed the other's staging fol
 kernel drops the lock when its process dies, so a killed writer never blocks the next one.
 
 :func:`remove_leftovers` deletes the hidden temporary siblings (:func:`~.atomic.temp_sibling`)
-whose writer is no longer running: a writer killed between writing and renaming leaves one, and
-a rerun must neither refuse the folder for it nor keep it.
+whose writer is no longer running (:func:`process_alive`, which the run store and the jobs use
+too): a writer killed between writing and renaming leaves one, and a rerun must neither refuse
+the folder for it nor keep it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def remove_leftovers(folder: Path) -> list[str]:
     removed = []
     for path in folder.iterdir():
         found = _SIBLING.fullmatch(path.name)
-        if found is None or _running(int(found["pid"])):
+        if found is None or process_alive(int(found["pid"])):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -66,8 +67,24 @@ def remove_leftovers(folder: Path) -> list[str]:
     return removed
 
 
-def _running(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine (another user's counts)."""
+def process_start(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``; '' elsewhere).
+    With the pid it names a process uniquely, even after the pid is reused."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_alive(pid: int, start: str = "") -> bool:
+    """Whether process ``pid`` (started at ``start``, see :func:`process_start`) still runs on
+    this host; a zombie (killed, not yet reaped by its parent) counts as gone."""
+    if Path("/proc/self/stat").exists():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return False
+        return fields[0] != "Z" and (not start or fields[19] == start)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

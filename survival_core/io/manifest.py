@@ -17,14 +17,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from survival_core.errors import InputError
-
-if TYPE_CHECKING:
-    from survival_core.case import Case
 
 logger = logging.getLogger(__name__)
 
@@ -348,12 +345,6 @@ class CaseRead:
             "structure_set": self.structure_set,
             **named_files(self.volume_files),
         }
-
-    def load(self) -> Case:
-        """The case read so (its other images unread: the networks read one)."""
-        from survival_core.io.case_loader import load_case
-
-        return load_case(self.folder, companions=False, **self.load_options())
 
     def key(self) -> str:
         """SHA-256 (hex) of what the case is read from: the bytes of the files its row names

@@ -25,6 +25,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.io.case_loader import load_case_read
 from survival_core.io.manifest import CaseRead
 from survival_core.io.orientation import ORIENTATION
 from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_input
@@ -94,7 +95,7 @@ class ImageRows:
 def _volume_of_case(read: CaseRead, spec: VolumeSpec) -> np.ndarray:
     """The network input of a cohort's case, read as its manifest row says: its own files, where
     every patient's lie in one images/ and masks/ folder (that folder was read as a DICOM case)."""
-    case = read.load()
+    case = load_case_read(read)
     _check_ct({case.case_id: case.modality})
     return spec.input(case)[0]
 

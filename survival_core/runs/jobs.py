@@ -49,9 +49,9 @@ import yaml
 
 from survival_core.errors import InputError
 from survival_core.io.atomic import write_json, write_text
+from survival_core.io.locks import process_alive, process_start
 from survival_core.paths import data_dir, data_subdir
 from survival_core.runs.config import RunConfig, loads_config, parse_config
-from survival_core.runs.store import process_alive, process_start
 
 JOB_FILE, CONFIG_FILE, LOG_FILE, CANCEL_FILE = "job.json", "config.yaml", "log.txt", "cancel.json"
 STATUSES = ("running", "finished", "failed", "cancelled")

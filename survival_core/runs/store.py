@@ -59,6 +59,7 @@ import pandas as pd
 from survival_core import __version__
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_json, write_text
+from survival_core.io.locks import process_alive, process_start
 from survival_core.paths import data_subdir
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
@@ -144,33 +145,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__}+g{commit}"
-
-
-def process_start(pid: int) -> str:
-    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``; '' elsewhere).
-    With the pid it names a process uniquely, even after the pid is reused."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def process_alive(pid: int, start: str = "") -> bool:
-    """Whether process ``pid`` (started at ``start``, see :func:`process_start`) still runs on
-    this host; a zombie (killed, not yet reaped by its parent) counts as gone."""
-    if Path("/proc/self/stat").exists():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return False
-        return fields[0] != "Z" and (not start or fields[19] == start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _time(millis: int | None) -> pd.Timestamp | None:

@@ -366,6 +366,7 @@ def run_pipeline(
         segmentation_input,
         train_unet,
     )
+    from survival_core.io.case_loader import load_case_read
     from survival_core.io.manifest import cases_read_as, read_clinical
 
     start = time.perf_counter()
@@ -389,7 +390,7 @@ def run_pipeline(
     inputs = {}
     for i, read in enumerate(cases, 1):
         case_id = read.case_id
-        case = read.load()
+        case = load_case_read(read)
         if i == 1:  # the U-Net learns the first case's modality; another case's is refused
             config = replace(config, modality=case.modality)
         inputs[case_id] = segmentation_input(case, config)
