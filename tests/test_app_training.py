@@ -202,8 +202,9 @@ def test_only_an_ensemble_run_shows_stacking_weights(tmp_path: Path):
         assert "9.5 for the final model's choice, 6.3 in the cross-validation folds" in caption
 
 
-def _details(folder: str) -> None:
-    """:func:`ui.training.run_details` of a finished run whose folder is ``folder``."""
+def _details(folder: str, cancelled: bool = False) -> None:
+    """:func:`ui.training.run_details` of a finished run whose folder is ``folder`` (of a job
+    ``cancelled`` before it was resumed)."""
     from pathlib import Path
     from types import SimpleNamespace
 
@@ -214,7 +215,15 @@ def _details(folder: str) -> None:
 
     record = RunRecord("r1", "left", "FINISHED", None, None, {}, {}, {}, "", Path(folder))
     store = SimpleNamespace(get_run=lambda _: record, fold_metrics=lambda _: pd.DataFrame())
-    run_details(store, "r1")
+    run_details(store, "r1", cancelled=cancelled)
+
+
+def test_a_cancelled_run_resumed_to_its_end_is_not_said_cancelled(tmp_path: Path):
+    """`train --resume` finished a run whose job had been cancelled: its view still said "This
+    run was cancelled before it finished" above its metrics and its Promote button."""
+    app = AppTest.from_function(_details, args=(str(tmp_path), True)).run()
+    assert not app.exception
+    assert not any("cancelled" in i.value for i in app.info)
 
 
 def test_a_run_says_which_cases_it_left_out_and_why(tmp_path: Path):

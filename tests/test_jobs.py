@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, InputError
 from survival_core.runs.config import loads_config
 from survival_core.runs.jobs import Job, cancel, list_jobs, load_job, start_job
 from survival_core.runs.store import RunStore, process_alive
@@ -123,6 +123,22 @@ def test_a_tiny_run_finishes_and_is_tracked(jobs, cohort, store):
     assert loads_config((job.folder / "config.yaml").read_text()).cohort == cohort
 
 
+def test_the_same_run_is_not_started_twice_while_it_runs(jobs, cohort):
+    """A double click, or two sessions: both jobs ran and registered versions 1 and 2 of one
+    run, under the same label in the Jobs table."""
+    wait_for(lambda: jobs["slow"].alive(), 30, "the slow job to start")
+    slow = tiny_config(
+        cohort,
+        name="slow",
+        model={"name": "deepsurv", "params": {"epochs": 5000, "patience": 5000}},
+        protocol={"name": "nested_cv", "repeats": 5, "folds": 3},
+    )
+    before = {job.job_id for job in list_jobs()}
+    with pytest.raises(InputError, match="is already running with the same config"):
+        start_job(slow)
+    assert {job.job_id for job in list_jobs()} == before
+
+
 def test_cancel_stops_the_process_and_the_run_is_reaped_failed(jobs, store):
     job = jobs["slow"]
     wait_for(lambda: job.run_id is not None or job.status != "running", 90, "the run to start")
@@ -136,6 +152,30 @@ def test_cancel_stops_the_process_and_the_run_is_reaped_failed(jobs, store):
     record = store.get_run(job.run_id)
     assert record.status == "FAILED" and "killed" in record.error
     assert cancel(job).status == "cancelled"  # cancelling again changes nothing
+
+
+def test_a_killed_job_says_it_was_killed_not_its_last_log_line(tmp_path):
+    """A job whose process was killed (out of memory, kill -9) showed its log's last line as the
+    error: 'deepsurv: 80 patients, 4 folds (nested_cv)', or a pool's resource warning."""
+    import json
+    import subprocess
+    import sys
+
+    from survival_core.runs.jobs import EXIT_FILE, LOG_FILE, Job
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a pid no process has now
+    (tmp_path / LOG_FILE).write_text("run 0123abcd\n[17/30] RS-1 extracted\n")
+    job = Job("j", tmp_path, child.pid, "", "demo", "now", "demo")
+    assert job.status == "failed"
+    assert job.error() == (
+        "The train process ended without finishing (killed, or crashed); its last output: "
+        "'[17/30] RS-1 extracted'."
+    )
+    (tmp_path / EXIT_FILE).write_text(json.dumps({"returncode": -9}))
+    assert job.error().startswith(
+        "The train process was stopped by signal 9 (SIGKILL: out of memory"
+    )
 
 
 def test_a_failing_run_fails_the_job_with_its_message(jobs, cohort):

@@ -337,8 +337,9 @@ def test_a_run_reusing_a_cohorts_feature_table_marks_it_used(data, tmp_path):
         "C1,nifti,cases/C1/ct.nii.gz,,cases/C1/gtv.nii.gz,,CT\n"
     )
     table = age(write(feature_table_path(cohort, "wei2021", get_preset("wei2021", "CT"))), 40)
-    # the cases it left out, which every run's report lists: they expired apart from the table
-    failures = age(write(failures_path(table)), 40)
+    # its failures table, which every run's report reads: it expired apart from the table
+    failures_path(table).write_text("case_id,error\n")
+    failures = age(failures_path(table), 40)
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
     tables = _cohort_tables(SimpleNamespace(features=features), cohort, tmp_path, None, print, None)
     assert tables == [cohort / "clinical.csv", table]

@@ -458,6 +458,40 @@ def test_the_cases_a_feature_table_left_out_are_listed_with_why(tmp_path):
     assert left_out_cases([tmp_path / "clinical.csv"]).empty
 
 
+def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkeypatch):
+    """A run reused a cohort's feature table whenever it existed: the 13 cases a killed worker
+    had failed stayed out of every later run (the extraction promises failed cases are tried
+    again); a table without failures is reused as it was."""
+    from types import SimpleNamespace
+
+    from survival_core.features import cohort as features_cohort
+    from survival_core.features.cohort import failures_path, feature_table_path
+    from survival_core.features.presets import get_preset
+    from survival_core.runs.runner import _cohort_tables
+
+    cohort = tmp_path / "cohort"
+    (cohort / "cases").mkdir(parents=True)
+    (cohort / "manifest.csv").write_text(
+        "case_id,format,image,organ_mask,gtv_mask,rtstruct,modality\n"
+    )
+    table = feature_table_path(cohort, "wei2021", get_preset("wei2021", "CT"))
+    table.parent.mkdir(parents=True, exist_ok=True)
+    table.write_bytes(b"features")
+    extracted = []
+    monkeypatch.setattr(features_cohort, "extract_cohort", lambda *a, **k: extracted.append(1))
+    monkeypatch.setattr(features_cohort, "write_cohort_features", lambda *a, **k: None)
+    features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
+    config = SimpleNamespace(features=features)
+    pd.DataFrame({"case_id": [], "error": []}).to_csv(failures_path(table), index=False)
+    assert _cohort_tables(config, cohort, tmp_path, None, print, None)[-1] == table
+    assert not extracted
+    pd.DataFrame({"case_id": ["RS-1"], "error": ["BrokenProcessPool: ..."]}).to_csv(
+        failures_path(table), index=False
+    )
+    _cohort_tables(config, cohort, tmp_path, None, print, None)
+    assert extracted == [1]
+
+
 def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(
     veterans, tmp_path, store, capsys
 ):

@@ -362,7 +362,7 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
     """One run: headline metrics, its error, the four figures, per-fold metrics, the report."""
     record = store.get_run(run_id)
     m = record.metrics
-    if cancelled:  # the store records a cancelled run's end as a killed process
+    if cancelled and record.status == "FAILED":  # the store records it as a killed process
         st.info("This run was cancelled before it finished.", icon=":material/cancel:")
     elif record.error:
         st.error(f"This run failed: {record.error}")

@@ -54,6 +54,8 @@ from survival_core.paths import data_dir, data_subdir
 from survival_core.runs.config import RunConfig, loads_config, parse_config
 
 JOB_FILE, CONFIG_FILE, LOG_FILE, CANCEL_FILE = "job.json", "config.yaml", "log.txt", "cancel.json"
+#: The job's exit status, written when the server that started it sees it end.
+EXIT_FILE = "exit.json"
 STATUSES = ("running", "finished", "failed", "cancelled")
 #: Seconds a cancelled job gets to end after SIGTERM before its process group is SIGKILLed.
 CANCEL_GRACE = 5.0
@@ -184,7 +186,8 @@ class Job:
         return found.group(1) if found else None
 
     def error(self) -> str | None:
-        """Why a failed job failed: the command's ``error:`` line, else the log's last line."""
+        """Why a failed job failed: the command's ``error:`` line, else how its process ended
+        and the log's last line."""
         text = self.log()
         if self._status_of(text) != "failed":
             return None
@@ -192,9 +195,17 @@ class Job:
         for line in reversed(lines):
             if line.startswith("error: "):
                 return line.removeprefix("error: ")
-        if lines:
-            return lines[-1]
-        return f"The {self.kind} process ended before writing anything to its log."
+        # no error of its own: it was stopped (its log's last line was shown as the error: a
+        # progress line, or a warning of the pool it left)
+        code = _exit_code(self.folder)
+        how = (
+            f"was stopped by signal {-code} ({signal.Signals(-code).name}: out of memory, or "
+            "killed from outside)"
+            if code is not None and code < 0 and -code in signal.valid_signals()
+            else "ended without finishing (killed, or crashed)"
+        )
+        last = f"; its last output: {lines[-1].strip()!r}" if lines else ""
+        return f"The {self.kind} process {how}{last}."
 
     def progress(self) -> JobProgress:
         """Steps done, the latest line and a fraction for a progress bar (see
@@ -263,12 +274,21 @@ def _drop_upload(folder: Path) -> None:
     shutil.rmtree(folder / UPLOAD_DIR, ignore_errors=True)
 
 
+def _exit_code(folder: Path) -> int | None:
+    """The job's exit status, as the process that started it saw it end (None: not seen, as
+    after a restart of the server)."""
+    try:
+        return int(json.loads((folder / EXIT_FILE).read_text())["returncode"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _reap_when_done(child: subprocess.Popen, folder: Path) -> None:
     """Wait for the child in a daemon thread, so a finished job leaves no zombie process, then
     drop the job's copy of an upload (:func:`_drop_upload`), whether it finished or failed."""
 
     def reap() -> None:
-        child.wait()
+        write_json(folder / EXIT_FILE, {"returncode": child.wait()})
         _drop_upload(folder)
 
     threading.Thread(target=reap, name=f"job-{child.pid}", daemon=True).start()
@@ -328,12 +348,20 @@ def start_job(
     ``base_dir``), write it to a new job folder and start training it in the background.
 
     ``command`` replaces the ``train`` command (tests); ``{config}`` in it is the config file.
-    Raises ConfigError for a bad config before anything is started.
+    Raises ConfigError for a bad config before anything is started, InputError while a job of
+    the same config runs (both registered a version of one run, which the Jobs table could not
+    tell apart).
     """
     run_config = _as_config(config, Path(base_dir) if base_dir is not None else None)
+    text = yaml.safe_dump(run_config.to_dict(), sort_keys=False)
+    for running in list_jobs("train"):  # a double click, or two sessions: one run twice
+        if running.alive() and _config_text(running) == text:
+            raise InputError(
+                f"This run ({running.label}, started {running.started}) is already running with "
+                "the same config: wait for it to end, or cancel it, then start it again."
+            )
 
     def write(folder: Path) -> list[str]:
-        text = yaml.safe_dump(run_config.to_dict(), sort_keys=False)
         config_file = write_text(folder / CONFIG_FILE, text)
         if command is None:
             return train_command(config_file, activate)
@@ -341,6 +369,14 @@ def start_job(
 
     label = label or _default_label(run_config)
     return _launch("train", run_config.name, label, write, activate)
+
+
+def _config_text(job: Job) -> str | None:
+    """The config a training job was started with, as written in its folder."""
+    try:
+        return (job.folder / CONFIG_FILE).read_text()
+    except OSError:
+        return None
 
 
 def start_import_job(

@@ -303,6 +303,14 @@ def _prefixed(path: Path, out: Path, prefix: str) -> Path:
     return _write_like(frame, path, out)
 
 
+def _left_out(failures: Path) -> bool:
+    """Whether a feature table's failures table lists a case."""
+    try:
+        return failures.is_file() and not pd.read_csv(failures).empty
+    except pd.errors.EmptyDataError:  # no header: no case
+        return False
+
+
 def _cohort_tables(
     config: Any, cohort: Path, folder: Path, mapper: Any, progress: Progress, deep_network: Any
 ) -> list[Path]:
@@ -331,7 +339,9 @@ def _cohort_tables(
         for images, companion in sources:
             settings = get_preset(preset, images)  # an MR cohort gets the preset's MR variant
             path = feature_table_path(cohort, preset, settings, companion)
-            if not path.exists():
+            # a table that left cases out is extracted again (its cases from the per-case cache):
+            # failed cases are tried again, as the extraction promises, not reused as failed
+            if not path.exists() or _left_out(failures_path(path)):
                 beside = f" (the {companion} beside each case's {modality})" if companion else ""
                 progress(f"extracting {preset} radiomics of {cohort}{beside}")
                 result = extract_cohort(
