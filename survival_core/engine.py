@@ -45,7 +45,7 @@ import secrets
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -118,45 +118,72 @@ class ProcessMapper:
         self, fn: Callable[[T], R], items: Sequence[T]
     ) -> Iterator[tuple[T, R | BaseException]]:
         """A worker killed (out of memory, ``kill -9``) breaks the pool, which fails every item
-        not yet done: those are run again in a new pool, each up to :data:`WORKER_TRIES` times
-        in all (one killed worker left 13 of 30 cases out of a training run, and every later run
-        reusing its table)."""
+        not yet done (one killed worker left 13 of 30 cases out of a training run): the items
+        that had not started run again in a new pool; those that were running, one of which
+        killed it, each run again alone, up to :data:`WORKER_TRIES` times in all."""
         tries = [0] * len(items)
-        remaining = list(range(len(items)))
-        while remaining:
-            broken: list[int] = []
-            pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=get_context(self.start_method),
-                initializer=single_threaded_worker,
-            )
-            try:
-                pending: dict[Future, int] = {pool.submit(fn, items[i]): i for i in remaining}
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        i = pending.pop(future)
-                        error = future.exception()
-                        if isinstance(error, BrokenProcessPool):
-                            broken.append(i)
-                            continue
-                        yield items[i], (error if error is not None else future.result())
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-            remaining = []
-            for i in sorted(broken):
-                tries[i] += 1
-                if tries[i] < WORKER_TRIES:
-                    remaining.append(i)
-                    continue
-                yield (
-                    items[i],
-                    WorkerKilled(
-                        f"the worker process was killed {tries[i]} times while this was running "
-                        "(out of memory, or stopped from outside): too large for this machine's "
-                        "memory with this many workers? Run it again with fewer workers."
-                    ),
-                )
+        waiting, suspects = list(range(len(items))), []
+        with tempfile.TemporaryDirectory(prefix="radsurv-pool-", dir=data_subdir("tmp")) as marks:
+            while waiting or suspects:
+                if suspects:
+                    batch, workers = [suspects.pop(0)], 1
+                else:
+                    batch, waiting, workers = waiting, [], self.workers
+                broken = yield from self._pool(fn, items, batch, workers, Path(marks))
+                for i in broken:
+                    if not (Path(marks) / str(i)).exists():  # never started
+                        waiting.append(i)
+                        continue
+                    (Path(marks) / str(i)).unlink()
+                    tries[i] += 1
+                    if tries[i] < WORKER_TRIES:
+                        suspects.append(i)
+                        continue
+                    yield (
+                        items[i],
+                        WorkerKilled(
+                            f"the worker process was killed each of the {tries[i]} times it ran this "
+                            "(out of memory, or stopped from outside): too large for this machine's "
+                            "memory with this many workers? Run it again with fewer workers."
+                        ),
+                    )
+
+    def _pool(
+        self, fn: Callable[[T], R], items: Sequence[T], batch: list[int], workers: int, marks: Path
+    ) -> Generator[tuple[T, R | BaseException], None, list[int]]:
+        """Run ``batch`` (indices of ``items``) in a pool of ``workers``, yielding each result;
+        returns the indices a broken pool failed."""
+        broken: list[int] = []
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context(self.start_method),
+            initializer=single_threaded_worker,
+        )
+        try:
+            pending: dict[Future, int] = {
+                pool.submit(_marked, fn, str(marks / str(i)), items[i]): i for i in batch
+            }
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = pending.pop(future)
+                    error = future.exception()
+                    if isinstance(error, BrokenProcessPool):
+                        broken.append(i)
+                        continue
+                    yield items[i], (error if error is not None else future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return broken
+
+
+def _marked(fn: Callable[[T], R], mark: str, item: T) -> R:
+    """``fn(item)`` in a worker, a file at ``mark`` while it runs: a pool broken meanwhile tells
+    the items that were running (one killed it) from those that waited."""
+    Path(mark).touch()
+    result = fn(item)
+    Path(mark).unlink()
+    return result
 
 
 def process_fold_map(workers: int) -> Callable[[Callable[[T], R], Iterable[T]], Iterator[R]]:

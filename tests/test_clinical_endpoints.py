@@ -170,3 +170,41 @@ def test_r_survival_packages_glued_endpoint_names(tmp_path: Path) -> None:
     assert (result.time_column, result.event_column) == ("rfstime", "status")
     np.testing.assert_array_equal(result.table["time"], y["time"])
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["cens"])
+
+
+@pytest.mark.parametrize(
+    ("header", "outcome"),
+    [
+        ("PFI.time", True), ("DFI", True), ("TTR_months", True), ("DMFS (months)", True),
+        ("LC_months", True), ("Time to metastasis (months)", True), ("days_to_new_tumor_event", True),
+        ("new_tumor_event_dx_indicator", True), ("tumor_status", True),
+        ("last_known_disease_status", True),
+        # predictors: transthyretin, the tumour's HPV status, the state at diagnosis
+        ("TTR (mg/dL)", False), ("hpv_tumor_status", False), ("disease_status_at_diagnosis", False),
+        ("last_metastasis_site", False), ("metastasis", False), ("LC_ratio", False),
+    ],
+)  # fmt: skip
+def test_outcome_columns_are_told_from_predictors(header: str, outcome: bool) -> None:
+    """Outcomes known only after follow-up are never variables (PFI and DFI beside OS lifted a
+    c-index from 0.77 to 0.94); the first rules dropped real predictors named alike."""
+    from survival_core.io.headers import is_outcome_like, parse_header
+
+    assert is_outcome_like(parse_header(header)) is outcome
+
+
+def test_every_death_of_a_vital_status_is_the_event(tmp_path: Path) -> None:
+    """'Death from disease' and 'Death from other causes' in a vital status were refused as a
+    competing outcome, with the advice of a recurrence's codes: in overall survival any death is
+    the event."""
+    X, y = load_veterans_lung_cancer()
+    died = y["Status"]
+    cause = np.where(np.arange(len(y)) % 2, "Death from disease", "Death from other causes")
+    frame = pd.DataFrame(
+        {
+            "patient_id": range(len(y)),
+            "OS_days": y["Survival_in_days"],
+            "vital_status": np.where(died, cause, "Alive"),
+        }
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died)

@@ -158,6 +158,12 @@ def test_a_label_map_of_too_many_labels_is_said_so(tmp_path: Path) -> None:
         "segmentations.nii.gz holds 117 labels, more than the 64" in w and "TotalSegmentator" in w
         for w in case.warnings
     )
+    scan = (np.arange(8 * 24 * 24) % 1500).reshape(8, 24, 24).astype(np.uint16)  # an MR's values
+    sitk.WriteImage(to_image(scan), str(tmp_path / "segmentations.nii.gz"))
+    case = load_case(tmp_path, roles={"gtv": "tumor.nii.gz:2"})
+    assert (
+        "segmentations.nii.gz holds an image, not a mask or label map: not read." in case.warnings
+    )
 
 
 def test_masks_in_a_sub_folder_beside_the_case_are_said_unread(tmp_path: Path) -> None:

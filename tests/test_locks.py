@@ -55,12 +55,19 @@ def test_a_second_writer_is_refused_until_the_first_dies(tmp_path: Path) -> None
 
 
 def test_only_a_dead_writers_leftovers_are_removed(tmp_path: Path) -> None:
+    """A set-aside folder whose replacement is in place is removed; one whose writer died
+    before renaming its replacement in is the only copy: it is put back."""
     dead = tmp_path / f".manifest.csv.tmp-{_dead_pid()}-0a1b2c3d"
     dead.write_text("half")
+    (tmp_path / "model").mkdir()
     (old := tmp_path / f".model.old-{_dead_pid()}-deadbeef").mkdir()
+    (only := tmp_path / f".fitted.old-{_dead_pid()}-0123abcd").mkdir()
+    (only / "model.json").write_text("{}")
     live = temp_sibling(tmp_path / "clinical.csv")  # this process's: a write in progress
     live.write_text("writing")
     (tmp_path / ".hidden.tmp-notes").write_text("the user's")
     assert sorted(remove_leftovers(tmp_path)) == sorted([dead.name, old.name])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, ".hidden.tmp-notes"])
+    kept = ["fitted", "model", live.name, ".hidden.tmp-notes"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    assert (tmp_path / "fitted" / "model.json").is_file()
     assert is_temp_sibling(live.name) and not is_temp_sibling(".hidden.tmp-notes")

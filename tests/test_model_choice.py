@@ -375,6 +375,10 @@ def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
     assert warning.startswith("60 event(s) for 11 variable(s) (5.5 per variable, fewer than 10)")
     assert f"warning: {warning}" in said
     assert "warnings" not in train_model([path], "lasso_cox", {"n_alphas": 10}, tmp_path / "l")
+    # counted on the variables the model uses: a selection's, not the table's
+    selected = train_model([path], "coxph", {}, tmp_path / "s", reduction="cox_pvalue")
+    used = selected["features_used"]
+    assert ("warnings" in selected) == (60 / used < 10), used
 
 
 def test_the_folds_choices_are_said_over_every_fold_not_the_last_ones() -> None:

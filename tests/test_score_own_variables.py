@@ -146,6 +146,13 @@ def test_a_case_folder_of_an_imported_cohort_reads_its_row_and_site(tmp_path: Pa
         expected = joined.loc[case_id, ["age", "sex", "stage"]].to_dict()
         assert {k: case.clinical[k] for k in ("age", "sex", "stage")} == expected
     assert load_case(folder, site="liver").site == "liver"  # what the user says stays
+    # a value edited out of the schema fails no case (its radiomics need none): it is said
+    joined.loc[case_id, "stage"] = "IV"
+    joined.reset_index().to_csv(cohort / "clinical.csv", index=False)
+    case = load_case(folder)
+    assert case.clinical == {} and any(
+        "clinical values of this case were not read: stage" in w for w in case.warnings
+    )
 
 
 def test_radiomics_named_by_other_tools_are_image_features() -> None:

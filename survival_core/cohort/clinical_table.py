@@ -728,11 +728,14 @@ def _event_01(
     if len(unstated) == 1 and len(set(stated.values())) == 1:
         complement = {unstated.pop(): 1 - next(iter(stated.values()))}
     mapping: dict[str, int] = {}
+    death_column = _endpoint(h) == "death" and not censoring
     for value in present:
         if value in stated or value in complement:
             mapping[value] = {**stated, **complement}[value]
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
+        elif death_column and any(death in value for death in _DEATH_WORDS):
+            mapping[value] = 1  # 'Death from other causes' in a vital status: a death
     if present == {"1", "2"} and not stated:  # all 1 is every patient's event, not R's coding
         raise ClinicalValueError(
             f"The event column {h.text!r} holds 1 and 2: state which one means death in its "

@@ -13,11 +13,10 @@ event indicator and deterministic for a seed.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from survival_core.errors import ConfigError
 
@@ -76,12 +75,14 @@ def _check(event: np.ndarray, folds: int) -> np.ndarray:
 def stratified_folds(
     event: np.ndarray, n_folds: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) indices of ``n_folds`` folds stratified by event; fewer censored patients
-    than folds leave some folds without one (scikit-learn warns of it on every call)."""
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-        return list(splitter.split(np.zeros(len(event)), event))
+    """(train, test) indices of ``n_folds`` folds stratified by event; with fewer censored
+    patients than folds (a cohort followed to nearly every death), shuffled folds, which
+    scikit-learn's stratification would warn of on every call (its warning is not silenced
+    here: filters are process-wide, and folds may run in threads)."""
+    event = np.asarray(event).astype(bool)
+    kind = StratifiedKFold if min(event.sum(), (~event).sum()) >= n_folds else KFold
+    splitter = kind(n_splits=n_folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(event)), event))
 
 
 def nested_cv(

@@ -198,11 +198,15 @@ def _read_roles(root: Path) -> dict[str, Any] | None:
 
 
 def _clinical(
-    raw: Mapping[str, Any] | None, schema: CohortSchema | None, warnings: list[str]
+    raw: Mapping[str, Any] | None,
+    schema: CohortSchema | None,
+    warnings: list[str],
+    source: str = CLINICAL_FILE,
 ) -> dict[str, Any]:
-    """clinical.json's values checked by ``schema`` (a model's own cohort's), else the HCC one.
-    Under a given schema, keys that are none of its variables are named in ``warnings``: a
-    misspelt variable would otherwise be imputed unnoticed."""
+    """The clinical values of ``source`` (clinical.json, or a cohort's row) checked by ``schema``
+    (a model's own cohort's), else the HCC one. Under a given schema, keys that are none of its
+    variables are named in ``warnings``: a misspelt variable would otherwise be imputed
+    unnoticed."""
     if raw is None:
         return {}
     if schema is None:
@@ -210,10 +214,23 @@ def _clinical(
     checked = schema.validate(raw)
     if checked.unknown:  # case_id, time and event are never unknown
         warnings.append(
-            f"clinical.json: not variables of this model, ignored: {', '.join(checked.unknown)} (its "
+            f"{source}: not variables of this model, ignored: {', '.join(checked.unknown)} (its "
             f"variables: {', '.join(schema.names)})."
         )
     return dict(checked.values)
+
+
+def _cohort_clinical(
+    row: Mapping[str, Any], schema: CohortSchema | None, warnings: list[str]
+) -> dict[str, Any]:
+    """:func:`_clinical` of a cohort's row, a value its schema refuses said and the row left
+    unread: reading the case's images (its radiomics, a network's input) needs no clinical
+    value, and a value edited out of the drafted range failed the case's extraction."""
+    try:
+        return _clinical(row, schema, warnings, "the cohort's clinical.csv")
+    except ClinicalValueError as err:
+        warnings.append(f"The cohort's clinical values of this case were not read: {err}")
+        return {}
 
 
 def _read_clinical_json(root: Path) -> dict[str, Any] | None:
@@ -745,7 +762,8 @@ def load_case(
     case to read where its folder holds several (a manifest's ``rtstruct``).
     A case folder of a cohort (``<cohort>/cases/<case id>``, its manifest listing it) without
     clinical.json takes its values from the cohort's clinical.csv (checked by the cohort's
-    schema unless ``schema`` is given) and, without ``site``, the manifest's site.
+    schema unless ``schema`` is given; a row it refuses is said in the warnings and left
+    unread, never failing the case) and, without ``site``, the manifest's site.
     ``case_id`` defaults to clinical.json's case_id, else
     for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
     name or PatientID, which may identify the patient), else the folder (or archive) name.
@@ -757,10 +775,11 @@ def load_case(
         )
         raw = _read_clinical_json(root)
         cohort = cohort_row(path) if path.is_dir() and (raw is None or site is None) else None
-        if cohort is not None:  # an imported cohort's case: its values and site are the cohort's
+        row = None  # an imported cohort's case: its values and site are the cohort's
+        if cohort is not None:
             site = site or cohort.site
-            if raw is None and cohort.clinical is not None:
-                raw, schema = cohort.clinical, schema or model_schema(cohort.cohort)
+            if raw is None:
+                row, schema = cohort.clinical, schema or model_schema(cohort.cohort)
         named = _named_case(root, explicit, image_name)
         volumes = _volumes(root)
         if named is not None:  # the case is its named files, and the patient's other images
@@ -796,7 +815,11 @@ def load_case(
             warnings += beside_dicom
             case_modality, sequence, series = info.modality, info.sequence, info.label
         assigned = _roles(structures, explicit, required, site, warnings)
-        clinical = _clinical(raw, schema, warnings)
+        clinical = (
+            _clinical(raw, schema, warnings)
+            if row is None
+            else _cohort_clinical(row, schema, warnings)
+        )
     named = str(raw["case_id"]) if raw and raw.get("case_id") else None
     if named is not None and not (volumes and not beside_dicom) and named != default_id:
         warnings.append(

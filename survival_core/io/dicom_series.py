@@ -50,7 +50,6 @@ import math
 import re
 import struct
 import tempfile
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -409,26 +408,19 @@ def set_transfer_syntax(ds: Dataset) -> None:
     ds.file_meta.TransferSyntaxUID = syntax
 
 
-#: pydicom's warning for a file that ends inside an element of undefined length (compressed
-#: pixel data cut short in a transfer): it then returns an empty dataset, which was filed as
-#: an object no case reads, and the slice silently left out.
-_CUT_SHORT = "End of file reached before delimiter"
-
-
 def dcmread_whole(source: Any, **options: Any) -> Dataset:
-    """:func:`pydicom.dcmread` of a file that must be whole: one cut short is a
-    :class:`DicomError` saying so."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=_CUT_SHORT)
-        try:
-            return pydicom.dcmread(source, **options)
-        except UserWarning as cut:
-            if _CUT_SHORT not in str(cut):
-                raise
-            raise DicomError(
-                "the file is cut short: it ends inside its pixel data (an incomplete copy or "
-                "download); copy or export it again."
-            ) from None
+    """:func:`pydicom.dcmread` of a file that must be whole: one cut short inside an element of
+    undefined length (compressed pixel data cut in a transfer), which pydicom reads as an empty
+    data set beside its file meta (filed as an object no case reads, the slice silently left
+    out), is a :class:`DicomError` saying so."""
+    ds = pydicom.dcmread(source, **options)
+    meta = getattr(ds, "file_meta", Dataset())
+    if len(ds) == 0 and meta.get("MediaStorageSOPClassUID"):
+        raise DicomError(
+            "the file is cut short: it ends inside its pixel data (an incomplete copy or "
+            "download); copy or export it again."
+        )
+    return ds
 
 
 def _try_read(path: Path, stop_before_pixels: bool) -> Dataset | None:

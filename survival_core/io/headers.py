@@ -46,9 +46,9 @@ CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "
 #: First name parts of outcome columns other than the chosen ones (kept out of the variables).
 _OUTCOME_PREFIXES = {
     "os", "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "mfs", "lrc",
-    # TCGA's Pan-Cancer endpoints (PFI, DFI), time to recurrence, distant-metastasis-, locoregional-
-    # recurrence- and failure-free survival
-    "pfi", "dfi", "ttr", "dmfs", "lrfs", "ffs",
+    # TCGA's Pan-Cancer endpoints (PFI, DFI), distant-metastasis-, locoregional-recurrence- and
+    # failure-free survival
+    "pfi", "dfi", "dmfs", "lrfs", "ffs",
 }  # fmt: skip
 
 #: Header words of an outcome wherever they stand: another survival time, a vital status, a cause
@@ -74,14 +74,18 @@ _GLUED_OUTCOME = re.compile(
 
 #: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
 #: never '5-FU', a chemotherapy, nor 'control arm').
-_TIMED_OUTCOME_WORDS = frozenset(
-    {"fu", "lfu", "control", "failure", "free", "lc", "metastasis", "metastases"}
-)
+_TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free", "lc", "ttr"})
 
-#: Name parts of the disease's state known only at follow-up (TCGA / GDC: 'new_tumor_event_dx_
-#: indicator', 'days_to_new_tumor_event', 'tumor_status', 'last_known_disease_status',
-#: 'person_neoplasm_cancer_status'): outcomes too.
-_FOLLOW_UP_STATES = ("new_tumor_event", "tumor_status", "disease_status", "cancer_status")
+#: Header words of an outcome beside a length of time only (not beside 'last': 'Time to
+#: metastasis (months)' is one, 'last_metastasis_site' none).
+_TIME_TO_WORDS = frozenset({"metastasis", "metastases"})
+
+#: TCGA / GDC's fields of the disease known only at follow-up: a new tumour event (any field
+#: of it), and the patient's tumour status at the last contact.
+_NEW_TUMOR_EVENT = "new_tumor_event"
+_FOLLOW_UP_STATES = frozenset(
+    {"tumor_status", "last_known_disease_status", "person_neoplasm_cancer_status"}
+)
 
 #: Header words of a length of time (with the time units).
 _TIME_WORDS = frozenset({"time", "duration", "length", "interval", "period", "last"})
@@ -157,6 +161,9 @@ def is_outcome_like(h: Header) -> bool:
     never a predictor."""
     words = set(h.tokens)
     timed = bool(words & (_TIME_WORDS | set(TIME_UNIT_OF))) or h.unit.lower() in TIME_UNIT_OF
+    length = bool(words & ((_TIME_WORDS - {"last"}) | set(TIME_UNIT_OF))) or (
+        h.unit.lower() in TIME_UNIT_OF
+    )
     return (
         h.base in TIME_NAMES
         or h.name in EVENT_NAMES
@@ -165,5 +172,7 @@ def is_outcome_like(h: Header) -> bool:
         or bool(_GLUED_OUTCOME.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
-        or any(state in h.name for state in _FOLLOW_UP_STATES)
+        or (length and bool(words & _TIME_TO_WORDS))
+        or _NEW_TUMOR_EVENT in h.name
+        or h.name in _FOLLOW_UP_STATES
     )

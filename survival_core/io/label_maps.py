@@ -116,15 +116,24 @@ def labels_present(path: Path | str) -> list[LayerLabel] | None:
     return found
 
 
+#: Most labels, and largest label value, of a map of many labels (TotalSegmentator's one-file
+#: output: 117 organs, labels 1-117); beyond, whole non-negative values are an image's (an MR's
+#: 1,499 values were called labels).
+MANY_LABELS = 255
+
+
 def labels_beyond_limit(path: Path | str) -> int | None:
     """How many labels a layer of the volume at ``path`` holds when its values are those of a
-    label map but more than :data:`~.volume.MAX_LABELS` of them (TotalSegmentator's one-file
-    output holds 117 organs); None otherwise."""
+    label map, more than :data:`~.volume.MAX_LABELS` of them but at most :data:`MANY_LABELS`,
+    numbered up to it; None otherwise."""
     layers = _labels_by_layer(path)
     if not layers or any(labels is None for labels in layers):
         return None
     most = max(len(labels) for labels in layers if labels is not None)
-    return most if most > MAX_LABELS else None
+    top = max(
+        (float(labels.max()) for labels in layers if labels is not None and len(labels)), default=0
+    )
+    return most if MAX_LABELS < most <= MANY_LABELS and top <= MANY_LABELS else None
 
 
 def _labels_by_layer(path: Path | str) -> list[np.ndarray | None]:

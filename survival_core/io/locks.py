@@ -24,7 +24,7 @@ from pathlib import Path
 from survival_core.errors import ConfigError
 
 #: Name of a :func:`~.atomic.temp_sibling`: '.manifest.csv.tmp-15983-0a1b2c3d'.
-_SIBLING = re.compile(r"\..+\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}")
+_SIBLING = re.compile(r"\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}")
 
 
 @contextmanager
@@ -52,12 +52,17 @@ def is_temp_sibling(name: str) -> bool:
 
 
 def remove_leftovers(folder: Path) -> list[str]:
-    """Delete the temporary siblings in ``folder`` whose writer is no longer running; their
-    names."""
+    """Delete the temporary siblings in ``folder`` whose writer is no longer running, their
+    names; a set-aside folder whose replacement never came (its writer killed between the two
+    renames) is put back instead: it is the only copy. Writers are told alive by their pid on
+    this host: a folder shared with another host's writers is not for this."""
     removed = []
     for path in folder.iterdir():
         found = _SIBLING.fullmatch(path.name)
         if found is None or process_alive(int(found["pid"])):
+            continue
+        if found["kind"] == "old" and not (folder / found["name"]).exists():
+            os.replace(path, folder / found["name"])
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

@@ -127,7 +127,9 @@ def _refuse_labels_of_one_file(names: list[str]) -> None:
     """Refuse a GTV found by name among several labels of one label map ('gtv.nii.gz:1',
     'gtv.nii.gz:2'): the file's name says a tumour is in it, not which label is the tumour
     (LiTS's 1 is the liver, HECKTOR's 2 the nodes), and their union would be taken silently."""
-    for file, labels in labels_by_shared_file(names).items():
+    shared = next(iter(labels_by_shared_file(names).items()), None)
+    if shared is not None:
+        file, labels = shared
         raise RTStructError(
             f"{file} holds {len(labels)} labels ({', '.join(map(repr, labels))}): its name "
             "does not say which is the GTV (a tumour and its organ, or a primary and its "

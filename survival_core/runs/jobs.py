@@ -49,13 +49,15 @@ import yaml
 
 from survival_core.errors import InputError
 from survival_core.io.atomic import write_json, write_text
-from survival_core.io.locks import process_alive, process_start
+from survival_core.io.locks import folder_lock, process_alive, process_start
 from survival_core.paths import data_dir, data_subdir
 from survival_core.runs.config import RunConfig, loads_config, parse_config
 
 JOB_FILE, CONFIG_FILE, LOG_FILE, CANCEL_FILE = "job.json", "config.yaml", "log.txt", "cancel.json"
 #: The job's exit status, written when the server that started it sees it end.
 EXIT_FILE = "exit.json"
+#: The lock a training job's start holds on the jobs folder (:func:`start_job`).
+START_LOCK = ".start.lock"
 STATUSES = ("running", "finished", "failed", "cancelled")
 #: Seconds a cancelled job gets to end after SIGTERM before its process group is SIGKILLed.
 CANCEL_GRACE = 5.0
@@ -354,12 +356,6 @@ def start_job(
     """
     run_config = _as_config(config, Path(base_dir) if base_dir is not None else None)
     text = yaml.safe_dump(run_config.to_dict(), sort_keys=False)
-    for running in list_jobs("train"):  # a double click, or two sessions: one run twice
-        if running.alive() and _config_text(running) == text:
-            raise InputError(
-                f"This run ({running.label}, started {running.started}) is already running with "
-                "the same config: wait for it to end, or cancel it, then start it again."
-            )
 
     def write(folder: Path) -> list[str]:
         config_file = write_text(folder / CONFIG_FILE, text)
@@ -367,8 +363,17 @@ def start_job(
             return train_command(config_file, activate)
         return [part.replace("{config}", str(config_file)) for part in command]
 
-    label = label or _default_label(run_config)
-    return _launch("train", run_config.name, label, write, activate)
+    # the check and the start under one lock: two sessions clicking at once both passed it
+    with folder_lock(jobs_dir(), START_LOCK, "job start", wait=True):
+        for running in list_jobs("train"):  # a double click, or two sessions: one run twice
+            if running.alive() and _config_text(running) == text:
+                raise InputError(
+                    f"This run ({running.label}, started {running.started}) is already running "
+                    "with the same config: wait for it to end, or cancel it, then start it again."
+                )
+        return _launch(
+            "train", run_config.name, label or _default_label(run_config), write, activate
+        )
 
 
 def _config_text(job: Job) -> str | None:

@@ -32,12 +32,15 @@ def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
 _SELF_GUARDED = frozenset({"coxnet", "lasso_cox", "auto", "ensemble"})
 
 
-def _few_events_warning(model_name: str, table: ModelTable, apparent: float) -> list[str]:
-    """A warning when the rows hold fewer than 10 events per model-matrix variable (a coxph
-    fitted on 1 event and 9 variables was saved with an apparent c-index of 1.0, unwarned)."""
-    from survival_core.models.candidates import candidate_variables, few_events_per_variable
+def _few_events_warning(
+    model_name: str, table: ModelTable, model: SurvivalModel, apparent: float
+) -> list[str]:
+    """A warning when the rows hold fewer than 10 events per variable the model uses (after a
+    reduction's selection; a coxph fitted on 1 event and 9 variables was saved with an apparent
+    c-index of 1.0, unwarned)."""
+    from survival_core.models.candidates import few_events_per_variable
 
-    events, variables = int(table.y["event"].sum()), candidate_variables(table.X)
+    events, variables = int(table.y["event"].sum()), len(model.features_used_)
     if model_name in _SELF_GUARDED or not few_events_per_variable(events, variables):
         return []
     return [
@@ -226,7 +229,7 @@ def train_model(
     # variable, a network chosen with few events, no gain over the clinical baseline); any other
     # model: its events per variable
     warnings = list(getattr(model, "selection_", {}).get("warnings", []))
-    warnings += _few_events_warning(model_name, table, card.apparent_c_index)
+    warnings += _few_events_warning(model_name, table, model, card.apparent_c_index)
     for warning in warnings:
         say(f"warning: {warning}")
     return {
