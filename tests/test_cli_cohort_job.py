@@ -74,7 +74,8 @@ def test_an_import_job_keeps_neither_the_uploaded_spreadsheet_nor_a_name_in_its_
     wait_for(lambda: not job.alive(), 180, "the import job to end")
     assert job.status == "finished", job.log()
     wait_for(lambda: not (job.folder / "upload").exists(), 10, "the upload's copy to go")
-    assert sorted(p.name for p in job.folder.iterdir()) == ["job.json", "log.txt"]
+    kept = sorted(p.name for p in job.folder.iterdir())  # its exit status holds only a number
+    assert kept in (["job.json", "log.txt"], ["exit.json", "job.json", "log.txt"]), kept
     assert not [name for name in NAMES if name in job.log()], job.log()
     assert f"skipped 1 file(s) of the download (not read): {LISTED_ON_TERMINAL}" in job.log()
 
