@@ -123,18 +123,20 @@ class ProcessMapper:
         killed it, each run again alone, up to :data:`WORKER_TRIES` times in all."""
         tries = [0] * len(items)
         waiting, suspects = list(range(len(items))), []
-        with tempfile.TemporaryDirectory(prefix="radsurv-pool-", dir=data_subdir("tmp")) as marks:
+        with tempfile.TemporaryDirectory(prefix="radsurv-pool-", dir=data_subdir("tmp")) as held:
+            marks = Path(held)
             while waiting or suspects:
                 if suspects:
                     batch, workers = [suspects.pop(0)], 1
                 else:
                     batch, waiting, workers = waiting, [], self.workers
-                broken = yield from self._pool(fn, items, batch, workers, Path(marks))
+                broken = yield from self._pool(fn, items, batch, workers, marks)
                 for i in broken:
-                    if not (Path(marks) / str(i)).exists():  # never started
+                    mark = marks / str(i)
+                    if not mark.exists():  # never started
                         waiting.append(i)
                         continue
-                    (Path(marks) / str(i)).unlink()
+                    mark.unlink()
                     tries[i] += 1
                     if tries[i] < WORKER_TRIES:
                         suspects.append(i)

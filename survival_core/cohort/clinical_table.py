@@ -494,12 +494,12 @@ def _endpoint(h: Header) -> str | None:
 
 
 def _check_endpoints(
-    path: Path, time: tuple[str, str | None] | None, event: tuple[str, str | None], given: bool
+    path: Path, time: tuple[str, str | None], event: tuple[str, str | None], given: bool
 ) -> None:
     """Refuse a time of one endpoint paired with another's event, unless the user gave both:
     a DFS time with the vital status (the endpoint's own event a 'censor' column), or a time from
     death and follow-up dates with a progression event, mixed two endpoints in one outcome."""
-    if given or time is None or None in (time[1], event[1]) or time[1] == event[1]:
+    if given or None in (time[1], event[1]) or time[1] == event[1]:
         return
     whose = {"death": "death's (overall survival)", "disease": "a recurrence's or progression's"}
     raise InputError(
@@ -1418,13 +1418,12 @@ def read_clinical_spreadsheet(
                 )
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
-    both_given = time_column is not None and event_column is not None
     if time_text is not None and event_text is not None:
         _check_endpoints(
             path,
             (time_text, _endpoint(headers[time_text])),
             (event_text, _endpoint(headers[event_text])),
-            both_given,
+            given=time_column is not None and event_column is not None,
         )
     for text, given, role in (
         (time_text, time_column, "survival time"),

@@ -67,9 +67,10 @@ from survival_core.io.filetype import is_os_clutter, sniff_file
 from survival_core.io.intensity_scale import fill_missing_values, scale_warnings
 from survival_core.io.label_maps import (
     label_file,
+    label_layers,
     label_structures,
     labels_beyond_limit,
-    labels_present,
+    present_labels,
     structure_names,
 )
 from survival_core.io.manifest import CaseRead, cohort_row
@@ -616,9 +617,12 @@ def _load_volumes(
         try:
             found = _structures_on(image, v, name, modality == "PT", warnings)
         except (GeometryError, MaskError):
-            if name in named_masks or is_mask_like(v, root) or labels_present(v) is not None:
+            if name in named_masks or is_mask_like(v, root):
                 raise
-            labels = labels_beyond_limit(v)
+            layers = label_layers(v)  # read once: a label map's error stands, an image is noted
+            if present_labels(layers) is not None:
+                raise
+            labels = labels_beyond_limit(layers)
             warnings.append(
                 f"{name} holds an image, not a mask or label map: not read."
                 if labels is None

@@ -62,7 +62,6 @@ import pydicom
 import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.multival import MultiValue
 from pydicom.pixels import get_decoder
 from pydicom.uid import (
     UID,
@@ -1200,11 +1199,12 @@ def _lossy_note(headers: list[Dataset]) -> str | None:
     ]
     if not lossy:
         return None
-    ratios: set[str] = set()
-    for h in lossy:
-        value = h.get("LossyImageCompressionRatio")
-        listed = value if isinstance(value, MultiValue) else [] if value in (None, "") else [value]
-        ratios |= {f"{float(r):g}" for r in listed if _NUMBER.fullmatch(str(r).strip())}
+    ratios = {
+        f"{float(r):g}"
+        for h in lossy
+        for r in header_values(h, "LossyImageCompressionRatio")
+        if _NUMBER.fullmatch(r)
+    }
     said = f" (ratio {', '.join(sorted(ratios))})" if ratios else ""
     return (
         f"{len(lossy)} of its {len(headers)} images were compressed with loss{said}: texture "

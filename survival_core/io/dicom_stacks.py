@@ -19,12 +19,17 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 
 def header_values(ds: Dataset, keyword: str) -> tuple[str, ...]:
-    """A multi-valued attribute's values (ImageType, CorrectedImage), stripped, upper case."""
-    value = ds.get(keyword) or ()
-    return tuple(str(v).strip().upper() for v in ([value] if isinstance(value, str) else value))
+    """An attribute's values (ImageType, CorrectedImage; one value of any VR, a number too),
+    stripped, upper case; none when absent or empty."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return ()
+    listed = value if isinstance(value, MultiValue | list | tuple) else [value]
+    return tuple(str(v).strip().upper() for v in listed)
 
 
 def _image_type(ds: Dataset) -> tuple[str, ...]:

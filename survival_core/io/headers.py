@@ -24,8 +24,8 @@ TIME_NAMES = (
     "ostime", "rfstime", "pfstime", "dfstime", "efstime",
     # French, German, Spanish, Italian exports (accents dropped: 'Survie (jours)' is 'survie')
     "survie", "survie_globale", "duree_de_suivi", "suivi", "uberleben", "ueberleben",
-    "gesamtuberleben", "uberlebenszeit", "ueberlebenszeit", "nachbeobachtung", "supervivencia", "supervivencia_global",
-    "seguimiento", "sopravvivenza", "sopravvivenza_globale",
+    "gesamtuberleben", "uberlebenszeit", "ueberlebenszeit", "nachbeobachtung", "supervivencia",
+    "supervivencia_global", "seguimiento", "sopravvivenza", "sopravvivenza_globale",
 )  # fmt: skip
 
 #: Names of an event column whose 1 / yes means the event (death), preferred first.
@@ -160,10 +160,10 @@ def is_outcome_like(h: Header) -> bool:
     """Whether a column is an outcome (PFS beside OS, the length of follow-up, a cause of death):
     never a predictor."""
     words = set(h.tokens)
-    timed = bool(words & (_TIME_WORDS | set(TIME_UNIT_OF))) or h.unit.lower() in TIME_UNIT_OF
     length = bool(words & ((_TIME_WORDS - {"last"}) | set(TIME_UNIT_OF))) or (
         h.unit.lower() in TIME_UNIT_OF
     )
+    timed = length or "last" in words
     return (
         h.base in TIME_NAMES
         or h.name in EVENT_NAMES

@@ -106,10 +106,16 @@ def structure_names(path: Path | str, shown: str) -> list[str]:
 
 def labels_present(path: Path | str) -> list[LayerLabel] | None:
     """The (layer, non-zero label) pairs of a label-map volume (reads its voxels; [] when it
-    cannot be read); None when it is no label map (non-integer or negative values, or more than
-    :data:`~.volume.MAX_LABELS` of them: an image)."""
+    cannot be read); None when it is no label map (:func:`present_labels`)."""
+    return present_labels(label_layers(path))
+
+
+def present_labels(layers: list[np.ndarray | None]) -> list[LayerLabel] | None:
+    """The (layer, label) pairs of a volume's :func:`label_layers`; None when it is no label map
+    (non-integer or negative values, or more than :data:`~.volume.MAX_LABELS` of them: an
+    image)."""
     found: list[LayerLabel] = []
-    for layer, labels in enumerate(_labels_by_layer(path)):
+    for layer, labels in enumerate(layers):
         if labels is None or len(labels) > MAX_LABELS:
             return None
         found += [(layer, int(v)) for v in labels]
@@ -122,23 +128,21 @@ def labels_present(path: Path | str) -> list[LayerLabel] | None:
 MANY_LABELS = 255
 
 
-def labels_beyond_limit(path: Path | str) -> int | None:
-    """How many labels a layer of the volume at ``path`` holds when its values are those of a
-    label map, more than :data:`~.volume.MAX_LABELS` of them but at most :data:`MANY_LABELS`,
-    numbered up to it; None otherwise."""
-    layers = _labels_by_layer(path)
-    if not layers or any(labels is None for labels in layers):
+def labels_beyond_limit(layers: list[np.ndarray | None]) -> int | None:
+    """How many labels a layer of a volume's :func:`label_layers` holds when its values are those
+    of a label map, more than :data:`~.volume.MAX_LABELS` of them but at most
+    :data:`MANY_LABELS`, numbered up to it; None otherwise."""
+    labelled = [labels for labels in layers if labels is not None]
+    if not labelled or len(labelled) < len(layers):
         return None
-    most = max(len(labels) for labels in layers if labels is not None)
-    top = max(
-        (float(labels.max()) for labels in layers if labels is not None and len(labels)), default=0
-    )
+    most = max(len(labels) for labels in labelled)
+    top = max((float(labels.max()) for labels in labelled if len(labels)), default=0)
     return most if MAX_LABELS < most <= MANY_LABELS and top <= MANY_LABELS else None
 
 
-def _labels_by_layer(path: Path | str) -> list[np.ndarray | None]:
-    """Each layer's non-zero labels, None for a layer whose values are not whole non-negative
-    numbers; [] when the volume cannot be read."""
+def label_layers(path: Path | str) -> list[np.ndarray | None]:
+    """Each layer's non-zero labels of the volume at ``path`` (reads its voxels), None for a
+    layer whose values are not whole non-negative numbers; [] when it cannot be read."""
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError:

@@ -15,7 +15,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -201,8 +201,9 @@ def cohort_row(case_folder: Path) -> CohortRow | None:
         for name in ("manifest.csv", "clinical.csv")
     )
     found = _cohort_rows(cohort, stamp).get(folder)
-    clinical = None if found is None or found.clinical is None else dict(found.clinical)
-    return None if found is None else CohortRow(cohort, clinical, found.site)
+    if found is None or found.clinical is None:
+        return found
+    return replace(found, clinical=dict(found.clinical))  # the cached row stays as read
 
 
 @functools.lru_cache(maxsize=8)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +91,12 @@ class ModelTable:
                 f"{len(missing)} case(s) are not in the table: {', '.join(missing[:5])}."
             )
         keep = self.X.index.isin(wanted)
-        return ModelTable(
-            self.X[keep], self.y[keep], list(self.notes), dict(self.metadata), self.beside_outcomes
+        return replace(
+            self,
+            X=self.X[keep],
+            y=self.y[keep],
+            notes=list(self.notes),
+            metadata=dict(self.metadata),
         )
 
 

@@ -303,14 +303,6 @@ def _prefixed(path: Path, out: Path, prefix: str) -> Path:
     return _write_like(frame, path, out)
 
 
-def _left_out(failures: Path) -> bool:
-    """Whether a feature table's failures table lists a case."""
-    try:
-        return failures.is_file() and not pd.read_csv(failures).empty
-    except pd.errors.EmptyDataError:  # no header: no case
-        return False
-
-
 def _cohort_tables(
     config: Any, cohort: Path, folder: Path, mapper: Any, progress: Progress, deep_network: Any
 ) -> list[Path]:
@@ -341,7 +333,7 @@ def _cohort_tables(
             path = feature_table_path(cohort, preset, settings, companion)
             # a table that left cases out is extracted again (its cases from the per-case cache):
             # failed cases are tried again, as the extraction promises, not reused as failed
-            if not path.exists() or _left_out(failures_path(path)):
+            if not path.exists() or not left_out_cases([path]).empty:
                 beside = f" (the {companion} beside each case's {modality})" if companion else ""
                 progress(f"extracting {preset} radiomics of {cohort}{beside}")
                 result = extract_cohort(
