@@ -141,6 +141,75 @@ def test_a_time_is_never_paired_with_another_endpoints_event(tmp_path: Path) -> 
         read_clinical_spreadsheet(_write(tmp_path, dated), event_column="Progression")
 
 
+def _dated_recurrences(died_free: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """GBSG2's recurrence-free times as a hospital's dates: diagnosis, recurrence (the events),
+    death (``died_free``: some censored patients died without recurrence) and a last follow-up
+    300 days after each recurrence (a later visit), else on the censoring day."""
+    X, y = load_gbsg2()
+    start, days = pd.Timestamp("2000-01-01"), pd.Series(pd.to_timedelta(y["time"], unit="D"))
+    recurred = pd.Series(y["cens"])
+    frame = pd.DataFrame(
+        {
+            "patient_id": range(len(y)),
+            "Date of diagnosis": start,
+            "Date of recurrence": (start + days).where(recurred),
+            "Date of death": (start + days).where(pd.Series(died_free)),
+            "Date of last follow-up": start + days + pd.to_timedelta(300 * recurred, unit="D"),
+            "Recurrence": np.where(y["cens"], "yes", "no"),
+            "age": X["age"],
+        }
+    )
+    return frame, y["time"], y["cens"]
+
+
+def test_a_recurrences_time_comes_from_its_dates(tmp_path: Path) -> None:
+    """Dates of diagnosis, recurrence, death and last follow-up with a Recurrence column: the
+    time to recurrence was refused with no way forward but editing the sheet (with the event
+    given, or without a date of death); a status stating its codes ('1=recurrence, 2=dead') was
+    read against the dates of death and follow-up: every recurrence timed at the last visit."""
+    died_free = ~load_gbsg2()[1]["cens"] & (np.random.default_rng(3).random(686) < 0.3)
+    frame, time, recurred = _dated_recurrences(died_free)
+    result = read_clinical_spreadsheet(_write(tmp_path, frame), event_column="Recurrence")
+    np.testing.assert_array_equal(result.table["time"], time)  # deaths censored at their date
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), recurred)
+    assert any("censored at 'Date of death'" in c.action for c in result.report)
+    # unasked, the dates of death give overall survival, and say how to get the recurrence's
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died_free)
+    assert any("--event-column 'Recurrence'" in c.action for c in result.report)
+    # without dates of death, the Recurrence column's own time (nothing else to read)
+    result = read_clinical_spreadsheet(_write(tmp_path, frame.drop(columns="Date of death")))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), recurred)
+    np.testing.assert_array_equal(result.table["time"][recurred], time[recurred])
+    # recurrence-free survival: a death is an event too, at its date
+    status = "status (0=censored, 1=recurrence, 2=dead)"
+    coded = frame.drop(columns="Recurrence").assign(
+        **{status: np.where(recurred, 1, np.where(died_free, 2, 0))}
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, coded), event_column=status)
+    np.testing.assert_array_equal(result.table["time"], time)
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), recurred | died_free)
+    # unasked, that status is a recurrence's: not the event of the dates' overall survival
+    result = read_clinical_spreadsheet(_write(tmp_path, coded))
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died_free)
+    np.testing.assert_array_equal(result.table["time"][died_free], time[died_free])
+
+
+def test_a_recurrence_and_its_date_must_agree(tmp_path: Path) -> None:
+    """A recurrence without its date, or a date beside 'no': that patient's outcome is left
+    missing and named (which of the two is wrong is not guessed), the others kept."""
+    frame, time, recurred = _dated_recurrences(np.zeros(686, dtype=bool))
+    first, second = np.flatnonzero(recurred)[0], np.flatnonzero(~recurred)[0]
+    frame.loc[first, "Date of recurrence"] = pd.NaT
+    frame.loc[second, "Date of recurrence"] = pd.Timestamp("2001-01-01")
+    result = read_clinical_spreadsheet(_write(tmp_path, frame), event_column="Recurrence")
+    assert sorted(result.no_outcome) == sorted([str(first), str(second)])
+    said = " ".join(c.action for c in result.report)
+    assert "an event by 'Recurrence' without a date" in said and "no event by 'Recurrence'" in said
+    kept = result.table["time"].notna().to_numpy()
+    np.testing.assert_array_equal(result.table["time"][kept], time[kept])
+
+
 def test_a_relapse_event_keeps_patients_dead_without_relapse(tmp_path: Path) -> None:
     """RFS days, a Relapse event and a date of death: 'alive by the event column but with a date
     of death' dropped every patient who died without relapse (a death's check, not a relapse's)."""

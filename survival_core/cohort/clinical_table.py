@@ -484,8 +484,9 @@ def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bo
 def _endpoint(h: Header) -> str | None:
     """Whose outcome a time or event column is: 'death' (overall survival's, a vital status),
     'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
-    or 'status', or a composite endpoint: EFS)."""
-    words = set(h.tokens)
+    or 'status', or a composite endpoint: EFS). The codes a header states count: 'status
+    (0=censored, 1=recurrence, 2=dead)' is a recurrence's."""
+    words = set(h.tokens) | {w for m in _code_meanings(h.codes).values() for w in m.split()}
     if h.tokens[0] in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
         return "disease"
     if h.tokens[0] in ("os", "dss") or words & _DEATH_HEADER_WORDS:
@@ -676,15 +677,22 @@ def _time_days(
     return days, stated
 
 
+def _code_meanings(codes: str) -> dict[str, str]:
+    """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states."""
+    return {
+        code.lower(): meaning.strip().lower()
+        for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes)
+    }
+
+
 def _stated_codes(codes: str) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; meanings other than death/alive are ignored."""
     stated: dict[str, int] = {}
-    for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes):
-        meaning = meaning.strip().lower()
+    for code, meaning in _code_meanings(codes).items():
         if meaning in EVENT_WORDS:
-            stated[code.lower()] = 1
+            stated[code] = 1
         elif meaning in ALIVE_WORDS:
-            stated[code.lower()] = 0
+            stated[code] = 0
     return stated
 
 
@@ -1160,24 +1168,85 @@ def _days_between(
     """Days from ``start`` to the first of ``ends`` that holds a date (death, else the last
     follow-up); a negative time is left missing, reported."""
     end = dates[ends[0]].combine_first(dates[ends[-1]]) if len(ends) == 2 else dates[ends[0]]
+    return _days_to(dates[start], end, f"{start!r} to {' or '.join(map(repr, ends))}", report)
+
+
+def _days_to(start: pd.Series, end: pd.Series, shown: str, report: list[Coercion]) -> pd.Series:
+    """Days from the ``start`` dates to the ``end`` dates (``shown`` says which columns); a
+    negative time is left missing, reported."""
     # days between the dates, not whole 24 hours between their clock times (a workbook's
     # datetime cells: 08:00 to 07:00 a year later is 365 days, not 364)
-    days = (end.dt.normalize() - dates[start].dt.normalize()).dt.days.astype("Float64")
+    days = (end.dt.normalize() - start.dt.normalize()).dt.days.astype("Float64")
     negative = days < 0
     if negative.any():
         report.append(
             Coercion("(from dates)", "end before start: time read as missing", int(negative.sum()))
         )
         days = days.mask(negative)
-    shown = " or ".join(repr(c) for c in ends)
     report.append(
-        Coercion(
-            "(from dates)",
-            f"survival time (days) from {start!r} to {shown}",
-            int(days.notna().sum()),
-        )
+        Coercion("(from dates)", f"survival time (days) from {shown}", int(days.notna().sum()))
     )
     return days
+
+
+def _days_to_disease_event(
+    dates: pd.DataFrame,
+    start: str,
+    disease: str,
+    ends: tuple[str | None, str | None],
+    event: tuple[pd.Series, pd.Series, Header] | None,
+    ids: pd.Series,
+    report: list[Coercion],
+) -> tuple[pd.Series, pd.Series]:
+    """Time and event of a recurrence or progression from dates: ``start`` to the ``disease``
+    date for the events, else to the death date or, alive, the last follow-up (``ends``), when
+    the patient was last known free of it. The event is the event column's (``event``: its 0/1,
+    cells and header), else whether ``disease`` holds a date. A death is an event where the column's
+    header states its code ('0=censored, 1=recurrence, 2=dead': recurrence-free survival, the
+    time the death's); otherwise a death is censored (time to recurrence), said in the report. An
+    event without its date, or a date beside 'no event', leaves that outcome missing, named."""
+    death, last = ends
+    happened = dates[disease]
+    ended = [c for c in ends if c is not None]
+    free_until = dates[ended[0]].combine_first(dates[ended[-1]])
+    died = pd.Series(False, index=dates.index)
+    if event is None:
+        events = happened.notna().astype("Int64")
+        report.append(Coercion("(from dates)", f"event: a date in {disease!r}", int(events.sum())))
+    else:
+        events, cells, h = event
+        codes = {c for c, meaning in _code_meanings(h.codes).items() if meaning in _DEATH_WORDS}
+        if death is not None and codes:
+            coded = cells.str.strip().str.lower().str.replace(r"\.0+$", "", regex=True)
+            died = coded.isin(codes) & dates[death].notna()
+        is_event = (events == 1).fillna(False).astype(bool)
+        undated = is_event & happened.isna() & ~died
+        contradicted = (events == 0).fillna(False).astype(bool) & happened.notna()
+        for rows, what in (
+            (undated, f"an event by {h.text!r} without a date in {disease!r}: outcome left "),
+            (contradicted, f"no event by {h.text!r} but a date in {disease!r}: outcome left "),
+        ):
+            _name_rows(rows, ids, h.text, what + "missing for {} (correct one of the two)", report)
+        events = events.mask(undated | contradicted)
+    is_event = (events == 1).fillna(False).astype(bool)
+    end = free_until.where(~is_event, happened).where(events.notna())
+    if death is not None:
+        end = end.where(~(died & happened.isna()), dates[death])
+        if not died.any():
+            deaths = int((~is_event & dates[death].notna()).sum())
+            report.append(
+                Coercion(
+                    "(from dates)",
+                    f"a death with no date in {disease!r} censored at {death!r} (time to the "
+                    "disease's event); for recurrence- or progression-free survival, where a "
+                    "death counts too, state the event column's codes in its header, e.g. "
+                    "'status (0=censored, 1=recurrence, 2=dead)'",
+                    deaths,
+                )
+            )
+    shown = f"{start!r} to {disease!r} for the events, else to {' or '.join(map(repr, ended))}"
+    days = _days_to(dates[start], end, shown, report)
+    return days, events.where(days.notna())
 
 
 def _days_to_death_or_follow_up(
@@ -1489,14 +1558,28 @@ def read_clinical_spreadsheet(
     dates_frame = pd.DataFrame(dates, index=cells.index)
     _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
+    taken = _birth_dates(dates_frame, headers) | {start, death, last}
+    recurred = _one_date(dates_frame, headers, _DISEASE_EVENT_WORDS, taken)
+    disease_dates = False
     if days is None and start is not None and (death or last):
         disease = event_text in headers and _endpoint(headers[event_text]) == "disease"
-        if disease and event_column is None and death is not None:  # the dates give the death
+        if recurred and (event_column is not None or death is None) and (disease or event is None):
+            given = None if event is None else (event, cells[event_text], headers[event_text])
+            days, event = _days_to_disease_event(
+                dates_frame, start, recurred, (death, last), given, ids, report
+            )
+            disease_dates, event_text = True, event_text or "(from dates)"
+        elif disease and event_column is None and death is not None:  # the dates give the death
             report.append(
                 Coercion(
                     event_text,
                     "not the event: a recurrence's or progression's, where the dates give the "
-                    f"time to death; the event is whether {death!r} holds a date",
+                    f"time to death; the event is whether {death!r} holds a date"
+                    + (
+                        f" (for the time to {recurred!r}: {_give('event_column', event_text)})"
+                        if recurred
+                        else ""
+                    ),
                     len(cells),
                 )
             )
@@ -1504,15 +1587,17 @@ def read_clinical_spreadsheet(
         elif disease:  # dates of death and follow-up, not of the disease's event
             dates_of = f"dates ({start!r} to {' or '.join(repr(c) for c in (death, last) if c)})"
             _check_endpoints(path, (dates_of, "death"), (event_text, "disease"), False)
-        ends = [c for c in (death, last) if c is not None]
-        days, unit = _days_between(dates_frame, start, ends, report), "days"
-        time_text = "(from dates)"
+        if not disease_dates:
+            ends = [c for c in (death, last) if c is not None]
+            days = _days_between(dates_frame, start, ends, report)
+        unit, time_text = "days", "(from dates)"
     if event is None and days is not None and death is not None:
         event, event_text = _death_event(dates_frame, death, days.notna(), report), "(from dates)"
     elif (
         event is not None
         and days is not None
         and death is not None
+        and not disease_dates
         and (event_text not in headers or _endpoint(headers[event_text]) != "disease")
     ):  # alive beside a death date contradicts a death's event, not a relapse's
         days, event = _alive_with_a_death_date(
