@@ -252,8 +252,9 @@ def pick_upload() -> None:
         st.error("Choose the GTV structure(s): the GTV is required.", icon=":material/error:")
         return
     with st.spinner("Reading the case..."):
-        # an empty role is passed as such: "no organ", not "find the organ by name"
-        key = tuple(sorted(roles.items()))
+        # an empty role is passed as such: "no organ", not "find the organ by name"; one left
+        # as pre-filled is found by name again, with the loader's checks
+        key = tuple(sorted(contents.roles_to_load(roles, suggested_site).items()))
         model_folder = str(model.folder) if schema is not None else None
         read = (
             str(Path(folder)),

@@ -241,6 +241,22 @@ def test_roi_map_resolves_an_ambiguous_organ(
     assert set(case.masks) >= {"gtv", "organ"} and case.site == "lung"
 
 
+def test_a_roi_map_default_no_patient_has_is_said_not_replaced_unseen(
+    download: Path, tmp_path: Path
+) -> None:
+    """A map of the GTV as 'GTVp' on patients without one: each got the GTV name matching found
+    (a head-and-neck patient's nodal 'GTVn' alone became the tumour), with no word in the
+    import report."""
+    result = import_images(
+        download, tmp_path / "cohort", roi_map=check_roi_map({"default": {"gtv": "GTVp"}}),
+        workers=1,
+    )  # fmt: skip
+    imported = [o for o in result.outcomes if o.status == "imported"]
+    assert imported and all(
+        "the ROI map's gtv ('GTVp') is not among the structures" in o.reason for o in imported
+    )
+
+
 def test_roi_map_and_output_folder_are_checked(download: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown key"):
         check_roi_map({"defaults": {"gtv": "GTV"}})

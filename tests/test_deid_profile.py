@@ -229,3 +229,19 @@ def test_a_research_name_made_of_structure_words_leaves_the_structures_alone(sar
         io.BytesIO(deidentify_dicom_bytes(_bytes(structure), Deidentifier(KEY))[0])
     )
     assert [r.ROIName for r in cleaned.StructureSetROISequence] == ["GTV Mass", "Liver", "HCC"]
+
+
+def test_a_patients_name_made_of_scratch_words_leaves_the_structures_alone(sarcoma):
+    """Mrs Old's 'GTV_old' lost 'old' and became a second 'GTV', united with the GTV; a QA
+    patient 'TEST^PHANTOM' made 'GTV_test' the GTV the same way."""
+    structure = _of_the_patient(sarcoma / "mask" / "RS.dcm")
+    structure.PatientName, structure.PatientID = "OLD^TEST", "P123"
+    structure.StructureSetROISequence[0].ROIName = "GTV"
+    for number, name in enumerate(("GTV_old", "GTV_test", "Liver_replan"), start=2):
+        _with_roi(structure, name, number)
+    cleaned = pydicom.dcmread(
+        io.BytesIO(deidentify_dicom_bytes(_bytes(structure), Deidentifier(KEY))[0])
+    )
+    assert [r.ROIName for r in cleaned.StructureSetROISequence] == [
+        "GTV", "GTV_old", "GTV_test", "Liver_replan"
+    ]  # fmt: skip

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from survival_core.errors import RTStructError
 from survival_core.io.structures import (
+    alternative_gtvs,
     map_roles,
     match_role,
     match_structure,
@@ -182,3 +183,52 @@ def test_a_label_matches_as_its_name_and_holds_only_known_words(name: str) -> No
     for site in (None, "liver", "lung"):
         assert match_structure(label, site) == match_structure(name, site)
     assert not {"zyxwv", "qwerty", "x", "1941"} & set(words(label))
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        # a GTV qualified after a hyphen was read as 'GTV minus Lung' and dropped: the node
+        # beside it became the tumour
+        ("GTV-Lung", "gtv"), ("GTV-LN", "gtv"), ("GTV-HCC", "gtv"), ("GTV-Met1", "gtv"),
+        ("GTV - Lung", "gtv"), ("GTVp-Lung", "gtv"), ("GTV-Liver", "gtv"),
+        # organ-minus-GTV forms were read as the GTV (the whole organ)
+        ("Liver w/o GTV", None), ("Liver_GTV_sub", None), ("Liver_GTV_minus", None),
+        ("Lungs_GTV_excl", None), ("Liver_less_GTV", None), ("Liver_outside_GTV", None),
+        ("Liver_ohne_GTV", None), ("Liver_sans_GTV", None), ("Lungs_mns_GTV", None),
+        ("Liver\u2013GTV", None), ("Liver\u2212GTV", None), ("Lungs-PTV", None),
+        # a GTV's rim or hot spot drawn for analysis
+        ("GTV_shell", None), ("HotSpot_GTV", None), ("GTV_DVH", None),
+        # joined up, and in the languages of European plans
+        ("GTVtumor", "gtv"), ("GTVnode", "gtv"), ("Tumeur", "gtv"), ("Lebermetastase", "gtv"),
+        ("Leber", "organ"), ("Foie", "organ"), ("Poumons", "organ"), ("Gehirn", "organ"),
+    ],
+)  # fmt: skip
+def test_planning_systems_names(name: str, role: str | None) -> None:
+    assert match_role(name) == role
+    assert match_role(structure_label(name)) == role  # an upload stores the label
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("z_GTV", "z_GTV"), ("zz_GTVn", "zz_GTVn"), ("Liver_noGTV", "Liver_noGTV"),
+     ("Liver w/o GTV", "Liver-GTV"), ("GTV_replan", "GTV_replan")],
+)  # fmt: skip
+def test_an_uploads_label_keeps_what_makes_it_no_gtv(name: str, label: str) -> None:
+    """'z_GTV.nii.gz' was stored as 'GTV' (then 'GTV-2', united with the GTV) and
+    'Liver_noGTV.nii.gz' as 'Liver' (the organ without its tumour)."""
+    assert structure_label(name) == label
+
+
+def test_drawings_of_one_tumour_are_not_united() -> None:
+    """Versions, time points, images and sub-regions of one GTV were united into a tumour larger
+    than any; lesions and a primary with its nodes still are."""
+    for names in (["GTV", "GTV_replan"], ["GTV_pre", "GTV_post"], ["GTV_CT", "GTV_PET"],
+                  ["Enhancing tumor", "Tumor core", "Whole tumor"], ["GTV", "GTV_wk3"]):  # fmt: skip
+        assert alternative_gtvs(names) == names
+        with pytest.raises(RTStructError, match="look like drawings of one tumour"):
+            map_roles(names)
+    for names in (["GTV_1", "GTV_2"], ["GTVp", "GTVn"], ["GTV_1_CT", "GTV_2_CT"]):
+        assert alternative_gtvs(names) == []
+        assert map_roles(names) == {"gtv": names}
+    assert map_roles(["GTV_replan", "Liver"]) == {"gtv": ["GTV_replan"], "organ": ["Liver"]}

@@ -429,3 +429,79 @@ def test_a_plan_beside_the_sarcoma_ct_is_left_out_and_the_case_says_so(shared_da
         "Not stored from the upload: 1 DICOM RTPLAN object(s), which no case is read from."
         in case.warnings
     )
+
+
+def _sarcoma_plan(shared_data, tmp_path, rois: dict[str, str]) -> bytes:
+    """The real sarcoma CT with an RTSTRUCT of its real GTV and other structures, named as a
+    planning system names them (``rois``: name -> 'gtv', 'node' (a ball far from the GTV),
+    'slab' (the slices above the tumour) or 'box' (a box holding the tumour)), zipped."""
+    from survival_core.io.dicom_write import write_ct_series, write_rtstruct
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    real = load_case(source)
+    gtv = sitk.GetArrayFromImage(real.masks["gtv"]).astype(np.uint8)
+    z = np.flatnonzero(gtv.any(axis=(1, 2)))
+    shapes = {"gtv": gtv, "node": np.zeros_like(gtv), "slab": np.zeros_like(gtv)}
+    shapes["node"][z[0] : z[0] + 3, 10:20, 10:20] = 1
+    shapes["slab"][z[-1] + 3 :, 40:-40, 40:-40] = 1
+    shapes["box"] = np.zeros_like(gtv)
+    shapes["box"][max(z[0] - 2, 0) : z[-1] + 3, 20:-20, 20:-20] = 1
+
+    def image(array: np.ndarray) -> sitk.Image:
+        mask = sitk.GetImageFromArray(array)
+        mask.CopyInformation(real.image)
+        return mask
+
+    info = write_ct_series(real.image, tmp_path / "ct", patient_id="PLAN01", uid_seed="plan")
+    write_rtstruct(
+        {name: image(shapes[shape]) for name, shape in rois.items()},
+        info,
+        tmp_path / "rs" / "RS.dcm",
+        uid_seed="plan",
+    )
+    return zip_bytes(
+        {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*.dcm")}
+    )
+
+
+def test_a_prefilled_organ_is_checked_as_one_found_by_name(shared_data, tmp_path):
+    """A head-and-neck plan (GTVp, GTVn, the brain as an organ at risk, a parotid): the Case page
+    passed its pre-filled roles as chosen, so the brain hosted the tumour (site brain) without a
+    word, where the loader sets an organ not surrounding the GTV aside; nor was the GTVs' union
+    said. A role the user changes is still taken as chosen."""
+    plan = {"GTVp": "gtv", "GTVn": "node", "Brain": "slab", "Parotid_L": "node"}
+    contents = describe_upload(
+        store_upload([("plan.zip", _sarcoma_plan(shared_data, tmp_path, plan))])
+    )
+    site = contents.suggested_site()
+    prefilled = {"gtv": ("GTVp", "GTVn"), "organ": ("Brain",)}
+    assert {r: tuple(v) for r, v in contents.suggested_roles(site).items()} == prefilled
+    roles = contents.roles_to_load(prefilled, site)
+    assert roles == {}  # both as the names give them: found again, with the loader's checks
+    case = load_upload(contents, roles)
+    assert "organ" not in case.masks and case.site is None
+    assert any("'Brain' looks like the brain but" in w for w in case.warnings)
+    assert "The GTV is the union of 'GTVp', 'GTVn'." in case.warnings
+    chosen = contents.roles_to_load({"gtv": ("GTVp",), "organ": ()}, site)
+    assert chosen == {"gtv": ("GTVp",), "organ": ()}
+
+
+def test_versions_of_one_gtv_are_never_united(shared_data, tmp_path):
+    """A replanned GTV beside the first ('GTV', 'GTV_replan'; the CBCT's, another time point's)
+    was united with it: a tumour larger than either. Nothing is pre-filled; the loader refuses
+    the union by name; the GTV the user picks loads alone."""
+    from survival_core.errors import RTStructError
+
+    plan = {"GTV": "gtv", "GTV_replan": "node", "Liver": "box"}
+    contents = describe_upload(
+        store_upload([("plan.zip", _sarcoma_plan(shared_data, tmp_path, plan))])
+    )
+    assert "gtv" not in contents.suggested_roles() and not contents.roles_clear()
+    with pytest.raises(RTStructError, match="'GTV', 'GTV_replan' look like drawings of one tumour"):
+        load_upload(contents, {})
+    case = load_upload(contents, {"gtv": ["GTV"]})
+    gtv = sitk.GetArrayFromImage(case.masks["gtv"])
+    assert np.array_equal(gtv, sitk.GetArrayFromImage(case.structures["GTV"]))

@@ -397,6 +397,25 @@ def explicit_roles(
     return roles
 
 
+def unmapped_defaults(
+    roi_map: Mapping[str, Any],
+    own: Mapping[str, list[str]],
+    names: tuple[str, ...],
+    originals: tuple[str, ...] | None = None,
+) -> list[str]:
+    """A note for each role whose ROI map default names none of the patient's structures (and
+    the patient's own entry does not name it): that role is found by name, maybe not as the map
+    says (a map of 'GTVp' on a patient with a nodal 'GTVn' alone: the node taken as the GTV,
+    with no word in the import report)."""
+    return [
+        f"the ROI map's {role} ({', '.join(map(repr, wanted))}) is not among the structures "
+        f"({', '.join(map(repr, names)) or 'none'}): the {role} is found by name; check it, or "
+        "name it in the ROI map's entry of this patient"
+        for role, wanted in roi_map["default"].items()
+        if role not in own and wanted and not _find(wanted, names, originals)
+    ]
+
+
 # --- choosing what to import --------------------------------------------------------------------
 
 
@@ -646,9 +665,11 @@ def _plan(
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
         companions = _companions(patient, series, annotation)
+        originals = _record(patient, annotation).original_names
         said = (
             *_drawn_elsewhere(patient, series, annotation),
             *_other_studies(patient, series, {f for _, files in companions for f in files}),
+            *unmapped_defaults(roi_map, own, annotation.roi_names, originals),
         )
         return PatientTask(
             **{**common, "notes": (*common["notes"], *said)},
@@ -674,7 +695,7 @@ def _plan(
     # 'DOE_JOHN_gtv.nii.gz'), which a ROI map's labels are resolved against
     names = tuple(safe_name(r.case_name or Path(r.path).name) for r in patient.volumes)
     return PatientTask(
-        **common,
+        **{**common, "notes": (*common["notes"], *unmapped_defaults(roi_map, own, names))},
         fmt="nifti",
         files=tuple(r.path for r in patient.volumes),
         names=names,

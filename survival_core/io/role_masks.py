@@ -17,7 +17,13 @@ import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
 from survival_core.io.label_maps import labels_by_shared_file
-from survival_core.io.structures import SITE_ORGANS, role_candidates, structure_key
+from survival_core.io.structures import (
+    SITE_ORGANS,
+    alternative_gtvs,
+    not_united,
+    role_candidates,
+    structure_key,
+)
 from survival_core.io.volume import nonzero_box
 
 
@@ -195,6 +201,8 @@ def assign_roles(
     if "gtv" not in chosen and found.gtv:
         chosen["gtv"] = [by_key[k] for k in found.gtv]
         _refuse_labels_of_one_file(chosen["gtv"])
+        if alternative_gtvs(found.gtv):
+            raise RTStructError(f"{not_united(chosen['gtv'])}. Say which structure is the GTV.")
         if len(found.gtv) > 1:
             warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
     masks = {

@@ -57,6 +57,18 @@ GTV_WORDS = frozenset(
         "mets",
         "metastasis",
         "metastases",
+        # joined up ('GTVtumor', 'GTVnode', 'GTVLN'), and French, German, Italian, Spanish
+        "gtvtumor",
+        "gtvtumour",
+        "gtvnode",
+        "gtvln",
+        "gtvtot",
+        "tumeur",
+        "tumore",
+        "metastase",
+        "metastasen",
+        "lebermetastase",
+        "lebermetastasen",
     }
 )
 #: Words denying the GTV word beside them ('non_tumor', 'no tumour', 'without tumor'; 'tumor
@@ -74,9 +86,24 @@ _DENIED_AS_ONE_WORD = frozenset(
 _GTVS = frozenset({"gtv", "gtvp", "gtvt", "gtvn"})
 #: Organ names of each site; the site is the organ that hosts the tumour.
 SITE_ORGANS: dict[str, frozenset[str]] = {
-    "liver": frozenset({"liver", "wholeliver", "hepar"}),
-    "lung": frozenset({"lung", "lungs", "wholelung", "lungtotal"}),
-    "brain": frozenset({"brain", "cerebrum"}),
+    "liver": frozenset({"liver", "wholeliver", "hepar", "leber", "foie", "fegato", "higado"}),
+    "lung": frozenset(
+        {
+            "lung",
+            "lungs",
+            "wholelung",
+            "lungtotal",
+            "poumon",
+            "poumons",
+            "lunge",
+            "lungen",
+            "polmone",
+            "polmoni",
+            "pulmon",
+            "pulmones",
+        }
+    ),  # fmt: skip
+    "brain": frozenset({"brain", "cerebrum", "gehirn", "cerveau", "cervello", "cerebro"}),
     "kidney": frozenset({"kidney", "kidneys"}),
     "pancreas": frozenset({"pancreas"}),
     "prostate": frozenset({"prostate"}),
@@ -121,11 +148,18 @@ _HELPER_WORDS = frozenset(
         "sib",
         "bed",
         "cavity",
+        # a part of the GTV drawn for planning or analysis: its rim, hottest or coldest part
+        "shell",
+        "hot",
+        "hotspot",
+        "cold",
+        "dvh",
     }
 )
 #: Superseded versions, copies and scratch structures: never a role (uniting "GTV_old" with the
-#: GTV would change the tumour). TG-263 starts a structure not used clinically with "z"; that
-#: letter is left out of mask-file labels, where it may be a patient's initial.
+#: GTV would change the tumour). TG-263 starts a structure not used clinically with "z"; a mask
+#: file's label keeps that letter where it starts the name ('z_GTV'), not further on, where it
+#: may be a patient's initial.
 _SCRATCH_LETTERS = frozenset({"z", "zz"})
 _SCRATCH_WORDS = _SCRATCH_LETTERS | frozenset(
     {
@@ -147,6 +181,19 @@ _SCRATCH_WORDS = _SCRATCH_LETTERS | frozenset(
         "ignore",
     }
 )
+#: Words telling one GTV from another drawing of the same tumour: a version, a time point, an
+#: image or a tool it was drawn on, a dose level, a sub-region ('GTV' and 'GTV_replan', 'GTV_pre'
+#: and 'GTV_post', 'GTV_CT' and 'GTV_PET', 'Enhancing tumor' and 'Whole tumor'). One such GTV
+#: alone is the GTV; GTVs that differ by these words are never united (their union is no
+#: tumour): the user picks (:func:`alternative_gtvs`). Numbered GTVs ('GTV_1_CT', 'GTV_2_CT')
+#: are lesions, united.
+_ALTERNATIVE_WORDS = frozenset(
+    {"replan", "replanning", "rev", "revised", "orig", "original", "initial", "final", "v",
+     "version", "wk", "week", "fx", "fraction", "cbct", "pre", "post", "preop", "postop",
+     "baseline", "followup", "fu", "auto", "manual", "ai", "gy", "cgy", "ct", "cect", "mr", "mri",
+     "pet", "pt", "enhancing", "core", "whole", "necrotic", "necrosis", "edema", "oedema",
+     "solid", "cystic"}
+)  # fmt: skip
 #: Parts of an organ: never the whole organ (they may still name a tumour, e.g. "GTV node").
 _PART_WORDS = frozenset(
     {
@@ -247,12 +294,19 @@ IMAGE_FOLDERS = frozenset(
 _COMBINING_WORDS = (
     GTV_WORDS | _ORGAN_WORDS | _OAR_WORDS | {"ptv", "ctv", "itv", "vessel", "vessels"}
 )
-_MINUS_WORDS = ("minus", "sub", "not", "without", "excl", "excluding", "exc", "wo")
+_MINUS_WORDS = (
+    "minus", "mns", "sub", "not", "without", "excl", "excluding", "exc", "wo", "less", "outside",
+    "ohne", "sans",
+)  # fmt: skip
+#: Minus signs other than '-' (an en dash, Unicode's minus) and 'w/o' ('Liver w/o GTV').
+_OTHER_MINUS = re.compile(r"[\u2013\u2212]|\bw/o\b", re.IGNORECASE)
 #: Every word a structure's name is read by: de-identification never cuts them from a name (a
 #: research cohort's PatientName 'LIVER_017' would have emptied the ROI 'Liver').
 STRUCTURE_WORDS = frozenset(
-    {*_COMBINING_WORDS, *_HELPER_WORDS, *_PART_WORDS, *_NEGATION_WORDS, *MASK_WORDS}
-)
+    {*_COMBINING_WORDS, *_HELPER_WORDS, *_PART_WORDS, *_NEGATION_WORDS, *MASK_WORDS,
+     *(_SCRATCH_WORDS - _SCRATCH_LETTERS), *_MINUS_WORDS,
+     *(w for w in _ALTERNATIVE_WORDS if len(w) > 2)}
+)  # fmt: skip
 #: Words a structure label keeps besides those above: sides, kinds of lesion, kinds of image.
 _LABEL_EXTRA_WORDS = frozenset(
     {
@@ -292,6 +346,8 @@ _LABEL_WORDS = frozenset(
         *_OAR_WORDS,
         *_MINUS_WORDS,
         *_NEGATION_WORDS,
+        *_DENIED_AS_ONE_WORD,
+        *_ALTERNATIVE_WORDS,
         _FREE,
         *IMAGE_STEMS,
         *MASK_WORDS,
@@ -331,12 +387,17 @@ def words(name: str) -> list[str]:
 
 
 def _is_subtraction(name: str) -> bool:
-    """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour': two structures joined by a minus."""
-    lowered = name.lower()
-    for match in re.finditer(r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])", lowered):
+    """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
+    structure other than a GTV less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of
+    the lung, a node, a metastasis): a GTV is never what another is taken from."""
+    lowered = _OTHER_MINUS.sub("-", name.lower())
+    minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
+    for match in re.finditer(minus, lowered):
         left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
-        if left & _COMBINING_WORDS and right & _COMBINING_WORDS:
+        if left & (_COMBINING_WORDS - GTV_WORDS) and right & _COMBINING_WORDS:
             return True
+        if not right and left & (_COMBINING_WORDS - GTV_WORDS) and left & GTV_WORDS:
+            return True  # the minus last: 'Liver_GTV_sub', 'Lungs_GTV_excl'
     return False
 
 
@@ -382,13 +443,14 @@ def structure_label(name: str) -> str:
     GTV-1' -> 'GTV-1', 'DOE_J_Liver_contour' -> 'Liver', 'Smith_T1_19410203' -> 'T1'.
 
     Kept: the words structure matching, mask and image names use (and sides, lesion and image
-    kinds), a number of at most two digits right after a kept word, and a '-' between kept words
-    (a subtraction, 'Liver-GTV'); any other word or number, where a patient's name, ID or birth
+    kinds), a number of at most two digits right after a kept word, a '-' between kept words
+    (a subtraction, 'Liver-GTV', 'Liver w/o GTV') and a 'z' starting the name (TG-263's mark of a
+    structure not used clinically, 'z_GTV'); any other word or number, where a patient's name, ID or birth
     date hides, is dropped. So the label may be stored where the name may not, and
     :func:`match_structure` reads it as it reads the name. Empty when no word is known.
     """
     label, end, hyphen, after_word = "", 0, False, False
-    name = _spelled(name)
+    name = _OTHER_MINUS.sub("-", _spelled(name))
     for match in _LABEL_TOKEN.finditer(name):
         token = match.group()
         if token == "-":
@@ -398,6 +460,7 @@ def structure_label(name: str) -> str:
         if not (
             token.lower() in _LABEL_WORDS
             or (number and after_word and len(token) <= _LABEL_NUMBER_DIGITS)
+            or (token.lower() in _SCRATCH_LETTERS and not name[: match.start()].strip(" _-"))
         ):
             after_word = False
             continue
@@ -405,6 +468,22 @@ def structure_label(name: str) -> str:
             label += "-" if hyphen else "_"
         label, end, hyphen, after_word = label + token, match.end(), False, not number
     return label
+
+
+def alternative_gtvs(names: Sequence[str]) -> list[str]:
+    """Of the GTV-like ``names``, those that differ by a word of :data:`_ALTERNATIVE_WORDS` (other
+    drawings of one tumour: 'GTV' and 'GTV_replan'); [] where they are lesions or parts of one
+    tumour to unite (none such, or all alike: 'GTV_1_CT', 'GTV_2_CT'; 'GTVp', 'GTVn')."""
+    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS for n in names]
+    return list(names) if len(set(said)) > 1 else []
+
+
+def not_united(names: Sequence[str]) -> str:
+    """Why the GTV-like ``names`` are not united (:func:`alternative_gtvs`), for a refusal."""
+    return (
+        f"{', '.join(map(repr, names))} look like drawings of one tumour (another version, time "
+        "point, image or sub-region): their union is no tumour"
+    )
 
 
 def match_role(name: str, site: str | None = None) -> str | None:
@@ -467,7 +546,9 @@ def map_roles(
     found = role_candidates(names, site)
     mapping: dict[str, list[str]] = {}
     problems: list[str] = []
-    if found.gtv:
+    if alternative_gtvs(found.gtv):
+        problems.append(not_united(found.gtv))
+    elif found.gtv:
         mapping["gtv"] = found.gtv
     elif "gtv" in required:
         problems.append("no structure is recognised as the GTV (tumour)")

@@ -10,6 +10,7 @@ then loads it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import label_file, labels_by_shared_file, structure_names
 from survival_core.io.structures import (
     RoleCandidates,
+    alternative_gtvs,
     role_candidates,
     structure_key,
 )
@@ -74,6 +76,26 @@ class UploadContents:
         if self.kind != "dicom" and not self.series and not found.gtv and len(names) == 1:
             roles = {"gtv": names}
         return roles
+
+    def roles_to_load(
+        self, chosen: Mapping[str, Sequence[str]], site: str | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """The roles to load the case with: a role the user left as :meth:`suggested_roles`
+        (under ``site``) pre-filled it from the names is left to the loader to find by name, so
+        it is checked as a role found so is (an organ that does not surround the GTV set aside:
+        a head-and-neck plan's brain; a union of GTVs said); the others as chosen (an emptied
+        role: none). Passed as chosen, a pre-filled brain hosted the tumour without a word."""
+        suggested = self.suggested_roles(site)
+        keys, found = _candidates(self.structure_names(), site)
+        by_name = {
+            "gtv": [keys[k] for k in found.gtv],
+            "organ": [keys[k] for listed in found.organs.values() for k in listed],
+        }
+        return {
+            role: tuple(names)
+            for role, names in chosen.items()
+            if not (names and list(names) == suggested.get(role) == by_name.get(role))
+        }
 
     def patients(self) -> list[str]:
         """The PatientIDs of a DICOM upload's image series (several: another patient's files
@@ -141,6 +163,8 @@ def _named_gtv(keys: dict[str, str], found: RoleCandidates) -> list[str]:
     GTV-like by its name ('tumor.nii.gz:1', 'tumor.nii.gz:2': LiTS's 1 is the liver), which
     the user must pick from (the loader refuses them found by name)."""
     gtv = [keys[k] for k in found.gtv]
+    if alternative_gtvs(found.gtv):  # 'GTV' and 'GTV_replan': one of them, the user says
+        return []
     shared = {n for labels in labels_by_shared_file(gtv).values() for n in labels}
     return [n for n in gtv if n not in shared]
 
