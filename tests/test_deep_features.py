@@ -15,8 +15,10 @@ import torch
 from survival_core.cli.extract import run_deep
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.deep import (
+    check_layer,
     extract_deep_features,
     load_network,
+    patch_features,
     read_deep_info,
     tumour_patch,
     write_deep_features,
@@ -190,3 +192,26 @@ def test_an_mr_case_is_refused_by_a_ct_network(cnn_folder, tmp_path):
     cohort = extract_deep_features(tmp_path / "mr", cnn_folder, workers=1)
     assert cohort.features.empty and len(cohort.failures) == 2
     assert cohort.failures.error.str.contains("is MR").all()
+
+
+def test_a_batch_norm_layers_features_are_its_own_output(weights_file):
+    """A ResNet's 'resnet.bn1' and a block's 'bn2' gave the ReLU's output (and 'bn2' the sum with
+    the residual): the hook kept the tensor the network then changed in place. A block's shared
+    activation, run after each of its convolutions, has no one output: refused."""
+    network = load_network(weights_file, **TINY)
+    patch = tumour_patch(
+        make_case(size=(40, 40, 12), case_id="W1"), network.spec, TINY["patch_size"]
+    )
+    resnet = network.module.resnet
+    with torch.no_grad():
+        x = torch.from_numpy(patch)[None]
+        bn1 = resnet.bn1(resnet.conv1(x))
+        block = resnet.layer1[0]
+        h = resnet.maxpool(torch.relu(bn1))
+        bn2 = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(h)))))
+    for layer, output in (("resnet.bn1", bn1), ("resnet.layer1.0.bn2", bn2)):
+        expected = output.double().mean(dim=(0, 2, 3, 4)).numpy()
+        np.testing.assert_allclose(patch_features(network, patch, layer), expected, atol=1e-6)
+        assert (expected < 0).any()  # a ReLU's output has no negative mean
+    with pytest.raises(ConfigError, match="'resnet.layer1.0.act' .* runs more than once per pass"):
+        check_layer(network, "resnet.layer1.0.act")

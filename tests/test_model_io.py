@@ -102,6 +102,23 @@ def test_pickle_in_weights_file_is_refused(saved: dict, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_weights_of_another_network_are_named_in_short(saved: dict, tmp_path: Path) -> None:
+    """A model folder's weights.pt of another network dumped torch's whole list of missing and
+    unexpected keys (kB of text); a truncated one gave '[Errno 22] Invalid argument' alone."""
+    _, folder = saved["deepsurv"]
+    copy = tmp_path / "model"
+    copy.mkdir()
+    (copy / "model.json").write_text((Path(folder) / "model.json").read_text())
+    other = {f"encoder.{i}.weight": torch.zeros(2, 2) for i in range(40)}
+    torch.save(other, copy / "weights.pt")
+    with pytest.raises(InputError, match=r"does not match the saved architecture \(missing") as e:
+        DeepSurv.load(copy)
+    assert "and 35 more" in str(e.value) and len(str(e.value)) < 700
+    (copy / "weights.pt").write_bytes((Path(folder) / "weights.pt").read_bytes()[:500])
+    with pytest.raises(InputError, match="cannot be read as a PyTorch weights file"):
+        DeepSurv.load(copy)
+
+
 def test_object_arrays_in_forest_file_are_refused(saved: dict, tmp_path: Path) -> None:
     _, folder = saved["rsf"]
     copy = tmp_path / "model"

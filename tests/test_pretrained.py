@@ -34,7 +34,9 @@ def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return all(torch.equal(v, sb[k]) for k, v in a.state_dict().items())
 
 
-@pytest.mark.parametrize("layout", ["plain", "module_prefix", "wrapped", "extra_fc", "old_bn"])
+@pytest.mark.parametrize(
+    "layout", ["plain", "module_prefix", "wrapped", "extra_fc", "old_bn", "lightning"]
+)
 def test_state_dict_layouts_load(tmp_path, layout):
     source = _net(1)
     state = dict(source.state_dict())
@@ -46,6 +48,8 @@ def test_state_dict_layouts_load(tmp_path, layout):
         state.update({"fc.weight": torch.zeros(400, 128), "fc.bias": torch.zeros(400)})
     elif layout == "old_bn":  # checkpoints from before batch-norm counters existed
         state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    elif layout == "lightning":  # a LightningModule's self.model: refused as 'not a ResNet'
+        state = {"state_dict": {f"model.{k}": v for k, v in state.items()}, "epoch": 3}
     torch.save(state, tmp_path / "w.pt")
     target = _net(2)
     assert not _same_weights(source, target)
@@ -150,3 +154,34 @@ def test_unknown_architectures_are_refused():
 def test_invalid_architecture_settings(kwargs):
     with pytest.raises(ConfigError):
         make_resnet(**kwargs)
+
+
+class _System:
+    """Pickled as a call of os.system: what a malicious weights file holds."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+def test_a_file_calling_code_is_refused_as_code_not_as_damaged(tmp_path):
+    """A pickle calling os.system was refused as 'damaged' (torch's reason dropped); a model
+    folder's weights passed torch's whole text on, with its advice to load it with
+    weights_only=False."""
+    from survival_core.models.weights_file import load_tensors
+
+    torch.save({"conv1.weight": torch.zeros(1), "x": _System()}, tmp_path / "evil.pt")
+    for read in (read_state_dict, lambda p: load_tensors(p, "cpu", "model weights")):
+        with pytest.raises(
+            InputError, match=r"holds Python objects or code .*\(posix.system\)"
+        ) as e:
+            read(tmp_path / "evil.pt")
+        assert "weights_only" not in str(e.value)
+
+
+def test_a_network_of_several_images_is_refused(tmp_path):
+    """A CT + PET network (2 input channels) was fed the CT in both, without a word."""
+    with pytest.raises(InputError, match="takes 2 input channels"):
+        resnet_architecture(_net(1, n_input_channels=2).state_dict())
+    assert resnet_architecture(_net(1, n_input_channels=3).state_dict())["n_input_channels"] == 3

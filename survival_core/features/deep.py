@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -147,7 +148,20 @@ def load_network(
 
 
 def layer_names(network: DeepNetwork) -> list[str]:
-    """Modules the image branch runs through, in order: the valid ``layer`` values."""
+    """Modules the image branch runs through, in order: the valid ``layer`` values. A module
+    run more than once per pass (a MONAI ResNet block's one activation, called after each of its
+    convolutions) has no one output: it is left out (:func:`shared_layers`)."""
+    fired = _fired(network)
+    return [name for name, count in fired.items() if count == 1]
+
+
+def shared_layers(network: DeepNetwork) -> list[str]:
+    """Modules the image branch runs more than once per pass."""
+    return [name for name, count in _fired(network).items() if count > 1]
+
+
+def _fired(network: DeepNetwork) -> Counter[str]:
+    """How often one pass of the image branch runs each named module, in the order they run."""
     fired: list[str] = []
     handles = [
         module.register_forward_hook(lambda *_, name=name: fired.append(name))
@@ -161,7 +175,7 @@ def layer_names(network: DeepNetwork) -> list[str]:
     finally:
         for handle in handles:
             handle.remove()
-    return list(dict.fromkeys(fired))
+    return Counter(fired)
 
 
 def check_layer(network: DeepNetwork, layer: str | None) -> None:
@@ -169,6 +183,12 @@ def check_layer(network: DeepNetwork, layer: str | None) -> None:
     if layer is None:
         return
     valid = layer_names(network)
+    if layer in shared_layers(network):
+        raise ConfigError(
+            f"The layer {layer!r} of {network.info['network']} runs more than once per pass (one "
+            "activation shared by a block's convolutions): it has no one output. Choose the "
+            "block itself or one of its convolutions."
+        )
     if layer not in valid:
         # name the stages and blocks, not the layers inside numbered blocks
         top = [n for n in valid if not any(p.isdigit() for p in n.split(".")[:-1])]
@@ -236,7 +256,9 @@ def patch_features(network: DeepNetwork, patch: np.ndarray, layer: str | None = 
     handle = None
     if layer is not None:
         module = dict(network.module.named_modules())[layer]
-        handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out))
+        # a copy: the network changes the output in place after the hook (a ResNet's
+        # ReLU(inplace=True) on its batch norm's output, 'out += residual')
+        handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out.clone()))
     try:
         with torch.no_grad():
             output = network.embed(x)

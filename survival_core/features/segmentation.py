@@ -30,6 +30,7 @@ from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.models.device import resolve_device, seeded
 from survival_core.models.image_data import network_input
 from survival_core.models.training_loop import Constraints, TrainingSettings, train_network
+from survival_core.models.weights_file import load_tensors, mismatch
 from survival_core.preprocess.window import get_window
 
 CONFIG_FILE = "unet.json"
@@ -294,23 +295,14 @@ class SegmentationModel:
         config = UNetConfig.from_dict(document.get("config") or {})
         chosen = resolve_device(device)
         weights_path = folder / WEIGHTS_FILE
-        try:
-            weights = torch.load(weights_path, map_location=chosen, weights_only=True)
-        except FileNotFoundError as err:
-            raise InputError(f"U-Net weights {weights_path} are missing.") from err
-        # torch raises UnpicklingError, RuntimeError, EOFError... for unsafe or corrupt files
-        except Exception as err:
-            raise InputError(
-                f"{weights_path} is not a plain tensor state_dict (refused for safety or "
-                f"corrupt): {err}"
-            ) from err
+        weights = load_tensors(weights_path, chosen, "U-Net weights")
         network = build_unet(config).to(chosen)
         try:
             network.load_state_dict(weights)
         except (RuntimeError, TypeError, AttributeError) as err:
             raise InputError(
-                f"{weights_path} does not match the U-Net described in {path} "
-                f"(channels {config.channels}): {err}"
+                f"{mismatch(weights_path, err)} The U-Net {path} describes has channels "
+                f"{config.channels}."
             ) from err
         network.eval()
         return cls(config, network, document.get("history") or {})

@@ -36,6 +36,7 @@ from survival_core.models.reduction import ReductionChain, selector_from_dict
 from survival_core.models.registry import MODELS
 from survival_core.models.tabular import TablePreprocessor
 from survival_core.models.training_loop import TrainingSettings, train_network
+from survival_core.models.weights_file import load_tensors, mismatch
 from survival_core.outcome import survival_arrays, training_arrays
 
 MODEL_FILE = "model.json"
@@ -458,20 +459,11 @@ class TorchSurvivalModel(SurvivalModel):
     def _set_state(self, state: dict[str, Any], folder: Path) -> None:
         self.device_ = loading_device(self.device)
         path = folder / WEIGHTS_FILE
-        try:
-            weights = torch.load(path, map_location=self.device_, weights_only=True)
-        except FileNotFoundError as err:
-            raise InputError(f"Model weights {path} are missing.") from err
-        except (
-            Exception
-        ) as err:  # torch raises UnpicklingError/RuntimeError for unsafe or bad files
-            raise InputError(
-                f"{path} is not a plain tensor state_dict (refused for safety or corrupt): {err}"
-            ) from err
+        weights = load_tensors(path, self.device_, "model weights")
         self.network_ = self._build_network(int(state["n_features"])).to(self.device_)
         try:
             self.network_.load_state_dict(weights)
         except (RuntimeError, TypeError, AttributeError) as err:
-            raise InputError(f"{path} does not match the saved architecture: {err}") from err
+            raise InputError(mismatch(path, err)) from err
         self.network_.eval()
         self.history_ = state.get("history", {})

@@ -28,6 +28,7 @@ from monai.networks.nets import resnet as monai_resnet
 from torch import nn
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.models.weights_file import SHOWN, load_tensors, unwrapped
 
 #: ResNet depth -> (MONAI block type, residual blocks per stage).
 DEPTHS: dict[int, tuple[str, tuple[int, ...]]] = {
@@ -35,8 +36,9 @@ DEPTHS: dict[int, tuple[str, tuple[int, ...]]] = {
     50: ("bottleneck", (3, 4, 6, 3)),
     101: ("bottleneck", (3, 4, 23, 3)),
 }
-#: How many mismatching tensors an error message names.
-SHOWN = 5
+#: Input channels a weights file's network may take: one image, or three (an ImageNet-style
+#: network, the grey image repeated in each).
+INPUT_CHANNELS = (1, 3)
 
 
 def make_resnet(
@@ -82,34 +84,12 @@ def make_resnet(
     )
 
 
-def _unreadable(path: Path, error: Exception) -> str:
-    """Why ``torch.load(weights_only=True)`` refused ``path``, in the user's terms: torch's own
-    text advised loading a merely corrupt file with weights_only=False, which runs its code."""
-    text = str(error)
-    if "This file can still be loaded" in text:  # Python objects besides the tensors
-        return (
-            f"{path} holds Python objects besides tensors, which could run code when read: "
-            "refused. Save the network's state_dict alone (torch.save(model.state_dict(), "
-            "path)) and give that file."
-        )
-    detail = text.rpartition("WeightsUnpickler error:")[2].strip() or type(error).__name__
-    first = detail.splitlines()[0].split(". ")[0][:200]
-    return (
-        f"{path} cannot be read as a PyTorch weights file (empty, truncated, damaged or of "
-        f"another format: {first}). Give the file of tensors saved by "
-        "torch.save(model.state_dict(), path)."
-    )
-
-
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weights file, unwrapped (``state_dict`` key) and without ``module.``."""
+    """The tensors of a weights file, unwrapped (``state_dict`` key; :func:`unwrapped` names)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Weights file {path} does not exist.")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - UnpicklingError, EOFError, RuntimeError...
-        raise InputError(_unreadable(path, err)) from err
+    loaded = load_tensors(path, "cpu")
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, Mapping) or not loaded:
@@ -119,7 +99,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise InputError(
             f"{path} is not a state_dict: entries {', '.join(not_tensors[:SHOWN])} are not tensors."
         )
-    return {re.sub(r"^module\.", "", str(k)): v for k, v in loaded.items()}
+    return unwrapped(dict(loaded))
 
 
 def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
@@ -179,6 +159,13 @@ def resnet_architecture(
         raise InputError(
             f"{source}: a ResNet with {block} blocks {blocks} per stage is not supported; "
             f"supported depths: {known}."
+        )
+    if int(conv1.shape[1]) not in INPUT_CHANNELS:
+        raise InputError(
+            f"{source}: its first convolution takes {int(conv1.shape[1])} input channels (a "
+            "network of several images, such as CT and PET): RadSurv gives it one image (CT or "
+            "MR; repeated for a 3-channel ImageNet-style network), which would fill every "
+            "channel. Give a network of 1 or 3 input channels."
         )
     has_shortcut_conv = "layer2.0.downsample.0.weight" in state
     return {

@@ -1,0 +1,81 @@
+"""Reading tensor files safely: ``torch.load(weights_only=True)`` (tensors and plain containers,
+never code), its refusals told in the user's terms.
+
+torch's own text of a refusal advises loading again with ``weights_only=False``, which runs any
+code the file holds: that advice is never passed on. A weights file from a training framework
+(PyTorch Lightning's checkpoint: tensors under ``state_dict``, each name after ``model.``) or from
+``nn.DataParallel`` (``module.``) is unwrapped to the network's own names.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from survival_core.errors import InputError
+
+#: How many missing, unexpected or mismatched tensor names a message lists.
+SHOWN = 5
+
+
+def load_tensors(path: Path, map_location: Any, what: str = "weights file") -> Any:
+    """The tensors ``path`` holds, read without running code; :class:`InputError` naming the
+    ``what`` and why it cannot be read (missing, code or Python objects, damaged)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError as err:
+        raise InputError(f"The {what} {path} is missing.") from err
+    except Exception as err:  # noqa: BLE001 - UnpicklingError, EOFError, RuntimeError, OSError...
+        raise InputError(unreadable(path, err)) from err
+
+
+def unreadable(path: Path, error: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused ``path``, without torch's advice to load it
+    with ``weights_only=False``."""
+    text = str(error)
+    code = re.search(r"GLOBAL ([\w.]+)", text)
+    if code or "This file can still be loaded" in text:
+        named = f" ({code[1]})" if code else ""
+        return (
+            f"{path} holds Python objects or code besides tensors{named}, which could run when "
+            "read: refused. Save the network's state_dict alone (torch.save(model.state_dict(), "
+            "path)) and give that file."
+        )
+    detail = text.rpartition("WeightsUnpickler error:")[2].strip() or type(error).__name__
+    lines = [line for line in detail.splitlines() if line and "weights_only" not in line]
+    first = (lines[0] if lines else type(error).__name__).split(". ")[0][:200]
+    return (
+        f"{path} cannot be read as a PyTorch weights file (empty, truncated, damaged or of "
+        f"another format: {first}). Give the file of tensors saved by "
+        "torch.save(model.state_dict(), path)."
+    )
+
+
+def unwrapped(state: dict[str, Any]) -> dict[str, Any]:
+    """A state dict's tensor names as the network's own: ``nn.DataParallel``'s ``module.`` cut
+    from each; a Lightning module's ``model.`` cut where every name has it."""
+    names = {re.sub(r"^module\.", "", str(k)): v for k, v in state.items()}
+    if names and all(k.startswith("model.") for k in names):
+        names = {k.removeprefix("model."): v for k, v in names.items()}
+    return names
+
+
+def mismatch(path: Path, error: Exception) -> str:
+    """A ``load_state_dict`` refusal in short: the first missing and unexpected tensor names
+    and size mismatches, not torch's whole list."""
+    text = str(error)
+    parts = []
+    for label in ("Missing key(s)", "Unexpected key(s)"):
+        found = re.search(rf'{re.escape(label)} in state_dict: ((?:"[^"]+",?\s*)+)', text)
+        if found:
+            keys = re.findall(r'"([^"]+)"', found[1])
+            more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+            parts.append(f"{label.lower()} {', '.join(keys[:SHOWN])}{more}")
+    sizes = re.findall(r"size mismatch for ([\w.]+)", text)
+    if sizes:
+        parts.append(f"size mismatch for {', '.join(sizes[:SHOWN])}")
+    said = "; ".join(parts) or text.splitlines()[0][:300]
+    return f"{path} does not match the saved architecture ({said})."
