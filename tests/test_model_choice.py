@@ -381,6 +381,18 @@ def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
     assert ("warnings" in selected) == (60 / used < 10), used
 
 
+def test_an_image_model_of_no_variable_gets_no_events_per_variable_warning() -> None:
+    """`fit --model cnn3d` warned of '3 event(s) for 0 variable(s) (3.0 per variable)'."""
+    from types import SimpleNamespace
+
+    from survival_core.workflows.training import _few_events_warning
+
+    table = SimpleNamespace(y={"event": np.array([1, 1, 1, 0, 0])})
+    assert _few_events_warning("cnn3d", table, SimpleNamespace(features_used_=[]), 0.9) == []
+    (said,) = _few_events_warning("coxph", table, SimpleNamespace(features_used_=["a"]), 0.9)
+    assert said.startswith("3 event(s) for 1 variable(s) (3.0 per variable")
+
+
 def test_the_folds_choices_are_said_over_every_fold_not_the_last_ones() -> None:
     """GBSG2's first 199 patients, 5 folds: four folds chose by the one-SE rule (9.9 events per
     variable) and stacked the linear Cox models only; the summary gave the last fold's margin rule,

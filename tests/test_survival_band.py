@@ -150,6 +150,7 @@ def test_the_curve_stops_at_the_last_follow_up_like_the_reported_survival():
 
 
 def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
+    from survival_core.models.scoring import survival_text
     from survival_core.viewer.patient import survival_band_figure
 
     model, X = fitted
@@ -161,7 +162,14 @@ def test_survival_figure_marks_the_yearly_points_with_their_interval(fitted):
     marks = fig.data[-1]
     expected = [band.at(m * 365.25 / 12) for m in (12, 24, 36)]
     np.testing.assert_allclose(marks.y, [e[0] for e in expected])
-    assert marks.text[0].startswith(f"1 y: {expected[0][0]:.0%} ({expected[0][1]:.0%}")
+    assert marks.text[0].startswith(
+        f"1 y: {survival_text(expected[0][0])} ({survival_text(expected[0][1])}"
+    )
+    # a survival of 0.9995 is not a certainty: '> 99 %' as the metric and the PDF say, not 100%
+    ends = survival_band_figure(
+        dataclasses.replace(band, survival=np.clip(band.survival * 0 + 0.9995, 0, 1), low=None)
+    ).data[-1]
+    assert all(text.endswith(": > 99 %") for text in ends.text)
     bare = survival_band_figure(dataclasses.replace(band, low=None, high=None, note="no band"))
     assert [t.meta["role"] for t in bare.data if t.meta] == ["survival", "marks"]
     # a cohort followed 999 days (veterans): the curve stops there, marks at 1 and 2 years only

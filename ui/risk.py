@@ -40,7 +40,9 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     # rows of three: six side by side were cut to '5...' in a laptop's window with the sidebar open
     columns = [*st.columns(3), *st.columns(3)]
     columns[0].metric(
-        "Risk score", f"{result['risk']:.2f}", help="Log-hazard scale; higher = worse"
+        "Risk score",
+        f"{result['risk']:.2f}",
+        help="A relative scale (the model's own: a log-hazard for Cox models); higher = worse",
     )
     columns[1].metric(
         "Percentile", f"{result['percentile']:.0f} %", help="Among the training cohort"

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from survival_core.errors import InputError
-from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS
+from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, survival_text
 from survival_core.models.survival_band import SurvivalBand
 from survival_core.viewer.curves import PALETTE, REFERENCE_COLOUR, _days_per, _fill, _finish
 
@@ -62,8 +62,10 @@ def survival_band_figure(
     # no mark past the curve's end (the training cohort's last follow-up), as the score reports
     horizons = [m for m in REPORT_MONTHS if m * DAYS_PER_MONTH <= band.time[-1]]
     marks = [band.at(months * DAYS_PER_MONTH) for months in horizons]
+    # as the Risk page's figures and the PDF write them: '> 99 %', never a certain '100%'
     texts = [
-        f"{months // 12} y: {value:.0%}" + ("" if low is None else f" ({low:.0%} to {high:.0%})")
+        f"{months // 12} y: {survival_text(value)}"
+        + ("" if low is None else f" ({survival_text(low)} to {survival_text(high)})")
         for months, (value, low, high) in zip(horizons, marks, strict=True)
     ]
     values = np.array([m[0] for m in marks])
@@ -116,7 +118,9 @@ def attribution_figure(
     if signed:
         values = np.array([float(f["attribution"]) for f in features])[::-1]
         colours = [PALETTE[1] if v > 0 else PALETTE[0] for v in values]
-        axis = "Contribution to the risk score (log-hazard, vs the training mean)"
+        # the risk score's own scale: a log-hazard for Cox models, not a forest's or a
+        # discrete-time model's
+        axis = "Contribution to the risk score (vs the training mean)"
         hover = "%{y}: %{x:+.3f}<extra></extra>"
     else:
         values = np.array([float(f["share"]) for f in features])[::-1]

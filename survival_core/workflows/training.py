@@ -41,10 +41,14 @@ def _few_events_warning(
     from survival_core.models.candidates import few_events_per_variable
 
     events, variables = int(table.y["event"].sum()), len(model.features_used_)
-    if model_name in _SELF_GUARDED or not few_events_per_variable(events, variables):
-        return []
+    if (
+        model_name in _SELF_GUARDED
+        or not variables
+        or not few_events_per_variable(events, variables)
+    ):
+        return []  # no variable: an image model's ('3 events for 0 variables')
     return [
-        f"{events} event(s) for {variables} variable(s) ({events / max(1, variables):.1f} per "
+        f"{events} event(s) for {variables} variable(s) ({events / variables:.1f} per "
         f"variable, fewer than 10): the model overfits, and its apparent c-index "
         f"({apparent:.3f}) overstates what new patients would see. Cross-validate it "
         "(--cv-repeats), let a penalty chosen by cross-validation shrink it (coxnet, lasso_cox), "
