@@ -499,6 +499,27 @@ def test_a_patient_without_any_of_a_clinical_models_values_is_refused(gbsg2_mode
     assert len(one.imputed) == 7
 
 
+def test_values_of_variables_a_reduction_dropped_count_as_none(gbsg2_model, tmp_path):
+    """GBSG2's Cox model on the 4 variables han2020 keeps: a patient giving only the 4 it dropped
+    got the training cohort's typical patient's score, and 'imputed' named variables the score
+    does not depend on (the Risk page warned of them)."""
+    from survival_core.workflows.scoring import score_values
+
+    table = gbsg2_model[1]
+    table.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    argv = ["fit", "--table", str(path), "--model", "coxph", "--reduction", "han2020"]
+    assert main([*argv, "--out", str(tmp_path / "m"), "--json"]) == 0
+    loaded = load_scoring_model(tmp_path / "m")
+    used = loaded.used_inputs
+    assert 0 < len(used) < len(loaded.inputs)
+    dropped = {name: table.iloc[5][name] for name in loaded.inputs if name not in used}
+    with pytest.raises(InputError, match=rf"None of model m's inputs .*{len(used)} variable"):
+        score_values(dropped, loaded, "P5")
+    given = {name: table.iloc[5][name] for name in used}
+    assert score_values(given, loaded, "P5").imputed == []
+    assert score_values({**given, used[0]: None}, loaded, "P5").imputed == [used[0]]
+
+
 def test_values_written_with_a_bom_are_read_and_keys_not_read_are_named(gbsg2_model, tmp_path):
     """A values file saved by Windows Notepad (a byte-order mark) was 'not valid JSON'; values
     nested under a 'clinical' key were refused as all missing without naming the key."""

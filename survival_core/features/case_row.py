@@ -74,9 +74,12 @@ def _clinical_inputs(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str
 def _feature_frame(
     row: dict[str, Any], clinical: Iterable[str], case_id: str, loaded: LoadedModel
 ) -> tuple[pd.DataFrame, list[str]]:
-    """``row`` as a one-row table in the model's input order, and the clinical inputs imputed;
-    a category the model never saw is refused (:func:`_refuse_unseen_levels`)."""
-    imputed = [name for name in clinical if row[name] is None]
+    """``row`` as a one-row table in the model's input order, and the clinical inputs imputed
+    that the score depends on (:attr:`~LoadedModel.used_inputs`: the missing value of an input
+    its reduction dropped was called imputed); a category the model never saw is refused
+    (:func:`_refuse_unseen_levels`)."""
+    used = set(loaded.used_inputs)
+    imputed = [name for name in clinical if row[name] is None and name in used]
     frame = pd.DataFrame([row], index=pd.Index([case_id], name="case_id"))[loaded.inputs]
     _refuse_unseen_levels(frame, loaded)
     return frame, imputed
@@ -115,12 +118,13 @@ def reads_images(loaded: LoadedModel) -> bool:
 def require_values(
     imputed: list[str], loaded: LoadedModel, case_id: str, ignored: list[str] | None = None
 ) -> None:
-    """ValuesNeeded when every input of clinical model ``loaded`` is ``imputed`` for case
-    ``case_id``: its score (or nomogram points) would be the training cohort's typical
-    patient's, not this one's. Every page scoring a case asks it, so none shows such a score.
+    """ValuesNeeded when every input the score of clinical model ``loaded`` depends on is
+    ``imputed`` for case ``case_id`` (values given only for inputs its reduction dropped count as
+    none): its score (or nomogram points) would be the training cohort's typical patient's, not
+    this one's. Every page scoring a case asks it, so none shows such a score.
     The keys given that are none of its variables (``ignored``) are named: values nested under
     a 'clinical' key, or written as a table's headers ('Age (years)')."""
-    if imputed and set(imputed) >= set(loaded.inputs) and not reads_images(loaded):
+    if imputed and set(imputed) >= set(loaded.used_inputs) and not reads_images(loaded):
         shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
         raise ValuesNeeded(
             f"None of model {loaded.name}'s inputs came with case {case_id}: its "

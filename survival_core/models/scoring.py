@@ -63,6 +63,18 @@ class LoadedModel:
         return [c["name"] for c in self.model.preprocessor_.input_schema_]
 
     @cached_property
+    def used_inputs(self) -> list[str]:
+        """The inputs the score depends on: those of which the model's feature reduction (a
+        filter, LASSO) kept a column; all of them without a reduction. A value of another input
+        changes nothing."""
+        preprocessor = getattr(self.model, "preprocessor_", None)
+        if preprocessor is None:
+            return self.inputs
+        encodes = preprocessor.input_of_
+        used = {encodes.get(f, f) for f in self.model.features_used_}
+        return [c for c in self.inputs if c in used]
+
+    @cached_property
     def last_follow_up(self) -> float:
         """The training cohort's last follow-up (days), or the model's last estimated time if
         earlier (a discrete-time model's last edge): its survival curves are estimated up to
