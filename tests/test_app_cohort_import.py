@@ -68,7 +68,9 @@ def test_cohort_names_are_plain_folder_names() -> None:
 def test_report_puts_failed_patients_first(reported_cohort) -> None:
     status = import_status(reported_cohort)
     assert status.patients["patient"].tolist() == ["bb22", "dd44", "aa11", "cc33"]
-    assert status.counts() == {"failed": 2, "absent": 0, "imported": 1, "unchanged": 1}
+    assert status.counts() == {
+        "failed": 2, "absent": 0, "withdrawn": 0, "imported": 1, "unchanged": 1
+    }  # fmt: skip
     assert status.clinical.loc[0, "column"] == "Histology"
     assert reported_cohort in imported_cohorts()
 

@@ -22,7 +22,8 @@ from survival_core.cohort.importer import (
     read_roi_map,
 )
 from survival_core.cohort.inventory import inventory_tree
-from survival_core.errors import ConfigError
+from survival_core.cohort.withdrawal import withdraw
+from survival_core.errors import ConfigError, InputError
 from survival_core.io.case_loader import load_case
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock
@@ -148,7 +149,9 @@ def test_rerun_touches_nothing(imported: tuple[Path, dict], download: Path) -> N
     assert again == {
         p: ("unchanged" if o.status == "imported" else "failed") for p, o in first.items()
     }
-    assert result.counts() == {"imported": 0, "failed": 4, "unchanged": 3, "absent": 0}
+    assert result.counts() == {
+        "imported": 0, "failed": 4, "unchanged": 3, "absent": 0, "withdrawn": 0
+    }  # fmt: skip
 
 
 def test_a_patient_gone_from_the_download_stays_reported_until_its_case_is_deleted(
@@ -164,7 +167,7 @@ def test_a_patient_gone_from_the_download_stays_reported_until_its_case_is_delet
     result = import_images(smaller, out, workers=1, progress=lines.append)
     absent = [o for o in result.outcomes if o.status == "absent"]
     assert [o.patient for o in absent] == [case_id] and result.counts()["absent"] == 1
-    assert f"delete cases/{case_id}" in absent[0].reason and "consent" in absent[0].reason
+    assert f"cohort withdraw {case_id}" in absent[0].reason and "consent" in absent[0].reason
     assert "1 patient(s) of earlier imports are not in this download" in lines[-1]
     assert case_id in set(read_manifest(out).case_id)  # a rerun never deletes a case
     assert f"{case_id},absent," in (out / "import_report.csv").read_text()
@@ -214,6 +217,106 @@ def test_an_import_killed_while_renaming_a_table_reruns_and_two_at_once_do_not(
     import_images(download, out, workers=1)
     assert _snapshot(out) == _snapshot(imported[0])
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [IMPORT_LOCK]
+
+
+def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
+    imported: tuple[Path, dict],
+    tree: DownloadTree,
+    download: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """Consent withdrawn: deleting cases/<id>/ and importing again (the README's steps) left the
+    patient's row in clinical.csv (trained on, shown on the Cohort page) and, the download still
+    holding the patient, imported them back without a word. `cohort withdraw` takes them out of
+    every table and cache and keeps them out of later imports and joins."""
+    import pandas as pd
+
+    from survival_core.paths import data_subdir
+
+    out = tmp_path / "cohort"
+    shutil.copytree(imported[0], out)
+    good, other = _good(tree, "dicom").patient_id, _good(tree, "nifti").patient_id
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text(f"MRN,OS (months),Vital status\n{good},14,Dead\n{other},8,Alive\n")
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
+    assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
+    case_id, kept = _case_ids(out, tree)[good], _case_ids(out, tree)[other]
+    cached = data_subdir("cache") / "features" / "settingshash" / "digest.json"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({"case_id": case_id, "features": {"a": 1.0}}))
+    run = data_subdir("runs") / "run123" / "oof.csv"
+    run.parent.mkdir(parents=True, exist_ok=True)
+    run.write_text(f"case_id,risk\n{case_id},0.3\n{kept},0.1\n")
+    capsys.readouterr()
+    assert main(["cohort", "withdraw", "--cohort", str(out), case_id, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["withdrawn"] == [case_id] and summary["runs_naming_them"] == ["run123"]
+    assert (summary["case_folders"], summary["clinical_rows"], summary["cached_features"]) == (
+        1, 1, 1
+    )  # fmt: skip
+    assert not (out / "cases" / case_id).exists() and not cached.exists()
+    for table in ("manifest.csv", "id_map.csv", "clinical.csv", "import_report.csv"):
+        assert case_id not in (out / table).read_text(), table
+    assert kept in (out / "clinical.csv").read_text()
+    # the download and the spreadsheet still hold the patient: left out, said
+    assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
+    report = pd.read_csv(out / "import_report.csv").set_index("patient")
+    assert report.loc[case_id, "status"] == "withdrawn"
+    assert "withdrawn from the cohort on" in report.loc[case_id, "reason"]
+    assert not (out / "cases" / case_id).exists()
+    assert case_id not in (out / "clinical.csv").read_text()
+    assert "patients withdrawn from the cohort" in (out / "clinical_report.csv").read_text()
+    with pytest.raises(InputError, match="MRN-1: no case of"):  # an original ID is no case id
+        withdraw(out, ["MRN-1"])
+
+
+def test_a_patient_failing_on_a_rerun_says_its_earlier_case_stays(
+    imported: tuple[Path, dict], tree: DownloadTree, download: Path, tmp_path: Path
+) -> None:
+    """A redrawn structure set exported beside the old one: the rerun failed the patient ('keep
+    only the one to use') and said nothing of the case of the first import, with the old
+    contours, that stayed and that training went on using."""
+    import pydicom
+
+    out, again = tmp_path / "cohort", tmp_path / "download"
+    shutil.copytree(imported[0], out)
+    shutil.copytree(download, again)
+    good = _good(tree, "dicom")
+    structure = next(
+        p for p in again.rglob("*") if p.is_file() and _is_rtstruct(p, good.patient_id)
+    )
+    copy = pydicom.dcmread(structure)
+    copy.SOPInstanceUID = copy.SOPInstanceUID + ".2"
+    copy.save_as(structure.with_name("RS_redrawn.dcm"))
+    outcomes = {o.patient: o for o in import_images(again, out, workers=1).outcomes}
+    case_id = _case_ids(out, tree)[good.patient_id]
+    assert outcomes[case_id].status == "failed"
+    assert "earlier import made of this patient stays in the cohort" in outcomes[case_id].reason
+    assert (out / "cases" / case_id).is_dir()
+
+
+def _is_rtstruct(path: Path, patient_id: str) -> bool:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 - not DICOM
+        return False
+    return ds.get("Modality") == "RTSTRUCT" and ds.get("PatientID") == patient_id
+
+
+def test_a_case_folder_renamed_by_hand_is_refused_by_name(
+    imported: tuple[Path, dict], download: Path, tmp_path: Path
+) -> None:
+    """A case folder renamed by hand made a manifest with one case twice (every extraction
+    then refused 'every row needs a unique case_id'), or rows pointing at a folder gone."""
+    out = tmp_path / "cohort"
+    shutil.copytree(imported[0], out)
+    first = sorted(p for p in (out / "cases").iterdir() if p.is_dir())[0]
+    first.rename(out / "cases" / "RS-FIXED00001")
+    with pytest.raises(InputError, match=f"cases/RS-FIXED00001 holds the case {first.name}"):
+        import_images(download, out, workers=1)
 
 
 def test_roi_map_resolves_an_ambiguous_organ(

@@ -90,7 +90,9 @@ def test_tree_imports_and_its_spreadsheet_joins(
 ) -> None:
     out = tmp_path / "cohort"
     result = import_images(tree.images, out, workers=1)
-    assert result.counts() == {"imported": 4, "failed": 1, "unchanged": 0, "absent": 0}
+    assert result.counts() == {
+        "imported": 4, "failed": 1, "unchanged": 0, "absent": 0, "withdrawn": 0
+    }  # fmt: skip
     ids = case_ids_for(out, tree.patient_ids)
     assert [pid for pid, case in ids.items() if case] == tree.importable
     [(broken, expected)] = tree.failing.items()

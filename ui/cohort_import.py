@@ -239,7 +239,8 @@ def cohort_reports() -> None:
     status = import_status(folder)
     if not status.patients.empty:
         counts = status.counts()
-        shown = {s: n for s, n in counts.items() if n or s != "absent"}  # absent: only when any
+        # absent and withdrawn: only when any
+        shown = {s: n for s, n in counts.items() if n or s not in ("absent", "withdrawn")}
         st.markdown(" · ".join(f"**{n}** {s}" for s, n in shown.items()))
         _patients_table(status.patients)
     if not status.clinical.empty:

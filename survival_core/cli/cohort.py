@@ -1,6 +1,7 @@
 """``cohort import``: turn an archive or PACS download (one folder per patient) into a cohort
 folder of de-identified cases, a manifest and an import report, joining a clinical spreadsheet;
-or, from the spreadsheet alone, a table-only cohort that ``cv`` and ``fit`` read."""
+or, from the spreadsheet alone, a table-only cohort that ``cv`` and ``fit`` read. ``cohort
+withdraw``: take patients out of a cohort (consent withdrawn) and keep them out of later imports."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``cohort`` command and its ``import`` sub-command."""
+    """Add the ``cohort`` command and its ``import`` and ``withdraw`` sub-commands."""
     parser = subparsers.add_parser(
         "cohort", help="build a cohort folder from downloaded images", description=__doc__
     )
@@ -76,6 +77,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     importer.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     importer.set_defaults(func=run_import)
+    withdraw = commands.add_parser(
+        "withdraw",
+        help="take patients out of a cohort (consent withdrawn), and keep them out",
+        description="Delete each case's folder, its rows of clinical.csv and import_report.csv, "
+        "its manifest and ID map rows, and what was computed from its images (cached features "
+        "and volumes, feature tables holding its row); list it in withdrawn.csv so that later "
+        "imports of a download or spreadsheet still holding the patient leave them out. Run "
+        "folders whose outputs name the case are listed, not changed (delete them to remove "
+        "it there too).",
+    )
+    withdraw.add_argument("--cohort", type=Path, required=True, help="the cohort folder")
+    withdraw.add_argument(
+        "case_ids", nargs="+", metavar="CASE_ID",
+        help="case ids (the pseudonyms of import_report.csv and clinical.csv)",
+    )  # fmt: skip
+    withdraw.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    withdraw.set_defaults(func=run_withdraw)
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -83,6 +101,23 @@ def run_import(args: argparse.Namespace) -> int:
     returns the exit status."""
     summary = _import_table_only(args) if args.images is None else _import_images(args)
     output.report(summary, args.json)
+    return 0
+
+
+def run_withdraw(args: argparse.Namespace) -> int:
+    """Withdraw the cases, saying what was removed and which runs still name them."""
+    from survival_core.cohort.withdrawal import withdraw
+
+    if not args.cohort.is_dir():
+        raise InputError(f"Cohort folder {args.cohort} does not exist.")
+    done = withdraw(args.cohort, args.case_ids)
+    if done.runs:
+        output.progress(
+            f"note: {len(done.runs)} run or model folder(s) name a withdrawn case in their "
+            f"outputs (kept as trained): {', '.join(done.runs[:10])}; delete them (Runs page) to "
+            "remove it there too."
+        )
+    output.report(done.summary(), args.json)
     return 0
 
 

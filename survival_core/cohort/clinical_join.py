@@ -32,6 +32,7 @@ from survival_core.cohort.importer import (
     case_id_lookup,
     case_ids_for,
 )
+from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE, CohortSchema
@@ -40,7 +41,9 @@ from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftover
 
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).
-TABLE_FILES = frozenset({CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT, IMPORT_LOCK})
+TABLE_FILES = frozenset(
+    {CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT, IMPORT_LOCK, WITHDRAWN_FILE}
+)
 #: A quoted value in a report line (the reader quotes the IDs it names, e.g. rows without outcome).
 _QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
 
@@ -88,7 +91,8 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
     """:func:`join_clinical`'s work, the cohort locked."""
     case_of = case_ids_for(cohort, _original_ids(imported))
     cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
-    unmatched = [i for i, case in case_of.items() if case is None]
+    withdrawn = _withdrawn_ids(cohort, [i for i, case in case_of.items() if case is None])
+    unmatched = [i for i, case in case_of.items() if case is None and i not in withdrawn]
     if not cases:
         raise InputError(
             f"{cohort} holds no imported patient yet (every patient failed: see its "
@@ -100,9 +104,19 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
             + _near_matches_said(_near_matches(cohort, unmatched))
         )
-    joined = _write_clinical(cohort, imported, case_of, cases)
+    joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn))
     joined.unmatched_ids = _near_matches(cohort, unmatched)
     return joined
+
+
+def _withdrawn_ids(cohort: Path, ids: list[str]) -> set[str]:
+    """The original ``ids`` of patients withdrawn from the cohort (their case id, the pseudonym
+    or a kept de-identified ID, in ``withdrawn.csv``): left out, not unmatched."""
+    withdrawn = withdrawn_cases(cohort)
+    if not withdrawn:
+        return set()
+    deid = Deidentifier()
+    return {i for i in ids if i in withdrawn or deid.pseudonym(i) in withdrawn}
 
 
 def _id_variants(original: str) -> list[str]:
@@ -162,8 +176,12 @@ def import_table(
     imported = read_clinical_spreadsheet(spreadsheet, **columns)
     deid = Deidentifier()
     case_of = {i: deid.pseudonym(i) for i in _original_ids(imported)}
+    withdrawn = withdrawn_cases(cohort)
+    case_of = {i: None if case in withdrawn else case for i, case in case_of.items()}
     with folder_lock(cohort, IMPORT_LOCK, "cohort import"):
-        return _write_clinical(cohort, imported, case_of)
+        return _write_clinical(
+            cohort, imported, case_of, withdrawn=sum(case is None for case in case_of.values())
+        )
 
 
 def _original_ids(imported: ClinicalImport) -> list[str]:
@@ -227,13 +245,14 @@ def _write_clinical(
     imported: ClinicalImport,
     case_of: Mapping[str, str | None],
     cases: Sequence[str] = (),
+    withdrawn: int = 0,
 ) -> ClinicalJoin:
-    """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out),
-    ``schema.yaml`` (unless present) and ``clinical_report.csv``; ``cases`` are the cohort's
-    cases, each expected to have a row."""
+    """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out, of which
+    ``withdrawn`` are the rows of withdrawn patients), ``schema.yaml`` (unless present) and
+    ``clinical_report.csv``; ``cases`` are the cohort's cases, each expected to have a row."""
     table = imported.table.copy()
     table.index = pd.Index([case_of[i] for i in _original_ids(imported)], name="case_id")
-    unmatched = int(table.index.isna().sum())
+    unmatched = int(table.index.isna().sum()) - withdrawn
     table = table[table.index.notna()]
     written = set(table.index)
     without_row = [c for c in cases if c not in written]
@@ -244,6 +263,10 @@ def _write_clinical(
     report += [Coercion(SCHEMA_FILE, schema_note, 1)] if schema_note else []
     rows = [(c.column, c.action, c.count) for c in report]
     rows.append(("(rows)", "IDs without an imported patient", unmatched))
+    if withdrawn:
+        rows.append(
+            ("(rows)", "patients withdrawn from the cohort (withdrawn.csv): left out", withdrawn)
+        )
     rows += [("(cases)", f"no clinical row for {c}", 1) for c in without_row]
     frame = pd.DataFrame(rows, columns=["column", "action", "count"])
     write_text(cohort / JOIN_REPORT, frame.to_csv(index=False))

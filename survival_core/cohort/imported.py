@@ -17,7 +17,7 @@ from survival_core.paths import data_subdir
 #: digit (no path separators, nothing hidden).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Report statuses, the ones needing action first.
-STATUS_ORDER = ("failed", "absent", "imported", "unchanged")
+STATUS_ORDER = ("failed", "absent", "withdrawn", "imported", "unchanged")
 
 
 def cohort_folder(name: str) -> Path:
@@ -62,7 +62,7 @@ class ImportStatus:
     clinical: pd.DataFrame
 
     def counts(self) -> dict[str, int]:
-        """Patients per status (failed, absent, imported, unchanged)."""
+        """Patients per status (failed, absent, withdrawn, imported, unchanged)."""
         found = self.patients["status"].value_counts()
         return {status: int(found.get(status, 0)) for status in STATUS_ORDER}
 

@@ -54,6 +54,7 @@ from survival_core.cohort.inventory import (
     TreeInventory,
     inventory_tree,
 )
+from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases, withdrawn_note
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, is_mask_like, load_case
@@ -84,7 +85,7 @@ JOIN_REPORT = "clinical_report.csv"
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
-STATUSES = ("imported", "failed", "unchanged", "absent")
+STATUSES = ("imported", "failed", "unchanged", "absent", "withdrawn")
 REPORT_COLUMNS = ("patient", "status", "reason")
 ID_MAP_COLUMNS = ("id_key", "case_id")
 #: Manifest columns after :data:`MANIFEST_COLUMNS`: the structure names that fill each role when
@@ -108,6 +109,7 @@ _OWN_NAMES = frozenset(
         SCHEMA_FILE,
         DRAFTED_SCHEMA,
         JOIN_REPORT,
+        WITHDRAWN_FILE,
     }
 )
 #: Files that together mark a folder of a cohort folder as a run's output: ``cv --out``'s, a
@@ -939,15 +941,26 @@ def _intact(out_dir: Path, case_id: str, record: Mapping[str, Any]) -> bool:
     return True
 
 
-def _records(out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Case id -> record of every case in place (a folder without a readable record is not)."""
+def records_in_place(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Case id -> record of every case in place (a folder without a readable record is not).
+    :class:`InputError` for a case folder renamed by hand: its record (and every path of its
+    manifest row) names the old case id, and the manifest came out with one case twice."""
     records = {}
     cases = out_dir / "cases"
     for record in sorted(cases.glob(f"*/{RECORD}")) if cases.is_dir() else []:
         try:
-            records[record.parent.name] = json.loads(record.read_text(encoding="utf-8"))
+            read = json.loads(record.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        named = str(read.get("manifest", {}).get("case_id", record.parent.name))
+        if named != record.parent.name:
+            raise InputError(
+                f"{out_dir}: the case folder cases/{record.parent.name} holds the case {named} "
+                f"(renamed by hand?): a case's folder is named by its case id, which every file "
+                f"of the cohort uses. Rename it back to cases/{named}; a patient's corrected ID "
+                "is a new import of that patient (remove the old case with cohort withdraw)."
+            )
+        records[record.parent.name] = read
     return records
 
 
@@ -969,14 +982,20 @@ def _write_if_changed(path: Path, text: str) -> None:
 def _write_tables(
     out_dir: Path, outcomes: list[PatientOutcome], records: dict[str, dict[str, Any]]
 ) -> dict[str, int]:
-    """Write the manifest, ID map and report of the cases' ``records`` (:func:`_records`); the
+    """Write the manifest, ID map and report of the cases' ``records`` (:func:`records_in_place`);
+    the cohort's cases per modality."""
+    report = [o.__dict__ for o in sorted(outcomes, key=lambda o: o.patient)]
+    write_text(out_dir / "import_report.csv", _csv(REPORT_COLUMNS, report))
+    return write_case_tables(out_dir, records)
+
+
+def write_case_tables(out_dir: Path, records: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Write the manifest and ID map of the cases' ``records`` (:func:`records_in_place`); the
     cohort's cases per modality."""
     rows = [records[c]["manifest"] for c in sorted(records)]
     _write_if_changed(out_dir / "manifest.csv", _csv((*MANIFEST_COLUMNS, *EXTRA_COLUMNS), rows))
     keys = [{"id_key": r["id_key"], "case_id": c} for c, r in sorted(records.items())]
     _write_if_changed(out_dir / "id_map.csv", _csv(ID_MAP_COLUMNS, keys))
-    report = [o.__dict__ for o in sorted(outcomes, key=lambda o: o.patient)]
-    write_text(out_dir / "import_report.csv", _csv(REPORT_COLUMNS, report))
     return dict(sorted(Counter(str(r.get("modality") or "") for r in rows).items()))
 
 
@@ -1000,9 +1019,14 @@ _SHARED_CASE_ID = (
 )
 
 
+_KEPT = (
+    "The case an earlier import made of this patient stays in the cohort as it was (its files "
+    "of then), and training runs still use it: fix the download, or take the case out with "
+    "cohort withdraw."
+)
 _ABSENT = (
     "not in this download: kept from an earlier import (a rerun never deletes a case; to take the "
-    "patient out, e.g. when consent is withdrawn, delete cases/{} and import again)"
+    "patient out, e.g. when consent is withdrawn: cohort withdraw {})"
 )
 
 
@@ -1121,12 +1145,12 @@ def rekey_rows(cohort: Path | str, new_keys: Mapping[str, str]) -> list[str]:
             keys.add(new)
     if not moved:
         return []
-    write_text(path, _csv_text([header, *rows]))
+    write_text(path, csv_text([header, *rows]))
     report = Path(cohort) / JOIN_REPORT
     said = _renamed(report.read_text(encoding="utf-8"), moved) if report.is_file() else ""
     lines = list(csv.reader(io.StringIO(said))) or [["column", "action", "count"]]
     lines.append(["(rows)", "re-keyed to the case id an image import kept", str(len(moved))])
-    write_text(report, _csv_text(lines))
+    write_text(report, csv_text(lines))
     return list(moved.values())
 
 
@@ -1137,7 +1161,8 @@ def _renamed(text: str, names: Mapping[str, str]) -> str:
     return text
 
 
-def _csv_text(rows: list[list[str]]) -> str:
+def csv_text(rows: list[list[str]]) -> str:
+    """Rows as CSV text, each cell as it is."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
@@ -1223,13 +1248,16 @@ def _import_into(
     def done(outcome: PatientOutcome) -> None:
         if outcome.patient in said:
             outcome = replace(outcome, reason=_joined(outcome.reason, said[outcome.patient]))
+        if outcome.status == "failed" and outcome.patient in existing:
+            outcome = replace(outcome, reason=_joined(outcome.reason, _KEPT))
         outcomes.append(outcome)
         if progress:
             detail = f": {outcome.reason}" if outcome.reason else ""
             progress(f"{len(outcomes)}/{total} {outcome.patient} {outcome.status}{detail}")
 
     with inventory_tree(images_dir, workers=workers, hash_files=True) as inventory:
-        existing = _records(out_dir)
+        existing = records_in_place(out_dir)
+        withdrawn = withdrawn_cases(out_dir)
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
@@ -1244,6 +1272,9 @@ def _import_into(
         table_keys = _table_only_keys(inventory.patients, case_ids, deid)
         for name, patient in inventory.patients.items():
             case_id = case_ids[name]
+            if case_id in withdrawn:  # deleted alone, the case came back without a word
+                done(PatientOutcome(case_id, "withdrawn", withdrawn_note(withdrawn[case_id])))
+                continue
             if case_id in shared:  # a DICOM PatientID and a volume folder named alike
                 done(PatientOutcome(case_id, "failed", _SHARED_CASE_ID))
                 continue
@@ -1272,7 +1303,7 @@ def _import_into(
         )
     if unmatched and progress:  # the entries are PatientIDs: counted, never named here
         progress(f"note: {_UNMATCHED_ENTRIES.format(len(unmatched))}")
-    records = _records(out_dir)  # read once: nothing below changes a case
+    records = records_in_place(out_dir)  # read once: nothing below changes a case
     rekeyed = _rekey_table_rows(out_dir, table_keys, set(records))
     outcomes = [
         replace(o, reason=_joined(o.reason, _REKEYED)) if o.patient in (rekeyed or ()) else o
