@@ -134,8 +134,7 @@ def test_errors_name_the_problem(gbsg2) -> None:
         selector.transform(Z.drop(columns="pnodes"))
     with pytest.raises(InputError, match="impute"):
         MADFilter().fit(Z.assign(pnodes=np.nan), y)
-    with pytest.raises(InputError, match="kept no feature"):
-        UnivariateCIndexFilter(0.99).fit(Z, y)
+    assert UnivariateCIndexFilter(0.99).fit(Z, y).kept_nothing() == "'cindex' (threshold=0.99)"
     with pytest.raises(ConfigError):
         UnivariateCIndexFilter(0.3)
     with pytest.raises(ConfigError):
@@ -172,3 +171,41 @@ def test_no_information_from_the_test_fold_reaches_the_model(gbsg2, model_name: 
             test_c = concordance_index_censored(y_test["event"], y_test["time"], predictions[-1])[0]
             assert test_c < 0.8  # an honest model, not the leak
     np.testing.assert_array_equal(predictions[0], predictions[1])
+
+
+def test_a_filter_keeping_no_feature_gives_a_null_model_not_a_failed_run(tmp_path, capsys) -> None:
+    """WHAS500's real outcomes with noise predictors: a fold whose filter kept no feature stopped
+    the whole `cv` ('relax its threshold', which no option could do), so null data gave no
+    c-index while a chance signal gave one. The fold's model is a null model: every patient the
+    training rows' survival curve, c-index 0.5, said; it saves, loads and predicts so; `fit`
+    refuses to save one, naming the step."""
+    from sksurv.datasets import load_whas500
+
+    from survival_core.cli.main import main
+    from survival_core.models import load_model
+    from survival_core.models.baseline import BreslowBaseline
+    from survival_core.models.reduction import make_reduction
+
+    _, y = load_whas500()
+    y = Surv.from_arrays(y["fstat"][:200], y["lenfol"][:200])
+    noise = pd.DataFrame(np.random.default_rng(1).normal(size=(200, 5)), columns=list("abcde"))
+    chain = make_reduction("cox_pvalue")
+    model = make_model("coxph").with_reduction(chain).fit(noise, y)
+    assert model.null_ and model.features_used_ == []
+    assert "'cox_pvalue' (alpha=0.05) kept no feature" in model.preprocessor_.notes_[-1]
+    times = np.array([100.0, 365.0, 1000.0])
+    km = BreslowBaseline().fit(np.zeros(200), y["event"], y["time"]).survival(np.zeros(3), times)
+    np.testing.assert_allclose(model.predict_survival(noise.iloc[:3], times), km)
+    assert not model.predict_risk(noise).any()
+    loaded = load_model(model.save(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_survival(noise.iloc[:3], times), km)
+    table = noise.assign(time=y["time"], event=y["event"].astype(int))
+    table.insert(0, "case_id", [f"P{i}" for i in range(200)])
+    table.to_csv(path := tmp_path / "noise.csv", index=False)
+    argv = ["--table", str(path), "--model", "coxph", "--reduction", "cox_pvalue", "--json"]
+    assert main(["cv", *argv, "--repeats", "1"]) == 0
+    said = capsys.readouterr()  # the folds whose filter kept nothing: null models, said
+    assert 0.4 < json.loads(said.out.strip().splitlines()[-1])["c_index"] < 0.6
+    assert "a null model (every patient the same risk" in said.err
+    assert main(["fit", *argv, "--out", str(tmp_path / "f")]) != 0
+    assert "'cox_pvalue' (alpha=0.05) kept no feature of the 200" in capsys.readouterr().out

@@ -43,6 +43,8 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
 FORMAT = "radsurv-survival-model"
 FORMAT_VERSION = 1
+#: The saved state of a null model (:attr:`SurvivalModel.null_`).
+NULL_STATE = "null_model"
 
 
 def check_times(times: Any) -> np.ndarray:
@@ -78,6 +80,9 @@ class SurvivalModel:
 
     name: ClassVar[str] = ""
     uses_baseline: ClassVar[bool] = True
+    #: Whether the fitted model is a null model: its feature reduction kept no feature, so every
+    #: patient gets the same risk and the training rows' survival curve.
+    null_: bool = False
     #: The last time (days) the model estimates survival at; its curve is carried flat beyond.
     survival_until: float = float("inf")
 
@@ -131,6 +136,14 @@ class SurvivalModel:
         chain = getattr(self, "reduction", None)
         self.reduction_ = None if chain is None else chain.fit(frame, y)
         Z = self._reduce(frame)
+        self.null_ = self.reduction_ is not None and Z.shape[1] == 0
+        if self.null_:  # nothing passed the filter: no signal it finds, not a failure
+            self.baseline_ = BreslowBaseline().fit(np.zeros(len(event)), event, time)
+            self.preprocessor_.notes_.append(
+                f"feature reduction {self.reduction_.kept_nothing()} kept no feature on these "
+                "training rows: a null model (every patient the same risk; c-index 0.5)"
+            )
+            return self
         validation = None
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
@@ -177,12 +190,16 @@ class SurvivalModel:
 
     def predict_risk(self, X: Any) -> np.ndarray:
         """Risk score per row (higher = worse)."""
-        return self._risk_matrix(self._matrix(X))
+        Z = self._matrix(X)
+        return np.zeros(len(Z)) if self.null_ else self._risk_matrix(Z)
 
     def predict_survival(self, X: Any, times: Any) -> np.ndarray:
         """Survival probability S(t | x), shape (rows, len(times))."""
         times = check_times(times)
-        return self._survival_matrix(self._matrix(X), times)
+        Z = self._matrix(X)
+        if self.null_:  # the training rows' Breslow (Nelson-Aalen) curve for every patient
+            return self.baseline_.survival(np.zeros(len(Z)), times)
+        return self._survival_matrix(Z, times)
 
     def _survival_matrix(self, Z: np.ndarray, times: np.ndarray) -> np.ndarray:
         return self.baseline_.survival(self._risk_matrix(Z), times)
@@ -217,8 +234,8 @@ class SurvivalModel:
             "feature_schema": self.preprocessor_.input_schema_,
             "preprocessing": self.preprocessor_.to_dict(),
             "reduction": None if self.reduction_ is None else self.reduction_.to_dict(),
-            "baseline": self.baseline_.to_dict() if self.uses_baseline else None,
-            "state": self._state(folder),
+            "baseline": self.baseline_.to_dict() if self.uses_baseline or self.null_ else None,
+            "state": {NULL_STATE: True} if self.null_ else self._state(folder),
         }
         (folder / MODEL_FILE).write_text(json.dumps(document, indent=1, allow_nan=False))
         return folder
@@ -249,9 +266,11 @@ class SurvivalModel:
             model.preprocessor_ = TablePreprocessor.from_dict(document["preprocessing"])
             reduction = document.get("reduction")
             model.reduction_ = None if reduction is None else selector_from_dict(reduction)
-            if klass.uses_baseline:
+            model.null_ = document["state"] == {NULL_STATE: True}
+            if klass.uses_baseline or model.null_:
                 model.baseline_ = BreslowBaseline.from_dict(document["baseline"])
-            model._set_state(document["state"], Path(folder))
+            if not model.null_:
+                model._set_state(document["state"], Path(folder))
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path} is incomplete or malformed: {err}") from err
         return model

@@ -67,16 +67,21 @@ class Selector:
         if len(event) != Z.shape[0]:
             raise InputError(f"X has {Z.shape[0]} rows but y has {len(event)} labels.")
         self.scores_: dict[str, list[float]] = {}
-        self.support_ = np.asarray(self._fit_support(Z, event, time), dtype=bool)
-        if not self.support_.any():
-            raise InputError(
-                f"Feature reduction step '{self.kind}' ({self._describe()}) kept no feature; "
-                "relax its threshold."
-            )
+        # no feature kept (none passed its filter on these rows): the model is a null model
+        # (:meth:`~survival_core.models.base.SurvivalModel.fit`), not a failed fold
+        self.support_ = (
+            np.asarray(self._fit_support(Z, event, time), dtype=bool)
+            if Z.shape[1]
+            else np.zeros(0, dtype=bool)
+        )
         return self
 
     def _describe(self) -> str:
         return ", ".join(f"{p}={getattr(self, p)}" for p in self.params)
+
+    def kept_nothing(self) -> str | None:
+        """The step, as a note names it, when it kept no feature; else None."""
+        return None if self.support_.any() else f"'{self.kind}' ({self._describe()})"
 
     def _input(self, X: Any, fitting: bool = False) -> np.ndarray:
         if fitting:
@@ -347,6 +352,10 @@ class ReductionChain:
     @property
     def feature_names_out_(self) -> list[str]:
         return self.steps[-1].feature_names_out_
+
+    def kept_nothing(self) -> str | None:
+        """The first step that kept no feature, as a note names it; else None."""
+        return next((said for step in self.steps if (said := step.kept_nothing())), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "steps": [s.to_dict() for s in self.steps]}

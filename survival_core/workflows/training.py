@@ -200,6 +200,13 @@ def train_model(
         ).summary
     say(f"fitting {model_name} on {len(table.y)} patients")
     model = factory().fit(table.X, table.y)
+    if model.null_:
+        raise InputError(
+            f"The feature reduction {model.reduction_.kept_nothing()} kept no feature of the "
+            f"{len(table.y)} training patients: no variable passes its filter, so the model "
+            "would give every patient the same risk, and nothing is saved. Fit without "
+            "--reduction, or a penalised model (coxnet, lasso_cox)."
+        )
     for note in model.preprocessor_.notes_:
         say(f"note: {note}")
     risk = model.predict_risk(table.X)
