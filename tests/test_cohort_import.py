@@ -306,6 +306,25 @@ def _is_rtstruct(path: Path, patient_id: str) -> bool:
     return ds.get("Modality") == "RTSTRUCT" and ds.get("PatientID") == patient_id
 
 
+def test_a_patient_whose_id_was_corrected_is_told_to_be_an_earlier_case(
+    imported: tuple[Path, dict], tree: DownloadTree, download: Path, tmp_path: Path
+) -> None:
+    """A mistyped patient folder renamed in the download: imported as a new case beside the old
+    one (byte-identical images, 12 rows for 11 patients in training) with no word."""
+    out, again = tmp_path / "cohort", tmp_path / "download"
+    shutil.copytree(imported[0], out)
+    shutil.copytree(download, again)
+    patient = _good(tree, "nifti").patient_id
+    old_case = _case_ids(out, tree)[patient]
+    next(p for p in again.rglob(patient) if p.is_dir()).rename(again / "MRN-CORRECTED")
+    outcomes = {o.patient: o for o in import_images(again, out, workers=1).outcomes}
+    (new,) = [o for o in outcomes.values() if o.status == "imported"]
+    assert f"identical (same file content) to those of {old_case} (a case of an earlier" in (
+        new.reason
+    )
+    assert outcomes[old_case].status == "absent"
+
+
 def test_a_case_folder_renamed_by_hand_is_refused_by_name(
     imported: tuple[Path, dict], download: Path, tmp_path: Path
 ) -> None:

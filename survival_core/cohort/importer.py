@@ -204,6 +204,9 @@ class PatientTask:
     secrets: tuple[str, ...] = ()
     #: What the inventory noted about this patient's files, reported with the outcome.
     notes: tuple[str, ...] = ()
+    #: The SHA-256 of the patient's image files (:func:`image_hashes`), kept in its record so
+    #: that a later import tells the same images under another ID.
+    images: tuple[str, ...] = ()
     #: Whether every DICOM file of the patient is marked de-identified, so that their
     #: PatientID (a study code) is kept as the case id; else every file is pseudonymised.
     keep_marked: bool = False
@@ -663,6 +666,7 @@ def _plan(
         "secrets": secrets,
         "notes": tuple(scrub(n, patient.identifiers, case_id) for n in patient.notes),
         "keep_marked": patient.identity_removed,
+        "images": tuple(image_hashes(patient)),
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
@@ -835,10 +839,11 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         record = {
             "content_hash": task.content_hash,
             "id_key": task.id_key,
+            "images": list(task.images),
             "manifest": row,
             "files": _case_files(staging),
         }
-        (staging / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True))
+        _write_record(staging, record)
         _move_into_place(staging, out_dir / "cases" / task.case_id)
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
         return PatientOutcome(task.case_id, "imported", _clean_reason(said, task, staging))
@@ -919,6 +924,11 @@ def _case_files(folder: Path) -> dict[str, list[int | str]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != RECORD
     }
+
+
+def _write_record(folder: Path, record: Mapping[str, Any]) -> None:
+    """The case folder's import record (:data:`RECORD`), written after the files it lists."""
+    write_text(folder / RECORD, json.dumps(record, indent=1, sort_keys=True))
 
 
 def _intact(out_dir: Path, case_id: str, record: Mapping[str, Any]) -> bool:
@@ -1030,29 +1040,58 @@ _ABSENT = (
 )
 
 
+def image_hashes(patient: PatientInventory) -> list[str]:
+    """The SHA-256 of the patient's image files (not masks: two patients' empty or atlas masks
+    may match), sorted."""
+    return sorted(
+        {
+            record.sha256
+            for record in patient.records
+            if record.sha256
+            and (
+                record.kind == "image"
+                or (
+                    record.kind == "volume"
+                    and not is_mask_like(Path(record.path), Path(record.path).parent.parent)
+                )
+            )
+        }
+    )
+
+
 def _same_images(
-    patients: Mapping[str, PatientInventory], case_ids: Mapping[str, str]
+    patients: Mapping[str, PatientInventory],
+    case_ids: Mapping[str, str],
+    existing: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, str]:
     """Case id -> a warning naming the other cases holding an image file of identical content
-    (SHA-256): one patient's images under two IDs (a folder copied) would count twice in a
-    model. Reported, not refused: the user knows which ID is right."""
+    (SHA-256), in the download or among the cohort's ``existing`` cases (their records' image
+    hashes): one patient's images under two IDs (a folder copied; a mistyped ID corrected in the
+    download, beside the case of the old ID) would count twice in a model. Reported, not refused:
+    the user knows which ID is right."""
     holders: dict[str, set[str]] = {}
     for name, patient in patients.items():
-        for record in patient.records:
-            path = Path(record.path)
-            if record.sha256 and (  # images only: two patients' empty or atlas masks may match
-                record.kind == "image"
-                or (record.kind == "volume" and not is_mask_like(path, path.parent.parent))
-            ):
-                holders.setdefault(record.sha256, set()).add(case_ids[name])
+        for sha256 in image_hashes(patient):
+            holders.setdefault(sha256, set()).add(case_ids[name])
+    earlier: set[str] = set()
+    for case_id, record in existing.items():
+        for sha256 in record.get("images", ()):
+            if sha256 in holders:
+                holders[sha256].add(case_id)
+                earlier.add(case_id)
     others: dict[str, set[str]] = {}
     for cases in holders.values():
         for case_id in cases if len(cases) > 1 else ():
             others.setdefault(case_id, set()).update(cases - {case_id})
     return {
         case_id: (
-            f"Its images are identical (same file content) to those of {', '.join(sorted(found))}: "
-            "the same patient under several IDs counts twice in a model; keep one."
+            "Its images are identical (same file content) to those of "
+            + ", ".join(
+                f"{c} (a case of an earlier import)" if c in earlier - set(case_ids.values()) else c
+                for c in sorted(found)
+            )
+            + ": the same patient under several IDs counts twice in a model; keep one (cohort "
+            "withdraw takes a case out)."
         )
         for case_id, found in others.items()
     }
@@ -1261,7 +1300,7 @@ def _import_into(
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
-        said = _same_images(inventory.patients, case_ids)
+        said = _same_images(inventory.patients, case_ids, existing)
         archives = _unopened_archives(inventory, deid)
         for case_id in set(archives) & set(case_ids.values()):  # an archive in a patient's folder
             said[case_id] = _joined(said.get(case_id, ""), archives.pop(case_id))
@@ -1289,6 +1328,8 @@ def _import_into(
             if earlier.get("content_hash") == task.content_hash and _intact(
                 out_dir, case_id, earlier
             ):
+                if "images" not in earlier:  # a record of before it kept the image hashes
+                    _write_record(out_dir / "cases" / case_id, {**earlier, "images": task.images})
                 done(PatientOutcome(case_id, "unchanged"))
             else:
                 tasks.append(task)
