@@ -122,6 +122,19 @@ def test_launch_follow_inspect_compare_and_promote(fresh_data):
     active = store.active_model()
     assert (active.name, active.version) == ("direct", 1)
     assert any("direct v1" in c.value for c in app.caption)
+    assert not any("has changed since" in w.value for w in app.warning)
+    # its cohort corrected since (a value fixed in clinical.csv): the model is said to be older
+    clinical = cohort / "clinical.csv"
+    before = clinical.read_text()
+    try:
+        clinical.write_text(before + "\n")
+        app.run()
+        assert any(
+            "Trained on cohort data that has changed since" in w.value and "clinical.csv" in w.value
+            for w in app.warning
+        )
+    finally:
+        clinical.write_text(before)
 
 
 def test_a_model_choice_run_shows_every_candidate_and_the_final_choice(fresh_data):

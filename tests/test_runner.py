@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -348,6 +349,21 @@ def test_a_run_interrupted_after_registering_resumes_with_its_version(veterans, 
     assert store.active_model() == ("interrupted", 1, copy)
     # the registered model was not fitted again
     assert (store.get_run(run_id).folder / "model" / "model.json").stat().st_mtime_ns == fitted
+
+
+def test_a_model_trained_before_its_cohort_was_corrected_is_told_so(veterans, tmp_path, store):
+    """A corrected event in clinical.csv, a withdrawn patient: the model trained before was
+    listed exactly like one trained after, nothing saying it knows nothing of the changes."""
+    from survival_core.runs.sources import changed_sources
+
+    cohort = tmp_path / "cohort"
+    shutil.copytree(veterans, cohort)
+    run = run_training(load_config(_table_config(tmp_path, cohort, name="before")), store=store)
+    folder = store.get_run(run.run_id).folder
+    assert changed_sources(folder) == []
+    clinical = cohort / "clinical.csv"
+    clinical.write_text(clinical.read_text().replace(",1,", ",0,", 1))
+    assert changed_sources(folder) == [f"{clinical.resolve()} (changed)"]
 
 
 def test_seed_is_bounded_by_what_the_folds_can_take(veterans, tmp_path, store, capsys):

@@ -30,6 +30,7 @@ from survival_core.runs.config import (
     loads_config,
 )
 from survival_core.runs.jobs import Job
+from survival_core.runs.sources import changed_sources
 from survival_core.runs.store import RunRecord, RunStore
 from survival_core.text import markdown_literal
 from ui.auth import record as record_action
@@ -498,6 +499,15 @@ def promote_panel(store: RunStore, run_id: str) -> None:
     if mine.empty:
         st.caption("This run registered no model (only finished runs do).")
         return
+    changed = changed_sources(store.get_run(run_id).folder)
+    if changed:
+        st.warning(
+            "Trained on cohort data that has changed since: "
+            + "; ".join(changed)
+            + ". This model knows nothing of the changes (a corrected value, a withdrawn "
+            "patient, a redrawn contour): train again to use them.",
+            icon=":material/history:",
+        )
     for row in mine.itertuples():
         if row.active:
             st.success(f"{row.name} v{row.version} is the active model.", icon=":material/star:")

@@ -47,6 +47,7 @@ from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
 from survival_core.runs.retention import mark_used
+from survival_core.runs.sources import record_sources
 from survival_core.workflows.crossval import FOLD_ARRAYS
 
 if TYPE_CHECKING:
@@ -375,6 +376,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network)
     images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
+    read = [cohort]  # the cohort folders whose files the run read
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
         from survival_core.workflows.dsfr_study import run_pipeline
@@ -389,6 +391,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     notes: list[str] = []
     if config.protocol.name == "external":
         ext = resolve_cohort(external, progress, needs)
+        read.append(ext)
         ext_tables = _cohort_tables(
             config, ext, folder / "external", mapper, progress, deep_network
         )
@@ -412,6 +415,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         images.reads.update(ext_images.reads)
         hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
+    record_sources(folder, read)
     return RunData(tables, images, hashes, external_ids, networks, notes)
 
 

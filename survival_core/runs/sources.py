@@ -1,0 +1,50 @@
+"""What a training run read from the user's cohort folders, and whether it has changed since.
+
+A cohort is corrected in place (an event status fixed in ``clinical.csv``, a patient withdrawn,
+a contour redrawn and imported again): a model trained before knows nothing of it, yet was listed
+exactly like one trained after. A run records the SHA-256 of the cohort files a user edits or an
+import rewrites (:data:`SOURCES`) in its folder; :func:`changed_sources` says which differ now, for
+the Training page to say so beside the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from survival_core.io.atomic import write_text
+from survival_core.io.hashing import file_sha256
+
+#: The run folder's record of the cohort files it read.
+SOURCES_FILE = "data_sources.json"
+#: The cohort files recorded: the cases (a redrawn contour re-imported rewrites the manifest's
+#: row), the clinical table and the withdrawn patients.
+SOURCES = ("manifest.csv", "clinical.csv", "withdrawn.csv")
+
+
+def record_sources(run_folder: Path, cohorts: Iterable[Path]) -> None:
+    """Write the SHA-256 of each cohort's :data:`SOURCES` there are into ``run_folder``."""
+    files = {
+        str(path.resolve()): file_sha256(path)
+        for cohort in cohorts
+        for path in (Path(cohort) / name for name in SOURCES)
+        if path.is_file()
+    }
+    write_text(Path(run_folder) / SOURCES_FILE, json.dumps(files, indent=1, sort_keys=True))
+
+
+def changed_sources(run_folder: Path) -> list[str]:
+    """The cohort files the run read that differ now, each '<path> (changed)' or '(deleted)'; []
+    where none does or the run recorded none (runs of before the record)."""
+    try:
+        recorded = json.loads((Path(run_folder) / SOURCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    changed = []
+    for path, digest in sorted(recorded.items()):
+        if not Path(path).is_file():
+            changed.append(f"{path} (deleted)")
+        elif file_sha256(Path(path)) != digest:
+            changed.append(f"{path} (changed)")
+    return changed
