@@ -13,6 +13,7 @@ from survival_core.io.structures import (
     match_role,
     match_structure,
     structure_label,
+    why_not_the_gtv,
     words,
 )
 
@@ -232,3 +233,16 @@ def test_drawings_of_one_tumour_are_not_united() -> None:
         assert alternative_gtvs(names) == []
         assert map_roles(names) == {"gtv": names}
     assert map_roles(["GTV_replan", "Liver"]) == {"gtv": ["GTV_replan"], "organ": ["Liver"]}
+
+
+def test_a_refusal_finding_no_gtv_says_why_each_target_was_set_aside() -> None:
+    """An 'IGTV' alone (a 4D CT's motion envelope) got 'No structure is recognised as the GTV'
+    with nothing saying why, which reads as a bug."""
+    from survival_core.io.role_masks import _missing
+
+    message = str(_missing("gtv", ["IGTV", "GTV_old", "Lungs-GTV", "Heart"], "lung"))
+    assert "'IGTV' (a margin, motion envelope (ITV, IGTV) or planning helper)" in message
+    assert "'GTV_old' (a superseded version" in message
+    assert "'Lungs-GTV' (another structure less the GTV)" in message
+    assert "Heart" not in message.split("Set aside")[1]
+    assert why_not_the_gtv("GTV") is None and why_not_the_gtv("Lungs") is None

@@ -74,7 +74,12 @@ from survival_core.io.hashing import file_sha256
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
-from survival_core.io.structures import VOLUME_MODALITIES, normalise_roles, role_candidates
+from survival_core.io.structures import (
+    VOLUME_MODALITIES,
+    normalise_roles,
+    role_candidates,
+    why_not_the_gtv,
+)
 from survival_core.io.uploads import deidentify_upload, safe_name
 from survival_core.io.volume import volume_stem
 
@@ -547,9 +552,11 @@ def _choose_dicom(
     annotation, roles = found[0]
     if not _gives_gtv(annotation, roles, site):
         names = ", ".join(map(repr, annotation.roi_names)) or "none"
+        aside = [f"{n!r}: {why}" for n in annotation.roi_names if (why := why_not_the_gtv(n))]
         raise InputError(
-            f"no structure is recognised as the GTV (structures: {names}); name it in the ROI "
-            "map (--roi-map)"
+            f"no structure is recognised as the GTV (structures: {names}"
+            + (f"; set aside: {'; '.join(aside)}" if aside else "")
+            + "); name it in the ROI map (--roi-map)"
         )
     return chosen, annotation, roles
 

@@ -23,6 +23,7 @@ from survival_core.io.structures import (
     not_united,
     role_candidates,
     structure_key,
+    why_not_the_gtv,
 )
 from survival_core.io.volume import nonzero_box
 
@@ -107,9 +108,11 @@ def _missing(
     listed = ", ".join(map(repr, names)) or "none"
     reasons = "".join(f" {w}" for w in why)
     if role == "gtv":
+        aside = [f"{n!r} ({why})" for n in names if (why := why_not_the_gtv(structure_key(n)))]
         return RTStructError(
             f"No structure is recognised as the GTV (tumour) (structures found: {listed}). "
-            "Say which structure is which."
+            + (f"Set aside: {'; '.join(aside)}. " if aside else "")
+            + "Say which structure is which."
         )
     return RTStructError(
         f"No structure is recognised as the organ hosting the tumour ({_organ_names(site)}; "

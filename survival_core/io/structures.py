@@ -119,6 +119,7 @@ _HELPER_WORDS = frozenset(
         "ptv",
         "ctv",
         "itv",
+        "igtv",
         "prv",
         "ring",
         "opt",
@@ -468,6 +469,23 @@ def structure_label(name: str) -> str:
             label += "-" if hyphen else "_"
         label, end, hyphen, after_word = label + token, match.end(), False, not number
     return label
+
+
+def why_not_the_gtv(name: str) -> str | None:
+    """Why a name with a GTV or target word is no GTV, for a refusal finding none ('IGTV': a
+    motion envelope); None for a name without such a word or that is a GTV."""
+    found = set(words(name))
+    if not found & (GTV_WORDS | {"igtv", "itv", "ctv", "ptv"}) or match_role(name) == "gtv":
+        return None
+    if found & _SCRATCH_WORDS:
+        return "a superseded version, copy or scratch structure"
+    if found & _HELPER_WORDS:
+        return "a margin, motion envelope (ITV, IGTV) or planning helper"
+    if _is_subtraction(name):
+        return "another structure less the GTV"
+    if _is_negated(name):
+        return "the tissue around the tumour"
+    return None
 
 
 def alternative_gtvs(names: Sequence[str]) -> list[str]:
