@@ -125,7 +125,7 @@ def test_a_time_is_never_paired_with_another_endpoints_event(tmp_path: Path) -> 
             "Progression": np.where(y["cens"], "yes", "no"),
         }
     )
-    with pytest.raises(InputError, match="dates .* is death's .*'Progression' a recurrence's"):
+    with pytest.raises(InputError, match="'Progression' is a recurrence's .* no date of it is"):
         read_clinical_spreadsheet(_write(tmp_path, dated))
     # with a date of death the dates give overall survival, whose event is that date, not the
     # progression (refused, with no way forward but editing the sheet)
@@ -137,7 +137,7 @@ def test_a_time_is_never_paired_with_another_endpoints_event(tmp_path: Path) -> 
         result.table["time"], np.where(dead, y["time"] + 50, y["time"] + 100)
     )
     assert any(c.column == "Progression" and "not the event" in c.action for c in result.report)
-    with pytest.raises(InputError, match="'Progression' a recurrence's"):  # given: never ignored
+    with pytest.raises(InputError, match="'Progression' is a recurrence's"):  # given: not ignored
         read_clinical_spreadsheet(_write(tmp_path, dated), event_column="Progression")
 
 
@@ -208,6 +208,32 @@ def test_a_recurrence_and_its_date_must_agree(tmp_path: Path) -> None:
     assert "an event by 'Recurrence' without a date" in said and "no event by 'Recurrence'" in said
     kept = result.table["time"].notna().to_numpy()
     np.testing.assert_array_equal(result.table["time"][kept], time[kept])
+
+
+def test_disease_dates_a_sheet_names_otherwise_or_twice(tmp_path: Path) -> None:
+    """'Date of PD' was not read as a progression's date; a recurrence dated after the death was
+    accepted (a patient recurring 214 days after dying); two recurrence dates (local, distant), or
+    one under a name not read ('PFS date'), got 'the survival time ... is death's (overall
+    survival)' with no date of death in the sheet."""
+    died_free = ~load_gbsg2()[1]["cens"] & (np.random.default_rng(4).random(686) < 0.3)
+    frame, time, recurred = _dated_recurrences(died_free)
+    pd_named = frame.rename(columns={"Date of recurrence": "Date of PD"})
+    result = read_clinical_spreadsheet(_write(tmp_path, pd_named), event_column="Recurrence")
+    np.testing.assert_array_equal(result.table["time"], time)
+    first = np.flatnonzero(recurred)[0]
+    late = frame.copy()
+    late.loc[first, "Date of death"] = late.loc[first, "Date of recurrence"] - pd.Timedelta(days=9)
+    result = read_clinical_spreadsheet(_write(tmp_path, late), event_column="Recurrence")
+    assert result.no_outcome == [str(first)]
+    assert any("after the date in 'Date of death'" in c.action for c in result.report)
+    two = frame.assign(**{"Distant recurrence date": frame["Date of recurrence"]})
+    with pytest.raises(
+        InputError, match="'Date of recurrence', 'Distant recurrence date' are each"
+    ):
+        read_clinical_spreadsheet(_write(tmp_path, two), event_column="Recurrence")
+    unread = frame.rename(columns={"Date of recurrence": "PFS date"}).drop(columns="Date of death")
+    with pytest.raises(InputError, match=r"no date of it is recognised .*'PFS date'.* not read"):
+        read_clinical_spreadsheet(_write(tmp_path, unread), event_column="Recurrence")
 
 
 def test_a_relapse_event_keeps_patients_dead_without_relapse(tmp_path: Path) -> None:

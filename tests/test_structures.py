@@ -198,6 +198,7 @@ def test_a_label_matches_as_its_name_and_holds_only_known_words(name: str) -> No
         ("Lungs_GTV_excl", None), ("Liver_less_GTV", None), ("Liver_outside_GTV", None),
         ("Liver_ohne_GTV", None), ("Liver_sans_GTV", None), ("Lungs_mns_GTV", None),
         ("Liver\u2013GTV", None), ("Liver\u2212GTV", None), ("Lungs-PTV", None),
+        ("GTV minus Liver", None), ("GTV_sub_Lung", None), ("GTV without Liver", None),
         # a GTV's rim or hot spot drawn for analysis
         ("GTV_shell", None), ("HotSpot_GTV", None), ("GTV_DVH", None),
         # joined up, and in the languages of European plans

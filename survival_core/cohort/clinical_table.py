@@ -99,6 +99,8 @@ _DISEASE_EVENT_WORDS = frozenset(
     {"relapse", "relapsed", "recurrence", "recurred", "progression", "progressed", "rechute",
      "recidive", "rezidiv", "recaida", "recidiva"}
 )  # fmt: skip
+#: Header words of a date of the disease's event ('Date of PD': of progressive disease).
+_DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
 #: Header words of a death (a vital status), whatever the endpoint the time names.
 _DEATH_HEADER_WORDS = frozenset(
     {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",
@@ -1119,8 +1121,15 @@ def _one_date(
     dates: pd.DataFrame, headers: dict[str, Header], words: set[str], taken: set[str | None]
 ) -> str | None:
     """The one date column (not in ``taken``) whose header holds one of ``words``."""
-    found = [c for c in dates if c not in taken and words & set(headers[c].tokens)]
+    found = _dates_named(dates, headers, words, taken)
     return found[0] if len(found) == 1 else None
+
+
+def _dates_named(
+    dates: pd.DataFrame, headers: dict[str, Header], words: set[str], taken: set[str | None]
+) -> list[str]:
+    """The date columns (not in ``taken``) whose header holds one of ``words``."""
+    return [c for c in dates if c not in taken and words & set(headers[c].tokens)]
 
 
 def _why_no_time_from_dates(
@@ -1228,6 +1237,13 @@ def _days_to_disease_event(
         ):
             _name_rows(rows, ids, h.text, what + "missing for {} (correct one of the two)", report)
         events = events.mask(undated | contradicted)
+    if death is not None:  # a recurrence after death: one of the two dates is wrong
+        after = (happened > dates[death]).fillna(False).astype(bool)
+        _name_rows(
+            after, ids, disease, f"a date in {disease!r} after the date in {death!r}: outcome "
+            "left missing for {} (correct one of the two)", report,
+        )  # fmt: skip
+        events = events.mask(after)
     is_event = (events == 1).fillna(False).astype(bool)
     end = free_until.where(~is_event, happened).where(events.notna())
     if death is not None:
@@ -1559,10 +1575,17 @@ def read_clinical_spreadsheet(
     _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
     taken = _birth_dates(dates_frame, headers) | {start, death, last}
-    recurred = _one_date(dates_frame, headers, _DISEASE_EVENT_WORDS, taken)
+    disease_named = _dates_named(dates_frame, headers, _DISEASE_DATE_WORDS, taken)
+    recurred = disease_named[0] if len(disease_named) == 1 else None
     disease_dates = False
     if days is None and start is not None and (death or last):
         disease = event_text in headers and _endpoint(headers[event_text]) == "disease"
+        if len(disease_named) > 1 and (disease and (event_column or death is None)):
+            raise InputError(
+                f"{path.name}: {_show(disease_named)} are each a date of a recurrence or "
+                "progression: the time to the event studied needs one. Keep the one of that "
+                "event (the first of a local and a distant recurrence, written in one column)."
+            )
         if recurred and (event_column is not None or death is None) and (disease or event is None):
             given = None if event is None else (event, cells[event_text], headers[event_text])
             days, event = _days_to_disease_event(
@@ -1585,8 +1608,15 @@ def read_clinical_spreadsheet(
             )
             event = event_text = None
         elif disease:  # dates of death and follow-up, not of the disease's event
-            dates_of = f"dates ({start!r} to {' or '.join(repr(c) for c in (death, last) if c)})"
-            _check_endpoints(path, (dates_of, "death"), (event_text, "disease"), False)
+            others = [c for c in dates_frame if c not in taken]
+            raise InputError(
+                f"{path.name}: the event {event_text!r} is a recurrence's or progression's, but "
+                "no date of it is recognised among the dates"
+                + (f" ({_show(others)} not read as one)" if others else "")
+                + f", only {' and '.join(repr(c) for c in (start, death, last) if c)}: its time "
+                "cannot come from them. Name the column of that date 'Date of recurrence' or "
+                f"'Date of progression', or give the time column ({_give('time_column')})."
+            )
         if not disease_dates:
             ends = [c for c in (death, last) if c is not None]
             days = _days_between(dates_frame, start, ends, report)

@@ -389,13 +389,15 @@ def words(name: str) -> list[str]:
 
 def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
-    structure other than a GTV less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of
-    the lung, a node, a metastasis): a GTV is never what another is taken from."""
+    structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
+    metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is."""
     lowered = _OTHER_MINUS.sub("-", name.lower())
     minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
     for match in re.finditer(minus, lowered):
         left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
-        if left & (_COMBINING_WORDS - GTV_WORDS) and right & _COMBINING_WORDS:
+        # after a GTV, a hyphen qualifies it ('GTV-Lung'); a minus written out subtracts
+        taken_from = left - GTV_WORDS if match.group() == "-" else left
+        if taken_from & _COMBINING_WORDS and right & _COMBINING_WORDS:
             return True
         if not right and left & (_COMBINING_WORDS - GTV_WORDS) and left & GTV_WORDS:
             return True  # the minus last: 'Liver_GTV_sub', 'Lungs_GTV_excl'
