@@ -518,6 +518,14 @@ def test_values_of_variables_a_reduction_dropped_count_as_none(gbsg2_model, tmp_
     given = {name: table.iloc[5][name] for name in used}
     assert score_values(given, loaded, "P5").imputed == []
     assert score_values({**given, used[0]: None}, loaded, "P5").imputed == [used[0]]
+    # a LASSO-Cox's variables of coefficient 0 (no reduction step) change nothing either
+    argv = ["fit", "--table", str(path), "--model", "lasso_cox"]
+    assert main([*argv, "--out", str(tmp_path / "l"), "--json"]) == 0
+    lasso = load_scoring_model(tmp_path / "l")
+    zeroed = [name for name in lasso.inputs if name not in lasso.used_inputs]
+    assert zeroed and lasso.used_inputs
+    with pytest.raises(InputError, match="None of model l's inputs"):
+        score_values({name: table.iloc[5][name] for name in zeroed}, lasso, "P5")
 
 
 def test_values_written_with_a_bom_are_read_and_keys_not_read_are_named(gbsg2_model, tmp_path):

@@ -65,13 +65,18 @@ class LoadedModel:
     @cached_property
     def used_inputs(self) -> list[str]:
         """The inputs the score depends on: those of which the model's feature reduction (a
-        filter, LASSO) kept a column; all of them without a reduction. A value of another input
-        changes nothing."""
+        filter, LASSO) kept a column and, in a linear model, whose coefficient is not 0 (a
+        LASSO-Cox's zeroed variables); all of them otherwise. A value of another input changes
+        nothing."""
         preprocessor = getattr(self.model, "preprocessor_", None)
         if preprocessor is None:
             return self.inputs
+        features = self.model.features_used_
+        coef = getattr(self.model, "coef_", None)
+        if coef is not None and len(coef) == len(features):
+            features = [f for f, c in zip(features, coef, strict=True) if c != 0]
         encodes = preprocessor.input_of_
-        used = {encodes.get(f, f) for f in self.model.features_used_}
+        used = {encodes.get(f, f) for f in features}
         return [c for c in self.inputs if c in used]
 
     @cached_property
