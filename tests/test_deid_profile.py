@@ -245,3 +245,39 @@ def test_a_patients_name_made_of_scratch_words_leaves_the_structures_alone(sarco
     assert [r.ROIName for r in cleaned.StructureSetROISequence] == [
         "GTV", "GTV_old", "GTV_test", "Liver_replan"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("charset", "name", "rois"),
+    [
+        # East Asian name parts are one or two characters, written joined in a ROI name
+        ("ISO_IR 192", "Yamada^Tarou=山田^太郎=やまだ^たろう", ["GTV_山田太郎", "GTV_山田", "GTV 太郎"]),
+        ("GB18030", "Wang^Xiaoming=王^小明", ["GTV_王小明", "GTV 王"]),
+        ("ISO_IR 192", "Hong^Gildong=洪^吉洞=홍^길동", ["GTV_홍길동"]),
+        # capitals without accents, ß as SS, accents stripped, decomposed letters
+        ("ISO_IR 126", "Παπαδόπουλος^Διονύσιος", ["GTV_ΠΑΠΑΔΟΠΟΥΛΟΣ"]),
+        ("ISO_IR 100", "Weiß^Jürgen", ["GTV_WEISS"]),
+        ("ISO_IR 192", "Müller^Jürgen", ["GTV_Muller", "GTV_Mu\u0308ller"]),
+    ],
+)  # fmt: skip
+def test_a_name_in_any_script_or_spelling_is_cut_from_the_structure_names(
+    sarcoma, charset, name, rois
+):
+    """'GTV_山田太郎' under the patient 山田^太郎 was stored as it was (parts under 3 letters were
+    never cut, nor the joined name); 'GTV_WEISS' of Mrs Weiß, 'GTV_Muller' of Mr Müller too."""
+    structure = _of_the_patient(sarcoma / "mask" / "RS.dcm")
+    structure.SpecificCharacterSet, structure.PatientName = charset, name
+    for number, roi in enumerate(rois, start=2):
+        _with_roi(structure, roi, number)
+    cleaned = pydicom.dcmread(
+        io.BytesIO(deidentify_dicom_bytes(_bytes(structure), Deidentifier(KEY))[0])
+    )
+    assert [r.ROIName for r in cleaned.StructureSetROISequence][1:] == ["GTV"] * len(rois)
+
+
+def test_an_id_typed_with_decomposed_letters_is_the_same_patient():
+    """'MÜL-4711' typed on macOS (U followed by a combining diaeresis) got another case id and
+    date shift than the same ID composed."""
+    deid = Deidentifier(KEY)
+    assert deid.pseudonym("MU\u0308L-4711") == deid.pseudonym("M\u00dcL-4711 ")
+    assert deid.day_shift("MU\u0308L-4711") == deid.day_shift("M\u00dcL-4711")

@@ -204,6 +204,9 @@ def test_a_label_matches_as_its_name_and_holds_only_known_words(name: str) -> No
         # joined up, and in the languages of European plans
         ("GTVtumor", "gtv"), ("GTVnode", "gtv"), ("Tumeur", "gtv"), ("Lebermetastase", "gtv"),
         ("Leber", "organ"), ("Foie", "organ"), ("Poumons", "organ"), ("Gehirn", "organ"),
+        # full-width, as a Japanese input method types them
+        ("\uff27\uff34\uff36", "gtv"), ("\uff2c\uff29\uff36\uff25\uff32", "organ"),
+        ("\uff2c\uff49\uff56\uff45\uff52\uff0d\uff27\uff34\uff36", None),
     ],
 )  # fmt: skip
 def test_planning_systems_names(name: str, role: str | None) -> None:

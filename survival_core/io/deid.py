@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import struct
+import unicodedata
 import uuid
 import warnings
 import zlib
@@ -398,7 +399,7 @@ class Deidentifier:
 
     def pseudonym(self, patient_id: str) -> str:
         """The case id standing for ``patient_id``: ``RS-`` + 10 hex digits."""
-        return PSEUDONYM_PREFIX + self._digest("patient", patient_id.strip()).hex()[:10].upper()
+        return PSEUDONYM_PREFIX + self._digest("patient", _same_id(patient_id)).hex()[:10].upper()
 
     def folder_token(self, name: str) -> str:
         """A keyed stand-in for a folder name (export folders are often named after patients)."""
@@ -407,7 +408,7 @@ class Deidentifier:
     def day_shift(self, patient_id: str) -> int:
         """Days (negative: back in time) by which this patient's dates are moved."""
         low, high = SHIFT_DAYS
-        draw = int.from_bytes(self._digest("dates", patient_id.strip())[:4], "big")
+        draw = int.from_bytes(self._digest("dates", _same_id(patient_id))[:4], "big")
         return -(low + draw % (high - low + 1))
 
     def uid(self, original: str) -> str:
@@ -519,6 +520,12 @@ def _map_values(value, fn: Callable[[str], str]):
     return fn(str(value))
 
 
+def _same_id(patient_id: str) -> str:
+    """A patient ID as its pseudonym and date shift key it: stripped, its letters composed
+    ('MÜL-4711' typed on macOS, decomposed, got another case id)."""
+    return unicodedata.normalize("NFC", patient_id.strip())
+
+
 def _values(ds: Dataset, keyword: str) -> list[str]:
     """The values of one attribute of ``ds`` as texts (none when absent or empty)."""
     value = ds.get(keyword)
@@ -532,12 +539,11 @@ def _identifier_pattern(ds: Dataset) -> re.Pattern[str] | None:
     least :data:`_MIN_IDENTIFIER` letters) as a whole word (a patient called Art leaves
     'Artery'), its IDs (:func:`_bounded`) and its birth date in the usual written forms."""
     names = {
-        part
+        form
         for keyword in _OWN_NAMES
         for value in _values(ds, keyword)
-        for part in re.split(r"[\W_]+", value)
-        if sum(c.isalpha() for c in part) >= _MIN_IDENTIFIER
-        and part.lower() not in STRUCTURE_WORDS  # 'LIVER_017' names no one's 'Liver'
+        for form in _name_forms(value)
+        if form.lower() not in STRUCTURE_WORDS  # 'LIVER_017' names no one's 'Liver'
     }
     others = (str(item.get("PatientID", "")) for item in ds.get("OtherPatientIDsSequence", []))
     written = {_patient_id(ds), *_values(ds, "OtherPatientIDs"), *others}
@@ -549,6 +555,31 @@ def _identifier_pattern(ds: Dataset) -> re.Pattern[str] | None:
     return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
+def _name_forms(value: str) -> set[str]:
+    """The parts of a person's name (its ``^`` components, of each ``=`` group) a text may hold:
+    each of at least :data:`_MIN_IDENTIFIER` letters, of any length in an East Asian script (a
+    part is one or two characters there: 'GTV_山田' kept the name), and each group's components
+    joined ('山田太郎', written without a space); each as composed, decomposed, accentless and
+    case-folded letters ('GTV_Muller', 'GTV_WEISS', Greek capitals without accents kept it)."""
+    parts: set[str] = set()
+    for group in value.split("="):
+        components = [c for c in re.split(r"[\W_]+", group) if c]
+        for part in [*components, "".join(components)] if len(components) > 1 else components:
+            if sum(c.isalpha() for c in part) >= _MIN_IDENTIFIER or _EAST_ASIAN.search(part):
+                parts.add(part)
+    forms = set()
+    for part in parts:
+        decomposed = unicodedata.normalize("NFD", part)
+        accentless = "".join(c for c in decomposed if not unicodedata.combining(c))
+        forms |= {part, unicodedata.normalize("NFC", part), decomposed, accentless}
+        forms |= {accentless.casefold(), part.casefold()}
+    return forms
+
+
+#: Letters of the East Asian scripts (Hangul, kana, CJK ideographs), whose name parts are short.
+_EAST_ASIAN = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
 #: Fewest characters of an ID cut out wherever it stands ('GTVp_MRN12345'); a shorter one only
 #: between non-alphanumerics (ID '100' leaves 'PTV_1000').
 _LONG_CODE = 5

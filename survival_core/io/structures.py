@@ -27,6 +27,7 @@ all the matching reads, so uploads are stored under it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -375,10 +376,11 @@ class StructureMatch:
 
 
 def _spelled(name: str) -> str:
-    """``name`` with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV margin
-    10' (its words alone, 'gtv 10', would read as lesion 10 of the GTV; 'GTVp plus GTVn' is a
-    union, no margin)."""
-    return _MARGIN_PLUS.sub(" margin ", name)
+    """``name`` in compatible letters (full-width 'ＧＴＶ' as typed in a Japanese input method is
+    'GTV') with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV margin 10' (its
+    words alone, 'gtv 10', would read as lesion 10 of the GTV; 'GTVp plus GTVn' is a union, no
+    margin)."""
+    return _MARGIN_PLUS.sub(" margin ", unicodedata.normalize("NFKC", name))
 
 
 def words(name: str) -> list[str]:
@@ -391,7 +393,7 @@ def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
     structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
     metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is."""
-    lowered = _OTHER_MINUS.sub("-", name.lower())
+    lowered = _OTHER_MINUS.sub("-", unicodedata.normalize("NFKC", name).lower())
     minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
     for match in re.finditer(minus, lowered):
         left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
