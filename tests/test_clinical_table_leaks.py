@@ -326,3 +326,36 @@ def test_a_new_spreadsheet_redrafts_the_schema_unless_it_was_edited(tmp_path: Pa
     assert (cohort / SCHEMA_FILE).read_text() == edited
     (note,) = [c.action for c in joined.report if c.column == SCHEMA_FILE]
     assert note.startswith("kept as edited, but its variables (age, ecog) are not the clinical")
+
+
+def test_names_and_variables_headed_in_any_script(tmp_path: Path) -> None:
+    """A sheet of 8 patients with '氏名', 'Nachname' and 'Prénom' columns: every header of another
+    script was 'column' and the German and French words were no identifiers, so the patients'
+    names went into clinical.csv and schema.yaml; two Greek variables were refused as one."""
+    X, y = datasets.load_whas500()
+    rows = 8
+    frame = pd.DataFrame(
+        {
+            "ID": [f"P{i}" for i in range(rows)],
+            "氏名": [
+                "山田太郎",
+                "鈴木花子",
+                "佐藤一郎",
+                "田中次郎",
+                "伊藤三郎",
+                "渡辺四郎",
+                "山本五郎",
+                "中村六郎",
+            ],
+            "Nachname": [f"Name{i}" for i in range(rows)],
+            "Prénom": [f"Jean{i}" for i in range(rows)],
+            "Ηλικία": X["age"].to_numpy()[:rows],
+            "Φύλο": np.where(X["gender"].to_numpy()[:rows] == "1", "Α", "Θ"),
+            "time (days)": y["lenfol"][:rows],
+            "event": y["fstat"][:rows].astype(int),
+        }
+    )
+    frame.to_csv(path := tmp_path / "sheet.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert list(result.variables.columns) == ["ηλικια", "φυλο"]
+    np.testing.assert_array_equal(result.variables["ηλικια"], X["age"].to_numpy()[:rows])

@@ -124,6 +124,12 @@ _IDENTIFIER_PARTS = {
     "description", "nhs", "ssn", "zip", "postcode",
     # French and German hospital numbers ('N° dossier', 'Numéro IPP', 'NIP', 'Fallnummer')
     "dossier", "ipp", "nip", "nir", "fallnummer",
+    # names in the languages hospital sheets come in (German, French, Spanish, Italian,
+    # Portuguese, Dutch, Polish, Russian, Greek, Hebrew, Japanese, Chinese, Korean)
+    "nachname", "vorname", "prenom", "nom", "apellido", "apellidos", "nombre", "cognome",
+    "nome", "sobrenome", "naam", "voornaam", "achternaam", "imie", "nazwisko", "фио", "имя",
+    "фамилия", "отчество", "ονομα", "επωνυμο", "ονοματεπωνυμο", "שם", "氏名", "名前", "姓名",
+    "患者名", "患者氏名", "이름", "성명", "환자명",
 }  # fmt: skip
 #: Words of a number that identifies ('Medical Record Number', 'Hospital No', 'NHS number'),
 #: never a count ('Number of nodes').

@@ -130,9 +130,17 @@ class Header:
 
 
 def normalise_name(text: str) -> str:
-    """A header as a variable name: ASCII, lower case, runs of other characters as ``_``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
+    """A header as a variable name: lower case, Latin letters without accents (others of the
+    Latin script dropped), letters of other scripts kept ('Ηλικία' -> 'ηλικια', '氏名'), runs of
+    other characters as ``_``. Every header of another script was 'column': a sheet of two
+    was refused as naming one variable twice, and '氏名' (name) was not told an identifier."""
+    letters = "".join(
+        c
+        for c in unicodedata.normalize("NFKD", text)
+        if c.isascii() or (c.isalnum() and not unicodedata.name(c, "").startswith("LATIN"))
+    )
+    composed = unicodedata.normalize("NFC", letters.lower())  # Hangul syllables again
+    return re.sub(r"[\W_]+", "_", composed).strip("_")
 
 
 def parse_header(text: str) -> Header:
