@@ -584,3 +584,34 @@ def test_the_same_export_downloaded_twice_is_read_once(tmp_path: Path) -> None:
     [row] = read_manifest(out).itertuples()
     assert len(list(Path(row.image).glob("*.dcm"))) == 5
     assert load_case(out / "cases" / row.case_id).image.GetSize() == (20, 20, 5)
+
+
+def test_a_structure_set_filed_under_another_id_is_stored_as_its_images_patient(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real sarcoma CT and its RTSTRUCT written by a planning system under a retyped ID
+    (linked by frame of reference): the stored structure set kept a pseudonym and a date shift of
+    its own, its dates years apart from its images' in the case folder."""
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    patient = tmp_path / "download" / "patient"
+    shutil.copytree(source / "image", patient / "ct")
+    ct = pydicom.dcmread(next((patient / "ct").glob("*.dcm")), stop_before_pixels=True)
+    structure = pydicom.dcmread(source / "mask" / "RS.dcm")
+    structure.PatientID, structure.PatientName = ct.PatientID + " (TPS)", "Doe^Jane"
+    structure.StudyDate = ct.StudyDate
+    structure.StructureSetROISequence[0].ROIName = "GTV_Doe"
+    structure.save_as(patient / "RS.dcm")
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    case = tmp_path / "cohort" / "cases" / outcome.patient
+    stored = pydicom.dcmread(case / "rtstruct.dcm")
+    image = pydicom.dcmread(next((case / "ct").glob("*.dcm")), stop_before_pixels=True)
+    assert stored.PatientID == image.PatientID == outcome.patient
+    assert stored.StudyDate == image.StudyDate
+    assert stored.StructureSetROISequence[0].ROIName == "GTV"
+    assert b"Doe" not in (case / "rtstruct.dcm").read_bytes()

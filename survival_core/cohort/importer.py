@@ -60,7 +60,13 @@ from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, is_mask_like, load_case
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE
 from survival_core.io.dataset_layout import role_file_name, split_name
-from survival_core.io.deid import Deidentifier, case_id_of, load_key
+from survival_core.io.deid import (
+    Deidentifier,
+    case_id_of,
+    load_key,
+    patient_identity,
+    text_values,
+)
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
     AnnotationEntry,
@@ -737,13 +743,38 @@ def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
     for modality, files in task.companions:  # the PET beside the CT: pt/
         _stage_series(files, staging / modality.lower(), task.keep_marked)
     structure = Path(task.structure_file)
-    [(_, content)] = deidentify_upload(
-        [(structure.name, structure.read_bytes())], keep_marked=task.keep_marked
-    )
+    own = _filed_as(structure.read_bytes(), task.files[0])
+    [(_, content)] = deidentify_upload([(structure.name, own)], keep_marked=task.keep_marked)
     (staging / "rtstruct.dcm").write_bytes(content)
     if task.roles:  # the case folder says its own roles, for every later load_case
         (staging / ROLES_FILE).write_text(json.dumps(dict(task.roles), sort_keys=True))
     return {"image": f"{base}/{task.modality.lower()}", "rtstruct": f"{base}/rtstruct.dcm"}
+
+
+def _filed_as(structure: bytes, image_file: str) -> bytes:
+    """The structure set's bytes filed under the patient of its image series: one adopted by
+    its frame of reference from another PatientID (a planning system that wrote it in another
+    character set, or retyped the ID) kept its own pseudonym and date shift in the case folder,
+    years apart from its images'. Its own name and ID go to OtherPatientNames and
+    OtherPatientIDs, which de-identification cuts from its texts, then removes."""
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(structure))
+    image = pydicom.dcmread(image_file, stop_before_pixels=True)
+    if patient_identity(ds) == patient_identity(image):
+        return structure
+    ds.decode()  # every text as read in its own character set, before the set's is changed
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for keyword, own in (("OtherPatientIDs", "PatientID"), ("OtherPatientNames", "PatientName")):
+        setattr(ds, keyword, [*text_values(ds, keyword), *text_values(ds, own)])
+    for keyword in ("PatientID", "PatientName", "PatientIdentityRemoved"):
+        if keyword in image:
+            setattr(ds, keyword, str(image.get(keyword)))
+        elif keyword in ds:
+            delattr(ds, keyword)
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    return buffer.getvalue()
 
 
 def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], Any]:

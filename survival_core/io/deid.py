@@ -526,7 +526,7 @@ def _same_id(patient_id: str) -> str:
     return unicodedata.normalize("NFC", patient_id.strip())
 
 
-def _values(ds: Dataset, keyword: str) -> list[str]:
+def text_values(ds: Dataset, keyword: str) -> list[str]:
     """The values of one attribute of ``ds`` as texts (none when absent or empty)."""
     value = ds.get(keyword)
     if not value:
@@ -541,13 +541,13 @@ def _identifier_pattern(ds: Dataset) -> re.Pattern[str] | None:
     names = {
         form
         for keyword in _OWN_NAMES
-        for value in _values(ds, keyword)
+        for value in text_values(ds, keyword)
         for form in _name_forms(value)
         if form.lower() not in STRUCTURE_WORDS  # 'LIVER_017' names no one's 'Liver'
     }
     others = (str(item.get("PatientID", "")) for item in ds.get("OtherPatientIDsSequence", []))
-    written = {_patient_id(ds), *_values(ds, "OtherPatientIDs"), *others}
-    written |= {form for day in _values(ds, "PatientBirthDate") for form in _date_forms(day)}
+    written = {_patient_id(ds), *text_values(ds, "OtherPatientIDs"), *others}
+    written |= {form for day in text_values(ds, "PatientBirthDate") for form in _date_forms(day)}
     codes = {c.strip() for c in written if len(c.strip()) >= _MIN_IDENTIFIER} - names
     alternatives = [  # longest first, so an ID holding a name part ('ALICE123') goes whole
         _bounded(word, word in names) for word in sorted(names | codes, key=len, reverse=True)
