@@ -24,6 +24,7 @@ from survival_core.cohort.importer import (
 from survival_core.cohort.inventory import inventory_tree
 from survival_core.cohort.withdrawal import withdraw
 from survival_core.errors import ConfigError, InputError
+from survival_core.features.table import write_table
 from survival_core.io.case_loader import load_case
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock
@@ -248,10 +249,21 @@ def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
     run = data_subdir("runs") / "run123" / "oof.csv"
     run.parent.mkdir(parents=True, exist_ok=True)
     run.write_text(f"case_id,risk\n{case_id},0.3\n{kept},0.1\n")
+    # a feature table written into the cohort folder (the README's `extract --out`), and a
+    # cross-validation's output folder there
+    features = pd.DataFrame({"f": [1.0, 2.0]}, index=pd.Index([case_id, kept], name="case_id"))
+    write_table(features, out / "wei.parquet", {b"radsurv.settings": b"{}"})
+    shutil.copytree(run.parent, out / "cv1")
+    (out / "cv1" / "folds.csv").write_text("case_id,fold\n")
+    (out / "cv1" / "summary.json").write_text("{}")
     capsys.readouterr()
-    assert main(["cohort", "withdraw", "--cohort", str(out), case_id, "--json"]) == 0
+    by_id = ["--patient-id", good]  # the hospital's ID, as the images had it
+    assert main(["cohort", "withdraw", "--cohort", str(out), *by_id, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["withdrawn"] == [case_id] and summary["runs_naming_them"] == ["run123"]
+    assert summary["withdrawn"] == [case_id]
+    assert summary["runs_naming_them"] == ["cohort/cv1", "run123"]
+    assert pd.read_parquet(out / "wei.parquet").index.tolist() == [kept]
+    assert summary["cohort_table_rows"] == 1
     assert (summary["case_folders"], summary["clinical_rows"], summary["cached_features"]) == (
         1, 1, 1
     )  # fmt: skip
@@ -615,3 +627,32 @@ def test_a_structure_set_filed_under_another_id_is_stored_as_its_images_patient(
     assert stored.StudyDate == image.StudyDate
     assert stored.StructureSetROISequence[0].ROIName == "GTV"
     assert b"Doe" not in (case / "rtstruct.dcm").read_bytes()
+
+
+def test_a_table_only_cohort_keeps_a_withdrawn_patient_out_however_the_id_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A clinic's re-export of the sheet with its IDs lower-cased or without leading zeros: every
+    case id changed without a word, and the withdrawn patient came back under a new one."""
+    import pandas as pd
+
+    sheet = pd.DataFrame(
+        {"Patient ID": [f"GB{i:04d}" for i in range(1, 11)], "OS (days)": range(100, 1100, 100),
+         "Dead": [1, 0] * 5, "age": range(50, 60)}
+    )  # fmt: skip
+    sheet.to_csv(first := tmp_path / "sheet.csv", index=False)
+    out = tmp_path / "cohort"
+    assert main(["cohort", "import", "--clinical", str(first), "--out", str(out), "--json"]) == 0
+    assert main(["cohort", "withdraw", "--cohort", str(out), "--patient-id", "GB0007"]) == 0
+    again = sheet.assign(
+        **{"Patient ID": sheet["Patient ID"].str.replace("GB0*", "GB", regex=True)}
+    )
+    again.to_csv(second := tmp_path / "again.csv", index=False)
+    capsys.readouterr()
+    assert main(["cohort", "import", "--clinical", str(second), "--out", str(out), "--json"]) != 0
+    assert "None of the 9 patients" in capsys.readouterr().out
+    # the same sheet again, GB0007 written otherwise: still out
+    sheet.loc[6, "Patient ID"] = "gb-0007"
+    sheet.to_csv(first, index=False)
+    assert main(["cohort", "import", "--clinical", str(first), "--out", str(out), "--json"]) == 0
+    assert len(pd.read_csv(out / "clinical.csv")) == 9

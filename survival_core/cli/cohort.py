@@ -89,8 +89,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     withdraw.add_argument("--cohort", type=Path, required=True, help="the cohort folder")
     withdraw.add_argument(
-        "case_ids", nargs="+", metavar="CASE_ID",
+        "case_ids", nargs="*", metavar="CASE_ID",
         help="case ids (the pseudonyms of import_report.csv and clinical.csv)",
+    )  # fmt: skip
+    withdraw.add_argument(
+        "--patient-id", action="append", default=[], metavar="ID",
+        help="a patient by the hospital's ID, as the images or spreadsheet had it (repeatable)",
     )  # fmt: skip
     withdraw.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     withdraw.set_defaults(func=run_withdraw)
@@ -106,11 +110,14 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_withdraw(args: argparse.Namespace) -> int:
     """Withdraw the cases, saying what was removed and which runs still name them."""
-    from survival_core.cohort.withdrawal import withdraw
+    from survival_core.cohort.withdrawal import case_ids_of_patients, withdraw
 
     if not args.cohort.is_dir():
         raise InputError(f"Cohort folder {args.cohort} does not exist.")
-    done = withdraw(args.cohort, args.case_ids)
+    if not args.case_ids and not args.patient_id:
+        raise ConfigError("Give the case ids to withdraw, or --patient-id ID.")
+    case_ids = [*args.case_ids, *case_ids_of_patients(args.cohort, args.patient_id)]
+    done = withdraw(args.cohort, case_ids)
     if done.runs:
         output.progress(
             f"note: {len(done.runs)} run or model folder(s) name a withdrawn case in their "

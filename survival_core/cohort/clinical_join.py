@@ -116,7 +116,11 @@ def _withdrawn_ids(cohort: Path, ids: list[str]) -> set[str]:
     if not withdrawn:
         return set()
     deid = Deidentifier()
-    return {i for i in ids if i in withdrawn or deid.pseudonym(i) in withdrawn}
+    return {
+        i
+        for i in ids
+        if any(v in withdrawn or deid.pseudonym(v) in withdrawn for v in [i, *_id_variants(i)])
+    }
 
 
 def _id_variants(original: str) -> list[str]:
@@ -175,13 +179,34 @@ def import_table(
     _check_table_folder(cohort)
     imported = read_clinical_spreadsheet(spreadsheet, **columns)
     deid = Deidentifier()
-    case_of = {i: deid.pseudonym(i) for i in _original_ids(imported)}
-    withdrawn = withdrawn_cases(cohort)
-    case_of = {i: None if case in withdrawn else case for i, case in case_of.items()}
+    left_out = _withdrawn_ids(cohort, _original_ids(imported))
+    case_of = {i: None if i in left_out else deid.pseudonym(i) for i in _original_ids(imported)}
+    _check_same_patients(cohort, spreadsheet, case_of)
     with folder_lock(cohort, IMPORT_LOCK, "cohort import"):
-        return _write_clinical(
-            cohort, imported, case_of, withdrawn=sum(case is None for case in case_of.values())
+        return _write_clinical(cohort, imported, case_of, withdrawn=len(left_out))
+
+
+def _check_same_patients(
+    cohort: Path, spreadsheet: Path | str, case_of: Mapping[str, str | None]
+) -> None:
+    """Refuse a sheet imported again into a table-only cohort none of whose patients keeps its
+    case id: its IDs are written otherwise ('gb0007', 'GB7' for 'GB0007'), each a new pseudonym,
+    and every case id of the cohort changed without a word (a withdrawn patient came back)."""
+    earlier = _case_ids_of(cohort / CLINICAL_FILE)
+    if earlier and not earlier & set(case_of.values()):
+        raise InputError(
+            f"None of the {len(earlier)} patients of {cohort / CLINICAL_FILE} keeps its case id "
+            f"in {Path(spreadsheet).name}: its IDs are written otherwise than the first time "
+            "(case, separators, leading zeros: 'GB7' for 'GB0007'), and each spelling is another "
+            "pseudonym. Write the IDs as before, or import into a new folder."
         )
+
+
+def _case_ids_of(table: Path) -> set[str]:
+    """The case ids (first column) of a clinical table; empty without one."""
+    if not table.is_file():
+        return set()
+    return set(pd.read_csv(table, dtype=str, usecols=[0]).iloc[:, 0])
 
 
 def _original_ids(imported: ClinicalImport) -> list[str]:

@@ -911,7 +911,7 @@ def _check_output(out_dir: Path) -> None:
     foreign = sorted(
         p.name
         for p in (out_dir.iterdir() if out_dir.is_dir() else ())
-        if p.name not in _OWN_NAMES and not is_temp_sibling(p.name) and not _radsurv_output(p)
+        if p.name not in _OWN_NAMES and not is_temp_sibling(p.name) and not radsurv_output(p)
     )
     if foreign:
         raise ConfigError(
@@ -928,7 +928,7 @@ def _prepare(out_dir: Path) -> None:
     shutil.rmtree(out_dir / STAGING, ignore_errors=True)
 
 
-def _radsurv_output(path: Path) -> bool:
+def radsurv_output(path: Path) -> bool:
     """Whether ``path`` in a cohort folder is what RadSurv writes there besides an import, which a
     rerun must not refuse: a feature table (Parquet carrying its settings, or a table with its
     ``.failures.csv``) or failures table, a cross-validation's or a model's output folder."""

@@ -24,6 +24,7 @@ from survival_core.cohort.importer import (
     CLINICAL_FILE,
     IMPORT_LOCK,
     csv_text,
+    radsurv_output,
     records_in_place,
     write_case_tables,
 )
@@ -79,8 +80,77 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
             removed[f"{Path(name).stem}_rows"] = _drop_rows(cohort / name, wanted)
         if (cohort / "manifest.csv").is_file():
             write_case_tables(cohort, {c: r for c, r in records.items() if c not in wanted})
+        removed["cohort_table_rows"], outputs = _cohort_outputs(cohort, wanted)
     removed |= _purge_caches(wanted, volume_keys)
-    return Withdrawal(sorted(wanted), removed, _runs_naming(wanted))
+    return Withdrawal(sorted(wanted), removed, [*outputs, *_runs_naming(wanted)])
+
+
+def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str]:
+    """The case ids of the cohort's patients known by their hospital's ``patient_ids``: by the ID
+    map of an image import, else (a table-only cohort) by the ID's pseudonym; :class:`InputError`
+    naming an ID that is no patient of the cohort (one never printed otherwise: the user gave it)."""
+    from survival_core.cohort.importer import case_id_lookup
+    from survival_core.io.deid import Deidentifier
+
+    cohort = Path(cohort)
+    lookup = case_id_lookup(cohort) if (cohort / "id_map.csv").is_file() else None
+    known = set(records_in_place(cohort)) | _keyed_rows(cohort / CLINICAL_FILE)
+    deid = Deidentifier()
+    found, unknown = [], []
+    for patient_id in patient_ids:
+        case_id = lookup(patient_id) if lookup is not None else None
+        if case_id is None and (case_id := deid.pseudonym(patient_id)) not in known:
+            case_id = patient_id if patient_id in known else None  # a kept study code
+        (found if case_id else unknown).append(case_id or patient_id)
+    if unknown:
+        raise InputError(
+            f"No patient of {cohort} has the ID(s) {', '.join(unknown)} (written exactly as the "
+            "images or the spreadsheet had them)."
+        )
+    return found
+
+
+def _cohort_outputs(cohort: Path, case_ids: set[str]) -> tuple[int, list[str]]:
+    """The rows of the cases removed from the feature tables RadSurv wrote into the cohort
+    folder (``extract --out`` there, as the README shows) and their failures tables; the output
+    folders there (``cv --out``, ``fit --out``) naming one of them, as ``<cohort>/<folder>``."""
+    removed, named = 0, []
+    for path in sorted(cohort.iterdir()):
+        if path.name == "cases" or not radsurv_output(path):
+            continue
+        if path.is_dir():
+            if _names_any(path, case_ids):
+                named.append(f"{cohort.name}/{path.name}")
+        elif path.suffix == ".parquet":
+            removed += _drop_table_rows(path, case_ids)
+        else:
+            removed += _drop_rows(path, case_ids)
+    return removed, named
+
+
+def _drop_table_rows(path: Path, case_ids: set[str]) -> int:
+    """Remove the cases' rows of a feature table, its footer (extraction settings) kept."""
+    import pyarrow.parquet as pq
+
+    from survival_core.features.table import write_table
+
+    table = pq.read_table(path)
+    frame = table.to_pandas()
+    kept = ~frame.index.astype(str).isin(case_ids)
+    if kept.all():
+        return 0
+    footer = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
+    write_table(frame[kept], path, footer)
+    return int((~kept).sum())
+
+
+def _names_any(folder: Path, case_ids: set[str]) -> bool:
+    """Whether a text file below ``folder`` names one of the cases."""
+    return any(
+        any(c in path.read_text(errors="replace") for c in case_ids)
+        for path in folder.rglob("*")
+        if path.suffix in _RUN_TEXT and path.is_file()
+    )
 
 
 def _keyed_rows(path: Path) -> set[str]:
