@@ -5,6 +5,7 @@ pools, and the small-data warnings."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -425,3 +426,22 @@ def test_an_unseen_level_in_the_folds_is_said_once_not_warned_per_fold(gbsg2: di
         result = cross_validate(X, y, ModelMaker("coxph", {"penalizer": 0.1}), folds)
     notes = result.summary["preprocessing_notes"]
     assert any("'rare'" in note and "not seen in training" in note for note in notes)
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ({"model": "coxph", "parms": {"penalizer": 5.0}}, "unknown key(s) 'parms'"),
+        ({"model": "coxph", "reduciton": "lasso"}, "unknown key(s) 'reduciton'"),
+        ({"name": "coxph"}, "unknown key(s) 'name'"),
+        ({"model": "coxph", "params": {"penaliser": 5.0}}, "no parameter(s) penaliser"),
+    ],
+)
+def test_a_misspelt_candidate_is_refused_before_any_fold(entry: dict, said: str) -> None:
+    """A run config's candidate with 'parms' or 'reduciton' ran as a default coxph; 'penaliser'
+    failed in every fold and was dropped (said in selection.json only); 'name:' crashed."""
+    from survival_core.errors import ConfigError
+    from survival_core.models import make_model
+
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        make_model("auto", candidates=[entry])

@@ -156,6 +156,7 @@ def test_a_follow_up_too_short_for_days_asks_for_the_unit(
     veterans.to_csv(tmp_path / "days.csv", index=False)
     asked = [n for n in load_model_table([tmp_path / "months.csv"]).notes if "--time-unit" in n]
     assert asked and asked[0].startswith("The longest follow-up is 32.8")
+    assert "import the sheet again with cohort import --time-unit" in asked[0]  # train has none
     for table in (
         load_model_table([tmp_path / "months.csv"], time_unit="months"),
         load_model_table([tmp_path / "days.csv"]),

@@ -110,7 +110,7 @@ BAD = [
     ),
     (
         config_with(model__params={"penalizer": "1e-4"}),
-        "model.params.penalizer: expected a number, got '1e-4' (YAML reads exponents",
+        "model.params.penalizer: expected a number, got '1e-4' (a number in quotes is text",
     ),
     (
         config_with(protocol__folds="3"),
@@ -503,6 +503,24 @@ def test_duplicate_key_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"line 5, column 1: key 'seed' is given twice"):
         load_config(path)
+
+
+def test_numbers_and_dates_read_as_a_person_writes_them(tmp_path: Path) -> None:
+    """YAML 1.1 read 'folds: 010' as octal 8 (the run had 8 folds and another c-index), 'seed:
+    1:30' as 90, refused a JSON config's 1e-05, and crashed on a cohort folder named by a date."""
+    (tmp_path / "2021-05-01").mkdir()
+    (tmp_path / "2021-05-01" / "clinical.csv").write_text("case_id,time,event\n")
+    text = (
+        "name: x\ncohort: 2021-05-01\nmodel: {name: coxph, params: {penalizer: 1e-05}}\n"
+        "protocol: {name: nested_cv, repeats: 1, folds: 010}\nseed: 010\n"
+        "risk_groups: {cut: youden, horizon: 0730}\n"
+    )
+    config = load_config(write(tmp_path / "config.yaml", text))
+    assert (config.protocol.folds, config.seed, config.risk_groups.horizon) == (10, 10, 730)
+    assert config.model.params["penalizer"] == 1e-05
+    assert Path(config.cohort).name == "2021-05-01"
+    with pytest.raises(ConfigError, match="seed: expected"):
+        load_config(write(tmp_path / "clock.yaml", text.replace("seed: 010", "seed: 1:30")))
 
 
 def test_longest_name_and_largest_seed_are_accepted() -> None:

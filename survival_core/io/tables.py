@@ -438,8 +438,10 @@ def load_model_table(
     if longest < SHORT_FOLLOW_UP_DAYS:
         notes.append(
             f"The longest follow-up is {longest:g} days (time read in {time_unit}): if the "
-            "times are in another unit (months, years), give it (--time-unit); survival at 12, "
-            "24 and 36 months would otherwise be past the follow-up, or wrong."
+            "times are in another unit (months, years), give it (cv and fit: --time-unit; a "
+            "cohort's clinical.csv, which train reads: import the sheet again with cohort import "
+            "--time-unit, which writes days); survival at 12, 24 and 36 months would otherwise "
+            "be past the follow-up, or wrong."
         )
     elif longest > LONG_FOLLOW_UP_DAYS:
         notes.append(

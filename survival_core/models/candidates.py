@@ -52,6 +52,10 @@ def candidate_variables(X: pd.DataFrame) -> int:
     return len(TablePreprocessor(allow_empty=True).fit(X).feature_names_out_)
 
 
+#: The keys of a candidate in a config's list.
+CANDIDATE_KEYS = ("model", "params", "reduction", "columns")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One pipeline: ``model`` (a registry name) with ``params``, ``reduction`` fitted inside
@@ -112,12 +116,27 @@ class Candidate:
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> Candidate:
-        return cls(
+        """A candidate of a config's list, its keys, parameters and reduction checked now: a
+        misspelt key ('parms', 'reduciton') was ignored and a misspelt parameter failed in every
+        fold, the candidate dropped, each without a word on the console."""
+        unknown = sorted(set(document) - set(CANDIDATE_KEYS))
+        if unknown or "model" not in document:
+            said = f"unknown key(s) {', '.join(map(repr, unknown))}" if unknown else "no 'model'"
+            raise ConfigError(
+                f"The candidate {dict(document)!r} has {said}; a candidate's keys are "
+                f"{', '.join(CANDIDATE_KEYS)} (model: a model name, as `--model` takes)."
+            )
+        candidate = cls(
             document["model"],
             dict(document.get("params") or {}),
             document.get("reduction", "none"),
             document.get("columns", "all"),
         )
+        try:
+            candidate.make()
+        except ConfigError as err:
+            raise ConfigError(f"The candidate {dict(document)!r}: {err}") from err
+        return candidate
 
 
 def default_candidates(

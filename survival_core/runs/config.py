@@ -140,15 +140,10 @@ def _show(value: Any) -> str:
 
 
 def _wrong(expected: str, value: Any, *at: str | int) -> PydanticCustomError:
-    """'expected X, got Y', with a hint when YAML read a number as text: an exponent such as
-    1e-4, or a number in quotes."""
+    """'expected X, got Y', with a hint when a number was written as text (in quotes)."""
     note = ""
     if isinstance(value, str) and _finite_number(value):
-        note = (
-            " (YAML reads exponents without a dot as text: write 1.0e-4, not 1e-4)"
-            if "e" in value.lower()
-            else " (a number in quotes is text: write it without the quotes)"
-        )
+        note = " (a number in quotes is text: write it without the quotes)"
     return _problem(f"expected {expected}, got {_show(value)}{note}", *at)
 
 
@@ -727,11 +722,30 @@ def _freeze(value: Any) -> Any:
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice in one mapping (plain YAML keeps the
     last one silently, so a pasted second ``model:`` block would quietly win). Merge keys
     (``<<: *anchor``) work as in ``yaml.safe_load``: a key written in the mapping overrides the
-    merged one of the same name, which is not a duplicate."""
+    merged one of the same name, which is not a duplicate.
+
+    Numbers are read as YAML 1.2 (and JSON) write them, not as PyYAML's YAML 1.1: ``010`` is ten
+    (it was octal eight: ``folds: 010`` ran 8 folds, ``horizon: 0730`` 472 days), ``1:30`` is no
+    sexagesimal 90 but text, ``1e-5`` is a number (a JSON config from ``json.dumps`` was
+    refused); a date stays text (``cohort: 2021-05-01``, a folder named by its export day,
+    crashed): no setting is a date."""
+
+    yaml_implicit_resolvers = {
+        first: [
+            (tag, regex)
+            for tag, regex in resolvers
+            if tag not in (_INT_TAG, _FLOAT_TAG, _TIMESTAMP_TAG)
+        ]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         self._refuse_duplicates(node)
@@ -755,6 +769,30 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                         None, None, f"key {key!r} is given twice", key_node.start_mark
                     )
                 seen.add(key)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """A YAML 1.2 integer: decimal whatever its leading zeros, ``0o`` octal, ``0x`` hex."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    sign, body = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+    base = {"0o": 8, "0x": 16}.get(body[:2].lower(), 10)
+    return sign * int(body[2:] if base != 10 else body, base)
+
+
+_UniqueKeyLoader.add_implicit_resolver(
+    _INT_TAG,
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_UniqueKeyLoader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+_UniqueKeyLoader.add_constructor(_INT_TAG, _construct_int)
 
 
 def load_config(path: str | Path) -> RunConfig:
