@@ -523,6 +523,13 @@ def test_numbers_and_dates_read_as_a_person_writes_them(tmp_path: Path) -> None:
         load_config(write(tmp_path / "clock.yaml", text.replace("seed: 010", "seed: 1:30")))
 
 
+def test_an_image_models_window_is_checked_with_the_config() -> None:
+    """'window: lver' failed only once a run had started, blaming the first patient ('Case
+    SYN-0001: Unknown CT window'), and left a FAILED run."""
+    with pytest.raises(ConfigError, match="model.params: Unknown CT window 'lver'"):
+        parse_config(config_with(model={"name": "cnn3d", "params": {"window": "lver"}}))
+
+
 def test_longest_name_and_largest_seed_are_accepted() -> None:
     config = parse_config(config_with(name="r" * MAX_NAME_LENGTH, seed=MAX_SEED))
     assert (len(config.name), config.seed) == (200, 2**31 - 1)

@@ -30,6 +30,7 @@ from survival_core.io.manifest import CaseRead
 from survival_core.io.orientation import ORIENTATION
 from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_input
 from survival_core.paths import data_subdir
+from survival_core.preprocess.window import get_window
 
 #: Fewer volumes than this are prepared in this process.
 SERIAL_BELOW = 8
@@ -48,6 +49,7 @@ class VolumeSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _check_size(self.shape, "Volume shape"))
+        get_window(self.window)  # a misspelt window refused now, not case by case in a run
         for name in ("margin_mm", "gtv_margin_mm"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, int | float) and value >= 0):
