@@ -152,7 +152,7 @@ BAD = [
     ),
     (
         config_with(model={"name": "fusion", "params": {"clinical": {"foo": 1}}}),
-        "model.params: Invalid fusion branch parameter",
+        "model.params: The fusion branch 'clinical' has no parameter(s) foo",
     ),
     # search
     (config_with(model=DEEPSURV, model__search={"trials": 3}), "model.search.space: required"),
@@ -528,6 +528,17 @@ def test_an_image_models_window_is_checked_with_the_config() -> None:
     SYN-0001: Unknown CT window'), and left a FAILED run."""
     with pytest.raises(ConfigError, match="model.params: Unknown CT window 'lver'"):
         parse_config(config_with(model={"name": "cnn3d", "params": {"window": "lver"}}))
+
+
+def test_a_fusion_branchs_parameters_are_named_when_wrong() -> None:
+    """'clinical: {dropout: high}' gave "Invalid fusion branch parameter: '<' not supported
+    between instances of 'str' and 'int'", naming neither branch nor parameter."""
+    fusion = {"name": "fusion", "params": {"clinical": {"dropout": "high"}}}
+    with pytest.raises(ConfigError, match="branch 'clinical' .* dropout='high'"):
+        parse_config(config_with(model=fusion))
+    fusion["params"] = {"cnn": {"lrr": 1}}
+    with pytest.raises(ConfigError, match="branch 'cnn' has no parameter.s. lrr"):
+        parse_config(config_with(model=fusion))
 
 
 def test_longest_name_and_largest_seed_are_accepted() -> None:

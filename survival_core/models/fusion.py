@@ -50,6 +50,27 @@ def _vae_last_layer(net: VAENet, x: torch.Tensor) -> torch.Tensor:
     return net.head[0](z)
 
 
+def _branch(name: str, klass: type, given: dict[str, Any], fusion: dict[str, Any]) -> Any:
+    """One branch model of its ``given`` parameters (over those the fusion model sets for it);
+    :class:`ConfigError` naming the branch and its parameters ('clinical: {dropout: high}' gave
+    "'<' not supported between instances of 'str' and 'int'")."""
+    unknown = sorted(set(given) - set(klass.param_names()))
+    if unknown:
+        raise ConfigError(
+            f"The fusion branch {name!r} has no parameter(s) {', '.join(unknown)}; allowed: "
+            f"{', '.join(klass.param_names())}."
+        )
+    try:
+        return klass(**{**fusion, **given})
+    except (TypeError, ValueError) as err:
+        shown = ", ".join(f"{k}={v!r}" for k, v in given.items() if isinstance(v, str))
+        raise ConfigError(
+            f"The fusion branch {name!r} has an invalid parameter value"
+            + (f" (text where a number may be expected: {shown})" if shown else "")
+            + f": {err}"
+        ) from err
+
+
 class FusionNet(nn.Module):
     """Clinical VAE + radiomics VAE + CNN, their last layers concatenated into a Cox head."""
 
@@ -136,14 +157,12 @@ class FusionModel(ImageSurvivalModel):
     def _branches(self) -> tuple[VAESurv, VAESurv, CNN3DModel]:
         """The three single-source models, configured (unfitted)."""
         shared = {name: getattr(self, name) for name in _SHARED}
-        try:
-            return (
-                VAESurv(**{"seed": self.seed, "device": self.device, **self.clinical}),
-                VAESurv(**{"seed": self.seed, "device": self.device, **self.radiomics}),
-                CNN3DModel(**self.cnn, **shared),
-            )
-        except TypeError as err:
-            raise ConfigError(f"Invalid fusion branch parameter: {err}") from err
+        own = {"seed": self.seed, "device": self.device}
+        return (
+            _branch("clinical", VAESurv, self.clinical, own),
+            _branch("radiomics", VAESurv, self.radiomics, own),
+            _branch("cnn", CNN3DModel, self.cnn, shared),
+        )
 
     def _column_groups(self) -> tuple[list[int], list[int]]:
         names = self.features_used_
