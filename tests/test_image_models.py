@@ -251,7 +251,7 @@ def test_fusion_round_trip_and_clear_errors(bright_tumours, tmp_path):
         make_model("fusion", **FUSION).with_images(images).fit(X, y)
     with pytest.raises(ConfigError, match="fusion model itself"):
         make_model("fusion", cnn={"volume_shape": [8, 8, 8]})
-    with pytest.raises(ConfigError, match="branch parameter"):
+    with pytest.raises(ConfigError, match="branch .clinical. has no parameter"):
         make_model("fusion", clinical={"no_such": 1})
 
 
