@@ -107,6 +107,17 @@ def test_bad_config_names_the_key(cohorts, tmp_path, capsys):
     assert "protocol.name" in capsys.readouterr().err
 
 
+def test_more_folds_than_events_is_refused_before_a_run_starts(veterans, tmp_path, store, capsys):
+    """'folds: 200' on veterans (128 events) failed once the run was created, leaving a FAILED
+    run, without naming the key."""
+    config = _table_config(
+        tmp_path, veterans, name="many", protocol={"name": "nested_cv", "repeats": 1, "folds": 200}
+    )
+    assert main(["train", "--config", str(config)]) == 2
+    assert "protocol.folds: 200 folds need an event in each" in capsys.readouterr().err
+    assert store.list_runs("many").empty
+
+
 def test_external_validation_develops_on_one_cohort_and_tests_the_other(cohorts, tmp_path, store):
     path = _config(
         tmp_path,

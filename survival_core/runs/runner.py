@@ -234,6 +234,14 @@ def check_cohorts(config: Any) -> None:
             images.check(images.case_ids)
         if config.features.dsfr is not None:
             unet_modalities[f"the {role} cohort {folder}"] = set(images.modalities.values())
+        folds = getattr(config.protocol, "folds", None)
+        if role == "development" and folds and (folder / "clinical.csv").is_file():
+            events = int(load_model_table([folder / "clinical.csv"]).y["event"].sum())
+            if events < folds:  # refused by the folds only once the run had started
+                raise ConfigError(
+                    f"protocol.folds: {folds} folds need an event in each, and the development "
+                    f"cohort ({folder}) has {events} event(s): give at most {events} folds."
+                )
         if config.features.require:
             columns = load_model_table([folder / "clinical.csv"]).X.columns
             lacking = [c for c in config.features.require if c not in columns]
