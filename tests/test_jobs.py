@@ -182,10 +182,7 @@ def test_a_failing_run_fails_the_job_with_its_message(jobs, cohort):
     job = jobs["missing"]
     wait_for(lambda: job.status != "running", 60, "the job to fail")
     assert job.status == "failed" and job.result() is None
-    expected = (
-        f"Cohort folder {cohort.parent / 'no-such-cohort'} has neither manifest.csv (images) "
-        "nor clinical.csv (a table)."
-    )
+    expected = f"Cohort folder {cohort.parent / 'no-such-cohort'} does not exist."
     assert job.error() == expected
     assert f"error: {expected}" in job.log()
     assert job.run_id is None  # refused before a run was started: none is left FAILED

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, InputError
 from survival_core.features.dsfr import feature_columns
 from survival_core.io.clinical import BY_NAME
 from survival_core.models import MODELS
@@ -539,6 +539,14 @@ def test_a_fusion_branchs_parameters_are_named_when_wrong() -> None:
     fusion["params"] = {"cnn": {"lrr": 1}}
     with pytest.raises(ConfigError, match="branch 'cnn' has no parameter.s. lrr"):
         parse_config(config_with(model=fusion))
+
+
+def test_a_cohort_path_written_with_a_variable_says_it_is_not_expanded() -> None:
+    """'cohort: $HOME/x' was said to have 'neither manifest.csv nor clinical.csv'."""
+    from survival_core.runs.runner import resolve_cohort
+
+    with pytest.raises(InputError, match=r"does not exist \(a config's path is taken as written"):
+        resolve_cohort("$HOME/x", print)
 
 
 def test_longest_name_and_largest_seed_are_accepted() -> None:

@@ -167,6 +167,19 @@ def resolve_cohort(
     folder = Path(cohort)
     if (folder / "manifest.csv").is_file():
         return folder
+    if not folder.is_dir():
+        literal = any(mark in str(cohort) for mark in ("$", "%", "\\"))
+        raise InputError(
+            f"Cohort folder {folder} does not exist"
+            + (
+                " (a config's path is taken as written: no $VARIABLE or %VARIABLE% is expanded "
+                "and '\\' separates no folders here; '~' is expanded, and a relative path is "
+                "the config file's)"
+                if literal
+                else ""
+            )
+            + "."
+        )
     if not (folder / "clinical.csv").is_file():
         raise InputError(
             f"Cohort folder {folder} has neither manifest.csv (images) nor clinical.csv (a table)."
