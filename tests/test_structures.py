@@ -237,6 +237,11 @@ def test_drawings_of_one_tumour_are_not_united() -> None:
         assert alternative_gtvs(names) == []
         assert map_roles(names) == {"gtv": names}
     assert map_roles(["GTV_replan", "Liver"]) == {"gtv": ["GTV_replan"], "organ": ["Liver"]}
+    # a sub-region named like the tumour beside other sub-regions (BraTS-style names): the
+    # enhancing tumour alone was taken as the GTV, the necrotic core left out without a word
+    with pytest.raises(RTStructError, match="'Enhancing tumor', 'Necrotic core', 'Edema' look"):
+        map_roles(["Necrotic core", "Edema", "Enhancing tumor"])
+    assert map_roles(["GTV", "Edema"]) == {"gtv": ["GTV"]}
 
 
 def test_a_refusal_finding_no_gtv_says_why_each_target_was_set_aside() -> None:

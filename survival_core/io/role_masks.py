@@ -204,8 +204,9 @@ def assign_roles(
     if "gtv" not in chosen and found.gtv:
         chosen["gtv"] = [by_key[k] for k in found.gtv]
         _refuse_labels_of_one_file(chosen["gtv"])
-        if alternative_gtvs(found.gtv):
-            raise RTStructError(f"{not_united(chosen['gtv'])}. Say which structure is the GTV.")
+        if alternative := alternative_gtvs(found.gtv, list(by_key)):
+            shown = [by_key[k] for k in alternative]
+            raise RTStructError(f"{not_united(shown)}. Say which structure is the GTV.")
         if len(found.gtv) > 1:
             warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
     masks = {

@@ -196,6 +196,10 @@ _ALTERNATIVE_WORDS = frozenset(
      "pet", "pt", "enhancing", "core", "whole", "necrotic", "necrosis", "edema", "oedema",
      "solid", "cystic"}
 )  # fmt: skip
+#: Words of a tumour's sub-region (BraTS's enhancing tumour, necrotic core, oedema).
+_SUB_REGION_WORDS = frozenset(
+    {"enhancing", "core", "necrotic", "necrosis", "edema", "oedema", "solid", "cystic"}
+)
 #: Parts of an organ: never the whole organ (they may still name a tumour, e.g. "GTV node").
 _PART_WORDS = frozenset(
     {
@@ -492,12 +496,17 @@ def why_not_the_gtv(name: str) -> str | None:
     return None
 
 
-def alternative_gtvs(names: Sequence[str]) -> list[str]:
-    """Of the GTV-like ``names``, those that differ by a word of :data:`_ALTERNATIVE_WORDS` (other
+def alternative_gtvs(gtv: Sequence[str], names: Sequence[str] = ()) -> list[str]:
+    """Of the GTV-like ``gtv``, those that differ by a word of :data:`_ALTERNATIVE_WORDS` (other
     drawings of one tumour: 'GTV' and 'GTV_replan'); [] where they are lesions or parts of one
-    tumour to unite (none such, or all alike: 'GTV_1_CT', 'GTV_2_CT'; 'GTVp', 'GTVn')."""
-    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS for n in names]
-    return list(names) if len(set(said)) > 1 else []
+    tumour to unite (none such, or all alike: 'GTV_1_CT', 'GTV_2_CT'; 'GTVp', 'GTVn'). A GTV
+    named for a sub-region beside other sub-regions among ``names`` (all the structures) counts
+    them too: BraTS's 'Enhancing tumor' beside 'Necrotic core' was taken alone as the GTV."""
+    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS for n in gtv]
+    regions = [n for n in names if n not in gtv and set(words(n)) & _SUB_REGION_WORDS]
+    if regions and any(set(words(n)) & _SUB_REGION_WORDS for n in gtv):
+        return [*gtv, *regions]
+    return list(gtv) if len(set(said)) > 1 else []
 
 
 def not_united(names: Sequence[str]) -> str:
@@ -568,8 +577,8 @@ def map_roles(
     found = role_candidates(names, site)
     mapping: dict[str, list[str]] = {}
     problems: list[str] = []
-    if alternative_gtvs(found.gtv):
-        problems.append(not_united(found.gtv))
+    if alternative := alternative_gtvs(found.gtv, names):
+        problems.append(not_united(alternative))
     elif found.gtv:
         mapping["gtv"] = found.gtv
     elif "gtv" in required:

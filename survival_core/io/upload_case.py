@@ -163,7 +163,7 @@ def _named_gtv(keys: dict[str, str], found: RoleCandidates) -> list[str]:
     GTV-like by its name ('tumor.nii.gz:1', 'tumor.nii.gz:2': LiTS's 1 is the liver), which
     the user must pick from (the loader refuses them found by name)."""
     gtv = [keys[k] for k in found.gtv]
-    if alternative_gtvs(found.gtv):  # 'GTV' and 'GTV_replan': one of them, the user says
+    if alternative_gtvs(found.gtv, list(keys)):  # 'GTV' and 'GTV_replan': the user says
         return []
     shared = {n for labels in labels_by_shared_file(gtv).values() for n in labels}
     return [n for n in gtv if n not in shared]
