@@ -329,33 +329,32 @@ def test_a_new_spreadsheet_redrafts_the_schema_unless_it_was_edited(tmp_path: Pa
 
 
 def test_names_and_variables_headed_in_any_script(tmp_path: Path) -> None:
-    """A sheet of 8 patients with '氏名', 'Nachname' and 'Prénom' columns: every header of another
-    script was 'column' and the German and French words were no identifiers, so the patients'
-    names went into clinical.csv and schema.yaml; two Greek variables were refused as one."""
+    """Name columns headed in other languages ('Nachname', 'Prénom') went into clinical.csv and
+    schema.yaml; a header of another script was 'column' (two were refused as one variable),
+    and, read as a variable, a Chinese sheet's recurrence flag and record number (复发, 住院号)
+    leak the outcome and identity: such headers are refused, naming them, unless given as the
+    ID, time or event column."""
     X, y = datasets.load_whas500()
     rows = 8
     frame = pd.DataFrame(
         {
             "ID": [f"P{i}" for i in range(rows)],
-            "氏名": [
-                "山田太郎",
-                "鈴木花子",
-                "佐藤一郎",
-                "田中次郎",
-                "伊藤三郎",
-                "渡辺四郎",
-                "山本五郎",
-                "中村六郎",
-            ],
             "Nachname": [f"Name{i}" for i in range(rows)],
             "Prénom": [f"Jean{i}" for i in range(rows)],
-            "Ηλικία": X["age"].to_numpy()[:rows],
-            "Φύλο": np.where(X["gender"].to_numpy()[:rows] == "1", "Α", "Θ"),
+            "Age (years)": X["age"].to_numpy()[:rows],
             "time (days)": y["lenfol"][:rows],
             "event": y["fstat"][:rows].astype(int),
         }
     )
     frame.to_csv(path := tmp_path / "sheet.csv", index=False)
-    result = read_clinical_spreadsheet(path)
-    assert list(result.variables.columns) == ["ηλικια", "φυλο"]
-    np.testing.assert_array_equal(result.variables["ηλικια"], X["age"].to_numpy()[:rows])
+    assert list(read_clinical_spreadsheet(path).variables.columns) == ["age"]
+    chinese = frame.assign(住院号=range(9100, 9100 + rows), 复发=y["fstat"][:rows].astype(int))
+    chinese.to_csv(path, index=False)
+    with pytest.raises(InputError, match="'住院号', '复发' are headed in a script"):
+        read_clinical_spreadsheet(path)
+    given = frame.rename(columns={"ID": "患者编号", "time (days)": "生存时间", "event": "死亡"})
+    given.to_csv(path, index=False)
+    result = read_clinical_spreadsheet(
+        path, id_column="患者编号", time_column="生存时间", event_column="死亡", time_unit="days"
+    )
+    np.testing.assert_array_equal(result.table["time"], y["lenfol"][:rows])

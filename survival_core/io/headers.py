@@ -130,24 +130,26 @@ class Header:
 
 
 def normalise_name(text: str) -> str:
-    """A header as a variable name: lower case, Latin letters without accents (others of the
-    Latin script dropped), letters of other scripts kept ('Ηλικία' -> 'ηλικια', '氏名'), runs of
-    other characters as ``_``. Every header of another script was 'column': a sheet of two
-    was refused as naming one variable twice, and '氏名' (name) was not told an identifier."""
-    letters = "".join(
-        c
-        for c in unicodedata.normalize("NFKD", text)
-        if c.isascii() or (c.isalnum() and not unicodedata.name(c, "").startswith("LATIN"))
-    )
-    composed = unicodedata.normalize("NFC", letters.lower())  # Hangul syllables again
-    return re.sub(r"[\W_]+", "_", composed).strip("_")
+    """A header as a variable name: compatible forms (full-width 'ＡＢＣ', '（kg）'), lower case,
+    Latin letters without accents (others of the Latin script dropped), letters of other scripts
+    kept whole ('Ηλικία' -> 'ηλικια', 'グレード' with its voiced marks), runs of other characters
+    as ``_``. Every header of another script was 'column' (two were refused as one variable)."""
+    letters = []
+    for c in unicodedata.normalize("NFKC", text):
+        if c.isascii() or not c.isalnum():
+            letters.append(c)
+        elif unicodedata.name(c, "").startswith("LATIN"):
+            letters.append(unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode())
+        else:
+            letters.append(c)
+    return re.sub(r"[\W_]+", "_", "".join(letters).lower()).strip("_")
 
 
 def parse_header(text: str) -> Header:
     """``Dose [Gy]`` -> name dose, unit Gy; ``Age_in_years`` -> age, years; ``status (1=dead,
     2=alive)`` -> status with codes ``1=dead, 2=alive``."""
-    label, unit, codes = text, "", ""
-    bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", text)
+    label, unit, codes = unicodedata.normalize("NFKC", text), "", ""  # '体重（kg）'
+    bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", label)
     if bracket and bracket.group(1).strip():
         label = bracket.group(1).strip()
         if "=" in bracket.group(2) or ":" in bracket.group(2):
