@@ -358,3 +358,21 @@ def test_names_and_variables_headed_in_any_script(tmp_path: Path) -> None:
         path, id_column="患者编号", time_column="生存时间", event_column="死亡", time_unit="days"
     )
     np.testing.assert_array_equal(result.table["time"], y["lenfol"][:rows])
+
+
+def test_digits_of_other_scripts_are_numbers(tmp_path: Path) -> None:
+    """Ages written '٧٠' (an Arabic locale's Excel) or '７０' (full width) made the column a
+    category of about 40 levels: 78 dummies, a cross-validated c-index of 0.56 for 0.64."""
+    X, y = datasets.load_whas500()
+    rows = 30
+    arabic = {str(d): chr(0x0660 + d) for d in range(10)}
+    ages = X["age"].to_numpy()[:rows].astype(int)
+    written = ["".join(arabic[c] for c in str(a)) for a in ages]
+    written[1] = "".join(chr(0xFF10 + int(c)) for c in str(ages[1]))  # full width
+    frame = pd.DataFrame(
+        {"ID": range(rows), "age": written, "time (days)": y["lenfol"][:rows],
+         "event": y["fstat"][:rows].astype(int)}
+    )  # fmt: skip
+    frame.to_csv(path := tmp_path / "sheet.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    np.testing.assert_array_equal(result.variables["age"].to_numpy(float), ages)
