@@ -204,6 +204,9 @@ def test_a_label_matches_as_its_name_and_holds_only_known_words(name: str) -> No
         # joined up, and in the languages of European plans
         ("GTVtumor", "gtv"), ("GTVnode", "gtv"), ("Tumeur", "gtv"), ("Lebermetastase", "gtv"),
         ("Leber", "organ"), ("Foie", "organ"), ("Poumons", "organ"), ("Gehirn", "organ"),
+        # a word of another script is a qualifier not read: never an organ less the GTV read
+        # as the GTV ('Печень-GTV', liver minus GTV, joined the GTV)
+        ("\u041f\u0435\u0447\u0435\u043d\u044c-GTV", None), ("GTV_\u65e7", "gtv"),
         # full-width, as a Japanese input method types them
         ("\uff27\uff34\uff36", "gtv"), ("\uff2c\uff29\uff36\uff25\uff32", "organ"),
         ("\uff2c\uff49\uff56\uff45\uff52\uff0d\uff27\uff34\uff36", None),
@@ -217,7 +220,9 @@ def test_planning_systems_names(name: str, role: str | None) -> None:
 @pytest.mark.parametrize(
     ("name", "label"),
     [("z_GTV", "z_GTV"), ("zz_GTVn", "zz_GTVn"), ("Liver_noGTV", "Liver_noGTV"),
-     ("Liver w/o GTV", "Liver-GTV"), ("GTV_replan", "GTV_replan")],
+     ("Liver w/o GTV", "Liver-GTV"), ("GTV_replan", "GTV_replan"),
+     # a word of another script kept as a qualifier without its letters (it may be a name)
+     ("GTV_\u65e7", "GTV_other"), ("\u5c71\u7530_GTV", "other_GTV")],
 )  # fmt: skip
 def test_an_uploads_label_keeps_what_makes_it_no_gtv(name: str, label: str) -> None:
     """'z_GTV.nii.gz' was stored as 'GTV' (then 'GTV-2', united with the GTV) and
@@ -233,6 +238,9 @@ def test_drawings_of_one_tumour_are_not_united() -> None:
         assert alternative_gtvs(names) == names
         with pytest.raises(RTStructError, match="look like drawings of one tumour"):
             map_roles(names)
+    for names in (["GTV", "GTV_\u65e7"], ["GTV_\u672f\u524d", "GTV_\u672f\u540e"]):
+        with pytest.raises(RTStructError, match="look like drawings of one tumour"):
+            map_roles(names)  # 'GTV' and 'GTV_old', pre- and post-operative, in Chinese
     for names in (["GTV_1", "GTV_2"], ["GTVp", "GTVn"], ["GTV_1_CT", "GTV_2_CT"]):
         assert alternative_gtvs(names) == []
         assert map_roles(names) == {"gtv": names}

@@ -191,7 +191,8 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
 
 
 def _unit_key(unit: str) -> str:
-    return unit.lower().replace("µ", "u").replace("×", "x").replace(" ", "")
+    # the micro sign and the Greek mu (what NFKC makes of it) alike
+    return unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
 
 
 def check_units(given: Mapping[str, str], expected: Mapping[str, str]) -> None:

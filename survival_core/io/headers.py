@@ -130,25 +130,39 @@ class Header:
 
 
 def normalise_name(text: str) -> str:
-    """A header as a variable name: compatible forms (full-width 'ＡＢＣ', '（kg）'), lower case,
-    Latin letters without accents (others of the Latin script dropped), letters of other scripts
-    kept whole ('Ηλικία' -> 'ηλικια', 'グレード' with its voiced marks), runs of other characters
-    as ``_``. Every header of another script was 'column' (two were refused as one variable)."""
-    letters = []
-    for c in unicodedata.normalize("NFKC", text):
-        if c.isascii() or not c.isalnum():
-            letters.append(c)
-        elif unicodedata.name(c, "").startswith("LATIN"):
-            letters.append(unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode())
-        else:
-            letters.append(c)
+    """A header as a variable name: full-width forms as ASCII ('ＡＢＣ', '（kg）'), lower case,
+    Latin letters without accents (other letters of the Latin blocks, 'ß', 'µ', dropped), letters
+    of other scripts kept whole ('Ηλικία', 'グレード' with its voiced marks), runs of other
+    characters as ``_``. Every header of another script was 'column' (two were refused as one
+    variable)."""
+    letters = (
+        c
+        if not is_latin(c)
+        else unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+        for c in compatible(text)
+    )
     return re.sub(r"[\W_]+", "_", "".join(letters).lower()).strip("_")
+
+
+def compatible(text: str) -> str:
+    """``text`` with its full-width forms and ideographic spaces (as East Asian input methods
+    type them: 'ＧＴＶ', '体重（kg）') as their ASCII forms; other characters as they are."""
+    return "".join(
+        unicodedata.normalize("NFKC", c) if "\uff00" <= c <= "\uffef" or c == "\u3000" else c
+        for c in text
+    )
+
+
+def is_latin(c: str) -> bool:
+    """Whether ``c`` is ASCII or of the Latin blocks ('é', 'ß', 'µ', 'Ł'), which names fold to
+    ASCII, not a letter of another script."""
+    return c.isascii() or ord(c) < 0x0250 or unicodedata.name(c, "").startswith("LATIN")
 
 
 def parse_header(text: str) -> Header:
     """``Dose [Gy]`` -> name dose, unit Gy; ``Age_in_years`` -> age, years; ``status (1=dead,
     2=alive)`` -> status with codes ``1=dead, 2=alive``."""
-    label, unit, codes = unicodedata.normalize("NFKC", text), "", ""  # '体重（kg）'
+    label, unit, codes = compatible(text), "", ""  # '体重（kg）'
     bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", label)
     if bracket and bracket.group(1).strip():
         label = bracket.group(1).strip()

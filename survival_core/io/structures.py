@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from survival_core.case import LEGACY_ROLES
 from survival_core.errors import RTStructError
+from survival_core.io.headers import compatible, is_latin
 from survival_core.io.volume import is_volume_file, volume_stem
 
 GTV_WORDS = frozenset(
@@ -194,7 +195,7 @@ _ALTERNATIVE_WORDS = frozenset(
      "version", "wk", "week", "fx", "fraction", "cbct", "pre", "post", "preop", "postop",
      "baseline", "followup", "fu", "auto", "manual", "ai", "gy", "cgy", "ct", "cect", "mr", "mri",
      "pet", "pt", "enhancing", "core", "whole", "necrotic", "necrosis", "edema", "oedema",
-     "solid", "cystic"}
+     "solid", "cystic", "other"}
 )  # fmt: skip
 #: Words of a tumour's sub-region (BraTS's enhancing tumour, necrotic core, oedema).
 _SUB_REGION_WORDS = frozenset(
@@ -362,13 +363,20 @@ _LABEL_WORDS = frozenset(
         *_LABEL_EXTRA_WORDS,
     }
 )
+#: A run of letters of another script than Latin: a word RadSurv does not read ('GTV_旧', old).
+_OTHER_SCRIPT = r"[^\W\d_A-Za-z]+"
+#: What such a word stands as in words and labels: a qualifier not read, kept without its letters
+#: (it may be a patient's name), so that 'GTV' and 'GTV_旧' are told apart (never united).
+_UNREAD = "other"
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
 #: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
 _SEQUENCE_TOKEN = "|".join(sorted(MR_SEQUENCES, key=len, reverse=True))
 #: A '+' before a number: a margin ('GTV+10', 'GTV + 5'), not 'GTV+LN' (a union).
 _MARGIN_PLUS = re.compile(r"\+(?=[\s_]*\d)")
-_LABEL_TOKEN = re.compile(rf"(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-", re.IGNORECASE)
+_LABEL_TOKEN = re.compile(
+    rf"(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-|{_OTHER_SCRIPT}", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -384,27 +392,42 @@ def _spelled(name: str) -> str:
     'GTV') with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV margin 10' (its
     words alone, 'gtv 10', would read as lesion 10 of the GTV; 'GTVp plus GTVn' is a union, no
     margin)."""
-    return _MARGIN_PLUS.sub(" margin ", unicodedata.normalize("NFKC", name))
+    return _MARGIN_PLUS.sub(" margin ", _folded(name))
+
+
+def _folded(name: str) -> str:
+    """``name`` with full-width forms as ASCII ('ＧＴＶ'), its Latin letters without accents
+    ('Läsion' -> 'Lasion'; other Latin letters dropped), letters of other scripts kept."""
+    return "".join(
+        unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode() if is_latin(c) else c
+        for c in compatible(name)
+    )
+
+
+def _unread_words(name: str) -> frozenset[str]:
+    """The words of another script in ``name``, as written ('GTV_术前' and 'GTV_术后' differ)."""
+    return frozenset(re.findall(_OTHER_SCRIPT, _spelled(name).lower()))
 
 
 def words(name: str) -> list[str]:
     """A name's lower-case words and numbers ('GTV_Mass-CT2' -> ['gtv', 'mass', 'ct', '2'];
-    'GTV+10' -> ['gtv', 'margin', '10'])."""
-    return re.findall(r"[a-z]+|\d+", _spelled(name).lower())
+    'GTV+10' -> ['gtv', 'margin', '10']); a word of another script as :data:`_UNREAD`."""
+    found = re.findall(rf"[a-z]+|\d+|{_OTHER_SCRIPT}", _spelled(name).lower())
+    return [w if w.isascii() else _UNREAD for w in found]
 
 
 def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
     structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
     metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is."""
-    lowered = _OTHER_MINUS.sub("-", unicodedata.normalize("NFKC", name).lower())
+    lowered = _OTHER_MINUS.sub("-", _folded(name).lower())
     minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
     for match in re.finditer(minus, lowered):
         left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
         # after a GTV, a hyphen qualifies it ('GTV-Lung'); a minus written out subtracts
         taken_from = left - GTV_WORDS if match.group() == "-" else left
-        if taken_from & _COMBINING_WORDS and right & _COMBINING_WORDS:
-            return True
+        if taken_from & (_COMBINING_WORDS | {_UNREAD}) and right & _COMBINING_WORDS:
+            return True  # an organ, or a word not read ('Печень-GTV'), less the GTV
         if not right and left & (_COMBINING_WORDS - GTV_WORDS) and left & GTV_WORDS:
             return True  # the minus last: 'Liver_GTV_sub', 'Lungs_GTV_excl'
     return False
@@ -458,10 +481,10 @@ def structure_label(name: str) -> str:
     date hides, is dropped. So the label may be stored where the name may not, and
     :func:`match_structure` reads it as it reads the name. Empty when no word is known.
     """
-    label, end, hyphen, after_word = "", 0, False, False
+    label, end, hyphen, after_word, known = "", 0, False, False, False
     name = _OTHER_MINUS.sub("-", _spelled(name))
     for match in _LABEL_TOKEN.finditer(name):
-        token = match.group()
+        token = match.group() if match.group().isascii() else _UNREAD
         if token == "-":
             hyphen = True
             continue
@@ -476,7 +499,8 @@ def structure_label(name: str) -> str:
         if label and match.start() != end:
             label += "-" if hyphen else "_"
         label, end, hyphen, after_word = label + token, match.end(), False, not number
-    return label
+        known = known or token != _UNREAD
+    return label if known else ""  # words of another script alone say nothing
 
 
 def why_not_the_gtv(name: str) -> str | None:
@@ -502,7 +526,7 @@ def alternative_gtvs(gtv: Sequence[str], names: Sequence[str] = ()) -> list[str]
     tumour to unite (none such, or all alike: 'GTV_1_CT', 'GTV_2_CT'; 'GTVp', 'GTVn'). A GTV
     named for a sub-region beside other sub-regions among ``names`` (all the structures) counts
     them too: BraTS's 'Enhancing tumor' beside 'Necrotic core' was taken alone as the GTV."""
-    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS for n in gtv]
+    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS | _unread_words(n) for n in gtv]
     regions = [n for n in names if n not in gtv and set(words(n)) & _SUB_REGION_WORDS]
     if regions and any(set(words(n)) & _SUB_REGION_WORDS for n in gtv):
         return [*gtv, *regions]
