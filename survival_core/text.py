@@ -9,6 +9,7 @@ ASCII letters dropped (every Chinese id downloaded as ``_-radsurv-report.pdf``).
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Characters read as markup inside a line: CommonMark's emphasis, code, links and HTML,
@@ -37,3 +38,26 @@ def file_name_part(text: str) -> str:
     """``text`` as part of a download's file name: letters and digits of any script, '.', '_'
     and '-' kept, anything else (a path separator, a space, a control character) as '_'."""
     return re.sub(r"[^\w.-]+", "_", text).strip("._") or "case"
+
+
+@functools.cache
+def drawn_characters() -> frozenset[int]:
+    """The code points matplotlib's default font (DejaVu Sans) holds: what a PDF or PNG it draws
+    can show."""
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(findfont(FontProperties())).get_charmap())
+
+
+def undrawn(text: str) -> set[str]:
+    """The printable characters of ``text`` the font does not hold (Chinese, Japanese, Korean)."""
+    drawn = drawn_characters()
+    return {c for c in text if ord(c) not in drawn and c.isprintable()}
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character the font does not hold written as its code point ('U+7537'),
+    not drawn as an empty box."""
+    lacking = undrawn(text)
+    return "".join(f"U+{ord(c):04X}" if c in lacking else c for c in text)

@@ -398,3 +398,22 @@ def test_long_level_names_do_not_overprint_and_long_names_are_drawn_whole(tmp_pa
     svg = ET.fromstring(static_image(layout, "svg"))
     texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert set(lines) <= texts
+
+
+def test_a_png_of_letters_the_font_lacks_shows_their_code_points(gbsg2, fitted):
+    """A nomogram of a Chinese category ('性别' with '男'/'女') downloaded as PNG drew empty boxes
+    (23 'Glyph missing from font' warnings on the server, nothing for the user)."""
+    import dataclasses
+    import warnings
+
+    from survival_core.text import drawable
+
+    X, _ = gbsg2
+    nomo = build_nomogram(fitted["coxph"])
+    layout = nomogram_layout(nomo, nomo.points(X.iloc[0].to_dict()))
+    rows = [dataclasses.replace(layout.rows[0], label="性别 男"), *layout.rows[1:]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        static_image(dataclasses.replace(layout, rows=rows), "png")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert drawable("性别 男") == "U+6027U+522B U+7537"

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from survival_core.errors import InputError
 from survival_core.nomogram.layout import NomogramLayout, label_lines
+from survival_core.text import drawable
 from survival_core.viewer.curves import PALETTE
 
 #: Height of one axis row (plotly pixels; static inches are this / 100).
@@ -121,6 +122,9 @@ def static_image(layout: NomogramLayout, fmt: str) -> bytes:
 
     if fmt not in STATIC_FORMATS:
         raise InputError(f"Export format {fmt!r} is not one of {', '.join(STATIC_FORMATS)}.")
+    # a PNG's texts are drawn with the server's font, which holds no Chinese, Japanese or Korean
+    # letter (empty boxes): those as code points; an SVG keeps its text for the viewer's fonts
+    shown = drawable if fmt == "png" else str
     n = len(layout.rows)
     fig = Figure(figsize=(11, ROW_PX / 100 * n + 0.9))
     left = min(0.5, 0.03 + LABEL_FRACTION * layout.label_chars)
@@ -131,7 +135,7 @@ def static_image(layout: NomogramLayout, fmt: str) -> bytes:
         ax.text(
             layout.x_range[0] - 1,
             -i,
-            "\n".join(label_lines(row.label)),
+            shown("\n".join(label_lines(row.label))),
             ha="right",
             va="center",
             fontsize=9,
@@ -141,7 +145,7 @@ def static_image(layout: NomogramLayout, fmt: str) -> bytes:
             ax.text(
                 t.x,
                 -i + (BELOW if t.below else ABOVE),
-                t.text,
+                shown(t.text),
                 ha="center",
                 va="center",
                 fontsize=7.5,
@@ -153,7 +157,7 @@ def static_image(layout: NomogramLayout, fmt: str) -> bytes:
     ax.set_xlim(*layout.x_range)
     ax.set_ylim(-n + 0.4, 0.8)
     ax.set_axis_off()
-    ax.set_title(layout.title, fontsize=11, loc="left")
+    ax.set_title(shown(layout.title), fontsize=11, loc="left")
     buffer = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text, not outlines
         fig.savefig(buffer, format=fmt, dpi=150 if fmt == "png" else None)

@@ -34,7 +34,7 @@ from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
 from survival_core.preprocess.window import get_window, site_window
-from survival_core.text import one_line
+from survival_core.text import drawable, one_line, undrawn
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
@@ -418,25 +418,16 @@ def gather_report(
 
 
 @cache
-def _drawn_characters() -> frozenset[int]:
-    """The code points the report's font (matplotlib's default, DejaVu Sans) holds."""
-    from matplotlib.font_manager import FontProperties, findfont
-    from matplotlib.ft2font import FT2Font
-
-    return frozenset(FT2Font(findfont(FontProperties())).get_charmap())
-
-
 def _drawable(content: ReportContent) -> ReportContent:
     """``content`` with each character of its texts that the font does not hold written as its
     code point ('U+9648'), said among its warnings: a Chinese case id printed as empty boxes,
     with no word (only a warning on the server's console)."""
-    drawn, missing = _drawn_characters(), set()
+    missing: set[str] = set()
 
     def draw(value: Any) -> Any:
         if isinstance(value, str):
-            lacking = {c for c in value if ord(c) not in drawn and c.isprintable()}
-            missing.update(lacking)
-            return "".join(f"U+{ord(c):04X}" if c in lacking else c for c in value)
+            missing.update(undrawn(value))
+            return drawable(value)
         if type(value) in (list, tuple):  # the lines, labels and rows
             return type(value)(draw(v) for v in value)
         return value
