@@ -20,7 +20,6 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -417,7 +416,6 @@ def gather_report(
     )
 
 
-@cache
 def _drawable(content: ReportContent) -> ReportContent:
     """``content`` with each character of its texts that the font does not hold written as its
     code point ('U+9648'), said among its warnings: a Chinese case id printed as empty boxes,
