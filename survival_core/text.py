@@ -56,8 +56,8 @@ def undrawn(text: str) -> set[str]:
     return {c for c in text if ord(c) not in drawn and c.isprintable()}
 
 
-def drawable(text: str) -> str:
-    """``text`` with each character the font does not hold written as its code point ('U+7537'),
-    not drawn as an empty box."""
-    lacking = undrawn(text)
+def drawable(text: str, lacking: set[str] | None = None) -> str:
+    """``text`` with each character the font does not hold (``lacking``, else :func:`undrawn`)
+    written as its code point ('U+7537'), not drawn as an empty box."""
+    lacking = undrawn(text) if lacking is None else lacking
     return "".join(f"U+{ord(c):04X}" if c in lacking else c for c in text)

@@ -189,6 +189,12 @@ def test_a_recurrences_time_comes_from_its_dates(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(_write(tmp_path, coded), event_column=status)
     np.testing.assert_array_equal(result.table["time"], time)
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), recurred | died_free)
+    # where a death is an event, 0 beside a date of death is a contradiction, not censoring
+    contradicting = coded.copy()
+    dead = np.flatnonzero(died_free)[0]
+    contradicting.loc[dead, status] = 0
+    result = read_clinical_spreadsheet(_write(tmp_path, contradicting), event_column=status)
+    assert result.no_outcome == [str(dead)]
     # unasked, that status is a recurrence's: not the event of the dates' overall survival
     result = read_clinical_spreadsheet(_write(tmp_path, coded))
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died_free)
@@ -231,6 +237,9 @@ def test_disease_dates_a_sheet_names_otherwise_or_twice(tmp_path: Path) -> None:
         InputError, match="'Date of recurrence', 'Distant recurrence date' are each"
     ):
         read_clinical_spreadsheet(_write(tmp_path, two), event_column="Recurrence")
+    unsaid = two.drop(columns=["Recurrence", "Date of death"])  # no event column, no death date
+    with pytest.raises(InputError, match="are each a date of a recurrence"):
+        read_clinical_spreadsheet(_write(tmp_path, unsaid))
     unread = frame.rename(columns={"Date of recurrence": "PFS date"}).drop(columns="Date of death")
     with pytest.raises(InputError, match=r"no date of it is recognised .*'PFS date'.* not read"):
         read_clinical_spreadsheet(_write(tmp_path, unread), event_column="Recurrence")

@@ -342,12 +342,15 @@ def test_names_and_variables_headed_in_any_script(tmp_path: Path) -> None:
             "Nachname": [f"Name{i}" for i in range(rows)],
             "Prénom": [f"Jean{i}" for i in range(rows)],
             "Age (years)": X["age"].to_numpy()[:rows],
+            "Nombre de ganglions": [0, 1, 3, 0, 2, 5, 1, 0],  # French: a count, no name
             "time (days)": y["lenfol"][:rows],
             "event": y["fstat"][:rows].astype(int),
         }
     )
     frame.to_csv(path := tmp_path / "sheet.csv", index=False)
-    assert list(read_clinical_spreadsheet(path).variables.columns) == ["age"]
+    assert list(read_clinical_spreadsheet(path).variables.columns) == [
+        "age", "nombre_de_ganglions"
+    ]  # fmt: skip
     chinese = frame.assign(住院号=range(9100, 9100 + rows), 复发=y["fstat"][:rows].astype(int))
     chinese.to_csv(path, index=False)
     with pytest.raises(InputError, match="'住院号', '复发' are headed in a script"):

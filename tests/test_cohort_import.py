@@ -656,3 +656,21 @@ def test_a_table_only_cohort_keeps_a_withdrawn_patient_out_however_the_id_is_wri
     sheet.to_csv(first, index=False)
     assert main(["cohort", "import", "--clinical", str(first), "--out", str(out), "--json"]) == 0
     assert len(pd.read_csv(out / "clinical.csv")) == 9
+
+
+def test_withdrawing_from_a_generated_cohort_keeps_its_other_cases(
+    small_cohort: Path, tmp_path: Path
+) -> None:
+    """The demo and generated cohorts' cases have no import record: withdrawing one rewrote the
+    manifest from the records, every case gone (80 rows to 0), the case folder kept."""
+    import pandas as pd
+
+    cohort = tmp_path / "cohort"
+    shutil.copytree(small_cohort, cohort)
+    manifest = pd.read_csv(cohort / "manifest.csv", dtype=str)
+    case_id = manifest["case_id"].iloc[0]
+    done = withdraw(cohort, [case_id])
+    after = pd.read_csv(cohort / "manifest.csv", dtype=str)
+    assert after["case_id"].tolist() == manifest["case_id"].tolist()[1:]
+    assert done.removed["case_folders"] == 1 and not (cohort / "cases" / case_id).exists()
+    assert not (cohort / "id_map.csv").exists()

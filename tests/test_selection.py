@@ -209,3 +209,20 @@ def test_a_filter_keeping_no_feature_gives_a_null_model_not_a_failed_run(tmp_pat
     assert "a null model (every patient the same risk" in said.err
     assert main(["fit", *argv, "--out", str(tmp_path / "f")]) != 0
     assert "'cox_pvalue' (alpha=0.05) kept no feature of the 200" in capsys.readouterr().out
+
+
+def test_a_searched_or_chosen_null_model_is_said_null() -> None:
+    """A searched model (model.search) whose reduction kept nothing was saved as a null model:
+    `fit` asked the wrapper, always False."""
+    from sksurv.datasets import load_whas500
+
+    from survival_core.runs.search import ParamRange, TunedModel
+    from survival_core.workflows.training import ModelMaker
+
+    _, y = load_whas500()
+    y = Surv.from_arrays(y["fstat"][:200], y["lenfol"][:200])
+    noise = pd.DataFrame(np.random.default_rng(1).normal(size=(200, 5)), columns=list("abcde"))
+    space = {"l1_ratio": ParamRange("uniform", (0.5, 1.0))}
+    tuned = TunedModel(ModelMaker("coxnet", {}, "cox_pvalue"), space, trials=2, inner_folds=2)
+    assert not tuned.null_
+    assert tuned.fit(noise, y).null_ and tuned.best_model_.null_

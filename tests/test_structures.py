@@ -199,6 +199,7 @@ def test_a_label_matches_as_its_name_and_holds_only_known_words(name: str) -> No
         ("Liver_ohne_GTV", None), ("Liver_sans_GTV", None), ("Lungs_mns_GTV", None),
         ("Liver\u2013GTV", None), ("Liver\u2212GTV", None), ("Lungs-PTV", None),
         ("GTV minus Liver", None), ("GTV_sub_Lung", None), ("GTV without Liver", None),
+        ("GTV w/o Brainstem", None),
         # a GTV's rim or hot spot drawn for analysis
         ("GTV_shell", None), ("HotSpot_GTV", None), ("GTV_DVH", None),
         # joined up, and in the languages of European plans
@@ -220,7 +221,7 @@ def test_planning_systems_names(name: str, role: str | None) -> None:
 @pytest.mark.parametrize(
     ("name", "label"),
     [("z_GTV", "z_GTV"), ("zz_GTVn", "zz_GTVn"), ("Liver_noGTV", "Liver_noGTV"),
-     ("Liver w/o GTV", "Liver-GTV"), ("GTV_replan", "GTV_replan"),
+     ("Liver w/o GTV", "Liver_minus_GTV"), ("GTV_replan", "GTV_replan"),
      # a word of another script kept as a qualifier without its letters (it may be a name)
      ("GTV_\u65e7", "GTV_other"), ("\u5c71\u7530_GTV", "other_GTV")],
 )  # fmt: skip

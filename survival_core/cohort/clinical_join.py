@@ -31,6 +31,7 @@ from survival_core.cohort.importer import (
     JOIN_REPORT,
     case_id_lookup,
     case_ids_for,
+    first_column,
 )
 from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases
 from survival_core.errors import ConfigError, InputError
@@ -192,7 +193,7 @@ def _check_same_patients(
     """Refuse a sheet imported again into a table-only cohort none of whose patients keeps its
     case id: its IDs are written otherwise ('gb0007', 'GB7' for 'GB0007'), each a new pseudonym,
     and every case id of the cohort changed without a word (a withdrawn patient came back)."""
-    earlier = _case_ids_of(cohort / CLINICAL_FILE)
+    earlier = first_column(cohort / CLINICAL_FILE)
     if earlier and not earlier & set(case_of.values()):
         raise InputError(
             f"None of the {len(earlier)} patients of {cohort / CLINICAL_FILE} keeps its case id "
@@ -200,13 +201,6 @@ def _check_same_patients(
             "(case, separators, leading zeros: 'GB7' for 'GB0007'), and each spelling is another "
             "pseudonym. Write the IDs as before, or import into a new folder."
         )
-
-
-def _case_ids_of(table: Path) -> set[str]:
-    """The case ids (first column) of a clinical table; empty without one."""
-    if not table.is_file():
-        return set()
-    return set(pd.read_csv(table, dtype=str, usecols=[0]).iloc[:, 0])
 
 
 def _original_ids(imported: ClinicalImport) -> list[str]:

@@ -124,12 +124,11 @@ _IDENTIFIER_PARTS = {
     "description", "nhs", "ssn", "zip", "postcode",
     # French and German hospital numbers ('N° dossier', 'Numéro IPP', 'NIP', 'Fallnummer')
     "dossier", "ipp", "nip", "nir", "fallnummer",
-    # names in the languages hospital sheets come in (German, French, Spanish, Italian,
-    # Portuguese, Dutch, Polish, Russian, Greek, Hebrew, Japanese, Chinese, Korean)
-    "nachname", "vorname", "prenom", "nom", "apellido", "apellidos", "nombre", "cognome",
-    "nome", "sobrenome", "naam", "voornaam", "achternaam", "imie", "nazwisko", "фио", "имя",
-    "фамилия", "отчество", "ονομα", "επωνυμο", "ονοματεπωνυμο", "שם", "氏名", "名前", "姓名",
-    "患者名", "患者氏名", "이름", "성명", "환자명",
+    # names in the Latin-script languages hospital sheets come in (German, French, Spanish,
+    # Italian, Portuguese, Dutch, Polish; not 'nombre', which is French for a count); headers of
+    # other scripts are refused before (:func:`_refuse_unread_headers`)
+    "nachname", "vorname", "prenom", "nom", "apellido", "apellidos", "cognome", "nome",
+    "sobrenome", "naam", "voornaam", "achternaam", "imie", "nazwisko",
 }  # fmt: skip
 #: Words of a number that identifies ('Medical Record Number', 'Hospital No', 'NHS number'),
 #: never a count ('Number of nodes').
@@ -1236,10 +1235,12 @@ def _days_to_disease_event(
             died = coded.isin(codes) & dates[death].notna()
         is_event = (events == 1).fillna(False).astype(bool)
         undated = is_event & happened.isna() & ~died
-        contradicted = (events == 0).fillna(False).astype(bool) & happened.notna()
+        contradicted = (events == 0).fillna(False).astype(bool) & (
+            happened.notna() | (dates[death].notna() if codes and death is not None else False)
+        )  # a recurrence's date, or where a death is an event (its code stated), a death's
         for rows, what in (
             (undated, f"an event by {h.text!r} without a date in {disease!r}: outcome left "),
-            (contradicted, f"no event by {h.text!r} but a date in {disease!r}: outcome left "),
+            (contradicted, f"no event by {h.text!r} but a date of the event: outcome left "),
         ):
             _name_rows(rows, ids, h.text, what + "missing for {} (correct one of the two)", report)
         events = events.mask(undated | contradicted)
@@ -1609,13 +1610,16 @@ def read_clinical_spreadsheet(
     disease_dates = False
     if days is None and start is not None and (death or last):
         disease = event_text in headers and _endpoint(headers[event_text]) == "disease"
-        if len(disease_named) > 1 and (disease and (event_column or death is None)):
+        uses_disease_dates = (event_column is not None or death is None) and (
+            disease or event is None
+        )
+        if len(disease_named) > 1 and uses_disease_dates:
             raise InputError(
                 f"{path.name}: {_show(disease_named)} are each a date of a recurrence or "
                 "progression: the time to the event studied needs one. Keep the one of that "
                 "event (the first of a local and a distant recurrence, written in one column)."
             )
-        if recurred and (event_column is not None or death is None) and (disease or event is None):
+        if recurred and uses_disease_dates:
             given = None if event is None else (event, cells[event_text], headers[event_text])
             days, event = _days_to_disease_event(
                 dates_frame, start, recurred, (death, last), given, ids, report

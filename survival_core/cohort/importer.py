@@ -1238,6 +1238,14 @@ def _renamed(text: str, names: Mapping[str, str]) -> str:
     return text
 
 
+def first_column(path: Path) -> set[str]:
+    """The keys (first column) of a CSV table's rows, as written; empty without the file."""
+    if not path.is_file():
+        return set()
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {row[0] for row in list(csv.reader(handle))[1:] if row}
+
+
 def csv_text(rows: list[list[str]]) -> str:
     """Rows as CSV text, each cell as it is."""
     buffer = io.StringIO()

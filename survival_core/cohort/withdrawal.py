@@ -24,6 +24,7 @@ from survival_core.cohort.importer import (
     CLINICAL_FILE,
     IMPORT_LOCK,
     csv_text,
+    first_column,
     radsurv_output,
     records_in_place,
     write_case_tables,
@@ -62,7 +63,10 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
     cohort = Path(cohort)
     with folder_lock(cohort, IMPORT_LOCK, "cohort import or withdrawal"):
         records = records_in_place(cohort)
-        known = set(records) | _keyed_rows(cohort / CLINICAL_FILE) | set(withdrawn_cases(cohort))
+        reads = _case_reads(cohort)
+        known = (set(records) | set(reads) | first_column(cohort / CLINICAL_FILE)) | set(
+            withdrawn_cases(cohort)
+        )
         unknown = [c for c in case_ids if c not in known]
         if unknown:
             raise InputError(
@@ -70,16 +74,20 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
                 "of import_report.csv and clinical.csv, not the hospital's patient IDs)."
             )
         wanted = set(case_ids)
-        volume_keys = _volume_keys(cohort, wanted)
+        volume_keys = [read.key() for c, read in reads.items() if c in wanted]
         record_withdrawn(cohort, case_ids)  # first: a rerun finishes a withdrawal cut short
         removed = {"case_folders": 0}
-        for case_id in sorted(wanted & set(records)):
-            shutil.rmtree(cohort / "cases" / case_id)
-            removed["case_folders"] += 1
+        for case_id in sorted(wanted):
+            folder = reads[case_id].folder if case_id in reads else cohort / "cases" / case_id
+            if folder.is_dir() and folder.resolve().is_relative_to(cohort.resolve()):
+                shutil.rmtree(folder)
+                removed["case_folders"] += 1
         for name in _KEYED_TABLES:
             removed[f"{Path(name).stem}_rows"] = _drop_rows(cohort / name, wanted)
-        if (cohort / "manifest.csv").is_file():
+        if records:  # an import's cohort: its manifest and ID map from the cases' records
             write_case_tables(cohort, {c: r for c, r in records.items() if c not in wanted})
+        else:  # a generated or hand-written one: its manifest's rows, as written
+            _drop_rows(cohort / "manifest.csv", wanted)
         removed["cohort_table_rows"], outputs = _cohort_outputs(cohort, wanted)
     removed |= _purge_caches(wanted, volume_keys)
     return Withdrawal(sorted(wanted), removed, [*outputs, *_runs_naming(wanted)])
@@ -94,7 +102,11 @@ def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str
 
     cohort = Path(cohort)
     lookup = case_id_lookup(cohort) if (cohort / "id_map.csv").is_file() else None
-    known = set(records_in_place(cohort)) | _keyed_rows(cohort / CLINICAL_FILE)
+    known = (
+        set(records_in_place(cohort))
+        | set(_case_reads(cohort))
+        | first_column(cohort / CLINICAL_FILE)
+    )
     deid = Deidentifier()
     found, unknown = [], []
     for patient_id in patient_ids:
@@ -153,14 +165,6 @@ def _names_any(folder: Path, case_ids: set[str]) -> bool:
     )
 
 
-def _keyed_rows(path: Path) -> set[str]:
-    """The keys (first column) of a CSV table's rows; empty without the file."""
-    if not path.is_file():
-        return set()
-    with open(path, encoding="utf-8", newline="") as handle:
-        return {row[0] for row in list(csv.reader(handle))[1:] if row}
-
-
 def _drop_rows(path: Path, case_ids: set[str]) -> int:
     """Remove the rows keyed (first column) by ``case_ids``, every other cell as written; how
     many were removed."""
@@ -174,13 +178,14 @@ def _drop_rows(path: Path, case_ids: set[str]) -> int:
     return len(rows) - len(kept)
 
 
-def _volume_keys(cohort: Path, case_ids: set[str]) -> list[str]:
-    """The volume-cache keys of the cases, read from the manifest before their folders go."""
+def _case_reads(cohort: Path) -> dict[str, Any]:
+    """How the manifest reads each case (its folder, its volume-cache key), read before the
+    cases go; {} for a cohort without a manifest."""
     from survival_core.io.manifest import cases_read_as
 
     if not (cohort / "manifest.csv").is_file():
-        return []
-    return [read.key() for read in cases_read_as(cohort) if read.case_id in case_ids]
+        return {}
+    return {read.case_id: read for read in cases_read_as(cohort)}
 
 
 def _purge_caches(case_ids: set[str], volume_keys: list[str]) -> dict[str, int]:

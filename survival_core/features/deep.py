@@ -150,14 +150,9 @@ def load_network(
 def layer_names(network: DeepNetwork) -> list[str]:
     """Modules the image branch runs through, in order: the valid ``layer`` values. A module
     run more than once per pass (a MONAI ResNet block's one activation, called after each of its
-    convolutions) has no one output: it is left out (:func:`shared_layers`)."""
+    convolutions) has no one output: it is left out."""
     fired = _fired(network)
     return [name for name, count in fired.items() if count == 1]
-
-
-def shared_layers(network: DeepNetwork) -> list[str]:
-    """Modules the image branch runs more than once per pass."""
-    return [name for name, count in _fired(network).items() if count > 1]
 
 
 def _fired(network: DeepNetwork) -> Counter[str]:
@@ -182,8 +177,9 @@ def check_layer(network: DeepNetwork, layer: str | None) -> None:
     """ConfigError listing the valid names when ``layer`` is not one the image branch runs."""
     if layer is None:
         return
-    valid = layer_names(network)
-    if layer in shared_layers(network):
+    fired = _fired(network)
+    valid = [name for name, count in fired.items() if count == 1]
+    if fired.get(layer, 0) > 1:
         raise ConfigError(
             f"The layer {layer!r} of {network.info['network']} runs more than once per pass (one "
             "activation shared by a block's convolutions): it has no one output. Choose the "

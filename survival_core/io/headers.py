@@ -130,27 +130,31 @@ class Header:
 
 
 def normalise_name(text: str) -> str:
-    """A header as a variable name: full-width forms as ASCII ('ＡＢＣ', '（kg）'), lower case,
-    Latin letters without accents (other letters of the Latin blocks, 'ß', 'µ', dropped), letters
-    of other scripts kept whole ('Ηλικία', 'グレード' with its voiced marks), runs of other
-    characters as ``_``. Every header of another script was 'column' (two were refused as one
-    variable)."""
-    letters = (
-        c
-        if not is_latin(c)
-        else unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+    """A header as a variable name: :func:`folded`, lower case, runs of characters other than
+    letters and digits as ``_``. Every header of another script was 'column' (two were refused
+    as one variable)."""
+    return re.sub(r"[\W_]+", "_", folded(text).lower()).strip("_")
+
+
+def folded(text: str) -> str:
+    """``text`` as names are read: full-width forms as ASCII ('ＡＢＣ', '（kg）'), Latin letters
+    without accents (other letters of the Latin blocks, 'ß', 'µ', dropped), letters of other
+    scripts kept whole ('Ηλικία', 'グレード' and half-width 'ｸﾞﾚｰﾄﾞ' with their voiced marks)."""
+    return "".join(
+        unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode() if is_latin(c) else c
         for c in compatible(text)
     )
-    return re.sub(r"[\W_]+", "_", "".join(letters).lower()).strip("_")
 
 
 def compatible(text: str) -> str:
-    """``text`` with its full-width forms and ideographic spaces (as East Asian input methods
-    type them: 'ＧＴＶ', '体重（kg）') as their ASCII forms; other characters as they are."""
-    return "".join(
+    """``text`` with its full-width and half-width forms and ideographic spaces (as East Asian
+    input methods type them: 'ＧＴＶ', '体重（kg）', 'ｸﾞﾚｰﾄﾞ') as their common forms; other
+    characters as they are."""
+    changed = "".join(
         unicodedata.normalize("NFKC", c) if "\uff00" <= c <= "\uffef" or c == "\u3000" else c
         for c in text
     )
+    return unicodedata.normalize("NFC", changed)  # a half-width voiced mark joins its kana
 
 
 def is_latin(c: str) -> bool:

@@ -27,13 +27,12 @@ all the matching reads, so uploads are stored under it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from survival_core.case import LEGACY_ROLES
 from survival_core.errors import RTStructError
-from survival_core.io.headers import compatible, is_latin
+from survival_core.io.headers import folded
 from survival_core.io.volume import is_volume_file, volume_stem
 
 GTV_WORDS = frozenset(
@@ -305,8 +304,17 @@ _MINUS_WORDS = (
     "minus", "mns", "sub", "not", "without", "excl", "excluding", "exc", "wo", "less", "outside",
     "ohne", "sans",
 )  # fmt: skip
-#: Minus signs other than '-' (an en dash, Unicode's minus) and 'w/o' ('Liver w/o GTV').
-_OTHER_MINUS = re.compile(r"[\u2013\u2212]|\bw/o\b", re.IGNORECASE)
+#: Minus signs other than '-' (an en dash, Unicode's minus), and 'w/o' ('Liver w/o GTV').
+_OTHER_MINUS = re.compile(r"[\u2013\u2212]")
+_WITHOUT = re.compile(r"\bw/o\b", re.IGNORECASE)
+
+
+def _minus_spelled(text: str) -> str:
+    """``text`` with other minus signs as '-' and 'w/o' as the word 'minus' (after a GTV a
+    hyphen qualifies it, a minus written out subtracts: 'GTV w/o Brainstem' is no GTV)."""
+    return _WITHOUT.sub(" minus ", _OTHER_MINUS.sub("-", text))
+
+
 #: Every word a structure's name is read by: de-identification never cuts them from a name (a
 #: research cohort's PatientName 'LIVER_017' would have emptied the ROI 'Liver').
 STRUCTURE_WORDS = frozenset(
@@ -392,16 +400,7 @@ def _spelled(name: str) -> str:
     'GTV') with a margin's '+' before a number written as a word: 'GTV+10' -> 'GTV margin 10' (its
     words alone, 'gtv 10', would read as lesion 10 of the GTV; 'GTVp plus GTVn' is a union, no
     margin)."""
-    return _MARGIN_PLUS.sub(" margin ", _folded(name))
-
-
-def _folded(name: str) -> str:
-    """``name`` with full-width forms as ASCII ('ＧＴＶ'), its Latin letters without accents
-    ('Läsion' -> 'Lasion'; other Latin letters dropped), letters of other scripts kept."""
-    return "".join(
-        unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode() if is_latin(c) else c
-        for c in compatible(name)
-    )
+    return _MARGIN_PLUS.sub(" margin ", folded(name))
 
 
 def _unread_words(name: str) -> frozenset[str]:
@@ -420,7 +419,7 @@ def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
     structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
     metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is."""
-    lowered = _OTHER_MINUS.sub("-", _folded(name).lower())
+    lowered = _minus_spelled(folded(name).lower())
     minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
     for match in re.finditer(minus, lowered):
         left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
@@ -482,7 +481,7 @@ def structure_label(name: str) -> str:
     :func:`match_structure` reads it as it reads the name. Empty when no word is known.
     """
     label, end, hyphen, after_word, known = "", 0, False, False, False
-    name = _OTHER_MINUS.sub("-", _spelled(name))
+    name = _minus_spelled(_spelled(name))
     for match in _LABEL_TOKEN.finditer(name):
         token = match.group() if match.group().isascii() else _UNREAD
         if token == "-":

@@ -266,10 +266,12 @@ class SurvivalModel:
             model.preprocessor_ = TablePreprocessor.from_dict(document["preprocessing"])
             reduction = document.get("reduction")
             model.reduction_ = None if reduction is None else selector_from_dict(reduction)
-            model.null_ = document["state"] == {NULL_STATE: True}
-            if klass.uses_baseline or model.null_:
+            null = document["state"] == {NULL_STATE: True}
+            if klass.uses_baseline or null:
                 model.baseline_ = BreslowBaseline.from_dict(document["baseline"])
-            if not model.null_:
+            if null:
+                model.null_ = True
+            else:
                 model._set_state(document["state"], Path(folder))
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path} is incomplete or malformed: {err}") from err

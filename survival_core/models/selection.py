@@ -390,6 +390,11 @@ class _CandidateChoice(SurvivalModel):
     def features_used_(self) -> list[str]:
         return list(self._chosen().features_used_)
 
+    @property
+    def null_(self) -> bool:  # type: ignore[override]
+        """Whether the chosen pipeline is a null model (its reduction kept nothing)."""
+        return bool(getattr(self, "chosen_", None) is not None and self._chosen().null_)
+
     def _chosen_input(self, X: Any) -> pd.DataFrame:
         return self.candidates_[self.chosen_].select(as_frame(X))
 

@@ -424,8 +424,9 @@ def _drawable(content: ReportContent) -> ReportContent:
 
     def draw(value: Any) -> Any:
         if isinstance(value, str):
-            missing.update(undrawn(value))
-            return drawable(value)
+            lacking = undrawn(value)
+            missing.update(lacking)
+            return drawable(value, lacking)
         if type(value) in (list, tuple):  # the lines, labels and rows
             return type(value)(draw(v) for v in value)
         return value

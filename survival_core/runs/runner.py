@@ -234,6 +234,7 @@ def check_cohorts(config: Any) -> None:
 
     needs = image_inputs(config)
     unet_modalities: dict[str, set[str]] = {}
+    development: Path | None = None
     for role, cohort in (
         ("development", config.cohort),
         ("external", getattr(config.protocol, "external_cohort", None)),
@@ -247,14 +248,8 @@ def check_cohorts(config: Any) -> None:
             images.check(images.case_ids)
         if config.features.dsfr is not None:
             unet_modalities[f"the {role} cohort {folder}"] = set(images.modalities.values())
-        folds = getattr(config.protocol, "folds", None)
-        if role == "development" and folds and (folder / "clinical.csv").is_file():
-            events = int(load_model_table([folder / "clinical.csv"]).y["event"].sum())
-            if events < folds:  # refused by the folds only once the run had started
-                raise ConfigError(
-                    f"protocol.folds: {folds} folds need an event in each, and the development "
-                    f"cohort ({folder}) has {events} event(s): give at most {events} folds."
-                )
+        if role == "development":
+            development = folder
         if config.features.require:
             columns = load_model_table([folder / "clinical.csv"]).X.columns
             lacking = [c for c in config.features.require if c not in columns]
@@ -265,6 +260,25 @@ def check_cohorts(config: Any) -> None:
                     f"{'it' if len(lacking) == 1 else 'them'}. It has {', '.join(columns)}."
                 )
     _check_one_unet_modality(unet_modalities)
+    if development is not None:
+        _check_folds(config, development)
+
+
+def _check_folds(config: Any, cohort: Path) -> None:
+    """Refuse more folds than the development cohort has events (each fold needs one): refused
+    by the folds only once the run had started, which was then left FAILED."""
+    from survival_core.io.tables import load_model_table
+
+    folds = getattr(config.protocol, "folds", None)
+    if not folds or not (cohort / "clinical.csv").is_file():
+        return
+    events = int(load_model_table([cohort / "clinical.csv"]).y["event"].sum())
+    if events < folds:
+        raise ConfigError(
+            f"protocol.folds: {folds} folds need an event in each, and the development cohort "
+            f"({cohort}) has {events} event(s)"
+            + (f": give at most {events} folds." if events else ": nothing to learn.")
+        )
 
 
 def _check_one_unet_modality(modalities: dict[str, set[str]]) -> None:

@@ -181,6 +181,12 @@ class TunedModel(SurvivalModel):
         chosen = getattr(self, "best_model_", None)
         return (chosen if chosen is not None else self.make({})).survival_until
 
+    @property
+    def null_(self) -> bool:  # type: ignore[override]
+        """Whether the refitted choice is a null model (its reduction kept nothing)."""
+        chosen = getattr(self, "best_model_", None)
+        return bool(chosen is not None and chosen.null_)
+
     def __init__(
         self,
         make: Maker,

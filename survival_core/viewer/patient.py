@@ -55,7 +55,8 @@ def survival_band_figure(
             line_shape="hv",
             line={"color": colour, "width": 3},
             name="predicted survival",
-            hovertemplate=f"%{{x:.1f}} {time_unit}: survival %{{y:.0%}}<extra></extra>",
+            text=[survival_text(v) for v in band.survival],  # '> 99 %', never a certain 100%
+            hovertemplate=f"%{{x:.1f}} {time_unit}: survival %{{text}}<extra></extra>",
             meta={"role": "survival"},
         )
     )
