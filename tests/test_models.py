@@ -593,18 +593,3 @@ def test_validation_rows_without_an_event_do_not_stop_a_cox_network_at_epoch_one
     )
     assert model.history_["best_epoch"] == len(model.history_["train"]) == 25
     assert any("hold no event" in note for note in model.preprocessor_.notes_)
-
-
-def test_a_discrete_model_with_its_defaults_learns_the_covariates() -> None:
-    """Trained from zero logits (hazards 0.5), early stopping ended once the interval hazards
-    were learned: GBSG2's c-index 0.59, and 24 positive nodes gave a better 3-year survival than
-    1 (lifelines: HR 1.06 per node, p 3e-18). The head starts at the life-table hazards."""
-    X, y = load_gbsg2()
-    y = Surv.from_arrays(y["cens"], y["time"])
-    model = make_model("discrete").fit(X, y)
-    c = concordance_index_censored(y["event"], y["time"], model.predict_risk(X))[0]
-    assert c > 0.66
-    patient = X.iloc[[5]]
-    many, one = patient.assign(pnodes=24.0), patient.assign(pnodes=1.0)
-    survival = model.predict_survival(pd.concat([many, one]), [1095.75])[:, 0]
-    assert survival[0] < survival[1]

@@ -109,19 +109,6 @@ class IntervalGrid:
         super()._fit_matrix(Z, event, time, validation)  # type: ignore[misc]
 
 
-def start_at_life_table(head: torch.nn.Linear, targets: dict[str, torch.Tensor]) -> None:
-    """Set the interval head's biases to the training rows' life-table hazards (each interval's
-    events over the patients at risk through it), so that training starts from the null model
-    and learns the covariates: from logits 0 (hazards 0.5) early stopping ended once the
-    hazards were learned, before any covariate was (GBSG2: c-index 0.59, more positive nodes
-    read as better survival)."""
-    events = targets["event_at"].sum(dim=0)
-    at_risk = events + targets["survived"].sum(dim=0)
-    hazard = (events / at_risk.clamp(min=1.0)).clamp(1e-4, 1 - 1e-4)
-    with torch.no_grad():
-        head.bias.copy_(torch.logit(hazard).to(head.bias))
-
-
 def interval_survival(
     hazards: np.ndarray, edges: tuple[float, ...], times: np.ndarray
 ) -> np.ndarray:
@@ -174,10 +161,6 @@ class DiscreteTimeSurv(IntervalGrid, TorchSurvivalModel):
 
     def _loss(self, net: torch.nn.Module, x: torch.Tensor, targets: dict) -> torch.Tensor:
         return discrete_nll(net(x), targets["survived"], targets["event_at"])
-
-    def _fit_network(self, net, data, val_data, generator, loss_fn=None, epochs=None):  # type: ignore[override]
-        start_at_life_table(net[-1], data[1])
-        return super()._fit_network(net, data, val_data, generator, loss_fn, epochs)
 
     def interval_hazards(self, Z: np.ndarray) -> np.ndarray:
         """Hazard of each interval, (rows, K), from a preprocessed matrix."""

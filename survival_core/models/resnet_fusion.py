@@ -29,7 +29,6 @@ from survival_core.models.discrete import (
     check_edges,
     interval_survival,
     interval_targets,
-    start_at_life_table,
 )
 from survival_core.models.image_base import ImageSurvivalModel
 from survival_core.models.image_set import ImageRows
@@ -199,7 +198,6 @@ class ResNetFusion(IntervalGrid, ImageSurvivalModel):
     ) -> dict[str, Any]:
         if self.pretrained is not None:
             load_weights(net.encoder.resnet, self.pretrained, f"ResNet-{self.depth}")
-        start_at_life_table(net.head, data["targets"])
         return super()._fit_network(net, data, val_data, generator)
 
     def _targets(self, event: np.ndarray, time: np.ndarray) -> dict[str, torch.Tensor]:
