@@ -379,3 +379,11 @@ def test_digits_of_other_scripts_are_numbers(tmp_path: Path) -> None:
     frame.to_csv(path := tmp_path / "sheet.csv", index=False)
     result = read_clinical_spreadsheet(path)
     np.testing.assert_array_equal(result.variables["age"].to_numpy(float), ages)
+    # decimals with the Arabic decimal sign, or a full-width point: they crashed the reader
+    bmi = X["bmi"].to_numpy()[:rows].round(2)
+    frame["bmi"] = ["".join(arabic.get(c, "\u066b") for c in f"{v:.2f}") for v in bmi]
+    frame.loc[2, "bmi"] = f"{bmi[2]:.2f}".translate(
+        str.maketrans("0123456789.", "０１２３４５６７８９．")
+    )
+    frame.to_csv(path, index=False)
+    np.testing.assert_allclose(read_clinical_spreadsheet(path).variables["bmi"], bmi)

@@ -937,7 +937,8 @@ def _numeric_column(
         )
     report.extend(Coercion(column, action, n) for action, n in numbers.said(present, column))
     values = _sentinels(values, column, report)
-    written_whole = not present[parsed].str.contains(r"[.,eE]").any()
+    # decimal marks of other scripts too: the Arabic decimal sign, a full-width point or comma
+    written_whole = not present[parsed].str.contains("[.,eE\u066b\uff0e\uff0c]").any()
     if written_whole:
         return values.astype("Int64"), unit
     return values.astype(float), unit

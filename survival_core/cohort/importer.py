@@ -426,7 +426,7 @@ def unmapped_defaults(
     return [
         f"the ROI map's {role} ({', '.join(map(repr, wanted))}) is not among the structures "
         f"({', '.join(map(repr, names)) or 'none'}): the {role} is found by name; check it, or "
-        "name it in the ROI map's entry of this patient"
+        "name it in the ROI map's entry of this patient."
         for role, wanted in roi_map["default"].items()
         if role not in own and wanted and not _find(wanted, names, originals)
     ]

@@ -105,14 +105,13 @@ def _text(cells: pd.Series) -> pd.Series:
     return text
 
 
-#: Digits of other scripts (Arabic-Indic, Eastern Arabic-Indic, full-width) and the Arabic
-#: decimal and thousands separators, as ASCII.
-_OTHER_DIGITS = "[\u0660-\u0669\u06f0-\u06f9\uff10-\uff19\u066b\u066c]"
+#: Digits of other scripts (Arabic-Indic, Eastern Arabic-Indic, full-width) and the Arabic and
+#: full-width decimal and thousands separators, as ASCII.
+_OTHER_DIGITS = "[\u0660-\u0669\u06f0-\u06f9\uff10-\uff19\u066b\u066c\uff0e\uff0c]"
 _AS_ASCII = str.maketrans(
     {
         **{chr(first + d): str(d) for first in (0x0660, 0x06F0, 0xFF10) for d in range(10)},
-        "\u066b": ".",
-        "\u066c": ",",
+        **{"\u066b": ".", "\u066c": ",", "\uff0e": ".", "\uff0c": ","},
     }
 )
 
