@@ -46,6 +46,7 @@ from survival_core.io.delimited import (
     DELIMITERS,
     POINTS_UNLESS_SAID,
     NumberMarks,
+    as_ascii,
     decode_text,
     excel_sep_hint,
     number_marks,
@@ -937,8 +938,7 @@ def _numeric_column(
         )
     report.extend(Coercion(column, action, n) for action, n in numbers.said(present, column))
     values = _sentinels(values, column, report)
-    # decimal marks of other scripts too: the Arabic decimal sign, a full-width point or comma
-    written_whole = not present[parsed].str.contains("[.,eE\u066b\uff0e\uff0c]").any()
+    written_whole = not as_ascii(present[parsed]).str.contains(r"[.,eE]").any()
     if written_whole:
         return values.astype("Int64"), unit
     return values.astype(float), unit
@@ -1182,8 +1182,20 @@ def _days_between(
 ) -> pd.Series:
     """Days from ``start`` to the first of ``ends`` that holds a date (death, else the last
     follow-up); a negative time is left missing, reported."""
-    end = dates[ends[0]].combine_first(dates[ends[-1]]) if len(ends) == 2 else dates[ends[0]]
-    return _days_to(dates[start], end, f"{start!r} to {' or '.join(map(repr, ends))}", report)
+    return _days_to(
+        dates[start],
+        _first_dated(dates, ends),
+        f"{start!r} to {' or '.join(map(repr, ends))}",
+        report,
+    )
+
+
+def _first_dated(dates: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Per row, the date of the first of ``columns`` that holds one (death, else last follow-up)."""
+    first = dates[columns[0]]
+    for column in columns[1:]:
+        first = first.combine_first(dates[column])
+    return first
 
 
 def _days_to(start: pd.Series, end: pd.Series, shown: str, report: list[Coercion]) -> pd.Series:
@@ -1223,7 +1235,7 @@ def _days_to_disease_event(
     death, last = ends
     happened = dates[disease]
     ended = [c for c in ends if c is not None]
-    free_until = dates[ended[0]].combine_first(dates[ended[-1]])
+    free_until = _first_dated(dates, ended)
     died = pd.Series(False, index=dates.index)
     if event is None:
         events = happened.notna().astype("Int64")

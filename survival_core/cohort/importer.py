@@ -64,7 +64,6 @@ from survival_core.io.deid import (
     Deidentifier,
     case_id_of,
     load_key,
-    patient_identity,
     text_values,
 )
 from survival_core.io.dicom_series import (
@@ -218,6 +217,9 @@ class PatientTask:
     #: The SHA-256 of the patient's image files (:func:`image_hashes`), kept in its record so
     #: that a later import tells the same images under another ID.
     images: tuple[str, ...] = ()
+    #: Whether the structure set is filed under another PatientID than the images (adopted by
+    #: the inventory, drawn on them): it is stored as theirs (:func:`_filed_as`).
+    adopted: bool = False
     #: Whether every DICOM file of the patient is marked de-identified, so that their
     #: PatientID (a study code) is kept as the case id; else every file is pseudonymised.
     keep_marked: bool = False
@@ -684,7 +686,9 @@ def _plan(
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
         companions = _companions(patient, series, annotation)
-        originals = _record(patient, annotation).original_names
+        structure = _record(patient, annotation)
+        image = next(r for r in patient.records if r.path == str(series.files[0]))
+        originals = structure.original_names
         said = (
             *_drawn_elsewhere(patient, series, annotation),
             *_other_studies(patient, series, {f for _, files in companions for f in files}),
@@ -695,6 +699,7 @@ def _plan(
             fmt="dicom",
             files=tuple(str(p) for p in series.files),
             structure_file=str(annotation.path),
+            adopted=structure.identity != image.identity,
             modality=series.modality,
             roles=roles or None,
             companions=companions,
@@ -743,8 +748,10 @@ def _stage_dicom(task: PatientTask, staging: Path) -> dict[str, str]:
     for modality, files in task.companions:  # the PET beside the CT: pt/
         _stage_series(files, staging / modality.lower(), task.keep_marked)
     structure = Path(task.structure_file)
-    own = _filed_as(structure.read_bytes(), task.files[0])
-    [(_, content)] = deidentify_upload([(structure.name, own)], keep_marked=task.keep_marked)
+    content = structure.read_bytes()
+    if task.adopted:
+        content = _filed_as(content, task.files[0])
+    [(_, content)] = deidentify_upload([(structure.name, content)], keep_marked=task.keep_marked)
     (staging / "rtstruct.dcm").write_bytes(content)
     if task.roles:  # the case folder says its own roles, for every later load_case
         (staging / ROLES_FILE).write_text(json.dumps(dict(task.roles), sort_keys=True))
@@ -761,8 +768,6 @@ def _filed_as(structure: bytes, image_file: str) -> bytes:
 
     ds = pydicom.dcmread(io.BytesIO(structure))
     image = pydicom.dcmread(image_file, stop_before_pixels=True)
-    if patient_identity(ds) == patient_identity(image):
-        return structure
     ds.decode()  # every text as read in its own character set, before the set's is changed
     ds.SpecificCharacterSet = "ISO_IR 192"
     for keyword, own in (("OtherPatientIDs", "PatientID"), ("OtherPatientNames", "PatientName")):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,6 +35,9 @@ from survival_core.errors import InputError
 from survival_core.io.atomic import write_text
 from survival_core.io.locks import folder_lock
 from survival_core.paths import data_subdir
+
+if TYPE_CHECKING:
+    from survival_core.io.manifest import CaseRead
 
 #: The cohort's tables keyed by case id in their first column, from which a withdrawn case's
 #: rows are removed.
@@ -62,11 +66,8 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
     naming any that is none of its cases (nothing is then changed)."""
     cohort = Path(cohort)
     with folder_lock(cohort, IMPORT_LOCK, "cohort import or withdrawal"):
-        records = records_in_place(cohort)
-        reads = _case_reads(cohort)
-        known = (set(records) | set(reads) | first_column(cohort / CLINICAL_FILE)) | set(
-            withdrawn_cases(cohort)
-        )
+        records, reads = records_in_place(cohort), _case_reads(cohort)
+        known = _cases(cohort, records, reads) | set(withdrawn_cases(cohort))
         unknown = [c for c in case_ids if c not in known]
         if unknown:
             raise InputError(
@@ -102,11 +103,7 @@ def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str
 
     cohort = Path(cohort)
     lookup = case_id_lookup(cohort) if (cohort / "id_map.csv").is_file() else None
-    known = (
-        set(records_in_place(cohort))
-        | set(_case_reads(cohort))
-        | first_column(cohort / CLINICAL_FILE)
-    )
+    known = _cases(cohort, records_in_place(cohort), _case_reads(cohort))
     deid = Deidentifier()
     found, unknown = [], []
     for patient_id in patient_ids:
@@ -120,6 +117,12 @@ def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str
             "images or the spreadsheet had them)."
         )
     return found
+
+
+def _cases(cohort: Path, records: Mapping[str, Any], reads: Mapping[str, CaseRead]) -> set[str]:
+    """The case ids of the cohort: its imported cases (``records``), its manifest's (``reads``)
+    and its clinical table's rows."""
+    return set(records) | set(reads) | first_column(cohort / CLINICAL_FILE)
 
 
 def _cohort_outputs(cohort: Path, case_ids: set[str]) -> tuple[int, list[str]]:
@@ -157,12 +160,19 @@ def _drop_table_rows(path: Path, case_ids: set[str]) -> int:
 
 
 def _names_any(folder: Path, case_ids: set[str]) -> bool:
-    """Whether a text file below ``folder`` names one of the cases."""
-    return any(
-        any(c in path.read_text(errors="replace") for c in case_ids)
-        for path in folder.rglob("*")
-        if path.suffix in _RUN_TEXT and path.is_file()
-    )
+    """Whether a text output below ``folder`` names one of the cases."""
+    return any(_names(path, case_ids) for path in folder.rglob("*"))
+
+
+def _names(path: Path, case_ids: set[str]) -> bool:
+    """Whether ``path`` is a text output (:data:`_RUN_TEXT`) naming one of the cases."""
+    if path.suffix not in _RUN_TEXT or not path.is_file():
+        return False
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(c in text for c in case_ids)
 
 
 def _drop_rows(path: Path, case_ids: set[str]) -> int:
@@ -178,7 +188,7 @@ def _drop_rows(path: Path, case_ids: set[str]) -> int:
     return len(rows) - len(kept)
 
 
-def _case_reads(cohort: Path) -> dict[str, Any]:
+def _case_reads(cohort: Path) -> dict[str, CaseRead]:
     """How the manifest reads each case (its folder, its volume-cache key), read before the
     cases go; {} for a cohort without a manifest."""
     from survival_core.io.manifest import cases_read_as
@@ -224,16 +234,8 @@ def _runs_naming(case_ids: set[str]) -> list[str]:
     root = data_subdir("runs")
     found: set[str] = set()
     for path in root.rglob("*"):
-        if path.suffix not in _RUN_TEXT or not path.is_file():
-            continue
         parts = path.relative_to(root).parts
         run = "/".join(parts[: _DEPTH.get(parts[0], 1)])
-        if run in found:
-            continue
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if any(c in text for c in case_ids):
+        if run not in found and _names(path, case_ids):
             found.add(run)
     return sorted(found)

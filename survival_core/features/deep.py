@@ -151,7 +151,11 @@ def layer_names(network: DeepNetwork) -> list[str]:
     """Modules the image branch runs through, in order: the valid ``layer`` values. A module
     run more than once per pass (a MONAI ResNet block's one activation, called after each of its
     convolutions) has no one output: it is left out."""
-    fired = _fired(network)
+    return _run_once(_fired(network))
+
+
+def _run_once(fired: Counter[str]) -> list[str]:
+    """The modules of :func:`_fired` run once per pass, in order."""
     return [name for name, count in fired.items() if count == 1]
 
 
@@ -178,7 +182,7 @@ def check_layer(network: DeepNetwork, layer: str | None) -> None:
     if layer is None:
         return
     fired = _fired(network)
-    valid = [name for name, count in fired.items() if count == 1]
+    valid = _run_once(fired)
     if fired.get(layer, 0) > 1:
         raise ConfigError(
             f"The layer {layer!r} of {network.info['network']} runs more than once per pass (one "

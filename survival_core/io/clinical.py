@@ -191,7 +191,7 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
 
 
 def _unit_key(unit: str) -> str:
-    # the micro sign and the Greek mu (what NFKC makes of it) alike
+    # the micro sign and the Greek mu alike (typed either way)
     return unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
 
 

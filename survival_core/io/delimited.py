@@ -99,10 +99,16 @@ def _text(cells: pd.Series) -> pd.Series:
     """Cells as stripped text, "" where empty, digits of other scripts as ASCII ('٧٠' as an
     Arabic locale writes 70 read as a category of about 40 levels); Arrow-backed, so that the
     half million cells of a wide radiomics table are matched in a fraction of a second."""
-    text = cells.astype("string[pyarrow]").fillna("").str.strip()
-    if text.str.contains(_OTHER_DIGITS).any():
-        text = text.str.translate(_AS_ASCII).astype("string[pyarrow]")
-    return text
+    return as_ascii(cells.astype("string[pyarrow]").fillna("").str.strip())
+
+
+def as_ascii(text: pd.Series) -> pd.Series:
+    """Texts (Arrow-backed) with the digits and decimal and thousands marks of other scripts
+    (Arabic-Indic, full width) as ASCII."""
+    arrow = text.astype("string[pyarrow]")
+    if not arrow.str.contains(_OTHER_DIGITS).any():
+        return arrow
+    return arrow.str.translate(_AS_ASCII).astype("string[pyarrow]")
 
 
 #: Digits of other scripts (Arabic-Indic, Eastern Arabic-Indic, full-width) and the Arabic and

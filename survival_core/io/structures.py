@@ -85,25 +85,15 @@ _DENIED_AS_ONE_WORD = frozenset(
 )
 #: The GTV's own names: 'GTV free' is no denial (a 'GTV_free_breathing' is the GTV).
 _GTVS = frozenset({"gtv", "gtvp", "gtvt", "gtvn"})
+#: A lung's names, in the languages of European plans too.
+_LUNG_WORDS = frozenset(
+    {"lung", "lungs", "wholelung", "lungtotal", "poumon", "poumons", "lunge", "lungen", "polmone",
+     "polmoni", "pulmon", "pulmones"}
+)  # fmt: skip
 #: Organ names of each site; the site is the organ that hosts the tumour.
 SITE_ORGANS: dict[str, frozenset[str]] = {
     "liver": frozenset({"liver", "wholeliver", "hepar", "leber", "foie", "fegato", "higado"}),
-    "lung": frozenset(
-        {
-            "lung",
-            "lungs",
-            "wholelung",
-            "lungtotal",
-            "poumon",
-            "poumons",
-            "lunge",
-            "lungen",
-            "polmone",
-            "polmoni",
-            "pulmon",
-            "pulmones",
-        }
-    ),  # fmt: skip
+    "lung": _LUNG_WORDS,
     "brain": frozenset({"brain", "cerebrum", "gehirn", "cerveau", "cervello", "cerebro"}),
     "kidney": frozenset({"kidney", "kidneys"}),
     "pancreas": frozenset({"pancreas"}),

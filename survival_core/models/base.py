@@ -140,8 +140,8 @@ class SurvivalModel:
         if self.null_:  # nothing passed the filter: no signal it finds, not a failure
             self.baseline_ = BreslowBaseline().fit(np.zeros(len(event)), event, time)
             self.preprocessor_.notes_.append(
-                f"feature reduction {self.reduction_.kept_nothing()} kept no feature on these "
-                "training rows: a null model (every patient the same risk; c-index 0.5)"
+                f"feature reduction {self.emptied_by} kept no feature on these training rows: a "
+                "null model (every patient the same risk; c-index 0.5)"
             )
             return self
         validation = None
@@ -170,6 +170,12 @@ class SurvivalModel:
         """
         self.reduction = chain
         return self
+
+    @property
+    def emptied_by(self) -> str | None:
+        """Where the fitted model is a null model, its feature-reduction step that kept no
+        feature, as a note names it; else None."""
+        return self.reduction_.kept_nothing() if self.null_ else None
 
     @property
     def features_used_(self) -> list[str]:

@@ -391,9 +391,13 @@ class _CandidateChoice(SurvivalModel):
         return list(self._chosen().features_used_)
 
     @property
+    def emptied_by(self) -> str | None:  # type: ignore[override]
+        """The chosen pipeline's (:attr:`SurvivalModel.emptied_by`); None before the fit."""
+        return self._chosen().emptied_by if getattr(self, "chosen_", None) is not None else None
+
+    @property
     def null_(self) -> bool:  # type: ignore[override]
-        """Whether the chosen pipeline is a null model (its reduction kept nothing)."""
-        return bool(getattr(self, "chosen_", None) is not None and self._chosen().null_)
+        return self.emptied_by is not None
 
     def _chosen_input(self, X: Any) -> pd.DataFrame:
         return self.candidates_[self.chosen_].select(as_frame(X))

@@ -182,10 +182,14 @@ class TunedModel(SurvivalModel):
         return (chosen if chosen is not None else self.make({})).survival_until
 
     @property
-    def null_(self) -> bool:  # type: ignore[override]
-        """Whether the refitted choice is a null model (its reduction kept nothing)."""
+    def emptied_by(self) -> str | None:  # type: ignore[override]
+        """The refitted choice's (:attr:`SurvivalModel.emptied_by`); None before the fit."""
         chosen = getattr(self, "best_model_", None)
-        return bool(chosen is not None and chosen.null_)
+        return None if chosen is None else chosen.emptied_by
+
+    @property
+    def null_(self) -> bool:  # type: ignore[override]
+        return self.emptied_by is not None
 
     def __init__(
         self,

@@ -202,7 +202,7 @@ def train_model(
     model = factory().fit(table.X, table.y)
     if model.null_:
         raise InputError(
-            f"The feature reduction {model.reduction_.kept_nothing()} kept no feature of the "
+            f"The feature reduction {model.emptied_by} kept no feature of the "
             f"{len(table.y)} training patients: no variable passes its filter, so the model "
             "would give every patient the same risk, and nothing is saved. Fit without "
             "--reduction, or a penalised model (coxnet, lasso_cox)."
