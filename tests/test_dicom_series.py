@@ -624,3 +624,19 @@ def test_phases_are_told_apart_by_number_and_thickness_and_none_is_preselected(
     assert case_options(args)["series_uid"] == entry.series_uid
     image, info = read_series(inventory, case_options(args)["series_uid"])
     assert info.series_uid == entry.series_uid
+
+
+def test_a_series_with_a_malformed_thickness_or_number_is_still_named() -> None:
+    """A SliceThickness of an unknown VR ('ES', as the fuzzer wrote it) raised pydicom's
+    NotImplementedError out of the message listing a study's series."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.dataset import Dataset
+
+    from survival_core.io.dicom_series import SeriesEntry
+
+    header = Dataset()
+    header[0x00180050] = RawDataElement(0x00180050, "ES", 4, b"2.5 ", 0, False, True)
+    header[0x00200011] = RawDataElement(0x00200011, "ES", 2, b"4 ", 0, False, True)
+    entry = SeriesEntry("1.2.3", "CT", "", "1.2", "1.2.4", headers=[header])
+    assert (entry.thickness, entry.number) == (None, "")
+    assert entry.describe() == "1.2.3 (CT, 1 slices)"

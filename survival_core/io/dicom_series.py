@@ -177,7 +177,10 @@ class SeriesEntry:
     def number(self) -> str:
         """The series' SeriesNumber ("" when absent): kept by de-identification, it tells a
         study's phases apart once their descriptions are removed."""
-        value = self.headers[0].get("SeriesNumber") if self.headers else None
+        try:
+            value = self.headers[0].get("SeriesNumber") if self.headers else None
+        except _VALUE_ERRORS:  # a malformed header value (read on access): no number to name
+            return ""
         return "" if value in (None, "") else str(value)
 
     @property
@@ -185,7 +188,7 @@ class SeriesEntry:
         """The slice thickness (mm) its first header records, None when it records none."""
         try:
             value = float(self.headers[0].get("SliceThickness"))
-        except (IndexError, TypeError, ValueError):
+        except _VALUE_ERRORS:  # none, or malformed (an unknown VR: pydicom's NotImplementedError)
             return None
         return value if math.isfinite(value) and value > 0 else None
 
