@@ -24,6 +24,7 @@ from sksurv.util import Surv
 from survival_core import engine
 from survival_core.evaluation import splits
 from survival_core.explain.case import explain_case
+from survival_core.features.deep import load_network, patch_features, tumour_patch
 from survival_core.features.segmentation import (
     SegmentationModel,
     UNetConfig,
@@ -34,6 +35,7 @@ from survival_core.features.segmentation import (
 from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import cohort_cases
 from survival_core.models import is_network, load_model, make_model
+from survival_core.models.pretrained import make_resnet
 from survival_core.models.scoring import load_scoring_model
 from survival_core.workflows.crossval import cross_validate
 from survival_core.workflows.scoring import score_case
@@ -140,6 +142,32 @@ def test_a_unet_trained_on_the_gpu_segments_alike_on_the_cpu(tmp_path) -> None:
     cpu = SegmentationModel.load(tmp_path / "unet", device="cpu")
     assert cpu.device.type == "cpu"
     np.testing.assert_allclose(cpu.forward_slices(inputs[0].image), gpu, atol=5e-3)
+
+
+def test_deep_features_of_a_checkpoint_saved_on_a_gpu_agree_on_a_cpu_only_server(
+    tmp_path, cpu_only
+) -> None:
+    """A ResNet checkpoint saved from a GPU (its tensors on CUDA, as a workstation saves it) loads
+    on a CPU-only server, and its features there (the embedding and a layer's) equal the GPU's."""
+    torch.manual_seed(3)
+    path = tmp_path / "resnet18.pth"
+    torch.save(make_resnet(depth=18, widen_factor=0.25).cuda().state_dict(), path)
+    case = make_case(size=(40, 40, 12), case_id="W1")
+    geometry = {"volume_shape": (32, 32, 16), "patch_size": (16, 16, 8)}
+
+    def features() -> tuple[torch.device, list[np.ndarray]]:
+        network = load_network(path, **geometry)
+        patch = tumour_patch(case, network.spec, geometry["patch_size"])
+        layers = (None, "resnet.layer2")
+        return network.device, [patch_features(network, patch, layer) for layer in layers]
+
+    gpu_device, on_gpu = features()
+    assert gpu_device.type == "cuda"
+    cpu_only()
+    cpu_device, on_cpu = features()
+    assert cpu_device.type == "cpu"
+    for cpu, gpu in zip(on_cpu, on_gpu, strict=True):
+        np.testing.assert_allclose(cpu, gpu, rtol=CONV_RTOL, atol=1e-5 * np.abs(cpu).max())
 
 
 def _fit_where(data: tuple[pd.DataFrame, np.ndarray]) -> tuple[str, str]:
