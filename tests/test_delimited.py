@@ -80,6 +80,50 @@ def test_binary_data_refused() -> None:
         read_clinical_table(b"case_id,age\n\x00\x01\x02")
 
 
+@pytest.mark.parametrize(
+    "encoding, header, line",
+    [
+        ("gbk", "case_id,年龄,性别,生存时间,死亡", 1),  # Excel's plain 'CSV' on a Chinese Windows
+        ("shift_jis", "case_id,年齢,性別,生存期間,死亡", 1),
+        ("big5", "case_id,年齡,性別,存活時間,死亡", 1),
+        ("euc_kr", "case_id,나이,성별,생존기간,사망", 1),
+        ("cp1251", "case_id,возраст,пол,время,событие", 1),
+        ("gbk", "case_id,age,sex,time,event", 2),  # only the values: '男' read as a level 'ÄÐ'
+    ],
+)
+def test_a_table_of_another_code_page_is_refused_naming_the_line(
+    encoding: str, header: str, line: int
+) -> None:
+    """Read as Windows-1252, their words became accented Latin letters: headers no one could
+    match and levels no other file of the cohort writes alike."""
+    raw = f"{header}\nP1,63,男,420,1\nP2,55,女,1200,0\n".encode(encoding, errors="replace")
+    with pytest.raises(ClinicalValueError, match=f"neither UTF-8 nor .* line {line} .*CSV UTF-8"):
+        read_clinical_table(raw)
+    with pytest.raises(InputError, match=f"cohort.csv is neither UTF-8 nor .* line {line} "):
+        read_delimited(raw, "cohort.csv")
+
+
+def test_western_european_exports_keep_reading_as_windows_1252() -> None:
+    """Accented letters among plain ones, a lone 'à', symbols beside digits: Windows-1252."""
+    text = (
+        "case_id;situação;Größe;note\n"
+        "P1;óbito;170;« à revoir », AÇÕES\n"
+        "P2;não;180;±2 °C, 5 µg, Ærø\n"
+    )
+    frame, said = read_delimited(text.encode("cp1252"), "t.csv")
+    assert said == "semicolon-delimited, cp1252"
+    assert frame["situação"].tolist() == ["óbito", "não"]
+    assert frame["note"].tolist() == ["« à revoir », AÇÕES", "±2 °C, 5 µg, Ærø"]
+
+
+def test_a_utf8_table_with_a_line_in_another_encoding_is_refused() -> None:
+    """A line added in another program: read as Windows-1252, the file's 'Décès' became 'DÃ©cÃ¨s'
+    beside the added line's 'Décès', two levels of one outcome."""
+    raw = "case_id,status\nP1,Décès\nP2,Vivant\n".encode() + "P3,Décès\n".encode("cp1252")
+    with pytest.raises(InputError, match="t.csv mixes encodings: it is UTF-8, but line 4 is not"):
+        read_delimited(raw, "t.csv")
+
+
 def test_model_table_times_with_thousands_commas_in_a_tab_export(
     tmp_path: Path, gbsg2: pd.DataFrame
 ) -> None:

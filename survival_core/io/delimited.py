@@ -25,8 +25,17 @@ from survival_core.errors import InputError
 
 #: Field delimiters tried, with their names for notes.
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-#: Encodings tried in order after a UTF-16 byte-order mark; Latin-1 decodes any bytes.
-ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+#: Non-ASCII text that Western European writing (Windows-1252, Excel's CSV on such a Windows)
+#: does not hold but another code page read byte by byte gives: three non-ASCII characters in a
+#: row, or a word of two or more with no ASCII letter beside it ('ÄÐ', GBK's 男 read as
+#: cp1252). A GBK, Shift-JIS, Big5 or EUC-KR character is two bytes; a Windows-1251 word is all
+#: non-ASCII letters; Western words put their accented letters among plain ones ('situação').
+_FOREIGN_TEXT = re.compile(r"[^\x00-\x7f]{3,}|(?<![A-Za-z])[^\x00-\x7f]{2,}(?![A-Za-z])")
+#: A well-formed UTF-8 character of two to four bytes.
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_SAVE_AS_UTF8 = "Save it as UTF-8 (Excel: Save As, 'CSV UTF-8') and give it again."
 #: Excel's first line naming the delimiter ('sep=;'), written by its "CSV (semicolon)" exports.
 _SEP_HINT = re.compile(r'"?sep=([,;\t|])"?[,;\t|]*')
 #: The decimal marks; the other one groups thousands ('1,234.5' with points, '1.234,5' with commas).
@@ -55,21 +64,48 @@ _SHAPES = {POINT: _shape(POINT), COMMA: _shape(COMMA)}
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:
-    """The text of ``raw`` and its encoding ('utf-8', 'utf-16', 'cp1252' or 'latin-1');
-    :class:`InputError` naming ``name`` for binary data."""
+    """The text of ``raw`` and its encoding ('utf-8', 'utf-16' after its byte-order mark, else
+    'cp1252'); :class:`InputError` naming ``name`` for binary data and for text that would read
+    as other characters than were written (:func:`_western`)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         text, encoding = raw.decode("utf-16", errors="replace"), "utf-16"
+    elif b"\x00" in raw:
+        text, encoding = "\x00", ""
     else:
-        for candidate in ENCODINGS:
-            try:
-                text = raw.decode(candidate)
-            except UnicodeDecodeError:
-                continue
-            encoding = "utf-8" if candidate == "utf-8-sig" else candidate
-            break
+        try:
+            text, encoding = raw.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as err:
+            text, encoding = _western(raw, name, err), "cp1252"
     if "\x00" in text:
         raise InputError(f"{name} is not a text table (it holds binary data).")
     return text, encoding
+
+
+def _western(raw: bytes, name: str, error: UnicodeDecodeError) -> str:
+    """``raw``, which is not UTF-8, as Windows-1252 (a superset of Latin-1's letters), refused
+    where its characters would be misread: a UTF-8 file with lines written in another encoding
+    (its accented letters would read 'Ã©', a level 'Décès' becoming two), or a file of another
+    code page (Chinese, Japanese, Korean or Cyrillic read as accented Latin letters)."""
+    undecodable = raw.count(b"\n", 0, error.start) + 1
+    utf8 = sum(len(c) for c in _UTF8_CHARACTER.findall(raw))
+    if utf8 > sum(b > 0x7F for b in raw) / 2:
+        raise InputError(
+            f"{name} mixes encodings: it is UTF-8, but line {undecodable} is not (a line "
+            f"edited or pasted from another program?). {_SAVE_AS_UTF8}"
+        )
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined
+        foreign = undecodable
+    else:
+        if (found := _FOREIGN_TEXT.search(text)) is None:
+            return text
+        foreign = text.count("\n", 0, found.start()) + 1
+    raise InputError(
+        f"{name} is neither UTF-8 nor Western European (Windows-1252) text: line {foreign} "
+        "holds characters of another code page (as GBK, Shift-JIS, Big5, EUC-KR or "
+        f"Windows-1251 write Chinese, Japanese, Korean or Cyrillic). {_SAVE_AS_UTF8}"
+    )
 
 
 def excel_sep_hint(text: str) -> tuple[str, str | None]:
