@@ -67,6 +67,26 @@ def test_names_differing_in_non_latin_letters_are_two_files():
     assert sorted(p.name for p in folder.iterdir()) == ["volume-1.nii", "volume-2.nii"]
 
 
+@pytest.mark.parametrize("zipped", [False, True])
+def test_volumes_told_apart_only_by_words_of_another_script_are_refused(zipped):
+    """'GTV_术前' and 'GTV_术后' (before and after surgery) were stored as 'GTV_other' and
+    'GTV_other-2', read as two lesions: the case's GTV was both drawings united. 'GTV' beside
+    'GTV_术后' stays two drawings the user picks from."""
+    files = [("CT.nii", _nifti(0)), *((f"GTV_{word}.nii", _nifti(1)) for word in ("术前", "术后"))]
+    if zipped:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data in files:
+                archive.writestr(name, data)
+        files = [("case.zip", buffer.getvalue())]
+    with pytest.raises(InputError, match="'GTV_术前.nii', 'GTV_术后.nii' differ only in words"):
+        store_upload(files)
+    folder = store_upload(
+        [("CT.nii", _nifti(0)), ("GTV.nii", _nifti(1)), ("GTV_术后.nii", _nifti(1))]
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["CT.nii", "GTV.nii", "GTV_other.nii"]
+
+
 @pytest.mark.parametrize("files", [[], [("..", b"x")], [("a.nii", b"1"), ("a.nii", b"2")]])
 def test_bad_uploads_are_refused(files):
     with pytest.raises(InputError):

@@ -393,7 +393,7 @@ def _spelled(name: str) -> str:
     return _MARGIN_PLUS.sub(" margin ", folded(name))
 
 
-def _unread_words(name: str) -> frozenset[str]:
+def unread_words(name: str) -> frozenset[str]:
     """The words of another script in ``name``, as written ('GTV_术前' and 'GTV_术后' differ)."""
     return frozenset(re.findall(_OTHER_SCRIPT, _spelled(name).lower()))
 
@@ -515,7 +515,7 @@ def alternative_gtvs(gtv: Sequence[str], names: Sequence[str] = ()) -> list[str]
     tumour to unite (none such, or all alike: 'GTV_1_CT', 'GTV_2_CT'; 'GTVp', 'GTVn'). A GTV
     named for a sub-region beside other sub-regions among ``names`` (all the structures) counts
     them too: BraTS's 'Enhancing tumor' beside 'Necrotic core' was taken alone as the GTV."""
-    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS | _unread_words(n) for n in gtv]
+    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS | unread_words(n) for n in gtv]
     regions = [n for n in names if n not in gtv and set(words(n)) & _SUB_REGION_WORDS]
     if regions and any(set(words(n)) & _SUB_REGION_WORDS for n in gtv):
         return [*gtv, *regions]

@@ -69,7 +69,7 @@ from survival_core.io.filetype import (
 )
 from survival_core.io.headers import parse_header
 from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
-from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label
+from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label, unread_words
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
 from survival_core.paths import data_subdir
@@ -169,6 +169,7 @@ def _neutral_names(names: list[str]) -> dict[str, str]:
     """:func:`neutral_names` of files none of which is a sidecar. An nnU-Net image channel keeps
     its channel after its label map's stored stem ('P003_0000.nii.gz' beside 'P003.nii.gz' ->
     'volume-1_0000.nii.gz' beside 'volume-1.nii.gz'): the pair still tells image from mask."""
+    _check_told_apart(names)
     stored: dict[str, str] = {}
     taken: set[str] = set()
     channels = nnunet_channels(names)
@@ -184,6 +185,25 @@ def _neutral_names(names: list[str]) -> dict[str, str]:
         stored[name] = next(c for c in candidates if c.lower() not in taken)
         taken.add(stored[name].lower())
     return stored
+
+
+def _check_told_apart(names: list[str]) -> None:
+    """Refuses volumes told apart only by words of another script: stored without them (they
+    may name the patient), 'GTV_术前' and 'GTV_术后' (before and after surgery) became 'GTV_other'
+    and 'GTV_other-2', two lesions of one GTV, united."""
+    by_label: dict[str, list[str]] = {}
+    for name in names:
+        if is_volume_file(name) and (label := structure_label(volume_stem(name))):
+            by_label.setdefault(label.lower(), []).append(name)
+    for same in by_label.values():
+        if len({unread_words(volume_stem(name)) for name in same}) > 1:
+            listed = ", ".join(map(repr, sorted(same)))
+            raise InputError(
+                f"{listed} differ only in words of another script, which stored names leave out "
+                "(they may name the patient): they would be one structure, their drawings "
+                "united. Rename them with Latin words saying how they differ: 'GTV_pre' and "
+                "'GTV_post' for drawings of one tumour, 'GTV_1' and 'GTV_2' for two lesions."
+            )
 
 
 def uploaded_volume_names(names: Iterable[str]) -> dict[str, str]:
