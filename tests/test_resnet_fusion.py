@@ -9,7 +9,7 @@ import torch
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.explain.maps import gradcam_map
+from survival_core.explain.maps import gradcam_map, spatial_layers
 from survival_core.models import MODELS, load_model
 from survival_core.models.image_set import ImageSet
 from survival_core.models.pretrained import make_resnet
@@ -183,3 +183,24 @@ def test_pretrained_mismatch_and_missing_file(data, tmp_path):
 def test_invalid_parameters(kwargs):
     with pytest.raises(ConfigError):
         ResNetFusion(**kwargs)
+
+
+def test_gradcam_refuses_a_shared_activation_and_a_layer_changed_in_place(fitted, data):
+    """A MONAI ResNet block's activation runs after each of its convolutions: offered, its map
+    paired the second call's activation with the first call's gradient. A block's 'bn2', whose
+    output the residual sum then changes in place, raised autograd's RuntimeError."""
+    if fitted.spatial_dims != 3:
+        pytest.skip("a 2-D encoder's layers give no 3-D map")
+    images, X, _ = data
+    risk = fitted.risk_function(X.iloc[[2]])
+    volume = images.volume("R2", fitted.volume_spec)
+    offered = spatial_layers(risk, volume, scope=risk.net)
+    assert "encoder.resnet.act" in offered and "encoder.resnet.layer1.0" in offered
+    assert "encoder.resnet.layer1.0.act" not in offered
+    block = risk.net.get_submodule("encoder.resnet.layer1.0")
+    with pytest.raises(ConfigError, match=r"\(a BatchNorm3d\) has its output changed in place"):
+        gradcam_map(risk, volume, layer=block.bn2)
+    stem_act = risk.net.get_submodule("encoder.resnet.act")
+    assert gradcam_map(risk, volume, layer=stem_act).shape == volume.shape[1:]
+    assert stem_act.inplace  # MONAI's switch, undone: the cached model's behaviour is unchanged
+    fitted.network_.eval()

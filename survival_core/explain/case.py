@@ -130,7 +130,8 @@ def _layer(net: Any, name: str | None, volume: np.ndarray) -> Any:
     choices = spatial_layers(net, volume, scope=net.net)
     if name not in choices:
         raise ConfigError(
-            f"The network has no Grad-CAM layer {name!r} (one whose output is a spatial map); "
+            f"The network has no Grad-CAM layer {name!r} (one whose output is a spatial map, "
+            "run once per pass); "
             f"choose one of: {', '.join(choices)}."
         )
     return net.net.get_submodule(name)

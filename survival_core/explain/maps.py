@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -105,17 +106,19 @@ def spatial_layers(
     net: nn.Module, volume: np.ndarray | torch.Tensor, scope: nn.Module | None = None
 ) -> list[str]:
     """Names (relative to ``scope``, default ``net``) of ``scope``'s submodules that Grad-CAM can
-    target: those a forward pass of ``net`` on ``volume`` calls and whose output is a spatial map
-    ``(N, C, z, y, x)``. Containers never called (a ``ModuleList``) and layers after the pooling
-    (fully connected, head, their activation and dropout) are left out: their output has no
-    voxels to map. One forward pass without gradients, in eval mode (the mode is restored)."""
+    target: those a forward pass of ``net`` on ``volume`` calls once and whose output is a
+    spatial map ``(N, C, z, y, x)``. Containers never called (a ``ModuleList``) and layers after
+    the pooling (fully connected, head, their activation and dropout) are left out: their output
+    has no voxels to map; so is a module called more than once (a ResNet block's activation,
+    after each of its convolutions): Grad-CAM would pair one call's activation with another's
+    gradient. One forward pass without gradients, in eval mode (the mode is restored)."""
     scope = net if scope is None else scope
     names = {module: name for name, module in scope.named_modules() if name}
-    spatial: set[str] = set()
+    spatial: Counter[str] = Counter()
 
     def record(module: nn.Module, _inputs: Any, output: Any) -> None:
         if torch.is_tensor(output) and output.ndim == 5:
-            spatial.add(names[module])
+            spatial[names[module]] += 1
 
     handles = [module.register_forward_hook(record) for module in names]
     was_training = net.training
@@ -127,7 +130,7 @@ def spatial_layers(
         net.train(was_training)
         for handle in handles:
             handle.remove()
-    return [name for name in names.values() if name in spatial]
+    return [name for name in names.values() if spatial[name] == 1]
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:
@@ -179,6 +182,7 @@ def gradcam_map(
     # MONAI registers hooks on the layer and keeps no handles: note what is there to remove them.
     hook_dicts = [getattr(layer, attr) for attr in _HOOK_DICTS if hasattr(layer, attr)]
     before = [set(hooks) for hooks in hook_dicts]
+    inplace = getattr(layer, "inplace", None)  # MONAI turns an in-place activation's off
     try:
         # MONAI's default post-processing maps (min, max) to (1, 0); scale ourselves instead.
         klass = SignedGradCAM if signed else GradCAM
@@ -190,7 +194,17 @@ def gradcam_map(
             # gradient only, which is all Grad-CAM uses.
             warnings.filterwarnings("ignore", message="Full backward hook is firing")
             result = cam(x, class_idx=0)
+    except RuntimeError as error:
+        if "inplace" not in str(error):
+            raise
+        raise ConfigError(
+            f"The Grad-CAM layer (a {type(layer).__name__}) has its output changed in place by "
+            "what follows it (an in-place activation, a residual sum): its gradient cannot be "
+            "read. Choose the block holding it, or its convolution."
+        ) from None
     finally:
+        if inplace is not None:
+            layer.inplace = inplace
         net.train(was_training)
         net.zero_grad(set_to_none=True)
         for hooks, keys in zip(hook_dicts, before, strict=True):
