@@ -19,6 +19,8 @@ ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 DMY_DATE = r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})"
 #: A d/m/y or m/d/y date with a two-digit year ('10/06/22'), whose century is a guess.
 TWO_DIGIT_YEAR = r"\d{1,2}[./-]\d{1,2}[./-]\d{2}"
+#: A date given to the month, as de-identified exports write one ('1985-02', '02/1985').
+YEAR_MONTH = r"(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])|(?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
 #: Share of a column's present values that must read as dates for it to be a date column.
 DATE_SHARE = 0.95
 DAY_FIRST, MONTH_FIRST = "day/month/year", "month/day/year"
@@ -110,9 +112,11 @@ def excel_serial_dates(values: pd.Series) -> pd.Series | None:
 
 
 def looks_like_dates(column: pd.Series) -> bool:
-    """Whether a text column's present values are (nearly) all dates (ISO, d/m/y or m/d/y)."""
+    """Whether a text column's present values are (nearly) all dates (ISO, d/m/y or m/d/y, or
+    to the month: :data:`YEAR_MONTH`)."""
     present = column.dropna()
     if present.empty or not all(isinstance(v, str) for v in present):
         return False
     text = present.str.strip()
-    return is_iso(text) or _parts(text) is not None
+    by_month = text.str.fullmatch(YEAR_MONTH).mean() >= DATE_SHARE
+    return is_iso(text) or _parts(text) is not None or bool(by_month)

@@ -35,7 +35,7 @@ import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.dates import looks_like_dates
-from survival_core.io.tables import numbers_written_as_text
+from survival_core.io.tables import numbers_written_as_text, numpy_backed
 
 #: How a transform note names a category the training rows never had.
 UNSEEN = "not seen in training"
@@ -92,34 +92,12 @@ def is_identifier(name: str) -> bool:
     )
 
 
-def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its Arrow-backed columns (``pd.read_csv(dtype_backend="pyarrow")``,
-    ``pd.read_parquet`` of such a table) held as numpy ones: numbers as float, text and flags as
-    objects, missing as NaN. Arrow keeps a number that failed to parse as NaN, not missing, so
-    every text column read as a number column of NaN: GBSG2's grade, menopause and hormone
-    therapy were dropped as constant without a word."""
-    arrow = [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.ArrowDtype)]
-    if not arrow:
-        return frame
-    frame = frame.copy()
-    for name in arrow:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            frame[name] = column.to_numpy(dtype=float, na_value=np.nan)
-        elif pd.api.types.is_bool_dtype(column) and not column.isna().any():
-            frame[name] = column.to_numpy(dtype=bool)
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            frame[name] = pd.to_datetime(column.to_numpy(dtype=object, na_value=None))
-        else:
-            frame[name] = column.to_numpy(dtype=object, na_value=np.nan)
-    return frame
-
-
 def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
-    """A DataFrame view of ``X`` (Arrow-backed columns as numpy ones, :func:`_numpy_backed`);
+    """A DataFrame view of ``X`` (extension-typed columns as numpy ones,
+    :func:`~survival_core.io.tables.numpy_backed`);
     an array gets ``columns`` (or x0, x1, ...) as names."""
     if isinstance(X, pd.DataFrame):
-        return _numpy_backed(X)
+        return numpy_backed(X)
     array = np.asarray(X)
     if array.ndim != 2:
         raise InputError(
@@ -201,9 +179,12 @@ def _as_levels(values: set[str], categories: list[str]) -> tuple[dict[str, str],
 
 
 def _category_strings(column: pd.Series) -> pd.Series:
-    """Categorical values as strings (missing stays missing), so JSON can hold the categories."""
+    """Categorical values as strings, so JSON can hold the categories; missing stays missing, and
+    so is a blank text (a cell of spaces: as a level of its own, the reference level, it moved
+    every patient of the others)."""
     values = column.astype(object)
-    return values.where(values.isna(), values.map(str))
+    text = values.where(values.isna(), values.map(str))
+    return text.mask(text.notna() & (text.astype(str).str.strip() == ""))
 
 
 @dataclass(frozen=True)
