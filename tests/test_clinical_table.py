@@ -970,6 +970,72 @@ def test_datetime_cells_give_days_between_the_dates(tmp_path: Path) -> None:
     assert read_clinical_spreadsheet(serials).table["time"].tolist() == y["time"].tolist()
 
 
+def _gbsg2_book(rows: int):
+    """GBSG2's first ``rows`` patients in a workbook's first sheet (ID, time, event, variables)."""
+    import openpyxl
+
+    sheet, y = _gbsg2_sheet(rows)
+    book = openpyxl.Workbook()
+    book.active.append(["patient_id", "time (days)", *sheet.columns[1:]])
+    for i, row in enumerate(sheet.itertuples(index=False)):
+        book.active.append([row[0], float(y["time"][i]), *row[1:]])
+    return book, sheet
+
+
+def test_a_percentage_reads_alike_typed_as_a_number_or_as_text(tmp_path: Path) -> None:
+    """A Ki-67 column shown as percentages held 0.44 in its number cells beside the cells typed
+    '44%': read 0.44 and 44 in one column, 100 times apart, with no word."""
+    book, sheet = _gbsg2_book(40)
+    ws = book.active
+    ws.cell(1, ws.max_column + 1, "ki67")
+    for i in range(40):
+        cell = ws.cell(i + 2, ws.max_column, f"{i + 5}%" if i % 4 == 0 else (i + 5) / 100)
+        cell.number_format = "0%"
+    book.save(path := tmp_path / "ki67.xlsx")
+    ki67 = read_clinical_spreadsheet(path).table["ki67"]
+    assert ki67.tolist() == [i + 5 for i in range(40)]
+
+
+def test_hidden_rows_and_columns_are_said_and_unsaved_formulas_refused(tmp_path: Path) -> None:
+    """A hidden column became a variable and a filter's hidden rows patients, not a word said; a
+    time computed by formulas a program wrote (no saved result) read as 40 blank times."""
+    book, sheet = _gbsg2_book(40)
+    ws = book.active
+    ws.column_dimensions["E"].hidden = True
+    for row in (3, 9):
+        ws.row_dimensions[row].hidden = True
+    book.save(path := tmp_path / "hidden.xlsx")
+    report = [str(c) for c in read_clinical_spreadsheet(path).report]
+    assert "(file): column(s) E hidden in the workbook: read like the others (1)" in report
+    assert (
+        "(rows): row(s) 3, 9 hidden in the workbook (by a filter?): read like the others (2)"
+        in report
+    )
+    for i in range(40):
+        ws.cell(i + 2, 2, f"=A{i + 2}*0+{i + 100}")
+    book.save(path)
+    with pytest.raises(
+        InputError, match=r"40 cell\(s\) hold a formula with no saved result \(B2, B3"
+    ):
+        read_clinical_spreadsheet(path)
+
+
+def test_no_id_column_on_the_first_sheet_names_the_others(tmp_path: Path) -> None:
+    """A README sheet first: 'no patient ID column; its columns are: GBSG2 export...' without a
+    word that only the first sheet was read."""
+    book, _ = _gbsg2_book(10)
+    book.active.title = "patients"
+    readme = book.create_sheet("README", 0)
+    readme.append(["GBSG2 export: the data are on sheet 'patients'."])
+    readme.append(["Times in days."])
+    book.save(path := tmp_path / "readme.xlsx")
+    with pytest.raises(
+        InputError,
+        match=r"on sheet 'README', the first and the only one read \(its other sheets: 'patients'\)",
+    ):
+        read_clinical_spreadsheet(path)
+
+
 def test_refusals_name_the_sheet_read_and_the_files_row(tmp_path: Path) -> None:
     """A workbook with its codebook first said only "no data rows under its header"; a row
     without ID on the file's line 6 (under a title and a blank line) was called row 4."""

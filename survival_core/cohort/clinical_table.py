@@ -226,12 +226,16 @@ class ClinicalImport:
         return "\n".join(map(str, self.report))
 
 
-def _cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a CSV export would hold ("" when empty)."""
+def _cell_text(value: Any, number_format: str = "General") -> str:
+    """A spreadsheet cell as the text a CSV export would hold ("" when empty): a number shown as
+    a percentage is written so ('0.44' as '44%'; typed as fractions, they were read 100 times
+    smaller than the cells of the column typed '44%')."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float) and "%" in number_format and value == value:
+        return _cell_text(round(value * 100, 10)) + "%"
     if isinstance(value, datetime):
         return (
             value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
@@ -257,25 +261,81 @@ def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
     return rows, delimiter, f"read as CSV, {DELIMITERS[delimiter]}-delimited, {encoding}"
 
 
-def _read_xlsx(path: Path) -> tuple[list[list[str]], str, list[str]]:
-    """The first sheet's rows as text, how it was read and the sheets' names (the first read)."""
+def _open_workbook(path: Path, **how: bool) -> Any:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, **how)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
         raise InputError(f"{path.name} could not be read as an XLSX workbook: {err}") from None
+
+
+def _read_xlsx(path: Path, report: list[Coercion]) -> tuple[list[list[str]], str, list[str]]:
+    """The first sheet's rows as text, how it was read and the sheets' names (the first read).
+    Hidden rows and columns are read and said in ``report`` (a filter's hidden rows may be
+    patients someone left out); formulas without a saved result (a workbook a program wrote,
+    never opened in a spreadsheet) are refused: their cells read as blanks."""
+    from openpyxl.utils import get_column_letter
+
+    book = _open_workbook(path, data_only=True)  # not read-only: it knows what is hidden
     try:
         sheet = book.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        rows = [[_cell_text(c.value, c.number_format) for c in row] for row in sheet.iter_rows()]
         sheets = [s.title for s in book.worksheets]
+        hidden_rows = [i for i, d in sheet.row_dimensions.items() if d.hidden and i <= len(rows)]
+        hidden_columns = sorted(
+            {
+                i
+                for d in sheet.column_dimensions.values()
+                if d.hidden
+                for i in range(d.min, d.max + 1)
+            }
+        )
     finally:
         book.close()
+    _refuse_unsaved_formulas(path, rows)
+    width = max((len(row) for row in rows), default=0)
+    hidden_columns = [i for i in hidden_columns if i <= width]
+    if hidden_columns:
+        letters = ", ".join(get_column_letter(i) for i in hidden_columns)
+        action = f"column(s) {letters} hidden in the workbook: read like the others"
+        report.append(Coercion("(file)", action, len(hidden_columns)))
+    if hidden_rows:
+        shown = ", ".join(map(str, hidden_rows[:8])) + (", ..." if len(hidden_rows) > 8 else "")
+        action = f"row(s) {shown} hidden in the workbook (by a filter?): read like the others"
+        report.append(Coercion("(rows)", action, len(hidden_rows)))
     note = f"read as XLSX, sheet {sheet.title!r}"
     if len(sheets) > 1:
         note += f" (the first; {len(sheets) - 1} other sheet(s) ignored)"
     return rows, note, sheets
+
+
+def _refuse_unsaved_formulas(path: Path, rows: list[list[str]]) -> None:
+    """InputError naming the cells of the first sheet holding a formula with no saved result."""
+    from openpyxl.utils import get_column_letter
+
+    book = _open_workbook(path, read_only=True, data_only=False)
+    try:
+        unsaved = [
+            f"{get_column_letter(j)}{i}"
+            for i, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
+            for j, value in enumerate(row, start=1)
+            if isinstance(value, str)
+            and value.startswith("=")
+            and i <= len(rows)
+            and j <= len(rows[i - 1])
+            and not rows[i - 1][j - 1]
+        ]
+    finally:
+        book.close()
+    if unsaved:
+        raise InputError(
+            f"{path.name}: {len(unsaved)} cell(s) hold a formula with no saved result "
+            f"({', '.join(unsaved[:4])}{', ...' if len(unsaved) > 4 else ''}): the workbook was "
+            "written by a program and never calculated. Open it in Excel or LibreOffice and save "
+            "it, then import it again."
+        )
 
 
 def _read_json(path: Path) -> tuple[list[list[str]], str]:
@@ -311,7 +371,7 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     suffix = path.suffix.lower()
     delimiter, sheets = "", []
     if suffix in (".xlsx", ".xlsm"):
-        rows, how, sheets = _read_xlsx(path)
+        rows, how, sheets = _read_xlsx(path, report)
     elif suffix in (".csv", ".tsv", ".txt"):
         rows, delimiter, how = _read_csv(path)
     elif suffix == ".json":
@@ -354,6 +414,7 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
             keep.append("")
     frame.columns = keep
     frame = frame.loc[:, [c != "" for c in frame.columns]]
+    frame.attrs["sheets"] = sheets  # where else the table may be, for a refusal
     return frame, delimiter
 
 
@@ -1496,7 +1557,8 @@ def read_clinical_spreadsheet(
         if id_text is None:
             raise InputError(
                 f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
-                f"...); its columns are: {', '.join(headers)}. Give it: {_give('id_column')}."
+                f"...); its columns are: {', '.join(headers)}"
+                f"{_other_sheets(cells.attrs.get('sheets', []))}. Give it: {_give('id_column')}."
             )
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
