@@ -9,13 +9,28 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from survival_core.errors import ConfigError
+
 SUBFOLDERS = ("cases", "cache", "features", "models", "runs", "logs", "demo", "tmp", "cohorts")
 
 
+def data_root() -> Path:
+    """The data folder's path (``$RADSURV_DATA_DIR``, else ``./data``), not created."""
+    return Path(os.environ.get("RADSURV_DATA_DIR", "data")).expanduser().resolve()
+
+
 def data_dir() -> Path:
-    """The data folder, created on first use."""
-    root = Path(os.environ.get("RADSURV_DATA_DIR", "data")).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    """The data folder, created on first use; a :class:`ConfigError` naming it and where it is
+    set when it is a file or cannot be created (a bare 'File exists: ...' named neither)."""
+    root = data_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        kind = "is a file, not a folder" if root.is_file() else f"cannot be made ({err.strerror})"
+        raise ConfigError(
+            f"The data folder {root} {kind}: set RADSURV_DATA_DIR to a folder RadSurv may write "
+            "(it is ./data where unset)."
+        ) from None
     return root
 
 

@@ -74,3 +74,42 @@ def test_the_session_keeps_its_model_when_another_is_made_active(
     app.run()
     assert app.text[0].value == str(second)
     assert "The model you chose (first v1) is no longer registered" in app.warning[0].value
+
+
+def test_an_unreadable_source_of_models_hides_only_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run store a full disk left half-made, or a demo card cut short by a copy, made the
+    picker say 'Something went wrong' and offer no model at all, the active one and the demo's
+    too: each source is now left out alone, said."""
+    import survival_core.workflows.demo as demo
+
+    default = tmp_path / "demo-default"
+    default.mkdir()
+    (default / "card.json").write_text(json.dumps({"model": "coxnet"}))
+    registered = tmp_path / "registry" / "whas" / "v1"
+    rows = pd.DataFrame(
+        [{"name": "whas", "version": 1, "model": "coxph", "c_index": 0.77, "folder": registered}]
+    )
+    store = SimpleNamespace(
+        active_model=lambda: SimpleNamespace(name="whas", version=1, folder=registered),
+        list_models=lambda: rows,
+        model_folder=lambda name, version: registered,
+    )
+
+    def broken_store():
+        raise RuntimeError("table _alembic_tmp_params already exists")
+
+    monkeypatch.setattr(demo, "default_model_dir", lambda: default)
+    monkeypatch.setattr(models, "current_store", broken_store)
+    problems: list[str] = []
+    assert [c.folder for c in models.model_choices(problems)] == [default]
+    assert problems == [
+        "The run store cannot be read (RuntimeError; the details are in the server log): "
+        "trained models are not listed."
+    ]
+    monkeypatch.setattr(models, "current_store", lambda: store)
+    (default / "card.json").write_text('{"model": "cox')  # a copy cut short
+    problems.clear()
+    assert [c.folder for c in models.model_choices(problems)] == [registered]
+    assert problems[0].startswith(f"The demo model's {default / 'card.json'} cannot be read (")

@@ -476,3 +476,75 @@ def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> Non
         errors = [child.communicate(timeout=300)[1].decode() for child in children]
         assert [child.returncode for child in children] == [0, 0, 0], errors
         assert RunStore(root).list_runs().empty
+
+
+def test_a_store_made_on_a_filling_disk_is_not_left_half_made(tmp_path: Path) -> None:
+    """A disk that filled while MLflow built a new SQLite store left it half-migrated: every later
+    run failed ('table _alembic_tmp_params already exists') and the app listed no model. The
+    store is now built under a temporary name: the attempt leaves nothing, a retry works."""
+    limited = f"""
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))  # no write past 150 kB
+from survival_core.runs.store import RunStore
+RunStore({str(tmp_path)!r})
+"""
+    failed = subprocess.run([sys.executable, "-c", limited], capture_output=True, text=True)
+    assert failed.returncode != 0 and "sqlite3.OperationalError" in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".registry.lock"]
+    store = RunStore(tmp_path)
+    assert [e.name for e in store.client.search_experiments()] == ["Default"]
+
+
+def test_a_full_disk_is_said_in_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """SQLite's 'database or disk is full' reached the CLI wrapped in SQLAlchemy's and MLflow's
+    errors (five chained tracebacks, no JSON line); a folder's copy failing on every file printed
+    the list of them all."""
+    import argparse
+    import sqlite3
+
+    from mlflow.exceptions import MlflowException
+
+    import survival_core.cli.main as cli
+
+    def store_write(_args: argparse.Namespace) -> None:
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError as err:
+            raise MlflowException(f"(sqlite3.OperationalError) {err}") from err
+
+    def copy(_args: argparse.Namespace) -> None:
+        why = "[Errno 28] No space left on device"
+        raise shutil.Error([(f"run/{n}.html", f"reports/{n}.html", why) for n in range(8)])
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path))
+    for command, said in [
+        (
+            store_write,
+            f"No space left on device (the data folder {tmp_path}): free space, run again.",
+        ),
+        (
+            copy,
+            "[Errno 28] No space left on device: copying to reports/0.html (and 7 more file(s))",
+        ),
+    ]:
+        parser = argparse.ArgumentParser()
+        parser.set_defaults(func=command, json=True, verbose=False)
+        monkeypatch.setattr(cli, "build_parser", lambda parser=parser: parser)
+        assert cli.main([]) == 2
+        assert json.loads(capsys.readouterr().out.splitlines()[-1])["error"] == said
+
+
+def test_a_data_folder_that_is_a_file_is_named_with_its_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from survival_core.paths import data_dir
+
+    (file := tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(file))
+    with pytest.raises(
+        ConfigError, match=f"The data folder {file} is a file, not a folder: set RADSURV_DATA_DIR"
+    ):
+        data_dir()

@@ -8,6 +8,7 @@ model), so two sessions share a result only when they asked the same question of
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,22 +60,44 @@ def current_store():
     return run_store(str(data_dir()))
 
 
-def model_choices() -> list[ModelChoice]:
+def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     """Active model first, then the demo cohort's default model, then every registered version:
     the first is the app's default, and a version registered without being made active is not
-    (the sidebar picked one, and the Risk page scored a liver case with a heart-attack model)."""
+    (the sidebar picked one, and the Risk page scored a liver case with a heart-attack model).
+
+    A source that cannot be read is left out and said, in ``problems`` when given, else as a
+    warning on the page: an unreadable run store (a disk that filled while it was made) or a
+    truncated demo card hid every model, the others too."""
     from survival_core.workflows.demo import default_model_dir
 
-    store = current_store()
-    active = store.active_model()
+    if problems is None:
+        choices = model_choices(problems := [])
+        for problem in problems:
+            st.warning(problem, icon=":material/warning:")
+        return choices
+    active, registered = None, []
+    try:
+        store = current_store()
+        active = store.active_model()
+        registered = list(store.list_models().itertuples())
+    except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
+        logging.getLogger(__name__).exception("the run store could not be read")
+        problems.append(
+            f"The run store cannot be read ({type(error).__name__}; the details are in the "
+            "server log): trained models are not listed."
+        )
     choices = []
     if active is not None:
         choices.append(ModelChoice(f"{active.name} v{active.version} (active)", active.folder))
     default = default_model_dir()
-    if (default / "card.json").exists():
-        model = json.loads((default / "card.json").read_text()).get("model", "model")
-        choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
-    for row in store.list_models().itertuples():
+    if (card := default / "card.json").exists():
+        try:
+            model = json.loads(card.read_text()).get("model", "model")
+        except (OSError, ValueError) as error:
+            problems.append(f"The demo model's {card} cannot be read ({error}): it is not listed.")
+        else:
+            choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
+    for row in registered:
         if active is not None and (row.name, row.version) == (active.name, active.version):
             continue
         c_index = f", c-index {row.c_index:.3f}" if row.c_index is not None else ""
@@ -122,13 +145,7 @@ def model_picker() -> ModelChoice | None:
     """A picker of the session's model (in the sidebar); returns the choice, None if no model.
     The choices it lists are kept for the page of this run (one registry read per run)."""
     st.session_state.pop(LISTED, None)
-    try:
-        choices = model_choices()
-    except Exception as error:  # noqa: BLE001 - an unreadable store must not break every page
-        from ui.state import show_error
-
-        show_error(error)
-        return None
+    choices = model_choices()
     st.session_state[LISTED] = choices
     if not choices:
         st.caption("No model yet: train one on the Training page.")

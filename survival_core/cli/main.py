@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
+from errno import ENOSPC
 from typing import NoReturn
 
 from survival_core import __version__
@@ -34,6 +36,7 @@ from survival_core.cli import (
     users,
 )
 from survival_core.errors import RadSurvError
+from survival_core.paths import data_root
 
 COMMANDS = (
     demo_cohort,
@@ -89,9 +92,27 @@ def _refused(message: str, kind: str, as_json: bool) -> None:
 
 
 def _os_message(error: OSError) -> str:
-    """An operating-system failure in words naming the file ('Not a directory: out/m')."""
+    """An operating-system failure in words naming the file ('Not a directory: out/m'); of a
+    folder's copy (``shutil.Error``, a list of every file that failed), the first file's."""
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+        failed = error.args[0]
+        _src, dst, why = failed[0]
+        more = f" (and {len(failed) - 1} more file(s))" if len(failed) > 1 else ""
+        return f"{why}: copying to {dst}{more}"
     where = f": {error.filename}" if error.filename else ""
     return f"{error.strerror or error}{where}"
+
+
+def _disk_full(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, is a full disk: SQLite's 'database or disk
+    is full' reaches the run store's callers wrapped in SQLAlchemy's and MLflow's errors."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if "database or disk is full" in str(error) or getattr(error, "errno", None) == ENOSPC:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,3 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _refused("interrupted; nothing more was done.", "KeyboardInterrupt", as_json)
         return 130
+    except Exception as error:
+        if not _disk_full(error):
+            raise
+        logging.getLogger(__name__).debug("the command failed", exc_info=True)
+        message = f"No space left on device (the data folder {data_root()}): free space, run again."
+        _refused(message, "OSError", as_json)
+        return 2

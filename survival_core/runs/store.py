@@ -93,6 +93,21 @@ def _client_class():
     return MlflowClient
 
 
+def _create_sqlite_store(database: Path) -> None:
+    """Create the SQLite store ``database`` under a temporary name and move it into place once
+    MLflow's migrations have all run: a full disk part-way left a half-migrated store that every
+    later run failed on ('table _alembic_tmp_params already exists') and the app listed no
+    model."""
+    temp = temp_sibling(database)
+    uri = f"sqlite:///{temp.resolve().as_posix()}"
+    try:
+        _client_class()(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
+        os.replace(temp, database)
+    finally:
+        for leftover in (temp, temp.with_name(temp.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+
+
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ConfigError(f"{what} {name!r}: use letters, digits, '_', '.' and '-' only.")
@@ -326,6 +341,9 @@ class RunStore:
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
         self._code_version = code_version()
         with self._registry_lock():  # two processes creating one SQLite store broke it for good
+            database = self.root / "mlflow.db"
+            if self.uri == default and self.registry_uri == default and not database.exists():
+                _create_sqlite_store(database)
             self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
             self.client.search_experiments(max_results=1)  # open (and if new, create) it now
 
