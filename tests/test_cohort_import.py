@@ -566,6 +566,37 @@ def test_skipped_files_are_named_and_a_patient_of_unreadable_files_says_so(
     assert "3 DICOM file(s) hold no readable image" in err
 
 
+def test_a_file_without_read_permission_fails_its_patient_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slice of one patient unreadable (a permission a copy kept) stopped the whole import at
+    the archive check: 'Permission denied', no patient imported, no report. It is now listed as
+    no archive, for its header read to record it as a file that cannot be read (of its patient
+    alone)."""
+    import survival_core.cohort.inventory as inventory
+    from survival_core.io.dicom_write import write_ct_series
+    from tests.case_builders import make_case
+
+    download = tmp_path / "download"
+    files = {
+        patient: write_ct_series(
+            make_case((16, 16, 4)).image, download / patient, patient_id=patient
+        )["files"]
+        for patient in ("P1", "P2")
+    }
+    locked = Path(files["P2"][1])
+    real = inventory.looks_like_zip
+
+    def no_permission(path: Path) -> bool:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(inventory, "looks_like_zip", no_permission)
+    found, unopened = inventory._files(download.resolve(), [])
+    assert str(locked.resolve()) in [path for path, _, _ in found] and not unopened
+
+
 def test_id_variants_pad_an_id_of_one_number_up_to_eight_places() -> None:
     """Spreadsheet IDs 1...8 against PatientIDs 00001...00008 got no 'written otherwise' hint
     (padding went to 4 places); an ID of several numbers keeps 2-4, its variants multiplying."""

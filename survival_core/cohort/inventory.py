@@ -259,7 +259,7 @@ def _files(
         relative = path.relative_to(root)
         shown = relative.as_posix()
         group = relative.parts[0] if len(relative.parts) > 1 else ""
-        if not looks_like_zip(path) or path.suffix.lower() in DOCUMENT_SUFFIXES:
+        if not _archive(path) or path.suffix.lower() in DOCUMENT_SUFFIXES:
             found.append((str(path), shown, group))  # an Office document is a zip, no archive
             continue
         if len(relative.parts) == 1:
@@ -281,6 +281,15 @@ def _files(
             for name, why in inner
         ]
     return found, unopened
+
+
+def _archive(path: Path) -> bool:
+    """Whether ``path`` is a zip; a file that cannot be read is not (its header read then says
+    why, for its patient alone: one slice without read permission stopped the whole import)."""
+    try:
+        return looks_like_zip(path)
+    except OSError:
+        return False
 
 
 def _unopened(why: str) -> str:
