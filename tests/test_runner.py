@@ -494,7 +494,7 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     from survival_core.features import cohort as features_cohort
     from survival_core.features.cohort import failures_path, feature_table_path
     from survival_core.features.presets import get_preset
-    from survival_core.runs.runner import _cohort_tables
+    from survival_core.runs.runner import _cohort_tables, left_out_cases
 
     cohort = tmp_path / "cohort"
     (cohort / "cases").mkdir(parents=True)
@@ -517,6 +517,10 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     )
     _cohort_tables(config, cohort, tmp_path, None, print, None)
     assert extracted == [1]
+    failures_path(table).write_bytes(b"")  # cut short by a full disk: every run then failed
+    _cohort_tables(config, cohort, tmp_path, None, print, None)  # EmptyDataError before
+    assert extracted == [1, 1]
+    assert left_out_cases([table]).empty
 
 
 def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(

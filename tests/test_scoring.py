@@ -254,6 +254,32 @@ def test_a_case_is_extracted_once_for_score_band_and_attributions_across_session
     assert list((tmp_path / "cache" / "features").rglob("*.json"))  # kept for other processes
 
 
+def test_a_case_is_scored_where_its_features_cannot_be_cached(
+    cohort, model_dir, tmp_path, monkeypatch
+):
+    """A full data disk failed the score ('No space left on device') once its features were
+    computed: only their cache could not be written. A settings.json a full disk left empty is
+    written again."""
+    from survival_core.features.cohort import FeatureCache
+
+    loaded = load_scoring_model(model_dir)
+    case = load_case(cohort / "cases" / "SYN-0004")
+    expected = score_case(case, loaded).risk
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path))
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(FeatureCache, "put", full_disk)
+        assert score_case(case, loaded).risk == expected
+        patched.setattr(FeatureCache, "__init__", full_disk)
+        assert score_case(case, loaded).risk == expected
+    (settings := next((tmp_path / "cache" / "features").glob("*/settings.json"))).write_bytes(b"")
+    assert score_case(case, loaded).risk == expected
+    assert json.loads(settings.read_text())
+
+
 def test_a_case_unlike_the_training_cohort_is_scored_with_cautions(cohort, model_dir, shared_data):
     """The real sarcoma CT of a thigh under a liver model: its risk and texture lie outside every
     training case's, which the score says (it used to give percentile 100 and a survival without

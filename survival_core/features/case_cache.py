@@ -13,6 +13,7 @@ the others of this process wait for its result instead of computing it again.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 
 from survival_core.case import Case
@@ -20,6 +21,7 @@ from survival_core.features.cohort import FeatureCache
 from survival_core.features.radiomics import extract_case
 from survival_core.features.settings import ExtractionSettings
 
+_LOG = logging.getLogger(__name__)
 _guard = threading.Lock()
 _computing: dict[str, threading.Lock] = {}
 
@@ -34,11 +36,19 @@ def case_radiomics(case: Case, settings: ExtractionSettings) -> dict[str, float]
     digest = case.content_digest()
     key = f"{settings.hash()}/{digest}"
     with _key_lock(key):
-        cache = FeatureCache(settings)
-        features = cache.get(digest)
+        try:
+            cache = FeatureCache(settings)
+        except OSError as err:  # a full or read-only data folder: the score needs no cache
+            cache = None
+            _LOG.warning("the features cache is not usable (%s): computed without it", err)
+        features = None if cache is None else cache.get(digest)
         if features is None:
             features = extract_case(case, settings)
-            cache.put(digest, "", features)
+            try:
+                if cache is not None:
+                    cache.put(digest, "", features)
+            except OSError as err:  # a full disk failed a score whose features were computed
+                _LOG.warning("the case's features were not cached (%s)", err)
     with _guard:
         _computing.pop(key, None)
     return features

@@ -123,8 +123,8 @@ class FeatureCache:
         self.folder = (root or data_subdir("cache") / "features") / settings.hash()
         self.folder.mkdir(parents=True, exist_ok=True)
         settings_file = self.folder / "settings.json"
-        if not settings_file.exists():
-            settings_file.write_text(settings.to_json())
+        if not settings_file.exists() or not settings_file.stat().st_size:  # 0 bytes: a full disk
+            write_text(settings_file, settings.to_json())
 
     def _path(self, digest: str) -> Path:
         return self.folder / f"{digest}.json"
@@ -567,8 +567,7 @@ def write_failures(failures: pd.DataFrame, n_cases: int, out: Path | str) -> Pat
     lingers); InputError when all ``n_cases`` failed, before any feature table is written: an
     empty one would replace the table of an earlier run, and a run would reuse it as a cache."""
     path = failures_path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    failures.to_csv(path, index=False)
+    write_text(path, failures.to_csv(index=False))  # whole or not at all: a full disk left 0 bytes
     if n_cases and len(failures) == n_cases:
         kept = f"; {out} was left as it was" if Path(out).exists() else ""
         raise InputError(

@@ -369,7 +369,7 @@ def _cohort_tables(
             path = feature_table_path(cohort, preset, settings, companion)
             # a table that left cases out is extracted again (its cases from the per-case cache):
             # failed cases are tried again, as the extraction promises, not reused as failed
-            if not path.exists() or not left_out_cases([path]).empty:
+            if not path.exists() or not _extracted_whole(path):
                 beside = f" (the {companion} beside each case's {modality})" if companion else ""
                 progress(f"extracting {preset} radiomics of {cohort}{beside}")
                 result = extract_cohort(
@@ -979,13 +979,33 @@ def left_out_cases(tables: Iterable[Path]) -> pd.DataFrame:
     frames = []
     for table in tables:
         failures = failures_path(table)
-        if failures.is_file():
-            frame = pd.read_csv(failures, dtype={"case_id": str})
+        if failures.is_file() and (frame := _read_failures(failures)) is not None:
             frames.append(frame.assign(table=Path(table).name))
     columns = ["case_id", "error", "table"]
     return (
         pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     )
+
+
+def _read_failures(path: Path) -> pd.DataFrame | None:
+    """The failures table ``path``; None when it was cut short (a full disk, before these tables
+    were written whole: every later run failed on it with a traceback)."""
+    try:
+        return pd.read_csv(path, dtype={"case_id": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
+
+
+def _extracted_whole(table: Path) -> bool:
+    """Whether the extraction of feature table ``table`` left no case out, as its failures
+    table says readably (one cut short is read as not: the cohort is extracted again)."""
+    from survival_core.features.cohort import failures_path
+
+    failures = failures_path(table)
+    if not failures.is_file():
+        return True
+    frame = _read_failures(failures)
+    return frame is not None and frame.empty
 
 
 def write_plots(
