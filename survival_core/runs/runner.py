@@ -647,13 +647,15 @@ def _folds(config: Any, event: np.ndarray, is_external: np.ndarray) -> list[Fold
     return splits.external(event, is_external, seed=config.seed)
 
 
-def _fold_signature(config: Any, data: RunData, n_folds: int) -> str:
-    """What a finished fold depends on: the data and every setting but the engine and the texts
-    (a run resumed on a Ray cluster reuses the folds it finished locally)."""
+def _fold_signature(config: Any, data: RunData, folds: list[Fold]) -> str:
+    """What a finished fold depends on: the data, every setting but the engine and the texts (a
+    run resumed on a Ray cluster reuses the folds it finished locally) and the folds' rows (a run
+    resumed by a version that draws its folds otherwise recomputes them, never mixes them)."""
     settings = {
         k: v for k, v in config.to_dict().items() if k not in ("engine", "name", "description")
     }
-    text = json.dumps([data.hashes, settings, n_folds], sort_keys=True, default=str)
+    rows = [[f.train.tolist(), f.validation.tolist(), f.test.tolist()] for f in folds]
+    text = json.dumps([data.hashes, settings, len(folds), rows], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -761,7 +763,7 @@ def run_training(
                 config.model.name, params, config.model.search, config.reduction, images,
                 table.case_ids, seed=config.seed, parallel=RUN_PARALLEL, progress=say,
             )  # fmt: skip
-        signature = _fold_signature(config, data, len(folds))
+        signature = _fold_signature(config, data, folds)
         checkpoints = FoldCheckpoints(run.folder / "folds", signature)
         inner = (
             map
