@@ -113,3 +113,19 @@ def test_an_unreadable_source_of_models_hides_only_its_own(
     problems.clear()
     assert [c.folder for c in models.model_choices(problems)] == [registered]
     assert problems[0].startswith(f"The demo model's {default / 'card.json'} cannot be read (")
+
+
+def test_a_full_server_disk_is_said_not_an_unexpected_error() -> None:
+    """An upload to a full disk showed 'Something went wrong (OSError)', where the CLI says 'No
+    space left on device': the user could not tell a broken file from a full server."""
+    from streamlit.testing.v1 import AppTest
+
+    def page() -> None:
+        from ui.state import show_error
+
+        show_error(OSError(28, "No space left on device"))
+        show_error(RuntimeError("a bug"))
+
+    app = AppTest.from_function(page).run()
+    assert app.error[0].value.startswith("The server's disk is full: nothing was stored.")
+    assert app.error[1].value.startswith("Something went wrong (RuntimeError)")

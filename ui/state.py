@@ -11,6 +11,7 @@ so no page ever shows a previous patient beside a new file or an error.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import re
@@ -163,6 +164,13 @@ def show_error(error: Exception) -> None:
     """Show an expected error's message; log anything unexpected and show a short notice."""
     if isinstance(error, RadSurvError):
         st.error(without_server_paths(str(error)), icon=":material/error:")
+    elif getattr(error, "errno", None) == errno.ENOSPC:  # said by the server, not the user
+        log.exception("the server's disk is full")
+        st.error(
+            "The server's disk is full: nothing was stored. Tell its administrator; try again "
+            "once space is freed.",
+            icon=":material/error:",
+        )
     else:
         log.exception("unexpected error in the UI")
         st.error(
