@@ -246,6 +246,21 @@ def test_an_image_named_after_its_organ_is_no_mask(pyradiomics: Path, tmp_path: 
     assert all("identical" in o.reason for o in result.outcomes), result.outcomes
 
 
+def test_a_mask_named_for_no_structure_asks_for_an_roi_map(
+    pyradiomics: Path, tmp_path: Path
+) -> None:
+    """pyradiomics' 'breast1_label.nrrd' beside its image: the import's refusal said only 'Say
+    which structure is which.', the Case page's words, naming no way to say it in an import."""
+    folder = tmp_path / "download" / "BREAST1"
+    folder.mkdir(parents=True)
+    for kind in ("image", "label"):
+        shutil.copy(pyradiomics / f"breast1_{kind}.nrrd", folder / f"{kind}.nrrd")
+    [outcome] = import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes
+    assert outcome.status == "failed"
+    assert "No structure is recognised as the GTV" in outcome.reason
+    assert "an ROI map (--roi-map FILE, or the Cohort page's ROI map)" in outcome.reason
+
+
 def test_a_roi_map_names_a_structure_holding_the_patient_id_as_the_planning_system_shows_it(
     sarcoma: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,6 +95,13 @@ JOIN_REPORT = "clinical_report.csv"
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
+#: How a refusal of a case's structures ends, and how to say which is which in an import (the
+#: Case page's words named no way to do it here).
+_SAY_WHICH = "Say which structure is which."
+_SAY_WHICH_HERE = (
+    "Say which structure is which: an ROI map (--roi-map FILE, or the Cohort page's ROI map), "
+    "e.g. 'default: {gtv: [label.nrrd]}'."
+)
 STATUSES = ("imported", "failed", "unchanged", "absent", "withdrawn")
 REPORT_COLUMNS = ("patient", "status", "reason")
 ID_MAP_COLUMNS = ("id_key", "case_id")
@@ -891,7 +898,8 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
         return PatientOutcome(task.case_id, "imported", _clean_reason(said, task, staging))
     except RadSurvError as err:
-        return PatientOutcome(task.case_id, "failed", _clean_reason(str(err), task, staging))
+        reason = str(err).replace(_SAY_WHICH, _SAY_WHICH_HERE)  # how, in an import
+        return PatientOutcome(task.case_id, "failed", _clean_reason(reason, task, staging))
     except Exception as err:  # one patient's unexpected failure must not stop the others
         reason = f"{type(err).__name__}: {err}"
         return PatientOutcome(task.case_id, "failed", _clean_reason(reason, task, staging))
