@@ -508,3 +508,24 @@ def test_an_upload_of_one_patient_with_mixed_marks_is_pseudonymised_throughout(t
     ids = {pydicom.dcmread(p).PatientID for p in folder.rglob("*.dcm")}
     assert len(ids) == 1 and next(iter(ids)).startswith("RS-")
     assert not any(b"MRN-0042" in p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+def test_values_longer_than_their_vr_allows_are_kept_without_a_warning_per_file() -> None:
+    """The sarcoma CT's StudyID 'IBSI_1_STS_001_CT' (18 characters; SH holds 16) printed two
+    pydicom warnings per file while a cohort import de-identified it: 120 for 60 slices, burying
+    the import's notes. pydicom's checks are restored afterwards."""
+    import warnings
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.StudyID = "IBSI_1_STS_001_CT+"
+        buffer = io.BytesIO()
+        ds.save_as(buffer)
+    mode = pydicom.config.settings.reading_validation_mode
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        content, *_ = deidentify_dicom_bytes(buffer.getvalue(), Deidentifier())
+    assert not [w for w in caught if "exceeds the maximum length" in str(w.message)]
+    assert pydicom.config.settings.reading_validation_mode == mode
+    assert pydicom.dcmread(io.BytesIO(content)).StudyID == ""  # an identifier: emptied

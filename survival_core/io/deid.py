@@ -58,6 +58,8 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import pydicom
+import pydicom.config
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -752,7 +754,22 @@ def deidentify_dicom(
     ds: Dataset, deidentifier: Deidentifier | None = None
 ) -> tuple[bytes, str, str, str]:
     """De-identify a DICOM data set read by :func:`read_dicom_bytes` (in place): (new bytes,
-    case pseudonym, new SOP instance UID, SOP class UID). Pixel data are copied unchanged."""
+    case pseudonym, new SOP instance UID, SOP class UID). Pixel data are copied unchanged.
+
+    pydicom's check of each value against its VR is silenced meanwhile: an exporter's
+    18-character StudyID (SH holds 16) printed two warnings a file, 120 for the sarcoma's CT,
+    burying the import's own notes."""
+    mode = pydicom.config.settings.reading_validation_mode
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+    try:
+        return _deidentify_dicom(ds, deidentifier)
+    finally:
+        pydicom.config.settings.reading_validation_mode = mode
+
+
+def _deidentify_dicom(
+    ds: Dataset, deidentifier: Deidentifier | None
+) -> tuple[bytes, str, str, str]:
     missing = [
         label
         for keyword, label in (
