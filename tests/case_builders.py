@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import SimpleITK as sitk
 
@@ -42,3 +45,12 @@ def make_case(
         site="liver",
         clinical={"age": 60.0},
     )
+
+
+def zipped(files: list[tuple[str, bytes]], name: str = "case.zip") -> list[tuple[str, bytes]]:
+    """An upload's ``(name, content)`` files as one zip of them, uploaded under ``name``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, data in files:
+            archive.writestr(member, data)
+    return [(name, buffer.getvalue())]

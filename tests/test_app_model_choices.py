@@ -12,13 +12,8 @@ import pytest
 import ui.models as models
 
 
-def test_a_registered_version_not_made_active_is_not_the_default(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A run registered without --activate came first and the sidebar took it: the Risk page
-    scored the demo's liver case with a heart-attack cohort's model."""
-    import survival_core.workflows.demo as demo
-
+def _demo_and_registered(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
+    """A demo default model's folder, a registered version's folder and the registry's rows."""
     default = tmp_path / "demo-default"
     default.mkdir()
     (default / "card.json").write_text(json.dumps({"model": "coxnet"}))
@@ -26,6 +21,17 @@ def test_a_registered_version_not_made_active_is_not_the_default(
     rows = pd.DataFrame(
         [{"name": "whas", "version": 1, "model": "coxph", "c_index": 0.77, "folder": registered}]
     )
+    return default, registered, rows
+
+
+def test_a_registered_version_not_made_active_is_not_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run registered without --activate came first and the sidebar took it: the Risk page
+    scored the demo's liver case with a heart-attack cohort's model."""
+    import survival_core.workflows.demo as demo
+
+    default, registered, rows = _demo_and_registered(tmp_path)
     store = SimpleNamespace(
         active_model=lambda: None,
         list_models=lambda: rows,
@@ -84,13 +90,7 @@ def test_an_unreadable_source_of_models_hides_only_its_own(
     too: each source is now left out alone, said."""
     import survival_core.workflows.demo as demo
 
-    default = tmp_path / "demo-default"
-    default.mkdir()
-    (default / "card.json").write_text(json.dumps({"model": "coxnet"}))
-    registered = tmp_path / "registry" / "whas" / "v1"
-    rows = pd.DataFrame(
-        [{"name": "whas", "version": 1, "model": "coxph", "c_index": 0.77, "folder": registered}]
-    )
+    default, registered, rows = _demo_and_registered(tmp_path)
     store = SimpleNamespace(
         active_model=lambda: SimpleNamespace(name="whas", version=1, folder=registered),
         list_models=lambda: rows,

@@ -3,8 +3,6 @@ label, named by the file's segment names when it has them, mapped to roles, kept
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from survival_core.io.case_loader import list_structures, load_case
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import store_upload
 from survival_core.io.volume import read_label_masks
+from tests.case_builders import zipped as as_zip
 from tests.dicom_fixtures import hu_volume
 from tests.test_case_loader import masks_of, to_image
 
@@ -308,13 +307,7 @@ def test_an_upload_of_a_label_map_named_for_the_gtv_asks_which_label(
     )
     sitk.WriteImage(to_image(label_map()), str(tmp_path / "tumor.nii.gz"))
     files = [(n, (tmp_path / n).read_bytes()) for n in ("image.nii.gz", "tumor.nii.gz")]
-    if zipped:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            for name, data in files:
-                archive.writestr(name, data)
-        files = [("case.zip", buffer.getvalue())]
-    contents = describe_upload(store_upload(files))
+    contents = describe_upload(store_upload(as_zip(files) if zipped else files))
     assert contents.suggested_roles() == {} and not contents.roles_clear()
     with pytest.raises(RTStructError, match=r"tumor.nii.gz holds 2 labels"):
         load_upload(contents, contents.suggested_roles())
