@@ -93,6 +93,7 @@ def test_nullable_typed_tables_encode_as_numpy_ones(dataset: str) -> None:
     on_string = TablePreprocessor().fit(as_string)
     assert on_string.feature_names_out_ == prep.feature_names_out_
     assert f"'{first}': 1 value(s) that are not numbers ('n.d.')" in " ".join(on_string.notes_)
+    assert f"'{first}': <1% missing in training, imputed with the median" in " ".join(prep.notes_)
     np.testing.assert_array_equal(on_string.transform(as_string), prep.transform(typed))
 
 

@@ -187,6 +187,10 @@ def _category_strings(column: pd.Series) -> pd.Series:
     return text.mask(text.notna() & (text.astype(str).str.strip() == ""))
 
 
+def _share(fraction: float) -> str:
+    """A share of rows as a percentage, one in a few hundred as '<1%' (it read '0% missing')."""
+    return "<1%" if 0 < fraction < 0.005 else f"{fraction:.0%}"
+
 @dataclass(frozen=True)
 class _ColumnStats:
     """What preprocessing learns from one numeric training column."""
@@ -307,7 +311,7 @@ class TablePreprocessor:
             if spec is not None:
                 if missing > 0:
                     self.notes_.append(
-                        f"'{name}': {missing:.0%} missing in training, imputed with the "
+                        f"'{name}': {_share(missing)} missing in training, imputed with the "
                         f"{spec['imputation']} ({spec['fill']})."
                     )
                 self.columns_.append(spec)
