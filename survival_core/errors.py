@@ -5,6 +5,8 @@ the file, value or setting at fault and what was expected. The UI shows ``str(er
 the traceback.
 """
 
+from errno import ENOSPC
+
 
 class RadSurvError(Exception):
     """Base class: an expected failure whose message can be shown to a user as-is."""
@@ -49,3 +51,15 @@ class ArchiveError(InputError):
 
 class ConfigError(RadSurvError):
     """A setting or command-line option is invalid."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, is a full disk: SQLite's 'database or disk
+    is full' reaches the run store's callers wrapped in SQLAlchemy's and MLflow's errors."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if "database or disk is full" in str(error) or getattr(error, "errno", None) == ENOSPC:
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -112,7 +112,9 @@ def test_an_unreadable_source_of_models_hides_only_its_own(
     (default / "card.json").write_text('{"model": "cox')  # a copy cut short
     problems.clear()
     assert [c.folder for c in models.model_choices(problems)] == [registered]
-    assert problems[0].startswith(f"The demo model's {default / 'card.json'} cannot be read (")
+    assert problems[0].startswith("The demo model's card cannot be read (")
+    (default / "card.json").write_text("[]")  # JSON, not a card
+    assert [c.folder for c in models.model_choices(problems)] == [registered]
 
 
 def test_a_full_server_disk_is_said_not_an_unexpected_error() -> None:
@@ -124,8 +126,16 @@ def test_a_full_server_disk_is_said_not_an_unexpected_error() -> None:
         from ui.state import show_error
 
         show_error(OSError(28, "No space left on device"))
+        try:  # SQLite's, as MLflow's run store raises it
+            raise OSError("database or disk is full")
+        except OSError as err:
+            try:
+                raise RuntimeError("(sqlite3.OperationalError) a write failed") from err
+            except RuntimeError as wrapped:
+                show_error(wrapped)
         show_error(RuntimeError("a bug"))
 
     app = AppTest.from_function(page).run()
-    assert app.error[0].value.startswith("The server's disk is full: nothing was stored.")
-    assert app.error[1].value.startswith("Something went wrong (RuntimeError)")
+    for shown in app.error[:2]:
+        assert shown.value.startswith("The server's disk is full: nothing was stored.")
+    assert app.error[2].value.startswith("Something went wrong (RuntimeError)")

@@ -982,6 +982,28 @@ def _gbsg2_book(rows: int):
     return book, sheet
 
 
+def _with_saved_results(path: Path, results: dict[str, str]) -> None:
+    """The workbook ``path`` with its formulas' results saved as a spreadsheet saves them (a
+    ``<v>`` beside each ``<f>``; openpyxl writes none)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        items = [(item, source.read(item.filename)) for item in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item, data in items:
+            if item.filename == "xl/worksheets/sheet1.xml":
+                xml = data.decode()
+                for cell, value in results.items():
+                    kind = ' t="str"' if value == "" else ""
+                    saved = f'<c r="{cell}"{kind}><f>\\1</f><v>{value}</v></c>'
+                    xml = re.sub(
+                        rf'<c r="{cell}"[^>]*><f>(.*?)</f><v\s*/?>(?:</v>)?</c>', saved, xml
+                    )
+                data = xml.encode()
+            target.writestr(item, data)
+
+
 def test_a_percentage_reads_alike_typed_as_a_number_or_as_text(tmp_path: Path) -> None:
     """A Ki-67 column shown as percentages held 0.44 in its number cells beside the cells typed
     '44%': read 0.44 and 44 in one column, 100 times apart, with no word."""
@@ -1018,6 +1040,11 @@ def test_hidden_rows_and_columns_are_said_and_unsaved_formulas_refused(tmp_path:
         InputError, match=r"40 cell\(s\) hold a formula with no saved result \(B2, B3"
     ):
         read_clinical_spreadsheet(path)
+    # as a spreadsheet saves them: results, a blank one too ('=IF(D3="","",D3)'), which reads as
+    # a formula never calculated does: read, not refused (saving it again changes nothing)
+    _with_saved_results(path, {f"B{i + 2}": str(i + 100) for i in range(40)} | {"B5": ""})
+    times = read_clinical_spreadsheet(path).table["time"]
+    assert times.isna().sum() == 1 and times.iloc[0] == 100
 
 
 def test_no_id_column_on_the_first_sheet_names_the_others(tmp_path: Path) -> None:

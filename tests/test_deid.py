@@ -529,3 +529,40 @@ def test_values_longer_than_their_vr_allows_are_kept_without_a_warning_per_file(
     assert not [w for w in caught if "exceeds the maximum length" in str(w.message)]
     assert pydicom.config.settings.reading_validation_mode == mode
     assert pydicom.dcmread(io.BytesIO(content)).StudyID == ""  # an identifier: emptied
+
+
+def test_two_uploads_at_once_leave_pydicoms_checks_as_they_were(monkeypatch) -> None:
+    """The switch of pydicom's process-wide validation was saved and restored by each call: two
+    sessions de-identifying at once, the later to finish restored the 'off' it had seen on entry,
+    leaving it off for the whole server."""
+    import threading
+
+    from survival_core.io import deid
+
+    entered, release = (
+        [threading.Event(), threading.Event()],
+        [threading.Event(), threading.Event()],
+    )
+    seen, order = {}, iter(range(2))
+
+    def slow(_ds, _deidentifier):
+        k = next(order)
+        entered[k].set()
+        release[k].wait()
+        seen[k] = pydicom.config.settings.reading_validation_mode
+        return b"", "", "", ""
+
+    monkeypatch.setattr(deid, "_deidentify_dicom", slow)
+    mode = pydicom.config.settings.reading_validation_mode
+    first = threading.Thread(target=deid.deidentify_dicom, args=(None,))
+    first.start()
+    entered[0].wait()
+    second = threading.Thread(target=deid.deidentify_dicom, args=(None,))
+    second.start()
+    entered[1].wait()
+    release[0].set()
+    first.join()
+    release[1].set()
+    second.join()
+    assert seen == {0: pydicom.config.IGNORE, 1: pydicom.config.IGNORE}
+    assert pydicom.config.settings.reading_validation_mode == mode

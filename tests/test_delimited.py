@@ -109,11 +109,16 @@ def test_western_european_exports_keep_reading_as_windows_1252() -> None:
         "case_id;situação;Größe;note\n"
         "P1;óbito;170;« à revoir », AÇÕES\n"
         "P2;não;180;±2 °C, 5 µg, Ærø\n"
+        "P3;não;175;1\xa0234,50\xa0€, 60\xa0±\xa02, 90\xa0°\n"  # French Excel's no-break spaces
     )
     frame, said = read_delimited(text.encode("cp1252"), "t.csv")
     assert said == "semicolon-delimited, cp1252"
-    assert frame["situação"].tolist() == ["óbito", "não"]
-    assert frame["note"].tolist() == ["« à revoir », AÇÕES", "±2 °C, 5 µg, Ærø"]
+    assert frame["situação"].tolist() == ["óbito", "não", "não"]
+    assert frame["note"].tolist() == [
+        "« à revoir », AÇÕES",
+        "±2 °C, 5 µg, Ærø",
+        "1\xa0234,50\xa0€, 60\xa0±\xa02, 90\xa0°",
+    ]
 
 
 def test_a_utf8_table_with_a_line_in_another_encoding_is_refused() -> None:

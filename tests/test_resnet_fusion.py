@@ -188,7 +188,8 @@ def test_invalid_parameters(kwargs):
 def test_gradcam_refuses_a_shared_activation_and_a_layer_changed_in_place(fitted, data):
     """A MONAI ResNet block's activation runs after each of its convolutions: offered, its map
     paired the second call's activation with the first call's gradient. A block's 'bn2', whose
-    output the residual sum then changes in place, raised autograd's RuntimeError."""
+    output the residual sum then changes in place, was offered and raised autograd's
+    RuntimeError: no longer offered, and refused with the reason when asked for directly."""
     if fitted.spatial_dims != 3:
         pytest.skip("a 2-D encoder's layers give no 3-D map")
     images, X, _ = data
@@ -197,6 +198,7 @@ def test_gradcam_refuses_a_shared_activation_and_a_layer_changed_in_place(fitted
     offered = spatial_layers(risk, volume, scope=risk.net)
     assert "encoder.resnet.act" in offered and "encoder.resnet.layer1.0" in offered
     assert "encoder.resnet.layer1.0.act" not in offered
+    assert not {"encoder.resnet.bn1", "encoder.resnet.layer1.0.bn2"} & set(offered)
     block = risk.net.get_submodule("encoder.resnet.layer1.0")
     with pytest.raises(ConfigError, match=r"\(a BatchNorm3d\) has its output changed in place"):
         gradcam_map(risk, volume, layer=block.bn2)

@@ -132,6 +132,12 @@ def test_another_seed_draws_other_repeats_and_seed_0_keeps_its_folds() -> None:
         for seed in range(3)
     }
     assert not tests[0] & tests[1] and not tests[1] & tests[2] and not tests[0] & tests[2]
+    # leave-one-out's validation rows: patient i's of seed 1 were patient i+1's of seed 0
+    one, zero = (splits.leave_one_out(event[:60], 0.25, seed=s) for s in (1, 0))
+    shifted = [
+        set(a.validation) == set(b.validation) for a, b in zip(one[:-1], zero[1:], strict=True)
+    ]
+    assert not any(shifted)
     rows = [np.concatenate([f.train, f.validation, f.test]) for f in splits.nested_cv(event, 10, 5)]
     digest = hashlib.sha256(np.concatenate(rows).tobytes()).hexdigest()
     assert digest.startswith("101af4ea12b87a79")

@@ -132,6 +132,10 @@ def test_blank_text_cells_are_missing_not_a_level() -> None:
             "II",
             "III",
         ]
+        assert prep.notes_ == expected.notes_  # '4% missing in training, imputed ...' said
+    mostly_blank = X["tgrade"].where(X.index.isin(X.index[::3]), " ")  # two thirds blank
+    prep = TablePreprocessor().fit(X.assign(tgrade=mostly_blank))
+    assert "'tgrade' dropped: 67% missing (limit 50%)." in prep.notes_
 
 
 def test_flchain_missing_values_imputed_with_training_statistics() -> None:

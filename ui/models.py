@@ -89,13 +89,14 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     choices = []
     if active is not None:
         choices.append(ModelChoice(f"{active.name} v{active.version} (active)", active.folder))
-    default = default_model_dir()
-    if (card := default / "card.json").exists():
-        try:
-            model = json.loads(card.read_text()).get("model", "model")
-        except (OSError, ValueError) as error:
-            problems.append(f"The demo model's {card} cannot be read ({error}): it is not listed.")
-        else:
+    try:
+        default = default_model_dir()
+        card = default / "card.json"
+        model = json.loads(card.read_text()).get("model", "model") if card.exists() else None
+    except (OSError, ValueError, AttributeError) as error:  # cut short, not an object
+        problems.append(f"The demo model's card cannot be read ({error}): it is not listed.")
+    else:
+        if model is not None:
             choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
     for row in registered:
         if active is not None and (row.name, row.version) == (active.name, active.version):

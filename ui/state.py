@@ -11,7 +11,6 @@ so no page ever shows a previous patient beside a new file or an error.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import re
@@ -21,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.errors import RadSurvError
+from survival_core.errors import RadSurvError, is_disk_full
 from survival_core.text import markdown_literal
 
 log = logging.getLogger("radsurv.ui")
@@ -164,7 +163,7 @@ def show_error(error: Exception) -> None:
     """Show an expected error's message; log anything unexpected and show a short notice."""
     if isinstance(error, RadSurvError):
         st.error(without_server_paths(str(error)), icon=":material/error:")
-    elif getattr(error, "errno", None) == errno.ENOSPC:  # said by the server, not the user
+    elif is_disk_full(error):  # the server's trouble, not the user's
         log.exception("the server's disk is full")
         st.error(
             "The server's disk is full: nothing was stored. Tell its administrator; try again "

@@ -14,7 +14,6 @@ import json
 import logging
 import shutil
 import sys
-from errno import ENOSPC
 from typing import NoReturn
 
 from survival_core import __version__
@@ -35,7 +34,7 @@ from survival_core.cli import (
     train,
     users,
 )
-from survival_core.errors import RadSurvError
+from survival_core.errors import RadSurvError, is_disk_full
 from survival_core.paths import data_root
 
 COMMANDS = (
@@ -103,18 +102,6 @@ def _os_message(error: OSError) -> str:
     return f"{error.strerror or error}{where}"
 
 
-def _disk_full(error: BaseException) -> bool:
-    """Whether ``error``, or one it was raised from, is a full disk: SQLite's 'database or disk
-    is full' reaches the run store's callers wrapped in SQLAlchemy's and MLflow's errors."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if "database or disk is full" in str(error) or getattr(error, "errno", None) == ENOSPC:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     argv = sys.argv[1:] if argv is None else argv
@@ -145,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         _refused("interrupted; nothing more was done.", "KeyboardInterrupt", as_json)
         return 130
     except Exception as error:
-        if not _disk_full(error):
+        if not is_disk_full(error):
             raise
         logging.getLogger(__name__).debug("the command failed", exc_info=True)
         message = f"No space left on device (the data folder {data_root()}): free space, run again."

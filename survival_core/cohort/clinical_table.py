@@ -262,6 +262,7 @@ def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
 
 
 def _open_workbook(path: Path, **how: bool) -> Any:
+    """The workbook ``path`` opened by openpyxl with ``how``; InputError when it is none."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -274,8 +275,8 @@ def _open_workbook(path: Path, **how: bool) -> Any:
 def _read_xlsx(path: Path, report: list[Coercion]) -> tuple[list[list[str]], str, list[str]]:
     """The first sheet's rows as text, how it was read and the sheets' names (the first read).
     Hidden rows and columns are read and said in ``report`` (a filter's hidden rows may be
-    patients someone left out); formulas without a saved result (a workbook a program wrote,
-    never opened in a spreadsheet) are refused: their cells read as blanks."""
+    patients someone left out); a sheet whose formulas have no saved result (a workbook a
+    program wrote, never opened in a spreadsheet) is refused: their cells read as blanks."""
     from openpyxl.utils import get_column_letter
 
     book = _open_workbook(path, data_only=True)  # not read-only: it knows what is hidden
@@ -312,24 +313,27 @@ def _read_xlsx(path: Path, report: list[Coercion]) -> tuple[list[list[str]], str
 
 
 def _refuse_unsaved_formulas(path: Path, rows: list[list[str]]) -> None:
-    """InputError naming the cells of the first sheet holding a formula with no saved result."""
+    """InputError naming the first sheet's formula cells when none has a saved result (a sheet
+    never calculated: a blank result of a calculated one reads alike)."""
     from openpyxl.utils import get_column_letter
 
     book = _open_workbook(path, read_only=True, data_only=False)
     try:
-        unsaved = [
-            f"{get_column_letter(j)}{i}"
+        formulas = [
+            (f"{get_column_letter(j)}{i}", bool(rows[i - 1][j - 1]))
             for i, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
             for j, value in enumerate(row, start=1)
             if isinstance(value, str)
             and value.startswith("=")
             and i <= len(rows)
             and j <= len(rows[i - 1])
-            and not rows[i - 1][j - 1]
         ]
     finally:
         book.close()
-    if unsaved:
+    unsaved = [cell for cell, saved in formulas if not saved]
+    # a sheet a spreadsheet calculated saves results, blank ones too ('=IF(D3="","",D3)'), which
+    # read alike: only a sheet where no formula has a result was never calculated
+    if unsaved and len(unsaved) == len(formulas):
         raise InputError(
             f"{path.name}: {len(unsaved)} cell(s) hold a formula with no saved result "
             f"({', '.join(unsaved[:4])}{', ...' if len(unsaved) > 4 else ''}): the workbook was "
@@ -1529,8 +1533,8 @@ def read_clinical_spreadsheet(
     event_column: str | None = None,
     time_unit: str | None = None,
 ) -> ClinicalImport:
-    """Read and clean a cohort's clinical CSV (comma, semicolon, tab or pipe delimited; UTF-8 or
-    Latin-1) or XLSX (first sheet).
+    """Read and clean a cohort's clinical CSV (comma, semicolon, tab or pipe delimited; UTF-8,
+    UTF-16 or Windows-1252) or XLSX (first sheet).
 
     The ID, time and event columns are found by name unless given (headers matched ignoring case
     and punctuation). The time unit comes from the header (``OS (months)``, ``os_days``) or

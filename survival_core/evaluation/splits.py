@@ -125,7 +125,7 @@ def leave_one_out(event: np.ndarray, validation_fraction: float = 0.0, seed: int
     result = []
     for i in everyone:
         train, validation = _split_validation(
-            everyone[everyone != i], event, validation_fraction, seed + i
+            everyone[everyone != i], event, validation_fraction, _draw(seed, i)
         )
         result.append(Fold(0, int(i), train, validation, np.array([i])))
     return result

@@ -131,7 +131,7 @@ def _layer(net: Any, name: str | None, volume: np.ndarray) -> Any:
     if name not in choices:
         raise ConfigError(
             f"The network has no Grad-CAM layer {name!r} (one whose output is a spatial map, "
-            "run once per pass); "
+            "run once per pass and not changed in place by what follows); "
             f"choose one of: {', '.join(choices)}."
         )
     return net.net.get_submodule(name)

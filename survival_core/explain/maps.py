@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,14 +112,27 @@ def spatial_layers(
     the pooling (fully connected, head, their activation and dropout) are left out: their output
     has no voxels to map; so is a module called more than once (a ResNet block's activation,
     after each of its convolutions): Grad-CAM would pair one call's activation with another's
-    gradient. One forward pass without gradients, in eval mode (the mode is restored)."""
+    gradient; and one whose output what follows changes in place (a ResNet's batch norm before
+    its in-place activation or residual sum): its gradient cannot be read. One forward pass
+    without gradients, in eval mode (the mode is restored)."""
     scope = net if scope is None else scope
     names = {module: name for name, module in scope.named_modules() if name}
     spatial: Counter[str] = Counter()
+    changed: set[str] = set()
+    alive: dict[str, tuple[weakref.ref, int]] = {}  # outputs not yet freed, and their versions
+
+    def check() -> None:
+        for name, (output, version) in list(alive.items()):
+            tensor = output()
+            if tensor is None or tensor._version != version:
+                changed.update([name] if tensor is not None else [])
+                del alive[name]
 
     def record(module: nn.Module, _inputs: Any, output: Any) -> None:
+        check()  # a change in place happens before the next module's call, or at the end
         if torch.is_tensor(output) and output.ndim == 5:
             spatial[names[module]] += 1
+            alive[names[module]] = (weakref.ref(output), output._version)
 
     handles = [module.register_forward_hook(record) for module in names]
     was_training = net.training
@@ -126,11 +140,12 @@ def spatial_layers(
         net.eval()
         with torch.no_grad():
             net(_batch(volume, net))
+        check()
     finally:
         net.train(was_training)
         for handle in handles:
             handle.remove()
-    return [name for name in names.values() if spatial[name] == 1]
+    return [name for name in names.values() if spatial[name] == 1 and name not in changed]
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:

@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import struct
+import threading
 import unicodedata
 import uuid
 import warnings
@@ -58,7 +59,6 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-import pydicom
 import pydicom.config
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -759,12 +759,34 @@ def deidentify_dicom(
     pydicom's check of each value against its VR is silenced meanwhile: an exporter's
     18-character StudyID (SH holds 16) printed two warnings a file, 120 for the sarcoma's CT,
     burying the import's own notes."""
-    mode = pydicom.config.settings.reading_validation_mode
-    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
-    try:
+    with _values_unchecked:
         return _deidentify_dicom(ds, deidentifier)
-    finally:
-        pydicom.config.settings.reading_validation_mode = mode
+
+
+class _ValuesUnchecked:
+    """pydicom's process-wide reading validation off while any thread is inside, restored when
+    the last one leaves (two sessions' uploads at once left it off for good)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._mode: int | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if not self._inside:
+                self._mode = pydicom.config.settings.reading_validation_mode
+                pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+            self._inside += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if not self._inside:
+                pydicom.config.settings.reading_validation_mode = self._mode
+
+
+_values_unchecked = _ValuesUnchecked()
 
 
 def _deidentify_dicom(

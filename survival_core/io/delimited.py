@@ -2,7 +2,8 @@
 assumed.
 
 Spreadsheet exports differ by locale and program: UTF-8 with or without a byte-order mark, UTF-16
-(Excel's "Unicode text"), Windows-1252 or Latin-1 from older Windows tools; commas, semicolons, tabs
+(Excel's "Unicode text"), Windows-1252 from older Windows tools (another code page is refused:
+:func:`decode_text`); commas, semicolons, tabs
 or pipes between fields; decimal points with commas grouping thousands ('1,814.5') or decimal commas
 with points grouping them ('1.814,5'). Reading such a file as comma-separated UTF-8 fails on an
 accent or puts every column into one. :func:`read_delimited` finds each and says what it found, so
@@ -30,7 +31,9 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 #: row, or a word of two or more with no ASCII letter beside it ('ÄÐ', GBK's 男 read as
 #: cp1252). A GBK, Shift-JIS, Big5 or EUC-KR character is two bytes; a Windows-1251 word is all
 #: non-ASCII letters; Western words put their accented letters among plain ones ('situação').
-_FOREIGN_TEXT = re.compile(r"[^\x00-\x7f]{3,}|(?<![A-Za-z])[^\x00-\x7f]{2,}(?![A-Za-z])")
+_FOREIGN_TEXT = re.compile(
+    r"[^\x00-\x7f\xa0]{3,}|(?<![A-Za-z])[^\x00-\x7f\xa0]{2,}(?![A-Za-z])"
+)  # a no-break space is Western spacing ('1 234,50 €', '60 ± 2' as French Excel writes them)
 #: A well-formed UTF-8 character of two to four bytes.
 _UTF8_CHARACTER = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"

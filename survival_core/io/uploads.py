@@ -200,9 +200,10 @@ def _check_told_apart(names: list[str]) -> None:
             listed = ", ".join(map(repr, sorted(same)))
             raise InputError(
                 f"{listed} differ only in words of another script, which stored names leave out "
-                "(they may name the patient): they would be one structure, their drawings "
-                "united. Rename them with Latin words saying how they differ: 'GTV_pre' and "
-                "'GTV_post' for drawings of one tumour, 'GTV_1' and 'GTV_2' for two lesions."
+                "(they may name the patient): they would be read as one (two drawings of a "
+                "structure united, two images as one). Rename them with Latin words saying how "
+                "they differ: 'GTV_pre' and 'GTV_post', 'CT_pre' and 'CT_post'; 'GTV_1' and "
+                "'GTV_2' for two lesions."
             )
 
 

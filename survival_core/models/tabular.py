@@ -191,6 +191,7 @@ def _share(fraction: float) -> str:
     """A share of rows as a percentage, one in a few hundred as '<1%' (it read '0% missing')."""
     return "<1%" if 0 < fraction < 0.005 else f"{fraction:.0%}"
 
+
 @dataclass(frozen=True)
 class _ColumnStats:
     """What preprocessing learns from one numeric training column."""
@@ -297,7 +298,7 @@ class TablePreprocessor:
                 self.notes_.append(f"'{name}' dropped: dates are not used as features.")
                 continue
             stats = plain.get(original)
-            missing = stats.missing if stats else float(column.isna().mean())
+            missing = stats.missing if stats else float(_category_strings(column).isna().mean())
             if missing > self.max_missing_fraction:
                 self.notes_.append(
                     f"'{name}' dropped: {missing:.0%} missing (limit {self.max_missing_fraction:.0%})."
