@@ -103,6 +103,17 @@ def test_a_table_of_another_code_page_is_refused_naming_the_line(
         read_delimited(raw, "cohort.csv")
 
 
+def test_a_macs_export_is_refused_not_read_as_other_letters() -> None:
+    """Excel for Mac's plain 'CSV' (Mac Roman) read as Windows-1252: 'männlich' became the level
+    'mŠnnlich' and 'Rückfall' the header 'RŸckfall', silently."""
+    text = "case_id;Geschlecht;Rückfall;Größe (cm)\nP1;männlich;ja;172\nP2;weiblich;nein;165\n"
+    with pytest.raises(InputError, match="t.csv is neither UTF-8 nor .* line 1 holds .*a Mac's"):
+        read_delimited(text.encode("mac_roman"), "t.csv")
+    body = "case_id;sexe;état\nP1;homme;récidive\n"
+    with pytest.raises(InputError, match="line 2 holds characters of another code page"):
+        read_delimited(body.encode("mac_roman"), "t.csv")  # 'é' read as 'Ž': 'rŽcidive'
+
+
 def test_western_european_exports_keep_reading_as_windows_1252() -> None:
     """Accented letters among plain ones, a lone 'à', symbols beside digits: Windows-1252."""
     text = (

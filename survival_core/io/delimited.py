@@ -38,6 +38,10 @@ _FOREIGN_TEXT = re.compile(
 _UTF8_CHARACTER = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+#: A Mac's letters (Mac Roman) read as Windows-1252: 'ä' as 'Š', 'ü' as 'Ÿ', 'é' as 'Ž', 'ß' as
+#: '§' ('mŠnnlich', 'RŸckfall', 'Grš§e'); Windows-1252 text puts those capitals after no letter
+#: and '§' between none.
+_MAC_ROMAN = re.compile(r"[A-Za-z][ŠŸŒŽ]|[A-Za-zš]§[A-Za-z]")
 _SAVE_AS_UTF8 = "Save it as UTF-8 (Excel: Save As, 'CSV UTF-8') and give it again."
 #: Excel's first line naming the delimiter ('sep=;'), written by its "CSV (semicolon)" exports.
 _SEP_HINT = re.compile(r'"?sep=([,;\t|])"?[,;\t|]*')
@@ -88,7 +92,8 @@ def _western(raw: bytes, name: str, error: UnicodeDecodeError) -> str:
     """``raw``, which is not UTF-8, as Windows-1252 (a superset of Latin-1's letters), refused
     where its characters would be misread: a UTF-8 file with lines written in another encoding
     (its accented letters would read 'Ã©', a level 'Décès' becoming two), or a file of another
-    code page (Chinese, Japanese, Korean or Cyrillic read as accented Latin letters)."""
+    code page (Chinese, Japanese, Korean or Cyrillic read as accented Latin letters, a Mac's
+    'männlich' as 'mŠnnlich')."""
     undecodable = raw.count(b"\n", 0, error.start) + 1
     utf8 = sum(len(c) for c in _UTF8_CHARACTER.findall(raw))
     if utf8 > sum(b > 0x7F for b in raw) / 2:
@@ -101,13 +106,15 @@ def _western(raw: bytes, name: str, error: UnicodeDecodeError) -> str:
     except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined
         foreign = undecodable
     else:
-        if (found := _FOREIGN_TEXT.search(text)) is None:
+        found = _FOREIGN_TEXT.search(text) or _MAC_ROMAN.search(text)
+        if found is None:
             return text
         foreign = text.count("\n", 0, found.start()) + 1
     raise InputError(
-        f"{name} is neither UTF-8 nor Western European (Windows-1252) text: line {foreign} "
-        "holds characters of another code page (as GBK, Shift-JIS, Big5, EUC-KR or "
-        f"Windows-1251 write Chinese, Japanese, Korean or Cyrillic). {_SAVE_AS_UTF8}"
+        f"{name} is neither UTF-8 nor Windows-1252 (Western European Windows) text: line "
+        f"{foreign} holds characters of another code page (a Mac's, or one of a Chinese, "
+        "Japanese, Korean or Cyrillic Windows: GBK, Shift-JIS, Big5, EUC-KR, Windows-1251), "
+        f"which would read as other letters. {_SAVE_AS_UTF8}"
     )
 
 
