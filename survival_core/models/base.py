@@ -360,6 +360,8 @@ class TorchSurvivalModel(SurvivalModel):
     training_defaults: ClassVar[TrainingSettings] = TrainingSettings()
     #: Whether the validation loss says nothing without an event among the rows (a Cox loss).
     validation_needs_events: ClassVar[bool] = True
+    #: Early stopping keeps no epoch before this one (:func:`train_network`'s ``warmup``).
+    warmup_epochs: ClassVar[int] = 0
     lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device = (
         _TrainingParam() for _ in range(8)
     )
@@ -466,6 +468,7 @@ class TorchSurvivalModel(SurvivalModel):
         return train_network(
             net, settings, batches, batch_loss, name=self.name, epochs=epochs,
             validation=None if val_data is None else lambda: loss_fn(net, *val_data).item(),
+            warmup=self.warmup_epochs,
         )  # fmt: skip
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:

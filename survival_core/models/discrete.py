@@ -32,6 +32,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.io.tables import TIME_UNITS
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
 from survival_core.models.losses import discrete_nll
+from survival_core.models.training_loop import TrainingSettings
 
 
 def interval_targets(
@@ -136,6 +137,13 @@ class DiscreteTimeSurv(IntervalGrid, TorchSurvivalModel):
 
     name = "discrete"
     uses_baseline = False
+    #: From the null model (below), weight decay and a warm-up keep the early stopping off its
+    #: plateau: from logits 0 (hazards of 0.5) it ended during the fall to the baseline hazards
+    #: (GBSG2 CV c-index 0.63 for Cox's 0.68), or kept epoch 1, no covariate learned (veterans
+    #: folds 0.34-0.44); the life-table start alone kept epoch 1 on GBSG2 folds. Measured on
+    #: GBSG2, WHAS500, veterans, AIDS and flchain (README).
+    training_defaults = TrainingSettings(weight_decay=1e-2)
+    warmup_epochs = 50
 
     def __init__(
         self,
@@ -161,6 +169,25 @@ class DiscreteTimeSurv(IntervalGrid, TorchSurvivalModel):
 
     def _loss(self, net: torch.nn.Module, x: torch.Tensor, targets: dict) -> torch.Tensor:
         return discrete_nll(net(x), targets["survived"], targets["event_at"])
+
+    def _fit_network(
+        self,
+        net: torch.nn.Module,
+        data: tuple[torch.Tensor, dict],
+        *args: Any,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Train from the null model: the head's weights 0 and its biases the logits of the
+        training rows' life-table hazards (events over patients at risk in each interval)."""
+        targets = data[1]
+        events = targets["event_at"].sum(dim=0)
+        at_risk = (events + targets["survived"].sum(dim=0)).clamp(min=1.0)
+        hazard = (events / at_risk).clamp(1e-4, 1 - 1e-4)
+        head = net[-1]
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.copy_(torch.logit(hazard).to(head.bias))
+        return super()._fit_network(net, data, *args, **kwargs)
 
     def interval_hazards(self, Z: np.ndarray) -> np.ndarray:
         """Hazard of each interval, (rows, K), from a preprocessed matrix."""

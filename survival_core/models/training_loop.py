@@ -84,18 +84,23 @@ def train_network(
     validation: Callable[[], float] | None = None,
     rows: Callable[[Any], int] | None = None,
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
+    warmup: int = 0,
 ) -> dict[str, Any]:
     """Train ``net`` for ``epochs`` (default ``settings.epochs``) with Adam on ``groups`` (default
     :func:`decay_groups`); returns ``{"train": [...], "val": [...], "best_epoch": n}``. Each epoch
     minimises ``batch_loss(batch)`` over ``batches()`` in train mode (its train loss: the mean,
     weighted by ``rows(batch)`` when given); ``validation()`` (eval mode, no gradient) gives the
     loss that stops training after ``settings.patience`` epochs without improvement, the best
-    epoch's weights restored. ``on_epoch(epoch, history)`` follows each epoch."""
+    epoch's weights restored. Epochs before ``warmup`` are trained but neither kept nor counted
+    toward the patience: a network starting on a plateau of the validation loss (the null
+    model) kept its first epoch, no covariate learned. ``on_epoch(epoch, history)`` follows
+    each epoch."""
     groups = decay_groups(net, settings.weight_decay) if groups is None else groups
     optimizer = torch.optim.Adam(groups, lr=float(settings.lr))
     epochs = int(settings.epochs if epochs is None else epochs)
     history: dict[str, Any] = {"train": [], "val": [], "best_epoch": epochs}
     best_loss, best_state, waited = np.inf, None, 0
+    first_kept = min(int(warmup), epochs)  # 1-based: the first epoch early stopping may keep
     for epoch in range(epochs):
         net.train()
         total, weight = 0.0, 0
@@ -122,10 +127,11 @@ def train_network(
                     "lower lr or raise weight_decay."
                 )
             history["val"].append(val_loss)
-            waited += 1
-            if val_loss < best_loss - 1e-6:
-                best_loss, waited, history["best_epoch"] = val_loss, 0, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            if epoch + 1 >= first_kept:
+                waited += 1
+                if val_loss < best_loss - 1e-6:
+                    best_loss, waited, history["best_epoch"] = val_loss, 0, epoch + 1
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         if on_epoch is not None:
             on_epoch(epoch, history)
         if waited >= int(settings.patience):
