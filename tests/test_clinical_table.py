@@ -1016,6 +1016,11 @@ def test_a_percentage_reads_alike_typed_as_a_number_or_as_text(tmp_path: Path) -
     book.save(path := tmp_path / "ki67.xlsx")
     ki67 = read_clinical_spreadsheet(path).table["ki67"]
     assert ki67.tolist() == [i + 5 for i in range(40)]
+    for i in range(40):  # a custom format with a quoted or escaped '%' shows the number unscaled
+        cell = ws.cell(i + 2, ws.max_column, i + 5)
+        cell.number_format = '0"%"' if i % 2 else "0\\%"
+    book.save(path)
+    assert read_clinical_spreadsheet(path).table["ki67"].tolist() == [i + 5 for i in range(40)]
 
 
 def test_hidden_rows_and_columns_are_said_and_unsaved_formulas_refused(tmp_path: Path) -> None:

@@ -234,7 +234,7 @@ def _cell_text(value: Any, number_format: str = "General") -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float) and "%" in number_format and value == value:
+    if isinstance(value, int | float) and _shows_percentage(number_format) and value == value:
         return _cell_text(round(value * 100, 10)) + "%"
     if isinstance(value, datetime):
         return (
@@ -247,6 +247,12 @@ def _cell_text(value: Any, number_format: str = "General") -> str:
             return ""
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value)
+
+
+def _shows_percentage(number_format: str) -> bool:
+    """Whether an Excel number format shows a number times 100: a '%' neither quoted nor escaped
+    (a custom '0"%"' shows 44 as '44%', unscaled)."""
+    return "%" in re.sub(r'"[^"]*"|\\.', "", number_format)
 
 
 def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
