@@ -291,19 +291,18 @@ def _read_xlsx(path: Path, report: list[Coercion]) -> tuple[list[list[str]], str
         rows = [[_cell_text(c.value, c.number_format) for c in row] for row in sheet.iter_rows()]
         sheets = [s.title for s in book.worksheets]
         hidden_rows = [i for i, d in sheet.row_dimensions.items() if d.hidden and i <= len(rows)]
+        width = max((len(row) for row in rows), default=0)
         hidden_columns = sorted(
             {
                 i
                 for d in sheet.column_dimensions.values()
                 if d.hidden
-                for i in range(d.min, d.max + 1)
+                for i in range(d.min, min(d.max, width) + 1)
             }
         )
     finally:
         book.close()
     _refuse_unsaved_formulas(path, rows)
-    width = max((len(row) for row in rows), default=0)
-    hidden_columns = [i for i in hidden_columns if i <= width]
     if hidden_columns:
         letters = ", ".join(get_column_letter(i) for i in hidden_columns)
         action = f"column(s) {letters} hidden in the workbook: read like the others"

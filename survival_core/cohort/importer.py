@@ -80,6 +80,7 @@ from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftover
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import (
+    SAY_WHICH,
     VOLUME_MODALITIES,
     normalise_roles,
     role_candidates,
@@ -95,9 +96,7 @@ JOIN_REPORT = "clinical_report.csv"
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
-#: How a refusal of a case's structures ends, and how to say which is which in an import (the
-#: Case page's words named no way to do it here).
-_SAY_WHICH = "Say which structure is which."
+#: How to say which structure is which in an import (the Case page's words named no way here).
 _SAY_WHICH_HERE = (
     "Say which structure is which: an ROI map (--roi-map FILE, or the Cohort page's ROI map), "
     "e.g. 'default: {gtv: [label.nrrd]}'."
@@ -898,7 +897,7 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
         return PatientOutcome(task.case_id, "imported", _clean_reason(said, task, staging))
     except RadSurvError as err:
-        reason = str(err).replace(_SAY_WHICH, _SAY_WHICH_HERE)  # how, in an import
+        reason = str(err).replace(SAY_WHICH, _SAY_WHICH_HERE)  # how, in an import
         return PatientOutcome(task.case_id, "failed", _clean_reason(reason, task, staging))
     except Exception as err:  # one patient's unexpected failure must not stop the others
         reason = f"{type(err).__name__}: {err}"

@@ -44,11 +44,11 @@ def case_radiomics(case: Case, settings: ExtractionSettings) -> dict[str, float]
         features = None if cache is None else cache.get(digest)
         if features is None:
             features = extract_case(case, settings)
-            try:
-                if cache is not None:
+            if cache is not None:
+                try:
                     cache.put(digest, "", features)
-            except OSError as err:  # a full disk failed a score whose features were computed
-                _LOG.warning("the case's features were not cached (%s)", err)
+                except OSError as err:  # a full disk failed a score whose features were computed
+                    _LOG.warning("the case's features were not cached (%s)", err)
     with _guard:
         _computing.pop(key, None)
     return features

@@ -118,5 +118,8 @@ def looks_like_dates(column: pd.Series) -> bool:
     if present.empty or not all(isinstance(v, str) for v in present):
         return False
     text = present.str.strip()
-    by_month = text.str.fullmatch(YEAR_MONTH).mean() >= DATE_SHARE
-    return is_iso(text) or _parts(text) is not None or bool(by_month)
+    return (
+        is_iso(text)
+        or _parts(text) is not None
+        or bool(text.str.fullmatch(YEAR_MONTH).mean() >= DATE_SHARE)
+    )

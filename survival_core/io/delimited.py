@@ -76,8 +76,8 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str]:
     as other characters than were written (:func:`_western`)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         text, encoding = raw.decode("utf-16", errors="replace"), "utf-16"
-    elif b"\x00" in raw:
-        text, encoding = "\x00", ""
+    elif b"\x00" in raw:  # binary data, refused below
+        text, encoding = raw.decode("latin-1"), ""
     else:
         try:
             text, encoding = raw.decode("utf-8-sig"), "utf-8"

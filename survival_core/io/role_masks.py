@@ -18,6 +18,7 @@ import SimpleITK as sitk
 from survival_core.errors import RTStructError
 from survival_core.io.label_maps import labels_by_shared_file
 from survival_core.io.structures import (
+    SAY_WHICH,
     SITE_ORGANS,
     alternative_gtvs,
     not_united,
@@ -112,7 +113,7 @@ def _missing(
         return RTStructError(
             f"No structure is recognised as the GTV (tumour) (structures found: {listed}). "
             + (f"Set aside: {'; '.join(aside)}. " if aside else "")
-            + "Say which structure is which."
+            + SAY_WHICH
         )
     return RTStructError(
         f"No structure is recognised as the organ hosting the tumour ({_organ_names(site)}; "

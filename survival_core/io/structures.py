@@ -366,6 +366,9 @@ _OTHER_SCRIPT = r"[^\W\d_A-Za-z]+"
 #: What such a word stands as in words and labels: a qualifier not read, kept without its letters
 #: (it may be a patient's name), so that 'GTV' and 'GTV_旧' are told apart (never united).
 _UNREAD = "other"
+#: How a refusal of a case's structures ends: the user says which structure plays which role (an
+#: import replaces it with how to say so there).
+SAY_WHICH = "Say which structure is which."
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
 #: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
@@ -609,9 +612,7 @@ def map_roles(
         )
     if problems:
         listed = ", ".join(map(repr, names)) or "none"
-        raise RTStructError(
-            f"{'; '.join(problems)} (structures found: {listed}). Say which structure is which."
-        )
+        raise RTStructError(f"{'; '.join(problems)} (structures found: {listed}). {SAY_WHICH}")
     return mapping
 
 

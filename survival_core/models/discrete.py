@@ -110,6 +110,17 @@ class IntervalGrid:
         super()._fit_matrix(Z, event, time, validation)  # type: ignore[misc]
 
 
+def start_at_null_model(head: torch.nn.Linear, targets: dict[str, torch.Tensor]) -> None:
+    """Set an interval head to the null model: weights 0, biases the logits of the training
+    rows' life-table hazards (each interval's events over the patients at risk through it)."""
+    events = targets["event_at"].sum(dim=0)
+    at_risk = (events + targets["survived"].sum(dim=0)).clamp(min=1.0)
+    hazard = (events / at_risk).clamp(1e-4, 1 - 1e-4)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.logit(hazard).to(head.bias))
+
+
 def interval_survival(
     hazards: np.ndarray, edges: tuple[float, ...], times: np.ndarray
 ) -> np.ndarray:
@@ -177,16 +188,7 @@ class DiscreteTimeSurv(IntervalGrid, TorchSurvivalModel):
         *args: Any,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Train from the null model: the head's weights 0 and its biases the logits of the
-        training rows' life-table hazards (events over patients at risk in each interval)."""
-        targets = data[1]
-        events = targets["event_at"].sum(dim=0)
-        at_risk = (events + targets["survived"].sum(dim=0)).clamp(min=1.0)
-        hazard = (events / at_risk).clamp(1e-4, 1 - 1e-4)
-        head = net[-1]
-        with torch.no_grad():
-            head.weight.zero_()
-            head.bias.copy_(torch.logit(hazard).to(head.bias))
+        start_at_null_model(net[-1], data[1])
         return super()._fit_network(net, data, *args, **kwargs)
 
     def interval_hazards(self, Z: np.ndarray) -> np.ndarray:

@@ -235,6 +235,13 @@ def check_cohorts(config: Any) -> None:
     needs = image_inputs(config)
     unet_modalities: dict[str, set[str]] = {}
     development: Path | None = None
+    tables: dict[Path, Any] = {}  # each cohort's clinical table, read once for every check
+
+    def table(folder: Path) -> Any:
+        if folder not in tables:
+            tables[folder] = load_model_table([folder / "clinical.csv"])
+        return tables[folder]
+
     for role, cohort in (
         ("development", config.cohort),
         ("external", getattr(config.protocol, "external_cohort", None)),
@@ -251,7 +258,7 @@ def check_cohorts(config: Any) -> None:
         if role == "development":
             development = folder
         if config.features.require:
-            columns = load_model_table([folder / "clinical.csv"]).X.columns
+            columns = table(folder).X.columns
             lacking = [c for c in config.features.require if c not in columns]
             if lacking:
                 raise ConfigError(
@@ -261,18 +268,17 @@ def check_cohorts(config: Any) -> None:
                 )
     _check_one_unet_modality(unet_modalities)
     if development is not None:
-        _check_folds(config, development)
+        _check_folds(config, development, table)
 
 
-def _check_folds(config: Any, cohort: Path) -> None:
-    """Refuse more folds than the development cohort has events (each fold needs one): refused
-    by the folds only once the run had started, which was then left FAILED."""
-    from survival_core.io.tables import load_model_table
-
+def _check_folds(config: Any, cohort: Path, table: Callable[[Path], Any]) -> None:
+    """Refuse more folds than the development cohort (its clinical ``table``) has events (each
+    fold needs one): refused by the folds only once the run had started, which was then left
+    FAILED."""
     folds = getattr(config.protocol, "folds", None)
     if not folds or not (cohort / "clinical.csv").is_file():
         return
-    events = int(load_model_table([cohort / "clinical.csv"]).y["event"].sum())
+    events = int(table(cohort).y["event"].sum())
     if events < folds:
         raise ConfigError(
             f"protocol.folds: {folds} folds need an event in each, and the development cohort "
