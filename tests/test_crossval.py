@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +13,9 @@ from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
 from survival_core.evaluation import splits
+from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models import make_model
-from survival_core.workflows.crossval import cross_validate
+from survival_core.workflows.crossval import cross_validate, holdout_metrics
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +287,31 @@ def test_cv_does_not_depend_on_the_row_order_or_the_order_of_the_tables(tmp_path
     first = c_index(("sorted", "clin"), ("sorted", "lab"))
     assert c_index(("shuffled", "clin"), ("shuffled", "lab")) == first
     assert c_index(("sorted", "lab"), ("shuffled", "clin")) == first
+
+
+def test_td_auc_judges_each_horizons_event_probability_where_curves_cross(gbsg2):
+    """A forest's survival curves cross: its 1-year AUC ranks by 1 - S(1 year), not by its risk
+    over the whole follow-up (pooled over the folds, each patient's S(h) averaged)."""
+    X, y = gbsg2
+    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=0)
+    horizons = (365.0, 1095.0)
+    factory = partial(make_model, "rsf", n_estimators=30, seed=0)
+    result = cross_validate(X, y, factory, folds, horizons=horizons, n_bootstrap=20)
+    risk = result.oof["risk"].to_numpy()
+    for h in horizons:
+        marker = horizon_marker(risk, result.oof[f"survival_{h:g}"].to_numpy())
+        expected = cumulative_dynamic_auc(y, y, marker, h)[0][0]
+        assert result.summary["td_auc"][f"{h:g}"] == pytest.approx(expected, abs=1e-12)
+        assert abs(cumulative_dynamic_auc(y, y, risk, h)[0][0] - expected) > 1e-5
+
+
+def test_a_proportional_hazards_models_td_auc_is_that_of_its_risk(gbsg2):
+    X, y = gbsg2
+    rng = np.random.default_rng(0)
+    risk = rng.normal(size=len(y))
+    horizons = np.array([365.0, 1095.0])
+    at_horizons = np.exp(-np.outer(np.exp(risk), [0.05, 0.3]))  # S0(h) ** exp(risk)
+    metrics = holdout_metrics(y, y, risk, None, horizons, horizons, at_horizons)
+    for h in horizons:
+        by_risk = cumulative_dynamic_auc(y, y, risk, h)[0][0]
+        assert metrics[f"td_auc_{h:g}"] == pytest.approx(by_risk, abs=1e-12)

@@ -11,7 +11,11 @@ from sksurv.preprocessing import OneHotEncoder
 from sksurv.util import Surv
 
 from survival_core.errors import InputError
-from survival_core.evaluation.td_auc import cumulative_dynamic_auc, cumulative_dynamic_roc
+from survival_core.evaluation.td_auc import (
+    cumulative_dynamic_auc,
+    cumulative_dynamic_roc,
+    horizon_marker,
+)
 
 
 def synthetic(seed: int, n: int, tied: bool):
@@ -129,3 +133,13 @@ def test_a_test_event_after_the_training_follow_up_is_a_control():
     assert np.trapezoid(roc.true_positive_rate, roc.false_positive_rate) == pytest.approx(
         auc[1], rel=1e-10
     )
+
+
+def test_the_horizon_marker_ranks_by_event_probability_then_by_risk():
+    survival = np.array([0.9, 0.8, 0.8, 1.0, 0.9])
+    risk = np.array([5.0, 1.0, 2.0, 9.0, 5.0])
+    # event probabilities 0.1, 0.2, 0.2, 0.0, 0.1: the two 0.2s told apart by their risks, the
+    # two (0.1, 5) patients tied
+    assert horizon_marker(risk, survival).tolist() == [2.0, 3.0, 4.0, 1.0, 2.0]
+    # before any training event S(h) is 1 for everyone: the risk orders them
+    assert horizon_marker(risk, np.ones(5)).tolist() == [3.0, 1.0, 2.0, 4.0, 3.0]

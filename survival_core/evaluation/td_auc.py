@@ -5,7 +5,9 @@ those still under follow-up after ``t``. Patients censored before ``t`` have unk
 get weight 0 and every case is weighted by ``1 / G(T_i)``, the inverse of the training censoring
 survival at its event time, which removes the bias from dropping them. The AUCs come from
 ``sksurv.metrics.cumulative_dynamic_auc``; the ROC curve itself (drawn, and used for the Youden
-cut), which scikit-survival does not return, is computed here with the same rules.
+cut), which scikit-survival does not return, is computed here with the same rules. A model's
+prediction at a horizon is its event probability by then (:func:`horizon_marker`), which orders
+patients as its single risk score does only when its hazards are proportional.
 """
 
 from __future__ import annotations
@@ -87,6 +89,25 @@ def _ipcw(y_train: Outcome, event: np.ndarray, time: np.ndarray) -> np.ndarray:
         )
     except ValueError as err:
         raise _undefined_weights(err) from err
+
+
+def horizon_marker(risk: np.ndarray, survival_at_horizon: np.ndarray) -> np.ndarray:
+    """The score a td-ROC at a horizon ranks by: the predicted probability of the event by then,
+    ``1 - S(h)``, its ties broken by ``risk`` (as integer ranks).
+
+    For a proportional-hazards model this orders as its risk does; for a model whose survival
+    curves cross (a forest, a discrete-time head, an ensemble) the patient more likely to die in
+    the first year may have the lower risk over four, and the one-year AUC must judge the one-year
+    prediction. Where ``S(h)`` cannot tell patients apart (1 for all before any training event),
+    the risk still does."""
+    event_probability = 1.0 - np.asarray(survival_at_horizon, dtype=float)
+    risk = np.asarray(risk, dtype=float)
+    order = np.lexsort((risk, event_probability))
+    step = np.diff(event_probability[order]) != 0
+    step |= np.diff(risk[order]) != 0
+    ranks = np.empty(risk.size)
+    ranks[order] = np.cumsum(np.concatenate(([True], step)))
+    return ranks
 
 
 def cumulative_dynamic_roc(

@@ -6,8 +6,8 @@ on training + validation rows (their hyper-parameters are tuned by inner CV on t
 
 Results:
 
-- ``folds``: one row per fold with Harrell's and Uno's c-index, td-AUC per horizon and the IBS on the
-  test rows (omitted for single-patient test folds such as leave-one-out);
+- ``folds``: one row per fold with Harrell's and Uno's c-index, td-AUC per horizon (of the
+  predicted event probability by that horizon) and the IBS on the test rows (omitted for single-patient test folds such as leave-one-out);
 - ``oof``: out-of-fold risk per patient. Risk scales differ between folds' models, so each fold's
   test risks are z-scored against that model's own training risks before the repeats are averaged;
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
@@ -53,7 +53,7 @@ from survival_core.evaluation.concordance import (
 )
 from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
-from survival_core.evaluation.td_auc import cumulative_dynamic_auc
+from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel, survival_reach
 from survival_core.models.tabular import UNSEEN, unseen_levels_noted
 from survival_core.outcome import survival_arrays
@@ -101,10 +101,13 @@ def holdout_metrics(
     survival: np.ndarray | None,
     grid: np.ndarray,
     horizons: np.ndarray,
+    at_horizons: np.ndarray,
     notes: list[str] | None = None,
 ) -> dict[str, float]:
     """Harrell, Uno (truncated at :func:`uno_tau`), td-AUC per horizon and IBS of one set of test
-    predictions (NaN when undefined); why a horizon's td-AUC is undefined goes to ``notes``."""
+    predictions (NaN when undefined); why a horizon's td-AUC is undefined goes to ``notes``.
+    The c-indices rank by ``risk``; the td-AUC at each horizon by the event probability by then
+    (``at_horizons``: S at each horizon, :func:`.td_auc.horizon_marker`)."""
     event, time = survival_arrays(y_test)
     out: dict[str, float] = {"c_index": np.nan, "uno_c_index": np.nan, "ibs": np.nan}
     if event.any() and len(np.unique(time)) > 1:
@@ -113,7 +116,7 @@ def holdout_metrics(
             out["c_index"] = harrell_c_index(y_test, risk)
             out["uno_c_index"] = uno_c_index(y_train, y_test, risk, tau=out["uno_tau"])
     inside = usable_horizons(time, horizons)
-    for h in horizons:  # one at a time: a horizon without cases leaves the others defined
+    for j, h in enumerate(horizons):  # one at a time: a horizon without cases leaves others
         out[f"td_auc_{h:g}"] = np.nan
         if h not in inside:
             if notes is not None:
@@ -123,7 +126,8 @@ def holdout_metrics(
                 )
             continue
         try:
-            out[f"td_auc_{h:g}"] = float(cumulative_dynamic_auc(y_train, y_test, risk, h)[0][0])
+            marker = horizon_marker(risk, at_horizons[:, j])
+            out[f"td_auc_{h:g}"] = float(cumulative_dynamic_auc(y_train, y_test, marker, h)[0][0])
         except InputError as err:
             if notes is not None:
                 notes.append(f"td-AUC at {h:g} days: {err}")
@@ -181,7 +185,7 @@ def run_fold(
     if fold.test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
         development = np.concatenate([fold.train, fold.validation])  # too), as the pooled one
         metrics = holdout_metrics(
-            y[development], y[fold.test], risk, survival, grid, horizons, metric_notes
+            y[development], y[fold.test], risk, survival, grid, horizons, at_horizons, metric_notes
         )
     choice = {}
     if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
@@ -287,8 +291,9 @@ def cross_validate(
     # (one split, external validation: the fold's own development rows, so the one test set gets
     # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
     development = y[~tested] if (~tested).any() else y
+    oof_at_horizons = horizon_sum[tested] / count[tested, None]
     pooled = holdout_metrics(
-        development, y[tested], oof_risk[tested], oof_surv, grid, horizons, notes
+        development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_at_horizons, notes
     )
     notes += _sparse_horizons(time[tested], horizons)
     if left_out:
