@@ -15,7 +15,7 @@ from sksurv.util import Surv
 from survival_core.evaluation import splits
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models import make_model
-from survival_core.workflows.crossval import cross_validate, holdout_metrics
+from survival_core.workflows.crossval import cross_validate, holdout_metrics, run_fold
 
 
 @pytest.fixture(scope="module")
@@ -290,19 +290,32 @@ def test_cv_does_not_depend_on_the_row_order_or_the_order_of_the_tables(tmp_path
 
 
 def test_td_auc_judges_each_horizons_event_probability_where_curves_cross(gbsg2):
-    """A forest's survival curves cross: its 1-year AUC ranks by 1 - S(1 year), not by its risk
-    over the whole follow-up (pooled over the folds, each patient's S(h) averaged)."""
+    """A forest's survival curves cross: a fold's 1-year AUC ranks by 1 - S(1 year), not by the
+    forest's risk over the whole follow-up."""
     X, y = gbsg2
-    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=0)
-    horizons = (365.0, 1095.0)
+    fold = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=0)[0]
+    horizons = np.array([365.0, 1095.0])
     factory = partial(make_model, "rsf", n_estimators=30, seed=0)
-    result = cross_validate(X, y, factory, folds, horizons=horizons, n_bootstrap=20)
-    risk = result.oof["risk"].to_numpy()
-    for h in horizons:
-        marker = horizon_marker(risk, result.oof[f"survival_{h:g}"].to_numpy())
-        expected = cumulative_dynamic_auc(y, y, marker, h)[0][0]
-        assert result.summary["td_auc"][f"{h:g}"] == pytest.approx(expected, abs=1e-12)
-        assert abs(cumulative_dynamic_auc(y, y, risk, h)[0][0] - expected) > 1e-5
+    record = run_fold(fold, X, y, factory, horizons, horizons)
+    development = np.concatenate([fold.train, fold.validation])
+    for j, h in enumerate(horizons):
+        marker = horizon_marker(record["risk"], 1.0 - record["survival_at_horizons"][:, j])
+        expected = cumulative_dynamic_auc(y[development], y[fold.test], marker, h)[0][0]
+        assert record[f"td_auc_{h:g}"] == pytest.approx(expected, abs=1e-12)
+        by_risk = cumulative_dynamic_auc(y[development], y[fold.test], record["risk"], h)[0][0]
+        assert abs(by_risk - expected) > 1e-4
+
+
+def test_pooled_td_auc_standardises_each_folds_event_probabilities(gbsg2):
+    """The folds' Cox models differ in their baseline hazards: their 1-year event probabilities
+    pooled as they are ranked GBSG2 0.737 against a fold mean of 0.752; z-scored against each
+    fold's training predictions, as the risks are, the pooled AUC is the folds'."""
+    X, y = gbsg2
+    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=5, seed=0)
+    result = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
+    for h in ("365", "730", "1095"):
+        fold_mean = result.folds[f"td_auc_{h}"].mean()
+        assert result.summary["td_auc"][h] == pytest.approx(fold_mean, abs=0.005)
 
 
 def test_a_proportional_hazards_models_td_auc_is_that_of_its_risk(gbsg2):
@@ -311,7 +324,7 @@ def test_a_proportional_hazards_models_td_auc_is_that_of_its_risk(gbsg2):
     risk = rng.normal(size=len(y))
     horizons = np.array([365.0, 1095.0])
     at_horizons = np.exp(-np.outer(np.exp(risk), [0.05, 0.3]))  # S0(h) ** exp(risk)
-    metrics = holdout_metrics(y, y, risk, None, horizons, horizons, at_horizons)
+    metrics = holdout_metrics(y, y, risk, None, horizons, horizons, 1.0 - at_horizons)
     for h in horizons:
         by_risk = cumulative_dynamic_auc(y, y, risk, h)[0][0]
         assert metrics[f"td_auc_{h:g}"] == pytest.approx(by_risk, abs=1e-12)

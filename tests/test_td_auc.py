@@ -136,10 +136,9 @@ def test_a_test_event_after_the_training_follow_up_is_a_control():
 
 
 def test_the_horizon_marker_ranks_by_event_probability_then_by_risk():
-    survival = np.array([0.9, 0.8, 0.8, 1.0, 0.9])
+    event_probability = np.array([0.1, 0.2, 0.2, 0.0, 0.1])
     risk = np.array([5.0, 1.0, 2.0, 9.0, 5.0])
-    # event probabilities 0.1, 0.2, 0.2, 0.0, 0.1: the two 0.2s told apart by their risks, the
-    # two (0.1, 5) patients tied
-    assert horizon_marker(risk, survival).tolist() == [2.0, 3.0, 4.0, 1.0, 2.0]
+    # the two 0.2s told apart by their risks, the two (0.1, 5) patients tied
+    assert horizon_marker(risk, event_probability).tolist() == [2.0, 3.0, 4.0, 1.0, 2.0]
     # before any training event S(h) is 1 for everyone: the risk orders them
-    assert horizon_marker(risk, np.ones(5)).tolist() == [3.0, 1.0, 2.0, 4.0, 3.0]
+    assert horizon_marker(risk, np.zeros(5)).tolist() == [3.0, 1.0, 2.0, 4.0, 3.0]

@@ -91,19 +91,20 @@ def _ipcw(y_train: Outcome, event: np.ndarray, time: np.ndarray) -> np.ndarray:
         raise _undefined_weights(err) from err
 
 
-def horizon_marker(risk: np.ndarray, survival_at_horizon: np.ndarray) -> np.ndarray:
-    """The score a td-ROC at a horizon ranks by: the predicted probability of the event by then,
-    ``1 - S(h)``, its ties broken by ``risk`` (as integer ranks).
+def horizon_marker(risk: np.ndarray, event_score: np.ndarray) -> np.ndarray:
+    """The score a td-ROC at a horizon ranks by: the model's prediction of the event by then
+    (``event_score``: ``1 - S(h)``, or a monotone rescaling of it), its ties broken by ``risk``;
+    as integer ranks.
 
     For a proportional-hazards model this orders as its risk does; for a model whose survival
     curves cross (a forest, a discrete-time head, an ensemble) the patient more likely to die in
     the first year may have the lower risk over four, and the one-year AUC must judge the one-year
     prediction. Where ``S(h)`` cannot tell patients apart (1 for all before any training event),
     the risk still does."""
-    event_probability = 1.0 - np.asarray(survival_at_horizon, dtype=float)
+    event_score = np.asarray(event_score, dtype=float)
     risk = np.asarray(risk, dtype=float)
-    order = np.lexsort((risk, event_probability))
-    step = np.diff(event_probability[order]) != 0
+    order = np.lexsort((risk, event_score))
+    step = np.diff(event_score[order]) != 0
     step |= np.diff(risk[order]) != 0
     ranks = np.empty(risk.size)
     ranks[order] = np.cumsum(np.concatenate(([True], step)))

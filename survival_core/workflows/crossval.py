@@ -11,7 +11,9 @@ Results:
 - ``oof``: out-of-fold risk per patient. Risk scales differ between folds' models, so each fold's
   test risks are z-scored against that model's own training risks before the repeats are averaged;
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
-  td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves);
+  td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves); the td-AUC
+  at h ranks by the event probability 1 - S(h), z-scored as the risks are before pooling (the
+  folds' models differ in their baseline hazards, not only in their risk scales);
 - ``summary``: pooled out-of-fold metrics over all patients — Harrell's c-index with a BCa bootstrap
   interval, Uno's c-index (truncated at ``uno_tau``), td-AUC at each horizon, IBS, calibration
   slope and calibration-in-the-large at the middle horizon — plus the mean and SD of fold
@@ -62,7 +64,7 @@ from survival_core.outcome import survival_arrays
 DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 
 #: Per-patient arrays of a fold record (the rest are scalars and notes).
-FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons", "high")
+FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons", "event_z", "high")
 #: Fold-record entries that are not per-fold metrics (kept out of the fold table).
 FOLD_EXTRAS = ("notes", "metric_notes", "candidates", "selection", "model")
 
@@ -101,13 +103,14 @@ def holdout_metrics(
     survival: np.ndarray | None,
     grid: np.ndarray,
     horizons: np.ndarray,
-    at_horizons: np.ndarray,
+    event_scores: np.ndarray,
     notes: list[str] | None = None,
 ) -> dict[str, float]:
     """Harrell, Uno (truncated at :func:`uno_tau`), td-AUC per horizon and IBS of one set of test
     predictions (NaN when undefined); why a horizon's td-AUC is undefined goes to ``notes``.
-    The c-indices rank by ``risk``; the td-AUC at each horizon by the event probability by then
-    (``at_horizons``: S at each horizon, :func:`.td_auc.horizon_marker`)."""
+    The c-indices rank by ``risk``; the td-AUC at each horizon by the prediction of the event by
+    then (``event_scores``, a column per horizon: 1 - S(h) or its z-score;
+    :func:`.td_auc.horizon_marker`)."""
     event, time = survival_arrays(y_test)
     out: dict[str, float] = {"c_index": np.nan, "uno_c_index": np.nan, "ibs": np.nan}
     if event.any() and len(np.unique(time)) > 1:
@@ -126,7 +129,7 @@ def holdout_metrics(
                 )
             continue
         try:
-            marker = horizon_marker(risk, at_horizons[:, j])
+            marker = horizon_marker(risk, event_scores[:, j])
             out[f"td_auc_{h:g}"] = float(cumulative_dynamic_auc(y_train, y_test, marker, h)[0][0])
         except InputError as err:
             if notes is not None:
@@ -137,6 +140,13 @@ def holdout_metrics(
         with contextlib.suppress(InputError):
             out["ibs"] = integrated_brier_score(y_train, y_test, survival[:, columns], keep)
     return out
+
+
+def _z_scores(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``values`` standardised column by column against ``reference`` (a fold model's training
+    predictions), as test risks are before the folds are pooled."""
+    scale = reference.std(axis=0)
+    return (values - reference.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
 
 
 def run_fold(
@@ -166,6 +176,7 @@ def run_fold(
         model.fit(X.iloc[fit_rows], y[fit_rows])
     train_risk = model.predict_risk(X.iloc[fit_rows])
     scale = float(train_risk.std()) or 1.0
+    train_event = 1.0 - model.predict_survival(X.iloc[fit_rows], horizons)
     with unseen_levels_noted():  # said once per run from the notes, not per fold (52 times)
         risk = model.predict_risk(X.iloc[fold.test])
         unseen = [  # categories of the test rows (an external cohort's) the model never learned
@@ -174,6 +185,7 @@ def run_fold(
         # one pass for the Brier grid and the horizons (image models rerun the network per call)
         both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
+    event_by = 1.0 - at_horizons  # the event's probability by each horizon
     metrics: dict[str, float] = {}
     metric_notes: list[str] = []  # why a metric of this fold is undefined
     high = np.full(fold.test.size, np.nan)
@@ -185,7 +197,7 @@ def run_fold(
     if fold.test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
         development = np.concatenate([fold.train, fold.validation])  # too), as the pooled one
         metrics = holdout_metrics(
-            y[development], y[fold.test], risk, survival, grid, horizons, at_horizons, metric_notes
+            y[development], y[fold.test], risk, survival, grid, horizons, event_by, metric_notes
         )
     choice = {}
     if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
@@ -216,6 +228,7 @@ def run_fold(
         "risk_z": (risk - float(train_risk.mean())) / scale,
         "survival": survival,
         "survival_at_horizons": at_horizons,
+        "event_z": _z_scores(event_by, train_event),
         "high": high,
         "features_used": len(model.features_used_),
         "notes": [*model.preprocessor_.notes_, *(f"test rows: {note}" for note in unseen)],
@@ -265,7 +278,7 @@ def cross_validate(
             shown = "" if np.isnan(c) else f" c-index {c:.3f}"
             progress(f"fold {n}/{len(folds)} (repeat {record['repeat'] + 1}){shown}")
     risk_sum, surv_sum, count = np.zeros(len(y)), np.zeros((len(y), grid.size)), np.zeros(len(y))
-    horizon_sum = np.zeros((len(y), horizons.size))
+    horizon_sum, event_z_sum = np.zeros((len(y), horizons.size)), np.zeros((len(y), horizons.size))
     high_sum, high_count = np.zeros(len(y)), np.zeros(len(y))
     for record in records:
         high = record.get("high", np.full(len(record["test"]), np.nan))  # older checkpoints
@@ -274,6 +287,7 @@ def cross_validate(
         risk_sum[record["test"]] += record["risk_z"]
         surv_sum[record["test"]] += record["survival"]
         horizon_sum[record["test"]] += record["survival_at_horizons"]
+        event_z_sum[record["test"]] += record["event_z"]
         count[record["test"]] += 1
     tested = count > 0
     oof_risk = np.where(tested, risk_sum / np.maximum(count, 1), np.nan)
@@ -291,9 +305,9 @@ def cross_validate(
     # (one split, external validation: the fold's own development rows, so the one test set gets
     # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
     development = y[~tested] if (~tested).any() else y
-    oof_at_horizons = horizon_sum[tested] / count[tested, None]
+    oof_event_z = event_z_sum[tested] / count[tested, None]
     pooled = holdout_metrics(
-        development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_at_horizons, notes
+        development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_event_z, notes
     )
     notes += _sparse_horizons(time[tested], horizons)
     if left_out:
