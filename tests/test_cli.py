@@ -393,3 +393,14 @@ def test_empty_horizons_are_refused(tmp_path, capsys):
     """``cv --horizons ""`` ran with no td-AUC and no calibration, unsaid."""
     assert main(["cv", "--table", "x.csv", "--model", "coxph", "--horizons", "", "--json"]) == 2
     assert "--horizons expects at least one time > 0 in days" in _last_json(capsys)["error"]
+
+
+def test_candidate_edges_are_given_in_the_tables_time_unit_as_the_models_own_are():
+    from survival_core.cli.model_args import parse_params
+
+    params = parse_params(
+        ["edges=[0, 12]", "candidates=[{model: discrete, params: {edges: [0, 12, 24]}}]"],
+        "months",
+    )
+    assert params["edges"] == pytest.approx([0.0, 365.25])
+    assert params["candidates"][0]["params"]["edges"] == pytest.approx([0.0, 365.25, 730.5])

@@ -445,3 +445,37 @@ def test_a_misspelt_candidate_is_refused_before_any_fold(entry: dict, said: str)
 
     with pytest.raises(ConfigError, match=re.escape(said)):
         make_model("auto", candidates=[entry])
+
+
+def test_a_discrete_members_last_edge_bounds_the_curves_of_auto_and_the_ensemble(gbsg2: dict):
+    """A discrete-time member estimates survival to its last edge and carries it flat after: an
+    ensemble holding one reported 5-year survival averaged with that flat 2-year value, and a
+    cross-validation reported td-AUC and IBS past it."""
+    two_years = {"model": "discrete", "params": {"edges": [0, 365, 730], "epochs": 60}}
+    candidates = [FAST[0], two_years]
+    for name in ("auto", "ensemble"):
+        assert make_model(name, candidates=candidates).survival_until == 730
+        assert make_model(name, candidates=FAST).survival_until == np.inf
+    fitted = make_model("ensemble", candidates=candidates, inner_folds=3).fit(
+        gbsg2["X"], gbsg2["y"]
+    )
+    weighted = {c.model for c, _, _ in fitted.member_terms()}
+    assert fitted.survival_until == (730 if "discrete" in weighted else np.inf), weighted
+    folds = splits.nested_cv(gbsg2["y"]["event"], 1, 3, seed=0)
+    result = cross_validate(
+        gbsg2["X"],
+        gbsg2["y"],
+        lambda: make_model("ensemble", candidates=candidates, inner_folds=3),
+        folds,
+        n_bootstrap=20,
+    )
+    assert set(result.summary["td_auc"]) == {"365", "730"}
+    assert any("1095 days left out: beyond" in n for n in result.summary["preprocessing_notes"])
+
+
+def test_a_candidate_that_failed_is_a_warning_not_only_a_line_of_selection_json(gbsg2: dict):
+    never_learned = {"model": "discrete", "params": {"edges": [0, 1, 2]}}  # no event by day 2
+    auto = make_model("auto", candidates=[FAST[0], never_learned], inner_folds=3)
+    auto.fit(gbsg2["X"], gbsg2["y"])
+    (warning,) = [w for w in auto.selection_["warnings"] if "failed" in w]
+    assert warning.startswith("Candidate discrete(edges=[0, 1, 2]) failed and was left out:")

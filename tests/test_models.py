@@ -631,3 +631,18 @@ def test_validation_rows_without_an_event_do_not_stop_a_cox_network_at_epoch_one
     )
     assert model.history_["best_epoch"] == len(model.history_["train"]) == 25
     assert any("hold no event" in note for note in model.preprocessor_.notes_)
+
+
+def test_each_model_names_its_risk_scale_and_whether_its_curves_can_cross():
+    expected = {
+        "coxph": ("log relative hazard", False),
+        "deepsurv": ("log relative hazard", False),
+        "rsf": ("summed cumulative hazard (forest)", True),
+        "discrete": ("probability of the event by 1460 days", True),
+        "ensemble": ("weighted sum of its members' z-scored risks", True),
+    }
+    for name, (scale, cross) in expected.items():
+        model = make_model(name)
+        assert (model.risk_scale, model.curves_may_cross) == (scale, cross), name
+    edges = make_model("discrete", edges=[0, 365, 730])
+    assert edges.risk_scale == "probability of the event by 730 days"

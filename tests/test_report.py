@@ -23,6 +23,7 @@ from survival_core.io.case_loader import load_case
 from survival_core.models import make_model
 from survival_core.models.scoring import LoadedModel, load_scoring_model
 from survival_core.report.pdf import (
+    CURVES_CROSS_NOTE,
     DISCLAIMER,
     build_report,
     explanation_method,
@@ -628,3 +629,27 @@ def test_the_series_read_is_named_on_the_page_and_in_the_score(shared_data, load
     assert result["series"] == expected
     content = gather_report(case, loaded, result)
     assert f"of CT {expected} at" in content.slice_note
+
+
+def test_the_risk_says_what_it_is_and_when_the_curves_can_cross(
+    case, report_pdf, small_cohort, tmp_path
+):
+    """A forest's risk is its summed cumulative hazard, not a log-hazard; its curves cross, so
+    the report says its group need not order the survival table (it said 'relative scale' for
+    every model, and nothing of crossing)."""
+    assert "log relative hazard, higher = worse" in pdf_facts(report_pdf)[2]
+    assert CURVES_CROSS_NOTE not in pdf_facts(report_pdf)[2]
+    train_model(
+        [small_cohort / "clinical.csv"],
+        "rsf",
+        {"n_estimators": 20, "min_samples_leaf": 1, "min_samples_split": 2},
+        tmp_path / "rsf",
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    forest = load_scoring_model(tmp_path / "rsf")
+    score = score_case(case, forest)
+    assert score.as_dict()["risk_scale"] == "summed cumulative hazard (forest)"
+    assert score.as_dict()["curves_may_cross"] is True
+    text = pdf_facts(build_report(case, forest, score, explain_case(case, forest, top=5)))[2]
+    assert "summed cumulative hazard (forest), higher = worse" in text
+    assert CURVES_CROSS_NOTE in text

@@ -18,6 +18,15 @@ from ui.state import pooled, show_error
 CALIBRATION_REPORT = Path("reports") / "calibration.json"
 
 
+#: Said under a model whose survival curves can cross (a forest, a discrete-time head, an
+#: ensemble): its risk group need not order the patients' survival at a given year.
+CURVES_CROSS = (
+    "This model's survival curves can cross: its risk groups rank patients by the risk score, "
+    "and a patient of higher risk may still have the better predicted survival at a given year "
+    "(see the survival figures above)."
+)
+
+
 def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     """Risk score, training-cohort percentile, risk group and 1/2/3-year survival; returns the
     score (None, with the reason shown, when there is no model or the case cannot be scored)."""
@@ -39,11 +48,8 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
         return None
     # rows of three: six side by side were cut to '5...' in a laptop's window with the sidebar open
     columns = [*st.columns(3), *st.columns(3)]
-    columns[0].metric(
-        "Risk score",
-        f"{result['risk']:.2f}",
-        help="A relative scale (the model's own: a log-hazard for Cox models); higher = worse",
-    )
+    scale = result.get("risk_scale", "the model's own scale")
+    columns[0].metric("Risk score", f"{result['risk']:.2f}", help=f"{scale}; higher = worse")
     columns[1].metric(
         "Percentile", f"{result['percentile']:.0f} %", help="Among the training cohort"
     )
@@ -62,6 +68,9 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
         )
     for caution in result.get("cautions", []):
         st.warning(caution, icon=":material/warning:")
+    st.caption(f"Risk score: {scale}, higher = worse.")
+    if result.get("curves_may_cross"):
+        st.caption(CURVES_CROSS)
     st.caption(f"Model: {choice.label} (research use only)")
     return result
 

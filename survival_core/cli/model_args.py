@@ -124,11 +124,20 @@ def parse_params(items: list[str], time_unit: str = "days") -> dict[str, Any]:
             params[name.strip()] = yaml.safe_load(value)
         except yaml.YAMLError as err:
             raise ConfigError(f"--param {name}: cannot read value {value!r}: {err}") from err
+    _times_in_days(params, time_unit)
+    for candidate in params.get("candidates") or ():  # auto's and ensemble's pipelines
+        if isinstance(candidate, dict) and isinstance(candidate.get("params"), dict):
+            _times_in_days(candidate["params"], time_unit)
+    return params
+
+
+def _times_in_days(params: dict[str, Any], time_unit: str) -> None:
+    """The lists of times of :data:`TIME_PARAMS` in ``params``, given in ``time_unit``, in days
+    (in place)."""
     for name in TIME_PARAMS:
         times = params.get(name)
         if isinstance(times, list) and all(type(t) in (int, float) for t in times):
             params[name] = [in_days(t, time_unit) for t in times]
-    return params
 
 
 def table_paths(args: argparse.Namespace) -> list[Path]:

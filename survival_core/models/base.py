@@ -86,6 +86,18 @@ class SurvivalModel:
     #: The last time (days) the model estimates survival at; its curve is carried flat beyond.
     survival_until: float = float("inf")
 
+    @property
+    def risk_scale(self) -> str:
+        """What the risk score is (higher = worse), as the pages and reports name it."""
+        return "log relative hazard" if self.uses_baseline else "the model's own scale"
+
+    @property
+    def curves_may_cross(self) -> bool:
+        """Whether two patients' survival curves can cross, so that the one of higher risk may
+        have the better survival at some time; a log-hazard model's (proportional hazards, a
+        Breslow baseline) never do."""
+        return not self.uses_baseline
+
     @classmethod
     def param_names(cls) -> list[str]:
         """The constructor parameters, in order."""

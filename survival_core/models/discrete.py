@@ -105,6 +105,11 @@ class IntervalGrid:
         """The last edge (days): the survival is carried flat beyond, not estimated."""
         return self.edges[-1]
 
+    @property
+    def risk_scale(self) -> str:
+        """The risk is 1 - S(last edge)."""
+        return f"probability of the event by {self.edges[-1]:g} days"
+
     def _fit_matrix(self, Z: Any, event: np.ndarray, time: np.ndarray, validation: Any) -> None:
         check_grid(self.edges, event, time)
         super()._fit_matrix(Z, event, time, validation)  # type: ignore[misc]

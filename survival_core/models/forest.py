@@ -231,6 +231,10 @@ class RandomSurvivalForestModel(SurvivalModel):
         total /= len(a["roots"])
         return total
 
+    @property
+    def risk_scale(self) -> str:
+        return "summed cumulative hazard (forest)"
+
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
         return self._ensemble(Z, "risk")
 

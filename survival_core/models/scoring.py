@@ -198,6 +198,10 @@ class CaseScore:
     #: Where the case lies outside the training cohort, so the model extrapolates (see
     #: :func:`~survival_core.workflows.scoring.extrapolation`).
     cautions: list[str] = field(default_factory=list)
+    #: What the risk score is (:attr:`SurvivalModel.risk_scale`), and whether the model's curves
+    #: can cross, so that a higher risk need not mean a lower survival at each year.
+    risk_scale: str = "log relative hazard"
+    curves_may_cross: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -209,6 +213,8 @@ class CaseScore:
             "model": self.model,
             "imputed": self.imputed,
             "cautions": self.cautions,
+            "risk_scale": self.risk_scale,
+            "curves_may_cross": self.curves_may_cross,
         }
 
 

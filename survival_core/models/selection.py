@@ -334,6 +334,10 @@ class _CandidateChoice(SurvivalModel):
         n_inputs = len(self._chosen().features_used_)
         epv = events / max(1, variables)
         notes = small_data_warnings(self.candidates_, pooled_c, self.chosen_, events, variables)
+        notes += [  # a pipeline the user listed may not vanish into selection.json unsaid
+            f"Candidate {self.candidates_[k].label} failed and was left out: {error}"
+            for k, error in sorted(errors.items())
+        ]
         return {
             "candidates": [
                 {
@@ -402,11 +406,33 @@ class _CandidateChoice(SurvivalModel):
     def _chosen_input(self, X: Any) -> pd.DataFrame:
         return self.candidates_[self.chosen_].select(as_frame(X))
 
+    def _reporting_members(self) -> list[SurvivalModel]:
+        """The fitted members whose curves this model's survival is made of."""
+        return [self._chosen()]
+
+    @property
+    def survival_until(self) -> float:  # type: ignore[override]
+        """The last time (days) every curve this model reports is estimated at (a discrete
+        member's last edge, past which it is carried flat); before the fit, any candidate's
+        (a cross-validation's horizons stop there, whichever each fold chooses)."""
+        if hasattr(self, "members_"):
+            return min(m.survival_until for m in self._reporting_members())
+        listed = [Candidate.from_dict(c) for c in self.candidates or ()]
+        return min((c.make().survival_until for c in listed), default=float("inf"))
+
 
 class AutoSurvival(_CandidateChoice):
     """The candidate pipeline with the best inner c-index, refitted (see the module doc)."""
 
     name: ClassVar[str] = "auto"
+
+    @property
+    def risk_scale(self) -> str:  # type: ignore[override]
+        return self._chosen().risk_scale
+
+    @property
+    def curves_may_cross(self) -> bool:  # type: ignore[override]
+        return self._chosen().curves_may_cross
 
     def predict_risk(self, X: Any) -> np.ndarray:
         """The chosen candidate's risk (its own scale; higher = worse)."""
@@ -426,6 +452,10 @@ class EnsembleSurvival(_CandidateChoice):
     """The candidates' z-scored risks weighted by inner stacking (see the module doc)."""
 
     name: ClassVar[str] = "ensemble"
+    #: Its curve is the weighted mean of its members' curves, which can cross even where each
+    #: member's cannot.
+    curves_may_cross: ClassVar[bool] = True  # type: ignore[misc]
+    risk_scale: ClassVar[str] = "weighted sum of its members' z-scored risks"  # type: ignore[misc]
 
     def predict_risk(self, X: Any) -> np.ndarray:
         """Weighted sum of the candidates' z-scored risks (higher = worse)."""
@@ -440,6 +470,9 @@ class EnsembleSurvival(_CandidateChoice):
             member, candidate = self.members_[k], self.candidates_[k]
             total += self.weights_[k] * member.predict_survival(candidate.select(frame), times)
         return total
+
+    def _reporting_members(self) -> list[SurvivalModel]:
+        return [self.members_[k] for k in np.flatnonzero(self.weights_ > 0)]
 
     def member_terms(self) -> list[tuple[Candidate, SurvivalModel, float]]:
         """(candidate, fitted model, weight / risk SD) of each member with a weight: the ensemble

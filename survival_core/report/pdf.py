@@ -110,6 +110,9 @@ class ReportContent:
     #: The case id as given where ``case_id`` writes letters the font lacks as code points: the
     #: PDF's metadata keeps it (searchable, copyable).
     case_id_as_given: str | None = None
+    #: What the risk score is, and whether the model's curves can cross (the score's).
+    risk_scale: str = "log relative hazard"
+    curves_may_cross: bool = False
 
     @property
     def overlay(self) -> bool:
@@ -396,6 +399,8 @@ def gather_report(
             risk=float(values["risk"]),
             percentile=float(values["percentile"]),
             risk_group=str(values["risk_group"]),
+            risk_scale=str(values.get("risk_scale", "the model's own scale")),
+            curves_may_cross=bool(values.get("curves_may_cross", False)),
             survival=[
                 (int(m), None if s is None else float(s)) for m, s in values["survival"].items()
             ],
@@ -449,6 +454,8 @@ def _drawable(content: ReportContent) -> ReportContent:
 
 _HIGH, _LOW, _MUTED = "#c0392b", "#2471a3", "#7f8c8d"
 _BODY, _SMALL, _TITLE = 8.5, 7, 10
+#: Under the risk of a model whose survival curves can cross (``ui.risk.CURVES_CROSS`` in full).
+CURVES_CROSS_NOTE = "curves can cross: higher risk need not mean lower survival"
 #: Heights (page fractions) of the bands, top to bottom: header, risk and Kaplan-Meier, CT
 #: snapshot and features, their notes, model card, footer.
 _BANDS = (0.058, 0.232, 0.31, 0.038, 0.302, 0.06)
@@ -633,7 +640,14 @@ def _draw_risk(sub, content: ReportContent) -> None:
     _section(sub, 0.1, 0.884, "Risk")
     colour = _HIGH if content.risk_group == "high" else _LOW
     sub.text(0.1, 0.767, content.risk_text, fontsize=15, fontweight="bold", va="baseline")
-    sub.text(0.1, 0.703, "relative scale, higher = worse", fontsize=_SMALL, color=_MUTED)
+    room = 0.8 * sub.bbox.width / sub.figure.dpi * 72  # points, from x = 0.1 to 0.9
+    scale = _shorten(f"{content.risk_scale}, higher = worse", _SMALL, room)
+    if content.curves_may_cross:  # the group need not order the survival table below
+        sub.text(0.1, 0.72, scale, fontsize=_SMALL, color=_MUTED)
+        note = _shorten(CURVES_CROSS_NOTE, _SMALL, room)
+        sub.text(0.1, 0.675, note, fontsize=_SMALL, color=_MUTED)
+    else:
+        sub.text(0.1, 0.703, scale, fontsize=_SMALL, color=_MUTED)
     sub.text(0.1, 0.612, content.percentile_text, fontsize=_BODY, va="baseline")
     sub.text(
         0.1, 0.534, content.group_text, fontsize=12, fontweight="bold", color=colour, va="baseline"

@@ -297,6 +297,14 @@ class TunedModel(SurvivalModel):
     def features_used_(self) -> list[str]:
         return self._best().features_used_
 
+    @property
+    def risk_scale(self) -> str:  # type: ignore[override]
+        return self._best().risk_scale
+
+    @property
+    def curves_may_cross(self) -> bool:  # type: ignore[override]
+        return self._best().curves_may_cross
+
     def predict_risk(self, X: Any) -> np.ndarray:
         """Risk per row from the refitted best model (higher = worse)."""
         return self._best().predict_risk(X)

@@ -113,6 +113,8 @@ def _score(
             *typical_values_caution(imputed, loaded, case_id),
             *extrapolation(X, risk, loaded),
         ],
+        risk_scale=model.risk_scale,
+        curves_may_cross=model.curves_may_cross,
     )
 
 
