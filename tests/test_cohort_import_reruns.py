@@ -120,3 +120,30 @@ def test_identical_masks_of_two_patients_are_no_copied_patient(download: Path, t
     shutil.copy(download / "Pat-01" / "liver.nii.gz", download / "Pat-02" / "liver.nii.gz")
     result = import_images(download, tmp_path / "cohort", site="liver", workers=1)
     assert not [o for o in result.outcomes if "identical" in o.reason]
+
+
+def test_another_centres_patients_under_the_same_ids_are_said_to_replace_the_cases(
+    download: Path, tmp_path: Path
+) -> None:
+    """A second hospital's download, its patient IDs repeating the first's, imported into the
+    same cohort folder replaced those cases with other patients' images, reported as a plain
+    'imported'; a corrected contour of the same images is no such replacement."""
+    out = tmp_path / "cohort"
+    _import(download, out)
+    gtv = download / "Pat-01" / "gtv.nii.gz"
+    mask = sitk.ReadImage(str(gtv))
+    sitk.WriteImage(sitk.BinaryDilate(mask, [1, 1, 0]), str(gtv))
+    result = import_images(download, out, site="liver", workers=1)
+    assert sorted(o.status for o in result.outcomes) == ["imported", "unchanged"]
+    assert result.replaced == [] and "replaced_with_other_images" not in result.summary()
+    other = tmp_path / "other-centre"
+    for seed, name in enumerate(("Pat-01", "Pat-02"), 5):
+        write_patient(other / name, seed)
+    said: list[str] = []
+    result = import_images(other, out, site="liver", workers=1, progress=said.append)
+    assert {o.status for o in result.outcomes} == {"imported"}
+    assert all("another centre's patient with the same ID" in o.reason for o in result.outcomes)
+    assert result.summary()["replaced_with_other_images"] == 2
+    assert any(
+        line.startswith("warning: 2 case(s) of earlier imports were replaced") for line in said
+    )

@@ -159,6 +159,8 @@ class ImportResult:
     rekeyed: int | None = None
     #: The ROI map's patient entries that name no patient (PatientIDs: never written).
     unmatched_roi_entries: list[str] = field(default_factory=list)
+    #: Cases of earlier imports replaced by images none of which they held (:data:`_REPLACED`).
+    replaced: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Number of patients per status."""
@@ -180,6 +182,7 @@ class ImportResult:
                 if self.unmatched_roi_entries
                 else {}
             ),
+            **({"replaced_with_other_images": len(self.replaced)} if self.replaced else {}),
         }
 
     def mixed_modalities(self) -> str | None:
@@ -1147,6 +1150,20 @@ def _same_images(
     }
 
 
+#: A patient ID imported before whose image files are now all others: another scan, or another
+#: centre's patient under the same ID (a second download imported into this folder).
+_OTHER_IMAGES = (
+    "Replaces this patient ID's earlier case, none of whose image files it holds: another scan of "
+    "the patient, or another centre's patient with the same ID? A cohort folder holds one "
+    "download; import another centre's into a folder of its own."
+)
+_REPLACED = (
+    "{} case(s) of earlier imports were replaced by images none of which they held "
+    "(import_report.csv names them): check that this download is the one this cohort was "
+    "imported from; another centre's, whose patient IDs repeat these, belongs in a folder of its "
+    "own."
+)
+
 _UNMATCHED_ENTRIES = (
     "{} patient entr(ies) of the ROI map name no patient of the download (by PatientID or by "
     "the case id of import_report.csv): their structure names were given to no one; check "
@@ -1341,12 +1358,16 @@ def _import_into(
     _prepare(out_dir)
     key, deid = load_key(), Deidentifier()
     outcomes: list[PatientOutcome] = []
+    replaced: list[str] = []
 
     def done(outcome: PatientOutcome) -> None:
         if outcome.patient in said:
             outcome = replace(outcome, reason=_joined(outcome.reason, said[outcome.patient]))
         if outcome.status == "failed" and outcome.patient in existing:
             outcome = replace(outcome, reason=_joined(outcome.reason, _KEPT))
+        if outcome.status == "imported" and outcome.patient in other_images:
+            outcome = replace(outcome, reason=_joined(outcome.reason, _OTHER_IMAGES))
+            replaced.append(outcome.patient)
         outcomes.append(outcome)
         if progress:
             detail = f": {outcome.reason}" if outcome.reason else ""
@@ -1359,6 +1380,7 @@ def _import_into(
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
         said = _same_images(inventory.patients, case_ids, existing)
+        other_images: set[str] = set()  # cases whose images are none of the earlier import's
         archives = _unopened_archives(inventory, deid)
         for case_id in set(archives) & set(case_ids.values()):  # an archive in a patient's folder
             said[case_id] = _joined(said.get(case_id, ""), archives.pop(case_id))
@@ -1390,9 +1412,13 @@ def _import_into(
                     _write_record(out_dir / "cases" / case_id, {**earlier, "images": task.images})
                 done(PatientOutcome(case_id, "unchanged"))
             else:
+                if set(earlier.get("images") or task.images).isdisjoint(task.images):
+                    other_images.add(case_id)
                 tasks.append(task)
         _run_tasks(tasks, workers, done)
         n_files, skipped = inventory.n_files, [*inventory.skipped, *_empty_folders(inventory.root)]
+    if replaced and progress:
+        progress(f"warning: {_REPLACED.format(len(replaced))}")
     absent = sorted(set(existing) - set(case_ids.values()) - set(archives))
     outcomes += [PatientOutcome(case_id, "absent", _ABSENT.format(case_id)) for case_id in absent]
     if absent and progress:
@@ -1425,4 +1451,5 @@ def _import_into(
         modalities,
         rekeyed=None if rekeyed is None else len(rekeyed),
         unmatched_roi_entries=unmatched,
+        replaced=sorted(replaced),
     )
