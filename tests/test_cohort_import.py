@@ -233,6 +233,7 @@ def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
     every table and cache and keeps them out of later imports and joins."""
     import pandas as pd
 
+    from survival_core.features.cohort import case_content
     from survival_core.paths import data_subdir
 
     out = tmp_path / "cohort"
@@ -243,7 +244,9 @@ def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
     argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
     assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
     case_id, kept = _case_ids(out, tree)[good], _case_ids(out, tree)[other]
-    cached = data_subdir("cache") / "features" / "settingshash" / "digest.json"
+    # the feature cache's entry of the case, keyed by its folder's content (and how it is read)
+    digest = case_content(out / "cases" / case_id, None, shared=False)
+    cached = data_subdir("cache") / "features" / "settingshash" / f"{digest}-at-lung.json"
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps({"case_id": case_id, "features": {"a": 1.0}}))
     run = data_subdir("runs") / "run123" / "oof.csv"
@@ -705,3 +708,67 @@ def test_withdrawing_from_a_generated_cohort_keeps_its_other_cases(
     assert after["case_id"].tolist() == manifest["case_id"].tolist()[1:]
     assert done.removed["case_folders"] == 1 and not (cohort / "cases" / case_id).exists()
     assert not (cohort / "id_map.csv").exists()
+
+
+def test_withdrawing_a_case_id_another_cohort_shares_leaves_that_cohort_alone(
+    small_cohort: Path, tmp_path: Path
+) -> None:
+    """Cohorts share case ids (each centre's IDs restart at 001, so each centre's patient 001
+    has one pseudonym; every generated cohort has a SYN-0001): withdrawing one cohort's case
+    deleted the other cohort's cached features and feature table holding that id (its next run
+    extracted everything again) and named every run naming the id, those that never read the
+    cohort too. Now the caches go by the case's content, tables by the case's own rows, runs by
+    the cohorts they read."""
+    import pandas as pd
+
+    from survival_core.features.cohort import (
+        extract_cohort,
+        feature_table_path,
+        write_cohort_features,
+    )
+    from survival_core.features.settings import ExtractionSettings, FeatureClass
+    from survival_core.io.run_sources import record_sources
+    from survival_core.paths import data_subdir
+
+    settings = ExtractionSettings(
+        "test", rois=("gtv",), classes=(FeatureClass("firstorder", ("Mean",)),)
+    )
+    development, other = tmp_path / "development", tmp_path / "other"
+    shutil.copytree(small_cohort, development)
+    generate_cohort(other, 2, seed=11, workers=1)
+    case_id = read_manifest(other)["case_id"].iloc[0]
+    assert case_id in set(read_manifest(development)["case_id"])  # one id, two patients
+    tables = {}
+    for cohort in (development, other):
+        result = extract_cohort(cohort, settings, workers=1)
+        tables[cohort] = write_cohort_features(
+            result, feature_table_path(cohort, "test", settings), settings, "CT"
+        )[0]
+    cache = data_subdir("cache") / "features" / settings.hash()
+
+    def cached() -> list[str]:
+        entries = (p for p in cache.glob("*.json") if p.name != "settings.json")
+        return sorted(json.loads(p.read_text())["case_id"] for p in entries)
+
+    assert cached().count(case_id) == 2 and len(cached()) == 8
+    runs = data_subdir("runs")
+    for name, cohort in (("read_development", development), ("read_other", other)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "oof.csv").write_text(f"case_id,risk\n{case_id},0.3\n")
+        record_sources(runs / name, [cohort])
+    (runs / "unrecorded").mkdir()  # a run of before the record: it may have read it
+    (runs / "unrecorded" / "oof.csv").write_text(f"case_id,risk\n{case_id},0.3\n")
+    moved = tmp_path / "moved"  # a cohort moved since the run: it may have been this one
+    shutil.copytree(development, moved)
+    (runs / "read_moved").mkdir()
+    (runs / "read_moved" / "oof.csv").write_text(f"case_id,risk\n{case_id},0.3\n")
+    record_sources(runs / "read_moved", [moved])
+    shutil.rmtree(moved)
+
+    done = withdraw(other, [case_id])
+    assert done.runs == ["read_moved", "read_other", "unrecorded"]
+    assert (done.removed["cached_features"], done.removed["feature_tables"]) == (1, 1)
+    assert not tables[other].exists()
+    kept = pd.read_parquet(tables[development])
+    assert case_id in kept.index and len(kept) == 6
+    assert cached().count(case_id) == 1 and len(cached()) == 7  # the development's is kept

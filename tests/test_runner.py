@@ -365,7 +365,7 @@ def test_a_run_interrupted_after_registering_resumes_with_its_version(veterans, 
 def test_a_model_trained_before_its_cohort_was_corrected_is_told_so(veterans, tmp_path, store):
     """A corrected event in clinical.csv, a withdrawn patient: the model trained before was
     listed exactly like one trained after, nothing saying it knows nothing of the changes."""
-    from survival_core.runs.sources import changed_sources
+    from survival_core.io.run_sources import changed_sources
 
     cohort = tmp_path / "cohort"
     shutil.copytree(veterans, cohort)

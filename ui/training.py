@@ -20,6 +20,7 @@ from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError
 from survival_core.features.presets import PRESETS
 from survival_core.io.modality_view import COMPANION_NAMES
+from survival_core.io.run_sources import changed_sources
 from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
     CUTS,
@@ -30,7 +31,6 @@ from survival_core.runs.config import (
     loads_config,
 )
 from survival_core.runs.jobs import Job
-from survival_core.runs.sources import changed_sources
 from survival_core.runs.store import RunRecord, RunStore
 from survival_core.text import markdown_literal
 from ui.auth import record as record_action

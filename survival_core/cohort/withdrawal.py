@@ -7,6 +7,13 @@ manifest and ID map, and deletes what RadSurv computed from its images: cached f
 volumes, and the feature tables holding its row (caches: computed again without it). Training
 runs keep what they were trained on (their folds and out-of-fold risks name the case): they are
 named, for the user to delete, never changed behind their back.
+
+Cohorts share case ids (IDs restarting at 001 in each centre give each centre's patient 001 one
+pseudonym; every generated cohort has a SYN-0001), so a case id alone says whose a cache entry,
+table row or run is not: the caches are known by the case's content (its files' hashes, which key
+them, so they go before the case folder does), a feature table by its cohort's key or its row
+equal to the case's cached features, and a run by the cohorts it recorded reading
+(:func:`~survival_core.io.run_sources.cohorts_read`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from survival_core.cohort.importer import (
@@ -34,6 +42,7 @@ from survival_core.cohort.withdrawn import record_withdrawn, withdrawn_cases
 from survival_core.errors import InputError
 from survival_core.io.atomic import write_text
 from survival_core.io.locks import folder_lock
+from survival_core.io.run_sources import cohorts_read
 from survival_core.paths import data_subdir
 
 if TYPE_CHECKING:
@@ -76,7 +85,10 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
             )
         wanted = set(case_ids)
         volume_keys = [read.key() for c, read in reads.items() if c in wanted]
+        own_tables = _table_key(cohort)
         record_withdrawn(cohort, case_ids)  # first: a rerun finishes a withdrawal cut short
+        # the caches before the folders: they are known by the folders' content
+        caches = _purge_caches(wanted, _contents(reads, wanted), volume_keys, own_tables)
         removed = {"case_folders": 0}
         for case_id in sorted(wanted):
             folder = reads[case_id].folder if case_id in reads else cohort / "cases" / case_id
@@ -90,8 +102,7 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
         else:  # a generated or hand-written one: its manifest's rows, as written
             _drop_rows(cohort / "manifest.csv", wanted)
         removed["cohort_table_rows"], outputs = _cohort_outputs(cohort, wanted)
-    removed |= _purge_caches(wanted, volume_keys)
-    return Withdrawal(sorted(wanted), removed, [*outputs, *_runs_naming(wanted)])
+    return Withdrawal(sorted(wanted), removed | caches, [*outputs, *_runs_naming(wanted, cohort)])
 
 
 def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str]:
@@ -198,18 +209,47 @@ def _case_reads(cohort: Path) -> dict[str, CaseRead]:
     return {read.case_id: read for read in cases_read_as(cohort)}
 
 
-def _purge_caches(case_ids: set[str], volume_keys: list[str]) -> dict[str, int]:
-    """Delete the cached features naming the cases, their cached volumes and the feature tables
-    holding their rows (all computed again without them when next needed); the counts."""
+def _contents(reads: Mapping[str, CaseRead], case_ids: set[str]) -> list[str]:
+    """What the feature cache keys the cases' entries by (their files' hashes,
+    :func:`~survival_core.features.cohort.case_content`), read before their folders go."""
+    from survival_core.features.cohort import case_content, shared_folders
+
+    shared = shared_folders([(read.case_id, read.folder) for read in reads.values()])
+    return [
+        case_content(read.folder, read.volume_files, read.folder in shared)
+        for case_id, read in reads.items()
+        if case_id in case_ids and read.folder.is_dir()
+    ]
+
+
+def _table_key(cohort: Path) -> str | None:
+    """The name prefix of the cohort's feature tables as it is now (before the withdrawal
+    changes it); None for a cohort without a manifest (no images, no tables)."""
+    from survival_core.features.cohort import cohort_key
+
+    return cohort_key(cohort) if (cohort / "manifest.csv").is_file() else None
+
+
+def _purge_caches(
+    case_ids: set[str], contents: list[str], volume_keys: list[str], own_tables: str | None
+) -> dict[str, int]:
+    """Delete the cases' cached features (by their ``contents``), their cached volumes and the
+    feature tables holding their rows (all computed again without them when next needed); the
+    counts. Another cohort's case of the same id is another patient: its entries and tables stay
+    (deleted with these, its features were extracted again at its next run)."""
     cache = data_subdir("cache")
-    marks = [f'"case_id": {json.dumps(c)}' for c in case_ids]
     features = [
         p
         for p in (cache / "features").glob("*/*.json")
-        if p.name != "settings.json" and any(m in p.read_text(errors="replace") for m in marks)
+        if p.name != "settings.json" and p.name.startswith(tuple(contents))
     ]
+    rows = [row for path in features if (row := _cached_row(path)) is not None]
     volumes = [p for key in volume_keys for p in (cache / "volumes").glob(f"*/{key}.npy")]
-    tables = [p for p in data_subdir("features").glob("*.parquet") if _holds(p, case_ids)]
+    tables = [
+        p
+        for p in data_subdir("features").glob("*.parquet")
+        if _holds(p, case_ids, rows, p.name.startswith(f"{own_tables}-"))
+    ]
     for path in [*features, *volumes, *tables]:
         path.unlink(missing_ok=True)
     return {
@@ -219,23 +259,56 @@ def _purge_caches(case_ids: set[str], volume_keys: list[str]) -> dict[str, int]:
     }
 
 
-def _holds(table: Path, case_ids: set[str]) -> bool:
-    """Whether the feature table has a row of one of ``case_ids`` (an unreadable one: no)."""
+def _cached_row(path: Path) -> pd.Series | None:
+    """The features of a feature-cache entry, by name (None when unreadable)."""
     try:
-        index = pd.read_parquet(table, columns=[]).index
+        features = json.loads(path.read_text(errors="replace")).get("features")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return pd.Series(features, dtype="float64") if isinstance(features, dict) else None
+
+
+def _holds(table: Path, case_ids: set[str], rows: list[pd.Series], own: bool) -> bool:
+    """Whether the feature table has a row of one of ``case_ids`` that is the cases': the table
+    is the cohort's ``own`` (named by its key), or the row equals one of their cached feature
+    ``rows`` (an earlier table of the cohort, the demo's copy); an unreadable table: no."""
+    try:
+        frame = pd.read_parquet(table)
     except (OSError, ValueError):
         return False
-    return bool(case_ids & set(map(str, index)))
+    theirs = frame[frame.index.astype(str).isin(case_ids)]
+    if theirs.empty or own:
+        return not theirs.empty
+    return any(
+        set(row.index) == set(frame.columns)
+        and np.array_equal(mine[row.index].to_numpy(float), row.to_numpy(), equal_nan=True)
+        for _, mine in theirs.iterrows()
+        for row in rows
+    )
 
 
-def _runs_naming(case_ids: set[str]) -> list[str]:
+def _runs_naming(case_ids: set[str], cohort: Path) -> list[str]:
     """The run, registered model and job folders (below ``<data>/runs``) of which a text output
-    names one of the cases."""
+    names one of the cases and that may have read ``cohort`` (:func:`_among`; a folder recording
+    nothing may have: it is named)."""
     root = data_subdir("runs")
     found: set[str] = set()
+    read: dict[Path, bool] = {}
     for path in root.rglob("*"):
         parts = path.relative_to(root).parts
         run = "/".join(parts[: _DEPTH.get(parts[0], 1)])
-        if run not in found and _names(path, case_ids):
+        if run in found or not _names(path, case_ids):
+            continue
+        record = root / (parts[2] if parts[0] == "artifacts" and len(parts) > 2 else run)
+        if record not in read:
+            cohorts = cohorts_read(record)
+            read[record] = cohorts is None or _among(cohort, cohorts)
+        if read[record]:
             found.add(run)
     return sorted(found)
+
+
+def _among(cohort: Path, read: set[Path]) -> bool:
+    """Whether a run that read the cohort folders ``read`` may have read ``cohort``: one of them,
+    or one no longer there (moved or renamed since: it may be this one)."""
+    return cohort.resolve() in read or not all(folder.is_dir() for folder in read)

@@ -254,7 +254,7 @@ def _tasks(
     (case id -> site, a manifest's) puts at another site than ``site``."""
     tasks, failed = [], []
     cases = list(cases)
-    shared = _shared_folders(cases)
+    shared = shared_folders(cases)
     for case_id, folder in cases:
         if not folder.is_dir():
             failed.append(CaseOutcome(case_id, error=f"Case folder {folder} does not exist."))
@@ -274,9 +274,9 @@ def _tasks(
             volume = (volume_modalities or {}).get(case_id)
             files = (volume_files or {}).get(case_id)
             chosen = (structure_sets or {}).get(case_id)
-            own = own_files(files) if folder in shared and companion is None else None
+            own = folder in shared and companion is None
             read_as = _read_as(volume, files, None if chosen is None else _below(chosen, folder))
-            digest = content_hash(folder, own) + _beside(companion) + read_as + _at(site)
+            digest = case_content(folder, files, own) + _beside(companion) + read_as + _at(site)
             task = CaseTask(
                 case_id, folder, digest, site, modality, companion, volume, files, chosen
             )
@@ -460,7 +460,14 @@ def _below(path: str, folder: Path) -> str:
         return str(path)
 
 
-def _shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:
+def case_content(folder: Path, files: VolumeFiles | None, shared: bool) -> str:
+    """What the feature cache keys a case by, before how it is read (its cache entries' names
+    begin with it): the bytes of every file of its ``folder``, or of the ``files`` its manifest
+    row names where the folder is ``shared`` with other cases (:func:`shared_folders`)."""
+    return content_hash(folder, own_files(files) if shared else None)
+
+
+def shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:
     """Case folders that hold several cases' files, or the cohort's own (a manifest's images/ and
     masks/ folders, or one folder of every patient's files): a case there is its manifest row's
     files alone, not the folder (hashing every patient's files per case, and another case's
@@ -495,7 +502,7 @@ def cohort_key(cohort: Path | str) -> str:
     digest = hashlib.sha256(file_sha256(cohort / "manifest.csv").encode())
     manifest = read_manifest(cohort)
     cases, named = cases_of(manifest), volume_files_of(manifest)
-    shared = _shared_folders(cases)
+    shared = shared_folders(cases)
     for case_id, folder in cases:
         own = own_files(named.get(case_id)) if folder in shared else None
         listed = folder.rglob("*") if own is None else (folder / name for name in own)

@@ -46,8 +46,8 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
+from survival_core.io.run_sources import record_sources
 from survival_core.runs.retention import mark_used
-from survival_core.runs.sources import record_sources
 from survival_core.workflows.crossval import FOLD_ARRAYS
 
 if TYPE_CHECKING:
@@ -409,6 +409,11 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
 
     needs = image_inputs(config)
     cohort = resolve_cohort(config.cohort, progress, needs)
+    external = config.protocol.name == "external"
+    ext = resolve_cohort(config.protocol.external_cohort, progress, needs) if external else None
+    # first: a run failing on the way has still written what names their cases (a withdrawal
+    # names the runs that read the patient's cohort)
+    record_sources(folder, [cohort] if ext is None else [cohort, ext])
     networks: dict[str, Any] = {}
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
@@ -417,7 +422,6 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network)
     images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
-    read = [cohort]  # the cohort folders whose files the run read
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
         from survival_core.workflows.dsfr_study import run_pipeline
@@ -428,11 +432,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
                      seed=config.seed, device=config.device, progress=progress)  # fmt: skip
         tables.append(folder / "dsfr" / "dsfr.parquet")
         networks["dsfr_unet"] = folder / "dsfr" / "unet"
-    external = getattr(config.protocol, "external_cohort", None)
     notes: list[str] = []
-    if config.protocol.name == "external":
-        ext = resolve_cohort(external, progress, needs)
-        read.append(ext)
+    if ext is not None:
         ext_tables = _cohort_tables(
             config, ext, folder / "external", mapper, progress, deep_network
         )
@@ -456,7 +457,6 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         images.reads.update(ext_images.reads)
         hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
-    record_sources(folder, read)
     return RunData(tables, images, hashes, external_ids, networks, notes)
 
 

@@ -4,7 +4,9 @@ A cohort is corrected in place (an event status fixed in ``clinical.csv``, a pat
 a contour redrawn and imported again): a model trained before knows nothing of it, yet was listed
 exactly like one trained after. A run records the SHA-256 of the cohort files a user edits or an
 import rewrites (:data:`SOURCES`) in its folder; :func:`changed_sources` says which differ now, for
-the Training page to say so beside the model.
+the Training page to say so beside the model, and :func:`cohorts_read` which cohorts it read,
+for a withdrawal to name the runs holding the withdrawn patient (a patient of another cohort under
+the same case id is another patient).
 """
 
 from __future__ import annotations
@@ -48,3 +50,13 @@ def changed_sources(run_folder: Path) -> list[str]:
         elif file_sha256(Path(path)) != digest:
             changed.append(f"{path} (changed)")
     return changed
+
+
+def cohorts_read(run_folder: Path) -> set[Path] | None:
+    """The cohort folders (resolved) of which the run recorded reading files; None where it
+    recorded none (a run of before the record, a folder that is no run's)."""
+    try:
+        recorded = json.loads((Path(run_folder) / SOURCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {Path(path).parent for path in recorded} if isinstance(recorded, dict) else None
