@@ -557,3 +557,32 @@ def test_dsfr_over_cohorts_of_two_modalities_is_refused_before_the_u_net_trains(
     err = capsys.readouterr().err
     assert "features.dsfr: one U-Net learns one modality, and these cohorts hold CT and MR" in err
     assert f"the external cohort {cohorts / 'ext'}: CT" in err and "U-Net epoch" not in err
+
+
+def test_an_external_cohort_of_another_modality_is_refused_under_image_features(
+    cohorts, tmp_path, capsys
+):
+    """A CT radiomics model validated on an MR cohort ran and reported an external c-index
+    (0.818), the modalities said only in the tables' metadata; scoring refuses an MR case under
+    that model ('not comparable'). Refused before the run starts, and by the run itself where a
+    cohort is prepared on the way (``demo``)."""
+    from survival_core.errors import ConfigError
+    from survival_core.runs.runner import prepare_data
+    from survival_core.synthetic.generate import generate_cohort
+
+    generate_cohort(tmp_path / "mr", n=4, seed=12, workers=1, modality="MR")
+    config = _config(
+        tmp_path,
+        cohorts / "dev",
+        name="ct-on-mr",
+        features={"clinical": True, "radiomics": ["wei2021"]},
+        protocol={"name": "external", "external_cohort": str(tmp_path / "mr")},
+    )
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"the external cohort {tmp_path / 'mr'} is MR and the development cohort" in err
+    assert "features.radiomics" in err and "Traceback" not in err and "extracting" not in err
+    (tmp_path / "run").mkdir()
+    with pytest.raises(ConfigError, match="learned from CT images"):
+        prepare_data(load_config(config), tmp_path / "run", None, lambda _: None)
+    assert not list((tmp_path / "run").rglob("*.parquet"))

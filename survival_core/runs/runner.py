@@ -235,6 +235,7 @@ def check_cohorts(config: Any) -> None:
     needs = image_inputs(config)
     unet_modalities: dict[str, set[str]] = {}
     development: Path | None = None
+    external: Path | None = None
     tables: dict[Path, Any] = {}  # each cohort's clinical table, read once for every check
 
     def table(folder: Path) -> Any:
@@ -257,6 +258,8 @@ def check_cohorts(config: Any) -> None:
             unet_modalities[f"the {role} cohort {folder}"] = set(images.modalities.values())
         if role == "development":
             development = folder
+        else:
+            external = folder
         if config.features.require:
             columns = table(folder).X.columns
             lacking = [c for c in config.features.require if c not in columns]
@@ -267,8 +270,31 @@ def check_cohorts(config: Any) -> None:
                     f"{'it' if len(lacking) == 1 else 'them'}. It has {', '.join(columns)}."
                 )
     _check_one_unet_modality(unet_modalities)
+    if development is not None and external is not None:
+        _check_external_modality(needs, development, external)
     if development is not None:
         _check_folds(config, development, table)
+
+
+def _check_external_modality(needs: list[str], development: Path, external: Path) -> None:
+    """Refuse an external cohort whose images are of another modality than the development
+    cohort's where the model reads image features (``needs``, :func:`image_inputs`): features
+    learned from CT intensities (HU) mean something else on MR, as scoring a case refuses; the
+    external protocol ran and reported a c-index for them, the modalities said nowhere but in
+    the tables' metadata."""
+    from survival_core.features.cohort import cohort_modality
+
+    if not needs:
+        return
+    mine, theirs = cohort_modality(development), cohort_modality(external)
+    if mine != theirs:
+        raise ConfigError(
+            f"protocol.external_cohort: the external cohort {external} is {theirs} and the "
+            f"development cohort {development} {mine}; the model reads image features "
+            f"({' and '.join(needs)}) learned from {mine} images, whose intensities mean "
+            f"something else on {theirs}, so its external metrics would measure nothing (its "
+            f"scoring refuses such a case). Validate on a {mine} cohort, or develop on {theirs}."
+        )
 
 
 def _check_folds(config: Any, cohort: Path, table: Callable[[Path], Any]) -> None:
@@ -414,6 +440,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     # first: a run failing on the way has still written what names their cases (a withdrawal
     # names the runs that read the patient's cohort)
     record_sources(folder, [cohort] if ext is None else [cohort, ext])
+    if ext is not None:  # the bundled cohorts are checked once prepared, here
+        _check_external_modality(needs, cohort, ext)
     networks: dict[str, Any] = {}
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
