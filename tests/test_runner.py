@@ -586,3 +586,32 @@ def test_an_external_cohort_of_another_modality_is_refused_under_image_features(
     with pytest.raises(ConfigError, match="learned from CT images"):
         prepare_data(load_config(config), tmp_path / "run", None, lambda _: None)
     assert not list((tmp_path / "run").rglob("*.parquet"))
+
+
+def test_external_patients_of_a_category_never_developed_on_are_left_out_and_said(tmp_path, store):
+    """Centre X's patients are of grades I and II, centre Y's also of grade III: the grade III
+    patients were encoded as all zeros, scored as grade I and counted in the external c-index
+    (0.592 for 0.654 on the others), a note alone saying so. Now left out of the external
+    metrics, counted and listed with why: the metrics equal those of the cohort without them."""
+    sheet = pd.read_csv(clinical_exports.gbsg2(tmp_path).path)
+    development = sheet.iloc[:400][sheet.iloc[:400]["tgrade"] != "III"]
+    external = sheet.iloc[400:]
+    for name, rows in (("x", development), ("y", external), ("y_no_iii", external)):
+        rows = rows[rows["tgrade"] != "III"] if name == "y_no_iii" else rows
+        rows.to_csv(tmp_path / f"{name}.csv", index=False)
+        _import(tmp_path / f"{name}.csv", tmp_path / name)
+    results = {}
+    for name in ("y", "y_no_iii"):
+        protocol = {"name": "external", "external_cohort": str(tmp_path / name)}
+        config = _table_config(tmp_path, tmp_path / "x", name=f"grades-{name}", protocol=protocol)
+        results[name] = run_training(load_config(config), store=store)
+    grade_iii = int((external["tgrade"] == "III").sum())
+    with_iii, without = results["y"].metrics, results["y_no_iii"].metrics
+    assert with_iii["n"] == without["n"] == len(external) - grade_iii
+    assert with_iii["c_index"] == pytest.approx(without["c_index"])
+    reports = store.get_run(results["y"].run_id).folder / "reports"
+    notes = (reports / "notes.txt").read_text()
+    assert f"{grade_iii} of the external cohort's {len(external)} patients are left out" in notes
+    assert "'tgrade' is 'III', a category the development cohort never had" in notes
+    left_out = pd.read_csv(reports / "left_out.csv")
+    assert len(left_out) == grade_iii and left_out["case_id"].str.startswith(EXTERNAL_PREFIX).all()

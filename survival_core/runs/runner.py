@@ -568,6 +568,48 @@ def _renamed_patients(
     return [f"{said}: if they are the same patients, their metrics are not external."]
 
 
+def _unseen_categories(X: pd.DataFrame, external: np.ndarray) -> pd.DataFrame:
+    """The external patients holding a category the development patients never had (centre X
+    grades I and II, centre Y's grade III), one row per such value (:func:`left_out_cases`'
+    columns: case_id, error, table). Encoded as all zeros they were scored as the reference level
+    and counted in the external metrics (grade III as grade I: c-index 0.592, 0.654 on the
+    patients the model can score), where ``score`` refuses such a case."""
+    from survival_core.models.tabular import TablePreprocessor
+
+    found = []
+    if external.any() and not external.all():
+        theirs = X[external]
+        seen = TablePreprocessor(allow_empty=True).fit(X[~external]).unseen_levels(theirs)
+        for name, (values, levels) in seen.items():
+            known = ", ".join(map(repr, levels))
+            found += [
+                (case, f"'{name}' is {value!r}, a category the development cohort never had "
+                 f"(its levels: {known}); the model would score it as {levels[0]!r}.", None)
+                for case, value in theirs[name].astype(object).items()
+                if pd.notna(value) and str(value) in values
+            ]  # fmt: skip
+    return pd.DataFrame(found, columns=["case_id", "error", "table"])
+
+
+def _unseen_note(unseen: pd.DataFrame, n_external: int) -> str:
+    """What the run says of the external patients :func:`_unseen_categories` left out;
+    :class:`InputError` when they are all of them (nothing is left to validate on)."""
+    left = unseen["case_id"].nunique()
+    if left == n_external:
+        raise InputError(
+            f"Every patient of the external cohort holds a category the development cohort never "
+            f"had, which the model cannot score (first: {unseen['case_id'].iloc[0]}: "
+            f"{unseen['error'].iloc[0]}); validate on patients of the development's categories."
+        )
+    return (
+        f"{left} of the external cohort's {n_external} patients are left out of the external "
+        "metrics: they hold a category the development cohort never had, which the model's "
+        "encoding would score as its reference level (as `score` refuses such a case); the "
+        f"metrics are those of the {n_external - left} it can score (the others: left_out.csv). "
+        f"First: {unseen['case_id'].iloc[0]}: {unseen['error'].iloc[0]}"
+    )
+
+
 #: Distance (in development standard deviations) between the two cohorts' medians of an input
 #: above which the external cohort's is said to lie elsewhere.
 SHIFT_SD = 1.0
@@ -782,6 +824,12 @@ def run_training(
         if len(left_out):
             say(f"note: {len(left_out)} case(s) without features left out (extraction failed)")
         is_external = np.array([c in data.external_ids for c in table.case_ids])
+        unseen = _unseen_categories(table.X, is_external)
+        if len(unseen):  # left out of the external metrics, said and listed
+            data.notes.append(_unseen_note(unseen, int(is_external.sum())))
+            kept = ~table.X.index.isin(unseen["case_id"])
+            table, is_external = table.subset(table.X.index[kept]), is_external[kept]
+            left_out = pd.concat([f for f in (left_out, unseen) if len(f)], ignore_index=True)
         data.notes += _shifted_inputs(table.X, is_external)
         _check_youden_horizon(config, table.y[~is_external])
         folds = _folds(config, table.y["event"], is_external)
