@@ -615,3 +615,35 @@ def test_external_patients_of_a_category_never_developed_on_are_left_out_and_sai
     assert "'tgrade' is 'III', a category the development cohort never had" in notes
     left_out = pd.read_csv(reports / "left_out.csv")
     assert len(left_out) == grade_iii and left_out["case_id"].str.startswith(EXTERNAL_PREFIX).all()
+
+
+def test_external_columns_the_model_does_not_read_may_differ(gbsg2, tmp_path, store):
+    """A site's export with a column more (a scanner kernel) or fewer (one the development's
+    selection leaves out) was refused ('other columns than the development cohort's') though the
+    model reads neither. Now only the columns it reads must match; the others are named in a
+    note and left out: the metrics equal those of the cohort as the development's."""
+    other = tmp_path / "other"
+    shutil.copytree(gbsg2 / "ext", other)
+    clinical = pd.read_csv(other / "clinical.csv")
+    clinical.drop(columns=["progrec"]).assign(kernel="B30f").to_csv(
+        other / "clinical.csv", index=False
+    )
+    features = {"clinical": True, "select": "^(age|tsize|pnodes|horTh)$"}
+    results = {}
+    for name, external in (("same", gbsg2 / "ext"), ("other", other)):
+        protocol = {"name": "external", "external_cohort": str(external)}
+        config = _table_config(
+            tmp_path, gbsg2 / "dev", name=f"columns-{name}", features=features, protocol=protocol
+        )
+        results[name] = run_training(load_config(config), store=store)
+    assert results["other"].metrics["n"] == results["same"].metrics["n"] == 286
+    assert results["other"].metrics["c_index"] == results["same"].metrics["c_index"]
+    notes = (store.get_run(results["other"].run_id).folder / "reports" / "notes.txt").read_text()
+    assert "clinical.csv lacks 'progrec' and has 'kernel' besides, column(s) the model" in notes
+
+    read = {"clinical": True, "select": "^(age|tsize|progrec)$"}  # one it reads: refused
+    protocol = {"name": "external", "external_cohort": str(other)}
+    config = _table_config(tmp_path, gbsg2 / "dev", name="columns-read", features=read,
+                           protocol=protocol)  # fmt: skip
+    with pytest.raises(InputError, match="it lacks 'progrec' and has 'kernel' besides"):
+        run_training(load_config(config), store=store)

@@ -478,7 +478,9 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         stacked = []
         for own, other in zip(tables, ext_tables, strict=True):
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
-            stacked.append(_stack(own, copy, folder / "tables" / own.name))
+            path, unread = _stack(own, copy, folder / "tables" / own.name, partial(_reads, config))
+            stacked.append(path)
+            notes += unread
         tables = stacked
         external_ids = {EXTERNAL_PREFIX + str(c) for c in read_table(ext_tables[0]).index}
         ext_images = cohort_images(ext, EXTERNAL_PREFIX)
@@ -679,26 +681,51 @@ def _comparable(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def _stack(own: Path, other: Path, out: Path) -> Path:
-    """Rows of two tables with the same columns, one under the other (development + external);
-    the external table's columns are put in the development table's order (a spreadsheet may
-    list the same variables in another order)."""
+def _reads(config: Any, column: str) -> bool:
+    """Whether the run's model may read table column ``column``: the outcomes, and a feature
+    that ``features.select`` keeps (and, with ``clinical: false``, an image feature), as
+    :func:`_columns` chooses them."""
+    from survival_core.columns import is_image_feature
+
+    if column in ("time", "event"):
+        return True
+    select = config.features.select
+    if select and not re.search(select, column):
+        return False
+    return bool(config.features.clinical) or is_image_feature(column)
+
+
+def _stack(
+    own: Path, other: Path, out: Path, reads: Callable[[str], bool]
+) -> tuple[Path, list[str]]:
+    """Rows of two tables, one under the other (development + external), and a note naming the
+    columns one of them has and the other not that the model does not read (``reads``: left out
+    of both, as the selection would); the external table's columns are put in the development
+    table's order (a spreadsheet may list the same variables in another order). A column the
+    model reads that one of them lacks is refused (before, any was: a site's extra export
+    column, one the selection leaves out)."""
     from survival_core.io.tables import read_table
 
     a, b = read_table(own), read_table(other)
-    if set(a.columns) != set(b.columns) or a.columns.has_duplicates or b.columns.has_duplicates:
-        lacking = [str(c) for c in a.columns if c not in set(b.columns)]
-        extra = [str(c) for c in b.columns if c not in set(a.columns)]
-        differences = [
-            *([f"lacks {_listed(lacking)}"] if lacking else []),
-            *([f"has {_listed(extra)} besides"] if extra else []),
-        ]
+    lacking = [str(c) for c in a.columns if c not in set(b.columns)]
+    extra = [str(c) for c in b.columns if c not in set(a.columns)]
+    differences = " and ".join(
+        [*([f"lacks {_listed(lacking)}"] if lacking else []),
+         *([f"has {_listed(extra)} besides"] if extra else [])]
+    )  # fmt: skip
+    if any(map(reads, lacking + extra)) or a.columns.has_duplicates or b.columns.has_duplicates:
         raise InputError(
             f"The external cohort's {other.name} has other columns than the development "
-            f"cohort's {own.name}: it {' and '.join(differences) or 'repeats a column'}; both "
-            "cohorts need the same variables and features."
+            f"cohort's {own.name}: it {differences or 'repeats a column'}; both cohorts need "
+            "the same variables and features (those the model reads: features.select can leave "
+            "the others out)."
         )
-    return _write_like(pd.concat([a, b[list(a.columns)]]), own, out)
+    notes = [
+        f"The external cohort's {other.name} {differences}, column(s) the model does not read "
+        "(features.select): left out of both cohorts' tables."
+    ]
+    shared = [c for c in a.columns if c in set(b.columns)]
+    return _write_like(pd.concat([a[shared], b[shared]]), own, out), notes if differences else []
 
 
 def _listed(names: list[str], shown: int = 5) -> str:
