@@ -30,6 +30,45 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_SERIALS = (7_000, 73_051)
 #: Header words naming a date column.
 DATE_WORDS = frozenset({"date", "dob", "datum", "fecha"})
+#: English words that begin or end as a date word does without naming one.
+_NOT_DATES = frozenset(
+    {"candidate", "update", "mandate", "validate", "accommodate", "consolidate", "sedate", "dated"}
+)
+#: CDISC's ending of a date and of a date-time variable ('RANDDT', 'ADT', 'TRTSDTM'), which
+#: other headers share ('ADT' is also androgen deprivation therapy, 'PSA DT' a doubling time).
+CDISC_DATE_ENDINGS = ("dt", "dtm")
+
+
+def _glued_date(word: str) -> bool:
+    """Whether a header word is a date word glued to another ('dxdate', 'dateofbirth')."""
+    return (word.startswith("date") or word.endswith("date")) and word not in _NOT_DATES
+
+
+def names_a_date(words: Iterable[str]) -> bool:
+    """Whether a header's words (:attr:`~survival_core.io.headers.Header.words`) name a date:
+    a date word ('Date of birth', 'DiagnosisDate' split at its case) or one glued to another
+    ('dxdate', as Stata exports name them): its numbers are day numbers, never a variable."""
+    return any(w in DATE_WORDS or _glued_date(w) for w in words)
+
+
+def may_name_a_date(words: Iterable[str]) -> bool:
+    """Whether a header's words name a date (:func:`names_a_date`) or end as CDISC's dates do
+    (:data:`CDISC_DATE_ENDINGS`): such a column is a date when its values are day numbers."""
+    words = list(words)
+    return names_a_date(words) or any(w.endswith(CDISC_DATE_ENDINGS) for w in words)
+
+
+def date_stems(words: Iterable[str]) -> set[str]:
+    """A header's words with the word each glued date word is made of ('dxdate': dx, CDISC's
+    'randdt': rand, 'dthdt': dth, 'dateofbirth': birth), which say whose date it is."""
+    stems = set(words)
+    for word in set(stems) - _NOT_DATES:
+        if word.startswith("date"):
+            stems.add(word.removeprefix("date").removeprefix("of"))
+        for ending in ("date", *CDISC_DATE_ENDINGS):
+            if word.endswith(ending):
+                stems.add(word.removesuffix(ending))
+    return stems - {""}
 
 
 def is_iso(present: pd.Series) -> bool:

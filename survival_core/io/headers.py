@@ -104,6 +104,9 @@ UNIT_ALIASES = {
 
 TIME_UNIT_OF = {alias: unit for unit, aliases in UNIT_ALIASES.items() for alias in aliases}
 
+#: Where a camelCase header turns to a new word: 'diagnosisDate', 'DXDate' (before 'Date').
+_CASE_TURN = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
 #: Header words a trailing 'years' belongs to ('pack-years'): not a time unit there.
 _YEARS_OF = frozenset({"pack", "person", "patient"})
 
@@ -127,6 +130,13 @@ class Header:
         """The name without time-unit words (``os_months`` -> ``os``)."""
         kept = [t for t in self.tokens if t not in TIME_UNIT_OF and t != "in"]
         return "_".join(kept)
+
+    @property
+    def words(self) -> list[str]:
+        """The name's words, also split where the header's case turns ('DiagnosisDate':
+        diagnosis, date; 'dxDate': dx, date), as warehouse exports write them: for reading what
+        a column is (a date, a start date), not for naming it ('horTh' stays horth)."""
+        return normalise_name(_CASE_TURN.sub("_", self.label)).split("_")
 
 
 def normalise_name(text: str) -> str:

@@ -1,0 +1,103 @@
+"""Clinical tables as statistics software and spreadsheets write them (SAS/CDISC ADaM, Stata, R,
+REDCap, a data warehouse), read without the export's habits reaching the model: day numbers
+under date headers, R's row names, REDCap's form status, inverted event columns, sentinel and
+missing codes.
+
+The tables are scikit-survival's real GBSG2 (overall-survival-like time in days, 299 events in
+686) with the dates a registry holds for them (diagnosis, birth, last contact).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv import datasets
+
+from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+
+COVARIATES = ["age", "estrec", "horTh", "menostat", "pnodes", "progrec", "tgrade", "tsize"]
+SAS_EPOCH = pd.Timestamp("1960-01-01")  # SAS and Stata count days from here
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _actions(result: ClinicalImport, column: str) -> list[str]:
+    return [c.action for c in result.report if c.column == column]
+
+
+def _days(dates: pd.Series, epoch: pd.Timestamp) -> pd.Series:
+    return (dates - epoch).dt.days
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> pd.DataFrame:
+    """GBSG2's patients: ID, time (days), event, covariates, and dates of diagnosis, birth and
+    last contact consistent with them."""
+    X, y = datasets.load_gbsg2()
+    rng = np.random.default_rng(0)
+    frame = X.reset_index(drop=True).copy()
+    frame.insert(0, "pid", [f"G{i:03d}" for i in range(len(X))])
+    frame["time"], frame["event"] = y["time"].astype(int), y["cens"].astype(int)
+    frame["diag"] = pd.Timestamp("1984-07-01") + pd.to_timedelta(
+        rng.integers(0, 5 * 365, len(X)), unit="D"
+    )
+    frame["dob"] = frame["diag"] - pd.to_timedelta((frame["age"] * 365.25).astype(int), unit="D")
+    frame["last"] = frame["diag"] + pd.to_timedelta(frame["time"], unit="D")
+    return frame
+
+
+def test_day_numbers_under_date_headers_are_dates_not_variables(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """SAS dates under CDISC ADaM's names (RANDDT, ADT), Stata's 'dxdate' and a warehouse's
+    camelCase 'DiagnosisDate' were kept as integer variables: the end date leaked the outcome
+    (a Cox c-index of 0.98 instead of 0.66)."""
+    adam = gbsg2[["pid", "time", "event", *COVARIATES]].rename(
+        columns={"pid": "subject_id", "time": "os_days", "event": "dead"}
+    )
+    adam["RANDDT"], adam["ADT"] = _days(gbsg2["diag"], SAS_EPOCH), _days(gbsg2["last"], SAS_EPOCH)
+    adam.to_csv(path := tmp_path / "adam.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert list(result.dates.columns) == ["RANDDT", "ADT"]
+    assert list(result.variables.columns) == [c.lower() for c in COVARIATES]
+    assert any("kept aside, not a model variable" in a for a in _actions(result, "ADT"))
+
+    stata = adam.drop(columns=["RANDDT", "ADT"])
+    stata["dxdate"] = _days(gbsg2["diag"], SAS_EPOCH)
+    stata.to_csv(path := tmp_path / "stata.csv", index=False)
+    assert "dxdate" not in read_clinical_spreadsheet(path).variables
+
+    camel = gbsg2[["pid", *COVARIATES]].rename(columns={"pid": "PatientID"})
+    camel["DiagnosisDate"] = _days(gbsg2["diag"], EXCEL_EPOCH)
+    camel["LastContactDate"] = _days(gbsg2["last"], EXCEL_EPOCH)
+    camel["VitalStatus"] = np.where(gbsg2["event"] == 1, "Deceased", "Alive")
+    camel.to_csv(path := tmp_path / "warehouse.csv", index=False)
+    result = read_clinical_spreadsheet(path)  # the dates give the time: a start, an end
+    assert result.time_column == "(from dates)"
+    assert list(result.variables.columns) == [c.lower() for c in COVARIATES]
+    np.testing.assert_array_equal(result.table["time"], gbsg2["time"])
+
+
+def test_a_start_date_named_diag_gives_the_time(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
+    """Stata's 'date_diag' was no start date: the import refused, 'no start date'."""
+    frame = gbsg2[["pid", *COVARIATES, "event"]].rename(columns={"event": "dead"})
+    frame["date_diag"] = _days(gbsg2["diag"], SAS_EPOCH)
+    frame["date_last_fu"] = _days(gbsg2["last"], SAS_EPOCH)
+    frame.to_csv(path := tmp_path / "stata_dates.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    np.testing.assert_array_equal(result.table["time"], gbsg2["time"])
+
+
+def test_a_cdisc_ending_is_a_date_only_when_its_values_are(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """'ADT' is also androgen deprivation therapy and 'PSA DT' a doubling time: under such a
+    header, values that are no day numbers stay the variable they are."""
+    frame = gbsg2[["pid", "time", "event", "age"]].rename(columns={"time": "os_days"})
+    frame["ADT"] = np.where(np.arange(len(frame)) % 3 == 0, "yes", "no")
+    frame["PSA DT"] = (np.arange(len(frame)) % 40 + 2.5).round(1)
+    frame.to_csv(path := tmp_path / "prostate.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert list(result.variables.columns) == ["age", "adt", "psa_dt"]
