@@ -115,6 +115,26 @@ def test_dates_to_the_month_are_not_features(dates) -> None:
     assert prep.feature_names_out_ == TablePreprocessor().fit(X).feature_names_out_
 
 
+def test_day_numbers_under_a_date_header_are_not_features() -> None:
+    """A table's dates saved as numbers (Excel's serials, Stata's days since 1960) were numeric
+    features: the last contact date gave GBSG2 a Cox c-index of 0.98 instead of 0.68. A CDISC
+    '-DT' header is a date only when its values are day numbers ('ADT' yes/no is a therapy)."""
+    X, y = load_gbsg2()
+    diagnosed = pd.Timestamp("1985-01-01") + pd.to_timedelta(np.arange(len(X)) * 3, unit="D")
+    serial = (diagnosed - pd.Timestamp("1899-12-30")).days
+    dated = X.assign(
+        diagnosis_date=serial,
+        LastContactDate=serial + y["time"].astype(int),
+        birth_date=(diagnosed - pd.Timestamp("1960-01-01")).days - (X["age"] * 365.25).astype(int),
+        RANDDT=serial,
+        ADT=np.arange(len(X)) % 2,
+    )
+    prep = TablePreprocessor().fit(dated)
+    for name in ("diagnosis_date", "LastContactDate", "birth_date", "RANDDT"):
+        assert f"'{name}' dropped: dates are not used as features." in prep.notes_
+    assert prep.feature_names_out_ == [*TablePreprocessor().fit(X).feature_names_out_, "ADT"]
+
+
 def test_blank_text_cells_are_missing_not_a_level() -> None:
     """A cell of spaces in a text column was a level, the reference one, sorted first: every
     grade I patient got a dummy of their own, risks up to 0.15 off the model with NaN there."""

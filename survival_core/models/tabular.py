@@ -6,7 +6,8 @@ to validation and test rows. In order it:
 1. drops identifier columns (``case_id`` and names made of tokens such as ``id``, ``uid``,
    ``patient``, ``mrn``) and the label columns (``time``, ``event`` by default) - never features;
 2. treats bool, category and text columns as categorical (text columns whose values all read as
-   numbers are numeric), other columns as numeric; date columns are dropped;
+   numbers are numeric), other columns as numeric; date columns (also day numbers under a
+   header naming a date, :func:`is_dates`) are dropped;
 3. drops columns with more than ``max_missing_fraction`` missing values and constant columns;
 4. imputes missing values with the training median (numeric) or the most frequent training
    category (categorical);
@@ -34,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.dates import looks_like_dates
+from survival_core.io.dates import (
+    excel_serial_dates,
+    looks_like_dates,
+    may_name_a_date,
+    names_a_date,
+)
+from survival_core.io.headers import parse_header
 from survival_core.io.tables import numbers_written_as_text, numpy_backed
 
 #: How a transform note names a category the training rows never had.
@@ -89,6 +96,23 @@ def is_identifier(name: str) -> bool:
         return True
     return bool(tokens & ID_TOKENS) or (
         bool(tokens & WHO_TOKENS) and tokens <= WHO_TOKENS | NUMBER_TOKENS
+    )
+
+
+def is_dates(name: str, column: pd.Series) -> bool:
+    """Whether a column holds dates: datetimes, date texts, or numbers under a header naming a
+    date ('diagnosis_date' as Excel serials, 'birth_date' as Stata's days; CDISC's 'RANDDT' when
+    its values are day numbers). Used as numbers, a last contact date is the outcome: a Cox
+    c-index of 0.98 instead of 0.68."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return True
+    if column.dtype == object and looks_like_dates(column):
+        return True
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    words = parse_header(name).words
+    return names_a_date(words) or (
+        may_name_a_date(words) and excel_serial_dates(column) is not None
     )
 
 
@@ -292,9 +316,7 @@ class TablePreprocessor:
             if is_identifier(name):
                 self.notes_.append(f"'{name}' dropped: identifier column.")
                 continue
-            if pd.api.types.is_datetime64_any_dtype(column) or (
-                column.dtype == object and looks_like_dates(column)
-            ):
+            if is_dates(name, column):
                 self.notes_.append(f"'{name}' dropped: dates are not used as features.")
                 continue
             stats = plain.get(original)
