@@ -223,6 +223,21 @@ def test_a_copy_of_the_time_under_any_name_is_left_out(
     )
 
 
+def test_r_row_names_are_not_a_feature(tmp_path: Path, veterans: pd.DataFrame) -> None:
+    """R's write.csv writes its row names under an empty header; after dplyr::arrange(status,
+    time) they are each patient's rank by outcome, and 'Unnamed: 0' was a predictor (GBSG2:
+    c-index 0.99). A column without a header that holds a number per row is left out."""
+    ranked = veterans.sort_values(["event", "time"]).reset_index(drop=True)
+    ranked.index += 1
+    ranked.to_csv(tmp_path / "r.csv", index_label="")
+    table = load_model_table([tmp_path / "r.csv"])
+    assert list(table.X.columns) == list(veterans.columns.drop(["case_id", "time", "event"]))
+    assert any(
+        n.startswith("Left out as row numbers or labels, not predictors: Unnamed: 0")
+        for n in table.notes
+    )
+
+
 def test_an_id_column_named_in_capitals_keeps_its_leading_zeros(tmp_path: Path) -> None:
     """'Case_ID' was read as numbers ('001' -> 1), and the join then blamed the user's IDs."""
     (tmp_path / "clinical.csv").write_text(

@@ -101,3 +101,29 @@ def test_a_cdisc_ending_is_a_date_only_when_its_values_are(
     frame.to_csv(path := tmp_path / "prostate.csv", index=False)
     result = read_clinical_spreadsheet(path)
     assert list(result.variables.columns) == ["age", "adt", "psa_dt"]
+
+
+@pytest.mark.parametrize("labels", ["renumbered", "as sorted"])
+def test_r_row_names_are_not_a_variable(tmp_path: Path, gbsg2: pd.DataFrame, labels: str) -> None:
+    """R's write.csv writes row names under an empty header: sorted by the outcome (as
+    dplyr::arrange leaves the numbers 1..n, or base R's order() the labels of the rows), the
+    column 'column_1' was a variable, and a Cox c-index 0.99 instead of 0.69."""
+    frame = gbsg2[["pid", "time", "event", *COVARIATES]].rename(columns={"time": "os_days"})
+    frame = frame.sort_values(["event", "os_days"], ascending=[False, True])
+    if labels == "renumbered":
+        frame.index = range(1, len(frame) + 1)
+    frame.to_csv(path := tmp_path / "r.csv", index_label="")
+    result = read_clinical_spreadsheet(path)
+    assert list(result.variables.columns) == [c.lower() for c in COVARIATES]
+    assert any("row numbers or labels, not a variable" in a for a in _actions(result, "column_1"))
+
+
+def test_a_headerless_column_of_measurements_stays_a_variable(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """Only row numbers or labels are left out: a column of decimals without a header is kept
+    (and reported as headerless)."""
+    frame = gbsg2[["pid", "time", "event", "age"]].rename(columns={"time": "os_days"})
+    frame[""] = gbsg2["progrec"] + np.arange(len(frame)) / 1000
+    frame.to_csv(path := tmp_path / "t.csv", index=False)
+    assert "column_5" in read_clinical_spreadsheet(path).variables

@@ -64,7 +64,13 @@ from survival_core.io.headers import (
     normalise_name,
     parse_header,
 )
-from survival_core.io.tables import ALIVE_WORDS, EVENT_WORDS, TIME_UNITS, YES_NO_ABROAD
+from survival_core.io.tables import (
+    ALIVE_WORDS,
+    EVENT_WORDS,
+    TIME_UNITS,
+    YES_NO_ABROAD,
+    holds_row_labels,
+)
 
 #: Header names of the patient ID column, most specific first (compared normalised).
 ID_NAMES = (
@@ -182,6 +188,10 @@ _SHOWN = 5
 #: Rows searched for the header (a title or group rows above it are skipped).
 _HEADER_SEARCH = 20
 _OUTCOME_DROPPED = "dropped: another outcome or ID column, not a clinical variable"
+_ROW_LABELS_DROPPED = (
+    "dropped: row numbers or labels, not a variable (a column without a header whose values "
+    "are all different, as R's write.csv writes its row names); a variable needs a header"
+)
 
 
 @dataclass(frozen=True)
@@ -426,6 +436,7 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     frame.columns = keep
     frame = frame.loc[:, [c != "" for c in frame.columns]]
     frame.attrs["sheets"] = sheets  # where else the table may be, for a refusal
+    frame.attrs["unnamed"] = [keep[i] for i, text in enumerate(header) if not text]
     return frame, delimiter
 
 
@@ -1691,6 +1702,9 @@ def read_clinical_spreadsheet(
             continue
         if h.name in ID_NAMES:
             report.append(Coercion(text, _OUTCOME_DROPPED, len(cells)))
+            continue
+        if text in cells.attrs.get("unnamed", ()) and holds_row_labels(cells[text]):
+            report.append(Coercion(text, _ROW_LABELS_DROPPED, len(cells)))
             continue
         kind, values, var_unit = _clean_variable(
             cells[text], h, numbers, report, order=order, outcome=is_outcome_like(h)

@@ -284,6 +284,38 @@ def _without_outcomes(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return X.drop(columns=outcomes)
 
 
+#: pandas' name for a column read without a header ('Unnamed: 0').
+_UNNAMED = re.compile(r"Unnamed: \d+")
+
+
+def holds_row_labels(values: pd.Series) -> bool:
+    """Whether a column without a header holds each row's number or label, as R's write.csv
+    writes its row names and pandas' to_csv its index: filled in every row, all different,
+    whole numbers (1..n, 0..n-1, or the numbers of rows once sorted) or all text, never
+    measurements. Such a column says where a row stood, which a sorted export ties to the
+    outcome: kept as a predictor, it gave GBSG2 a c-index of 0.99."""
+    present = values.dropna().astype(str).str.strip()
+    if present.empty or len(present) < len(values) or (present == "").any():
+        return False
+    if not present.is_unique:
+        return False
+    numbers = pd.to_numeric(present, errors="coerce")
+    return bool(numbers.isna().all() or (numbers.notna().all() and (numbers % 1 == 0).all()))
+
+
+def _without_row_labels(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """``X`` without the columns that have no header and hold row numbers or labels
+    (:func:`holds_row_labels`), said in ``notes``."""
+    labels = [c for c in X.columns if _UNNAMED.fullmatch(str(c)) and holds_row_labels(X[c])]
+    if labels:
+        notes.append(
+            f"Left out as row numbers or labels, not predictors: {', '.join(map(str, labels))} "
+            "(a column without a header whose values are all different, as R's write.csv "
+            "writes its row names); a variable needs a header."
+        )
+    return X.drop(columns=labels)
+
+
 #: |Spearman correlation| with the survival time above which a column is a copy of it.
 TIME_COPY_RHO = 0.95
 
@@ -452,9 +484,8 @@ def load_model_table(
         raise InputError(
             f"No case has a usable outcome (time >= 0 and event 0/1). {unread}".strip()
         )
-    X = numbers_written_as_text(
-        _without_outcomes(joined.drop(columns=["time", "event"]), notes), notes
-    )
+    X = joined.drop(columns=["time", "event"])
+    X = numbers_written_as_text(_without_outcomes(_without_row_labels(X, notes), notes), notes)
     X = _without_time_copies(X, time, notes)
     if features:
         try:
