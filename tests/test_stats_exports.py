@@ -154,3 +154,32 @@ def test_redcap_form_status_and_fields_are_not_variables(tmp_path: Path) -> None
     assert list(result.variables.columns) == ["age", "bmi", "resection_complete"]
     assert any("REDCap's form status" in a for a in _actions(result, "visit_6m_complete"))
     assert any("REDCap's own field" in a for a in _actions(result, "redcap_data_access_group"))
+
+
+@pytest.mark.parametrize(
+    ("header", "alive", "dead"),
+    [("alive", "yes", "no"), ("alive", 1, 0), ("is_alive", "TRUE", "FALSE"),
+     ("Survived", "Y", "N"), ("censored", 1, 0), ("CNSR", 1, 0)],
+)  # fmt: skip
+def test_a_given_event_column_headed_alive_or_censored_is_inverted(
+    tmp_path: Path, gbsg2: pd.DataFrame, header: str, alive: object, dead: object
+) -> None:
+    """Given as the event column (--event-column alive, the Cohort page's Event column), an
+    'alive' column was read with yes = event: 387 deaths instead of GBSG2's 299, no word said.
+    Its header says what its values mean, as a 'censored' column found by name does."""
+    frame = gbsg2[["pid", "time", *COVARIATES]].rename(columns={"time": "os_days"})
+    frame[header] = np.where(gbsg2["event"] == 1, dead, alive)
+    frame.to_csv(path := tmp_path / "alive.csv", index=False)
+    result = read_clinical_spreadsheet(path, event_column=header)
+    np.testing.assert_array_equal(result.table["event"], gbsg2["event"])
+    assert any(a.startswith(f"event = 1 - {header!r}") for a in _actions(result, header))
+
+
+def test_a_given_cens_column_is_read_as_written(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
+    """scikit-survival's GBSG2 calls its event indicator 'cens' (1 = event): given, it is read
+    as-is; only a header that says alive or censored is inverted."""
+    frame = gbsg2[["pid", "time", *COVARIATES]].rename(columns={"time": "os_days"})
+    frame["cens"] = gbsg2["event"]
+    frame.to_csv(path := tmp_path / "cens.csv", index=False)
+    result = read_clinical_spreadsheet(path, event_column="cens")
+    np.testing.assert_array_equal(result.table["event"], gbsg2["event"])

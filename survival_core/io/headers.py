@@ -41,7 +41,7 @@ EVENT_NAMES = (
 )  # fmt: skip
 
 #: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
-CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens")
+CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens", "cnsr")
 
 #: First name parts of outcome columns other than the chosen ones (kept out of the variables).
 _OUTCOME_PREFIXES = {
