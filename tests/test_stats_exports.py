@@ -183,3 +183,21 @@ def test_a_given_cens_column_is_read_as_written(tmp_path: Path, gbsg2: pd.DataFr
     frame.to_csv(path := tmp_path / "cens.csv", index=False)
     result = read_clinical_spreadsheet(path, event_column="cens")
     np.testing.assert_array_equal(result.table["event"], gbsg2["event"])
+
+
+@pytest.mark.parametrize(("unit", "code"), [("days", 9999), ("months", 999)])
+def test_a_no_value_code_in_the_time_is_missing(
+    tmp_path: Path, gbsg2: pd.DataFrame, unit: str, code: int
+) -> None:
+    """9999 days (GBSG2's longest follow-up is 2,659) or 999 months (30,407 days) written for an
+    unknown time were read as real follow-up; a variable's -999 was already a no-value code."""
+    frame = gbsg2[["pid", "time", "event", *COVARIATES]].rename(columns={"time": f"os_{unit}"})
+    if unit == "months":
+        frame[f"os_{unit}"] = (frame[f"os_{unit}"] / 30.4375).round(2)
+    unknown = frame.index % 34 == 5
+    frame.loc[unknown, f"os_{unit}"] = code
+    frame.to_csv(path := tmp_path / "codes.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.table["time"].isna().to_numpy().tolist() == unknown.tolist()
+    assert result.table["time"].max() < 2660
+    assert f"read {code} as missing (a no-value code)" in _actions(result, f"os_{unit}")

@@ -762,6 +762,7 @@ def _time_days(
             )
         )
         value = value.where(~bad)
+    value = _sentinels(value, h.text, report)  # 9999 days, 999 months: no time, not 27 years
     days = value * TIME_UNITS[stated]
     action = "time in days" if stated == "days" else f"time in {stated}, converted to days"
     if stated != "days":
@@ -954,7 +955,9 @@ def _merge_spellings(present: pd.Series, column: str, report: list[Coercion]) ->
 
 
 def _sentinels(values: pd.Series, column: str, report: list[Coercion]) -> pd.Series:
-    """-999-style codes read as missing when they lie clearly outside the other values."""
+    """-999-style codes read as missing when they lie clearly outside the other values (in a
+    variable, or the survival time: 9999 days among GBSG2's at most 2659 were read as 27
+    years of follow-up)."""
     for sentinel in _SENTINELS:
         hit = values == sentinel
         others = values[~hit & ~values.isin(_SENTINELS)].dropna()
