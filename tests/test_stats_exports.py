@@ -201,3 +201,20 @@ def test_a_no_value_code_in_the_time_is_missing(
     assert result.table["time"].isna().to_numpy().tolist() == unknown.tolist()
     assert result.table["time"].max() < 2660
     assert f"read {code} as missing (a no-value code)" in _actions(result, f"os_{unit}")
+
+
+def test_sas_and_stata_missing_codes_are_missing(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
+    """SAS's '.' in 8 % of tsize made it a category of 59 levels, and tgrade got a level '.';
+    Stata's '.a' (a special missing value) and Excel's '#DIV/0!' are missing values too."""
+    frame = gbsg2[["pid", "time", "event", *COVARIATES]].rename(columns={"time": "os_days"})
+    frame = frame.astype({"tsize": object, "tgrade": object, "pnodes": object})
+    rows = np.arange(len(frame))
+    frame.loc[rows % 12 == 0, ["tsize", "tgrade"]] = "."
+    frame.loc[rows % 25 == 2, "pnodes"] = ".a"
+    frame.to_csv(path := tmp_path / "codes.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert pd.api.types.is_numeric_dtype(result.table["tsize"])
+    assert set(result.table["tgrade"].dropna()) == {"I", "II", "III"}
+    assert result.table["tsize"].isna().sum() == (rows % 12 == 0).sum()
+    assert "read '.' as missing" in _actions(result, "tsize")
+    assert "read '.a' as missing" in _actions(result, "pnodes")

@@ -89,16 +89,21 @@ SCHEMA: tuple[ClinicalVariable, ...] = (
 
 BY_NAME: dict[str, ClinicalVariable] = {v.name: v for v in SCHEMA}
 
+#: Statistics software's and spreadsheets' codes of a missing value, never a value whatever
+#: their share: SAS's and Stata's '.', '._' and '.a'-'.z' (special missing values, written so by
+#: their CSV exports) and Excel's error values (compared stripped and lower-cased).
+MISSING_CODES = frozenset(
+    {".", "._", *(f".{letter}" for letter in "abcdefghijklmnopqrstuvwxyz"),
+     "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
+)  # fmt: skip
 #: Text read as "no value" (compared stripped and lower-cased).
-MISSING_TOKENS = frozenset(
+MISSING_TOKENS = MISSING_CODES | frozenset(
     {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", "unknown", "unk", "missing",
      # TCGA / GDC exports
      "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
      "[not reported]", "not reported", "[discrepancy]",
      # a lab's or a registry's test not done / not evaluated ('n.d.', 'n.e.')
-     "nd", "n.d.", "not done", "n.e.", "not determined",
-     # Excel's error values, kept as text by a CSV export or a cached formula
-     "#div/0!", "#n/a", "#value!", "#ref!", "#name?", "#num!", "#null!", "#calc!", "#spill!"}
+     "nd", "n.d.", "not done", "n.e.", "not determined"}
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.clinical import MISSING_CODES
 from survival_core.io.delimited import read_delimited, written_numbers
 from survival_core.io.headers import is_outcome_like, parse_header
 
@@ -360,7 +361,9 @@ def numbers_written_as_text(
 
     A few words among a column's numbers are read as missing; with ``known_words`` (column ->
     the words a fitted model's training table held there) only those are, and a column with any
-    other word is left as it is, for the reader to refuse (a new patient's 'abc' was imputed)."""
+    other word is left as it is, for the reader to refuse (a new patient's 'abc' was imputed).
+    Statistics software's missing codes and Excel's errors (:data:`MISSING_CODES`: '.', '.a',
+    '#DIV/0!') are missing at any share: 3 % of '.' made a size 58 one-hot columns."""
     X = X.copy()
     for column in X.columns:
         values = X[column]
@@ -369,10 +372,13 @@ def numbers_written_as_text(
             if present.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
             stray = ~present.str.fullmatch(_WRITTEN_NUMBER)
+            coded = present.str.strip().str.lower().isin(MISSING_CODES)
             if known_words is not None:
-                stray &= present.isin(known_words.get(str(column), ()))
+                stray &= present.isin(known_words.get(str(column), ())) | coded
             typos = int(stray.sum())
-            few = known_words is not None or typos <= max(1, STRAY_TEXT_SHARE * len(present))
+            few = known_words is not None or int((stray & ~coded).sum()) <= max(
+                1, STRAY_TEXT_SHARE * len(present)
+            )
             if 0 < typos < len(present) and few:
                 # a typo among numbers ('abc' in a Karnofsky column) made the column a category
                 # of one level per value, and every later value unscorable (a lone word, with no

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.io.clinical import MISSING_CODES
 from survival_core.io.dates import (
     excel_serial_dates,
     looks_like_dates,
@@ -205,10 +206,12 @@ def _as_levels(values: set[str], categories: list[str]) -> tuple[dict[str, str],
 def _category_strings(column: pd.Series) -> pd.Series:
     """Categorical values as strings, so JSON can hold the categories; missing stays missing, and
     so is a blank text (a cell of spaces: as a level of its own, the reference level, it moved
-    every patient of the others)."""
+    every patient of the others) and a missing-value code (SAS's '.', Excel's '#N/A':
+    :data:`~survival_core.io.clinical.MISSING_CODES`, a grade '.' was a level)."""
     values = column.astype(object)
     text = values.where(values.isna(), values.map(str))
-    return text.mask(text.notna() & (text.astype(str).str.strip() == ""))
+    written = text.astype(str).str.strip()
+    return text.mask(text.notna() & ((written == "") | written.str.lower().isin(MISSING_CODES)))
 
 
 def _share(fraction: float) -> str:
