@@ -152,6 +152,26 @@ def test_infer_schema_kinds_categories_and_ranges() -> None:
         schema.validate(row, strict_unknown=True)
 
 
+def test_a_centre_coded_as_numbers_is_drafted_as_a_category(tmp_path: Path) -> None:
+    """A 'hospital' of 1/2/3 was drafted as an integer: a Cox model stepped the risk per
+    hospital number and scored a new hospital 4 by extrapolation (as text A/B/C, an unseen 'D'
+    is refused). A length of stay in hospital stays a number."""
+    rows = ["id,os_days,dead,hospital,Study site,Days in hospital"]
+    rows += [
+        f"P{i},{100 + i},{i % 2},{i % 3 + 1},{'' if i == 4 else float(i % 2 + 1)},{i + 3}"
+        for i in range(12)
+    ]
+    (path := tmp_path / "centres.csv").write_text("\n".join(rows) + "\n")
+    schema = read_clinical_spreadsheet(path).schema
+    assert (schema["hospital"].kind, schema["hospital"].categories) == (CATEGORY, ("1", "2", "3"))
+    assert (schema["study_site"].kind, schema["study_site"].categories) == (CATEGORY, ("1", "2"))
+    assert schema["days_in_hospital"].kind == INTEGER
+    stay = {"study_site": 1.0, "days_in_hospital": 5}
+    assert schema.validate({"hospital": 2, **stay}).missing == []
+    with pytest.raises(ClinicalValueError, match="4 is not one of 1, 2, 3"):
+        schema.validate({"hospital": 4, **stay})
+
+
 def test_a_scale_holding_only_0_and_1_is_drafted_as_integer(tmp_path: Path) -> None:
     """An ECOG, grade or count column of a cohort that happens to hold only 0 and 1 is an integer
     variable (ECOG and Karnofsky over their whole scale), not yes/no; other 0/1 columns and

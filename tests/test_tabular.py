@@ -11,7 +11,12 @@ from sksurv.datasets import load_flchain, load_gbsg2, load_whas500
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.tabular import TablePreprocessor, UnseenLevelWarning, is_identifier
+from survival_core.models.tabular import (
+    UNSEEN,
+    TablePreprocessor,
+    UnseenLevelWarning,
+    is_identifier,
+)
 
 
 def flchain() -> pd.DataFrame:
@@ -133,6 +138,23 @@ def test_day_numbers_under_a_date_header_are_not_features() -> None:
     for name in ("diagnosis_date", "LastContactDate", "birth_date", "RANDDT"):
         assert f"'{name}' dropped: dates are not used as features." in prep.notes_
     assert prep.feature_names_out_ == [*TablePreprocessor().fit(X).feature_names_out_, "ADT"]
+
+
+def test_a_centre_coded_as_numbers_is_a_category() -> None:
+    """GBSG2 from three hospitals coded 1/2/3: a number, it gave the Cox model one slope per
+    hospital number and a new hospital 4 a risk by extrapolation; its levels are one-hot now, a
+    gap read as 2.0 is level 2, and hospital 4 is a level the model never saw."""
+    X, _ = load_gbsg2()
+    hospital = pd.Series(np.arange(len(X)) % 3 + 1.0, index=X.index)
+    hospital.iloc[7] = np.nan  # a gap: the column reads as floats
+    prep = TablePreprocessor().fit(X.assign(hospital=hospital))
+    assert prep.feature_names_out_[-2:] == ["hospital=2", "hospital=3"]
+    assert any(n.startswith("'hospital': a centre coded as numbers") for n in prep.notes_)
+    new = X.iloc[:3].assign(hospital=[2, 3, 4])
+    with pytest.warns(UnseenLevelWarning, match="'4'"):
+        encoded = prep.transform(new)
+    assert encoded["hospital=2"].iloc[0] > 0 and encoded["hospital=3"].iloc[1] > 0
+    assert any("'4'" in n and UNSEEN in n for n in prep.transform_notes_)
 
 
 def test_blank_text_cells_are_missing_not_a_level() -> None:

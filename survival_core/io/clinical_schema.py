@@ -90,6 +90,30 @@ def _scale_words(header: str) -> set[str]:
     return set() if words & _YES_NO_WORDS else words
 
 
+#: Header words of the centre a patient came from, and the words beside one in such a header
+#: ('study site', 'treating hospital'; not 'hospital days', a length of stay).
+CENTRE_WORDS = frozenset({"hospital", "centre", "center", "site", "institution", "institute"})
+_CENTRE_QUALIFIERS = frozenset(
+    {"study", "trial", "treating", "treatment", "recruiting", "enrolling", "participating"}
+)
+
+
+def names_a_centre(header: str) -> bool:
+    """True when ``header`` names the centre a patient came from ('hospital', 'Centre', 'study
+    site'): its codes are nominal whatever their writing. As an integer, hospitals 1/2/3 stepped
+    a Cox model's risk per hospital number, and a new hospital 4 was scored by extrapolation."""
+    words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+    return bool(words & CENTRE_WORDS) and words <= CENTRE_WORDS | _CENTRE_QUALIFIERS
+
+
+def level_text(value: Any) -> str:
+    """A category's value as its level's text: a whole number without its '.0' (a centre 2
+    read as 2.0 from a column with a gap is level '2'), spaces collapsed."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
+
+
 def names_a_scale(header: str) -> bool:
     """True when ``header`` names an ordinal scale or a count (``ECOG``, ``WHO PS``, ``grade``,
     ``number of nodes``): its 0 and 1 are levels, not no/yes."""
@@ -192,8 +216,7 @@ class SchemaVariable:
         )
 
     def _category(self, value: Any) -> str:
-        is_whole = isinstance(value, float | np.floating) and float(value).is_integer()
-        text = str(int(value)) if is_whole else " ".join(str(value).split())
+        text = level_text(value)
         for category in self.categories:
             if text.casefold() == category.casefold():
                 return category
@@ -394,7 +417,7 @@ def _infer_variable(name: str, column: pd.Series, unit: str, label: str) -> Sche
         column.dtype == object and len(present) and present.map(type).isin([bool, np.bool_]).all()
     ):
         return SchemaVariable(name, YES_NO, label, unit)
-    if pd.api.types.is_numeric_dtype(column.dtype):
+    if pd.api.types.is_numeric_dtype(column.dtype) and not names_a_centre(name):
         whole = pd.api.types.is_integer_dtype(column.dtype)
         kind = INTEGER if whole else NUMBER
         if present.empty:
@@ -406,7 +429,7 @@ def _infer_variable(name: str, column: pd.Series, unit: str, label: str) -> Sche
         else:
             low, high = _nice_range(*observed, whole=whole)
         return SchemaVariable(name, kind, label, unit, low, high)
-    categories = sorted({" ".join(str(v).split()) for v in present}, key=natural_key)
+    categories = sorted({level_text(v) for v in present}, key=natural_key)
     if not categories:
         raise InputError(f"Column {name!r} has no values to draft its categories from.")
     return SchemaVariable(name, CATEGORY, label, unit, categories=tuple(categories))
@@ -420,7 +443,8 @@ def infer_schema(
 ) -> CohortSchema:
     """Draft a schema from a cleaned table (one column per variable; case_id, time and event are
     skipped): bool columns are yes/no, integer columns integer, float columns number, anything else
-    a category with its observed values (natural order). Ranges are the observed ones widened by
+    a category with its observed values (natural order), as is a centre coded as numbers
+    (:func:`names_a_centre`). Ranges are the observed ones widened by
     :data:`RANGE_MARGIN` of their span and rounded outwards, or for an integer column naming a
     known scale (ECOG, Karnofsky) the scale's range. ``units``/``labels`` by column name."""
     units, labels = units or {}, labels or {}

@@ -36,6 +36,7 @@ import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES
+from survival_core.io.clinical_schema import level_text, names_a_centre
 from survival_core.io.dates import (
     excel_serial_dates,
     looks_like_dates,
@@ -359,7 +360,16 @@ class TablePreprocessor:
     def _fit_column(
         self, name: str, column: pd.Series, stats: _ColumnStats | None
     ) -> dict[str, Any] | None:
-        if stats is None and (numeric := _numeric_or_none(column)) is not None:
+        if names_a_centre(name):  # hospitals 1/2/3 as a number: a risk step per hospital number
+            codes = column if stats is not None else _numeric_or_none(column)
+            if codes is not None:  # levels '1', '2' (a gap made them 1.0, 2.0)
+                column = codes.map(level_text, na_action="ignore")
+                self.notes_.append(
+                    f"'{name}': a centre coded as numbers, read as categories (one column per "
+                    "centre), not as a quantity."
+                )
+            stats = None
+        elif stats is None and (numeric := _numeric_or_none(column)) is not None:
             stats = _ColumnStats.of(numeric.to_numpy(float)[:, None])[0]
         if stats is not None:
             if stats.constant:
