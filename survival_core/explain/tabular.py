@@ -5,8 +5,8 @@ model's input matrix (``model._matrix(X)``: preprocessed, reduced) to
 
 - ``deepsurv`` / ``vaesurv``: the network output, a log-hazard (VAE-SurvNet in eval mode uses the
   latent mean, so it is deterministic);
-- ``discrete``: 1 - S(last edge) = 1 - prod_k (1 - sigmoid(logit_k)), the event probability by the
-  horizon,
+- ``discrete``: the restricted mean time lost by the last edge
+  (:func:`~survival_core.models.discrete.time_lost`, a smooth function of the interval logits),
 
 so ``risk_function(model)(matrix) == model.predict_risk(X)``. Attributions are per patient and per
 model input column (``model.features_used_``), relative to a baseline:
@@ -41,8 +41,8 @@ it runs in float64 on a copy of the network, so the reported ``f_x`` equals ``pr
 Completeness: the attributions of a patient sum to f(x) - f(baseline). ``completeness_delta`` =
 |sum(attr) - (f(x) - f(b))| / max(|f(x) - f(b)|, ``ABS_FLOOR``). The exact integration keeps it
 below ~1e-9 for every patient, also when large attributions cancel (f(x) close to f(b)); the
-absolute floor 1e-8 only matters for a patient at (or within float64 rounding of) the baseline,
-whose attributions are zero. A warning names the delta if it exceeds ``EXACT_TOLERANCE``.
+absolute floor 1e-8 (of |f(b)| where that is above 1: a discrete risk in days) only matters for a
+patient at (or within float64 rounding of) the baseline, whose attributions are zero. A warning names the delta if it exceeds ``EXACT_TOLERANCE``.
 
 Captum path. A network holding any other module (anything but Sequential, VAE-SurvNet, Linear,
 ReLU, Dropout and BatchNorm1d with running statistics) may not be piecewise linear: it gets
@@ -67,7 +67,7 @@ import torch
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
-from survival_core.models.discrete import DiscreteTimeSurv
+from survival_core.models.discrete import DiscreteTimeSurv, time_lost
 from survival_core.models.registry import is_linear_cox
 from survival_core.models.vaesurv import VAENet
 
@@ -170,13 +170,7 @@ def _eval_network(model: TorchSurvivalModel, dtype: torch.dtype) -> torch.nn.Mod
 def _link(model: TorchSurvivalModel) -> Callable[[torch.Tensor], torch.Tensor]:
     """Map from the network output to the reported risk, a float64 vector."""
     if isinstance(model, DiscreteTimeSurv):
-
-        def event_probability(logits: torch.Tensor) -> torch.Tensor:
-            hazards = torch.sigmoid(logits).double()
-            log_keep = torch.log1p(-hazards.clamp(0.0, 1.0 - 1e-12))
-            return 1.0 - torch.exp(log_keep.sum(dim=1))
-
-        return event_probability
+        return lambda logits: time_lost(logits.double(), model.edges)
 
     def log_hazard(output: torch.Tensor) -> torch.Tensor:
         return output.reshape(-1).double()
@@ -359,7 +353,8 @@ def _patient_index(X: Any, n: int) -> pd.Index:
 
 def _deltas(attr: np.ndarray, f_x: np.ndarray, f_b: float) -> np.ndarray:
     difference = f_x - f_b
-    return np.abs(attr.sum(axis=1) - difference) / np.maximum(np.abs(difference), ABS_FLOOR)
+    floor = ABS_FLOOR * max(1.0, abs(f_b))  # of the risk's own scale (a discrete risk in days)
+    return np.abs(attr.sum(axis=1) - difference) / np.maximum(np.abs(difference), floor)
 
 
 def _captum_ig(

@@ -13,7 +13,10 @@ censoring at the last edge (survived every interval), whether or not an event ca
 ``predict_survival`` interpolates within an interval with a constant hazard rate,
 S(t) = S(e_k) (1 - h_k)^((t - e_k) / (e_{k+1} - e_k)); beyond the last edge S stays at S(last edge)
 (no extrapolation: ``survival_until`` says so to the curves and horizons drawn from the model).
-``predict_risk`` = 1 - S(last edge), the probability of the event by the horizon.
+``predict_risk`` is the restricted mean time lost by the last edge, in days (:func:`time_lost`):
+the last edge minus the area under that S(t). It ranks by the whole curve; 1 - S(last edge), the
+risk before, saturated where nearly everyone dies by the last edge (veterans' edges to 2 years:
+every training risk 0.988-0.989, ranked by their fourth decimal; CV c-index 0.61 against 0.67).
 
 The grid must fit the training follow-up (:func:`check_grid`): edges written in months and read
 as days held none of GBSG2's 299 events (every patient survived every interval: a survival of
@@ -23,10 +26,12 @@ kept their untrained hazards of about 0.5, on which the risk rests.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.tables import TIME_UNITS
@@ -107,8 +112,8 @@ class IntervalGrid:
 
     @property
     def risk_scale(self) -> str:
-        """The risk is 1 - S(last edge)."""
-        return f"probability of the event by {self.edges[-1]:g} days"
+        """The risk is :func:`time_lost`."""
+        return f"mean days of life lost by {self.edges[-1]:g} days"
 
     def _fit_matrix(self, Z: Any, event: np.ndarray, time: np.ndarray, validation: Any) -> None:
         check_grid(self.edges, event, time)
@@ -124,6 +129,18 @@ def start_at_null_model(head: torch.nn.Linear, targets: dict[str, torch.Tensor])
     with torch.no_grad():
         head.weight.zero_()
         head.bias.copy_(torch.logit(hazard).to(head.bias))
+
+
+def time_lost(logits: torch.Tensor, edges: Sequence[float]) -> torch.Tensor:
+    """Restricted mean time lost by the last edge (days), one per row of interval ``logits``
+    (rows, K): the last edge minus the area under S(t) as :func:`interval_survival` draws it
+    (a constant hazard rate inside each interval, whose area is S(e_k) w_k h_k / -log(1 - h_k)).
+    Differentiable (the explainers attribute it)."""
+    widths = torch.as_tensor(np.diff(edges), dtype=logits.dtype, device=logits.device)
+    log_keep = F.logsigmoid(-logits)  # log(1 - h_k)
+    at_start = torch.exp(torch.cumsum(log_keep, dim=1) - log_keep)  # S(e_k)
+    per_width = torch.sigmoid(logits) / (-log_keep).clamp_min(1e-12)  # h / -log(1 - h): 1 at h 0
+    return float(edges[-1]) - (at_start * widths * per_width).sum(dim=1)
 
 
 def interval_survival(
@@ -204,4 +221,4 @@ class DiscreteTimeSurv(IntervalGrid, TorchSurvivalModel):
         return interval_survival(self.interval_hazards(Z), self.edges, times)
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
-        return 1.0 - self._survival_matrix(Z, np.asarray([self.edges[-1]]))[:, 0]
+        return time_lost(self._forward_numpy(Z).double(), self.edges).cpu().numpy()

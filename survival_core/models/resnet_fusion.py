@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import mlp
@@ -29,6 +28,7 @@ from survival_core.models.discrete import (
     check_edges,
     interval_survival,
     interval_targets,
+    time_lost,
 )
 from survival_core.models.image_base import ImageSurvivalModel
 from survival_core.models.image_set import ImageRows
@@ -129,7 +129,8 @@ class ResNetFusion(IntervalGrid, ImageSurvivalModel):
     pretrained : path of a local weights file for the ResNet (e.g. MedicalNet), loaded before
         training after a name/shape check; None trains from random initialisation.
     hidden : units of the clinical MLP (Sun 2023: 16, 32, 64). dropout : before the head.
-    edges : interval edges in days (default yearly to 4 years); risk = 1 - S(last edge).
+    edges : interval edges in days (default yearly to 4 years); risk = the mean days lost by the
+        last edge (:func:`.discrete.time_lost`).
     volume_shape, window, margin_mm, patch_size, inference : the image input, as ``cnn3d``.
     lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device : training.
     """
@@ -208,8 +209,8 @@ class ResNetFusion(IntervalGrid, ImageSurvivalModel):
         return discrete_nll(output, targets["survived"], targets["event_at"])
 
     def _risk_from_output(self, output: torch.Tensor) -> torch.Tensor:
-        """1 - S(last edge) = 1 - prod_k (1 - h_k), computed in log space."""
-        return -torch.expm1(F.logsigmoid(-output).sum(dim=1))
+        """The restricted mean time lost by the last edge (:func:`.discrete.time_lost`)."""
+        return time_lost(output, self.edges)
 
     def _survival_matrix(self, Z: ImageRows, times: np.ndarray) -> np.ndarray:
         hazards = torch.sigmoid(self._predict_outputs(Z)).double().cpu().numpy()
