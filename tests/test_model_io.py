@@ -203,3 +203,20 @@ def test_a_model_trained_on_a_gpu_scores_on_a_cpu_only_machine(
     loaded = load_model(copy)
     assert loaded.device == "cuda" and loaded.device_.type == "cpu"
     np.testing.assert_array_equal(loaded.predict_risk(data[2]), model.predict_risk(data[2]))
+
+
+def test_a_discrete_model_of_the_earlier_risk_is_refused_not_rescaled(
+    saved: dict, data: tuple, tmp_path: Path
+) -> None:
+    """Its risk was 1 - S(last edge) (its card's cut and percentiles on that scale); read with
+    today's risk, days of life lost, every patient would fall in the high-risk group."""
+    model, folder = saved["discrete"]
+    assert load_model(folder).predict_risk(data[2]) == pytest.approx(model.predict_risk(data[2]))
+    earlier = tmp_path / "model"
+    earlier.mkdir()
+    document = json.loads((Path(folder) / "model.json").read_text())
+    del document["state"]["risk"]
+    (earlier / "model.json").write_text(json.dumps(document))
+    (earlier / "weights.pt").write_bytes((Path(folder) / "weights.pt").read_bytes())
+    with pytest.raises(InputError, match="saved by an earlier RadSurv.*Train it again"):
+        load_model(earlier)

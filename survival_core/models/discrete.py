@@ -27,6 +27,7 @@ kept their untrained hazards of about 0.5, on which the risk rests.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,10 @@ def check_grid(edges: tuple[float, ...], event: np.ndarray, time: np.ndarray) ->
         )
 
 
+#: The saved state's name of the risk (:func:`time_lost`): models saved before lack it.
+RISK = "time_lost"
+
+
 class IntervalGrid:
     """What models of interval hazards share: their grid checked against the training follow-up
     (:func:`check_grid`), their survival estimated up to its last edge, and a validation loss
@@ -118,6 +123,21 @@ class IntervalGrid:
     def _fit_matrix(self, Z: Any, event: np.ndarray, time: np.ndarray, validation: Any) -> None:
         check_grid(self.edges, event, time)
         super()._fit_matrix(Z, event, time, validation)  # type: ignore[misc]
+
+    def _state(self, folder: Path) -> dict[str, Any]:
+        return {**super()._state(folder), "risk": RISK}  # type: ignore[misc]
+
+    def _set_state(self, state: dict[str, Any], folder: Path) -> None:
+        """A model saved before its risk was :func:`time_lost` is refused: its card's risk
+        groups, percentiles and cut are on the scale of 1 - S(last edge)."""
+        if state.get("risk") != RISK:
+            raise InputError(
+                f"The discrete-time model in {folder} was saved by an earlier RadSurv, whose risk "
+                "was the probability of the event by the last edge (now the mean days of life "
+                "lost by then); its risk groups and percentiles are on that scale. Train it "
+                "again (fit, train, or the Training page)."
+            )
+        super()._set_state(state, folder)  # type: ignore[misc]
 
 
 def start_at_null_model(head: torch.nn.Linear, targets: dict[str, torch.Tensor]) -> None:
