@@ -617,6 +617,21 @@ def test_external_patients_of_a_category_never_developed_on_are_left_out_and_sai
     assert len(left_out) == grade_iii and left_out["case_id"].str.startswith(EXTERNAL_PREFIX).all()
 
 
+def test_a_new_centre_is_refused_by_its_column_not_left_out_patient_by_patient(tmp_path, store):
+    """A development cohort of centres 1 and 2 (a centre column: categories) validated at centre 3:
+    every external patient was left out and the refusal said to validate on the development's
+    categories, which no other hospital can; the column is named, and how to leave it out."""
+    sheet = pd.read_csv(clinical_exports.gbsg2(tmp_path).path)
+    sheet["centre"] = np.where(np.arange(len(sheet)) < 400, 1 + np.arange(len(sheet)) % 2, 3)
+    for name, rows in (("dev", sheet.iloc[:400]), ("new", sheet.iloc[400:])):
+        rows.to_csv(tmp_path / f"{name}.csv", index=False)
+        _import(tmp_path / f"{name}.csv", tmp_path / name)
+    protocol = {"name": "external", "external_cohort": str(tmp_path / "new")}
+    config = _table_config(tmp_path, tmp_path / "dev", name="new-centre", protocol=protocol)
+    with pytest.raises(InputError, match="'centre' \\('3'\\) holds none.*features.select"):
+        run_training(load_config(config), store=store)
+
+
 def test_external_columns_the_model_does_not_read_may_differ(gbsg2, tmp_path, store):
     """A site's export with a column more (a scanner kernel) or fewer (one the development's
     selection leaves out) was refused ('other columns than the development cohort's') though the

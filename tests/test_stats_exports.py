@@ -156,6 +156,19 @@ def test_redcap_form_status_and_fields_are_not_variables(tmp_path: Path) -> None
     assert any("REDCap's own field" in a for a in _actions(result, "redcap_data_access_group"))
 
 
+@pytest.mark.parametrize("values", [["Complete", "Incomplete"], [0, 1, 2]])
+def test_a_complete_column_outside_a_redcap_export_stays_a_variable(
+    tmp_path: Path, gbsg2: pd.DataFrame, values: list
+) -> None:
+    """A resection complete or incomplete is a clinical variable: read as REDCap's form status
+    in a table with no other mark of REDCap, it was dropped."""
+    frame = gbsg2[["pid", "time", "event", *COVARIATES]].rename(columns={"time": "os_days"})
+    frame["resection_complete"] = np.resize(values, len(frame))
+    frame.to_csv(path := tmp_path / "complete.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert "resection_complete" in result.variables.columns
+
+
 @pytest.mark.parametrize(
     ("header", "alive", "dead"),
     [("alive", "yes", "no"), ("alive", 1, 0), ("is_alive", "TRUE", "FALSE"),
@@ -175,13 +188,17 @@ def test_a_given_event_column_headed_alive_or_censored_is_inverted(
     assert any(a.startswith(f"event = 1 - {header!r}") for a in _actions(result, header))
 
 
-def test_a_given_cens_column_is_read_as_written(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
-    """scikit-survival's GBSG2 calls its event indicator 'cens' (1 = event): given, it is read
-    as-is; only a header that says alive or censored is inverted."""
+@pytest.mark.parametrize("header", ["cens", "death (1) / alive (0)", "Dead/Alive", "DeadAlive"])
+def test_a_given_cens_or_dead_alive_column_is_read_as_written(
+    tmp_path: Path, gbsg2: pd.DataFrame, header: str
+) -> None:
+    """scikit-survival's GBSG2 calls its event indicator 'cens' (1 = event), and a header naming
+    a death beside 'alive' says both: given, they are read as-is ('death (1) / alive (0)' was
+    inverted to 387 deaths); only a header that says alive or censored alone is inverted."""
     frame = gbsg2[["pid", "time", *COVARIATES]].rename(columns={"time": "os_days"})
-    frame["cens"] = gbsg2["event"]
+    frame[header] = gbsg2["event"]
     frame.to_csv(path := tmp_path / "cens.csv", index=False)
-    result = read_clinical_spreadsheet(path, event_column="cens")
+    result = read_clinical_spreadsheet(path, event_column=header)
     np.testing.assert_array_equal(result.table["event"], gbsg2["event"])
 
 

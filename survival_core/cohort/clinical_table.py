@@ -18,7 +18,7 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -898,8 +898,10 @@ def _event_01(
 
 def _says_no_event(h: Header) -> bool:
     """Whether an event column's header says its 1 / yes is no event (:data:`NO_EVENT_WORDS`):
-    given as the event column, 'alive' read as-is counted 387 deaths among GBSG2's 299."""
-    return bool(set(h.words) & NO_EVENT_WORDS)
+    given as the event column, 'alive' read as-is counted 387 deaths among GBSG2's 299. A header
+    naming a death too ('death (1) / alive (0)', 'Dead/Alive') says both, and is read as written."""
+    words = set(h.words)
+    return bool(words & NO_EVENT_WORDS) and not words & _DEATH_HEADER_WORDS
 
 
 def _refuse_other_outcomes(h: Header, unknown: list[str], stated: dict[str, int]) -> None:
@@ -1047,17 +1049,35 @@ def _numeric_column(
 _REDCAP_STATUS = frozenset({"0", "1", "2", "incomplete", "unverified", "complete"})
 
 
-def _redcap_field(h: Header, present: pd.Series) -> str:
+def _status_codes(present: pd.Series) -> set[str]:
+    """A column's values as REDCap's form-status codes would be compared (lower case, '2.0' 2)."""
+    return set(present.str.lower().str.replace(r"\.0+$", "", regex=True))
+
+
+def _redcap_export(cells: pd.DataFrame, headers: Mapping[str, Header]) -> bool:
+    """Whether the table is a REDCap export: a 'redcap_*' field or 'record_id', or two or more
+    '<form>_complete' columns of form-status codes (one per form)."""
+    names = [headers[text].name for text in cells.columns]
+    statuses = 0
+    for text, name in zip(cells.columns, names, strict=True):
+        written = cells[text].str.strip()
+        present = written[~written.str.lower().isin(MISSING_TOKENS)]
+        statuses += name.endswith("_complete") and _status_codes(present) <= _REDCAP_STATUS
+    return statuses >= 2 or any(n.startswith("redcap_") or n == "record_id" for n in names)
+
+
+def _redcap_field(h: Header, present: pd.Series, redcap_export: bool) -> str:
     """What REDCap's own column is ("" for a clinical one): its fields named 'redcap_*' (the
-    data access group, the event), and each form's status ('<form>_complete' holding its codes,
-    a 2 or a label among them): how far data entry went, which a form filled only for the
-    patients seen at a visit ties to survival (WHAS500's c-index 0.76 -> 0.88). A yes/no
-    'resection_complete' stays a variable."""
+    data access group, the event), and, in a REDCap export (:func:`_redcap_export`) or holding
+    its 'Unverified', each form's status ('<form>_complete' holding its codes, a 2 or a label
+    among them): how far data entry went, which a form filled only for the patients seen at a
+    visit ties to survival (WHAS500's c-index 0.76 -> 0.88). A yes/no 'resection_complete', and
+    one of Complete/Incomplete or 0/1/2 in another table, stay variables."""
     if h.name.startswith("redcap_"):
         return "REDCap's own field (data access group, event, repeat instance)"
-    codes = set(present.str.lower().str.replace(r"\.0+$", "", regex=True))
+    codes = _status_codes(present)
     status = codes <= _REDCAP_STATUS and bool(codes - {"0", "1"})
-    if h.name.endswith("_complete") and status:
+    if h.name.endswith("_complete") and status and (redcap_export or "unverified" in codes):
         return "REDCap's form status (0 Incomplete, 1 Unverified, 2 Complete)"
     return ""
 
@@ -1088,10 +1108,12 @@ def _clean_variable(
     *,
     order: str | None = None,
     outcome: bool = False,
+    redcap_export: bool = False,
 ) -> tuple[str, pd.Series | None, str]:
     """One column cleaned: ("variable" | "date" | "dropped", values, unit). Dates are kept aside
     (in the file's day/month ``order``); an ``outcome`` column, or one named as a date whose
-    values are not dates, is dropped: a model must not learn the outcome back from it."""
+    values are not dates, is dropped: a model must not learn the outcome back from it; so is
+    REDCap's own field (of a ``redcap_export``, :func:`_redcap_field`)."""
     column = h.text
     tokens = set(h.tokens)
     numbered = tokens & _NUMBER_WORDS and tokens & _IDENTIFYING_NUMBERS and "of" not in tokens
@@ -1103,7 +1125,7 @@ def _clean_variable(
     missing = _missing_mask(cells, column, [] if outcome else report)
     as_written = cells[~missing]
     present = as_written.str.strip()
-    redcap = _redcap_field(h, present)
+    redcap = _redcap_field(h, present, redcap_export)
     if redcap:
         report.append(Coercion(column, f"dropped: {redcap}, not a clinical variable", len(cells)))
         return "dropped", None, ""
@@ -1735,6 +1757,7 @@ def read_clinical_spreadsheet(
     units: dict[str, str] = {}
     labels: dict[str, str] = {}
     dates: dict[str, pd.Series] = {}
+    redcap_export = _redcap_export(cells, headers)
     for text in cells.columns:
         h = headers[text]
         if text in outcome_texts:
@@ -1746,7 +1769,13 @@ def read_clinical_spreadsheet(
             report.append(Coercion(text, _ROW_LABELS_DROPPED, len(cells)))
             continue
         kind, values, var_unit = _clean_variable(
-            cells[text], h, numbers, report, order=order, outcome=is_outcome_like(h)
+            cells[text],
+            h,
+            numbers,
+            report,
+            order=order,
+            outcome=is_outcome_like(h),
+            redcap_export=redcap_export,
         )
         if kind == "date":
             dates[text] = values

@@ -584,6 +584,7 @@ def _unseen_categories(X: pd.DataFrame, external: np.ndarray) -> pd.DataFrame:
         seen = TablePreprocessor(allow_empty=True).fit(X[~external]).unseen_levels(theirs)
         for name, (values, levels) in seen.items():
             known = ", ".join(map(repr, levels))
+            _refuse_unseen_column(name, theirs[name], values, known)
             found += [
                 (case, f"'{name}' is {value!r}, a category the development cohort never had "
                  f"(its levels: {known}); the model would score it as {levels[0]!r}.", None)
@@ -591,6 +592,21 @@ def _unseen_categories(X: pd.DataFrame, external: np.ndarray) -> pd.DataFrame:
                 if pd.notna(value) and str(value) in values
             ]  # fmt: skip
     return pd.DataFrame(found, columns=["case_id", "error", "table"])
+
+
+def _refuse_unseen_column(name: str, theirs: pd.Series, unseen: list[str], known: str) -> None:
+    """Refuse an external cohort none of whose values of ``name`` the development cohort had (a
+    new hospital's 'centre' 3 under a model of centres 1 and 2): the column, not its patients,
+    is what the model cannot score there (every patient was left out, the advice to validate on
+    the development's categories impossible)."""
+    written = theirs.dropna().astype(str)
+    if len(written) and written.isin(unseen).all():
+        raise InputError(
+            f"The external cohort's '{name}' ({', '.join(map(repr, sorted(unseen)))}) holds none "
+            f"of the development cohort's categories ({known}): the model reads '{name}' and "
+            "cannot score it there (a centre column under a new hospital's patients). Leave it "
+            "out of the model (features.select) to validate on this cohort."
+        )
 
 
 def _unseen_note(unseen: pd.DataFrame, n_external: int) -> str:
