@@ -673,3 +673,24 @@ def test_the_discrete_risk_ranks_where_nearly_everyone_dies_by_the_last_edge() -
     factory = partial(make_model, "discrete", edges=[0, 90, 180, 365, 730])
     result = cross_validate(pd.DataFrame(X), y, factory, folds, horizons=(90, 180), n_bootstrap=20)
     assert result.summary["fold_c_index_mean"] > 0.67
+
+
+def test_the_time_lost_falls_with_the_hazard_to_none_and_counts_no_time_before_the_first_edge():
+    """A near-zero hazard (logit below -27.6) counted its whole interval as lost, a patient of
+    the best survival getting nearly the largest risk; edges from 30 days counted those 30 days
+    lost though S is 1 there."""
+    from survival_core.models.discrete import interval_survival, time_lost
+
+    edges = (0.0, 365.0, 730.0, 1095.0, 1460.0)
+    logits = torch.tensor([[v] * 4 for v in (-2.0, -10.0, -27.0, -28.0, -40.0, -110.0)])
+    lost = time_lost(logits.double(), edges).numpy()
+    assert np.all(np.diff(lost) <= 0) and lost[-1] < 1e-9
+    lost32 = time_lost(logits.requires_grad_(), edges)
+    lost32.sum().backward()
+    assert torch.isfinite(lost32).all() and torch.isfinite(logits.grad).all()
+    later = (30.0, 365.0, 730.0)
+    row = torch.tensor([[-1.0, -2.0]], dtype=torch.float64)
+    times = np.linspace(0.0, 730.0, 200_001)
+    curve = interval_survival(torch.sigmoid(row).numpy(), later, times)[0]
+    expected = 730.0 - np.trapezoid(curve, times)
+    assert float(time_lost(row, later)[0]) == pytest.approx(expected, abs=1e-3)

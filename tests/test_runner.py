@@ -662,3 +662,15 @@ def test_external_columns_the_model_does_not_read_may_differ(gbsg2, tmp_path, st
                            protocol=protocol)  # fmt: skip
     with pytest.raises(InputError, match="it lacks 'progrec' and has 'kernel' besides"):
         run_training(load_config(config), store=store)
+
+
+def test_an_identifier_column_is_never_one_the_model_reads():
+    """The external tables are compared on the columns the model reads: an identifier (an
+    export's 'mrn') is never a feature, so one cohort's alone must not refuse the run."""
+    from types import SimpleNamespace
+
+    from survival_core.runs.runner import _reads
+
+    config = SimpleNamespace(features=SimpleNamespace(select=None, clinical=True))
+    assert _reads(config, "age") and _reads(config, "time")
+    assert not _reads(config, "mrn") and not _reads(config, "patient_id")

@@ -235,3 +235,17 @@ def test_sas_and_stata_missing_codes_are_missing(tmp_path: Path, gbsg2: pd.DataF
     assert result.table["tsize"].isna().sum() == (rows % 12 == 0).sum()
     assert "read '.' as missing" in _actions(result, "tsize")
     assert "read '.a' as missing" in _actions(result, "pnodes")
+
+
+def test_an_adam_cnsr_of_several_censoring_reasons_is_event_at_zero(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """CDISC ADaM's CNSR is 0 for the event and 1, 2... for each reason of censoring: its 2 was
+    refused as another outcome, the example header offered reversing its meaning."""
+    frame = gbsg2[["pid", "time", *COVARIATES]].rename(columns={"time": "AVAL"})
+    reasons = np.resize([1, 2, 3], len(frame))
+    frame["CNSR"] = np.where(gbsg2["event"] == 1, 0, reasons)
+    frame.to_csv(path := tmp_path / "adtte.csv", index=False)
+    result = read_clinical_spreadsheet(path, time_column="AVAL", time_unit="days")
+    np.testing.assert_array_equal(result.table["event"], gbsg2["event"])
+    assert any("CDISC ADaM" in a for a in _actions(result, "CNSR"))

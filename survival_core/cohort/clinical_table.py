@@ -830,8 +830,10 @@ def _event_01(
     if len(unstated) == 1 and len(set(stated.values())) == 1:
         complement = {unstated.pop(): 1 - next(iter(stated.values()))}
     mapping: dict[str, int] = {}
+    if _adam_censoring(h, present, stated):  # CDISC ADaM: 0 the event, 1, 2... why censored
+        mapping = {value: int(value == "0") for value in present}
     death_column = _endpoint(h) == "death" and not censoring
-    for value in present:
+    for value in present - set(mapping):
         if value in stated or value in complement:
             mapping[value] = {**stated, **complement}[value]
         elif value not in unstated and (word := _event_word(value)) is not None:
@@ -869,6 +871,8 @@ def _event_01(
             f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
             for code, meaning in complement.items()
         )
+    elif _adam_censoring(h, present, stated):
+        how = "event = CNSR 0 (CDISC ADaM: 0 the event, each other code a reason of censoring)"
     elif censoring and set(mapping) & _CENSOR_CODES and _says_no_event(h):
         how = (
             f"event = 1 - {h.text!r}: its header says its 1 or yes means alive or censored; if "
@@ -894,6 +898,15 @@ def _event_01(
             )
         )
     return event
+
+
+def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> bool:
+    """Whether an event column is CDISC ADaM's CNSR of several codes: 0 for the event, a whole
+    number 1, 2... for each reason of censoring (its 2 was refused as another outcome, the
+    example header given reversing its meaning)."""
+    return (
+        "cnsr" in h.words and not stated and len(present) > 2 and all(v.isdigit() for v in present)
+    )
 
 
 def _says_no_event(h: Header) -> bool:
@@ -1632,8 +1645,9 @@ def read_clinical_spreadsheet(
     ``time_unit`` (days, weeks, months, years); times are returned in days. An automatically
     found censoring column (``censored``) is inverted, as is one given as ``event_column`` whose
     header says its 1 / yes is no event (``alive``, ``survived``, ``censored``, ADaM's ``CNSR``);
-    another given column is read as-is (1, yes, dead = event). Raises :class:`InputError` / :class:`ClinicalValueError` for an
-    unreadable file, a missing ID, time or event column, or repeated patient IDs.
+    another given column is read as-is (1, yes, dead = event). Raises :class:`InputError` /
+    :class:`ClinicalValueError` for an unreadable file, a missing ID, time or event column, or
+    repeated patient IDs.
     """
     path = Path(path)
     report: list[Coercion] = []
@@ -1698,8 +1712,9 @@ def read_clinical_spreadsheet(
                 f"{path.name}: the column {event_text!r} does not say which of its values is "
                 "the event: a 'censor' column's 1 means censored in some exports and the "
                 "event in others (scikit-survival's GBSG2 'cens' and AIDS 'censor'). If its "
-                f"1 means the event, give it as the event column ({_give('event_column', event_text)}); "
-                "if its 1 means censored, name the column 'censored'."
+                "1 means the event, give it as the event column "
+                f"({_give('event_column', event_text)}); if its 1 means censored, name the "
+                "column 'censored'."
             )
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")

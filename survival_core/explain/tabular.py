@@ -42,7 +42,8 @@ Completeness: the attributions of a patient sum to f(x) - f(baseline). ``complet
 |sum(attr) - (f(x) - f(b))| / max(|f(x) - f(b)|, ``ABS_FLOOR``). The exact integration keeps it
 below ~1e-9 for every patient, also when large attributions cancel (f(x) close to f(b)); the
 absolute floor 1e-8 (of |f(b)| where that is above 1: a discrete risk in days) only matters for a
-patient at (or within float64 rounding of) the baseline, whose attributions are zero. A warning names the delta if it exceeds ``EXACT_TOLERANCE``.
+patient at (or within float64 rounding of) the baseline, whose attributions are zero. A warning
+names the delta if it exceeds ``EXACT_TOLERANCE``.
 
 Captum path. A network holding any other module (anything but Sequential, VAE-SurvNet, Linear,
 ReLU, Dropout and BatchNorm1d with running statistics) may not be piecewise linear: it gets

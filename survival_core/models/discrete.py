@@ -93,7 +93,7 @@ def check_grid(edges: tuple[float, ...], event: np.ndarray, time: np.ndarray) ->
     if empty:
         raise InputError(
             f"No training patient is followed past {empty[0]:g} days, where an interval begins: "
-            f"its hazard would never be learned, and the risk (the event's probability by "
+            f"its hazard would never be learned, and the risk (the mean days of life lost by "
             f"{edges[-1]:g} days) rests on it; {hint}."
         )
 
@@ -154,13 +154,18 @@ def start_at_null_model(head: torch.nn.Linear, targets: dict[str, torch.Tensor])
 def time_lost(logits: torch.Tensor, edges: Sequence[float]) -> torch.Tensor:
     """Restricted mean time lost by the last edge (days), one per row of interval ``logits``
     (rows, K): the last edge minus the area under S(t) as :func:`interval_survival` draws it
-    (a constant hazard rate inside each interval, whose area is S(e_k) w_k h_k / -log(1 - h_k)).
+    (1 before the first edge, then a constant hazard rate inside each interval, whose area is
+    S(e_k) w_k h_k / -log(1 - h_k)).
     Differentiable (the explainers attribute it)."""
     widths = torch.as_tensor(np.diff(edges), dtype=logits.dtype, device=logits.device)
     log_keep = F.logsigmoid(-logits)  # log(1 - h_k)
     at_start = torch.exp(torch.cumsum(log_keep, dim=1) - log_keep)  # S(e_k)
-    per_width = torch.sigmoid(logits) / (-log_keep).clamp_min(1e-12)  # h / -log(1 - h): 1 at h 0
-    return float(edges[-1]) - (at_start * widths * per_width).sum(dim=1)
+    # h / -log(1 - h), 1 - h/2 as h -> 0: at logits below -30 it is 1 to 1e-13, where either
+    # part alone underflows (a clamped denominator made a near-zero hazard a whole width lost)
+    tail = logits.clamp_min(-30.0)
+    per_width = torch.sigmoid(tail) / F.softplus(tail)
+    # S is 1 before the first edge (interval_survival): no time is lost there
+    return float(edges[-1] - edges[0]) - (at_start * widths * per_width).sum(dim=1)
 
 
 def interval_survival(

@@ -702,9 +702,12 @@ def _reads(config: Any, column: str) -> bool:
     that ``features.select`` keeps (and, with ``clinical: false``, an image feature), as
     :func:`_columns` chooses them."""
     from survival_core.columns import is_image_feature
+    from survival_core.models.tabular import is_identifier
 
     if column in ("time", "event"):
         return True
+    if is_identifier(column):  # never a feature (an export's 'mrn' beside the case id)
+        return False
     select = config.features.select
     if select and not re.search(select, column):
         return False

@@ -7,7 +7,8 @@ on training + validation rows (their hyper-parameters are tuned by inner CV on t
 Results:
 
 - ``folds``: one row per fold with Harrell's and Uno's c-index, td-AUC per horizon (of the
-  predicted event probability by that horizon) and the IBS on the test rows (omitted for single-patient test folds such as leave-one-out);
+  predicted event probability by that horizon) and the IBS on the test rows (omitted for
+  single-patient test folds such as leave-one-out);
 - ``oof``: out-of-fold risk per patient. Risk scales differ between folds' models, so each fold's
   test risks are z-scored against that model's own training risks before the repeats are averaged;
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
