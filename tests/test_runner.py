@@ -632,6 +632,31 @@ def test_a_new_centre_is_refused_by_its_column_not_left_out_patient_by_patient(t
         run_training(load_config(config), store=store)
 
 
+def test_an_external_validation_of_a_network_validates_the_model_it_registers(
+    gbsg2, tmp_path, store
+):
+    """The external fold held back 25 % of the development rows for a network's early stopping,
+    the registered model then fitted on all of them with its own: the card's external c-index
+    was another fit's (31 of 286 external patients in another risk group)."""
+    from survival_core.evaluation.concordance import harrell_c_index
+    from survival_core.io.tables import load_model_table
+
+    protocol = {"name": "external", "external_cohort": str(gbsg2 / "ext")}
+    model = {"name": "deepsurv", "params": {"epochs": 15}}
+    config = _table_config(tmp_path, gbsg2 / "dev", name="ext-net", model=model, protocol=protocol)
+    result = run_training(load_config(config), store=store)
+    folder = store.get_run(result.run_id).folder
+    oof = pd.read_csv(folder / "reports" / "oof.csv").dropna(subset=["risk"])
+    table = load_model_table([gbsg2 / "ext" / "clinical.csv"])
+    ids = oof["case_id"].str.removeprefix(EXTERNAL_PREFIX)
+    registered = load_scoring_model(folder / "model")
+    risk = registered.model.predict_risk(table.X.loc[ids, registered.inputs])
+    assert np.corrcoef(risk, oof["risk"])[0, 1] == pytest.approx(1.0, abs=1e-9)
+    y = table.subset(ids).y
+    outcome = y[pd.Index(table.subset(ids).case_ids).get_indexer(ids)]
+    assert harrell_c_index(outcome, risk) == pytest.approx(result.metrics["c_index"], abs=1e-9)
+
+
 def test_external_columns_the_model_does_not_read_may_differ(gbsg2, tmp_path, store):
     """A site's export with a column more (a scanner kernel) or fewer (one the development's
     selection leaves out) was refused ('other columns than the development cohort's') though the

@@ -271,3 +271,11 @@ def test_columns_that_tell_the_event_are_not_variables(tmp_path: Path, gbsg2: pd
     flchain.to_csv(path := tmp_path / "flchain.csv", index=False)
     result = read_clinical_spreadsheet(path, time_unit="days")
     assert "chapter" not in result.variables.columns and "kappa" in result.variables.columns
+
+
+def test_a_stata_lower_case_subjid_is_the_patient_id(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
+    """CDISC's SUBJID was found as an ID ending in capital 'ID', its Stata export's 'subjid'
+    refused as holding no patient ID column."""
+    frame = gbsg2[["pid", "time", "event", *COVARIATES]].rename(columns={"pid": "subjid"})
+    frame.to_csv(path := tmp_path / "stata.csv", index=False)
+    assert read_clinical_spreadsheet(path, time_unit="days").id_column == "subjid"

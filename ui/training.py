@@ -446,19 +446,19 @@ def model_comparison(reports: Path, kind: str | None) -> None:
     table = pd.read_csv(table_path)
     final = selection.get("final") or {}
     ensemble = kind == "ensemble"
-    if final:  # the registered model's choice on all development rows
+    if final and ensemble:  # the registered ensemble weighs its candidates; it chose none
+        weights = {c["label"]: c["weight"] for c in final.get("candidates", [])}
+        table.insert(1, "final weight", table["model"].map(weights))
+    elif final:  # the registered model: auto's choice on all development rows
         table.insert(
             1,
             "final model",
             table["model"].map(lambda m: "chosen" if m == final.get("chosen") else ""),
         )
-        if ensemble:
-            weights = {c["label"]: c["weight"] for c in final.get("candidates", [])}
-            table["final weight"] = table["model"].map(weights)
     folds = selection.get("events_per_variable_range") or selection.get("events_per_variable")
     note = _events_note(folds, final.get("events_per_variable"))
     rule = final.get("choice_rule") or selection.get("choice_rule")
-    if rule:
+    if rule and not ensemble:
         note += f" `auto` took the simplest candidate {rule}."
     if ensemble:
         note += _stacked_note(final)

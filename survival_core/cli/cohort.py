@@ -121,7 +121,7 @@ def run_withdraw(args: argparse.Namespace) -> int:
     if done.runs:
         output.progress(
             f"note: {len(done.runs)} run or model folder(s) name a withdrawn case in their "
-            f"outputs (kept as trained): {', '.join(done.runs[:10])}; delete them (Runs page) to "
+            f"outputs (kept as trained): {', '.join(done.runs[:10])}; delete those folders to "
             "remove it there too."
         )
     output.report(done.summary(), args.json)

@@ -78,6 +78,8 @@ ID_NAMES = (
     "case_submitter_id", "submitter_id", "bcr_patient_barcode",
     "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
     "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
+    # CDISC's subject identifiers, as SAS writes them (SUBJID) and Stata lower-cases them
+    "subjid", "usubjid",
     # French, German, Spanish, Italian ('N° patient' is 'n_patient', 'Pat.-Nr.' 'pat_nr')
     "n_patient", "no_patient", "num_patient", "numero_patient", "id_patient", "identifiant",
     "identifiant_patient", "patientennummer",
