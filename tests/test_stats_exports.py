@@ -90,6 +90,21 @@ def test_a_start_date_named_diag_gives_the_time(tmp_path: Path, gbsg2: pd.DataFr
     np.testing.assert_array_equal(result.table["time"], gbsg2["time"])
 
 
+@pytest.mark.parametrize("form", ["%d%b%Y", "%d%b%Y lower", "%d-%b-%y"])
+def test_dates_with_month_names_give_the_time(
+    tmp_path: Path, gbsg2: pd.DataFrame, form: str
+) -> None:
+    """SAS's DATE9. ('11DEC1998'), Stata's %td ('11dec1998') and Excel's d-mmm-yy ('30-Sep-88')
+    were refused ('not read as dates'), or read as numbers in several units."""
+    frame = gbsg2[["pid", *COVARIATES, "event"]].rename(columns={"event": "dead"})
+    for name, column in (("date_of_diagnosis", "diag"), ("date_of_last_follow_up", "last")):
+        written = gbsg2[column].dt.strftime(form.removesuffix(" lower"))
+        frame[name] = written.str.lower() if form.endswith("lower") else written
+    frame.to_csv(path := tmp_path / "date9.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    np.testing.assert_array_equal(result.table["time"], gbsg2["time"])
+
+
 def test_a_cdisc_ending_is_a_date_only_when_its_values_are(
     tmp_path: Path, gbsg2: pd.DataFrame
 ) -> None:

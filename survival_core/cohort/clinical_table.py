@@ -911,10 +911,11 @@ def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> boo
     )
 
 
-#: Fewest patients of each outcome (event, none), and of each category, and most categories,
-#: of a column judged to tell them apart: beyond, a real predictor may do so by chance (a
-#: category of one patient always holds one outcome alone).
-_FEWEST_TO_TELL = 5
+#: Fewest patients of each outcome (event, none) and of each category, and most categories, of
+#: a column judged to tell them apart: beyond, a real predictor may do so by chance (a category
+#: of one patient always holds one outcome alone; of 12 patients, a strong binary one might).
+_FEWEST_TO_TELL = 10
+_FEWEST_IN_A_LEVEL = 5
 _MOST_LEVELS_TO_TELL = 4
 
 
@@ -938,7 +939,7 @@ def _tells_the_event(values: pd.Series, event: pd.Series) -> str:
     written = pd.Series(values[known][present].astype(str).to_numpy())
     with_event, without = set(written[died[present]]), set(written[~died[present]])
     counts = written.value_counts()
-    few = len(counts) <= _MOST_LEVELS_TO_TELL and counts.min() >= _FEWEST_TO_TELL
+    few = len(counts) <= _MOST_LEVELS_TO_TELL and counts.min() >= _FEWEST_IN_A_LEVEL
     if few and with_event and without and not with_event & without:
         return (
             f"its values tell the patients with the event ({_show(sorted(with_event))}) from "

@@ -18,7 +18,13 @@ import pandas as pd
 ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 DMY_DATE = r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})"
 #: A d/m/y or m/d/y date with a two-digit year ('10/06/22'), whose century is a guess.
-TWO_DIGIT_YEAR = r"\d{1,2}[./-]\d{1,2}[./-]\d{2}"
+TWO_DIGIT_YEAR = r"\d{1,2}[./-]\d{1,2}[./-]\d{2}|\d{1,2}[-\s]?[A-Za-z]{3}[-\s]?\d{2}"
+#: A day, an English month name's first three letters and a year, as SAS's DATE9. ('11DEC1998'),
+#: Stata's %td ('11dec1998') and Excel's d-mmm-yy ('30-Sep-88') write them.
+NAMED_MONTH_DATE = r"(\d{1,2})[-\s]?([A-Za-z]{3})[-\s]?(\d{4}|\d{2})"
+_MONTHS = {m: k for k, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+)}  # fmt: skip
 #: A date given to the month, as de-identified exports write one ('1985-02', '02/1985').
 YEAR_MONTH = r"(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])|(?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
 #: Share of a column's present values that must read as dates for it to be a date column.
@@ -85,6 +91,16 @@ def _parts(present: pd.Series) -> pd.DataFrame | None:
     return parts.apply(pd.to_numeric)
 
 
+def _named_month_parts(present: pd.Series) -> pd.DataFrame | None:
+    """Day, month and year of a column of :data:`NAMED_MONTH_DATE` texts; None when under
+    :data:`DATE_SHARE` of them are."""
+    parts = present.str.extract(f"^{NAMED_MONTH_DATE}$")
+    month = parts[1].str.lower().map(_MONTHS)
+    if not len(present) or month.notna().mean() < DATE_SHARE:
+        return None
+    return pd.DataFrame({0: pd.to_numeric(parts[0]), 1: month, 2: pd.to_numeric(parts[2])})
+
+
 def date_order(columns: Iterable[pd.Series]) -> str | None:
     """The day/month order a file's d/m/y-or-m/d/y columns prove together: day first when a first
     number is above 12 somewhere, month first when a second one is, None when nothing says (or
@@ -107,11 +123,15 @@ def parse_dates(present: pd.Series, order: str | None = None) -> tuple[pd.Series
     text = present.str.strip()
     if is_iso(text):
         return pd.to_datetime(text, errors="coerce", format="ISO8601"), "ISO (year-month-day)"
-    parts = _parts(text)
+    named = _named_month_parts(text)
+    parts = _parts(text) if named is None else named
     if parts is None:
         return None
     first, second, year = parts[0], parts[1], parts[2]
     year = year.where(year >= 100, year + np.where(year <= date.today().year % 100, 2000, 1900))
+    if named is not None:
+        frame = pd.DataFrame({"year": year, "month": second, "day": first})
+        return pd.to_datetime(frame, errors="coerce"), "day, month name, year (SAS, Stata)"
     if order is None:
         if (first > 12).any() or not (second > 12).any():
             order = DAY_FIRST
@@ -151,8 +171,8 @@ def excel_serial_dates(values: pd.Series) -> pd.Series | None:
 
 
 def looks_like_dates(column: pd.Series) -> bool:
-    """Whether a text column's present values are (nearly) all dates (ISO, d/m/y or m/d/y, or
-    to the month: :data:`YEAR_MONTH`)."""
+    """Whether a text column's present values are (nearly) all dates (ISO, d/m/y or m/d/y, a
+    month's name: :data:`NAMED_MONTH_DATE`, or to the month: :data:`YEAR_MONTH`)."""
     present = column.dropna()
     if present.empty or not all(isinstance(v, str) for v in present):
         return False
@@ -160,5 +180,6 @@ def looks_like_dates(column: pd.Series) -> bool:
     return (
         is_iso(text)
         or _parts(text) is not None
+        or _named_month_parts(text) is not None
         or bool(text.str.fullmatch(YEAR_MONTH).mean() >= DATE_SHARE)
     )
