@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer
+from sksurv.datasets import load_flchain, load_gbsg2, load_veterans_lung_cancer
 
 from survival_core.errors import InputError
 from survival_core.io.tables import load_model_table
@@ -300,3 +300,21 @@ def test_a_hospital_spreadsheet_is_pointed_to_the_import(tmp_path: Path) -> None
     for name in ("export.csv", "export.xlsx"):
         with pytest.raises(InputError, match=r"read by the cohort import \(`cohort import"):
             load_model_table([tmp_path / name])
+
+
+def test_a_column_that_tells_the_event_is_not_a_feature(tmp_path):
+    """flchain's cause of death, filled for the dead alone, and an ADaM source domain ('DS' for
+    the deaths, 'SV' for the last visits) were features of `cv --table`, as the cohort import
+    no longer keeps them."""
+    X, y = load_flchain()
+    table = X.assign(
+        case_id=[f"F{i:04d}" for i in range(len(X))],
+        time=y["futime"],
+        event=y["death"].astype(int),
+        srcdom=np.where(y["death"], "DS", "SV"),
+    )
+    table.to_csv(path := tmp_path / "flchain.csv", index=False)
+    loaded = load_model_table([path])
+    assert "chapter" not in loaded.X and "srcdom" not in loaded.X and "kappa" in loaded.X
+    (note,) = [n for n in loaded.notes if n.startswith("Left out as the event in disguise")]
+    assert "chapter: filled only for the patients with the event" in note

@@ -70,6 +70,7 @@ from survival_core.io.tables import (
     TIME_UNITS,
     YES_NO_ABROAD,
     holds_row_labels,
+    tells_the_event,
 )
 
 #: Header names of the patient ID column, most specific first (compared normalised).
@@ -909,44 +910,6 @@ def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> boo
     return (
         "cnsr" in h.words and not stated and len(present) > 2 and all(v.isdigit() for v in present)
     )
-
-
-#: Fewest patients of each outcome (event, none) and of each category, and most categories, of
-#: a column judged to tell them apart: beyond, a real predictor may do so by chance (a category
-#: of one patient always holds one outcome alone; of 12 patients, a strong binary one might).
-_FEWEST_TO_TELL = 10
-_FEWEST_IN_A_LEVEL = 5
-_MOST_LEVELS_TO_TELL = 4
-
-
-def _tells_the_event(values: pd.Series, event: pd.Series) -> str:
-    """Why a variable is the event in disguise ("" if it is not): filled only for the patients
-    with the event, or only for the others (flchain's cause of death, an ADaM EVNTDESC or
-    CNSDTDSC), or of a few categories each held by one outcome alone (an ADaM SRCDOM: 'DS' for
-    the deaths, 'SV' for the last visits): as a predictor it hands the model the outcome (an
-    ADaM export's CV c-index 0.86 for 0.66)."""
-    known = event.notna().to_numpy()
-    died = event[known].astype(bool).to_numpy()
-    if min(died.sum(), (~died).sum()) < _FEWEST_TO_TELL:
-        return ""
-    present = values[known].notna().to_numpy()
-    if (present == died).all() or (present == ~died).all():
-        whose = "with the event" if (present == died).all() else "without the event"
-        return (
-            f"filled only for the patients {whose} (a cause of death, an event's "
-            "description): it tells the outcome, it does not predict it"
-        )
-    written = pd.Series(values[known][present].astype(str).to_numpy())
-    with_event, without = set(written[died[present]]), set(written[~died[present]])
-    counts = written.value_counts()
-    few = len(counts) <= _MOST_LEVELS_TO_TELL and counts.min() >= _FEWEST_IN_A_LEVEL
-    if few and with_event and without and not with_event & without:
-        return (
-            f"its values tell the patients with the event ({_show(sorted(with_event))}) from "
-            f"the others ({_show(sorted(without))}) exactly: it tells the outcome, it does not "
-            "predict it"
-        )
-    return ""
 
 
 def _says_no_event(h: Header) -> bool:
@@ -1916,7 +1879,7 @@ def read_clinical_spreadsheet(
             + _why_no_time_from_dates(dates_frame, headers, report)
         )
     for name in list(variables):
-        why = _tells_the_event(variables[name], event)
+        why = tells_the_event(variables[name], event)
         if why:
             report.append(Coercion(texts[name], f"dropped: {why}", int(variables[name].size)))
             del variables[name], units[name], labels[name]
