@@ -833,7 +833,8 @@ def _event_01(
     if len(unstated) == 1 and len(set(stated.values())) == 1:
         complement = {unstated.pop(): 1 - next(iter(stated.values()))}
     mapping: dict[str, int] = {}
-    if _adam_censoring(h, present, stated):  # CDISC ADaM: 0 the event, 1, 2... why censored
+    adam = _adam_censoring(h, present, stated)
+    if adam:  # CDISC ADaM: 0 the event, 1, 2... why censored
         mapping = {value: int(value == "0") for value in present}
     death_column = _endpoint(h) == "death" and not censoring
     for value in present - set(mapping):
@@ -874,7 +875,7 @@ def _event_01(
             f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
             for code, meaning in complement.items()
         )
-    elif _adam_censoring(h, present, stated):
+    elif adam:
         how = "event = CNSR 0 (CDISC ADaM: 0 the event, each other code a reason of censoring)"
     elif censoring and set(mapping) & _CENSOR_CODES and _says_no_event(h):
         how = (
@@ -1286,7 +1287,7 @@ _FOLLOW_UP_DATE_WORDS = {
 
 def _birth_dates(dates: pd.DataFrame, headers: dict[str, Header]) -> set[str]:
     """The date columns whose header names a birth date."""
-    return {c for c in dates if {"birth", "dob", "brth"} & _date_role_words(headers[c])}
+    return {c for c in dates if {"birth", "dob", "brth"} & date_stems(headers[c].words)}
 
 
 def _one_date(
@@ -1301,13 +1302,7 @@ def _dates_named(
     dates: pd.DataFrame, headers: dict[str, Header], words: set[str], taken: set[str | None]
 ) -> list[str]:
     """The date columns (not in ``taken``) whose header holds one of ``words``."""
-    return [c for c in dates if c not in taken and words & _date_role_words(headers[c])]
-
-
-def _date_role_words(h: Header) -> set[str]:
-    """The words saying whose date a date column is: its header's words, split at its case
-    ('DiagnosisDate') and glued date words unglued ('dxdate': dx; CDISC's 'DTHDT': dth)."""
-    return date_stems(h.words)
+    return [c for c in dates if c not in taken and words & date_stems(headers[c].words)]
 
 
 def _why_no_time_from_dates(
@@ -1327,7 +1322,7 @@ def _why_no_time_from_dates(
         ("death or last follow-up", _DEATH_DATE_WORDS | _FOLLOW_UP_DATE_WORDS),
     )
     for role, words in roles if not dates.empty else ():
-        found = [c for c in dates if c not in birth and words & _date_role_words(headers[c])]
+        found = [c for c in dates if c not in birth and words & date_stems(headers[c].words)]
         if len(found) > 1 and role == "start":
             why.append(
                 f"several start dates ({_show(found)}): keep only the one the time counts from"

@@ -340,8 +340,8 @@ def tells_the_event(values: pd.Series, event: pd.Series) -> str:
     if min(died.sum(), (~died).sum()) < _FEWEST_TO_TELL:
         return ""
     present = values[known].notna().to_numpy()
-    if (present == died).all() or (present == ~died).all():
-        whose = "with the event" if (present == died).all() else "without the event"
+    if (present == died).all() or (present != died).all():
+        whose = "with the event" if present[died].all() else "without the event"
         return (
             f"filled only for the patients {whose} (a cause of death, an event's "
             "description): it tells the outcome, it does not predict it"

@@ -144,8 +144,9 @@ def holdout_metrics(
 
 
 def _z_scores(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``values`` standardised column by column against ``reference`` (a fold model's training
-    predictions), as test risks are before the folds are pooled."""
+    """``values`` standardised (column by column) against ``reference``, a fold model's training
+    predictions: its test risks, and its event probabilities by each horizon, before the folds
+    are pooled."""
     scale = reference.std(axis=0)
     return (values - reference.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
 
@@ -176,7 +177,6 @@ def run_fold(
         fit_rows = np.sort(np.concatenate([fold.train, fold.validation]))
         model.fit(X.iloc[fit_rows], y[fit_rows])
     train_risk = model.predict_risk(X.iloc[fit_rows])
-    scale = float(train_risk.std()) or 1.0
     train_event = 1.0 - model.predict_survival(X.iloc[fit_rows], horizons)
     with unseen_levels_noted():  # said once per run from the notes, not per fold (52 times)
         risk = model.predict_risk(X.iloc[fold.test])
@@ -226,7 +226,7 @@ def run_fold(
         **metrics,
         "test": fold.test,
         "risk": risk,
-        "risk_z": (risk - float(train_risk.mean())) / scale,
+        "risk_z": _z_scores(risk, train_risk),
         "survival": survival,
         "survival_at_horizons": at_horizons,
         "event_z": _z_scores(event_by, train_event),
