@@ -970,6 +970,37 @@ def test_datetime_cells_give_days_between_the_dates(tmp_path: Path) -> None:
     assert read_clinical_spreadsheet(serials).table["time"].tolist() == y["time"].tolist()
 
 
+@pytest.mark.parametrize(
+    "style",
+    [
+        "%-m/%-d/%Y %-H:%M",  # US Excel's CSV of datetime cells
+        "%-m/%-d/%Y %-I:%M:%S %p",  # .NET and SQL Server exports
+        "%d.%m.%Y %H:%M:%S",  # a German hospital system
+        "%d%b%Y:%H:%M:%S",  # SAS's DATETIME20.
+        "%Y-%m-%dT%H:%M:%S.000Z",  # FHIR / JSON exports in UTC
+        "%Y-%m-%dT%H:%M:%S-05:00",  # ISO with the site's offset
+    ],
+)
+def test_dates_written_with_a_time_of_day(tmp_path: Path, style: str) -> None:
+    """Dates written as datetimes, with a clock time and a zone or not: GBSG2's times were all
+    refused ("no survival time column recognised"); the time is read off, the written date
+    kept (23:30 at -05:00 stays that day, as the site recorded it)."""
+    from survival_core.models.tabular import is_dates
+
+    sheet, y = _gbsg2_sheet(150)
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2003-01-01") + pd.to_timedelta(rng.integers(0, 2000, 150), "D")
+    start += pd.to_timedelta(rng.integers(0, 24 * 60, 150), "min")
+    end = start.normalize() + pd.to_timedelta(y["time"], "D") + pd.Timedelta(hours=23, minutes=30)
+    sheet["Date of diagnosis"] = start.strftime(style).str.upper()
+    sheet["Date of last contact"] = end.strftime(style).str.upper()
+    sheet.drop(columns="tsize").to_csv(path := tmp_path / "registry.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.table["time"].tolist() == y["time"].tolist()
+    assert "Date of diagnosis" not in result.variables
+    assert is_dates("Date of diagnosis", sheet["Date of diagnosis"].astype(object))
+
+
 def _gbsg2_book(rows: int):
     """GBSG2's first ``rows`` patients in a workbook's first sheet (ID, time, event, variables)."""
     import openpyxl

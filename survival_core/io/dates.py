@@ -1,5 +1,5 @@
 """Dates in tables as sites export them: ISO, day/month/year or month/day/year text, and Excel's
-serial day numbers.
+serial day numbers, with or without a time of day.
 
 A spreadsheet's day/month order is one choice for the whole file (:func:`date_order`): a column
 of a few US dates, none with a day above 12, is read in the order another column of the same file
@@ -15,7 +15,16 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
+#: A time of day after a date, as exports write a datetime: Excel's '6/29/2004 0:00', .NET's
+#: '6/29/2004 12:00:00 AM', '29.06.2004 00:00:00', SAS's DATETIME20. '29JUN2004:00:00:00', ISO's
+#: 'T08:30:00.000Z' or '+01:00' (FHIR, JSON exports). Survival is counted in calendar days
+#: between the dates as written at the site, so the time and its zone are read off (converted
+#: to UTC, 2004-06-29T23:30-05:00 would be the next day).
+CLOCK_TIME = (
+    r"(?:[ T]|:(?=\d{1,2}:))\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+    r"(?:\s?[AaPp]\.?[Mm]\.?)?(?:\s?(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?"
+)
 DMY_DATE = r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})"
 #: A d/m/y or m/d/y date with a two-digit year ('10/06/22'), whose century is a guess.
 TWO_DIGIT_YEAR = r"\d{1,2}[./-]\d{1,2}[./-]\d{2}|\d{1,2}[-\s]?[A-Za-z]{3}[-\s]?\d{2}"
@@ -77,6 +86,11 @@ def date_stems(words: Iterable[str]) -> set[str]:
     return stems - {""}
 
 
+def date_part(written: pd.Series) -> pd.Series:
+    """Date texts without their surrounding blanks and a :data:`CLOCK_TIME` after the date."""
+    return written.str.strip().str.replace(f"(?<=\\S){CLOCK_TIME}$", "", regex=True)
+
+
 def is_iso(present: pd.Series) -> bool:
     """Whether (nearly) all of a column's present texts are ISO dates."""
     return bool(len(present)) and present.str.fullmatch(ISO_DATE).mean() >= DATE_SHARE
@@ -107,7 +121,7 @@ def date_order(columns: Iterable[pd.Series]) -> str | None:
     the columns contradict each other, so each keeps its own)."""
     day_first = month_first = False
     for present in columns:
-        parts = _parts(present.str.strip())
+        parts = _parts(date_part(present))
         if parts is None:
             continue
         day_first |= bool((parts[0] > 12).any())
@@ -119,8 +133,9 @@ def date_order(columns: Iterable[pd.Series]) -> str | None:
 
 def parse_dates(present: pd.Series, order: str | None = None) -> tuple[pd.Series, str] | None:
     """A column's present texts as dates and the order read (ISO, day/month...), when (nearly)
-    all are dates; ``order`` is the file's (:func:`date_order`), else the column's own."""
-    text = present.str.strip()
+    all are dates; ``order`` is the file's (:func:`date_order`), else the column's own. A time of
+    day after a date is read off (:data:`CLOCK_TIME`)."""
+    text = date_part(present)
     if is_iso(text):
         return pd.to_datetime(text, errors="coerce", format="ISO8601"), "ISO (year-month-day)"
     named = _named_month_parts(text)
@@ -150,7 +165,7 @@ def births_before(
     """Birth dates ``born`` whose year was ``written`` with two digits put a century earlier
     where they fall after the ``reference`` date (diagnosed in 2002, '10/06/22' is 1922, not the
     2022 :func:`parse_dates` reads by today's century), and which were."""
-    two_digit = written.str.strip().str.fullmatch(TWO_DIGIT_YEAR).fillna(False).astype(bool)
+    two_digit = date_part(written).str.fullmatch(TWO_DIGIT_YEAR).fillna(False).astype(bool)
     moved = two_digit & (born > reference)
     return born.where(~moved, born - pd.DateOffset(years=100)), moved
 
@@ -172,11 +187,12 @@ def excel_serial_dates(values: pd.Series) -> pd.Series | None:
 
 def looks_like_dates(column: pd.Series) -> bool:
     """Whether a text column's present values are (nearly) all dates (ISO, d/m/y or m/d/y, a
-    month's name: :data:`NAMED_MONTH_DATE`, or to the month: :data:`YEAR_MONTH`)."""
+    month's name: :data:`NAMED_MONTH_DATE`, or to the month: :data:`YEAR_MONTH`), a time of day
+    after them or not."""
     present = column.dropna()
     if present.empty or not all(isinstance(v, str) for v in present):
         return False
-    text = present.str.strip()
+    text = date_part(present)
     return (
         is_iso(text)
         or _parts(text) is not None
