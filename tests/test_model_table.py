@@ -318,3 +318,47 @@ def test_a_column_that_tells_the_event_is_not_a_feature(tmp_path):
     assert "chapter" not in loaded.X and "srcdom" not in loaded.X and "kappa" in loaded.X
     (note,) = [n for n in loaded.notes if n.startswith("Left out as the event in disguise")]
     assert "chapter: filled only for the patients with the event" in note
+
+
+def test_no_value_codes_are_missing_as_the_cohort_import_reads_them(
+    tmp_path: Path, veterans: pd.DataFrame
+) -> None:
+    """A registry's -99 for an unknown age and 9999 for an unknown follow-up, in a table given
+    to cv/fit: the ages were kept as patients 160 years younger than the median, the times as
+    27 years followed; now they are missing (rows without a time left out), each said."""
+    coded = veterans.copy()
+    coded.loc[[3, 40, 77], "Age_in_years"] = -99
+    coded.loc[[10, 20], "time"] = 9999
+    coded.to_csv(tmp_path / "t.csv", index=False)
+    table = load_model_table([tmp_path / "t.csv"])
+    assert "VA-010" not in table.case_ids and "VA-020" not in table.case_ids
+    assert "2 time value(s) 9999 read as missing" in " ".join(table.notes)
+    assert table.y["time"].max() == veterans["time"].drop(index=[10, 20]).max()
+    prep = TablePreprocessor().fit(table.X)
+    blank = table.X.copy()
+    blank.loc[blank["Age_in_years"] == -99, "Age_in_years"] = np.nan
+    np.testing.assert_allclose(
+        prep.transform(table.X).to_numpy(), TablePreprocessor().fit(blank).transform(blank)
+    )
+    assert any("3 value(s) -99 read as missing" in n for n in prep.notes_)
+    # a new patient from the same export: imputed as the training rows' -99 were, and said
+    saved = TablePreprocessor.from_dict(prep.to_dict())
+    new = table.X.iloc[[0]].assign(Age_in_years=-99)
+    median = table.X.iloc[[0]].assign(Age_in_years=np.median(blank["Age_in_years"].dropna()))
+    scored = saved.transform(new)
+    assert "-99 read as missing (the training table's no-value code)" in saved.transform_notes_[0]
+    np.testing.assert_allclose(scored, saved.transform(median))
+
+
+def test_numbers_like_no_value_codes_among_their_peers_are_kept() -> None:
+    """-99 among negative values (a CT minimum in HU) and 999 among values up to 900 are
+    values, not codes."""
+    X = pd.DataFrame(
+        {
+            "firstorder_Minimum": [-1024.0, -99.0, -350.0, -870.0, -120.0],
+            "count": [999.0, 900.0, 10.0, 450.0, 30.0],
+        }
+    )
+    prep = TablePreprocessor().fit(X)
+    assert not any("no-value code" in n for n in prep.notes_)
+    assert prep.columns_[0]["fill"] == -350.0 and prep.columns_[1]["fill"] == 450.0

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical import MISSING_TOKENS
+from survival_core.io.clinical import MISSING_TOKENS, no_value_numbers
 from survival_core.io.clinical_schema import (
     NO_TOKENS,
     YES_TOKENS,
@@ -175,7 +175,6 @@ _NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false", *YES_NO_ABROAD}
 _BOOL_YES = YES_TOKENS - {"1", "t"}
 _BOOL_NO = NO_TOKENS - {"0", "f"}
-_SENTINELS = (-9999.0, -999.0, -99.0, 999.0, 9999.0)
 #: Share of a column's present values that must be numbers for it to be numeric (the rest,
 #: text without digits such as "not done", is read as missing and reported).
 _NUMERIC_SHARE = 0.95
@@ -974,21 +973,16 @@ def _merge_spellings(present: pd.Series, column: str, report: list[Coercion]) ->
 
 
 def _sentinels(values: pd.Series, column: str, report: list[Coercion]) -> pd.Series:
-    """-999-style codes read as missing when they lie clearly outside the other values (in a
-    variable, or the survival time: 9999 days among GBSG2's at most 2659 were read as 27
-    years of follow-up)."""
-    for sentinel in _SENTINELS:
-        hit = values == sentinel
-        others = values[~hit & ~values.isin(_SENTINELS)].dropna()
-        if not hit.any() or others.empty:
-            continue
-        clear = others.min() >= 0 if sentinel < 0 else others.max() * 2 < sentinel
-        if clear:
-            report.append(
-                Coercion(column, f"read {sentinel:g} as missing (a no-value code)", int(hit.sum()))
+    """-999-style codes read as missing when they lie clearly outside the other values
+    (:func:`~survival_core.io.clinical.no_value_numbers`), in a variable or the survival time."""
+    codes = no_value_numbers(values.to_numpy(float, na_value=float("nan")))
+    for code in codes:
+        report.append(
+            Coercion(
+                column, f"read {code:g} as missing (a no-value code)", int((values == code).sum())
             )
-            values = values.where(~hit)
-    return values
+        )
+    return values.where(~values.isin(codes)) if codes else values
 
 
 def _value_units(present: pd.Series) -> pd.DataFrame:

@@ -107,6 +107,28 @@ MISSING_TOKENS = MISSING_CODES | frozenset(
 )  # fmt: skip
 
 
+#: Numbers sites write for "no value" in a numeric column (-99 for an unknown age, 9999 days for
+#: an unknown follow-up), read as missing where they lie clearly outside the column's other
+#: values (:func:`no_value_numbers`).
+NO_VALUE_NUMBERS = (-9999.0, -999.0, -99.0, 999.0, 9999.0)
+
+
+def no_value_numbers(values: np.ndarray) -> list[float]:
+    """The :data:`NO_VALUE_NUMBERS` a column of numbers (NaN missing) holds as no-value codes: a
+    negative one where its other values are never below 0, a positive one above twice their
+    largest (9999 days among GBSG2's at most 2659 read as 27 years of follow-up)."""
+    values = np.asarray(values, dtype=float)
+    coded = np.isin(values, NO_VALUE_NUMBERS)
+    others = values[~coded & ~np.isnan(values)]
+    if not coded.any() or others.size == 0:
+        return []
+    return [
+        code
+        for code in NO_VALUE_NUMBERS
+        if (values == code).any() and (others.min() >= 0 if code < 0 else others.max() * 2 < code)
+    ]
+
+
 def in_unit(name: str, median: float) -> bool:
     """Whether a numeric column named as the demo's variable ``name`` has its median where that
     variable's cohorts have theirs in its unit (:attr:`ClinicalVariable.typical`): tumour

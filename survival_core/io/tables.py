@@ -18,7 +18,7 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical import MISSING_CODES
+from survival_core.io.clinical import MISSING_CODES, no_value_numbers
 from survival_core.io.delimited import read_delimited, written_numbers
 from survival_core.io.headers import is_outcome_like, parse_header
 
@@ -536,6 +536,13 @@ def load_model_table(
     )
     if unread:
         notes.append(unread)
+    coded = time.isin(no_value_numbers(time.to_numpy(float)))
+    if coded.any():  # 9999 days among times of at most 2659: unknown, not 27 years followed
+        notes.append(
+            f"{int(coded.sum())} time value(s) {', '.join(sorted({f'{t:g}' for t in time[coded]}))} "
+            "read as missing (a no-value code, clearly outside the other times)."
+        )
+        time = time.mask(coded)
     event = event_indicator(joined["event"])
     bad = time.isna() | event.isna() | (time < 0)
     if bad.any():

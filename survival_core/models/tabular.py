@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical import MISSING_CODES
+from survival_core.io.clinical import MISSING_CODES, no_value_numbers
 from survival_core.io.clinical_schema import level_text, names_a_centre
 from survival_core.io.dates import (
     excel_serial_dates,
@@ -154,6 +154,39 @@ def _finite(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
                 f"'{name}': {int(infinite[:, k].sum())} infinite value(s) read as missing."
             )
     return frame
+
+
+def _without_no_value_numbers(
+    frame: pd.DataFrame, skipped: set[str], notes: list[str]
+) -> tuple[pd.DataFrame, dict[Any, list[float]]]:
+    """``frame`` with each numeric column's no-value codes read as missing, said in ``notes``
+    (:func:`~survival_core.io.clinical.no_value_numbers`: an age of -99 among ages, as the
+    cohort import reads it; kept, it was a patient 160 years younger than the median), and the
+    codes by column, to be read so wherever the fitted preprocessing is applied. Columns named
+    in ``skipped`` (lower case: the labels) and identifiers are left as they are."""
+    codes: dict[Any, list[float]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if str(name).lower() in skipped or is_identifier(str(name)) or not _is_numbers(column):
+            continue
+        found = no_value_numbers(column.to_numpy(float, na_value=np.nan))
+        if found:
+            codes[name] = found
+            notes.append(
+                f"'{name}': {int(column.isin(found).sum())} value(s) "
+                f"{', '.join(f'{c:g}' for c in found)} read as missing (a no-value code, "
+                "clearly outside the column's other values)."
+            )
+    if codes:
+        frame = frame.copy()
+        for name, found in codes.items():
+            frame[name] = frame[name].mask(frame[name].isin(found))
+    return frame, codes
+
+
+def _is_numbers(column: pd.Series) -> bool:
+    """Whether a column holds numbers (not yes/no)."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def _numeric_or_none(column: pd.Series) -> pd.Series | None:
@@ -308,9 +341,10 @@ class TablePreprocessor:
         ]
         self.notes_: list[str] = []
         raw = frame
-        frame = numbers_written_as_text(frame, self.notes_)  # a typo made a column a category
+        read = numbers_written_as_text(frame, self.notes_)  # a typo made a column a category
         self.columns_: list[dict[str, Any]] = []
         labels = {c.lower() for c in self.label_columns}
+        frame, codes = _without_no_value_numbers(read, labels, self.notes_)
         plain = _plain_numeric_stats(frame)
         for name, original in zip(names, frame.columns, strict=True):
             column = frame[original]
@@ -332,9 +366,11 @@ class TablePreprocessor:
                 continue
             spec = self._fit_column(name, column, stats)
             if spec is not None and spec["kind"] == "numeric":
-                words = raw[original][raw[original].notna() & column.isna()]
+                words = raw[original][raw[original].notna() & read[original].isna()]
                 if len(words):  # read as missing here, and so where this table is transformed
                     spec["missing_words"] = sorted({str(w) for w in words})
+                if original in codes:
+                    spec["missing_codes"] = codes[original]
             if spec is not None:
                 if missing > 0:
                     self.notes_.append(
@@ -562,7 +598,7 @@ class TablePreprocessor:
             frame[list(written)] = numbers_written_as_text(
                 frame[list(written)].astype(object), self.transform_notes_, written
             )
-        frame = _finite(frame, self.transform_notes_)
+        frame = self._without_training_codes(_finite(frame, self.transform_notes_))
         missing = frame.isna().sum()
         for name, count in missing[missing > 0].items():
             self.transform_notes_.append(f"'{name}': {count} missing value(s) imputed.")
@@ -571,6 +607,24 @@ class TablePreprocessor:
         )
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(encoded, columns=self.feature_names_out_, index=index)
+
+    def _without_training_codes(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the no-value codes fit read as missing in a column read so here too
+        (a new patient's age of -99 is imputed, as the training rows' were), said in the
+        transform notes."""
+        coded = {s["name"]: s["missing_codes"] for s in self.columns_ if s.get("missing_codes")}
+        hits = {name: frame[name].isin(codes) for name, codes in coded.items()}
+        hits = {name: hit for name, hit in hits.items() if hit.any()}
+        if not hits:
+            return frame
+        frame = frame.copy()
+        for name, hit in hits.items():
+            frame[name] = frame[name].mask(hit)
+            self.transform_notes_.append(
+                f"'{name}': {int(hit.sum())} value(s) {', '.join(f'{c:g}' for c in coded[name])} "
+                "read as missing (the training table's no-value code)."
+            )
+        return frame
 
     def fit_transform(self, X: Any) -> pd.DataFrame:
         return self.fit(X).transform(X)
