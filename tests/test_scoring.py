@@ -77,6 +77,9 @@ def test_card_places_patients_in_the_training_distribution(model_dir):
     ranked = np.array(card.training_risk)
     assert card.percentile(ranked.max()) == 100.0 and card.percentile(ranked.min() - 1) == 0.0
     assert card.risk_group(ranked.max()) == "high" and card.risk_group(ranked.min()) == "low"
+    # each training patient, its risk off by float rounding as when scored alone, keeps its rank
+    at_or_below = [100.0 * np.mean(ranked <= r) for r in ranked]
+    assert [card.percentile(r * (1 - 1e-15) - 1e-16) for r in ranked] == at_or_below
     assert set(card.stratification["km"]) == {"0", "1"} and card.radiomics_settings is not None
 
 

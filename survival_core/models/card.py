@@ -24,6 +24,7 @@ from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.risk_groups import (
+    CUT_RTOL,
     KaplanMeierCurve,
     LogRankResult,
     RiskGroupCut,
@@ -124,9 +125,13 @@ class ModelCard:
         return "external" if self.cv.get("protocol") == "external" else "cross-validated"
 
     def percentile(self, risk: float) -> float:
-        """Share (%) of training patients with a risk at or below ``risk``."""
+        """Share (%) of training patients with a risk at or below ``risk``; one within rounding
+        (:data:`~survival_core.evaluation.risk_groups.CUT_RTOL`) is at it, as at the risk-group
+        cut: a training patient scored alone differs from its batch risk by ~1e-16, and was
+        ranked below itself."""
         ranked = np.asarray(self.training_risk)
-        return float(100.0 * np.searchsorted(ranked, risk, side="right") / ranked.size)
+        rounding = CUT_RTOL * max(1.0, abs(risk))
+        return float(100.0 * np.searchsorted(ranked, risk + rounding, side="right") / ranked.size)
 
     def risk_group(self, risk: float) -> str:
         """'high' or 'low' by the cut learned on the training cohort."""
