@@ -385,6 +385,37 @@ def test_outcome_from_dates_of_diagnosis_follow_up_and_death(
     )
 
 
+def test_the_start_date_of_several_is_given_as_the_time_column(tmp_path: Path) -> None:
+    """Veterans as a registry with dates of diagnosis and of surgery: refused as two start
+    dates, with no way on but editing the file; the one given as the time column is the one
+    the time counts from, the other kept aside."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    X, y = load_veterans_lung_cancer()
+    rng = np.random.default_rng(7)
+    diagnosis = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 900, len(X)), "D")
+    surgery = diagnosis + pd.to_timedelta(rng.integers(10, 60, len(X)), "D")
+    end = surgery + pd.to_timedelta(y["Survival_in_days"], "D")
+    dead = y["Status"]
+    pd.DataFrame(
+        {
+            "Patient ID": [f"VA-{i:03d}" for i in range(len(X))],
+            "Age": X["Age_in_years"],
+            "Date of diagnosis": diagnosis.strftime("%d/%m/%Y"),
+            "Date of surgery": surgery.strftime("%d/%m/%Y"),
+            "Date of last follow-up": np.where(dead, "", end.strftime("%d/%m/%Y")),
+            "Date of death": np.where(dead, end.strftime("%d/%m/%Y"), ""),
+        }
+    ).to_csv(path := tmp_path / "registry.csv", index=False)
+    with pytest.raises(InputError, match="several start dates.*give the one the time counts"):
+        read_clinical_spreadsheet(path)
+    result = read_clinical_spreadsheet(path, time_column="Date of surgery")
+    np.testing.assert_array_equal(result.table["time"].to_numpy(float), y["Survival_in_days"])
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), dead)
+    assert "from 'Date of surgery' to 'Date of death'" in " ".join(_actions(result, "(from dates)"))
+    assert list(result.variables.columns) == ["age"]
+
+
 def test_dates_without_an_end_are_no_outcome(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("id,age,date of diagnosis\nA,60,2020-01-05\nB,61,2020-02-05\n")

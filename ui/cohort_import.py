@@ -152,7 +152,12 @@ def import_form() -> None:
             columns = st.columns(4)
             options = {
                 "id_column": columns[0].text_input("Patient ID column", key="import-id"),
-                "time_column": columns[1].text_input("Survival time column", key="import-time"),
+                "time_column": columns[1].text_input(
+                    "Survival time column",
+                    key="import-time",
+                    help="The time column, or the date the time counts from (of several start "
+                    "dates: diagnosis, surgery).",
+                ),
                 "event_column": columns[2].text_input("Event column", key="import-event"),
                 "time_unit": columns[3].selectbox(
                     "Time unit", TIME_UNITS, format_func=lambda u: u or "from the header",

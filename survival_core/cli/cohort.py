@@ -69,7 +69,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument(
         "--id-column", help="the spreadsheet's patient ID column (default: found)"
     )
-    importer.add_argument("--time-column", help="the survival time column (default: found)")
+    importer.add_argument(
+        "--time-column",
+        help="the survival time column, or the date column the time counts from (default: found)",
+    )
     importer.add_argument("--event-column", help="the event column (default: found)")
     importer.add_argument(
         "--time-unit", choices=("days", "weeks", "months", "years"),

@@ -1111,6 +1111,12 @@ def _date_column(
     return serials, "Excel serial day numbers, days since 1899-12-30"
 
 
+def _holds_dates(cells: pd.Series, h: Header, numbers: NumberMarks) -> bool:
+    """Whether a column's present values are dates (:func:`_date_column`)."""
+    present = cells[~cells.str.strip().str.lower().isin(MISSING_TOKENS)]
+    return not present.empty and _date_column(present.str.strip(), h, None, numbers) is not None
+
+
 def _clean_variable(
     cells: pd.Series,
     h: Header,
@@ -1319,7 +1325,8 @@ def _why_no_time_from_dates(
         found = [c for c in dates if c not in birth and words & date_stems(headers[c].words)]
         if len(found) > 1 and role == "start":
             why.append(
-                f"several start dates ({_show(found)}): keep only the one the time counts from"
+                f"several start dates ({_show(found)}): give the one the time counts from as "
+                f"the time column ({_give('time_column', found[0])})"
             )
         elif not found:
             why.append(f"no {role} date among the dates ({_show(list(dates)) or 'none'})")
@@ -1708,6 +1715,15 @@ def read_clinical_spreadsheet(
                 f"({_give('event_column', event_text)}); if its 1 means censored, name the "
                 "column 'censored'."
             )
+    start_given = None
+    if time_column is not None and _holds_dates(cells[time_text], headers[time_text], numbers):
+        # a registry's several start dates (diagnosis, surgery): the one the time counts from
+        start_given, time_text = time_text, None
+        report.append(
+            Coercion(
+                start_given, "used as the date the survival time counts from (given)", len(cells)
+            )
+        )
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
     if time_text is not None and event_text is not None:
@@ -1793,6 +1809,7 @@ def read_clinical_spreadsheet(
     dates_frame = pd.DataFrame(dates, index=cells.index)
     _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
+    start = start_given or start
     taken = _birth_dates(dates_frame, headers) | {start, death, last}
     disease_named = _dates_named(dates_frame, headers, _DISEASE_DATE_WORDS, taken)
     recurred = disease_named[0] if len(disease_named) == 1 else None
