@@ -95,6 +95,21 @@ def cloglog_risk(predicted_survival: np.ndarray) -> np.ndarray:
     return np.log(-np.log(surv))
 
 
+def _risk_groups(surv: np.ndarray, n_groups: int) -> np.ndarray:
+    """Each patient's group (0 = the highest predicted survival) of ``n_groups`` of equal size
+    by predicted survival, patients of one prediction in the group of their block's middle rank:
+    split by row order, a grade-only model's five deciles of one prediction showed 67 % to 78 %
+    observed, another order 66 % to 82 %, a miscalibration of nothing but the file's order."""
+    order = np.argsort(-surv, kind="stable")
+    ranked = surv[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    ends = np.r_[starts[1:], surv.size]
+    middle = (starts + ends - 1) / 2
+    group = np.empty(surv.size, dtype=int)
+    group[order] = np.repeat((middle * n_groups // surv.size).astype(int), ends - starts)
+    return group
+
+
 def calibration_table(
     y: Outcome,
     predicted_survival: np.ndarray,
@@ -105,15 +120,14 @@ def calibration_table(
     """Mean predicted vs Kaplan-Meier observed survival at ``horizon`` per predicted-risk group;
     NaN (not drawn) for a group none of whose patients was followed to the horizon and not all
     died before it: its curve is only carried flat there (GBSG2 at 2,400 days showed a decile
-    followed to 2,227 days at 37 % [23, 51])."""
+    followed to 2,227 days at 37 % [23, 51]). Patients of one prediction are one group's
+    (:func:`_risk_groups`), so there are fewer groups where predictions tie."""
     event, time, surv = _checked(y, predicted_survival, horizon)
     if not 1 <= n_groups <= time.size:
         raise InputError(f"Need between 1 and {time.size} calibration groups; got {n_groups}.")
-    rank = np.empty(time.size, dtype=int)
-    rank[np.argsort(-surv, kind="stable")] = np.arange(time.size)
-    group = rank * n_groups // time.size
+    group = _risk_groups(surv, n_groups)
     rows = []
-    for g in range(n_groups):
+    for g in np.unique(group):
         member = group == g
         observed = kaplan_meier((event[member], time[member]), level).at(horizon)
         values = (observed.value, observed.ci_low, observed.ci_high)
