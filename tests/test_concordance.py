@@ -131,6 +131,20 @@ def test_censoring_survival_steps():
     np.testing.assert_allclose(g(np.array([0.5, 1.0, 2.0, 3.5, 4.0])), [1, 1, 2 / 3, 2 / 3, 0])
 
 
+def test_brier_score_of_training_outcomes_without_an_event_is_a_message():
+    """Veterans' first 20 patients all censored as training outcomes: scikit-survival's bare
+    ValueError ('all samples are censored') ended a cross-validation instead of leaving the
+    fold's Brier score undefined."""
+    from survival_core.evaluation.brier import brier_score
+
+    _, y = load_veterans_lung_cancer()
+    time = y["Survival_in_days"].astype(float)
+    censored = (np.zeros(20, dtype=bool), time[:20])
+    surv = np.full((20, 1), 0.5)
+    with pytest.raises(InputError, match="Every training outcome is censored"):
+        brier_score(censored, (y["Status"][:20], time[:20]), surv, np.array([100.0]))
+
+
 @pytest.mark.parametrize(
     "y",
     [

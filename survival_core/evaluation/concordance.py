@@ -46,8 +46,15 @@ def probability_array(prob: np.ndarray, n: int, name: str) -> np.ndarray:
 def censoring_survival(y_train: Outcome) -> Callable[[np.ndarray], np.ndarray]:
     """Kaplan-Meier estimate ``G(t)`` of the censoring distribution (probability of still being
     under follow-up at ``t`` days): scikit-survival's ``CensoringDistributionEstimator``, with
-    asking beyond the training follow-up (while ``G > 0``) an InputError."""
-    estimator = CensoringDistributionEstimator().fit(Surv.from_arrays(*survival_arrays(y_train)))
+    asking beyond the training follow-up (while ``G > 0``), and training outcomes without an event
+    (scikit-survival's bare ValueError, which ended a cross-validation), InputErrors."""
+    event, time = survival_arrays(y_train)
+    if not np.any(event):
+        raise InputError(
+            "Every training outcome is censored: the censoring distribution (and the Brier score "
+            "and time-dependent AUC it weights) needs at least one event."
+        )
+    estimator = CensoringDistributionEstimator().fit(Surv.from_arrays(event, time))
 
     def g(t: np.ndarray) -> np.ndarray:
         try:
