@@ -289,6 +289,27 @@ def test_a_running_server_cleans_up_again_after_its_start(data, monkeypatch):
     assert not worker.is_alive() and calls[:3] == [data] * 3
 
 
+def test_the_first_page_after_a_start_beside_a_job_folder_loads(tmp_path):
+    """A server start with a training job's folder: the cleanup thread imported pydicom (through
+    the job's config) while the first page did, and that page showed "cannot import name
+    'Dataset' from partially initialized module 'pydicom.dataset'". A fresh interpreter, as a
+    server's start is (in this one pydicom is imported already)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "data" / "runs" / "jobs" / "20260101-000000-x-abcdef").mkdir(parents=True)
+    script = (
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout=300).run()\n"
+        "print('EXCEPTIONS', [e.message for e in app.exception])\n"
+    )
+    env = {**os.environ, "RADSURV_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "EXCEPTIONS []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
 def test_an_admin_sees_the_disk_use_and_cleans_up_on_the_users_page(data, tmp_path, monkeypatch):
     from streamlit import config
     from streamlit.testing.v1 import AppTest

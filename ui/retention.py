@@ -7,6 +7,7 @@ See :mod:`survival_core.runs.retention` for what is deleted and what never is.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from pathlib import Path
@@ -63,10 +64,22 @@ def _cleanup_periodically(root: Path, stop: threading.Event) -> None:
             return
 
 
+#: Modules imported before the first page goes on: imported on demand by two threads at once (the
+#: cleanup reading a job's config, and a page; or two sessions' first pages), pydicom's circular
+#: imports handed one of them a half-made module, and the first page after a start showed an
+#: ImportError.
+FIRST_IMPORTS = ("pydicom", "survival_core.runs.jobs")
+
+
 @st.cache_resource(show_spinner=False)
 def startup_cleanup() -> threading.Event:
     """Start the server's cleanups (one thread per process) in a daemon thread, so the first page
-    does not wait for them; returns the event that stops them."""
+    does not wait for them; returns the event that stops them.
+
+    :data:`FIRST_IMPORTS` are imported here, before any page goes on (Streamlit runs this
+    once, other sessions waiting for it)."""
+    for module in FIRST_IMPORTS:
+        importlib.import_module(module)
     stop = threading.Event()
     thread = threading.Thread(
         target=_cleanup_periodically, args=(data_dir(), stop), name="radsurv-cleanup", daemon=True
