@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from survival_core.errors import RadSurvError
+from survival_core.errors import InputError, RadSurvError
 from survival_core.runs.jobs import list_jobs, start_job
 from ui.auth import record, require
 from ui.models import current_store
@@ -60,12 +60,17 @@ try:
         training_jobs(store)
     with runs_tab:
         store.reap_dead_runs()
-        active = store.active_model()
-        st.caption(
-            f"Active model: **{active.name} v{active.version}**"
-            if active
-            else "No active model yet."
-        )
+        try:
+            active = store.active_model()
+        except InputError as err:  # the runs and their Promote buttons are the way out
+            active = None
+            show_error(err)
+        else:
+            st.caption(
+                f"Active model: **{active.name} v{active.version}**"
+                if active
+                else "No active model yet."
+            )
         runs = store.list_runs()
         if runs.empty:
             st.info(

@@ -458,6 +458,40 @@ def test_a_model_deleted_and_registered_again_is_fetched_again(store, model_dir,
     assert _model_kind(store.model_folder("recreated", 1)) == "rsf"
 
 
+def test_an_active_model_deleted_in_the_registry_is_no_longer_active(
+    store, model_dir, forest_dir, monkeypatch
+):
+    """The active version deleted in MLflow (its UI, its client) and a new one registered under
+    its name and number: its local copy kept scoring as 'the active model', and the sidebar hid
+    the new version behind it. Now the pointer is refused, each version offered, and the
+    Training page still lists the runs and their Promote buttons, the way out."""
+    import ui.models as models
+
+    store.register_model(_finished_run(store, "retired"), model_dir, "retired")
+    old = store.set_active("retired", 1)
+    store.client.delete_registered_model("retired")
+    with pytest.raises(InputError, match="active model retired v1 is no longer in the model"):
+        store.active_model()
+    assert old.folder.is_dir()  # refused although its copy is still there
+    store.register_model(_finished_run(store, "retired"), forest_dir, "retired")
+    with pytest.raises(InputError, match="no longer that version in the model registry"):
+        store.active_model()
+    listed = store.list_models()
+    assert not listed["active"].any() and (listed["name"] == "retired").sum() == 1
+    monkeypatch.setattr(models, "current_store", lambda: store)
+    problems: list[str] = []
+    offered = [c for c in models.model_choices(problems) if c.label.startswith("retired")]
+    assert [(c.label[:15], _model_kind(c.folder)) for c in offered] == [("retired v1 (rsf", "rsf")]
+    assert "choose the active model again" in problems[0]
+    from streamlit.testing.v1 import AppTest
+
+    training = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
+    app = AppTest.from_file(training, default_timeout=120).run()
+    assert any("choose the active model again" in e.value for e in app.error)
+    assert "Promote retired v1 to active" in [b.label for b in app.button]
+    assert _model_kind(store.set_active("retired", 1).folder) == "rsf"
+
+
 def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
     """Two `train` runs started together on a fresh data folder raced through MLflow's schema
     migrations ('table _alembic_tmp_metrics already exists'), one left the database half

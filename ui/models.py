@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from survival_core.case import Case
+from survival_core.errors import InputError
 from survival_core.io.clinical_schema import CohortSchema
 
 #: The session's model choice, by :attr:`ModelChoice.key`.
@@ -78,7 +79,10 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     active, registered = None, []
     try:
         store = current_store()
-        active = store.active_model()
+        try:
+            active = store.active_model()
+        except InputError as error:  # no longer in the registry: the versions stay offered
+            problems.append(str(error))
         registered = list(store.list_models().itertuples())
     except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
         logging.getLogger(__name__).exception("the run store could not be read")

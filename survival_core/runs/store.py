@@ -720,16 +720,21 @@ class RunStore:
         return active
 
     def active_model(self) -> ActiveModel | None:
-        """The app's active model with a local folder to load it from; None if none was set."""
+        """The app's active model with a local folder to load it from; None if none was set.
+        Checked against the registry (its local copy alone kept scoring a version deleted there,
+        and hid the version registered again under its name and number): an InputError when the
+        registry no longer holds it."""
         pointer = _active_pointer(self.root)
         if pointer is None:
             return None
-        own = _own_copy(pointer)
-        if own is not None:
-            return own  # the entry's own copy: no registry query
         name, version, key = pointer["name"], int(pointer["version"]), pointer.get("entry")
-        # the local copy was removed, or the pointer predates entry keys: fetch it again
-        entry = self._version(name, version)
+        try:
+            entry = self._version(name, version)
+        except InputError as err:
+            raise InputError(
+                f"The active model {name} v{version} is no longer in the model registry "
+                f"{self.registry_uri} ({err}); choose the active model again."
+            ) from err
         if key and _entry_key(entry) != key:
             raise InputError(
                 f"The active model {name} v{version} (run {pointer.get('run_id')}, registry "
@@ -738,13 +743,19 @@ class RunStore:
                 "and registered again, or chosen in another store); choose the active model "
                 "again."
             )
-        return ActiveModel(name, version, self._local_copy(entry))
+        own = _own_copy(pointer)
+        # else the local copy was removed, or the pointer predates entry keys: fetch it again
+        return own if own is not None else ActiveModel(name, version, self._local_copy(entry))
 
     def list_models(self) -> pd.DataFrame:
         """One row per registered version: name, version, run_id, active, model, c_index
         (cross-validated), apparent_c_index, created (UTC) and folder (where its local copy
-        goes, :meth:`model_folder` fetching it when it is not there yet)."""
-        active = self.active_model()
+        goes, :meth:`model_folder` fetching it when it is not there yet). None is active when the
+        active model is no longer in the registry (:meth:`active_model` says so)."""
+        try:
+            active = self.active_model()
+        except InputError:  # a stale pointer hides no version: each can be made active again
+            active = None
         rows = []
         for entry in self.client.search_model_versions():
             tags = entry.tags
