@@ -114,6 +114,22 @@ def test_table_e1_rows_of_rt_and_trial_data_are_removed_and_the_science_is_kept(
     assert [r.ROIName for r in rt.StructureSetROISequence] == ["GTV_Mass_CT"]
 
 
+def test_the_preamble_and_the_file_metas_private_bytes_are_not_kept(sarcoma):
+    """A vendor's text in the 128-byte preamble (or a DICOM/TIFF file's header) and the file
+    meta's PrivateInformation were stored verbatim in every de-identified file; the X-ray source
+    and detector IDs (Table E.1-1: X) were kept."""
+    ds = _of_the_patient(_slices(sarcoma, 1)[0])
+    ds.preamble = (b"II*\x00 ZZLEAK " + NAME.encode()).ljust(128, b"\x00")
+    ds.file_meta.PrivateInformationCreatorUID = "1.2.3.4"
+    ds.file_meta.PrivateInformation = b"ZZLEAK meta"
+    ds.XRaySourceID, ds.XRayDetectorID, ds.XRayDetectorLabel = "ZZLEAK", "ZZLEAK", "ZZLEAK"
+    assert b"ZZLEAK" in _bytes(ds)[:128]
+    kept = _cleaned(ds)  # no 'ZZLEAK', nor the name, anywhere in the bytes
+    assert kept.preamble == bytes(128)
+    assert "PrivateInformation" not in kept.file_meta
+    assert "XRaySourceID" not in kept and "XRayDetectorID" not in kept
+
+
 @pytest.mark.parametrize("placeholder", ["", "   ", "ANONYMOUS", "anon", "UNKNOWN", "0", "NONE"])
 def test_studies_whose_patient_id_names_no_one_never_share_a_case_id(sarcoma, placeholder):
     """Basic Profile exports (PatientID emptied or a shared placeholder, marked de-identified):

@@ -235,7 +235,8 @@ PROFILE: dict[str, str] = {
 #: Further attributes of PS3.15 Table E.1-1 that hold or may hold identifying text (orders,
 #: visits, interpretations, clinical trial subjects, alternative-calendar dates): removed, which
 #: the profile allows for each (a real export carried the patient's name in MedicalAlerts and
-#: StudyComments, the MRN in ClinicalTrialSubjectID and the order numbers).
+#: StudyComments, the MRN in ClinicalTrialSubjectID and the order numbers); and the file meta's
+#: PrivateInformation, any application's bytes (with the UID of who wrote them).
 _REMOVED = """
     MedicalAlerts Allergies SpecialNeeds PatientTransportArrangements CurrentPatientLocation
     PatientInstitutionResidence ScheduledPatientInstitutionResidence PatientSexNeutered
@@ -279,7 +280,8 @@ _REMOVED = """
     PyramidDescription RequestedSeriesDescription ContainerDescription SpecimenShortDescription
     InterventionDrugStopTime PositionAcquisitionTemplateName RTPlanName DoseReferenceDescription
     FractionGroupDescription SourceManufacturer EntityName ROICreatorSequence
-    ROIInterpreterSequence
+    ROIInterpreterSequence XRaySourceID XRayDetectorID XRayDetectorLabel
+    PrivateInformation PrivateInformationCreatorUID
 """
 PROFILE.update(dict.fromkeys(_REMOVED.split(), "X"))
 #: Rows of Table E.1-1 (all X) matched by tag number: pydicom's dictionary names these only as
@@ -810,6 +812,9 @@ def _deidentify_dicom(
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     if "SOPClassUID" in ds:
         ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    # the 128 bytes before 'DICM' are any application's (a DICOM/TIFF file's header, a
+    # vendor's text: a name stored verbatim in every file); the standard's own are zeros
+    ds.preamble = bytes(128)
     out = io.BytesIO()
     try:
         ds.save_as(out, enforce_file_format=True)
