@@ -146,6 +146,12 @@ def test_corrupt_member_is_reported(tmp_path: Path) -> None:
             "deep",
         ),
         ({"x" * 256: b"x"}, {}, "x" * 256, "longer than 255"),
+        (
+            {"/".join(["d" * 250] * 20) + "/a.dcm": b"x"},
+            {},
+            "/".join(["d" * 250] * 20) + "/a.dcm",
+            "path longer than 1024",
+        ),
         ({"inner.dcm": tar_bytes()}, {}, "inner.dcm", "tar archive"),
         ({"inner.bin": gzip.compress(tar_bytes())}, {}, "inner.bin", "gzip-compressed tar"),
         ({"inner.bin": b"7z\xbc\xaf\x27\x1c" + b"\0" * 40}, {}, "inner.bin", "7-Zip"),

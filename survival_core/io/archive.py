@@ -46,6 +46,9 @@ MAX_COMPRESSIBLE_BYTES = 512 * 1024**2
 MAX_DEPTH = 32
 #: Longest accepted file or folder name in a member path (bytes, as most file systems allow).
 MAX_PART_BYTES = 255
+#: Longest accepted member path (bytes): a real export's run to a few hundred; 20 folders of 250
+#: characters passed the limits above and failed with the system's "File name too long".
+MAX_PATH_BYTES = 1024
 #: Levels of zips inside a zip that :func:`extract_nested` opens (a batch of per-patient zips: 1).
 MAX_NESTING = 3
 
@@ -86,10 +89,15 @@ def _check_name(name: str) -> None:
     parts = PurePosixPath(name).parts
     if ".." in parts:
         raise ArchiveError(f"Archive member {name!r} points outside the archive ('..'); refused.")
-    if len(parts) > MAX_DEPTH or any(len(p.encode()) > MAX_PART_BYTES for p in parts):
+    if (
+        len(parts) > MAX_DEPTH
+        or any(len(p.encode()) > MAX_PART_BYTES for p in parts)
+        or len(name.encode()) > MAX_PATH_BYTES
+    ):
         raise ArchiveError(
-            f"Archive member {name!r} is nested more than {MAX_DEPTH} folders deep or has a name "
-            f"longer than {MAX_PART_BYTES} bytes; refused."
+            f"Archive member {name!r} is nested more than {MAX_DEPTH} folders deep, has a name "
+            f"longer than {MAX_PART_BYTES} bytes or a path longer than {MAX_PATH_BYTES} bytes; "
+            "refused."
         )
 
 
@@ -200,10 +208,14 @@ def extract_zip(
             target = (dest / info.filename).resolve()
             if not target.is_relative_to(dest):
                 raise ArchiveError(f"Archive member {info.filename!r} points outside the archive.")
+            try:  # the system's OSError (a path it refuses), named as the member's
+                (target if info.is_dir() else target.parent).mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ArchiveError(
+                    f"Archive member {info.filename!r} cannot be written ({err.strerror})."
+                ) from err
             if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with archive.open(info) as src:
                     head = src.read(HEAD_BYTES)
