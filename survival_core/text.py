@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 #: Characters read as markup inside a line: CommonMark's emphasis, code, links and HTML,
 #: Streamlit's LaTeX (between dollars), and a colon opening Streamlit's colours, icons and emoji
-#: (':red[...]', ':material/x:', ':smile:'; not the colon of 'x.zip:RS.dcm' or 'Note: ...').
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|]|:(?=[\w/-]+[:\[]))")
+#: (':red[...]', ':material/x:', ':smile:'; not the colon of 'x.zip:RS.dcm' or 'Note: ...'). A
+#: run of underscores between two letters or digits ('dose_gy', 'gtv__original') emphasises
+#: nothing (CommonMark) and is matched whole, to be left as it is.
+_MARKDOWN = re.compile(r"(?<=[^\W_])_+(?=[^\W_])|([\\`*_\[\]<>$~|]|:(?=[\w/-]+[:\[]))")
 
 
 def one_line(text: str) -> str:
@@ -30,7 +33,7 @@ _BLOCK_START = re.compile(r"^([#>+=-]|\d+[.)])")
 def markdown_literal(text: str) -> str:
     """``text`` shown as written inside Markdown: on one line, its markup characters escaped,
     and a block marker it starts with ('# X', '- X', '1. X': a line of a list may begin with it)."""
-    escaped = _MARKDOWN.sub(r"\\\1", one_line(text))
+    escaped = _MARKDOWN.sub(lambda m: m[0] if m[1] is None else "\\" + m[1], one_line(text))
     return _BLOCK_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], escaped, count=1)
 
 
@@ -61,3 +64,13 @@ def drawable(text: str, lacking: set[str] | None = None) -> str:
     written as its code point ('U+7537'), not drawn as an empty box."""
     lacking = undrawn(text) if lacking is None else lacking
     return "".join(f"U+{ord(c):04X}" if c in lacking else c for c in text)
+
+
+def literal_texts(figure: Any) -> None:
+    """Every text of a matplotlib ``figure`` drawn as written: a '$' of a case id, a column
+    header or a label is no mathtext or TeX (a header 'Cost $\\frac$' failed to draw at all)."""
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)

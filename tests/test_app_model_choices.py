@@ -139,3 +139,27 @@ def test_a_full_server_disk_is_said_not_an_unexpected_error() -> None:
     for shown in app.error[:2]:
         assert shown.value.startswith("The server's disk is full: nothing was stored.")
     assert app.error[2].value.startswith("Something went wrong (RuntimeError)")
+
+
+def test_an_error_quoting_the_users_files_shows_them_as_written() -> None:
+    """An uploaded structure named 'GTV ![b](https://ev.il/b.png) [Login](https://ev.il/x)
+    **$x$**' drew an outside image, a 'Login' link, bold and LaTeX inside the Case page's red
+    error box; its lines, and names such as 'dose_gy', stay as written."""
+    from streamlit.testing.v1 import AppTest
+
+    def page() -> None:
+        from survival_core.errors import MaskError
+        from ui.state import show_error
+
+        show_error(
+            MaskError(
+                "Structure 'GTV ![b](https://ev.il/b.png) [Login](https://ev.il/x) **$x$**' "
+                "has no closed contour.\n- dose_gy: 500"
+            )
+        )
+
+    (shown,) = AppTest.from_function(page).run().error
+    assert shown.value == (
+        r"Structure 'GTV !\[b\](https://ev.il/b.png) \[Login\](https://ev.il/x) \*\*\$x\$\*\*' "
+        "has no closed contour.  \n\\- dose_gy: 500"
+    )

@@ -30,6 +30,9 @@ def test_a_newline_in_a_case_id_writes_no_result_line_of_its_own(capsys) -> None
         ("SYN-0003", "SYN-0003"),
         ("# X", r"\# X"),  # a heading where a list's line begins with it
         ("1. X", r"1\. X"),
+        # a run of underscores inside a word emphasises nothing: kept ('gtv__original')
+        ("dose_gy gtv__original__Mean", "dose_gy gtv__original__Mean"),
+        ("__init__ _x_", r"\_\_init\_\_ \_x\_"),
     ],
 )
 def test_markdown_shows_a_case_id_as_written(text: str, shown: str) -> None:

@@ -160,9 +160,12 @@ def without_server_paths(message: str) -> str:
 
 
 def show_error(error: Exception) -> None:
-    """Show an expected error's message; log anything unexpected and show a short notice."""
+    """Show an expected error's message, as written (it quotes the user's files: a structure
+    named with a Markdown image or link drew them in the error box); log anything unexpected and
+    show a short notice."""
     if isinstance(error, RadSurvError):
-        st.error(without_server_paths(str(error)), icon=":material/error:")
+        lines = without_server_paths(str(error)).splitlines()
+        st.error("  \n".join(map(markdown_literal, lines)), icon=":material/error:")
     elif is_disk_full(error):  # the server's trouble, not the user's
         log.exception("the server's disk is full")
         st.error(
