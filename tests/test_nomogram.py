@@ -417,3 +417,18 @@ def test_a_png_of_letters_the_font_lacks_shows_their_code_points(gbsg2, fitted):
         static_image(dataclasses.replace(layout, rows=rows), "png")
     assert not [w for w in caught if "missing from font" in str(w.message)]
     assert drawable("性别 男") == "U+6027U+522B U+7537"
+
+
+@pytest.mark.parametrize("header", ["Cost $\\frac$ per $k$", "Nodes_$N$_{pos}"])
+def test_a_dollar_in_a_column_header_is_drawn_as_written(gbsg2, tmp_path, header):
+    """GBSG2's pnodes under a header with dollars: the PNG and SVG downloads failed on
+    'Cost $\\frac$' (matplotlib's mathtext: 'Expected \\frac{num}{den}') and drew 'Nodes_$N$'
+    as italic math."""
+    X, y = gbsg2
+    X = X.rename(columns={"pnodes": header})
+    loaded = LoadedModel(tmp_path, make_model("coxph").fit(X, y), None)
+    layout = nomogram_layout(build_nomogram(loaded))
+    assert static_image(layout, "png").startswith(b"\x89PNG")
+    svg = ET.fromstring(static_image(layout, "svg"))
+    texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert header in texts

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from survival_core.errors import InputError
 from survival_core.nomogram.layout import NomogramLayout, label_lines
-from survival_core.text import drawable
+from survival_core.text import drawable, literal_texts
 from survival_core.viewer.curves import PALETTE
 
 #: Height of one axis row (plotly pixels; static inches are this / 100).
@@ -158,6 +158,7 @@ def static_image(layout: NomogramLayout, fmt: str) -> bytes:
     ax.set_ylim(-n + 0.4, 0.8)
     ax.set_axis_off()
     ax.set_title(shown(layout.title), fontsize=11, loc="left")
+    literal_texts(fig)  # a column header's '$' is no mathtext
     buffer = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text, not outlines
         fig.savefig(buffer, format=fmt, dpi=150 if fmt == "png" else None)

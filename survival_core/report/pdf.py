@@ -33,7 +33,7 @@ from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
 from survival_core.preprocess.window import get_window, site_window
-from survival_core.text import drawable, one_line, undrawn
+from survival_core.text import drawable, literal_texts, one_line, undrawn
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
@@ -887,7 +887,6 @@ def report_figure(content: ReportContent):
     before use": where the case is outside the training cohort and what its reading warned
     about. Every text prints literally: a '$' of a case id or a label is no mathtext."""
     from matplotlib.figure import Figure
-    from matplotlib.text import Text
 
     title = _case_title(content)
     blocks = []  # (lines, heading, colour) of the bands under the header
@@ -918,9 +917,7 @@ def report_figure(content: ReportContent):
         columns = band.subfigures(1, len(widths), width_ratios=widths) if widths else [band]
         for column, draw in zip(columns, draws, strict=True):
             draw(column, content)
-    for text in fig.findobj(Text):  # ids, labels and warnings are no mathtext or TeX
-        text.set_parse_math(False)
-        text.set_usetex(False)
+    literal_texts(fig)  # ids, labels and warnings are no mathtext or TeX
     return fig
 
 
