@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +152,30 @@ def test_an_imputed_input_is_marked_among_the_attributions(models, case_folder, 
     assert marked == {"bclc", "ecog"}
     labels = attribution_figure(result["top_features"]).data[0].y
     assert "bclc (imputed)" in labels and "age" in labels
+
+
+def test_an_out_named_for_the_other_kind_of_explanation_is_refused_before_the_work(
+    models, case_folder, tmp_path, capsys
+):
+    """A table model's `--out map.nii.gz` held gzipped CSV (`name,attribution,imputed`) under a
+    NIfTI name, exit 0, and an image model's `--out map.csv` was written as map.csv.nii.gz: each
+    is refused naming what this model's explanation is written as, and nothing is written."""
+    explain = ["explain", "--case", str(case_folder), "--method", "ig", "--json", "--model"]
+    kinds = (
+        ("coxph", "map.nii.gz", "a table of input attributions", "map.csv", "map.csv"),
+        ("cnn3d", "map.csv", "a voxel map", "map", "map.nii.gz"),
+    )
+    for model, wrong, what, given, written in kinds:
+        assert main([*explain, str(models / model), "--out", str(tmp_path / wrong)]) == 2
+        error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+        assert error.startswith(f"{wrong}: this model's explanation is {what}")
+        assert not any(tmp_path.iterdir())
+        assert main([*explain, str(models / model), "--out", str(tmp_path / given)]) == 0
+        out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["out"]
+        assert out == str(tmp_path / written)
+        Path(out).unlink()
+    assert main([*explain, str(models / "cnn3d"), "--out", str(tmp_path / "map.nrrd")]) == 0
+    assert (
+        sitk.ReadImage(str(tmp_path / "map.nrrd")).GetSize()
+        == load_case(case_folder).image.GetSize()
+    )

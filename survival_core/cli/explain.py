@@ -30,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         metavar="FILE",
-        help="image models: the map as NIfTI on the grid of the case's image file (MAP.nii.gz); "
-        "table models: every attribution as CSV",
+        help="image models: the map on the grid of the case's image file, as NIfTI (MAP.nii.gz; "
+        ".nrrd or .mha also); table models: every attribution as CSV (FILE.csv); an extension of "
+        "the other kind is refused",
     )
     parser.add_argument(
         "--steps",
@@ -52,13 +53,21 @@ def run(args: argparse.Namespace) -> int:
     """Load case (or clinical values) and model, explain, write the map, report (with the case's
     reading warnings)."""
     from survival_core.errors import ConfigError
-    from survival_core.explain.case import explain_case, explain_values, save_explanation
+    from survival_core.explain.case import (
+        explain_case,
+        explain_values,
+        explained_by_map,
+        explanation_file,
+        save_explanation,
+    )
     from survival_core.io.case_loader import load_case, read_clinical_values
     from survival_core.models.scoring import load_scoring_model
 
     if args.out:
         check_out(args.out, folder=False)
     loaded = load_scoring_model(args.model)
+    # before the work: an extension of the other kind of explanation than this model's
+    out = explanation_file(args.out, explained_by_map(loaded)) if args.out else None
     if args.values:
         if args.method != "ig":
             raise ConfigError("Clinical values alone are explained by Integrated Gradients (ig).")
@@ -74,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
         warnings = list(case.warnings)
     # what reading the case warned about travels with its map (an MR volume read as CT...)
     result = {**explanation.as_dict(), "warnings": warnings}
-    if args.out:
+    if out:
         stored = "LPS" if args.values else case.stored_orientation
-        result["out"] = str(save_explanation(explanation, args.out, stored))
+        result["out"] = str(save_explanation(explanation, out, stored))
         progress(f"wrote {result['out']}")
     report(result, args.json)
     return 0

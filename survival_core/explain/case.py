@@ -41,6 +41,8 @@ from survival_core.models.scoring import LoadedModel, case_model
 METHODS = ("ig", "gradcam")
 #: Top share of the ranked (organ and tumour) voxels scored by the tumour enrichment.
 TOP_FRACTION = 0.05
+#: The extension of a table model's explanation (every input's attribution).
+TABLE_SUFFIX = ".csv"
 
 
 @dataclass
@@ -290,11 +292,9 @@ def explain_case(
     steps chosen from the completeness check for image models.
     ``top``: how many table inputs to list (table models).
     """
-    from survival_core.models.image_base import ImageSurvivalModel
-
     if method not in METHODS:
         raise ConfigError(f"Unknown explanation method {method!r}; choose one of {METHODS}.")
-    if isinstance(loaded.model, ImageSurvivalModel):
+    if explained_by_map(loaded):
         return _explain_image(case, loaded, method, n_steps, layer)
     if method == "gradcam":
         raise ConfigError(
@@ -304,15 +304,47 @@ def explain_case(
     return _explain_table(case, loaded, n_steps, top)
 
 
+def explained_by_map(loaded: LoadedModel) -> bool:
+    """Whether ``loaded`` is explained by a voxel map (an image model) rather than by a table of
+    input attributions."""
+    from survival_core.models.image_base import ImageSurvivalModel
+
+    return isinstance(loaded.model, ImageSurvivalModel)
+
+
+def explanation_file(path: Path | str, voxel_map: bool) -> Path:
+    """The file an explanation is written to: a ``voxel_map`` in a volume format (.nii.gz, .nii,
+    .nrrd, .mha...), a table of attributions as .csv; a name without an extension gets .nii.gz or
+    .csv. A name of the other kind (or of none of them) is refused before the work: a table's
+    'map.nii.gz' held gzipped CSV, which no viewer opens, and a map's 'map.csv' was written as
+    'map.csv.nii.gz'."""
+    from survival_core.io.volume import VOLUME_SUFFIXES, is_volume_file
+
+    path = Path(path)
+    if not path.suffix:
+        return path.with_name(path.name + (".nii.gz" if voxel_map else TABLE_SUFFIX))
+    if is_volume_file(path) if voxel_map else path.suffix.lower() == TABLE_SUFFIX:
+        return path
+    what = (
+        "a voxel map" if voxel_map else "a table of input attributions (a model reading no image)"
+    )
+    wanted = ", ".join(VOLUME_SUFFIXES) if voxel_map else TABLE_SUFFIX
+    raise ConfigError(
+        f"{path.name}: this model's explanation is {what}, written as {wanted}, not as "
+        f"'{path.suffix}': name the file with one of those extensions."
+    )
+
+
 def save_explanation(
     explanation: CaseExplanation, path: Path | str, orientation: str = "LPS"
 ) -> Path:
-    """Write the map as NIfTI (image models) or every attribution as CSV (table models). The map
-    is written in the voxel order ``orientation`` of the case's own file (the case's
-    ``stored_orientation``): read by index beside a RAS file, an LPS map was mirrored."""
+    """Write the map in a volume format (image models) or every attribution as CSV (table
+    models), to :func:`explanation_file`'s name. The map is written in the voxel order
+    ``orientation`` of the case's own file (the case's ``stored_orientation``): read by index
+    beside a RAS file, an LPS map was mirrored."""
     from survival_core.explain.maps import save_map
 
-    path = Path(path)
+    path = explanation_file(path, explanation.map is not None)
     if explanation.map is not None:
         stored = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(
             explanation.map.GetDirection()
@@ -321,8 +353,6 @@ def save_explanation(
         return save_map(
             explanation.map if same else sitk.DICOMOrient(explanation.map, orientation), path
         )
-    import pandas as pd
-
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(explanation.attributions or []).to_csv(path, index=False)
     return path

@@ -451,10 +451,13 @@ def to_original_geometry(
 
 
 def save_map(image: sitk.Image, path: str | Path, absolute: bool = False) -> Path:
-    """Write ``image`` as NIfTI (``.nii.gz`` is appended when the name has no NIfTI suffix);
-    ``absolute`` writes |map| (IG maps are signed). Returns the path written."""
+    """Write ``image`` in the volume format its name says (NIfTI, NRRD, MetaImage; ``.nii.gz``
+    is appended when the name has no volume extension); ``absolute`` writes |map| (IG maps are
+    signed). Returns the path written."""
+    from survival_core.io.volume import is_volume_file
+
     path = Path(path)
-    if not (path.name.endswith(".nii.gz") or path.name.endswith(".nii")):
+    if not is_volume_file(path):
         path = path.with_name(path.name + ".nii.gz")
     if absolute:
         image = sitk.Abs(image)
