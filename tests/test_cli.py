@@ -404,3 +404,54 @@ def test_candidate_edges_are_given_in_the_tables_time_unit_as_the_models_own_are
     )
     assert params["edges"] == pytest.approx([0.0, 365.25])
     assert params["candidates"][0]["params"]["edges"] == pytest.approx([0.0, 365.25, 730.5])
+
+
+def _gbsg2_table(path) -> None:
+    """GBSG2 as a clinical export: case_id, the covariates, time in days and event."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    table = X.assign(time=y["time"], event=y["cens"].astype(int))
+    table.insert(0, "case_id", [f"GBS-{i:04d}" for i in range(len(table))])
+    table.to_csv(path, index=False)
+
+
+def test_a_tilde_in_a_path_option_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    """`fit --out '~/m'` and `cv --out=~/cvx` (a literal ~ from a Makefile or a quoted argument)
+    wrote to a folder named ~ in the working folder, while the check before the work looked at
+    the home folder; `--table '~/...'` was not found. Every path option is the home folder's."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir(), work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    _gbsg2_table(home / "gbsg2.csv")
+    model = ["--table", "~/gbsg2.csv", "--model", "coxph", "--json"]
+    assert main(["fit", *model, "--out", "~/m"]) == 0
+    assert _last_json(capsys)["n"] == 686 and (home / "m" / "model.json").is_file()
+    cv = ["cv", *model, "--repeats", "1", "--folds", "3", "--bootstrap", "20", "--out=~/cvx"]
+    assert main(cv) == 0 and (home / "cvx" / "summary.json").is_file()
+    values = home / "p.json"
+    values.write_text('{"age": 60, "tsize": 25, "pnodes": 3}')
+    assert main(["score", "--model", "~/m", "--values", "~/p.json", "--json"]) == 0
+    assert _last_json(capsys)["case_id"] == "p"
+    assert not (work / "~").exists()
+    parser = build_parser()
+    for argv in (
+        ["explain", "--values", "~/v.json", "--model", "~/m", "--out", "~/a.csv"],
+        ["report", "--case", "~/c", "--model", "~/m", "--out", "~/r.pdf"],
+        ["extract", "--cohort", "~/c", "--preset", "deep", "--network", "~/n", "--out", "~/f.pq"],
+        ["cohort", "import", "--images", "~/d", "--out", "~/c", "--clinical", "~/c.csv",
+         "--roi-map", "~/r.yaml"],
+        ["cohort", "withdraw", "--cohort", "~/c", "X"],
+        ["train", "--config", "~/run.yaml"], ["ibsi", "--data", "~/data"],
+        ["demo-cohort", "--out", "~/d"], ["dsfr", "--cohort", "~/c", "--out", "~/o"],
+    ):  # fmt: skip
+        given = vars(parser.parse_args(argv))
+        paths = [v for v in given.values() if isinstance(v, os.PathLike)]
+        assert paths and all(str(p).startswith(str(home)) for p in paths), argv
+
+
+def test_an_empty_path_option_is_an_argument_error(capsys):
+    """`fit --out ""` (an unset Makefile variable) wrote the model into the working folder."""
+    assert main(["fit", "--table", "x.csv", "--model", "coxph", "--out", "", "--json"]) == 2
+    assert "expected a path, got an empty one" in _last_json(capsys)["error"]

@@ -6,10 +6,10 @@ withdraw``: take patients out of a cohort (consent withdrawn) and keep them out 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from survival_core.cli import output
+from survival_core.cli.arg_types import user_path
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
 
@@ -35,14 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "alone (no images), the spreadsheet becomes a table-only cohort: clinical.csv keyed by "
         "the same pseudonyms, schema.yaml and clinical_report.csv.",
     )
-    importer.add_argument("--images", type=Path, default=None, help="folder of the download")
-    importer.add_argument("--out", type=Path, required=True, help="cohort folder to write")
+    importer.add_argument("--images", type=user_path, default=None, help="folder of the download")
+    importer.add_argument("--out", type=user_path, required=True, help="cohort folder to write")
     importer.add_argument(
         "--site", choices=list(SITES), default=None, help="cancer site (only its organ counts)"
     )
     importer.add_argument(
         "--roi-map",
-        type=Path,
+        type=user_path,
         default=None,
         help="YAML naming the GTV/organ structures: {default: {gtv: [...], organ: [...]}, "
         "patients: {<PatientID or the case id of import_report.csv>: {gtv: [...]}}}",
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=None, help="worker processes (default: number of CPUs)"
     )
     importer.add_argument(
-        "--clinical", type=Path, default=None,
+        "--clinical", type=user_path, default=None,
         help="clinical spreadsheet (CSV, XLSX or JSON records) keyed by the patients' IDs: joined into "
         "clinical.csv with a drafted schema.yaml (alone: a table-only cohort)",
     )  # fmt: skip
@@ -90,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "folders whose outputs name the case are listed, not changed (delete them to remove "
         "it there too).",
     )
-    withdraw.add_argument("--cohort", type=Path, required=True, help="the cohort folder")
+    withdraw.add_argument("--cohort", type=user_path, required=True, help="the cohort folder")
     withdraw.add_argument(
         "case_ids", nargs="*", metavar="CASE_ID",
         help="case ids (the pseudonyms of import_report.csv and clinical.csv)",
@@ -205,7 +205,7 @@ def _import_table_only(args: argparse.Namespace) -> dict[str, Any]:
     from survival_core.cohort.clinical_join import import_table
 
     joined = import_table(args.out, args.clinical, **_columns(args))
-    return {"out": str(args.out.expanduser().resolve())} | _clinical_summary(joined)
+    return {"out": str(args.out.resolve())} | _clinical_summary(joined)
 
 
 def _columns(args: argparse.Namespace) -> dict[str, str | None]:

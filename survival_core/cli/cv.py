@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import (
     add_model_arguments,
     add_table_arguments,
@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="folds in this many processes at once (one thread each); the results do not change",
     )
-    parser.add_argument("--out", type=Path, help="write folds.csv, oof.csv and summary.json here")
+    parser.add_argument(
+        "--out", type=user_path, help="write folds.csv, oof.csv and summary.json here"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 

@@ -4,9 +4,9 @@ data, survival from a known hazard)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from survival_core.cli import output
+from survival_core.cli.arg_types import user_path
 from survival_core.synthetic.sites import MODALITIES, SITES
 
 
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "seed gives the same patients and outcomes at every site and modality, and the same "
         "cohort whatever the number of workers.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="cohort folder to create")
+    parser.add_argument("--out", type=user_path, required=True, help="cohort folder to create")
     parser.add_argument("--n", type=int, default=200, help="number of cases (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(

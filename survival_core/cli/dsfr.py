@@ -13,8 +13,8 @@ OUT_DIR/unet/ (the U-Net), OUT_DIR/classification.json and OUT_DIR/cox_model/ (m
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.output import progress, report
 
 
@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train a tumour U-Net, pool its features (DSFR) and evaluate early recurrence",
         description=__doc__.splitlines()[0],
     )
-    parser.add_argument("--cohort", required=True, type=Path, help="cohort folder")
-    parser.add_argument("--out", required=True, type=Path, metavar="OUT_DIR")
+    parser.add_argument("--cohort", required=True, type=user_path, help="cohort folder")
+    parser.add_argument("--out", required=True, type=user_path, metavar="OUT_DIR")
     parser.add_argument("--epochs", type=int, default=30, help="U-Net training epochs")
     parser.add_argument(
         "--slice-size", type=int, default=128, help="in-plane network grid, voxels (Wang: 256)"

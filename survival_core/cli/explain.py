@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import check_out, progress, report
 
@@ -16,19 +16,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="attribute one case's risk: a voxel map (image models) or input attributions",
     )
     given = parser.add_mutually_exclusive_group(required=True)
-    given.add_argument("--case", type=Path, help="case folder or zip")
+    given.add_argument("--case", type=user_path, help="case folder or zip")
     given.add_argument(
         "--values",
-        type=Path,
+        type=user_path,
         metavar="JSON",
         help="a patient's clinical values alone (a JSON object, as a case's clinical.json; its "
         "case_id, else the file name, names it), for a model that reads no image",
     )
-    parser.add_argument("--model", type=Path, required=True, metavar="MODEL_DIR")
+    parser.add_argument("--model", type=user_path, required=True, metavar="MODEL_DIR")
     parser.add_argument("--method", choices=["ig", "gradcam"], default="ig")
     parser.add_argument(
         "--out",
-        type=Path,
+        type=user_path,
         metavar="FILE",
         help="image models: the map on the grid of the case's image file, as NIfTI (MAP.nii.gz; "
         ".nrrd or .mha also); table models: every attribution as CSV (FILE.csv); an extension of "

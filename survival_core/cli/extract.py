@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.settings import LESION_AGGREGATES, LESION_MODES
@@ -31,7 +32,7 @@ from survival_core.io.structures import VOLUME_MODALITIES
 def _parquet_path(text: str) -> Path:
     """``--out``: a Parquet file's path (the table keeps its settings in Parquet metadata; a
     '.csv' name held Parquet bytes that no spreadsheet reads)."""
-    path = Path(text)
+    path = user_path(text)
     if path.suffix.lower() not in (".parquet", ".pq"):
         raise argparse.ArgumentTypeError(
             f"{text!r}: the feature table is written as Parquet (its extraction settings in its "
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Extract radiomics features of every case of a cohort folder into a Parquet table.",
     )
     parser.add_argument(
-        "--cohort", required=True, type=Path, help="cohort folder (manifest.csv + cases/)"
+        "--cohort", required=True, type=user_path, help="cohort folder (manifest.csv + cases/)"
     )
     parser.add_argument(
         "--preset", required=True, help="feature preset: wei2021, han2020, full or deep"
@@ -70,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--wavelet", metavar="NAME", help="full preset: add wavelet images (e.g. coif1)"
     )
     parser.add_argument(
-        "--network", type=Path, metavar="FILE",
+        "--network", type=user_path, metavar="FILE",
         help="deep preset: saved image model folder (cnn3d, resnet_fusion) or ResNet weights file",
     )  # fmt: skip
     parser.add_argument(

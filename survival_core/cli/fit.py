@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import (
     add_model_arguments,
     add_table_arguments,
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fit", help="train a model on all rows and save it")
     add_table_arguments(parser)
     add_model_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
+    parser.add_argument("--out", type=user_path, required=True, metavar="MODEL_DIR")
     parser.add_argument(
         "--cut",
         choices=["median", "youden"],

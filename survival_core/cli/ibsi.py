@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from survival_core.cli import output
+from survival_core.cli.arg_types import user_path
 from survival_core.errors import InputError
 
 
@@ -24,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "response maps. Takes about a minute.",
     )
     parser.add_argument(
-        "--data", type=Path, help="the shared data folder (default: ../shared/data beside RadSurv)"
+        "--data",
+        type=user_path,
+        help="the shared data folder (default: ../shared/data beside RadSurv)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument(

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from survival_core.cli.arg_types import user_path
 from survival_core.errors import ConfigError
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
 
@@ -69,13 +70,14 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--table",
         action="append",
+        type=user_path,
         metavar="FILE",
         help="CSV or Parquet with case_id; repeat to join (one must hold time and event); "
         "default with --cohort: its clinical.csv",
     )
     parser.add_argument(
         "--cohort",
-        type=Path,
+        type=user_path,
         metavar="DIR",
         help="cohort folder whose CT volumes the image models (cnn3d, ...) read",
     )
@@ -143,7 +145,7 @@ def _times_in_days(params: dict[str, Any], time_unit: str) -> None:
 def table_paths(args: argparse.Namespace) -> list[Path]:
     """The --table files, or the cohort's clinical.csv when only --cohort is given."""
     if args.table:
-        return [Path(t) for t in args.table]
+        return list(args.table)
     if args.cohort is None:
         raise ConfigError("Give the data: --table FILE (repeatable) and/or --cohort DIR.")
     clinical = args.cohort / "clinical.csv"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import check_out, progress, report
 from survival_core.io.atomic import write_bytes
@@ -15,9 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="write the one-page tumor-board PDF of one case under a saved model"
     )
-    parser.add_argument("--case", type=Path, required=True, help="case folder or zip")
-    parser.add_argument("--model", type=Path, required=True, metavar="MODEL_DIR")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
+    parser.add_argument("--case", type=user_path, required=True, help="case folder or zip")
+    parser.add_argument("--model", type=user_path, required=True, metavar="MODEL_DIR")
+    parser.add_argument("--out", type=user_path, required=True, metavar="FILE.pdf")
     add_case_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)

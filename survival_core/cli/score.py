@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import add_case_options, case_options
 from survival_core.cli.output import progress, report
 
@@ -24,14 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     given = parser.add_mutually_exclusive_group(required=True)
     given.add_argument(
         "--case",
-        type=Path,
+        type=user_path,
         nargs="+",
         help="case folder or zip; several are scored one after the other, a broken one "
         "reported without stopping the rest",
     )
     given.add_argument(
         "--values",
-        type=Path,
+        type=user_path,
         nargs="+",
         metavar="JSON",
         help="a patient's clinical values alone (a JSON object, as a case's clinical.json; its "
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--model",
-        type=Path,
+        type=user_path,
         help="saved model folder (default: the app's active model, as `train --activate` or the "
         "Training page set it, else the demo cohort's default model)",
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
+from survival_core.cli.arg_types import user_path
 from survival_core.cli.output import progress, report
 from survival_core.errors import ConfigError
 
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="run a training config (features, CV, final model), tracked and registered"
     )
-    parser.add_argument("--config", type=Path, metavar="FILE", help="run config (YAML)")
+    parser.add_argument("--config", type=user_path, metavar="FILE", help="run config (YAML)")
     parser.add_argument(
         "--resume", metavar="RUN_ID", help="finish an interrupted run, reusing its finished folds"
     )
