@@ -455,3 +455,52 @@ def test_an_empty_path_option_is_an_argument_error(capsys):
     """`fit --out ""` (an unset Makefile variable) wrote the model into the working folder."""
     assert main(["fit", "--table", "x.csv", "--model", "coxph", "--out", "", "--json"]) == 2
     assert "expected a path, got an empty one" in _last_json(capsys)["error"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["cv", "--protocol", "fixed_split", "--repeats", "5", "--folds", "3"],
+         "--protocol fixed_split does not use --repeats and --folds (it reads --test-fraction)"),
+        (["cv", "--protocol", "nested_cv", "--test-fraction", "0.3"],
+         "--protocol nested_cv does not use --test-fraction (it reads --repeats, --folds)"),
+        (["cv", "--protocol", "leave_one_out", "--folds", "3"],
+         "--protocol leave_one_out does not use --folds (it reads neither)"),
+        (["fit", "--out", "m", "--cv-folds", "3"], "--cv-folds 3 applies with --cv-repeats N"),
+        (["fit", "--out", "m", "--cv-repeats", "0", "--cv-folds", "3"], "--cv-folds 3 applies"),
+        (["fit", "--out", "m", "--cut", "median", "--horizon", "1000"],
+         "--horizon is the Youden cut's; --cut median does not use it"),
+    ],
+)  # fmt: skip
+def test_an_option_the_command_would_not_use_is_refused_before_the_work(argv, message, capsys):
+    """`cv --protocol fixed_split --repeats 5 --folds 3` ran one 80/20 split, `--test-fraction`
+    was ignored by nested CV, `fit --cv-folds 3` alone cross-validated nothing (cv_c_index null)
+    and `fit --cut median --horizon 1000` ignored the horizon, all unsaid: each is refused before
+    the table is read (x.csv does not exist)."""
+    assert main([*argv, "--table", "x.csv", "--model", "coxph", "--json"]) == 2
+    assert message in _last_json(capsys)["error"]
+
+
+def test_the_protocols_defaults_and_own_options_still_run(tmp_path, capsys):
+    _gbsg2_table(tmp_path / "gbsg2.csv")
+    cv = ["cv", "--table", str(tmp_path / "gbsg2.csv"), "--model", "coxph", "--bootstrap", "20"]
+    assert main([*cv, "--protocol", "fixed_split", "--test-fraction", "0.3", "--json"]) == 0
+    assert _last_json(capsys)["protocol"] == "fixed_split"
+    assert main([*cv, "--repeats", "1", "--folds", "3", "--json"]) == 0
+    assert "686 patients, 8 columns, 3 folds" in capsys.readouterr().err
+
+
+def test_a_youden_horizon_beyond_the_follow_up_is_refused_before_the_fit(tmp_path, capsys):
+    """`fit --cut youden --horizon 99999` on GBSG2 (last follow-up 2659 days) was refused only
+    after the cross-validation and the fit, by the evaluation's message naming no option."""
+    _gbsg2_table(tmp_path / "gbsg2.csv")
+    fit = ["fit", "--table", str(tmp_path / "gbsg2.csv"), "--model", "coxph", "--cut", "youden"]
+    fit += ["--out", str(tmp_path / "m"), "--cv-repeats", "1", "--json", "--horizon"]
+    assert main([*fit, "99999"]) == 2
+    out = capsys.readouterr()
+    assert "cross-validating" not in out.err and "fitting" not in out.err
+    error = json.loads(out.out.strip().splitlines()[-1])["error"]
+    assert error.startswith("--horizon: the Youden cut is learned at 99999 days, outside the ")
+    assert "[8, 2659) days" in error and not (tmp_path / "m").exists()
+    assert main([*fit, "1000"]) == 0
+    assert json.loads((tmp_path / "m" / "card.json").read_text())["cut"]["horizon"] == 1000

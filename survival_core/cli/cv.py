@@ -19,6 +19,14 @@ from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError
 from survival_core.io.atomic import json_ready, write_json, write_text
 
+#: The options each protocol reads; any other of them given is refused (it ran ignored).
+PROTOCOL_OPTIONS = {
+    "nested_cv": ("repeats", "folds"),
+    "leave_one_out": (),
+    "fixed_split": ("test_fraction",),
+}
+DEFAULTS = {"repeats": 10, "folds": 5, "test_fraction": 0.2}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``cv`` command."""
@@ -26,11 +34,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_table_arguments(parser)
     add_model_arguments(parser)
     parser.add_argument(
-        "--protocol", choices=["nested_cv", "leave_one_out", "fixed_split"], default="nested_cv"
+        "--protocol",
+        choices=PROTOCOL_OPTIONS,
+        default="nested_cv",
+        help="resampling protocol (default: nested_cv)",
     )
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="fixed_split only")
+    parser.add_argument(
+        "--repeats", type=at_least(1), help=f"nested_cv: repeats (default: {DEFAULTS['repeats']})"
+    )
+    parser.add_argument(
+        "--folds",
+        type=at_least(2),
+        help=f"nested_cv: folds per repeat (default: {DEFAULTS['folds']})",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        help=f"fixed_split: held-out share (default: {DEFAULTS['test_fraction']})",
+    )
     parser.add_argument(
         "--horizons",
         help="td-AUC and calibration horizons in --time-unit, comma-separated (--time-unit "
@@ -72,6 +93,25 @@ def _horizons(text: str | None, time_unit: str, defaults: Sequence[float]) -> li
     return days
 
 
+def _protocol_options(args: argparse.Namespace) -> None:
+    """Refuse the resampling options the chosen protocol does not read (``--protocol fixed_split
+    --repeats 5 --folds 3`` ran one 80/20 split), then set the defaults of those it reads."""
+    ignored = [
+        f"--{name.replace('_', '-')}"
+        for name in DEFAULTS
+        if getattr(args, name) is not None and name not in PROTOCOL_OPTIONS[args.protocol]
+    ]
+    if ignored:
+        reads = ", ".join(f"--{n.replace('_', '-')}" for n in PROTOCOL_OPTIONS[args.protocol])
+        raise ConfigError(
+            f"--protocol {args.protocol} does not use {' and '.join(ignored)} (it reads "
+            f"{reads or 'neither'}): leave them out, or choose the protocol that uses them."
+        )
+    for name, default in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.engine import process_fold_map
@@ -81,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
     from survival_core.workflows.training import model_factory
 
+    _protocol_options(args)
     horizons = _horizons(args.horizons, args.time_unit, DEFAULT_HORIZONS)
     if args.out:
         check_out(args.out, folder=True)

@@ -18,6 +18,9 @@ from survival_core.cli.model_args import (
 from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError
 
+#: Folds of each --cv-repeats repeat unless --cv-folds says.
+CV_FOLDS = 5
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fit`` command."""
@@ -29,27 +32,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cut",
         choices=["median", "youden"],
         default="median",
-        help="risk-group cut on training risk",
+        help="risk-group cut on training risk (default: median)",
     )
     parser.add_argument(
         "--horizon",
         type=float,
-        help="for the Youden cut, in --time-unit (default 2 years: 730 days)",
+        help="--cut youden only: its horizon, in --time-unit (default: 2 years, 730 days)",
     )
     parser.add_argument(
         "--cv-repeats",
         type=at_least(0),
         default=0,
-        help="also run N x --cv-folds nested CV and store its metrics in the model card",
+        help="also run N x --cv-folds nested CV and store its metrics in the model card "
+        "(default: 0, none)",
     )
     parser.add_argument(
         "--cv-folds",
         type=at_least(2),
-        default=5,
-        help="folds of each --cv-repeats repeat (default 5; fewer on a cohort of few events)",
+        help=f"with --cv-repeats: folds of each repeat (default: {CV_FOLDS}; fewer on a cohort "
+        "of few events)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse, before the fit, an option that would change nothing: ``--horizon`` without the
+    Youden cut, ``--cv-folds`` without ``--cv-repeats`` (both ran ignored, unsaid); and a Youden
+    horizon that is no time > 0."""
+    if args.horizon is not None and args.cut != "youden":
+        raise ConfigError(
+            f"--horizon is the Youden cut's; --cut {args.cut} does not use it: add --cut youden, "
+            "or leave --horizon out."
+        )
+    if args.horizon is not None and not (math.isfinite(args.horizon) and args.horizon > 0):
+        raise ConfigError(
+            f"--horizon expects {args.time_unit} > 0 for the Youden cut, got {args.horizon:g}."
+        )
+    if args.cv_folds is not None and args.cv_repeats == 0:
+        raise ConfigError(
+            f"--cv-folds {args.cv_folds} applies with --cv-repeats N (N >= 1), which cross-"
+            "validates the model; without it no cross-validation runs: add --cv-repeats, or "
+            "leave --cv-folds out."
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,12 +83,9 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.workflows.training import train_model
 
     check_out(args.out, folder=True)
+    _check_options(args)
     horizon = {}  # given with the table's --time-unit (24 months, not days); else 2 years
     if args.horizon is not None:
-        if args.cut == "youden" and not (math.isfinite(args.horizon) and args.horizon > 0):
-            raise ConfigError(
-                f"--horizon expects {args.time_unit} > 0 for the Youden cut, got {args.horizon:g}."
-            )
         horizon["horizon"] = in_days(args.horizon, args.time_unit)
     start = time.perf_counter()
     summary = train_model(
@@ -77,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         cut=args.cut,
         **horizon,
         cv_repeats=args.cv_repeats,
-        cv_folds=args.cv_folds,
+        cv_folds=args.cv_folds or CV_FOLDS,
+        horizon_option="--horizon",
         seed=args.seed,
         cohort=args.cohort,
         progress=progress,

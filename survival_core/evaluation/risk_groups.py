@@ -381,6 +381,23 @@ def level_cox(y: Outcome, labels: np.ndarray, level: float = 0.95) -> LevelCox:
 CUT_RTOL = 1e-9
 
 
+def check_youden_horizon(y: Outcome, horizon: float, option: str) -> None:
+    """Refuse, before any fit, a Youden cut ``horizon`` (days) outside the follow-up of the
+    training outcomes ``y``, naming the ``option`` that set it (``fit --horizon``, a run config's
+    ``risk_groups.horizon``): the cut is learned at it on them, after every fold and fit."""
+    from survival_core.evaluation.td_auc import check_horizons
+
+    time = survival_arrays(y)[1]
+    try:
+        check_horizons(time, horizon)
+    except InputError as err:
+        raise ConfigError(
+            f"{option}: the Youden cut is learned at {horizon:g} days, outside the follow-up of "
+            f"the training patients [{time.min():g}, {time.max():g}) days; choose a horizon "
+            "inside it."
+        ) from err
+
+
 class RiskGroupCut:
     """A risk threshold learned on training data: ``fit(y_train, risk_train)``, then ``assign``."""
 

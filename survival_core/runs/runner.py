@@ -43,7 +43,7 @@ import pandas as pd
 
 from survival_core.audit import audit, os_user
 from survival_core.errors import ConfigError, InputError
-from survival_core.evaluation.risk_groups import RiskGroupCut
+from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
 from survival_core.io.run_sources import record_sources
@@ -807,21 +807,8 @@ def _columns(config: Any, tables: list[Path]) -> str | None:
 def _check_youden_horizon(config: Any, y: np.ndarray) -> None:
     """Refuse a Youden ``risk_groups.horizon`` outside the follow-up of the development patients
     ``y`` before the folds run: the final model's cut is learned at it on them."""
-    from survival_core.evaluation.td_auc import check_horizons
-    from survival_core.outcome import survival_arrays
-
-    if config.risk_groups.cut != "youden":
-        return
-    horizon = config.risk_groups.horizon
-    time = survival_arrays(y)[1]
-    try:
-        check_horizons(time, horizon)
-    except InputError as err:
-        raise ConfigError(
-            f"risk_groups.horizon: the Youden cut is learned at {horizon:g} days, outside the "
-            f"follow-up of the development patients [{time.min():g}, {time.max():g}) days; "
-            "choose a horizon inside it."
-        ) from err
+    if config.risk_groups.cut == "youden":
+        check_youden_horizon(y, config.risk_groups.horizon, "risk_groups.horizon")
 
 
 def _summary_metrics(summary: dict[str, Any]) -> dict[str, float]:

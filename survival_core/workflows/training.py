@@ -11,6 +11,7 @@ from typing import Any
 
 from survival_core.columns import clinical_inputs, is_image_feature
 from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.risk_groups import check_youden_horizon
 from survival_core.io.atomic import replaced_folder
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
@@ -160,6 +161,7 @@ def train_model(
     time_unit: str = "days",
     cut: str = "median",
     horizon: float | None = 730.0,
+    horizon_option: str = "horizon",
     cv_repeats: int = 0,
     cv_folds: int = 5,
     seed: int = 0,
@@ -175,6 +177,8 @@ def train_model(
     case ids only (e.g. the development cohort of an external validation). ``cv_summary``: metrics
     of a cross-validation already run, stored in the card (instead of ``cv_repeats`` x
     ``cv_folds``).
+    ``horizon_option`` names where ``horizon`` came from in the refusal of one outside the
+    training follow-up, made before the fit (``fit --horizon``).
     ``factory``: makes the model instead of :func:`model_factory` (e.g. a hyper-parameter search,
     :func:`survival_core.runs.search.tuned_factory`; ``model_name`` still names it in the card).
     """
@@ -186,6 +190,8 @@ def train_model(
     table = load_model_table(list(tables), time_unit=time_unit, features=features)
     if rows is not None:
         table = table.subset(rows)
+    if cut == "youden" and horizon is not None:
+        check_youden_horizon(table.y, horizon, horizon_option)
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
