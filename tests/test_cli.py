@@ -504,3 +504,36 @@ def test_a_youden_horizon_beyond_the_follow_up_is_refused_before_the_fit(tmp_pat
     assert "[8, 2659) days" in error and not (tmp_path / "m").exists()
     assert main([*fit, "1000"]) == 0
     assert json.loads((tmp_path / "m" / "card.json").read_text())["cut"]["horizon"] == 1000
+
+
+def test_clinical_values_are_read_from_stdin_and_pipes_and_a_folder_is_named(
+    tmp_path, monkeypatch, capsys
+):
+    """`score --values -`, `/dev/stdin` and a shell's `<(...)` (a pipe) were refused as 'No such
+    file', and a folder given was 'No such file' too."""
+    import io
+    import threading
+
+    _gbsg2_table(tmp_path / "gbsg2.csv")
+    model = str(tmp_path / "m")
+    assert (
+        main(["fit", "--table", str(tmp_path / "gbsg2.csv"), "--model", "coxph", "--out", model])
+        == 0
+    )
+    capsys.readouterr()
+    values = b'{"case_id": "P7", "age": 60, "tsize": 25, "pnodes": 3}'
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(values)))
+    assert main(["score", "--model", model, "--values", "-", "--json"]) == 0
+    from_stdin = _last_json(capsys)
+    assert from_stdin["case_id"] == "P7"
+    fifo = tmp_path / "values.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(values,))
+    writer.start()
+    assert main(["explain", "--model", model, "--values", str(fifo), "--json"]) == 0
+    writer.join()
+    assert _last_json(capsys)["risk"] == pytest.approx(from_stdin["risk"])
+    assert main(["score", "--model", model, "--values", str(tmp_path), "--json"]) == 2
+    assert f"{tmp_path} is a folder: give the JSON file" in _last_json(capsys)["error"]
+    assert main(["score", "--model", model, "--values", str(tmp_path / "none.json"), "--json"]) == 2
+    assert "No such file" in _last_json(capsys)["error"]

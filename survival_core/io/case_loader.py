@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -160,12 +161,18 @@ def read_json_object(file: Path, error: type[InputError], holds: str) -> dict[st
     is not JSON or holds something other than ``holds``."""
     if not file.is_file():
         return None
+    return _json_object(file.read_bytes(), str(file), error, holds)
+
+
+def _json_object(data: bytes, source: str, error: type[InputError], holds: str) -> dict[str, Any]:
+    """The JSON object of ``data`` read from ``source``; ``error`` names data that is not JSON or
+    holds something other than ``holds``."""
     try:
-        raw = json.loads(file.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
+        raw = json.loads(data.decode("utf-8-sig"))  # Notepad writes a BOM
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise error(f"{file} is not valid JSON ({err}).") from err
+        raise error(f"{source} is not valid JSON ({err}).") from err
     if not isinstance(raw, dict):
-        raise error(f"{file} must hold one object of {holds}, not a {type(raw).__name__}.")
+        raise error(f"{source} must hold one object of {holds}, not a {type(raw).__name__}.")
     return raw
 
 
@@ -186,11 +193,23 @@ def _check_holds_more_than_values(root: Path) -> None:
 
 def read_clinical_values(file: Path) -> tuple[dict[str, Any], str]:
     """A patient's clinical values alone (a JSON object, as a case's clinical.json) and the case
-    id naming them: their ``case_id``, else the file's name."""
-    values = read_json_object(file, ClinicalValueError, "clinical values")
-    if values is None:
-        raise ClinicalValueError(f"No such file: {file}.")
-    return values, str(values.get("case_id") or file.stem)
+    id naming them: their ``case_id``, else the file's name. ``-`` reads standard input; a pipe
+    (``/dev/stdin``, a shell's ``<(...)``) is read as a file is (they were 'No such file')."""
+    if str(file) == "-":
+        data, source = sys.stdin.buffer.read(), "standard input"
+    elif file.is_dir():
+        raise ClinicalValueError(
+            f"{file} is a folder: give the JSON file of the clinical values (a case folder is "
+            "scored with --case)."
+        )
+    else:
+        try:
+            data, source = file.read_bytes(), str(file)
+        except FileNotFoundError:
+            raise ClinicalValueError(f"No such file: {file}.") from None
+    values = _json_object(data, source, ClinicalValueError, "clinical values")
+    named = file.stem if file.is_file() else source
+    return values, str(values.get("case_id") or named)
 
 
 def _read_roles(root: Path) -> dict[str, Any] | None:
