@@ -772,3 +772,18 @@ def test_withdrawing_a_case_id_another_cohort_shares_leaves_that_cohort_alone(
     kept = pd.read_parquet(tables[development])
     assert case_id in kept.index and len(kept) == 6
     assert cached().count(case_id) == 1 and len(cached()) == 7  # the development's is kept
+
+
+def test_a_spreadsheet_refused_is_refused_before_any_image_is_imported(
+    download: Path, tree: DownloadTree, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A time header without its unit and no --time-unit: every image of the download was
+    imported (de-identified, written) first, then the spreadsheet refused."""
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text(f"MRN,OS,Dead\n{_good(tree, 'dicom').patient_id},14,1\nMRN-2,30,0\n")
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--json"]
+    assert main([*argv, "--clinical", str(sheet), "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert "--time-unit" in json.loads(captured.out.strip().splitlines()[-1])["error"]
+    assert not out.exists() and "imported" not in captured.err

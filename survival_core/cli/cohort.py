@@ -147,9 +147,15 @@ def _listing(summary: str, listing: str) -> None:
 
 
 def _import_images(args: argparse.Namespace) -> dict[str, Any]:
-    """The download imported, then the spreadsheet (if any) joined through the ID map."""
+    """The spreadsheet (if any) read and checked, the download imported, then the spreadsheet
+    joined through the ID map: a spreadsheet refused (a time header without its unit) was refused
+    only after every image was imported."""
+    from survival_core.cohort.clinical_table import read_clinical_spreadsheet
     from survival_core.cohort.importer import import_images, read_roi_map
 
+    clinical = None
+    if args.clinical is not None:  # checked before the images: the import takes minutes
+        clinical = read_clinical_spreadsheet(args.clinical, **_columns(args))
     result = import_images(
         args.images,
         args.out,
@@ -180,10 +186,10 @@ def _import_images(args: argparse.Namespace) -> dict[str, Any]:
         )
     if result.mixed_modalities():
         output.progress(f"note: {result.mixed_modalities()}")
-    if args.clinical is not None:
+    if clinical is not None:
         from survival_core.cohort.clinical_join import join_clinical
 
-        summary |= _clinical_summary(join_clinical(args.out, args.clinical, **_columns(args)))
+        summary |= _clinical_summary(join_clinical(args.out, args.clinical, clinical))
     return summary
 
 

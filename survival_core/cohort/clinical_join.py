@@ -75,15 +75,20 @@ class ClinicalJoin:
 
 
 def join_clinical(
-    cohort: Path | str, spreadsheet: Path | str, **columns: str | None
+    cohort: Path | str,
+    spreadsheet: Path | str,
+    imported: ClinicalImport | None = None,
+    **columns: str | None,
 ) -> ClinicalJoin:
     """Read ``spreadsheet``, join it to the imported ``cohort`` by original patient ID and write
     ``clinical.csv``, ``schema.yaml`` (unless the user already edited one) and
     ``clinical_report.csv`` (each coercion, each unmatched side). ``columns``: ``id_column``,
     ``time_column``, ``event_column`` and ``time_unit``, as for
-    :func:`~survival_core.cohort.clinical_table.read_clinical_spreadsheet`."""
+    :func:`~survival_core.cohort.clinical_table.read_clinical_spreadsheet`; ``imported``: the
+    spreadsheet already read so (checked before the images were imported), else it is read."""
     cohort = Path(cohort)
-    imported = read_clinical_spreadsheet(spreadsheet, **columns)
+    if imported is None:
+        imported = read_clinical_spreadsheet(spreadsheet, **columns)
     with folder_lock(cohort, IMPORT_LOCK, "cohort import"):
         return _join(cohort, spreadsheet, imported)
 
