@@ -537,3 +537,39 @@ def test_clinical_values_are_read_from_stdin_and_pipes_and_a_folder_is_named(
     assert f"{tmp_path} is a folder: give the JSON file" in _last_json(capsys)["error"]
     assert main(["score", "--model", model, "--values", str(tmp_path / "none.json"), "--json"]) == 2
     assert "No such file" in _last_json(capsys)["error"]
+
+
+def test_cv_help_states_every_default():
+    """`cv --help` did not say that it runs 10 x 5 folds and 1000 bootstrap resamples."""
+    shown = " ".join(run_cli("cv", "--help").stdout.split())
+    for default in ("repeats (default: 10)", "repeat (default: 5)", "(default: 1000)",
+                    "(default: nested_cv)", "(default: days)", "(default: 0)", "(default: 0.2)",
+                    "(default: none)"):  # fmt: skip
+        assert default in shown
+
+
+@pytest.mark.parametrize("given", ["0", "99999", "-1", "http"])
+def test_a_port_outside_1_to_65535_is_an_argument_error(given, capsys):
+    """`serve --check --port 99999` passed its pre-flight check, exit 0."""
+    assert main(["serve", "--check", "--port", given, "--json"]) == 2
+    assert "expected a port from 1 to 65535" in _last_json(capsys)["error"]
+
+
+def test_scoring_creates_no_data_folder(tmp_path, monkeypatch, capsys):
+    """`score` with a RADSURV_DATA_DIR that does not exist created it, and models/ under it."""
+    _gbsg2_table(tmp_path / "gbsg2.csv")
+    model = str(tmp_path / "m")
+    fit = ["fit", "--table", str(tmp_path / "gbsg2.csv"), "--model", "coxph", "--out", model]
+    assert main(fit) == 0
+    values = tmp_path / "p.json"
+    values.write_text('{"age": 60, "tsize": 25, "pnodes": 3}')
+    missing = tmp_path / "no-data"
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(missing))
+    capsys.readouterr()
+    assert main(["score", "--values", str(values), "--json"]) == 2
+    assert (
+        f"The data folder {missing} ($RADSURV_DATA_DIR) does not exist"
+        in (_last_json(capsys)["error"])
+    )
+    assert main(["score", "--values", str(values), "--model", model, "--json"]) == 0
+    assert not missing.exists()

@@ -17,3 +17,14 @@ def user_path(text: str) -> Path:
         return Path(text).expanduser()
     except RuntimeError as err:  # '~someone' of no such user
         raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+
+
+def port(text: str) -> int:
+    """A TCP port, 1 to 65535 (``serve --check --port 99999`` passed its check)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return value

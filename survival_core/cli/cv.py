@@ -57,12 +57,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="td-AUC and calibration horizons in --time-unit, comma-separated (--time-unit "
         "months: 12,24,36); default 1, 2 and 3 years (365,730,1095 days); reported in days",
     )
-    parser.add_argument("--bootstrap", type=int, default=1000, help="resamples for the BCa CI")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="resamples for the BCa CI (default: %(default)s)",
+    )
     parser.add_argument(
         "--workers",
         type=at_least(1),
         default=1,
-        help="folds in this many processes at once (one thread each); the results do not change",
+        help="folds in this many processes at once (one thread each); the results do not change "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--out", type=user_path, help="write folds.csv, oof.csv and summary.json here"

@@ -27,15 +27,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--cohort", required=True, type=user_path, help="cohort folder")
     parser.add_argument("--out", required=True, type=user_path, metavar="OUT_DIR")
-    parser.add_argument("--epochs", type=int, default=30, help="U-Net training epochs")
     parser.add_argument(
-        "--slice-size", type=int, default=128, help="in-plane network grid, voxels (Wang: 256)"
+        "--epochs", type=int, default=30, help="U-Net training epochs (default: %(default)s)"
     )
-    parser.add_argument("--slices", type=int, default=32, help="axial slices of the network grid")
-    parser.add_argument("--batch-size", type=int, default=16, help="slices per U-Net batch")
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="held-out share")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--slice-size",
+        type=int,
+        default=128,
+        help="in-plane network grid, voxels (default: %(default)s; Wang: 256)",
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=32,
+        help="axial slices of the network grid (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="slices per U-Net batch (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--test-fraction", type=float, default=0.2, help="held-out share (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
 

@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "case_id, else the file name, names it), for a model that reads no image",
     )
     parser.add_argument("--model", type=user_path, required=True, metavar="MODEL_DIR")
-    parser.add_argument("--method", choices=["ig", "gradcam"], default="ig")
+    parser.add_argument(
+        "--method", choices=["ig", "gradcam"], default="ig", help="(default: %(default)s)"
+    )
     parser.add_argument(
         "--out",
         type=user_path,
@@ -40,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="IG steps (default: exact integral for table models, "
         "from the completeness check for image models)",
     )
-    parser.add_argument("--top", type=int, default=5, help="table models: inputs to list")
+    parser.add_argument(
+        "--top", type=int, default=5, help="table models: inputs to list (default: %(default)s)"
+    )
     parser.add_argument(
         "--layer", metavar="NAME", help="Grad-CAM layer, e.g. blocks.2 (default: the last block)"
     )

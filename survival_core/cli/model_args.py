@@ -85,7 +85,10 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
         "--features", metavar="REGEX", help="use only feature columns matching REGEX"
     )
     parser.add_argument(
-        "--time-unit", choices=TIME_UNIT_NAMES, default="days", help="unit of 'time'"
+        "--time-unit",
+        choices=TIME_UNIT_NAMES,
+        default="days",
+        help="unit of 'time' (default: %(default)s)",
     )
 
 
@@ -104,13 +107,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--reduction",
         choices=REDUCTION_NAMES,
         default="none",
-        help="feature reduction fitted inside each training fold",
+        help="feature reduction fitted inside each training fold (default: %(default)s)",
     )
     parser.add_argument(
         "--seed",
         type=seed,
         default=0,
-        help="seeds the folds, and the model where it takes a seed unless --param seed= is given",
+        help="seeds the folds, and the model where it takes a seed unless --param seed= is given "
+        "(default: %(default)s)",
     )
 
 

@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from survival_core.cli.arg_types import port
 from survival_core.cli.output import report
 
 
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--address", help="interface to listen on (default: .streamlit/config.toml)"
     )
-    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--port", type=port, default=8501, help="port to listen on (default: 8501)")
     parser.add_argument("--check", action="store_true", help="only run the pre-flight check")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
