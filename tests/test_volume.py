@@ -472,3 +472,20 @@ def test_labels_move_onto_another_grid_in_memory_of_their_box() -> None:
     assert peak < 6e6  # the CT grid's indicator alone: 9 MB
     # 4 mm voxels whose 8 CT voxels are mostly inside: the ball's volume, to a voxel's worth
     assert abs(int(moved.sum()) * 64 - int(ball.sum())) < 64 * 40
+
+
+@pytest.mark.parametrize(("kind", "refused"), [("double", True), ("short", False)])
+def test_a_volume_too_large_uncompressed_is_refused_from_its_header(tmp_path, kind, refused):
+    """A gzip NRRD of a few MB announcing 512 x 512 x 1100 doubles (2.1 GiB) passed the voxel
+    limit and was decompressed (4.9 GB of memory for 1024 slices); refused from its header now.
+    The same grid as 16-bit integers (a CT as stored) is within the limit (its missing data is
+    what fails to read here)."""
+    path = tmp_path / "CT.nrrd"
+    path.write_bytes(
+        f"NRRD0004\ntype: {kind}\ndimension: 3\nspace: left-posterior-superior\n"
+        "sizes: 512 512 1100\nendian: little\nencoding: gzip\n"
+        "space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\n\n".encode()
+    )
+    with pytest.raises(InputError) as err:
+        read_volume(path)
+    assert ("2.1 GiB uncompressed, over the 2 GiB accepted" in str(err.value)) is refused

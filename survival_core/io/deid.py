@@ -72,6 +72,7 @@ from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.label_maps import SEGMENT_KEY
 from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.structures import STRUCTURE_WORDS
+from survival_core.io.volume import MAX_VOLUME_BYTES
 from survival_core.paths import data_dir
 
 KEY_FILE = Path("keys") / "deid.key"
@@ -79,8 +80,6 @@ PSEUDONYM_PREFIX = "RS-"
 #: Range of the per-patient date shift, in days back.
 SHIFT_DAYS = (365, 3650)
 DUMMY_TEXT = "ANONYMIZED"
-#: Largest uncompressed volume file accepted, in bytes.
-MAX_VOLUME_BYTES = 2 * 1024**3
 #: DeidentificationMethod (LO, at most 64 characters).
 METHOD = "RadSurv: PS3.15 E Basic Profile, dates shifted, UIDs remapped"
 #: (code value, meaning) of the profile and option applied (CID 7050).

@@ -39,6 +39,9 @@ ORIGIN_TOL_VOXELS = 0.05
 DIRECTION_ATOL = 1e-3
 #: Most voxels a volume may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
 MAX_VOXELS = 512 * 512 * 2048
+#: Most bytes a volume may hold uncompressed, read from its header before any voxel: a gzip NRRD
+#: of 3.4 MB announcing 512 x 512 x 1024 doubles passed the voxel limit and took 4.9 GB to read.
+MAX_VOLUME_BYTES = 2 * 1024**3
 
 #: Extensions per format, as the SimpleITK readers expect them.
 FORMATS = {
@@ -205,6 +208,22 @@ def _scan_nifti(path: Path, values: bool) -> np.ndarray | None:
     return missing
 
 
+def _refuse_bytes(path: Path, reader: sitk.ImageFileReader, n_voxels: int) -> None:
+    """InputError when the volume a header announces (``reader`` after ReadImageInformation)
+    holds more than :data:`MAX_VOLUME_BYTES` uncompressed."""
+    pixel = sitk.Image(
+        [1] * reader.GetDimension(), reader.GetPixelID(), reader.GetNumberOfComponents()
+    )
+    n_bytes = n_voxels * reader.GetNumberOfComponents() * pixel.GetSizeOfPixelComponent()
+    if n_bytes > MAX_VOLUME_BYTES:
+        raise InputError(
+            f"{path} announces {'x'.join(map(str, reader.GetSize()))} voxels of "
+            f"{pixel.GetPixelIDTypeAsString()}: {n_bytes / 1024**3:.1f} GiB uncompressed, over "
+            f"the {MAX_VOLUME_BYTES / 1024**3:.0f} GiB accepted. Save it with fewer bytes per "
+            "voxel (a CT as 16-bit integers) or crop it."
+        )
+
+
 def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = False) -> sitk.Image:
     """Read a volume in its stored pixel type as 3D (with ``layers``, several values per voxel
     allowed; with ``keep_missing``, a NIfTI's non-finite voxels stay NaN, as other formats keep
@@ -236,6 +255,7 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
                 f"{path} announces {'x'.join(map(str, reader.GetSize()))} voxels; at most "
                 f"{MAX_VOXELS} are accepted."
             )
+        _refuse_bytes(path, reader, n_voxels)
         _refuse_series(path, reader.GetSize())  # before reading all its volumes
         image = reader.Execute()
     except RuntimeError as err:
