@@ -14,7 +14,9 @@ GPUs); :func:`ray_future` runs one call as a Ray task (the dashboard's case pool
 Ray is started on first use: the cluster at ``address`` (argument, else ``$RAY_ADDRESS``), or a
 private local Ray sized to ``num_cpus`` CPUs (default: every CPU) whose session files and spilled
 objects stay under the data folder (``<data>/tmp/ray``, ``<data>/tmp/ray-spill``), never the
-shared ``/tmp/ray``. Every task uses one CPU, one ITK thread and one torch/OpenMP thread, so N
+shared ``/tmp/ray``. Workers import what this process imports: Ray's putting this process's
+working folder on their ``sys.path`` is undone when this process does not import from it
+(:func:`_worker_setup`). Every task uses one CPU, one ITK thread and one torch/OpenMP thread, so N
 tasks at once use N cores. A task whose worker dies is not retried: it fails like a case that
 raised, and the rest of the cohort goes on.
 
@@ -49,6 +51,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial, update_wrapper
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -57,7 +60,7 @@ import SimpleITK as sitk
 
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.paths import data_dir, data_subdir
-from survival_core.workers import die_with_parent
+from survival_core.workers import die_with_parent, leave_out_of_path
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -291,6 +294,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         "log_to_driver": False,
         "ignore_reinit_error": True,
         "logging_level": logging.ERROR,
+        "runtime_env": _worker_setup(address),
     }
     if address is None:
         with _loopback_node():
@@ -308,6 +312,21 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
         hint = AUTH_HINT if _mentions_auth(err) else ""
         raise InputError(f"Cannot connect to the Ray cluster at {address!r}: {err}{hint}") from err
+
+
+def _worker_setup(address: str | None) -> dict[str, Any]:
+    """The job's runtime environment: when this process does not import from its working folder
+    (``python -m survival_core`` leaves it out, see ``__main__``), neither do its workers. Ray
+    2.60 puts that folder first on every worker's ``sys.path``, locally and on a cluster (not
+    through Ray Client, ``ray://``), where a download folder named ``dl`` shadowed the module
+    gdcm imports and every task failed."""
+    working = os.path.realpath(os.getcwd())
+    if (address or "").startswith("ray://") or any(
+        os.path.realpath(path or ".") == working for path in sys.path
+    ):
+        return {}
+    hook = update_wrapper(partial(leave_out_of_path, working), leave_out_of_path)  # Ray names it
+    return {"worker_process_setup_hook": hook}
 
 
 @contextmanager
@@ -414,11 +433,24 @@ def _get(ref: Any) -> Any:
     try:
         return ray.get(ref)
     except RayTaskError as err:
-        if isinstance(err.cause, BaseException):
+        if isinstance(err.cause, BaseException) and not isinstance(err.cause, RayError):
             raise err.cause from err
-        raise
+        raise _not_finished(err.cause if isinstance(err.cause, RayError) else err) from err
     except RayError as err:
-        raise RadSurvError(f"Ray could not finish this task ({type(err).__name__}): {err}") from err
+        raise _not_finished(err) from err
+
+
+def _not_finished(err: BaseException) -> RadSurvError:
+    """Ray's own failure to run a task (a worker or node died, the task's code or arguments
+    could not be loaded in its worker) as a message: without it, the last is a Ray traceback."""
+    from ray.exceptions import RaySystemError
+
+    if isinstance(err, RaySystemError):  # its text is the worker's whole traceback
+        return RadSurvError(
+            f"Ray could not finish this task (RaySystemError): a worker could not load the "
+            f"task: {err.client_exc}"
+        )
+    return RadSurvError(f"Ray could not finish this task ({type(err).__name__}): {err}")
 
 
 def _cancel(refs: Iterable[Any]) -> None:

@@ -6,6 +6,10 @@ racing the rerun that resumes it. On Linux each worker asks the kernel to kill i
 dies; elsewhere this is a no-op. The kernel's notice is tied to the parent *thread*, so workers
 spawned from a short-lived thread (a web server's script run) watch the parent process instead
 (:func:`exit_with_parent`).
+
+Ray 2.60 puts the working folder of the process that started Ray first on each of its workers'
+``sys.path``, where a user's folder named like a module a library probes for (a download folder
+``dl``, which gdcm imports) shadows it: :func:`leave_out_of_path` takes it off again.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+def leave_out_of_path(folder: str) -> None:
+    """Ray worker set-up hook: take ``folder`` (the driver's working folder) off ``sys.path``.
+    Ray adds the driver's paths when the worker takes its first task, after this hook; they are
+    added now (Ray does it once per worker) so that the folder can be taken off."""
+    from ray._raylet import maybe_initialize_job_config
+
+    maybe_initialize_job_config()
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != folder]
 
 
 def exit_with_parent(every: float = 1.0) -> None:

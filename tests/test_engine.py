@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -145,6 +146,59 @@ def test_fold_map_keeps_the_order_of_the_items() -> None:
 def test_fold_map_raises_the_first_failed_fold_as_itself() -> None:
     with pytest.raises(InputError, match="case 3"):
         list(fold_map(_square_or_fail, [1, 3, 2]))
+
+
+def _fail_to_load() -> None:
+    raise AttributeError("module 'dl' has no attribute 'RTLD_NOW'")
+
+
+class _LoadsOnlyHere:
+    """An argument a worker cannot load: unpickling it raises there, as importing a task's code
+    did where a folder shadowed a module."""
+
+    def __reduce__(self) -> tuple:
+        return _fail_to_load, ()
+
+
+def test_a_task_its_worker_cannot_load_is_a_message_not_rays_traceback(
+    local_ray: RayMapper,
+) -> None:
+    """Ray's ``RaySystemError`` (its text the worker's whole traceback) was raised as it came: the
+    command ended in a 100-line traceback and no JSON line."""
+    with pytest.raises(RadSurvError, match=r"^Ray could not .* load the task: module 'dl' has no "):
+        list(fold_map(_sleep_then_return, [_LoadsOnlyHere()]))
+    ((_, error),) = local_ray.map_unordered(_sleep_then_return, [_LoadsOnlyHere()])
+    assert isinstance(error, RadSurvError) and "\n" not in str(error)
+
+
+PROBE = """
+import sys
+from survival_core import engine
+engine.connect(num_cpus=1)
+def probe(_):
+    import gdcm, pandas
+    return pandas.__file__
+print(list(engine.fold_map(probe, [0]))[0])
+engine.shutdown()
+"""
+
+
+@pytest.mark.timeout(120)
+def test_ray_workers_do_not_import_from_the_working_folder(tmp_path: Path) -> None:
+    """Ray puts the driver's working folder first on its workers' sys.path: run from a folder
+    holding a download folder ``dl`` (which gdcm imports) or one named like a library, every task
+    failed (``module 'dl' has no attribute 'RTLD_NOW'``). A driver not importing from its working
+    folder (``python -m survival_core`` leaves it out; ``-P`` here) has workers that do not."""
+    (tmp_path / "dl" / "SYN-0001").mkdir(parents=True)
+    (tmp_path / "pandas").mkdir()
+    (tmp_path / "pandas" / "__init__.py").write_text("raise ImportError('the working folder')\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(engine.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", PROBE],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=110,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert Path(done.stdout.split()[-1]).parent.parent != tmp_path
 
 
 def test_cross_validation_on_ray_equals_builtin_map() -> None:

@@ -97,6 +97,18 @@ print(json.dumps([{"ip": n["NodeManagerAddress"], "alive": n["Alive"]} for n in 
 shutdown()
 """
 
+#: A driver importing gdcm and pandas in two tasks on the cluster: argv address.
+IMPORTS_DRIVER = """
+import sys
+from survival_core.engine import connect, fold_map, shutdown
+connect(sys.argv[1])
+def probe(_):
+    import gdcm, pandas
+    return pandas.__file__
+print(list(fold_map(probe, [0, 1])))
+shutdown()
+"""
+
 START_TIMEOUT_S = 90
 RUN_TIMEOUT_S = 300
 
@@ -177,9 +189,11 @@ class Cluster:
     head: Node
     worker: Node
 
-    def run(self, args: list[str], timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
+    def run(
+        self, args: list[str], timeout: float = RUN_TIMEOUT_S, cwd: Path = ROOT
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+            [sys.executable, *args], cwd=cwd, env=self.env, capture_output=True, text=True,
             timeout=timeout,
         )  # fmt: skip
 
@@ -321,6 +335,20 @@ def test_cohort_extraction_on_the_cluster_equals_local(
     assert n_extracted == local.n_extracted == 6
     pd.testing.assert_frame_equal(features, local.features, check_exact=True)
     pd.testing.assert_frame_equal(failures, local.failures)
+
+
+def test_cluster_workers_do_not_import_from_the_drivers_working_folder(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Ray puts the driver's working folder on every worker's sys.path, on each node: a download
+    folder ``dl`` there (which gdcm imports) failed every task; ``-P`` keeps it off the driver's,
+    as ``python -m survival_core`` does."""
+    (tmp_path / "dl" / "SYN-0001").mkdir(parents=True)
+    (tmp_path / "pandas").mkdir()
+    (tmp_path / "pandas" / "__init__.py").write_text("raise ImportError('the working folder')\n")
+    done = cluster.run(["-P", "-c", IMPORTS_DRIVER, cluster.address], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert str(tmp_path) not in done.stdout.splitlines()[-1]
 
 
 # Last: it kills the second node.
