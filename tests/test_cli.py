@@ -322,6 +322,51 @@ def test_fit_cross_validates_with_the_folds_a_small_cohort_allows(tmp_path, caps
     assert card["cv"]["c_index"] is not None
 
 
+def _sksurv_table(folder, loader):
+    """A scikit-survival dataset as the table ``fit`` reads: case_id, its columns, time, event."""
+    X, y = loader()
+    frame = X.copy()
+    event, time = y.dtype.names
+    frame.insert(0, "case_id", [f"P{i:04d}" for i in range(len(frame))])
+    frame["time"], frame["event"] = y[time], y[event].astype(int)
+    path = folder / f"{loader.__name__}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.timeout(300)
+def test_a_second_fit_into_a_folder_being_fitted_is_refused(tmp_path, capsys):
+    """Two fits into one --out at once both exited 0 and one model was lost unsaid (the later
+    folder replaced the earlier); the second is refused, naming the folder and the process, and
+    the first's model is saved whole."""
+    from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer
+
+    out = tmp_path / "same"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "survival_core", "fit", "--table",
+         str(_sksurv_table(tmp_path, load_gbsg2)), "--model", "rsf", "--param",
+         "n_estimators=1000", "--out", str(out), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        while not first.stderr.readline().startswith("fitting rsf"):  # the forest is growing
+            assert first.poll() is None, "the first fit ended before fitting"
+        second = ["fit", "--table", str(_sksurv_table(tmp_path, load_veterans_lung_cancer))]
+        assert main([*second, "--model", "coxph", "--out", str(out), "--json"]) == 2
+        refusal = _last_json(capsys)
+        assert refusal["kind"] == "ConfigError"
+        assert f"Another fit into {out} is running (pid {first.pid})" in refusal["error"]
+        printed, errors = first.communicate(timeout=240)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert first.returncode == 0, errors[-2000:]
+    assert json.loads(printed.strip().splitlines()[-1])["model"] == "rsf"
+    assert json.loads((out / "card.json").read_text())["model"] == "rsf"
+    assert not list(tmp_path.glob(".*"))  # the lock went with the fit
+
+
 def _last_json(capsys) -> dict:
     out = capsys.readouterr()
     assert "Traceback" not in out.err

@@ -17,6 +17,13 @@ from survival_core.cli.model_args import (
 )
 from survival_core.cli.output import check_out, progress, report
 from survival_core.errors import ConfigError
+from survival_core.io.locks import folder_lock
+
+#: What a fit refused for another fit into its folder is told: the later would replace the model.
+ONE_FIT = (
+    "wait for it to finish, or give another --out: each fit replaces the whole folder, so one "
+    "of the two models would be lost."
+)
 
 #: Folds of each --cv-repeats repeat unless --cv-folds says.
 CV_FOLDS = 5
@@ -88,23 +95,24 @@ def run(args: argparse.Namespace) -> int:
     if args.horizon is not None:
         horizon["horizon"] = in_days(args.horizon, args.time_unit)
     start = time.perf_counter()
-    summary = train_model(
-        table_paths(args),
-        args.model,
-        with_run_params(args.model, parse_params(args.param, args.time_unit), seed=args.seed),
-        args.out,
-        reduction=args.reduction,
-        features=args.features,
-        time_unit=args.time_unit,
-        cut=args.cut,
-        **horizon,
-        cv_repeats=args.cv_repeats,
-        cv_folds=args.cv_folds or CV_FOLDS,
-        horizon_option="--horizon",
-        seed=args.seed,
-        cohort=args.cohort,
-        progress=progress,
-    )
+    with folder_lock(args.out.resolve(), "fit.lock", "fit", beside=True, advice=ONE_FIT):
+        summary = train_model(
+            table_paths(args),
+            args.model,
+            with_run_params(args.model, parse_params(args.param, args.time_unit), seed=args.seed),
+            args.out,
+            reduction=args.reduction,
+            features=args.features,
+            time_unit=args.time_unit,
+            cut=args.cut,
+            **horizon,
+            cv_repeats=args.cv_repeats,
+            cv_folds=args.cv_folds or CV_FOLDS,
+            horizon_option="--horizon",
+            seed=args.seed,
+            cohort=args.cohort,
+            progress=progress,
+        )
     summary["seconds"] = round(time.perf_counter() - start, 2)
     report(summary, args.json)
     return 0

@@ -3,7 +3,12 @@
 :func:`folder_lock` holds an exclusive ``flock`` on a hidden file of the folder for as long as a
 writer works there: two cohort imports into one folder each deleted the other's half-built
 cases, and two processes preparing the demo each renamed the other's staging folder away. The
-kernel drops the lock when its process dies, so a killed writer never blocks the next one.
+kernel drops the lock when its process dies, so a killed writer never blocks the next one. A
+folder replaced whole (a fitted model) keeps its lock beside it (``beside``): a lock file inside
+would be swapped away with the folder, and the next writer would lock a new one. Such a lock,
+outside the folder, holds its holder's pid for a refusal to name and is removed with the lock (a
+refused fit left it in the working folder); one inside a folder is never written (a rerun import
+touches no file of its cohort).
 
 :func:`remove_leftovers` deletes the hidden temporary siblings (:func:`~.atomic.temp_sibling`)
 whose writer is no longer running (:func:`process_alive`, which the run store and the jobs use
@@ -20,6 +25,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from survival_core.errors import ConfigError
 
@@ -27,23 +33,70 @@ from survival_core.errors import ConfigError
 _SIBLING = re.compile(r"\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}")
 
 
+#: What a refused writer is told to do when the other writer goes on from what each wrote.
+RERUN = "wait for it to finish, then run this again (it goes on from what the other wrote)."
+
+
 @contextmanager
-def folder_lock(folder: Path, lock_name: str, what: str, *, wait: bool = False) -> Iterator[None]:
-    """Hold the lock ``lock_name`` (a hidden file) of ``folder`` (created) while the block runs.
-    Another holder: wait for it (``wait``), else :class:`ConfigError` naming ``what`` runs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / lock_name, "a") as stream:
+def folder_lock(
+    folder: Path,
+    lock_name: str,
+    what: str,
+    *,
+    wait: bool = False,
+    beside: bool = False,
+    advice: str = RERUN,
+) -> Iterator[None]:
+    """Hold the lock ``lock_name`` (a hidden file) of ``folder`` while the block runs: in it
+    (created), or ``beside`` it in its parent (``.<folder name>.<lock_name>``, holding the
+    holder's pid, removed afterwards). Another holder: wait for it (``wait``), else
+    :class:`ConfigError` naming ``what`` runs (and its pid, when known) and ``advice``."""
+    if beside:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        path = folder.parent / f".{folder.name}.{lock_name.lstrip('.')}"
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / lock_name
+    while True:
+        stream = open(path, "a+")  # noqa: SIM115 - held past this loop, closed below
         try:
             fcntl.flock(stream.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            holder = _holder(stream)
+            stream.close()
             raise ConfigError(
-                f"Another {what} into {folder} is running: wait for it to finish, then run this "
-                "again (it goes on from what the other wrote)."
+                f"Another {what} into {folder} is running{holder}: {advice}"
             ) from None
+        if not beside or _names(path, stream):
+            break
+        stream.close()  # its holder removed it as this one waited: lock the one there now
+    with stream:
+        if beside:
+            os.ftruncate(stream.fileno(), 0)
+            stream.write(str(os.getpid()))
+            stream.flush()
         try:
             yield
         finally:
+            if beside:  # removed while held: a writer that opened it sees it gone, and retries
+                path.unlink(missing_ok=True)
             fcntl.flock(stream.fileno(), fcntl.LOCK_UN)
+
+
+def _names(path: Path, stream: IO[str]) -> bool:
+    """Whether ``path`` still names the file open as ``stream`` (not removed, nor made anew)."""
+    try:
+        return path.stat().st_ino == os.fstat(stream.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _holder(stream: IO[str]) -> str:
+    """' (pid N)' of the process holding the lock file ``stream`` (one beside its folder holds
+    it), or ''."""
+    stream.seek(0)
+    pid = stream.read().strip()
+    return f" (pid {pid})" if pid.isdigit() else ""
 
 
 def is_temp_sibling(name: str) -> bool:
