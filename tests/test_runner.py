@@ -397,6 +397,37 @@ def test_overlong_run_name_is_a_config_error_not_a_traceback(veterans, tmp_path,
     assert "name: at most 200 characters" in err and "Traceback" not in err
 
 
+def test_a_run_stopped_by_sigterm_says_so_is_failed_at_once_and_resumes(gbsg2, tmp_path, store):
+    """SIGTERM (Slurm's scancel or time limit, `kill`) ended `train` with status 143, no message,
+    no JSON line, and the run left RUNNING until a later command reaped it. It is now handled as
+    Ctrl-C is: an `interrupted` line and JSON, the run FAILED at once, resumable."""
+    model = {"name": "rsf", "params": {"n_estimators": 200}}
+    config = _table_config(tmp_path, gbsg2 / "dev", name="terminated", model=model)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "survival_core", "train", "--config", str(config), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        while not (lines and lines[-1].startswith("fold 1/")):  # a fold finished, others to do
+            lines.append(child.stderr.readline())
+            assert child.poll() is None, "".join(lines)[-2000:]
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and "error: interrupted (SIGTERM)" in err
+    assert _last_json(out)["kind"] == "Terminated"
+    run_id = next(line.split()[1] for line in lines if line.startswith("run "))
+    record = store.get_run(run_id)  # not reaped: marked by the run itself
+    assert record.status == "FAILED" and "SIGTERM" in record.tags["radsurv.error"]
+    resumed = run_training(load_config(config), resume=run_id, store=store)
+    assert resumed.run_id == run_id and resumed.status == "FINISHED"
+
+
 def test_external_cohort_may_list_the_same_columns_in_another_order(gbsg2, tmp_path, store):
     external = {"name": "external", "external_cohort": str(gbsg2 / "ext")}
     config = load_config(

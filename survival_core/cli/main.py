@@ -3,8 +3,11 @@
 Each command module exposes ``register(subparsers)`` which adds its parser and sets ``func`` to a
 handler taking the parsed namespace and returning an exit code. Expected failures
 (:class:`RadSurvError`, a refused argument, a file that cannot be written) print their message,
-not a traceback, and exit with status 2 (an interruption with 130); with ``--json`` the last line
-of stdout is then ``{"error": ..., "kind": ...}``.
+not a traceback, and exit with status 2; with ``--json`` the last line of stdout is then
+``{"error": ..., "kind": ...}``. An interruption does the same with status 130 (Ctrl-C) or 143:
+SIGTERM (Slurm's ``scancel`` or time limit, ``kill``, a cancelled job) is raised as
+:class:`Terminated`, a ``KeyboardInterrupt``, so that the clean-up Ctrl-C gets runs for it too
+(a tracked run is marked failed, to be resumed, not left RUNNING).
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ import argparse
 import json
 import logging
 import shutil
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import NoReturn
 
 from survival_core import __version__
@@ -83,6 +91,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread where the signal came, as Ctrl-C's interruption is."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    """SIGTERM's handler: raise :class:`Terminated`, once (a second SIGTERM during the clean-up
+    is ignored; SIGKILL still ends the process)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM interrupts as Ctrl-C does (in the main thread, where Python
+    runs signal handlers); the earlier handler is put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def _refused(message: str, kind: str, as_json: bool) -> None:
     """Say why a command stopped; with ``as_json`` a script reading the last line learns it."""
     sys.stderr.write(f"error: {message}\n")
@@ -120,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     as_json = getattr(args, "json", False)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_interrupts():
+            return int(args.func(args) or 0)
+    except Terminated:
+        _refused("interrupted (SIGTERM); nothing more was done.", "Terminated", as_json)
+        return 128 + signal.SIGTERM
     except RadSurvError as error:
         _refused(str(error), type(error).__name__, as_json)
         return 2
