@@ -385,6 +385,19 @@ def test_an_argument_refused_under_json_ends_in_a_json_error_line(capsys):
         assert _last_json(capsys)["kind"] == "UsageError"
 
 
+def test_an_abbreviated_option_is_refused_not_taken_for_another(capsys):
+    """argparse took `--js` for `--json` and `--rep` for `--repeats`: a refusal, which looks for
+    `--json` itself, printed no JSON line after `--model nosuch --js`. Options are taken only as
+    spelled in full, in every command."""
+    assert main(["cv", "--table", "x.csv", "--model", "coxph", "--js"]) == 2
+    refused = capsys.readouterr()
+    assert "unrecognized arguments: --js" in refused.err and not refused.out
+    assert main(["cv", "--table", "x.csv", "--model", "coxph", "--rep", "2", "--json"]) == 2
+    assert "unrecognized arguments: --rep 2" in _last_json(capsys)["error"]
+    assert main(["cohort", "import", "--clin", "x.csv", "--out", "c", "--json"]) == 2
+    assert "unrecognized arguments: --clin x.csv" in _last_json(capsys)["error"]
+
+
 def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
     """``fit --out FILE/m`` and ``explain --out FOLDER`` ended in a NotADirectoryError or
     IsADirectoryError traceback, a fit only after all its work."""

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from survival_core import __version__
 from survival_core.cli import (
@@ -70,7 +70,13 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     """argparse refusing by :class:`UsageError`, so that :func:`main` reports it as any other
-    refusal (argparse exits before ``--json`` is known; a script found no JSON line)."""
+    refusal (argparse exits before ``--json`` is known; a script found no JSON line). Options
+    are taken only as spelled in full (its sub-parsers are of this class too): argparse took
+    ``--js`` for ``--json``, which a refusal did not see, and an abbreviation in a script could
+    come to mean another option when one is added."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
