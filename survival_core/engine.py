@@ -48,11 +48,10 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial, update_wrapper
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -60,7 +59,7 @@ import SimpleITK as sitk
 
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.paths import data_dir, data_subdir
-from survival_core.workers import die_with_parent, leave_out_of_path
+from survival_core.workers import die_with_parent, leave_out_of_path, worker_pool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -110,12 +109,10 @@ class WorkerKilled(RadSurvError):
 
 
 class ProcessMapper:
-    """Cases in ``workers`` processes (fresh interpreters: "spawn" does not inherit the parent's
-    thread pools, which forking a process that has run ITK filters could deadlock)."""
+    """Cases in ``workers`` spawned processes (:func:`~survival_core.workers.worker_pool`)."""
 
-    def __init__(self, workers: int, start_method: str = "spawn") -> None:
+    def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.start_method = start_method
 
     def map_unordered(
         self, fn: Callable[[T], R], items: Sequence[T]
@@ -159,12 +156,7 @@ class ProcessMapper:
         """Run ``batch`` (indices of ``items``) in a pool of ``workers``, yielding each result;
         returns the indices a broken pool failed."""
         broken: list[int] = []
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context(self.start_method),
-            initializer=single_threaded_worker,
-        )
-        try:
+        with worker_pool(workers, single_threaded_worker) as pool:
             pending: dict[Future, int] = {
                 pool.submit(_marked, fn, str(marks / str(i)), items[i]): i for i in batch
             }
@@ -177,8 +169,6 @@ class ProcessMapper:
                         broken.append(i)
                         continue
                     yield items[i], (error if error is not None else future.result())
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
         return broken
 
 
@@ -198,9 +188,7 @@ def process_fold_map(workers: int) -> Callable[[Callable[[T], R], Iterable[T]], 
         return map
 
     def mapper(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("spawn"), initializer=single_threaded_worker
-        ) as pool:
+        with worker_pool(workers, single_threaded_worker) as pool:
             yield from pool.map(fn, items)
 
     return mapper

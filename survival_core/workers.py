@@ -1,4 +1,12 @@
-"""Start-up of the worker processes of RadSurv's process pools (feature extraction, import).
+"""The worker processes of RadSurv's process pools (feature extraction, import, the synthetic
+cohort, cross-validation folds) and their start-up.
+
+:func:`worker_pool` is the one way a pool is made: spawned workers (fresh interpreters: forking a
+process that has run ITK filters could deadlock on their thread pools) that leave Ctrl-C to their
+parent. Ctrl-C reaches every process of the terminal's process group; workers taking it printed
+a ``KeyboardInterrupt`` traceback each (in their start-up, or waiting for work) before the
+parent's ``interrupted`` line. They start with SIGINT blocked instead, and when the parent is
+interrupted (or its work fails) it kills them rather than waiting for the work they hold.
 
 A pool's workers are spawned children; if the parent is killed outright (SIGKILL, the OOM
 killer) they would be re-parented to init and go on working on a cohort folder nobody watches,
@@ -21,6 +29,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any
 
 #: prctl(2) option: the signal a process gets when its parent thread dies.
 _PR_SET_PDEATHSIG = 1
@@ -35,6 +48,52 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+class _Worker(SpawnProcess):
+    """A spawned process started with SIGINT blocked (the mask goes with it through fork and
+    exec, and Python leaves it so): a Ctrl-C is its parent's to handle."""
+
+    def start(self) -> None:
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:  # a Ctrl-C meanwhile was held for this process, not lost
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+class _Workers(SpawnContext):
+    """The "spawn" context of one pool: its processes are :class:`_Worker`, listed to be killed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[_Worker] = []
+
+    def Process(self, *args: Any, **kwargs: Any) -> _Worker:  # noqa: N802 - multiprocessing's
+        process = _Worker(*args, **kwargs)
+        self.started.append(process)
+        return process
+
+
+@contextmanager
+def worker_pool(
+    workers: int, initializer: Callable[[], None] = die_with_parent
+) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` spawned processes, each set up by ``initializer``, that leave Ctrl-C
+    to this process. The block ends, the pool's work is waited for; it is interrupted (Ctrl-C,
+    SIGTERM) or fails, the workers are killed at once (they would first finish the work they
+    hold: a cross-validation fold, minutes)."""
+    context = _Workers()
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
+    try:
+        yield pool
+    except BaseException:
+        for process in context.started:
+            if process.is_alive():
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def leave_out_of_path(folder: str) -> None:

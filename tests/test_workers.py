@@ -3,6 +3,7 @@ working on a cohort folder that a rerun is about to resume."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -98,3 +99,90 @@ def test_a_killed_worker_fails_only_what_it_ran_each_time(tmp_path) -> None:
         "f": "str", "once": "str",
     }  # fmt: skip
     assert lines["once"] == "str ONCE"
+
+
+def _workers(pid: int) -> list[int]:
+    """The pool workers of process ``pid``: its children running multiprocessing's spawn_main
+    (Linux ``/proc``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _interrupt_when(process: subprocess.Popen, ready, after: float = 0.0) -> None:
+    """Ctrl-C to ``process``'s whole process group, as a terminal sends it, ``after`` seconds
+    once ``ready()``."""
+    deadline = time.monotonic() + 60
+    while not ready():
+        assert process.poll() is None and time.monotonic() < deadline, "never ready"
+        time.sleep(0.02)
+    time.sleep(after)
+    os.killpg(process.pid, signal.SIGINT)
+
+
+def test_ctrl_c_while_workers_start_is_one_line_not_their_tracebacks(tmp_path) -> None:
+    """Ctrl-C reaches every process of the terminal's group: `demo-cohort --workers 2`
+    interrupted while its workers started printed a KeyboardInterrupt traceback from each
+    (multiprocessing's spawn.py) before `error: interrupted`. Workers leave it to the parent."""
+    command = [sys.executable, "-m", "survival_core", "demo-cohort", "--out", str(tmp_path / "c")]
+    run = subprocess.Popen(
+        [*command, "--n", "40", "--workers", "2", "--json"], cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        workers: set[int] = set()
+        ready = lambda: workers.update(_workers(run.pid)) or len(workers) >= 2  # noqa: E731
+        _interrupt_when(run, ready, after=0.3)  # importing what they run
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+    assert run.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == "error: interrupted; nothing more was done."
+    assert json.loads(out.strip().splitlines()[-1])["kind"] == "KeyboardInterrupt"
+    assert not any(_alive(pid) for pid in workers)
+
+
+BUSY_SCRIPT = """
+import os, time
+from survival_core.engine import ProcessMapper
+
+def report_and_sleep(seconds):
+    os.write(1, f"{os.getpid()}\\n".encode())  # one write: the two workers' lines stay whole
+    time.sleep(seconds)
+
+if __name__ == "__main__":
+    for _ in ProcessMapper(2).map_unordered(report_and_sleep, [3600, 3600]):
+        pass
+"""
+
+
+def test_ctrl_c_stops_busy_workers_at_once(tmp_path) -> None:
+    """Workers ignoring Ctrl-C must not make the parent wait for the work they hold (an hour
+    here): interrupted, it kills them and ends."""
+    script = tmp_path / "pool.py"
+    script.write_text(BUSY_SCRIPT)
+    run = subprocess.Popen(
+        [sys.executable, str(script)], cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        workers = [int(run.stdout.readline()) for _ in range(2)]  # both at work
+        started = time.monotonic()
+        _interrupt_when(run, lambda: True)
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+    assert time.monotonic() - started < 30
+    assert err.count("Traceback") == 1 and "pool.py" in err  # the script's own, none of theirs
+    assert not any(_alive(pid) for pid in workers)

@@ -7,7 +7,9 @@ not a traceback, and exit with status 2; with ``--json`` the last line of stdout
 ``{"error": ..., "kind": ...}``. An interruption does the same with status 130 (Ctrl-C) or 143:
 SIGTERM (Slurm's ``scancel`` or time limit, ``kill``, a cancelled job) is raised as
 :class:`Terminated`, a ``KeyboardInterrupt``, so that the clean-up Ctrl-C gets runs for it too
-(a tracked run is marked failed, to be resumed, not left RUNNING).
+(a tracked run is marked failed, to be resumed, not left RUNNING). Either signal interrupts once:
+the same again during the clean-up is ignored (``timeout`` sends it twice, to the command and to
+its process group; a second Ctrl-C broke off the clean-up with a traceback at exit).
 """
 
 from __future__ import annotations
@@ -101,25 +103,33 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread where the signal came, as Ctrl-C's interruption is."""
 
 
-def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
-    """SIGTERM's handler: raise :class:`Terminated`, once (a second SIGTERM during the clean-up
-    is ignored; SIGKILL still ends the process)."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated(f"stopped by {signal.Signals(signum).name}")
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    """SIGINT's and SIGTERM's handler: raise ``KeyboardInterrupt`` or :class:`Terminated`, once
+    (the signal is ignored from then on; SIGKILL still ends the process)."""
+    signal.signal(signum, signal.SIG_IGN)
+    if signum == signal.SIGTERM:
+        raise Terminated(f"stopped by {signal.Signals(signum).name}")
+    raise KeyboardInterrupt
 
 
 @contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While the block runs, SIGTERM interrupts as Ctrl-C does (in the main thread, where Python
-    runs signal handlers); the earlier handler is put back afterwards."""
+def _interruptible() -> Iterator[None]:
+    """While the block runs, Ctrl-C and SIGTERM interrupt it once (:func:`_interrupt`), in the
+    main thread, where Python runs signal handlers; a signal ignored on entry (a background job's
+    Ctrl-C) stays ignored. The earlier handlers are put back afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.signal(signal.SIGTERM, _terminate)
+    before = {
+        sig: signal.signal(sig, _interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _refused(message: str, kind: str, as_json: bool) -> None:
@@ -159,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     as_json = getattr(args, "json", False)
     try:
-        with _sigterm_interrupts():
+        with _interruptible():
             return int(args.func(args) or 0)
     except Terminated:
         _refused("interrupted (SIGTERM); nothing more was done.", "Terminated", as_json)

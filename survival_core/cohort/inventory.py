@@ -38,9 +38,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 import pydicom
@@ -75,7 +73,7 @@ from survival_core.io.filetype import is_bare_dicom, is_os_clutter
 from survival_core.io.mr_sequence import sidecar_path
 from survival_core.io.volume import is_volume_file
 from survival_core.paths import data_subdir
-from survival_core.workers import die_with_parent
+from survival_core.workers import worker_pool
 
 #: The attributes read from each file: identity, series, geometry summary and, for structure
 #: sets, their references and ROI/segment names (never the contours); and all that
@@ -471,9 +469,7 @@ def _read_all(tasks: list[tuple[str, str, str, bool]], workers: int) -> list[Fil
     if workers <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         return [read_record(t) for t in tasks]
     chunk = max(1, min(256, len(tasks) // (workers * 8)))
-    with ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=die_with_parent
-    ) as pool:
+    with worker_pool(workers) as pool:
         return list(pool.map(read_record, tasks, chunksize=chunk))
 
 

@@ -13,12 +13,11 @@ brief (manifest.csv, clinical.csv, truth.csv, cohort.json, cases/<id>/...).
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from survival_core.synthetic.scanners import (
 )
 from survival_core.synthetic.sites import MODALITIES, SITES, RenderedCase
 from survival_core.synthetic.tumors import longest_axial_diameter
+from survival_core.workers import worker_pool
 
 GENERATOR = "radsurv-synthetic-hcc"
 GENERATOR_VERSION = "1.1"  # 1.1: the late arterial phase throughout (1.0 mixed phases)
@@ -175,8 +175,7 @@ def _run(
         for task in tasks:
             done(write_case(task))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+        with worker_pool(workers, _init_worker) as pool:
             for future in as_completed([pool.submit(write_case, task) for task in tasks]):
                 done(future.result())
     return sorted(results, key=lambda r: r["index"])
