@@ -59,6 +59,22 @@ def _table(model: TunedModel) -> pd.DataFrame:
     return model.trials_.drop(columns="seconds")
 
 
+def test_an_inner_folds_unseen_category_is_not_warned_of_per_trial() -> None:
+    """GBSG2 with one grade-IV patient: the inner fold whose training rows lack it warned
+    (UnseenLevelWarning, once per trial and fold: dozens in a run's log)."""
+    import warnings
+
+    X, y = load_gbsg2()
+    X = X.iloc[:200].assign(tgrade=X["tgrade"].astype(str).iloc[:200])
+    X.loc[X.index[3], "tgrade"] = "IV"
+    y = Surv.from_arrays(y["cens"], y["time"])[:200]
+    folds = inner_splits(y, 3, seed=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = inner_score(lambda params: make_model("coxph", **params), {}, X, y, folds)
+    assert 0.5 < score < 1 and not [w for w in caught if "not seen in training" in str(w.message)]
+
+
 def test_search_is_at_least_as_good_as_the_default(gbsg2, tuned: TunedModel) -> None:
     X, y = gbsg2
     folds = inner_splits(y, 3, seed=3)

@@ -39,7 +39,7 @@ from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel
 from survival_core.models.image_set import ImageSet
-from survival_core.models.tabular import TablePreprocessor
+from survival_core.models.tabular import TablePreprocessor, unseen_levels_noted
 from survival_core.outcome import training_arrays
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
 from survival_core.workflows.training import ModelMaker, model_factory
@@ -113,12 +113,15 @@ def inner_score(
     metric: str = "c_index",
 ) -> float:
     """Mean ``metric`` over ``folds`` of ``make(params)`` fitted on each fold's training rows and
-    scored on its test rows (NaN when a fold's score is undefined)."""
+    scored on its test rows (NaN when a fold's score is undefined). An inner fold's category its
+    training rows lack is the search's own business: not warned of once per trial and fold (a
+    run's log held dozens of UnseenLevelWarnings), as the model choice's inner folds do."""
     score = METRICS[metric]
     values = []
     for fold in folds:
         model = make(params).fit(_rows(X, fold.train), y[fold.train])
-        values.append(score(y[fold.test], model.predict_risk(_rows(X, fold.test))))
+        with unseen_levels_noted():
+            values.append(score(y[fold.test], model.predict_risk(_rows(X, fold.test))))
     return float(np.mean(values))
 
 
