@@ -233,6 +233,20 @@ def test_an_upload_of_nothing_a_case_is_read_from_is_refused_naming_its_files():
     assert set(data_subdir("cases").iterdir()) == before
 
 
+def test_a_ct_slice_whose_header_is_damaged_is_said_damaged():
+    """pydicom's CT slice with PatientName's length written 0xFFFF (the element swallows the
+    rest of the header): refused as 'a DICOM CT object, which no case is read from', when CTs
+    are what cases are read from."""
+    import struct
+
+    (ct,) = _pydicom_files("CT_small.dcm")
+    raw = bytearray(ct.read_bytes())
+    at = raw.find(b"\x10\x00\x10\x00PN")
+    raw[at + 6 : at + 8] = struct.pack("<H", 0xFFFF)
+    with pytest.raises(InputError, match=r"CT image\(s\) without pixel rows and columns \(damaged"):
+        store_upload([("slice.dcm", bytes(raw))])
+
+
 def test_a_zip_is_unpacked_under_the_data_folder_whose_retention_clears_it(monkeypatch):
     """Its identified files were unpacked into the system's temporary folder: a process killed
     while cleaning them (the OOM killer on a big upload) left them there for good, where the

@@ -383,8 +383,9 @@ def _is_sidecar(data: bytes) -> bool:
 def _unread_kind(ds: Dataset) -> str | None:
     """What a complete DICOM object no case is read from is ('DICOM RTPLAN object': by its
     modality, else its SOP class), None for one a case is read from: an image slice, an RTSTRUCT
-    or a SEG, as :func:`~survival_core.io.dicom_series.scan_dicom` files them. An object without
-    SOP class is incomplete, not unread: de-identifying refuses it, saying so."""
+    or a SEG, as :func:`~survival_core.io.dicom_series.scan_dicom` files them; an image without
+    rows and columns is said damaged (it was called an object no case is read from). An object
+    without SOP class is incomplete, not unread: de-identifying refuses it, saying so."""
     uid = sop_class(ds)
     modality = str(ds.get("Modality", "")).upper()
     if uid is None or is_rtstruct(ds) or is_seg(ds):
@@ -392,6 +393,8 @@ def _unread_kind(ds: Dataset) -> str | None:
     if is_image_slice(ds, modality):
         return None
     label = "DICOMDIR" if uid == MediaStorageDirectoryStorage else modality or uid.name
+    if uid.name.endswith("Image Storage"):  # a slice whose header a wrong length swallowed
+        return f"DICOM {label} image(s) without pixel rows and columns (damaged or cut short)"
     return f"DICOM {label} object(s), which no case is read from"
 
 
