@@ -414,6 +414,16 @@ def test_the_start_date_of_several_is_given_as_the_time_column(tmp_path: Path) -
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), dead)
     assert "from 'Date of surgery' to 'Date of death'" in " ".join(_actions(result, "(from dates)"))
     assert list(result.variables.columns) == ["age"]
+    # an end date given was taken as the start: every death 0 days (a birth date: a lifetime)
+    for end in ("Date of death", "Date of last follow-up"):
+        with pytest.raises(InputError, match=f"'{end}', given as the time column, is a date"):
+            read_clinical_spreadsheet(path, time_column=end)
+    # a start date under a header of another script, or with 'ID' in it, was refused / missed
+    for header in ("Дата операции", "Surgery ID date"):
+        renamed = pd.read_csv(path, dtype=str).rename(columns={"Date of surgery": header})
+        renamed.to_csv(other := tmp_path / "renamed.csv", index=False)
+        again = read_clinical_spreadsheet(other, time_column=header)
+        assert again.table["time"].tolist() == result.table["time"].tolist()
 
 
 def test_dates_without_an_end_are_no_outcome(tmp_path: Path) -> None:

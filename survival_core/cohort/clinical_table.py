@@ -1111,10 +1111,38 @@ def _date_column(
     return serials, "Excel serial day numbers, days since 1899-12-30"
 
 
+def _present(cells: pd.Series) -> pd.Series:
+    """A column's texts that are not missing (:data:`MISSING_TOKENS`)."""
+    return cells[~cells.str.strip().str.lower().isin(MISSING_TOKENS)]
+
+
 def _holds_dates(cells: pd.Series, h: Header, numbers: NumberMarks) -> bool:
     """Whether a column's present values are dates (:func:`_date_column`)."""
-    present = cells[~cells.str.strip().str.lower().isin(MISSING_TOKENS)]
-    return not present.empty and _date_column(present.str.strip(), h, None, numbers) is not None
+    present = _present(cells)
+    return not present.empty and _date_column(present, h, None, numbers) is not None
+
+
+def _refuse_end_as_start(path: Path, h: Header) -> None:
+    """InputError for a date of death, follow-up, recurrence or birth given as the time column:
+    taken as the start, an end date gave every patient 0 days and a birth date their lifetime."""
+    ends = _DEATH_DATE_WORDS | _FOLLOW_UP_DATE_WORDS | _DISEASE_DATE_WORDS | _BIRTH_WORDS
+    if ends & date_stems(h.words):
+        raise InputError(
+            f"{path.name}: {h.text!r}, given as the time column, is a date the survival time "
+            "ends at (or a birth date): the time column takes the survival time, or the date it "
+            "counts from (diagnosis, surgery, treatment start) when there are several."
+        )
+
+
+def _given_start(
+    cells: pd.Series, h: Header, numbers: NumberMarks, order: str | None, report: list[Coercion]
+) -> pd.Series:
+    """The dates of the start date given as the time column, read in the file's day/month
+    ``order`` as a date, never cleaned as a variable (a header of another script was refused, one
+    with 'ID' in it dropped as an identifier and then missed)."""
+    read, how = _date_column(_present(cells), h, order, numbers)  # dates: _holds_dates
+    report.append(Coercion(h.text, f"dates ({how}) kept aside", int(read.notna().sum())))
+    return read.reindex(cells.index)
 
 
 def _clean_variable(
@@ -1285,9 +1313,13 @@ _FOLLOW_UP_DATE_WORDS = {
 }  # fmt: skip
 
 
+#: Header words of a birth date.
+_BIRTH_WORDS = frozenset({"birth", "dob", "brth"})
+
+
 def _birth_dates(dates: pd.DataFrame, headers: dict[str, Header]) -> set[str]:
     """The date columns whose header names a birth date."""
-    return {c for c in dates if {"birth", "dob", "brth"} & date_stems(headers[c].words)}
+    return {c for c in dates if _BIRTH_WORDS & date_stems(headers[c].words)}
 
 
 def _one_date(
@@ -1718,6 +1750,7 @@ def read_clinical_spreadsheet(
     start_given = None
     if time_column is not None and _holds_dates(cells[time_text], headers[time_text], numbers):
         # a registry's several start dates (diagnosis, surgery): the one the time counts from
+        _refuse_end_as_start(path, headers[time_text])
         start_given, time_text = time_text, None
         report.append(
             Coercion(
@@ -1763,7 +1796,7 @@ def read_clinical_spreadsheet(
                 int(marked[1].sum()),
             )
         )
-    outcome_texts = {id_text, time_text, event_text}
+    outcome_texts = {id_text, time_text, event_text, start_given}
     if days is None and death_text and follow_text:
         days, event = _days_to_death_or_follow_up(
             cells, headers, death_text, follow_text, event, time_unit, report, numbers
@@ -1774,7 +1807,7 @@ def read_clinical_spreadsheet(
     order = date_order(
         cells[c][~cells[c].str.strip().str.lower().isin(MISSING_TOKENS)]
         for c in cells.columns
-        if c not in outcome_texts
+        if c not in outcome_texts or c == start_given
     )
     variables: dict[str, pd.Series] = {}
     units: dict[str, str] = {}
@@ -1806,6 +1839,10 @@ def read_clinical_spreadsheet(
         elif kind == "variable":
             variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
             texts[h.name] = text
+    if start_given is not None:  # read as a date, never cleaned as a variable
+        dates[start_given] = _given_start(
+            cells[start_given], headers[start_given], numbers, order, report
+        )
     dates_frame = pd.DataFrame(dates, index=cells.index)
     _two_digit_births(dates_frame, cells, headers, report)
     start, death, last = _outcome_dates(dates_frame, headers)
