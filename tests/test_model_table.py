@@ -362,3 +362,23 @@ def test_numbers_like_no_value_codes_among_their_peers_are_kept() -> None:
     prep = TablePreprocessor().fit(X)
     assert not any("no-value code" in n for n in prep.notes_)
     assert prep.columns_[0]["fill"] == -350.0 and prep.columns_[1]["fill"] == 450.0
+
+
+def test_a_centre_coded_like_a_no_value_code_stays_a_centre(tmp_path: Path) -> None:
+    """GBSG2 with hospitals 1-4 and -99 for 37 unknown: the -99 was read as missing at fit
+    (noted as imputed with the most frequent centre), encoded as the reference centre with an
+    UnseenLevelWarning, and the same patient refused at scoring. A centre is a category whatever
+    its numbers: -99 (or a centre 999) is one of its levels."""
+    import warnings
+
+    X, _ = load_gbsg2()
+    hospital = np.random.default_rng(0).integers(1, 5, len(X)).astype(float)
+    hospital[:37] = -99
+    X = X.assign(hospital=hospital)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prep = TablePreprocessor().fit(X)
+        prep.transform(X)
+    assert not any("no-value code" in note for note in prep.notes_)
+    (spec,) = [s for s in prep.columns_ if s["name"] == "hospital"]
+    assert spec["kind"] == "categorical" and "-99" in spec["categories"]

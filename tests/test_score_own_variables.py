@@ -241,3 +241,30 @@ def test_a_tumour_diameter_in_cm_is_not_labelled_mm(tmp_path: Path) -> None:
             if v.name == "tumor_diameter"
         ]
         assert diameter.unit == ("mm" if unit == "mm" else "")
+
+
+def test_a_no_value_code_of_the_training_table_is_imputed_and_said_so(
+    tmp_path: Path, capsys
+) -> None:
+    """A model fitted on GBSG2 whose export wrote tsize 999 and age -99 for unknown: a patient's
+    tsize of 999 was imputed (the median's risk) while the score said nothing was and cautioned
+    999 as out of range; an age of -99 was refused as implausible."""
+    table = _gbsg2(tmp_path)
+    table.loc[:9, "tsize"], table.loc[10:24, "age"] = 999, -99
+    table.to_csv(tmp_path / "coded.csv", index=False)
+    model = tmp_path / "model"
+    assert main(["fit", "--table", str(tmp_path / "coded.csv"), "--model", "coxph",
+                 "--out", str(model)]) == 0  # fmt: skip
+    patient = table.drop(columns=["case_id", "time", "event"]).iloc[30].to_dict()
+    values = {}
+    for name, given in (("coded", {"tsize": 999, "age": -99}), ("blank", {"tsize": None})):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({**patient, "case_id": name, **given, "age": given.get("age")}))
+        capsys.readouterr()
+        values[name] = _scored(capsys, "score", "--values", str(path), "--model", str(model))
+    coded, blank = values["coded"], values["blank"]
+    assert sorted(coded["imputed"]) == ["age", "tsize"] and sorted(blank["imputed"]) == sorted(
+        coded["imputed"]
+    )
+    assert coded["risk"] == pytest.approx(blank["risk"], rel=1e-12)
+    assert not any("tsize" in caution for caution in coded["cautions"])

@@ -66,9 +66,28 @@ def _check_masks(case: Case, loaded: LoadedModel, settings: ExtractionSettings) 
 
 def _clinical_inputs(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
     """The model's clinical inputs from validated ``values``; None where missing (the model's
-    training-fitted preprocessing imputes it)."""
+    training-fitted preprocessing imputes it) or a no-value code (:func:`_without_codes`)."""
     clinical = set(loaded.card.clinical_columns)
+    values = _without_codes(values, loaded)
     return {name: values.get(name) for name in loaded.inputs if name in clinical}
+
+
+def _without_codes(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
+    """``values`` with the no-value codes the model's training table held read as None (an age
+    of -99 where its table wrote -99 for unknown): imputed, and said so, as at fit. Its
+    preprocessing imputed them while the score said nothing was, cautioned a tsize of 999 as out
+    of range, and the schema refused an age of -99."""
+    preprocessor = getattr(loaded.model, "preprocessor_", None)
+    codes = preprocessor.no_value_codes() if preprocessor is not None else {}
+    return {k: None if _number(v) in codes.get(k, ()) else v for k, v in values.items()}
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a number (a JSON's 999 or '999'), else None."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _feature_frame(
@@ -160,7 +179,7 @@ def values_features(
             f"Model {loaded.name} reads {what}, so clinical values alone cannot be scored: give "
             "the case folder or zip with its images."
         )
-    checked = loaded.schema.validate(values)
+    checked = loaded.schema.validate(_without_codes(values, loaded))
     row = _clinical_inputs(checked.values, loaded)
     return (*_feature_frame(row, row, case_id, loaded), checked.unknown)
 

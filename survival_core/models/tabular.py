@@ -163,11 +163,13 @@ def _without_no_value_numbers(
     (:func:`~survival_core.io.clinical.no_value_numbers`: an age of -99 among ages, as the
     cohort import reads it; kept, it was a patient 160 years younger than the median), and the
     codes by column, to be read so wherever the fitted preprocessing is applied. Columns named
-    in ``skipped`` (lower case: the labels) and identifiers are left as they are."""
+    in ``skipped`` (lower case: the labels), identifiers and centres (categories whatever their
+    numbers: a hospital coded 999 is a hospital) are left as they are."""
     codes: dict[Any, list[float]] = {}
     for name in frame.columns:
         column = frame[name]
-        if str(name).lower() in skipped or is_identifier(str(name)) or not _is_numbers(column):
+        kept = is_identifier(str(name)) or names_a_centre(str(name))
+        if str(name).lower() in skipped or kept or not _is_numbers(column):
             continue
         found = no_value_numbers(column.to_numpy(float, na_value=np.nan))
         if found:
@@ -608,11 +610,15 @@ class TablePreprocessor:
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(encoded, columns=self.feature_names_out_, index=index)
 
+    def no_value_codes(self) -> dict[str, list[float]]:
+        """The no-value codes fit read as missing, by input column (an age's -99)."""
+        return {s["name"]: s["missing_codes"] for s in self.columns_ if s.get("missing_codes")}
+
     def _without_training_codes(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with the no-value codes fit read as missing in a column read so here too
         (a new patient's age of -99 is imputed, as the training rows' were), said in the
         transform notes."""
-        coded = {s["name"]: s["missing_codes"] for s in self.columns_ if s.get("missing_codes")}
+        coded = self.no_value_codes()
         hits = {name: frame[name].isin(codes) for name, codes in coded.items()}
         hits = {name: hit for name, hit in hits.items() if hit.any()}
         if not hits:
