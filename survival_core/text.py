@@ -30,11 +30,36 @@ def one_line(text: str) -> str:
 _BLOCK_START = re.compile(r"^([#>+=-]|\d+[.)])")
 
 
+def _escaped(text: str) -> str:
+    """``text`` with its markup characters (:data:`_MARKDOWN`) escaped."""
+    return _MARKDOWN.sub(lambda m: m[0] if m[1] is None else "\\" + m[1], text)
+
+
+def _no_block(line: str) -> str:
+    """``line`` with a block marker it starts with escaped (:data:`_BLOCK_START`)."""
+    return _BLOCK_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], line, count=1)
+
+
 def markdown_literal(text: str) -> str:
     """``text`` shown as written inside Markdown: on one line, its markup characters escaped,
     and a block marker it starts with ('# X', '- X', '1. X': a line of a list may begin with it)."""
-    escaped = _MARKDOWN.sub(lambda m: m[0] if m[1] is None else "\\" + m[1], one_line(text))
-    return _BLOCK_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], escaped, count=1)
+    return _no_block(_escaped(one_line(text)))
+
+
+#: A code span of a message (a command to run: `python -m survival_core users add ...`).
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+
+
+def markdown_message(text: str) -> str:
+    """A message shown in Markdown as written, line by line, its `code` spans (the commands it
+    gives) drawn as code: what it quotes of the user's files is shown, not drawn (a structure
+    named with a Markdown image, a link or LaTeX drew them in an error box); a code span draws
+    no link, image or HTML."""
+    lines = []
+    for line in text.splitlines():
+        parts = _CODE_SPAN.split(one_line(line))
+        lines.append(_no_block("".join(p if k % 2 else _escaped(p) for k, p in enumerate(parts))))
+    return "  \n".join(lines)
 
 
 def file_name_part(text: str) -> str:

@@ -144,7 +144,7 @@ def test_a_full_server_disk_is_said_not_an_unexpected_error() -> None:
 def test_an_error_quoting_the_users_files_shows_them_as_written() -> None:
     """An uploaded structure named 'GTV ![b](https://ev.il/b.png) [Login](https://ev.il/x)
     **$x$**' drew an outside image, a 'Login' link, bold and LaTeX inside the Case page's red
-    error box; its lines, and names such as 'dose_gy', stay as written."""
+    error box; its lines, names such as 'dose_gy' and the commands it gives as code stay."""
     from streamlit.testing.v1 import AppTest
 
     def page() -> None:
@@ -154,12 +154,12 @@ def test_an_error_quoting_the_users_files_shows_them_as_written() -> None:
         show_error(
             MaskError(
                 "Structure 'GTV ![b](https://ev.il/b.png) [Login](https://ev.il/x) **$x$**' "
-                "has no closed contour.\n- dose_gy: 500"
+                "has no closed contour.\n- dose_gy: 500; run `python -m survival_core users add`"
             )
         )
 
     (shown,) = AppTest.from_function(page).run().error
     assert shown.value == (
         r"Structure 'GTV !\[b\](https://ev.il/b.png) \[Login\](https://ev.il/x) \*\*\$x\$\*\*' "
-        "has no closed contour.  \n\\- dose_gy: 500"
+        "has no closed contour.  \n\\- dose_gy: 500; run `python -m survival_core users add`"
     )

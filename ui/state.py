@@ -21,7 +21,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError, is_disk_full
-from survival_core.text import markdown_literal
+from survival_core.text import markdown_message
 
 log = logging.getLogger("radsurv.ui")
 
@@ -122,8 +122,7 @@ def current_case(read_again: bool = True) -> Case | None:
     try:
         case = load_upload_folder(*read)  # read once per model: the case pool keeps it
     except RadSurvError as error:
-        shown = markdown_literal(case.case_id)
-        show_error(type(error)(f"Case {shown} under {choice.label}: {error}"))
+        show_error(type(error)(f"Case {case.case_id} under {choice.label}: {error}"))
         return None
     st.session_state[CURRENT_CASE], st.session_state[CURRENT_READ] = case, read
     return case
@@ -164,8 +163,7 @@ def show_error(error: Exception) -> None:
     named with a Markdown image or link drew them in the error box); log anything unexpected and
     show a short notice."""
     if isinstance(error, RadSurvError):
-        lines = without_server_paths(str(error)).splitlines()
-        st.error("  \n".join(map(markdown_literal, lines)), icon=":material/error:")
+        st.error(markdown_message(without_server_paths(str(error))), icon=":material/error:")
     elif is_disk_full(error):  # the server's trouble, not the user's
         log.exception("the server's disk is full")
         st.error(

@@ -328,8 +328,7 @@ def case_overlay(
     stored = st.session_state.get(f"{key}-overlay")
     if stored is None or stored[0] is not result:
         if result.map is None:
-            shown = markdown_literal(case.case_id)
-            raise ConfigError(f"Model {choice.label} gave no voxel map for {shown}.")
+            raise ConfigError(f"Model {choice.label} gave no voxel map for {case.case_id}.")
         stored = (result, make_overlay(case, result.map, method))
         st.session_state[f"{key}-overlay"] = stored
     return stored[1], result
