@@ -482,7 +482,8 @@ def test_an_active_model_deleted_in_the_registry_is_no_longer_active(
     problems: list[str] = []
     offered = [c for c in models.model_choices(problems) if c.label.startswith("retired")]
     assert [(c.label[:15], _model_kind(c.folder)) for c in offered] == [("retired v1 (rsf", "rsf")]
-    assert "choose the active model again" in problems[0]
+    assert problems[0].startswith("The app's active model is no longer in the model registry")
+    assert "sqlite" not in problems[0]
     from streamlit.testing.v1 import AppTest
 
     training = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")

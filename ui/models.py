@@ -81,8 +81,12 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         store = current_store()
         try:
             active = store.active_model()
-        except InputError as error:  # no longer in the registry: the versions stay offered
-            problems.append(str(error))
+        except InputError:  # no longer in the registry: the versions stay offered
+            logging.getLogger(__name__).exception("the active model cannot be used")
+            problems.append(  # not the store's address (a registry URI may hold a password)
+                "The app's active model is no longer in the model registry (details in the "
+                "server log): it is not offered; the Training page makes another active."
+            )
         registered = list(store.list_models().itertuples())
     except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
         logging.getLogger(__name__).exception("the run store could not be read")
