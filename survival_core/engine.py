@@ -44,9 +44,11 @@ import hashlib
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -285,7 +287,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         "runtime_env": _worker_setup(address),
     }
     if address is None:
-        with _loopback_node():
+        with _loopback_node(), _own_signal_handlers():
             ray.init(
                 address="local",
                 num_cpus=num_cpus or os.cpu_count() or 1,
@@ -296,7 +298,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
             )
         return
     try:
-        ray.init(address=address, **quiet)
+        with _own_signal_handlers():
+            ray.init(address=address, **quiet)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
         hint = AUTH_HINT if _mentions_auth(err) else ""
         raise InputError(f"Cannot connect to the Ray cluster at {address!r}: {err}{hint}") from err
@@ -315,6 +318,24 @@ def _worker_setup(address: str | None) -> dict[str, Any]:
         return {}
     hook = update_wrapper(partial(leave_out_of_path, working), leave_out_of_path)  # Ray names it
     return {"worker_process_setup_hook": hook}
+
+
+@contextmanager
+def _own_signal_handlers() -> Iterator[None]:
+    """While Ray starts: this process keeps its SIGTERM and SIGINT handlers. ray.init puts its
+    own in the main thread, which aborted a command stopped by SIGTERM (exit status 134 and a
+    native stack dump) where the command says it was interrupted, marks its run failed and
+    exits 143."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:  # None: set outside Python, not ours to put back
+                signal.signal(sig, handler)
 
 
 @contextmanager

@@ -201,6 +201,29 @@ def test_ray_workers_do_not_import_from_the_working_folder(tmp_path: Path) -> No
     assert Path(done.stdout.split()[-1]).parent.parent != tmp_path
 
 
+def test_starting_ray_keeps_the_commands_sigterm_handler(tmp_path: Path) -> None:
+    """ray.init put its own SIGTERM handler in the main thread: a `train` on the Ray engine
+    stopped by SIGTERM (Slurm's scancel) aborted with exit status 134 and a native stack dump,
+    not the command's 'interrupted (SIGTERM)', failed run and exit 143."""
+    probe = (
+        "import signal\n"
+        "from survival_core import engine\n"
+        "from survival_core.cli.main import _interrupt\n"
+        "signal.signal(signal.SIGTERM, _interrupt)\n"
+        "engine.connect(num_cpus=1)\n"
+        "print('KEPT', signal.getsignal(signal.SIGTERM) is _interrupt)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(engine.__file__).parents[1]),
+        "RADSURV_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=110
+    )
+    assert "KEPT True" in done.stdout, done.stderr[-3000:]
+
+
 def test_cross_validation_on_ray_equals_builtin_map() -> None:
     X, y = load_gbsg2()
     X, y = pd.DataFrame(X).iloc[:150], Surv.from_arrays(y["cens"][:150], y["time"][:150])
