@@ -488,4 +488,5 @@ def test_a_volume_too_large_uncompressed_is_refused_from_its_header(tmp_path, ki
     )
     with pytest.raises(InputError) as err:
         read_volume(path)
-    assert ("2.1 GiB uncompressed, over the 2 GiB accepted" in str(err.value)) is refused
+    said = "2,306,867,200 bytes uncompressed, over the 2,147,483,648 (2 GiB) accepted"
+    assert (said in str(err.value)) is refused

@@ -39,8 +39,9 @@ ORIGIN_TOL_VOXELS = 0.05
 DIRECTION_ATOL = 1e-3
 #: Most voxels a volume may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
 MAX_VOXELS = 512 * 512 * 2048
-#: Most bytes a volume may hold uncompressed, read from its header before any voxel: a gzip NRRD
-#: of 3.4 MB announcing 512 x 512 x 1024 doubles passed the voxel limit and took 4.9 GB to read.
+#: Most bytes a volume may hold uncompressed, read from its header before any voxel (the voxel
+#: limit as float32): a gzip NRRD of a few MB announcing 512 x 512 x 2048 doubles (4 GiB) passed
+#: the voxel limit and was read (4.9 GB of memory already for 1024 slices, at this limit).
 MAX_VOLUME_BYTES = 2 * 1024**3
 
 #: Extensions per format, as the SimpleITK readers expect them.
@@ -218,9 +219,9 @@ def _refuse_bytes(path: Path, reader: sitk.ImageFileReader, n_voxels: int) -> No
     if n_bytes > MAX_VOLUME_BYTES:
         raise InputError(
             f"{path} announces {'x'.join(map(str, reader.GetSize()))} voxels of "
-            f"{pixel.GetPixelIDTypeAsString()}: {n_bytes / 1024**3:.1f} GiB uncompressed, over "
-            f"the {MAX_VOLUME_BYTES / 1024**3:.0f} GiB accepted. Save it with fewer bytes per "
-            "voxel (a CT as 16-bit integers) or crop it."
+            f"{pixel.GetPixelIDTypeAsString()}: {n_bytes:,} bytes uncompressed, over the "
+            f"{MAX_VOLUME_BYTES:,} (2 GiB) accepted. Save it with fewer bytes per voxel (a CT as "
+            "16-bit integers) or crop it."
         )
 
 
