@@ -249,3 +249,14 @@ def test_patients_of_one_prediction_are_one_group_whatever_the_row_order():
         assert table.n[k] == member.sum()
         km = kaplan_meier((y["cens"][member], y["time"][member])).at(730.0)
         assert table.observed_survival[k] == pytest.approx(km.value)
+
+
+def test_a_tie_block_of_a_few_patients_joins_its_nearest_group():
+    """45 patients predicted 0.8, one 0.6 and 54 at 0.4: the one patient was a group of its
+    own, its Kaplan-Meier estimate drawn as a calibration point."""
+    rng = np.random.default_rng(0)
+    surv = np.r_[np.full(45, 0.8), 0.6, np.full(54, 0.4)]
+    time = rng.exponential(500.0, 100)
+    table = calibration_table((np.ones(100, dtype=bool), time), surv, 365.0)
+    assert table.n.tolist() == [46, 54]
+    np.testing.assert_allclose(table.predicted_survival, [(45 * 0.8 + 0.6) / 46, 0.4])

@@ -107,6 +107,23 @@ def _risk_groups(surv: np.ndarray, n_groups: int) -> np.ndarray:
     middle = (starts + ends - 1) / 2
     group = np.empty(surv.size, dtype=int)
     group[order] = np.repeat((middle * n_groups // surv.size).astype(int), ends - starts)
+    return _without_small_groups(np.unique(group, return_inverse=True)[1], surv, n_groups)
+
+
+def _without_small_groups(group: np.ndarray, surv: np.ndarray, n_groups: int) -> np.ndarray:
+    """``group`` (0, 1, ... by falling prediction) with each group under half the size of
+    ``n_groups`` equal ones joined to the neighbour of the nearer mean prediction, the smallest
+    first: between two large blocks of tied predictions, one patient's own Kaplan-Meier estimate
+    was drawn as a calibration point."""
+    least = surv.size / n_groups / 2
+    while (sizes := np.bincount(group)).size > 1 and (small := sizes < least).any():
+        g = int(np.argmin(np.where(small, sizes, surv.size + 1)))
+        means = np.bincount(group, weights=surv) / sizes
+        into = min(
+            (k for k in (g - 1, g + 1) if 0 <= k < sizes.size),
+            key=lambda k: abs(means[k] - means[g]),
+        )
+        group = np.unique(np.where(group == g, into, group), return_inverse=True)[1]
     return group
 
 
