@@ -632,3 +632,18 @@ def test_scoring_creates_no_data_folder(tmp_path, monkeypatch, capsys):
     )
     assert main(["score", "--values", str(values), "--model", model, "--json"]) == 0
     assert not missing.exists()
+
+
+def test_param_values_are_read_as_a_run_configs_are() -> None:
+    """`--param lr=1e-4` (the README's notation) was refused as text in quotes, `epochs=010`
+    trained 8 epochs and `edges=[0,0365,0730]` cut at 245 and 472 days: PyYAML's YAML 1.1, where
+    a run config reads YAML 1.2 (and a nested `cnn={lr: 1e-4}` already took it as a number)."""
+    from survival_core.cli.model_args import parse_params
+
+    params = parse_params(["lr=1e-4", "epochs=010", "edges=[0,0365,0730]", "cnn={lr: 1e-4}"])
+    assert params == {
+        "lr": 1e-4,
+        "epochs": 10,
+        "edges": [0.0, 365.0, 730.0],
+        "cnn": {"lr": 1e-4},
+    }

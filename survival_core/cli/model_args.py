@@ -119,15 +119,19 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_params(items: list[str], time_unit: str = "days") -> dict[str, Any]:
-    """``NAME=VALUE`` strings to a dict; values parsed as YAML scalars/lists (5, 0.1, [32, 16]);
-    the times of :data:`TIME_PARAMS`, given in ``time_unit``, in days."""
+    """``NAME=VALUE`` strings to a dict; values parsed as YAML scalars/lists (5, 0.1, [32, 16])
+    as a run config's are (:func:`~survival_core.runs.config.read_yaml`: ``1e-4`` a number, where
+    it was refused as text, ``010`` ten, where it trained 8 epochs); the times of
+    :data:`TIME_PARAMS`, given in ``time_unit``, in days."""
+    from survival_core.runs.config import read_yaml
+
     params: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ConfigError(f"--param expects NAME=VALUE, got {item!r}.")
         try:
-            params[name.strip()] = yaml.safe_load(value)
+            params[name.strip()] = read_yaml(value)
         except yaml.YAMLError as err:
             raise ConfigError(f"--param {name}: cannot read value {value!r}: {err}") from err
     _times_in_days(params, time_unit)

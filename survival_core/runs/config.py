@@ -795,6 +795,12 @@ _UniqueKeyLoader.add_implicit_resolver(
 _UniqueKeyLoader.add_constructor(_INT_TAG, _construct_int)
 
 
+def read_yaml(text: str) -> Any:
+    """YAML ``text`` read as a run config is (:class:`_UniqueKeyLoader`: numbers as YAML 1.2
+    writes them, dates as text, a key given twice refused)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read and check the YAML run config ``path`` (relative paths inside are relative to it)."""
     path = Path(path).expanduser()
@@ -812,7 +818,7 @@ def loads_config(
 ) -> RunConfig:
     """Check the YAML run config ``text`` (a file's, or a form's text area) from ``source``."""
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only
+        data = read_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
