@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from survival_core.errors import ConfigError
 from survival_core.models.image_base import ImageSurvivalModel, crop_batch
 from survival_core.models.image_data import grid_patch_starts
-from survival_core.models.losses import TIES, cox_nll
+from survival_core.models.losses import check_cox_loss, cox_nll
 from survival_core.models.networks import CNN3DSurv
 
 
@@ -52,8 +51,7 @@ class CNN3DModel(ImageSurvivalModel):
         l1_output: float = 0.0,
         **training: Any,
     ) -> None:
-        if ties not in TIES:
-            raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
+        check_cox_loss(ties, l1_output)
         self.channels = tuple(int(c) for c in channels)
         self.fc = int(fc)
         self.dropout = dropout

@@ -6,9 +6,8 @@ from typing import Any
 
 import torch
 
-from survival_core.errors import ConfigError
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
-from survival_core.models.losses import TIES, cox_nll
+from survival_core.models.losses import check_cox_loss, cox_nll
 
 
 class DeepSurv(TorchSurvivalModel):
@@ -36,8 +35,7 @@ class DeepSurv(TorchSurvivalModel):
         l1_output: float = 0.0,
         **training: Any,
     ) -> None:
-        if ties not in TIES:
-            raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
+        check_cox_loss(ties, l1_output)
         self.hidden = mlp_widths(hidden, dropout)
         self.dropout = dropout
         self.batchnorm = batchnorm

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
-from survival_core.models.losses import TIES, cox_nll
+from survival_core.models.losses import check_cox_loss, cox_nll
 from survival_core.models.training_loop import TrainingSettings
 
 
@@ -80,8 +80,7 @@ class VAESurv(TorchSurvivalModel):
         l1_output: float = 0.0,
         **training: Any,
     ) -> None:
-        if ties not in TIES:
-            raise ConfigError(f"ties must be one of {TIES}, got {ties!r}.")
+        check_cox_loss(ties, l1_output)
         if latent_dim < 1 or pretrain_epochs < 0 or tau < 0:
             raise ConfigError("latent_dim must be >= 1, pretrain_epochs >= 0 and tau >= 0.")
         self.latent_dim = int(latent_dim)
