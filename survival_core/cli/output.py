@@ -32,8 +32,8 @@ def progress(message: str) -> None:
 def check_out(path: Path, folder: bool) -> None:
     """Refuse, before any work, an ``--out`` that cannot be written: a file where a folder goes
     (``folder``) or a folder where a file goes, a path under a file, or under a folder not
-    writable (a fit or an extraction failed there only after all its work)."""
-    path = path.expanduser()
+    writable (a fit or an extraction failed there only after all its work). ``path`` comes
+    expanded (:func:`~survival_core.cli.arg_types.user_path`)."""
     if folder and path.is_file():
         raise InputError(f"--out {path} is a file; give a folder.")
     if not folder and path.is_dir():

@@ -1805,9 +1805,7 @@ def read_clinical_spreadsheet(
         outcome_texts |= {death_text, follow_text}
     _refuse_unread_headers(path, headers, outcome_texts)
     order = date_order(
-        cells[c][~cells[c].str.strip().str.lower().isin(MISSING_TOKENS)]
-        for c in cells.columns
-        if c not in outcome_texts or c == start_given
+        _present(cells[c]) for c in cells.columns if c not in outcome_texts or c == start_given
     )
     variables: dict[str, pd.Series] = {}
     units: dict[str, str] = {}
