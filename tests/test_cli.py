@@ -219,6 +219,11 @@ def test_cv_out_writes_strict_json_matching_what_it_prints(tmp_path, capsys, mon
     saved = json.loads((out / "summary.json").read_text(), parse_constant=refuse)
     assert saved["c_index"] == printed["c_index"] and saved["n"] == 40
     assert saved["ibs"] is None and printed["ibs"] is None
+    # the notes said on stderr, and the folds' spread, are in the JSON too (a pipeline reading
+    # the JSON alone missed that a horizon was left out)
+    assert printed["notes"] == saved["preprocessing_notes"]
+    assert any("5000 days left out" in note for note in printed["notes"])
+    assert printed["fold_c_index_mean"] == saved["fold_c_index_mean"] is not None
     assert (out / "folds.csv").is_file() and (out / "oof.csv").is_file()
     # an earlier `auto` run's candidate table is not left beside this run's (it was)
     (out / "comparison.csv").write_text("candidate,c_index\ncoxph(penalizer=0.1),0.707\n")
@@ -282,6 +287,25 @@ def test_a_refusal_under_json_ends_in_a_json_error_line(capsys, tmp_path):
     last = json.loads(out.out.strip().splitlines()[-1])
     assert last["kind"] == "InputError" and "none.csv does not exist" in last["error"]
     assert "error: " in out.err
+
+
+@pytest.mark.parametrize("model", ["coxnet", "deepsurv", "rsf"])
+@pytest.mark.parametrize("seed", ["-1", "99999999999999999999"])
+def test_a_seed_parameter_out_of_range_is_refused_as_the_seed_option_is(
+    model, seed, tmp_path, capsys
+):
+    """``--param seed=`` outside 0 to 2**31 - 1 ended in numpy's or torch's traceback (coxnet,
+    deepsurv) or scikit-learn's random_state wording (rsf), where ``--seed`` names its range."""
+    table = tmp_path / "t.csv"
+    table.write_text("case_id,time,event,x\n" + "".join(
+        f"c{i},{100 + 37 * i},{i % 2},{i % 5}\n" for i in range(20)
+    ))  # fmt: skip
+    argv = ["cv", "--table", str(table), "--model", model, "--param", f"seed={seed}"]
+    assert main([*argv, "--repeats", "1", "--folds", "2"]) == 2
+    assert (
+        f"Parameter seed of model '{model}': expected a whole number from 0 to 2147483647, got "
+        f"{seed}." in capsys.readouterr().err
+    )
 
 
 def test_a_parameter_of_the_wrong_type_is_named_with_what_it_takes(capsys):

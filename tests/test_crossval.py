@@ -328,3 +328,42 @@ def test_a_proportional_hazards_models_td_auc_is_that_of_its_risk(gbsg2):
     for h in horizons:
         by_risk = cumulative_dynamic_auc(y, y, risk, h)[0][0]
         assert metrics[f"td_auc_{h:g}"] == pytest.approx(by_risk, abs=1e-12)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1])
+def test_a_networks_fold_is_the_model_fit_trains(gbsg2, fraction):
+    """A fold validates the network `fit` trains: the network holds back its own
+    ``validation_fraction`` of the fold's training rows. The folds held back 25 % whatever it was,
+    so a network fitted without early stopping (0) was cross-validated with it."""
+    X, y = gbsg2
+    (fold,) = splits.fixed_split(y["event"], test_fraction=0.3, seed=4)
+
+    def factory():
+        return make_model("deepsurv", epochs=3, seed=0, validation_fraction=fraction)
+
+    result = run_fold(fold, X, y, factory, np.array([365.0]), np.array([365.0]))
+    fitted = factory().fit(X.iloc[fold.train], y[fold.train])
+    np.testing.assert_allclose(result["risk"], fitted.predict_risk(X.iloc[fold.test]), atol=1e-6)
+    held = int(np.ceil(fraction * fold.train.size))
+    assert (result["n_train"], result["n_validation"]) == (fold.train.size - held, held)
+
+
+def test_a_fold_whose_model_learned_nothing_is_noted():
+    """Veterans' outcomes with noise for inputs: a coxnet fold whose inner CV keeps no
+    coefficient gives every patient the same risk; `fit` refuses such a model, and the CV counted
+    its c-index of 0.5 without a word."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    _, outcome = load_veterans_lung_cancer()
+    y = Surv.from_arrays(outcome["Status"], outcome["Survival_in_days"])
+    noise = np.random.default_rng(0).normal(size=(len(y), 5))
+    X = pd.DataFrame(noise, columns=[f"noise{j}" for j in range(5)])
+    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=5, seed=0)
+    result = cross_validate(X, y, lambda: make_model("coxnet"), folds, n_bootstrap=20)
+    said = [n for n in result.summary["preprocessing_notes"] if "learned nothing" in n]
+    flat = result.folds.index[result.folds["c_index"] == 0.5] + 1
+    assert len(flat) >= 1 and said == [
+        f"Fold(s) {', '.join(f'1.{i}' for i in flat)} ({len(flat)} of 5): the fold's model gave "
+        "all its training patients the same risk: it learned nothing from them (`fit` refuses "
+        "such a model), and its test patients count as ties (c-index 0.5)"
+    ]

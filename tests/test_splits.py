@@ -18,7 +18,7 @@ def _disjoint(fold):
 
 def test_nested_cv_tests_every_patient_once_per_repeat_with_25pct_validation():
     event = _event()
-    folds = splits.nested_cv(event, n_repeats=3, n_folds=5, seed=1)
+    folds = splits.nested_cv(event, n_repeats=3, n_folds=5, validation_fraction=0.25, seed=1)
     assert len(folds) == 15
     for repeat in range(3):
         tested = np.concatenate([f.test for f in folds if f.repeat == repeat])
@@ -29,6 +29,22 @@ def test_nested_cv_tests_every_patient_once_per_repeat_with_25pct_validation():
         assert len(fold.validation) == pytest.approx(0.25 * 80, abs=1)
         # stratified: the test fold's event rate is close to the cohort's
         assert abs(event[fold.test].mean() - event.mean()) < 0.06
+
+
+def test_the_protocols_hold_back_no_validation_rows_unless_asked():
+    """A network holds back its own ``validation_fraction`` of a fold's training rows, as when it
+    is fitted on every row; the folds held back 25 % whatever the model's fraction."""
+    event = _event()
+    flag = np.arange(100) >= 70
+    for n, folds in (
+        (100, splits.nested_cv(event, n_repeats=1, n_folds=5)),
+        (20, splits.leave_one_out(event[:20])),
+        (100, splits.fixed_split(event)),
+        (100, splits.external(event, flag)),
+    ):
+        for fold in folds:
+            assert fold.validation.size == 0 and _disjoint(fold)
+            assert sorted(np.concatenate([fold.train, fold.test])) == list(range(n))
 
 
 def test_repeats_differ_and_seed_reproduces():
@@ -138,6 +154,9 @@ def test_another_seed_draws_other_repeats_and_seed_0_keeps_its_folds() -> None:
         set(a.validation) == set(b.validation) for a, b in zip(one[:-1], zero[1:], strict=True)
     ]
     assert not any(shifted)
-    rows = [np.concatenate([f.train, f.validation, f.test]) for f in splits.nested_cv(event, 10, 5)]
+    rows = [
+        np.concatenate([f.train, f.validation, f.test])
+        for f in splits.nested_cv(event, 10, 5, validation_fraction=0.25)
+    ]
     digest = hashlib.sha256(np.concatenate(rows).tobytes()).hexdigest()
     assert digest.startswith("101af4ea12b87a79")

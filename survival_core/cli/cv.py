@@ -183,10 +183,16 @@ def run(args: argparse.Namespace) -> int:
         else:  # an earlier `auto` run's candidates beside this run's model
             (args.out / "comparison.csv").unlink(missing_ok=True)
         write_json(args.out / "summary.json", json_ready(summary))
-    keys = ("model", "n", "c_index", "ci_low", "ci_high", "uno_c_index", "uno_tau", "td_auc", "ibs")
-    shown = {k: summary[k] for k in keys} | {"calibration": summary["calibration"]}
+    keys = (
+        *("model", "n", "c_index", "ci_low", "ci_high", "fold_c_index_mean", "fold_c_index_sd"),
+        *("uno_c_index", "uno_tau", "td_auc", "ibs", "calibration"),
+    )
+    shown = {k: summary[k] for k in keys}
     if result.comparison is not None:
         shown["selection"] = summary["selection"]
         shown["comparison"] = result.comparison.to_dict("records")
-    report(shown | {"seconds": summary["seconds"], "protocol": args.protocol}, args.json)
+    shown |= {"seconds": summary["seconds"], "protocol": args.protocol}
+    if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
+        shown["notes"] = summary["preprocessing_notes"]
+    report(shown, args.json)
     return 0

@@ -1,9 +1,12 @@
 """Resampling protocols: which patients train, tune and test in each fold.
 
-Every protocol yields :class:`Fold` objects with three disjoint index sets. ``validation`` is the
-part of the training folds held back for hyper-parameters and early stopping (Wei 2021: 25 % of the
-four training folds); the model never sees ``test`` while it is fitted. Splits are stratified by the
-event indicator and deterministic for a seed.
+Every protocol yields :class:`Fold` objects with three disjoint index sets; the model never sees
+``test`` while it is fitted. ``validation`` is a part of the training rows the protocol itself holds
+back for early stopping (given a ``validation_fraction``, Wei 2021's 25 % of the four training
+folds). None is held back by default: a network then holds back its own ``validation_fraction`` of
+the training rows, as it does when fitted on every row, so that the folds validate the model that
+``fit`` trains (they held back 25 % whatever the model's fraction, early stopping included where a
+model had it off). Splits are stratified by the event indicator and deterministic for a seed.
 
 - ``nested_cv``: repeated stratified K-fold (default 10 x 5), Wei 2021.
 - ``leave_one_out``: one patient tested per fold, Han 2020.
@@ -89,10 +92,11 @@ def nested_cv(
     event: np.ndarray,
     n_repeats: int = 10,
     n_folds: int = 5,
-    validation_fraction: float = 0.25,
+    validation_fraction: float = 0.0,
     seed: int = 0,
 ) -> list[Fold]:
-    """Repeated stratified K-fold; in each fold 25 % of the training folds validate."""
+    """Repeated stratified K-fold; in each fold ``validation_fraction`` of the training folds
+    validate."""
     if n_repeats < 1 or n_folds < 2:
         raise ConfigError(f"Need at least 1 repeat and 2 folds (got {n_repeats} x {n_folds}).")
     event = _check(event, n_folds)
@@ -132,7 +136,7 @@ def leave_one_out(event: np.ndarray, validation_fraction: float = 0.0, seed: int
 
 
 def fixed_split(
-    event: np.ndarray, test_fraction: float = 0.2, validation_fraction: float = 0.25, seed: int = 0
+    event: np.ndarray, test_fraction: float = 0.2, validation_fraction: float = 0.0, seed: int = 0
 ) -> list[Fold]:
     """A single stratified training/test split (Sun 2023 used 8:2)."""
     if not 0 < test_fraction < 1:
@@ -157,7 +161,7 @@ def fixed_split(
 
 
 def external(
-    event: np.ndarray, is_external: np.ndarray, validation_fraction: float = 0.25, seed: int = 0
+    event: np.ndarray, is_external: np.ndarray, validation_fraction: float = 0.0, seed: int = 0
 ) -> list[Fold]:
     """Develop on the rows where ``is_external`` is False, test on the others."""
     event = _check(event, 1)

@@ -430,6 +430,7 @@ class TorchSurvivalModel(SurvivalModel):
             elif validation is not None and self._blind_validation(validation[1]):
                 self._note_blind_validation(len(validation[1]))
                 validation = None
+            self.n_validation_ = 0 if validation is None else len(validation[1])
             self.network_ = self._build_network(Z.shape[1]).to(self.device_)
             data = self._tensors(Z, event, time)
             val_data = self._tensors(*validation) if validation is not None else None

@@ -54,7 +54,7 @@ from survival_core.evaluation.concordance import (
     uno_c_index,
     uno_tau,
 )
-from survival_core.evaluation.risk_groups import RiskGroupCut
+from survival_core.evaluation.risk_groups import RiskGroupCut, constant_columns
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel, survival_reach
@@ -176,6 +176,10 @@ def run_fold(
     else:
         fit_rows = np.sort(np.concatenate([fold.train, fold.validation]))
         model.fit(X.iloc[fit_rows], y[fit_rows])
+    # the rows that only stopped a network's training early: the fold's own validation rows, or
+    # those the network held back of the rows it was given
+    n_validation = int(getattr(model, "n_validation_", 0))
+    n_train = fit_rows.size - (0 if fit_rows is fold.train else n_validation)
     train_risk = model.predict_risk(X.iloc[fit_rows])
     train_event = 1.0 - model.predict_survival(X.iloc[fit_rows], horizons)
     with unseen_levels_noted():  # said once per run from the notes, not per fold (52 times)
@@ -188,7 +192,13 @@ def run_fold(
     survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
     event_by = 1.0 - at_horizons  # the event's probability by each horizon
     metrics: dict[str, float] = {}
-    metric_notes: list[str] = []  # why a metric of this fold is undefined
+    metric_notes: list[str] = []  # why a metric of this fold is undefined, or says nothing
+    if not model.null_ and constant_columns(train_risk[:, None])[0]:  # (null: said in its notes)
+        metric_notes.append(
+            "the fold's model gave all its training patients the same risk: it learned nothing "
+            "from them (`fit` refuses such a model), and its test patients count as ties "
+            "(c-index 0.5)"
+        )
     high = np.full(fold.test.size, np.nan)
     if group_cut is not None:
         try:
@@ -218,10 +228,8 @@ def run_fold(
     return {
         "repeat": fold.repeat,
         "fold": fold.fold,
-        # the rows the model was fitted on, and those that only stopped its training early (a
-        # network's; other models are fitted on the validation rows too)
-        "n_train": int(fit_rows.size),
-        "n_validation": int(fold.validation.size) if fit_rows is fold.train else 0,
+        "n_train": int(n_train),
+        "n_validation": n_validation,
         "n_test": int(fold.test.size),
         **metrics,
         "test": fold.test,
