@@ -102,6 +102,22 @@ def test_pickle_in_weights_file_is_refused(saved: dict, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_a_table_given_as_weights_is_named_as_text_not_as_code(tmp_path: Path) -> None:
+    """A CSV given for `extract --network` was refused as holding "Python objects or code
+    (ase_id), which could run when read": its leading 'c' reads as pickle's GLOBAL opcode."""
+    from survival_core.models.weights_file import load_tensors
+
+    table = tmp_path / "net.csv"
+    table.write_text("case_id,time,event\nc1,100,1\n")
+    with pytest.raises(InputError, match=r"net.csv is not a PyTorch weights file \(it holds "
+                       r"text, beginning 'case_id,time,event'\)") as refused:  # fmt: skip
+        load_tensors(table, "cpu")
+    assert "code" not in str(refused.value)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty.pt is not a PyTorch weights file \(it is emp"):
+        load_tensors(tmp_path / "empty.pt", "cpu")
+
+
 def test_weights_of_another_network_are_named_in_short(saved: dict, tmp_path: Path) -> None:
     """A model folder's weights.pt of another network dumped torch's whole list of missing and
     unexpected keys (kB of text); a truncated one gave '[Errno 22] Invalid argument' alone."""

@@ -21,15 +21,44 @@ from survival_core.errors import InputError
 SHOWN = 5
 
 
+#: How a file written by ``torch.save`` begins: its zip archive, or a pickle (torch < 1.6).
+TORCH_SAVE_STARTS = (b"PK\x03\x04", b"\x80")
+
+
 def load_tensors(path: Path, map_location: Any, what: str = "weights file") -> Any:
     """The tensors ``path`` holds, read without running code; :class:`InputError` naming the
-    ``what`` and why it cannot be read (missing, code or Python objects, damaged)."""
+    ``what`` and why it cannot be read (missing, not a torch.save file, code or Python objects,
+    damaged)."""
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with open(path, "rb") as file:
+            start = file.read(64)
     except FileNotFoundError as err:
         raise InputError(f"The {what} {path} is missing.") from err
+    except OSError as err:
+        raise InputError(f"The {what} {path} cannot be read: {err.strerror or err}.") from err
+    if not start.startswith(TORCH_SAVE_STARTS):
+        raise InputError(not_torch_save(path, start))
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - UnpicklingError, EOFError, RuntimeError, OSError...
         raise InputError(unreadable(path, err)) from err
+
+
+def not_torch_save(path: Path, start: bytes) -> str:
+    """Why ``path``, beginning with ``start``, is no file of ``torch.save``: a table or other
+    text was read as a pickle whose first letters looked like code ('case_id,...': code
+    'ase_id')."""
+    if not start:
+        seen = "it is empty"
+    elif start.isascii() and all(b >= 32 or b in b"\t\r\n" for b in start):
+        text = start.decode("ascii").splitlines()[0][:40]
+        seen = f"it holds text, beginning {text!r}"
+    else:
+        seen = "its first bytes are those of another format"
+    return (
+        f"{path} is not a PyTorch weights file ({seen}). Give the file of tensors saved by "
+        "torch.save(model.state_dict(), path)."
+    )
 
 
 def unreadable(path: Path, error: Exception) -> str:
