@@ -346,6 +346,11 @@ def test_a_networks_fold_is_the_model_fit_trains(gbsg2, fraction):
     np.testing.assert_allclose(result["risk"], fitted.predict_risk(X.iloc[fold.test]), atol=1e-6)
     held = int(np.ceil(fraction * fold.train.size))
     assert (result["n_train"], result["n_validation"]) == (fold.train.size - held, held)
+    # the epoch kept and the epochs trained are the fold table's too (they were in model.json only)
+    assert (result["best_epoch"], result["epochs_trained"]) == (
+        fitted.history_["best_epoch"],
+        len(fitted.history_["train"]),
+    )
 
 
 def test_a_fold_whose_model_learned_nothing_is_noted():

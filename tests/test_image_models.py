@@ -236,6 +236,11 @@ def test_fusion_splits_columns_and_fine_tunes_with_two_learning_rates(bright_tum
     fine_tune = calls[-1][1]
     assert fine_tune == [(1e-4, len(net.pretrained_parameters())), (1e-2, 2)]
     assert set(model.history_) >= {"clinical", "radiomics", "cnn", "fine_tune"}
+    # a CV fold reports the fine-tuning's epochs, the stage whose weights are kept
+    assert model.epochs_kept() == {
+        "best_epoch": model.history_["fine_tune"]["best_epoch"],
+        "epochs_trained": len(model.history_["fine_tune"]["train"]),
+    }
 
 
 def test_fusion_round_trip_and_clear_errors(bright_tumours, tmp_path):

@@ -374,6 +374,8 @@ class TorchSurvivalModel(SurvivalModel):
     validation_needs_events: ClassVar[bool] = True
     #: Early stopping keeps no epoch before this one (:func:`train_network`'s ``warmup``).
     warmup_epochs: ClassVar[int] = 0
+    #: The key of the final training stage's history in ``history_`` (None: ``history_`` itself).
+    final_stage: ClassVar[str | None] = None
     lr, weight_decay, epochs, patience, validation_fraction, batch_size, seed, device = (
         _TrainingParam() for _ in range(8)
     )
@@ -435,6 +437,12 @@ class TorchSurvivalModel(SurvivalModel):
             data = self._tensors(Z, event, time)
             val_data = self._tensors(*validation) if validation is not None else None
             self.history_ = self._fit_network(self.network_, data, val_data, generator)
+
+    def epochs_kept(self) -> dict[str, int]:
+        """The epoch whose weights the final training stage kept and the epochs it trained: a CV
+        fold's, beside its metrics (early stopping at work, or a network that kept epoch 1)."""
+        history = self.history_ if self.final_stage is None else self.history_[self.final_stage]
+        return {"best_epoch": int(history["best_epoch"]), "epochs_trained": len(history["train"])}
 
     def _blind_validation(self, event: np.ndarray) -> bool:
         """Whether validation rows of events ``event`` cannot stop training early: no event

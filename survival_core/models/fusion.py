@@ -125,6 +125,7 @@ class FusionModel(ImageSurvivalModel):
 
     name = "fusion"
     training_defaults = TrainingSettings(lr=1e-2, epochs=30, patience=5, batch_size=16)
+    final_stage = "fine_tune"
 
     def __init__(
         self,

@@ -231,6 +231,7 @@ def run_fold(
         "n_train": int(n_train),
         "n_validation": n_validation,
         "n_test": int(fold.test.size),
+        **(model.epochs_kept() if isinstance(model, TorchSurvivalModel) else {}),
         **metrics,
         "test": fold.test,
         "risk": risk,
