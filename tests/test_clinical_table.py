@@ -418,6 +418,13 @@ def test_the_start_date_of_several_is_given_as_the_time_column(tmp_path: Path) -
     for end in ("Date of death", "Date of last follow-up"):
         with pytest.raises(InputError, match=f"'{end}', given as the time column, is a date"):
             read_clinical_spreadsheet(path, time_column=end)
+    # a time unit was silently unused where the times come from dates (days between them): a
+    # unit given for a time column of numbers that was not found
+    unit = "the time unit 'months' applies to no column. Give the time column of numbers"
+    with pytest.raises(InputError, match=f"'Date of surgery' to 'Date of death' or .*{unit}"):
+        read_clinical_spreadsheet(path, time_column="Date of surgery", time_unit="months")
+    days = read_clinical_spreadsheet(path, time_column="Date of surgery", time_unit="days")
+    assert days.table["time"].tolist() == result.table["time"].tolist()
     # a start date under a header of another script, or with 'ID' in it, was refused / missed
     for header in ("Дата операции", "Surgery ID date"):
         renamed = pd.read_csv(path, dtype=str).rename(columns={"Date of surgery": header})

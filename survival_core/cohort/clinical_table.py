@@ -1894,6 +1894,14 @@ def read_clinical_spreadsheet(
         if not disease_dates:
             ends = [c for c in (death, last) if c is not None]
             days = _days_between(dates_frame, start, ends, report)
+        if time_unit not in (None, "days"):  # a unit for a time column that was not found
+            ends = [c for c in (recurred if disease_dates else None, death, last) if c]
+            raise InputError(
+                f"{path.name}: the times come from the dates ({start!r} to "
+                f"{' or '.join(map(repr, ends))}), counted in days, so the time unit "
+                f"{time_unit!r} applies to no column. Give the time column of numbers it is the "
+                f"unit of ({_give('time_column')}), or leave the time unit out."
+            )
         unit, time_text = "days", "(from dates)"
     if event is None and days is not None and death is not None:
         event, event_text = _death_event(dates_frame, death, days.notna(), report), "(from dates)"
