@@ -62,8 +62,9 @@ class _Worker(SpawnProcess):
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-class _Workers(SpawnContext):
-    """The "spawn" context of one pool: its processes are :class:`_Worker`, listed to be killed."""
+class WorkerContext(SpawnContext):
+    """The "spawn" context of one pool: its processes are :class:`_Worker` (a Ctrl-C is their
+    parent's), listed to be killed."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,7 +84,7 @@ def worker_pool(
     to this process. The block ends, the pool's work is waited for; it is interrupted (Ctrl-C,
     SIGTERM) or fails, the workers are killed at once (they would first finish the work they
     hold: a cross-validation fold, minutes)."""
-    context = _Workers()
+    context = WorkerContext()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
     try:
         yield pool

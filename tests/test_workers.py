@@ -186,3 +186,36 @@ def test_ctrl_c_stops_busy_workers_at_once(tmp_path) -> None:
     assert time.monotonic() - started < 30
     assert err.count("Traceback") == 1 and "pool.py" in err  # the script's own, none of theirs
     assert not any(_alive(pid) for pid in workers)
+
+
+SERVER = """
+import time
+from survival_core.workflows.case_pool import CasePool
+
+pool = CasePool(workers=2)
+print("started", flush=True)
+try:
+    time.sleep(120)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    pool.shutdown()
+"""
+
+
+def test_ctrl_c_to_the_server_is_not_a_traceback_from_each_case_worker(tmp_path) -> None:
+    """The dashboard's case pool (its own pool, not :func:`worker_pool`): Ctrl-C to `make run`
+    printed a KeyboardInterrupt traceback from each case worker still importing its modules."""
+    (script := tmp_path / "server.py").write_text(SERVER)
+    run = subprocess.Popen(
+        [sys.executable, str(script)], cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        assert run.stdout.readline().strip() == "started"
+        _interrupt_when(run, lambda: len(_workers(run.pid)) >= 2, after=0.3)
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+    assert out.strip() == "interrupted" and "Traceback" not in err, err[-3000:]

@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,7 @@ import SimpleITK as sitk
 from survival_core.case import Case
 from survival_core.engine import connect, ray_future
 from survival_core.models.scoring import LoadedModel, load_scoring_model
-from survival_core.workers import exit_with_parent
+from survival_core.workers import WorkerContext, exit_with_parent
 
 if TYPE_CHECKING:
     from survival_core.features.settings import ExtractionSettings
@@ -295,8 +294,8 @@ class CasePool:
             return _RayExecutor(self.ray_address)
         if self.workers == 0:
             return _InThread()
-        executor = ProcessPoolExecutor(
-            self.workers, mp_context=get_context("spawn"), initializer=_worker_start
+        executor = ProcessPoolExecutor(  # a Ctrl-C to the server is its own, not the workers'
+            self.workers, mp_context=WorkerContext(), initializer=_worker_start
         )
         with _no_main_script():
             for _ in range(self.workers):  # start every worker now (none is started later)
