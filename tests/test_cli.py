@@ -585,6 +585,16 @@ def test_a_youden_horizon_beyond_the_follow_up_is_refused_before_the_fit(tmp_pat
     error = json.loads(out.out.strip().splitlines()[-1])["error"]
     assert error.startswith("--horizon: the Youden cut is learned at 99999 days, outside the ")
     assert "[8, 2659) days" in error and not (tmp_path / "m").exists()
+    # in the unit it was given in (it was told in days only: 6087.5 days for 200 months)
+    import pandas as pd
+
+    months = pd.read_csv(tmp_path / "gbsg2.csv").assign(time=lambda t: t["time"] / 30.4375)
+    months.to_csv(tmp_path / "months.csv", index=False)
+    in_months = ["fit", "--table", str(tmp_path / "months.csv"), *fit[3:], "200"]
+    assert main([*in_months, "--time-unit", "months"]) == 2
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert error.startswith("--horizon: the Youden cut is learned at 200 months (6087.5 days), ")
+    assert "[0.2628, 87.36) months" in error
     assert main([*fit, "1000"]) == 0
     assert json.loads((tmp_path / "m" / "card.json").read_text())["cut"]["horizon"] == 1000
 

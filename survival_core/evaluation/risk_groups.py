@@ -381,20 +381,26 @@ def level_cox(y: Outcome, labels: np.ndarray, level: float = 0.95) -> LevelCox:
 CUT_RTOL = 1e-9
 
 
-def check_youden_horizon(y: Outcome, horizon: float, option: str) -> None:
+def check_youden_horizon(
+    y: Outcome, horizon: float, option: str, unit: tuple[str, float] = ("days", 1.0)
+) -> None:
     """Refuse, before any fit, a Youden cut ``horizon`` (days) outside the follow-up of the
     training outcomes ``y``, naming the ``option`` that set it (``fit --horizon``, a run config's
-    ``risk_groups.horizon``): the cut is learned at it on them, after every fold and fit."""
+    ``risk_groups.horizon``): the cut is learned at it on them, after every fold and fit. The
+    refusal speaks in the ``unit`` (name, days in one) the option was given in, as the user
+    wrote it (``--time-unit months --horizon 200`` was told of 6087.5 days)."""
     from survival_core.evaluation.td_auc import check_horizons
 
     time = survival_arrays(y)[1]
     try:
         check_horizons(time, horizon)
     except InputError as err:
+        name, days = unit
+        said = f"{horizon / days:g} {name}" + (f" ({horizon:g} days)" if days != 1.0 else "")
         raise ConfigError(
-            f"{option}: the Youden cut is learned at {horizon:g} days, outside the follow-up of "
-            f"the training patients [{time.min():g}, {time.max():g}) days; choose a horizon "
-            "inside it."
+            f"{option}: the Youden cut is learned at {said}, outside the follow-up of the "
+            f"training patients [{time.min() / days:.4g}, {time.max() / days:.4g}) {name}; "
+            "choose a horizon inside it."
         ) from err
 
 

@@ -16,7 +16,7 @@ from survival_core.io.atomic import replaced_folder
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.manifest import sites_beside
-from survival_core.io.tables import ModelTable, load_model_table
+from survival_core.io.tables import TIME_UNITS, ModelTable, load_model_table
 from survival_core.models import make_model
 from survival_core.models.base import MODEL_FILE, SurvivalModel
 from survival_core.models.card import CARD_FILE, build_card
@@ -191,7 +191,8 @@ def train_model(
     if rows is not None:
         table = table.subset(rows)
     if cut == "youden" and horizon is not None:
-        check_youden_horizon(table.y, horizon, horizon_option)
+        unit = (time_unit, TIME_UNITS[time_unit])
+        check_youden_horizon(table.y, horizon, horizon_option, unit)
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
