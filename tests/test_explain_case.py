@@ -169,6 +169,7 @@ def test_an_out_named_for_the_other_kind_of_explanation_is_refused_before_the_wo
         assert main([*explain, str(models / model), "--out", str(tmp_path / wrong)]) == 2
         error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
         assert error.startswith(f"{wrong}: this model's explanation is {what}")
+        assert f"not as '{wrong.removeprefix('map')}'" in error  # '.nii.gz', not '.gz'
         assert not any(tmp_path.iterdir())
         assert main([*explain, str(models / model), "--out", str(tmp_path / given)]) == 0
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["out"]

@@ -329,9 +329,11 @@ def explanation_file(path: Path | str, voxel_map: bool) -> Path:
         "a voxel map" if voxel_map else "a table of input attributions (a model reading no image)"
     )
     wanted = ", ".join(VOLUME_SUFFIXES) if voxel_map else TABLE_SUFFIX
+    name = path.name.lower()  # 'map.nii.gz' is told as '.nii.gz', not '.gz'
+    given = next((s for s in VOLUME_SUFFIXES if name.endswith(s)), path.suffix)
     raise ConfigError(
         f"{path.name}: this model's explanation is {what}, written as {wanted}, not as "
-        f"'{path.suffix}': name the file with one of those extensions."
+        f"'{given}': name the file with one of those extensions."
     )
 
 
