@@ -382,3 +382,113 @@ def test_a_centre_coded_like_a_no_value_code_stays_a_centre(tmp_path: Path) -> N
     assert not any("no-value code" in note for note in prep.notes_)
     (spec,) = [s for s in prep.columns_ if s["name"] == "hospital"]
     assert spec["kind"] == "categorical" and "-99" in spec["categories"]
+
+
+@pytest.fixture(scope="module")
+def gbsg2() -> pd.DataFrame:
+    """scikit-survival's GBSG2 (686 real patients): ids '001'..., outcomes in days, numbers."""
+    X, y = load_gbsg2()
+    table = X.select_dtypes("number").copy()
+    table.insert(0, "case_id", [f"{i + 1:03d}" for i in range(len(table))])
+    table["time"], table["event"] = y["time"], y["cens"].astype(int)
+    return table
+
+
+def test_outcomes_in_two_tables_must_agree_whichever_comes_first(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """A feature table carrying the outcomes too (a pyradiomics batch list with time and event
+    columns, in months, a fifth of the events otherwise): the first table's were read and the
+    other's dropped, so `cv` gave 0.689 or 0.667 by the order of --table."""
+    outcomes = tmp_path / "outcomes.csv"
+    gbsg2[["case_id", "time", "event", "age"]].to_csv(outcomes, index=False)
+    features = gbsg2[["case_id", "tsize", "pnodes", "time", "event"]].copy()
+    features.to_csv(same := tmp_path / "same.csv", index=False)
+    first, second = (load_model_table(order) for order in ([outcomes, same], [same, outcomes]))
+    np.testing.assert_array_equal(first.y, second.y)
+    assert sorted(first.X.columns) == sorted(second.X.columns) == ["age", "pnodes", "tsize"]
+    features["time"] = features["time"] / 30.4375
+    features.loc[::5, "event"] = 1 - features.loc[::5, "event"]
+    features.to_csv(other := tmp_path / "other.csv", index=False)
+    said = (
+        r"outcomes.csv and other.csv both give outcomes, and they differ for the same patients: "
+        r"time for 686 \(001, 002, 003 and 683 more\); event for 138 \(001, 006, 011 and 135 "
+    )
+    with pytest.raises(InputError, match=said):
+        load_model_table([outcomes, other])
+    with pytest.raises(InputError, match="other.csv and outcomes.csv both give outcomes"):
+        load_model_table([other, outcomes])
+
+
+def test_ids_written_otherwise_are_refused_not_joined_away(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """Padded text ids ('001') against a Parquet's integer ids (1): the inner join left out 99
+    of 250 patients with only a count said."""
+    gbsg2.head(250)[["case_id", "time", "event"]].to_csv(
+        outcomes := tmp_path / "o.csv", index=False
+    )
+    features = gbsg2.head(250)[["case_id", "tsize"]].astype({"case_id": int})
+    features.to_parquet(parquet := tmp_path / "f.parquet", index=False)
+    with pytest.raises(InputError, match=r"99 case id\(s\) are written otherwise in f.parquet "
+                       r"\('001' is '1' there; '002' is '2' there"):  # fmt: skip
+        load_model_table([outcomes, parquet])
+    # patients truly without a row are named (only counted before)
+    gbsg2.head(240)[["case_id", "tsize"]].to_csv(fewer := tmp_path / "fewer.csv", index=False)
+    table = load_model_table([outcomes, fewer])
+    assert len(table.y) == 240 and (
+        "10 case(s) without a row in fewer.csv were left out: 241, 242, 243, 244, 245 and 5 more."
+        in table.notes
+    )
+
+
+def test_a_pyradiomics_batch_table_gives_its_features_not_its_bookkeeping(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """pyradiomics' batch output beside the outcomes: its diagnostics (versions, hashes, the
+    scan's size and mean) and its Image/Mask paths became predictors (the paths one-hot, into
+    model.json), and GLCM's Id (inverse difference) was dropped as an identifier column."""
+    n = 40
+    rng = np.random.default_rng(0)
+    batch = pd.DataFrame(
+        {
+            "case_id": gbsg2["case_id"][:n],
+            "Image": [f"/data/Mueller_{i}/ct.nrrd" for i in range(n)],
+            "Mask": [f"/data/Mueller_{i}/gtv.nrrd" for i in range(n)],
+            "Label": 1,
+            "diagnostics_Versions_PyRadiomics": "v3.0.1",
+            "diagnostics_Image-original_Spacing": "(0.664062, 0.664062, 2.1)",
+            "diagnostics_Image-original_Mean": rng.normal(-500, 50, n),
+            "diagnostics_Mask-original_VoxelNum": rng.integers(100, 9000, n),
+            "original_glcm_Id": rng.uniform(0.2, 0.6, n),
+            "wavelet-LLH_glcm_Id": rng.uniform(0.2, 0.6, n),
+            "original_shape_Sphericity": rng.uniform(0.4, 0.9, n),
+            "lesion type": rng.choice(["solid/part-solid", "ground glass"], n),
+        }
+    )
+    batch.to_csv(features := tmp_path / "pyradiomics.csv", index=False)
+    gbsg2[["case_id", "time", "event"]].to_csv(outcomes := tmp_path / "o.csv", index=False)
+    table = load_model_table([outcomes, features])
+    kept = ["original_glcm_Id", "wavelet-LLH_glcm_Id", "original_shape_Sphericity", "lesion type"]
+    assert list(table.X.columns) == kept
+    assert (
+        "Left out as pyradiomics' bookkeeping, not features: 4 diagnostics column(s) (versions, "
+        "settings, hashes, the scan's size, spacing and statistics) and its input list's Image, "
+        "Mask, Label." in table.notes
+    )
+    preprocessor = TablePreprocessor().fit(table.X)
+    assert {"original_glcm_Id", "wavelet-LLH_glcm_Id"} <= set(preprocessor.feature_names_in_)
+    # a path column of another tool, by its values
+    other = batch[["case_id", "original_shape_Sphericity"]].assign(scan=batch["Image"])
+    other.to_csv(paths := tmp_path / "other_tool.csv", index=False)
+    table = load_model_table([outcomes, paths])
+    assert list(table.X.columns) == ["original_shape_Sphericity"]
+    assert any(n.startswith("Left out as file paths, not predictors: scan") for n in table.notes)
+
+
+def test_a_table_without_case_id_names_its_likely_id_column(tmp_path: Path) -> None:
+    """A feature table keyed by 'PatientID' was pointed at the cohort import, which reads only
+    tables with outcomes: a dead end for a feature table."""
+    (tmp_path / "f.csv").write_text("PatientID,original_glcm_Id\n001,0.4\n002,0.5\n")
+    with pytest.raises(InputError, match=r"Is 'PatientID' its patient ID\? Rename that column "):
+        load_model_table([tmp_path / "f.csv"])

@@ -109,6 +109,13 @@ _IMPORT_FIRST = (
 )
 
 
+#: A header that may name a table's patient ID (PatientID, Patient, ID, Case, subject_id): named
+#: in the refusal of a table without ``case_id`` (a feature table has no outcomes for the import).
+_ID_HEADER = re.compile(
+    r"^(?=[a-z])(?:patient|case|subject)?[ _.-]?(?:id|no|nr|number)?$", re.IGNORECASE
+)
+
+
 def numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its extension-typed columns held as numpy ones: Arrow-backed
     (``pd.read_csv(dtype_backend="pyarrow")``, ``pd.read_parquet`` of such a table) and pandas'
@@ -174,7 +181,15 @@ def read_table(path: Path | str) -> pd.DataFrame:
     }
     frame = frame.rename(columns=lower)
     if "case_id" not in frame.columns:
-        raise InputError(f"Table {path} has no case_id column to join on. {_IMPORT_FIRST}")
+        named = [str(c) for c in frame.columns if _ID_HEADER.search(str(c))]
+        rename = (
+            f" Is {named[0]!r} its patient ID? Rename that column case_id; a table with "
+            "outcomes under other headers (any ID, time and event headers, dates, units) is read "
+            "by the cohort import (`cohort import --clinical FILE --out DIR`)."
+            if named
+            else f" {_IMPORT_FIRST}"
+        )
+        raise InputError(f"Table {path} has no case_id column to join on.{rename}")
     frame["case_id"] = frame["case_id"].astype(str).str.strip()
     duplicated = frame["case_id"][frame["case_id"].duplicated()].unique()
     if duplicated.size:
@@ -257,6 +272,68 @@ def _image_named(
     return named
 
 
+def _some(ids: pd.Index, shown: int = 5) -> str:
+    """The first ``shown`` of ``ids``, and how many more."""
+    more = f" and {ids.size - shown} more" if ids.size > shown else ""
+    return ", ".join(map(str, ids[:shown])) + more
+
+
+def _check_same_outcomes(
+    first: pd.DataFrame, other: pd.DataFrame, first_name: str, other_name: str
+) -> None:
+    """Refuse a second table's ``time``/``event`` that differ from the outcomes' table's for the
+    same patients: only the first table's were read, the other's dropped without a word, so the
+    result hung on the order of ``--table`` (a feature table carrying the outcomes in months
+    beside the clinical table's days). Equal ones are the same outcomes written twice."""
+    shared = first.index.intersection(other.index)
+    differ: dict[str, pd.Index] = {}
+    if "time" in other.columns and "time" in first.columns:
+        a = pd.to_numeric(first.loc[shared, "time"], errors="coerce").to_numpy(float)
+        b = pd.to_numeric(other.loc[shared, "time"], errors="coerce").to_numpy(float)
+        same = np.isclose(a, b, rtol=1e-6, atol=0.0) | (np.isnan(a) & np.isnan(b))
+        differ["time"] = shared[~same]
+    if "event" in other.columns and "event" in first.columns:
+        a = event_indicator(first.loc[shared, "event"])
+        b = event_indicator(other.loc[shared, "event"])
+        differ["event"] = shared[~((a == b) | (a.isna() & b.isna())).to_numpy(bool)]
+    said = [
+        f"{column} for {ids.size} ({_some(ids, 3)})" for column, ids in differ.items() if ids.size
+    ]
+    if said:
+        raise InputError(
+            f"{first_name} and {other_name} both give outcomes, and they differ for the same "
+            f"patients: {'; '.join(said)}. Keep the outcomes in one table (drop the other's "
+            "time and event columns): which one holds is yours to say (times in another unit? "
+            "another endpoint?)."
+        )
+
+
+def _id_key(case_id: str) -> str:
+    """``case_id`` as two tables may write one patient's otherwise: case, separators, zero
+    padding and a float's '.0' aside ('001', '1', '1.0'; 'STS_001', 'sts-1')."""
+    text = re.sub(r"\.0+$", "", str(case_id).strip().lower())
+    return re.sub(r"\d+", lambda m: m[0].lstrip("0") or "0", re.sub(r"[-_. ]", "", text))
+
+
+def _check_ids_written_alike(left: pd.DataFrame, other: pd.DataFrame, other_name: str) -> None:
+    """Refuse a join that would leave out patients whose ids differ only in how they are written
+    ('001' against '1', a Parquet's integer ids against a CSV's padded texts): the inner join lost
+    99 of 250 GBSG2 patients with only a count said."""
+    only_left = left.index.difference(other.index)
+    only_other = other.index.difference(left.index)
+    if not only_left.size or not only_other.size:
+        return
+    keyed = {_id_key(i): i for i in only_other}
+    pairs = [(i, keyed[_id_key(i)]) for i in only_left if _id_key(i) in keyed]
+    if pairs:
+        shown = "; ".join(f"{a!r} is {b!r} there" for a, b in pairs[:3])
+        raise InputError(
+            f"{len(pairs)} case id(s) are written otherwise in {other_name} ({shown}): the join "
+            "would leave those patients out. Write the ids alike in every table (as text, with "
+            "the same zero padding, case and separators)."
+        )
+
+
 def _ids_shown(frame: pd.DataFrame) -> str:
     ids = list(frame.index[:3])
     return ", ".join(map(str, ids)) + (", ..." if len(frame) > 3 else "")
@@ -302,6 +379,48 @@ def holds_row_labels(values: pd.Series) -> bool:
         return False
     numbers = pd.to_numeric(present, errors="coerce")
     return bool(numbers.isna().all() or (numbers.notna().all() and (numbers % 1 == 0).all()))
+
+
+#: pyradiomics' bookkeeping in its batch output: versions, settings, hashes, the image's and the
+#: mask's size, spacing and whole-scan statistics (``diagnostics_Image-original_Mean``), and the
+#: input list's columns (``Image``, ``Mask`` paths, ``Label``): no features of the patient.
+_DIAGNOSTICS = re.compile(r"^(?:\w+_)?diagnostics_", re.IGNORECASE)
+_BATCH_INPUTS = frozenset({"image", "mask", "label", "label_channel"})
+#: A cell naming a file: an absolute or relative path ('/data/ct.nrrd', 'C:\\scans', './x',
+#: '~/x', a UNC share) or a name with an image file's extension; never a category's 'yes/no'.
+_FILE_PATH = re.compile(
+    r"^(?:/|~/|\.\.?/|[a-z]:[/\\]|\\\\)\S|\.(?:nii(?:\.gz)?|nrrd|nhdr|mha|mhd|dcm)$",
+    re.IGNORECASE,
+)
+
+
+def _without_bookkeeping(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """``X`` without pyradiomics' diagnostics columns and its input list's, and without columns of
+    file paths, said in ``notes``: as predictors a path (which often names the patient) was one-hot
+    encoded into the model, and the scan's size, spacing and mean became features."""
+    diagnostics = [c for c in X.columns if _DIAGNOSTICS.match(str(c))]
+    inputs = [c for c in X.columns if diagnostics and str(c).lower() in _BATCH_INPUTS]
+    paths = [
+        c
+        for c in X.columns
+        if c not in inputs
+        and X[c].dtype == object
+        and (texts := X[c].dropna().astype(str)).size
+        and texts.str.contains(_FILE_PATH).mean() >= 0.9
+    ]
+    if diagnostics or inputs:
+        notes.append(
+            f"Left out as pyradiomics' bookkeeping, not features: {len(diagnostics)} diagnostics "
+            "column(s) (versions, settings, hashes, the scan's size, spacing and statistics)"
+            + (f" and its input list's {', '.join(map(str, inputs))}" if inputs else "")
+            + "."
+        )
+    if paths:
+        notes.append(
+            f"Left out as file paths, not predictors: {', '.join(map(str, paths))} (a path "
+            "often names the patient, and would be written into the model)."
+        )
+    return X.drop(columns=[*diagnostics, *inputs, *paths])
 
 
 def _without_row_labels(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -495,9 +614,14 @@ def load_model_table(
     # the outcomes' table first, then the others as given: the columns' order (which a penalised
     # fit's coordinate descent follows) is the same whichever table was named first
     first = with_outcome[0]
-    frames = [frames[first], *frames[:first], *frames[first + 1 :]]
-    joined = frames[0]
-    for other in frames[1:]:
+    names = [Path(p).name for p in paths]
+    for i, frame in enumerate(frames):
+        if i != first:
+            _check_same_outcomes(frames[first], frame, names[first], names[i])
+    order = [first, *range(first), *range(first + 1, len(frames))]
+    joined = frames[first]
+    for i in order[1:]:
+        other = frames[i]
         clash = (set(joined.columns) & set(other.columns)) - {"time", "event"}
         if clash:
             raise InputError(
@@ -506,22 +630,24 @@ def load_model_table(
         other = other.drop(
             columns=[c for c in ("time", "event") if c in joined.columns], errors="ignore"
         )
-        left, before = joined, len(joined)
+        left = joined
+        _check_ids_written_alike(left, other, names[i])
         joined = joined.join(other, how="inner")
         if joined.empty:
             raise InputError(
                 f"The tables share no case_id ({_ids_shown(left)} against {_ids_shown(other)}): "
                 "do they name the patients the same way?"
             )
-        if len(joined) < before:
+        lost = left.index.difference(other.index)
+        if lost.size:
             notes.append(
-                f"{before - len(joined)} case(s) missing from a joined table were left out."
+                f"{lost.size} case(s) without a row in {names[i]} were left out: {_some(lost)}."
             )
-        unmatched = len(other.index.difference(left.index))
-        if unmatched:  # e.g. imaged cases without a clinical row, the clinical table first
+        unmatched = other.index.difference(left.index)
+        if unmatched.size:  # e.g. imaged cases without a clinical row, the clinical table first
             notes.append(
-                f"{unmatched} case(s) of a joined table without a row in the table(s) before it "
-                "were left out."
+                f"{unmatched.size} case(s) of {names[i]} without a row in the table(s) before it "
+                f"were left out: {_some(unmatched)}."
             )
     # rows in case id order: folds, inner CV and bootstraps draw by position, so the same
     # patients gave another c-index in another export's row order or with the tables swapped
@@ -557,7 +683,8 @@ def load_model_table(
             f"No case has a usable outcome (time >= 0 and event 0/1). {unread}".strip()
         )
     X = joined.drop(columns=["time", "event"])
-    X = numbers_written_as_text(_without_outcomes(_without_row_labels(X, notes), notes), notes)
+    X = _without_bookkeeping(_without_row_labels(X, notes), notes)
+    X = numbers_written_as_text(_without_outcomes(X, notes), notes)
     X = _without_event_copies(_without_time_copies(X, time, notes), event, notes)
     if features:
         try:

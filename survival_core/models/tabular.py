@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES, no_value_numbers
 from survival_core.io.clinical_schema import level_text, names_a_centre
@@ -89,9 +90,9 @@ NUMBER_TOKENS = frozenset({"number", "no", "nr", "num", "code", "key"})
 
 def is_identifier(name: str) -> bool:
     """True when a column name looks like an identifier (case_id, PatientID, patient_uid,
-    patient, subject_no). Radiomics columns (``roi__setting__class__feature``) never are: GLCM's
-    ``Id`` is the inverse difference."""
-    if "__" in str(name):
+    patient, subject_no). Image features (ours, ``roi__setting__class__feature``, and
+    pyradiomics' ``original_glcm_Id``) never are: GLCM's ``Id`` is the inverse difference."""
+    if is_image_feature(str(name)):
         return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
     if tokens & NAME_TOKENS and tokens <= NAME_TOKENS | NAMED_TOKENS:
