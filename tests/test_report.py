@@ -455,9 +455,8 @@ def test_the_feature_note_names_the_attribution_method(
     )
     forest = load_scoring_model(folder)
     note = gather_report(case, forest, score_case(case, forest), explain_case(case, forest))
-    # from the risk of an average-valued patient, not the cohort's average risk (bars of a
-    # low-risk patient may add up to "raises")
-    assert note.feature_note.startswith("Shapley value sampling from the mean patient")
+    # from the training cohort (background patients drawn from it), not from a mean point
+    assert note.feature_note.startswith("Shapley value sampling from the training cohort")
     assert "Integrated Gradients" not in note.feature_note
     linear = gather_report(case, loaded, *scored).feature_note
     assert linear.startswith("Exact linear attributions, coefficient × difference from")

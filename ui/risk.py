@@ -138,7 +138,7 @@ def attribution_section(case: Case, choice: ModelChoice) -> None:
     try:
         with st.spinner("Explaining the risk..."):
             explained = explanation(case, choice)
-        figure = attribution_figure(explained.top_features)
+        figure = attribution_figure(explained.top_features, baseline=explained.baseline)
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)
         return

@@ -1,4 +1,5 @@
-"""``explain``: Integrated Gradients or Grad-CAM of one case's risk under a saved model."""
+"""``explain``: attributions of one case's risk under a saved model: an image model's Integrated
+Gradients or Grad-CAM map, a table model's input attributions by the method that fits it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", type=user_path, required=True, metavar="MODEL_DIR")
     parser.add_argument(
-        "--method", choices=["ig", "gradcam"], default="ig", help="(default: %(default)s)"
+        "--method",
+        choices=["ig", "gradcam"],
+        default="ig",
+        help="image models: Integrated Gradients or Grad-CAM map; table models take ig, their "
+        "attributions by the method that fits the model (exact for linear Cox, Integrated "
+        "Gradients for networks, Shapley value sampling for trees; the JSON's method names it) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--out",
@@ -39,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--steps",
         type=int,
-        help="IG steps (default: exact integral for table models, "
-        "from the completeness check for image models)",
+        help="IG steps (default: exact integral for table networks, from the completeness "
+        "check for image models); tree models: the orders Shapley value sampling draws "
+        "(default 64); refused for linear Cox models, whose attributions are exact",
     )
     parser.add_argument(
         "--top", type=int, default=5, help="table models: inputs to list (default: %(default)s)"
@@ -74,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
     out = explanation_file(args.out, explained_by_map(loaded)) if args.out else None
     if args.values:
         if args.method != "ig":
-            raise ConfigError("Clinical values alone are explained by Integrated Gradients (ig).")
+            raise ConfigError(
+                "Clinical values alone are explained by input attributions (--method ig); "
+                "Grad-CAM needs an image."
+            )
         values, case_id = read_clinical_values(args.values)
         explanation, warnings = explain_values(
             values, loaded, case_id, n_steps=args.steps, top=args.top

@@ -7,9 +7,12 @@
   with, as "top features", the share of the map's absolute mass in the tumour, the rest of the organ
   and outside the organ, and the tumour enrichment of the map's top 5 % organ and tumour voxels
   (all the voxels the map covers when the case has no organ; see :func:`_tumour_enrichment`).
-- Table models: Integrated Gradients of the model inputs (baseline: the training mean), integrated
-  exactly over the linear pieces of the path (coefficient x (x - mean) for the linear Cox models); the top features are the largest signed
-  attributions. Grad-CAM needs an image, so it is refused for them.
+- Table models: each input variable's attribution by the method that fits the model
+  (:mod:`survival_core.explain.attributions`): coefficient x (x - mean) for the linear Cox models,
+  Integrated Gradients from the mean patient integrated exactly over the linear pieces of the path
+  for the networks, Shapley value sampling against the training cohort for the tree models (with
+  each attribution's standard error); the top features are the largest signed attributions.
+  Grad-CAM needs an image, so it is refused for them.
 
 The explained function is the risk the model reports for the case (the same number ``score``
 gives); ``completeness_delta`` = |sum(attributions) - (f(x) - f(baseline))| / |f(x) - f(baseline)|.
@@ -50,12 +53,18 @@ class CaseExplanation:
     """An explanation of one case: the method, its cost and checks, the leading inputs, the map."""
 
     case_id: str
+    #: "ig" or "gradcam" (image models); a table model's attribution method: "linear", "ig",
+    #: "shapley" or "ensemble" (:func:`~survival_core.explain.attributions.attribution_method`).
     method: str
     seconds: float
     completeness_delta: float | None
     top_features: list[dict[str, Any]]
     risk: float
+    #: IG's gradient evaluations, or the orders Shapley value sampling drew (None: Grad-CAM).
     steps: int | None = None
+    #: What signed attributions are measured from, as their bars' axis names it ('the mean
+    #: patient', 'the training cohort', 'the window floor'); None for Grad-CAM.
+    baseline: str | None = None
     enrichment: float | None = None
     #: What the enrichment ranked ('top 5 % of the lung and tumour voxels'), or why it is None.
     enrichment_note: str | None = None
@@ -74,6 +83,7 @@ class CaseExplanation:
             "top_features": self.top_features,
             "risk": self.risk,
             "steps": self.steps,
+            "baseline": self.baseline,
             "enrichment": self.enrichment,
             "enrichment_note": self.enrichment_note,
             "imputed": self.imputed,
@@ -202,6 +212,7 @@ def _explain_image(
         top_features=_region_shares(array, case, box),
         risk=risk,
         steps=steps,
+        baseline=None if method == "gradcam" else "the window floor",
         enrichment=score,
         enrichment_note=note,
         map=image,
@@ -222,7 +233,7 @@ def explain_values(
     n_steps: int | None = None,
     top: int = 5,
 ) -> tuple[CaseExplanation, list[str]]:
-    """Integrated Gradients of a patient known by clinical values alone, under a model that reads
+    """Attributions of a patient known by clinical values alone, under a model that reads
     no image, and the cautions of its values: refused and cautioned as
     ``score_values`` scores them (values with every input
     missing would explain the training cohort's typical patient; a key that is none of the
@@ -241,10 +252,15 @@ def _explain_row(
     top: int,
     imputed: Sequence[str] = (),
 ) -> CaseExplanation:
-    """Integrated Gradients of the one-row feature table ``X``, per input variable (a category's
-    indicators summed); the ``imputed`` inputs marked (the real sarcoma T1 without clinical values
-    listed its imputed BCLC and ECOG among the five leading drivers, unmarked)."""
-    from survival_core.explain.attributions import model_attributions
+    """Attributions of the one-row feature table ``X`` by the model's method, per input variable
+    (a category's indicators summed), with their standard error where sampled; the ``imputed``
+    inputs marked (the real sarcoma T1 without clinical values listed its imputed BCLC and ECOG
+    among the five leading drivers, unmarked)."""
+    from survival_core.explain.attributions import (
+        BASELINE_LABELS,
+        attribution_method,
+        model_attributions,
+    )
 
     model = loaded.model
     risk = float(model.predict_risk(X)[0])
@@ -257,18 +273,26 @@ def _explain_row(
     owner = model.preprocessor_.input_of_
     row = row.groupby(lambda name: owner.get(str(name), str(name)), sort=False).sum()
     order = row.abs().sort_values(ascending=False, kind="stable").index
+    error = None if result.sampling_error is None else result.sampling_error.iloc[0]
     attributions = [
-        {"name": str(name), "attribution": float(row[name]), "imputed": str(name) in imputed}
+        {
+            "name": str(name),
+            "attribution": float(row[name]),
+            "imputed": str(name) in imputed,
+            **({} if error is None else {"standard_error": float(error.get(name, 0.0))}),
+        }
         for name in order
     ]
+    method = attribution_method(model)
     return CaseExplanation(
         case_id=case_id,
-        method="ig",
+        method=method,
         seconds=seconds,
         completeness_delta=float(result.completeness_delta.iloc[0]),
         top_features=attributions[: max(top, 0)],
         risk=risk,
         steps=int(result.n_steps),
+        baseline=BASELINE_LABELS[method],
         attributions=attributions,
         imputed=list(imputed),
     )
@@ -288,8 +312,9 @@ def explain_case(
     finer layer localises better: on a tumour-driven cohort at 112 x 112 x 32 the last block's
     maps were 1.3x chance on the tumour and ``blocks.2``'s 5.3x.
 
-    ``n_steps``: IG integration steps, or None: the exact piecewise integral for table models,
-    steps chosen from the completeness check for image models.
+    ``n_steps``: IG integration steps, or None: the exact piecewise integral for table networks,
+    steps chosen from the completeness check for image models; for tree models the orders
+    Shapley value sampling draws (None: 64); refused for a linear Cox model (exact).
     ``top``: how many table inputs to list (table models).
     """
     if method not in METHODS:

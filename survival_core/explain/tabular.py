@@ -107,10 +107,17 @@ class Attributions:
     absolute_error : per patient |sum(attr) - (f_x - f_baseline)|.
     n_steps : largest number of gradient evaluations used for a patient (0: linear attributions).
     steps : gradient evaluations used for each patient (exact path: one per linear piece of the
-        path for the Cox networks, Gauss-Legendre nodes for the discrete one; Captum: its steps).
-    baseline : the baseline in model input space (Series over the features).
+        path for the Cox networks, Gauss-Legendre nodes for the discrete one; Captum: its steps);
+        Shapley value sampling: the orders sampled.
+    baseline : the baseline in model input space (Series over the features); sampled against
+        the training cohort, the mean of the background patients.
     integration : "piecewise" (exact integral over the linear pieces of the path), "captum"
-        (Captum's quadrature) or "linear" (coefficient x (x - baseline)).
+        (Captum's quadrature), "linear" (coefficient x (x - baseline)), "shapley" (sampled) or
+        "ensemble".
+    baseline_note : what the attributions are measured from, in words (the explanation says it
+        with ``f_baseline``, so that risk = f_baseline + sum of the attributions can be read).
+    sampling_error : Shapley value sampling only (else None): per patient and input variable (a
+        category's columns together), the standard error of its attribution over the orders.
     """
 
     values: pd.DataFrame
@@ -122,6 +129,8 @@ class Attributions:
     steps: pd.Series
     baseline: pd.Series
     integration: str
+    baseline_note: str = ""
+    sampling_error: pd.DataFrame | None = None
 
     @property
     def max_delta(self) -> float:
@@ -408,6 +417,8 @@ def _package(
     steps: np.ndarray,
     base: np.ndarray,
     integration: str,
+    note: str,
+    sampling_error: pd.DataFrame | None = None,
 ) -> Attributions:
     features = model.features_used_
     index = _patient_index(X, len(f_x))
@@ -422,7 +433,21 @@ def _package(
         steps=pd.Series(steps.astype(int), index=index, name="steps"),
         baseline=pd.Series(base, index=features, name="baseline"),
         integration=integration,
+        baseline_note=note,
+        sampling_error=sampling_error,
     )
+
+
+def _baseline_note(baseline: Any, X_train: Any) -> str:
+    """The baseline of :func:`_baseline_matrix`, in words."""
+    if not isinstance(baseline, str):
+        return "the reference patient given"
+    if X_train is None:
+        return (
+            "the mean patient: every model input at its training mean (a category's indicator "
+            "columns at its levels' shares)"
+        )
+    return "the mean patient of the rows given as X_train: every model input at their mean"
 
 
 def explain_patients(
@@ -475,7 +500,9 @@ def explain_patients(
         attr, steps = _captum_ig(
             lambda x: link(net(x)), inputs, base_t, f_x, f_b, n_steps, batch, method
         )
-    result = _package(model, X, attr, f_x, f_b, steps, base, "piecewise" if exact else "captum")
+    integration = "piecewise" if exact else "captum"
+    note = _baseline_note(baseline, X_train)
+    result = _package(model, X, attr, f_x, f_b, steps, base, integration, note)
     target = EXACT_TOLERANCE if exact else TOLERANCE
     if n_steps is None and result.max_delta > target:
         warnings.warn(
@@ -515,4 +542,8 @@ def linear_attributions(
     attr = (Z - base[None, :]) * coef[None, :]
     f_x = model._risk_matrix(Z)
     f_b = float(model._risk_matrix(base[None, :])[0])
-    return _package(model, X, attr, f_x, f_b, np.zeros(len(Z), dtype=int), base, "linear")
+    note = _baseline_note(baseline, X_train)
+    if isinstance(baseline, str):  # a linear risk at the mean inputs is the mean risk
+        note += "; for a linear model, its risk is the mean risk score of the same patients"
+    steps = np.zeros(len(Z), dtype=int)
+    return _package(model, X, attr, f_x, f_b, steps, base, "linear", note)

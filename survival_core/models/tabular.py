@@ -18,6 +18,11 @@ to validation and test rows. In order it:
    reference); both are reported in ``transform_notes_``;
 6. z-scores every output column with the training mean and standard deviation.
 
+It also keeps each numeric column's training distribution as its percentiles (1 %, 2 %, ...,
+100 %; no patient's row), from which :meth:`TablePreprocessor.draw_inputs` draws the background
+patients the tree models' attributions start from (a category's levels are drawn by their
+training shares, the means of its indicator columns).
+
 Every decision is recorded in ``notes_`` (strings a user can read) and in :meth:`to_dict`, which is
 plain JSON, so a saved model carries its exact preprocessing.
 """
@@ -49,6 +54,8 @@ from survival_core.io.tables import numbers_written_as_text, numpy_backed
 
 #: How a transform note names a category the training rows never had.
 UNSEEN = "not seen in training"
+#: Percentiles kept of each numeric training column (1 %, 2 %, ..., 100 %), its distribution.
+QUANTILE_LEVELS = 100
 
 
 class UnseenLevelWarning(UserWarning):
@@ -393,6 +400,11 @@ class TablePreprocessor:
         self.mean_ = encoded.mean(axis=0).tolist()
         std = encoded.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0).tolist()
+        levels = np.arange(1, QUANTILE_LEVELS + 1) / QUANTILE_LEVELS
+        for spec, block in self._blocks():
+            if spec["kind"] == "numeric":  # of the values the model saw (missing ones imputed)
+                column = encoded[:, block.start]
+                spec["quantiles"] = np.quantile(column, levels, method="inverted_cdf").tolist()
         self.transform_notes_: list[str] = []
         return self
 
@@ -494,6 +506,46 @@ class TablePreprocessor:
                 yield spec["name"], spec["name"]
             else:
                 yield from ((f"{spec['name']}={c}", spec["name"]) for c in spec["categories"][1:])
+
+    def _blocks(self) -> Iterator[tuple[dict[str, Any], slice]]:
+        """Each input column's spec and the slice of output columns encoding it."""
+        start = 0
+        for spec in self.columns_:
+            width = 1 if spec["kind"] == "numeric" else len(spec["categories"]) - 1
+            yield spec, slice(start, start + width)
+            start += width
+
+    def draw_inputs(self, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, list[str]]:
+        """``n`` rows of the output columns (z-scored), every input column drawn independently
+        from its training distribution: a category's level by its training shares, a number
+        from its training percentiles (:data:`QUANTILE_LEVELS`). The draws are stratified (Latin
+        hypercube: each column's ``n`` draws take one from each ``1/n`` of its distribution), so
+        few rows already hold each column's shares and spread. The attributions of the tree
+        models start from these (a point at the mean is a patient with every majority level to
+        a tree). A model saved before the percentiles were kept draws a whole-number column
+        spanning one unit (a 0/1 code) from its two values, its mean being the upper one's
+        share, and holds any other numeric column at its training mean: those are returned by
+        name, for the explanation to say."""
+        mean, scale = np.asarray(self.mean_), np.asarray(self.scale_)
+        drawn, held = np.empty((n, len(mean))), []
+        for spec, block in self._blocks():
+            u = (rng.permutation(n) + rng.random(n)) / n  # one draw in each 1/n of [0, 1)
+            if spec["kind"] == "categorical":
+                shares = np.clip(mean[block], 0.0, None)
+                cumulative = np.cumsum([max(0.0, 1.0 - shares.sum()), *shares])
+                level = np.searchsorted(cumulative, u * cumulative[-1], side="right")
+                drawn[:, block] = level[:, None] == np.arange(1, len(cumulative))[None, :]
+            elif spec.get("quantiles"):
+                quantiles = np.asarray(spec["quantiles"])
+                drawn[:, block.start] = quantiles[(u * len(quantiles)).astype(int)]
+            elif spec.get("whole") and np.ptp(spec.get("extent", [0.0, 0.0])) == 1:
+                low, high = spec["extent"]
+                drawn[:, block.start] = np.where(u < mean[block.start] - low, high, low)
+            else:
+                drawn[:, block.start] = mean[block.start]
+                held.append(spec["name"])
+        frame = pd.DataFrame((drawn - mean) / scale, columns=self.feature_names_out_)
+        return frame, held
 
     @property
     def feature_names_in_(self) -> list[str]:

@@ -27,7 +27,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import InputError
-from survival_core.explain.attributions import METHOD_NAMES, method_description
+from survival_core.explain.attributions import method_description
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
@@ -299,10 +299,10 @@ def _features(
             for i in items
         ]
         how = method_description(loaded.model)
-        # a forest's or network's risk at the mean inputs is not the cohort's mean risk
-        start = "the training mean" if how == METHOD_NAMES["linear"] else "the mean patient"
+        # each method's own baseline: a network's risk at the mean inputs is not the cohort's
+        # mean risk; a forest's is measured from the training cohort
         note = (
-            f"{how[:1].upper()}{how[1:]} from {start}, in risk-score units: "
+            f"{how[:1].upper()}{how[1:]} from {explanation.baseline}, in risk-score units: "
             "red raises, blue lowers this patient's risk."
         )
         return bars, True, note

@@ -103,10 +103,13 @@ def attribution_figure(
     *,
     title: str = "What drives this patient's risk",
     height: int | None = None,
+    baseline: str | None = None,
 ) -> go.Figure:
     """Horizontal bars, largest on top: signed attributions (``{"name", "attribution"}``, and
-    ``"imputed"`` to mark an input the case lacked; red raises the risk, blue lowers it) or, for
-    image models, the map's region shares (``{"name", "share"}``)."""
+    ``"imputed"`` to mark an input the case lacked, ``"standard_error"`` drawn as an error bar
+    where sampled; red raises the risk, blue lowers it) measured from ``baseline`` (the
+    explanation's, named on the axis: the mean patient, the training cohort...) or, for image
+    models, the map's region shares (``{"name", "share"}``)."""
     if not features:
         raise InputError("No feature attributions to draw.")
     signed = all("attribution" in f for f in features)
@@ -116,20 +119,31 @@ def attribution_figure(
         )
     # an input the case did not give took the training median or level: not the patient's value
     names = [str(f["name"]) + (" (imputed)" if f.get("imputed") else "") for f in features][::-1]
+    errors = None
     if signed:
         values = np.array([float(f["attribution"]) for f in features])[::-1]
         colours = [PALETTE[1] if v > 0 else PALETTE[0] for v in values]
         # the risk score's own scale: a log-hazard for Cox models, not a forest's or a
-        # discrete-time model's
-        axis = "Contribution to the risk score (vs the training mean)"
+        # discrete-time model's; from the method's own baseline (a forest's: the cohort)
+        axis = "Contribution to the risk score" + (f" (vs {baseline})" if baseline else "")
         hover = "%{y}: %{x:+.3f}<extra></extra>"
+        if all("standard_error" in f for f in features):
+            errors = dict(type="data", array=[float(f["standard_error"]) for f in features][::-1])
+            hover = "%{y}: %{x:+.3f} ± %{error_x.array:.3f} (standard error)<extra></extra>"
     else:
         values = np.array([float(f["share"]) for f in features])[::-1]
         colours = [PALETTE[2]] * len(values)
         axis = "Share of the attribution map's absolute mass"
         hover = "%{y}: %{x:.0%}<extra></extra>"
     fig = go.Figure(
-        go.Bar(x=values, y=names, orientation="h", marker_color=colours, hovertemplate=hover)
+        go.Bar(
+            x=values,
+            y=names,
+            orientation="h",
+            marker_color=colours,
+            hovertemplate=hover,
+            error_x=errors,
+        )
     )
     fig.update_xaxes(title=axis, tickformat=None if signed else ".0%", zeroline=True)
     return _finish(fig, title, height or 140 + 36 * len(names))
