@@ -125,6 +125,14 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     names = [trace.get("name", "") for trace in km["data"]]
     assert any(f"{expected.risk_group.title()} risk (this patient's group)" in n for n in names)
     assert any("What drives" in t for t in titles)
+    # the bars' baseline, its risk and their sum are said: risk = f_baseline + the sum
+    drives = next(s for s in _charts(app) if "What drives" in json.dumps(s["layout"]))
+    assert drives["layout"]["xaxis"]["title"]["text"].endswith("(vs the training mean)")
+    assert any(
+        c.value.startswith("Measured from the mean patient: every model input at its training")
+        and f"is this patient's risk, {expected.risk:.4g}." in c.value
+        for c in app.caption
+    )
     # the saved coxph keeps its coefficient covariance: the survival curve has its band
     survival = next(s for s in _charts(app) if "Predicted survival" in json.dumps(s["layout"]))
     assert "band" in [trace.get("meta", {}).get("role") for trace in survival["data"]]

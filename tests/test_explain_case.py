@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import SimpleITK as sitk
 
@@ -68,11 +69,22 @@ def test_image_model_map_lies_on_the_case_ct(method, models, case_folder, tmp_pa
     )
     if method == "ig":
         assert result["completeness_delta"] <= 0.01 and result["steps"] >= 1
+        # the map adds up from an all-floor CT's risk, said (within the CT resampling's 2 %)
+        assert result["baseline"] == "the window floor"
+        assert result["baseline_note"].startswith("the window floor: every voxel")
+        difference = result["risk"] - result["f_baseline"]
+        assert result["attribution_sum"] == pytest.approx(difference, rel=0.02)
+        assert written_sum(out) == pytest.approx(result["attribution_sum"], rel=1e-5)
     else:
         assert result["completeness_delta"] is None
+        assert result["f_baseline"] is None and result["baseline"] is None
         values = sitk.GetArrayFromImage(written)  # signed Grad-CAM: [-1, 1], largest |value| 1
         assert values.min() >= -1 - 1e-6 and values.max() <= 1 + 1e-6
         assert np.abs(values).max() == pytest.approx(1.0, abs=0.02) or not values.any()
+
+
+def written_sum(path: Path) -> float:
+    return float(sitk.GetArrayFromImage(sitk.ReadImage(str(path))).sum(dtype=np.float64))
 
 
 @pytest.mark.parametrize("model", ["coxph", "deepsurv"])
@@ -81,6 +93,15 @@ def test_table_model_attributions_add_up_to_the_risk_difference(model, models, c
     explanation = explain_case(load_case(case_folder), loaded, "ig", top=3)
     assert len(explanation.top_features) == 3
     assert explanation.completeness_delta <= 1e-6  # exact piecewise integral
+    # the baseline and its risk are said: deepsurv's GBSG2 patient 0 had risk 0.399 and
+    # attributions summing to 0.192, from a hidden f(baseline) of 0.207
+    assert explanation.baseline_note.startswith("the mean patient: every model input")
+    total = sum(item["attribution"] for item in explanation.attributions)
+    assert explanation.attribution_sum == pytest.approx(total, rel=1e-12)
+    assert explanation.f_baseline + total == pytest.approx(explanation.risk, rel=1e-5, abs=1e-6)
+    shown = explanation.as_dict()
+    assert {"baseline", "baseline_note", "f_baseline", "attribution_sum"} <= set(shown)
+    assert f"Its risk, {explanation.f_baseline:.4g}, plus" in explanation.additivity()
     sizes = [abs(item["attribution"]) for item in explanation.attributions]
     assert sizes == sorted(sizes, reverse=True)
     # one bar per input variable: a category's indicator columns (bclc=B, bclc=C) summed, which
@@ -96,6 +117,11 @@ def test_table_attributions_csv_and_gradcam_refusal(models, case_folder, tmp_pat
     assert main(["explain", "--case", str(case_folder), "--model", str(models / "coxph"),
                  "--out", str(out)]) == 0  # fmt: skip
     assert out.read_text().splitlines()[0] == "name,attribution,imputed"
+    # a first row holds the baseline's risk: the column sums to the patient's risk
+    table = pd.read_csv(out)
+    assert table["name"].iloc[0] == "baseline: the training mean"
+    risk = score_case(load_case(case_folder), load_scoring_model(models / "coxph")).risk
+    assert table["attribution"].sum() == pytest.approx(risk, abs=1e-9)
     code = main(["explain", "--case", str(case_folder), "--model", str(models / "coxph"),
                  "--method", "gradcam"])  # fmt: skip
     assert code == 2

@@ -456,7 +456,7 @@ def test_the_feature_note_names_the_attribution_method(
     forest = load_scoring_model(folder)
     note = gather_report(case, forest, score_case(case, forest), explain_case(case, forest))
     # from the training cohort (background patients drawn from it), not from a mean point
-    assert note.feature_note.startswith("Shapley value sampling from the training cohort")
+    assert note.feature_note.startswith("Shapley value sampling from the training cohort (risk ")
     assert "Integrated Gradients" not in note.feature_note
     linear = gather_report(case, loaded, *scored).feature_note
     assert linear.startswith("Exact linear attributions, coefficient × difference from")

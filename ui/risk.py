@@ -143,11 +143,15 @@ def attribution_section(case: Case, choice: ModelChoice) -> None:
         show_error(error)
         return
     st.plotly_chart(figure, key="risk-attributions")
+    notes = [explained.additivity()]  # the baseline, its risk and the attributions' sum
     if explained.map is not None:
-        st.caption(
+        notes.insert(
+            0,
             "Image model: shares of the Integrated Gradients map by region (the map "
-            "itself is on the Viewer page)."
+            "itself is on the Viewer page).",
         )
+    if any(notes):
+        st.caption(" ".join(filter(None, notes)))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

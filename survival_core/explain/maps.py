@@ -17,7 +17,8 @@ the attribution total) and saved as NIfTI (:func:`save_map`) for a viewer.
   rule (the same numbers as Captum's ``riemann_middle``, tested), with batched interpolation
   points; the step count triples from 12 until the completeness delta
   |sum(attr) - (f(x) - f(b))| / max(|f(x) - f(b)|, 1e-6) is <= 1 % (cap 324), and each tripling
-  reuses every gradient already computed, so the check costs no repeated work.
+  reuses every gradient already computed, so the check costs no repeated work;
+  :func:`baseline_risk` is f(b), the risk the map's sum is measured from.
 - :func:`enrichment`: how much more often the top voxels of a map fall in the tumour than chance,
   among candidate voxels the map covers (:func:`reference_box`: the crop box on the CT grid).
 
@@ -329,6 +330,40 @@ def _integrate(
     return attr, delta, steps
 
 
+def _baseline_batch(
+    x: torch.Tensor, baseline: np.ndarray | torch.Tensor | float | None, net: nn.Module
+) -> torch.Tensor:
+    """The IG baseline of the batch ``x`` (see :func:`integrated_gradients_map`)."""
+    if baseline is None:
+        return torch.zeros_like(x)
+    if isinstance(baseline, int | float | np.integer | np.floating):
+        return torch.full_like(x, float(baseline))
+    base = _batch(baseline, net)
+    if base.shape != x.shape:
+        raise ConfigError(
+            f"The IG baseline has shape {tuple(base.shape[1:])}; the volume {tuple(x.shape[1:])}."
+        )
+    return base
+
+
+def baseline_risk(
+    net: nn.Module,
+    volume: np.ndarray | torch.Tensor,
+    baseline: np.ndarray | torch.Tensor | float | None = None,
+) -> float:
+    """``net``'s risk at the Integrated Gradients baseline of ``volume`` (as
+    :func:`integrated_gradients_map` takes it; None: the window floor): the f(b) its map's sum
+    is measured from, so that the risk reads as f(b) + sum(map)."""
+    x = _batch(volume, net)
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            return float(_risk(net)(_baseline_batch(x, baseline, net)).double().item())
+    finally:
+        net.train(was_training)
+
+
 def integrated_gradients_map(
     net: nn.Module,
     volume: np.ndarray | torch.Tensor,
@@ -354,16 +389,7 @@ def integrated_gradients_map(
     if int(internal_batch_size) < 1:
         raise ConfigError(f"internal_batch_size must be >= 1; got {internal_batch_size!r}.")
     x = _batch(volume, net)
-    if baseline is None:
-        base = torch.zeros_like(x)
-    elif isinstance(baseline, int | float | np.integer | np.floating):
-        base = torch.full_like(x, float(baseline))
-    else:
-        base = _batch(baseline, net)
-        if base.shape != x.shape:
-            raise ConfigError(
-                f"The IG baseline has shape {tuple(base.shape[1:])}; the volume {tuple(x.shape[1:])}."
-            )
+    base = _baseline_batch(x, baseline, net)
     was_training = net.training
     net.eval()
     try:

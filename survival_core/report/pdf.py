@@ -302,8 +302,8 @@ def _features(
         # each method's own baseline: a network's risk at the mean inputs is not the cohort's
         # mean risk; a forest's is measured from the training cohort
         note = (
-            f"{how[:1].upper()}{how[1:]} from {explanation.baseline}, in risk-score units: "
-            "red raises, blue lowers this patient's risk."
+            f"{how[:1].upper()}{how[1:]} from {explanation.baseline} (risk "
+            f"{explanation.f_baseline:.3g}), in risk-score units: red raises, blue lowers the risk."
         )
         return bars, True, note
     method = "Grad-CAM" if explanation.method == "gradcam" else "Integrated Gradients"
