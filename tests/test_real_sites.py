@@ -346,3 +346,41 @@ def test_the_mr_outline_does_not_move_with_zero_padding_or_need_air(sarcoma, sha
     z, y, x = (np.flatnonzero(gtv.any(axis=axes)) for axes in ((1, 2), (0, 2), (0, 1)))
     cropped = case.image[x[0] : x[-1] + 1, y[0] : y[-1] + 1, z[0] : z[-1] + 1]
     assert sitk.GetArrayFromImage(body_mask(cropped, "MR")).all()
+
+
+def _same_grid(values: np.ndarray, like: sitk.Image) -> sitk.Image:
+    """``values`` as an image on ``like``'s grid."""
+    image = sitk.GetImageFromArray(values)
+    image.CopyInformation(like)
+    return image
+
+
+def test_a_stray_voxel_or_rescale_rounding_in_the_padding_leaves_the_mr_outline(sarcoma):
+    """The real T1 with one corner padding pixel set to -1, and stored Philips-style with another
+    RescaleSlope/Intercept per slice (its zero padding rounded to within 0.4 of 0): only the voxels
+    equal to the minimum were left out of the tissue split, so the padding went in and the split
+    was padding against everything (threshold 162.6 -> 22.2, the outline 74 -> 91 % of the
+    volume, the GTV's standardised minimum 4.3 -> 21.6)."""
+    from survival_core.features.presets import MR_STANDARDISATION
+    from survival_core.features.radiomics import standardise
+    from survival_core.preprocess.intensity import tissue_threshold
+    from survival_core.preprocess.roi import body_mask
+
+    _, case, _ = sarcoma["MR_T1"]
+    values, gtv = case.array().astype(np.float32), case.mask_array("gtv").astype(bool)
+    assert values[0, 0, 0] == values.min() == 0
+    stray = values.copy()
+    stray[0, 0, 0] = -1.0
+    k = np.arange(len(values))[:, None, None]
+    slope, intercept = 0.5 + 0.05 * (k % 7), -100.0 + 10.0 * (k % 5)
+    rescaled = (np.round((values - intercept) / slope) * slope + intercept).astype(np.float32)
+    reference = tissue_threshold(case.image)
+    outline = sitk.GetArrayFromImage(body_mask(case.image, "MR")).astype(bool)
+    standard = sitk.GetArrayFromImage(standardise(case.image, case.masks, MR_STANDARDISATION))
+    for variant in (stray, rescaled):
+        image = _same_grid(variant, case.image)
+        assert tissue_threshold(image) == pytest.approx(reference, rel=0.01)
+        moved = sitk.GetArrayFromImage(body_mask(image, "MR")).astype(bool) != outline
+        assert moved.mean() < 1e-4
+        moved = sitk.GetArrayFromImage(standardise(image, case.masks, MR_STANDARDISATION))
+        assert np.abs(moved[gtv] - standard[gtv]).max() < (0.5 if variant is rescaled else 1e-6)
