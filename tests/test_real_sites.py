@@ -384,3 +384,30 @@ def test_a_stray_voxel_or_rescale_rounding_in_the_padding_leaves_the_mr_outline(
         assert moved.mean() < 1e-4
         moved = sitk.GetArrayFromImage(standardise(image, case.masks, MR_STANDARDISATION))
         assert np.abs(moved[gtv] - standard[gtv]).max() < (0.5 if variant is rescaled else 1e-6)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        lambda a: a[:, ::-1, ::-1],  # rotated 180 degrees about the patient's axis
+        lambda a: a.transpose(0, 2, 1),  # rows and columns swapped
+        lambda a: a[::-1],  # slices the other way
+    ],
+    ids=["rotated-180", "transposed", "slices-reversed"],
+)
+def test_bias_correction_of_a_real_mr_does_not_depend_on_how_its_voxels_are_stored(sarcoma, stored):
+    """The real T1 rotated 180 degrees loads as the same voxels, the array flipped in x and y: N4
+    was fitted on every 4th voxel from index 0, other voxels for the flipped array, and its
+    standardised GTV differed by up to 3.98 units of the 0-100 scale (155 han2020 features by more
+    than 1 %). Stored any of these ways the same anatomy gets the same correction."""
+    from survival_core.preprocess.intensity import n4_bias_correct
+
+    _, case, _ = sarcoma["MR_T1"]
+    values = case.array()
+    image = sitk.GetImageFromArray(np.ascontiguousarray(stored(values)))
+    image.SetSpacing(case.image.GetSpacing())  # x and y spacing equal: also right transposed
+    image.SetOrigin(case.image.GetOrigin())
+    reference = sitk.GetArrayFromImage(n4_bias_correct(case.image))
+    again = stored(sitk.GetArrayFromImage(n4_bias_correct(image)))  # each is its own inverse
+    tissue = values > 200
+    np.testing.assert_allclose(again[tissue], reference[tissue], rtol=1e-4)
