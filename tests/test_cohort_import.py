@@ -20,6 +20,7 @@ from survival_core.cohort.importer import (
     check_roi_map,
     import_images,
     read_roi_map,
+    scrub,
 )
 from survival_core.cohort.inventory import inventory_tree
 from survival_core.cohort.withdrawal import withdraw
@@ -787,3 +788,57 @@ def test_a_spreadsheet_refused_is_refused_before_any_image_is_imported(
     captured = capsys.readouterr()
     assert "--time-unit" in json.loads(captured.out.strip().splitlines()[-1])["error"]
     assert not out.exists() and "imported" not in captured.err
+
+
+#: Reasons cohort import gave for the real STS_001 T1 (tilted, a slice left out), as reported.
+_TILT = (
+    "Gantry tilt of 25.0 degrees: the slices were shifted sideways by up to 82.1 voxels onto a "
+    "regular grid (linear interpolation in each slice's plane), as dcm2niix and 3D Slicer correct "
+    "it. rtstruct.dcm was drawn on series 2.25.125867813588920187514679185643485020066."
+)
+_MISSING = (
+    "Missing slice(s) in the series (spacing 3.27 mm): between slice 29 (at -786.49 mm, "
+    "cases/MRN1008/mr/2.25.280368081697804590370923756569420692845.dcm (instance 29)) and slice "
+    "30: gap 6.54 mm, about 1 slice(s) missing. Export the complete series."
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "patient_id", "text"),
+    [
+        ("Gan^Li", "MRN1004", _TILT),  # 'Gan' in 'Gantry'
+        ("Ann^Lee", "MRN1004", _TILT.replace("Gantry tilt", "Annotated tilt")),
+        ("Slice^Ann", "125867", _TILT),  # 'Slice' in 'Slicer', the ID inside a UID
+        ("Lee^Ann", "786", _MISSING),  # '-786.49 mm'
+        ("Series^Ann", "280368", _MISSING.replace("series", "Seriess")),  # a file's UID
+    ],
+)
+def test_report_reasons_keep_words_numbers_and_uids_that_hold_a_patients_name(
+    name: str, patient_id: str, text: str
+) -> None:
+    """Identifiers were replaced anywhere in a reason, inside words, numbers and UIDs: a patient
+    named TEST^tilt read 'Gantry P-tilt of 25.0 degrees', TEST^missing 'about 1 slice(s)
+    P-missing'. Only an identifier standing as a token of its own is replaced."""
+    secrets = {name, name.replace("^", " "), *name.split("^"), patient_id}  # as the inventory
+    assert scrub(text, frozenset(s for s in secrets if len(s) >= 3), "P-0001") == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lee^Ann's series", "LEE ANN", "Lee, Ann", "cases/Lee_Ann_0101/mr/x.dcm",
+        "MRN1006.dcm", "patient MRN1006: no GTV", "(Ann)", "Lee-Ann", "ann lee",
+    ],
+)  # fmt: skip
+def test_a_name_or_id_standing_in_a_reason_is_still_removed(text: str) -> None:
+    secrets = frozenset({"Lee^Ann", "Lee Ann", "Lee", "Ann", "Lee_Ann_0101", "MRN1006"})
+    scrubbed = scrub(text, secrets, "P-0001")
+    assert not any(s in scrubbed for s in secrets), scrubbed
+
+
+def test_an_id_kept_as_the_case_id_is_not_scrubbed_again_by_a_name_part() -> None:
+    """PatientID P-echo2 (the case id) of a patient named TEST^echo2: the ID replaced by itself,
+    then 'echo2' inside it, read 'cases/P-P-echo2'."""
+    secrets = frozenset({"P-echo2", "TEST^echo2", "TEST echo2", "TEST", "echo2"})
+    text = "cases/P-echo2 holds 2 MR series (TEST^echo2's download)"
+    assert scrub(text, secrets, "P-echo2") == "cases/P-echo2 holds 2 MR series (P-echo2's download)"

@@ -273,10 +273,21 @@ def patient_case_id(patient: PatientInventory, deid: Deidentifier) -> str:
 
 
 def scrub(text: str, secrets: tuple[str, ...] | frozenset[str], replacement: str) -> str:
-    """``text`` with every original identifier (longest first) replaced by ``replacement``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, replacement)
-    return text
+    """``text`` with every original identifier (the longest where several start alike) replaced
+    by ``replacement`` where it stands as a token of its own (:func:`_as_tokens`): a file or
+    folder name, a word, the whole of a number; never the inside of one, which only garbled the
+    text (a name part 'Gan' made 'Gantry' '<id>try'; an MRN inside a UID cut the UID). One pass,
+    so a replacement holding a shorter identifier is not replaced again."""
+    if not secrets:
+        return text
+    return _as_tokens(secrets).sub(lambda _: replacement, text)
+
+
+def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
+    """Any of ``secrets`` not joined to a letter or digit on either side, nor to a number's or
+    UID's digits by a dot ('25.0', '1.2.840.12345.6' hold no '12345' of their own)."""
+    either = "|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?<!\d\.)(?:{either})(?![^\W_])(?!\.\d)")
 
 
 # --- the ROI map --------------------------------------------------------------------------------
