@@ -842,3 +842,37 @@ def test_an_id_kept_as_the_case_id_is_not_scrubbed_again_by_a_name_part() -> Non
     secrets = frozenset({"P-echo2", "TEST^echo2", "TEST echo2", "TEST", "echo2"})
     text = "cases/P-echo2 holds 2 MR series (TEST^echo2's download)"
     assert scrub(text, secrets, "P-echo2") == "cases/P-echo2 holds 2 MR series (P-echo2's download)"
+
+
+def test_a_two_echo_mr_is_refused_saying_what_an_import_can_do(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """TCIA STS_001's T1 with a second echo of every slice (one SeriesInstanceUID, EchoNumbers 1
+    and 2): the import said 'cases/<id> holds 2 MR series; say which one to use', a folder that
+    is never written and a choice the import has no option for."""
+    import copy
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "MR_T1"
+    if not source.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    patient = tmp_path / "download" / "STS_001"
+    (patient / "image").mkdir(parents=True)
+    for path in sorted((source / "image").glob("*.dcm")):
+        first = pydicom.dcmread(path)
+        first.EchoNumbers = 1
+        second = copy.deepcopy(first)
+        second.EchoNumbers, second.EchoTime = 2, 90
+        second.SOPInstanceUID = generate_uid()
+        second.PixelData = (first.pixel_array // 2).astype(first.pixel_array.dtype).tobytes()
+        first.save_as(patient / "image" / path.name)
+        second.save_as(patient / "image" / f"echo2_{path.name}")
+    shutil.copytree(source / "mask", patient / "mask")
+    (outcome,) = import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes
+    assert outcome.status == "failed"
+    assert outcome.reason.startswith("The patient's files in the download hold 2 MR series; keep")
+    assert "keep only the one to analyse in the download" in outcome.reason
+    assert "echo 1" in outcome.reason and "echo 2" in outcome.reason
+    assert "say which" not in outcome.reason and "cases/" not in outcome.reason

@@ -68,6 +68,7 @@ from survival_core.io.deid import (
 )
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
+    SAY_WHICH_SERIES,
     AnnotationEntry,
     SeriesEntry,
     companion_series,
@@ -100,6 +101,11 @@ IMPORT_VERSION = "1"
 _SAY_WHICH_HERE = (
     "Say which structure is which: an ROI map (--roi-map FILE, or the Cohort page's ROI map), "
     "e.g. 'default: {gtv: [label.nrrd]}'."
+)
+#: How to choose among a patient's image series in an import, which has no option to name one.
+_SAY_WHICH_SERIES_HERE = (
+    "keep only the one to analyse in the download (move the other's files out of it) and "
+    "import again"
 )
 STATUSES = ("imported", "failed", "unchanged", "absent", "withdrawn")
 REPORT_COLUMNS = ("patient", "status", "reason")
@@ -911,13 +917,26 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
         return PatientOutcome(task.case_id, "imported", _clean_reason(said, task, staging))
     except RadSurvError as err:
-        reason = str(err).replace(SAY_WHICH, _SAY_WHICH_HERE)  # how, in an import
-        return PatientOutcome(task.case_id, "failed", _clean_reason(reason, task, staging))
+        return PatientOutcome(
+            task.case_id, "failed", _clean_reason(_in_import(err, staging), task, staging)
+        )
     except Exception as err:  # one patient's unexpected failure must not stop the others
         reason = f"{type(err).__name__}: {err}"
         return PatientOutcome(task.case_id, "failed", _clean_reason(reason, task, staging))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _in_import(err: RadSurvError, staging: Path) -> str:
+    """``err``'s message as an import must say it: how to choose a structure or series there (the
+    loader's 'say which one to use' named no way to), and the patient's download, not the staged
+    case folder, as what holds several series (no case folder is written for a failure)."""
+    return (
+        str(err)
+        .replace(SAY_WHICH, _SAY_WHICH_HERE)
+        .replace(f"{staging} holds", "The patient's files in the download hold")
+        .replace(SAY_WHICH_SERIES, _SAY_WHICH_SERIES_HERE)
+    )
 
 
 def _clean_reason(reason: str, task: PatientTask, staging: Path) -> str:

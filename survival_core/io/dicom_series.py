@@ -700,6 +700,11 @@ def _natural(label: str) -> list[tuple[int, float | str]]:
     return [(0, float(p)) if i % 2 else (1, p) for i, p in enumerate(parts)]
 
 
+#: How a refusal of several series that could be the image asks for a choice; an import, which has
+#: no way to choose, says its own (:func:`survival_core.cohort.importer.import_patient`).
+SAY_WHICH_SERIES = "say which one to use"
+
+
 def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[SeriesEntry]:
     """The series among ``series`` an RTSTRUCT/SEG was drawn on: those holding slices it names
     (which picks the stack of a series holding several), else those it names by series UID, else
@@ -867,8 +872,8 @@ def _choose_series(
     if not candidates:
         raise DicomError(
             f"{inventory.source} holds only scout series (localizers, or of at most "
-            f"{MAX_SCOUT_SLICES} slices), which are not analysed unless chosen; say which one to "
-            f"use: {listing}."
+            f"{MAX_SCOUT_SLICES} slices), which are not analysed unless chosen; {SAY_WHICH_SERIES}: "
+            f"{listing}."
         )
     if len(candidates) == 1:
         return candidates[0]
@@ -879,13 +884,13 @@ def _choose_series(
             return volumes[0]  # the others: :func:`_passed_over`, :func:`_left_aside`
         if matching:
             raise DicomError(
-                f"{inventory.source} holds {len(matching)} {modality} series; say which one to use: "
+                f"{inventory.source} holds {len(matching)} {modality} series; {SAY_WHICH_SERIES}: "
                 + "; ".join(c.describe() for c in matching)
                 + "."
                 + _patients_note(matching)
             )
     raise DicomError(
-        f"{inventory.source} holds several image series; say which one to use: "
+        f"{inventory.source} holds several image series; {SAY_WHICH_SERIES}: "
         + "; ".join(c.describe() for c in candidates)
         + "."
         + _patients_note(candidates)
