@@ -640,3 +640,55 @@ def test_a_series_with_a_malformed_thickness_or_number_is_still_named() -> None:
     entry = SeriesEntry("1.2.3", "CT", "", "1.2", "1.2.4", headers=[header])
     assert (entry.thickness, entry.number) == (None, "")
     assert entry.describe() == "1.2.3 (CT, 1 slices)"
+
+
+def test_an_enhanced_mr_names_its_slice_thickness(shared_data: Path, tmp_path: Path) -> None:
+    """TCIA STS_001's T1 written as one Enhanced (multi-frame) MR file, its thickness in the
+    shared functional groups (PixelMeasuresSequence), as scanners write it: the series was
+    labelled 'series 5436027' without its '3.27 mm slices' (only a top-level SliceThickness was
+    read), which tell a study's reconstructions apart once de-identified."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "MR_T1" / "image"
+    if not source.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    slices = sorted(
+        (pydicom.dcmread(p) for p in source.glob("*.dcm")),
+        key=lambda s: float(s.ImagePositionPatient[2]),
+    )
+
+    def item(**values) -> Sequence:
+        ds = Dataset()
+        for keyword, value in values.items():
+            setattr(ds, keyword, value)
+        return Sequence([ds])
+
+    pixels = np.stack([s.pixel_array for s in slices])
+    enhanced = slices[0]
+    thickness = float(enhanced.SliceThickness)
+    shared = Dataset()
+    shared.PixelMeasuresSequence = item(
+        PixelSpacing=list(enhanced.PixelSpacing), SliceThickness=enhanced.SliceThickness
+    )
+    shared.PlaneOrientationSequence = item(
+        ImageOrientationPatient=list(enhanced.ImageOrientationPatient)
+    )
+    enhanced.SharedFunctionalGroupsSequence = Sequence([shared])
+    enhanced.PerFrameFunctionalGroupsSequence = Sequence(
+        [
+            Dataset(PlanePositionSequence=item(ImagePositionPatient=list(s.ImagePositionPatient)))
+            for s in slices
+        ]
+    )
+    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+        delattr(enhanced, keyword)
+    del enhanced.SliceThickness
+    enhanced.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"  # Enhanced MR Image Storage
+    enhanced.file_meta.MediaStorageSOPClassUID = enhanced.SOPClassUID
+    enhanced.NumberOfFrames = len(slices)
+    enhanced.PixelData = pixels.tobytes()
+    write(enhanced, tmp_path / "mr" / "enhanced.dcm")
+    (summary,) = dicom_series.series_summary(scan_dicom(tmp_path / "mr"))
+    assert summary.slices == len(slices) and summary.thickness == pytest.approx(thickness)
+    assert dicom_series.series_naming(summary.number, summary.thickness)[1] == "3.27 mm slices"

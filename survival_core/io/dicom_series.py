@@ -185,9 +185,13 @@ class SeriesEntry:
 
     @property
     def thickness(self) -> float | None:
-        """The slice thickness (mm) its first header records, None when it records none."""
+        """The slice thickness (mm) its first header records (an Enhanced multi-frame image's in
+        its first frame's or shared functional groups), None when it records none."""
+        header = self.headers[0]
+        frames = header.get("PerFrameFunctionalGroupsSequence")
         try:
-            value = float(self.headers[0].get("SliceThickness"))
+            first = frames[0] if frames else None
+            value = float(frame_value(header, first, "PixelMeasuresSequence", "SliceThickness"))
         except _VALUE_ERRORS:  # none, or malformed (an unknown VR: pydicom's NotImplementedError)
             return None
         return value if math.isfinite(value) and value > 0 else None
