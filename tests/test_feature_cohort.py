@@ -39,6 +39,7 @@ from survival_core.features.table import (
     write_feature_table,
 )
 from survival_core.io.hashing import content_hash
+from survival_core.io.manifest import cases_read_as
 
 GOOD = ("C01", "C02", "C03")
 BAD = "C04"  # its GTV mask is empty
@@ -538,6 +539,42 @@ def test_cases_of_shared_folders_are_keyed_by_their_own_files(tmp_path, cache_ro
     changed = extract_cohort(cohort, SETTINGS, workers=1)
     assert changed.n_cached == 2 and cohort_key(cohort) != key  # C02 read again (its GTV
     assert changed.failures["case_id"].tolist() == ["C02"]  # is now the whole liver: refused)
+
+
+def _label_map_gtvs(cohort: Path) -> None:
+    """Each case's GTV as label 2 of one label map per patient (label 1 the rest of its organ,
+    as LiTS exports), the manifest naming it 'masks/<case>_labels.nii.gz:2'."""
+    manifest = pd.read_csv(cohort / "manifest.csv")
+    for case_id in GOOD:
+        organ, gtv = (
+            sitk.ReadImage(cohort / "masks" / f"{case_id}_{r}.nii.gz") for r in ("liver", "gtv")
+        )
+        labels = sitk.Cast(organ > 0, sitk.sitkUInt8) + sitk.Cast(gtv > 0, sitk.sitkUInt8)
+        sitk.WriteImage(labels, cohort / "masks" / f"{case_id}_labels.nii.gz")
+    manifest["gtv_mask"] = [f"masks/{case_id}_labels.nii.gz:2" for case_id in GOOD]
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+
+
+def test_a_mask_named_by_its_label_keys_the_cache_by_its_file(tmp_path, cache_root):
+    """A manifest naming a label of a label map ('masks/C02_labels.nii.gz:2') in shared images/
+    and masks/ folders keyed the case by its image alone ('file:label' is no file): a corrected
+    contour was served the old contour's features from the cache, under the same cohort key."""
+    cohort = _split_cohort(tmp_path)
+    _label_map_gtvs(cohort)
+    first = extract_cohort(cohort, SETTINGS, workers=1)
+    assert first.n_extracted == 3 and first.failures.empty
+    key, reads = cohort_key(cohort), {r.case_id: r.key() for r in cases_read_as(cohort)}
+    path = cohort / "masks" / "C02_labels.nii.gz"
+    labels = sitk.ReadImage(path)
+    eroded = sitk.BinaryErode(labels == 2, [1, 1, 0])
+    sitk.WriteImage(sitk.Mask(labels, eroded | (labels != 2), 1), path)  # the GTV redrawn smaller
+    changed = extract_cohort(cohort, SETTINGS, workers=1)
+    fresh = extract_cohort(cohort, SETTINGS, workers=1, use_cache=False)
+    assert (changed.n_cached, changed.n_extracted) == (2, 1) and cohort_key(cohort) != key
+    pd.testing.assert_frame_equal(changed.features, fresh.features)
+    assert not changed.features.loc["C02"].equals(first.features.loc["C02"])
+    now = {r.case_id: r.key() for r in cases_read_as(cohort)}
+    assert [c for c in GOOD if now[c] != reads[c]] == ["C02"]  # the volume cache's key too
 
 
 def test_a_single_case_with_its_files_beside_the_manifest_is_keyed_by_them(tmp_path, cache_root):

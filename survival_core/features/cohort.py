@@ -464,7 +464,7 @@ def case_content(folder: Path, files: VolumeFiles | None, shared: bool) -> str:
     """What the feature cache keys a case by, before how it is read (its cache entries' names
     begin with it): the bytes of every file of its ``folder``, or of the ``files`` its manifest
     row names where the folder is ``shared`` with other cases (:func:`shared_folders`)."""
-    return content_hash(folder, own_files(files) if shared else None)
+    return content_hash(folder, own_files(files, folder) if shared else None)
 
 
 def shared_folders(cases: Sequence[tuple[str, Path]]) -> set[Path]:
@@ -504,7 +504,7 @@ def cohort_key(cohort: Path | str) -> str:
     cases, named = cases_of(manifest), volume_files_of(manifest)
     shared = shared_folders(cases)
     for case_id, folder in cases:
-        own = own_files(named.get(case_id)) if folder in shared else None
+        own = own_files(named.get(case_id), folder) if folder in shared else None
         listed = folder.rglob("*") if own is None else (folder / name for name in own)
         files = sorted(p for p in listed if p.is_file()) if folder.is_dir() else []
         for path in files:

@@ -72,6 +72,7 @@ from survival_core.io.label_maps import (
     label_structures,
     labels_beyond_limit,
     present_labels,
+    structure_file,
     structure_names,
 )
 from survival_core.io.manifest import CaseRead, cohort_row
@@ -328,7 +329,7 @@ def _named_case(
     names = [image_name, *(n for listed in explicit.values() for n in listed)]
     if not all(is_volume_file(label_file(n)) for n in names):
         return None  # a label map's segment ('GTV' of Segmentation.seg.nrrd): matched by name
-    files = [root / (n if (root / n).is_file() else label_file(n)) for n in names]
+    files = [structure_file(root / n) for n in names]
     missing = [str(f) for f in dict.fromkeys(files) if not f.is_file()]
     if missing:
         raise InputError(f"The case's file(s) {', '.join(missing)} do not exist.")

@@ -65,6 +65,13 @@ def label_file(structure: str) -> str:
     return file if colon and label.replace(".", "", 1).isdigit() else structure
 
 
+def structure_file(path: Path) -> Path:
+    """The file a structure reference reads: ``path`` itself where it is a file, else the label
+    map of 'file:label' ('masks/x.nii.gz' of 'masks/x.nii.gz:2'), whose bytes are then what a
+    cache keyed by the reference must hash."""
+    return path if path.is_file() else path.with_name(label_file(path.name))
+
+
 def labels_by_shared_file(names: list[str]) -> dict[str, list[str]]:
     """The label maps several of whose labels are among ``names`` ('gtv.nii.gz' of
     'gtv.nii.gz:1' and 'gtv.nii.gz:2') -> those labels."""

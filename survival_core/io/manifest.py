@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from survival_core.errors import InputError
+from survival_core.io.label_maps import structure_file
 
 logger = logging.getLogger(__name__)
 
@@ -309,12 +310,16 @@ def _relative(path: str | None, folder: Path) -> tuple[str, ...]:
     return () if path is None else (Path(path).relative_to(folder).as_posix(),)
 
 
-def own_files(files: VolumeFiles | None) -> list[str] | None:
-    """The files a manifest row names (image and masks, below its case folder), or None."""
+def own_files(files: VolumeFiles | None, folder: Path) -> list[str] | None:
+    """The files a manifest row names (image and masks, below its case ``folder``), or None: a
+    label map's file for a mask named as 'file:label', so that a cache keyed by these files
+    changes when that mask is corrected."""
     if files is None:
         return None
     image, roles = files
-    return [image, *(name for _, names in roles for name in names)]
+    names = [image, *(name for _, listed in roles for name in listed)]
+    files = (structure_file(folder / name).relative_to(folder) for name in names)
+    return list(dict.fromkeys(file.as_posix() for file in files))
 
 
 def named_files(files: VolumeFiles | None) -> dict[str, Any]:
@@ -352,7 +357,7 @@ class CaseRead:
         (else of its folder) and how they are read."""
         from survival_core.io.hashing import content_hash
 
-        names = own_files(self.volume_files)
+        names = own_files(self.volume_files, self.folder)
         how = json.dumps([self.modality, self.volume_files, self.structure_set])
         return hashlib.sha256(f"{content_hash(self.folder, names)}\0{how}".encode()).hexdigest()
 
