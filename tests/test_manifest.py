@@ -104,6 +104,21 @@ def test_a_missing_file_fails_its_case_alone(tmp_path, caplog) -> None:
         _load(manifest, "B")
 
 
+def test_a_label_of_an_existing_label_map_is_no_missing_file(tmp_path, caplog) -> None:
+    """A row naming a label of its mask ('gtv.nii.gz:2') was warned of as listing a file that
+    does not exist, 'it fails', and was then read; only a label map that is not there is."""
+    folder = tmp_path / "labels"
+    for case_id, seed in (("A", 1), ("B", 2)):
+        write_patient(folder / "cases" / case_id, seed)
+    rows = [f"{c},nifti,liver,CT,{_files(f'cases/{c}/')}," for c in ("A", "B")]
+    _manifest(folder, *(row.replace("gtv.nii.gz", "gtv.nii.gz:1") for row in rows))
+    (folder / "cases/B/gtv.nii.gz").unlink()
+    with caplog.at_level(logging.WARNING, logger="survival_core.io.manifest"):
+        read_manifest(folder)
+    assert "case B" in caplog.text and "cases/B/gtv.nii.gz:1" in caplog.text
+    assert "case A" not in caplog.text
+
+
 HEADER = "case_id,format,site,modality,image,organ_mask,gtv_mask,rtstruct"
 
 

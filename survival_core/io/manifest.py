@@ -121,12 +121,13 @@ def _files_of(row: Any) -> list[str]:
 
 
 def _warn_of_files(table: pd.DataFrame, path: Path) -> None:
-    """Log the cases whose listed files do not exist, and the cases whose rows name the same
-    image or mask (the same patient twice, or a copied row: identical features counted twice)."""
+    """Log the cases whose listed files do not exist (a label map's file for 'file:label'), and
+    the cases whose rows name the same image or mask (the same patient twice, or a copied row:
+    identical features counted twice)."""
     owners: dict[str, list[str]] = {}
     for row in table.itertuples(index=False):
         case_id = str(row.case_id)
-        missing = [p for p in _files_of(row) if not Path(p).exists()]
+        missing = [p for p in _files_of(row) if not structure_file(Path(p)).exists()]
         if missing:
             logger.warning(
                 "%s: case %s lists files that do not exist (%s): it fails, the others are read.",
