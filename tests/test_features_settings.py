@@ -25,12 +25,14 @@ from survival_core.features.settings import (
 #: later, at their defaults, must leave them as they are. wei2021's changed once, on purpose:
 #: its Lloyd-Max levels are fitted to convergence from two starts (``converged``; before:
 #: 4afb86f256bb499b, which settings stored before keep, and their fit with it).
-#: The presets' hashes since SETTINGS_VERSION 2 (the MR body outline and the LoG crop margins;
-#: wei2021 also takes the optimal Lloyd-Max fit): a change here is a change of every cache key.
+#: The presets' hashes since SETTINGS_VERSION 3 (fixed bins from a multiple of the width, as
+#: pyradiomics'; first-order entropy on the settings' one discretisation; before, at version 2:
+#: 96b3e94e5f853466, 7570e4f666112584, 032da7c951a2dd6f): a change here is a change of every
+#: cache key.
 PRESET_HASHES = {
-    "wei2021": "96b3e94e5f853466",
-    "han2020": "7570e4f666112584",
-    "full": "032da7c951a2dd6f",
+    "wei2021": "2cdf8d3df29da0d3",
+    "han2020": "d991106e15ae44b6",
+    "full": "878d39e19f1a5750",
 }
 
 

@@ -3,6 +3,7 @@ names of the presets, first-order on HU, errors, and pyradiomics' own sample ima
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -394,3 +395,73 @@ def test_a_masks_voxels_do_not_depend_on_the_margin_around_it() -> None:
     finally:
         radiomics.grid_around = whole
     assert len(found) == 1, found
+
+
+def _pyradiomics_reference(folder: Path, sample: str, **params: object) -> dict[str, float]:
+    """pyradiomics' own extractor on its sample ``sample`` (label 1), native grid, every original
+    feature: 'class__Feature' -> value."""
+    from radiomics import featureextractor
+
+    extractor = featureextractor.RadiomicsFeatureExtractor(label=1, **params)
+    extractor.enableAllFeatures()
+    found = extractor.execute(*(str(folder / f"{sample}_{k}.nrrd") for k in ("image", "label")))
+    return {
+        "__".join(key.split("_", 2)[1:]): float(value)
+        for key, value in found.items()
+        if key.startswith("original_")
+    }
+
+
+def _ours(folder: Path, sample: str, settings: ExtractionSettings) -> dict[str, float]:
+    """Our features of a pyradiomics sample's GTV, on its native grid: 'class__Feature' -> value."""
+    image = sitk.ReadImage(str(folder / f"{sample}_image.nrrd"))
+    gtv = sitk.Cast(sitk.ReadImage(str(folder / f"{sample}_label.nrrd")) == 1, sitk.sitkUInt8)
+    native = dataclasses.replace(settings, scales=(Scale(None),))
+    found = extract_image(image, {"gtv": gtv}, native, name=sample)
+    return {name.split("__", 2)[2]: value for name, value in found.items()}
+
+
+@pytest.mark.parametrize("sample", ["lung2", "breast1"])
+def test_the_full_presets_bins_are_pyradiomics_bin_width_25(shared_data: Path, sample) -> None:
+    """``full`` counted its 25 HU bins from the ROI's darkest voxel, pyradiomics (whose default
+    the preset names) from a multiple of 25: 75 of 107 features differed on lung2 (GLRLM
+    RunVariance 3.43 vs 4.81), 74 on breast1 (up to 212 %). Every one now equals pyradiomics'."""
+    folder = shared_data / "pyradiomics"
+    reference = _pyradiomics_reference(folder, sample, binWidth=25)
+    ours = _ours(folder, sample, get_preset("full", "CT"))
+    assert set(ours) == set(reference) and len(ours) == 107
+    differ = {k: (ours[k], v) for k, v in reference.items() if ours[k] != pytest.approx(v, 1e-6)}
+    assert differ == {}
+
+
+def test_one_bin_count_bins_first_order_entropy_as_the_textures(shared_data: Path) -> None:
+    """Settings of one ``uniform`` 32-level discretisation (pyradiomics' ``binCount`` 32) gave
+    pyradiomics' texture values, but first-order Entropy and Uniformity still counted 25 HU bins;
+    they now count the same 32 bins, as pyradiomics does."""
+    folder = shared_data / "pyradiomics"
+    reference = _pyradiomics_reference(folder, "brain1", binCount=32)
+    settings = ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("firstorder"), FeatureClass("glcm", ("JointEntropy",))),
+        discretisations=(Discretisation("uniform", levels=32),),
+    )
+    ours = _ours(folder, "brain1", settings)
+    for name in ("firstorder__Entropy", "firstorder__Uniformity", "glcm__JointEntropy"):
+        assert ours[name] == pytest.approx(reference[name], rel=1e-9), name
+    earlier = _ours(folder, "brain1", dataclasses.replace(settings, version=2))
+    assert earlier["firstorder__Entropy"] != pytest.approx(reference["firstorder__Entropy"], 1e-6)
+
+
+def test_fixed_bins_start_at_the_resegmentation_bound_else_a_multiple_of_the_width() -> None:
+    """IBSI's fixed bin size counts from the re-segmentation range's lower bound; without one,
+    bins start at the multiple of the width below the ROI (pyradiomics); settings stored before
+    version 3 keep counting from the ROI minimum, as their cached features were."""
+    values = np.array([-37.0, -12.0, 0.0, 14.0, 60.0])
+    width = Discretisation("fixed_bin_width", bin_width=25.0)
+    settings = ExtractionSettings("t", ("gtv",), (FeatureClass("glcm"),), discretisations=(width,))
+    reseg = dataclasses.replace(settings, resegmentation=Resegmentation(-100.0, 200.0))
+    old = dataclasses.replace(settings, version=2)
+    starts = [s.quantizer(width).fit(values).min_ for s in (settings, reseg, old)]
+    assert starts == [-50.0, -100.0, -37.0]
+    assert len({s.hash() for s in (settings, old)}) == 2

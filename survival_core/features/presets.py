@@ -50,7 +50,8 @@ WEI2021_FEATURES = {
 }
 WEI2021_LEVELS = (8, 16, 32, 64)
 HAN2020_LEVELS = (16, 32)
-#: Fixed bin width (HU) of the ``full`` preset: pyradiomics' default, usual for CT.
+#: Fixed bin width (HU) of the ``full`` preset: pyradiomics' default, usual for CT (its bins'
+#: edges at multiples of the width, as pyradiomics', since settings version 3).
 FULL_BIN_WIDTH_HU = 25.0
 #: Bin width on the 0-100 standardised MR scale: 32 bins over it.
 MR_BIN_WIDTH = 100.0 / 32

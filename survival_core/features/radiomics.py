@@ -177,6 +177,21 @@ class FirstOrderOnLevels(_GivenLevels, firstorder.RadiomicsFirstOrder):
     """First-order features of the gray levels themselves (histogram = the levels)."""
 
 
+class FirstOrderBinnedAs(firstorder.RadiomicsFirstOrder):
+    """First-order features of the intensities whose histogram (Entropy, Uniformity) counts the
+    given ``levels`` (an image on the same grid: the texture features' gray levels), not
+    pyradiomics' bins of a width."""
+
+    def __init__(
+        self, inputImage: sitk.Image, inputMask: sitk.Image, levels: sitk.Image, **kwargs: Any
+    ) -> None:  # noqa: N803
+        self._levels = sitk.GetArrayFromImage(levels)
+        super().__init__(inputImage, inputMask, **kwargs)
+
+    def _applyBinning(self, matrix: np.ndarray) -> np.ndarray:  # noqa: N802 - pyradiomics' name
+        return np.where(self.maskArray, self._levels, 0)
+
+
 TEXTURE_CALCULATORS: dict[str, type] = {
     "glcm": GLCM,
     "glrlm": GLRLM,
@@ -509,6 +524,8 @@ def roi_features(
 
     groups = list(_groups(settings, scale, image_type))
     original = region.as_image(values)
+    histogram = settings.histogram_discretisation
+    shift = settings.intensity.voxel_array_shift
     for class_name, token, discretisation in groups:
         if class_name == SHAPE_CLASS:
             add(
@@ -518,20 +535,31 @@ def roi_features(
                 original,
                 on=region.as_image(shape_mask.astype(np.uint8)),
             )
-        elif discretisation is None:
+        elif discretisation is None and histogram is None:
             add(
                 class_name,
                 token,
                 firstorder.RadiomicsFirstOrder,
                 original,
                 binWidth=settings.intensity.bin_width,
-                voxelArrayShift=settings.intensity.voxel_array_shift,
+                voxelArrayShift=shift,
             )
     for discretisation in settings.discretisations:
         level_groups = [g for g in groups if g[2] == discretisation]
-        if not level_groups:
+        binned = [g for g in groups if g[2] is None and g[0] == INTENSITY_CLASS]
+        binned = binned if discretisation == histogram else []
+        if not (level_groups or binned):
             continue
-        levels = region.as_image(quantize_roi(values, mask, discretisation.quantizer()))
+        levels = region.as_image(quantize_roi(values, mask, settings.quantizer(discretisation)))
+        for class_name, token, _ in binned:
+            add(
+                class_name,
+                token,
+                FirstOrderBinnedAs,
+                original,
+                levels=levels,
+                voxelArrayShift=shift,
+            )
         for class_name, token, _ in level_groups:
             if class_name == INTENSITY_CLASS:
                 add(
@@ -539,7 +567,7 @@ def roi_features(
                     token,
                     FirstOrderOnLevels,
                     levels,
-                    voxelArrayShift=settings.intensity.voxel_array_shift,
+                    voxelArrayShift=shift,
                 )
             else:
                 add(

@@ -39,8 +39,11 @@ from survival_core.preprocess.resample import ALIGNMENTS
 
 #: Bump when the extraction code changes feature values for unchanged settings (invalidates caches).
 #: 2: the MR and PET body outline (Otsu of the log intensities) and filter margins that cover the
-#: LoG kernel's reach.
-SETTINGS_VERSION = 2
+#: LoG kernel's reach. 3: fixed bin widths without a lower bound start at the re-segmentation
+#: range's lower bound (IBSI), else at a multiple of the width (pyradiomics' ``binWidth``), not at
+#: the ROI minimum; first-order Entropy and Uniformity of the intensities histogram the settings'
+#: discretisation where they have one (pyradiomics' one binning for every class).
+SETTINGS_VERSION = 3
 
 #: Regions of interest a setting may name, and the case masks (roles) each is made from (the ring
 #: is clipped to the organ when the case has one, else to the body; the body comes from the image).
@@ -153,7 +156,8 @@ class Discretisation:
     """How ROI intensities become gray levels 1..L before texture features (see
     :mod:`survival_core.preprocess.quantize`): ``method`` "lloyd_max", "equal_probability" or
     "uniform" (alias "fixed_bin_count") with ``levels``; "fixed_bin_width" with ``bin_width``
-    (intensity units, HU for CT) counted from ``min_value`` (None: the ROI minimum).
+    (intensity units, HU for CT) counted from ``min_value`` (None: the re-segmentation range's
+    lower bound, else a multiple of the width; the ROI minimum in settings before version 3).
     ``optimal`` (lloyd_max only): Lloyd-Max from the least-error cells, every level holding
     voxels (:class:`~survival_core.preprocess.quantize.LloydMax`; the presets' since it was
     added); ``converged``: run to convergence from two starts, the lower MSE kept (the presets'
@@ -216,12 +220,22 @@ class Discretisation:
         start = "" if self.min_value is None else f"from{_fmt(self.min_value)}"
         return f"{prefix}{_fmt(self.bin_width)}{start}"
 
-    def quantizer(self) -> Quantizer:
-        """A fresh (unfitted) quantiser for these settings."""
+    def quantizer(
+        self, version: int = SETTINGS_VERSION, range_min: float | None = None
+    ) -> Quantizer:
+        """A fresh (unfitted) quantiser for these settings, as settings of ``version`` define it,
+        fixed bins starting at ``range_min`` (the re-segmentation range's lower bound) when they
+        give no ``min_value`` (see :data:`SETTINGS_VERSION`)."""
         if self.method == "fixed_bin_width":
-            return FixedBinWidth(self.bin_width, self.min_value)
+            if version < 3:
+                return FixedBinWidth(self.bin_width, self.min_value)
+            start = range_min if self.min_value is None else self.min_value
+            return FixedBinWidth(self.bin_width, start, aligned=True)
         return make_quantizer(
-            self.method, levels=self.levels, converged=self.converged, optimal=self.optimal
+            self.method,
+            levels=self.levels,
+            converged=self.converged,
+            optimal=self.optimal,
         )
 
 
@@ -418,8 +432,9 @@ class TextureOptions:
 class IntensityOptions:
     """First-order features: on the ``original`` intensities (HU) or on the ``quantised`` levels
     (then once per discretisation). On original intensities Entropy and Uniformity histogram them in
-    pyradiomics' bins of ``bin_width`` (HU, edges at multiples of the width); on levels the histogram
-    is the levels. ``voxel_array_shift`` (HU) is added before Energy, TotalEnergy and RMS."""
+    the settings' discretisation where they have one (from version 3,
+    :attr:`ExtractionSettings.histogram_discretisation`), else in pyradiomics' bins of
+    ``bin_width`` (HU, edges at multiples of the width); on levels the histogram is the levels. ``voxel_array_shift`` (HU) is added before Energy, TotalEnergy and RMS."""
 
     on: str = "original"
     bin_width: float = 25.0
@@ -570,6 +585,22 @@ class ExtractionSettings:
             or (c.name == INTENSITY_CLASS and self.intensity.on == "quantised")
             for c in self.classes
         )
+
+    def quantizer(self, discretisation: Discretisation) -> Quantizer:
+        """A fresh quantiser for one of the settings' discretisations, as their version defines
+        it (fixed bins from the re-segmentation range's lower bound, when there is one)."""
+        reseg = self.resegmentation
+        return discretisation.quantizer(self.version, reseg.range_min if reseg else None)
+
+    @property
+    def histogram_discretisation(self) -> Discretisation | None:
+        """The discretisation whose bins first-order Entropy and Uniformity of the intensities
+        count: the settings' only one from version 3 (as pyradiomics bins every class alike: a
+        ``binCount`` of 32 applied to the texture alone left the entropy on 25 HU bins, up to 4x
+        apart on a wavelet image); None: bins of ``intensity.bin_width``."""
+        if self.version < 3 or len(self.discretisations) != 1:
+            return None
+        return self.discretisations[0]
 
     def feature_class(self, name: str) -> FeatureClass | None:
         """The settings of class ``name``, or None when it is not computed."""

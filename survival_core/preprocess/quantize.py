@@ -236,11 +236,14 @@ class FixedBinCount(Quantizer):
 
 
 class FixedBinWidth(Quantizer):
-    """Bins of ``width`` (intensity units, e.g. HU) from ``min_value`` (default: the ROI minimum)
-    (IBSI fixed bin size): level = floor((x - min) / width) + 1; as many levels as the ROI needs.
+    """Bins of ``width`` (intensity units, e.g. HU) from ``min_value`` (IBSI fixed bin size: the
+    re-segmentation range's lower bound): level = floor((x - min) / width) + 1; as many levels as
+    the ROI needs. Without ``min_value``, from the multiple of ``width`` at or below the ROI
+    minimum where ``aligned`` (pyradiomics' ``binWidth``: edges at multiples of the width, so a
+    voxel's bin does not hang on the ROI's darkest voxel), else from the ROI minimum itself.
     Reconstruction values are the bin centres."""
 
-    def __init__(self, width: float, min_value: float | None = None) -> None:
+    def __init__(self, width: float, min_value: float | None = None, aligned: bool = False) -> None:
         if not (_is_number(width) and width > 0):
             raise ConfigError(f"Gray-level bin width must be a positive number; got {width!r}.")
         if min_value is not None and not _is_number(min_value):
@@ -249,9 +252,17 @@ class FixedBinWidth(Quantizer):
             )
         self.width = float(width)
         self.min_value = None if min_value is None else float(min_value)
+        self.aligned = bool(aligned)
+
+    def _start(self, values: np.ndarray) -> float:
+        """The lower edge of the first bin (see the class doc)."""
+        if self.min_value is not None:
+            return self.min_value
+        low = float(values.min())
+        return float(np.floor(low / self.width) * self.width) if self.aligned else low
 
     def _fit(self, values: np.ndarray) -> None:
-        self.min_ = float(values.min()) if self.min_value is None else self.min_value
+        self.min_ = self._start(values)
         top = float(values.max())
         if top < self.min_:
             raise InputError(
