@@ -196,9 +196,11 @@ def test_outputs_in_range_and_monotone(values, probes, method, levels):
     assert labels.min() >= 1 and labels.max() <= n_levels
     assert np.all(np.diff(labels) >= 0)
     if method != "fixed_bin_width":
-        assert n_levels == levels
+        distinct = np.unique(values).size  # Lloyd-Max: each of fewer values its own level
+        expected = distinct if method == "lloyd_max" and distinct <= levels else levels
+        assert n_levels == expected
         assert (
-            quantizer.transform(values).max() == levels and quantizer.transform(values).min() == 1
+            quantizer.transform(values).max() == expected and quantizer.transform(values).min() == 1
         )
 
 
@@ -398,3 +400,21 @@ def test_optimal_lloyd_max_settings():
     np.testing.assert_array_equal(
         LloydMax(4, optimal=True).fit(few).edges_, LloydMax(4, converged=True).fit(few).edges_
     )
+
+
+@pytest.mark.parametrize("fit", [{}, {"converged": True}, {"optimal": True}])
+@pytest.mark.parametrize("levels", [4, 8, 16, 64])
+def test_lloyd_max_of_few_distinct_values_ranks_them(fit, levels):
+    """The IBSI digital phantom's four values (1, 3, 4, 6): 8 optimal levels numbered them
+    1, 6, 7, 8 and 16 levels 1, 11, 13, 16, so the level count alone changed every gray-level
+    feature of one partition. Each value is now its own level, by rank, whatever the count;
+    settings before version 3 (``ranked=False``) keep their numbering."""
+    values = np.array([1.0, 4.0, 4.0, 1.0, 1.0, 3.0, 6.0, 6.0, 4.0, 1.0, 1.0, 4.0])
+    lloyd = LloydMax(levels, **fit).fit(values)
+    np.testing.assert_array_equal(
+        lloyd.transform(values), np.searchsorted([1, 3, 4, 6], values) + 1
+    )
+    np.testing.assert_array_equal(lloyd.levels_, [1.0, 3.0, 4.0, 6.0])
+    if levels == 16 and fit:
+        kept = LloydMax(levels, ranked=False, **fit).fit_transform(values)
+        assert sorted(set(kept.tolist())) != [1, 2, 3, 4]

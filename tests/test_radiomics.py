@@ -465,3 +465,29 @@ def test_fixed_bins_start_at_the_resegmentation_bound_else_a_multiple_of_the_wid
     starts = [s.quantizer(width).fit(values).min_ for s in (settings, reseg, old)]
     assert starts == [-50.0, -100.0, -37.0]
     assert len({s.hash() for s in (settings, old)}) == 2
+
+
+def test_a_small_rois_lloyd_max_features_do_not_hang_on_the_level_count(shared_data: Path) -> None:
+    """A 15-voxel ROI of a real CT (lung2's tumour) has fewer distinct values than 16, 32 or 64
+    levels: every count gave the same partition, yet GLRLM high gray level run emphasis was
+    95.5, 359.7 and 1413.1 from the levels' numbering alone. The features now agree."""
+    image = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung2_image.nrrd"))
+    label = sitk.GetArrayFromImage(
+        sitk.ReadImage(str(shared_data / "pyradiomics/lung2_label.nrrd"))
+    )
+    z, y, x = (int(np.median(axis)) for axis in np.nonzero(label == 1))
+    block = np.zeros(label.shape, np.uint8)
+    block[z, y - 1 : y + 2, x - 2 : x + 3] = 1  # 15 voxels inside the tumour
+    gtv = sitk.GetImageFromArray(block)
+    gtv.CopyInformation(image)
+    settings = ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("glrlm", ("HighGrayLevelRunEmphasis",)),),
+        scales=(Scale(None),),
+        discretisations=tuple(
+            Discretisation("lloyd_max", levels=n, optimal=True) for n in (16, 32, 64)
+        ),
+    )
+    values = set(extract_image(image, {"gtv": gtv}, settings, name="lung2").values())
+    assert len(values) == 1

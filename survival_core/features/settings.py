@@ -42,7 +42,8 @@ from survival_core.preprocess.resample import ALIGNMENTS
 #: LoG kernel's reach. 3: fixed bin widths without a lower bound start at the re-segmentation
 #: range's lower bound (IBSI), else at a multiple of the width (pyradiomics' ``binWidth``), not at
 #: the ROI minimum; first-order Entropy and Uniformity of the intensities histogram the settings'
-#: discretisation where they have one (pyradiomics' one binning for every class).
+#: discretisation where they have one (pyradiomics' one binning for every class); Lloyd-Max
+#: makes each value of a ROI of no more distinct values than levels its own level, by rank.
 SETTINGS_VERSION = 3
 
 #: Regions of interest a setting may name, and the case masks (roles) each is made from (the ring
@@ -236,6 +237,7 @@ class Discretisation:
             levels=self.levels,
             converged=self.converged,
             optimal=self.optimal,
+            ranked=version >= 3,
         )
 
 

@@ -315,6 +315,13 @@ class LloydMax(Quantizer):
     equal-probability and from equal-width bins and keeps the lower MSE. Without either, the
     first version's fit: the equal-probability start, at most ``max_iter`` (100) rounds, not
     always converged.
+
+    A ROI of no more distinct values than ``levels`` is quantised without loss: with ``ranked``
+    each value is its own level, numbered by rank (1..n), so that the number of levels asked
+    for does not change its features. Without (settings before version 3), its few cells kept
+    the fit's numbering, empty levels between them: the IBSI phantom's 4 values were levels
+    1, 6, 7, 8 at 8 levels and 1, 11, 13, 16 at 16, and a 15-voxel ROI's GLRLM high gray level
+    run emphasis 95.5, 359.7 and 1413.1 at 16, 32 and 64 levels of one partition.
     """
 
     #: Rounds allowed per start when ``converged`` or ``optimal``: far more than real ROIs need.
@@ -327,6 +334,7 @@ class LloydMax(Quantizer):
         tol: float = 1e-6,
         converged: bool = False,
         optimal: bool = False,
+        ranked: bool = True,
     ) -> None:
         self.levels = _check_levels(levels)
         if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
@@ -346,6 +354,7 @@ class LloydMax(Quantizer):
         self.tol = float(tol)
         self.converged = bool(converged)
         self.optimal = bool(optimal)
+        self.ranked = bool(ranked)
 
     def _iterate(
         self, hist: _Histogram, edges: np.ndarray, max_iter: int
@@ -364,6 +373,10 @@ class LloydMax(Quantizer):
 
     def _fit(self, values: np.ndarray) -> None:
         hist = _Histogram(values)
+        if self.ranked and hist.unique.size <= self.levels:  # each value its own level
+            self.edges_, self.n_iter_ = _midpoints(hist.unique[:-1], hist.unique[1:]), 0
+            self.levels_ = hist.unique.astype(np.float64)
+            return
         if not (self.converged or self.optimal):
             start = hist.equal_probability_edges(self.levels)
             self.edges_, self.n_iter_ = self._iterate(hist, start, self.max_iter)
@@ -390,9 +403,10 @@ def make_quantizer(
     bin_width: float | None = None,
     converged: bool = False,
     optimal: bool = False,
+    ranked: bool = True,
 ) -> Quantizer:
     """The quantiser named ``method``: "fixed_bin_count" (alias "uniform"), "equal_probability" or
-    "lloyd_max" with ``levels`` (``converged``, ``optimal``: see :class:`LloydMax`);
+    "lloyd_max" with ``levels`` (``converged``, ``optimal``, ``ranked``: see :class:`LloydMax`);
     "fixed_bin_width" with ``bin_width``."""
     if method not in _METHODS:
         raise ConfigError(
@@ -413,7 +427,7 @@ def make_quantizer(
     if method == "equal_probability":
         return EqualProbability(levels)
     if method == "lloyd_max":
-        return LloydMax(levels, converged=converged, optimal=optimal)
+        return LloydMax(levels, converged=converged, optimal=optimal, ranked=ranked)
     return FixedBinCount(levels)
 
 
