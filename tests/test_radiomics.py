@@ -491,3 +491,26 @@ def test_a_small_rois_lloyd_max_features_do_not_hang_on_the_level_count(shared_d
     )
     values = set(extract_image(image, {"gtv": gtv}, settings, name="lung2").values())
     assert len(values) == 1
+
+
+@pytest.mark.parametrize(("shift", "share"), [(0, None), (14, "34%"), (18, "77%")])
+def test_organ_minus_gtv_of_a_gtv_outside_its_organ(noisy_case: Case, caplog, shift, share) -> None:
+    """A GTV shifted off its organ (74 % of it outside the liver, or a lung 3 voxels away) gave
+    organ-minus-GTV features without a word, though the tumour's tissue then lies in the
+    'parenchyma'. Beyond half the GTV outside they are refused, beyond a tenth noted, by case."""
+    gtv = sitk.GetArrayFromImage(noisy_case.masks["gtv"])
+    moved = _image(np.roll(gtv, shift, axis=2))
+    moved.CopyInformation(noisy_case.masks["gtv"])
+    case = Case("P7", noisy_case.image, {**noisy_case.masks, "gtv": moved}, noisy_case.clinical)
+    settings = ExtractionSettings(
+        "t", rois=("gtv", "organ_minus_gtv"), classes=(FeatureClass("firstorder", ("Mean",)),)
+    )
+    refused = share is not None and int(share[:-1]) > 50
+    with caplog.at_level("WARNING", logger="survival_core.features.radiomics"):
+        if refused:
+            with pytest.raises(MaskError, match=f"P7: {share} of the GTV lies outside the organ"):
+                extract_case(case, settings)
+        else:
+            assert len(extract_case(case, settings)) == 2
+    warned = f"P7: {share} of the GTV lies outside the organ contour; its organ-minus-GTV"
+    assert (warned in caplog.text) == (share is not None and not refused)

@@ -92,6 +92,13 @@ def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
 
 
 #: Why an organ named for the site is set aside (said in warnings and in a refusal).
+def outside_share(organ: sitk.Image, gtv: sitk.Image) -> float:
+    """The share (0-1) of the GTV's voxels outside the organ mask (same grid), on the GTV's box."""
+    box = nonzero_box(_voxels(gtv))
+    inside = _voxels(gtv)[box].astype(bool)
+    return float(np.mean(~_voxels(organ)[box].astype(bool)[inside])) if inside.any() else 0.0
+
+
 NOT_HOSTING = "does not surround the GTV (the GTV lies outside its extent, or they do not touch)"
 
 
