@@ -514,3 +514,26 @@ def test_organ_minus_gtv_of_a_gtv_outside_its_organ(noisy_case: Case, caplog, sh
             assert len(extract_case(case, settings)) == 2
     warned = f"P7: {share} of the GTV lies outside the organ contour; its organ-minus-GTV"
     assert (warned in caplog.text) == (share is not None and not refused)
+
+
+@pytest.mark.parametrize("features", [("Mean",), ("Mean", "Entropy", "Uniformity")])
+def test_first_order_of_a_roi_of_one_intensity_needs_no_gray_levels(noisy_case: Case, features):
+    """First-order features count the settings' one discretisation's bins (Entropy, Uniformity);
+    a ROI of one intensity, which quantisers refuse (texture needs a range), was refused then
+    for its first-order Mean too. Its histogram is one bin, whatever the binning."""
+    pixels = sitk.GetArrayFromImage(noisy_case.image)
+    pixels[sitk.GetArrayFromImage(noisy_case.masks["gtv"]) > 0] = 120.0
+    image = _image(pixels)
+    image.CopyInformation(noisy_case.image)
+    settings = ExtractionSettings(
+        "t",
+        rois=("gtv",),
+        classes=(FeatureClass("firstorder", features),),
+        scales=(Scale(None),),
+        discretisations=(Discretisation("uniform", levels=8),),
+    )
+    found = extract_case(Case("P1", image, noisy_case.masks, noisy_case.clinical), settings)
+    expected = {"Mean": 120.0, "Entropy": 0.0, "Uniformity": 1.0}
+    assert found == {
+        f"gtv__original__firstorder__{f}": pytest.approx(expected[f]) for f in features
+    }

@@ -512,6 +512,20 @@ def slice_mean_class(
         return {f: float(np.nanmean([values[f] for values in per_slice])) for f in features}
 
 
+#: First-order features of the intensities that count the bins of a histogram.
+BINNED_FIRSTORDER = frozenset({"Entropy", "Uniformity"})
+
+
+def _histogram_of(settings: ExtractionSettings) -> Discretisation | None:
+    """The discretisation whose bins first-order Entropy and Uniformity count
+    (:attr:`~survival_core.features.settings.ExtractionSettings.histogram_discretisation`); None
+    where neither is computed, so that no ROI is discretised for the other first-order features."""
+    found = settings.feature_class(INTENSITY_CLASS)
+    if found is None or not BINNED_FIRSTORDER & set(class_features(found)):
+        return None
+    return settings.histogram_discretisation
+
+
 def roi_features(
     values: np.ndarray,
     mask: np.ndarray,
@@ -548,7 +562,7 @@ def roi_features(
 
     groups = list(_groups(settings, scale, image_type))
     original = region.as_image(values)
-    histogram = settings.histogram_discretisation
+    histogram = _histogram_of(settings)
     shift = settings.intensity.voxel_array_shift
     for class_name, token, discretisation in groups:
         if class_name == SHAPE_CLASS:
@@ -574,7 +588,11 @@ def roi_features(
         binned = binned if discretisation == histogram else []
         if not (level_groups or binned):
             continue
-        levels = region.as_image(quantize_roi(values, mask, settings.quantizer(discretisation)))
+        if level_groups or np.ptp(values[mask.astype(bool)]) > 0:
+            gray = quantize_roi(values, mask, settings.quantizer(discretisation))
+        else:  # one intensity: one bin whatever the binning (quantisers refuse it, for texture)
+            gray = mask.astype(np.int32)
+        levels = region.as_image(gray)
         for class_name, token, _ in binned:
             add(
                 class_name,
