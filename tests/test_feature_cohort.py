@@ -325,6 +325,24 @@ def test_an_extraction_where_every_case_failed_keeps_the_earlier_table(
     assert not fresh.exists() and failures_path(fresh).is_file()
 
 
+def test_a_liver_roi_name_on_a_lung_cohort_is_noted(
+    cohort: Path, cache_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``--roi liver_minus_gtv`` (the name of earlier, liver-only versions) on a lung cohort
+    became lung_minus_gtv columns without a word; the run now says so and what to give."""
+    manifest = pd.read_csv(cohort / "manifest.csv").rename(columns={"liver_mask": "organ_mask"})
+    manifest.assign(site="lung").to_csv(cohort / "manifest.csv", index=False)
+    out = tmp_path / "lung.parquet"
+    argv = f"extract --cohort {cohort} --preset full --out {out} --workers 1".split()
+    assert _run_cli([*argv, "--roi", "gtv", "--roi", "liver_minus_gtv"]) == 0
+    err = capsys.readouterr().err
+    assert "Note: --roi liver_minus_gtv as organ_minus_gtv (lung_minus_gtv)" in err
+    assert "give --roi organ_minus_gtv" in err
+    assert any(c.startswith("lung_minus_gtv__") for c in read_feature_table(out).data.columns)
+    assert _run_cli([*argv, "--roi", "gtv", "--roi", "organ_minus_gtv"]) == 0
+    assert "Note: --roi" not in capsys.readouterr().err
+
+
 def test_extract_command_rejects_a_folder_without_manifest(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no manifest.csv"):
         _run_cli(f"extract --cohort {tmp_path} --preset wei2021 --out {tmp_path}/f.parquet".split())

@@ -191,3 +191,12 @@ def test_a_gtv_touching_the_organ_by_a_corner_is_its_own() -> None:
     assert surrounds(organ, sitk.GetImageFromArray(gtv))
     liver[4, 12, 12] = liver[7, 17, 17] = 0
     assert not surrounds(sitk.GetImageFromArray(liver), sitk.GetImageFromArray(gtv))
+
+
+def test_a_missing_organ_is_refused_without_naming_another_preset() -> None:
+    """``--preset full --roi organ_minus_gtv`` without an organ was refused citing 'the wei2021
+    preset's organ_minus_gtv': the refusal now names the ROI, whichever settings asked for it."""
+    with pytest.raises(RTStructError) as refused:
+        assign_roles({"GTVp": NECK_GTV}, {}, ("gtv", "organ"), "lung")
+    message = str(refused.value)
+    assert "organ_minus_gtv ROI: wei2021's, or --roi" in message and "preset's" not in message

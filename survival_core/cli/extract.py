@@ -118,6 +118,26 @@ def _preset_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def _legacy_roi_note(rois: list[str], site: str | None) -> str | None:
+    """The note that a liver-only ROI name of earlier versions (``--roi liver_minus_gtv``) was
+    read as the organ's, named after the cohort's site ('lung_minus_gtv' on a lung cohort,
+    without a word before); None where none was given or the cohort is a liver one."""
+    from survival_core.features.settings import LEGACY_ROIS, roi_label
+
+    legacy = [r for r in rois if r in LEGACY_ROIS]
+    if not legacy or site == "liver":
+        return None
+    named = ", ".join(
+        f"{r} as {LEGACY_ROIS[r]} ({roi_label(LEGACY_ROIS[r], site)})" if site else r
+        for r in legacy
+    )
+    where = f"this {site} cohort" if site else "each case's site"
+    return (
+        f"Note: --roi {named}: the liver names of earlier versions are read as the organ of "
+        f"{where}; give --roi {' '.join(LEGACY_ROIS[r] for r in legacy)}."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Extract, write the table and the failures, report counts. Exit 0 when any case succeeded;
     InputError (exit 2) when every case failed."""
@@ -172,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
     if result.n_failed:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
     if note := mixed_sequences_note(result.sequences):
+        progress(note)
+    if note := _legacy_roi_note(args.roi, result.site):
         progress(note)
     report(
         {

@@ -124,9 +124,9 @@ def _missing(
         )
     return RTStructError(
         f"No structure is recognised as the organ hosting the tumour ({_organ_names(site)}; "
-        f"structures found: {listed}). Features of the organ (the wei2021 preset's "
-        "organ_minus_gtv) need its contour: say which structure is the organ, or extract a "
-        f"preset on the GTV alone (han2020, full).{reasons}"
+        f"structures found: {listed}). Features of the organ (the extraction's organ or "
+        "organ_minus_gtv ROI: wei2021's, or --roi) need its contour: say which structure is the "
+        f"organ, or extract features of the GTV alone (han2020, full without --roi).{reasons}"
     )
 
 
