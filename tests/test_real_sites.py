@@ -384,6 +384,15 @@ def test_a_stray_voxel_or_rescale_rounding_in_the_padding_leaves_the_mr_outline(
         assert moved.mean() < 1e-4
         moved = sitk.GetArrayFromImage(standardise(image, case.masks, MR_STANDARDISATION))
         assert np.abs(moved[gtv] - standard[gtv]).max() < (0.5 if variant is rescaled else 1e-6)
+    # settings stored at version 2 keep that version's outline and bias field, so that their
+    # models score as they trained (the old threshold of the stray voxel's scan, 22.2)
+    old = _same_grid(stray, case.image)
+    assert tissue_threshold(old, robust=False) == pytest.approx(22.22, abs=0.01)
+    assert tissue_threshold(case.image, robust=False) == pytest.approx(162.56, abs=0.01)
+    kept = sitk.GetArrayFromImage(body_mask(old, "MR", version=2)).astype(bool)
+    assert kept.mean() == pytest.approx(0.908, abs=0.002)
+    old_standard = standardise(case.image, case.masks, MR_STANDARDISATION, "MR", version=2)
+    assert np.abs(sitk.GetArrayFromImage(old_standard)[gtv] - standard[gtv]).max() > 0.1
 
 
 @pytest.mark.parametrize(

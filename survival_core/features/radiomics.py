@@ -59,7 +59,12 @@ from survival_core.features.settings import (
 from survival_core.io.role_masks import organs_set_aside, outside_share
 from survival_core.io.volume import nonzero_box
 from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
-from survival_core.preprocess.intensity import NyulStandardizer, n4_bias_correct, zscore
+from survival_core.preprocess.intensity import (
+    OUTLINE_VERSION,
+    NyulStandardizer,
+    n4_bias_correct,
+    zscore,
+)
 from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import (
     grid_around,
@@ -311,10 +316,11 @@ def roi_masks(
     masks: Mapping[str, sitk.Image],
     rois: tuple[str, ...],
     image: sitk.Image | None = None,
-    raw_otsu: bool = False,
+    version: int = OUTLINE_VERSION,
 ) -> dict[str, sitk.Image]:
     """The ROI masks (uint8 0/1, image grid) named in ``rois``, derived from the case's masks (the
-    body, and the ring's clip without an organ, from ``image``)."""
+    body, and the ring's clip without an organ, from ``image``; ``version``: the settings' MR
+    outline, see :func:`~survival_core.preprocess.roi.body_mask`)."""
     missing = [role for role in required_masks(rois) if role not in masks]
     if missing:
         needing = [r for r in rois if set(ROI_SOURCES[r]) & set(missing)]
@@ -331,7 +337,7 @@ def roi_masks(
     if (
         "body" in rois or ("peritumoral_ring" in rois and "organ" not in masks)
     ) and image is not None:
-        body = body_mask(image, raw_otsu=raw_otsu)
+        body = body_mask(image, version=version)
     out = {}
     for roi in rois:
         if roi == "organ_minus_gtv":
@@ -628,14 +634,14 @@ def standardise(
     masks: Mapping[str, sitk.Image],
     standardisation: Standardisation,
     modality: str = "MR",
-    raw_otsu: bool = False,
+    version: int = OUTLINE_VERSION,
 ) -> sitk.Image:
     """``image`` bias-corrected (N4) and standardised as ``standardisation`` says, statistics taken
-    inside its region (the body outline, or the case's organ or GTV mask; ``raw_otsu``: the first
-    version's outline, see :func:`~survival_core.preprocess.roi.body_mask`)."""
+    inside its region (the body outline, or the case's organ or GTV mask; ``version``: the
+    settings' outline and bias field, see :data:`~.intensity.OUTLINE_VERSION`)."""
     region = standardisation.region
     if region == "body":
-        mask = body_mask(image, modality, raw_otsu)
+        mask = body_mask(image, modality, version)
     elif region in masks:
         mask = masks[region]
     else:
@@ -644,7 +650,7 @@ def standardise(
             f"case lacks (it has {', '.join(sorted(masks)) or 'no masks'})."
         )
     if standardisation.bias_correction:
-        image = n4_bias_correct(image, mask)
+        image = n4_bias_correct(image, mask, centred=version >= OUTLINE_VERSION)
     values = sitk.GetArrayFromImage(image)
     inside = sitk.GetArrayViewFromImage(mask).astype(bool)
     if standardisation.method == "zscore":
@@ -683,11 +689,11 @@ def extract_image(
             "which has no absolute scale (CT has HU, PET SUV). Use the preset's MR variant "
             "(modality MR: intensity standardisation first) or settings with a standardisation."
         )
-    first = settings.version < 2  # settings of version 1 keep that version's outline and margin
+    first = settings.version < 2  # settings of version 1 keep that version's filter margin
     try:
         if settings.standardisation is not None:
-            image = standardise(image, masks, settings.standardisation, modality, first)
-        rois = roi_masks(masks, settings.rois, image, first)
+            image = standardise(image, masks, settings.standardisation, modality, settings.version)
+        rois = roi_masks(masks, settings.rois, image, settings.version)
         if "organ_minus_gtv" in settings.rois:
             _check_organ_holds_gtv(masks["organ"], masks["gtv"], name, site)
     except RadSurvError as err:

@@ -43,7 +43,9 @@ from survival_core.preprocess.resample import ALIGNMENTS
 #: range's lower bound (IBSI), else at a multiple of the width (pyradiomics' ``binWidth``), not at
 #: the ROI minimum; first-order Entropy and Uniformity of the intensities histogram the settings'
 #: discretisation where they have one (pyradiomics' one binning for every class); Lloyd-Max
-#: makes each value of a ROI of no more distinct values than levels its own level, by rank.
+#: makes each value of a ROI of no more distinct values than levels its own level, by rank; the
+#: MR and PET body outline measured above a robust background, and N4 fitted on a grid centred on
+#: the image (:data:`~survival_core.preprocess.intensity.OUTLINE_VERSION`).
 SETTINGS_VERSION = 3
 
 #: Regions of interest a setting may name, and the case masks (roles) each is made from (the ring

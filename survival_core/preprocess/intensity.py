@@ -211,7 +211,14 @@ BACKGROUND_LEVEL = 0.002
 OTSU_BINS = 1024
 
 
-def tissue_threshold(image: sitk.Image) -> float:
+#: The MR/PET outline and bias field of each extraction-settings version, kept so that models
+#: score as they trained: 1 Otsu of the raw values (:func:`~survival_core.preprocess.roi.body_mask`);
+#: 2 Otsu of the log intensities above the image's minimum, N4 fitted on ITK's Shrink grid; 3 (now)
+#: above a robust background (:func:`tissue_threshold`), N4 on a grid centred on the image.
+OUTLINE_VERSION = 3
+
+
+def tissue_threshold(image: sitk.Image, robust: bool = True) -> float:
     """The intensity above which an MR or PET voxel is tissue rather than air: Otsu's threshold of
     the logarithm of the intensities above the background (shifted to start at 1); below the
     minimum when the scan holds no air (cropped inside the body: all of it is tissue).
@@ -226,23 +233,30 @@ def tissue_threshold(image: sitk.Image) -> float:
     from a robust floor (:data:`FLOOR_PERCENTILE`) with a tolerance (:data:`BACKGROUND_LEVEL`):
     with only the voxels equal to the minimum left out, one padding pixel set to -1 on the real
     T1 let the padding in and moved the threshold 162.6 -> 22.2 (the outline 74 -> 91 % of the
-    volume, the GTV's standardised minimum 4.3 -> 21.6)."""
+    volume, the GTV's standardised minimum 4.3 -> 21.6). ``robust`` False: settings of version 2
+    (:data:`OUTLINE_VERSION`), the voxels at the minimum left out, ITK's 128 bins."""
     values = sitk.GetArrayViewFromImage(image).astype(np.float64).ravel()
-    floor, top = (float(v) for v in np.percentile(values, (FLOOR_PERCENTILE, 99)))
+    floor = float(np.percentile(values, FLOOR_PERCENTILE)) if robust else float(values.min())
+    top = float(np.percentile(values, 99))
     if np.mean(values <= floor + AIR_LEVEL * (top - floor)) < AIR_SHARE:
         return float(values.min()) - 1.0
-    above = values[values > floor + BACKGROUND_LEVEL * (top - floor)]
+    above = values[values > floor + (BACKGROUND_LEVEL * (top - floor) if robust else 0.0)]
     if above.size == 0:
         return floor
     logs = sitk.GetImageFromArray(np.log(above - floor + 1.0).astype(np.float32)[:, None])
     otsu = sitk.OtsuThresholdImageFilter()
-    otsu.SetNumberOfHistogramBins(OTSU_BINS)
+    if robust:
+        otsu.SetNumberOfHistogramBins(OTSU_BINS)
     otsu.Execute(logs)
     return float(np.exp(otsu.GetThreshold())) - 1.0 + floor
 
 
 def n4_bias_correct(
-    image: sitk.Image, mask: sitk.Image | None = None, shrink: int = 4, iterations: int = 25
+    image: sitk.Image,
+    mask: sitk.Image | None = None,
+    shrink: int = 4,
+    iterations: int = 25,
+    centred: bool = True,
 ) -> sitk.Image:
     """``image`` divided by the smooth multiplicative bias field N4 estimates (Tustison 2010) inside
     ``mask`` (any nonzero voxel; the tissue above :func:`tissue_threshold` without one), float32
@@ -253,14 +267,15 @@ def n4_bias_correct(
     field across one slice). MR coil shading otherwise makes the same tissue brighter near the
     coil. It runs on one ITK thread, so its result does not depend on the machine or process it
     runs in; and on a coarse grid centred on the image (:func:`_centred_shrink`), so the same
-    anatomy stored mirrored or rotated gets the same field.
+    anatomy stored mirrored or rotated gets the same field. ``centred`` False: settings of version
+    2 (:data:`OUTLINE_VERSION`), the intensities shifted from their minimum, ITK's Shrink grid.
     """
     source = sitk.Cast(image, sitk.sitkFloat32)
     values = sitk.GetArrayViewFromImage(source)
     if not np.all(np.isfinite(values)):
         raise InputError("Bias-field correction: the image has NaN or infinite voxels.")
     if mask is None:
-        region = sitk.Cast(source > tissue_threshold(source), sitk.sitkUInt8)
+        region = sitk.Cast(source > tissue_threshold(source, centred), sitk.sitkUInt8)
     else:
         check_same_grid(image, mask, "The bias-field correction mask")
         region = sitk.Cast(mask != 0, sitk.sitkUInt8)
@@ -268,15 +283,18 @@ def n4_bias_correct(
         raise MaskError("Bias-field correction: the mask is empty.")
     # N4 works on the log of strictly positive intensities: shifted to start at 1 from the floor
     # (not the minimum, which one stray voxel sets), the few voxels below it held at 1.
-    offset = float(np.percentile(values, FLOOR_PERCENTILE))
+    offset = float(np.percentile(values, FLOOR_PERCENTILE) if centred else values.min())
     positive = sitk.Maximum(source, offset) - offset + 1.0
     plane = _one_slice_plane(positive)
     if plane is not None:
         positive, region = plane(positive), plane(region)
     with _one_itk_thread():
         factor = [max(1, min(shrink, s // 8)) for s in positive.GetSize()]
-        small = _centred_shrink(positive, factor)
-        small_mask = sitk.Cast(_centred_shrink(region, factor) > 0.999, sitk.sitkUInt8)  # all in
+        if centred:
+            small = _centred_shrink(positive, factor)
+            small_mask = sitk.Cast(_centred_shrink(region, factor) > 0.999, sitk.sitkUInt8)
+        else:
+            small, small_mask = sitk.Shrink(positive, factor), sitk.Shrink(region, factor)
         corrector = sitk.N4BiasFieldCorrectionImageFilter()
         corrector.SetMaximumNumberOfIterations([iterations] * 3)
         corrector.Execute(small, small_mask)

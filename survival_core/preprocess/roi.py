@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from scipy.ndimage import distance_transform_edt
 
 from survival_core.errors import ConfigError, MaskError
-from survival_core.preprocess.intensity import tissue_threshold
+from survival_core.preprocess.intensity import OUTLINE_VERSION, tissue_threshold
 from survival_core.preprocess.resample import (
     check_same_grid,
     grid_for_shape,
@@ -73,14 +73,17 @@ def organ_minus_gtv(organ: sitk.Image, gtv: sitk.Image) -> sitk.Image:
     return _as_mask(parenchyma, organ)
 
 
-def body_mask(image: sitk.Image, modality: str | None = None, raw_otsu: bool = False) -> sitk.Image:
+def body_mask(
+    image: sitk.Image, modality: str | None = None, version: int = OUTLINE_VERSION
+) -> sitk.Image:
     """The body outline: CT voxels above -500 HU (MR, PET: above
     :func:`~survival_core.preprocess.intensity.tissue_threshold`), the largest connected part,
     holes filled slice by slice (the lungs and bowel gas are inside the body), uint8 0/1.
 
-    ``modality`` None guesses CT when the image holds air-like values below -500. ``raw_otsu``:
-    the first version's MR outline, Otsu's threshold of the raw values (the fat alone on T1),
-    which extraction settings of version 1 keep so that their models score as they trained."""
+    ``modality`` None guesses CT when the image holds air-like values below -500. ``version``:
+    the MR outline of extraction settings of that version (:data:`OUTLINE_VERSION`), kept so that
+    their models score as they trained; version 1's was Otsu's threshold of the raw values (the
+    fat alone on T1)."""
     from scipy import ndimage
 
     values = sitk.GetArrayFromImage(image).astype(np.float32)
@@ -89,11 +92,11 @@ def body_mask(image: sitk.Image, modality: str | None = None, raw_otsu: bool = F
     )
     if is_ct:
         tissue = values > BODY_THRESHOLD_HU
-    elif raw_otsu:
+    elif version < 2:
         otsu = sitk.OtsuThreshold(sitk.Cast(image, sitk.sitkFloat32), 0, 1)
         tissue = sitk.GetArrayFromImage(otsu).astype(bool)
     else:
-        tissue = values > tissue_threshold(image)
+        tissue = values > tissue_threshold(image, robust=version >= OUTLINE_VERSION)
     labels, count = ndimage.label(tissue)
     if count == 0:
         raise MaskError("No body outline found: the image holds no tissue-like voxels.")
