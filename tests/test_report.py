@@ -519,29 +519,65 @@ def test_too_many_warnings_are_counted_after_the_first(case, loaded, scored):
     assert more and int(more.group(1)) == 30 - bullets
 
 
-def test_values_outside_the_training_cohort_are_named(case, loaded):
-    """The page said only 'Outside the training cohort (5 finding(s)) ... `score --json`'."""
+#: GBSG2's variables as its trial's case report form names them (long labels), tumour size in mm.
+GBSG2_SCHEMA = """\
+variables:
+- {name: age, kind: number, label: Age at diagnosis of the primary breast tumour, unit: years}
+- {name: estrec, kind: number, label: Estrogen receptor concentration (dextran-coated charcoal
+    assay), unit: fmol/mg protein}
+- {name: horTh, kind: category, label: Adjuvant hormonal therapy with tamoxifen,
+    categories: ['no', 'yes']}
+- {name: menostat, kind: category, label: Menopausal status at randomisation,
+    categories: [Pre, Post]}
+- {name: pnodes, kind: integer, label: Number of positive axillary lymph nodes examined}
+- {name: progrec, kind: number, label: Progesterone receptor concentration (dextran-coated
+    charcoal assay), unit: fmol/mg protein}
+- {name: tgrade, kind: category, label: Histological tumour grade (Bloom-Richardson),
+    categories: [I, II, III], ordered: true}
+- {name: tsize, kind: number, label: Largest tumour diameter on pathology, unit: mm}
+"""
+
+
+@pytest.fixture(scope="module")
+def gbsg2_model(tmp_path_factory):
+    """A Cox model of GBSG2 (scikit-survival's German breast cancer trial), tumour size in mm."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    folder = tmp_path_factory.mktemp("gbsg2")
+    table = X.assign(time=y["time"], event=y["cens"].astype(int))
+    table.insert(0, "case_id", [f"GB-{k:04d}" for k in range(len(X))])
+    table.to_csv(folder / "clinical.csv", index=False)
+    (folder / "schema.yaml").write_text(GBSG2_SCHEMA)
+    train_model([folder / "clinical.csv"], "coxph", {}, folder / "coxph")
+    return load_scoring_model(folder / "coxph")
+
+
+def test_every_caution_prints_whole_with_its_advice(case, gbsg2_model):
+    """A tumour size of 2.1 (cm) under a model of mm: the score cautioned 'tsize = 2.1 lies
+    outside its training range 8 to 80 (1st-99th percentile): check that it is in mm, the
+    model's unit.', the PDF printed 'Tumour size 2.1 mm (training 8 to 80)': the advice dropped,
+    the value given the model's unit as if right. Every caution of the score is printed whole,
+    the risk's too (a risk of 99 beyond every training patient's)."""
     from survival_core.features.case_row import case_features
     from survival_core.workflows.scoring import extrapolation
 
-    unusual = dataclasses.replace(case, clinical={**case.clinical, "albumin": 59.0})
-    X, _ = case_features(unusual, loaded)
-    score = {**score_case(unusual, loaded).as_dict(), "risk": 99.0}
-    score["cautions"] = extrapolation(X, 99.0, loaded)
-    content = gather_report(unusual, loaded, score)
-    (spec,) = [c for c in loaded.model.preprocessor_.columns_ if c["name"] == "albumin"]
-    low, high = (float(v) for v in spec["range"])
-    training = loaded.card.training_risk
-    assert content.outside == [
-        f"the risk 99.00 (training risks {min(training):.2f} to {max(training):.2f})",
-        f"Albumin 59 g/L (training {low:.4g} to {high:.4g})",
-    ]
-    _, _, text = pdf_facts(render_report(content))
-    flat = _flat(text)
-    assert (
-        "Outside the training cohort, the model extrapolates: " + "; ".join(content.outside)
-    ) in flat
-    assert "`" not in text
+    values = {"age": 70.0, "estrec": 66.0, "horTh": "no", "menostat": "Post", "pnodes": 3.0}
+    given = {**values, "progrec": 48.0, "tgrade": "II", "tsize": 2.1}
+    in_cm = dataclasses.replace(case, clinical=given)
+    score = score_case(in_cm, gbsg2_model)
+    unit = "check that it is in mm, the model's unit."
+    assert any(c.startswith("tsize = 2.1 ") and c.endswith(unit) for c in score.cautions)
+    X, _ = case_features(in_cm, gbsg2_model)
+    beyond = {**score.as_dict(), "risk": 99.0, "cautions": extrapolation(X, 99.0, gbsg2_model)}
+    for scored in (score, beyond):
+        content = gather_report(in_cm, gbsg2_model, scored)
+        cautions = scored.cautions if scored is score else scored["cautions"]
+        assert content.cautions == cautions
+        flat = _flat(pdf_facts(render_report(content))[2])
+        for caution in cautions:
+            assert f"- {caution}" in flat, caution
+        assert "2.1 mm" not in flat and "This score comes with cautions" in flat
 
 
 def test_a_caution_worded_otherwise_is_shown_whole(case, loaded, scored):
@@ -551,7 +587,7 @@ def test_a_caution_worded_otherwise_is_shown_whole(case, loaded, scored):
     caution = "Not variables of model m, ignored: albumn (its variables: albumin)."
     score = {**scored[0].as_dict(), "cautions": [caution]}
     content = gather_report(case, loaded, score)
-    assert (content.outside, content.cautions) == ([], [caution])
+    assert content.cautions == [caution]
     flat = _flat(pdf_facts(render_report(content))[2])
     assert f"- {caution}" in flat
     assert "extrapolates" not in flat and "Outside the training cohort" not in flat

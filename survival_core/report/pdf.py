@@ -99,11 +99,9 @@ class ReportContent:
     site: str | None = None
     #: The image's modality, naming the snapshot ("CT", "MR", "PET").
     modality: str = "CT"
-    #: Where the case lies outside the training cohort, one short item each: the risk or an
-    #: input by its label, value and unit, with the training range (the score's ``cautions``).
-    outside: list[str] = field(default_factory=list)
-    #: The score's other cautions, whole (a site or MR weighting the model never learned from,
-    #: clinical values not given): the case may lie inside the training ranges.
+    #: The score's cautions, each whole as ``score --json`` and the Risk page give them (an input
+    #: or the risk outside the training cohort with what to check, a site or MR weighting the
+    #: model never learned from, clinical values not given).
     cautions: list[str] = field(default_factory=list)
     #: What reading the case warned about (``Case.warnings``, as ``score --json`` gives them).
     warnings: list[str] = field(default_factory=list)
@@ -253,34 +251,6 @@ def _value_text(
     return f"{label} {shown}{' ' + var.unit if var.unit else ''}"
 
 
-#: The wording of :func:`~survival_core.workflows.scoring.extrapolation`'s cautions of the risk and
-#: of an input, read back to name the input by its label, value and unit on the page.
-_RISK_OUTSIDE = re.compile(r"The risk (?P<value>\S+) lies .* \((?P<low>\S+) to (?P<high>\S+)\)")
-_INPUT_OUTSIDE = re.compile(
-    r"(?P<name>.+) = (?P<value>\S+) lies (?:far )?outside its training range "
-    r"(?P<low>\S+) to (?P<high>\S+) \("
-)
-
-
-def _outside_text(caution: str, case: Case, variables: Mapping[str, SchemaVariable]) -> str | None:
-    """An extrapolation caution as a short item: 'Albumin 59 g/L (training 28.77 to 46.09)', 'the
-    risk 4.10 (training risks -3.09 to 3.39)'; None for a caution worded otherwise."""
-    risk = _RISK_OUTSIDE.match(caution)
-    if risk:
-        return f"the risk {risk['value']} (training risks {risk['low']} to {risk['high']})"
-    found = _INPUT_OUTSIDE.match(caution)
-    if found is None:
-        return None
-    name = found["name"]
-    var = variables.get(name)
-    if var is not None and case.clinical.get(name) is not None:
-        shown = _value_text(name, case, [], variables)
-    else:  # an image feature, or a value derived from others: the value the model read
-        unit = f" {var.unit}" if var is not None and var.unit else ""
-        shown = f"{_label(name, variables)} {found['value']}{unit}"
-    return f"{shown} (training {found['low']} to {found['high']})"
-
-
 def _features(
     case: Case,
     explanation: CaseExplanation | None,
@@ -385,8 +355,6 @@ def gather_report(
         )
     imputed = list(values.get("imputed") or [])
     variables = {v.name: v for v in loaded.schema.variables}
-    cautions = list(values.get("cautions") or [])
-    short = [_outside_text(c, case, variables) for c in cautions]
     features, signed, feature_note = _features(case, explanation, loaded, imputed, variables)
     return _drawable(
         ReportContent(
@@ -414,8 +382,7 @@ def gather_report(
             features=features,
             signed=signed,
             feature_note=feature_note,
-            outside=[s for s in short if s is not None],
-            cautions=[c for c, s in zip(cautions, short, strict=True) if s is None],
+            cautions=list(values.get("cautions") or []),
             warnings=list(case.warnings),
         )
     )
@@ -569,16 +536,11 @@ def _id_lines(content: ReportContent) -> list[str]:
 
 
 def _check_lines(content: ReportContent) -> list[str]:
-    """The "Check before use" lines: where the case is outside the training cohort, then the
-    score's other cautions and each warning of its reading, wrapped (an item at most :data:`_ITEM_LINES` lines, fewer when the
+    """The "Check before use" lines: the score's cautions, whole (their advice too: 'check that
+    it is in mm'), then each warning of the case's reading, wrapped (an item at most :data:`_ITEM_LINES` lines, fewer when the
     block is nearly full); the items left once :data:`_CHECK_LINES` are used are counted in a
     last line."""
     items = [f"- {w}" for w in [*content.cautions, *content.warnings]]
-    if content.outside:
-        items.insert(
-            0,
-            "- Outside the training cohort, the model extrapolates: " + "; ".join(content.outside),
-        )
     shown: list[str] = []
     for k, item in enumerate(items):
         room = _CHECK_LINES - len(shown) - (k < len(items) - 1)  # a line for "and N more"
@@ -673,11 +635,11 @@ def _draw_risk(sub, content: ReportContent) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(_BODY)
     table.scale(1, 1.5)
-    if content.outside:
+    if content.cautions:
         sub.text(
             0.1,
             0.105,
-            "Outside the training cohort: see Check before use above.",
+            "This score comes with cautions: see Check before use above.",
             fontsize=_SMALL,
             color=_HIGH,
         )
