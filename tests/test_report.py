@@ -628,6 +628,36 @@ def test_a_long_case_id_fits_the_header_and_footer(case, loaded, scored, case_id
         assert f"Case {case_id}" not in pdf and case_id in pdf.replace("\n", "")
 
 
+def test_no_text_runs_into_another_or_off_the_page(case, gbsg2_model, monkeypatch):
+    """Fixed heights and an estimated line height: three lines of imputed inputs ran into the
+    survival table and 'Outside the training cohort', the model card's long labels into the
+    disclaimer and off the page, the feature chart's labels into each other. With long labels,
+    most inputs imputed, many cautions and warnings and a long case id, no two drawn texts
+    overlap and every one lies on the page; lists too long are counted, not dropped."""
+    given = {"age": 70.0, "tsize": 2.1}  # in cm under a model of mm; the others imputed
+    case_id = "Nguyen-Thi-Minh-Khai-Mueller-Luedenscheidt-2026-0001-very-long-research-id"
+    long = dataclasses.replace(case, case_id=case_id, clinical=given, warnings=_reading_warnings(4))
+    score = score_case(long, gbsg2_model)
+    cautions = [*score.cautions, *(f"MR weighting {k} was never learned from." for k in range(3))]
+    score = {**score.as_dict(), "cautions": cautions}
+    content = gather_report(long, gbsg2_model, score, explain_case(long, gbsg2_model, top=10))
+    assert "Number of positive axillary lymph nodes examined" in content.imputed
+    assert len(content.imputed) == 6 and len(content.features) == 8
+    fig = report_figure(content)
+    texts = _drawn_texts(fig, monkeypatch)
+    page = fig.bbox.padded(0.5)
+    for k, (text, box) in enumerate(texts):
+        assert page.contains(box.x0, box.y0) and page.contains(box.x1, box.y1), text[:40]
+        for other, other_box in texts[k + 1 :]:
+            assert not box.overlaps(other_box), (text[:40], other[:40])
+    shown = {text for text, _ in texts}
+    assert "HR high vs low" in shown and DISCLAIMER in shown
+    flat = _flat("\n".join(text for text, _ in texts))
+    assert re.search(r"Imputed \(missing, training-cohort value\): .* and \d+ more", flat)
+    # a label too long for its bar's lines is cut in its middle: its value and unit kept
+    assert any(t.startswith("Largest tumour") and t.endswith(" 2.1 mm") for t in shown)
+
+
 def test_letters_the_font_lacks_print_as_code_points_and_say_so(case, loaded, scored):
     """A Chinese case id printed as empty boxes ('Case ☐☐ · CT · Liver'), said only on the
     server's console; Greek and Arabic, which the font holds, print as written."""

@@ -15,8 +15,6 @@ identifying field of the case (source path, DICOM tags) is read.
 from __future__ import annotations
 
 import io
-import re
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -61,7 +59,8 @@ TOP_FEATURES = 8
 CROP_MARGIN_MM = 15.0
 #: Characters of an input's name in a value text (a radiomics feature's, shortened).
 _VALUE_CHARS = 34
-#: Clinical inputs the model card names; more are counted ("... and 52 more").
+#: Clinical inputs the model card names at most (fewer when their labels are long); more are
+#: counted ("... and 52 more").
 _INPUTS_SHOWN = 8
 
 
@@ -176,11 +175,13 @@ def _card_rows(
     inputs = loaded.inputs
     clinical = [_label(n, variables) for n in inputs if n in card.clinical_columns]
     others = len(inputs) - len(clinical)
-    hidden = len(clinical) - _INPUTS_SHOWN
-    shown = ", ".join(clinical[:_INPUTS_SHOWN]) + (f" ... and {hidden} more" if hidden > 0 else "")
-    parts = ([shown] if clinical else []) + ([f"{others} image feature(s)"] if others else [])
+    parts = [f"{others} image feature(s)"] if others else []
     if explanation_method(loaded) == "gradcam":
         parts.append("the organ-cropped image volume")
+    if clinical:  # as many labels as the card's lines hold (long labels ran off the page)
+        tail = "".join(f"; {part}" for part in parts)
+        lines = _counted("", clinical, tail, _INPUTS_SHOWN, (_BODY, _CARD_TEXT, _ROW_LINES))
+        parts = [" ".join(lines)]
     rows = [
         ("Model", f"{card.model}, trained {card.created[:10] or 'date unknown'}"),
         (
@@ -419,15 +420,10 @@ def _drawable(content: ReportContent) -> ReportContent:
 
 # --- drawing -------------------------------------------------------------------------------------
 
-_HIGH, _LOW, _MUTED = "#c0392b", "#2471a3", "#7f8c8d"
+_HIGH, _LOW, _MUTED, _IMPUTED = "#c0392b", "#2471a3", "#7f8c8d", "#b9770e"
 _BODY, _SMALL, _TITLE = 8.5, 7, 10
 #: Under the risk of a model whose survival curves can cross (``ui.risk.CURVES_CROSS`` in full).
 CURVES_CROSS_NOTE = "curves can cross: higher risk need not mean lower survival"
-#: Heights (page fractions) of the bands, top to bottom: header, risk and Kaplan-Meier, CT
-#: snapshot and features, their notes, model card, footer.
-_BANDS = (0.058, 0.232, 0.31, 0.038, 0.302, 0.06)
-#: Width (page fraction) of the model card's text column, and the characters a line of it holds.
-_CARD_WIDTH, _CARD_CHARS = 0.62, 48
 #: The page in points, and the left and right edges (page fractions) of its text.
 _PAGE_POINTS = (72 * A4_INCHES[0], 72 * A4_INCHES[1])
 _LEFT, _RIGHT = 0.05, 0.95
@@ -437,14 +433,37 @@ _SUBTITLE = "survival risk report for the tumor board"
 _GAP, _SLACK = 8.0, 1.04
 #: Font sizes (points) the header's case title may take before the case id is shortened.
 _TITLE_SIZES = (13.0, 12.5, 12.0, 11.5, 11.0, 10.5, 10.0)
-#: Lines of the full case id (when the header shortens it), of the "Check before use" block, and
-#: of one item in it; a line's height and the blocks' padding (points).
+#: Heights (points) of the header and the footer; the least height of the risk and Kaplan-Meier
+#: band and of the model card's band (their charts' room). The other bands are sized to their
+#: lines, the snapshot's takes what is left.
+_HEADER, _FOOTER = 0.058 * _PAGE_POINTS[1], 0.06 * _PAGE_POINTS[1]
+_TOP_LEAST, _CARD_LEAST = 195.0, 200.0
+#: Points from a band's top to its section titles' baseline, and to the top of its charts.
+_TITLE_AT, _CHART_AT = 22.0, 30.0
+#: Width (page fraction) of the model card's text column, and its texts' width (points).
+_CARD_WIDTH = 0.62
+_CARD_TEXT = (_CARD_WIDTH - 0.215) * _PAGE_POINTS[0] - _GAP
+#: Points from the model card's top to its first row, and between two rows.
+_CARD_ROWS, _ROW_GAP = 33.0, 4.0
+#: Points from the risk column's top to the top and bottom of its survival table, and the
+#: width (points) of its lines.
+_TABLE_AT = (123.6, 165.8)
+_RISK_TEXT = 0.4 * _PAGE_POINTS[0]
+#: Width (points) of the feature chart's tick labels (left of it, in the page's right half) and
+#: of the note under it.
+_TICK_TEXT = 0.25 * _PAGE_POINTS[0] - 2 * _GAP
+_FEATURE_NOTE_AT = 0.52
+_FEATURE_NOTE_TEXT = (_RIGHT - _FEATURE_NOTE_AT) * _PAGE_POINTS[0]
+#: Lines of the full case id (when the header shortens it), of the "Check before use" block, of
+#: one item in it, of the imputed inputs' list, of each note and of a model card row.
 _ID_LINES, _CHECK_LINES, _ITEM_LINES = 3, 6, 3
-_LINE_HEIGHT, _PAD = 1.3 * _SMALL, 4.0
-#: Share of those bands' height taken from the snapshot's band (the rest from the model card's).
-_FROM_MIDDLE = 0.4
-#: Points under the feature chart for its tick labels and axis label.
-_FEATURE_AXIS = 36.0
+_IMPUTED_LINES, _NOTE_LINES, _ROW_LINES = 3, 3, 5
+#: Line pitch of texts drawn a line at a time, and height of a line of a text of several lines
+#: (matplotlib's 1.2 line spacing, with room for the renderer's rounding), per point of font
+#: size; the blocks' padding (points).
+_PITCH, _LINE, _PAD = 1.3, 1.4, 4.0
+#: Points under a chart for its tick labels and axis label, and kept between two tick labels.
+_FEATURE_AXIS, _LABEL_GAP = 30.0, 1.0
 
 
 def _width(text: str, size: float, bold: bool = False) -> float:
@@ -509,6 +528,35 @@ def _clip(lines: list[str], most: int, size: float, width: float) -> list[str]:
     return [*lines[: most - 1], cut]
 
 
+def _counted(
+    head: str, items: list[str], tail: str, most_items: int, fit: tuple[float, float, int]
+) -> list[str]:
+    """``head``, as many of ``items`` (at most ``most_items``) as fit and ``tail`` on the lines
+    ``fit`` allows (font size, width in points, most lines), the items left out counted
+    ('Albumin, INR ... and 3 more'): a list of long labels kept whole, never cut mid-word."""
+    size, width, most = fit
+    for k in range(min(len(items), most_items), -1, -1):
+        more = f" ... and {len(items) - k} more" if k < len(items) else ""
+        lines = _wrap(head + ", ".join(items[:k]) + more + tail, size, width)
+        if len(lines) <= most:
+            return lines
+    return _clip(lines, most, size, width)  # ``head`` and ``tail`` alone are too long
+
+
+def _fit(text: str, size: float, width: float, most: int) -> list[str]:
+    """``text`` on at most ``most`` lines of ``width`` points at font ``size``, cut in its middle
+    when longer, so that both its ends show (an input's name and its value and unit)."""
+    lines = _wrap(text, size, width)
+    if len(lines) <= most:
+        return lines
+    low, high = 0, len(text)  # middle cuts keeping ``low`` characters fit, ``high`` do not
+    while high - low > 1:
+        middle = (low + high) // 2
+        fits = len(_wrap(_middle_cut(text, middle), size, width)) <= most
+        low, high = (middle, high) if fits else (low, middle)
+    return _wrap(_middle_cut(text, low), size, width)
+
+
 def _text_width() -> float:
     """The width (points) of the page's text, from :data:`_LEFT` to :data:`_RIGHT`."""
     return (_RIGHT - _LEFT) * _PAGE_POINTS[0]
@@ -552,26 +600,47 @@ def _check_lines(content: ReportContent) -> list[str]:
 
 
 def _block_height(lines: list[str], heading: bool) -> float:
-    """The height (page fraction) of a band of ``lines`` under an optional bold heading."""
-    points = 2 * _PAD + len(lines) * _LINE_HEIGHT + (1.4 * _BODY if heading else 0)
-    return points / _PAGE_POINTS[1]
+    """The height (points) of a band of ``lines`` under an optional bold heading."""
+    return 2 * _PAD + len(lines) * _PITCH * _SMALL + (_PITCH * _BODY if heading else 0)
 
 
 def _draw_block(sub, lines: list[str], heading: str | None, colour: str) -> None:
     """A band of ``lines`` (sized by :func:`_block_height`) under ``heading``, over a rule."""
-    height = 72 * sub.bbox.height / sub.dpi
-    y = 1 - _PAD / height
+    y = _PAD
     if heading:
-        sub.text(_LEFT, y, heading, fontsize=_BODY, fontweight="bold", color=colour, va="top")
-        y -= 1.4 * _BODY / height
-    for line in lines:
-        sub.text(_LEFT, y, line, fontsize=_SMALL, color=colour, va="top")
-        y -= _LINE_HEIGHT / height
+        _line(sub, _LEFT, y, heading, _BODY, fontweight="bold", color=colour)
+        y += _PITCH * _BODY
+    _lines(sub, _LEFT, y, lines, _SMALL, color=colour)
     _rule(sub, 0.0)
 
 
-def _section(sub, x: float, y: float, title: str) -> None:
-    sub.text(x, y, title, fontsize=_TITLE, fontweight="bold", va="bottom")
+def _points(sub) -> float:
+    """The height (points) of subfigure ``sub``."""
+    return 72 * sub.bbox.height / sub.dpi
+
+
+def _below_top(sub, points: float) -> float:
+    """The height (fraction of ``sub``) ``points`` below its top."""
+    return 1 - points / _points(sub)
+
+
+def _line(sub, x: float, y: float, text: str, size: float, **style) -> None:
+    """One line of text whose top lies ``y`` points below the top of ``sub``."""
+    sub.text(x, _below_top(sub, y), text, fontsize=size, va="top", **style)
+
+
+def _lines(sub, x: float, y: float, lines: list[str], size: float, **style) -> float:
+    """``lines`` drawn one under the other from ``y`` points below the top of ``sub``, each on
+    its own (so that their pitch is the one their band was sized by); the points below them."""
+    for line in lines:
+        _line(sub, x, y, line, size, **style)
+        y += _PITCH * size
+    return y
+
+
+def _section(sub, x: float, title: str) -> None:
+    """A section's title, its baseline :data:`_TITLE_AT` points below the top of ``sub``."""
+    sub.text(x, _below_top(sub, _TITLE_AT), title, fontsize=_TITLE, fontweight="bold", va="bottom")
 
 
 def _rule(sub, y: float) -> None:
@@ -598,31 +667,48 @@ def _draw_header(sub, content: ReportContent, title: tuple[str, float, bool]) ->
     _rule(sub, 0.0)
 
 
+def _risk_notes(content: ReportContent) -> list[tuple[str, str]]:
+    """(line, colour) under the survival table: that the score comes with cautions, and which
+    inputs were imputed (as many labels as :data:`_IMPUTED_LINES` hold, the others counted)."""
+    notes = []
+    if content.cautions:
+        notes.append(("This score comes with cautions: see Check before use above.", _HIGH))
+    if content.imputed:
+        fit = (_SMALL, _RISK_TEXT, _IMPUTED_LINES)
+        head = "Imputed (missing, training-cohort value): "
+        imputed = _counted(head, content.imputed, "", len(content.imputed), fit)
+        notes += [(line, _IMPUTED) for line in imputed]
+    return notes
+
+
+def _top_height(content: ReportContent) -> float:
+    """The height (points) of the risk and Kaplan-Meier band: the risk column's lines down to
+    its notes, the chart's least room."""
+    notes = len(_risk_notes(content)) * _PITCH * _SMALL
+    return max(_TOP_LEAST, _TABLE_AT[1] + 2 * _PAD + notes + _PAD)
+
+
 def _draw_risk(sub, content: ReportContent) -> None:
-    _section(sub, 0.1, 0.884, "Risk")
+    """The risk, its scale, percentile and group, the survival table and the notes under it, at
+    fixed points from the band's top (the band grows with the notes, :func:`_top_height`)."""
+    _section(sub, 0.1, "Risk")
     colour = _HIGH if content.risk_group == "high" else _LOW
-    sub.text(0.1, 0.767, content.risk_text, fontsize=15, fontweight="bold", va="baseline")
-    room = 0.8 * sub.bbox.width / sub.figure.dpi * 72  # points, from x = 0.1 to 0.9
-    scale = _shorten(f"{content.risk_scale}, higher = worse", _SMALL, room)
+
+    def baseline(points: float, text: str, size: float, **style) -> None:
+        sub.text(0.1, _below_top(sub, points), text, fontsize=size, va="baseline", **style)
+
+    baseline(45.5, content.risk_text, 15, fontweight="bold")
+    scale = _shorten(f"{content.risk_scale}, higher = worse", _SMALL, _RISK_TEXT)
     if content.curves_may_cross:  # the group need not order the survival table below
-        sub.text(0.1, 0.72, scale, fontsize=_SMALL, color=_MUTED)
-        note = _shorten(CURVES_CROSS_NOTE, _SMALL, room)
-        sub.text(0.1, 0.675, note, fontsize=_SMALL, color=_MUTED)
+        baseline(54.7, scale, _SMALL, color=_MUTED)
+        baseline(63.5, _shorten(CURVES_CROSS_NOTE, _SMALL, _RISK_TEXT), _SMALL, color=_MUTED)
     else:
-        sub.text(0.1, 0.703, scale, fontsize=_SMALL, color=_MUTED)
-    sub.text(0.1, 0.612, content.percentile_text, fontsize=_BODY, va="baseline")
-    sub.text(
-        0.1, 0.534, content.group_text, fontsize=12, fontweight="bold", color=colour, va="baseline"
-    )
-    sub.text(
-        0.1,
-        0.409,
-        "Predicted survival of this patient (model)",
-        fontsize=_BODY,
-        fontweight="bold",
-        va="baseline",
-    )
-    ax = sub.add_axes((0.1, 0.151, 0.8, 0.216), label="survival")
+        baseline(58.0, scale, _SMALL, color=_MUTED)
+    baseline(75.8, content.percentile_text, _BODY)
+    baseline(91.0, content.group_text, 12, fontweight="bold", color=colour)
+    baseline(115.4, "Predicted survival of this patient (model)", _BODY, fontweight="bold")
+    top, bottom = (_below_top(sub, points) for points in _TABLE_AT)
+    ax = sub.add_axes((0.1, bottom, 0.8, top - bottom), label="survival")
     ax.axis("off")
     table = ax.table(
         cellText=[
@@ -635,28 +721,15 @@ def _draw_risk(sub, content: ReportContent) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(_BODY)
     table.scale(1, 1.5)
-    if content.cautions:
-        sub.text(
-            0.1,
-            0.105,
-            "This score comes with cautions: see Check before use above.",
-            fontsize=_SMALL,
-            color=_HIGH,
-        )
-    if content.imputed:
-        sub.text(
-            0.1,
-            0.052,
-            "Imputed (missing, training-cohort value): " + ", ".join(content.imputed),
-            fontsize=_SMALL,
-            color="#b9770e",
-            wrap=True,
-        )
+    y = _TABLE_AT[1] + 2 * _PAD
+    for line, colour in _risk_notes(content):
+        y = _lines(sub, 0.1, y, [line], _SMALL, color=colour)
 
 
 def _draw_km(sub, content: ReportContent) -> None:
-    _section(sub, 0.04, 0.884, "Training cohort Kaplan-Meier by risk group")
-    ax = sub.add_axes((0.16, 0.065, 0.74, 0.754), label="km")
+    _section(sub, 0.04, "Training cohort Kaplan-Meier by risk group")
+    bottom = _FEATURE_AXIS / _points(sub)  # room for the tick labels and axis label
+    ax = sub.add_axes((0.16, bottom, 0.74, _below_top(sub, _CHART_AT + 4) - bottom), label="km")
     for name, (time, surv, n) in content.km.items():
         mine = name == content.risk_group
         ax.step(
@@ -700,9 +773,9 @@ def _crop(ax, view: SliceView) -> None:
 
 
 def _draw_slice(sub, content: ReportContent) -> None:
-    _section(sub, 0.1, 0.887, f"{content.modality} snapshot")
+    _section(sub, 0.1, f"{content.modality} snapshot")
     view = content.view
-    ax = sub.add_axes((0.1, 0.0, 0.84, 0.855), label="ct")
+    ax = sub.add_axes((0.1, 0.0, 0.84, _below_top(sub, _CHART_AT)), label="ct")
     dx = view.col_mm[1] - view.col_mm[0] if view.col_mm.size > 1 else 1.0
     dy = view.row_mm[1] - view.row_mm[0] if view.row_mm.size > 1 else 1.0
     extent = (-dx / 2, view.col_mm[-1] + dx / 2, view.row_mm[-1] + dy / 2, -dy / 2)
@@ -747,62 +820,89 @@ def _draw_slice(sub, content: ReportContent) -> None:
 
 
 def _draw_features(sub, content: ReportContent) -> None:
-    _section(sub, 0.04, 0.887, "Top features of this patient's risk")
-    bottom = _FEATURE_AXIS / (72 * sub.bbox.height / sub.dpi)  # the same room in a shorter band
-    ax = sub.add_axes((0.5, bottom, 0.4, 0.855 - bottom), label="features")
+    """The top features' bars, as many as their band holds a line of label for (the others
+    counted under the chart), each label on the lines its bar's height holds."""
+    _section(sub, 0.04, "Top features of this patient's risk")
+    bottom = _FEATURE_AXIS / _points(sub)
+    ax = sub.add_axes((0.5, bottom, 0.4, _below_top(sub, _CHART_AT) - bottom), label="features")
     if not content.features:
         ax.axis("off")
-        sub.text(0.04, 0.484, content.feature_note, fontsize=_BODY, color=_MUTED)
+        _line(sub, 0.04, _CHART_AT, content.feature_note, _BODY, color=_MUTED)
         return
-    names = [name for name, _ in content.features][::-1]
-    values = np.array([value for _, value in content.features][::-1])
+    room = _points(sub) - _CHART_AT - _FEATURE_AXIS  # the chart's height, points
+    shown = content.features[: max(1, int(room / (_LINE * _SMALL + _LABEL_GAP)))]
+    lines = max(1, int((room / len(shown) - _LABEL_GAP) / (_LINE * _SMALL)))  # each label's
+    names = [_tick_label(name, lines) for name, _ in shown][::-1]
+    values = np.array([value for _, value in shown][::-1])
+    left = len(content.features) - len(shown)
+    more = f"; {left} more not shown" if left else ""
     if content.signed:
         colours = [_HIGH if v > 0 else _LOW for v in values]
         ax.axvline(0, color="black", linewidth=0.6)
-        ax.set_xlabel("attribution (risk units)", fontsize=_SMALL)
+        ax.set_xlabel(f"attribution (risk units){more}", fontsize=_SMALL)
     else:
         values = 100 * values
         colours = [_MUTED] * len(values)
-        ax.set_xlabel("share of the map (%)", fontsize=_SMALL)
+        ax.set_xlabel(f"share of the map (%){more}", fontsize=_SMALL)
     ax.barh(range(len(values)), values, color=colours, height=0.65)
-    ax.set_yticks(range(len(values)), [_tick_label(n) for n in names], fontsize=_SMALL)
+    ax.set_ylim(-0.5, len(values) - 0.5)  # one bar's height each: what the labels were fit to
+    ax.set_yticks(range(len(values)), names, fontsize=_SMALL)
     ax.tick_params(axis="x", labelsize=_SMALL)
     ax.grid(axis="x", alpha=0.3, linewidth=0.5)
 
 
-#: Characters of a feature label's line beside the chart (the page's left half holds about 32).
-_TICK_CHARS = 30
+def _tick_label(name: str, lines: int) -> str:
+    """A feature's name on at most ``lines`` lines that fit beside the chart, broken between its
+    parts ('gtv__lloydmax16__glszm__SmallAreaLowGrayLevelEmphasis' ran off the page's edge), cut
+    in its middle when longer (its value and unit, at its end, kept)."""
+    return "\n".join(_fit(name.replace("__", " "), _SMALL, _TICK_TEXT, lines))
 
 
-def _tick_label(name: str) -> str:
-    """A feature's name on lines that fit beside the chart, broken between its parts
-    ('gtv__lloydmax16__glszm__SmallAreaLowGrayLevelEmphasis' ran off the page's edge)."""
-    lines = [""]
-    for part in re.split(r"(?<=[_ ])", name.replace("__", " ")):
-        if lines[-1] and len(lines[-1]) + len(part) > _TICK_CHARS:
-            lines.append("")
-        lines[-1] += part
-    return "\n".join(line.strip() for line in lines)
+def _note_lines(content: ReportContent) -> tuple[list[str], list[str]]:
+    """The lines of the note under the feature chart (right half) and under the snapshot (the
+    page's width), at most :data:`_NOTE_LINES` each."""
+    feature = _wrap(content.feature_note, _SMALL, _FEATURE_NOTE_TEXT) if content.features else []
+    snapshot = _wrap(content.slice_note, _SMALL, _text_width())
+    return (
+        _clip(feature, _NOTE_LINES, _SMALL, _FEATURE_NOTE_TEXT),
+        _clip(snapshot, _NOTE_LINES, _SMALL, _text_width()),
+    )
+
+
+def _notes_height(content: ReportContent) -> float:
+    """The height (points) of the notes' band."""
+    return 2 * _PAD + sum(len(lines) for lines in _note_lines(content)) * _PITCH * _SMALL
 
 
 def _draw_notes(sub, content: ReportContent) -> None:
-    """The notes under the snapshot (full width) and under the feature chart (right half)."""
-    if content.features:
-        sub.text(0.52, 0.79, content.feature_note, fontsize=_SMALL, color=_MUTED, wrap=True)
-    sub.text(0.05, 0.26, content.slice_note, fontsize=_SMALL, color=_MUTED, wrap=True)
+    """The notes under the feature chart (right half), then under the snapshot (full width)."""
+    feature, snapshot = _note_lines(content)
+    y = _lines(sub, _FEATURE_NOTE_AT, _PAD, feature, _SMALL, color=_MUTED)
+    _lines(sub, _LEFT, y, snapshot, _SMALL, color=_MUTED)
     _rule(sub, 0.0)
+
+
+def _card_lines(content: ReportContent) -> list[tuple[str, list[str]]]:
+    """The model card's rows: (label, lines of its text), at most :data:`_ROW_LINES` each."""
+    return [
+        (label, _clip(_wrap(text, _BODY, _CARD_TEXT) or [""], _ROW_LINES, _BODY, _CARD_TEXT))
+        for label, text in content.card
+    ]
+
+
+def _card_height(content: ReportContent) -> float:
+    """The height (points) of the model card's band: its rows, the histogram's least room."""
+    rows = sum(len(lines) * _PITCH * _BODY + _ROW_GAP for _, lines in _card_lines(content))
+    return max(_CARD_LEAST, _CARD_ROWS + rows + _PAD)
 
 
 def _draw_card_rows(sub, content: ReportContent) -> None:
     """The card's rows top-down, texts wrapped to the column: a long row pushes the next down."""
-    _section(sub, 0.05 / _CARD_WIDTH, 0.881, "Model card")
-    points = _BODY / 72 / (sub.bbox.height / sub.dpi)  # the font size, in band heights
-    y = 0.84
-    for label, text in content.card:
-        sub.text(0.05 / _CARD_WIDTH, y, label, fontsize=_BODY, fontweight="bold", va="top")
-        lines = textwrap.wrap(text, _CARD_CHARS) or [""]
-        sub.text(0.215 / _CARD_WIDTH, y, "\n".join(lines), fontsize=_BODY, va="top")
-        y -= (1.9 + 1.2 * (len(lines) - 1)) * points  # row gap, plus matplotlib's line spacing
+    _section(sub, 0.05 / _CARD_WIDTH, "Model card")
+    y = _CARD_ROWS
+    for label, lines in _card_lines(content):
+        _line(sub, 0.05 / _CARD_WIDTH, y, label, _BODY, fontweight="bold")
+        y = _lines(sub, 0.215 / _CARD_WIDTH, y, lines, _BODY) + _ROW_GAP
 
 
 def _draw_distribution(sub, content: ReportContent) -> None:
@@ -840,14 +940,15 @@ def _draw_footer(sub, content: ReportContent) -> None:
 
 
 def report_figure(content: ReportContent):
-    """The report as an A4 portrait matplotlib Figure of bands (:data:`_BANDS`) split into
-    columns, each element drawn inside its own subfigure so none can run into another (axes
+    """The report as an A4 portrait matplotlib Figure of bands split into columns, each element drawn inside its own subfigure so none can run into another (axes
     labelled 'survival', 'km', 'ct', 'features', 'distribution').
 
-    Under the header, bands sized to their lines (their height taken from the snapshot's and
-    the model card's bands) give the case id in full when the header shortens it, and "Check
-    before use": where the case is outside the training cohort and what its reading warned
-    about. Every text prints literally: a '$' of a case id or a label is no mathtext."""
+    Bands are laid out top-down, each as high as its lines (measured, drawn a line at a time)
+    or its chart needs, the snapshot's taking what is left: under the header, the case id in
+    full when the header shortens it and "Check before use" (the score's cautions, what its
+    reading warned about); the risk with its notes; the snapshot and feature chart (as many bars
+    as their labels have room for); their notes; the model card. Every text prints literally: a
+    '$' of a case id or a label is no mathtext."""
     from matplotlib.figure import Figure
 
     title = _case_title(content)
@@ -858,10 +959,9 @@ def report_figure(content: ReportContent):
     if checks:
         blocks.append((checks, "Check before use", _HIGH))
     extra = [_block_height(lines, heading is not None) for lines, heading, _ in blocks]
-    bands = list(_BANDS)
-    bands[2] -= _FROM_MIDDLE * sum(extra)  # the snapshot's
-    bands[4] -= (1 - _FROM_MIDDLE) * sum(extra)  # the model card's
-    heights = (bands[0], *extra, *bands[1:])
+    top, notes, card = _top_height(content), _notes_height(content), _card_height(content)
+    middle = _PAGE_POINTS[1] - sum([_HEADER, *extra, top, notes, card, _FOOTER])
+    heights = (_HEADER, *extra, top, middle, notes, card, _FOOTER)
     fig = Figure(figsize=A4_INCHES)
     header, *under, top, middle, notes, card, footer = fig.subfigures(
         len(heights), 1, height_ratios=heights
