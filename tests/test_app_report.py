@@ -64,6 +64,8 @@ def test_build_report_offers_the_pdf_of_the_current_case(demo_in_place, monkeypa
     assert name == "SYN-0003-radsurv-report.pdf"
     pages, _, text = pdf_facts(pdf)
     assert pages == 1 and "Case SYN-0003" in text
+    # named as the report command names it, not by the sidebar's label
+    assert f"Model: coxph ({default_model_dir().name})" in text and "demo default" not in text
     # the same files read again with other contours (same id, source and values): not offered
     import dataclasses
 

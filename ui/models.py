@@ -245,7 +245,5 @@ def report_pdf(case: Case, choice: ModelChoice, scored: dict, explained) -> byte
     from ui.state import case_pool, waited
 
     folder, values = str(choice.folder), clinical_json(case)
-    future = report(
-        case_pool(), case, values, folder, choice.modified, scored, explained, choice.label
-    )
+    future = report(case_pool(), case, values, folder, choice.modified, scored, explained)
     return waited(future, "Drawing the report")

@@ -160,6 +160,14 @@ def explanation_method(loaded: LoadedModel) -> str:
     return "gradcam" if isinstance(loaded.model, ImageSurvivalModel) else "ig"
 
 
+def model_label(loaded: LoadedModel) -> str:
+    """How the report names the model: its family and name, a registered model's with its
+    registry version ('coxph (gbsg/v3)', 'coxnet (demo-default)'): the app's picker label said
+    'demo default (coxnet on the demo cohort)' or 'gbsg v3 (active)', an app status in a
+    tumour-board document, where the command line said 'coxnet (demo-default)'."""
+    return f"{loaded.card.model} ({loaded.name})"
+
+
 def _label(name: str, variables: Mapping[str, SchemaVariable]) -> str:
     """A clinical variable's label ('Albumin'); any other column's name."""
     var = variables.get(name)
@@ -308,15 +316,14 @@ def gather_report(
     explanation: CaseExplanation | None = None,
     overlay: sitk.Image | np.ndarray | None = None,
     *,
-    model_label: str | None = None,
     date: str | None = None,
 ) -> ReportContent:
     """Collect and format the report of ``case``.
 
     ``score``: the case's :class:`CaseScore` (or its ``as_dict()``) under ``loaded``.
     ``overlay``: an attribution map on the case's CT grid (default: ``explanation.map``, present
-    for image models). ``model_label``: how the app names the model (e.g. 'cox v3 (active)');
-    default the card's model and folder name. ``date``: ISO date shown (default today, UTC).
+    for image models). ``date``: ISO date shown (default today, UTC).
+    The model is named by :func:`model_label`, the same from the app and the command line.
     """
     values = score.as_dict() if isinstance(score, CaseScore) else dict(score)
     if values["case_id"] != case.case_id:
@@ -363,7 +370,7 @@ def gather_report(
             site=case.site,
             modality="PET" if case.modality == "PT" else case.modality,
             date=date or datetime.now(UTC).date().isoformat(),
-            model_label=model_label or f"{loaded.card.model} ({loaded.name})",
+            model_label=model_label(loaded),
             radsurv_version=loaded.card.radsurv_version,
             risk=float(values["risk"]),
             percentile=float(values["percentile"]),
@@ -1014,10 +1021,7 @@ def build_report(
     explanation: CaseExplanation | None = None,
     overlay: sitk.Image | np.ndarray | None = None,
     *,
-    model_label: str | None = None,
     date: str | None = None,
 ) -> bytes:
     """The one-page PDF report of ``case`` (see :func:`gather_report` for the arguments)."""
-    return render_report(
-        gather_report(case, loaded, score, explanation, overlay, model_label=model_label, date=date)
-    )
+    return render_report(gather_report(case, loaded, score, explanation, overlay, date=date))

@@ -145,7 +145,6 @@ def report_task(
     modified: float,
     score: dict[str, Any],
     explanation: Any,
-    model_label: str | None = None,
     date: str | None = None,
 ) -> bytes:
     """The one-page PDF (:func:`~survival_core.report.pdf.build_report`), in a worker: drawing it
@@ -154,7 +153,7 @@ def report_task(
 
     case = _with_values(case, clinical_json)
     loaded = _model(folder, modified)
-    return build_report(case, loaded, score, explanation, model_label=model_label, date=date)
+    return build_report(case, loaded, score, explanation, date=date)
 
 
 def radiomics_task(case: Case, settings_json: str) -> dict[str, float]:
@@ -213,14 +212,13 @@ def report(
     modified: float,
     score: dict[str, Any],
     explanation: Any,
-    model_label: str | None = None,
 ) -> Future:
-    """:func:`report_task` in ``pool``, once per case content and id, clinical values, model,
-    label and day (what the score, attributions and report depend on): sessions opening the same
+    """:func:`report_task` in ``pool``, once per case content and id, clinical values, model
+    and day (what the score, attributions and report depend on): sessions opening the same
     case draw its report once."""
     date = datetime.now(UTC).date().isoformat()
-    key = (case.content_digest(), case.case_id, clinical_json, folder, modified, model_label, date)
-    args = (case, clinical_json, folder, modified, score, explanation, model_label, date)
+    key = (case.content_digest(), case.case_id, clinical_json, folder, modified, date)
+    args = (case, clinical_json, folder, modified, score, explanation, date)
     return pool.remember(("report_task", *key), report_task, *args)
 
 
