@@ -418,6 +418,25 @@ def test_the_report_command_gives_the_warnings_score_gives(
     assert "Check before use" in text and "ignored: albumn" in text
 
 
+def test_the_report_command_gives_what_score_gives(small_cohort, model_dir, tmp_path, capsys):
+    """``report --json`` left out the DICOM series read (``series``: which phase of a study)
+    that ``score --json`` gives for the same case: it gives all of the score's fields."""
+    from survival_core.cli import score
+
+    folder = next(c for c in sorted((small_cohort / "cases").iterdir()) if load_case(c).series)
+    parser = argparse.ArgumentParser()
+    score.register(parser.add_subparsers())
+    args = parser.parse_args(["score", "--case", str(folder), "--model", str(model_dir), "--json"])
+    assert args.func(args) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out = tmp_path / "report.pdf"
+    assert _cli("--case", str(folder), "--model", str(model_dir), "--out", str(out), "--json") == 0
+    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scored["series"] and reported.pop("out") == str(out)
+    assert reported.pop("bytes") == out.stat().st_size and reported.pop("overlay") is False
+    assert reported == scored
+
+
 def test_the_report_command_wants_a_pdf_name(small_cohort, model_dir, tmp_path):
     with pytest.raises(InputError, match=r"\.pdf"):
         _cli(

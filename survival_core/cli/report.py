@@ -25,13 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score and explain the case (Grad-CAM overlay for image models), draw, write the PDF;
-    report the score with the warnings of reading the case, as ``score`` does."""
+    report what ``score`` reports of the case (its warnings, the DICOM series read, a PET's
+    uptake), and the PDF written."""
+    from survival_core.cli.score import _result as score_result
     from survival_core.errors import InputError
     from survival_core.explain.case import explain_case
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
     from survival_core.report.pdf import build_report, explanation_method
-    from survival_core.workflows.scoring import score_case
 
     if args.out.suffix.lower() != ".pdf":
         raise InputError(f"--out {args.out} should end in .pdf.")
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_scoring_model(args.model)
     case = load_case(args.case, schema=loaded.schema, **case_options(args))
     progress(f"scoring {case.case_id}")
-    score = score_case(case, loaded)
+    score = score_result(case, loaded)
     method = explanation_method(loaded)
     progress(f"explaining ({method})")
     explanation = explain_case(case, loaded, method, top=10)
@@ -50,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"Cannot write the report to {args.out}: {err.strerror}.") from err
     progress(f"wrote {args.out}")
     result = {
-        **score.as_dict(),
-        "warnings": list(case.warnings),
+        **score,
         "overlay": explanation.map is not None,
         "out": str(args.out),
         "bytes": len(pdf),
