@@ -39,7 +39,10 @@ class Case:
     :mod:`survival_core.io.mr_sequence`), None when not MR or not known. ``series`` names the
     DICOM series read ('series 4, 2.5 mm slices': which phase of a study), '' for volume files.
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
-    within tolerance). ``stored_orientation`` is the voxel order the image's file stored (``"RAS"``
+    within tolerance); ``unnamed_warnings`` maps each of them that names the case's files or
+    folders to its wording without the names, which a document naming the case by its pseudonym
+    (the PDF report) prints: file names may carry the patient's ('Mueller_Hans_ct.nii.gz').
+    ``stored_orientation`` is the voxel order the image's file stored (``"RAS"``
     for a nibabel NIfTI; the case is read in LPS order), so that maps are written back on the
     file's own grid.
     """
@@ -57,6 +60,7 @@ class Case:
     stored_orientation: str = "LPS"
     sequence: str | None = None
     series: str = ""
+    unnamed_warnings: dict[str, str] = field(default_factory=dict)
 
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the

@@ -437,6 +437,27 @@ def test_the_report_command_gives_what_score_gives(small_cohort, model_dir, tmp_
     assert reported == scored
 
 
+def test_file_names_of_a_case_folder_are_not_printed(small_cohort, model_dir, tmp_path, capsys):
+    """A DICOM case folder holding a stray 'Mueller_Hans_ct.nii.gz' (the patient's name): the PDF
+    said 'The volumes Mueller_Hans_ct.nii.gz beside the DICOM files are not read', under a
+    pseudonymous case id. It says how many, the JSON keeps the names for whoever ran it."""
+    import shutil
+
+    source = next(c for c in sorted((small_cohort / "cases").iterdir()) if load_case(c).series)
+    folder = shutil.copytree(source, tmp_path / "Mueller_Hans_1961-04-01")
+    sitk.WriteImage(load_case(source).image, str(folder / "Mueller_Hans_ct.nii.gz"))
+    out = tmp_path / "report.pdf"
+    assert _cli("--case", str(folder), "--model", str(model_dir), "--out", str(out), "--json") == 0
+    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert any("Mueller_Hans_ct.nii.gz" in w for w in reported["warnings"])
+    said = "1 volume file beside the DICOM files is not read (the DICOM series is the image)."
+    case = load_case(folder)
+    assert said in gather_report(case, load_scoring_model(model_dir), reported).warnings
+    flat = _flat(pdf_facts(out.read_bytes())[2])  # its 'fi' a ligature, read as another byte
+    assert "- 1 volume" in flat and "is not read (the DICOM series is the image)." in flat
+    assert "Mueller" not in flat and "1961" not in flat
+
+
 def test_the_report_command_wants_a_pdf_name(small_cohort, model_dir, tmp_path):
     with pytest.raises(InputError, match=r"\.pdf"):
         _cli(

@@ -297,10 +297,11 @@ def load_case_read(read: CaseRead) -> Case:
     return load_case(read.folder, companions=False, **read.load_options())
 
 
-def _volumes_below(root: Path, read: list[Path]) -> list[str]:
+def _volumes_below(root: Path, read: list[Path]) -> list[tuple[str, str]]:
     """A note of the volume files in sub-folders of a case folder whose top holds the case
     (TotalSegmentator's 'segmentations/liver.nii.gz' beside the image and the GTV): they are
-    not read, and the organ was missing without a word."""
+    not read, and the organ was missing without a word. Each note comes with its wording
+    without the folder's name (:attr:`Case.unnamed_warnings`)."""
     below = Counter(
         p.relative_to(root).parts[0]
         for p in root.glob("*/*")
@@ -309,9 +310,15 @@ def _volumes_below(root: Path, read: list[Path]) -> list[str]:
         and is_volume_file(p)
         and not is_os_clutter(p.relative_to(root).parts)
     )
+    advice = (
+        "not read: a case's masks are the volume files beside its image; put the ones it needs "
+        "there (e.g. a TotalSegmentator organ's mask)."
+    )
     return [
-        f"{folder}/ holds {count} volume file(s), not read: a case's masks are the volume files "
-        "beside its image; put the ones it needs there (e.g. a TotalSegmentator organ's mask)."
+        (
+            f"{folder}/ holds {count} volume file(s), {advice}",
+            f"A sub-folder of the case holds {count} volume file(s), {advice}",
+        )
         for folder, count in sorted(below.items())
     ]
 
@@ -336,9 +343,10 @@ def _named_case(
     return list(dict.fromkeys(files))
 
 
-def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
+def _beside_dicom(root: Path, volumes: list[Path]) -> list[tuple[str, str]]:
     """When the case also holds DICOM files, the note that its volumes (a dcm2niix conversion of
     the series) are not read: the DICOM with its structure set is the case; [] without DICOM.
+    The note comes with its wording without the files' names (:attr:`Case.unnamed_warnings`).
     Volumes holding masks beside DICOM are refused: which is the case cannot be told."""
     skip = set(volumes)
     dicom = next(
@@ -360,8 +368,17 @@ def _beside_dicom(root: Path, volumes: list[Path]) -> list[str]:
             f"{root.name} holds DICOM files ({dicom.relative_to(root).as_posix()}, ...) and "
             f"NIfTI/NRRD volumes with masks ({names}): keep one format per case."
         )
+    count = (
+        "1 volume file beside the DICOM files is"
+        if len(volumes) == 1
+        else f"{len(volumes)} volume files beside the DICOM files are"
+    )
     return [
-        f"The volumes {names} beside the DICOM files are not read (the DICOM series is the image)."
+        (
+            f"The volumes {names} beside the DICOM files are not read (the DICOM series is the "
+            "image).",
+            f"{count} not read (the DICOM series is the image).",
+        )
     ]
 
 
@@ -809,6 +826,7 @@ def load_case(
         if named is not None:  # the case is its named files, and the patient's other images
             volumes = [*named, *_own_companions(volumes, named, root, modality)]
         beside_dicom = _beside_dicom(root, volumes) if volumes and named is None else []
+        unnamed: dict[str, str] = {}  # warnings naming files -> their wording without the names
         if volumes and not beside_dicom:
             case_modality = (modality or "CT").upper()
             image, structures, others, warnings, image_file = _load_volumes(
@@ -817,7 +835,7 @@ def load_case(
             sequence = _volume_sequence(image_file) if case_modality == "MR" else None
             series = ""
             if named is None:
-                warnings += _volumes_below(root, volumes)
+                warnings += _unnamed(_volumes_below(root, volumes), unnamed)
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(
@@ -836,7 +854,7 @@ def load_case(
                 companions,
                 None if structure_set is None else Path(structure_set),
             )
-            warnings += beside_dicom
+            warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label
         assigned = _roles(structures, explicit, required, site, warnings)
         clinical = (
@@ -879,8 +897,16 @@ def load_case(
         companions=others,
         sequence=sequence,
         series=series,
+        unnamed_warnings={shown(w): without for w, without in unnamed.items()},
     )
     return case_in_lps(case)
+
+
+def _unnamed(notes: list[tuple[str, str]], unnamed: dict[str, str]) -> list[str]:
+    """The warnings of ``notes`` (each with its wording without file names), that wording kept
+    in ``unnamed``."""
+    unnamed.update(notes)
+    return [warning for warning, _ in notes]
 
 
 def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary]]:

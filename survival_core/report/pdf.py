@@ -9,7 +9,8 @@ Clinical inputs are named by the model's clinical schema (labels and units of an
 variables, else the demo's HCC ones; :attr:`~survival_core.models.scoring.LoadedModel.schema`).
 
 Privacy: the page names the case only by its ``case_id`` (the pseudonym the app shows); no other
-identifying field of the case (source path, DICOM tags) is read.
+identifying field of the case (source path, DICOM tags) is read, and warnings naming the case's
+files are printed without the names (:attr:`~survival_core.case.Case.unnamed_warnings`).
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class ReportContent:
     #: or the risk outside the training cohort with what to check, a site or MR weighting the
     #: model never learned from, clinical values not given).
     cautions: list[str] = field(default_factory=list)
-    #: What reading the case warned about (``Case.warnings``, as ``score --json`` gives them).
+    #: What reading the case warned about (``Case.warnings``, as ``score --json`` gives them, but
+    #: without the names of the case's files: ``Case.unnamed_warnings``).
     warnings: list[str] = field(default_factory=list)
     #: The case id as given where ``case_id`` writes letters the font lacks as code points: the
     #: PDF's metadata keeps it (searchable, copyable).
@@ -391,7 +393,8 @@ def gather_report(
             signed=signed,
             feature_note=feature_note,
             cautions=list(values.get("cautions") or []),
-            warnings=list(case.warnings),
+            # by the case id alone: file names (which may carry the patient's) left out
+            warnings=[case.unnamed_warnings.get(w, w) for w in case.warnings],
         )
     )
 
