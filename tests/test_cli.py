@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from survival_core.cli import model_args
@@ -308,6 +309,27 @@ def test_a_seed_parameter_out_of_range_is_refused_as_the_seed_option_is(
     )
 
 
+def test_a_seed_for_a_model_without_one_is_named_as_such(tmp_path, capsys):
+    """`--param seed=abc` on coxph ended in a TypeError traceback from the seed's range check,
+    and `seed=-1` was told of the range where coxph has no seed at all."""
+    _gbsg2_table(table := tmp_path / "g.csv")
+    for seed in ("abc", "-1"):
+        argv = ["cv", "--table", str(table), "--model", "coxph", "--param", f"seed={seed}"]
+        assert main([*argv, "--repeats", "1", "--folds", "2"]) == 2
+        assert "Model 'coxph' has no parameter(s) seed" in capsys.readouterr().err
+
+
+def test_cv_json_notes_hold_the_tables_notes_too(tmp_path, capsys):
+    """Patients a join left out were said on stderr only: `cv --json`'s notes held the folds'."""
+    _gbsg2_table(table := tmp_path / "g.csv")
+    features = pd.read_csv(table)[["case_id", "age"]].rename(columns={"age": "age_at_scan"})
+    features.iloc[:600].to_csv(part := tmp_path / "f.csv", index=False)
+    argv = ["cv", "--table", str(table), "--table", str(part), "--model", "coxph", "--json"]
+    assert main([*argv, "--repeats", "1", "--folds", "2", "--bootstrap", "20"]) == 0
+    notes = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["notes"]
+    assert any(n.startswith("86 case(s) without a row in f.csv were left out: ") for n in notes)
+
+
 def test_a_parameter_of_the_wrong_type_is_named_with_what_it_takes(capsys):
     """``--param penalizer=nan`` said "'<' not supported between instances of 'str' and 'int'"."""
     assert main(["fit", "--table", "x.csv", "--model", "coxph", "--param", "penalizer=nan",
@@ -586,8 +608,6 @@ def test_a_youden_horizon_beyond_the_follow_up_is_refused_before_the_fit(tmp_pat
     assert error.startswith("--horizon: the Youden cut is learned at 99999 days, outside the ")
     assert "[8, 2659) days" in error and not (tmp_path / "m").exists()
     # in the unit it was given in (it was told in days only: 6087.5 days for 200 months)
-    import pandas as pd
-
     months = pd.read_csv(tmp_path / "gbsg2.csv").assign(time=lambda t: t["time"] / 30.4375)
     months.to_csv(tmp_path / "months.csv", index=False)
     in_months = ["fit", "--table", str(tmp_path / "months.csv"), *fit[3:], "200"]

@@ -206,3 +206,17 @@ def test_an_out_named_for_the_other_kind_of_explanation_is_refused_before_the_wo
         sitk.ReadImage(str(tmp_path / "map.nrrd")).GetSize()
         == load_case(case_folder).image.GetSize()
     )
+
+
+def test_attributions_that_do_not_add_up_exactly_are_said_to_be_within_their_gap() -> None:
+    """A few IG steps or a resampled map leave a gap: the Risk page's caption said 'is this
+    patient's risk' of bars summing 0.0045 short of it."""
+    from survival_core.explain.case import CaseExplanation
+
+    made = {"case_id": "c", "method": "ig", "seconds": 0.1, "top_features": [], "risk": 1.0}
+    said = {"completeness_delta": 0.0, "baseline_note": "the mean patient", "f_baseline": 0.25}
+    exact = CaseExplanation(**made, **said, attribution_sum=0.75)
+    assert exact.additivity().endswith("plus the sum of every input's attribution, +0.75, is "
+                                       "this patient's risk, 1.")  # fmt: skip
+    short = CaseExplanation(**made, **said, attribution_sum=0.7455)
+    assert short.additivity().endswith("+0.7455, is within 0.0045 of this patient's risk, 1.")

@@ -128,6 +128,14 @@ def test_ensemble_attributions_are_the_weighted_members_and_add_up(ensemble, gbs
     np.testing.assert_allclose(result.f_x.to_numpy(), ensemble.predict_risk(X), rtol=1e-9)
     assert result.max_delta < 1e-8  # every member's method adds up exactly
     assert set(result.values.columns) == set(ensemble.features_used_)
+    # each baseline said once, with the members measured from it (one sentence was repeated
+    # for each linear member)
+    names = [m.name for m, w in zip(ensemble.members_, ensemble.weights_, strict=True) if w > 0]
+    assert "the mean patient: " in result.baseline_note and "coxph" in names
+    assert result.baseline_note.count("the mean patient: ") == 1
+    assert result.baseline_note.count("the training cohort: ") == (
+        "rsf" in names or "gbsa" in names
+    )
 
 
 def test_shapley_attributions_of_a_forest_add_up_and_repeat(gbsg2: dict):

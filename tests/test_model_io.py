@@ -113,6 +113,13 @@ def test_a_table_given_as_weights_is_named_as_text_not_as_code(tmp_path: Path) -
                        r"text, beginning 'case_id,time,event'\)") as refused:  # fmt: skip
         load_tensors(table, "cpu")
     assert "code" not in str(refused.value)
+    # Excel's "CSV UTF-8" (a BOM) with a German header: text too, not "another format"
+    (tmp_path / "excel.csv").write_bytes("\ufeffcase_id,Größe\nc1,3\n".encode())
+    with pytest.raises(InputError, match=r"it holds text, beginning 'case_id,Größe'"):
+        load_tensors(tmp_path / "excel.csv", "cpu")
+    np.savez(tmp_path / "arrays.npz", weight=np.zeros(3))  # a zip, as torch.save's files are
+    with pytest.raises(InputError, match=r"arrays.npz is a zip archive but no file of torch.save"):
+        load_tensors(tmp_path / "arrays.npz", "cpu")
     (tmp_path / "empty.pt").write_bytes(b"")
     with pytest.raises(InputError, match=r"empty.pt is not a PyTorch weights file \(it is emp"):
         load_tensors(tmp_path / "empty.pt", "cpu")

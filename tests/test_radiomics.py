@@ -464,6 +464,9 @@ def test_fixed_bins_start_at_the_resegmentation_bound_else_a_multiple_of_the_wid
     old = dataclasses.replace(settings, version=2)
     starts = [s.quantizer(width).fit(values).min_ for s in (settings, reseg, old)]
     assert starts == [-50.0, -100.0, -37.0]
+    # a filtered image's values are no HU: its bins start at a multiple of the width (from the
+    # range's HU bound, a LoG image's negative values were all one bin)
+    assert reseg.quantizer(width, filtered=True).fit(values).min_ == -50.0
     assert len({s.hash() for s in (settings, old)}) == 2
 
 

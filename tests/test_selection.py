@@ -207,6 +207,10 @@ def test_a_filter_keeping_no_feature_gives_a_null_model_not_a_failed_run(tmp_pat
     said = capsys.readouterr()  # the folds whose filter kept nothing: null models, said
     assert 0.4 < json.loads(said.out.strip().splitlines()[-1])["c_index"] < 0.6
     assert "a null model (every patient the same risk" in said.err
+    # a network's null folds too (the fold table read the epochs of a network never trained)
+    net = [*argv[:2], "--model", "deepsurv", "--param", "epochs=2", *argv[4:], "--folds", "3"]
+    assert main(["cv", *net, "--repeats", "1"]) == 0
+    assert "a null model (every patient the same risk" in capsys.readouterr().err
     assert main(["fit", *argv, "--out", str(tmp_path / "f")]) != 0
     assert "'cox_pvalue' (alpha=0.05) kept no feature of the 200" in capsys.readouterr().out
 

@@ -193,6 +193,6 @@ def run(args: argparse.Namespace) -> int:
         shown["comparison"] = result.comparison.to_dict("records")
     shown |= {"seconds": summary["seconds"], "protocol": args.protocol}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
-        shown["notes"] = summary["preprocessing_notes"]
+        shown["notes"] = [*table.notes, *summary["preprocessing_notes"]]
     report(shown, args.json)
     return 0

@@ -290,10 +290,20 @@ def scrub(text: str, secrets: tuple[str, ...] | frozenset[str], replacement: str
 
 
 def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
-    """Any of ``secrets`` not joined to a letter or digit on either side, nor to a number's or
-    UID's digits by a dot ('25.0', '1.2.840.12345.6' hold no '12345' of their own)."""
-    either = "|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?<!\d\.)(?:{either})(?![^\W_])(?!\.\d)")
+    """Any of ``secrets`` not joined to a letter or digit on either side; a number's secret (an
+    MRN) nor to a number's or UID's digits by a dot ('1.2.840.12345.6' holds no '12345' of its
+    own), but with a float's '.0' ('4711.0', as a spreadsheet wrote the MRN). A secret with
+    letters stands before a dot ('PAT00123.3.12.dcm', an export's ID.series.instance name)."""
+    ordered = sorted(secrets, key=len, reverse=True)
+
+    def alternatives(kept: list[str]) -> str:
+        return "|".join(map(re.escape, kept)) or "(?!)"
+
+    numbers = alternatives([s for s in ordered if s.isdigit()])
+    others = alternatives([s for s in ordered if not s.isdigit()])
+    return re.compile(
+        rf"(?<![^\W_])(?:(?<!\d\.)(?:{numbers})(?:\.0+)?(?!\.\d)|(?:{others}))(?![^\W_])"
+    )
 
 
 # --- the ROI map --------------------------------------------------------------------------------

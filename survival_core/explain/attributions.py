@@ -154,7 +154,7 @@ def ensemble_attributions(
     f_x = np.zeros(len(frame))
     f_b = 0.0
     steps = np.zeros(len(frame), dtype=int)
-    notes: dict[str, None] = {}
+    notes: dict[str, list[str]] = {}  # each baseline once, with the members measured from it
     error = None
     for k, (candidate, member, factor) in enumerate(model.member_terms()):
         part = model_attributions(member, candidate.select(frame), member_steps(member, n_steps))
@@ -164,13 +164,12 @@ def ensemble_attributions(
         f_x += factor * (part.f_x.to_numpy() - mean)
         f_b += factor * (float(part.f_baseline.iloc[0]) - mean)
         steps += part.steps.to_numpy()
-        notes[f"{member.name}: {part.baseline_note}"] = None
+        notes.setdefault(part.baseline_note, []).append(member.name)
         if part.sampling_error is not None:
             scaled = abs(factor) * part.sampling_error
             error = scaled if error is None else error.add(scaled, fill_value=0.0)
-    note = "each member's own baseline, weighted as its risk enters the ensemble (" + (
-        "; ".join(notes) + ")"
-    )
+    said = "; ".join(f"{', '.join(names)}: {note}" for note, names in notes.items())
+    note = f"each member's own baseline, weighted as its risk enters the ensemble ({said})"
     return _package(
         model, frame, total.to_numpy(), f_x, f_b, steps, base.to_numpy(), "ensemble", note, error
     )

@@ -111,10 +111,17 @@ class CaseExplanation:
         if self.f_baseline is None or self.attribution_sum is None:
             return None
         what = "the map's voxels" if self.map is not None else "every input's attribution"
+        gap = self.risk - self.f_baseline - self.attribution_sum
+        exact = abs(gap) <= ADDS_UP_RTOL * max(abs(self.risk - self.f_baseline), 1.0)
+        said = "is" if exact else f"is within {abs(gap):.2g} of"  # a few IG steps, a resampled map
         return (
             f"Measured from {self.baseline_note}. Its risk, {self.f_baseline:.4g}, plus the sum "
-            f"of {what}, {self.attribution_sum:+.4g}, is this patient's risk, {self.risk:.4g}."
+            f"of {what}, {self.attribution_sum:+.4g}, {said} this patient's risk, {self.risk:.4g}."
         )
+
+
+#: Relative gap below which attributions add up to the risk (float rounding, not an integral's).
+ADDS_UP_RTOL = 1e-6
 
 
 def _region_shares(values: np.ndarray, case: Case, box: tuple[slice, ...]) -> list[dict[str, Any]]:

@@ -595,7 +595,8 @@ def roi_features(
         if not (level_groups or binned):
             continue
         if level_groups or np.ptp(values[mask.astype(bool)]) > 0:
-            gray = quantize_roi(values, mask, settings.quantizer(discretisation))
+            quantizer = settings.quantizer(discretisation, filtered=image_type != "original")
+            gray = quantize_roi(values, mask, quantizer)
         else:  # one intensity: one bin whatever the binning (quantisers refuse it, for texture)
             gray = mask.astype(np.int32)
         levels = region.as_image(gray)

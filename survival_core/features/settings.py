@@ -590,11 +590,14 @@ class ExtractionSettings:
             for c in self.classes
         )
 
-    def quantizer(self, discretisation: Discretisation) -> Quantizer:
+    def quantizer(self, discretisation: Discretisation, filtered: bool = False) -> Quantizer:
         """A fresh quantiser for one of the settings' discretisations, as their version defines
-        it (fixed bins from the re-segmentation range's lower bound, when there is one)."""
+        it: fixed bins from the re-segmentation range's lower bound, when there is one, on the
+        original image; a filtered image's (LoG, wavelet: other units than the range's HU) from
+        a multiple of the width, as pyradiomics starts them."""
         reseg = self.resegmentation
-        return discretisation.quantizer(self.version, reseg.range_min if reseg else None)
+        bound = reseg.range_min if reseg and not filtered else None
+        return discretisation.quantizer(self.version, bound)
 
     @property
     def histogram_discretisation(self) -> Discretisation | None:

@@ -440,7 +440,10 @@ class TorchSurvivalModel(SurvivalModel):
 
     def epochs_kept(self) -> dict[str, int]:
         """The epoch whose weights the final training stage kept and the epochs it trained: a CV
-        fold's, beside its metrics (early stopping at work, or a network that kept epoch 1)."""
+        fold's, beside its metrics (early stopping at work, or a network that kept epoch 1); none
+        for a null model, which trained no network (its reduction kept no feature)."""
+        if self.null_:
+            return {}
         history = self.history_ if self.final_stage is None else self.history_[self.final_stage]
         return {"best_epoch": int(history["best_epoch"]), "epochs_trained": len(history["train"])}
 

@@ -48,17 +48,29 @@ def not_torch_save(path: Path, start: bytes) -> str:
     """Why ``path``, beginning with ``start``, is no file of ``torch.save``: a table or other
     text was read as a pickle whose first letters looked like code ('case_id,...': code
     'ase_id')."""
+    text = _text(start)
     if not start:
         seen = "it is empty"
-    elif start.isascii() and all(b >= 32 or b in b"\t\r\n" for b in start):
-        text = start.decode("ascii").splitlines()[0][:40]
-        seen = f"it holds text, beginning {text!r}"
+    elif text is not None:
+        seen = f"it holds text, beginning {text.splitlines()[0][:40]!r}"
     else:
         seen = "its first bytes are those of another format"
     return (
         f"{path} is not a PyTorch weights file ({seen}). Give the file of tensors saved by "
         "torch.save(model.state_dict(), path)."
     )
+
+
+def _text(start: bytes) -> str | None:
+    """``start``, a file's first bytes, as the text it holds (UTF-8, an Excel BOM aside; a
+    character cut at its end left out), or None when it is no text."""
+    for cut in range(4):  # a character of up to 4 bytes cut by the read
+        try:
+            text = start[: len(start) - cut].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+        return text if text and all(c.isprintable() or c in "\t\r\n" for c in text) else None
+    return None
 
 
 def unreadable(path: Path, error: Exception) -> str:
@@ -72,6 +84,11 @@ def unreadable(path: Path, error: Exception) -> str:
             f"{path} holds Python objects or code besides tensors{named}, which could run when "
             "read: refused. Save the network's state_dict alone (torch.save(model.state_dict(), "
             "path)) and give that file."
+        )
+    if "PytorchStreamReader" in text or "inline_container" in text:  # a zip, not torch.save's
+        return (
+            f"{path} is a zip archive but no file of torch.save (numpy's .npz?). Give the file of "
+            "tensors saved by torch.save(model.state_dict(), path)."
         )
     detail = text.rpartition("WeightsUnpickler error:")[2].strip() or type(error).__name__
     lines = [line for line in detail.splitlines() if line and "weights_only" not in line]

@@ -610,7 +610,8 @@ def with_run_params(model: str, params: Mapping[str, Any], **run_level: Any) -> 
             raise ConfigError(
                 f"Parameter {key} of model {model!r}: {err.context['problem']}."
             ) from None
-    if not 0 <= typed.get("seed", 0) <= MAX_SEED:  # a `--param seed=` (numpy, torch: tracebacks)
+    seed = typed.get("seed", 0) if "seed" in hints else 0  # (a model without one: refused later)
+    if not 0 <= seed <= MAX_SEED:  # a `--param seed=` (numpy, torch: tracebacks)
         raise ConfigError(
             f"Parameter seed of model {model!r}: expected a whole number from 0 to {MAX_SEED}, "
             f"got {typed['seed']}."
