@@ -472,10 +472,14 @@ def test_a_pyradiomics_batch_table_gives_its_features_not_its_bookkeeping(
     kept = ["original_glcm_Id", "wavelet-LLH_glcm_Id", "original_shape_Sphericity", "lesion type"]
     assert list(table.X.columns) == kept
     assert (
-        "Left out as pyradiomics' bookkeeping, not features: 4 diagnostics column(s) (versions, "
-        "settings, hashes, the scan's size, spacing and statistics) and its input list's Image, "
-        "Mask, Label." in table.notes
+        "Left out of pyradiomics.csv as pyradiomics' bookkeeping, not features: 4 diagnostics "
+        "column(s) (versions, settings, hashes, the scan's size, spacing and statistics) and its "
+        "input list's Image, Mask, Label." in table.notes
     )
+    # a clinical table's own 'Label' (a grouping) is no input list's: it stays
+    labelled = gbsg2[["case_id", "time", "event"]].assign(Label=rng.choice(["A", "B"], len(gbsg2)))
+    labelled.to_csv(clinical := tmp_path / "clinical.csv", index=False)
+    assert "Label" in load_model_table([clinical, features]).X.columns
     preprocessor = TablePreprocessor().fit(table.X)
     assert {"original_glcm_Id", "wavelet-LLH_glcm_Id"} <= set(preprocessor.feature_names_in_)
     # a path column of another tool, by its values

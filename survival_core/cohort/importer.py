@@ -290,19 +290,29 @@ def scrub(text: str, secrets: tuple[str, ...] | frozenset[str], replacement: str
 
 
 def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
-    """Any of ``secrets`` not joined to a letter or digit on either side; a number's secret (an
-    MRN) nor to a number's or UID's digits by a dot ('1.2.840.12345.6' holds no '12345' of its
-    own), but with a float's '.0' ('4711.0', as a spreadsheet wrote the MRN). A secret with
-    letters stands before a dot ('PAT00123.3.12.dcm', an export's ID.series.instance name)."""
+    """Any of ``secrets`` where it stands as the patient's and not as the inside of another word
+    or number (an ID with digits in any case; a name as written, so that a name that is also a
+    word, 'Slice', leaves 'each slice' whole):
+    - a number (an MRN) not joined to other digits, nor to a number's or UID's digits by a dot
+      ('1.2.840.12345.6' holds no '12345' of its own), a float's '.0' with it ('4711.0', as a
+      spreadsheet wrote it); letters may touch it ('CT4711_seg.nrrd', 'MR4711.dcm');
+    - an ID of letters and digits ('STS_001', 'PAT00123') not joined to other digits
+      ('STS_001MR', 'PAT00123.3.12.dcm');
+    - a name not inside a word, or at a change from a small to a capital letter ('HansMueller'):
+      a name part 'Gan' left 'Gantry' whole, where replacing it anywhere garbled the text."""
     ordered = sorted(secrets, key=len, reverse=True)
 
     def alternatives(kept: list[str]) -> str:
         return "|".join(map(re.escape, kept)) or "(?!)"
 
     numbers = alternatives([s for s in ordered if s.isdigit()])
-    others = alternatives([s for s in ordered if not s.isdigit()])
+    coded = alternatives([s for s in ordered if not s.isdigit() and any(map(str.isdigit, s))])
+    names = alternatives([s for s in ordered if not any(map(str.isdigit, s))])
+    start, end = r"(?:(?<![^\W\d_])|(?<=[a-z])(?=[A-Z]))", r"(?:(?![^\W\d_])|(?<=[a-z])(?=[A-Z]))"
     return re.compile(
-        rf"(?<![^\W_])(?:(?<!\d\.)(?:{numbers})(?:\.0+)?(?!\.\d)|(?:{others}))(?![^\W_])"
+        rf"(?<!\d)(?<!\d\.)(?i:{numbers})(?:\.0+)?(?!\.?\d)"
+        rf"|(?<!\d)(?i:{coded})(?!\d)"
+        rf"|{start}(?:{names}){end}"
     )
 
 

@@ -394,33 +394,39 @@ _FILE_PATH = re.compile(
 )
 
 
-def _without_bookkeeping(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """``X`` without pyradiomics' diagnostics columns and its input list's, and without columns of
-    file paths, said in ``notes``: as predictors a path (which often names the patient) was one-hot
-    encoded into the model, and the scan's size, spacing and mean became features."""
-    diagnostics = [c for c in X.columns if _DIAGNOSTICS.match(str(c))]
-    inputs = [c for c in X.columns if diagnostics and str(c).lower() in _BATCH_INPUTS]
-    paths = [
-        c
-        for c in X.columns
-        if c not in inputs
-        and X[c].dtype == object
-        and (texts := X[c].dropna().astype(str)).size
-        and texts.str.contains(_FILE_PATH).mean() >= 0.9
-    ]
-    if diagnostics or inputs:
+def _without_bookkeeping(frame: pd.DataFrame, name: str, notes: list[str]) -> pd.DataFrame:
+    """``frame`` (the table ``name``) without pyradiomics' diagnostics columns and, in a table
+    holding them, its input list's (Image, Mask, Label), said in ``notes``: the scan's size,
+    spacing and mean became features. Another table's own 'Label' (a clinical grouping) stays."""
+    diagnostics = [c for c in frame.columns if _DIAGNOSTICS.match(str(c))]
+    inputs = [c for c in frame.columns if diagnostics and str(c).lower() in _BATCH_INPUTS]
+    if diagnostics:
         notes.append(
-            f"Left out as pyradiomics' bookkeeping, not features: {len(diagnostics)} diagnostics "
-            "column(s) (versions, settings, hashes, the scan's size, spacing and statistics)"
+            f"Left out of {name} as pyradiomics' bookkeeping, not features: {len(diagnostics)} "
+            "diagnostics column(s) (versions, settings, hashes, the scan's size, spacing and "
+            "statistics)"
             + (f" and its input list's {', '.join(map(str, inputs))}" if inputs else "")
             + "."
         )
+    return frame.drop(columns=[*diagnostics, *inputs])
+
+
+def _without_file_paths(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """``X`` without columns of file paths, said in ``notes``: as predictors a path (which often
+    names the patient) was one-hot encoded into the model."""
+    paths = [
+        c
+        for c in X.columns
+        if X[c].dtype == object
+        and (texts := X[c].dropna().astype(str)).size
+        and texts.str.contains(_FILE_PATH).mean() >= 0.9
+    ]
     if paths:
         notes.append(
             f"Left out as file paths, not predictors: {', '.join(map(str, paths))} (a path "
             "often names the patient, and would be written into the model)."
         )
-    return X.drop(columns=[*diagnostics, *inputs, *paths])
+    return X.drop(columns=paths)
 
 
 def _without_row_labels(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -611,6 +617,9 @@ def load_model_table(
         )
     metas = [parquet_metadata(Path(p)) for p in paths]
     frames = _image_named(frames, metas, notes)
+    frames = [
+        _without_bookkeeping(f, Path(p).name, notes) for f, p in zip(frames, paths, strict=True)
+    ]
     # the outcomes' table first, then the others as given: the columns' order (which a penalised
     # fit's coordinate descent follows) is the same whichever table was named first
     first = with_outcome[0]
@@ -683,7 +692,7 @@ def load_model_table(
             f"No case has a usable outcome (time >= 0 and event 0/1). {unread}".strip()
         )
     X = joined.drop(columns=["time", "event"])
-    X = _without_bookkeeping(_without_row_labels(X, notes), notes)
+    X = _without_file_paths(_without_row_labels(X, notes), notes)
     X = numbers_written_as_text(_without_outcomes(X, notes), notes)
     X = _without_event_copies(_without_time_copies(X, time, notes), event, notes)
     if features:
