@@ -15,14 +15,20 @@ from survival_core.io.tables import load_model_table
 from survival_core.models.tabular import TablePreprocessor
 
 
+def _numeric_table(X: pd.DataFrame, ids: list[str], time: np.ndarray, event: np.ndarray):
+    """A cohort's numeric columns as a model table: ``case_id`` first, ``time`` and ``event``."""
+    table = X.select_dtypes("number").copy()
+    table.insert(0, "case_id", ids)
+    table["time"], table["event"] = time, event.astype(int)
+    return table
+
+
 @pytest.fixture(scope="module")
 def veterans() -> pd.DataFrame:
     """scikit-survival's veterans lung-cancer cohort (137 real patients), numeric columns."""
     X, y = load_veterans_lung_cancer()
-    table = X.select_dtypes("number").copy()
-    table.insert(0, "case_id", [f"VA-{i:03d}" for i in range(len(table))])
-    table["time"], table["event"] = y["Survival_in_days"], y["Status"].astype(int)
-    return table
+    ids = [f"VA-{i:03d}" for i in range(len(X))]
+    return _numeric_table(X, ids, y["Survival_in_days"], y["Status"])
 
 
 def test_a_missing_event_costs_its_row_only(tmp_path: Path, veterans: pd.DataFrame) -> None:
@@ -388,10 +394,7 @@ def test_a_centre_coded_like_a_no_value_code_stays_a_centre(tmp_path: Path) -> N
 def gbsg2() -> pd.DataFrame:
     """scikit-survival's GBSG2 (686 real patients): ids '001'..., outcomes in days, numbers."""
     X, y = load_gbsg2()
-    table = X.select_dtypes("number").copy()
-    table.insert(0, "case_id", [f"{i + 1:03d}" for i in range(len(table))])
-    table["time"], table["event"] = y["time"], y["cens"].astype(int)
-    return table
+    return _numeric_table(X, [f"{i + 1:03d}" for i in range(len(X))], y["time"], y["cens"])
 
 
 def test_outcomes_in_two_tables_must_agree_whichever_comes_first(

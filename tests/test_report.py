@@ -8,6 +8,7 @@ import dataclasses
 import json
 import re
 import zlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -400,30 +401,20 @@ def test_the_report_command_gives_the_warnings_score_gives(
     ``report --json``."""
     import shutil
 
-    from survival_core.cli import score
-
     folder = shutil.copytree(small_cohort / "cases" / "SYN-0002", tmp_path / "SYN-0002")
     values = json.loads((folder / "clinical.json").read_text())
     (folder / "clinical.json").write_text(json.dumps({**values, "albumn": 30.0}))
-    parser = argparse.ArgumentParser()
-    score.register(parser.add_subparsers())
-    args = parser.parse_args(["score", "--case", str(folder), "--model", str(model_dir), "--json"])
-    assert args.func(args) == 0
-    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    out = tmp_path / "report.pdf"
-    assert _cli("--case", str(folder), "--model", str(model_dir), "--out", str(out), "--json") == 0
-    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    scored, reported, out = _score_and_report(folder, model_dir, tmp_path, capsys)
     assert reported["warnings"] == scored["warnings"] and "albumn" in scored["warnings"][0]
     _, _, text = pdf_facts(out.read_bytes())
     assert "Check before use" in text and "ignored: albumn" in text
 
 
-def test_the_report_command_gives_what_score_gives(small_cohort, model_dir, tmp_path, capsys):
-    """``report --json`` left out the DICOM series read (``series``: which phase of a study)
-    that ``score --json`` gives for the same case: it gives all of the score's fields."""
+def _score_and_report(folder, model_dir, tmp_path, capsys) -> tuple[dict, dict, Path]:
+    """``score --json`` and ``report --json`` of the case ``folder``: both JSON results and the
+    PDF written."""
     from survival_core.cli import score
 
-    folder = next(c for c in sorted((small_cohort / "cases").iterdir()) if load_case(c).series)
     parser = argparse.ArgumentParser()
     score.register(parser.add_subparsers())
     args = parser.parse_args(["score", "--case", str(folder), "--model", str(model_dir), "--json"])
@@ -431,7 +422,15 @@ def test_the_report_command_gives_what_score_gives(small_cohort, model_dir, tmp_
     scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     out = tmp_path / "report.pdf"
     assert _cli("--case", str(folder), "--model", str(model_dir), "--out", str(out), "--json") == 0
-    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return scored, json.loads(capsys.readouterr().out.strip().splitlines()[-1]), out
+
+
+def test_the_report_command_gives_what_score_gives(small_cohort, model_dir, tmp_path, capsys):
+    """``report --json`` left out the DICOM series read (``series``: which phase of a study)
+    that ``score --json`` gives for the same case: it gives all of the score's fields."""
+
+    folder = next(c for c in sorted((small_cohort / "cases").iterdir()) if load_case(c).series)
+    scored, reported, out = _score_and_report(folder, model_dir, tmp_path, capsys)
     assert scored["series"] and reported.pop("out") == str(out)
     assert reported.pop("bytes") == out.stat().st_size and reported.pop("overlay") is False
     assert reported == scored
