@@ -10,6 +10,7 @@ import re
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -660,6 +661,17 @@ def _drawn_texts(fig, monkeypatch) -> list[tuple[str, object]]:
     return [(t.get_text(), t.get_window_extent(renderer)) for t in drawn]
 
 
+def _laid_out(fig, monkeypatch) -> list[tuple[str, Any]]:
+    """The figure's drawn texts, checked: each on the page, no two overlapping."""
+    texts = _drawn_texts(fig, monkeypatch)
+    page = fig.bbox.padded(0.5)
+    for k, (text, box) in enumerate(texts):
+        assert page.contains(box.x0, box.y0) and page.contains(box.x1, box.y1), text[:40]
+        for other, other_box in texts[k + 1 :]:
+            assert not box.overlaps(other_box), (text[:40], other[:40])
+    return texts
+
+
 @pytest.mark.parametrize("case_id", ["X" * 300, "Müller-Łukasz", "A\nB"])
 def test_a_long_case_id_fits_the_header_and_footer(case, loaded, scored, case_id, monkeypatch):
     """A 300-character id ran off the page; even 'Müller-Łukasz' ran into the subtitle."""
@@ -667,13 +679,7 @@ def test_a_long_case_id_fits_the_header_and_footer(case, loaded, scored, case_id
     score = {**scored[0].as_dict(), "case_id": case_id, "cautions": ["a = 9 lies outside its"]}
     long_name = dataclasses.replace(loaded, folder=loaded.folder.parent / ("m" * 200))
     content = gather_report(named, long_name, score, scored[1])
-    fig = report_figure(content)
-    texts = _drawn_texts(fig, monkeypatch)
-    page = fig.bbox.padded(0.5)
-    for k, (text, box) in enumerate(texts):
-        assert page.contains(box.x0, box.y0) and page.contains(box.x1, box.y1), text[:40]
-        for other, other_box in texts[k + 1 :]:
-            assert not box.overlaps(other_box), (text[:40], other[:40])
+    _laid_out(report_figure(content), monkeypatch)
     _, _, pdf = pdf_facts(render_report(content))
     if len(case_id) > 100:  # shortened in the header and footer, whole on a line of its own
         assert f"Case {case_id}" not in pdf and case_id in pdf.replace("\n", "")
@@ -694,13 +700,7 @@ def test_no_text_runs_into_another_or_off_the_page(case, gbsg2_model, monkeypatc
     content = gather_report(long, gbsg2_model, score, explain_case(long, gbsg2_model, top=10))
     assert "Number of positive axillary lymph nodes examined" in content.imputed
     assert len(content.imputed) == 6 and len(content.features) == 8
-    fig = report_figure(content)
-    texts = _drawn_texts(fig, monkeypatch)
-    page = fig.bbox.padded(0.5)
-    for k, (text, box) in enumerate(texts):
-        assert page.contains(box.x0, box.y0) and page.contains(box.x1, box.y1), text[:40]
-        for other, other_box in texts[k + 1 :]:
-            assert not box.overlaps(other_box), (text[:40], other[:40])
+    texts = _laid_out(report_figure(content), monkeypatch)
     shown = {text for text, _ in texts}
     assert "HR high vs low" in shown and DISCLAIMER in shown
     flat = _flat("\n".join(text for text, _ in texts))
