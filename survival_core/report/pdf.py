@@ -15,6 +15,7 @@ files are printed without the names (:attr:`~survival_core.case.Case.unnamed_war
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -477,12 +478,20 @@ _FEATURE_AXIS, _LABEL_GAP = 30.0, 1.0
 
 
 def _width(text: str, size: float, bold: bool = False) -> float:
-    """The width (points) of ``text`` drawn literally (no mathtext) at font ``size``."""
+    """The width (points) of ``text`` drawn literally (no mathtext) at font ``size``: the sum of
+    its characters' advances, at least its drawn width (kerning only narrows a line, by under
+    1 % in words). Each line measured whole was half of a report's drawing time."""
+    return _SLACK * sum(_advance(char, size, bold) for char in text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _advance(char: str, size: float, bold: bool) -> float:
+    """The advance (points) of one character at font ``size``."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
     font = FontProperties(size=size, weight="bold" if bold else "normal")
-    return _SLACK * text_to_path.get_text_width_height_descent(text, font, ismath=False)[0]
+    return text_to_path.get_text_width_height_descent(char, font, ismath=False)[0]
 
 
 def _fitting(text: str, size: float, width: float, cut, bold: bool = False) -> str:
