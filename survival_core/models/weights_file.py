@@ -73,6 +73,18 @@ def _text(start: bytes) -> str | None:
     return None
 
 
+def _other_zip(path: Path) -> bool:
+    """Whether ``path`` is a whole zip archive without torch.save's pickle (numpy's .npz): a
+    truncated torch.save file is no readable zip at all."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return not any(name.endswith("data.pkl") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def unreadable(path: Path, error: Exception) -> str:
     """Why ``torch.load(weights_only=True)`` refused ``path``, without torch's advice to load it
     with ``weights_only=False``."""
@@ -85,7 +97,7 @@ def unreadable(path: Path, error: Exception) -> str:
             "read: refused. Save the network's state_dict alone (torch.save(model.state_dict(), "
             "path)) and give that file."
         )
-    if "PytorchStreamReader" in text or "inline_container" in text:  # a zip, not torch.save's
+    if ("PytorchStreamReader" in text or "inline_container" in text) and _other_zip(path):
         return (
             f"{path} is a zip archive but no file of torch.save (numpy's .npz?). Give the file of "
             "tensors saved by torch.save(model.state_dict(), path)."
