@@ -549,7 +549,7 @@ def test_a_gtv_partly_outside_the_pet_gives_partial_labelled_uptake(
     warnings name; a GTV mostly outside gives none, the case's warnings saying why."""
     from types import SimpleNamespace
 
-    from survival_core.cli.score import _result as score_result
+    from survival_core.cli.score import case_result as score_result
     from survival_core.features.pet_uptake import gtv_uptake
 
     ct = sitk.GetImageFromArray(np.zeros((20, 16, 16), np.float32))

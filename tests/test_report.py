@@ -733,7 +733,7 @@ def test_the_series_read_is_named_on_the_page_and_in_the_score(shared_data, load
     headers, name it in the case, the score and the PDF's snapshot note."""
     import pydicom
 
-    from survival_core.cli.score import _result
+    from survival_core.cli.score import case_result
 
     folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
     header = pydicom.dcmread(next((folder / "image").iterdir()), stop_before_pixels=True)
@@ -741,7 +741,7 @@ def test_the_series_read_is_named_on_the_page_and_in_the_score(shared_data, load
     case = load_case(folder)
     assert case.series == expected
     case.clinical = {"ecog": 1, "albumin": 40.0, "bilirubin": 12.0}
-    result = _result(case, loaded)
+    result = case_result(case, loaded)
     assert result["series"] == expected
     content = gather_report(case, loaded, result)
     assert f"of CT {expected} at" in content.slice_note

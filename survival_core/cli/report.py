@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     """Score and explain the case (Grad-CAM overlay for image models), draw, write the PDF;
     report what ``score`` reports of the case (its warnings, the DICOM series read, a PET's
     uptake), and the PDF written."""
-    from survival_core.cli.score import _result as score_result
+    from survival_core.cli.score import case_result as score_result
     from survival_core.errors import InputError
     from survival_core.explain.case import explain_case
     from survival_core.io.case_loader import load_case

@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
+def case_result(case: Case, loaded: LoadedModel) -> dict[str, Any]:
     """The case's score with what its reading warned about (``warnings``: a slice gap, a GTV
     united from several structures, a clinical.json key the model does not know...); the DICOM
     series read (``series``: 'series 4, 2.5 mm slices', which phase of a study); a PET or
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         if args.values:
             return _values_result(source, loaded)
         case = load_case(source, schema=loaded.schema, **case_options(args))
-        return _result(case, loaded)
+        return case_result(case, loaded)
 
     sources = args.values or args.case
     if len(sources) == 1:
