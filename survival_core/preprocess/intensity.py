@@ -236,8 +236,8 @@ def tissue_threshold(image: sitk.Image, robust: bool = True) -> float:
     volume, the GTV's standardised minimum 4.3 -> 21.6). ``robust`` False: settings of version 2
     (:data:`OUTLINE_VERSION`), the voxels at the minimum left out, ITK's 128 bins."""
     values = sitk.GetArrayViewFromImage(image).astype(np.float64).ravel()
-    floor = float(np.percentile(values, FLOOR_PERCENTILE)) if robust else float(values.min())
-    top = float(np.percentile(values, 99))
+    low, top = (float(v) for v in np.percentile(values, (FLOOR_PERCENTILE, 99)))  # one pass
+    floor = low if robust else float(values.min())
     if np.mean(values <= floor + AIR_LEVEL * (top - floor)) < AIR_SHARE:
         return float(values.min()) - 1.0
     above = values[values > floor + (BACKGROUND_LEVEL * (top - floor) if robust else 0.0)]
