@@ -842,6 +842,30 @@ def test_a_name_or_id_standing_in_a_reason_is_still_removed(text: str) -> None:
     assert "P-0001" in scrubbed and not any(s in scrubbed for s in secrets), scrubbed
 
 
+@pytest.mark.parametrize(
+    ("written", "text"),
+    [
+        ("LEE^ANN", "cases/Lee_Ann_CT/ct.dcm"), ("LEE^ANN", "Lee Ann's series"),
+        ("Lee^Ann", "LEE_ANN/RS.dcm"), ("Lee^Ann", "LEE ANN (CT)"),
+    ],
+)  # fmt: skip
+def test_a_name_in_capitals_or_capitalised_is_removed_as_written(written: str, text: str) -> None:
+    """DICOM writes names in capitals ('LEE^ANN') and exports folders capitalised ('Lee_Ann'),
+    or the other way round: the name was matched only as written, so 'Lee_Ann' stayed."""
+    secrets = frozenset({written, written.replace("^", " "), *written.split("^")})
+    scrubbed = scrub(text, secrets, "P-0001")
+    assert "P-0001" in scrubbed and "lee" not in scrubbed.lower(), scrubbed
+    assert "ann" not in scrubbed.lower().replace("p-0001", ""), scrubbed
+
+
+def test_a_name_in_small_letters_stays_a_word() -> None:
+    """A name part that is also a word ('SLICE') is removed in capitals, never as the word."""
+    secrets = frozenset({"SLICE^ANN", "SLICE ANN", "SLICE", "ANN"})
+    assert scrub("each slice is 3 mm; Slicer read it", secrets, "P-0001") == (
+        "each slice is 3 mm; Slicer read it"
+    )
+
+
 def test_an_id_kept_as_the_case_id_is_not_scrubbed_again_by_a_name_part() -> None:
     """PatientID P-echo2 (the case id) of a patient named TEST^echo2: the ID replaced by itself,
     then 'echo2' inside it, read 'cases/P-P-echo2'."""

@@ -299,8 +299,11 @@ def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
     - an ID of letters and digits ('STS_001', 'PAT00123') not joined to other digits
       ('STS_001MR', 'PAT00123.3.12.dcm');
     - a name not inside a word, or at a change from a small to a capital letter ('HansMueller'):
-      a name part 'Gan' left 'Gantry' whole, where replacing it anywhere garbled the text."""
-    ordered = sorted(secrets, key=len, reverse=True)
+      a name part 'Gan' left 'Gantry' whole, where replacing it anywhere garbled the text; as
+      written, in capitals and capitalised, as DICOM's 'LEE^ANN' stands in a folder 'Lee_Ann'
+      (not in small letters, where it would be a word: 'slice')."""
+    spelled = {v for s in secrets for v in (s, s.upper(), s.title())}
+    ordered = sorted(spelled, key=len, reverse=True)
 
     def alternatives(kept: list[str]) -> str:
         return "|".join(map(re.escape, kept)) or "(?!)"
