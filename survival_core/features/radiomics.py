@@ -56,7 +56,7 @@ from survival_core.features.settings import (
     required_masks,
     roi_label,
 )
-from survival_core.io.role_masks import organs_set_aside, outside_share
+from survival_core.io.role_masks import OUTSIDE_REFUSED, organs_set_aside, outside_share
 from survival_core.io.volume import nonzero_box
 from survival_core.preprocess.filters import laplacian_of_gaussian, mean_filter
 from survival_core.preprocess.intensity import (
@@ -288,28 +288,20 @@ def feature_names(settings: ExtractionSettings, site: str | None = None) -> list
 # --- ROIs and grids ---------------------------------------------------------------------------
 
 
-#: Shares of the GTV's voxels outside its organ above which organ-minus-GTV features are refused
-#: (most of the tumour is not in that organ: another organ, or a GTV shifted or drawn on another
-#: scan, whose real tumour then lies in the "parenchyma") or warned of (more than contours drawn
-#: apart at the edge leave out, e.g. a tumour growing out of its organ).
-OUTSIDE_REFUSED, OUTSIDE_WARNED = 0.5, 0.1
-
-
-def _check_organ_holds_gtv(organ: sitk.Image, gtv: sitk.Image, name: str, site: str | None) -> None:
-    """Refuse organ-minus-GTV features of a GTV lying mostly outside its organ, and log one
-    partly outside, naming the case and the share: such features were extracted silently with
-    up to 74 % of the GTV outside the liver, and of a lung 3 voxels away from the tumour."""
+def _check_organ_holds_gtv(organ: sitk.Image, gtv: sitk.Image, site: str | None) -> None:
+    """Refuse organ-minus-GTV features of a GTV lying mostly outside its organ: such features
+    were extracted silently with up to 74 % of the GTV outside the liver, and of a lung 3 voxels
+    away from the tumour. A GTV partly outside is in the case's warnings
+    (:func:`~survival_core.io.role_masks.gtv_outside_organ`), which every result carries."""
     share = outside_share(organ, gtv)
-    said = f"{share:.0%} of the GTV lies outside the {site or 'organ'} contour"
     if share > OUTSIDE_REFUSED:
         raise MaskError(
-            f"{said}, so the {site or 'organ'} minus the GTV is not the tissue around the tumour "
+            f"{share:.0%} of the GTV lies outside the {site or 'organ'} contour, so the "
+            f"{site or 'organ'} minus the GTV is not the tissue around the tumour "
             "(another organ, or a GTV shifted or drawn on another scan). Check that the organ "
             "and GTV masks are this case's and on this scan, or extract a preset of the GTV "
             "alone (han2020, full)."
         )
-    if share > OUTSIDE_WARNED:
-        logger.warning("%s: %s; its organ-minus-GTV features are taken as they are.", name, said)
 
 
 def roi_masks(
@@ -696,7 +688,7 @@ def extract_image(
             image = standardise(image, masks, settings.standardisation, modality, settings.version)
         rois = roi_masks(masks, settings.rois, image, settings.version)
         if "organ_minus_gtv" in settings.rois:
-            _check_organ_holds_gtv(masks["organ"], masks["gtv"], name, site)
+            _check_organ_holds_gtv(masks["organ"], masks["gtv"], site)
     except RadSurvError as err:
         raise type(err)(f"{name}: {err}") from err
     out: dict[str, float] = {}

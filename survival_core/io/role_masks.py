@@ -91,7 +91,6 @@ def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
     return name
 
 
-#: Why an organ named for the site is set aside (said in warnings and in a refusal).
 def outside_share(organ: sitk.Image, gtv: sitk.Image) -> float:
     """The share (0-1) of the GTV's voxels outside the organ mask (same grid), on the GTV's box."""
     box = nonzero_box(_voxels(gtv))
@@ -99,6 +98,28 @@ def outside_share(organ: sitk.Image, gtv: sitk.Image) -> float:
     return float(np.mean(~_voxels(organ)[box].astype(bool)[inside])) if inside.any() else 0.0
 
 
+#: Shares of the GTV's voxels outside its organ above which organ-minus-GTV features are refused
+#: (most of the tumour is not in that organ: another organ, or a GTV shifted or drawn on another
+#: scan, whose real tumour then lies in the "parenchyma") or warned of (more than contours drawn
+#: apart at the edge leave out, e.g. a tumour growing out of its organ).
+OUTSIDE_REFUSED, OUTSIDE_WARNED = 0.5, 0.1
+
+
+def gtv_outside_organ(organ: sitk.Image, gtv: sitk.Image, site: str | None) -> str | None:
+    """What a reader should know of a GTV lying partly outside its organ contour (more than
+    :data:`OUTSIDE_WARNED`), else None: the organ-minus-GTV tissue then misses that part."""
+    share = outside_share(organ, gtv)
+    if share <= OUTSIDE_WARNED:
+        return None
+    return (
+        f"{share:.0%} of the GTV lies outside the {site or 'organ'} contour: the tumour grows out "
+        f"of the {site or 'organ'}, or a contour is shifted or drawn on another scan. Features of "
+        f"the {site or 'organ'} minus the GTV leave that part out"
+        + (" (refused beyond half)." if share <= OUTSIDE_REFUSED else " and are refused.")
+    )
+
+
+#: Why an organ named for the site is set aside (said in warnings and in a refusal).
 NOT_HOSTING = "does not surround the GTV (the GTV lies outside its extent, or they do not touch)"
 
 
@@ -262,6 +283,8 @@ def assign_roles(
             "leaves out the tumour (segments stored without overlap, or a label of the organ "
             "without the tumour); the GTV was added to it, as the organ includes its tumour."
         )
+    if "organ" in masks and "gtv" in masks:
+        warnings += filter(None, [gtv_outside_organ(masks["organ"], masks["gtv"], case_site)])
     return RoleAssignment(masks, case_site, chosen, warnings)
 
 
