@@ -92,3 +92,23 @@ def test_integrated_needs_two_horizons():
     y, _ = synthetic(0, 50, False)
     with pytest.raises(InputError, match="two"):
         integrated_brier_score(y, y, np.full(50, 0.5), [np.median(y["time"])])
+
+
+def test_a_horizon_where_the_censoring_survival_is_zero_is_refused():
+    """GBSG2 split so that the training fold's longest follow-up is a censoring: beyond it the
+    censoring survival G is 0, and the patients alive there were weighted by 0 (as sksurv still
+    does), a Brier score lower than it is."""
+    _, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    order = np.argsort(y["time"])
+    y_train, y_test = y[order[:450]], y[order[150:]]
+    last = y_train["time"].max()
+    assert not y_train["event"][y_train["time"] == last].any()  # a censoring ends its follow-up
+    times = np.array([last / 2, last + 30.0])
+    prob = np.full((len(y_test), 2), 0.5)
+    alive = (y_test["time"] > times[1]).sum()
+    assert alive > 50 and sksurv_brier(y_train, y_test, prob, times)[1][1] < 0.25 * alive / 400
+    with pytest.raises(InputError, match=r"At \d+ days .* censoring survival is 0"):
+        brier_score(y_train, y_test, prob, times)
+    kept = brier_score(y_train, y_test, prob[:, :1], times[:1])  # before it: as sksurv
+    np.testing.assert_allclose(kept, sksurv_brier(y_train, y_test, prob[:, :1], times[:1])[1])

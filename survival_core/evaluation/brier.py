@@ -8,7 +8,9 @@ which differs only when a censoring coincides with an event time). The integrate
 trapezoid integral over the horizons divided by their span. Results agree with
 ``sksurv.metrics.brier_score`` / ``integrated_brier_score`` to floating-point precision; kept
 because sksurv evaluates ``G`` at every test time and so fails on a test fold followed up longer
-than its training fold, where only event times up to the last horizon need a weight.
+than its training fold, where only event times up to the last horizon need a weight, and because
+where ``G`` is 0 (past the training outcomes' last censoring) sksurv weights the patients alive
+by 0, a lower score than the truth, where the score is undefined and refused here.
 """
 
 from __future__ import annotations
@@ -21,9 +23,17 @@ from survival_core.evaluation.td_auc import check_horizons
 from survival_core.outcome import Outcome, survival_arrays
 
 
-def _inverse(g: np.ndarray) -> np.ndarray:
-    """``1 / g`` with 0 where ``g`` is 0 (no information left at that time)."""
-    return np.divide(1.0, g, out=np.zeros_like(g), where=g > 0)
+def _inverse(g: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``1 / g`` of the censoring survival ``g`` at ``times``; an InputError where ``g`` is 0:
+    weighted by 0 there, the patients it stood for were dropped from the score, which came out
+    lower than it is."""
+    if (g <= 0).any():
+        raise InputError(
+            f"At {float(times[g <= 0].min()):g} days the training outcomes' censoring survival "
+            "is 0 (every training patient followed that long was censored by then): the IPCW "
+            "Brier score is undefined there; choose horizons before it."
+        )
+    return 1.0 / g
 
 
 def brier_score(
@@ -54,8 +64,10 @@ def brier_score(
     is_control = time[:, None] > times[None, :]
     needed = event & (time <= times[-1])
     case_weight = np.zeros(time.size)
-    case_weight[needed] = _inverse(g(time[needed]))
-    control_weight = _inverse(g(times))
+    case_weight[needed] = _inverse(g(time[needed]), time[needed])
+    controlled = is_control.any(axis=0)
+    control_weight = np.zeros(times.size)
+    control_weight[controlled] = _inverse(g(times[controlled]), times[controlled])
     terms = np.square(prob) * is_case * case_weight[:, None]
     terms += np.square(1.0 - prob) * is_control * control_weight[None, :]
     return terms.mean(axis=0)
