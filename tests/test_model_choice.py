@@ -14,6 +14,7 @@ from sksurv.datasets import load_aids, load_gbsg2
 from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
+from survival_core.cli.main import main
 from survival_core.errors import ConfigError
 from survival_core.evaluation import splits
 from survival_core.explain.attributions import model_attributions, shapley_attributions
@@ -359,7 +360,7 @@ def test_cross_validation_pools_every_candidate_on_the_same_folds(gbsg2: dict):
     json.dumps(selection)  # plain JSON, what runs and --out write
 
 
-def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
+def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path, capsys):
     """`fit --model auto` on a small real cohort (AIDS rows: 60 events on 11 variables) prints
     and returns the warnings its selection records, as `cv` does."""
     from survival_core.workflows.training import train_model
@@ -377,6 +378,15 @@ def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path):
     (warning,) = [w for w in summary["warnings"] if "per variable, fewer than 10" in w]
     assert f"warning: {warning}" in said
     assert warning in read_selection(tmp_path / "m")["warnings"]
+    # and it scores: its card says auto, its model file is the chosen candidate, and every auto
+    # model was refused by score, report and the pages as "mixing two models"
+    patient = table.drop(columns=["case_id", "time", "event"]).iloc[0].to_dict()
+    (values := tmp_path / "p.json").write_text(json.dumps({"case_id": "A1", **patient}))
+    argv = ["score", "--values", str(values), "--model", str(tmp_path / "m"), "--json"]
+    assert main(argv) == 0, capsys.readouterr()
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    chosen = load_model(tmp_path / "m")
+    assert scored["risk"] == pytest.approx(chosen.predict_risk(table.iloc[[0]])[0])
     # a single model says it too (a coxph of 1 event and 9 variables was saved unwarned, its
     # apparent c-index 1.0); a penalty chosen by inner CV guards itself
     said.clear()

@@ -30,6 +30,7 @@ from survival_core.io.clinical_schema import (
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel, survival_reach
 from survival_core.models.card import ModelCard, last_follow_up
+from survival_core.models.selection import AUTO, ENSEMBLE, read_selection
 
 DAYS_PER_MONTH = 365.25 / 12
 #: Survival is reported at these horizons (months).
@@ -162,7 +163,7 @@ def load_scoring_model(folder: Path | str) -> LoadedModel:
     read them from a case)."""
     folder = Path(folder)
     model, card = load_model(folder), ModelCard.load(folder)
-    if card.model != model.name:  # its risk groups and percentiles are another model's
+    if card.model != _described(folder, model):  # its groups and percentiles are another's
         raise InputError(
             f"{folder} mixes two models: its card describes a {card.model} model, its model "
             f"file is a {model.name}. Fit the model again into its own folder."
@@ -171,6 +172,17 @@ def load_scoring_model(folder: Path | str) -> LoadedModel:
     tabular = card.radiomics_settings is None and not card.radiomics_by_modality
     card.clinical_columns = clinical_inputs(inputs, set(card.clinical_columns), tabular=tabular)
     return LoadedModel(folder, model, card)
+
+
+def _described(folder: Path, model: SurvivalModel) -> str:
+    """The model a card beside ``model`` describes: ``auto`` where ``auto`` saved ``model`` as
+    its choice (its ``selection.json`` names a candidate of ``model``'s kind; every auto model
+    was refused as mixing two models), else ``model``'s own."""
+    selection = read_selection(folder)
+    if selection is None or model.name == ENSEMBLE:
+        return model.name
+    chosen = [c for c in selection["candidates"] if c["label"] == selection["chosen"]]
+    return AUTO if [c["model"] for c in chosen] == [model.name] else model.name
 
 
 def survival_text(probability: float) -> str:
