@@ -113,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
 
+    if args.values and (times := [str(v) for v in args.values].count("-")) > 1:
+        raise InputError(
+            f"--values names standard input ('-') {times} times; it can be read once (the "
+            "second read found nothing): give the other patients' values as files."
+        )
     folder = args.model or _default_model()
     if not (folder / "model.json").exists():
         raise InputError(
