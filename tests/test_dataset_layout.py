@@ -24,6 +24,8 @@ from survival_core.io.dataset_layout import (
     split_name,
 )
 from survival_core.io.manifest import read_manifest
+from survival_core.io.upload_case import describe_upload
+from survival_core.io.uploads import store_upload
 
 
 @pytest.mark.parametrize(
@@ -264,6 +266,70 @@ def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, lay
         for c, p in _real_samples(shared_data).items()
     )
     assert voxels == expected and min(voxels) > 0
+
+
+def _real_hecktor(shared_data: Path, download: Path) -> dict[str, np.ndarray]:
+    """pyradiomics' real lung CTs laid out as HECKTOR 2022: CHUM-001's map holds its tumour as
+    label 1 (a primary, no nodes), CHUM-002's as label 2 only (nodes, no primary: HECKTOR has
+    such patients); by patient, each tumour's voxels."""
+    tumours = {}
+    for patient, (case, label) in {"CHUM-001": ("lung1", 1), "CHUM-002": ("lung2", 2)}.items():
+        image = _real_samples(shared_data)[case]
+        mask = sitk.ReadImage(str(image.with_name(f"{case}_label.nrrd")))
+        tumours[patient] = sitk.GetArrayFromImage(mask) > 0
+        labels = sitk.GetImageFromArray(tumours[patient].astype(np.uint8) * label)
+        labels.CopyInformation(mask)
+        (download / "imagesTr").mkdir(parents=True, exist_ok=True)
+        (download / "labelsTr").mkdir(exist_ok=True)
+        sitk.WriteImage(
+            sitk.ReadImage(str(image)), str(download / "imagesTr" / f"{patient}__CT.nii.gz")
+        )
+        sitk.WriteImage(labels, str(download / "labelsTr" / f"{patient}.nii.gz"))
+    return tumours
+
+
+def test_a_label_a_patients_map_lacks_is_never_its_other_label(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A ROI map's 'label.nii.gz:1' (HECKTOR's primary GTV) took the nodes of a patient whose
+    map holds label 2 alone, without a word, and 'label.nii.gz:2' was refused on that patient:
+    a file of one label was named after the file, its label value lost. Now label 1 is refused
+    there naming the label the map holds, label 2 is the nodes, and a map listing both leaves the
+    role to the label each patient holds, with a warning."""
+    import pandas as pd
+
+    tumours = _real_hecktor(shared_data, tmp_path / "hecktor")
+    roi_map = check_roi_map({"default": {"gtv": ["label.nii.gz:1"]}})
+    result = import_images(tmp_path / "hecktor", tmp_path / "primary", roi_map=roi_map, workers=1)
+    assert result.counts()["imported"] == 1 and result.counts()["failed"] == 1
+    report = pd.read_csv(tmp_path / "primary" / "import_report.csv")
+    assert report["reason"].dropna().tolist() == [
+        "No structure named 'label.nii.gz:1' for the gtv; the case has 'label.nii.gz:2'."
+    ]
+    case = load_case(Path(read_manifest(tmp_path / "primary")["image"].iloc[0]).parent)
+    np.testing.assert_array_equal(case.mask_array("gtv"), tumours["CHUM-001"])
+
+    folders = {p: tmp_path / p for p in tumours}
+    for patient, folder in folders.items():
+        folder.mkdir()
+        shutil.copy(
+            tmp_path / "hecktor" / "imagesTr" / f"{patient}__CT.nii.gz", folder / "CT.nii.gz"
+        )
+        shutil.copy(
+            tmp_path / "hecktor" / "labelsTr" / f"{patient}.nii.gz", folder / "label.nii.gz"
+        )
+    nodes = load_case(folders["CHUM-002"], roles={"gtv": ["label.nii.gz:2"]})
+    np.testing.assert_array_equal(nodes.mask_array("gtv"), tumours["CHUM-002"])
+    assert list(nodes.structures) == ["label.nii.gz:2"]
+    upload = [folders["CHUM-002"] / n for n in ("CT.nii.gz", "label.nii.gz")]
+    contents = describe_upload(store_upload([(f.name, f.read_bytes()) for f in upload]))
+    assert contents.suggested_roles() == {"gtv": ["label.nii.gz:2"]}  # the Case page shows 2
+    for patient, (held, lacked) in {"CHUM-001": ("", ":2"), "CHUM-002": (":2", ":1")}.items():
+        both = load_case(folders[patient], roles={"gtv": ["label.nii.gz:1", "label.nii.gz:2"]})
+        np.testing.assert_array_equal(both.mask_array("gtv"), tumours[patient])
+        assert f"holds no 'label.nii.gz{lacked}', listed for the gtv: it is " + repr(
+            f"label.nii.gz{held}"
+        ) in " ".join(both.warnings)
 
 
 def test_cases_stay_apart_and_one_patients_files_together(tmp_path: Path) -> None:

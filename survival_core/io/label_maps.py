@@ -7,9 +7,11 @@ Slicer stores segments that overlap (a tumour drawn inside its organ) in separat
 values per voxel (``Segment1_Layer``); each layer's labels are structures too. Each label becomes a
 structure of the case: named as the header says when it does (so that roles are found by name as
 for RTSTRUCT ROIs), else ``file:label`` ("labels/liver_7.nii.gz:2"; ``file:layer.label`` beyond
-the first layer), which a user maps to a role. A single-label file stays one structure named after
-the file, unless its header names the segment (a one-segment Slicer file: roles may still name the
-file).
+the first layer), which a user maps to a role. A binary mask (its one label 1, or 255) stays one
+structure named after the file, unless its header names the segment (a one-segment Slicer file:
+roles may still name the file); a file holding one other label keeps its value in the name
+('label.nii.gz:2': a HECKTOR patient's nodes without a primary), so that a role naming label 1
+never takes it.
 """
 
 from __future__ import annotations
@@ -82,11 +84,17 @@ def labels_by_shared_file(names: list[str]) -> dict[str, list[str]]:
     return {file: labels for file, labels in by_file.items() if len(labels) > 1}
 
 
+#: The (layer, label) of a binary mask's voxels: 1, or 255 (8-bit image tools' white).
+MASK_FOREGROUND: tuple[LayerLabel, ...] = ((0, 1), (0, 255))
+
+
 def label_names(path: Path | str, shown: str, keys: list[LayerLabel]) -> dict[LayerLabel, str]:
     """The structure name of each (layer, label) of the file ``shown`` (its name in the case):
-    the header's segment name, else ``shown`` for a file of one label."""
+    the header's segment name, else ``shown`` for a binary mask (:data:`MASK_FOREGROUND`), else
+    ``shown:label`` (``shown:layer.label`` beyond the first layer). A file of one other label
+    named ``shown`` took a ROI map's 'label.nii.gz:1' for it: a patient's nodes (2) as the GTV."""
     named = segment_names(path)
-    if len(keys) == 1:
+    if len(keys) == 1 and keys[0] in MASK_FOREGROUND:
         return {keys[0]: named.get(keys[0]) or shown}
     return {
         (layer, label): named.get((layer, label))
@@ -107,8 +115,9 @@ def label_structures(
 
 def structure_names(path: Path | str, shown: str) -> list[str]:
     """The structures the volume at ``path`` (``shown`` in the case) offers: a name per label of a
-    label map, else ``shown`` (a mask of one label, or an image)."""
-    return list(label_names(path, shown, labels_present(path) or [(0, 0)]).values())
+    label map or mask (:func:`label_names`), else ``shown`` (an image, or an unreadable file)."""
+    labels = labels_present(path)
+    return list(label_names(path, shown, labels).values()) if labels else [shown]
 
 
 def labels_present(path: Path | str) -> list[LayerLabel] | None:

@@ -26,7 +26,7 @@ from survival_core.io.structures import (
     structure_key,
     why_not_the_gtv,
 )
-from survival_core.io.volume import nonzero_box
+from survival_core.io.volume import is_volume_file, nonzero_box
 
 
 @dataclass
@@ -76,15 +76,18 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
 
 def _unheld_label(name: str, names: list[str]) -> bool:
     """Whether ``name`` is a label ('seg.nii.gz:1') of a label map the case holds other labels
-    of: a label some patients' maps lack, not a wrong name."""
+    of ('seg.nii.gz:2', or 'seg.nii.gz' itself: a binary mask, label 1): a label some patients'
+    maps lack (HECKTOR's nodes, 'label.nii.gz:2', of a patient with none), not a wrong name."""
     file, colon, label = name.rpartition(":")
-    return bool(colon) and label.isdigit() and any(n.startswith(file + ":") for n in names)
+    held = any(n.startswith(file + ":") or (n == file and is_volume_file(n)) for n in names)
+    return bool(colon) and label.isdigit() and held
 
 
 def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
     """``name`` as the case holds it: 'label.nii.gz:1' of a binary mask file is the structure
-    named after the file ('label.nii.gz'; a file of one label is named so), the form a ROI map
-    gives for every patient of a dataset whose label maps hold one label or several."""
+    named after the file ('label.nii.gz'; only a binary mask is named so, a file of label 2
+    alone is 'label.nii.gz:2'), the form a ROI map gives for every patient of a dataset whose
+    label maps hold one label or several."""
     file, colon, label = name.rpartition(":")
     if name not in structures and colon and label == "1" and file in structures:
         return file
