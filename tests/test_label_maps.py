@@ -262,6 +262,43 @@ def test_a_one_segment_slicer_file_is_named_by_its_segment(tmp_path: Path) -> No
         np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
 
 
+@pytest.mark.parametrize("layered", [False, True])
+def test_slicer_segments_named_alike_are_united_and_said(
+    shared_data: Path, tmp_path: Path, layered: bool
+) -> None:
+    """3D Slicer lets two segments share a name: pyradiomics' real lung1 tumour and a second
+    lesion beside it, both 'GTV' (labels 1 and 2 of one layer, or label 1 of two layers). The
+    first lesion was dropped without a word (the last name's mask overwrote it); now the GTV is
+    both, and the case says why."""
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    image = sitk.ReadImage(str(source / "lung1_image.nrrd"))
+    tumour = sitk.GetArrayFromImage(sitk.ReadImage(str(source / "lung1_label.nrrd"))) > 0
+    second = np.roll(tumour, 80, axis=2)  # 45.6 mm to the patient's left
+    if layered:
+        layers = [sitk.GetImageFromArray(m.astype(np.uint8)) for m in (tumour, second)]
+        segmentation = sitk.Compose(layers)
+    else:
+        segmentation = sitk.GetImageFromArray((tumour * 1 + second * 2).astype(np.uint8))
+    segmentation.CopyInformation(image)
+    for index in (0, 1):
+        segmentation.SetMetaData(f"Segment{index}_Name", "GTV")
+        segmentation.SetMetaData(f"Segment{index}_LabelValue", str(1 if layered else index + 1))
+        segmentation.SetMetaData(f"Segment{index}_Layer", str(index if layered else 0))
+    sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
+    sitk.WriteImage(segmentation, str(tmp_path / "Segmentation.seg.nrrd"), True)
+
+    assert list_structures(tmp_path) == ["GTV"]
+    case = load_case(tmp_path)
+    np.testing.assert_array_equal(case.mask_array("gtv"), tumour | second)
+    labels = "label 1, label 1 of layer 1" if layered else "label 1, label 2"
+    assert (
+        f"Segmentation.seg.nrrd names 2 segments 'GTV' ({labels}): read as one structure, their "
+        "union." in " ".join(case.warnings)
+    )
+
+
 def test_a_float_mask_off_whole_numbers_by_rounding_is_read(tmp_path: Path) -> None:
     """A 0/1 mask stored as float32 after scaling: some voxels 0.99999994, not 1."""
     sitk.WriteImage(

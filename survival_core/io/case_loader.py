@@ -67,6 +67,7 @@ from survival_core.io.dicom_series import (
 from survival_core.io.filetype import is_os_clutter, sniff_file
 from survival_core.io.intensity_scale import fill_missing_values, scale_warnings
 from survival_core.io.label_maps import (
+    SegmentsUnited,
     label_file,
     label_layers,
     label_structures,
@@ -715,12 +716,15 @@ def _structures_on(
     image: sitk.Image, path: Path, name: str, pet: bool, warnings: list[str]
 ) -> dict[str, sitk.Image]:
     """The structures of mask volume ``path`` (``name`` in the case) on ``image``'s grid; on a
-    ``pet`` image also from another grid (its CT's), resampled and noted in ``warnings``."""
+    ``pet`` image also from another grid (its CT's), resampled. ``warnings`` notes that, a mask
+    placed whole voxels off, and segments named alike united."""
     with catch_warnings(record=True) as caught:
         simplefilter("always", MaskResampled)
         simplefilter("always", MaskShifted)
+        simplefilter("always", SegmentsUnited)
         structures = label_structures(path, name, image, resample=pet)
-    warnings += [str(w.message) for w in caught if w.category in (MaskResampled, MaskShifted)]
+    noted = (MaskResampled, MaskShifted, SegmentsUnited)
+    warnings += [str(w.message) for w in caught if w.category in noted]
     return structures
 
 

@@ -17,6 +17,8 @@ never takes it.
 from __future__ import annotations
 
 import re
+import warnings
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -103,21 +105,44 @@ def label_names(path: Path | str, shown: str, keys: list[LayerLabel]) -> dict[La
     }
 
 
+class SegmentsUnited(UserWarning):
+    """Segments of one file sharing a name were read as one structure (:func:`label_structures`):
+    the case says so."""
+
+
 def label_structures(
     path: Path | str, shown: str, reference: sitk.Image, resample: bool = False
 ) -> dict[str, sitk.Image]:
     """A mask per label (of each layer) of the volume at ``path`` on ``reference``'s grid (with
-    ``resample`` also from another grid), by structure name."""
+    ``resample`` also from another grid), by structure name. Segments the header names alike (3D
+    Slicer allows it: two lesions each called 'GTV') are one structure, their union, with a
+    :class:`SegmentsUnited` warning: the last one alone was kept, without a word."""
     masks = read_layered_masks(path, reference, name=f"mask {shown}", resample=resample)
-    names = label_names(path, shown, list(masks))
-    return {names[key]: mask for key, mask in masks.items()}
+    by_name: dict[str, list[LayerLabel]] = {}
+    for key, name in label_names(path, shown, list(masks)).items():
+        by_name.setdefault(name, []).append(key)
+    for name, keys in by_name.items():
+        if len(keys) > 1:
+            warnings.warn(
+                f"{shown} names {len(keys)} segments {name!r} ("
+                + ", ".join(
+                    f"label {label}" + (f" of layer {layer}" if layer else "")
+                    for layer, label in keys
+                )
+                + "): read as one structure, their union. Rename them in 3D Slicer to tell "
+                "them apart.",
+                SegmentsUnited,
+                stacklevel=2,
+            )
+    return {name: reduce(sitk.Or, [masks[k] for k in keys]) for name, keys in by_name.items()}
 
 
 def structure_names(path: Path | str, shown: str) -> list[str]:
     """The structures the volume at ``path`` (``shown`` in the case) offers: a name per label of a
-    label map or mask (:func:`label_names`), else ``shown`` (an image, or an unreadable file)."""
+    label map or mask (:func:`label_names`; segments named alike once), else ``shown`` (an
+    image, or an unreadable file)."""
     labels = labels_present(path)
-    return list(label_names(path, shown, labels).values()) if labels else [shown]
+    return list(dict.fromkeys(label_names(path, shown, labels).values())) if labels else [shown]
 
 
 def labels_present(path: Path | str) -> list[LayerLabel] | None:
