@@ -165,6 +165,38 @@ def test_a_label_map_of_too_many_labels_is_said_so(tmp_path: Path) -> None:
     )
 
 
+def test_a_label_named_of_a_map_of_every_organ_is_read(shared_data: Path, tmp_path: Path) -> None:
+    """TotalSegmentator's one-file output (--ml: 117 labels) beside pyradiomics' real lung1 CT,
+    the tumour as label 10: a role naming 'segmentations.nii.gz:10' was refused as 'Is it an
+    image?'; now that label alone is read, and a label it lacks, or the whole file, is refused
+    saying what the file is and how to name a label."""
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    image = sitk.ReadImage(str(source / "lung1_image.nrrd"))
+    tumour = sitk.GetArrayFromImage(sitk.ReadImage(str(source / "lung1_label.nrrd"))) > 0
+    organs = np.zeros(tumour.shape, np.uint8)
+    for label in (k for k in range(1, 118) if k != 10):  # a slab per organ, away from the tumour
+        organs[label % 48, 5 + label // 48 * 3 : 7 + label // 48 * 3, 2 * label : 2 * label + 2] = (
+            label
+        )
+    organs[tumour] = 10
+    segmentations = sitk.GetImageFromArray(organs)
+    segmentations.CopyInformation(image)
+    sitk.WriteImage(image, str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(segmentations, str(tmp_path / "segmentations.nii.gz"))
+
+    case = load_case(tmp_path, roles={"gtv": "segmentations.nii.gz:10"})
+    np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
+    assert list(case.structures) == ["segmentations.nii.gz:10"] and not case.warnings
+    what = r"holds 117 different values \(1-117\), more than the 64 labels .* read with whole\."
+    every = r" A one-file map of every organ \(TotalSegmentator's --ml\): name the label .*':10'"
+    with pytest.raises(MaskError, match=what + " It holds no label 200." + every):
+        load_case(tmp_path, roles={"gtv": "segmentations.nii.gz:200"})
+    with pytest.raises(MaskError, match=what + every):
+        load_case(tmp_path, roles={"gtv": "segmentations.nii.gz"})
+
+
 def test_masks_in_a_sub_folder_beside_the_case_are_said_unread(tmp_path: Path) -> None:
     """TotalSegmentator's 'segmentations/' beside the image and the GTV: the liver in it was not
     read, and the case had no organ without a word."""

@@ -653,7 +653,8 @@ def _load_volumes(
         if v == images[0] or v in beside.values() or (only_named and name not in named_masks):
             continue
         try:
-            found = _structures_on(image, v, name, modality == "PT", warnings)
+            listed = [n for names in explicit.values() for n in names]
+            found = _structures_on(image, v, name, modality == "PT", warnings, listed)
         except (GeometryError, MaskError):
             if name in named_masks or is_mask_like(v, root):
                 raise
@@ -665,8 +666,9 @@ def _load_volumes(
                 f"{name} holds an image, not a mask or label map: not read."
                 if labels is None
                 else f"{name} holds {labels} labels, more than the {MAX_LABELS} a label map is "
-                "read with: not read (a one-file output of every organ, as TotalSegmentator's "
-                "--ml: give the organ's own mask file, as it writes without --ml)."
+                "read with whole: not read (a one-file output of every organ, as "
+                f"TotalSegmentator's --ml: name the label a role takes, '{name}:10' for label "
+                "10, or give the organ's own mask file, as it writes without --ml)."
             )
             continue
         structures.update(found)
@@ -713,16 +715,22 @@ def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[s
 
 
 def _structures_on(
-    image: sitk.Image, path: Path, name: str, pet: bool, warnings: list[str]
+    image: sitk.Image,
+    path: Path,
+    name: str,
+    pet: bool,
+    warnings: list[str],
+    roles: list[str] | None = None,
 ) -> dict[str, sitk.Image]:
-    """The structures of mask volume ``path`` (``name`` in the case) on ``image``'s grid; on a
-    ``pet`` image also from another grid (its CT's), resampled. ``warnings`` notes that, a mask
-    placed whole voxels off, and segments named alike united."""
+    """The structures of mask volume ``path`` (``name`` in the case) on ``image``'s grid (of a
+    map of very many labels, those the ``roles``' structure names name); on a ``pet`` image also
+    from another grid (its CT's), resampled. ``warnings`` notes that, a mask placed whole voxels
+    off, and segments named alike united."""
     with catch_warnings(record=True) as caught:
         simplefilter("always", MaskResampled)
         simplefilter("always", MaskShifted)
         simplefilter("always", SegmentsUnited)
-        structures = label_structures(path, name, image, resample=pet)
+        structures = label_structures(path, name, image, resample=pet, roles=roles or ())
     noted = (MaskResampled, MaskShifted, SegmentsUnited)
     warnings += [str(w.message) for w in caught if w.category in noted]
     return structures

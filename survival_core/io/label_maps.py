@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from functools import reduce
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
-from survival_core.io.volume import MAX_LABELS, distinct_values, read_layered_masks, whole_labels
+from survival_core.io.volume import (
+    MANY_LABELS,
+    MAX_LABELS,
+    distinct_values,
+    read_layered_masks,
+    whole_labels,
+)
 
 #: A 3D Slicer segmentation header key naming a segment, its label value or its layer.
 SEGMENT_KEY = re.compile(r"Segment(\d+)_(Name|LabelValue|Layer)")
@@ -111,13 +118,21 @@ class SegmentsUnited(UserWarning):
 
 
 def label_structures(
-    path: Path | str, shown: str, reference: sitk.Image, resample: bool = False
+    path: Path | str,
+    shown: str,
+    reference: sitk.Image,
+    resample: bool = False,
+    roles: Iterable[str] = (),
 ) -> dict[str, sitk.Image]:
     """A mask per label (of each layer) of the volume at ``path`` on ``reference``'s grid (with
-    ``resample`` also from another grid), by structure name. Segments the header names alike (3D
-    Slicer allows it: two lesions each called 'GTV') are one structure, their union, with a
-    :class:`SegmentsUnited` warning: the last one alone was kept, without a word."""
-    masks = read_layered_masks(path, reference, name=f"mask {shown}", resample=resample)
+    ``resample`` also from another grid), by structure name; of a map of very many labels, per
+    label the structure names ``roles`` give name (:func:`named_labels`). Segments the header
+    names alike (3D Slicer allows it: two lesions each called 'GTV') are one structure, their
+    union, with a :class:`SegmentsUnited` warning: the last one alone was kept, without a word."""
+    named = named_labels(roles, shown)
+    masks = read_layered_masks(
+        path, reference, name=f"mask {shown}", resample=resample, named=named
+    )
     by_name: dict[str, list[LayerLabel]] = {}
     for key, name in label_names(path, shown, list(masks)).items():
         by_name.setdefault(name, []).append(key)
@@ -135,6 +150,15 @@ def label_structures(
                 stacklevel=2,
             )
     return {name: reduce(sitk.Or, [masks[k] for k in keys]) for name, keys in by_name.items()}
+
+
+def named_labels(names: Iterable[str], shown: str) -> list[LayerLabel]:
+    """The (layer, label) pairs that structure ``names`` give of the file ``shown``
+    ('segmentations.nii.gz:10' -> (0, 10); 'seg.nrrd:1.2' -> (1, 2))."""
+    labels = [n.rpartition(":")[2] for n in names if n != shown and label_file(n) == shown]
+    return [
+        (int(layer or 0), int(label)) for layer, _, label in (v.rpartition(".") for v in labels)
+    ]
 
 
 def structure_names(path: Path | str, shown: str) -> list[str]:
@@ -163,16 +187,10 @@ def present_labels(layers: list[np.ndarray | None]) -> list[LayerLabel] | None:
     return found
 
 
-#: Most labels, and largest label value, of a map of many labels (TotalSegmentator's one-file
-#: output: 117 organs, labels 1-117); beyond, whole non-negative values are an image's (an MR's
-#: 1,499 values were called labels).
-MANY_LABELS = 255
-
-
 def labels_beyond_limit(layers: list[np.ndarray | None]) -> int | None:
     """How many labels a layer of a volume's :func:`label_layers` holds when its values are those
     of a label map, more than :data:`~.volume.MAX_LABELS` of them but at most
-    :data:`MANY_LABELS`, numbered up to it; None otherwise."""
+    :data:`~.volume.MANY_LABELS`, numbered up to it; None otherwise."""
     labelled = [labels for labels in layers if labels is not None]
     if not labelled or len(labelled) < len(layers):
         return None

@@ -23,7 +23,7 @@ import math
 import struct
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -582,6 +582,10 @@ def _voxel_ml(image: sitk.Image) -> float:
 
 #: Most labels a label map may hold; a volume with more values is an image, not a mask.
 MAX_LABELS = 64
+#: Most labels, and largest label value, of a map of many labels (TotalSegmentator's one-file
+#: output: 117 organs, labels 1-117), read for the labels a role names alone; beyond, whole
+#: non-negative values are an image's (an MR's 1,499 values were called labels).
+MANY_LABELS = 255
 
 
 #: How far a mask's value may lie from a whole number and still be that label: float32 rounding
@@ -629,13 +633,19 @@ def read_label_masks(
 
 
 def read_layered_masks(
-    path: Path | str, reference: sitk.Image, *, name: str, resample: bool = False
+    path: Path | str,
+    reference: sitk.Image,
+    *,
+    name: str,
+    resample: bool = False,
+    named: Collection[tuple[int, int]] = (),
 ) -> dict[tuple[int, int], sitk.Image]:
     """Read a mask, a label map, or a segmentation stored in layers (several values per voxel:
     3D Slicer keeps overlapping segments, a tumour inside its organ, in separate layers) as one
     uint8 0/1 mask per ``(layer, non-zero label)`` on ``reference``'s grid (``resample``: also
     from another grid, :func:`on_image_grid`); an empty layer adds none, an empty file raises
-    :class:`MaskError`."""
+    :class:`MaskError`. Of a map of more than :data:`MAX_LABELS` labels, only the ``named``
+    (layer, label) pairs (those a role names) are read."""
     image = _read_image(path, layers=True)
     n_layers = image.GetNumberOfComponentsPerPixel()
     masks: dict[tuple[int, int], sitk.Image] = {}
@@ -643,7 +653,13 @@ def read_layered_masks(
         component = image if n_layers == 1 else sitk.VectorIndexSelectionCast(image, layer)
         shown = f"{name} ({Path(path).name})" + (f" layer {layer}" if n_layers > 1 else "")
         placed = on_image_grid(reference, component, "the image", shown, resample)
-        found = _label_masks(placed, reference, f"{name} ({path})", allow_empty=n_layers > 1)
+        found = _label_masks(
+            placed,
+            reference,
+            f"{name} ({path})",
+            allow_empty=n_layers > 1,
+            named=[label for at, label in named if at == layer],
+        )
         masks.update({(layer, label): mask for label, mask in found.items()})
     if not masks:
         raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
@@ -651,9 +667,14 @@ def read_layered_masks(
 
 
 def _label_masks(
-    image: sitk.Image, reference: sitk.Image, shown: str, allow_empty: bool = False
+    image: sitk.Image,
+    reference: sitk.Image,
+    shown: str,
+    allow_empty: bool = False,
+    named: Collection[int] = (),
 ) -> dict[int, sitk.Image]:
-    """One uint8 0/1 mask per non-zero label of ``image`` (on ``reference``'s grid already)."""
+    """One uint8 0/1 mask per non-zero label of ``image`` (on ``reference``'s grid already); of
+    a map of many labels, per ``named`` label (:func:`_named_of_many`)."""
     array = sitk.GetArrayViewFromImage(image)
     values = distinct_values(array)
     whole = whole_labels(values)
@@ -681,16 +702,37 @@ def _label_masks(
     if not labels and not allow_empty:
         raise MaskError(f"{shown} is empty: no voxel is inside the mask.")
     if len(labels) > MAX_LABELS:
-        raise MaskError(
-            f"{shown} holds {len(labels)} different values; a mask or label map holds at "
-            f"most {MAX_LABELS} labels. Is it an image?"
-        )
+        labels = _named_of_many(labels, named, shown)
     masks = {}
     for label in labels:
         mask = sitk.GetImageFromArray((array == label).astype(np.uint8))
         mask.CopyInformation(reference)
         masks[label] = mask
     return masks
+
+
+def _named_of_many(labels: list[int], named: Collection[int], shown: str) -> list[int]:
+    """The ``named`` labels of a map of more than :data:`MAX_LABELS` (a one-file output of every
+    organ, TotalSegmentator's --ml), which one label of is cheap to read; :class:`MaskError`
+    when none is named or held, or when the values are an image's (beyond :data:`MANY_LABELS`)."""
+    if len(labels) > MANY_LABELS or labels[-1] > MANY_LABELS:
+        raise MaskError(
+            f"{shown} holds {len(labels)} different values; a mask or label map holds at "
+            f"most {MAX_LABELS} labels ({MANY_LABELS} where a role names its label). Is it an "
+            "image?"
+        )
+    taken = [label for label in labels if label in named]
+    if not taken:
+        raise MaskError(
+            f"{shown} holds {len(labels)} different values ({labels[0]}-{labels[-1]}), more "
+            f"than the {MAX_LABELS} labels a mask or label map is read with whole."
+            + (f" It holds no label {', '.join(map(str, sorted(named)))}." if named else "")
+            + " A one-file map of every organ (TotalSegmentator's --ml): name the label a role "
+            "takes (the file's name, a colon and the label value, e.g. ':10'), or give the "
+            "organ's own mask file. A probability map scaled to 0-255: threshold it into a "
+            "binary mask."
+        )
+    return taken
 
 
 def read_mask(
