@@ -364,6 +364,49 @@ def test_a_label_map_named_for_the_gtv_with_several_labels_asks_which(tmp_path: 
     np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
 
 
+def test_asking_which_label_is_the_gtv_says_how_on_each_path(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """pyradiomics' real lung1 CT with 'gtv.nii.gz' holding the tumour (2) and its lung around it
+    (1): the refusal asked to 'say which label is the GTV', but score and extract have no option
+    to say it. It names the Case page's role choice and the case folder's roles.json (whose
+    example, written there, loads the tumour), and in an import the ROI map."""
+    import json
+
+    from scipy import ndimage
+
+    from survival_core.cohort.importer import import_images
+
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    label = sitk.ReadImage(str(source / "lung1_label.nrrd"))
+    tumour = sitk.GetArrayFromImage(label) > 0
+    around = ndimage.binary_dilation(tumour, iterations=4) & ~tumour
+    labels = sitk.GetImageFromArray((around * 1 + tumour * 2).astype(np.uint8))
+    labels.CopyInformation(label)
+    case = tmp_path / "download" / "P1"
+    case.mkdir(parents=True)
+    (case / "image.nrrd").write_bytes((source / "lung1_image.nrrd").read_bytes())
+    sitk.WriteImage(labels, str(case / "gtv.nii.gz"))
+
+    with pytest.raises(RTStructError) as refusal:
+        load_case(case)
+    said = str(refusal.value)
+    assert "on the Case page, by its role choice; for a case folder (score, extract), in a " in said
+    example = said.rpartition("roles.json beside its files: ")[2].rstrip(".")
+    assert json.loads(example) == {"gtv": ["gtv.nii.gz:2"]}
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    reason = result.outcomes[0].reason
+    assert (
+        "Say which label is the GTV (e.g. 'gtv.nii.gz:2'; several for their union) in the "
+        in reason
+    )
+    assert "ROI map (--roi-map FILE" in reason and "roles.json" not in reason
+    (case / "roles.json").write_text(example)
+    np.testing.assert_array_equal(load_case(case).mask_array("gtv"), tumour)
+
+
 @pytest.mark.parametrize("zipped", [False, True])
 def test_an_upload_of_a_label_map_named_for_the_gtv_asks_which_label(
     tmp_path: Path, zipped: bool

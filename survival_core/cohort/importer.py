@@ -83,6 +83,7 @@ from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import (
     SAY_WHICH,
     VOLUME_MODALITIES,
+    WHERE_TO_SAY,
     normalise_roles,
     role_candidates,
     why_not_the_gtv,
@@ -101,6 +102,12 @@ IMPORT_VERSION = "1"
 _SAY_WHICH_HERE = (
     "Say which structure is which: an ROI map (--roi-map FILE, or the Cohort page's ROI map), "
     "e.g. 'default: {gtv: [label.nrrd]}'."
+)
+#: Where an import says which structures fill a role (the loader's words name the Case page and
+#: a case folder's roles.json).
+_WHERE_TO_SAY_HERE = (
+    "in the ROI map (--roi-map FILE, or the Cohort page's ROI map), under 'default:' or the "
+    "patient's case id"
 )
 #: How to choose among a patient's image series in an import, which has no option to name one.
 _SAY_WHICH_SERIES_HERE = (
@@ -957,6 +964,7 @@ def _in_import(err: RadSurvError, staging: Path) -> str:
     return (
         str(err)
         .replace(SAY_WHICH, _SAY_WHICH_HERE)
+        .replace(WHERE_TO_SAY, _WHERE_TO_SAY_HERE)
         .replace(f"{staging} holds", "The patient's files in the download hold")
         .replace(SAY_WHICH_SERIES, _SAY_WHICH_SERIES_HERE)
     )

@@ -9,6 +9,7 @@ never taken for the organ that hosts the tumour.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from survival_core.io.label_maps import labels_by_shared_file
 from survival_core.io.structures import (
     SAY_WHICH,
     SITE_ORGANS,
+    WHERE_TO_SAY,
     alternative_gtvs,
     not_united,
     role_candidates,
@@ -175,7 +177,7 @@ def _refuse_labels_of_one_file(names: list[str]) -> None:
             f"{file} holds {len(labels)} labels ({', '.join(map(repr, labels))}): its name "
             "does not say which is the GTV (a tumour and its organ, or a primary and its "
             f"nodes). Say which label is the GTV (e.g. {labels[-1]!r}; several for their "
-            "union)."
+            f"union) {WHERE_TO_SAY}: {json.dumps({'gtv': [labels[-1]]})}."
         )
 
 
@@ -238,7 +240,9 @@ def assign_roles(
         _refuse_labels_of_one_file(chosen["gtv"])
         if alternative := alternative_gtvs(found.gtv, list(by_key)):
             shown = [by_key[k] for k in alternative]
-            raise RTStructError(f"{not_united(shown)}. Say which structure is the GTV.")
+            raise RTStructError(
+                f"{not_united(shown)}. Say which structure is the GTV ({WHERE_TO_SAY})."
+            )
         if len(found.gtv) > 1:
             warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
     masks = {
@@ -264,7 +268,8 @@ def assign_roles(
                 f"{s}: {', '.join(repr(by_key[k]) for k in found.organs[s])}" for s in hosting
             )
             raise RTStructError(
-                f"Several organs could host the tumour ({listed}). Say which structure is the organ."
+                f"Several organs could host the tumour ({listed}). Say which structure is the "
+                f"organ ({WHERE_TO_SAY})."
             )
         if hosting:
             case_site = case_site or hosting[0]

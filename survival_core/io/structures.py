@@ -366,9 +366,15 @@ _OTHER_SCRIPT = r"[^\W\d_A-Za-z]+"
 #: What such a word stands as in words and labels: a qualifier not read, kept without its letters
 #: (it may be a patient's name), so that 'GTV' and 'GTV_旧' are told apart (never united).
 _UNREAD = "other"
+#: Where a case says which structures fill its roles, which a refusal asking for them names (an
+#: import replaces it with its ROI map): score, explain, report and extract have no option for it.
+WHERE_TO_SAY = (
+    "on the Case page, by its role choice; for a case folder (score, extract), in a roles.json "
+    "beside its files"
+)
 #: How a refusal of a case's structures ends: the user says which structure plays which role (an
 #: import replaces it with how to say so there).
-SAY_WHICH = "Say which structure is which."
+SAY_WHICH = f'Say which structure is which ({WHERE_TO_SAY}: {{"gtv": ["<its name>"]}}).'
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
 #: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
