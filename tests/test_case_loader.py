@@ -425,7 +425,10 @@ def test_voxels_without_a_value_inside_a_structure_are_refused(tmp_path: Path) -
 def test_a_gtv_cut_by_the_edge_of_the_scan_is_warned_about(shared_data, tmp_path):
     """lung1 cropped through its tumour kept 488 of the GTV's 837 voxels, and its volume and
     diameter were given as the tumour's without a word. A GTV reaching a face of the image
-    (not the one slice of a 2-D image) is said; the whole real lung1 case is not flagged."""
+    (not the one slice of a 2-D image) is said; the whole real lung1 case is not flagged. Cut
+    just past its last slice, the GTV's voxels are all there but 90 of its 107 features changed
+    (the half slice past the edge resampled as the edge): the warning named the volume and shape
+    features alone."""
     image = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_image.nrrd"))
     label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_label.nrrd"))
     whole = tmp_path / "whole"
@@ -441,6 +444,12 @@ def test_a_gtv_cut_by_the_edge_of_the_scan_is_warned_about(shared_data, tmp_path
     sitk.WriteImage(label[:, :, middle:], str(cut / "gtv.nrrd"))
     (warning,) = [w for w in load_case(cut).warnings if "edge of the image" in w]
     assert "(first z plane)" in warning
+    past = tmp_path / "past"  # cut just past the tumour: all its voxels, but not its surround
+    past.mkdir()
+    sitk.WriteImage(image[:, :, : int(z[-1]) + 1], str(past / "image.nrrd"))
+    sitk.WriteImage(label[:, :, : int(z[-1]) + 1], str(past / "gtv.nrrd"))
+    (warning,) = [w for w in load_case(past).warnings if "edge of the image" in w]
+    assert "(last z plane)" in warning and "intensity and texture features differ" in warning
 
 
 @pytest.mark.parametrize(

@@ -771,7 +771,9 @@ def _cut_by_edge(gtv: sitk.Image | None) -> list[str]:
     """A warning when the GTV reaches a face of the image (an axis of one voxel aside: a 2-D
     image's slice): the tumour may go on beyond the scan, and its volume, diameters and shape
     are then of the part scanned (a lung tumour cut by the field of view kept 488 of its 837
-    voxels without a word)."""
+    voxels without a word); its intensity and texture features change too, as resampling gives
+    the half voxel past the edge the edge's values (lung1 cut just past its tumour: the same
+    voxels, yet 90 of 107 features changed, its first-order mean by 29 HU)."""
     inside = None if gtv is None else sitk.GetArrayViewFromImage(gtv)
     if inside is None or not inside.any():
         return []
@@ -783,8 +785,10 @@ def _cut_by_edge(gtv: sitk.Image | None) -> list[str]:
         return []
     return [
         f"The GTV reaches the edge of the image ({', '.join(faces)}): the tumour may go on "
-        "beyond the scan, so its volume, diameters and shape features are of the part scanned. "
-        "Check that the scan covers the whole tumour."
+        "beyond the scan, so its volume, diameters and shape features are of the part scanned, "
+        "and its intensity and texture features differ from those of a scan going on (on the "
+        "features' grid, the half voxel past the edge takes the edge's values, not the tissue "
+        "beyond). Check that the scan covers the whole tumour."
     ]
 
 
