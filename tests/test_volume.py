@@ -490,3 +490,41 @@ def test_a_volume_too_large_uncompressed_is_refused_from_its_header(tmp_path, ki
         read_volume(path)
     said = "2,306,867,200 bytes uncompressed, over the 2,147,483,648 (2 GiB) accepted"
     assert (said in str(err.value)) is refused
+
+
+def _unplaced(path: Path) -> Path:
+    """``path`` (an uncompressed NIfTI) with qform_code and sform_code 0: a header placing the
+    volume nowhere, as tools writing raw arrays (and Analyze converters) leave it."""
+    import struct
+
+    with open(path, "r+b") as header:
+        header.seek(252)  # qform_code, sform_code: int16
+        header.write(struct.pack("<2h", 0, 0))
+    return path
+
+
+def test_a_nifti_placed_nowhere_is_said(shared_data: Path, tmp_path: Path) -> None:
+    """pyradiomics' real lung1 CT and GTV as NIfTI whose headers place nothing: both read at
+    origin 0 without a word, and the GTV alone so was refused showing origin (0, 0, 0) without
+    saying its header holds no placement."""
+    import re
+
+    from survival_core.io.case_loader import load_case
+
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    image = sitk.ReadImage(str(source / "lung1_image.nrrd"))
+    label = sitk.ReadImage(str(source / "lung1_label.nrrd"))
+    nowhere = "its header does not place the volume (qform_code and sform_code 0)"
+    for case, unplaced in {"both": ("image.nii", "gtv.nii"), "mask": ("gtv.nii",)}.items():
+        (tmp_path / case).mkdir()
+        for name, volume in (("image.nii", image), ("gtv.nii", label)):
+            sitk.WriteImage(volume, str(tmp_path / case / name))
+            if name in unplaced:
+                _unplaced(tmp_path / case / name)
+    said = load_case(tmp_path / "both").warnings
+    assert sorted(w.partition(":")[0] for w in said if nowhere in w) == ["gtv.nii", "image.nii"]
+    refused = rf"origin \(0, 0, 0\) mm(.|\n)*gtv.nii: {re.escape(nowhere)}"
+    with pytest.raises(GeometryError, match=refused):
+        load_case(tmp_path / "mask")

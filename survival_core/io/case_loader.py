@@ -655,9 +655,9 @@ def _load_volumes(
         try:
             listed = [n for names in explicit.values() for n in names]
             found = _structures_on(image, v, name, modality == "PT", warnings, listed)
-        except (GeometryError, MaskError):
+        except (GeometryError, MaskError) as err:
             if name in named_masks or is_mask_like(v, root):
-                raise
+                raise _with_placement(err, [images[0], v]) from None
             layers = label_layers(v)  # read once: a label map's error stands, an image is noted
             if present_labels(layers) is not None:
                 raise
@@ -712,6 +712,18 @@ def _volume_companions(volumes: list[Path], root: Path, modality: str) -> dict[s
         if key is not None and not is_mask_like(v, root):
             by_key.setdefault(key, []).append(v)
     return {k: found[0] for k, found in by_key.items() if len(found) == 1}
+
+
+def _with_placement(err: Exception, files: list[Path]) -> Exception:
+    """``err`` refusing a mask off its image's grid, with what the ``files``' NIfTI headers say
+    of their placement (none, or two that disagree): often why (a mask written without one was
+    refused showing origin (0, 0, 0), not why)."""
+    notes = [w for w in map(nifti_placement_warning, files) if w is not None]
+    return (
+        GeometryError(f"{err}\n{' '.join(notes)}")
+        if notes and isinstance(err, GeometryError)
+        else err
+    )
 
 
 def _structures_on(

@@ -319,14 +319,20 @@ def nifti_placement_warning(path: Path | str) -> str | None:
     sform (both set) disagree. ITK and nibabel read the sform, but ITK the qform when the sform
     is not a rotation with spacing (sheared: a registration tool's affine), which the warning
     then says; either way a header that contradicts itself was edited or written by a buggy
-    tool: a mask 3 voxels off its image passed unnoticed. None for other files and agreeing
-    headers."""
+    tool: a mask 3 voxels off its image passed unnoticed. A header placing it nowhere (both
+    codes 0: origin 0, axes as stored) is said too. None for other files and agreeing headers."""
     if not str(path).lower().endswith((".nii", ".nii.gz")):
         return None
     try:
         header = _nifti_header(read_head(path)[0])
     except OSError:
         return None
+    if header is not None and header.qform_code <= 0 and header.sform_code <= 0:
+        return (
+            f"{Path(path).name}: its header does not place the volume (qform_code and "
+            "sform_code 0), so it was read at origin (0, 0, 0) with its axes as stored: it "
+            "lines up only with files placed alike. Check the tool that wrote it."
+        )
     if header is None or header.qform_code <= 0 or header.sform_code <= 0:
         return None
     last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
