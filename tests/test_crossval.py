@@ -16,6 +16,7 @@ from survival_core.evaluation import splits
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models import make_model
 from survival_core.workflows.crossval import cross_validate, holdout_metrics, run_fold
+from tests.small_cohorts import gbsg2_subset
 
 
 @pytest.fixture(scope="module")
@@ -372,3 +373,23 @@ def test_a_fold_whose_model_learned_nothing_is_noted():
         "all its training patients the same risk: it learned nothing from them (`fit` refuses "
         "such a model), and its test patients count as ties (c-index 0.5)"
     ]
+
+
+def test_a_forest_that_learned_nothing_ranks_no_one_when_the_folds_are_pooled():
+    """40 GBSG2 patients with 6 events: a forest of 15-patient leaves cannot split its 27
+    training patients and gives them all one risk. Its float SD (1e-16) was taken for spread:
+    z-scoring blew the rounding noise up to -1 / +1 per fold, which ranked the patients by their
+    fold: a pooled c-index of 0.37 with an interval and a td-AUC of 0.35 for a model that learned
+    nothing."""
+    X, y = gbsg2_subset(6, 34)
+    folds = splits.nested_cv(y["event"], n_repeats=1, n_folds=3, seed=0)
+    factory = partial(make_model, "rsf", min_samples_leaf=15, n_estimators=50, time_points=50)
+    result = cross_validate(X, y, factory, folds, n_bootstrap=100)
+    assert (result.folds["c_index"] == 0.5).all()
+    assert (result.oof["risk"] == 0).all()
+    assert result.summary["c_index"] == 0.5
+    assert all(v == 0.5 for v in result.summary["td_auc"].values() if v is not None)
+    notes = result.summary["preprocessing_notes"]
+    assert any(
+        "every fold's model gave all its patients one risk, so the slope" in n for n in notes
+    )

@@ -37,6 +37,7 @@ from survival_core.models.selection import (
 )
 from survival_core.workflows.crossval import cross_validate
 from survival_core.workflows.training import ModelMaker
+from tests.small_cohorts import gbsg2_subset
 
 #: Small, fast candidates (seconds on 2 cores) covering a linear, a forest and a boosted model.
 FAST = [
@@ -498,3 +499,15 @@ def test_a_candidate_that_failed_is_a_warning_not_only_a_line_of_selection_json(
     auto.fit(gbsg2["X"], gbsg2["y"])
     (warning,) = [w for w in auto.selection_["warnings"] if "failed" in w]
     assert warning.startswith("Candidate discrete(edges=[0, 1, 2]) failed and was left out:")
+
+
+def test_a_candidate_that_learned_nothing_ranks_no_one_in_the_comparison():
+    """40 GBSG2 patients with 6 events: the forest of 15-patient leaves gives every training
+    patient of a fold one risk; its float SD (1e-16) z-scored rounding noise to +-1 per fold, and
+    the comparison reported it at a pooled c-index of 0.37 instead of the 0.5 of ties."""
+    X, y = gbsg2_subset(6, 34)
+    folds = splits.nested_cv(y["event"], 1, 3, seed=0)
+    maker = ModelMaker("auto", {"candidates": FAST[:3], "inner_folds": 3})
+    result = cross_validate(X, y, maker, folds, n_bootstrap=50)
+    forest = result.comparison.set_index("model").loc[Candidate.from_dict(FAST[2]).label]
+    assert forest["c_index"] == 0.5 and forest["fold_c_index_mean"] == 0.5

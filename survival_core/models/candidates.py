@@ -26,6 +26,7 @@ from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError, RadSurvError
 from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import concordance_columns
+from survival_core.evaluation.standardisation import z_scores
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel
 from survival_core.models.reduction import make_reduction
 from survival_core.models.registry import MODELS, is_linear_cox
@@ -280,7 +281,7 @@ def inner_predictions(
                 risk_z[:, k] = np.nan
                 fold_c[:, k] = np.nan
                 break
-            risk_z[fold.test, k] = (test - train.mean()) / (train.std() or 1.0)
+            risk_z[fold.test, k] = z_scores(test, train)
             fold_c[f, k] = concordance_columns(event[fold.test], time[fold.test], test[:, None])[0]
     pooled_c = concordance_columns(event, time, np.nan_to_num(risk_z))
     pooled_c[list(errors)] = np.nan

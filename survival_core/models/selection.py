@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ConfigError, InputError
+from survival_core.evaluation.standardisation import risk_standardisation, standardised
 from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel, check_times
 from survival_core.models.baseline import BreslowBaseline
@@ -274,7 +275,7 @@ class _CandidateChoice(SurvivalModel):
         fitted = self._ensemble_risk(
             train_z
         )  # recalibration leaves the winner's z-scores as they are
-        self.ensemble_scale_ = (float(fitted.mean()), float(fitted.std()) or 1.0)
+        self.ensemble_scale_ = tuple(float(v) for v in risk_standardisation(fitted))
         self.preprocessor_.notes_ = list(self._chosen().preprocessor_.notes_)
         self.reduction_ = None
         self.selection_ = self._report(
@@ -288,15 +289,16 @@ class _CandidateChoice(SurvivalModel):
         return self.members_[self.chosen_]
 
     def _set_scales(self, frame: pd.DataFrame) -> np.ndarray:
-        """Keep (mean, SD) of each member's risk on its training rows, to z-score its risks;
-        returns those training rows' z-scored risks (NaN for a failed member)."""
+        """Keep (mean, SD) of each member's risk on its training rows, to z-score its risks (SD 0:
+        the member gave them all one risk, and ranks no one); returns those training rows'
+        z-scored risks (NaN for a failed member)."""
         self.scales_ = np.zeros((len(self.members_), 2))
         train_z = np.full((len(frame), len(self.members_)), np.nan)
         for k, (candidate, member) in enumerate(zip(self.candidates_, self.members_, strict=True)):
             if member is not None:
                 risk = member.predict_risk(candidate.select(frame))
-                self.scales_[k] = risk.mean(), risk.std() or 1.0
-                train_z[:, k] = (risk - self.scales_[k, 0]) / self.scales_[k, 1]
+                self.scales_[k] = risk_standardisation(risk)
+                train_z[:, k] = standardised(risk, *self.scales_[k])
         return train_z
 
     def _recalibrate(
@@ -306,7 +308,7 @@ class _CandidateChoice(SurvivalModel):
         from survival_core.evaluation.risk_groups import cox_coefficient
 
         winner = self._chosen()
-        if not hasattr(winner, "coef_"):
+        if not hasattr(winner, "coef_") or self.scales_[self.chosen_, 1] == 0:  # one risk: no slope
             self.slope_ = None
             return
         slope_z = cox_coefficient((event, time), inner_z)[0]
@@ -316,7 +318,7 @@ class _CandidateChoice(SurvivalModel):
             winner.covariance_ = winner.covariance_ * self.slope_**2
         risk = winner._risk_matrix(winner._matrix(self.candidates_[self.chosen_].select(frame)))
         winner.baseline_ = BreslowBaseline().fit(risk, event, time)
-        self.scales_[self.chosen_] = risk.mean(), risk.std() or 1.0
+        self.scales_[self.chosen_] = risk_standardisation(risk)
 
     def _report(
         self,
@@ -372,8 +374,9 @@ class _CandidateChoice(SurvivalModel):
         out = np.full((len(frame), len(self.members_)), np.nan)
         for k, (candidate, member) in enumerate(zip(self.candidates_, self.members_, strict=True)):
             if member is not None:
-                mean, sd = self.scales_[k]
-                out[:, k] = (member.predict_risk(candidate.select(frame)) - mean) / sd
+                out[:, k] = standardised(
+                    member.predict_risk(candidate.select(frame)), *self.scales_[k]
+                )
         return out
 
     def _ensemble_risk(self, risks_z: np.ndarray) -> np.ndarray:
@@ -386,8 +389,7 @@ class _CandidateChoice(SurvivalModel):
         risks = self._member_risks_z(X)
         out = {c.label: risks[:, k] for k, c in enumerate(self.candidates_) if self.members_[k]}
         out[AUTO] = risks[:, self.chosen_]
-        mean, sd = self.ensemble_scale_
-        out[ENSEMBLE] = (self._ensemble_risk(risks) - mean) / sd
+        out[ENSEMBLE] = standardised(self._ensemble_risk(risks), *self.ensemble_scale_)
         return out
 
     @property
@@ -476,10 +478,13 @@ class EnsembleSurvival(_CandidateChoice):
 
     def member_terms(self) -> list[tuple[Candidate, SurvivalModel, float]]:
         """(candidate, fitted model, weight / risk SD) of each member with a weight: the ensemble
-        risk is the sum of these times the member's risk, plus a constant (for attributions)."""
+        risk is the sum of these times the member's risk, plus a constant (for attributions; 0
+        for a member of one risk, which :func:`standardised` gives 0)."""
+        used = np.flatnonzero(self.weights_ > 0)
+        factors = standardised(self.weights_[used], 0.0, self.scales_[used, 1])
         return [
-            (self.candidates_[k], self.members_[k], float(self.weights_[k] / self.scales_[k, 1]))
-            for k in np.flatnonzero(self.weights_ > 0)
+            (self.candidates_[k], self.members_[k], float(f))
+            for k, f in zip(used, factors, strict=True)
         ]
 
     def _state(self, folder: Path) -> dict[str, Any]:

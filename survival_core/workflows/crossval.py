@@ -56,6 +56,7 @@ from survival_core.evaluation.concordance import (
 )
 from survival_core.evaluation.risk_groups import RiskGroupCut, constant_columns
 from survival_core.evaluation.splits import Fold
+from survival_core.evaluation.standardisation import z_scores
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel, survival_reach
 from survival_core.models.tabular import UNSEEN, unseen_levels_noted
@@ -143,14 +144,6 @@ def holdout_metrics(
     return out
 
 
-def _z_scores(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``values`` standardised (column by column) against ``reference``, a fold model's training
-    predictions: its test risks, and its event probabilities by each horizon, before the folds
-    are pooled."""
-    scale = reference.std(axis=0)
-    return (values - reference.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-
-
 def run_fold(
     fold: Fold,
     X: pd.DataFrame,
@@ -235,10 +228,10 @@ def run_fold(
         **metrics,
         "test": fold.test,
         "risk": risk,
-        "risk_z": _z_scores(risk, train_risk),
+        "risk_z": z_scores(risk, train_risk),
         "survival": survival,
         "survival_at_horizons": at_horizons,
-        "event_z": _z_scores(event_by, train_event),
+        "event_z": z_scores(event_by, train_event),
         "high": high,
         "features_used": len(model.features_used_),
         "notes": [*model.preprocessor_.notes_, *(f"test rows: {note}" for note in unseen)],
@@ -337,6 +330,13 @@ def cross_validate(
     except InputError as err:  # a few test patients: the c-index stands, its interval does not
         ci = Estimate(harrell_c_index(y[tested], oof_risk[tested]), np.nan, np.nan, "none")
         notes.append(f"c-index: {err}")
+    calibration = pooled_calibration(y[tested], oof, tested, horizons, notes)
+    if calibration and constant_columns(oof_risk[tested][:, None])[0]:
+        notes.append(
+            f"Calibration at {calibration['horizon']:g} days: every fold's model gave all its "
+            f"patients one risk, so the slope ({calibration['slope']:.3g}) measures only how the "
+            "folds' baseline survival differs, not a ranking the model learned."
+        )
     summary = {
         "n": int(tested.sum()),
         "n_folds": len(folds),
@@ -348,7 +348,7 @@ def cross_validate(
         "td_auc": {f"{h:g}": pooled[f"td_auc_{h:g}"] for h in horizons},
         "ibs": pooled["ibs"],
         **_fold_spread(fold_table, notes),
-        "calibration": pooled_calibration(y[tested], oof, tested, horizons, notes),
+        "calibration": calibration,
         "preprocessing_notes": notes,
     }
     comparison = None
