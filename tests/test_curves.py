@@ -324,3 +324,27 @@ def test_a_model_giving_everyone_the_same_risk_gets_no_card():
     assert np.ptp(risk) == 0
     with pytest.raises(InputError, match="same risk .* learned nothing"):
         build_card("rsf", y, risk, clinical_columns=[])
+
+
+def test_a_card_with_no_event_in_one_group_keeps_its_log_rank(tmp_path):
+    """40 GBSG2 patients, a marker equal to the event: all 6 events fall in the high-risk group.
+    Only the hazard ratio is infinite; the card dropped the log-rank test with it (p = 0.004 by
+    lifelines), leaving no test of the separation and no reason."""
+    from lifelines.statistics import logrank_test
+
+    from tests.small_cohorts import gbsg2_subset
+
+    X, y = gbsg2_subset(6, 34)
+    X = X.assign(marker=y["event"].astype(float))
+    risk = make_model("coxph").fit(X, y).predict_risk(X)
+    card = build_card("coxph", y, risk, clinical_columns=[])
+    high = RiskGroupCut.from_dict(card.cut).assign(risk).astype(bool)
+    assert not y["event"][~high].any()
+    reference = logrank_test(y["time"][high], y["time"][~high], y["event"][high], y["event"][~high])
+    loaded = ModelCard.load(card.save(tmp_path).parent)
+    strata = loaded.stratification
+    assert strata["logrank"]["p_value"] == pytest.approx(reference.p_value, rel=1e-6)
+    assert strata["logrank"]["chi2"] == pytest.approx(reference.test_statistic, rel=1e-6)
+    assert strata["hazard_ratio"] is None
+    assert strata["hazard_ratio_note"].startswith("Both risk groups need at least one event")
+    assert loaded.stratification_result().logrank.p_value == pytest.approx(reference.p_value)

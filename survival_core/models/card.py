@@ -31,6 +31,7 @@ from survival_core.evaluation.risk_groups import (
     StratificationResult,
     constant_columns,
     kaplan_meier,
+    logrank_test,
     stratify,
 )
 from survival_core.outcome import survival_arrays
@@ -55,8 +56,11 @@ def _arrays(curve: dict[str, Any]) -> dict[str, Any]:
     return {k: v if k == "level" else np.asarray(v, dtype=float) for k, v in curve.items()}
 
 
-def _stratification_dict(result: StratificationResult) -> dict[str, Any]:
-    """``result`` as JSON, less the per-patient groups (the card's cut of its training risks)."""
+def _stratification_dict(
+    result: StratificationResult, hazard_ratio_note: str | None = None
+) -> dict[str, Any]:
+    """``result`` as JSON, less the per-patient groups (the card's cut of its training risks),
+    with why the hazard ratio is missing when it is (``hazard_ratio_note``)."""
     return {
         "km": {
             str(g): {
@@ -66,6 +70,7 @@ def _stratification_dict(result: StratificationResult) -> dict[str, Any]:
         },
         "logrank": None if result.logrank is None else asdict(result.logrank),
         "hazard_ratio": None if result.hazard_ratio is None else asdict(result.hazard_ratio),
+        **({"hazard_ratio_note": hazard_ratio_note} if hazard_ratio_note else {}),
     }
 
 
@@ -178,6 +183,26 @@ def last_follow_up(card: ModelCard) -> float:
     return max((max(curve["time"], default=0.0) for curve in curves), default=0.0)
 
 
+def _training_stratification(
+    y: np.ndarray, training_risk: np.ndarray, cut: RiskGroupCut
+) -> tuple[StratificationResult, str | None]:
+    """The training cohort's risk groups under ``cut`` (:func:`stratify`), and why the hazard
+    ratio is missing when it is: with no event in one group it is infinite, but the log-rank test
+    stands (all 6 events of a 40-patient cohort in the high group: p = 0.004, which the card
+    dropped with the ratio)."""
+    try:
+        return stratify(y, training_risk, cut), None
+    except InputError as err:  # no event in a group: no finite hazard ratio
+        event, time = survival_arrays(y)
+        high = cut.assign(training_risk)
+        km = {g: kaplan_meier((event[high == g], time[high == g])) for g in (0, 1)}
+        try:
+            logrank = logrank_test((event, time), high)
+        except InputError:  # one group is empty: no test either
+            logrank = None
+        return StratificationResult(high, km, logrank, None), str(err)
+
+
 def build_card(
     model_name: str,
     y: np.ndarray,
@@ -208,19 +233,14 @@ def build_card(
         )
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
     event, time = survival_arrays(y)
-    try:
-        result = stratify(y, training_risk, cut)
-    except InputError:  # too few events in a group (tiny cohorts): the curves alone
-        high = cut.assign(training_risk)
-        km = {g: kaplan_meier((event[high == g], time[high == g])) for g in (0, 1)}
-        result = StratificationResult(high, km, None, None)
+    result, why = _training_stratification(y, training_risk, cut)
     return ModelCard(
         model=model_name,
         n=int(event.size),
         n_events=int(event.sum()),
         training_risk=np.sort(training_risk).tolist(),
         cut=cut.to_dict(),
-        stratification=_stratification_dict(result),
+        stratification=_stratification_dict(result, why),
         apparent_c_index=float(harrell_c_index(y, training_risk)),
         clinical_columns=clinical_columns,
         radiomics_settings=radiomics_settings,
