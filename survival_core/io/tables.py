@@ -7,6 +7,7 @@ outcome are dropped with a note, never silently kept or filled.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -445,44 +446,86 @@ def _without_row_labels(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
 TIME_COPY_RHO = 0.95
 
 
-#: Fewest patients of each outcome (event, none) and of each category, and most categories, of
-#: a column judged to tell them apart: beyond, a real predictor may do so by chance (a category
-#: of one patient always holds one outcome alone; of 12 patients, a strong binary one might).
-_FEWEST_TO_TELL = 10
-_FEWEST_IN_A_LEVEL = 5
+#: Below this chance of matching the event exactly by chance (:func:`chance_of_exact_split`), a
+#: column that does is the event in disguise; at or above it, a real predictor might (a category
+#: of one patient always holds one outcome alone; 3 events among 40 patients fill a given
+#: 3-patient level once in 9,880), and the match is said but the column kept. (A fixed count of
+#: 10 events kept a copy of the event matching all 9 events and 31 censored patients, a chance of
+#: 1 in 273 million, unsaid.)
+CHANCE_TO_TELL = 1e-4
+#: A match more likely than this by chance says nothing (3 patients of distinct values).
+CHANCE_TO_NOTE = 0.01
+#: Most categories of a column judged to tell the outcomes apart (more: a measurement).
 _MOST_LEVELS_TO_TELL = 4
 
 
-def tells_the_event(values: pd.Series, event: pd.Series) -> str:
-    """Why a variable is the event in disguise ("" if it is not): filled only for the patients
-    with the event, or only for the others (flchain's cause of death, an ADaM EVNTDESC or
-    CNSDTDSC), or of a few categories each held by one outcome alone (an ADaM SRCDOM: 'DS' for
-    the deaths, 'SV' for the last visits): as a predictor it hands the model the outcome (an
-    ADaM export's CV c-index 0.86 for 0.66)."""
+@dataclass(frozen=True)
+class EventMatch:
+    """How a column matches the event exactly (``how``) and the chance of that by chance."""
+
+    how: str
+    chance: float
+
+    @property
+    def why(self) -> str:
+        """Why the column is left out, when it is (:attr:`tells`)."""
+        return f"{self.how}: it tells the outcome, it does not predict it"
+
+    @property
+    def tells(self) -> bool:
+        """Whether the match is too unlikely by chance for a predictor: the event in disguise."""
+        return self.chance < CHANCE_TO_TELL
+
+
+def chance_of_exact_split(sizes: Iterable[int], events: int) -> float:
+    """The chance that ``events`` patients drawn at random among groups of ``sizes`` (a column's
+    categories, or its filled and empty cells) fill whole groups only: the hypergeometric chance
+    that a column of these group sizes, unrelated to the outcome, matches the event exactly."""
+    sizes = [int(size) for size in sizes]
+    ways = sum(
+        sum(chosen) == events
+        for r in range(1, len(sizes))
+        for chosen in itertools.combinations(sizes, r)
+    )
+    return ways / math.comb(sum(sizes), events)
+
+
+def event_match(values: pd.Series, event: pd.Series) -> EventMatch | None:
+    """How a variable matches the event exactly (None if it does not): filled only for the
+    patients with the event, or only for the others (flchain's cause of death, an ADaM EVNTDESC
+    or CNSDTDSC), or of a few categories each held by one outcome alone (an ADaM SRCDOM: 'DS' for
+    the deaths, 'SV' for the last visits)."""
     known = event.notna().to_numpy()
     died = event[known].astype(bool).to_numpy()
-    if min(died.sum(), (~died).sum()) < _FEWEST_TO_TELL:
-        return ""
+    if died.all() or not died.any():
+        return None
     present = values[known].notna().to_numpy()
     if (present == died).all() or (present != died).all():
         whose = "with the event" if present[died].all() else "without the event"
-        return (
-            f"filled only for the patients {whose} (a cause of death, an event's "
-            "description): it tells the outcome, it does not predict it"
+        return EventMatch(
+            f"filled only for the patients {whose} (a cause of death, an event's description)",
+            chance_of_exact_split((present.sum(), (~present).sum()), int(died.sum())),
         )
     kept = values[known][present]
     if kept.nunique() > _MOST_LEVELS_TO_TELL:  # a measurement (a radiomics table is wide)
-        return ""
+        return None
     written = pd.Series(kept.astype(str).to_numpy())
     with_event, without = set(written[died[present]]), set(written[~died[present]])
-    enough = written.value_counts().min() >= _FEWEST_IN_A_LEVEL
-    if enough and with_event and without and not with_event & without:
-        return (
-            f"its values tell the patients with the event ({_levels(with_event)}) from "
-            f"the others ({_levels(without)}) exactly: it tells the outcome, it does not "
-            "predict it"
-        )
-    return ""
+    if not with_event or not without or with_event & without:
+        return None
+    return EventMatch(
+        f"its values tell the patients with the event ({_levels(with_event)}) from the others "
+        f"({_levels(without)}) exactly",
+        chance_of_exact_split(written.value_counts(), int(died[present].sum())),
+    )
+
+
+def tells_the_event(values: pd.Series, event: pd.Series) -> str:
+    """Why a variable is the event in disguise ("" if it is not): it matches the event exactly
+    (:func:`event_match`) where chance would do so less than :data:`CHANCE_TO_TELL` of the time;
+    as a predictor it hands the model the outcome (an ADaM export's CV c-index 0.86 for 0.66)."""
+    match = event_match(values, event)
+    return match.why if match is not None and match.tells else ""
 
 
 def _levels(values: set[str]) -> str:
@@ -494,13 +537,21 @@ def _levels(values: set[str]) -> str:
 def _without_event_copies(X: pd.DataFrame, event: pd.Series, notes: list[str]) -> pd.DataFrame:
     """``X`` without the columns that tell the event (:func:`tells_the_event`), said in
     ``notes``: a table made elsewhere may hold a cause of death or an event's description."""
-    told = {c: why for c in X.columns if (why := tells_the_event(X[c], event))}
+    matches = {c: match for c in X.columns if (match := event_match(X[c], event))}
+    told = {c: m.why for c, m in matches.items() if m.tells}
     if told:
         notes.append(
             "Left out as the event in disguise, not predictors: "
             + "; ".join(f"{c}: {why}" for c, why in told.items())
             + "."
         )
+    notes += [
+        f"Kept, though it matches the event exactly: {c} ({m.how}), which a variable unrelated "
+        f"to the outcome does by chance about once in {1 / m.chance:,.0f} with this few "
+        "patients; check it is no copy of the outcome (a cause of death, a status)."
+        for c, m in matches.items()
+        if CHANCE_TO_TELL <= m.chance < CHANCE_TO_NOTE
+    ]
     return X.drop(columns=list(told))
 
 
