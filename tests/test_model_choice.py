@@ -511,3 +511,35 @@ def test_a_candidate_that_learned_nothing_ranks_no_one_in_the_comparison():
     result = cross_validate(X, y, maker, folds, n_bootstrap=50)
     forest = result.comparison.set_index("model").loc[Candidate.from_dict(FAST[2]).label]
     assert forest["c_index"] == 0.5 and forest["fold_c_index_mean"] == 0.5
+
+
+def test_an_auto_model_that_kept_no_variable_is_refused_for_what_it_is(tmp_path):
+    """60 GBSG2 patients with 9 events, exported awkwardly (a one-patient grade, a 3-patient
+    flag, missing nodes among the events): auto chose the LASSO-Cox by the one-SE rule, which
+    kept no coefficient, and `fit` refused it advising 'fewer parameters (coxph, coxnet)' and
+    forest leaf sizes. The refusal now names the choice, that it kept no variable, and the best
+    inner c-index."""
+    from survival_core.errors import InputError
+    from survival_core.workflows.training import train_model
+
+    X, y = load_gbsg2()
+    table = X.astype({c: str for c in X.select_dtypes("category")}).reset_index(drop=True)
+    table.insert(0, "event", y["cens"].astype(int))
+    table.insert(0, "time", y["time"])
+    table.insert(0, "case_id", [f"G{i:04d}" for i in range(len(table))])
+    rows = [table[table.event == e].sample(n, random_state=7) for e, n in ((1, 9), (0, 51))]
+    awkward = pd.concat(rows).sort_values("case_id")
+    awkward.loc[awkward.index[0], "tgrade"] = "IV"
+    awkward["rare"] = 0
+    awkward.loc[awkward.index[[1, 2, 3]], "rare"] = 1
+    awkward.loc[awkward.index[awkward.event == 1][:5], "pnodes"] = np.nan
+    awkward.to_csv(path := tmp_path / "awkward.csv", index=False)
+    candidates = [{"model": "lasso_cox"}, {"model": "coxph", "params": {"penalizer": 1.0}}]
+    with pytest.raises(InputError) as refused:
+        train_model([path], "auto", {"candidates": candidates}, tmp_path / "model")
+    said = str(refused.value)
+    assert "gives all 60 training patients the same risk" in said
+    assert "It predicts with lasso_cox, the simplest candidate within one standard error" in said
+    assert "which kept no variable (every coefficient 0)" in said
+    assert re.search(r"the best inner cross-validated c-index of any candidate was 0\.\d{3} ", said)
+    assert "coxnet" not in said and "forest" not in said

@@ -91,6 +91,15 @@ class SurvivalModel:
         """What the risk score is (higher = worse), as the pages and reports name it."""
         return "log relative hazard" if self.uses_baseline else "the model's own scale"
 
+    def why_one_risk(self) -> str:
+        """What to do when the fitted model gives every training patient the same risk (`fit`
+        refuses it, :func:`~survival_core.models.card.build_card`)."""
+        return (
+            "With few patients, fit a model with fewer parameters (coxph, coxnet); a forest "
+            "needs smaller minimum leaf and split sizes, a network more epochs or another "
+            "learning rate."
+        )
+
     @property
     def curves_may_cross(self) -> bool:
         """Whether two patients' survival curves can cross, so that the one of higher risk may

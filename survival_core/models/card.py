@@ -218,18 +218,18 @@ def build_card(
     horizon: float | None = None,
     cv: dict[str, Any] | None = None,
     sites: Iterable[str] | None = None,
+    why_one_risk: str = "",
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows
     (``sites``: the training cases' cancer sites, when their cohort says).
     A model that gives every training patient the same risk is refused: it learned nothing,
-    and its percentiles and risk groups would be empty words (a forest on 12 patients)."""
+    and its percentiles and risk groups would be empty words (a forest on 12 patients); the
+    refusal ends with ``why_one_risk`` (:meth:`SurvivalModel.why_one_risk`: why, what to do)."""
     training_risk = np.asarray(training_risk, dtype=float)
     if training_risk.size and constant_columns(training_risk[:, None])[0]:
         raise InputError(
             f"The fitted {model_name} gives all {training_risk.size} training patients the same "
-            f"risk ({training_risk[0]:.4g}): it learned nothing from them. With few patients, "
-            "fit a model with fewer parameters (coxph, coxnet); a forest needs smaller minimum "
-            "leaf and split sizes, a network more epochs or another learning rate."
+            f"risk ({training_risk[0]:.4g}): it learned nothing from them. {why_one_risk}"
         )
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
     event, time = survival_arrays(y)

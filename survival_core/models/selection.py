@@ -408,9 +408,37 @@ class _CandidateChoice(SurvivalModel):
     def _chosen_input(self, X: Any) -> pd.DataFrame:
         return self.candidates_[self.chosen_].select(as_frame(X))
 
+    def _predicting(self) -> list[int]:
+        """Indices of the candidates this model predicts with."""
+        return [self.chosen_]
+
     def _reporting_members(self) -> list[SurvivalModel]:
         """The fitted members whose curves this model's survival is made of."""
         return [self._chosen()]
+
+    def why_one_risk(self) -> str:
+        """Why every training patient gets one risk: the candidate(s) predicted with kept no
+        variable (or gave one risk), and how far above chance (0.5) the best candidate's inner
+        c-index was; the plain advice of fewer parameters would send the user to the very
+        penalised Cox models that kept nothing."""
+        used = self._predicting()
+        names = ", ".join(self.candidates_[k].label for k in used)
+        how = (
+            f", the simplest candidate {self.selection_['choice_rule']},"
+            if self.name == AUTO
+            else ", the candidate(s) it weights,"
+        )
+        kept_none = all(not np.any(getattr(self.members_[k], "coef_", 1.0)) for k in used)
+        scored = [c for c in self.selection_["candidates"] if c["inner_c_index"] is not None]
+        best = max(scored, key=lambda c: c["inner_c_index"])
+        return (
+            f"It predicts with {names}{how} which "
+            + ("kept no variable (every coefficient 0)" if kept_none else "gives them all one risk")
+            + f"; the best inner cross-validated c-index of any candidate was "
+            f"{best['inner_c_index']:.3f} ({best['label']}; 0.5 is chance): these "
+            f"{self.selection_['events']} events show no signal the candidates could learn. Give "
+            "more patients or events, or fewer and stronger variables."
+        )
 
     @property
     def survival_until(self) -> float:  # type: ignore[override]
@@ -473,8 +501,11 @@ class EnsembleSurvival(_CandidateChoice):
             total += self.weights_[k] * member.predict_survival(candidate.select(frame), times)
         return total
 
+    def _predicting(self) -> list[int]:
+        return [int(k) for k in np.flatnonzero(self.weights_ > 0)]
+
     def _reporting_members(self) -> list[SurvivalModel]:
-        return [self.members_[k] for k in np.flatnonzero(self.weights_ > 0)]
+        return [self.members_[k] for k in self._predicting()]
 
     def member_terms(self) -> list[tuple[Candidate, SurvivalModel, float]]:
         """(candidate, fitted model, weight / risk SD) of each member with a weight: the ensemble

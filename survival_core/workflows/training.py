@@ -234,6 +234,7 @@ def train_model(
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
+        why_one_risk=model.why_one_risk(),
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
         sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
