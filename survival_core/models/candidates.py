@@ -45,6 +45,25 @@ def few_events_per_variable(n_events: int, n_columns: int) -> bool:
     return n_events / max(1, n_columns) < FEW_EVENTS_PER_VARIABLE
 
 
+#: Models that guard their own variables on small data: the penalty chosen by inner CV, or the
+#: choice's own small-data warnings.
+SELF_GUARDED = frozenset({"coxnet", "lasso_cox", "auto", "ensemble"})
+
+
+def too_few_events(model_name: str, n_events: int, n_variables: int) -> str:
+    """The start of a caution when a model ``model_name`` fits ``n_variables`` on ``n_events``
+    (fewer than :data:`FEW_EVENTS_PER_VARIABLE` per variable), "" when there is none to give:
+    a self-guarded model (:data:`SELF_GUARDED`) or no variable (an image model)."""
+    if model_name in SELF_GUARDED or not n_variables:
+        return ""
+    if not few_events_per_variable(n_events, n_variables):
+        return ""
+    return (
+        f"{n_events} event(s) for {n_variables} variable(s) ({n_events / n_variables:.1f} per "
+        f"variable, fewer than {FEW_EVENTS_PER_VARIABLE:g})"
+    )
+
+
 def candidate_variables(X: pd.DataFrame) -> int:
     """How many variables a model of table ``X`` estimates: its model matrix's columns (a
     category of k levels is k - 1 of them; identifiers, constant and mostly missing columns none),

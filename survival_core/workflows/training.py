@@ -28,32 +28,21 @@ def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
     return [Path(cohort) / "manifest.csv"] if isinstance(cohort, str | Path) else []
 
 
-#: Models that guard their own variables on small data: the penalty chosen by inner CV, or the
-#: choice's own small-data warnings.
-_SELF_GUARDED = frozenset({"coxnet", "lasso_cox", "auto", "ensemble"})
-
-
 def _few_events_warning(
     model_name: str, table: ModelTable, model: SurvivalModel, apparent: float
 ) -> list[str]:
     """A warning when the rows hold fewer than 10 events per variable the model uses (after a
     reduction's selection; a coxph fitted on 1 event and 9 variables was saved with an apparent
     c-index of 1.0, unwarned)."""
-    from survival_core.models.candidates import few_events_per_variable
+    from survival_core.models.candidates import too_few_events
 
-    events, variables = int(table.y["event"].sum()), len(model.features_used_)
-    if (
-        model_name in _SELF_GUARDED
-        or not variables
-        or not few_events_per_variable(events, variables)
-    ):
-        return []  # no variable: an image model's ('3 events for 0 variables')
+    few = too_few_events(model_name, int(table.y["event"].sum()), len(model.features_used_))
+    if not few:
+        return []
     return [
-        f"{events} event(s) for {variables} variable(s) ({events / variables:.1f} per "
-        f"variable, fewer than 10): the model overfits, and its apparent c-index "
-        f"({apparent:.3f}) overstates what new patients would see. Cross-validate it "
-        "(--cv-repeats), let a penalty chosen by cross-validation shrink it (coxnet, lasso_cox), "
-        "or give fewer variables."
+        f"{few}: the model overfits, and its apparent c-index ({apparent:.3f}) overstates what "
+        "new patients would see. Cross-validate it (--cv-repeats), let a penalty chosen by "
+        "cross-validation shrink it (coxnet, lasso_cox), or give fewer variables."
     ]
 
 
