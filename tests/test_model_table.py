@@ -552,3 +552,14 @@ def test_the_chance_of_an_exact_match_is_the_hypergeometric_one(sizes, events):
         if sum(chosen) == events
     )
     assert chance_of_exact_split(sizes, events) == pytest.approx(expected, rel=1e-9)
+
+
+def test_features_naming_only_a_column_left_out_say_why(tmp_path):
+    """`--features marker` where marker was left out as the event in disguise said only 'No
+    feature column matches', as if the table had none."""
+    from survival_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"No feature column matches 'marker' among those kept"):
+        load_model_table([_gbsg2_with_marker(tmp_path, 9, 31)], features="marker")
+    with pytest.raises(ConfigError, match="Left out as the event in disguise"):
+        load_model_table([_gbsg2_with_marker(tmp_path, 9, 31)], features="marker")

@@ -751,7 +751,8 @@ def load_model_table(
             raise ConfigError(f"--features is not a valid regular expression: {err}") from err
         X = X[[c for c in X.columns if pattern.search(str(c))]]
         if X.empty:
-            raise ConfigError(f"No feature column matches {features!r}.")
+            said = f" among those kept ({' '.join(notes)})" if notes else ""
+            raise ConfigError(f"No feature column matches {features!r}{said}.")
     # to the microday: 730 days written in months came back as 730.0000000000001, after the
     # 2-year horizon (its td-AUC differed from the same table's in days)
     days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)
