@@ -201,3 +201,29 @@ def test_chance_matches_of_coarse_columns_are_not_taken_for_renamed_patients(vet
     assert note.startswith("5 of the external cohort's 65 patients have a development patient's")
     with pytest.raises(InputError, match="the same patients, re-identified"):
         _renamed_patients(own, few, columns, "clinical.csv")
+
+
+def test_fit_keeps_its_notes_in_the_summary_and_the_card(tmp_path):
+    """`fit --json` and card.json left out the notes said on stderr (a coefficient with no
+    finite estimate): 40 GBSG2 patients with 3 events and a marker equal to the event, fitted
+    without a penalty."""
+    from survival_core.models.card import ModelCard
+    from survival_core.workflows.training import train_model
+    from tests.small_cohorts import gbsg2_subset
+
+    X, y = gbsg2_subset(3, 37)
+    table = X.assign(
+        case_id=[f"G{i:03d}" for i in range(len(X))],
+        time=y["time"],
+        event=y["event"].astype(int),
+        marker=y["event"].astype(int),
+    )
+    table.to_csv(path := tmp_path / "small.csv", index=False)
+    summary = train_model(
+        [path], "coxph", {"penalizer": 0.0}, tmp_path / "model", features="marker"
+    )
+    kept, unbounded = summary["notes"]
+    assert kept.startswith("Kept, though it matches the event exactly: marker")
+    assert unbounded.startswith("The Cox coefficient(s) of 'marker' (SE ")
+    assert "have no finite estimate" in unbounded
+    assert ModelCard.load(tmp_path / "model").notes == summary["notes"]

@@ -118,6 +118,9 @@ class ModelCard:
     #: The cancer sites of the training cases (their cohort manifest's ``site``); empty when
     #: unknown (a model fitted on tables alone).
     sites: list[str] = field(default_factory=list)
+    #: What the table reading and the fit noted (a column left out, a coefficient without a
+    #: finite estimate): said on stderr by `fit`, and kept with the model.
+    notes: list[str] = field(default_factory=list)
     created: str = ""
     radsurv_version: str = __version__
 
@@ -219,9 +222,11 @@ def build_card(
     cv: dict[str, Any] | None = None,
     sites: Iterable[str] | None = None,
     why_one_risk: str = "",
+    notes: Iterable[str] = (),
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows
-    (``sites``: the training cases' cancer sites, when their cohort says).
+    (``sites``: the training cases' cancer sites, when their cohort says; ``notes``: what the
+    table reading and the fit noted).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients); the
     refusal ends with ``why_one_risk`` (:meth:`SurvivalModel.why_one_risk`: why, what to do)."""
@@ -250,5 +255,6 @@ def build_card(
         tables=tables or [],
         cv=cv,
         sites=sorted(sites or []),
+        notes=list(notes),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )

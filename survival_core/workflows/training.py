@@ -205,6 +205,7 @@ def train_model(
         )
     for note in model.preprocessor_.notes_:
         say(f"note: {note}")
+    notes = [*table.notes, *model.preprocessor_.notes_]  # kept in the card and the summary too
     risk = model.predict_risk(table.X)
     schema = schema_beside(tables)
     own = set(schema.names) if schema is not None else set()
@@ -224,6 +225,7 @@ def train_model(
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
         why_one_risk=model.why_one_risk(),
+        notes=notes,
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
         sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
@@ -248,4 +250,5 @@ def train_model(
         "apparent_c_index": card.apparent_c_index,
         "cv_c_index": None if cv_summary is None else cv_summary["c_index"],
         **({"warnings": warnings} if warnings else {}),
+        **({"notes": notes} if notes else {}),
     }
