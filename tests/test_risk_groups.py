@@ -220,3 +220,28 @@ def test_univariate_cox_of_skewed_real_columns_matches_scikit_survival():
         )
         assert fit.converged, column
         assert fit.coef[0] / fit.sd[0] == pytest.approx(reference.coef_[0], rel=1e-6), column
+
+
+def test_a_median_on_the_highest_tied_risk_still_makes_two_groups(tmp_path):
+    """GBSG2 under a Cox model of hormonal therapy alone: 440 of 686 patients (no therapy) share
+    the higher risk, the median landed on it, everybody was 'low', and `fit` failed with 'A
+    Kaplan-Meier curve needs at least one patient'. The cut goes below the tie: the two arms."""
+    from survival_core.cli.main import main
+
+    X, y = load_gbsg2()
+    table = pd.DataFrame({"horTh": X["horTh"], "time": y["time"], "event": y["cens"].astype(int)})
+    table.to_csv(path := tmp_path / "gbsg2.csv", index_label="case_id")
+    out = tmp_path / "m"
+    argv = ["fit", "--table", str(path), "--model", "coxph", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    card = json.loads((out / "card.json").read_text())
+    assert set(card["stratification"]["km"]) == {"0", "1"}
+    risk = np.asarray(card["training_risk"])
+    cut = RiskGroupCut.from_dict(card["cut"])
+    high = cut.assign(risk)
+    assert high.sum() == (X["horTh"] == "no").sum() == 440
+    expected = lifelines_logrank(
+        y["time"][X["horTh"] == "no"], y["time"][X["horTh"] == "yes"],
+        y["cens"][X["horTh"] == "no"], y["cens"][X["horTh"] == "yes"],
+    ).p_value  # fmt: skip
+    assert card["stratification"]["logrank"]["p_value"] == pytest.approx(expected, rel=1e-6)

@@ -404,6 +404,19 @@ def check_youden_horizon(
         ) from err
 
 
+def _median_cut(risk: np.ndarray) -> float:
+    """The median of the training ``risk``; where it is the highest risk (more than half the
+    patients tied at the top: a Cox model of one yes/no variable), the boundary below the tie, so
+    that both groups hold patients (at the median everybody was 'low', and the card failed with
+    'A Kaplan-Meier curve needs at least one patient')."""
+    median = float(np.median(risk))
+    rounding = CUT_RTOL * max(1.0, abs(median))
+    below = risk[risk < median - rounding]
+    if (risk > median + rounding).any() or not below.size:
+        return median
+    return float((below.max() + median) / 2.0)
+
+
 class RiskGroupCut:
     """A risk threshold learned on training data: ``fit(y_train, risk_train)``, then ``assign``."""
 
@@ -425,7 +438,7 @@ class RiskGroupCut:
         event, time = survival_arrays(y_train)
         risk = risk_array(risk_train, time.size)
         if self.method == "median":
-            self.threshold_ = float(np.median(risk))
+            self.threshold_ = _median_cut(risk)
             return self
         roc = cumulative_dynamic_roc((event, time), (event, time), risk, self.horizon)
         best = int(np.argmax(roc.true_positive_rate - roc.false_positive_rate))
