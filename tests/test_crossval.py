@@ -411,3 +411,25 @@ def test_cv_on_few_events_per_variable_gives_fits_caution():
     notes = lasso.summary["preprocessing_notes"]
     assert not [n for n in notes if "per variable" in n]
     assert "The c-index and its interval rest on 5 events (fewer than 20)" in " ".join(notes)
+
+
+def test_the_integrated_brier_score_stays_inside_the_training_follow_up(gbsg2):
+    """A test fold followed up longer than its training fold, whose last time is a censoring:
+    the grid ran past it, where the censoring survival is 0, and the IBS was left empty without a
+    word (it had weighted the patients alive there by 0). It is taken over the grid the training
+    follow-up covers."""
+    from survival_core.evaluation.brier import integrated_brier_score
+
+    _, y = gbsg2
+    order = np.argsort(y["time"])
+    y_train, y_test = y[order[:450]], y[order[150:]]
+    last = y_train["time"].max()
+    grid = np.linspace(y_test["time"].min(), y_test["time"].max(), 30)
+    survival = np.exp(-np.outer(np.ones(len(y_test)), grid) / 3000.0)
+    notes: list[str] = []
+    risk = np.zeros(len(y_test))
+    metrics = holdout_metrics(y_train, y_test, risk, survival, grid, grid[:0], survival, notes)
+    inside = grid < last
+    assert (~inside).sum() > 5 and not notes
+    expected = integrated_brier_score(y_train, y_test, survival[:, inside], grid[inside])
+    assert metrics["ibs"] == pytest.approx(expected, abs=1e-12)

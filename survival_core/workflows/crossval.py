@@ -137,11 +137,16 @@ def holdout_metrics(
         except InputError as err:
             if notes is not None:
                 notes.append(f"td-AUC at {h:g} days: {err}")
-    keep = grid[(grid >= time.min()) & (grid < time.max())]
+    # inside the training follow-up too: past its last censoring the weights are undefined
+    reach = min(time.max(), survival_arrays(y_train)[1].max())
+    keep = grid[(grid >= time.min()) & (grid < reach)]
     if survival is not None and keep.size >= 2:
         columns = np.isin(grid, keep)
-        with contextlib.suppress(InputError):
+        try:
             out["ibs"] = integrated_brier_score(y_train, y_test, survival[:, columns], keep)
+        except InputError as err:
+            if notes is not None:
+                notes.append(f"Integrated Brier score: {err}")
     return out
 
 
