@@ -200,3 +200,25 @@ def test_a_missing_organ_is_refused_without_naming_another_preset() -> None:
         assign_roles({"GTVp": NECK_GTV}, {}, ("gtv", "organ"), "lung")
     message = str(refused.value)
     assert "organ_minus_gtv ROI: wei2021's, or --roi" in message and "preset's" not in message
+
+
+def test_gtvs_inside_or_around_one_another_are_one_tumour_not_lesions() -> None:
+    """GTV-like structures found by name were united whatever their geometry: a second drawing
+    inside the first, or a ring around it, made a tumour larger than any drawn. Lesions that
+    touch are still united."""
+    inner, outer = _box((4, 10), (10, 16), (10, 16)), _box((4, 10), (8, 18), (8, 18))
+    with pytest.raises(RTStructError, match="'GTV_1' and 'Tumor_2' overlap"):
+        assign_roles({"GTV_1": inner, "Tumor_2": outer}, {}, ("gtv",))
+    ring = sitk.GetImageFromArray((_voxels_of(outer) & ~_voxels_of(inner)).astype(np.uint8))
+    with pytest.raises(RTStructError, match="'Tumor_2' is drawn around 'GTV_1' \\(a ring"):
+        assign_roles({"GTV_1": inner, "Tumor_2": ring}, {}, ("gtv",))
+    beside = _box((4, 10), (10, 16), (16, 20))  # touching one face of the first
+    out = assign_roles({"GTV_1": inner, "GTV_2": beside}, {}, ("gtv",))
+    assert _voxels_of(out.masks["gtv"]).sum() == 6 * 6 * 10
+    assert "The GTV is the union of 'GTV_1', 'GTV_2'." in out.warnings
+    chosen = assign_roles({"GTV_1": inner, "Tumor_2": outer}, {"gtv": ["GTV_1"]}, ("gtv",))
+    assert _voxels_of(chosen.masks["gtv"]).sum() == 6 * 6 * 6
+
+
+def _voxels_of(mask: sitk.Image) -> np.ndarray:
+    return sitk.GetArrayFromImage(mask).astype(bool)

@@ -253,6 +253,37 @@ def test_drawings_of_one_tumour_are_not_united() -> None:
     assert map_roles(["GTV", "Edema"]) == {"gtv": ["GTV"]}
 
 
+@pytest.mark.parametrize(
+    "other",
+    ["GTV_edit", "GTV_corrected", "GTV_modified", "GTV_new", "GTV_T1", "GTV_DL", "GTV_STAPLE",
+     "GTV_reader2", "GTV_R1", "GTV_4D", "GTV_MIP", "GTV_ph50", "GTV_erode", "gtv "],
+)  # fmt: skip
+def test_edits_readers_phases_and_images_of_one_gtv_are_not_united(other: str) -> None:
+    """Other drawings of one tumour (an edit, a reader's, a 4D CT's phase, another image, the
+    same name twice) were united with the GTV: the user picks."""
+    assert alternative_gtvs(["GTV", other]) == ["GTV", other]
+    with pytest.raises(RTStructError, match="look like drawings of one tumour"):
+        map_roles(["GTV", other])
+    # two readers, two phases: told apart by their numbers, never taken for lesions 1 and 2
+    assert alternative_gtvs(["GTV_R1", "GTV_R2"]) == ["GTV_R1", "GTV_R2"]
+    assert alternative_gtvs(["GTV_ph0", "GTV_ph50"]) == ["GTV_ph0", "GTV_ph50"]
+
+
+@pytest.mark.parametrize(
+    "rim", ["GTV_Rim", "GTV_Halo", "GTV_peri", "Tumor_peri", "GTV_border", "GTV_edge", "GTV_wall"]
+)
+def test_a_gtvs_rim_is_never_a_role(rim: str) -> None:
+    """A ring around the GTV (its rim, halo, peritumoral zone) was united into the GTV."""
+    assert match_role(rim) is None
+    assert map_roles(["GTV", rim]) == {"gtv": ["GTV"]}
+
+
+def test_lesions_and_a_primary_with_its_nodes_are_still_united() -> None:
+    for names in (["GTV_1", "GTV_2"], ["GTVp", "GTVn"], ["GTV_T", "GTV_N"], ["GTV_L", "GTV_R"],
+                  ["GTV_T1_1", "GTV_T1_2"], ["GTV", "GTV_LN"], ["GTV-1", "GTV-1 (2)"]):  # fmt: skip
+        assert map_roles(names) == {"gtv": names}
+
+
 def test_a_refusal_finding_no_gtv_says_why_each_target_was_set_aside() -> None:
     """An 'IGTV' alone (a 4D CT's motion envelope) got 'No structure is recognised as the GTV'
     with nothing saying why, which reads as a bug."""

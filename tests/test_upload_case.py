@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import zipfile
 
@@ -434,7 +435,11 @@ def test_a_plan_beside_the_sarcoma_ct_is_left_out_and_the_case_says_so(shared_da
 def _sarcoma_plan(shared_data, tmp_path, rois: dict[str, str]) -> bytes:
     """The real sarcoma CT with an RTSTRUCT of its real GTV and other structures, named as a
     planning system names them (``rois``: name -> 'gtv', 'node' (a ball far from the GTV),
-    'slab' (the slices above the tumour) or 'box' (a box holding the tumour)), zipped."""
+    'slab' (the slices above the tumour), 'box' (a box holding the tumour), 'rim' (a ring 4
+    voxels wide around the GTV, the GTV its hole) or 'edit' (the GTV grown by 3 voxels in
+    plane, an edited copy)), zipped."""
+    from scipy import ndimage
+
     from survival_core.io.dicom_write import write_ct_series, write_rtstruct
     from tests.dicom_fixtures import zip_bytes
 
@@ -449,6 +454,10 @@ def _sarcoma_plan(shared_data, tmp_path, rois: dict[str, str]) -> bytes:
     shapes["slab"][z[-1] + 3 :, 40:-40, 40:-40] = 1
     shapes["box"] = np.zeros_like(gtv)
     shapes["box"][max(z[0] - 2, 0) : z[-1] + 3, 20:-20, 20:-20] = 1
+    in_plane = np.ones((1, 3, 3), bool)
+    grown = ndimage.binary_dilation(gtv.astype(bool), in_plane, iterations=4)
+    shapes["rim"] = (grown & ~gtv.astype(bool)).astype(np.uint8)
+    shapes["edit"] = ndimage.binary_dilation(gtv.astype(bool), in_plane, 3).astype(np.uint8)
 
     def image(array: np.ndarray) -> sitk.Image:
         mask = sitk.GetImageFromArray(array)
@@ -505,3 +514,46 @@ def test_versions_of_one_gtv_are_never_united(shared_data, tmp_path):
     case = load_upload(contents, {"gtv": ["GTV"]})
     gtv = sitk.GetArrayFromImage(case.masks["gtv"])
     assert np.array_equal(gtv, sitk.GetArrayFromImage(case.structures["GTV"]))
+
+
+@pytest.mark.parametrize(
+    ("plan", "refusal"),
+    [
+        ({"GTV": "gtv", "Tumour_zone": "rim"}, "'Tumour_zone' is drawn around 'GTV' (a ring"),
+        ({"GTV": "gtv", "GTV_A": "edit"}, "'GTV' and 'GTV_A' overlap (most of the smaller"),
+    ],
+)
+def test_a_gtv_and_its_rim_or_another_drawing_are_never_united(
+    shared_data, tmp_path, plan, refusal
+):
+    """The sarcoma's GTV beside a ring around it, or an edited copy, under names no list knows:
+    the rim (617 mL with the 365 mL GTV) or the copy was united into the GTV. Their geometry
+    says one tumour: the load refuses naming both; the GTV the user picks loads alone, and
+    lesions drawn apart are still united (test_a_prefilled_organ_is_checked_as_one_found_by_name)."""
+    from survival_core.errors import RTStructError
+
+    contents = describe_upload(
+        store_upload([("plan.zip", _sarcoma_plan(shared_data, tmp_path, plan))])
+    )
+    with pytest.raises(RTStructError, match=re.escape(refusal)) as err:
+        load_upload(contents, {})
+    assert "Say which structure is the GTV" in str(err.value)
+    case = load_upload(contents, {"gtv": ["GTV"]})
+    assert np.array_equal(
+        *(sitk.GetArrayFromImage(m) for m in (case.masks["gtv"], case.structures["GTV"]))
+    )
+
+
+def test_a_gtvs_rim_halo_or_edge_is_never_a_role(shared_data, tmp_path):
+    """'GTV_Rim' (a ring around the GTV) was united into it; a rim, halo, peritumoral ring, edge
+    or wall of the GTV is no tumour: the GTV alone is taken, nothing said of a union."""
+    plan = {"GTV": "gtv", "GTV_Rim": "rim", "GTV_Halo": "rim", "Tumor_peri": "rim"}
+    contents = describe_upload(
+        store_upload([("plan.zip", _sarcoma_plan(shared_data, tmp_path, plan))])
+    )
+    assert contents.suggested_roles() == {"gtv": ["GTV"]}
+    case = load_upload(contents, {})
+    assert np.array_equal(
+        *(sitk.GetArrayFromImage(m) for m in (case.masks["gtv"], case.structures["GTV"]))
+    )
+    assert not any("union" in w for w in case.warnings)

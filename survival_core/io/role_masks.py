@@ -244,6 +244,7 @@ def assign_roles(
                 f"{not_united(shown)}. Say which structure is the GTV ({WHERE_TO_SAY})."
             )
         if len(found.gtv) > 1:
+            _refuse_one_tumour_twice(chosen["gtv"], structures)
             warnings.append(f"The GTV is the union of {', '.join(map(repr, chosen['gtv']))}.")
     masks = {
         role: unite([structures[n] for n in listed]) for role, listed in chosen.items() if listed
@@ -321,12 +322,58 @@ _FACES, _TOUCHING = 1, 3
 def _around(organ: sitk.Image, gtv: sitk.Image, connectivity: int) -> tuple[bool, float]:
     """(whether the organ shares a voxel with the GTV; else the share of the GTV's one-voxel
     shell of ``connectivity`` that is organ), on the GTV's box alone (no copy of the scan)."""
-    from scipy import ndimage
-
     box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell
     organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
     if (organ_voxels & gtv_voxels).any():
         return True, 1.0  # the common case: no dilation
+    return False, _shell_share(gtv_voxels, organ_voxels, connectivity)
+
+
+def _shell_share(inside: np.ndarray, other: np.ndarray, connectivity: int) -> float:
+    """The share of the one-voxel shell of ``connectivity`` around ``inside`` (a box holding it
+    with a voxel to spare) that ``other`` covers."""
+    from scipy import ndimage
+
     neighbours = ndimage.generate_binary_structure(3, connectivity)
-    shell = ndimage.binary_dilation(gtv_voxels, structure=neighbours) & ~gtv_voxels
-    return False, float(organ_voxels[shell].mean())
+    shell = ndimage.binary_dilation(inside, structure=neighbours) & ~inside
+    return float(other[shell].mean()) if shell.any() else 0.0
+
+
+#: Share of the smaller of two GTV-like structures lying inside the other, or of one's one-voxel
+#: shell the other covers, from which they are one tumour drawn twice (an edited copy, another
+#: reader's) or a tumour and a ring around it (its rim, a peritumoral halo): separate lesions
+#: neither overlap so nor wrap one another.
+ONE_TUMOUR_SHARE = 0.5
+
+
+def _one_tumour(first: str, second: str, structures: Mapping[str, sitk.Image]) -> str | None:
+    """How two structures (masks on one grid) show one tumour, else None: they overlap (most
+    of the smaller one's voxels are the other's), or one is drawn around the other (covering
+    most of its one-voxel shell)."""
+    one, other = _voxels(structures[first]), _voxels(structures[second])
+    if not one.any() or not other.any():
+        return None
+    boxes = zip(nonzero_box(one, margin=1), nonzero_box(other, margin=1), strict=True)
+    box = tuple(slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in boxes)
+    a, b = one[box].astype(bool), other[box].astype(bool)
+    if (a & b).sum() >= ONE_TUMOUR_SHARE * min(a.sum(), b.sum()):
+        return f"{first!r} and {second!r} overlap (most of the smaller lies inside the other)"
+    for outer, inner, (x, y) in ((second, first, (a, b)), (first, second, (b, a))):
+        if _shell_share(x, y, _FACES) >= ONE_TUMOUR_SHARE:
+            return f"{outer!r} is drawn around {inner!r} (a ring: its rim or halo)"
+    return None
+
+
+def _refuse_one_tumour_twice(names: Sequence[str], structures: Mapping[str, sitk.Image]) -> None:
+    """Refuse GTV-like structures found by name that overlap or wrap one another: another drawing
+    of the tumour ('GTV_edit', 'GTV_reader2') or its rim ('GTV_Rim' around 'GTV') whatever the
+    name, which their union turned into a tumour larger than any drawn. Lesions apart, or
+    touching, are united."""
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            if how := _one_tumour(first, second, structures):
+                raise RTStructError(
+                    f"{how}: they look like one tumour drawn twice, or a "
+                    "tumour and its rim, not separate lesions, and their union is no tumour. Say "
+                    "which structure is the GTV (several only for lesions drawn apart)."
+                )

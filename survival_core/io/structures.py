@@ -140,8 +140,19 @@ _HELPER_WORDS = frozenset(
         "sib",
         "bed",
         "cavity",
-        # a part of the GTV drawn for planning or analysis: its rim, hottest or coldest part
+        # a part of the GTV drawn for planning or analysis: its rim, hottest or coldest part,
+        # and the tissue around it (a peritumoral ring: 'GTV_Rim', 'GTV_Halo', 'Tumor_peri')
         "shell",
+        "rim",
+        "halo",
+        "peri",
+        "peritumoral",
+        "peritumour",
+        "peritumor",
+        "peritumoural",
+        "border",
+        "edge",
+        "wall",
         "hot",
         "hotspot",
         "cold",
@@ -173,19 +184,31 @@ _SCRATCH_WORDS = _SCRATCH_LETTERS | frozenset(
         "ignore",
     }
 )
-#: Words telling one GTV from another drawing of the same tumour: a version, a time point, an
-#: image or a tool it was drawn on, a dose level, a sub-region ('GTV' and 'GTV_replan', 'GTV_pre'
-#: and 'GTV_post', 'GTV_CT' and 'GTV_PET', 'Enhancing tumor' and 'Whole tumor'). One such GTV
-#: alone is the GTV; GTVs that differ by these words are never united (their union is no
+#: Words telling one GTV from another drawing of the same tumour: a version or an edit, a time
+#: point or a breathing phase, an image or a tool it was drawn on, a reader, a dose level, a
+#: sub-region ('GTV' and 'GTV_replan', 'GTV_edit', 'GTV_pre' and 'GTV_post', 'GTV_CT' and
+#: 'GTV_PET', 'GTV_DL', 'GTV_STAPLE', 'GTV_MIP', 'Enhancing tumor' and 'Whole tumor'). One such
+#: GTV alone is the GTV; GTVs that differ by these words are never united (their union is no
 #: tumour): the user picks (:func:`alternative_gtvs`). Numbered GTVs ('GTV_1_CT', 'GTV_2_CT')
 #: are lesions, united.
 _ALTERNATIVE_WORDS = frozenset(
     {"replan", "replanning", "rev", "revised", "orig", "original", "initial", "final", "v",
-     "version", "wk", "week", "fx", "fraction", "cbct", "pre", "post", "preop", "postop",
-     "baseline", "followup", "fu", "auto", "manual", "ai", "gy", "cgy", "ct", "cect", "mr", "mri",
+     "version", "new", "edit", "edited", "corrected", "correction", "modified", "mod",
+     "adjusted", "adj", "updated", "wk", "week", "fx", "fraction", "cbct", "pre", "post",
+     "preop", "postop", "baseline", "followup", "fu", "auto", "manual", "ai", "dl", "deep",
+     "nnunet", "predicted", "pred", "prediction", "staple", "consensus", "reader", "rater",
+     "observer", "obs", "annotator", "phase", "ph", "mip", "aip", "minip", "avg", "average",
+     "inhale", "exhale", "erode", "eroded", "erosion", "gy", "cgy", "ct", "cect", "mr", "mri",
      "pet", "pt", "enhancing", "core", "whole", "necrotic", "necrosis", "edema", "oedema",
      "solid", "cystic", "other"}
 )  # fmt: skip
+#: Qualifiers glued to a number, read as one ('GTV_R1' and 'GTV_R2' are two readers' drawings,
+#: 'GTV_ph0' and 'GTV_ph50' two breathing phases, 'GTV_4D' a 4D CT's), and MR sequences ('GTV_T1'
+#: beside 'GTV': the tumour on another image; 'GTV_T' and 'GTV_N' stay a primary and its nodes).
+_GLUED_QUALIFIER = re.compile(
+    r"(?<![a-z])(?:(?:r|reader|rater|observer|obs|annotator|ph|phase)[_ ]?\d+|\d+d"
+    r"|t1c|t1ce|t1gd|t1n|t1w|t1|t2f|t2w|t2|flair)(?![a-z\d])"
+)
 #: Words of a tumour's sub-region (BraTS's enhancing tumour, necrotic core, oedema).
 _SUB_REGION_WORDS = frozenset(
     {"enhancing", "core", "necrotic", "necrosis", "edema", "oedema", "solid", "cystic"}
@@ -524,18 +547,27 @@ def alternative_gtvs(gtv: Sequence[str], names: Sequence[str] = ()) -> list[str]
     tumour to unite (none such, or all alike: 'GTV_1_CT', 'GTV_2_CT'; 'GTVp', 'GTVn'). A GTV
     named for a sub-region beside other sub-regions among ``names`` (all the structures) counts
     them too: BraTS's 'Enhancing tumor' beside 'Necrotic core' was taken alone as the GTV."""
-    said = [frozenset(words(n)) & _ALTERNATIVE_WORDS | unread_words(n) for n in gtv]
+    said = [_qualifiers(n) for n in gtv]
     regions = [n for n in names if n not in gtv and set(words(n)) & _SUB_REGION_WORDS]
     if regions and any(set(words(n)) & _SUB_REGION_WORDS for n in gtv):
         return [*gtv, *regions]
-    return list(gtv) if len(set(said)) > 1 else []
+    read_alike = len({tuple(words(n)) for n in gtv}) < len(gtv)  # 'GTV' and 'gtv ': one name
+    return list(gtv) if len(set(said)) > 1 or read_alike else []
+
+
+def _qualifiers(name: str) -> frozenset[str]:
+    """What tells a GTV named ``name`` from another drawing of the same tumour: its words of
+    :data:`_ALTERNATIVE_WORDS`, of another script, and its glued qualifiers ('r1', 'ph50', 't1')."""
+    glued = re.findall(_GLUED_QUALIFIER, _spelled(name).lower())
+    found = frozenset(words(name)) & _ALTERNATIVE_WORDS
+    return found | unread_words(name) | {g.replace("_", "").replace(" ", "") for g in glued}
 
 
 def not_united(names: Sequence[str]) -> str:
     """Why the GTV-like ``names`` are not united (:func:`alternative_gtvs`), for a refusal."""
     return (
-        f"{', '.join(map(repr, names))} look like drawings of one tumour (another version, time "
-        "point, image or sub-region): their union is no tumour"
+        f"{', '.join(map(repr, names))} look like drawings of one tumour (another version or "
+        "edit, reader, time point or phase, image or sub-region): their union is no tumour"
     )
 
 
