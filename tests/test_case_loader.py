@@ -163,6 +163,62 @@ def test_rtstruct_of_another_frame_of_reference_refused(tmp_path: Path) -> None:
         load_case(tmp_path / "a")
 
 
+def _sarcoma_with_a_gtv_in_another_frame(shared_data: Path, tmp_path: Path) -> Path:
+    """The real STS_001 CT and RTSTRUCT, the RTSTRUCT holding a second GTV ('GTV_2', the GTV
+    moved 45 mm to the right at 40 % size) in another frame of reference (an MR's, registered
+    elsewhere), declared in the set as a multi-frame structure set declares it."""
+    import copy
+
+    import pydicom
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    folder = tmp_path / "case"
+    shutil.copytree(source / "image", folder)
+    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    other = generate_uid()
+    roi = copy.deepcopy(rs.StructureSetROISequence[0])
+    roi.ROINumber, roi.ROIName, roi.ReferencedFrameOfReferenceUID = 99, "GTV_2", other
+    rs.StructureSetROISequence[0].ROIName = "GTV_1"
+    rs.StructureSetROISequence.append(roi)
+    contours = copy.deepcopy(rs.ROIContourSequence[0])
+    contours.ReferencedROINumber = 99
+    for contour in contours.ContourSequence:
+        points = np.asarray(contour.ContourData, float).reshape(-1, 3)
+        centre = points[:, :2].mean(axis=0)
+        points[:, :2] = centre + (points[:, :2] - centre) * 0.4 + [-45.0, 0.0]
+        contour.ContourData = [f"{v:.4f}" for v in points.ravel()]
+    rs.ROIContourSequence.append(contours)
+    frame = Dataset()
+    frame.FrameOfReferenceUID = other
+    rs.ReferencedFrameOfReferenceSequence.append(frame)
+    rs.save_as(folder / "RS.dcm")
+    return folder
+
+
+def test_a_structure_in_another_frame_of_reference_is_left_out(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """An ROI whose own frame of reference is not the image's (StructureSetROISequence) was
+    rasterised in the image's coordinates and united with the GTV (411 mL instead of 365 mL, its
+    centre 5 mm off) without a word. It is left out, with a warning naming its frame; named
+    as the GTV, it is refused."""
+    folder = _sarcoma_with_a_gtv_in_another_frame(shared_data, tmp_path)
+    case = load_case(folder)
+    assert list(case.structures) == ["GTV_1"]
+    gtv = case.mask_array("gtv")
+    assert np.array_equal(gtv, sitk.GetArrayFromImage(case.structures["GTV_1"]).astype(bool))
+    assert abs(gtv.sum() * np.prod(case.image.GetSpacing()) / 1000 - 365.3) < 0.5
+    left_out = [w for w in case.warnings if w.startswith("Structure 'GTV_2' of RS.dcm lies in")]
+    assert len(left_out) == 1 and "frame of reference" in left_out[0], case.warnings
+    assert left_out[0].endswith("left out.")
+    with pytest.raises(RTStructError, match="'GTV_2' of RS.dcm lies in frame of reference"):
+        load_case(folder, roles={"gtv": ["GTV_2"]})
+
+
 @pytest.mark.parametrize(
     ("clinical", "expected"),
     [

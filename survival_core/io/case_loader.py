@@ -84,6 +84,7 @@ from survival_core.io.role_masks import assign_roles
 from survival_core.io.rtstruct import (
     CLOSED_TYPES,
     RTStruct,
+    in_another_frame,
     link_to_series,
     read_rtstruct,
     rtstruct_to_masks,
@@ -494,6 +495,9 @@ def _rasterise_all(
         if name not in named and _never_drawn(structure_set, name):
             warnings.append(f"Structure {name!r} has no closed contour (never drawn): left out.")
             continue
+        if name not in named and (why := _in_another_frame(structure_set, name, info)):
+            warnings.append(f"{why}: left out.")  # also a GTV-like one: never united
+            continue
         try:
             masks.update(_structure_masks(structure_set, image, info, [name], warnings))
         except (RTStructError, MaskError) as err:
@@ -501,6 +505,13 @@ def _rasterise_all(
                 raise
             warnings.append(f"Structure {name!r} is not shown: {err}")
     return masks, warnings
+
+
+def _in_another_frame(structure_set: Any, name: str, info: SeriesInfo) -> str | None:
+    """Why an RTSTRUCT's ROI lies in another frame of reference than the image, if it does."""
+    return (
+        in_another_frame(structure_set, name, info) if isinstance(structure_set, RTStruct) else None
+    )
 
 
 def _never_drawn(structure_set: Any, name: str) -> bool:

@@ -83,6 +83,8 @@ class ROI:
     geometric_types: list[str] = field(default_factory=list)
     #: Why its contours cannot be told from another structure's (a number given twice), if so.
     ambiguous: str | None = None
+    #: The frame of reference its contours are in (its StructureSetROISequence item's), if given.
+    frame_of_reference_uid: str | None = None
 
 
 @dataclass
@@ -130,7 +132,7 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
             )
             name = renamed
         names_seen.add(name)
-        roi = ROI(number, name)
+        roi = ROI(number, name, frame_of_reference_uid=item.get("ReferencedFrameOfReferenceUID"))
         listed.append(roi)
         if number in rois:
             first = rois[number]
@@ -469,6 +471,21 @@ def _check_inside(roi: ROI, outside: int, total: int, notes: list[str]) -> None:
     notes.append(f"Structure {roi.name!r}: {said}; clipped at the image's edge.")
 
 
+def in_another_frame(rtstruct: RTStruct, name: str, info: SeriesInfo) -> str | None:
+    """Why ROI ``name`` does not apply to the image of ``info``, if its own frame of reference
+    is not the image's (a structure set holding an MR's contours beside the CT's): its
+    coordinates are of another patient space, and rasterised on the CT it lands elsewhere."""
+    roi = rtstruct.rois.get(name)
+    frame = roi.frame_of_reference_uid if roi is not None else None
+    image_frame = info.frame_of_reference_uid
+    if not frame or not image_frame or frame == image_frame:
+        return None
+    return (
+        f"Structure {name!r} of {Path(rtstruct.path).name} lies in frame of reference {frame}, "
+        f"not the image's ({image_frame}): its coordinates do not apply to this image"
+    )
+
+
 def rtstruct_to_masks(
     rtstruct: RTStruct,
     image: sitk.Image,
@@ -479,8 +496,9 @@ def rtstruct_to_masks(
     """Rasterise the named ROIs onto ``image``'s grid as uint8 0/1 masks, keyed by ROI name.
 
     Refuses (:class:`RTStructError`) a structure set not linked to the series
-    (:func:`link_to_series`, whose warnings the caller reports), a name not in the set, or a contour
-    not parallel to the slices or outside the image; an ROI with no closed contour or that covers
+    (:func:`link_to_series`, whose warnings the caller reports), a name not in the set, an ROI in
+    another frame of reference (:func:`in_another_frame`), or a contour not parallel to the slices
+    or outside the image; an ROI with no closed contour or that covers
     no voxel centre raises :class:`MaskError`. Contours drawn on another series or between the
     slices fill the slices their planes' slabs hold, with a note added to ``notes``.
     """
@@ -496,6 +514,8 @@ def rtstruct_to_masks(
             )
         if roi.ambiguous:
             raise RTStructError(roi.ambiguous)
+        if why := in_another_frame(rtstruct, name, series_info):
+            raise RTStructError(f"{why}. Give a structure drawn on this image.")
         array = _rasterise(
             roi,
             image,
