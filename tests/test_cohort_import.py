@@ -858,6 +858,18 @@ def test_a_name_in_capitals_or_capitalised_is_removed_as_written(written: str, t
     assert "ann" not in scrubbed.lower().replace("p-0001", ""), scrubbed
 
 
+def test_a_name_part_that_is_a_structures_word_glued_to_another_is_kept() -> None:
+    """Patient RING^ANNA's ROI 'GTV_Ring' was reported as 'GTV_RS-FB58E0B9CA': a name part glued
+    by '_' to a structure's word is the structure's. Beside another name part, or alone, it is
+    still the patient's."""
+    secrets = frozenset({"RING^ANNA", "RING ANNA", "RING", "ANNA"})
+    text = "ROI 'GTV_Ring' of cases/Ring_Anna_CT/ (RING ANNA); Ring-GTV; Anna_GTV; Ring's"
+    assert (
+        scrub(text, secrets, "P-1")
+        == "ROI 'GTV_Ring' of cases/P-1_P-1_CT/ (P-1); Ring-GTV; P-1_GTV; P-1's"
+    )
+
+
 def test_a_name_in_small_letters_stays_a_word() -> None:
     """A name part that is also a word ('SLICE') is removed in capitals, never as the word."""
     secrets = frozenset({"SLICE^ANN", "SLICE ANN", "SLICE", "ANN"})

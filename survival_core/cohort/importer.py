@@ -82,6 +82,7 @@ from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import (
     SAY_WHICH,
+    STRUCTURE_WORDS,
     VOLUME_MODALITIES,
     WHERE_TO_SAY,
     normalise_roles,
@@ -290,10 +291,29 @@ def scrub(text: str, secrets: tuple[str, ...] | frozenset[str], replacement: str
     by ``replacement`` where it stands as a token of its own (:func:`_as_tokens`): a file or
     folder name, a word, the whole of a number; never the inside of one, which only garbled the
     text (a name part 'Gan' made 'Gantry' '<id>try'; an MRN inside a UID cut the UID). One pass,
-    so a replacement holding a shorter identifier is not replaced again."""
+    so a replacement holding a shorter identifier is not replaced again. A name part that is a
+    structure's word glued to another ('Ring' of 'GTV_Ring' for a patient RING^ANNA) is the
+    structure's name, kept (:func:`_structures_word`)."""
     if not secrets:
         return text
-    return _as_tokens(secrets).sub(lambda _: replacement, text)
+    return _as_tokens(secrets).sub(
+        lambda found: found.group() if _structures_word(found) else replacement, text
+    )
+
+
+#: A word glued by '_' or '-' before or after a match: a structure name's other part.
+_GLUED_BEFORE, _GLUED_AFTER = re.compile(r"([A-Za-z]+)[_-]$"), re.compile(r"[_-]([A-Za-z]+)")
+
+
+def _structures_word(found: re.Match[str]) -> bool:
+    """Whether a matched name part is a word structure names are read by, glued by '_' or '-' to
+    another such word: 'Ring' in 'GTV_Ring' names the structure, not the patient RING^ANNA
+    ('Lee_Ann_CT', 'Ring_Anna' hold no structure word beside the name and are removed)."""
+    if found.group().lower() not in STRUCTURE_WORDS:
+        return False
+    before = _GLUED_BEFORE.search(found.string, 0, found.start())
+    after = _GLUED_AFTER.match(found.string, found.end())
+    return any(g is not None and g.group(1).lower() in STRUCTURE_WORDS for g in (before, after))
 
 
 def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
