@@ -170,6 +170,13 @@ def pick_upload() -> None:
             "patient per case.",
             icon=":material/warning:",
         )
+    if len(contents.structure_sets) > 1:
+        st.info(
+            f"The upload holds {len(contents.structure_sets)} structure sets: "
+            + "; ".join(map(markdown_literal, contents.structure_sets))
+            + ". A case is read from one: choose the structures of one set.",
+            icon=":material/info:",
+        )
     suggested_site = contents.suggested_site()
     suggested = contents.suggested_roles(suggested_site)
     listed_series = contents.series

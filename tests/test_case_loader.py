@@ -523,3 +523,81 @@ def test_a_tumour_word_in_the_patients_id_leaves_the_ct_the_image(tmp_path, name
         sitk.WriteImage(sitk.GetImageFromArray(voxels), str(tmp_path / f"{name}.nii.gz"))
     case = load_case(tmp_path)
     assert case.modality == "CT" and list(case.masks) == ["gtv"] and list(case.companions) == ["PT"]
+
+
+def _sarcoma_with_two_structure_sets(shared_data: Path, tmp_path: Path, by_series: bool) -> Path:
+    """The real STS_001 CT with its own RTSTRUCT (GTV_Mass_CT, linked by frame of reference) and
+    a research set ('Research': 'Tumor', the GTV grown 1.3 times in plane) referencing the image
+    series itself (``by_series``) or, like the first, its frame of reference only."""
+    import copy
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    folder = tmp_path / "case"
+    shutil.copytree(source / "image", folder)
+    shutil.copy(source / "mask" / "RS.dcm", folder / "RS_A.dcm")
+    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    research = copy.deepcopy(rs)
+    research.SOPInstanceUID, research.StructureSetLabel = generate_uid(), "Research"
+    research.StructureSetROISequence[0].ROIName = "Tumor"
+    for contour in research.ROIContourSequence[0].ContourSequence:
+        points = np.asarray(contour.ContourData, float).reshape(-1, 3)
+        centre = points[:, :2].mean(axis=0)
+        points[:, :2] = centre + (points[:, :2] - centre) * 1.3
+        contour.ContourData = [f"{v:.4f}" for v in points.ravel()]
+    if by_series:
+        series_uid = pydicom.dcmread(next(folder.glob("*.dcm"))).SeriesInstanceUID
+        for frame in research.ReferencedFrameOfReferenceSequence:
+            for study in frame.RTReferencedStudySequence:
+                for series in study.RTReferencedSeriesSequence:
+                    series.SeriesInstanceUID = series_uid
+                    del series.ContourImageSequence
+    research.save_as(folder / "RS_B.dcm")
+    return folder
+
+
+def _gtv_ml(case) -> float:
+    return float(case.mask_array("gtv").sum() * np.prod(case.image.GetSpacing()) / 1000)
+
+
+def test_two_structure_sets_say_which_is_used_and_load_the_one_chosen_from(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A research set referencing the series beside the planning set linked by frame of
+    reference: the research set was used (617 mL) without a word of the other, and choosing the
+    other's GTV was refused ("No structure named 'GTV_Mass_CT'"). The set used and the one left
+    aside are named; the structures chosen load from the set holding them."""
+    folder = _sarcoma_with_two_structure_sets(shared_data, tmp_path, by_series=True)
+    case = load_case(folder)
+    assert list(case.structures) == ["Tumor"]
+    assert (
+        "The case holds 2 structure sets drawn on this image: used RTSTRUCT 'Research' of "
+        "2009-10-17 with 'Tumor'; left aside RTSTRUCT 'RTstruct' of 2009-10-17 with "
+        "'GTV_Mass_CT'. To use another, choose its structures (roles naming them)."
+    ) in case.warnings
+    planned = load_case(folder, roles={"gtv": ["GTV_Mass_CT"]})
+    assert list(planned.structures) == ["GTV_Mass_CT"] and abs(_gtv_ml(planned) - 365.3) < 0.5
+    assert any("left aside RTSTRUCT 'Research'" in w for w in planned.warnings)
+    with pytest.raises(RTStructError, match="No one structure set holds all of 'GTV_Mass_CT'"):
+        load_case(folder, roles={"gtv": ["GTV_Mass_CT", "Tumor"]})
+
+
+def test_two_structure_sets_alike_are_named_by_label_and_structures(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Two sets both linked by frame of reference were refused naming their files (an upload's,
+    renamed to UIDs, the user never saw): each is named by its label, date and structures."""
+    folder = _sarcoma_with_two_structure_sets(shared_data, tmp_path, by_series=False)
+    with pytest.raises(RTStructError) as err:
+        load_case(folder)
+    assert (
+        "several structure sets drawn on this image: RTSTRUCT 'RTstruct' of 2009-10-17 with "
+        "'GTV_Mass_CT'; RTSTRUCT 'Research' of 2009-10-17 with 'Tumor'. Choose the structures "
+        "of one set"
+    ) in str(err.value)
+    assert ".dcm" not in str(err.value)
+    assert abs(_gtv_ml(load_case(folder, roles={"gtv": ["Tumor"]})) - 617.0) < 1.0

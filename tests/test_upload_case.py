@@ -557,3 +557,19 @@ def test_a_gtvs_rim_halo_or_edge_is_never_a_role(shared_data, tmp_path):
         *(sitk.GetArrayFromImage(m) for m in (case.masks["gtv"], case.structures["GTV"]))
     )
     assert not any("union" in w for w in case.warnings)
+
+
+def test_an_upload_of_two_structure_sets_asks_for_one(shared_data, tmp_path):
+    """The page pre-filled structures of two sets (a load reads one) and loaded at once: it now
+    lists each set by label and structures, pre-fills nothing and loads what is chosen from one."""
+    from tests.dicom_fixtures import zip_bytes
+    from tests.test_case_loader import _sarcoma_with_two_structure_sets
+
+    folder = _sarcoma_with_two_structure_sets(shared_data, tmp_path, by_series=True)
+    members = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.iterdir()}
+    contents = describe_upload(store_upload([("case.zip", zip_bytes(members))]))
+    assert len(contents.structure_sets) == 2
+    assert any(s.endswith("with 'GTV_Mass_CT'") for s in contents.structure_sets)
+    assert contents.suggested_roles() == {} and not contents.roles_clear()
+    case = load_upload(contents, {"gtv": ["GTV_Mass_CT"]})
+    assert list(case.structures) == ["GTV_Mass_CT"]

@@ -431,40 +431,75 @@ def _ends_as_image(stem: str, words: list[str]) -> bool:
 
 
 def _pick_structure_set(
-    inventory: DicomInventory, info: SeriesInfo, chosen: Path | None = None
-) -> Any:
-    """The structure set (RTSTRUCT or SEG entry) ``chosen`` names (a manifest's ``rtstruct``),
-    else the one drawn on this series, else on its frame of reference; a file ``chosen`` names
-    that is none of several is refused (the one structure set of a folder is read, as before the
-    manifest's column was read)."""
+    inventory: DicomInventory, info: SeriesInfo, chosen: Path | None, named: set[str]
+) -> tuple[Any, list[str]]:
+    """The structure set (RTSTRUCT or SEG entry) to read and what a reader should know of the
+    others: the one ``chosen`` names (a manifest's ``rtstruct``), else the one holding every
+    structure the roles name (``named``: the user chose from it), else the one drawn on this
+    series, else on its frame of reference. Sets left aside that are drawn on this image are
+    named in a warning (a research set beside the planning one was passed over without a word);
+    several alike are refused naming each by its label, date and structures. A file ``chosen``
+    names that is none of several is refused."""
     entries = inventory.annotations
     if not entries:
         raise RTStructError(
             f"No RTSTRUCT or SEG found in {inventory.source}; the masks cannot be made."
         )
-    named = [e for e in entries if chosen is not None and e.path.resolve() == chosen.resolve()]
-    if named:
-        return named[0]
+    listed = [e for e in entries if chosen is not None and e.path.resolve() == chosen.resolve()]
+    if listed:
+        return listed[0], []
     if chosen is not None and len(entries) > 1:
         found = ", ".join(inventory.display(e.path) for e in entries)
         raise RTStructError(
             f"{chosen} is not one of the structure sets in {inventory.source} ({found}): "
             "name one of them, or its case folder holds another patient's files."
         )
-    own = [e for e in entries if info.series_uid in e.references.series_uids]
-    if not own:
-        own = [
-            e
-            for e in entries
-            if info.frame_of_reference_uid
-            and info.frame_of_reference_uid in e.references.frame_of_reference_uids
-        ]
-    if len(own) == 1 or (not own and len(entries) == 1):
-        return (own or entries)[0]
-    names = ", ".join(inventory.display(e.path) for e in (own or entries))
-    raise RTStructError(
-        f"{inventory.source} holds several structure sets {'for this series' if own else ''}: "
-        f"{names}. Keep only the one to use."
+    holding = [e for e in entries if named <= {n.strip() for n in e.roi_names}]
+    if named and not holding and len(entries) > 1:
+        raise RTStructError(
+            f"No one structure set holds all of {', '.join(map(repr, sorted(named)))}: "
+            f"{_sets_shown(entries, inventory)}. Choose the structures of one set."
+        )
+    pool = holding if named and holding else entries
+    drawn_here = [e for e in pool if _drawn_on(e, info) == "series"]
+    own = drawn_here or [e for e in pool if _drawn_on(e, info)]
+    if len(own) > 1:
+        raise RTStructError(
+            f"The case holds several structure sets drawn on this image: {_sets_shown(own, inventory)}. "
+            "Choose the structures of one set (the Case page's GTV), or keep only that one."
+        )
+    if not own and len(pool) > 1:
+        raise RTStructError(
+            f"The case holds several structure sets, none drawn on this image: "
+            f"{_sets_shown(pool, inventory)}. Keep only the one to use."
+        )
+    entry = (own or pool)[0]
+    aside = [e for e in entries if e is not entry and _drawn_on(e, info)]
+    if not aside:
+        return entry, []
+    return entry, [
+        f"The case holds {len(aside) + 1} structure sets drawn on this image: used "
+        f"{entry.shown()}; left aside {_sets_shown(aside, inventory)}. To use another, choose its "
+        "structures (roles naming them)."
+    ]
+
+
+def _drawn_on(entry: Any, info: SeriesInfo) -> str | None:
+    """How a structure set references the image: 'series' (its series UID), 'frame' (its frame
+    of reference only), or None."""
+    if info.series_uid in entry.references.series_uids:
+        return "series"
+    frame = info.frame_of_reference_uid
+    return "frame" if frame and frame in entry.references.frame_of_reference_uids else None
+
+
+def _sets_shown(entries: list[Any], inventory: DicomInventory) -> str:
+    """Structure sets as a user knows them (:meth:`~.dicom_series.AnnotationEntry.shown`), each
+    with its file where two read alike (an approved and a draft copy of one set)."""
+    shown = [e.shown() for e in entries]
+    return "; ".join(
+        f"{text} ({inventory.display(e.path)})" if shown.count(text) > 1 else text
+        for text, e in zip(shown, entries, strict=True)
     )
 
 
@@ -558,11 +593,12 @@ def _load_dicom(
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_patient_notes(inventory, header)]
         return image, info, {}, others, notes, pseudonym
-    entry = _pick_structure_set(inventory, info, chosen)
+    named = {n for listed in explicit.values() for n in listed}
+    entry, warnings = _pick_structure_set(inventory, info, chosen, named)
     structure_set = _read_structure_set(entry.path)
     needed = _needed_names(structure_set.roi_names, explicit, site)
-    structures, warnings = _rasterise_all(structure_set, image, info, needed, explicit)
-    warnings += _patient_notes(inventory, header, entry)
+    structures, rasterised = _rasterise_all(structure_set, image, info, needed, explicit)
+    warnings += rasterised + _patient_notes(inventory, header, entry)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
     return image, info, structures, others, notes, pseudonym
 
@@ -948,9 +984,10 @@ def _unnamed(notes: list[tuple[str, str]], unnamed: dict[str, str]) -> list[str]
     return [warning for warning, _ in notes]
 
 
-def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary]]:
+def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary], list[str]]:
     """What a case offers for role mapping, from one read of its headers: the structure names
-    (RTSTRUCT ROI / SEG segment names, or mask file names) and, for DICOM, its image series."""
+    (RTSTRUCT ROI / SEG segment names, or mask file names) and, for DICOM, its image series and
+    its structure sets as a user knows them (label, date, names: a load reads one set)."""
     path = Path(path)
     with _case_root(path) as (root, _, _):
         volumes = _volumes(root)
@@ -961,12 +998,13 @@ def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary
                 if not _is_image_like(v, root)
                 for name in structure_names(v, v.relative_to(root).as_posix())
             ]
-            return names, []
+            return names, [], []
         inventory = scan_dicom(root)
         names = [
             n for entry in inventory.annotations for n in _read_structure_set(entry.path).roi_names
         ]
-        return list(dict.fromkeys(names)), series_summary(inventory)
+        sets = [entry.shown() for entry in inventory.annotations]
+        return list(dict.fromkeys(names)), series_summary(inventory), sets
 
 
 def list_structures(path: Path | str) -> list[str]:

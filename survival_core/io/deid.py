@@ -67,7 +67,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
 
 from survival_core.errors import DicomError, InputError
-from survival_core.io.dicom_series import dcmread_whole, set_transfer_syntax
+from survival_core.io.dicom_series import DUMMY_TEXT, dcmread_whole, set_transfer_syntax
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.label_maps import SEGMENT_KEY
 from survival_core.io.mr_sequence import header_sequence
@@ -79,7 +79,6 @@ KEY_FILE = Path("keys") / "deid.key"
 PSEUDONYM_PREFIX = "RS-"
 #: Range of the per-patient date shift, in days back.
 SHIFT_DAYS = (365, 3650)
-DUMMY_TEXT = "ANONYMIZED"
 #: DeidentificationMethod (LO, at most 64 characters).
 METHOD = "RadSurv: PS3.15 E Basic Profile, dates shifted, UIDs remapped"
 #: (code value, meaning) of the profile and option applied (CID 7050).

@@ -222,6 +222,35 @@ class AnnotationEntry:
     references: References
     roi_names: tuple[str, ...]
     patient_id: str = ""
+    #: Its label and date as the file gives them (StructureSetLabel and StructureSetDate; a
+    #: SEG's SeriesDescription and SeriesDate): what a user knows it by, with its names.
+    label: str = ""
+    date: str = ""
+
+    def shown(self) -> str:
+        """The structure set as a user knows it: its kind, label, date and structure names
+        ("RTSTRUCT 'Research' of 2023-01-02 with 'Tumor'"), never a file name (an upload's
+        files are stored renamed)."""
+        kind = "SEG" if isinstance(self, SegEntry) else "RTSTRUCT"
+        label = f" {self.label!r}" if self.label.strip() not in ("", DUMMY_TEXT) else ""
+        date = self.date.strip()
+        dated = (
+            f" of {date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else ""
+        )
+        names = ", ".join(map(repr, self.roi_names[:_NAMES_SHOWN]))
+        more = (
+            f" and {len(self.roi_names) - _NAMES_SHOWN} more"
+            if len(self.roi_names) > _NAMES_SHOWN
+            else ""
+        )
+        return f"{kind}{label}{dated} with {names or 'no structure'}{more}"
+
+
+#: How many structure names :meth:`AnnotationEntry.shown` lists.
+_NAMES_SHOWN = 6
+#: What de-identification writes for a text it must keep but blank (PS3.15's dummy value): a
+#: structure set's label so replaced says nothing, and is not shown.
+DUMMY_TEXT = "ANONYMIZED"
 
 
 class RTStructEntry(AnnotationEntry):
@@ -589,12 +618,18 @@ def _add_to_inventory(
     patient = str(ds.get("PatientID", ""))
     if is_rtstruct(ds):
         names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
+        label, date = ds.get("StructureSetLabel", ""), ds.get("StructureSetDate", "")
         inventory.rtstructs.append(
-            RTStructEntry(path, sop_uid, rtstruct_references(ds), names, patient)
+            RTStructEntry(
+                path, sop_uid, rtstruct_references(ds), names, patient, str(label), str(date)
+            )
         )
     elif is_seg(ds):
         names = tuple(segment_names(ds).values())
-        inventory.segs.append(SegEntry(path, sop_uid, seg_references(ds), names, patient))
+        label, date = ds.get("SeriesDescription", ""), ds.get("SeriesDate", "")
+        inventory.segs.append(
+            SegEntry(path, sop_uid, seg_references(ds), names, patient, str(label), str(date))
+        )
     elif is_image_slice(ds, modality):
         uid = str(ds.get("SeriesInstanceUID", ""))
         entry = by_series.get(uid)

@@ -58,6 +58,8 @@ class UploadContents:
     clinical_csv: Path | None = None
     series: list[SeriesSummary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: A DICOM upload's structure sets as a user knows them (label, date, structure names).
+    structure_sets: list[str] = field(default_factory=list)
 
     def suggested_roles(self, site: str | None = None) -> dict[str, list[str]]:
         """Role -> structure names the names make clear: every GTV-like structure, and the organ
@@ -66,7 +68,7 @@ class UploadContents:
         not an organ mask), and a single mask file named for no role is the GTV (the one
         structure a case needs: pyradiomics' 'lung1_label.nrrd')."""
         names = self.structure_names()
-        if len(self.patients()) > 1:  # whose structures are whose: the user says
+        if len(self.patients()) > 1 or len(self.structure_sets) > 1:  # whose are whose: asked
             return {}
         keys, found = _candidates(names, site)
         gtv = _named_gtv(keys, found)
@@ -112,7 +114,10 @@ class UploadContents:
         or absent (no structure is named like an organ of any site)."""
         keys, found = _candidates(self.structures)
         return (
-            bool(_named_gtv(keys, found)) and len(found.organs) <= 1 and len(self.patients()) <= 1
+            bool(_named_gtv(keys, found))
+            and len(found.organs) <= 1
+            and len(self.patients()) <= 1
+            and len(self.structure_sets) <= 1  # a load reads one set: the user picks from one
         )
 
     def suggested_site(self) -> str | None:
@@ -220,8 +225,9 @@ def _describe(folder: Path) -> UploadContents:
     if kind == "volumes":
         structures = [n for v in volumes for n in structure_names(folder / v, v)]
         series: list[SeriesSummary] = []
+        sets: list[str] = []
     else:
-        structures, series = describe_structures(source)
+        structures, series, sets = describe_structures(source)
     return UploadContents(
         folder=folder,
         kind=kind,
@@ -232,6 +238,7 @@ def _describe(folder: Path) -> UploadContents:
         clinical_csv=clinical_csv,
         series=series,
         notes=uploads.upload_notes(folder),
+        structure_sets=sets,
     )
 
 
