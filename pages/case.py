@@ -104,8 +104,8 @@ def pick_demo() -> None:
 
 
 def _series_label(series: SeriesSummary) -> str:
-    """One image series as offered: modality, number, description, size, slice thickness, what
-    references it (phases of one study differed in nothing shown once de-identified)."""
+    """One image series as offered: modality, number, description, size, slice thickness,
+    reconstruction kernel, what references it (phases of one study differed in nothing shown once de-identified)."""
     number, thickness = series_naming(series.number, series.thickness)
     parts = [series.modality or "?", number]
     if series.description:
@@ -113,6 +113,8 @@ def _series_label(series: SeriesSummary) -> str:
     if series.stack:
         parts.append(series.stack)
     parts += [f"{series.size} voxels", thickness]
+    if series.kernel:  # reconstructions of one scan differ in nothing else once de-identified
+        parts.append(f"kernel {series.kernel}")
     if series.referenced_by:
         parts.append("contoured")
     if series.scout:

@@ -573,3 +573,33 @@ def test_an_upload_of_two_structure_sets_asks_for_one(shared_data, tmp_path):
     assert contents.suggested_roles() == {} and not contents.roles_clear()
     case = load_upload(contents, {"gtv": ["GTV_Mass_CT"]})
     assert list(case.structures) == ["GTV_Mass_CT"]
+
+
+def test_two_reconstructions_are_told_apart_by_their_kernel(shared_data, tmp_path):
+    """The sarcoma CT reconstructed twice (kernels B70f and B30f): once de-identified (their
+    descriptions removed) the choice read '(CT series 2, 59 slices of 3.27 mm); (CT series 3, 59
+    slices of 3.27 mm)'. Each series is offered and refused with its kernel."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    members, soft = {}, generate_uid()
+    for path in sorted((source / "image").glob("*.dcm")):
+        for kernel, folder in (("B70f", "lung"), ("B30f", "soft")):
+            ds = pydicom.dcmread(path)
+            ds.ConvolutionKernel, ds.SeriesDescription = kernel, f"{folder} {kernel}"
+            if kernel == "B30f":
+                ds.SeriesInstanceUID, ds.SOPInstanceUID, ds.SeriesNumber = soft, generate_uid(), 3
+            buffer = io.BytesIO()
+            ds.save_as(buffer)
+            members[f"{folder}/{path.name}"] = buffer.getvalue()
+    members["RS.dcm"] = (source / "mask" / "RS.dcm").read_bytes()
+    contents = describe_upload(store_upload([("case.zip", zip_bytes(members))]))
+    assert sorted(s.kernel for s in contents.series) == ["B30f", "B70f"]
+    assert not any(s.description for s in contents.series)  # removed by de-identification
+    with pytest.raises(InputError, match=r"series 3, 59 slices of 3\.27 mm, kernel B30f\)"):
+        load_upload(contents, {})

@@ -514,13 +514,14 @@ def unmapped_defaults(
 
 
 def _series_text(series: SeriesEntry) -> str:
-    """A series as a message names it: modality, number, size and slice thickness (phases of one
-    study were listed alike: 'CT 198 x 202 x 59' three times)."""
+    """A series as a message names it: modality, number, size, slice thickness and kernel
+    (phases or reconstructions of one study were listed alike: 'CT 198 x 202 x 59' twice)."""
     header = series.headers[0]
     number, thickness = series_naming(series.number, series.thickness)
     size = f"{header.Columns} x {header.Rows} x {series.n_slices}"
-    return " ".join(filter(None, [series.modality, number, size])) + (
-        f", {thickness}" if thickness else ""
+    kernel = f"kernel {series.kernel}" if series.kernel else ""
+    return ", ".join(
+        filter(None, [" ".join(filter(None, [series.modality, number, size])), thickness, kernel])
     )
 
 

@@ -62,6 +62,7 @@ import pydicom
 import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.pixels import get_decoder
 from pydicom.uid import (
     UID,
@@ -184,6 +185,18 @@ class SeriesEntry:
         return "" if value in (None, "") else str(value)
 
     @property
+    def kernel(self) -> str:
+        """The reconstruction kernel (ConvolutionKernel, several values joined by '/'; "" when
+        absent): kept by de-identification, it tells a study's reconstructions apart (a lung
+        B70f and a soft-tissue B30f of one scan) once their descriptions are removed."""
+        try:
+            value = self.headers[0].get("ConvolutionKernel") if self.headers else None
+        except _VALUE_ERRORS:  # a malformed header value (read on access): no kernel to name
+            return ""
+        listed = value if isinstance(value, MultiValue | list | tuple) else [value or ""]
+        return "/".join(str(v).strip() for v in listed if str(v).strip())  # as written: 'B30f'
+
+    @property
     def thickness(self) -> float | None:
         """The slice thickness (mm) its first header records (an Enhanced multi-frame image's in
         its first frame's or shared functional groups), None when it records none."""
@@ -207,9 +220,10 @@ class SeriesEntry:
         desc = f", '{self.description}'" if self.description else ""
         stack = f", {self.stack}" if self.stack else ""
         thick = f" of {self.thickness:g} mm" if self.thickness else ""
+        kernel = f", kernel {self.kernel}" if self.kernel else ""
         return (
             f"{self.key or '(no SeriesInstanceUID)'} ({self.modality}{number}{desc}{stack}, "
-            f"{self.n_slices} slices{thick})"
+            f"{self.n_slices} slices{thick}{kernel})"
         )
 
 
@@ -317,6 +331,8 @@ class SeriesSummary:
     #: once de-identification has removed their descriptions ('' and None when not recorded).
     number: str = ""
     thickness: float | None = None
+    #: Its reconstruction kernel ('B30f'), which tells reconstructions of one scan apart.
+    kernel: str = ""
 
     @property
     def size(self) -> str:
@@ -980,6 +996,7 @@ def series_summary(
                     patient=entry.patient_id,
                     number=entry.number,
                     thickness=entry.thickness,
+                    kernel=entry.kernel,
                 )
             )
     return summaries
