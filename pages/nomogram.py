@@ -11,7 +11,12 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError, ValuesNeeded
-from survival_core.features.case_row import case_features, reads_images, require_values
+from survival_core.features.case_row import (
+    case_features,
+    no_value_coded,
+    reads_images,
+    require_values,
+)
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
 from survival_core.nomogram import (
     Nomogram,
@@ -117,13 +122,18 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
         st.caption(f"Prefilled from case **{shown}**; empty fields are imputed.")
     prefix = f"nomogram-{loaded.folder}"
     prefix += f"-{case.case_id}" if case is not None else "-defaults"
-    return {
+    coded = no_value_coded(source, loaded)  # empty, as the model reads them: missing
+    entered = {
         # the prefill is part of the key: a new case or an edit on the Case page resets the input
         var.name: _widget(
-            var, source.get(var.name), f"{prefix}-{var.name}-{source.get(var.name)!r}"
+            var,
+            None if var.name in coded else source.get(var.name),
+            f"{prefix}-{var.name}-{source.get(var.name)!r}",
         )
         for var in nomo.variables
     }
+    # a code's field left empty passes the code on, so the points say why it was missing
+    return {name: coded.get(name) if value is None else value for name, value in entered.items()}
 
 
 st.title("Nomogram")
@@ -160,8 +170,12 @@ with figure_column:
             f"{months // 12}-year survival", shown, help=BEYOND_FOLLOW_UP if value is None else None
         )
     if patient.imputed:
+        named = [
+            f"{name} ({note})" if (note := patient.missing_note(name)) else name
+            for name in patient.imputed
+        ]
         st.warning(
-            "Imputed with the training median / most frequent level: " + ", ".join(patient.imputed),
+            "Imputed with the training median / most frequent level: " + ", ".join(named),
             icon=":material/warning:",
         )
     if patient.outside:

@@ -432,3 +432,56 @@ def test_a_dollar_in_a_column_header_is_drawn_as_written(gbsg2, tmp_path, header
     svg = ET.fromstring(static_image(layout, "svg"))
     texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert header in texts
+
+
+def gbsg2_with_codes() -> pd.DataFrame:
+    """GBSG2 (686 real patients) as an export writes unknowns: 25 tumour sizes and 10 ages of
+    -99, the rest as recorded; case_id, time (days) and event columns."""
+    X, y = load_gbsg2()
+    table = X.assign(tgrade=X["tgrade"].astype(str), time=y["time"], event=y["cens"].astype(int))
+    table.loc[table.index[::27][:25], "tsize"] = -99.0
+    table.loc[table.index[5::61][:10], "age"] = -99.0
+    table.insert(0, "case_id", [f"G{i:03d}" for i in range(len(table))])
+    return table
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory) -> tuple[LoadedModel, dict]:
+    """A coxph trained on :func:`gbsg2_with_codes` (-99 read as missing at fit), loaded as
+    the pages and the CLI load it, and one patient's values."""
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.training import train_model
+
+    folder = tmp_path_factory.mktemp("coded")
+    table = gbsg2_with_codes()
+    table.to_csv(folder / "gbsg2.csv", index=False)
+    train_model([folder / "gbsg2.csv"], "coxph", {}, folder / "m")
+    patient = table.drop(columns=["case_id", "time", "event"]).iloc[1].to_dict()
+    return load_scoring_model(folder / "m"), patient
+
+
+@pytest.mark.parametrize("code", [-99, -99.0, "-99"])
+def test_a_no_value_code_is_missing_to_the_nomogram_as_to_the_score(coded, code):
+    """GBSG2 with tumour sizes of -99 for unknown: fit and score read -99 as missing (risk 0.102,
+    3-year survival 0.639, tsize imputed); the nomogram drew it as a tumour of -99 mm, 40 points
+    below the smallest, lp -0.809 and 3-year survival 0.835, called 'extrapolated'."""
+    from survival_core.workflows.scoring import score_values
+
+    loaded, patient = coded
+    values = {**patient, "tsize": code, "age": code}
+    score = score_values(values, loaded, "P1")
+    nomo = build_nomogram(loaded)
+    points = nomo.points(values)
+    assert points.lp == pytest.approx(score.risk, abs=1e-12)
+    assert [points.survival[m] for m in REPORT_MONTHS] == pytest.approx(
+        [score.survival[str(m)] for m in REPORT_MONTHS], abs=1e-12
+    )
+    assert points.imputed == score.imputed == ["age", "tsize"]
+    assert points.coded == {"age": -99.0, "tsize": -99.0} and not points.outside
+    assert points.values["tsize"] == 25.0  # the training median, as the model imputes it
+    texts = [r.marker_text for r in nomogram_layout(nomo, points).rows]
+    assert any(
+        t.startswith("tsize: 25 (imputed; -99: the training table's no-value code) = ")
+        for t in texts
+    )
+    assert nomo.points({**patient, "tsize": None}).coded == {}

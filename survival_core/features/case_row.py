@@ -77,9 +77,19 @@ def _without_codes(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
     of -99 where its table wrote -99 for unknown): imputed, and said so, as at fit. Its
     preprocessing imputed them while the score said nothing was, cautioned a tsize of 999 as out
     of range, and the schema refused an age of -99."""
+    coded = no_value_coded(values, loaded)
+    return {k: None if k in coded else v for k, v in values.items()}
+
+
+def no_value_coded(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, float]:
+    """The ``values`` that are a no-value code of the model's training table, by name (a tsize
+    of -99 where its table wrote -99 for unknown): missing to its preprocessing, and so to
+    whatever reads a patient's values for it (the score, the nomogram, which drew -99 mm as a
+    tumour 40 points below the smallest)."""
     preprocessor = getattr(loaded.model, "preprocessor_", None)
     codes = preprocessor.no_value_codes() if preprocessor is not None else {}
-    return {k: None if _number(v) in codes.get(k, ()) else v for k, v in values.items()}
+    numbers = {k: _number(v) for k, v in values.items() if k in codes}
+    return {k: number for k, number in numbers.items() if number in codes[k]}
 
 
 def _number(value: Any) -> float | None:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.features.case_row import no_value_coded
 from survival_core.io.clinical_schema import INTEGER, NO_TOKENS, YES_NO, YES_TOKENS, SchemaVariable
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
@@ -134,8 +135,10 @@ class NomogramVariable:
 class PatientPoints:
     """A patient on the nomogram: points per variable, total points, lp and survival.
 
-    ``survival`` maps months (12, 24, 36) to S(t); ``imputed`` lists variables that were missing and
-    took the training median or most frequent level; ``outside`` lists values beyond their axis.
+    ``survival`` maps months (12, 24, 36) to S(t); ``imputed`` lists variables that were missing
+    and took the training median or most frequent level, ``coded`` those of them given as the
+    training table's no-value code (tsize -99: missing to the model too); ``outside`` lists
+    values beyond their axis.
     """
 
     values: dict[str, Any]
@@ -144,7 +147,14 @@ class PatientPoints:
     lp: float
     survival: dict[int, float | None]  # None past the training cohort's follow-up
     imputed: list[str] = field(default_factory=list)
+    coded: dict[str, float] = field(default_factory=dict)
     outside: list[str] = field(default_factory=list)
+
+    def missing_note(self, name: str) -> str:
+        """Why imputed variable ``name`` was missing when it was given: '-99: the training
+        table's no-value code'; '' when no value was given."""
+        code = self.coded.get(name)
+        return "" if code is None else f"{code:g}: the training table's no-value code"
 
 
 @dataclass
@@ -186,7 +196,8 @@ class Nomogram:
     def points(self, values: Mapping[str, Any]) -> PatientPoints:
         """Points, total, lp and 12/24/36-month survival of a patient's raw values.
 
-        Missing values (absent or None/NaN) take the model's imputation value and are flagged;
+        Missing values (absent, None/NaN or a no-value code of the training table, as the
+        model's preprocessing reads it) take the model's imputation value and are flagged;
         names the nomogram does not use are refused.
         """
         known = {v.name for v in self.variables} | set(self.unused)
@@ -196,11 +207,12 @@ class Nomogram:
                 f"The model does not use {', '.join(strange)}; its nomogram variables are "
                 f"{', '.join(v.name for v in self.variables)}."
             )
+        coded = no_value_coded(values, self.loaded)
         used: dict[str, Any] = {}
         points: dict[str, float] = {}
         imputed, outside = [], []
         for var in self.variables:
-            value = values.get(var.name)
+            value = None if var.name in coded else values.get(var.name)
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 value = var.default
                 imputed.append(var.name)
@@ -222,6 +234,7 @@ class Nomogram:
                 for m, s in zip(REPORT_MONTHS, survival, strict=True)
             },
             imputed=imputed,
+            coded={name: coded[name] for name in imputed if name in coded},
             outside=outside,
         )
 

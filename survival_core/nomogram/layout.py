@@ -174,7 +174,8 @@ def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints 
     if patient is not None:
         marker = patient.points[var.name]
         value = patient.values[var.name]
-        flag = " (imputed)" if var.name in patient.imputed else ""
+        note = patient.missing_note(var.name)
+        flag = f" (imputed{'; ' + note if note else ''})" if var.name in patient.imputed else ""
         text = f"{var.label}: {_value_text(var, value)}{flag} = {marker:.1f} points"
     return AxisRow(var.label, min(xs), max(xs), _ticks(pairs), marker, text)
 
