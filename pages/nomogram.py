@@ -178,10 +178,22 @@ with figure_column:
             "Imputed with the training median / most frequent level: " + ", ".join(named),
             icon=":material/warning:",
         )
-    if patient.outside:
+    if patient.outside:  # the score's cautions, word for word (the Risk page, the PDF)
         st.warning(
-            "Outside the training range of the axis (extrapolated): " + ", ".join(patient.outside),
+            "Outside the training data (extrapolated): " + " ".join(patient.outside.values()),
             icon=":material/warning:",
+        )
+    if patient.beyond_axis:  # within the score's training range: no extrapolation
+        st.caption(
+            "Past the end of the drawn axis, not outside the training data (the score cautions "
+            "nothing): "
+            + "; ".join(
+                f"{var.name} {patient.values[var.name]:g} (axis {var.low:.4g} to "
+                f"{var.high:.4g}: {var.range_source})"
+                for var in nomo.variables
+                if var.name in patient.beyond_axis
+            )
+            + "."
         )
     layout = nomogram_layout(nomo, patient)
     st.plotly_chart(plotly_figure(layout), width="stretch")

@@ -200,10 +200,12 @@ def test_a_case_without_clinical_values_is_refused_as_on_the_risk_page(data_fold
     assert not any("Prefilled from case" in c.value for c in app.caption)
 
 
-def test_a_no_value_code_is_imputed_as_the_score_imputes_it(data_folder):
+def test_a_no_value_code_is_imputed_and_a_value_past_its_axis_is_no_extrapolation(data_folder):
     """GBSG2 with unknown ages and tumour sizes written -99: the page scored a case's tsize of
-    -99 as a real size (3-year survival 0.835 against the Risk page's 0.639) and failed on the
-    case's age of -99 (the Age field's range is 18-100)."""
+    -99 as a real size (3-year survival 0.835 against the Risk page's 0.639) and refused the
+    case's age of -99 (the Age field's range is 18-100); a pnodes of 30, within the training
+    patients' (up to 51) but past the axis' 99th percentile, was called extrapolated, where the
+    score says nothing."""
     import dataclasses
 
     from survival_core.models.scoring import load_scoring_model
@@ -220,6 +222,7 @@ def test_a_no_value_code_is_imputed_as_the_score_imputes_it(data_folder):
         **table.drop(columns=["case_id", "time", "event"]).iloc[1].to_dict(),
         "age": -99,
         "tsize": -99,
+        "pnodes": 30,
     }
     app = AppTest.from_file(str(PAGE), default_timeout=120)
     app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
@@ -235,3 +238,4 @@ def test_a_no_value_code_is_imputed_as_the_score_imputes_it(data_folder):
         "age (-99: the training table's no-value code), tsize (-99: the training table's "
         "no-value code)"
     )
+    assert any(c.value.startswith("Past the end of the drawn axis") for c in app.caption)

@@ -485,3 +485,22 @@ def test_a_no_value_code_is_missing_to_the_nomogram_as_to_the_score(coded, code)
         for t in texts
     )
     assert nomo.points({**patient, "tsize": None}).coded == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "outside"),
+    [("pnodes", 30, False), ("pnodes", 60, True), ("tsize", 3.0, True), ("age", 84, False)],
+)
+def test_the_nomogram_extrapolates_where_the_score_cautions(coded, name, value, outside):
+    """GBSG2 pnodes 30 lies past the nomogram's axis (1st-99th percentile, 1-24.3) but within
+    the training data (six patients had 30 or more, up to 51): the score said nothing, the
+    nomogram 'extrapolated'. Now both read one rule: the nomogram gives the score's caution
+    (a tumour of 3 mm: check its unit) and calls a value past its axis end no more than that."""
+    from survival_core.workflows.scoring import score_values
+
+    loaded, patient = coded
+    values = {**patient, name: value}
+    cautions = [c for c in score_values(values, loaded, "P1").cautions if c.startswith(name)]
+    points = build_nomogram(loaded).points(values)
+    assert list(points.outside.values()) == cautions and bool(cautions) == outside
+    assert points.beyond_axis == ([] if outside else [name])

@@ -618,10 +618,10 @@ def test_a_clinical_value_in_another_unit_is_a_caution_naming_the_unit(gbsg2_mod
     assert not any(c.startswith("bilirubin = ") for c in cautions)
     # a low value of a variable spanning orders of magnitude is no other unit (an AFP of 0.8
     # under 2-20,000 ng/mL), nor a low albumin of 25 g/L under 30-50
-    from survival_core.workflows.scoring import _another_unit
+    from survival_core.models.training_range import another_unit
 
-    assert not _another_unit(0.8, 2.0, 20000.0) and not _another_unit(25.0, 30.0, 50.0)
-    assert _another_unit(0.1, 2.0, 20000.0) and _another_unit(2.5, 8.86, 43.35)
+    assert not another_unit(0.8, 2.0, 20000.0) and not another_unit(25.0, 30.0, 50.0)
+    assert another_unit(0.1, 2.0, 20000.0) and another_unit(2.5, 8.86, 43.35)
 
 
 def test_a_case_without_clinical_values_under_an_image_and_clinical_model_is_cautioned(

@@ -17,7 +17,9 @@ per level (categorical) exactly. Additivity is checked on a probe row before the
 Axis ranges: the training range stored with the preprocessing when a model carries one (``range``
 of a numeric column: 1st and 99th training percentiles); models saved without it get the training
 mean +- 2 SD (the preprocessing's fitted statistics) clipped to the variable's plausible range
-(variables outside the clinical schema with a non-negative training median: clipped at 0).
+(variables outside the clinical schema with a non-negative training median: clipped at 0). A
+patient's value past its axis is not called extrapolated for that: only where the score cautions
+it (:func:`~survival_core.models.training_range.outside_caution`), with the same words.
 
 Labels, units and plausible ranges are those of the model's clinical schema
 (:attr:`~survival_core.models.scoring.LoadedModel.schema`: an own cohort's, else the demo's HCC).
@@ -39,6 +41,7 @@ from survival_core.io.clinical_schema import INTEGER, NO_TOKENS, YES_NO, YES_TOK
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
+from survival_core.models.training_range import outside_caution
 
 #: Models whose risk is a linear predictor over preprocessed columns (lasso_cox is a Coxnet).
 LINEAR_COX = (CoxPH, Coxnet)
@@ -137,8 +140,10 @@ class PatientPoints:
 
     ``survival`` maps months (12, 24, 36) to S(t); ``imputed`` lists variables that were missing
     and took the training median or most frequent level, ``coded`` those of them given as the
-    training table's no-value code (tsize -99: missing to the model too); ``outside`` lists
-    values beyond their axis.
+    training table's no-value code (tsize -99: missing to the model too); ``outside`` maps each
+    value outside the training data to the score's caution
+    (:func:`~survival_core.models.training_range.outside_caution`: the nomogram extrapolates
+    where the score says so); ``beyond_axis`` lists the others past the end of their axis.
     """
 
     values: dict[str, Any]
@@ -148,7 +153,8 @@ class PatientPoints:
     survival: dict[int, float | None]  # None past the training cohort's follow-up
     imputed: list[str] = field(default_factory=list)
     coded: dict[str, float] = field(default_factory=dict)
-    outside: list[str] = field(default_factory=list)
+    outside: dict[str, str] = field(default_factory=dict)
+    beyond_axis: list[str] = field(default_factory=list)
 
     def missing_note(self, name: str) -> str:
         """Why imputed variable ``name`` was missing when it was given: '-99: the training
@@ -198,7 +204,8 @@ class Nomogram:
 
         Missing values (absent, None/NaN or a no-value code of the training table, as the
         model's preprocessing reads it) take the model's imputation value and are flagged;
-        names the nomogram does not use are refused.
+        names the nomogram does not use are refused. A value outside the training data is
+        flagged by the score's rule, one past its axis' end but within the data apart.
         """
         known = {v.name for v in self.variables} | set(self.unused)
         strange = sorted(set(values) - known)
@@ -208,17 +215,22 @@ class Nomogram:
                 f"{', '.join(v.name for v in self.variables)}."
             )
         coded = no_value_coded(values, self.loaded)
+        specs = {spec["name"]: spec for spec in self.loaded.model.preprocessor_.columns_}
         used: dict[str, Any] = {}
         points: dict[str, float] = {}
-        imputed, outside = [], []
+        imputed, outside, beyond = [], {}, []
         for var in self.variables:
             value = None if var.name in coded else values.get(var.name)
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 value = var.default
                 imputed.append(var.name)
             value = var.check(value)
-            if var.kind == "numeric" and not var.low <= value <= var.high:
-                outside.append(var.name)
+            if var.kind == "numeric":
+                caution = outside_caution(specs[var.name], value, self.loaded)
+                if caution is not None:
+                    outside[var.name] = caution
+                elif not var.low <= value <= var.high:
+                    beyond.append(var.name)
             used[var.name] = value
             points[var.name] = self.points_of(var, var.contribution(value))
         total = float(sum(points.values()))
@@ -236,6 +248,7 @@ class Nomogram:
             imputed=imputed,
             coded={name: coded[name] for name in imputed if name in coded},
             outside=outside,
+            beyond_axis=beyond,
         )
 
 

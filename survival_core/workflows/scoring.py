@@ -28,6 +28,7 @@ from survival_core.models.scoring import (
     case_model,
 )
 from survival_core.models.survival_band import SurvivalBand, follow_up_times, survival_band
+from survival_core.models.training_range import outside_caution
 
 
 def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
@@ -118,28 +119,12 @@ def _score(
     )
 
 
-#: A value lies far outside its training range when it is more than this many range widths
-#: (1st to 99th percentile of the training rows) beyond it.
-FAR_OUTSIDE = 1.0
-#: A clinical variable is flagged nearer: beyond a quarter of its range width, well past the
-#: training extremes (the 1st and 99th percentiles alone would flag 2 % of training patients).
-CLINICAL_OUTSIDE = 0.25
-#: A clinical variable of positive training values is flagged too when it lies this factor or
-#: more below its 1st percentile or above its 99th and beyond a quarter of its range on a log
-#: scale: a value in another unit (a diameter in cm under a model of mm, a bilirubin in mg/dL
-#: under one of umol/L) lay within a quarter range width of zero; an AFP of 0.8 under a
-#: training range of 2-20,000 ng/mL is no other unit.
-CLINICAL_FACTOR = 2.0
-
-
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
     """Where a case's inputs ``X`` and ``risk`` lie outside the training cohort: a risk beyond
-    every training patient's; each clinical variable more than :data:`CLINICAL_OUTSIDE` range
-    widths beyond its training 1st-99th percentile range (veterans' Karnofsky -10 under a model
-    trained on 20-90 passed without a word); and each other numeric input (radiomics) more than
-    :data:`FAR_OUTSIDE` range widths beyond that range (a case of another site, scanner or
-    modality than the model learned from: an extremity sarcoma under a liver model). The model
-    still answers there, but from no patient like this one."""
+    every training patient's, and each numeric input the model uses that
+    :func:`~survival_core.models.training_range.outside_caution` finds outside its training
+    range (the nomogram's rule too). The model still answers there, but from no patient like
+    this one."""
     cautions = []
     training = np.asarray(loaded.card.training_risk, dtype=float)
     # the training risks are stored as computed then: a patient of them scored again may differ
@@ -156,38 +141,13 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
     preprocessor = getattr(model, "preprocessor_", None)
     for spec in getattr(preprocessor, "columns_", None) or []:
         name = spec["name"]
-        if "range" not in spec or name not in X or (used and name not in used):
+        if name not in X or (used and name not in used):
             continue
         value = pd.to_numeric(X[name], errors="coerce").iloc[0]
-        low, high = (float(v) for v in spec["range"])
-        clinical = name in loaded.card.clinical_columns
-        slack = (CLINICAL_OUTSIDE if clinical else FAR_OUTSIDE) * max(high - low, 1e-12)
-        if pd.isna(value):
-            continue
-        odd_unit = clinical and _another_unit(value, low, high)
-        if low - slack <= value <= high + slack and not odd_unit:
-            continue
-        said = f"{name} = {value:.4g} lies {'' if clinical else 'far '}outside its training range"
-        unit = loaded.schema[name].unit if name in loaded.schema.names else ""
-        check = f"check that it is in {unit}, the model's unit" if unit else "check its unit"
-        cautions.append(
-            f"{said} {low:.4g} to {high:.4g} (1st-99th percentile)"
-            + (f": {check}." if odd_unit else ".")
-        )
+        caution = outside_caution(spec, float(value), loaded)
+        if caution is not None:
+            cautions.append(caution)
     return cautions
-
-
-def _another_unit(value: float, low: float, high: float) -> bool:
-    """Whether a clinical value looks like one in another unit than its training range
-    ``low``-``high`` (1st-99th percentile): beyond it by :data:`CLINICAL_FACTOR` and by
-    :data:`CLINICAL_OUTSIDE` of its width on a log scale when the training values are positive,
-    or below zero when they are not negative."""
-    if low <= 0:
-        return low == 0 and value < 0
-    if value <= 0:
-        return True
-    factor = max(CLINICAL_FACTOR, (high / low) ** CLINICAL_OUTSIDE)
-    return not low / factor <= value <= high * factor
 
 
 def case_survival(case: Case, loaded: LoadedModel, times=None, level: float = 0.95) -> SurvivalBand:

@@ -1,0 +1,70 @@
+"""Whether a new patient's input lies outside a saved model's training data: one rule for the
+score's cautions (:func:`survival_core.workflows.scoring.extrapolation`: the CLI, the Risk page,
+the PDF) and the nomogram's word "extrapolated", which flagged a GBSG2 pnodes of 30 (six training
+patients had 30 or more) that the score passed without a word."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from survival_core.models.scoring import LoadedModel
+
+#: A value lies far outside its training range when it is more than this many range widths
+#: (1st to 99th percentile of the training rows) beyond it.
+FAR_OUTSIDE = 1.0
+#: A clinical variable is flagged nearer: beyond a quarter of its range width, well past the
+#: training extremes (the 1st and 99th percentiles alone would flag 2 % of training patients).
+CLINICAL_OUTSIDE = 0.25
+#: A clinical variable of positive training values is flagged too when it lies this factor or
+#: more below its 1st percentile or above its 99th and beyond a quarter of its range on a log
+#: scale: a value in another unit (a diameter in cm under a model of mm, a bilirubin in mg/dL
+#: under one of umol/L) lay within a quarter range width of zero; an AFP of 0.8 under a
+#: training range of 2-20,000 ng/mL is no other unit.
+CLINICAL_FACTOR = 2.0
+
+
+def outside_caution(spec: Mapping[str, Any], value: float, loaded: LoadedModel) -> str | None:
+    """The caution for ``value`` of the numeric input ``spec`` (a column of ``loaded``'s
+    preprocessing) when it lies outside the training data: a clinical variable more than
+    :data:`CLINICAL_OUTSIDE` range widths beyond its training 1st-99th percentile range, or in
+    another unit by :func:`another_unit` (veterans' Karnofsky -10 under a model trained on
+    20-90); any other input (radiomics) more than :data:`FAR_OUTSIDE` range widths beyond (an
+    extremity sarcoma under a liver model). None within it, for a missing value, and for a
+    column saved without its training range."""
+    if "range" not in spec or value != value:
+        return None
+    name = spec["name"]
+    low, high = (float(v) for v in spec["range"])
+    clinical = _clinical(name, loaded)
+    slack = (CLINICAL_OUTSIDE if clinical else FAR_OUTSIDE) * max(high - low, 1e-12)
+    odd_unit = clinical and another_unit(value, low, high)
+    if low - slack <= value <= high + slack and not odd_unit:
+        return None
+    said = f"{name} = {value:.4g} lies {'' if clinical else 'far '}outside its training range"
+    unit = loaded.schema[name].unit if name in loaded.schema.names else ""
+    check = f"check that it is in {unit}, the model's unit" if unit else "check its unit"
+    return f"{said} {low:.4g} to {high:.4g} (1st-99th percentile)" + (
+        f": {check}." if odd_unit else "."
+    )
+
+
+def _clinical(name: str, loaded: LoadedModel) -> bool:
+    """Whether input ``name`` is one of the model's clinical variables (its card's; a model
+    built in memory, without a card, reads its schema's)."""
+    if loaded.card is None:
+        return name in loaded.schema.names
+    return name in loaded.card.clinical_columns
+
+
+def another_unit(value: float, low: float, high: float) -> bool:
+    """Whether a clinical value looks like one in another unit than its training range
+    ``low``-``high`` (1st-99th percentile): beyond it by :data:`CLINICAL_FACTOR` and by
+    :data:`CLINICAL_OUTSIDE` of its width on a log scale when the training values are positive,
+    or below zero when they are not negative."""
+    if low <= 0:
+        return low == 0 and value < 0
+    if value <= 0:
+        return True
+    factor = max(CLINICAL_FACTOR, (high / low) ** CLINICAL_OUTSIDE)
+    return not low / factor <= value <= high * factor
