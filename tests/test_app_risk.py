@@ -124,6 +124,11 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     km = next(s for s in _charts(app) if "survival by risk group" in json.dumps(s["layout"]))
     names = [trace.get("name", "") for trace in km["data"]]
     assert any(f"{expected.risk_group.title()} risk (this patient's group)" in n for n in names)
+    assert any(
+        c.value.startswith("Risk groups: cut at")
+        and "log-rank p and hazard ratio are apparent" in c.value
+        for c in app.caption
+    )
     assert any("What drives" in t for t in titles)
     # the bars' baseline, its risk and their sum are said: risk = f_baseline + the sum
     drives = next(s for s in _charts(app) if "What drives" in json.dumps(s["layout"]))

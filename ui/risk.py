@@ -123,10 +123,13 @@ def risk_group_section(card: ModelCard, result: dict) -> None:
         )
     with right:
         st.plotly_chart(km_from_card(card, patient_risk=result["risk"]), key="risk-km")
+    honest = f"; the {card.validated} c-index under Model card is not" if card.validated else ""
     st.caption(
         f"Risk groups: cut at {card.cut['threshold']:.3f} ({_cut_rule(card.cut)}), as the model "
         "was trained; "
-        f"this patient is in the **{result['risk_group']}**-risk group."
+        f"this patient is in the **{result['risk_group']}**-risk group. The curves, log-rank p "
+        "and hazard ratio are apparent: the model was fitted and the groups cut on these same "
+        f"patients, which overstates their separation for a new patient{honest}."
     )
 
 

@@ -372,10 +372,12 @@ def km_from_stratification(result: StratificationResult, **options: Any) -> go.F
 
 def km_from_card(card: ModelCard, patient_risk: float | None = None, **options: Any) -> go.Figure:
     """The training cohort's Kaplan-Meier curves per risk group from a model card (Risk page);
-    with ``patient_risk`` the group the card's cut puts the patient in is highlighted."""
+    with ``patient_risk`` the group the card's cut puts the patient in is highlighted. Titled
+    apparent: the model was fitted and the groups cut on these same patients."""
     options.setdefault(
         "title",
-        f"Training cohort ({card.n} patients, {card.n_events} events): survival by risk group",
+        f"Training cohort ({card.n} patients, {card.n_events} events): survival by risk group "
+        "(apparent)",
     )
     group = None if patient_risk is None else int(card.risk_group(float(patient_risk)) == "high")
     return km_from_stratification(card.stratification_result(), patient_group=group, **options)
