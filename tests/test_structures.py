@@ -174,7 +174,7 @@ def test_a_structure_label_keeps_what_the_structure_is_and_nothing_else(name, la
 _PIECES = st.sampled_from(
     ["GTV", "gtv", "Liver", "lungs", "PTV", "minus", "sub", "cord", "seg", "mask", "Left", "ring"]
     + ["Zyxwv", "Qwerty", "x", "1", "2", "12", "1941", "03", "-", "_", " ", "+", ".", "5mm"]
-    + ["dilated", "bed", "+10", "+ 5", "plus"]
+    + ["dilated", "bed", "+10", "+ 5", "plus", "R1", "R", "4D", "d", "ph50"]
 )
 
 
@@ -229,6 +229,21 @@ def test_an_uploads_label_keeps_what_makes_it_no_gtv(name: str, label: str) -> N
     """'z_GTV.nii.gz' was stored as 'GTV' (then 'GTV-2', united with the GTV) and
     'Liver_noGTV.nii.gz' as 'Liver' (the organ without its tumour)."""
     assert structure_label(name) == label
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["Doe_J_GTV_R1", "Doe_J_GTV_R2"], ["GTV", "Doe_GTV_4D"], ["GTV_R_1", "GTV_R_2"],
+     ["GTV_ph0", "GTV_ph50"], ["Doe_GTV_1", "Doe_GTV_2"], ["GTVp", "GTVn"], ["GTV_1", "GTV_T1"]],
+)  # fmt: skip
+def test_an_uploads_label_keeps_the_qualifiers_telling_drawings_apart(names: list[str]) -> None:
+    """'GTV_R1.nii.gz' and 'GTV_R2.nii.gz' (two readers') were stored as 'GTV' and 'GTV-2',
+    lesions of one GTV, and 'GTV_4D' (a 4D CT's) as 'GTV_4', a lesion: a label tells drawings
+    of one tumour from lesions as the names do. An ID's letter and digits stay out."""
+    labels = [structure_label(n) for n in names]
+    assert len(set(labels)) == len(names)
+    assert bool(alternative_gtvs(labels)) == bool(alternative_gtvs(names))
+    assert structure_label("Doe_R12345_GTV") == structure_label("Smith_R_19410203_GTV") == "GTV"
 
 
 def test_drawings_of_one_tumour_are_not_united() -> None:

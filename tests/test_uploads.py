@@ -371,3 +371,28 @@ def test_a_damaged_zip_is_named_as_uploaded() -> None:
         archive.writestr("ct/IM0001.dcm", b"x" * 5000)
     with pytest.raises(ArchiveError, match=r"^Patient_CT\.zip: uploaded archive is not a readable"):
         store_upload([("Patient_CT.zip", buffer.getvalue()[:-40])])
+
+
+def test_two_readers_masks_keep_their_qualifiers_and_are_not_united(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """pyradiomics' lung1 CT with its GTV saved as two readers' masks and a 4D CT's: stored as
+    'GTV.nii.gz', 'GTV-2.nii.gz' and 'GTV_4.nii.gz' (the reader and 4D qualifiers cut off), the
+    readers' drawings read as lesions of one GTV and the 4D CT's as lesion 4. Stored as written,
+    none is taken as the GTV by name: the user says which drawing is."""
+    from survival_core.io.upload_case import describe_upload, load_upload
+
+    lung = shared_data / "pyradiomics"
+    sources = {"Doe_J_lung1_image.nii.gz": "lung1_image"} | {
+        f"Doe_J_GTV_{q}.nii.gz": "lung1_label" for q in ("R1", "R2", "4D")
+    }
+    for name, source in sources.items():
+        sitk.WriteImage(sitk.ReadImage(str(lung / f"{source}.nrrd")), str(tmp_path / name))
+    folder = store_upload([(name, (tmp_path / name).read_bytes()) for name in sources])
+
+    stored = sorted(p.name for p in folder.iterdir() if p.name.endswith(".nii.gz"))
+    assert stored == ["GTV_4D.nii.gz", "GTV_R1.nii.gz", "GTV_R2.nii.gz", "lung1_image.nii.gz"]
+    contents = describe_upload(folder)
+    assert contents.suggested_roles() == {}
+    case = load_upload(contents, {"gtv": ["GTV_R2.nii.gz"]}, image_name=contents.suggested_image())
+    assert int(case.mask_array("gtv").sum()) == 837

@@ -205,8 +205,9 @@ _ALTERNATIVE_WORDS = frozenset(
 #: Qualifiers glued to a number, read as one ('GTV_R1' and 'GTV_R2' are two readers' drawings,
 #: 'GTV_ph0' and 'GTV_ph50' two breathing phases, 'GTV_4D' a 4D CT's), and MR sequences ('GTV_T1'
 #: beside 'GTV': the tumour on another image; 'GTV_T' and 'GTV_N' stay a primary and its nodes).
+_QUALIFIER_WORDS = "r|reader|rater|observer|obs|annotator|ph|phase"
 _GLUED_QUALIFIER = re.compile(
-    r"(?<![a-z])(?:(?:r|reader|rater|observer|obs|annotator|ph|phase)[_ ]?\d+|\d+d"
+    rf"(?<![a-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d+|\d+d"
     r"|t1c|t1ce|t1gd|t1n|t1w|t1|t2f|t2w|t2|flair)(?![a-z\d])"
 )
 #: Words of a tumour's sub-region (BraTS's enhancing tumour, necrotic core, oedema).
@@ -404,8 +405,16 @@ _LABEL_NUMBER_DIGITS = 2
 _SEQUENCE_TOKEN = "|".join(sorted(MR_SEQUENCES, key=len, reverse=True))
 #: A '+' before a number: a margin ('GTV+10', 'GTV + 5'), not 'GTV+LN' (a union).
 _MARGIN_PLUS = re.compile(r"\+(?=[\s_]*\d)")
+#: A reader's, phase's or 4D CT's qualifier glued to a number of at most two digits (
+#: :data:`_GLUED_QUALIFIER`: 'R1', 'ph50', '4D'), a label token of its own: its letters alone
+#: were dropped ('GTV_R1' stored as 'GTV', 'GTV_4D' as 'GTV_4', a lesion).
+_GLUED_LABEL_TOKEN = (
+    rf"(?<![A-Za-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d{{1,{_LABEL_NUMBER_DIGITS}}}"
+    rf"|(?<!\d)\d{{1,{_LABEL_NUMBER_DIGITS}}}d)(?![A-Za-z\d])"
+)
 _LABEL_TOKEN = re.compile(
-    rf"(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-|{_OTHER_SCRIPT}", re.IGNORECASE
+    rf"{_GLUED_LABEL_TOKEN}|(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-|{_OTHER_SCRIPT}",
+    re.IGNORECASE,
 )
 
 
@@ -496,7 +505,9 @@ def structure_label(name: str) -> str:
     GTV-1' -> 'GTV-1', 'DOE_J_Liver_contour' -> 'Liver', 'Smith_T1_19410203' -> 'T1'.
 
     Kept: the words structure matching, mask and image names use (and sides, lesion and image
-    kinds), a number of at most two digits right after a kept word, a '-' between kept words
+    kinds), a reader's, phase's or 4D CT's qualifier glued to a number of at most two digits
+    ('GTV_R1', 'GTV_ph50', 'GTV_4D': drawings of one tumour, never its lesions), a number of at
+    most two digits right after a kept word, a '-' between kept words
     (a subtraction, 'Liver-GTV', 'Liver w/o GTV') and a 'z' starting the name (TG-263's mark of a
     structure not used clinically, 'z_GTV'); any other word or number, where a patient's name, ID or birth
     date hides, is dropped. So the label may be stored where the name may not, and
@@ -505,13 +516,14 @@ def structure_label(name: str) -> str:
     label, end, hyphen, after_word, known = "", 0, False, False, False
     name = _minus_spelled(_spelled(name))
     for match in _LABEL_TOKEN.finditer(name):
-        token = match.group() if match.group().isascii() else _UNREAD
+        token = match.group().replace(" ", "_") if match.group().isascii() else _UNREAD
         if token == "-":
             hyphen = True
             continue
         number = token.isdigit()
         if not (
             token.lower() in _LABEL_WORDS
+            or _GLUED_QUALIFIER.fullmatch(token.lower())
             or (number and after_word and len(token) <= _LABEL_NUMBER_DIGITS)
             or (token.lower() in _SCRATCH_LETTERS and not name[: match.start()].strip(" _-"))
         ):
