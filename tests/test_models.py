@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -527,6 +528,21 @@ def test_a_cox_fit_that_does_not_converge_is_an_error_not_a_silent_result() -> N
     with pytest.raises(InputError, match="did not converge.*raise the penalizer"):
         make_model("coxph", penalizer=0.0).fit(X, y)  # lifelines only warns and returns
     assert np.isfinite(make_model("coxph", penalizer=0.1).fit(X, y).coef_).all()
+
+
+def test_a_variable_given_twice_is_named_in_the_refusal_and_the_note(gbsg2: dict) -> None:
+    """Real GBSG2 rows with the tumour size exported in mm and in cm (as flchain's weight in kg
+    and lb): unpenalised, the refusal said 'collinear or separating features?' without naming a
+    column; with the default penalty the one effect was split between the two, without a word."""
+    X = gbsg2["X"].assign(tsize_cm=gbsg2["X"]["tsize"] / 10)
+    twice = r"'tsize' and 'tsize_cm' \(r = \+1\.0000\)"
+    with pytest.raises(InputError, match=rf"did not converge.*{twice}.*Leave one of each pair"):
+        make_model("coxph", penalizer=0.0).fit(X, gbsg2["y"])
+    model = make_model("coxph").fit(X, gbsg2["y"])
+    said = [n for n in model.preprocessor_.notes_ if "one variable given twice" in n]
+    assert len(said) == 1 and re.search(twice, said[0]) and "'age'" not in said[0]
+    fitted = make_model("coxph").fit(gbsg2["X"], gbsg2["y"])  # the cohort as it is: no note
+    assert not any("given twice" in n for n in fitted.preprocessor_.notes_)
 
 
 def test_a_group_without_events_is_said_to_have_no_finite_hazard_ratio(gbsg2: dict) -> None:

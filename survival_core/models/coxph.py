@@ -17,6 +17,27 @@ from survival_core.models.base import SurvivalModel
 #: Standard error (per SD of the feature) above which a Cox coefficient has no finite estimate:
 #: about 1 / sqrt(events) for a fitted one (0.06-0.3 on cohorts of 10-300 events).
 UNBOUNDED_SE = 10.0
+#: |Pearson r| between two model-matrix columns above which they hold one variable twice (a
+#: weight in kg and in lb, a value and its copy): their coefficients have no separate estimate.
+COLLINEAR_R = 0.999
+#: Most collinear pairs a message names.
+_SHOWN_PAIRS = 5
+
+
+def collinear_pairs(Z: np.ndarray, names: list[str]) -> list[str]:
+    """The pairs of columns of the model matrix ``Z`` (named ``names``) with |r| above
+    :data:`COLLINEAR_R`, as a message names them ("'weight_kg' and 'weight_lb' (r = +1.0000)").
+    Unpenalized, the Cox likelihood has no maximum along such a pair (Newton-Raphson does not
+    converge); penalized, the fit splits the one effect between them arbitrarily."""
+    varying = np.flatnonzero(np.ptp(Z, axis=0) > 0) if len(Z) else np.array([], int)
+    if len(varying) < 2:
+        return []
+    r = np.corrcoef(Z[:, varying], rowvar=False)
+    first, second = np.nonzero(np.triu(np.abs(r) > COLLINEAR_R, k=1))
+    return [
+        f"'{names[varying[i]]}' and '{names[varying[j]]}' (r = {r[i, j]:+.4f})"
+        for i, j in zip(first, second, strict=True)
+    ]
 
 
 class CoxPH(SurvivalModel):
@@ -47,6 +68,7 @@ class CoxPH(SurvivalModel):
     ) -> None:
         columns = [f"x{i}" for i in range(Z.shape[1])]
         frame = pd.DataFrame(Z, columns=columns).assign(_time=time, _event=event.astype(int))
+        collinear = collinear_pairs(Z, self.features_used_)
         for step_size in (None, 0.5):  # lifelines' own step, then half steps
             fitter = CoxPHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio)
             try:
@@ -55,17 +77,17 @@ class CoxPH(SurvivalModel):
                     options = None if step_size is None else {"step_size": step_size}
                     fitter.fit(frame, duration_col="_time", event_col="_event", fit_options=options)
             except ConvergenceError as err:
-                raise InputError(
-                    "The Cox model did not converge (collinear or separating features?); "
-                    f"raise the penalizer (now {self.penalizer}). Detail: {err}"
-                ) from err
+                raise InputError(self._not_converged(collinear, err)) from err
             failed = [w for w in caught if "failed to converge" in str(w.message)]
             if not failed:
                 break
         else:  # lifelines returns a fit that did not converge with only a warning
-            raise InputError(
-                "The Cox model did not converge (collinear or separating features?); raise the "
-                f"penalizer (now {self.penalizer}). Detail: {failed[0].message}"
+            raise InputError(self._not_converged(collinear, failed[0].message))
+        if collinear:
+            self.preprocessor_.notes_.append(
+                f"{self._said_twice(collinear)}: the penalty (penalizer {self.penalizer:g}) "
+                "splits the one effect between them arbitrarily, so neither's hazard ratio means "
+                "anything alone. Leave one of each pair out."
             )
         self.fitter_ = fitter
         self.coef_ = fitter.params_[columns].to_numpy(float)
@@ -74,6 +96,24 @@ class CoxPH(SurvivalModel):
         # coefficient covariance: the Risk page's confidence band of the survival curve
         self.covariance_ = fitter.variance_matrix_.loc[columns, columns].to_numpy(float)
         self._note_unbounded()
+
+    @staticmethod
+    def _said_twice(collinear: list[str]) -> str:
+        """The collinear pairs (:func:`collinear_pairs`) as a message's opening words."""
+        more = len(collinear) - _SHOWN_PAIRS
+        listed = "; ".join(collinear[:_SHOWN_PAIRS]) + (f"; {more} more" if more > 0 else "")
+        return f"Columns correlated with |r| > {COLLINEAR_R}, one variable given twice: {listed}"
+
+    def _not_converged(self, collinear: list[str], detail: object) -> str:
+        """The refusal of a fit that did not converge, naming the collinear pairs when any."""
+        if collinear:
+            cause = f"{self._said_twice(collinear)}. Leave one of each pair out, or"
+        else:
+            cause = "Collinear or separating features? You may"
+        return (
+            f"The Cox model did not converge. {cause} raise the penalizer (now "
+            f"{self.penalizer:g}). Detail: {detail}"
+        )
 
     def _note_unbounded(self) -> None:
         """Say in the fit's notes which coefficients have no finite estimate: a standard error
