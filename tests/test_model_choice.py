@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -251,8 +252,14 @@ def test_with_few_events_per_variable_the_choice_takes_the_simplest_within_one_s
     assert choose_candidate(inner, inner.pooled_c, few_events=True) == 0  # within one SE
     steady = InnerPredictions(inner.risk_z, fold_c[:, [0, 0]] + [0, 0.02], inner.pooled_c, {})
     assert choose_candidate(steady, steady.pooled_c, few_events=True) == 1  # a steady lead holds
-    failed = InnerPredictions(inner.risk_z, fold_c, np.array([np.nan, 0.72]), {0: "failed"})
-    assert choose_candidate(failed, failed.pooled_c, few_events=True) == 1
+    failed_c = fold_c * [np.nan, 1]  # a candidate that failed has no fold c-index
+    failed = InnerPredictions(inner.risk_z, failed_c, np.array([np.nan, 0.72]), {0: "failed"})
+    with warnings.catch_warnings():  # numpy's 'Mean of empty slice' went to stderr
+        warnings.simplefilter("error")
+        assert choose_candidate(failed, failed.pooled_c, few_events=True) == 1
+        assert np.isnan(failed.mean_c()[0]) and np.isnan(failed.sd_c()[0])
+    assert failed.mean_c()[1] == pytest.approx(fold_c[:, 1].mean())
+    assert failed.sd_c()[1] == pytest.approx(fold_c[:, 1].std())
 
 
 def test_a_small_real_cohort_is_chosen_for_by_the_one_se_rule():
@@ -496,9 +503,15 @@ def test_a_discrete_members_last_edge_bounds_the_curves_of_auto_and_the_ensemble
 def test_a_candidate_that_failed_is_a_warning_not_only_a_line_of_selection_json(gbsg2: dict):
     never_learned = {"model": "discrete", "params": {"edges": [0, 1, 2]}}  # no event by day 2
     auto = make_model("auto", candidates=[FAST[0], never_learned], inner_folds=3)
-    auto.fit(gbsg2["X"], gbsg2["y"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        auto.fit(gbsg2["X"], gbsg2["y"])
     (warning,) = [w for w in auto.selection_["warnings"] if "failed" in w]
     assert warning.startswith("Candidate discrete(edges=[0, 1, 2]) failed and was left out:")
+    # said there, with no fold c-index in selection.json, and no numpy warning on stderr
+    failed = auto.selection_["candidates"][1]
+    assert failed["inner_fold_c_index_mean"] is None and failed["inner_c_index_sd"] is None
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
 def test_a_candidate_that_learned_nothing_ranks_no_one_in_the_comparison():

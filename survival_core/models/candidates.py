@@ -15,7 +15,7 @@ scales differ between models and between folds), its c-index on each fold's held
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,11 +250,23 @@ class InnerPredictions:
     errors: dict[int, str]
 
     def mean_c(self) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            return np.nanmean(self.fold_c, axis=0) if len(self.fold_c) else self.fold_c
+        """Each candidate's mean c-index over its inner folds (NaN for one that failed)."""
+        return per_column(self.fold_c, np.mean)
 
     def sd_c(self) -> np.ndarray:
-        return np.nanstd(self.fold_c, axis=0)
+        """Each candidate's SD of its inner folds' c-indices (NaN for one that failed)."""
+        return per_column(self.fold_c, np.std)
+
+
+def per_column(
+    values: np.ndarray, statistic: Callable[[np.ndarray], float], least: int = 1
+) -> np.ndarray:
+    """``statistic`` of the finite values of each column of ``values`` (folds x candidates), NaN
+    for a column with fewer than ``least`` of them (a candidate that failed has none). numpy's
+    nan-functions gave the same NaN with RuntimeWarnings on stderr ('Mean of empty slice',
+    'Degrees of freedom <= 0') in every run where a candidate failed."""
+    finite = [column[np.isfinite(column)] for column in np.asarray(values, dtype=float).T]
+    return np.array([statistic(f) if len(f) >= least else np.nan for f in finite], dtype=float)
 
 
 def inner_predictions(

@@ -62,6 +62,7 @@ from survival_core.models.candidates import (
     default_candidates,
     few_events_per_variable,
     inner_predictions,
+    per_column,
     with_baseline,
 )
 from survival_core.models.tabular import TablePreprocessor, as_frame
@@ -87,11 +88,20 @@ def choose_candidate(inner: InnerPredictions, pooled_c: np.ndarray, few_events: 
     tolerance = np.full(score.shape, TIE_MARGIN)
     if few_events:
         difference = inner.fold_c[:, [best]] - inner.fold_c
-        folds = np.isfinite(difference).sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            se = np.nanstd(difference, axis=0, ddof=1) / np.sqrt(folds)
+        se = per_column(difference, _standard_error, least=2)
         tolerance = np.fmax(tolerance, np.nan_to_num(se, nan=0.0))
     return int(np.flatnonzero(score >= score[best] - tolerance)[0])
+
+
+def _standard_error(values: np.ndarray) -> float:
+    """The standard error of the mean of ``values`` (at least two)."""
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
+def _json_number(value: float) -> float | None:
+    """``value`` for selection.json: None where it is NaN (a candidate that failed, folds
+    without a c-index), which JSON cannot hold."""
+    return None if np.isnan(value) else float(value)
 
 
 #: Label of the ensemble and of the automatic choice in :meth:`candidate_risks`.
@@ -336,6 +346,7 @@ class _CandidateChoice(SurvivalModel):
         n_inputs = len(self._chosen().features_used_)
         epv = events / max(1, variables)
         notes = small_data_warnings(self.candidates_, pooled_c, self.chosen_, events, variables)
+        mean_c, sd_c = inner.mean_c(), inner.sd_c()
         notes += [  # a pipeline the user listed may not vanish into selection.json unsaid
             f"Candidate {self.candidates_[k].label} failed and was left out: {error}"
             for k, error in sorted(errors.items())
@@ -345,11 +356,9 @@ class _CandidateChoice(SurvivalModel):
                 {
                     "label": c.label,
                     **c.to_dict(),
-                    "inner_c_index": None if np.isnan(pooled_c[k]) else float(pooled_c[k]),
-                    "inner_fold_c_index_mean": None
-                    if np.isnan(pooled_c[k])
-                    else float(inner.mean_c()[k]),
-                    "inner_c_index_sd": None if np.isnan(pooled_c[k]) else float(inner.sd_c()[k]),
+                    "inner_c_index": _json_number(pooled_c[k]),
+                    "inner_fold_c_index_mean": _json_number(mean_c[k]),
+                    "inner_c_index_sd": _json_number(sd_c[k]),
                     "weight": float(self.weights_[k]),
                     "error": errors.get(k),
                 }
