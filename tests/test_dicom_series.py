@@ -485,6 +485,49 @@ def test_a_series_compressed_with_loss_is_cautioned(shared_data, tmp_path) -> No
     assert "(ratio 10, 20)" in said
 
 
+@pytest.mark.parametrize(
+    ("syntax", "options", "said"),
+    [
+        # pydicom's JPEG 2000 (.91) at ratio 20, as exported, unmarked: HU up to 163 off
+        ("JPEG2000", {"j2k_cr": [20]}, "3 of its 59 images were compressed with loss:"),
+        ("JPEGLSNearLossless", {"jls_error": 3}, "3 of its 59 images were compressed with loss:"),
+        # a lossless JPEG 2000 filed under .91, unmarked: the stream cannot tell
+        ("JPEG2000Lossless", {}, "3 of its 59 images are JPEG 2000 Image Compression "),
+        ("JPEGLSNearLossless", {"jls_error": 0}, None),  # NEAR 0: lossless
+    ],
+)
+def test_a_syntax_allowing_loss_is_read_from_its_codestream(
+    shared_data, tmp_path, syntax: str, options: dict, said: str | None
+) -> None:
+    """The real sarcoma CT with three slices as JPEG 2000 (.91) or JPEG-LS near-lossless (.81)
+    without LossyImageCompression, which either syntax allows: their loss went without a word
+    (only baseline and extended JPEG were cautioned). The codestream's wavelet (9/7
+    irreversible) or NEAR says it; where it cannot, the caution says they may have lost."""
+    from pydicom import uid
+
+    from survival_core.io.case_loader import load_case
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    case = shutil.copytree(source, tmp_path / "case")
+    for path in sorted((case / "image").glob("*.dcm"))[20:23]:
+        ds = pydicom.dcmread(path)
+        ds.compress(getattr(uid, syntax), **options)
+        ds.file_meta.TransferSyntaxUID = (
+            uid.JPEG2000 if syntax == "JPEG2000Lossless" else ds.file_meta.TransferSyntaxUID
+        )
+        for keyword in ("LossyImageCompression", "LossyImageCompressionRatio"):
+            ds.pop(keyword, None)
+        ds.save_as(path)
+    cautions = [w for w in load_case(case).warnings if "with loss" in w]
+    if said is None:
+        assert cautions == []
+    else:
+        (caution,) = cautions
+        assert caution.startswith(said) and "export the series uncompressed" in caution
+        if syntax == "JPEG2000Lossless":
+            assert "(1.2.840.10008.1.2.4.91), which allows loss, and say neither way" in caution
+
+
 def test_a_compressed_slice_cut_short_is_refused_naming_it(shared_data, tmp_path) -> None:
     """The real sarcoma CT as JPEG 2000 or RLE with one file cut short in a transfer: pydicom
     read it as an empty data set, so an upload left the slice out as 'an object no case is read

@@ -69,8 +69,6 @@ from pydicom.uid import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    JPEGBaseline8Bit,
-    JPEGExtended12Bit,
     MediaStorageDirectoryStorage,
 )
 
@@ -79,6 +77,7 @@ from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
 from survival_core.io.filetype import is_bare_dicom, is_os_clutter
 from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
+from survival_core.io.lossy_compression import Loss, image_loss, needs_pixels
 from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.pet_suv import suv_factors
 from survival_core.io.structures import VOLUME_MODALITIES
@@ -1243,25 +1242,19 @@ def pixel_data_problem(ds: Dataset, err: Exception) -> str:
     )
 
 
-#: Transfer syntaxes that always compress with loss (JPEG 2000 and JPEG-LS may or may not: their
-#: images say so in LossyImageCompression).
-_LOSSY_SYNTAXES = frozenset({JPEGBaseline8Bit, JPEGExtended12Bit})
-
-
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
-def _lossy_note(headers: list[Dataset]) -> str | None:
-    """A caution when a series' images were compressed with loss (LossyImageCompression '01', or
-    a lossy transfer syntax): its texture is not the scanner's (a JPEG 2000 at ratio 20 lowered
-    a GTV's HU standard deviation from 23.7 to 21.1), which radiomics read."""
-    lossy = [
-        h
-        for h in headers
-        if str(h.get("LossyImageCompression", "")).strip() == "01"
-        or getattr(h, "file_meta", Dataset()).get("TransferSyntaxUID") in _LOSSY_SYNTAXES
-    ]
-    if not lossy:
+def _lossy_note(entry: SeriesEntry) -> str | None:
+    """A caution when a series' images were compressed with loss, or may have been (a syntax
+    allowing loss, JPEG 2000 .91, that neither the image nor its codestream settles:
+    :func:`~survival_core.io.lossy_compression.image_loss`): its texture is not the scanner's (a
+    JPEG 2000 at ratio 20 lowered a GTV's HU standard deviation from 23.7 to 21.1, and one not
+    marked lossy went without a word), which radiomics read."""
+    losses = [_loss(h, path) for h, path in zip(entry.headers, entry.files, strict=True)]
+    lossy = [h for h, loss in zip(entry.headers, losses, strict=True) if loss is Loss.LOSSY]
+    unsaid = [h for h, loss in zip(entry.headers, losses, strict=True) if loss is Loss.UNSAID]
+    if not lossy and not unsaid:
         return None
     ratios = {
         f"{float(r):g}"
@@ -1270,11 +1263,33 @@ def _lossy_note(headers: list[Dataset]) -> str | None:
         if _NUMBER.fullmatch(r)
     }
     said = f" (ratio {', '.join(sorted(ratios))})" if ratios else ""
+    total = len(entry.headers)
+    parts = [f"{len(lossy)} of its {total} images were compressed with loss{said}"] if lossy else []
+    if unsaid:
+        syntaxes = sorted(
+            {
+                f"{h.file_meta.TransferSyntaxUID.name} ({h.file_meta.TransferSyntaxUID})"
+                for h in unsaid
+            }
+        )
+        parts.append(
+            f"{len(unsaid)} of its {total} images are {', '.join(syntaxes)}, which allows loss, "
+            "and say neither way (no LossyImageCompression): they may have been compressed with "
+            "loss"
+        )
     return (
-        f"{len(lossy)} of its {len(headers)} images were compressed with loss{said}: texture "
-        "radiomics differ from those of the scanner's images; export the series uncompressed or "
-        "losslessly compressed for radiomics."
+        f"{'; '.join(parts)}: texture radiomics differ from those of the scanner's images; export "
+        "the series uncompressed or losslessly compressed for radiomics."
     )
+
+
+def _loss(header: Dataset, path: Path) -> Loss:
+    """How the image of ``header`` (read without pixels) at ``path`` was compressed, its
+    codestream read where the header does not say."""
+    if not needs_pixels(header):
+        return image_loss(header)
+    ds = _try_read(path, stop_before_pixels=False)
+    return image_loss(header) if ds is None else image_loss(ds)
 
 
 def decode_pixels(ds: Dataset, name: str) -> np.ndarray:
@@ -1399,7 +1414,7 @@ def read_series(
             "it for CT): their stored values were read with intercept 0, which is HU only if "
             "the exporter stored HU; check the values."
         )
-    lossy = _lossy_note(entry.headers)
+    lossy = _lossy_note(entry)
     if lossy:
         warnings.append(lossy)
     if entry.modality == "PT":
