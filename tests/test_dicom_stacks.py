@@ -224,3 +224,30 @@ def test_one_series_uid_over_two_patients_is_never_one_volume(tmp_path: Path) ->
         read_series(inventory)
     image, info = read_series(inventory, f"{UIDS['series_uid']}#patient B")
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), hu_volume(seed=2))
+
+
+def test_an_axial_localizer_below_the_series_is_no_slice_of_it(shared_data: Path, tmp_path) -> None:
+    """The real sarcoma CT with a copy of its first slice marked LOCALIZER one spacing below it,
+    as some scanners file an axial scout: each position once, it was read as a 60th image slice
+    without a word. It is parted off as the series' localizer, with the note of a sagittal one."""
+    import shutil
+
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    case = shutil.copytree(source, tmp_path / "case")
+    slices = sorted((case / "image").glob("*.dcm"))
+    before = load_case(case)
+    z = sorted(float(pydicom.dcmread(p).ImagePositionPatient[2]) for p in slices)
+    scout = pydicom.dcmread(slices[0])
+    scout.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+    scout.ImagePositionPatient[2] = z[0] - (z[1] - z[0])  # one spacing below the series
+    scout.SOPInstanceUID, scout.InstanceNumber = generate_uid(), 999
+    scout.save_as(case / "image" / "scout.dcm")
+
+    after = load_case(case)
+    assert after.image.GetSize() == before.image.GetSize()
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(after.image), sitk.GetArrayFromImage(before.image)
+    )
+    assert any("holds 2 stacks (images, localizer); images was read" in w for w in after.warnings)

@@ -4,7 +4,8 @@ under a single SeriesInstanceUID, told apart so that a user can pick one volume.
 A dual-echo or multi-echo MR, a dynamic contrast series, a diffusion series with several b-values, a
 CT series with two reconstructions (kernels, slice thicknesses) or with its localizer in it holds
 several images at the same slice position (or in another orientation). Stacked together they are
-no volume. When a series has such repeated positions or mixed orientations, its images are grouped
+no volume; nor is a localizer filed among the images at a position of its own (ImageType
+LOCALIZER). When a series has such repeated positions or mixed orientations, its images are grouped
 by the first of :data:`DISCRIMINATORS` (in that order, then the first pair of them) that leaves
 every group one orientation and one image per position; each group becomes a stack of its own,
 labelled for the user ("echo 2", "b 1000"). A series whose repeats no attribute explains is left
@@ -36,7 +37,7 @@ def _image_type(ds: Dataset) -> tuple[str, ...]:
     return header_values(ds, "ImageType")
 
 
-def _localizer(ds: Dataset) -> str | None:
+def _localizer(ds: Dataset) -> str:
     return "localizer" if "LOCALIZER" in _image_type(ds) else "images"
 
 
@@ -122,7 +123,7 @@ def stack_labels(headers: Sequence[Dataset]) -> list[str] | None:
     if any(p is None for p in placements):
         return None
     if _one_volume(placements):
-        return _interleaved(headers, placements)
+        return _localizers(headers) or _interleaved(headers, placements)
     columns = [[d(h) or "" for h in headers] for d in DISCRIMINATORS]
     varying = [c for c in columns if len(set(c)) > 1]
     for chosen in [*combinations(varying, 1), *combinations(varying, 2)]:
@@ -133,6 +134,14 @@ def stack_labels(headers: Sequence[Dataset]) -> list[str] | None:
         if all(_one_volume(group) for group in groups.values()):
             return [", ".join(v for v in key if v) or "unlabelled" for key in keys]
     return None
+
+
+def _localizers(headers: Sequence[Dataset]) -> list[str] | None:
+    """Labels parting the localizers (ImageType LOCALIZER) filed among a series' images from
+    them, else None. A scanner may file an axial localizer at a position of its own, one slice
+    beyond the volume: each position once, it was stacked as one more image slice."""
+    labels = [_localizer(h) for h in headers]
+    return labels if len(set(labels)) > 1 else None
 
 
 def _interleaved(
