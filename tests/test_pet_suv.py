@@ -139,7 +139,58 @@ def test_scan_before_injection_refused(tmp_path: Path) -> None:
         ds.RadiopharmaceuticalInformationSequence[
             0
         ].RadiopharmaceuticalStartDateTime = "20240305120000"
-    with pytest.raises(DicomError, match="injection at 2024-03-05 12:00:00 and scan at .* apart"):
+    with pytest.raises(
+        DicomError,
+        match="RadiopharmaceuticalStartDateTime 20240305120000 puts the injection at 2024-03-05 "
+        "12:00:00, 1.0 h after the scan's start 2024-03-05 11:00:00 .SeriesDate 20240305, "
+        "SeriesTime 110000",
+    ):
+        suv_of(datasets, tmp_path)
+
+
+@pytest.mark.parametrize(("correction", "minutes"), [("START", -0.5), ("ADMIN", 0.0)])
+def test_an_injection_just_after_the_scan_start_is_a_dynamic_scan(
+    tmp_path: Path, correction: str, minutes: float
+) -> None:
+    """A dynamic acquisition starts with the injection: a RadiopharmaceuticalStartTime 30 s
+    after the SeriesTime is of the same day (uptake about 0, said), not the day before (1440 min
+    of decay: every SUV 8800 times too high)."""
+    datasets = pet_slices(
+        [activity(2.0, minutes)] * 4,
+        correction=correction,
+        injection="100030",
+        series=("20240305", "100000"),
+    )
+    np.testing.assert_allclose(suv_of(datasets, tmp_path), 2.0, rtol=5e-4)
+    _, info = read_series(tmp_path)
+    assert "injected 0.5 min after the scan's start (a dynamic acquisition" in info.warnings[-1]
+
+
+@pytest.mark.parametrize(
+    ("drug", "expected"),
+    [
+        (  # a typo: read as the day before it was 1410 min of decay, SUVs 5000 times too high
+            {"RadiopharmaceuticalStartTime": "113000"},
+            "RadiopharmaceuticalStartTime 113000 puts the injection at 2024-03-05 11:30:00, 30.0 "
+            "min after the scan's start 2024-03-05 11:00:00 .SeriesDate 20240305, SeriesTime "
+            "110000, first AcquisitionDate 20240305, first AcquisitionTime 110000.; .*on the day "
+            "before it would be over 6 half-lives of 109.8 min",
+        ),
+        (  # FDG 14 h after its injection, the StartTime (10:00) not its time of day
+            {"RadiopharmaceuticalStartDateTime": "20240304210000"},
+            "RadiopharmaceuticalStartDateTime 20240304210000 puts the injection at 2024-03-04 "
+            "21:00:00, 14.0 h before the scan's start .*over 6 half-lives of 109.8 min .11.0 h.",
+        ),
+    ],
+)
+def test_an_implausible_uptake_is_refused_naming_the_times(
+    tmp_path: Path, drug: dict, expected: str
+) -> None:
+    datasets = pet_slices([5000.0] * 3)
+    for ds in datasets:
+        for keyword, value in drug.items():
+            setattr(ds.RadiopharmaceuticalInformationSequence[0], keyword, value)
+    with pytest.raises(DicomError, match=expected):
         suv_of(datasets, tmp_path)
 
 
@@ -199,7 +250,9 @@ def test_a_date_shifted_injection_datetime_gives_way_to_its_time(tmp_path: Path)
     assert "taken at 2024-03-05 10:00:00 by RadiopharmaceuticalStartTime" in note
     for ds in datasets:
         del ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime
-    with pytest.raises(DicomError, match="injection at 2014-03-02 10:00:00 .* apart"):
+    with pytest.raises(
+        DicomError, match="injection at 2014-03-02 10:00:00, 3656 days before the scan's start"
+    ):
         suv_of(datasets, tmp_path)
 
 
