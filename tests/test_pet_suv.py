@@ -122,7 +122,12 @@ def test_de_identified_upload_keeps_the_suv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"PatientWeight": None}, "PatientWeight .none. kg; SUV needs the patient's weight"),
+        ({"PatientWeight": None}, "no PatientWeight; SUV needs the patient's weight in kg"),
+        ({"PatientWeight": 0}, "PatientWeight 0: the weight was not recorded; SUV needs"),
+        (  # an export writing grams
+            {"PatientWeight": 75000},
+            "PatientWeight 75000 is not a plausible weight in kg .1 to 500; in grams, 75 kg.",
+        ),
         ({"Units": "CNTS"}, "PET in units CNTS.*Export the series in Bq/mL"),
         ({"DecayCorrection": "DECAY"}, "DecayCorrection DECAY is not START, ADMIN or NONE"),
         ({"RadiopharmaceuticalInformationSequence": Sequence()}, "injected dose is needed"),

@@ -36,6 +36,8 @@ MAX_UPTAKE_HALF_LIVES = 6
 #: How long after the scan's start the injection may be: a dynamic acquisition starts with the
 #: injection, and the injector's and the scanner's clocks may differ by a minute or two.
 INJECTED_AFTER_START = timedelta(minutes=5)
+#: Plausible patient weight (kg); DICOM stores PatientWeight in kg.
+WEIGHT_RANGE_KG = (1.0, 500.0)
 #: Plausible injected activity (Bq): a clinical FDG dose is about 37 MBq to 1 GBq; a value
 #: outside is a dose written in MBq or mCi, which DICOM stores in Bq.
 DOSE_RANGE_BQ = (1e6, 2e10)
@@ -233,6 +235,35 @@ def _scan_start(headers: Sequence[Dataset], name: str) -> datetime:
     return series
 
 
+def _weight(ds: Dataset, name: str) -> float:
+    """PatientWeight (kg); :class:`DicomError` saying what is wrong with it otherwise: absent,
+    0 (not recorded), or outside :data:`WEIGHT_RANGE_KG` (grams, as some exports write it)."""
+    given = ds.get("PatientWeight")
+    if given is None or str(given).strip() == "":
+        problem = "no PatientWeight"
+    else:
+        try:
+            weight = float(given)
+        except (TypeError, ValueError):
+            weight = math.nan
+        low, high = WEIGHT_RANGE_KG
+        if low <= weight <= high:
+            return weight
+        if weight == 0:
+            problem = "PatientWeight 0: the weight was not recorded"
+        elif weight > high:
+            problem = (
+                f"PatientWeight {weight:g} is not a plausible weight in kg ({low:g} to {high:g}; "
+                f"in grams, {weight / 1000:g} kg?). DICOM stores it in kg"
+            )
+        else:
+            problem = f"PatientWeight {given} is not a plausible weight in kg ({low:g} to {high:g})"
+    raise DicomError(
+        f"{name}: {problem}; SUV needs the patient's weight in kg. Correct PatientWeight in the "
+        "header and export the series again."
+    )
+
+
 def _uptake_refusal(name: str, injection: Injection, scan: datetime, scan_said: str) -> str:
     """The refusal of an implausible time from injection to scan, naming the attributes read and
     their values."""
@@ -285,15 +316,7 @@ def suv_factors(headers: Sequence[Dataset], name: str) -> tuple[list[float], str
             f"{name}: PET in units {units or '(none given)'}; RadSurv computes SUV from activity "
             "concentration. Export the series in Bq/mL (Units BQML) or as SUVbw (GML)."
         )
-    try:
-        weight = float(first.get("PatientWeight") or 0)
-    except (TypeError, ValueError):
-        weight = 0.0
-    if not 1 <= weight <= 500:
-        raise DicomError(
-            f"{name}: PatientWeight {first.get('PatientWeight') or '(none)'} kg; SUV needs the "
-            "patient's weight. Export the series with PatientWeight."
-        )
+    weight = _weight(first, name)
     correction = str(first.get("DecayCorrection", "")).strip().upper()
     scan = _scan_start(headers, name)
     injection = _injection(first, scan, name)
