@@ -262,6 +262,28 @@ def test_a_pet_ct_study_reads_its_attenuation_corrected_pet(tmp_path: Path) -> N
     assert any(w.startswith("The PT beside the CT is not read:") for w in case.warnings)
 
 
+def test_a_nac_pet_alone_gives_no_suv(tmp_path: Path) -> None:
+    """A study whose only PET is its NAC reconstruction (CorrectedImage without ATTN): its
+    activity is no SUV (half the true uptake deep in a thigh), so the CT case keeps no PET and
+    says which series and why; read as its own image, the NAC PET is refused with the reason."""
+    study = write_dicom_pet_ct(tmp_path / "study")
+    shutil.rmtree(study / "pet")
+    header = read_dicom(next((study / "ct").iterdir()))
+    nac = ["DECY", "DTIM", "RAN", "NORM"]
+    options = {"CorrectedImage": nac, "SeriesDescription": "PET NAC", "SeriesNumber": 6}
+    write_pet_series(study / "nac", header, header.FrameOfReferenceUID, lesion=4.0, **options)
+    case = load_case(study)
+    assert case.companions == {} and case.modality == "CT"
+    assert any(
+        w.startswith("The PT beside the CT is not read:")
+        and "(PT series 6, 'PET NAC'" in w
+        and "not attenuation-corrected (CorrectedImage DECY/DTIM/RAN/NORM, without ATTN)" in w
+        for w in case.warnings
+    )
+    with pytest.raises(InputError, match="'PET NAC'.*not attenuation-corrected"):
+        load_case(study / "nac")
+
+
 def test_a_dicom_pet_ct_case_reads_its_pet_in_suv(tmp_path: Path) -> None:
     """The CT is the case's image (its RTSTRUCT is drawn on it), the PET of its frame of
     reference its companion in SUV; the GTV on the PET's grid averages the lesion's SUV."""

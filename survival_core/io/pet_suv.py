@@ -15,7 +15,8 @@ minutes after the scan's start is a dynamic acquisition's (uptake about 0, said)
 injection after the scan, or one over six half-lives before it (FDG: 11 h), is refused naming
 the times read. An acquisition time without AcquisitionDate is on the series' day, or the next
 when it lies over 12 h before the series time (a scan running past midnight). Series already in
-SUVbw (Units GML) are kept; counts and other units are refused with what to export.
+SUVbw (Units GML) are kept; counts and other units are refused with what to export, and so is a
+series stating it is not attenuation-corrected (a NAC reconstruction is not quantitative).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import DA, DT, TM
 
 from survival_core.errors import DicomError
+from survival_core.io.dicom_stacks import header_values
 
 #: Longest plausible time from injection to scan, in half-lives of the radionuclide: after six,
 #: under 2 % of the activity is left (F-18: 11 h); longer means a wrong date or time.
@@ -304,10 +306,25 @@ def _uptake_text(uptake: timedelta) -> str:
     )
 
 
+def _check_attenuation_corrected(ds: Dataset, name: str) -> None:
+    """:class:`DicomError` when the series says it is not attenuation-corrected (CorrectedImage
+    given without ATTN, a NAC reconstruction): tissue deep in the body reads far too low in it
+    (half the SUV in a thigh), so no SUV is taken from it. A series stating no CorrectedImage is
+    read as it is."""
+    corrected = header_values(ds, "CorrectedImage")
+    if corrected and "ATTN" not in corrected:
+        raise DicomError(
+            f"{name}: not attenuation-corrected (CorrectedImage {'/'.join(corrected)}, without "
+            "ATTN): the activity of a NAC PET is not quantitative, so no SUV is computed from "
+            "it. Use the scan's attenuation-corrected reconstruction (CorrectedImage with ATTN)."
+        )
+
+
 def suv_factors(headers: Sequence[Dataset], name: str) -> tuple[list[float], str]:
     """Per header (slice), the factor from rescaled voxel values to SUVbw, and a note saying how;
     :class:`DicomError` naming ``name`` and the missing or implausible attribute otherwise."""
     first = headers[0]
+    _check_attenuation_corrected(first, name)
     units = str(first.get("Units", "")).strip().upper()
     if units == "GML":
         return [1.0] * len(headers), "PET already in SUVbw (Units GML)."
