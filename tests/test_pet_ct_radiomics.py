@@ -300,6 +300,13 @@ def test_a_dicom_pet_ct_case_reads_its_pet_in_suv(tmp_path: Path) -> None:
     assert features["gtv__original__firstorder__Mean"] == pytest.approx(8.0, rel=0.05)
     other = load_case(write_dicom_pet_ct(tmp_path / "other", same_frame=False))
     assert other.companions == {}  # a PET of another frame of reference is not this CT's
+    frame = "1.2.826.0.1.3680043.8.498.7001"
+    assert any(  # said, naming the series and why
+        w.startswith("PT series left out beside the CT: ")
+        and "(PT, 'synthetic MR', 8 slices of 5 mm), frame of reference " + frame + ".2." in w
+        and f"not the CT's ({frame}), so the CT's contours cannot be placed on it" in w
+        for w in other.warnings
+    )
 
 
 def test_case_page_shows_the_suv_of_a_pet_ct_upload(tmp_path: Path) -> None:

@@ -841,11 +841,12 @@ def companion_series(
 ) -> tuple[dict[str, SeriesEntry], list[str]]:
     """The patient's other image of each other modality, beside an image of ``modality`` in
     ``frame_of_reference_uid``: the one series of that modality :func:`in_frame` (a PET/CT
-    scan's attenuation-corrected PET, never a MIP); several leave the modality out, said in the
-    notes returned."""
+    scan's attenuation-corrected PET, never a MIP); several leave the modality out, and so do
+    series of it in other frames of reference only (:func:`_other_frames`), said in the notes
+    returned."""
     chosen, notes = {}, []
-    for other in VOLUME_MODALITIES:
-        found = in_frame(series, other, frame_of_reference_uid) if other != modality else []
+    for other in (m for m in VOLUME_MODALITIES if m != modality):
+        found = in_frame(series, other, frame_of_reference_uid)
         if len(found) == 1:
             chosen[other] = found[0]
         elif found:
@@ -854,7 +855,38 @@ def companion_series(
                 f"({'; '.join(e.describe() for e in found)}): none is read as its {other}. Keep "
                 "only the one to use beside it."
             )
+        else:
+            notes += _other_frames(series, other, modality, frame_of_reference_uid)
     return chosen, notes
+
+
+def _other_frames(
+    series: list[SeriesEntry], other: str, modality: str, frame_of_reference_uid: str
+) -> list[str]:
+    """The note naming the ``other`` series (:func:`reconstructions`, not scouts) left out beside
+    an image of ``modality`` because their frame of reference is not its
+    ``frame_of_reference_uid``: the image's contours cannot be placed on them; [] without any."""
+    apart = reconstructions(
+        [
+            e
+            for e in series
+            if e.modality == other
+            and not e.is_scout
+            and not (frame_of_reference_uid and e.frame_of_reference_uid == frame_of_reference_uid)
+        ]
+    )
+    if not apart:
+        return []
+    listed = "; ".join(
+        f"{e.describe()}, frame of reference {e.frame_of_reference_uid or '(none stated)'}"
+        for e in apart
+    )
+    return [
+        f"{other} series left out beside the {modality}: {listed}. Its frame of reference is not "
+        f"the {modality}'s ({frame_of_reference_uid or 'none stated'}), so the {modality}'s "
+        "contours cannot be placed on it (a PET/CT scan's PET shares its CT's frame of "
+        f"reference); a scan acquired apart must be registered to the {modality} first."
+    ]
 
 
 def _default_candidates(inventory: DicomInventory, series: list[SeriesEntry]) -> list[SeriesEntry]:
