@@ -11,7 +11,9 @@ import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from survival_core.case import Case
 from survival_core.errors import DicomError
+from survival_core.features.pet_uptake import PEAK_RADIUS_MM, peak_kernel, pet_uptake
 from survival_core.features.presets import PET_BIN_WIDTH_SUV, get_preset
 from survival_core.io.dicom_series import read_series
 from survival_core.io.uploads import store_upload
@@ -330,13 +332,12 @@ def test_case_page_shows_the_uptake_of_a_pet_upload(tmp_path: Path) -> None:
     assert any(w.value.startswith("PET converted to SUVbw") for w in app.warning)
 
 
-def test_uptake_figures_of_a_hot_sphere() -> None:
-    """A sphere of SUV 8 (radius 15 mm) in a background of 2, one voxel of 20 at its centre."""
-    from survival_core.case import Case
-    from survival_core.features.pet_uptake import PEAK_RADIUS_MM, peak_kernel, pet_uptake
-
+def hot_sphere(slices: int = 30) -> Case:
+    """A PT case: a sphere of SUV 8 (radius 15 mm, its centre on slice 15) in a background of 2,
+    one voxel of 20 at its centre, on a grid of 2 x 2 x 3 mm; its first ``slices`` slices (16:
+    the field of view ends on the hot voxel's slice)."""
     spacing = (2.0, 2.0, 3.0)
-    z, y, x = np.mgrid[:30, :40, :40]
+    z, y, x = np.mgrid[:slices, :40, :40]
     distance = np.sqrt(((x - 20) * 2.0) ** 2 + ((y - 20) * 2.0) ** 2 + ((z - 15) * 3.0) ** 2)
     sphere = distance <= 15.0
     suv = np.where(sphere, 8.0, 2.0).astype(np.float32)
@@ -345,10 +346,15 @@ def test_uptake_figures_of_a_hot_sphere() -> None:
     image.SetSpacing(spacing)
     mask = sitk.GetImageFromArray(sphere.astype(np.uint8))
     mask.CopyInformation(image)
-    case = Case(case_id="P", image=image, masks={"gtv": mask}, clinical={}, modality="PT")
+    return Case(case_id="P", image=image, masks={"gtv": mask}, clinical={}, modality="PT")
+
+
+def test_uptake_figures_of_a_hot_sphere() -> None:
+    case = hot_sphere()
+    sphere, image = case.mask_array("gtv"), case.image
 
     figures = pet_uptake(case)
-    kernel = peak_kernel(spacing)
+    kernel = peak_kernel(case.spacing)
     assert pytest.approx(6.2035, abs=1e-4) == PEAK_RADIUS_MM  # 4/3 pi r^3 = 1000 mm^3
     n_sphere = int((kernel > 0).sum())  # voxels of the 1 cm^3 sphere on this grid
     assert figures["suv_max"] == 20.0
@@ -357,5 +363,27 @@ def test_uptake_figures_of_a_hot_sphere() -> None:
     assert figures["mtv_ml"] == pytest.approx(mtv)
     assert figures["suv_mean"] == pytest.approx(8.0 + 12.0 / sphere.sum())
     assert figures["tlg"] == pytest.approx(figures["suv_mean"] * mtv)
+    assert not any("SUVpeak" in w for w in case.warnings)
     with pytest.raises(Exception, match="need a PET"):
-        pet_uptake(Case(case_id="C", image=image, masks={"gtv": mask}, clinical={}, modality="CT"))
+        pet_uptake(Case(case_id="C", image=image, masks=case.masks, clinical={}, modality="CT"))
+
+
+def test_suvpeak_takes_whole_spheres_at_the_field_of_view_edge() -> None:
+    """The field of view ends on the hot voxel's slice: the sphere centred on it is cut (its
+    mean over the voxels inside overstates any 1 cm^3 sphere), so SUVpeak is the whole sphere
+    two slices (6 mm) in, which reaches the hot voxel (PERCIST); the cut one is said."""
+    case = hot_sphere(slices=16)
+    kernel = peak_kernel(case.spacing)
+    below = kernel[: kernel.shape[0] // 2 + 1]  # the cut sphere: its centre's slice and below
+    n_sphere, n_cut = int((kernel > 0).sum()), int((below > 0).sum())
+    figures = pet_uptake(case)
+    assert figures["suv_peak"] == pytest.approx(8.0 + 12.0 / n_sphere)
+    cut = (
+        "spheres cut by the PT's field-of-view edge, averaging only the voxels inside the image, "
+        f"reach {8.0 + 12.0 / n_cut:.2f} and were not taken"
+    )
+    assert any(
+        w.startswith(f"SUVpeak of the gtv {8.0 + 12.0 / n_sphere:.2f}: of whole 1 cm^3 spheres")
+        and cut in w
+        for w in case.warnings
+    )

@@ -3,7 +3,8 @@ SUVmean, metabolic tumour volume (MTV) and total lesion glycolysis (TLG) of a ma
 
 SUVpeak follows PERCIST 1.0 (Wahl et al., J Nucl Med 2009): the highest mean SUV in a sphere of
 1 cm^3 (radius 6.2 mm) centred on a voxel of the lesion; the sphere is the voxels whose centres lie
-within the radius, on the image's own spacing. The MTV is the mask's volume (the contour is the
+within the radius, on the image's own spacing, and lies wholly inside the image (a sphere cut by
+the field of view's edge would average its few hottest voxels). The MTV is the mask's volume (the contour is the
 metabolic volume here: no threshold is applied), and TLG = SUVmean x MTV.
 """
 
@@ -50,40 +51,78 @@ def gtv_uptake(case: Case) -> dict[str, float] | None:
         view = modality_view(case, "PT")
         figures = pet_uptake(view)
     except (GeometryError, MaskError) as error:  # mostly outside the field, or below its voxels
-        note = f"No PET uptake figures of the GTV: {error}"
-        if note not in case.warnings:
-            case.warnings.append(note)
+        _note(case, f"No PET uptake figures of the GTV: {error}")
         return None
+    for note in view.warnings:  # the view's notes of its figures (SUVpeak at the field's edge)
+        _note(case, note)
     outside = share_outside(view, "gtv")
     return {**figures, "gtv_share_outside_fov": outside} if outside else figures
 
 
+def _note(case: Case, note: str) -> None:
+    """Add ``note`` to the case's warnings once."""
+    if note not in case.warnings:
+        case.warnings.append(note)
+
+
+def _suv_peak(
+    suv: np.ndarray, inside: np.ndarray, spacing: tuple[float, float, float]
+) -> tuple[float, float]:
+    """The highest mean of the SUVpeak spheres centred in ``inside`` (z, y, x) on a grid of
+    ``spacing`` (x, y, z mm) that lie wholly inside the image (NaN when none does), and the
+    highest of all, those cut by the image's edge averaging only the voxels inside it."""
+    kernel = peak_kernel(spacing)
+    margin = np.array(kernel.shape) // 2
+    where = np.argwhere(inside)
+    low = np.maximum(where.min(axis=0) - margin, 0)
+    high = np.minimum(where.max(axis=0) + margin + 1, inside.shape)
+    box = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
+    # the box holds each lesion voxel's whole sphere unless the image's edge cuts it
+    covered = ndimage.convolve(np.ones(suv[box].shape), kernel, mode="constant")
+    mean = ndimage.convolve(suv[box].astype(np.float64), kernel, mode="constant") / covered
+    centres = inside[box]
+    whole = centres & (covered > 1.0 - 1e-6)
+    return float(mean[whole].max()) if whole.any() else math.nan, float(mean[centres].max())
+
+
+def _peak_note(case: Case, role: str, peak: float, highest: float) -> str:
+    """What the case's warnings say of a SUVpeak (:func:`_suv_peak`) where the image's edge cuts
+    spheres that would give more, or all of them; "" otherwise."""
+    edge = f"the {case.modality}'s field-of-view edge"
+    if math.isnan(peak):
+        return (
+            f"SUVpeak of the {role} {highest:.2f}: every 1 cm^3 sphere centred in it is cut by "
+            f"{edge}, so it averages only the voxels inside the image and may overstate the "
+            "peak (PERCIST takes whole spheres)."
+        )
+    if highest <= peak:
+        return ""
+    return (
+        f"SUVpeak of the {role} {peak:.2f}: of whole 1 cm^3 spheres (PERCIST); spheres cut by "
+        f"{edge}, averaging only the voxels inside the image, reach {highest:.2f} and were not "
+        "taken."
+    )
+
+
 def pet_uptake(case: Case, role: str = "gtv") -> dict[str, float]:
-    """SUVmax, SUVpeak, SUVmean, MTV (mL) and TLG (SUV x mL) of the ``role`` mask of a PT case."""
+    """SUVmax, SUVpeak, SUVmean, MTV (mL) and TLG (SUV x mL) of the ``role`` mask of a PT case;
+    a SUVpeak whose spheres the image's edge cuts is said in the case's warnings."""
     if case.modality.upper() != "PT":
         raise InputError(
             f"Case {case.case_id} is {case.modality}; SUV figures need a PET (PT) case."
         )
     if role not in case.masks:
         raise InputError(f"Case {case.case_id} has no {role} mask for its SUV figures.")
-    suv = sitk.GetArrayViewFromImage(case.image)
-    inside = case.mask_array(role)
-    kernel = peak_kernel(case.spacing)
-    margin = np.array(kernel.shape) // 2
-    where = np.argwhere(inside)
-    low = np.maximum(where.min(axis=0) - margin, 0)
-    high = np.minimum(where.max(axis=0) + margin + 1, inside.shape)
-    box = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
-    # the sphere's mean over the image's voxels only: at the border it averages what exists
-    values, present = suv[box].astype(np.float64), np.ones(suv[box].shape)
-    mean = ndimage.convolve(values, kernel, mode="constant") / ndimage.convolve(
-        present, kernel, mode="constant"
-    )
+    suv, inside = sitk.GetArrayViewFromImage(case.image), case.mask_array(role)
+    peak, highest = _suv_peak(suv, inside, case.spacing)
+    note = _peak_note(case, role, peak, highest)
+    if note:
+        _note(case, note)
     lesion = suv[inside]
     mtv = case.mask_volume_ml(role)
     return {
         "suv_max": float(lesion.max()),
-        "suv_peak": float(mean[inside[box]].max()),
+        "suv_peak": highest if math.isnan(peak) else peak,
         "suv_mean": float(lesion.mean()),
         "mtv_ml": float(mtv),
         "tlg": float(lesion.mean() * mtv),
