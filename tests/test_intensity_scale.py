@@ -64,7 +64,10 @@ def test_pet_volume_in_bq_per_ml_is_flagged() -> None:
     suv[8:12, 15:20, 15:20] = 12.0  # a lesion
     assert scale_warnings(sitk.GetImageFromArray(suv), "PT") == []
     bq_per_ml = sitk.GetImageFromArray(suv * 5300.0)  # 370 MBq into 70 kg
-    assert "not SUVbw" in scale_warnings(bq_per_ml, "PT")[0]
+    (warning,) = scale_warnings(bq_per_ml, "PT")
+    assert "not SUVbw" in warning
+    # a DICOM series is told what its SUV came from, not only to upload the DICOM series it is
+    assert "of a DICOM series, check its PatientWeight, injected dose and injection time" in warning
     assert scale_warnings(bq_per_ml, "MR") == []
 
 

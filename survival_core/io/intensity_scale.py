@@ -87,8 +87,9 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
     if modality == "PT" and high > 100:
         return [
             f"This PET's 99th percentile is {high:.0f}: it looks like activity concentration "
-            "(Bq/ml) or counts, not SUVbw (body tissue near 1); volume files must hold SUVbw, or "
-            "upload the DICOM series, whose SUV RadSurv computes."
+            "(Bq/ml) or counts, not SUVbw (body tissue near 1). A volume file must hold SUVbw "
+            "(or upload the DICOM series, whose SUV RadSurv computes); of a DICOM series, check "
+            "its PatientWeight, injected dose and injection time, from which the SUV is computed."
         ]
     return []
 
