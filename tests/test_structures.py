@@ -271,7 +271,7 @@ def test_drawings_of_one_tumour_are_not_united() -> None:
 @pytest.mark.parametrize(
     "other",
     ["GTV_edit", "GTV_corrected", "GTV_modified", "GTV_new", "GTV_T1", "GTV_DL", "GTV_STAPLE",
-     "GTV_reader2", "GTV_R1", "GTV_4D", "GTV_MIP", "GTV_ph50", "GTV_erode", "gtv "],
+     "GTV_reader2", "GTV_4D", "GTV_MIP", "GTV_ph50", "GTV_erode", "gtv "],
 )  # fmt: skip
 def test_edits_readers_phases_and_images_of_one_gtv_are_not_united(other: str) -> None:
     """Other drawings of one tumour (an edit, a reader's, a 4D CT's phase, another image, the
@@ -280,17 +280,38 @@ def test_edits_readers_phases_and_images_of_one_gtv_are_not_united(other: str) -
     with pytest.raises(RTStructError, match="look like drawings of one tumour"):
         map_roles(["GTV", other])
     # two readers, two phases: told apart by their numbers, never taken for lesions 1 and 2
-    assert alternative_gtvs(["GTV_R1", "GTV_R2"]) == ["GTV_R1", "GTV_R2"]
+    assert alternative_gtvs(["GTV_reader1", "GTV_reader2"]) == ["GTV_reader1", "GTV_reader2"]
     assert alternative_gtvs(["GTV_ph0", "GTV_ph50"]) == ["GTV_ph0", "GTV_ph50"]
 
 
 @pytest.mark.parametrize(
-    "rim", ["GTV_Rim", "GTV_Halo", "GTV_peri", "Tumor_peri", "GTV_border", "GTV_edge", "GTV_wall"]
+    "rim", ["GTV_Rim", "GTV_Halo", "GTV_peri", "Tumor_peri", "GTV_peritumoral"]
 )
 def test_a_gtvs_rim_is_never_a_role(rim: str) -> None:
     """A ring around the GTV (its rim, halo, peritumoral zone) was united into the GTV."""
     assert match_role(rim) is None
     assert map_roles(["GTV", rim]) == {"gtv": ["GTV"]}
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["GTVp", "GTVn_R2"], ["GTVn_R2", "GTVn_L3"], ["GTV_LN_R4", "GTV_LN_R7"],
+     ["GTV_Rib_R5", "GTV_Rib_L7"], ["GTV_R1", "GTV_R2"]],
+)  # fmt: skip
+def test_lesions_named_by_side_and_level_are_united(names: list[str]) -> None:
+    """A side and a number (a right level II node, lung station 4R/7, a rib) were read as a
+    reader ('R2'): a primary and its nodes were refused as drawings of one tumour. Two readers'
+    drawings overlap, which the masks tell (tests/test_role_masks.py)."""
+    assert alternative_gtvs(names) == []
+    assert map_roles(names) == {"gtv": names}
+
+
+@pytest.mark.parametrize("name", ["GTV_Chest_Wall", "GTV_Bladder_Wall", "GTV_edge", "GTV_border"])
+def test_a_gtv_named_for_where_it_lies_is_the_gtv(name: str) -> None:
+    """'Wall', 'edge' and 'border' name where a tumour lies as often as a ring around it: a chest
+    wall GTV was set aside as a planning helper. A ring is told by its mask (it wraps the GTV)."""
+    assert match_role(name) == "gtv"
+    assert map_roles([name]) == {"gtv": [name]}
 
 
 def test_lesions_and_a_primary_with_its_nodes_are_still_united() -> None:

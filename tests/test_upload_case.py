@@ -544,9 +544,9 @@ def test_a_gtv_and_its_rim_or_another_drawing_are_never_united(
     )
 
 
-def test_a_gtvs_rim_halo_or_edge_is_never_a_role(shared_data, tmp_path):
-    """'GTV_Rim' (a ring around the GTV) was united into it; a rim, halo, peritumoral ring, edge
-    or wall of the GTV is no tumour: the GTV alone is taken, nothing said of a union."""
+def test_a_gtvs_rim_or_halo_is_never_a_role(shared_data, tmp_path):
+    """'GTV_Rim' (a ring around the GTV) was united into it; a rim, halo or peritumoral ring of
+    the GTV is no tumour: the GTV alone is taken, nothing said of a union."""
     plan = {"GTV": "gtv", "GTV_Rim": "rim", "GTV_Halo": "rim", "Tumor_peri": "rim"}
     contents = describe_upload(
         store_upload([("plan.zip", _sarcoma_plan(shared_data, tmp_path, plan))])

@@ -150,9 +150,6 @@ _HELPER_WORDS = frozenset(
         "peritumour",
         "peritumor",
         "peritumoural",
-        "border",
-        "edge",
-        "wall",
         "hot",
         "hotspot",
         "cold",
@@ -202,10 +199,12 @@ _ALTERNATIVE_WORDS = frozenset(
      "pet", "pt", "enhancing", "core", "whole", "necrotic", "necrosis", "edema", "oedema",
      "solid", "cystic", "other"}
 )  # fmt: skip
-#: Qualifiers glued to a number, read as one ('GTV_R1' and 'GTV_R2' are two readers' drawings,
-#: 'GTV_ph0' and 'GTV_ph50' two breathing phases, 'GTV_4D' a 4D CT's), and MR sequences ('GTV_T1'
-#: beside 'GTV': the tumour on another image; 'GTV_T' and 'GTV_N' stay a primary and its nodes).
-_QUALIFIER_WORDS = "r|reader|rater|observer|obs|annotator|ph|phase"
+#: Qualifiers glued to a number, read as one ('GTV_reader1' and 'GTV_reader2' are two readers'
+#: drawings, 'GTV_ph0' and 'GTV_ph50' two breathing phases, 'GTV_4D' a 4D CT's), and MR sequences
+#: ('GTV_T1' beside 'GTV': the tumour on another image; 'GTV_T' and 'GTV_N' stay a primary and
+#: its nodes). A bare 'R' is no reader: 'GTVn_R2' is a right level II node, 'GTV_Rib_R5' a rib,
+#: lesions to unite (two readers' 'GTV_R1' and 'GTV_R2' overlap, which the masks tell).
+_QUALIFIER_WORDS = "reader|rater|observer|obs|annotator|ph|phase"
 _GLUED_QUALIFIER = re.compile(
     rf"(?<![a-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d+|\d+d"
     r"|t1c|t1ce|t1gd|t1n|t1w|t1|t2f|t2w|t2|flair)(?![a-z\d])"
@@ -409,9 +408,10 @@ _MARGIN_PLUS = re.compile(r"\+(?=[\s_]*\d)")
 #: :data:`_GLUED_QUALIFIER`: 'R1', 'ph50', '4D'), a label token of its own: its letters alone
 #: were dropped ('GTV_R1' stored as 'GTV', 'GTV_4D' as 'GTV_4', a lesion).
 _GLUED_LABEL_TOKEN = (
-    rf"(?<![A-Za-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d{{1,{_LABEL_NUMBER_DIGITS}}}"
+    rf"(?<![A-Za-z])(?:(?:r|{_QUALIFIER_WORDS})[_ ]?\d{{1,{_LABEL_NUMBER_DIGITS}}}"
     rf"|(?<!\d)\d{{1,{_LABEL_NUMBER_DIGITS}}}d)(?![A-Za-z\d])"
 )
+_GLUED_LABEL = re.compile(_GLUED_LABEL_TOKEN, re.IGNORECASE)
 _LABEL_TOKEN = re.compile(
     rf"{_GLUED_LABEL_TOKEN}|(?:{_SEQUENCE_TOKEN})(?![A-Za-z0-9])|[A-Za-z]+|\d+|-|{_OTHER_SCRIPT}",
     re.IGNORECASE,
@@ -524,6 +524,7 @@ def structure_label(name: str) -> str:
         if not (
             token.lower() in _LABEL_WORDS
             or _GLUED_QUALIFIER.fullmatch(token.lower())
+            or _GLUED_LABEL.fullmatch(token)
             or (number and after_word and len(token) <= _LABEL_NUMBER_DIGITS)
             or (token.lower() in _SCRATCH_LETTERS and not name[: match.start()].strip(" _-"))
         ):
