@@ -27,20 +27,31 @@ RULE_LABELS = {
 }
 
 
+#: A cohort's files as last seen: (path, modification time in ns, size), None where absent.
+Stamps = tuple[tuple[str, int | None, int | None], ...]
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading the cohort...")
-def cohort(paths: tuple[str, ...], modified: tuple[float, ...]) -> ex.CohortData:
-    """The joined tables, read once per (paths, modification times)."""
+def cohort(paths: tuple[str, ...], modified: Stamps) -> ex.CohortData:
+    """The joined tables, read once per (paths, state of every file read)."""
     return ex.load_cohort(list(paths))
 
 
 @st.cache_data(max_entries=32, show_spinner="Fitting one Cox model per variable...")
-def cox_table(paths: tuple[str, ...], modified: tuple[float, ...], columns: tuple[str, ...]):
+def cox_table(paths: tuple[str, ...], modified: Stamps, columns: tuple[str, ...]):
     data = cohort(paths, modified)
     return ex.univariate_cox(data.frame, data.y, list(columns), schema=data.schema)
 
 
-def _modified(paths: list[Path]) -> tuple[float, ...]:
-    return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in paths)
+def _modified(paths: list[Path]) -> Stamps:
+    """The state of every file the cohort's load reads (:func:`ex.cohort_files`: the tables and
+    a schema.yaml beside them, edited by hand or saved on the Import tab), so that a change to
+    any of them, or a schema written or removed, reads the cohort again."""
+    stamps = []
+    for path in ex.cohort_files(paths):
+        info = path.stat() if path.is_file() else None
+        stamps.append((str(path), info and info.st_mtime_ns, info and info.st_size))
+    return tuple(stamps)
 
 
 def pick_sources() -> list[Path] | None:
@@ -101,7 +112,7 @@ def km_tab(data: ex.CohortData) -> None:
         st.caption(note)
 
 
-def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: tuple[float, ...]) -> None:
+def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> None:
     present = [f for f, cols in data.families().items() if cols]
     families = st.multiselect(
         "Variables",

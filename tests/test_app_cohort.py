@@ -133,3 +133,44 @@ def test_another_cohorts_model_is_a_note_on_the_distributions(default_model, tmp
     app.text_input(key="cohort-path").input(str(tmp_path / "gbsg2.csv")).run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert any("The chosen model cannot place these patients" in i.value for i in app.info)
+
+
+def _grade_schema(folder, ordered: bool, label: str) -> None:
+    """The schema.yaml of a GBSG2 cohort in ``folder``: tumour grade I < II < III, ordered or
+    not, under ``label``."""
+    from survival_core.io.clinical_schema import CohortSchema
+
+    grade = {"name": "tgrade", "kind": "category", "label": label, "ordered": ordered}
+    schema = {"variables": [{**grade, "categories": ["I", "II", "III"]}]}
+    CohortSchema.from_dict(schema).save(folder / "schema.yaml")
+
+
+def test_an_edited_schema_is_read_again(tmp_path):
+    """schema.yaml edited beside unchanged tables (as the README says to): the page kept the
+    cohort read with the old schema (its cache was keyed on the tables alone), in this session
+    and in a fresh one; tumour grade stayed three unordered levels under its old label."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    table = X.assign(case_id=[f"G{i}" for i in range(len(X))], time=y["time"], event=y["cens"])
+    table.to_csv(tmp_path / "clinical.csv", index=False)
+    _grade_schema(tmp_path, ordered=False, label="tgrade")
+
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(tmp_path / "clinical.csv")).run()
+    app.multiselect(key="cox-families").set_value(["clinical"]).run()
+    cox = app.dataframe[0].value.set_index("variable")
+    assert cox.loc["tgrade", "HR per"].startswith("levels vs")
+    _grade_schema(tmp_path, ordered=True, label="Tumour grade")
+    app.run()
+    cox = app.dataframe[0].value.set_index("variable")
+    assert "tgrade" not in cox.index
+    assert cox.loc["Tumour grade", "HR per"] == "per step (I < II < III)"
+    fresh = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    fresh.button_group(key="cohort-source").set_value("Tables by path").run()
+    fresh.text_input(key="cohort-path").input(str(tmp_path / "clinical.csv")).run()
+    fresh.multiselect(key="cox-families").set_value(["clinical"]).run()
+    assert fresh.dataframe[0].value.set_index("variable").loc["Tumour grade", "HR per"] == (
+        "per step (I < II < III)"
+    )

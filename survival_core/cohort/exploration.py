@@ -50,6 +50,7 @@ from survival_core.explain.correlation import heatmap_figure, spearman_matrix
 from survival_core.io.clinical import in_unit
 from survival_core.io.clinical_schema import (
     CATEGORY,
+    SCHEMA_FILE,
     YES_NO,
     CohortSchema,
     SchemaVariable,
@@ -143,6 +144,14 @@ def cohort_sources(path: Path | str) -> list[Path]:
     if not path.is_file():
         raise InputError(f"{path} does not exist (expected a cohort folder, a CSV or a Parquet).")
     return [path]
+
+
+def cohort_files(paths: Sequence[Path | str]) -> list[Path]:
+    """Every file :func:`load_cohort` of ``paths`` reads: the tables and the ``schema.yaml`` that
+    may stand beside each (present or not). A cache of the loaded cohort is keyed on all of them:
+    a schema edited beside unchanged tables (ordered grades, a label) must be read again."""
+    tables = [f for p in paths for f in cohort_sources(p)]
+    return [*tables, *dict.fromkeys(f.parent / SCHEMA_FILE for f in tables)]
 
 
 def load_cohort(paths: Sequence[Path | str]) -> CohortData:
