@@ -202,9 +202,12 @@ def _model_groups(data: ex.CohortData) -> tuple[pd.Series, str] | None:
     if choice is None:
         return None
     loaded = loaded_model(choice)
-    groups = ex.model_risk_groups(loaded, data.frame)
+    placed = ex.model_risk_groups(loaded, data.frame)
     method = loaded.card.cut.get("method", "median")
-    return groups, f"risk groups of {choice.label} ({method} cut of its training cohort)"
+    return (
+        placed.groups,
+        f"risk groups of {choice.label} ({method} cut of its training cohort): {placed.how}",
+    )
 
 
 def distribution_tab(data: ex.CohortData) -> None:

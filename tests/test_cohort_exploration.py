@@ -284,7 +284,7 @@ def test_model_risk_groups_use_the_cards_cut(tmp_path, gbsg2):
     table.to_csv(tmp_path / "gbsg2.csv")
     train_model([tmp_path / "gbsg2.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m")
     loaded = load_scoring_model(tmp_path / "m")
-    groups = ex.model_risk_groups(loaded, frame)
+    groups = ex.model_risk_groups(loaded, frame).groups
     risk = loaded.model.predict_risk(frame[loaded.inputs])
     expected = np.where(risk > loaded.card.cut["threshold"], "high", "low")
     assert (groups.to_numpy() == expected).all()
@@ -293,6 +293,39 @@ def test_model_risk_groups_use_the_cards_cut(tmp_path, gbsg2):
     ).sum()
     with pytest.raises(InputError, match="lacks"):
         ex.model_risk_groups(loaded, frame[["age"]])
+
+
+def test_model_risk_groups_leave_out_patients_without_a_model_input(tmp_path, gbsg2):
+    """GBSG2 exported with gaps (estrec and tgrade empty, tsize -99 for unknown as its training
+    table wrote it): the groups placed every patient by values the model filled in, without a
+    word; those patients are now in no group and counted per input, the others placed as the
+    model places them."""
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.training import train_model
+
+    frame, y = gbsg2
+    frame = frame.assign(tgrade=frame["tgrade"].astype(str))
+    frame.loc[frame.index[::17], "estrec"] = np.nan
+    frame.loc[frame.index[3::23], "tgrade"] = np.nan
+    frame.loc[frame.index[5::29], "tsize"] = -99.0
+    table = frame.assign(time=y["time"], event=y["event"].astype(int))
+    table.to_csv(tmp_path / "gbsg2.csv")
+    train_model([tmp_path / "gbsg2.csv"], "coxph", {"penalizer": 0.1}, tmp_path / "m")
+    loaded = load_scoring_model(tmp_path / "m")
+    placed = ex.model_risk_groups(loaded, frame)
+    lacking = frame[["estrec", "tgrade"]].isna().any(axis=1) | (frame["tsize"] == -99)
+    assert placed.groups.isna().to_numpy().tolist() == lacking.to_numpy().tolist()
+    assert placed.missing == {"tsize": 24, "tgrade": 30, "estrec": 41}
+    assert placed.how == (
+        f"{(~lacking).sum()} patients; {lacking.sum()} without a value of a model input left "
+        "out (estrec 41, tgrade 30, tsize 24)"
+    )
+    complete = frame[~lacking]
+    risk = loaded.model.predict_risk(complete[loaded.inputs])
+    expected = np.where(risk > loaded.card.cut["threshold"], "high", "low")
+    assert (placed.groups[~lacking].to_numpy() == expected).all()
+    with pytest.raises(InputError, match="No patient has a value of every input"):
+        ex.model_risk_groups(loaded, frame.assign(estrec=np.nan))
 
 
 def test_load_cohort_reads_a_folder_and_refuses_bad_paths(tmp_path, gbsg2):

@@ -719,9 +719,40 @@ def correlation_figure(
 # --- distributions by risk group -----------------------------------------------------------------
 
 
-def model_risk_groups(loaded: LoadedModel, frame: pd.DataFrame) -> pd.Series:
-    """Each patient's risk group ("low" or "high") under the cut stored in the model's card
-    (learned on its training cohort: median or Youden), applied to the model's risks."""
+@dataclass(frozen=True)
+class ModelGroups:
+    """Each patient's risk group under a model ("low", "high"; NaN without a value of an input
+    its score depends on: never filled in here) and, per such input, the patients without one."""
+
+    groups: pd.Series
+    missing: dict[str, int]
+
+    @property
+    def how(self) -> str:
+        """The patients placed, and those left out with the inputs they lack, e.g. "590
+        patients; 96 without a value of a model input left out (estrec 40, tgrade 60)"."""
+        kept, left = int(self.groups.notna().sum()), int(self.groups.isna().sum())
+        if not left:
+            return f"{kept} patients"
+        lacking = ", ".join(f"{name} {n}" for name, n in self.missing.items())
+        return f"{kept} patients; {left} without a value of a model input left out ({lacking})"
+
+
+def _missing_inputs(loaded: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per patient, whether each input the score depends on (:attr:`LoadedModel.used_inputs`)
+    has no value: empty, or the training table's no-value code (a tsize of -99), both of which
+    the model's preprocessing would fill in with a training median."""
+    preprocessor = getattr(loaded.model, "preprocessor_", None)
+    codes = preprocessor.no_value_codes() if preprocessor is not None else {}
+    inputs = frame[loaded.used_inputs]
+    return inputs.isna() | inputs.apply(lambda column: column.isin(codes.get(column.name, [])))
+
+
+def model_risk_groups(loaded: LoadedModel, frame: pd.DataFrame) -> ModelGroups:
+    """Each patient's risk group under the cut stored in the model's card (learned on its
+    training cohort: median or Youden), applied to the model's risks; a patient without a value
+    of an input the score depends on is in no group and counted, as every analysis of this
+    module leaves out, and says, what it would otherwise have to fill in."""
     from survival_core.models.image_base import ImageSurvivalModel
 
     if isinstance(loaded.model, ImageSurvivalModel):
@@ -735,9 +766,19 @@ def model_risk_groups(loaded: LoadedModel, frame: pd.DataFrame) -> pd.Series:
         raise InputError(
             f"Model {loaded.name} needs {len(absent)} column(s) this cohort lacks: {shown}."
         )
-    risk = loaded.model.predict_risk(frame[loaded.inputs])
+    missing = _missing_inputs(loaded, frame)
+    placed = ~missing.any(axis=1).to_numpy()
+    if not placed.any():
+        raise InputError(
+            f"No patient has a value of every input model {loaded.name} scores with "
+            f"({', '.join(loaded.used_inputs)}): none can be placed in its risk groups."
+        )
+    risk = loaded.model.predict_risk(frame.loc[placed, loaded.inputs])
     high = RiskGroupCut.from_dict(loaded.card.cut).assign(risk)
-    return pd.Series(np.where(high == 1, "high", "low"), index=frame.index, dtype=object)
+    groups = pd.Series(np.nan, index=frame.index, dtype=object)
+    groups[placed] = np.where(high == 1, "high", "low")
+    counts = missing.sum()
+    return ModelGroups(groups, {str(c): int(n) for c, n in counts[counts > 0].items()})
 
 
 def _two_groups(groups: pd.Series) -> tuple[str, str]:
