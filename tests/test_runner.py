@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -730,3 +731,48 @@ def test_an_identifier_column_is_never_one_the_model_reads():
     config = SimpleNamespace(features=SimpleNamespace(select=None, clinical=True))
     assert _reads(config, "age") and _reads(config, "time")
     assert not _reads(config, "mrn") and not _reads(config, "patient_id")
+
+
+def test_the_run_report_says_what_was_validated_and_how_well(veterans, tmp_path, store):
+    """report.html, the file filed with a tumour board, held the run's name, figures and notes:
+    no c-index, interval, patients tested, folds, nor the cohort, model or protocol. Now it
+    holds the pooled metrics with their intervals, each fold's, and every setting; a text the
+    user typed is escaped."""
+    config = _table_config(
+        tmp_path,
+        veterans,
+        name="reported",
+        description="<script>alert('x')</script> & co",
+        model={"name": "coxph", "params": {"penalizer": 0.1}},
+    )
+    result = run_training(load_config(config), store=store)
+    reports = store.get_run(result.run_id).folder / "reports"
+    html = (reports / "report.html").read_text()
+    m = result.metrics
+
+    def row(what: str, value: str) -> str:
+        return f"<tr><td>{escape(what)}</td><td>{escape(value)}</td></tr>"
+
+    assert result.run_id in html
+    c_index = f"{m['c_index']:.3f} ({m['ci_low']:.3f}–{m['ci_high']:.3f})"
+    assert row("Harrell's c-index (95 % CI, bootstrap of 50)", c_index) in html
+    assert row("Patients tested (out of fold)", f"{m['n']:.0f}") in html
+    assert row("Integrated Brier score", f"{m['ibs']:.3f}") in html
+    assert row(f"Uno's c (truncated at {m['uno_tau']:g} days)", f"{m['uno_c_index']:.3f}") in html
+    assert row("Time-dependent AUC at 180 days", f"{m['td_auc_180']:.3f}") in html
+    for setting, value in [
+        ("cohort", str(veterans)),
+        ("model.name", "coxph"),
+        ("model.params.penalizer", "0.1"),
+        ("protocol.name", "nested_cv"),
+        ("protocol.repeats", "2"),
+        ("protocol.folds", "3"),
+        ("seed", "0"),
+    ]:
+        assert row(setting, value) in html, setting
+    folds = pd.read_csv(reports / "folds.csv")
+    table = html.split("<h2>Per-fold metrics</h2>")[1].split("</table>")[0]
+    assert table.count("<tr") == 1 + len(folds) == 7  # the header, then each fold
+    assert all(f"<td>{c:.3f}</td>" in table for c in folds["c_index"])
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in html

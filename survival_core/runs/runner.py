@@ -962,7 +962,7 @@ def run_training(
         study = run.folder / "dsfr" / "classification.json"
         if study.exists():  # Wang's early-recurrence study of the DSFR step
             copy_file(study, reports / "dsfr_classification.json")
-        for note in write_plots(result, table.y, reports, config, data_notes, left_out):
+        for note in write_plots(result, table.y, reports, config, run.run_id, data_notes, left_out):
             say(f"note: {note}")
         run.log_artifact(reports)
         if version is None:
@@ -1129,19 +1129,130 @@ def _extracted_whole(table: Path) -> bool:
     return frame is not None and frame.empty
 
 
+def _number(value: Any) -> str:
+    """A metric as the report shows it: 3 decimals, '–' where there is none."""
+    if value is None or not np.isfinite(float(value)):
+        return "–"
+    return f"{float(value):.3f}"
+
+
+def _interval(value: Any, bounds: Iterable[Any]) -> str:
+    """A metric with its 95 % interval, '0.683 (0.651–0.714)'; the value alone without bounds."""
+    low, high = bounds
+    shown = _number(value)
+    if shown == "–" or "–" in (_number(low), _number(high)):
+        return shown
+    return f"{shown} ({_number(low)}–{_number(high)})"
+
+
+def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
+    """The pooled out-of-fold metrics of a run as (what, value) rows: what was tested, how well
+    it ranked (with its interval) and how well it predicted, in words a report reader follows."""
+    tau, uno = summary.get("uno_tau"), summary.get("uno_c_index")
+    rows = [
+        ("Patients tested (out of fold)", f"{summary.get('n', '–')}"),
+        ("Folds", f"{summary.get('n_folds', '–')} ({config.protocol.name})"),
+        (
+            f"Harrell's c-index (95 % CI, bootstrap of {config.bootstrap})",
+            _interval(summary.get("c_index"), (summary.get("ci_low"), summary.get("ci_high"))),
+        ),
+        ("Uno's c" + (f" (truncated at {tau:g} days)" if tau else ""), _number(uno)),
+        ("Integrated Brier score", _number(summary.get("ibs"))),
+    ]
+    rows += [
+        (f"Time-dependent AUC at {days} days", _number(auc))
+        for days, auc in (summary.get("td_auc") or {}).items()
+    ]
+    mean, sd = summary.get("fold_c_index_mean"), summary.get("fold_c_index_sd")
+    if mean is not None:
+        rows.append(("c-index over the folds (mean ± SD)", f"{_number(mean)} ± {_number(sd)}"))
+    calibration = summary.get("calibration")
+    if calibration:
+        at = f"at {calibration['horizon']:g} days (95 % CI)"
+        rows += [
+            (f"Calibration slope {at}", _interval(calibration["slope"], calibration["slope_ci"])),
+            (
+                f"Calibration in the large {at}",
+                _interval(calibration["in_the_large"], calibration["in_the_large_ci"]),
+            ),
+        ]
+    return rows
+
+
+def setting_rows(settings: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A run config (:meth:`RunConfig.to_dict`) as (dotted key, value) rows, every setting
+    that decided the run: cohort, features, model and parameters, protocol, folds, seed."""
+    if not isinstance(settings, dict):
+        shown = settings if isinstance(settings, str) else json.dumps(settings, default=str)
+        return [(prefix, "–" if settings in (None, "") else shown)]
+    if not settings:
+        return [(prefix, "–")] if prefix else []
+    return [
+        row
+        for key, value in settings.items()
+        for row in setting_rows(value, f"{prefix}.{key}" if prefix else str(key))
+    ]
+
+
+def _html_table(rows: Iterable[tuple[str, str]], header: tuple[str, str]) -> str:
+    """Rows of text as an HTML table, every cell escaped (a run name, a path, a note)."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td></tr>" for a, b in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def report_html(
+    result: Any,
+    config: Any,
+    run_id: str,
+    figures: Iterable[str],
+    sections: Iterable[tuple[str, list[str]]],
+) -> str:
+    """The run report: what was validated (run id, every setting), how well (the pooled metrics
+    with their intervals, each fold's), the figures and the notes on the data, figures and cases
+    left out. Every user-given text (names, paths, notes) is escaped."""
+    from html import escape
+
+    tables = [("Per-fold metrics", result.folds)]
+    if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
+        tables.append(("Model comparison (same folds)", result.comparison))
+    shown = "".join(
+        f"<h2>{title}</h2>"
+        + table.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
+        for title, table in tables
+    )  # to_html escapes its cells
+    listed = "".join(
+        f"<h2>{escape(title)}</h2><ul>{''.join(f'<li>{escape(n)}</li>' for n in items)}</ul>"
+        for title, items in sections
+        if items
+    )
+    return (
+        f"<html><head><meta charset='utf-8'><title>{escape(config.name)}</title>"
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
+        "text-align:left}</style></head><body>"
+        f"<h1>Run {escape(config.name)}</h1><p>Run id {escape(run_id)}</p>"
+        "<h2>Summary (pooled out-of-fold predictions)</h2>"
+        + _html_table(summary_rows(result.summary, config), ("Metric", "Value"))
+        + "<h2>Settings</h2>"
+        + _html_table(setting_rows(config.to_dict()), ("Setting", "Value"))
+        + f"{shown}{''.join(figures)}{listed}</body></html>"
+    )
+
+
 def write_plots(
     result: Any,
     y: np.ndarray,
     folder: Path,
     config: Any,
+    run_id: str,
     data_notes: Iterable[str] = (),
     left_out: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and all of them
-    in one self-contained ``report.html``, with the notes on the data (rows left out, columns
-    dropped) and on the cases left out; returns the notes on figures left out."""
-    from html import escape
-
+    """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and the run's
+    self-contained ``report.html`` (:func:`report_html`: settings, metrics, folds, figures, the
+    notes on the data and on the cases left out); returns the notes on figures left out."""
     from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)
@@ -1159,14 +1270,5 @@ def write_plots(
                 [f"{row.case_id}: {row.error}" for row in left_out.itertuples()],
             ),
         )
-    listed = "".join(
-        f"<h2>{escape(title)}</h2><ul>{''.join(f'<li>{escape(n)}</li>' for n in items)}</ul>"
-        for title, items in sections
-        if items
-    )
-    html = (
-        f"<html><head><meta charset='utf-8'><title>{escape(config.name)}</title></head><body>"
-        f"<h1>Run {escape(config.name)}</h1>{''.join(parts)}{listed}</body></html>"
-    )
-    write_text(folder / "report.html", html)
+    write_text(folder / "report.html", report_html(result, config, run_id, parts, sections))
     return notes
