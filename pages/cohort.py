@@ -4,6 +4,7 @@ may, importing a cohort (a download of studies and/or a clinical spreadsheet) in
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -90,6 +91,13 @@ def _family_columns(data: ex.CohortData, families: list[str]) -> list[str]:
     return [c for f in families for c in grouped[f]]
 
 
+def widget_key(data: ex.CohortData, name: str) -> str:
+    """A widget's key for one cohort: a rule or threshold chosen for flchain's age (75 years) is
+    not carried to AIDS's age (all patients at or below it: no plot), whose median it replaces."""
+    cohort = hashlib.sha256("\0".join(data.sources).encode()).hexdigest()[:12]
+    return f"{name}-{cohort}"
+
+
 def km_tab(data: ex.CohortData) -> None:
     columns = list(data.frame.columns)
     labels = {c: ex.short_label(c, schema=data.schema) for c in columns}
@@ -97,14 +105,16 @@ def km_tab(data: ex.CohortData) -> None:
     column = left.selectbox("Variable", columns, format_func=labels.get, key="km-variable")
     var = ex.variable(data.frame[column], data.schema)
     rules = ex.rules_for(var)
-    rule = middle.selectbox("Split", rules, format_func=RULE_LABELS.get, key=f"km-rule-{column}")
+    rule = middle.selectbox(
+        "Split", rules, format_func=RULE_LABELS.get, key=widget_key(data, f"km-rule-{column}")
+    )
     threshold = None
     if rule == "threshold":
         threshold = right.number_input(
             f"Threshold ({var.unit})" if var.unit else "Threshold",
             value=float(var.values.median()),
             format="%.4g",
-            key=f"km-threshold-{column}",
+            key=widget_key(data, f"km-threshold-{column}"),
         )
     result = ex.km_by(data.frame, data.y, column, rule, threshold, schema=data.schema)
     st.plotly_chart(result.figure, key="km-chart")

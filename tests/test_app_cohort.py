@@ -174,3 +174,37 @@ def test_an_edited_schema_is_read_again(tmp_path):
     assert fresh.dataframe[0].value.set_index("variable").loc["Tumour grade", "HR per"] == (
         "per step (I < II < III)"
     )
+
+
+def _widget(widgets, prefix: str):
+    """The one widget whose key starts with ``prefix`` (the page keys them per cohort)."""
+    (found,) = [w for w in widgets if w.key and w.key.startswith(prefix)]
+    return found
+
+
+def test_a_km_threshold_is_not_carried_to_another_cohort(tmp_path):
+    """A threshold of 25 years for GBSG2's age was kept when WHAS500 was opened, where every
+    patient is older (no plot, "puts every patient ... in one group"); the new cohort's age
+    starts at its own median."""
+    from sksurv.datasets import load_gbsg2, load_whas500
+
+    for name, loader in (("gbsg2", load_gbsg2), ("whas500", load_whas500)):
+        X, y = loader()
+        event, time = y.dtype.names
+        table = X.assign(case_id=[f"{name}-{i}" for i in range(len(X))], time=y[time])
+        table.assign(event=y[event].astype(int)).to_csv(tmp_path / f"{name}.csv", index=False)
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(tmp_path / "gbsg2.csv")).run()
+    app.selectbox(key="km-variable").set_value("age").run()
+    _widget(app.selectbox, "km-rule-age").set_value("threshold").run()
+    _widget(app.number_input, "km-threshold-age").set_value(25.0).run()
+    assert "at 25" in _km_figure(app)["layout"]["title"]["text"]
+    app.text_input(key="cohort-path").input(str(tmp_path / "whas500.csv")).run()
+    app.selectbox(key="km-variable").set_value("age").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    _widget(app.selectbox, "km-rule-age").set_value("threshold").run()
+    ages = load_whas500()[0]["age"]
+    assert _widget(app.number_input, "km-threshold-age").value == ages.median()
+    assert not app.error, [e.value for e in app.error]
+    assert f"at {ages.median():.4g}" in _km_figure(app)["layout"]["title"]["text"]
