@@ -154,8 +154,8 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
                     index=False
                 )
             ],
-            "p": table["p"],
-            "q (BH)": table["q"],
+            "p": table["p"].map(ex.p_text),
+            "q (BH)": table["q"].map(ex.p_text),
             "c-index": table["c_index"],
             "n": table["n"],
             "events": table["events"],
@@ -165,11 +165,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
     st.dataframe(
         shown,
         hide_index=True,
-        column_config={
-            "p": st.column_config.NumberColumn(format="%.2g"),
-            "q (BH)": st.column_config.NumberColumn(format="%.2g"),
-            "c-index": st.column_config.NumberColumn(format="%.3f"),
-        },
+        column_config={"c-index": st.column_config.NumberColumn(format="%.3f")},
         key="cox-table",
     )
     st.caption(
@@ -227,7 +223,7 @@ def distribution_tab(data: ex.CohortData) -> None:
         horizontal=True,
         key="dist-grouping",
     )
-    found, why = None, "No usable model"
+    found, why, by = None, "No usable model", None
     if grouping.startswith("Risk"):
         try:
             found = _model_groups(data)
@@ -248,9 +244,10 @@ def distribution_tab(data: ex.CohortData) -> None:
         found = split.groups, split.description
     groups, description = found
     st.caption(f"Groups: {description}.")
-    families = [f for f, cols in data.families().items() if cols]
+    compared = {f: [c for c in cols if c != by] for f, cols in data.families().items()}
+    families = [f for f, cols in compared.items() if cols]  # the split variable is not compared
     family = st.selectbox("Features", families, format_func=FAMILY_LABELS.get, key="dist-family")
-    table = ex.distributions_by_group(data.frame, data.families()[family], groups, data.schema)
+    table = ex.distributions_by_group(data.frame, compared[family], groups, data.schema)
     table = table.sort_values("p", na_position="last")
     feature = st.selectbox(
         "Feature (smallest Mann-Whitney p first)",
@@ -262,13 +259,21 @@ def distribution_tab(data: ex.CohortData) -> None:
         ex.distribution_figure(data.frame, feature, groups, data.schema), key="dist-chart"
     )
     st.dataframe(
-        table,
+        table.assign(p=table["p"].map(ex.p_text), q=table["q"].map(ex.p_text)),
         hide_index=True,
         column_config={
-            "p": st.column_config.NumberColumn("p (Mann-Whitney)", format="%.2g"),
-            "q": st.column_config.NumberColumn("q (BH)", format="%.2g"),
+            "p": st.column_config.TextColumn("p (Mann-Whitney)"),
+            "q": st.column_config.TextColumn("q (BH)"),
         },
         key="dist-table",
+    )
+    itself = (
+        f" {ex.short_label(by, schema=data.schema)} makes the groups: not compared." if by else ""
+    )
+    st.caption(
+        "Mann-Whitney U test of each variable between the two groups (categories by their "
+        "order), patients without a value left out; q: Benjamini-Hochberg over the variables "
+        "tested." + itself
     )
 
 

@@ -56,6 +56,9 @@ def test_cohort_page_renders_and_follows_the_variable(demo_with_features):
     cox = app.dataframe[0].value  # the KM tab has no table: the first one is the Cox table
     clinical_columns = [c for c in clinical.columns if c not in ("time", "event")]
     assert len(cox) == len(clinical_columns)
+    # p and q as exploration.p_text writes them ("< 1e-300" where one underflowed, not "0")
+    for column in ("p", "q (BH)"):
+        assert cox[column].map(lambda v: isinstance(v, str) and v != "0").all(), column
 
 
 @pytest.fixture()
@@ -118,6 +121,9 @@ def test_distributions_split_in_two_by_a_binary_variable(demo_with_features):
     assert not app.exception, [e.message for e in app.exception]
     medians = app.dataframe[-1].value.filter(like="median")  # the tab's table, drawn last
     assert medians.notna().any().all() and "PR" in set(medians.stack())
+    # the split variable is not tested against itself (p 5e-151, counted in the others' q)
+    assert "cirrhosis" not in set(app.dataframe[-1].value["variable"])
+    assert any("Cirrhosis makes the groups: not compared" in c.value for c in app.caption)
 
 
 def test_another_cohorts_model_is_a_note_on_the_distributions(default_model, tmp_path):

@@ -259,6 +259,43 @@ def test_distributions_by_group_mann_whitney(gbsg2):
     assert "Mann-Whitney p" in figure.layout.title.text
 
 
+def test_an_untested_variable_says_why_and_stays_out_of_the_q_values(gbsg2):
+    """Distributions by horTh: an unordered grade had an all-empty row, without a reason; it
+    says why it is not tested, and the q values are those of the variables tested."""
+    frame, _ = gbsg2
+    frame = frame.assign(tgrade=frame["tgrade"].astype(str))
+    groups = ex.two_group_split(frame["horTh"]).groups
+    table = ex.distributions_by_group(frame, ["tgrade", "age", "tsize", "pnodes"], groups)
+    grade = table.set_index("variable").loc["tgrade"]
+    assert pd.isna(grade["p"]) and pd.isna(grade["q"])
+    assert grade["note"].startswith("not tested: 3 unordered categories")
+    tested = table[table["p"].notna()]
+    assert list(tested["variable"]) == ["age", "tsize", "pnodes"]
+    assert (tested["note"] == "").all()
+    np.testing.assert_allclose(
+        tested["q"], stats.false_discovery_control(tested["p"], method="bh"), rtol=1e-12
+    )
+    one_sided = ex.distributions_by_group(
+        frame.assign(age=frame["age"].where(groups == "no")), ["age"], groups
+    )
+    assert one_sided["note"].iloc[0] == "not tested: no patient of group yes has a value"
+
+
+def test_a_p_value_that_underflows_is_shown_as_a_bound():
+    """flchain's age against survival (7,874 patients): its Wald p underflows to 0.0, which the
+    page showed as "0", a certainty; it shows "< 1e-300"."""
+    from sksurv.datasets import load_flchain
+
+    X, y = load_flchain()
+    table = ex.univariate_cox(
+        X, Surv.from_arrays(y["death"], y["futime"]), ["age", "creatinine"]
+    ).set_index("variable")
+    assert table.loc["age", "p"] == 0.0 and table.loc["age", "q"] == 0.0
+    assert ex.p_text(table.loc["age", "p"]) == "< 1e-300"
+    assert ex.p_text(table.loc["creatinine", "p"]) == "7.1e-60"
+    assert ex.p_text(0.0312) == "0.031" and ex.p_text(np.nan) == ""
+
+
 def test_two_groups_by_a_number_a_binary_variable_not_an_ordinal(gbsg2):
     """The Distributions tab splits patients in two: a number at its median, a two-level
     variable by its levels (it used to offer the median of every column, then refuse these);

@@ -575,6 +575,18 @@ def _nominal_cox_row(
     return row, fit.risk
 
 
+#: Below this a p-value is shown as a bound: one that underflowed to 0 is not "0" (certainty).
+SMALLEST_P = 1e-300
+
+
+def p_text(p: float) -> str:
+    """A p or q value for a table: 2 significant digits, "< 1e-300" where it underflowed (flchain's
+    age against survival: p = 0.0 was shown "0"), "" where none."""
+    if pd.isna(p):
+        return ""
+    return f"< {SMALLEST_P:g}" if p < SMALLEST_P else f"{p:.2g}"
+
+
 def hr_text(hr: float, low: float, high: float) -> str:
     """HR (CI) with 3 significant digits, more where they would print alike (AFP per ng/mL) or
     where a bound short of 1 would print as 1 (estrec's 0.99996 read as a CI touching 1 beside
@@ -810,13 +822,18 @@ def distributions_by_group(
     groups: pd.Series,
     schema: CohortSchema | None = None,
 ) -> pd.DataFrame:
-    """Per column: n and median in each of two groups, the two-sided Mann-Whitney U p and BH q."""
+    """Per column: n and median in each of two groups, the two-sided Mann-Whitney U p and BH q
+    over the columns tested; a column not tested says why in ``note``."""
     first, second = _two_groups(groups)
     rows = []
     for column in columns:
         var = variable(frame[column], schema)
-        row = {"variable": column, "label": var.label}
+        row = {"variable": column, "label": var.label, "p": np.nan, "note": ""}
         if var.kind == "nominal":
+            row["note"] = (
+                f"not tested: {len(var.levels)} unordered categories have no order to rank "
+                "(mark them ordered in the schema if they are a scale)"
+            )
             rows.append(row)
             continue
         a = var.values[(groups == first) & var.values.notna()].to_numpy()
@@ -825,15 +842,17 @@ def distributions_by_group(
         if a.size and b.size:
             row.update({f"median {first}": _median(a, var), f"median {second}": _median(b, var)})
             row["p"] = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+        else:
+            empty = first if not a.size else second
+            row["note"] = f"not tested: no patient of group {empty} has a value"
         rows.append(row)
     table = pd.DataFrame(rows)
-    if "p" not in table:
-        table["p"] = np.nan
     tested = table["p"].notna().to_numpy()
     table["q"] = np.nan
     if tested.any():
         table.loc[tested, "q"] = benjamini_hochberg(table.loc[tested, "p"].to_numpy(float))
-    return table
+    last = ["p", "q", "note"]
+    return table[[c for c in table.columns if c not in last] + last]
 
 
 def distribution_figure(
