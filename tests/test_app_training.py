@@ -96,6 +96,8 @@ def test_launch_follow_inspect_compare_and_promote(fresh_data):
     assert set(runs["status"]) == {"FINISHED"}
     row = runs.set_index("run_id").loc[direct.run_id]
     assert row["c-index (95 % CI)"].startswith(f"{direct.metrics['c_index']:.3f} (")
+    # each run names its cohort and model (runs of other cohorts were told apart by name alone)
+    assert (row["cohort"], row["model"]) == (cohort.name, "coxph")
     # one run's figures and per-fold metrics
     app.selectbox(key="train-run").set_value(direct.run_id).run()
     assert not app.exception
@@ -110,6 +112,9 @@ def test_launch_follow_inspect_compare_and_promote(fresh_data):
     assert not app.exception
     compared = app.dataframe[-1].value
     assert len(compared.columns) == 2
+    settings = app.dataframe[-2].value
+    assert settings.loc["cohort"].tolist() == [cohort.name] * 2
+    assert settings.loc["model"].tolist() == ["coxph"] * 2
     assert compared.loc["c-index"].tolist() == pytest.approx(
         [round(store.get_run(r).metrics["c_index"], 3) for r in (job.run_id, direct.run_id)]
     )
@@ -328,6 +333,8 @@ def test_runs_table_formats_and_marks_cancelled_runs():
             "start_time": [start, start],
             "end_time": [start + pd.Timedelta(seconds=83), start + pd.Timedelta(hours=1.5)],
             "error": [None, "killed"],
+            "cohort": ["/srv/radsurv/data/cohorts/gbsg2", None],
+            "model": ["coxph", "rsf"],
             "c_index": [0.71234, np.nan],
             "ci_low": [0.6, np.nan],
             "ci_high": [0.8, np.nan],
@@ -337,6 +344,7 @@ def test_runs_table_formats_and_marks_cancelled_runs():
     )
     table = runs_table(runs, cancelled={"b"})
     assert table["status"].tolist() == ["FINISHED", "CANCELLED"]
+    assert table["cohort"].tolist() == ["gbsg2", ""] and table["model"].tolist() == ["coxph", "rsf"]
     assert table["c-index (95 % CI)"].tolist() == ["0.712 (0.600–0.800)", ""]
     assert table["td-AUC 1 y"].iloc[0] == 0.7 and table["td-AUC 1000 d"].iloc[0] == 0.65
     assert table["duration"].tolist() == ["1 min 23 s", "1 h 30 min"]

@@ -315,13 +315,21 @@ def run_label(row: Mapping[str, Any], cancelled: set[str] = frozenset()) -> str:
     return f"{row['name']} · {when(row['start_time'])} · {status} · {row['run_id'][:8]}"
 
 
+def cohort_name(cohort: str | None) -> str:
+    """A run's cohort for people: its folder's name ('gbsg2' for /srv/data/cohorts/gbsg2; 'demo'),
+    '' for a run that recorded none."""
+    return Path(cohort).name if isinstance(cohort, str) and cohort else ""
+
+
 def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.DataFrame:
-    """The run store's runs for people: name, status (CANCELLED for a cancelled job's run),
-    c-index with its 95 % CI, td-AUC per horizon, started (UTC) and duration."""
+    """The run store's runs for people: name, cohort, model, status (CANCELLED for a cancelled
+    job's run), c-index with its 95 % CI, td-AUC per horizon, started (UTC) and duration."""
     horizons = sorted({h for row in runs.to_dict("records") for h in td_auc_series(_metrics(row))})
     table = pd.DataFrame(
         {
             "name": runs["name"],
+            "cohort": runs["cohort"].map(cohort_name),
+            "model": runs["model"].fillna(""),
             "status": [
                 shown_status(r, s, cancelled)
                 for r, s in zip(runs["run_id"], runs["status"], strict=True)
@@ -345,7 +353,7 @@ def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.Data
 
 
 def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
-    skip = ("run_id", "name", "status", "start_time", "end_time", "error")
+    skip = ("run_id", "name", "status", "start_time", "end_time", "error", "cohort", "model")
     return {k: v for k, v in row.items() if k not in skip and not pd.isna(v)}
 
 
@@ -521,11 +529,18 @@ def promote_panel(store: RunStore, run_id: str) -> None:
 
 
 def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
-    """Chosen runs side by side: their summary metrics and their td-AUC curves overlaid."""
+    """Chosen runs side by side: their cohort and model, their summary metrics and their td-AUC
+    curves overlaid."""
     from survival_core.viewer.curves import td_auc_figure
 
     rows = runs.set_index("run_id").loc[list(run_ids)]
     labels = [f"{row['name']} ({run_id[:8]})" for run_id, row in rows.iterrows()]
+    settings = pd.DataFrame(
+        [[cohort_name(c) for c in rows["cohort"]], list(rows["model"].fillna(""))],
+        index=["cohort", "model"],
+        columns=labels,
+    )
+    st.dataframe(settings, width="stretch")
     shown = {
         "c_index": "c-index",
         "ci_low": "c-index 95 % CI low",

@@ -518,8 +518,10 @@ class RunStore:
             return yaml.safe_load(Path(path).read_text())
 
     def list_runs(self, name: str | None = None) -> pd.DataFrame:
-        """One row per run, newest first: run_id, name, status, start_time, end_time, error and
-        one column per summary metric (per-fold metrics: :meth:`fold_metrics`)."""
+        """One row per run, newest first: run_id, name, status, start_time, end_time, error, the
+        cohort and model it ran (its config's ``cohort`` and ``model.name``: runs of one name may
+        differ in both) and one column per summary metric (per-fold metrics:
+        :meth:`fold_metrics`)."""
         if name is None:
             experiments = {e.experiment_id: e.name for e in self.client.search_experiments()}
         else:
@@ -536,10 +538,12 @@ class RunStore:
                     "start_time": _time(info.start_time),
                     "end_time": None if info.status == "RUNNING" else _time(info.end_time),
                     "error": run.data.tags.get(TAG_ERROR),
+                    "cohort": run.data.params.get("cohort"),
+                    "model": run.data.params.get("model.name"),
                     **{k: v for k, v in run.data.metrics.items() if not k.startswith(FOLD_PREFIX)},
                 }
             )
-        base = ["run_id", "name", "status", "start_time", "end_time", "error"]
+        base = ["run_id", "name", "status", "start_time", "end_time", "error", "cohort", "model"]
         metrics = sorted({key for row in rows for key in row} - set(base))
         frame = pd.DataFrame(rows, columns=base + metrics)
         return frame.sort_values("start_time", ascending=False, ignore_index=True)
