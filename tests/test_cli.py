@@ -641,8 +641,12 @@ def test_clinical_values_are_read_from_stdin_and_pipes_and_a_folder_is_named(
     assert from_stdin["case_id"] == "P7"
     # twice: the second read found nothing, one patient scored and one 'not JSON'
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(values)))
-    assert main(["score", "--model", model, "--values", "-", "-", "--json"]) == 2
-    assert "names standard input ('-') 2 times; it can be read once" in _last_json(capsys)["error"]
+    for twice in (["-", "-"], ["-", "/dev/stdin"]):
+        assert main(["score", "--model", model, "--values", *twice, "--json"]) == 2
+        assert (
+            "standard input ('-', /dev/stdin) 2 times; it can be read once"
+            in (_last_json(capsys)["error"])
+        )
     fifo = tmp_path / "values.fifo"
     os.mkfifo(fifo)
     writer = threading.Thread(target=fifo.write_bytes, args=(values,))

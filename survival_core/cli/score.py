@@ -100,6 +100,15 @@ def _default_model() -> Path:
     return active.folder
 
 
+#: Names of standard input besides '-'.
+_STDIN_PATHS = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
+def _is_stdin(source: Path) -> bool:
+    """Whether ``source`` reads standard input: '-', or a path to it."""
+    return str(source) == "-" or str(source) in _STDIN_PATHS
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model once, score each case (or set of clinical values), report (survival keyed
     by months).
@@ -113,10 +122,10 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
 
-    if args.values and (times := [str(v) for v in args.values].count("-")) > 1:
+    if args.values and (times := sum(map(_is_stdin, args.values))) > 1:
         raise InputError(
-            f"--values names standard input ('-') {times} times; it can be read once (the "
-            "second read found nothing): give the other patients' values as files."
+            f"--values names standard input ('-', /dev/stdin) {times} times; it can be read once "
+            "(the second read found nothing): give the other patients' values as files."
         )
     folder = args.model or _default_model()
     if not (folder / "model.json").exists():
