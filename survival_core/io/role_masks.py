@@ -119,8 +119,13 @@ def gtv_outside_organ(organ: sitk.Image, gtv: sitk.Image, site: str | None) -> s
     return (
         f"{share:.0%} of the GTV lies outside the {site or 'organ'} contour: the tumour grows out "
         f"of the {site or 'organ'}, or a contour is shifted or drawn on another scan. Features of "
-        f"the {site or 'organ'} minus the GTV leave that part out"
-        + (" (refused beyond half)." if share <= OUTSIDE_REFUSED else " and are refused.")
+        f"the {site or 'organ'} minus the GTV (wei2021's organ_minus_gtv ROI), where a model "
+        "reads them, "
+        + (
+            "leave that part out (refused beyond half)."
+            if share <= OUTSIDE_REFUSED
+            else "are refused."
+        )
     )
 
 
