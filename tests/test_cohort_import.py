@@ -845,8 +845,8 @@ def test_a_name_or_id_standing_in_a_reason_is_still_removed(text: str) -> None:
 @pytest.mark.parametrize(
     ("written", "text"),
     [
-        ("LEE^ANN", "cases/Lee_Ann_CT/ct.dcm"), ("LEE^ANN", "Lee Ann's series"),
-        ("Lee^Ann", "LEE_ANN/RS.dcm"), ("Lee^Ann", "LEE ANN (CT)"),
+        ("LEE^ANN", "cases/Lee_Ann_CT/ct.dcm"), ("LEE^ANN", "download/Lee Ann CT/x.dcm"),
+        ("Lee^Ann", "LEE_ANN/RS.dcm"), ("Lee^Ann", "LEE ANN/CT"),
     ],
 )  # fmt: skip
 def test_a_name_in_capitals_or_capitalised_is_removed_as_written(written: str, text: str) -> None:
@@ -870,12 +870,23 @@ def test_a_name_part_that_is_a_structures_word_glued_to_another_is_kept() -> Non
     )
 
 
-def test_a_name_in_small_letters_stays_a_word() -> None:
-    """A name part that is also a word ('SLICE') is removed in capitals, never as the word."""
-    secrets = frozenset({"SLICE^ANN", "SLICE ANN", "SLICE", "ANN"})
-    assert scrub("each slice is 3 mm; Slicer read it", secrets, "P-0001") == (
-        "each slice is 3 mm; Slicer read it"
-    )
+def test_a_name_in_small_letters_or_starting_a_sentence_stays_a_word() -> None:
+    """A name part that is also a word ('SLICE', 'SAY') is removed in capitals, and capitalised
+    only in a file or folder name, never as the word: 'Say which structure is the GTV' read
+    'RS-1 which structure is the GTV'."""
+    secrets = frozenset({"SLICE^SAY", "SLICE SAY", "SLICE", "SAY"})
+    text = "each slice is 3 mm; Slicer read it. Say which structure is the GTV."
+    assert scrub(text, secrets, "P-0001") == text
+    assert scrub("cases/Say_Slice/x.dcm", secrets, "P-0001") == "cases/P-0001_P-0001/x.dcm"
+
+
+@pytest.mark.parametrize("text", ["Anna_Ring_label.nrrd", "Ring_mask.nii.gz", "Ring_seg.nrrd"])
+def test_a_surname_beside_a_files_word_is_removed(text: str) -> None:
+    """'Ring' glued to 'label', 'mask' or 'seg' names a file, not a structure: the surname was
+    kept ('RS-1_Ring_label.nrrd') by the rule keeping 'GTV_Ring'."""
+    secrets = frozenset({"RING^ANNA", "RING ANNA", "RING", "ANNA"})
+    assert "ring" not in scrub(text, secrets, "P-0001").lower()
+    assert scrub("Structure 'GTV_Ring' united", secrets, "P-0001") == "Structure 'GTV_Ring' united"
 
 
 def test_an_id_kept_as_the_case_id_is_not_scrubbed_again_by_a_name_part() -> None:

@@ -39,7 +39,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -81,6 +81,7 @@ from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftover
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import (
+    MASK_WORDS,
     SAY_WHICH,
     STRUCTURE_WORDS,
     VOLUME_MODALITIES,
@@ -313,7 +314,15 @@ def _structures_word(found: re.Match[str]) -> bool:
         return False
     before = _GLUED_BEFORE.search(found.string, 0, found.start())
     after = _GLUED_AFTER.match(found.string, found.end())
-    return any(g is not None and g.group(1).lower() in STRUCTURE_WORDS for g in (before, after))
+    return any(g is not None and g.group(1).lower() in _NAMING_WORDS for g in (before, after))
+
+
+#: Words of a structure's own name (not a file's: 'Ring_label.nrrd', 'Ring_mask' name no
+#: structure, and kept a surname).
+_NAMING_WORDS = STRUCTURE_WORDS - MASK_WORDS
+#: Characters beside a name in a file or folder name ('cases/Lee_Ann_CT/', 'LEE-ANN.dcm'), and
+#: after it its possessive ("Ring's").
+_PATH_MARK, _PATH_MARK_AFTER = r"[_/\\.\-]", r"[_/\\.\-']"
 
 
 def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
@@ -327,22 +336,27 @@ def _as_tokens(secrets: tuple[str, ...] | frozenset[str]) -> re.Pattern[str]:
       ('STS_001MR', 'PAT00123.3.12.dcm');
     - a name not inside a word, or at a change from a small to a capital letter ('HansMueller'):
       a name part 'Gan' left 'Gantry' whole, where replacing it anywhere garbled the text; as
-      written, in capitals and capitalised, as DICOM's 'LEE^ANN' stands in a folder 'Lee_Ann'
-      (not in small letters, where it would be a word: 'slice')."""
-    spelled = {v for s in secrets for v in (s, s.upper(), s.title())}
-    ordered = sorted(spelled, key=len, reverse=True)
+      written, and in capitals or capitalised where a file or folder name holds it (DICOM's
+      'LEE^ANN' in a folder 'Lee_Ann'; never in small letters, where it would be a word:
+      'slice', nor capitalised in a sentence: a name part 'SAY' left 'Say which' whole)."""
+    ordered = sorted(secrets, key=len, reverse=True)
+    spelled = {v for s in ordered for v in (s.upper(), s.title())} - set(ordered)
 
-    def alternatives(kept: list[str]) -> str:
-        return "|".join(map(re.escape, kept)) or "(?!)"
+    def alternatives(kept: Iterable[str]) -> str:
+        return "|".join(map(re.escape, sorted(kept, key=len, reverse=True))) or "(?!)"
+
+    def name_parts(kept: Iterable[str]) -> str:
+        return alternatives(s for s in kept if not any(map(str.isdigit, s)))
 
     numbers = alternatives([s for s in ordered if s.isdigit()])
     coded = alternatives([s for s in ordered if not s.isdigit() and any(map(str.isdigit, s))])
-    names = alternatives([s for s in ordered if not any(map(str.isdigit, s))])
+    names, respelled = name_parts(ordered), name_parts(spelled)
     start, end = r"(?:(?<![^\W\d_])|(?<=[a-z])(?=[A-Z]))", r"(?:(?![^\W\d_])|(?<=[a-z])(?=[A-Z]))"
     return re.compile(
         rf"(?<!\d)(?<!\d\.)(?i:{numbers})(?:\.0+)?(?!\.?\d)"
         rf"|(?<!\d)(?i:{coded})(?!\d)"
         rf"|{start}(?:{names}){end}"
+        rf"|(?<={_PATH_MARK})(?:{respelled}){end}|{start}(?:{respelled})(?={_PATH_MARK_AFTER})"
     )
 
 
