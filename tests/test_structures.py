@@ -270,8 +270,8 @@ def test_drawings_of_one_tumour_are_not_united() -> None:
 
 @pytest.mark.parametrize(
     "other",
-    ["GTV_edit", "GTV_corrected", "GTV_modified", "GTV_new", "GTV_T1", "GTV_DL", "GTV_STAPLE",
-     "GTV_reader2", "GTV_4D", "GTV_MIP", "GTV_ph50", "GTV_erode", "gtv "],
+    ["GTV_edit", "GTV_corrected", "GTV_modified", "GTV_new", "GTV_MR", "GTV_DL", "GTV_STAPLE",
+     "GTV_reader2", "GTV_4D", "GTV_MIP", "GTV_ph50", "GTV_erode"],
 )  # fmt: skip
 def test_edits_readers_phases_and_images_of_one_gtv_are_not_united(other: str) -> None:
     """Other drawings of one tumour (an edit, a reader's, a 4D CT's phase, another image, the
@@ -296,12 +296,14 @@ def test_a_gtvs_rim_is_never_a_role(rim: str) -> None:
 @pytest.mark.parametrize(
     "names",
     [["GTVp", "GTVn_R2"], ["GTVn_R2", "GTVn_L3"], ["GTV_LN_R4", "GTV_LN_R7"],
-     ["GTV_Rib_R5", "GTV_Rib_L7"], ["GTV_R1", "GTV_R2"]],
+     ["GTV_Rib_R5", "GTV_Rib_L7"], ["GTV_R1", "GTV_R2"], ["GTV_T1", "GTV_T2"],
+     ["GTV_Liver_T1", "GTV_Liver_T2"], ["GTV-1", "GTV_1"], ["Tumor", "TUMOR"]],
 )  # fmt: skip
 def test_lesions_named_by_side_and_level_are_united(names: list[str]) -> None:
     """A side and a number (a right level II node, lung station 4R/7, a rib) were read as a
-    reader ('R2'): a primary and its nodes were refused as drawings of one tumour. Two readers'
-    drawings overlap, which the masks tell (tests/test_role_masks.py)."""
+    reader ('R2'), a CT's tumours 1 and 2 ('T1', 'T2') as MR sequences, names written alike as
+    one name twice: a primary and its nodes, a liver's lesions, were refused as drawings of one
+    tumour. Two drawings of one tumour overlap, which the masks tell (tests/test_role_masks.py)."""
     assert alternative_gtvs(names) == []
     assert map_roles(names) == {"gtv": names}
 

@@ -200,15 +200,12 @@ _ALTERNATIVE_WORDS = frozenset(
      "solid", "cystic", "other"}
 )  # fmt: skip
 #: Qualifiers glued to a number, read as one ('GTV_reader1' and 'GTV_reader2' are two readers'
-#: drawings, 'GTV_ph0' and 'GTV_ph50' two breathing phases, 'GTV_4D' a 4D CT's), and MR sequences
-#: ('GTV_T1' beside 'GTV': the tumour on another image; 'GTV_T' and 'GTV_N' stay a primary and
-#: its nodes). A bare 'R' is no reader: 'GTVn_R2' is a right level II node, 'GTV_Rib_R5' a rib,
-#: lesions to unite (two readers' 'GTV_R1' and 'GTV_R2' overlap, which the masks tell).
+#: drawings, 'GTV_ph0' and 'GTV_ph50' two breathing phases, 'GTV_4D' a 4D CT's). A bare 'R' is
+#: no reader ('GTVn_R2' is a right level II node, 'GTV_Rib_R5' a rib), nor 'T1' an MR sequence
+#: ('GTV_T1', 'GTV_T2': a CT's tumours 1 and 2): lesions to unite; two readers' 'GTV_R1' and
+#: 'GTV_R2', or the tumour on T1 and T2, overlap, which the masks tell (role_masks).
 _QUALIFIER_WORDS = "reader|rater|observer|obs|annotator|ph|phase"
-_GLUED_QUALIFIER = re.compile(
-    rf"(?<![a-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d+|\d+d"
-    r"|t1c|t1ce|t1gd|t1n|t1w|t1|t2f|t2w|t2|flair)(?![a-z\d])"
-)
+_GLUED_QUALIFIER = re.compile(rf"(?<![a-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d+|\d+d)(?![a-z\d])")
 #: Words of a tumour's sub-region (BraTS's enhancing tumour, necrotic core, oedema).
 _SUB_REGION_WORDS = frozenset(
     {"enhancing", "core", "necrotic", "necrosis", "edema", "oedema", "solid", "cystic"}
@@ -564,13 +561,12 @@ def alternative_gtvs(gtv: Sequence[str], names: Sequence[str] = ()) -> list[str]
     regions = [n for n in names if n not in gtv and set(words(n)) & _SUB_REGION_WORDS]
     if regions and any(set(words(n)) & _SUB_REGION_WORDS for n in gtv):
         return [*gtv, *regions]
-    read_alike = len({tuple(words(n)) for n in gtv}) < len(gtv)  # 'GTV' and 'gtv ': one name
-    return list(gtv) if len(set(said)) > 1 or read_alike else []
+    return list(gtv) if len(set(said)) > 1 else []
 
 
 def _qualifiers(name: str) -> frozenset[str]:
     """What tells a GTV named ``name`` from another drawing of the same tumour: its words of
-    :data:`_ALTERNATIVE_WORDS`, of another script, and its glued qualifiers ('r1', 'ph50', 't1')."""
+    :data:`_ALTERNATIVE_WORDS`, of another script, and its glued qualifiers ('reader1', 'ph50')."""
     glued = re.findall(_GLUED_QUALIFIER, _spelled(name).lower())
     found = frozenset(words(name)) & _ALTERNATIVE_WORDS
     return found | unread_words(name) | {g.replace("_", "").replace(" ", "") for g in glued}
