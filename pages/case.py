@@ -105,7 +105,8 @@ def pick_demo() -> None:
 
 def _series_label(series: SeriesSummary) -> str:
     """One image series as offered: modality, number, description, size, slice thickness,
-    reconstruction kernel, what references it (phases of one study differed in nothing shown once de-identified)."""
+    reconstruction kernel, what references it (phases of one study differed in nothing shown
+    once de-identified)."""
     number, thickness = series_naming(series.number, series.thickness)
     parts = [series.modality or "?", number]
     if series.description:

@@ -601,3 +601,36 @@ def test_two_structure_sets_alike_are_named_by_label_and_structures(
     ) in str(err.value)
     assert ".dcm" not in str(err.value)
     assert abs(_gtv_ml(load_case(folder, roles={"gtv": ["Tumor"]})) - 617.0) < 1.0
+
+
+def test_each_structure_offered_of_several_sets_loads_from_its_set(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The research set holding 'Tumor' twice and an unnamed ROI, its label padded as exported:
+    the names offered ('Tumor [2]', 'ROI 3', as the set is read) were refused as held by no set
+    (the sets were checked by their raw ROIName values), whose description read "with 'Tumor',
+    'Tumor', ''". Each name offered now loads, and the set is described by the same names."""
+    import copy
+
+    import pydicom
+
+    from survival_core.io.case_loader import describe_structures
+
+    folder = _sarcoma_with_two_structure_sets(shared_data, tmp_path, by_series=True)
+    research = pydicom.dcmread(folder / "RS_B.dcm")
+    research.StructureSetLabel = " Research"
+    for number, name in ((2, " Tumor"), (3, "")):
+        roi = copy.deepcopy(research.StructureSetROISequence[0])
+        roi.ROINumber, roi.ROIName = number, name
+        research.StructureSetROISequence.append(roi)
+        contours = copy.deepcopy(research.ROIContourSequence[0])
+        contours.ReferencedROINumber = number
+        research.ROIContourSequence.append(contours)
+    research.save_as(folder / "RS_B.dcm")
+
+    names, _, sets = describe_structures(folder)
+    assert names == ["GTV_Mass_CT", "Tumor", "Tumor [2]", "ROI 3"]
+    assert "RTSTRUCT 'Research' of 2009-10-17 with 'Tumor', 'Tumor [2]', 'ROI 3'" in sets
+    for name in names[1:]:
+        case = load_case(folder, roles={"gtv": [name]})
+        assert abs(_gtv_ml(case) - 617.0) < 1.0

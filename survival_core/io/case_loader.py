@@ -454,7 +454,7 @@ def _pick_structure_set(
             f"{chosen} is not one of the structure sets in {inventory.source} ({found}): "
             "name one of them, or its case folder holds another patient's files."
         )
-    holding = [e for e in entries if named <= {n.strip() for n in e.roi_names}]
+    holding = [e for e in entries if named <= set(e.roi_names)]
     if named and not holding and len(entries) > 1:
         raise RTStructError(
             f"No one structure set holds all of {', '.join(map(repr, sorted(named)))}: "
@@ -465,8 +465,9 @@ def _pick_structure_set(
     own = drawn_here or [e for e in pool if _drawn_on(e, info)]
     if len(own) > 1:
         raise RTStructError(
-            f"The case holds several structure sets drawn on this image: {_sets_shown(own, inventory)}. "
-            "Choose the structures of one set (the Case page's GTV), or keep only that one."
+            "The case holds several structure sets drawn on this image: "
+            f"{_sets_shown(own, inventory)}. Choose the structures of one set (the Case page's "
+            "GTV), or keep only that one."
         )
     if not own and len(pool) > 1:
         raise RTStructError(
@@ -765,12 +766,10 @@ def _with_placement(err: Exception, files: list[Path]) -> Exception:
     """``err`` refusing a mask off its image's grid, with what the ``files``' NIfTI headers say
     of their placement (none, or two that disagree): often why (a mask written without one was
     refused showing origin (0, 0, 0), not why)."""
+    if not isinstance(err, GeometryError):
+        return err
     notes = [w for w in map(nifti_placement_warning, files) if w is not None]
-    return (
-        GeometryError(f"{err}\n{' '.join(notes)}")
-        if notes and isinstance(err, GeometryError)
-        else err
-    )
+    return GeometryError(f"{err}\n{' '.join(notes)}") if notes else err
 
 
 def _structures_on(

@@ -233,6 +233,8 @@ class AnnotationEntry:
     path: Path
     sop_instance_uid: str
     references: References
+    #: Its structures' names as read, which roles name (:func:`rtstruct_roi_names`,
+    #: :func:`segment_names`): not the raw ROIName values ('', a name given twice).
     roi_names: tuple[str, ...]
     patient_id: str = ""
     #: Its label and date as the file gives them (StructureSetLabel and StructureSetDate; a
@@ -243,9 +245,11 @@ class AnnotationEntry:
     def shown(self) -> str:
         """The structure set as a user knows it: its kind, label, date and structure names
         ("RTSTRUCT 'Research' of 2023-01-02 with 'Tumor'"), never a file name (an upload's
-        files are stored renamed)."""
+        files are stored renamed); the names are those a role names (:func:`rtstruct_roi_names`:
+        'Tumor [2]', 'ROI 3')."""
         kind = "SEG" if isinstance(self, SegEntry) else "RTSTRUCT"
-        label = f" {self.label!r}" if self.label.strip() not in ("", DUMMY_TEXT) else ""
+        given = self.label.strip()
+        label = f" {given!r}" if given not in ("", DUMMY_TEXT) else ""
         date = self.date.strip()
         dated = (
             f" of {date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else ""
@@ -586,6 +590,27 @@ def segment_names(ds: Dataset) -> dict[int, str]:
     return names
 
 
+def rtstruct_roi_names(ds: Dataset) -> list[tuple[str, str]]:
+    """(name, name given) of each structure of an RTSTRUCT, in file order: the name given is its
+    ROIName stripped, else 'ROI n' (n its ROINumber); a name given twice becomes 'name [n]'
+    ('name [n.2]' where that is taken too), so that each names one structure. The one naming
+    rule of an RTSTRUCT's structures, whether its contours are read or only its header listed."""
+    names: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for item in ds.get("StructureSetROISequence", []):
+        number = item.get("ROINumber")
+        number = "?" if number is None else int(number)  # none: the reader refuses the file
+        name = given = str(item.get("ROIName", "")).strip() or f"ROI {number}"
+        if name in taken:
+            name, n = f"{given} [{number}]", 1
+            while name in taken:  # another structure may already be called that
+                n += 1
+                name = f"{given} [{number}.{n}]"
+        taken.add(name)
+        names.append((name, given))
+    return names
+
+
 def sop_class(ds: Dataset) -> UID | None:
     """The data set's SOP Class UID (the file meta's when the data set lacks it), None if absent."""
     uid = ds.get("SOPClassUID") or getattr(ds, "file_meta", Dataset()).get(
@@ -632,7 +657,7 @@ def _add_to_inventory(
     sop_uid = str(ds.get("SOPInstanceUID", ""))
     patient = str(ds.get("PatientID", ""))
     if is_rtstruct(ds):
-        names = tuple(str(r.get("ROIName", "")) for r in ds.get("StructureSetROISequence", []))
+        names = tuple(name for name, _ in rtstruct_roi_names(ds))
         label, date = ds.get("StructureSetLabel", ""), ds.get("StructureSetDate", "")
         inventory.rtstructs.append(
             RTStructEntry(

@@ -48,6 +48,7 @@ from survival_core.io.dicom_series import (
     object_kind,
     read_dicom,
     rtstruct_references,
+    rtstruct_roi_names,
 )
 
 log = logging.getLogger(__name__)
@@ -116,22 +117,15 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
     rois: dict[int, ROI] = {}
     listed: list[ROI] = []
     warnings: list[str] = []
-    names_seen: set[str] = set()
-    for item in ds.get("StructureSetROISequence", []):
+    items = ds.get("StructureSetROISequence", [])
+    for item, (name, given) in zip(items, rtstruct_roi_names(ds), strict=True):
         if item.get("ROINumber") is None:
             raise RTStructError(f"{path}: a structure without ROI number; the file is damaged.")
         number = int(item.ROINumber)
-        name = str(item.get("ROIName", "")).strip() or f"ROI {number}"
-        if name in names_seen:
-            renamed, n = f"{name} [{number}]", 1
-            while renamed in names_seen:  # another structure may already be called that
-                n += 1
-                renamed = f"{name} [{number}.{n}]"
+        if name != given:
             warnings.append(
-                f"Two structures are named {name!r}; ROI number {number} is called {renamed!r}."
+                f"Two structures are named {given!r}; ROI number {number} is called {name!r}."
             )
-            name = renamed
-        names_seen.add(name)
         roi = ROI(number, name, frame_of_reference_uid=item.get("ReferencedFrameOfReferenceUID"))
         listed.append(roi)
         if number in rois:
