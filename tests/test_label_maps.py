@@ -197,6 +197,40 @@ def test_a_label_named_of_a_map_of_every_organ_is_read(shared_data: Path, tmp_pa
         load_case(tmp_path, roles={"gtv": "segmentations.nii.gz"})
 
 
+def lung1(shared_data: Path) -> tuple[sitk.Image, np.ndarray]:
+    """pyradiomics' real lung1 CT and its tumour's voxels (the test skips without them)."""
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    tumour = sitk.GetArrayFromImage(sitk.ReadImage(str(source / "lung1_label.nrrd"))) > 0
+    return sitk.ReadImage(str(source / "lung1_image.nrrd")), tumour
+
+
+def on_grid(array: np.ndarray, image: sitk.Image) -> sitk.Image:
+    """``array`` (z, y, x) as a volume on ``image``'s grid."""
+    volume = sitk.GetImageFromArray(array)
+    volume.CopyInformation(image)
+    return volume
+
+
+@pytest.mark.parametrize("typed", ["gtv.nrrd:2.", "gtv.nrrd:²", "gtv.nrrd:٢", "gtv.nrrd:.2"])
+def test_a_role_naming_no_label_by_a_typo_is_refused_naming_it(
+    shared_data: Path, tmp_path: Path, typed: str
+) -> None:
+    """lung1's GTV saved as label 2, a role naming it with a typo (a trailing dot, a superscript
+    or Arabic-Indic digit): int() raised 'invalid literal' from deep in the loader; now the name
+    is no label and is refused as any unknown name is, saying what the case has."""
+    image, tumour = lung1(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
+    sitk.WriteImage(on_grid(tumour.astype(np.uint8) * 2, image), str(tmp_path / "gtv.nrrd"))
+    case = load_case(tmp_path, roles={"gtv": ["gtv.nrrd:2"]})
+    np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
+    with pytest.raises(
+        RTStructError, match=rf"No structure named '{typed}' for the gtv; the case has 'gtv.nrrd:2'"
+    ):
+        load_case(tmp_path, roles={"gtv": [typed]})
+
+
 def test_masks_in_a_sub_folder_beside_the_case_are_said_unread(tmp_path: Path) -> None:
     """TotalSegmentator's 'segmentations/' beside the image and the GTV: the liver in it was not
     read, and the case had no organ without a word."""
@@ -294,6 +328,23 @@ def test_a_one_segment_slicer_file_is_named_by_its_segment(tmp_path: Path) -> No
         np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
 
 
+def write_two_gtv_segments(
+    folder: Path, image: sitk.Image, first: np.ndarray, second: np.ndarray, layered: bool
+) -> None:
+    """``image`` and a 3D Slicer segmentation of two segments both named 'GTV': labels 1 and 2
+    of one layer, or label 1 of two layers."""
+    if layered:
+        segmentation = sitk.Compose([on_grid(m.astype(np.uint8), image) for m in (first, second)])
+    else:
+        segmentation = on_grid((first * 1 + second * 2).astype(np.uint8), image)
+    for index in (0, 1):
+        segmentation.SetMetaData(f"Segment{index}_Name", "GTV")
+        segmentation.SetMetaData(f"Segment{index}_LabelValue", str(1 if layered else index + 1))
+        segmentation.SetMetaData(f"Segment{index}_Layer", str(index if layered else 0))
+    sitk.WriteImage(image, str(folder / "image.nrrd"))
+    sitk.WriteImage(segmentation, str(folder / "Segmentation.seg.nrrd"), True)
+
+
 @pytest.mark.parametrize("layered", [False, True])
 def test_slicer_segments_named_alike_are_united_and_said(
     shared_data: Path, tmp_path: Path, layered: bool
@@ -302,24 +353,9 @@ def test_slicer_segments_named_alike_are_united_and_said(
     lesion beside it, both 'GTV' (labels 1 and 2 of one layer, or label 1 of two layers). The
     first lesion was dropped without a word (the last name's mask overwrote it); now the GTV is
     both, and the case says why."""
-    source = shared_data / "pyradiomics"
-    if not (source / "lung1_image.nrrd").is_file():
-        pytest.skip("pyradiomics samples not in ../shared/data")
-    image = sitk.ReadImage(str(source / "lung1_image.nrrd"))
-    tumour = sitk.GetArrayFromImage(sitk.ReadImage(str(source / "lung1_label.nrrd"))) > 0
+    image, tumour = lung1(shared_data)
     second = np.roll(tumour, 80, axis=2)  # 45.6 mm to the patient's left
-    if layered:
-        layers = [sitk.GetImageFromArray(m.astype(np.uint8)) for m in (tumour, second)]
-        segmentation = sitk.Compose(layers)
-    else:
-        segmentation = sitk.GetImageFromArray((tumour * 1 + second * 2).astype(np.uint8))
-    segmentation.CopyInformation(image)
-    for index in (0, 1):
-        segmentation.SetMetaData(f"Segment{index}_Name", "GTV")
-        segmentation.SetMetaData(f"Segment{index}_LabelValue", str(1 if layered else index + 1))
-        segmentation.SetMetaData(f"Segment{index}_Layer", str(index if layered else 0))
-    sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
-    sitk.WriteImage(segmentation, str(tmp_path / "Segmentation.seg.nrrd"), True)
+    write_two_gtv_segments(tmp_path, image, tumour, second, layered)
 
     assert list_structures(tmp_path) == ["GTV"]
     case = load_case(tmp_path)
@@ -329,6 +365,33 @@ def test_slicer_segments_named_alike_are_united_and_said(
         f"Segmentation.seg.nrrd names 2 segments 'GTV' ({labels}): read as one structure, their "
         "union." in " ".join(case.warnings)
     )
+
+
+@pytest.mark.parametrize("layered", [True, False])
+def test_slicer_segments_named_alike_of_one_tumour_are_refused(
+    shared_data: Path, tmp_path: Path, layered: bool
+) -> None:
+    """Two 'GTV' segments of lung1's tumour: the tumour and it grown by 2 voxels (another layer:
+    they overlap), or the tumour and its 2-voxel rim (one layer). They were united, a GTV of 2,738
+    voxels for the 837 drawn, with only the warning of lesions united; as two files the same
+    masks were refused. Now the segments are refused too, naming them and why."""
+    from scipy import ndimage
+
+    image, tumour = lung1(shared_data)
+    grown = ndimage.binary_dilation(tumour, iterations=2)
+    write_two_gtv_segments(tmp_path, image, tumour, grown if layered else grown & ~tumour, layered)
+    how = (
+        "'label 1' and 'label 1 of layer 1' overlap"
+        if layered
+        else "'label 2' is drawn around 'label 1'"
+    )
+    segments = "label 1, label 1 of layer 1" if layered else "label 1, label 2"
+    with pytest.raises(
+        MaskError,
+        match=rf"Segmentation.seg.nrrd names 2 segments 'GTV' \({segments}\): {how} .* one "
+        r"tumour drawn twice, or a tumour and its rim.* Rename or delete one of them in 3D Slicer",
+    ):
+        load_case(tmp_path)
 
 
 def test_a_float_mask_off_whole_numbers_by_rounding_is_read(tmp_path: Path) -> None:

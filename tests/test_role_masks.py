@@ -8,6 +8,7 @@ import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
 from survival_core.io.role_masks import assign_roles
+from survival_core.io.structures import WHERE_TO_SAY
 
 SHAPE = (20, 30, 30)  # z, y, x
 
@@ -207,8 +208,13 @@ def test_gtvs_inside_or_around_one_another_are_one_tumour_not_lesions() -> None:
     inside the first, or a ring around it, made a tumour larger than any drawn. Lesions that
     touch are still united."""
     inner, outer = _box((4, 10), (10, 16), (10, 16)), _box((4, 10), (8, 18), (8, 18))
-    with pytest.raises(RTStructError, match="'GTV_1' and 'Tumor_2' overlap"):
+    with pytest.raises(RTStructError, match="'GTV_1' and 'Tumor_2' overlap") as refused:
         assign_roles({"GTV_1": inner, "Tumor_2": outer}, {}, ("gtv",))
+    # where to say which one, and that structures named there are taken as given (never
+    # 'several only for lesions drawn apart': these were found by name, not chosen)
+    message = str(refused.value)
+    said = f"Say which structure is the GTV ({WHERE_TO_SAY}): structures named there are taken"
+    assert said in message and "several only" not in message
     ring = sitk.GetImageFromArray((_voxels_of(outer) & ~_voxels_of(inner)).astype(np.uint8))
     with pytest.raises(RTStructError, match="'Tumor_2' is drawn around 'GTV_1' \\(a ring"):
         assign_roles({"GTV_1": inner, "Tumor_2": ring}, {}, ("gtv",))

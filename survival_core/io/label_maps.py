@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from survival_core.errors import MaskError
+from survival_core.io.mask_geometry import drawn_as_one
 from survival_core.io.volume import (
     MANY_LABELS,
     MAX_LABELS,
@@ -37,6 +39,9 @@ from survival_core.io.volume import (
 SEGMENT_KEY = re.compile(r"Segment(\d+)_(Name|LabelValue|Layer)")
 #: A structure: its layer (0 unless the file stores several values per voxel) and label value.
 LayerLabel = tuple[int, int]
+#: What follows the last colon of a structure naming one label of a volume: 'label' or
+#: 'layer.label', ASCII digits only ('2.', '²' or '٣' are no label: int() refused them).
+LABEL_REFERENCE = re.compile(r"(?:(\d+)\.)?(\d+)", re.ASCII)
 
 
 def segment_names(path: Path | str) -> dict[LayerLabel, str]:
@@ -69,11 +74,19 @@ def segment_names(path: Path | str) -> dict[LayerLabel, str]:
     return names
 
 
+def label_reference(structure: str) -> tuple[str, LayerLabel] | None:
+    """(file, (layer, label)) of a structure naming one label of a volume, 'file:label' or
+    'file:layer.label' (:func:`label_names`, :data:`LABEL_REFERENCE`); None for another name."""
+    file, colon, label = structure.rpartition(":")
+    found = LABEL_REFERENCE.fullmatch(label) if colon else None
+    return (file, (int(found[1] or 0), int(found[2]))) if found else None
+
+
 def label_file(structure: str) -> str:
     """The volume file a structure name comes from: 'file' of 'file:label' or
-    'file:layer.label' (:func:`label_names`), else the name itself."""
-    file, colon, label = structure.rpartition(":")
-    return file if colon and label.replace(".", "", 1).isdigit() else structure
+    'file:layer.label' (:func:`label_reference`), else the name itself."""
+    reference = label_reference(structure)
+    return structure if reference is None else reference[0]
 
 
 def structure_file(path: Path) -> Path:
@@ -117,6 +130,12 @@ class SegmentsUnited(UserWarning):
     the case says so."""
 
 
+def _segment(key: LayerLabel) -> str:
+    """A segment of a label map as a message names it: 'label 2', 'label 1 of layer 1'."""
+    layer, label = key
+    return f"label {label}" + (f" of layer {layer}" if layer else "")
+
+
 def label_structures(
     path: Path | str,
     shown: str,
@@ -128,7 +147,9 @@ def label_structures(
     ``resample`` also from another grid), by structure name; of a map of very many labels, per
     label the structure names ``roles`` give name (:func:`named_labels`). Segments the header
     names alike (3D Slicer allows it: two lesions each called 'GTV') are one structure, their
-    union, with a :class:`SegmentsUnited` warning: the last one alone was kept, without a word."""
+    union, with a :class:`SegmentsUnited` warning: the last one alone was kept, without a word.
+    Segments so named that overlap or wrap one another (a tumour drawn twice, or with its rim:
+    :func:`~.mask_geometry.drawn_as_one`) are refused: their union is no structure drawn."""
     named = named_labels(roles, shown)
     masks = read_layered_masks(
         path, reference, name=f"mask {shown}", resample=resample, named=named
@@ -137,28 +158,29 @@ def label_structures(
     for key, name in label_names(path, shown, list(masks)).items():
         by_name.setdefault(name, []).append(key)
     for name, keys in by_name.items():
-        if len(keys) > 1:
-            warnings.warn(
-                f"{shown} names {len(keys)} segments {name!r} ("
-                + ", ".join(
-                    f"label {label}" + (f" of layer {layer}" if layer else "")
-                    for layer, label in keys
-                )
-                + "): read as one structure, their union. Rename them in 3D Slicer to tell "
-                "them apart.",
-                SegmentsUnited,
-                stacklevel=2,
+        if len(keys) == 1:
+            continue
+        described = {_segment(key): masks[key] for key in keys}
+        segments = ", ".join(described)
+        if why := drawn_as_one(list(described), described):
+            raise MaskError(
+                f"{shown} names {len(keys)} segments {name!r} ({segments}): {why}. Rename or "
+                "delete one of them in 3D Slicer (each lesion its own name, the GTV one drawing)."
             )
+        warnings.warn(
+            f"{shown} names {len(keys)} segments {name!r} ({segments}): read as one structure, "
+            "their union. Rename them in 3D Slicer to tell them apart.",
+            SegmentsUnited,
+            stacklevel=2,
+        )
     return {name: reduce(sitk.Or, [masks[k] for k in keys]) for name, keys in by_name.items()}
 
 
 def named_labels(names: Iterable[str], shown: str) -> list[LayerLabel]:
     """The (layer, label) pairs that structure ``names`` give of the file ``shown``
     ('segmentations.nii.gz:10' -> (0, 10); 'seg.nrrd:1.2' -> (1, 2))."""
-    labels = [n.rpartition(":")[2] for n in names if n != shown and label_file(n) == shown]
-    return [
-        (int(layer or 0), int(label)) for layer, _, label in (v.rpartition(".") for v in labels)
-    ]
+    references = [label_reference(n) for n in names if n != shown]
+    return [key for file, key in filter(None, references) if file == shown]
 
 
 def structure_names(path: Path | str, shown: str) -> list[str]:

@@ -17,7 +17,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import RTStructError
-from survival_core.io.label_maps import labels_by_shared_file
+from survival_core.io.label_maps import label_reference, labels_by_shared_file
+from survival_core.io.mask_geometry import FACES, TOUCHING, drawn_as_one, shell_share, voxels
 from survival_core.io.structures import (
     SAY_WHICH,
     SITE_ORGANS,
@@ -41,19 +42,14 @@ class RoleAssignment:
     warnings: list[str] = field(default_factory=list)
 
 
-def _voxels(mask: sitk.Image) -> np.ndarray:
-    """A view of a mask's voxels (nonzero inside), not a copy: a case's masks span the scan."""
-    return sitk.GetArrayViewFromImage(mask)
-
-
 def unite(masks: list[sitk.Image]) -> sitk.Image:
     """The voxel-wise union of masks on one grid, uint8 0/1: one 0/1 mask is itself (a copy
     kept each structure of a 512 x 512 x 900 CT twice, in the case's structures and masks)."""
-    if len(masks) == 1 and masks[0].GetPixelID() == sitk.sitkUInt8 and _voxels(masks[0]).max() <= 1:
+    if len(masks) == 1 and masks[0].GetPixelID() == sitk.sitkUInt8 and voxels(masks[0]).max() <= 1:
         return masks[0]
-    union = np.zeros(_voxels(masks[0]).shape, dtype=bool)
+    union = np.zeros(voxels(masks[0]).shape, dtype=bool)
     for mask in masks:
-        union |= _voxels(mask).astype(bool)
+        union |= voxels(mask).astype(bool)
     out = sitk.GetImageFromArray(union.astype(np.uint8))
     out.CopyInformation(masks[0])
     return out
@@ -64,7 +60,7 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     bounding box, and the GTV overlaps or touches the organ. A GTV a voxel or more away all
     round, inside the box of a curved organ (a kidney's or an adrenal tumour beside the liver),
     was taken as the liver's: the liver minus the tumour was then the whole liver."""
-    organ_voxels, gtv_voxels = _voxels(organ), _voxels(gtv)
+    organ_voxels, gtv_voxels = voxels(organ), voxels(gtv)
     if not organ_voxels.any() or not gtv_voxels.any():
         return False
     centre = np.argwhere(gtv_voxels).mean(axis=0)
@@ -72,7 +68,7 @@ def surrounds(organ: sitk.Image, gtv: sitk.Image) -> bool:
     inside = all(b.start - 0.5 <= c <= b.stop - 0.5 for b, c in zip(box, centre, strict=True))
     if not inside:
         return False
-    shared, share = _around(organ, gtv, _TOUCHING)
+    shared, share = _around(organ, gtv, TOUCHING)
     return shared or share > 0
 
 
@@ -80,9 +76,11 @@ def _unheld_label(name: str, names: list[str]) -> bool:
     """Whether ``name`` is a label ('seg.nii.gz:1') of a label map the case holds other labels
     of ('seg.nii.gz:2', or 'seg.nii.gz' itself: a binary mask, label 1): a label some patients'
     maps lack (HECKTOR's nodes, 'label.nii.gz:2', of a patient with none), not a wrong name."""
-    file, colon, label = name.rpartition(":")
-    held = any(n.startswith(file + ":") or (n == file and is_volume_file(n)) for n in names)
-    return bool(colon) and label.isdigit() and held
+    reference = label_reference(name)
+    if reference is None:
+        return False
+    file = reference[0]
+    return any(n.startswith(file + ":") or (n == file and is_volume_file(n)) for n in names)
 
 
 def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
@@ -98,9 +96,9 @@ def _one_label(name: str, structures: Mapping[str, sitk.Image]) -> str:
 
 def outside_share(organ: sitk.Image, gtv: sitk.Image) -> float:
     """The share (0-1) of the GTV's voxels outside the organ mask (same grid), on the GTV's box."""
-    box = nonzero_box(_voxels(gtv))
-    inside = _voxels(gtv)[box].astype(bool)
-    return float(np.mean(~_voxels(organ)[box].astype(bool)[inside])) if inside.any() else 0.0
+    box = nonzero_box(voxels(gtv))
+    inside = voxels(gtv)[box].astype(bool)
+    return float(np.mean(~voxels(organ)[box].astype(bool)[inside])) if inside.any() else 0.0
 
 
 #: Shares of the GTV's voxels outside its organ above which organ-minus-GTV features are refused
@@ -312,61 +310,20 @@ def _drawn_around(organ: sitk.Image, gtv: sitk.Image) -> bool:
     :data:`AROUND_SHARE` of the GTV's one-voxel shell is organ): drawn around the tumour (a
     segmentation whose segments may not overlap), not a neighbouring organ (the lungs beside a
     mediastinal node)."""
-    if not _voxels(gtv).any():
+    if not voxels(gtv).any():
         return False
-    shared, share = _around(organ, gtv, _FACES)
+    shared, share = _around(organ, gtv, FACES)
     return not shared and share >= AROUND_SHARE
-
-
-#: The one-voxel shell around the GTV: its face neighbours (how much of it an organ drawn around
-#: the GTV covers), or every neighbour (whether an organ touches it: thick slices meet diagonally),
-#: as :func:`scipy.ndimage.generate_binary_structure` connectivities.
-_FACES, _TOUCHING = 1, 3
 
 
 def _around(organ: sitk.Image, gtv: sitk.Image, connectivity: int) -> tuple[bool, float]:
     """(whether the organ shares a voxel with the GTV; else the share of the GTV's one-voxel
     shell of ``connectivity`` that is organ), on the GTV's box alone (no copy of the scan)."""
-    box = nonzero_box(_voxels(gtv), margin=1)  # the GTV and its shell
-    organ_voxels, gtv_voxels = _voxels(organ)[box].astype(bool), _voxels(gtv)[box].astype(bool)
+    box = nonzero_box(voxels(gtv), margin=1)  # the GTV and its shell
+    organ_voxels, gtv_voxels = voxels(organ)[box].astype(bool), voxels(gtv)[box].astype(bool)
     if (organ_voxels & gtv_voxels).any():
         return True, 1.0  # the common case: no dilation
-    return False, _shell_share(gtv_voxels, organ_voxels, connectivity)
-
-
-def _shell_share(inside: np.ndarray, other: np.ndarray, connectivity: int) -> float:
-    """The share of the one-voxel shell of ``connectivity`` around ``inside`` (a box holding it
-    with a voxel to spare) that ``other`` covers."""
-    from scipy import ndimage
-
-    neighbours = ndimage.generate_binary_structure(3, connectivity)
-    shell = ndimage.binary_dilation(inside, structure=neighbours) & ~inside
-    return float(other[shell].mean()) if shell.any() else 0.0
-
-
-#: Share of the smaller of two GTV-like structures lying inside the other, or of one's one-voxel
-#: shell the other covers, from which they are one tumour drawn twice (an edited copy, another
-#: reader's) or a tumour and a ring around it (its rim, a peritumoral halo): separate lesions
-#: neither overlap so nor wrap one another.
-ONE_TUMOUR_SHARE = 0.5
-
-
-def _one_tumour(first: str, second: str, structures: Mapping[str, sitk.Image]) -> str | None:
-    """How two structures (masks on one grid) show one tumour, else None: they overlap (most
-    of the smaller one's voxels are the other's), or one is drawn around the other (covering
-    most of its one-voxel shell)."""
-    one, other = _voxels(structures[first]), _voxels(structures[second])
-    if not one.any() or not other.any():
-        return None
-    boxes = zip(nonzero_box(one, margin=1), nonzero_box(other, margin=1), strict=True)
-    box = tuple(slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in boxes)
-    a, b = one[box].astype(bool), other[box].astype(bool)
-    if (a & b).sum() >= ONE_TUMOUR_SHARE * min(a.sum(), b.sum()):
-        return f"{first!r} and {second!r} overlap (most of the smaller lies inside the other)"
-    for outer, inner, (x, y) in ((second, first, (a, b)), (first, second, (b, a))):
-        if _shell_share(x, y, _FACES) >= ONE_TUMOUR_SHARE:
-            return f"{outer!r} is drawn around {inner!r} (a ring: its rim or halo)"
-    return None
+    return False, shell_share(gtv_voxels, organ_voxels, connectivity)
 
 
 def _refuse_one_tumour_twice(names: Sequence[str], structures: Mapping[str, sitk.Image]) -> None:
@@ -374,11 +331,8 @@ def _refuse_one_tumour_twice(names: Sequence[str], structures: Mapping[str, sitk
     of the tumour ('GTV_edit', 'GTV_reader2') or its rim ('GTV_Rim' around 'GTV') whatever the
     name, which their union turned into a tumour larger than any drawn. Lesions apart, or
     touching, are united."""
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            if how := _one_tumour(first, second, structures):
-                raise RTStructError(
-                    f"{how}: they look like one tumour drawn twice, or a "
-                    "tumour and its rim, not separate lesions, and their union is no tumour. Say "
-                    "which structure is the GTV (several only for lesions drawn apart)."
-                )
+    if why := drawn_as_one(names, structures):
+        raise RTStructError(
+            f"{why}. Say which structure is the GTV ({WHERE_TO_SAY}): structures named there are "
+            "taken as given, so name the one drawing of the tumour to use."
+        )
