@@ -154,7 +154,9 @@ def test_a_label_map_of_too_many_labels_is_said_so(tmp_path: Path) -> None:
     sitk.WriteImage(to_image(organs), str(tmp_path / "segmentations.nii.gz"))
     case = load_case(tmp_path, roles={"gtv": "tumor.nii.gz:2"})
     assert any(
-        "segmentations.nii.gz holds 117 labels, more than the 64" in w and "TotalSegmentator" in w
+        "segmentations.nii.gz holds 117 labels, more than the 64" in w
+        and "TotalSegmentator" in w
+        and "in the case folder's roles.json or an import's ROI map; the Case page lists" in w
         for w in case.warnings
     )
     scan = (np.arange(8 * 24 * 24) % 1500).reshape(8, 24, 24).astype(np.uint16)  # an MR's values
@@ -190,7 +192,11 @@ def test_a_label_named_of_a_map_of_every_organ_is_read(shared_data: Path, tmp_pa
     np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
     assert list(case.structures) == ["segmentations.nii.gz:10"] and not case.warnings
     what = r"holds 117 different values \(1-117\), more than the 64 labels .* read with whole\."
-    every = r" A one-file map of every organ \(TotalSegmentator's --ml\): name the label .*':10'"
+    every = (
+        r" A one-file map of every organ \(TotalSegmentator's --ml\): name the label "
+        r".*\.nii\.gz:10'\), in the case folder's roles.json or an import's ROI map; the Case "
+        r"page lists such a file whole, not its labels: there, give the organ's own mask file\."
+    )  # where a label can be named: the Case page's role choice offers the file alone
     with pytest.raises(MaskError, match=what + " It holds no label 200." + every):
         load_case(tmp_path, roles={"gtv": "segmentations.nii.gz:200"})
     with pytest.raises(MaskError, match=what + every):

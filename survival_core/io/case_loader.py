@@ -100,6 +100,7 @@ from survival_core.io.structures import (
 )
 from survival_core.io.volume import (
     MAX_LABELS,
+    NAMING_A_LABEL,
     MaskResampled,
     MaskShifted,
     is_volume_file,
@@ -715,8 +716,8 @@ def _load_volumes(
                 if labels is None
                 else f"{name} holds {labels} labels, more than the {MAX_LABELS} a label map is "
                 "read with whole: not read (a one-file output of every organ, as "
-                f"TotalSegmentator's --ml: name the label a role takes, '{name}:10' for label "
-                "10, or give the organ's own mask file, as it writes without --ml)."
+                f"TotalSegmentator's --ml, which writes each organ's own file without it): "
+                f"{NAMING_A_LABEL}."
             )
             continue
         structures.update(found)

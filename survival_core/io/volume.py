@@ -592,6 +592,13 @@ MAX_LABELS = 64
 #: output: 117 organs, labels 1-117), read for the labels a role names alone; beyond, whole
 #: non-negative values are an image's (an MR's 1,499 values were called labels).
 MANY_LABELS = 255
+#: How a role names one label of such a map, and where that can be said: the Case page lists the
+#: file whole, not its labels, so it is not sent there (its role choice could not name one).
+NAMING_A_LABEL = (
+    "name the label a role takes, the file's name, a colon and the label value (e.g. "
+    "'segmentations.nii.gz:10'), in the case folder's roles.json or an import's ROI map; the "
+    "Case page lists such a file whole, not its labels: there, give the organ's own mask file"
+)
 
 
 #: How far a mask's value may lie from a whole number and still be that label: float32 rounding
@@ -733,10 +740,8 @@ def _named_of_many(labels: list[int], named: Collection[int], shown: str) -> lis
             f"{shown} holds {len(labels)} different values ({labels[0]}-{labels[-1]}), more "
             f"than the {MAX_LABELS} labels a mask or label map is read with whole."
             + (f" It holds no label {', '.join(map(str, sorted(named)))}." if named else "")
-            + " A one-file map of every organ (TotalSegmentator's --ml): name the label a role "
-            "takes (the file's name, a colon and the label value, e.g. ':10'), or give the "
-            "organ's own mask file. A probability map scaled to 0-255: threshold it into a "
-            "binary mask."
+            + f" A one-file map of every organ (TotalSegmentator's --ml): {NAMING_A_LABEL}. A "
+            "probability map scaled to 0-255: threshold it into a binary mask."
         )
     return taken
 
