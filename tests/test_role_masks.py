@@ -226,5 +226,18 @@ def test_gtvs_inside_or_around_one_another_are_one_tumour_not_lesions() -> None:
     assert _voxels_of(chosen.masks["gtv"]).sum() == 6 * 6 * 6
 
 
+def test_a_total_beside_its_parts_is_their_union_not_a_second_drawing() -> None:
+    """A primary, its node and their total ('GTV_P', 'GTV_N', 'GTV_Total') were refused as one
+    tumour drawn twice (the total holds each part): their union is the total's tumour. A total
+    beside parts that overlap one another (two drawings of the primary) is still refused."""
+    primary, node = _box((2, 6), (10, 16), (10, 16)), _box((12, 15), (20, 24), (20, 24))
+    total = sitk.GetImageFromArray((_voxels_of(primary) | _voxels_of(node)).astype(np.uint8))
+    out = assign_roles({"GTV_P": primary, "GTV_N": node, "GTV_Total": total}, {}, ("gtv",))
+    assert np.array_equal(_voxels_of(out.masks["gtv"]), _voxels_of(total))
+    edited = _box((2, 6), (10, 15), (10, 16))
+    with pytest.raises(RTStructError, match="overlap"):
+        assign_roles({"GTV_P": primary, "GTV_Pedit": edited, "GTV_Total": total}, {}, ("gtv",))
+
+
 def _voxels_of(mask: sitk.Image) -> np.ndarray:
     return sitk.GetArrayFromImage(mask).astype(bool)

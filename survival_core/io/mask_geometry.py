@@ -59,14 +59,41 @@ def one_tumour(first: str, second: str, masks: Mapping[str, sitk.Image]) -> str 
     return None
 
 
+#: Agreement (Jaccard index) of a structure with the union of two or more others drawn apart
+#: from which it is their total ('GTV_Total' beside 'GTV_P' and 'GTV_N'), not a second drawing:
+#: their union is the total's tumour.
+TOTAL_AGREEMENT = 0.9
+
+
+def is_total(name: str, parts: Sequence[str], masks: Mapping[str, sitk.Image]) -> bool:
+    """Whether mask ``name`` is the union of ``parts`` (two or more masks drawn apart, each
+    overlapping it), to :data:`TOTAL_AGREEMENT`; counted on the boxes of the masks alone."""
+    inside = [p for p in parts if one_tumour(p, name, masks)]
+    if len(inside) < 2 or any(one_tumour(a, b, masks) for a, b in _pairs(inside)):
+        return False
+    arrays = [voxels(masks[n]) for n in (name, *inside)]
+    boxes = [nonzero_box(a) for a in arrays]
+    box = tuple(
+        slice(min(b[d].start for b in boxes), max(b[d].stop for b in boxes)) for d in range(3)
+    )
+    total, *others = (a[box].astype(bool) for a in arrays)
+    union = np.logical_or.reduce(others)
+    return (total & union).sum() >= TOTAL_AGREEMENT * (total | union).sum()
+
+
+def _pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+
+
 def drawn_as_one(names: Sequence[str], masks: Mapping[str, sitk.Image]) -> str | None:
     """Why two of ``masks`` named ``names`` are no separate lesions (:func:`one_tumour`) and must
-    not be united, else None."""
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            if how := one_tumour(first, second, masks):
-                return (
-                    f"{how}: they look like one tumour drawn twice, or a tumour and its rim, not "
-                    "separate lesions, and their union is no tumour"
-                )
+    not be united, else None. A total beside its parts (:func:`is_total`) is no second drawing:
+    a primary, its nodes and their total were refused as one tumour drawn twice."""
+    totals = {n for n in names if is_total(n, [p for p in names if p != n], masks)}
+    for first, second in _pairs([n for n in names if n not in totals]):
+        if how := one_tumour(first, second, masks):
+            return (
+                f"{how}: they look like one tumour drawn twice, or a tumour and its rim, not "
+                "separate lesions, and their union is no tumour"
+            )
     return None
