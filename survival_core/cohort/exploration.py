@@ -47,6 +47,7 @@ from survival_core.evaluation.risk_groups import (
     logrank_groups,
 )
 from survival_core.explain.correlation import heatmap_figure, spearman_matrix
+from survival_core.features.case_row import training_codes
 from survival_core.io.clinical import in_unit
 from survival_core.io.clinical_schema import (
     CATEGORY,
@@ -754,8 +755,7 @@ def _missing_inputs(loaded: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Per patient, whether each input the score depends on (:attr:`LoadedModel.used_inputs`)
     has no value: empty, or the training table's no-value code (a tsize of -99), both of which
     the model's preprocessing would fill in with a training median."""
-    preprocessor = getattr(loaded.model, "preprocessor_", None)
-    codes = preprocessor.no_value_codes() if preprocessor is not None else {}
+    codes = training_codes(loaded)
     inputs = frame[loaded.used_inputs]
     return inputs.isna() | inputs.apply(lambda column: column.isin(codes.get(column.name, [])))
 

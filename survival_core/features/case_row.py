@@ -86,10 +86,16 @@ def no_value_coded(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
     of -99 where its table wrote -99 for unknown): missing to its preprocessing, and so to
     whatever reads a patient's values for it (the score, the nomogram, which drew -99 mm as a
     tumour 40 points below the smallest)."""
-    preprocessor = getattr(loaded.model, "preprocessor_", None)
-    codes = preprocessor.no_value_codes() if preprocessor is not None else {}
+    codes = training_codes(loaded)
     numbers = {k: _number(v) for k, v in values.items() if k in codes}
     return {k: number for k, number in numbers.items() if number in codes[k]}
+
+
+def training_codes(loaded: LoadedModel) -> dict[str, list[float]]:
+    """The no-value codes of the model's training table, by column (tsize: -99), which its
+    preprocessing reads as missing; none for a model without a table preprocessing."""
+    preprocessor = getattr(loaded.model, "preprocessor_", None)
+    return preprocessor.no_value_codes() if preprocessor is not None else {}
 
 
 def _number(value: Any) -> float | None:

@@ -698,11 +698,11 @@ def _load_volumes(
         [v for n, v in by_name.items() if v != images[0] and n not in named_masks], root, modality
     )
     structures: dict[str, sitk.Image] = {}
+    listed = [n for names in explicit.values() for n in names]  # a map's labels roles name
     for name, v in by_name.items():
         if v == images[0] or v in beside.values() or (only_named and name not in named_masks):
             continue
         try:
-            listed = [n for names in explicit.values() for n in names]
             found = _structures_on(image, v, name, modality == "PT", warnings, listed)
         except (GeometryError, MaskError) as err:
             if name in named_masks or is_mask_like(v, root):
@@ -999,10 +999,8 @@ def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary
                 for name in structure_names(v, v.relative_to(root).as_posix())
             ]
             return names, [], []
-        inventory = scan_dicom(root)
-        names = [
-            n for entry in inventory.annotations for n in _read_structure_set(entry.path).roi_names
-        ]
+        inventory = scan_dicom(root)  # its entries name their structures as a load reads them
+        names = [n for entry in inventory.annotations for n in entry.roi_names]
         sets = [entry.shown() for entry in inventory.annotations]
         return list(dict.fromkeys(names)), series_summary(inventory), sets
 

@@ -401,9 +401,10 @@ _LABEL_NUMBER_DIGITS = 2
 _SEQUENCE_TOKEN = "|".join(sorted(MR_SEQUENCES, key=len, reverse=True))
 #: A '+' before a number: a margin ('GTV+10', 'GTV + 5'), not 'GTV+LN' (a union).
 _MARGIN_PLUS = re.compile(r"\+(?=[\s_]*\d)")
-#: A reader's, phase's or 4D CT's qualifier glued to a number of at most two digits (
-#: :data:`_GLUED_QUALIFIER`: 'R1', 'ph50', '4D'), a label token of its own: its letters alone
-#: were dropped ('GTV_R1' stored as 'GTV', 'GTV_4D' as 'GTV_4', a lesion).
+#: A reader's (also a bare 'R'), phase's or 4D CT's qualifier glued to a number of at most two
+#: digits (:data:`_GLUED_QUALIFIER`'s words: 'R1', 'reader2', 'ph50', '4D'), a label token of its
+#: own, kept as written: its letters alone were dropped ('GTV_R1' stored as 'GTV', 'GTV_4D' as
+#: 'GTV_4', a lesion).
 _GLUED_LABEL_TOKEN = (
     rf"(?<![A-Za-z])(?:(?:r|{_QUALIFIER_WORDS})[_ ]?\d{{1,{_LABEL_NUMBER_DIGITS}}}"
     rf"|(?<!\d)\d{{1,{_LABEL_NUMBER_DIGITS}}}d)(?![A-Za-z\d])"
@@ -520,7 +521,6 @@ def structure_label(name: str) -> str:
         number = token.isdigit()
         if not (
             token.lower() in _LABEL_WORDS
-            or _GLUED_QUALIFIER.fullmatch(token.lower())
             or _GLUED_LABEL.fullmatch(token)
             or (number and after_word and len(token) <= _LABEL_NUMBER_DIGITS)
             or (token.lower() in _SCRATCH_LETTERS and not name[: match.start()].strip(" _-"))

@@ -11,7 +11,7 @@ settings) that a case must be able to produce.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,7 +221,7 @@ def build_card(
     horizon: float | None = None,
     cv: dict[str, Any] | None = None,
     sites: Iterable[str] | None = None,
-    why_one_risk: str = "",
+    why_one_risk: Callable[[], str] | None = None,
     notes: Iterable[str] = (),
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows
@@ -229,12 +229,14 @@ def build_card(
     table reading and the fit noted).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients); the
-    refusal ends with ``why_one_risk`` (:meth:`SurvivalModel.why_one_risk`: why, what to do)."""
+    refusal ends with what ``why_one_risk`` says (:meth:`SurvivalModel.why_one_risk`: why, what
+    to do), asked only then."""
     training_risk = np.asarray(training_risk, dtype=float)
     if training_risk.size and constant_columns(training_risk[:, None])[0]:
         raise InputError(
             f"The fitted {model_name} gives all {training_risk.size} training patients the same "
-            f"risk ({training_risk[0]:.4g}): it learned nothing from them. {why_one_risk}"
+            f"risk ({training_risk[0]:.4g}): it learned nothing from them. "
+            + (why_one_risk() if why_one_risk is not None else "")
         )
     cut = RiskGroupCut(cut_method, horizon).fit(y, training_risk)
     event, time = survival_arrays(y)

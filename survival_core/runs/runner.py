@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1196,8 +1197,6 @@ def setting_rows(settings: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def _html_table(rows: Iterable[tuple[str, str]], header: tuple[str, str]) -> str:
     """Rows of text as an HTML table, every cell escaped (a run name, a path, a note)."""
-    from html import escape
-
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td></tr>" for a, b in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -1213,8 +1212,6 @@ def report_html(
     """The run report: what was validated (run id, every setting), how well (the pooled metrics
     with their intervals, each fold's), the figures and the notes on the data, figures and cases
     left out. Every user-given text (names, paths, notes) is escaped."""
-    from html import escape
-
     tables = [("Per-fold metrics", result.folds)]
     if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
         tables.append(("Model comparison (same folds)", result.comparison))

@@ -224,7 +224,7 @@ def train_model(
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
-        why_one_risk=model.why_one_risk(),
+        why_one_risk=model.why_one_risk,
         notes=notes,
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
