@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from survival_core.features.deep import (
     load_network,
     patch_features,
     read_deep_info,
+    tumour_centre,
     tumour_patch,
     write_deep_features,
 )
@@ -215,3 +217,41 @@ def test_a_batch_norm_layers_features_are_its_own_output(weights_file):
         assert (expected < 0).any()  # a ReLU's output has no negative mean
     with pytest.raises(ConfigError, match="'resnet.layer1.0.act' .* runs more than once per pass"):
         check_layer(network, "resnet.layer1.0.act")
+
+
+def test_patch_of_a_primary_and_its_node_far_apart_is_centred_on_the_primary(shared_data, tmp_path):
+    """pyradiomics' real lung1 tumour with a smaller copy 86 mm away in one GTV (a primary and
+    its node): the whole GTV's centroid fell between them, and the network's patch held
+    neither. The patch is centred on the largest lesion, as on the tumour alone."""
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_label.nrrd"))
+    tumour = sitk.GetArrayFromImage(label).astype(np.uint8)
+    two = tumour.copy()
+    two[33:35, :, 56:80] = tumour[33:35, :, 206:230]  # the node: two of the tumour's 3 slices
+    for name, array in (("alone", tumour), ("two", two)):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(shared_data / "pyradiomics" / "lung1_image.nrrd", folder / "image.nrrd")
+        mask = sitk.GetImageFromArray(array)
+        mask.CopyInformation(label)
+        sitk.WriteImage(mask, str(folder / "gtv.nrrd"))
+    alone, both = load_case(tmp_path / "alone"), load_case(tmp_path / "two")
+    spec = VolumeSpec(TINY["volume_shape"])
+    _, reference = spec.input(both)
+    np.testing.assert_allclose(
+        tumour_centre(both, reference), tumour_centre(alone, reference), atol=1e-6
+    )
+    volume, _ = spec.input(both)
+    gtv_on_grid = sitk.GetArrayFromImage(
+        sitk.Resample(alone.masks["gtv"], reference, sitk.Transform(), sitk.sitkNearestNeighbor)
+    )
+    patch = tumour_patch(both, spec, TINY["patch_size"])
+    start = [
+        int(np.clip(round(c - (p - 1) / 2), 0, s - p))
+        for c, p, s in zip(
+            tumour_centre(both, reference), TINY["patch_size"][::-1], volume.shape[1:], strict=True
+        )
+    ]
+    held = gtv_on_grid[
+        tuple(slice(s, s + p) for s, p in zip(start, TINY["patch_size"][::-1], strict=True))
+    ]
+    assert patch.shape[1:] == held.shape and held.any()  # the primary lies in the patch

@@ -7,9 +7,9 @@ that of ``cnn3d``: 224 x 224 x 48 voxels, patch 80 x 80 x 40).
 
 Input: the tumour patch. The case becomes the network input
 (:func:`~survival_core.models.image_data.network_input`: organ box (else GTV box) + margin, resized, windowed onto
-[0, 1]); the patch is the network's patch size centred on the GTV's centroid (physical centroid of
-``case.masks["gtv"]`` mapped onto the network grid, so a GTV thinner than a grid voxel still
-places it), shifted to lie inside the volume where the tumour is near its edge.
+[0, 1]); the patch is the network's patch size centred on the GTV's largest lesion (the physical centroid of
+its largest 3-D connected part mapped onto the network grid, so a GTV thinner than a grid voxel
+still places it, and a primary and its node far apart do not centre it between them), shifted to lie inside the volume where the tumour is near its edge.
 
 Features: the activations of ``layer`` (a module name of the network, e.g. ``encoder.resnet.layer4``
 or ``blocks.3``) averaged over every axis but the channels (space, and the slices of a 2-D net), or
@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import SimpleITK as sitk
 import torch
+from scipy import ndimage
 from torch import nn
 
 from survival_core.case import Case
@@ -55,6 +56,7 @@ from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.case_loader import load_case_read
 from survival_core.io.hashing import content_hash, file_sha256
 from survival_core.io.manifest import CaseRead, cases_read_as
+from survival_core.io.volume import nonzero_box
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches
 from survival_core.models.image_set import VolumeSpec
 
@@ -200,19 +202,24 @@ def check_layer(network: DeepNetwork, layer: str | None) -> None:
 
 
 def tumour_centre(case: Case, reference: sitk.Image) -> np.ndarray:
-    """The GTV centroid as a continuous (z, y, x) voxel index of the network grid ``reference``."""
+    """The centroid of the GTV's largest lesion (3-D connected part, 26-connectivity) as a
+    continuous (z, y, x) voxel index of the network grid ``reference``: the whole GTV's centroid
+    of a primary and a node 15 cm apart fell between them, and the patch held no tumour."""
     gtv = case.masks.get("gtv")
     if gtv is None:
         raise MaskError(
             f"Case {case.case_id} has no GTV mask to centre the tumour patch on "
             f"(it has {sorted(case.masks)})."
         )
-    stats = sitk.LabelShapeStatisticsImageFilter()
-    stats.Execute(sitk.Cast(gtv != 0, sitk.sitkUInt8))
-    if not stats.HasLabel(1):
+    mask = sitk.GetArrayViewFromImage(gtv) != 0
+    if not mask.any():
         raise MaskError(f"Case {case.case_id}: the GTV mask is empty.")
-    index = reference.TransformPhysicalPointToContinuousIndex(stats.GetCentroid(1))
-    return np.asarray(index[::-1])
+    box = nonzero_box(mask)
+    labels, _ = ndimage.label(mask[box], structure=np.ones((3, 3, 3)))
+    largest = int(np.argmax(np.bincount(labels.ravel())[1:])) + 1
+    zyx = np.add(ndimage.center_of_mass(labels == largest), [s.start for s in box])
+    point = gtv.TransformContinuousIndexToPhysicalPoint([float(v) for v in zyx[::-1]])
+    return np.asarray(reference.TransformPhysicalPointToContinuousIndex(point)[::-1])
 
 
 def tumour_patch(
