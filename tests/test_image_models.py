@@ -118,6 +118,33 @@ def test_a_cohort_of_shared_images_and_masks_folders_gives_each_case_its_own_vol
     assert not np.allclose(volumes[0], volumes[1])
 
 
+def test_image_set_names_every_case_it_cannot_read_once(small_cohort, tmp_path):
+    """Two single-slice NIfTI cases: training said 'Case X: Case X is a single slice' of the
+    first alone, and the next run stopped at the second."""
+    import shutil
+
+    cohort = tmp_path / "cohort"
+    shutil.copytree(small_cohort, cohort)
+    manifest = pd.read_csv(cohort / "manifest.csv")
+    flat = list(manifest.loc[manifest["format"] != "dicom", "case_id"][:2])
+    for case_id in flat:
+        folder = cohort / "cases" / case_id
+        z = int(
+            np.median(np.nonzero(sitk.GetArrayFromImage(sitk.ReadImage(folder / "gtv.nii.gz")))[0])
+        )
+        for path in folder.glob("*.nii.gz"):
+            sitk.WriteImage(sitk.ReadImage(str(path))[:, :, z : z + 1], str(path))
+    images = ImageSet.from_cohort(cohort)
+    with pytest.raises(InputError) as refused:
+        images.prepare(
+            list(manifest["case_id"]), VolumeSpec(tuple(TINY["volume_shape"])), workers=1
+        )
+    said = str(refused.value)
+    assert said.startswith("2 case(s) cannot be read")
+    for case_id in flat:
+        assert said.count(case_id) == 1 and f"Case {case_id} is a single slice" in said
+
+
 def test_image_set_names_cases_without_images(cohort_table):
     _, images = cohort_table
     with pytest.raises(InputError, match="NOPE-1"):

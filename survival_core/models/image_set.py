@@ -116,6 +116,13 @@ def _check_ct(modalities: Mapping[str, str | None]) -> None:
         )
 
 
+def _failure_text(case_id: str, error: BaseException) -> str:
+    """'Case X: why' of a case whose volume cannot be made (the case named once: the loader's
+    messages often name it already)."""
+    said = str(error) if isinstance(error, RadSurvError) else f"cannot read its CT ({error})"
+    return said if said.startswith(f"Case {case_id} ") else f"Case {case_id}: {said}"
+
+
 def _cache_volume(task: tuple[CaseRead, Path, VolumeSpec]) -> Path:
     """Compute one case's volume into ``path`` (atomically); picklable for worker processes."""
     read, path, spec = task
@@ -127,6 +134,15 @@ def _cache_volume(task: tuple[CaseRead, Path, VolumeSpec]) -> Path:
             np.save(stream, volume, allow_pickle=False)
         os.replace(tmp, path)
     return path
+
+
+def _cached_or_error(task: tuple[CaseRead, Path, VolumeSpec]) -> Path | Exception:
+    """:func:`_cache_volume`, or the error that stopped it, so that every case that cannot be
+    read is named (in this process too, where the first one stopped the others)."""
+    try:
+        return _cache_volume(task)
+    except Exception as error:  # noqa: BLE001 - reported per case by the caller
+        return error
 
 
 @dataclass
@@ -206,13 +222,16 @@ class ImageSet:
             progress(f"preparing {len(tasks)} CT volume(s) at {spec.shape} voxels")
         # worker processes take seconds to start: worth it only for more than a few cases
         mapper = make_mapper(workers if len(tasks) >= SERIAL_BELOW else 1, len(tasks))
-        for (read, _, _), outcome in mapper.map_unordered(_cache_volume, tasks):
-            if isinstance(outcome, BaseException):
-                if isinstance(outcome, RadSurvError):
-                    raise InputError(f"Case {read.case_id}: {outcome}") from outcome
-                raise InputError(
-                    f"Case {read.case_id}: cannot read its CT ({outcome})."
-                ) from outcome
+        failed = [
+            (read.case_id, outcome)
+            for (read, _, _), outcome in mapper.map_unordered(_cached_or_error, tasks)
+            if isinstance(outcome, BaseException)
+        ]
+        if failed:  # every case that cannot be read, not only the first
+            raise InputError(
+                f"{len(failed)} case(s) cannot be read: "
+                + "; ".join(_failure_text(*item) for item in sorted(failed, key=lambda f: f[0]))
+            ) from failed[0][1]
 
     def volume(self, case_id: str, spec: VolumeSpec) -> np.ndarray:
         """The float32 ``(1, z, y, x)`` network input of one case."""
