@@ -332,6 +332,33 @@ def test_cv_fit_and_score_an_image_model_from_a_cohort(small_cohort, tmp_path, c
     assert loaded.model.images is None  # scoring never attaches a case to the shared model
 
 
+def test_explaining_a_fusion_model_names_the_clinical_inputs_it_imputed(
+    small_cohort, tmp_path, capsys
+):
+    """A ResNet-fusion case without its clinical values: `score` listed every clinical input as
+    imputed, `explain` of the same risk said `"imputed": []`."""
+    import shutil
+
+    small = {"depth": 18, "widen_factor": 0.25, "epochs": 1, "batch_size": 4, **TINY}
+    params = [f"--param={k}={json.dumps(v)}" for k, v in small.items()]
+    out = tmp_path / "fusion"
+    assert main(["fit", "--table", str(small_cohort / "clinical.csv"), "--cohort",
+                 str(small_cohort), "--features", "^(albumin|age)$", "--model", "resnet_fusion",
+                 *params, "--out", str(out), "--json"]) == 0  # fmt: skip
+    case_folder = tmp_path / "case"
+    shutil.copytree(sorted((small_cohort / "cases").iterdir())[0], case_folder)
+    (case_folder / "clinical.json").unlink()
+    capsys.readouterr()
+    assert main(["score", "--case", str(case_folder), "--model", str(out), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    argv = ["explain", "--case", str(case_folder), "--model", str(out), "--method", "gradcam"]
+    assert main([*argv, "--json"]) == 0
+    explained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(scored["imputed"]) == ["age", "albumin"]
+    assert sorted(explained["imputed"]) == ["age", "albumin"]
+    assert explained["risk"] == pytest.approx(scored["risk"])
+
+
 def test_image_model_without_cohort_is_a_message(small_cohort, capsys):
     code = main(["cv", "--table", str(small_cohort / "clinical.csv"), "--model", "cnn3d"])
     assert code == 2

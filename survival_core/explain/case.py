@@ -223,7 +223,7 @@ def _explain_image(
         to_original_geometry,
     )
 
-    X, _ = case_features(case, loaded)
+    X, imputed = case_features(case, loaded)  # a fusion model's clinical inputs
     model = case_model(case, loaded)
     risk = float(model.predict_risk(X)[0])
     start = time.perf_counter()
@@ -255,6 +255,7 @@ def _explain_image(
         enrichment=score,
         enrichment_note=note,
         map=image,
+        imputed=list(imputed),
     )
 
 
