@@ -634,3 +634,31 @@ def test_each_structure_offered_of_several_sets_loads_from_its_set(
     for name in names[1:]:
         case = load_case(folder, roles={"gtv": [name]})
         assert abs(_gtv_ml(case) - 617.0) < 1.0
+
+
+def test_a_case_whose_image_folder_is_a_symbolic_link_loads_and_hashes_its_files(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real STS_001 CT kept in a store and linked into the case folder as 'ct' (a PACS or
+    NAS mount linked beside the contours): the case held "no image, only RTSTRUCT", and its
+    content hash, which keys the feature and volume caches, left the linked images out."""
+    from survival_core.io.hashing import content_hash
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    store = tmp_path / "store"
+    shutil.copytree(source / "image", store / "image")
+    case = tmp_path / "case"
+    case.mkdir()
+    shutil.copy(source / "mask" / "RS.dcm", case / "RS.dcm")
+    (case / "ct").symlink_to(store / "image", target_is_directory=True)
+    (store / "image" / "loop").symlink_to(store, target_is_directory=True)  # a link back up
+    copied = tmp_path / "copied"
+    shutil.copytree(source / "image", copied / "ct")
+    shutil.copy(source / "mask" / "RS.dcm", copied / "RS.dcm")
+    linked, real = load_case(case), load_case(copied)
+    assert linked.image.GetSize() == real.image.GetSize()
+    assert linked.mask_volume_ml("gtv") == pytest.approx(real.mask_volume_ml("gtv"))
+    before = content_hash(case)
+    first = sorted((store / "image").iterdir())[0]
+    first.write_bytes(first.read_bytes()[:-2] + b"\0\0")  # a pixel changed in the store
+    assert content_hash(case) != before

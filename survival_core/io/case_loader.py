@@ -64,7 +64,7 @@ from survival_core.io.dicom_series import (
     scan_dicom,
     series_summary,
 )
-from survival_core.io.filetype import is_os_clutter, sniff_file
+from survival_core.io.filetype import files_below, is_os_clutter, sniff_file
 from survival_core.io.intensity_scale import fill_missing_values, scale_warnings
 from survival_core.io.label_maps import (
     SegmentsUnited,
@@ -355,7 +355,7 @@ def _beside_dicom(root: Path, volumes: list[Path]) -> list[tuple[str, str]]:
     dicom = next(
         (
             p
-            for p in sorted(root.rglob("*"))
+            for p in sorted(files_below(root))
             if p.is_file()
             and p not in skip
             and not is_os_clutter(p.relative_to(root).parts)

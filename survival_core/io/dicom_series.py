@@ -75,7 +75,7 @@ from pydicom.uid import (
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
-from survival_core.io.filetype import is_bare_dicom, is_os_clutter
+from survival_core.io.filetype import files_below, is_bare_dicom, is_os_clutter
 from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
 from survival_core.io.lossy_compression import Loss, image_loss, needs_pixels
 from survival_core.io.mr_sequence import header_sequence
@@ -642,7 +642,7 @@ def _not_an_image(ds: Dataset) -> str:
 def _walk(root: Path) -> list[Path]:
     return sorted(
         p
-        for p in root.rglob("*")
+        for p in files_below(root)
         if p.is_file()
         and not is_os_clutter(p.relative_to(root).parts)
         and not _SKIP_NAMES & set(p.relative_to(root).parts)

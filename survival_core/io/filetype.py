@@ -10,8 +10,9 @@ not what its extension says, or that is an unknown binary, with a message naming
 
 from __future__ import annotations
 
+import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -220,3 +221,20 @@ def is_os_clutter(parts: Iterable[str]) -> bool:
     """Whether a path, given by its parts below the folder looked in, is hidden ('.DS_Store',
     macOS's '._IM0001') or in or of :data:`OS_CLUTTER`."""
     return any(part.startswith(".") or part in OS_CLUTTER for part in parts)
+
+
+def files_below(root: Path) -> Iterator[Path]:
+    """Every file below ``root`` (as paths below it), also inside folders that are symbolic
+    links (a PACS or NAS mount linked into a working folder, which ``rglob`` does not enter: a
+    case whose ``ct`` folder was such a link held "no image, only RTSTRUCT"); each real folder
+    once, so a link back up cannot loop; folders walked in sorted order, so a folder linked twice
+    is always found by the same path."""
+    seen: set[str] = set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        folders.sort()
+        yield from (Path(folder) / name for name in files)

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from survival_core.io.filetype import files_below
+
 BLOCK = 1 << 20
 
 
@@ -29,7 +31,7 @@ def content_hash(folder: Path, names: Iterable[str] | None = None) -> str:
     """SHA-256 (hex) over every file below ``folder`` (or the ``names`` below it only): relative
     path and bytes, in sorted order."""
     digest = hashlib.sha256()
-    files = folder.rglob("*") if names is None else (folder / name for name in names)
+    files = files_below(folder) if names is None else (folder / name for name in names)
     for path in sorted(p for p in files if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         update_from_file(digest, path)
