@@ -29,7 +29,6 @@ NON_DERIVED = [v.name for v in SCHEMA if not v.derived]
         "  ",
         "NA",
         "nan",
-        "None",
         "null",
         "missing",
         float("nan"),

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from sksurv.datasets import load_gbsg2
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
@@ -291,3 +292,98 @@ def test_the_demo_schema_works_albi_out_as_the_case_form_does() -> None:
         tuple(replace(v, unit="g/dL") if v.name == "albumin" else v for v in schema.variables)
     )
     assert other.validate({"albumin": 35.0, "bilirubin": 20.0}).values["albi_score"] is None
+
+
+def _gbsg2_schema() -> CohortSchema:
+    """GBSG2's schema as drafted from its table (whole numbers as integers, horTh no/yes)."""
+    X, _ = load_gbsg2()
+    whole = {c: int for c in ("age", "estrec", "pnodes", "progrec", "tsize")}
+    return infer_schema(X.astype({c: str for c in X.select_dtypes("category")}).astype(whole))
+
+
+GBSG2_PATIENT = {"age": 70, "estrec": 66, "horTh": "no", "menostat": "Post", "pnodes": 3,
+                 "progrec": 48, "tgrade": "II", "tsize": 21}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "expected"),
+    [("cirrhosis", "none", False), ("cirrhosis", "None", False), ("hbv", "-", False),
+     ("hbv", "+", True), ("hbv", " + ", True)],
+)  # fmt: skip
+def test_none_and_signs_typed_for_a_yes_no_say_no_and_yes(name, typed, expected) -> None:
+    """'none' and '-' typed for a yes/no were read as no value and imputed (a cirrhosis 'none'
+    became the training mode, present), while '+' was refused: they are no, no and yes."""
+    checked = validate_clinical({name: typed})
+    assert checked.values[name] is expected and name not in checked.missing
+
+
+@pytest.mark.parametrize("typed", ["none", "-"])
+def test_none_typed_for_a_number_or_an_unlisted_level_is_refused_saying_what_to_write(
+    typed: str,
+) -> None:
+    """GBSG2's positive nodes 'none' became the training median (3): refused, saying to write
+    0 or leave it empty; so is 'none' for a category that lists no such level."""
+    schema = _gbsg2_schema()
+    with pytest.raises(ClinicalValueError, match=r"pnodes: '(none|-)' may mean no value.*write 0"):
+        schema.validate({**GBSG2_PATIENT, "pnodes": typed})
+    with pytest.raises(ClinicalValueError, match=r"tgrade: .*write one of I, II, III"):
+        schema.validate({**GBSG2_PATIENT, "tgrade": typed})
+    for blank in ("", "NA", "unknown", "?", None):  # no value, as before: imputed and said so
+        assert schema.validate({**GBSG2_PATIENT, "pnodes": blank}).missing == ["pnodes"]
+
+
+def test_none_is_a_category_level_where_the_schema_lists_it() -> None:
+    therapy = SchemaVariable("horth", CATEGORY, categories=("none", "tamoxifen"))
+    assert CohortSchema((therapy,)).validate({"horTh": "None"}).values == {"horth": "none"}
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [("1.200", "1.2 or 1200"), ("12.500", "12.5 or 12500"), ("-1.200", "-1.2 or -1200"),
+     ("0.125", ""), ("1.25", ""), ("1234.500", ""), ("48.0", "")],
+)  # fmt: skip
+def test_a_lone_dot_before_three_digits_is_refused_as_ambiguous(text: str, refused: str) -> None:
+    """'1.200' progesterone receptors was read as 1.2 while '1,200' was refused as ambiguous:
+    a dot before three digits may group thousands as well as mark decimals."""
+    progrec = SchemaVariable("progrec", NUMBER, "Progesterone receptor", "fmol/l", None, None)
+    if refused:
+        with pytest.raises(ClinicalValueError, match=rf"'{text}' is ambiguous.*Write {refused}"):
+            progrec.coerce(text)
+    else:
+        assert progrec.coerce(text) == float(text)
+    assert progrec.coerce(1.2) == 1.2  # a JSON number is what it says
+
+
+@pytest.mark.parametrize(
+    ("text", "advice"),
+    [("1_000", "without '_'"), ("2_1", "without '_'"), ("21 mm", "number alone, in mm"),
+     ("3.5 cm", "number alone, in mm"), ("<5", r"limit itself \(5, in mm\)"),
+     (">400", r"limit itself \(400, in mm\)"), ("66 %", "number alone"),
+     ("20-30", "one number, in mm, not a range")],
+)  # fmt: skip
+def test_a_text_that_is_no_number_is_refused_saying_what_to_write(text: str, advice: str) -> None:
+    """Python's float() read '1_000' as 1000 and '2_1' as 21; '21 mm' and '<5' were refused
+    without saying what to write."""
+    tsize = SchemaVariable("tsize", NUMBER, "Tumour size", "mm", 0, None)
+    with pytest.raises(ClinicalValueError, match=rf"'{text}' is not a number: .*{advice}"):
+        tsize.coerce(text)
+
+
+def test_a_variable_given_twice_is_refused_naming_both_values() -> None:
+    """'Tsize': 21 beside 'TSIZE': 80 kept the last and called the other not a variable; a
+    key given twice in a JSON file is refused as it is read (test_case_loader)."""
+    with pytest.raises(
+        ClinicalValueError,
+        match=r"tsize is given twice \('tsize': 21 and 'TSIZE': 80\)",
+    ):
+        _gbsg2_schema().validate({**GBSG2_PATIENT, "tsize": 21, "TSIZE": 80})
+
+
+def test_keys_are_read_as_a_clinical_csv_reads_its_headers() -> None:
+    """A key in another case, with spaces or its unit is its variable, as in a clinical CSV; a
+    unit other than the variable's is refused."""
+    checked = validate_clinical({"Age": 62, " AFP ": 4429.1, "Albumin (g/L)": 31, "ECOG": 1})
+    assert checked.values["age"] == 62 and checked.values["afp"] == 4429.1
+    assert checked.values["albumin"] == 31 and checked.values["ecog"] == 1 and not checked.unknown
+    with pytest.raises(ClinicalValueError, match="bilirubin in mg/dL, but the model reads it"):
+        validate_clinical({"Bilirubin (mg/dL)": 2.5})

@@ -1203,3 +1203,22 @@ def test_french_and_german_vital_status_abbreviations(
     ).to_csv(path := tmp_path / "veterans.csv", index=False)
     result = read_clinical_spreadsheet(path)
     assert result.table["event"].tolist() == y["Status"].astype(int).tolist()
+
+
+def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Path) -> None:
+    """GBSG2 with its hormone therapy written none/tamoxifen: 'none' was read as missing (440 of
+    686), the schema listed tamoxifen alone and fit dropped the variable (64 % missing). In a
+    text column that writes it often it is a level; in a column of numbers no value, as before."""
+    export = clinical_exports.gbsg2(tmp_path)
+    table = pd.read_csv(export.path)
+    table["horTh"] = table["horTh"].map({"no": "none", "yes": "tamoxifen"})
+    table["pnodes"] = table["pnodes"].astype(object).where(table.index % 50 > 0, "none")
+    table.to_csv(export.path, index=False)
+    result = read_clinical_spreadsheet(export.path)
+    assert result.schema["horth"].categories == ("none", "tamoxifen")
+    assert (result.table["horth"] == "none").sum() == 440 and result.table["horth"].notna().all()
+    assert "read 'none' as a level of this text column, not missing" in _actions(result, "horTh")
+    assert result.table["pnodes"].isna().sum() == 14
+    assert "read 'none' as missing" in _actions(result, "pnodes")
+    assert result.schema.validate({"horth": "None"}).values["horth"] == "none"
+    _validates_every_row(result)

@@ -32,7 +32,7 @@ from survival_core.io.deid import (
 )
 from survival_core.io.dicom_write import write_ct_series, write_rtstruct
 from survival_core.io.upload_case import describe_upload, load_upload
-from survival_core.io.uploads import store_upload
+from survival_core.io.uploads import NOTES_FILE, store_upload, upload_notes
 from survival_core.paths import data_dir
 from tests.case_builders import make_case
 
@@ -236,7 +236,7 @@ def test_a_dicom_zip_upload_is_stored_de_identified_and_loads_with_contours(tmp_
     paths = write_patient(tmp_path / "Zyxwv_Qwerty")
     folder = store_upload([("Zyxwv_Qwerty_CT.zip", _zip(paths["folder"]))])
     pseudonym = Deidentifier().pseudonym("ID-987654321")
-    (stored,) = list(folder.iterdir())
+    (stored,) = [p for p in folder.iterdir() if p.name != NOTES_FILE]
     assert stored.name == f"{pseudonym}.zip"
     with zipfile.ZipFile(stored) as archive:
         for info in archive.infolist():
@@ -245,7 +245,8 @@ def test_a_dicom_zip_upload_is_stored_de_identified_and_loads_with_contours(tmp_
         clinical = json.loads(
             next(archive.read(i) for i in archive.infolist() if i.filename.endswith(".json"))
         )
-    assert clinical == {"albumin": 40}  # keys outside the clinical schema are dropped
+    assert clinical == {"albumin": 40}  # keys outside the clinical schema are dropped, named
+    assert any("'mrn'" in note and "ID-987654321" not in note for note in upload_notes(folder))
     contents = describe_upload(folder)
     case = load_upload(contents, contents.suggested_roles())
     assert case.case_id == pseudonym and case.mask_array("gtv").any()

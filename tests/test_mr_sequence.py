@@ -260,7 +260,7 @@ def test_an_uploaded_dcm2niix_sidecar_gives_the_weighting_and_leaves_the_clinica
     stored = json.loads((folder / f"{volume_stem(image)}.json").read_text())
     assert stored == {"SeriesDescription": "T1"}  # the site and the date are not stored
 
-    assert upload_clinical(contents, "upload")["age"] == 61
+    assert upload_clinical(contents, "upload", [])["age"] == 61
     case = load_upload(contents, contents.suggested_roles(), image_name=image, modality="MR")
     assert case.sequence == "T1"
 

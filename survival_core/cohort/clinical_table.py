@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical import MISSING_TOKENS, no_value_numbers
+from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numbers
 from survival_core.io.clinical_schema import (
     NO_TOKENS,
     YES_TOKENS,
@@ -189,6 +189,9 @@ _LETTER_UNITS = frozenset({"y", "d", "w", "h", "g", "l", "m", "%"})
 #: Lengths a column may give in either unit ('12 mm', '1.2 cm'), read in millimetres.
 _MILLIMETRES = {"mm": 1.0, "cm": 10.0}
 _SHOWN = 5
+#: Share of a text column's cells with a value that must write a word of
+#: :data:`~survival_core.io.clinical.LEVEL_WORDS` ('none') for it to be a level, not missing.
+_LEVEL_SHARE = 0.05
 #: Rows searched for the header (a title or group rows above it are skipped).
 _HEADER_SEARCH = 20
 _OUTCOME_DROPPED = "dropped: another outcome or ID column, not a clinical variable"
@@ -688,10 +691,16 @@ def _show(values: Sequence[Any]) -> str:
     return shown + (f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else "")
 
 
-def _missing_mask(cells: pd.Series, column: str, report: list[Coercion]) -> pd.Series:
-    """Which cells are missing-value tokens; the tokens other than blanks are reported."""
+def _missing_mask(
+    cells: pd.Series, column: str, report: list[Coercion], numbers: NumberMarks | None = None
+) -> pd.Series:
+    """Which cells are missing-value tokens; the tokens other than blanks are reported. Given
+    the file's ``numbers``, a word of :data:`LEVEL_WORDS` a text column writes often is a
+    level of it (:func:`_word_levels`)."""
     lowered = cells.str.strip().str.lower()
     missing = lowered.isin(MISSING_TOKENS)
+    if numbers is not None:
+        missing &= ~_word_levels(cells, lowered, missing, column, numbers, report)
     tokens = Counter(cells[missing & (lowered != "")])
     if tokens:
         report.append(
@@ -701,6 +710,34 @@ def _missing_mask(cells: pd.Series, column: str, report: list[Coercion]) -> pd.S
     if blanks:
         report.append(Coercion(column, "blank cells left missing", blanks))
     return missing
+
+
+def _word_levels(
+    cells: pd.Series,
+    lowered: pd.Series,
+    missing: pd.Series,
+    column: str,
+    numbers: NumberMarks,
+    report: list[Coercion],
+) -> pd.Series:
+    """Which cells hold a word of :data:`LEVEL_WORDS` that is a level of a text column: one
+    whose other values are not all numbers, writing it in at least :data:`_LEVEL_SHARE` of its
+    cells with a value (GBSG2's hormone therapy 'none' beside 'tamoxifen': read as missing,
+    64 % of the column was, and the variable was dropped at fit). Reported; in a column of
+    numbers it stays no value."""
+    words = lowered.isin(LEVEL_WORDS)
+    others = cells[~missing].str.strip()
+    if (
+        not words.any()
+        or others.empty
+        or numbers.readable(others, column).all()
+        or words.sum() < _LEVEL_SHARE * (~missing | words).sum()
+    ):
+        return pd.Series(False, index=cells.index)
+    said = _show(sorted(set(cells[words].str.strip())))
+    report.append(Coercion(column, f"read {said} as a level of this text column, not missing",
+                           int(words.sum())))  # fmt: skip
+    return words
 
 
 def _stated_unit(h: Header) -> str:
@@ -1167,7 +1204,7 @@ def _clean_variable(
             Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
         )
         return "dropped", None, ""
-    missing = _missing_mask(cells, column, [] if outcome else report)
+    missing = _missing_mask(cells, column, [] if outcome else report, None if outcome else numbers)
     as_written = cells[~missing]
     present = as_written.str.strip()
     redcap = _redcap_field(h, present, redcap_export)

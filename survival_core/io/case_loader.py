@@ -41,6 +41,7 @@ from survival_core.errors import (
     RTStructError,
 )
 from survival_core.io.archive import extract_zip, is_zip, looks_like_zip
+from survival_core.io.clinical import unique_pairs
 from survival_core.io.clinical_schema import CohortSchema, model_schema, validate_clinical
 from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
@@ -171,10 +172,12 @@ def read_json_object(file: Path, error: type[InputError], holds: str) -> dict[st
 def _json_object(data: bytes, source: str, error: type[InputError], holds: str) -> dict[str, Any]:
     """The JSON object of ``data`` read from ``source``; ``error`` names data that is not JSON or
     holds something other than ``holds``."""
-    try:
-        raw = json.loads(data.decode("utf-8-sig"))  # Notepad writes a BOM
+    try:  # Notepad writes a BOM; a key given twice is refused (JSON keeps the last)
+        raw = json.loads(data.decode("utf-8-sig"), object_pairs_hook=unique_pairs)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise error(f"{source} is not valid JSON ({err}).") from err
+    except ClinicalValueError as err:
+        raise error(f"{source}: {err}") from None
     if not isinstance(raw, dict):
         raise error(f"{source} must hold one object of {holds}, not a {type(raw).__name__}.")
     return raw
@@ -221,25 +224,23 @@ def _read_roles(root: Path) -> dict[str, Any] | None:
     return read_json_object(root / ROLES_FILE, InputError, "role: structure names")
 
 
-def _clinical(
+def clinical_values(
     raw: Mapping[str, Any] | None,
     schema: CohortSchema | None,
     warnings: list[str],
     source: str = CLINICAL_FILE,
 ) -> dict[str, Any]:
     """The clinical values of ``source`` (clinical.json, or a cohort's row) checked by ``schema``
-    (a model's own cohort's), else the HCC one. Under a given schema, keys that are none of its
-    variables are named in ``warnings``: a misspelt variable would otherwise be imputed
-    unnoticed."""
+    (a model's own cohort's), else the HCC one. Keys that are none of its variables are named in
+    ``warnings``: a misspelt variable would otherwise be imputed unnoticed."""
     if raw is None:
         return {}
-    if schema is None:
-        return dict(validate_clinical(raw).values)
-    checked = schema.validate(raw)
+    checked = validate_clinical(raw) if schema is None else schema.validate(raw)
     if checked.unknown:  # case_id, time and event are never unknown
+        names = list(checked.values) if schema is None else schema.names
         warnings.append(
             f"{source}: not variables of this model, ignored: {', '.join(checked.unknown)} (its "
-            f"variables: {', '.join(schema.names)})."
+            f"variables: {', '.join(names)})."
         )
     return dict(checked.values)
 
@@ -247,11 +248,11 @@ def _clinical(
 def _cohort_clinical(
     row: Mapping[str, Any], schema: CohortSchema | None, warnings: list[str]
 ) -> dict[str, Any]:
-    """:func:`_clinical` of a cohort's row, a value its schema refuses said and the row left
+    """:func:`clinical_values` of a cohort's row, a value its schema refuses said and the row left
     unread: reading the case's images (its radiomics, a network's input) needs no clinical
     value, and a value edited out of the drafted range failed the case's extraction."""
     try:
-        return _clinical(row, schema, warnings, "the cohort's clinical.csv")
+        return clinical_values(row, schema, warnings, "the cohort's clinical.csv")
     except ClinicalValueError as err:
         warnings.append(f"The cohort's clinical values of this case were not read: {err}")
         return {}
@@ -933,7 +934,7 @@ def load_case(
             case_modality, sequence, series = info.modality, info.sequence, info.label
         assigned = _roles(structures, explicit, required, site, warnings)
         clinical = (
-            _clinical(raw, schema, warnings)
+            clinical_values(raw, schema, warnings)
             if row is None
             else _cohort_clinical(row, schema, warnings)
         )
@@ -1089,7 +1090,7 @@ def load_case_files(
         case_id=case_id,
         image=volume,
         masks=assigned.masks,
-        clinical=_clinical(clinical, None, warnings),
+        clinical=clinical_values(clinical, None, warnings),
         modality=case_modality,
         source=str(image_path),
         warnings=[

@@ -21,7 +21,7 @@ import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.delimited import read_delimited
-from survival_core.io.headers import parse_header
+from survival_core.io.headers import normalise_name, parse_header
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,11 @@ MISSING_TOKENS = MISSING_CODES | frozenset(
      # a lab's or a registry's test not done / not evaluated ('n.d.', 'n.e.')
      "nd", "n.d.", "not done", "n.e.", "not determined"}
 )  # fmt: skip
+
+#: No-value words that a text column may use as one of its levels ('none' of a hormone therapy
+#: beside 'tamoxifen'): a level where a text column writes them often, missing in a column of
+#: numbers (:func:`~survival_core.cohort.clinical_table` decides by the column's values).
+LEVEL_WORDS = frozenset({"none"})
 
 
 #: Numbers sites write for "no value" in a numeric column (-99 for an unknown age, 9999 days for
@@ -217,20 +222,44 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     return table
 
 
+def key_names(key: object) -> set[str]:
+    """The variable names a clinical key or header may be read as: its normalised form ('ECOG',
+    ' Tumor Size ' -> ecog, tumor_size) and the name :func:`parse_header` reads in it without its
+    unit ('Albumin (g/L)' -> albumin), as a clinical CSV's headers are read."""
+    text = str(key).strip()
+    return {normalise_name(text), parse_header(text).name}
+
+
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's ``(key, value)`` pairs as a dict (``json.loads``'s ``object_pairs_hook``),
+    refusing a key given twice: JSON keeps the last one silently (a tsize of 21, then of 80, was
+    scored 80)."""
+    read: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in read:
+            raise ClinicalValueError(
+                f"{key!r} is given twice ({read[key]!r} and {value!r}): keep the right one."
+            )
+        read[key] = value
+    return read
+
+
 def _unit_key(unit: str) -> str:
     # the micro sign and the Greek mu alike (typed either way)
     return unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
 
 
-def check_units(given: Mapping[str, str], expected: Mapping[str, str]) -> None:
-    """Refuse a column whose header states a unit (``given``: name -> unit) other than the
-    variable's (``expected``): 'Bilirubin (mg/dL)' read as µmol/L would be off by 17 times."""
+def check_units(
+    given: Mapping[str, str], expected: Mapping[str, str], source: str = "The clinical CSV gives"
+) -> None:
+    """Refuse a column or key whose header states a unit (``given``: name -> unit) other than
+    the variable's (``expected``): 'Bilirubin (mg/dL)' read as µmol/L would be off by 17 times."""
     for name, unit in given.items():
         wanted = expected.get(name, "")
         if wanted and _unit_key(unit) != _unit_key(wanted):
             raise ClinicalValueError(
-                f"The clinical CSV gives {name} in {unit}, but the model reads it in {wanted}: "
-                f"convert the column to {wanted} (and its header's unit)."
+                f"{source} {name} in {unit}, but the model reads it in {wanted}: "
+                f"convert the value to {wanted} (and the unit its name states)."
             )
 
 

@@ -26,14 +26,16 @@ import yaml
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io import atomic
 from survival_core.io.clinical import (
-    BY_NAME,
     SCHEMA,
     ClinicalValues,
     ClinicalVariable,
     albi_grade,
     albi_score,
+    check_units,
     is_missing,
+    key_names,
 )
+from survival_core.io.headers import normalise_name, parse_header
 from survival_core.io.tables import YES_NO_ABROAD
 
 NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
@@ -46,6 +48,12 @@ YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "presen
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"}) | {
     word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"
 }
+#: Yes and no as one patient's value is typed in serology's habit ('+', '-') or as 'none' (no
+#: cirrhosis): '-' and 'none' are no-value words of a table, but typed for a yes/no they say no.
+TYPED_YES_NO = {"+": True, "-": False, "none": False}
+#: No-value words a value typed for one patient may mean a value by: no for a yes/no, a
+#: category's level where it lists one, 0 for a number (:meth:`SchemaVariable.read`).
+_VALUE_WORDS = frozenset({"none", "-"})
 #: Columns of a clinical table that are not clinical variables.
 OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
 #: Share of the observed span added below and above it when drafting a plausible range: wide
@@ -129,8 +137,17 @@ def _scale_range(header: str) -> tuple[int, int] | None:
 #: A number whose commas may group thousands or be a decimal comma: '1,200', '12,500,000'
 #: (not '0,125', whose leading zero cannot start a thousands group).
 _GROUPED_OR_DECIMAL = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+")
+#: A number whose one dot may group thousands or be a decimal point: '1.200', '12.500' (not
+#: '0.125', '1.25' nor '1234.500', which no thousands group writes).
+_DOT_GROUPED_OR_DECIMAL = re.compile(r"[-+]?[1-9]\d{0,2}\.\d{3}")
 #: A number with thousands grouped by commas and a decimal point: '1,200.5'.
 _GROUPED = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+\.\d+")
+#: A value below or above a detection limit ('<5', '> 400'), its limit as group 1.
+_LIMIT = re.compile(r"[<>≤≥]=?\s*([-+]?\d+(?:[.,]\d+)?)")
+#: A range of values ('20-30', '20 to 30').
+_RANGE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?")
+#: A number followed by a unit ('21 mm', '3.5 cm', '66 %', '12 ng/mL').
+_WITH_UNIT = re.compile(r"[-+]?\d+(?:[.,]\d+)?\s*(?:[^\W\d_]+|%)(?:/[^\W\d_]+)?")
 
 
 def _number_text(value: Any) -> str:
@@ -201,18 +218,44 @@ class SchemaVariable:
             return self._category(value)
         return self._number(value)
 
+    def read(self, value: Any) -> bool | int | float | str | None:
+        """One patient's value as :meth:`coerce` reads it, None where it says no value
+        (:func:`is_missing`); 'none' and '-' by the variable's kind (:meth:`_value_word`)."""
+        if isinstance(value, str) and value.strip().lower() in _VALUE_WORDS:
+            return self._value_word(value)
+        return None if is_missing(value) else self.coerce(value)
+
+    def _value_word(self, value: str) -> bool | str:
+        """'none' or '-' typed for one patient: no for a yes/no (no cirrhosis, a negative
+        serology), a category's level where it lists one; else refused, saying what to write:
+        read as no value, the training cohort's typical value was imputed (a cirrhosis 'none'
+        scored as present, a node count 'none' as 3)."""
+        if self.kind == YES_NO:
+            return self._yes_no(value)
+        text = value.strip().casefold()
+        level = next((c for c in self.categories if c.casefold() == text), None)
+        if level is not None:
+            return level
+        meant = "0" if self.kind in (NUMBER, INTEGER) else f"one of {', '.join(self.categories)}"
+        raise ClinicalValueError(
+            f"{self.title}: {value!r} may mean no value or a value: write {meant}, or leave it "
+            "empty (or NA) where it is not known."
+        )
+
     def _yes_no(self, value: Any) -> bool:
         if isinstance(value, bool | np.bool_):
             return bool(value)
         if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
             return bool(value)
         text = str(value).strip().lower()
+        if text in TYPED_YES_NO:
+            return TYPED_YES_NO[text]
         if text in YES_TOKENS:
             return True
         if text in NO_TOKENS:
             return False
         raise ClinicalValueError(
-            f"{self.title}: {value!r} is not yes/no (use yes/no, true/false or 1/0)."
+            f"{self.title}: {value!r} is not yes/no (use yes/no, true/false, 1/0 or +/-)."
         )
 
     def _category(self, value: Any) -> str:
@@ -231,11 +274,11 @@ class SchemaVariable:
             if isinstance(value, str):
                 text = value.strip()
                 if _GROUPED_OR_DECIMAL.fullmatch(text):  # '1,200': 1200, or 1.2 with a comma?
-                    raise ClinicalValueError(
-                        f"{self.title}: {value!r} is ambiguous: {text.replace(',', '')} with a "
-                        "thousands separator, or a decimal comma? Write the number without a "
-                        "thousands separator and with a decimal point."
-                    )
+                    raise self._ambiguous(value, text, ",")
+                if _DOT_GROUPED_OR_DECIMAL.fullmatch(text):  # '1.200': 1.2, or 1200?
+                    raise self._ambiguous(value, text, ".")
+                if "_" in text:  # Python reads '1_000' as 1000 and '2_1' as 21
+                    raise ValueError(text)
                 if _GROUPED.fullmatch(text):  # '1,200.5': the point says the comma groups
                     text = text.replace(",", "")
                 elif re.fullmatch(r"[-+]?\d+,\d+", text):
@@ -244,7 +287,9 @@ class SchemaVariable:
             else:
                 number = float(value)
         except (TypeError, ValueError, OverflowError):
-            raise ClinicalValueError(f"{self.title}: {value!r} is not a number.") from None
+            raise ClinicalValueError(
+                f"{self.title}: {value!r} is not a number{self._number_advice(value)}."
+            ) from None
         if not math.isfinite(number):
             raise ClinicalValueError(f"{self.title}: {value!r} is not a finite number.")
         if self.kind == INTEGER:
@@ -260,6 +305,36 @@ class SchemaVariable:
                 f"{self.range_text()}. Check the value and its unit."
             )
         return number
+
+    def _ambiguous(self, value: str, text: str, separator: str) -> ClinicalValueError:
+        """The refusal of a number whose ``separator`` may group thousands or mark decimals."""
+        grouped = text.replace(separator, "")
+        decimal = f"{float(text.replace(',', '.')):g}" if text.count(separator) == 1 else ""
+        choice = f"{decimal} or {grouped}" if decimal else grouped
+        return ClinicalValueError(
+            f"{self.title}: {value!r} is ambiguous: {grouped} with a thousands separator, or a "
+            f"decimal {'comma' if separator == ',' else 'point'}? Write {choice}: the number "
+            "without a thousands separator and with a decimal point."
+        )
+
+    def _number_advice(self, value: Any) -> str:
+        """What to write instead of a text that is not a number ('21 mm', '<5', '20-30'), as the
+        refusal's end; "" where none is known."""
+        text = str(value).strip() if isinstance(value, str) else ""
+        unit = f", in {self.unit}" if self.unit else ""
+        limit = _LIMIT.fullmatch(text)
+        if limit:
+            return (
+                f": for a value below or above a detection limit, write the limit itself "
+                f"({limit.group(1)}{unit})"
+            )
+        if "_" in text:
+            return f": write it without '_' ({text.replace('_', '')}?)"
+        if _RANGE.fullmatch(text):
+            return f": write one number{unit}, not a range"
+        if _WITH_UNIT.fullmatch(text):
+            return f": write the number alone{unit}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -297,34 +372,53 @@ class CohortSchema:
         """Check one patient's values (a form dict or a table row).
 
         Every schema variable appears in the result, ``None`` where missing (and then listed in
-        ``missing``); a key differing from a variable's name in case only is that variable; keys
-        that are not variables (other than case_id, time, event) are listed in ``unknown`` and
-        ignored unless ``strict_unknown``. A bad value raises
-        :class:`ClinicalValueError`.
+        ``missing``); a key is matched to its variable as :meth:`keys` matches it; keys that are
+        not variables (other than case_id, time, event) are listed in ``unknown`` and ignored
+        unless ``strict_unknown``. A bad value raises :class:`ClinicalValueError`.
         """
-        # a key written in another case ('horTh' for the cohort's 'horth') is the variable
-        folded = {str(k).strip().lower(): k for k in values if k not in self.names}
-        keys = {
-            v.name: v.name if v.name in values else folded.get(v.name.lower())
-            for v in self.variables
-        }
-        taken = set(keys.values())
-        unknown = [str(k) for k in values if k not in taken and k not in OUTCOME_COLUMNS]
+        keys, unknown = self.keys(values)
         if strict_unknown and unknown:
             raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(unknown)}.")
         checked: dict[str, Any] = {}
         missing: list[str] = []
         for variable in self.variables:
-            key = keys[variable.name]
-            value = values.get(key) if key is not None else None
-            if is_missing(value):
-                checked[variable.name] = None
+            key = keys.get(variable.name)
+            checked[variable.name] = variable.read(values[key]) if key is not None else None
+            if checked[variable.name] is None:
                 missing.append(variable.name)
-            else:
-                checked[variable.name] = variable.coerce(value)
         if _derives_albi(self):  # the demo's variables, as validate_clinical reads them
             _derive_albi(checked, missing)
         return ClinicalValues(values=checked, missing=missing, unknown=unknown)
+
+    def keys(self, values: Mapping[Any, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Each variable's key in ``values`` and the keys that are none (case_id, time and event
+        aside). A key is a variable's where it is its name or reads as it as a clinical CSV's
+        header does (:func:`key_names`: 'AFP', ' Tumor size ', 'Albumin (g/L)'; an uploaded
+        clinical.json lost every key not in lower case). A variable given under two keys ('Tsize'
+        and 'TSIZE': the last one won) is refused naming both values, as is a key stating
+        another unit than its variable's."""
+        names = {normalise_name(n): n for n in self.names}
+        found: dict[str, list[Any]] = {}
+        unknown: list[str] = []
+        for key in values:
+            read = {key} if key in self.names else {names.get(k) for k in key_names(key)} - {None}
+            if len(read) == 1:
+                found.setdefault(read.pop(), []).append(key)
+            elif not key_names(key) & OUTCOME_COLUMNS:
+                unknown.append(str(key))
+        for name, given in found.items():
+            if len(given) > 1:
+                both = " and ".join(f"{k!r}: {values[k]!r}" for k in given)
+                raise ClinicalValueError(
+                    f"{self[name].title} is given {'twice' if len(given) == 2 else f'{len(given)} times'} "
+                    f"({both}): keep the right one."
+                )
+        check_units(
+            {n: unit for n, k in found.items() if (unit := parse_header(str(k[0]).strip()).unit)},
+            {v.name: v.unit for v in self.variables},
+            "The clinical values give",
+        )
+        return {name: given[0] for name, given in found.items()}, unknown
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML/JSON): empty fields left out."""
@@ -498,11 +592,10 @@ def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
 
 
 @functools.cache
-def _checked_variables() -> dict[str, SchemaVariable]:
-    """The :data:`SCHEMA` variables as the cohort schema checks values (one reading of numbers,
-    decimal commas, yes/no words, categories and missing-value tokens for the demo's variables
-    and an own cohort's)."""
-    return {v.name: v for v in hcc_schema().variables}
+def _hcc() -> CohortSchema:
+    """:func:`hcc_schema`, built once: one reading of numbers, decimal commas, yes/no words,
+    categories and missing-value tokens for the demo's variables and an own cohort's."""
+    return hcc_schema()
 
 
 #: The HCC variables ALBI is worked out from, and the ALBI score and grade.
@@ -514,7 +607,7 @@ def _derives_albi(schema: CohortSchema) -> bool:
     whose score and grade are then worked out, not imputed (another cohort's albumin in g/dL
     gives no ALBI)."""
     names = set(schema.names)
-    return all(n in names and schema[n] == _checked_variables()[n] for n in _ALBI_VARIABLES)
+    return all(n in names and schema[n] == _hcc()[n] for n in _ALBI_VARIABLES)
 
 
 def _derive_albi(values: dict[str, Any], missing: list[str]) -> None:
@@ -543,26 +636,13 @@ def _derive_albi(values: dict[str, Any], missing: list[str]) -> None:
 
 
 def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -> ClinicalValues:
-    """Validate a form dict or CSV row against :data:`SCHEMA`.
+    """Validate a form dict or CSV row against :data:`SCHEMA` (:meth:`CohortSchema.validate` of
+    :func:`hcc_schema`: keys read as an own cohort's are, 'AFP' as afp).
 
     Missing values are kept as ``None`` and listed in ``missing``; columns that are not clinical
     variables (case_id, time, event, ...) are listed in ``unknown`` and ignored unless
     ``strict_unknown``. ALBI score and grade are derived from albumin and bilirubin when both are
     given; a supplied ALBI score that contradicts them is an error.
     """
-    ignore = {"case_id", "time", "event", "true_log_hazard"}
-    unknown = [k for k in raw if k not in BY_NAME and k not in ignore]
-    if strict_unknown and unknown:
-        raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(map(str, unknown))}.")
-    values: dict[str, Any] = {}
-    missing: list[str] = []
-    for var in SCHEMA:
-        value = raw.get(var.name)
-        if is_missing(value):
-            values[var.name] = None
-            if not var.derived:
-                missing.append(var.name)
-            continue
-        values[var.name] = _checked_variables()[var.name].coerce(value)
-    _derive_albi(values, missing)
-    return ClinicalValues(values=values, missing=missing, unknown=unknown)
+    given = {k: v for k, v in raw.items() if k != "true_log_hazard"}  # the simulated truth
+    return _hcc().validate(given, strict_unknown=strict_unknown)

@@ -9,7 +9,6 @@ then loads it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,12 @@ from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.io import uploads
 from survival_core.io.case_loader import (
+    clinical_values,
     describe_structures,
     load_case,
     names_mask,
     nnunet_first_channel,
+    read_json_object,
 )
 from survival_core.io.clinical import (
     SCHEMA,
@@ -29,7 +30,7 @@ from survival_core.io.clinical import (
     clinical_row,
     read_clinical_table,
 )
-from survival_core.io.clinical_schema import CohortSchema, validate_clinical
+from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dataset_layout import named_modality, names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
@@ -243,25 +244,21 @@ def _describe(folder: Path) -> UploadContents:
 
 
 def upload_clinical(
-    contents: UploadContents, case_id: str, schema: CohortSchema | None = None
+    contents: UploadContents, case_id: str, warnings: list[str], schema: CohortSchema | None = None
 ) -> dict | None:
     """Clinical values that came with the upload (clinical.json, else the CSV row of ``case_id``),
-    checked by ``schema`` (a model's own cohort schema) or else the HCC schema; a CSV column
-    whose header states another unit than its variable's is refused."""
-    validate = validate_clinical if schema is None else schema.validate
+    checked by ``schema`` (a model's own cohort schema) or else the HCC schema, keys read as a
+    case folder's are ('AFP' is afp), those of none of its variables named in ``warnings``
+    (:func:`~survival_core.io.case_loader.clinical_values`); a CSV column whose header states
+    another unit than its variable's is refused."""
     if contents.clinical_json is not None:
-        try:
-            raw = json.loads(contents.clinical_json.read_text())
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InputError(f"clinical.json is not valid JSON: {err}") from err
-        if not isinstance(raw, dict):
-            raise InputError("clinical.json must hold one object of name: value pairs.")
-        return validate(raw).values
+        raw = read_json_object(contents.clinical_json, InputError, "name: value pairs")
+        return clinical_values(raw, schema, warnings, "clinical.json")
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv)
         variables = SCHEMA if schema is None else schema.variables
         check_units(table.attrs["units"], {v.name: v.unit for v in variables})
-        return validate(clinical_row(table, case_id)).values
+        return clinical_values(clinical_row(table, case_id), schema, warnings, "The clinical CSV")
     return None
 
 
@@ -316,7 +313,7 @@ def load_upload(
             series_uid=series_uid,
             schema=schema,
         )
-    clinical = upload_clinical(contents, _row_of(contents, case, case_id), schema)
+    clinical = upload_clinical(contents, _row_of(contents, case, case_id), case.warnings, schema)
     if clinical is not None:
         case.clinical = clinical
     case.warnings.extend(contents.notes)

@@ -46,9 +46,9 @@ from pathlib import Path, PurePosixPath
 from pydicom.dataset import Dataset
 from pydicom.uid import MediaStorageDirectoryStorage
 
-from survival_core.errors import ArchiveError, DicomError, InputError
+from survival_core.errors import ArchiveError, ClinicalValueError, DicomError, InputError
 from survival_core.io.archive import extract_zip
-from survival_core.io.clinical import SCHEMA
+from survival_core.io.clinical import SCHEMA, key_names, unique_pairs
 from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
     Deidentifier,
@@ -67,7 +67,7 @@ from survival_core.io.filetype import (
     is_os_clutter,
     sniff,
 )
-from survival_core.io.headers import parse_header
+from survival_core.io.headers import normalise_name, parse_header
 from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label, unread_words
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -101,6 +101,9 @@ READ_KINDS = frozenset({"dicom", "nifti", "nrrd", "metaimage", "zip"})
 DETACHED_DATA_SUFFIXES = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz", ".dat")
 #: Why a volume's JSON sidecar was left out.
 _NO_WEIGHTING = "JSON sidecar(s) of a volume naming no MR weighting (a CT's, or no usable name)"
+#: Why a clinical JSON's key was left out (its value may identify; a misspelt variable's is
+#: then imputed, so the key is named on the Case page).
+_NOT_A_VARIABLE = "clinical value(s) under a key naming no model's variable, not read"
 #: Why a zip's member of another kind was left out.
 _NOT_READ = (
     "file(s) no case is read from (a report, a document, a picture), whose text may name the "
@@ -352,22 +355,31 @@ def _with_own_rows(
 
 
 def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes | None:
-    """A clinical JSON's ``keep`` keys; a volume's sidecar (keys :data:`SIDECAR_KEYS` and none
-    of ``keep``) as :func:`sidecar_text` of the weighting it gives, None (noted in ``left_out``)
-    when it gives none: the rest names the scanner, the site and the date."""
+    """A clinical JSON's ``keep`` keys, matched as a clinical CSV's headers are ('AFP', 'Albumin
+    (g/L)', 'Case ID' kept as case_id; :func:`key_names`: only keys in lower case were kept, the
+    others' values imputed unsaid), the others noted in ``left_out`` by key; a volume's sidecar
+    (keys :data:`SIDECAR_KEYS` and none of ``keep``) as :func:`sidecar_text` of the weighting it
+    gives, None (noted in ``left_out``) when it gives none: the rest names the scanner, the site
+    and the date."""
     try:
-        raw = json.loads(content.decode("utf-8-sig"))
+        raw = json.loads(content.decode("utf-8-sig"), object_pairs_hook=unique_pairs)
+    except ClinicalValueError as err:  # a key given twice: JSON keeps the last silently
+        raise ClinicalValueError(f"{name}: {err}") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{name} is not valid JSON: {err}") from err
     if not isinstance(raw, dict):
         raise InputError(f"{name} must hold one object of name: value pairs.")
-    if raw.keys() & SIDECAR_KEYS and not raw.keys() & keep:
+    names = {normalise_name(k) for k in keep}
+    read = {k: key_names(k) for k in raw}
+    kept = {"case_id" if "case_id" in read[k] else k: v for k, v in raw.items() if read[k] & names}
+    if raw.keys() & SIDECAR_KEYS and not kept:
         sequence = said_sequence(raw)
         if sequence is None:
             left_out.append((name, _NO_WEIGHTING))
             return None
         return sidecar_text(sequence).encode()
-    return json.dumps({k: v for k, v in raw.items() if k in keep}, indent=1).encode()
+    left_out.extend((name, f"{_NOT_A_VARIABLE}: {k!r}") for k in raw if not read[k] & names)
+    return json.dumps(kept, indent=1).encode()
 
 
 def _is_sidecar(data: bytes) -> bool:
