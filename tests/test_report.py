@@ -769,3 +769,17 @@ def test_the_risk_says_what_it_is_and_when_the_curves_can_cross(
     text = pdf_facts(build_report(case, forest, score, explain_case(case, forest, top=5)))[2]
     assert "summed cumulative hazard (forest), higher = worse" in text
     assert CURVES_CROSS_NOTE in text
+
+
+def test_yes_no_values_read_yes_and_no_as_on_the_case_page(small_cohort, case, tmp_path):
+    """The report printed 'Cirrhosis True' and 'Hepatitis B (HBsAg positive) False' where the
+    Case page shows yes and no."""
+    out = tmp_path / "yes-no"
+    train_model([small_cohort / "clinical.csv"], "coxph", {"penalizer": 1.0}, out,
+                features="^(albumin|cirrhosis|hbv)$")  # fmt: skip
+    loaded = load_scoring_model(out)
+    content = gather_report(case, loaded, score_case(case, loaded), explain_case(case, loaded))
+    labels = [label for label, _ in content.features]
+    said = {True: "yes", False: "no"}
+    assert f"Cirrhosis {said[case.clinical['cirrhosis']]}" in labels
+    assert f"Hepatitis B (HBsAg positive) {said[case.clinical['hbv']]}" in labels

@@ -257,9 +257,10 @@ def _value_text(
     if name in imputed or case.clinical.get(name) is None:
         return f"{label} (imputed)"
     value = case.clinical[name]
-    shown = (
-        f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else value
-    )
+    if isinstance(value, bool):  # as the Case page shows it, not 'Cirrhosis True'
+        shown = "yes" if value else "no"
+    else:
+        shown = f"{value:g}" if isinstance(value, int | float) else value
     return f"{label} {shown}{' ' + var.unit if var.unit else ''}"
 
 
