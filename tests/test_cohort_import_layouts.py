@@ -20,7 +20,12 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.cohort.clinical_join import import_table
-from survival_core.cohort.importer import check_roi_map, import_images, read_roi_map
+from survival_core.cohort.importer import (
+    case_ids_for,
+    check_roi_map,
+    import_images,
+    read_roi_map,
+)
 from survival_core.errors import RTStructError
 from survival_core.io.archive import extract_nested
 from survival_core.io.case_loader import is_mask_like, load_case
@@ -211,6 +216,41 @@ def test_two_studies_of_a_patient_are_named_by_day_never_by_date(
     assert kept.status == "imported"
     assert "Another study of the patient was in the download and not used" in kept.reason
     assert "study of day 0); the case is the contoured CT" in kept.reason
+
+
+def _unmarked(ds: pydicom.Dataset) -> None:
+    """A file as the hospital's PACS sends it: not marked de-identified."""
+    if "PatientIdentityRemoved" in ds:
+        del ds.PatientIdentityRemoved
+
+
+def test_an_unmarked_follow_up_added_on_a_rerun_keeps_the_patients_case(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """STS_001's contoured CT (marked de-identified: case STS_001), imported again with an
+    uncontoured follow-up of the same PatientID from the PACS, unmarked: the unused study made
+    the patient a pseudonym, a second case of the very same images, STS_001 was called absent
+    and id_map.csv held the patient twice (its clinical row joined the stale case). Its files
+    to import marked otherwise than before are refused, the earlier case kept, never doubled."""
+    patient, out = tmp_path / "download" / "STS_001", tmp_path / "cohort"
+    _study(sarcoma / "CT", patient / "baseline", "base", "20200101", contoured=True)
+    assert [o.patient for o in import_images(tmp_path / "download", out, workers=1).outcomes] == [
+        "STS_001"
+    ]
+    _study(sarcoma / "CT", patient / "follow-up", "fu", "20200601", False, _unmarked)
+    (kept,) = import_images(tmp_path / "download", out, workers=1).outcomes
+    assert (kept.patient, kept.status) == ("STS_001", "imported"), kept
+    assert "Another study of the patient was in the download and not used" in kept.reason
+    assert (out / "id_map.csv").read_text().count("\n") == 2  # the header and STS_001
+    assert case_ids_for(out, ["STS_001"]) == {"STS_001": "STS_001"}
+    shutil.rmtree(patient)
+    _study(sarcoma / "CT", patient / "baseline", "base", "20200101", True, _unmarked)
+    (refused,) = import_images(tmp_path / "download", out, workers=1).outcomes
+    assert (refused.patient, refused.status) == ("STS_001", "failed"), refused
+    assert "marked de-identified (PatientIdentityRemoved=YES) otherwise than" in refused.reason
+    assert "The case an earlier import made of this patient stays" in refused.reason
+    assert sorted(p.name for p in (out / "cases").iterdir()) == ["STS_001"]
+    assert (out / "id_map.csv").read_text().count("\n") == 2
 
 
 def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:

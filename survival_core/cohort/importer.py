@@ -1189,6 +1189,34 @@ _ABSENT = (
 )
 
 
+_MARKS_CHANGED = (
+    "Its files to import are marked de-identified (PatientIdentityRemoved=YES) otherwise than "
+    "those its case {} was made of (all of them, or not): this import would give the patient "
+    "another case id, a second case of one patient. Give the download the files marked as "
+    "before, or take the earlier case out (cohort withdraw {}) and import again."
+)
+
+
+def _earlier_case_ids(
+    patients: Mapping[str, PatientInventory],
+    case_ids: Mapping[str, str],
+    existing: Mapping[str, Mapping[str, Any]],
+    key: bytes,
+) -> dict[str, str]:
+    """Patient -> the case id an earlier import gave it (its record's keyed ID), of each patient
+    that would now get another (its files marked de-identified then and not now, or the reverse:
+    a marked PatientID is the case id, an unmarked one its pseudonym). Imported, it became a
+    second case of the same images, the earlier one called absent and its ID-map row doubled,
+    so that the clinical row joined one case of the two."""
+    earlier = {str(r.get("id_key")): case_id for case_id, r in existing.items()}
+    found = {}
+    for name, patient in patients.items():
+        case_id = earlier.get(id_key(patient.patient_id, key))
+        if case_id is not None and case_id != case_ids[name]:
+            found[name] = case_id
+    return found
+
+
 def image_hashes(patient: PatientInventory) -> list[str]:
     """The SHA-256 of the patient's image files (not masks: two patients' empty or atlas masks
     may match), sorted."""
@@ -1474,6 +1502,8 @@ def _import_into(
         withdrawn = withdrawn_cases(out_dir)
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
+        renamed = _earlier_case_ids(inventory.patients, case_ids, existing, key)
+        case_ids |= renamed  # reported under the case it has, never as a second one
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
         said = _same_images(inventory.patients, case_ids, existing)
         other_images: set[str] = set()  # cases whose images are none of the earlier import's
@@ -1489,6 +1519,10 @@ def _import_into(
             case_id = case_ids[name]
             if case_id in withdrawn:  # deleted alone, the case came back without a word
                 done(PatientOutcome(case_id, "withdrawn", withdrawn_note(withdrawn[case_id])))
+                continue
+            if name in renamed:
+                reason = _MARKS_CHANGED.format(case_id, case_id)
+                done(PatientOutcome(case_id, "failed", scrub(reason, patient.identifiers, case_id)))
                 continue
             if case_id in shared:  # a DICOM PatientID and a volume folder named alike
                 done(PatientOutcome(case_id, "failed", _SHARED_CASE_ID))

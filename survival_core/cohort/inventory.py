@@ -61,6 +61,7 @@ from survival_core.io.dicom_series import (
     RTStructEntry,
     SegEntry,
     SeriesEntry,
+    drawn_on,
     is_image_slice,
     is_rtstruct,
     is_seg,
@@ -541,18 +542,33 @@ def group_patients(
     patients = {}
     for key, members in sorted(groups.items()):
         dicom_records = [r for r in members if r.kind != "volume"]
+        dicom = dicom_inventory(dicom_records, root) if dicom_records else None
         patients[key] = PatientInventory(
             patient_id=key.removeprefix("folder:"),
             # every file marked: one file's mark (a structure set from a research tool) says
             # nothing of the image series', whose PatientID is then the hospital's
-            identity_removed=bool(dicom_records) and all(r.identity_removed for r in dicom_records),
+            identity_removed=dicom is not None
+            and all(r.identity_removed for r in _case_files(dicom_records, dicom)),
             identifiers=_identifiers(members),
             records=members,
-            dicom=dicom_inventory(dicom_records, root) if dicom_records else None,
+            dicom=dicom,
             volumes=[r for r in members if r.kind == "volume"],
             notes=notes.get(key, []),
         )
     return patients, skipped
+
+
+def _case_files(records: list[FileRecord], dicom: DicomInventory) -> list[FileRecord]:
+    """The DICOM files of a patient that its case can be made of, whose marks decide whether
+    its PatientID is kept as the case id: its structure sets and the studies of the series they
+    were drawn on; all its files when they were drawn on none. A study no structure set was
+    drawn on is never imported: an unmarked follow-up from the PACS beside a marked research
+    export turned the patient's kept study code into a pseudonym, a second case of its images."""
+    drawn = {s.study_uid for a in dicom.annotations for s in drawn_on(a, dicom.series)}
+    if not drawn:
+        return records
+    sets = {str(a.path) for a in dicom.annotations}
+    return [r for r in records if r.path in sets or r.study_uid in drawn]
 
 
 def _distinct(members: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
