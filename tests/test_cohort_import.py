@@ -335,7 +335,7 @@ def test_a_patient_whose_id_was_corrected_is_told_to_be_an_earlier_case(
     next(p for p in again.rglob(patient) if p.is_dir()).rename(again / "MRN-CORRECTED")
     outcomes = {o.patient: o for o in import_images(again, out, workers=1).outcomes}
     (new,) = [o for o in outcomes.values() if o.status == "imported"]
-    assert f"identical (same file content) to those of {old_case} (a case of an earlier" in (
+    assert f"(the same DICOM slices or file content) to those of {old_case} (a case of an" in (
         new.reason
     )
     assert outcomes[old_case].status == "absent"

@@ -253,6 +253,40 @@ def test_an_unmarked_follow_up_added_on_a_rerun_keeps_the_patients_case(
     assert (out / "id_map.csv").read_text().count("\n") == 2
 
 
+def _retyped(patient_id: str) -> Callable[[pydicom.Dataset], None]:
+    """An edit giving a file another PatientID (and name), as an archive retyping it does."""
+
+    def edit(ds: pydicom.Dataset) -> None:
+        ds.PatientID = ds.PatientName = patient_id
+
+    return edit
+
+
+def test_the_same_slices_under_two_patient_ids_are_named_in_the_report(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """STS_001's CT and the same export with only its PatientID retyped (same UIDs, same pixels:
+    the headers' bytes differ) became two cases without a word, as did, on a rerun, the ID
+    corrected in the download beside the case of the mistyped one: images were compared by
+    their files' bytes. Both cases are named, the earlier one as such."""
+    download = tmp_path / "download"
+    _study(sarcoma / "CT", download / "STS_001", "one", "20200101", contoured=True)
+    _study(sarcoma / "CT", download / "STS-001", "one", "20200101", True, _retyped("STS-001"))
+    result = import_images(download, tmp_path / "a", workers=1)
+    said = {o.patient: o.reason for o in result.outcomes}
+    assert {o.status for o in result.outcomes} == {"imported"}, result.outcomes
+    assert "identical" in said["STS_001"] and "STS-001" in said["STS_001"]
+    assert "identical" in said["STS-001"] and "STS_001" in said["STS-001"]
+    shutil.rmtree(download / "STS_001")
+    out = tmp_path / "b"
+    import_images(download, out, workers=1)
+    shutil.rmtree(download)
+    _study(sarcoma / "CT", download / "STS_001", "one", "20200101", contoured=True)
+    said = {o.patient: o.reason for o in import_images(download, out, workers=1).outcomes}
+    assert "STS-001 (a case of an earlier import)" in said["STS_001"], said
+    assert said["STS-001"].startswith("not in this download")
+
+
 def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:
     """STS_001's MR RTSTRUCT, picked by the ROI map, is read on the CT (both share a frame of
     reference; the CT is taken first): the report did not say the contours were the MR's."""

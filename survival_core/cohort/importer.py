@@ -238,8 +238,8 @@ class PatientTask:
     secrets: tuple[str, ...] = ()
     #: What the inventory noted about this patient's files, reported with the outcome.
     notes: tuple[str, ...] = ()
-    #: The SHA-256 of the patient's image files (:func:`image_hashes`), kept in its record so
-    #: that a later import tells the same images under another ID.
+    #: What tells the patient's images (:func:`image_hashes`), kept in its record so that a
+    #: later import tells the same images under another ID.
     images: tuple[str, ...] = ()
     #: Whether the structure set is filed under another PatientID than the images (adopted by
     #: the inventory, drawn on them): it is stored as theirs (:func:`_filed_as`).
@@ -772,7 +772,7 @@ def _plan(
         "secrets": secrets,
         "notes": tuple(scrub(n, patient.identifiers, case_id) for n in patient.notes),
         "keep_marked": patient.identity_removed,
-        "images": tuple(image_hashes(patient)),
+        "images": tuple(image_hashes(patient, key)),
     }
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
@@ -1217,38 +1217,43 @@ def _earlier_case_ids(
     return found
 
 
-def image_hashes(patient: PatientInventory) -> list[str]:
-    """The SHA-256 of the patient's image files (not masks: two patients' empty or atlas masks
-    may match), sorted."""
-    return sorted(
-        {
-            record.sha256
-            for record in patient.records
-            if record.sha256
-            and (
-                record.kind == "image"
-                or (
-                    record.kind == "volume"
-                    and not is_mask_like(Path(record.path), Path(record.path).parent.parent)
-                )
-            )
-        }
-    )
+def image_hashes(patient: PatientInventory, key: bytes) -> list[str]:
+    """What tells the patient's images from others' (not masks: two patients' empty or atlas
+    masks may match), sorted: the SHA-256 of each image file and, of each DICOM image, a keyed
+    hash of its SOPInstanceUID, which names the slice whatever its header says of the patient
+    (the same slices under a retyped or corrected PatientID differ in their bytes, and were two
+    patients without a word). Keyed, as :func:`id_key`: the cohort keeps no original UID."""
+    images = [
+        record
+        for record in patient.records
+        if record.kind == "image"
+        or (
+            record.kind == "volume"
+            and not is_mask_like(Path(record.path), Path(record.path).parent.parent)
+        )
+    ]
+    instances = [
+        hmac.new(key, b"instance\0" + r.sop_uid.encode(), hashlib.sha256).hexdigest()
+        for r in images
+        if r.kind == "image" and r.sop_uid
+    ]
+    return sorted({*(r.sha256 for r in images if r.sha256), *instances})
 
 
 def _same_images(
     patients: Mapping[str, PatientInventory],
     case_ids: Mapping[str, str],
     existing: Mapping[str, Mapping[str, Any]],
+    key: bytes,
 ) -> dict[str, str]:
-    """Case id -> a warning naming the other cases holding an image file of identical content
-    (SHA-256), in the download or among the cohort's ``existing`` cases (their records' image
+    """Case id -> a warning naming the other cases holding an image of it (:func:`image_hashes`:
+    a DICOM slice of the same SOPInstanceUID, a file of identical content), in the download or among the cohort's ``existing`` cases (their records' image
     hashes): one patient's images under two IDs (a folder copied; a mistyped ID corrected in the
     download, beside the case of the old ID) would count twice in a model. Reported, not refused:
     the user knows which ID is right."""
     holders: dict[str, set[str]] = {}
     for name, patient in patients.items():
-        for sha256 in image_hashes(patient):
+        for sha256 in image_hashes(patient, key):
             holders.setdefault(sha256, set()).add(case_ids[name])
     earlier: set[str] = set()
     for case_id, record in existing.items():
@@ -1262,7 +1267,7 @@ def _same_images(
             others.setdefault(case_id, set()).update(cases - {case_id})
     return {
         case_id: (
-            "Its images are identical (same file content) to those of "
+            "Its images are identical (the same DICOM slices or file content) to those of "
             + ", ".join(
                 f"{c} (a case of an earlier import)" if c in earlier - set(case_ids.values()) else c
                 for c in sorted(found)
@@ -1505,7 +1510,7 @@ def _import_into(
         renamed = _earlier_case_ids(inventory.patients, case_ids, existing, key)
         case_ids |= renamed  # reported under the case it has, never as a second one
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
-        said = _same_images(inventory.patients, case_ids, existing)
+        said = _same_images(inventory.patients, case_ids, existing, key)
         other_images: set[str] = set()  # cases whose images are none of the earlier import's
         archives = _unopened_archives(inventory, deid)
         for case_id in set(archives) & set(case_ids.values()):  # an archive in a patient's folder
@@ -1538,7 +1543,7 @@ def _import_into(
             if earlier.get("content_hash") == task.content_hash and _intact(
                 out_dir, case_id, earlier
             ):
-                if "images" not in earlier:  # a record of before it kept the image hashes
+                if earlier.get("images") != list(task.images):  # kept since: SOP UIDs too
                     _write_record(out_dir / "cases" / case_id, {**earlier, "images": task.images})
                 done(PatientOutcome(case_id, "unchanged"))
             else:
