@@ -287,6 +287,37 @@ def test_the_same_slices_under_two_patient_ids_are_named_in_the_report(
     assert said["STS-001"].startswith("not in this download")
 
 
+def test_series_of_one_study_are_named_by_number_thickness_and_kernel(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """STS_001's CT (series 2, 3.27 mm, SOFT) and a 6.5 mm B70f series of its study: left out
+    beside the contoured series, the other was not named at all; in the contours' frame of
+    reference (which alone links the real RTSTRUCT to its CT), both were refused as 'CT 198 x
+    202 x 59' (the inventory kept no number, thickness or kernel)."""
+    patient = tmp_path / "download" / "STS_001"
+    _study(sarcoma / "CT", patient / "ct", "base", "20200101", contoured=True)
+    base = pydicom.dcmread(next((patient / "ct" / "image").iterdir()), stop_before_pixels=True)
+
+    def thick(ds: pydicom.Dataset) -> None:
+        ds.StudyInstanceUID = base.StudyInstanceUID
+        ds.SeriesNumber, ds.SliceThickness, ds.ConvolutionKernel = 4, "6.5", "B70f"
+
+    _study(sarcoma / "CT", patient / "thick", "thick", "20200101", False, thick)
+    (kept,) = import_images(tmp_path / "download", tmp_path / "a", workers=1).outcomes
+    assert kept.status == "imported", kept
+    named = "CT series 4 198 x 202 x 59, 6.5 mm slices, kernel B70f"
+    assert f"Other series of the study were not used ({named})." in kept.reason
+
+    def in_frame(ds: pydicom.Dataset) -> None:
+        thick(ds)
+        ds.FrameOfReferenceUID = base.FrameOfReferenceUID
+
+    _study(sarcoma / "CT", patient / "thick", "thick", "20200101", False, in_frame)
+    (refused,) = import_images(tmp_path / "download", tmp_path / "b", workers=1).outcomes
+    soft = "CT series 2 198 x 202 x 59, 3.27 mm slices, kernel SOFT"
+    assert f"({soft}; {named}); keep only the one to analyse" in refused.reason, refused
+
+
 def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:
     """STS_001's MR RTSTRUCT, picked by the ROI map, is read on the CT (both share a frame of
     reference; the CT is taken first): the report did not say the contours were the MR's."""

@@ -693,27 +693,30 @@ def _drawn_elsewhere(
     ]
 
 
-def _other_studies(
+def _unused_series(
     patient: PatientInventory, image: SeriesEntry, companion_files: set[str]
 ) -> list[str]:
-    """The note naming the patient's image series of other studies than the imported one (a
-    follow-up beside the contoured baseline), which the case leaves out (its companions, files
-    ``companion_files``, aside); [] without any."""
-    others = [
-        s
-        for s in patient.dicom.series
-        if s.study_uid != image.study_uid
-        and not s.is_scout
-        and str(s.files[0]) not in companion_files
+    """The notes naming the patient's image series the case leaves out (its companions, files
+    ``companion_files``, aside): of the imported study (a non-contrast phase, a thicker
+    reconstruction, a scout), and of other studies (a follow-up beside the contoured baseline);
+    [] without any. The study's own were left out without a word."""
+    unused = [
+        s for s in patient.dicom.series if s is not image and str(s.files[0]) not in companion_files
     ]
-    if not others:
-        return []
+    aside = [s for s in unused if s.study_uid == image.study_uid]
+    others = [s for s in unused if s.study_uid != image.study_uid and not s.is_scout]
     days = _study_days(patient)
-    listing = "; ".join(f"{_series_text(s)}, {days[s.study_uid]}" for s in others)
-    return [
-        f"Another study of the patient was in the download and not used ({listing}); the "
-        f"case is the contoured {_series_text(image)}, {days[image.study_uid]}."
-    ]
+    said = []
+    if aside:
+        listing = "; ".join(_series_text(s) + (" (a scout)" if s.is_scout else "") for s in aside)
+        said.append(f"Other series of the study were not used ({listing}).")
+    if others:
+        listing = "; ".join(f"{_series_text(s)}, {days[s.study_uid]}" for s in others)
+        said.append(
+            f"Another study of the patient was in the download and not used ({listing}); the "
+            f"case is the contoured {_series_text(image)}, {days[image.study_uid]}."
+        )
+    return said
 
 
 def _in_frame(series: list[SeriesEntry], drawn: SeriesEntry, modality: str) -> SeriesEntry:
@@ -782,7 +785,7 @@ def _plan(
         originals = structure.original_names
         said = (
             *_drawn_elsewhere(patient, series, annotation),
-            *_other_studies(patient, series, {f for _, files in companions for f in files}),
+            *_unused_series(patient, series, {f for _, files in companions for f in files}),
             *unmapped_defaults(roi_map, own, annotation.roi_names, originals),
         )
         return PatientTask(

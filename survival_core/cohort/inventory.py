@@ -31,6 +31,7 @@ them from messages; nothing here writes them anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -45,6 +46,7 @@ import pydicom
 from pydicom import uid
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 
 from survival_core.errors import ArchiveError, InputError, RadSurvError
 from survival_core.io.archive import DOCUMENT_SUFFIXES, extract_nested, looks_like_zip
@@ -93,6 +95,9 @@ HEADER_TAGS = tuple(
             "SeriesInstanceUID",
             "FrameOfReferenceUID",
             "SeriesDescription",
+            "SeriesNumber",
+            "SliceThickness",
+            "ConvolutionKernel",
             "ImageType",
             "CorrectedImage",
             "Rows",
@@ -150,6 +155,11 @@ class FileRecord:
     series_uid: str = ""
     frame_uid: str = ""
     description: str = ""
+    #: SeriesNumber, SliceThickness and ConvolutionKernel as written: what names a series in
+    #: messages once de-identification removed its description (the loader's words).
+    series_number: tuple[str, ...] = ()
+    thickness: tuple[str, ...] = ()
+    kernel: tuple[str, ...] = ()
     rows: int = 0
     columns: int = 0
     frames: int = 1
@@ -390,6 +400,9 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         kind="image",
         frame_uid=_text(ds, "FrameOfReferenceUID"),
         description=_text(ds, "SeriesDescription"),
+        series_number=_as_written(ds, "SeriesNumber"),
+        thickness=_as_written(ds, "SliceThickness"),
+        kernel=_as_written(ds, "ConvolutionKernel"),
         rows=int(ds.Rows or 0),
         columns=int(ds.Columns or 0),
         frames=int(ds.get("NumberOfFrames") or 1),
@@ -397,6 +410,17 @@ def _describe(ds: Dataset, base: dict[str, str], digest: str) -> FileRecord:
         image_type=values,
         corrected_image=header_values(ds, "CorrectedImage"),
     )
+
+
+def _as_written(ds: Dataset, keyword: str) -> tuple[str, ...]:
+    """An attribute that only names a series in messages, its values as written ('B30f'); none
+    when absent or malformed, which never fails the file."""
+    try:
+        value = ds.get(keyword)
+        listed = value if isinstance(value, MultiValue) else [value]
+        return tuple(str(v).strip() for v in listed if v is not None and str(v).strip())
+    except (ValueError, TypeError, OverflowError):
+        return ()
 
 
 def _cut_segment_texts(ds: Dataset, names: Callable[[str], str]) -> None:
@@ -423,9 +447,18 @@ def _contour_modalities(ds: Dataset) -> tuple[str, ...]:
 
 
 def _stub_header(record: FileRecord) -> Dataset:
-    """The few attributes :class:`SeriesEntry` and its users read from a slice header."""
+    """The few attributes :class:`SeriesEntry` and its users read from a slice header (its
+    number, thickness and kernel too: an import named two phases of one size alike)."""
     ds = Dataset()
     ds.SOPInstanceUID = record.sop_uid
+    for keyword, values in (
+        ("SeriesNumber", record.series_number),
+        ("SliceThickness", record.thickness),
+        ("ConvolutionKernel", record.kernel),
+    ):
+        with contextlib.suppress(ValueError):  # malformed: the series is named without it
+            if values:
+                setattr(ds, keyword, values[0] if len(values) == 1 else list(values))
     ds.Rows, ds.Columns, ds.NumberOfFrames = record.rows, record.columns, record.frames
     ds.ImageType = list(record.image_type) or ["ORIGINAL"]
     if record.corrected_image:
