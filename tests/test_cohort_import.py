@@ -292,7 +292,8 @@ def test_a_patient_failing_on_a_rerun_says_its_earlier_case_stays(
 ) -> None:
     """A redrawn structure set exported beside the old one: the rerun failed the patient ('keep
     only the one to use') and said nothing of the case of the first import, with the old
-    contours, that stayed and that training went on using."""
+    contours, that stayed and that training went on using; the refusal's last clause ran into
+    that sentence without a full stop."""
     import pydicom
 
     out, again = tmp_path / "cohort", tmp_path / "download"
@@ -308,7 +309,9 @@ def test_a_patient_failing_on_a_rerun_says_its_earlier_case_stays(
     outcomes = {o.patient: o for o in import_images(again, out, workers=1).outcomes}
     case_id = _case_ids(out, tree)[good.patient_id]
     assert outcomes[case_id].status == "failed"
-    assert "earlier import made of this patient stays in the cohort" in outcomes[case_id].reason
+    assert "download. The case an earlier import made of this patient stays in the cohort" in (
+        outcomes[case_id].reason
+    )
     assert (out / "cases" / case_id).is_dir()
 
 

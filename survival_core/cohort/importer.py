@@ -1308,7 +1308,11 @@ _REKEYED = (
 
 
 def _joined(*texts: str) -> str:
-    return " ".join(t for t in texts if t)
+    """``texts`` as one reason, each but the last ending its sentence: a refusal's last clause,
+    '(move the other study's folder out)', ran into the next sentence."""
+    said = [t.strip() for t in texts if t.strip()]
+    ended = [t if t.endswith((".", "?", "!")) else f"{t}." for t in said[:-1]]
+    return " ".join([*ended, *said[-1:]])
 
 
 def _unopened_archives(inventory: TreeInventory, deid: Deidentifier) -> dict[str, str]:
