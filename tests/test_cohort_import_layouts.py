@@ -19,7 +19,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from survival_core.cohort.clinical_join import import_table
+from survival_core.cohort.clinical_join import import_table, join_clinical
 from survival_core.cohort.importer import (
     case_ids_for,
     check_roi_map,
@@ -316,6 +316,27 @@ def test_series_of_one_study_are_named_by_number_thickness_and_kernel(
     (refused,) = import_images(tmp_path / "download", tmp_path / "b", workers=1).outcomes
     soft = "CT series 2 198 x 202 x 59, 3.27 mm slices, kernel SOFT"
     assert f"({soft}; {named}); keep only the one to analyse" in refused.reason, refused
+
+
+def test_a_case_without_a_row_is_named_beside_the_case_whose_row_it_may_be(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """A contoured baseline under 'Q-003' and a contoured follow-up under 'Q_003' (one patient,
+    two spellings), the table keyed 'Q_003': its row joined the follow-up and the baseline was
+    listed as 'no clinical row for Q-003', nothing saying that its ID differs from the joined
+    row's only by a separator (hints were given for unmatched rows alone)."""
+    download = tmp_path / "download"
+    _study(sarcoma / "CT", download / "Q-003", "base", "20200101", True, _retyped("Q-003"))
+    _study(sarcoma / "CT", download / "Q_003", "fu", "20200601", True, _retyped("Q_003"))
+    out = tmp_path / "cohort"
+    assert {o.status for o in import_images(download, out, workers=1).outcomes} == {"imported"}
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text("patient_id,os_days,death\nQ_003,400,1\n")
+    joined = join_clinical(out, sheet)
+    assert joined.n_joined == 1 and joined.near_joined == {"Q-003": "Q_003"}
+    (line,) = joined.near_joined_said()
+    assert line.startswith("no clinical row for Q-003; its PatientID differs only in case")
+    assert "two cases of one patient" in (out / "clinical_report.csv").read_text()
 
 
 def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:

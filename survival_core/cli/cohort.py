@@ -234,4 +234,6 @@ def _clinical_summary(joined: ClinicalJoin) -> dict[str, int]:
             f"clinical: {len(joined.unmatched_ids)} ID(s) without an imported patient",
             " " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""),
         )
+    for line in joined.near_joined_said():  # case ids only: no original ID
+        output.progress(f"clinical: {line}")
     return joined.summary()

@@ -64,6 +64,13 @@ class ClinicalJoin:
     #: differs from only in case, separators or zero padding (None without such): said on the
     #: console, never written (the original IDs stay out of the cohort folder).
     unmatched_ids: dict[str, str | None] = field(default_factory=dict)
+    #: Case without a row -> the case whose row's ID its PatientID differs from only in case,
+    #: separators or zero padding (:func:`_near_joined`): one patient's two cases?
+    near_joined: dict[str, str] = field(default_factory=dict)
+
+    def near_joined_said(self) -> list[str]:
+        """A line for each case without a row named beside the case it may be (case ids only)."""
+        return [f"no clinical row for {c}{_twin_said(o)}." for c, o in self.near_joined.items()]
 
     def summary(self) -> dict[str, int]:
         return {
@@ -110,7 +117,8 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
             + _near_matches_said(_near_matches(cohort, unmatched))
         )
-    joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn))
+    near = _near_joined(cohort, case_of, set(cases) - set(case_of.values()))
+    joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn), near)
     joined.unmatched_ids = _near_matches(cohort, unmatched)
     return joined
 
@@ -161,6 +169,24 @@ def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
     for original in unmatched[:200]:  # a hint, bounded: a spreadsheet of thousands of others
         hits = [v for v in _id_variants(original) if lookup(v) is not None]
         found[original] = hits[0] if len(hits) == 1 else None
+    return found
+
+
+def _near_joined(
+    cohort: Path, case_of: Mapping[str, str | None], without_row: set[str]
+) -> dict[str, str]:
+    """Each case of ``without_row`` whose PatientID is a spelling (:func:`_id_variants`) of the
+    ID of a row joined to another case: 'Q-003' of a baseline beside the follow-up 'Q_003' whose
+    row joined; the baseline was listed without a row, nothing naming the follow-up."""
+    if not without_row:
+        return {}
+    lookup = case_id_lookup(cohort)
+    found: dict[str, str] = {}
+    for original, case in case_of.items():
+        for variant in _id_variants(original) if case is not None else ():
+            other = lookup(variant)
+            if other in without_row and other != case:
+                found.setdefault(other, case)
     return found
 
 
@@ -270,10 +296,12 @@ def _write_clinical(
     case_of: Mapping[str, str | None],
     cases: Sequence[str] = (),
     withdrawn: int = 0,
+    near: Mapping[str, str] | None = None,
 ) -> ClinicalJoin:
     """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out, of which
     ``withdrawn`` are the rows of withdrawn patients), ``schema.yaml`` (unless present) and
-    ``clinical_report.csv``; ``cases`` are the cohort's cases, each expected to have a row."""
+    ``clinical_report.csv``; ``cases`` are the cohort's cases, each expected to have a row
+    (``near``: the case whose row's ID a case's differs from only in spelling)."""
     table = imported.table.copy()
     table.index = pd.Index([case_of[i] for i in _original_ids(imported)], name="case_id")
     unmatched = int(table.index.isna().sum()) - withdrawn
@@ -291,8 +319,25 @@ def _write_clinical(
         rows.append(
             ("(rows)", "patients withdrawn from the cohort (withdrawn.csv): left out", withdrawn)
         )
-    rows += [("(cases)", f"no clinical row for {c}", 1) for c in without_row]
+    near = near or {}
+    rows += [
+        ("(cases)", f"no clinical row for {c}{_twin_said(near.get(c))}", 1) for c in without_row
+    ]
     frame = pd.DataFrame(rows, columns=["column", "action", "count"])
     write_text(cohort / JOIN_REPORT, frame.to_csv(index=False))
     no_outcome = sum(case_of[i] is not None for i in imported.no_outcome)
-    return ClinicalJoin(len(table), unmatched, without_row, no_outcome, report, imported.schema)
+    return ClinicalJoin(
+        len(table), unmatched, without_row, no_outcome, report, imported.schema, near_joined=near
+    )
+
+
+def _twin_said(case: str | None) -> str:
+    """What a case without a row is told of the case ``case`` (None: none) whose row's ID its
+    PatientID differs from only in spelling."""
+    if case is None:
+        return ""
+    return (
+        f"; its PatientID differs only in case, separators or zero padding from the ID of the "
+        f"row of {case}: two cases of one patient (a baseline and a follow-up under two IDs)? "
+        "Keep one, or give the table a row of its own"
+    )
