@@ -305,7 +305,7 @@ def test_series_of_one_study_are_named_by_number_thickness_and_kernel(
     _study(sarcoma / "CT", patient / "thick", "thick", "20200101", False, thick)
     (kept,) = import_images(tmp_path / "download", tmp_path / "a", workers=1).outcomes
     assert kept.status == "imported", kept
-    named = "CT series 4 198 x 202 x 59, 6.5 mm slices, kernel B70f"
+    named = "CT series 4 (198 x 202 x 59 voxels, 6.5 mm slices, kernel B70f)"
     assert f"Other series of the study were not used ({named})." in kept.reason
 
     def in_frame(ds: pydicom.Dataset) -> None:
@@ -314,7 +314,7 @@ def test_series_of_one_study_are_named_by_number_thickness_and_kernel(
 
     _study(sarcoma / "CT", patient / "thick", "thick", "20200101", False, in_frame)
     (refused,) = import_images(tmp_path / "download", tmp_path / "b", workers=1).outcomes
-    soft = "CT series 2 198 x 202 x 59, 3.27 mm slices, kernel SOFT"
+    soft = "CT series 2 (198 x 202 x 59 voxels, 3.27 mm slices, kernel SOFT)"
     assert f"({soft}; {named}); keep only the one to analyse" in refused.reason, refused
 
 

@@ -656,7 +656,7 @@ def test_phases_are_told_apart_by_number_and_thickness_and_none_is_preselected(
     assert _series_label(listed[2]).startswith("CT, series 9, 'synthetic CT', 4 x 4 x 3 voxels")
     assert "5 mm slices" in _series_label(listed[2])
     entry = next(e for e in inventory.series if e.number == "9")
-    assert _series_text(entry) == "CT series 9 4 x 4 x 3, 5 mm slices"
+    assert _series_text(entry) == "CT series 9 (4 x 4 x 3 voxels, 5 mm slices)"
     # the refusal to choose lists them so, and `score`/`report`/`explain --series` choose
     from survival_core.cli.main import build_parser
     from survival_core.cli.model_args import case_options

@@ -528,15 +528,15 @@ def unmapped_defaults(
 
 
 def _series_text(series: SeriesEntry) -> str:
-    """A series as a message names it: modality, number, size, slice thickness and kernel
+    """A series as a message names it: modality and number, then its size, slice thickness and
+    kernel in brackets, 'CT series 2 (198 x 202 x 59 voxels, 3.27 mm slices, kernel SOFT)'
     (phases or reconstructions of one study were listed alike: 'CT 198 x 202 x 59' twice)."""
     header = series.headers[0]
     number, thickness = series_naming(series.number, series.thickness)
-    size = f"{header.Columns} x {header.Rows} x {series.n_slices}"
+    size = f"{header.Columns} x {header.Rows} x {series.n_slices} voxels"
     kernel = f"kernel {series.kernel}" if series.kernel else ""
-    return ", ".join(
-        filter(None, [" ".join(filter(None, [series.modality, number, size])), thickness, kernel])
-    )
+    details = ", ".join(filter(None, [size, thickness, kernel]))
+    return f"{' '.join(filter(None, [series.modality, number]))} ({details})"
 
 
 def _study_days(patient: PatientInventory) -> dict[str, str]:
@@ -639,7 +639,7 @@ def _choose_dicom(
         names = "; ".join(f"{a.path.name}: {', '.join(a.roi_names)}" for a, _ in found)
         alike = len({tuple(sorted(a.roi_names)) for a, _ in found}) == 1
         raise InputError(
-            f"{len(found)} structure sets were drawn on the {_series_text(chosen)} series and "
+            f"{len(found)} structure sets were drawn on {_series_text(chosen)} and "
             f"each names a GTV ({names}); "
             + (
                 "they name the same structures (an approved and a draft version?): keep only "
@@ -728,7 +728,7 @@ def _in_frame(series: list[SeriesEntry], drawn: SeriesEntry, modality: str) -> S
     if len(found) != 1:
         listing = "; ".join(_series_text(s) for s in series)
         raise InputError(
-            f"the contours were drawn on the {_series_text(drawn)} series, and "
+            f"the contours were drawn on {_series_text(drawn)}, and "
             f"{'no' if not found else len(found)} {modality} series share its frame of reference "
             f"(image series found: {listing}); "
             + ("keep only the one to analyse" if found else f"import without --modality {modality}")

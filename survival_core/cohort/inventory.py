@@ -38,7 +38,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -72,7 +72,7 @@ from survival_core.io.dicom_series import (
     segment_names,
 )
 from survival_core.io.dicom_stacks import header_values
-from survival_core.io.filetype import is_bare_dicom, is_os_clutter
+from survival_core.io.filetype import files_below, is_bare_dicom, is_os_clutter
 from survival_core.io.mr_sequence import sidecar_path
 from survival_core.io.volume import is_volume_file
 from survival_core.paths import data_subdir
@@ -240,21 +240,6 @@ def _visible(path: Path, root: Path) -> bool:
     return not is_os_clutter(parts) and not _SKIP_NAMES & set(parts)
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Every file below ``root``, also inside folders that are symbolic links (a PACS or NAS
-    mount linked into a working folder, which ``rglob`` does not enter: its patients were not
-    found, "0 file(s) read"); each real folder once, so a link back up cannot loop."""
-    seen: set[str] = set()
-    for folder, folders, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:
-            folders.clear()
-            continue
-        seen.add(real)
-        folders.sort()  # the same walk, so the same path of a folder linked twice, every time
-        yield from (Path(folder) / name for name in files)
-
-
 def _files(
     root: Path, workdirs: list[tempfile.TemporaryDirectory]
 ) -> tuple[list[tuple[str, str, str]], list[FileRecord]]:
@@ -264,7 +249,7 @@ def _files(
     refused), reported rather than stopping the whole import."""
     found: list[tuple[str, str, str]] = []
     unopened: list[FileRecord] = []
-    for path in sorted(p for p in _walk(root) if p.is_file() and _visible(p, root)):
+    for path in sorted(p for p in files_below(root) if p.is_file() and _visible(p, root)):
         relative = path.relative_to(root)
         shown = relative.as_posix()
         group = relative.parts[0] if len(relative.parts) > 1 else ""
