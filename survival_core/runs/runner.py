@@ -89,22 +89,29 @@ class FoldCheckpoints:
     """Finished folds of a run on disk: ``<key>.npz`` (arrays) + ``<key>.json`` (the rest).
 
     The JSON is written last and atomically, so a fold counts as finished only when both files are
-    complete; a run killed mid-fold simply runs that fold again on resume.
+    complete; a run killed mid-fold simply runs that fold again on resume. A fold of another
+    ``signature`` (other data, settings, folds or code) is computed again, and ``origin`` (the
+    data hashes and the code, :func:`.store.code_identity`) says why: a resume by upgraded code
+    mixed folds of two versions.
     """
 
-    def __init__(self, folder: Path, signature: str) -> None:
+    def __init__(self, folder: Path, signature: str, origin: dict[str, Any], say: Progress) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.signature = signature
+        self.origin = origin
+        self.say = say
 
-    def load(self, fold: Fold) -> dict[str, Any] | None:
+    def load(self, fold: Fold) -> dict[str, Any] | str | None:
+        """The finished fold's record; None when there is none, or why it cannot be reused."""
         meta_path = self.folder / f"{_fold_key(fold)}.json"
         if not meta_path.exists():
             return None
         try:
             meta = json.loads(meta_path.read_text())
             if meta.pop("_signature", None) != self.signature:
-                return None  # written by a different data/fold layout: recompute
+                return self._why_stale(meta.get("_origin") or {})
+            meta.pop("_origin", None)
             with np.load(self.folder / f"{_fold_key(fold)}.npz", allow_pickle=False) as arrays:
                 meta.update({name: arrays[name] for name in FOLD_ARRAYS})
             # metrics that were NaN are stored as null
@@ -112,6 +119,15 @@ class FoldCheckpoints:
         except (OSError, ValueError, KeyError):
             return None
         return meta
+
+    def _why_stale(self, origin: dict[str, Any]) -> str:
+        """Why a fold written with ``origin`` differs from this run's."""
+        if origin.get("data") != self.origin["data"]:
+            return "the data changed since they were computed"
+        if origin.get("code") != self.origin["code"]:
+            before = origin.get("code") or "a version that did not record it"
+            return f"computed by other code ({before}; now {self.origin['code']})"
+        return "computed with other settings or folds"
 
     def save(self, fold: Fold, record: dict[str, Any]) -> None:
         from survival_core.io.atomic import json_ready, write_bytes, write_json
@@ -124,7 +140,10 @@ class FoldCheckpoints:
         write_bytes(self.folder / f"{key}.npz", buffer_path.read_bytes())
         buffer_path.unlink()
         meta = {k: v for k, v in record.items() if k not in FOLD_ARRAYS}
-        write_json(self.folder / f"{key}.json", {**json_ready(meta), "_signature": self.signature})
+        write_json(
+            self.folder / f"{key}.json",
+            {**json_ready(meta), "_signature": self.signature, "_origin": self.origin},
+        )
 
     def map(self, inner: Callable[[Callable, Iterable[Fold]], Iterable[dict]]) -> Callable:
         """A ``map_folds`` for :func:`cross_validate` that reads finished folds and runs the rest
@@ -133,6 +152,9 @@ class FoldCheckpoints:
         def mapped(work: Callable[[Fold], dict], folds: Iterable[Fold]) -> Iterator[dict]:
             folds = list(folds)
             done = {_fold_key(f): self.load(f) for f in folds}
+            for why, count in Counter(v for v in done.values() if isinstance(v, str)).items():
+                self.say(f"note: {count} finished fold(s) not reused, computed again: {why}")
+            done = {key: v if isinstance(v, dict) else None for key, v in done.items()}
             fresh = iter(inner(work, [f for f in folds if done[_fold_key(f)] is None]))
             for fold in folds:
                 record = done[_fold_key(fold)]
@@ -774,15 +796,16 @@ def _folds(config: Any, event: np.ndarray, is_external: np.ndarray) -> list[Fold
     return splits.external(event, is_external, seed=config.seed)
 
 
-def _fold_signature(config: Any, data: RunData, folds: list[Fold]) -> str:
-    """What a finished fold depends on: the data, every setting but the engine and the texts (a
-    run resumed on a Ray cluster reuses the folds it finished locally) and the folds' rows (a run
-    resumed by a version that draws its folds otherwise recomputes them, never mixes them)."""
+def _fold_signature(config: Any, origin: dict[str, Any], folds: list[Fold]) -> str:
+    """What a finished fold depends on: the data and code (``origin``: the data hashes and
+    :func:`.store.code_identity`), every setting but the engine and the texts (a run resumed on a
+    Ray cluster reuses the folds it finished locally) and the folds' rows (a run resumed by a
+    version that draws its folds otherwise recomputes them, never mixes them)."""
     settings = {
         k: v for k, v in config.to_dict().items() if k not in ("engine", "name", "description")
     }
     rows = [[f.train.tolist(), f.validation.tolist(), f.test.tolist()] for f in folds]
-    text = json.dumps([data.hashes, settings, len(folds), rows], sort_keys=True, default=str)
+    text = json.dumps([origin, settings, len(folds), rows], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -837,7 +860,13 @@ def run_training(
     from survival_core.io.tables import load_model_table
     from survival_core.models import is_network
     from survival_core.runs.search import RUN_PARALLEL, tuned_factory
-    from survival_core.runs.store import RunStore
+    from survival_core.runs.store import (
+        TAG_CODE,
+        TAG_FIT,
+        RunStore,
+        code_identity,
+        data_tags,
+    )
     from survival_core.workflows.crossval import cross_validate
     from survival_core.workflows.training import model_factory
 
@@ -883,8 +912,9 @@ def run_training(
                 config.model.name, params, config.model.search, config.reduction, images,
                 table.case_ids, seed=config.seed, parallel=RUN_PARALLEL, progress=say,
             )  # fmt: skip
-        signature = _fold_signature(config, data, folds)
-        checkpoints = FoldCheckpoints(run.folder / "folds", signature)
+        origin = {"data": data.hashes, "code": code_identity()}
+        signature = _fold_signature(config, origin, folds)
+        checkpoints = FoldCheckpoints(run.folder / "folds", signature, origin, say)
         inner = (
             map
             if engine.kind == "local"
@@ -934,8 +964,11 @@ def run_training(
                 say(f"warning: {warning}")
         model_dir = run.folder / "model"
         # a resumed run interrupted after registering its model (e.g. during --activate) reuses
-        # that version: the model is neither fitted nor registered a second time
-        version = None if resume is None else store.registered_version(run.run_id, config.name)
+        # that version when fitted on the same data, folds and code: neither fitted nor
+        # registered a second time (one fitted before the data or code changed is not)
+        version = (
+            None if resume is None else store.registered_version(run.run_id, config.name, signature)
+        )
         if version is not None:
             say(f"{config.name} v{version}: registered by this run before it was interrupted")
         else:
@@ -967,7 +1000,15 @@ def run_training(
             say(f"note: {note}")
         run.log_artifact(reports)
         if version is None:
-            version = store.register_model(run.run_id, model_dir, config.name)
+            earlier = store.registered_version(run.run_id, config.name)
+            fit = {TAG_FIT: signature, TAG_CODE: origin["code"], **data_tags(data.hashes)}
+            version = store.register_model(run.run_id, model_dir, config.name, fit)
+            if earlier is not None:
+                say(
+                    f"note: {config.name} v{earlier}, registered by this run before it was "
+                    "interrupted, was fitted on other data, folds or code than this resume's: "
+                    f"left aside (tagged superseded by v{version}); v{version} is fitted now."
+                )
         if activate:
             store.set_active(config.name, version)
             # the app scores with it from now: logged as the Promote button logs it

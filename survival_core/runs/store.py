@@ -14,9 +14,11 @@ again, or one of another tracking store on the same data folder, never shares a 
 **Runs.** MLflow run status RUNNING / FINISHED / FAILED. Tags: ``radsurv.pid``,
 ``radsurv.process_start`` and ``radsurv.host`` (the process tracking the run:
 :meth:`RunStore.reap_dead_runs` fails RUNNING runs whose process is gone from this host),
-``radsurv.code_version`` (package version + git commit), ``radsurv.config_hash``, ``data.<key>``
-(data hashes) and ``radsurv.error`` (why a run failed). The config is logged whole as
-``config.yaml`` and flattened into params (``model.params.lr``). Summary metrics keep their names;
+``radsurv.code_version`` (package version + git commit, ``.dirty`` for an edited tree; a run
+resumed by other code keeps the earlier ones in ``radsurv.earlier_code_versions``),
+``radsurv.config_hash``, ``data.<key>`` (data hashes) and ``radsurv.error`` (why a run failed).
+The config is logged whole as ``config.yaml`` and flattened into params (``model.params.lr``).
+Summary metrics keep their names;
 per-fold metrics are logged as ``fold/<name>`` with the fold's index as step. Artifacts are
 copied atomically (:mod:`survival_core.io.atomic`) into the run's own folder, so two runs at
 once never write the same path and a half-written artifact is never visible (with a tracking
@@ -24,7 +26,8 @@ server, files are uploaded through MLflow and the server stores them).
 
 **Registry.** A model folder written by ``train_model`` (``model.json``, weights, ``card.json``)
 is copied into its run's artifacts as ``model/<name>`` and registered as the next version of
-``name``. The active model is ``active_model.json`` (name, version, local folder, the entry's
+``name``, tagged with what it was fitted on (``radsurv.fit_signature``: data, settings, folds,
+code). The active model is ``active_model.json`` (name, version, local folder, the entry's
 key and registry), replaced
 atomically under a lock: that file is what the app reads. The MLflow alias ``active`` mirrors it
 on exactly one registered model, for the MLflow UI and other clients.
@@ -72,6 +75,11 @@ FOLD_PREFIX = "fold/"
 MODEL_ARTIFACT = "model"
 TAG_PID, TAG_START, TAG_HOST = "radsurv.pid", "radsurv.process_start", "radsurv.host"
 TAG_CODE, TAG_CONFIG, TAG_ERROR = "radsurv.code_version", "radsurv.config_hash", "radsurv.error"
+#: A run's code versions before its last resume (a resume by other code re-tags TAG_CODE).
+TAG_EARLIER_CODE = "radsurv.earlier_code_versions"
+#: A registered version's fit (the run's fold signature: data, settings, folds, code), and the
+#: version that superseded it (its run, resumed on other data or code, fitted again).
+TAG_FIT, TAG_SUPERSEDED = "radsurv.fit_signature", "radsurv.superseded_by"
 #: Set (unless already set) before MLflow is imported: no telemetry, no progress bars, no
 #: "View run at" banners, no log handlers of its own (its INFO lines stay out of the terminal).
 QUIET_ENV = {
@@ -142,24 +150,55 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def _data_tags(hashes: Mapping[str, str] | None) -> dict[str, str]:
+def data_tags(hashes: Mapping[str, str] | None) -> dict[str, str]:
     return {f"data.{key}": str(value) for key, value in (hashes or {}).items()}
 
 
-def code_version() -> str:
-    """Package version, plus ``+g<commit>`` when the package runs from a git checkout."""
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _git(folder: Path, *args: str) -> str:
+    """The output of ``git *args`` run in ``folder`` (stripped)."""
+    return subprocess.run(
+        ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
+
+
+def code_version(folder: Path = PACKAGE) -> str:
+    """Package version, plus ``+g<commit>`` when the package (``folder``) runs from a git
+    checkout and ``.dirty`` when its files there differ from that commit (edited or added, as
+    ``git describe --dirty`` marks it): an edited tree gave the commit's version alone."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = _git(folder, "rev-parse", "--short=12", "HEAD")
+        dirty = _git(folder, "status", "--porcelain", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return __version__
-    return f"{__version__}+g{commit}"
+    return f"{__version__}+g{commit}" + (".dirty" if dirty else "")
+
+
+def source_digest(folder: Path = PACKAGE) -> str:
+    """sha256 of the package's Python sources (paths and contents): what a result computed by
+    this code depends on, which a version string misses in an edited tree or outside git."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def code_identity() -> str:
+    """The code computing a result: its version and the digest of its sources."""
+    return f"{code_version()} (sources {source_digest()[:12]})"
+
+
+def _earlier_code(tags: Mapping[str, str], now: str) -> dict[str, str]:
+    """The :data:`TAG_EARLIER_CODE` tag of a run of ``tags`` resumed by code ``now``: its
+    earlier code versions, this one's last (none when it is ``now``)."""
+    before = tags.get(TAG_CODE)
+    if before in (None, now):
+        return {}
+    listed = [v for v in tags.get(TAG_EARLIER_CODE, "").split(", ") if v]
+    return {TAG_EARLIER_CODE: ", ".join(dict.fromkeys([*listed, before]))}
 
 
 def _time(millis: int | None) -> pd.Timestamp | None:
@@ -248,7 +287,7 @@ class Run:
         """Hashes of the data the run reads, as tags ``data.<key>`` (updated when resumed)."""
         from mlflow.entities import RunTag
 
-        tags = [RunTag(key, value) for key, value in _data_tags(hashes).items()]
+        tags = [RunTag(key, value) for key, value in data_tags(hashes).items()]
         self.store.client.log_batch(self.run_id, tags=tags, synchronous=True)
 
     def log_metrics(self, metrics: Mapping[str, float | None], step: int | None = None) -> None:
@@ -402,7 +441,7 @@ class RunStore:
         tags = {
             **self._process_tags(),
             TAG_CONFIG: digest,
-            **_data_tags(data_hashes),
+            **data_tags(data_hashes),
         }
         if resume_id is not None:
             return self._resume(name, resume_id, digest, tags)
@@ -452,7 +491,8 @@ class RunStore:
                 f"Run {run_id} is still running (pid {record.tags.get(TAG_PID)} on "
                 f"{record.tags.get(TAG_HOST)})."
             )
-        batch = [RunTag(key, value) for key, value in tags.items()]
+        earlier = _earlier_code(record.tags, tags[TAG_CODE])
+        batch = [RunTag(key, value) for key, value in {**tags, **earlier}.items()]
         self.client.log_batch(run_id, tags=batch, synchronous=True)
         if TAG_ERROR in self.client.get_run(run_id).data.tags:
             self.client.delete_tag(run_id, TAG_ERROR)
@@ -558,10 +598,15 @@ class RunStore:
         return pd.DataFrame(columns).rename_axis("step").sort_index()
 
     # -- registry -----------------------------------------------------------------------------
-    def register_model(self, run_id: str, model_dir: str | Path, name: str) -> int:
+    def register_model(
+        self, run_id: str, model_dir: str | Path, name: str, fit: Mapping[str, str] | None = None
+    ) -> int:
         """Copy a saved model folder into run ``run_id``'s artifacts and register it as the next
-        version of ``name``; returns the version (1, 2, ...). A run registers a name once
-        (:meth:`registered_version` says which version it made)."""
+        version of ``name``; returns the version (1, 2, ...). ``fit`` tags the version with what
+        it was fitted on (:data:`TAG_FIT`, the run's fold signature; the code version, the data
+        hashes). A run registers one version per fit: a run resumed on other data or code
+        registers its new fit as another version, and the earlier ones are tagged
+        :data:`TAG_SUPERSEDED` by it (:meth:`registered_version` says which version matches)."""
         from mlflow.exceptions import MlflowException
 
         from survival_core.models.base import MODEL_FILE
@@ -582,15 +627,18 @@ class RunStore:
         except (OSError, ValueError) as err:
             raise InputError(f"{folder / CARD_FILE} is not a readable model card: {err}") from err
         record = self.get_run(run_id)
-        registered = self.registered_version(run_id, name)
+        fit = dict(fit or {})
+        earlier = self._run_versions(run_id, name)
+        registered = self.registered_version(run_id, name, fit.get(TAG_FIT))
         if registered is not None:
             raise InputError(
                 f"Run {run_id} has already registered a model named '{name}' (version "
                 f"{registered})."
             )
-        # a copy left by a registration interrupted before its version was made is replaced
+        # a copy left by a registration interrupted before its version was made is replaced;
+        # an earlier fit's copy is kept (its version's source), the new one beside it
         relative = Run(self, run_id, record.name, record.artifact_uri).log_artifact(
-            folder, MODEL_ARTIFACT, name
+            folder, MODEL_ARTIFACT, name if not earlier else f"{name}.{len(earlier) + 1}"
         )
         with contextlib.suppress(MlflowException):  # exists already (maybe made meanwhile)
             self.client.create_registered_model(name)
@@ -599,18 +647,22 @@ class RunStore:
             "model": card.get("model"),
             "c_index": cv_c_index,
             "apparent_c_index": card.get("apparent_c_index"),
+            **fit,
         }
-        version = self.client.create_model_version(
-            name,
-            f"{record.artifact_uri}/{relative}",
-            run_id=run_id,
-            tags={k: str(v) for k, v in tags.items() if v is not None},
+        version = int(
+            self.client.create_model_version(
+                name,
+                f"{record.artifact_uri}/{relative}",
+                run_id=run_id,
+                tags={k: str(v)[:_MAX_TAG] for k, v in tags.items() if v is not None},
+            ).version
         )
-        return int(version.version)
+        for entry in earlier:
+            self.client.set_model_version_tag(name, entry.version, TAG_SUPERSEDED, str(version))
+        return version
 
-    def registered_version(self, run_id: str, name: str) -> int | None:
-        """The version of ``name`` that run ``run_id`` registered; None if it registered none
-        (a resumed run reuses the version it registered before it was interrupted)."""
+    def _run_versions(self, run_id: str, name: str) -> list[Any]:
+        """The registry entries of ``name`` that run ``run_id`` registered, oldest first."""
         from mlflow.exceptions import MlflowException
 
         _check_name(name, "Model name")
@@ -621,8 +673,25 @@ class RunStore:
         except MlflowException as err:
             if err.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
-            return None
-        return min((int(entry.version) for entry in found), default=None)
+            return []
+        return sorted(found, key=lambda entry: int(entry.version))
+
+    def registered_version(
+        self, run_id: str, name: str, signature: str | None = None
+    ) -> int | None:
+        """The version of ``name`` that run ``run_id`` registered, fitted on ``signature`` (its
+        :data:`TAG_FIT`) when one is given; None if it registered none (a resumed run reuses the
+        version it registered before it was interrupted only when fitted on the same data,
+        folds and code: a version fitted on a cohort corrected since was activated as the
+        resumed run's, beside the corrected cohort's metrics)."""
+        return next(
+            (
+                int(entry.version)
+                for entry in self._run_versions(run_id, name)
+                if signature is None or entry.tags.get(TAG_FIT) == signature
+            ),
+            None,
+        )
 
     def _version(self, name: str, version: int | str):
         """The registry entry of ``name`` version ``version``; InputError listing what exists."""
