@@ -298,6 +298,31 @@ def test_each_study_config_comes_through_the_form_unchanged(fresh_data):
     assert yaml.safe_load(params)["n_estimators"] == model_defaults("rsf")["n_estimators"]
 
 
+def test_form_parameters_are_read_as_a_config_file_is(fresh_data):
+    """The form read its model parameters as PyYAML's YAML 1.1, unlike the CLI: 'n_estimators:
+    0100' and 'min_samples_leaf: 010' became 64 and 8, and of two 'l1_ratio' lines the last
+    was kept, where `train --config` reads ten and refuses the duplicate."""
+    from survival_core.runs.config import loads_config
+    from ui.training import BLANK
+
+    def typed(model: str, text: str) -> AppTest:
+        app = page()
+        app.selectbox[0].set_value(BLANK).run()
+        app.selectbox(key=f"train-{BLANK}-model").set_value(model).run()
+        next(a for a in app.text_area if a.label == "Model parameters (YAML)").set_value(text).run()
+        return app
+
+    app = typed("rsf", "n_estimators: 0100\nmin_samples_leaf: 010\nmax_features: 0.5\n")
+    assert not app.exception and not app.error
+    app.toggle(key=f"train-{BLANK}-advanced").set_value(True).run()
+    text = next(a for a in app.text_area if a.label == "Run config (YAML)").value
+    params = loads_config(text).model.params
+    assert (params["n_estimators"], params["min_samples_leaf"]) == (100, 10)
+    app = typed("coxnet", "l1_ratio: 0.1\ncv_folds: 010\nl1_ratio: 1\n")
+    assert app.error[0].value.startswith("model.params: not valid YAML at line 3: key 'l1_ratio'")
+    assert "given twice" in app.error[0].value and start_button(app).disabled
+
+
 def test_a_running_job_shows_progress_and_cancels(fresh_data):
     import sys
 

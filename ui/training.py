@@ -29,6 +29,7 @@ from survival_core.runs.config import (
     RUN_LEVEL_PARAMS,
     RunConfig,
     loads_config,
+    read_yaml,
 )
 from survival_core.runs.jobs import Job
 from survival_core.runs.store import RunRecord, RunStore
@@ -69,7 +70,7 @@ def template(choice: str) -> tuple[dict[str, Any], Path | None]:
     if choice == BLANK:
         return json.loads(json.dumps(BLANK_CONFIG)), None
     path = study_configs()[choice]
-    return yaml.safe_load(path.read_text()), path.parent
+    return read_yaml(path.read_text(encoding="utf-8")), path.parent
 
 
 def model_defaults(name: str) -> dict[str, Any]:
@@ -92,12 +93,18 @@ def _params_text(raw: Mapping[str, Any], model: str) -> str:
 
 
 def _parse_params(text: str) -> dict[str, Any]:
+    """The form's model parameters, read as a run config is (:func:`read_yaml`: ``010`` is ten,
+    a key given twice refused); PyYAML's own reading took ``010`` for octal 8 and kept the last
+    of two ``l1_ratio`` lines, where the same YAML in a config file was read otherwise."""
     try:
-        params = yaml.safe_load(text)
+        params = read_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"model.params: not valid YAML{where}.") from err
+        problem = getattr(err, "problem", None)
+        raise ConfigError(
+            f"model.params: not valid YAML{where}" + (f": {problem}." if problem else ".")
+        ) from err
     if params is None:
         return {}
     if not isinstance(params, dict):
