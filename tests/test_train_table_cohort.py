@@ -79,6 +79,21 @@ def test_image_inputs_of_a_table_only_cohort_are_refused_before_a_run(veterans, 
     assert RunStore().list_runs("refused").empty  # refused up front: no FAILED run left
 
 
+def test_a_selection_matching_no_column_is_refused_before_a_run(veterans, tmp_path, capsys):
+    """'select' of the sheet's headers matched none of the imported names: the run was created,
+    then failed with 'No feature column matches', naming neither the key nor the columns."""
+    select = "^(Age_in_years|Karnofsky_score|Celltype)$"
+    config = _config(tmp_path, veterans, name="unselected", features={"select": select})
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"features.select: {select!r} matches no column of the development cohort's" in err
+    assert "It has age, celltype, karnofsky_score, months_from_diagnosis" in err
+    assert "Karnofsky_score as karnofsky_score" in err and "Traceback" not in err
+    assert RunStore().list_runs("unselected").empty
+    kept = _config(tmp_path, veterans, name="selected", features={"select": "^(age|celltype)$"})
+    assert main(["train", "--config", str(kept), "--json"]) == 0
+
+
 def test_youden_horizon_past_follow_up_is_refused_before_the_folds(veterans, tmp_path, capsys):
     risk_groups = {"cut": "youden", "horizon": 5000}  # follow-up ends at 999 days
     config = _config(tmp_path, veterans, name="youden", risk_groups=risk_groups)

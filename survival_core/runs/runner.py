@@ -292,11 +292,49 @@ def check_cohorts(config: Any) -> None:
                     f"column {', '.join(lacking)}; the model would be fitted without "
                     f"{'it' if len(lacking) == 1 else 'them'}. It has {', '.join(columns)}."
                 )
+        if config.features.select and not any(n.startswith("features.") for n in needs):
+            _check_select(config.features.select, role, folder, table(folder).X.columns)
     _check_one_unet_modality(unet_modalities)
     if development is not None and external is not None:
         _check_external_modality(needs, development, external)
     if development is not None:
         _check_folds(config, development, table)
+
+
+def _check_select(select: str, role: str, folder: Path, columns: Iterable[str]) -> None:
+    """Refuse a ``features.select`` matching none of the ``columns`` of the ``role`` cohort's
+    clinical table, its only feature table: the run was created, then failed with 'No feature
+    column matches', not naming the key nor the columns there are."""
+    columns = [str(c) for c in columns]
+    if any(re.search(select, c) for c in columns):
+        return
+    renamed = _imported_names(folder)
+    raise ConfigError(
+        f"features.select: {select!r} matches no column of the {role} cohort's clinical table "
+        f"({folder / 'clinical.csv'}), so the model would have no input. It has "
+        f"{', '.join(columns) or 'no feature column'}"
+        + (f"; its import renamed the sheet's columns ({', '.join(renamed)})" if renamed else "")
+        + ". Select among those names."
+    )
+
+
+def _imported_names(folder: Path) -> list[str]:
+    """'<sheet label> as <column>' for each column of the cohort ``folder`` that its import
+    renamed (its ``schema.yaml``: each variable's name and the sheet's label); [] without one."""
+    import yaml
+
+    from survival_core.io.clinical_schema import SCHEMA_FILE
+
+    try:
+        schema = yaml.safe_load((folder / SCHEMA_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    variables = schema.get("variables") if isinstance(schema, dict) else None
+    return [
+        f"{v['label']}{f' ({u})' if (u := v.get('unit')) else ''} as {v['name']}"
+        for v in variables or []
+        if isinstance(v, dict) and v.get("label") and v.get("label") != v.get("name")
+    ]
 
 
 def _check_external_modality(needs: list[str], development: Path, external: Path) -> None:
