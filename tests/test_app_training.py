@@ -370,7 +370,7 @@ def test_runs_table_formats_and_marks_cancelled_runs():
     table = runs_table(runs, cancelled={"b"})
     assert table["status"].tolist() == ["FINISHED", "CANCELLED"]
     assert table["cohort"].tolist() == ["gbsg2", ""] and table["model"].tolist() == ["coxph", "rsf"]
-    assert table["c-index (95 % CI)"].tolist() == ["0.712 (0.600–0.800)", ""]
+    assert table["c-index (95 % CI)"].tolist() == ["0.712 (0.600 to 0.800)", ""]
     assert table["td-AUC 1 y"].iloc[0] == 0.7 and table["td-AUC 1000 d"].iloc[0] == 0.65
     assert table["duration"].tolist() == ["1 min 23 s", "1 h 30 min"]
     assert table["started"].iloc[0] == "2026-01-02 10:00 UTC"

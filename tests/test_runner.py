@@ -754,7 +754,7 @@ def test_the_run_report_says_what_was_validated_and_how_well(veterans, tmp_path,
         return f"<tr><td>{escape(what)}</td><td>{escape(value)}</td></tr>"
 
     assert result.run_id in html
-    c_index = f"{m['c_index']:.3f} ({m['ci_low']:.3f}–{m['ci_high']:.3f})"
+    c_index = f"{m['c_index']:.3f} ({m['ci_low']:.3f} to {m['ci_high']:.3f})"
     assert row("Harrell's c-index (95 % CI, bootstrap of 50)", c_index) in html
     assert row("Patients tested (out of fold)", f"{m['n']:.0f}") in html
     assert row("Integrated Brier score", f"{m['ibs']:.3f}") in html
@@ -776,3 +776,25 @@ def test_the_run_report_says_what_was_validated_and_how_well(veterans, tmp_path,
     assert all(f"<td>{c:.3f}</td>" in table for c in folds["c_index"])
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in html
+    # repeats and folds counted from 1, as the progress log counts them ('fold 1/6 (repeat 1)')
+    assert folds[["repeat", "fold"]].drop_duplicates().shape == (6, 2)
+    assert (folds["repeat"].min(), folds["repeat"].max(), folds["fold"].max()) == (1, 2, 3)
+    # the slope and the figures at one horizon, said: risk_groups.horizon 730 is not evaluated
+    slope = "Calibration slope at 180 days, the middle td-AUC horizon (95 % CI)"
+    assert f"<td>{escape(slope)}</td>" in html
+    assert "calibration and decision curve at 180 days: the summary&#x27;s calibration" in html
+    assert "calibration and decision curve left out" not in html
+    # enough to redo the run: its code, the versions of the packages that change its numbers,
+    # its data and its date, in the report, the run's tags and the model's card
+    from importlib.metadata import version
+
+    tags = store.get_run(result.run_id).tags
+    digest = tags["data.table:clinical.csv"]
+    assert row("Data table:clinical.csv (SHA-256)", digest) in html
+    assert row("Package scikit-survival", version("scikit-survival")) in html
+    assert f"<tr><td>Code version</td><td>{tags['radsurv.code_version']} (sources " in html
+    assert "<tr><td>Date (UTC)</td><td>20" in html
+    assert tags["package.scikit-survival"] == version("scikit-survival")
+    card = ModelCard.load(store.model_folder("reported", result.model_version))
+    assert card.cv["provenance"]["packages"]["lifelines"] == version("lifelines")
+    assert card.cv["provenance"]["data"]["table:clinical.csv"] == digest

@@ -297,7 +297,7 @@ def td_auc_series(metrics: Mapping[str, float]) -> dict[float, float]:
 def _c_index_text(c: float, low: float, high: float) -> str:
     if c is None or pd.isna(c):
         return ""
-    ci = "" if pd.isna(low) or pd.isna(high) else f" ({low:.3f}–{high:.3f})"
+    ci = "" if pd.isna(low) or pd.isna(high) else f" ({low:.3f} to {high:.3f})"
     return f"{c:.3f}{ci}"
 
 
@@ -404,7 +404,9 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
     folds = store.fold_metrics(run_id)
     if not folds.empty:
         st.markdown("**Per-fold metrics**")
-        st.dataframe(folds.round(3), width="stretch")
+        # counted from 1, as the progress log counts them ('fold 1/3'); MLflow's steps from 0
+        shown = folds.set_axis(folds.index + 1).rename_axis("fold")
+        st.dataframe(shown.round(3), width="stretch")
     report = record.folder / "reports" / "report.html"
     if report.is_file():
         st.download_button(

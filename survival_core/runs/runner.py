@@ -12,7 +12,8 @@ Steps (each logged to the run store, see :mod:`survival_core.runs.store`):
    of every table are logged, so a run says exactly which data it saw.
 2. **Resampling**: the config's protocol gives the folds (seeded). Each fold's result is written
    to ``<run folder>/folds/`` atomically as soon as it is done; ``train --resume RUN_ID`` reads the
-   finished folds back and runs only the others.
+   finished folds back and runs only the others, those computed on the same data, settings,
+   folds, code and package versions (the others are computed again, with a note).
 3. **Metrics**: the pooled out-of-fold summary (c-index with BCa CI, Uno's c, td-AUC, IBS) and the
    per-fold metrics; the out-of-fold risks and the plots (risk-group KM, td-AUC, calibration and
    decision curve at the risk-group horizon) as artifacts.
@@ -34,6 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from html import escape
 from pathlib import Path
@@ -127,6 +129,11 @@ class FoldCheckpoints:
         if origin.get("code") != self.origin["code"]:
             before = origin.get("code") or "a version that did not record it"
             return f"computed by other code ({before}; now {self.origin['code']})"
+        before, now = origin.get("packages") or {}, self.origin["packages"]
+        changed = [f"{p} {before.get(p, 'absent')}, now {now.get(p, 'absent')}"
+                   for p in sorted({*before, *now}) if before.get(p) != now.get(p)]  # fmt: skip
+        if changed:
+            return f"computed with other package versions ({'; '.join(changed)})"
         return "computed with other settings or folds"
 
     def save(self, fold: Fold, record: dict[str, Any]) -> None:
@@ -904,6 +911,8 @@ def run_training(
         RunStore,
         code_identity,
         data_tags,
+        package_tags,
+        package_versions,
     )
     from survival_core.workflows.crossval import cross_validate
     from survival_core.workflows.training import model_factory
@@ -950,7 +959,7 @@ def run_training(
                 config.model.name, params, config.model.search, config.reduction, images,
                 table.case_ids, seed=config.seed, parallel=RUN_PARALLEL, progress=say,
             )  # fmt: skip
-        origin = {"data": data.hashes, "code": code_identity()}
+        origin = {"data": data.hashes, "code": code_identity(), "packages": package_versions()}
         signature = _fold_signature(config, origin, folds)
         checkpoints = FoldCheckpoints(run.folder / "folds", signature, origin, say)
         inner = (
@@ -974,8 +983,16 @@ def run_training(
             progress=say,
             group_cut=RiskGroupCut(config.risk_groups.cut, config.risk_groups.horizon),
         )
-        # the model card tells an external validation's c-index from a cross-validated one
+        # the model card tells an external validation's c-index from a cross-validated one,
+        # and (as report.html) what computed it: enough to redo the run
         result.summary["protocol"] = config.protocol.name
+        result.summary["provenance"] = {
+            "run_id": run.run_id,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "code_version": origin["code"],
+            "packages": origin["packages"],
+            "data": data.hashes,
+        }
         for step, row in enumerate(result.folds.to_dict("records")):
             run.log_metrics(
                 {f"fold_{k}": v for k, v in row.items() if isinstance(v, float) and np.isfinite(v)},
@@ -993,7 +1010,7 @@ def run_training(
         write_text(reports / "notes.txt", "".join(f"{note}\n" for note in data_notes))
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
-        result.folds.to_csv(reports / "folds.csv", index=False)
+        counted_folds(result.folds).to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
         if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
             result.comparison.to_csv(reports / "comparison.csv", index=False)
@@ -1039,7 +1056,12 @@ def run_training(
         run.log_artifact(reports)
         if version is None:
             earlier = store.registered_version(run.run_id, config.name)
-            fit = {TAG_FIT: signature, TAG_CODE: origin["code"], **data_tags(data.hashes)}
+            fit = {
+                TAG_FIT: signature,
+                TAG_CODE: origin["code"],
+                **data_tags(data.hashes),
+                **package_tags(origin["packages"]),
+            }
             version = store.register_model(run.run_id, model_dir, config.name, fit)
             if earlier is not None:
                 say(
@@ -1118,7 +1140,8 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
     tested patients' own risks would split every test set in half whatever the model learned
     (an external cohort at its own median) and, for the Youden index, choose the cut on the
     outcomes it is then tested on; td-AUC across the horizons; calibration and
-    decision curve of the out-of-fold S(h) at the risk-group horizon (when it is a td-AUC horizon).
+    decision curve of the out-of-fold S(h) at the risk-group horizon, or at the summary's
+    calibration horizon when that one was not evaluated (:func:`_figure_horizon`, said in a note).
     A figure whose data do not allow it (too few patients, no event before the horizon) is left
     out with a note instead of failing the run.
     """
@@ -1132,7 +1155,6 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
     y_oof = y[tested]
     figures: dict[str, Any] = {}
     notes: list[str] = []
-    horizon = config.risk_groups.horizon
     share = oof["high_share"].to_numpy()[tested]
     placed = ~np.isnan(share)
     try:
@@ -1147,9 +1169,10 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
         notes.append(f"risk groups: {err}")
     if result.summary.get("td_auc"):
         figures["td_auc"] = curves.td_auc_from_cv(result.summary)
-    column = f"survival_{horizon:g}"
-    if column in oof:
-        survival = oof[column].to_numpy()[tested]
+    horizon, why = _figure_horizon(config, result.summary, oof)
+    if horizon is not None:
+        notes.append(f"calibration and decision curve at {horizon:g} days: {why}.")
+        survival = oof[f"survival_{horizon:g}"].to_numpy()[tested]
         for name, make in (
             ("calibration", lambda: curves.calibration_figure(calibration_at(y_oof, survival, horizon))),
             ("decision_curve", lambda: curves.decision_curve_figure(
@@ -1160,16 +1183,35 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
             except (InputError, ConfigError) as err:
                 notes.append(f"{name}: {err}")
     else:
-        notes.append(
-            f"calibration and decision curve: the horizon {horizon:g} days is not among the "
-            "evaluated td-AUC horizons (or is beyond the follow-up)."
-        )
+        notes.append(f"calibration and decision curve left out: {why}.")
     if result.comparison is not None:
         figures["model_comparison"] = curves.comparison_figure(
             result.comparison.to_dict("records"), config.model.name
         )
     figures["_notes"] = notes
     return figures
+
+
+def _figure_horizon(
+    config: Any, summary: dict[str, Any], oof: pd.DataFrame
+) -> tuple[float | None, str]:
+    """The horizon of the calibration and decision-curve figures and why: the risk-group horizon
+    where it was evaluated, else the summary's calibration horizon (the middle td-AUC horizon),
+    as its slope is; None where neither is. The report printed a slope at 180 days while saying
+    calibration was left out, its risk-group horizon (730 days) not evaluated."""
+    wanted = config.risk_groups.horizon
+    if wanted is not None and f"survival_{wanted:g}" in oof:
+        return wanted, "the risk-group horizon (risk_groups.horizon)"
+    missing = (
+        "no risk_groups.horizon is set"
+        if wanted is None
+        else f"the risk-group horizon, {wanted:g} days, is not among the evaluated td-AUC "
+        "horizons (or is beyond the follow-up)"
+    )
+    calibrated = (summary.get("calibration") or {}).get("horizon")
+    if calibrated is not None and f"survival_{calibrated:g}" in oof:
+        return calibrated, f"the summary's calibration horizon (the middle td-AUC one); {missing}"
+    return None, missing
 
 
 def left_out_cases(tables: Iterable[Path]) -> pd.DataFrame:
@@ -1209,6 +1251,13 @@ def _extracted_whole(table: Path) -> bool:
     return frame is not None and frame.empty
 
 
+def counted_folds(folds: pd.DataFrame) -> pd.DataFrame:
+    """The per-fold table with its repeats and folds counted from 1, as the progress log counts
+    them ('fold 1/3 (repeat 1)'; the tables numbered them from 0)."""
+    counted = [c for c in ("repeat", "fold") if c in folds.columns]
+    return folds.assign(**{c: folds[c] + 1 for c in counted})
+
+
 def _number(value: Any) -> str:
     """A metric as the report shows it: 3 decimals, '–' where there is none."""
     if value is None or not np.isfinite(float(value)):
@@ -1217,12 +1266,13 @@ def _number(value: Any) -> str:
 
 
 def _interval(value: Any, bounds: Iterable[Any]) -> str:
-    """A metric with its 95 % interval, '0.683 (0.651–0.714)'; the value alone without bounds."""
+    """A metric with its 95 % interval, '0.683 (0.651 to 0.714)' ('-0.086–0.057' read as a range
+    of negative numbers); the value alone without bounds."""
     low, high = bounds
     shown = _number(value)
     if shown == "–" or "–" in (_number(low), _number(high)):
         return shown
-    return f"{shown} ({_number(low)}–{_number(high)})"
+    return f"{shown} ({_number(low)} to {_number(high)})"
 
 
 def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
@@ -1248,7 +1298,7 @@ def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
         rows.append(("c-index over the folds (mean ± SD)", f"{_number(mean)} ± {_number(sd)}"))
     calibration = summary.get("calibration")
     if calibration:
-        at = f"at {calibration['horizon']:g} days (95 % CI)"
+        at = f"at {calibration['horizon']:g} days, the middle td-AUC horizon (95 % CI)"
         rows += [
             (f"Calibration slope {at}", _interval(calibration["slope"], calibration["slope_ci"])),
             (
@@ -1274,6 +1324,18 @@ def setting_rows(settings: Any, prefix: str = "") -> list[tuple[str, str]]:
     ]
 
 
+def provenance_rows(provenance: dict[str, Any]) -> list[tuple[str, str]]:
+    """What computed a run (its summary's ``provenance``) as rows: its date, code version, the
+    versions of the packages that change its numbers and its data hashes; the report held none
+    of them, so it alone was not enough to redo the run."""
+    rows = [
+        ("Date (UTC)", str(provenance.get("date", "–"))),
+        ("Code version", str(provenance.get("code_version", "–"))),
+    ]
+    rows += [(f"Package {k}", v) for k, v in (provenance.get("packages") or {}).items()]
+    return rows + [(f"Data {k} (SHA-256)", v) for k, v in (provenance.get("data") or {}).items()]
+
+
 def _html_table(rows: Iterable[tuple[str, str]], header: tuple[str, str]) -> str:
     """Rows of text as an HTML table, every cell escaped (a run name, a path, a note)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
@@ -1291,7 +1353,7 @@ def report_html(
     """The run report: what was validated (run id, every setting), how well (the pooled metrics
     with their intervals, each fold's), the figures and the notes on the data, figures and cases
     left out. Every user-given text (names, paths, notes) is escaped."""
-    tables = [("Per-fold metrics", result.folds)]
+    tables = [("Per-fold metrics", counted_folds(result.folds))]
     if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
         tables.append(("Model comparison (same folds)", result.comparison))
     shown = "".join(
@@ -1313,6 +1375,8 @@ def report_html(
         + _html_table(summary_rows(result.summary, config), ("Metric", "Value"))
         + "<h2>Settings</h2>"
         + _html_table(setting_rows(config.to_dict()), ("Setting", "Value"))
+        + "<h2>Provenance (what redoing the run needs)</h2>"
+        + _html_table(provenance_rows(result.summary.get("provenance") or {}), ("What", "Value"))
         + f"{shown}{''.join(figures)}{listed}</body></html>"
     )
 
@@ -1337,7 +1401,7 @@ def write_plots(
     for i, (name, fig) in enumerate(figures.items()):
         write_text(folder / f"{name}.json", fig.to_json())
         parts.append(fig.to_html(include_plotlyjs=i == 0, full_html=False))
-    sections = [("Notes on the data", list(data_notes)), ("Figures left out", notes)]
+    sections = [("Notes on the data", list(data_notes)), ("Notes on the figures", notes)]
     if left_out is not None and len(left_out):
         sections.insert(
             1,

@@ -16,7 +16,8 @@ again, or one of another tracking store on the same data folder, never shares a 
 :meth:`RunStore.reap_dead_runs` fails RUNNING runs whose process is gone from this host),
 ``radsurv.code_version`` (package version + git commit, ``.dirty`` for an edited tree; a run
 resumed by other code keeps the earlier ones in ``radsurv.earlier_code_versions``),
-``radsurv.config_hash``, ``data.<key>`` (data hashes) and ``radsurv.error`` (why a run failed).
+``radsurv.config_hash``, ``data.<key>`` (data hashes), ``package.<name>`` (the versions of the
+packages that change its numbers) and ``radsurv.error`` (why a run failed).
 The config is logged whole as ``config.yaml`` and flattened into params (``model.params.lr``).
 Summary metrics keep their names;
 per-fold metrics are logged as ``fold/<name>`` with the fold's index as step. Artifacts are
@@ -184,6 +185,29 @@ def source_digest(folder: Path = PACKAGE) -> str:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+#: The packages whose versions change a run's numbers (fits, metrics, features, image reading).
+NUMERIC_PACKAGES = (
+    "numpy", "scipy", "pandas", "scikit-learn", "scikit-survival", "lifelines", "torch",
+    "monai", "pyradiomics", "SimpleITK", "optuna",
+)  # fmt: skip
+
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of :data:`NUMERIC_PACKAGES` (without importing them): with the
+    code version, what redoing a run needs; recorded nowhere, a run could not be redone."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in NUMERIC_PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            found[name] = version(name)
+    return found
+
+
+def package_tags(versions: Mapping[str, str]) -> dict[str, str]:
+    return {f"package.{name}": value for name, value in versions.items()}
 
 
 def code_identity() -> str:
@@ -423,6 +447,7 @@ class RunStore:
             TAG_START: process_start(pid),
             TAG_HOST: socket.gethostname(),
             TAG_CODE: self._code_version,
+            **package_tags(package_versions()),
         }
 
     def start_run(
