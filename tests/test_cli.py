@@ -226,6 +226,8 @@ def test_cv_out_writes_strict_json_matching_what_it_prints(tmp_path, capsys, mon
     assert any("5000 days left out" in note for note in printed["notes"])
     assert printed["fold_c_index_mean"] == saved["fold_c_index_mean"] is not None
     assert (out / "folds.csv").is_file() and (out / "oof.csv").is_file()
+    folds = pd.read_csv(out / "folds.csv")  # counted from 1, as the progress log and report.html
+    assert folds["repeat"].min() == 1 and folds["fold"].min() == 1
     # an earlier `auto` run's candidate table is not left beside this run's (it was)
     (out / "comparison.csv").write_text("candidate,c_index\ncoxph(penalizer=0.1),0.707\n")
     assert main([*args, "--out", str(out), "--json"]) == 0

@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         progress("model comparison (pooled out-of-fold, same folds):")
         progress(result.comparison.round(3).to_string(index=False))
     if args.out:  # each file whole; no table of an earlier run left beside this one's
-        write_text(args.out / "folds.csv", result.folds.to_csv(index=False))
+        write_text(args.out / "folds.csv", result.counted_folds().to_csv(index=False))
         write_text(args.out / "oof.csv", result.oof.to_csv(index=False))
         if result.comparison is not None:
             write_text(args.out / "comparison.csv", result.comparison.to_csv(index=False))

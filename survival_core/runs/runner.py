@@ -1010,7 +1010,7 @@ def run_training(
         write_text(reports / "notes.txt", "".join(f"{note}\n" for note in data_notes))
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
-        counted_folds(result.folds).to_csv(reports / "folds.csv", index=False)
+        result.counted_folds().to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
         if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
             result.comparison.to_csv(reports / "comparison.csv", index=False)
@@ -1251,13 +1251,6 @@ def _extracted_whole(table: Path) -> bool:
     return frame is not None and frame.empty
 
 
-def counted_folds(folds: pd.DataFrame) -> pd.DataFrame:
-    """The per-fold table with its repeats and folds counted from 1, as the progress log counts
-    them ('fold 1/3 (repeat 1)'; the tables numbered them from 0)."""
-    counted = [c for c in ("repeat", "fold") if c in folds.columns]
-    return folds.assign(**{c: folds[c] + 1 for c in counted})
-
-
 def _number(value: Any) -> str:
     """A metric as the report shows it: 3 decimals, '–' where there is none."""
     if value is None or not np.isfinite(float(value)):
@@ -1353,7 +1346,7 @@ def report_html(
     """The run report: what was validated (run id, every setting), how well (the pooled metrics
     with their intervals, each fold's), the figures and the notes on the data, figures and cases
     left out. Every user-given text (names, paths, notes) is escaped."""
-    tables = [("Per-fold metrics", counted_folds(result.folds))]
+    tables = [("Per-fold metrics", result.counted_folds())]
     if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
         tables.append(("Model comparison (same folds)", result.comparison))
     shown = "".join(

@@ -84,6 +84,12 @@ class CrossValidationResult:
     summary: dict[str, Any] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
 
+    def counted_folds(self) -> pd.DataFrame:
+        """The per-fold table with its repeats and folds counted from 1, as the progress log
+        counts them ('fold 1/3 (repeat 1)'; the tables written numbered them from 0)."""
+        counted = [c for c in ("repeat", "fold") if c in self.folds.columns]
+        return self.folds.assign(**{c: self.folds[c] + 1 for c in counted})
+
 
 def usable_horizons(time: np.ndarray, horizons: Iterable[float]) -> np.ndarray:
     """The horizons strictly inside the follow-up range of ``time`` (others cannot be evaluated)."""
