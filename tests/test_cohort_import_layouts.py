@@ -26,7 +26,7 @@ from survival_core.cohort.importer import (
     import_images,
     read_roi_map,
 )
-from survival_core.errors import RTStructError
+from survival_core.errors import InputError, RTStructError
 from survival_core.io.archive import extract_nested
 from survival_core.io.case_loader import is_mask_like, load_case
 from survival_core.io.deid import KEY_FILE, Deidentifier
@@ -453,3 +453,23 @@ def test_a_patient_folder_linked_into_the_download_is_imported(sarcoma: Path, tm
     result = import_images(download, tmp_path / "cohort", workers=1)
     (outcome,) = result.outcomes
     assert outcome.status == "imported", outcome.reason
+
+
+def test_a_refused_join_names_the_column_holding_the_patient_ids(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """The real STS_001 CT exported under two hospital MRNs; the sheet's 'study_id' column,
+    picked by its name, holds study codes and its 'MRN' column the PatientIDs: the refusal said
+    only that 'study_id' held none of them."""
+    download = tmp_path / "download"
+    for mrn in ("4711023", "4711024"):
+        _study(sarcoma / "CT", download / mrn, mrn, "20200101", True, _retyped(mrn))
+    out = tmp_path / "cohort"
+    assert {o.status for o in import_images(download, out, workers=1).outcomes} == {"imported"}
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text("study_id,MRN,os_days,death\nS-101,4711023,400,1\nS-102,4711024,700,0\n")
+    with pytest.raises(InputError, match="'study_id' column holds none") as refused:
+        join_clinical(out, sheet)
+    assert "'MRN' (2 of them) hold PatientIDs of the images" in str(refused.value)
+    assert "--id-column 'MRN'" in str(refused.value)
+    assert join_clinical(out, sheet, id_column="MRN").n_joined == 2

@@ -24,6 +24,7 @@ from survival_core.cohort.clinical_table import (
     ClinicalImport,
     Coercion,
     read_clinical_spreadsheet,
+    spreadsheet_cells,
 )
 from survival_core.cohort.importer import (
     CLINICAL_FILE,
@@ -115,12 +116,35 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
         raise InputError(
             f"No row of {Path(spreadsheet).name} matches an imported patient: its "
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
+            + _columns_holding_ids(cohort, spreadsheet, imported.id_column)
             + _near_matches_said(_near_matches(cohort, unmatched))
         )
     near = _near_joined(cohort, case_of, set(cases) - set(case_of.values()))
     joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn), near)
     joined.unmatched_ids = _near_matches(cohort, unmatched)
     return joined
+
+
+def _columns_holding_ids(cohort: Path, spreadsheet: Path | str, chosen: str) -> str:
+    """The spreadsheet's other columns holding PatientIDs of the images, most first, said with
+    the option to give ("" where none): an ID column found by its name ('study_id') may be the
+    wrong one of two, the refusal then not saying that the sheet's 'MRN' column held them."""
+    lookup = case_id_lookup(cohort)
+    cells = spreadsheet_cells(spreadsheet)
+    held = {}
+    for column in cells.columns:
+        texts = {text.strip() for text in cells[column]} - {""}
+        found = sum(lookup(text) is not None for text in texts)
+        if column != chosen and found:
+            held[str(column)] = found
+    if not held:
+        return ""
+    ranked = sorted(held, key=lambda c: -held[c])
+    listed = ", ".join(f"{c!r} ({held[c]} of them)" for c in ranked)
+    return (
+        f" The column(s) {listed} hold PatientIDs of the images: give {ranked[0]!r} as the ID "
+        f"column (--id-column {ranked[0]!r}; Cohort page: Patient ID column)."
+    )
 
 
 def _withdrawn_ids(cohort: Path, ids: list[str]) -> set[str]:

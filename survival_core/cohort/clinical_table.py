@@ -392,6 +392,13 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def spreadsheet_cells(path: str | Path) -> pd.DataFrame:
+    """Every cell of a clinical spreadsheet as text ("" when empty), headers as written, as the
+    import reads the file before any column is cleaned or dropped (an MRN column is dropped as
+    an identifier): where to look for the column holding the images' PatientIDs."""
+    return _read_cells(Path(path), [])[0]
+
+
 def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     """All cells as text ("" when empty), headers as written; also the CSV delimiter ("" XLSX)."""
     if not path.is_file():
