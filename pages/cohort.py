@@ -20,6 +20,9 @@ from ui.cohort_import import cohort_reports, import_form, import_jobs
 from ui.state import show_error
 
 FAMILY_LABELS = {"clinical": "Clinical", "radiomics": "Radiomics", "deep": "Deep"}
+#: p and q as numbers (a column sorts by value), 2 significant digits ('0.031', '7.1e-60').
+P_FORMAT = "%.2g"
+P_COLUMN = st.column_config.NumberColumn(format=P_FORMAT)
 RULE_LABELS = {
     "levels": "by level",
     "median": "at the median",
@@ -154,8 +157,8 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
                     index=False
                 )
             ],
-            "p": table["p"].map(ex.p_text),
-            "q (BH)": table["q"].map(ex.p_text),
+            "p": ex.p_shown(table["p"]),
+            "q (BH)": ex.p_shown(table["q"]),
             "c-index": table["c_index"],
             "n": table["n"],
             "events": table["events"],
@@ -165,7 +168,11 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
     st.dataframe(
         shown,
         hide_index=True,
-        column_config={"c-index": st.column_config.NumberColumn(format="%.3f")},
+        column_config={
+            "c-index": st.column_config.NumberColumn(format="%.3f"),
+            "p": P_COLUMN,
+            "q (BH)": P_COLUMN,
+        },
         key="cox-table",
     )
     st.caption(
@@ -173,7 +180,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
         "p from its Wald test; an unordered category's p is the likelihood-ratio test over its "
         "levels, its hazard ratios against the most frequent level are in the note. HR per SD is "
         "given for continuous variables; q: Benjamini-Hochberg over the variables shown; "
-        "c-index: Harrell's, of the fitted risk."
+        f"c-index: Harrell's, of the fitted risk; {ex.SMALLEST_P_NOTE}."
     )
 
 
@@ -259,11 +266,11 @@ def distribution_tab(data: ex.CohortData) -> None:
         ex.distribution_figure(data.frame, feature, groups, data.schema), key="dist-chart"
     )
     st.dataframe(
-        table.assign(p=table["p"].map(ex.p_text), q=table["q"].map(ex.p_text)),
+        table.assign(p=ex.p_shown(table["p"]), q=ex.p_shown(table["q"])),
         hide_index=True,
         column_config={
-            "p": st.column_config.TextColumn("p (Mann-Whitney)"),
-            "q": st.column_config.TextColumn("q (BH)"),
+            "p": st.column_config.NumberColumn("p (Mann-Whitney)", format=P_FORMAT),
+            "q": st.column_config.NumberColumn("q (BH)", format=P_FORMAT),
         },
         key="dist-table",
     )
@@ -273,7 +280,7 @@ def distribution_tab(data: ex.CohortData) -> None:
     st.caption(
         "Mann-Whitney U test of each variable between the two groups (categories by their "
         "order), patients without a value left out; q: Benjamini-Hochberg over the variables "
-        "tested." + itself
+        f"tested; {ex.SMALLEST_P_NOTE}." + itself
     )
 
 

@@ -576,16 +576,17 @@ def _nominal_cox_row(
     return row, fit.risk
 
 
-#: Below this a p-value is shown as a bound: one that underflowed to 0 is not "0" (certainty).
+#: Below this a p-value is shown as this bound: one that underflowed to 0 is not "0" (certainty).
 SMALLEST_P = 1e-300
+#: How the page says it (the tables' captions).
+SMALLEST_P_NOTE = f"a p or q of {SMALLEST_P:g} is below it (its computation underflowed)"
 
 
-def p_text(p: float) -> str:
-    """A p or q value for a table: 2 significant digits, "< 1e-300" where it underflowed (flchain's
-    age against survival: p = 0.0 was shown "0"), "" where none."""
-    if pd.isna(p):
-        return ""
-    return f"< {SMALLEST_P:g}" if p < SMALLEST_P else f"{p:.2g}"
+def p_shown(p: pd.Series) -> pd.Series:
+    """p or q values as a table shows them: numbers, so that a column sorts by value (as text,
+    '0.0012' sorted before '1e-05'), one that underflowed raised to :data:`SMALLEST_P`
+    (flchain's age against survival: p = 0.0 was shown "0"), NaN where none."""
+    return p.astype(float).clip(lower=SMALLEST_P)
 
 
 def hr_text(hr: float, low: float, high: float) -> str:
