@@ -16,7 +16,13 @@ from survival_core.errors import InputError, MaskError
 from survival_core.io.case_loader import load_case
 from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
-from survival_core.io.uploads import UPLOAD_ROW, as_uploaded, store_upload, uploaded_volume_names
+from survival_core.io.uploads import (
+    UPLOAD_ROW,
+    as_uploaded,
+    store_upload,
+    upload_notes,
+    uploaded_volume_names,
+)
 from survival_core.paths import data_subdir
 
 
@@ -378,6 +384,11 @@ def test_clinical_csv_headers_with_units_are_read_and_checked(small_cohort):
 
     case = upload("Case ID;Albumin (g/L);Bilirubin (µmol/L)\n{own};35,2;17\n")
     assert case.clinical["albumin"] == 35.2 and case.clinical["bilirubin"] == 17
+    # a column kept by no model is said by its header (a misspelt variable was imputed unsaid)
+    text = f"Case ID;Albumin (g/L);Tumour size\n{own};35,2;58\n".encode()
+    stored = store_upload([("case.zip", _zip(folder)), ("clinical.csv", text)])
+    (note,) = [n for n in upload_notes(stored) if "'Tumour size'" in n]
+    assert "naming no model's variable" in note and "58" not in note
     with pytest.raises(InputError, match=r"gives bilirubin in mg/dL, but the model reads it in"):
         upload("Case ID;Albumin (g/L);Bilirubin (mg/dL)\n{own};35,2;1.0\n")
 

@@ -101,9 +101,9 @@ READ_KINDS = frozenset({"dicom", "nifti", "nrrd", "metaimage", "zip"})
 DETACHED_DATA_SUFFIXES = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz", ".dat")
 #: Why a volume's JSON sidecar was left out.
 _NO_WEIGHTING = "JSON sidecar(s) of a volume naming no MR weighting (a CT's, or no usable name)"
-#: Why a clinical JSON's key was left out (its value may identify; a misspelt variable's is
-#: then imputed, so the key is named on the Case page).
-_NOT_A_VARIABLE = "clinical value(s) under a key naming no model's variable, not read"
+#: Why a clinical JSON's key or CSV's column was left out (its value may identify; a misspelt
+#: variable's is then imputed, so the key is named on the Case page).
+_NOT_A_VARIABLE = "clinical value(s) under a key or column naming no model's variable, not read"
 #: Why a zip's member of another kind was left out.
 _NOT_READ = (
     "file(s) no case is read from (a report, a document, a picture), whose text may name the "
@@ -246,11 +246,12 @@ def _named(
     return [(name, own or renamed.get(name, name), data) for name, own, data in files]
 
 
-def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
+def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
     pipe or the one Excel's 'sep=' line names; decimal marks as written), a column kept by its
     header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
-    when read)."""
+    when read); the others noted in ``left_out`` by header (a misspelt variable's values were
+    imputed without a word)."""
     text, _ = decode_text(content, name)
     text, hinted = excel_sep_hint(text)
     delimiter = hinted or sniff_delimiter(text)
@@ -262,6 +263,11 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str]) -> bytes:
         return b""
     header = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
     kept = [i for i, column in enumerate(header) if column in keep]
+    left_out.extend(
+        (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
+        for i, c in enumerate(rows[0])
+        if i not in kept and str(c).strip()
+    )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     for row in rows:
@@ -446,7 +452,7 @@ def _clean_file(
             return None, blanked, None
     suffix = name.lower().rsplit(".", 1)[-1]
     if suffix == "csv":
-        return None, _clinical_csv(name, content, keep), None
+        return None, _clinical_csv(name, content, keep, left_out), None
     if suffix == "json":
         cleaned = _clean_json(name, content, keep, left_out)
         return None if cleaned is None else (None, cleaned, None)
