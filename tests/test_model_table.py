@@ -563,3 +563,8 @@ def test_features_naming_only_a_column_left_out_say_why(tmp_path):
         load_model_table([_gbsg2_with_marker(tmp_path, 9, 31)], features="marker")
     with pytest.raises(ConfigError, match="Left out as the event in disguise"):
         load_model_table([_gbsg2_with_marker(tmp_path, 9, 31)], features="marker")
+    # a pattern spelt as the spreadsheet wrote its headers names the columns there are
+    with pytest.raises(
+        ConfigError, match=r"the table's columns: age, .*, tgrade, tsize .*case-sensitive"
+    ):
+        load_model_table([_gbsg2_with_marker(tmp_path, 9, 31)], features="^Age$")

@@ -749,10 +749,16 @@ def load_model_table(
             pattern = re.compile(features)
         except re.error as err:
             raise ConfigError(f"--features is not a valid regular expression: {err}") from err
-        X = X[[c for c in X.columns if pattern.search(str(c))]]
-        if X.empty:
+        matched = X[[c for c in X.columns if pattern.search(str(c))]]
+        if matched.empty:
             said = f" among those kept ({' '.join(notes)})" if notes else ""
-            raise ConfigError(f"No feature column matches {features!r}{said}.")
+            raise ConfigError(
+                f"No feature column matches {features!r}{said}; the table's columns: "
+                f"{_some(X.columns, 12)} (names as the table writes them, and "
+                "case-sensitive: an imported cohort's are lower case, 'Age_in_years' became "
+                "'age')."
+            )
+        X = matched
     # to the microday: 730 days written in months came back as 730.0000000000001, after the
     # 2-year horizon (its td-AUC differed from the same table's in days)
     days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)
