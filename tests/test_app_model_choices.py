@@ -82,6 +82,29 @@ def test_the_session_keeps_its_model_when_another_is_made_active(
     assert "The model you chose (first v1) is no longer registered" in app.warning[0].value
 
 
+def test_every_pick_of_the_picker_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two picks in a row: the second was dropped (the unkeyed picker's identity held the index
+    of the previous choice, so the run after a pick made a new widget), the picker snapped back
+    and the pages kept scoring with the model picked before; a third pick worked."""
+    from streamlit.testing.v1 import AppTest
+
+    def sidebar() -> None:
+        import streamlit as st
+
+        from ui.models import chosen_model, model_picker
+
+        model_picker()
+        st.text(str(chosen_model().folder))
+
+    listed = [models.ModelChoice(f"m{n} v1", tmp_path / f"m{n}") for n in range(3)]
+    monkeypatch.setattr(models, "model_choices", lambda: listed)
+    app = AppTest.from_function(sidebar).run()
+    for choice in [listed[1], listed[0], listed[2], listed[1]]:
+        app.selectbox[0].set_value(choice.key).run()
+        assert (app.selectbox[0].value, app.text[0].value) == (choice.key, str(choice.folder))
+        assert app.session_state[models.MODEL_CHOICE_LABEL] == choice.label
+
+
 def test_an_unreadable_source_of_models_hides_only_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -168,16 +168,19 @@ def model_picker() -> ModelChoice | None:
             "if that is not the one you want.",
             icon=":material/warning:",
         )
+    if previous not in keys:  # set before the widget is made: its value is the session's
+        st.session_state[MODEL_CHOICE] = keys[0]
     by_key = {c.key: c for c in choices}
+    # keyed by the session's choice: an unkeyed picker's identity held its index, so the run
+    # after a pick made a new widget and the next pick was dropped (the session kept its model)
     key = st.selectbox(
         "Model",
         keys,
-        index=keys.index(previous) if previous in keys else 0,
+        key=MODEL_CHOICE,
         format_func=lambda k: by_key[k].label,
         help="Used by the Risk, Nomogram, Viewer "
         "overlay and Report pages; the active model is the app's default.",
     )
-    st.session_state[MODEL_CHOICE] = key
     st.session_state[MODEL_CHOICE_LABEL] = by_key[key].label
     return by_key[key]
 
