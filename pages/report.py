@@ -31,10 +31,8 @@ st.markdown(
     "snapshot with contours and, for image models, the Grad-CAM overlay, the top features and "
     "the model card). It names the case by its id only."
 )
-built_for = (  # the same upload read again with other contours is another case
-    case.case_id,
-    case.source,
-    case.content_digest(),
+built_for = (  # the same upload read again with other contours or warnings is another case
+    case.shown_digest(),
     clinical_json(case),
     str(choice.folder),
     choice.modified,

@@ -85,6 +85,19 @@ class Case:
             self.__dict__["_content_digest"] = digest.hexdigest()
         return self.__dict__["_content_digest"]
 
+    def shown_digest(self) -> str:
+        """BLAKE2b (hex) of the case as a result or document about it shows it: its content
+        (:meth:`content_digest`), id, source, series and MR weighting, and what reading it warned
+        about (with the wordings without file names); not its clinical values, which a task is
+        given beside it (a session's edits). Two reads of the same images under other warnings (a
+        structure set naming another patient) have other results: a score's cautions, a report's
+        "Check before use". Computed every time: a warning may be added after reading (a GTV
+        partly outside the PET)."""
+        digest = hashlib.blake2b(self.content_digest().encode(), digest_size=32)
+        shown = [self.case_id, self.source, self.series, self.sequence, self.warnings]
+        digest.update(repr([*shown, sorted(self.unnamed_warnings.items())]).encode())
+        return digest.hexdigest()
+
     def array(self) -> np.ndarray:
         """Image voxels as a (z, y, x) numpy array."""
         return sitk.GetArrayFromImage(self.image)

@@ -7,6 +7,7 @@ Tests point ``RADSURV_DATA_DIR`` at a temporary folder.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from survival_core.errors import ConfigError
@@ -46,3 +47,14 @@ def data_subdir(name: str) -> Path:
 def demo_cohort_dir() -> Path:
     """Folder of the bundled demo cohort that ``make run`` prepares."""
     return data_subdir("demo") / "cohort"
+
+
+def without_server_paths(message: str) -> str:
+    """A message without the server's data folder: the user knows their files, not where the
+    server keeps them ('/srv/radsurv/data/cases/upload-1a2b/x.zip:...' -> 'x.zip:...')."""
+    root = str(data_root())
+    upload = re.escape(root) + r"/cases/upload-[0-9a-f]+"
+    message = re.sub(upload + "/", "", message)
+    message = re.sub(upload + r"\b", "the upload", message)
+    message = message.replace(root + "/", "")
+    return "T" + message[1:] if message.startswith("the upload") else message

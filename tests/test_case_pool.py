@@ -119,6 +119,27 @@ def test_reads_and_reports_once_per_upload_and_case(case, model, monkeypatch) ->
     assert drawn.result()[-1] == datetime.now(UTC).date().isoformat()  # the day is the key's
 
 
+def test_a_case_read_with_other_warnings_gets_its_own_results(case, model, monkeypatch) -> None:
+    """The same images read with a structure set naming another patient (a warning more) were
+    handed the first session's PDF, its "Check before use" without that warning; an MR
+    weighting the score cautions about, its first reading's score."""
+    folder, modified = model
+    calls: list[list[str]] = []
+    monkeypatch.setattr(case_pool, "report_task", lambda c, *a: calls.append(c.warnings) or a)
+    monkeypatch.setattr(case_pool, "score_task", lambda c, *a: calls.append(c.sequence) or a)
+    pool = CasePool(workers=0)
+    values = json.dumps({"albumin": 40}, sort_keys=True)
+    warned = dataclasses.replace(case, warnings=[*case.warnings, "RS.dcm names another patient"])
+    drawn = case_pool.report(pool, case, values, folder, modified, {}, None)
+    assert case_pool.report(pool, warned, values, folder, modified, {}, None) is not drawn
+    unnamed = dataclasses.replace(warned, unnamed_warnings={"RS.dcm names another patient": "x"})
+    assert case_pool.report(pool, unnamed, values, folder, modified, {}, None) is not drawn
+    scored = pool.submit(case_pool.score_task, case, values, folder, modified)
+    weighted = dataclasses.replace(case, sequence="T2")
+    assert pool.submit(case_pool.score_task, weighted, values, folder, modified) is not scored
+    assert calls == [case.warnings, warned.warnings, warned.warnings, None, "T2"]
+
+
 def test_radiomics_in_parts_are_the_cases_radiomics(case) -> None:
     """wei2021's four discretisations in two worker processes: together exactly one extraction's
     features, stored where the score task looks; settings whose parts would repeat costly work

@@ -327,6 +327,29 @@ def test_nothing_but_the_case_id_identifies_the_patient(report_pdf):
     assert "DOE" not in text and "1961" not in text
 
 
+def test_a_warning_naming_where_the_case_is_kept_is_printed_without_it(case, loaded, scored):
+    """A structure set naming another patient was printed as '/srv/data/cases/upload-1a2b/
+    STS_001.zip:RS.dcm names another patient...': the server's data folder and the upload's
+    archive, which the Case page strips, were on the tumor board's page."""
+    from survival_core.paths import data_root
+
+    source = f"{data_root()}/cases/upload-334876e50d080fe7/STS_001.zip"
+    said = (
+        f"{source}:dbe98b984/RS.dcm names another patient than the image series (a different "
+        "PatientID); it was linked by its frame of reference and geometry: check that both are "
+        "this patient's."
+    )
+    others = [f"{data_root()}/cases/upload-99/x.csv: 1 row not read.", f"{source} holds two sets."]
+    kept = dataclasses.replace(case, source=source, warnings=[said, *others])
+    printed = gather_report(kept, loaded, *scored).warnings
+    assert printed == [
+        said.removeprefix(f"{source}:"),
+        "x.csv: 1 row not read.",
+        "the case holds two sets.",
+    ]
+    assert not any(str(data_root()) in w or "upload-" in w for w in printed)
+
+
 @pytest.mark.parametrize(("name", "method"), [("coxph", "ig"), ("cnn3d", "gradcam")])
 def test_image_models_are_explained_with_gradcam(loaded, name, method):
     assert explanation_method(LoadedModel(loaded.folder, make_model(name), loaded.card)) == method

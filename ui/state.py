@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import RadSurvError, is_disk_full
+from survival_core.paths import without_server_paths
 from survival_core.text import markdown_message
 
 log = logging.getLogger("radsurv.ui")
@@ -143,19 +143,6 @@ def case_key(case: Case) -> str:
 def clinical_values(case: Case) -> dict:
     """The case's clinical values with this session's validated edits applied."""
     return {**case.clinical, **st.session_state.get(CLINICAL_EDITS, {})}
-
-
-def without_server_paths(message: str) -> str:
-    """A message without the server's data folder: the user knows their files, not where the
-    server keeps them ('/srv/radsurv/data/cases/upload-1a2b/x.zip:...' -> 'x.zip:...')."""
-    from survival_core.paths import data_dir
-
-    root = str(data_dir().resolve())
-    upload = re.escape(root) + r"/cases/upload-[0-9a-f]+"
-    message = re.sub(upload + "/", "", message)
-    message = re.sub(upload + r"\b", "the upload", message)
-    message = message.replace(root + "/", "")
-    return "T" + message[1:] if message.startswith("the upload") else message
 
 
 def show_error(error: Exception) -> None:

@@ -9,8 +9,9 @@ Clinical inputs are named by the model's clinical schema (labels and units of an
 variables, else the demo's HCC ones; :attr:`~survival_core.models.scoring.LoadedModel.schema`).
 
 Privacy: the page names the case only by its ``case_id`` (the pseudonym the app shows); no other
-identifying field of the case (source path, DICOM tags) is read, and warnings naming the case's
-files are printed without the names (:attr:`~survival_core.case.Case.unnamed_warnings`).
+identifying field of the case (source path, DICOM tags) is printed, and warnings naming the case's
+files are printed without the names (:attr:`~survival_core.case.Case.unnamed_warnings`), or else
+without the case's archive or folder and the server's data folder (:func:`printed_warning`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
+from survival_core.paths import without_server_paths
 from survival_core.preprocess.window import get_window, site_window
 from survival_core.text import drawable, literal_texts, one_line, undrawn
 from survival_core.viewer.figures import (
@@ -395,10 +397,28 @@ def gather_report(
             signed=signed,
             feature_note=feature_note,
             cautions=list(values.get("cautions") or []),
-            # by the case id alone: file names (which may carry the patient's) left out
-            warnings=[case.unnamed_warnings.get(w, w) for w in case.warnings],
+            warnings=[printed_warning(case, w) for w in case.warnings],
         )
     )
+
+
+def printed_warning(case: Case, warning: str) -> str:
+    """A warning of the case's reading as the report prints it, naming the case by its id alone:
+    its wording without file names where it has one (:attr:`Case.unnamed_warnings`), else
+    without the case's archive or folder (its name may carry the patient's; a path where the
+    server keeps an upload) nor the server's data folder (:func:`without_server_paths`, as the
+    Case page shows it): a structure set naming another patient was printed as
+    '/srv/radsurv/data/cases/upload-1a2b/STS_001.zip:RS.dcm names another patient...'."""
+    if warning in case.unnamed_warnings:
+        return case.unnamed_warnings[warning]
+    if case.source:
+        for named, shown in (
+            (f"{case.source}:", ""),
+            (f"{case.source}/", ""),
+            (case.source, "the case"),
+        ):
+            warning = warning.replace(named, shown)
+    return without_server_paths(warning)
 
 
 def _drawable(content: ReportContent) -> ReportContent:

@@ -5,10 +5,11 @@ Streamlit runs every session's script in a thread of one server process; a case'
 scoring and attributions computed there hold that process (and its interpreter lock) for seconds,
 so the other sessions' page switches wait. A :class:`CasePool` runs them in a bounded pool of
 worker processes instead (or as Ray tasks when a Ray address is configured), each worker loading
-a model once. Results are kept per task key: the case's content digest, the model folder and its
-version, the clinical values and the method, so two sessions opening the same case compute it
-once, and a session re-running its page gets the finished result at once. A session waiting for
-its result can say how many tasks are ahead of it (:meth:`CasePool.ahead`).
+a model once. Results are kept per task key: the case as its results show it (content, id,
+series, warnings), the model folder and its version, the clinical values and the method, so two
+sessions opening the same case compute it once, and a session re-running its page gets the
+finished result at once. A session waiting for its result can say how many tasks are ahead of it
+(:meth:`CasePool.ahead`).
 """
 
 from __future__ import annotations
@@ -213,11 +214,13 @@ def report(
     score: dict[str, Any],
     explanation: Any,
 ) -> Future:
-    """:func:`report_task` in ``pool``, once per case content and id, clinical values, model
-    and day (what the score, attributions and report depend on): sessions opening the same
-    case draw its report once."""
+    """:func:`report_task` in ``pool``, once per case as the report shows it
+    (:meth:`~survival_core.case.Case.shown_digest`: its content, id, series and warnings),
+    clinical values, model and day (what the score, attributions and report depend on):
+    sessions opening the same case draw its report once, and a case read with other warnings
+    gets its own (it was handed the first one's PDF, its "Check before use" lost)."""
     date = datetime.now(UTC).date().isoformat()
-    key = (case.content_digest(), case.case_id, clinical_json, folder, modified, date)
+    key = (case.shown_digest(), clinical_json, folder, modified, date)
     args = (case, clinical_json, folder, modified, score, explanation, date)
     return pool.remember(("report_task", *key), report_task, *args)
 
@@ -302,10 +305,11 @@ class CasePool:
 
     def submit(self, fn: Callable[..., Any], case: Case, *args: Any) -> Future:
         """The future of ``fn(case, *args)``: a finished or running one for the same task (same
-        function, case id and content, and arguments) when there is one, else a new task. The id
-        is part of it: a result names its case (two patients' uploads of the same images, under
-        their own pseudonyms, each get their own)."""
-        key = (fn.__name__, case.case_id, case.content_digest(), *args)
+        function, case as its results show it, and arguments) when there is one, else a new
+        task. The case is its :meth:`~survival_core.case.Case.shown_digest`: a result names its
+        case (two patients' uploads of the same images, under their own pseudonyms, each get
+        their own), and a score's cautions follow its MR weighting."""
+        key = (fn.__name__, case.shown_digest(), *args)
         return self.remember(key, fn, case, *args)
 
     def remember(
