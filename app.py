@@ -10,7 +10,7 @@ from survival_core.text import markdown_literal
 from ui.auth import sign_in
 from ui.models import model_picker
 from ui.retention import startup_cleanup
-from ui.state import case_pool, current_case
+from ui.state import case_pool, clinical_refusal, current_case
 
 st.set_page_config(page_title="RadSurv", page_icon=":material/monitor_heart:", layout="wide")
 
@@ -45,6 +45,8 @@ def show_case_line() -> None:
     """The sidebar's line naming the current case."""
     case = current_case(read_again=False)
     shown = f"Current case: **{markdown_literal(case.case_id)}**" if case else "No case loaded yet."
+    if case is not None and clinical_refusal(case) is not None:  # the pages say why
+        shown += " (clinical values refused by this model: see the Case page)"
     case_line.caption(shown)
 
 

@@ -30,10 +30,12 @@ from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
     clear_current_case,
+    clinical_refusal,
     current_case,
     current_origin,
     load_case_folder,
     load_upload_folder,
+    refused_message,
     set_current_case,
     show_error,
     stored_upload,
@@ -315,6 +317,10 @@ def show_case(case: Case) -> None:
         warning
     ) in case.warnings:  # an upload's files named as uploaded, not where the server keeps them
         st.warning(markdown_literal(without_server_paths(warning)), icon=":material/warning:")
+    refused = clinical_refusal(case)
+    if refused is not None:  # said once; the form to correct it is under Clinical values
+        shown = refused_message(case, refused, "under Clinical values below")
+        st.error(markdown_literal(without_server_paths(shown)), icon=":material/error:")
 
     viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
         ["Slices and contours", "Clinical values", "Risk", "Radiomics"]
@@ -324,7 +330,9 @@ def show_case(case: Case) -> None:
     with clinical_tab:
         clinical_panel(case, chosen_model())
     with risk_tab:
-        if permitted("score_case"):
+        if refused is not None:
+            st.info("Not scored under this model until its clinical values are corrected (above).")
+        elif permitted("score_case"):
             risk_summary(case, chosen_model())
         else:
             st.info("Scoring a case needs the clinician role or above.")

@@ -29,7 +29,7 @@ from survival_core.nomogram import (
 from survival_core.text import markdown_literal
 from ui.auth import permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
-from ui.state import clinical_values, current_case, scoring_model, show_error
+from ui.state import clinical_values, current_case, refused_notice, scoring_model, show_error
 
 
 def _model():
@@ -148,6 +148,9 @@ if nomo is None:
     st.info("No model yet: train a Cox model on the Training page (or `make run` for the demo).")
     st.stop()
 
+current = current_case()
+if current is not None and permitted("score_case") and refused_notice(current):
+    st.stop()  # loaded, but this model refuses a clinical value: no typical patient in its place
 inputs_column, figure_column = st.columns([1, 3])
 try:
     with inputs_column:  # the case's features: refused when the model cannot read the case

@@ -8,7 +8,7 @@ from survival_core.report.pdf import explanation_method
 from survival_core.text import file_name_part, markdown_literal
 from ui.auth import record, require
 from ui.models import chosen_model, clinical_json, explanation, loaded_model, report_pdf, score
-from ui.state import current_case, show_error
+from ui.state import current_case, refused_notice, show_error
 
 #: This session's last report: ((case, values, model) it was built for, PDF bytes).
 REPORT = "report_pdf"
@@ -18,6 +18,8 @@ require("export_report")
 case = current_case()
 if case is None:
     st.info("Pick a case on the Case page first: the report is of the current case.")
+    st.stop()
+if refused_notice(case):  # loaded, but this model refuses a clinical value: where to fix it
     st.stop()
 choice = chosen_model()
 if choice is None:

@@ -15,7 +15,7 @@ from ui.risk import (
     risk_summary,
     survival_section,
 )
-from ui.state import current_case, show_error
+from ui.state import current_case, refused_notice, show_error
 
 st.title("Risk")
 require("score_case")
@@ -23,6 +23,8 @@ case = current_case()
 if case is None:
     st.info("No case loaded yet: pick a demo case or upload one first.")
     st.page_link("pages/case.py", label="Go to the Case page", icon=":material/person_search:")
+    st.stop()
+if refused_notice(case):  # loaded, but this model refuses a clinical value: where to fix it
     st.stop()
 
 st.subheader(markdown_literal(case.case_id))

@@ -42,6 +42,9 @@ class Case:
     within tolerance); ``unnamed_warnings`` maps each of them that names the case's files or
     folders to its wording without the names, which a document naming the case by its pseudonym
     (the PDF report) prints: file names may carry the patient's ('Mueller_Hans_ct.nii.gz').
+    ``clinical_refused`` names, by variable, each clinical value given with the case that the
+    schema it was read by refused (why, and in which file), left out of ``clinical`` for its
+    reader to correct (the app's form): never imputed in its place without a word.
     ``stored_orientation`` is the voxel order the image's file stored (``"RAS"``
     for a nibabel NIfTI; the case is read in LPS order), so that maps are written back on the
     file's own grid.
@@ -61,6 +64,7 @@ class Case:
     sequence: str | None = None
     series: str = ""
     unnamed_warnings: dict[str, str] = field(default_factory=dict)
+    clinical_refused: dict[str, str] = field(default_factory=dict)
 
     def content_digest(self) -> str:
         """BLAKE2b (hex) of what a case's image features depend on: the voxels and grid of the

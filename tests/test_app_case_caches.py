@@ -78,7 +78,7 @@ def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch
 
     def load(*read):
         reads.append(read[-1])
-        if read[-1] == "C":  # a model whose schema refuses a value (age outside its range)
+        if read[-1] == "C":  # a read that fails (the app's reads name a refused value apart)
             raise ClinicalValueError("Age (age): 88 years is outside the plausible range 21-80.")
         return dataclasses.replace(make_case(case_id="UP-1"), clinical={"read_for": read[-1]})
 
@@ -88,7 +88,9 @@ def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch
         "chosen_model",
         lambda: SimpleNamespace(folder=Path(chosen["folder"]), label=f"model {chosen['folder']}"),
     )
-    monkeypatch.setattr(models, "chosen_schema", lambda choice: object())  # own-cohort models
+    # own-cohort models, whose checks take the edit
+    schema = SimpleNamespace(validate=lambda values: values)
+    monkeypatch.setattr(models, "chosen_schema", lambda choice: schema)
     app = AppTest.from_function(_current, default_timeout=60)
     app.run()
     assert app.markdown[0].value == "read for A, age 70"
@@ -97,7 +99,7 @@ def test_an_uploaded_case_is_read_again_for_another_models_variables(monkeypatch
     assert app.markdown[0].value == "read for B, age 70"  # B's values, the edit kept
     app.run()
     assert reads == ["A", "B"]  # read once per model
-    chosen["folder"] = "C"  # its schema refuses the case: said, no traceback, no case shown
+    chosen["folder"] = "C"  # the case cannot be read for it: said, no traceback, no case shown
     app.run()
     assert not app.exception and not app.markdown
     assert app.error[0].value.startswith("Case UP-1 under model C: Age (age): 88 years")

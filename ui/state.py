@@ -75,7 +75,7 @@ def set_current_case(case: Case, origin: str | None = None, read: tuple | None =
         previous is None
         or previous.case_id != case.case_id
         or st.session_state.get(CURRENT_ORIGIN) != origin
-        or _other_values(previous.clinical, case.clinical)
+        or _other_values(previous, case)
     ):
         st.session_state.pop(CLINICAL_EDITS, None)
     st.session_state[CURRENT_CASE] = case
@@ -83,8 +83,9 @@ def set_current_case(case: Case, origin: str | None = None, read: tuple | None =
     st.session_state[CURRENT_READ] = read
 
 
-def _other_values(before: dict, now: dict) -> bool:
-    """Whether clinical values read twice differ in a variable both hold (missing alike)."""
+def _other_values(before: Case, now: Case) -> bool:
+    """Whether clinical values read twice differ in a variable both hold (missing alike), a
+    value one read's model refused aside (left out there, not another patient's)."""
     from survival_core.io.clinical import is_missing
 
     def same(a: object, b: object) -> bool:
@@ -92,7 +93,9 @@ def _other_values(before: dict, now: dict) -> bool:
             return is_missing(a) and is_missing(b)
         return bool(a == b)
 
-    return not all(same(before[k], now[k]) for k in before.keys() & now.keys())
+    refused = before.clinical_refused.keys() | now.clinical_refused.keys()
+    both = (before.clinical.keys() & now.clinical.keys()) - refused
+    return not all(same(before.clinical[k], now.clinical[k]) for k in both)
 
 
 def clear_current_case() -> None:
@@ -105,9 +108,10 @@ def clear_current_case() -> None:
 def current_case(read_again: bool = True) -> Case | None:
     """This session's current case, if any; an uploaded case's clinical values as the chosen
     model's schema reads them (switching to a model of other variables kept the first model's
-    values alone, and every other variable was imputed). A case that model's schema refuses (a
-    value outside its range) is none, with the reason shown; the first model still has it.
-    ``read_again`` False: the case as last read (the sidebar's line)."""
+    values alone, and every other variable was imputed). A value that model's schema refuses (a
+    value outside its range) leaves the case current, the value named for correction
+    (:func:`clinical_refusal`); a case that cannot be read again is none, with the reason
+    shown. ``read_again`` False: the case as last read (the sidebar's line)."""
     case = st.session_state.get(CURRENT_CASE)
     read = st.session_state.get(CURRENT_READ)
     if case is None or read is None or not read_again:
@@ -140,9 +144,71 @@ def case_key(case: Case) -> str:
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
-def clinical_values(case: Case) -> dict:
-    """The case's clinical values with this session's validated edits applied."""
+def given_values(case: Case) -> dict:
+    """The case's clinical values with this session's edits applied, as given: what the Case
+    page's form shows and corrects, whether or not the chosen model takes them."""
     return {**case.clinical, **st.session_state.get(CLINICAL_EDITS, {})}
+
+
+def clinical_refusal(case: Case) -> str | None:
+    """Why the chosen model refuses the case's clinical values (with this session's edits), None
+    when it takes them: a value of the case's file its schema refused that no edit corrects, or
+    an edit saved under another model's form that this one's checks refuse (age 105 saved under
+    a model allowing 0-110, scored by one allowing 18-100). The values as read were checked by
+    the schema they were read for; a model's no-value codes (-99) among them are its own to
+    read."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.io.clinical_schema import validate_clinical
+    from ui.models import chosen_model, chosen_schema
+
+    edits = st.session_state.get(CLINICAL_EDITS, {})
+    why = [w for name, w in case.clinical_refused.items() if edits.get(name) is None]
+    schema = chosen_schema(chosen_model())
+    try:
+        validate_clinical(edits) if schema is None else schema.validate(edits)
+    except ClinicalValueError as error:
+        why.append(str(error))
+    return " ".join(why) or None
+
+
+def refused_message(case: Case, why: str, where: str = "on the Case page") -> str:
+    """The notice of a case whose clinical values the chosen model refuses: which, and where to
+    correct them."""
+    from ui.models import chosen_model
+
+    choice = chosen_model()
+    model = choice.label if choice is not None else "the chosen model"
+    return (
+        f"Case {case.case_id} is loaded, but {model} refuses its clinical values: {why} "
+        f"Correct them in 'Edit clinical values' {where} (or pick another model): nothing is "
+        "scored with them meanwhile."
+    )
+
+
+def refused_notice(case: Case) -> bool:
+    """On a page scoring the case: the notice of its clinical values the chosen model refuses,
+    naming the Case page's form; False when it takes them."""
+    from survival_core.text import markdown_literal
+
+    why = clinical_refusal(case)
+    if why is None:
+        return False
+    st.error(
+        markdown_literal(without_server_paths(refused_message(case, why))), icon=":material/error:"
+    )
+    return True
+
+
+def clinical_values(case: Case) -> dict:
+    """The case's clinical values with this session's validated edits applied, as the chosen
+    model takes them; a :class:`~survival_core.errors.ClinicalValueError` naming what it refuses
+    (:func:`clinical_refusal`): a score never reads a refused value, nor imputes it unsaid."""
+    from survival_core.errors import ClinicalValueError
+
+    why = clinical_refusal(case)
+    if why is not None:
+        raise ClinicalValueError(refused_message(case, why))
+    return given_values(case)
 
 
 def show_error(error: Exception) -> None:

@@ -41,7 +41,7 @@ from survival_core.viewer.slices import (
 )
 from survival_core.workflows.demo import image_model_dir
 from ui.models import ModelChoice, chosen_model, chosen_schema, explanation, listed_choices
-from ui.state import CLINICAL_EDITS, case_key, clinical_values, show_error
+from ui.state import CLINICAL_EDITS, case_key, clinical_refusal, given_values, show_error
 
 if TYPE_CHECKING:
     from survival_core.explain.case import CaseExplanation
@@ -425,8 +425,12 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     one (a model of an own cohort), else the HCC schema's."""
     schema = chosen_schema(choice)
     variables = _form_variables(schema)
-    values = clinical_values(case)
-    missing = [var.label for var in variables if values.get(var.name) is None]
+    values = given_values(case)  # a value the model refuses is corrected here
+    missing = [  # a value the model refused is named as such (clinical_refusal), not missing
+        var.label
+        for var in variables
+        if values.get(var.name) is None and var.name not in case.clinical_refused
+    ]
     if schema is not None:
         st.caption(f"The variables of {choice.label}'s cohort.")
     shown = _form_variables(schema, derived=True)
@@ -434,7 +438,8 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     if missing:
         st.warning("Missing: " + ", ".join(missing), icon=":material/warning:")
     key = case_key(case)
-    with st.expander("Edit clinical values"), st.form(f"clinical-form-{key}"):
+    refused = clinical_refusal(case) is not None  # the form to correct it, open
+    with st.expander("Edit clinical values", expanded=refused), st.form(f"clinical-form-{key}"):
         columns = st.columns(3)
         raw = {}
         for n, var in enumerate(variables):

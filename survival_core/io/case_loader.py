@@ -229,13 +229,23 @@ def clinical_values(
     schema: CohortSchema | None,
     warnings: list[str],
     source: str = CLINICAL_FILE,
+    refused: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The clinical values of ``source`` (clinical.json, or a cohort's row) checked by ``schema``
     (a model's own cohort's), else the HCC one. Keys that are none of its variables are named in
-    ``warnings``: a misspelt variable would otherwise be imputed unnoticed."""
+    ``warnings``: a misspelt variable would otherwise be imputed unnoticed. A value the schema
+    refuses raises, or with ``refused`` given is left out and named there (by variable, with
+    ``source``) for the reader to correct."""
     if raw is None:
         return {}
-    checked = validate_clinical(raw) if schema is None else schema.validate(raw)
+    said: dict[str, str] | None = None if refused is None else {}
+    checked = (
+        validate_clinical(raw, refused=said)
+        if schema is None
+        else schema.validate(raw, refused=said)
+    )
+    if said:
+        refused.update({name: f"{source}: {why}" for name, why in said.items()})
     if checked.unknown:  # case_id, time and event are never unknown
         names = list(checked.values) if schema is None else schema.names
         warnings.append(
@@ -865,6 +875,7 @@ def load_case(
     companions: bool = True,
     schema: CohortSchema | None = None,
     structure_set: Path | str | None = None,
+    correctable: bool = False,
 ) -> Case:
     """Load a case folder or .zip (DICOM + RTSTRUCT/SEG, or image and mask volumes, + clinical.json).
 
@@ -876,7 +887,10 @@ def load_case(
     where only the case's own image is used: a cohort's extraction, an image model's volumes.
     ``schema`` checks clinical.json's values: the scoring model's own (its cohort's variables),
     else the demo's HCC variables. ``structure_set`` names the RTSTRUCT or SEG file of a DICOM
-    case to read where its folder holds several (a manifest's ``rtstruct``).
+    case to read where its folder holds several (a manifest's ``rtstruct``). ``correctable``: a
+    clinical.json value the schema refuses is left out and named in
+    :attr:`Case.clinical_refused` instead of failing the read (the app's reader corrects it in
+    its form; reading the images needs no clinical value).
     A case folder of a cohort (``<cohort>/cases/<case id>``, its manifest listing it) without
     clinical.json takes its values from the cohort's clinical.csv (checked by the cohort's
     schema unless ``schema`` is given; a row it refuses is said in the warnings and left
@@ -933,8 +947,9 @@ def load_case(
             warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label
         assigned = _roles(structures, explicit, required, site, warnings)
+        refused: dict[str, str] | None = {} if correctable else None
         clinical = (
-            clinical_values(raw, schema, warnings)
+            clinical_values(raw, schema, warnings, refused=refused)
             if row is None
             else _cohort_clinical(row, schema, warnings)
         )
@@ -974,6 +989,7 @@ def load_case(
         sequence=sequence,
         series=series,
         unnamed_warnings={shown(w): without for w, without in unnamed.items()},
+        clinical_refused=refused or {},
     )
     return case_in_lps(case)
 

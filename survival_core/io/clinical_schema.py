@@ -367,14 +367,20 @@ class CohortSchema:
         raise KeyError(f"The clinical schema has no variable {name!r} (it has {self.names}).")
 
     def validate(
-        self, values: Mapping[str, Any], *, strict_unknown: bool = False
+        self,
+        values: Mapping[str, Any],
+        *,
+        strict_unknown: bool = False,
+        refused: dict[str, str] | None = None,
     ) -> ClinicalValues:
         """Check one patient's values (a form dict or a table row).
 
         Every schema variable appears in the result, ``None`` where missing (and then listed in
         ``missing``); a key is matched to its variable as :meth:`keys` matches it; keys that are
         not variables (other than case_id, time, event) are listed in ``unknown`` and ignored
-        unless ``strict_unknown``. A bad value raises :class:`ClinicalValueError`.
+        unless ``strict_unknown``. A bad value raises :class:`ClinicalValueError`; with
+        ``refused`` given, it is left out (None) and its reason kept there by variable instead,
+        for a reader who corrects it (the app's form).
         """
         keys, unknown = self.keys(values)
         if strict_unknown and unknown:
@@ -383,7 +389,12 @@ class CohortSchema:
         missing: list[str] = []
         for variable in self.variables:
             key = keys.get(variable.name)
-            checked[variable.name] = variable.read(values[key]) if key is not None else None
+            try:
+                checked[variable.name] = variable.read(values[key]) if key is not None else None
+            except ClinicalValueError as err:
+                if refused is None:
+                    raise
+                refused[variable.name], checked[variable.name] = str(err), None
             if checked[variable.name] is None:
                 missing.append(variable.name)
         if _derives_albi(self):  # the demo's variables, as validate_clinical reads them
@@ -635,7 +646,12 @@ def _derive_albi(values: dict[str, Any], missing: list[str]) -> None:
     missing.extend(n for n in ("albi_score", "albi_grade") if values[n] is None)
 
 
-def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -> ClinicalValues:
+def validate_clinical(
+    raw: Mapping[str, Any],
+    *,
+    strict_unknown: bool = False,
+    refused: dict[str, str] | None = None,
+) -> ClinicalValues:
     """Validate a form dict or CSV row against :data:`SCHEMA` (:meth:`CohortSchema.validate` of
     :func:`hcc_schema`: keys read as an own cohort's are, 'AFP' as afp).
 
@@ -645,4 +661,4 @@ def validate_clinical(raw: Mapping[str, Any], *, strict_unknown: bool = False) -
     given; a supplied ALBI score that contradicts them is an error.
     """
     given = {k: v for k, v in raw.items() if k != "true_log_hazard"}  # the simulated truth
-    return _hcc().validate(given, strict_unknown=strict_unknown)
+    return _hcc().validate(given, strict_unknown=strict_unknown, refused=refused)

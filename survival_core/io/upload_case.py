@@ -244,21 +244,27 @@ def _describe(folder: Path) -> UploadContents:
 
 
 def upload_clinical(
-    contents: UploadContents, case_id: str, warnings: list[str], schema: CohortSchema | None = None
+    contents: UploadContents,
+    case_id: str,
+    warnings: list[str],
+    schema: CohortSchema | None = None,
+    refused: dict[str, str] | None = None,
 ) -> dict | None:
     """Clinical values that came with the upload (clinical.json, else the CSV row of ``case_id``),
     checked by ``schema`` (a model's own cohort schema) or else the HCC schema, keys read as a
     case folder's are ('AFP' is afp), those of none of its variables named in ``warnings``
     (:func:`~survival_core.io.case_loader.clinical_values`); a CSV column whose header states
-    another unit than its variable's is refused."""
+    another unit than its variable's is refused. ``refused``: values the schema refuses are
+    left out and named there instead of raising."""
     if contents.clinical_json is not None:
         raw = read_json_object(contents.clinical_json, InputError, "name: value pairs")
-        return clinical_values(raw, schema, warnings, "clinical.json")
+        return clinical_values(raw, schema, warnings, "clinical.json", refused)
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv)
         variables = SCHEMA if schema is None else schema.variables
         check_units(table.attrs["units"], {v.name: v.unit for v in variables})
-        return clinical_values(clinical_row(table, case_id), schema, warnings, "The clinical CSV")
+        row = clinical_row(table, case_id)
+        return clinical_values(row, schema, warnings, "The clinical CSV", refused)
     return None
 
 
@@ -272,6 +278,7 @@ def load_upload(
     site: str | None = None,
     modality: str | None = None,
     schema: CohortSchema | None = None,
+    correctable: bool = False,
 ) -> Case:
     """Load the upload as a case with ``roles`` mapping each role to structure name(s).
 
@@ -282,7 +289,8 @@ def load_upload(
     upload left out is said in the case's warnings. ``series_uid`` picks the image series of a
     DICOM upload, ``site`` the organ's site, and ``modality`` that of volume files (CT by
     default); ``schema`` checks its clinical values (the chosen model's own schema; the HCC
-    schema by default).
+    schema by default); ``correctable``: a value it refuses is left out and named in
+    :attr:`~survival_core.case.Case.clinical_refused` rather than failing the read.
     """
     if contents.kind == "volumes":
         image_name = image_name or contents.suggested_image()
@@ -301,6 +309,7 @@ def load_upload(
             modality=modality,
             image_name=image_name,
             schema=schema,
+            correctable=correctable,
         )
     else:
         # DICOM is named by its pseudonym; an archive of volumes by the upload, as loose volumes
@@ -312,10 +321,13 @@ def load_upload(
             site=site,
             series_uid=series_uid,
             schema=schema,
+            correctable=correctable,
         )
-    clinical = upload_clinical(contents, _row_of(contents, case, case_id), case.warnings, schema)
+    refused: dict[str, str] | None = {} if correctable else None
+    row = _row_of(contents, case, case_id)
+    clinical = upload_clinical(contents, row, case.warnings, schema, refused)
     if clinical is not None:
-        case.clinical = clinical
+        case.clinical, case.clinical_refused = clinical, refused or {}
     case.warnings.extend(contents.notes)
     return case
 

@@ -123,7 +123,8 @@ def read_upload_task(
 ) -> Case:
     """An upload folder read as a case (:func:`~survival_core.io.upload_case.load_upload`: images
     decoded, contours rasterised, clinical values checked by ``model_folder``'s schema when it
-    carries one), in a worker: the reading holds the interpreter for a second or more."""
+    carries one, a value it refuses named for the app's form to correct, not failing the
+    read), in a worker: the reading holds the interpreter for a second or more."""
     from survival_core.io.clinical_schema import model_schema
     from survival_core.io.upload_case import describe_upload, load_upload
 
@@ -136,6 +137,7 @@ def read_upload_task(
         site=site,
         modality=modality,
         schema=model_schema(model_folder) if model_folder else None,
+        correctable=True,
     )
 
 
