@@ -237,6 +237,19 @@ def test_no_organ_is_a_choice(app):
     assert "gtv volume (mL)" in {m.label for m in app.metric}
 
 
+def test_a_structure_chosen_for_two_roles_is_refused_naming_it_and_both(app):
+    """GTV = [GTV-1, Lung-Left] and organ = Lung-Left: the organ was silently dropped (the GTV
+    took the lung's volume), and the refusal that followed said the case had no organ mapped."""
+    _upload(app, ("lung.zip", lung_zip(), "application/zip"))
+    next(m for m in app.multiselect if m.key.endswith("-gtv")).set_value(["GTV-1", "Lung-Left"])
+    next(m for m in app.multiselect if m.key.endswith("-organ")).set_value(["Lung-Left"])
+    _form_button(app).click().run()
+    assert not app.exception and not app.subheader and not app.metric
+    (error,) = app.error
+    assert "'Lung-Left' as organ and GTV" in error.value and "for one only" in error.value
+    assert _sidebar_case_line(app) == "No case loaded yet."
+
+
 def test_volume_files_say_their_modality(app):
     _upload(app, liver_volumes())
     modality = next(s for s in app.selectbox if s.label == "Modality of the volume")

@@ -44,6 +44,27 @@ from survival_core.io.structures import (
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
 
+#: Roles as the Case page's form names them.
+_ROLE_NAMES = {"gtv": "GTV", "organ": "organ"}
+
+
+def _one_role_each(chosen: Mapping[str, Sequence[str]]) -> None:
+    """An :class:`InputError` naming each structure ``chosen`` gives to several roles."""
+    roles: dict[str, list[str]] = {}
+    for role, names in chosen.items():
+        for name in dict.fromkeys(names):
+            roles.setdefault(name, []).append(role)
+    shared = {name: listed for name, listed in roles.items() if len(listed) > 1}
+    if shared:
+        said = "; ".join(
+            f"{name!r} as {' and '.join(_ROLE_NAMES.get(r, r) for r in listed)}"
+            for name, listed in shared.items()
+        )
+        raise InputError(
+            f"A structure is chosen for two roles: {said}. Each structure fills one role: "
+            "choose it for one only."
+        )
+
 
 @dataclass
 class UploadContents:
@@ -87,7 +108,10 @@ class UploadContents:
         (under ``site``) pre-filled it from the names is left to the loader to find by name, so
         it is checked as a role found so is (an organ that does not surround the GTV set aside:
         a head-and-neck plan's brain; a union of GTVs said); the others as chosen (an emptied
-        role: none). Passed as chosen, a pre-filled brain hosted the tumour without a word."""
+        role: none). Passed as chosen, a pre-filled brain hosted the tumour without a word.
+        A structure chosen for two roles is refused naming it and both (a liver chosen as part
+        of the GTV and as the organ was silently the GTV's alone, the organ dropped)."""
+        _one_role_each(chosen)
         suggested = self.suggested_roles(site)
         keys, found = _candidates(self.structure_names(), site)
         by_name = {
