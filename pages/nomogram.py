@@ -17,6 +17,7 @@ from survival_core.features.case_row import (
     reads_images,
     require_values,
 )
+from survival_core.io.clinical_schema import derived_values
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
 from survival_core.nomogram import (
     Nomogram,
@@ -71,8 +72,9 @@ def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
         )
 
 
-def _widget(var: NomogramVariable, value, key: str):
-    """One input in the variable's raw units; ``value`` None leaves it empty (imputed)."""
+def _widget(var: NomogramVariable, value, key: str, disabled: bool = False):
+    """One input in the variable's raw units; ``value`` None leaves it empty (imputed);
+    ``disabled`` for a value worked out from others."""
     if var.kind == "categorical":
         text = None if value is None else str(value)
         index = var.levels.index(text) if text in var.levels else None
@@ -84,6 +86,7 @@ def _widget(var: NomogramVariable, value, key: str):
             key=key,
             placeholder="missing: imputed",
             format_func=(lambda level: "yes" if level == "True" else "no") if yes_no else str,
+            disabled=disabled,
         )
     bounds = (None, None) if var.clinical is None else (var.clinical.low, var.clinical.high)
     if var.whole_numbers:
@@ -102,6 +105,7 @@ def _widget(var: NomogramVariable, value, key: str):
         placeholder="missing: imputed",
         help=f"Axis range {var.low:.3g}-{var.high:.3g} ({var.range_source}); "
         f"training default {var.default:.3g}",
+        disabled=disabled,
     )
 
 
@@ -123,6 +127,7 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
     prefix = f"nomogram-{loaded.folder}"
     prefix += f"-{case.case_id}" if case is not None else "-defaults"
     coded = no_value_coded(source, loaded)  # empty, as the model reads them: missing
+    derived = set(derived_values(loaded.schema, {})) & {var.name for var in nomo.variables}
     entered = {
         # the prefill is part of the key: a new case or an edit on the Case page resets the input
         var.name: _widget(
@@ -131,9 +136,28 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
             f"{prefix}-{var.name}-{source.get(var.name)!r}",
         )
         for var in nomo.variables
+        if var.name not in derived
     }
     # a code's field left empty passes the code on, so the points say why it was missing
-    return {name: coded.get(name) if value is None else value for name, value in entered.items()}
+    values = {name: coded.get(name) if value is None else value for name, value in entered.items()}
+    return values | _derived(loaded, nomo, derived, {**source, **entered}, prefix)
+
+
+def _derived(
+    loaded: LoadedModel, nomo: Nomogram, names: set[str], given: dict, prefix: str
+) -> dict:
+    """The variables worked out from others (ALBI score and grade from albumin and bilirubin),
+    from the values entered, shown but not editable: an edited albumin left the ALBI at its
+    case's value, a patient no form can give (the LP disagreed with the Risk page's)."""
+    if not names:
+        return {}
+    worked = derived_values(loaded.schema, given)
+    st.caption("Worked out from albumin and bilirubin, as the Case page's form does:")
+    for var in nomo.variables:
+        if var.name in names:  # disabled: edit albumin or bilirubin instead
+            key = f"{prefix}-{var.name}-derived-{worked[var.name]!r}"
+            _widget(var, worked[var.name], key, disabled=True)
+    return {name: worked[name] for name in names}
 
 
 st.title("Nomogram")

@@ -239,3 +239,39 @@ def test_a_no_value_code_is_imputed_and_a_value_past_its_axis_is_no_extrapolatio
         "no-value code)"
     )
     assert any(c.value.startswith("Past the end of the drawn axis") for c in app.caption)
+
+
+def test_albi_is_worked_out_from_albumin_and_bilirubin_as_on_the_case_page(
+    data_folder, small_cohort
+):
+    """Albumin set to 20 g/L on the page left the ALBI score and grade at the training defaults
+    (-2.24, grade 2), a patient no form can give: the linear predictor disagreed with the Risk
+    page's for the same values. They are worked out from the values entered, not inputs."""
+    from survival_core.io.clinical import albi_grade, albi_score
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.nomogram import build_nomogram
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.training import train_model
+
+    features = "^(age|albumin|bilirubin|albi_score|albi_grade)$"
+    train_model([small_cohort / "clinical.csv"], "coxph", {"penalizer": 1.0},
+                default_model_dir(), features=features)  # fmt: skip
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    albumin = next(w for w in app.number_input if w.label.startswith("Albumin"))
+    albumin.set_value(20.0).run()
+    assert not app.exception
+    bilirubin = next(w for w in app.number_input if w.label.startswith("Total bilirubin")).value
+    score = next(w for w in app.number_input if w.label.startswith("ALBI score"))
+    assert score.disabled and score.value == pytest.approx(albi_score(bilirubin, 20.0), abs=1e-4)
+    age = next(w for w in app.number_input if w.label == "Age (years)").value
+    values = {"age": age, "albumin": 20.0, "bilirubin": bilirubin}
+    values["albi_score"] = round(albi_score(bilirubin, 20.0), 4)
+    nomo = build_nomogram(load_scoring_model(default_model_dir()))
+    if "albi_grade" in {v.name for v in nomo.variables}:  # drawn unless its coefficient is 0
+        grade = next(w for w in app.number_input if w.label.startswith("ALBI grade"))
+        assert grade.disabled and grade.value == albi_grade(values["albi_score"])
+        values["albi_grade"] = grade.value
+    assert float(_metric(app, "Linear predictor")) == pytest.approx(
+        nomo.points(values).lp, abs=1e-3
+    )

@@ -646,6 +646,21 @@ def _derive_albi(values: dict[str, Any], missing: list[str]) -> None:
     missing.extend(n for n in ("albi_score", "albi_grade") if values[n] is None)
 
 
+def derived_values(schema: CohortSchema, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables ``schema`` works out from others, worked out from ``values``: ALBI score and
+    grade from albumin and bilirubin (:func:`_derive_albi`, as a form's values are), else those
+    given where a source is missing (None where not given); {} for a schema deriving none. A page
+    taking the sources (the Nomogram) shows these, not inputs of their own: albumin 20 g/L beside
+    an ALBI of grade 2 scored a patient no form can give."""
+    if not _derives_albi(schema):
+        return {}
+    worked = {"albumin": values.get("albumin"), "bilirubin": values.get("bilirubin")}
+    sources = worked["albumin"] is not None and worked["bilirubin"] is not None
+    worked |= {n: None if sources else values.get(n) for n in ("albi_score", "albi_grade")}
+    _derive_albi(worked, [])
+    return {name: worked[name] for name in ("albi_score", "albi_grade")}
+
+
 def validate_clinical(
     raw: Mapping[str, Any],
     *,
