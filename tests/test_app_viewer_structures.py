@@ -1,16 +1,27 @@
-"""The Viewer page on any case: MR gets percentile windows (never HU presets), CT opens in its site's
-window, and every structure has a toggle, a colour and a legend entry."""
+"""The Viewer page on any case: MR gets percentile windows (never HU presets), a PET in SUV opens in
+an SUV window from 0, CT opens in its site's window, and every structure has a toggle, a colour and
+a legend entry."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+import SimpleITK as sitk
 from streamlit.testing.v1 import AppTest
 
-from survival_core.preprocess.window import PERCENTILE_WINDOWS, WINDOW_PRESETS, percentile_window
+from survival_core.io.case_loader import load_case
+from survival_core.preprocess.window import (
+    DEFAULT_SUV_WINDOW,
+    PERCENTILE_WINDOWS,
+    SUV_WINDOWS,
+    WINDOW_PRESETS,
+    percentile_window,
+)
 from tests.case_builders import make_case
 from tests.conftest import ROOT
+from tests.test_pet_suv import write_pet_case
 from tests.test_viewer_structures import lung_case
 
 
@@ -77,6 +88,39 @@ def test_mr_gets_percentile_windows_never_hu_presets(viewer):
     assert not viewer.exception
     assert viewer.selectbox(key="viewer-percentile-region").value == "whole volume"
     expected = percentile_window(other.image, "5-95 %")
+    ((low, high),) = _image_range(viewer)
+    assert (low, high) == pytest.approx((expected.low, expected.high))
+
+
+def test_a_pet_in_suv_opens_in_an_suv_window_from_0(viewer, tmp_path):
+    """A PET read as SUVbw (background SUV 2, lesion 8) was shown in its 1st-99th percentile
+    window, SUV 2-8: the background black, and the caption said PET has no absolute scale."""
+    case = load_case(write_pet_case(tmp_path / "pet"))
+    assert case.modality == "PT"
+    viewer.session_state["current_case"] = case
+    viewer.run()
+    assert not viewer.exception
+    assert any("SUVbw" in c.value and "SUV 0" in c.value for c in viewer.caption)
+    assert not any("no absolute scale" in c.value for c in viewer.caption)
+    preset = viewer.selectbox(key="viewer-suv-preset")
+    assert preset.options == list(SUV_WINDOWS) and preset.value == DEFAULT_SUV_WINDOW
+    assert _image_range(viewer) == {(0.0, 5.0)}
+    assert all(
+        f["data"][0]["hovertemplate"].endswith(" SUVbw<extra></extra>") for f in _figures(viewer)
+    )
+    preset.set_value("SUV 0-10").run()
+    assert _image_range(viewer) == {(0.0, 10.0)}
+    suv = next(s for s in viewer.slider if s.label == "SUV range (SUVbw)")
+    assert (suv.min, suv.max) == (0.0, 20.0)
+    suv.set_value((1.0, 8.0)).run()
+    assert _image_range(viewer) == {(1.0, 8.0)}
+    # the same PET in Bq/ml (a volume file not in SUV): no SUV window, percentiles as for MR
+    activity = sitk.Cast(case.image * 5300.0, sitk.sitkFloat32)
+    viewer.session_state["current_case"] = dataclasses.replace(case, image=activity, case_id="Bq")
+    viewer.run()
+    assert not viewer.exception
+    assert any("PT intensities have no absolute scale" in c.value for c in viewer.caption)
+    expected = percentile_window(activity, "1-99 %")
     ((low, high),) = _image_range(viewer)
     assert (low, high) == pytest.approx((expected.low, expected.high))
 

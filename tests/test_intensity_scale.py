@@ -11,7 +11,7 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.io.case_loader import load_case
-from survival_core.io.intensity_scale import scale_warnings
+from survival_core.io.intensity_scale import in_suv, scale_warnings
 
 
 def _real_ct(shared_data: Path, name: str) -> sitk.Image:
@@ -69,6 +69,16 @@ def test_pet_volume_in_bq_per_ml_is_flagged() -> None:
     # a DICOM series is told what its SUV came from, not only to upload the DICOM series it is
     assert "of a DICOM series, check its PatientWeight, injected dose and injection time" in warning
     assert scale_warnings(bq_per_ml, "MR") == []
+
+
+def test_only_a_pet_whose_values_pass_as_suv_reads_as_suv(shared_data: Path) -> None:
+    """SUV windows (from 0) apply to a PT image in SUVbw, not to one in Bq/ml, an MR or a CT."""
+    rng = np.random.default_rng(0)
+    suv = sitk.GetImageFromArray(rng.gamma(2.0, 0.6, (20, 40, 40)).astype(np.float32))
+    assert in_suv(suv, "PT") and in_suv(suv, " pt")
+    assert not in_suv(suv * 5300.0, "PT")
+    assert not in_suv(suv, "MR") and not in_suv(suv, None)
+    assert not in_suv(_real_ct(shared_data, "lung1"), "CT")
 
 
 def test_a_real_mr_volume_read_as_ct_is_flagged(shared_data: Path) -> None:

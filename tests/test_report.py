@@ -24,6 +24,7 @@ from survival_core.explain.case import CaseExplanation, explain_case
 from survival_core.io.case_loader import load_case
 from survival_core.models import make_model
 from survival_core.models.scoring import LoadedModel, load_scoring_model
+from survival_core.preprocess.window import percentile_window
 from survival_core.report.pdf import (
     CURVES_CROSS_NOTE,
     DISCLAIMER,
@@ -264,6 +265,32 @@ def test_a_pet_case_reports_its_uptake_on_one_page(case, loaded, scored):
     assert content.modality == "PET"
     pages, _, _ = pdf_facts(render_report(content))
     assert pages == 1
+
+
+def _report_of(case, loaded):
+    """The report of ``case`` scored with the demo's clinical values."""
+    from survival_core.cli.score import case_result
+
+    case.clinical = {"ecog": 1, "albumin": 40.0, "bilirubin": 12.0}
+    return gather_report(case, loaded, case_result(case, loaded))
+
+
+def test_the_snapshot_is_in_the_viewers_default_window(shared_data, loaded, tmp_path):
+    """A PET in SUVbw was drawn in its slice's 1st-99th percentile (the background SUV 2 black) and
+    the real MR T1 in its slice's (0-1034), where the viewer opens them in SUV 0-5 and in the
+    volume's 1-99 % (0-1063): the report shows the window the page opens in, and says which."""
+    from tests.test_pet_suv import write_pet_case
+
+    pet = _report_of(load_case(write_pet_case(tmp_path / "pet")), loaded)
+    assert pet.window == (0.0, 5.0)
+    assert "SUVbw window 0-5 (the viewer's default)" in pet.slice_note
+    assert "percentile" not in pet.slice_note
+    mr_case = load_case(shared_data / "sts_sarcoma" / "STS_001" / "MR_T1")
+    mr = _report_of(mr_case, loaded)
+    expected = percentile_window(mr_case.image, "1-99 %")
+    assert mr.window == pytest.approx((expected.low, expected.high))
+    assert mr.window == pytest.approx((0.0, 1063.0))
+    assert "window 0-1063, the whole volume's 1-99 % intensity percentiles" in mr.slice_note
 
 
 def test_an_image_model_map_is_overlaid(case, loaded, scored):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ from survival_core.case import Case
 from survival_core.viewer.figures import (
     STRUCTURE_PALETTE,
     display_layers,
+    intensity_unit,
     layer_colours,
     role_label,
     slice_figure,
@@ -191,3 +193,16 @@ def test_mr_slices_are_not_labelled_in_hu():
     image = slice_figure(view, 0, 1000, modality="MR").data[0]
     assert "HU" not in image.hovertemplate and image.name == "MR"
     assert "HU" in slice_figure(view, 0, 1000).data[0].hovertemplate
+
+
+def test_the_hover_gives_the_values_unit():
+    """HU for CT, SUVbw for a PET in SUV (a PET in counts and an MR: no unit)."""
+    mr = lung_case("MR")
+    pet = dataclasses.replace(mr, modality="PT", image=mr.image * 0.01)  # SUV 0.8-9.5
+    counts = dataclasses.replace(pet, image=pet.image * 5300.0)
+    units = [intensity_unit(c) for c in (lung_case("CT"), pet, counts, mr)]
+    assert units == ["HU", "SUVbw", "", ""]
+    view = extract_slice(pet, "axial", 10)
+    hover = slice_figure(view, 0, 5, modality="PT", unit="SUVbw").data[0].hovertemplate
+    assert hover.endswith(": %{z:.4g} SUVbw<extra></extra>")
+    assert "SUV" not in slice_figure(view, 0, 5, modality="PT", unit="").data[0].hovertemplate

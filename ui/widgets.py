@@ -20,15 +20,17 @@ from survival_core.io.clinical_schema import CohortSchema, validate_clinical
 from survival_core.models import IMAGE_MODELS
 from survival_core.models.base import MODEL_FILE
 from survival_core.preprocess.window import (
+    DEFAULT_PERCENTILE_WINDOW,
+    DEFAULT_SUV_WINDOW,
     PERCENTILE_WINDOWS,
+    SUV_WINDOWS,
     WINDOW_PRESETS,
     Window,
-    has_hu,
     percentile_window,
     site_window,
 )
 from survival_core.text import markdown_literal
-from survival_core.viewer.figures import Layer, display_layers, slice_figure
+from survival_core.viewer.figures import Layer, display_layers, intensity_unit, slice_figure
 from survival_core.viewer.slices import (
     PLANES,
     Overlay,
@@ -74,6 +76,26 @@ def case_layers(case: Case) -> dict[str, Layer]:
     return memo["layers"]
 
 
+def case_unit(case: Case) -> str:
+    """The unit of ``case``'s voxels (:func:`intensity_unit`: 'HU', 'SUVbw' or ''), computed once."""
+    memo = _case_memo(case)
+    if "unit" not in memo:
+        memo["unit"] = intensity_unit(case)
+    return memo["unit"]
+
+
+def _range_slider(
+    label: str, bounds: tuple[float, float], key: str, value: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """A (low, high) slider over ``bounds`` in 500-5000 steps of a power of ten, its numbers shown
+    to the step's decimals: Streamlit's default '%0.2f' shows a window of 0-0.0018 (an ADC map in
+    mm^2/s) as '0.00 - 0.00'."""
+    bottom, top = bounds
+    step = float(10 ** np.floor(np.log10((top - bottom) / 500)))
+    decimals = max(0, -int(np.floor(np.log10(step))))
+    return st.slider(label, bottom, top, value=value, step=step, format=f"%.{decimals}f", key=key)
+
+
 def _apply_preset(key: str) -> None:
     preset = WINDOW_PRESETS[st.session_state[f"{key}-preset"]]
     st.session_state[f"{key}-level"] = int(preset.level)
@@ -101,9 +123,42 @@ def _hu_window_controls(key: str, site: str | None) -> Window:
     return Window(level, width)
 
 
+def _apply_suv_preset(key: str, range_key: str) -> None:
+    window = SUV_WINDOWS[st.session_state[f"{key}-suv-preset"]]
+    st.session_state[range_key] = (window.low, window.high)
+
+
+def _suv_window_controls(case: Case, key: str) -> Window:
+    """For a PET read as SUVbw: SUV presets from 0 and a range slider in SUVbw (up to the volume's
+    highest SUV); a preset sets the slider, and each case opens in :data:`DEFAULT_SUV_WINDOW`."""
+    st.caption(
+        "PET voxels are SUVbw (body-weight standardised uptake values): the window starts at "
+        "SUV 0, so background uptake stays grey; pick a preset or set the range in SUVbw."
+    )
+    memo = _case_memo(case)
+    if "suv-top" not in memo:
+        highest = float(np.nanmax(sitk.GetArrayViewFromImage(case.image)))
+        memo["suv-top"] = float(max(max(w.high for w in SUV_WINDOWS.values()), np.ceil(highest)))
+    range_key = f"{key}-suv-range-{case.case_id}"
+    if range_key not in st.session_state:
+        st.session_state[f"{key}-suv-preset"] = DEFAULT_SUV_WINDOW
+        _apply_suv_preset(key, range_key)
+    st.selectbox(
+        "SUV window",
+        list(SUV_WINDOWS),
+        key=f"{key}-suv-preset",
+        on_change=_apply_suv_preset,
+        args=(key, range_key),
+        help="Body-weight SUV, from 0",
+    )
+    low, high = _range_slider("SUV range (SUVbw)", (0.0, memo["suv-top"]), range_key)
+    return Window((low + high) / 2.0, high - low) if high > low else SUV_WINDOWS[DEFAULT_SUV_WINDOW]
+
+
 def _percentile_window_controls(case: Case, key: str) -> Window:
-    """For images without HU (MR...): a percentile window over the volume or one structure, then
-    fine-tuned on an intensity range slider (in the image's own units). Never an HU preset."""
+    """For images without an absolute scale (MR, a PET not in SUV): a percentile window over the
+    volume or one structure, then fine-tuned on an intensity range slider (in the image's own
+    units). Never an HU preset."""
     st.caption(
         f"{case.modality} intensities have no absolute scale, so CT (HU) windows do not apply: "
         "the window spans percentiles of the intensities."
@@ -113,7 +168,10 @@ def _percentile_window_controls(case: Case, key: str) -> Window:
     if st.session_state.get(f"{key}-percentile-region", WHOLE_VOLUME) not in regions:
         st.session_state.pop(f"{key}-percentile-region")  # a structure of the previous case
     percentiles = st.selectbox(
-        "Percentile window", list(PERCENTILE_WINDOWS), key=f"{key}-percentile"
+        "Percentile window",
+        list(PERCENTILE_WINDOWS),
+        index=list(PERCENTILE_WINDOWS).index(DEFAULT_PERCENTILE_WINDOW),
+        key=f"{key}-percentile",
     )
     region = st.selectbox(
         "Percentiles over",
@@ -146,9 +204,13 @@ def _percentile_window_controls(case: Case, key: str) -> Window:
 
 
 def window_controls(key: str, case: Case | None = None) -> Window:
-    """The display window of ``case``: HU presets and level/width sliders for CT (opening in the
-    case's site preset), percentile windows for any other modality (MR...)."""
-    if case is not None and not has_hu(case.modality):
+    """The display window of ``case`` by its unit (:func:`case_unit`): HU presets and level/width
+    sliders for CT (opening in the case's site preset), SUV windows from 0 for a PET in SUVbw,
+    percentile windows for any other image (MR...)."""
+    unit = "HU" if case is None else case_unit(case)
+    if unit == "SUVbw":
+        return _suv_window_controls(case, key)
+    if unit != "HU":
         return _percentile_window_controls(case, key)
     return _hu_window_controls(key, None if case is None else case.site)
 
@@ -212,6 +274,7 @@ def _show_slice(
         colours={name: layer.colour for name, layer in layers.items()},
         labels={name: layer.label for name, layer in layers.items()},
         modality=case.modality or "CT",
+        unit=case_unit(case),
         **figure_options,
     )
     st.plotly_chart(
@@ -223,8 +286,8 @@ def _show_slice(
 
 
 def slice_viewer(case: Case, key: str, overlay: Overlay | None = None, height: int = 600) -> None:
-    """Slices of ``case`` with every structure's contour, its window (HU presets for CT,
-    percentiles otherwise), plane and slice choice."""
+    """Slices of ``case`` with every structure's contour, its window (HU presets for CT, SUV for
+    a PET in SUVbw, percentiles otherwise), plane and slice choice."""
     view_col, control_col = st.columns([4, 1])
     with control_col:
         plane = st.radio("Plane", PLANES, key=f"{key}-plane")

@@ -94,6 +94,13 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
     return []
 
 
+def in_suv(image: sitk.Image, modality: str | None) -> bool:
+    """Whether ``image`` reads as SUVbw: a PT image (the loader converts a DICOM PET to SUVbw and
+    refuses one it cannot convert; a PT volume file must hold SUVbw) whose values pass the check
+    of :func:`scale_warnings`, so SUV windows apply; a PET in Bq/ml or counts does not."""
+    return (modality or "").strip().upper() == "PT" and not scale_warnings(image, "PT")
+
+
 def _below_air(values: np.ndarray) -> float:
     """The share of ``values``, the lowest one (padding) aside, below :data:`_LOWEST_HU`."""
     scanned = values[values > values.min()]

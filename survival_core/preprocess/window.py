@@ -5,7 +5,8 @@ and clips everything outside. For CT they are HU, and the presets are the radiol
 the two contrast-phase windows the seed papers use for liver CT. MR (and any modality but CT) has no
 absolute intensity scale, so HU presets mean nothing there: its windows are percentiles of the
 volume or of a mask (:data:`PERCENTILE_WINDOWS`, :func:`percentile_window`), and asking for an HU
-preset on it is refused (``get_window(name, modality=...)``).
+preset on it is refused (``get_window(name, modality=...)``). A PET read as body-weight SUV has an
+absolute scale of its own: its windows start at SUV 0 (:data:`SUV_WINDOWS`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,18 @@ PERCENTILE_WINDOWS: dict[str, tuple[float, float]] = {
     "0.5-99.5 %": (0.5, 99.5),
     "5-95 %": (5.0, 95.0),
 }
+#: The percentile window an image without an absolute scale opens in (viewer, report).
+DEFAULT_PERCENTILE_WINDOW = "1-99 %"
+
+#: SUVbw windows of a PET, all from SUV 0: background uptake (SUV 1-3) stays grey, where a
+#: percentile window starting at the volume's 1st percentile shows it black.
+SUV_WINDOWS: dict[str, Window] = {
+    "SUV 0-5": Window(2.5, 5.0),
+    "SUV 0-10": Window(5.0, 10.0),
+    "SUV 0-20": Window(10.0, 20.0),
+}
+#: The SUV window a PET opens in (viewer, report).
+DEFAULT_SUV_WINDOW = "SUV 0-5"
 
 #: Most voxels a percentile window reads; larger volumes or regions are sampled regularly.
 PERCENTILE_SAMPLE = 2_000_000

@@ -34,12 +34,20 @@ from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
 from survival_core.paths import without_server_paths
-from survival_core.preprocess.window import get_window, site_window
+from survival_core.preprocess.window import (
+    DEFAULT_PERCENTILE_WINDOW,
+    DEFAULT_SUV_WINDOW,
+    SUV_WINDOWS,
+    get_window,
+    percentile_window,
+    site_window,
+)
 from survival_core.text import drawable, literal_texts, one_line, undrawn
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
     SIGNED_COLOURS,
+    intensity_unit,
     overlay_range,
     role_colour,
     role_label,
@@ -302,17 +310,28 @@ def _features(
     return bars, False, note
 
 
-def _display_window(case: Case, view: SliceView) -> tuple[tuple[float, float], str]:
-    """The site's window for CT (:func:`site_window`); the slice's 1st-99th percentile otherwise."""
-    if case.modality == "CT":
+def _display_window(case: Case) -> tuple[tuple[float, float], str]:
+    """The window the viewer opens ``case`` in, and its note: the site's window for CT
+    (:func:`site_window`), :data:`DEFAULT_SUV_WINDOW` for a PET in SUVbw, else the whole volume's
+    :data:`DEFAULT_PERCENTILE_WINDOW` (not the slice's: the page and the page's report agree)."""
+    unit = intensity_unit(case)
+    if unit == "HU":
         name = site_window(case.site)
         window = get_window(name)
         return (
             window.low,
             window.high,
         ), f"{name} window W {window.width:g} / L {window.level:g} HU"
-    low, high = np.percentile(view.pixels, [1, 99])
-    return (float(low), float(high)), "intensity 1st-99th percentile"
+    if unit == "SUVbw":
+        window = SUV_WINDOWS[DEFAULT_SUV_WINDOW]
+        return (window.low, window.high), (
+            f"SUVbw window {window.low:g}-{window.high:g} (the viewer's default)"
+        )
+    window = percentile_window(case.image, DEFAULT_PERCENTILE_WINDOW)
+    return (window.low, window.high), (
+        f"window {window.low:.4g}-{window.high:.4g}, the whole volume's "
+        f"{DEFAULT_PERCENTILE_WINDOW} intensity percentiles (the viewer's default)"
+    )
 
 
 def gather_report(
@@ -344,7 +363,7 @@ def gather_report(
     shown = None if overlay is None else make_overlay(case, overlay, label)
     index = best_slice(case, "axial")
     view = extract_slice(case, "axial", index, overlay=shown, roles=("organ", "gtv"))
-    window, window_text = _display_window(case, view)
+    window, window_text = _display_window(case)
     where = "largest GTV cross-section" if "gtv" in case.masks else "middle slice"
     position = slice_position(case.image, "axial", index)  # as the PACS locates a slice
     of_series = f" of {case.modality} {case.series}" if case.series else ""  # which phase

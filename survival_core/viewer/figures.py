@@ -24,6 +24,8 @@ import plotly.graph_objects as go
 import SimpleITK as sitk
 
 from survival_core.case import Case
+from survival_core.io.intensity_scale import in_suv
+from survival_core.preprocess.window import has_hu
 from survival_core.viewer.slices import OverlayScale, SliceView
 
 #: Contour colours by role, chosen to stay distinct on gray CT, on the red/blue overlay and on a
@@ -85,6 +87,15 @@ def role_label(role: str, site: str | None = None) -> str:
     if role.startswith("organ_"):
         role = (site or "organ") + role[len("organ") :]
     return role.replace("_", " ").capitalize().replace(" gtv", " GTV")
+
+
+def intensity_unit(case: Case) -> str:
+    """The unit of ``case``'s voxel values, which decides its windows and hover: 'HU' for CT,
+    'SUVbw' for a PET read as SUV (:func:`~survival_core.io.intensity_scale.in_suv`), '' for an
+    image without an absolute scale (MR, a PET in counts)."""
+    if has_hu(case.modality):
+        return "HU"
+    return "SUVbw" if in_suv(case.image, case.modality) else ""
 
 
 def _words(text: str) -> set[str]:
@@ -261,9 +272,11 @@ def slice_figure(
     colours: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     modality: str = "CT",
+    unit: str | None = None,
 ) -> go.Figure:
     """A slice shown between ``low`` and ``high`` (HU for CT, the image's units otherwise) with
-    contours and, if any, an overlay.
+    contours and, if any, an overlay. The hover gives each voxel's value in ``unit``
+    (:func:`intensity_unit`; by default HU for CT, none for other modalities).
 
     Axes are in mm with equal scale, so anisotropic voxels look physically right; the patient
     direction (R/L, A/P, S/I) is marked at each edge (:attr:`SliceView.edges`). ``colour_bar``
@@ -273,7 +286,8 @@ def slice_figure(
     default the role's colour and label); a key with no outline on this slice still has its legend
     entry, so the legend lists every structure shown whichever the slice.
     """
-    value = "%{z:.0f} HU" if modality.strip().upper() == "CT" else "%{z:.4g}"
+    unit = ("HU" if has_hu(modality) else "") if unit is None else unit
+    value = "%{z:.0f} HU" if unit == "HU" else "%{z:.4g}" + (f" {unit}" if unit else "")
     fig = go.Figure(
         go.Heatmap(
             z=view.pixels,
