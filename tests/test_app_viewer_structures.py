@@ -125,6 +125,49 @@ def test_a_pet_in_suv_opens_in_an_suv_window_from_0(viewer, tmp_path):
     assert (low, high) == pytest.approx((expected.low, expected.high))
 
 
+@pytest.fixture(scope="module")
+def mr_t1(shared_data):
+    """The real sarcoma T1 (its volume's 1-99 % window 0-1063)."""
+    return load_case(shared_data / "sts_sarcoma" / "STS_001" / "MR_T1")
+
+
+def _intensity_slider(viewer: AppTest):
+    return next(s for s in viewer.slider if s.label == "Intensity range")
+
+
+def test_the_intensity_slider_shows_small_values(viewer, mr_t1):
+    """The T1 scaled as an ADC map in mm^2/s (window 0-0.0018) read '0.00 - 0.00'."""
+    adc = sitk.Cast(mr_t1.image * 1.7e-6, sitk.sitkFloat32)
+    viewer.session_state["current_case"] = dataclasses.replace(mr_t1, image=adc)
+    viewer.run()
+    assert not viewer.exception
+    window = percentile_window(adc, "1-99 %")
+    slider = _intensity_slider(viewer)
+    shown = [float(slider.proto.format % value) for value in slider.value]
+    assert shown == pytest.approx([window.low, window.high], rel=0.01, abs=slider.step)
+    assert shown[1] > 0.0017
+
+
+def test_a_few_bright_voxels_do_not_stretch_the_intensity_slider(viewer, mr_t1):
+    """20 voxels of 1e6 in the T1 stretched the slider to 0-1,000,000 in steps of 1000, the useful
+    window being 0-1063; the full range stays one choice away."""
+    bright = sitk.GetArrayFromImage(mr_t1.image)
+    bright[29, 10:14, 10:15] = 1.0e6
+    image = sitk.GetImageFromArray(bright)
+    image.CopyInformation(mr_t1.image)
+    viewer.session_state["current_case"] = dataclasses.replace(mr_t1, image=image)
+    viewer.run()
+    assert not viewer.exception
+    slider = _intensity_slider(viewer)
+    assert slider.value == pytest.approx((0.0, 1063.0))
+    assert slider.max < 2000 and slider.step <= 1
+    assert _image_range(viewer) == {(0.0, 1063.0)}
+    viewer.selectbox(key="viewer-percentile").set_value("0-100 % (full range)").run()
+    slider = _intensity_slider(viewer)
+    assert (slider.min, slider.max) == (0.0, 1.0e6) and slider.value == (0.0, 1.0e6)
+    assert _image_range(viewer) == {(0.0, 1.0e6)}
+
+
 def test_ct_opens_in_its_sites_window(viewer):
     viewer.session_state["current_case"] = lung_case("CT")
     viewer.run()

@@ -164,3 +164,12 @@ def test_percentile_window_of_a_large_volume_reads_a_regular_sample():
     window = percentile_window(values, "1-99 %")
     exact = np.percentile(values, [1, 99])
     assert (window.low, window.high) == pytest.approx(tuple(exact), rel=0.01)
+
+
+def test_the_full_range_window_reaches_the_voxels_a_sample_skips():
+    """A few very bright voxels (metal, a vessel) off the sample's grid still bound the full range."""
+    values = np.random.default_rng(5).normal(100.0, 20.0, size=(40, 256, 256)).astype(np.float32)
+    values[7, 100, 101] = 1.0e6  # an odd flat index: off the sample, one voxel in two
+    values[9, 3, 5] = np.nan
+    window = percentile_window(values, "0-100 % (full range)")
+    assert (window.low, window.high) == pytest.approx((float(np.nanmin(values)), 1.0e6))

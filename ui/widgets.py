@@ -56,6 +56,9 @@ NO_IMAGE_MODEL = (
 
 
 WHOLE_VOLUME = "whole volume"
+#: Percentiles of the volume the intensity slider spans (widened to the chosen window): a few very
+#: bright voxels must not stretch it to millions in steps of 1000.
+SLIDER_PERCENTILES = (0.1, 99.9)
 
 
 def _case_memo(case: Case) -> dict:
@@ -172,6 +175,8 @@ def _percentile_window_controls(case: Case, key: str) -> Window:
         list(PERCENTILE_WINDOWS),
         index=list(PERCENTILE_WINDOWS).index(DEFAULT_PERCENTILE_WINDOW),
         key=f"{key}-percentile",
+        help="The intensity slider spans the volume's 0.1-99.9 % percentiles and this window; "
+        "0-100 % reaches its lowest and highest voxels.",
     )
     region = st.selectbox(
         "Percentiles over",
@@ -181,24 +186,17 @@ def _percentile_window_controls(case: Case, key: str) -> Window:
     )
     memo = _case_memo(case)
     if "range" not in memo:
-        volume = sitk.GetArrayViewFromImage(case.image)
-        memo["range"] = (float(np.nanmin(volume)), float(np.nanmax(volume)))
+        memo["range"] = percentile_window(case.image, SLIDER_PERCENTILES)
     if (percentiles, region) not in memo:
         mask = None if region == WHOLE_VOLUME else layers[region].mask
         memo[(percentiles, region)] = percentile_window(case.image, percentiles, mask)
     window = memo[(percentiles, region)]
-    bottom, top = memo["range"]
-    if not top > bottom:
-        return window
-    step = float(10 ** np.floor(np.log10((top - bottom) / 500)))  # ~500-1000 steps
-    low, high = st.slider(
+    low, high = _range_slider(
         "Intensity range",
-        bottom,
-        top,
-        value=(max(bottom, window.low), min(top, window.high)),
-        step=step,
+        (min(memo["range"].low, window.low), max(memo["range"].high, window.high)),
         # a new percentile choice or case starts from its own window
         key=f"{key}-range-{case.case_id}-{percentiles}-{region}",
+        value=(window.low, window.high),
     )
     return Window((low + high) / 2.0, high - low) if high > low else window
 

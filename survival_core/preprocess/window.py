@@ -83,6 +83,7 @@ PERCENTILE_WINDOWS: dict[str, tuple[float, float]] = {
     "1-99 %": (1.0, 99.0),
     "0.5-99.5 %": (0.5, 99.5),
     "5-95 %": (5.0, 95.0),
+    "0-100 % (full range)": (0.0, 100.0),
 }
 #: The percentile window an image without an absolute scale opens in (viewer, report).
 DEFAULT_PERCENTILE_WINDOW = "1-99 %"
@@ -137,7 +138,8 @@ def percentile_window(
     own units), over the whole volume or the non-zero voxels of ``mask`` (same shape or grid).
 
     ``percentiles`` is a (low %, high %) pair or a :data:`PERCENTILE_WINDOWS` name. Beyond
-    :data:`PERCENTILE_SAMPLE` voxels, a regular sample of about that many is used. NaN voxels are
+    :data:`PERCENTILE_SAMPLE` voxels, a regular sample of about that many is used (the 0th and
+    100th percentiles read every voxel: a sample can miss the few brightest). NaN voxels are
     ignored; a flat region gives a window of width 1 around its value. ConfigError for percentiles
     out of order or a mask that covers no voxel.
     """
@@ -164,13 +166,18 @@ def percentile_window(
             )
         values = values[inside != 0]
     values = np.asarray(values).reshape(-1)
-    if values.size > PERCENTILE_SAMPLE:  # a regular sample: display precision, not 400 MB copies
-        values = values[:: -(-values.size // PERCENTILE_SAMPLE)]
-    values = values.astype(np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
+    sample = values  # a regular sample: display precision, not 400 MB copies
+    if values.size > PERCENTILE_SAMPLE:
+        sample = values[:: -(-values.size // PERCENTILE_SAMPLE)]
+    sample = sample.astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
         raise ConfigError("No voxel to compute a percentile window from (empty mask or image).")
-    low, high = np.percentile(values, [low_pct, high_pct])
+    low, high = np.percentile(sample, [low_pct, high_pct])
+    if sample.size < values.size and (low_pct == 0.0 or high_pct == 100.0):
+        finite = values[np.isfinite(values)]
+        low = float(finite.min()) if low_pct == 0.0 else low
+        high = float(finite.max()) if high_pct == 100.0 else high
     width = float(high - low)
     return Window(float(low + high) / 2.0, width if width > 0 else 1.0)
 
