@@ -164,6 +164,10 @@ def test_a_role_no_structure_makes_up_is_a_layer_of_its_own():
         ("Lung-Left", ["Lung (organ)"], "Lung-Left · Lung (organ)"),
         ("Spinal-Cord", [], "Spinal-Cord"),
         ("cord.nrrd", [], "cord"),
+        ("labels.nrrd:7", [], "labels:7"),  # pyradiomics' prostate phantom's label map
+        ("labels.nrrd:1", ["GTV"], "labels:1 · GTV"),
+        ("masks/rois.nii.gz:2.3", [], "masks/rois:2.3"),
+        ("T2:cor.nii.gz", [], "T2:cor"),
     ],
 )
 def test_structure_labels_say_the_role_once(name, roles, label):
@@ -206,3 +210,18 @@ def test_the_hover_gives_the_values_unit():
     hover = slice_figure(view, 0, 5, modality="PT", unit="SUVbw").data[0].hovertemplate
     assert hover.endswith(": %{z:.4g} SUVbw<extra></extra>")
     assert "SUV" not in slice_figure(view, 0, 5, modality="PT", unit="").data[0].hovertemplate
+
+
+def test_a_label_maps_structures_are_shown_without_its_extension(shared_data, tmp_path):
+    """pyradiomics' prostate phantom (image + label map): its legend read 'labels.nrrd:1'; the
+    structures keep their stored names, only the label shown drops the extension."""
+    from survival_core.io.case_loader import load_case
+
+    folder = shared_data / "pyradiomics"
+    (tmp_path / "image.nrrd").write_bytes((folder / "prostate_phantom_subvolume.nrrd").read_bytes())
+    labels = (folder / "prostate_phantom_subvolume-label.nrrd").read_bytes()
+    (tmp_path / "labels.nrrd").write_bytes(labels)
+    case = load_case(tmp_path, modality="MR", require=())
+    layers = display_layers(case)
+    assert list(layers) == list(case.structures) == [f"labels.nrrd:{n}" for n in (1, 7, 8, 9)]
+    assert [layer.label for layer in layers.values()] == [f"labels:{n}" for n in (1, 7, 8, 9)]

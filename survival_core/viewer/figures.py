@@ -25,6 +25,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.io.intensity_scale import in_suv
+from survival_core.io.label_maps import label_file
 from survival_core.preprocess.window import has_hu
 from survival_core.viewer.slices import OverlayScale, SliceView
 
@@ -103,10 +104,12 @@ def _words(text: str) -> set[str]:
 
 
 def structure_label(name: str, role_labels: Sequence[str] = ()) -> str:
-    """A structure as shown in legends: its name without a volume file's extension, followed by
-    the roles it makes up unless the name already says it ('GTV-1 · GTV', 'Lung-Left · Lung
-    (organ)'; 'gtv.nii.gz' -> 'GTV', 'Liver' -> 'Liver (organ)')."""
-    shown = _VOLUME_SUFFIX.sub("", name) or name
+    """A structure as shown in legends: its name without a volume file's extension (a label map's
+    too: 'labels.nrrd:7' -> 'labels:7'), followed by the roles it makes up unless the name already
+    says it ('GTV-1 · GTV', 'Lung-Left · Lung (organ)'; 'gtv.nii.gz' -> 'GTV', 'Liver' -> 'Liver
+    (organ)')."""
+    file = label_file(name)
+    shown = (_VOLUME_SUFFIX.sub("", file) or file) + name[len(file) :]
     if not role_labels:
         return shown
     tags = " + ".join(role_labels)
