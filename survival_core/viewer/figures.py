@@ -14,7 +14,7 @@ source (``Case.structures``; each labelled with the role it makes up: "GTV-1 · 
 
 from __future__ import annotations
 
-import colorsys
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 import SimpleITK as sitk
+from skimage.color import deltaE_ciede2000, rgb2lab
 
 from survival_core.case import Case
 from survival_core.io.intensity_scale import in_suv
@@ -58,6 +59,18 @@ STRUCTURE_PALETTE = (
     "#ffbb78",
     "#c49c94",
     "#c7c7c7",
+)
+#: The overlay's (:data:`SIGNED_COLOURS`) blues and reds from 40 % of its limit outwards, which
+#: the colours added past the palette stay clear of.
+OVERLAY_HUES = (
+    "#053061",
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#f4a582",
+    "#d6604d",
+    "#b2182b",
+    "#67001f",
 )
 _FALLBACK = ("#9467bd", "#e377c2", "#bcbd22", "#8c564b")
 _VOLUME_SUFFIX = re.compile(r"\.(nii\.gz|nii|nrrd|nhdr|mha|mhd)$", re.IGNORECASE)
@@ -116,19 +129,41 @@ def structure_label(name: str, role_labels: Sequence[str] = ()) -> str:
     return tags if _words(shown) <= _words(tags) else f"{shown} · {tags}"
 
 
+def _lab(colours: Sequence[str]) -> np.ndarray:
+    """CIELAB coordinates of '#rrggbb' colours, one row each."""
+    rgb = [[int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)] for c in colours]
+    return rgb2lab(np.asarray(rgb, dtype=float)[None])[0]
+
+
+@functools.cache
+def _added_colours(count: int) -> tuple[str, ...]:
+    """``count`` colours beyond :data:`STRUCTURE_PALETTE`, each in turn the one of a grid of light,
+    saturated colours (L* 50-90, chroma >= 30: they read on gray and black) farthest (CIEDE2000)
+    from the palette, the overlay's :data:`OVERLAY_HUES` and those added before. Golden-angle
+    hues came within deltaE 2.4 of each other past 32 structures, and of the overlay's red."""
+    levels = np.arange(0, 256, 15)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    candidates = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in grid]
+    lab = _lab(candidates)
+    usable = (lab[:, 0] >= 50) & (lab[:, 0] <= 90) & (np.hypot(lab[:, 1], lab[:, 2]) >= 30)
+    candidates, lab = [c for c, ok in zip(candidates, usable, strict=True) if ok], lab[usable]
+    nearest = np.full(len(lab), np.inf)
+    for taken in _lab([*STRUCTURE_PALETTE, *OVERLAY_HUES]):
+        nearest = np.minimum(nearest, deltaE_ciede2000(lab, taken[None]))
+    added = []
+    for _ in range(count):
+        best = int(np.argmax(nearest))
+        added.append(candidates[best])
+        nearest = np.minimum(nearest, deltaE_ciede2000(lab, lab[best][None]))
+    return tuple(added)
+
+
 def layer_colours(keys: Sequence[str]) -> dict[str, str]:
-    """One distinct colour per key, in order: :data:`STRUCTURE_PALETTE`, then evenly spread hues
-    (golden-angle steps) for cases with more structures than the palette holds."""
-    colours: dict[str, str] = {}
-    for n, key in enumerate(keys):
-        if n < len(STRUCTURE_PALETTE):
-            colours[key] = STRUCTURE_PALETTE[n]
-        else:
-            hue = (0.13 + 0.618034 * (n - len(STRUCTURE_PALETTE))) % 1.0
-            lightness = 0.55 + 0.15 * ((n // 7) % 2)
-            red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.75)
-            colours[key] = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
-    return colours
+    """One distinct colour per key, in order: :data:`STRUCTURE_PALETTE`, then, for cases with
+    more structures (RT structure sets often have 30-50), colours as far from those before and
+    from the overlay's reds and blues as can be (:func:`_added_colours`)."""
+    added = _added_colours(max(0, len(keys) - len(STRUCTURE_PALETTE)))
+    return dict(zip(keys, [*STRUCTURE_PALETTE, *added], strict=False))
 
 
 @dataclass(frozen=True)
