@@ -12,6 +12,7 @@ from lifelines.utils import concordance_index
 from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
+from survival_core.errors import InputError
 from survival_core.evaluation import splits
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models import make_model
@@ -433,3 +434,65 @@ def test_the_integrated_brier_score_stays_inside_the_training_follow_up(gbsg2):
     assert (~inside).sum() > 5 and not notes
     expected = integrated_brier_score(y_train, y_test, survival[:, inside], grid[inside])
     assert metrics["ibs"] == pytest.approx(expected, abs=1e-12)
+
+
+def _by_menopause(gbsg2) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """GBSG2 (real) developed on its postmenopausal patients and validated on the
+    premenopausal ones, as two sites' cohorts: the table, outcomes and external rows."""
+    X, y = gbsg2
+    external = (X["menostat"] == "Pre").to_numpy()
+    return X.drop(columns="menostat"), y.copy(), external
+
+
+def test_external_horizons_stay_inside_the_development_follow_up(gbsg2):
+    """The development cohort followed to 1,000 days, the external one longer: every external
+    patient's S(1,095) was S(1,000) carried flat, and the summary gave a calibration slope and
+    calibration-in-the-large at 1,095 days. No horizon-based metric is computed past the
+    development follow-up now, with a note; those inside it stay."""
+    X, y, external = _by_menopause(gbsg2)
+    late = ~external & (y["time"] > 1000)
+    y["event"][late], y["time"][late] = False, 1000.0
+    folds = splits.external(y["event"], external, validation_fraction=0.0)
+    result = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, n_bootstrap=20, horizons=[365, 730, 1095, 1825]
+    )
+    summary = result.summary
+    assert list(summary["td_auc"]) == ["365", "730"] and summary["calibration"]["horizon"] == 730
+    assert [c for c in result.oof if c.startswith("survival_")] == ["survival_365", "survival_730"]
+    assert (
+        "Horizon(s) 1095, 1825 days left out: at or past the follow-up the model was developed on "
+        "(1000 days, its training patients' last time)"
+    ) in " ".join(summary["preprocessing_notes"])
+    whole = cross_validate(  # the same external patients, developed on the whole follow-up
+        X, gbsg2[1], lambda: make_model("coxph"), folds, n_bootstrap=20, horizons=[1095]
+    )
+    assert whole.summary["calibration"]["horizon"] == 1095
+
+
+def test_external_events_are_not_taken_for_the_development_models(gbsg2):
+    """3 external events under a Cox model developed on 179 were said to give '0.4 per variable
+    ... each fold's model is fitted on fewer still and overfits'. The development events decide
+    the events-per-variable caution; the external cohort's few events get their own, by name.
+    All external patients censored: the pooled c-index failed on 'No comparable patient pairs'
+    alone (its fallback computed the same undefined c-index again)."""
+    X, y, external = _by_menopause(gbsg2)
+    kept = np.flatnonzero(external & y["event"])[:3]
+    y["event"][external & ~np.isin(np.arange(len(y)), kept)] = False
+    folds = splits.external(y["event"], external, validation_fraction=0.0)
+    named = "the external cohort pre"
+    cox = partial(cross_validate, X, factory=lambda: make_model("coxph"), n_bootstrap=20)
+    result = cox(y=y, folds=folds, test_set=named)
+    notes = result.summary["preprocessing_notes"]
+    assert not [n for n in notes if "per variable" in n]
+    assert "The c-index and its interval rest on 3 events of the external cohort pre" in (
+        " ".join(notes)
+    )
+    few = np.flatnonzero(~external & y["event"])[40:]  # 40 development events for 8 variables
+    y["event"][few] = False
+    notes = cox(y=y, folds=folds).summary["preprocessing_notes"]
+    (said,) = [n for n in notes if "per variable" in n]
+    assert said.startswith("40 event(s) for 8 variable(s) (5.0 per variable, fewer than 10) in ")
+    assert "fewer still" not in said
+    y["event"][external] = False
+    with pytest.raises(InputError, match="^The tested patients: 290 patients, 0 event"):
+        cox(y=y, folds=folds)

@@ -97,6 +97,14 @@ def usable_horizons(time: np.ndarray, horizons: Iterable[float]) -> np.ndarray:
     return h[(h >= time.min()) & (h < time.max())]
 
 
+def developed_reach(time: np.ndarray, folds: Iterable[Fold]) -> float:
+    """The last follow-up time (days) every fold's model was developed on (its training and
+    early-stopping rows): past it a model's survival is carried on, not estimated (a development
+    cohort followed to 1,000 days gave every external patient S(1,095) = S(1,000), calibrated at
+    1,095 days as if predicted)."""
+    return min(float(time[np.concatenate([f.train, f.validation])].max()) for f in folds)
+
+
 def brier_grid(event: np.ndarray, time: np.ndarray, n: int = 20) -> np.ndarray:
     """Time grid for the integrated Brier score: 10th-90th percentile of event times (days), the
     same for every model (a discrete model's survival carried flat past its last edge is scored
@@ -265,11 +273,14 @@ def cross_validate(
     map_folds: Mapper = map,
     progress: Callable[[str], None] | None = None,
     group_cut: RiskGroupCut | None = None,
+    test_set: str = "the tested patients",
 ) -> CrossValidationResult:
     """Fit and evaluate ``factory()`` models on every fold; pool the out-of-fold predictions.
     With ``group_cut`` the out-of-fold table also holds ``high_share``: the share of a patient's
     predictions that put them in the high-risk group by their fold's training cut (see
-    :func:`run_fold`)."""
+    :func:`run_fold`). ``test_set`` names the tested patients in the notes (an external
+    cohort). Horizons are kept inside the follow-up of every fold's development rows
+    (:func:`developed_reach`) and of the cohort."""
     start = clock.perf_counter()
     event, time = survival_arrays(y)
     y = Surv.from_arrays(event, time)
@@ -280,6 +291,9 @@ def cross_validate(
     asked = np.unique(np.asarray(list(horizons), dtype=float))
     horizons = usable_horizons(time, asked)
     left_out = [f"{h:g}" for h in asked if h not in horizons]
+    reach = developed_reach(time, folds)
+    undeveloped = [f"{h:g}" for h in horizons if h >= reach]
+    horizons = horizons[horizons < reach]
     beyond = [f"{h:g}" for h in horizons if h > until]
     horizons = horizons[horizons <= until]
     work = partial(
@@ -325,12 +339,22 @@ def cross_validate(
         development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_event_z, notes
     )
     notes += _sparse_horizons(time[tested], horizons)
-    notes += _few_events_notes(model.name, records, int(event[tested].sum()))
+    # the events the models were fitted on: the rows never tested (one split, external
+    # validation: the development patients), else all (each fold's model on fewer still)
+    developed = int(event[~tested].sum()) if (~tested).any() else None
+    notes += _few_events_notes(model.name, records, int(event[tested].sum()), developed, test_set)
     if left_out:
         notes.append(
             f"Horizon(s) {', '.join(left_out)} days left out: outside the follow-up "
             f"({time.min():g} to {time.max():g} days), where time-dependent AUC and calibration "
             "cannot be evaluated."
+        )
+    if undeveloped:
+        notes.append(
+            f"Horizon(s) {', '.join(undeveloped)} days left out: at or past the follow-up the "
+            f"model{'s were' if len(folds) > 1 else ' was'} developed on ({reach:g} days, its "
+            "training patients' last time), after which its survival is carried flat, not "
+            "estimated; no td-AUC, calibration or decision curve is computed there."
         )
     if beyond:
         notes.append(
@@ -338,11 +362,7 @@ def cross_validate(
             f"time (its last interval's edge, {model.survival_until:g} days), after which its "
             "survival is carried flat, not estimated."
         )
-    try:
-        ci = c_index_ci(y[tested], oof_risk[tested], n_resamples=n_bootstrap, seed=seed)
-    except InputError as err:  # a few test patients: the c-index stands, its interval does not
-        ci = Estimate(harrell_c_index(y[tested], oof_risk[tested]), np.nan, np.nan, "none")
-        notes.append(f"c-index: {err}")
+    ci = _pooled_c_index(y[tested], oof_risk[tested], n_bootstrap, seed, test_set, notes)
     calibration = pooled_calibration(y[tested], oof, tested, horizons, notes)
     if calibration and constant_columns(oof_risk[tested][:, None])[0]:
         notes.append(
@@ -405,29 +425,66 @@ def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float 
     return {"fold_c_index_mean": float(values.mean()), "fold_c_index_sd": sd}
 
 
+def _pooled_c_index(
+    y: np.ndarray, risk: np.ndarray, n_bootstrap: int, seed: int, test_set: str, notes: list[str]
+) -> Estimate:
+    """The pooled Harrell c-index with its BCa interval, the value alone (the reason in
+    ``notes``) where the interval is undefined; :class:`InputError` naming the tested patients
+    and their events where the c-index itself is (no event: an external cohort of 290 patients
+    all censored failed on 'No comparable patient pairs' alone)."""
+    event = survival_arrays(y)[0]
+    try:
+        value = harrell_c_index(y, risk)
+    except InputError as err:
+        raise InputError(
+            f"{test_set[0].upper()}{test_set[1:]}: {event.size} patients, "
+            f"{int(event.sum())} event(s). {err}"
+        ) from err
+    try:
+        return c_index_ci(y, risk, n_resamples=n_bootstrap, seed=seed)
+    except InputError as err:  # a few test patients: the c-index stands, its interval does not
+        notes.append(f"c-index: {err}")
+        return Estimate(value, np.nan, np.nan, "none")
+
+
 #: Fewer tested events than this are very few for a c-index interval, whatever the model.
 FEW_EVENTS_FOR_INTERVAL = 20
 
 
-def _few_events_notes(model_name: str, records: list[dict[str, Any]], events: int) -> list[str]:
+def _few_events_notes(
+    model_name: str,
+    records: list[dict[str, Any]],
+    events: int,
+    developed: int | None = None,
+    test_set: str = "the tested patients",
+) -> list[str]:
     """The caution `fit` gives on fewer than 10 events per variable the folds' models use (the
-    most of any fold), or, without it, when the c-index interval rests on fewer than
-    :data:`FEW_EVENTS_FOR_INTERVAL` events: cv of a Cox PH on 5 events and 10 variables reported
-    c 0.42 [0.06, 0.82] without a word."""
+    most of any fold) and, when the c-index interval rests on fewer than
+    :data:`FEW_EVENTS_FOR_INTERVAL` tested ``events``, that caution: cv of a Cox PH on 5 events
+    and 10 variables reported c 0.42 [0.06, 0.82] without a word. Under cross-validation the
+    folds' models are fitted on fewer than the ``events`` tested; under one split or external
+    validation on the ``developed`` events of the rows never tested (3 external events were
+    said to overfit a model fitted on 180)."""
     variables = max((int(r["features_used"]) for r in records), default=0)
-    few = too_few_events(model_name, events, variables)
-    if few:
+    few = too_few_events(model_name, events if developed is None else developed, variables)
+    if few and developed is None:
         return [
             f"{few}: each fold's model is fitted on fewer still and overfits, and the pooled "
             f"c-index and its interval rest on {events} events; read them with care, and prefer "
             "a penalty chosen by cross-validation (coxnet, lasso_cox) or fewer variables."
         ]
+    notes, of = [], "" if developed is None else f" of {test_set}"
+    if few:
+        notes.append(
+            f"{few} in the development patients the model is fitted on: it overfits; prefer a "
+            "penalty chosen by cross-validation (coxnet, lasso_cox) or fewer variables."
+        )
     if events < FEW_EVENTS_FOR_INTERVAL:
-        return [
-            f"The c-index and its interval rest on {events} events (fewer than "
+        notes.append(
+            f"The c-index and its interval rest on {events} events{of} (fewer than "
             f"{FEW_EVENTS_FOR_INTERVAL}): too few for a precise estimate; read them with care."
-        ]
-    return []
+        )
+    return notes
 
 
 #: Below this SD of the cloglog of the predicted survival, predictions barely differ between
