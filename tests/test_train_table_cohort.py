@@ -158,6 +158,65 @@ def test_an_external_cohort_coded_otherwise_or_of_the_same_patients_is_refused(
     assert (_comparable(gap.iloc[:1]) == _comparable(whole.iloc[:1])).all()
 
 
+def _gbsg2_sites(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """GBSG2 (real) as two sites' clinical tables: postmenopausal (development) and
+    premenopausal (external) patients, keyed by case ids as an import writes them."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    table = X.astype({c: str for c in X.select_dtypes("category")})
+    table = table.assign(time=y["time"], event=y["cens"].astype(int))
+    table.insert(0, "case_id", [f"RS-{i:010X}" for i in range(len(table))])
+    post, pre = (table[table["menostat"] == m].drop(columns="menostat") for m in ("Post", "Pre"))
+    return post, pre
+
+
+@pytest.mark.parametrize(
+    ("column", "change", "said"), [("time", 180, "follow-up"), ("age", 1, "age")]
+)
+def test_development_patients_exported_again_are_refused_whatever_changed(
+    tmp_path, column, change, said
+):
+    """60 development patients exported again in the external cohort under their case ids, their
+    follow-up 180 days longer or their age a year on: only identical records were refused, and
+    these were 'validated' with the others (n = 350, c = 0.671, no note). Other patients under
+    the same case ids (centres numbering alike) are still validated on."""
+    from survival_core.errors import InputError
+    from survival_core.runs.runner import _check_external_patients
+
+    post, pre = _gbsg2_sites(tmp_path)
+    again = post.iloc[:60].assign(**{column: post[column].iloc[:60] + change})
+    for name, table in (("dev", post), ("ext", pd.concat([pre, again])), ("alike", pre)):
+        (tmp_path / name).mkdir()
+        if name == "alike":
+            table = table.assign(case_id=post["case_id"].iloc[: len(pre)].to_numpy())
+        table.to_csv(tmp_path / name / "clinical.csv", index=False)
+    dev = tmp_path / "dev" / "clinical.csv"
+    with pytest.raises(InputError) as refused:
+        _check_external_patients(dev, tmp_path / "ext" / "clinical.csv")
+    assert str(refused.value).startswith(
+        "60 of the external cohort's 350 patients are development patients: the case_id of a "
+        f"patient of dev/clinical.csv in ext/clinical.csv with the same record but for {said} "
+        f"(60 patients): likely a later export of the same patients, follow-up or values updated "
+        f"('{post['case_id'].iloc[0]}', "
+    )
+    assert _check_external_patients(dev, tmp_path / "alike" / "clinical.csv") == []
+
+
+def test_an_external_cohort_without_events_is_refused_before_the_run(veterans, tmp_path, capsys):
+    """290 external patients all censored: the run fitted its model, then failed on 'No
+    comparable patient pairs ...' alone, the external cohort and its 0 events said nowhere."""
+    own = pd.read_csv(veterans / "clinical.csv", dtype={"case_id": str})
+    censored = own.assign(case_id="C" + own["case_id"], event=0)
+    assert main(["train", "--config", str(_external(tmp_path, veterans, censored))]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"protocol.external_cohort: the external cohort {tmp_path / 'ext'} has 0 events in its "
+        f"{len(own)} patients" in err
+    )
+    assert "fold 1/1" not in err
+
+
 def test_an_external_cohort_on_another_time_scale_is_noted(veterans, tmp_path, capsys):
     """An external cohort's times in weeks read as days: its 1-year td-AUC was taken at seven
     years, and nothing said so (the stacked table's longest follow-up was the development's)."""

@@ -302,6 +302,8 @@ def check_cohorts(config: Any) -> None:
         if config.features.select and not any(n.startswith("features.") for n in needs):
             _check_select(config.features.select, role, folder, table(folder).X.columns)
     _check_one_unet_modality(unet_modalities)
+    if external is not None and (external / "clinical.csv").is_file():
+        _check_external_events(external, table)
     if development is not None and external is not None:
         _check_external_modality(needs, development, external)
     if development is not None:
@@ -378,6 +380,23 @@ def _check_folds(config: Any, cohort: Path, table: Callable[[Path], Any]) -> Non
             f"protocol.folds: {folds} folds need an event in each, and the development cohort "
             f"({cohort}) has {events} event(s)"
             + (f": give at most {events} folds." if events else ": nothing to learn.")
+        )
+
+
+def _check_external_events(cohort: Path, table: Callable[[Path], Any]) -> None:
+    """Refuse an external cohort (its clinical ``table``) without an event before the run: no
+    c-index, td-AUC or calibration is defined on it (290 patients all censored failed after
+    the model was fitted, on 'No comparable patient pairs' alone)."""
+    try:
+        event = table(cohort).y["event"]
+    except InputError as err:  # an event column coded otherwise, said of the external cohort
+        raise InputError(f"The external cohort's clinical.csv: {err}") from err
+    if not event.any():
+        raise ConfigError(
+            f"protocol.external_cohort: the external cohort {cohort} has 0 events in its "
+            f"{event.size} patients; no c-index, td-AUC or calibration can be computed on it. "
+            "Check its event column (coded otherwise? every death recorded?), or validate on a "
+            "cohort with events."
         )
 
 
@@ -582,18 +601,77 @@ def _check_external_patients(own: Path, other: Path) -> list[str]:
     if not values:  # outcomes alone match by chance
         return notes
     a, b = a.set_axis(a.index.astype(str)), b.set_axis(b.index.astype(str))
-    common = a.index.intersection(b.index)
-    same = int(
-        (_comparable(a.loc[common, shared]) == _comparable(b.loc[common, shared])).all(1).sum()
-    )
-    if same:
+    again = _same_case_ids(a, b, shared)
+    if again:
+        changed = Counter(
+            "follow-up" if c in ("time", "event") else c for _, cs in again for c in set(cs)
+        )
+        what = (
+            "with the same follow-up and values"
+            if not changed
+            else "with the same record but for "
+            + ", ".join(f"{c} ({n} patients)" for c, n in changed.most_common())
+            + ": likely a later export of the same patients, follow-up or values updated"
+        )
+        mine, theirs = (f"{p.parent.name}/{p.name}" for p in (own, other))
         raise InputError(
-            f"{same} of the external cohort's {len(b)} patients are development patients: the "
-            f"same case_id with the same follow-up and values in {other.name} as in {own.name}. "
-            "An external validation must test other patients than the model learned from; give "
-            "the external cohort's own patients."
+            f"{len(again)} of the external cohort's {len(b)} patients are development patients: "
+            f"the case_id of a patient of {mine} in {theirs} {what} "
+            f"({_listed([case for case, _ in again], 3)}). An external validation must test "
+            "other patients than the model learned from; leave them out of the external "
+            "cohort, or give its own patients."
         )
     return notes + _renamed_patients(a, b, shared, other.name)
+
+
+#: Share of the values (not the follow-up) a later export of a patient may have changed
+#: (an age recorded a year on, a corrected grade), at least one.
+CHANGED_SHARE = 0.2
+
+
+def _same_case_ids(
+    development: pd.DataFrame, external: pd.DataFrame, shared: list[str]
+) -> list[tuple[str, list[str]]]:
+    """The external patients whose case_id is a development patient's and whose record is that
+    patient's, with the columns that differ: the same follow-up and values, or another follow-up
+    (a later export) and up to :data:`CHANGED_SHARE` of the values changed, where the values
+    tell the development patients apart that far (:func:`_told_apart`). Centres numbering
+    their patients alike share case ids (every generated cohort has a SYN-0001): those differ
+    in most values and are other patients. Before, only identical records counted: 60
+    development patients exported again with 180 more days of follow-up were 'validated'."""
+    common = development.index.intersection(external.index)
+    if not len(common):
+        return []
+    values = [c for c in shared if c not in ("time", "event")]
+    mine, theirs = (_comparable(f.loc[common, shared]) for f in (development, external))
+    differ = mine != theirs
+    value = np.isin(shared, values)
+    allowed = max(1, int(CHANGED_SHARE * len(values)))
+    whole = _comparable(development[values]) if values else None
+    while allowed >= 0 and not (whole is not None and _told_apart(whole, allowed)):
+        allowed -= 1  # columns that do not tell patients apart: identical records only
+    same = ~differ.any(1) | (differ[:, value].sum(1) <= allowed)
+    return [
+        (case, [c for c, d in zip(shared, row, strict=True) if d])
+        for case, row, kept in zip(common, differ, same, strict=True)
+        if kept
+    ]
+
+
+#: Most development rows compared pairwise by :func:`_told_apart` (the first of a larger cohort).
+TOLD_APART_ROWS = 2000
+
+
+def _told_apart(values: np.ndarray, allowed: int) -> bool:
+    """Whether :data:`IDENTIFYING_SHARE` of a cohort's rows (cells as :func:`_comparable`
+    writes them) have no other row within ``allowed`` differing values: then two rows that
+    close are one patient, not a chance match (sex, ECOG and stage alone match many)."""
+    rows = values[:TOLD_APART_ROWS]
+    apart = np.zeros((len(rows), len(rows)), dtype=np.int32)
+    for column in rows.T:
+        apart += column[:, None] != column[None, :]
+    np.fill_diagonal(apart, allowed + 1)
+    return bool((apart > allowed).all(1).mean() >= IDENTIFYING_SHARE)
 
 
 #: Share of a cohort's rows whose follow-up and values no other row shares, above which those
@@ -873,6 +951,13 @@ def _columns(config: Any, tables: list[Path]) -> str | None:
     return "^(?:" + "|".join(re.escape(c) for c in keep) + ")$"
 
 
+def _test_set(config: Any) -> str:
+    """How a run's notes name its tested patients: an external cohort by its folder."""
+    if config.protocol.name != "external":
+        return "the tested patients"
+    return f"the external cohort {Path(str(config.protocol.external_cohort)).name}"
+
+
 def _check_youden_horizon(config: Any, y: np.ndarray) -> None:
     """Refuse a Youden ``risk_groups.horizon`` outside the follow-up of the development patients
     ``y`` before the folds run: the final model's cut is learned at it on them."""
@@ -982,6 +1067,7 @@ def run_training(
             map_folds=checkpoints.map(inner),
             progress=say,
             group_cut=RiskGroupCut(config.risk_groups.cut, config.risk_groups.horizon),
+            test_set=_test_set(config),
         )
         # the model card tells an external validation's c-index from a cross-validated one,
         # and (as report.html) what computed it: enough to redo the run
