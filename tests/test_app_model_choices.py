@@ -47,6 +47,26 @@ def test_a_registered_version_not_made_active_is_not_the_default(
     assert [c.folder for c in models.model_choices()] == [registered, default]
 
 
+def test_a_versions_label_says_how_its_c_index_was_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The picker labelled an externally validated version '(coxph, c-index 0.658)', as a
+    cross-validated one; a version registered before the protocol was kept says no more."""
+    import survival_core.workflows.demo as demo
+
+    default, registered, rows = _demo_and_registered(tmp_path)
+    rows = pd.concat([rows.assign(protocol="external"), rows.assign(version=2, protocol=None)])
+    store = SimpleNamespace(
+        active_model=lambda: None,
+        list_models=lambda: rows,
+        model_folder=lambda name, version: registered,
+    )
+    monkeypatch.setattr(models, "current_store", lambda: store)
+    monkeypatch.setattr(demo, "default_model_dir", lambda: default)
+    labels = [c.label for c in models.model_choices()[1:]]
+    assert labels == ["whas v1 (coxph, external c-index 0.770)", "whas v2 (coxph, c-index 0.770)"]
+
+
 def test_the_session_keeps_its_model_when_another_is_made_active(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

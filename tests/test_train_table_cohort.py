@@ -227,7 +227,45 @@ def test_an_external_cohort_on_another_time_scale_is_noted(veterans, tmp_path, c
     run_id = _last_json(capsys)["run_id"]
     notes = (RunStore().get_run(run_id).folder / "reports" / "notes.txt").read_text()
     assert "The external cohort's median follow-up (" in notes
-    assert "is 1/7 times the development cohort's" in notes
+    assert "is 1/7 of the development cohort's" in notes  # not '1/7 times'
+
+
+def test_an_external_validation_is_reported_as_one_not_as_cross_validation(
+    veterans, tmp_path, capsys
+):
+    """Veterans without prior therapy developed on, those with it validated on: report.html said
+    'Summary (pooled out-of-fold predictions)', 'Patients tested (out of fold)' and a 'c-index
+    over the folds' of one test set, the KM figure 'Out-of-fold risk groups (each fold's
+    training median cut)', and the runs table and model picker showed the development cohort
+    beside the external c-index as the nested-CV run of that cohort shows its own."""
+    from ui.training import runs_table
+
+    own = pd.read_csv(veterans / "clinical.csv", dtype={"case_id": str})
+    (prior,) = [c for c in own.columns if "prior" in c.lower()]
+    treated = own[prior].astype(str).str.lower().isin(["yes", "10", "true", "1"])
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    own[~treated].drop(columns=prior).to_csv(dev / "clinical.csv", index=False)
+    config = _external(tmp_path, dev, own[treated].drop(columns=prior))
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    run_id = _last_json(capsys)["run_id"]
+    store = RunStore()
+    reports = store.get_run(run_id).folder / "reports"
+    html = (reports / "report.html").read_text()
+    n = int(treated.sum())
+    assert f"<h2>Summary (external validation on the external cohort ext, {n} patients)</h2>" in (
+        html
+    )
+    assert f"<tr><td>Patients tested (the external cohort ext)</td><td>{n}</td></tr>" in html
+    assert f"<tr><td>Protocol</td><td>external (ext, {n} patients)</td></tr>" in html
+    assert "out of fold" not in html and "over the folds" not in html
+    km = json.loads((reports / "km_risk_groups.json").read_text())
+    assert km["layout"]["title"]["text"] == "External cohort's risk groups (development median cut)"
+    runs = store.list_runs("external")
+    assert runs.set_index("run_id").loc[run_id, "validation"] == f"external (ext, {n} patients)"
+    assert runs_table(runs)["validated on"].iloc[0] == f"external (ext, {n} patients)"
+    versions = store.list_models().set_index("run_id")
+    assert versions.loc[run_id, "protocol"] == "external"
 
 
 def test_external_inputs_lying_elsewhere_are_noted(veterans, tmp_path, capsys):

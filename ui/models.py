@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -109,7 +110,7 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     for row in registered:
         if active is not None and (row.name, row.version) == (active.name, active.version):
             continue
-        c_index = f", c-index {row.c_index:.3f}" if row.c_index is not None else ""
+        c_index = "" if row.c_index is None else f", {_validated(row)}c-index {row.c_index:.3f}"
         choices.append(
             ModelChoice(
                 f"{row.name} v{row.version} ({row.model}{c_index})",
@@ -118,6 +119,15 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
             )
         )
     return choices
+
+
+def _validated(row: Any) -> str:
+    """How a registered version's c-index was validated, before it ('external ', 'nested CV
+    '): an external c-index read as a cross-validated one; '' for a version that kept none."""
+    from survival_core.runs.store import PROTOCOL_WORDS
+
+    protocol = getattr(row, "protocol", None)
+    return f"{PROTOCOL_WORDS.get(protocol, protocol)} " if isinstance(protocol, str) else ""
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

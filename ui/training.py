@@ -32,7 +32,7 @@ from survival_core.runs.config import (
     read_yaml,
 )
 from survival_core.runs.jobs import Job
-from survival_core.runs.store import RunRecord, RunStore
+from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
@@ -329,14 +329,15 @@ def cohort_name(cohort: str | None) -> str:
 
 
 def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.DataFrame:
-    """The run store's runs for people: name, cohort, model, status (CANCELLED for a cancelled
-    job's run), c-index with its 95 % CI, td-AUC per horizon, started (UTC) and duration."""
+    """The run store's runs for people: name, cohort, model, how it was validated, status
+    (CANCELLED for a cancelled job's run), c-index with its 95 % CI, td-AUC per horizon, started (UTC) and duration."""
     horizons = sorted({h for row in runs.to_dict("records") for h in td_auc_series(_metrics(row))})
     table = pd.DataFrame(
         {
             "name": runs["name"],
             "cohort": runs["cohort"].map(cohort_name),
             "model": runs["model"].fillna(""),
+            "validated on": _validations(runs),
             "status": [
                 shown_status(r, s, cancelled)
                 for r, s in zip(runs["run_id"], runs["status"], strict=True)
@@ -359,8 +360,18 @@ def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.Data
     return table
 
 
+def _validations(runs: pd.DataFrame) -> list[str]:
+    """Each run's protocol (:func:`.store.protocol_label`; '' where a listing has none): an
+    external run showed the development cohort beside its external c-index, like the nested-CV
+    run of that cohort."""
+    return runs["validation"].fillna("").tolist() if "validation" in runs else [""] * len(runs)
+
+
 def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
-    skip = ("run_id", "name", "status", "start_time", "end_time", "error", "cohort", "model")
+    skip = (
+        *("run_id", "name", "status", "start_time", "end_time", "error"),
+        *("cohort", "model", "validation"),
+    )
     return {k: v for k, v in row.items() if k not in skip and not pd.isna(v)}
 
 
@@ -383,9 +394,10 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
     elif record.error:
         st.error(f"This run failed: {record.error}")
     data_notes(record.folder / "reports")
+    validated = protocol_label(record.params, m.get("n"))
     cols = st.columns(4)
     cols[0].metric(
-        "c-index (95 % CI)",
+        f"c-index, {validated} (95 % CI)" if validated else "c-index (95 % CI)",
         _c_index_text(m.get("c_index"), m.get("ci_low"), m.get("ci_high")) or "–",
     )
     cols[1].metric("Uno's c", f"{m['uno_c_index']:.3f}" if "uno_c_index" in m else "–")
@@ -538,15 +550,19 @@ def promote_panel(store: RunStore, run_id: str) -> None:
 
 
 def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
-    """Chosen runs side by side: their cohort and model, their summary metrics and their td-AUC
+    """Chosen runs side by side: their cohort, model and protocol, their summary metrics and their td-AUC
     curves overlaid."""
     from survival_core.viewer.curves import td_auc_figure
 
     rows = runs.set_index("run_id").loc[list(run_ids)]
     labels = [f"{row['name']} ({run_id[:8]})" for run_id, row in rows.iterrows()]
     settings = pd.DataFrame(
-        [[cohort_name(c) for c in rows["cohort"]], list(rows["model"].fillna(""))],
-        index=["cohort", "model"],
+        [
+            [cohort_name(c) for c in rows["cohort"]],
+            list(rows["model"].fillna("")),
+            _validations(rows),
+        ],
+        index=["cohort", "model", "validated on"],
         columns=labels,
     )
     st.dataframe(settings, width="stretch")

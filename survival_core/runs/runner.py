@@ -824,7 +824,7 @@ def _follow_up_scales(development: pd.DataFrame, external: pd.DataFrame) -> list
         return []
     return [
         f"The external cohort's median follow-up ({medians[1]:.0f} days) is "
-        f"{'1/' if ratio > 1 else ''}{max(ratio, 1 / ratio):.0f} times the development "
+        f"{f'1/{ratio:.0f} of' if ratio > 1 else f'{1 / ratio:.0f} times'} the development "
         f"cohort's ({medians[0]:.0f} days): if one cohort's times are in another unit (weeks, "
         "months), import its clinical table again with that --time-unit; its metrics at "
         "horizons in days are otherwise taken at other times."
@@ -1249,7 +1249,7 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
         by_share = RiskGroupCut.from_dict({"method": "median", "threshold": 0.5})
         figures["km_risk_groups"] = curves.km_from_stratification(
             stratify(y_oof[placed], share[placed], by_share),
-            title=f"Out-of-fold risk groups (each fold's training {config.risk_groups.cut} cut)",
+            title=_groups_title(config),
         )
     except (InputError, ConfigError) as err:
         notes.append(f"risk groups: {err}")
@@ -1276,6 +1276,17 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
         )
     figures["_notes"] = notes
     return figures
+
+
+def _groups_title(config: Any) -> str:
+    """The risk-group figure's title: whose groups, cut where (external patients were titled
+    out-of-fold groups at each fold's cut, though cut once at the development cohort's)."""
+    cut = config.risk_groups.cut
+    if config.protocol.name == "external":
+        return f"External cohort's risk groups (development {cut} cut)"
+    if config.protocol.name == "fixed_split":
+        return f"Test set's risk groups (training {cut} cut)"
+    return f"Out-of-fold risk groups (each fold's training {cut} cut)"
 
 
 def _figure_horizon(
@@ -1358,9 +1369,11 @@ def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
     """The pooled out-of-fold metrics of a run as (what, value) rows: what was tested, how well
     it ranked (with its interval) and how well it predicted, in words a report reader follows."""
     tau, uno = summary.get("uno_tau"), summary.get("uno_c_index")
+    external = config.protocol.name == "external"
+    tested = _test_set(config) if external else "out of fold"
     rows = [
-        ("Patients tested (out of fold)", f"{summary.get('n', '–')}"),
-        ("Folds", f"{summary.get('n_folds', '–')} ({config.protocol.name})"),
+        (f"Patients tested ({tested})", f"{summary.get('n', '–')}"),
+        ("Protocol", _protocol(config, summary)),
         (
             f"Harrell's c-index (95 % CI, bootstrap of {config.bootstrap})",
             _interval(summary.get("c_index"), (summary.get("ci_low"), summary.get("ci_high"))),
@@ -1373,7 +1386,7 @@ def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
         for days, auc in (summary.get("td_auc") or {}).items()
     ]
     mean, sd = summary.get("fold_c_index_mean"), summary.get("fold_c_index_sd")
-    if mean is not None:
+    if mean is not None and (summary.get("n_folds") or 0) > 1:  # one test set has no spread
         rows.append(("c-index over the folds (mean ± SD)", f"{_number(mean)} ± {_number(sd)}"))
     calibration = summary.get("calibration")
     if calibration:
@@ -1386,6 +1399,34 @@ def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
             ),
         ]
     return rows
+
+
+def _protocol(config: Any, summary: dict[str, Any]) -> str:
+    """The run's protocol in words, its folds counted (:func:`.store.protocol_label`)."""
+    from survival_core.runs.store import protocol_label
+
+    flat = {f"protocol.{k}": v for k, v in config.protocol.to_dict().items()}
+    shown = protocol_label(flat, summary.get("n"))
+    return shown + (f", {summary['n_folds']} folds" if summary.get("n_folds", 1) > 1 else "")
+
+
+def _horizons_said(config: Any, summary: dict[str, Any], oof: pd.DataFrame) -> str:
+    """One sentence saying which horizon each part of the report uses, where they differ: the
+    summary's calibration (the middle td-AUC horizon), the figures' and the risk groups' (a
+    median cut uses none); risk_groups.horizon 730 was listed beside a calibration at 1095."""
+    calibrated = (summary.get("calibration") or {}).get("horizon")
+    figured, _ = _figure_horizon(config, summary, oof)
+    if calibrated is None or figured is None or calibrated == figured:
+        return ""
+    cut = (
+        f"the risk groups are cut at the Youden index at {config.risk_groups.horizon:g} days"
+        if config.risk_groups.cut == "youden"
+        else "the median cut uses no horizon"
+    )
+    return (
+        f"Horizons: the summary's calibration is at {calibrated:g} days (the middle td-AUC "
+        f"horizon), the calibration and decision-curve figures at {figured:g} days; {cut}."
+    )
 
 
 def setting_rows(settings: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -1445,13 +1486,20 @@ def report_html(
         for title, items in sections
         if items
     )
+    said = _horizons_said(config, result.summary, result.oof)
+    pooled = (
+        f"external validation on {_test_set(config)}, {result.summary.get('n', '–')} patients"
+        if config.protocol.name == "external"
+        else "pooled out-of-fold predictions"
+    )
     return (
         f"<html><head><meta charset='utf-8'><title>{escape(config.name)}</title>"
         "<style>table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
         "text-align:left}</style></head><body>"
         f"<h1>Run {escape(config.name)}</h1><p>Run id {escape(run_id)}</p>"
-        "<h2>Summary (pooled out-of-fold predictions)</h2>"
+        f"<h2>Summary ({escape(pooled)})</h2>"
         + _html_table(summary_rows(result.summary, config), ("Metric", "Value"))
+        + (f"<p>{escape(said)}</p>" if said else "")
         + "<h2>Settings</h2>"
         + _html_table(setting_rows(config.to_dict()), ("Setting", "Value"))
         + "<h2>Provenance (what redoing the run needs)</h2>"

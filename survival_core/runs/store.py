@@ -225,6 +225,38 @@ def _earlier_code(tags: Mapping[str, str], now: str) -> dict[str, str]:
     return {TAG_EARLIER_CODE: ", ".join(dict.fromkeys([*listed, before]))}
 
 
+#: A validation protocol (``protocol.name``) for people, before its c-index ('external c-index').
+PROTOCOL_WORDS = {
+    "nested_cv": "nested CV",
+    "leave_one_out": "leave-one-out",
+    "fixed_split": "fixed split",
+    "external": "external",
+}
+
+
+def protocol_label(params: Mapping[str, Any], n: Any = None) -> str:
+    """How a run's metrics were validated, for people: 'external (pre, 290 patients)', 'nested
+    CV 10 x 5', 'fixed split 0.2 test', from its recorded settings (``protocol.*``, a
+    flattened config) and the patients it tested ``n``; '' for a run that recorded none. An
+    external validation's metrics were shown as cross-validation's: 'out of fold', a fold
+    mean, the development cohort's name alone."""
+    name = params.get("protocol.name")
+    if name is None:
+        return ""
+    words = PROTOCOL_WORDS.get(str(name), str(name))
+    if name == "external":
+        cohort = Path(str(params.get("protocol.external_cohort", ""))).name
+        tested = f", {float(n):.0f} patients" if n is not None and pd.notna(n) else ""
+        return f"{words} ({cohort}{tested})"
+    if name == "nested_cv":
+        return (
+            f"{words} {params.get('protocol.repeats', '?')} x {params.get('protocol.folds', '?')}"
+        )
+    if name == "fixed_split":
+        return f"{words} {params.get('protocol.test_fraction', '?')} test"
+    return words
+
+
 def _time(millis: int | None) -> pd.Timestamp | None:
     return None if millis is None else pd.Timestamp(millis, unit="ms", tz="UTC")
 
@@ -585,7 +617,7 @@ class RunStore:
     def list_runs(self, name: str | None = None) -> pd.DataFrame:
         """One row per run, newest first: run_id, name, status, start_time, end_time, error, the
         cohort and model it ran (its config's ``cohort`` and ``model.name``: runs of one name may
-        differ in both) and one column per summary metric (per-fold metrics:
+        differ in both), how it was validated (:func:`protocol_label`) and one column per summary metric (per-fold metrics:
         :meth:`fold_metrics`)."""
         if name is None:
             experiments = {e.experiment_id: e.name for e in self.client.search_experiments()}
@@ -605,10 +637,14 @@ class RunStore:
                     "error": run.data.tags.get(TAG_ERROR),
                     "cohort": run.data.params.get("cohort"),
                     "model": run.data.params.get("model.name"),
+                    "validation": protocol_label(run.data.params, run.data.metrics.get("n")),
                     **{k: v for k, v in run.data.metrics.items() if not k.startswith(FOLD_PREFIX)},
                 }
             )
-        base = ["run_id", "name", "status", "start_time", "end_time", "error", "cohort", "model"]
+        base = [
+            *("run_id", "name", "status", "start_time", "end_time", "error"),
+            *("cohort", "model", "validation"),
+        ]
         metrics = sorted({key for row in rows for key in row} - set(base))
         frame = pd.DataFrame(rows, columns=base + metrics)
         return frame.sort_values("start_time", ascending=False, ignore_index=True)
@@ -671,6 +707,7 @@ class RunStore:
         tags = {
             "model": card.get("model"),
             "c_index": cv_c_index,
+            "protocol": (card.get("cv") or {}).get("protocol"),
             "apparent_c_index": card.get("apparent_c_index"),
             **fit,
         }
@@ -847,7 +884,8 @@ class RunStore:
 
     def list_models(self) -> pd.DataFrame:
         """One row per registered version: name, version, run_id, active, model, c_index
-        (cross-validated), apparent_c_index, created (UTC) and folder (where its local copy
+        (cross-validated or external), protocol (how, its run's ``protocol.name``; None for a
+        version registered before it was kept), apparent_c_index, created (UTC) and folder (where its local copy
         goes, :meth:`model_folder` fetching it when it is not there yet). None is active when the
         active model is no longer in the registry (:meth:`active_model` says so)."""
         try:
@@ -866,6 +904,7 @@ class RunStore:
                     "active": active is not None and active.folder == self._copy_path(entry),
                     "model": tags.get("model"),
                     "c_index": float(tags["c_index"]) if "c_index" in tags else None,
+                    "protocol": tags.get("protocol"),
                     "apparent_c_index": float(tags["apparent_c_index"])
                     if "apparent_c_index" in tags
                     else None,
@@ -874,5 +913,6 @@ class RunStore:
                 }
             )
         columns = ["name", "version", "run_id", "active", "model", "c_index"]
-        frame = pd.DataFrame(rows, columns=columns + ["apparent_c_index", "created", "folder"])
+        extra = ["protocol", "apparent_c_index", "created", "folder"]
+        frame = pd.DataFrame(rows, columns=columns + extra)
         return frame.sort_values(["name", "version"], ignore_index=True)
