@@ -1193,10 +1193,10 @@ _ABSENT = (
 
 
 _MARKS_CHANGED = (
-    "Its files to import are marked de-identified (PatientIdentityRemoved=YES) otherwise than "
-    "those its case {} was made of (all of them, or not): this import would give the patient "
-    "another case id, a second case of one patient. Give the download the files marked as "
-    "before, or take the earlier case out (cohort withdraw {}) and import again."
+    "It keeps the case id an earlier import gave it: its files are marked de-identified "
+    "(PatientIdentityRemoved=YES) otherwise than those that case was made of, or this version "
+    "reads the marks of other files (those the case is made of), which would have given the "
+    "patient another case id, a second case of one patient."
 )
 
 
@@ -1207,10 +1207,12 @@ def _earlier_case_ids(
     key: bytes,
 ) -> dict[str, str]:
     """Patient -> the case id an earlier import gave it (its record's keyed ID), of each patient
-    that would now get another (its files marked de-identified then and not now, or the reverse:
-    a marked PatientID is the case id, an unmarked one its pseudonym). Imported, it became a
-    second case of the same images, the earlier one called absent and its ID-map row doubled,
-    so that the clinical row joined one case of the two."""
+    that would now get another (its files marked de-identified then and not now, or the reverse,
+    or a cohort made by a version that read the marks of every file: a marked PatientID is the
+    case id, an unmarked one its pseudonym), which it keeps. Imported under the other, it
+    became a second case of the same images, the earlier one called absent and its ID-map row
+    doubled, so that the clinical row joined one case of the two; refused, an unchanged
+    download imported before the marks were read from the case's own files failed."""
     earlier = {str(r.get("id_key")): case_id for case_id, r in existing.items()}
     found = {}
     for name, patient in patients.items():
@@ -1518,6 +1520,8 @@ def _import_into(
         case_ids |= renamed  # reported under the case it has, never as a second one
         shared = {c for c, n in Counter(case_ids.values()).items() if n > 1}
         said = _same_images(inventory.patients, case_ids, existing, key)
+        for name in renamed:  # a case id is never changed under a patient: said, not refused
+            said[case_ids[name]] = _joined(said.get(case_ids[name], ""), _MARKS_CHANGED)
         other_images: set[str] = set()  # cases whose images are none of the earlier import's
         archives = _unopened_archives(inventory, deid)
         for case_id in set(archives) & set(case_ids.values()):  # an archive in a patient's folder
@@ -1531,10 +1535,6 @@ def _import_into(
             case_id = case_ids[name]
             if case_id in withdrawn:  # deleted alone, the case came back without a word
                 done(PatientOutcome(case_id, "withdrawn", withdrawn_note(withdrawn[case_id])))
-                continue
-            if name in renamed:
-                reason = _MARKS_CHANGED.format(case_id, case_id)
-                done(PatientOutcome(case_id, "failed", scrub(reason, patient.identifiers, case_id)))
                 continue
             if case_id in shared:  # a DICOM PatientID and a volume folder named alike
                 done(PatientOutcome(case_id, "failed", _SHARED_CASE_ID))
