@@ -146,6 +146,28 @@ def test_folds_of_other_code_are_computed_again_and_the_earlier_code_is_kept(
     assert tags["radsurv.earlier_code_versions"] == old
 
 
+def test_folds_of_a_version_that_recorded_no_origin_are_said_to_be_of_other_code(
+    veterans, tmp_path, store, monkeypatch
+):
+    """Folds written before their origin was recorded (the previous version's): every one was
+    said to be computed again because 'the data changed', which it had not."""
+    config = load_config(_config(tmp_path, veterans, "vet-old"))
+    _interrupted(config, monkeypatch, runner, "_fit_final_model", store=store)
+    run_id = store.list_runs("vet-old")["run_id"][0]
+    for path in (store.get_run(run_id).folder / "folds").glob("*.json"):
+        written = json.loads(path.read_text())
+        del written["_origin"]  # as the previous version wrote it, signed without the code
+        written["_signature"] = "a signature of the previous version"
+        path.write_text(json.dumps(written))
+    said: list[str] = []
+    assert run_training(config, resume=run_id, store=store, progress=said.append).status == (
+        "FINISHED"
+    )
+    shown = "\n".join(said)
+    assert "computed again: computed by other code (a version that did not record it" in shown
+    assert "the data changed" not in shown
+
+
 def _git(folder: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=folder, check=True,

@@ -123,8 +123,9 @@ class FoldCheckpoints:
         return meta
 
     def _why_stale(self, origin: dict[str, Any]) -> str:
-        """Why a fold written with ``origin`` differs from this run's."""
-        if origin.get("data") != self.origin["data"]:
+        """Why a fold written with ``origin`` differs from this run's (none recorded: a
+        version before origins were, whose folds were all said to be of changed data)."""
+        if origin and origin.get("data") != self.origin["data"]:
             return "the data changed since they were computed"
         if origin.get("code") != self.origin["code"]:
             before = origin.get("code") or "a version that did not record it"
