@@ -24,14 +24,13 @@ def _demo_and_registered(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
     return default, registered, rows
 
 
-def test_a_registered_version_not_made_active_is_not_the_default(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A run registered without --activate came first and the sidebar took it: the Risk page
-    scored the demo's liver case with a heart-attack cohort's model."""
+def _listing(
+    monkeypatch: pytest.MonkeyPatch, default: Path, registered: Path, rows: pd.DataFrame
+) -> SimpleNamespace:
+    """A registry listing ``rows`` (every version's folder ``registered``), none active, beside
+    the demo default model ``default``; the store, for a test to make one active."""
     import survival_core.workflows.demo as demo
 
-    default, registered, rows = _demo_and_registered(tmp_path)
     store = SimpleNamespace(
         active_model=lambda: None,
         list_models=lambda: rows,
@@ -39,6 +38,16 @@ def test_a_registered_version_not_made_active_is_not_the_default(
     )
     monkeypatch.setattr(models, "current_store", lambda: store)
     monkeypatch.setattr(demo, "default_model_dir", lambda: default)
+    return store
+
+
+def test_a_registered_version_not_made_active_is_not_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run registered without --activate came first and the sidebar took it: the Risk page
+    scored the demo's liver case with a heart-attack cohort's model."""
+    default, registered, rows = _demo_and_registered(tmp_path)
+    store = _listing(monkeypatch, default, registered, rows)
     choices = models.model_choices()
     assert [c.folder for c in choices] == [default, registered]
     assert choices[0].label.startswith("demo default")
@@ -52,17 +61,9 @@ def test_a_versions_label_says_how_its_c_index_was_validated(
 ) -> None:
     """The picker labelled an externally validated version '(coxph, c-index 0.658)', as a
     cross-validated one; a version registered before the protocol was kept says no more."""
-    import survival_core.workflows.demo as demo
-
     default, registered, rows = _demo_and_registered(tmp_path)
     rows = pd.concat([rows.assign(protocol="external"), rows.assign(version=2, protocol=None)])
-    store = SimpleNamespace(
-        active_model=lambda: None,
-        list_models=lambda: rows,
-        model_folder=lambda name, version: registered,
-    )
-    monkeypatch.setattr(models, "current_store", lambda: store)
-    monkeypatch.setattr(demo, "default_model_dir", lambda: default)
+    _listing(monkeypatch, default, registered, rows)
     labels = [c.label for c in models.model_choices()[1:]]
     assert labels == ["whas v1 (coxph, external c-index 0.770)", "whas v2 (coxph, c-index 0.770)"]
 
