@@ -272,3 +272,12 @@ def test_a_no_value_code_of_the_training_table_is_imputed_and_said_so(
     )
     assert coded["risk"] == pytest.approx(blank["risk"], rel=1e-12)
     assert not any("tsize" in caution for caution in coded["cautions"])
+    # the code under a key read as its variable ('Age (years)', 'TSIZE') is a code too: it was
+    # refused as an implausible age there, imputed under 'age'
+    spelt = {k: v for k, v in patient.items() if k not in ("age", "tsize")}
+    path = tmp_path / "spelt.json"
+    path.write_text(json.dumps({**spelt, "case_id": "spelt", "Age (years)": -99, "TSIZE": 999}))
+    capsys.readouterr()
+    other = _scored(capsys, "score", "--values", str(path), "--model", str(model))
+    assert sorted(other["imputed"]) == ["age", "tsize"]
+    assert other["risk"] == pytest.approx(coded["risk"], rel=1e-12)

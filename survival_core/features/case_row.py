@@ -85,10 +85,19 @@ def no_value_coded(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
     """The ``values`` that are a no-value code of the model's training table, by name (a tsize
     of -99 where its table wrote -99 for unknown): missing to its preprocessing, and so to
     whatever reads a patient's values for it (the score, the nomogram, which drew -99 mm as a
-    tumour 40 points below the smallest)."""
+    tumour 40 points below the smallest), by key as ``values`` name them: a key read as its
+    variable as the schema reads it ('Age (years)', 'AGE': the code was refused as out of range
+    there, imputed under 'age')."""
     codes = training_codes(loaded)
-    numbers = {k: _number(v) for k, v in values.items() if k in codes}
-    return {k: number for k, number in numbers.items() if number in codes[k]}
+    if not codes:
+        return {}
+    try:
+        keys, _ = loaded.schema.keys(values)
+    except ClinicalValueError:  # a variable given twice: the schema's validation says so
+        keys = {}
+    named = {key: name for name, key in keys.items()} | {k: k for k in values if k in codes}
+    numbers = {k: _number(values[k]) for k, name in named.items() if name in codes}
+    return {k: number for k, number in numbers.items() if number in codes[named[k]]}
 
 
 def training_codes(loaded: LoadedModel) -> dict[str, list[float]]:
