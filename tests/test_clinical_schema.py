@@ -354,6 +354,25 @@ def test_a_lone_dot_before_three_digits_is_refused_as_ambiguous(text: str, refus
     assert progrec.coerce(1.2) == 1.2  # a JSON number is what it says
 
 
+def test_a_separator_is_read_where_the_plausible_range_holds_one_reading_only() -> None:
+    """An ALBI score of '-2.600' (written to 3 decimals by convention, -4 to 0) and an INR of
+    '1.100' were refused as ambiguous, though -2600 and 1100 are no such values; where both
+    readings are plausible (an AFP of '1.200' ng/mL) or neither, it still is."""
+    assert validate_clinical({"albi_score": "-2.600"}).values["albi_score"] == -2.6
+    assert validate_clinical({"inr": "1.100"}).values["inr"] == 1.1
+    for raw in ({"afp": "1.200"}, {"afp": "1,200"}, {"age": "1.200"}):
+        with pytest.raises(ClinicalValueError, match="is ambiguous"):
+            validate_clinical(raw)
+
+
+def test_a_unit_written_otherwise_for_the_same_quantity_is_the_variables() -> None:
+    """'AFP (µg/L)' was refused, told to convert to ng/mL, which it equals; g/dL is still
+    refused for albumin in g/L (10 times off)."""
+    assert validate_clinical({"AFP (µg/L)": 5, "Albumin (mg/mL)": 35}).values["afp"] == 5
+    with pytest.raises(ClinicalValueError, match="albumin in g/dL, but the model reads it in g/L"):
+        validate_clinical({"Albumin (g/dL)": 3.5})
+
+
 @pytest.mark.parametrize(
     ("text", "advice"),
     [("1_000", "without '_'"), ("2_1", "without '_'"), ("21 mm", "number alone, in mm"),
@@ -387,3 +406,14 @@ def test_keys_are_read_as_a_clinical_csv_reads_its_headers() -> None:
     assert checked.values["albumin"] == 31 and checked.values["ecog"] == 1 and not checked.unknown
     with pytest.raises(ClinicalValueError, match="bilirubin in mg/dL, but the model reads it"):
         validate_clinical({"Bilirubin (mg/dL)": 2.5})
+
+
+def test_a_key_read_as_two_variables_is_refused_naming_both() -> None:
+    """'Tumor size (mm)' reads as tumor_size_mm and as tumor_size: one of them was taken
+    silently (it fell among the keys naming no variable)."""
+    schema = CohortSchema(
+        (SchemaVariable("tumor_size_mm", NUMBER), SchemaVariable("tumor_size", NUMBER))
+    )
+    with pytest.raises(ClinicalValueError, match="reads as tumor_size or tumor_size_mm"):
+        schema.validate({"Tumor size (mm)": 21})
+    assert schema.validate({"tumor_size": 21}).values["tumor_size"] == 21

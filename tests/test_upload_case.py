@@ -389,6 +389,10 @@ def test_clinical_csv_headers_with_units_are_read_and_checked(small_cohort):
     stored = store_upload([("case.zip", _zip(folder)), ("clinical.csv", text)])
     (note,) = [n for n in upload_notes(stored) if "'Tumour size'" in n]
     assert "naming no model's variable" in note and "58" not in note
+    # outcomes are no misspelt variables: left out unsaid
+    text = f"Case ID;Albumin (g/L);Time (days);event\n{own};35,2;400;1\n".encode()
+    stored = store_upload([("case.zip", _zip(folder)), ("clinical.csv", text)])
+    assert not [n for n in upload_notes(stored) if "naming no model's variable" in n]
     with pytest.raises(InputError, match=r"gives bilirubin in mg/dL, but the model reads it in"):
         upload("Case ID;Albumin (g/L);Bilirubin (mg/dL)\n{own};35,2;1.0\n")
 
@@ -414,6 +418,8 @@ def test_clinical_json_keys_are_read_as_a_clinical_csvs_headers(small_cohort):
     assert any("'Tumour size'" in w for w in case.warnings)
     with pytest.raises(InputError, match=r"'AFP' is given twice \(12 and 4429.1\)"):
         upload('{"AFP": 12, "AFP": 4429.1}')
+    with pytest.raises(InputError, match=r"the case id is given under 'Case ID' and 'case_id'"):
+        upload('{"Case ID": "A1", "case_id": "B2", "afp": 12}')
 
 
 @pytest.mark.parametrize("name", ["case.zip", "image.nii.gz", "clinical.csv"])

@@ -222,6 +222,10 @@ def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     return table
 
 
+#: Columns of a clinical table that are not clinical variables.
+OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
+
+
 def key_names(key: object) -> set[str]:
     """The variable names a clinical key or header may be read as: its normalised form ('ECOG',
     ' Tumor Size ' -> ecog, tumor_size) and the name :func:`parse_header` reads in it without its
@@ -244,9 +248,24 @@ def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return read
 
 
+#: Units written otherwise that are the same quantity (1 ug/L = 1 ng/mL: AFP is reported in
+#: either), by :func:`_unit_key`; each maps to one spelling.
+_SAME_UNITS = {
+    "ug/l": "ng/ml",
+    "mg/l": "ug/ml",
+    "g/l": "mg/ml",
+    "mmol/l": "umol/ml",
+    "umol/l": "nmol/ml",
+    "iu/l": "miu/ml",
+    "u/l": "mu/ml",
+    "kiu/l": "iu/ml",
+}
+
+
 def _unit_key(unit: str) -> str:
-    # the micro sign and the Greek mu alike (typed either way)
-    return unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
+    # the micro sign and the Greek mu alike (typed either way); units of one quantity alike
+    key = unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
+    return _SAME_UNITS.get(key, key)
 
 
 def check_units(

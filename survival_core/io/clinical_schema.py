@@ -26,6 +26,7 @@ import yaml
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io import atomic
 from survival_core.io.clinical import (
+    OUTCOME_COLUMNS,
     SCHEMA,
     ClinicalValues,
     ClinicalVariable,
@@ -52,10 +53,9 @@ NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"
 #: cirrhosis): '-' and 'none' are no-value words of a table, but typed for a yes/no they say no.
 TYPED_YES_NO = {"+": True, "-": False, "none": False}
 #: No-value words a value typed for one patient may mean a value by: no for a yes/no, a
-#: category's level where it lists one, 0 for a number (:meth:`SchemaVariable.read`).
+#: category's level where it lists one; refused otherwise, asking for 0 or an empty value
+#: (:meth:`SchemaVariable.read`).
 _VALUE_WORDS = frozenset({"none", "-"})
-#: Columns of a clinical table that are not clinical variables.
-OUTCOME_COLUMNS = frozenset({"case_id", "time", "event"})
 #: Share of the observed span added below and above it when drafting a plausible range: wide
 #: enough for a new patient beyond the cohort's (an 88-year-old beside a cohort of 21-80, whom
 #: 10 % refused), narrow enough to catch a value in another unit.
@@ -273,10 +273,12 @@ class SchemaVariable:
         try:
             if isinstance(value, str):
                 text = value.strip()
-                if _GROUPED_OR_DECIMAL.fullmatch(text):  # '1,200': 1200, or 1.2 with a comma?
-                    raise self._ambiguous(value, text, ",")
-                if _DOT_GROUPED_OR_DECIMAL.fullmatch(text):  # '1.200': 1.2, or 1200?
-                    raise self._ambiguous(value, text, ".")
+                for pattern, separator in (
+                    (_GROUPED_OR_DECIMAL, ","),
+                    (_DOT_GROUPED_OR_DECIMAL, "."),
+                ):
+                    if pattern.fullmatch(text):  # '1,200' or '1.200': 1200, or 1.2?
+                        text = self._plausible_reading(value, text, separator)
                 if "_" in text:  # Python reads '1_000' as 1000 and '2_1' as 21
                     raise ValueError(text)
                 if _GROUPED.fullmatch(text):  # '1,200.5': the point says the comma groups
@@ -305,6 +307,25 @@ class SchemaVariable:
                 f"{self.range_text()}. Check the value and its unit."
             )
         return number
+
+    def _plausible_reading(self, value: str, text: str, separator: str) -> str:
+        """The one reading of a number whose ``separator`` may group thousands or mark decimals
+        that the variable's plausible range holds ('-2.600' for an ALBI score of -4 to 0, never
+        -2600), as text; refused as ambiguous where both or neither are (or no range says)."""
+        grouped = float(text.replace(separator, ""))
+        decimal = float(text.replace(",", ".")) if text.count(separator) == 1 else None
+        plausible = [
+            number
+            for number in (grouped, decimal)
+            if number is not None
+            and self.low is not None
+            and self.high is not None
+            and self.low <= number <= self.high
+            and (self.kind != INTEGER or number == int(number))
+        ]
+        if len(plausible) != 1:
+            raise self._ambiguous(value, text, separator)
+        return repr(plausible[0])
 
     def _ambiguous(self, value: str, text: str, separator: str) -> ClinicalValueError:
         """The refusal of a number whose ``separator`` may group thousands or mark decimals."""
@@ -413,16 +434,20 @@ class CohortSchema:
         unknown: list[str] = []
         for key in values:
             read = {key} if key in self.names else {names.get(k) for k in key_names(key)} - {None}
-            if len(read) == 1:
+            if len(read) > 1:  # 'Tumor size (mm)' naming both tumor_size and tumor
+                raise ClinicalValueError(
+                    f"{key!r} reads as {' or '.join(sorted(read))}: name it by one of them."
+                )
+            if read:
                 found.setdefault(read.pop(), []).append(key)
             elif not key_names(key) & OUTCOME_COLUMNS:
                 unknown.append(str(key))
         for name, given in found.items():
             if len(given) > 1:
+                times = "twice" if len(given) == 2 else f"{len(given)} times"
                 both = " and ".join(f"{k!r}: {values[k]!r}" for k in given)
                 raise ClinicalValueError(
-                    f"{self[name].title} is given {'twice' if len(given) == 2 else f'{len(given)} times'} "
-                    f"({both}): keep the right one."
+                    f"{self[name].title} is given {times} ({both}): keep the right one."
                 )
         check_units(
             {n: unit for n, k in found.items() if (unit := parse_header(str(k[0]).strip()).unit)},

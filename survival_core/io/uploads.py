@@ -48,7 +48,7 @@ from pydicom.uid import MediaStorageDirectoryStorage
 
 from survival_core.errors import ArchiveError, ClinicalValueError, DicomError, InputError
 from survival_core.io.archive import extract_zip
-from survival_core.io.clinical import SCHEMA, key_names, unique_pairs
+from survival_core.io.clinical import OUTCOME_COLUMNS, SCHEMA, key_names, unique_pairs
 from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
     Deidentifier,
@@ -263,10 +263,10 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
         return b""
     header = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
     kept = [i for i, column in enumerate(header) if column in keep]
-    left_out.extend(
+    left_out.extend(  # outcomes are no misspelt variables: left out unsaid
         (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
         for i, c in enumerate(rows[0])
-        if i not in kept and str(c).strip()
+        if i not in kept and str(c).strip() and not key_names(c) & OUTCOME_COLUMNS
     )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
@@ -377,6 +377,11 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
         raise InputError(f"{name} must hold one object of name: value pairs.")
     names = {normalise_name(k) for k in keep}
     read = {k: key_names(k) for k in raw}
+    ids = [k for k in raw if "case_id" in read[k]]
+    if len(ids) > 1:  # kept under one key, the last would win unsaid
+        raise ClinicalValueError(
+            f"{name}: the case id is given under {' and '.join(map(repr, ids))}."
+        )
     kept = {"case_id" if "case_id" in read[k] else k: v for k, v in raw.items() if read[k] & names}
     if raw.keys() & SIDECAR_KEYS and not kept:
         sequence = said_sequence(raw)
@@ -384,7 +389,9 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
             left_out.append((name, _NO_WEIGHTING))
             return None
         return sidecar_text(sequence).encode()
-    left_out.extend((name, f"{_NOT_A_VARIABLE}: {k!r}") for k in raw if not read[k] & names)
+    left_out.extend(  # outcomes are no misspelt variables: left out unsaid
+        (name, f"{_NOT_A_VARIABLE}: {k!r}") for k in raw if not read[k] & (names | OUTCOME_COLUMNS)
+    )
     return json.dumps(kept, indent=1).encode()
 
 
