@@ -20,7 +20,6 @@ from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical import in_unit
 from survival_core.io.clinical_schema import (
     CATEGORY,
-    INTEGER,
     NUMBER,
     YES_NO,
     CohortSchema,
@@ -144,12 +143,10 @@ def _fits(variable: SchemaVariable, spec: dict[str, Any]) -> bool:
 
 def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
     """A clinical column as the model's training rows gave it: a number (no plausible range to
-    check: the nomogram and the score flag values outside the training range), whole where every
-    training value was (a node count of '3.7' was scored), yes/no (a column of True and False),
-    or one of the categories it was trained on."""
+    check: the nomogram and the score flag values outside the training range), yes/no (a column
+    of True and False), or one of the categories it was trained on."""
     if spec["kind"] == "numeric":
-        kind = INTEGER if spec.get("whole") else NUMBER
-        return SchemaVariable(name=spec["name"], kind=kind, label=spec["name"])
+        return SchemaVariable(name=spec["name"], kind=NUMBER, label=spec["name"])
     categories = tuple(str(c) for c in spec["categories"])
     if set(categories) == {"False", "True"}:  # a yes/no column: 'yes', 'No', 1 and 0 read too
         return SchemaVariable(name=spec["name"], kind=YES_NO, label=spec["name"])
