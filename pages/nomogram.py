@@ -17,7 +17,7 @@ from survival_core.features.case_row import (
     reads_images,
     require_values,
 )
-from survival_core.io.clinical_schema import derived_values
+from survival_core.io.clinical_schema import ALBI_SOURCES, derived_values
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
 from survival_core.nomogram import (
     Nomogram,
@@ -127,7 +127,11 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
     prefix = f"nomogram-{loaded.folder}"
     prefix += f"-{case.case_id}" if case is not None else "-defaults"
     coded = no_value_coded(source, loaded)  # empty, as the model reads them: missing
-    derived = set(derived_values(loaded.schema, {})) & {var.name for var in nomo.variables}
+    drawn = {var.name for var in nomo.variables}  # derived where their sources are inputs too:
+    # a model of ALBI without albumin and bilirubin (Wang 2022's) has its ALBI entered
+    derived = (
+        set(derived_values(loaded.schema, {})) & drawn if set(ALBI_SOURCES) <= drawn else set()
+    )
     entered = {
         # the prefill is part of the key: a new case or an edit on the Case page resets the input
         var.name: _widget(

@@ -275,3 +275,22 @@ def test_albi_is_worked_out_from_albumin_and_bilirubin_as_on_the_case_page(
     assert float(_metric(app, "Linear predictor")) == pytest.approx(
         nomo.points(values).lp, abs=1e-3
     )
+
+
+def test_albi_is_entered_where_the_model_reads_it_without_albumin_and_bilirubin(
+    data_folder, small_cohort
+):
+    """Wang 2022's inputs (HBV, AFP, ALBI score) hold no albumin nor bilirubin to work ALBI out
+    from: it was shown fixed, worked out from inputs the page does not have."""
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.training import train_model
+
+    train_model([small_cohort / "clinical.csv"], "coxph", {"penalizer": 1.0},
+                default_model_dir(), features="^(hbv|afp|albi_score)$")  # fmt: skip
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    score = next(w for w in app.number_input if w.label.startswith("ALBI score"))
+    assert not score.disabled
+    before = _metric(app, "Linear predictor")
+    score.set_value(-1.0).run()
+    assert _metric(app, "Linear predictor") != before

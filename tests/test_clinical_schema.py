@@ -307,14 +307,20 @@ GBSG2_PATIENT = {"age": 70, "estrec": 66, "horTh": "no", "menostat": "Post", "pn
 
 @pytest.mark.parametrize(
     ("name", "typed", "expected"),
-    [("cirrhosis", "none", False), ("cirrhosis", "None", False), ("hbv", "-", False),
-     ("hbv", "+", True), ("hbv", " + ", True)],
+    [("cirrhosis", "none", False), ("cirrhosis", "None", False), ("hbv", "+", True),
+     ("hbv", " + ", True)],
 )  # fmt: skip
 def test_none_and_signs_typed_for_a_yes_no_say_no_and_yes(name, typed, expected) -> None:
-    """'none' and '-' typed for a yes/no were read as no value and imputed (a cirrhosis 'none'
-    became the training mode, present), while '+' was refused: they are no, no and yes."""
+    """'none' typed for a yes/no was read as no value and imputed (a cirrhosis 'none' became
+    the training mode, present), while '+' was refused: they are no and yes. A '-' (negative,
+    or not done, as hospital tables write it: a cohort import reads it as no value) is refused,
+    asking for no or an empty value, never read as no unsaid."""
     checked = validate_clinical({name: typed})
     assert checked.values[name] is expected and name not in checked.missing
+    with pytest.raises(
+        ClinicalValueError, match=r"\(hbv\): '-' may mean no value.*write no \(or yes\)"
+    ):
+        validate_clinical({"hbv": "-"})
 
 
 @pytest.mark.parametrize("typed", ["none", "-"])
@@ -369,6 +375,7 @@ def test_a_unit_written_otherwise_for_the_same_quantity_is_the_variables() -> No
     """'AFP (µg/L)' was refused, told to convert to ng/mL, which it equals; g/dL is still
     refused for albumin in g/L (10 times off)."""
     assert validate_clinical({"AFP (µg/L)": 5, "Albumin (mg/mL)": 35}).values["afp"] == 5
+    assert validate_clinical({"Platelets (x10^9/L)": 92}).values["platelets"] == 92
     with pytest.raises(ClinicalValueError, match="albumin in g/dL, but the model reads it in g/L"):
         validate_clinical({"Albumin (g/dL)": 3.5})
 

@@ -1222,3 +1222,10 @@ def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Pa
     assert "read 'none' as missing" in _actions(result, "pnodes")
     assert result.schema.validate({"horth": "None"}).values["horth"] == "none"
     _validates_every_row(result)
+    # in a column of yes and no, 'none' is no value, as before (it became a third level)
+    table["horTh"] = table["horTh"].map({"none": "no", "tamoxifen": "yes"})
+    table["horTh"] = table["horTh"].where(table.index % 10 > 0, "none")
+    table.to_csv(export.path, index=False)
+    result = read_clinical_spreadsheet(export.path)
+    assert result.schema["horth"].kind == "yes/no" and result.table["horth"].isna().sum() == 69
+    assert "read 'none' as missing" in _actions(result, "horTh")

@@ -731,13 +731,14 @@ def _word_levels(
     whose other values are not all numbers, writing it in at least :data:`_LEVEL_SHARE` of its
     cells with a value (GBSG2's hormone therapy 'none' beside 'tamoxifen': read as missing,
     64 % of the column was, and the variable was dropped at fit). Reported; in a column of
-    numbers it stays no value."""
+    numbers or of yes and no it stays no value (a yes/no column became three levels)."""
     words = lowered.isin(LEVEL_WORDS)
     others = cells[~missing].str.strip()
     if (
         not words.any()
         or others.empty
         or numbers.readable(others, column).all()
+        or others.str.lower().isin(YES_TOKENS | NO_TOKENS).all()  # a yes/no column: no value
         or words.sum() < _LEVEL_SHARE * (~missing | words).sum()
     ):
         return pd.Series(False, index=cells.index)

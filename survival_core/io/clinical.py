@@ -265,6 +265,7 @@ _SAME_UNITS = {
 def _unit_key(unit: str) -> str:
     # the micro sign and the Greek mu alike (typed either way); units of one quantity alike
     key = unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
+    key = key.removeprefix("x") if key.startswith("x10") else key  # 'x10^9/L' is 10^9/L
     return _SAME_UNITS.get(key, key)
 
 

@@ -49,12 +49,13 @@ YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "presen
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"}) | {
     word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"
 }
-#: Yes and no as one patient's value is typed in serology's habit ('+', '-') or as 'none' (no
-#: cirrhosis): '-' and 'none' are no-value words of a table, but typed for a yes/no they say no.
-TYPED_YES_NO = {"+": True, "-": False, "none": False}
-#: No-value words a value typed for one patient may mean a value by: no for a yes/no, a
-#: category's level where it lists one; refused otherwise, asking for 0 or an empty value
-#: (:meth:`SchemaVariable.read`).
+#: Yes and no as one patient's value is typed: '+' in serology's habit, 'none' (no cirrhosis),
+#: a no-value word of a table that typed for a yes/no says no. '-' is not here: a negative
+#: serology or a test not done, as hospital tables write it, it is refused for a yes/no.
+TYPED_YES_NO = {"+": True, "none": False}
+#: No-value words a value typed for one patient may mean a value by: no for a yes/no ('none'),
+#: a category's level where it lists one; refused otherwise, asking for a value or an empty
+#: one (:meth:`SchemaVariable.read`).
 _VALUE_WORDS = frozenset({"none", "-"})
 #: Share of the observed span added below and above it when drafting a plausible range: wide
 #: enough for a new patient beyond the cohort's (an 88-year-old beside a cohort of 21-80, whom
@@ -226,17 +227,20 @@ class SchemaVariable:
         return None if is_missing(value) else self.coerce(value)
 
     def _value_word(self, value: str) -> bool | str:
-        """'none' or '-' typed for one patient: no for a yes/no (no cirrhosis, a negative
-        serology), a category's level where it lists one; else refused, saying what to write:
-        read as no value, the training cohort's typical value was imputed (a cirrhosis 'none'
-        scored as present, a node count 'none' as 3)."""
-        if self.kind == YES_NO:
-            return self._yes_no(value)
+        """'none' or '-' typed for one patient: a yes/no's 'none' is no (no cirrhosis), a
+        category's level where it lists one; else refused, saying what to write: read as no
+        value, the training cohort's typical value was imputed (a cirrhosis 'none' scored as
+        present, a node count 'none' as 3), and a yes/no's '-' (negative, or not done?) was read
+        as no where a cohort import of the same cell reads no value."""
         text = value.strip().casefold()
+        if self.kind == YES_NO and text in TYPED_YES_NO:
+            return TYPED_YES_NO[text]
         level = next((c for c in self.categories if c.casefold() == text), None)
         if level is not None:
             return level
-        meant = "0" if self.kind in (NUMBER, INTEGER) else f"one of {', '.join(self.categories)}"
+        meant = {NUMBER: "0", INTEGER: "0", YES_NO: "no (or yes)"}.get(
+            self.kind, f"one of {', '.join(self.categories)}"
+        )
         raise ClinicalValueError(
             f"{self.title}: {value!r} may mean no value or a value: write {meant}, or leave it "
             "empty (or NA) where it is not known."
@@ -255,7 +259,7 @@ class SchemaVariable:
         if text in NO_TOKENS:
             return False
         raise ClinicalValueError(
-            f"{self.title}: {value!r} is not yes/no (use yes/no, true/false, 1/0 or +/-)."
+            f"{self.title}: {value!r} is not yes/no (use yes/no, true/false, 1/0 or +)."
         )
 
     def _category(self, value: Any) -> str:
@@ -635,7 +639,8 @@ def _hcc() -> CohortSchema:
 
 
 #: The HCC variables ALBI is worked out from, and the ALBI score and grade.
-_ALBI_VARIABLES = ("albumin", "bilirubin", "albi_score", "albi_grade")
+ALBI_SOURCES = ("albumin", "bilirubin")
+_ALBI_VARIABLES = (*ALBI_SOURCES, "albi_score", "albi_grade")
 
 
 def _derives_albi(schema: CohortSchema) -> bool:
