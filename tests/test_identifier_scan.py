@@ -238,9 +238,9 @@ def test_no_identifier_of_a_patient_named_nifti_upload_is_written(fresh_data, sm
     assert any(_leaks(name, name.encode() + content) for name, content in files)
 
     # stored, matched and loaded as the Case page does
-    folder = store_upload(files)
+    folder = store_upload(files)  # the notes name the CSV's columns left out, not their values
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["CT.nii.gz", "GTV.nii.gz", organ.name, "clinical.csv"]
+        ["CT.nii.gz", "GTV.nii.gz", organ.name, "clinical.csv", "upload-notes.json"]
     )
     contents = describe_upload(folder)
     assert contents.suggested_image() == "CT.nii.gz"
