@@ -3,6 +3,7 @@ polygons, and writers that scramble file names and InstanceNumbers like careless
 
 from __future__ import annotations
 
+import copy
 import io
 import zipfile
 from pathlib import Path
@@ -203,3 +204,14 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def with_roi_copy(structure: Dataset, name: str, number: int) -> None:
+    """A copy of an RTSTRUCT's first ROI (its contours too) added under another name and
+    number, in place."""
+    roi = copy.deepcopy(structure.StructureSetROISequence[0])
+    roi.ROINumber, roi.ROIName = number, name
+    structure.StructureSetROISequence.append(roi)
+    contour = copy.deepcopy(structure.ROIContourSequence[0])
+    contour.ReferencedROINumber = number
+    structure.ROIContourSequence.append(contour)

@@ -20,7 +20,15 @@ from survival_core.errors import (
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
 from survival_core.io.deid import Deidentifier
-from tests.dicom_fixtures import ct_slices, hu_volume, rtstruct, square, write, write_scrambled
+from tests.dicom_fixtures import (
+    ct_slices,
+    hu_volume,
+    rtstruct,
+    square,
+    with_roi_copy,
+    write,
+    write_scrambled,
+)
 
 CLINICAL = {
     "case_id": "HCC-007",
@@ -610,7 +618,6 @@ def test_each_structure_offered_of_several_sets_loads_from_its_set(
     the names offered ('Tumor [2]', 'ROI 3', as the set is read) were refused as held by no set
     (the sets were checked by their raw ROIName values), whose description read "with 'Tumor',
     'Tumor', ''". Each name offered now loads, and the set is described by the same names."""
-    import copy
 
     import pydicom
 
@@ -620,12 +627,7 @@ def test_each_structure_offered_of_several_sets_loads_from_its_set(
     research = pydicom.dcmread(folder / "RS_B.dcm")
     research.StructureSetLabel = " Research"
     for number, name in ((2, " Tumor"), (3, "")):
-        roi = copy.deepcopy(research.StructureSetROISequence[0])
-        roi.ROINumber, roi.ROIName = number, name
-        research.StructureSetROISequence.append(roi)
-        contours = copy.deepcopy(research.ROIContourSequence[0])
-        contours.ReferencedROINumber = number
-        research.ROIContourSequence.append(contours)
+        with_roi_copy(research, name, number)
     research.save_as(folder / "RS_B.dcm")
 
     names, _, sets = describe_structures(folder)

@@ -4,7 +4,6 @@ the patient's identifiers cut out of the structure names that are kept."""
 
 from __future__ import annotations
 
-import copy
 import io
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydicom.sr.codedict import codes
 
 from survival_core.io.deid import Deidentifier, deidentify_dicom_bytes
 from survival_core.io.seg import read_seg
+from tests.dicom_fixtures import with_roi_copy
 from tests.test_deid import KEY, _assert_clean
 
 NAME, PATIENT_ID, BIRTH = "ZZLEAK^ALICE^Art", "LEAKID123", "19450317"
@@ -151,16 +151,6 @@ def test_studies_whose_patient_id_names_no_one_never_share_a_case_id(sarcoma, pl
     assert shift != other_shift and not deid.mixed_marks()
 
 
-def _with_roi(structure: Dataset, name: str, number: int) -> None:
-    """A copy of the first ROI (its contours too) under another name and number."""
-    roi = copy.deepcopy(structure.StructureSetROISequence[0])
-    roi.ROINumber, roi.ROIName = number, name
-    structure.StructureSetROISequence.append(roi)
-    contour = copy.deepcopy(structure.ROIContourSequence[0])
-    contour.ReferencedROINumber = number
-    structure.ROIContourSequence.append(contour)
-
-
 #: ROI name planted -> the name kept: the patient's name parts (3+ letters, whole words, any
 #: case), IDs and birth date go, structure words stay ('Artery' of a patient whose name has Art).
 ROI_NAMES = {
@@ -182,7 +172,7 @@ def test_structure_names_lose_the_patients_identifiers_and_keep_the_structure(sa
     structure = _of_the_patient(sarcoma / "mask" / "RS.dcm")
     structure.StructureSetROISequence[0].ROIName = "GTV_Mass_CT"
     for number, name in enumerate(list(ROI_NAMES)[:-1], start=2):
-        _with_roi(structure, name, number)
+        with_roi_copy(structure, name, number)
     rt = _cleaned(structure)
     assert [r.ROIName for r in rt.StructureSetROISequence] == [
         ROI_NAMES["GTV_Mass_CT"],
@@ -240,7 +230,7 @@ def test_a_research_name_made_of_structure_words_leaves_the_structures_alone(sar
     structure.PatientID = "LIVER_017"
     structure.StructureSetROISequence[0].ROIName = "GTV Mass"
     for number, name in enumerate(("Liver", "HCC_LIVER_017"), start=2):
-        _with_roi(structure, name, number)
+        with_roi_copy(structure, name, number)
     cleaned = pydicom.dcmread(
         io.BytesIO(deidentify_dicom_bytes(_bytes(structure), Deidentifier(KEY))[0])
     )
@@ -254,7 +244,7 @@ def test_a_patients_name_made_of_scratch_words_leaves_the_structures_alone(sarco
     structure.PatientName, structure.PatientID = "OLD^TEST", "P123"
     structure.StructureSetROISequence[0].ROIName = "GTV"
     for number, name in enumerate(("GTV_old", "GTV_test", "Liver_replan"), start=2):
-        _with_roi(structure, name, number)
+        with_roi_copy(structure, name, number)
     cleaned = pydicom.dcmread(
         io.BytesIO(deidentify_dicom_bytes(_bytes(structure), Deidentifier(KEY))[0])
     )
@@ -284,7 +274,7 @@ def test_a_name_in_any_script_or_spelling_is_cut_from_the_structure_names(
     structure = _of_the_patient(sarcoma / "mask" / "RS.dcm")
     structure.SpecificCharacterSet, structure.PatientName = charset, name
     for number, roi in enumerate(rois, start=2):
-        _with_roi(structure, roi, number)
+        with_roi_copy(structure, roi, number)
     cleaned = pydicom.dcmread(
         io.BytesIO(deidentify_dicom_bytes(_bytes(structure), Deidentifier(KEY))[0])
     )

@@ -1253,9 +1253,10 @@ def _same_images(
 ) -> dict[str, str]:
     """Case id -> a warning naming the other cases holding an image of it (:func:`image_hashes`:
     a DICOM slice of the same SOPInstanceUID, a file of identical content), in the download or
-    among the cohort's ``existing`` cases (their records' image hashes): one patient's images under two IDs (a folder copied; a mistyped ID corrected in the
-    download, beside the case of the old ID) would count twice in a model. Reported, not refused:
-    the user knows which ID is right."""
+    among the cohort's ``existing`` cases (their records' image hashes): one patient's images
+    under two IDs (a folder copied; a mistyped ID corrected in the download, beside the case of
+    the old ID) would count twice in a model. Reported, not refused: the user knows which ID is
+    right."""
     holders: dict[str, set[str]] = {}
     for name, patient in patients.items():
         for sha256 in image_hashes(patient, key):

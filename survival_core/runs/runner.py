@@ -93,8 +93,8 @@ class FoldCheckpoints:
     The JSON is written last and atomically, so a fold counts as finished only when both files are
     complete; a run killed mid-fold simply runs that fold again on resume. A fold of another
     ``signature`` (other data, settings, folds or code) is computed again, and ``origin`` (the
-    data hashes and the code, :func:`.store.code_identity`) says why: a resume by upgraded code
-    mixed folds of two versions.
+    data hashes and the code, :meth:`.store.RunStore.code_identity`) says why: a resume by
+    upgraded code mixed folds of two versions.
     """
 
     def __init__(self, folder: Path, signature: str, origin: dict[str, Any], say: Progress) -> None:
@@ -922,9 +922,9 @@ def _folds(config: Any, event: np.ndarray, is_external: np.ndarray) -> list[Fold
 
 def _fold_signature(config: Any, origin: dict[str, Any], folds: list[Fold]) -> str:
     """What a finished fold depends on: the data and code (``origin``: the data hashes and
-    :func:`.store.code_identity`), every setting but the engine and the texts (a run resumed on a
-    Ray cluster reuses the folds it finished locally) and the folds' rows (a run resumed by a
-    version that draws its folds otherwise recomputes them, never mixes them)."""
+    :meth:`.store.RunStore.code_identity`), every setting but the engine and the texts (a run
+    resumed on a Ray cluster reuses the folds it finished locally) and the folds' rows (a run
+    resumed by a version that draws its folds otherwise recomputes them, never mixes them)."""
     settings = {
         k: v for k, v in config.to_dict().items() if k not in ("engine", "name", "description")
     }
@@ -995,7 +995,6 @@ def run_training(
         TAG_CODE,
         TAG_FIT,
         RunStore,
-        code_identity,
         data_tags,
         package_tags,
         package_versions,
@@ -1045,7 +1044,11 @@ def run_training(
                 config.model.name, params, config.model.search, config.reduction, images,
                 table.case_ids, seed=config.seed, parallel=RUN_PARALLEL, progress=say,
             )  # fmt: skip
-        origin = {"data": data.hashes, "code": code_identity(), "packages": package_versions()}
+        origin = {
+            "data": data.hashes,
+            "code": store.code_identity(),
+            "packages": package_versions(),
+        }
         signature = _fold_signature(config, origin, folds)
         checkpoints = FoldCheckpoints(run.folder / "folds", signature, origin, say)
         inner = (

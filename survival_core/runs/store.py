@@ -210,11 +210,6 @@ def package_tags(versions: Mapping[str, str]) -> dict[str, str]:
     return {f"package.{name}": value for name, value in versions.items()}
 
 
-def code_identity() -> str:
-    """The code computing a result: its version and the digest of its sources."""
-    return f"{code_version()} (sources {source_digest()[:12]})"
-
-
 def _earlier_code(tags: Mapping[str, str], now: str) -> dict[str, str]:
     """The :data:`TAG_EARLIER_CODE` tag of a run of ``tags`` resumed by code ``now``: its
     earlier code versions, this one's last (none when it is ``now``)."""
@@ -571,6 +566,11 @@ class RunStore:
         self.client.set_tag(run_id, TAG_ERROR, message)
         self.client.set_terminated(run_id, "FAILED")
         return True
+
+    def code_identity(self) -> str:
+        """The code computing a result: its version (read once, when the store opened: git is
+        not asked again) and the digest of its sources."""
+        return f"{self._code_version} (sources {source_digest()[:12]})"
 
     def reap_dead_runs(self) -> list[str]:
         """Mark FAILED every RUNNING run whose process no longer exists on this host (a run
