@@ -526,3 +526,26 @@ def test_nnunet_channel_naming_in_a_patients_folder_finds_the_image(tmp_path: Pa
     case = load_case(tmp_path, roles={"gtv": "P003.nii.gz:2"})
     assert case.array().shape == (8, 24, 24) and case.array().min() < 0  # the CT, not labels
     np.testing.assert_array_equal(case.mask_array("gtv"), masks_of()[1].astype(bool))
+
+
+def test_roi_map_names_a_layer_label_of_an_unnamed_slicer_segmentation(tmp_path: Path) -> None:
+    """A ROI map naming 'labels.seg.nrrd:1.1' (layer 1, label 1 of a segmentation without
+    segment names) matched nothing at cohort import, which read only 'file:label'; the
+    patient failed without a tumour though the case loads it by that name."""
+    from survival_core.cli.main import main
+    from survival_core.io.manifest import read_manifest
+
+    patient = tmp_path / "download" / "P1"
+    patient.mkdir(parents=True)
+    sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(patient / "image.nrrd"))
+    write_layered_slicer_segmentation(patient / "labels.seg.nrrd", names=False)
+    roi_map = tmp_path / "roi.yaml"
+    roi_map.write_text("default:\n  gtv: ['labels.seg.nrrd:1.1']\n  organ: ['labels.seg.nrrd:1']\n")
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--images", str(tmp_path / "download"), "--out", str(out)]
+    assert main([*argv, "--roi-map", str(roi_map), "--site", "liver", "--workers", "1"]) == 0
+    (case_id,) = read_manifest(out)["case_id"]
+    case = load_case(out / "cases" / case_id)
+    liver, gtv = masks_of()
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))

@@ -77,6 +77,7 @@ from survival_core.io.dicom_series import (
     series_naming,
 )
 from survival_core.io.hashing import file_sha256
+from survival_core.io.label_maps import label_reference
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
@@ -436,16 +437,16 @@ def _find(
     """The structures among ``names`` that ``listed`` names (:func:`_named`), matched on
     ``originals`` where given: ``names`` as the headers have them, position for position, which
     the planning system shows; a label of a volume file among them too ('label.nii.gz:1',
-    'seg.nii.gz:4'; checked when the case loads: the file's labels are not read here).
+    'seg.nii.gz:4', a layer's 'seg.nrrd:1.2' as :func:`label_reference` reads it; checked when the case loads: the file's labels are not read here).
     :class:`InputError` when a structure named shares its stored name with another."""
     stored = dict(zip(names if originals is None else originals, names, strict=True))
     alike = Counter(stored.values())
     found: list[str] = []
     for wanted in listed:
         matches, suffix = _named(wanted, tuple(stored)), ""
-        file, colon, label = wanted.rpartition(":")
-        if not matches and colon and label.isdigit():
-            matches, suffix = _named(file, tuple(stored)), f":{label}"
+        if not matches and (reference := label_reference(wanted)) is not None:
+            file = reference[0]
+            matches, suffix = _named(file, tuple(stored)), wanted[len(file) :]
         for match in matches:
             if alike[stored[match]] > 1:  # the stored file would give the role the other's
                 raise InputError(
