@@ -932,3 +932,51 @@ def test_a_two_echo_mr_is_refused_saying_what_an_import_can_do(
     assert "keep only the one to analyse in the download" in outcome.reason
     assert "echo 1" in outcome.reason and "echo 2" in outcome.reason
     assert "say which" not in outcome.reason and "cases/" not in outcome.reason
+
+
+def test_a_patient_withdrawn_during_an_extraction_stays_out_of_its_table(
+    small_cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """``cohort withdraw`` while ``extract`` ran: the withdrawal removed the patient's rows and
+    cached features, then the extraction wrote its table with the patient in it (and a patient
+    it had not reached yet failed as a missing folder). Both are now left out, named, and no
+    cached feature of theirs is left."""
+    import json
+
+    import pandas as pd
+
+    from survival_core.features import cohort as feature_cohort
+    from survival_core.features.cohort import FeatureCache
+    from survival_core.features.presets import get_preset
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))  # a cache of its own
+    cohort = tmp_path / "cohort"
+    shutil.copytree(small_cohort, cohort)
+    case_ids = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
+    gone = [case_ids[0], case_ids[-1]]
+    shown = feature_cohort.line_progress
+
+    def withdrawing(say):
+        show = shown(say)
+
+        def then_withdraw(done, total, outcome, how):
+            show(done, total, outcome, how)
+            if done == 1:
+                withdraw(cohort, gone)
+
+        return then_withdraw
+
+    monkeypatch.setattr(feature_cohort, "line_progress", withdrawing)
+    out = cohort / "wei2021.parquet"
+    argv = ["extract", "--cohort", str(cohort), "--preset", "wei2021", "--out", str(out)]
+    assert main([*argv, "--workers", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["withdrawn"] == sorted(gone) and result["n_failed"] == 0
+    assert result["n_cases"] == len(case_ids) - 2
+    assert "2 case(s) withdrawn from the cohort during the extraction" in captured.err
+    kept = pd.read_parquet(out).index
+    assert sorted(kept) == sorted(set(case_ids) - set(gone))
+    cache = FeatureCache(get_preset("wei2021", "CT"))
+    entries = [json.loads(p.read_text()) for p in cache.folder.glob("*.json")]
+    assert entries and not {e.get("case_id") for e in entries} & set(gone)

@@ -537,7 +537,11 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     table.parent.mkdir(parents=True, exist_ok=True)
     table.write_bytes(b"features")
     extracted = []
-    monkeypatch.setattr(features_cohort, "extract_cohort", lambda *a, **k: extracted.append(1))
+    monkeypatch.setattr(
+        features_cohort,
+        "extract_cohort",
+        lambda *a, **k: extracted.append(1) or SimpleNamespace(withdrawn=[]),
+    )
     monkeypatch.setattr(features_cohort, "write_cohort_features", lambda *a, **k: None)
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
     config = SimpleNamespace(features=features)

@@ -339,3 +339,46 @@ def test_fit_keeps_its_notes_in_the_summary_and_the_card(tmp_path):
     assert unbounded.startswith("The Cox coefficient(s) of 'marker' (SE ")
     assert "have no finite estimate" in unbounded
     assert ModelCard.load(tmp_path / "model").notes == summary["notes"]
+
+
+@pytest.mark.parametrize("change", ["reimport", "withdraw"])
+def test_a_cohort_changed_while_the_folds_run_fits_and_registers_no_model(
+    veterans, tmp_path, change
+):
+    """A corrected sheet imported while the folds ran: the final fit read it, and the model was
+    registered under the card, metrics and data hash of the sheet it replaced; a patient
+    withdrawn meanwhile: every fold ran on them and the run failed at the end naming only a case
+    missing from the table. The run now fails before fitting, naming the changed file, and a
+    resume recomputes the folds on the cohort as it is."""
+    from survival_core.cohort.withdrawal import withdraw
+    from survival_core.errors import InputError
+    from survival_core.runs.config import load_config
+    from survival_core.runs.runner import run_training
+
+    cohort = tmp_path / "c"
+    sheet = clinical_exports.veterans(tmp_path).path
+    assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(cohort)]) == 0
+    name = f"changed-{change}"
+    config = load_config(_config(tmp_path, cohort, name=name))
+    store = RunStore()
+    changed = []
+
+    def change_once(message: str) -> None:
+        if message.startswith("fold 1/") and not changed:
+            if change == "withdraw":
+                changed.append(withdraw(cohort, [pd.read_csv(cohort / "clinical.csv").iloc[0, 0]]))
+            else:
+                frame = pd.read_csv(sheet, sep="\t")
+                frame["Age_in_years"] += 10
+                frame.to_csv(sheet, sep="\t", index=False)
+                argv = ["cohort", "import", "--clinical", str(sheet), "--out", str(cohort)]
+                changed.append(main(argv))
+
+    with pytest.raises(InputError, match="The cohort changed while run") as refused:
+        run_training(config, store=store, progress=change_once)
+    assert changed and "clinical.csv (changed)" in str(refused.value)
+    runs = store.list_runs(name)
+    assert list(runs["status"]) == ["FAILED"]
+    assert store.registered_version(runs["run_id"].iloc[0], name) is None
+    resumed = run_training(config, resume=runs["run_id"].iloc[0], store=store)
+    assert resumed.status == "FINISHED"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 from survival_core.cli.arg_types import user_path
@@ -141,10 +142,12 @@ def _legacy_roi_note(rois: list[str], site: str | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Extract, write the table and the failures, report counts. Exit 0 when any case succeeded;
     InputError (exit 2) when every case failed."""
+    from survival_core.cohort.withdrawn import withdrawn_cases
     from survival_core.features.cohort import (
         cohort_modality,
         extract_cohort,
         line_progress,
+        withdrawn_note,
         write_cohort_features,
     )
     from survival_core.features.presets import get_preset
@@ -187,8 +190,11 @@ def run(args: argparse.Namespace) -> int:
         site=args.site,
         modality=None if args.companion else modality,
         companion=args.companion,
+        withdrawn=partial(withdrawn_cases, args.cohort),
     )
     table, failures = write_cohort_features(result, args.out, settings, modality, args.companion)
+    if result.withdrawn:
+        progress(withdrawn_note(result.withdrawn))
     if result.n_failed:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
     if note := mixed_sequences_note(result.sequences):
@@ -207,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
             "modality": modality,
             "mr_sequences": result.sequences,
             "site": result.site,
+            "withdrawn": result.withdrawn,
             "out": table,
             "failures": failures,
         },

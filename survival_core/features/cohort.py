@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -213,7 +213,8 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
 @dataclass
 class CohortFeatures:
     """Features of a cohort: ``features`` (index case_id, one column per feature, cases that
-    failed left out), ``failures`` (case_id, error), and counts of how each case was obtained."""
+    failed left out), ``failures`` (case_id, error), and counts of how each case was obtained;
+    ``withdrawn``: the cases withdrawn from the cohort while they were extracted, left out."""
 
     features: pd.DataFrame
     failures: pd.DataFrame
@@ -223,6 +224,7 @@ class CohortFeatures:
     seconds: float
     outcomes: list[CaseOutcome] = field(default_factory=list, repr=False)
     site: str | None = None
+    withdrawn: list[str] = field(default_factory=list)
 
     @property
     def n_failed(self) -> int:
@@ -300,6 +302,7 @@ def extract_cases(
     volume_files: Mapping[str, VolumeFiles] | None = None,
     case_sites: Mapping[str, str] | None = None,
     structure_sets: Mapping[str, str] | None = None,
+    withdrawn: Callable[[], Collection[str]] | None = None,
 ) -> CohortFeatures:
     """Features of ``cases`` ((case id, case folder) pairs) for ``settings``.
 
@@ -317,7 +320,12 @@ def extract_cases(
 
     Cached cases are read back; the rest run on ``mapper`` (default :func:`make_mapper` with
     ``workers``). ``progress(done, total, outcome, how)`` is called after each case, ``how`` being
-    "cached", "extracted" or "failed"."""
+    "cached", "extracted" or "failed".
+
+    ``withdrawn()``, asked once every case is done, names the cases withdrawn from their cohort
+    (consent) by then: a withdrawal during the extraction removed their rows and cached features,
+    and a table written after it brought a patient's row back; they are left out of the result,
+    listed in its ``withdrawn``, and their cached features discarded."""
     start = time.perf_counter()
     feature_names(settings, site)  # settings errors before any work
     tasks, outcomes = _tasks(
@@ -341,13 +349,13 @@ def extract_cases(
     for outcome in outcomes:
         report(outcome, "failed")
     cache = FeatureCache(settings) if use_cache else None
-    to_run, n_cached = [], 0
+    to_run, cached_ids = [], set()
     for task in tasks:
         cached = cache.entry(task.content_hash) if cache else None
         if cached is None:
             to_run.append(task)
             continue
-        n_cached += 1
+        cached_ids.add(task.case_id)
         outcome = CaseOutcome(
             task.case_id, features=cached["features"], sequence=cached.get("sequence")
         )
@@ -366,6 +374,13 @@ def extract_cases(
         report(outcome, "extracted" if outcome.error is None else "failed")
 
     order = {case_id: i for i, (case_id, _) in enumerate(cases)}
+    gone = set(withdrawn()) & set(order) if withdrawn else set()
+    if gone:
+        outcomes = [o for o in outcomes if o.case_id not in gone]
+        for task in tasks:
+            if task.case_id in gone and cache:
+                cache.discard(task.content_hash)
+    n_cached = len(cached_ids - gone)
     site = site or _common_site(outcomes, settings)
     columns = feature_names(settings, site)
     outcomes = [_check_site(o, columns, site) for o in outcomes]
@@ -381,12 +396,13 @@ def extract_cases(
     return CohortFeatures(
         features=features,
         failures=failures,
-        n_cases=total,
+        n_cases=total - len(gone),
         n_extracted=sum(1 for o in outcomes if o.features is not None) - n_cached,
         n_cached=n_cached,
         seconds=time.perf_counter() - start,
         outcomes=outcomes,
         site=site,
+        withdrawn=sorted(gone),
     )
 
 
@@ -539,6 +555,7 @@ def extract_cohort(
     site: str | None = None,
     modality: str | None = None,
     companion: str | None = None,
+    withdrawn: Callable[[], Collection[str]] | None = None,
 ) -> CohortFeatures:
     """Features of every case of a cohort folder (manifest.csv + cases/); see :func:`extract_cases`.
     ``site`` defaults to the manifest's; the manifest's ``modality`` column, where it has one, says
@@ -560,6 +577,15 @@ def extract_cohort(
         volume_files=volume_files_of(manifest),
         case_sites=sites_of(manifest),
         structure_sets=structure_sets_of(manifest),
+        withdrawn=withdrawn,
+    )
+
+
+def withdrawn_note(case_ids: Sequence[str]) -> str:
+    """What the user is told of the cases :func:`extract_cases` left out as withdrawn."""
+    return (
+        f"{len(case_ids)} case(s) withdrawn from the cohort during the extraction left out of "
+        f"its table, their cached features deleted: {', '.join(case_ids)}."
     )
 
 

@@ -49,7 +49,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
-from survival_core.io.run_sources import record_sources
+from survival_core.io.run_sources import changed_sources, record_sources
 from survival_core.runs.retention import mark_used
 from survival_core.workflows.crossval import FOLD_ARRAYS
 
@@ -464,12 +464,14 @@ def _cohort_tables(
 ) -> list[Path]:
     """clinical.csv and the feature tables the config names, for one cohort folder
     (``deep_network``: the resolved network of ``features.deep``)."""
+    from survival_core.cohort.withdrawn import withdrawn_cases
     from survival_core.features.cohort import (
         cohort_modality,
         extract_cohort,
         failures_path,
         feature_table_path,
         line_progress,
+        withdrawn_note,
         write_cohort_features,
     )
     from survival_core.features.presets import get_preset
@@ -499,8 +501,11 @@ def _cohort_tables(
                     progress=line_progress(progress),
                     modality=None if companion else images,
                     companion=companion,
+                    withdrawn=partial(withdrawn_cases, cohort),
                 )
                 write_cohort_features(result, path, settings, images, companion)
+                if result.withdrawn:
+                    progress(f"note: {withdrawn_note(result.withdrawn)}")
             else:  # a reused table is in use: retention counts its age from now, and that of
                 # the cases it left out, which the run's report lists (they expired apart)
                 mark_used(path)
@@ -1117,6 +1122,7 @@ def run_training(
         if version is not None:
             say(f"{config.name} v{version}: registered by this run before it was interrupted")
         else:
+            _check_sources_unchanged(run.folder, run.run_id)
             _fit_final_model(
                 config,
                 data,
@@ -1145,6 +1151,7 @@ def run_training(
             say(f"note: {note}")
         run.log_artifact(reports)
         if version is None:
+            _check_sources_unchanged(run.folder, run.run_id)  # nor while it was fitted
             earlier = store.registered_version(run.run_id, config.name)
             fit = {
                 TAG_FIT: signature,
@@ -1168,6 +1175,23 @@ def run_training(
         run.finish("FAILED", error=f"{type(error).__name__}: {error}")
         raise
     return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
+
+
+def _check_sources_unchanged(folder: Path, run_id: str) -> None:
+    """:class:`InputError` where a cohort file the run read when it started (its manifest,
+    clinical table or withdrawn patients: :func:`~survival_core.io.run_sources.changed_sources`)
+    differs now: a re-import or a withdrawal while the folds ran. The final fit reads the tables
+    again, so it would have fitted the new data under the card, metrics and data hashes of the
+    old (a corrected sheet's model labelled with the sheet it replaced), or trained a withdrawn
+    patient's folds and failed at the end naming only a case missing from the table."""
+    changed = changed_sources(folder)
+    if changed:
+        raise InputError(
+            f"The cohort changed while run {run_id} was running: {', '.join(changed)} (a cohort "
+            "import or withdrawal). Its folds read the earlier data, so no model is fitted or "
+            f"registered from a mix of both: run it again on the cohort as it is now (train "
+            f"--resume {run_id} recomputes the folds)."
+        )
 
 
 def _fit_final_model(
