@@ -377,6 +377,7 @@ def test_a_cohort_changed_while_the_folds_run_fits_and_registers_no_model(
     with pytest.raises(InputError, match="The cohort changed while run") as refused:
         run_training(config, store=store, progress=change_once)
     assert changed and "clinical.csv (changed)" in str(refused.value)
+    assert ("withdrawn patients' predictions" in str(refused.value)) == (change == "withdraw")
     runs = store.list_runs(name)
     assert list(runs["status"]) == ["FAILED"]
     assert store.registered_version(runs["run_id"].iloc[0], name) is None

@@ -26,26 +26,29 @@ SOURCES = ("manifest.csv", "clinical.csv", "withdrawn.csv")
 
 
 def record_sources(run_folder: Path, cohorts: Iterable[Path]) -> None:
-    """Write the SHA-256 of each cohort's :data:`SOURCES` there are into ``run_folder``."""
+    """Write the SHA-256 of each cohort's :data:`SOURCES` into ``run_folder``, null for one
+    not there (a first withdrawal creates ``withdrawn.csv``: unrecorded, it went unseen)."""
     files = {
-        str(path.resolve()): file_sha256(path)
+        str(path.resolve()): file_sha256(path) if path.is_file() else None
         for cohort in cohorts
         for path in (Path(cohort) / name for name in SOURCES)
-        if path.is_file()
     }
     write_text(Path(run_folder) / SOURCES_FILE, json.dumps(files, indent=1, sort_keys=True))
 
 
 def changed_sources(run_folder: Path) -> list[str]:
-    """The cohort files the run read that differ now, each '<path> (changed)' or '(deleted)'; []
-    where none does or the run recorded none (runs of before the record)."""
+    """The cohort files the run read that differ now, each '<path> (changed)', '(deleted)' or
+    '(created)'; [] where none does or the run recorded none (runs of before the record)."""
     try:
         recorded = json.loads((Path(run_folder) / SOURCES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     changed = []
     for path, digest in sorted(recorded.items()):
-        if not Path(path).is_file():
+        if digest is None:
+            if Path(path).is_file():
+                changed.append(f"{path} (created)")
+        elif not Path(path).is_file():
             changed.append(f"{path} (deleted)")
         elif file_sha256(Path(path)) != digest:
             changed.append(f"{path} (changed)")

@@ -1186,11 +1186,18 @@ def _check_sources_unchanged(folder: Path, run_id: str) -> None:
     patient's folds and failed at the end naming only a case missing from the table."""
     changed = changed_sources(folder)
     if changed:
+        withdrawn = any(Path(c.rsplit(" (", 1)[0]).name == "withdrawn.csv" for c in changed)
         raise InputError(
             f"The cohort changed while run {run_id} was running: {', '.join(changed)} (a cohort "
             "import or withdrawal). Its folds read the earlier data, so no model is fitted or "
             f"registered from a mix of both: run it again on the cohort as it is now (train "
-            f"--resume {run_id} recomputes the folds)."
+            f"--resume {run_id} recomputes the folds)"
+            + (
+                f"; until then its folds in {folder / 'folds'} hold the withdrawn patients' "
+                "predictions (or delete the run)."
+                if withdrawn
+                else "."
+            )
         )
 
 
