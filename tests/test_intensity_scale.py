@@ -130,7 +130,7 @@ def test_a_scan_without_missing_values_is_told_so_without_copying_it() -> None:
     image = sitk.Image(256, 256, 160, sitk.sitkFloat32)  # 42 MB of values: masks of 10 MB each
     tracemalloc.start()
     try:
-        same, notes = fill_missing_values(image, {})
+        same, _, notes = fill_missing_values(image, {})
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -961,14 +961,14 @@ def load_case(
         )
     if case_id is None:
         case_id = named or default_id
-    image, filled = fill_missing_values(image, assigned.masks)
+    image, masks, filled = fill_missing_values(image, assigned.masks)
     for name, other in others.items():  # its structures lie on the case's image: none checked
-        others[name], notes = fill_missing_values(other, {}, f"{name} image")
+        others[name], _, notes = fill_missing_values(other, {}, f"{name} image")
         filled += notes
     case = Case(
         case_id=case_id,
         image=image,
-        masks=assigned.masks,
+        masks=masks,
         clinical=clinical,
         modality=case_modality,
         source=str(path),
@@ -978,7 +978,7 @@ def load_case(
                 *warnings,
                 *filled,
                 *scale_warnings(image, case_modality),
-                *_cut_by_edge(assigned.masks.get("gtv")),
+                *_cut_by_edge(masks.get("gtv")),
                 *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
                 *assigned.warnings,
             ]
@@ -1101,11 +1101,11 @@ def load_case_files(
         if len(names) > 1:
             warnings.append(f"The {role} is the union of {', '.join(map(repr, names))}.")
     assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
-    volume, filled = fill_missing_values(volume, assigned.masks)
+    volume, masks, filled = fill_missing_values(volume, assigned.masks)
     case = Case(
         case_id=case_id,
         image=volume,
-        masks=assigned.masks,
+        masks=masks,
         clinical=clinical_values(clinical, None, warnings),
         modality=case_modality,
         source=str(image_path),
@@ -1113,7 +1113,7 @@ def load_case_files(
             *warnings,
             *filled,
             *scale_warnings(volume, case_modality),
-            *_cut_by_edge(assigned.masks.get("gtv")),
+            *_cut_by_edge(masks.get("gtv")),
             *assigned.warnings,
         ],
         site=assigned.site,

@@ -2,7 +2,10 @@
 
 Slices are ordered by their position along the slice normal (row cosine x column cosine, dotted with
 ImagePositionPatient), never by file name or InstanceNumber, which exporters get wrong. Voxel values
-are converted with RescaleSlope/RescaleIntercept to float32 (HU for CT). The volume gets spacing
+are converted with RescaleSlope/RescaleIntercept to float32 (HU for CT); pixel padding (stored values
+from PixelPaddingValue to PixelPaddingRangeLimit, joined to the slice's edge: the area outside a
+scanner's reconstructed field of view) holds no value and reads as NaN, as a volume file's 'no
+data' does (:func:`~survival_core.io.intensity_scale.fill_missing_values`). The volume gets spacing
 (x = column spacing, y = row spacing, z = slice spacing; DICOM PixelSpacing is [row, column]),
 origin (ImagePositionPatient of the first slice) and direction (row, column, normal cosines) in
 patient LPS millimetres, so masks drawn in patient coordinates land on the right voxels.
@@ -71,6 +74,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     MediaStorageDirectoryStorage,
 )
+from scipy import ndimage
 
 from survival_core.errors import DicomError, RTStructError
 from survival_core.io.archive import extract_zip, is_zip
@@ -401,6 +405,9 @@ class _Slice:
     #: InstanceNumber: what a viewer shows, where an upload's stored file name (its SOP UID) says
     #: nothing to the user.
     instance: str = ""
+    #: The stored values that are pixel padding (PixelPaddingValue to PixelPaddingRangeLimit,
+    #: lowest first), None when the header names none.
+    padding: tuple[float, float] | None = None
 
 
 #: Exceptions pydicom and numpy raise when a header value is malformed (read lazily, on access).
@@ -1168,9 +1175,34 @@ def _slices_of(ds: Dataset, path: Path, name: str, instance: str = "") -> list[_
                 else None,
                 stated_intercept=values["RescaleIntercept"] is not None,
                 instance=instance,
+                padding=_padding_values(ds, name),
             )
         )
     return slices
+
+
+def _padding_values(ds: Dataset, name: str) -> tuple[float, float] | None:
+    """The stored values ``ds`` declares pixel padding: PixelPaddingValue alone, or the range from
+    it to PixelPaddingRangeLimit (both stored values, before the rescale, as DICOM defines them)."""
+    if ds.get("PixelPaddingValue") is None:
+        return None
+    value = header_numbers(ds.PixelPaddingValue, 1, name, "PixelPaddingValue")[0]
+    limit = ds.get("PixelPaddingRangeLimit")
+    end = value if limit is None else header_numbers(limit, 1, name, "PixelPaddingRangeLimit")[0]
+    return float(min(value, end)), float(max(value, end))
+
+
+def _padding_region(frame: np.ndarray, padding: tuple[float, float]) -> np.ndarray:
+    """The pixels of ``frame`` (stored values) that are padding: values in ``padding`` joined to the
+    frame's edge through padding, as the area outside a reconstruction circle is. The same values
+    enclosed by image data are kept: a scanner may pad with its lowest value, which air inside the
+    body (a bowel's gas, a bronchus) also reaches."""
+    candidate = (frame >= padding[0]) & (frame <= padding[1])
+    if not candidate.any():
+        return candidate
+    labels, _ = ndimage.label(candidate)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0])
 
 
 def _check_consistent(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> None:
@@ -1366,7 +1398,8 @@ def _where(s: _Slice) -> str:
 
 
 def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarray:
-    """Voxel values (float32, rescaled) as a (z, y, x) array, each file decoded once."""
+    """Voxel values (float32, rescaled) as a (z, y, x) array, each file decoded once; pixel
+    padding (:func:`_padding_region`) is NaN: no value."""
     volume = np.empty((len(slices), *slices[0].shape), dtype=np.float32)
     by_file: dict[Path, list[int]] = defaultdict(list)
     for k, s in enumerate(slices):
@@ -1391,6 +1424,8 @@ def _pixels(slices: list[_Slice], name_of: Callable[[_Slice], str]) -> np.ndarra
                     f"{name}: pixel data of shape {frame.shape} where Rows x Columns is {s.shape}."
                 )
             volume[k] = frame.astype(np.float64) * s.slope + s.intercept
+            if s.padding is not None:
+                volume[k][_padding_region(frame, s.padding)] = np.nan
     return volume
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from survival_core.errors import MaskError
+from survival_core.io.rtstruct import OUTSIDE_TOLERANCE
 
 #: At most this many voxels are looked at (an even sample of the volume).
 _SAMPLE = 1_000_000
@@ -109,35 +110,57 @@ def _below_air(values: np.ndarray) -> float:
 
 def fill_missing_values(
     image: sitk.Image, masks: Mapping[str, sitk.Image], what: str = "image"
-) -> tuple[sitk.Image, list[str]]:
+) -> tuple[sitk.Image, dict[str, sitk.Image], list[str]]:
     """``image`` with its voxels that hold no value (NaN or infinite: a registered or resampled
-    image's 'no data') set to its lowest value, as background, and a note saying so;
-    :class:`MaskError` when a structure of ``masks`` (on the image's grid) covers any, whose
-    features they would break or, read as a value, change. Left as NaN, they spread through
-    resampling into a tumour near them and made an MR's bias correction refuse the image."""
+    image's 'no data', a DICOM series' pixel padding outside the scanner's field of view) set to
+    its lowest value, as background, ``masks`` (on the image's grid) without them, and notes.
+    A structure they cover beyond a sliver is refused (:func:`_check_covered`), as one reaching
+    outside a cropped image is: its features would describe the part with values only, and left
+    as NaN they spread through resampling into a tumour near them, or read as a value (padding
+    at -3024 HU) changed its features without a word."""
     values = sitk.GetArrayViewFromImage(image)
     if values.dtype.kind in "iub" or np.isfinite(np.sum(values, dtype=np.float64)):
-        return image, []  # told in one pass, without a mask of the whole volume (two, 0.6 GB)
+        return image, dict(masks), []  # told in one pass, without a mask of the whole volume
     missing = ~np.isfinite(values)
     total = int(np.count_nonzero(missing))
     if not total:  # finite values whose sum overflowed
-        return image, []
-    inside = {
-        role: int(np.count_nonzero(missing & sitk.GetArrayViewFromImage(mask).astype(bool)))
-        for role, mask in sorted(masks.items())
-    }
-    if any(inside.values()):
-        where = ", ".join(f"{n} voxels of the {role}" for role, n in inside.items() if n)
-        raise MaskError(
-            f"The {what} holds no value (NaN or infinite) at {where}: the structure's features "
-            "cannot be computed without them. Give an image with values over every structure "
-            "(a registered or resampled image's 'no data' region reaching it?)."
-        )
+        return image, dict(masks), []
+    notes: list[str] = []
+    kept = {role: _check_covered(what, role, mask, missing, notes) for role, mask in masks.items()}
     lowest = float(values[~missing].min()) if total < values.size else 0.0
     filled = sitk.GetImageFromArray(np.where(missing, lowest, values).astype(np.float32))
     filled.CopyInformation(image)
-    checked = "none inside a structure" if masks else "check the structures lie where it has some"
-    return filled, [
-        f"{total} voxels of the {what} hold no value (NaN or infinite; {checked}): set to its "
-        f"lowest value ({lowest:g}), as background."
-    ]
+    where = "some inside a structure, as said next" if notes else "none inside a structure"
+    said = (
+        f"{total} voxels of the {what} hold no value (NaN or infinite, or a DICOM series' pixel "
+        f"padding; {where if masks else 'check the structures lie where it has some'}): set to "
+        f"its lowest value ({lowest:g}), as background."
+    )
+    return filled, kept, [said, *notes]
+
+
+def _check_covered(
+    what: str, role: str, mask: sitk.Image, missing: np.ndarray, notes: list[str]
+) -> sitk.Image:
+    """``mask`` without the voxels where the image holds no value (``missing``), a note in
+    ``notes`` saying so; :class:`MaskError` naming the share when more than
+    :data:`~survival_core.io.rtstruct.OUTSIDE_TOLERANCE` of the structure lies there."""
+    inside = sitk.GetArrayViewFromImage(mask).astype(bool)
+    count, size = int(np.count_nonzero(missing & inside)), int(np.count_nonzero(inside))
+    if not count:
+        return mask
+    said = (
+        f"the {what} holds no value (NaN or infinite, or a DICOM series' pixel padding) at "
+        f"{count:,} of the {role}'s {size:,} voxels ({count / size:.1%})"
+    )
+    if count > OUTSIDE_TOLERANCE * size:
+        raise MaskError(
+            f"The {role}: {said}: the {what} does not hold the whole structure and its features "
+            "cannot be computed. Give an image with values over every structure (a scan "
+            "reconstructed on a larger field of view, or a registration's 'no data' region "
+            "moved off it)."
+        )
+    notes.append(f"The {role}: {said}; those voxels are left out of it.")
+    clipped = sitk.GetImageFromArray((inside & ~missing).astype(np.uint8))
+    clipped.CopyInformation(mask)
+    return clipped
