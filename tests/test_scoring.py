@@ -730,6 +730,8 @@ def test_a_training_patients_risk_is_not_an_extrapolation() -> None:
     card = SimpleNamespace(training_risk=[-3.04, 0.5, 3.8891251189409393], clinical_columns=[])
     loaded = SimpleNamespace(card=card, model=SimpleNamespace())
     assert extrapolation(pd.DataFrame([{}]), 3.88912511894094, loaded) == []
+    # a NIfTI copy of the case scored 2e-6 above: 'The risk 3.89 lies above ... to 3.89)'
+    assert extrapolation(pd.DataFrame([{}]), 3.889127, loaded) == []
     assert "above the highest" in extrapolation(pd.DataFrame([{}]), 3.9, loaded)[0]
 
 

@@ -112,8 +112,10 @@ def line_progress(say: Callable[[str], None]) -> Progress:
 #: before the grid met the box at its low end along mirrored axes (storage-order dependent
 #: features), or before only its part around the ROIs was resampled with the mask points
 #: nudged (a point exactly on the edge between two mask voxels may fall the other way), are
-#: computed again; so are those without the MR weighting.
-GRID_ANCHOR = "low-edge, around the ROIs"
+#: computed again; so are those without the MR weighting, and those read before a NIfTI-1's
+#: float32 spacing and origin were read as the decimals they were rounded from, or a DICOM
+#: series' pixel padding as no value.
+GRID_ANCHOR = "low-edge, around the ROIs, NIfTI-1 geometry as decimals"
 
 
 class FeatureCache:

@@ -119,6 +119,10 @@ def _score(
     )
 
 
+#: The precision the extrapolation caution prints risks to (two decimals).
+_PRINTED = 0.01
+
+
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
     """Where a case's inputs ``X`` and ``risk`` lie outside the training cohort: a risk beyond
     every training patient's, and each numeric input the model uses that
@@ -128,8 +132,9 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
     cautions = []
     training = np.asarray(loaded.card.training_risk, dtype=float)
     # the training risks are stored as computed then: a patient of them scored again may differ
-    # in the last bit (the highest-risk one was told the model extrapolates from it)
-    slack = CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0)
+    # in the last bit (the highest-risk one was told the model extrapolates from it), and a risk
+    # that prints as the range's end (2.56 against '-2.36 to 2.56') is not beyond it
+    slack = max(CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0), _PRINTED / 2)
     if training.size and not training.min() - slack <= risk <= training.max() + slack:
         side = "above the highest" if risk > training.max() else "below the lowest"
         cautions.append(
