@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -528,3 +530,30 @@ def test_a_nifti_placed_nowhere_is_said(shared_data: Path, tmp_path: Path) -> No
     refused = rf"origin \(0, 0, 0\) mm(.|\n)*gtv.nii: {re.escape(nowhere)}"
     with pytest.raises(GeometryError, match=refused):
         load_case(tmp_path / "mask")
+
+
+def _nifti2(path: Path, values: np.ndarray) -> None:
+    """``values`` (z, y, x int16) as a NIfTI-2 file (540-byte header, as nibabel's Nifti2Image
+    writes it), gzip-compressed when ``path`` ends with .gz."""
+    header = bytearray(544)
+    struct.pack_into("<i8s2h", header, 0, 540, b"n+2\0\r\n\x1a\n", 4, 16)  # int16
+    struct.pack_into("<8q", header, 16, 3, *values.shape[::-1], 1, 1, 1, 1)
+    struct.pack_into("<8d", header, 104, 1.0, 0.8, 0.8, 2.5, 1, 1, 1, 1)
+    struct.pack_into("<qd", header, 168, 544, 1.0)  # vox_offset, scl_slope
+    struct.pack_into("<2i", header, 344, 1, 0)  # qform_code: scanner
+    data = bytes(header) + values.astype("<i2").tobytes()
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+
+
+@pytest.mark.parametrize("name", ["image.nii.gz", "image.nii"])
+def test_a_nifti2_file_is_refused_naming_it_and_the_fix(tmp_path: Path, name: str) -> None:
+    """SimpleITK cannot read NIfTI-2: the refusal said only 'Unable to determine ImageIO reader'.
+    It names NIfTI-2 and how to save the file as NIfTI-1, for an image and for a mask."""
+    values = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+    _nifti2(tmp_path / name, values)
+    with pytest.raises(InputError, match=r"is a NIfTI-2 file .*Save it as NIfTI-1"):
+        read_volume(tmp_path / name)
+    image = sitk.GetImageFromArray(values)
+    with pytest.raises(InputError, match=r"gtv\.nii\.gz is a NIfTI-2 file"):
+        _nifti2(tmp_path / "gtv.nii.gz", (values > 50).astype(np.int16))
+        read_mask(tmp_path / "gtv.nii.gz", image, name="gtv")

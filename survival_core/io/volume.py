@@ -241,6 +241,13 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
             f"{' or '.join(FORMATS[found])}; rename it."
         )
     if found == "NIfTI":
+        if _nifti_size(path) == _NIFTI2_BYTES:
+            raise InputError(
+                f"{path} is a NIfTI-2 file (540-byte header, as nibabel's Nifti2Image writes), "
+                "which cannot be read here. Save it as NIfTI-1 (nibabel: nib.save(nib.Nifti1Image("
+                "np.asanyarray(img.dataobj), img.affine), 'image.nii.gz'); FSL: fslchfiletype "
+                "NIFTI_GZ; c3d: c3d in.nii.gz -o out.nii.gz) and give that file."
+            )
         if path.name.lower().endswith(".nii") and read_head(path, 2)[1]:
             raise InputError(
                 f"{path} is a gzip-compressed NIfTI volume named .nii; rename it to .nii.gz."
@@ -301,8 +308,9 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
     return image
 
 
-#: Header size (sizeof_hdr) of NIfTI-1, whose spacing and origin are float32.
-_NIFTI1_BYTES = 348
+#: Header size (sizeof_hdr) of NIfTI-1, whose spacing and origin are float32, and of NIfTI-2,
+#: which SimpleITK cannot read.
+_NIFTI1_BYTES, _NIFTI2_BYTES = 348, 540
 #: A header number with at most this many significant digits as float64 is held exactly
 #: (-249.51171875, a DICOM origin of 1/256 mm steps); more (0.9765620231628418) is a decimal
 #: rounded to float32.
@@ -315,7 +323,7 @@ def _nifti_size(path: Path) -> int | None:
     if len(head) < 4:
         return None
     sizes = {struct.unpack(order + "i", head)[0] for order in "<>"}
-    return next((n for n in (_NIFTI1_BYTES, 540) if n in sizes), None)
+    return next((n for n in (_NIFTI1_BYTES, _NIFTI2_BYTES) if n in sizes), None)
 
 
 def _header_decimal(value: float) -> float:
