@@ -737,18 +737,19 @@ def test_an_enhanced_mr_names_its_slice_thickness(shared_data: Path, tmp_path: P
     assert dicom_series.series_naming(summary.number, summary.thickness)[1] == "3.27 mm slices"
 
 
-def test_padding_is_the_padding_value_joined_to_the_slice_edge(tmp_path: Path) -> None:
+@pytest.mark.parametrize("padding", [-3024, -1024])
+def test_padding_is_the_padding_value_joined_to_the_slice_edge(tmp_path: Path, padding) -> None:
     """Stored values equal to PixelPaddingValue read as NaN (no value) where they reach the
-    slice's edge through padding (outside a reconstruction circle); enclosed by image data (a
-    scanner padding with its lowest value, 0 stored = -1024 HU, which air in a bowel reaches too)
-    they are image values."""
+    slice's edge through padding (outside a reconstruction circle); enclosed by image data they
+    are image values. A padding at air's -1024 HU (0 stored) is air's value too, which the air
+    around a patient, joined to the edge, holds: read as image values."""
     hu = hu_volume((3, 8, 9))
-    hu[:, :, 0] = -1024  # the edge column: padding
-    hu[:, 4, 4] = -1024  # enclosed: air
-    datasets = ct_slices(hu, intercept=-1024.0)
+    hu[:, :, 0] = padding  # the edge column: padding
+    hu[:, 4, 4] = padding  # enclosed
+    datasets = ct_slices(hu, intercept=-3024.0)
     for ds in datasets:
-        ds.PixelPaddingValue = 0
+        ds.PixelPaddingValue = padding + 3024
     write_scrambled(datasets, tmp_path)
     volume = sitk.GetArrayFromImage(read_series(tmp_path)[0])
-    assert np.isnan(volume[:, :, 0]).all()
+    assert np.isnan(volume[:, :, 0]).all() == (padding < -1024)
     np.testing.assert_array_equal(volume[:, :, 1:], hu[:, :, 1:])

@@ -1175,21 +1175,36 @@ def _slices_of(ds: Dataset, path: Path, name: str, instance: str = "") -> list[_
                 else None,
                 stated_intercept=values["RescaleIntercept"] is not None,
                 instance=instance,
-                padding=_padding_values(ds, name),
+                padding=_padding_values(ds, name, rescale[0], rescale[1]),
             )
         )
     return slices
 
 
-def _padding_values(ds: Dataset, name: str) -> tuple[float, float] | None:
+#: Below these values (rescaled) pixel padding is told from the image: air's -1024 HU on CT,
+#: 0 on other modalities. A scanner padding at air itself (0 stored, intercept -1024) pads with
+#: what the air around the body, joined to the slice's edge as padding is, also holds.
+_PADDING_BELOW = {"CT": -1024.0}
+
+
+def _padding_values(
+    ds: Dataset, name: str, slope: float, intercept: float
+) -> tuple[float, float] | None:
     """The stored values ``ds`` declares pixel padding: PixelPaddingValue alone, or the range from
-    it to PixelPaddingRangeLimit (both stored values, before the rescale, as DICOM defines them)."""
+    it to PixelPaddingRangeLimit (both stored values, before the rescale, as DICOM defines them);
+    None when the header names none, or when they rescale to image values (:data:`_PADDING_BELOW`):
+    read as no value, the air around a patient was, and a skin tumour's contour reaching it was
+    refused."""
     if ds.get("PixelPaddingValue") is None:
         return None
     value = header_numbers(ds.PixelPaddingValue, 1, name, "PixelPaddingValue")[0]
     limit = ds.get("PixelPaddingRangeLimit")
     end = value if limit is None else header_numbers(limit, 1, name, "PixelPaddingRangeLimit")[0]
-    return float(min(value, end)), float(max(value, end))
+    low, high = float(min(value, end)), float(max(value, end))
+    floor = _PADDING_BELOW.get(str(ds.get("Modality", "")).upper(), 0.0)
+    if max(low * slope + intercept, high * slope + intercept) >= floor:
+        return None
+    return low, high
 
 
 def _padding_region(frame: np.ndarray, padding: tuple[float, float]) -> np.ndarray:
