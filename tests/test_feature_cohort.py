@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -669,3 +670,53 @@ def test_a_dicom_cases_structure_set_is_the_one_its_manifest_names(tmp_path, cac
     manifest({"P1": "other"})
     missing = extract_cohort(root, settings, mapper=SerialMapper()).failures["error"].iloc[0]
     assert "P1/other.dcm is not one of the structure sets" in missing
+
+
+def test_native_grid_features_of_mixed_voxel_sizes_are_noted(
+    shared_data: Path, tmp_path: Path, cache_root: Path
+) -> None:
+    """pyradiomics' real lung CT read at its own 0.59 mm voxels and resampled to 1.2 mm: native
+    grid features of the two are not comparable, and nothing said so (mixed MR weightings were
+    noted); the note names the voxel sizes, read back from the cache too. A 1 mm preset, or one
+    voxel size, says nothing."""
+    from survival_core.features.cohort import mixed_spacing_note
+
+    image = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_image.nrrd"))
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_label.nrrd"))
+    box = sitk.LabelStatisticsImageFilter()
+    box.Execute(label, label)
+    x0, x1, y0, y1, z0, z1 = box.GetBoundingBox(1)
+    low = [max(x0 - 8, 0), max(y0 - 8, 0), max(z0 - 2, 0)]
+    size = [min(x1 + 9, image.GetSize()[0]) - low[0], min(y1 + 9, image.GetSize()[1]) - low[1],
+            min(z1 + 3, image.GetSize()[2]) - low[2]]  # fmt: skip
+    image, label = (sitk.RegionOfInterest(v, size, low) for v in (image, label))
+    cases = []
+    for case_id, factor in (("L1", 1.0), ("L2", 1.0), ("L3", 2.0)):
+        folder = tmp_path / "cases" / case_id
+        folder.mkdir(parents=True)
+        spacing = [s * (factor if axis < 2 else 1.0) for axis, s in enumerate(image.GetSpacing())]
+        shape = [round(n / (factor if axis < 2 else 1.0)) for axis, n in enumerate(image.GetSize())]
+        grid = sitk.Image(shape, sitk.sitkInt16)
+        grid.SetSpacing(spacing)
+        grid.SetOrigin(image.GetOrigin())
+        grid.SetDirection(image.GetDirection())
+        resample = partial(sitk.Resample, referenceImage=grid, transform=sitk.Transform())
+        sitk.WriteImage(resample(image, interpolator=sitk.sitkLinear), str(folder / "image.nrrd"))
+        sitk.WriteImage(resample(label, interpolator=sitk.sitkNearestNeighbor), str(folder / "gtv.nrrd"))  # fmt: skip
+        cases.append((case_id, folder))
+    settings = ExtractionSettings(
+        "test", rois=("gtv",), classes=(FeatureClass("glcm", ("Contrast",)),),
+        discretisations=(Discretisation("equal_probability", levels=8),),
+    )  # fmt: skip
+    for run in ("extracted", "cached"):
+        result = extract_cases(cases, settings, mapper=SerialMapper(), site="lung")
+        assert result.n_cached == (3 if run == "cached" else 0)
+        note = mixed_spacing_note(settings, result)
+        assert note is not None and "2 voxel sizes" in note, note
+        fine, coarse = (
+            f"{s:.2f} x {s:.2f} x" for s in (image.GetSpacing()[0], image.GetSpacing()[0] * 2)
+        )
+        assert list(result.voxel_sizes.values()) == [2, 1] and fine in note and coarse in note
+    one_size = extract_cases(cases[:2], settings, mapper=SerialMapper(), site="lung")
+    assert mixed_spacing_note(settings, one_size) is None
+    assert mixed_spacing_note(get_preset("wei2021", "CT"), result) is None  # 1 mm only

@@ -540,7 +540,7 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     monkeypatch.setattr(
         features_cohort,
         "extract_cohort",
-        lambda *a, **k: extracted.append(1) or SimpleNamespace(withdrawn=[]),
+        lambda *a, **k: extracted.append(1) or SimpleNamespace(withdrawn=[], outcomes=[]),
     )
     monkeypatch.setattr(features_cohort, "write_cohort_features", lambda *a, **k: None)
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)

@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         cohort_modality,
         extract_cohort,
         line_progress,
+        mixed_spacing_note,
         withdrawn_note,
         write_cohort_features,
     )
@@ -199,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
     if note := mixed_sequences_note(result.sequences):
         progress(note)
+    if note := mixed_spacing_note(settings, result):
+        progress(note)
     if note := _legacy_roi_note(args.roi, result.site):
         progress(note)
     report(
@@ -212,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
             "settings_hash": settings.hash(),
             "modality": modality,
             "mr_sequences": result.sequences,
+            "voxel_sizes": result.voxel_sizes,
             "site": result.site,
             "withdrawn": result.withdrawn,
             "out": table,

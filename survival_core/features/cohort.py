@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from survival_core.engine import CaseMapper, make_mapper
@@ -93,6 +94,9 @@ class CaseOutcome:
     #: The MR weighting of the case's image (:func:`~survival_core.io.mr_sequence.header_sequence`),
     #: None when not MR or not known.
     sequence: str | None = None
+    #: The voxel size (x, y, z mm) of the image extracted from, None when not known (a cache
+    #: entry written before it was kept).
+    spacing: tuple[float, float, float] | None = None
 
 
 def line_progress(say: Callable[[str], None]) -> Progress:
@@ -156,12 +160,19 @@ class FeatureCache:
         self._path(digest).unlink(missing_ok=True)
 
     def put(
-        self, digest: str, case_id: str, features: dict[str, float], sequence: str | None = None
+        self,
+        digest: str,
+        case_id: str,
+        features: dict[str, float],
+        sequence: str | None = None,
+        spacing: Sequence[float] | None = None,
     ) -> None:
-        """Store ``features`` (and the image's MR ``sequence``) atomically (never half a file;
-        sessions storing the same case at the same moment each write their own temporary file)."""
+        """Store ``features`` (and the image's MR ``sequence`` and voxel ``spacing``) atomically
+        (never half a file; sessions storing the same case at the same moment each write their
+        own temporary file)."""
         entry = {"case_id": case_id, "features": features, "grid": GRID_ANCHOR}
         entry |= {"sequence": sequence} if sequence else {}
+        entry |= {"spacing": list(spacing)} if spacing else {}
         write_text(self._path(digest), json.dumps(entry))
 
 
@@ -206,6 +217,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
         features=features,
         seconds=time.perf_counter() - start,
         sequence=case.sequence,
+        spacing=tuple(case.image.GetSpacing()),
     )
 
 
@@ -238,6 +250,15 @@ class CohortFeatures:
         """The extracted cases' MR weightings, with how many cases each (those known)."""
         found = Counter(o.sequence for o in self.outcomes if o.features is not None and o.sequence)
         return dict(sorted(found.items()))
+
+    @property
+    def voxel_sizes(self) -> dict[str, int]:
+        """The extracted cases' voxel sizes ('0.70 x 0.70 x 5.0 mm'), with how many cases each
+        (those known), most frequent first."""
+        found = Counter(
+            voxel_size(o.spacing) for o in self.outcomes if o.features is not None and o.spacing
+        )
+        return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
 
 
 #: progress(done, total, outcome, how) after each case; how is "cached", "extracted" or "failed".
@@ -358,8 +379,12 @@ def extract_cases(
             to_run.append(task)
             continue
         cached_ids.add(task.case_id)
+        spacing = cached.get("spacing")
         outcome = CaseOutcome(
-            task.case_id, features=cached["features"], sequence=cached.get("sequence")
+            task.case_id,
+            features=cached["features"],
+            sequence=cached.get("sequence"),
+            spacing=tuple(spacing) if spacing else None,
         )
         outcomes.append(outcome)
         report(outcome, "cached")
@@ -371,7 +396,13 @@ def extract_cases(
             else CaseOutcome(task.case_id, error=describe_error(result))
         )
         if outcome.features is not None and cache:
-            cache.put(task.content_hash, task.case_id, outcome.features, outcome.sequence)
+            cache.put(
+                task.content_hash,
+                task.case_id,
+                outcome.features,
+                outcome.sequence,
+                outcome.spacing,
+            )
         outcomes.append(outcome)
         report(outcome, "extracted" if outcome.error is None else "failed")
 
@@ -580,6 +611,41 @@ def extract_cohort(
         case_sites=sites_of(manifest),
         structure_sets=structure_sets_of(manifest),
         withdrawn=withdrawn,
+    )
+
+
+#: Voxel sizes differing by more than this factor (in-plane or between slices) make a cohort's
+#: native-grid features incomparable: the same tumour's texture read at 0.7 and 1.5 mm differs
+#: as much as two tumours do (a run length non-uniformity of 194,825 against 44,339).
+NATIVE_SPREAD = 1.2
+
+
+def voxel_size(spacing: Sequence[float]) -> str:
+    """A voxel size as people write it: '0.70 x 0.70 x 5.0 mm'."""
+    x, y, z = spacing
+    return f"{x:.2f} x {y:.2f} x {z:.1f} mm"
+
+
+def mixed_spacing_note(settings: ExtractionSettings, result: CohortFeatures) -> str | None:
+    """The note that ``settings`` compute features on each image's native grid and the cohort's
+    voxel sizes differ by more than :data:`NATIVE_SPREAD`; None otherwise."""
+    spacings = np.array(
+        [o.spacing for o in result.outcomes if o.features is not None and o.spacing]
+    )
+    if not any(scale.spacing_mm is None for scale in settings.scales) or len(spacings) < 2:
+        return None
+    in_plane, between = spacings[:, :2].ravel(), spacings[:, 2]
+    spread = max(in_plane.max() / in_plane.min(), between.max() / between.min())
+    if spread <= NATIVE_SPREAD:
+        return None
+    sizes = result.voxel_sizes
+    listed = ", ".join(f"{size} ({n} cases)" for size, n in list(sizes.items())[:5])
+    more = f" and {len(sizes) - 5} more" if len(sizes) > 5 else ""
+    return (
+        f"The cohort's images are of {len(sizes)} voxel sizes: {listed}{more}. The "
+        f"{settings.preset} preset computes features on each image's own voxels ('native' in "
+        "their names), which change with the voxel size as much as with the tumour: compare "
+        "those only between cases of one voxel size, or model on its resampled features."
     )
 
 

@@ -471,6 +471,7 @@ def _cohort_tables(
         failures_path,
         feature_table_path,
         line_progress,
+        mixed_spacing_note,
         withdrawn_note,
         write_cohort_features,
     )
@@ -506,6 +507,8 @@ def _cohort_tables(
                 write_cohort_features(result, path, settings, images, companion)
                 if result.withdrawn:
                     progress(f"note: {withdrawn_note(result.withdrawn)}")
+                if note := mixed_spacing_note(settings, result):
+                    progress(f"note: {note}")
             else:  # a reused table is in use: retention counts its age from now, and that of
                 # the cases it left out, which the run's report lists (they expired apart)
                 mark_used(path)
