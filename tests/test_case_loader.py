@@ -256,6 +256,37 @@ def test_volume_case_folder(tmp_path: Path) -> None:
     assert load_case(archive, case_id="given").case_id == "given"
 
 
+@pytest.mark.parametrize(
+    ("working", "given"),
+    [
+        ("case_9", "."),
+        ("case_9", "./"),
+        ("case_9/ct", ".."),
+        ("case_9/ct", "../"),
+        (".", "case_9/."),
+        (".", "case_9/"),
+        ("elsewhere", "../case_9/ct/.."),
+    ],
+)
+def test_a_case_folder_given_as_a_relative_path_is_named_after_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, working: str, given: str
+) -> None:
+    """A volume case without a case_id in its clinical.json takes its folder's name: given as
+    '.' ('score --case .' inside it) or '..', the name was Path('.').name, empty, and the score,
+    explanation and PDF report were of a patient without an id."""
+    write_volume_case(tmp_path / "case_9")
+    (tmp_path / "case_9" / "ct").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / working)
+    assert load_case(given).case_id == "case_9"
+
+
+def test_a_case_folder_given_by_a_symbolic_link_is_named_after_the_link(tmp_path: Path) -> None:
+    write_volume_case(tmp_path / "store" / "0f3a9c")
+    (tmp_path / "case_9").symlink_to(tmp_path / "store" / "0f3a9c")
+    assert load_case(tmp_path / "case_9" / ".").case_id == "case_9"
+
+
 def test_volume_case_other_names(tmp_path: Path) -> None:
     write_volume_case(tmp_path, ("scan.nrrd", "segA.nii.gz", "Tumor.nii.gz"))
     case = load_case(tmp_path)

@@ -20,6 +20,7 @@ head-and-neck plan, is not taken). ``site`` fixes the site; otherwise the organ'
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def _case_root(path: Path) -> Iterator[tuple[Path, str, Callable[[str], str]]]:
     if not path.exists():
         raise InputError(f"{path} does not exist.")
     if path.is_dir():
-        yield _enter_wrapper(path), path.name, str
+        yield _enter_wrapper(path), _folder_name(path), str
         return
     if not is_zip(path):
         if looks_like_zip(path):  # a zip's first bytes, no central directory
@@ -150,6 +151,13 @@ def _case_root(path: Path) -> Iterator[tuple[Path, str, Callable[[str], str]]]:
             yield root, (root.name if root != Path(tmp) else path.stem), shown
         except InputError as err:
             raise type(err)(shown(str(err))) from err
+
+
+def _folder_name(folder: Path) -> str:
+    """The name of ``folder`` as given or relative ('.', '..', 'case/.'), made absolute without
+    following symbolic links (a linked case keeps its link's name): '.' has no name of its own,
+    and a case named after it got an empty case id."""
+    return Path(os.path.abspath(folder)).name
 
 
 def _enter_wrapper(folder: Path) -> Path:
