@@ -433,7 +433,7 @@ def test_big_endian_file_without_preamble_is_read() -> None:
         ("dicomdirtests/DICOMDIR", "a DICOMDIR index of other files, not an image"),
         (
             "dicomdirtests/TINY_ALPHA/PT000000/ST000000/SE000000/IM000000",
-            "DICOM CT object without pixel data (no Rows/Columns), not an image",
+            "DICOM CT image without pixel rows and columns: damaged or cut short",
         ),  # fmt: skip
         ("nested_priv_SQ.dcm", "DICOM data set without Modality or SOP Class UID, not an image"),
     ],
@@ -558,6 +558,64 @@ def test_a_compressed_slice_cut_short_is_refused_naming_it(shared_data, tmp_path
     result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
     (outcome,) = result.outcomes
     assert outcome.status == "failed" and "the file is cut short" in outcome.reason
+
+
+def _sarcoma_by_position(shared_data: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
+    """A copy of the real sarcoma CT case (image and structure set) and its slice files in order
+    along the patient's axis."""
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not in ../shared/data")
+    case = shutil.copytree(source, tmp_path / "STS_001")
+    slices = sorted(
+        (case / "image").glob("*.dcm"),
+        key=lambda p: float(pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient[2]),
+    )
+    return case, slices
+
+
+@pytest.mark.parametrize("kept", [500, 800])
+def test_a_slice_cut_short_inside_its_header_is_named_beside_the_gap(
+    shared_data, tmp_path, kept: int
+) -> None:
+    """A slice of the real sarcoma CT cut inside its header (its SOP class kept, its rows and
+    columns not) was filed as 'an object without pixel data' at info level, and the series
+    refused for a missing slice between its neighbours, the damaged file never named."""
+    from survival_core.io.case_loader import load_case
+
+    case, slices = _sarcoma_by_position(shared_data, tmp_path)
+    cut = slices[30]
+    cut.write_bytes(cut.read_bytes()[:kept])
+    with pytest.raises(DicomError) as err:
+        load_case(case)
+    message = str(err.value)
+    assert "Missing slice(s)" in message
+    assert "1 image file(s) that may be slices of this series are damaged or cut short" in message
+    assert f"({cut}): copy or export them again." in message
+
+
+def test_an_end_slice_cut_short_is_a_warning_naming_it(shared_data, tmp_path) -> None:
+    """The series' last slice cut inside its header leaves no gap: the case was read a slice
+    short without a word."""
+    from survival_core.io.case_loader import load_case
+
+    case, slices = _sarcoma_by_position(shared_data, tmp_path)
+    slices[-1].write_bytes(slices[-1].read_bytes()[:500])
+    loaded = load_case(case)
+    assert loaded.image.GetSize()[2] == len(slices) - 1
+    (said,) = [w for w in loaded.warnings if "damaged or cut short" in w]
+    assert f"({slices[-1]}): copy or export them again" in said
+
+
+@pytest.mark.parametrize("kept", [200, 300])
+def test_a_file_cut_inside_its_file_meta_is_said_to_end_in_its_header(
+    shared_data, tmp_path, kept: int
+) -> None:
+    """A slice cut 300 bytes in (inside its file meta) was said to end inside its pixel data."""
+    case, slices = _sarcoma_by_position(shared_data, tmp_path)
+    slices[0].write_bytes(slices[0].read_bytes()[:kept])
+    with pytest.raises(DicomError, match="it ends inside its header, before its pixel data"):
+        scan_dicom(case)
 
 
 class _NothingInstalled:

@@ -107,6 +107,16 @@ def is_image_slice(ds: Dataset, modality: str) -> bool:
     return "Rows" in ds and "Columns" in ds and modality not in NON_IMAGE_MODALITIES
 
 
+def is_cut_image(ds: Dataset) -> bool:
+    """Whether a data set of an image storage class (its own SOP class, else its file meta's)
+    lacks pixel rows and columns: an image slice cut short inside its header (an incomplete
+    copy) or whose header a wrong length swallowed, not an object without pixels."""
+    uid = sop_class(ds)
+    return (
+        bool(uid) and uid.name.endswith("Image Storage") and not ("Rows" in ds and "Columns" in ds)
+    )
+
+
 #: The elements that hold an image's pixels.
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: A series of at most this many slices is a scout (localizer), never picked by default.
@@ -295,6 +305,8 @@ class DicomInventory:
     rtstructs: list[RTStructEntry] = field(default_factory=list)
     segs: list[SegEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: Image files cut short (:func:`is_cut_image`), with their headers as far as they were read.
+    damaged: list[tuple[Path, Dataset]] = field(default_factory=list, repr=False)
     workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
@@ -313,6 +325,23 @@ class DicomInventory:
         if self.workdir is None:
             return str(path)
         return f"{self.source}:{path.relative_to(self.root).as_posix()}"
+
+    def damaged_note(self, entry: SeriesEntry) -> str:
+        """What says the image files cut short that may be slices of ``entry`` (of its series
+        and modality, or of one their header was cut before): '' when there is none."""
+        files = [
+            self.display(path)
+            for path, ds in self.damaged
+            if str(ds.get("SeriesInstanceUID", entry.series_uid)) == entry.series_uid
+            and str(ds.get("Modality", entry.modality)).upper() == entry.modality
+        ]
+        if not files:
+            return ""
+        return (
+            f"{len(files)} image file(s) that may be slices of this series are damaged or cut "
+            f"short, their header ending before the image's rows and columns, and were left "
+            f"out ({', '.join(files)}): copy or export them again."
+        )
 
 
 @dataclass(frozen=True)
@@ -469,19 +498,37 @@ def set_transfer_syntax(ds: Dataset) -> None:
     ds.file_meta.TransferSyntaxUID = syntax
 
 
+#: The Pixel Data tag (7FE0,0010) as little- and big-endian files write it.
+_PIXEL_DATA_TAGS = (b"\xe0\x7f\x10\x00", b"\x7f\xe0\x00\x10")
+
+
 def dcmread_whole(source: Any, **options: Any) -> Dataset:
     """:func:`pydicom.dcmread` of a file that must be whole: one cut short inside an element of
-    undefined length (compressed pixel data cut in a transfer), which pydicom reads as an empty
-    data set beside its file meta (filed as an object no case reads, the slice silently left
-    out), is a :class:`DicomError` saying so."""
+    undefined length (compressed pixel data cut in a transfer) or inside its header, which
+    pydicom reads as an empty data set beside its file meta (filed as an object no case reads,
+    the slice silently left out), is a :class:`DicomError` saying so and where it ends."""
     ds = pydicom.dcmread(source, **options)
     meta = getattr(ds, "file_meta", Dataset())
     if len(ds) == 0 and meta.get("MediaStorageSOPClassUID"):
         raise DicomError(
-            "the file is cut short: it ends inside its pixel data (an incomplete copy or "
+            f"the file is cut short: it ends {_where_cut(source)} (an incomplete copy or "
             "download); copy or export it again."
         )
     return ds
+
+
+def _where_cut(source: Any) -> str:
+    """Where the file ``source`` (a path or a binary file object) that pydicom read as an empty
+    data set ends: inside its pixel data when it holds the Pixel Data tag, else inside its
+    header (a file cut 300 bytes in was said to end inside its pixel data)."""
+    if hasattr(source, "seek"):
+        source.seek(0)
+        data = source.read()
+    else:
+        data = Path(source).read_bytes()
+    if any(tag in data for tag in _PIXEL_DATA_TAGS):
+        return "inside its pixel data"
+    return "inside its header, before its pixel data"
 
 
 def _try_read(path: Path, stop_before_pixels: bool) -> Dataset | None:
@@ -641,6 +688,8 @@ def _not_an_image(ds: Dataset) -> str:
     kind = modality or (uid.name if uid else "")
     if not kind:
         return "DICOM data set without Modality or SOP Class UID, not an image"
+    if is_cut_image(ds):
+        return f"DICOM {kind} image without pixel rows and columns: damaged or cut short"
     if modality not in NON_IMAGE_MODALITIES and not ("Rows" in ds and "Columns" in ds):
         return f"DICOM {kind} object without pixel data (no Rows/Columns), not an image"
     return f"DICOM {kind} object, not an image"
@@ -692,6 +741,8 @@ def _add_to_inventory(
         entry.headers.append(ds)
     else:
         inventory.skipped.append(f"{inventory.display(path)}: {_not_an_image(ds)}")
+        if is_cut_image(ds):
+            inventory.damaged.append((path, ds))
 
 
 def scan_dicom(source: Path | str) -> DicomInventory:
@@ -1459,12 +1510,30 @@ def read_series(
     name none) the only one, or the only one of the first modality in ``modality_preference`` that
     has any (of its :func:`reconstructions`: a PET's attenuation-corrected series over its NAC
     one, as beside a CT); otherwise :class:`DicomError` lists the candidates. The series left
-    aside are named in the warnings.
+    aside are named in the warnings, and so are image files cut short that may be its slices
+    (in its refusal too: a slice cut short inside its header was refused as a missing slice,
+    the file never named).
     """
     inventory = source if isinstance(source, DicomInventory) else scan_dicom(source)
     entry = _choose_series(inventory, series_uid, modality_preference)
+    damaged = inventory.damaged_note(entry)
+    try:
+        image, info = _read_chosen(inventory, entry, series_uid is None)
+    except DicomError as err:
+        if not damaged:
+            raise
+        raise DicomError(f"{err} {damaged}") from err
+    if damaged:
+        info.warnings.append(damaged)
+    return image, info
+
+
+def _read_chosen(
+    inventory: DicomInventory, entry: SeriesEntry, by_default: bool
+) -> tuple[sitk.Image, SeriesInfo]:
+    """:func:`read_series` of ``entry``, the series chosen (``by_default``: none was named)."""
     passed_over = (
-        _passed_over(inventory, entry) + _left_aside(inventory, entry) if series_uid is None else []
+        _passed_over(inventory, entry) + _left_aside(inventory, entry) if by_default else []
     )
 
     def name_of(s: _Slice) -> str:

@@ -59,7 +59,13 @@ from survival_core.io.deid import (
     read_dicom_bytes,
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
-from survival_core.io.dicom_series import is_image_slice, is_rtstruct, is_seg, sop_class
+from survival_core.io.dicom_series import (
+    is_cut_image,
+    is_image_slice,
+    is_rtstruct,
+    is_seg,
+    sop_class,
+)
 from survival_core.io.filetype import (
     HEAD_BYTES,
     check_file_type,
@@ -418,7 +424,7 @@ def _unread_kind(ds: Dataset) -> str | None:
     if is_image_slice(ds, modality):
         return None
     label = "DICOMDIR" if uid == MediaStorageDirectoryStorage else modality or uid.name
-    if uid.name.endswith("Image Storage"):  # a slice whose header a wrong length swallowed
+    if is_cut_image(ds):
         return f"DICOM {label} image(s) without pixel rows and columns (damaged or cut short)"
     return f"DICOM {label} object(s), which no case is read from"
 
