@@ -336,7 +336,8 @@ def test_explaining_a_fusion_model_names_the_clinical_inputs_it_imputed(
     small_cohort, tmp_path, capsys
 ):
     """A ResNet-fusion case without its clinical values: `score` listed every clinical input as
-    imputed, `explain` of the same risk said `"imputed": []`."""
+    imputed, `explain` of the same risk said `"imputed": []`; and `explain` carries the score's
+    model and cautions (it said nothing of the typical clinical values read)."""
     import shutil
 
     small = {"depth": 18, "widen_factor": 0.25, "epochs": 1, "batch_size": 4, **TINY}
@@ -357,6 +358,9 @@ def test_explaining_a_fusion_model_names_the_clinical_inputs_it_imputed(
     assert sorted(scored["imputed"]) == ["age", "albumin"]
     assert sorted(explained["imputed"]) == ["age", "albumin"]
     assert explained["risk"] == pytest.approx(scored["risk"])
+    assert explained["model"] == scored["model"] == "fusion"
+    assert explained["cautions"] == scored["cautions"]
+    assert "None of model fusion's 2 clinical variable(s)" in explained["cautions"][0]
 
 
 def test_image_model_without_cohort_is_a_message(small_cohort, capsys):

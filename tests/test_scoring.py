@@ -452,8 +452,8 @@ def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
     # as score --values: a misspelt key named, values with every input missing refused
     values.write_text(json.dumps({**row, "pnode": 3}, default=str))
     assert main(["explain", "--values", str(values), "--model", str(model_dir), "--json"]) == 0
-    warnings = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["warnings"]
-    assert warnings[0].startswith("Not variables of model m, ignored: pnode (")
+    cautions = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["cautions"]
+    assert cautions[0].startswith("Not variables of model m, ignored: pnode (")
     values.write_text(json.dumps({"case_id": "P9"}))
     assert main(["explain", "--values", str(values), "--model", str(model_dir)]) != 0
     assert "None of model m's inputs came with case P9" in capsys.readouterr().err
@@ -466,6 +466,25 @@ def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
     (case / "clinical.json").unlink()  # an empty folder is not one of clinical values
     assert main(["explain", "--case", str(case), "--model", str(model_dir)]) != 0
     assert "only clinical.json" not in capsys.readouterr().err
+
+
+def test_explain_carries_the_scores_model_and_cautions(gbsg2_model, tmp_path, capsys):
+    """A GBSG2 patient whose tumour size was given in cm instead of mm (30 read as 300 mm): `score`
+    cautioned the value beyond the training range, `explain` reported the same risk without a
+    caution and without the model's name."""
+    model_dir, table = gbsg2_model
+    row = table.drop(columns=["time", "event"]).iloc[3].to_dict()
+    values = tmp_path / "values.json"
+    values.write_text(json.dumps({**row, "tsize": 300}, default=str))
+    given = ["--values", str(values), "--model", str(model_dir), "--json"]
+    assert main(["score", *given]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["explain", *given]) == 0
+    explained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert any("tsize" in c for c in scored["cautions"])
+    assert explained["cautions"] == scored["cautions"]
+    assert explained["model"] == scored["model"] == "m"
+    assert explained["risk"] == pytest.approx(scored["risk"], abs=1e-12)
 
 
 def test_a_true_false_column_reads_yes_no_as_the_case_form_does(gbsg2_model, tmp_path, capsys):

@@ -62,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load case (or clinical values) and model, explain, write the map, report (with the case's
-    reading warnings)."""
+    """Load case (or clinical values) and model, explain, write the map, report (with the score's
+    model and cautions and the case's reading warnings)."""
     from survival_core.errors import ConfigError
     from survival_core.explain.case import (
         explain_case,
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from survival_core.io.case_loader import load_case, read_clinical_values
     from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.scoring import score_case, score_values
 
     if args.out:
         check_out(args.out, folder=False)
@@ -87,17 +88,25 @@ def run(args: argparse.Namespace) -> int:
                 "Grad-CAM needs an image."
             )
         values, case_id = read_clinical_values(args.values)
-        explanation, warnings = explain_values(
-            values, loaded, case_id, n_steps=args.steps, top=args.top
-        )
+        scored = score_values(values, loaded, case_id)
+        explanation = explain_values(values, loaded, case_id, n_steps=args.steps, top=args.top)
+        warnings: list[str] = []
     else:
         case = load_case(args.case, schema=loaded.schema, **case_options(args))
+        scored = score_case(case, loaded)
         explanation = explain_case(
             case, loaded, args.method, n_steps=args.steps, top=args.top, layer=args.layer
         )
         warnings = list(case.warnings)
-    # what reading the case warned about travels with its map (an MR volume read as CT...)
-    result = {**explanation.as_dict(), "warnings": warnings}
+    # the risk explained comes with the score's model and cautions (an unknown site, a value
+    # beyond the training range: it was explained without them), and what reading the case
+    # warned about travels with its map (an MR volume read as CT...)
+    result = {
+        **explanation.as_dict(),
+        "model": scored.model,
+        "cautions": scored.cautions,
+        "warnings": warnings,
+    }
     if out:
         stored = "LPS" if args.values else case.stored_orientation
         result["out"] = str(save_explanation(explanation, out, stored))

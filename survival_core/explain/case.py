@@ -37,7 +37,6 @@ from survival_core.case import Case
 from survival_core.errors import ConfigError
 from survival_core.features.case_row import (
     case_features,
-    ignored_caution,
     require_values,
     values_features,
 )
@@ -272,16 +271,14 @@ def explain_values(
     case_id: str,
     n_steps: int | None = None,
     top: int = 5,
-) -> tuple[CaseExplanation, list[str]]:
+) -> CaseExplanation:
     """Attributions of a patient known by clinical values alone, under a model that reads
-    no image, and the cautions of its values: refused and cautioned as
-    ``score_values`` scores them (values with every input
-    missing would explain the training cohort's typical patient; a key that is none of the
-    model's variables is named)."""
+    no image: refused as ``score_values`` refuses them (values with every input missing would
+    explain the training cohort's typical patient; their cautions, a key that is none of the
+    model's variables among them, are the score's)."""
     X, imputed, ignored = values_features(values, loaded, case_id)
     require_values(imputed, loaded, case_id, ignored)
-    explanation = _explain_row(X, case_id, loaded, n_steps, top, imputed)
-    return explanation, ignored_caution(ignored, loaded)
+    return _explain_row(X, case_id, loaded, n_steps, top, imputed)
 
 
 def _explain_row(
