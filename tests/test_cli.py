@@ -48,6 +48,51 @@ def test_building_the_parser_does_not_import_the_heavy_stack():
     assert result.stdout.strip() == "[]", result.stderr
 
 
+def _gone_reader(*args: str, env_dir) -> subprocess.CompletedProcess:
+    """Run the CLI with its stdout a pipe whose reader has already gone (`... | true`)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "survival_core", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "RADSURV_DATA_DIR": str(env_dir)},
+            timeout=600,
+        )
+    finally:
+        os.close(write)
+
+
+def test_a_reader_gone_or_a_closed_stdout_exits_quietly_with_sigpipes_status(tmp_path):
+    """`score ... --json | true` exited 1 after all its work with a BrokenPipeError traceback,
+    then a second one writing the error JSON to the same pipe; with stdout closed (`>&-`) it
+    failed with an AttributeError. Now the work is done and the command exits 141, no traceback."""
+    _gbsg2_table(tmp_path / "gbsg2.csv")
+    fit = ["fit", "--table", str(tmp_path / "gbsg2.csv"), "--model", "coxph", "--json"]
+    done = _gone_reader(*fit, "--out", str(tmp_path / "m"), env_dir=tmp_path)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr
+    assert "Exception ignored" not in done.stderr and (tmp_path / "m" / "model.json").is_file()
+    score = ["score", "--case", str(tmp_path / "none"), "--model", str(tmp_path / "m"), "--json"]
+    refused = _gone_reader(*score, env_dir=tmp_path)
+    assert refused.returncode == 141 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.strip().endswith(f"error: {tmp_path / 'none'} does not exist.")
+    closed = subprocess.run(
+        [sys.executable, "-m", "survival_core", *fit, "--out", str(tmp_path / "m2")],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "RADSURV_DATA_DIR": str(tmp_path)},
+        preexec_fn=lambda: os.close(1),
+        timeout=600,
+    )
+    assert closed.returncode == 141 and "Traceback" not in closed.stderr, closed.stderr
+    assert (tmp_path / "m2" / "model.json").is_file()
+
+
 def test_light_name_lists_match_the_registries():
     from survival_core.io.tables import TIME_UNITS
     from survival_core.models import MODELS

@@ -8,7 +8,6 @@ Without ``--data`` and without the data beside RadSurv it says so and exits 0.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from survival_core.cli import output
@@ -66,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         output.progress(f"IBSI conformance failed: {failed} comparison(s) unexplained.")
     if args.markdown:
-        sys.stdout.write(markdown(report))
+        output.write_out(markdown(report))
     elif args.json:
         output.report({**report, "failed": failed}, True)
     else:

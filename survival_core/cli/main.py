@@ -44,6 +44,7 @@ from survival_core.cli import (
     train,
     users,
 )
+from survival_core.cli.output import OUTPUT_CLOSED_STATUS, OutputClosed, progress, write_out
 from survival_core.errors import RadSurvError, is_disk_full
 from survival_core.paths import data_root
 
@@ -134,9 +135,9 @@ def _interruptible() -> Iterator[None]:
 
 def _refused(message: str, kind: str, as_json: bool) -> None:
     """Say why a command stopped; with ``as_json`` a script reading the last line learns it."""
-    sys.stderr.write(f"error: {message}\n")
+    progress(f"error: {message}")
     if as_json:
-        print(json.dumps({"error": message, "kind": kind}))
+        write_out(json.dumps({"error": message, "kind": kind}) + "\n")
 
 
 def _os_message(error: OSError) -> str:
@@ -152,7 +153,18 @@ def _os_message(error: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns the process exit status."""
+    """Run one command; returns the process exit status, :data:`OUTPUT_CLOSED_STATUS` (141)
+    without a word where standard output went away (`| head`, `>&-`): the command stops there,
+    as a command its reader's exit kills by SIGPIPE."""
+    try:
+        return _main(argv)
+    except OutputClosed as closed:
+        closed.silence()
+        return OUTPUT_CLOSED_STATUS
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main`, its output streams open."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:

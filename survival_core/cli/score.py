@@ -4,13 +4,12 @@ process (the model and the scoring stack loaded once), with a saved model."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import add_case_options, case_options
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import progress, report, write_out
 
 if TYPE_CHECKING:  # imported when run: the CLI starts without the scoring stack
     from survival_core.case import Case
@@ -162,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     else:  # every case's lines as it alone prints them: its cautions and warnings kept
         for row in [*scored, *failed]:
             report(_shown(row, False), False)
-            sys.stdout.write("\n")
+            write_out("\n")
         report(result, False)
     return 2 if failed else 0
 
