@@ -305,6 +305,20 @@ def test_extract_command_writes_table_failures_and_json(
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n_cached"] == 3
 
 
+def test_extract_help_states_its_exit_status_with_failed_cases(capsys) -> None:
+    """extract exits 0 with some cases failed (as the test above) where score exits 2 on any: a
+    script that read its status as success missed the failures; its help says to check
+    n_failed and when it exits 2."""
+    from survival_core.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["extract", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Exit status 0 when any case was extracted, even if others failed" in said
+    assert "OUT.failures.csv" in said and "a script checks n_failed" in said
+    assert "2 when every case failed" in said
+
+
 def test_an_extraction_where_every_case_failed_keeps_the_earlier_table(
     cohort: Path, cache_root: Path, tmp_path: Path
 ) -> None:

@@ -47,7 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "extract",
         help="extract radiomics features of a cohort folder (cached, parallel over cases)",
-        description="Extract radiomics features of every case of a cohort folder into a Parquet table.",
+        description="Extract radiomics features of every case of a cohort folder into a Parquet "
+        "table. Exit status 0 when any case was extracted, even if others failed: n_failed "
+        "counts those (in the JSON too) and OUT.failures.csv beside the table names each and "
+        "why, so a script checks n_failed; 2 when every case failed (no table is written) or "
+        "the command was refused.",
     )
     parser.add_argument(
         "--cohort", required=True, type=user_path, help="cohort folder (manifest.csv + cases/)"
