@@ -36,6 +36,11 @@ class MaskError(InputError):
     """A mask is empty, non-binary or otherwise unusable."""
 
 
+class EmptyMaskError(MaskError):
+    """A mask file marks no voxel: a structure never drawn (TotalSegmentator writes one for each
+    organ outside the scan), left out of a case where no role names it."""
+
+
 class ClinicalValueError(InputError):
     """A clinical value is missing, of the wrong type or outside its plausible range."""
 

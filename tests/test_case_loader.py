@@ -341,7 +341,38 @@ def test_another_image_beside_the_image_is_its_companion_or_left_out(tmp_path: P
     assert case.companions == {} and len(case.warnings) == 2
     empty = to_image(np.zeros((8, 24, 24), np.uint8))
     sitk.WriteImage(empty, str(tmp_path / "lesion.nii.gz"))  # an empty mask is not an image
+    case = load_case(tmp_path)
+    assert any(w.startswith("lesion.nii.gz marks no voxel") for w in case.warnings)
     with pytest.raises(MaskError, match="lesion.nii.gz.*is empty"):
+        load_case(tmp_path, roles={"gtv": "lesion.nii.gz"})
+
+
+def test_an_empty_mask_no_role_names_is_left_out(shared_data: Path, tmp_path: Path) -> None:
+    """An all-zero mask file (TotalSegmentator writes one for each organ outside the scan; a
+    planning template's 'GTV_2' never drawn) failed the whole case ('mask spleen.nii.gz ... is
+    empty'). It is left out with a warning naming it, beside another GTV too; the only GTV
+    empty, or a role naming it, is still refused, saying why."""
+    lung = shared_data / "pyradiomics"
+    if not (lung / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics' samples not in ../shared/data")
+    image = sitk.ReadImage(str(lung / "lung1_image.nrrd"))
+    gtv = sitk.Cast(sitk.ReadImage(str(lung / "lung1_label.nrrd")) > 0, sitk.sitkUInt8)
+    empty = sitk.Image(image.GetSize(), sitk.sitkUInt8)
+    empty.CopyInformation(image)
+    sitk.WriteImage(image, str(tmp_path / "ct.nii.gz"))
+    sitk.WriteImage(gtv, str(tmp_path / "lung_nodules.nii.gz"))
+    for name in ("spleen", "kidney_left", "GTV_2"):
+        sitk.WriteImage(empty, str(tmp_path / f"{name}.nii.gz"))
+    for roles in (None, {"gtv": ["lung_nodules.nii.gz"]}):
+        case = load_case(tmp_path, roles=roles)
+        assert sitk.GetArrayViewFromImage(case.masks["gtv"]).sum() == 837
+        assert sorted(case.structures) == ["lung_nodules.nii.gz"]
+        said = [w.split()[0] for w in case.warnings if "marks no voxel" in w]
+        assert said == ["GTV_2.nii.gz", "kidney_left.nii.gz", "spleen.nii.gz"]
+    with pytest.raises(MaskError, match=r"spleen.nii.gz \(.*\) is empty"):
+        load_case(tmp_path, roles={"organ": "spleen.nii.gz"})
+    (tmp_path / "lung_nodules.nii.gz").unlink()  # the empty 'GTV_2' is the only GTV left
+    with pytest.raises(MaskError, match="holds an image but no mask.*GTV_2.nii.gz marks no voxel"):
         load_case(tmp_path)
 
 

@@ -372,6 +372,30 @@ def test_an_image_named_after_its_organ_is_no_mask(pyradiomics: Path, tmp_path: 
     assert all("identical" in o.reason for o in result.outcomes), result.outcomes
 
 
+def test_totalsegmentator_organs_outside_the_scan_are_left_out(
+    pyradiomics: Path, tmp_path: Path
+) -> None:
+    """TotalSegmentator writes an empty mask for each organ outside the field of view: one such
+    file failed every patient ('kidney_left.nii.gz ... is empty'), naming its staged copy
+    ('cases/RS-.../source/...'), gone after the failure. Left out with a warning; a ROI map
+    naming it still fails the patient, naming the file as the download has it."""
+    for patient in ("BREAST1", "BREAST2"):
+        _volume_patient(pyradiomics, tmp_path / "download" / patient, "ct.nrrd")
+        image = sitk.ReadImage(str(pyradiomics / "breast1_image.nrrd"))
+        empty = sitk.Image(image.GetSize(), sitk.sitkUInt8)
+        empty.CopyInformation(image)
+        sitk.WriteImage(empty, str(tmp_path / "download" / patient / "kidney_left.nii.gz"))
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    assert [o.status for o in result.outcomes] == ["imported"] * 2, result.outcomes
+    assert all("kidney_left.nii.gz marks no voxel" in o.reason for o in result.outcomes)
+    roi_map = check_roi_map({"default": {"gtv": "gtv.nrrd", "organ": "kidney_left.nii.gz"}})
+    result = import_images(tmp_path / "download", tmp_path / "other", roi_map=roi_map, workers=1)
+    for outcome in result.outcomes:
+        assert outcome.status == "failed" and "is empty" in outcome.reason
+        assert f"(the download's {outcome.patient}/kidney_left.nii.gz)" in outcome.reason
+        assert "source" not in outcome.reason
+
+
 def test_a_mask_named_for_no_structure_asks_for_an_roi_map(
     pyradiomics: Path, tmp_path: Path
 ) -> None:

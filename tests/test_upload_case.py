@@ -76,6 +76,33 @@ def test_loose_nifti_files_with_a_clinical_csv(small_cohort):
         load_upload(contents, roles, image_name="ct.nii.gz", case_id="nobody")
 
 
+def test_an_empty_mask_upload_is_offered_for_no_role_and_left_out(small_cohort, tmp_path):
+    """Volumes with an all-zero 'GTV_2.nii.gz' (a planning template's GTV never drawn): the Case
+    page offered it for the GTV, and the suggested roles failed the case ('... is empty'). It is
+    no structure to choose; the case loads without it, saying so."""
+    folder = _first(small_cohort, "nifti")
+    gtv = sitk.ReadImage(str(folder / "gtv.nii.gz"))
+    empty = sitk.Image(gtv.GetSize(), sitk.sitkUInt8)
+    empty.CopyInformation(gtv)
+    sitk.WriteImage(empty, str(tmp_path / "GTV_2.nii.gz"))
+    files = [
+        (name, path.read_bytes())
+        for name, path in (
+            ("ct.nii.gz", folder / "image.nii.gz"),
+            ("gtv.nii.gz", folder / "gtv.nii.gz"),
+            ("GTV_2.nii.gz", tmp_path / "GTV_2.nii.gz"),
+        )
+    ]
+    contents = describe_upload(store_upload(files))
+    assert contents.structure_names() == ["gtv.nii.gz"]
+    assert contents.suggested_roles() == {"gtv": ["gtv.nii.gz"]}
+    case = load_upload(contents, contents.suggested_roles())
+    assert case.mask_volume_ml("gtv") == pytest.approx(load_case(folder).mask_volume_ml("gtv"))
+    assert any(w.startswith("GTV_2.nii.gz marks no voxel") for w in case.warnings)
+    with pytest.raises(MaskError, match="GTV_2.nii.gz.*is empty"):
+        load_upload(contents, {"gtv": ["gtv.nii.gz", "GTV_2.nii.gz"]})
+
+
 def test_a_clinical_csv_of_several_patients_gives_the_images_own_row(small_cohort):
     """The row is the DICOM images' own, wherever it stands in the CSV; never the first by
     default. A CSV of other patients' rows only, one row or several, is not stored (it was kept

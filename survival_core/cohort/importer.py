@@ -230,6 +230,9 @@ class PatientTask:
     roles: Mapping[str, list[str]] | None = None
     #: The names ``files`` take in the case folder (volume files; default: their own).
     names: tuple[str, ...] = ()
+    #: How the download names ``files`` (:attr:`FileRecord.shown`), which a failure names in
+    #: place of their staged copies (gone once it failed).
+    shown: tuple[str, ...] = ()
     #: Which of those volumes is the image, by name without extension ("": their names say).
     image: str = ""
     #: DICOM: the patient's other image series beside the image (modality, files), kept in
@@ -818,6 +821,7 @@ def _plan(
         fmt="nifti",
         files=tuple(r.path for r in patient.volumes),
         names=names,
+        shown=tuple(r.shown for r in patient.volumes),
         image=image,
         modality=modality or "CT",
         roles=explicit_roles(roi_map, own, names) or None,
@@ -877,11 +881,15 @@ def _filed_as(structure: bytes, image_file: str) -> bytes:
     return buffer.getvalue()
 
 
+#: The folder of a staged case its volume files are read from, before the case's own are written.
+_SOURCE = "source"
+
+
 def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], Any]:
     """The cleaned volumes checked by loading them, written as image, GTV and organ NIfTI files
     and, but for a PET case, each companion image as ``<name>.nii.gz`` (a PET/CT model's PET,
     BraTS's FLAIR); the manifest's file columns and the loaded case."""
-    source = staging / "source"
+    source = staging / _SOURCE
     source.mkdir()
     names = task.names or tuple(Path(p).name for p in task.files)
     cleaned = deidentify_upload(
@@ -1010,7 +1018,11 @@ def _in_import(err: RadSurvError, staging: Path) -> str:
 
 
 def _clean_reason(reason: str, task: PatientTask, staging: Path) -> str:
-    """A failure message naming files below the case folder, free of original identifiers."""
+    """A failure message naming a volume file as the download has it (its staged copy, which
+    it named, is gone), other files below the case folder, free of original identifiers."""
+    staged = sorted(zip(task.names, task.shown, strict=True), key=lambda pair: -len(pair[0]))
+    for name, shown in staged:  # 'gtv.nii.gz' before 'gtv.nii'
+        reason = reason.replace(str(staging / _SOURCE / name), f"the download's {shown}")
     reason = reason.replace(str(staging), f"cases/{task.case_id}")
     return scrub(reason, task.secrets, task.case_id)
 

@@ -36,6 +36,7 @@ import SimpleITK as sitk
 from survival_core.case import LEGACY_ROLES, ROLES, Case
 from survival_core.errors import (
     ClinicalValueError,
+    EmptyMaskError,
     GeometryError,
     InputError,
     MaskError,
@@ -670,6 +671,15 @@ def _patient_notes(
     return notes
 
 
+#: What a case says of a mask file marking no voxel that no role names (TotalSegmentator writes
+#: one for each organ outside the scan; a planning template's 'GTV_2' never drawn): left out, as an
+#: RTSTRUCT's structure never drawn is, where it failed the whole case.
+_EMPTY_LEFT_OUT = (
+    "{} marks no voxel (an empty mask: a structure never drawn, or an organ outside the scan): "
+    "left out."
+)
+
+
 def _load_volumes(
     root: Path,
     volumes: list[Path],
@@ -684,7 +694,8 @@ def _load_volumes(
     gives, :mod:`.label_maps`), the companion images by name (:func:`_volume_companions`: a PET
     beside the CT, a FLAIR beside the T1c), warnings and the image's file: another image volume, which neither a
     role nor a name places, is not read. ``only_named``: the masks ``explicit`` names are the
-    only structures (the case's named files, :func:`_named_case`)."""
+    only structures (the case's named files, :func:`_named_case`). A mask marking no voxel is
+    left out with a warning unless a role names it (:data:`_EMPTY_LEFT_OUT`)."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
@@ -723,6 +734,11 @@ def _load_volumes(
             continue
         try:
             found = _structures_on(image, v, name, modality == "PT", warnings, listed)
+        except EmptyMaskError:
+            if name in named_masks:  # a role's structure: refused, never left out
+                raise
+            warnings.append(_EMPTY_LEFT_OUT.format(name))
+            continue
         except (GeometryError, MaskError) as err:
             if name in named_masks or is_mask_like(v, root):
                 raise _with_placement(err, [images[0], v]) from None

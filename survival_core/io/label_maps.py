@@ -185,10 +185,14 @@ def named_labels(names: Iterable[str], shown: str) -> list[LayerLabel]:
 
 def structure_names(path: Path | str, shown: str) -> list[str]:
     """The structures the volume at ``path`` (``shown`` in the case) offers: a name per label of a
-    label map or mask (:func:`label_names`; segments named alike once), else ``shown`` (an
-    image, or an unreadable file)."""
-    labels = labels_present(path)
-    return list(dict.fromkeys(label_names(path, shown, labels).values())) if labels else [shown]
+    label map or mask (:func:`label_names`; segments named alike once), none for a mask marking
+    no voxel (a case leaves it out: the Case page offered it for a role, to be refused), else
+    ``shown`` (an image, or an unreadable file)."""
+    layers = label_layers(path)
+    labels = present_labels(layers)
+    if not layers or labels is None:
+        return [shown]
+    return list(dict.fromkeys(label_names(path, shown, labels).values()))
 
 
 def labels_present(path: Path | str) -> list[LayerLabel] | None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from survival_core.errors import GeometryError, InputError, MaskError
+from survival_core.errors import EmptyMaskError, GeometryError, InputError, MaskError
 from survival_core.io.filetype import read_head, sniff_file
 
 SPACING_RTOL = 1e-3
@@ -696,7 +696,7 @@ def read_layered_masks(
     3D Slicer keeps overlapping segments, a tumour inside its organ, in separate layers) as one
     uint8 0/1 mask per ``(layer, non-zero label)`` on ``reference``'s grid (``resample``: also
     from another grid, :func:`on_image_grid`); an empty layer adds none, an empty file raises
-    :class:`MaskError`. Of a map of more than :data:`MAX_LABELS` labels, only the ``named``
+    :class:`EmptyMaskError`. Of a map of more than :data:`MAX_LABELS` labels, only the ``named``
     (layer, label) pairs (those a role names) are read."""
     image = _read_image(path, layers=True)
     n_layers = image.GetNumberOfComponentsPerPixel()
@@ -714,7 +714,7 @@ def read_layered_masks(
         )
         masks.update({(layer, label): mask for label, mask in found.items()})
     if not masks:
-        raise MaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
+        raise EmptyMaskError(f"{name} ({path}) is empty: no voxel is inside the mask.")
     return masks
 
 
@@ -752,7 +752,7 @@ def _label_masks(
         array = np.round(array)
     labels = [int(v) for v in whole if v != 0]
     if not labels and not allow_empty:
-        raise MaskError(f"{shown} is empty: no voxel is inside the mask.")
+        raise EmptyMaskError(f"{shown} is empty: no voxel is inside the mask.")
     if len(labels) > MAX_LABELS:
         labels = _named_of_many(labels, named, shown)
     masks = {}
