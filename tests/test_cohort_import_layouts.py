@@ -28,7 +28,7 @@ from survival_core.cohort.importer import (
 )
 from survival_core.errors import InputError, RTStructError
 from survival_core.io.archive import extract_nested
-from survival_core.io.case_loader import is_mask_like, load_case
+from survival_core.io.case_loader import is_image_volume, is_mask_like, load_case
 from survival_core.io.deid import KEY_FILE, Deidentifier
 
 
@@ -394,6 +394,52 @@ def test_totalsegmentator_organs_outside_the_scan_are_left_out(
         assert outcome.status == "failed" and "is empty" in outcome.reason
         assert f"(the download's {outcome.patient}/kidney_left.nii.gz)" in outcome.reason
         assert "source" not in outcome.reason
+
+
+def _lung_decathlon(pyradiomics: Path, root: Path) -> None:
+    """MSD Task06 as nnU-Net lays it out, files named after the organ: imagesTr/lung_00N_0000
+    and labelsTr/lung_00N (1 the lung around the tumour, 2 the tumour; breast1's), its
+    dataset.json (nnU-Net v2's label names); lung_002's CT 1 HU brighter, lung_003 a copy of
+    lung_001."""
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    image = sitk.ReadImage(str(pyradiomics / "breast1_image.nrrd"))
+    tumour = sitk.ReadImage(str(pyradiomics / "breast1_label.nrrd")) > 0
+    around = sitk.BinaryDilate(tumour, [3, 3, 3]) - tumour
+    labels = sitk.Cast(around + 2 * tumour, sitk.sitkUInt8)
+    for number, shift in ((1, 0), (2, 1), (3, 0)):
+        sitk.WriteImage(image + shift, str(root / "imagesTr" / f"lung_00{number}_0000.nii.gz"))
+        sitk.WriteImage(labels, str(root / "labelsTr" / f"lung_00{number}.nii.gz"))
+    names = {"background": 0, "lung": 1, "tumor": 2}
+    (root / "dataset.json").write_text(json.dumps({"channel_names": {"0": "CT"}, "labels": names}))
+
+
+def test_a_decathlon_named_after_its_organ_tells_its_images(
+    pyradiomics: Path, tmp_path: Path
+) -> None:
+    """'imagesTr/lung_001_0000.nii.gz' was read as a lung mask ('lung'): the patients' images
+    went unhashed, a copy of lung_001 under another ID was not flagged, and a fresh import said
+    of every patient that it replaced an earlier case holding none of its images."""
+    image, label = Path("imagesTr/lung_001_0000.nii.gz"), Path("labelsTr/lung_001.nii.gz")
+    assert is_image_volume(image, Path(), [image, label])
+    assert not is_image_volume(label, Path(), [image, label])
+    assert is_image_volume(Path("imagesTr/liver_0.nii.gz"), Path(), [])  # MSD Task03
+    _lung_decathlon(pyradiomics, tmp_path / "download")
+    roi_map = check_roi_map({"default": {"gtv": ["label.nii.gz:2"]}})
+    progress: list[str] = []
+    result = import_images(
+        tmp_path / "download",
+        tmp_path / "cohort",
+        roi_map=roi_map,
+        workers=1,
+        progress=progress.append,
+    )
+    assert [o.status for o in result.outcomes] == ["imported"] * 3, result.outcomes
+    assert result.replaced == [] and not any("replaced" in line for line in progress)
+    said = {o.patient: o.reason for o in result.outcomes}
+    assert sum("identical" in reason for reason in said.values()) == 2, said
+    for case in (tmp_path / "cohort" / "cases").iterdir():
+        assert len(json.loads((case / ".import.json").read_text())["images"]) == 1
 
 
 def test_a_mask_named_for_no_structure_asks_for_an_roi_map(

@@ -57,7 +57,7 @@ from survival_core.cohort.inventory import (
 from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases, withdrawn_note
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
-from survival_core.io.case_loader import ROLES_FILE, is_mask_like, load_case
+from survival_core.io.case_loader import ROLES_FILE, is_image_volume, load_case
 from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE
 from survival_core.io.dataset_layout import role_file_name, split_name
 from survival_core.io.deid import (
@@ -1241,13 +1241,14 @@ def image_hashes(patient: PatientInventory, key: bytes) -> list[str]:
     hash of its SOPInstanceUID, which names the slice whatever its header says of the patient
     (the same slices under a retyped or corrected PatientID differ in their bytes, and were two
     patients without a word). Keyed, as :func:`id_key`: the cohort keeps no original UID."""
+    volumes = [Path(r.path) for r in patient.volumes]
     images = [
         record
         for record in patient.records
         if record.kind == "image"
         or (
             record.kind == "volume"
-            and not is_mask_like(Path(record.path), Path(record.path).parent.parent)
+            and is_image_volume(Path(record.path), Path(record.path).parent.parent, volumes)
         )
     ]
     instances = [
@@ -1256,6 +1257,14 @@ def image_hashes(patient: PatientInventory, key: bytes) -> list[str]:
         if r.kind == "image" and r.sop_uid
     ]
     return sorted({*(r.sha256 for r in images if r.sha256), *instances})
+
+
+def _holds_none_of(earlier: Mapping[str, Any], images: Collection[str]) -> bool:
+    """Whether a patient's ``images`` (:func:`image_hashes`) are none of its ``earlier`` case's
+    record: only where both are known (a fresh import's patient, of no earlier case, and one
+    whose images went untold, were each said to replace an earlier case)."""
+    told = earlier.get("images") or ()
+    return bool(told) and bool(images) and set(told).isdisjoint(images)
 
 
 def _same_images(
@@ -1568,7 +1577,7 @@ def _import_into(
                     _write_record(out_dir / "cases" / case_id, {**earlier, "images": task.images})
                 done(PatientOutcome(case_id, "unchanged"))
             else:
-                if set(earlier.get("images") or task.images).isdisjoint(task.images):
+                if _holds_none_of(earlier, task.images):
                     other_images.add(case_id)
                 tasks.append(task)
         _run_tasks(tasks, workers, done)

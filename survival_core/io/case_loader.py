@@ -25,7 +25,7 @@ import re
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -442,6 +442,19 @@ def is_mask_like(path: Path, root: Path) -> bool:
     if set(words) & MASK_WORDS or folder in MASK_WORDS:
         return True
     return match_structure(stem) is not None and not _ends_as_image(stem, words)
+
+
+def is_image_volume(path: Path, root: Path, volumes: Collection[Path]) -> bool:
+    """Whether volume ``path`` (below ``root``, one of a case's ``volumes``) is an image, as its
+    place says before its name: in an image folder or named as the image
+    (:func:`_is_image_like`), or an nnU-Net channel beside its label map ('lung_001_0000' beside
+    'lung_001'), whose organ word names the dataset (MSD's lung, liver), not a mask; else not
+    named as a mask (:func:`is_mask_like`)."""
+    return (
+        _is_image_like(path, root)
+        or path in nnunet_channels(volumes)
+        or not is_mask_like(path, root)
+    )
 
 
 def _ends_as_image(stem: str, words: list[str]) -> bool:
