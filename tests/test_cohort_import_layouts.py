@@ -454,7 +454,20 @@ def test_a_mask_named_for_no_structure_asks_for_an_roi_map(
     [outcome] = import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes
     assert outcome.status == "failed"
     assert "No structure is recognised as the GTV" in outcome.reason
-    assert "an ROI map (--roi-map FILE, or the Cohort page's ROI map)" in outcome.reason
+    assert "in the ROI map (--roi-map FILE, or the Cohort page's ROI map)" in outcome.reason
+
+
+def test_the_roi_map_advice_names_a_structure_the_dataset_has(
+    pyradiomics: Path, tmp_path: Path
+) -> None:
+    """A label map's labels, named by no structure word: the advice's example was
+    'default: {gtv: [label.nrrd]}', a file the dataset lacks, and following it
+    ('label.nii.gz') was refused naming no label. It names one label found, as written."""
+    _lung_decathlon(pyradiomics, tmp_path / "download")
+    for outcome in import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes:
+        assert outcome.status == "failed" and "label.nrrd" not in outcome.reason
+        assert "'label.nii.gz:1', 'label.nii.gz:2'" in outcome.reason
+        assert 'the patient\'s case id: {"gtv": ["label.nii.gz:2"]})' in outcome.reason
 
 
 def test_a_roi_map_names_a_structure_holding_the_patient_id_as_the_planning_system_shows_it(

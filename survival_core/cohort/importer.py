@@ -83,7 +83,6 @@ from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import (
     MASK_WORDS,
-    SAY_WHICH,
     STRUCTURE_WORDS,
     VOLUME_MODALITIES,
     WHERE_TO_SAY,
@@ -101,11 +100,6 @@ JOIN_REPORT = "clinical_report.csv"
 
 #: Changes when the import would write different cases from the same files.
 IMPORT_VERSION = "1"
-#: How to say which structure is which in an import (the Case page's words named no way here).
-_SAY_WHICH_HERE = (
-    "Say which structure is which: an ROI map (--roi-map FILE, or the Cohort page's ROI map), "
-    "e.g. 'default: {gtv: [label.nrrd]}'."
-)
 #: Where an import says which structures fill a role (the loader's words name the Case page and
 #: a case folder's roles.json).
 _WHERE_TO_SAY_HERE = (
@@ -1010,7 +1004,6 @@ def _in_import(err: RadSurvError, staging: Path) -> str:
     case folder, as what holds several series (no case folder is written for a failure)."""
     return (
         str(err)
-        .replace(SAY_WHICH, _SAY_WHICH_HERE)
         .replace(WHERE_TO_SAY, _WHERE_TO_SAY_HERE)
         .replace(f"{staging} holds", "The patient's files in the download hold")
         .replace(SAY_WHICH_SERIES, _SAY_WHICH_SERIES_HERE)

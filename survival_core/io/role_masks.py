@@ -20,12 +20,12 @@ from survival_core.errors import RTStructError
 from survival_core.io.label_maps import label_reference, labels_by_shared_file
 from survival_core.io.mask_geometry import FACES, TOUCHING, drawn_as_one, shell_share, voxels
 from survival_core.io.structures import (
-    SAY_WHICH,
     SITE_ORGANS,
     WHERE_TO_SAY,
     alternative_gtvs,
     not_united,
     role_candidates,
+    say_which,
     structure_key,
     why_not_the_gtv,
 )
@@ -149,7 +149,7 @@ def _missing(
         return RTStructError(
             f"No structure is recognised as the GTV (tumour) (structures found: {listed}). "
             + (f"Set aside: {'; '.join(aside)}. " if aside else "")
-            + SAY_WHICH
+            + say_which(names)
         )
     return RTStructError(
         f"No structure is recognised as the organ hosting the tumour ({_organ_names(site)}; "

@@ -26,6 +26,7 @@ all the matching reads, so uploads are stored under it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -392,9 +393,6 @@ WHERE_TO_SAY = (
     "on the Case page, by its role choice; for a case folder (score, extract), in a roles.json "
     "beside its files"
 )
-#: How a refusal of a case's structures ends: the user says which structure plays which role (an
-#: import replaces it with how to say so there).
-SAY_WHICH = f'Say which structure is which ({WHERE_TO_SAY}: {{"gtv": ["<its name>"]}}).'
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
 #: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
@@ -659,8 +657,20 @@ def map_roles(
         )
     if problems:
         listed = ", ".join(map(repr, names)) or "none"
-        raise RTStructError(f"{'; '.join(problems)} (structures found: {listed}). {SAY_WHICH}")
+        raise RTStructError(
+            f"{'; '.join(problems)} (structures found: {listed}). {say_which(names)}"
+        )
     return mapping
+
+
+def say_which(names: Sequence[str]) -> str:
+    """How a refusal of a case's ``names`` ends: the user says which structure plays which role
+    (:data:`WHERE_TO_SAY`, which an import replaces with its ROI map), with an example naming one
+    of them as written, the last not named for an organ ('label.nii.gz:2' of a label map's
+    labels: a file name alone, 'label.nii.gz', names no label and was refused)."""
+    plain = [n for n in names if (found := match_structure(n)) is None or found.role == "gtv"]
+    example = (plain or list(names) or ["<its name>"])[-1]
+    return f"Say which structure is which ({WHERE_TO_SAY}: {json.dumps({'gtv': [example]})})."
 
 
 def normalise_roles(roles: Mapping[str, str | Sequence[str]] | None) -> dict[str, list[str]]:
