@@ -229,14 +229,15 @@ def _real_samples(shared_data: Path) -> dict[str, Path]:
     return cases
 
 
-@pytest.mark.parametrize("layout", ["flat", "decathlon", "lits"])
+@pytest.mark.parametrize("layout", ["flat", "decathlon", "lits", "monai"])
 def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, layout: str) -> None:
     """pyradiomics' real lung CTs and brain MR, as they ship (<case>_image.nrrd beside
     <case>_label.nrrd in one folder), re-laid as a Decathlon (imagesTr/<case>.nrrd,
-    labelsTr/<case>.nrrd: the same name twice) and as LiTS (volume-<n>.nrrd beside
-    segmentation-<n>.nrrd, the role first): three cases, each GTV voxel for voxel its label;
-    before, loose files were skipped, the Decathlon folders were two 'patients', and LiTS's
-    files no patient."""
+    labelsTr/<case>.nrrd: the same name twice), as LiTS (volume-<n>.nrrd beside
+    segmentation-<n>.nrrd, the role first) and as a MONAI Label datastore (<case>.nrrd beside
+    labels/final/<case>.nrrd): three cases, each GTV voxel for voxel its label, each case's
+    images told (hashed); before, loose files were skipped, the Decathlon folders were two
+    'patients', LiTS's files no patient, and MONAI's labels one patient, their images none."""
     download = tmp_path / "download"
     for number, (case, image) in enumerate(_real_samples(shared_data).items()):
         label = image.with_name(f"{case}_label.nrrd")
@@ -244,6 +245,8 @@ def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, lay
             targets = (download / image.name, download / label.name)
         elif layout == "lits":
             targets = (download / f"volume-{number}.nrrd", download / f"segmentation-{number}.nrrd")
+        elif layout == "monai":
+            targets = (download / f"{case}.nrrd", download / "labels" / "final" / f"{case}.nrrd")
         else:
             targets = (
                 download / "imagesTr" / f"{case}.nrrd",
@@ -266,6 +269,8 @@ def test_real_samples_import_as_a_dataset(shared_data: Path, tmp_path: Path, lay
         for c, p in _real_samples(shared_data).items()
     )
     assert voxels == expected and min(voxels) > 0
+    for case in (tmp_path / "cohort" / "cases").iterdir():
+        assert json.loads((case / ".import.json").read_text())["images"], case
 
 
 def _real_hecktor(shared_data: Path, download: Path) -> dict[str, np.ndarray]:

@@ -1234,14 +1234,18 @@ def image_hashes(patient: PatientInventory, key: bytes) -> list[str]:
     hash of its SOPInstanceUID, which names the slice whatever its header says of the patient
     (the same slices under a retyped or corrected PatientID differ in their bytes, and were two
     patients without a word). Keyed, as :func:`id_key`: the cohort keeps no original UID."""
-    volumes = [Path(r.path) for r in patient.volumes]
+    # a dataset's volume as its case folder names it ('image.nii.gz' of MONAI Label's loose
+    # 'lung_7.nii.gz' beside 'labels/final/lung_7.nii.gz'), which the layout tells
+    in_case = {r.shown: Path(r.case_name or r.path) for r in patient.volumes}
     images = [
         record
         for record in patient.records
         if record.kind == "image"
         or (
             record.kind == "volume"
-            and is_image_volume(Path(record.path), Path(record.path).parent.parent, volumes)
+            and is_image_volume(
+                in_case[record.shown], in_case[record.shown].parent.parent, in_case.values()
+            )
         )
     ]
     instances = [

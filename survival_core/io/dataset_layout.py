@@ -7,7 +7,8 @@ HECKTOR (head-and-neck PET/CT with recurrence-free survival) names them
 ``imagesTr/CHUM-001__CT.nii.gz``, ``imagesTr/CHUM-001__PT.nii.gz`` and ``labelsTr/CHUM-001.nii.gz``
 (its 2021 release ``CHGJ007_ct``, ``_pt``, ``_gtvt`` in one folder); pyradiomics' samples are
 ``lung1_image.nrrd`` with ``lung1_label.nrrd``; KiTS has ``case_00000/imaging.nii.gz`` and
-``segmentation.nii.gz``. :func:`dataset_cases` finds the cases in such a set of paths: a file's
+``segmentation.nii.gz``; a MONAI Label datastore ``case001.nii.gz`` beside
+``labels/final/case001.nii.gz`` (and ``labels/original/``: :data:`LABEL_STAGES`). :func:`dataset_cases` finds the cases in such a set of paths: a file's
 case key is its name less its channel number and its trailing role words (modality, image or
 mask words, structure names: ``__CT``, ``_gtvt``, ``_label``), within its folder less the role
 folders (``imagesTr``, ``labelsTr``...); a name that is only role words keys by its folder, and
@@ -51,6 +52,10 @@ IMAGE_WORDS = frozenset({*IMAGE_STEMS, "imaging"}) - MODALITY_NAMES["CT"]
 MODALITY_WORDS = frozenset().union(*MODALITY_NAMES.values())
 #: Folders that say what their files are (image or mask), not whose.
 ROLE_FOLDERS = frozenset({*IMAGE_FOLDERS, *MASK_WORDS, "segmentations", "gt", "groundtruth"})
+_MASK_FOLDERS = ROLE_FOLDERS - IMAGE_FOLDERS
+#: Folders below a mask folder that say which labels they hold, not whose: MONAI Label's
+#: datastore keeps 'labels/final/' (saved) and 'labels/original/' (as given) beside its images.
+LABEL_STAGES = frozenset({"final", "original"})
 _CHANNEL = re.compile(r"_(\d{4})$")
 #: A volume given by its name or its path.
 VolumeName = TypeVar("VolumeName", str, Path)
@@ -168,9 +173,28 @@ def _case_name(path: PurePosixPath, role: str, channel: str) -> str:
     folder = path.parent.name.lower()
     if channel and channel != "0000":
         return f"channel_{channel}{extension}"
+    if not role and _is_label_stage(path.parent):  # 'labels/original/' beside 'labels/final/'
+        role = "label" if folder == "final" else f"label_{folder}"
     if not role:
-        role = "label" if folder in ROLE_FOLDERS - IMAGE_FOLDERS else "image"
+        role = "label" if folder in _MASK_FOLDERS else "image"
     return role + extension
+
+
+def _is_label_stage(folder: PurePosixPath) -> bool:
+    """Whether ``folder`` is one of :data:`LABEL_STAGES` in a mask folder ('labels/final')."""
+    return folder.name.lower() in LABEL_STAGES and folder.parent.name.lower() in _MASK_FOLDERS
+
+
+def _case_folders(path: PurePosixPath) -> tuple[str, ...]:
+    """The folders of a dataset's file that say whose it is: all but the role folders
+    ('imagesTr', 'labelsTr') and the label stages below them (MONAI Label's 'labels/final'),
+    which a case's image beside them lacks: its labels were another case."""
+    folders = [path.parents[i] for i in range(len(path.parts) - 2, -1, -1)]
+    return tuple(
+        f.name
+        for f in folders
+        if f.name and f.name.lower() not in ROLE_FOLDERS and not _is_label_stage(f)
+    )
 
 
 def several_cases(paths: Iterable[str], where: str) -> InputError | None:
@@ -201,7 +225,7 @@ def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, Dataset
         key, role, channel = split_name(stem, channels=stem not in labelled, leading=True)
         if not _is_id(key):  # 'pre_ct', 'post_ct': one patient's, not IDs
             key = ""
-        folders = tuple(p for p in path.parent.parts if p.lower() not in ROLE_FOLDERS)
+        folders = _case_folders(path)
         keyed[(*folders, key) if key else folders].append((shown, path, role, channel))
     cases = {k: files for k, files in keyed.items() if len(files) >= 2 and k}
     if len(cases) < min_cases:
@@ -217,7 +241,7 @@ def dataset_cases(paths: Iterable[str], min_cases: int = 1) -> dict[str, Dataset
 
 def _in_mask_folder(path: PurePosixPath) -> bool:
     """Whether a file lies in a folder of masks ('labelsTr/', 'masks/', 'segmentations/')."""
-    return any(p.lower() in ROLE_FOLDERS - IMAGE_FOLDERS for p in path.parent.parts)
+    return any(p.lower() in _MASK_FOLDERS for p in path.parent.parts)
 
 
 def short_case_names(cases: Iterable[str]) -> dict[str, str]:
