@@ -248,11 +248,11 @@ def test_refuses_other_frame_of_reference(ct, tmp_path: Path) -> None:
     assert info.frame_of_reference_uid in message
 
 
-def shift_frame(frame: int, dz: float) -> Callable[[Dataset], None]:
+def shift_frame(frame: int, dz: float, dx: float = 0.0) -> Callable[[Dataset], None]:
     def change(ds: Dataset) -> None:
         position = ds.PerFrameFunctionalGroupsSequence[frame].PlanePositionSequence[0]
         x, y, z = (float(v) for v in position.ImagePositionPatient)
-        position.ImagePositionPatient = [x, y, z + dz]
+        position.ImagePositionPatient = [x + dx, y, z + dz]
 
     return change
 
@@ -277,8 +277,13 @@ def shift_frame(frame: int, dz: float) -> Callable[[Dataset], None]:
             ),
             r"spacing 1\.8 x 1\.6 mm.* do not fall on the image's voxels \(spacing 0\.9 x 0\.8 mm\)",
         ),
+        (  # it named two equal spacings, not the shift
+            shift_frame(1, 0, 0.5 * SPACING[0]),
+            r"frame 2 .*of the image's spacing \(0\.9 x 0\.8 mm\), lie 0\.50 x 0\.00 voxels "
+            r"\(0\.4 x 0 mm, along the image's x and y\) off the image's voxels",
+        ),
     ],
-    ids=["half a slice", "a fifth of a slice", "outside", "other pixel spacing"],
+    ids=["half a slice", "a fifth of a slice", "outside", "other pixel spacing", "half a pixel"],
 )
 def test_refuses_frames_off_the_grid(ct, tmp_path: Path, change, expected: str) -> None:
     sources, volume, info = ct

@@ -289,14 +289,24 @@ def _place_by_position(
     )
     snapped = np.array([offset + c * column_step + r * row_step for r, c in corners])
     axes_swapped_or_flipped = np.array_equal(np.abs(column_step) + np.abs(row_step), [1, 1])
-    if not axes_swapped_or_flipped or np.max(np.abs(index[:, :2] - snapped)) > IN_PLANE_TOLERANCE:
+    deviation = index[:, :2] - snapped  # voxels, at each corner
+    if axes_swapped_or_flipped and np.max(np.abs(deviation)) <= IN_PLANE_TOLERANCE:
+        return _Placement(k, offset, column_step, row_step, where)
+    if axes_swapped_or_flipped and np.ptp(deviation, axis=0).max() <= IN_PLANE_TOLERANCE:
+        off = np.abs(deviation[0])  # one shift at every corner: the image's grid, moved
+        mm = off * np.asarray(grid.pixel_spacing[::-1])  # x along columns, y along rows
         raise SegError(
-            f"{name} {where}: its pixels (spacing {row_spacing:g} x {column_spacing:g} mm, "
-            f"orientation {np.round(frame.orientation, 4).tolist()}) do not fall on the image's "
-            f"voxels (spacing {grid.pixel_spacing[0]:g} x {grid.pixel_spacing[1]:g} mm); the SEG "
-            "was drawn on another grid. Resample it onto the image."
+            f"{name} {where}: its pixels, of the image's spacing ({row_spacing:g} x "
+            f"{column_spacing:g} mm), lie {off[0]:.2f} x {off[1]:.2f} voxels ({mm[0]:.3g} x "
+            f"{mm[1]:.3g} mm, along the image's x and y) off the image's voxels; the SEG was "
+            "drawn on a shifted grid. Resample it onto the image."
         )
-    return _Placement(k, offset, column_step, row_step, where)
+    raise SegError(
+        f"{name} {where}: its pixels (spacing {row_spacing:g} x {column_spacing:g} mm, "
+        f"orientation {np.round(frame.orientation, 4).tolist()}) do not fall on the image's "
+        f"voxels (spacing {grid.pixel_spacing[0]:g} x {grid.pixel_spacing[1]:g} mm); the SEG "
+        "was drawn on another grid. Resample it onto the image."
+    )
 
 
 def _place_by_source(frame: SegFrame, shape: tuple[int, int], grid: _Grid, name: str) -> _Placement:
