@@ -30,6 +30,7 @@ from survival_core.errors import InputError, RTStructError
 from survival_core.io.archive import extract_nested
 from survival_core.io.case_loader import is_image_volume, is_mask_like, load_case
 from survival_core.io.deid import KEY_FILE, Deidentifier
+from survival_core.io.manifest import read_manifest
 
 
 @pytest.fixture(scope="module")
@@ -464,10 +465,42 @@ def test_the_roi_map_advice_names_a_structure_the_dataset_has(
     'default: {gtv: [label.nrrd]}', a file the dataset lacks, and following it
     ('label.nii.gz') was refused naming no label. It names one label found, as written."""
     _lung_decathlon(pyradiomics, tmp_path / "download")
+    (tmp_path / "download" / "dataset.json").unlink()  # its label names would say which
     for outcome in import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes:
         assert outcome.status == "failed" and "label.nrrd" not in outcome.reason
         assert "'label.nii.gz:1', 'label.nii.gz:2'" in outcome.reason
         assert 'the patient\'s case id: {"gtv": ["label.nii.gz:2"]})' in outcome.reason
+
+
+@pytest.mark.parametrize("writer", ["nnunet_v2", "decathlon", "oedema"])
+def test_a_datasets_label_names_give_the_roles(pyradiomics: Path, tmp_path: Path, writer) -> None:
+    """An nnU-Net v2 or Decathlon dataset.json names its labels ('lung': 1, 'tumor': 2): every
+    patient failed asking for a ROI map naming 'label.nii.gz:2'. The tumour's label is the GTV,
+    the organ's with it the organ; a label neither names (a glioma's oedema) leaves the choice
+    to the user, as before."""
+    download = tmp_path / "download"
+    _lung_decathlon(pyradiomics, download)
+    names = {
+        "nnunet_v2": {"background": 0, "lung": 1, "tumor": 2},
+        "decathlon": {"0": "background", "1": "Lung", "2": "cancer"},
+        "oedema": {"0": "background", "1": "edema", "2": "tumor"},
+    }[writer]
+    (download / "dataset.json").write_text(json.dumps({"labels": names}))
+    progress: list[str] = []
+    result = import_images(
+        download, tmp_path / "cohort", site="lung", workers=1, progress=progress.append
+    )
+    statuses = {o.status for o in result.outcomes}
+    if writer == "oedema":
+        assert statuses == {"failed"} and not any("dataset.json" in line for line in progress)
+        return
+    assert statuses == {"imported"}, result.outcomes
+    assert any("read from dataset.json's labels" in line for line in progress), progress
+    labels = sitk.GetArrayFromImage(sitk.ReadImage(str(download / "labelsTr" / "lung_001.nii.gz")))
+    for row in read_manifest(tmp_path / "cohort").itertuples():
+        case = load_case(tmp_path / "cohort" / "cases" / row.case_id)
+        np.testing.assert_array_equal(case.mask_array("gtv"), labels == 2)
+        np.testing.assert_array_equal(case.mask_array("organ"), labels > 0)
 
 
 def test_a_roi_map_names_a_structure_holding_the_patient_id_as_the_planning_system_shows_it(

@@ -86,6 +86,7 @@ from survival_core.io.structures import (
     STRUCTURE_WORDS,
     VOLUME_MODALITIES,
     WHERE_TO_SAY,
+    match_structure,
     normalise_roles,
     role_candidates,
     why_not_the_gtv,
@@ -462,6 +463,60 @@ def _named(wanted: str, names: tuple[str, ...]) -> list[str]:
     exact = [n for n in names if n == wanted]
     folded = [n for n in names if n.strip().lower() == wanted.strip().lower()]
     return exact or folded or [n for n in names if role_file_name(n) == wanted.strip().lower()]
+
+
+#: The description nnU-Net and the Medical Segmentation Decathlon keep beside ``imagesTr/`` and
+#: ``labelsTr/``: its "labels" name each label value of the label maps.
+DATASET_DESCRIPTION = "dataset.json"
+
+
+def dataset_roles(images_dir: Path, site: str | None) -> tuple[dict[str, list[str]], str] | None:
+    """ROI map defaults read from the download's :data:`DATASET_DESCRIPTION` (at its top or one
+    folder down), and the note saying so: the label its names call the tumour is the GTV, those
+    naming the site's organ with it the organ (the Decathlon's liver label leaves its cancer
+    out). None where there is none, or where a label is neither (a glioma's oedema: which one
+    is the GTV is the user's choice) or several read as the tumour. nnU-Net v2 writes
+    ``{"tumor": 2}`` (a region's values as a list), the Decathlon and nnU-Net v1 ``{"2":
+    "tumor"}``; the label maps hold them as ``label<file_ending>:<value>``. Without it an import
+    of such a dataset asked for a ROI map naming 'label.nii.gz:2' whatever its labels said."""
+    path = next(
+        (p for p in (images_dir / DATASET_DESCRIPTION, *images_dir.glob(f"*/{DATASET_DESCRIPTION}"))
+         if p.is_file()),
+        None,
+    )  # fmt: skip
+    try:
+        document = json.loads(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    labels = document.get("labels") if isinstance(document, dict) else None
+    if not isinstance(labels, dict):
+        return None
+    named: dict[str, list[int]] = {}
+    for key, value in labels.items():
+        name, values = (value, [key]) if str(key).isdigit() else (key, value)
+        values = values if isinstance(values, list) else [values]
+        if not isinstance(name, str) or not all(str(v).isdigit() for v in values):
+            return None
+        if any(int(v) for v in values):  # background (0) names no structure
+            named[name] = [int(v) for v in values]
+    matches = {name: match_structure(name, site) for name in named}
+    tumour = [name for name, match in matches.items() if match and match.role == "gtv"]
+    organs = [name for name, match in matches.items() if match and match.role == "organ"]
+    if len(tumour) != 1 or len(tumour) + len(organs) != len(named):
+        return None
+    ending = document.get("file_ending") or ".nii.gz"
+
+    def structures(*names: str) -> list[str]:
+        return [f"label{ending}:{value}" for name in names for value in named[name]]
+
+    roles = {"gtv": structures(tumour[0])}
+    if organs:
+        roles["organ"] = structures(*organs, *tumour)
+    listed = "; ".join(f"{role}: {', '.join(names)}" for role, names in roles.items())
+    return roles, (
+        f"The roles are read from {path.name}'s labels ({', '.join(map(repr, named))}): "
+        f"{listed}. A ROI map (--roi-map) naming the GTV sets them otherwise."
+    )
 
 
 def own_entry(roi_map: Mapping[str, Any], patient_id: str, case_id: str) -> dict[str, list[str]]:
@@ -1485,6 +1540,11 @@ def import_images(
     """
     started = time.perf_counter()
     roi_map = check_roi_map(roi_map)
+    if "gtv" not in roi_map["default"] and (found := dataset_roles(Path(images_dir), site)):
+        roles, said = found
+        roi_map = {**roi_map, "default": {**roles, **roi_map["default"]}}
+        if progress:
+            progress(f"note: {said}")
     modality = modality.upper() if modality else None
     if modality is not None and modality not in VOLUME_MODALITIES:
         raise ConfigError(
