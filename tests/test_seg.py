@@ -306,7 +306,7 @@ def test_empty_segments(ct, tmp_path: Path) -> None:
     masks = source_masks()
     masks["Liver"][:] = 0
     seg = read_seg(write_seg(sources, masks, tmp_path / "no-frames.dcm"))
-    assert seg.warnings == ["Segment 'Liver' has no frame: it is empty."]
+    assert seg.warnings == ["Segment 'Liver' has no frame (never drawn): left out."]
     assert "GTV" in seg_to_masks(seg, volume, info, ["GTV"])
     with pytest.raises(SegError, match=r"Segment 'Liver' of .*no-frames\.dcm is empty"):
         seg_to_masks(seg, volume, info, ["Liver"])
@@ -449,3 +449,22 @@ def test_seg_upload_goes_through_the_case_page_path(ct, tmp_path: Path) -> None:
     expected = source_masks()
     np.testing.assert_array_equal(case.mask_array("gtv"), expected["GTV"].astype(bool))
     np.testing.assert_array_equal(case.mask_array("organ"), expected["Liver"].astype(bool))
+
+
+def test_a_segment_never_drawn_is_left_out_beside_the_drawn_gtv(ct, tmp_path: Path) -> None:
+    """A planning template's second GTV segment never drawn (no frame) beside the drawn one: the
+    roles united the two and the case failed on the empty one, as an RTSTRUCT's never-drawn
+    structure or an empty mask file no longer do; a role naming it is still refused."""
+    from survival_core.io.case_loader import list_structures, load_case
+
+    sources, _, _ = ct
+    masks = source_masks()
+    masks["GTV_2"] = np.zeros(SHAPE, np.uint8)
+    TYPES.setdefault("GTV_2", codes.SCT.Neoplasm)
+    write_seg(sources, masks, tmp_path / "ct" / "seg.dcm")
+    case = load_case(tmp_path / "ct")
+    np.testing.assert_array_equal(case.mask_array("gtv"), masks["GTV"].astype(bool))
+    assert any("'GTV_2'" in w and "left out" in w for w in case.warnings), case.warnings
+    with pytest.raises(RadSurvError, match="GTV_2"):
+        load_case(tmp_path / "ct", roles={"gtv": ["GTV", "GTV_2"], "organ": "Liver"})
+    assert list_structures(tmp_path / "ct") == ["GTV", "Liver"]  # what the Case page offers

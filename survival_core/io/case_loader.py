@@ -563,7 +563,10 @@ def _rasterise_all(
     masks: dict[str, sitk.Image] = {}
     for name in structure_set.roi_names:
         if name not in named and _never_drawn(structure_set, name):
-            warnings.append(f"Structure {name!r} has no closed contour (never drawn): left out.")
+            if isinstance(structure_set, RTStruct):  # a SEG's reading said it
+                warnings.append(
+                    f"Structure {name!r} has no closed contour (never drawn): left out."
+                )
             continue
         if name not in named and (why := _in_another_frame(structure_set, name, info)):
             warnings.append(f"{why}: left out.")  # also a GTV-like one: never united
@@ -585,9 +588,11 @@ def _in_another_frame(structure_set: Any, name: str, info: SeriesInfo) -> str | 
 
 
 def _never_drawn(structure_set: Any, name: str) -> bool:
-    """Whether an RTSTRUCT's ROI holds no closed contour (none, or only points)."""
+    """Whether an RTSTRUCT's ROI holds no closed contour (none, or only points), or a SEG's
+    segment no frame (a template's 'GTV_2' beside the GTV drawn: united with it, it failed the
+    case)."""
     if not isinstance(structure_set, RTStruct):
-        return False
+        return structure_set.never_drawn(name)
     return not any(t in CLOSED_TYPES for t in structure_set.rois[name].geometric_types)
 
 

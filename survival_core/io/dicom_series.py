@@ -632,6 +632,22 @@ def is_seg(ds: Dataset) -> bool:
     )
 
 
+def drawn_segment_names(ds: Dataset) -> list[str]:
+    """The :func:`segment_names` of a SEG's segments that some frame holds: one without a frame
+    was never drawn (a template's 'GTV_2'), offered for a role and then refused as empty. A
+    LABELMAP's frames hold every segment: all are listed."""
+    names = segment_names(ds)
+    if str(ds.get("SegmentationType", "")).upper() == "LABELMAP":
+        return list(names.values())
+    framed = {
+        frame_value(ds, item, "SegmentIdentificationSequence", "ReferencedSegmentNumber")
+        for item in ds.get("PerFrameFunctionalGroupsSequence", [])
+    }
+    if None in framed:  # a frame not saying its segment: the reading refuses the file
+        return list(names.values())
+    return [name for number, name in names.items() if number in {int(n) for n in framed}]
+
+
 def segment_names(ds: Dataset) -> dict[int, str]:
     """Segment number -> name (SegmentLabel, else SegmentDescription, else 'Segment n') of a SEG,
     in file order; a repeated name becomes 'name [n]' so that every name is unique."""
@@ -721,7 +737,7 @@ def _add_to_inventory(
             )
         )
     elif is_seg(ds):
-        names = tuple(segment_names(ds).values())
+        names = tuple(drawn_segment_names(ds))
         label, date = ds.get("SeriesDescription", ""), ds.get("SeriesDate", "")
         inventory.segs.append(
             SegEntry(path, sop_uid, seg_references(ds), names, patient, str(label), str(date))

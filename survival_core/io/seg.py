@@ -89,6 +89,12 @@ class Segmentation:
     def roi_names(self) -> list[str]:
         return list(self.segments)
 
+    def never_drawn(self, name: str) -> bool:
+        """Whether segment ``name`` has no frame (a LABELMAP's frames hold every segment:
+        only its pixels tell, when the masks are made)."""
+        number = self.segments[name]
+        return not any(f.segment in (None, number) for f in self.frames)
+
 
 def _frame(ds: Dataset, item: Dataset, index: int, name: str, labelmap: bool) -> SegFrame:
     """The segment and geometry of frame ``index`` (``name`` for messages)."""
@@ -195,7 +201,7 @@ def _parse(ds: Dataset, path: str) -> Segmentation:
             frames = [f for f in frames if f.segment in names]
         used = {f.segment for f in frames}
         warnings.extend(
-            f"Segment {name!r} has no frame: it is empty."
+            f"Segment {name!r} has no frame (never drawn): left out."
             for number, name in names.items()
             if number not in used
         )
