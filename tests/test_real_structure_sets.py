@@ -400,3 +400,28 @@ def test_pixel_padding_is_no_data(
     expected[:, :, last:] = 0
     np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded.masks["gtv"]), expected)
     assert any("those voxels are left out of it" in w for w in loaded.warnings)
+
+
+def test_a_structure_never_drawn_is_not_offered_for_a_role(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    """A planning template's 'GTV_2' without contours beside the real GTV was offered on the Case
+    page, and the two GTV-like names left the role unsuggested (picking both was refused as an
+    empty structure); a load already left it out with a warning."""
+    import copy
+
+    from survival_core.io.case_loader import list_structures
+
+    def add_empty(ds: Dataset) -> None:
+        roi = copy.deepcopy(ds.StructureSetROISequence[0])
+        roi.ROINumber, roi.ROIName = 99, "GTV_2"
+        ds.StructureSetROISequence.append(roi)
+        contour = copy.deepcopy(ds.ROIContourSequence[0])
+        contour.ReferencedROINumber = 99
+        del contour.ContourSequence
+        ds.ROIContourSequence.append(contour)
+
+    case = _copy(original, tmp_path)
+    _edit_rtstruct(case, add_empty)
+    assert list_structures(case) == [GTV]
+    np.testing.assert_array_equal(_gtv(case), original_gtv)

@@ -1059,7 +1059,7 @@ def describe_structures(path: Path | str) -> tuple[list[str], list[SeriesSummary
             ]
             return names, [], []
         inventory = scan_dicom(root)  # its entries name their structures as a load reads them
-        names = [n for entry in inventory.annotations for n in entry.roi_names]
+        names = [n for entry in inventory.annotations for n in entry.drawn_names]
         sets = [entry.shown() for entry in inventory.annotations]
         return list(dict.fromkeys(names)), series_summary(inventory), sets
 

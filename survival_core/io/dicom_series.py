@@ -255,6 +255,14 @@ class AnnotationEntry:
     #: SEG's SeriesDescription and SeriesDate): what a user knows it by, with its names.
     label: str = ""
     date: str = ""
+    #: Its structures never drawn (an RTSTRUCT's without a closed contour, a SEG's segments
+    #: without a frame): a load leaves them out unless a role names them, so none is offered.
+    never_drawn: tuple[str, ...] = ()
+
+    @property
+    def drawn_names(self) -> tuple[str, ...]:
+        """Its :attr:`roi_names` but those never drawn: what a user picks roles among."""
+        return tuple(n for n in self.roi_names if n not in self.never_drawn)
 
     def shown(self) -> str:
         """The structure set as a user knows it: its kind, label, date and structure names
@@ -632,20 +640,41 @@ def is_seg(ds: Dataset) -> bool:
     )
 
 
-def drawn_segment_names(ds: Dataset) -> list[str]:
-    """The :func:`segment_names` of a SEG's segments that some frame holds: one without a frame
-    was never drawn (a template's 'GTV_2'), offered for a role and then refused as empty. A
-    LABELMAP's frames hold every segment: all are listed."""
-    names = segment_names(ds)
+#: RTSTRUCT contour types with an inside: filled, combined with the plane's others by nesting.
+CLOSED_TYPES = frozenset({"CLOSED_PLANAR", "CLOSED_PLANAR_XOR"})
+
+
+def never_drawn_segments(ds: Dataset) -> tuple[str, ...]:
+    """The :func:`segment_names` of a SEG's segments no frame holds (a LABELMAP's frames hold
+    every segment: none said)."""
     if str(ds.get("SegmentationType", "")).upper() == "LABELMAP":
-        return list(names.values())
+        return ()
     framed = {
         frame_value(ds, item, "SegmentIdentificationSequence", "ReferencedSegmentNumber")
         for item in ds.get("PerFrameFunctionalGroupsSequence", [])
     }
     if None in framed:  # a frame not saying its segment: the reading refuses the file
-        return list(names.values())
-    return [name for number, name in names.items() if number in {int(n) for n in framed}]
+        return ()
+    framed = {int(n) for n in framed}
+    return tuple(name for number, name in segment_names(ds).items() if number not in framed)
+
+
+def never_drawn_rois(ds: Dataset) -> tuple[str, ...]:
+    """The :func:`rtstruct_roi_names` of an RTSTRUCT's structures without a closed contour
+    (none, or only points: a planning template's empty 'GTVn')."""
+    closed = {
+        item.get("ReferencedROINumber")
+        for item in ds.get("ROIContourSequence", [])
+        if any(
+            c.get("ContourGeometricType") in CLOSED_TYPES for c in item.get("ContourSequence", [])
+        )
+    }
+    numbers = [item.get("ROINumber") for item in ds.get("StructureSetROISequence", [])]
+    return tuple(
+        name
+        for number, (name, _) in zip(numbers, rtstruct_roi_names(ds), strict=True)
+        if number not in closed
+    )
 
 
 def segment_names(ds: Dataset) -> dict[int, str]:
@@ -733,14 +762,30 @@ def _add_to_inventory(
         label, date = ds.get("StructureSetLabel", ""), ds.get("StructureSetDate", "")
         inventory.rtstructs.append(
             RTStructEntry(
-                path, sop_uid, rtstruct_references(ds), names, patient, str(label), str(date)
-            )
+                path,
+                sop_uid,
+                rtstruct_references(ds),
+                names,
+                patient,
+                str(label),
+                str(date),
+                never_drawn_rois(ds),
+            )  # fmt: skip
         )
     elif is_seg(ds):
-        names = tuple(drawn_segment_names(ds))
+        names = tuple(segment_names(ds).values())
         label, date = ds.get("SeriesDescription", ""), ds.get("SeriesDate", "")
         inventory.segs.append(
-            SegEntry(path, sop_uid, seg_references(ds), names, patient, str(label), str(date))
+            SegEntry(
+                path,
+                sop_uid,
+                seg_references(ds),
+                names,
+                patient,
+                str(label),
+                str(date),
+                never_drawn_segments(ds),
+            )  # fmt: skip
         )
     elif is_image_slice(ds, modality):
         uid = str(ds.get("SeriesInstanceUID", ""))

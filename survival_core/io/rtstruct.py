@@ -41,6 +41,7 @@ from skimage.draw import polygon as fill_polygon
 
 from survival_core.errors import DicomError, MaskError, RTStructError
 from survival_core.io.dicom_series import (
+    CLOSED_TYPES,
     References,
     SeriesInfo,
     damaged_header,
@@ -58,8 +59,6 @@ SLICE_TOLERANCE = 0.1
 #: Share of a structure's area that may lie outside the image in-plane (a contour drawn over the
 #: image's edge) before the structure is refused: the image does not hold it.
 OUTSIDE_TOLERANCE = 0.01
-#: Contour types with an inside: filled, combined with the plane's others by nesting.
-CLOSED_TYPES = frozenset({"CLOSED_PLANAR", "CLOSED_PLANAR_XOR"})
 #: Largest slice spacing assumed for a contouring series (mm) when a structure's planes are far
 #: apart but not evenly (single-slice lesions): CT and most MR used for contouring are no thicker.
 MAX_PLANE_SPACING_MM = 5.0
