@@ -96,6 +96,7 @@ from survival_core.io.structures import (
     IMAGE_FOLDERS,
     MASK_WORDS,
     map_roles,
+    match_role,
     match_structure,
     normalise_roles,
     role_candidates,
@@ -713,7 +714,8 @@ def _load_volumes(
     beside the CT, a FLAIR beside the T1c), warnings and the image's file: another image volume, which neither a
     role nor a name places, is not read. ``only_named``: the masks ``explicit`` names are the
     only structures (the case's named files, :func:`_named_case`). A mask marking no voxel is
-    left out with a warning unless a role names it (:data:`_EMPTY_LEFT_OUT`)."""
+    left out with a warning unless a role names it (:data:`_EMPTY_LEFT_OUT`) or its name makes it
+    the case's only GTV ('gtv.nii.gz' empty: refused as empty, not as a case without a GTV)."""
     by_name = {v.relative_to(root).as_posix(): v for v in volumes}
     named_masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
     if image_name is not None and image_name not in by_name:
@@ -746,15 +748,17 @@ def _load_volumes(
         [v for n, v in by_name.items() if v != images[0] and n not in named_masks], root, modality
     )
     structures: dict[str, sitk.Image] = {}
+    empty: list[tuple[str, EmptyMaskError]] = []
     listed = [n for names in explicit.values() for n in names]  # a map's labels roles name
     for name, v in by_name.items():
         if v == images[0] or v in beside.values() or (only_named and name not in named_masks):
             continue
         try:
             found = _structures_on(image, v, name, modality == "PT", warnings, listed)
-        except EmptyMaskError:
+        except EmptyMaskError as err:
             if name in named_masks:  # a role's structure: refused, never left out
                 raise
+            empty.append((name, err))
             warnings.append(_EMPTY_LEFT_OUT.format(name))
             continue
         except (GeometryError, MaskError) as err:
@@ -778,6 +782,10 @@ def _load_volumes(
             # a one-segment Slicer file is named by its segment; the roles may name the file
             for listed in explicit.values():
                 listed[:] = [n if n != name else next(iter(found)) for n in listed]
+    if not any(match_role(n) == "gtv" for n in structures):  # the case's only GTV is empty
+        for name, err in empty:
+            if match_role(name) == "gtv":
+                raise err
     read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
     return image, structures, read, warnings, images[0]  # roles naming none: assign_roles refuses
 
