@@ -734,3 +734,16 @@ def test_native_grid_features_of_mixed_voxel_sizes_are_noted(
     one_size = extract_cases(cases[:2], settings, mapper=SerialMapper(), site="lung")
     assert mixed_spacing_note(settings, one_size) is None
     assert mixed_spacing_note(get_preset("wei2021", "CT"), result) is None  # 1 mm only
+
+
+def test_a_new_way_of_reading_images_is_a_new_cohort_table(
+    cohort: Path, cache_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-case cache was stamped with how images are read (GRID_ANCHOR) but the cohort
+    table was not: after an upgrade that reads NIfTI geometry or DICOM padding otherwise, a run
+    reused the table of the earlier reading, training on features scoring no longer gives."""
+    from survival_core.features import cohort as feature_cohort
+
+    before = feature_cohort.feature_table_path(cohort, "wei2021", SETTINGS)
+    monkeypatch.setattr(feature_cohort, "GRID_ANCHOR", "another reading")
+    assert feature_cohort.feature_table_path(cohort, "wei2021", SETTINGS) != before

@@ -480,10 +480,16 @@ def feature_table_path(
     cohort: Path | str, preset: str, settings: ExtractionSettings, companion: str | None = None
 ) -> Path:
     """Where a cohort's radiomics of one preset are cached: ``<data>/features/<cohort key>-
-    <preset>-<settings hash>[-on-<companion>].parquet`` (a changed manifest, case file
-    (:func:`cohort_key`) or settings is a new table; those of the cases' ``companion`` images
-    another)."""
-    name = f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}{_beside(companion)}.parquet"
+    <preset>-<settings hash>-g<reading>[-on-<companion>].parquet`` (a changed manifest, case file
+    (:func:`cohort_key`) or settings is a new table; so is a change in how images are read,
+    :data:`GRID_ANCHOR`, as the per-case cache's: a run reused a table of the earlier reading
+    and trained on features that scoring no longer gives; those of the cases' ``companion``
+    images another)."""
+    reading = hashlib.sha256(GRID_ANCHOR.encode()).hexdigest()[:6]
+    name = (
+        f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}-g{reading}{_beside(companion)}"
+        ".parquet"
+    )
     return data_subdir("features") / name
 
 
