@@ -545,3 +545,25 @@ def test_first_order_of_a_roi_of_one_intensity_needs_no_gray_levels(noisy_case: 
     assert found == {
         f"gtv__original__firstorder__{f}": pytest.approx(expected[f]) for f in features
     }
+
+
+def test_a_scan_whose_whole_grid_is_too_large_extracts_on_the_grid_around_its_roi(
+    noisy_case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole-body CT with a wide field of view (780 x 780 x 1798 mm) was refused at 1 mm for its
+    whole grid's size, though only the part around the ROI is built: the limit applies to that
+    part, and refuses it naming the ROI when the ROI itself is absurdly large."""
+    from survival_core.preprocess import resample
+
+    pad = (100, 100, 20)  # the same patient seen with a field of view six times as wide
+    image = sitk.ConstantPad(noisy_case.image, pad, pad, -1000.0)
+    masks = {r: sitk.ConstantPad(m, pad, pad, 0) for r, m in noisy_case.masks.items()}
+    wide = Case("WB-1", image, masks, noisy_case.clinical)
+    settings = get_preset("full").with_rois(("gtv",))
+    whole = resample.grid_for_spacing(image, (1.0, 1.0, 1.0))
+    expected = extract_case(wide, settings)
+    monkeypatch.setattr(resample, "MAX_VOXELS", int(np.prod(whole.size)) // 4)
+    assert extract_case(wide, settings) == expected
+    monkeypatch.setattr(resample, "MAX_VOXELS", 1000)
+    with pytest.raises(ConfigError, match=r"WB-1 \(1mm grid\): The box around the gtv ROI .*--roi"):
+        extract_case(wide, settings)

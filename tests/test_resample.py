@@ -314,3 +314,17 @@ def test_the_grid_around_a_roi_holds_the_whole_grids_values_there(align: str, fl
     kept = np.zeros_like(moved)
     kept[inside] = 1
     assert not (moved & ~kept.astype(bool)).any()  # the ROI and its margin lie inside the part
+
+
+def test_a_grid_too_large_to_build_is_refused_when_resampled_onto(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The size limit is checked on the grid built, so a typo in the spacing still cannot fill
+    the memory, while describing a whole scan's grid (to crop it to a ROI) costs nothing."""
+    from survival_core.preprocess import resample
+
+    image = sitk.GetImageFromArray(np.zeros((10, 20, 30), np.float32))
+    monkeypatch.setattr(resample, "MAX_VOXELS", 30 * 20 * 10)
+    assert grid_for_spacing(image, (0.5, 0.5, 0.5)).size == (60, 40, 20)  # described, not built
+    with pytest.raises(ConfigError, match=r"60 x 40 x 20 voxels .* 48,000 voxels .*spacing"):
+        resample_image(image, (0.5, 0.5, 0.5))

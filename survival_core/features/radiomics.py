@@ -67,6 +67,7 @@ from survival_core.preprocess.intensity import (
 )
 from survival_core.preprocess.quantize import quantize_roi
 from survival_core.preprocess.resample import (
+    check_grid_size,
     grid_around,
     grid_for_spacing,
     nudged,
@@ -396,6 +397,13 @@ def resample_region(
         grid = grid_for_spacing(image, scale.spacing_mm, scale.alignment)
         inside = [sitk.GetArrayViewFromImage(m) for m in rois.values()]
         grid = grid_around(grid, image, inside, margin_mm)  # the crop's part of the grid alone
+        check_grid_size(
+            grid,
+            f"The box around the {', '.join(rois)} ROI{'s' if len(rois) > 1 else ''} "
+            f"(widened by a {margin_mm:g} mm filter margin)",
+            "a contour this large (a body or couch outline as the GTV?) is not what radiomics "
+            "measures: check the contours, or extract fewer ROIs (--roi) or on a coarser scale.",
+        )
         image = resample_image_onto(image, grid, scale.interpolator)
         # nearest-neighbour masks take a tie (a point on the edge between two voxels) by the
         # nudge; linear ones keep IBSI's rule, a fraction of exactly 0.5 inside

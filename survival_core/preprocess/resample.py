@@ -103,13 +103,19 @@ def _as_positive(values: Sequence[float], dim: int, what: str, whole: bool = Fal
     return array
 
 
-def _check_size(spacing: np.ndarray, size: np.ndarray) -> None:
-    """ConfigError when a grid of ``size`` voxels exceeds :data:`MAX_VOXELS`."""
-    if np.prod(size) > MAX_VOXELS:
+def check_grid_size(
+    grid: Grid, what: str = "Resampling", advice: str = "check the spacing or shape."
+) -> None:
+    """ConfigError when ``grid`` holds more than :data:`MAX_VOXELS` voxels, saying ``what`` would
+    build it and ``advice``. Checked where a grid is resampled onto, not where it is described: a
+    whole scan's 1 mm grid that is only cropped to the ROIs (:func:`grid_around`) costs nothing
+    (a 1.8 m whole-body CT's was refused though its GTV's part held a few million voxels)."""
+    count = int(np.prod(grid.size))
+    if count > MAX_VOXELS:
         raise ConfigError(
-            f"Resampling to {tuple(int(n) for n in size)} voxels of "
-            f"{tuple(round(float(v), 4) for v in spacing)} mm would create {int(np.prod(size)):,} "
-            f"voxels (at most {MAX_VOXELS:,}); check the spacing or shape."
+            f"{what} would create {' x '.join(str(n) for n in grid.size)} voxels of "
+            f"{tuple(round(float(v), 4) for v in grid.spacing)} mm, {count:,} voxels (at most "
+            f"{MAX_VOXELS:,}); {advice}"
         )
 
 
@@ -118,7 +124,6 @@ def _box_preserving_grid(image: sitk.Image, spacing: np.ndarray, size: np.ndarra
     low end (patient coordinates) of each axis: its first voxel edge, or its last along an axis
     stored the other way round (a mirrored NIfTI, a feet-first series), so that the grid's points,
     and every feature computed on them, do not depend on the order the voxels were stored in."""
-    _check_size(spacing, size)
     dim = image.GetDimension()
     direction = np.asarray(image.GetDirection()).reshape(dim, dim)
     old_spacing = np.asarray(image.GetSpacing())
@@ -141,7 +146,6 @@ def _centre_aligned_grid(image: sitk.Image, spacing: np.ndarray) -> Grid:
     old_spacing = np.asarray(image.GetSpacing())
     # 1e-9: an extent that is a whole number of new voxels (60 x 3 mm / 2 mm) must not gain one
     size = np.maximum(1, np.ceil(old_size * old_spacing / spacing - 1e-9))
-    _check_size(spacing, size)
     dim = image.GetDimension()
     direction = np.asarray(image.GetDirection()).reshape(dim, dim)
     shift = direction @ ((old_size - 1) * old_spacing / 2.0 - (size - 1) * spacing / 2.0)
@@ -234,6 +238,7 @@ def _resample(
         raise GeometryError(
             f"Cannot resample a {image.GetDimension()}-D volume onto a {len(grid.size)}-D grid."
         )
+    check_grid_size(grid)
     resampler = sitk.ResampleImageFilter()
     resampler.SetSize([int(n) for n in grid.size])
     resampler.SetOutputSpacing(grid.spacing)
