@@ -54,6 +54,11 @@ class ArchiveError(InputError):
     """An uploaded archive is unsafe (path traversal, zip bomb) or unreadable."""
 
 
+class ArchiveTooLarge(ArchiveError):
+    """An archive refused for its size (files, bytes, the disk's free space), neither damaged
+    nor unsafe: unpacking it, not downloading it again, is what to do."""
+
+
 class ConfigError(RadSurvError):
     """A setting or command-line option is invalid."""
 

@@ -243,3 +243,20 @@ def test_a_zip_in_a_zip_is_unpacked_under_its_name_less_zip(tmp_path: Path) -> N
         "P002.zip/notes.docx",
         "P002/kept.txt",
     ]
+
+
+def test_an_archive_larger_than_the_disks_free_space_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a download's limits sized for cohorts, the disk is what bounds an archive: one
+    expanding past its free space stopped half-way with the system's 'No space left'."""
+    import shutil
+    from collections import namedtuple
+
+    from survival_core.errors import ArchiveTooLarge
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(2**40, 2**40 - 2**20, 2**20))
+    with pytest.raises(ArchiveTooLarge, match=r"expand to 3 MiB, but 1 MiB are free on the disk"):
+        extract_zip(make_zip({"ct.nii": b"\0" * 3 * 2**20}), tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -133,6 +133,50 @@ def test_a_zip_inside_a_zip_is_opened_and_a_damaged_zip_is_reported(
     assert "PAT-03/notes.docx: not a DICOM or volume file" in result.skipped
 
 
+def test_a_download_zip_of_more_files_than_an_upload_holds_is_opened(tmp_path: Path) -> None:
+    """A single zip of 90 patients' 5,400 files, on the server's own disk, was refused by the
+    browser upload's limit (5,000 files) and reported as one damaged patient."""
+    from survival_core.cohort import inventory
+    from survival_core.io import archive
+
+    download = tmp_path / "download"
+    download.mkdir()
+    members = {f"P{i // 60:03d}/CT/{i:05d}.dcm": b"x" for i in range(archive.MAX_FILES + 60)}
+    (download / "dl.zip").write_bytes(_zipped(members))
+    workdirs: list = []
+    try:
+        found, unopened = inventory._files(download.resolve(), workdirs)
+    finally:
+        for workdir in workdirs:
+            workdir.cleanup()
+    assert len(found) == len(members) and not unopened
+
+
+def test_an_archive_refused_for_its_size_is_not_called_damaged(
+    pyradiomics: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal says which limit the archive broke, by how much, and what to do (unpack it),
+    never 'download it again'."""
+    from functools import partial
+
+    from survival_core.cohort import inventory
+
+    patient = tmp_path / "PAT-01"
+    _volume_patient(pyradiomics, patient, "image.nrrd")
+    download = tmp_path / "download"
+    download.mkdir()
+    (download / "PAT-01.zip").write_bytes(
+        _zipped({f"PAT-01/{p.name}": p.read_bytes() for p in sorted(patient.iterdir())})
+    )
+    monkeypatch.setattr(inventory, "extract_nested", partial(extract_nested, max_files=1))
+    result = import_images(download, tmp_path / "cohort", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "failed" and "damaged" not in outcome.reason
+    assert "refused for its size" in outcome.reason and "holds 2 files; at most 1" in outcome.reason
+    assert "unpack it into the download folder" in outcome.reason
+    assert "download it again" not in outcome.reason
+
+
 def _zipped(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -153,7 +197,7 @@ def test_nested_zips_share_the_limits_and_their_depth_is_bounded(tmp_path: Path)
     )
     files, unopened = extract_nested(source, tmp_path / "shared", max_total_bytes=1500)
     assert [p.name for p in files] == ["a.txt"]
-    assert [name for name, _ in unopened] == ["b.zip"] and "would expand" in unopened[0][1]
+    assert [name for name, _ in unopened] == ["b.zip"] and "would expand" in str(unopened[0][1])
 
     deep = _zipped({"x.txt": b"x"})
     for _ in range(2):
@@ -164,7 +208,7 @@ def test_nested_zips_share_the_limits_and_their_depth_is_bounded(tmp_path: Path)
     source.write_bytes(_zipped({"deep.zip": deep, "c.tar.gz": tar.getvalue()}))
     files, unopened = extract_nested(source, tmp_path / "deep", max_nesting=2)
     assert files == []
-    why = dict(unopened)
+    why = {name: str(err) for name, err in unopened}
     assert "gzip-compressed tar archive; only zip archives are opened" in why["c.tar.gz"]
     assert "nested more than 2 levels" in why["deep/deeper/deeper.zip"]
 

@@ -1400,10 +1400,7 @@ def _unopened_archives(inventory: TreeInventory, deid: Deidentifier) -> dict[str
     said: dict[str, str] = {}
     for record in inventory.unopened:
         case_id = deid.pseudonym(record.group)
-        text = (
-            f"{record.error}; the files in it were not imported (the console names the "
-            "archive: download it again, or unpack it into the download)."
-        )
+        text = f"{record.error}; the files in it were not imported (the console names the archive)."
         # its path is never said: a file or folder name may be the patient's
         parts = {part for part in re.split(r"[/:]", record.shown) if len(part) >= 3}
         names = secrets | parts | ({record.group} if len(record.group) >= 3 else set())

@@ -48,7 +48,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 
-from survival_core.errors import ArchiveError, InputError, RadSurvError
+from survival_core.errors import ArchiveError, ArchiveTooLarge, InputError, RadSurvError
 from survival_core.io.archive import DOCUMENT_SUFFIXES, extract_nested, looks_like_zip
 from survival_core.io.dataset_layout import (
     ROLE_FOLDERS,
@@ -264,15 +264,15 @@ def _files(
         try:
             members, inner = extract_nested(path, extracted)
         except ArchiveError as err:
-            why = _unopened(str(err).replace(str(path), "it"))
+            why = _unopened(type(err)(str(err).replace(str(path), "it")))
             unopened.append(FileRecord(str(path), shown, group, "archive", error=why))
             continue
         for member in sorted(m for m in members if _visible(m, extracted)):
             inside = PurePosixPath(member.relative_to(extracted).as_posix())
             found.append((str(member), f"{shown}:{inside}", group))
         unopened += [
-            FileRecord(str(path), f"{shown}:{name}", group, "archive", error=_unopened(why))
-            for name, why in inner
+            FileRecord(str(path), f"{shown}:{name}", group, "archive", error=_unopened(err))
+            for name, err in inner
         ]
     return found, unopened
 
@@ -286,9 +286,20 @@ def _archive(path: Path) -> bool:
         return False
 
 
-def _unopened(why: str) -> str:
-    """What to say of an archive that could not be opened, ``why`` as the extraction said it."""
-    return f"a damaged or refused archive, not opened ({why.rstrip('.')})"
+def _unopened(error: ArchiveError) -> str:
+    """What to say of an archive that could not be opened, as the extraction's ``error`` said
+    it, and what to do: one refused for its size is not damaged, and downloading it again
+    would not help."""
+    why = str(error).rstrip(".")
+    if isinstance(error, ArchiveTooLarge):
+        return (
+            f"an archive refused for its size, not opened ({why}): unpack it into the download "
+            "folder, or download it in parts"
+        )
+    return (
+        f"a damaged or refused archive, not opened ({why}): download it again, or unpack it "
+        "into the download folder"
+    )
 
 
 def _text(ds: Dataset, keyword: str) -> str:
