@@ -167,6 +167,8 @@ def pick_upload() -> None:
             icon=":material/error:",
         )
         return
+    for refusal in contents.too_large():  # said before the roles are chosen, not on loading
+        st.warning(refusal, icon=":material/warning:")
     patients = contents.patients()
     if len(patients) > 1:
         st.warning(

@@ -396,3 +396,35 @@ def test_two_readers_masks_keep_their_qualifiers_and_are_not_united(
     assert contents.suggested_roles() == {}
     case = load_upload(contents, {"gtv": ["GTV_R2.nii.gz"]}, image_name=contents.suggested_image())
     assert int(case.mask_array("gtv").sum()) == 837
+
+
+def test_a_series_too_large_to_read_is_refused_when_the_upload_is_read(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1024 x 1024 x 560 CT was stored and described without a word, then refused only when
+    loaded, after the roles were chosen, its 179 MB copy left behind: the headers tell its size,
+    so the refusal (why, in GiB, and what to export instead) comes as the upload is read, and
+    nothing of it is kept. The real sarcoma CT (59 slices of 202 x 198) under a lower limit."""
+    from survival_core.io import dicom_series, uploads
+    from survival_core.workflows.case_pool import store_task
+
+    ct = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not ct.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(ct.rglob("*.dcm")):
+            archive.write(path, path.relative_to(ct).as_posix())
+    files = [("STS_001.zip", buffer.getvalue())]
+    stored: list[Path] = []
+
+    def store(*args: object) -> Path:
+        stored.append(store_upload(*args))
+        return stored[-1]
+
+    monkeypatch.setattr(uploads, "store_upload", store)
+    monkeypatch.setattr(dicom_series, "MAX_VOXELS", 59 * 198 * 202 - 1)
+    with pytest.raises(InputError, match=r"CT series.* 2,359,764 voxels .* GiB as float32") as err:
+        store_task(files, frozenset())
+    assert "cropped field of view" in str(err.value)
+    assert stored and not stored[0].exists()

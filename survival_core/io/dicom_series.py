@@ -137,7 +137,9 @@ DUPLICATE_ATOL_MM = 0.01
 ORIENTATION_ATOL = 1e-4
 #: Largest relative difference between slices' pixel spacings.
 PIXEL_SPACING_RTOL = 1e-4
-#: Most voxels a series may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices).
+#: Most voxels a series may hold (2 GiB as float32; a 512 x 512 CT of 2048 slices): reading and
+#: scoring take about 9.5 bytes a voxel at their peak (a 512 x 512 x 1500 CT: 3.7 GB), so one case
+#: stays within 5 GB of a case-pool worker's memory.
 MAX_VOXELS = 512 * 512 * 2048
 
 _SKIP_NAMES = {"DICOMDIR"}
@@ -382,6 +384,28 @@ class SeriesSummary:
     def size(self) -> str:
         """'columns x rows x slices'."""
         return f"{self.columns} x {self.rows} x {self.slices}"
+
+    @property
+    def refusal(self) -> str:
+        """Why reading it is refused for its size (:func:`over_voxel_limit`), '' when it is not."""
+        number = f" {self.number}" if self.number else ""
+        what = f"The {self.modality} series{number} ({self.size} voxels)"
+        return over_voxel_limit(what, self.slices, self.rows, self.columns)
+
+
+def over_voxel_limit(what: str, slices: int, rows: int, columns: int) -> str:
+    """Why ``what``, ``slices`` of ``rows`` x ``columns`` pixels, is refused for its size and what
+    to do; '' when it holds at most :data:`MAX_VOXELS`. Told from the headers alone, before any
+    pixel is read (an upload's was refused only when loaded, after it was all stored)."""
+    count = slices * rows * columns
+    if count <= MAX_VOXELS:
+        return ""
+    return (
+        f"{what} would hold {count:,} voxels ({slices} slices of {rows}x{columns}), "
+        f"{count * 4 / 1024**3:.1f} GiB as float32; at most {MAX_VOXELS:,} (512 x 512 x 2048) "
+        "are accepted, so that a case fits a worker's memory. Export a cropped field of view or "
+        "thicker slices (or resample it to a coarser grid) and load that."
+    )
 
 
 def series_naming(number: str, thickness: float | None) -> tuple[str, str]:
@@ -1608,12 +1632,9 @@ def _read_chosen(
         with damaged_header(name):
             slices.extend(_slices_of(ds, path, name, instance))
     _check_consistent(slices, name_of)
-    n_voxels = len(slices) * slices[0].shape[0] * slices[0].shape[1]
-    if n_voxels > MAX_VOXELS:
-        raise DicomError(
-            f"Series {entry.describe()} would hold {n_voxels} voxels ({len(slices)} slices of "
-            f"{slices[0].shape[0]}x{slices[0].shape[1]}); at most {MAX_VOXELS} are accepted."
-        )
+    refusal = over_voxel_limit(f"Series {entry.describe()}", len(slices), *slices[0].shape)
+    if refusal:
+        raise DicomError(refusal)
     row, col = slices[0].orientation[:3], slices[0].orientation[3:]
     normal = np.cross(row, col)
     normal /= np.linalg.norm(normal)
@@ -1625,13 +1646,10 @@ def _read_chosen(
     offsets = np.array([s.position - slices[0].position for s in slices])
     tilt = measure_tilt(offsets, row, col, (col_spacing, row_spacing), entry.describe())
     if tilt:
-        rows, columns = tilt.grown(slices[0].shape)
-        if len(slices) * rows * columns > MAX_VOXELS:
-            raise DicomError(
-                f"Series {entry.describe()}: corrected for its gantry tilt it would hold "
-                f"{len(slices) * rows * columns} voxels ({len(slices)} slices of {rows}x{columns}); "
-                f"at most {MAX_VOXELS} are accepted."
-            )
+        what = f"Series {entry.describe()}, corrected for its gantry tilt,"
+        refusal = over_voxel_limit(what, len(slices), *tilt.grown(slices[0].shape))
+        if refusal:
+            raise DicomError(refusal)
     warnings: list[str] = list(passed_over)
     if entry.stack:
         stacks = [s.stack for s in inventory.series if s.series_uid == entry.series_uid]

@@ -124,6 +124,11 @@ class UploadContents:
             if not (names and list(names) == suggested.get(role) == by_name.get(role))
         }
 
+    def too_large(self) -> list[str]:
+        """Why each image series too large to read is refused (the Case page says it before
+        roles are chosen; its load raises it)."""
+        return [s.refusal for s in self.series if s.refusal]
+
     def patients(self) -> list[str]:
         """The PatientIDs of a DICOM upload's image series (several: another patient's files
         came along, which the loader does not read)."""
@@ -253,6 +258,7 @@ def _describe(folder: Path) -> UploadContents:
         sets: list[str] = []
     else:
         structures, series, sets = describe_structures(source)
+        _check_readable(series)
     return UploadContents(
         folder=folder,
         kind=kind,
@@ -265,6 +271,14 @@ def _describe(folder: Path) -> UploadContents:
         notes=uploads.upload_notes(folder),
         structure_sets=sets,
     )
+
+
+def _check_readable(series: list[SeriesSummary]) -> None:
+    """InputError when every image series but scouts is too large to read, saying why and what
+    to do: a 1024 x 1024 x 560 CT was refused only when loaded, after roles were chosen."""
+    candidates = [s for s in series if not s.scout] or series
+    if candidates and all(s.refusal for s in candidates):
+        raise InputError(" ".join(s.refusal for s in candidates))
 
 
 def upload_clinical(

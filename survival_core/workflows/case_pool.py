@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import sys
 import threading
 import types
@@ -33,6 +34,7 @@ import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.engine import connect, ray_future
+from survival_core.errors import InputError
 from survival_core.models.scoring import LoadedModel, load_scoring_model
 from survival_core.workers import WorkerContext, exit_with_parent
 
@@ -93,7 +95,11 @@ def store_task(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[st
     from survival_core.io.uploads import store_upload
 
     folder = store_upload(files, keep)
-    return str(folder), describe_upload(folder)
+    try:
+        return str(folder), describe_upload(folder)
+    except InputError:  # nothing of a refused upload is kept (a 179 MB CT too large to read)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def store(pool: CasePool, files: list[tuple[str, bytes]], keep: frozenset[str]) -> Future:
