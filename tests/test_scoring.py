@@ -749,9 +749,14 @@ def test_a_training_patients_risk_is_not_an_extrapolation() -> None:
     card = SimpleNamespace(training_risk=[-3.04, 0.5, 3.8891251189409393], clinical_columns=[])
     loaded = SimpleNamespace(card=card, model=SimpleNamespace())
     assert extrapolation(pd.DataFrame([{}]), 3.88912511894094, loaded) == []
-    # a NIfTI copy of the case scored 2e-6 above: 'The risk 3.89 lies above ... to 3.89)'
-    assert extrapolation(pd.DataFrame([{}]), 3.889127, loaded) == []
     assert "above the highest" in extrapolation(pd.DataFrame([{}]), 3.9, loaded)[0]
+    # a risk just beyond the end prints apart from it: 'The risk 3.89 lies above ... to 3.89)'
+    (said,) = extrapolation(pd.DataFrame([{}]), 3.889127, loaded)
+    assert "The risk 3.889127 lies above" in said and "to 3.889125)" in said
+    # a penalised Cox model's narrow range: its caution kept, printed in digits that tell
+    card.training_risk = [-0.0363, 0.0012, 0.0371]
+    (said,) = extrapolation(pd.DataFrame([{}]), 0.0391, loaded)
+    assert "The risk 0.039 lies above" in said and "(-0.036 to 0.037)" in said
 
 
 def test_a_level_the_model_never_saw_is_refused_not_scored_as_the_reference(cohort, tmp_path):

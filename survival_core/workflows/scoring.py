@@ -119,8 +119,14 @@ def _score(
     )
 
 
-#: The precision the extrapolation caution prints risks to (two decimals).
-_PRINTED = 0.01
+def _apart(value: float, bound: float, fewest: int = 2, most: int = 8) -> int:
+    """The decimals (at least ``fewest``) that print ``value`` otherwise than ``bound``: a risk
+    just beyond the training range's end printed as that end ('2.56 lies above ... to 2.56'),
+    and a penalised model's whole range as '(-0.04 to 0.04)'."""
+    digits = fewest
+    while digits < most and round(value, digits) == round(bound, digits):
+        digits += 1
+    return digits
 
 
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
@@ -132,14 +138,15 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
     cautions = []
     training = np.asarray(loaded.card.training_risk, dtype=float)
     # the training risks are stored as computed then: a patient of them scored again may differ
-    # in the last bit (the highest-risk one was told the model extrapolates from it), and a risk
-    # that prints as the range's end (2.56 against '-2.36 to 2.56') is not beyond it
-    slack = max(CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0), _PRINTED / 2)
+    # in the last bit (the highest-risk one was told the model extrapolates from it)
+    slack = CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0)
     if training.size and not training.min() - slack <= risk <= training.max() + slack:
         side = "above the highest" if risk > training.max() else "below the lowest"
+        low, high = training.min(), training.max()
+        shown = _apart(risk, high if risk > high else low)
         cautions.append(
-            f"The risk {risk:.2f} lies {side} of the {training.size} training patients' "
-            f"({training.min():.2f} to {training.max():.2f}): the model extrapolates."
+            f"The risk {risk:.{shown}f} lies {side} of the {training.size} training patients' "
+            f"({low:.{shown}f} to {high:.{shown}f}): the model extrapolates."
         )
     model = loaded.model
     used = set(getattr(model, "features_used_", None) or [])
