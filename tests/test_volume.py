@@ -557,3 +557,15 @@ def test_a_nifti2_file_is_refused_naming_it_and_the_fix(tmp_path: Path, name: st
     with pytest.raises(InputError, match=r"gtv\.nii\.gz is a NIfTI-2 file"):
         _nifti2(tmp_path / "gtv.nii.gz", (values > 50).astype(np.int16))
         read_mask(tmp_path / "gtv.nii.gz", image, name="gtv")
+
+
+def test_a_nifti_header_number_float32_holds_exactly_is_kept() -> None:
+    """NIfTI-1's float32 spacing and origin are read as the decimals they were rounded from, but
+    a number float32 holds exactly stays: -249.51171875 (a 500 mm field of view's DICOM origin
+    in 1/256 mm steps) read -249.51172."""
+    from survival_core.io.volume import _header_decimal
+
+    for exact in (-249.51171875, 0.9765625, -123.45703125, 2.5):
+        assert _header_decimal(exact) == exact
+    for decimal in (0.976562, 3.27, 0.7):
+        assert _header_decimal(float(np.float32(decimal))) == decimal

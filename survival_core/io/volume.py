@@ -311,10 +311,9 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
 #: Header size (sizeof_hdr) of NIfTI-1, whose spacing and origin are float32, and of NIfTI-2,
 #: which SimpleITK cannot read.
 _NIFTI1_BYTES, _NIFTI2_BYTES = 348, 540
-#: A header number with at most this many significant digits as float64 is held exactly
-#: (-249.51171875, a DICOM origin of 1/256 mm steps); more (0.9765620231628418) is a decimal
-#: rounded to float32.
-_EXACT_DIGITS = 10
+#: A header number that is a whole number of 1/1024 mm is held exactly (a DICOM origin of
+#: 1/256 mm steps, -249.51171875; a spacing of 500/512 mm, 0.9765625): kept as it is.
+_EXACT_STEPS = 1024
 
 
 def _nifti_size(path: Path) -> int | None:
@@ -330,9 +329,9 @@ def _header_decimal(value: float) -> float:
     """A NIfTI-1 header number (float32) as the decimal it was rounded from: 0.9765620231628418
     -> 0.976562, 3.2699999809 -> 3.27, as the DICOM series states them. Resampling to 1 mm is
     sensitive to that 1e-8 relative change (a NIfTI copy of a series got other features than the
-    series: 64 of the sarcoma CT's 107 'full' ones); a number float32 holds exactly is kept."""
-    digits = np.format_float_positional(value).lstrip("-").replace(".", "").strip("0")
-    if len(digits) <= _EXACT_DIGITS:
+    series: 64 of the sarcoma CT's 107 'full' ones); a number float32 holds exactly, a whole
+    number of :data:`_EXACT_STEPS` ths, is kept (-249.51171875 read -249.51172)."""
+    if float(value * _EXACT_STEPS).is_integer():
         return value
     return float(np.format_float_positional(np.float32(value)))
 
