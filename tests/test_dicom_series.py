@@ -811,3 +811,14 @@ def test_padding_is_the_padding_value_joined_to_the_slice_edge(tmp_path: Path, p
     volume = sitk.GetArrayFromImage(read_series(tmp_path)[0])
     assert np.isnan(volume[:, :, 0]).all() == (padding < -1024)
     np.testing.assert_array_equal(volume[:, :, 1:], hu[:, :, 1:])
+
+
+def test_padding_of_a_lossy_image_is_read_as_its_values(tmp_path: Path) -> None:
+    """pydicom's real JPEG 2000 lossy CT (693_J2KI, PixelPaddingValue -2000): lossy coding moved
+    the padding's values (its corners decode to -2016), so only 108 scattered pixels matched it
+    and read as no value. A lossy image's padding is left as its values."""
+    from pydicom.data import get_testdata_file
+
+    shutil.copy(get_testdata_file("693_J2KI.dcm"), tmp_path)
+    volume = sitk.GetArrayFromImage(read_series(tmp_path)[0])
+    assert not np.isnan(volume).any()

@@ -81,7 +81,7 @@ from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
 from survival_core.io.filetype import files_below, is_bare_dicom, is_os_clutter
 from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
-from survival_core.io.lossy_compression import Loss, image_loss, needs_pixels
+from survival_core.io.lossy_compression import LOSSY_SYNTAXES, Loss, image_loss, needs_pixels
 from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.pet_suv import suv_factors
 from survival_core.io.structures import VOLUME_MODALITIES
@@ -1331,7 +1331,7 @@ def _padding_values(
     None when the header names none, or when they rescale to image values (:data:`_PADDING_BELOW`):
     read as no value, the air around a patient was, and a skin tumour's contour reaching it was
     refused."""
-    if ds.get("PixelPaddingValue") is None:
+    if ds.get("PixelPaddingValue") is None or not _exact_pixels(ds):
         return None
     value = header_numbers(ds.PixelPaddingValue, 1, name, "PixelPaddingValue")[0]
     limit = ds.get("PixelPaddingRangeLimit")
@@ -1341,6 +1341,15 @@ def _padding_values(
     if max(low * slope + intercept, high * slope + intercept) >= floor:
         return None
     return low, high
+
+
+def _exact_pixels(ds: Dataset) -> bool:
+    """Whether ``ds``'s stored values are as written (not compressed with loss, nor said to be):
+    lossy coding moves the padding's values (pydicom's 693_J2KI: corners at -2016 around a
+    padding of -2000), and only scattered pixels of it would match, read as no value."""
+    said = str(ds.get("LossyImageCompression", "")).strip()
+    syntax = getattr(ds, "file_meta", Dataset()).get("TransferSyntaxUID")
+    return said != "01" and syntax not in LOSSY_SYNTAXES
 
 
 def _padding_region(frame: np.ndarray, padding: tuple[float, float]) -> np.ndarray:
