@@ -802,3 +802,35 @@ def test_the_run_report_says_what_was_validated_and_how_well(veterans, tmp_path,
     card = ModelCard.load(store.model_folder("reported", result.model_version))
     assert card.cv["provenance"]["packages"]["lifelines"] == version("lifelines")
     assert card.cv["provenance"]["data"]["table:clinical.csv"] == digest
+
+
+def test_a_patient_withdrawn_while_a_run_extracts_is_left_out_and_the_run_finishes(
+    cohorts, tmp_path, store
+):
+    """Withdrawn while the run extracted its cohort's features: the extraction left them out and
+    the clinical table, read after it, lacked them, yet the run failed after all its folds
+    saying its folds held the withdrawn patient's predictions (the cohort's files were recorded
+    before the extraction). What the folds read is recorded once the features are ready."""
+    import shutil
+
+    from survival_core.cohort.withdrawal import withdraw
+
+    cohort = tmp_path / "dev"
+    shutil.copytree(cohorts / "dev", cohort)
+    gone = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].iloc[-1]
+    said: list[str] = []
+
+    def withdraw_once(message: str) -> None:
+        said.append(message)
+        if message.startswith("[1/") and not any(m.startswith("WITHDRAWN") for m in said):
+            withdraw(cohort, [gone])
+            said.append("WITHDRAWN")
+
+    path = _config(
+        tmp_path, cohort, name="withdrawn-while-extracting", features={"radiomics": ["wei2021"]}
+    )
+    result = run_training(load_config(path), store=store, progress=withdraw_once)
+    assert "WITHDRAWN" in said and result.status == "FINISHED"
+    folder = store.get_run(result.run_id).folder
+    assert gone not in set(pd.read_csv(folder / "reports" / "oof.csv")["case_id"])
+    assert load_scoring_model(folder / "model").card.n == 29

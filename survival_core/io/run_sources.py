@@ -36,23 +36,29 @@ def record_sources(run_folder: Path, cohorts: Iterable[Path]) -> None:
     write_text(Path(run_folder) / SOURCES_FILE, json.dumps(files, indent=1, sort_keys=True))
 
 
-def changed_sources(run_folder: Path) -> list[str]:
-    """The cohort files the run read that differ now, each '<path> (changed)', '(deleted)' or
-    '(created)'; [] where none does or the run recorded none (runs of before the record)."""
+def source_changes(run_folder: Path) -> list[tuple[Path, str]]:
+    """The cohort files the run recorded that differ now, each with how: 'changed', 'deleted' or
+    'created'; [] where none does or the run recorded none (runs of before the record)."""
     try:
         recorded = json.loads((Path(run_folder) / SOURCES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    changed = []
-    for path, digest in sorted(recorded.items()):
+    changes = []
+    for name, digest in sorted(recorded.items()):
+        path = Path(name)
         if digest is None:
-            if Path(path).is_file():
-                changed.append(f"{path} (created)")
-        elif not Path(path).is_file():
-            changed.append(f"{path} (deleted)")
-        elif file_sha256(Path(path)) != digest:
-            changed.append(f"{path} (changed)")
-    return changed
+            if path.is_file():
+                changes.append((path, "created"))
+        elif not path.is_file():
+            changes.append((path, "deleted"))
+        elif file_sha256(path) != digest:
+            changes.append((path, "changed"))
+    return changes
+
+
+def changed_sources(run_folder: Path) -> list[str]:
+    """:func:`source_changes` as people read them: '<path> (changed)'."""
+    return [f"{path} ({how})" for path, how in source_changes(run_folder)]
 
 
 def cohorts_read(run_folder: Path) -> set[Path] | None:

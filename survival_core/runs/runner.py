@@ -45,11 +45,12 @@ import numpy as np
 import pandas as pd
 
 from survival_core.audit import audit, os_user
+from survival_core.cohort.withdrawn import WITHDRAWN_FILE
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
-from survival_core.io.run_sources import changed_sources, record_sources
+from survival_core.io.run_sources import record_sources, source_changes
 from survival_core.runs.retention import mark_used
 from survival_core.workflows.crossval import FOLD_ARRAYS
 
@@ -583,6 +584,12 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         images.reads.update(ext_images.reads)
         hashes.update(_manifest_hash(ext, "external_manifest"))
     hashes.update({f"table:{t.name}": file_sha256(t) for t in tables})
+    # what the folds read from here on: a patient withdrawn while the features were extracted
+    # is out of them (the extraction left them out, the clinical table is read next); images
+    # re-imported meanwhile are not
+    if not any(path.name == WITHDRAWN_FILE for path, _ in source_changes(folder)):
+        _check_sources_unchanged(folder, folder.name, "manifest.csv")
+    record_sources(folder, [cohort] if ext is None else [cohort, ext])
     return RunData(tables, images, hashes, external_ids, networks, notes)
 
 
@@ -1180,21 +1187,23 @@ def run_training(
     return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
 
 
-def _check_sources_unchanged(folder: Path, run_id: str) -> None:
-    """:class:`InputError` where a cohort file the run read when it started (its manifest,
-    clinical table or withdrawn patients: :func:`~survival_core.io.run_sources.changed_sources`)
-    differs now: a re-import or a withdrawal while the folds ran. The final fit reads the tables
-    again, so it would have fitted the new data under the card, metrics and data hashes of the
-    old (a corrected sheet's model labelled with the sheet it replaced), or trained a withdrawn
-    patient's folds and failed at the end naming only a case missing from the table."""
-    changed = changed_sources(folder)
-    if changed:
-        withdrawn = any(Path(c.rsplit(" (", 1)[0]).name == "withdrawn.csv" for c in changed)
+def _check_sources_unchanged(folder: Path, run_id: str, only: str | None = None) -> None:
+    """:class:`InputError` where a cohort file the run recorded (its manifest, clinical table or
+    withdrawn patients: :func:`~survival_core.io.run_sources.source_changes`; ``only`` that
+    one) differs now: a re-import or a withdrawal while the folds ran. The final fit reads the
+    tables again, so it would have fitted the new data under the card, metrics and data hashes
+    of the old (a corrected sheet's model labelled with the sheet it replaced), or trained a
+    withdrawn patient's folds and failed at the end naming only a case missing from the table;
+    the images re-imported while their features were extracted mixed two imports' cases."""
+    changes = [(p, how) for p, how in source_changes(folder) if only in (None, p.name)]
+    if changes:
+        withdrawn = any(path.name == WITHDRAWN_FILE for path, _ in changes)
+        changed = ", ".join(f"{path} ({how})" for path, how in changes)
         raise InputError(
-            f"The cohort changed while run {run_id} was running: {', '.join(changed)} (a cohort "
-            "import or withdrawal). Its folds read the earlier data, so no model is fitted or "
-            f"registered from a mix of both: run it again on the cohort as it is now (train "
-            f"--resume {run_id} recomputes the folds)"
+            f"The cohort changed while run {run_id} was running: {changed} (a cohort "
+            "import or withdrawal). Its features or folds read the earlier data, so no model is "
+            "fitted or registered from a mix of both: run it again on the cohort as it is now "
+            f"(train --resume {run_id} recomputes the folds)"
             + (
                 f"; until then its folds in {folder / 'folds'} hold the withdrawn patients' "
                 "predictions (or delete the run)."
