@@ -725,15 +725,20 @@ def test_native_grid_features_of_mixed_voxel_sizes_are_noted(
     for run in ("extracted", "cached"):
         result = extract_cases(cases, settings, mapper=SerialMapper(), site="lung")
         assert result.n_cached == (3 if run == "cached" else 0)
-        note = mixed_spacing_note(settings, result)
+        note = mixed_spacing_note(settings, result.voxel_sizes)
         assert note is not None and "2 voxel sizes" in note, note
         fine, coarse = (
             f"{s:.2f} x {s:.2f} x" for s in (image.GetSpacing()[0], image.GetSpacing()[0] * 2)
         )
         assert list(result.voxel_sizes.values()) == [2, 1] and fine in note and coarse in note
     one_size = extract_cases(cases[:2], settings, mapper=SerialMapper(), site="lung")
-    assert mixed_spacing_note(settings, one_size) is None
-    assert mixed_spacing_note(get_preset("wei2021", "CT"), result) is None  # 1 mm only
+    assert mixed_spacing_note(settings, one_size.voxel_sizes) is None
+    assert mixed_spacing_note(get_preset("wei2021", "CT"), result.voxel_sizes) is None  # 1 mm
+    from survival_core.features.cohort import write_cohort_features
+    from survival_core.features.table import read_voxel_sizes
+
+    table, _ = write_cohort_features(result, tmp_path / "t.parquet", settings, "CT")
+    assert read_voxel_sizes(table) == result.voxel_sizes  # a run reusing the table notes them
 
 
 def test_a_new_way_of_reading_images_is_a_new_cohort_table(

@@ -362,7 +362,9 @@ def test_a_run_reusing_a_cohorts_feature_table_marks_it_used(data, tmp_path):
     failures_path(table).write_text("case_id,error\n")
     failures = age(failures_path(table), 40)
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
-    tables = _cohort_tables(SimpleNamespace(features=features), cohort, tmp_path, None, print, None)
+    tables = _cohort_tables(
+        SimpleNamespace(features=features), cohort, tmp_path, None, print, None, []
+    )
     assert tables == [cohort / "clinical.csv", table]
     assert not cleanup(30).removed and table.exists() and failures.exists()
 

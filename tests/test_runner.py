@@ -546,15 +546,15 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
     config = SimpleNamespace(features=features)
     pd.DataFrame({"case_id": [], "error": []}).to_csv(failures_path(table), index=False)
-    assert _cohort_tables(config, cohort, tmp_path, None, print, None)[-1] == table
+    assert _cohort_tables(config, cohort, tmp_path, None, print, None, [])[-1] == table
     assert not extracted
     pd.DataFrame({"case_id": ["RS-1"], "error": ["BrokenProcessPool: ..."]}).to_csv(
         failures_path(table), index=False
     )
-    _cohort_tables(config, cohort, tmp_path, None, print, None)
+    _cohort_tables(config, cohort, tmp_path, None, print, None, [])
     assert extracted == [1]
     failures_path(table).write_bytes(b"")  # cut short by a full disk: every run then failed
-    _cohort_tables(config, cohort, tmp_path, None, print, None)  # EmptyDataError before
+    _cohort_tables(config, cohort, tmp_path, None, print, None, [])  # EmptyDataError before
     assert extracted == [1, 1]
     assert left_out_cases([table]).empty
 
@@ -834,3 +834,5 @@ def test_a_patient_withdrawn_while_a_run_extracts_is_left_out_and_the_run_finish
     folder = store.get_run(result.run_id).folder
     assert gone not in set(pd.read_csv(folder / "reports" / "oof.csv")["case_id"])
     assert load_scoring_model(folder / "model").card.n == 29
+    said = (folder / "reports" / "notes.txt").read_text()
+    assert "1 case(s) withdrawn from the cohort during the extraction left out" in said

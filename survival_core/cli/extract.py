@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
     if note := mixed_sequences_note(result.sequences):
         progress(note)
-    if note := mixed_spacing_note(settings, result):
+    if note := mixed_spacing_note(settings, result.voxel_sizes):
         progress(note)
     if note := _legacy_roi_note(args.roi, result.site):
         progress(note)

@@ -632,20 +632,19 @@ def voxel_size(spacing: Sequence[float]) -> str:
     return f"{x:.2f} x {y:.2f} x {z:.1f} mm"
 
 
-def mixed_spacing_note(settings: ExtractionSettings, result: CohortFeatures) -> str | None:
+def mixed_spacing_note(settings: ExtractionSettings, sizes: Mapping[str, int]) -> str | None:
     """The note that ``settings`` compute features on each image's native grid and the cohort's
-    voxel sizes differ by more than :data:`NATIVE_SPREAD`; None otherwise."""
-    spacings = np.array(
-        [o.spacing for o in result.outcomes if o.features is not None and o.spacing]
-    )
-    if not any(scale.spacing_mm is None for scale in settings.scales) or len(spacings) < 2:
+    voxel ``sizes`` (:attr:`CohortFeatures.voxel_sizes`, also kept in its table) differ by more
+    than :data:`NATIVE_SPREAD`; None otherwise."""
+    if not any(scale.spacing_mm is None for scale in settings.scales) or len(sizes) < 2:
         return None
+    spacings = np.array([[float(v) for v in size.split()[::2][:3]] for size in sizes])
     in_plane, between = spacings[:, :2].ravel(), spacings[:, 2]
-    spread = max(in_plane.max() / in_plane.min(), between.max() / between.min())
-    if spread <= NATIVE_SPREAD:
+    if max(in_plane.max() / in_plane.min(), between.max() / between.min()) <= NATIVE_SPREAD:
         return None
-    sizes = result.voxel_sizes
-    listed = ", ".join(f"{size} ({n} cases)" for size, n in list(sizes.items())[:5])
+    listed = ", ".join(
+        f"{size} ({n} case{'s' if n > 1 else ''})" for size, n in list(sizes.items())[:5]
+    )
     more = f" and {len(sizes) - 5} more" if len(sizes) > 5 else ""
     return (
         f"The cohort's images are of {len(sizes)} voxel sizes: {listed}{more}. The "
@@ -695,5 +694,7 @@ def write_cohort_features(
     the feature table (Parquet with the settings, the images' ``modality``, their MR weightings
     and, for a companion image's features, its name in its metadata); returns both paths."""
     failures = write_failures(result.failures, result.n_cases, out)
-    table = write_feature_table(result.features, out, settings, modality, image, result.sequences)
+    table = write_feature_table(
+        result.features, out, settings, modality, image, result.sequences, result.voxel_sizes
+    )
     return table, failures

@@ -19,6 +19,8 @@ from survival_core.io.atomic import temp_sibling
 from survival_core.io.tables import HASH_KEY, IMAGE_KEY, MODALITY_KEY, SEQUENCES_KEY, SETTINGS_KEY
 
 VERSION_KEY = b"radsurv.version"
+#: The voxel sizes of the cases a table was extracted from (size -> cases).
+VOXEL_SIZES_KEY = b"radsurv.voxel_sizes"
 INDEX_NAME = "case_id"
 
 
@@ -65,10 +67,12 @@ def write_feature_table(
     modality: str | None = None,
     image: str | None = None,
     sequences: dict[str, int] | None = None,
+    voxel_sizes: dict[str, int] | None = None,
 ) -> Path:
     """Write radiomics ``data`` (index: case ids) to Parquet with ``settings``, the images'
     ``modality`` (when known), for features of each case's companion image its name (``image``:
-    'PT', 'FLAIR') and the MR ``sequences`` of the cases (weighting -> cases) in its metadata."""
+    'PT', 'FLAIR'), the MR ``sequences`` of the cases (weighting -> cases) and their
+    ``voxel_sizes`` (size -> cases) in its metadata."""
     metadata = {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
     if modality:
         metadata[MODALITY_KEY] = modality.upper().encode()
@@ -76,7 +80,19 @@ def write_feature_table(
         metadata[IMAGE_KEY] = image.upper().encode()
     if sequences:
         metadata[SEQUENCES_KEY] = json.dumps(sequences, sort_keys=True).encode()
+    if voxel_sizes:
+        metadata[VOXEL_SIZES_KEY] = json.dumps(voxel_sizes).encode()
     return write_table(data, path, metadata)
+
+
+def read_voxel_sizes(path: Path | str) -> dict[str, int]:
+    """The voxel sizes a feature table's cases were extracted at (size -> cases, most frequent
+    first; {} for a table written before they were kept)."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):  # unreadable: the run reading it says so
+        return {}
+    return json.loads(metadata.get(VOXEL_SIZES_KEY, b"{}"))
 
 
 def read_settings(path: Path | str) -> ExtractionSettings:

@@ -461,10 +461,17 @@ def _prefixed(path: Path, out: Path, prefix: str) -> Path:
 
 
 def _cohort_tables(
-    config: Any, cohort: Path, folder: Path, mapper: Any, progress: Progress, deep_network: Any
+    config: Any,
+    cohort: Path,
+    folder: Path,
+    mapper: Any,
+    progress: Progress,
+    deep_network: Any,
+    notes: list[str],
 ) -> list[Path]:
     """clinical.csv and the feature tables the config names, for one cohort folder
-    (``deep_network``: the resolved network of ``features.deep``)."""
+    (``deep_network``: the resolved network of ``features.deep``); what the run must say of
+    them (patients withdrawn meanwhile, voxel sizes a native grid mixes) goes to ``notes``."""
     from survival_core.cohort.withdrawn import withdrawn_cases
     from survival_core.features.cohort import (
         cohort_modality,
@@ -477,6 +484,7 @@ def _cohort_tables(
         write_cohort_features,
     )
     from survival_core.features.presets import get_preset
+    from survival_core.features.table import read_voxel_sizes
     from survival_core.io.modality_view import companion_modality
 
     tables = [cohort / "clinical.csv"]
@@ -507,13 +515,13 @@ def _cohort_tables(
                 )
                 write_cohort_features(result, path, settings, images, companion)
                 if result.withdrawn:
-                    progress(f"note: {withdrawn_note(result.withdrawn)}")
-                if note := mixed_spacing_note(settings, result):
-                    progress(f"note: {note}")
+                    notes.append(withdrawn_note(result.withdrawn))
             else:  # a reused table is in use: retention counts its age from now, and that of
                 # the cases it left out, which the run's report lists (they expired apart)
                 mark_used(path)
                 mark_used(failures_path(path))
+            if note := mixed_spacing_note(settings, read_voxel_sizes(path)):
+                notes.append(note)
             tables.append(path)
     if config.features.deep is not None:
         from survival_core.features.deep import extract_deep_features, write_deep_features
@@ -544,7 +552,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
         networks["deep_layer"] = config.features.deep.layer
     deep_network = networks.get("deep_network")
-    tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network)
+    notes: list[str] = []
+    tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network, notes)
     images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
     external_ids: set[str] = set()
@@ -557,10 +566,9 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
                      seed=config.seed, device=config.device, progress=progress)  # fmt: skip
         tables.append(folder / "dsfr" / "dsfr.parquet")
         networks["dsfr_unet"] = folder / "dsfr" / "unet"
-    notes: list[str] = []
     if ext is not None:
         ext_tables = _cohort_tables(
-            config, ext, folder / "external", mapper, progress, deep_network
+            config, ext, folder / "external", mapper, progress, deep_network, notes
         )
         if "dsfr_unet" in networks:
             from survival_core.features.dsfr import cohort_dsfr_table
@@ -571,7 +579,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
             ext_tables.append(
                 cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
             )
-        notes = _check_external_patients(tables[0], ext_tables[0])
+        notes += _check_external_patients(tables[0], ext_tables[0])
         stacked = []
         for own, other in zip(tables, ext_tables, strict=True):
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
