@@ -516,7 +516,7 @@ def test_the_roi_map_advice_names_a_structure_the_dataset_has(
         assert 'the patient\'s case id: {"gtv": ["label.nii.gz:2"]})' in outcome.reason
 
 
-@pytest.mark.parametrize("writer", ["nnunet_v2", "decathlon", "oedema"])
+@pytest.mark.parametrize("writer", ["nnunet_v2", "decathlon", "decathlon_nii", "oedema"])
 def test_a_datasets_label_names_give_the_roles(pyradiomics: Path, tmp_path: Path, writer) -> None:
     """An nnU-Net v2 or Decathlon dataset.json names its labels ('lung': 1, 'tumor': 2): every
     patient failed asking for a ROI map naming 'label.nii.gz:2'. The tumour's label is the GTV,
@@ -527,9 +527,14 @@ def test_a_datasets_label_names_give_the_roles(pyradiomics: Path, tmp_path: Path
     names = {
         "nnunet_v2": {"background": 0, "lung": 1, "tumor": 2},
         "decathlon": {"0": "background", "1": "Lung", "2": "cancer"},
+        "decathlon_nii": {"0": "background", "1": "Lung", "2": "cancer"},
         "oedema": {"0": "background", "1": "edema", "2": "tumor"},
     }[writer]
     (download / "dataset.json").write_text(json.dumps({"labels": names}))
+    if writer == "decathlon_nii":  # stored uncompressed, its description naming no ending
+        for volume in download.rglob("*.nii.gz"):
+            sitk.WriteImage(sitk.ReadImage(str(volume)), str(volume.with_suffix("")))
+            volume.unlink()
     progress: list[str] = []
     result = import_images(
         download, tmp_path / "cohort", site="lung", workers=1, progress=progress.append
@@ -540,7 +545,8 @@ def test_a_datasets_label_names_give_the_roles(pyradiomics: Path, tmp_path: Path
         return
     assert statuses == {"imported"}, result.outcomes
     assert any("read from dataset.json's labels" in line for line in progress), progress
-    labels = sitk.GetArrayFromImage(sitk.ReadImage(str(download / "labelsTr" / "lung_001.nii.gz")))
+    label = next((download / "labelsTr").glob("lung_001.nii*"))
+    labels = sitk.GetArrayFromImage(sitk.ReadImage(str(label)))
     for row in read_manifest(tmp_path / "cohort").itertuples():
         case = load_case(tmp_path / "cohort" / "cases" / row.case_id)
         np.testing.assert_array_equal(case.mask_array("gtv"), labels == 2)

@@ -504,7 +504,7 @@ def dataset_roles(images_dir: Path, site: str | None) -> tuple[dict[str, list[st
     organs = [name for name, match in matches.items() if match and match.role == "organ"]
     if len(tumour) != 1 or len(tumour) + len(organs) != len(named):
         return None
-    ending = document.get("file_ending") or ".nii.gz"
+    ending = document.get("file_ending") or _label_ending(path.parent)
 
     def structures(*names: str) -> list[str]:
         return [f"label{ending}:{value}" for name in names for value in named[name]]
@@ -517,6 +517,15 @@ def dataset_roles(images_dir: Path, site: str | None) -> tuple[dict[str, list[st
         f"The roles are read from {path.name}'s labels ({', '.join(map(repr, named))}): "
         f"{listed}. A ROI map (--roi-map) naming the GTV sets them otherwise."
     )
+
+
+def _label_ending(dataset: Path) -> str:
+    """The file ending of a dataset's label maps (``labelsTr/``), where its description gives
+    none (the Decathlon's): '.nii' for a set stored uncompressed, else '.nii.gz'."""
+    for label in sorted((dataset / "labelsTr").glob("*")):
+        if not label.name.startswith("."):
+            return label.name[len(volume_stem(label)) :]
+    return ".nii.gz"
 
 
 def own_entry(roi_map: Mapping[str, Any], patient_id: str, case_id: str) -> dict[str, list[str]]:
