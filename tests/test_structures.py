@@ -333,3 +333,12 @@ def test_a_refusal_finding_no_gtv_says_why_each_target_was_set_aside() -> None:
     assert "'Lungs-GTV' (another structure less the GTV)" in message
     assert "Heart" not in message.split("Set aside")[1]
     assert why_not_the_gtv("GTV") is None and why_not_the_gtv("Lungs") is None
+
+
+def test_the_advice_names_a_datastores_saved_label_not_its_original() -> None:
+    """A MONAI Label datastore's case holds 'label' (saved, edited) and 'label_original' (the
+    model's output before the edit): the example named the latter."""
+    from survival_core.io.structures import say_which
+
+    assert '["label.nii.gz"]' in say_which(["label.nii.gz", "label_original.nii.gz"])
+    assert '["label.nii.gz:2"]' in say_which(["label.nii.gz:1", "label.nii.gz:2"])

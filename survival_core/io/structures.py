@@ -667,9 +667,12 @@ def say_which(names: Sequence[str]) -> str:
     """How a refusal of a case's ``names`` ends: the user says which structure plays which role
     (:data:`WHERE_TO_SAY`, which an import replaces with its ROI map), with an example naming one
     of them as written, the last not named for an organ ('label.nii.gz:2' of a label map's
-    labels: a file name alone, 'label.nii.gz', names no label and was refused)."""
+    labels: a file name alone, 'label.nii.gz', names no label and was refused), and not a
+    MONAI Label datastore's 'label_original' (the model's output before the user's edit) beside
+    its saved 'label'."""
     plain = [n for n in names if (found := match_structure(n)) is None or found.role == "gtv"]
-    example = (plain or list(names) or ["<its name>"])[-1]
+    edited = [n for n in plain if "original" not in words(n)]
+    example = (edited or plain or list(names) or ["<its name>"])[-1]
     return f"Say which structure is which ({WHERE_TO_SAY}: {json.dumps({'gtv': [example]})})."
 
 
