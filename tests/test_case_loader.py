@@ -281,10 +281,19 @@ def test_a_case_folder_given_as_a_relative_path_is_named_after_its_folder(
     assert load_case(given).case_id == "case_9"
 
 
-def test_a_case_folder_given_by_a_symbolic_link_is_named_after_the_link(tmp_path: Path) -> None:
+def test_a_case_folder_given_by_a_symbolic_link_is_named_after_the_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also '.' after a shell's 'cd' into the link, whose working folder the kernel names by
+    the target ('0f3a9c'): the shell's $PWD names the link."""
     write_volume_case(tmp_path / "store" / "0f3a9c")
     (tmp_path / "case_9").symlink_to(tmp_path / "store" / "0f3a9c")
     assert load_case(tmp_path / "case_9" / ".").case_id == "case_9"
+    monkeypatch.chdir(tmp_path / "case_9")
+    monkeypatch.setenv("PWD", str(tmp_path / "case_9"))
+    assert load_case(".").case_id == "case_9"
+    monkeypatch.setenv("PWD", str(tmp_path))  # stale: another folder's
+    assert load_case(".").case_id == "0f3a9c"
 
 
 def test_volume_case_other_names(tmp_path: Path) -> None:

@@ -158,8 +158,12 @@ def _case_root(path: Path) -> Iterator[tuple[Path, str, Callable[[str], str]]]:
 def _folder_name(folder: Path) -> str:
     """The name of ``folder`` as given or relative ('.', '..', 'case/.'), made absolute without
     following symbolic links (a linked case keeps its link's name): '.' has no name of its own,
-    and a case named after it got an empty case id."""
-    return Path(os.path.abspath(folder)).name
+    and a case named after it got an empty case id. The working folder is the shell's ``$PWD``
+    where that names it (``cd`` into a linked case: the kernel's own path names the target)."""
+    here = os.environ.get("PWD", "")
+    if folder.is_absolute() or not here or not os.path.samefile(here, os.getcwd()):
+        return Path(os.path.abspath(folder)).name
+    return Path(os.path.normpath(os.path.join(here, folder))).name
 
 
 def _enter_wrapper(folder: Path) -> Path:
