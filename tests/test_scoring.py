@@ -117,6 +117,11 @@ def test_score_command_scores_several_cases_and_names_a_broken_one(
     loaded = load_scoring_model(model_dir)
     for row, case in zip(result["cases"], (cases[0], cases[2]), strict=True):
         assert row["risk"] == pytest.approx(score_case(load_case(case), loaded).risk, abs=1e-12)
+    # '--case A --case B', as a script writes it: the second option replaced the first
+    argv = ["score", "--case", str(cases[0]), "--case", str(cases[2]), "--model", str(model_dir)]
+    assert main([*argv, "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["cases"]
+    assert [c["case_id"] for c in scored] == ["SYN-0003", "SYN-0001"]
 
 
 def test_a_batch_in_text_keeps_each_cases_cautions_and_names_shared_case_ids(

@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--case",
         type=user_path,
         nargs="+",
+        action="extend",  # '--case A --case B' scores both: the second replaced the first
         help="case folder or zip; several are scored one after the other, a broken one "
         "reported without stopping the rest",
     )
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--values",
         type=user_path,
         nargs="+",
+        action="extend",
         metavar="JSON",
         help="a patient's clinical values alone (a JSON object, as a case's clinical.json; its "
         "case_id, else the file name, names it), for a model that reads no image; several as "
