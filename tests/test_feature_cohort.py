@@ -716,7 +716,8 @@ def test_native_grid_features_of_mixed_voxel_sizes_are_noted(
         grid.SetDirection(image.GetDirection())
         resample = partial(sitk.Resample, referenceImage=grid, transform=sitk.Transform())
         sitk.WriteImage(resample(image, interpolator=sitk.sitkLinear), str(folder / "image.nrrd"))
-        sitk.WriteImage(resample(label, interpolator=sitk.sitkNearestNeighbor), str(folder / "gtv.nrrd"))  # fmt: skip
+        nearest = resample(label, interpolator=sitk.sitkNearestNeighbor)
+        sitk.WriteImage(nearest, str(folder / "gtv.nrrd"))
         cases.append((case_id, folder))
     settings = ExtractionSettings(
         "test", rois=("gtv",), classes=(FeatureClass("glcm", ("Contrast",)),),

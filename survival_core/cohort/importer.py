@@ -435,7 +435,8 @@ def _find(
     """The structures among ``names`` that ``listed`` names (:func:`_named`), matched on
     ``originals`` where given: ``names`` as the headers have them, position for position, which
     the planning system shows; a label of a volume file among them too ('label.nii.gz:1',
-    'seg.nii.gz:4', a layer's 'seg.nrrd:1.2' as :func:`label_reference` reads it; checked when the case loads: the file's labels are not read here).
+    'seg.nii.gz:4', a layer's 'seg.nrrd:1.2' as :func:`label_reference` reads it; checked when
+    the case loads: the file's labels are not read here).
     :class:`InputError` when a structure named shares its stored name with another."""
     stored = dict(zip(names if originals is None else originals, names, strict=True))
     alike = Counter(stored.values())

@@ -8,7 +8,8 @@ HECKTOR (head-and-neck PET/CT with recurrence-free survival) names them
 (its 2021 release ``CHGJ007_ct``, ``_pt``, ``_gtvt`` in one folder); pyradiomics' samples are
 ``lung1_image.nrrd`` with ``lung1_label.nrrd``; KiTS has ``case_00000/imaging.nii.gz`` and
 ``segmentation.nii.gz``; a MONAI Label datastore ``case001.nii.gz`` beside
-``labels/final/case001.nii.gz`` (and ``labels/original/``: :data:`LABEL_STAGES`). :func:`dataset_cases` finds the cases in such a set of paths: a file's
+``labels/final/case001.nii.gz`` (and ``labels/original/``: :data:`LABEL_STAGES`).
+:func:`dataset_cases` finds the cases in such a set of paths: a file's
 case key is its name less its channel number and its trailing role words (modality, image or
 mask words, structure names: ``__CT``, ``_gtvt``, ``_label``), within its folder less the role
 folders (``imagesTr``, ``labelsTr``...); a name that is only role words keys by its folder, and

@@ -2,9 +2,10 @@
 
 Slices are ordered by their position along the slice normal (row cosine x column cosine, dotted with
 ImagePositionPatient), never by file name or InstanceNumber, which exporters get wrong. Voxel values
-are converted with RescaleSlope/RescaleIntercept to float32 (HU for CT); pixel padding (stored values
-from PixelPaddingValue to PixelPaddingRangeLimit, joined to the slice's edge: the area outside a
-scanner's reconstructed field of view) holds no value and reads as NaN, as a volume file's 'no
+are converted with RescaleSlope/RescaleIntercept to float32 (HU for CT); pixel padding (stored
+values from PixelPaddingValue to PixelPaddingRangeLimit, joined to the slice's edge: the area
+outside a scanner's reconstructed field of view; below air on CT, below 0 elsewhere, and not of
+an image compressed with loss) holds no value and reads as NaN, as a volume file's 'no
 data' does (:func:`~survival_core.io.intensity_scale.fill_missing_values`). The volume gets spacing
 (x = column spacing, y = row spacing, z = slice spacing; DICOM PixelSpacing is [row, column]),
 origin (ImagePositionPatient of the first slice) and direction (row, column, normal cosines) in
