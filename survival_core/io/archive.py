@@ -287,8 +287,9 @@ def extract_nested(
     90 patients' 5,400 files was refused by an upload's), hold for everything extracted together,
     so nesting multiplies no zip bomb. Raises :class:`ArchiveError` when ``source`` itself
     cannot be extracted; an archive inside it that cannot be (of another kind, nested too deep,
-    damaged, over a limit) is removed and reported, so that the rest of the download still imports. Returns the files
-    extracted and, for each archive inside left unopened, (its path below ``dest``, the error).
+    damaged, over a limit) is removed and reported, so that the rest of the download still
+    imports. Returns the files extracted and, for each archive inside left unopened, (its path
+    below ``dest``, the error).
     """
     dest = Path(dest).resolve()
     files = extract_zip(
