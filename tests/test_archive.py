@@ -200,6 +200,28 @@ def test_many_small_compressible_members_count_together(tmp_path: Path) -> None:
     assert len(extract_zip(make_zip(fewer), tmp_path / "fewer", **bound)) == 60
 
 
+def test_a_downloads_many_compressible_masks_are_no_zip_bomb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cohort download of 45 lung CTs with uncompressed '.nii' label maps (a thousand-fold
+    each) passed an upload's 512 MiB bound for such members together, and the whole download
+    was refused as a zip bomb, advising to download it again; a download on the server's disk
+    is bounded by its free space. An upload keeps its bound, refused as too large, not damaged."""
+    from survival_core.errors import ArchiveTooLarge
+    from survival_core.io import archive
+    from survival_core.io.archive import extract_nested
+
+    # an upload's bound lowered so that 70 MiB of masks pass it (as 45 CTs' pass 512 MiB)
+    monkeypatch.setitem(archive.extract_zip.__kwdefaults__, "max_compressible_bytes", 64 * 1024**2)
+    members = {f"P{i:02d}/label.nii": b"\0" * (1024**2 - 1) for i in range(70)}
+    source = tmp_path / "cohort.zip"
+    source.write_bytes(make_zip(members))
+    files, unopened = extract_nested(source, tmp_path / "out")
+    assert len(files) == 70 and unopened == []
+    with pytest.raises(ArchiveTooLarge, match="zip bomb"):
+        extract_zip(source, tmp_path / "upload")
+
+
 def test_an_uncompressed_nifti_mask_is_no_zip_bomb(shared_data: Path, tmp_path: Path) -> None:
     """A real GTV (pyradiomics' lung1, 512 x 512 x 48) saved as an uncompressed .nii, as dcm2niix
     and many tools write masks, compresses about a thousand-fold in a zip: it was refused as a
