@@ -663,16 +663,27 @@ def map_roles(
     return mapping
 
 
+#: Words naming an organ, at risk or of a site: never the example of a GTV.
+_NAMED_ORGANS = _OAR_WORDS | _ORGAN_WORDS
+
+
 def say_which(names: Sequence[str]) -> str:
     """How a refusal of a case's ``names`` ends: the user says which structure plays which role
     (:data:`WHERE_TO_SAY`, which an import replaces with its ROI map), with an example naming one
     of them as written, the last not named for an organ ('label.nii.gz:2' of a label map's
     labels: a file name alone, 'label.nii.gz', names no label and was refused), and not a
     MONAI Label datastore's 'label_original' (the model's output before the user's edit) beside
-    its saved 'label'."""
-    plain = [n for n in names if (found := match_structure(n)) is None or found.role == "gtv"]
+    its saved 'label', nor an organ at risk ('Heart' was offered as the GTV's example)."""
+    plain = [
+        n
+        for n in names
+        if (found := match_structure(n)) is None
+        and not set(words(n)) & _NAMED_ORGANS
+        or found is not None
+        and found.role == "gtv"
+    ]
     edited = [n for n in plain if "original" not in words(n)]
-    example = (edited or plain or list(names) or ["<its name>"])[-1]
+    example = (edited or plain or ["<its name>"])[-1]
     return f"Say which structure is which ({WHERE_TO_SAY}: {json.dumps({'gtv': [example]})})."
 
 
