@@ -294,6 +294,8 @@ def test_a_case_folder_given_by_a_symbolic_link_is_named_after_the_link(
     assert load_case(".").case_id == "case_9"
     monkeypatch.setenv("PWD", str(tmp_path))  # stale: another folder's
     assert load_case(".").case_id == "0f3a9c"
+    monkeypatch.setenv("PWD", str(tmp_path / "gone"))  # moved or deleted since: no crash
+    assert load_case(".").case_id == "0f3a9c"
 
 
 def test_volume_case_other_names(tmp_path: Path) -> None:
@@ -380,7 +382,12 @@ def test_an_empty_mask_no_role_names_is_left_out(shared_data: Path, tmp_path: Pa
         assert said == ["GTV_2.nii.gz", "kidney_left.nii.gz", "spleen.nii.gz"]
     with pytest.raises(MaskError, match=r"spleen.nii.gz \(.*\) is empty"):
         load_case(tmp_path, roles={"organ": "spleen.nii.gz"})
-    (tmp_path / "lung_nodules.nii.gz").unlink()  # the empty 'GTV_2' is the only GTV left:
+    # a role naming the GTV elsewhere leaves an empty 'GTV_2' out, even where no other name
+    # reads as a GTV (a template's empty gtv beside the user's 'mask.nrrd'): it was refused
+    (tmp_path / "lung_nodules.nii.gz").rename(tmp_path / "mask.nii.gz")
+    case = load_case(tmp_path, roles={"gtv": ["mask.nii.gz"]})
+    assert sitk.GetArrayViewFromImage(case.masks["gtv"]).sum() == 837
+    (tmp_path / "mask.nii.gz").unlink()  # the empty 'GTV_2' is the only GTV left:
     with pytest.raises(MaskError, match=r"GTV_2.nii.gz \(.*\) is empty"):  # refused as empty,
         load_case(tmp_path)  # not as a case without a GTV
 

@@ -161,7 +161,11 @@ def _folder_name(folder: Path) -> str:
     and a case named after it got an empty case id. The working folder is the shell's ``$PWD``
     where that names it (``cd`` into a linked case: the kernel's own path names the target)."""
     here = os.environ.get("PWD", "")
-    if folder.is_absolute() or not here or not os.path.samefile(here, os.getcwd()):
+    try:
+        shell = bool(here) and not folder.is_absolute() and os.path.samefile(here, os.getcwd())
+    except OSError:  # $PWD moved or deleted since the shell set it
+        shell = False
+    if not shell:
         return Path(os.path.abspath(folder)).name
     return Path(os.path.normpath(os.path.join(here, folder))).name
 
@@ -786,7 +790,8 @@ def _load_volumes(
             # a one-segment Slicer file is named by its segment; the roles may name the file
             for listed in explicit.values():
                 listed[:] = [n if n != name else next(iter(found)) for n in listed]
-    if not any(match_role(n) == "gtv" for n in structures):  # the case's only GTV is empty
+    if not explicit.get("gtv") and not any(match_role(n) == "gtv" for n in structures):
+        # the case's only GTV is empty (a role naming another leaves it out)
         for name, err in empty:
             if match_role(name) == "gtv":
                 raise err
