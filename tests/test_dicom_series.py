@@ -822,3 +822,8 @@ def test_padding_of_a_lossy_image_is_read_as_its_values(tmp_path: Path) -> None:
     shutil.copy(get_testdata_file("693_J2KI.dcm"), tmp_path)
     volume = sitk.GetArrayFromImage(read_series(tmp_path)[0])
     assert not np.isnan(volume).any()
+    unsaid = pydicom.dcmread(tmp_path / "693_J2KI.dcm")  # its header not saying the loss
+    for keyword in ("LossyImageCompression", "LossyImageCompressionRatio"):
+        unsaid.pop(keyword, None)
+    unsaid.save_as(tmp_path / "693_J2KI.dcm")
+    assert not np.isnan(sitk.GetArrayFromImage(read_series(tmp_path)[0])).any()

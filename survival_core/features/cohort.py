@@ -119,7 +119,7 @@ def line_progress(say: Callable[[str], None]) -> Progress:
 #: computed again; so are those without the MR weighting, and those read before a NIfTI-1's
 #: float32 spacing and origin were read as the decimals they were rounded from, or a DICOM
 #: series' pixel padding as no value.
-GRID_ANCHOR = "low-edge, around the ROIs, NIfTI-1 geometry as decimals"
+GRID_ANCHOR = "low-edge, around the ROIs, NIfTI-1 geometry as decimals, exact kept, lossy padding"
 
 
 class FeatureCache:

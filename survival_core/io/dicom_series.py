@@ -1345,12 +1345,13 @@ def _padding_values(
 
 
 def _exact_pixels(ds: Dataset) -> bool:
-    """Whether ``ds``'s stored values are as written (not compressed with loss, nor said to be):
+    """Whether ``ds``'s stored values are as written (not compressed with loss, nor said to be,
+    nor of a syntax allowing loss without the header saying which, :func:`needs_pixels`):
     lossy coding moves the padding's values (pydicom's 693_J2KI: corners at -2016 around a
     padding of -2000), and only scattered pixels of it would match, read as no value."""
     said = str(ds.get("LossyImageCompression", "")).strip()
     syntax = getattr(ds, "file_meta", Dataset()).get("TransferSyntaxUID")
-    return said != "01" and syntax not in LOSSY_SYNTAXES
+    return said != "01" and syntax not in LOSSY_SYNTAXES and not needs_pixels(ds)
 
 
 def _padding_region(frame: np.ndarray, padding: tuple[float, float]) -> np.ndarray:
