@@ -756,8 +756,9 @@ def test_a_training_patients_risk_is_not_an_extrapolation() -> None:
     assert extrapolation(pd.DataFrame([{}]), 3.88912511894094, loaded) == []
     assert "above the highest" in extrapolation(pd.DataFrame([{}]), 3.9, loaded)[0]
     # a risk just beyond the end prints apart from it: 'The risk 3.89 lies above ... to 3.89)'
-    (said,) = extrapolation(pd.DataFrame([{}]), 3.889127, loaded)
-    assert "The risk 3.889127 lies above" in said and "to 3.889125)" in said
+    (said,) = extrapolation(pd.DataFrame([{}]), 3.88914, loaded)
+    assert "The risk 3.88914 lies above" in said and "to 3.88913)" in said
+    assert extrapolation(pd.DataFrame([{}]), 3.8891251189409393 + 4e-9, loaded) == []
     # a penalised Cox model's narrow range: its caution kept, printed in digits that tell
     card.training_risk = [-0.0363, 0.0012, 0.0371]
     (said,) = extrapolation(pd.DataFrame([{}]), 0.0391, loaded)

@@ -119,7 +119,12 @@ def _score(
     )
 
 
-def _apart(value: float, bound: float, fewest: int = 2, most: int = 8) -> int:
+#: How far (a share of the training risks' range) a training patient's risk recomputed from
+#: its images may stray from the one stored, without being an extrapolation.
+RECOMPUTED = 1e-6
+
+
+def _apart(value: float, bound: float, fewest: int = 2, most: int = 12) -> int:
     """The decimals (at least ``fewest``) that print ``value`` otherwise than ``bound``: a risk
     just beyond the training range's end printed as that end ('2.56 lies above ... to 2.56'),
     and a penalised model's whole range as '(-0.04 to 0.04)'."""
@@ -138,8 +143,10 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
     cautions = []
     training = np.asarray(loaded.card.training_risk, dtype=float)
     # the training risks are stored as computed then: a patient of them scored again may differ
-    # in the last bit (the highest-risk one was told the model extrapolates from it)
-    slack = CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0)
+    # in the last bits (the highest-risk one was told the model extrapolates from it), or by a
+    # millionth of the range where its features are recomputed (a resampling's rounding)
+    width = float(np.ptp(training)) if training.size else 0.0
+    slack = max(CUT_RTOL * max(np.abs(training).max(initial=0.0), 1.0), RECOMPUTED * width)
     if training.size and not training.min() - slack <= risk <= training.max() + slack:
         side = "above the highest" if risk > training.max() else "below the lowest"
         low, high = training.min(), training.max()
