@@ -410,7 +410,7 @@ def test_a_structure_never_drawn_is_not_offered_for_a_role(
     empty structure); a load already left it out with a warning."""
     import copy
 
-    from survival_core.io.case_loader import list_structures
+    from survival_core.io.case_loader import describe_structures, list_structures
 
     def add_empty(ds: Dataset) -> None:
         roi = copy.deepcopy(ds.StructureSetROISequence[0])
@@ -424,4 +424,5 @@ def test_a_structure_never_drawn_is_not_offered_for_a_role(
     case = _copy(original, tmp_path)
     _edit_rtstruct(case, add_empty)
     assert list_structures(case) == [GTV]
+    assert describe_structures(case)[2][0].endswith(f"with '{GTV}'")  # as the Case page says
     np.testing.assert_array_equal(_gtv(case), original_gtv)

@@ -90,9 +90,9 @@ def read_voxel_sizes(path: Path | str) -> dict[str, int]:
     first; {} for a table written before they were kept)."""
     try:
         metadata = pq.read_schema(path).metadata or {}
-    except (OSError, pa.ArrowException):  # unreadable: the run reading it says so
+        return json.loads(metadata.get(VOXEL_SIZES_KEY, b"{}"))
+    except (OSError, ValueError, pa.ArrowException):  # unreadable: the run reading it says so
         return {}
-    return json.loads(metadata.get(VOXEL_SIZES_KEY, b"{}"))
 
 
 def read_settings(path: Path | str) -> ExtractionSettings:

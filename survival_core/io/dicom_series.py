@@ -279,12 +279,9 @@ class AnnotationEntry:
         dated = (
             f" of {date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else ""
         )
-        names = ", ".join(map(repr, self.roi_names[:_NAMES_SHOWN]))
-        more = (
-            f" and {len(self.roi_names) - _NAMES_SHOWN} more"
-            if len(self.roi_names) > _NAMES_SHOWN
-            else ""
-        )
+        shown = self.drawn_names  # those never drawn are offered nowhere
+        names = ", ".join(map(repr, shown[:_NAMES_SHOWN]))
+        more = f" and {len(shown) - _NAMES_SHOWN} more" if len(shown) > _NAMES_SHOWN else ""
         return f"{kind}{label}{dated} with {names or 'no structure'}{more}"
 
 
