@@ -629,7 +629,8 @@ NATIVE_SPREAD = 1.2
 def voxel_size(spacing: Sequence[float]) -> str:
     """A voxel size as people write it: '0.70 x 0.70 x 5.0 mm'."""
     x, y, z = spacing
-    return f"{x:.2f} x {y:.2f} x {z:.1f} mm" if z >= 0.1 else f"{x:.2f} x {y:.2f} x {z:.3f} mm"
+    digits = 1 if z >= 0.1 else 3  # a thin slice keeps its digits
+    return f"{x:.2f} x {y:.2f} x {z:.{digits}f} mm"
 
 
 def mixed_spacing_note(settings: ExtractionSettings, sizes: Mapping[str, int]) -> str | None:

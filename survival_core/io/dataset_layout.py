@@ -190,10 +190,9 @@ def _case_folders(path: PurePosixPath) -> tuple[str, ...]:
     """The folders of a dataset's file that say whose it is: all but the role folders
     ('imagesTr', 'labelsTr') and the label stages below them (MONAI Label's 'labels/final'),
     which a case's image beside them lacks: its labels were another case."""
-    folders = [path.parents[i] for i in range(len(path.parts) - 2, -1, -1)]
     return tuple(
         f.name
-        for f in folders
+        for f in reversed(path.parents)  # outermost first; '.' has no name
         if f.name and f.name.lower() not in ROLE_FOLDERS and not _is_label_stage(f)
     )
 

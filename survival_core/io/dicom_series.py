@@ -82,7 +82,7 @@ from survival_core.io.archive import extract_zip, is_zip
 from survival_core.io.dicom_stacks import header_values, stack_labels
 from survival_core.io.filetype import files_below, is_bare_dicom, is_os_clutter
 from survival_core.io.gantry_tilt import POSITION_PRECISION_MM, measure_tilt, untilt
-from survival_core.io.lossy_compression import LOSSY_SYNTAXES, Loss, image_loss, needs_pixels
+from survival_core.io.lossy_compression import Loss, image_loss, needs_pixels
 from survival_core.io.mr_sequence import header_sequence
 from survival_core.io.pet_suv import suv_factors
 from survival_core.io.structures import VOLUME_MODALITIES
@@ -1346,9 +1346,7 @@ def _exact_pixels(ds: Dataset) -> bool:
     nor of a syntax allowing loss without the header saying which, :func:`needs_pixels`):
     lossy coding moves the padding's values (pydicom's 693_J2KI: corners at -2016 around a
     padding of -2000), and only scattered pixels of it would match, read as no value."""
-    said = str(ds.get("LossyImageCompression", "")).strip()
-    syntax = getattr(ds, "file_meta", Dataset()).get("TransferSyntaxUID")
-    return said != "01" and syntax not in LOSSY_SYNTAXES and not needs_pixels(ds)
+    return not needs_pixels(ds) and image_loss(ds) is Loss.NONE  # told from the header
 
 
 def _padding_region(frame: np.ndarray, padding: tuple[float, float]) -> np.ndarray:

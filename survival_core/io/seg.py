@@ -38,6 +38,7 @@ from survival_core.io.dicom_series import (
     frame_value,
     header_numbers,
     is_seg,
+    never_drawn_segments,
     object_kind,
     pixel_data_problem,
     read_dicom,
@@ -90,10 +91,9 @@ class Segmentation:
         return list(self.segments)
 
     def never_drawn(self, name: str) -> bool:
-        """Whether segment ``name`` has no frame (a LABELMAP's frames hold every segment:
-        only its pixels tell, when the masks are made)."""
-        number = self.segments[name]
-        return not any(f.segment in (None, number) for f in self.frames)
+        """Whether segment ``name`` has no frame, as the inventory tells it from the header
+        (:func:`~survival_core.io.dicom_series.never_drawn_segments`)."""
+        return name in never_drawn_segments(self.dataset)
 
 
 def _frame(ds: Dataset, item: Dataset, index: int, name: str, labelmap: bool) -> SegFrame:

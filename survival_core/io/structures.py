@@ -667,6 +667,14 @@ def map_roles(
 _NAMED_ORGANS = _OAR_WORDS | _ORGAN_WORDS
 
 
+def _may_be_the_gtv(name: str) -> bool:
+    """Whether ``name`` reads as the GTV, or as nothing and names no organ."""
+    found = match_structure(name)
+    if found is not None:
+        return found.role == "gtv"
+    return not set(words(name)) & _NAMED_ORGANS
+
+
 def say_which(names: Sequence[str]) -> str:
     """How a refusal of a case's ``names`` ends: the user says which structure plays which role
     (:data:`WHERE_TO_SAY`, which an import replaces with its ROI map), with an example naming one
@@ -674,14 +682,7 @@ def say_which(names: Sequence[str]) -> str:
     labels: a file name alone, 'label.nii.gz', names no label and was refused), and not a
     MONAI Label datastore's 'label_original' (the model's output before the user's edit) beside
     its saved 'label', nor an organ at risk ('Heart' was offered as the GTV's example)."""
-    plain = [
-        n
-        for n in names
-        if (found := match_structure(n)) is None
-        and not set(words(n)) & _NAMED_ORGANS
-        or found is not None
-        and found.role == "gtv"
-    ]
+    plain = [n for n in names if _may_be_the_gtv(n)]
     edited = [n for n in plain if "original" not in words(n)]
     example = (edited or plain or ["<its name>"])[-1]
     return f"Say which structure is which ({WHERE_TO_SAY}: {json.dumps({'gtv': [example]})})."

@@ -240,8 +240,9 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
             f"{path} contains a {found} volume but its name does not end with "
             f"{' or '.join(FORMATS[found])}; rename it."
         )
+    header = _nifti_size(path) if found == "NIfTI" else None
     if found == "NIfTI":
-        if _nifti_size(path) == _NIFTI2_BYTES:
+        if header == _NIFTI2_BYTES:
             raise InputError(
                 f"{path} is a NIfTI-2 file (540-byte header, as nibabel's Nifti2Image writes), "
                 "which cannot be read here. Save it as NIfTI-1 (nibabel: nib.save(nib.Nifti1Image("
@@ -295,7 +296,7 @@ def _read_image(path: Path | str, layers: bool = False, keep_missing: bool = Fal
         image = sitk.JoinSeries([image])
     elif dim != 3:
         raise InputError(f"{path} has {dim} dimensions; expected a 3D volume.")
-    if found == "NIfTI" and _nifti_size(path) == _NIFTI1_BYTES:
+    if header == _NIFTI1_BYTES:
         image.SetSpacing([_header_decimal(v) for v in image.GetSpacing()])
         image.SetOrigin([_header_decimal(v) for v in image.GetOrigin()])
     if found == "NIfTI" and missing is not None:

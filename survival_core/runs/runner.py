@@ -595,8 +595,9 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     # what the folds read from here on: a patient withdrawn while the features were extracted
     # is out of them (the extraction left them out, the clinical table is read next); images
     # re-imported meanwhile are not
-    if not any(path.name == WITHDRAWN_FILE for path, _ in source_changes(folder)):
-        _check_sources_unchanged(folder, folder.name, "manifest.csv")
+    changes = source_changes(folder)
+    if not any(path.name == WITHDRAWN_FILE for path, _ in changes):
+        _refuse_changes(folder, folder.name, [c for c in changes if c[0].name == "manifest.csv"])
     record_sources(folder, [cohort] if ext is None else [cohort, ext])
     return RunData(tables, images, hashes, external_ids, networks, notes)
 
@@ -1195,30 +1196,35 @@ def run_training(
     return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
 
 
-def _check_sources_unchanged(folder: Path, run_id: str, only: str | None = None) -> None:
+def _check_sources_unchanged(folder: Path, run_id: str) -> None:
     """:class:`InputError` where a cohort file the run recorded (its manifest, clinical table or
-    withdrawn patients: :func:`~survival_core.io.run_sources.source_changes`; ``only`` that
-    one) differs now: a re-import or a withdrawal while the folds ran. The final fit reads the
-    tables again, so it would have fitted the new data under the card, metrics and data hashes
-    of the old (a corrected sheet's model labelled with the sheet it replaced), or trained a
-    withdrawn patient's folds and failed at the end naming only a case missing from the table;
-    the images re-imported while their features were extracted mixed two imports' cases."""
-    changes = [(p, how) for p, how in source_changes(folder) if only in (None, p.name)]
-    if changes:
-        withdrawn = any(path.name == WITHDRAWN_FILE for path, _ in changes)
-        changed = ", ".join(f"{path} ({how})" for path, how in changes)
-        raise InputError(
-            f"The cohort changed while run {run_id} was running: {changed} (a cohort "
-            "import or withdrawal). Its features or folds read the earlier data, so no model is "
-            "fitted or registered from a mix of both: run it again on the cohort as it is now "
-            f"(train --resume {run_id} recomputes the folds)"
-            + (
-                f"; until then its folds in {folder / 'folds'} hold the withdrawn patients' "
-                "predictions (or delete the run)."
-                if withdrawn
-                else "."
-            )
+    withdrawn patients: :func:`~survival_core.io.run_sources.source_changes`) differs now: a
+    re-import or a withdrawal while the folds ran. The final fit reads the tables again, so it
+    would have fitted the new data under the card, metrics and data hashes of the old (a
+    corrected sheet's model labelled with the sheet it replaced), or trained a withdrawn
+    patient's folds and failed at the end naming only a case missing from the table."""
+    _refuse_changes(folder, run_id, source_changes(folder))
+
+
+def _refuse_changes(folder: Path, run_id: str, changes: list[tuple[Path, str]]) -> None:
+    """:class:`InputError` naming ``changes`` of the cohort files run ``run_id`` read (also the
+    images re-imported while their features were extracted, which mixed two imports' cases)."""
+    if not changes:
+        return
+    withdrawn = any(path.name == WITHDRAWN_FILE for path, _ in changes)
+    changed = ", ".join(f"{path} ({how})" for path, how in changes)
+    raise InputError(
+        f"The cohort changed while run {run_id} was running: {changed} (a cohort "
+        "import or withdrawal). Its features or folds read the earlier data, so no model is "
+        "fitted or registered from a mix of both: run it again on the cohort as it is now "
+        f"(train --resume {run_id} recomputes the folds)"
+        + (
+            f"; until then its folds in {folder / 'folds'} hold the withdrawn patients' "
+            "predictions (or delete the run)."
+            if withdrawn
+            else "."
         )
+    )
 
 
 def _fit_final_model(
