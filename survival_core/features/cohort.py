@@ -30,7 +30,13 @@ import pandas as pd
 from survival_core.engine import CaseMapper, make_mapper
 from survival_core.errors import InputError, RadSurvError
 from survival_core.features.radiomics import extract_case, feature_names
-from survival_core.features.settings import ExtractionSettings, required_masks, roi_label
+from survival_core.features.settings import (
+    GRID_ANCHOR,
+    ExtractionSettings,
+    reading_stamp,
+    required_masks,
+    roi_label,
+)
 from survival_core.features.table import write_feature_table
 from survival_core.io.atomic import write_text
 from survival_core.io.case_loader import load_case
@@ -110,16 +116,6 @@ def line_progress(say: Callable[[str], None]) -> Progress:
         say(f"[{done}/{total}] {outcome.case_id} {how}{detail}")
 
     return show
-
-
-#: How resampled grids are anchored and made, stamped on every cached entry: entries written
-#: before the grid met the box at its low end along mirrored axes (storage-order dependent
-#: features), or before only its part around the ROIs was resampled with the mask points
-#: nudged (a point exactly on the edge between two mask voxels may fall the other way), are
-#: computed again; so are those without the MR weighting, and those read before a NIfTI-1's
-#: float32 spacing and origin were read as the decimals they were rounded from, or a DICOM
-#: series' pixel padding as no value.
-GRID_ANCHOR = "low-edge, around the ROIs, NIfTI-1 geometry as decimals, exact kept, lossy padding"
 
 
 class FeatureCache:
@@ -485,9 +481,9 @@ def feature_table_path(
     :data:`GRID_ANCHOR`, as the per-case cache's: a run reused a table of the earlier reading
     and trained on features that scoring no longer gives; those of the cases' ``companion``
     images another)."""
-    reading = hashlib.sha256(GRID_ANCHOR.encode()).hexdigest()[:6]
     name = (
-        f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}-g{reading}{_beside(companion)}"
+        f"{cohort_key(cohort)}-{preset}-{settings.hash()[:12]}-g{reading_stamp(GRID_ANCHOR)}"
+        f"{_beside(companion)}"
         ".parquet"
     )
     return data_subdir("features") / name

@@ -48,6 +48,21 @@ from survival_core.preprocess.resample import ALIGNMENTS
 #: the image (:data:`~survival_core.preprocess.intensity.OUTLINE_VERSION`).
 SETTINGS_VERSION = 3
 
+#: How images are read and resampled grids anchored and made, stamped on every cached entry, feature
+#: table and model card: entries written before the grid met the box at its low end along mirrored
+#: axes (storage-order dependent features), or before only its part around the ROIs was resampled
+#: with the mask points nudged (a point exactly on the edge between two mask voxels may fall the
+#: other way), are computed again; so are those without the MR weighting, and those read before a
+#: NIfTI-1's float32 spacing and origin were read as the decimals they were rounded from, or a
+#: DICOM series' pixel padding as no value.
+GRID_ANCHOR = "low-edge, around the ROIs, NIfTI-1 geometry as decimals, exact kept, lossy padding"
+
+
+def reading_stamp(anchor: str = GRID_ANCHOR) -> str:
+    """Six hex digits that tell one way of reading images (``anchor``) from another."""
+    return hashlib.sha256(anchor.encode()).hexdigest()[:6]
+
+
 #: Regions of interest a setting may name, and the case masks (roles) each is made from (the ring
 #: is clipped to the organ when the case has one, else to the body; the body comes from the image).
 ROI_SOURCES = {

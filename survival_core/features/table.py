@@ -14,9 +14,16 @@ import pyarrow.parquet as pq
 
 from survival_core import __version__
 from survival_core.errors import InputError
-from survival_core.features.settings import ExtractionSettings, json_hash
+from survival_core.features.settings import ExtractionSettings, json_hash, reading_stamp
 from survival_core.io.atomic import temp_sibling
-from survival_core.io.tables import HASH_KEY, IMAGE_KEY, MODALITY_KEY, SEQUENCES_KEY, SETTINGS_KEY
+from survival_core.io.tables import (
+    HASH_KEY,
+    IMAGE_KEY,
+    MODALITY_KEY,
+    READING_KEY,
+    SEQUENCES_KEY,
+    SETTINGS_KEY,
+)
 
 VERSION_KEY = b"radsurv.version"
 #: The voxel sizes of the cases a table was extracted from (size -> cases).
@@ -71,8 +78,9 @@ def write_feature_table(
 ) -> Path:
     """Write radiomics ``data`` (index: case ids) to Parquet with ``settings``, the images'
     ``modality`` (when known), for features of each case's companion image its name (``image``:
-    'PT', 'FLAIR'), the MR ``sequences`` of the cases (weighting -> cases) and their
-    ``voxel_sizes`` (size -> cases) in its metadata."""
+    'PT', 'FLAIR'), the MR ``sequences`` of the cases (weighting -> cases), their
+    ``voxel_sizes`` (size -> cases) and how their images were read (:func:`reading_stamp`: this
+    version's way, which computed them) in its metadata."""
     metadata = {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
     if modality:
         metadata[MODALITY_KEY] = modality.upper().encode()
@@ -82,17 +90,32 @@ def write_feature_table(
         metadata[SEQUENCES_KEY] = json.dumps(sequences, sort_keys=True).encode()
     if voxel_sizes:
         metadata[VOXEL_SIZES_KEY] = json.dumps(voxel_sizes).encode()
+    metadata[READING_KEY] = reading_stamp().encode()
     return write_table(data, path, metadata)
+
+
+def _footer(path: Path | str) -> dict[bytes, bytes]:
+    """A feature table's metadata; {} when it cannot be read (what reads the table says so)."""
+    try:
+        return pq.read_schema(path).metadata or {}
+    except (OSError, ValueError, pa.ArrowException):
+        return {}
 
 
 def read_voxel_sizes(path: Path | str) -> dict[str, int]:
     """The voxel sizes a feature table's cases were extracted at (size -> cases, most frequent
     first; {} for a table written before they were kept)."""
     try:
-        metadata = pq.read_schema(path).metadata or {}
-        return json.loads(metadata.get(VOXEL_SIZES_KEY, b"{}"))
-    except (OSError, ValueError, pa.ArrowException):  # unreadable: the run reading it says so
+        return json.loads(_footer(path).get(VOXEL_SIZES_KEY, b"{}"))
+    except ValueError:
         return {}
+
+
+def read_reading(path: Path | str) -> str | None:
+    """How a feature table's images were read (:func:`reading_stamp`); None for a table written
+    before it was kept."""
+    said = _footer(path).get(READING_KEY)
+    return None if said is None else said.decode()
 
 
 def read_settings(path: Path | str) -> ExtractionSettings:

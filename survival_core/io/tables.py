@@ -63,6 +63,8 @@ MODALITY_KEY = b"radsurv.modality"
 IMAGE_KEY = b"radsurv.image"
 #: ... and the MR weightings of its cases' images, with how many cases each (JSON), when known.
 SEQUENCES_KEY = b"radsurv.sequences"
+#: ... and how its images were read (:func:`~survival_core.features.settings.reading_stamp`).
+READING_KEY = b"radsurv.reading"
 #: Separates the image (a modality, a companion's name) from the feature name in a model on
 #: several images' radiomics ('PT:gtv__original_firstorder_Mean').
 IMAGE_SEPARATOR = ":"

@@ -121,6 +121,11 @@ class ModelCard:
     #: What the table reading and the fit noted (a column left out, a coefficient without a
     #: finite estimate): said on stderr by `fit`, and kept with the model.
     notes: list[str] = field(default_factory=list)
+    #: How the images its features came from were read (:func:`~survival_core.features.settings.
+    #: reading_stamp`); None when its radiomics tables did not say (written by an earlier
+    #: version) or they were read in several ways. A case is read the current way: a model of
+    #: another reading is cautioned (:func:`~survival_core.workflows.scoring.score_case`).
+    image_reading: str | None = None
     created: str = ""
     radsurv_version: str = __version__
 
@@ -223,10 +228,12 @@ def build_card(
     sites: Iterable[str] | None = None,
     why_one_risk: Callable[[], str] | None = None,
     notes: Iterable[str] = (),
+    image_reading: str | None = None,
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows
     (``sites``: the training cases' cancer sites, when their cohort says; ``notes``: what the
-    table reading and the fit noted).
+    table reading and the fit noted; ``image_reading``: how the images its features came from
+    were read).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients); the
     refusal ends with what ``why_one_risk`` says (:meth:`SurvivalModel.why_one_risk`: why, what
@@ -258,5 +265,6 @@ def build_card(
         cv=cv,
         sites=sorted(sites or []),
         notes=list(notes),
+        image_reading=image_reading,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -108,9 +108,11 @@ def prepare_external(progress: Callable[[str], None] | None = None) -> Path:
 def _prepare_features(progress: Callable[[str], None], refresh: bool) -> bool:
     from survival_core.features.cohort import extract_cohort, line_progress, write_cohort_features
     from survival_core.features.presets import get_preset
+    from survival_core.features.settings import reading_stamp
+    from survival_core.features.table import read_reading
 
     path = demo_features_path()
-    if path.exists() and not refresh:
+    if path.exists() and not refresh and read_reading(path) == reading_stamp():
         return False
     progress(f"Extracting {DEFAULT_MODEL['preset']} radiomics for the demo cohort...")
     settings = get_preset(DEFAULT_MODEL["preset"])
@@ -129,9 +131,25 @@ def _train_into(
     train_model(tables, spec["model"], dict(spec["params"]), folder, progress=progress, **options)
 
 
+def _read_as_now(folder: Path) -> bool:
+    """Whether ``folder`` holds a model whose features came from images read as this version
+    reads them: one of an earlier reading (a data folder kept across an upgrade) cautioned
+    every demo case, and is trained again."""
+    from survival_core.errors import InputError
+    from survival_core.features.settings import reading_stamp
+    from survival_core.models.card import ModelCard
+
+    if not (folder / "card.json").exists():
+        return False
+    try:
+        return ModelCard.load(folder).image_reading == reading_stamp()
+    except InputError:  # unreadable: made again
+        return False
+
+
 def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:
     folder = default_model_dir()
-    if (folder / "card.json").exists() and not refresh:
+    if _read_as_now(folder) and not refresh:
         return False
     tables = [demo_cohort_dir() / "clinical.csv", demo_features_path()]
     _train_into(folder, tables, DEFAULT_MODEL, progress, cv_repeats=DEFAULT_MODEL["cv_repeats"])
@@ -141,7 +159,7 @@ def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:
 def prepare_image_model(progress: Callable[[str], None] | None = None) -> Path:
     """The demo's image model, trained on the external cohort on first use."""
     folder = image_model_dir()
-    if not (folder / "card.json").exists():
+    if not _read_as_now(folder):
         external = prepare_external(progress)
         say = progress or (lambda _: None)
         _train_into(folder, [external / "clinical.csv"], IMAGE_MODEL, say, cohort=external)
@@ -154,7 +172,7 @@ def prepare_demo(progress: Callable[[str], None] | None = None) -> dict:
     cohort = _prepare_cohort(say)
     features = _prepare_features(say, refresh=cohort)
     model = _prepare_model(say, refresh=features)
-    trained_image_model = not (image_model_dir() / "card.json").exists()
+    trained_image_model = not _read_as_now(image_model_dir())
     prepare_image_model(say)
     return {
         "cohort": str(demo_cohort_dir()),

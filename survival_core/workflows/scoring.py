@@ -17,6 +17,7 @@ from survival_core.features.case_row import (
     require_values,
     values_features,
 )
+from survival_core.features.settings import reading_stamp
 from survival_core.io.mr_sequence import sequence_caution
 from survival_core.io.structures import SITE_ORGANS
 from survival_core.models.base import SurvivalModel
@@ -37,6 +38,7 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     X, imputed = case_features(case, loaded)
     scored = _score(X, imputed, case_model(case, loaded), loaded)
     scored.cautions[:0] = sequence_caution(case.sequence, loaded.card.mr_sequences, loaded.name)
+    scored.cautions[:0] = reading_caution(loaded)
     sites = loaded.card.sites
     # a case without a site is suspect only under a model whose sites all contour their organ
     # (a liver model); a sarcoma model's cases carry no organ, and so no site, themselves
@@ -55,6 +57,23 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
             f"is not a {trained} case, the model extrapolates beyond its training cases.",
         )
     return scored
+
+
+def reading_caution(loaded: LoadedModel) -> list[str]:
+    """A caution when the model's features came from images read otherwise than a case's are now
+    (its card's :attr:`~survival_core.models.card.ModelCard.image_reading`): the demo model,
+    trained before NIfTI-1 geometry was read as decimals, scored a NIfTI case up to 0.008
+    log-hazard away from its DICOM copy without a word."""
+    if not reads_images(loaded) or loaded.card.image_reading == reading_stamp():
+        return []
+    return [
+        f"Model {loaded.name} learned from images read another way than this case's are now "
+        "(its training features were extracted by an earlier RadSurv, before NIfTI-1 spacing "
+        "and origin were read as the decimals they were rounded from and DICOM pixel padding as "
+        "no value): some features, and so the risk, can differ slightly from what the model "
+        "would give. Train the model again on its cohort (`train`, or `fit` on features "
+        "extracted anew) to score cases read as the model learned."
+    ]
 
 
 def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -> CaseScore:

@@ -12,11 +12,18 @@ from typing import Any
 from survival_core.columns import clinical_inputs, is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import check_youden_horizon
+from survival_core.features.settings import reading_stamp
 from survival_core.io.atomic import replaced_folder
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
 from survival_core.io.manifest import sites_beside
-from survival_core.io.tables import TIME_UNITS, ModelTable, load_model_table
+from survival_core.io.tables import (
+    READING_KEY,
+    SETTINGS_KEY,
+    TIME_UNITS,
+    ModelTable,
+    load_model_table,
+)
 from survival_core.models import make_model
 from survival_core.models.base import MODEL_FILE, SurvivalModel
 from survival_core.models.card import CARD_FILE, build_card
@@ -74,6 +81,17 @@ def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]
         "radiomics_modality": said.pop() if len(said) == 1 else None,
         "mr_sequences": dict(sorted(sequences.items())),
     }
+
+
+def _image_reading(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
+    """How the images of a model's features were read: its radiomics tables' way (None when one
+    does not say, written by an earlier version, or they differ), else this version's (an image
+    network reads its images as it fits; deep and DSFR tables do not say, and are taken as read
+    so)."""
+    said = {m.get(READING_KEY, b"").decode() for m in metadata.values() if SETTINGS_KEY in m}
+    if not said:
+        return reading_stamp()
+    return (said.pop() if len(said) == 1 else "") or None
 
 
 @dataclass(frozen=True)
@@ -226,6 +244,7 @@ def train_model(
         cv=cv_summary,
         why_one_risk=model.why_one_risk,
         notes=notes,
+        image_reading=_image_reading(table.metadata),
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
         sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
