@@ -672,8 +672,7 @@ def load_model_table(
     frames = [
         _without_bookkeeping(f, Path(p).name, notes) for f, p in zip(frames, paths, strict=True)
     ]
-    # the outcomes' table first, then the others as given: the columns' order (which a penalised
-    # fit's coordinate descent follows) is the same whichever table was named first
+    # the outcomes' table first, then the others as given
     first = with_outcome[0]
     names = [Path(p).name for p in paths]
     for i, frame in enumerate(frames):
@@ -761,6 +760,10 @@ def load_model_table(
                 "'age')."
             )
         X = matched
+    # the columns in name order: a penalised fit's coordinate descent, a forest's feature draws
+    # and a filter's ties follow it, so an export's column order moved GBSG2's forest c-index
+    # (0.688 against 0.693) and put 13 of 200 patients in the other risk group
+    X = X[sorted(X.columns, key=str)]
     # to the microday: 730 days written in months came back as 730.0000000000001, after the
     # 2-year horizon (its td-AUC differed from the same table's in days)
     days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)

@@ -329,7 +329,7 @@ def cross_validate(
     fold_table = pd.DataFrame(
         [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, *FOLD_EXTRAS)} for r in records]
     )
-    notes = sorted({note for r in records for note in r["notes"]}) + _fold_notes(records)
+    notes = _fold_notes(records, "notes", every_plain=True) + _fold_notes(records, "metric_notes")
     # the censoring distribution (IPCW, Uno's tau) of the rows never tested where there are any
     # (one split, external validation: the fold's own development rows, so the one test set gets
     # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
@@ -393,17 +393,23 @@ def cross_validate(
     return CrossValidationResult(folds=fold_table, oof=oof, summary=summary, comparison=comparison)
 
 
-def _fold_notes(records: list[dict[str, Any]]) -> list[str]:
-    """Why folds' metrics are undefined (a null in the fold table), each reason once with the
-    folds (repeat.fold) it holds for."""
+def _fold_notes(records: list[dict[str, Any]], key: str, every_plain: bool = False) -> list[str]:
+    """The folds' notes under ``key`` ('notes': what their fits noted; 'metric_notes': why a
+    metric is undefined, a null in the fold table), each once, in order, with the folds
+    (repeat.fold) it holds for; with ``every_plain`` one of every fold as it is (a column
+    constant in one fold's training rows, used by the others, was said dropped as if no fold
+    had used it)."""
     where: dict[str, list[str]] = {}
     for record in records:
-        for note in record.get("metric_notes", []):
+        for note in record.get(key, []):
             where.setdefault(note, []).append(f"{record['repeat'] + 1}.{record['fold'] + 1}")
     shown = []
-    for note, folds in where.items():
+    for note, folds in sorted(where.items()):
         listed = ", ".join(folds[:5]) + (" ..." if len(folds) > 5 else "")
-        shown.append(f"Fold(s) {listed} ({len(folds)} of {len(records)}): {note}")
+        every = every_plain and len(folds) == len(records)
+        shown.append(
+            note if every else f"Fold(s) {listed} ({len(folds)} of {len(records)}): {note}"
+        )
     return shown
 
 
