@@ -1,6 +1,7 @@
 """Uploads land in content-addressed folders under neutral names."""
 
 import io
+import json
 import tempfile
 import zipfile
 from pathlib import Path
@@ -428,3 +429,63 @@ def test_a_series_too_large_to_read_is_refused_when_the_upload_is_read(
         store_task(files, frozenset())
     assert "cropped field of view" in str(err.value)
     assert stored and not stored[0].exists()
+
+
+def _patient_json(**extra: object) -> bytes:
+    """A clinical.json as a hospital exports it: a GBSG2 patient's values, the patient's name,
+    and the serum creatinine (mg/dL) of flchain's first patient."""
+    from sksurv.datasets import load_flchain, load_gbsg2
+
+    values = load_gbsg2()[0].iloc[0].to_dict()
+    creatinine = float(load_flchain()[0]["creatinine"].iloc[0])
+    return json.dumps(
+        {"name": "Zyxwv Qwerty", **values, "creatinine": creatinine, **extra}
+    ).encode()
+
+
+def _volume_upload(clinical: bytes, zipped: bool) -> list[tuple[str, bytes]]:
+    """A CT and GTV volume with ``clinical`` as clinical.json: loose, or in a zip's folder named
+    after the patient."""
+    files = [("CT.nii", _nifti(7)), ("GTV.nii", _nifti(1)), ("clinical.json", clinical)]
+    if not zipped:
+        return files
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files:
+            archive.writestr(f"Qwerty/{name}", content)
+    return [("Qwerty.zip", buffer.getvalue())]
+
+
+def _stored_clinical(folder: Path) -> dict:
+    """The clinical.json an upload folder holds, loose or in its zip."""
+    if (folder / "clinical.json").is_file():
+        return json.loads((folder / "clinical.json").read_text())
+    with zipfile.ZipFile(next(folder.glob("*.zip"))) as archive:
+        (member,) = [n for n in archive.namelist() if n.endswith("clinical.json")]
+        return json.loads(archive.read(member))
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["loose", "zip"])
+def test_a_variable_offered_later_keeps_the_upload_in_its_folder(zipped):
+    """Registering a model of a new clinical variable ('creatinine') stored an open upload again
+    under another folder (its name covered the clinical file as kept): the volume case got
+    another id, and the session dropped its saved corrections. The folder stays; the variable's
+    column is added to it, and the note of it left out goes."""
+    from survival_core.io.upload_case import describe_upload
+    from survival_core.io.uploads import CLINICAL_KEEP, upload_notes
+
+    files = _volume_upload(_patient_json(), zipped)
+    first = store_upload(files, CLINICAL_KEEP)
+    assert "creatinine" not in _stored_clinical(first)
+    assert any("'creatinine'" in note for note in describe_upload(first).notes)
+    assert store_upload(files, CLINICAL_KEEP | {"creatinine"}) == first
+    assert _stored_clinical(first)["creatinine"] == 1.7
+    assert not any("'creatinine'" in note for note in describe_upload(first).notes)
+    assert "name" not in _stored_clinical(first)  # de-identified as before
+    assert any("'name'" in note for note in upload_notes(first))
+    # a model removed (or the registry unreadable a moment) never takes the column back
+    assert store_upload(files, CLINICAL_KEEP | {"bmi"}) == first
+    assert _stored_clinical(first)["creatinine"] == 1.7
+    # another patient's value is another upload
+    other = _volume_upload(_patient_json(creatinine=2.4), zipped)
+    assert store_upload(other, CLINICAL_KEEP) != first

@@ -407,6 +407,11 @@ class Deidentifier:
         """A keyed stand-in for a folder name (export folders are often named after patients)."""
         return "d" + self._digest("folder", name).hex()[:8]
 
+    def content_token(self, content: bytes) -> bytes:
+        """A keyed stand-in for a file's bytes as uploaded (a clinical file may name the
+        patient): it tells two files apart without saying anything of either."""
+        return self._digest("content", hashlib.sha256(content).hexdigest())
+
     def day_shift(self, patient_id: str) -> int:
         """Days (negative: back in time) by which this patient's dates are moved."""
         low, high = SHIFT_DAYS

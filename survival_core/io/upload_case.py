@@ -68,8 +68,7 @@ def _one_role_each(chosen: Mapping[str, Sequence[str]]) -> None:
 
 @dataclass
 class UploadContents:
-    """What an upload folder holds. ``kind`` is 'archive', 'dicom' or 'volumes'; ``notes`` say
-    what storing it left out (:func:`~survival_core.io.uploads.upload_notes`)."""
+    """What an upload folder holds. ``kind`` is 'archive', 'dicom' or 'volumes'."""
 
     folder: Path
     kind: str
@@ -79,7 +78,6 @@ class UploadContents:
     clinical_json: Path | None = None
     clinical_csv: Path | None = None
     series: list[SeriesSummary] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
     #: A DICOM upload's structure sets as a user knows them (label, date, structure names).
     structure_sets: list[str] = field(default_factory=list)
 
@@ -133,6 +131,13 @@ class UploadContents:
         """The PatientIDs of a DICOM upload's image series (several: another patient's files
         came along, which the loader does not read)."""
         return list(dict.fromkeys(s.patient for s in self.series if s.patient))
+
+    @property
+    def notes(self) -> list[str]:
+        """What storing the upload left out (:func:`~survival_core.io.uploads.upload_notes`),
+        read when asked: a variable offered later is added to the stored clinical file, and its
+        note of being left out is gone."""
+        return uploads.upload_notes(self.folder)
 
     def structure_names(self) -> list[str]:
         """The structures a role can take: every one but those of the suggested image volume."""
@@ -268,7 +273,6 @@ def _describe(folder: Path) -> UploadContents:
         clinical_json=clinical_json,
         clinical_csv=clinical_csv,
         series=series,
-        notes=uploads.upload_notes(folder),
         structure_sets=sets,
     )
 

@@ -18,8 +18,11 @@ hospital's ID it was keyed by). What was left out is said by kind and count in t
 :data:`NOTES_FILE` (never by the uploaded file's name, which may be the patient's).
 
 An upload then goes to ``<data>/cases/upload-<sha256 prefix>/``, the hash taken over the
-de-identified content and stored names: the same upload always lands in the same folder, so a
-re-upload reuses earlier work and two different uploads can never be mixed up.
+de-identified content and stored names, a clinical CSV or JSON counted by a keyed digest of its
+uploaded bytes (what it keeps depends on the variables models offer when it is stored): the same
+upload always lands in the same folder, whichever models are registered meanwhile, so a re-upload
+reuses earlier work, an open case keeps its name, and two different uploads can never be mixed
+up. A variable offered later is added to the folder's clinical file (:func:`_refresh`).
 
 File names are often the patient's ('Zyxwv_Qwerty_GTV.nii.gz'), so no uploaded file or folder name
 is stored (:func:`neutral_names`): the uploaded names are read in memory only, and a volume is
@@ -100,6 +103,9 @@ _UNMATCHED = {
 
 #: ``(uploaded name, kind)`` of each file an upload's cleaning left out.
 LeftOut = list[tuple[str, str]]
+#: A cleaned file: ``(uploaded name, own name or None, cleaned bytes, address token)``, the token
+#: what it counts as in its upload's folder name (:func:`_token`).
+Cleaned = tuple[str, str | None, bytes, bytes]
 #: The kinds a zip's member is kept as by its extension (:func:`claimed_type`): what a case is
 #: read from; other members (a text report, a PDF, a .tsv table, a picture) are left out.
 READ_KINDS = frozenset({"dicom", "nifti", "nrrd", "metaimage", "zip"})
@@ -238,18 +244,26 @@ def as_uploaded(text: str, names: Mapping[str, str]) -> str:
     )
 
 
-def _named(
-    files: list[tuple[str, str | None, bytes]], neutral: bool
-) -> list[tuple[str, str, bytes]]:
-    """Cleaned ``(uploaded name, own name, bytes)`` of one folder as ``(uploaded name, stored
-    name, bytes)``: stored under the own name (a DICOM file's SOP instance UID), else the uploaded
-    one or, with ``neutral``, a neutral one."""
-    loose = [(name, data) for name, own, data in files if own is None]
+def _named(files: list[Cleaned], neutral: bool) -> list[tuple[str, str, bytes, bytes]]:
+    """Cleaned files of one folder as ``(uploaded name, stored name, bytes, token)``: stored
+    under the own name (a DICOM file's SOP instance UID), else the uploaded one or, with
+    ``neutral``, a neutral one."""
+    loose = [(name, data) for name, own, data, _ in files if own is None]
     sidecars = [
         name for name, data in loose if name.lower().endswith(".json") and _is_sidecar(data)
     ]
     renamed = neutral_names([name for name, _ in loose], sidecars) if neutral else {}
-    return [(name, own or renamed.get(name, name), data) for name, own, data in files]
+    return [(name, own or renamed.get(name, name), data, t) for name, own, data, t in files]
+
+
+def _token(name: str, uploaded: bytes, cleaned: bytes, deid: Deidentifier) -> bytes:
+    """What a cleaned file counts as in its upload's folder name (:func:`_store`): a CSV or JSON
+    keeps the columns of the variables models offer when it is stored, so it counts as a keyed
+    digest of the file as uploaded (a model registered meanwhile moved an open case to another
+    folder, its corrections lost); any other file as the digest of its cleaned bytes."""
+    if name.lower().endswith((".csv", ".json")):
+        return deid.content_token(uploaded)
+    return hashlib.sha256(cleaned).digest()
 
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
@@ -348,21 +362,19 @@ def _own_json(content: bytes, case_ids: Mapping[str, str]) -> bytes | None:
 _OWN_CLINICAL = {"csv": _own_rows, "json": _own_json}
 
 
-def _with_own_rows(
-    files: list[tuple[str, str | None, bytes]], deid: Deidentifier, left_out: LeftOut
-) -> list[tuple[str, str | None, bytes]]:
-    """``(name, own name, bytes)`` of cleaned files, each clinical CSV or JSON cut to the rows of
-    the upload's patients (:func:`_own_rows`, :func:`_own_json`) by the case ids ``deid`` gave
-    them; one holding none of theirs is dropped, noted in ``left_out``."""
+def _with_own_rows(files: list[Cleaned], deid: Deidentifier, left_out: LeftOut) -> list[Cleaned]:
+    """Cleaned files, each clinical CSV or JSON cut to the rows of the upload's patients
+    (:func:`_own_rows`, :func:`_own_json`) by the case ids ``deid`` gave them; one holding none
+    of theirs is dropped, noted in ``left_out``."""
     case_ids = deid.case_ids()
     kept = []
-    for name, own, data in files:
+    for name, own, data, token in files:
         cut = _OWN_CLINICAL.get(name.lower().rsplit(".", 1)[-1])
         own_data = cut(data, case_ids) if cut else data
         if own_data is None:
             left_out.append((name, _UNMATCHED[bool(case_ids)]))
         else:
-            kept.append((name, own, own_data))
+            kept.append((name, own, own_data, token))
     return kept
 
 
@@ -486,12 +498,13 @@ def _hide_folders(member: str, deid: Deidentifier, telling: frozenset[str]) -> s
 
 def _clean_zip(
     content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool, left_out: LeftOut
-) -> tuple[str | None, bytes]:
+) -> tuple[str | None, bytes, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
-    folder under the data folder's ``tmp``, removed at once), and its own name: the case
-    pseudonym when it holds DICOM. With ``neutral``, members are named as loose files are (:func:`neutral_names`),
-    folder by folder. Members left out are noted in ``left_out``."""
-    folders: dict[PurePosixPath, list[tuple[str, str | None, bytes]]] = {}
+    folder under the data folder's ``tmp``, removed at once), its own name (the case pseudonym
+    when it holds DICOM) and its token (:func:`_token`, over its members'). With ``neutral``,
+    members are named as loose files are (:func:`neutral_names`), folder by folder. Members left
+    out are noted in ``left_out``."""
+    folders: dict[PurePosixPath, list[Cleaned]] = {}
     order: list[tuple[PurePosixPath, str]] = []  # each member (folder, name), in archive order
     pseudonyms: list[str] = []
     # under the data folder, whose retention removes what a killed process left (the system's
@@ -502,25 +515,27 @@ def _clean_zip(
             relative = PurePosixPath(path.relative_to(root).as_posix())
             if is_os_clutter(relative.parts):  # a Mac zip's '__MACOSX/._GTV.nrrd': no volume
                 continue
-            cleaned = _clean_file(relative.name, path.read_bytes(), deid, keep, left_out, True)
+            uploaded = path.read_bytes()
+            cleaned = _clean_file(relative.name, uploaded, deid, keep, left_out, True)
             if cleaned is None:
                 continue
             own, data, pseudonym = cleaned
-            folders.setdefault(relative.parent, []).append((relative.name, own, data))
+            token = _token(relative.name, uploaded, data, deid)
+            folders.setdefault(relative.parent, []).append((relative.name, own, data, token))
             order.append((relative.parent, relative.name))
             if pseudonym:
                 pseudonyms.append(pseudonym)
     named = {  # the patients' own clinical rows, now their IDs are known
-        (folder, uploaded): (member, data)
+        (folder, uploaded): (member, data, token)
         for folder, files in folders.items()
-        for uploaded, member, data in _named(_with_own_rows(files, deid, left_out), neutral)
+        for uploaded, member, data, token in _named(_with_own_rows(files, deid, left_out), neutral)
     }
-    members: list[tuple[str, bytes]] = []
+    members: list[tuple[str, bytes, bytes]] = []
     written: dict[str, tuple[str, bytes]] = {}  # stored member -> (member as zipped, content)
     for folder, uploaded in order:
         if (folder, uploaded) not in named:  # a clinical file of none of the upload's patients
             continue
-        member, data = named[folder, uploaded]
+        member, data, token = named[folder, uploaded]
         stored, zipped = str(folder / member), str(folder / uploaded)
         if stored in written:  # one DICOM instance twice (its SOP instance UID names it)
             if written[stored][1] == data:
@@ -530,28 +545,30 @@ def _clean_zip(
                 "same SOP instance UID) with different content: remove the wrong one."
             )
         written[stored] = (zipped, data)
-        members.append((stored, data))
+        members.append((stored, data, token))
     # Folder names of exports are often the patient's name: keyed hashes replace them (but for
     # the image and mask folders of a volume archive, which say what they hold).
     if pseudonyms or neutral:
         telling = frozenset() if pseudonyms else _TELLING_FOLDERS
-        members = [(_hide_folders(member, deid, telling), data) for member, data in members]
-    buffer = io.BytesIO()
+        members = [(_hide_folders(m, deid, telling), data, t) for m, data, t in members]
+    buffer, digest = io.BytesIO(), hashlib.sha256()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for member, data in members:
+        for member, data, token in members:
             info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED  # a bare ZipInfo stores: 2x the size
             archive.writestr(info, data, compresslevel=1)
-    return (f"{pseudonyms[0]}.zip" if pseudonyms else None), buffer.getvalue()
+            digest.update(member.encode() + b"\0" + token)
+    own = f"{pseudonyms[0]}.zip" if pseudonyms else None
+    return own, buffer.getvalue(), digest.digest()
 
 
 def _deidentify(
     files: list[tuple[str, bytes]], keep: frozenset[str], neutral: bool, keep_marked: bool = True
-) -> tuple[list[tuple[str, str, bytes]], LeftOut]:
-    """``(uploaded name, stored name, de-identified content)`` of each file of an upload that is
-    stored, and what was left out."""
+) -> tuple[list[tuple[str, str, bytes, bytes]], LeftOut]:
+    """``(uploaded name, stored name, de-identified content, token)`` of each file of an upload
+    that is stored (:func:`_token`), and what was left out."""
     deid = Deidentifier(keep_marked=keep_marked)
-    cleaned: list[tuple[str, str | None, bytes]] = []
+    cleaned: list[Cleaned] = []
     left_out: LeftOut = []
     zips: dict[str, int] = {}  # a zip's own name (its patient's pseudonym) -> zips so named
     for name, content in files:
@@ -563,17 +580,18 @@ def _deidentify(
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
             try:
-                own, data = _clean_zip(content, deid, keep, neutral, left_out)
+                own, data, token = _clean_zip(content, deid, keep, neutral, left_out)
             except ArchiveError as err:  # a damaged zip, a member over a limit: which upload
                 raise ArchiveError(f"{name}: {err}") from err
             if own is not None:  # one patient's CT and MR zips: 'RS-1.zip', 'RS-1-2.zip'
                 zips[own] = zips.get(own, 0) + 1
                 own = own if zips[own] == 1 else f"{own.removesuffix('.zip')}-{zips[own]}.zip"
-            cleaned.append((clean, own, data))
+            cleaned.append((clean, own, data, token))
             continue
         result = _clean_file(clean, content, deid, keep, left_out)
         if result is not None:
-            cleaned.append((clean, *result[:2]))
+            own, data, _ = result
+            cleaned.append((clean, own, data, _token(clean, content, data, deid)))
     if keep_marked and deid.mixed_marks():  # one patient's files, some marked: none is trusted
         return _deidentify(files, keep, neutral, keep_marked=False)
     return _named(_with_own_rows(cleaned, deid, left_out), neutral), left_out
@@ -593,7 +611,7 @@ def deidentify_upload(
     read from are left out. ``keep_marked`` False pseudonymises the PatientID of files marked
     de-identified too (:class:`~survival_core.io.deid.Deidentifier`)."""
     cleaned, _ = _deidentify(files, keep, neutral, keep_marked)
-    return [(stored, data) for _, stored, data in cleaned]
+    return [(stored, data) for _, stored, data, _ in cleaned]
 
 
 def _check_type(path: Path, uploaded: str) -> None:
@@ -666,43 +684,76 @@ def _check_one_case(files: list[tuple[str, bytes]]) -> None:
 
 
 def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
-    """What :func:`store_upload`'s folder depends on: the files' names and content digests, the
-    kept clinical columns and the data folder."""
+    """What :func:`store_upload`'s work depends on: the files' names and content digests, the
+    kept clinical columns (what the clinical files keep, not the folder's name) and the data
+    folder."""
     uploaded = tuple((name, hashlib.sha256(content).digest()) for name, content in files)
     return uploaded, keep, str(data_subdir("cases"))
 
 
 def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
-    """:func:`store_upload`'s work."""
+    """:func:`store_upload`'s work. The folder is named after the cleaned files' stored names and
+    tokens (:func:`_token`) and what was left out, not after what ``keep`` kept of the clinical
+    files: the same upload
+    stays in its folder (a volume case keeps its name) when a model registered meanwhile offers
+    another variable; that variable's column is then added to it (:func:`_refresh`)."""
     _check_one_case(files)
     cleaned, left_out = _deidentify(files, keep, neutral=True)
     if not cleaned:
         raise InputError(f"The upload holds nothing a case is read from: {_as_uploaded(left_out)}.")
-    if left_out:
-        cleaned.append((NOTES_FILE, NOTES_FILE, json.dumps(_notes(left_out), indent=1).encode()))
-    cleaned.sort(key=lambda f: f[1:])
+    cleaned.sort(key=lambda f: f[1:3])
     digest = hashlib.sha256()
     names: dict[str, str] = {}  # stored name -> uploaded name
-    for uploaded, name, content in cleaned:
+    for uploaded, name, _, token in cleaned:
         if name in names:
             raise InputError(
                 f"The uploaded files {names[name]} and {uploaded} are one file (the same DICOM "
                 "instance, or the same name): upload each file once."
             )
         names[name] = uploaded
-        digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+        digest.update(name.encode() + b"\0" + token)
+    notes = _notes(left_out)
+    for note in notes:  # what was left out, but for the columns of no variable offered yet
+        digest.update(b"" if _NOT_A_VARIABLE in note else note.encode() + b"\0")
     folder = data_subdir("cases") / f"upload-{digest.hexdigest()[:16]}"
-    if not folder.exists():
-        staging = Path(
-            tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent)
-        )
-        try:
-            for uploaded, name, content in cleaned:
-                (staging / name).write_bytes(content)
-                _check_type(staging / name, uploaded)
-            staging.rename(folder)
-        except (InputError, OSError):
-            shutil.rmtree(staging, ignore_errors=True)
-            if not folder.exists():
-                raise
+    stored = [(uploaded, name, content) for uploaded, name, content, _ in cleaned]
+    if notes:
+        stored.append((NOTES_FILE, NOTES_FILE, json.dumps(notes, indent=1).encode()))
+    if folder.exists():
+        _refresh(folder, stored, notes)
+        return folder
+    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent))
+    try:
+        for uploaded, name, content in stored:
+            (staging / name).write_bytes(content)
+            _check_type(staging / name, uploaded)
+        staging.rename(folder)
+    except (InputError, OSError):
+        shutil.rmtree(staging, ignore_errors=True)
+        if not folder.exists():
+            raise
     return folder
+
+
+def _refresh(folder: Path, stored: list[tuple[str, str, bytes]], notes: list[str]) -> None:
+    """Rewrite the files of an upload's existing ``folder`` that this storing cleaned otherwise,
+    when it leaves out less than the stored copy did (``notes`` a part of the folder's: a model
+    registered since offers a variable of its clinical file); never when it leaves out more (a
+    model removed, or a registry unreadable for a moment, took a column an open case reads).
+    Each file is replaced whole: a reader never sees half of one."""
+    if not set(notes) < set(upload_notes(folder)):
+        return
+    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent))
+    try:
+        for uploaded, name, content in stored:
+            if (folder / name).is_file() and (folder / name).read_bytes() == content:
+                continue
+            (staging / name).write_bytes(content)
+            _check_type(staging / name, uploaded)
+            (staging / name).replace(folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    kept = {name for _, name, _ in stored}
+    for path in folder.iterdir():
+        if path.is_file() and path.name not in kept:  # the notes of what is now kept
+            path.unlink()
