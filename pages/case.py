@@ -29,10 +29,13 @@ from ui.models import chosen_model, chosen_schema, offered_variables
 from ui.radiomics import radiomics_panel
 from ui.risk import risk_summary
 from ui.state import (
+    case_key,
     clear_current_case,
     clinical_refusal,
+    corrected,
     current_case,
     current_origin,
+    discard_edits,
     load_case_folder,
     load_upload_folder,
     refused_message,
@@ -324,6 +327,7 @@ def show_case(case: Case) -> None:
         shown = refused_message(case, refused, "under Clinical values below")
         st.error(markdown_literal(without_server_paths(shown)), icon=":material/error:")
 
+    corrections_notice(case)
     viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
         ["Slices and contours", "Clinical values", "Risk", "Radiomics"]
     )
@@ -340,6 +344,27 @@ def show_case(case: Case) -> None:
             st.info("Scoring a case needs the clinician role or above.")
     with radiomics_tab:
         radiomics_panel(case)
+
+
+def corrections_notice(case: Case) -> None:
+    """Say which of the case's clinical values this session's saved corrections replace (they
+    are scored; opening another case and coming back keeps them), with a button that discards
+    them: the case's own values apply again."""
+    names = corrected(case)
+    if not names:
+        return
+    said, button = st.columns([5, 1], vertical_alignment="center")
+    said.info(
+        f"Your corrections saved in this session replace {markdown_literal(case.case_id)}'s "
+        f"values of {', '.join(names)}: they are what is shown and scored.",
+        icon=":material/edit_note:",
+    )
+    key = case_key(case)
+    if button.button("Discard corrections", key=f"discard-{key}"):
+        discard_edits(case)
+        for name in [k for k in st.session_state if str(k).startswith(f"clinical-{key}-")]:
+            del st.session_state[name]  # the form shows the case's own values again
+        st.rerun()
 
 
 def _metric_label(name: str, site: str | None) -> str:

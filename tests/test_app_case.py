@@ -91,3 +91,30 @@ def test_partial_pet_uptake_and_an_uploads_file_in_a_warning(demo_in_place, monk
     shown = {m.label: m.value for m in app.metric}
     assert shown["SUVmax"] == "6.25" and shown["MTV (mL)"] == "327.8"
     assert "x.zip:RS.dcm names another patient" in [w.value for w in app.warning]
+
+
+def test_corrections_of_a_case_stay_when_another_is_opened_and_can_be_discarded(demo_in_place):
+    """Albumin 31 corrected to 48 for case A, case B opened, then A again: the correction was
+    dropped without a word (albumin 31 scored again). It is kept for A alone, said on the page,
+    and a button discards it."""
+
+    def shown(app: AppTest) -> dict:
+        table = app.dataframe[0].value
+        return dict(zip(table["variable"], table["value"], strict=True))
+
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    case_select = next(s for s in app.selectbox if s.label == "Demo case")
+    first, second = (option.split(" ")[0] for option in case_select.options[:2])
+    case_select.set_value(first).run()
+    as_read = shown(app)["Albumin"]
+    next(n for n in app.number_input if n.key.endswith("-albumin")).set_value(48.0)
+    next(b for b in app.button if b.label == "Validate and save").click().run()
+    assert shown(app)["Albumin"] == "48.0"
+    for case_id, albumin in ((second, None), (first, "48.0")):
+        next(s for s in app.selectbox if s.label == "Demo case").set_value(case_id).run()
+        assert not app.exception
+        assert albumin is None or shown(app)["Albumin"] == albumin
+        said = [i.value for i in app.info if "corrections saved in this session" in i.value]
+        assert (said and "albumin" in said[0]) if albumin else not said
+    next(b for b in app.button if b.label == "Discard corrections").click().run()
+    assert shown(app)["Albumin"] == as_read and not any("corrections" in i.value for i in app.info)

@@ -56,7 +56,7 @@ def _current() -> None:
         st.session_state["started"] = True
         read = ("folder", (), None, None, None, None, None, "A")
         state.set_current_case(state.load_upload_folder(*read), "upload:folder", read)
-        st.session_state[state.CLINICAL_EDITS] = {"age": 70}
+        state.save_edits(state.current_case(), {"age": 70})
     case = state.current_case()
     if case is not None:
         st.write(f"read for {case.clinical['read_for']}, age {state.clinical_values(case)['age']}")
@@ -127,7 +127,7 @@ def _reloaded() -> None:
     if "started" not in st.session_state:
         st.session_state["started"] = True
         state.set_current_case(case, "upload:folder")
-        st.session_state[state.CLINICAL_EDITS] = {**case.clinical, "ecog": 3}
+        state.save_edits(case, {**case.clinical, "ecog": 3})
     else:
         state.set_current_case(case, "upload:folder")
     values = state.clinical_values(state.current_case())
@@ -147,3 +147,39 @@ def test_the_upload_read_again_with_another_patients_row_drops_the_edits():
     app.session_state["row"] = "PT001"
     app.run()
     assert not app.exception and app.markdown[0].value == "age 62, ecog None"
+
+
+def _opened() -> None:
+    """The case the session state's ``open`` names made current (A and B of one upload folder's
+    kind; A under another upload's origin too), A's edit saved on the first run."""
+    import dataclasses
+
+    import streamlit as st
+
+    import ui.state as state
+    from tests.case_builders import make_case
+
+    case_id, origin = st.session_state["open"]
+    case = dataclasses.replace(make_case(case_id=case_id), clinical={"age": 62, "albumin": 31.0})
+    state.set_current_case(case, origin)
+    if "started" not in st.session_state:
+        st.session_state["started"] = True
+        state.save_edits(case, {**case.clinical, "albumin": 48.0})
+    st.write(f"albumin {state.clinical_values(state.current_case())['albumin']}")
+
+
+def test_the_edits_of_a_case_are_its_own_and_outlast_opening_another():
+    """Edits were one slot, dropped whenever another case was opened: coming back to A scored
+    its values as read, unsaid. Each case keeps its own; another upload under A's id has none."""
+    app = AppTest.from_function(_opened, default_timeout=60)
+    app.session_state["open"] = ("UP-A", "upload:upload-a")
+    app.run()
+    assert app.markdown[0].value == "albumin 48.0"
+    for opened, albumin in [
+        (("UP-B", "upload:upload-b"), 31.0),
+        (("UP-A", "upload:upload-a"), 48.0),
+        (("UP-A", "upload:upload-other"), 31.0),  # another upload of the same id: not A's
+    ]:
+        app.session_state["open"] = opened
+        app.run()
+        assert not app.exception and app.markdown[0].value == f"albumin {albumin}"

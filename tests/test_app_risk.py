@@ -179,10 +179,13 @@ def test_risk_page_without_a_case_points_to_the_case_page(registry):
 
 
 def test_risk_page_flags_imputed_clinical_values(registry):
-    from ui.state import CLINICAL_EDITS
+    from ui.state import CLINICAL_EDITS, CURRENT_CASE, CURRENT_ORIGIN, edits_key
 
     app = AppTest.from_file(APP, default_timeout=120).run()
-    app.session_state[CLINICAL_EDITS] = {"albumin": None}
+    case = app.session_state[CURRENT_CASE]
+    key = edits_key(case, app.session_state[CURRENT_ORIGIN])
+    saved = {"values": {"albumin": None}, "read": dict(case.clinical), "refused": set()}
+    app.session_state[CLINICAL_EDITS] = {key: saved}
     app.switch_page(PAGE).run()
     assert not app.exception
     assert any("imputed" in w.value and "albumin" in w.value for w in app.warning)

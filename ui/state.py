@@ -2,7 +2,9 @@
 
 Loaded cases are cached by their content-addressed location, so two browser sessions only ever share
 a case they both loaded from identical bytes; everything session-specific (which case is current,
-where it came from, edited clinical values) lives in ``st.session_state``.
+where it came from, edited clinical values) lives in ``st.session_state``. Clinical values saved
+for a case are kept for that case (:func:`edits_key`) while the session lasts: opening another
+case and coming back finds them again, and they never apply to another case.
 
 Patient safety: the current case is the one every page shows as "current". It is cleared as soon as
 another source starts (a new upload, before its structures are confirmed) and whenever loading fails,
@@ -28,6 +30,9 @@ log = logging.getLogger("radsurv.ui")
 CURRENT_CASE = "current_case"
 #: Where the current case came from: "demo:<case id>" or "upload:<upload folder>".
 CURRENT_ORIGIN = "current_case_origin"
+#: This session's saved clinical values, by case (:func:`edits_key`): each a dict of
+#: ``values`` (the form's), ``read`` (the case's values they were saved over) and ``refused``
+#: (the names its model refused then).
 CLINICAL_EDITS = "clinical_edits"
 #: The arguments an uploaded current case was read with (:func:`set_current_case`).
 CURRENT_READ = "current_case_read"
@@ -65,43 +70,75 @@ def load_upload_folder(
 
 def set_current_case(case: Case, origin: str | None = None, read: tuple | None = None) -> None:
     """Make ``case`` this session's current case, from ``origin`` ("demo:<id>", "upload:<folder>");
-    edits of an earlier case are dropped, and those of this one read with other clinical values
-    (the upload's other row of its clinical table: the edits held every value of the row first
-    read, another patient's). ``read``: an upload's :func:`load_upload_folder` arguments, the
-    model's folder last, so that :func:`current_case` reads its clinical values again for
-    another model."""
-    previous = st.session_state.get(CURRENT_CASE)
-    if (
-        previous is None
-        or previous.case_id != case.case_id
-        or st.session_state.get(CURRENT_ORIGIN) != origin
-        or _other_values(previous, case)
-    ):
-        st.session_state.pop(CLINICAL_EDITS, None)
+    the values saved for it earlier in the session apply again (:func:`saved_edits`), unless it
+    was read with other clinical values since (the upload's other row of its clinical table: the
+    edits held every value of the row first read, another patient's). ``read``: an upload's
+    :func:`load_upload_folder` arguments, the model's folder last, so that :func:`current_case`
+    reads its clinical values again for another model."""
+    saved = st.session_state.get(CLINICAL_EDITS, {})
+    key = edits_key(case, origin)
+    if key in saved and _other_values(saved[key], case):
+        saved.pop(key)
     st.session_state[CURRENT_CASE] = case
     st.session_state[CURRENT_ORIGIN] = origin
     st.session_state[CURRENT_READ] = read
 
 
-def _other_values(before: Case, now: Case) -> bool:
-    """Whether clinical values read twice differ in a variable both hold (missing alike), a
-    value one read's model refused aside (left out there, not another patient's)."""
+def edits_key(case: Case, origin: str | None) -> str:
+    """What a case's saved clinical values are kept under: where it came from, its id and its
+    images' content (:meth:`~survival_core.case.Case.content_digest`), so that they never apply
+    to another case, another upload under its id, or a demo case prepared again."""
+    return f"{origin}|{case.case_id}|{case.content_digest()}"
+
+
+def _other_values(saved: dict, now: Case) -> bool:
+    """Whether the values ``saved`` edits were made over and the case's now differ in a variable
+    both hold (missing alike), a value either read's model refused aside (left out there, not
+    another patient's)."""
+    before = saved["read"]
+    refused = saved["refused"] | now.clinical_refused.keys()
+    both = (before.keys() & now.clinical.keys()) - refused
+    return not all(_same(before[k], now.clinical[k]) for k in both)
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two clinical values are one (missing alike: pd.NA compares to nothing)."""
     from survival_core.io.clinical import is_missing
 
-    def same(a: object, b: object) -> bool:
-        if is_missing(a) or is_missing(b):  # first: pd.NA compares to nothing
-            return is_missing(a) and is_missing(b)
-        return bool(a == b)
+    if is_missing(a) or is_missing(b):
+        return is_missing(a) and is_missing(b)
+    return bool(a == b)
 
-    refused = before.clinical_refused.keys() | now.clinical_refused.keys()
-    both = (before.clinical.keys() & now.clinical.keys()) - refused
-    return not all(same(before.clinical[k], now.clinical[k]) for k in both)
+
+def saved_edits(case: Case) -> dict:
+    """The clinical values this session saved for ``case`` (the current one), {} when none."""
+    key = edits_key(case, st.session_state.get(CURRENT_ORIGIN))
+    return st.session_state.get(CLINICAL_EDITS, {}).get(key, {}).get("values", {})
+
+
+def save_edits(case: Case, values: dict) -> None:
+    """Keep ``values`` (the form's, checked) as this session's clinical values of ``case``."""
+    key = edits_key(case, st.session_state.get(CURRENT_ORIGIN))
+    saved = {"values": values, "read": dict(case.clinical), "refused": set(case.clinical_refused)}
+    st.session_state.setdefault(CLINICAL_EDITS, {})[key] = saved
+
+
+def discard_edits(case: Case) -> None:
+    """Forget the clinical values this session saved for ``case``: its own are read again."""
+    key = edits_key(case, st.session_state.get(CURRENT_ORIGIN))
+    st.session_state.get(CLINICAL_EDITS, {}).pop(key, None)
+
+
+def corrected(case: Case) -> list[str]:
+    """The variables whose saved value is not the case's own (what the corrections changed)."""
+    edits = saved_edits(case)
+    return [name for name, value in edits.items() if not _same(value, case.clinical.get(name))]
 
 
 def clear_current_case() -> None:
     """No current case any more (a new upload started, or loading failed): no page may show the
-    previous patient as current."""
-    for key in (CURRENT_CASE, CURRENT_ORIGIN, CLINICAL_EDITS, CURRENT_READ):
+    previous patient as current. The values saved for it stay for when it is opened again."""
+    for key in (CURRENT_CASE, CURRENT_ORIGIN, CURRENT_READ):
         st.session_state.pop(key, None)
 
 
@@ -147,7 +184,7 @@ def case_key(case: Case) -> str:
 def given_values(case: Case) -> dict:
     """The case's clinical values with this session's edits applied, as given: what the Case
     page's form shows and corrects, whether or not the chosen model takes them."""
-    return {**case.clinical, **st.session_state.get(CLINICAL_EDITS, {})}
+    return {**case.clinical, **saved_edits(case)}
 
 
 def clinical_refusal(case: Case) -> str | None:
@@ -161,7 +198,7 @@ def clinical_refusal(case: Case) -> str | None:
     from survival_core.io.clinical_schema import validate_clinical
     from ui.models import chosen_model, chosen_schema
 
-    edits = st.session_state.get(CLINICAL_EDITS, {})
+    edits = saved_edits(case)
     why = [w for name, w in case.clinical_refused.items() if edits.get(name) is None]
     schema = chosen_schema(chosen_model())
     try:

@@ -43,7 +43,7 @@ from survival_core.viewer.slices import (
 )
 from survival_core.workflows.demo import image_model_dir
 from ui.models import ModelChoice, chosen_model, chosen_schema, explanation, listed_choices
-from ui.state import CLINICAL_EDITS, case_key, clinical_refusal, given_values, show_error
+from ui.state import case_key, clinical_refusal, given_values, save_edits, show_error
 
 if TYPE_CHECKING:
     from survival_core.explain.case import CaseExplanation
@@ -514,7 +514,7 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
             except Exception as error:  # noqa: BLE001 - shown to the user
                 show_error(error)
             else:
-                st.session_state[CLINICAL_EDITS] = checked
+                save_edits(case, checked)
                 st.session_state[_SAVED] = key  # said on the rerun that shows the new values
                 st.rerun()
     if st.session_state.pop(_SAVED, None) == key:
