@@ -68,39 +68,66 @@ def test_a_versions_label_says_how_its_c_index_was_validated(
     assert labels == ["whas v1 (coxph, external c-index 0.770)", "whas v2 (coxph, c-index 0.770)"]
 
 
-def test_the_session_keeps_its_model_when_another_is_made_active(
+def _picker() -> None:
+    """The sidebar's picker; a Promote pressed in this session when its state says so."""
+    import streamlit as st
+
+    from ui.models import follow_active, model_picker
+
+    if st.session_state.pop("promote", False):
+        follow_active()
+    st.text(str(model_picker().folder))
+
+
+def test_a_session_following_the_active_model_follows_it_one_that_picked_keeps_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The choice was kept by its label, which says "(active)": when another user promoted a
-    model, the session's pages silently scored with that one. A chosen model that disappeared
-    from the registry is named."""
+    """A tab that never touched the picker kept scoring with the model active when it opened
+    after another was made active (Promote, or `train --activate`), the Training page naming the
+    new one: it now follows, saying so once. A tab that picked a model keeps it, told of the new
+    active model; Promote in a tab moves it to the model promoted. A chosen model that
+    disappeared from the registry is named."""
     from streamlit.testing.v1 import AppTest
 
-    def sidebar() -> None:
-        import streamlit as st
-
-        from ui.models import model_picker
-
-        st.text(str(model_picker().folder))
-
-    first, second = tmp_path / "first", tmp_path / "second"
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
     listed = [
         models.ModelChoice("first v1 (active)", first),
         models.ModelChoice("second v1", second),
     ]
     monkeypatch.setattr(models, "model_choices", lambda: listed)
-    app = AppTest.from_function(sidebar).run()
-    assert app.text[0].value == str(first)
+    following, picking = AppTest.from_function(_picker).run(), AppTest.from_function(_picker).run()
+    picking.selectbox[0].set_value(str(second)).run()
+    assert (following.text[0].value, picking.text[0].value) == (str(first), str(second))
     listed[:] = [
-        models.ModelChoice("second v1 (active)", second),
+        models.ModelChoice("third v1 (active)", third),
         models.ModelChoice("first v1", first),
+        models.ModelChoice("second v1", second),
     ]
-    app.run()
-    assert not app.warning and app.text[0].value == str(first)
-    listed[:] = [models.ModelChoice("second v1 (active)", second)]
-    app.run()
-    assert app.text[0].value == str(second)
-    assert "The model you chose (first v1) is no longer registered" in app.warning[0].value
+    following.run()
+    picking.run()
+    assert following.text[0].value == str(third)
+    assert (
+        following.info[0].value
+        == "The active model is now third v1 (active) (was first v1 (active))."
+    )
+    assert picking.text[0].value == str(second) and not picking.warning
+    assert "this session keeps the model picked here" in picking.info[0].value
+    following.run()
+    picking.run()  # said once
+    assert not following.info and not picking.info and picking.text[0].value == str(second)
+    # Promote in the picking tab: the promoted model is the one its pages use from then on
+    listed[:2] = [
+        models.ModelChoice("first v1 (active)", first),
+        models.ModelChoice("third v1", third),
+    ]
+    picking.session_state["promote"] = True
+    picking.run()
+    assert picking.text[0].value == str(first) and "now first v1" in picking.info[0].value
+    picking.selectbox[0].set_value(str(third)).run()
+    listed[:] = [models.ModelChoice("first v1 (active)", first)]
+    picking.run()
+    assert picking.text[0].value == str(first)
+    assert "The model you chose (third v1) is no longer registered" in picking.warning[0].value
 
 
 def test_every_pick_of_the_picker_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

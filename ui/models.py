@@ -25,6 +25,11 @@ MODEL_CHOICE = "model_choice"
 MODEL_CHOICE_LABEL = "model_choice_label"
 #: The choices the sidebar picker listed on this script run (the pages reuse them).
 LISTED = "model_choices_listed"
+#: Whether the session's choice follows the app's default (the active model): False once
+#: another model was picked in the sidebar.
+FOLLOWS = "model_choice_follows"
+#: The app's default model (:attr:`ModelChoice.key`) at the picker's last run, and its label.
+DEFAULT_SEEN = "model_default_seen"
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,8 @@ def model_picker() -> ModelChoice | None:
             "if that is not the one you want.",
             icon=":material/warning:",
         )
-    if previous not in keys:  # set before the widget is made: its value is the session's
-        st.session_state[MODEL_CHOICE] = keys[0]
+        st.session_state[FOLLOWS] = True
+    _follow_default(choices[0], previous in keys)  # set before the widget is made: its value
     by_key = {c.key: c for c in choices}
     # keyed by the session's choice: an unkeyed picker's identity held its index, so the run
     # after a pick made a new widget and the next pick was dropped (the session kept its model)
@@ -187,12 +192,47 @@ def model_picker() -> ModelChoice | None:
         "Model",
         keys,
         key=MODEL_CHOICE,
+        on_change=_picked,
         format_func=lambda k: by_key[k].label,
         help="Used by the Risk, Nomogram, Viewer "
         "overlay and Report pages; the active model is the app's default.",
     )
     st.session_state[MODEL_CHOICE_LABEL] = by_key[key].label
     return by_key[key]
+
+
+def _follow_default(default: ModelChoice, kept: bool) -> None:
+    """The session's choice as the app's default ``default`` (the active model) has it: a
+    session following the default moves with it, saying so once ("The active model is now X
+    (was Y)": a tab opened before a Promote or a ``train --activate`` kept scoring with the
+    model active then); one that picked a model keeps it, told the default changed. ``kept``:
+    whether the session's choice is still listed."""
+    seen = st.session_state.get(DEFAULT_SEEN)
+    changed = seen is not None and seen[0] != default.key
+    if not kept or st.session_state.get(FOLLOWS, True):
+        if kept and changed:
+            was = st.session_state.get(MODEL_CHOICE_LABEL, seen[1])
+            st.info(f"The active model is now {default.label} (was {was}).", icon=":material/sync:")
+        st.session_state[MODEL_CHOICE], st.session_state[FOLLOWS] = default.key, True
+    elif changed:
+        st.info(
+            f"The active model is now {default.label}; this session keeps the model picked here.",
+            icon=":material/info:",
+        )
+    st.session_state[DEFAULT_SEEN] = (default.key, default.label)
+
+
+def _picked() -> None:
+    """The sidebar picker's change: the session follows the default again when it is the one
+    picked, else keeps the model picked."""
+    seen = st.session_state.get(DEFAULT_SEEN)
+    st.session_state[FOLLOWS] = seen is not None and st.session_state[MODEL_CHOICE] == seen[0]
+
+
+def follow_active() -> None:
+    """Make this session follow the app's default model: the model just made active here (the
+    Training page's Promote) is then the one its pages use."""
+    st.session_state[FOLLOWS] = True
 
 
 def chosen_model() -> ModelChoice | None:

@@ -36,6 +36,7 @@ from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
+from ui.models import follow_active
 from ui.state import show_error, without_server_paths
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
@@ -545,6 +546,7 @@ def promote_panel(store: RunStore, run_id: str) -> None:
         ):
             active = store.set_active(row.name, row.version)
             record_action("promote_model", active.name, version=active.version)
+            follow_active()  # this tab's pages use the model it promoted
             st.toast(f"{active.name} v{active.version} is now the active model.")
             st.rerun()
 
