@@ -33,7 +33,7 @@ from survival_core.report.pdf import (
     gather_report,
     p_text,
     render_report,
-    report_figure,
+    report_figures,
     survival_text,
 )
 from survival_core.workflows.scoring import score_case
@@ -219,7 +219,7 @@ def test_many_inputs_are_listed_briefly_and_never_run_into_the_histogram(case, l
     content = gather_report(case, LoadedModel(loaded.folder, schema, card), scored[0])
     inputs = dict(content.card)["Inputs"]
     assert inputs.endswith("clinical_variable_07 ... and 42 more; 10 image feature(s)")
-    fig = report_figure(content)
+    fig = report_figures(content)[0]
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw(renderer)
     (text,) = [t for t in fig.findobj(Text) if t.get_text().startswith("clinical_variable_00")]
@@ -247,7 +247,7 @@ def test_the_snapshot_is_the_largest_gtv_cross_section_with_contours(case, loade
     assert set(content.view.contours) == {"organ", "gtv"}
     assert content.window == (-45.0, 105.0)  # liver window W 150 / L 30 HU
     assert not content.overlay
-    ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")
+    ct = next(ax for ax in report_figures(content)[0].axes if ax.get_label() == "ct")
     assert len(ct.images) == 1
     assert sorted(t.get_text() for t in ct.texts) == ["A", "L", "P", "R"]  # the patient's sides
     assert content.features == [] and "No explanation" in content.feature_note
@@ -312,7 +312,7 @@ def test_an_image_model_map_is_overlaid(case, loaded, scored):
     assert content.overlay and content.view.overlay_scale.signed
     assert content.view.overlay.max() == pytest.approx(0.7)  # tumour minus liver weight
     assert not content.signed and content.features[0] == ("tumour (GTV)", 0.7)
-    ct = next(ax for ax in report_figure(content).axes if ax.get_label() == "ct")
+    ct = next(ax for ax in report_figures(content)[0].axes if ax.get_label() == "ct")
     assert len(ct.images) == 2
     _, _, text = pdf_facts(build_report(case, loaded, scored[0], explanation))
     assert "Overlay: Grad-CAM map" in text and "4.2x" in text
@@ -529,7 +529,7 @@ def test_long_feature_names_stay_on_the_page(case, loaded, scored):
         "liver_minus_gtv__original__glrlm__LongRunHighGrayLevelEmphasis",
     ]
     content = dataclasses.replace(content, features=[(n, 0.1) for n in long_names], signed=True)
-    fig = report_figure(content)
+    fig = report_figures(content)[0]
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw(renderer)
     (chart,) = [ax for ax in fig.axes if ax.get_label() == "features"]
@@ -610,14 +610,18 @@ def test_the_warnings_of_reading_the_case_are_on_the_page(case, loaded, scored):
     assert "Check before use" not in plain
 
 
-def test_too_many_warnings_are_counted_after_the_first(case, loaded, scored):
+def test_warnings_past_the_pages_room_continue_on_a_second_page(case, loaded, scored):
+    """Past six lines the block printed '... and 24 more: see score --json / the Case page',
+    which a tumor board reading the paper cannot see: every warning prints whole, those the
+    report's page cannot hold on a continuation page that the first one points to."""
     warned = dataclasses.replace(case, warnings=_reading_warnings(30))
-    _, _, text = pdf_facts(render_report(gather_report(warned, loaded, *scored)))
+    pages, _, text = pdf_facts(render_report(gather_report(warned, loaded, *scored)))
     flat = _flat(text)
-    bullets = flat.count("- RTSTRUCT ")
-    assert bullets >= 4 and f"- {_reading_warnings(1)[0]}" in flat
-    more = re.search(r"\.\.\. and (\d+) more: see score --json / the Case page\.", flat)
-    assert more and int(more.group(1)) == 30 - bullets
+    assert pages == 2 and "more: see score --json" not in flat
+    for warning in _reading_warnings(30):
+        assert flat.count(f"- {warning}") == 1, warning
+    assert "Continued on page 2:" in flat and "Check before use (continued)" in flat
+    assert "page 1 of 2" in flat and "page 2 of 2" in flat and flat.count(DISCLAIMER) == 2
 
 
 #: GBSG2's variables as its trial's case report form names them (long labels), tumour size in mm.
@@ -681,6 +685,26 @@ def test_every_caution_prints_whole_with_its_advice(case, gbsg2_model):
         assert "2.1 mm" not in flat and "This score comes with cautions" in flat
 
 
+def test_every_caution_and_a_wrong_patient_warning_print_whole_on_the_page(case, gbsg2_model):
+    """Reviewer's case G3: a GBSG2 patient of 85 with six values outside the training ranges and
+    a clinical.json naming another patient than the images. The block stopped at six lines, the
+    wrong-patient warning counted in '... and 2 more', though the page had free room."""
+    given = {"age": 85, "estrec": 1000, "horTh": "no", "menostat": "Post", "pnodes": 0}
+    given |= {"progrec": 5000, "tgrade": "II", "tsize": 2.1}
+    wrong = (
+        "clinical.json names the case G3, but its DICOM images are of patient SYN-0001: check "
+        "that the clinical values belong to this patient."
+    )
+    g3 = dataclasses.replace(case, clinical=given, warnings=[wrong])
+    score = score_case(g3, gbsg2_model)
+    assert len(score.cautions) >= 6
+    pages, _, text = pdf_facts(render_report(gather_report(g3, gbsg2_model, score)))
+    flat = _flat(text)
+    assert pages == 1 and "more: see score --json" not in flat
+    for item in [*score.cautions, wrong]:
+        assert f"- {item}" in flat, item
+
+
 def test_a_caution_worded_otherwise_is_shown_whole(case, loaded, scored):
     """A caution that is not about the training ranges (a misspelt variable, a site or MR
     weighting the model never learned from) was listed under 'Outside the training cohort, the
@@ -729,7 +753,7 @@ def test_a_long_case_id_fits_the_header_and_footer(case, loaded, scored, case_id
     score = {**scored[0].as_dict(), "case_id": case_id, "cautions": ["a = 9 lies outside its"]}
     long_name = dataclasses.replace(loaded, folder=loaded.folder.parent / ("m" * 200))
     content = gather_report(named, long_name, score, scored[1])
-    _laid_out(report_figure(content), monkeypatch)
+    _laid_out(report_figures(content)[0], monkeypatch)
     _, _, pdf = pdf_facts(render_report(content))
     if len(case_id) > 100:  # shortened in the header and footer, whole on a line of its own
         assert f"Case {case_id}" not in pdf and case_id in pdf.replace("\n", "")
@@ -750,7 +774,7 @@ def test_no_text_runs_into_another_or_off_the_page(case, gbsg2_model, monkeypatc
     content = gather_report(long, gbsg2_model, score, explain_case(long, gbsg2_model, top=10))
     assert "Number of positive axillary lymph nodes examined" in content.imputed
     assert len(content.imputed) == 6 and len(content.features) == 8
-    texts = _laid_out(report_figure(content), monkeypatch)
+    texts = _laid_out(report_figures(content)[0], monkeypatch)
     shown = {text for text, _ in texts}
     assert "HR high vs low" in shown and DISCLAIMER in shown
     flat = _flat("\n".join(text for text, _ in texts))

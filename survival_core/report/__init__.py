@@ -1,4 +1,5 @@
-"""The one-page tumor-board report of a scored case (PDF drawn with matplotlib, no Streamlit).
+"""The tumor-board report of a scored case: one A4 page, a continuation page when its checks
+run long (PDF drawn with matplotlib, no Streamlit).
 
 :func:`~survival_core.report.pdf.gather_report` collects and formats what the page shows into a
 :class:`~survival_core.report.pdf.ReportContent`; :func:`~survival_core.report.pdf.render_report`
@@ -12,7 +13,7 @@ from survival_core.report.pdf import (
     explanation_method,
     gather_report,
     render_report,
-    report_figure,
+    report_figures,
 )
 
 __all__ = [
@@ -22,5 +23,5 @@ __all__ = [
     "explanation_method",
     "gather_report",
     "render_report",
-    "report_figure",
+    "report_figures",
 ]

@@ -1,4 +1,5 @@
-"""A one-page A4 PDF of one case's risk for a tumor board.
+"""An A4 PDF of one case's risk for a tumor board: one page, continued on another when its
+"Check before use" block needs more room than the page leaves it.
 
 Gathering and drawing are separate: :func:`gather_report` turns a case, its score under a saved model,
 the model's card and an optional explanation into formatted text and arrays (a
@@ -489,6 +490,9 @@ _TITLE_SIZES = (13.0, 12.5, 12.0, 11.5, 11.0, 10.5, 10.0)
 #: lines, the snapshot's takes what is left.
 _HEADER, _FOOTER = 0.058 * _PAGE_POINTS[1], 0.06 * _PAGE_POINTS[1]
 _TOP_LEAST, _CARD_LEAST = 195.0, 200.0
+#: The least height (points) of the snapshot and feature chart's band: the "Check before use"
+#: block takes the page's room down to it, and continues on a further page past it.
+_MIDDLE_LEAST = 180.0
 #: Points from a band's top to its section titles' baseline, and to the top of its charts.
 _TITLE_AT, _CHART_AT = 22.0, 30.0
 #: Width (page fraction) of the model card's text column, and its texts' width (points).
@@ -505,9 +509,9 @@ _RISK_TEXT = 0.4 * _PAGE_POINTS[0]
 _TICK_TEXT = 0.25 * _PAGE_POINTS[0] - 2 * _GAP
 _FEATURE_NOTE_AT = 0.52
 _FEATURE_NOTE_TEXT = (_RIGHT - _FEATURE_NOTE_AT) * _PAGE_POINTS[0]
-#: Lines of the full case id (when the header shortens it), of the "Check before use" block, of
-#: one item in it, of the imputed inputs' list, of each note and of a model card row.
-_ID_LINES, _CHECK_LINES, _ITEM_LINES = 3, 6, 3
+#: Lines of the full case id (when the header shortens it), of the imputed inputs' list, of each
+#: note and of a model card row.
+_ID_LINES = 3
 _IMPUTED_LINES, _NOTE_LINES, _ROW_LINES = 3, 3, 5
 #: Line pitch of texts drawn a line at a time, and height of a line of a text of several lines
 #: (matplotlib's 1.2 line spacing, with room for the renderer's rounding), per point of font
@@ -642,20 +646,36 @@ def _id_lines(content: ReportContent) -> list[str]:
     return _clip(lines, _ID_LINES, _SMALL, _text_width())
 
 
-def _check_lines(content: ReportContent) -> list[str]:
-    """The "Check before use" lines: the score's cautions, whole (their advice too: 'check that
-    it is in mm'), then each warning of the case's reading, wrapped (an item at most :data:`_ITEM_LINES` lines, fewer when the
-    block is nearly full); the items left once :data:`_CHECK_LINES` are used are counted in a
-    last line."""
+def _check_items(content: ReportContent) -> list[list[str]]:
+    """The "Check before use" items, each whole on its lines: the score's cautions (their advice
+    too: 'check that it is in mm'), then each warning of the case's reading (a clinical file
+    naming another patient). None is cut or counted: a tumor board reads the paper alone."""
     items = [f"- {w}" for w in [*content.cautions, *content.warnings]]
-    shown: list[str] = []
-    for k, item in enumerate(items):
-        room = _CHECK_LINES - len(shown) - (k < len(items) - 1)  # a line for "and N more"
-        if room < 1:
-            return [*shown, f"... and {len(items) - k} more: see score --json / the Case page."]
-        lines = _wrap(item, _SMALL, _text_width())
-        shown += _clip(lines, min(room, _ITEM_LINES), _SMALL, _text_width())
-    return shown
+    return [_wrap(item, _SMALL, _text_width()) for item in items]
+
+
+def _lines_in(points: float) -> int:
+    """How many lines of a headed block (:func:`_block_height`) a band of ``points`` holds."""
+    return max(0, int((points - 2 * _PAD - _PITCH * _BODY) / (_PITCH * _SMALL)))
+
+
+def _check_pages(items: list[list[str]], first: int, others: int) -> list[list[str]]:
+    """``items`` as the check block's lines of each page, whole items only: the first page's
+    block holds ``first`` lines (one of them, when items are left over, saying where they
+    continue), a continuation page's ``others``; each page takes at least one item."""
+    pages: list[list[str]] = []
+    left = list(items)
+    while left:
+        room = others if pages else first
+        taken = len(left) if sum(map(len, left)) <= room else 1
+        while taken < len(left) and sum(map(len, left[: taken + 1])) + 1 <= room:
+            taken += 1
+        page = [line for item in left[:taken] for line in item]
+        left = left[taken:]
+        if left:
+            page.append(f"Continued on page {len(pages) + 2}: {len(left)} more to check.")
+        pages.append(page)
+    return pages
 
 
 def _block_height(lines: list[str], heading: bool) -> float:
@@ -987,54 +1007,81 @@ def _draw_distribution(sub, content: ReportContent) -> None:
     ax.legend(fontsize=_SMALL, frameon=False)
 
 
-def _draw_footer(sub, content: ReportContent) -> None:
+def _draw_footer(sub, content: ReportContent, page: tuple[int, int] = (1, 1)) -> None:
+    """The disclaimer, and the case, RadSurv's version, the date and ``page`` (number, count)."""
     _rule(sub, 0.917)
     sub.text(
         0.5, 0.583, content.disclaimer, fontsize=9, fontweight="bold", ha="center", color=_HIGH
     )
-    tail = f" · generated by RadSurv {content.radsurv_version} on {content.date} · page 1 of 1"
+    tail = f" · generated by RadSurv {content.radsurv_version} on {content.date} · page {page[0]} of {page[1]}"
     room = _text_width() - _width(f"Case {tail}", _SMALL)
     shown = _shorten(one_line(content.case_id), _SMALL, room)
     sub.text(0.5, 0.3, f"Case {shown}{tail}", fontsize=_SMALL, ha="center", color=_MUTED)
 
 
-def report_figure(content: ReportContent):
-    """The report as an A4 portrait matplotlib Figure of bands split into columns, each element drawn inside its own subfigure so none can run into another (axes
-    labelled 'survival', 'km', 'ct', 'features', 'distribution').
+def report_figures(content: ReportContent) -> list:
+    """The report as A4 portrait matplotlib Figures: the report's page, then a continuation page
+    for each part of the "Check before use" block that the first page cannot hold (a tumor
+    board reads the paper alone: no caution or warning is cut or left out).
 
-    Bands are laid out top-down, each as high as its lines (measured, drawn a line at a time)
-    or its chart needs, the snapshot's taking what is left: under the header, the case id in
-    full when the header shortens it and "Check before use" (the score's cautions, what its
-    reading warned about); the risk with its notes; the snapshot and feature chart (as many bars
-    as their labels have room for); their notes; the model card. Every text prints literally: a
-    '$' of a case id or a label is no mathtext."""
+    The report's page is of bands split into columns, each element drawn inside its own
+    subfigure so none can run into another (axes labelled 'survival', 'km', 'ct', 'features',
+    'distribution'). Bands are laid out top-down, each as high as its lines (measured, drawn a
+    line at a time) or its chart needs, the snapshot's taking what is left (at least
+    :data:`_MIDDLE_LEAST`): under the header, the case id in full when the header shortens it and
+    "Check before use" (the score's cautions, what its reading warned about); the risk with its
+    notes; the snapshot and feature chart (as many bars as their labels have room for); their
+    notes; the model card. Every text prints literally: a '$' of a case id or a label is no
+    mathtext."""
+    title = _case_title(content)
+    ids = [(_id_lines(content), None, _MUTED)] if title[2] else []
+    bands = _report_bands(content)
+    taken = [_HEADER, _FOOTER, _MIDDLE_LEAST, *(h for h, _, _ in bands if h is not None)]
+    taken += [_block_height(lines, False) for lines, _, _ in ids]
+    first = _lines_in(_PAGE_POINTS[1] - sum(taken))
+    others = _lines_in(_PAGE_POINTS[1] - _HEADER - _FOOTER)
+    items = _check_items(content)
+    checks = _check_pages(items, first, others) if items else [[]]
+    figures = []
+    for page, lines in enumerate(checks, start=1):
+        heading = "Check before use" + (" (continued)" if page > 1 else "")
+        blocks = [*(ids if page == 1 else []), *([(lines, heading, _HIGH)] if lines else [])]
+        shown = bands if page == 1 else [(None, None, (_nothing,))]
+        figures.append(_figure_of(content, title, blocks, shown, (page, len(checks))))
+    return figures
+
+
+def _report_bands(content: ReportContent) -> list[tuple[float | None, tuple | None, tuple]]:
+    """The report page's bands under its blocks, above its footer: (height in points, or None for
+    the snapshot's, which takes the room left; column widths or None; a draw per column)."""
+    return [
+        (_top_height(content), (0.5, 0.5), (_draw_risk, _draw_km)),
+        (None, (0.5, 0.5), (_draw_slice, _draw_features)),
+        (_notes_height(content), None, (_draw_notes,)),
+        (
+            _card_height(content),
+            (_CARD_WIDTH, 1 - _CARD_WIDTH),
+            (_draw_card_rows, _draw_distribution),
+        ),
+    ]
+
+
+def _figure_of(content: ReportContent, title, blocks, bands, page: tuple[int, int]):
+    """An A4 Figure: the header, ``blocks`` (lines, heading, colour) under it, ``bands`` (as
+    :func:`_report_bands` gives them), the footer of ``page`` (number, count)."""
     from matplotlib.figure import Figure
 
-    title = _case_title(content)
-    blocks = []  # (lines, heading, colour) of the bands under the header
-    if title[2]:
-        blocks.append((_id_lines(content), None, _MUTED))
-    checks = _check_lines(content)
-    if checks:
-        blocks.append((checks, "Check before use", _HIGH))
     extra = [_block_height(lines, heading is not None) for lines, heading, _ in blocks]
-    top, notes, card = _top_height(content), _notes_height(content), _card_height(content)
-    middle = _PAGE_POINTS[1] - sum([_HEADER, *extra, top, notes, card, _FOOTER])
-    heights = (_HEADER, *extra, top, middle, notes, card, _FOOTER)
+    bands = [*bands, (_FOOTER, None, (functools.partial(_draw_footer, page=page),))]
+    known = sum(height for height, _, _ in bands if height is not None)
+    left = _PAGE_POINTS[1] - _HEADER - sum(extra) - known
+    heights = [_HEADER, *extra, *(left if height is None else height for height, _, _ in bands)]
     fig = Figure(figsize=A4_INCHES)
-    header, *under, top, middle, notes, card, footer = fig.subfigures(
-        len(heights), 1, height_ratios=heights
-    )
+    header, *rest = fig.subfigures(len(heights), 1, height_ratios=heights)
     _draw_header(header, content, title)
-    for band, (lines, heading, colour) in zip(under, blocks, strict=True):
+    for band, (lines, heading, colour) in zip(rest, blocks, strict=False):
         _draw_block(band, lines, heading, colour)
-    for band, widths, draws in (
-        (top, (0.5, 0.5), (_draw_risk, _draw_km)),
-        (middle, (0.5, 0.5), (_draw_slice, _draw_features)),
-        (notes, None, (_draw_notes,)),
-        (card, (_CARD_WIDTH, 1 - _CARD_WIDTH), (_draw_card_rows, _draw_distribution)),
-        (footer, None, (_draw_footer,)),
-    ):
+    for band, (_, widths, draws) in zip(rest[len(blocks) :], bands, strict=True):
         columns = band.subfigures(1, len(widths), width_ratios=widths) if widths else [band]
         for column, draw in zip(columns, draws, strict=True):
             draw(column, content)
@@ -1042,27 +1089,30 @@ def report_figure(content: ReportContent):
     return fig
 
 
+def _nothing(sub, content: ReportContent) -> None:
+    """The free room of a continuation page."""
+
+
 def render_report(content: ReportContent) -> bytes:
-    """The PDF bytes of the report: one A4 page. Its text is in Type 3 fonts (matplotlib's
-    default: selectable and searchable, each Windows-1252 character one byte), which embed twice
-    as fast as TrueType (Type 42) subsets (fontTools reads the fonts' layout tables for every PDF:
-    ~0.4 s of a case's report). ``pdf.fonttype`` is a process-wide rcParam: it is set for every
-    PDF this process writes rather than around this save, which another thread's save could undo
-    midway."""
+    """The PDF bytes of the report: its A4 pages (:func:`report_figures`). Its text is in Type 3
+    fonts (matplotlib's default: selectable and searchable, each Windows-1252 character one byte),
+    which embed twice as fast as TrueType (Type 42) subsets (fontTools reads the fonts' layout
+    tables for every PDF: ~0.4 s of a case's report). ``pdf.fonttype`` is a process-wide
+    rcParam: it is set for every PDF this process writes rather than around this save, which
+    another thread's save could undo midway."""
     import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
 
     matplotlib.rcParams["pdf.fonttype"] = 3
-    fig = report_figure(content)
     buffer = io.BytesIO()
-    fig.savefig(
-        buffer,
-        format="pdf",
-        metadata={
-            "Title": f"RadSurv report, case {content.case_id_as_given or content.case_id}",
-            "Subject": content.disclaimer,
-            "Creator": f"RadSurv {content.radsurv_version}",
-        },
-    )
+    metadata = {
+        "Title": f"RadSurv report, case {content.case_id_as_given or content.case_id}",
+        "Subject": content.disclaimer,
+        "Creator": f"RadSurv {content.radsurv_version}",
+    }
+    with PdfPages(buffer, metadata=metadata) as pdf:
+        for fig in report_figures(content):
+            pdf.savefig(fig)
     return buffer.getvalue()
 
 
@@ -1075,5 +1125,5 @@ def build_report(
     *,
     date: str | None = None,
 ) -> bytes:
-    """The one-page PDF report of ``case`` (see :func:`gather_report` for the arguments)."""
+    """The PDF report of ``case`` (see :func:`gather_report` for the arguments)."""
     return render_report(gather_report(case, loaded, score, explanation, overlay, date=date))
