@@ -10,6 +10,7 @@ ASCII letters dropped (every Chinese id downloaded as ``_-radsurv-report.pdf``).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,50 @@ from typing import Any
 #: run of underscores between two letters or digits ('dose_gy', 'gtv__original') emphasises
 #: nothing (CommonMark) and is matched whole, to be left as it is.
 _MARKDOWN = re.compile(r"(?<=[^\W_])_+(?=[^\W_])|([\\`*_\[\]<>$~|]|:(?=[\w/-]+[:\[]))")
+
+
+#: Significant digits of a value shown on its own (all of a value's whole digits are kept).
+VALUE_DIGITS = 5
+
+
+def number_text(value: float) -> str:
+    """``value`` as a clinician writes it: plain digits, never exponent notation ('2e+03' read
+    as 2 for a year 1997, 'afp = 1e+06'), every whole digit kept and :data:`VALUE_DIGITS`
+    significant digits for the rest (1234.5, 2380, 0.0123), no trailing zeros. The one
+    formatter of a clinical value, a training range or a plausible range shown to a clinician."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, VALUE_DIGITS - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def decimals_apart(value: float, bound: float, fewest: int = 2, most: int = 12) -> int:
+    """The decimals (at least ``fewest``) that print ``value`` otherwise than ``bound``, and
+    neither of them as 0 unless it is: a risk just beyond the training range's end printed as
+    that end ('2.56 lies above ... to 2.56'), a risk of 0.074571 above a cut of 0.074421 as 'Risk
+    score 0.07, high-risk group' under 'risk > 0.07 is high', a penalised model's risks as
+    '-0.00'. ``fewest`` when they are equal."""
+    if value == bound:
+        return fewest
+    digits = fewest
+    while digits < most and (
+        round(value, digits) == round(bound, digits)
+        or any(v != 0 and round(v, digits) == 0 for v in (value, bound))
+    ):
+        digits += 1
+    return digits
+
+
+def percentile_text(percentile: float) -> str:
+    """A training-cohort percentile (the share, %, of training risks at or below the patient's)
+    as a whole number, '> 99' and '< 1' short of the ends: 99.7 rounded to 100 read as beyond
+    every training patient, 0.3 to 0 as below every one."""
+    if 99 < percentile < 100:
+        return "> 99"
+    if 0 < percentile < 1:
+        return "< 1"
+    return f"{percentile:.0f}"
 
 
 def one_line(text: str) -> str:

@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from survival_core.models.card import ModelCard
+from survival_core.text import percentile_text
 from survival_core.workflows import demo
 from tests.conftest import ROOT
 
@@ -112,8 +114,10 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     app = _risk_page(registry)
     case_id = app.subheader[0].value
     expected = _expected(registry, case_id, "labs")
-    assert _metric(app, "Risk score") == f"{expected.risk:.2f}"
-    assert _metric(app, "Percentile") == f"{expected.percentile:.0f} %"
+    card = ModelCard.load(registry["models"]["labs"])
+    digits = card.risk_digits(expected.risk)  # the risk and the cut told apart, as the PDF
+    assert _metric(app, "Risk score") == f"{expected.risk:.{digits}f}"
+    assert _metric(app, "Percentile") == f"{percentile_text(expected.percentile)} %"
     assert _metric(app, "Risk group") == expected.risk_group
     assert _metric(app, "1-year survival") == f"{100 * expected.survival['12']:.0f} %"
     # rows of three metrics: six in one row were cut to '5...' in a laptop's window
@@ -125,7 +129,7 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     names = [trace.get("name", "") for trace in km["data"]]
     assert any(f"{expected.risk_group.title()} risk (this patient's group)" in n for n in names)
     assert any(
-        c.value.startswith("Risk groups: cut at")
+        c.value.startswith(f"Risk groups: cut at {card.cut['threshold']:.{digits}f} (")
         and "log-rank p and hazard ratio are apparent" in c.value
         for c in app.caption
     )

@@ -64,6 +64,8 @@ def test_absent_keys_are_missing_not_zero() -> None:
         ({"afp": float("inf")}, r"Alpha-fetoprotein \(afp\): inf is not a finite number"),
         ({"ecog": 1.5}, r"ECOG performance status \(ecog\): 1\.5 must be a whole number"),
         ({"ecog": 5}, r"\(ecog\): 5 is outside the plausible range 0-4"),
+        # a range's bound in plain digits: '0-1e+06 ng/mL' read as 0-1
+        ({"afp": -5}, r"\(afp\): -5 ng/mL is outside the plausible range 0-1000000 ng/mL\."),
         ({"sex": "X"}, r"Sex \(sex\): 'X' is not one of M, F"),
         ({"bclc": "E"}, r"BCLC stage \(bclc\): 'E' is not one of 0, A, B, C, D"),
         ({"child_pugh": 2}, r"Child-Pugh class \(child_pugh\): 2 is not one of A, B, C"),

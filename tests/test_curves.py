@@ -183,6 +183,20 @@ def test_risk_distribution_marks_cut_and_patient(card):
     assert far.layout.xaxis.range[1] > max(card.training_risk) + 5.0
 
 
+def test_a_patient_just_past_the_cut_is_printed_apart_from_it(card):
+    """A risk 0.00015 above the cut was labelled 'this patient: 0.07' beside 'cut: 0.07', a
+    high-risk patient drawn on the cut; a patient at percentile 99.7 was 'percentile 100'."""
+    threshold = float(card.cut["threshold"])
+    fig = risk_distribution_figure(
+        card.training_risk, card.cut, threshold + 1.5e-4, patient_percentile=99.708
+    )
+    cut_text, patient_text = (a.text for a in fig.layout.annotations)
+    cut_shown = float(cut_text.rsplit(": ", 1)[1])
+    risk_shown = float(patient_text.split(": ", 1)[1].split(" ")[0])
+    assert risk_shown > cut_shown
+    assert patient_text.endswith("(percentile > 99)")
+
+
 def test_risk_distribution_takes_a_fitted_cut_or_a_number(gbsg2):
     cut = RiskGroupCut("median").fit(gbsg2["y_train"], gbsg2["risk_train"])
     for given in (cut, cut.threshold_):

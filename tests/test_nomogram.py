@@ -24,7 +24,7 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
-from survival_core.nomogram.layout import number_text
+from survival_core.text import number_text
 
 TIMES = np.array(REPORT_MONTHS) * DAYS_PER_MONTH
 

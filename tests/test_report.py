@@ -705,6 +705,34 @@ def test_every_caution_and_a_wrong_patient_warning_print_whole_on_the_page(case,
         assert f"- {item}" in flat, item
 
 
+def test_a_risk_just_past_the_cut_prints_apart_from_it(case, gbsg2_model):
+    """A risk of 0.074571 above a cut of 0.074421 printed 'Risk score 0.07 / High-risk group'
+    beside 'risk > 0.07 is high'; a patient at percentile 99.708 'Percentile 100', as if beyond
+    every training patient."""
+    threshold = float(gbsg2_model.card.cut["threshold"])
+    score = score_case(case, gbsg2_model).as_dict()
+    just = {**score, "risk": threshold + 1.5e-4, "risk_group": "high", "percentile": 99.708}
+    content = gather_report(case, gbsg2_model, just)
+    text = _flat(pdf_facts(render_report(content))[2])
+    risk_shown = float(re.search(r"Risk score (-?[\d.]+)", text).group(1))
+    cut_shown = float(re.search(r"risk > (-?[\d.]+) is high", text).group(1))
+    assert risk_shown > cut_shown and "High-risk group" in text
+    assert "Percentile > 99 of the training cohort" in text and "Percentile 100" not in text
+
+
+def test_a_value_shown_to_clinicians_is_in_plain_digits(case, gbsg2_model):
+    """An estrogen receptor of 12340 fmol/mg labelled its bar 'Estrogen receptor ... 1.234e+04
+    fmol/mg protein' and its caution 'estrec = 1.234e+04', read as 1.234."""
+    given = {"age": 60.0, "estrec": 12340.0, "horTh": "no", "menostat": "Post", "pnodes": 3}
+    given |= {"progrec": 48.0, "tgrade": "II", "tsize": 25.0}
+    export = dataclasses.replace(case, clinical=given)
+    score = score_case(export, gbsg2_model)
+    content = gather_report(export, gbsg2_model, score, explain_case(export, gbsg2_model, top=10))
+    assert any(label.endswith(" 12340 fmol/mg protein") for label, _ in content.features)
+    assert any(c.startswith("estrec = 12340 lies outside") for c in content.cautions)
+    assert not re.search(r"\de[+-]\d", " ".join([*content.cautions, *dict(content.features)]))
+
+
 def test_a_caution_worded_otherwise_is_shown_whole(case, loaded, scored):
     """A caution that is not about the training ranges (a misspelt variable, a site or MR
     weighting the model never learned from) was listed under 'Outside the training cohort, the

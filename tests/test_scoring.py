@@ -612,6 +612,20 @@ def test_a_clinical_value_well_past_the_training_patients_is_a_caution(gbsg2_mod
     )
 
 
+def test_a_caution_writes_its_values_in_plain_digits(gbsg2_model):
+    """GBSG2: an estrogen receptor of 12340 fmol/mg (a decimal point lost in an export) was
+    cautioned as 'estrec = 1.234e+04 lies outside ...', read as 1.234 at a glance."""
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    cautions = score_values({**patient, "estrec": 12340.0}, loaded, "P3").cautions
+    (caution,) = (c for c in cautions if c.startswith("estrec = "))
+    assert caution.startswith("estrec = 12340 lies outside its training range 0 to ")
+    assert not any("e+" in c or "e-0" in c for c in cautions)
+
+
 def test_a_clinical_value_in_another_unit_is_a_caution_naming_the_unit(gbsg2_model, cohort):
     """A tumour size in cm (3.0) under a model of mm (8-80), a bilirubin in mg/dL (2.5) under one
     of umol/L, a negative size: within a quarter range width of the training range, scored as

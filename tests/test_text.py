@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from survival_core.cli.output import report
-from survival_core.text import file_name_part, markdown_literal, one_line
+from survival_core.text import (
+    decimals_apart,
+    file_name_part,
+    markdown_literal,
+    one_line,
+    percentile_text,
+)
 
 
 def test_a_newline_in_a_case_id_writes_no_result_line_of_its_own(capsys) -> None:
@@ -58,3 +64,28 @@ def test_the_risk_page_shows_a_case_id_as_written() -> None:
     app.session_state["current_case"] = make_case(case_id="**bold** [SYN-0002](x)")
     app.run()
     assert app.subheader[0].value == r"\*\*bold\*\* \[SYN-0002\](x)"
+
+
+@pytest.mark.parametrize(
+    ("value", "bound", "digits"),
+    [
+        (0.074571, 0.074421, 3),  # a high-risk patient's risk and the cut both printed 0.07
+        (-0.0012, 0.0003, 4),  # a penalised model's risk and cut printed -0.00 and 0.00
+        (2.5612, 2.5598, 3),
+        (1.25, -0.5, 2),
+        (0.5, 0.5, 2),  # equal: printed alike, as they are
+    ],
+)
+def test_decimals_tell_a_value_from_its_bound_and_print_neither_as_zero(value, bound, digits):
+    assert decimals_apart(value, bound) == digits
+    assert f"{value:.{digits}f}" != f"{bound:.{digits}f}" or value == bound
+
+
+@pytest.mark.parametrize(
+    ("percentile", "text"),
+    [(99.708, "> 99"), (100.0, "100"), (0.3, "< 1"), (0.0, "0"), (50.4, "50"), (99.0, "99")],
+)
+def test_a_percentile_short_of_the_ends_is_never_printed_as_an_end(percentile, text):
+    """Percentile 99.708 was printed 'Percentile 100 of the training cohort': beyond every
+    training patient, which the patient was not."""
+    assert percentile_text(percentile) == text

@@ -11,8 +11,16 @@ from survival_core.case import Case
 from survival_core.errors import ValuesNeeded
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH, survival_text
+from survival_core.text import percentile_text
 from ui.auth import record
-from ui.models import ModelChoice, clinical_json, current_store, explanation, score
+from ui.models import (
+    ModelChoice,
+    clinical_json,
+    current_store,
+    explanation,
+    loaded_model,
+    score,
+)
 from ui.state import pooled, show_error
 
 CALIBRATION_REPORT = Path("reports") / "calibration.json"
@@ -49,9 +57,10 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     # rows of three: six side by side were cut to '5...' in a laptop's window with the sidebar open
     columns = [*st.columns(3), *st.columns(3)]
     scale = result.get("risk_scale", "the model's own scale")
-    columns[0].metric("Risk score", f"{result['risk']:.2f}", help=f"{scale}; higher = worse")
+    digits = loaded_model(choice).card.risk_digits(result["risk"])
+    columns[0].metric("Risk score", f"{result['risk']:.{digits}f}", help=f"{scale}; higher = worse")
     columns[1].metric(
-        "Percentile", f"{result['percentile']:.0f} %", help="Among the training cohort"
+        "Percentile", f"{percentile_text(result['percentile'])} %", help="Among the training cohort"
     )
     columns[2].metric("Risk group", result["risk_group"])
     for column, (months, value) in zip(columns[3:], result["survival"].items(), strict=True):
@@ -125,7 +134,8 @@ def risk_group_section(card: ModelCard, result: dict) -> None:
         st.plotly_chart(km_from_card(card, patient_risk=result["risk"]), key="risk-km")
     honest = f"; the {card.validated} c-index under Model card is not" if card.validated else ""
     st.caption(
-        f"Risk groups: cut at {card.cut['threshold']:.3f} ({_cut_rule(card.cut)}), as the model "
+        f"Risk groups: cut at {card.cut['threshold']:.{card.risk_digits(result['risk'])}f} "
+        f"({_cut_rule(card.cut)}), as the model "
         "was trained; "
         f"this patient is in the **{result['risk_group']}**-risk group. The curves, log-rank p "
         "and hazard ratio are apparent: the model was fitted and the groups cut on these same "

@@ -38,6 +38,7 @@ from survival_core.io.clinical import (
 )
 from survival_core.io.headers import normalise_name, parse_header
 from survival_core.io.tables import YES_NO_ABROAD
+from survival_core.text import number_text
 
 NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
 KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)
@@ -151,11 +152,6 @@ _RANGE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?")
 _WITH_UNIT = re.compile(r"[-+]?\d+(?:[.,]\d+)?\s*(?:[^\W\d_]+|%)(?:/[^\W\d_]+)?")
 
 
-def _number_text(value: Any) -> str:
-    """The range bound or value as short text (``18``, ``0.7``)."""
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
-
-
 @dataclass(frozen=True)
 class SchemaVariable:
     """One clinical variable: ``kind`` is one of :data:`KINDS`; ``low``/``high`` bound numbers
@@ -202,11 +198,11 @@ class SchemaVariable:
         """The plausible range as text: ``18-100 years``, ``at least 0 Gy``, ``any``."""
         unit = f" {self.unit}" if self.unit else ""
         if self.low is not None and self.high is not None:
-            return f"{_number_text(self.low)}-{_number_text(self.high)}{unit}"
+            return f"{number_text(self.low)}-{number_text(self.high)}{unit}"
         if self.low is not None:
-            return f"at least {_number_text(self.low)}{unit}"
+            return f"at least {number_text(self.low)}{unit}"
         if self.high is not None:
-            return f"at most {_number_text(self.high)}{unit}"
+            return f"at most {number_text(self.high)}{unit}"
         return "any"
 
     def coerce(self, value: Any) -> bool | int | float | str:

@@ -35,6 +35,7 @@ from survival_core.evaluation.risk_groups import (
     stratify,
 )
 from survival_core.outcome import survival_arrays
+from survival_core.text import decimals_apart
 
 CARD_FILE = "card.json"
 
@@ -145,6 +146,13 @@ class ModelCard:
         ranked = np.asarray(self.training_risk)
         rounding = CUT_RTOL * max(1.0, abs(risk))
         return float(100.0 * np.searchsorted(ranked, risk + rounding, side="right") / ranked.size)
+
+    def risk_digits(self, risk: float) -> int:
+        """Decimals that print ``risk`` apart from the risk-group cut's threshold (a risk of
+        0.074571 above a cut of 0.074421 was shown as 0.07 in the high-risk group, by 'risk >
+        0.07 is high'); 2 without a threshold. The Risk page and the PDF print both in them."""
+        threshold = self.cut.get("threshold")
+        return 2 if threshold is None else decimals_apart(risk, float(threshold))
 
     def risk_group(self, risk: float) -> str:
         """'high' or 'low' by the cut learned on the training cohort."""

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from survival_core.models.scoring import LoadedModel
+from survival_core.text import number_text
 
 #: A value lies far outside its training range when it is more than this many range widths
 #: (1st to 99th percentile of the training rows) beyond it.
@@ -41,10 +42,11 @@ def outside_caution(spec: Mapping[str, Any], value: float, loaded: LoadedModel) 
     odd_unit = clinical and another_unit(value, low, high)
     if low - slack <= value <= high + slack and not odd_unit:
         return None
-    said = f"{name} = {value:.4g} lies {'' if clinical else 'far '}outside its training range"
+    shown = number_text(value)
+    said = f"{name} = {shown} lies {'' if clinical else 'far '}outside its training range"
     unit = loaded.schema[name].unit if name in loaded.schema.names else ""
     check = f"check that it is in {unit}, the model's unit" if unit else "check its unit"
-    return f"{said} {low:.4g} to {high:.4g} (1st-99th percentile)" + (
+    return f"{said} {number_text(low)} to {number_text(high)} (1st-99th percentile)" + (
         f": {check}." if odd_unit else "."
     )
 

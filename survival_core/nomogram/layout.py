@@ -16,6 +16,7 @@ import numpy as np
 
 from survival_core.models.scoring import REPORT_MONTHS, survival_text
 from survival_core.nomogram.cox import Nomogram, NomogramVariable, PatientPoints
+from survival_core.text import number_text
 
 #: Survival probabilities marked on the survival axes (those inside the reachable range).
 SURVIVAL_TICKS = (0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01)
@@ -28,8 +29,6 @@ CHAR_POINTS, GAP = 0.8, 1.0
 LABEL_WRAP = 32
 #: About one numeric tick per this many points of axis length (at most 6, the ends at least).
 TICK_SPACING = 5.0
-#: Significant digits of a value shown on its own (all of a value's whole digits are kept).
-VALUE_DIGITS = 5
 
 
 @dataclass(frozen=True)
@@ -95,17 +94,6 @@ def nice_ticks(low: float, high: float, target: int = 6, whole: bool = False) ->
 def _text(value: float, step: float) -> str:
     decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 2
     return f"{value:.{decimals}f}"
-
-
-def number_text(value: float) -> str:
-    """``value`` as a clinician writes it: plain digits, never exponent notation ('2e+03' read
-    as 2 for a year 1997), every whole digit kept and ``VALUE_DIGITS`` significant digits for
-    the rest (1234.5, 2380, 0.0123), no trailing zeros."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    decimals = max(0, VALUE_DIGITS - 1 - math.floor(math.log10(abs(value))))
-    text = f"{value:.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def label_lines(label: str) -> list[str]:

@@ -43,7 +43,14 @@ from survival_core.preprocess.window import (
     percentile_window,
     site_window,
 )
-from survival_core.text import drawable, literal_texts, one_line, undrawn
+from survival_core.text import (
+    drawable,
+    literal_texts,
+    number_text,
+    one_line,
+    percentile_text,
+    undrawn,
+)
 from survival_core.viewer.figures import (
     OVERLAY_FLOOR,
     POSITIVE_COLOURS,
@@ -124,6 +131,9 @@ class ReportContent:
     #: What the risk score is, and whether the model's curves can cross (the score's).
     risk_scale: str = "log relative hazard"
     curves_may_cross: bool = False
+    #: Decimals of the risk and the risk-group cut, enough to tell them apart
+    #: (:meth:`~survival_core.models.card.ModelCard.risk_digits`).
+    risk_digits: int = 2
 
     @property
     def overlay(self) -> bool:
@@ -132,12 +142,12 @@ class ReportContent:
 
     @property
     def risk_text(self) -> str:
-        return f"Risk score {self.risk:.2f}"
+        return f"Risk score {self.risk:.{self.risk_digits}f}"
 
     @property
     def percentile_text(self) -> str:
         n = self.training_risk.size
-        return f"Percentile {self.percentile:.0f} of the training cohort (n = {n})"
+        return f"Percentile {percentile_text(self.percentile)} of the training cohort (n = {n})"
 
     @property
     def group_text(self) -> str:
@@ -158,9 +168,10 @@ def _interval(value: float, low: float | None, high: float | None, digits: int) 
     return f"{value:.{digits}f} (95 % CI {low:.{digits}f}-{high:.{digits}f})"
 
 
-def _cut_text(cut: Mapping[str, Any]) -> str:
+def _cut_text(cut: Mapping[str, Any], digits: int) -> str:
+    """The card's risk-group cut, its threshold in ``digits`` decimals (the risk's)."""
     threshold = cut.get("threshold")
-    at = "" if threshold is None else f", risk > {threshold:.2f} is high"
+    at = "" if threshold is None else f", risk > {threshold:.{digits}f} is high"
     if cut.get("method") == "youden":
         return f"Youden index at {cut['horizon'] / DAYS_PER_MONTH:.0f} months{at}"
     return f"median training risk{at}"
@@ -189,9 +200,10 @@ def _label(name: str, variables: Mapping[str, SchemaVariable]) -> str:
 
 
 def _card_rows(
-    loaded: LoadedModel, variables: Mapping[str, SchemaVariable]
+    loaded: LoadedModel, variables: Mapping[str, SchemaVariable], digits: int
 ) -> list[tuple[str, str]]:
-    """The model card as (label, text) rows: cohort, inputs, protocol, c-index, groups."""
+    """The model card as (label, text) rows: cohort, inputs, protocol, c-index, groups (the cut
+    in ``digits`` decimals, the risk's)."""
     card = loaded.card
     groups = card.stratification_result()
     inputs = loaded.inputs
@@ -227,7 +239,7 @@ def _card_rows(
         rows.append((f"C-index ({'external' if card.validated == 'external' else 'CV'})", c_index))
     rows += [
         ("C-index (apparent)", f"{card.apparent_c_index:.3f} (on the training patients)"),
-        ("Risk-group cut", _cut_text(card.cut)),
+        ("Risk-group cut", _cut_text(card.cut, digits)),
         (
             "Log-rank p",
             _training(p_text(None if groups.logrank is None else groups.logrank.p_value)),
@@ -271,7 +283,7 @@ def _value_text(
     if isinstance(value, bool):  # as the Case page shows it, not 'Cirrhosis True'
         shown = "yes" if value else "no"
     else:
-        shown = f"{value:g}" if isinstance(value, int | float) else value
+        shown = number_text(value) if isinstance(value, int | float) else value
     return f"{label} {shown}{' ' + var.unit if var.unit else ''}"
 
 
@@ -390,6 +402,7 @@ def gather_report(
     imputed = list(values.get("imputed") or [])
     variables = {v.name: v for v in loaded.schema.variables}
     features, signed, feature_note = _features(case, explanation, loaded, imputed, variables)
+    digits = loaded.card.risk_digits(float(values["risk"]))
     return _drawable(
         ReportContent(
             case_id=case.case_id,
@@ -403,13 +416,14 @@ def gather_report(
             risk_group=str(values["risk_group"]),
             risk_scale=str(values.get("risk_scale", "the model's own scale")),
             curves_may_cross=bool(values.get("curves_may_cross", False)),
+            risk_digits=digits,
             survival=[
                 (int(m), None if s is None else float(s)) for m, s in values["survival"].items()
             ],
             imputed=[_label(n, variables) for n in imputed],
             km=_km_curves(loaded),
             training_risk=np.asarray(loaded.card.training_risk, dtype=float),
-            card=_card_rows(loaded, variables),
+            card=_card_rows(loaded, variables, digits),
             view=view,
             window=window,
             slice_note=note,
@@ -999,7 +1013,8 @@ def _draw_distribution(sub, content: ReportContent) -> None:
     ax.set_xlabel("risk score", fontsize=_SMALL)
     ax.set_ylabel("training patients", fontsize=_SMALL)
     ax.set_title(
-        f"Training risks; this patient at percentile {content.percentile:.0f}", fontsize=_SMALL
+        f"Training risks; this patient at percentile {percentile_text(content.percentile)}",
+        fontsize=_SMALL,
     )
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))

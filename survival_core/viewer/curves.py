@@ -34,6 +34,7 @@ from survival_core.evaluation.risk_groups import (
 from survival_core.evaluation.td_auc import RocCurve
 from survival_core.io import atomic
 from survival_core.io.tables import TIME_UNITS
+from survival_core.text import decimals_apart, percentile_text
 
 if TYPE_CHECKING:
     from survival_core.models.card import ModelCard
@@ -416,6 +417,8 @@ def risk_distribution_figure(
     if not np.isfinite(risk).all():
         raise InputError("The training risks contain NaN or infinite values.")
     threshold, cut_label = _threshold(cut)
+    # the patient's risk and the cut in the decimals that tell them apart
+    digits = 2 if patient_risk is None else decimals_apart(float(patient_risk), threshold)
     edges = np.histogram_bin_edges(risk, bins=bins)
     xbins = {"start": edges[0], "end": edges[-1], "size": edges[1] - edges[0]}
     fig = go.Figure()
@@ -437,14 +440,14 @@ def risk_distribution_figure(
     fig.add_vline(
         x=threshold,
         line={"color": REFERENCE_COLOUR, "dash": "dash", "width": 2},
-        annotation_text=f"{cut_label}: {threshold:.2f}",
+        annotation_text=f"{cut_label}: {threshold:.{digits}f}",
         annotation_position="top left",
     )
     low, high = float(edges[0]), float(edges[-1])
     if patient_risk is not None:
-        text = f"this patient: {float(patient_risk):.2f}"
+        text = f"this patient: {float(patient_risk):.{digits}f}"
         if patient_percentile is not None:
-            text += f" (percentile {float(patient_percentile):.0f})"
+            text += f" (percentile {percentile_text(float(patient_percentile))})"
         low, high = min(low, float(patient_risk)), max(high, float(patient_risk))
         right_half = float(patient_risk) > (low + high) / 2  # label on the side with room
         fig.add_vline(

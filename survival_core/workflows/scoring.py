@@ -30,6 +30,7 @@ from survival_core.models.scoring import (
 )
 from survival_core.models.survival_band import SurvivalBand, follow_up_times, survival_band
 from survival_core.models.training_range import outside_caution
+from survival_core.text import decimals_apart
 
 
 def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
@@ -143,16 +144,6 @@ def _score(
 RECOMPUTED = 1e-6
 
 
-def _apart(value: float, bound: float, fewest: int = 2, most: int = 12) -> int:
-    """The decimals (at least ``fewest``) that print ``value`` otherwise than ``bound``: a risk
-    just beyond the training range's end printed as that end ('2.56 lies above ... to 2.56'),
-    and a penalised model's whole range as '(-0.04 to 0.04)'."""
-    digits = fewest
-    while digits < most and round(value, digits) == round(bound, digits):
-        digits += 1
-    return digits
-
-
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
     """Where a case's inputs ``X`` and ``risk`` lie outside the training cohort: a risk beyond
     every training patient's, and each numeric input the model uses that
@@ -169,7 +160,7 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
     if training.size and not training.min() - slack <= risk <= training.max() + slack:
         side = "above the highest" if risk > training.max() else "below the lowest"
         low, high = training.min(), training.max()
-        shown = _apart(risk, high if risk > high else low)
+        shown = decimals_apart(risk, high if risk > high else low)
         cautions.append(
             f"The risk {risk:.{shown}f} lies {side} of the {training.size} training patients' "
             f"({low:.{shown}f} to {high:.{shown}f}): the model extrapolates."
