@@ -626,6 +626,24 @@ def test_a_caution_writes_its_values_in_plain_digits(gbsg2_model):
     assert not any("e+" in c or "e-0" in c for c in cautions)
 
 
+def test_a_variable_the_lasso_zeroed_is_not_cautioned(gbsg2_model):
+    """A LASSO-Cox on GBSG2 zeroes estrec (the nomogram lists it unused): an estrec of 5000,
+    which changes no risk, was still cautioned as outside its training range. Only an input the
+    risk depends on is."""
+    from survival_core.workflows.scoring import score_values
+    from survival_core.workflows.training import train_model
+
+    model_dir, table = gbsg2_model
+    train_model([model_dir.parent / "gbsg2.csv"], "lasso_cox", {}, model_dir.parent / "lasso")
+    lasso = load_scoring_model(model_dir.parent / "lasso")
+    assert "estrec" in lasso.inputs and "estrec" not in lasso.used_inputs
+    used = next(n for n in ("tsize", "pnodes", "progrec") if n in lasso.used_inputs)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    assert score_values({**patient, "estrec": 5000.0}, lasso, "P3").cautions == []
+    outside = score_values({**patient, used: 10 * float(table[used].max())}, lasso, "P3")
+    assert any(c.startswith(f"{used} = ") for c in outside.cautions)
+
+
 def test_a_clinical_value_in_another_unit_is_a_caution_naming_the_unit(gbsg2_model, cohort):
     """A tumour size in cm (3.0) under a model of mm (8-80), a bilirubin in mg/dL (2.5) under one
     of umol/L, a negative size: within a quarter range width of the training range, scored as
@@ -766,7 +784,7 @@ def test_a_training_patients_risk_is_not_an_extrapolation() -> None:
     from survival_core.workflows.scoring import extrapolation
 
     card = SimpleNamespace(training_risk=[-3.04, 0.5, 3.8891251189409393], clinical_columns=[])
-    loaded = SimpleNamespace(card=card, model=SimpleNamespace())
+    loaded = SimpleNamespace(card=card, model=SimpleNamespace(), used_inputs=[])
     assert extrapolation(pd.DataFrame([{}]), 3.88912511894094, loaded) == []
     assert "above the highest" in extrapolation(pd.DataFrame([{}]), 3.9, loaded)[0]
     # a risk just beyond the end prints apart from it: 'The risk 3.89 lies above ... to 3.89)'

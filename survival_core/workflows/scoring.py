@@ -146,7 +146,8 @@ RECOMPUTED = 1e-6
 
 def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str]:
     """Where a case's inputs ``X`` and ``risk`` lie outside the training cohort: a risk beyond
-    every training patient's, and each numeric input the model uses that
+    every training patient's, and each numeric input the risk depends on
+    (:attr:`~survival_core.models.scoring.LoadedModel.used_inputs`) that
     :func:`~survival_core.models.training_range.outside_caution` finds outside its training
     range (the nomogram's rule too). The model still answers there, but from no patient like
     this one."""
@@ -165,12 +166,11 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
             f"The risk {risk:.{shown}f} lies {side} of the {training.size} training patients' "
             f"({low:.{shown}f} to {high:.{shown}f}): the model extrapolates."
         )
-    model = loaded.model
-    used = set(getattr(model, "features_used_", None) or [])
-    preprocessor = getattr(model, "preprocessor_", None)
+    used = set(loaded.used_inputs)  # a LASSO's zeroed variable changes no risk: no caution
+    preprocessor = getattr(loaded.model, "preprocessor_", None)
     for spec in getattr(preprocessor, "columns_", None) or []:
         name = spec["name"]
-        if name not in X or (used and name not in used):
+        if name not in X or name not in used:
             continue
         value = pd.to_numeric(X[name], errors="coerce").iloc[0]
         caution = outside_caution(spec, float(value), loaded)
