@@ -730,7 +730,29 @@ def test_a_value_shown_to_clinicians_is_in_plain_digits(case, gbsg2_model):
     content = gather_report(export, gbsg2_model, score, explain_case(export, gbsg2_model, top=10))
     assert any(label.endswith(" 12340 fmol/mg protein") for label, _ in content.features)
     assert any(c.startswith("estrec = 12340 lies outside") for c in content.cautions)
-    assert not re.search(r"\de[+-]\d", " ".join([*content.cautions, *dict(content.features)]))
+    shown = [*content.cautions, *dict(content.features), content.feature_note]
+    assert not re.search(r"\de[+-]\d", " ".join(shown))
+    # a Cox model's risk at the training means is 0 up to floating noise ('(risk 1.6e-17)')
+    assert "from the training mean (risk 0)" in content.feature_note
+
+
+def test_the_kaplan_meier_legend_covers_no_curve(case, loaded, scored):
+    """The legend sat inside the chart's lower left, over the curves and the patient's marks
+    (a high-risk group falling to 20 %): it lies under the chart, clear of its axes."""
+    from matplotlib.legend import Legend
+
+    fig = report_figures(gather_report(case, loaded, *scored))[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    km = next(ax for ax in fig.axes if ax.get_label() == "km")
+    (legend,) = [
+        found
+        for found in fig.findobj(Legend)
+        if "this patient, predicted" in [t.get_text() for t in found.get_texts()]
+    ]
+    assert km.get_legend() is None
+    assert legend.get_window_extent(renderer).y1 < km.get_tightbbox(renderer).y0 + 1
+    assert fig.bbox.contains(*legend.get_window_extent(renderer).p0)
 
 
 def test_a_caution_worded_otherwise_is_shown_whole(case, loaded, scored):

@@ -309,7 +309,8 @@ def _features(
         # mean risk; a forest's is measured from the training cohort
         note = (
             f"{how[:1].upper()}{how[1:]} from {explanation.baseline} (risk "
-            f"{explanation.f_baseline:.3g}), in risk-score units: red raises, blue lowers the risk."
+            f"{_baseline_text(explanation.f_baseline)}), in risk-score units: red raises, blue "
+            "lowers the risk."
         )
         return bars, True, note
     method = "Grad-CAM" if explanation.method == "gradcam" else "Integrated Gradients"
@@ -321,6 +322,12 @@ def _features(
     elif explanation.enrichment_note:
         note += f" No tumour enrichment: {explanation.enrichment_note}."
     return bars, False, note
+
+
+def _baseline_text(risk: float) -> str:
+    """The baseline's risk in plain digits, to a millionth: a linear model's risk at the training
+    means is 0 up to floating noise, printed '(risk 1.6e-17)'."""
+    return number_text(round(risk, 6) + 0.0)  # + 0.0: -0.0 is 0
 
 
 def _display_window(case: Case) -> tuple[tuple[float, float], str]:
@@ -533,6 +540,8 @@ _IMPUTED_LINES, _NOTE_LINES, _ROW_LINES = 3, 3, 5
 _PITCH, _LINE, _PAD = 1.3, 1.4, 4.0
 #: Points under a chart for its tick labels and axis label, and kept between two tick labels.
 _FEATURE_AXIS, _LABEL_GAP = 30.0, 1.0
+#: Space between two legend rows (per point of font size, matplotlib's ``labelspacing``).
+_LEGEND_SPACING = 0.4
 
 
 def _width(text: str, size: float, bold: bool = False) -> float:
@@ -820,8 +829,12 @@ def _draw_risk(sub, content: ReportContent) -> None:
 
 
 def _draw_km(sub, content: ReportContent) -> None:
+    """The training cohort's curves by risk group and the patient's predicted survival, the
+    legend under the chart's axis label (inside the axes it covered the curves and the
+    patient's marks)."""
     _section(sub, 0.04, "Training cohort Kaplan-Meier by risk group")
-    bottom = _FEATURE_AXIS / _points(sub)  # room for the tick labels and axis label
+    legend = (len(content.km) + 1) * (_LINE + _LEGEND_SPACING) * _SMALL  # its rows, points
+    bottom = (_FEATURE_AXIS + legend) / _points(sub)  # the tick labels, axis label and legend
     ax = sub.add_axes((0.16, bottom, 0.74, _below_top(sub, _CHART_AT + 4) - bottom), label="km")
     for name, (time, surv, n) in content.km.items():
         mine = name == content.risk_group
@@ -849,7 +862,15 @@ def _draw_km(sub, content: ReportContent) -> None:
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
     ax.tick_params(labelsize=_SMALL)
     ax.grid(alpha=0.3, linewidth=0.5)
-    ax.legend(fontsize=_SMALL, loc="lower left", frameon=False)
+    sub.legend(
+        *ax.get_legend_handles_labels(),
+        fontsize=_SMALL,
+        loc="lower left",
+        bbox_to_anchor=(0.1, 0.0),
+        frameon=False,
+        borderaxespad=0.0,
+        labelspacing=_LEGEND_SPACING,
+    )
 
 
 def _crop(ax, view: SliceView) -> None:
