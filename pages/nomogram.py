@@ -18,7 +18,7 @@ from survival_core.features.case_row import (
     require_values,
 )
 from survival_core.io.clinical_schema import ALBI_SOURCES, derived_values
-from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel
+from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel, survival_text
 from survival_core.nomogram import (
     Nomogram,
     NomogramVariable,
@@ -27,7 +27,7 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
-from survival_core.text import markdown_literal
+from survival_core.text import markdown_literal, number_text
 from ui.auth import permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, refused_notice, scoring_model, show_error
@@ -196,7 +196,7 @@ with figure_column:
     metrics[0].metric("Total points", f"{patient.total:.1f}")
     metrics[1].metric("Linear predictor", f"{patient.lp:.3f}", help="Log relative hazard")
     for column, (months, value) in zip(metrics[2:], patient.survival.items(), strict=True):
-        shown = "n/a" if value is None else f"{100 * value:.1f} %"
+        shown = "n/a" if value is None else survival_text(value)  # '> 99 %', as drawn
         column.metric(
             f"{months // 12}-year survival", shown, help=BEYOND_FOLLOW_UP if value is None else None
         )
@@ -219,8 +219,8 @@ with figure_column:
             "Past the end of the drawn axis, not outside the training data (the score cautions "
             "nothing): "
             + "; ".join(
-                f"{var.name} {patient.values[var.name]:g} (axis {var.low:.4g} to "
-                f"{var.high:.4g}: {var.range_source})"
+                f"{var.name} {number_text(patient.values[var.name])} (axis "
+                f"{number_text(var.low)} to {number_text(var.high)}: {var.range_source})"
                 for var in nomo.variables
                 if var.name in patient.beyond_axis
             )

@@ -208,7 +208,7 @@ def test_a_no_value_code_is_imputed_and_a_value_past_its_axis_is_no_extrapolatio
     score says nothing."""
     import dataclasses
 
-    from survival_core.models.scoring import load_scoring_model
+    from survival_core.models.scoring import load_scoring_model, survival_text
     from survival_core.workflows.demo import default_model_dir
     from survival_core.workflows.scoring import score_values
     from survival_core.workflows.training import train_model
@@ -232,7 +232,8 @@ def test_a_no_value_code_is_imputed_and_a_value_past_its_axis_is_no_extrapolatio
     assert widgets["Age (years)"] is None and widgets["tsize"] is None  # empty: imputed
     score = score_values(clinical, load_scoring_model(default_model_dir()), "P1")
     assert _metric(app, "Linear predictor") == f"{score.risk:.3f}"
-    assert _metric(app, "3-year survival") == f"{100 * score.survival['36']:.1f} %"
+    # whole percentages as the drawn axis and the PDF say them ('100.0 %' for 0.9996)
+    assert _metric(app, "3-year survival") == survival_text(score.survival["36"])
     (warning,) = [w.value for w in app.warning]
     assert warning.endswith(
         "age (-99: the training table's no-value code), tsize (-99: the training table's "

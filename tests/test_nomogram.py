@@ -263,6 +263,28 @@ def test_a_yes_no_variable_takes_yes_no_words(gbsg2):
         )
     with pytest.raises(ClinicalValueError, match="'maybe' is not one of the model's levels"):
         nomo.points({**base, "hormonal": "maybe"})
+    # drawn as the page's select box and the PDF say it, not 'True' / 'False'
+    layout = nomogram_layout(nomo, nomo.points({**base, "hormonal": "yes"}))
+    (row,) = [r for r in layout.rows if r.label == "hormonal"]
+    assert sorted(t.text for t in row.ticks) == ["no", "yes"]
+    assert row.marker_text.startswith("hormonal: yes = ")
+
+
+def test_tick_labels_of_a_short_axis_never_overprint():
+    """The demo's Age axis, 1.2 points long, ticked 40, 60 and 80: '60' went below the line and
+    '80', crowding both, above it onto '40' ('4080'). Its ends are labelled, one on each side,
+    and a value label that has no room on either side is left out (its tick kept)."""
+    from survival_core.nomogram.layout import _crowd, _ticks
+
+    ticks = _ticks([(0.07, "40"), (0.61, "60"), (1.16, "80")])
+    assert [t.x for t in ticks] == [0.07, 0.61, 1.16]
+    assert {t.text for t in ticks if t.text} == {"40", "80"}
+    for side in (False, True):
+        placed = [(t.x, t.text) for t in ticks if t.text and t.below is side]
+        assert not any(_crowd(a, b) for k, a in enumerate(placed) for b in placed[k + 1 :])
+    # a level is never left out: two levels of one effect go one on each side
+    levels = _ticks([(0.0, "B"), (23.7, "0"), (23.7, "A"), (34.3, "C")], numeric=False)
+    assert [t.text for t in levels] == ["B", "0", "A", "C"]
 
 
 def test_the_nomogram_takes_the_spellings_the_score_takes(gbsg2, tmp_path):

@@ -91,6 +91,13 @@ class NomogramVariable:
         """Whether the axis takes whole numbers only (integer and yes/no variables)."""
         return _whole(self.clinical)
 
+    def level_text(self, level: str) -> str:
+        """A level as the page's select box and the PDF say it: 'yes' / 'no' for a yes/no
+        variable's 'True' / 'False' (the drawing showed 'True'), else the level itself."""
+        if set(self.levels) == {"False", "True"}:
+            return "yes" if level == "True" else "no"
+        return level
+
     def contribution(self, value: Any) -> float:
         """lp change from the default value to ``value`` (raw units or a level)."""
         if self.kind == "categorical":

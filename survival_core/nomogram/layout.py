@@ -107,41 +107,59 @@ def label_lines(label: str) -> list[str]:
     return [label[:cut].rstrip(), label[cut:]]
 
 
-def _crowd(left: tuple[float, str] | None, right: tuple[float, str]) -> bool:
-    """Whether the label ``right`` would overlap ``left`` (x, text) on the same side of the line:
-    closer than :data:`CROWDED`, or than their texts' half widths need ('Plattenepithelkarzinom'
-    beside 'kleinzellig (SCLC)' 17 points away overprinted)."""
-    if left is None:
-        return False
-    room = (len(left[1]) + len(right[1])) / 2 * CHAR_POINTS + GAP
-    return right[0] - left[0] < max(CROWDED, room)
+def _crowd(placed: tuple[float, str], label: tuple[float, str]) -> bool:
+    """Whether ``label`` (x, text) would overlap the label ``placed`` on the same side of the
+    line: closer than :data:`CROWDED`, or than their texts' half widths need ('Plattenepithel-
+    karzinom' beside 'kleinzellig (SCLC)' 17 points away overprinted)."""
+    room = (len(placed[1]) + len(label[1])) / 2 * CHAR_POINTS + GAP
+    return abs(label[0] - placed[0]) < max(CROWDED, room)
 
 
-def _ticks(pairs: list[tuple[float, str]]) -> tuple[Tick, ...]:
-    """Ticks sorted by position; a label crowding the previous one above the line goes below it,
-    unless it crowds the previous one below more (then above, where there is more room)."""
-    ticks: list[Tick] = []
-    last: dict[bool, tuple[float, str] | None] = {False: None, True: None}
-    for x, text in sorted(pairs):
-        below = _crowd(last[False], (x, text))
-        if below and _crowd(last[True], (x, text)):
-            below = last[True][0] < last[False][0]
-        last[below] = (x, text)
-        ticks.append(Tick(float(x), text, below))
-    return tuple(ticks)
+def _ticks(pairs: list[tuple[float, str]], numeric: bool = True) -> tuple[Tick, ...]:
+    """Ticks sorted by position, each label above the line, else below it, where it crowds no
+    label placed on that side; the two ends' labels placed first, so that an axis shows its
+    range. A numeric label crowding both sides is left out (its tick drawn: the demo's short
+    Age axis printed '40' and '80' over each other as '4080'); a level's, which nothing else
+    names, goes to the side of the farther neighbour."""
+    ordered = sorted(pairs)
+    sides: dict[bool, list[tuple[float, str]]] = {False: [], True: []}
+    ticks: dict[int, Tick] = {}
+    ends = list(dict.fromkeys([0, len(ordered) - 1])) if ordered else []
+    for k in [*ends, *range(1, len(ordered) - 1)]:
+        x, text = ordered[k]
+        free = [
+            side for side in (False, True) if not any(_crowd(p, (x, text)) for p in sides[side])
+        ]
+        if free:
+            below = free[0]
+        elif numeric:
+            ticks[k] = Tick(float(x), "")
+            continue
+        else:
+            below = _nearest(sides[True], x) > _nearest(sides[False], x)
+        sides[below].append((x, text))
+        ticks[k] = Tick(float(x), text, below)
+    return tuple(ticks[k] for k in range(len(ordered)))
+
+
+def _nearest(placed: list[tuple[float, str]], x: float) -> float:
+    """The distance from ``x`` to the nearest label of ``placed``."""
+    return min((abs(x - p[0]) for p in placed), default=math.inf)
 
 
 def _value_text(variable: NomogramVariable, value) -> str:
-    """A patient's value on its marker: the level, or the plain number and unit."""
+    """A patient's value on its marker: the level ('yes' / 'no' for a yes/no variable, as the
+    page's select box and the PDF say it), or the plain number and unit."""
     if variable.kind == "categorical":
-        return str(value)
+        return variable.level_text(str(value))
     return f"{number_text(float(value))} {variable.unit}".strip()
 
 
 def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints | None) -> AxisRow:
     if var.kind == "categorical":
         pairs = [
-            (nomo.points_of(var, e), lv) for lv, e in zip(var.levels, var.effects, strict=True)
+            (nomo.points_of(var, e), var.level_text(lv))
+            for lv, e in zip(var.levels, var.effects, strict=True)
         ]
     else:
         length = nomo.points_of(var, var.span[1])
@@ -165,7 +183,8 @@ def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints 
         note = patient.missing_note(var.name)
         flag = f" (imputed{'; ' + note if note else ''})" if var.name in patient.imputed else ""
         text = f"{var.label}: {_value_text(var, value)}{flag} = {marker:.1f} points"
-    return AxisRow(var.label, min(xs), max(xs), _ticks(pairs), marker, text)
+    ticks = _ticks(pairs, numeric=var.kind == "numeric")
+    return AxisRow(var.label, min(xs), max(xs), ticks, marker, text)
 
 
 def _survival_row(
