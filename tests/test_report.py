@@ -624,6 +624,19 @@ def test_warnings_past_the_pages_room_continue_on_a_second_page(case, loaded, sc
     assert "page 1 of 2" in flat and "page 2 of 2" in flat and flat.count(DISCLAIMER) == 2
 
 
+def test_a_warning_of_the_cases_reading_comes_before_many_cautions(case, loaded, scored):
+    """A clinical file naming another patient puts all else on the page in doubt: it is the
+    first item, on page 1, however many cautions follow (it was printed after them, and with
+    many cautions it went to the continuation page)."""
+    wrong = "clinical.json names the case G3, but its DICOM images are of patient SYN-0001."
+    content = gather_report(dataclasses.replace(case, warnings=[wrong]), loaded, *scored)
+    many = [f"{k}: {text}" for k, text in enumerate(_reading_warnings(30))]
+    pages, _, text = pdf_facts(render_report(dataclasses.replace(content, cautions=many)))
+    flat = _flat(text)
+    assert pages == 2 and flat.index(f"- {wrong}") < flat.index("Continued on page 2:")
+    assert flat.index(f"- {wrong}") < flat.index(f"- {many[0]}")
+
+
 #: GBSG2's variables as its trial's case report form names them (long labels), tumour size in mm.
 GBSG2_SCHEMA = """\
 variables:
