@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
+from survival_core import __version__
 from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.explain.attributions import method_description
@@ -91,6 +92,7 @@ class ReportContent:
     case_id: str
     date: str
     model_label: str
+    #: The RadSurv that made the report (the model's card keeps the one that trained it).
     radsurv_version: str
     risk: float
     percentile: float
@@ -417,7 +419,7 @@ def gather_report(
             modality="PET" if case.modality == "PT" else case.modality,
             date=date or datetime.now(UTC).date().isoformat(),
             model_label=model_label(loaded),
-            radsurv_version=loaded.card.radsurv_version,
+            radsurv_version=__version__,
             risk=float(values["risk"]),
             percentile=float(values["percentile"]),
             risk_group=str(values["risk_group"]),
