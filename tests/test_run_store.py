@@ -583,3 +583,37 @@ def test_a_data_folder_that_is_a_file_is_named_with_its_setting(
         ConfigError, match=f"The data folder {file} is a file, not a folder: set RADSURV_DATA_DIR"
     ):
         data_dir()
+
+
+def test_a_copied_or_moved_data_folder_keeps_its_runs_and_models_to_itself(
+    model_dir, tmp_path, monkeypatch
+):
+    """The store kept absolute artifact locations: a copied data folder wrote its new runs'
+    models into the old one (re-creating it once gone) and could fetch no registered version
+    once the old folder was moved away. Now every location is resolved in the folder in use."""
+    from survival_core.runs.store import local_active_model
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    old, copy = tmp_path / "data", tmp_path / "copy"
+    first = RunStore(old / "runs")
+    first.register_model(_finished_run(first, "moving"), model_dir, "moving")
+    first.set_active("moving", 1)
+    shutil.copytree(old, copy)
+
+    store = RunStore(copy / "runs")
+    run_id = _finished_run(store, "moving")
+    assert store.register_model(run_id, model_dir, "moving") == 2
+    assert (copy / "runs" / "artifacts" / "moving" / run_id / "artifacts" / "model").is_dir()
+    assert not (old / "runs" / "artifacts" / "moving" / run_id).exists()
+
+    shutil.move(old, tmp_path / "data_off")
+    # the copied pointer's local copy is the copy's, not the old folder's
+    assert local_active_model(copy / "runs").folder.is_relative_to(copy)
+    shutil.rmtree(copy / "runs" / "registry")
+    for version in (1, 2):  # fetched from this folder's artifacts
+        active = store.set_active("moving", version)
+        assert active.folder.is_relative_to(copy) and (active.folder / "model.json").is_file()
+    assert store.run_config(run_id)["name"] == "moving"
+    _finished_run(store, "moving")
+    assert not old.exists()  # nothing written to (or re-created in) the old folder

@@ -264,6 +264,17 @@ def _local_path(uri: str) -> Path | None:
     return Path(uri) if parsed.scheme == "" else None
 
 
+def _run_relative(path: Path, run_id: str) -> Path | None:
+    """The part ``<name>/<run_id>/artifacts/...`` of a run's local artifact ``path`` laid out
+    as a data folder's ``runs/artifacts/<name>/<run_id>/artifacts/...``; None for another
+    layout (a remote store, a location chosen outside RadSurv)."""
+    parts = path.parts
+    for i in range(2, len(parts) - 1):
+        if (parts[i - 2], parts[i], parts[i + 1]) == ("artifacts", run_id, "artifacts"):
+            return Path(*parts[i - 1 :])
+    return None
+
+
 def _entry_key(entry: Any) -> str:
     """A short fingerprint of a registry entry (a ModelVersion): its run, source and creation
     time, which a model deleted and registered again under the same name and version, or the
@@ -399,12 +410,13 @@ def _active_pointer(root: Path) -> dict[str, Any] | None:
         raise InputError(f"{path} is unreadable ({err}); choose the active model again.") from err
 
 
-def _own_copy(pointer: dict[str, Any]) -> ActiveModel | None:
-    """The active model of ``pointer`` when its entry's own local copy is there, else None."""
-    version, key, folder = int(pointer["version"]), pointer.get("entry"), Path(pointer["folder"])
-    if key and folder.name == f"v{version}-{key}" and folder.is_dir():
-        return ActiveModel(pointer["name"], version, folder)
-    return None
+def _own_copy(root: Path, pointer: dict[str, Any]) -> ActiveModel | None:
+    """The active model of ``pointer`` when its entry's own local copy is in the store's
+    ``root`` (not where the pointer was written: a data folder copied or moved scored the old
+    folder's copy, or fetched one for want of it), else None."""
+    name, version, key = pointer["name"], int(pointer["version"]), pointer.get("entry")
+    folder = root / "registry" / name / f"v{version}-{key}"
+    return ActiveModel(name, version, folder) if key and folder.is_dir() else None
 
 
 def local_active_model(root: Path) -> ActiveModel | None:
@@ -412,7 +424,7 @@ def local_active_model(root: Path) -> ActiveModel | None:
     opening the store (a command scoring one case need not start MLflow); None when none was set
     or its copy must be fetched again (:meth:`RunStore.active_model`)."""
     pointer = _active_pointer(root)
-    return None if pointer is None else _own_copy(pointer)
+    return None if pointer is None else _own_copy(root, pointer)
 
 
 class RunStore:
@@ -436,6 +448,17 @@ class RunStore:
                 _create_sqlite_store(database)
             self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
             self.client.search_experiments(max_results=1)  # open (and if new, create) it now
+
+    def _here(self, uri: str, run_id: str | None) -> str:
+        """Run ``run_id``'s artifact location ``uri`` (its artifacts or one in them, as the
+        tracking store keeps it) in this data folder: the store keeps absolute ``file:`` URIs,
+        so a data folder copied or moved wrote new runs' models into the old one (re-creating
+        it when gone) and fetched no registered version once that was gone. A location laid out
+        under some data folder's ``runs/artifacts/<name>/<run_id>/`` is this folder's
+        ``<root>/artifacts/<name>/<run_id>/``; any other (a server's) is kept."""
+        stored = _local_path(uri)
+        relative = None if stored is None or run_id is None else _run_relative(stored, run_id)
+        return uri if relative is None else (self.root / "artifacts" / relative).as_uri()
 
     # -- runs ---------------------------------------------------------------------------------
     def _experiment_id(self, name: str, create: bool) -> str | None:
@@ -501,7 +524,7 @@ class RunStore:
             self._experiment_id(name, create=True), tags=tags, run_name=name
         ).info
         with self._failing_start(info.run_id):
-            run = Run(self, info.run_id, name, info.artifact_uri)
+            run = Run(self, info.run_id, name, self._here(info.artifact_uri, info.run_id))
             run.log_params(config)
             run.log_text(yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
         return run
@@ -598,7 +621,7 @@ class RunStore:
             params=dict(run.data.params),
             metrics=dict(run.data.metrics),
             tags=dict(run.data.tags),
-            artifact_uri=info.artifact_uri,
+            artifact_uri=self._here(info.artifact_uri, info.run_id),
             folder=self.root / info.run_id,
         )
 
@@ -609,10 +632,10 @@ class RunStore:
 
         import yaml
 
-        self.get_run(run_id)
+        source = f"{self.get_run(run_id).artifact_uri}/config.yaml"
         with tempfile.TemporaryDirectory(dir=self.root) as scratch:
-            path = self.client.download_artifacts(run_id, "config.yaml", scratch)
-            return yaml.safe_load(Path(path).read_text())
+            path = self._download(source, Path(scratch), f"the config of run {run_id}")
+            return yaml.safe_load(path.read_text())
 
     def list_runs(self, name: str | None = None) -> pd.DataFrame:
         """One row per run, newest first: run_id, name, status, start_time, end_time, error, the
@@ -793,17 +816,14 @@ class RunStore:
         """The local copy of registry ``entry`` (a ModelVersion), fetched unless already there.
         Its folder, ``v<version>-<key>``, is named after the entry (:func:`_entry_key`) and
         renamed into place whole, so an existing folder is that entry's copy, never another's."""
-        from mlflow.artifacts import download_artifacts
-
         local = self._copy_path(entry)
         if local.is_dir():
             return local
         scratch = temp_sibling(local)
         scratch.mkdir(parents=True)
         try:
-            fetched = download_artifacts(
-                artifact_uri=entry.source, dst_path=str(scratch), tracking_uri=self.uri
-            )
+            what = f"model {entry.name} v{entry.version}"
+            fetched = self._download(self._here(entry.source, entry.run_id), scratch, what)
             try:
                 os.replace(fetched, local)
             except OSError:
@@ -812,6 +832,30 @@ class RunStore:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return local
+
+    def _download(self, source: str, scratch: Path, what: str) -> Path:
+        """Artifact ``source`` (a location :meth:`_here` gave) fetched into ``scratch``; an
+        InputError naming ``what`` and where it was looked for when the files are gone (a
+        folder moved aside, a data folder copied without its ``runs/artifacts``)."""
+        from mlflow.artifacts import download_artifacts
+        from mlflow.exceptions import MlflowException
+
+        local = _local_path(source)
+        if local is not None and not local.exists():
+            raise InputError(
+                f"The files of {what} are missing: {local} does not exist (moved or deleted, or "
+                f"the data folder {self.root.parent} was copied without runs/artifacts: a data "
+                "folder's runs keep their files in it). Put them back there, or train the "
+                "model again."
+            )
+        try:
+            return Path(
+                download_artifacts(
+                    artifact_uri=source, dst_path=str(scratch), tracking_uri=self.uri
+                )
+            )
+        except MlflowException as err:
+            raise InputError(f"The files of {what} cannot be fetched from {source}: {err}") from err
 
     @contextlib.contextmanager
     def _registry_lock(self) -> Iterator[None]:
@@ -878,7 +922,7 @@ class RunStore:
                 "and registered again, or chosen in another store); choose the active model "
                 "again."
             )
-        own = _own_copy(pointer)
+        own = _own_copy(self.root, pointer)
         # else the local copy was removed, or the pointer predates entry keys: fetch it again
         return own if own is not None else ActiveModel(name, version, self._local_copy(entry))
 
