@@ -823,3 +823,31 @@ def test_a_level_the_model_never_saw_is_refused_not_scored_as_the_reference(coho
     case.clinical.update(age=61, albumin=38.0, child_pugh="C")
     with pytest.raises(ClinicalValueError, match="would score it as 'A'"):
         score_case(case, loaded)
+
+
+def test_a_card_of_another_fit_beside_a_model_is_refused_naming_both_files(
+    gbsg2_model, tmp_path, capsys
+):
+    """A card of another coxph fit copied beside a model was taken: the risk came from one fit,
+    its percentile, group and curves from the other. A card written before the tie still loads."""
+    model_dir, table = gbsg2_model
+    younger = table[table["age"] < 55]  # another fit of the same kind, on other patients
+    younger.to_csv(tmp_path / "younger.csv", index=False)
+    argv = ["fit", "--table", str(tmp_path / "younger.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(tmp_path / "other"), "--json"]) == 0
+    mixed = shutil.copytree(model_dir, tmp_path / "mixed")
+    shutil.copy(tmp_path / "other" / "card.json", mixed / "card.json")
+    with pytest.raises(InputError) as refused:
+        load_scoring_model(mixed)
+    said = str(refused.value)
+    assert f"{mixed / 'card.json'} was written for another fit than {mixed / 'model.json'}" in said
+    (values := tmp_path / "p.json").write_text(table.iloc[3].to_json())
+    capsys.readouterr()
+    assert main(["score", "--values", str(values), "--model", str(mixed), "--json"]) == 2
+    assert "was written for another fit" in capsys.readouterr().out.splitlines()[-1]
+
+    older = shutil.copytree(model_dir, tmp_path / "older")
+    card = json.loads((older / "card.json").read_text())
+    assert card.pop("model_sha256") is not None
+    (older / "card.json").write_text(json.dumps(card))
+    assert load_scoring_model(older).card.n == len(table)

@@ -34,6 +34,7 @@ from survival_core.evaluation.risk_groups import (
     logrank_test,
     stratify,
 )
+from survival_core.io.hashing import file_sha256
 from survival_core.outcome import survival_arrays
 from survival_core.text import decimals_apart
 
@@ -127,6 +128,10 @@ class ModelCard:
     #: version) or they were read in several ways. A case is read the current way: a model of
     #: another reading is cautioned (:func:`~survival_core.workflows.scoring.score_case`).
     image_reading: str | None = None
+    #: sha256 of the model file it was saved beside (:meth:`save`): a card copied beside another
+    #: fit of the same kind gave one model's risk with the other's percentiles, groups and
+    #: curves. None in a card written before it was kept.
+    model_sha256: str | None = None
     created: str = ""
     radsurv_version: str = __version__
 
@@ -175,6 +180,11 @@ class ModelCard:
         )
 
     def save(self, folder: Path | str) -> Path:
+        """Write ``card.json`` into ``folder``, tied to the model file saved there first (its
+        :attr:`model_sha256`; :func:`check_tie`)."""
+        model_file = model_path(folder)
+        if model_file.is_file():
+            self.model_sha256 = file_sha256(model_file)
         path = Path(folder) / CARD_FILE
         path.write_text(json.dumps(_finite(asdict(self)), indent=1, allow_nan=False))
         return path
@@ -191,6 +201,30 @@ class ModelCard:
             ) from err
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise InputError(f"{path} is not a readable model card: {err}") from err
+
+
+def model_path(folder: Path | str) -> Path:
+    """The model file of a model folder (``model.json``; :mod:`survival_core.models.base`)."""
+    from survival_core.models.base import MODEL_FILE
+
+    return Path(folder) / MODEL_FILE
+
+
+def check_tie(folder: Path | str, card: ModelCard) -> None:
+    """InputError when ``card`` (``folder``'s) was saved beside another model file than the one
+    there now: its percentiles, risk groups and curves are another fit's. A card saved before
+    the tie was kept (no :attr:`ModelCard.model_sha256`) is taken as it is."""
+    if card.model_sha256 is None:
+        return
+    model_file = model_path(folder)
+    found = file_sha256(model_file)
+    if found != card.model_sha256:
+        raise InputError(
+            f"{Path(folder) / CARD_FILE} was written for another fit than {model_file} (its "
+            f"model file's sha256 {card.model_sha256[:12]}, this one's {found[:12]}): the percentiles, risk groups and survival curves "
+            "would be another model's. Put back the card saved with this model, or fit the "
+            "model again into its own folder."
+        )
 
 
 def last_follow_up(card: ModelCard) -> float:

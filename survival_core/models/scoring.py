@@ -29,7 +29,7 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel, survival_reach
-from survival_core.models.card import ModelCard, last_follow_up
+from survival_core.models.card import ModelCard, check_tie, last_follow_up
 from survival_core.models.selection import AUTO, ENSEMBLE, read_selection
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -168,6 +168,7 @@ def load_scoring_model(folder: Path | str) -> LoadedModel:
             f"{folder} mixes two models: its card describes a {card.model} model, its model "
             f"file is a {model.name}. Fit the model again into its own folder."
         )
+    check_tie(folder, card)  # a card of another fit of the same kind
     inputs = [c["name"] for c in model.preprocessor_.input_schema_]
     tabular = card.radiomics_settings is None and not card.radiomics_by_modality
     card.clinical_columns = clinical_inputs(inputs, set(card.clinical_columns), tabular=tabular)
