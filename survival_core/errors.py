@@ -63,6 +63,11 @@ class ConfigError(RadSurvError):
     """A setting or command-line option is invalid."""
 
 
+class StoreError(RadSurvError):
+    """The run store (MLflow's tracking and registry) cannot be opened: a tracking server not
+    reachable, a database damaged or held by another process."""
+
+
 def is_disk_full(error: BaseException) -> bool:
     """Whether ``error``, or one it was raised from, is a full disk: SQLite's 'database or disk
     is full' reaches the run store's callers wrapped in SQLAlchemy's and MLflow's errors."""

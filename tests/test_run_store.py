@@ -617,3 +617,40 @@ def test_a_copied_or_moved_data_folder_keeps_its_runs_and_models_to_itself(
     assert store.run_config(run_id)["name"] == "moving"
     _finished_run(store, "moving")
     assert not old.exists()  # nothing written to (or re-created in) the old folder
+
+
+@pytest.mark.parametrize("fault", ["unreachable server", "damaged database", "locked database"])
+def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
+    fault, store, tmp_path, monkeypatch, capsys
+):
+    """An unreachable tracking server (254 s of retries), a truncated or a locked database gave
+    a traceback and no JSON line; now `train` names the store and what to do, within seconds."""
+    import sqlite3
+
+    import survival_core.cli.main as cli
+
+    data = tmp_path / "data"
+    (data / "runs").mkdir(parents=True)
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    database = data / "runs" / "mlflow.db"
+    if fault == "unreachable server":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+        said = "reachable from here, or unset MLFLOW_TRACKING_URI"
+    elif fault == "damaged database":
+        whole = (store.root / "mlflow.db").read_bytes()
+        database.write_bytes(whole[: len(whole) // 2])
+        said = "database disk image is malformed): its database is damaged"
+    else:
+        shutil.copy(store.root / "mlflow.db", database)
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        said = "database is locked): another process holds its database"
+    started = time.monotonic()
+    config = Path(__file__).resolve().parents[1] / "assets" / "configs" / "wei2021.yaml"
+    assert cli.main(["train", "--config", str(config), "--json"]) == 2
+    assert time.monotonic() - started < 90
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert result["kind"] == "StoreError" and said in result["error"]
+    assert result["error"].startswith("The run store ")

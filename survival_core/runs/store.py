@@ -61,10 +61,11 @@ from urllib.request import url2pathname
 import pandas as pd
 
 from survival_core import __version__
-from survival_core.errors import ConfigError, InputError
+from survival_core.errors import ConfigError, InputError, StoreError, is_disk_full
 from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_json, write_text
 from survival_core.io.locks import process_alive, process_start
 from survival_core.paths import data_subdir
+from survival_core.text import one_line
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 #: The longest run or model name: it names folders (``artifacts/<name>``, ``registry/<name>``,
@@ -90,12 +91,20 @@ QUIET_ENV = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     "MLFLOW_CONFIGURE_LOGGING": "false",
 }
+#: Set (unless already set) before MLflow is imported: a tracking server that does not answer
+#: is given up after about a minute at most, not MLflow's 7 retries of 2 minutes each (an
+#: unreachable server held `train` 254 s and the app's first page 266 s before a traceback).
+PATIENCE_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+}
 _SERVER_SCHEMES = ("http", "https", "databricks")
 _MAX_TAG = 5000
 
 
 def _client_class():
-    for key, value in QUIET_ENV.items():
+    for key, value in {**QUIET_ENV, **PATIENCE_ENV}.items():
         os.environ.setdefault(key, value)
     from mlflow.tracking import MlflowClient
 
@@ -115,6 +124,47 @@ def _create_sqlite_store(database: Path) -> None:
     finally:
         for leftover in (temp, temp.with_name(temp.name + "-journal")):
             leftover.unlink(missing_ok=True)
+
+
+def shown_uri(uri: str) -> str:
+    """A store's URI as messages show it: a password in it (``https://user:pw@host``) as
+    ``***``."""
+    parsed = urlparse(uri)
+    if not parsed.password:
+        return uri
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+
+
+def _open_failures() -> tuple[type[Exception], ...]:
+    """The errors of a store that cannot be opened: MLflow's (a server given up on),
+    SQLAlchemy's and SQLite's (a damaged or locked database file)."""
+    import sqlite3
+
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return MlflowException, SQLAlchemyError, sqlite3.Error
+
+
+def _unopened(uri: str, error: Exception) -> StoreError:
+    """Why the store at ``uri`` cannot be opened (``error``'s first line) and what to do."""
+    cause = one_line(str(error).strip().splitlines()[0] if str(error).strip() else repr(error))
+    if urlparse(uri).scheme in _SERVER_SCHEMES:
+        todo = (
+            "check that the tracking server is running and reachable from here, or unset "
+            "MLFLOW_TRACKING_URI to use the data folder's own store"
+        )
+    elif "locked" in cause:
+        todo = (
+            "another process holds its database (a training run, a model being promoted): "
+            "try again when it is done"
+        )
+    else:
+        todo = (
+            "its database is damaged or not MLflow's: restore it from a backup, or move it "
+            "aside to start an empty store (its runs and models are then not listed)"
+        )
+    return StoreError(f"The run store {shown_uri(uri)} cannot be opened ({cause[:300]}): {todo}.")
 
 
 def _check_name(name: str, what: str) -> str:
@@ -442,6 +492,15 @@ class RunStore:
         self.registry_uri = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
         self._code_version = code_version()
+        try:
+            self._open(default)
+        except _open_failures() as error:  # a full disk is said as such by the commands
+            if is_disk_full(error):
+                raise
+            raise _unopened(self.uri, error) from error
+
+    def _open(self, default: str) -> None:
+        """Make the MLflow client and open its store now (creating the default SQLite one)."""
         with self._registry_lock():  # two processes creating one SQLite store broke it for good
             database = self.root / "mlflow.db"
             if self.uri == default and self.registry_uri == default and not database.exists():
