@@ -851,3 +851,25 @@ def test_a_card_of_another_fit_beside_a_model_is_refused_naming_both_files(
     assert card.pop("model_sha256") is not None
     (older / "card.json").write_text(json.dumps(card))
     assert load_scoring_model(older).card.n == len(table)
+
+def test_a_card_of_a_newer_radsurv_says_so(gbsg2_model, tmp_path, caplog):
+    """A newer RadSurv's card with a field this one lacks was refused as "ModelCard.__init__()
+    got an unexpected keyword argument 'calibration'"; one without new fields scored silently."""
+    from survival_core import __version__
+
+    model_dir, _table = gbsg2_model
+    newer = shutil.copytree(model_dir, tmp_path / "newer")
+    card = json.loads((newer / "card.json").read_text())
+    (newer / "card.json").write_text(json.dumps({**card, "radsurv_version": "9.0.0"}))
+    with caplog.at_level("WARNING"):
+        assert load_scoring_model(newer).card.radsurv_version == "9.0.0"
+    assert f"made by RadSurv 9.0.0, newer than this one ({__version__})" in caplog.text
+    calibrated = {**card, "radsurv_version": "9.0.0", "calibration": {"slope": 0.9}}
+    (newer / "card.json").write_text(json.dumps(calibrated))
+    with pytest.raises(InputError) as refused:
+        load_scoring_model(newer)
+    assert str(refused.value) == (
+        f"{newer / 'card.json'} was written by RadSurv 9.0.0 (this is {__version__}) and holds "
+        "what this version does not know (calibration): update RadSurv to 9.0.0 or later to "
+        "use this model."
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -193,7 +193,9 @@ class ModelCard:
     def load(cls, folder: Path | str) -> ModelCard:
         path = Path(folder) / CARD_FILE
         try:
-            return cls(**_current_shape(json.loads(path.read_text())))
+            data = _current_shape(json.loads(path.read_text()))
+            _check_known(path, data, {f.name for f in fields(cls)})
+            return cls(**data)
         except FileNotFoundError as err:
             raise InputError(
                 f"{folder} has no {CARD_FILE}: it is not a complete model (`fit` and training "
@@ -225,6 +227,50 @@ def check_tie(folder: Path | str, card: ModelCard) -> None:
             "would be another model's. Put back the card saved with this model, or fit the "
             "model again into its own folder."
         )
+
+
+def _made_by_newer(version: Any) -> bool:
+    """Whether a card's ``radsurv_version`` is later than this RadSurv's (an unreadable one
+    is not)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(str(version)) > Version(__version__)
+    except InvalidVersion:
+        return False
+
+
+def _check_known(path: Path, data: Any, known: set[str]) -> None:
+    """InputError naming the fields of card ``path`` this RadSurv does not know, with the
+    RadSurv version that wrote it: a newer one's card was refused as 'unexpected keyword
+    argument', which said neither."""
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a readable model card: not a JSON object.")
+    unknown = sorted(set(data) - known)
+    if not unknown:
+        return
+    written = data.get("radsurv_version", "unknown")
+    todo = (
+        f"update RadSurv to {written} or later to use this model"
+        if _made_by_newer(written)
+        else "fit the model again with this RadSurv"
+    )
+    raise InputError(
+        f"{path} was written by RadSurv {written} (this is {__version__}) and holds what this "
+        f"version does not know ({', '.join(unknown)}): {todo}."
+    )
+
+
+def newer_version_note(card: ModelCard) -> str | None:
+    """A note when ``card`` was written by a later RadSurv than this one: it reads, but what the
+    later version changed (a score's scale, a cut's rule) is unknown here."""
+    if not _made_by_newer(card.radsurv_version):
+        return None
+    return (
+        f"The model was made by RadSurv {card.radsurv_version}, newer than this one "
+        f"({__version__}): what that version changed is unknown here, so its scores may differ "
+        f"from what RadSurv {card.radsurv_version} gives. Update RadSurv to use it as made."
+    )
 
 
 def last_follow_up(card: ModelCard) -> float:

@@ -8,6 +8,7 @@ is :func:`survival_core.workflows.scoring.score_case`.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +30,7 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel, survival_reach
-from survival_core.models.card import ModelCard, check_tie, last_follow_up
+from survival_core.models.card import ModelCard, check_tie, last_follow_up, newer_version_note
 from survival_core.models.selection import AUTO, ENSEMBLE, read_selection
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -169,6 +170,8 @@ def load_scoring_model(folder: Path | str) -> LoadedModel:
             f"file is a {model.name}. Fit the model again into its own folder."
         )
     check_tie(folder, card)  # a card of another fit of the same kind
+    if note := newer_version_note(card):
+        logging.getLogger(__name__).warning("%s: %s", folder, note)
     inputs = [c["name"] for c in model.preprocessor_.input_schema_]
     tabular = card.radiomics_settings is None and not card.radiomics_by_modality
     card.clinical_columns = clinical_inputs(inputs, set(card.clinical_columns), tabular=tabular)
