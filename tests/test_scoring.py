@@ -161,11 +161,22 @@ def test_missing_clinical_value_is_imputed_and_reported(cohort, model_dir):
     assert score.imputed == ["albumin"]
 
 
-def test_model_needing_features_the_case_lacks_is_refused(cohort, model_dir, tmp_path):
-    loaded = load_scoring_model(model_dir)
-    loaded.card.radiomics_settings = None  # as if the model's radiomics origin were unknown
-    with pytest.raises(InputError, match="cannot provide"):
-        score_case(load_case(cohort / "cases" / "SYN-0001"), loaded)
+def test_a_card_without_its_radiomics_settings_is_blamed_not_the_case(cohort, model_dir, tmp_path):
+    """A card lacking radiomics_settings (older, or edited by hand) under a radiomics model was
+    said as the case's fault: 'needs N input(s) this case cannot provide'."""
+    folder = shutil.copytree(model_dir, tmp_path / "m")
+    card = json.loads((folder / "card.json").read_text())
+    del card["radiomics_settings"]
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError) as refused:
+        score_case(load_case(cohort / "cases" / "SYN-0001"), load_scoring_model(folder))
+    said = str(refused.value)
+    assert (
+        said.startswith("Model m reads ")
+        and "radiomics feature(s) (gtv__lloydmax16__glszm__" in said
+    )
+    assert f"its card {folder / 'card.json'} lacks the radiomics settings" in said
+    assert "no case can be scored by it" in said and "cannot provide" not in said
 
 
 def test_a_model_of_ct_radiomics_refuses_an_mr_case(cohort, model_dir):
@@ -851,6 +862,7 @@ def test_a_card_of_another_fit_beside_a_model_is_refused_naming_both_files(
     assert card.pop("model_sha256") is not None
     (older / "card.json").write_text(json.dumps(card))
     assert load_scoring_model(older).card.n == len(table)
+
 
 def test_a_card_of_a_newer_radsurv_says_so(gbsg2_model, tmp_path, caplog):
     """A newer RadSurv's card with a field this one lacks was refused as "ModelCard.__init__()

@@ -50,6 +50,34 @@ def _radiomics_sources(loaded: LoadedModel) -> list[tuple[str, str | None, Extra
     return [] if settings is None else [("", loaded.card.radiomics_modality, settings)]
 
 
+def _check_radiomics_settings(loaded: LoadedModel) -> None:
+    """InputError when the model reads radiomics but its card lacks the extraction settings
+    they are computed with (a card written by hand or by an early RadSurv, a model fitted on a
+    features table that did not record them): no case can be scored, which was blamed on the
+    case ('needs 56 input(s) this case cannot provide')."""
+    from survival_core.columns import DEEP_PREFIX, DSFR_PREFIX, is_image_feature
+    from survival_core.models.card import CARD_FILE
+
+    if _radiomics_sources(loaded):
+        return
+    clinical = set(loaded.card.clinical_columns)
+    radiomics = [
+        c
+        for c in loaded.inputs
+        if c not in clinical
+        and is_image_feature(c)
+        and not c.startswith((DEEP_PREFIX, DSFR_PREFIX))
+    ]
+    if radiomics:
+        shown = ", ".join(radiomics[:3]) + (" ..." if len(radiomics) > 3 else "")
+        raise InputError(
+            f"Model {loaded.name} reads {len(radiomics)} radiomics feature(s) ({shown}), but its "
+            f"card {loaded.folder / CARD_FILE} lacks the radiomics settings they are computed "
+            "with (radiomics_settings), so no case can be scored by it. Train the model again "
+            "on features extracted by RadSurv (`extract`, then `fit` or `train`)."
+        )
+
+
 def _check_masks(case: Case, loaded: LoadedModel, settings: ExtractionSettings) -> None:
     """MaskError naming the masks the model's ROIs need and the case lacks."""
     from survival_core.features.settings import required_masks
@@ -213,6 +241,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     """One-row feature table of ``case`` in the model's input schema, and the imputed variables.
     A model on several modalities' radiomics reads each on the case's image of that modality
     (:func:`~survival_core.io.modality_view.modality_view`)."""
+    _check_radiomics_settings(loaded)
     row = _clinical_inputs(case.clinical, loaded)
     clinical = list(row)
     for prefix, image, settings in _radiomics_sources(loaded):
