@@ -654,3 +654,13 @@ def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert result["kind"] == "StoreError" and said in result["error"]
     assert result["error"].startswith("The run store ")
+
+
+def test_an_unreadable_active_pointer_is_its_own_error(tmp_path: Path) -> None:
+    """A cut-short active_model.json raised the InputError the registry's refusals raise, and
+    the app said the active model had left the registry: it is told apart now."""
+    from survival_core.runs.store import UnreadablePointer, local_active_model
+
+    (tmp_path / "active_model.json").write_text('{"name": "gone", "vers')
+    with pytest.raises(UnreadablePointer, match="active_model.json is unreadable"):
+        local_active_model(tmp_path)

@@ -449,6 +449,11 @@ class Run:
         self._finished = True
 
 
+class UnreadablePointer(InputError):
+    """The active model's pointer file cannot be read (cut short, edited): a cause of its own,
+    which the app named as the active model having left the registry."""
+
+
 def _active_pointer(root: Path) -> dict[str, Any] | None:
     """The active model's pointer (``ACTIVE_FILE`` in ``root``), or None when none was set."""
     path = root / ACTIVE_FILE
@@ -457,7 +462,9 @@ def _active_pointer(root: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        raise InputError(f"{path} is unreadable ({err}); choose the active model again.") from err
+        raise UnreadablePointer(
+            f"{path} is unreadable ({err}); choose the active model again."
+        ) from err
 
 
 def _own_copy(root: Path, pointer: dict[str, Any]) -> ActiveModel | None:
