@@ -664,3 +664,41 @@ def test_an_unreadable_active_pointer_is_its_own_error(tmp_path: Path) -> None:
     (tmp_path / "active_model.json").write_text('{"name": "gone", "vers')
     with pytest.raises(UnreadablePointer, match="active_model.json is unreadable"):
         local_active_model(tmp_path)
+
+
+def test_a_version_whose_files_are_gone_is_left_out_and_not_promoted(store, model_dir, monkeypatch):
+    """One registered version whose artifacts were moved aside broke every page (MLflow's
+    exception in the model picker) and its Promote button gave a traceback; a cut-short
+    active_model.json was said as the active model having left the registry."""
+    import ui.models as models
+
+    older, newer = _finished_run(store, "gone"), _finished_run(store, "gone")
+    assert store.register_model(newer, model_dir, "gone") == 1  # the newest run's version
+    assert store.register_model(older, model_dir, "gone") == 2
+    artifacts = Path(store.get_run(newer).artifact_uri.removeprefix("file://"))
+    shutil.move(artifacts / "model", artifacts.parent / "model-aside")
+    with pytest.raises(InputError, match=f"The files of model gone v1 are missing: {artifacts}"):
+        store.model_folder("gone", 1)
+    monkeypatch.setattr(models, "current_store", lambda: store)
+    problems: list[str] = []
+    offered = [c.label for c in models.model_choices(problems) if c.label.startswith("gone")]
+    assert offered == ["gone v2 (coxph, c-index 0.700)"]
+    assert [p for p in problems if p.startswith("gone v1 is not offered (The files of model")]
+
+    from streamlit.testing.v1 import AppTest
+
+    training = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
+    app = AppTest.from_file(training, default_timeout=120).run()
+    next(b for b in app.button if b.label == "Promote gone v1 to active").click().run()
+    assert not app.exception
+    assert any(e.value.startswith("gone v1 cannot be made active: The files") for e in app.error)
+
+    pointer = store.root / "active_model.json"
+    saved = pointer.read_bytes() if pointer.exists() else None
+    pointer.write_text('{"name": "gone", "vers')  # cut short
+    try:
+        problems.clear()
+        models.model_choices(problems)
+        assert problems[0].startswith(f"The app's active model cannot be read: {pointer} is")
+    finally:
+        pointer.write_bytes(saved) if saved is not None else pointer.unlink()

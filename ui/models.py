@@ -75,6 +75,7 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     A source that cannot be read is left out and said, in ``problems`` when given, else as a
     warning on the page: an unreadable run store (a disk that filled while it was made) or a
     truncated demo card hid every model, the others too."""
+    from survival_core.runs.store import UnreadablePointer
     from survival_core.workflows.demo import default_model_dir
 
     if problems is None:
@@ -87,6 +88,8 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         store = current_store()
         try:
             active = store.active_model()
+        except UnreadablePointer as error:  # its file, not the registry
+            problems.append(f"The app's active model cannot be read: {error} (Training page)")
         except InputError:  # no longer in the registry: the versions stay offered
             logging.getLogger(__name__).exception("the active model cannot be used")
             problems.append(  # not the store's address (a registry URI may hold a password)
@@ -97,8 +100,7 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
         logging.getLogger(__name__).exception("the run store could not be read")
         problems.append(
-            f"The run store cannot be read ({type(error).__name__}; the details are in the "
-            "server log): trained models are not listed."
+            f"The run store cannot be read ({_reason(error)}): trained models are not listed."
         )
     choices = []
     if active is not None:
@@ -116,14 +118,26 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         if active is not None and (row.name, row.version) == (active.name, active.version):
             continue
         c_index = "" if row.c_index is None else f", {_validated(row)}c-index {row.c_index:.3f}"
-        choices.append(
-            ModelChoice(
-                f"{row.name} v{row.version} ({row.model}{c_index})",
-                # the copy listed is that entry's: no registry query a version, a page run
-                row.folder if row.folder.is_dir() else store.model_folder(row.name, row.version),
+        try:  # the copy listed is that entry's: no registry query a version, a page run
+            folder = (
+                row.folder if row.folder.is_dir() else store.model_folder(row.name, row.version)
             )
-        )
+        except Exception as error:  # noqa: BLE001 - one version's files gone hid every model
+            logging.getLogger(__name__).exception("%s v%s cannot be fetched", row.name, row.version)
+            problems.append(f"{row.name} v{row.version} is not offered ({_reason(error)}).")
+            continue
+        choices.append(ModelChoice(f"{row.name} v{row.version} ({row.model}{c_index})", folder))
     return choices
+
+
+def _reason(error: Exception) -> str:
+    """Why a source of models cannot be read, for the page: the message of an expected failure
+    (which names no password), else its kind with where the details are."""
+    from survival_core.errors import RadSurvError
+
+    if isinstance(error, RadSurvError):
+        return str(error)
+    return f"{type(error).__name__}; the details are in the server log"
 
 
 def _validated(row: Any) -> str:

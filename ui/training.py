@@ -17,7 +17,7 @@ import streamlit as st
 import yaml
 
 from survival_core.cohort.imported import imported_cohorts
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, RadSurvError
 from survival_core.features.presets import PRESETS
 from survival_core.io.modality_view import COMPANION_NAMES
 from survival_core.io.run_sources import changed_sources
@@ -544,7 +544,11 @@ def promote_panel(store: RunStore, run_id: str) -> None:
         elif st.button(
             f"Promote {row.name} v{row.version} to active", key=f"promote-{row.name}-{row.version}"
         ):
-            active = store.set_active(row.name, row.version)
+            try:
+                active = store.set_active(row.name, row.version)
+            except RadSurvError as error:  # its files gone: say so, not a traceback
+                st.error(f"{row.name} v{row.version} cannot be made active: {error}")
+                continue
             record_action("promote_model", active.name, version=active.version)
             follow_active()  # this tab's pages use the model it promoted
             st.toast(f"{active.name} v{active.version} is now the active model.")
