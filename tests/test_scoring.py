@@ -868,14 +868,19 @@ def test_a_card_of_a_newer_radsurv_says_so(gbsg2_model, tmp_path, caplog):
     """A newer RadSurv's card with a field this one lacks was refused as "ModelCard.__init__()
     got an unexpected keyword argument 'calibration'"; one without new fields scored silently."""
     from survival_core import __version__
+    from survival_core.workflows.scoring import score_values
 
     model_dir, _table = gbsg2_model
     newer = shutil.copytree(model_dir, tmp_path / "newer")
     card = json.loads((newer / "card.json").read_text())
     (newer / "card.json").write_text(json.dumps({**card, "radsurv_version": "9.0.0"}))
     with caplog.at_level("WARNING"):
-        assert load_scoring_model(newer).card.radsurv_version == "9.0.0"
-    assert f"made by RadSurv 9.0.0, newer than this one ({__version__})" in caplog.text
+        loaded = load_scoring_model(newer)
+    assert loaded.card.radsurv_version == "9.0.0"
+    said = f"made by RadSurv 9.0.0, newer than this one ({__version__})"
+    assert said in caplog.text
+    scored = score_values({"age": 60, "pnodes": 3}, loaded, "P9")  # on the page and paper too
+    assert [c for c in scored.cautions if said in c]
     calibrated = {**card, "radsurv_version": "9.0.0", "calibration": {"slope": 0.9}}
     (newer / "card.json").write_text(json.dumps(calibrated))
     with pytest.raises(InputError) as refused:

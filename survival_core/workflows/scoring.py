@@ -21,6 +21,7 @@ from survival_core.features.settings import reading_stamp
 from survival_core.io.mr_sequence import sequence_caution
 from survival_core.io.structures import SITE_ORGANS
 from survival_core.models.base import SurvivalModel
+from survival_core.models.card import newer_version_note
 from survival_core.models.scoring import (
     DAYS_PER_MONTH,
     REPORT_MONTHS,
@@ -131,6 +132,7 @@ def _score(
         model=loaded.name,
         imputed=imputed,
         cautions=[
+            *([note] if (note := newer_version_note(loaded.card)) else []),
             *typical_values_caution(imputed, loaded, case_id),
             *extrapolation(X, risk, loaded),
         ],
