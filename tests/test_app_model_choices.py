@@ -91,7 +91,7 @@ def test_a_session_following_the_active_model_follows_it_one_that_picked_keeps_i
 
     first, second, third = (tmp_path / name for name in ("first", "second", "third"))
     listed = [
-        models.ModelChoice("first v1 (active)", first),
+        models.ModelChoice("first v1 (active)", first, default=True),
         models.ModelChoice("second v1", second),
     ]
     monkeypatch.setattr(models, "model_choices", lambda: listed)
@@ -99,7 +99,7 @@ def test_a_session_following_the_active_model_follows_it_one_that_picked_keeps_i
     picking.selectbox[0].set_value(str(second)).run()
     assert (following.text[0].value, picking.text[0].value) == (str(first), str(second))
     listed[:] = [
-        models.ModelChoice("third v1 (active)", third),
+        models.ModelChoice("third v1 (active)", third, default=True),
         models.ModelChoice("first v1", first),
         models.ModelChoice("second v1", second),
     ]
@@ -117,17 +117,38 @@ def test_a_session_following_the_active_model_follows_it_one_that_picked_keeps_i
     assert not following.info and not picking.info and picking.text[0].value == str(second)
     # Promote in the picking tab: the promoted model is the one its pages use from then on
     listed[:2] = [
-        models.ModelChoice("first v1 (active)", first),
+        models.ModelChoice("first v1 (active)", first, default=True),
         models.ModelChoice("third v1", third),
     ]
     picking.session_state["promote"] = True
     picking.run()
     assert picking.text[0].value == str(first) and "now first v1" in picking.info[0].value
     picking.selectbox[0].set_value(str(third)).run()
-    listed[:] = [models.ModelChoice("first v1 (active)", first)]
+    listed[:] = [models.ModelChoice("first v1 (active)", first, default=True)]
     picking.run()
     assert picking.text[0].value == str(first)
     assert "The model you chose (third v1) is no longer registered" in picking.warning[0].value
+
+
+def test_without_an_active_model_a_session_keeps_its_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No active model and no demo model: a version merely registered, listed first, took over
+    every session that had not picked one, announced as 'The active model is now ...'."""
+    from streamlit.testing.v1 import AppTest
+
+    gbsg, whas = tmp_path / "gbsg", tmp_path / "whas"
+    listed = [models.ModelChoice("whas v1", whas)]
+    monkeypatch.setattr(models, "model_choices", lambda: listed)
+    following = AppTest.from_function(_picker).run()
+    listed[:0] = [models.ModelChoice("gbsg v1", gbsg)]  # registered, not made active
+    following.run()
+    assert following.text[0].value == str(whas) and not following.info
+    listed[:] = [models.ModelChoice("gbsg v1 (active)", gbsg, default=True), listed[1]]
+    following.run()
+    assert (
+        following.text[0].value == str(gbsg) and "now gbsg v1 (active)" in following.info[0].value
+    )
 
 
 def test_every_pick_of_the_picker_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,6 +38,8 @@ class ModelChoice:
 
     label: str
     folder: Path
+    #: Whether it is the app's default: the active model, else the demo cohort's default model.
+    default: bool = False
 
     @property
     def key(self) -> str:
@@ -104,7 +106,8 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         )
     choices = []
     if active is not None:
-        choices.append(ModelChoice(f"{active.name} v{active.version} (active)", active.folder))
+        label = f"{active.name} v{active.version} (active)"
+        choices.append(ModelChoice(label, active.folder, default=True))
     try:
         default = default_model_dir()
         card = default / "card.json"
@@ -113,7 +116,8 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         problems.append(f"The demo model's card cannot be read ({error}): it is not listed.")
     else:
         if model is not None:
-            choices.append(ModelChoice(f"demo default ({model} on the demo cohort)", default))
+            label = f"demo default ({model} on the demo cohort)"
+            choices.append(ModelChoice(label, default, default=active is None))
     for row in registered:
         if active is not None and (row.name, row.version) == (active.name, active.version):
             continue
@@ -198,7 +202,8 @@ def model_picker() -> ModelChoice | None:
             icon=":material/warning:",
         )
         st.session_state[FOLLOWS] = True
-    _follow_default(choices[0], previous in keys)  # set before the widget is made: its value
+    # set before the widget is made: its value
+    _follow_default(choices[0] if choices[0].default else None, choices[0], previous in keys)
     by_key = {c.key: c for c in choices}
     # keyed by the session's choice: an unkeyed picker's identity held its index, so the run
     # after a pick made a new widget and the next pick was dropped (the session kept its model)
@@ -215,25 +220,33 @@ def model_picker() -> ModelChoice | None:
     return by_key[key]
 
 
-def _follow_default(default: ModelChoice, kept: bool) -> None:
-    """The session's choice as the app's default ``default`` (the active model) has it: a
-    session following the default moves with it, saying so once ("The active model is now X
-    (was Y)": a tab opened before a Promote or a ``train --activate`` kept scoring with the
-    model active then); one that picked a model keeps it, told the default changed. ``kept``:
-    whether the session's choice is still listed."""
+def _follow_default(default: ModelChoice | None, first: ModelChoice, kept: bool) -> None:
+    """The session's choice as the app's ``default`` (the active model, else the demo's; None
+    when there is neither) has it: a session following the default moves with it, saying so
+    once ("The active model is now X (was Y)": a tab opened before a Promote or a ``train
+    --activate`` kept scoring with the model active then); one that picked a model keeps it,
+    told the default changed. Without a default a session keeps its model (a version merely
+    registered, listed first, took over every session), and one whose model is no longer
+    listed (``kept`` False) gets the ``first`` listed."""
     seen = st.session_state.get(DEFAULT_SEEN)
-    changed = seen is not None and seen[0] != default.key
-    if not kept or st.session_state.get(FOLLOWS, True):
+    changed = (
+        default is not None
+        and DEFAULT_SEEN in st.session_state  # not the session's first run
+        and (seen is None or seen[0] != default.key)
+    )
+    follows = st.session_state.get(FOLLOWS, True)
+    if not kept or (follows and default is not None):
+        target = default or first
         if kept and changed:
-            was = st.session_state.get(MODEL_CHOICE_LABEL, seen[1])
-            st.info(f"The active model is now {default.label} (was {was}).", icon=":material/sync:")
-        st.session_state[MODEL_CHOICE], st.session_state[FOLLOWS] = default.key, True
+            was = st.session_state.get(MODEL_CHOICE_LABEL, seen and seen[1])
+            st.info(f"The active model is now {target.label} (was {was}).", icon=":material/sync:")
+        st.session_state[MODEL_CHOICE], st.session_state[FOLLOWS] = target.key, True
     elif changed:
         st.info(
             f"The active model is now {default.label}; this session keeps the model picked here.",
             icon=":material/info:",
         )
-    st.session_state[DEFAULT_SEEN] = (default.key, default.label)
+    st.session_state[DEFAULT_SEEN] = None if default is None else (default.key, default.label)
 
 
 def _picked() -> None:
