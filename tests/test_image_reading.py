@@ -77,8 +77,27 @@ def test_a_model_of_an_earlier_reading_is_cautioned(tmp_path, shared_data, capsy
     assert read_reading(tables[1]) is None
     train_model(tables, "coxph", {"penalizer": 0.1}, earlier)
     assert ModelCard.load(earlier).image_reading is None
-    said = [c for c in _cautions(capsys, case, earlier) if "read another way" in c]
+    said = [c for c in _cautions(capsys, case, earlier) if "does not record how" in c]
     assert len(said) == 1 and "Train the model again" in said[0]
+
+
+def test_a_cohort_tables_name_tells_its_reading(tmp_path, shared_data, capsys) -> None:
+    """A table a training run extracted before the reading was kept in tables' metadata names it
+    ('-g<stamp>'): a model of today's reading was cautioned as not recorded; one of another
+    stamp is cautioned as read another way."""
+    tables = _tables(tmp_path)
+    _unstamped(tables[1])
+    case = _lung_case(shared_data, tmp_path / "case")
+    for stamp, said in ((reading_stamp(), None), ("abc000", "read another way")):
+        named = tmp_path / f"cohort-han2020-0123456789ab-g{stamp}.parquet"
+        shutil.copy(tables[1], named)
+        model = tmp_path / stamp
+        train_model([tables[0], named], "coxph", {"penalizer": 0.1}, model)
+        assert ModelCard.load(model).image_reading == stamp
+        card = json.loads((model / "card.json").read_text())
+        (model / "card.json").write_text(json.dumps({**card, "image_reading": None}))
+        cautions = [c for c in _cautions(capsys, case, model) if "Train the model again" in c]
+        assert [said in c for c in cautions] == ([] if said is None else [True])
 
 
 def test_tables_read_in_several_ways_make_no_reading(tmp_path) -> None:

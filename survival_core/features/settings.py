@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -61,6 +62,14 @@ GRID_ANCHOR = "low-edge, around the ROIs, NIfTI-1 geometry as decimals, exact ke
 def reading_stamp(anchor: str = GRID_ANCHOR) -> str:
     """Six hex digits that tell one way of reading images (``anchor``) from another."""
     return hashlib.sha256(anchor.encode()).hexdigest()[:6]
+
+
+def named_reading(name: str) -> str | None:
+    """The reading stamp a cohort feature table's file name carries ('-g<stamp>', as
+    :func:`~survival_core.features.cohort.feature_table_path` names it), None for another name:
+    tables written before the stamp was kept in their metadata say it there."""
+    found = re.search(r"-g([0-9a-f]{6})(?:-on-[^/]*)?\.parquet$", name)
+    return found.group(1) if found else None
 
 
 #: Regions of interest a setting may name, and the case masks (roles) each is made from (the ring

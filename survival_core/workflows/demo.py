@@ -138,11 +138,12 @@ def _read_as_now(folder: Path) -> bool:
     from survival_core.errors import InputError
     from survival_core.features.settings import reading_stamp
     from survival_core.models.card import ModelCard
+    from survival_core.workflows.scoring import card_reading
 
     if not (folder / "card.json").exists():
         return False
     try:
-        return ModelCard.load(folder).image_reading == reading_stamp()
+        return card_reading(ModelCard.load(folder)) == reading_stamp()
     except InputError:  # unreadable: made again
         return False
 

@@ -17,11 +17,11 @@ from survival_core.features.case_row import (
     require_values,
     values_features,
 )
-from survival_core.features.settings import reading_stamp
+from survival_core.features.settings import named_reading, reading_stamp
 from survival_core.io.mr_sequence import sequence_caution
 from survival_core.io.structures import SITE_ORGANS
 from survival_core.models.base import SurvivalModel
-from survival_core.models.card import newer_version_note
+from survival_core.models.card import ModelCard, newer_version_note
 from survival_core.models.scoring import (
     DAYS_PER_MONTH,
     REPORT_MONTHS,
@@ -61,20 +61,33 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     return scored
 
 
+def card_reading(card: ModelCard) -> str | None:
+    """How the images a model's features came from were read: its card's
+    :attr:`~survival_core.models.card.ModelCard.image_reading`, else the stamp in its cohort
+    feature tables' names (a card saved before the reading was kept); None when neither says."""
+    named = (named_reading(table) for table in card.tables)
+    return card.image_reading or next((stamp for stamp in named if stamp), None)
+
+
 def reading_caution(loaded: LoadedModel) -> list[str]:
-    """A caution when the model's features came from images read otherwise than a case's are now
-    (its card's :attr:`~survival_core.models.card.ModelCard.image_reading`): the demo model,
+    """A caution when the model's features came from images read otherwise than a case's are
+    now, or its card does not say how they were read (:func:`card_reading`): the demo model,
     trained before NIfTI-1 geometry was read as decimals, scored a NIfTI case up to 0.008
     log-hazard away from its DICOM copy without a word."""
-    if not reads_images(loaded) or loaded.card.image_reading == reading_stamp():
+    reading = card_reading(loaded.card)
+    if not reads_images(loaded) or reading == reading_stamp():
         return []
+    said = (
+        "does not record how the images it learned from were read (an earlier RadSurv made it)"
+        if reading is None
+        else "learned from images read another way than this RadSurv reads them"
+    )
     return [
-        f"Model {loaded.name} learned from images read another way than this case's are now "
-        "(its training features were extracted by an earlier RadSurv, before NIfTI-1 spacing "
-        "and origin were read as the decimals they were rounded from and DICOM pixel padding as "
-        "no value): some features, and so the risk, can differ slightly from what the model "
-        "would give. Train the model again on its cohort (`train`, or `fit` on features "
-        "extracted anew) to score cases read as the model learned."
+        f"Model {loaded.name} {said}: if its features were computed before images were read "
+        "as now, some features, and so the risk, can differ slightly from what it learned "
+        "(NIfTI-1 spacing and origin are read as the decimals they were rounded from, DICOM "
+        "pixel padding as no value). Train the model again on its cohort (`train`, or `fit` "
+        "on features extracted anew) to score cases read as the model learned."
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from survival_core.columns import clinical_inputs, is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import check_youden_horizon
-from survival_core.features.settings import reading_stamp
+from survival_core.features.settings import named_reading, reading_stamp
 from survival_core.io.atomic import replaced_folder
 from survival_core.io.clinical import BY_NAME
 from survival_core.io.clinical_schema import SCHEMA_FILE, schema_beside
@@ -84,11 +84,15 @@ def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]
 
 
 def _image_reading(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
-    """How the images of a model's features were read: its radiomics tables' way (None when one
-    does not say, written by an earlier version, or they differ), else this version's (an image
-    network reads its images as it fits; deep and DSFR tables do not say, and are taken as read
-    so)."""
-    said = {m.get(READING_KEY, b"").decode() for m in metadata.values() if SETTINGS_KEY in m}
+    """How the images of a model's features were read: its radiomics tables' way, from their
+    metadata or their cohort table's name (None when one says neither, written by an earlier
+    version, or they differ), else this version's (an image network reads its images as it
+    fits; deep and DSFR tables do not say, and are taken as read so)."""
+    said = {
+        m.get(READING_KEY, b"").decode() or named_reading(Path(path).name) or ""
+        for path, m in metadata.items()
+        if SETTINGS_KEY in m
+    }
     if not said:
         return reading_stamp()
     return (said.pop() if len(said) == 1 else "") or None
