@@ -85,10 +85,14 @@ def set_current_case(case: Case, origin: str | None = None, read: tuple | None =
 
 
 def edits_key(case: Case, origin: str | None) -> str:
-    """What a case's saved clinical values are kept under: where it came from, its id and its
-    images' content (:meth:`~survival_core.case.Case.content_digest`), so that they never apply
-    to another case, another upload under its id, or a demo case prepared again."""
-    return f"{origin}|{case.case_id}|{case.content_digest()}"
+    """What a case's saved clinical values are kept under: where it came from and its id, so
+    that they never apply to another case or another upload under its id (an upload's folder is
+    named by its content); a demo case's with its content too
+    (:meth:`~survival_core.case.Case.content_digest`), never applying to one prepared again. Not
+    an upload's roles or modality: read again with the GTV alone, its corrected albumin of 48
+    read 31 again without a word."""
+    kept = f"{origin}|{case.case_id}"
+    return kept if str(origin).startswith("upload:") else f"{kept}|{case.content_digest()}"
 
 
 def _other_values(saved: dict, now: Case) -> bool:
