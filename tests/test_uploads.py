@@ -489,3 +489,23 @@ def test_a_variable_offered_later_keeps_the_upload_in_its_folder(zipped):
     # another patient's value is another upload
     other = _volume_upload(_patient_json(creatinine=2.4), zipped)
     assert store_upload(other, CLINICAL_KEEP) != first
+
+
+def test_a_variable_offered_while_another_session_stores_the_upload_is_added(monkeypatch):
+    """Session A stores an upload (creatinine not offered yet) between session B's check that
+    its folder is absent and B's rename (creatinine offered): B found A's folder and returned it
+    without its column, for good (its page reruns reuse the result)."""
+    from survival_core.io import uploads
+
+    files = _volume_upload(_patient_json(tsize=31), zipped=False)  # not stored by another test
+    check_type, first = uploads._check_type, []
+
+    def session_a_first(path: Path, uploaded: str) -> None:
+        if not first:
+            first.append(None)  # A's own storing checks its files unhooked
+            first[0] = uploads._store(files, uploads.CLINICAL_KEEP)
+        check_type(path, uploaded)
+
+    monkeypatch.setattr(uploads, "_check_type", session_a_first)
+    folder = uploads.store_upload(files, uploads.CLINICAL_KEEP | {"creatinine"})
+    assert folder == first[0] and _stored_clinical(folder)["creatinine"] == 1.7

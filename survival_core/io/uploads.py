@@ -732,6 +732,9 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         if not folder.exists():
             raise
+        # another session stored the same upload first, offered fewer variables maybe: the
+        # column this storing keeps was lost for good (the page's next run reuses this result)
+        _refresh(folder, stored, notes)
     return folder
 
 
