@@ -651,6 +651,21 @@ def test_the_report_names_the_radsurv_that_made_it(case, loaded, scored):
     assert f"RadSurv {__version__}".encode() in data and b"RadSurv 9.0.0" not in data
 
 
+@pytest.mark.parametrize("keys", [150, 600])
+def test_a_warning_longer_than_the_pages_room_moves_on_or_is_split(case, loaded, scored, keys):
+    """A clinical.json of many keys no model reads (a REDCap export) makes one warning naming
+    them all: longer than page 1's room it still took page 1 (the snapshot band went negative:
+    a crash, or at 300 keys a page printed over itself). It continues where it has room, split
+    between pages when no page holds it, every key printed once."""
+    names = [f"redcap_var_{k:03d}_value" for k in range(keys)]  # no 'fi': a ligature glyph
+    warning = f"clinical.json holds {keys} values of no variable of the model: {', '.join(names)}."
+    content = gather_report(dataclasses.replace(case, warnings=[warning]), loaded, *scored)
+    pages, _, text = pdf_facts(render_report(content))
+    flat = _flat(text)
+    assert pages >= 2 and "Continued on page 2:" in flat
+    assert all(flat.count(name) == 1 for name in names)
+
+
 #: GBSG2's variables as its trial's case report form names them (long labels), tumour size in mm.
 GBSG2_SCHEMA = """\
 variables:

@@ -686,18 +686,25 @@ def _lines_in(points: float) -> int:
 
 
 def _check_pages(items: list[list[str]], first: int, others: int) -> list[list[str]]:
-    """``items`` as the check block's lines of each page, whole items only: the first page's
-    block holds ``first`` lines (one of them, when items are left over, saying where they
-    continue), a continuation page's ``others``; each page takes at least one item."""
+    """``items`` as the check block's lines of each page: the first page's block holds
+    ``first`` lines, a continuation page's ``others``, one of them, when lines are left over,
+    saying where they continue. Items go whole where they fit; one longer than a page's room
+    goes on to the next page when that holds it, else is split between pages (one longer than
+    the first page's room took it all the same: the snapshot band went negative and the report
+    crashed, or printed over itself)."""
     pages: list[list[str]] = []
-    left = list(items)
+    left = [list(item) for item in items]
     while left:
-        room = others if pages else first
-        taken = len(left) if sum(map(len, left)) <= room else 1
-        while taken < len(left) and sum(map(len, left[: taken + 1])) + 1 <= room:
-            taken += 1
-        page = [line for item in left[:taken] for line in item]
-        left = left[taken:]
+        room = max(others if pages else first, 2)
+        page: list[str] = []
+        while left:
+            more = 1 if len(left) > 1 else 0  # the line saying where the rest continues
+            if len(page) + len(left[0]) + more <= room:
+                page += left.pop(0)
+                continue
+            if not page and (pages or len(left[0]) + more > max(others, 2)):
+                page, left[0] = left[0][: room - 1], left[0][room - 1 :]
+            break
         if left:
             page.append(f"Continued on page {len(pages) + 2}: {len(left)} more to check.")
         pages.append(page)
