@@ -38,13 +38,16 @@ def number_text(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def decimals_apart(value: float, bound: float, fewest: int = 2, most: int = 12) -> int:
+def decimals_apart(
+    value: float, bound: float, fewest: int = 2, most: int = 12, tolerance: float = 0.0
+) -> int:
     """The decimals (at least ``fewest``) that print ``value`` otherwise than ``bound``, and
     neither of them as 0 unless it is: a risk just beyond the training range's end printed as
     that end ('2.56 lies above ... to 2.56'), a risk of 0.074571 above a cut of 0.074421 as 'Risk
     score 0.07, high-risk group' under 'risk > 0.07 is high', a penalised model's risks as
-    '-0.00'. ``fewest`` when they are equal."""
-    if value == bound:
+    '-0.00'. ``fewest`` when they are equal, within ``tolerance`` (a risk at a risk-group cut
+    within rounding: both printed to 12 decimals, still alike), or not told apart by ``most``."""
+    if abs(value - bound) <= tolerance:
         return fewest
     digits = fewest
     while digits < most and (
@@ -52,7 +55,7 @@ def decimals_apart(value: float, bound: float, fewest: int = 2, most: int = 12) 
         or any(v != 0 and round(v, digits) == 0 for v in (value, bound))
     ):
         digits += 1
-    return digits
+    return digits if round(value, digits) != round(bound, digits) else fewest
 
 
 def percentile_text(percentile: float) -> str:

@@ -81,6 +81,17 @@ def test_decimals_tell_a_value_from_its_bound_and_print_neither_as_zero(value, b
     assert f"{value:.{digits}f}" != f"{bound:.{digits}f}" or value == bound
 
 
+def test_a_risk_at_the_cut_within_rounding_prints_as_the_cut_does():
+    """A patient tied with 144 training patients at a median cut scored 2.8e-17 above it: the
+    risk and the cut were printed to 12 decimals ('0.077679106037'), still alike."""
+    from survival_core.evaluation.risk_groups import cut_rounding
+
+    cut = 0.077679106037
+    assert decimals_apart(cut + 2.8e-17, cut, tolerance=cut_rounding(cut)) == 2
+    assert decimals_apart(94.815835099966 + 2.8e-14, 94.815835099966) == 2  # never told apart
+    assert decimals_apart(0.074571, 0.074421, tolerance=cut_rounding(0.074421)) == 3
+
+
 @pytest.mark.parametrize(
     ("percentile", "text"),
     [(99.708, "> 99"), (100.0, "100"), (0.3, "< 1"), (0.0, "0"), (50.4, "50"), (99.0, "99")],

@@ -381,6 +381,11 @@ def level_cox(y: Outcome, labels: np.ndarray, level: float = 0.95) -> LevelCox:
 CUT_RTOL = 1e-9
 
 
+def cut_rounding(threshold: float) -> float:
+    """How far from a cut's ``threshold`` a risk is still at it (:data:`CUT_RTOL` of its scale)."""
+    return CUT_RTOL * max(1.0, abs(threshold))
+
+
 def check_youden_horizon(
     y: Outcome, horizon: float, option: str, unit: tuple[str, float] = ("days", 1.0)
 ) -> None:
@@ -410,7 +415,7 @@ def _median_cut(risk: np.ndarray) -> float:
     that both groups hold patients (at the median everybody was 'low', and the card failed with
     'A Kaplan-Meier curve needs at least one patient')."""
     median = float(np.median(risk))
-    rounding = CUT_RTOL * max(1.0, abs(median))
+    rounding = cut_rounding(median)
     below = risk[risk < median - rounding]
     if (risk > median + rounding).any() or not below.size:
         return median
@@ -460,7 +465,7 @@ class RiskGroupCut:
                 "The risk-group cut has not been fitted; call fit() on training data."
             )
         risk = np.asarray(risk, dtype=float)
-        rounding = CUT_RTOL * max(1.0, abs(self.threshold_))
+        rounding = cut_rounding(self.threshold_)
         return (risk > self.threshold_ + rounding).astype(int)
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,12 +24,12 @@ from survival_core.errors import InputError
 from survival_core.evaluation.bootstrap import Estimate
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.risk_groups import (
-    CUT_RTOL,
     KaplanMeierCurve,
     LogRankResult,
     RiskGroupCut,
     StratificationResult,
     constant_columns,
+    cut_rounding,
     kaplan_meier,
     logrank_test,
     stratify,
@@ -149,7 +149,7 @@ class ModelCard:
         cut: a training patient scored alone differs from its batch risk by ~1e-16, and was
         ranked below itself."""
         ranked = np.asarray(self.training_risk)
-        rounding = CUT_RTOL * max(1.0, abs(risk))
+        rounding = cut_rounding(risk)
         return float(100.0 * np.searchsorted(ranked, risk + rounding, side="right") / ranked.size)
 
     def risk_digits(self, risk: float) -> int:
@@ -157,7 +157,10 @@ class ModelCard:
         0.074571 above a cut of 0.074421 was shown as 0.07 in the high-risk group, by 'risk >
         0.07 is high'); 2 without a threshold. The Risk page and the PDF print both in them."""
         threshold = self.cut.get("threshold")
-        return 2 if threshold is None else decimals_apart(risk, float(threshold))
+        if threshold is None:
+            return 2
+        threshold = float(threshold)
+        return decimals_apart(risk, threshold, tolerance=cut_rounding(threshold))
 
     def risk_group(self, risk: float) -> str:
         """'high' or 'low' by the cut learned on the training cohort."""

@@ -30,6 +30,7 @@ from survival_core.evaluation.risk_groups import (
     KaplanMeierCurve,
     RiskGroupCut,
     StratificationResult,
+    cut_rounding,
 )
 from survival_core.evaluation.td_auc import RocCurve
 from survival_core.io import atomic
@@ -418,7 +419,11 @@ def risk_distribution_figure(
         raise InputError("The training risks contain NaN or infinite values.")
     threshold, cut_label = _threshold(cut)
     # the patient's risk and the cut in the decimals that tell them apart
-    digits = 2 if patient_risk is None else decimals_apart(float(patient_risk), threshold)
+    digits = (
+        2
+        if patient_risk is None
+        else decimals_apart(float(patient_risk), threshold, tolerance=cut_rounding(threshold))
+    )
     edges = np.histogram_bin_edges(risk, bins=bins)
     xbins = {"start": edges[0], "end": edges[-1], "size": edges[1] - edges[0]}
     fig = go.Figure()
