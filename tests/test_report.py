@@ -117,7 +117,9 @@ def _gtv_map(case) -> sitk.Image:
 
 
 @pytest.mark.parametrize(
-    ("probability", "text"), [(0.0012, "< 1 %"), (0.5049, "50 %"), (0.8, "80 %"), (0.999, "> 99 %")]
+    ("probability", "text"),
+    [(0.0012, "< 1 %"), (0.5049, "50 %"), (0.8, "80 %"), (0.999, "> 99 %")]
+    + [(0.995, "> 99 %"), (0.005, "< 1 %")],  # printed '100 %' and '0 %', half to even
 )
 def test_survival_is_a_whole_percentage(probability, text):
     assert survival_text(probability) == text

@@ -192,9 +192,9 @@ def _described(folder: Path, model: SurvivalModel) -> str:
 def survival_text(probability: float) -> str:
     """A survival probability as a whole percentage ('< 1 %' / '> 99 %' at the ends), as the
     Risk page and the PDF show it (0.999 is not a certainty, nor 0.001 a certain death)."""
-    if probability < 0.005:
+    if probability <= 0.005:  # 0.5 % prints as 0 (half to even): a certain death
         return "< 1 %"
-    if probability > 0.995:
+    if probability >= 0.995:
         return "> 99 %"
     return f"{100 * probability:.0f} %"
 
