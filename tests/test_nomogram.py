@@ -233,6 +233,21 @@ def test_a_stored_training_range_sets_the_axis(fitted):
     assert fallback.low == 0.0 and "SD" in fallback.range_source  # non-negative: clipped at 0
 
 
+def test_the_variables_are_drawn_in_the_schemas_order(tmp_path):
+    """A model's inputs are taken in name order (an export's column order moved its fit): the
+    nomogram drew GBSG2's variables 'age, estrec, horTh, menostat, ...' in that order, not in
+    its cohort schema's (the sheet's, as the import kept it)."""
+    from survival_core.io.clinical_schema import SCHEMA_FILE, CohortSchema, SchemaVariable
+
+    X, y = load_gbsg2()
+    y = Surv.from_arrays(y["cens"], y["time"])
+    model = make_model("coxph", penalizer=0.1).fit(X[["age", "pnodes", "tsize"]], y)  # by name
+    sheet = ["tsize", "pnodes", "age"]
+    CohortSchema([SchemaVariable(name, "number") for name in sheet]).save(tmp_path / SCHEMA_FILE)
+    nomogram = build_nomogram(LoadedModel(tmp_path, model, None))
+    assert [v.name for v in nomogram.variables] == sheet
+
+
 def test_variables_a_reduction_dropped_are_listed_unused_not_drawn():
     """WHAS500 (real) through the cox_pvalue reduction keeps 5 of 14 variables; the probe
     differences of two dropped ones were rounding (3e-17) and drew zero-point axes."""
@@ -241,7 +256,7 @@ def test_variables_a_reduction_dropped_are_listed_unused_not_drawn():
     y = Surv.from_arrays(y["fstat"], y["lenfol"])
     model = make_model("coxph").with_reduction(make_reduction("cox_pvalue")).fit(X, y)
     nomogram = build_nomogram(LoadedModel(Path("whas500"), model, None))
-    assert [v.name for v in nomogram.variables] == model.features_used_
+    assert sorted(v.name for v in nomogram.variables) == sorted(model.features_used_)
     assert set(nomogram.unused) == set(X.columns) - set(model.features_used_)
 
 
