@@ -619,6 +619,62 @@ def test_a_copied_or_moved_data_folder_keeps_its_runs_and_models_to_itself(
     assert not old.exists()  # nothing written to (or re-created in) the old folder
 
 
+@pytest.fixture
+def tracking_server(tmp_path) -> tuple[str, Path]:
+    """A local ``mlflow server`` (SQLite backend, a file artifact root it does not serve, as
+    ``--no-serve-artifacts`` deployments share a file system): its URI and artifact root."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = tmp_path / "server"
+    server.mkdir()
+    command = [
+        *(sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)),
+        *("--backend-store-uri", f"sqlite:///{server / 'mlflow.db'}", "--workers", "1"),
+        *("--default-artifact-root", str(server / "artifacts"), "--no-serve-artifacts"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60  # about 20 s on 2 busy cores
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.skip("a local mlflow server could not be started")
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", server / "artifacts"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_tracking_servers_runs_and_models_keep_their_files_in_its_artifact_root(
+    tracking_server, model_dir, tmp_path, monkeypatch
+):
+    """A server's artifact root laid out ``artifacts/<experiment id>/<run_id>/artifacts`` was
+    read as a moved data folder's: runs' files were written into the local data folder, the
+    version registered with that local path, and another client found them missing. Now a
+    server's locations are used as it gives them, by every client."""
+    uri, artifacts = tracking_server
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    mine = RunStore(tmp_path / "mine" / "runs")
+    run_id = _finished_run(mine, "served")
+    assert mine.register_model(run_id, model_dir, "served") == 1
+    assert not (mine.root / "artifacts").exists()
+    (config,) = artifacts.glob(f"*/{run_id}/artifacts/config.yaml")
+    assert (config.parent / "model" / "served" / "model.json").is_file()
+
+    theirs = RunStore(tmp_path / "theirs" / "runs")  # another client, another data folder
+    assert theirs.run_config(run_id)["name"] == "served"
+    assert (theirs.set_active("served", 1).folder / "model.json").is_file()
+
+
 @pytest.mark.parametrize("fault", ["unreachable server", "damaged database", "locked database"])
 def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
     fault, store, tmp_path, monkeypatch, capsys

@@ -314,14 +314,16 @@ def _local_path(uri: str) -> Path | None:
     return Path(uri) if parsed.scheme == "" else None
 
 
-def _run_relative(path: Path, run_id: str) -> Path | None:
+def _run_relative(path: Path, name: str, run_id: str) -> Path | None:
     """The part ``<name>/<run_id>/artifacts/...`` of a run's local artifact ``path`` laid out
-    as a data folder's ``runs/artifacts/<name>/<run_id>/artifacts/...``; None for another
-    layout (a remote store, a location chosen outside RadSurv)."""
+    as RadSurv lays out a store's artifacts, ``<root>/artifacts/<name>/<run_id>/artifacts/...``
+    with ``name`` its experiment's; None for another layout (a server's artifact root,
+    ``<root>/<experiment id>/<run_id>/artifacts``, had its runs' files read and written in the
+    data folder)."""
     parts = path.parts
-    for i in range(2, len(parts) - 1):
-        if (parts[i - 2], parts[i], parts[i + 1]) == ("artifacts", run_id, "artifacts"):
-            return Path(*parts[i - 1 :])
+    for i in range(3, len(parts)):
+        if parts[i - 3 : i + 1] == ("artifacts", name, run_id, "artifacts"):
+            return Path(*parts[i - 2 :])
     return None
 
 
@@ -498,6 +500,8 @@ class RunStore:
         self.uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
         self.registry_uri = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
+        #: Whether the store is the data folder's own database (moved or copied with it).
+        self._own_database = self.uri == default
         self._code_version = code_version()
         try:
             self._open(default)
@@ -515,16 +519,30 @@ class RunStore:
             self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
             self.client.search_experiments(max_results=1)  # open (and if new, create) it now
 
-    def _here(self, uri: str, run_id: str | None) -> str:
+    def _here(self, uri: str, run_id: str | None, name: str | None) -> str:
         """Run ``run_id``'s artifact location ``uri`` (its artifacts or one in them, as the
-        tracking store keeps it) in this data folder: the store keeps absolute ``file:`` URIs,
-        so a data folder copied or moved wrote new runs' models into the old one (re-creating
-        it when gone) and fetched no registered version once that was gone. A location laid out
-        under some data folder's ``runs/artifacts/<name>/<run_id>/`` is this folder's
-        ``<root>/artifacts/<name>/<run_id>/``; any other (a server's) is kept."""
+        tracking store keeps it; ``name`` its experiment's) in this data folder. The data
+        folder's own store keeps absolute ``file:`` URIs, so a data folder copied or moved wrote
+        new runs' models into the old one (re-creating it when gone) and fetched no registered
+        version once that was gone: there a location laid out as ``<old root>/artifacts/<name>/
+        <run_id>/`` is read as ``<root>/artifacts/<name>/<run_id>/``. Any other store's (a
+        tracking server's, a database shared by data folders) is kept as it is: it did not move
+        with this folder, and other clients read it there."""
         stored = _local_path(uri)
-        relative = None if stored is None or run_id is None else _run_relative(stored, run_id)
+        if not self._own_database or stored is None or run_id is None or name is None:
+            return uri
+        relative = _run_relative(stored, name, run_id)
         return uri if relative is None else (self.root / "artifacts" / relative).as_uri()
+
+    def _source_here(self, entry: Any) -> str:
+        """Registry ``entry``'s source (a ModelVersion's) in this data folder (:meth:`_here`)."""
+        if not self._own_database or not entry.run_id:
+            return entry.source
+        try:
+            name = self.get_run(entry.run_id).name
+        except InputError:  # its run deleted for good: the source as the registry keeps it
+            return entry.source
+        return self._here(entry.source, entry.run_id, name)
 
     # -- runs ---------------------------------------------------------------------------------
     def _experiment_id(self, name: str, create: bool) -> str | None:
@@ -590,7 +608,7 @@ class RunStore:
             self._experiment_id(name, create=True), tags=tags, run_name=name
         ).info
         with self._failing_start(info.run_id):
-            run = Run(self, info.run_id, name, self._here(info.artifact_uri, info.run_id))
+            run = Run(self, info.run_id, name, self._here(info.artifact_uri, info.run_id, name))
             run.log_params(config)
             run.log_text(yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
         return run
@@ -678,16 +696,17 @@ class RunStore:
                 raise
             raise InputError(f"No run with id '{run_id}' in the run store {self.uri}.") from err
         info = run.info
+        name = self.client.get_experiment(info.experiment_id).name
         return RunRecord(
             run_id=info.run_id,
-            name=self.client.get_experiment(info.experiment_id).name,
+            name=name,
             status=info.status,
             start_time=_time(info.start_time),
             end_time=None if info.status == "RUNNING" else _time(info.end_time),
             params=dict(run.data.params),
             metrics=dict(run.data.metrics),
             tags=dict(run.data.tags),
-            artifact_uri=self._here(info.artifact_uri, info.run_id),
+            artifact_uri=self._here(info.artifact_uri, info.run_id, name),
             folder=self.root / info.run_id,
         )
 
@@ -889,7 +908,7 @@ class RunStore:
         scratch.mkdir(parents=True)
         try:
             what = f"model {entry.name} v{entry.version}"
-            fetched = self._download(self._here(entry.source, entry.run_id), scratch, what)
+            fetched = self._download(self._source_here(entry), scratch, what)
             try:
                 os.replace(fetched, local)
             except OSError:
