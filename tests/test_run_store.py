@@ -670,9 +670,15 @@ def test_a_tracking_servers_runs_and_models_keep_their_files_in_its_artifact_roo
     (config,) = artifacts.glob(f"*/{run_id}/artifacts/config.yaml")
     assert (config.parent / "model" / "served" / "model.json").is_file()
 
-    theirs = RunStore(tmp_path / "theirs" / "runs")  # another client, another data folder
+    # another client, another data folder; its password is shown nowhere, kept in no file
+    with_password = uri.replace("://", "://alice:S3cretPw@")
+    theirs = RunStore(tmp_path / "theirs" / "runs", tracking_uri=with_password)
     assert theirs.run_config(run_id)["name"] == "served"
     assert (theirs.set_active("served", 1).folder / "model.json").is_file()
+    assert "S3cretPw" not in (theirs.root / "active_model.json").read_text()
+    with pytest.raises(InputError, match=r"No run .* http://alice:\*\*\*@") as refused:
+        theirs.get_run("0" * 32)
+    assert "S3cretPw" not in str(refused.value)
 
 
 @pytest.mark.parametrize("fault", ["unreachable server", "damaged database", "locked database"])
@@ -692,8 +698,9 @@ def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     database = data / "runs" / "mlflow.db"
     if fault == "unreachable server":
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
-        said = "reachable from here, or unset MLFLOW_TRACKING_URI"
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://alice:S3cretPw@127.0.0.1:9/")
+        # MLflow's long reason (its request's URL, with the password) shortened between words
+        said = " ...): check that the tracking server is running and reachable from here"
     elif fault == "damaged database":
         whole = (store.root / "mlflow.db").read_bytes()
         database.write_bytes(whole[: len(whole) // 2])
@@ -707,9 +714,10 @@ def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
     config = Path(__file__).resolve().parents[1] / "assets" / "configs" / "wei2021.yaml"
     assert cli.main(["train", "--config", str(config), "--json"]) == 2
     assert time.monotonic() - started < 90
-    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    shown = capsys.readouterr()
+    result = json.loads(shown.out.splitlines()[-1])
     assert result["kind"] == "StoreError" and said in result["error"]
-    assert result["error"].startswith("The run store ")
+    assert result["error"].startswith("The run store ") and "S3cretPw" not in shown.out + shown.err
 
 
 def test_an_unreadable_active_pointer_is_its_own_error(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ import re
 import shutil
 import socket
 import subprocess
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,8 +93,9 @@ QUIET_ENV = {
     "MLFLOW_CONFIGURE_LOGGING": "false",
 }
 #: Set (unless already set) before MLflow is imported: a tracking server that does not answer
-#: is given up after about a minute at most, not MLflow's 7 retries of 2 minutes each (an
-#: unreachable server held `train` 254 s and the app's first page 266 s before a traceback).
+#: is given up after about a minute at most (3 tries of 20 s), not after MLflow's 7 retries
+#: waiting 2, 4, ... 128 s (an unreachable server held `train` 254 s and the app's first page
+#: 266 s before a traceback).
 PATIENCE_ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
@@ -126,13 +128,14 @@ def _create_sqlite_store(database: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def shown_uri(uri: str) -> str:
-    """A store's URI as messages show it: a password in it (``https://user:pw@host``) as
-    ``***``."""
-    parsed = urlparse(uri)
-    if not parsed.password:
-        return uri
-    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+#: A URI's password (``https://user:pw@host``), in a message or in MLflow's error text.
+_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):[^/\s@]*@")
+
+
+def without_passwords(text: str) -> str:
+    """``text`` with the password of every URI in it written ``***``: a store's URI, and
+    MLflow's errors quoting its requests' URLs, are shown on the command line and in the app."""
+    return _PASSWORD.sub(r"\1:***@", text)
 
 
 def _open_failures() -> tuple[type[Exception], ...]:
@@ -164,7 +167,8 @@ def _unopened(uri: str, error: Exception) -> StoreError:
             "its database is damaged or not MLflow's: restore it from a backup, or move it "
             "aside to start an empty store (its runs and models are then not listed)"
         )
-    return StoreError(f"The run store {shown_uri(uri)} cannot be opened ({cause[:300]}): {todo}.")
+    cause = textwrap.shorten(without_passwords(cause), 300, placeholder=" ...")  # masked whole
+    return StoreError(without_passwords(f"The run store {uri} cannot be opened ({cause}): {todo}."))
 
 
 def _check_name(name: str, what: str) -> str:
@@ -685,6 +689,9 @@ class RunStore:
         running = self._search("attributes.status = 'RUNNING'")
         return [run.info.run_id for run in running if self._reap(run.info.run_id, run.data.tags)]
 
+    def _no_run(self, run_id: str) -> str:
+        return without_passwords(f"No run with id '{run_id}' in the run store {self.uri}.")
+
     def get_run(self, run_id: str) -> RunRecord:
         """A run by id; InputError when the store has none."""
         from mlflow.exceptions import MlflowException
@@ -694,7 +701,7 @@ class RunStore:
         except MlflowException as err:
             if err.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 raise
-            raise InputError(f"No run with id '{run_id}' in the run store {self.uri}.") from err
+            raise InputError(self._no_run(run_id)) from err
         info = run.info
         name = self.client.get_experiment(info.experiment_id).name
         return RunRecord(
@@ -837,7 +844,7 @@ class RunStore:
 
         _check_name(name, "Model name")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", str(run_id)):
-            raise InputError(f"No run with id '{run_id}' in the run store {self.uri}.")
+            raise InputError(self._no_run(run_id))
         try:
             found = self.client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
         except MlflowException as err:
@@ -940,7 +947,9 @@ class RunStore:
                 )
             )
         except MlflowException as err:
-            raise InputError(f"The files of {what} cannot be fetched from {source}: {err}") from err
+            raise InputError(
+                without_passwords(f"The files of {what} cannot be fetched from {source}: {err}")
+            ) from err
 
     @contextlib.contextmanager
     def _registry_lock(self) -> Iterator[None]:
@@ -973,7 +982,7 @@ class RunStore:
                     "folder": str(active.folder),
                     "run_id": entry.run_id,
                     "entry": _entry_key(entry),
-                    "registry": self.registry_uri,
+                    "registry": without_passwords(self.registry_uri),
                     "set_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
@@ -996,16 +1005,20 @@ class RunStore:
             entry = self._version(name, version)
         except InputError as err:
             raise InputError(
-                f"The active model {name} v{version} is no longer in the model registry "
-                f"{self.registry_uri} ({err}); choose the active model again."
+                without_passwords(
+                    f"The active model {name} v{version} is no longer in the model registry "
+                    f"{self.registry_uri} ({err}); choose the active model again."
+                )
             ) from err
         if key and _entry_key(entry) != key:
             raise InputError(
-                f"The active model {name} v{version} (run {pointer.get('run_id')}, registry "
-                f"{pointer.get('registry')}) is no longer that version in the model registry "
-                f"{self.registry_uri}, which holds run {entry.run_id}'s model under it (deleted "
-                "and registered again, or chosen in another store); choose the active model "
-                "again."
+                without_passwords(
+                    f"The active model {name} v{version} (run {pointer.get('run_id')}, registry "
+                    f"{pointer.get('registry')}) is no longer that version in the model "
+                    f"registry {self.registry_uri}, which holds run {entry.run_id}'s model under "
+                    "it (deleted and registered again, or chosen in another store); choose the "
+                    "active model again."
+                )
             )
         own = _own_copy(self.root, pointer)
         # else the local copy was removed, or the pointer predates entry keys: fetch it again
