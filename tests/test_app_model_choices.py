@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -255,3 +256,41 @@ def test_an_error_quoting_the_users_files_shows_them_as_written() -> None:
         r"Structure 'GTV !\[b\](https://ev.il/b.png) \[Login\](https://ev.il/x) \*\*\$x\$\*\*' "
         "has no closed contour.  \n\\- dose_gy: 500; run `python -m survival_core users add`"
     )
+
+
+def test_an_active_model_whose_files_are_gone_is_said_so_without_server_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An active model still registered whose files were moved away was said to be 'no longer
+    in the model registry', and its version's warning showed the server's folders
+    (/srv/.../runs/artifacts/..., 'the data folder /srv/...') to the app's users."""
+    import survival_core.workflows.demo as demo
+    from survival_core.runs.store import RunStore
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    default, _, _ = _demo_and_registered(tmp_path)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "model.json").write_text("{}")
+    (saved / "card.json").write_text(json.dumps({"model": "coxph"}))
+    store = RunStore(data / "runs")
+    with store.start_run("whas", {"name": "whas"}) as run:
+        pass
+    store.register_model(run.run_id, saved, "whas")
+    store.set_active("whas", 1)
+    for folder in ("registry", "artifacts"):  # moved aside on the server
+        shutil.move(store.root / folder, tmp_path / folder)
+    monkeypatch.setattr(models, "current_store", lambda: store)
+    monkeypatch.setattr(demo, "default_model_dir", lambda: default)
+
+    problems: list[str] = []
+    assert [c.folder for c in models.model_choices(problems)] == [default]
+    missing = "its files are missing on the server (moved or deleted; details in the server log)"
+    assert problems == [
+        f"The app's active model (model whas v1) is still registered, but {missing}: it is not "
+        "offered; the Training page makes another active.",
+        f"whas v1 is not offered ({missing}).",
+    ]

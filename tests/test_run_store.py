@@ -747,7 +747,7 @@ def test_a_version_whose_files_are_gone_is_left_out_and_not_promoted(store, mode
     problems: list[str] = []
     offered = [c.label for c in models.model_choices(problems) if c.label.startswith("gone")]
     assert offered == ["gone v2 (coxph, c-index 0.700)"]
-    assert [p for p in problems if p.startswith("gone v1 is not offered (The files of model")]
+    assert [p for p in problems if p.startswith("gone v1 is not offered (its files are missing on")]
 
     from streamlit.testing.v1 import AppTest
 

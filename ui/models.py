@@ -77,13 +77,14 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     A source that cannot be read is left out and said, in ``problems`` when given, else as a
     warning on the page: an unreadable run store (a disk that filled while it was made) or a
     truncated demo card hid every model, the others too."""
-    from survival_core.runs.store import UnreadablePointer
+    from survival_core.paths import without_server_paths
+    from survival_core.runs.store import ModelFilesMissing, UnreadablePointer
     from survival_core.workflows.demo import default_model_dir
 
     if problems is None:
         choices = model_choices(problems := [])
         for problem in problems:
-            st.warning(problem, icon=":material/warning:")
+            st.warning(without_server_paths(problem), icon=":material/warning:")
         return choices
     active, registered = None, []
     try:
@@ -92,6 +93,12 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
             active = store.active_model()
         except UnreadablePointer as error:  # its file, not the registry
             problems.append(f"The app's active model cannot be read: {error} (Training page)")
+        except ModelFilesMissing as error:  # still registered: its files are gone
+            logging.getLogger(__name__).exception("the active model cannot be fetched")
+            problems.append(
+                f"The app's active model ({error.what}) is still registered, but "
+                f"{_reason(error)}: it is not offered; the Training page makes another active."
+            )
         except InputError:  # no longer in the registry: the versions stay offered
             logging.getLogger(__name__).exception("the active model cannot be used")
             problems.append(  # not the store's address (a registry URI may hold a password)
@@ -136,9 +143,13 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
 
 def _reason(error: Exception) -> str:
     """Why a source of models cannot be read, for the page: the message of an expected failure
-    (which names no password), else its kind with where the details are."""
+    (which names no password), else its kind with where the details are; files gone are said
+    without the server's folders their message names."""
     from survival_core.errors import RadSurvError
+    from survival_core.runs.store import ModelFilesMissing
 
+    if isinstance(error, ModelFilesMissing):  # its message names the server's folders
+        return "its files are missing on the server (moved or deleted; details in the server log)"
     if isinstance(error, RadSurvError):
         return str(error)
     return f"{type(error).__name__}; the details are in the server log"

@@ -460,6 +460,16 @@ class UnreadablePointer(InputError):
     which the app named as the active model having left the registry."""
 
 
+class ModelFilesMissing(InputError):
+    """The files of ``what`` (a registered model, a run's config) are gone from where its store
+    keeps them: a cause of its own, which the app named as the active model having left the
+    registry (it is still registered)."""
+
+    def __init__(self, message: str, what: str) -> None:
+        super().__init__(message)
+        self.what = what
+
+
 def _active_pointer(root: Path) -> dict[str, Any] | None:
     """The active model's pointer (``ACTIVE_FILE`` in ``root``), or None when none was set."""
     path = root / ACTIVE_FILE
@@ -926,19 +936,20 @@ class RunStore:
         return local
 
     def _download(self, source: str, scratch: Path, what: str) -> Path:
-        """Artifact ``source`` (a location :meth:`_here` gave) fetched into ``scratch``; an
-        InputError naming ``what`` and where it was looked for when the files are gone (a
-        folder moved aside, a data folder copied without its ``runs/artifacts``)."""
+        """Artifact ``source`` (a location :meth:`_here` gave) fetched into ``scratch``; a
+        :class:`ModelFilesMissing` naming ``what`` and where it was looked for when the files
+        are gone (a folder moved aside, a data folder copied without its ``runs/artifacts``)."""
         from mlflow.artifacts import download_artifacts
         from mlflow.exceptions import MlflowException
 
         local = _local_path(source)
         if local is not None and not local.exists():
-            raise InputError(
+            raise ModelFilesMissing(
                 f"The files of {what} are missing: {local} does not exist (moved or deleted, or "
                 f"the data folder {self.root.parent} was copied without runs/artifacts: a data "
                 "folder's runs keep their files in it). Put them back there, or train the "
-                "model again."
+                "model again.",
+                what,
             )
         try:
             return Path(
