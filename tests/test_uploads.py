@@ -491,6 +491,22 @@ def test_a_variable_offered_later_keeps_the_upload_in_its_folder(zipped):
     assert store_upload(other, CLINICAL_KEEP) != first
 
 
+def test_the_same_values_saved_by_another_editor_are_the_same_upload():
+    """The upload's folder counts a clinical file by its bytes as uploaded: the same one-row CSV
+    saved with Excel's CRLF line endings, or a clinical.json with its keys in another order,
+    became another folder, so a volume case got another case id."""
+    rows = ["case_id,name,albumin,age", "MRN-4711,Zyxwv Qwerty,38,61"]
+    values = {"name": "Zyxwv Qwerty", "albumin": 38, "age": 61}
+    for one, other in (
+        ("\n".join(rows) + "\n", "\ufeff" + "\r\n".join(rows) + "\r\n"),
+        (json.dumps(values), json.dumps(dict(reversed(values.items())), indent=2)),
+    ):
+        name = "clinical.csv" if one.startswith("case_id") else "clinical.json"
+        files = [("CT.nii", _nifti(7)), ("GTV.nii", _nifti(1))]
+        first = store_upload([*files, (name, one.encode())])
+        assert store_upload([*files, (name, other.encode())]) == first
+
+
 def test_a_variable_offered_while_another_session_stores_the_upload_is_added(monkeypatch):
     """Session A stores an upload (creatinine not offered yet) between session B's check that
     its folder is absent and B's rename (creatinine offered): B found A's folder and returned it

@@ -262,8 +262,22 @@ def _token(name: str, uploaded: bytes, cleaned: bytes, deid: Deidentifier) -> by
     digest of the file as uploaded (a model registered meanwhile moved an open case to another
     folder, its corrections lost); any other file as the digest of its cleaned bytes."""
     if name.lower().endswith((".csv", ".json")):
-        return deid.content_token(uploaded)
+        return deid.content_token(_as_valued(uploaded))
     return hashlib.sha256(cleaned).digest()
+
+
+def _as_valued(content: bytes) -> bytes:
+    """A clinical file's bytes as its values are, not as an editor saved them: a JSON object with
+    its keys sorted, a CSV's text without a byte-order mark, with one kind of line ending and
+    no blanks at line ends (the same values saved by Excel, CRLF, became another case)."""
+    text = content.decode("utf-8-sig", errors="surrogateescape")
+    try:
+        return json.dumps(json.loads(text), sort_keys=True).encode()
+    except ValueError:
+        lines = [line.rstrip() for line in text.splitlines()]
+        while lines and not lines[-1]:
+            lines.pop()
+        return "\n".join(lines).encode(errors="surrogateescape")
 
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
