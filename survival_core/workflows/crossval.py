@@ -395,7 +395,7 @@ def cross_validate(
 
 def _fold_notes(records: list[dict[str, Any]], key: str, every_plain: bool = False) -> list[str]:
     """The folds' notes under ``key`` ('notes': what their fits noted; 'metric_notes': why a
-    metric is undefined, a null in the fold table), each once, in order, with the folds
+    metric is undefined, a null in the fold table), each once, in the folds' order, with the folds
     (repeat.fold) it holds for; with ``every_plain`` one of every fold as it is (a column
     constant in one fold's training rows, used by the others, was said dropped as if no fold
     had used it)."""
@@ -404,7 +404,7 @@ def _fold_notes(records: list[dict[str, Any]], key: str, every_plain: bool = Fal
         for note in record.get(key, []):
             where.setdefault(note, []).append(f"{record['repeat'] + 1}.{record['fold'] + 1}")
     shown = []
-    for note, folds in sorted(where.items()):
+    for note, folds in where.items():  # in the folds' order
         listed = ", ".join(folds[:5]) + (" ..." if len(folds) > 5 else "")
         every = every_plain and len(folds) == len(records)
         shown.append(
