@@ -1,4 +1,4 @@
-"""Report page: the one-page tumor-board PDF of the current case under the session's model."""
+"""Report page: the tumor-board PDF of the current case under the session's model."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ if choice is None:
     st.stop()
 
 st.markdown(
-    f"A one-page A4 PDF for the tumor board: case **{markdown_literal(case.case_id)}** under "
+    "An A4 PDF for the tumor board (one page, more for a long list of checks): case "
+    f"**{markdown_literal(case.case_id)}** under "
     f"**{markdown_literal(choice.label)}** "
     "(risk and percentile, 1/2/3-year survival, the training cohort's Kaplan-Meier groups, a CT "
     "snapshot with contours and, for image models, the Grad-CAM overlay, the top features and "

@@ -32,7 +32,7 @@ def number_text(value: float) -> str:
     significant digits for the rest (1234.5, 2380, 0.0123), no trailing zeros. The one
     formatter of a clinical value, a training range or a plausible range shown to a clinician."""
     if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
+        return f"{value + 0.0:g}"  # + 0.0: -0.0 is 0
     decimals = max(0, VALUE_DIGITS - 1 - math.floor(math.log10(abs(value))))
     text = f"{value:.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

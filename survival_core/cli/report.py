@@ -1,4 +1,4 @@
-"""``report``: the one-page tumor-board PDF of one case under a saved model."""
+"""``report``: the tumor-board PDF of one case under a saved model."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from survival_core.io.atomic import write_bytes
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` command."""
     parser = subparsers.add_parser(
-        "report", help="write the one-page tumor-board PDF of one case under a saved model"
+        "report", help="write the tumor-board PDF of one case under a saved model"
     )
     parser.add_argument("--case", type=user_path, required=True, help="case folder or zip")
     parser.add_argument("--model", type=user_path, required=True, metavar="MODEL_DIR")

@@ -226,8 +226,8 @@ def check_tie(folder: Path | str, card: ModelCard) -> None:
     if found != card.model_sha256:
         raise InputError(
             f"{Path(folder) / CARD_FILE} was written for another fit than {model_file} (its "
-            f"model file's sha256 {card.model_sha256[:12]}, this one's {found[:12]}): the percentiles, risk groups and survival curves "
-            "would be another model's. Put back the card saved with this model, or fit the "
+            f"model file's sha256 {card.model_sha256[:12]}, this one's {found[:12]}): the "
+            "percentiles, risk groups and survival curves would be another model's. Put back the card saved with this model, or fit the "
             "model again into its own folder."
         )
 
