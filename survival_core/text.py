@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 #: Characters read as markup inside a line: CommonMark's emphasis, code, links and HTML,
@@ -67,6 +68,12 @@ def percentile_text(percentile: float) -> str:
     if 0 < percentile < 1:
         return "< 1"
     return f"{percentile:.0f}"
+
+
+def first_few(items: Sequence[str], n: int) -> str:
+    """The first ``n`` of ``items`` joined by commas, with ' ...' after them when there are more
+    (a message naming what it is about without listing hundreds)."""
+    return ", ".join(items[:n]) + (" ..." if len(items) > n else "")
 
 
 def one_line(text: str) -> str:

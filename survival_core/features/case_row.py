@@ -18,6 +18,7 @@ import pandas as pd
 from survival_core.case import Case
 from survival_core.errors import ClinicalValueError, InputError, MaskError, ValuesNeeded
 from survival_core.models.scoring import LoadedModel
+from survival_core.text import first_few
 
 if TYPE_CHECKING:
     from survival_core.features.settings import ExtractionSettings
@@ -69,7 +70,7 @@ def _check_radiomics_settings(loaded: LoadedModel) -> None:
         and not c.startswith((DEEP_PREFIX, DSFR_PREFIX))
     ]
     if radiomics:
-        shown = ", ".join(radiomics[:3]) + (" ..." if len(radiomics) > 3 else "")
+        shown = first_few(radiomics, 3)
         raise InputError(
             f"Model {loaded.name} reads {len(radiomics)} radiomics feature(s) ({shown}), but its "
             f"card {loaded.folder / CARD_FILE} lacks the radiomics settings they are computed "
@@ -197,7 +198,7 @@ def require_values(
     The keys given that are none of its variables (``ignored``) are named: values nested under
     a 'clinical' key, or written as a table's headers ('Age (years)')."""
     if imputed and set(imputed) >= set(loaded.used_inputs) and not reads_images(loaded):
-        shown = ", ".join(imputed[:6]) + (" ..." if len(imputed) > 6 else "")
+        shown = first_few(imputed, 6)
         raise ValuesNeeded(
             f"None of model {loaded.name}'s inputs came with case {case_id}: its "
             f"{len(imputed)} variable(s) ({shown}) are all missing, so its score would be the "

@@ -31,6 +31,7 @@ from survival_core.io.orientation import ORIENTATION
 from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_input
 from survival_core.paths import data_subdir
 from survival_core.preprocess.window import get_window
+from survival_core.text import first_few
 
 #: Fewer volumes than this are prepared in this process.
 SERIAL_BELOW = 8
@@ -108,7 +109,7 @@ def _check_ct(modalities: Mapping[str, str | None]) -> None:
     cohort must not train one."""
     not_ct = [c for c, modality in modalities.items() if modality != "CT"]
     if not_ct:
-        shown = ", ".join(not_ct[:5]) + (" ..." if len(not_ct) > 5 else "")
+        shown = first_few(not_ct, 5)
         raise InputError(
             f"Image models read CT through an HU window; {len(not_ct)} case(s) are "
             f"{modalities[not_ct[0]] or 'not CT'} ({shown}). Train a radiomics model for this "
