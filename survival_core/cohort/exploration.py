@@ -112,8 +112,8 @@ class CohortData:
         feature: a study's cd4 or karnof without a schema), deep (``deep_*``, ``dsfr_*``),
         radiomics (the other image features)."""
         out: dict[str, list[str]] = {name: [] for name in FAMILIES}
-        for column in self.frame.columns:
-            name = str(column)
+        # the schema's variables in its order (the sheet's): a table's columns are in name order
+        for name in self.schema.in_order(map(str, self.frame.columns)):
             if name in self.schema.names or not is_image_feature(name):
                 family = "clinical"
             elif name.startswith((DEEP_PREFIX, DSFR_PREFIX)):

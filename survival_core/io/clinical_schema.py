@@ -381,6 +381,13 @@ class CohortSchema:
     def names(self) -> list[str]:
         return [v.name for v in self.variables]
 
+    def in_order(self, names: Iterable[str]) -> list[str]:
+        """``names`` in the schema's order (its variables', the sheet's as the cohort import
+        kept it), the others after them as given: a model's inputs are taken in name order,
+        which drew and listed 'Dose, T stage' for a sheet's 'T stage, Dose'."""
+        position = {name: i for i, name in enumerate(self.names)}
+        return sorted(names, key=lambda name: position.get(name, len(position)))
+
     def __getitem__(self, name: str) -> SchemaVariable:
         for variable in self.variables:
             if variable.name == name:

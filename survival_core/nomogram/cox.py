@@ -371,10 +371,10 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
             f"Model {loaded.name}: the risk is not a sum of per-variable terms "
             f"(probe lp {actual:.6g} vs {expected:.6g}); a nomogram cannot represent it."
         )
-    # in the clinical schema's order (the sheet's, as the cohort import kept it), then the
-    # others: the model's inputs are in name order, which drew 'Age, estrec, horTh, menostat'
-    order = list(clinical)
-    variables.sort(key=lambda v: order.index(v.name) if v.name in clinical else len(order))
+    # in the clinical schema's order: the model's inputs are in name order, which drew GBSG2's
+    # 'Age, estrec, horTh, menostat'
+    order = loaded.schema.in_order(v.name for v in variables)
+    variables.sort(key=lambda v: order.index(v.name))
     widest = max(v.span[1] - v.span[0] for v in variables)
     points_per_lp = 100.0 / widest
     lp_at_zero = base + sum(v.span[0] for v in variables)

@@ -209,7 +209,11 @@ def _card_rows(
     card = loaded.card
     groups = card.stratification_result()
     inputs = loaded.inputs
-    clinical = [_label(n, variables) for n in inputs if n in card.clinical_columns]
+    clinical = [
+        _label(n, variables)
+        for n in loaded.schema.in_order(inputs)  # the sheet's order, not the inputs' by name
+        if n in card.clinical_columns
+    ]
     others = len(inputs) - len(clinical)
     parts = [f"{others} image feature(s)"] if others else []
     if explanation_method(loaded) == "gradcam":
