@@ -213,7 +213,7 @@ def model_picker() -> ModelChoice | None:
             icon=":material/warning:",
         )
         st.session_state[FOLLOWS] = True
-    # set before the widget is made: its value
+    # set before the widget is made: its value is the session's choice
     _follow_default(choices[0] if choices[0].default else None, choices[0], previous in keys)
     by_key = {c.key: c for c in choices}
     # keyed by the session's choice: an unkeyed picker's identity held its index, so the run

@@ -31,6 +31,7 @@ from survival_core.evaluation.bootstrap import Estimate, check_level, two_sided_
 from survival_core.evaluation.concordance import risk_array
 from survival_core.evaluation.td_auc import cumulative_dynamic_roc
 from survival_core.outcome import Outcome, survival_arrays
+from survival_core.text import decimals_apart
 
 
 @dataclass(frozen=True)
@@ -384,6 +385,15 @@ CUT_RTOL = 1e-9
 def cut_rounding(threshold: float) -> float:
     """How far from a cut's ``threshold`` a risk is still at it (:data:`CUT_RTOL` of its scale)."""
     return CUT_RTOL * max(1.0, abs(threshold))
+
+
+def digits_apart_from_cut(risk: float, threshold: float | None) -> int:
+    """Decimals that print ``risk`` apart from a risk-group cut's ``threshold`` (a risk of
+    0.074571 above a cut of 0.074421 was shown as 0.07 in the high-risk group, by 'risk > 0.07
+    is high'), 2 at the cut within its rounding or without a threshold."""
+    if threshold is None:
+        return 2
+    return decimals_apart(risk, threshold, tolerance=cut_rounding(threshold))
 
 
 def check_youden_horizon(

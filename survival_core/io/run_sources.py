@@ -58,7 +58,12 @@ def source_changes(run_folder: Path) -> list[tuple[Path, str]]:
 
 def changed_sources(run_folder: Path) -> list[str]:
     """:func:`source_changes` as people read them: '<path> (changed)'."""
-    return [f"{path} ({how})" for path, how in source_changes(run_folder)]
+    return described(source_changes(run_folder))
+
+
+def described(changes: list[tuple[Path, str]]) -> list[str]:
+    """``changes`` (:func:`source_changes`) as people read them: '<path> (changed)'."""
+    return [f"{path} ({how})" for path, how in changes]
 
 
 def cohorts_read(run_folder: Path) -> set[Path] | None:

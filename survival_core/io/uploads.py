@@ -708,9 +708,9 @@ def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
 def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     """:func:`store_upload`'s work. The folder is named after the cleaned files' stored names and
     tokens (:func:`_token`) and what was left out, not after what ``keep`` kept of the clinical
-    files: the same upload
-    stays in its folder (a volume case keeps its name) when a model registered meanwhile offers
-    another variable; that variable's column is then added to it (:func:`_refresh`)."""
+    files: the same upload stays in its folder (a volume case keeps its name) when a model
+    registered meanwhile offers another variable; that variable's column is then added to it
+    (:func:`_refresh`)."""
     _check_one_case(files)
     cleaned, left_out = _deidentify(files, keep, neutral=True)
     if not cleaned:

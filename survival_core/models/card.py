@@ -30,13 +30,13 @@ from survival_core.evaluation.risk_groups import (
     StratificationResult,
     constant_columns,
     cut_rounding,
+    digits_apart_from_cut,
     kaplan_meier,
     logrank_test,
     stratify,
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.outcome import survival_arrays
-from survival_core.text import decimals_apart
 
 CARD_FILE = "card.json"
 
@@ -153,14 +153,11 @@ class ModelCard:
         return float(100.0 * np.searchsorted(ranked, risk + rounding, side="right") / ranked.size)
 
     def risk_digits(self, risk: float) -> int:
-        """Decimals that print ``risk`` apart from the risk-group cut's threshold (a risk of
-        0.074571 above a cut of 0.074421 was shown as 0.07 in the high-risk group, by 'risk >
-        0.07 is high'); 2 without a threshold. The Risk page and the PDF print both in them."""
+        """Decimals that print ``risk`` apart from the risk-group cut's threshold
+        (:func:`~survival_core.evaluation.risk_groups.digits_apart_from_cut`). The Risk page and
+        the PDF print both in them."""
         threshold = self.cut.get("threshold")
-        if threshold is None:
-            return 2
-        threshold = float(threshold)
-        return decimals_apart(risk, threshold, tolerance=cut_rounding(threshold))
+        return digits_apart_from_cut(risk, None if threshold is None else float(threshold))
 
     def risk_group(self, risk: float) -> str:
         """'high' or 'low' by the cut learned on the training cohort."""
@@ -227,8 +224,8 @@ def check_tie(folder: Path | str, card: ModelCard) -> None:
         raise InputError(
             f"{Path(folder) / CARD_FILE} was written for another fit than {model_file} (its "
             f"model file's sha256 {card.model_sha256[:12]}, this one's {found[:12]}): the "
-            "percentiles, risk groups and survival curves would be another model's. Put back the card saved with this model, or fit the "
-            "model again into its own folder."
+            "percentiles, risk groups and survival curves would be another model's. Put back "
+            "the card saved with this model, or fit the model again into its own folder."
         )
 
 

@@ -50,7 +50,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
-from survival_core.io.run_sources import record_sources, source_changes
+from survival_core.io.run_sources import described, record_sources, source_changes
 from survival_core.runs.retention import mark_used
 from survival_core.workflows.crossval import FOLD_ARRAYS
 
@@ -1212,7 +1212,7 @@ def _refuse_changes(folder: Path, run_id: str, changes: list[tuple[Path, str]]) 
     if not changes:
         return
     withdrawn = any(path.name == WITHDRAWN_FILE for path, _ in changes)
-    changed = ", ".join(f"{path} ({how})" for path, how in changes)
+    changed = ", ".join(described(changes))
     raise InputError(
         f"The cohort changed while run {run_id} was running: {changed} (a cohort "
         "import or withdrawal). Its features or folds read the earlier data, so no model is "

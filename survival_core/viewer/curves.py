@@ -30,12 +30,12 @@ from survival_core.evaluation.risk_groups import (
     KaplanMeierCurve,
     RiskGroupCut,
     StratificationResult,
-    cut_rounding,
+    digits_apart_from_cut,
 )
 from survival_core.evaluation.td_auc import RocCurve
 from survival_core.io import atomic
 from survival_core.io.tables import TIME_UNITS
-from survival_core.text import decimals_apart, percentile_text
+from survival_core.text import percentile_text
 
 if TYPE_CHECKING:
     from survival_core.models.card import ModelCard
@@ -419,11 +419,7 @@ def risk_distribution_figure(
         raise InputError("The training risks contain NaN or infinite values.")
     threshold, cut_label = _threshold(cut)
     # the patient's risk and the cut in the decimals that tell them apart
-    digits = (
-        2
-        if patient_risk is None
-        else decimals_apart(float(patient_risk), threshold, tolerance=cut_rounding(threshold))
-    )
+    digits = 2 if patient_risk is None else digits_apart_from_cut(float(patient_risk), threshold)
     edges = np.histogram_bin_edges(risk, bins=bins)
     xbins = {"start": edges[0], "end": edges[-1], "size": edges[1] - edges[0]}
     fig = go.Figure()

@@ -62,6 +62,7 @@ from survival_core.models.base import SurvivalModel, TorchSurvivalModel, surviva
 from survival_core.models.candidates import too_few_events
 from survival_core.models.tabular import UNSEEN, unseen_levels_noted
 from survival_core.outcome import survival_arrays
+from survival_core.text import first_few
 
 #: Default horizons: 1, 2 and 3 years, in days.
 DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
@@ -405,7 +406,7 @@ def _fold_notes(records: list[dict[str, Any]], key: str, every_plain: bool = Fal
             where.setdefault(note, []).append(f"{record['repeat'] + 1}.{record['fold'] + 1}")
     shown = []
     for note, folds in where.items():  # in the folds' order
-        listed = ", ".join(folds[:5]) + (" ..." if len(folds) > 5 else "")
+        listed = first_few(folds, 5)
         every = every_plain and len(folds) == len(records)
         shown.append(
             note if every else f"Fold(s) {listed} ({len(folds)} of {len(records)}): {note}"

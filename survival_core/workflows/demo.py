@@ -140,11 +140,9 @@ def _read_as_now(folder: Path) -> bool:
     from survival_core.models.card import ModelCard
     from survival_core.workflows.scoring import card_reading
 
-    if not (folder / "card.json").exists():
-        return False
     try:
         return card_reading(ModelCard.load(folder)) == reading_stamp()
-    except InputError:  # unreadable: made again
+    except InputError:  # none, or unreadable: made again
         return False
 
 
