@@ -8,7 +8,8 @@ the ones above it (``tests/test_import_graph.py`` fails on an upward import or a
 
 0. foundation: errors, data paths, outcomes, the ``Case`` record, column kinds, work done once
    per key for concurrent sessions, worker processes, the execution engine seam (process pool /
-   Ray), the audit log and user strings made safe to show;
+   Ray), the audit log, user strings made safe to show and the versions of the packages that change
+   numbers;
 1. ``io`` (DICOM, RTSTRUCT, SEG, NIfTI, uploads, clinical values and schemas, manifests, atomic
    writes) and ``preprocess`` (resampling, windows, quantisation);
 2. ``evaluation``: survival metrics and tests on arrays (no models);
@@ -29,7 +30,8 @@ __version__ = "0.2.0"
 
 #: Packages and top-level modules of ``survival_core`` by floor, lowest first (see above).
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "outcome", "case", "columns", "once", "workers", "engine", "audit", "text"),
+    ("errors", "paths", "outcome", "case", "columns", "once", "workers", "engine", "audit", "text",
+     "versions"),
     ("io", "preprocess"),
     ("evaluation",),
     ("models",),

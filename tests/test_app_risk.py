@@ -154,6 +154,11 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     assert ("demo", "explain_case", case_id) in entries
     # model card: the run's protocol and calibration report
     assert any("nested_cv" in m.value for m in app.markdown)
+    from importlib.metadata import version
+
+    fitted = next(m.value for m in app.markdown if "**Fitted with:**" in m.value)
+    assert f"scikit-survival {version('scikit-survival')}" in fitted
+    assert "installed now" not in fitted  # fitted with the packages installed now
     assert any("calibration-marker" in json.dumps(s["data"]) for s in _charts(app))
     assert _metric(app, "Training patients") == "6"
 

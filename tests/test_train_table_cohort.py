@@ -341,6 +341,28 @@ def test_fit_keeps_its_notes_in_the_summary_and_the_card(tmp_path):
     assert ModelCard.load(tmp_path / "model").notes == summary["notes"]
 
 
+def test_the_card_keeps_the_exact_tables_and_package_versions_of_the_fit(veterans, tmp_path):
+    """`fit`'s card named its tables only: one edited or re-extracted since under the same name
+    could not be told apart, nor the package versions that made its numbers (a run's tags had
+    them; a `fit` kept them nowhere)."""
+    from importlib.metadata import version
+
+    from survival_core.io.hashing import file_sha256
+    from survival_core.models.card import ModelCard, packages_changed
+    from survival_core.workflows.training import train_model
+
+    table = veterans / "clinical.csv"
+    train_model([table], "coxph", {"penalizer": 0.1}, tmp_path / "model")
+    card = ModelCard.load(tmp_path / "model")
+    assert card.tables == ["clinical.csv"]
+    assert card.tables_sha256 == {"clinical.csv": file_sha256(table)}
+    assert card.packages["scikit-survival"] == version("scikit-survival")
+    assert card.packages["numpy"] == version("numpy")
+    assert packages_changed(card) == []
+    card.packages["lifelines"] = "0.1.0"  # fitted with another lifelines than installed now
+    assert packages_changed(card) == [f"lifelines 0.1.0 -> {version('lifelines')}"]
+
+
 @pytest.mark.parametrize("change", ["reimport", "withdraw"])
 def test_a_cohort_changed_while_the_folds_run_fits_and_registers_no_model(
     veterans, tmp_path, change

@@ -9,7 +9,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import ValuesNeeded
-from survival_core.models.card import ModelCard
+from survival_core.models.card import ModelCard, packages_changed
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH, survival_text
 from survival_core.text import percentile_text
 from ui.auth import record
@@ -182,6 +182,17 @@ def _run_reports(root: str, folder: str) -> tuple[dict | None, str | None]:
     return None, None
 
 
+def _packages_text(card: ModelCard) -> str:
+    """The model card's line of the packages it was fitted with, naming those installed now in
+    another version (its risks may differ slightly from the fit's); none for an older card."""
+    if not card.packages:
+        return ""
+    made = ", ".join(f"{name} {v}" for name, v in sorted(card.packages.items()))
+    changed = packages_changed(card)
+    now = f" — installed now: {'; '.join(changed)}" if changed else ""
+    return f"\n- **Fitted with:** {made}{now}"
+
+
 def _protocol_text(card: ModelCard, protocol: dict | None) -> str:
     if protocol:
         details = ", ".join(f"{k} {v}" for k, v in protocol.items() if k != "name" and v)
@@ -228,6 +239,7 @@ def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
         f"- **Protocol:** {_protocol_text(card, protocol)}\n"
         f"- **Clinical inputs:** {inputs}; {radiomics}; tables: {', '.join(card.tables) or '-'}\n"
         f"- **Trained:** {card.created or 'unknown'} (RadSurv {card.radsurv_version})"
+        + _packages_text(card)
     )
     if calibration is not None:
         st.plotly_chart(plotly.io.from_json(calibration), key="risk-calibration")

@@ -37,6 +37,7 @@ from survival_core.evaluation.risk_groups import (
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.outcome import survival_arrays
+from survival_core.versions import package_versions
 
 CARD_FILE = "card.json"
 
@@ -116,6 +117,13 @@ class ModelCard:
     #: many cases each, where known: a case of another is cautioned.
     mr_sequences: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
+    #: sha256 of each of :attr:`tables` by its name, where it was a file: the exact tables a
+    #: fit read (a table edited or re-extracted since under the same name is told apart). Empty
+    #: in a card written before they were kept.
+    tables_sha256: dict[str, str] = field(default_factory=dict)
+    #: The versions of the packages that change its numbers (:func:`~survival_core.versions.
+    #: package_versions`) where it was fitted; empty in a card written before they were kept.
+    packages: dict[str, str] = field(default_factory=dict)
     cv: dict[str, Any] | None = None
     #: The cancer sites of the training cases (their cohort manifest's ``site``); empty when
     #: unknown (a model fitted on tables alone).
@@ -273,6 +281,17 @@ def newer_version_note(card: ModelCard) -> str | None:
     )
 
 
+def packages_changed(card: ModelCard) -> list[str]:
+    """'name then -> now' for each package the card records whose installed version is another
+    (missing now: 'not installed'): its numbers may differ slightly from the fit's."""
+    now = package_versions()
+    return [
+        f"{name} {then} -> {now.get(name, 'not installed')}"
+        for name, then in sorted(card.packages.items())
+        if now.get(name) != then
+    ]
+
+
 def last_follow_up(card: ModelCard) -> float:
     """The training cohort's last follow-up time (days): where its risk groups' KM curves end."""
     curves = card.stratification["km"].values()
@@ -309,7 +328,7 @@ def build_card(
     radiomics_modality: str | None = None,
     radiomics_by_modality: dict[str, str] | None = None,
     mr_sequences: dict[str, int] | None = None,
-    tables: list[str] | None = None,
+    tables: list[str | Path] | None = None,
     cut_method: str = "median",
     horizon: float | None = None,
     cv: dict[str, Any] | None = None,
@@ -321,7 +340,7 @@ def build_card(
     """A card from the training outcomes and the fitted model's risks on its training rows
     (``sites``: the training cases' cancer sites, when their cohort says; ``notes``: what the
     table reading and the fit noted; ``image_reading``: how the images its features came from
-    were read).
+    were read; ``tables``: the files it was fitted on, kept by name with their sha256).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients); the
     refusal ends with what ``why_one_risk`` says (:meth:`SurvivalModel.why_one_risk`: why, what
@@ -349,7 +368,11 @@ def build_card(
         radiomics_modality=radiomics_modality,
         radiomics_by_modality=radiomics_by_modality or {},
         mr_sequences=mr_sequences or {},
-        tables=tables or [],
+        tables=[Path(t).name for t in tables or []],
+        tables_sha256={
+            Path(t).name: file_sha256(Path(t)) for t in tables or [] if Path(t).is_file()
+        },
+        packages=package_versions(),
         cv=cv,
         sites=sorted(sites or []),
         notes=list(notes),

@@ -1021,8 +1021,8 @@ def run_training(
         RunStore,
         data_tags,
         package_tags,
-        package_versions,
     )
+    from survival_core.versions import package_versions
     from survival_core.workflows.crossval import cross_validate
     from survival_core.workflows.training import model_factory
 

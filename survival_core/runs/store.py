@@ -67,6 +67,7 @@ from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_js
 from survival_core.io.locks import process_alive, process_start
 from survival_core.paths import data_subdir
 from survival_core.text import one_line
+from survival_core.versions import package_versions
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 #: The longest run or model name: it names folders (``artifacts/<name>``, ``registry/<name>``,
@@ -239,25 +240,6 @@ def source_digest(folder: Path = PACKAGE) -> str:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-#: The packages whose versions change a run's numbers (fits, metrics, features, image reading).
-NUMERIC_PACKAGES = (
-    "numpy", "scipy", "pandas", "scikit-learn", "scikit-survival", "lifelines", "torch",
-    "monai", "pyradiomics", "SimpleITK", "optuna",
-)  # fmt: skip
-
-
-def package_versions() -> dict[str, str]:
-    """The installed versions of :data:`NUMERIC_PACKAGES` (without importing them): with the
-    code version, what redoing a run needs; recorded nowhere, a run could not be redone."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in NUMERIC_PACKAGES:
-        with contextlib.suppress(PackageNotFoundError):
-            found[name] = version(name)
-    return found
 
 
 def package_tags(versions: Mapping[str, str]) -> dict[str, str]:

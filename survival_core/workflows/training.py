@@ -242,7 +242,7 @@ def train_model(
             tabular=not any(radiomics.values()),
         ),
         **radiomics,
-        tables=[Path(t).name for t in tables],
+        tables=list(tables),
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
