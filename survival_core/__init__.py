@@ -30,8 +30,19 @@ __version__ = "0.2.1"
 
 #: Packages and top-level modules of ``survival_core`` by floor, lowest first (see above).
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "outcome", "case", "columns", "once", "workers", "engine", "audit", "text",
-     "versions"),
+    (
+        "errors",
+        "paths",
+        "outcome",
+        "case",
+        "columns",
+        "once",
+        "workers",
+        "engine",
+        "audit",
+        "text",
+        "versions",
+    ),
     ("io", "preprocess"),
     ("evaluation",),
     ("models",),
