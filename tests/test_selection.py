@@ -109,6 +109,22 @@ def test_cox_pvalue_and_lasso_selectors(gbsg2) -> None:
     assert len(lasso.feature_names_out_) < Z.shape[1]
 
 
+def test_cox_pvalue_keeps_a_feature_that_separates_the_events(gbsg2) -> None:
+    """No event under hormone therapy: horTh's Cox coefficient runs to infinity and its Wald p to
+    1 (lifelines: 0.99), so the filter dropped the strongest feature; its likelihood-ratio p
+    (lifelines, distinct times) is 8e-47."""
+    Z, y = gbsg2
+    time = y["time"] + np.random.default_rng(1).uniform(0, 0.5, len(y))
+    treated = Z["horTh=yes"].to_numpy() > 0  # standardised: yes is the positive value
+    y = Surv.from_arrays(y["event"] & ~treated, time)
+    by_p = CoxPValueFilter(0.05).fit(Z, y)
+    assert "horTh=yes" in by_p.feature_names_out_
+    frame = pd.DataFrame({"x": treated.astype(float), "T": time, "E": y["event"]})
+    expected = CoxPHFitter().fit(frame, "T", "E").log_likelihood_ratio_test().p_value
+    p_value = by_p.scores_["p_value"][list(Z.columns).index("horTh=yes")]
+    assert expected < 1e-40 and p_value == pytest.approx(expected, rel=1e-5)
+
+
 def test_chain_support_and_json_round_trip(gbsg2) -> None:
     Z, y = gbsg2
     chain = default_chain(0.55, 0.85)

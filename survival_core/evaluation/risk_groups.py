@@ -181,13 +181,29 @@ def logrank_test(y: Outcome, groups: np.ndarray) -> LogRankResult:
 @dataclass(frozen=True)
 class CoxWald:
     """One-covariate Cox fits per column, on the column standardised by its (ddof 0) ``sd``:
-    coefficient and standard error per SD, Wald p-value, and whether Newton-Raphson converged."""
+    coefficient and standard error per SD, Wald and likelihood-ratio p-values, and whether
+    Newton-Raphson converged for each column."""
 
     coef: np.ndarray
     se: np.ndarray
     p_value: np.ndarray
     sd: np.ndarray
-    converged: bool
+    column_converged: np.ndarray
+    lr_p_value: np.ndarray
+
+    @property
+    def converged(self) -> bool:
+        """Whether Newton-Raphson converged for every column."""
+        return bool(self.column_converged.all())
+
+    @property
+    def test_p_value(self) -> np.ndarray:
+        """Per column, the p to report: Wald's where the fit converged, else the likelihood
+        ratio's. A coefficient that runs to infinity (no event in one level of a yes/no, a
+        number that separates the events) has a standard error growing faster than it, so its
+        Wald p tends to 1 (Hauck-Donner: 0.99999 beside a log-rank p of 9e-6 on GBSG2 patients
+        without an event under hormone therapy); the likelihood ratio stays valid."""
+        return np.where(self.column_converged, self.p_value, self.lr_p_value)
 
 
 #: Step halvings allowed per Newton iteration of :func:`cox_wald`.
@@ -211,6 +227,8 @@ def cox_wald(
     iteration and halved while they lower the likelihood; ``ties`` "breslow" (the
     ``cox_pvalue`` feature filter and the Cohort page) or "efron" (hazard ratio, calibration
     slope; as lifelines). Constant columns (:func:`constant_columns`) get coefficient 0 and p = 1.
+    The likelihood-ratio p compares the partial likelihood at the coefficient with that at 0
+    (:attr:`CoxWald.test_p_value` uses it where a column's fit does not converge).
     """
     X = np.asarray(X, dtype=float)
     usable = ~constant_columns(X)
@@ -226,7 +244,7 @@ def cox_wald(
     fraction = ((np.arange(tie_of.size) - tie_start[tie_of]) / tie_size[tie_of])[:, None]
     beta = np.zeros(X.shape[1])
     info = np.ones(X.shape[1])
-    converged = False
+    converged = np.zeros(X.shape[1], dtype=bool)
 
     def risk_sums(values: np.ndarray) -> np.ndarray:
         sums = np.cumsum(values[::-1], axis=0)[::-1][first][inverse][e]
@@ -244,14 +262,15 @@ def cox_wald(
         return (shifted[e] - np.log(s0)).sum(axis=0), w, s0
 
     loglik, w, s0 = log_likelihood(beta)
+    null_loglik = loglik
     for _ in range(n_iter):
         s1, s2 = risk_sums(w * x), risk_sums(w * x * x)
         mean_x = s1 / s0
         score = (x[e] - mean_x).sum(axis=0)
         info = np.maximum((s2 / s0 - mean_x**2).sum(axis=0), 1e-12)
         step = np.clip(score / info, -1.0, 1.0)
-        if np.max(np.abs(step)) < 1e-10:
-            converged = True
+        converged = (np.abs(step) < 1e-10) | ~usable
+        if converged.all():
             break
         # the partial likelihood is concave: a step that lowers it is halved. Unhalved, a skewed
         # column's steps overshot and cycled between two betas of opposite sign (FLCHAIN's
@@ -265,12 +284,14 @@ def cox_wald(
             step = np.where(worse, step / 2.0, step)
         beta, loglik, w, s0 = trial, new, w_new, s0_new
     p_value = 2.0 * norm.sf(np.abs(beta) * np.sqrt(info))
+    lr_p_value = chi2.sf(np.maximum(2.0 * (loglik - null_loglik), 0.0), df=1)
     return CoxWald(
         np.where(usable, beta, 0.0),
         np.where(usable, 1.0 / np.sqrt(info), np.inf),
         np.where(usable, p_value, 1.0),
         std,
         converged,
+        np.where(usable, lr_p_value, 1.0),
     )
 
 

@@ -13,7 +13,8 @@ compose in a :class:`ReductionChain`; every one round-trips through plain JSON (
   the feature alone; Han 2020 used 0.66-0.685).
 - :class:`CorrelationFilter` - of every pair with Pearson |r| > threshold keep the feature with the
   higher univariate c-index (ties: the earlier column).
-- :class:`CoxPValueFilter` - keep features whose univariate Cox Wald p-value is below ``alpha``.
+- :class:`CoxPValueFilter` - keep features whose univariate Cox p-value (Wald; likelihood-ratio
+  where the fit does not converge) is below ``alpha``.
 - :class:`LassoCoxSelector` - keep the non-zero coefficients of a LASSO Cox at the CV-chosen penalty.
 """
 
@@ -44,10 +45,12 @@ def univariate_cindex(
 def univariate_cox(
     X: np.ndarray, event: np.ndarray, time: np.ndarray, n_iter: int = 50
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(coefficient per standard deviation, Wald p-value) of a one-covariate Cox model per column
-    (Breslow ties, :func:`~survival_core.evaluation.risk_groups.cox_wald`)."""
+    """(coefficient per standard deviation, p-value) of a one-covariate Cox model per column
+    (Breslow ties, :func:`~survival_core.evaluation.risk_groups.cox_wald`): the Wald p, or the
+    likelihood ratio's where the fit does not converge (``CoxWald.test_p_value``: a feature
+    that separates the events had a Wald p near 1 and was dropped)."""
     fit = cox_wald(X, event, time, n_iter=n_iter)
-    return fit.coef, fit.p_value
+    return fit.coef, fit.test_p_value
 
 
 class Selector:
@@ -244,7 +247,7 @@ class CorrelationFilter(Selector):
 
 
 class CoxPValueFilter(Selector):
-    """Keep features whose univariate Cox Wald p-value is below ``alpha``."""
+    """Keep features whose univariate Cox p-value (:func:`univariate_cox`) is below ``alpha``."""
 
     kind = "cox_pvalue"
     params = ("alpha",)
