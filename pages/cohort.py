@@ -177,7 +177,9 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
     )
     st.caption(
         "One Cox model per variable (Breslow ties, the fit of the cox_pvalue feature filter), "
-        "p from its Wald test; an unordered category's p is the likelihood-ratio test over its "
+        "p from its Wald test; where the fit does not converge (no event in one level, a number "
+        "that orders the events) the HR is not estimable and p is the likelihood-ratio test's, "
+        "as the note says; an unordered category's p is the likelihood-ratio test over its "
         "levels, its hazard ratios against the most frequent level are in the note. HR per SD is "
         "given for continuous variables; q: Benjamini-Hochberg over the variables shown; "
         f"c-index: Harrell's, of the fitted risk; {ex.SMALLEST_P_NOTE}."

@@ -116,6 +116,48 @@ def test_problem_columns_are_flagged_not_raised(gbsg2):
     assert table["q"].notna().sum() == table["p"].notna().sum()
 
 
+def _no_event_under_hormone_therapy(frame: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """GBSG2 (untied) with every patient on hormone therapy censored: 0 events in horTh yes."""
+    y = _untied(y)
+    return Surv.from_arrays(y["event"] & (frame["horTh"] == "no").to_numpy(), y["time"])
+
+
+def test_a_level_without_events_gets_the_likelihood_ratio_p(gbsg2):
+    """A two-level variable with no event in one level: its HR runs to 0 and its Wald p to 1
+    (Hauck-Donner). The table showed HR 4.4e-16 (0 to inf), p = q = 0.99999 beside a log-rank p
+    of 9e-6 on the same split; lifelines' Wald p is 0.99 and its likelihood-ratio p 8e-47."""
+    frame, y = gbsg2
+    y = _no_event_under_hormone_therapy(frame, y)
+    table = ex.univariate_cox(frame, y, ["horTh", "age"]).set_index("variable")
+    row = table.loc["horTh"]
+    x = ex.variable(frame["horTh"]).values.to_numpy()
+    expected = _lifelines(x, y).log_likelihood_ratio_test().p_value
+    assert expected < 1e-40 and row["p"] == pytest.approx(expected, rel=1e-5)
+    assert row["note"] == (
+        "no event in level yes: its HR is not estimable; p from the likelihood-ratio test "
+        "(its Wald p tends to 1)"
+    )
+    assert ex.hr_text(row["hr"], row["hr_low"], row["hr_high"]) == ""
+    assert row["q"] == pytest.approx(2 * expected, rel=1e-5)  # the smaller of the two p's
+    assert table.loc["age", "note"] == ""
+
+
+def test_a_separating_number_gets_the_likelihood_ratio_p(gbsg2):
+    """A number that orders the events perfectly (the shorter the follow-up the higher), 40 real
+    patients: the HR was 1e+249-wide and p = 0.99. Its partial likelihood tends to 1, so the
+    likelihood ratio is 2 * sum(log patients at risk at each event)."""
+    frame, y = gbsg2
+    y = _untied(y)[:40]
+    separating = pd.DataFrame({"separating": -y["time"]}, index=frame.index[:40])
+    row = ex.univariate_cox(separating, y, ["separating"]).iloc[0]
+    at_risk = (y["time"][None, :] >= y["time"][y["event"]][:, None]).sum(axis=1)
+    expected = stats.chi2.sf(2 * np.log(at_risk).sum(), df=1)
+    assert row["p"] == pytest.approx(expected, rel=1e-6)
+    assert np.isnan([row["hr"], row["hr_per_sd"], row["sd"]]).all()
+    assert row["note"].startswith("the fit does not converge: separating orders the events")
+    assert row["c_index"] == 1.0
+
+
 def test_missing_values_are_left_out_and_counted(gbsg2):
     frame, y = gbsg2
     frame = frame.copy()
@@ -582,7 +624,7 @@ def test_a_level_without_events_is_said_not_estimable():
     cells[censored] = "mesothelioma"
     frame = pd.DataFrame({"cell": cells}, index=X.index)
     row = ex.univariate_cox(frame, y, ["cell"]).iloc[0]
-    assert row["note"].endswith("; no event in mesothelioma: its HR is not estimable")
+    assert row["note"].endswith("; no event in level mesothelioma: its HR is not estimable")
 
 
 def test_a_demo_named_number_in_another_unit_within_its_range_is_not_given_its_unit(gbsg2):

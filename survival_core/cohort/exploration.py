@@ -534,23 +534,46 @@ def _cox_row(
     row["scale"] = var.scale
     z = two_sided_z(level)
     fit = cox_wald(x[:, None], e, t)  # the cox_pvalue feature filter's fit (Breslow ties)
-    beta, se, p = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0], float(fit.p_value[0])
-    with np.errstate(over="ignore"):  # a separating covariate: infinite bounds, flagged below
-        row.update(
-            hr=np.exp(beta), hr_low=np.exp(beta - z * se), hr_high=np.exp(beta + z * se), p=p
-        )
-        if var.kind == "continuous":
-            sd = float(np.std(x, ddof=1))
+    beta, se = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0]
+    risk[used] = beta * x  # its order stands even where beta runs to infinity (the c-index)
+    with np.errstate(over="ignore"):  # a separating covariate: infinite bounds
+        bounds = np.exp([beta - z * se, beta + z * se])
+    if not (fit.converged and np.isfinite(bounds).all()):
+        row.update(p=float(fit.lr_p_value[0]), note=_separation_note(var, used, e))
+        return row, risk
+    row.update(hr=np.exp(beta), hr_low=bounds[0], hr_high=bounds[1], p=float(fit.p_value[0]))
+    if var.kind == "continuous":
+        sd = float(np.std(x, ddof=1))
+        with np.errstate(over="ignore"):
             row.update(
                 sd=sd,
                 hr_per_sd=np.exp(beta * sd),
                 hr_per_sd_low=np.exp((beta - z * se) * sd),
                 hr_per_sd_high=np.exp((beta + z * se) * sd),
             )
-    risk[used] = beta * x
-    if not (fit.converged and np.isfinite([row["hr_low"], row["hr_high"]]).all()):
-        row["note"] = "convergence problem (near-complete separation?): treat the HR with care"
     return row, risk
+
+
+def _eventless(labels: np.ndarray, e: np.ndarray) -> str:
+    """Which levels of ``labels`` (one per patient) have no event, whose HR tends to 0: "no
+    event in level LEVEL: its HR is not estimable"; "" where every level has one."""
+    eventless = sorted(map(str, set(labels) - set(labels[e.astype(bool)])))
+    if not eventless:
+        return ""
+    levels = "level" if len(eventless) == 1 else "levels"
+    return f"no event in {levels} {', '.join(eventless)}: its HR is not estimable"
+
+
+def _separation_note(var: Variable, used: np.ndarray, e: np.ndarray) -> str:
+    """Why a fit that did not converge (or has an infinite CI bound) shows no HR, and which p
+    it shows instead: its Wald p tends to 1 as the HR runs to 0 or infinity (Hauck-Donner)."""
+    why = _eventless(var.labels.to_numpy()[used], e) if var.kind == "binary" else ""
+    if not why:
+        why = (
+            f"the fit does not converge: {var.label} orders the events (almost) perfectly, its "
+            "HR runs to 0 or infinity and is not estimable"
+        )
+    return f"{why}; p from the likelihood-ratio test (its Wald p tends to 1)"
 
 
 def _nominal_cox_row(
@@ -568,9 +591,9 @@ def _nominal_cox_row(
         f"{fit.df + 1} unordered levels, likelihood-ratio test ({fit.df} df, Efron ties); "
         f"HR vs {fit.reference}: {ratios}"
     )
-    eventless = sorted(set(labels) - set(labels[e.astype(bool)]))
+    eventless = _eventless(labels, e)
     if eventless:  # its HR tends to 0 (1e-8 was shown, inside the convergence flag's bound)
-        row["note"] += f"; no event in {', '.join(map(str, eventless))}: its HR is not estimable"
+        row["note"] += f"; {eventless}"
     elif not fit.converged:
         row["note"] += " (convergence problem)"
     return row, fit.risk
@@ -633,7 +656,8 @@ def univariate_cox(
     """One Cox model per column (:func:`~survival_core.evaluation.risk_groups.cox_wald`, Breslow
     ties as the ``cox_pvalue`` feature filter): hazard ratio per unit (per step or level
     for categories; ``scale`` says which) and per standard deviation for continuous variables,
-    Wald CI at ``level`` and p, Harrell's c-index of the fitted risk, and Benjamini-Hochberg
+    Wald CI at ``level`` and p (where the fit does not converge, no HR and the likelihood-ratio
+    p: the Wald p tends to 1), Harrell's c-index of the fitted risk, and Benjamini-Hochberg
     q-values over the columns tested. Columns that cannot be fitted get a ``note``, not an error.
     """
     missing = [c for c in columns if c not in frame.columns]
