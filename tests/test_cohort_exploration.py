@@ -267,14 +267,34 @@ def test_correlation_heatmap_shape_labels_and_values():
     figure, _ = ex.correlation_figure(frame, ["albumin", "bclc"], radiomics)
     heat = figure.data[0]
     assert np.asarray(heat.z).shape == (2, 3)
-    assert list(heat.x) == radiomics and list(heat.y) == ["albumin", "bclc"]  # full on hover
+    coded = ["albumin", "bclc (0 < A < B < C < D)"]  # full on hover, with the coding
+    assert list(heat.x) == radiomics and list(heat.y) == coded
     ticks = list(figure.layout.xaxis.ticktext)
     assert ticks[0] == "gtv·lloydmax8·glrlm·GLNU"
     assert all(len(t) <= ex.LABEL_WIDTH for t in ticks) and len(set(ticks)) == 3
-    assert list(figure.layout.yaxis.ticktext) == ["Albumin", "BCLC stage"]
+    assert list(figure.layout.yaxis.ticktext) == ["Albumin", "BCLC stage (0 < A < B < C < D)"]
+    assert list(figure.layout.yaxis.tickvals) == coded
     bclc_codes = frame["bclc"].map({"0": 0, "A": 1, "B": 2, "C": 3})
     rho = stats.spearmanr(bclc_codes, frame[radiomics[2]]).statistic
     assert heat.z[1][2] == pytest.approx(rho, abs=1e-12)
+
+
+def test_correlation_ticks_and_hover_say_how_categories_are_coded(gbsg2):
+    """Real GBSG2: rho(age, menostat) = -0.80 was shown as "menostat vs age", with nothing to say
+    that Pre is 1 and Post 0 (its sign could not be read); the Cox table says "Pre vs Post"."""
+    frame, _ = gbsg2
+    grades = frame["tgrade"].cat.reorder_categories(["I", "II", "III"], ordered=True)
+    figure, _ = ex.correlation_figure(frame.assign(tgrade=grades), ["age", "menostat", "tgrade"])
+    heat = figure.data[0]
+    coded = ["age", "menostat (Pre vs Post)", "tgrade (I < II < III)"]
+    assert list(heat.y) == list(heat.x) == coded  # the hover's "%{y} vs %{x}"
+    assert list(figure.layout.yaxis.tickvals) == list(figure.layout.xaxis.tickvals) == coded
+    assert list(figure.layout.xaxis.ticktext) == ["Age", *coded[1:]]
+    pre = (frame["menostat"] == "Pre").astype(float)
+    rho = stats.spearmanr(frame["age"], pre).statistic
+    assert heat.z[1][0] == pytest.approx(rho, abs=1e-12) and round(rho, 2) == -0.80
+    table = ex.univariate_cox(frame, gbsg2[1], ["menostat"])
+    assert table["scale"].iloc[0] == "Pre vs Post"  # the Cox table's words
 
 
 def test_short_labels_are_unique():

@@ -189,13 +189,22 @@ class Variable:
         return int(self.values.isna().sum())
 
     @property
+    def coding(self) -> str:
+        """How the categories are numbered, which a sign is read by: "Pre vs Post" (binary: the
+        second level is 1, the first 0), "I < II < III" (ordered: level positions); "" for a
+        number."""
+        if self.kind == "continuous":
+            return ""
+        if self.kind == "binary":
+            return f"{self.levels[1]} vs {self.levels[0]}"
+        return " < ".join(self.levels)
+
+    @property
     def scale(self) -> str:
         """What one step of ``values`` means, for hazard ratios."""
         if self.kind == "continuous":
             return f"per 1 {_SINGULAR.get(self.unit, self.unit)}" if self.unit else "per unit"
-        if self.kind == "binary":
-            return f"{self.levels[1]} vs {self.levels[0]}"
-        return f"per step ({' < '.join(self.levels)})"
+        return self.coding if self.kind == "binary" else f"per step ({self.coding})"
 
 
 _SINGULAR = {"years": "year"}
@@ -713,20 +722,27 @@ def short_labels(
 
 def _encoded(
     frame: pd.DataFrame, columns: Sequence[str], schema: CohortSchema | None
-) -> tuple[pd.DataFrame, list[str]]:
-    encoded, skipped = {}, []
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The ``columns`` that can be ranked, as numbers (:func:`variable`), each one's
+    :attr:`Variable.coding` ("" for a number), and a note naming the unordered ones left out."""
+    encoded, codings, skipped = {}, {}, []
     for column in columns:
         var = variable(frame[column], schema)
         if var.kind == "nominal":
             skipped.append(column)
         else:
-            encoded[column] = var.values
+            encoded[column], codings[column] = var.values, var.coding
     notes = (
         [f"Unordered categorical column(s) not ranked: {', '.join(skipped)}."] if skipped else []
     )
     if not encoded:
         raise InputError("None of the chosen columns can be ranked for a Spearman correlation.")
-    return pd.DataFrame(encoded, index=frame.index), notes
+    return pd.DataFrame(encoded, index=frame.index), codings, notes
+
+
+def _with_coding(name: str, coding: str) -> str:
+    """``name`` with how its categories are coded, e.g. "menostat (Pre vs Post)"."""
+    return f"{name} ({coding})" if coding else name
 
 
 def correlation_figure(
@@ -738,18 +754,26 @@ def correlation_figure(
 ) -> tuple[go.Figure, list[str]]:
     """Spearman heat map of ``rows`` against ``columns`` (``rows`` with themselves if None), with
     BH-significant cells starred (:mod:`survival_core.explain.correlation`); ticks show short
-    labels, the hover the full column names. Returns the figure and notes."""
-    A, notes = _encoded(frame, rows, schema)
+    labels, the hover the full column names, both with how a category is coded ("menostat (Pre
+    vs Post)": a rho of -0.8 with age is Pre with the younger; "tgrade (I < II < III)").
+    Returns the figure and notes."""
+    A, codings, notes = _encoded(frame, rows, schema)
     B = None
     if columns is not None:
-        B, more = _encoded(frame, columns, schema)
+        B, more_codings, more = _encoded(frame, columns, schema)
+        codings.update(more_codings)
         notes += more
     result = spearman_matrix(A, B)
-    figure = heatmap_figure(result, title)
+    coded = {name: _with_coding(name, coding) for name, coding in codings.items()}
+    figure = heatmap_figure(result.renamed(coded), title)
     x, y = list(result.rho.columns), list(result.rho.index)
     height = max(420, 200 + 18 * len(y))
-    figure.update_xaxes(tickvals=x, ticktext=short_labels(x, schema=schema))
-    figure.update_yaxes(tickvals=y, ticktext=short_labels(y, schema=schema))
+    for axis, names in ((figure.layout.xaxis, x), (figure.layout.yaxis, y)):
+        ticks = short_labels(names, schema=schema)
+        axis.update(
+            tickvals=[coded[n] for n in names],
+            ticktext=[_with_coding(t, codings[n]) for t, n in zip(ticks, names, strict=True)],
+        )
     figure.update_layout(height=height, margin={"l": 200, "b": 200})
     return figure, notes + result.notes
 

@@ -31,7 +31,7 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,16 @@ class CorrelationResult:
     n: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     symmetric: bool = False
+
+    def renamed(self, names: dict[str, str]) -> CorrelationResult:
+        """The same result with rows and columns renamed by ``names`` (the others kept), e.g.
+        to show how a category is coded on hover."""
+
+        def rename(table: pd.DataFrame) -> pd.DataFrame:
+            return table.rename(index=names, columns=names)
+
+        q = None if self.q is None else rename(self.q)
+        return replace(self, rho=rename(self.rho), p=rename(self.p), q=q, n=rename(self.n))
 
 
 def _encode(frame: pd.DataFrame, name: str, ordinal: dict[str, list]) -> tuple[pd.DataFrame, list]:
