@@ -119,6 +119,36 @@ def test_more_folds_than_events_is_refused_before_a_run_starts(veterans, tmp_pat
     assert store.list_runs("many").empty
 
 
+def test_only_nested_cv_needs_as_many_events_as_folds(veterans, tmp_path, store, capsys):
+    """60 veterans with 4 events: leave-one-out and a fixed split were refused as 'protocol.folds:
+    5 folds need an event in each ... give at most 4 folds', a key they do not read (the
+    dataclass default); nested CV with 5 folds is still refused, and a cohort without events."""
+    cohort = tmp_path / "vet-4-events"
+    shutil.copytree(veterans, cohort)
+    clinical = pd.read_csv(cohort / "clinical.csv").head(60)
+    clinical["event"] = (clinical.index < 4).astype(int)
+    clinical.to_csv(cohort / "clinical.csv", index=False)
+    for name, protocol in (
+        ("loo4", {"name": "leave_one_out"}),
+        ("split4", {"name": "fixed_split", "test_fraction": 0.5}),
+    ):
+        config = _table_config(tmp_path, cohort, name=name, protocol=protocol, bootstrap=20)
+        assert main(["train", "--config", str(config), "--json"]) == 0, capsys.readouterr().err
+        result = _last_json(capsys.readouterr().out)
+        assert result["status"] == "FINISHED", name
+        assert result["metrics"]["n"] == (60 if name == "loo4" else 30)
+    folds5 = _table_config(tmp_path, cohort, name="folds5", protocol={"name": "nested_cv"})
+    assert main(["train", "--config", str(folds5)]) == 2
+    err = capsys.readouterr().err
+    assert "protocol.folds: 5 folds need an event in each" in err
+    assert "has 4 event(s): give at most 4 folds." in err
+    clinical.assign(event=0).to_csv(cohort / "clinical.csv", index=False)
+    loo = _table_config(tmp_path, cohort, name="loo0", protocol={"name": "leave_one_out"})
+    assert main(["train", "--config", str(loo)]) == 2
+    assert f"cohort: the development cohort ({cohort}) has 0 events" in capsys.readouterr().err
+    assert store.list_runs("folds5").empty and store.list_runs("loo0").empty
+
+
 def test_external_validation_develops_on_one_cohort_and_tests_the_other(cohorts, tmp_path, store):
     path = _config(
         tmp_path,

@@ -370,18 +370,23 @@ def _check_external_modality(needs: list[str], development: Path, external: Path
 
 
 def _check_folds(config: Any, cohort: Path, table: Callable[[Path], Any]) -> None:
-    """Refuse more folds than the development cohort (its clinical ``table``) has events (each
-    fold needs one): refused by the folds only once the run had started, which was then left
-    FAILED."""
-    folds = getattr(config.protocol, "folds", None)
-    if not folds or not (cohort / "clinical.csv").is_file():
+    """Refuse, before the run starts (it was left FAILED), a development cohort (its clinical
+    ``table``) without an event, and nested CV with more folds than it has events (each fold
+    needs one). Only nested CV reads ``protocol.folds``: the other protocols' configs hold its
+    unused default (5), which refused leave-one-out on 4 events with 'give at most 4 folds'."""
+    if not (cohort / "clinical.csv").is_file():
         return
     events = int(table(cohort).y["event"].sum())
-    if events < folds:
+    if not events:
+        raise ConfigError(
+            f"cohort: the development cohort ({cohort}) has 0 events: nothing to learn and no "
+            "c-index to compute. Check its event column (coded otherwise? every death recorded?)."
+        )
+    folds = config.protocol.folds
+    if config.protocol.name == "nested_cv" and events < folds:
         raise ConfigError(
             f"protocol.folds: {folds} folds need an event in each, and the development cohort "
-            f"({cohort}) has {events} event(s)"
-            + (f": give at most {events} folds." if events else ": nothing to learn.")
+            f"({cohort}) has {events} event(s): give at most {events} folds."
         )
 
 
