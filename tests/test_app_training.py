@@ -379,3 +379,21 @@ def test_runs_table_formats_and_marks_cancelled_runs():
 
     labels = [run_label(r, cancelled={"b"}) for r in runs.to_dict("records")]
     assert " · FINISHED · " in labels[0] and " · CANCELLED · " in labels[1]
+
+
+def test_a_forest_setting_scikit_survival_refuses_disables_start_run(fresh_data):
+    """'max_features: foo' under rsf passed the form's check: the job started and failed at its
+    first fit, 'Random survival forest settings rejected'."""
+    from ui.training import BLANK
+
+    app = page()
+    app.selectbox[0].set_value(BLANK).run()
+    app.selectbox(key=f"train-{BLANK}-model").set_value("rsf").run()
+    app.text_area(key=f"train-{BLANK}-params-rsf").set_value("max_features: foo").run()
+    assert not app.exception and start_button(app).disabled
+    shown = app.error[0].value
+    assert shown.startswith(
+        "model.params: Random survival forest settings rejected: The 'max_features' parameter "
+        "of RandomSurvivalForest must be an int in the range "
+    )
+    assert "Got 'foo' instead." in shown

@@ -45,6 +45,9 @@ def config_with(**changes: Any) -> dict[str, Any]:
 
 
 DEEPSURV = {"name": "deepsurv"}
+#: The start of scikit-learn's rule (the string options follow, in no fixed order).
+RSF_MAX_FEATURES = "an int in the range [1, inf), a float in the range (0.0, 1.0]"
+RSF_MAX_SAMPLES = "None, a float in the range (0.0, inf) or an int in the range [1, inf)"
 BAD = [
     # top level
     (config_with(seeds=1), "seeds: unknown key; allowed: name, description, cohort"),
@@ -153,6 +156,24 @@ BAD = [
     (
         config_with(model={"name": "fusion", "params": {"clinical": {"foo": 1}}}),
         "model.params: The fusion branch 'clinical' has no parameter(s) foo",
+    ),
+    # scikit-survival's own rules, checked with the config (the started run failed at its fit)
+    *(
+        (
+            config_with(model={"name": "rsf", "params": {key: value}}),
+            f"model.params: Random survival forest settings rejected: The '{key}' parameter "
+            f"of RandomSurvivalForest must be {allowed}",
+        )
+        for key, value, allowed in (
+            ("max_features", "foo", RSF_MAX_FEATURES),
+            ("max_features", 2.0, RSF_MAX_FEATURES),
+            ("max_depth", 0, "an int in the range [1, inf) or None. Got 0 instead."),
+            ("max_samples", 0, f"{RSF_MAX_SAMPLES}. Got 0 instead."),
+        )
+    ),
+    (
+        config_with(model={"name": "gbsa", "params": {"max_features": "foo"}}),
+        "model.params: Gradient boosting settings rejected: The 'max_features' parameter",
     ),
     # search
     (config_with(model=DEEPSURV, model__search={"trials": 3}), "model.search.space: required"),

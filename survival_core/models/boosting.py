@@ -29,6 +29,7 @@ from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel
 from survival_core.models.tree_arrays import (
     TREE_ARRAYS,
+    checked_settings,
     concatenate_trees,
     load_trees,
     reach_nodes,
@@ -127,10 +128,10 @@ class GradientBoostedCox(SurvivalModel):
         self.subsample = subsample
         self.max_features = max_features
         self.seed = seed
+        self._boosting()  # scikit-survival's rules, applied when a config is checked
 
-    def _fit_matrix(
-        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
-    ) -> None:
+    def _boosting(self) -> SortedCoxBoosting:
+        """scikit-survival's unfitted boosting of these settings, checked by its own rules."""
         boosting = SortedCoxBoosting(
             loss="coxph",
             n_estimators=self.n_estimators,
@@ -141,6 +142,12 @@ class GradientBoostedCox(SurvivalModel):
             max_features=self.max_features,
             random_state=self.seed,
         )
+        return checked_settings(boosting, "Gradient boosting")
+
+    def _fit_matrix(
+        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
+    ) -> None:
+        boosting = self._boosting()
         try:
             boosting.fit(Z, Surv.from_arrays(event, time))
         except ValueError as err:

@@ -22,6 +22,7 @@ from survival_core.errors import ConfigError
 from survival_core.models.base import SurvivalModel
 from survival_core.models.tree_arrays import (
     TREE_ARRAYS,
+    checked_settings,
     concatenate_trees,
     load_trees,
     reach_nodes,
@@ -181,10 +182,10 @@ class RandomSurvivalForestModel(SurvivalModel):
         self.max_samples = max_samples
         self.max_bins = max_bins
         self.seed = seed
+        self._forest()  # scikit-survival's rules, applied when a config is checked
 
-    def _fit_matrix(
-        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
-    ) -> None:
+    def _forest(self) -> RandomSurvivalForest:
+        """scikit-survival's unfitted forest of these settings, checked by its own rules."""
         forest = RandomSurvivalForest(
             n_estimators=self.n_estimators,
             min_samples_leaf=self.min_samples_leaf,
@@ -195,12 +196,18 @@ class RandomSurvivalForestModel(SurvivalModel):
             n_jobs=1,
             random_state=self.seed,
         )
+        return checked_settings(forest, "Random survival forest")
+
+    def _fit_matrix(
+        self, Z: np.ndarray, event: np.ndarray, time: np.ndarray, validation: Any
+    ) -> None:
+        forest = self._forest()
         if self.time_points is not None:
             time = on_time_grid(time, event, self.time_points)
         edges = None if self.max_bins is None else bin_edges(Z, self.max_bins)
         try:
             forest.fit(Z if edges is None else binned(Z, edges), Surv.from_arrays(event, time))
-        except ValueError as err:
+        except ValueError as err:  # a setting beyond the data (max_samples over its rows)
             raise ConfigError(f"Random survival forest settings rejected: {err}") from err
         self.estimator_ = forest  # kept in memory only, for comparison; never saved
         self.arrays_ = forest_arrays(forest)

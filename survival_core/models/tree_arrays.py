@@ -5,20 +5,35 @@ each tree as arrays (children, split feature, threshold) concatenated over the e
 global node numbers, so a model folder holds only ``.npz`` arrays read with
 ``allow_pickle=False``. :func:`reach_nodes` walks every row down every tree as sklearn does
 (features compared as float32 with ``<=``), giving exactly sklearn's leaves.
+:func:`checked_settings` applies an ensemble's own rules for its settings before any fit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from survival_core.errors import InputError
+from survival_core.errors import ConfigError, InputError
+
+Estimator = TypeVar("Estimator")
 
 #: The arrays :func:`concatenate_trees` returns.
 TREE_ARRAYS = ("left", "right", "feature", "threshold", "roots")
+
+
+def checked_settings(estimator: Estimator, what: str) -> Estimator:
+    """``estimator`` once scikit-learn's rules for its settings accept them (``max_features``
+    'sqrt', 'log2', a whole number >= 1 or a fraction in (0, 1]; ``max_depth`` >= 1...), else a
+    ConfigError saying ``what`` rejected which: a model built from a config is checked with it,
+    where a bad setting was refused only at the started run's first fit."""
+    try:
+        estimator._validate_params()
+    except ValueError as err:
+        raise ConfigError(f"{what} settings rejected: {err}") from err
+    return estimator
 
 
 def concatenate_trees(trees: Sequence[Any]) -> dict[str, np.ndarray]:
