@@ -397,3 +397,54 @@ def test_a_forest_setting_scikit_survival_refuses_disables_start_run(fresh_data)
         "of RandomSurvivalForest must be an int in the range "
     )
     assert "Got 'foo' instead." in shown
+
+
+def shown_config(app: AppTest, key: str) -> dict:
+    """The config the page would start: its "Advanced" YAML, read back."""
+    app.toggle(key=f"{key}-advanced").set_value(True).run()
+    text = next(a for a in app.text_area if a.label == "Run config (YAML)").value
+    app.toggle(key=f"{key}-advanced").set_value(False).run()
+    return yaml.safe_load(text)
+
+
+def test_a_template_runs_only_what_the_form_shows(fresh_data):
+    """From han2020, a Cox run on clinical variables alone still held the template's hidden
+    features.deep (82 inputs, 64 of them deep) and its description; from sun2023 and wang2022
+    their hidden required columns and DSFR features: each is now on the form, and left out when
+    unticked or removed."""
+    app = page()
+    key = "train-han2020"
+    deep = app.checkbox(key=f"{key}-deep")
+    assert deep.label == "Deep features (network demo)" and deep.value
+    description = app.text_input(key=f"{key}-description")
+    assert description.value.startswith("Han 2020: radiomics + deep features")
+    app.checkbox(key=f"{key}-clinical").check().run()
+    app.multiselect(key=f"{key}-rad").set_value([]).run()
+    app.selectbox(key=f"{key}-reduction").set_value("none").run()
+    app.selectbox(key=f"{key}-model").set_value("coxph").run()
+    app.checkbox(key=f"{key}-deep").uncheck().run()
+    app.text_input(key=f"{key}-description").set_value("Clinical Cox").run()
+    shown = shown_config(app, key)
+    assert shown["features"] == {"clinical": True, "radiomics": []}
+    assert shown["description"] == "Clinical Cox" and shown["model"]["name"] == "coxph"
+    app.text_input(key=f"{key}-description").set_value("").run()
+    assert "description" not in shown_config(app, key)
+
+    app.selectbox[0].set_value("sun2023").run()
+    key = "train-sun2023"
+    required = app.multiselect(key=f"{key}-require")
+    assert required.value == ["mrecist", "mvi", "albi_grade", "bclc"]
+    required.set_value(["mvi"]).run()
+    assert shown_config(app, key)["features"]["require"] == ["mvi"]
+    app.multiselect(key=f"{key}-require").set_value([]).run()
+    assert "require" not in shown_config(app, key)["features"]
+
+    app.selectbox[0].set_value("wang2022").run()
+    key = "train-wang2022"
+    dsfr = app.checkbox(key=f"{key}-dsfr")
+    assert dsfr.label == "DSFR features (U-Net, 5 epochs on 64 x 64 slices)"
+    dsfr.uncheck().run()
+    features = shown_config(app, key)["features"]
+    assert "dsfr" not in features and features["require"] == ["hbv", "afp", "albi_score"]
+    assert shown_config(app, key)["horizons"] == [365, 730]
+    assert not app.exception

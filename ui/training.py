@@ -24,9 +24,13 @@ from survival_core.io.run_sources import changed_sources
 from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
     CUTS,
+    DEFAULT_HORIZONS,
+    DEVICES,
     ENGINES,
+    MAX_SEED,
     PROTOCOL_KEYS,
     RUN_LEVEL_PARAMS,
+    DSFRFeatures,
     RunConfig,
     loads_config,
     read_yaml,
@@ -87,9 +91,10 @@ def model_defaults(name: str) -> dict[str, Any]:
     return json.loads(json.dumps(defaults, default=str))  # tuples as lists: YAML-safe
 
 
-def _params_text(raw: Mapping[str, Any], model: str) -> str:
-    template_model = (raw.get("model") or {}).get("name")
-    params = (raw.get("model") or {}).get("params") if template_model == model else None
+def _params_text(template: Mapping[str, Any], model: str) -> str:
+    """The parameters of ``model`` as YAML: the template's (its ``model`` section) when it is
+    that model, else the constructor defaults."""
+    params = template.get("params") if template.get("name") == model else None
     return yaml.safe_dump(params if params is not None else model_defaults(model), sort_keys=False)
 
 
@@ -132,70 +137,29 @@ def cohort_input(current: str, key: str) -> str:
 
 
 def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
-    """Widgets for the main choices of a run, pre-filled from ``raw``; returns the config mapping
-    (``raw``'s other keys kept). Raises ConfigError when the model parameters are not YAML."""
-    from survival_core.models import MODELS
-
-    data = json.loads(json.dumps(raw))
-    features = dict(data.get("features") or {})
-    model = dict(data.get("model") or {})
-    protocol = dict(data.get("protocol") or {})
-    risk = dict(data.get("risk_groups") or {})
-    engine = dict(data.get("engine") or {})
+    """Widgets for every setting of a run, pre-filled from ``raw``; returns the config mapping
+    they show and nothing else of ``raw``: a study template's deep or DSFR features, required
+    columns and description, which had no widget, were run unseen (a Cox run on clinical
+    variables alone held the template's 64 deep features). Raises ConfigError when the model
+    parameters are not YAML or the horizons not days."""
     left, right = st.columns(2)
     with left:
-        data["name"] = st.text_input("Run name", data.get("name", ""), key=f"{key}-name")
-        data["cohort"] = cohort_input(str(data.get("cohort", "demo")), key)
-        features["clinical"] = st.checkbox(
-            "Clinical variables", features.get("clinical", True), key=f"{key}-clinical"
+        name = st.text_input("Run name", raw.get("name", ""), key=f"{key}-name")
+        description = st.text_input(
+            "Description", raw.get("description") or "", key=f"{key}-description"
         )
-        features["radiomics"] = st.multiselect(
-            "Radiomics presets", list(PRESETS), features.get("radiomics", []), key=f"{key}-rad"
-        )
-        companions = st.multiselect(
-            "Radiomics also on the images beside each case's own (PET/CT: PT; MR: FLAIR...)",
-            list(COMPANION_NAMES),
-            features.get("companions", []),
-            key=f"{key}-companions",
-            help="imported cohorts keep each patient's other images (a PET/CT study's PET beside "
-            "the CT, BraTS's other sequences beside the T1c); their features are named after "
-            "them (PT:..., FLAIR:...)",
-        )
-        features.pop("companions", None)
-        if companions:
-            features["companions"] = companions
-        select = st.text_input(
-            "Column filter (regular expression, empty: all columns)",
-            features.get("select") or "",
-            key=f"{key}-select",
-        )
-        features.pop("select", None)
-        if select.strip():
-            features["select"] = select
-        data["reduction"] = st.selectbox(
+        cohort = cohort_input(str(raw.get("cohort", "demo")), key)
+        features = _feature_inputs(raw.get("features") or {}, key)
+        reduction = st.selectbox(
             "Feature reduction",
             list(REDUCTIONS),
-            index=list(REDUCTIONS).index(data.get("reduction", "none")),
+            index=list(REDUCTIONS).index(raw.get("reduction", "none")),
             key=f"{key}-reduction",
         )
     with right:
-        names = list(MODELS)
-        chosen = st.selectbox(
-            "Model",
-            names,
-            index=names.index(model["name"]) if model.get("name") in names else 0,
-            key=f"{key}-model",
-        )
-        text = st.text_area(
-            "Model parameters (YAML)",
-            _params_text(raw, chosen),
-            height=160,
-            key=f"{key}-params-{chosen}",
-        )
-        if chosen != model.get("name"):
-            model.pop("search", None)
-        model.update(name=chosen, params=_parse_params(text))
+        model = _model_inputs(raw.get("model") or {}, key)
         protocols = list(PROTOCOL_KEYS)
+        protocol = dict(raw.get("protocol") or {})
         protocol["name"] = st.selectbox(
             "Validation protocol",
             protocols,
@@ -203,34 +167,178 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
             key=f"{key}-protocol",
         )
         protocol = _protocol_inputs(protocol, key)
-        cut_col, horizon_col = st.columns(2)
-        risk["cut"] = cut_col.selectbox(
-            "Risk-group cut", CUTS, index=CUTS.index(risk.get("cut", "median")), key=f"{key}-cut"
+        evaluation = _evaluation_inputs(raw, key)
+        engine = _engine_inputs(raw.get("engine") or {}, key)
+    return {
+        "name": name,
+        **({"description": description} if description.strip() else {}),
+        "cohort": cohort,
+        "features": features,
+        "model": model,
+        "reduction": reduction,
+        "protocol": protocol,
+        **evaluation,
+        "engine": engine,
+    }
+
+
+def _feature_inputs(features: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The feature sources, pre-filled from a template's ``features``; its deep features, DSFR
+    features and required columns each shown (a template's own: they need its network or its
+    columns) and left out when unticked or removed."""
+    out: dict[str, Any] = {
+        "clinical": st.checkbox(
+            "Clinical variables", features.get("clinical", True), key=f"{key}-clinical"
+        ),
+        "radiomics": st.multiselect(
+            "Radiomics presets", list(PRESETS), features.get("radiomics", []), key=f"{key}-rad"
+        ),
+    }
+    companions = st.multiselect(
+        "Radiomics also on the images beside each case's own (PET/CT: PT; MR: FLAIR...)",
+        list(COMPANION_NAMES),
+        features.get("companions", []),
+        key=f"{key}-companions",
+        help="imported cohorts keep each patient's other images (a PET/CT study's PET beside "
+        "the CT, BraTS's other sequences beside the T1c); their features are named after "
+        "them (PT:..., FLAIR:...)",
+    )
+    if companions:
+        out["companions"] = companions
+    select = st.text_input(
+        "Column filter (regular expression, empty: all columns)",
+        features.get("select") or "",
+        key=f"{key}-select",
+    )
+    if select.strip():
+        out["select"] = select
+    deep, dsfr = features.get("deep"), features.get("dsfr")
+    if deep is not None and st.checkbox(
+        _deep_label(deep),
+        True,
+        key=f"{key}-deep",
+        help="activations of the study's image network, one column each (features.deep)",
+    ):
+        out["deep"] = deep
+    if dsfr is not None and st.checkbox(
+        _dsfr_label(dsfr),
+        True,
+        key=f"{key}-dsfr",
+        help="a tumour U-Net trained on the development cases, its feature maps averaged "
+        "over the predicted tumour (features.dsfr)",
+    ):
+        out["dsfr"] = dsfr
+    if required := list(features.get("require") or []):
+        kept = st.multiselect(
+            "Columns the cohort must have",
+            required,
+            required,
+            key=f"{key}-require",
+            help="a cohort whose clinical table lacks one is refused before the run starts "
+            "(features.require); each must match the column filter",
         )
-        risk["horizon"] = horizon_col.number_input(
-            "Horizon (days)", 1.0, 20000.0, float(risk.get("horizon") or 730), key=f"{key}-hz"
-        )
-        seed_col, engine_col = st.columns(2)
-        data["seed"] = int(
-            seed_col.number_input("Seed", 0, 2**31 - 1, int(data.get("seed", 0)), key=f"{key}-seed")
-        )
-        engine["kind"] = engine_col.radio(
-            "Engine",
-            ENGINES,
-            index=ENGINES.index(engine.get("kind", "local")),
-            horizontal=True,
-            key=f"{key}-engine",
-        )
-        engine.pop("address", None)
-        if engine["kind"] == "ray":
-            address = st.text_input(
-                "Ray address (empty: a local Ray)", (raw.get("engine") or {}).get("address") or "",
-                key=f"{key}-ray",
-            )  # fmt: skip
-            if address.strip():
-                engine["address"] = address.strip()
-    data.update(features=features, model=model, protocol=protocol, risk_groups=risk, engine=engine)
-    return data
+        if kept:
+            out["require"] = kept
+    return out
+
+
+def _deep_label(deep: Mapping[str, Any]) -> str:
+    layer = f", layer {deep['layer']}" if deep.get("layer") else ""
+    return f"Deep features (network {deep.get('network')}{layer})"
+
+
+def _dsfr_label(dsfr: Mapping[str, Any]) -> str:
+    defaults = DSFRFeatures()
+    epochs, size = dsfr.get("epochs", defaults.epochs), dsfr.get("slice_size", defaults.slice_size)
+    return f"DSFR features (U-Net, {epochs} epochs on {size} x {size} slices)"
+
+
+def _model_inputs(model: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The model and its parameters (YAML); the template's model starts from its parameters,
+    another from its constructor defaults."""
+    from survival_core.models import MODELS
+
+    names = list(MODELS)
+    chosen = st.selectbox(
+        "Model",
+        names,
+        index=names.index(model["name"]) if model.get("name") in names else 0,
+        key=f"{key}-model",
+    )
+    text = st.text_area(
+        "Model parameters (YAML)",
+        _params_text(model, chosen),
+        height=160,
+        key=f"{key}-params-{chosen}",
+    )
+    return {"name": chosen, "params": _parse_params(text)}
+
+
+def _evaluation_inputs(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Risk groups, td-AUC horizons, bootstrap resamples, seed and device."""
+    risk = raw.get("risk_groups") or {}
+    cut_col, horizon_col = st.columns(2)
+    cut = cut_col.selectbox(
+        "Risk-group cut", CUTS, index=CUTS.index(risk.get("cut", "median")), key=f"{key}-cut"
+    )
+    horizon = horizon_col.number_input(
+        "Horizon (days)", 1.0, 20000.0, float(risk.get("horizon") or 730), key=f"{key}-hz"
+    )
+    days_col, bootstrap_col = st.columns(2)
+    horizons = days_col.text_input(
+        "td-AUC horizons (days, comma-separated)",
+        ", ".join(f"{day:g}" for day in raw.get("horizons") or DEFAULT_HORIZONS),
+        key=f"{key}-horizons",
+    )
+    bootstrap = bootstrap_col.number_input(
+        "Bootstrap resamples (c-index CI)", 1, 100000, int(raw.get("bootstrap", 1000)),
+        key=f"{key}-bootstrap",
+    )  # fmt: skip
+    seed_col, device_col = st.columns(2)
+    seed = seed_col.number_input("Seed", 0, MAX_SEED, int(raw.get("seed", 0)), key=f"{key}-seed")
+    devices = list(dict.fromkeys([*DEVICES, str(raw.get("device", "auto"))]))
+    device = device_col.selectbox(
+        "Device",
+        devices,
+        index=devices.index(str(raw.get("device", "auto"))),
+        key=f"{key}-device",
+        help="auto: a GPU when there is one (networks only)",
+    )
+    return {
+        "risk_groups": {"cut": cut, "horizon": horizon},
+        "horizons": _parse_days(horizons),
+        "bootstrap": int(bootstrap),
+        "seed": int(seed),
+        "device": device,
+    }
+
+
+def _parse_days(text: str) -> list[float]:
+    """The form's td-AUC horizons: days separated by commas ('365, 730')."""
+    try:
+        days = [float(part) for part in text.replace(",", " ").split()]
+    except ValueError as err:
+        raise ConfigError(
+            f"horizons: expected days separated by commas, such as 365, 730; got {text!r}."
+        ) from err
+    return [int(day) if day.is_integer() else day for day in days]
+
+
+def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Local processes or Ray (a cluster's address, else a local Ray)."""
+    kind = st.radio(
+        "Engine",
+        ENGINES,
+        index=ENGINES.index(engine.get("kind", "local")),
+        horizontal=True,
+        key=f"{key}-engine",
+    )
+    if kind != "ray":
+        return {"kind": kind}
+    address = st.text_input(
+        "Ray address (empty: a local Ray)", engine.get("address") or "", key=f"{key}-ray"
+    )
+    return {"kind": kind, **({"address": address.strip()} if address.strip() else {})}
 
 
 def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
