@@ -448,3 +448,37 @@ def test_a_template_runs_only_what_the_form_shows(fresh_data):
     assert "dsfr" not in features and features["require"] == ["hbv", "afp", "albi_score"]
     assert shown_config(app, key)["horizons"] == [365, 730]
     assert not app.exception
+
+
+def test_typed_values_survive_a_look_at_another_choice(fresh_data):
+    """coxph's 'penalizer: 0.7' came back as the template's 0.1 after the model was switched to
+    rsf and back (Streamlit drops the state of a widget it does not draw); so did the folds
+    after a look at leave-one-out, a cohort folder after a look at the demo, and a Ray address
+    after a look at the local engine."""
+    from ui.training import BLANK
+
+    key = f"train-{BLANK}"
+    app = page()
+    app.selectbox[0].set_value(BLANK).run()
+    app.text_area(key=f"{key}-params-coxph").set_value("penalizer: 0.7").run()
+    app.number_input(key=f"{key}-folds").set_value(3).run()
+    app.radio(key=f"{key}-engine").set_value("ray").run()
+    app.text_input(key=f"{key}-ray").set_value("ray://head:10001").run()
+    app.selectbox(key=f"{key}-cohort-choice").set_value("another folder...").run()
+    app.text_input(key=f"{key}-cohort").set_value("/srv/cohorts/lung").run()
+    for widget, other, back in (
+        ("model", "rsf", "coxph"),
+        ("protocol", "leave_one_out", "nested_cv"),
+        ("cohort-choice", "demo", "another folder..."),
+    ):
+        app.selectbox(key=f"{key}-{widget}").set_value(other).run()
+        app.selectbox(key=f"{key}-{widget}").set_value(back).run()
+    app.radio(key=f"{key}-engine").set_value("local").run()
+    app.radio(key=f"{key}-engine").set_value("ray").run()
+    assert app.text_area(key=f"{key}-params-coxph").value == "penalizer: 0.7"
+    assert not app.exception and not app.error
+    shown = shown_config(app, key)
+    assert shown["model"] == {"name": "coxph", "params": {"penalizer": 0.7}}
+    assert shown["protocol"] == {"name": "nested_cv", "repeats": 1, "folds": 3}
+    assert shown["engine"] == {"kind": "ray", "address": "ray://head:10001"}
+    assert shown["cohort"] == "/srv/cohorts/lung"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,17 @@ def _parse_params(text: str) -> dict[str, Any]:
     return params
 
 
+def _kept(widget: Callable[..., Any], label: str, default: Any, key: str, **options: Any) -> Any:
+    """``widget`` (``st.text_area``, a column's ``number_input``...) showing what this session
+    last gave it, else ``default``: Streamlit forgets the state of a widget it does not draw
+    (another model's parameters, another protocol's folds), so a value typed there was back to
+    the template's after a look at another choice. Kept under ``key`` + ``-kept``."""
+    kept = f"{key}-kept"
+    value = widget(label, value=st.session_state.get(kept, default), key=key, **options)
+    st.session_state[kept] = value
+    return value
+
+
 def cohort_input(current: str, key: str) -> str:
     """The run's cohort: the demo, an imported cohort (by folder) or any folder typed."""
     other = "another folder..."
@@ -133,7 +144,7 @@ def cohort_input(current: str, key: str) -> str:
     )
     if chosen != other:
         return chosen
-    return st.text_input("Cohort folder", key=f"{key}-cohort")
+    return _kept(st.text_input, "Cohort folder", "", f"{key}-cohort")
 
 
 def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -265,11 +276,12 @@ def _model_inputs(model: Mapping[str, Any], key: str) -> dict[str, Any]:
         index=names.index(model["name"]) if model.get("name") in names else 0,
         key=f"{key}-model",
     )
-    text = st.text_area(
+    text = _kept(
+        st.text_area,
         "Model parameters (YAML)",
         _params_text(model, chosen),
+        f"{key}-params-{chosen}",
         height=160,
-        key=f"{key}-params-{chosen}",
     )
     return {"name": chosen, "params": _parse_params(text)}
 
@@ -335,8 +347,8 @@ def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
     )
     if kind != "ray":
         return {"kind": kind}
-    address = st.text_input(
-        "Ray address (empty: a local Ray)", engine.get("address") or "", key=f"{key}-ray"
+    address = _kept(
+        st.text_input, "Ray address (empty: a local Ray)", engine.get("address") or "", f"{key}-ray"
     )
     return {"kind": kind, **({"address": address.strip()} if address.strip() else {})}
 
@@ -347,22 +359,21 @@ def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name}
     columns = st.columns(max(len(PROTOCOL_KEYS[name]), 1))
     for column, field in zip(columns, PROTOCOL_KEYS[name], strict=False):
-        current = protocol.get(field)
+        current, at = protocol.get(field), f"{key}-{field}"
         if field in ("repeats", "folds"):
             default = int(current or (5 if field == "folds" else 1))
             least = 2 if field == "folds" else 1  # one fold has nothing to test on
+            number = column.number_input
             out[field] = int(
-                column.number_input(field.capitalize(), least, 100, default, key=f"{key}-{field}")
+                _kept(number, field.capitalize(), default, at, min_value=least, max_value=100)
             )
         elif field == "test_fraction":
-            out[field] = column.number_input(
-                "Test fraction", 0.05, 0.95, float(current or 0.2), 0.05, key=f"{key}-{field}"
-            )
+            out[field] = _kept(
+                column.number_input, "Test fraction", float(current or 0.2), at,
+                min_value=0.05, max_value=0.95, step=0.05,
+            )  # fmt: skip
         else:
-            out[field] = (
-                column.text_input("External cohort", str(current or ""), key=f"{key}-{field}")
-                or None
-            )
+            out[field] = _kept(column.text_input, "External cohort", str(current or ""), at) or None
     return out
 
 
