@@ -29,6 +29,7 @@ from survival_core.workflows.dsfr_study import (
     held_out_auc,
     split_development,
 )
+from tests.small_cohorts import gbsg2_subset
 
 
 def _outcome_table() -> pd.DataFrame:
@@ -154,6 +155,19 @@ def test_split_development_is_stratified_and_seeded():
     }
     with pytest.raises(ConfigError):
         split_development(status, ids, 1.0)
+
+
+def test_split_development_does_not_depend_on_the_row_order():
+    """GBSG2 patients: the same patients and seed held out other patients when the cohort's rows
+    came in another order (a re-export), and its U-Net, features and Cox model changed with it."""
+    _, y = gbsg2_subset(20, 30)
+    ids = [f"GBSG-{i:02d}" for i in range(len(y))]
+    table = pd.DataFrame({"time": y["time"], "event": y["event"].astype(int)}, index=ids)
+    status = early_recurrence(table)
+    expected = split_development(status, ids, 0.2, seed=0)
+    assert len(expected[1]) == 10
+    for order in (ids[::-1], list(np.random.default_rng(1).permutation(ids))):
+        assert split_development(status, order, 0.2, seed=0) == expected
 
 
 def _survival_frame(n: int = 80, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
