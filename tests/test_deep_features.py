@@ -219,6 +219,34 @@ def test_a_batch_norm_layers_features_are_its_own_output(weights_file):
         check_layer(network, "resnet.layer1.0.act")
 
 
+def test_non_finite_weights_or_features_name_the_tensor_or_the_case(
+    shared_data, weights_file, tmp_path
+):
+    """pyradiomics' real lung1: a weights file with one NaN weight gave NaN deep features, with
+    n_failed 0 and exit status 0. The file is refused naming the tensor; finite weights whose
+    activations overflow on a case's patch fail that case, named, instead of a row of NaN."""
+    folder = tmp_path / "lung1"
+    folder.mkdir()
+    shutil.copy(shared_data / "pyradiomics" / "lung1_image.nrrd", folder / "image.nrrd")
+    shutil.copy(shared_data / "pyradiomics" / "lung1_label.nrrd", folder / "gtv.nrrd")
+    case = load_case(folder)
+    state = torch.load(weights_file, weights_only=True)
+    state["layer4.1.conv2.weight"][0, 0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    said = "nan.pt holds non-finite weights: 1 of the .* its tensor layer4.1.conv2.weight are NaN"
+    with pytest.raises(InputError, match=said):
+        extract_deep_features([case], tmp_path / "nan.pt", **TINY)
+    state = torch.load(weights_file, weights_only=True)
+    for name in ("conv1.weight", "layer1.0.conv1.weight"):  # finite, each 1e20 times too large
+        state[name] *= 1e20
+    torch.save(state, tmp_path / "huge.pt")
+    result = extract_deep_features([case], tmp_path / "huge.pt", **TINY)
+    assert result.features.empty and result.failures.case_id.tolist() == ["lung1"]
+    assert result.failures.error.iloc[0].startswith(
+        "Case lung1: 128 of its 128 deep features (embedding of huge.pt) are NaN or infinite"
+    )
+
+
 def test_patch_of_a_primary_and_its_node_far_apart_is_centred_on_the_primary(shared_data, tmp_path):
     """pyradiomics' real lung1 tumour with a smaller copy 86 mm away in one GTV (a primary and
     its node): the whole GTV's centroid fell between them, and the network's patch held

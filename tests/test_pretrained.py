@@ -115,6 +115,20 @@ def test_non_tensor_entries_are_refused(tmp_path):
         read_state_dict(tmp_path / "w.pt")
 
 
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path):
+    """A ResNet-18 file with one NaN weight gave every case NaN deep features, none failed."""
+    state = _net(1).state_dict()
+    state["layer4.1.conv2.weight"][0, 0, 0, 0, 0] = float("nan")
+    state["layer1.0.bn1.running_var"][:2] = float("inf")  # a later tensor: the first is named
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state.items()}}, tmp_path / "w.pt")
+    said = (
+        r"w.pt holds non-finite weights: 2 of the 16 values of its tensor "
+        r"layer1.0.bn1.running_var are NaN or infinite"
+    )
+    with pytest.raises(InputError, match=said):
+        load_weights(_net(2), tmp_path / "w.pt")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="nothere.pt does not exist"):
         load_weights(_net(1), tmp_path / "nothere.pt")

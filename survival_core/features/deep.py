@@ -277,6 +277,21 @@ def patch_features(network: DeepNetwork, patch: np.ndarray, layer: str | None = 
     return activation.double().mean(dim=axes).cpu().numpy()
 
 
+def _non_finite(
+    case_id: str, values: np.ndarray, network: DeepNetwork, layer: str | None
+) -> InputError | None:
+    """The failure of a case whose features are not all finite (None when they are): a NaN row
+    counted as extracted reached the models."""
+    bad = int((~np.isfinite(values)).sum())
+    if not bad:
+        return None
+    return InputError(
+        f"Case {case_id}: {bad} of its {values.size} deep features ({layer or EMBEDDING} of "
+        f"{network.info['network']}) are NaN or infinite: the network's activations overflow on "
+        "this case's patch. Check the network's weights, or choose another layer."
+    )
+
+
 def feature_columns(layer: str | None, n: int) -> list[str]:
     """``deep_<layer>_<k>`` with zero-padded k (dots of the layer name become underscores)."""
     tag = (layer or EMBEDDING).replace(".", "_")
@@ -322,14 +337,18 @@ def extract_deep_features(
     rows, failures = {}, []
     for done, (item, cut) in enumerate(results, 1):
         case_id = item.case_id
-        if isinstance(cut, BaseException):
-            failures.append((case_id, describe_error(cut)))
-            outcome, how = CaseOutcome(case_id, error=failures[-1][1]), "failed"
-        else:
+        error = cut if isinstance(cut, BaseException) else None
+        if error is None:
             patch, seconds = cut
             embed_start = time.perf_counter()
-            rows[case_id] = patch_features(network, patch, layer)
+            values = patch_features(network, patch, layer)
             seconds += time.perf_counter() - embed_start
+            error = _non_finite(case_id, values, network, layer)
+        if error is not None:
+            failures.append((case_id, describe_error(error)))
+            outcome, how = CaseOutcome(case_id, error=failures[-1][1]), "failed"
+        else:
+            rows[case_id] = values
             outcome, how = CaseOutcome(case_id, seconds=seconds), "extracted"
         if show:
             show(done, len(items), outcome, how)

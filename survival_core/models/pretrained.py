@@ -28,7 +28,7 @@ from monai.networks.nets import resnet as monai_resnet
 from torch import nn
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.models.weights_file import SHOWN, load_tensors, unwrapped
+from survival_core.models.weights_file import SHOWN, check_finite, load_tensors, unwrapped
 
 #: ResNet depth -> (MONAI block type, residual blocks per stage).
 DEPTHS: dict[int, tuple[str, tuple[int, ...]]] = {
@@ -85,7 +85,8 @@ def make_resnet(
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weights file, unwrapped (``state_dict`` key; :func:`unwrapped` names)."""
+    """The tensors of a weights file, unwrapped (``state_dict`` key; :func:`unwrapped` names); one
+    holding NaN or infinite values is refused (:func:`check_finite`)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Weights file {path} does not exist.")
@@ -99,7 +100,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise InputError(
             f"{path} is not a state_dict: entries {', '.join(not_tensors[:SHOWN])} are not tensors."
         )
-    return unwrapped(dict(loaded))
+    state = unwrapped(dict(loaded))
+    check_finite(state, path)
+    return state
 
 
 def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
