@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -107,6 +109,20 @@ def test_a_damaged_file_is_named_so_without_torchs_unsafe_advice(tmp_path, conte
     with pytest.raises(InputError, match=said) as e:
         read_state_dict(tmp_path / "w.pt")
     assert "weights_only" not in str(e.value) and not str(e.value).endswith(": ")
+
+
+def test_a_torchscript_archive_is_named_so_without_torchs_warning(tmp_path):
+    """A TorchScript file was refused as 'empty, truncated, damaged or of another format:
+    RuntimeError', after torch's 'dispatching to torch.jit.load' warning on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.script's own deprecation
+        torch.jit.script(torch.nn.Linear(2, 1)).save(str(tmp_path / "script.pt"))
+    said = r"script.pt is a TorchScript archive \(torch.jit.save: code and weights\)"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError, match=said + ".* reads state dicts only"):
+            read_state_dict(tmp_path / "script.pt")
+    assert [str(w.message) for w in caught] == []
 
 
 def test_non_tensor_entries_are_refused(tmp_path):

@@ -39,6 +39,12 @@ def load_tensors(path: Path, map_location: Any, what: str = "weights file") -> A
         raise InputError(f"The {what} {path} cannot be read: {err.strerror or err}.") from err
     if not start.startswith(TORCH_SAVE_STARTS):
         raise InputError(not_torch_save(path, start))
+    if _torchscript(path):  # torch.load would hand it to torch.jit.load, with a warning
+        raise InputError(
+            f"{path} is a TorchScript archive (torch.jit.save: code and weights), whose code "
+            "RadSurv does not run; it reads state dicts only. Save the network's weights with "
+            "torch.save(model.state_dict(), path) and give that file."
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - UnpicklingError, EOFError, RuntimeError, OSError...
@@ -74,16 +80,27 @@ def _text(start: bytes) -> str | None:
     return None
 
 
-def _other_zip(path: Path) -> bool:
-    """Whether ``path`` is a whole zip archive without torch.save's pickle (numpy's .npz): a
-    truncated torch.save file is no readable zip at all."""
+def _zip_names(path: Path) -> list[str]:
+    """The member names of the zip archive ``path``; none when it is no readable zip (a pickle,
+    or a truncated torch.save file)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
-            return not any(name.endswith("data.pkl") for name in archive.namelist())
+            return archive.namelist()
     except (zipfile.BadZipFile, OSError):
-        return False
+        return []
+
+
+def _other_zip(path: Path) -> bool:
+    """Whether ``path`` is a whole zip archive without torch.save's pickle (numpy's .npz)."""
+    names = _zip_names(path)
+    return bool(names) and not any(name.endswith("data.pkl") for name in names)
+
+
+def _torchscript(path: Path) -> bool:
+    """Whether ``path`` is a TorchScript archive: its constants.pkl, as torch.load tells it."""
+    return any(name.endswith("constants.pkl") for name in _zip_names(path))
 
 
 def unreadable(path: Path, error: Exception) -> str:
