@@ -45,7 +45,9 @@ def seeded(seed: int) -> Iterator[torch.Generator]:
     """Run a block with torch's global RNG seeded (weight init, dropout) and restored afterwards.
 
     Yields a CPU generator with the same seed for data splits and batch order. On CPU two runs with
-    the same seed give identical results; on CUDA some kernels are not bit-reproducible.
+    the same seed and number of torch threads give identical results (another thread count sums
+    in another order, which float rounding tells apart); on CUDA some kernels are not
+    bit-reproducible.
     """
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
