@@ -13,9 +13,12 @@ from survival_core.cli import dsfr
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.dsfr import read_dsfr_table
 from survival_core.features.segmentation import SegmentationModel
+from survival_core.io.case_loader import load_case
 from survival_core.io.tables import load_model_table
 from survival_core.models import load_model
 from survival_core.models.card import ModelCard
+from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.scoring import score_case, score_values
 
 SUMMARY_KEYS = {
     "dice_mean",
@@ -62,6 +65,20 @@ def test_dsfr_command_writes_every_output(small_cohort, capsys):
     cox = load_model(out / "cox_model")
     assert "dsfr_signature" in cox.features_used_
     assert ModelCard.load(out / "cox_model").n == summary["n_dev"]
+
+    # the Cox model reads the study's own columns (dsfr_signature, afp_ge_400): scoring a case
+    # was refused for a DSFR network it lacked, with the advice to train it by `train`
+    said = (
+        r"Model cox_model cannot score a case: it was written by `dsfr` for its study report, "
+        r"and its inputs dsfr_signature .* are columns the study derives, which no new case has\. "
+        r"Train a model with features.dsfr \(`train --config`\) to score cases\.$"
+    )
+    loaded = load_scoring_model(out / "cox_model")
+    with pytest.raises(InputError, match=said):
+        score_case(load_case(small_cohort / "cases" / study["held_out"][0]), loaded)
+    values = {"hbv": 1, "afp": 500, "albi_score": -2.0, "dsfr_signature": 0.3}
+    with pytest.raises(InputError, match=said):
+        score_values(values, loaded, "X")
 
 
 @pytest.mark.parametrize(

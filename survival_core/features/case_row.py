@@ -225,6 +225,7 @@ def values_features(
     """One-row feature table from a patient's clinical values alone (checked by the model's
     schema), the imputed variables and the keys that are none of its variables, for a model
     that reads no image; such a model is refused first, with what it reads."""
+    _check_scorable(loaded)
     if reads_images(loaded):
         image_inputs = [c for c in loaded.inputs if c not in loaded.card.clinical_columns]
         shown = ", ".join(image_inputs[:3]) + (" ..." if len(image_inputs) > 3 else "")
@@ -238,10 +239,19 @@ def values_features(
     return (*_feature_frame(row, row, case_id, loaded), checked.unknown)
 
 
+def _check_scorable(loaded: LoadedModel) -> None:
+    """InputError for a model written for a study's report alone (the ``dsfr`` command's Cox
+    model), saying why and what to use: it was refused for its missing DSFR network, with the
+    advice to retrain it by `train`, which cannot make its study's derived inputs."""
+    if loaded.study_only:
+        raise InputError(f"Model {loaded.name} cannot score a case: {loaded.study_only}")
+
+
 def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[str]]:
     """One-row feature table of ``case`` in the model's input schema, and the imputed variables.
     A model on several modalities' radiomics reads each on the case's image of that modality
     (:func:`~survival_core.io.modality_view.modality_view`)."""
+    _check_scorable(loaded)
     _check_radiomics_settings(loaded)
     row = _clinical_inputs(case.clinical, loaded)
     clinical = list(row)

@@ -34,6 +34,10 @@ from survival_core.models.card import ModelCard, check_tie, last_follow_up, newe
 from survival_core.models.selection import AUTO, ENSEMBLE, read_selection
 
 DAYS_PER_MONTH = 365.25 / 12
+#: A model folder's note that the model was written for a study's report and cannot score a case
+#: (its text says why and what to use instead): the ``dsfr`` command's Cox model reads columns
+#: its study derives, which no case has.
+STUDY_ONLY_FILE = "study_only.txt"
 #: Survival is reported at these horizons (months).
 REPORT_MONTHS = (12, 24, 36)
 #: Why a horizon's survival is not reported.
@@ -63,6 +67,12 @@ class LoadedModel:
     @property
     def inputs(self) -> list[str]:
         return [c["name"] for c in self.model.preprocessor_.input_schema_]
+
+    @cached_property
+    def study_only(self) -> str | None:
+        """Why the model cannot score a case (its folder's :data:`STUDY_ONLY_FILE`), or None."""
+        path = self.folder / STUDY_ONLY_FILE
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else None
 
     @cached_property
     def used_inputs(self) -> list[str]:

@@ -10,7 +10,9 @@
   DeLong intervals, and DeLong tests between them on the same patients.
 - Cox model: the DSFR signature (the logistic score, fitted on the development rows) with the
   clinical covariates, fitted and saved by :func:`survival_core.workflows.training.train_model` (model
-  and card, for the nomogram), c-index on the held-out rows.
+  and card, for the study's report and nomogram), c-index on the held-out rows. It cannot score a
+  new case, whose signature and ``afp_ge_400`` no one computes: scoring refuses it and says to
+  train a model with features.dsfr.
 
 Clinical covariates: Wang used HBsAg, AFP >= 400 ng/mL and GGT. Our clinical schema has ``hbv``
 (HBsAg positive) and ``afp`` (turned into the 0/1 column ``afp_ge_400``) but no GGT, a
@@ -44,6 +46,7 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.delong import binary_outcome, delong_auc, delong_test
+from survival_core.io.atomic import write_text
 from survival_core.models.base import stratified_split
 
 HORIZON_DAYS = 730.0
@@ -58,6 +61,13 @@ DEFAULT_GRID: dict[str, list[Any]] = {
     "tol": [1e-4, 1e-2],
 }
 INNER_FOLDS = 5
+#: Why the study's Cox model cannot score a case (its folder's ``study_only.txt``).
+STUDY_ONLY = (
+    "it was written by `dsfr` for its study report, and its inputs dsfr_signature (a logistic "
+    "score of that run's DSFR features) and afp_ge_400 (AFP >= 400 ng/mL) are columns the "
+    "study derives, which no new case has. Train a model with features.dsfr (`train --config`) "
+    "to score cases."
+)
 
 
 _FLAGS = {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0}
@@ -246,9 +256,12 @@ def cox_signature_model(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Cox PH of the signature and clinical covariates fitted on the ``development`` rows and saved
-    into ``out`` by ``train_model`` (model + card; its training table as ``training_table.csv``);
-    returns its summary with the Harrell c-index on the ``held_out`` rows (None if not defined)."""
+    into ``out`` by ``train_model`` (model + card; its training table as ``training_table.csv``),
+    marked as the study's alone (``study_only.txt``: scoring a case refuses it, its inputs being
+    the study's own columns); returns its summary with the Harrell c-index on the ``held_out``
+    rows (None if not defined)."""
     from survival_core.models import load_model
+    from survival_core.models.scoring import STUDY_ONLY_FILE
     from survival_core.workflows.training import train_model
 
     out = Path(out)
@@ -262,6 +275,7 @@ def cox_signature_model(
         frame.loc[list(development)].to_csv(table)
         summary = train_model([table], "coxph", {}, out, horizon=HORIZON_DAYS, progress=progress)
         shutil.move(table, out / table.name)
+    write_text(out / STUDY_ONLY_FILE, STUDY_ONLY)
     model = load_model(out)
     summary["coefficients"] = dict(zip(model.features_used_, model.coef_.tolist(), strict=True))
     test = frame.loc[list(held_out)]
