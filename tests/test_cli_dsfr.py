@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import SimpleITK as sitk
 
 from survival_core.cli import dsfr
 from survival_core.errors import ConfigError, InputError
@@ -18,7 +22,9 @@ from survival_core.io.tables import load_model_table
 from survival_core.models import load_model
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import load_scoring_model
+from survival_core.workflows.dsfr_study import run_pipeline
 from survival_core.workflows.scoring import score_case, score_values
+from tests.real_cohorts import lung_cohort
 
 SUMMARY_KEYS = {
     "dice_mean",
@@ -65,6 +71,8 @@ def test_dsfr_command_writes_every_output(small_cohort, capsys):
     cox = load_model(out / "cox_model")
     assert "dsfr_signature" in cox.features_used_
     assert ModelCard.load(out / "cox_model").n == summary["n_dev"]
+    assert summary["study_skipped"] is None and summary["n_failed"] == 0
+    assert json.loads((out / "segmentation.json").read_text())["held_out"] == study["held_out"]
 
     # the Cox model reads the study's own columns (dsfr_signature, afp_ge_400): scoring a case
     # was refused for a DSFR network it lacked, with the advice to train it by `train`
@@ -79,6 +87,81 @@ def test_dsfr_command_writes_every_output(small_cohort, capsys):
     values = {"hbv": 1, "afp": 500, "albi_score": -2.0, "dsfr_signature": 0.3}
     with pytest.raises(InputError, match=said):
         score_values(values, loaded, "X")
+
+
+@pytest.fixture(scope="module")
+def lung_cts(shared_data, tmp_path_factory):
+    """Real CTs (pyradiomics' lung1, lung2 and their mirror images) with time, event and age
+    alone, and lung1 with a one-voxel GTV, thinner than a voxel of the network grid."""
+    label = sitk.GetArrayFromImage(
+        sitk.ReadImage(str(shared_data / "pyradiomics" / "lung1_label.nrrd"))
+    )
+    one_voxel = np.zeros(label.shape, np.uint8)
+    one_voxel[tuple(int(np.median(axis)) for axis in np.nonzero(label))] = 1
+    outcomes = {
+        "lung1": (200, 1),
+        "lung1_mirror": (300, 1),
+        "lung1_one_voxel": (400, 1),
+        "lung2": (900, 0),
+        "lung2_mirror": (1200, 1),
+    }
+    cohort = tmp_path_factory.mktemp("lungs") / "cohort"
+    return lung_cohort(shared_data, cohort, outcomes, {"lung1_one_voxel": ("lung1", one_voxel)})
+
+
+@pytest.fixture(scope="module")
+def lung_run(lung_cts, tmp_path_factory):
+    """The ``dsfr`` pipeline on :func:`lung_cts`: its summary, output folder and progress lines."""
+    out, lines = tmp_path_factory.mktemp("lung-dsfr") / "out", []
+    summary = run_pipeline(
+        lung_cts, out, epochs=1, slice_size=32, n_slices=8, progress=lines.append
+    )
+    return summary, out, lines
+
+
+def test_a_gtv_thinner_than_a_grid_voxel_leaves_its_case_out_named(lung_run, lung_cts, tmp_path):
+    """lung1 with a one-voxel GTV stopped the whole run, and the error came after the previous
+    case's progress line, naming it. The case is left out, named in dsfr.failures.csv, and the
+    others go on; with fewer than 4 cases left the run is refused, naming the case."""
+    summary, out, lines = lung_run
+    said = "The 'gtv' mask disappears when resized to (32, 32, 8) voxels"
+    assert f"[3/5] lung1_one_voxel left out: {said}" in "\n".join(lines)
+    failures = pd.read_csv(out / "dsfr.failures.csv")
+    assert failures["case_id"].tolist() == ["lung1_one_voxel"]
+    assert failures["error"].iloc[0].startswith(said)
+    assert summary["n_failed"] == 1 and summary["n_dev"] + summary["n_test"] == 4
+    table, _ = read_dsfr_table(out / "dsfr.parquet")
+    assert sorted(table.features.index) == ["lung1", "lung1_mirror", "lung2", "lung2_mirror"]
+    segmentation = json.loads((out / "segmentation.json").read_text())
+    assert list(segmentation["failed"]) == ["lung1_one_voxel"]
+
+    fewer = shutil.copytree(lung_cts, tmp_path / "fewer")
+    manifest = pd.read_csv(fewer / "manifest.csv")
+    manifest[manifest["case_id"] != "lung2_mirror"].to_csv(fewer / "manifest.csv", index=False)
+    refused = (
+        r"DSFR needs at least 4 cases on the network grid; only 3 of the 4 cases of .*fewer are "
+        r"\(1 left out, see .*dsfr.failures.csv; first, lung1_one_voxel: The 'gtv' mask disappears"
+    )
+    with pytest.raises(InputError, match=refused):
+        run_pipeline(fewer, tmp_path / "out", epochs=1, slice_size=32, n_slices=8)
+    assert not (tmp_path / "out" / "unet").exists()
+
+
+def test_without_the_study_columns_the_unet_and_features_are_written(lung_run):
+    """A cohort without hbv, afp and albi_score (real lung CTs with time, event and age) was
+    refused before the U-Net trained. The study is skipped, said before the U-Net trains and in
+    the summary; the U-Net, dsfr.parquet and segmentation.json are written."""
+    summary, out, lines = lung_run
+    skipped = (
+        "The clinical table lacks afp, albi_score, hbv, needed for the early-recurrence study's "
+        "clinical model (Wang 2022's covariates)"
+    )
+    assert summary["study_skipped"] == skipped
+    assert lines[0] == f"{skipped}: the study is skipped; the U-Net and dsfr.parquet are written"
+    assert not {"auc_dsfr", "cox_c_index"} & set(summary)
+    assert (out / "unet" / "unet.json").is_file() and (out / "segmentation.json").is_file()
+    assert len(read_dsfr_table(out / "dsfr.parquet")[0].features) == 4
+    assert not (out / "classification.json").exists() and not (out / "cox_model").exists()
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
 from survival_core.runs.store import RunStore
 from survival_core.workflows.scoring import score_case
 from tests import clinical_exports
+from tests.real_cohorts import lung_cohort
 
 pytestmark = pytest.mark.heavy(110)  # many tracked runs: a CNN, DSFR, a killed and resumed one
 
@@ -189,9 +190,9 @@ def test_dsfr_under_external_validation_scores_new_cases_with_the_bundled_unet(
     )
     result = run_training(load_config(path), store=store)
     folder = store.get_run(result.run_id).folder
-    # the external cohort's DSFR came from the development U-Net; Wang's study is a report
+    # the external cohort's DSFR came from the development U-Net; the U-Net's Dice is a report
     oof = pd.read_csv(folder / "reports" / "oof.csv").dropna(subset=["risk"])
-    assert len(oof) == 12 and (folder / "reports" / "dsfr_classification.json").exists()
+    assert len(oof) == 12 and (folder / "reports" / "dsfr_segmentation.json").exists()
     # the registered model carries its U-Net: a new case gets the exact training-table columns
     registered = store.model_folder("dsfr-external", result.model_version)
     assert (registered / "extractors" / "dsfr_unet" / "unet.json").exists()
@@ -602,6 +603,34 @@ def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(
     assert "features.require: the development cohort's clinical table" in err
     assert "has no column mvi; the model would be fitted without it" in err
     assert "Traceback" not in err and store.list_runs("required").empty
+
+
+def test_dsfr_trains_on_a_cohort_without_the_early_recurrence_studys_columns(
+    shared_data, tmp_path, store
+):
+    """Real lung CTs with time, event and age: features.dsfr refused them ('The clinical table
+    lacks afp, albi_score, hbv, needed for the clinical model'), `train` running the `dsfr`
+    command's early-recurrence study. A run trains the U-Net and pools its features alone."""
+    outcomes = {"lung1": (200, 1), "lung1_mirror": (300, 1), "lung2": (900, 0),
+                "lung2_mirror": (1200, 1)}  # fmt: skip
+    cohort = lung_cohort(shared_data, tmp_path / "lungs", outcomes)
+    path = _config(
+        tmp_path,
+        cohort,
+        name="dsfr-lungs",
+        features={
+            "clinical": True,
+            "dsfr": {"epochs": 1, "slice_size": 32},
+            "select": "^age$|^dsfr_000$",
+        },  # fmt: skip
+        protocol={"name": "nested_cv", "repeats": 1, "folds": 2},
+    )
+    result = run_training(load_config(path), store=store)
+    folder = store.get_run(result.run_id).folder
+    unet = json.loads((folder / "reports" / "dsfr_segmentation.json").read_text())
+    assert sorted(unet["development"] + unet["held_out"]) == sorted(outcomes)
+    assert not (folder / "dsfr" / "cox_model").exists()
+    assert load_scoring_model(folder / "model").inputs == ["age", "dsfr_000"]
 
 
 def test_dsfr_over_cohorts_of_two_modalities_is_refused_before_the_u_net_trains(

@@ -6,8 +6,12 @@
 Splits the cases into development and held-out sets (stratified by early recurrence, seeded),
 trains the tumour U-Net on the development cases, measures its Dice on the held-out cases, pools
 the DSFR features of every case and evaluates early-recurrence signatures and the Cox model.
-Writes OUT_DIR/dsfr.parquet (all cases; join it with clinical.csv in ``cv``/``fit``),
-OUT_DIR/unet/ (the U-Net), OUT_DIR/classification.json and OUT_DIR/cox_model/ (model + card).
+Writes OUT_DIR/dsfr.parquet (join it with clinical.csv in ``cv``/``fit``), OUT_DIR/unet/ (the
+U-Net), OUT_DIR/segmentation.json (split, Dice), OUT_DIR/dsfr.failures.csv (the cases left out,
+and why: unreadable, or a GTV thinner than a grid voxel), OUT_DIR/classification.json and
+OUT_DIR/cox_model/ (model + card, for the study's report: it cannot score new cases). Without
+the study's clinical columns (hbv, afp, albi_score) the study is skipped, said before the U-Net
+trains and in the summary's ``study_skipped``; the U-Net and dsfr.parquet are still written.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,10 @@ import torch.nn.functional as F
 
 from survival_core.columns import DSFR_PREFIX
 from survival_core.errors import InputError
-from survival_core.features.segmentation import SegmentationInput, SegmentationModel
+from survival_core.features.cohort import FAILURE_COLUMNS, describe_error, write_failures
+from survival_core.features.segmentation import SegmentationInput, SegmentationModel, UNetConfig
 from survival_core.features.table import INDEX_NAME, write_table
+from survival_core.io.manifest import CaseRead
 
 PREFIX = DSFR_PREFIX
 DSFR_KEY = b"radsurv.dsfr"
@@ -149,20 +151,54 @@ def read_dsfr_table(path: Path | str) -> tuple[DSFRTable, dict[str, Any]]:
     return DSFRTable(data, regions), info
 
 
+def cases_on_grid(
+    reads: Sequence[CaseRead],
+    config: UNetConfig,
+    progress: Callable[[str], None] | None = None,
+    learn_modality: bool = False,
+) -> tuple[list[SegmentationInput], pd.DataFrame, UNetConfig]:
+    """The cases of ``reads`` on the network grid of ``config``, the failures (case_id, error)
+    of those left out, and the config. A case that cannot be read, or whose GTV disappears on
+    the grid (thinner than a grid voxel), is left out and named, as ``extract`` leaves one out:
+    one such case stopped the whole run, the message naming the case before it. A case of
+    another modality refuses the cohort (one U-Net learns one modality); with
+    ``learn_modality`` (a U-Net to train) the first case read sets it."""
+    from survival_core.features.segmentation import check_modality, segmentation_input
+    from survival_core.io.case_loader import load_case_read
+
+    inputs: list[SegmentationInput] = []
+    failures: list[tuple[str, str]] = []
+    for i, read in enumerate(reads, 1):
+        failed = len(failures)
+        try:
+            case = load_case_read(read)
+        except Exception as error:  # noqa: BLE001 - every failure is reported per case
+            failures.append((read.case_id, describe_error(error)))
+        else:
+            if learn_modality:
+                config, learn_modality = replace(config, modality=case.modality), False
+            check_modality(case, config)
+            try:
+                inputs.append(segmentation_input(case, config))
+            except Exception as error:  # noqa: BLE001 - every failure is reported per case
+                failures.append((read.case_id, describe_error(error)))
+        if progress:
+            done = (
+                f"left out: {failures[-1][1]}" if len(failures) > failed else "on the network grid"
+            )
+            progress(f"[{i}/{len(reads)}] {read.case_id} {done}")
+    return inputs, pd.DataFrame(failures, columns=FAILURE_COLUMNS), config
+
+
 def cohort_dsfr_table(
     cohort: Path, model: SegmentationModel, out: Path, progress: Any = None
 ) -> Path:
     """DSFR features of every case of a cohort folder with an already trained U-Net (e.g. an
-    external validation cohort scored with the development U-Net), written to ``out``."""
-    from survival_core.features.segmentation import segmentation_input
-    from survival_core.io.case_loader import load_case_read
+    external validation cohort scored with the development U-Net), written to ``out``; the cases
+    left out (:func:`cases_on_grid`) are named in its failures table beside it."""
     from survival_core.io.manifest import cases_read_as
 
-    inputs = []
-    cases = cases_read_as(Path(cohort))
-    for i, read in enumerate(cases, 1):
-        case = load_case_read(read)
-        inputs.append(segmentation_input(case, model.config))
-        if progress:
-            progress(f"[{i}/{len(cases)}] DSFR of {read.case_id}")
+    reads = cases_read_as(Path(cohort))
+    inputs, failures, _ = cases_on_grid(reads, model.config, progress)
+    write_failures(failures, len(reads), out)  # every case failed: refused, naming the first
     return write_dsfr_table(dsfr_features(model, inputs), out, model)

@@ -118,14 +118,19 @@ def mask_on_grid(case: Case, role: str, reference: sitk.Image) -> np.ndarray:
     return sitk.GetArrayFromImage(resampled)
 
 
-def segmentation_input(case: Case, config: UNetConfig = UNetConfig()) -> SegmentationInput:
-    """The windowed image of ``case`` on the network grid of ``config`` with its GTV and organ;
-    a case of another modality than the network's is refused."""
+def check_modality(case: Case, config: UNetConfig) -> None:
+    """InputError when ``case`` is of another modality than the network reads."""
     if case.modality != config.modality:
         raise InputError(
             f"The U-Net reads {config.modality} images; case {case.case_id} is {case.modality}. "
             "One U-Net learns one modality: segment the other modality's cases apart."
         )
+
+
+def segmentation_input(case: Case, config: UNetConfig = UNetConfig()) -> SegmentationInput:
+    """The windowed image of ``case`` on the network grid of ``config`` with its GTV and organ;
+    a case of another modality than the network's is refused."""
+    check_modality(case, config)
     volume, reference = network_input(case, config.grid_shape, config.window, config.margin_mm)
     return SegmentationInput(
         case.case_id,

@@ -563,12 +563,13 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     hashes = _manifest_hash(cohort, "manifest")
     external_ids: set[str] = set()
     if config.features.dsfr is not None:
-        from survival_core.workflows.dsfr_study import run_pipeline
+        from survival_core.workflows.dsfr_study import train_dsfr
 
         dsfr = config.features.dsfr
         progress("DSFR: training the tumour U-Net on the development cases")
-        run_pipeline(cohort, folder / "dsfr", epochs=dsfr.epochs, slice_size=dsfr.slice_size,
-                     seed=config.seed, device=config.device, progress=progress)  # fmt: skip
+        # the U-Net and its features alone: the `dsfr` command's study needs Wang's HCC columns
+        train_dsfr(cohort, folder / "dsfr", epochs=dsfr.epochs, slice_size=dsfr.slice_size,
+                   seed=config.seed, device=config.device, progress=progress)  # fmt: skip
         tables.append(folder / "dsfr" / "dsfr.parquet")
         networks["dsfr_unet"] = folder / "dsfr" / "unet"
     if ext is not None:
@@ -1168,9 +1169,9 @@ def run_training(
                 reports / "selection.json",
                 json_ready({**result.summary["selection"], "final": final}),
             )
-        study = run.folder / "dsfr" / "classification.json"
-        if study.exists():  # Wang's early-recurrence study of the DSFR step
-            copy_file(study, reports / "dsfr_classification.json")
+        unet = run.folder / "dsfr" / "segmentation.json"
+        if unet.exists():  # the DSFR U-Net's split, held-out Dice and cases left out
+            copy_file(unet, reports / "dsfr_segmentation.json")
         for note in write_plots(result, table.y, reports, config, run.run_id, data_notes, left_out):
             say(f"note: {note}")
         run.log_artifact(reports)

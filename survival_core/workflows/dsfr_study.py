@@ -14,6 +14,10 @@
   new case, whose signature and ``afp_ge_400`` no one computes: scoring refuses it and says to
   train a model with features.dsfr.
 
+:func:`train_dsfr` is the U-Net and ``dsfr.parquet`` alone (a run's features.dsfr, which needs
+only ``time``/``event``); :func:`run_pipeline`, the ``dsfr`` command, adds the study where the
+clinical table holds its covariates.
+
 Clinical covariates: Wang used HBsAg, AFP >= 400 ng/mL and GGT. Our clinical schema has ``hbv``
 (HBsAg positive) and ``afp`` (turned into the 0/1 column ``afp_ge_400``) but no GGT, a
 cholestatic liver-function marker; ``albi_score`` (albumin-bilirubin liver function) stands in.
@@ -21,15 +25,14 @@ cholestatic liver-function marker; ``albi_score`` (albumin-bilirubin liver funct
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -46,13 +49,18 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.delong import binary_outcome, delong_auc, delong_test
-from survival_core.io.atomic import write_text
+from survival_core.io.atomic import write_json, write_text
 from survival_core.models.base import stratified_split
+
+if TYPE_CHECKING:
+    from survival_core.features.dsfr import DSFRTable
 
 HORIZON_DAYS = 730.0
 AFP_CUTOFF = 400.0  # ng/mL
 #: Wang 2022's clinical covariates in our schema (``albi_score`` in place of GGT, see module doc).
 CLINICAL_COLUMNS = ("hbv", "afp_ge_400", "albi_score")
+#: The clinical table's columns they come from.
+STUDY_INPUTS = ("hbv", "afp", "albi_score")
 SIGNATURE_COLUMN = "dsfr_signature"
 #: Logistic-regression grid searched on the development rows.
 DEFAULT_GRID: dict[str, list[Any]] = {
@@ -119,13 +127,22 @@ def early_recurrence(table: pd.DataFrame, horizon: float = HORIZON_DAYS) -> Earl
     )
 
 
+def study_skipped(columns: Sequence[str]) -> str | None:
+    """Why the early-recurrence study cannot run on a clinical table of ``columns`` (it lacks
+    :data:`STUDY_INPUTS`), or None when it can."""
+    missing = sorted(set(STUDY_INPUTS) - set(columns))
+    if not missing:
+        return None
+    return (
+        f"The clinical table lacks {', '.join(missing)}, needed for the early-recurrence study's "
+        "clinical model (Wang 2022's covariates)"
+    )
+
+
 def clinical_covariates(clinical: pd.DataFrame) -> pd.DataFrame:
     """``hbv`` (0/1), ``afp_ge_400`` (0/1, AFP >= 400 ng/mL) and ``albi_score``; missing stays NaN."""
-    missing = {"hbv", "afp", "albi_score"} - set(clinical.columns)
-    if missing:
-        raise InputError(
-            f"The clinical table lacks {', '.join(sorted(missing))}, needed for the clinical model."
-        )
+    if skipped := study_skipped(list(clinical.columns)):
+        raise InputError(f"{skipped}.")
     hbv = _flag(clinical["hbv"])
     afp = pd.to_numeric(clinical["afp"], errors="coerce")
     columns = {
@@ -359,6 +376,101 @@ def _silent(line: str) -> None:
     """No progress lines."""
 
 
+#: The fewest cases the U-Net and its held-out Dice are made from.
+MIN_CASES = 4
+#: What :func:`train_dsfr` writes into its folder besides the U-Net and ``dsfr.parquet``.
+SEGMENTATION_FILE = "segmentation.json"
+
+
+@dataclass
+class DSFRRun:
+    """What :func:`train_dsfr` made: the DSFR table of the cases on the network grid, their
+    clinical rows (index case_id), early-recurrence status and split, and ``record`` (the split,
+    held-out Dice, fallback and failed cases, U-Net loss: its ``segmentation.json``)."""
+
+    table: DSFRTable
+    clinical: pd.DataFrame
+    status: EarlyRecurrence
+    development: list[str]
+    held_out: list[str]
+    record: dict[str, Any]
+
+
+def train_dsfr(
+    cohort: Path,
+    out: Path,
+    *,
+    epochs: int = 30,
+    slice_size: int = 128,
+    n_slices: int = 32,
+    batch_size: int = 16,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    device: str = "auto",
+    progress: Callable[[str], None] = _silent,
+) -> DSFRRun:
+    """The tumour U-Net trained on the development cases of ``cohort`` and the DSFR features of
+    every case; it needs ``time``/``event`` alone (a run's features.dsfr; the early-recurrence
+    study's covariates are :func:`run_pipeline`'s). Writes ``out/unet/``, ``out/dsfr.parquet``,
+    ``out/dsfr.failures.csv`` (the cases left out, and why: :func:`cases_on_grid`) and
+    ``out/segmentation.json``; refused when fewer than :data:`MIN_CASES` cases remain."""
+    from survival_core.features.cohort import write_failures
+    from survival_core.features.dsfr import cases_on_grid, dsfr_features, write_dsfr_table
+    from survival_core.features.segmentation import (
+        UNetConfig,
+        UNetTraining,
+        case_dice,
+        train_unet,
+    )
+    from survival_core.io.manifest import cases_read_as, read_clinical
+
+    settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+    clinical = read_clinical(cohort).set_index("case_id")
+    reads = [read for read in cases_read_as(cohort) if read.case_id in clinical.index]
+    if len(reads) < MIN_CASES:
+        raise InputError(
+            f"DSFR needs at least {MIN_CASES} cases with an outcome in {cohort}; got {len(reads)}."
+        )
+    early_recurrence(clinical.loc[[read.case_id for read in reads]])  # bad outcomes: refused unread
+    config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
+    inputs, failures, config = cases_on_grid(reads, config, progress, learn_modality=True)
+    out.mkdir(parents=True, exist_ok=True)
+    failures_file = write_failures(failures, len(reads), out / "dsfr.parquet")
+    if len(inputs) < MIN_CASES:
+        first = failures.iloc[0]
+        raise InputError(
+            f"DSFR needs at least {MIN_CASES} cases on the network grid; only {len(inputs)} of the "
+            f"{len(reads)} cases of {cohort} are ({len(failures)} left out, see {failures_file}; "
+            f"first, {first['case_id']}: {first['error']})"
+        )
+    by_id = {item.case_id: item for item in inputs}
+    clinical = clinical.loc[list(by_id)]
+    status = early_recurrence(clinical)
+    development, held_out = split_development(status, list(by_id), test_fraction, seed)
+    left_out = f"; {len(failures)} case(s) left out (see {failures_file})" if len(failures) else ""
+    progress(
+        f"{len(development)} development / {len(held_out)} held-out cases{left_out}; "
+        f"{status.n_excluded} censored before {status.horizon:g} days are left out of the "
+        "early-recurrence classification"
+    )
+    model = train_unet([by_id[c] for c in development], config, settings, progress)
+    model.save(out / "unet")
+    dice = case_dice(model, [by_id[c] for c in held_out])
+    progress(f"held-out Dice: mean {np.mean(list(dice.values())):.3f}")
+    table = dsfr_features(model, inputs)
+    write_dsfr_table(table, out / "dsfr.parquet", model)
+    record = {
+        "dice": {"mean": float(np.mean(list(dice.values()))), "per_case": dice},
+        "fallback_cases": [str(c) for c in table.regions.index[table.regions["fallback"]]],
+        "failed": dict(zip(failures["case_id"], failures["error"], strict=True)),
+        "development": development,
+        "held_out": held_out,
+        "unet_loss": model.history["train"],
+    }
+    write_json(out / SEGMENTATION_FILE, record)
+    return DSFRRun(table, clinical, status, development, held_out, record)
+
+
 def run_pipeline(
     cohort: Path,
     out: Path,
@@ -372,72 +484,42 @@ def run_pipeline(
     device: str = "auto",
     progress: Callable[[str], None] = _silent,
 ) -> dict[str, Any]:
-    """The whole DSFR study on ``cohort``, outputs into ``out``; returns the summary
-    (``progress`` gets one line per step)."""
-    from survival_core.features.dsfr import dsfr_features, write_dsfr_table
-    from survival_core.features.segmentation import (
-        UNetConfig,
-        UNetTraining,
-        case_dice,
-        segmentation_input,
-        train_unet,
-    )
-    from survival_core.io.case_loader import load_case_read
-    from survival_core.io.manifest import cases_read_as, read_clinical
+    """The ``dsfr`` command: :func:`train_dsfr`, then the early-recurrence study
+    (:func:`early_recurrence_study`: ``out/classification.json``, ``out/cox_model/``) where the
+    clinical table holds its covariates; without them the study is skipped, which the summary's
+    ``study_skipped`` and a progress line (before the U-Net trains) say. Returns the summary."""
+    from survival_core.io.manifest import read_clinical
 
     start = time.perf_counter()
-    config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
-    settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
-    clinical = read_clinical(cohort).set_index("case_id")
-    cases = [read for read in cases_read_as(cohort) if read.case_id in clinical.index]
-    if len(cases) < 4:
-        raise InputError(
-            f"DSFR needs at least 4 cases with an outcome in {cohort}; got {len(cases)}."
-        )
-    clinical = clinical.loc[[read.case_id for read in cases]]
-    clinical_covariates(clinical)  # a table without the study's covariates: refused before training
-    status = early_recurrence(clinical)
-    development, held_out = split_development(status, list(clinical.index), test_fraction, seed)
-    progress(
-        f"{len(development)} development / {len(held_out)} held-out cases; "
-        f"{status.n_excluded} censored before {status.horizon:g} days are left out of the "
-        "early-recurrence classification"
-    )
-    inputs = {}
-    for i, read in enumerate(cases, 1):
-        case_id = read.case_id
-        case = load_case_read(read)
-        if i == 1:  # the U-Net learns the first case's modality; another case's is refused
-            config = replace(config, modality=case.modality)
-        inputs[case_id] = segmentation_input(case, config)
-        progress(f"[{i}/{len(cases)}] {case_id} on the network grid")
-    model = train_unet([inputs[c] for c in development], config, settings, progress)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "unet")
-    dice = case_dice(model, [inputs[c] for c in held_out])
-    progress(f"held-out Dice: mean {np.mean(list(dice.values())):.3f}")
-    table = dsfr_features(model, list(inputs.values()))
-    write_dsfr_table(table, out / "dsfr.parquet", model)
-    study = early_recurrence_study(
-        table.features, clinical, development, held_out, out / "cox_model", seed, progress
-    )
-    study["dice"] = {"mean": float(np.mean(list(dice.values()))), "per_case": dice}
-    study["fallback_cases"] = [str(c) for c in table.regions.index[table.regions["fallback"]]]
-    study["development"], study["held_out"] = development, held_out
-    study["unet_loss"] = model.history["train"]
-    (out / "classification.json").write_text(json.dumps(study, indent=1, allow_nan=False))
-    signatures = study["signatures"]
-    return {
-        "dice_mean": study["dice"]["mean"],
-        "auc_dsfr": signatures["dsfr"]["auc"],
-        "auc_clinical": signatures["clinical"]["auc"],
-        "auc_combined": signatures["combined"]["auc"],
-        "delong_p_combined_vs_clinical": study["delong"]["combined_vs_clinical"]["p_value"],
-        "cox_c_index": study["cox"]["held_out_c_index"],
-        "n_dev": len(development),
-        "n_test": len(held_out),
-        "n_excluded_censored": status.n_excluded,
-        "n_fallback": table.n_fallback,
-        "out": str(out),
-        "seconds": round(time.perf_counter() - start, 2),
+    skipped = study_skipped(list(read_clinical(cohort).columns))
+    if skipped:
+        progress(f"{skipped}: the study is skipped; the U-Net and dsfr.parquet are written")
+    run = train_dsfr(
+        cohort, out, epochs=epochs, slice_size=slice_size, n_slices=n_slices,
+        batch_size=batch_size, test_fraction=test_fraction, seed=seed, device=device,
+        progress=progress,
+    )  # fmt: skip
+    summary: dict[str, Any] = {
+        "dice_mean": run.record["dice"]["mean"],
+        "n_dev": len(run.development),
+        "n_test": len(run.held_out),
+        "n_excluded_censored": run.status.n_excluded,
+        "n_fallback": run.table.n_fallback,
+        "n_failed": len(run.record["failed"]),
+        "study_skipped": skipped,
     }
+    if not skipped:
+        study = early_recurrence_study(
+            run.table.features, run.clinical, run.development, run.held_out,
+            out / "cox_model", seed, progress,
+        )  # fmt: skip
+        write_json(out / "classification.json", {**study, **run.record})
+        signatures = study["signatures"]
+        summary |= {
+            "auc_dsfr": signatures["dsfr"]["auc"],
+            "auc_clinical": signatures["clinical"]["auc"],
+            "auc_combined": signatures["combined"]["auc"],
+            "delong_p_combined_vs_clinical": study["delong"]["combined_vs_clinical"]["p_value"],
+            "cox_c_index": study["cox"]["held_out_c_index"],
+        }
+    return summary | {"out": str(out), "seconds": round(time.perf_counter() - start, 2)}
