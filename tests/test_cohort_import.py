@@ -778,6 +778,67 @@ def test_withdrawing_a_case_id_another_cohort_shares_leaves_that_cohort_alone(
     assert cached().count(case_id) == 1 and len(cached()) == 7  # the development's is kept
 
 
+def test_withdrawing_a_case_imported_again_removes_what_its_earlier_version_gave(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contour corrected in the download and imported again is new case content, so new
+    feature-cache keys and a new table name: `cohort withdraw` deleted only what was computed
+    from the case as it was now, and the patient's features of the earlier contour stayed in
+    the cache and in the tables extracted before (one of them with no cache entry left to match
+    its row, as after a cleanup)."""
+    import numpy as np
+    import pandas as pd
+
+    from survival_core.features.cohort import (
+        extract_cohort,
+        feature_table_path,
+        write_cohort_features,
+    )
+    from survival_core.features.settings import ExtractionSettings, FeatureClass
+    from survival_core.paths import data_subdir
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))  # its caches alone
+    source, download = shared_data / "pyradiomics", tmp_path / "download"
+    for patient, sample in (("A001", "breast1"), ("A002", "brain2")):
+        (download / patient).mkdir(parents=True)
+        shutil.copy(source / f"{sample}_image.nrrd", download / patient / "image.nrrd")
+        shutil.copy(source / f"{sample}_label.nrrd", download / patient / "gtv.nrrd")
+    out = tmp_path / "cohort"
+    import_images(download, out, workers=1)
+    case_id = case_ids_for(out, ["A001"])["A001"]
+
+    def extract(feature: str, use_cache: bool = True) -> Path:
+        settings = ExtractionSettings(
+            "test", rois=("gtv",), classes=(FeatureClass("firstorder", (feature,)),)
+        )
+        result = extract_cohort(out, settings, workers=1, use_cache=use_cache)
+        return write_cohort_features(
+            result, feature_table_path(out, "test", settings), settings, "CT"
+        )[0]
+
+    tables = [extract("Mean"), extract("Median", use_cache=False)]
+    gtv = download / "A001" / "gtv.nrrd"  # the contour corrected: its first slice taken out
+    mask = sitk.ReadImage(str(gtv))
+    voxels = sitk.GetArrayFromImage(mask)
+    voxels[np.nonzero(voxels.any(axis=(1, 2)))[0][0]] = 0
+    corrected = sitk.GetImageFromArray(voxels)
+    corrected.CopyInformation(mask)
+    sitk.WriteImage(corrected, str(gtv))
+    import_images(download, out, workers=1)
+    tables.append(extract("Mean"))
+    assert len(set(tables)) == 3 and all(case_id in pd.read_parquet(t).index for t in tables)
+
+    def cached() -> list[str]:
+        entries = data_subdir("cache").glob("features/*/*.json")
+        return [json.loads(p.read_text())["case_id"] for p in entries if p.name != "settings.json"]
+
+    assert sorted(cached()) == sorted([case_id, case_id, case_ids_for(out, ["A002"])["A002"]])
+    done = withdraw(out, [case_id])
+    assert (done.removed["cached_features"], done.removed["feature_tables"]) == (2, 3)
+    assert case_id not in cached() and len(cached()) == 1
+    assert not any(t.exists() for t in tables)
+
+
 def test_a_spreadsheet_refused_is_refused_before_any_image_is_imported(
     download: Path, tree: DownloadTree, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -11,7 +11,8 @@ into ``cases/<pseudonym>/``. Volume inputs (NIfTI...) are cleaned the same way a
 ``image.nii.gz`` + ``gtv.nii.gz`` (+ the organ's mask) like a synthetic cohort's.
 
 Nothing is half-written: a case is built in ``.staging/`` and renamed into place, carrying its own
-record (``.import.json``: content hash, manifest row, keyed ID); ``manifest.csv`` and
+record (``.import.json``: content hash, manifest row, keyed ID, the cache keys of the case's
+earlier versions); ``manifest.csv`` and
 ``id_map.csv`` are rebuilt from those records at the end. A run killed at any point leaves whole
 cases or none, and the next run finishes the job: the result equals an uninterrupted import. A
 rerun re-imports only patients whose files (SHA-256 of every byte) or import settings changed,
@@ -79,7 +80,7 @@ from survival_core.io.dicom_series import (
 from survival_core.io.hashing import file_sha256
 from survival_core.io.label_maps import label_reference
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
-from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS
+from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS, CaseRead, cases_read_as
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
 from survival_core.io.structures import (
     MASK_WORDS,
@@ -119,6 +120,10 @@ ID_MAP_COLUMNS = ("id_key", "case_id")
 #: ``roi_map`` named them (JSON), which a later load of the case must be given.
 EXTRA_COLUMNS = ("roles",)
 RECORD = ".import.json"
+#: The record's keys of the caches' entries computed from the case's earlier versions (by kind:
+#: ``features``, ``volumes``): a re-imported case is new files, so new keys, and a withdrawal
+#: found only the entries of its files as they are now.
+CACHE_KEYS = "earlier_cache_keys"
 STAGING = ".staging"
 #: The lock an import holds on its cohort folder (:func:`~survival_core.io.locks.folder_lock`).
 IMPORT_LOCK = ".import.lock"
@@ -246,6 +251,10 @@ class PatientTask:
     #: Whether every DICOM file of the patient is marked de-identified, so that their
     #: PatientID (a study code) is kept as the case id; else every file is pseudonymised.
     keep_marked: bool = False
+    #: The case an earlier import made of the patient, as the manifest reads it (None: none), and
+    #: the cache keys of its versions before (:data:`CACHE_KEYS`), all kept in the new record.
+    replaces: CaseRead | None = None
+    cached_before: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 # --- keys and pseudonyms ------------------------------------------------------------------------
@@ -1048,6 +1057,8 @@ def import_patient(task: PatientTask) -> PatientOutcome:
             "manifest": row,
             "files": _case_files(staging),
         }
+        if earlier := kept_cache_keys(task.replaces, task.cached_before):
+            record[CACHE_KEYS] = earlier
         _write_record(staging, record)
         _move_into_place(staging, out_dir / "cases" / task.case_id)
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
@@ -1149,6 +1160,28 @@ def _case_files(folder: Path) -> dict[str, list[int | str]]:
     }
 
 
+def cache_keys(read: CaseRead, shared: bool = False) -> dict[str, list[str]]:
+    """The keys the caches know the case ``read`` by, its files as they are now: its cached
+    features' name prefix (:func:`~survival_core.features.cohort.case_content`; ``shared``: its
+    folder holds other cases' files too) and its cached volume's name (:meth:`CaseRead.key`)."""
+    from survival_core.features.cohort import case_content
+
+    content = case_content(read.folder, read.volume_files, shared)
+    return {"features": [content], "volumes": [read.key()]}
+
+
+def kept_cache_keys(read: CaseRead | None, before: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """The cache keys ``before`` (a record's :data:`CACHE_KEYS`) and those of the case ``read``
+    now (:func:`cache_keys`; none where its folder is gone), each once: what the record of the
+    case replacing it keeps ({} for a case never imported before)."""
+    now = cache_keys(read) if read is not None and read.folder.is_dir() else {}
+    kept = {
+        kind: sorted({*before.get(kind, ()), *now.get(kind, ())})
+        for kind in ("features", "volumes")
+    }
+    return kept if any(kept.values()) else {}
+
+
 def _write_record(folder: Path, record: Mapping[str, Any]) -> None:
     """The case folder's import record (:data:`RECORD`), written after the files it lists."""
     write_text(folder / RECORD, json.dumps(record, indent=1, sort_keys=True))
@@ -1172,6 +1205,14 @@ def _intact(out_dir: Path, case_id: str, record: Mapping[str, Any]) -> bool:
         if path.stat().st_mtime_ns > recorded and file_sha256(path) != digest:
             return False
     return True
+
+
+def case_reads(cohort: Path) -> dict[str, CaseRead]:
+    """How the manifest reads each case (its folder, its cache keys: :func:`cache_keys`), read
+    before the cases change; {} for a cohort without a manifest."""
+    if not (cohort / "manifest.csv").is_file():
+        return {}
+    return {read.case_id: read for read in cases_read_as(cohort)}
 
 
 def records_in_place(out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -1600,6 +1641,10 @@ def _import_into(
 
     with inventory_tree(images_dir, workers=workers, hash_files=True) as inventory:
         existing = records_in_place(out_dir)
+        try:
+            reads = case_reads(out_dir)
+        except InputError:  # a manifest damaged by hand: written anew, its cases' keys unknown
+            reads = {}
         withdrawn = withdrawn_cases(out_dir)
         tasks = []
         case_ids = {name: patient_case_id(p, deid) for name, p in inventory.patients.items()}
@@ -1638,12 +1683,15 @@ def _import_into(
                 out_dir, case_id, earlier
             ):
                 if earlier.get("images") != list(task.images):  # kept since: SOP UIDs too
-                    _write_record(out_dir / "cases" / case_id, {**earlier, "images": task.images})
+                    keys = kept_cache_keys(reads.get(case_id), earlier.get(CACHE_KEYS, {}))
+                    updated = {**earlier, "images": task.images, CACHE_KEYS: keys}
+                    _write_record(out_dir / "cases" / case_id, updated)
                 done(PatientOutcome(case_id, "unchanged"))
             else:
                 if _holds_none_of(earlier, task.images):
                     other_images.add(case_id)
-                tasks.append(task)
+                before = earlier.get(CACHE_KEYS, {})
+                tasks.append(replace(task, replaces=reads.get(case_id), cached_before=before))
         _run_tasks(tasks, workers, done)
         n_files, skipped = inventory.n_files, [*inventory.skipped, *_empty_folders(inventory.root)]
     if replaced and progress:

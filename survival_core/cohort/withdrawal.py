@@ -11,8 +11,9 @@ named, for the user to delete, never changed behind their back.
 Cohorts share case ids (IDs restarting at 001 in each centre give each centre's patient 001 one
 pseudonym; every generated cohort has a SYN-0001), so a case id alone says whose a cache entry,
 table row or run is not: the caches are known by the case's content (its files' hashes, which key
-them, so they go before the case folder does), a feature table by its cohort's key or its row
-equal to the case's cached features, and a run by the cohorts it recorded reading
+them, so they go before the case folder does; those of its versions before a re-import, which its
+import record keeps), a feature table by its cohort's key, the cohort its metadata names or its
+row equal to the case's cached features, and a run by the cohorts it recorded reading
 (:func:`~survival_core.io.run_sources.cohorts_read`).
 """
 
@@ -30,8 +31,11 @@ import numpy as np
 import pandas as pd
 
 from survival_core.cohort.importer import (
+    CACHE_KEYS,
     CLINICAL_FILE,
     IMPORT_LOCK,
+    cache_keys,
+    case_reads,
     csv_text,
     first_column,
     radsurv_output,
@@ -75,7 +79,7 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
     naming any that is none of its cases (nothing is then changed)."""
     cohort = Path(cohort)
     with folder_lock(cohort, IMPORT_LOCK, "cohort import or withdrawal"):
-        records, reads = records_in_place(cohort), _case_reads(cohort)
+        records, reads = records_in_place(cohort), case_reads(cohort)
         known = _cases(cohort, records, reads) | set(withdrawn_cases(cohort))
         unknown = [c for c in case_ids if c not in known]
         if unknown:
@@ -84,11 +88,10 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
                 "of import_report.csv and clinical.csv, not the hospital's patient IDs)."
             )
         wanted = set(case_ids)
-        volume_keys = [read.key() for c, read in reads.items() if c in wanted]
         own_tables = _table_key(cohort)
         record_withdrawn(cohort, case_ids)  # first: a rerun finishes a withdrawal cut short
         # the caches before the folders: they are known by the folders' content
-        caches = _purge_caches(wanted, _contents(reads, wanted), volume_keys, own_tables)
+        caches = _purge_caches(wanted, _keys(reads, records, wanted), cohort, own_tables)
         removed = {"case_folders": 0}
         for case_id in sorted(wanted):
             folder = reads[case_id].folder if case_id in reads else cohort / "cases" / case_id
@@ -114,7 +117,7 @@ def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str
 
     cohort = Path(cohort)
     lookup = case_id_lookup(cohort) if (cohort / "id_map.csv").is_file() else None
-    known = _cases(cohort, records_in_place(cohort), _case_reads(cohort))
+    known = _cases(cohort, records_in_place(cohort), case_reads(cohort))
     deid = Deidentifier()
     found, unknown = [], []
     for patient_id in patient_ids:
@@ -199,27 +202,24 @@ def _drop_rows(path: Path, case_ids: set[str]) -> int:
     return len(rows) - len(kept)
 
 
-def _case_reads(cohort: Path) -> dict[str, CaseRead]:
-    """How the manifest reads each case (its folder, its volume-cache key), read before the
-    cases go; {} for a cohort without a manifest."""
-    from survival_core.io.manifest import cases_read_as
-
-    if not (cohort / "manifest.csv").is_file():
-        return {}
-    return {read.case_id: read for read in cases_read_as(cohort)}
-
-
-def _contents(reads: Mapping[str, CaseRead], case_ids: set[str]) -> list[str]:
-    """What the feature cache keys the cases' entries by (their files' hashes,
-    :func:`~survival_core.features.cohort.case_content`), read before their folders go."""
-    from survival_core.features.cohort import case_content, shared_folders
+def _keys(
+    reads: Mapping[str, CaseRead], records: Mapping[str, Any], case_ids: set[str]
+) -> dict[str, set[str]]:
+    """What the caches key the cases' entries by (:func:`~survival_core.cohort.importer.
+    cache_keys`, by kind): their files as they are now, read before their folders go, and as
+    they were before each re-import (their records' :data:`CACHE_KEYS`: a corrected contour
+    imported again left the entries of the old one, and the tables holding them)."""
+    from survival_core.features.cohort import shared_folders
 
     shared = shared_folders([(read.case_id, read.folder) for read in reads.values()])
-    return [
-        case_content(read.folder, read.volume_files, read.folder in shared)
-        for case_id, read in reads.items()
-        if case_id in case_ids and read.folder.is_dir()
-    ]
+    found: dict[str, set[str]] = {"features": set(), "volumes": set()}
+    for case_id in case_ids:
+        read = reads.get(case_id)
+        now = cache_keys(read, read.folder in shared) if read and read.folder.is_dir() else {}
+        before = records.get(case_id, {}).get(CACHE_KEYS, {})
+        for kind, keys in found.items():
+            keys.update(now.get(kind, ()), before.get(kind, ()))
+    return found
 
 
 def _table_key(cohort: Path) -> str | None:
@@ -231,9 +231,9 @@ def _table_key(cohort: Path) -> str | None:
 
 
 def _purge_caches(
-    case_ids: set[str], contents: list[str], volume_keys: list[str], own_tables: str | None
+    case_ids: set[str], keys: Mapping[str, set[str]], cohort: Path, own_tables: str | None
 ) -> dict[str, int]:
-    """Delete the cases' cached features (by their ``contents``), their cached volumes and the
+    """Delete the cases' cached features and volumes (by their ``keys``, :func:`_keys`) and the
     feature tables holding their rows (all computed again without them when next needed); the
     counts. Another cohort's case of the same id is another patient: its entries and tables stay
     (deleted with these, its features were extracted again at its next run)."""
@@ -241,14 +241,14 @@ def _purge_caches(
     features = [
         p
         for p in (cache / "features").glob("*/*.json")
-        if p.name != "settings.json" and p.name.startswith(tuple(contents))
+        if p.name != "settings.json" and p.name.startswith(tuple(keys["features"]))
     ]
     rows = [row for path in features if (row := _cached_row(path)) is not None]
-    volumes = [p for key in volume_keys for p in (cache / "volumes").glob(f"*/{key}.npy")]
+    volumes = [p for key in keys["volumes"] for p in (cache / "volumes").glob(f"*/{key}.npy")]
     tables = [
         p
         for p in data_subdir("features").glob("*.parquet")
-        if _holds(p, case_ids, rows, p.name.startswith(f"{own_tables}-"))
+        if _holds(p, case_ids, rows, _own(p, cohort, own_tables))
     ]
     for path in [*features, *volumes, *tables]:
         path.unlink(missing_ok=True)
@@ -257,6 +257,20 @@ def _purge_caches(
         "cached_volumes": len(volumes),
         "feature_tables": len(tables),
     }
+
+
+def _own(table: Path, cohort: Path, key: str | None) -> bool:
+    """Whether the feature table ``table`` is the cohort's: named by its ``key`` now, or
+    extracted from it (its metadata names it: whatever its key then, a case since re-imported)."""
+    from survival_core.io.tables import COHORT_KEY, parquet_metadata
+
+    if table.name.startswith(f"{key}-"):
+        return True
+    try:
+        stamped = parquet_metadata(table).get(COHORT_KEY)
+    except (OSError, ValueError):
+        return False
+    return stamped is not None and stamped.decode(errors="replace") == str(cohort.resolve())
 
 
 def _cached_row(path: Path) -> pd.Series | None:
@@ -270,8 +284,9 @@ def _cached_row(path: Path) -> pd.Series | None:
 
 def _holds(table: Path, case_ids: set[str], rows: list[pd.Series], own: bool) -> bool:
     """Whether the feature table has a row of one of ``case_ids`` that is the cases': the table
-    is the cohort's ``own`` (named by its key), or the row equals one of their cached feature
-    ``rows`` (an earlier table of the cohort, the demo's copy); an unreadable table: no."""
+    is the cohort's ``own`` (:func:`_own`), or the row equals one of their cached feature
+    ``rows`` (a table of before the cohort was named in it, the demo's copy); an unreadable
+    table: no."""
     try:
         frame = pd.read_parquet(table)
     except (OSError, ValueError):

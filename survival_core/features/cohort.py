@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -224,7 +224,8 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
 class CohortFeatures:
     """Features of a cohort: ``features`` (index case_id, one column per feature, cases that
     failed left out), ``failures`` (case_id, error), and counts of how each case was obtained;
-    ``withdrawn``: the cases withdrawn from the cohort while they were extracted, left out."""
+    ``withdrawn``: the cases withdrawn from the cohort while they were extracted, left out;
+    ``cohort``: the cohort folder the cases are of (None: cases given one by one)."""
 
     features: pd.DataFrame
     failures: pd.DataFrame
@@ -235,6 +236,7 @@ class CohortFeatures:
     outcomes: list[CaseOutcome] = field(default_factory=list, repr=False)
     site: str | None = None
     withdrawn: list[str] = field(default_factory=list)
+    cohort: Path | None = None
 
     @property
     def n_failed(self) -> int:
@@ -598,7 +600,7 @@ def extract_cohort(
     what the settings are for: a case of another modality is a failure naming both (``--modality
     MR`` on a CT cohort computed the MR variant on CT images); ``companion`` as there."""
     manifest = read_manifest(Path(cohort))
-    return extract_cases(
+    result = extract_cases(
         cases_of(manifest),
         settings,
         workers,
@@ -614,6 +616,7 @@ def extract_cohort(
         structure_sets=structure_sets_of(manifest),
         withdrawn=withdrawn,
     )
+    return replace(result, cohort=Path(cohort).resolve())
 
 
 #: Voxel sizes differing by more than this factor (in-plane or between slices) make a cohort's
@@ -688,10 +691,18 @@ def write_cohort_features(
     image: str | None = None,
 ) -> tuple[Path, Path]:
     """Write the failures table (:func:`write_failures`: InputError when every case failed) and
-    the feature table (Parquet with the settings, the images' ``modality``, their MR weightings
-    and, for a companion image's features, its name in its metadata); returns both paths."""
+    the feature table (Parquet with the settings, the images' ``modality``, their MR weightings,
+    the cohort folder and, for a companion image's features, its name in its metadata); returns
+    both paths."""
     failures = write_failures(result.failures, result.n_cases, out)
     table = write_feature_table(
-        result.features, out, settings, modality, image, result.sequences, result.voxel_sizes
+        result.features,
+        out,
+        settings,
+        modality,
+        image,
+        result.sequences,
+        result.voxel_sizes,
+        result.cohort,
     )
     return table, failures

@@ -17,6 +17,7 @@ from survival_core.errors import InputError
 from survival_core.features.settings import ExtractionSettings, json_hash, reading_stamp
 from survival_core.io.atomic import temp_sibling
 from survival_core.io.tables import (
+    COHORT_KEY,
     HASH_KEY,
     IMAGE_KEY,
     MODALITY_KEY,
@@ -75,12 +76,14 @@ def write_feature_table(
     image: str | None = None,
     sequences: dict[str, int] | None = None,
     voxel_sizes: dict[str, int] | None = None,
+    cohort: Path | None = None,
 ) -> Path:
     """Write radiomics ``data`` (index: case ids) to Parquet with ``settings``, the images'
     ``modality`` (when known), for features of each case's companion image its name (``image``:
     'PT', 'FLAIR'), the MR ``sequences`` of the cases (weighting -> cases), their
-    ``voxel_sizes`` (size -> cases) and how their images were read (:func:`reading_stamp`: this
-    version's way, which computed them) in its metadata."""
+    ``voxel_sizes`` (size -> cases), the ``cohort`` folder they were extracted from (when one)
+    and how their images were read (:func:`reading_stamp`: this version's way, which computed
+    them) in its metadata."""
     metadata = {SETTINGS_KEY: settings.to_json().encode(), HASH_KEY: settings.hash().encode()}
     if modality:
         metadata[MODALITY_KEY] = modality.upper().encode()
@@ -90,6 +93,8 @@ def write_feature_table(
         metadata[SEQUENCES_KEY] = json.dumps(sequences, sort_keys=True).encode()
     if voxel_sizes:
         metadata[VOXEL_SIZES_KEY] = json.dumps(voxel_sizes).encode()
+    if cohort is not None:
+        metadata[COHORT_KEY] = str(Path(cohort).resolve()).encode()
     metadata[READING_KEY] = reading_stamp().encode()
     return write_table(data, path, metadata)
 

@@ -65,6 +65,9 @@ IMAGE_KEY = b"radsurv.image"
 SEQUENCES_KEY = b"radsurv.sequences"
 #: ... and how its images were read (:func:`~survival_core.features.settings.reading_stamp`).
 READING_KEY = b"radsurv.reading"
+#: ... and the cohort folder (resolved) its cases were extracted from, which a withdrawal from
+#: that cohort finds its tables by whatever their names (a case edited since is a new table name).
+COHORT_KEY = b"radsurv.cohort"
 #: Separates the image (a modality, a companion's name) from the feature name in a model on
 #: several images' radiomics ('PT:gtv__original_firstorder_Mean').
 IMAGE_SEPARATOR = ":"
