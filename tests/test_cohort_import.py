@@ -287,6 +287,45 @@ def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
         withdraw(out, ["MRN-1"])
 
 
+def test_a_withdrawn_patient_leaves_the_feature_tables_below_the_cohort_folder(
+    imported: tuple[Path, dict],
+    tree: DownloadTree,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feature table written into a sub-folder of the cohort (`extract --out
+    my_cohort/tables/x.parquet`) kept the withdrawn patient's row, and the withdrawal's output
+    said nothing of it; nor of the tables written outside the cohort, which it cannot find."""
+    import pandas as pd
+
+    out = tmp_path / "cohort"
+    shutil.copytree(imported[0], out)
+    ids = _case_ids(out, tree)
+    case_id, kept = ids[_good(tree, "dicom").patient_id], ids[_good(tree, "nifti").patient_id]
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))  # no other test's runs
+    features = pd.DataFrame({"f": [1.0, 2.0]}, index=pd.Index([case_id, kept], name="case_id"))
+    tables = [out / "tables" / "han.parquet", out / "tables" / "2024" / "han.parquet"]
+    for table in tables:
+        write_table(features, table, {b"radsurv.settings": b"{}"})
+    (out / "tables" / "han.failures.csv").write_text(f"case_id,error\n{case_id},too small\n")
+    cv = out / "tables" / "cv1"  # a cross-validation's output there: named, kept as trained
+    cv.mkdir()
+    for name in ("folds.csv", "oof.csv", "summary.json"):
+        (cv / name).write_text(f"case_id,fold\n{case_id},1\n")
+    capsys.readouterr()
+    assert main(["cohort", "withdraw", "--cohort", str(out), case_id, "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert [pd.read_parquet(t).index.tolist() for t in tables] == [[kept], [kept]]
+    assert case_id not in (out / "tables" / "han.failures.csv").read_text()
+    assert summary["cohort_table_rows"] == 3
+    assert summary["runs_naming_them"] == ["cohort/tables/cv1"]
+    assert case_id in (cv / "oof.csv").read_text()
+    assert f"feature tables written outside {out} and the data folder" in captured.err
+    assert "radsurv.cohort" in captured.err
+
+
 def test_a_patient_failing_on_a_rerun_says_its_earlier_case_stays(
     imported: tuple[Path, dict], tree: DownloadTree, download: Path, tmp_path: Path
 ) -> None:

@@ -127,6 +127,11 @@ def run_withdraw(args: argparse.Namespace) -> int:
             f"outputs (kept as trained): {', '.join(done.runs[:10])}; delete those folders to "
             "remove it there too."
         )
+    output.progress(
+        f"note: feature tables written outside {args.cohort} and the data folder (extract --out "
+        "elsewhere, copies sent on) are not searched: delete those extracted from this cohort "
+        "(their metadata's radsurv.cohort names it), or extract them again."
+    )
     output.report(done.summary(), args.json)
     return 0
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,20 +141,32 @@ def _cases(cohort: Path, records: Mapping[str, Any], reads: Mapping[str, CaseRea
 
 def _cohort_outputs(cohort: Path, case_ids: set[str]) -> tuple[int, list[str]]:
     """The rows of the cases removed from the feature tables RadSurv wrote into the cohort
-    folder (``extract --out`` there, as the README shows) and their failures tables; the output
-    folders there (``cv --out``, ``fit --out``) naming one of them, as ``<cohort>/<folder>``."""
+    folder, at any depth (``extract --out`` there, as the README shows; a sub-folder's table
+    kept the row), and their failures tables; the output folders there (``cv --out``, ``fit
+    --out``) naming one of them, as ``<cohort>/<folder>``."""
     removed, named = 0, []
-    for path in sorted(cohort.iterdir()):
-        if path.name == "cases" or not radsurv_output(path):
-            continue
+    for path in _outputs_below(cohort, cohort / "cases"):
         if path.is_dir():
             if _names_any(path, case_ids):
-                named.append(f"{cohort.name}/{path.name}")
+                named.append(path.relative_to(cohort.parent).as_posix())
         elif path.suffix == ".parquet":
             removed += _drop_table_rows(path, case_ids)
         else:
             removed += _drop_rows(path, case_ids)
     return removed, named
+
+
+def _outputs_below(folder: Path, cases: Path) -> Iterator[Path]:
+    """What RadSurv wrote below ``folder`` besides an import (:func:`~survival_core.cohort.
+    importer.radsurv_output`): ``cases`` (the import's), a run's output folder (named, never
+    changed) and folders linked from elsewhere are not entered."""
+    for path in sorted(folder.iterdir()):
+        if path == cases or (path.is_symlink() and path.is_dir()):
+            continue
+        if radsurv_output(path):
+            yield path
+        elif path.is_dir():
+            yield from _outputs_below(path, cases)
 
 
 def _drop_table_rows(path: Path, case_ids: set[str]) -> int:
