@@ -646,11 +646,11 @@ def test_a_file_without_read_permission_fails_its_patient_alone(
 def test_id_variants_pad_an_id_of_one_number_up_to_eight_places() -> None:
     """Spreadsheet IDs 1...8 against PatientIDs 00001...00008 got no 'written otherwise' hint
     (padding went to 4 places); an ID of several numbers keeps 2-4, its variants multiplying."""
-    from survival_core.cohort.clinical_join import _id_variants
+    from survival_core.cohort.clinical_join import id_variants
 
-    assert {"00001", "00000001"} <= set(_id_variants("1"))
-    assert "STS_00001" in _id_variants("sts_1")
-    several = _id_variants("2019-03-7")
+    assert {"00001", "00000001"} <= set(id_variants("1"))
+    assert "STS_00001" in id_variants("sts_1")
+    several = id_variants("2019-03-7")
     assert "2019-03-0007" in several and "2019-03-00007" not in several
 
 
@@ -733,6 +733,41 @@ def test_a_table_only_cohort_keeps_a_withdrawn_patient_out_however_the_id_is_wri
     sheet.to_csv(first, index=False)
     assert main(["cohort", "import", "--clinical", str(first), "--out", str(out), "--json"]) == 0
     assert len(pd.read_csv(out / "clinical.csv")) == 9
+
+
+def test_a_table_only_cohort_refuses_a_patient_whose_id_is_written_otherwise(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """GBSG2 imported again with one ID re-spelled ('G10' for 'G0010'): the import said nothing,
+    the row moved to a new case id, and the patient could be withdrawn neither by the ID first
+    imported nor by the case id earlier runs named."""
+    import pandas as pd
+
+    from tests.clinical_exports import gbsg2
+
+    export = gbsg2(tmp_path)
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(export.path), "--out", str(out), "--json"]
+    assert main([*argv, "--time-unit", "months"]) == 0
+    before = (out / "clinical.csv").read_text()
+    case_id = Deidentifier().pseudonym("G0010")
+    sheet = pd.read_csv(export.path, dtype={"patient_id": str})
+    sheet.loc[sheet.patient_id == "G0010", "patient_id"] = "G10"
+    sheet.to_csv(export.path, index=False)
+    capsys.readouterr()
+    assert main([*argv, "--time-unit", "months"]) == 2
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert f"1 patient(s) of {out / 'clinical.csv'} are written otherwise in gbsg2.csv" in error
+    assert f"'G10' was 'G0010' (case {case_id})" in error
+    assert (out / "clinical.csv").read_text() == before
+    # the ID re-spelled, given to withdraw: not taken for the patient (two patients' IDs may
+    # differ so), but the patient it may be is named
+    withdraw_argv = ["cohort", "withdraw", "--cohort", str(out), "--patient-id", "G10", "--json"]
+    assert main(withdraw_argv) == 2
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert f"No patient of {out} has the ID(s) G10 " in error
+    assert f"It has 'G0010' (case {case_id}), written otherwise" in error
+    assert (out / "clinical.csv").read_text() == before
 
 
 def test_withdrawing_from_a_generated_cohort_keeps_its_other_cases(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from survival_core.cohort.clinical_join import _id_variants
+from survival_core.cohort.clinical_join import id_variants
 from survival_core.cohort.importer import import_images
 from survival_core.errors import ConfigError
 
@@ -111,7 +111,7 @@ def test_an_empty_patient_folder_is_listed_as_skipped(download: Path, tmp_path: 
 def test_id_variants_differ_by_case_and_punctuation_together(sheet: str, image: str) -> None:
     """'PAT-04' against 'Pat-04', 'pat_01' against 'Pat-01' got no hint (only all-upper or
     all-lower spellings were tried); padding is still tried with them."""
-    assert image in _id_variants(sheet)
+    assert image in id_variants(sheet)
 
 
 def test_identical_masks_of_two_patients_are_no_copied_patient(download: Path, tmp_path: Path):

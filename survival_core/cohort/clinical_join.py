@@ -157,11 +157,11 @@ def _withdrawn_ids(cohort: Path, ids: list[str]) -> set[str]:
     return {
         i
         for i in ids
-        if any(v in withdrawn or deid.pseudonym(v) in withdrawn for v in [i, *_id_variants(i)])
+        if any(v in withdrawn or deid.pseudonym(v) in withdrawn for v in [i, *id_variants(i)])
     }
 
 
-def _id_variants(original: str) -> list[str]:
+def id_variants(original: str) -> list[str]:
     """Spellings of an ID a spreadsheet and a DICOM header may differ by, in any combination:
     case (upper, lower, capitalised words: 'PAT-04' -> 'Pat-04'), '-'/'_'/'.'/' ' separators,
     digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...), up to 8 in an ID
@@ -191,7 +191,7 @@ def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
     lookup = case_id_lookup(cohort)
     found: dict[str, str | None] = {}
     for original in unmatched[:200]:  # a hint, bounded: a spreadsheet of thousands of others
-        hits = [v for v in _id_variants(original) if lookup(v) is not None]
+        hits = [v for v in id_variants(original) if lookup(v) is not None]
         found[original] = hits[0] if len(hits) == 1 else None
     return found
 
@@ -199,7 +199,7 @@ def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
 def _near_joined(
     cohort: Path, case_of: Mapping[str, str | None], without_row: set[str]
 ) -> dict[str, str]:
-    """Each case of ``without_row`` whose PatientID is a spelling (:func:`_id_variants`) of the
+    """Each case of ``without_row`` whose PatientID is a spelling (:func:`id_variants`) of the
     ID of a row joined to another case: 'Q-003' of a baseline beside the follow-up 'Q_003' whose
     row joined; the baseline was listed without a row, nothing naming the follow-up."""
     if not without_row:
@@ -207,7 +207,7 @@ def _near_joined(
     lookup = case_id_lookup(cohort)
     found: dict[str, str] = {}
     for original, case in case_of.items():
-        for variant in _id_variants(original) if case is not None else ():
+        for variant in id_variants(original) if case is not None else ():
             other = lookup(variant)
             if other in without_row and other != case:
                 found.setdefault(other, case)
@@ -245,17 +245,50 @@ def import_table(
 def _check_same_patients(
     cohort: Path, spreadsheet: Path | str, case_of: Mapping[str, str | None]
 ) -> None:
-    """Refuse a sheet imported again into a table-only cohort none of whose patients keeps its
-    case id: its IDs are written otherwise ('gb0007', 'GB7' for 'GB0007'), each a new pseudonym,
-    and every case id of the cohort changed without a word (a withdrawn patient came back)."""
+    """Refuse a sheet imported again into a table-only cohort of whose patients none keeps its
+    case id, or some do not (:func:`_respelled`): its IDs are written otherwise ('gb0007', 'GB7'
+    for 'GB0007'), each a new pseudonym, and the case ids changed without a word (a withdrawn
+    patient came back; one patient re-spelled could be withdrawn by neither ID nor case id)."""
     earlier = first_column(cohort / CLINICAL_FILE)
+    name = Path(spreadsheet).name
     if earlier and not earlier & set(case_of.values()):
         raise InputError(
             f"None of the {len(earlier)} patients of {cohort / CLINICAL_FILE} keeps its case id "
-            f"in {Path(spreadsheet).name}: its IDs are written otherwise than the first time "
+            f"in {name}: its IDs are written otherwise than the first time "
             "(case, separators, leading zeros: 'GB7' for 'GB0007'), and each spelling is another "
             "pseudonym. Write the IDs as before, or import into a new folder."
         )
+    respelled = _respelled(earlier, case_of)
+    if respelled:
+        listed = "; ".join(
+            f"{new!r} was {old!r} (case {case})" for new, (old, case) in list(respelled.items())[:5]
+        )
+        more = f" and {len(respelled) - 5} more" if len(respelled) > 5 else ""
+        raise InputError(
+            f"{len(respelled)} patient(s) of {cohort / CLINICAL_FILE} are written otherwise in "
+            f"{name}: {listed}{more}. Each spelling is another pseudonym, so the patient would "
+            "get a new case id, and the case id runs and withdrawals know them by would be gone. "
+            "Write those IDs as before, or import into a new folder."
+        )
+
+
+def _respelled(earlier: set[str], case_of: Mapping[str, str | None]) -> dict[str, tuple[str, str]]:
+    """Each ID of the sheet that is no earlier case but another spelling (:func:`id_variants`)
+    of the ID of an ``earlier`` case that no row of the sheet keeps: ID -> (that spelling, its
+    case id)."""
+    gone = earlier - set(case_of.values())
+    if not gone:
+        return {}
+    deid = Deidentifier()
+    found = {}
+    for original, case in case_of.items():
+        if case is None or case in earlier:
+            continue
+        for variant in id_variants(original):
+            if (before := deid.pseudonym(variant)) in gone:
+                found[original] = (variant, before)
+                break
+    return found
 
 
 def _original_ids(imported: ClinicalImport) -> list[str]:

@@ -111,7 +111,11 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
 def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str]:
     """The case ids of the cohort's patients known by their hospital's ``patient_ids``: by the ID
     map of an image import, else (a table-only cohort) by the ID's pseudonym; :class:`InputError`
-    naming an ID that is no patient of the cohort (one never printed otherwise: the user gave it)."""
+    naming an ID that is no patient of the cohort (one never printed otherwise: the user gave
+    it), and the patients whose IDs are spellings of it (:func:`~survival_core.cohort.
+    clinical_join.id_variants`: a sheet re-imported with 'G10' for 'G010'), never withdrawn for
+    it (two patients' IDs may differ so)."""
+    from survival_core.cohort.clinical_join import id_variants
     from survival_core.cohort.importer import case_id_lookup
     from survival_core.io.deid import Deidentifier
 
@@ -119,16 +123,33 @@ def case_ids_of_patients(cohort: Path | str, patient_ids: list[str]) -> list[str
     lookup = case_id_lookup(cohort) if (cohort / "id_map.csv").is_file() else None
     known = _cases(cohort, records_in_place(cohort), case_reads(cohort))
     deid = Deidentifier()
-    found, unknown = [], []
-    for patient_id in patient_ids:
+
+    def case_of(patient_id: str) -> str | None:
         case_id = lookup(patient_id) if lookup is not None else None
         if case_id is None and (case_id := deid.pseudonym(patient_id)) not in known:
             case_id = patient_id if patient_id in known else None  # a kept study code
+        return case_id
+
+    found, unknown = [], []
+    for patient_id in patient_ids:
+        case_id = case_of(patient_id)
         (found if case_id else unknown).append(case_id or patient_id)
     if unknown:
+        near = [
+            f"{variant!r} (case {case_id})"
+            for patient_id in unknown
+            for variant in id_variants(patient_id)
+            if (case_id := case_of(variant))
+        ]
+        said = (
+            f" It has {', '.join(near)}, written otherwise: give that ID or case id if it is "
+            "the patient."
+            if near
+            else ""
+        )
         raise InputError(
             f"No patient of {cohort} has the ID(s) {', '.join(unknown)} (written exactly as the "
-            "images or the spreadsheet had them)."
+            f"images or the spreadsheet had them).{said}"
         )
     return found
 
