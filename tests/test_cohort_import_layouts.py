@@ -384,6 +384,40 @@ def test_a_case_without_a_row_is_named_beside_the_case_whose_row_it_may_be(
     assert "two cases of one patient" in (out / "clinical_report.csv").read_text()
 
 
+def test_a_patient_id_of_two_centres_folders_is_said_to_match_both(
+    pyradiomics: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """centreA/{P001,P002} and centreB/{P001,P003}, the sheet keyed P001, P002, P003: both P001
+    were imported as cases of their own (named 'centreA/P001', 'centreB/P001'), but the console
+    said 'P001' had no imported patient, and clinical_report.csv only 'no clinical row' for
+    each of the two cases."""
+    from survival_core.cli.main import main
+
+    download = tmp_path / "download"
+    for patient in ("centreA/P001", "centreA/P002", "centreB/P001", "centreB/P003"):
+        _volume_patient(pyradiomics, download / patient, "image.nrrd")
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text("patient_id,os_days,dead\nP001,400,1\nP002,500,0\nP003,600,1\n")
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
+    assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
+    err = capsys.readouterr().err
+    twins = sorted(case_ids_for(out, ["centreA/P001", "centreB/P001"]).values())
+    assert f"P001 is the folder name of 2 imported patients ({', '.join(twins)})" in err
+    assert "'centreA/P001'), or import each centre into a cohort folder of its own" in err
+    assert "without an imported patient" not in err
+    report = (out / "clinical_report.csv").read_text()
+    assert "IDs naming several imported patients' folders: joined to none,1" in report
+    assert f"no clinical row for {twins[0]}; its folder is named as that of {twins[1]}" in report
+    assert "P001" not in report  # the folder's name is the patient's ID: never written
+    # the IDs written with the folder that tells them apart: every row joins
+    sheet.write_text(
+        "patient_id,os_days,dead\ncentreA/P001,400,1\ncentreB/P001,450,0\nP002,500,0\nP003,600,1\n"
+    )
+    assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
+    assert sorted(pd.read_csv(out / "clinical.csv").time) == [400, 450, 500, 600]
+
+
 def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:
     """STS_001's MR RTSTRUCT, picked by the ROI map, is read on the CT (both share a frame of
     reference; the CT is taken first): the report did not say the contours were the MR's."""

@@ -241,4 +241,6 @@ def _clinical_summary(joined: ClinicalJoin) -> dict[str, int]:
         )
     for line in joined.near_joined_said():  # case ids only: no original ID
         output.progress(f"clinical: {line}")
+    for line in joined.alike_said():  # on the console only, as the unmatched IDs
+        output.progress(f"clinical: {line}")
     return joined.summary()

@@ -32,6 +32,7 @@ from survival_core.cohort.importer import (
     JOIN_REPORT,
     case_id_lookup,
     case_ids_for,
+    cases_by_folder_name,
     first_column,
 )
 from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases
@@ -68,6 +69,14 @@ class ClinicalJoin:
     #: Case without a row -> the case whose row's ID its PatientID differs from only in case,
     #: separators or zero padding (:func:`_near_joined`): one patient's two cases?
     near_joined: dict[str, str] = field(default_factory=dict)
+    #: Spreadsheet IDs that are the folder name of several imported patients (two centres'
+    #: 'P001': :func:`~survival_core.cohort.importer.cases_by_folder_name`), with their case
+    #: ids: joined to none, said on the console (the IDs are never written).
+    alike: dict[str, list[str]] = field(default_factory=dict)
+
+    def alike_said(self) -> list[str]:
+        """A line for each ID of :attr:`alike` (said on the console only)."""
+        return [f"{_alike_said(i, cases)}." for i, cases in self.alike.items()]
 
     def near_joined_said(self) -> list[str]:
         """A line for each case without a row named beside the case it may be (case ids only)."""
@@ -107,6 +116,8 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
     cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
     withdrawn = _withdrawn_ids(cohort, [i for i, case in case_of.items() if case is None])
     unmatched = [i for i, case in case_of.items() if case is None and i not in withdrawn]
+    alike = cases_by_folder_name(cohort, unmatched)
+    unmatched = [i for i in unmatched if i not in alike]
     if not cases:
         raise InputError(
             f"{cohort} holds no imported patient yet (every patient failed: see its "
@@ -118,11 +129,25 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
             f"{imported.id_column!r} column holds none of the PatientIDs of {cohort}."
             + _columns_holding_ids(cohort, spreadsheet, imported.id_column)
             + _near_matches_said(_near_matches(cohort, unmatched))
+            + "".join(f" {_alike_said(i, cases)}." for i, cases in list(alike.items())[:5])
         )
     near = _near_joined(cohort, case_of, set(cases) - set(case_of.values()))
-    joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn), near)
+    joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn), near, alike)
     joined.unmatched_ids = _near_matches(cohort, unmatched)
+    joined.alike = alike
     return joined
+
+
+def _alike_said(original: str, cases: list[str]) -> str:
+    """Why the row of ``original``, the folder name of the imported patients ``cases``, joined
+    none of them, and what to do."""
+    return (
+        f"{original} is the folder name of {len(cases)} imported patients ({', '.join(cases)}), "
+        "in folders of the download named alike (a patient of that ID in each centre): its row "
+        "joined none of them. Write such IDs with the folders above them that tell them apart, "
+        f"as the import names the patients (the folder, '/', the ID: 'centreA/{original}'), or "
+        "import each centre into a cohort folder of its own"
+    )
 
 
 def _columns_holding_ids(cohort: Path, spreadsheet: Path | str, chosen: str) -> str:
@@ -354,14 +379,17 @@ def _write_clinical(
     cases: Sequence[str] = (),
     withdrawn: int = 0,
     near: Mapping[str, str] | None = None,
+    alike: Mapping[str, list[str]] | None = None,
 ) -> ClinicalJoin:
     """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out, of which
-    ``withdrawn`` are the rows of withdrawn patients), ``schema.yaml`` (unless present) and
-    ``clinical_report.csv``; ``cases`` are the cohort's cases, each expected to have a row
-    (``near``: the case whose row's ID a case's differs from only in spelling)."""
+    ``withdrawn`` are the rows of withdrawn patients and ``alike`` those of IDs naming several
+    cases' folders), ``schema.yaml`` (unless present) and ``clinical_report.csv``; ``cases``
+    are the cohort's cases, each expected to have a row (``near``: the case whose row's ID a
+    case's differs from only in spelling)."""
     table = imported.table.copy()
     table.index = pd.Index([case_of[i] for i in _original_ids(imported)], name="case_id")
-    unmatched = int(table.index.isna().sum()) - withdrawn
+    alike = alike or {}
+    unmatched = int(table.index.isna().sum()) - withdrawn - len(alike)
     table = table[table.index.notna()]
     written = set(table.index)
     without_row = [c for c in cases if c not in written]
@@ -372,19 +400,45 @@ def _write_clinical(
     report += [Coercion(SCHEMA_FILE, schema_note, 1)] if schema_note else []
     rows = [(c.column, c.action, c.count) for c in report]
     rows.append(("(rows)", "IDs without an imported patient", unmatched))
+    if alike:
+        rows.append(
+            ("(rows)", "IDs naming several imported patients' folders: joined to none", len(alike))
+        )
+    twins = {case: cases for cases in alike.values() for case in cases}
     if withdrawn:
         rows.append(
             ("(rows)", "patients withdrawn from the cohort (withdrawn.csv): left out", withdrawn)
         )
     near = near or {}
     rows += [
-        ("(cases)", f"no clinical row for {c}{_twin_said(near.get(c))}", 1) for c in without_row
+        ("(cases)", f"no clinical row for {c}{_twin_said(near.get(c))}{_alike_case(c, twins)}", 1)
+        for c in without_row
     ]
     frame = pd.DataFrame(rows, columns=["column", "action", "count"])
     write_text(cohort / JOIN_REPORT, frame.to_csv(index=False))
     no_outcome = sum(case_of[i] is not None for i in imported.no_outcome)
     return ClinicalJoin(
-        len(table), unmatched, without_row, no_outcome, report, imported.schema, near_joined=near
+        len(table),
+        unmatched + len(alike),
+        without_row,
+        no_outcome,
+        report,
+        imported.schema,
+        near_joined=near,
+    )
+
+
+def _alike_case(case: str, twins: Mapping[str, list[str]]) -> str:
+    """What a case without a row is told of the cases whose folders are named as its own
+    (``twins``: case -> the cases of one folder name, itself included): case ids only, the
+    folder's name being the patient's ID."""
+    others = [c for c in twins.get(case, ()) if c != case]
+    if not others:
+        return ""
+    return (
+        f"; its folder is named as that of {', '.join(others)} in another folder of the "
+        "download, and the spreadsheet's row of that ID could be either's: write the ID with "
+        "the folders above it (the console names it)"
     )
 
 

@@ -255,6 +255,8 @@ class PatientTask:
     #: the cache keys of its versions before (:data:`CACHE_KEYS`), all kept in the new record.
     replaces: CaseRead | None = None
     cached_before: Mapping[str, list[str]] = field(default_factory=dict)
+    #: A folder-named patient's folder name keyed (:func:`folder_name_key`; "" for others).
+    name_key: str = ""
 
 
 # --- keys and pseudonyms ------------------------------------------------------------------------
@@ -284,6 +286,30 @@ def case_ids_for(cohort: Path | str, original_ids: list[str]) -> dict[str, str |
     """:func:`case_id_lookup` of each of ``original_ids``."""
     lookup = case_id_lookup(cohort)
     return {i: lookup(i) for i in original_ids}
+
+
+def folder_name_key(patient: PatientInventory, key: bytes) -> str:
+    """The keyed hash (:func:`id_key`) of a folder-named patient's own folder's name where the
+    import names the patient by the folders above it too (two centres' 'P001':
+    'centreA/P001', 'centreB/P001'), kept in its record so that a clinical row keyed 'P001' is
+    said to match several patients, not none; "" for other patients."""
+    if not patient.by_folder or "/" not in patient.patient_id:
+        return ""
+    return id_key(patient.patient_id.rsplit("/", 1)[1], key)
+
+
+def cases_by_folder_name(cohort: Path | str, original_ids: list[str]) -> dict[str, list[str]]:
+    """Each of ``original_ids`` that is the folder name of imported patients named by the
+    folders above them too (:func:`folder_name_key`), with their case ids: what the ID of a
+    clinical row cannot tell apart."""
+    named: dict[str, list[str]] = {}
+    for case_id, record in records_in_place(Path(cohort)).items():
+        if record.get("name_key"):
+            named.setdefault(record["name_key"], []).append(case_id)
+    if not named:
+        return {}
+    key = load_key()
+    return {i: sorted(named[k]) for i in original_ids if (k := id_key(i, key)) in named}
 
 
 def patient_case_id(patient: PatientInventory, deid: Deidentifier) -> str:
@@ -841,6 +867,7 @@ def _plan(
     common = {
         "case_id": case_id,
         "id_key": id_key(patient.patient_id, key),
+        "name_key": folder_name_key(patient, key),
         "content_hash": content_hash(patient, settings),
         "out_dir": str(out_dir),
         "site": site,
@@ -1056,9 +1083,8 @@ def import_patient(task: PatientTask) -> PatientOutcome:
             "images": list(task.images),
             "manifest": row,
             "files": _case_files(staging),
+            **_kept_if_any(kept_cache_keys(task.replaces, task.cached_before), task.name_key),
         }
-        if earlier := kept_cache_keys(task.replaces, task.cached_before):
-            record[CACHE_KEYS] = earlier
         _write_record(staging, record)
         _move_into_place(staging, out_dir / "cases" / task.case_id)
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
@@ -1180,6 +1206,16 @@ def kept_cache_keys(read: CaseRead | None, before: Mapping[str, list[str]]) -> d
         for kind in ("features", "volumes")
     }
     return kept if any(kept.values()) else {}
+
+
+#: What a record holds only where the case has any (records of before them are as they were).
+_KEPT_IF_ANY = (CACHE_KEYS, "name_key")
+
+
+def _kept_if_any(earlier_keys: Mapping[str, list[str]], name_key: str) -> dict[str, Any]:
+    """A record's :data:`_KEPT_IF_ANY` entries: the cache keys of the case's earlier versions
+    (:func:`kept_cache_keys`) and its folder name's key (:func:`folder_name_key`), where any."""
+    return {k: v for k, v in zip(_KEPT_IF_ANY, (earlier_keys, name_key), strict=True) if v}
 
 
 def _write_record(folder: Path, record: Mapping[str, Any]) -> None:
@@ -1682,9 +1718,12 @@ def _import_into(
             if earlier.get("content_hash") == task.content_hash and _intact(
                 out_dir, case_id, earlier
             ):
-                if earlier.get("images") != list(task.images):  # kept since: SOP UIDs too
+                # kept since: SOP UIDs too, a folder name shared with another centre's patient
+                said_then = (earlier.get("images"), earlier.get("name_key", ""))
+                if said_then != (list(task.images), task.name_key):
                     keys = kept_cache_keys(reads.get(case_id), earlier.get(CACHE_KEYS, {}))
-                    updated = {**earlier, "images": task.images, CACHE_KEYS: keys}
+                    updated = {k: v for k, v in earlier.items() if k not in _KEPT_IF_ANY}
+                    updated |= {"images": task.images, **_kept_if_any(keys, task.name_key)}
                     _write_record(out_dir / "cases" / case_id, updated)
                 done(PatientOutcome(case_id, "unchanged"))
             else:
