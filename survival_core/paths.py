@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, InputError
 
 SUBFOLDERS = ("cases", "cache", "features", "models", "runs", "logs", "demo", "tmp", "cohorts")
 
@@ -18,6 +18,19 @@ SUBFOLDERS = ("cases", "cache", "features", "models", "runs", "logs", "demo", "t
 def data_root() -> Path:
     """The data folder's path (``$RADSURV_DATA_DIR``, else ``./data``), not created."""
     return Path(os.environ.get("RADSURV_DATA_DIR", "data")).expanduser().resolve()
+
+
+def existing_data_root(so: str, instead: str = "") -> Path:
+    """The data folder (:func:`data_root`) where it exists, never created by a command that only
+    reads or cleans it; else an :class:`InputError` naming it, what follows (``so``: 'it holds
+    nothing to clean up') and what to do (``instead``, then setting RADSURV_DATA_DIR)."""
+    root = data_root()
+    if not root.is_dir():
+        raise InputError(
+            f"The data folder {root} ($RADSURV_DATA_DIR) does not exist, so {so}: {instead}set "
+            "RADSURV_DATA_DIR to the app's data folder."
+        )
+    return root
 
 
 def data_dir() -> Path:

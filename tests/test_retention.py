@@ -173,6 +173,21 @@ def test_a_bad_retention_value_is_a_clear_error(data, monkeypatch, capsys, value
     assert f"error: --days={value!r}" in capsys.readouterr().err
 
 
+def test_cleanup_refuses_a_data_folder_that_does_not_exist(tmp_path, monkeypatch, capsys):
+    """A mistyped RADSURV_DATA_DIR: `cleanup --dry-run` created the folder and reported
+    'deleted: 0', as if the app's data folder held nothing expired."""
+    missing = tmp_path / "dta"
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(missing))
+    for argv in (["cleanup", "--dry-run", "--json"], ["cleanup", "--json"]):
+        assert main(argv) == 2
+        error = json.loads(capsys.readouterr().out.splitlines()[-1])["error"]
+        assert error == (
+            f"The data folder {missing} ($RADSURV_DATA_DIR) does not exist, so it holds nothing "
+            "to clean up: set RADSURV_DATA_DIR to the app's data folder."
+        )
+    assert not missing.exists()
+
+
 def test_cleanup_json_is_the_last_line_and_deletions_are_audited(data, capsys):
     upload(data, "old", 40)
     fresh = upload(data, "fresh", 0)

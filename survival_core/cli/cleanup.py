@@ -36,10 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the cleanup, name each item on stderr and report the totals."""
     from survival_core.audit import audit, os_user
+    from survival_core.paths import existing_data_root
     from survival_core.runs.retention import check_days, cleanup, disk_usage, format_bytes
 
     days = None if args.days is None else check_days(args.days, "--days")
-    result = cleanup(days, dry_run=args.dry_run)
+    # never created: a mistyped RADSURV_DATA_DIR made an empty folder and reported 'deleted: 0'
+    root = existing_data_root("it holds nothing to clean up")
+    result = cleanup(days, dry_run=args.dry_run, root=root)
     verb = "would delete" if args.dry_run else "deleted"
     for item in result.removed:
         output.progress(
@@ -61,6 +64,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         summary["freed_bytes"] = format_bytes(result.freed_bytes)
         summary.pop("items")
-    summary["usage_bytes"] = disk_usage()
+    summary["usage_bytes"] = disk_usage(root)
     output.report(summary, args.json)
     return 1 if result.errors else 0

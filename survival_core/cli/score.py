@@ -80,17 +80,12 @@ def _default_model() -> Path:
     """The model the app's pages score with by default: its active model, else the demo cohort's
     default model (a model made active was ignored here: the CLI and the pages disagreed). A data
     folder that does not exist is refused, not created (scoring created models/ under it)."""
-    from survival_core.errors import InputError
-    from survival_core.paths import data_root
+    from survival_core.paths import existing_data_root
     from survival_core.runs.store import ACTIVE_FILE, RunStore, local_active_model
     from survival_core.workflows.demo import default_model_dir
 
-    root = data_root()
-    if not root.is_dir():  # looked for, never created: scoring writes nothing there
-        raise InputError(
-            f"The data folder {root} ($RADSURV_DATA_DIR) does not exist, so it holds no active or "
-            "demo model: give --model MODEL_DIR, or set RADSURV_DATA_DIR to the app's data folder."
-        )
+    # looked for, never created: scoring writes nothing there
+    root = existing_data_root("it holds no active or demo model", "give --model MODEL_DIR, or ")
     runs = root / "runs"
     active = local_active_model(runs)  # its local copy: no MLflow store opened
     if active is None and (runs / ACTIVE_FILE).is_file():
