@@ -281,6 +281,37 @@ def test_external_inputs_lying_elsewhere_are_noted(veterans, tmp_path, capsys):
     assert len(said) == 1 and f"(largest: {karnofsky} " in said[0]
 
 
+def _imported_sites(tmp_path: Path, external: pd.DataFrame) -> Path:
+    """A coxph external-validation config: GBSG2's postmenopausal patients (real) imported as
+    the development cohort, ``external`` (as a site exports it) as the external cohort."""
+    post, _ = _gbsg2_sites(tmp_path)
+    for name, table in (("dev", post), ("ext", external)):
+        sheet = tmp_path / f"{name}.csv"
+        table.rename(columns={"case_id": "patient_id"}).to_csv(sheet, index=False)
+        argv = ["cohort", "import", "--clinical", str(sheet), "--out", str(tmp_path / name)]
+        assert main([*argv, "--time-unit", "days"]) == 0
+    protocol = {"name": "external", "external_cohort": str(tmp_path / "ext")}
+    model = {"name": "coxph", "params": {"penalizer": 0.0}}
+    return _config(tmp_path, tmp_path / "dev", name="sites", model=model, protocol=protocol)
+
+
+def test_a_column_only_the_external_site_exports_is_left_out_with_a_note(tmp_path, capsys):
+    """Site B's export had a constant 'site_scanner' column besides the variables: the run was
+    refused ("it has 'site_scanner' besides"), though the model, fitted on the development
+    patients, never reads it (README: named in a note and left out)."""
+    _, pre = _gbsg2_sites(tmp_path)
+    config = _imported_sites(tmp_path, pre.assign(site_scanner="X"))
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    result = _last_json(capsys)
+    assert result["metrics"]["n"] == len(pre)
+    notes = (RunStore().get_run(result["run_id"]).folder / "reports" / "notes.txt").read_text()
+    assert (
+        "The external cohort's clinical.csv has 'site_scanner' besides the development cohort's "
+        "clinical.csv: the model, fitted on the development patients, does not read it; left "
+        "out.\n"
+    ) in notes
+
+
 def test_chance_matches_of_coarse_columns_are_not_taken_for_renamed_patients(veterans):
     """Two independent cohorts of follow-up in months, sex and ECOG match by chance (51 of 150
     rows): the external cohort was refused as re-identified development patients. A few rows

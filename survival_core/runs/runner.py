@@ -895,33 +895,47 @@ def _stack(
     own: Path, other: Path, out: Path, reads: Callable[[str], bool]
 ) -> tuple[Path, list[str]]:
     """Rows of two tables, one under the other (development + external), and a note naming the
-    columns one of them has and the other not that the model does not read (``reads``: left out
-    of both, as the selection would); the external table's columns are put in the development
-    table's order (a spreadsheet may list the same variables in another order). A column the
-    model reads that one of them lacks is refused (before, any was: a site's extra export
-    column, one the selection leaves out)."""
+    columns one of them has and the other not that the model does not read, left out of both:
+    those the development table lacks (the model, fitted on it, never reads them: a site's
+    extra export column was refused) and those ``reads`` says the selection leaves out. The
+    external table's columns are put in the development table's order (a spreadsheet may list
+    the same variables in another order). A column the model reads that the external table
+    lacks is refused."""
     from survival_core.io.tables import read_table
 
     a, b = read_table(own), read_table(other)
     lacking = [str(c) for c in a.columns if c not in set(b.columns)]
     extra = [str(c) for c in b.columns if c not in set(a.columns)]
-    differences = " and ".join(
-        [*([f"lacks {_listed(lacking)}"] if lacking else []),
-         *([f"has {_listed(extra)} besides"] if extra else [])]
-    )  # fmt: skip
-    if any(map(reads, lacking + extra)) or a.columns.has_duplicates or b.columns.has_duplicates:
+    if a.columns.has_duplicates or b.columns.has_duplicates:
         raise InputError(
-            f"The external cohort's {other.name} has other columns than the development "
-            f"cohort's {own.name}: it {differences or 'repeats a column'}; both cohorts need "
-            "the same variables and features (those the model reads: features.select can leave "
-            "the others out)."
+            f"The external cohort's {other.name} or the development cohort's {own.name} repeats "
+            "a column; each variable and feature must be one column."
         )
+    needed = [c for c in lacking if reads(c)]
+    if needed:
+        raise InputError(_lacking_message(own, other, needed))
     notes = [
-        f"The external cohort's {other.name} {differences}, column(s) the model does not read "
-        "(features.select): left out of both cohorts' tables."
-    ]
+        *([f"The external cohort's {other.name} lacks {_listed(lacking)}, column(s) the model "
+           "does not read (features.select): left out of both cohorts' tables."]
+          if lacking else []),
+        *([f"The external cohort's {other.name} has {_listed(extra)} besides the development "
+           f"cohort's {own.name}: the model, fitted on the development patients, does not read "
+           f"{'it' if len(extra) == 1 else 'them'}; left out."] if extra else []),
+    ]  # fmt: skip
     shared = [c for c in a.columns if c in set(b.columns)]
-    return _write_like(pd.concat([a[shared], b[shared]]), own, out), notes if differences else []
+    return _write_like(pd.concat([a[shared], b[shared]]), own, out), notes
+
+
+def _lacking_message(own: Path, other: Path, needed: list[str]) -> str:
+    """Why the external cohort's ``other`` table cannot be validated on: it lacks the columns
+    ``needed`` that the model reads."""
+    return (
+        f"The external cohort's {other.name} lacks {_listed(needed)} (the development cohort's "
+        f"{own.name} has {'it' if len(needed) == 1 else 'them'}), and the model reads "
+        f"{'it' if len(needed) == 1 else 'them'}: both cohorts need the variables and features "
+        "the model reads. Give the external cohort's values, or leave "
+        f"{'it' if len(needed) == 1 else 'them'} out of the model (features.select)."
+    )
 
 
 def _listed(names: list[str], shown: int = 5) -> str:
