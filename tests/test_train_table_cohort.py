@@ -312,6 +312,20 @@ def test_a_column_only_the_external_site_exports_is_left_out_with_a_note(tmp_pat
     ) in notes
 
 
+def test_an_external_variable_recorded_blank_is_refused_as_such(tmp_path, capsys):
+    """Site B exported 'tsize' with every cell blank: its import dropped the empty column, and
+    the run was refused as if the export lacked it ("... it lacks 'tsize'")."""
+    _, pre = _gbsg2_sites(tmp_path)
+    config = _imported_sites(tmp_path, pre.assign(tsize=None))
+    assert main(["train", "--config", str(config)]) == 2
+    assert (
+        "error: The external cohort recorded no value of 'tsize' (its import dropped the empty "
+        "column: clinical_report.csv), and the model reads it: both cohorts need the variables "
+        "and features the model reads. Give the external cohort's values, or leave it out of "
+        "the model (features.select).\n"
+    ) in capsys.readouterr().err
+
+
 def test_chance_matches_of_coarse_columns_are_not_taken_for_renamed_patients(veterans):
     """Two independent cohorts of follow-up in months, sex and ECOG match by chance (51 of 150
     rows): the external cohort was refused as re-identified development patients. A few rows

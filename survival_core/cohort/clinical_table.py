@@ -195,6 +195,8 @@ _LEVEL_SHARE = 0.05
 #: Rows searched for the header (a title or group rows above it are skipped).
 _HEADER_SEARCH = 20
 _OUTCOME_DROPPED = "dropped: another outcome or ID column, not a clinical variable"
+#: clinical_report.csv's action for a column without a value (an external run names it).
+NO_VALUES_DROPPED = "dropped: no values"
 _ROW_LABELS_DROPPED = (
     "dropped: row numbers or labels, not a variable (a column without a header whose values "
     "are all different, as R's write.csv writes its row names); a variable needs a header"
@@ -1224,7 +1226,7 @@ def _clean_variable(
         report.append(Coercion(column, _OUTCOME_DROPPED, len(cells)))
         return "dropped", None, ""
     if present.empty:
-        report.append(Coercion(column, "dropped: no values", len(cells)))
+        report.append(Coercion(column, NO_VALUES_DROPPED, len(cells)))
         return "dropped", None, ""
     if parsed_dates is None and names_a_date(h.words):
         report.append(

@@ -10,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from survival_core.cohort.clinical_join import JOIN_REPORT
+from survival_core.cohort.clinical_table import NO_VALUES_DROPPED
 from survival_core.errors import InputError
+from survival_core.io.headers import parse_header
 from survival_core.paths import data_subdir
 
 #: A cohort's folder name: letters, digits, dot, dash and underscore, starting with a letter or
@@ -85,3 +87,12 @@ def import_status(folder: Path | str) -> ImportStatus:
     patients = patients.assign(_rank=rank).sort_values(["_rank", "patient"]).drop(columns="_rank")
     clinical = _read(folder / JOIN_REPORT, ["column", "action", "count"])
     return ImportStatus(patients.reset_index(drop=True), clinical)
+
+
+def emptied_variables(folder: Path | str) -> set[str]:
+    """The variables of the cohort in ``folder`` whose column its import dropped for holding no
+    value (``clinical_report.csv``), by their name in ``clinical.csv``: the sheet had them, blank
+    (a run that reads one says so, not that the export lacks it)."""
+    clinical = _read(Path(folder) / JOIN_REPORT, ["column", "action", "count"])
+    dropped = clinical.loc[clinical["action"] == NO_VALUES_DROPPED, "column"]
+    return {parse_header(text).name for text in dropped}

@@ -541,6 +541,7 @@ def _cohort_tables(
 
 def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> RunData:
     """Resolve the cohorts, build or reuse every feature table, hash what the run will read."""
+    from survival_core.cohort.imported import emptied_variables
     from survival_core.io.tables import read_table
 
     needs = image_inputs(config)
@@ -586,10 +587,12 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
                 cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
             )
         notes += _check_external_patients(tables[0], ext_tables[0])
+        emptied = emptied_variables(ext)
         stacked = []
         for own, other in zip(tables, ext_tables, strict=True):
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
-            path, unread = _stack(own, copy, folder / "tables" / own.name, partial(_reads, config))
+            reads = partial(_reads, config)
+            path, unread = _stack(own, copy, folder / "tables" / own.name, reads, emptied)
             stacked.append(path)
             notes += unread
         tables = stacked
@@ -892,7 +895,7 @@ def _reads(config: Any, column: str) -> bool:
 
 
 def _stack(
-    own: Path, other: Path, out: Path, reads: Callable[[str], bool]
+    own: Path, other: Path, out: Path, reads: Callable[[str], bool], emptied: set[str]
 ) -> tuple[Path, list[str]]:
     """Rows of two tables, one under the other (development + external), and a note naming the
     columns one of them has and the other not that the model does not read, left out of both:
@@ -900,7 +903,7 @@ def _stack(
     extra export column was refused) and those ``reads`` says the selection leaves out. The
     external table's columns are put in the development table's order (a spreadsheet may list
     the same variables in another order). A column the model reads that the external table
-    lacks is refused."""
+    lacks is refused, one its import dropped for holding no value (``emptied``) as such."""
     from survival_core.io.tables import read_table
 
     a, b = read_table(own), read_table(other)
@@ -913,7 +916,7 @@ def _stack(
         )
     needed = [c for c in lacking if reads(c)]
     if needed:
-        raise InputError(_lacking_message(own, other, needed))
+        raise InputError(_lacking_message(own, other, needed, emptied))
     notes = [
         *([f"The external cohort's {other.name} lacks {_listed(lacking)}, column(s) the model "
            "does not read (features.select): left out of both cohorts' tables."]
@@ -926,12 +929,25 @@ def _stack(
     return _write_like(pd.concat([a[shared], b[shared]]), own, out), notes
 
 
-def _lacking_message(own: Path, other: Path, needed: list[str]) -> str:
+def _lacking_message(own: Path, other: Path, needed: list[str], emptied: set[str]) -> str:
     """Why the external cohort's ``other`` table cannot be validated on: it lacks the columns
-    ``needed`` that the model reads."""
+    ``needed`` that the model reads; those its import dropped for holding no value
+    (``emptied``) are said to be recorded blank, not missing from the export."""
+    blank = [c for c in needed if c in emptied]
+    absent = [c for c in needed if c not in emptied]
+    lack = (
+        f"{other.name} lacks {_listed(absent)} (the development cohort's {own.name} has "
+        f"{'it' if len(absent) == 1 else 'them'})"
+    )
+    said = f"The external cohort's {lack}"
+    if blank:
+        said = (
+            f"The external cohort recorded no value of {_listed(blank)} (its import dropped the "
+            f"empty column{'s' if len(blank) > 1 else ''}: clinical_report.csv)"
+            + (f" and its {lack}" if absent else "")
+        )
     return (
-        f"The external cohort's {other.name} lacks {_listed(needed)} (the development cohort's "
-        f"{own.name} has {'it' if len(needed) == 1 else 'them'}), and the model reads "
+        f"{said}, and the model reads "
         f"{'it' if len(needed) == 1 else 'them'}: both cohorts need the variables and features "
         "the model reads. Give the external cohort's values, or leave "
         f"{'it' if len(needed) == 1 else 'them'} out of the model (features.select)."
