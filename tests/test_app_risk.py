@@ -117,7 +117,9 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     card = ModelCard.load(registry["models"]["labs"])
     digits = card.risk_digits(expected.risk)  # the risk and the cut told apart, as the PDF
     assert _metric(app, "Risk score") == f"{expected.risk:.{digits}f}"
-    assert _metric(app, "Percentile") == f"{percentile_text(expected.percentile)} %"
+    assert _metric(app, "Percentile of training cohort") == (
+        f"{percentile_text(expected.percentile)} %"
+    )
     assert _metric(app, "Risk group") == expected.risk_group
     assert _metric(app, "1-year survival") == f"{100 * expected.survival['12']:.0f} %"
     # rows of three metrics: six in one row were cut to '5...' in a laptop's window

@@ -88,6 +88,28 @@ def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsy
     assert scored["risk"] == pytest.approx(expected, rel=1e-9)
 
 
+def test_the_percentile_says_among_whom_it_is(tmp_path: Path, capsys) -> None:
+    """`score` printed 'percentile: 77.38359201773837': a share of whom, unsaid (the Risk page
+    said it in its hover help alone). As text it is now rounded as the page rounds it and said
+    to be among the training patients; the JSON keeps its key and says among whom beside it."""
+    from survival_core.text import percentile_text
+
+    _gbsg2(tmp_path).to_csv(tmp_path / "gbsg2.csv", index=False)
+    model = tmp_path / "model"
+    train_model([tmp_path / "gbsg2.csv"], "coxph", {"penalizer": 0.0}, model, cv_repeats=0)
+    values = tmp_path / "patient.json"
+    values.write_text(json.dumps({"case_id": "P1", **ROW, "age": 45}))
+    scored = _scored(capsys, "score", "--values", str(values), "--model", str(model))
+    percentile = load_scoring_model(model).card.percentile(scored["risk"])
+    assert scored["percentile"] == percentile and 1 < percentile < 99
+    assert scored["percentile_among"] == "the 686 training patients"
+    assert main(["score", "--values", str(values), "--model", str(model)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("percentile")] == [
+        f"percentile among the 686 training patients: {percentile_text(percentile)} %"
+    ]
+
+
 def test_a_model_of_radiomics_and_a_clinical_table_without_schema_reads_its_columns(
     tmp_path: Path, capsys
 ) -> None:

@@ -60,7 +60,9 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     digits = loaded_model(choice).card.risk_digits(result["risk"])
     columns[0].metric("Risk score", f"{result['risk']:.{digits}f}", help=f"{scale}; higher = worse")
     columns[1].metric(
-        "Percentile", f"{percentile_text(result['percentile'])} %", help="Among the training cohort"
+        "Percentile of training cohort",
+        f"{percentile_text(result['percentile'])} %",
+        help=f"Among {result['percentile_among']}: the share with a risk at or below this one",
     )
     columns[2].metric("Risk group", result["risk_group"])
     for column, (months, value) in zip(columns[3:], result["survival"].items(), strict=True):

@@ -164,9 +164,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shown(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
-    """A score as printed: the JSON's survival keyed by months; as text, its months said
-    ('12 months 33 %'), a survival past the training follow-up as such."""
+    """A score as printed: the JSON's survival keyed by months; as text, its percentile said
+    among whom ('percentile among the 451 training patients: 77 %', rounded as the Risk page
+    rounds it) and its months said ('12 months 33 %'), a survival past the training follow-up
+    as such."""
     from survival_core.models.scoring import survival_text
+    from survival_core.text import percentile_text
 
     if as_json or not isinstance(row.get("survival"), dict):
         return row
@@ -174,7 +177,13 @@ def _shown(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
         f"{months} months " + ("beyond the follow-up" if value is None else survival_text(value))
         for months, value in row["survival"].items()
     )
-    return {**row, "survival": survival}
+    shown = {}
+    for key, value in row.items():
+        if key == "percentile":
+            shown[f"percentile among {row['percentile_among']}"] = f"{percentile_text(value)} %"
+        elif key != "percentile_among":
+            shown[key] = survival if key == "survival" else value
+    return shown
 
 
 def _same_ids(scored: list[dict[str, Any]]) -> list[str]:

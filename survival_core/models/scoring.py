@@ -216,6 +216,8 @@ class CaseScore:
     case_id: str
     risk: float
     percentile: float
+    #: The training patients the percentile ranks the risk among.
+    training_patients: int
     risk_group: str
     #: Survival at 12/24/36 months; None beyond the training cohort's follow-up (not estimated).
     survival: dict[str, float | None]
@@ -234,6 +236,7 @@ class CaseScore:
             "case_id": self.case_id,
             "risk": self.risk,
             "percentile": self.percentile,
+            "percentile_among": f"the {self.training_patients} training patients",
             "risk_group": self.risk_group,
             "survival": self.survival,
             "model": self.model,

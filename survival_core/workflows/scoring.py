@@ -137,6 +137,7 @@ def _score(
         case_id=case_id,
         risk=risk,
         percentile=loaded.card.percentile(risk),
+        training_patients=len(loaded.card.training_risk),
         risk_group=loaded.card.risk_group(risk),
         survival={
             str(m): float(s) if loaded.followed(m) else None
