@@ -224,6 +224,33 @@ def test_an_external_cohort_with_categories_the_model_never_saw_is_noted():
     assert any(n.startswith("test rows: 'Celltype': value(s) 'large cell' not seen") for n in notes)
 
 
+def test_out_of_fold_risk_is_the_models_own_beside_its_z_score(gbsg2):
+    """GBSG2 (real), developed on the postmenopausal patients, tested on the premenopausal: the
+    out-of-fold 'risk' of a tested patient was their z-score against the development risks
+    (0.5706 where `score` gave 0.42349, the log relative hazard the card's cut is on). Now
+    'risk' is the model's own, as lifelines computes it, and 'risk_z' the z-score the pooled
+    metrics rank by."""
+    from survival_core.evaluation.standardisation import z_scores
+
+    X, y = gbsg2
+    external = (X["menostat"] == "Pre").to_numpy()
+    folds = splits.external(y["event"], external, validation_fraction=0.0)
+    factory = partial(make_model, "coxph", penalizer=0.0)
+    result = cross_validate(X, y, factory, folds, n_bootstrap=20)
+    model = factory().fit(X[~external], y[~external])
+    risk = model.predict_risk(X[external])
+    tested = result.oof[external]
+    np.testing.assert_allclose(tested["risk"], risk, rtol=1e-12)
+    expected_z = z_scores(risk, model.predict_risk(X[~external]))
+    np.testing.assert_allclose(tested["risk_z"], expected_z, rtol=1e-12)
+    assert result.oof.loc[~external, ["risk", "risk_z"]].isna().all().all()  # never tested
+    encoded = pd.get_dummies(X.drop(columns="menostat"), drop_first=True, dtype=float)
+    development = encoded[~external].assign(time=y["time"][~external], event=y["event"][~external])
+    fitter = CoxPHFitter().fit(development, "time", "event")
+    lifelines_risk = fitter.predict_log_partial_hazard(encoded[external]).to_numpy()
+    np.testing.assert_allclose(tested["risk"], lifelines_risk, atol=1e-6)
+
+
 def test_risk_groups_place_tested_patients_by_their_folds_training_cut(gbsg2):
     """GBSG2 (real), developed on horTh = no and tested on horTh = yes: the run's KM groups were
     the external patients split at their own median; a scored patient is placed by the
@@ -387,7 +414,7 @@ def test_a_forest_that_learned_nothing_ranks_no_one_when_the_folds_are_pooled():
     factory = partial(make_model, "rsf", min_samples_leaf=15, n_estimators=50, time_points=50)
     result = cross_validate(X, y, factory, folds, n_bootstrap=100)
     assert (result.folds["c_index"] == 0.5).all()
-    assert (result.oof["risk"] == 0).all()
+    assert (result.oof["risk_z"] == 0).all()
     assert result.summary["c_index"] == 0.5
     assert all(v == 0.5 for v in result.summary["td_auc"].values() if v is not None)
     notes = result.summary["preprocessing_notes"]

@@ -9,8 +9,10 @@ Results:
 - ``folds``: one row per fold with Harrell's and Uno's c-index, td-AUC per horizon (of the
   predicted event probability by that horizon) and the IBS on the test rows (omitted for
   single-patient test folds such as leave-one-out);
-- ``oof``: out-of-fold risk per patient. Risk scales differ between folds' models, so each fold's
-  test risks are z-scored against that model's own training risks before the repeats are averaged;
+- ``oof``: out-of-fold risk per patient: ``risk``, the model's own (``score``'s scale, the card's
+  cut's; averaged over a patient's predictions under repeats), and ``risk_z``, what the pooled
+  metrics rank by: risk scales differ between folds' models, so each fold's test risks are
+  z-scored against that model's own training risks before the repeats are averaged;
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
   td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves); the td-AUC
   at h ranks by the event probability 1 - S(h), z-scored as the risks are before pooling (the
@@ -307,22 +309,31 @@ def cross_validate(
             c = record.get("c_index", np.nan)
             shown = "" if np.isnan(c) else f" c-index {c:.3f}"
             progress(f"fold {n}/{len(folds)} (repeat {record['repeat'] + 1}){shown}")
-    risk_sum, surv_sum, count = np.zeros(len(y)), np.zeros((len(y), grid.size)), np.zeros(len(y))
+    risk_sum, risk_z_sum, count = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
+    surv_sum = np.zeros((len(y), grid.size))
     horizon_sum, event_z_sum = np.zeros((len(y), horizons.size)), np.zeros((len(y), horizons.size))
     high_sum, high_count = np.zeros(len(y)), np.zeros(len(y))
     for record in records:
         high = record.get("high", np.full(len(record["test"]), np.nan))  # older checkpoints
         np.add.at(high_sum, record["test"], np.nan_to_num(high))
         np.add.at(high_count, record["test"], ~np.isnan(high))
-        risk_sum[record["test"]] += record["risk_z"]
+        risk_sum[record["test"]] += record["risk"]
+        risk_z_sum[record["test"]] += record["risk_z"]
         surv_sum[record["test"]] += record["survival"]
         horizon_sum[record["test"]] += record["survival_at_horizons"]
         event_z_sum[record["test"]] += record["event_z"]
         count[record["test"]] += 1
     tested = count > 0
-    oof_risk = np.where(tested, risk_sum / np.maximum(count, 1), np.nan)
+    oof_risk = np.where(tested, risk_z_sum / np.maximum(count, 1), np.nan)
     oof_surv = surv_sum[tested] / count[tested, None]
-    oof = pd.DataFrame({"case_id": ids, "risk": oof_risk, "n_predictions": count.astype(int)})
+    oof = pd.DataFrame(
+        {
+            "case_id": ids,
+            "risk": np.where(tested, risk_sum / np.maximum(count, 1), np.nan),
+            "risk_z": oof_risk,
+            "n_predictions": count.astype(int),
+        }
+    )
     if group_cut is not None:
         oof["high_share"] = np.where(high_count > 0, high_sum / np.maximum(high_count, 1), np.nan)
     for j, h in enumerate(horizons):  # pooled out-of-fold S(h), for calibration and decision curves
