@@ -251,6 +251,34 @@ def test_out_of_fold_risk_is_the_models_own_beside_its_z_score(gbsg2):
     np.testing.assert_allclose(tested["risk"], lifelines_risk, atol=1e-6)
 
 
+def test_tested_patients_missing_values_are_said_with_what_filled_them(gbsg2):
+    """GBSG2 (real), developed on the postmenopausal patients, tested on the premenopausal with
+    'tsize' blank for all but one: the external c-index came without a word that they were
+    scored at the development median (only unseen categories passed as test-row notes). Said
+    once a column, under repeated CV too, not once a fold."""
+    X, y = gbsg2
+    external = (X["menostat"] == "Pre").to_numpy()
+    blank = X.assign(tsize=X["tsize"].where(~external | (np.cumsum(external) == 1)))
+    folds = splits.external(y["event"], external, validation_fraction=0.0)
+    result = cross_validate(blank, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
+    said = [n for n in result.summary["preprocessing_notes"] if n.startswith("test rows:")]
+    n, median = int(external.sum()), np.median(X.loc[~external, "tsize"])
+    assert said == [
+        f"test rows: 'tsize' missing for {n - 1} of {n} tested patients (>99%), filled with the "
+        f"training rows' median ({median:g}); above the 50% missing at which training drops a "
+        "column, the metrics measure the model with 'tsize' mostly at that value."
+    ]
+    gaps = X.assign(tsize=X["tsize"].mask(np.random.default_rng(0).random(len(X)) < 0.2))
+    folds = splits.nested_cv(y["event"], n_repeats=2, n_folds=3, seed=0)
+    result = cross_validate(gaps, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
+    (said,) = [n for n in result.summary["preprocessing_notes"] if n.startswith("test rows:")]
+    missing = int(gaps["tsize"].isna().sum())
+    assert said.startswith(
+        f"test rows: 'tsize' missing for {missing} of {len(X)} tested patients "
+        f"({missing / len(X):.0%}), filled with "
+    )
+
+
 def test_risk_groups_place_tested_patients_by_their_folds_training_cut(gbsg2):
     """GBSG2 (real), developed on horTh = no and tested on horTh = yes: the run's KM groups were
     the external patients split at their own median; a scored patient is placed by the

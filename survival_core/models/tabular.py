@@ -258,9 +258,20 @@ def _category_strings(column: pd.Series) -> pd.Series:
     return text.mask(text.notna() & ((written == "") | written.str.lower().isin(MISSING_CODES)))
 
 
-def _share(fraction: float) -> str:
-    """A share of rows as a percentage, one in a few hundred as '<1%' (it read '0% missing')."""
-    return "<1%" if 0 < fraction < 0.005 else f"{fraction:.0%}"
+def _fill_text(spec: dict[str, Any]) -> str:
+    """What a fitted column's missing values are filled with: 'median (25)', 'most frequent
+    category ('II')'."""
+    fill = spec["fill"]
+    shown = f"{fill:g}" if spec["kind"] == "numeric" else repr(fill)
+    return f"{spec['imputation']} ({shown})"
+
+
+def share_text(fraction: float) -> str:
+    """A share of rows as a percentage, one in a few hundred as '<1%' (it read '0% missing') and
+    all but one in a few hundred as '>99%' (234 of 235 read '100%')."""
+    if 0 < fraction < 0.005:
+        return "<1%"
+    return ">99%" if 0.995 <= fraction < 1 else f"{fraction:.0%}"
 
 
 @dataclass(frozen=True)
@@ -384,7 +395,7 @@ class TablePreprocessor:
             if spec is not None:
                 if missing > 0:
                     self.notes_.append(
-                        f"'{name}': {_share(missing)} missing in training, imputed with the "
+                        f"'{name}': {share_text(missing)} missing in training, imputed with the "
                         f"{spec['imputation']} ({spec['fill']})."
                     )
                 self.columns_.append(spec)
@@ -636,11 +647,24 @@ class TablePreprocessor:
         """Apply the training-fitted steps; columns are matched by name, extra ones ignored."""
         if not hasattr(self, "columns_"):
             raise ConfigError("TablePreprocessor.transform called before fit.")
-        frame = self._select(X)
         self.transform_notes_ = []
+        frame = self._read(X, self.transform_notes_)
+        missing = frame.isna().sum()
+        for name, count in missing[missing > 0].items():
+            self.transform_notes_.append(f"'{name}': {count} missing value(s) imputed.")
+        encoded = (self._encode(frame, record=True) - np.asarray(self.mean_)) / np.asarray(
+            self.scale_
+        )
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(encoded, columns=self.feature_names_out_, index=index)
+
+    def _read(self, X: Any, notes: list[str]) -> pd.DataFrame:
+        """The input columns of ``X`` as :meth:`transform` reads them, what it read as missing
+        (a word, an infinite value, the training table's no-value code) said in ``notes``."""
+        frame = self._select(X)
         # numbers written as text ('26%'), and the words the training table held among numbers,
         # read as at fit (a model refused the very table it was fitted on); another word is
-        # refused below, naming it, not imputed
+        # refused in the encoding, naming it, not imputed
         written = {
             spec["name"]: spec.get("missing_words", [])
             for spec in self.columns_
@@ -651,26 +675,32 @@ class TablePreprocessor:
         if written:
             frame = frame.copy()
             frame[list(written)] = numbers_written_as_text(
-                frame[list(written)].astype(object), self.transform_notes_, written
+                frame[list(written)].astype(object), notes, written
             )
-        frame = self._without_training_codes(_finite(frame, self.transform_notes_))
-        missing = frame.isna().sum()
-        for name, count in missing[missing > 0].items():
-            self.transform_notes_.append(f"'{name}': {count} missing value(s) imputed.")
-        encoded = (self._encode(frame, record=True) - np.asarray(self.mean_)) / np.asarray(
-            self.scale_
-        )
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(encoded, columns=self.feature_names_out_, index=index)
+        return self._without_training_codes(_finite(frame, notes), notes)
+
+    def missing_filled(self, X: Any) -> dict[str, tuple[np.ndarray, str]]:
+        """Each input column with values of ``X`` missing (blank, or read so as :meth:`transform`
+        reads them): the positions of those rows, and what they are filled with ('median
+        (25)'): the filling scored an external cohort's blank column as the training median,
+        unsaid."""
+        if not hasattr(self, "columns_"):
+            raise ConfigError("TablePreprocessor.missing_filled called before fit.")
+        missing = self._read(X, []).isna()
+        return {
+            spec["name"]: (np.flatnonzero(missing[spec["name"]]), _fill_text(spec))
+            for spec in self.columns_
+            if missing[spec["name"]].any()
+        }
 
     def no_value_codes(self) -> dict[str, list[float]]:
         """The no-value codes fit read as missing, by input column (an age's -99)."""
         return {s["name"]: s["missing_codes"] for s in self.columns_ if s.get("missing_codes")}
 
-    def _without_training_codes(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _without_training_codes(self, frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         """``frame`` with the no-value codes fit read as missing in a column read so here too
-        (a new patient's age of -99 is imputed, as the training rows' were), said in the
-        transform notes."""
+        (a new patient's age of -99 is imputed, as the training rows' were), said in
+        ``notes``."""
         coded = self.no_value_codes()
         hits = {name: frame[name].isin(codes) for name, codes in coded.items()}
         hits = {name: hit for name, hit in hits.items() if hit.any()}
@@ -679,7 +709,7 @@ class TablePreprocessor:
         frame = frame.copy()
         for name, hit in hits.items():
             frame[name] = frame[name].mask(hit)
-            self.transform_notes_.append(
+            notes.append(
                 f"'{name}': {int(hit.sum())} value(s) {', '.join(f'{c:g}' for c in coded[name])} "
                 "read as missing (the training table's no-value code)."
             )
