@@ -488,7 +488,7 @@ def test_external_cohort_may_list_the_same_columns_in_another_order(gbsg2, tmp_p
     config = load_config(
         _table_config(tmp_path, gbsg2 / "dev", name="gbsg2-ext", protocol=external)
     )
-    with pytest.raises(InputError, match="has other columns than .* it lacks 'tsize'"):
+    with pytest.raises(InputError, match="clinical.csv lacks 'tsize' .*, and the model reads it"):
         run_training(config, store=store)
 
 
@@ -774,13 +774,14 @@ def test_external_columns_the_model_does_not_read_may_differ(gbsg2, tmp_path, st
     assert results["other"].metrics["n"] == results["same"].metrics["n"] == 286
     assert results["other"].metrics["c_index"] == results["same"].metrics["c_index"]
     notes = (store.get_run(results["other"].run_id).folder / "reports" / "notes.txt").read_text()
-    assert "clinical.csv lacks 'progrec' and has 'kernel' besides, column(s) the model" in notes
+    assert "clinical.csv lacks 'progrec', column(s) the model does not read" in notes
+    assert "clinical.csv has 'kernel' besides the development cohort's clinical.csv" in notes
 
     read = {"clinical": True, "select": "^(age|tsize|progrec)$"}  # one it reads: refused
     protocol = {"name": "external", "external_cohort": str(other)}
     config = _table_config(tmp_path, gbsg2 / "dev", name="columns-read", features=read,
                            protocol=protocol)  # fmt: skip
-    with pytest.raises(InputError, match="it lacks 'progrec' and has 'kernel' besides"):
+    with pytest.raises(InputError, match="clinical.csv lacks 'progrec' .*, and the model reads it"):
         run_training(load_config(config), store=store)
 
 
