@@ -23,14 +23,15 @@ def data_root() -> Path:
 def existing_data_root(so: str, instead: str = "") -> Path:
     """The data folder (:func:`data_root`) where it exists, never created by a command that only
     reads or cleans it; else an :class:`InputError` naming it, what follows (``so``: 'it holds
-    nothing to clean up') and what to do (``instead``, then setting RADSURV_DATA_DIR)."""
+    nothing to clean up') and what to do (``instead``, then setting RADSURV_DATA_DIR); a file
+    there is :func:`data_dir`'s ConfigError ('is a file, not a folder')."""
     root = data_root()
-    if not root.is_dir():
+    if not root.exists():
         raise InputError(
             f"The data folder {root} ($RADSURV_DATA_DIR) does not exist, so {so}: {instead}set "
             "RADSURV_DATA_DIR to the app's data folder."
         )
-    return root
+    return data_dir()
 
 
 def data_dir() -> Path:

@@ -186,6 +186,10 @@ def test_cleanup_refuses_a_data_folder_that_does_not_exist(tmp_path, monkeypatch
             "to clean up: set RADSURV_DATA_DIR to the app's data folder."
         )
     assert not missing.exists()
+    missing.write_text("")  # a file where the folder should be is named so, not 'does not exist'
+    assert main(["cleanup", "--dry-run", "--json"]) == 2
+    error = json.loads(capsys.readouterr().out.splitlines()[-1])["error"]
+    assert error.startswith(f"The data folder {missing} is a file, not a folder: set RADSURV")
 
 
 def test_cleanup_json_is_the_last_line_and_deletions_are_audited(data, capsys):

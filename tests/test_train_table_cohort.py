@@ -400,7 +400,16 @@ def test_the_card_keeps_the_exact_tables_and_package_versions_of_the_fit(veteran
     train_model([table], "coxph", {"penalizer": 0.1}, tmp_path / "model")
     card = ModelCard.load(tmp_path / "model")
     assert card.tables == ["clinical.csv"]
-    assert card.tables_sha256 == {"clinical.csv": file_sha256(table)}
+    assert card.tables_sha256 == [file_sha256(table)]
+    # two tables of one name (two cohorts' clinical.csv) each keep their own digest, in order
+    other = tmp_path / "b" / "clinical.csv"
+    other.parent.mkdir()
+    ids = pd.read_csv(table)["case_id"]
+    pd.DataFrame({"case_id": ids, "marker": range(len(ids))}).to_csv(other, index=False)
+    train_model([table, other], "coxph", {"penalizer": 0.1}, tmp_path / "two")
+    two = ModelCard.load(tmp_path / "two")
+    assert two.tables == ["clinical.csv", "clinical.csv"]
+    assert two.tables_sha256 == [file_sha256(table), file_sha256(other)]
     assert card.packages["scikit-survival"] == version("scikit-survival")
     assert card.packages["numpy"] == version("numpy")
     assert packages_changed(card) == []

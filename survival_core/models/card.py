@@ -117,10 +117,10 @@ class ModelCard:
     #: many cases each, where known: a case of another is cautioned.
     mr_sequences: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
-    #: sha256 of each of :attr:`tables` by its name, where it was a file: the exact tables a
-    #: fit read (a table edited or re-extracted since under the same name is told apart). Empty
-    #: in a card written before they were kept.
-    tables_sha256: dict[str, str] = field(default_factory=dict)
+    #: sha256 of each of :attr:`tables`, in their order (None for one that was not a file): the
+    #: exact tables a fit read (a table edited or re-extracted since under the same name is told
+    #: apart; two cohorts' clinical.csv each keep theirs). Empty in a card written before.
+    tables_sha256: list[str | None] = field(default_factory=list)
     #: The versions of the packages that change its numbers (:func:`~survival_core.versions.
     #: package_versions`) where it was fitted; empty in a card written before they were kept.
     packages: dict[str, str] = field(default_factory=dict)
@@ -369,9 +369,7 @@ def build_card(
         radiomics_by_modality=radiomics_by_modality or {},
         mr_sequences=mr_sequences or {},
         tables=[Path(t).name for t in tables or []],
-        tables_sha256={
-            Path(t).name: file_sha256(Path(t)) for t in tables or [] if Path(t).is_file()
-        },
+        tables_sha256=[file_sha256(Path(t)) if Path(t).is_file() else None for t in tables or []],
         packages=package_versions(),
         cv=cv,
         sites=sorted(sites or []),
