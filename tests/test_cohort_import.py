@@ -326,6 +326,52 @@ def test_a_withdrawn_patient_leaves_the_feature_tables_below_the_cohort_folder(
     assert "radsurv.cohort" in captured.err
 
 
+@pytest.mark.parametrize("mark", ["manifest.csv", "id_map.csv", "cases"])
+def test_withdrawing_leaves_a_cohort_stored_inside_the_cohort_folder_alone(
+    small_cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mark: str
+) -> None:
+    """Another cohort kept in the cohort folder (`outer/external/`, as the demo's external
+    cohort, with a feature table of its own): withdrawing the outer SYN-0001 removed the inner
+    cohort's SYN-0001 row, another patient (every generated cohort has a SYN-0001). So did a
+    table in the cohort folder extracted from that other cohort (its `radsurv.cohort`)."""
+    import pandas as pd
+
+    from survival_core.io.tables import COHORT_KEY
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    outer = tmp_path / "outer"
+    shutil.copytree(small_cohort, outer)
+    inner = outer / "external"
+    inner.mkdir()
+    if mark == "cases":
+        (inner / mark / "SYN-0001").mkdir(parents=True)
+    else:
+        (inner / mark).write_text("case_id\nSYN-0001\n")
+    features = pd.DataFrame(
+        {"f": [1.0, 2.0]}, index=pd.Index(["SYN-0001", "SYN-0002"], name="case_id")
+    )
+    settings = {b"radsurv.settings": b"{}"}
+    tables = {
+        "inner's own": inner / "ext_features.parquet",
+        "inner's, in outer": outer / "tables" / "ext.parquet",
+        "outer's": outer / "tables" / "own.parquet",
+    }
+    write_table(features, tables["inner's own"], settings)
+    write_table(features, tables["inner's, in outer"], settings | {COHORT_KEY: str(inner).encode()})
+    write_table(features, tables["outer's"], settings | {COHORT_KEY: str(outer).encode()})
+    (outer / "tables" / "ext.failures.csv").write_text("case_id,error\nSYN-0001,too small\n")
+
+    done = withdraw(outer, ["SYN-0001"])
+    rows = {name: pd.read_parquet(path).index.tolist() for name, path in tables.items()}
+    assert rows == {
+        "inner's own": ["SYN-0001", "SYN-0002"],
+        "inner's, in outer": ["SYN-0001", "SYN-0002"],
+        "outer's": ["SYN-0002"],
+    }
+    assert "SYN-0001" in (outer / "tables" / "ext.failures.csv").read_text()
+    assert done.removed["cohort_table_rows"] == 1
+
+
 def test_a_patient_failing_on_a_rerun_says_its_earlier_case_stays(
     imported: tuple[Path, dict], tree: DownloadTree, download: Path, tmp_path: Path
 ) -> None:

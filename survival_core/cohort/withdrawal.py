@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 #: The cohort's tables keyed by case id in their first column, from which a withdrawn case's
 #: rows are removed.
 _KEYED_TABLES = (CLINICAL_FILE, "import_report.csv")
+#: What makes a folder a cohort folder of its own (a manifest, an import's ID map or cases).
+_COHORT_MARKS = ("manifest.csv", "id_map.csv", "cases")
 #: Run output files searched for a withdrawn case's id.
 _RUN_TEXT = (".csv", ".json", ".yaml", ".txt", ".log")
 #: How deep below ``<data>/runs`` a run's own folder is, by the first folder's name (a run's
@@ -164,9 +166,12 @@ def _cohort_outputs(cohort: Path, case_ids: set[str]) -> tuple[int, list[str]]:
     """The rows of the cases removed from the feature tables RadSurv wrote into the cohort
     folder, at any depth (``extract --out`` there, as the README shows; a sub-folder's table
     kept the row), and their failures tables; the output folders there (``cv --out``, ``fit
-    --out``) naming one of them, as ``<cohort>/<folder>``."""
+    --out``) naming one of them, as ``<cohort>/<folder>``. A table another cohort's metadata
+    names (:func:`_another_cohorts`) holds that cohort's patients: left as it is."""
     removed, named = 0, []
     for path in _outputs_below(cohort, cohort / "cases"):
+        if _another_cohorts(path, cohort):
+            continue
         if path.is_dir():
             if _names_any(path, case_ids):
                 named.append(path.relative_to(cohort.parent).as_posix())
@@ -180,14 +185,30 @@ def _cohort_outputs(cohort: Path, case_ids: set[str]) -> tuple[int, list[str]]:
 def _outputs_below(folder: Path, cases: Path) -> Iterator[Path]:
     """What RadSurv wrote below ``folder`` besides an import (:func:`~survival_core.cohort.
     importer.radsurv_output`): ``cases`` (the import's), a run's output folder (named, never
-    changed) and folders linked from elsewhere are not entered."""
+    changed), folders linked from elsewhere and another cohort stored there (:func:`_is_cohort`:
+    its SYN-0001 or centre's 001 is another patient) are not entered."""
     for path in sorted(folder.iterdir()):
-        if path == cases or (path.is_symlink() and path.is_dir()):
+        if path == cases or (path.is_dir() and (path.is_symlink() or _is_cohort(path))):
             continue
         if radsurv_output(path):
             yield path
         elif path.is_dir():
             yield from _outputs_below(path, cases)
+
+
+def _is_cohort(folder: Path) -> bool:
+    """Whether ``folder`` is a cohort folder of its own (:data:`_COHORT_MARKS`)."""
+    return any((folder / name).exists() for name in _COHORT_MARKS)
+
+
+def _another_cohorts(path: Path, cohort: Path) -> bool:
+    """Whether the output ``path`` (a feature table, or the failures table beside one) was
+    extracted from another cohort folder than ``cohort``: its table's metadata names one that is
+    there (one no longer there may be this cohort, moved or renamed since)."""
+    name = path.name.removesuffix(".failures.csv")
+    table = path.with_name(f"{name}.parquet") if name != path.name else path
+    stamped = _stamped(table) if table.suffix == ".parquet" else None
+    return stamped is not None and stamped != cohort.resolve() and stamped.is_dir()
 
 
 def _drop_table_rows(path: Path, case_ids: set[str]) -> int:
@@ -295,15 +316,19 @@ def _purge_caches(
 def _own(table: Path, cohort: Path, key: str | None) -> bool:
     """Whether the feature table ``table`` is the cohort's: named by its ``key`` now, or
     extracted from it (its metadata names it: whatever its key then, a case since re-imported)."""
+    return table.name.startswith(f"{key}-") or _stamped(table) == cohort.resolve()
+
+
+def _stamped(table: Path) -> Path | None:
+    """The cohort folder the feature table's metadata names (``radsurv.cohort``, as extracted);
+    None for a table naming none, or unreadable."""
     from survival_core.io.tables import COHORT_KEY, parquet_metadata
 
-    if table.name.startswith(f"{key}-"):
-        return True
     try:
         stamped = parquet_metadata(table).get(COHORT_KEY)
     except (OSError, ValueError):
-        return False
-    return stamped is not None and stamped.decode(errors="replace") == str(cohort.resolve())
+        return None
+    return Path(stamped.decode(errors="replace")) if stamped is not None else None
 
 
 def _cached_row(path: Path) -> pd.Series | None:
