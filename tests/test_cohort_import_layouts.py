@@ -384,6 +384,20 @@ def test_a_case_without_a_row_is_named_beside_the_case_whose_row_it_may_be(
     assert "two cases of one patient" in (out / "clinical_report.csv").read_text()
 
 
+def _two_centres_p001(pyradiomics: Path, tmp_path: Path) -> tuple[Path, list[str], Path]:
+    """centreA/{P001,P002} and centreB/{P001,P003} to import into ``tmp_path/cohort``, and a
+    sheet keyed P001, P002, P003: the cohort, the import's command line (without
+    ``--clinical``) and the sheet."""
+    download = tmp_path / "download"
+    for patient in ("centreA/P001", "centreA/P002", "centreB/P001", "centreB/P003"):
+        _volume_patient(pyradiomics, download / patient, "image.nrrd")
+    sheet = tmp_path / "clinical.csv"
+    sheet.write_text("patient_id,os_days,dead\nP001,400,1\nP002,500,0\nP003,600,1\n")
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
+    return out, argv, sheet
+
+
 def test_a_patient_id_of_two_centres_folders_is_said_to_match_both(
     pyradiomics: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -393,13 +407,7 @@ def test_a_patient_id_of_two_centres_folders_is_said_to_match_both(
     each of the two cases."""
     from survival_core.cli.main import main
 
-    download = tmp_path / "download"
-    for patient in ("centreA/P001", "centreA/P002", "centreB/P001", "centreB/P003"):
-        _volume_patient(pyradiomics, download / patient, "image.nrrd")
-    sheet = tmp_path / "clinical.csv"
-    sheet.write_text("patient_id,os_days,dead\nP001,400,1\nP002,500,0\nP003,600,1\n")
-    out = tmp_path / "cohort"
-    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
+    out, argv, sheet = _two_centres_p001(pyradiomics, tmp_path)
     assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
     err = capsys.readouterr().err
     twins = sorted(case_ids_for(out, ["centreA/P001", "centreB/P001"]).values())
@@ -416,6 +424,46 @@ def test_a_patient_id_of_two_centres_folders_is_said_to_match_both(
     )
     assert main([*argv, "--clinical", str(sheet), "--json"]) == 0
     assert sorted(pd.read_csv(out / "clinical.csv").time) == [400, 450, 500, 600]
+
+
+def test_a_withdrawn_twin_is_counted_when_its_folder_name_keys_a_row(
+    pyradiomics: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """centreB/P001 withdrawn, the same sheet imported again: the console said 'P001 is the
+    folder name of 1 imported patients' (the withdrawn twin's case folder gone, so unseen), and
+    clinical_report.csv gave centreA/P001's case no reason for its missing row. The withdrawn
+    list keeps the twin's folder name, keyed: both are named, the row still joins neither."""
+    from survival_core.cli.main import main
+
+    out, argv, sheet = _two_centres_p001(pyradiomics, tmp_path)
+    argv += ["--clinical", str(sheet), "--json"]
+    assert main(argv) == 0
+    kept, gone = case_ids_for(out, ["centreA/P001", "centreB/P001"]).values()
+    assert main(["cohort", "withdraw", "--cohort", str(out), gone, "--json"]) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    err, report = capsys.readouterr().err, (out / "clinical_report.csv").read_text()
+    assert f"P001 is the folder name of 2 imported patients ({kept}, the withdrawn {gone})" in err
+    assert "IDs naming several imported patients' folders: joined to none,1" in report
+    twin = f"no clinical row for {kept}; its folder is named as that of the withdrawn {gone}"
+    assert twin in report
+    assert "P001" not in (out / "withdrawn.csv").read_text() + report  # keyed, never written
+    # a list written before it kept folder names: the twin is said to be no longer there
+    listed = pd.read_csv(out / "withdrawn.csv", dtype=str)
+    listed.drop(columns="name_key").to_csv(out / "withdrawn.csv", index=False)
+    assert main(argv) == 0
+    err, report = capsys.readouterr().err, (out / "clinical_report.csv").read_text()
+    assert (
+        f"P001 is the folder name of the imported patient {kept} and of one no longer in the "
+        "cohort (withdrawn or deleted)" in err
+    )
+    assert f"no clinical row for {kept}; its folder is named as that of one no longer in" in report
+    # both twins withdrawn: the row is a withdrawn patient's, left out as such
+    assert main(["cohort", "withdraw", "--cohort", str(out), kept, "--json"]) == 0
+    assert main(argv) == 0
+    report = (out / "clinical_report.csv").read_text()
+    assert "IDs naming several" not in report
+    assert "patients withdrawn from the cohort (withdrawn.csv): left out,1" in report
 
 
 def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:

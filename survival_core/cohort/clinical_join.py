@@ -70,8 +70,8 @@ class ClinicalJoin:
     #: separators or zero padding (:func:`_near_joined`): one patient's two cases?
     near_joined: dict[str, str] = field(default_factory=dict)
     #: Spreadsheet IDs that are the folder name of several imported patients (two centres'
-    #: 'P001': :func:`~survival_core.cohort.importer.cases_by_folder_name`), with their case
-    #: ids: joined to none, said on the console (the IDs are never written).
+    #: 'P001': :func:`_alike`), with their case ids ('the withdrawn RS-...' for one withdrawn
+    #: since): joined to none, said on the console (the IDs are never written).
     alike: dict[str, list[str]] = field(default_factory=dict)
 
     def alike_said(self) -> list[str]:
@@ -116,8 +116,9 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
     cases = pd.read_csv(cohort / "manifest.csv", dtype=str)["case_id"].tolist()
     withdrawn = _withdrawn_ids(cohort, [i for i, case in case_of.items() if case is None])
     unmatched = [i for i, case in case_of.items() if case is None and i not in withdrawn]
-    alike = cases_by_folder_name(cohort, unmatched)
-    unmatched = [i for i in unmatched if i not in alike]
+    alike, withdrawn_alike = _alike(cohort, unmatched)
+    withdrawn |= withdrawn_alike
+    unmatched = [i for i in unmatched if i not in alike and i not in withdrawn]
     if not cases:
         raise InputError(
             f"{cohort} holds no imported patient yet (every patient failed: see its "
@@ -138,11 +139,34 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
     return joined
 
 
+def _alike(cohort: Path, ids: list[str]) -> tuple[dict[str, list[str]], set[str]]:
+    """The ``ids`` that are the folder name of several patients (:func:`~survival_core.cohort.
+    importer.cases_by_folder_name`), with their case ids ('the withdrawn RS-...' for one
+    withdrawn since: its row may be theirs, so it joins none); and those all of whose patients
+    are withdrawn (the row is one of theirs: left out as withdrawn)."""
+    gone = withdrawn_cases(cohort)
+    alike, withdrawn = {}, set()
+    for original, cases in cases_by_folder_name(cohort, ids).items():
+        if gone.keys() >= set(cases):
+            withdrawn.add(original)
+        else:
+            cases = sorted(cases, key=lambda c: (c in gone, c))
+            alike[original] = [f"the withdrawn {c}" if c in gone else c for c in cases]
+    return alike, withdrawn
+
+
 def _alike_said(original: str, cases: list[str]) -> str:
-    """Why the row of ``original``, the folder name of the imported patients ``cases``, joined
-    none of them, and what to do."""
+    """Why the row of ``original``, the folder name of the imported patients ``cases``
+    (:func:`_alike`; one alone: its twin's case deleted, or withdrawn before the list kept
+    folder names), joined none of them, and what to do."""
+    named = (
+        f"{len(cases)} imported patients ({', '.join(cases)})"
+        if len(cases) > 1
+        else f"the imported patient {cases[0]} and of one no longer in the cohort (withdrawn or "
+        "deleted)"
+    )
     return (
-        f"{original} is the folder name of {len(cases)} imported patients ({', '.join(cases)}), "
+        f"{original} is the folder name of {named}, "
         "in folders of the download named alike (a patient of that ID in each centre): its row "
         "joined none of them. Write such IDs with the folders above them that tell them apart, "
         f"as the import names the patients (the folder, '/', the ID: 'centreA/{original}'), or "
@@ -432,11 +456,11 @@ def _alike_case(case: str, twins: Mapping[str, list[str]]) -> str:
     """What a case without a row is told of the cases whose folders are named as its own
     (``twins``: case -> the cases of one folder name, itself included): case ids only, the
     folder's name being the patient's ID."""
-    others = [c for c in twins.get(case, ()) if c != case]
-    if not others:
+    if case not in twins:
         return ""
+    others = ", ".join(c for c in twins[case] if c != case) or "one no longer in the cohort"
     return (
-        f"; its folder is named as that of {', '.join(others)} in another folder of the "
+        f"; its folder is named as that of {others} in another folder of the "
         "download, and the spreadsheet's row of that ID could be either's: write the ID with "
         "the folders above it (the console names it)"
     )

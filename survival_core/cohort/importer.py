@@ -55,7 +55,12 @@ from survival_core.cohort.inventory import (
     TreeInventory,
     inventory_tree,
 )
-from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases, withdrawn_note
+from survival_core.cohort.withdrawn import (
+    WITHDRAWN_FILE,
+    withdrawn_cases,
+    withdrawn_name_keys,
+    withdrawn_note,
+)
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.io.atomic import temp_sibling, write_text
 from survival_core.io.case_loader import ROLES_FILE, is_image_volume, load_case
@@ -300,12 +305,14 @@ def folder_name_key(patient: PatientInventory, key: bytes) -> str:
 
 def cases_by_folder_name(cohort: Path | str, original_ids: list[str]) -> dict[str, list[str]]:
     """Each of ``original_ids`` that is the folder name of imported patients named by the
-    folders above them too (:func:`folder_name_key`), with their case ids: what the ID of a
-    clinical row cannot tell apart."""
+    folders above them too (:func:`folder_name_key`), with their case ids, those withdrawn
+    since included (their row may be the one): what the ID of a clinical row cannot tell
+    apart."""
+    in_place = {c: r.get("name_key", "") for c, r in records_in_place(Path(cohort)).items()}
     named: dict[str, list[str]] = {}
-    for case_id, record in records_in_place(Path(cohort)).items():
-        if record.get("name_key"):
-            named.setdefault(record["name_key"], []).append(case_id)
+    for case_id, name_key in (in_place | withdrawn_name_keys(cohort)).items():
+        if name_key:
+            named.setdefault(name_key, []).append(case_id)
     if not named:
         return {}
     key = load_key()

@@ -91,7 +91,8 @@ def withdraw(cohort: Path | str, case_ids: list[str]) -> Withdrawal:
             )
         wanted = set(case_ids)
         own_tables = _table_key(cohort)
-        record_withdrawn(cohort, case_ids)  # first: a rerun finishes a withdrawal cut short
+        # first: a rerun finishes a withdrawal cut short
+        record_withdrawn(cohort, case_ids, {c: r.get("name_key", "") for c, r in records.items()})
         # the caches before the folders: they are known by the folders' content
         caches = _purge_caches(wanted, _keys(reads, records, wanted), cohort, own_tables)
         removed = {"case_folders": 0}
