@@ -482,3 +482,48 @@ def test_typed_values_survive_a_look_at_another_choice(fresh_data):
     assert shown["protocol"] == {"name": "nested_cv", "repeats": 1, "folds": 3}
     assert shown["engine"] == {"kind": "ray", "address": "ray://head:10001"}
     assert shown["cohort"] == "/srv/cohorts/lung"
+
+
+def with_templates(monkeypatch, folder: Path, **templates: dict) -> AppTest:
+    """The page offering the study configs ``templates`` (name: config) in place of the shipped
+    ones, written as YAML files to ``folder``."""
+    import ui.training
+
+    for name, config in templates.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    monkeypatch.setattr(ui.training, "CONFIGS_DIR", folder)
+    return page()
+
+
+def test_a_templates_search_and_workers_are_on_the_form(fresh_data, tmp_path, monkeypatch):
+    """Since the form holds only what it shows, a template's hyper-parameter search and its
+    engine workers were dropped unseen (the run fitted the template's fixed parameters, on one
+    worker per CPU): the search is a ticked checkbox while the template's model is chosen, gone
+    with another model, and the workers a number."""
+    search = {"space": {"penalizer": {"loguniform": [0.001, 1.0]}}, "trials": 5}
+    searched = {
+        "name": "searched",
+        "cohort": "demo",
+        "model": {"name": "coxph", "params": {"l1_ratio": 0.5}, "search": search},
+        "engine": {"kind": "local", "workers": 2},
+    }
+    app = with_templates(monkeypatch, tmp_path, searched=searched)
+    key = "train-searched"
+    box = app.checkbox(key=f"{key}-search")
+    assert box.label == "Hyper-parameter search (from the template): 5 trials over penalizer"
+    assert box.value and app.number_input(key=f"{key}-workers").value == 2
+    shown = shown_config(app, key)
+    assert shown["model"] == searched["model"] and shown["engine"] == searched["engine"]
+
+    app.checkbox(key=f"{key}-search").uncheck().run()
+    assert shown_config(app, key)["model"] == {"name": "coxph", "params": {"l1_ratio": 0.5}}
+    app.checkbox(key=f"{key}-search").check().run()
+    app.selectbox(key=f"{key}-model").set_value("rsf").run()
+    assert not any(box.key == f"{key}-search" for box in app.checkbox)
+    assert "search" not in shown_config(app, key)["model"]
+    app.selectbox(key=f"{key}-model").set_value("coxph").run()
+    assert shown_config(app, key)["model"]["search"] == search
+
+    app.number_input(key=f"{key}-workers").set_value(0).run()
+    assert shown_config(app, key)["engine"] == {"kind": "local"}
+    assert not app.exception and not app.error and not start_button(app).disabled

@@ -25,6 +25,7 @@ from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
     CUTS,
     DEFAULT_HORIZONS,
+    DEFAULT_TRIALS,
     DEVICES,
     ENGINES,
     MAX_SEED,
@@ -265,8 +266,9 @@ def _dsfr_label(dsfr: Mapping[str, Any]) -> str:
 
 
 def _model_inputs(model: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """The model and its parameters (YAML); the template's model starts from its parameters,
-    another from its constructor defaults."""
+    """The model and its parameters (YAML); the template's model starts from its parameters and
+    its hyper-parameter search (a ticked checkbox), another from its constructor defaults and no
+    search (the template's searches the template model's parameters)."""
     from survival_core.models import MODELS
 
     names = list(MODELS)
@@ -283,7 +285,26 @@ def _model_inputs(model: Mapping[str, Any], key: str) -> dict[str, Any]:
         f"{key}-params-{chosen}",
         height=160,
     )
+    search = model.get("search") if chosen == model.get("name") else None
+    if search is not None and _kept(
+        st.checkbox,
+        _search_label(search),
+        True,
+        f"{key}-search",
+        help="each trial draws these parameters from the template's ranges and is scored by "
+        "inner cross-validation; the parameters above stay fixed (model.search)",
+    ):
+        return {"name": chosen, "params": _parse_params(text), "search": search}
     return {"name": chosen, "params": _parse_params(text)}
+
+
+def _search_label(search: Any) -> str:
+    """'Hyper-parameter search (from the template): 5 trials over penalizer, l1_ratio'."""
+    label = "Hyper-parameter search (from the template)"
+    if not isinstance(search, Mapping) or not isinstance(search.get("space"), Mapping):
+        return label  # the config's checks name what is wrong with it
+    trials = search.get("trials", DEFAULT_TRIALS)
+    return f"{label}: {trials} trials over {', '.join(map(str, search['space']))}"
 
 
 def _evaluation_inputs(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -337,7 +358,8 @@ def _parse_days(text: str) -> list[float]:
 
 
 def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """Local processes or Ray (a cluster's address, else a local Ray)."""
+    """Local processes or Ray (a cluster's address, else a local Ray), and how many parallel
+    tasks (0: one per CPU, no ``workers`` key)."""
     kind = st.radio(
         "Engine",
         ENGINES,
@@ -345,12 +367,20 @@ def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
         horizontal=True,
         key=f"{key}-engine",
     )
+    workers = st.number_input(
+        "Workers (0: one per CPU)",
+        min_value=0,
+        value=int(engine.get("workers") or 0),
+        key=f"{key}-workers",
+        help="parallel tasks: local worker processes, or the CPUs of a local Ray (engine.workers)",
+    )
+    out = {"kind": kind, **({"workers": int(workers)} if workers else {})}
     if kind != "ray":
-        return {"kind": kind}
+        return out
     address = _kept(
         st.text_input, "Ray address (empty: a local Ray)", engine.get("address") or "", f"{key}-ray"
     )
-    return {"kind": kind, **({"address": address.strip()} if address.strip() else {})}
+    return {**out, **({"address": address.strip()} if address.strip() else {})}
 
 
 def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
