@@ -527,3 +527,41 @@ def test_a_templates_search_and_workers_are_on_the_form(fresh_data, tmp_path, mo
     app.number_input(key=f"{key}-workers").set_value(0).run()
     assert shown_config(app, key)["engine"] == {"kind": "local"}
     assert not app.exception and not app.error and not start_button(app).disabled
+
+
+def test_a_template_at_the_configs_bounds_fills_the_form(fresh_data, tmp_path, monkeypatch):
+    """The form's inputs stopped short of what a run config takes: a template with 200,000
+    bootstrap resamples, a 30,000-day horizon or 200 folds raised StreamlitValueAboveMaxError
+    on the page, one with a test fraction of 0.01 or a horizon of half a day its BelowMin twin.
+    Each now fills the form as written; a value the config refuses is named by its key."""
+    from survival_core.runs.config import load_config, loads_config
+
+    cox = {"name": "coxph", "params": {"penalizer": 0.1}}
+    cv = {"name": "nested", "cohort": "demo", "model": cox, "bootstrap": 200000}
+    cv |= {"protocol": {"name": "nested_cv", "repeats": 150, "folds": 200}}
+    split = {"name": "split", "cohort": "demo", "model": cox}
+    split |= {"protocol": {"name": "fixed_split", "test_fraction": 0.01}}
+    long, short = ({"cut": "median", "horizon": days} for days in (30000, 0.5))
+    app = with_templates(
+        monkeypatch,
+        tmp_path,
+        nested={**cv, "risk_groups": long},
+        split={**split, "risk_groups": short},
+        zero={**split, "name": "zero", "bootstrap": 0},
+    )
+    assert app.selectbox[0].value == "nested"
+    assert app.number_input(key="train-nested-bootstrap").value == 200000
+    assert app.number_input(key="train-nested-folds").value == 200
+    for name, days in (("nested", 30000), ("split", 0.5)):
+        app.selectbox[0].set_value(name).run()
+        assert not app.exception and not app.error, name
+        assert app.number_input(key=f"train-{name}-hz").value == days
+        shown = loads_config(yaml.safe_dump(shown_config(app, f"train-{name}")))
+        assert shown.to_dict() == load_config(tmp_path / f"{name}.yaml").to_dict(), name
+    assert app.number_input(key="train-split-test_fraction").value == 0.01
+    app.selectbox[0].set_value("zero").run()
+    assert not app.exception
+    assert [e.value.replace("\\", "") for e in app.error] == [  # as Markdown shows it
+        "bootstrap: expected a whole number >= 1, got 0 (in zero.yaml)"
+    ]
+    assert start_button(app).disabled

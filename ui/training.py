@@ -72,11 +72,22 @@ def study_configs() -> dict[str, Path]:
 
 def template(choice: str) -> tuple[dict[str, Any], Path | None]:
     """The raw mapping of a study config (or the blank one) and the folder its paths are
-    relative to (None: the working directory)."""
+    relative to (None: the working directory). Raises ConfigError when the config is not one
+    ``train`` runs."""
     if choice == BLANK:
         return json.loads(json.dumps(BLANK_CONFIG)), None
     path = study_configs()[choice]
-    return read_yaml(path.read_text(encoding="utf-8")), path.parent
+    return _checked_template(path.read_text(encoding="utf-8"), str(path)), path.parent
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _checked_template(text: str, path: str) -> dict[str, Any]:
+    """The mapping of study config ``path`` (its ``text``), checked first as ``train`` checks
+    it: a value the config refuses (``bootstrap: 0``) is named by its key, where a widget that
+    cannot hold it raised (StreamlitValueBelowMinError). Kept per text: a check builds the model,
+    0.3 s for sun2023's network, at every rerun of the form."""
+    loads_config(text, source=Path(path).name, base_dir=Path(path).parent)
+    return read_yaml(text)
 
 
 def model_defaults(name: str) -> dict[str, Any]:
@@ -314,8 +325,8 @@ def _evaluation_inputs(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
     cut = cut_col.selectbox(
         "Risk-group cut", CUTS, index=CUTS.index(risk.get("cut", "median")), key=f"{key}-cut"
     )
-    horizon = horizon_col.number_input(
-        "Horizon (days)", 1.0, 20000.0, float(risk.get("horizon") or 730), key=f"{key}-hz"
+    horizon = horizon_col.number_input(  # any days > 0, as the config; 0 it refuses by key
+        "Horizon (days)", min_value=0.0, value=float(risk.get("horizon") or 730), key=f"{key}-hz"
     )
     days_col, bootstrap_col = st.columns(2)
     horizons = days_col.text_input(
@@ -323,8 +334,8 @@ def _evaluation_inputs(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
         ", ".join(f"{day:g}" for day in raw.get("horizons") or DEFAULT_HORIZONS),
         key=f"{key}-horizons",
     )
-    bootstrap = bootstrap_col.number_input(
-        "Bootstrap resamples (c-index CI)", 1, 100000, int(raw.get("bootstrap", 1000)),
+    bootstrap = bootstrap_col.number_input(  # no most, as the config has none
+        "Bootstrap resamples (c-index CI)", min_value=1, value=int(raw.get("bootstrap", 1000)),
         key=f"{key}-bootstrap",
     )  # fmt: skip
     seed_col, device_col = st.columns(2)
@@ -384,7 +395,8 @@ def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
-    """The inputs of the chosen protocol's own keys (the others are dropped)."""
+    """The inputs of the chosen protocol's own keys (the others are dropped), bounded as the
+    config bounds them (a template's 200 folds or test fraction of 0.01 raised in the widget)."""
     name = protocol["name"]
     out: dict[str, Any] = {"name": name}
     columns = st.columns(max(len(PROTOCOL_KEYS[name]), 1))
@@ -394,13 +406,11 @@ def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
             default = int(current or (5 if field == "folds" else 1))
             least = 2 if field == "folds" else 1  # one fold has nothing to test on
             number = column.number_input
-            out[field] = int(
-                _kept(number, field.capitalize(), default, at, min_value=least, max_value=100)
-            )
+            out[field] = int(_kept(number, field.capitalize(), default, at, min_value=least))
         elif field == "test_fraction":
-            out[field] = _kept(
+            out[field] = _kept(  # 0 and 1 as the config refuses them, naming the key
                 column.number_input, "Test fraction", float(current or 0.2), at,
-                min_value=0.05, max_value=0.95, step=0.05,
+                min_value=0.0, max_value=1.0, step=0.05,
             )  # fmt: skip
         else:
             out[field] = _kept(column.text_input, "External cohort", str(current or ""), at) or None
