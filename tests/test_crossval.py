@@ -255,18 +255,25 @@ def test_tested_patients_missing_values_are_said_with_what_filled_them(gbsg2):
     """GBSG2 (real), developed on the postmenopausal patients, tested on the premenopausal with
     'tsize' blank for all but one: the external c-index came without a word that they were
     scored at the development median (only unseen categories passed as test-row notes). Said
-    once a column, under repeated CV too, not once a fold."""
+    once a column, under repeated CV too, not once a fold. A grade written '', '.', '#N/A' or
+    ' ' is filled with the most frequent grade as a blank one is, and was not counted."""
     X, y = gbsg2
     external = (X["menostat"] == "Pre").to_numpy()
     blank = X.assign(tsize=X["tsize"].where(~external | (np.cumsum(external) == 1)))
+    blank["tgrade"] = blank["tgrade"].astype(str)
+    unwritten = np.flatnonzero(external)[1:5]
+    blank.iloc[unwritten, blank.columns.get_loc("tgrade")] = ["", ".", "#N/A", " "]
     folds = splits.external(y["event"], external, validation_fraction=0.0)
     result = cross_validate(blank, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
     said = [n for n in result.summary["preprocessing_notes"] if n.startswith("test rows:")]
     n, median = int(external.sum()), np.median(X.loc[~external, "tsize"])
+    grade = X.loc[~external, "tgrade"].mode()[0]
     assert said == [
+        f"test rows: 'tgrade' missing for 4 of {n} tested patients (1%), filled with the "
+        f"training rows' most frequent category ({grade!r}).",
         f"test rows: 'tsize' missing for {n - 1} of {n} tested patients (>99%), filled with the "
         f"training rows' median ({median:g}); above the 50% missing at which training drops a "
-        "column, the metrics measure the model with 'tsize' mostly at that value."
+        "column, the metrics measure the model with 'tsize' mostly at that value.",
     ]
     gaps = X.assign(tsize=X["tsize"].mask(np.random.default_rng(0).random(len(X)) < 0.2))
     folds = splits.nested_cv(y["event"], n_repeats=2, n_folds=3, seed=0)

@@ -686,12 +686,15 @@ class TablePreprocessor:
         unsaid."""
         if not hasattr(self, "columns_"):
             raise ConfigError("TablePreprocessor.missing_filled called before fit.")
-        missing = self._read(X, []).isna()
-        return {
-            spec["name"]: (np.flatnonzero(missing[spec["name"]]), _fill_text(spec))
-            for spec in self.columns_
-            if missing[spec["name"]].any()
-        }
+        frame, filled = self._read(X, []), {}
+        for spec in self.columns_:
+            column = frame[spec["name"]]
+            # a categorical value read as missing (a grade written '', ' ', '.' or '#N/A') is
+            # filled as a blank one is: isna alone left it out
+            values = column if spec["kind"] == "numeric" else _category_strings(column)
+            if (missing := values.isna().to_numpy()).any():
+                filled[spec["name"]] = (np.flatnonzero(missing), _fill_text(spec))
+        return filled
 
     def no_value_codes(self) -> dict[str, list[float]]:
         """The no-value codes fit read as missing, by input column (an age's -99)."""
