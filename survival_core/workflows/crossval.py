@@ -9,10 +9,13 @@ Results:
 - ``folds``: one row per fold with Harrell's and Uno's c-index, td-AUC per horizon (of the
   predicted event probability by that horizon) and the IBS on the test rows (omitted for
   single-patient test folds such as leave-one-out);
-- ``oof``: out-of-fold risk per patient: ``risk``, the model's own (``score``'s scale, the card's
-  cut's; averaged over a patient's predictions under repeats), and ``risk_z``, what the pooled
-  metrics rank by: risk scales differ between folds' models, so each fold's test risks are
-  z-scored against that model's own training risks before the repeats are averaged;
+- ``oof``: out-of-fold risk per patient: ``risk``, its test model's own (``score``'s scale; one
+  model tests the patients of a fixed split or an external protocol, an external run's the
+  registered model, on its card's cut's scale; under nested CV or leave-one-out each patient's
+  fold model's own scale, averaged over repeats: compare patients by ``risk_z``), and
+  ``risk_z``, what the pooled metrics rank by: risk scales differ between folds' models, so each
+  fold's test risks are z-scored against that model's own training risks before the repeats
+  are averaged;
   out-of-fold survival probabilities (a common scale) are averaged as they are, and S(h) at each
   td-AUC horizon h is a column ``survival_<h>`` (for calibration and decision curves); the td-AUC
   at h ranks by the event probability 1 - S(h), z-scored as the risks are before pooling (the
