@@ -475,30 +475,22 @@ def run_pipeline(
     cohort: Path,
     out: Path,
     *,
-    epochs: int = 30,
-    slice_size: int = 128,
-    n_slices: int = 32,
-    batch_size: int = 16,
-    test_fraction: float = 0.2,
     seed: int = 0,
-    device: str = "auto",
     progress: Callable[[str], None] = _silent,
+    **training: Any,
 ) -> dict[str, Any]:
-    """The ``dsfr`` command: :func:`train_dsfr`, then the early-recurrence study
-    (:func:`early_recurrence_study`: ``out/classification.json``, ``out/cox_model/``) where the
-    clinical table holds its covariates; without them the study is skipped, which the summary's
-    ``study_skipped`` and a progress line (before the U-Net trains) say. Returns the summary."""
+    """The ``dsfr`` command: :func:`train_dsfr` (``training``: its other settings, epochs to
+    device), then the early-recurrence study (:func:`early_recurrence_study`:
+    ``out/classification.json``, ``out/cox_model/``) where the clinical table holds its
+    covariates; without them the study is skipped, which the summary's ``study_skipped`` and a
+    progress line (before the U-Net trains) say. Returns the summary."""
     from survival_core.io.manifest import read_clinical
 
     start = time.perf_counter()
     skipped = study_skipped(list(read_clinical(cohort).columns))
     if skipped:
         progress(f"{skipped}: the study is skipped; the U-Net and dsfr.parquet are written")
-    run = train_dsfr(
-        cohort, out, epochs=epochs, slice_size=slice_size, n_slices=n_slices,
-        batch_size=batch_size, test_fraction=test_fraction, seed=seed, device=device,
-        progress=progress,
-    )  # fmt: skip
+    run = train_dsfr(cohort, out, seed=seed, progress=progress, **training)
     summary: dict[str, Any] = {
         "dice_mean": run.record["dice"]["mean"],
         "n_dev": len(run.development),
