@@ -17,8 +17,10 @@ objects stay under the data folder (``<data>/tmp/ray``, ``<data>/tmp/ray-spill``
 shared ``/tmp/ray``. Workers import what this process imports: Ray's putting this process's
 working folder on their ``sys.path`` is undone when this process does not import from it
 (:func:`_worker_setup`). Every task uses one CPU, one ITK thread and one torch/OpenMP thread, so N
-tasks at once use N cores. A task whose worker dies is not retried: it fails like a case that
-raised, and the rest of the cohort goes on.
+tasks at once use N cores. A task whose worker dies (killed, out of memory, its node lost) runs
+again, up to :data:`WORKER_TRIES` times in all, as on the local engine; one its worker died in
+each time fails with :class:`WorkerKilled`, and the rest of the cohort goes on. A task that
+raised is not run again.
 
 Running the same work on a cluster:
 
@@ -110,6 +112,15 @@ class WorkerKilled(RadSurvError):
     """A worker process died (killed) each time it ran an item."""
 
 
+def worker_killed(tries: int) -> WorkerKilled:
+    """The failure of an item whose worker was killed each of the ``tries`` times it ran it."""
+    return WorkerKilled(
+        f"the worker process was killed each of the {tries} times it ran this (out of memory, "
+        "or stopped from outside): too large for this machine's memory with this many workers? "
+        "Run it again with fewer workers."
+    )
+
+
 class ProcessMapper:
     """Cases in ``workers`` spawned processes (:func:`~survival_core.workers.worker_pool`)."""
 
@@ -143,14 +154,7 @@ class ProcessMapper:
                     if tries[i] < WORKER_TRIES:
                         suspects.append(i)
                         continue
-                    yield (
-                        items[i],
-                        WorkerKilled(
-                            f"the worker process was killed each of the {tries[i]} times it ran this "
-                            "(out of memory, or stopped from outside): too large for this machine's "
-                            "memory with this many workers? Run it again with fewer workers."
-                        ),
-                    )
+                    yield items[i], worker_killed(tries[i])
 
     def _pool(
         self, fn: Callable[[T], R], items: Sequence[T], batch: list[int], workers: int, marks: Path
@@ -401,7 +405,9 @@ def _call(fn: Callable[..., R], *args: Any) -> R:
 
 def _task(num_gpus: float) -> Any:
     """The Ray task that runs :func:`_call`: one CPU, ``num_gpus`` GPUs (none on a cluster without
-    them, where the request would wait forever), no retry, the data folder exported.
+    them, where the request would wait forever), the data folder exported. Ray runs it again
+    when its worker or node dies, up to :data:`WORKER_TRIES` times in all (``max_retries``
+    counts those deaths only: a task that raised is not retried).
 
     A task given no GPU sees none: Ray 2.60 leaves a zero-GPU task every GPU of its node (seen on
     an H200), where a network would silently share a GPU another task reserved."""
@@ -413,7 +419,7 @@ def _task(num_gpus: float) -> Any:
     if not num_gpus:
         env["CUDA_VISIBLE_DEVICES"] = ""
     return ray.remote(_call).options(
-        num_cpus=1, num_gpus=num_gpus, max_retries=0, runtime_env={"env_vars": env}
+        num_cpus=1, num_gpus=num_gpus, max_retries=WORKER_TRIES - 1, runtime_env={"env_vars": env}
     )
 
 
@@ -428,32 +434,57 @@ def _submit(fn: Callable[[T], R], items: Iterable[T], num_gpus: float) -> list:
 
 def ray_future(fn: Callable[..., R], *args: Any) -> Future:
     """``fn(*args)`` as one Ray task (see :func:`_task`), as a :class:`concurrent.futures.Future`
-    (connects first, see :func:`connect`)."""
+    (connects first, see :func:`connect`) whose failure is what :func:`_get` raises: a killed
+    worker reached the dashboard as Ray's bare ``WorkerCrashedError``, not a message."""
+    from ray.exceptions import RayError
+
     connect()
-    return _task(0).remote(fn, *args).future()
+    future: Future = Future()
+
+    def settle(done: Future) -> None:
+        error = done.exception()
+        if error is None:
+            future.set_result(done.result())
+        else:
+            future.set_exception(_unwrapped(error) if isinstance(error, RayError) else error)
+
+    _task(0).remote(fn, *args).future().add_done_callback(settle)
+    return future
 
 
 def _get(ref: Any) -> Any:
     """A task's result; raises the exception ``fn`` raised (not Ray's wrapper), or a
     :class:`RadSurvError` when Ray could not run it (its worker died, an argument was lost)."""
     import ray
-    from ray.exceptions import RayError, RayTaskError
+    from ray.exceptions import RayError
 
     try:
         return ray.get(ref)
-    except RayTaskError as err:
-        if isinstance(err.cause, BaseException) and not isinstance(err.cause, RayError):
-            raise err.cause from err
-        raise _not_finished(err.cause if isinstance(err.cause, RayError) else err) from err
     except RayError as err:
-        raise _not_finished(err) from err
+        raise _unwrapped(err) from err
+
+
+def _unwrapped(err: BaseException) -> BaseException:
+    """What a task's Ray error stands for: the exception ``fn`` raised, or Ray's own failure as
+    a :class:`RadSurvError` (:func:`_not_finished`)."""
+    from ray.exceptions import RayError, RayTaskError
+
+    if not isinstance(err, RayTaskError):
+        return _not_finished(err)
+    if isinstance(err.cause, BaseException) and not isinstance(err.cause, RayError):
+        return err.cause
+    return _not_finished(err.cause if isinstance(err.cause, RayError) else err)
 
 
 def _not_finished(err: BaseException) -> RadSurvError:
     """Ray's own failure to run a task (a worker or node died, the task's code or arguments
-    could not be loaded in its worker) as a message: without it, the last is a Ray traceback."""
-    from ray.exceptions import RaySystemError
+    could not be loaded in its worker) as a message: without it, the last is a Ray traceback.
+    A task whose worker died each time Ray ran it (:func:`_task`) is :class:`WorkerKilled`, as
+    on the local engine."""
+    from ray.exceptions import RaySystemError, WorkerCrashedError
 
+    if isinstance(err, WorkerCrashedError):
+        return worker_killed(WORKER_TRIES)
     if isinstance(err, RaySystemError):  # its text is the worker's whole traceback
         return RadSurvError(
             f"Ray could not finish this task (RaySystemError): a worker could not load the "
@@ -492,7 +523,7 @@ class RayMapper:
         self, fn: Callable[[T], R], items: Sequence[T]
     ) -> Iterator[tuple[T, R | BaseException]]:
         """Yield ``(item, fn(item))`` as tasks finish; ``(item, exception)`` for a task that raised
-        (the exception itself) or whose worker died."""
+        (the exception itself) or whose worker died each time it ran (:func:`_task`)."""
         import ray
 
         pending = dict(zip(_submit(fn, items, self.num_gpus_per_task), items, strict=True))

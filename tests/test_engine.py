@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from survival_core.engine import (
     ProcessMapper,
     RayMapper,
     SerialMapper,
+    WorkerKilled,
     fold_map,
     gpus_per_task,
     make_engine,
@@ -34,6 +36,7 @@ from survival_core.evaluation import splits
 from survival_core.features.cohort import extract_cohort
 from survival_core.features.settings import Discretisation, ExtractionSettings, FeatureClass
 from survival_core.models import is_network, make_model
+from survival_core.workflows.case_pool import CasePool
 from survival_core.workflows.crossval import cross_validate
 
 #: A cheap setting (a few features of three classes, two ROIs): the engine, not radiomics, is tested.
@@ -128,7 +131,42 @@ def test_map_unordered_gives_results_and_per_item_failures(local_ray: RayMapper)
     assert {k: v for k, v in out.items() if k not in (3, 4, 5)} == {0: 0, 1: 1, 2: 4, 6: 36}
     assert type(out[3]) is InputError and str(out[3]) == "case 3: the GTV mask is empty"
     assert type(out[4]) is ValueError and str(out[4]) == "not ours"
-    assert isinstance(out[5], RadSurvError) and "WorkerCrashedError" in str(out[5])
+    assert type(out[5]) is WorkerKilled  # its worker died each of the 3 times, as locally
+    assert str(out[5]).startswith("the worker process was killed each of the 3 times it ran this")
+
+
+def _killed_once(mark: str) -> str:
+    """Its worker is killed (kill -9, the OOM killer) the first time it runs, not again."""
+    if not os.path.exists(mark):
+        Path(mark).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return Path(mark).name
+
+
+@pytest.mark.timeout(90)
+def test_a_task_whose_worker_is_killed_runs_again(local_ray: RayMapper, tmp_path: Path) -> None:
+    """A Ray worker killed during a training run's extraction left its patient out ("SYN-0002
+    failed: Ray could not finish this task (WorkerCrashedError)", 15 of 16 patients trained on);
+    the local engine runs it again, and so does Ray now: every case comes back."""
+    marks = [str(tmp_path / name) for name in ("SYN-0001", "SYN-0002", "SYN-0003")]
+    out = dict(local_ray.map_unordered(_killed_once, marks))
+    assert out == dict(zip(marks, ["SYN-0001", "SYN-0002", "SYN-0003"], strict=True))
+
+
+@pytest.mark.timeout(90)
+def test_the_ray_case_pool_fails_with_the_message_a_page_shows() -> None:
+    """The dashboard's case pool on Ray: a task's own error is itself (Ray's wrapper's text
+    was a traceback), a worker killed each time is WorkerKilled's message (the page said
+    "Something went wrong (WorkerCrashedError)")."""
+    import ray
+
+    pool = CasePool(ray_address=ray.get_runtime_context().gcs_address)
+    assert pool.run(_square_or_fail, 2).result() == 4
+    raised = pool.run(_square_or_fail, 3).exception()
+    assert type(raised) is InputError and str(raised) == "case 3: the GTV mask is empty"
+    killed = pool.run(_square_or_fail, 5).exception()
+    assert type(killed) is WorkerKilled
+    assert str(killed).startswith("the worker process was killed each of the 3 times it ran this")
 
 
 def test_cohort_extraction_on_ray_equals_serial(small_cohort: Path, local_ray: RayMapper) -> None:
