@@ -54,7 +54,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import partial, update_wrapper
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -130,7 +130,18 @@ class ProcessMapper:
     def map_unordered(
         self, fn: Callable[[T], R], items: Sequence[T]
     ) -> Iterator[tuple[T, R | BaseException]]:
-        """A worker killed (out of memory, ``kill -9``) breaks the pool, which fails every item
+        """See :meth:`map_indexed`."""
+        with closing(self.map_indexed(fn, items)) as results:
+            for i, result in results:
+                yield items[i], result
+
+    def map_indexed(
+        self, fn: Callable[[T], R], items: Sequence[T]
+    ) -> Iterator[tuple[int, R | BaseException]]:
+        """Yield ``(i, fn(items[i]))`` as each finishes, ``(i, exception)`` for an item that
+        raised or whose worker was killed each time.
+
+        A worker killed (out of memory, ``kill -9``) breaks the pool, which fails every item
         not yet done (one killed worker left 13 of 30 cases out of a training run): the items
         that had not started run again in a new pool; those that were running, one of which
         killed it, each run again alone, up to :data:`WORKER_TRIES` times in all."""
@@ -154,13 +165,13 @@ class ProcessMapper:
                     if tries[i] < WORKER_TRIES:
                         suspects.append(i)
                         continue
-                    yield items[i], worker_killed(tries[i])
+                    yield i, worker_killed(tries[i])
 
     def _pool(
         self, fn: Callable[[T], R], items: Sequence[T], batch: list[int], workers: int, marks: Path
-    ) -> Generator[tuple[T, R | BaseException], None, list[int]]:
-        """Run ``batch`` (indices of ``items``) in a pool of ``workers``, yielding each result;
-        returns the indices a broken pool failed."""
+    ) -> Generator[tuple[int, R | BaseException], None, list[int]]:
+        """Run ``batch`` (indices of ``items``) in a pool of ``workers``, yielding each index and
+        result; returns the indices a broken pool failed."""
         broken: list[int] = []
         with worker_pool(workers, single_threaded_worker) as pool:
             pending: dict[Future, int] = {
@@ -174,7 +185,7 @@ class ProcessMapper:
                     if isinstance(error, BrokenProcessPool):
                         broken.append(i)
                         continue
-                    yield items[i], (error if error is not None else future.result())
+                    yield i, (error if error is not None else future.result())
         return broken
 
 
@@ -189,13 +200,24 @@ def _marked(fn: Callable[[T], R], mark: str, item: T) -> R:
 
 def process_fold_map(workers: int) -> Callable[[Callable[[T], R], Iterable[T]], Iterator[R]]:
     """A ``map_folds`` for ``cross_validate``: folds in ``workers`` local processes (one thread
-    each), results in the folds' order; built-in ``map`` for one worker."""
+    each, :meth:`ProcessMapper.map_indexed`: a fold whose worker is killed runs again), results
+    in the folds' order; the first failed fold raises (its own exception, or
+    :class:`WorkerKilled`). Built-in ``map`` for one worker."""
     if workers <= 1:
         return map
 
     def mapper(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        with worker_pool(workers, single_threaded_worker) as pool:
-            yield from pool.map(fn, items)
+        finished: dict[int, R | BaseException] = {}
+        following = 0  # the index of the next result to give
+        with closing(ProcessMapper(workers).map_indexed(fn, list(items))) as results:
+            for i, result in results:
+                finished[i] = result
+                while following in finished:
+                    result = finished.pop(following)
+                    if isinstance(result, BaseException):
+                        raise result
+                    yield result
+                    following += 1
 
     return mapper
 

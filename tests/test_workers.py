@@ -101,6 +101,53 @@ def test_a_killed_worker_fails_only_what_it_ran_each_time(tmp_path) -> None:
     assert lines["once"] == "str ONCE"
 
 
+FOLDS_SCRIPT = """
+import os, signal, sys, time
+from pathlib import Path
+from survival_core.engine import process_fold_map
+
+MARK = Path(sys.argv[1])
+
+def fold(item):
+    if item == "always" or item == "once" and not (MARK / "killed").exists():
+        (MARK / "killed").write_text("x")
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    time.sleep(0.2)
+    return item.upper()
+
+if __name__ == "__main__":
+    folds = process_fold_map(2)
+    print(list(folds(fold, ["a", "once", "b", "c"])), flush=True)
+    try:
+        list(folds(fold, ["a", "always", "b"]))
+    except Exception as error:
+        print(type(error).__name__, error, flush=True)
+"""
+
+
+def test_a_killed_fold_worker_runs_its_fold_again_then_fails_with_a_message(tmp_path) -> None:
+    """`cv --workers 2` with a fold worker killed (out of memory, kill -9) ended in a raw
+    BrokenProcessPool traceback, exit 1 and no JSON line: the fold runs again, results in the
+    folds' order; one whose worker is killed each time fails as a RadSurvError (cv's error line
+    and JSON)."""
+    script = tmp_path / "folds.py"
+    script.write_text(FOLDS_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.stdout.splitlines() == [
+        "['A', 'ONCE', 'B', 'C']",
+        "WorkerKilled the worker process was killed each of the 3 times it ran this (out of "
+        "memory, or stopped from outside): too large for this machine's memory with this many "
+        "workers? Run it again with fewer workers.",
+    ], done.stderr[-3000:]
+
+
 def _workers(pid: int) -> list[int]:
     """The pool workers of process ``pid``: its children running multiprocessing's spawn_main
     (Linux ``/proc``)."""
