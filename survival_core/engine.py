@@ -257,10 +257,12 @@ _links: list[Path] = []
 
 def _ray_temp_dir() -> Path:
     """``<data>/tmp/ray``, or a short link to it in the system temp folder when the data folder's
-    path is too long for Ray's Unix sockets (the files stay in the data folder either way)."""
+    path is too long for Ray's Unix sockets or not ASCII (Ray 2.60 encodes its session paths as
+    ASCII: a data folder named ``dätä`` failed ``ray.init`` with a UnicodeEncodeError); the files
+    stay in the data folder either way."""
     folder = data_subdir("tmp") / "ray"
     folder.mkdir(exist_ok=True)
-    if len(str(folder)) + _SOCKET_TAIL <= _MAX_SOCKET_PATH:
+    if str(folder).isascii() and len(str(folder)) + _SOCKET_TAIL <= _MAX_SOCKET_PATH:
         return folder
     digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
     link = Path(tempfile.gettempdir()) / f"radsurv-ray-{digest}"
@@ -313,15 +315,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         "runtime_env": _worker_setup(address),
     }
     if address is None:
-        with _loopback_node(), _own_signal_handlers():
-            ray.init(
-                address="local",
-                num_cpus=num_cpus or os.cpu_count() or 1,
-                _node_ip_address=LOOPBACK,
-                _temp_dir=str(_ray_temp_dir()),
-                object_spilling_directory=str(data_subdir("tmp") / "ray-spill"),
-                **quiet,
-            )
+        _start_local(num_cpus, quiet)
         return
     try:
         with _own_signal_handlers():
@@ -329,6 +323,31 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
         hint = AUTH_HINT if _mentions_auth(err) else ""
         raise InputError(f"Cannot connect to the Ray cluster at {address!r}: {err}{hint}") from err
+
+
+def _start_local(num_cpus: int | None, options: dict[str, Any]) -> None:
+    """Start a private local Ray (see :func:`connect`); a start that fails (its session folder
+    refused, a full disk) is a message naming the folder, not Ray's traceback."""
+    import ray
+
+    temp_dir = _ray_temp_dir()
+    try:
+        with _loopback_node(), _own_signal_handlers():
+            ray.init(
+                address="local",
+                num_cpus=num_cpus or os.cpu_count() or 1,
+                _node_ip_address=LOOPBACK,
+                _temp_dir=str(temp_dir),
+                object_spilling_directory=str(data_subdir("tmp") / "ray-spill"),
+                **options,
+            )
+    except (OSError, RuntimeError, ValueError) as err:  # UnicodeEncodeError is a ValueError
+        shutdown()  # the processes it started before failing, the link to the folder
+        raise RadSurvError(
+            f"Cannot start a local Ray with its session files in {temp_dir} (the data folder's "
+            f"tmp/ray): {err}. Give the data folder (RADSURV_DATA_DIR) and the temp folder "
+            "(TMPDIR) short ASCII paths with free space, or use engine kind local."
+        ) from err
 
 
 def _worker_setup(address: str | None) -> dict[str, Any]:
@@ -396,11 +415,11 @@ def _mentions_auth(err: BaseException) -> bool:
 
 
 def shutdown() -> None:
-    """Disconnect from Ray (and stop the local Ray this process started, if any)."""
+    """Disconnect from Ray (and stop the local Ray this process started, if any, or the
+    processes of one that failed to start)."""
     import ray
 
-    if ray.is_initialized():
-        ray.shutdown()
+    ray.shutdown()
     while _links:
         _links.pop().unlink(missing_ok=True)
 

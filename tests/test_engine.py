@@ -339,3 +339,49 @@ def test_ray_session_folder_is_in_the_data_folder_by_a_short_path(
     assert len(str(folder)) + engine._SOCKET_TAIL <= 107
     if not long_path:
         shutil.rmtree(root)
+
+
+NON_ASCII_PROBE = """
+from survival_core import engine
+from survival_core.errors import RadSurvError
+try:
+    engine.connect(num_cpus=1)
+    print(list(engine.fold_map(abs, [-3])))
+except RadSurvError as error:
+    print("REFUSED", error)
+engine.shutdown()
+"""
+
+
+@pytest.mark.timeout(240)
+def test_a_data_folder_with_a_non_ascii_letter_runs_on_ray(tmp_path: Path) -> None:
+    """A data folder named 'dätä' failed ray.init with a UnicodeEncodeError traceback (Ray 2.60
+    encodes its session folder's path as ASCII): Ray's files are reached by an ASCII link in the
+    temp folder. Where that cannot help (a temp folder named with an 'é' too), the failure is a
+    message naming the folder."""
+    data = tmp_path / "sp ace" / "dätä"
+    accented_temp = Path(tempfile.mkdtemp(prefix="é", dir="/tmp"))
+
+    def probe(temp: str) -> str:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(Path(engine.__file__).parents[1]),
+            "RADSURV_DATA_DIR": str(data),
+            "TMPDIR": temp,
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", NON_ASCII_PROBE],
+            capture_output=True, text=True, env=env, timeout=110,
+        )  # fmt: skip
+        assert done.returncode == 0 and done.stdout, done.stderr[-3000:]
+        return done.stdout.splitlines()[-1]
+
+    try:
+        assert probe("/tmp") == "[3]"
+        refused = probe(str(accented_temp))
+    finally:
+        shutil.rmtree(accented_temp)
+    assert refused.startswith(
+        f"REFUSED Cannot start a local Ray with its session files in {accented_temp}/radsurv-ray-"
+    ), refused
+    assert refused.endswith("or use engine kind local."), refused
