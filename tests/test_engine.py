@@ -3,6 +3,7 @@ their order, and bad engine settings are reported clearly. One local Ray (2 CPUs
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -260,6 +261,51 @@ def test_starting_ray_keeps_the_commands_sigterm_handler(tmp_path: Path) -> None
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=110
     )
     assert "KEPT True" in done.stdout, done.stderr[-3000:]
+
+
+#: A command (``train``'s place) waiting on a Ray task when SIGTERM comes.
+SIGTERM_PROBE = """
+import sys, time
+from survival_core import engine
+from survival_core.cli import main, train
+
+def waiting_on_ray(args):
+    engine.connect(num_cpus=1)
+    print("WAITING", flush=True)
+    return list(engine.fold_map(time.sleep, [60]))
+
+train.run = waiting_on_ray
+sys.exit(main.main(["train", "--json"]))
+"""
+
+
+@pytest.mark.timeout(150)
+def test_sigterm_while_waiting_on_ray_is_reported_as_sigterm(tmp_path: Path) -> None:
+    """SIGTERM (scancel, a cancelled job) to a command waiting on Ray exited 130 saying
+    "KeyboardInterrupt", as a Ctrl-C: Ray raises the handler's Terminated again as a plain
+    KeyboardInterrupt. It is 143 and "Terminated", as on the local engine."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(engine.__file__).parents[1]),
+        "RADSURV_DATA_DIR": str(tmp_path),
+    }
+    command = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_PROBE],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert command.stdout.readline() == "WAITING\n", command.stderr.read()[-3000:]
+        time.sleep(2)  # in ray.get
+        command.send_signal(signal.SIGTERM)
+        out, err = command.communicate(timeout=60)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == 143, err[-3000:]
+    assert json.loads(out.splitlines()[-1]) == {
+        "error": "interrupted (SIGTERM); nothing more was done.",
+        "kind": "Terminated",
+    }
 
 
 def test_cross_validation_on_ray_equals_builtin_map() -> None:

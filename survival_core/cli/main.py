@@ -104,11 +104,17 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread where the signal came, as Ctrl-C's interruption is."""
 
 
+#: Set when SIGTERM came: Ray, waiting on a task, raises the handler's :class:`Terminated` again
+#: as a plain ``KeyboardInterrupt``, which was then reported as a Ctrl-C (130, not 143).
+_terminated = threading.Event()
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     """SIGINT's and SIGTERM's handler: raise ``KeyboardInterrupt`` or :class:`Terminated`, once
     (the signal is ignored from then on; SIGKILL still ends the process)."""
     signal.signal(signum, signal.SIG_IGN)
     if signum == signal.SIGTERM:
+        _terminated.set()
         raise Terminated(f"stopped by {signal.Signals(signum).name}")
     raise KeyboardInterrupt
 
@@ -121,6 +127,7 @@ def _interruptible() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _terminated.clear()
     before = {
         sig: signal.signal(sig, _interrupt)
         for sig in (signal.SIGINT, signal.SIGTERM)
@@ -183,9 +190,6 @@ def _main(argv: list[str] | None) -> int:
     try:
         with _interruptible():
             return int(args.func(args) or 0)
-    except Terminated:
-        _refused("interrupted (SIGTERM); nothing more was done.", "Terminated", as_json)
-        return 128 + signal.SIGTERM
     except RadSurvError as error:
         _refused(str(error), type(error).__name__, as_json)
         return 2
@@ -193,7 +197,10 @@ def _main(argv: list[str] | None) -> int:
         logging.getLogger(__name__).debug("the command failed", exc_info=True)
         _refused(_os_message(error), type(error).__name__, as_json)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:
+        if isinstance(interruption, Terminated) or _terminated.is_set():
+            _refused("interrupted (SIGTERM); nothing more was done.", "Terminated", as_json)
+            return 128 + signal.SIGTERM
         _refused("interrupted; nothing more was done.", "KeyboardInterrupt", as_json)
         return 130
     except Exception as error:
