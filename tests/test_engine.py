@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+import yaml
 from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
 from survival_core import engine
+from survival_core.cli.main import main
 from survival_core.engine import (
     ProcessMapper,
     RayMapper,
@@ -39,6 +42,7 @@ from survival_core.features.settings import Discretisation, ExtractionSettings, 
 from survival_core.models import is_network, make_model
 from survival_core.workflows.case_pool import CasePool
 from survival_core.workflows.crossval import cross_validate
+from tests.test_jobs import clinical_cohort, tiny_config
 
 #: A cheap setting (a few features of three classes, two ROIs): the engine, not radiomics, is tested.
 SETTINGS = ExtractionSettings(
@@ -366,6 +370,48 @@ def test_ray_address_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     with pytest.raises(InputError, match="127.0.0.1:1"):
         RayMapper()
+
+
+def _train(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, dict]:
+    """``train ARGS --json``: its exit status and last JSON line."""
+    status = main(["train", *args, "--json"])
+    return status, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def _ctrl_c(*args: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_a_run_started_on_a_cluster_that_is_gone_resumes_on_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`train --resume ID`, even with `--config` (same config, engine local), always used the
+    cluster address the run started with: once that cluster was gone, the run could never be
+    finished. `--config`'s engine is used, and `--ray-address local` means this machine."""
+    from survival_core.runs import runner
+    from survival_core.runs.store import RunStore
+
+    cohort = clinical_cohort(tmp_path / "cohort")
+    on_ray, here = tmp_path / "on_ray.yaml", tmp_path / "here.yaml"
+    on_ray.write_text(yaml.safe_dump(tiny_config(cohort, "gone", engine={"kind": "ray"})))
+    here.write_text(yaml.safe_dump(tiny_config(cohort, "gone", engine={"kind": "local"})))
+    head = socket.create_server(("127.0.0.1", 0))  # the "cluster": it answers (this Ray runs)
+    address = f"127.0.0.1:{head.getsockname()[1]}"
+    run_ids = []
+    for _ in range(2):  # two runs started there, each interrupted (Ctrl-C) before its folds
+        with monkeypatch.context() as patch:
+            patch.setattr(runner, "prepare_data", _ctrl_c)
+            status, _ = _train("--config", str(on_ray), "--ray-address", address, capsys=capsys)
+        assert status == 130
+        run_ids.append(RunStore().list_runs("gone")["run_id"][0])
+    head.close()  # the cluster is gone
+    status, result = _train("--resume", run_ids[0], capsys=capsys)
+    assert status == 2
+    assert result["error"].startswith(f"Cannot reach the Ray cluster at {address!r}")
+    status, result = _train("--resume", run_ids[0], "--ray-address", "local", capsys=capsys)
+    assert (status, result["run_id"], result["status"]) == (0, run_ids[0], "FINISHED")
+    status, result = _train("--resume", run_ids[1], "--config", str(here), capsys=capsys)
+    assert (status, result["run_id"], result["status"]) == (0, run_ids[1], "FINISHED")
 
 
 def test_local_ray_keeps_its_files_in_the_data_folder(data_folder: Path) -> None:

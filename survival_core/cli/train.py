@@ -4,17 +4,30 @@
     python -m survival_core train --resume RUN_ID [--json]
 
 Progress goes to stderr; with ``--json`` the last line is {run_id, status, metrics, seconds,
-model_version}. ``--ray-address`` (or ``RAY_ADDRESS``) sends extraction and folds to a Ray cluster.
+model_version}. ``--ray-address`` (or ``RAY_ADDRESS``) sends extraction and folds to a Ray cluster;
+``--ray-address local`` runs on this machine whatever the config or ``RAY_ADDRESS`` say. A
+resumed run keeps the engine it started with, unless ``--config`` (the same config, its engine
+aside: folds are reused across engines) or ``--ray-address`` gives another: a run started on a
+cluster that is gone resumes on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 from survival_core.cli.arg_types import user_path
 from survival_core.cli.output import progress, report
 from survival_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from survival_core.runs.config import EngineConfig
+
+#: The ``--ray-address`` meaning no cluster: the config's engine on this machine (a private local
+#: Ray for engine kind ray), whatever address the config, the resumed run or ``RAY_ADDRESS`` has.
+NO_CLUSTER = "local"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resume", metavar="RUN_ID", help="finish an interrupted run, reusing its finished folds"
     )
     parser.add_argument(
-        "--ray-address", metavar="ADDR", help="Ray cluster address (default: RAY_ADDRESS, or local)"
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster address (default: RAY_ADDRESS, else the config's engine); "
+        f"'{NO_CLUSTER}': this machine, no cluster",
     )
     parser.add_argument(
         "--activate", action="store_true", help="make the new model the app's active model"
@@ -38,8 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load (or recover) the config, run it, report."""
-    import dataclasses
-
     from survival_core.runs.config import load_config, parse_config
     from survival_core.runs.runner import run_training
     from survival_core.runs.store import RunStore
@@ -47,21 +61,35 @@ def run(args: argparse.Namespace) -> int:
     store = RunStore()
     if args.resume:
         config = parse_config(store.run_config(args.resume), source=f"run {args.resume}")
-        if args.config and load_config(args.config).hash() != config.hash():
-            raise ConfigError(
-                f"--config {args.config} differs from the config run {args.resume} started with; "
-                "resume without --config, or start a new run."
-            )
+        if args.config:
+            given = load_config(args.config)
+            if given.hash() != config.hash():
+                raise ConfigError(
+                    f"--config {args.config} differs from the config run {args.resume} started "
+                    "with; resume without --config, or start a new run."
+                )
+            config = dataclasses.replace(config, engine=given.engine)  # where it runs now
     elif args.config:
         config = load_config(args.config)
     else:
         raise ConfigError("Give --config FILE (a new run) or --resume RUN_ID.")
-    address = args.ray_address or os.environ.get("RAY_ADDRESS")
-    if address:
-        engine = dataclasses.replace(config.engine, kind="ray", address=address)
-        config = dataclasses.replace(config, engine=engine)
+    config = dataclasses.replace(config, engine=_engine(config.engine, args.ray_address))
     result = run_training(
         config, resume=args.resume, activate=args.activate, progress=progress, store=store
     )
     report(result.as_dict(), args.json)
     return 0
+
+
+def _engine(engine: EngineConfig, given: str | None) -> EngineConfig:
+    """The run's engine with the Ray address given (``--ray-address``, else ``RAY_ADDRESS``): a
+    cluster address makes it Ray's; :data:`NO_CLUSTER` takes any address off (and ``RAY_ADDRESS``
+    out of this process, which Ray would read), so that a run started on a cluster that is gone
+    resumes on this machine."""
+    address = given or os.environ.get("RAY_ADDRESS")
+    if address == NO_CLUSTER:
+        os.environ.pop("RAY_ADDRESS", None)
+        return dataclasses.replace(engine, address=None)
+    if address:
+        return dataclasses.replace(engine, kind="ray", address=address)
+    return engine
