@@ -275,16 +275,23 @@ def _ray_temp_dir() -> Path:
 
 
 def _check_reachable(address: str) -> None:
-    """Fail fast, naming ``address``, when nothing answers there (Ray itself would keep retrying)."""
+    """Fail fast, naming ``address``, when nothing answers there (Ray itself would keep retrying)
+    or it is no address (a port out of range was reported as "Connection refused")."""
     scheme, _, rest = address.rpartition("://")
     host, _, port = rest.partition(":")
     try:
         port_number = int(port) if port else DEFAULT_PORTS.get(scheme, 6379)
-        socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT_S).close()
     except ValueError as err:
         raise InputError(
             f"Ray address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379 or ray://head:10001)."
         ) from err
+    if not 0 < port_number < 65536:
+        raise InputError(
+            f"Ray address {address!r}: port {port_number} is out of range (1 to 65535); the "
+            "head's port is the one `ray start --head --port` was given (default 6379)."
+        )
+    try:
+        socket.create_connection((host, port_number), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as err:
         raise InputError(
             f"Cannot reach the Ray cluster at {address!r} ({err}). Start it with `ray start "
@@ -296,12 +303,12 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Connect this process to Ray, unless it already is (the first connection wins; a given
     cluster address is still checked to answer).
 
-    ``address`` (else ``$RAY_ADDRESS``): an existing cluster, ``HOST:PORT``, ``ray://HOST:PORT``
-    or ``auto`` (the cluster started on this machine by ``ray start``). Without one, a private
-    local Ray with ``num_cpus`` CPUs (default: every CPU) is started."""
+    ``address`` (else ``$RAY_ADDRESS``; blank: none): an existing cluster, ``HOST:PORT``,
+    ``ray://HOST:PORT`` or ``auto`` (the cluster started on this machine by ``ray start``).
+    Without one, a private local Ray with ``num_cpus`` CPUs (default: every CPU) is started."""
     import ray
 
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = (address or os.environ.get("RAY_ADDRESS") or "").strip() or None
     if address not in (None, "auto"):
         _check_reachable(address)
     if ray.is_initialized():

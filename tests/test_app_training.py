@@ -277,6 +277,19 @@ def test_the_folds_input_refuses_one_fold(fresh_data):
     assert app.number_input(key=f"train-{BLANK}-folds").proto.min == 2
 
 
+def test_the_ray_address_input_says_the_servers_ray_address_overrides_it(fresh_data):
+    """An empty field was said to mean 'a local Ray', though the run's `train` reads RAY_ADDRESS
+    from the server's environment, which sends it to that cluster instead."""
+    from ui.training import BLANK
+
+    app = page()
+    app.selectbox[0].set_value(BLANK).run()
+    app.radio(key=f"train-{BLANK}-engine").set_value("ray").run()
+    assert app.text_input(key=f"train-{BLANK}-ray").label == (
+        "Ray address (empty: a local Ray; RAY_ADDRESS set for the server overrides this)"
+    )
+
+
 def test_each_study_config_comes_through_the_form_unchanged(fresh_data):
     from survival_core.runs.config import load_config, loads_config
     from ui.training import BLANK, model_defaults, study_configs

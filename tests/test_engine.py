@@ -357,6 +357,7 @@ def test_ray_engine_is_a_ray_mapper() -> None:
         ("local", "10.0.0.5:6379", ConfigError, r"engine.address: .*'10.0.0.5:6379'.*'ray'"),
         ("ray", "127.0.0.1:1", InputError, r"Cannot reach the Ray cluster at '127.0.0.1:1'"),
         ("ray", "head:port", InputError, r"'head:port' is not HOST:PORT"),
+        ("ray", "127.0.0.1:70000", InputError, r"port 70000 is out of range \(1 to 65535\)"),
     ],
 )
 def test_bad_engine_settings_are_reported(
@@ -376,6 +377,23 @@ def _train(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, dict]:
     """``train ARGS --json``: its exit status and last JSON line."""
     status = main(["train", *args, "--json"])
     return status, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_a_blank_ray_address_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """RAY_ADDRESS=" " (a shell template's blank) or --ray-address " " ended in a pydantic
+    ValidationError traceback: blank is no address, the config's engine runs (a local Ray, or
+    the local engine)."""
+    cohort = clinical_cohort(tmp_path / "cohort")
+    on_ray, here = tmp_path / "on_ray.yaml", tmp_path / "here.yaml"
+    on_ray.write_text(yaml.safe_dump(tiny_config(cohort, "blank", engine={"kind": "ray"})))
+    here.write_text(yaml.safe_dump(tiny_config(cohort, "blank")))
+    monkeypatch.setenv("RAY_ADDRESS", " ")
+    status, result = _train("--config", str(on_ray), capsys=capsys)
+    assert (status, result["status"]) == (0, "FINISHED")
+    status, result = _train("--config", str(here), "--ray-address", " ", capsys=capsys)
+    assert (status, result["status"]) == (0, "FINISHED")
 
 
 def _ctrl_c(*args: object) -> None:

@@ -389,7 +389,10 @@ def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
     if kind != "ray":
         return out
     address = _kept(
-        st.text_input, "Ray address (empty: a local Ray)", engine.get("address") or "", f"{key}-ray"
+        st.text_input,
+        "Ray address (empty: a local Ray; RAY_ADDRESS set for the server overrides this)",
+        engine.get("address") or "",
+        f"{key}-ray",
     )
     return {**out, **({"address": address.strip()} if address.strip() else {})}
 

@@ -4,11 +4,11 @@
     python -m survival_core train --resume RUN_ID [--json]
 
 Progress goes to stderr; with ``--json`` the last line is {run_id, status, metrics, seconds,
-model_version}. ``--ray-address`` (or ``RAY_ADDRESS``) sends extraction and folds to a Ray cluster;
-``--ray-address local`` runs on this machine whatever the config or ``RAY_ADDRESS`` say. A
-resumed run keeps the engine it started with, unless ``--config`` (the same config, its engine
-aside: folds are reused across engines) or ``--ray-address`` gives another: a run started on a
-cluster that is gone resumes on this machine.
+model_version}. ``--ray-address`` (or ``RAY_ADDRESS``; blank: none) sends extraction and folds to a
+Ray cluster; ``--ray-address local`` runs on this machine whatever the config or ``RAY_ADDRESS``
+say. A resumed run keeps the engine it started with, unless ``--config`` (the same config, its
+engine aside: folds are reused across engines) or ``--ray-address`` gives another: a run started
+on a cluster that is gone resumes on this machine.
 """
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _engine(engine: EngineConfig, given: str | None) -> EngineConfig:
-    """The run's engine with the Ray address given (``--ray-address``, else ``RAY_ADDRESS``): a
-    cluster address makes it Ray's; :data:`NO_CLUSTER` takes any address off (and ``RAY_ADDRESS``
-    out of this process, which Ray would read), so that a run started on a cluster that is gone
-    resumes on this machine."""
-    address = given or os.environ.get("RAY_ADDRESS")
+    """The run's engine with the Ray address given (``--ray-address``, else ``RAY_ADDRESS``; blank
+    is none, as a shell template's ``RAY_ADDRESS=" "`` is): a cluster address makes it Ray's;
+    :data:`NO_CLUSTER` takes any address off (and ``RAY_ADDRESS`` out of this process, which Ray
+    would read), so that a run started on a cluster that is gone resumes on this machine."""
+    address = (given or "").strip() or os.environ.get("RAY_ADDRESS", "").strip()
     if address == NO_CLUSTER:
         os.environ.pop("RAY_ADDRESS", None)
         return dataclasses.replace(engine, address=None)
