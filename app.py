@@ -5,17 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from survival_core import __version__
+from survival_core.errors import RadSurvError
 from survival_core.paths import data_dir
 from survival_core.text import markdown_literal
 from ui.auth import sign_in
 from ui.models import model_picker
 from ui.retention import startup_cleanup
-from ui.state import case_pool, clinical_refusal, current_case
+from ui.state import case_pool, clinical_refusal, current_case, show_error
 
 st.set_page_config(page_title="RadSurv", page_icon=":material/monitor_heart:", layout="wide")
 
 st.sidebar.markdown(f"**RadSurv** {__version__}")
-case_pool()  # the server's case workers start with its first page run, not with the first case
+try:
+    case_pool()  # the server's case workers start with its first page run, not with the first case
+except RadSurvError as error:  # a wrong RADSURV_RAY_ADDRESS: said, not a traceback on every page
+    show_error(error)
+    st.stop()
 startup_cleanup()  # expired uploads, caches and job logs: at start and every 6 h, in the background
 # Each page with the action it requires at its top (ui.auth.require): the navigation lists only
 # the pages the user's role may open; before login, only the login screen.

@@ -274,7 +274,7 @@ def _ray_temp_dir() -> Path:
     return link
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """Fail fast, naming ``address``, when nothing answers there (Ray itself would keep retrying)
     or it is no address (a port out of range was reported as "Connection refused")."""
     scheme, _, rest = address.rpartition("://")
@@ -299,6 +299,30 @@ def _check_reachable(address: str) -> None:
         ) from err
 
 
+#: The dashboard server's setting naming the Ray cluster its case pool runs on (unset or blank:
+#: worker processes on the server).
+CASE_POOL_RAY_SETTING = "RADSURV_RAY_ADDRESS"
+
+
+def case_pool_ray_address() -> str | None:
+    """The Ray cluster of the server's case pool (:data:`CASE_POOL_RAY_SETTING`), or None."""
+    return os.environ.get(CASE_POOL_RAY_SETTING, "").strip() or None
+
+
+@contextmanager
+def refused_as_setting(name: str) -> Iterator[None]:
+    """A Ray address refused in the block (nothing answers there, not HOST:PORT, a token refused)
+    said as the fault of the server's setting ``name``, with what to do: a wrong
+    ``RADSURV_RAY_ADDRESS`` was a traceback on every page of the dashboard."""
+    try:
+        yield
+    except RadSurvError as error:
+        raise InputError(
+            f"{name} in the server's environment: {error} Correct it or unset it, then restart "
+            "the server."
+        ) from error
+
+
 def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Connect this process to Ray, unless it already is (the first connection wins; a given
     cluster address is still checked to answer).
@@ -310,7 +334,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
 
     address = (address or os.environ.get("RAY_ADDRESS") or "").strip() or None
     if address not in (None, "auto"):
-        _check_reachable(address)
+        check_reachable(address)
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

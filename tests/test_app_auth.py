@@ -114,6 +114,29 @@ def test_demo_mode_on_localhost_needs_no_login(without_users, address):
     assert listed(app) == set(PAGES)  # the demo user has every role
 
 
+def test_a_wrong_ray_address_setting_is_a_message_not_a_traceback(
+    without_users, address, monkeypatch
+):
+    """A wrong RADSURV_RAY_ADDRESS (the case pool's cluster) was an uncaught InputError, a raw
+    traceback on every page: it is an error naming the setting and what to do."""
+    from ui.state import case_pool
+
+    address("localhost")
+    monkeypatch.setenv("RADSURV_RAY_ADDRESS", "127.0.0.1:1")
+    case_pool.clear()  # the server's pool is made once: made again with this setting
+    try:
+        app = run("app.py")
+    finally:
+        case_pool.clear()
+    assert not app.exception
+    (error,) = [e.value for e in app.error]
+    assert error.startswith(
+        "RADSURV_RAY_ADDRESS in the server's environment: Cannot reach the Ray cluster at "
+        "'127.0.0.1:1'"
+    ), error
+    assert error.endswith("Correct it or unset it, then restart the server."), error
+
+
 @pytest.mark.parametrize("where", [None, "10.20.30.40"])
 def test_a_reachable_address_without_login_serves_nothing(without_users, address, where):
     address(where)

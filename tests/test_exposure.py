@@ -8,7 +8,7 @@ import json
 import pytest
 
 from survival_core.cli import serve
-from survival_core.errors import ConfigError
+from survival_core.errors import ConfigError, InputError
 from survival_core.security.exposure import check_exposure, is_loopback
 from survival_core.security.users import add_user
 
@@ -95,6 +95,7 @@ def test_serve_accepts_a_public_address_once_a_user_exists(no_login, capsys):
         "local": False,
         "users_file": str(no_login),
         "mode": "login",
+        "ray_address": None,
     }
 
 
@@ -104,3 +105,18 @@ def test_serve_counts_an_oidc_section_as_login(no_login, capsys):
     secrets.write_text('[auth]\nredirect_uri = "https://radsurv.hospital.org/oauth2callback"\n')
     serve.run(_serve("--address", "0.0.0.0", "--check", "--json"))
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mode"] == "login"
+
+
+def test_serve_check_refuses_a_case_pool_cluster_nothing_answers_at(no_login, monkeypatch, capsys):
+    """`serve --check` passed with a wrong RADSURV_RAY_ADDRESS, whose dashboard then showed a
+    traceback on every page: the setting is checked and named; blank is none."""
+    monkeypatch.setenv("RADSURV_RAY_ADDRESS", "127.0.0.1:1")
+    with pytest.raises(InputError) as refused:
+        serve.run(_serve("--address", "127.0.0.1", "--check"))
+    assert str(refused.value).startswith(
+        "RADSURV_RAY_ADDRESS in the server's environment: Cannot reach the Ray cluster at "
+        "'127.0.0.1:1'"
+    )
+    monkeypatch.setenv("RADSURV_RAY_ADDRESS", " ")
+    serve.run(_serve("--address", "127.0.0.1", "--check", "--json"))
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ray_address"] is None

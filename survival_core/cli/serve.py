@@ -2,7 +2,8 @@
 
 The check runs before Streamlit starts, so a mis-configured server never listens at all (the app
 repeats it at every page load as a second line). The address is ``--address``, else
-``$STREAMLIT_SERVER_ADDRESS``, else ``server.address`` of ``.streamlit/config.toml``.
+``$STREAMLIT_SERVER_ADDRESS``, else ``server.address`` of ``.streamlit/config.toml``. A Ray
+cluster set for the case pool (``RADSURV_RAY_ADDRESS``) must answer too.
 """
 
 from __future__ import annotations
@@ -43,8 +44,14 @@ def _toml(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int | None:
-    """Check the address against the configured logins, then replace this process by Streamlit
-    (``--check``: report and return)."""
+    """Check the address against the configured logins and the case pool's Ray cluster, then
+    replace this process by Streamlit (``--check``: report and return)."""
+    from survival_core.engine import (
+        CASE_POOL_RAY_SETTING,
+        case_pool_ray_address,
+        check_reachable,
+        refused_as_setting,
+    )
     from survival_core.security.exposure import check_exposure, is_loopback
     from survival_core.security.users import REPOSITORY, read_users, users_file
 
@@ -61,9 +68,19 @@ def run(args: argparse.Namespace) -> int | None:
     path = users_file()
     local = read_users(path).configured
     check_exposure(address, local or oidc, str(path))
+    ray_address = case_pool_ray_address()
+    if ray_address:
+        with refused_as_setting(CASE_POOL_RAY_SETTING):
+            check_reachable(ray_address)
     mode = "login" if local or oidc else "demo (localhost, no login)"
     report(
-        {"address": address, "local": is_loopback(address), "users_file": path, "mode": mode},
+        {
+            "address": address,
+            "local": is_loopback(address),
+            "users_file": path,
+            "mode": mode,
+            "ray_address": ray_address,
+        },
         args.json,
     )
     if args.check:
