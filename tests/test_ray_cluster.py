@@ -1,5 +1,6 @@
 """A real two-node Ray cluster on this machine: ``train --ray-address`` and a cohort extraction give
-what the local engine gives, and a worker node killed mid-run fails the run clearly; it resumes.
+what the local engine gives, and a worker node killed mid-run has its tasks run again on the
+head (or, where Ray gives up, fails the run clearly; it resumes).
 
 The head (``ray start --head``) and a second node (``ray start --address``) run as separate
 process trees with token authentication (``RAY_AUTH_MODE=token``, ``RAY_AUTH_TOKEN``), one CPU
@@ -379,7 +380,7 @@ def test_worker_node_killed_mid_run_fails_clearly_and_resumes(
             run.kill()
             run.communicate()
     store = RunStore()
-    if run.returncode == 0:  # the killed node held no unfinished fold: the run just finished
+    if run.returncode == 0:  # the killed node's folds ran again on the head (engine._task)
         result = json.loads(out.strip().splitlines()[-1])
     else:
         assert "Ray could not finish this task (NodeDiedError)" in err, err[-3000:]
