@@ -122,10 +122,13 @@ def worker_killed(tries: int) -> WorkerKilled:
 
 
 class ProcessMapper:
-    """Cases in ``workers`` spawned processes (:func:`~survival_core.workers.worker_pool`)."""
+    """Cases in ``workers`` spawned processes (:func:`~survival_core.workers.worker_pool`);
+    ``marks_in``: the folder of its running-item marks (:meth:`map_indexed`), the data folder's
+    ``tmp/`` unless given (``cv`` reads tables only: it needs no data folder, and made one)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, marks_in: Path | None = None) -> None:
         self.workers = workers
+        self.marks_in = marks_in
 
     def map_unordered(
         self, fn: Callable[[T], R], items: Sequence[T]
@@ -147,7 +150,8 @@ class ProcessMapper:
         killed it, each run again alone, up to :data:`WORKER_TRIES` times in all."""
         tries = [0] * len(items)
         waiting, suspects = list(range(len(items))), []
-        with tempfile.TemporaryDirectory(prefix="radsurv-pool-", dir=data_subdir("tmp")) as held:
+        where = self.marks_in if self.marks_in is not None else data_subdir("tmp")
+        with tempfile.TemporaryDirectory(prefix="radsurv-pool-", dir=where) as held:
             marks = Path(held)
             while waiting or suspects:
                 if suspects:
@@ -209,7 +213,8 @@ def process_fold_map(workers: int) -> Callable[[Callable[[T], R], Iterable[T]], 
     def mapper(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         finished: dict[int, R | BaseException] = {}
         following = 0  # the index of the next result to give
-        with closing(ProcessMapper(workers).map_indexed(fn, list(items))) as results:
+        pool = ProcessMapper(workers, Path(tempfile.gettempdir()))
+        with closing(pool.map_indexed(fn, list(items))) as results:
             for i, result in results:
                 finished[i] = result
                 while following in finished:
@@ -276,7 +281,10 @@ def _ray_temp_dir() -> Path:
 
 def check_reachable(address: str) -> None:
     """Fail fast, naming ``address``, when nothing answers there (Ray itself would keep retrying)
-    or it is no address (a port out of range was reported as "Connection refused")."""
+    or it is no address (a port out of range was reported as "Connection refused"). ``auto``,
+    the cluster `ray start` made on this machine, is Ray's to find (it was refused as a host)."""
+    if address == "auto":
+        return
     scheme, _, rest = address.rpartition("://")
     host, _, port = rest.partition(":")
     try:
@@ -333,7 +341,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     import ray
 
     address = (address or os.environ.get("RAY_ADDRESS") or "").strip() or None
-    if address not in (None, "auto"):
+    if address is not None:
         check_reachable(address)
     if ray.is_initialized():
         return

@@ -293,8 +293,11 @@ def test_cv_folds_in_worker_processes_give_the_serial_results(tmp_path):
     table.write_text("case_id,time,event,a,b,c\n" + rows)
     args = ["cv", "--table", str(table), "--model", "coxnet", "--param", "n_alphas=20"]
     args += ["--repeats", "2", "--folds", "3", "--bootstrap", "100", "--json"]
-    serial, pooled = (run_cli(*args, "--workers", n) for n in ("1", "2"))
+    serial = run_cli(*args, "--workers", "1")
+    # cv reads tables only: its pool needs no data folder, and makes none (it made <data>/tmp)
+    pooled = run_cli(*args, "--workers", "2", env_dir=tmp_path / "no-data")
     assert serial.returncode == 0 and pooled.returncode == 0, pooled.stderr[-2000:]
+    assert not (tmp_path / "no-data").exists()
     first, second = (json.loads(r.stdout.strip().splitlines()[-1]) for r in (serial, pooled))
     first.pop("seconds"), second.pop("seconds")
     assert first == second and 0.5 < first["c_index"] < 1

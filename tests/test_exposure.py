@@ -120,3 +120,7 @@ def test_serve_check_refuses_a_case_pool_cluster_nothing_answers_at(no_login, mo
     monkeypatch.setenv("RADSURV_RAY_ADDRESS", " ")
     serve.run(_serve("--address", "127.0.0.1", "--check", "--json"))
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ray_address"] is None
+    # 'auto' (the cluster `ray start` made here, as the case pool reads it) is Ray's to find
+    monkeypatch.setenv("RADSURV_RAY_ADDRESS", "auto")
+    serve.run(_serve("--address", "127.0.0.1", "--check", "--json"))
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ray_address"] == "auto"
