@@ -317,6 +317,27 @@ def case_pool_ray_address() -> str | None:
     return os.environ.get(CASE_POOL_RAY_SETTING, "").strip() or None
 
 
+#: The dashboard server's setting of its case pool's worker processes (unset or blank: one per
+#: CPU; 0: in the session's own thread).
+CASE_POOL_WORKERS_SETTING = "RADSURV_CASE_WORKERS"
+
+
+def case_pool_workers() -> int | None:
+    """The server's case pool's worker processes (:data:`CASE_POOL_WORKERS_SETTING`), or None;
+    a :class:`ConfigError` naming the setting when it is not a whole number of 0 or more (an int()
+    traceback on every page)."""
+    text = os.environ.get(CASE_POOL_WORKERS_SETTING, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ConfigError(
+            f"{CASE_POOL_WORKERS_SETTING} in the server's environment is {text!r}, not a whole "
+            "number of 0 or more (worker processes; 0: none; unset: one per CPU). Correct it or unset "
+            "it, then restart the server."
+        )
+    return int(text)
+
+
 @contextmanager
 def refused_as_setting(name: str) -> Iterator[None]:
     """A Ray address refused in the block (nothing answers there, not HOST:PORT, a token refused)

@@ -114,15 +114,23 @@ def test_demo_mode_on_localhost_needs_no_login(without_users, address):
     assert listed(app) == set(PAGES)  # the demo user has every role
 
 
-def test_a_wrong_ray_address_setting_is_a_message_not_a_traceback(
-    without_users, address, monkeypatch
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("RADSURV_RAY_ADDRESS", "127.0.0.1:1", "Cannot reach the Ray cluster at '127.0.0.1:1'"),
+        ("RADSURV_CASE_WORKERS", "two", "is 'two', not a whole number of 0 or more"),
+    ],
+)
+def test_a_wrong_case_pool_setting_is_a_message_not_a_traceback(
+    without_users, address, monkeypatch, setting, value, said
 ):
-    """A wrong RADSURV_RAY_ADDRESS (the case pool's cluster) was an uncaught InputError, a raw
-    traceback on every page: it is an error naming the setting and what to do."""
+    """A wrong RADSURV_RAY_ADDRESS (the case pool's cluster) was an uncaught InputError, and a
+    RADSURV_CASE_WORKERS of no number an int() ValueError, a raw traceback on every page: each is
+    an error naming the setting and what to do."""
     from ui.state import case_pool
 
     address("localhost")
-    monkeypatch.setenv("RADSURV_RAY_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setenv(setting, value)
     case_pool.clear()  # the server's pool is made once: made again with this setting
     try:
         app = run("app.py")
@@ -130,10 +138,8 @@ def test_a_wrong_ray_address_setting_is_a_message_not_a_traceback(
         case_pool.clear()
     assert not app.exception
     (error,) = [e.value for e in app.error]
-    assert error.startswith(
-        "RADSURV_RAY_ADDRESS in the server's environment: Cannot reach the Ray cluster at "
-        "'127.0.0.1:1'"
-    ), error
+    assert error.startswith(f"{setting} in the server's environment")
+    assert said in error, error
     assert error.endswith("Correct it or unset it, then restart the server."), error
 
 

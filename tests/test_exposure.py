@@ -124,3 +124,6 @@ def test_serve_check_refuses_a_case_pool_cluster_nothing_answers_at(no_login, mo
     monkeypatch.setenv("RADSURV_RAY_ADDRESS", "auto")
     serve.run(_serve("--address", "127.0.0.1", "--check", "--json"))
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ray_address"] == "auto"
+    monkeypatch.setenv("RADSURV_CASE_WORKERS", "two")  # an int() traceback on every page
+    with pytest.raises(ConfigError, match="RADSURV_CASE_WORKERS in the server's environment"):
+        serve.run(_serve("--address", "127.0.0.1", "--check"))

@@ -284,23 +284,21 @@ def scoring_model(folder: str, modified: float):
 @st.cache_resource(show_spinner=False)
 def case_pool():
     """The server's :class:`~survival_core.workflows.case_pool.CasePool`: ``RADSURV_CASE_WORKERS``
-    worker processes (default: one per CPU; 0: in the session's own thread), or Ray tasks on the
+    worker processes (default: one per CPU; 0: in the session's own thread; another value is a
+    ConfigError naming it), or Ray tasks on the
     cluster at ``RADSURV_RAY_ADDRESS`` when it is set (a cluster that cannot be used is an
     :class:`~survival_core.errors.InputError` naming that setting)."""
-    import os
-
     from survival_core.engine import (
         CASE_POOL_RAY_SETTING,
         case_pool_ray_address,
+        case_pool_workers,
         refused_as_setting,
     )
     from survival_core.workflows.case_pool import CasePool
 
-    workers = os.environ.get("RADSURV_CASE_WORKERS")
+    workers = case_pool_workers()
     with refused_as_setting(CASE_POOL_RAY_SETTING):
-        return CasePool(
-            workers=int(workers) if workers else None, ray_address=case_pool_ray_address()
-        )
+        return CasePool(workers=workers, ray_address=case_pool_ray_address())
 
 
 def stored_upload(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[Path, Any]:

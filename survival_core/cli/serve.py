@@ -44,11 +44,12 @@ def _toml(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int | None:
-    """Check the address against the configured logins and the case pool's Ray cluster, then
+    """Check the address against the configured logins and the case pool's settings, then
     replace this process by Streamlit (``--check``: report and return)."""
     from survival_core.engine import (
         CASE_POOL_RAY_SETTING,
         case_pool_ray_address,
+        case_pool_workers,
         check_reachable,
         refused_as_setting,
     )
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int | None:
     path = users_file()
     local = read_users(path).configured
     check_exposure(address, local or oidc, str(path))
+    case_pool_workers()  # a value the case pool cannot use is named before the server starts
     ray_address = case_pool_ray_address()
     if ray_address:
         with refused_as_setting(CASE_POOL_RAY_SETTING):
