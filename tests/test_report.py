@@ -32,6 +32,7 @@ from survival_core.report.pdf import (
     explanation_method,
     gather_report,
     p_text,
+    printed_warning,
     render_report,
     report_figures,
     survival_text,
@@ -377,6 +378,51 @@ def test_a_warning_naming_where_the_case_is_kept_is_printed_without_it(case, loa
         "the case holds two sets.",
     ]
     assert not any(str(data_root()) in w or "upload-" in w for w in printed)
+
+
+def test_a_structure_sets_file_name_and_the_uids_are_not_printed(shared_data, tmp_path):
+    """The real sarcoma CT zipped under 'Doe_Jane_MRN12345/', its structure set renamed
+    'Jane_Doe_MRN12345_RS.dcm' and of another PatientID: the CLI's report printed
+    'Jane_Doe_MRN12345_RS.dcm was drawn on series 1.3.6.1.4.1.14519..., not on the image series
+    1.3.6...' and 'Doe_Jane_MRN12345/mask/Jane_Doe_MRN12345_RS.dcm names another patient...'
+    (an upload's files are renamed and its UIDs remapped; the CLI reads them as the PACS sent
+    them). The page says both without the file and the UIDs; the console still names them."""
+    import shutil
+
+    import pydicom
+
+    folder = tmp_path / "Doe_Jane_MRN12345"
+    shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder)
+    structure_set = pydicom.dcmread(folder / "mask" / "RS.dcm")
+    structure_set.PatientID = "MRN99999"
+    structure_set.save_as(folder / "mask" / "Jane_Doe_MRN12345_RS.dcm")
+    (folder / "mask" / "RS.dcm").unlink()
+    archive = shutil.make_archive(str(tmp_path / "upload"), "zip", tmp_path, folder.name)
+    case = load_case(archive)
+    printed = [printed_warning(case, w) for w in case.warnings]
+    assert printed[-2:] == [
+        "The structure set was drawn on another series than the image's; both share a frame of "
+        "reference, so it is linked by frame of reference and geometry (its contours in patient "
+        "coordinates).",
+        "The structure set names another patient than the image series (a different PatientID); "
+        "it was linked by its frame of reference and geometry: check that both are this "
+        "patient's.",
+    ]
+    assert not any("MRN12345" in w or "1.3.6.1.4.1.14519" in w for w in printed)
+    named = case.warnings[-2:]
+    assert named[0].startswith("Jane_Doe_MRN12345_RS.dcm was drawn on series 1.3.6.1.4.1.14519.")
+    assert named[1].startswith(f"{archive}:Doe_Jane_MRN12345/mask/Jane_Doe_MRN12345_RS.dcm names")
+
+
+def test_dicom_uids_in_a_warning_are_not_printed(case):
+    """A series read of several stacks was printed as 'Series 1.3.6.1.4.1.14519.5.2.1.5168...
+    holds 2 stacks': the hospital's UID, which finds the study in its archive."""
+    warning = (
+        "Series 1.3.6.1.4.1.14519.5.2.1.5168.1900.449841255123215696894565592289 holds 2 stacks "
+        "(1, 2); 1 was read. pyradiomics 3.1.0 read it."
+    )
+    printed = printed_warning(dataclasses.replace(case, warnings=[warning]), warning)
+    assert printed == "Series [UID] holds 2 stacks (1, 2); 1 was read. pyradiomics 3.1.0 read it."
 
 
 @pytest.mark.parametrize(("name", "method"), [("coxph", "ig"), ("cnn3d", "gradcam")])

@@ -369,14 +369,19 @@ def test_a_renamed_duplicate_never_replaces_another_structure(tmp_path: Path) ->
 
 def test_a_set_naming_this_series_but_other_slices_says_so() -> None:
     """Drawn on this series UID's other stack: the warning read 'drawn on series X, not on the
-    image series X', the same UID twice."""
+    image series X', the same UID twice. Its wording for a report names neither file nor UID."""
     info = SeriesInfo(
         "1.2.3", "1.2", "9.9", "CT", "", ("1.2.3.1", "1.2.3.2"), (0.0, 2.5), ("a", "b")
     )
     refs = References(("1.2.3",), ("9.9",), ("1.2.3.7",))
-    (warning,) = link_to_series(refs, info, "rs.dcm")
+    ((warning, unnamed),) = link_to_series(refs, info, "rs.dcm")
     assert "rs.dcm was drawn on slices that are not among the 2 of image series 1.2.3" in warning
     assert "not on the image series" not in warning
+    assert unnamed.startswith(
+        "The structure set was drawn on slices that are not among the 2 of the image series "
+        "(another reconstruction or stack under the same series UID); both share a frame of "
+        "reference, so it is linked"
+    )
 
 
 @pytest.mark.parametrize(

@@ -563,11 +563,11 @@ def _rasterise_all(
     needed: set[str],
     explicit: dict[str, list[str]],
 ) -> tuple[dict[str, sitk.Image], list[str]]:
-    """Every structure on the image grid. A structure that cannot be made is an error when
-    ``needed`` names it, else left out with a warning (it would only have been shown); one never
-    drawn (no closed contour: a planning template's empty 'GTVn') is left out unless ``explicit``
-    roles name it."""
-    warnings = link_to_series(structure_set.references, info, structure_set.path)
+    """Every structure on the image grid (of a set :func:`link_to_series` linked to it). A
+    structure that cannot be made is an error when ``needed`` names it, else left out with a
+    warning (it would only have been shown); one never drawn (no closed contour: a planning
+    template's empty 'GTVn') is left out unless ``explicit`` roles name it."""
+    warnings: list[str] = []
     named = {n for listed in explicit.values() for n in listed}
     masks: dict[str, sitk.Image] = {}
     for name in structure_set.roi_names:
@@ -629,25 +629,30 @@ def _load_dicom(
     require: tuple[str, ...],
     site: str | None,
     series_uid: str | None,
-    companions: bool = True,
-    chosen: Path | None = None,
+    companions: bool,
+    chosen: Path | None,
+    unnamed: dict[str, str],
 ) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], str]:
     """Image, series info, structures (of the structure set file ``chosen`` names, where the
-    folder holds several), companion images, warnings and the case pseudonym of a DICOM case."""
+    folder holds several), companion images, warnings and the case pseudonym of a DICOM case.
+    The wordings of the warnings naming a file or a UID without them go to ``unnamed``
+    (:attr:`Case.unnamed_warnings`)."""
     inventory = scan_dicom(root)
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     pseudonym = case_pseudonym(header)
     others, read = _dicom_companions(inventory, info) if companions else ({}, [])
     if not explicit and not require and not inventory.annotations:
-        notes = [*info.warnings, *read, *_patient_notes(inventory, header)]
+        notes = [*info.warnings, *read, *_unnamed(_patient_notes(inventory, header), unnamed)]
         return image, info, {}, others, notes, pseudonym
     named = {n for listed in explicit.values() for n in listed}
     entry, warnings = _pick_structure_set(inventory, info, chosen, named)
     structure_set = _read_structure_set(entry.path)
+    linked = link_to_series(structure_set.references, info, structure_set.path)
+    warnings += _unnamed(linked, unnamed)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, rasterised = _rasterise_all(structure_set, image, info, needed, explicit)
-    warnings += rasterised + _patient_notes(inventory, header, entry)
+    warnings += rasterised + _unnamed(_patient_notes(inventory, header, entry), unnamed)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
     return image, info, structures, others, notes, pseudonym
 
@@ -673,10 +678,11 @@ def _dicom_companions(
 
 def _patient_notes(
     inventory: DicomInventory, header: Any, structure_set: AnnotationEntry | None = None
-) -> list[str]:
+) -> list[tuple[str, str]]:
     """Warnings when one case's upload holds another patient's files (by PatientID, which
     de-identification replaces consistently): the structure set used naming another patient than
-    the image (kept: it shares the image's frame of reference), and files not read."""
+    the image (kept: it shares the image's frame of reference), and files not read. Each comes
+    with its wording without file names (the structure set's may be the patient's)."""
     patient = str(header.get("PatientID", ""))
     if not patient:
         return []
@@ -684,17 +690,20 @@ def _patient_notes(
     notes = []
     if structure_set in annotations:
         annotations.remove(structure_set)
+        other = (
+            "names another patient than the image series (a different PatientID); it was linked "
+            "by its frame of reference and geometry: check that both are this patient's."
+        )
         notes.append(
-            f"{inventory.display(structure_set.path)} names another patient than the image "
-            "series (a different PatientID); it was linked by its frame of reference and "
-            "geometry: check that both are this patient's."
+            (f"{inventory.display(structure_set.path)} {other}", f"The structure set {other}")
         )
     if series or annotations:
-        notes.append(
+        others = (
             f"The upload also holds another patient's files (a different PatientID): "
             f"{len(series)} image series and {len(annotations)} structure set(s), not read. "
             "Upload one patient per case."
         )
+        notes.append((others, others))
     return notes
 
 
@@ -1002,6 +1011,7 @@ def load_case(
                 series_uid,
                 companions,
                 None if structure_set is None else Path(structure_set),
+                unnamed,
             )
             warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label
@@ -1137,6 +1147,7 @@ def load_case_files(
     structures: dict[str, sitk.Image] = {}
     chosen: dict[str, list[str]] = {}
     warnings: list[str] = [] if info is None else list(info.warnings)
+    unnamed: dict[str, str] = {}  # warnings naming files -> their wording without the names
     parsed: dict[Path, Any] = {}
     for role, files in explicit.items():
         for file in map(Path, files):
@@ -1151,7 +1162,8 @@ def load_case_files(
                 )
             if file not in parsed:
                 parsed[file] = _read_structure_set(file)
-                warnings += link_to_series(parsed[file].references, info, parsed[file].path)
+                linked = link_to_series(parsed[file].references, info, parsed[file].path)
+                warnings += _unnamed(linked, unnamed)
             structure_set = parsed[file]
             found = map_roles(structure_set.roi_names, required=(role,), site=site)[role]
             structures.update(_structure_masks(structure_set, volume, info, found, warnings))
@@ -1179,5 +1191,6 @@ def load_case_files(
         structures=structures,
         sequence=sequence,
         series=series,
+        unnamed_warnings=unnamed,
     )
     return case_in_lps(case)

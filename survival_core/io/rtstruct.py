@@ -196,10 +196,12 @@ def read_rtstruct(path: Path | str) -> RTStruct:
     return RTStruct(str(path), {roi.name: roi for roi in rois}, references, warnings)
 
 
-def link_to_series(references: References, info: SeriesInfo, path: str) -> list[str]:
+def link_to_series(references: References, info: SeriesInfo, path: str) -> list[tuple[str, str]]:
     """Check that contours or segments referencing ``references`` belong to the image series
-    ``info``: warnings when linked by frame of reference only; :class:`RTStructError` when not
-    linked at all. Geometry (contours on the slices, inside the image) is checked when masks are made.
+    ``info``: a warning when linked by frame of reference only, naming the file and the UIDs, with
+    its wording without them (a report's: the file's name may be the patient's, the UIDs are the
+    hospital's); :class:`RTStructError` when not linked at all. Geometry (contours on the slices,
+    inside the image) is checked when masks are made.
     """
     refs = references
     same_frame = bool(
@@ -223,16 +225,30 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
     if by_series and by_slices:
         return []
     if same_frame:
-        drawn_on = (
-            f"series {', '.join(refs.series_uids)}, not on the image series {info.series_uid}"
+        slices = len(info.sop_instance_uids)
+        stack = "(another reconstruction or stack under the same series UID)"
+        drawn_on, unnamed = (
+            (
+                f"series {', '.join(refs.series_uids)}, not on the image series {info.series_uid}",
+                "another series than the image's",
+            )
             if not by_series
-            else f"slices that are not among the {len(info.sop_instance_uids)} of image series "
-            f"{info.series_uid} (another reconstruction or stack under the same series UID)"
+            else (
+                f"slices that are not among the {slices} of image series {info.series_uid} {stack}",
+                f"slices that are not among the {slices} of the image series {stack}",
+            )
+        )
+        linked = (
+            "so it is linked by frame of reference and geometry (its contours in patient "
+            "coordinates)."
         )
         return [
-            f"{Path(path).name} was drawn on {drawn_on}; both share frame of reference "
-            f"{info.frame_of_reference_uid}, so it is linked by frame of reference and geometry "
-            "(its contours in patient coordinates)."
+            (
+                f"{Path(path).name} was drawn on {drawn_on}; both share frame of reference "
+                f"{info.frame_of_reference_uid}, {linked}",
+                f"The structure set was drawn on {unnamed}; both share a frame of reference, "
+                f"{linked}",
+            )
         ]
     if not by_series:
         raise RTStructError(

@@ -12,13 +12,15 @@ variables, else the demo's HCC ones; :attr:`~survival_core.models.scoring.Loaded
 Privacy: the page names the case only by its ``case_id`` (the pseudonym the app shows); no other
 identifying field of the case (source path, DICOM tags) is printed, and warnings naming the case's
 files are printed without the names (:attr:`~survival_core.case.Case.unnamed_warnings`), or else
-without the case's archive or folder and the server's data folder (:func:`printed_warning`).
+without the case's archive or folder, the server's data folder and DICOM UIDs
+(:func:`printed_warning`).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -83,6 +85,10 @@ _VALUE_CHARS = 34
 #: Clinical inputs the model card names at most (fewer when their labels are long); more are
 #: counted ("... and 52 more").
 _INPUTS_SHOWN = 8
+#: A DICOM UID ('1.3.6.1.4.1.14519...', '2.25.<128-bit number>'), which the report never prints:
+#: dotted numbers of :data:`_UID_CHARS` characters or more (a version '2.1.0' is none).
+_UID = re.compile(r"\b[0-2](?:\.\d+){2,}\b")
+_UID_CHARS = 16
 
 
 @dataclass
@@ -455,9 +461,11 @@ def printed_warning(case: Case, warning: str) -> str:
     without the case's archive or folder (its name may carry the patient's; a path where the
     server keeps an upload) nor the server's data folder (:func:`without_server_paths`, as the
     Case page shows it): a structure set naming another patient was printed as
-    '/srv/radsurv/data/cases/upload-1a2b/STS_001.zip:RS.dcm names another patient...'."""
+    '/srv/radsurv/data/cases/upload-1a2b/STS_001.zip:RS.dcm names another patient...'. A DICOM
+    UID left in the wording is printed as '[UID]': the hospital's, it finds the study in its
+    archive (the CLI reads files as the PACS sent them)."""
     if warning in case.unnamed_warnings:
-        return case.unnamed_warnings[warning]
+        return _without_uids(case.unnamed_warnings[warning])
     if case.source:
         for named, shown in (
             (f"{case.source}:", ""),
@@ -465,7 +473,12 @@ def printed_warning(case: Case, warning: str) -> str:
             (case.source, "the case"),
         ):
             warning = warning.replace(named, shown)
-    return without_server_paths(warning)
+    return _without_uids(without_server_paths(warning))
+
+
+def _without_uids(text: str) -> str:
+    """``text`` with each DICOM UID (:data:`_UID`) as '[UID]'."""
+    return _UID.sub(lambda uid: "[UID]" if len(uid[0]) >= _UID_CHARS else uid[0], text)
 
 
 def _drawable(content: ReportContent) -> ReportContent:
