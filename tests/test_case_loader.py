@@ -19,7 +19,7 @@ from survival_core.errors import (
     RTStructError,
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
-from survival_core.io.deid import Deidentifier
+from survival_core.io.deid import Deidentifier, case_pseudonym
 from tests.dicom_fixtures import (
     ct_slices,
     hu_volume,
@@ -30,8 +30,9 @@ from tests.dicom_fixtures import (
     write_scrambled,
 )
 
+#: The values of write_dicom_case's patient, keyed by its images' PatientID.
 CLINICAL = {
-    "case_id": "HCC-007",
+    "case_id": "SYNTHETIC",
     "age": 63,
     "sex": "M",
     "albumin": 38,
@@ -95,8 +96,8 @@ def test_dicom_case_folder(tmp_path: Path) -> None:
     write_dicom_case(tmp_path / "case")
     (tmp_path / "case" / "notes.txt").write_text("not imaging")
     case = load_case(tmp_path / "case")
-    assert (
-        case.case_id == "HCC-007"
+    assert (  # named by its images' pseudonym, never by clinical.json's PatientID
+        case.case_id == Deidentifier().pseudonym("SYNTHETIC")
         and case.modality == "CT"
         and case.source == str(tmp_path / "case")
     )
@@ -457,20 +458,64 @@ def test_generated_cohort_cases_load(request: pytest.FixtureRequest) -> None:
         assert case.clinical["age"] is not None
 
 
-def test_clinical_json_of_another_patient_beside_dicom_is_warned_about(shared_data, tmp_path):
-    """The real sarcoma CT with a clinical.json naming another case: the case takes that name
-    (documented precedence), and the mismatch is said, not silently carried into the report."""
-    import shutil
+def _identified_sarcoma(shared_data: Path, folder: Path) -> Path:
+    """The real sarcoma CT and its RTSTRUCT as a hospital exports them: PatientID MRN12345, not
+    marked de-identified (its case id is then a pseudonym)."""
+    import pydicom
+
+    shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder)
+    for file in folder.rglob("*.dcm"):
+        ds = pydicom.dcmread(file)
+        ds.PatientID, ds.PatientName = "MRN12345", "Doe^Jane"
+        del ds.PatientIdentityRemoved
+        ds.save_as(file)
+    return folder
+
+
+def test_clinical_json_of_the_images_patient_names_no_dicom_case(shared_data, tmp_path):
+    """The sarcoma CT of PatientID MRN12345 with a clinical.json of case_id 'MRN12345': the CLI's
+    report was headed 'Case MRN12345' (the hospital's ID) and warned that 'clinical.json names the
+    case MRN12345, but its DICOM images are of patient RS-...'. Its values are used, silently,
+    under the images' pseudonym; so are those keyed by the pseudonym (an upload stores them so)."""
+    folder = _identified_sarcoma(shared_data, tmp_path / "case")
+    (folder / "clinical.json").write_text('{"case_id": " MRN12345 ", "age": 61, "sex": "F"}')
+    case = load_case(folder)
+    assert case.case_id.startswith("RS-") and case.clinical["age"] == 61
+    assert not any("MRN12345" in w or "clinical.json" in w for w in case.warnings)
+    (folder / "clinical.json").write_text(f'{{"case_id": "{case.case_id}", "age": 62}}')
+    assert load_case(folder).clinical["age"] == 62
+
+
+@pytest.mark.parametrize("marked", [True, False])
+def test_clinical_json_of_another_patient_beside_dicom_is_refused(shared_data, tmp_path, marked):
+    """The real sarcoma CT (marked de-identified: case STS_001; or the hospital's MRN12345) with a
+    clinical.json of another patient: the case took that patient's ID as its name, and that
+    patient's age and sex were scored on these images, with a warning. It is refused, naming
+    neither ID; the images' own ID keys it as before."""
+    import pydicom
 
     folder = tmp_path / "case"
-    shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder)
-    (folder / "clinical.json").write_text('{"case_id": "SYN-0001", "age": 61}')
-    case = load_case(folder)
-    assert case.case_id == "SYN-0001"
-    (warning,) = [w for w in case.warnings if "clinical.json names the case" in w]
-    assert "SYN-0001" in warning and "STS_001" in warning
-    (folder / "clinical.json").write_text('{"case_id": "STS_001", "age": 61}')
-    assert not any("clinical.json names" in w for w in load_case(folder).warnings)
+    if marked:
+        shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder)
+    else:
+        _identified_sarcoma(shared_data, folder)
+    (folder / "clinical.json").write_text('{"case_id": "MRN99999", "age": 61}')
+    with pytest.raises(ClinicalValueError) as refused:
+        load_case(folder)
+    said = str(refused.value)
+    image = pydicom.dcmread(next((folder / "image").glob("*.dcm")))
+    case_id = case_pseudonym(image)  # STS_001 marked, else RS-...
+    assert case_id == "STS_001" if marked else case_id.startswith("RS-")
+    assert said == (
+        f"The clinical.json of case {case_id} names another patient than its DICOM images (its "
+        "case_id is neither their PatientID nor their case pseudonym): its values would be "
+        "scored as this patient's. Put this patient's clinical.json beside the images, or remove "
+        "its case_id if its values are this patient's."
+    )
+    assert "MRN" not in said
+    if marked:
+        (folder / "clinical.json").write_text('{"case_id": "STS_001", "age": 61}')
+        assert load_case(folder).case_id == "STS_001"
 
 
 def test_the_image_a_user_names_is_read_whatever_its_name_reads_as(shared_data, tmp_path):

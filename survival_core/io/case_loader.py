@@ -55,7 +55,7 @@ from survival_core.io.dataset_layout import (
     nnunet_channels,
     several_cases,
 )
-from survival_core.io.deid import case_pseudonym
+from survival_core.io.deid import case_pseudonym, patient_identity
 from survival_core.io.dicom_series import (
     AnnotationEntry,
     DicomInventory,
@@ -632,19 +632,19 @@ def _load_dicom(
     companions: bool,
     chosen: Path | None,
     unnamed: dict[str, str],
-) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], str]:
+) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], Any]:
     """Image, series info, structures (of the structure set file ``chosen`` names, where the
-    folder holds several), companion images, warnings and the case pseudonym of a DICOM case.
+    folder holds several), companion images, warnings and the image's first header (whose
+    patient names the case: :func:`case_pseudonym`) of a DICOM case.
     The wordings of the warnings naming a file or a UID without them go to ``unnamed``
     (:attr:`Case.unnamed_warnings`)."""
     inventory = scan_dicom(root)
     image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
-    pseudonym = case_pseudonym(header)
     others, read = _dicom_companions(inventory, info) if companions else ({}, [])
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_unnamed(_patient_notes(inventory, header), unnamed)]
-        return image, info, {}, others, notes, pseudonym
+        return image, info, {}, others, notes, header
     named = {n for listed in explicit.values() for n in listed}
     entry, warnings = _pick_structure_set(inventory, info, chosen, named)
     structure_set = _read_structure_set(entry.path)
@@ -654,7 +654,7 @@ def _load_dicom(
     structures, rasterised = _rasterise_all(structure_set, image, info, needed, explicit)
     warnings += rasterised + _unnamed(_patient_notes(inventory, header, entry), unnamed)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
-    return image, info, structures, others, notes, pseudonym
+    return image, info, structures, others, notes, header
 
 
 def _dicom_companions(
@@ -963,9 +963,11 @@ def load_case(
     clinical.json takes its values from the cohort's clinical.csv (checked by the cohort's
     schema unless ``schema`` is given; a row it refuses is said in the warnings and left
     unread, never failing the case) and, without ``site``, the manifest's site.
-    ``case_id`` defaults to clinical.json's case_id, else
-    for DICOM the case pseudonym (:func:`~survival_core.io.deid.case_pseudonym`: never the folder
-    name or PatientID, which may identify the patient), else the folder (or archive) name.
+    ``case_id`` defaults, for DICOM, to the case pseudonym
+    (:func:`~survival_core.io.deid.case_pseudonym`: never clinical.json's case_id, the folder
+    name or PatientID, which may identify the patient; a clinical.json naming another patient
+    is refused, :func:`_check_clinical_patient`), else to clinical.json's case_id, else the
+    folder (or archive) name.
     """
     path = Path(path)
     with _case_root(path) as (root, default_id, shown):
@@ -992,6 +994,7 @@ def load_case(
             )
             sequence = _volume_sequence(image_file) if case_modality == "MR" else None
             series = ""
+            default_id = _clinical_case_id(raw) or default_id  # volumes carry no PatientID
             if named is None:
                 warnings += _unnamed(_volumes_below(root, volumes), unnamed)
             if not structures and required:
@@ -1003,7 +1006,7 @@ def load_case(
                 )
         else:
             _check_holds_more_than_values(root)
-            image, info, structures, others, warnings, default_id = _load_dicom(
+            image, info, structures, others, warnings, header = _load_dicom(
                 root,
                 explicit,
                 required,
@@ -1015,6 +1018,8 @@ def load_case(
             )
             warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label
+            default_id = case_pseudonym(header)
+            _check_clinical_patient(raw, header, default_id)
         assigned = _roles(structures, explicit, required, site, warnings)
         refused: dict[str, str] | None = {} if correctable else None
         clinical = (
@@ -1022,14 +1027,8 @@ def load_case(
             if row is None
             else _cohort_clinical(row, schema, warnings)
         )
-    named = str(raw["case_id"]) if raw and raw.get("case_id") else None
-    if named is not None and not (volumes and not beside_dicom) and named != default_id:
-        warnings.append(
-            f"clinical.json names the case {named}, but its DICOM images are of patient "
-            f"{default_id}: check that the clinical values belong to this patient."
-        )
     if case_id is None:
-        case_id = named or default_id
+        case_id = default_id
     image, masks, filled = fill_missing_values(image, assigned.masks)
     for name, other in others.items():  # its structures lie on the case's image: none checked
         others[name], _, notes = fill_missing_values(other, {}, f"{name} image")
@@ -1061,6 +1060,29 @@ def load_case(
         clinical_refused=refused or {},
     )
     return case_in_lps(case)
+
+
+def _clinical_case_id(raw: Mapping[str, Any] | None) -> str | None:
+    """The case id clinical.json gives, None where it gives none."""
+    return str(raw["case_id"]) if raw and raw.get("case_id") else None
+
+
+def _check_clinical_patient(raw: Mapping[str, Any] | None, header: Any, case_id: str) -> None:
+    """Refuse a DICOM case's clinical.json whose case_id names another patient than its images:
+    neither their PatientID (matched as an upload matches its clinical files: exactly, but for
+    spaces around it) nor the case id they give (``case_id``, their pseudonym: an upload's
+    clinical.json is stored under it). Its values were scored on these images, the report
+    headed with its ID, and only a warning said so. Neither ID is said: both may be a
+    hospital's."""
+    named = _clinical_case_id(raw)
+    if named is None or named == case_id or named.strip() == patient_identity(header):
+        return
+    raise ClinicalValueError(
+        f"The {CLINICAL_FILE} of case {case_id} names another patient than its DICOM images (its "
+        "case_id is neither their PatientID nor their case pseudonym): its values would be "
+        f"scored as this patient's. Put this patient's {CLINICAL_FILE} beside the images, or "
+        "remove its case_id if its values are this patient's."
+    )
 
 
 def _unnamed(notes: list[tuple[str, str]], unnamed: dict[str, str]) -> list[str]:

@@ -690,7 +690,7 @@ def _id_lines(content: ReportContent) -> list[str]:
 
 def _check_items(content: ReportContent) -> list[list[str]]:
     """The "Check before use" items, each whole on its lines: each warning of the case's reading
-    first (a clinical file naming another patient: all else on the page may be another
+    first (a structure set naming another patient: all else on the page may be another
     patient's), then the score's cautions (their advice too: 'check that it is in mm'). None is
     cut or counted: a tumor board reads the paper alone."""
     items = [f"- {w}" for w in [*content.warnings, *content.cautions]]
