@@ -27,7 +27,7 @@ from survival_core.nomogram import (
     plotly_figure,
     static_image,
 )
-from survival_core.text import markdown_literal, number_text
+from survival_core.text import file_name_part, markdown_literal, number_text
 from ui.auth import permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, refused_notice, scoring_model, show_error
@@ -237,7 +237,7 @@ with figure_column:
             column.download_button(
                 f"Download {fmt.upper()}",
                 data=lambda fmt=fmt: static_image(layout, fmt),
-                file_name=f"nomogram-{loaded.name}.{fmt}",
+                file_name=f"nomogram-{file_name_part(loaded.name)}.{fmt}",
                 mime=mime,
             )
     if nomo.unused:

@@ -297,3 +297,35 @@ def test_albi_is_entered_where_the_model_reads_it_without_albumin_and_bilirubin(
     before = _metric(app, "Linear predictor")
     score.set_value(-1.0).run()
     assert _metric(app, "Linear predictor") != before
+
+
+def test_a_registered_models_downloads_are_named_and_titled_by_it(data_folder, monkeypatch):
+    """Under the registered model 'gbsg-odd' v1 (LoadedModel.name 'gbsg-odd/v1') the PNG was
+    offered as 'nomogram-gbsg-odd/v1.png' and titled 'Cox nomogram (coxph)': it named no
+    model version nor its research use once away from the page."""
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from survival_core.workflows.demo import default_model_dir
+    from ui import models
+
+    _train(data_folder, "coxph", {"penalizer": 0.1})
+    registered = shutil.copytree(default_model_dir(), data_folder / "registry" / "gbsg-odd" / "v1")
+    choice = models.ModelChoice("gbsg-odd v1", registered)
+    monkeypatch.setattr(models, "model_choices", lambda: [choice])
+    offered = {}  # file name -> what a click on its button downloads
+    add_deferred = MediaFileManager.add_deferred
+
+    def recorded(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        offered[file_name] = data
+        return add_deferred(self, data, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recorded)
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception
+    assert sorted(offered) == ["nomogram-gbsg-odd_v1.png", "nomogram-gbsg-odd_v1.svg"]
+    svg = ET.fromstring(offered["nomogram-gbsg-odd_v1.svg"]())
+    texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert "Cox nomogram of gbsg-odd/v1 (coxph), research use only" in texts

@@ -58,6 +58,8 @@ class NomogramLayout:
 
     rows: list[AxisRow]
     guides: list[tuple[float, int, int]] = field(default_factory=list)
+    #: The drawings' title: the model as the page names it (a registered one's name and version)
+    #: and its research use only, which a downloaded PNG or SVG carries away from the page.
     title: str = ""
 
     @property
@@ -258,4 +260,5 @@ def nomogram_layout(nomo: Nomogram, patient: PatientPoints | None = None) -> Nom
     if patient is not None:
         guides = [(rows[i].marker, 0, i) for i in range(1, total_row)]
         guides.append((total_marker, total_row, len(rows) - 1))
-    return NomogramLayout(rows, guides, f"Cox nomogram ({nomo.model_name})")
+    title = f"Cox nomogram of {nomo.loaded.name} ({nomo.model_name}), research use only"
+    return NomogramLayout(rows, guides, title)
