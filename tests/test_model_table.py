@@ -568,3 +568,27 @@ def test_features_naming_only_a_column_left_out_say_why(tmp_path):
         ConfigError, match=r"the table's columns: age, .*, tgrade, tsize .*case-sensitive"
     ):
         load_model_table([_gbsg2_with_marker(tmp_path, 9, 31)], features="^Age$")
+
+
+def test_rows_without_a_patient_id_are_refused_in_csv_and_parquet(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """GBSG2 with case ids 'NaN' and '   ' (rows 9 and 10 of the CSV): `cv` read them as
+    patients 'nan' and '', and its oof.csv, keyed so, joined no row of the input. They are
+    refused by row, as the cohort import refuses them; a Parquet's missing ids too."""
+    table = gbsg2.copy()
+    table.loc[7, "case_id"], table.loc[8, "case_id"] = "NaN", "   "
+    table.to_csv(csv := tmp_path / "ids.csv", index=False)
+    said = (
+        f"Table {csv}: row(s) 9, 10 have no patient ID in case_id (empty, or a missing-value word "
+        "such as 'NaN'): give each its patient's ID, or remove the rows."
+    )
+    with pytest.raises(InputError) as refused:
+        load_model_table([csv])
+    assert str(refused.value) == said
+    table.loc[8, "case_id"] = None
+    table.to_parquet(parquet := tmp_path / "ids.parquet", index=False)
+    with pytest.raises(InputError, match=r"ids.parquet: row\(s\) 8, 9 have no patient ID"):
+        load_model_table([parquet])
+    gbsg2.to_csv(whole := tmp_path / "whole.csv", index=False)
+    assert load_model_table([whole]).case_ids[:2] == ["001", "002"]

@@ -19,7 +19,7 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical import MISSING_CODES, no_value_numbers
+from survival_core.io.clinical import MISSING_CODES, MISSING_TOKENS, no_value_numbers
 from survival_core.io.delimited import read_delimited, written_numbers
 from survival_core.io.headers import is_outcome_like, parse_header
 
@@ -196,11 +196,30 @@ def read_table(path: Path | str) -> pd.DataFrame:
             else f" {_IMPORT_FIRST}"
         )
         raise InputError(f"Table {path} has no case_id column to join on.{rename}")
-    frame["case_id"] = frame["case_id"].astype(str).str.strip()
+    frame["case_id"] = _case_ids(frame["case_id"], path)
     duplicated = frame["case_id"][frame["case_id"].duplicated()].unique()
     if duplicated.size:
         raise InputError(f"Table {path} has repeated case_id values: {', '.join(duplicated[:5])}.")
     return frame.set_index("case_id")
+
+
+def _case_ids(ids: pd.Series, path: Path) -> pd.Series:
+    """A table's case ids as text, stripped; :class:`InputError` naming the rows without one
+    (empty, blank or a missing-value word: 'NaN', 'NA', :data:`MISSING_TOKENS`), as the cohort
+    import names them: a CSV's by its line as a spreadsheet shows it (the header is row 1), a
+    Parquet table's by its position. They were joined as patients 'nan' and '', and an
+    out-of-fold export so keyed joined no input row."""
+    text = ids.astype(str).str.strip()
+    blank = (ids.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy()
+    if blank.any():
+        first = 1 if path.suffix.lower() in (".parquet", ".pq") else 2
+        rows = [str(first + k) for k in np.flatnonzero(blank)]
+        raise InputError(
+            f"Table {path}: row(s) {', '.join(rows[:10])}{' ...' if len(rows) > 10 else ''} "
+            "have no patient ID in case_id (empty, or a missing-value word such as 'NaN'): give "
+            "each its patient's ID, or remove the rows."
+        )
+    return text
 
 
 def parquet_metadata(path: Path) -> dict[bytes, bytes]:
