@@ -414,6 +414,39 @@ def test_a_structure_sets_file_name_and_the_uids_are_not_printed(shared_data, tm
     assert named[1].startswith(f"{archive}:Doe_Jane_MRN12345/mask/Jane_Doe_MRN12345_RS.dcm names")
 
 
+def test_a_structure_set_left_aside_is_printed_without_its_file(shared_data, tmp_path):
+    """Two copies of the real sarcoma CT's structure set that read alike (one referencing the
+    image series, the other linked by frame of reference), the latter's file named after the
+    patient, twice: the warning naming the two left aside told them apart by their files
+    ('(mask/Doe_Jane_RS.dcm)'), which the report printed. The console still names them."""
+    import shutil
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    folder = tmp_path / "case"
+    shutil.copytree(shared_data / "sts_sarcoma" / "STS_001" / "CT", folder)
+    (folder / "mask" / "RS.dcm").rename(folder / "mask" / "Doe_Jane_RS.dcm")
+    copy = pydicom.dcmread(folder / "mask" / "Doe_Jane_RS.dcm")
+    copy.SOPInstanceUID = generate_uid()
+    image_series = pydicom.dcmread(next((folder / "image").glob("*.dcm"))).SeriesInstanceUID
+    for frame in copy.ReferencedFrameOfReferenceSequence:
+        for study in frame.RTReferencedStudySequence:
+            for series in study.RTReferencedSeriesSequence:
+                series.SeriesInstanceUID = image_series  # drawn on the series: the one used
+                del series.ContourImageSequence
+    copy.save_as(folder / "mask" / "RS_copy.dcm")
+    again = pydicom.dcmread(folder / "mask" / "Doe_Jane_RS.dcm")
+    again.SOPInstanceUID = generate_uid()  # a second one aside, alike: told apart by its file
+    again.save_as(folder / "mask" / "Doe_Jane_RS_2.dcm")
+    case = load_case(folder)
+    (named,) = [w for w in case.warnings if "left aside" in w]
+    assert "Doe_Jane_RS.dcm" in named and "Doe_Jane_RS_2.dcm" in named
+    printed = printed_warning(case, named)
+    assert "Doe_Jane" not in printed and ".dcm" not in printed
+    assert printed.startswith("The case holds 3 structure sets drawn on this image: used RTSTRUCT")
+
+
 def test_dicom_uids_in_a_warning_are_not_printed(case):
     """A series read of several stacks was printed as 'Series 1.3.6.1.4.1.14519.5.2.1.5168...
     holds 2 stacks': the hospital's UID, which finds the study in its archive."""

@@ -474,7 +474,11 @@ def _ends_as_image(stem: str, words: list[str]) -> bool:
 
 
 def _pick_structure_set(
-    inventory: DicomInventory, info: SeriesInfo, chosen: Path | None, named: set[str]
+    inventory: DicomInventory,
+    info: SeriesInfo,
+    chosen: Path | None,
+    named: set[str],
+    unnamed: dict[str, str],
 ) -> tuple[Any, list[str]]:
     """The structure set (RTSTRUCT or SEG entry) to read and what a reader should know of the
     others: the one ``chosen`` names (a manifest's ``rtstruct``), else the one holding every
@@ -521,11 +525,15 @@ def _pick_structure_set(
     aside = [e for e in entries if e is not entry and _drawn_on(e, info)]
     if not aside:
         return entry, []
-    return entry, [
-        f"The case holds {len(aside) + 1} structure sets drawn on this image: used "
-        f"{entry.shown()}; left aside {_sets_shown(aside, inventory)}. To use another, choose its "
-        "structures (roles naming them)."
-    ]
+
+    def said(files: bool) -> str:
+        return (
+            f"The case holds {len(aside) + 1} structure sets drawn on this image: used "
+            f"{entry.shown()}; left aside {_sets_shown(aside, inventory, files)}. To use another, "
+            "choose its structures (roles naming them)."
+        )
+
+    return entry, _unnamed([(said(True), said(False))], unnamed)
 
 
 def _drawn_on(entry: Any, info: SeriesInfo) -> str | None:
@@ -537,12 +545,13 @@ def _drawn_on(entry: Any, info: SeriesInfo) -> str | None:
     return "frame" if frame and frame in entry.references.frame_of_reference_uids else None
 
 
-def _sets_shown(entries: list[Any], inventory: DicomInventory) -> str:
+def _sets_shown(entries: list[Any], inventory: DicomInventory, files: bool = True) -> str:
     """Structure sets as a user knows them (:meth:`~.dicom_series.AnnotationEntry.shown`), each
-    with its file where two read alike (an approved and a draft copy of one set)."""
+    with its file where two read alike (an approved and a draft copy of one set) and ``files``
+    (not in a report: a file's name may carry the patient's)."""
     shown = [e.shown() for e in entries]
     return "; ".join(
-        f"{text} ({inventory.display(e.path)})" if shown.count(text) > 1 else text
+        f"{text} ({inventory.display(e.path)})" if files and shown.count(text) > 1 else text
         for text, e in zip(shown, entries, strict=True)
     )
 
@@ -562,11 +571,13 @@ def _rasterise_all(
     info: SeriesInfo,
     needed: set[str],
     explicit: dict[str, list[str]],
+    unnamed: dict[str, str],
 ) -> tuple[dict[str, sitk.Image], list[str]]:
     """Every structure on the image grid (of a set :func:`link_to_series` linked to it). A
     structure that cannot be made is an error when ``needed`` names it, else left out with a
-    warning (it would only have been shown); one never drawn (no closed contour: a planning
-    template's empty 'GTVn') is left out unless ``explicit`` roles name it."""
+    warning (it would only have been shown; its reason, which may name its file, is not in
+    ``unnamed``'s wording); one never drawn (no closed contour: a planning template's empty
+    'GTVn') is left out unless ``explicit`` roles name it."""
     warnings: list[str] = []
     named = {n for listed in explicit.values() for n in listed}
     masks: dict[str, sitk.Image] = {}
@@ -585,7 +596,15 @@ def _rasterise_all(
         except (RTStructError, MaskError) as err:
             if name in needed:
                 raise
-            warnings.append(f"Structure {name!r} is not shown: {err}")
+            warnings += _unnamed(
+                [
+                    (
+                        f"Structure {name!r} is not shown: {err}",
+                        f"Structure {name!r} is not shown: it could not be drawn on this image.",
+                    )
+                ],
+                unnamed,
+            )
     return masks, warnings
 
 
@@ -646,12 +665,12 @@ def _load_dicom(
         notes = [*info.warnings, *read, *_unnamed(_patient_notes(inventory, header), unnamed)]
         return image, info, {}, others, notes, header
     named = {n for listed in explicit.values() for n in listed}
-    entry, warnings = _pick_structure_set(inventory, info, chosen, named)
+    entry, warnings = _pick_structure_set(inventory, info, chosen, named, unnamed)
     structure_set = _read_structure_set(entry.path)
     linked = link_to_series(structure_set.references, info, structure_set.path)
     warnings += _unnamed(linked, unnamed)
     needed = _needed_names(structure_set.roi_names, explicit, site)
-    structures, rasterised = _rasterise_all(structure_set, image, info, needed, explicit)
+    structures, rasterised = _rasterise_all(structure_set, image, info, needed, explicit, unnamed)
     warnings += rasterised + _unnamed(_patient_notes(inventory, header, entry), unnamed)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
     return image, info, structures, others, notes, header
