@@ -40,8 +40,9 @@ class Case:
     DICOM series read ('series 4, 2.5 mm slices': which phase of a study), '' for volume files.
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance); ``unnamed_warnings`` maps each of them that names the case's files or
-    folders (or DICOM UIDs) to its wording without them, which a document naming the case by its pseudonym
-    (the PDF report) prints: file names may carry the patient's ('Mueller_Hans_ct.nii.gz').
+    folders (or DICOM UIDs) to its wording without them, which a document naming the case by its
+    pseudonym (the PDF report) prints: file names may carry the patient's
+    ('Mueller_Hans_ct.nii.gz').
     ``clinical_refused`` names, by variable, each clinical value given with the case that the
     schema it was read by refused (why, and in which file), left out of ``clinical`` for its
     reader to correct (the app's form): never imputed in its place without a word.

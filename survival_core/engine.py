@@ -332,8 +332,8 @@ def case_pool_workers() -> int | None:
     if not text.isdigit():
         raise ConfigError(
             f"{CASE_POOL_WORKERS_SETTING} in the server's environment is {text!r}, not a whole "
-            "number of 0 or more (worker processes; 0: none; unset: one per CPU). Correct it or unset "
-            "it, then restart the server."
+            "number of 0 or more (worker processes; 0: none; unset: one per CPU). Correct it "
+            "or unset it, then restart the server."
         )
     return int(text)
 

@@ -78,14 +78,11 @@ if __name__ == "__main__":
 """
 
 
-def test_a_killed_worker_fails_only_what_it_ran_each_time(tmp_path) -> None:
-    """One radiomics worker killed (out of memory, kill -9) broke the pool: every case still
-    waiting failed with BrokenProcessPool, 13 of 30 patients left out of a training run. The
-    waiting items run again in a new pool, the running ones alone; one that kills its worker
-    each time fails alone, not the items running beside it."""
-    script = tmp_path / "pool.py"
-    script.write_text(KILLED_SCRIPT)
-    done = subprocess.run(
+def _run_script(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess:
+    """Script ``text`` written to ``tmp_path/name`` and run with ``tmp_path`` as its argument."""
+    script = tmp_path / name
+    script.write_text(text)
+    return subprocess.run(
         [sys.executable, str(script), str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
@@ -93,6 +90,14 @@ def test_a_killed_worker_fails_only_what_it_ran_each_time(tmp_path) -> None:
         timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def test_a_killed_worker_fails_only_what_it_ran_each_time(tmp_path) -> None:
+    """One radiomics worker killed (out of memory, kill -9) broke the pool: every case still
+    waiting failed with BrokenProcessPool, 13 of 30 patients left out of a training run. The
+    waiting items run again in a new pool, the running ones alone; one that kills its worker
+    each time fails alone, not the items running beside it."""
+    done = _run_script(tmp_path, "pool.py", KILLED_SCRIPT)
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
     assert {k: v.split()[0] for k, v in lines.items()} == {
         "a": "str", "always": "WorkerKilled", "b": "str", "c": "str", "d": "str", "e": "str",
@@ -130,16 +135,7 @@ def test_a_killed_fold_worker_runs_its_fold_again_then_fails_with_a_message(tmp_
     BrokenProcessPool traceback, exit 1 and no JSON line: the fold runs again, results in the
     folds' order; one whose worker is killed each time fails as a RadSurvError (cv's error line
     and JSON)."""
-    script = tmp_path / "folds.py"
-    script.write_text(FOLDS_SCRIPT)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = _run_script(tmp_path, "folds.py", FOLDS_SCRIPT)
     assert done.stdout.splitlines() == [
         "['A', 'ONCE', 'B', 'C']",
         "WorkerKilled the worker process was killed each of the 3 times it ran this (out of "
