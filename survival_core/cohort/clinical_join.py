@@ -144,6 +144,8 @@ def _alike(cohort: Path, ids: list[str]) -> tuple[dict[str, list[str]], set[str]
     importer.cases_by_folder_name`), with their case ids ('the withdrawn RS-...' for one
     withdrawn since: its row may be theirs, so it joins none); and those all of whose patients
     are withdrawn (the row is one of theirs: left out as withdrawn)."""
+    if not ids:  # every row joined: no record or withdrawn list to read
+        return {}, set()
     gone = withdrawn_cases(cohort)
     alike, withdrawn = {}, set()
     for original, cases in cases_by_folder_name(cohort, ids).items():

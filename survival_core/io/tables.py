@@ -22,6 +22,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES, MISSING_TOKENS, no_value_numbers
 from survival_core.io.delimited import read_delimited, written_numbers
 from survival_core.io.headers import is_outcome_like, parse_header
+from survival_core.text import first_few
 
 #: A longest follow-up shorter than this (days) suggests times in months or years read as days.
 SHORT_FOLLOW_UP_DAYS = 366.0
@@ -215,7 +216,7 @@ def _case_ids(ids: pd.Series, path: Path) -> pd.Series:
         first = 1 if path.suffix.lower() in (".parquet", ".pq") else 2
         rows = [str(first + k) for k in np.flatnonzero(blank)]
         raise InputError(
-            f"Table {path}: row(s) {', '.join(rows[:10])}{' ...' if len(rows) > 10 else ''} "
+            f"Table {path}: row(s) {first_few(rows, 10)} "
             "have no patient ID in case_id (empty, or a missing-value word such as 'NaN'): give "
             "each its patient's ID, or remove the rows."
         )

@@ -373,8 +373,8 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
         )
     # in the clinical schema's order: the model's inputs are in name order, which drew GBSG2's
     # 'Age, estrec, horTh, menostat'
-    order = loaded.schema.in_order(v.name for v in variables)
-    variables.sort(key=lambda v: order.index(v.name))
+    position = {name: i for i, name in enumerate(loaded.schema.in_order(v.name for v in variables))}
+    variables.sort(key=lambda v: position[v.name])
     widest = max(v.span[1] - v.span[0] for v in variables)
     points_per_lp = 100.0 / widest
     lp_at_zero = base + sum(v.span[0] for v in variables)

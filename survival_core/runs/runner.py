@@ -33,7 +33,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -299,7 +299,7 @@ def check_cohorts(config: Any) -> None:
                 raise ConfigError(
                     f"features.require: the {role} cohort's clinical table ({folder}) has no "
                     f"column {', '.join(lacking)}; the model would be fitted without "
-                    f"{'it' if len(lacking) == 1 else 'them'}. It has {', '.join(columns)}."
+                    f"{_them(lacking)}. It has {', '.join(columns)}."
                 )
         if config.features.select and not any(n.startswith("features.") for n in needs):
             _check_select(config.features.select, role, folder, table(folder).X.columns)
@@ -588,10 +588,10 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
             )
         notes += _check_external_patients(tables[0], ext_tables[0])
         emptied = emptied_variables(ext)
+        reads = partial(_reads, config)
         stacked = []
         for own, other in zip(tables, ext_tables, strict=True):
             copy = _prefixed(other, folder / "external" / other.name, EXTERNAL_PREFIX)
-            reads = partial(_reads, config)
             path, unread = _stack(own, copy, folder / "tables" / own.name, reads, emptied)
             stacked.append(path)
             notes += unread
@@ -923,7 +923,7 @@ def _stack(
           if lacking else []),
         *([f"The external cohort's {other.name} has {_listed(extra)} besides the development "
            f"cohort's {own.name}: the model, fitted on the development patients, does not read "
-           f"{'it' if len(extra) == 1 else 'them'}; left out."] if extra else []),
+           f"{_them(extra)}; left out."] if extra else []),
     ]  # fmt: skip
     shared = [c for c in a.columns if c in set(b.columns)]
     return _write_like(pd.concat([a[shared], b[shared]]), own, out), notes
@@ -937,7 +937,7 @@ def _lacking_message(own: Path, other: Path, needed: list[str], emptied: set[str
     absent = [c for c in needed if c not in emptied]
     lack = (
         f"{other.name} lacks {_listed(absent)} (the development cohort's {own.name} has "
-        f"{'it' if len(absent) == 1 else 'them'})"
+        f"{_them(absent)})"
     )
     said = f"The external cohort's {lack}"
     if blank:
@@ -948,10 +948,15 @@ def _lacking_message(own: Path, other: Path, needed: list[str], emptied: set[str
         )
     return (
         f"{said}, and the model reads "
-        f"{'it' if len(needed) == 1 else 'them'}: both cohorts need the variables and features "
+        f"{_them(needed)}: both cohorts need the variables and features "
         "the model reads. Give the external cohort's values, or leave "
-        f"{'it' if len(needed) == 1 else 'them'} out of the model (features.select)."
+        f"{_them(needed)} out of the model (features.select)."
     )
+
+
+def _them(names: Sequence[str]) -> str:
+    """The pronoun of ``names``: 'it' for one, else 'them'."""
+    return "it" if len(names) == 1 else "them"
 
 
 def _listed(names: list[str], shown: int = 5) -> str:
