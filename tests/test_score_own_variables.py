@@ -103,6 +103,7 @@ def test_the_percentile_says_among_whom_it_is(tmp_path: Path, capsys) -> None:
     percentile = load_scoring_model(model).card.percentile(scored["risk"])
     assert scored["percentile"] == percentile and 1 < percentile < 99
     assert scored["percentile_among"] == "the 686 training patients"
+    assert scored["training_patients"] == 686  # for programs: the count as a number
     assert main(["score", "--values", str(values), "--model", str(model)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line for line in lines if line.startswith("percentile")] == [

@@ -181,7 +181,7 @@ def _shown(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
     for key, value in row.items():
         if key == "percentile":
             shown[f"percentile among {row['percentile_among']}"] = f"{percentile_text(value)} %"
-        elif key != "percentile_among":
+        elif key not in ("percentile_among", "training_patients"):  # said in the line above
             shown[key] = survival if key == "survival" else value
     return shown
 

@@ -237,6 +237,7 @@ class CaseScore:
             "risk": self.risk,
             "percentile": self.percentile,
             "percentile_among": f"the {self.training_patients} training patients",
+            "training_patients": self.training_patients,
             "risk_group": self.risk_group,
             "survival": self.survival,
             "model": self.model,
