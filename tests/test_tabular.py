@@ -180,6 +180,19 @@ def test_blank_text_cells_are_missing_not_a_level() -> None:
     assert "'tgrade' dropped: 67% missing (limit 50%)." in prep.notes_
 
 
+def test_transform_counts_every_missing_spelling_of_a_category() -> None:
+    """A grade written ' ' or '#N/A' is imputed as a blank one is, and the transform's note
+    counts it: it said 1 missing value where 3 were filled (only NaN counted)."""
+    X, _ = load_gbsg2()
+    X = X.astype({"tgrade": object})
+    prep = TablePreprocessor().fit(X)
+    rows = X.iloc[:4].copy()
+    rows["tgrade"] = [None, " ", "#N/A", "II"]
+    prep.transform(rows)
+    assert "'tgrade': 3 missing value(s) imputed." in prep.transform_notes_
+    assert prep.missing_filled(rows)["tgrade"][0].tolist() == [0, 1, 2]
+
+
 def test_flchain_missing_values_imputed_with_training_statistics() -> None:
     X = flchain()
     prep = TablePreprocessor().fit(X)

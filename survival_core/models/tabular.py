@@ -649,9 +649,8 @@ class TablePreprocessor:
             raise ConfigError("TablePreprocessor.transform called before fit.")
         self.transform_notes_ = []
         frame = self._read(X, self.transform_notes_)
-        missing = frame.isna().sum()
-        for name, count in missing[missing > 0].items():
-            self.transform_notes_.append(f"'{name}': {count} missing value(s) imputed.")
+        for name, rows in self._missing_rows(frame).items():  # a grade of ' ' or '#N/A' counted
+            self.transform_notes_.append(f"'{name}': {len(rows)} missing value(s) imputed.")
         encoded = (self._encode(frame, record=True) - np.asarray(self.mean_)) / np.asarray(
             self.scale_
         )
@@ -686,15 +685,24 @@ class TablePreprocessor:
         unsaid."""
         if not hasattr(self, "columns_"):
             raise ConfigError("TablePreprocessor.missing_filled called before fit.")
-        frame, filled = self._read(X, []), {}
+        specs = {spec["name"]: spec for spec in self.columns_}
+        return {
+            name: (rows, _fill_text(specs[name]))
+            for name, rows in self._missing_rows(self._read(X, [])).items()
+        }
+
+    def _missing_rows(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The positions of each input column's missing values in ``frame`` (as :meth:`_read`
+        gives it), columns with none left out."""
+        missing = {}
         for spec in self.columns_:
             column = frame[spec["name"]]
             # a categorical value read as missing (a grade written '', ' ', '.' or '#N/A') is
             # filled as a blank one is: isna alone left it out
             values = column if spec["kind"] == "numeric" else _category_strings(column)
-            if (missing := values.isna().to_numpy()).any():
-                filled[spec["name"]] = (np.flatnonzero(missing), _fill_text(spec))
-        return filled
+            if (rows := np.flatnonzero(values.isna().to_numpy())).size:
+                missing[spec["name"]] = rows
+        return missing
 
     def no_value_codes(self) -> dict[str, list[float]]:
         """The no-value codes fit read as missing, by input column (an age's -99)."""
