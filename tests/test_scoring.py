@@ -193,6 +193,25 @@ def test_a_model_of_ct_radiomics_refuses_an_mr_case(cohort, model_dir):
     assert "--modality" not in str(refused.value)
 
 
+@pytest.mark.parametrize(("series", "hinted"), [("", True), ("series 4, 2.5 mm slices", False)])
+def test_a_model_of_mr_radiomics_refuses_a_ct_case_hinting_modality_for_volumes_only(
+    cohort, model_dir, series, hinted
+):
+    """A CT case under an MR model: a case of volume files (no series) was read as CT for want
+    of a modality, so it is told about `--modality MR`; a DICOM case states its own modality,
+    which `--modality` does not change: the hint misled there."""
+    import dataclasses
+
+    loaded = load_scoring_model(model_dir)
+    loaded = dataclasses.replace(
+        loaded, card=dataclasses.replace(loaded.card, radiomics_modality="MR")
+    )
+    case = dataclasses.replace(load_case(cohort / "cases" / "SYN-0003"), series=series)
+    with pytest.raises(InputError, match="features from MR images; case .* is CT") as refused:
+        score_case(case, loaded)
+    assert ("`--modality MR`" in str(refused.value)) == hinted
+
+
 def test_score_json_of_a_pet_case_gives_its_uptake(cohort, tmp_path, capsys):
     """A clinical-only model scores a PET case; the command adds the GTV's SUV figures."""
     import shutil

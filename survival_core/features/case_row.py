@@ -280,7 +280,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
                 + (  # a volume case read as CT for want of a modality
                     f" (A case of NIfTI or NRRD files does not record its modality and is read "
                     f"as CT: if it is {image}, say so, `--modality {image}` on the command line.)"
-                    if case.modality == "CT"
+                    if case.modality == "CT" and not case.series  # DICOM states its own
                     else ""
                 )
             )

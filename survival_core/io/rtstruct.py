@@ -68,9 +68,11 @@ MAX_PLANE_SPACING_MM = 5.0
 MAX_SERIES_SPACING_MM = 10.0
 #: Gaps within this relative distance of a structure's smallest are the same spacing.
 EVEN_RTOL = 0.1
-#: Slack (in slices) of the slab limits, so that a centre exactly on a limit is decided the same
-#: way whatever the rounding of the contours' z.
-SLAB_SLACK = 1e-6
+#: Slack (mm) of the slab limits, so that a centre exactly on a limit is decided the same way
+#: whatever the rounding of the contours' z: exporters write z to 0.01 mm or finer, and a slab
+#: from planes written 3.269 mm apart left the 1.635 mm slices halfway between planes in no
+#: slab (every other slice of a thin MR empty, its GTV 205 mL instead of 365).
+SLAB_SLACK_MM = 0.01
 
 
 @dataclass
@@ -336,22 +338,27 @@ def _plane_spacings(rtstruct: RTStruct, image: sitk.Image) -> dict[str, float]:
 
 def _series_gap(steps_mm: np.ndarray) -> float:
     """The slice spacing (mm) of the series a structure's planes ``steps_mm`` apart were drawn
-    on: the smallest step, when at most :data:`MAX_PLANE_SPACING_MM` or seen twice (evenly spaced
-    planes, up to :data:`MAX_SERIES_SPACING_MM`); else that cap."""
+    on: the median of the steps within :data:`EVEN_RTOL` of the smallest (one step rounded
+    short, 3.269 among 3.270s, is not the spacing), when at most :data:`MAX_PLANE_SPACING_MM` or
+    seen twice (evenly spaced planes, up to :data:`MAX_SERIES_SPACING_MM`); else that cap."""
     smallest = float(steps_mm.min())
-    even = np.count_nonzero(steps_mm <= smallest * (1 + EVEN_RTOL)) >= 2
-    if smallest <= MAX_PLANE_SPACING_MM or (even and smallest <= MAX_SERIES_SPACING_MM):
-        return smallest
+    even = steps_mm[steps_mm <= smallest * (1 + EVEN_RTOL)]
+    gap = float(np.median(even))
+    if gap <= MAX_PLANE_SPACING_MM or (even.size >= 2 and gap <= MAX_SERIES_SPACING_MM):
+        return gap
     return MAX_PLANE_SPACING_MM
 
 
-def _slice_of_plane(planes: list[float], n_slices: int, thickness: float) -> dict[int, float]:
+def _slice_of_plane(
+    planes: list[float], n_slices: int, thickness: float, slack: float
+) -> dict[int, float]:
     """Image slice -> the contoured plane whose slab (``thickness`` slices, centred on the plane)
-    holds the slice's centre; a centre on the limit between two slabs goes to the lower plane."""
+    holds the slice's centre; a centre on the limit between two slabs (within ``slack`` slices)
+    goes to the lower plane."""
     half = thickness / 2
     taken: dict[int, float] = {}
     for k in range(n_slices):
-        within = [p for p in planes if -half + SLAB_SLACK < k - p <= half + SLAB_SLACK]
+        within = [p for p in planes if -half + slack < k - p <= half + slack]
         if within:
             taken[k] = min(within, key=lambda p: (abs(k - p), p))
     return taken
@@ -426,7 +433,8 @@ def _rasterise(
             taken.setdefault(int(round(p)), []).append(p)
     else:
         positions = sorted(planes)
-        taken = {k: [p] for k, p in _slice_of_plane(positions, size[2], thickness).items()}
+        slack = SLAB_SLACK_MM / image.GetSpacing()[2]
+        taken = {k: [p] for k, p in _slice_of_plane(positions, size[2], thickness, slack).items()}
         slab = f"{thickness * image.GetSpacing()[2]:.2f} mm"
         apart = np.diff(positions).min(initial=np.inf) * image.GetSpacing()[2]
         drawn = "on one plane" if len(positions) == 1 else f"on planes {apart:.2f} mm apart"
