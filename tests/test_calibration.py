@@ -260,3 +260,59 @@ def test_a_tie_block_of_a_few_patients_joins_its_nearest_group():
     table = calibration_table((np.ones(100, dtype=bool), time), surv, 365.0)
     assert table.n.tolist() == [46, 54]
     np.testing.assert_allclose(table.predicted_survival, [(45 * 0.8 + 0.6) / 46, 0.4])
+
+
+def test_deaths_on_day_0_keep_the_smoothed_curve():
+    """flchain (real; 7,874 patients, 3 died on day 0): the smoothed calibration was refused
+    ('positive follow-up times'), and with it a run's whole calibration figure, though time 0
+    is accepted everywhere else. Now the spline AFT takes those 3 at half a day (its log time),
+    says so, and its ICI is about that of the cohort without them."""
+    from sksurv.datasets import load_flchain
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+    from survival_core.evaluation.calibration import SPLINE_AFT
+
+    x, y = load_flchain()
+    X = x[["age", "kappa", "lambda"]].assign(male=x["sex"] == "M").to_numpy(float)
+    cox = CoxPHSurvivalAnalysis().fit(X, y)
+    surv = np.exp(-cox.cum_baseline_hazard_(1095.0) * np.exp(cox.predict(X)))
+    event, time = y["death"], y["futime"].astype(float)
+    result = calibration_at((event, time), surv, 1095.0)
+    assert result.smoothed.method == SPLINE_AFT
+    assert result.smoothed_note == (
+        "3 patient(s) followed 0 days taken as 0.5 days (half the shortest positive follow-up) "
+        "for the smoothed curve's log time."
+    )
+    kept = time > 0
+    without = smoothed_calibration((event[kept], time[kept]), surv[kept], 1095.0)
+    assert result.smoothed.ici == pytest.approx(without.ici, abs=5e-4)
+    assert 0.005 < result.smoothed.ici < 0.02
+
+
+def test_too_few_events_for_the_smoothed_curve_keep_the_rest(gbsg2_cox):
+    """44 GBSG2 patients with 4 events: the smoothed curve needs 5, and its refusal dropped the
+    grouped table, slope and calibration-in-the-large with it (a run's whole calibration
+    figure). Now only the curve is left out, the figure's note saying why."""
+    from survival_core.viewer.curves import calibration_figure
+
+    df, cph = gbsg2_cox
+    rows = np.r_[np.flatnonzero(df["E"] == 0)[:40], np.flatnonzero(df["E"] == 1)[:4]]
+    y = (df["E"].to_numpy(bool)[rows], df["T"].to_numpy()[rows])
+    surv = cph.predict_survival_function(df.iloc[rows], times=[2.0]).to_numpy()[0]
+    result = calibration_at(y, surv, 2.0)
+    assert result.smoothed is None
+    assert result.smoothed_note == (
+        "smoothed curve left out: Smoothed calibration needs at least 5 events; the 44 patients "
+        "have 4."
+    )
+    assert result.table.n.sum() == 44
+    assert result.slope.value == calibration_slope(y, surv).value
+    assert result.in_the_large.value == calibration_in_the_large(y, surv, 2.0).value
+    figure = calibration_figure(result)
+    assert [trace.name for trace in figure.data] == ["ideal", "risk groups (Kaplan-Meier, 95% CI)"]
+    note = figure.layout.annotations[0].text.replace("<br>", " ")
+    assert "ICI" not in note
+    assert note.endswith(
+        "Smoothed curve left out: Smoothed calibration needs at least 5 events; the 44 patients "
+        "have 4."
+    )

@@ -896,3 +896,37 @@ def test_a_patient_withdrawn_while_a_run_extracts_is_left_out_and_the_run_finish
     assert load_scoring_model(folder / "model").card.n == 29
     said = (folder / "reports" / "notes.txt").read_text()
     assert "1 case(s) withdrawn from the cohort during the extraction left out" in said
+
+
+def test_too_few_tested_events_for_a_smoothed_curve_keep_the_calibration_figure():
+    """A test set of 44 GBSG2 patients with 4 events: the smoothed curve needs 5 and its
+    refusal dropped the whole calibration figure (the groups, slope and in-the-large that need
+    fewer), the note blaming 'positive follow-up times' besides. Now the figure stays and the
+    note names the real condition."""
+    from sksurv.datasets import load_gbsg2
+    from sksurv.util import Surv
+
+    from survival_core.evaluation.risk_groups import RiskGroupCut
+    from survival_core.evaluation.splits import Fold
+    from survival_core.models import make_model
+    from survival_core.runs.config import parse_config
+    from survival_core.runs.runner import run_figures
+    from survival_core.workflows.crossval import cross_validate
+
+    X, outcome = load_gbsg2()
+    y = Surv.from_arrays(outcome["cens"], outcome["time"])
+    test = np.r_[np.flatnonzero(~y["event"])[:40], np.flatnonzero(y["event"])[:4]]
+    fold = Fold(0, 0, np.setdiff1d(np.arange(len(y)), test), np.array([], dtype=int), test)
+    result = cross_validate(
+        X, y, lambda: make_model("coxph"), [fold], horizons=[730.0], n_bootstrap=20,
+        group_cut=RiskGroupCut(),
+    )  # fmt: skip
+    config = parse_config(
+        {"name": "few", "cohort": "gbsg2", "model": {"name": "coxph"}, "horizons": [730]}
+    )
+    figures = run_figures(result, y, config)
+    assert "calibration" in figures
+    assert (
+        "calibration: smoothed curve left out: Smoothed calibration needs at least 5 events; "
+        "the 44 patients have 4."
+    ) in figures["_notes"]

@@ -1361,8 +1361,15 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
     if horizon is not None:
         notes.append(f"calibration and decision curve at {horizon:g} days: {why}.")
         survival = oof[f"survival_{horizon:g}"].to_numpy()[tested]
+
+        def calibration() -> Any:  # why its smoothed curve is left out goes to the notes too
+            calibrated = calibration_at(y_oof, survival, horizon)
+            if calibrated.smoothed_note:
+                notes.append(f"calibration: {calibrated.smoothed_note}")
+            return curves.calibration_figure(calibrated)
+
         for name, make in (
-            ("calibration", lambda: curves.calibration_figure(calibration_at(y_oof, survival, horizon))),
+            ("calibration", calibration),
             ("decision_curve", lambda: curves.decision_curve_figure(
                 decision_curve(y_oof, 1.0 - survival, horizon))),
         ):  # fmt: skip

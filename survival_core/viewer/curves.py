@@ -13,6 +13,7 @@ with the common colour-vision deficiencies, and reference lines also differ by d
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.bootstrap import Estimate
-from survival_core.evaluation.calibration import CalibrationResult
+from survival_core.evaluation.calibration import CalibrationResult, SmoothedCalibration
 from survival_core.evaluation.decision_curve import DecisionCurve
 from survival_core.evaluation.risk_groups import (
     KaplanMeierCurve,
@@ -587,10 +588,10 @@ def calibration_figure(
 ) -> go.Figure:
     """Observed (Kaplan-Meier, with CI) against mean predicted survival at the horizon per risk
     group, the smoothed calibration curve, the ideal diagonal, and slope, calibration-in-the-large
-    and ICI in a note. Both axes are survival probabilities by the horizon; ``level`` labels the
-    intervals (the result does not store it)."""
+    and ICI in a note (or why the smoothed curve is left out). Both axes are survival
+    probabilities by the horizon; ``level`` labels the intervals (the result does not store it)."""
     unit = _days_per(time_unit)
-    table, smooth = result.table, result.smoothed
+    table = result.table
     arrays = {
         name: _array(getattr(table, name), f"Calibration {name}")
         for name in (
@@ -602,23 +603,11 @@ def calibration_figure(
         )
     }
     _same_length(arrays, "Calibration table")
-    predicted = _array(smooth.predicted_risk, "Smoothed predicted risk")
-    observed = _array(smooth.observed_risk, "Smoothed observed risk")
-    _same_length({"predicted": predicted, "observed": observed}, "Smoothed calibration")
     when = f"{result.horizon / unit:.0f} {time_unit}"
     fig = go.Figure()
     fig.add_trace(_diagonal("ideal"))
-    order = np.argsort(predicted, kind="stable")
-    fig.add_trace(
-        go.Scatter(
-            x=1.0 - predicted[order],
-            y=1.0 - observed[order],
-            mode="lines",
-            line={"color": PALETTE[2], "width": 2.5},
-            name=f"smoothed ({smooth.method})",
-            hovertemplate="predicted %{x:.0%}, smoothed observed %{y:.0%}<extra></extra>",
-        )
-    )
+    if result.smoothed is not None:
+        fig.add_trace(_smoothed_trace(result.smoothed))
     obs = arrays["observed_survival"]
     fig.add_trace(
         go.Scatter(
@@ -643,14 +632,17 @@ def calibration_figure(
             ),
         )
     )
-    slope, large = result.slope, result.in_the_large
-    _note(
-        fig,
-        f"Slope {slope.value:.2f} ({_ci_text(slope.ci_low, slope.ci_high, level)})<br>"
+    slope, large, smooth = result.slope, result.in_the_large, result.smoothed
+    lines = [
+        f"Slope {slope.value:.2f} ({_ci_text(slope.ci_low, slope.ci_high, level)})",
         f"In-the-large (observed − predicted risk) {large.value:+.3f} "
-        f"({_ci_text(large.ci_low, large.ci_high, level, 3)})<br>"
-        f"ICI {smooth.ici:.3f}, E50 {smooth.e50:.3f}, E90 {smooth.e90:.3f}",
-    )
+        f"({_ci_text(large.ci_low, large.ci_high, level, 3)})",
+    ]
+    if smooth is not None:
+        lines.append(f"ICI {smooth.ici:.3f}, E50 {smooth.e50:.3f}, E90 {smooth.e90:.3f}")
+    if result.smoothed_note:  # a sentence: wrapped, the box stays inside the square plot
+        lines += textwrap.wrap(result.smoothed_note[0].upper() + result.smoothed_note[1:], 60)
+    _note(fig, "<br>".join(lines))
     # square and fixed: with a scale anchor alone plotly widens the x range to fill the width
     fig.update_xaxes(
         title=f"Predicted survival at {when}", range=[0, 1], tickformat=".0%", constrain="domain"
@@ -664,6 +656,22 @@ def calibration_figure(
         constrain="domain",
     )
     return _finish(fig, title or f"Calibration at {when}", height)
+
+
+def _smoothed_trace(smooth: SmoothedCalibration) -> go.Scatter:
+    """The smoothed calibration curve, as survival by the horizon, named by its model."""
+    predicted = _array(smooth.predicted_risk, "Smoothed predicted risk")
+    observed = _array(smooth.observed_risk, "Smoothed observed risk")
+    _same_length({"predicted": predicted, "observed": observed}, "Smoothed calibration")
+    order = np.argsort(predicted, kind="stable")
+    return go.Scatter(
+        x=1.0 - predicted[order],
+        y=1.0 - observed[order],
+        mode="lines",
+        line={"color": PALETTE[2], "width": 2.5},
+        name=f"smoothed ({smooth.method})",
+        hovertemplate="predicted %{x:.0%}, smoothed observed %{y:.0%}<extra></extra>",
+    )
 
 
 def decision_curve_figure(
