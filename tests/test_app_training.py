@@ -578,3 +578,41 @@ def test_a_template_at_the_configs_bounds_fills_the_form(fresh_data, tmp_path, m
         "bootstrap: expected a whole number >= 1, got 0 (in zero.yaml)"
     ]
     assert start_button(app).disabled
+
+
+def _brier_scores(folder: str) -> None:
+    """One run's view and two runs compared, the same patients followed whole (IBS 0.187 over
+    281-1526 days) and to 800 days (0.116 over 251-769)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from survival_core.runs.store import RunRecord
+    from ui.training import compare_runs, run_details
+
+    whole = {"ibs": 0.1867, "ibs_range_from": 281.0, "ibs_range_to": 1525.6, "n": 236.0}
+    cut = {"ibs": 0.1163, "ibs_range_from": 250.8, "ibs_range_to": 769.28, "n": 236.0}
+    record = RunRecord("r1", "cut", "FINISHED", None, None, {}, cut, {}, "", Path(folder))
+    store = SimpleNamespace(get_run=lambda _: record, fold_metrics=lambda _: pd.DataFrame())
+    run_details(store, "r1")
+    runs = pd.DataFrame(
+        [{"run_id": run_id, "name": run_id, "cohort": "ext", "model": "coxph", **metrics}
+         for run_id, metrics in (("whole", whole), ("cut", cut))]
+    )  # fmt: skip
+    compare_runs(runs, ["whole", "cut"])
+
+
+def test_the_integrated_brier_score_is_shown_with_the_days_it_covers(tmp_path: Path):
+    """The same model on the same external patients: 0.187 with their whole follow-up, 0.116
+    followed to 800 days, shown as 'Integrated Brier score' alike on the run's tile and side by
+    side in the comparison, which then read as the better run."""
+    app = AppTest.from_function(_brier_scores, args=(str(tmp_path),)).run()
+    assert not app.exception
+    tile = next(m for m in app.metric if m.label.startswith("Integrated Brier score"))
+    assert (tile.label, tile.value) == ("Integrated Brier score (251-769 days)", "0.116")
+    compared = app.dataframe[-1].value
+    assert compared.loc["Integrated Brier score"].tolist() == [0.187, 0.116]
+    assert compared.loc["Integrated Brier score from (days)"].tolist() == [281.0, 250.8]
+    assert compared.loc["Integrated Brier score to (days)"].tolist() == [1525.6, 769.28]
+    assert any("cover different days" in c.value for c in app.caption)

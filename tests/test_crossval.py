@@ -558,3 +558,37 @@ def test_external_events_are_not_taken_for_the_development_models(gbsg2):
     y["event"][external] = False
     with pytest.raises(InputError, match="^The tested patients: 290 patients, 0 event"):
         cox(y=y, folds=folds)
+
+
+def test_the_integrated_brier_score_says_the_days_it_covers(gbsg2):
+    """One Cox model, the same 450 GBSG2 development and 236 external patients: IBS 0.187 with
+    the external follow-up whole, 0.116 with it cut at 800 days, both reported as 'the'
+    integrated Brier score, though the second integrates over far fewer days. Now the summary
+    gives the days (``ibs_range``) and a note says when the follow-up cut them short."""
+    from survival_core.workflows.crossval import ibs_label
+
+    X, y = gbsg2
+    external = np.zeros(len(y), dtype=bool)
+    external[np.random.default_rng(1).permutation(len(y))[450:]] = True
+    short = y.copy()
+    late = external & (y["time"] > 800)
+    short["event"][late], short["time"][late] = False, 800.0
+    whole, cut = (
+        cross_validate(
+            X, outcome, lambda: make_model("coxph"), splits.external(outcome["event"], external),
+            horizons=[365, 730], n_bootstrap=20,
+        ).summary
+        for outcome in (y, short)
+    )  # fmt: skip
+    assert whole["ibs"] == pytest.approx(0.1867, abs=1e-4)
+    assert cut["ibs"] == pytest.approx(0.1163, abs=1e-4)
+    assert whole["ibs_range"] == {"from": 281.0, "to": pytest.approx(1525.6)}
+    assert cut["ibs_range"] == {"from": pytest.approx(250.8), "to": pytest.approx(769.28, abs=0.01)}
+    assert not [n for n in whole["preprocessing_notes"] if "Brier" in n]
+    assert [n for n in cut["preprocessing_notes"] if "Brier" in n] == [
+        "Integrated Brier score (251-769 days), not over the 251-1482 days of all the patients' "
+        "event times (10th to 90th percentile): the tested patients are followed from 8 to 800 "
+        "days (the training ones to 2659); compare it only with scores over the same days."
+    ]
+    assert ibs_label(281.0, 1525.6) == "Integrated Brier score (281-1526 days)"
+    assert ibs_label(None, None) == "Integrated Brier score"  # a run that recorded no range

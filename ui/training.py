@@ -39,6 +39,7 @@ from survival_core.runs.config import (
 from survival_core.runs.jobs import Job
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal
+from survival_core.workflows.crossval import ibs_label
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
 from ui.models import follow_active
@@ -564,7 +565,10 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
         _c_index_text(m.get("c_index"), m.get("ci_low"), m.get("ci_high")) or "–",
     )
     cols[1].metric("Uno's c", f"{m['uno_c_index']:.3f}" if "uno_c_index" in m else "–")
-    cols[2].metric("Integrated Brier score", f"{m['ibs']:.3f}" if "ibs" in m else "–")
+    cols[2].metric(
+        ibs_label(m.get("ibs_range_from"), m.get("ibs_range_to")),
+        f"{m['ibs']:.3f}" if "ibs" in m else "–",
+    )
     cols[3].metric("Patients tested", f"{m['n']:.0f}" if "n" in m else "–")
     figures = run_figures(record)
     if figures:
@@ -740,6 +744,8 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
         "ci_high": "c-index 95 % CI high",
         "uno_c_index": "Uno's c",
         "ibs": "Integrated Brier score",
+        "ibs_range_from": "Integrated Brier score from (days)",
+        "ibs_range_to": "Integrated Brier score to (days)",
         "n": "patients tested",
     }
     series = [td_auc_series(_metrics(row)) for _, row in rows.iterrows()]
@@ -752,6 +758,12 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
         index=[*shown.values(), *(f"td-AUC {_horizon_label(h)}" for h in horizons)],
     )
     st.dataframe(table.astype(float).round(3), width="stretch")
+    spans = table.loc[[shown["ibs_range_from"], shown["ibs_range_to"]]].T.dropna()
+    if len(spans.drop_duplicates()) > 1:  # 0.187 over 281-1526 days against 0.116 over 281-740
+        st.caption(
+            "These runs' integrated Brier scores cover different days (its 'from' and 'to' "
+            "rows): a lower score over fewer days does not make a better model."
+        )
     if horizons:
         aucs = {
             label: [s.get(h, np.nan) for h in horizons]

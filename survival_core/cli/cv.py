@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.out / "summary.json", json_ready(summary))
     keys = (
         *("model", "n", "c_index", "ci_low", "ci_high", "fold_c_index_mean", "fold_c_index_sd"),
-        *("uno_c_index", "uno_tau", "td_auc", "ibs", "calibration"),
+        *("uno_c_index", "uno_tau", "td_auc", "ibs", "ibs_range", "calibration"),
     )
     shown = {k: summary[k] for k in keys}
     if result.comparison is not None:

@@ -52,7 +52,7 @@ from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
 from survival_core.io.run_sources import described, record_sources, source_changes
 from survival_core.runs.retention import mark_used
-from survival_core.workflows.crossval import FOLD_ARRAYS
+from survival_core.workflows.crossval import FOLD_ARRAYS, ibs_label
 
 if TYPE_CHECKING:
     from survival_core.models.image_set import ImageSet
@@ -1478,6 +1478,7 @@ def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
     """The pooled out-of-fold metrics of a run as (what, value) rows: what was tested, how well
     it ranked (with its interval) and how well it predicted, in words a report reader follows."""
     tau, uno = summary.get("uno_tau"), summary.get("uno_c_index")
+    ibs_days = summary.get("ibs_range") or {}
     external = config.protocol.name == "external"
     tested = _test_set(config) if external else "out of fold"
     rows = [
@@ -1488,7 +1489,7 @@ def summary_rows(summary: dict[str, Any], config: Any) -> list[tuple[str, str]]:
             _interval(summary.get("c_index"), (summary.get("ci_low"), summary.get("ci_high"))),
         ),
         ("Uno's c" + (f" (truncated at {tau:g} days)" if tau else ""), _number(uno)),
-        ("Integrated Brier score", _number(summary.get("ibs"))),
+        (ibs_label(ibs_days.get("from"), ibs_days.get("to")), _number(summary.get("ibs"))),
     ]
     rows += [
         (f"Time-dependent AUC at {days} days", _number(auc))
