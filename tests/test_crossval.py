@@ -592,3 +592,24 @@ def test_the_integrated_brier_score_says_the_days_it_covers(gbsg2):
     ]
     assert ibs_label(281.0, 1525.6) == "Integrated Brier score (281-1526 days)"
     assert ibs_label(None, None) == "Integrated Brier score"  # a run that recorded no range
+
+
+def test_only_a_horizon_evaluated_is_said_to_rest_on_few_controls(gbsg2):
+    """GBSG2, a fixed 8:2 split (tested 57 to 2,556 days): the td-AUC at 2,600 days was null,
+    'outside the tested patients' follow-up', and yet 'its td-AUC and calibration rest on' the
+    0 patients followed after it, though neither was computed there. Now only horizons with a
+    td-AUC or the calibration are cautioned, naming what was computed (the calibration is at
+    the middle horizon, 365 days)."""
+    X, y = gbsg2
+    folds = splits.fixed_split(y["event"], test_fraction=0.2, seed=0)
+    horizons = [10, 60, 365, 2400, 2600]
+    summary = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, n_bootstrap=20, horizons=horizons
+    ).summary
+    assert np.isnan(summary["td_auc"]["2600"]) and summary["calibration"]["horizon"] == 365
+    notes = summary["preprocessing_notes"]
+    assert "td-AUC at 2600 days: outside the tested patients' follow-up (57 to 2556 days)." in notes
+    assert [n for n in notes if "tested patients are still followed" in n] == [
+        "At 2400 days only 3 of the 138 tested patients are still followed: its td-AUC rests on "
+        "that few controls, too few to trust."
+    ]

@@ -944,3 +944,35 @@ def test_the_report_names_the_days_of_the_integrated_brier_score():
     assert ("Integrated Brier score (251-769 days)", "0.116") in summary_rows(summary, config)
     del summary["ibs_range"]  # a run from before it was recorded
     assert ("Integrated Brier score", "0.116") in summary_rows(summary, config)
+
+
+def test_figures_at_a_horizon_few_are_followed_after_say_so():
+    """GBSG2, a fixed 8:2 split, calibration and decision curve drawn at the risk-group horizon,
+    2,400 days, after which 3 of the 138 tested patients are followed: the summary's caution
+    there named its td-AUC (and a calibration computed at 730 days), not the figures."""
+    from sksurv.datasets import load_gbsg2
+    from sksurv.util import Surv
+
+    from survival_core.evaluation import splits
+    from survival_core.evaluation.risk_groups import RiskGroupCut
+    from survival_core.models import make_model
+    from survival_core.runs.config import parse_config
+    from survival_core.runs.runner import run_figures
+    from survival_core.workflows.crossval import cross_validate
+
+    X, outcome = load_gbsg2()
+    y = Surv.from_arrays(outcome["cens"], outcome["time"])
+    folds = splits.fixed_split(y["event"], test_fraction=0.2, seed=0)
+    result = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, horizons=[365, 730, 2400], n_bootstrap=20,
+        group_cut=RiskGroupCut(),
+    )  # fmt: skip
+    config = parse_config(
+        {"name": "late", "cohort": "gbsg2", "model": {"name": "coxph"},
+         "horizons": [365, 730, 2400], "risk_groups": {"horizon": 2400}}
+    )  # fmt: skip
+    notes = run_figures(result, y, config)["_notes"]
+    assert (
+        "At 2400 days only 3 of the 138 tested patients are still followed: its calibration and "
+        "decision curve figures rest on that few controls, too few to trust."
+    ) in notes

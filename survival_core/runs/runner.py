@@ -51,8 +51,9 @@ from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_hori
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
 from survival_core.io.run_sources import described, record_sources, source_changes
+from survival_core.outcome import survival_arrays
 from survival_core.runs.retention import mark_used
-from survival_core.workflows.crossval import FOLD_ARRAYS, ibs_label
+from survival_core.workflows.crossval import FOLD_ARRAYS, ibs_label, sparse_horizon_note
 
 if TYPE_CHECKING:
     from survival_core.models.image_set import ImageSet
@@ -1377,6 +1378,14 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
                 figures[name] = make()
             except (InputError, ConfigError) as err:
                 notes.append(f"{name}: {err}")
+        drawn = [
+            name.replace("_", " ") for name in ("calibration", "decision_curve") if name in figures
+        ]
+        if drawn:  # the summary's notes caution its own td-AUC and calibration, not these
+            time = survival_arrays(y_oof)[1]
+            shown = f"{' and '.join(drawn)} figure{'s' if len(drawn) > 1 else ''}"
+            sparse = sparse_horizon_note(time, horizon, shown)
+            notes += [sparse] if sparse else []
     else:
         notes.append(f"calibration and decision curve left out: {why}.")
     if result.comparison is not None:

@@ -377,7 +377,6 @@ def cross_validate(
         development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_event_z, notes
     )
     ibs_range = _ibs_range(grid, development, y[tested], pooled["ibs"], notes)
-    notes += _sparse_horizons(time[tested], horizons)
     # the events the models were fitted on: the rows never tested (one split, external
     # validation: the development patients), else all (each fold's model on fewer still)
     developed = int(event[~tested].sum()) if (~tested).any() else None
@@ -403,6 +402,7 @@ def cross_validate(
         )
     ci = _pooled_c_index(y[tested], oof_risk[tested], n_bootstrap, seed, test_set, notes)
     calibration = pooled_calibration(y[tested], oof, tested, horizons, notes)
+    notes += _sparse_horizons(time[tested], horizons, pooled, (calibration or {}).get("horizon"))
     if calibration and constant_columns(oof_risk[tested][:, None])[0]:
         notes.append(
             f"Calibration at {calibration['horizon']:g} days: every fold's model gave all its "
@@ -604,20 +604,36 @@ FLAT_CLOGLOG_SD = 0.05
 MIN_FOLLOWED = 10
 
 
-def _sparse_horizons(time: np.ndarray, horizons: np.ndarray) -> list[str]:
-    """A note for each horizon after which fewer than :data:`MIN_FOLLOWED` tested patients are
-    still followed: veterans at 730 days, 2 of 137, reported a pooled td-AUC and calibration as
-    any other's."""
+def _sparse_horizons(
+    time: np.ndarray, horizons: np.ndarray, pooled: dict[str, float], calibrated: float | None
+) -> list[str]:
+    """A note for each horizon with a pooled td-AUC (``pooled``'s ``td_auc_<h>``, NaN where
+    undefined) or the calibration (at ``calibrated``) after which fewer than
+    :data:`MIN_FOLLOWED` tested patients are still followed: veterans at 730 days, 2 of 137,
+    reported a pooled td-AUC and calibration as any other's."""
     notes = []
     for h in horizons:
-        followed = int(np.count_nonzero(time > h))
-        if followed < MIN_FOLLOWED:
-            notes.append(
-                f"At {h:g} days only {followed} of the {time.size} tested patients are still "
-                "followed: its td-AUC and calibration rest on that few controls, too few to "
-                "trust."
-            )
+        evaluated = ["td-AUC"] if np.isfinite(pooled[f"td_auc_{h:g}"]) else []
+        if h == calibrated:
+            evaluated.append("calibration")
+        if evaluated and (note := sparse_horizon_note(time, h, " and ".join(evaluated))):
+            notes.append(note)
     return notes
+
+
+def sparse_horizon_note(time: np.ndarray, horizon: float, evaluated: str) -> str | None:
+    """The caution where fewer than :data:`MIN_FOLLOWED` of the tested patients (follow-up
+    ``time``) are followed after ``horizon``, on what was ``evaluated`` there ('td-AUC'); None
+    where enough are: a horizon past every tested follow-up was said to have a td-AUC and
+    calibration resting on 0 controls, though it had neither."""
+    followed = int(np.count_nonzero(time > horizon))
+    if followed >= MIN_FOLLOWED:
+        return None
+    verb = "rest" if " and " in evaluated else "rests"
+    return (
+        f"At {horizon:g} days only {followed} of the {time.size} tested patients are still "
+        f"followed: its {evaluated} {verb} on that few controls, too few to trust."
+    )
 
 
 def pooled_calibration(
