@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
 
+from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, MaskError
+from survival_core.io.case_loader import load_case, load_case_files
 from survival_core.models.image_data import (
     case_volume,
     extract_patches,
@@ -77,8 +81,6 @@ def test_case_volume_rejects_a_bad_shape() -> None:
 def test_a_single_slice_is_no_volume_for_a_3d_network() -> None:
     """A 2-D image was stretched to the network's 48 slices and scored and explained by the
     demo's 3-D CNN, with the single-slice warning alone."""
-    import dataclasses
-
     case = make_case()
     flat = dataclasses.replace(
         case,
@@ -92,6 +94,70 @@ def test_a_single_slice_is_no_volume_for_a_3d_network() -> None:
     )
     with pytest.raises(InputError, match="single slice"):
         case_volume(sagittal)
+
+
+@pytest.fixture(scope="module")
+def sarcoma_ct(shared_data) -> Case:
+    """The TCIA sarcoma CT STS_001 (198 x 202 x 59 voxels of 0.98 x 0.98 x 3.27 mm)."""
+    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not folder.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    return load_case(folder)
+
+
+def _cut(case: Case, box: tuple[slice, slice, slice]) -> Case:
+    """``case`` with its image and masks cut to ``box`` (x, y, z voxel slices)."""
+    return dataclasses.replace(
+        case, image=case.image[box], masks={r: m[box] for r, m in case.masks.items()}
+    )
+
+
+@pytest.mark.parametrize(
+    ("cut", "read", "stretched"),
+    [
+        ("2 slices", "154 x 150 x 2 voxels, 150 x 146 x 7 mm", "8-fold along z"),
+        ("3 slices", "154 x 151 x 3 voxels, 150 x 147 x 10 mm", "5.33-fold along z"),
+        (
+            "6 x 6 x 3 chip",
+            "6 x 6 x 3 voxels, 6 x 6 x 10 mm",
+            "10.7-fold along x, 10.7-fold along y, 5.33-fold along z",
+        ),
+    ],
+)
+def test_a_scan_too_small_for_the_network_is_refused_by_its_size(
+    cut, read, stretched, sarcoma_ct
+) -> None:
+    """Cuts of the sarcoma CT (2 or 3 slices, a 6 x 6 x 3-voxel chip) were stretched onto a
+    64 x 64 x 16 CNN's grid and scored as whole volumes, in the high-risk group; one slice alone
+    was refused. The whole CT (156 x 160 x 51 voxels read) is scored."""
+    case = sarcoma_ct
+    assert case_volume(case, shape=(64, 64, 16)).shape == (1, 16, 64, 64)
+    z, y, x = (int(np.median(axis)) for axis in np.nonzero(case.mask_array("gtv")))
+    every = slice(None)
+    box = {
+        "2 slices": (every, every, slice(z, z + 2)),
+        "3 slices": (every, every, slice(z - 1, z + 2)),
+        "6 x 6 x 3 chip": (slice(x - 3, x + 3), slice(y - 3, y + 3), slice(z - 1, z + 2)),
+    }[cut]
+    with pytest.raises(InputError) as refused:
+        case_volume(_cut(case, box), shape=(64, 64, 16))
+    assert str(refused.value) == (
+        f"Case STS_001 is too small: a 3-D network reads volumes, and the box it reads ({read}) "
+        f"stretched onto its 64 x 64 x 16 voxels ({stretched}) would score a volume that was "
+        "never scanned. This model reads at least 8 x 8 x 4 scanned voxels (at most 8-fold "
+        "stretched, 4 or more along an axis). Give the whole scan."
+    )
+
+
+def test_whole_real_scans_are_not_too_small_for_the_default_grid(shared_data) -> None:
+    """pyradiomics' lung1 (5 mm slices, a GTV box + 30 mm of 15 slices) is stretched 3.2-fold
+    along z onto 224 x 224 x 48 voxels: under the refusal's 8-fold."""
+    folder = shared_data / "pyradiomics"
+    if not (folder / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics' lung1 not in ../shared/data")
+    masks = {"gtv": folder / "lung1_label.nrrd"}
+    lung1 = load_case_files(folder / "lung1_image.nrrd", masks, None, "lung1", site="lung")
+    assert case_volume(lung1).shape == (1, 48, 224, 224)
 
 
 # --- random patches ------------------------------------------------------------------------------

@@ -97,13 +97,13 @@ def _view(case: Case, modality: str) -> Case:
         if outside > MAX_OUTSIDE_SHARE:
             raise GeometryError(
                 f"Case {case.case_id}: the {role} mask lies mostly outside the {modality}'s field "
-                f"of view ({outside:.1%} of it beyond the {modality}'s {_extent(image)}). Give "
+                f"of view ({outside:.1%} of it beyond the {modality}'s {extent_text(image)}). Give "
                 f"the whole {modality} series (all its bed positions)."
             )
         if outside:
             notes.append(
                 f"Case {case.case_id}: {outside:.1%} of the {role} mask lies outside the "
-                f"{modality}'s field of view ({_extent(image)}): its {modality} figures "
+                f"{modality}'s field of view ({extent_text(image)}): its {modality} figures "
                 f"(uptake, radiomics) are partial, of the {1 - outside:.1%} inside. Check that "
                 f"the {modality} series is whole (all its bed positions)."
             )
@@ -143,7 +143,7 @@ def _spacing(image: sitk.Image) -> str:
     return " x ".join(f"{s:g}" for s in image.GetSpacing())
 
 
-def _extent(image: sitk.Image) -> str:
+def extent_text(image: sitk.Image) -> str:
     """The image's size in voxels and mm, for messages."""
     size = image.GetSize()
     mm = " x ".join(f"{n * s:.0f}" for n, s in zip(size, image.GetSpacing(), strict=True))

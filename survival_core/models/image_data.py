@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from torch import nn
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, MaskError
+from survival_core.io.modality_view import extent_text
 from survival_core.preprocess.transforms import (
     ApplyWindow,
     Compose,
@@ -30,6 +32,15 @@ from survival_core.preprocess.window import Window
 
 #: Margin (mm) around the GTV's box when a case has no organ to crop the network input to.
 GTV_MARGIN_MM = 30.0
+#: A crop stretched more than this many times along an axis onto the network's grid, or of
+#: fewer scanned voxels than :data:`MIN_SCANNED` along it, is refused: the network would read
+#: interpolation (a 2- or 3-slice scan, a 6 x 6 x 3-voxel chip were scored high-risk as whole
+#: volumes). Whole scans are stretched less: pyradiomics' lung1 (5 mm slices) 3.2-fold along z
+#: and its breast1 (45 voxels wide) 5-fold along x at 224 x 224 x 48.
+MAX_STRETCH = 8.0
+#: Fewest scanned voxels along an axis that make a volume (2 or 3 slices are a slab), for a
+#: network reading more than that many along it.
+MIN_SCANNED = 4
 #: Default patch size (x, y, z) voxels.
 PATCH_SIZE = (80, 80, 40)
 
@@ -50,15 +61,10 @@ def network_input(
     percentiles. Returns ``(volume, reference)``: ``volume`` a float32 array ``(1, z, y, x)``;
     ``reference`` the SimpleITK image of that input (size, origin, spacing, direction), so maps
     computed on the network grid can be resampled back to the original image. Only the cropping
-    mask takes part (a GTV thinner than an output voxel does not stop it).
+    mask takes part (a GTV thinner than an output voxel does not stop it). A crop too small for
+    ``shape`` is refused (:func:`_check_extent`).
     """
     shape = _check_size(shape, "Volume shape")
-    if 1 in case.image.GetSize() and min(shape) > 1:  # an axial, sagittal or coronal slice
-        raise InputError(
-            f"Case {case.case_id} is a single slice (2-D): a 3-D network reads volumes, and "
-            f"stretched to {shape[2]} slices this one would score a slab that was never scanned. "
-            "Give the whole scan."
-        )
     role = "organ" if "organ" in case.masks else "gtv"
     if role not in case.masks:
         raise MaskError(
@@ -68,9 +74,34 @@ def network_input(
     margin = margin_mm if role == "organ" else gtv_margin_mm
     one_mask = dataclasses.replace(case, masks={role: case.masks[role]})
     intensity = ApplyWindow(window) if case.modality == "CT" else PercentileRange()
-    pipeline = Compose([CropToROI(role, margin), ResizeToShape(shape), intensity])
-    reference = pipeline(one_mask).image
+    cropped = CropToROI(role, margin)(one_mask)
+    _check_extent(case.case_id, cropped.image, shape)
+    reference = Compose([ResizeToShape(shape), intensity])(cropped).image
     return sitk.GetArrayFromImage(reference).astype(np.float32, copy=False)[None], reference
+
+
+def _check_extent(case_id: str, crop: sitk.Image, shape: tuple[int, int, int]) -> None:
+    """Refuse a crop that ``shape`` (x, y, z) would read as interpolation rather than scan: fewer
+    than :data:`MIN_SCANNED` voxels along an axis, or stretched more than :data:`MAX_STRETCH`
+    times along it (where the network reads fewer voxels along an axis, those are enough)."""
+    size = crop.GetSize()
+    needed = [min(s, max(MIN_SCANNED, math.ceil(s / MAX_STRETCH))) for s in shape]
+    short = [i for i, (n, k) in enumerate(zip(size, needed, strict=True)) if n < k]
+    if not short:
+        return
+    what = "a single slice (2-D)" if any(size[i] == 1 for i in short) else "too small"
+    stretched = ", ".join(f"{shape[i] / size[i]:.3g}-fold along {'xyz'[i]}" for i in short)
+    raise InputError(
+        f"Case {case_id} is {what}: a 3-D network reads volumes, and the box it reads "
+        f"({extent_text(crop)}) stretched onto its {_times(shape)} voxels ({stretched}) would "
+        f"score a volume that was never scanned. This model reads at least {_times(needed)} "
+        f"scanned voxels (at most {MAX_STRETCH:g}-fold stretched, {MIN_SCANNED} or more along "
+        "an axis). Give the whole scan."
+    )
+
+
+def _times(size: Sequence[int]) -> str:
+    return " x ".join(map(str, size))
 
 
 def case_volume(
