@@ -5,6 +5,8 @@ the file, value or setting at fault and what was expected. The UI shows ``str(er
 the traceback.
 """
 
+import re
+from collections.abc import Iterator
 from errno import ENOSPC
 
 
@@ -68,13 +70,61 @@ class StoreError(RadSurvError):
     reachable, a database damaged or held by another process."""
 
 
-def is_disk_full(error: BaseException) -> bool:
-    """Whether ``error``, or one it was raised from, is a full disk: SQLite's 'database or disk
-    is full' reaches the run store's callers wrapped in SQLAlchemy's and MLflow's errors."""
+#: A failed allocation as torch words it: its CPU allocator's "can't allocate memory", CUDA's
+#: "CUDA out of memory" and "CUDA error: out of memory", MPS's "MPS backend out of memory".
+_ALLOCATION_FAILED = re.compile(r"can't allocate memory|out of memory", re.IGNORECASE)
+#: The memory that ran out was a GPU's (torch.OutOfMemoryError is raised for devices only).
+_ON_GPU = re.compile(r"\b(CUDA|MPS|GPU|XPU)\b")
+#: The allocation that failed: torch's CPU "allocate 308281344 bytes", CUDA's "allocate
+#: 2.00 GiB", numpy's "Unable to allocate 1.2 GiB".
+_ASKED = re.compile(r"allocate (\d+) bytes|allocate (\d+(?:\.\d+)?)\.? ([KMGT]i?B)\b")
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    """``error`` and the errors it was raised from (each once)."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if "database or disk is full" in str(error) or getattr(error, "errno", None) == ENOSPC:
-            return True
+        yield error
         error = error.__cause__ or error.__context__
-    return False
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, is a full disk: SQLite's 'database or disk
+    is full' reaches the run store's callers wrapped in SQLAlchemy's and MLflow's errors."""
+    return any(
+        "database or disk is full" in str(e) or getattr(e, "errno", None) == ENOSPC
+        for e in _chain(error)
+    )
+
+
+def memory_refusal(error: BaseException) -> str | None:
+    """What to say when ``error``, or one it was raised from, is a failed allocation
+    (MemoryError, torch.OutOfMemoryError, a RuntimeError in torch's allocator's words): which
+    memory ran out and how to ask for less; None for any other error. An image model's
+    Integrated Gradients at 448 x 448 x 96 voxels ended the explain command with torch's
+    80-line traceback."""
+    for e in _chain(error):
+        text = str(e)
+        if isinstance(e, MemoryError) or (
+            isinstance(e, RuntimeError) and _ALLOCATION_FAILED.search(text)
+        ):
+            on_gpu = type(e).__name__ == "OutOfMemoryError" or bool(_ON_GPU.search(text))
+            return _memory_text(on_gpu, _ASKED.search(text))
+    return None
+
+
+def _memory_text(on_gpu: bool, asked: re.Match[str] | None) -> str:
+    what = "the GPU's memory" if on_gpu else "the computer's memory (RAM)"
+    if asked is None:
+        more = ""
+    else:
+        size = f"{int(asked[1]) / 2**20:.0f} MiB" if asked[1] else f"{asked[2]} {asked[3]}"
+        more = f" (a further {size} was asked for)"
+    elsewhere = "a GPU with more memory" if on_gpu else "a machine with a GPU"
+    return (
+        f"Out of memory: {what} ran out{more}. Free memory (other programs, sessions or jobs) "
+        "and run again, or ask for less: explain with Grad-CAM rather than Integrated "
+        "Gradients, use an image model of a smaller volume_shape (or batch_size, to train one), "
+        f"or run on {elsewhere}."
+    )

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 import ui.models as models
+from survival_core.text import markdown_message
+from tests.test_explain_case import OUT_OF_RAM
 
 
 def _demo_and_registered(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
@@ -232,6 +234,29 @@ def test_a_full_server_disk_is_said_not_an_unexpected_error() -> None:
     for shown in app.error[:2]:
         assert shown.value.startswith("The server's disk is full: nothing was stored.")
     assert app.error[2].value.startswith("Something went wrong (RuntimeError)")
+
+
+def test_running_out_of_memory_is_said_with_what_to_ask_for_less_of() -> None:
+    """Torch's allocator failing in an image model's Integrated Gradients (in the case pool's
+    worker) showed 'Something went wrong (RuntimeError)': the Risk page says what ran out and
+    what to do, as the explain command does, and which memory (a GPU's, from its own error)."""
+    from streamlit.testing.v1 import AppTest
+
+    def page() -> None:
+        import torch
+
+        from tests.test_explain_case import ALLOCATOR_FAILED
+        from ui.state import show_error
+
+        show_error(RuntimeError(ALLOCATOR_FAILED))
+        show_error(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB."))
+
+    first, second = AppTest.from_function(page).run().error
+    assert first.value == markdown_message(OUT_OF_RAM)
+    assert second.value.startswith(
+        "Out of memory: the GPU's memory ran out (a further 2.00 GiB was asked for)."
+    )
+    assert second.value.endswith("or run on a GPU with more memory.")
 
 
 def test_an_error_quoting_the_users_files_shows_them_as_written() -> None:

@@ -208,6 +208,48 @@ def test_an_out_named_for_the_other_kind_of_explanation_is_refused_before_the_wo
     )
 
 
+#: What torch's CPU allocator raised in Integrated Gradients at 448 x 448 x 96 voxels.
+ALLOCATOR_FAILED = (
+    "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate 308281344 bytes. Error code 12 (Cannot allocate memory)"
+)
+#: What the explain command and the app say of it.
+OUT_OF_RAM = (
+    "Out of memory: the computer's memory (RAM) ran out (a further 294 MiB was asked for). "
+    "Free memory (other programs, sessions or jobs) and run again, or ask for less: explain "
+    "with Grad-CAM rather than Integrated Gradients, use an image model of a smaller "
+    "volume_shape (or batch_size, to train one), or run on a machine with a GPU."
+)
+
+
+def test_running_out_of_memory_in_explain_is_said_not_a_traceback(
+    models, case_folder, capsys, monkeypatch
+):
+    """Integrated Gradients of a 448 x 448 x 96 CNN ran out of memory: explain --json printed
+    torch's 80-line traceback, exit 1, and no JSON line."""
+    import torch
+
+    from survival_core.models.networks import CNN3DSurv
+
+    forward = CNN3DSurv.forward
+
+    def allocating(self, x, tabular=None):  # scores (no gradient), fails in the gradients
+        if torch.is_grad_enabled():
+            raise RuntimeError(ALLOCATOR_FAILED)
+        return forward(self, x, tabular)
+
+    monkeypatch.setattr(CNN3DSurv, "forward", allocating)
+    code = main(["explain", "--case", str(case_folder), "--model", str(models / "cnn3d"),
+                 "--method", "ig", "--json"])  # fmt: skip
+    assert code == 2
+    said = capsys.readouterr()
+    assert json.loads(said.out.strip().splitlines()[-1]) == {
+        "error": OUT_OF_RAM,
+        "kind": "MemoryError",
+    }
+    assert said.err.strip().splitlines() == [f"error: {OUT_OF_RAM}"]
+
+
 def test_attributions_that_do_not_add_up_exactly_are_said_to_be_within_their_gap() -> None:
     """A few IG steps or a resampled map leave a gap: the Risk page's caption said 'is this
     patient's risk' of bars summing 0.0045 short of it."""

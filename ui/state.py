@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.errors import RadSurvError, is_disk_full
+from survival_core.errors import RadSurvError, is_disk_full, memory_refusal
 from survival_core.paths import without_server_paths
 from survival_core.text import markdown_message
 
@@ -254,10 +254,13 @@ def clinical_values(case: Case) -> dict:
 
 def show_error(error: Exception) -> None:
     """Show an expected error's message, as written (it quotes the user's files: a structure
-    named with a Markdown image or link drew them in the error box); log anything unexpected and
-    show a short notice."""
+    named with a Markdown image or link drew them in the error box), and what to do when memory
+    or the disk ran out; log anything unexpected and show a short notice."""
     if isinstance(error, RadSurvError):
         st.error(markdown_message(without_server_paths(str(error))), icon=":material/error:")
+    elif (memory := memory_refusal(error)) is not None:  # what to ask for less of
+        log.exception("out of memory")
+        st.error(markdown_message(memory), icon=":material/error:")
     elif is_disk_full(error):  # the server's trouble, not the user's
         log.exception("the server's disk is full")
         st.error(

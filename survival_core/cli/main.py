@@ -2,11 +2,11 @@
 
 Each command module exposes ``register(subparsers)`` which adds its parser and sets ``func`` to a
 handler taking the parsed namespace and returning an exit code. Expected failures
-(:class:`RadSurvError`, a refused argument, a file that cannot be written) print their message,
-not a traceback, and exit with status 2; with ``--json`` the last line of stdout is then
-``{"error": ..., "kind": ...}``. An interruption does the same with status 130 (Ctrl-C) or 143:
-SIGTERM (Slurm's ``scancel`` or time limit, ``kill``, a cancelled job) is raised as
-:class:`Terminated`, a ``KeyboardInterrupt``, so that the clean-up Ctrl-C gets runs for it too
+(:class:`RadSurvError`, a refused argument, a file that cannot be written, memory or disk running
+out) print their message, not a traceback, and exit with status 2; with ``--json`` the last line
+of stdout is then ``{"error": ..., "kind": ...}``. An interruption does the same with status 130
+(Ctrl-C) or 143: SIGTERM (Slurm's ``scancel`` or time limit, ``kill``, a cancelled job) is raised
+as :class:`Terminated`, a ``KeyboardInterrupt``, so that the clean-up Ctrl-C gets runs for it too
 (a tracked run is marked failed, to be resumed, not left RUNNING). Either signal interrupts once:
 the same again during the clean-up is ignored (``timeout`` sends it twice, to the command and to
 its process group; a second Ctrl-C broke off the clean-up with a traceback at exit).
@@ -45,7 +45,7 @@ from survival_core.cli import (
     users,
 )
 from survival_core.cli.output import OUTPUT_CLOSED_STATUS, OutputClosed, progress, write_out
-from survival_core.errors import RadSurvError, is_disk_full
+from survival_core.errors import RadSurvError, is_disk_full, memory_refusal
 from survival_core.paths import data_root
 
 COMMANDS = (
@@ -204,9 +204,21 @@ def _main(argv: list[str] | None) -> int:
         _refused("interrupted; nothing more was done.", "KeyboardInterrupt", as_json)
         return 130
     except Exception as error:
-        if not is_disk_full(error):
+        refusal = _machine_refusal(error)
+        if refusal is None:
             raise
         logging.getLogger(__name__).debug("the command failed", exc_info=True)
-        message = f"No space left on device (the data folder {data_root()}): free space, run again."
-        _refused(message, "OSError", as_json)
+        _refused(*refusal, as_json)
         return 2
+
+
+def _machine_refusal(error: Exception) -> tuple[str, str] | None:
+    """The message and kind of a failure of the machine, not of the input: its memory or disk
+    ran out (:func:`~survival_core.errors.memory_refusal`, a full disk); None for another."""
+    memory = memory_refusal(error)
+    if memory is not None:
+        return memory, "MemoryError"
+    if is_disk_full(error):
+        where = f"the data folder {data_root()}"
+        return f"No space left on device ({where}): free space, run again.", "OSError"
+    return None
