@@ -4,6 +4,8 @@ in the ROI map from the report, and the drafted schema can be edited and saved."
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -201,3 +203,58 @@ def test_a_started_import_is_shown_once_its_folder_exists(reported_cohort) -> No
         assert not any("has started" in i.value for i in app.info) and not app.exception
     finally:
         shutil.rmtree(new)
+
+
+@pytest.fixture()
+def ended_import():
+    """Write an ended import job into ``name`` whose log is ``log`` (the jobs panel reads it as
+    the job's); the jobs are removed afterwards."""
+    import shutil
+
+    from survival_core.runs.jobs import jobs_dir
+
+    folders = []
+
+    def write(name: str, log: str) -> None:
+        folder = jobs_dir() / f"20260101-00000{len(folders)}-{name}-abcdef"
+        folder.mkdir()
+        record = {"job_id": folder.name, "pid": 2**22 + 1, "process_start": "gone"}
+        record |= {"kind": "import", "config_name": name, "started": "2026-01-01T00:00:00+00:00"}
+        (folder / "job.json").write_text(json.dumps(record | {"label": f"import into {name}"}))
+        (folder / "log.txt").write_text(log)
+        folders.append(folder)
+
+    yield write
+    for folder in folders:
+        shutil.rmtree(folder)
+
+
+def test_an_import_into_an_existing_cohort_says_it_adds_to_it(
+    reported_cohort, ended_import, tmp_path, monkeypatch
+) -> None:
+    """A second import into a cohort's name said nothing of the patients and clinical rows it
+    keeps, and the jobs table's counts left out the absent ones (the earlier patients this
+    download lacked)."""
+    import types
+
+    import ui.cohort_import
+
+    monkeypatch.setattr(
+        ui.cohort_import, "start_import_job", lambda *a, **k: types.SimpleNamespace(job_id="j")
+    )
+    summary = {"patients": 1, "imported": 1, "failed": 0, "unchanged": 0, "absent": 4}
+    ended_import("lung-test", f"1/1 RS-1 imported\n{json.dumps(summary)}\n")
+    app = _import_mode()
+    assert app.dataframe[0].value["patients"].tolist() == [
+        "1 imported, 0 unchanged, 0 failed, 4 absent"
+    ]
+    app.text_input(key="import-name").set_value("lung-test")
+    app.text_input(key="import-images").set_value(str(tmp_path))
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    (warning,) = app.warning
+    assert warning.value.startswith("Cohort lung-test exists: this import adds to it.")
+    assert "clinical rows of patients the spreadsheet has no row for" in warning.value
+    app.text_input(key="import-name").set_value("lung-new")
+    app.button[0].click().run()
+    assert not app.warning

@@ -721,3 +721,71 @@ def test_a_refused_join_names_the_column_holding_the_patient_ids(
     assert "'MRN' (2 of them) hold PatientIDs of the images" in str(refused.value)
     assert "--id-column 'MRN'" in str(refused.value)
     assert join_clinical(out, sheet, id_column="MRN").n_joined == 2
+
+
+def test_a_sheet_of_the_patients_added_keeps_the_earlier_patients_rows(
+    pyradiomics: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A re-import adding a patient, given the sheet of the added patients' rows (and one
+    corrected row): clinical.csv held those rows alone, the earlier patient kept its case but
+    lost its outcome and albumin, the schema was drafted from the new rows, and only
+    'cases_without_clinical_row: 1' said so."""
+    from survival_core.cli.main import main
+    from survival_core.io.clinical_schema import CohortSchema
+
+    download, out = tmp_path / "download", tmp_path / "cohort"
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
+    for patient, sample in (("P-001", "breast1"), ("P-002", "brain1"), ("P-003", "brain2")):
+        (folder := download / patient).mkdir(parents=True)
+        shutil.copy(pyradiomics / f"{sample}_image.nrrd", folder / "image.nrrd")
+        shutil.copy(pyradiomics / f"{sample}_label.nrrd", folder / "gtv.nrrd")
+        if patient == "P-002":
+            (first := tmp_path / "first.csv").write_text(
+                "Patient ID;OS (months);Status;Age;Albumin (g/L)\n"
+                "P-001;12,5;dead;61;38,2\nP-002;24,0;alive;55;41,0\n"
+            )
+            assert main([*argv, "--clinical", str(first), "--json"]) == 0
+    before = (out / "clinical.csv").read_text().splitlines()
+    (added := tmp_path / "added.csv").write_text(
+        "Patient ID;OS (months);Status;Age\nP-003;3,5;dead;66\nP-002;30,0;dead;55\n"
+    )
+    capsys.readouterr()
+    assert main([*argv, "--clinical", str(added), "--json"]) == 0
+    out_text, err = capsys.readouterr()
+    clinical = pd.read_csv(out / "clinical.csv", index_col="case_id")
+    cases = case_ids_for(out, ["P-001", "P-002", "P-003"])
+    assert (out / "clinical.csv").read_text().splitlines()[1] == before[1]  # P-001 as written
+    assert before[1].startswith(f"{cases['P-001']},380.46875,1,61,38.2")
+    assert clinical.loc[cases["P-002"], "time"] == 30 * 30.4375  # its row replaced
+    assert clinical.loc[cases["P-003"], "time"] == 3.5 * 30.4375
+    assert clinical["albumin"].isna().tolist() == [False, True, True]
+    summary = json.loads(out_text.strip().splitlines()[-1])
+    assert (summary["clinical_rows"], summary["clinical_rows_kept"]) == (2, 1)
+    assert summary["cases_without_clinical_row"] == 0
+    kept = "kept from the cohort's earlier clinical.csv: cases this spreadsheet has no row for"
+    assert f"clinical: (rows): {kept} (withdraw a patient to take the row out) (1)" in err
+    assert "albumin: not in this spreadsheet: kept for the earlier rows, blank for its rows" in err
+    assert kept in (out / "clinical_report.csv").read_text()
+    schema = CohortSchema.load(out / "schema.yaml")
+    assert schema.names == ["age", "albumin"] and schema["albumin"].unit == "g/L"
+    assert schema["age"].kind == "integer" and schema["age"].low <= 55 < 66 <= schema["age"].high
+
+
+def test_a_table_only_cohort_given_its_added_patients_equals_the_whole_sheet(
+    tmp_path: Path,
+) -> None:
+    """GBSG2 imported as its first 600 rows, then a sheet of rows 590-685 (ten corrected, the
+    others added): clinical.csv held the 96 rows of the second sheet alone. The merged cohort is
+    now byte for byte the one the whole sheet gives, its schema drafted from all the rows."""
+    from tests.clinical_exports import gbsg2
+
+    export = gbsg2(tmp_path)
+    sheet = pd.read_csv(export.path, dtype=str)
+    sheet.iloc[:600].to_csv(first := tmp_path / "first.csv", index=False)
+    sheet.iloc[590:].to_csv(added := tmp_path / "added.csv", index=False)
+    import_table(tmp_path / "whole", export.path, time_unit="months")
+    import_table(tmp_path / "merged", first, time_unit="months")
+    joined = import_table(tmp_path / "merged", added, time_unit="months")
+    for name in ("clinical.csv", "schema.yaml"):
+        assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+    assert (joined.n_joined, joined.kept) == (96, 590)

@@ -34,6 +34,11 @@ patients:           # one patient, by PatientID or by the case id of the report
     organ: []       # no organ for this patient
 """
 TIME_UNITS = ("", "days", "weeks", "months", "years")
+#: Said when an import starts into a cohort folder that exists: it adds to it, replacing nothing.
+EXISTS = (
+    "Cohort {} exists: this import adds to it. Its patients stay (those not in the download are "
+    "listed as absent), and so do the clinical rows of patients the spreadsheet has no row for."
+)
 
 
 def parse_roi_map(text: str) -> dict[str, Any] | None:
@@ -192,6 +197,7 @@ def _start(
         raise InputError(f"{images_dir} is not a folder on this server.")
     if table is not None and not table.is_file():
         raise InputError(f"{table} is not a file on this server.")
+    existed = out.exists()  # before the job writes it
     job = start_import_job(
         images_dir,
         out,
@@ -204,16 +210,20 @@ def _start(
     record("import_start", out.name)
     st.session_state["import-shown"] = str(out)
     st.toast(f"Import into {out.name} started ({job.job_id}).")
+    if existed:
+        st.warning(EXISTS.format(out.name), icon=":material/library_add:")
 
 
 # -- one cohort's import ---------------------------------------------------------------------
 def import_jobs() -> None:
-    """The import jobs: live progress and cancel, then the ended ones with their counts."""
+    """The import jobs: live progress and cancel, then the ended ones with their counts (absent:
+    patients of an earlier import into the cohort that its download lacks, kept)."""
 
     def counts(job: Any) -> str:
         result = job.result() or {}
-        keys = ("imported", "unchanged", "failed")
-        return ", ".join(f"{result[k]} {k}" for k in keys if k in result)
+        keys = [k for k in ("imported", "unchanged", "failed") if k in result]
+        keys += ["absent"] if result.get("absent") else []  # earlier patients kept, not in it
+        return ", ".join(f"{result[k]} {k}" for k in keys)
 
     jobs_panel("import", columns={"patients": counts})
 

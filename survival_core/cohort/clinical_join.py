@@ -12,6 +12,7 @@ reported, never dropped silently.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,15 @@ from survival_core.cohort.importer import (
 from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
-from survival_core.io.clinical_schema import DRAFTED_SCHEMA, SCHEMA_FILE, CohortSchema
+from survival_core.io.clinical_schema import (
+    CATEGORY,
+    DRAFTED_SCHEMA,
+    INTEGER,
+    SCHEMA_FILE,
+    YES_NO,
+    CohortSchema,
+    infer_schema,
+)
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
 
@@ -73,6 +82,9 @@ class ClinicalJoin:
     #: 'P001': :func:`_alike`), with their case ids ('the withdrawn RS-...' for one withdrawn
     #: since): joined to none, said on the console (the IDs are never written).
     alike: dict[str, list[str]] = field(default_factory=dict)
+    #: Rows of the cohort's earlier ``clinical.csv`` kept: cases this spreadsheet has no row for
+    #: (:func:`_with_earlier_rows`).
+    kept: int = 0
 
     def alike_said(self) -> list[str]:
         """A line for each ID of :attr:`alike` (said on the console only)."""
@@ -85,6 +97,7 @@ class ClinicalJoin:
     def summary(self) -> dict[str, int]:
         return {
             "clinical_rows": self.n_joined,
+            "clinical_rows_kept": self.kept,
             "clinical_rows_without_case": self.unmatched_rows,
             "cases_without_clinical_row": len(self.cases_without_row),
             "clinical_rows_without_outcome": self.no_outcome,
@@ -98,7 +111,8 @@ def join_clinical(
     **columns: str | None,
 ) -> ClinicalJoin:
     """Read ``spreadsheet``, join it to the imported ``cohort`` by original patient ID and write
-    ``clinical.csv``, ``schema.yaml`` (unless the user already edited one) and
+    ``clinical.csv`` (the earlier rows of cases it has no row for kept: a sheet of the patients
+    added), ``schema.yaml`` (unless the user already edited one) and
     ``clinical_report.csv`` (each coercion, each unmatched side). ``columns``: ``id_column``,
     ``time_column``, ``event_column`` and ``time_unit``, as for
     :func:`~survival_core.cohort.clinical_table.read_clinical_spreadsheet`; ``imported``: the
@@ -299,15 +313,19 @@ def _check_same_patients(
     """Refuse a sheet imported again into a table-only cohort of whose patients none keeps its
     case id, or some do not (:func:`_respelled`): its IDs are written otherwise ('gb0007', 'GB7'
     for 'GB0007'), each a new pseudonym, and the case ids changed without a word (a withdrawn
-    patient came back; one patient re-spelled could be withdrawn by neither ID nor case id)."""
+    patient came back; one patient re-spelled could be withdrawn by neither ID nor case id).
+    Without images to join, a sheet of other patients only is refused too: its rows would be
+    kept beside the earlier ones (:func:`_with_earlier_rows`), the same patients under another
+    ID system counted twice."""
     earlier = first_column(cohort / CLINICAL_FILE)
     name = Path(spreadsheet).name
     if earlier and not earlier & set(case_of.values()):
         raise InputError(
             f"None of the {len(earlier)} patients of {cohort / CLINICAL_FILE} keeps its case id "
             f"in {name}: its IDs are written otherwise than the first time "
-            "(case, separators, leading zeros: 'GB7' for 'GB0007'), and each spelling is another "
-            "pseudonym. Write the IDs as before, or import into a new folder."
+            "(case, separators, leading zeros: 'GB7' for 'GB0007'; each spelling is another "
+            "pseudonym), or it holds other patients only. Write the IDs as before (patients "
+            "added since join the earlier ones given with them), or import into a new folder."
         )
     respelled = _respelled(earlier, case_of)
     if respelled:
@@ -378,23 +396,120 @@ def _scrub_ids(text: str, case_of: Mapping[str, str | None]) -> str:
     return _QUOTED.sub(swap, text)
 
 
-def _save_schema(cohort: Path, imported: ClinicalImport) -> str:
+def _save_schema(cohort: Path, schema: CohortSchema) -> str:
     """Write the drafted ``schema.yaml``, unless the user edited the one there; then it is kept,
     and a note says when its variables are not the new table's (a model would impute the
     others). Returns that note ("" without one)."""
     path, drafted = cohort / SCHEMA_FILE, cohort / DRAFTED_SCHEMA
     edited = path.exists() and (not drafted.exists() or path.read_bytes() != drafted.read_bytes())
     if not edited:
-        imported.schema.save(path)
-        imported.schema.save(drafted)
+        schema.save(path)
+        schema.save(drafted)
         return ""
     kept = CohortSchema.load(path)
-    if set(kept.names) == set(imported.schema.names):
+    if set(kept.names) == set(schema.names):
         return ""
     return (
         f"kept as edited, but its variables ({', '.join(kept.names)}) are not the clinical "
-        f"table's ({', '.join(imported.schema.names)}): update it, or delete it to have it drafted "
+        f"table's ({', '.join(schema.names)}): update it, or delete it to have it drafted "
         "again"
+    )
+
+
+def _read_text_table(source: Path | str) -> pd.DataFrame:
+    """A clinical table (a path, or CSV text) by case id, each cell as written; empty cells
+    missing."""
+    handle = source if isinstance(source, Path) else io.StringIO(source)
+    return pd.read_csv(
+        handle, dtype=str, keep_default_na=False, na_values=[""], index_col="case_id"
+    )
+
+
+def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``table`` (this spreadsheet's rows by case id) after the rows of the cohort's earlier
+    ``clinical.csv`` whose case it has no row for, each cell as written (a re-import adding
+    patients brings a sheet of those alone: the earlier patients' outcomes were lost), and
+    those kept rows. A case's row is replaced by the new sheet's; a column on one side only is
+    blank for the other side's rows."""
+    path = cohort / CLINICAL_FILE
+    if not path.is_file():
+        return table, table.iloc[:0]
+    earlier = _read_text_table(path)
+    kept = earlier[~earlier.index.isin(table.index)]
+    if kept.empty:
+        return table, kept
+    columns = [*table.columns, *(c for c in kept.columns if c not in table.columns)]
+    return pd.concat([kept, table.astype(object)]).reindex(columns=columns), kept
+
+
+def _kept_said(kept: pd.DataFrame, new_columns: Sequence[str], n_new: int) -> list[Coercion]:
+    """The report's lines on the rows kept from the earlier table and on the variables only
+    one side has (blank for the other side's rows: a model imputes them)."""
+    if kept.empty:
+        return []
+    lines = [
+        Coercion(
+            "(rows)",
+            f"kept from the cohort's earlier {CLINICAL_FILE}: cases this spreadsheet has no row "
+            "for (withdraw a patient to take the row out)",
+            len(kept),
+        )
+    ]
+    lines += [
+        Coercion(c, "not in this spreadsheet: kept for the earlier rows, blank for its rows", n_new)
+        for c in kept.columns
+        if c not in new_columns
+    ]
+    lines += [
+        Coercion(c, f"not in the earlier {CLINICAL_FILE}: blank for the rows kept", len(kept))
+        for c in new_columns
+        if c not in kept.columns
+    ]
+    return lines
+
+
+def _earlier_schema(cohort: Path) -> CohortSchema | None:
+    """The schema drafted for the cohort's earlier table (else the one there), if readable."""
+    for name in (DRAFTED_SCHEMA, SCHEMA_FILE):
+        if (cohort / name).is_file():
+            try:
+                return CohortSchema.load(cohort / name)
+            except InputError:
+                return None
+    return None
+
+
+def _typed(cells: pd.Series, kind: str | None) -> pd.Series:
+    """A merged column's text cells as its ``kind`` (None: unknown) reads them, for drafting
+    the schema: yes/no as booleans, integers and numbers as numbers (integers as Int64), else
+    text (a category, or cells that do not all read so)."""
+    present = cells.dropna()
+    if kind in (YES_NO, None) and not present.empty and present.isin(["True", "False"]).all():
+        return cells.map({"True": True, "False": False})
+    if kind == CATEGORY:
+        return cells
+    numbers = pd.to_numeric(cells, errors="coerce")
+    if numbers.notna().sum() < len(present):
+        return cells
+    whole = kind == INTEGER and (numbers.dropna() % 1 == 0).all()
+    return numbers.astype("Int64") if whole else numbers
+
+
+def _merged_schema(cohort: Path, imported: ClinicalImport, text: str) -> CohortSchema:
+    """The schema drafted from the merged table ``text`` (:func:`_with_earlier_rows`): each
+    variable's kind, unit and label as this spreadsheet's draft has them, else as the earlier
+    table's; ranges and categories from both sides' rows."""
+    earlier = _earlier_schema(cohort)
+    described = {v.name: v for v in (earlier.variables if earlier else ())}
+    described |= {v.name: v for v in imported.schema.variables}
+    cells = _read_text_table(text).drop(columns=["time", "event"])
+    typed = pd.DataFrame(
+        {c: _typed(cells[c], described[c].kind if c in described else None) for c in cells}
+    )
+    return infer_schema(
+        typed,
+        units={n: v.unit for n, v in described.items()},
+        labels={n: v.label for n, v in described.items()},
     )
 
 
@@ -409,20 +524,25 @@ def _write_clinical(
 ) -> ClinicalJoin:
     """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out, of which
     ``withdrawn`` are the rows of withdrawn patients and ``alike`` those of IDs naming several
-    cases' folders), ``schema.yaml`` (unless present) and ``clinical_report.csv``; ``cases``
-    are the cohort's cases, each expected to have a row (``near``: the case whose row's ID a
-    case's differs from only in spelling)."""
+    cases' folders; the earlier table's rows of cases without one kept,
+    :func:`_with_earlier_rows`), ``schema.yaml`` (drafted from that table, unless edited) and
+    ``clinical_report.csv``; ``cases`` are the cohort's cases, each expected to have a row
+    (``near``: the case whose row's ID a case's differs from only in spelling)."""
     table = imported.table.copy()
     table.index = pd.Index([case_of[i] for i in _original_ids(imported)], name="case_id")
     alike = alike or {}
     unmatched = int(table.index.isna().sum()) - withdrawn - len(alike)
     table = table[table.index.notna()]
+    n_new, variables = len(table), list(imported.variables.columns)
+    table, kept = _with_earlier_rows(cohort, table[["time", "event", *variables]])
     written = set(table.index)
     without_row = [c for c in cases if c not in written]
-    columns = ["time", "event", *imported.variables.columns]
-    write_text(cohort / CLINICAL_FILE, table[columns].to_csv())
-    schema_note = _save_schema(cohort, imported)
+    text = table.to_csv()
+    schema = imported.schema if kept.empty else _merged_schema(cohort, imported, text)
+    write_text(cohort / CLINICAL_FILE, text)
+    schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
+    report += _kept_said(kept, ["time", "event", *variables], n_new)
     report += [Coercion(SCHEMA_FILE, schema_note, 1)] if schema_note else []
     rows = [(c.column, c.action, c.count) for c in report]
     rows.append(("(rows)", "IDs without an imported patient", unmatched))
@@ -444,13 +564,14 @@ def _write_clinical(
     write_text(cohort / JOIN_REPORT, frame.to_csv(index=False))
     no_outcome = sum(case_of[i] is not None for i in imported.no_outcome)
     return ClinicalJoin(
-        len(table),
+        n_new,
         unmatched + len(alike),
         without_row,
         no_outcome,
         report,
-        imported.schema,
+        schema,
         near_joined=near,
+        kept=len(kept),
     )
 
 
