@@ -789,3 +789,29 @@ def test_a_table_only_cohort_given_its_added_patients_equals_the_whole_sheet(
     for name in ("clinical.csv", "schema.yaml"):
         assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
     assert (joined.n_joined, joined.kept) == (96, 590)
+
+
+def test_a_numeric_id_written_as_a_float_is_named_as_the_images_id(
+    pyradiomics: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A numeric ID column saved as decimals ('7.0', Excel's or pandas' float) was listed as an
+    ID without an imported patient, with no hint of the images' '7' (nor '007' beside it): it
+    is named as the images' '7', and still joins nothing."""
+    from survival_core.cli.main import main
+
+    download = tmp_path / "download"
+    for patient, sample in (("7", "breast1"), ("007", "brain1")):
+        (folder := download / patient).mkdir(parents=True)
+        shutil.copy(pyradiomics / f"{sample}_image.nrrd", folder / "image.nrrd")
+        shutil.copy(pyradiomics / f"{sample}_label.nrrd", folder / "gtv.nrrd")
+    out = tmp_path / "cohort"
+    assert {o.status for o in import_images(download, out, workers=1).outcomes} == {"imported"}
+    (sheet := tmp_path / "clinical.csv").write_text("Patient ID,OS (days),Status\n7.0,730,0\n")
+    with pytest.raises(InputError, match=r"Written otherwise: '7\.0' is '7' there"):
+        join_clinical(out, sheet)
+    sheet.write_text("Patient ID,OS (days),Status\n7.0,730,0\n007,90,1\n")
+    argv = ["cohort", "import", "--images", str(download), "--out", str(out), "--workers", "1"]
+    assert main([*argv, "--clinical", str(sheet)]) == 0
+    err = capsys.readouterr().err
+    assert "clinical: 1 ID(s) without an imported patient: 7.0 (the images' 7?)" in err
+    assert len(pd.read_csv(out / "clinical.csv")) == 1  # named, not joined

@@ -106,11 +106,13 @@ def test_an_empty_patient_folder_is_listed_as_skipped(download: Path, tmp_path: 
 
 @pytest.mark.parametrize(
     ("sheet", "image"),
-    [("PAT-04", "Pat-04"), ("pat_01", "Pat-01"), ("7", "007"), ("Pat-01", "Pat-1")],
-)
+    [("PAT-04", "Pat-04"), ("pat_01", "Pat-01"), ("7", "007"), ("Pat-01", "Pat-1"),
+     ("7.0", "7"), ("12.00", "0012")],
+)  # fmt: skip
 def test_id_variants_differ_by_case_and_punctuation_together(sheet: str, image: str) -> None:
     """'PAT-04' against 'Pat-04', 'pat_01' against 'Pat-01' got no hint (only all-upper or
-    all-lower spellings were tried); padding is still tried with them."""
+    all-lower spellings were tried); padding is still tried with them, and a number a sheet
+    wrote as a float ('7.0') is tried without its '.0'."""
     assert image in id_variants(sheet)
 
 

@@ -58,6 +58,8 @@ TABLE_FILES = frozenset(
 )
 #: A quoted value in a report line (the reader quotes the IDs it names, e.g. rows without outcome).
 _QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
+#: A whole number written as a float ('7.0', '12.00').
+_WHOLE_FLOAT = re.compile(r"(\d+)\.0+")
 
 
 @dataclass
@@ -226,13 +228,21 @@ def _withdrawn_ids(cohort: Path, ids: list[str]) -> set[str]:
     }
 
 
+def _whole_number(original: str) -> str | None:
+    """The number of an ID a spreadsheet turned float ('7.0' -> '7': a numeric ID column read
+    as decimals, as Excel and pandas write it), else None."""
+    found = _WHOLE_FLOAT.fullmatch(original)
+    return found[1] if found else None
+
+
 def id_variants(original: str) -> list[str]:
     """Spellings of an ID a spreadsheet and a DICOM header may differ by, in any combination:
     case (upper, lower, capitalised words: 'PAT-04' -> 'Pat-04'), '-'/'_'/'.'/' ' separators,
     digits padded to 2-4 places or not ('sts_1' -> 'STS_001', 'STS-001'...), up to 8 in an ID
-    of one number ('1' -> '00001': the variants of several numbers multiply). The image IDs are
-    known only by keyed hash (:func:`~survival_core.cohort.importer.id_key`), so the spellings
-    are tried rather than compared."""
+    of one number ('1' -> '00001': the variants of several numbers multiply), and a number
+    written as a float without its '.0' ('7.0' -> '7', '007'). The image IDs are known only by
+    keyed hash (:func:`~survival_core.cohort.importer.id_key`), so the spellings are tried
+    rather than compared."""
     widths = range(2, 9) if len(re.findall(r"\d+", original)) == 1 else (2, 3, 4)
 
     def digit_forms(run: str) -> set[str]:
@@ -248,6 +258,9 @@ def id_variants(original: str) -> list[str]:
         forms = [sorted(digit_forms(p)) if p.isdigit() else [p] for p in parts]
         padded |= {"".join(choice) for choice in itertools.product(*forms)}
     cased = {v for p in padded for v in (p, p.upper(), p.lower(), p.title(), p.capitalize())}
+    whole = _whole_number(original)
+    if whole is not None:
+        cased |= {whole, *id_variants(whole)}
     return sorted(cased - {original})
 
 
@@ -257,6 +270,8 @@ def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for original in unmatched[:200]:  # a hint, bounded: a spreadsheet of thousands of others
         hits = [v for v in id_variants(original) if lookup(v) is not None]
+        if len(hits) > 1:  # '7.0' is the images' '7' before their '007'
+            hits = [v for v in hits if v == _whole_number(original)]
         found[original] = hits[0] if len(hits) == 1 else None
     return found
 
