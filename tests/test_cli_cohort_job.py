@@ -91,3 +91,16 @@ def test_an_import_of_a_folder_without_patients_is_an_error(tmp_path, capsys) ->
     assert main(argv) == 2
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["kind"] == "InputError" and "No patient was found" in last["error"]
+
+
+def test_an_uploaded_spreadsheets_refusal_names_the_file_uploaded(tmp_path: Path) -> None:
+    """The job kept an upload as upload/clinical.csv, so its refusal named the cohort's own
+    table ('clinical.csv: patient ID(s) 007 appear more than once'), not the user's file."""
+    from survival_core.runs.jobs import start_import_job
+    from tests.test_jobs import wait_for
+
+    sheet = b"Patient ID;OS (months);Status\n007;12,5;dead\n7;24,0;alive\n007;99,0;alive\n"
+    job = start_import_job(None, tmp_path / "cohort", clinical_upload=("Dup export.CSV", sheet))
+    wait_for(lambda: not job.alive(), 60, "the import job to end")
+    assert job.status == "failed", job.log()
+    assert job.error().startswith("Dup_export.csv: patient ID(s) 007 appear more than once")

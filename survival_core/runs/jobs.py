@@ -9,7 +9,8 @@ job lives in its folder ``<data>/runs/jobs/<job_id>/``:
 
 - ``config.yaml``: for a training job, the checked config it runs (paths resolved, defaults
   filled in); an import job's ``roi_map.yaml`` when one was given;
-- ``upload/``: an import job's uploaded spreadsheet while the job runs, deleted when it ends;
+- ``upload/``: an import job's uploaded spreadsheet (under its own name) while the job runs,
+  deleted when it ends;
 - ``job.json``: job id, kind (``train`` or ``import``), pid and process start (which name the
   process even after its pid is reused), name, start time (UTC) and the label shown on the page;
 - ``log.txt``: the command's stdout and stderr (progress lines, then the JSON result);
@@ -396,7 +397,8 @@ def start_import_job(
 ) -> Job:
     """Start ``cohort import`` of ``images`` (and/or the ``clinical`` spreadsheet) into ``out``
     in the background. An uploaded spreadsheet (``clinical_upload``: file name, bytes) is kept
-    in the job folder as ``upload/clinical.<ext>`` while the job runs (:func:`_drop_upload`).
+    in the job folder under its own name (:func:`upload_file_name`) while the job runs
+    (:func:`_drop_upload`).
     ``roi_map`` (checked first: ConfigError before anything
     starts) is written there too and passed as ``--roi-map``; ``options`` as in
     :func:`import_command`."""
@@ -413,13 +415,23 @@ def start_import_job(
             flags["roi_map"] = str(write_text(folder / ROI_MAP_FILE, yaml.safe_dump(checked)))
         table = clinical
         if clinical_upload is not None:
-            suffix = Path(clinical_upload[0]).suffix.lower() or ".csv"
-            table = folder / UPLOAD_DIR / f"clinical{suffix}"
+            table = folder / UPLOAD_DIR / upload_file_name(clinical_upload[0])
             table.parent.mkdir()
             table.write_bytes(clinical_upload[1])
         return import_command(images, out, clinical=table, options=flags)
 
     return _launch("import", name, label or f"import into {name}", write)
+
+
+def upload_file_name(name: str) -> str:
+    """The name an uploaded spreadsheet is kept under: its own, made safe
+    (:func:`~survival_core.io.uploads.safe_name`), its suffix lower-case ('.csv' without one),
+    so that the reader's messages name the user's file ('dup.csv: patient ID(s) 007 appear
+    more than once'), not a name of the job's ('clinical.csv', the cohort's own table's)."""
+    from survival_core.io.uploads import safe_name
+
+    path = Path(safe_name(name))
+    return f"{path.stem}{path.suffix.lower() or '.csv'}"
 
 
 def _default_label(config: RunConfig) -> str:
