@@ -258,3 +258,50 @@ def test_an_import_into_an_existing_cohort_says_it_adds_to_it(
     app.text_input(key="import-name").set_value("lung-new")
     app.button[0].click().run()
     assert not app.warning
+
+
+def test_a_spreadsheet_left_in_the_upload_box_never_replaces_the_path_given(
+    tmp_path, monkeypatch
+) -> None:
+    """One session imported a cohort with an uploaded spreadsheet, then another typing a
+    spreadsheet's path: the upload still in the box was imported instead, the typed file never
+    read, nothing saying which was used. The box is emptied once an import starts, the path
+    and an upload together are refused, and the start and the job name the spreadsheet."""
+    import types
+
+    import ui.cohort_import
+    from tests.clinical_exports import gbsg2
+
+    started = []
+
+    def start(images, out, **kwargs):
+        started.append(kwargs)
+        return types.SimpleNamespace(job_id=f"job-{len(started)}")
+
+    monkeypatch.setattr(ui.cohort_import, "start_import_job", start)
+    path = gbsg2(tmp_path).path
+    app = _import_mode()
+    app.text_input(key="import-name").set_value("webG")
+    app.file_uploader[0].set_value(("clin1.csv", path.read_bytes(), "text/csv"))
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    said = [success.value for success in app.success]
+    app.text_input(key="import-name").set_value("webH")
+    app.text_input(key="import-clinical").set_value(str(path))
+    app.button[0].click().run()
+    assert started[0]["clinical_upload"][0] == "clin1.csv"
+    assert (started[1]["clinical"], started[1]["clinical_upload"]) == (path, None)
+    assert [kwargs["label"] for kwargs in started] == [
+        "import into webG (clin1.csv)",
+        "import into webH (gbsg2.csv)",
+    ]
+    assert said == ["Import into webG started with the spreadsheet clin1.csv (job-1)."]
+    assert "with the spreadsheet gbsg2.csv (job-2)" in app.success[0].value
+    assert not app.file_uploader[0].value  # emptied
+    app.file_uploader[0].set_value(("clin1.csv", path.read_bytes(), "text/csv"))
+    app.button[0].click().run()
+    (error,) = app.error
+    assert "path on this server or upload it, not both: the path names gbsg2.csv, the " in (
+        error.value
+    )
+    assert "upload box holds clin1.csv" in error.value and len(started) == 2

@@ -19,13 +19,19 @@ from survival_core.cohort.imported import cohort_folder, import_status, imported
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical_schema import KINDS, SCHEMA_FIELDS, SCHEMA_FILE, CohortSchema
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
-from survival_core.runs.jobs import start_import_job
+from survival_core.runs.jobs import start_import_job, upload_file_name
+from survival_core.text import markdown_message
 from ui.auth import record
 from ui.jobs import jobs_panel
 from ui.state import show_error
 
 ROI_MAP_KEY = "import-roi-map"
 FIX_ERROR = "import-fix-error"
+#: How many imports this session started: the upload box's key ends with it, so that a started
+#: import leaves the box empty (a spreadsheet left in it went into the next import).
+UPLOADS = "import-uploads"
+#: What the last import started said, shown once after the page is drawn again.
+STARTED = "import-started"
 ROI_MAP_EXAMPLE = """default:            # every patient
   gtv: [GTV_primary]
 patients:           # one patient, by PatientID or by the case id of the report
@@ -129,7 +135,7 @@ def import_form() -> None:
         upload = right.file_uploader(
             "...or upload it",
             type=["csv", "tsv", "txt", "xlsx", "json"],
-            key="import-clinical-upload",
+            key=f"import-clinical-upload-{st.session_state.get(UPLOADS, 0)}",
         )
         left, middle, right = st.columns(3)
         site = left.selectbox(
@@ -183,21 +189,34 @@ def import_form() -> None:
             _start(name, images, clinical, upload, roi_text, options)
         except (ConfigError, InputError) as error:
             show_error(error)
+        else:  # drawn again: the upload box emptied
+            st.rerun()
+    for kind, text in st.session_state.pop(STARTED, []):  # it quotes the spreadsheet's name
+        getattr(st, kind)(markdown_message(text))
 
 
 def _start(
     name: str, images: str, clinical: str, upload: Any, roi_text: str, options: dict[str, Any]
 ) -> None:
+    """Check the form and start the import; what it says is kept for the page drawn again."""
     out = cohort_folder(name)
     images_dir = Path(images.strip()).expanduser() if images.strip() else None
     table = Path(clinical.strip()).expanduser() if clinical.strip() else None
     if images_dir is None and table is None and upload is None:
         raise InputError("Give the download folder and/or the clinical spreadsheet.")
+    if table is not None and upload is not None:
+        raise InputError(
+            f"Give the clinical spreadsheet's path on this server or upload it, not both: the "
+            f"path names {table.name}, the upload box holds {upload.name}. Empty the one not "
+            "meant (the upload box's x), then start the import again."
+        )
     if images_dir is not None and not images_dir.is_dir():
         raise InputError(f"{images_dir} is not a folder on this server.")
     if table is not None and not table.is_file():
         raise InputError(f"{table} is not a file on this server.")
     existed = out.exists()  # before the job writes it
+    sheet = table.name if table else upload_file_name(upload.name) if upload else None
+    with_sheet = f" with the spreadsheet {sheet}" if sheet else " without a spreadsheet"
     job = start_import_job(
         images_dir,
         out,
@@ -205,13 +224,15 @@ def _start(
         clinical_upload=(upload.name, upload.getvalue()) if upload is not None else None,
         roi_map=parse_roi_map(roi_text),
         options=options,
-        label=f"import into {out.name}",
+        label=f"import into {out.name}" + (f" ({sheet})" if sheet else ""),
     )
     record("import_start", out.name)
-    st.session_state["import-shown"] = str(out)
-    st.toast(f"Import into {out.name} started ({job.job_id}).")
+    state = st.session_state
+    state["import-shown"] = str(out)
+    state[UPLOADS] = state.get(UPLOADS, 0) + 1
+    state[STARTED] = [("success", f"Import into {out.name} started{with_sheet} ({job.job_id}).")]
     if existed:
-        st.warning(EXISTS.format(out.name), icon=":material/library_add:")
+        state[STARTED].append(("warning", EXISTS.format(out.name)))
 
 
 # -- one cohort's import ---------------------------------------------------------------------
