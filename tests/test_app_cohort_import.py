@@ -305,3 +305,30 @@ def test_a_spreadsheet_left_in_the_upload_box_never_replaces_the_path_given(
         error.value
     )
     assert "upload box holds clin1.csv" in error.value and len(started) == 2
+
+
+def test_a_failed_import_says_why_instead_of_that_it_started(reported_cohort, tmp_path) -> None:
+    """An import whose spreadsheet was refused (a patient ID twice) wrote no folder: the page
+    said 'The import into webE has started; its report shows here once its folder is written'
+    for good. It now says that the import failed, and why, once."""
+    import shutil
+
+    from survival_core.runs.jobs import list_jobs
+    from tests.test_jobs import wait_for
+
+    sheet = tmp_path / "dup.csv"
+    sheet.write_text("Patient ID;OS (months);Status\n007;12,5;dead\n7;24,0;alive\n007;99,0;alive\n")
+    app = _import_mode()
+    app.text_input(key="import-name").set_value("webE")
+    app.text_input(key="import-clinical").set_value(str(sheet))
+    app.button[0].click().run()
+    (job,) = [job for job in list_jobs("import") if job.config_name == "webE"]
+    wait_for(lambda: not job.alive(), 60, "the import job to end")
+    app.run()
+    assert not any("has started" in info.value for info in app.info)
+    (error,) = app.error
+    assert error.value.startswith("The import into webE failed: dup.csv: patient ID(s) 007")
+    app.run()
+    assert not app.error and not any("has started" in info.value for info in app.info)
+    assert not app.exception
+    shutil.rmtree(job.folder)  # the jobs table of the tests after it

@@ -19,7 +19,7 @@ from survival_core.cohort.imported import cohort_folder, import_status, imported
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical_schema import KINDS, SCHEMA_FIELDS, SCHEMA_FILE, CohortSchema
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
-from survival_core.runs.jobs import start_import_job, upload_file_name
+from survival_core.runs.jobs import Job, jobs_dir, load_job, start_import_job, upload_file_name
 from survival_core.text import markdown_message
 from ui.auth import record
 from ui.jobs import jobs_panel
@@ -32,6 +32,8 @@ FIX_ERROR = "import-fix-error"
 UPLOADS = "import-uploads"
 #: What the last import started said, shown once after the page is drawn again.
 STARTED = "import-started"
+#: The cohort folder and job of the import this session started, until its report shows.
+SHOWN, SHOWN_JOB = "import-shown", "import-shown-job"
 ROI_MAP_EXAMPLE = """default:            # every patient
   gtv: [GTV_primary]
 patients:           # one patient, by PatientID or by the case id of the report
@@ -228,7 +230,7 @@ def _start(
     )
     record("import_start", out.name)
     state = st.session_state
-    state["import-shown"] = str(out)
+    state[SHOWN], state[SHOWN_JOB] = str(out), job.job_id
     state[UPLOADS] = state.get(UPLOADS, 0) + 1
     state[STARTED] = [("success", f"Import into {out.name} started{with_sheet} ({job.job_id}).")]
     if existed:
@@ -253,19 +255,11 @@ def cohort_reports() -> None:
     """Pick an imported cohort; show its patients (failed first, with reasons), the clinical
     join's report, and its schema for editing."""
     cohorts = imported_cohorts()
+    paths = [str(c) for c in cohorts]
+    _started_import(paths)
     if not cohorts:
         st.info("No imported cohort yet.")
         return
-    shown = st.session_state.get("import-shown")
-    paths = [str(c) for c in cohorts]
-    if shown in paths:  # the import just started has its folder: show it, once
-        st.session_state["import-cohort"] = st.session_state.pop("import-shown")
-    elif shown is not None:  # the picker still holds the cohort shown before
-        st.info(
-            f"The import into {Path(shown).name} has started; its report shows here once its "
-            "folder is written.",
-            icon=":material/hourglass_top:",
-        )
     folder = Path(
         st.selectbox(
             "Imported cohort", paths, format_func=lambda p: Path(p).name, key="import-cohort"
@@ -285,6 +279,41 @@ def cohort_reports() -> None:
             status.clinical, hide_index=True, width="stretch", key="import-clinical-report"
         )
     schema_editor(folder)
+
+
+def _started_import(paths: list[str]) -> None:
+    """Where the import this session started stands: its folder written (``paths``), the
+    picker shows it, once; ended without one (a refused spreadsheet), why, once; else that it
+    runs (the picker still holds the cohort shown before)."""
+    state = st.session_state
+    shown = state.get(SHOWN)
+    if shown is None:
+        return
+    job = _job(state.get(SHOWN_JOB))
+    name = Path(shown).name
+    if shown in paths:
+        state["import-cohort"] = shown
+    elif job is not None and job.status != "running":
+        error = job.error()
+        ended = f"failed: {error}" if error else f"ended ({job.status}) without writing its folder."
+        show_error(InputError(f"The import into {name} {ended}"))
+    else:
+        st.info(
+            f"The import into {name} has started; its report shows here once its folder is "
+            "written.",
+            icon=":material/hourglass_top:",
+        )
+        return
+    state.pop(SHOWN)
+    state.pop(SHOWN_JOB, None)
+
+
+def _job(job_id: str | None) -> Job | None:
+    """The job of ``job_id``, None without one or when its record is gone."""
+    try:
+        return load_job(jobs_dir() / job_id) if job_id else None
+    except InputError:
+        return None
 
 
 def _patients_table(patients: pd.DataFrame) -> None:
