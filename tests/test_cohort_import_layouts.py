@@ -789,6 +789,10 @@ def test_a_table_only_cohort_given_its_added_patients_equals_the_whole_sheet(
     for name in ("clinical.csv", "schema.yaml"):
         assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
     assert (joined.n_joined, joined.kept) == (96, 590)
+    table = tmp_path / "merged" / "clinical.csv"  # its header edited by hand: refused, named
+    table.write_text(table.read_text().replace("case_id,", "case,", 1))
+    with pytest.raises(InputError, match="clinical.csv cannot be read as the cohort's clinical"):
+        import_table(tmp_path / "merged", added, time_unit="months")
 
 
 def test_a_numeric_id_written_as_a_float_is_named_as_the_images_id(

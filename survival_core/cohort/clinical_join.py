@@ -449,7 +449,14 @@ def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame,
     path = cohort / CLINICAL_FILE
     if not path.is_file():
         return table, table.iloc[:0]
-    earlier = _read_text_table(path)
+    try:
+        earlier = _read_text_table(path)
+    except (ValueError, pd.errors.ParserError) as err:  # edited by hand: no case_id column
+        raise InputError(
+            f"{path} cannot be read as the cohort's clinical table ({err}), so its rows of the "
+            "patients this spreadsheet lacks cannot be kept: restore it (a case_id column "
+            "first), or delete it to write the spreadsheet's rows alone."
+        ) from err
     kept = earlier[~earlier.index.isin(table.index)]
     if kept.empty:
         return table, kept
