@@ -488,3 +488,100 @@ def test_two_admins_editing_at_once_one_edit_is_refused_not_lost(own_users, addr
     assert users.read_users(own_users).local_role("viewer") == "physicist"  # nothing lost
     second.button[2].click().run()  # now on the current accounts: it goes through
     assert users.read_users(own_users).local_role("viewer") is None
+
+
+@pytest.fixture()
+def sleeping_job(tmp_path):
+    """A training job that sleeps (listed with a Cancel button on the Training page's Jobs)."""
+    import sys
+
+    from survival_core.runs.jobs import cancel, start_job
+    from tests.test_jobs import tiny_config
+
+    script = "import time; time.sleep(120)"
+    job = start_job(
+        tiny_config(tmp_path / "cohort", name="sleeper"), command=[sys.executable, "-c", script]
+    )
+    yield job
+    cancel(job, grace=1.0)
+
+
+def run_fragments(app: AppTest, monkeypatch) -> AppTest:
+    """Run ``app`` as a click in one of its fragments does in a browser: the fragments alone,
+    not the script around them (AppTest otherwise always runs the whole script)."""
+    import functools
+
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.testing.v1 import local_script_runner
+
+    fragments = list(app._fragment_storage._fragments)
+    assert fragments, "the page drew no fragment"
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            local_script_runner,
+            "RerunData",
+            functools.partial(RerunData, fragment_id_queue=fragments),
+        )
+        return app.run()
+
+
+@pytest.mark.parametrize("change", ["demoted", "removed", "idle"])
+def test_a_click_in_the_jobs_panel_checks_the_account_again(
+    own_users, address, monkeypatch, sleeping_job, change
+):
+    """The jobs panel is a fragment: its Cancel reruns it alone, without app.py's sign-in or the
+    page's require. A physicist demoted to viewer or removed still cancelled a job (audited as
+    'anonymous' once removed), and a session idle too long was not ended."""
+    import time
+
+    from survival_core.audit import read_audit
+    from ui.auth import LAST_SEEN
+
+    monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
+    address("localhost")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    signed_in(app, "physicist")
+    app.run()
+    app.switch_page("pages/training.py").run()
+    cancel = app.button(key=f"cancel-{sleeping_job.job_id}")
+    since = len(read_audit())
+    if change == "demoted":
+        users.set_role("physicist", "viewer")
+    elif change == "removed":
+        users.remove_user("physicist")
+    else:
+        app.session_state[LAST_SEEN] = time.time() - 31 * 60
+    cancel.click()
+    run_fragments(app, monkeypatch)
+    assert not app.exception and sleeping_job.alive()
+    logged = [(e["user"], e["action"], e["target"]) for e in read_audit()[since:]]
+    if change == "demoted":
+        assert "The viewer role may not start or cancel training runs" in refusals(app)[0]
+        assert logged == [("physicist", "access_denied", "train")]
+    elif change == "removed":  # the whole app ran again: the login form, nothing logged
+        assert listed(app) == set() and app.sidebar.text_input and logged == []
+    else:
+        assert listed(app) == set() and app.session_state[AUTH_STATUS] is None
+        assert any("ended after 30 minutes" in w.value for w in app.sidebar.warning)
+        assert logged == [("physicist", "session_expired", "")]
+
+
+def _record_a_cancel() -> None:
+    from ui.auth import record
+
+    record("train_cancel", "0123abcd")
+
+
+def test_an_action_with_nobody_signed_in_is_refused_not_logged_as_anonymous(own_users, address):
+    """An action recorded after the account was removed was written as user 'anonymous'."""
+    from survival_core.audit import read_audit
+
+    address("localhost")
+    app = AppTest.from_function(_record_a_cancel, default_timeout=60)
+    signed_in(app, "physicist")
+    users.remove_user("physicist")
+    since = len(read_audit())
+    app.run()
+    assert not app.exception and read_audit()[since:] == []
+    (refusal,) = refusals(app)
+    assert "'train_cancel' was not recorded. Log in (in the sidebar) again." in refusal

@@ -26,8 +26,10 @@ account for a while, its correct password included; every refusal and lock is au
 left idle longer than ``RADSURV_SESSION_IDLE_MINUTES`` is logged out at its next click. ``require(action)`` is called at the top of
 every page; as every click reruns the page from the top, that check covers the page's buttons,
 and a further ``require`` guards only a stricter action inside a page (upload on the Case page,
-an explanation overlay on the Viewer, promotion on the Training page). The navigation lists only
-the pages the user's role may open, but a page reached by its URL refuses on its own.
+an explanation overlay on the Viewer, promotion on the Training page). A click in an
+``st.fragment`` (the jobs panel) reruns the fragment alone, so its code checks with
+``require_in_fragment``. The navigation lists only the pages the user's role may open, but a page
+reached by its URL refuses on its own.
 """
 
 from __future__ import annotations
@@ -150,10 +152,26 @@ def require(action: str) -> User:
     return user
 
 
-def _login_name(user: User | None) -> str:
+def require_in_fragment(action: str) -> User:
+    """:func:`require` for the code of an ``st.fragment``: a click or timed refresh in one reruns
+    the fragment alone, without app.py's ``sign_in`` or the page's own ``require`` (a removed or
+    demoted account still cancelled jobs). A session idle too long is ended here too (a timed
+    refresh is no activity, so it does not count as one), and a session nobody is signed in to
+    any more has the whole app run again, which shows the login form."""
+    try:
+        user, policy = current_user(), LoginPolicy.from_env()
+    except RadSurvError:
+        return require(action)  # says what is wrong with the settings
+    if user is not None and user is not DEMO_USER and _idle_too_long(policy, visit=False):
+        _end_idle_session(user, policy)
+        user = None
+    if user is None:  # only a fragment's own run gets here: the page stopped before it otherwise
+        st.rerun(scope="app")
+    return require(action)
+
+
+def _login_name(user: User) -> str:
     """Who to name in the audit log: the login (local), the e-mail (OIDC) or ``demo``."""
-    if user is None:
-        return "anonymous"
     if user.via == "local":
         return st.session_state.get(USERNAME) or user.name
     if user.via == "oidc":
@@ -165,11 +183,20 @@ def record(
     action: str, target: str = "", outcome: str = "ok", once: bool = False, **details
 ) -> None:
     """Write ``action`` on ``target`` by this session's user to the audit log; ``once``: only the
-    first time in this session (a score shown again on every rerun is one entry)."""
+    first time in this session (a score shown again on every rerun is one entry). With nobody
+    signed in (the account was removed meanwhile) nothing is written and the script stops with
+    a refusal: an action is never logged as nobody's."""
     try:
         user = current_user()
     except RadSurvError:
         user = None
+    if user is None:
+        refused = PermissionDenied(
+            "Nobody is signed in to this session any more (the account was removed, or the "
+            f"session ended), so {action!r} was not recorded. Log in (in the sidebar) again."
+        )
+        show_error(refused)
+        st.stop()
     name = _login_name(user)
     if once:
         key = (name, action, target, tuple(sorted(details.items())))
@@ -193,12 +220,13 @@ def _forget() -> None:
     st.session_state[CREDENTIAL] = None
 
 
-def _idle_too_long(policy: LoginPolicy) -> bool:
+def _idle_too_long(policy: LoginPolicy, visit: bool = True) -> bool:
     """Whether this logged-in session's previous page run lies beyond the idle limit; records
-    this run as its latest."""
+    this run as its latest when it is a ``visit`` (a click, not a fragment's timed refresh)."""
     now = time.time()
     last = st.session_state.get(LAST_SEEN)
-    st.session_state[LAST_SEEN] = now
+    if visit:
+        st.session_state[LAST_SEEN] = now
     limit = policy.idle_minutes * 60
     return bool(limit) and last is not None and now - last > limit
 

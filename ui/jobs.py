@@ -12,6 +12,7 @@ import streamlit as st
 
 from survival_core.runs.jobs import Job, cancel, list_jobs
 from ui.auth import record as record_action
+from ui.auth import require_in_fragment
 
 REFRESH_S = 2.0
 #: Columns a page adds to its ended-jobs table: header -> value of one job.
@@ -27,6 +28,8 @@ def when(iso: str | pd.Timestamp | None) -> str:
 
 #: How the panel names the jobs of each kind ("No training jobs yet.").
 NOUNS = {"train": "training", "import": "import"}
+#: The action (survival_core.security.roles) that shows and cancels the jobs of each kind.
+ACTIONS = {"train": "train", "import": "import_cohort"}
 
 
 def jobs_panel(kind: str, *, store: Any = None, columns: Columns | None = None) -> None:
@@ -39,6 +42,7 @@ def jobs_panel(kind: str, *, store: Any = None, columns: Columns | None = None) 
 
 
 def _jobs_body(kind: str, store: Any, columns: Columns) -> None:
+    require_in_fragment(ACTIONS[kind])  # its clicks and refreshes skip the page's own check
     jobs = list_jobs(kind)
     running = [job for job in jobs if job.status == "running"]
     ids = {job.job_id for job in running}
