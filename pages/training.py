@@ -7,7 +7,7 @@ import streamlit as st
 
 from survival_core.errors import InputError, RadSurvError
 from survival_core.runs.jobs import list_jobs, start_job
-from ui.auth import record, require
+from ui.auth import actor, record, require
 from ui.models import current_store
 from ui.state import show_error
 from ui.training import (
@@ -46,7 +46,7 @@ with new_tab:
         "Start run", type="primary", disabled=config is None, icon=":material/play_arrow:"
     ):
         try:
-            job = start_job(config, activate=activate)
+            job = start_job(config, activate=activate, user=actor("train_start"))
             record("train_start", job.job_id, config=config.name, activate=activate)
             st.success(
                 f"Started **{job.label}**; follow it under Jobs.", icon=":material/rocket_launch:"

@@ -59,16 +59,25 @@ OUTCOMES = frozenset({"ok", "refused", "error"})
 RESERVED = frozenset({"time", "user", "action", "target", "outcome"})
 #: Longest value written for a target or a detail, in characters.
 MAX_VALUE_CHARS = 200
+#: Set in a background job's environment (survival_core.runs.jobs) to the app user who started
+#: it: what the job does (a model made active by its run) is theirs.
+JOB_USER_ENV = "RADSURV_JOB_USER"
 _lock = threading.Lock()
 
 
 def os_user() -> str:
     """The operating-system user running this process, for what a command (not an app login)
-    does: a cleanup, a model made active by `train --activate`."""
+    does: a cleanup, a model made active by `train --activate` typed at a shell."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in the environment or the password database
         return "cli"
+
+
+def command_user() -> str:
+    """Who a command acts for: the app user who started it as a background job
+    (:data:`JOB_USER_ENV`), else the operating-system user (a command typed at a shell)."""
+    return os.environ.get(JOB_USER_ENV) or os_user()
 
 
 def audit_path() -> Path:

@@ -585,3 +585,32 @@ def test_an_action_with_nobody_signed_in_is_refused_not_logged_as_anonymous(own_
     assert not app.exception and read_audit()[since:] == []
     (refusal,) = refusals(app)
     assert "'train_cancel' was not recorded. Log in (in the sidebar) again." in refusal
+
+
+def test_a_model_a_job_makes_active_is_audited_as_promoted_by_who_started_it(
+    own_users, address, tmp_path
+):
+    """'Make its model the app's active model' on the Training page: the job's run logged the
+    promotion as the server's operating-system account ('root'), not the physicist."""
+    import yaml
+
+    from survival_core.audit import read_audit
+    from survival_core.runs.jobs import list_jobs
+    from tests.test_app_training import start_button, with_yaml
+    from tests.test_jobs import clinical_cohort, tiny_config, wait_for
+
+    config = tiny_config(clinical_cohort(tmp_path / "cohort"), name="promoted")
+    address("localhost")
+    since = len(read_audit())
+    app = with_yaml(run("pages/training.py", "physicist"), yaml.safe_dump(config))
+    next(c for c in app.checkbox if c.label.startswith("Make its model")).check().run()
+    start_button(app).click().run()
+    assert not app.exception
+    (job,) = [job for job in list_jobs("train") if job.config_name == "promoted"]
+    wait_for(lambda: not job.alive(), 120, "the job to end")
+    assert job.status == "finished", job.log()
+    logged = [(e["user"], e["action"], e["target"]) for e in read_audit()[since:]]
+    assert logged == [
+        ("physicist", "train_start", job.job_id),
+        ("physicist", "promote_model", "promoted"),
+    ]

@@ -179,13 +179,10 @@ def _login_name(user: User) -> str:
     return user.name
 
 
-def record(
-    action: str, target: str = "", outcome: str = "ok", once: bool = False, **details
-) -> None:
-    """Write ``action`` on ``target`` by this session's user to the audit log; ``once``: only the
-    first time in this session (a score shown again on every rerun is one entry). With nobody
-    signed in (the account was removed meanwhile) nothing is written and the script stops with
-    a refusal: an action is never logged as nobody's."""
+def actor(action: str) -> str:
+    """The name the audit log gives this session's user (also for work done on their behalf
+    elsewhere: a background job). With nobody signed in (the account was removed meanwhile) the
+    script stops with a refusal: ``action`` is never logged as nobody's."""
     try:
         user = current_user()
     except RadSurvError:
@@ -197,7 +194,15 @@ def record(
         )
         show_error(refused)
         st.stop()
-    name = _login_name(user)
+    return _login_name(user)
+
+
+def record(
+    action: str, target: str = "", outcome: str = "ok", once: bool = False, **details
+) -> None:
+    """Write ``action`` on ``target`` by this session's user to the audit log; ``once``: only the
+    first time in this session (a score shown again on every rerun is one entry)."""
+    name = actor(action)
     if once:
         key = (name, action, target, tuple(sorted(details.items())))
         done = st.session_state.setdefault(AUDITED, set())

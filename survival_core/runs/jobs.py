@@ -21,7 +21,8 @@ the process lives, then ``finished`` when the log ends with the command's JSON r
 run's with status FINISHED), ``cancelled`` when ``cancel.json`` exists, else ``failed`` (the log's
 ``error:`` line says why).
 The command runs with :data:`JOB_ENV` set: its console is the log, which the jobs panel shows to
-every user, so it writes there no line that may name a patient (:func:`in_job`).
+every user, so it writes there no line that may name a patient (:func:`in_job`); and with
+:data:`~survival_core.audit.JOB_USER_ENV` naming the app user who started it, for the audit log.
 A cancelled or crashed run stays RUNNING in the run store until
 :meth:`~survival_core.runs.store.RunStore.reap_dead_runs` marks it FAILED (every new run and the
 Training page reap). So jobs survive the page being left, and any session sees the same jobs.
@@ -48,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from survival_core.audit import JOB_USER_ENV
 from survival_core.errors import InputError
 from survival_core.io.atomic import write_json, write_text
 from survival_core.io.locks import folder_lock, process_alive, process_start
@@ -298,10 +300,16 @@ def _reap_when_done(child: subprocess.Popen, folder: Path) -> None:
 
 
 def _launch(
-    kind: str, name: str, label: str, command: Callable[[Path], list[str]], activate: bool = False
+    kind: str,
+    name: str,
+    label: str,
+    command: Callable[[Path], list[str]],
+    activate: bool = False,
+    user: str | None = None,
 ) -> Job:
     """Make a job folder, let ``command(folder)`` write the job's input files there and return
-    the argv to run, start it detached and record the job."""
+    the argv to run, start it detached (acting for the app ``user``, when given) and record the
+    job."""
     now = datetime.now(UTC)
     job_id = f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(3)}"
     folder = jobs_dir() / job_id
@@ -310,6 +318,9 @@ def _launch(
     # The same data folder (absolute, in case it was given relative to this process's cwd).
     env = {**os.environ, "RADSURV_DATA_DIR": str(data_dir()), "PYTHONUNBUFFERED": "1"}
     env[JOB_ENV] = job_id  # its console is its log, shown to every user
+    env.pop(JOB_USER_ENV, None)
+    if user:  # what the job does is audited as this user's
+        env[JOB_USER_ENV] = user
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     with open(folder / LOG_FILE, "ab") as log:
@@ -346,9 +357,12 @@ def start_job(
     label: str | None = None,
     base_dir: str | Path | None = None,
     command: Sequence[str] | None = None,
+    user: str | None = None,
 ) -> Job:
     """Check ``config`` (a RunConfig, a mapping or YAML text; relative paths against
-    ``base_dir``), write it to a new job folder and start training it in the background.
+    ``base_dir``), write it to a new job folder and start training it in the background for the
+    app ``user`` (the audit log names them for the model ``activate`` promotes; None: the
+    operating-system user, as for a command typed at a shell).
 
     ``command`` replaces the ``train`` command (tests); ``{config}`` in it is the config file.
     Raises ConfigError for a bad config before anything is started, InputError while a job of
@@ -373,7 +387,7 @@ def start_job(
                     "with the same config: wait for it to end, or cancel it, then start it again."
                 )
         return _launch(
-            "train", run_config.name, label or _default_label(run_config), write, activate
+            "train", run_config.name, label or _default_label(run_config), write, activate, user
         )
 
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from survival_core.audit import audit, os_user
+from survival_core.audit import audit, command_user
 from survival_core.cohort.withdrawn import WITHDRAWN_FILE
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
@@ -1230,7 +1230,7 @@ def run_training(
         if activate:
             store.set_active(config.name, version)
             # the app scores with it from now: logged as the Promote button logs it
-            audit(os_user(), "promote_model", config.name, version=int(version), via="train")
+            audit(command_user(), "promote_model", config.name, version=int(version), via="train")
         run.finish("FINISHED")
     except BaseException as error:
         run.finish("FAILED", error=f"{type(error).__name__}: {error}")
