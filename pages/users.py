@@ -12,11 +12,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from survival_core.audit import audit
 from survival_core.errors import RadSurvError
 from survival_core.security import users
 from survival_core.security.logins import LoginAttempts
 from survival_core.security.roles import ROLES
-from ui.auth import record, require
+from ui.auth import actor, require
 from ui.retention import storage_section
 from ui.state import show_error
 
@@ -27,6 +28,9 @@ DONE = "users-done"
 
 st.title("Users")
 require("manage_users")  # each click reruns the page from here: its buttons need no other check
+# who the edits are audited as, read before any: an admin removing their own account is nobody
+# after it (the removal was logged as 'anonymous')
+admin = actor("manage_users")
 try:
     current = users.read_users()
 except RadSurvError as error:
@@ -54,7 +58,7 @@ with st.form("users-add", clear_on_submit=True):
         except RadSurvError as error:
             show_error(error)
         else:
-            record("user_add", added, role=role)
+            audit(admin, "user_add", added, role=role)
             st.session_state[DONE] = f"Added {added} ({role})."
             st.rerun()
 
@@ -67,11 +71,11 @@ if names:
     try:
         if left.button("Set role"):
             users.set_role(who, new_role, expected=shown)
-            record("role_change", who, role=new_role)
+            audit(admin, "role_change", who, role=new_role)
             st.rerun()
         if right.button("Remove", type="secondary"):
             users.remove_user(who, expected=shown)
-            record("user_remove", who)
+            audit(admin, "user_remove", who)
             st.rerun()
     except RadSurvError as error:
         show_error(error)
@@ -90,7 +94,7 @@ else:
     locked = st.selectbox("Unlock", [lock["name"] for lock in locks], key="users-locked")
     if st.button("Unlock", key="users-unlock"):
         attempts.unlock(locked)
-        record("unlock_login", locked)
+        audit(admin, "unlock_login", locked)
         st.session_state[DONE] = f"Unlocked {locked}."
         st.rerun()
 

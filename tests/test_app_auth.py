@@ -614,3 +614,20 @@ def test_a_model_a_job_makes_active_is_audited_as_promoted_by_who_started_it(
         ("physicist", "train_start", job.job_id),
         ("physicist", "promote_model", "promoted"),
     ]
+
+
+def test_an_admin_removing_their_own_account_is_audited_as_themselves(own_users, address):
+    """The Users page audited the removal after it, when the account was gone: as 'anonymous'."""
+    from survival_core.audit import read_audit
+
+    users.add_user("admin2", "admin", PASSWORD)
+    address("localhost")
+    since = len(read_audit())
+    app = run("app.py", "admin2")
+    app.switch_page("pages/users.py").run()
+    app.selectbox(key="users-who").select("admin2").run()
+    app.button[2].click().run()  # Remove
+    assert not app.exception and users.read_users(own_users).local_role("admin2") is None
+    logged = [(e["user"], e["action"], e["target"]) for e in read_audit()[since:]]
+    assert logged == [("admin2", "user_remove", "admin2")]
+    assert listed(app) == set() and app.sidebar.text_input  # signed out: the login form
