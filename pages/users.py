@@ -55,10 +55,10 @@ with st.form("users-add", clear_on_submit=True):
             added = users.add_user(
                 username, role, None if oidc else password, name or None, expected=shown
             )
+            audit(admin, "user_add", added, role=role)
         except RadSurvError as error:
             show_error(error)
         else:
-            audit(admin, "user_add", added, role=role)
             st.session_state[DONE] = f"Added {added} ({role})."
             st.rerun()
 

@@ -631,3 +631,20 @@ def test_an_admin_removing_their_own_account_is_audited_as_themselves(own_users,
     logged = [(e["user"], e["action"], e["target"]) for e in read_audit()[since:]]
     assert logged == [("admin2", "user_remove", "admin2")]
     assert listed(app) == set() and app.sidebar.text_input  # signed out: the login form
+
+
+def test_an_email_the_audit_log_cannot_name_is_refused_on_the_users_page(own_users, address):
+    """'o^brien@hospital.org' was added, then the page showed the audit's exception and no
+    user_add line was written."""
+    from survival_core.audit import read_audit
+
+    address("localhost")
+    before, since = own_users.read_bytes(), len(read_audit())
+    app = run("pages/users.py", "admin")
+    app.toggle(key="users-oidc").set_value(True).run()
+    app.text_input[0].input("o^brien@hospital.org")
+    next(b for b in app.button if b.label == "Add user").click().run()
+    assert not app.exception
+    (error,) = [e.value for e in app.error]
+    assert "cannot be added, re-roled or removed here: every account edit is audited" in error
+    assert own_users.read_bytes() == before and read_audit()[since:] == []

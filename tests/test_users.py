@@ -105,6 +105,8 @@ def test_set_role_and_remove(auth_file):
         (lambda: users.remove_user("nobody"), "No user 'nobody'"),
         (lambda: users.set_role("root", "physicist"), "last admin"),
         (lambda: users.remove_user("root"), "last admin"),
+        # the audit log refuses it: it was written, then not audited
+        (lambda: users.add_user("a" * 200 + "@hospital.org", "viewer"), "more than 200 char"),
     ],
 )
 def test_bad_requests_are_refused_and_leave_the_file_alone(auth_file, call, message):
@@ -151,6 +153,31 @@ def test_a_broken_users_file_is_an_error_naming_it(auth_file, content, message):
     with pytest.raises(ConfigError, match=message) as refused:
         users.read_users()
     assert str(auth_file) in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["add", "O^Brien@hospital.org", "--oidc", "--role", "viewer"],
+        ["set-role", "o^brien@hospital.org", "admin"],  # an entry written by hand
+        ["remove", "o^brien@hospital.org"],
+    ],
+)
+def test_an_identity_the_audit_log_cannot_name_is_never_changed_unaudited(auth_file, capsys, argv):
+    """An e-mail with '^' was added (or, written by hand, re-roled or removed), and then its audit
+    line refused: the change in the users file, nothing in the audit log."""
+    from survival_core.audit import read_audit
+    from survival_core.cli.main import main
+
+    users.add_user("root", "admin", PASSWORD)
+    if argv[0] != "add":
+        auth_file.write_text(auth_file.read_text() + "oidc: {o^brien@hospital.org: viewer}\n")
+    before, logged = auth_file.read_bytes(), len(read_audit())
+    assert main(["users", *argv]) == 2
+    said = capsys.readouterr().err
+    assert "'o^brien@hospital.org' cannot be added, re-roled or removed here" in said
+    assert "the audit log refuses a name with '^'" in said
+    assert auth_file.read_bytes() == before and len(read_audit()) == logged
 
 
 def test_an_entry_edited_by_hand_is_said_and_breaks_no_login(auth_file, caplog):

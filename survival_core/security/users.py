@@ -25,6 +25,7 @@ from typing import Any
 import bcrypt
 import yaml
 
+from survival_core.audit import MAX_VALUE_CHARS, loggable
 from survival_core.errors import ConfigError
 from survival_core.io.atomic import write_text
 from survival_core.security.passwords import PASSWORD_BYTES, check_length, check_policy
@@ -271,7 +272,20 @@ def _identity(username: str, oidc: bool) -> str:
         raise ConfigError(
             f"Username {username!r} is not valid: 1-64 characters among a-z, 0-9, '.', '_', '-'."
         )
-    return name
+    return _audited(name)
+
+
+def _audited(key: str) -> str:
+    """``key`` when the audit log can name it (it names every account edit); a ConfigError before
+    anything is written otherwise (the edit was written, then its audit line refused)."""
+    if not loggable(key):
+        raise ConfigError(
+            f"{key!r} cannot be added, re-roled or removed here: every account edit is audited, "
+            "and the audit log refuses a name with '^' (a DICOM person name's separator) or of "
+            f"more than {MAX_VALUE_CHARS} characters (such an entry in the users file is changed "
+            "there, by hand)."
+        )
+    return key
 
 
 def add_user(
@@ -321,7 +335,7 @@ def set_role(
     """Give an existing local account or OIDC identity another role (``expected``: see
     :func:`_edit`)."""
     check_role(role)
-    key = username.strip().lower()
+    key = _audited(username.strip().lower())
 
     def change(users: Users) -> None:
         before = [e["role"] for e in users.entries()]
@@ -339,7 +353,7 @@ def set_role(
 def remove_user(username: str, path: Path | None = None, expected: str | None = None) -> None:
     """Remove a local account or OIDC identity (its sessions lose access at their next click;
     ``expected``: see :func:`_edit`)."""
-    key = username.strip().lower()
+    key = _audited(username.strip().lower())
 
     def remove(users: Users) -> None:
         before = [e["role"] for e in users.entries()]
