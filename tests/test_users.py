@@ -145,6 +145,16 @@ HASH = bcrypt.hashpw(b"a long password", bcrypt.gensalt(rounds=4)).decode()
         ("credentials:\n  usernames:\n    gil: {password: x, roles: [nurse]}\n", "Unknown role"),
         ("credentials:\n  usernames:\n    gil: {roles: [viewer]}\n", "password hash"),
         ("oidc:\n  gil@hospital.org: superuser\n", "OIDC identity"),
+        # edited by hand: AttributeError or TypeError ('<' in `users list`) on every page
+        ("credentials: x\n", "'credentials' in the users file"),
+        ("credentials: {usernames: [a, b]}\n", "'credentials.usernames' in the users file"),
+        ("oidc: [a]\n", "'oidc' in the users file"),
+        (
+            f"credentials:\n  usernames:\n    123: {{password: '{HASH}', roles: [admin]}}\n"
+            f"    bob: {{password: '{HASH}', roles: [viewer]}}\n",
+            "The entry 123 under 'credentials.usernames' in the users file",
+        ),
+        ("oidc: {null: viewer}\n", "The entry None under 'oidc' in the users file"),
     ],
 )
 def test_a_broken_users_file_is_an_error_naming_it(auth_file, content, message):
@@ -178,6 +188,26 @@ def test_an_identity_the_audit_log_cannot_name_is_never_changed_unaudited(auth_f
     assert "'o^brien@hospital.org' cannot be added, re-roled or removed here" in said
     assert "the audit log refuses a name with '^'" in said
     assert auth_file.read_bytes() == before and len(read_audit()) == logged
+
+
+@pytest.mark.parametrize(
+    ("content", "listed"),
+    [
+        ("credentials:\n", []),
+        ("credentials: {usernames: null}\noidc: {a@b.co: admin}\n", ["a@b.co"]),
+        ("oidc:\n", []),
+    ],
+)
+def test_an_emptied_section_of_the_users_file_is_empty(
+    auth_file, capsys, monkeypatch, content, listed
+):
+    """A section left empty by hand ('credentials:' with nothing under it) was an AttributeError
+    on every page and command."""
+    auth_file.parent.mkdir(parents=True)
+    auth_file.write_text(content)
+    assert [u["username"] for u in _cli(capsys, monkeypatch, "list")["users"]] == listed
+    users.add_user("bob", "admin", PASSWORD)  # and it can be edited
+    assert [u["username"] for u in _cli(capsys, monkeypatch, "list")["users"]] == ["bob", *listed]
 
 
 def test_an_entry_edited_by_hand_is_said_and_breaks_no_login(auth_file, caplog):

@@ -133,7 +133,10 @@ def _check_document(path: Path, document: Any) -> dict[str, Any]:
         document = {}
     if not isinstance(document, dict):
         raise ConfigError(f"The users file {path} is not a YAML mapping.")
-    local = (document.get("credentials") or {}).get("usernames") or {}
+    # edited by hand: an emptied section (null) was an AttributeError on every page and command
+    credentials = document["credentials"] = _section(path, document, "credentials")
+    local = credentials["usernames"] = _section(path, credentials, "usernames", "credentials.")
+    document["oidc"] = _section(path, document, "oidc")
     for username, entry in local.items():
         roles = entry.get("roles") if isinstance(entry, dict) else None
         if not isinstance(roles, list) or len(roles) != 1 or not entry.get("password"):
@@ -160,9 +163,29 @@ def _check_document(path: Path, document: Any) -> dict[str, Any]:
                 username,
                 path,
             )
-    for email, role in (document.get("oidc") or {}).items():
+    for email, role in document["oidc"].items():
         _checked_in(path, f"OIDC identity {email!r}", role)
     return document
+
+
+def _section(path: Path, parent: dict[Any, Any], key: str, above: str = "") -> dict[str, Any]:
+    """``parent[key]``, a mapping keyed by text ({} when absent or left empty); a ConfigError
+    naming the file and the section or entry otherwise."""
+    section = parent.get(key)
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"'{above}{key}' in the users file {path} holds {str(section)[:40]}, not a mapping "
+            "of names to entries; correct the file by hand."
+        )
+    for name in section:
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"The entry {name!r} under '{above}{key}' in the users file {path} is not text: "
+                "write the username or e-mail in quotes (or remove the entry)."
+            )
+    return section
 
 
 def _checked_in(path: Path, who: str, role: str) -> None:
