@@ -648,3 +648,13 @@ def test_an_email_the_audit_log_cannot_name_is_refused_on_the_users_page(own_use
     (error,) = [e.value for e in app.error]
     assert "cannot be added, re-roled or removed here: every account edit is audited" in error
     assert own_users.read_bytes() == before and read_audit()[since:] == []
+
+
+def test_a_failed_login_record_of_another_shape_still_lets_users_log_in(own_users, address):
+    """A login-attempts.json holding '[]' (valid JSON) made every login an AttributeError."""
+    from survival_core.security.logins import ATTEMPTS_FILE
+
+    own_users.with_name(ATTEMPTS_FILE).write_text("[]")
+    address("localhost")
+    app = _log_in(run("app.py"), "physicist", PASSWORD)
+    assert not app.exception and app.title[0].value == "Case"

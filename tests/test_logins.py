@@ -72,6 +72,30 @@ def test_an_administrator_unlocks_early_and_a_success_clears_the_failures(attemp
     assert attempts.refusal("bob", "10.0.0.2") is None
 
 
+@pytest.mark.parametrize(
+    "content", ["[]", '{"account": {"u1": 5}}', '{"account": [], "client": "x"}', "{not json"]
+)
+def test_a_malformed_record_is_left_out_with_a_warning(attempts, caplog, content):
+    """A login-attempts.json of another shape ('[]', a number for an entry) made every login an
+    AttributeError, and `users locks` too."""
+    attempts.path.write_text(content)
+    assert attempts.refusal("bob", "10.0.0.1") is None and attempts.locks() == []
+    assert f"The failed-login record {attempts.path} is not as RadSurv writes it" in caplog.text
+    assert attempts.record_failure("bob", "10.0.0.1") == []  # written whole again
+    caplog.clear()
+    assert attempts.refusal("bob", None) is not None and caplog.text == ""
+
+
+def test_a_lock_beside_a_malformed_entry_holds(attempts, caplog):
+    """Only the malformed entry is left out: editing the file must not lift the locks in it."""
+    for _ in range(3):
+        attempts.record_failure("ann", None)
+    text = attempts.path.read_text()
+    attempts.path.write_text(text.replace('"account": {', '"account": {"u1": 5, ', 1))
+    assert attempts.refusal("ann", None).locked
+    assert [lock["name"] for lock in attempts.locks()] == ["ann"] and "u1" not in caplog.text
+
+
 def test_one_client_guessing_many_accounts_is_locked(attempts, clock):
     for n in range(5):
         locked = attempts.record_failure(f"user{n}", "10.0.0.3")

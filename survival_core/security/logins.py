@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,8 @@ from survival_core.errors import ConfigError
 from survival_core.io.atomic import write_text
 
 ATTEMPTS_FILE = "login-attempts.json"
+#: The record's two parts: failures per account name and per client address.
+KINDS = ("account", "client")
 #: Most accounts and clients remembered; the oldest are forgotten first.
 MAX_ENTRIES = 10_000
 _SETTINGS = {  # field: (environment variable, smallest accepted value)
@@ -47,6 +50,7 @@ _SETTINGS = {  # field: (environment variable, smallest accepted value)
     "client_max_failures": ("RADSURV_LOGIN_CLIENT_MAX_FAILURES", 0),
     "idle_minutes": ("RADSURV_SESSION_IDLE_MINUTES", 0),
 }
+log = logging.getLogger(__name__)
 
 
 def unknown_name(typed: str) -> str:
@@ -110,6 +114,22 @@ class Refusal:
         return f"Too many failed logins: wait {max(1, round(self.until - now))} s and try again."
 
 
+def _entries(part: Any) -> dict[str, dict[str, float]]:
+    """The entries of one part of the record that are as :meth:`LoginAttempts.record_failure`
+    writes them (failures, last failure and end of the wait as numbers); the others left out."""
+    if not isinstance(part, dict):
+        return {}
+    return {
+        key: entry
+        for key, entry in part.items()
+        if isinstance(entry, dict)
+        and all(
+            isinstance(entry.get(field), int | float) and not isinstance(entry.get(field), bool)
+            for field in ("failures", "last", "until")
+        )
+    }
+
+
 class LoginAttempts:
     """The shared record of failed logins (see the module docstring); ``clock`` for tests."""
 
@@ -133,17 +153,34 @@ class LoginAttempts:
         fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
-            try:
-                record = json.loads(self.path.read_text(encoding="utf-8"))
-            except (FileNotFoundError, ValueError):  # none yet, or unreadable: start afresh
-                record = {}
-            record = {k: dict(record.get(k) or {}) for k in ("account", "client")}
+            record = self._read()
             yield record
             if write:
                 self._prune(record)
                 write_text(self.path, json.dumps(record, sort_keys=True), mode=0o600)
         finally:
             os.close(fd)
+
+    def _read(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The record on disk. One that is not JSON, or not of the shape written here (edited by
+        hand, a disk fault), was a traceback at every login: what is malformed in it is left
+        out, with a warning, and the rest kept (its locks hold). Only the server's account can
+        write the file, which it could as well delete."""
+        try:
+            found = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:  # none yet
+            return {who: {} for who in KINDS}
+        except ValueError:  # not JSON (or not UTF-8)
+            found = None
+        parts = found if isinstance(found, dict) else {}
+        record = {who: _entries(parts.get(who)) for who in KINDS}
+        if record != found:
+            log.warning(
+                "The failed-login record %s is not as RadSurv writes it (edited by hand, or a "
+                "disk fault): what is malformed in it is left out, and the next login rewrites it.",
+                self.path,
+            )
+        return record
 
     def _limit(self, who: str) -> int:
         return self.policy.max_failures if who == "account" else self.policy.client_max_failures
