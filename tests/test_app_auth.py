@@ -658,3 +658,17 @@ def test_a_failed_login_record_of_another_shape_still_lets_users_log_in(own_user
     address("localhost")
     app = _log_in(run("app.py"), "physicist", PASSWORD)
     assert not app.exception and app.title[0].value == "Case"
+
+
+def test_with_only_oidc_identities_and_no_single_sign_on_the_page_says_how_to_add_one(
+    tmp_path, monkeypatch, address
+):
+    """The page said "Log in (in the sidebar) to continue." and the sidebar had no login."""
+    monkeypatch.setenv("RADSURV_AUTH_FILE", str(tmp_path / "users.yaml"))
+    users.add_user("boss@example.org", "admin")
+    address("localhost")
+    app = run("app.py")
+    assert not app.exception and not app.info and listed(app) == set()
+    (error,) = [e.value for e in app.error]
+    assert error.startswith("Nobody can log in: the users file")
+    assert "`python -m survival_core users add NAME --role admin`" in error

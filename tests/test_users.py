@@ -77,7 +77,16 @@ def test_a_password_typed_with_combining_marks_is_the_same_password(auth_file):
     assert decomposed != composed and users.read_users().check_password("uma", decomposed)
 
 
-def test_set_role_and_remove(auth_file):
+def single_sign_on(home: Path, monkeypatch) -> None:
+    """Single sign-on set up: ``[auth]`` in ``~/.streamlit/secrets.toml`` (``home``, HOME)."""
+    secrets = home / ".streamlit" / "secrets.toml"
+    secrets.parent.mkdir(parents=True)
+    secrets.write_text('[auth]\nredirect_uri = "https://radsurv.hospital.org/oauth2callback"\n')
+    monkeypatch.setenv("HOME", str(home))
+
+
+def test_set_role_and_remove(auth_file, tmp_path, monkeypatch):
+    single_sign_on(tmp_path / "home", monkeypatch)  # carol, an OIDC identity, can log in
     users.add_user("bob", "admin", PASSWORD)
     users.add_user("carol@hospital.org", "clinician")  # an OIDC identity: no password
     assert users.read_users().local_role("bob") == "admin"
@@ -89,6 +98,28 @@ def test_set_role_and_remove(auth_file):
     loaded = users.read_users()
     assert [e["username"] for e in loaded.entries()] == ["carol@hospital.org"]
     assert loaded.local_role("bob") is None and loaded.oidc_role("carol@hospital.org") == "admin"
+
+
+def test_the_last_admin_who_can_log_in_stays(auth_file, tmp_path, monkeypatch):
+    """`users remove admin` went through as an OIDC e-mail held admin, though single sign-on was
+    not set up: nobody could log in any more. Nor does an account edited by hand count, whose
+    password is no bcrypt hash."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no secrets.toml
+    users.add_user("admin", "admin", PASSWORD)
+    users.add_user("boss@example.org", "admin")
+    auth_file.write_text(
+        auth_file.read_text().replace(
+            "usernames:\n", "usernames:\n    kim: {password: secret12345, roles: [admin]}\n", 1
+        )
+    )
+    assert users.read_users().local_role("kim") == "admin"
+    with pytest.raises(ConfigError, match=r"'admin' is the last admin who can log in \("):
+        users.remove_user("admin")
+    with pytest.raises(ConfigError, match="an OIDC identity counts only with single sign-on"):
+        users.set_role("admin", "viewer")
+    single_sign_on(tmp_path / "home", monkeypatch)
+    users.remove_user("admin")  # boss logs in with single sign-on
+    assert users.read_users().oidc_role("boss@example.org") == "admin"
 
 
 @pytest.mark.parametrize(

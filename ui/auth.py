@@ -43,7 +43,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from survival_core.audit import audit
-from survival_core.errors import RadSurvError
+from survival_core.errors import ConfigError, RadSurvError
 from survival_core.security.exposure import check_exposure
 from survival_core.security.logins import LoginAttempts, LoginPolicy, unknown_name
 from survival_core.security.roles import PermissionDenied, allowed, authorize
@@ -96,6 +96,18 @@ def _settings() -> tuple[Users, bool]:
     oidc = _oidc_configured()
     check_exposure(st.get_option("server.address"), users.configured or oidc, str(users.path))
     return users, oidc
+
+
+def _check_a_login_works(users: Users, oidc: bool) -> None:
+    """Refuse (ConfigError saying how to add an account) a users file of OIDC identities alone
+    while single sign-on is off: the login screen said to log in and offered no way to."""
+    if users.oidc and not users.local and not oidc:
+        raise ConfigError(
+            f"Nobody can log in: the users file {users.path} holds only single sign-on (OIDC) "
+            "identities, and single sign-on is not set up ([auth] in .streamlit/secrets.toml). "
+            "On the server, add an account with `python -m survival_core users add NAME --role "
+            "admin`, or set up [auth]."
+        )
 
 
 def _signed_in(users: Users) -> bool:
@@ -369,6 +381,7 @@ def sign_in(pages: list[tuple[StreamlitPage, str]]) -> tuple[User | None, Stream
     """
     try:
         users, oidc = _settings()
+        _check_a_login_works(users, oidc)
         policy = LoginPolicy.from_env()
     except RadSurvError as err:
         show_error(err)

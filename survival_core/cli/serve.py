@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
-from pathlib import Path
 
 from survival_core.cli.arg_types import port
 from survival_core.cli.output import report
@@ -32,17 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        from survival_core.errors import ConfigError
-
-        raise ConfigError(f"Cannot read {path}: {err}") from err
-
-
 def run(args: argparse.Namespace) -> int | None:
     """Check the address against the configured logins and the case pool's settings, then
     replace this process by Streamlit (``--check``: report and return)."""
@@ -54,18 +41,20 @@ def run(args: argparse.Namespace) -> int | None:
         refused_as_setting,
     )
     from survival_core.security.exposure import check_exposure, is_loopback
-    from survival_core.security.users import REPOSITORY, read_users, users_file
+    from survival_core.security.users import (
+        REPOSITORY,
+        oidc_configured,
+        read_toml,
+        read_users,
+        users_file,
+    )
 
-    settings = REPOSITORY / ".streamlit"
     address = (
         args.address
         or os.environ.get("STREAMLIT_SERVER_ADDRESS")
-        or _toml(settings / "config.toml").get("server", {}).get("address")
+        or read_toml(REPOSITORY / ".streamlit" / "config.toml").get("server", {}).get("address")
     )
-    oidc = any(
-        "auth" in _toml(folder / "secrets.toml")
-        for folder in (settings, Path.home() / ".streamlit")
-    )
+    oidc = oidc_configured()
     path = users_file()
     local = read_users(path).configured
     check_exposure(address, local or oidc, str(path))

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import stat
+import tomllib
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from survival_core.security.roles import check_role
 
 DEFAULT_FILE = Path("~/.config/radsurv/users.yaml")
 REPOSITORY = Path(__file__).resolve().parents[2]
+#: The secrets.toml files Streamlit reads: an ``[auth]`` section in one turns single sign-on on.
+SECRETS_FILES = (REPOSITORY / ".streamlit" / "secrets.toml", Path("~/.streamlit/secrets.toml"))
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: A bcrypt hash as the users file stores it ('$2b$12$' + 53 characters of salt and hash).
@@ -55,6 +58,22 @@ def users_file() -> Path:
             "hashes are never committed."
         )
     return path
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's settings ({} when there is no such file); ConfigError when unreadable."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"Cannot read {path}: {err}") from err
+
+
+def oidc_configured() -> bool:
+    """Whether single sign-on (``st.login``) is set up: ``[auth]`` in one of
+    :data:`SECRETS_FILES`. Without it an OIDC identity's role lets nobody log in."""
+    return any("auth" in read_toml(path.expanduser()) for path in SECRETS_FILES)
 
 
 @dataclass
@@ -344,11 +363,27 @@ def add_user(
     return _edit(path, add, expected)
 
 
-def _keep_an_admin(users: Users, key: str, before: list[str]) -> None:
-    """Refuse a change that takes the role of the last admin (nobody could manage users)."""
-    if "admin" in before and "admin" not in [e["role"] for e in users.entries()]:
+def _admins(users: Users, oidc: bool) -> int:
+    """How many admins can log in now: local accounts with a valid name and a bcrypt hash, and
+    OIDC identities when single sign-on is set up (``oidc``)."""
+    local = [
+        name
+        for name, entry in users.local.items()
+        if entry["roles"][0] == "admin"
+        and USERNAME.fullmatch(name)
+        and BCRYPT_HASH.fullmatch(str(entry["password"]))
+    ]
+    return len(local) + (list(users.oidc.values()).count("admin") if oidc else 0)
+
+
+def _keep_an_admin(users: Users, key: str, before: int, oidc: bool) -> None:
+    """Refuse a change that leaves no admin who can log in, of the ``before`` there were (nobody
+    could manage users; an OIDC admin without single sign-on set up was counted)."""
+    if before and not _admins(users, oidc):
         raise ConfigError(
-            f"{key!r} is the last admin in {users.path}; make someone else admin first."
+            f"{key!r} is the last admin who can log in ({users.path}); make someone else admin "
+            "first (an OIDC identity counts only with single sign-on set up: [auth] in "
+            ".streamlit/secrets.toml)."
         )
 
 
@@ -360,15 +395,17 @@ def set_role(
     check_role(role)
     key = _audited(username.strip().lower())
 
+    oidc = oidc_configured()
+
     def change(users: Users) -> None:
-        before = [e["role"] for e in users.entries()]
+        before = _admins(users, oidc)
         if key in users.local:
             users.local[key]["roles"] = [role]
         elif key in users.oidc:
             users.oidc[key] = role
         else:
             raise ConfigError(f"No user {key!r} in {users.path}.")
-        _keep_an_admin(users, key, before)
+        _keep_an_admin(users, key, before, oidc)
 
     _edit(path, change, expected)
 
@@ -378,10 +415,12 @@ def remove_user(username: str, path: Path | None = None, expected: str | None = 
     ``expected``: see :func:`_edit`)."""
     key = _audited(username.strip().lower())
 
+    oidc = oidc_configured()
+
     def remove(users: Users) -> None:
-        before = [e["role"] for e in users.entries()]
+        before = _admins(users, oidc)
         if users.local.pop(key, None) is None and users.oidc.pop(key, None) is None:
             raise ConfigError(f"No user {key!r} in {users.path}.")
-        _keep_an_admin(users, key, before)
+        _keep_an_admin(users, key, before, oidc)
 
     _edit(path, remove, expected)
