@@ -28,7 +28,7 @@ from survival_core.nomogram import (
     static_image,
 )
 from survival_core.text import file_name_part, markdown_literal, number_text
-from ui.auth import permitted, require
+from ui.auth import export_button, permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, refused_notice, scoring_model, show_error
 
@@ -228,17 +228,21 @@ with figure_column:
         )
     layout = nomogram_layout(nomo, patient)
     st.plotly_chart(plotly_figure(layout), width="stretch")
-    if permitted("export_report"):  # downloads are exports
+    if permitted("export_report"):  # downloads are exports: none drawn (nor their columns)
         downloads = st.columns(2)
         for column, fmt, mime in (
             (downloads[0], "png", "image/png"),
             (downloads[1], "svg", "image/svg+xml"),
         ):
-            column.download_button(
+            export_button(
                 f"Download {fmt.upper()}",
-                data=lambda fmt=fmt: static_image(layout, fmt),
-                file_name=f"nomogram-{file_name_part(loaded.name)}.{fmt}",
-                mime=mime,
+                lambda fmt=fmt: static_image(layout, fmt),
+                f"nomogram-{file_name_part(loaded.name)}.{fmt}",
+                mime,
+                loaded.name,
+                into=column,
+                what="nomogram",
+                format=fmt,
             )
     if nomo.unused:
         st.caption("Not drawn (zero coefficient): " + ", ".join(nomo.unused))

@@ -672,3 +672,29 @@ def test_with_only_oidc_identities_and_no_single_sign_on_the_page_says_how_to_ad
     (error,) = [e.value for e in app.error]
     assert error.startswith("Nobody can log in: the users file")
     assert "`python -m survival_core users add NAME --role admin`" in error
+
+
+@pytest.mark.parametrize(("role", "offered"), [("viewer", False), ("clinician", True)])
+def test_a_cases_radiomics_download_is_an_audited_export(with_users, address, role, offered):
+    """A viewer downloaded a case's radiomics table as CSV (the Nomogram withholds downloads from
+    viewers: they are exports), and no download was audited."""
+    from survival_core.audit import read_audit
+    from tests.case_builders import make_case
+    from ui.state import CURRENT_CASE
+
+    address("localhost")
+    app = AppTest.from_file(str(ROOT / "pages/case.py"), default_timeout=60)
+    signed_in(app, role)
+    app.session_state[CURRENT_CASE] = make_case(size=(24, 20, 8))
+    app.run()
+    app.selectbox(key="radiomics-preset").set_value("wei2021")
+    app.button(key="radiomics-run").click().run()
+    assert not app.exception
+    table = next(d.value for d in app.dataframe if "feature" in d.value.columns)
+    assert len(table) == 56  # shown to every role
+    assert [d.label for d in app.download_button] == (["Download CSV"] if offered else [])
+    if offered:
+        since = len(read_audit())
+        app.download_button[0].click().run()
+        logged = [(e["user"], e["action"], e["target"], e["what"]) for e in read_audit()[since:]]
+        assert logged == [(role, "export_report", "TEST-1", "radiomics")]

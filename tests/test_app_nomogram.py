@@ -77,6 +77,13 @@ def test_page_draws_the_model_and_follows_an_edit(data_folder):
     assert _metric(app, "3-year survival") != survival
     assert len(app.get("plotly_chart")) == 1
     assert [b.label for b in app.get("download_button")] == ["Download PNG", "Download SVG"]
+    from survival_core.audit import read_audit
+
+    since = len(read_audit())
+    app.download_button[1].click().run()  # a download is an export: audited (it was not)
+    assert not app.exception
+    logged = [(e["user"], e["action"], e["what"], e["format"]) for e in read_audit()[since:]]
+    assert logged == [("demo", "export_report", "nomogram", "svg")]
 
 
 def test_page_refuses_a_model_that_is_not_cox(data_folder):

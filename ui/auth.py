@@ -224,6 +224,18 @@ def record(
     audit(name, action, target, outcome, **details)
 
 
+def export_button(
+    label: str, data: Any, file_name: str, mime: str, target: str, into: Any = st, **details: Any
+) -> None:
+    """A download button (in ``into``) for a role that may export: a download is an export, as
+    the report's PDF is (``export_report``), audited as one when clicked (with ``target`` and
+    ``details``); nothing for the others (a viewer downloaded a case's radiomics, unaudited)."""
+    if permitted("export_report") and into.download_button(
+        label, data, file_name=file_name, mime=mime
+    ):
+        record("export_report", target, **details)
+
+
 def _forget() -> None:
     """Log the session out, and with the user goes all it held (but why it ended): the next user
     of the browser was shown the previous one's patient, clinical edits and risk, and their

@@ -8,6 +8,7 @@ import streamlit as st
 from survival_core.case import Case
 from survival_core.features.presets import PRESETS
 from survival_core.text import file_name_part
+from ui.auth import export_button
 from ui.state import show_error
 
 
@@ -79,9 +80,12 @@ def radiomics_panel(case: Case) -> None:
         show_error(error)
         return
     st.dataframe(table, hide_index=True, width="stretch", height=420)
-    st.download_button(
+    export_button(
         "Download CSV",
         table.to_csv(index=False).encode(),
-        file_name=f"{file_name_part(case.case_id)}-{preset}-{case.modality}.csv",
-        mime="text/csv",
+        f"{file_name_part(case.case_id)}-{preset}-{case.modality}.csv",
+        "text/csv",
+        case.case_id,
+        what="radiomics",
+        preset=preset,
     )
