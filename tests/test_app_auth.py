@@ -698,3 +698,12 @@ def test_a_cases_radiomics_download_is_an_audited_export(with_users, address, ro
         app.download_button[0].click().run()
         logged = [(e["user"], e["action"], e["target"], e["what"]) for e in read_audit()[since:]]
         assert logged == [(role, "export_report", "TEST-1", "radiomics")]
+
+
+def test_a_display_name_is_shown_as_written_not_as_markdown(own_users, address):
+    """A display name 'Dr Smith** (admin)<br>**' read, in the sidebar, as Dr Smith (admin)."""
+    users.add_user("temp1", "viewer", PASSWORD, name="Dr Smith** (admin)<br>**")
+    address("localhost")
+    app = run("app.py", "temp1")
+    (shown,) = [c.value for c in app.sidebar.caption if c.value.startswith("Signed in as")]
+    assert shown == r"Signed in as **Dr Smith\*\* (admin)\<br\>\*\*** (viewer)"

@@ -48,6 +48,7 @@ from survival_core.security.exposure import check_exposure
 from survival_core.security.logins import LoginAttempts, LoginPolicy, unknown_name
 from survival_core.security.roles import PermissionDenied, allowed, authorize
 from survival_core.security.users import Users, read_users
+from survival_core.text import markdown_literal
 from ui.state import show_error
 
 log = logging.getLogger(__name__)
@@ -416,7 +417,8 @@ def sign_in(pages: list[tuple[StreamlitPage, str]]) -> tuple[User | None, Stream
     if user is DEMO_USER:
         st.sidebar.caption(f"**{DEMO_LABEL}**")
     elif user is not None:
-        st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+        # as written: a name (an identity provider's too) set in Markdown read as another role
+        st.sidebar.caption(f"Signed in as **{markdown_literal(user.name)}** ({user.role})")
     return user, navigation
 
 
