@@ -580,9 +580,10 @@ def test_a_template_at_the_configs_bounds_fills_the_form(fresh_data, tmp_path, m
     assert start_button(app).disabled
 
 
-def _brier_scores(folder: str) -> None:
+def _brier_scores(folder: str, whole_days: bool = True) -> None:
     """One run's view and two runs compared, the same patients followed whole (IBS 0.187 over
-    281-1526 days) and to 800 days (0.116 over 251-769)."""
+    281-1526 days; ``whole_days`` False: a run made before the days were recorded) and to 800
+    days (0.116 over 251-769)."""
     from pathlib import Path
     from types import SimpleNamespace
 
@@ -593,6 +594,8 @@ def _brier_scores(folder: str) -> None:
 
     whole = {"ibs": 0.1867, "ibs_range_from": 281.0, "ibs_range_to": 1525.6, "n": 236.0}
     cut = {"ibs": 0.1163, "ibs_range_from": 250.8, "ibs_range_to": 769.28, "n": 236.0}
+    if not whole_days:
+        whole = {"ibs": 0.1867, "n": 236.0}
     record = RunRecord("r1", "cut", "FINISHED", None, None, {}, cut, {}, "", Path(folder))
     store = SimpleNamespace(get_run=lambda _: record, fold_metrics=lambda _: pd.DataFrame())
     run_details(store, "r1")
@@ -616,3 +619,15 @@ def test_the_integrated_brier_score_is_shown_with_the_days_it_covers(tmp_path: P
     assert compared.loc["Integrated Brier score from (days)"].tolist() == [281.0, 250.8]
     assert compared.loc["Integrated Brier score to (days)"].tolist() == [1525.6, 769.28]
     assert any("cover different days" in c.value for c in app.caption)
+
+
+def test_a_compared_run_that_did_not_record_its_brier_days_is_said(tmp_path: Path):
+    """A run made before the integrated Brier score's days were recorded, beside one that did:
+    the 'different days' check left the older one out and said nothing."""
+    app = AppTest.from_function(_brier_scores, args=(str(tmp_path), False)).run()
+    assert not app.exception
+    said = [c.value for c in app.caption if "did not record the days" in c.value]
+    assert said == [
+        "whole (whole) did not record the days its integrated Brier score covers: compare the "
+        "scores with care (a lower score over fewer days does not make a better model)."
+    ]

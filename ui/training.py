@@ -758,11 +758,19 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
         index=[*shown.values(), *(f"td-AUC {_horizon_label(h)}" for h in horizons)],
     )
     st.dataframe(table.astype(float).round(3), width="stretch")
-    spans = table.loc[[shown["ibs_range_from"], shown["ibs_range_to"]]].T.dropna()
-    if len(spans.drop_duplicates()) > 1:  # 0.187 over 281-1526 days against 0.116 over 281-740
+    spans = table.loc[[shown["ibs_range_from"], shown["ibs_range_to"]]].T
+    scored = table.loc[shown["ibs"]].notna()
+    unknown = list(spans.index[scored & spans.isna().any(axis=1)])
+    if len(spans[scored].dropna().drop_duplicates()) > 1:  # 0.187 over 281-1526, 0.116 251-769
         st.caption(
             "These runs' integrated Brier scores cover different days (its 'from' and 'to' "
             "rows): a lower score over fewer days does not make a better model."
+        )
+    elif unknown and scored.sum() > 1:  # a run made before the days were recorded
+        st.caption(
+            f"{', '.join(unknown)} did not record the days its integrated Brier score covers: "
+            "compare the scores with care (a lower score over fewer days does not make a better "
+            "model)."
         )
     if horizons:
         aucs = {

@@ -129,9 +129,9 @@ def brier_times(grid: np.ndarray, y_train: np.ndarray, y_test: np.ndarray) -> np
 
 
 def ibs_label(start: float | None, end: float | None) -> str:
-    """'Integrated Brier score (281-740 days)': the score depends on the days it integrates
+    """'Integrated Brier score (251-769 days)': the score depends on the days it integrates
     over (one model on the same external patients scored 0.187 over 281-1526 days, 0.116 with
-    their follow-up cut at 800 days, over 281-740); the name alone where a run recorded none."""
+    their follow-up cut at 800 days, over 251-769); the name alone where a run recorded none."""
     name = "Integrated Brier score"
     return name if pd.isna(start) or pd.isna(end) else f"{name} ({start:.0f}-{end:.0f} days)"
 
@@ -438,7 +438,7 @@ def _ibs_range(
 ) -> dict[str, float] | None:
     """The days (``from``, ``to``) the pooled IBS integrates over (None without one) and, where
     the follow-up cut the grid short, a note: the same model on the same external patients
-    scored 0.187 over 281-1526 days and, their follow-up cut at 800 days, 0.116 over 281-740,
+    scored 0.187 over 281-1526 days and, their follow-up cut at 800 days, 0.116 over 251-769,
     both reported as its integrated Brier score."""
     if not np.isfinite(ibs):
         return None
@@ -451,7 +451,8 @@ def _ibs_range(
             f"followed from {tested.min():g} to {tested.max():g} days (the training ones to "
             f"{trained.max():g}); compare it only with scores over the same days."
         )
-    return {"from": float(times[0]), "to": float(times[-1])}
+    # rounded: a grid point written 295.0999999999999 in the JSON and the tracked metrics
+    return {"from": round(float(times[0]), 6), "to": round(float(times[-1]), 6)}
 
 
 def _fold_notes(records: list[dict[str, Any]], key: str, every_plain: bool = False) -> list[str]:
