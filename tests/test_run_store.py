@@ -3,6 +3,7 @@ the app's one active model, loadable and scoring exactly like the folder it was 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -718,6 +719,40 @@ def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
     result = json.loads(shown.out.splitlines()[-1])
     assert result["kind"] == "StoreError" and said in result["error"]
     assert result["error"].startswith("The run store ") and "S3cretPw" not in shown.out + shown.err
+
+
+def test_a_database_failing_under_a_run_is_said_in_one_line(store, tmp_path, monkeypatch, caplog):
+    """A database failing under a run (locked past SQLite's busy timeout, damaged) raised
+    MLflow's exception, which MLflow had logged with its traceback (about 60 lines a call), and
+    marking the run FAILED raised again, hiding it. Now the run reports a StoreError naming the
+    store and the resume that finishes the run, and leaves MLflow's log to --verbose."""
+    import sqlite3
+
+    from mlflow.exceptions import MlflowException
+
+    from survival_core.errors import StoreError
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    (tmp_path / "runs").mkdir()
+    shutil.copy(store.root / "mlflow.db", tmp_path / "runs" / "mlflow.db")
+    own = RunStore(tmp_path / "runs")
+    run = own.start_run("dropped", {**CONFIG, "name": "dropped"})
+    with contextlib.closing(sqlite3.connect(tmp_path / "runs" / "mlflow.db")) as database:
+        database.execute("DROP TABLE metrics")
+    with pytest.raises(MlflowException) as raised:
+        run.log_metrics({"c_index": 0.7})
+    reported = run.fail(raised.value)
+    assert isinstance(reported, StoreError) and str(reported) == (
+        f"The run store {own.uri} failed while run {run.run_id} was tracked ((sqlite3."
+        "OperationalError) no such table: metrics): its database is damaged or not MLflow's: "
+        "restore it from a backup, or move it aside to start an empty store (its runs and "
+        f"models are then not listed); once it answers again, `train --resume {run.run_id}` "
+        "finishes the run from its saved folds."
+    )
+    record = own.get_run(run.run_id)  # the store answers otherwise: the run is marked
+    assert record.status == "FAILED" and "no such table: metrics" in record.error
+    assert not [r for r in caplog.records if r.name.startswith("mlflow")]
 
 
 def test_an_unreadable_active_pointer_is_its_own_error(tmp_path: Path) -> None:

@@ -189,3 +189,62 @@ def test_an_edited_tree_is_marked_dirty_and_its_sources_hashed(tmp_path):
     (package / "model.py").write_text("LEAF = 40\n")
     assert code_version(package) == f"{clean}.dirty"
     assert source_digest(package) != digest
+
+
+@pytest.mark.parametrize("server", ["back at once", "gone for good"])
+def test_a_store_lost_after_the_folds_is_said_and_the_run_resumes(
+    server, veterans, tmp_path, store, monkeypatch, capsys
+):
+    """The tracking server stopped during the folds: every fold ran, then `train` exited 1 with
+    ~220 lines of chained tracebacks, no JSON line, the error shown being the failure to mark
+    the run FAILED (runs/set-tag), not the first (runs/log-batch). Now the first failure is said
+    as a StoreError naming the store and the resume that finishes the run, and the run is
+    FAILED where the store answers again."""
+    from survival_core.cli import train as train_command
+
+    name = "vet-lost-" + server.split()[0]
+    path = _config(tmp_path, veterans, name)
+    real, dead = (store.client, store.uri), "http://127.0.0.1:9"  # nothing answers there
+    log_metrics, said = store_module.Run.log_metrics, train_command.progress
+
+    def lost_at_first_fold(line: str) -> None:
+        said(line)
+        if line.startswith("fold 1/"):  # the server stops; the folds go on, untracked
+            store.client = store_module._client_class()(tracking_uri=dead, registry_uri=dead)
+            store.uri = dead
+
+    def back_after_one_call(run, *args, **kwargs) -> None:
+        try:
+            log_metrics(run, *args, **kwargs)
+        finally:
+            store.client = real[0]
+
+    monkeypatch.setattr(store_module, "RunStore", lambda: store)  # the CLI's, reachable here
+    monkeypatch.setattr(train_command, "progress", lost_at_first_fold)
+    if server == "back at once":
+        monkeypatch.setattr(store_module.Run, "log_metrics", back_after_one_call)
+    try:
+        assert main(["train", "--config", str(path), "--json"]) == 2
+    finally:
+        store.client, store.uri = real
+    shown = capsys.readouterr()
+    result = json.loads(shown.out.splitlines()[-1])
+    run_id = store.list_runs(name)["run_id"][0]
+    assert result["kind"] == "StoreError" and "Traceback" not in shown.err
+    assert result["error"].startswith(
+        f"The run store {dead} failed while run {run_id} was tracked (API request to "
+        f"{dead}/api/2.0/mlflow/runs/log-batch failed"
+    )
+    assert result["error"].endswith(
+        "check that the tracking server is running and reachable from here; once it answers "
+        f"again, `train --resume {run_id}` finishes the run from its saved folds."
+    )
+    record = store.get_run(run_id)
+    if server == "gone for good":  # nothing could mark it: left RUNNING, until resumed or reaped
+        assert record.status == "RUNNING" and record.error is None
+        return
+    assert record.status == "FAILED"
+    assert record.error.startswith(f"MlflowException: API request to {dead}/api/2.0/mlflow/runs/")
+    monkeypatch.undo()
+    resumed = run_training(load_config(path), resume=run_id, store=store)
+    assert (resumed.run_id, resumed.status, resumed.model_version) == (run_id, "FINISHED", "1")

@@ -1233,8 +1233,10 @@ def run_training(
             audit(command_user(), "promote_model", config.name, version=int(version), via="train")
         run.finish("FINISHED")
     except BaseException as error:
-        run.finish("FAILED", error=f"{type(error).__name__}: {error}")
-        raise
+        reported = run.fail(error)  # a lost store: its StoreError, not its traceback
+        if reported is error:
+            raise
+        raise reported from error
     return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -106,11 +107,19 @@ _SERVER_SCHEMES = ("http", "https", "databricks")
 _MAX_TAG = 5000
 
 
+def _verbose_only(_record: logging.LogRecord) -> bool:
+    """Whether to let a record through: only when DEBUG is on (``--verbose``)."""
+    return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def _client_class():
     for key, value in {**QUIET_ENV, **PATIENCE_ENV}.items():
         os.environ.setdefault(key, value)
     from mlflow.tracking import MlflowClient
 
+    # MLflow logs each database error with its traceback before raising it (a locked store
+    # printed about 60 lines per call of a run): the store's StoreError says it in one line
+    logging.getLogger("mlflow.store.db.utils").addFilter(_verbose_only)
     return MlflowClient
 
 
@@ -150,26 +159,52 @@ def _open_failures() -> tuple[type[Exception], ...]:
     return MlflowException, SQLAlchemyError, sqlite3.Error
 
 
-def _unopened(uri: str, error: Exception) -> StoreError:
-    """Why the store at ``uri`` cannot be opened (``error``'s first line) and what to do."""
-    cause = one_line(str(error).strip().splitlines()[0] if str(error).strip() else repr(error))
+#: MLflow's error codes of a store that did not answer (a tracking server gone, a database held
+#: past SQLite's busy timeout), as against a request it refused.
+_UNANSWERED = ("TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR")
+
+
+def _store_lost(error: BaseException) -> bool:
+    """Whether ``error``, raised while a run was tracked, is its store failing (a server gone, a
+    database locked or damaged) rather than a request it refused; a full disk is said as such."""
+    if is_disk_full(error):
+        return False
+    kinds = _open_failures()
+    if isinstance(error, kinds[1:]):  # SQLAlchemy's, SQLite's
+        return True
+    return isinstance(error, kinds[0]) and error.error_code in _UNANSWERED
+
+
+def _unopened(uri: str, error: Exception, run_id: str | None = None) -> StoreError:
+    """Why the store at ``uri`` cannot be opened (``error``'s first line) and what to do; with
+    ``run_id``, why it failed while that run was tracked, and that a resume finishes the run."""
+    # SQLAlchemy heads an error in a flush with a line of its own: the cause is the next one
+    lines = [x for x in str(error).strip().splitlines() if not x.startswith("(raised as a result")]
+    cause = one_line(lines[0] if lines else repr(error))
+    retry = ""  # what else to do when no run waits to be resumed
     if urlparse(uri).scheme in _SERVER_SCHEMES:
-        todo = (
-            "check that the tracking server is running and reachable from here, or unset "
-            "MLFLOW_TRACKING_URI to use the data folder's own store"
-        )
+        todo = "check that the tracking server is running and reachable from here"
+        retry = ", or unset MLFLOW_TRACKING_URI to use the data folder's own store"
     elif "locked" in cause:
         todo = (
-            "another process holds its database (a training run, a model being promoted): "
-            "try again when it is done"
+            "another process holds its database (a training run, a model being promoted, a "
+            "database browser or a backup)"
         )
+        retry = ": try again when it is done"
     else:
         todo = (
             "its database is damaged or not MLflow's: restore it from a backup, or move it "
             "aside to start an empty store (its runs and models are then not listed)"
         )
     cause = textwrap.shorten(without_passwords(cause), 300, placeholder=" ...")  # masked whole
-    return StoreError(without_passwords(f"The run store {uri} cannot be opened ({cause}): {todo}."))
+    if run_id is None:
+        said = f"The run store {uri} cannot be opened ({cause}): {todo}{retry}."
+    else:
+        said = (
+            f"The run store {uri} failed while run {run_id} was tracked ({cause}): {todo}; once "
+            f"it answers again, `train --resume {run_id}` finishes the run from its saved folds."
+        )
+    return StoreError(without_passwords(said))
 
 
 def _check_name(name: str, what: str) -> str:
@@ -435,6 +470,18 @@ class Run:
             self.store.client.set_tag(self.run_id, TAG_ERROR, error[:_MAX_TAG])
         self.store.client.set_terminated(self.run_id, status)
         self._finished = True
+
+    def fail(self, error: BaseException) -> BaseException:
+        """End the run FAILED with ``error``'s message where the store still answers, and return
+        what to report: a :class:`StoreError` naming the store and the resume that finishes the
+        run when ``error`` is the store's own failure (a server gone, a database locked), else
+        ``error``. Failing to mark the run is not raised: a lost store's second failure hid the
+        first behind its own traceback (the run is then left RUNNING, until resumed or reaped)."""
+        with contextlib.suppress(Exception):
+            self.finish("FAILED", f"{type(error).__name__}: {error}")
+        if not _store_lost(error):
+            return error
+        return _unopened(self.store.uri, error, self.run_id)
 
 
 class UnreadablePointer(InputError):
