@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -719,6 +720,36 @@ def test_a_store_that_cannot_be_opened_is_said_in_one_line_soon(
     result = json.loads(shown.out.splitlines()[-1])
     assert result["kind"] == "StoreError" and said in result["error"]
     assert result["error"].startswith("The run store ") and "S3cretPw" not in shown.out + shown.err
+
+
+def test_a_store_of_an_older_mlflow_is_said_with_the_upgrade_it_needs(store, tmp_path, monkeypatch):
+    """A store one migration behind (written before an MLflow upgrade) was called damaged, with
+    the advice to restore it from a backup or move it aside, hiding every run and model. Now
+    the upgrade is said with the store's own URI."""
+    import sqlite3
+
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    from survival_core.errors import StoreError
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    database = tmp_path / "runs" / "mlflow.db"
+    database.parent.mkdir()
+    shutil.copy(store.root / "mlflow.db", database)
+    # one migration behind, its tables all there (a migration of columns): MLflow refuses it
+    with contextlib.closing(sqlite3.connect(database)) as copy:
+        copy.execute("UPDATE alembic_version SET version_num = '75868b020152'")
+        copy.commit()
+    with pytest.raises(StoreError) as refused:
+        RunStore(database.parent)
+    uri, mlflow = f"sqlite:///{database}", f"MLflow {metadata.version('mlflow')}"
+    assert str(refused.value) == (
+        f"The run store {uri} cannot be opened (its schema is revision 75868b020152; this "
+        f"{mlflow} expects {_get_latest_schema_revision()}): it was written by an older MLflow: "
+        f"back up its database, then bring it up to date with `mlflow db upgrade {uri}` run "
+        f"with {mlflow} (its runs and models are kept)."
+    )
 
 
 def test_a_database_failing_under_a_run_is_said_in_one_line(store, tmp_path, monkeypatch, caplog):

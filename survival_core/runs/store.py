@@ -55,6 +55,7 @@ import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlparse
@@ -162,6 +163,8 @@ def _open_failures() -> tuple[type[Exception], ...]:
 #: MLflow's error codes of a store that did not answer (a tracking server gone, a database held
 #: past SQLite's busy timeout), as against a request it refused.
 _UNANSWERED = ("TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR")
+#: MLflow's refusal of a database of an older schema (written by an older MLflow).
+_OLD_SCHEMA = re.compile(r"out-of-date database schema \(found version (\w+), but expected (\w+)\)")
 
 
 def _store_lost(error: BaseException) -> bool:
@@ -191,6 +194,13 @@ def _unopened(uri: str, error: Exception, run_id: str | None = None) -> StoreErr
             "database browser or a backup)"
         )
         retry = ": try again when it is done"
+    elif old := _OLD_SCHEMA.search(cause):
+        mlflow = f"MLflow {metadata.version('mlflow')}"
+        cause = f"its schema is revision {old[1]}; this {mlflow} expects {old[2]}"
+        todo = (
+            "it was written by an older MLflow: back up its database, then bring it up to date "
+            f"with `mlflow db upgrade {uri}` run with {mlflow} (its runs and models are kept)"
+        )
     else:
         todo = (
             "its database is damaged or not MLflow's: restore it from a backup, or move it "
