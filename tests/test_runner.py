@@ -865,6 +865,27 @@ def test_the_run_report_says_what_was_validated_and_how_well(veterans, tmp_path,
     assert card.cv["provenance"]["data"]["table:clinical.csv"] == digest
 
 
+def test_the_calibration_intervals_are_tracked_as_the_c_index_one_is(
+    veterans, tmp_path, store, capsys
+):
+    """The calibration slope's and calibration-in-the-large's 95 % intervals were only in the
+    card and report.html: `train --json` and the tracked metrics had the c-index's (ci_low,
+    ci_high) but neither of these."""
+    config = _table_config(tmp_path, veterans, name="calibrated")
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    result = _last_json(capsys.readouterr().out)
+    calibration = ModelCard.load(store.model_folder("calibrated", 1)).cv["calibration"]
+    intervals = {
+        f"calibration_{name}_ci_{end}": calibration[f"{name}_ci"][i]
+        for name in ("slope", "in_the_large")
+        for i, end in enumerate(("low", "high"))
+    }
+    assert intervals["calibration_slope_ci_low"] < calibration["slope"]
+    tracked = store.get_run(result["run_id"]).metrics
+    for name, value in intervals.items():
+        assert result["metrics"][name] == tracked[name] == pytest.approx(value), name
+
+
 def test_a_patient_withdrawn_while_a_run_extracts_is_left_out_and_the_run_finishes(
     cohorts, tmp_path, store
 ):

@@ -1033,11 +1033,16 @@ def _check_youden_horizon(config: Any, y: np.ndarray) -> None:
 
 
 def _summary_metrics(summary: dict[str, Any]) -> dict[str, float]:
-    """The scalar metrics of a CV summary, flattened for tracking (td_auc_365, ...)."""
+    """The scalar metrics of a CV summary, flattened for tracking (td_auc_365, ...); an interval
+    as its two ends, as the c-index's ci_low and ci_high (calibration_slope_ci_low, ...)."""
     out = {}
     for key, value in summary.items():
         if isinstance(value, dict):
-            out.update({f"{key}_{k}": v for k, v in value.items() if isinstance(v, int | float)})
+            for k, v in value.items():
+                if k.endswith("_ci") and isinstance(v, list | tuple) and len(v) == 2:
+                    out.update({f"{key}_{k}_low": v[0], f"{key}_{k}_high": v[1]})
+                elif isinstance(v, int | float):
+                    out[f"{key}_{k}"] = v
         elif isinstance(value, int | float) and not isinstance(value, bool):
             out[key] = value
     return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(v)}
