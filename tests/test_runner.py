@@ -886,6 +886,26 @@ def test_the_calibration_intervals_are_tracked_as_the_c_index_one_is(
         assert result["metrics"][name] == tracked[name] == pytest.approx(value), name
 
 
+def test_a_run_restoring_an_experiment_deleted_in_mlflow_says_so(veterans, tmp_path, store, capsys):
+    """An experiment deleted in MLflow (its UI, its client) was restored by the next run of its
+    name without a word, its deleted runs listed again; listing the name's runs restored it too.
+    Now a listing leaves it deleted, and the run that restores it says so."""
+    config = _table_config(tmp_path, veterans, name="undeleted")
+    earlier = [store.start_run("undeleted", yaml.safe_load(config.read_text())) for _ in "ab"]
+    for run in earlier:
+        run.finish("FINISHED")
+    store.client.delete_experiment(store.client.get_experiment_by_name("undeleted").experiment_id)
+    assert store.list_runs("undeleted").empty and "undeleted" not in set(store.list_runs()["name"])
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    said = capsys.readouterr()
+    assert (
+        "note: experiment undeleted had been deleted in MLflow; restored: its 2 earlier run(s) "
+        "are listed again.\n" in said.err
+    )
+    listed = set(store.list_runs("undeleted")["run_id"])
+    assert listed == {run.run_id for run in earlier} | {_last_json(said.out)["run_id"]}
+
+
 def test_a_patient_withdrawn_while_a_run_extracts_is_left_out_and_the_run_finishes(
     cohorts, tmp_path, store
 ):

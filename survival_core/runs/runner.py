@@ -1084,6 +1084,8 @@ def run_training(
     run = store.start_run(config.name, config.to_dict(), {}, resume_id=resume)
     try:
         say(f"run {run.run_id} ({config.name})")
+        for note in run.notes:
+            say(f"note: {note}")
         data = prepare_data(config, run.folder, mapper, say)
         run.log_data_hashes(data.hashes)
         columns = _columns(config, data.tables)

@@ -406,6 +406,8 @@ class Run:
         #: Local working folder of the run (fold checkpoints), ``<data>/runs/<run_id>/``.
         self.folder = store.root / run_id
         self.folder.mkdir(parents=True, exist_ok=True)
+        #: What starting it did that its progress should say (an experiment restored).
+        self.notes: list[str] = []
         self._finished = False
 
     def __enter__(self) -> Run:
@@ -599,11 +601,13 @@ class RunStore:
 
     # -- runs ---------------------------------------------------------------------------------
     def _experiment_id(self, name: str, create: bool) -> str | None:
+        """The id of the experiment of the runs of ``name``, made when there is none and
+        ``create``; None when there is none, or it was deleted in MLflow and not ``create`` (its
+        runs are not listed: listing them restored it)."""
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
-            if experiment.lifecycle_stage == "deleted":
-                self.client.restore_experiment(experiment.experiment_id)
-            return experiment.experiment_id
+            deleted = experiment.lifecycle_stage == "deleted"
+            return None if deleted and not create else experiment.experiment_id
         if not create:
             return None
         from mlflow.exceptions import MlflowException
@@ -657,14 +661,28 @@ class RunStore:
         }
         if resume_id is not None:
             return self._resume(name, resume_id, digest, tags)
-        info = self.client.create_run(
-            self._experiment_id(name, create=True), tags=tags, run_name=name
-        ).info
+        experiment_id = self._experiment_id(name, create=True)
+        notes = self._restored(experiment_id, name)
+        info = self.client.create_run(experiment_id, tags=tags, run_name=name).info
         with self._failing_start(info.run_id):
             run = Run(self, info.run_id, name, self._here(info.artifact_uri, info.run_id, name))
             run.log_params(config)
             run.log_text(yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
+        run.notes += notes
         return run
+
+    def _restored(self, experiment_id: str, name: str) -> list[str]:
+        """Restore experiment ``experiment_id`` (of the runs of ``name``) when it was deleted in
+        MLflow (its UI, its client), for a new run to go in it; a note saying so, its earlier
+        runs being listed again (they came back without a word)."""
+        if self.client.get_experiment(experiment_id).lifecycle_stage != "deleted":
+            return []
+        self.client.restore_experiment(experiment_id)
+        earlier = len(self._search("", [experiment_id]))
+        return [
+            f"experiment {name} had been deleted in MLflow; restored: its {earlier} earlier "
+            "run(s) are listed again."
+        ]
 
     @contextlib.contextmanager
     def _failing_start(self, run_id: str) -> Iterator[None]:
