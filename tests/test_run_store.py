@@ -26,6 +26,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.runs.store import (
     ACTIVE_ALIAS,
     MAX_NAME_LENGTH,
+    OtherRegistry,
     RunStore,
     config_hash,
     process_alive,
@@ -444,9 +445,10 @@ def test_local_copies_are_of_the_registry_entry_across_stores_on_one_data_folder
     # the pointer names the second store's entry: the first store does not flag its own v1
     assert not first.list_models()["active"].any()
     assert second.list_models()["active"].tolist() == [True]
-    # with its copy gone, the first store refuses the pointer rather than fetch its namesake
+    # with its copy gone, the first store refuses the pointer rather than fetch its namesake,
+    # naming the registry it was chosen in
     shutil.rmtree(forest.folder)
-    with pytest.raises(InputError, match="no longer that version in the model registry"):
+    with pytest.raises(OtherRegistry, match=r"chosen in the model registry \S+/second.db, not in"):
         first.active_model()
     assert _model_kind(second.active_model().folder) == "rsf"  # fetched again
 

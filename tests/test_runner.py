@@ -906,6 +906,50 @@ def test_a_run_restoring_an_experiment_deleted_in_mlflow_says_so(veterans, tmp_p
     assert listed == {run.run_id for run in earlier} | {_last_json(said.out)["run_id"]}
 
 
+def test_an_active_model_chosen_in_another_store_of_the_data_folder_is_refused_by_name(
+    veterans, tmp_path, store, monkeypatch, capsys
+):
+    """One data folder, two stores (a tracking server, the folder's own mlflow.db), each with a
+    'twin v1': made active on the server, it was scored by `score` from a shell without
+    MLFLOW_TRACKING_URI as 'the active model twin v1', the server's model, not this store's v1;
+    the app refused it as 'no longer in the model registry'. Now both say which registry it was
+    chosen in and what to do, and a score names the run that fitted its model."""
+    import ui.models as models
+
+    ours = run_training(load_config(_table_config(tmp_path, veterans, name="twin")), store=store)
+    server = f"sqlite:///{tmp_path / 'server.db'}"  # a tracking server's registry, as far as
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)  # the data folder can tell
+    stiffer = {"name": "coxph", "params": {"penalizer": 2.0}}
+    (tmp_path / "server").mkdir()
+    config = _table_config(tmp_path / "server", veterans, name="twin", model=stiffer)
+    theirs = run_training(load_config(config), activate=True, store=RunStore())
+    assert ours.model_version == theirs.model_version == "1"
+    patient = pd.read_csv(veterans / "clinical.csv").drop(columns=["time", "event"]).iloc[0]
+    (values := tmp_path / "patient.json").write_text(patient.to_json())
+    assert main(["score", "--values", str(values), "--json"]) == 0
+    scored = _last_json(capsys.readouterr().out)
+    assert scored["run_id"] == theirs.run_id
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert main(["score", "--values", str(values), "--json"]) == 2
+    refused = (
+        f"The active model twin v1 (run {theirs.run_id}) was chosen in the model registry "
+        f"{server}, not in the one in use here, the data folder's own store, which holds run "
+        f"{ours.run_id}'s model under that name and version: set MLFLOW_TRACKING_URI={server} to "
+        "use it, or choose the active model again in this one (the Training page's Promote, "
+        "`train --activate`)."
+    )
+    assert _last_json(capsys.readouterr().out)["error"] == refused
+    monkeypatch.setattr(models, "current_store", lambda: store)
+    problems: list[str] = []
+    offered = [c for c in models.model_choices(problems) if c.label.startswith("twin")]
+    ours_folder = store.model_folder("twin", 1)  # this store's v1, offered, not active
+    assert [(c.folder, c.default) for c in offered] == [(ours_folder, False)]
+    assert main(["score", "--values", str(values), "--model", str(ours_folder), "--json"]) == 0
+    mine = _last_json(capsys.readouterr().out)
+    assert mine["risk"] != scored["risk"] and mine["run_id"] == ours.run_id
+
+
 def test_a_patient_withdrawn_while_a_run_extracts_is_left_out_and_the_run_finishes(
     cohorts, tmp_path, store
 ):

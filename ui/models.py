@@ -78,7 +78,7 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     warning on the page: an unreadable run store (a disk that filled while it was made) or a
     truncated demo card hid every model, the others too."""
     from survival_core.paths import without_server_paths
-    from survival_core.runs.store import ModelFilesMissing, UnreadablePointer
+    from survival_core.runs.store import ModelFilesMissing, OtherRegistry, UnreadablePointer
     from survival_core.workflows.demo import default_model_dir
 
     if problems is None:
@@ -93,6 +93,8 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
             active = store.active_model()
         except UnreadablePointer as error:  # its file, not the registry
             problems.append(f"The app's active model cannot be read: {error} (Training page)")
+        except OtherRegistry as error:  # chosen in another store on this data folder
+            problems.append(f"The app's active model is not offered: {error}")
         except ModelFilesMissing as error:  # still registered: its files are gone
             logging.getLogger(__name__).exception("the active model cannot be fetched")
             problems.append(

@@ -110,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
     by months).
 
     One case reports its score (a broken case is the command's error). Several report
-    ``{"model", "n_scored", "n_failed", "cases": [...], "failed": [...]}``: each score carries
-    the path it came from (``source``: the case id of an upload is a pseudonym), each failure
-    its path and the reason; the exit status is 2 when any case failed.
+    ``{"model", "run_id", "n_scored", "n_failed", "cases": [...], "failed": [...]}``
+    (``run_id``, the run that fitted the model, as one case's: absent for a model of ``fit``);
+    each score carries the path it came from (``source``: the case id of an upload is a
+    pseudonym), each failure its path and the reason; the exit status is 2 when any case failed.
     """
     from survival_core.errors import InputError, RadSurvError
     from survival_core.io.case_loader import load_case
@@ -138,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
         return case_result(case, loaded)
 
     sources = args.values or args.case
+    fitted_by = {"run_id": loaded.run_id} if loaded.run_id else {}  # which 'name vN' it is
     if len(sources) == 1:
-        report(_shown(scored_one(sources[0]), args.json), args.json)
+        report(_shown({**scored_one(sources[0]), **fitted_by}, args.json), args.json)
         return 0
     scored, failed = [], []
     for source in sources:
@@ -148,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         except RadSurvError as error:  # a bad case, or one the model cannot score
             failed.append({"source": str(source), "error": str(error)})
             progress(f"{source}: not scored: {error}")
-    result = {"model": loaded.name, "n_scored": len(scored), "n_failed": len(failed)}
+    result = {"model": loaded.name, **fitted_by, "n_scored": len(scored), "n_failed": len(failed)}
     if warnings := _same_ids(scored):
         result["warnings"] = warnings
         for warning in warnings:

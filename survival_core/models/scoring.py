@@ -65,6 +65,12 @@ class LoadedModel:
         return self.folder.name
 
     @property
+    def run_id(self) -> str | None:
+        """The training run that fitted it (its card's provenance), which tells one registry's
+        'name vN' from another's; None for a model of ``fit``."""
+        return ((self.card.cv or {}).get("provenance") or {}).get("run_id")
+
+    @property
     def inputs(self) -> list[str]:
         return [c["name"] for c in self.model.preprocessor_.input_schema_]
 

@@ -29,7 +29,8 @@ server, files are uploaded through MLflow and the server stores them).
 is copied into its run's artifacts as ``model/<name>`` and registered as the next version of
 ``name``, tagged with what it was fitted on (``radsurv.fit_signature``: data, settings, folds,
 code). The active model is ``active_model.json`` (name, version, local folder, the entry's
-key and registry), replaced
+key and registry, and whether that is the data folder's own: a pointer of another registry on
+the same data folder is refused by name, not scored as this one's namesake), replaced
 atomically under a lock: that file is what the app reads. The MLflow alias ``active`` mirrors it
 on exactly one registered model, for the MLflow UI and other clients.
 
@@ -511,6 +512,52 @@ class ModelFilesMissing(InputError):
         self.what = what
 
 
+class OtherRegistry(InputError):
+    """The active model was chosen in another model registry than the one in use (a tracking
+    server and the data folder's own database on one data folder): a cause of its own, which
+    the app named as the active model having left the registry, and `score` ignored (it scored
+    the other registry's model under a name and version this one gives another)."""
+
+
+def _store_uris(root: Path, tracking_uri: str | None = None) -> tuple[str, str, str]:
+    """The tracking and registry URIs of the store in ``root`` (``tracking_uri``, else
+    ``$MLFLOW_TRACKING_URI``, else its own SQLite database; the registry
+    ``$MLFLOW_REGISTRY_URI``, else the tracking one), and that own database's URI."""
+    default = f"sqlite:///{(root / 'mlflow.db').resolve().as_posix()}"
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
+    return uri, os.environ.get("MLFLOW_REGISTRY_URI") or uri, default
+
+
+def _chosen_elsewhere(pointer: Mapping[str, Any], registry: str, own: bool) -> bool:
+    """Whether the active model's ``pointer`` was written in another registry than ``registry``
+    (``own``: the data folder's own database, wherever the folder is now); a pointer written
+    before this was recorded is taken as this registry's."""
+    if "own_registry" not in pointer:
+        return False
+    if pointer["own_registry"] or own:
+        return pointer["own_registry"] != own
+    return pointer["registry"] != without_passwords(registry)
+
+
+def _elsewhere(pointer: Mapping[str, Any], registry: str, own: bool, holds: str) -> OtherRegistry:
+    """Why the active model of ``pointer``, chosen in another registry, is not the version of
+    its name in ``registry`` (``own``: the data folder's own database), which ``holds`` it."""
+    name, version = pointer["name"], pointer["version"]
+    if pointer["own_registry"]:
+        there, use = "the data folder's own store", "unset MLFLOW_TRACKING_URI to use it"
+    else:
+        there, use = pointer["registry"], f"set MLFLOW_TRACKING_URI={pointer['registry']} to use it"
+    here = "the data folder's own store" if own else registry
+    return OtherRegistry(
+        without_passwords(
+            f"The active model {name} v{version} (run {pointer.get('run_id')}) was chosen in the "
+            f"model registry {there}, not in the one in use here, {here}, which {holds}: {use}, "
+            "or choose the active model again in this one (the Training page's Promote, `train "
+            "--activate`)."
+        )
+    )
+
+
 def _active_pointer(root: Path) -> dict[str, Any] | None:
     """The active model's pointer (``ACTIVE_FILE`` in ``root``), or None when none was set."""
     path = root / ACTIVE_FILE
@@ -535,10 +582,16 @@ def _own_copy(root: Path, pointer: dict[str, Any]) -> ActiveModel | None:
 
 def local_active_model(root: Path) -> ActiveModel | None:
     """The active model of the store in ``root`` from its pointer and local copy alone, without
-    opening the store (a command scoring one case need not start MLflow); None when none was set
-    or its copy must be fetched again (:meth:`RunStore.active_model`)."""
+    opening the store (a command scoring one case need not start MLflow); None when none was set,
+    its copy must be fetched again, or it was chosen in another registry than the one in use,
+    which alone says whether it holds that model (:meth:`RunStore.active_model`)."""
     pointer = _active_pointer(root)
-    return None if pointer is None else _own_copy(root, pointer)
+    if pointer is None:
+        return None
+    _, registry, default = _store_uris(root)
+    if _chosen_elsewhere(pointer, registry, registry == default):
+        return None
+    return _own_copy(root, pointer)
 
 
 class RunStore:
@@ -551,12 +604,12 @@ class RunStore:
     def __init__(self, root: str | Path | None = None, tracking_uri: str | None = None) -> None:
         self.root = Path(root) if root is not None else data_subdir("runs")
         self.root.mkdir(parents=True, exist_ok=True)
-        default = f"sqlite:///{(self.root / 'mlflow.db').resolve().as_posix()}"
-        self.uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
-        self.registry_uri = os.environ.get("MLFLOW_REGISTRY_URI") or self.uri
+        self.uri, self.registry_uri, default = _store_uris(self.root, tracking_uri)
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
         #: Whether the store is the data folder's own database (moved or copied with it).
         self._own_database = self.uri == default
+        #: Whether the registry is that database (recorded with the active model it chose).
+        self._own_registry = self.registry_uri == default
         self._code_version = code_version()
         try:
             self._open(default)
@@ -1051,6 +1104,7 @@ class RunStore:
                     "run_id": entry.run_id,
                     "entry": _entry_key(entry),
                     "registry": without_passwords(self.registry_uri),
+                    "own_registry": self._own_registry,
                     "set_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
@@ -1069,9 +1123,13 @@ class RunStore:
         if pointer is None:
             return None
         name, version, key = pointer["name"], int(pointer["version"]), pointer.get("entry")
+        registry, own = self.registry_uri, self._own_registry
+        elsewhere = _chosen_elsewhere(pointer, registry, own)  # the same model, maybe: asked
         try:
             entry = self._version(name, version)
         except InputError as err:
+            if elsewhere:
+                raise _elsewhere(pointer, registry, own, "holds no such version") from err
             raise InputError(
                 without_passwords(
                     f"The active model {name} v{version} is no longer in the model registry "
@@ -1079,6 +1137,9 @@ class RunStore:
                 )
             ) from err
         if key and _entry_key(entry) != key:
+            if elsewhere:
+                holds = f"holds run {entry.run_id}'s model under that name and version"
+                raise _elsewhere(pointer, registry, own, holds)
             raise InputError(
                 without_passwords(
                     f"The active model {name} v{version} (run {pointer.get('run_id')}, registry "
