@@ -201,7 +201,7 @@ def test_an_unreadable_source_of_models_hides_only_its_own(
     assert [c.folder for c in models.model_choices(problems)] == [default]
     assert problems == [
         "The run store cannot be read (RuntimeError; the details are in the server log): "
-        "trained models are not listed."
+        "trained models are not listed: the pages use the demo default model."
     ]
     monkeypatch.setattr(models, "current_store", lambda: store)
     (default / "card.json").write_text('{"model": "cox')  # a copy cut short
@@ -319,3 +319,55 @@ def test_an_active_model_whose_files_are_gone_is_said_so_without_server_paths(
         "offered; the Training page makes another active.",
         f"whas v1 is not offered ({missing}).",
     ]
+
+
+def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_local_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the tracking server down, the sidebar offered the demo default model alone, selected,
+    while `score` scored with the active model's local copy: the pages and the CLI scored one
+    patient with two models. Now the picker offers that copy as the active model, saying so;
+    without a copy here it says the pages use the demo default model."""
+    import survival_core.workflows.demo as demo
+    from survival_core.runs.store import RunStore
+
+    data, server = tmp_path / "data", tmp_path / "server.db"
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{server}")  # as a server's registry
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    default, _, _ = _demo_and_registered(tmp_path)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "model.json").write_text("{}")
+    (saved / "card.json").write_text(json.dumps({"model": "coxph"}))
+    store = RunStore(data / "runs")
+    with store.start_run("whas", {"name": "whas"}) as run:
+        pass
+    store.register_model(run.run_id, saved, "whas")
+    active = store.set_active("whas", 1)
+    with server.open("r+b") as database:  # the store gone: it cannot be opened any more
+        database.write(b"\0" * 100)
+    monkeypatch.setattr(models, "current_store", lambda: RunStore(data / "runs"))
+    monkeypatch.setattr(demo, "default_model_dir", lambda: default)
+
+    problems: list[str] = []
+    offered = [(c.label, c.folder, c.default) for c in models.model_choices(problems)]
+    demo_default = ("demo default (coxnet on the demo cohort)", default)
+    assert offered == [
+        ("whas v1 (active, offline copy)", active.folder, True),
+        (*demo_default, False),
+    ]
+    unread = f"The run store cannot be read (The run store sqlite:///{server} cannot be opened ("
+    assert [p[: len(unread)] for p in problems] == [unread]
+    assert problems[0].endswith(
+        "): the active model whas v1 is used from its local copy; the other trained models are "
+        "not listed."
+    )
+    shutil.rmtree(active.folder)  # no copy of it here: the demo's, said
+    problems.clear()
+    offered = [(c.label, c.folder, c.default) for c in models.model_choices(problems)]
+    assert offered == [(*demo_default, True)]
+    assert problems[0].endswith(
+        "): trained models are not listed, nor the active model (no local copy of it here): the "
+        "pages use the demo default model."
+    )

@@ -11,13 +11,16 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import InputError
 from survival_core.io.clinical_schema import CohortSchema
+
+if TYPE_CHECKING:
+    from survival_core.runs.store import ActiveModel
 
 #: The session's model choice, by :attr:`ModelChoice.key`.
 MODEL_CHOICE = "model_choice"
@@ -86,7 +89,7 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         for problem in problems:
             st.warning(without_server_paths(problem), icon=":material/warning:")
         return choices
-    active, registered = None, []
+    active, registered, offline = None, [], False
     try:
         store = current_store()
         try:
@@ -110,12 +113,13 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         registered = list(store.list_models().itertuples())
     except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
         logging.getLogger(__name__).exception("the run store could not be read")
-        problems.append(
-            f"The run store cannot be read ({_reason(error)}): trained models are not listed."
-        )
+        if active is None:  # as `score` scores without the store: from its local copy
+            active = _local_active(problems)
+            offline = active is not None
+        problems.append(f"The run store cannot be read ({_reason(error)}): {_unlisted(active)}")
     choices = []
     if active is not None:
-        label = f"{active.name} v{active.version} (active)"
+        label = f"{active.name} v{active.version} (active{', offline copy' if offline else ''})"
         choices.append(ModelChoice(label, active.folder, default=True))
     try:
         default = default_model_dir()
@@ -141,6 +145,35 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
             continue
         choices.append(ModelChoice(f"{row.name} v{row.version} ({row.model}{c_index})", folder))
     return choices
+
+
+def _local_active(problems: list[str]) -> ActiveModel | None:
+    """The app's active model from its pointer and local copy alone, as `score` reads it without the run store; None when it has none here (or none was set)."""
+    from survival_core.paths import data_dir
+    from survival_core.runs.store import local_active_model
+
+    try:
+        return local_active_model(data_dir() / "runs")
+    except InputError as error:  # its pointer unreadable
+        problems.append(f"The app's active model cannot be read: {error} (Training page)")
+        return None
+
+
+def _unlisted(active: ActiveModel | None) -> str:
+    """What the pages use with the run store unreadable: the ``active`` model from its local
+    copy, else the demo default model."""
+    from survival_core.paths import data_dir
+    from survival_core.runs.store import ACTIVE_FILE
+
+    if active is not None:
+        return (
+            f"the active model {active.name} v{active.version} is used from its local copy; the "
+            "other trained models are not listed."
+        )
+    unlisted = "trained models are not listed"
+    if (data_dir() / "runs" / ACTIVE_FILE).is_file():
+        unlisted += ", nor the active model (no local copy of it here)"
+    return f"{unlisted}: the pages use the demo default model."
 
 
 def _reason(error: Exception) -> str:
