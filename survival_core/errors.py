@@ -124,7 +124,7 @@ def _memory_text(on_gpu: bool, asked: re.Match[str] | None) -> str:
     elsewhere = "a GPU with more memory" if on_gpu else "a machine with a GPU"
     return (
         f"Out of memory: {what} ran out{more}. Free memory (other programs, sessions or jobs) "
-        "and run again, or ask for less: explain with Grad-CAM rather than Integrated "
-        "Gradients, use an image model of a smaller volume_shape (or batch_size, to train one), "
-        f"or run on {elsewhere}."
+        "and run again. With an image model, ask for less: explain with Grad-CAM rather than "
+        "Integrated Gradients, use a smaller volume_shape (or batch_size, to train one), or run "
+        f"on {elsewhere}."  # said as an image model's: a GPU does not help a table's import
     )

@@ -216,8 +216,8 @@ ALLOCATOR_FAILED = (
 #: What the explain command and the app say of it.
 OUT_OF_RAM = (
     "Out of memory: the computer's memory (RAM) ran out (a further 294 MiB was asked for). "
-    "Free memory (other programs, sessions or jobs) and run again, or ask for less: explain "
-    "with Grad-CAM rather than Integrated Gradients, use an image model of a smaller "
+    "Free memory (other programs, sessions or jobs) and run again. With an image model, ask "
+    "for less: explain with Grad-CAM rather than Integrated Gradients, use a smaller "
     "volume_shape (or batch_size, to train one), or run on a machine with a GPU."
 )
 

@@ -142,7 +142,7 @@ def test_a_scan_too_small_for_the_network_is_refused_by_its_size(
     with pytest.raises(InputError) as refused:
         case_volume(_cut(case, box), shape=(64, 64, 16))
     assert str(refused.value) == (
-        f"Case STS_001 is too small: a 3-D network reads volumes, and the box it reads ({read}) "
+        f"Case STS_001 is too small: a 3-D network reads volumes, and the scan it reads ({read}) "
         f"stretched onto its 64 x 64 x 16 voxels ({stretched}) would score a volume that was "
         "never scanned. This model reads at least 8 x 8 x 4 scanned voxels (at most 8-fold "
         "stretched, 4 or more along an axis). Give the whole scan."
@@ -158,6 +158,8 @@ def test_whole_real_scans_are_not_too_small_for_the_default_grid(shared_data) ->
     masks = {"gtv": folder / "lung1_label.nrrd"}
     lung1 = load_case_files(folder / "lung1_image.nrrd", masks, None, "lung1", site="lung")
     assert case_volume(lung1).shape == (1, 48, 224, 224)
+    # 8.5-fold at 128^3, but the scan holds 48 slices: its margin, not the scan, bounds the crop
+    assert case_volume(lung1, shape=(128, 128, 128)).shape == (1, 128, 128, 128)
 
 
 # --- random patches ------------------------------------------------------------------------------
@@ -331,6 +333,7 @@ def test_volume_spec_gtv_margin_is_configurable_and_keyed_as_before_plus_lps() -
         "shape": [224, 224, 48],
         "window": "arterial",
         "orientation": "LPS",
+        "extent_checked": True,
     }
     import hashlib
     import json

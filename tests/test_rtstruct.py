@@ -478,3 +478,23 @@ def test_a_real_mr_contour_fills_every_slice_of_a_series_at_half_its_spacing(
         "are 1.63 mm apart): each slice takes the contours of the plane whose 3.27 mm slab "
         "holds it."
     ]
+
+
+def test_the_series_gap_is_the_median_of_the_near_smallest_steps() -> None:
+    """One gap written 3.269 mm among 3.270s is no thinner series: the smallest step made the
+    slab 1.9994 slices of a 1.635 mm image, and the slices halfway between planes lay in none."""
+    from survival_core.io.rtstruct import _series_gap
+
+    assert _series_gap(np.array([3.27, 3.269, 3.27, 3.27, 6.54])) == pytest.approx(3.27)
+    assert _series_gap(np.array([2.5])) == 2.5  # one step: itself
+
+
+def test_a_slice_centre_a_rounding_past_a_slab_limit_goes_to_the_lower_plane() -> None:
+    """Planes 2 slices apart whose slab was read 1.9994 slices thick (z rounded): a centre
+    0.0003 slices past the limit is within the slack, taken by the lower plane, not left out."""
+    from survival_core.io.rtstruct import _slice_of_plane
+
+    taken = _slice_of_plane([26.0, 28.0, 30.0], 40, 1.9994, slack=0.01 / 1.635)
+    # two slices a plane, as a slab of 2: slice 25, on the first plane's lower limit, is below it
+    assert taken == {26: 26.0, 27: 26.0, 28: 28.0, 29: 28.0, 30: 30.0, 31: 30.0}
+    assert _slice_of_plane([26.0, 28.0], 40, 1.9994, slack=1e-6) == {26: 26.0, 28: 28.0}

@@ -60,11 +60,13 @@ class VolumeSpec:
     def key(self) -> str:
         """Short hash naming this spec's cache folder (the default GTV margin left out, so caches
         of earlier versions keep their names; the LPS storage order of loaded cases in, so volumes
-        cached before it, in the file's order, are not reused)."""
+        cached before it, in the file's order, are not reused; nor those cached before a scan
+        too small for the network was refused)."""
         data = asdict(self)
         if data["gtv_margin_mm"] == GTV_MARGIN_MM:
             del data["gtv_margin_mm"]
         data["orientation"] = ORIENTATION
+        data["extent_checked"] = True  # volumes cached before scans too small were refused
         text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
