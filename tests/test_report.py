@@ -37,6 +37,7 @@ from survival_core.report.pdf import (
     report_figures,
     survival_text,
 )
+from survival_core.text import percentile_text
 from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
 
@@ -489,6 +490,14 @@ def test_the_report_command_writes_the_pdf(small_cohort, model_dir, tmp_path, ca
     assert result["overlay"] is False and result["bytes"] == out.stat().st_size
     pages, _, text = pdf_facts(out.read_bytes())
     assert pages == 1 and "Case SYN-0002" in text and f"Risk score {result['risk']:.2f}" in text
+    assert result["training_patients"] == 6
+    # printed as score prints it: the percentile among the training patients once, rounded
+    argv = ("--case", str(small_cohort / "cases" / "SYN-0002"), "--model", str(model_dir))
+    assert _cli(*argv, "--out", str(tmp_path / "again.pdf")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if "percentile" in line or "training_patients" in line] == [
+        f"percentile among the 6 training patients: {percentile_text(result['percentile'])} %"
+    ]
 
 
 def test_a_report_rewrite_on_a_full_disk_keeps_the_earlier_pdf(

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     report what ``score`` reports of the case (its warnings, the DICOM series read, a PET's
     uptake), and the PDF written."""
     from survival_core.cli.score import case_result as score_result
+    from survival_core.cli.score import shown_score
     from survival_core.errors import InputError
     from survival_core.explain.case import explain_case
     from survival_core.io.case_loader import load_case
@@ -56,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
         "out": str(args.out),
         "bytes": len(pdf),
     }
-    report(result, args.json)
+    report(shown_score(result, args.json), args.json)  # as score prints it
     return 0

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     sources = args.values or args.case
     fitted_by = {"run_id": loaded.run_id} if loaded.run_id else {}  # which 'name vN' it is
     if len(sources) == 1:
-        report(_shown({**scored_one(sources[0]), **fitted_by}, args.json), args.json)
+        report(shown_score({**scored_one(sources[0]), **fitted_by}, args.json), args.json)
         return 0
     scored, failed = [], []
     for source in sources:
@@ -159,13 +159,13 @@ def run(args: argparse.Namespace) -> int:
         report({**result, "cases": scored, "failed": failed}, True)
     else:  # every case's lines as it alone prints them: its cautions and warnings kept
         for row in [*scored, *failed]:
-            report(_shown(row, False), False)
+            report(shown_score(row, False), False)
             write_out("\n")
         report(result, False)
     return 2 if failed else 0
 
 
-def _shown(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
+def shown_score(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
     """A score as printed: the JSON's survival keyed by months; as text, its percentile said
     among whom ('percentile among the 451 training patients: 77 %', rounded as the Risk page
     rounds it) and its months said ('12 months 33 %'), a survival past the training follow-up
