@@ -777,13 +777,8 @@ def test_a_table_only_cohort_given_its_added_patients_equals_the_whole_sheet(
     """GBSG2 imported as its first 600 rows, then a sheet of rows 590-685 (ten corrected, the
     others added): clinical.csv held the 96 rows of the second sheet alone. The merged cohort is
     now byte for byte the one the whole sheet gives, its schema drafted from all the rows."""
-    from tests.clinical_exports import gbsg2
-
-    export = gbsg2(tmp_path)
-    sheet = pd.read_csv(export.path, dtype=str)
-    sheet.iloc[:600].to_csv(first := tmp_path / "first.csv", index=False)
-    sheet.iloc[590:].to_csv(added := tmp_path / "added.csv", index=False)
-    import_table(tmp_path / "whole", export.path, time_unit="months")
+    whole, first, added = _gbsg2_sheets(tmp_path)
+    import_table(tmp_path / "whole", whole, time_unit="months")
     import_table(tmp_path / "merged", first, time_unit="months")
     joined = import_table(tmp_path / "merged", added, time_unit="months")
     for name in ("clinical.csv", "schema.yaml"):
@@ -819,3 +814,34 @@ def test_a_numeric_id_written_as_a_float_is_named_as_the_images_id(
     err = capsys.readouterr().err
     assert "clinical: 1 ID(s) without an imported patient: 7.0 (the images' 7?)" in err
     assert len(pd.read_csv(out / "clinical.csv")) == 1  # named, not joined
+
+
+def _gbsg2_sheets(folder: Path, **headers: str) -> tuple[Path, Path, Path]:
+    """GBSG2 as a whole sheet, its first 600 rows and its rows 590-685 (ten corrected, the
+    others added), with ``headers`` renaming its columns in all three."""
+    from tests.clinical_exports import gbsg2
+
+    sheet = pd.read_csv(gbsg2(folder).path, dtype=str).rename(columns=headers)
+    sheet.to_csv(whole := folder / "whole.csv", index=False)
+    sheet.iloc[:600].to_csv(first := folder / "first.csv", index=False)
+    sheet.iloc[590:].to_csv(added := folder / "added.csv", index=False)
+    return whole, first, added
+
+
+def test_a_re_import_leaves_out_the_rows_of_withdrawn_patients(tmp_path: Path) -> None:
+    """A withdrawal cut short (the patient listed, their row still in clinical.csv: finished by
+    running it again), then the sheet of the patients added: the withdrawn patient's row was
+    written back with the rows kept."""
+    from survival_core.cohort.withdrawn import record_withdrawn
+
+    _, first, added = _gbsg2_sheets(tmp_path)
+    cohort = tmp_path / "cohort"
+    import_table(cohort, first, time_unit="months")
+    gone = Deidentifier().pseudonym("G0007")
+    record_withdrawn(cohort, [gone])
+    joined = import_table(cohort, added, time_unit="months")
+    clinical = pd.read_csv(cohort / "clinical.csv", index_col="case_id")
+    assert gone not in clinical.index and len(clinical) == 685
+    assert (joined.n_joined, joined.kept) == (96, 589)
+    said = "of patients withdrawn from the cohort (withdrawn.csv) in its earlier clinical.csv"
+    assert f"(rows),{said}: taken out,1" in (cohort / "clinical_report.csv").read_text()

@@ -440,15 +440,17 @@ def _read_text_table(source: Path | str) -> pd.DataFrame:
     )
 
 
-def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """``table`` (this spreadsheet's rows by case id) after the rows of the cohort's earlier
     ``clinical.csv`` whose case it has no row for, each cell as written (a re-import adding
-    patients brings a sheet of those alone: the earlier patients' outcomes were lost), and
-    those kept rows. A case's row is replaced by the new sheet's; a column on one side only is
-    blank for the other side's rows."""
+    patients brings a sheet of those alone: the earlier patients' outcomes were lost), those
+    kept rows, and how many rows of withdrawn patients were left out (a withdrawal cut short
+    leaves their rows, finished by running it again: a re-import wrote them back). A case's row
+    is replaced by the new sheet's; a column on one side only is blank for the other side's
+    rows."""
     path = cohort / CLINICAL_FILE
     if not path.is_file():
-        return table, table.iloc[:0]
+        return table, table.iloc[:0], 0
     try:
         earlier = _read_text_table(path)
     except (ValueError, pd.errors.ParserError) as err:  # edited by hand: no case_id column
@@ -457,11 +459,14 @@ def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame,
             "patients this spreadsheet lacks cannot be kept: restore it (a case_id column "
             "first), or delete it to write the spreadsheet's rows alone."
         ) from err
-    kept = earlier[~earlier.index.isin(table.index)]
+    earlier = earlier[~earlier.index.isin(table.index)]
+    withdrawn = earlier.index.isin(list(withdrawn_cases(cohort)))
+    kept = earlier[~withdrawn]
     if kept.empty:
-        return table, kept
+        return table, kept, int(withdrawn.sum())
     columns = [*table.columns, *(c for c in kept.columns if c not in table.columns)]
-    return pd.concat([kept, table.astype(object)]).reindex(columns=columns), kept
+    merged = pd.concat([kept, table.astype(object)]).reindex(columns=columns)
+    return merged, kept, int(withdrawn.sum())
 
 
 def _kept_said(kept: pd.DataFrame, new_columns: Sequence[str], n_new: int) -> list[Coercion]:
@@ -556,7 +561,7 @@ def _write_clinical(
     unmatched = int(table.index.isna().sum()) - withdrawn - len(alike)
     table = table[table.index.notna()]
     n_new, variables = len(table), list(imported.variables.columns)
-    table, kept = _with_earlier_rows(cohort, table[["time", "event", *variables]])
+    table, kept, withdrawn_kept = _with_earlier_rows(cohort, table[["time", "event", *variables]])
     written = set(table.index)
     without_row = [c for c in cases if c not in written]
     text = table.to_csv()
@@ -565,6 +570,12 @@ def _write_clinical(
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
     report += _kept_said(kept, ["time", "event", *variables], n_new)
+    if withdrawn_kept:
+        action = (
+            f"of patients withdrawn from the cohort ({WITHDRAWN_FILE}) in its earlier "
+            f"{CLINICAL_FILE}: taken out"
+        )
+        report.append(Coercion("(rows)", action, withdrawn_kept))
     report += [Coercion(SCHEMA_FILE, schema_note, 1)] if schema_note else []
     rows = [(c.column, c.action, c.count) for c in report]
     rows.append(("(rows)", "IDs without an imported patient", unmatched))
