@@ -845,3 +845,86 @@ def test_a_re_import_leaves_out_the_rows_of_withdrawn_patients(tmp_path: Path) -
     assert (joined.n_joined, joined.kept) == (96, 589)
     said = "of patients withdrawn from the cohort (withdrawn.csv) in its earlier clinical.csv"
     assert f"(rows),{said}: taken out,1" in (cohort / "clinical_report.csv").read_text()
+
+
+def test_a_re_import_in_another_unit_is_refused_naming_both_units(tmp_path: Path) -> None:
+    """The sheet of the patients added gave albumin in g/dL (the first in g/L), GBSG2's added
+    patients their age in months: merged, one column held 38.2 beside 3.5 and 61 beside 840
+    without a word, the schema taking the new sheet's unit for every row."""
+    (first := tmp_path / "first.csv").write_text(
+        "Patient ID;OS (months);Status;Age;Albumin (g/L)\nP-001;12,5;dead;61;38,2\n"
+        "P-002;24,0;alive;55;41,0\nP-003;3,5;dead;66;35,0\n"
+    )
+    (added := tmp_path / "added.csv").write_text(
+        "Patient ID;OS (months);Status;Age;Albumin (g/dL)\nP-003;3,5;dead;66;3,5\n"
+        "P-004;9,0;alive;50;4,1\n"
+    )
+    import_table(cohort := tmp_path / "cohort", first)
+    before = (cohort / "clinical.csv").read_bytes(), (cohort / "schema.yaml").read_bytes()
+    with pytest.raises(InputError) as refused:
+        import_table(cohort, added)
+    assert str(refused.value) == (
+        "added.csv gives Albumin (albumin) in g/dL, but the 2 earlier row(s) of the cohort's "
+        "clinical.csv kept beside its rows give it in g/L: one column would mix the two units. "
+        "Write added.csv's albumin in g/L (its header saying '(g/L)'), or import the whole "
+        "sheet, every patient, into a new folder."
+    )
+    assert ((cohort / "clinical.csv").read_bytes(), (cohort / "schema.yaml").read_bytes()) == before
+    _, first, added = _gbsg2_sheets(tmp_path, age="Age (years)")
+    sheet = pd.read_csv(added, dtype=str)
+    sheet["Age (years)"] = sheet["Age (years)"].astype(float) * 12
+    sheet.rename(columns={"Age (years)": "Age (months)"}).to_csv(added, index=False)
+    import_table(gbsg2 := tmp_path / "gbsg2", first, time_unit="months")
+    with pytest.raises(InputError, match=r"gives Age \(age\) in months, but the 590 earlier row"):
+        import_table(gbsg2, added, time_unit="months")
+
+
+@pytest.mark.parametrize(
+    ("header", "scale", "said"),
+    [
+        ("Tumour size (cm)", 0.1, "in cm: converted to mm, the earlier rows' (x 10)"),
+        ("Tumour size", 1, "no unit given: read in mm, the earlier rows'"),
+    ],
+)
+def test_a_re_import_without_a_unit_or_in_cm_keeps_the_earlier_unit(
+    tmp_path: Path, header: str, scale: float, said: str
+) -> None:
+    """GBSG2's added patients with their tumour size in cm (the first sheet's in mm) were merged
+    as 2.1 beside 21, the schema in cm; without a unit in the header, the schema lost the mm.
+    Both now give the tumour sizes and schema the whole sheet in mm gives."""
+    from survival_core.io.clinical_schema import CohortSchema
+
+    whole, first, added = _gbsg2_sheets(tmp_path, tsize="Tumour size (mm)")
+    import_table(tmp_path / "whole", whole, time_unit="months")
+    sheet = pd.read_csv(added, dtype=str)
+    sheet[header] = sheet.pop("Tumour size (mm)").astype(float) * scale
+    sheet.to_csv(added, index=False)
+    import_table(cohort := tmp_path / "cohort", first, time_unit="months")
+    import_table(cohort, added, time_unit="months")
+    assert f'tumour_size,"{said}",96' in (cohort / "clinical_report.csv").read_text()
+    assert CohortSchema.load(cohort / "schema.yaml")["tumour_size"].unit == "mm"
+    merged = pd.read_csv(cohort / "clinical.csv", index_col="case_id")
+    expected = pd.read_csv(tmp_path / "whole" / "clinical.csv", index_col="case_id")
+    pd.testing.assert_series_equal(merged["tumour_size"], expected["tumour_size"])
+
+
+def test_a_category_recoded_between_the_sheets_is_said(tmp_path: Path) -> None:
+    """GBSG2's added patients with their grade written G1-G3 (the first sheet's I-III): merged
+    as six grades, nothing in clinical_report.csv or on the console saying so."""
+    from survival_core.io.clinical_schema import CohortSchema
+
+    _, first, added = _gbsg2_sheets(tmp_path)
+    sheet = pd.read_csv(added, dtype=str)
+    sheet["tgrade"] = sheet["tgrade"].map({"I": "G1", "II": "G2", "III": "G3"})
+    sheet.to_csv(added, index=False)
+    import_table(cohort := tmp_path / "cohort", first, time_unit="months")
+    joined = import_table(cohort, added, time_unit="months")
+    said = (
+        "levels 'G1', 'G2', 'G3' share none with those of the earlier rows ('I', 'II', 'III'): "
+        "coded otherwise in each sheet? Write them as the earlier rows do and import it again "
+        "(the schema lists both codes)"
+    )
+    assert f"tgrade: {said} (96)" in [str(line) for line in joined.report]
+    assert f'tgrade,"{said}",96' in (cohort / "clinical_report.csv").read_text()
+    categories = CohortSchema.load(cohort / "schema.yaml")["tgrade"].categories
+    assert categories == ("G1", "G2", "G3", "I", "II", "III")

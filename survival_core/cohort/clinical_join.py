@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from survival_core.cohort.clinical_table import (
     ClinicalImport,
     Coercion,
     read_clinical_spreadsheet,
     spreadsheet_cells,
+    unit_factor,
 )
 from survival_core.cohort.importer import (
     CLINICAL_FILE,
@@ -50,6 +52,7 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
+from survival_core.text import number_text
 
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).
@@ -149,7 +152,9 @@ def _join(cohort: Path, spreadsheet: Path | str, imported: ClinicalImport) -> Cl
             + "".join(f" {_alike_said(i, cases)}." for i, cases in list(alike.items())[:5])
         )
     near = _near_joined(cohort, case_of, set(cases) - set(case_of.values()))
-    joined = _write_clinical(cohort, imported, case_of, cases, len(withdrawn), near, alike)
+    joined = _write_clinical(
+        cohort, imported, case_of, Path(spreadsheet).name, cases, len(withdrawn), near, alike
+    )
     joined.unmatched_ids = _near_matches(cohort, unmatched)
     joined.alike = alike
     return joined
@@ -319,7 +324,9 @@ def import_table(
     case_of = {i: None if i in left_out else deid.pseudonym(i) for i in _original_ids(imported)}
     _check_same_patients(cohort, spreadsheet, case_of)
     with folder_lock(cohort, IMPORT_LOCK, "cohort import"):
-        return _write_clinical(cohort, imported, case_of, withdrawn=len(left_out))
+        return _write_clinical(
+            cohort, imported, case_of, Path(spreadsheet).name, withdrawn=len(left_out)
+        )
 
 
 def _check_same_patients(
@@ -440,17 +447,16 @@ def _read_text_table(source: Path | str) -> pd.DataFrame:
     )
 
 
-def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """``table`` (this spreadsheet's rows by case id) after the rows of the cohort's earlier
-    ``clinical.csv`` whose case it has no row for, each cell as written (a re-import adding
-    patients brings a sheet of those alone: the earlier patients' outcomes were lost), those
-    kept rows, and how many rows of withdrawn patients were left out (a withdrawal cut short
-    leaves their rows, finished by running it again: a re-import wrote them back). A case's row
-    is replaced by the new sheet's; a column on one side only is blank for the other side's
-    rows."""
+def _earlier_rows(cohort: Path, replaced: pd.Index) -> tuple[pd.DataFrame, int]:
+    """The rows of the cohort's earlier ``clinical.csv`` to keep beside this spreadsheet's, each
+    cell as written: those of the cases it has no row for (``replaced``: those it has; a
+    re-import adding patients brings a sheet of those alone: the earlier patients' outcomes were
+    lost), less those of withdrawn patients (a withdrawal cut short leaves their rows, finished
+    by running it again: a re-import wrote them back). Returns them and how many rows of
+    withdrawn patients were left out."""
     path = cohort / CLINICAL_FILE
     if not path.is_file():
-        return table, table.iloc[:0], 0
+        return pd.DataFrame(index=pd.Index([], name="case_id")), 0
     try:
         earlier = _read_text_table(path)
     except (ValueError, pd.errors.ParserError) as err:  # edited by hand: no case_id column
@@ -459,14 +465,60 @@ def _with_earlier_rows(cohort: Path, table: pd.DataFrame) -> tuple[pd.DataFrame,
             "patients this spreadsheet lacks cannot be kept: restore it (a case_id column "
             "first), or delete it to write the spreadsheet's rows alone."
         ) from err
-    earlier = earlier[~earlier.index.isin(table.index)]
+    earlier = earlier[~earlier.index.isin(replaced)]
     withdrawn = earlier.index.isin(list(withdrawn_cases(cohort)))
-    kept = earlier[~withdrawn]
+    return earlier[~withdrawn], int(withdrawn.sum())
+
+
+def _with_earlier_rows(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (this spreadsheet's rows by case id) after the ``kept`` rows
+    (:func:`_earlier_rows`); a column on one side only is blank for the other side's rows."""
     if kept.empty:
-        return table, kept, int(withdrawn.sum())
+        return table
     columns = [*table.columns, *(c for c in kept.columns if c not in table.columns)]
-    merged = pd.concat([kept, table.astype(object)]).reindex(columns=columns)
-    return merged, kept, int(withdrawn.sum())
+    return pd.concat([kept, table.astype(object)]).reindex(columns=columns)
+
+
+def _in_earlier_units(
+    table: pd.DataFrame,
+    kept: pd.DataFrame,
+    drafted: CohortSchema,
+    earlier: CohortSchema | None,
+    sheet: str,
+) -> tuple[pd.DataFrame, dict[str, str], list[Coercion]]:
+    """``table`` (this spreadsheet's rows, ``drafted`` its schema) with each variable the
+    ``kept`` rows have values of in the unit their schema ``earlier`` gives it: a header without
+    a unit is read in it, a unit :func:`~survival_core.cohort.clinical_table.unit_factor`
+    converts exactly (cm to mm) is converted. Returns that table, the unit by variable and the
+    report's lines. Another unit is refused: merged, albumin 3.5 g/dL stood beside 38.2 g/L
+    without a word, the schema saying g/dL for all."""
+    units: dict[str, str] = {}
+    said: list[Coercion] = []
+    for variable in drafted.variables:
+        name, now = variable.name, variable.unit
+        before = earlier[name].unit if earlier is not None and name in earlier.names else ""
+        if not before or name not in kept or kept[name].isna().all():
+            continue
+        units[name] = before
+        count = int(table[name].notna().sum())
+        factor = unit_factor(now, before) if now else 1.0
+        if factor is None or (factor != 1 and not is_numeric_dtype(table[name])):
+            raise InputError(
+                f"{sheet} gives {variable.title} in {now}, but the {len(kept)} earlier row(s) of "
+                f"the cohort's {CLINICAL_FILE} kept beside its rows give it in {before}: one "
+                f"column would mix the two units. Write {sheet}'s {name} in {before} (its header "
+                f"saying '({before})'), or import the whole sheet, every patient, into a new "
+                "folder."
+            )
+        if not now:
+            said.append(
+                Coercion(name, f"no unit given: read in {before}, the earlier rows'", count)
+            )
+        elif factor != 1:
+            table = table.assign(**{name: (table[name] * factor).round(9)})
+            action = f"in {now}: converted to {before}, the earlier rows' (x {number_text(factor)})"
+            said.append(Coercion(name, action, count))
+    return table, units, said
 
 
 def _kept_said(kept: pd.DataFrame, new_columns: Sequence[str], n_new: int) -> list[Coercion]:
@@ -522,28 +574,56 @@ def _typed(cells: pd.Series, kind: str | None) -> pd.Series:
     return numbers.astype("Int64") if whole else numbers
 
 
-def _merged_schema(cohort: Path, imported: ClinicalImport, text: str) -> CohortSchema:
-    """The schema drafted from the merged table ``text`` (:func:`_with_earlier_rows`): each
-    variable's kind, unit and label as this spreadsheet's draft has them, else as the earlier
-    table's; ranges and categories from both sides' rows."""
-    earlier = _earlier_schema(cohort)
+def _merged_schema(
+    earlier: CohortSchema | None,
+    imported: ClinicalImport,
+    cells: pd.DataFrame,
+    units: Mapping[str, str],
+) -> CohortSchema:
+    """The schema drafted from the merged table ``cells`` (:func:`_with_earlier_rows`, as
+    written): each variable's kind, unit and label as this spreadsheet's draft has them, else
+    as the ``earlier`` table's, the unit of the rows kept where ``units`` gives it
+    (:func:`_in_earlier_units`); ranges and categories from both sides' rows."""
     described = {v.name: v for v in (earlier.variables if earlier else ())}
     described |= {v.name: v for v in imported.schema.variables}
-    cells = _read_text_table(text).drop(columns=["time", "event"])
+    cells = cells.drop(columns=["time", "event"])
     typed = pd.DataFrame(
         {c: _typed(cells[c], described[c].kind if c in described else None) for c in cells}
     )
     return infer_schema(
         typed,
-        units={n: v.unit for n, v in described.items()},
+        units={n: v.unit for n, v in described.items()} | dict(units),
         labels={n: v.label for n, v in described.items()},
     )
+
+
+def _levels_said(cells: pd.DataFrame, kept: pd.DataFrame, schema: CohortSchema) -> list[Coercion]:
+    """A note on each category whose levels in this spreadsheet's rows share none with the
+    ``kept`` rows' (grade 1, 2 then G2, G3: coded otherwise in each sheet, merged as four
+    levels without a word); ``cells``: the merged table as written."""
+    earlier, new = cells[cells.index.isin(kept.index)], cells[~cells.index.isin(kept.index)]
+    lines = []
+    for variable in schema.variables:
+        before, now = set(earlier[variable.name].dropna()), set(new[variable.name].dropna())
+        if variable.kind == CATEGORY and before and now and not before & now:
+            action = (
+                f"levels {_levels_text(now)} share none with those of the earlier rows "
+                f"({_levels_text(before)}): coded otherwise in each sheet? Write them as the "
+                "earlier rows do and import it again (the schema lists both codes)"
+            )
+            lines.append(Coercion(variable.name, action, int(new[variable.name].notna().sum())))
+    return lines
+
+
+def _levels_text(levels: set[str]) -> str:
+    return ", ".join(map(repr, sorted(levels)))
 
 
 def _write_clinical(
     cohort: Path,
     imported: ClinicalImport,
     case_of: Mapping[str, str | None],
+    sheet: str,
     cases: Sequence[str] = (),
     withdrawn: int = 0,
     near: Mapping[str, str] | None = None,
@@ -551,25 +631,33 @@ def _write_clinical(
 ) -> ClinicalJoin:
     """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out, of which
     ``withdrawn`` are the rows of withdrawn patients and ``alike`` those of IDs naming several
-    cases' folders; the earlier table's rows of cases without one kept,
-    :func:`_with_earlier_rows`), ``schema.yaml`` (drafted from that table, unless edited) and
-    ``clinical_report.csv``; ``cases`` are the cohort's cases, each expected to have a row
-    (``near``: the case whose row's ID a case's differs from only in spelling)."""
+    cases' folders; the earlier table's rows of cases without one kept, :func:`_earlier_rows`,
+    each variable in their unit), ``schema.yaml`` (drafted from that table, unless edited) and
+    ``clinical_report.csv``; ``sheet`` names the spreadsheet, ``cases`` are the cohort's cases,
+    each expected to have a row (``near``: the case whose row's ID a case's differs from only
+    in spelling)."""
     table = imported.table.copy()
     table.index = pd.Index([case_of[i] for i in _original_ids(imported)], name="case_id")
     alike = alike or {}
     unmatched = int(table.index.isna().sum()) - withdrawn - len(alike)
     table = table[table.index.notna()]
     n_new, variables = len(table), list(imported.variables.columns)
-    table, kept, withdrawn_kept = _with_earlier_rows(cohort, table[["time", "event", *variables]])
+    kept, withdrawn_kept = _earlier_rows(cohort, table.index)
+    earlier = None if kept.empty else _earlier_schema(cohort)
+    table, units, units_said = _in_earlier_units(table, kept, imported.schema, earlier, sheet)
+    table = _with_earlier_rows(table[["time", "event", *variables]], kept)
     written = set(table.index)
     without_row = [c for c in cases if c not in written]
     text = table.to_csv()
-    schema = imported.schema if kept.empty else _merged_schema(cohort, imported, text)
+    schema, levels_said = imported.schema, []
+    if not kept.empty:
+        cells = _read_text_table(text)
+        schema = _merged_schema(earlier, imported, cells, units)
+        levels_said = _levels_said(cells, kept, schema)
     write_text(cohort / CLINICAL_FILE, text)
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
-    report += _kept_said(kept, ["time", "event", *variables], n_new)
+    report += units_said + levels_said + _kept_said(kept, ["time", "event", *variables], n_new)
     if withdrawn_kept:
         action = (
             f"of patients withdrawn from the cohort ({WITHDRAWN_FILE}) in its earlier "

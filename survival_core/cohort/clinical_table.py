@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
-from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numbers
+from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numbers, same_unit
 from survival_core.io.clinical_schema import (
     NO_TOKENS,
     YES_TOKENS,
@@ -1059,6 +1059,18 @@ def _without_units(
         action = f"lengths in {' and '.join(units)} read in mm (cm x 10)"
         report.append(Coercion(column, action, len(present)))
         return stripped, "mm", parts["unit"].map(_MILLIMETRES)
+    return None
+
+
+def unit_factor(unit: str, to: str) -> float | None:
+    """What a value in ``unit`` is multiplied by to read in ``to``, where the reader converts
+    between them exactly: 1 for one unit written otherwise ('ug/L', 'ng/mL'), 10 from cm to mm
+    (:data:`_MILLIMETRES`, as a column of lengths in both is read); None for any other pair
+    (g/L and g/dL, years and months)."""
+    if same_unit(unit, to):
+        return 1.0
+    if {unit.lower(), to.lower()} <= _MILLIMETRES.keys():
+        return _MILLIMETRES[unit.lower()] / _MILLIMETRES[to.lower()]
     return None
 
 

@@ -269,6 +269,11 @@ def _unit_key(unit: str) -> str:
     return _SAME_UNITS.get(key, key)
 
 
+def same_unit(unit: str, other: str) -> bool:
+    """Whether two units are one, however written ('µg/L', 'ug/l' and 'ng/mL' alike)."""
+    return _unit_key(unit) == _unit_key(other)
+
+
 def check_units(
     given: Mapping[str, str], expected: Mapping[str, str], source: str = "The clinical CSV gives"
 ) -> None:
@@ -276,7 +281,7 @@ def check_units(
     the variable's (``expected``): 'Bilirubin (mg/dL)' read as µmol/L would be off by 17 times."""
     for name, unit in given.items():
         wanted = expected.get(name, "")
-        if wanted and _unit_key(unit) != _unit_key(wanted):
+        if wanted and not same_unit(unit, wanted):
             raise ClinicalValueError(
                 f"{source} {name} in {unit}, but the model reads it in {wanted}: "
                 f"convert the value to {wanted} (and the unit its name states)."
