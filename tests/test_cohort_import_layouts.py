@@ -928,3 +928,21 @@ def test_a_category_recoded_between_the_sheets_is_said(tmp_path: Path) -> None:
     assert f'tgrade,"{said}",96' in (cohort / "clinical_report.csv").read_text()
     categories = CohortSchema.load(cohort / "schema.yaml")["tgrade"].categories
     assert categories == ("G1", "G2", "G3", "I", "II", "III")
+
+
+def test_a_column_only_the_added_patients_sheet_has_is_blank_for_the_rows_kept(
+    tmp_path: Path,
+) -> None:
+    """GBSG2's first 600 rows without the positive nodes, the added patients' sheet with them:
+    the kept rows' nodes are blank (a model imputes them), and the report says so."""
+    _, first, added = _gbsg2_sheets(tmp_path)
+    pd.read_csv(first, dtype=str).drop(columns="pnodes").to_csv(first, index=False)
+    import_table(cohort := tmp_path / "cohort", first, time_unit="months")
+    joined = import_table(cohort, added, time_unit="months")
+    said = "not in the earlier clinical.csv: blank for the rows kept"
+    assert f"pnodes: {said} (590)" in [str(line) for line in joined.report]
+    assert f"pnodes,{said},590" in (cohort / "clinical_report.csv").read_text()
+    clinical = pd.read_csv(cohort / "clinical.csv", index_col="case_id")
+    nodes = pd.read_csv(added, index_col="patient_id")["pnodes"]
+    assert clinical["pnodes"].isna().tolist() == [True] * 590 + [False] * 96
+    assert clinical["pnodes"].iloc[590:].tolist() == nodes.tolist()
