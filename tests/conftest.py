@@ -56,6 +56,18 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="module")
+def sarcoma_ct(shared_data: Path):
+    """The TCIA sarcoma CT STS_001 with its RTSTRUCT (198 x 202 x 59 voxels of 0.98 x 0.98 x
+    3.27 mm), loaded once per test module."""
+    from survival_core.io.case_loader import load_case
+
+    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not folder.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    return load_case(folder)
+
+
+@pytest.fixture(scope="module")
 def ibsi_data(shared_data: Path) -> Path:
     """../shared/data when it holds the IBSI phantoms and reference values (else the test skips)."""
     from survival_core.features.conformance import missing_data

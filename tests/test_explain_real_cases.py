@@ -17,7 +17,7 @@ from survival_core.errors import ConfigError
 from survival_core.explain import maps
 from survival_core.explain.case import explain_case
 from survival_core.features.case_row import case_features
-from survival_core.io.case_loader import load_case, load_case_files
+from survival_core.io.case_loader import load_case_files
 from survival_core.models.scoring import LoadedModel, case_model, load_scoring_model
 from survival_core.preprocess.resample import Grid, resample_mask_onto
 from survival_core.report.pdf import build_report, gather_report
@@ -51,11 +51,8 @@ def lung1(shared_data) -> Case:
 
 
 @pytest.fixture(scope="module")
-def sarcoma(shared_data) -> Case:
-    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
-    if not folder.is_dir():
-        pytest.skip("STS_001 not in ../shared/data")
-    return load_case(folder)
+def sarcoma(sarcoma_ct) -> Case:
+    return sarcoma_ct
 
 
 def _with_organ(case: Case, organ: np.ndarray) -> Case:

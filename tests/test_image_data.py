@@ -11,7 +11,7 @@ import torch
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, MaskError
-from survival_core.io.case_loader import load_case, load_case_files
+from survival_core.io.case_loader import load_case_files
 from survival_core.models.image_data import (
     case_volume,
     extract_patches,
@@ -94,15 +94,6 @@ def test_a_single_slice_is_no_volume_for_a_3d_network() -> None:
     )
     with pytest.raises(InputError, match="single slice"):
         case_volume(sagittal)
-
-
-@pytest.fixture(scope="module")
-def sarcoma_ct(shared_data) -> Case:
-    """The TCIA sarcoma CT STS_001 (198 x 202 x 59 voxels of 0.98 x 0.98 x 3.27 mm)."""
-    folder = shared_data / "sts_sarcoma" / "STS_001" / "CT"
-    if not folder.is_dir():
-        pytest.skip("STS_001 not in ../shared/data")
-    return load_case(folder)
 
 
 def _cut(case: Case, box: tuple[slice, slice, slice]) -> Case:
