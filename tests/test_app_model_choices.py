@@ -371,3 +371,34 @@ def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_loca
         "): trained models are not listed, nor the active model (no local copy of it here): the "
         "pages use the demo default model."
     )
+
+
+def test_an_active_pointer_of_another_shape_is_said_and_every_page_still_draws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """active_model.json holding valid JSON of another shape ({"name": "whas"}) raised a
+    KeyError from the model picker, with the store readable: no page was drawn. The sidebar
+    says the pointer is unreadable and the page draws."""
+    from streamlit import config
+    from streamlit.testing.v1 import AppTest
+
+    from survival_core.runs.store import RunStore
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    pointer = RunStore(tmp_path / "data" / "runs").root / "active_model.json"
+    pointer.write_text('{"name": "whas"}')
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "localhost")  # demo mode
+    try:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    finally:
+        config.set_option("server.address", previous)
+    assert not app.exception
+    assert [t.value for t in app.title] == ["Case"]
+    assert [w.value for w in app.sidebar.warning] == [
+        "The app's active model cannot be read: runs/active_model.json is unreadable (no model "
+        "version); choose the active model again. (Training page)"
+    ]

@@ -798,6 +798,31 @@ def test_an_unreadable_active_pointer_is_its_own_error(tmp_path: Path) -> None:
         local_active_model(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("written", "flaw"),
+    [
+        ('{"name": "whas"}', "no model version"),
+        ("[]", "a JSON list, not an object"),
+        ('{"name": "whas", "version": "v1"}', "version 'v1' is not a version number"),
+        ('{"name": "whas", "version": 1, "own_registry": false}', "no registry it was chosen in"),
+    ],
+)
+def test_a_pointer_of_another_shape_is_unreadable_for_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, written: str, flaw: str
+) -> None:
+    """Valid JSON of another shape in active_model.json (an edit, another file copied there)
+    broke `score` with a KeyError or a TypeError: it is said as the unreadable pointer it is."""
+    from survival_core.cli.main import main
+
+    runs = tmp_path / "data" / "runs"
+    runs.mkdir(parents=True)
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    (runs / "active_model.json").write_text(written)
+    said = f"{runs / 'active_model.json'} is unreadable ({flaw}); choose the active model again."
+    assert main(["score", "--values", str(tmp_path / "patient.json"), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["error"] == said
+
+
 def test_a_version_whose_files_are_gone_is_left_out_and_not_promoted(store, model_dir, monkeypatch):
     """One registered version whose artifacts were moved aside broke every page (MLflow's
     exception in the model picker) and its Promote button gave a traceback; a cut-short

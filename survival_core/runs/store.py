@@ -558,17 +558,39 @@ def _elsewhere(pointer: Mapping[str, Any], registry: str, own: bool, holds: str)
     )
 
 
+def _pointer_flaw(pointer: Any) -> str | None:
+    """What ``pointer`` (the active model's file, as JSON) lacks of the shape
+    :meth:`RunStore.set_active` writes, else None: valid JSON of another shape (an edit, a
+    copy of another file) broke every page and `score` with a KeyError or a TypeError."""
+    if not isinstance(pointer, dict):
+        return f"a JSON {type(pointer).__name__}, not an object"
+    if not isinstance(pointer.get("name"), str) or not pointer["name"]:
+        return "no model name"
+    if "version" not in pointer:
+        return "no model version"
+    try:
+        int(pointer["version"])
+    except (TypeError, ValueError):
+        return f"version {pointer['version']!r} is not a version number"
+    if pointer.get("own_registry") is False and not isinstance(pointer.get("registry"), str):
+        return "no registry it was chosen in"
+    return None
+
+
 def _active_pointer(root: Path) -> dict[str, Any] | None:
     """The active model's pointer (``ACTIVE_FILE`` in ``root``), or None when none was set."""
     path = root / ACTIVE_FILE
     try:
-        return json.loads(path.read_text())
+        pointer = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
         raise UnreadablePointer(
             f"{path} is unreadable ({err}); choose the active model again."
         ) from err
+    if flaw := _pointer_flaw(pointer):
+        raise UnreadablePointer(f"{path} is unreadable ({flaw}); choose the active model again.")
+    return pointer
 
 
 def _own_copy(root: Path, pointer: dict[str, Any]) -> ActiveModel | None:
