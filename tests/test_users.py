@@ -122,6 +122,32 @@ def test_the_last_admin_who_can_log_in_stays(auth_file, tmp_path, monkeypatch):
     assert users.read_users().oidc_role("boss@example.org") == "admin"
 
 
+def test_a_broken_secrets_file_stops_only_an_edit_that_needs_single_sign_on(
+    auth_file, tmp_path, monkeypatch
+):
+    """`users set-role` and `users remove` failed on an unrelated broken secrets.toml ('Cannot
+    read ...: Expected ']'...') whatever they changed: it is read only when no local admin would
+    be left, and then no OIDC admin is counted, the refusal saying why."""
+    secrets = tmp_path / "home" / ".streamlit" / "secrets.toml"
+    secrets.parent.mkdir(parents=True)
+    secrets.write_text("[auth\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    users.add_user("bob", "admin", PASSWORD)
+    users.add_user("eve", "clinician", PASSWORD)
+    users.add_user("boss@example.org", "admin")
+    users.set_role("eve", "admin")
+    users.remove_user("eve")
+    with pytest.raises(ConfigError) as refused:
+        users.remove_user("bob")
+    assert str(refused.value) == (
+        f"'bob' is the last admin who can log in ({auth_file}); make someone else admin first "
+        "(an OIDC identity counts only with single sign-on set up: [auth] in "
+        f".streamlit/secrets.toml; none counts now: Cannot read {secrets}: Expected ']' at the "
+        "end of a table declaration (at line 1, column 6))."
+    )
+    assert [e["username"] for e in users.read_users().entries()] == ["bob", "boss@example.org"]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -363,9 +363,9 @@ def add_user(
     return _edit(path, add, expected)
 
 
-def _admins(users: Users, oidc: bool) -> int:
-    """How many admins can log in now: local accounts with a valid name and a bcrypt hash, and
-    OIDC identities when single sign-on is set up (``oidc``)."""
+def _admins(users: Users) -> tuple[int, int]:
+    """How many admins could log in: local accounts with a valid name and a bcrypt hash, and
+    OIDC identities (who can only with single sign-on set up)."""
     local = [
         name
         for name, entry in users.local.items()
@@ -373,18 +373,34 @@ def _admins(users: Users, oidc: bool) -> int:
         and USERNAME.fullmatch(name)
         and BCRYPT_HASH.fullmatch(str(entry["password"]))
     ]
-    return len(local) + (list(users.oidc.values()).count("admin") if oidc else 0)
+    return len(local), list(users.oidc.values()).count("admin")
 
 
-def _keep_an_admin(users: Users, key: str, before: int, oidc: bool) -> None:
-    """Refuse a change that leaves no admin who can log in, of the ``before`` there were (nobody
-    could manage users; an OIDC admin without single sign-on set up was counted)."""
-    if before and not _admins(users, oidc):
-        raise ConfigError(
-            f"{key!r} is the last admin who can log in ({users.path}); make someone else admin "
-            "first (an OIDC identity counts only with single sign-on set up: [auth] in "
-            ".streamlit/secrets.toml)."
-        )
+def _sign_on_for_admins() -> tuple[bool, str]:
+    """Whether single sign-on is set up, for counting OIDC admins, and why none counts when a
+    secrets file cannot be read (then no OIDC admin is counted: a refusal says so)."""
+    try:
+        return oidc_configured(), ""
+    except ConfigError as err:
+        return False, f"; none counts now: {err}"
+
+
+def _keep_an_admin(users: Users, key: str, before: tuple[int, int]) -> None:
+    """Refuse a change that leaves no admin who can log in, of those there were (``before``, as
+    :func:`_admins` counts them): nobody could manage users; an OIDC admin without single
+    sign-on set up was counted. Single sign-on is read only when no local admin is left: an
+    unrelated broken secrets.toml refused every edit."""
+    local, oidc = _admins(users)
+    if local or not any(before):
+        return
+    sign_on, unread = _sign_on_for_admins()
+    if (sign_on and oidc) or not (before[0] or sign_on):  # an OIDC admin left, or none before
+        return
+    raise ConfigError(
+        f"{key!r} is the last admin who can log in ({users.path}); make someone else admin "
+        "first (an OIDC identity counts only with single sign-on set up: [auth] in "
+        f".streamlit/secrets.toml{unread})."
+    )
 
 
 def set_role(
@@ -395,17 +411,15 @@ def set_role(
     check_role(role)
     key = _audited(username.strip().lower())
 
-    oidc = oidc_configured()
-
     def change(users: Users) -> None:
-        before = _admins(users, oidc)
+        before = _admins(users)
         if key in users.local:
             users.local[key]["roles"] = [role]
         elif key in users.oidc:
             users.oidc[key] = role
         else:
             raise ConfigError(f"No user {key!r} in {users.path}.")
-        _keep_an_admin(users, key, before, oidc)
+        _keep_an_admin(users, key, before)
 
     _edit(path, change, expected)
 
@@ -415,12 +429,10 @@ def remove_user(username: str, path: Path | None = None, expected: str | None = 
     ``expected``: see :func:`_edit`)."""
     key = _audited(username.strip().lower())
 
-    oidc = oidc_configured()
-
     def remove(users: Users) -> None:
-        before = _admins(users, oidc)
+        before = _admins(users)
         if users.local.pop(key, None) is None and users.oidc.pop(key, None) is None:
             raise ConfigError(f"No user {key!r} in {users.path}.")
-        _keep_an_admin(users, key, before, oidc)
+        _keep_an_admin(users, key, before)
 
     _edit(path, remove, expected)
