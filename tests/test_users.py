@@ -122,6 +122,44 @@ def test_the_last_admin_who_can_log_in_stays(auth_file, tmp_path, monkeypatch):
     assert users.read_users().oidc_role("boss@example.org") == "admin"
 
 
+@pytest.mark.parametrize(
+    ("secrets", "set_up"),
+    [("[auth]\n", False), ('[auth]\nredirect_uri = "https://radsurv.org/oauth2callback"\n', True)],
+)
+def test_the_users_command_and_the_app_agree_on_single_sign_on(
+    auth_file, tmp_path, monkeypatch, secrets, set_up
+):
+    """An empty [auth] was single sign-on to the users command (the key is there) and not to the
+    app: `users remove` took the last local admin away beside an OIDC admin, and the app said
+    nobody could log in. Both count a non-empty [auth] alone."""
+    import tomllib
+
+    from streamlit.testing.v1 import AppTest
+
+    (tmp_path / "home" / ".streamlit").mkdir(parents=True)
+    (tmp_path / "home" / ".streamlit" / "secrets.toml").write_text(secrets)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+    def page() -> None:
+        import streamlit as st
+
+        from ui.auth import _oidc_configured
+
+        st.write(f"single sign-on: {_oidc_configured()}")
+
+    app = AppTest.from_function(page)
+    app.secrets.update(tomllib.loads(secrets))
+    assert [m.value for m in app.run().markdown] == [f"single sign-on: {set_up}"]
+    users.add_user("bob", "admin", PASSWORD)
+    users.add_user("carol@hospital.org", "admin")
+    if set_up:
+        users.remove_user("bob")  # carol logs in with single sign-on
+        assert [e["username"] for e in users.read_users().entries()] == ["carol@hospital.org"]
+    else:
+        with pytest.raises(ConfigError, match=r"^'bob' is the last admin who can log in \("):
+            users.remove_user("bob")
+
+
 def test_a_broken_secrets_file_stops_only_an_edit_that_needs_single_sign_on(
     auth_file, tmp_path, monkeypatch
 ):

@@ -47,7 +47,7 @@ from survival_core.errors import ConfigError, RadSurvError
 from survival_core.security.exposure import check_exposure
 from survival_core.security.logins import LoginAttempts, LoginPolicy, unknown_name
 from survival_core.security.roles import PermissionDenied, allowed, authorize
-from survival_core.security.users import Users, read_users
+from survival_core.security.users import Users, read_users, sign_on_set_up
 from survival_core.text import markdown_literal
 from ui.state import show_error
 
@@ -83,9 +83,10 @@ DEMO_USER = User("demo", "admin", "demo")
 
 
 def _oidc_configured() -> bool:
-    """Whether ``.streamlit/secrets.toml`` has an ``[auth]`` section for ``st.login``."""
+    """Whether ``.streamlit/secrets.toml`` sets up ``st.login`` (:func:`sign_on_set_up`, the
+    rule the ``users`` command counts OIDC admins by)."""
     try:
-        return bool(st.secrets.get("auth"))
+        return sign_on_set_up(st.secrets)
     except FileNotFoundError:  # no secrets.toml at all
         return False
 

@@ -17,7 +17,7 @@ import re
 import stat
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,10 +70,18 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read {path}: {err}") from err
 
 
+def sign_on_set_up(secrets: Mapping[str, Any]) -> bool:
+    """Whether ``secrets`` (a secrets.toml's settings, or ``st.secrets``) set up single sign-on:
+    a non-empty ``[auth]`` mapping. The one rule of the app and the ``users`` command: an empty
+    ``[auth]`` counted here, not in the app, and the last local admin could be removed."""
+    auth = secrets.get("auth")
+    return isinstance(auth, Mapping) and bool(auth)
+
+
 def oidc_configured() -> bool:
-    """Whether single sign-on (``st.login``) is set up: ``[auth]`` in one of
-    :data:`SECRETS_FILES`. Without it an OIDC identity's role lets nobody log in."""
-    return any("auth" in read_toml(path.expanduser()) for path in SECRETS_FILES)
+    """Whether single sign-on (``st.login``) is set up in one of :data:`SECRETS_FILES`
+    (:func:`sign_on_set_up`). Without it an OIDC identity's role lets nobody log in."""
+    return any(sign_on_set_up(read_toml(path.expanduser())) for path in SECRETS_FILES)
 
 
 @dataclass
