@@ -327,7 +327,8 @@ def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_loca
     """With the tracking server down, the sidebar offered the demo default model alone, selected,
     while `score` scored with the active model's local copy: the pages and the CLI scored one
     patient with two models. Now the picker offers that copy as the active model, saying so;
-    without a copy here it says the pages use the demo default model."""
+    without a copy here it says the pages use the demo default model. One chosen in another
+    registry, or whose pointer is unreadable, is said so, not to have no local copy here."""
     import survival_core.workflows.demo as demo
     from survival_core.runs.store import RunStore
 
@@ -371,6 +372,31 @@ def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_loca
         "): trained models are not listed, nor the active model (no local copy of it here): the "
         "pages use the demo default model."
     )
+
+    def down() -> None:
+        raise RuntimeError("store down")
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the data folder's own store, down too
+    monkeypatch.setattr(models, "current_store", down)
+    demo_only = (
+        "The run store cannot be read (RuntimeError; the details are in the server log): trained "
+        "models are not listed: the pages use the demo default model."
+    )
+    problems.clear()
+    models.model_choices(problems)  # said to have no local copy: it was chosen elsewhere
+    assert problems == [
+        f"The app's active model is not offered: The active model whas v1 (run {run.run_id}) was "
+        f"chosen in the model registry sqlite:///{server}, not in the one in use here, the data "
+        "folder's own store, which cannot be read now: set MLFLOW_TRACKING_URI=sqlite:///"
+        f"{server} to use it, or choose the active model again in this one (the Training page's "
+        "Promote, `train --activate`).",
+        demo_only,
+    ]
+    (data / "runs" / "active_model.json").write_text('{"name": "wh')  # cut short
+    problems.clear()
+    models.model_choices(problems)  # said unreadable, then to have no local copy
+    assert problems[0].startswith("The app's active model cannot be read: ")
+    assert problems[1:] == [demo_only]
 
 
 def test_an_active_pointer_of_another_shape_is_said_and_every_page_still_draws(

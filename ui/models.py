@@ -89,7 +89,7 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         for problem in problems:
             st.warning(without_server_paths(problem), icon=":material/warning:")
         return choices
-    active, registered, offline = None, [], False
+    active, registered, offline, missing = None, [], False, ""
     try:
         store = current_store()
         try:
@@ -114,9 +114,10 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
         logging.getLogger(__name__).exception("the run store could not be read")
         if active is None:  # as `score` scores without the store: from its local copy
-            active = _local_active(problems)
+            active, missing = _local_active(problems)
             offline = active is not None
-        problems.append(f"The run store cannot be read ({_reason(error)}): {_unlisted(active)}")
+        unlisted = _unlisted(active, missing)
+        problems.append(f"The run store cannot be read ({_reason(error)}): {unlisted}")
     choices = []
     if active is not None:
         label = f"{active.name} v{active.version} (active{', offline copy' if offline else ''})"
@@ -147,32 +148,38 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     return choices
 
 
-def _local_active(problems: list[str]) -> ActiveModel | None:
-    """The app's active model from its pointer and local copy alone, as `score` reads it without the run store; None when it has none here (or none was set)."""
+def _local_active(problems: list[str]) -> tuple[ActiveModel | None, str]:
+    """The app's active model from its pointer and local copy alone, as `score` reads it without
+    the run store; else None and why it is not offered, for :func:`_unlisted` ('' when none was
+    set, or when ``problems`` says why: its pointer unreadable, chosen in another registry)."""
     from survival_core.paths import data_dir
-    from survival_core.runs.store import local_active_model
+    from survival_core.runs.store import ACTIVE_FILE, OtherRegistry, local_active_model
 
+    runs = data_dir() / "runs"
     try:
-        return local_active_model(data_dir() / "runs")
+        active = local_active_model(runs, refuse_elsewhere=True)
+    except OtherRegistry as error:
+        problems.append(f"The app's active model is not offered: {error}")
+        return None, ""
     except InputError as error:  # its pointer unreadable
         problems.append(f"The app's active model cannot be read: {error} (Training page)")
-        return None
+        return None, ""
+    if active is None and (runs / ACTIVE_FILE).is_file():
+        return None, "no local copy of it here"
+    return active, ""
 
 
-def _unlisted(active: ActiveModel | None) -> str:
+def _unlisted(active: ActiveModel | None, missing: str) -> str:
     """What the pages use with the run store unreadable: the ``active`` model from its local
-    copy, else the demo default model."""
-    from survival_core.paths import data_dir
-    from survival_core.runs.store import ACTIVE_FILE
-
+    copy, else the demo default model (``missing``: why the active model is not, if not said)."""
     if active is not None:
         return (
             f"the active model {active.name} v{active.version} is used from its local copy; the "
             "other trained models are not listed."
         )
     unlisted = "trained models are not listed"
-    if (data_dir() / "runs" / ACTIVE_FILE).is_file():
-        unlisted += ", nor the active model (no local copy of it here)"
+    if missing:
+        unlisted += f", nor the active model ({missing})"
     return f"{unlisted}: the pages use the demo default model."
 
 

@@ -602,16 +602,20 @@ def _own_copy(root: Path, pointer: dict[str, Any]) -> ActiveModel | None:
     return ActiveModel(name, version, folder) if key and folder.is_dir() else None
 
 
-def local_active_model(root: Path) -> ActiveModel | None:
+def local_active_model(root: Path, refuse_elsewhere: bool = False) -> ActiveModel | None:
     """The active model of the store in ``root`` from its pointer and local copy alone, without
     opening the store (a command scoring one case need not start MLflow); None when none was set,
     its copy must be fetched again, or it was chosen in another registry than the one in use,
-    which alone says whether it holds that model (:meth:`RunStore.active_model`)."""
+    which alone says whether it holds that model (:meth:`RunStore.active_model`). With
+    ``refuse_elsewhere`` that last is an :class:`OtherRegistry` naming the registry it was chosen
+    in (the app's picker, the store unreadable, said it had no local copy)."""
     pointer = _active_pointer(root)
     if pointer is None:
         return None
     _, registry, default = _store_uris(root)
     if _chosen_elsewhere(pointer, registry, registry == default):
+        if refuse_elsewhere:
+            raise _elsewhere(pointer, registry, registry == default, "cannot be read now")
         return None
     return _own_copy(root, pointer)
 
