@@ -93,6 +93,26 @@ def test_store_is_local_sqlite_under_its_root_unless_mlflow_tracking_uri_is_set(
     assert (tmp_path / "elsewhere" / "artifacts" / "via-env" / run_id).is_dir()
 
 
+@pytest.mark.parametrize("spelt", ["{runs}/./mlflow.db", "{runs}/mlflow.db?timeout=5"])
+def test_the_data_folders_own_database_spelt_otherwise_is_its_own_registry(
+    tmp_path, monkeypatch, model_dir, spelt
+):
+    """MLFLOW_TRACKING_URI naming the data folder's own mlflow.db by another spelling was taken
+    for another registry: the active model chosen through it was recorded as chosen elsewhere,
+    and without the variable `score` and the app refused it (or found no local copy)."""
+    from survival_core.runs.store import local_active_model
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///" + spelt.format(runs=runs))
+    store = RunStore(runs)
+    store.register_model(_finished_run(store, "spelt"), model_dir, "spelt")
+    active = store.set_active("spelt", 1)
+    assert json.loads((runs / "active_model.json").read_text())["own_registry"] is True
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert local_active_model(runs) == active
+    assert RunStore(runs).active_model() == active
+
+
 def test_run_logs_config_params_tags_metrics_and_artifacts(store, tmp_path):
     plots = tmp_path / "plots"
     plots.mkdir()

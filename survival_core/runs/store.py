@@ -528,6 +528,18 @@ def _store_uris(root: Path, tracking_uri: str | None = None) -> tuple[str, str, 
     return uri, os.environ.get("MLFLOW_REGISTRY_URI") or uri, default
 
 
+def _is_own(uri: str, default: str) -> bool:
+    """Whether ``uri`` is the data folder's own database ``default`` (:func:`_store_uris`), as
+    SQLite opens it: its path resolved, its query string (``?timeout=5``) left out. Spelt
+    otherwise (``<runs>/./mlflow.db``) it was taken for another registry, the active model it
+    chose then refused without MLFLOW_TRACKING_URI as chosen in another one."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return False
+    path = uri.removeprefix(prefix).split("?", 1)[0]
+    return bool(path) and f"{prefix}{Path(path).resolve().as_posix()}" == default
+
+
 def _chosen_elsewhere(pointer: Mapping[str, Any], registry: str, own: bool) -> bool:
     """Whether the active model's ``pointer`` was written in another registry than ``registry``
     (``own``: the data folder's own database, wherever the folder is now); a pointer written
@@ -613,9 +625,10 @@ def local_active_model(root: Path, refuse_elsewhere: bool = False) -> ActiveMode
     if pointer is None:
         return None
     _, registry, default = _store_uris(root)
-    if _chosen_elsewhere(pointer, registry, registry == default):
+    own = _is_own(registry, default)
+    if _chosen_elsewhere(pointer, registry, own):
         if refuse_elsewhere:
-            raise _elsewhere(pointer, registry, registry == default, "cannot be read now")
+            raise _elsewhere(pointer, registry, own, "cannot be read now")
         return None
     return _own_copy(root, pointer)
 
@@ -633,22 +646,22 @@ class RunStore:
         self.uri, self.registry_uri, default = _store_uris(self.root, tracking_uri)
         self._remote = urlparse(self.uri).scheme in _SERVER_SCHEMES
         #: Whether the store is the data folder's own database (moved or copied with it).
-        self._own_database = self.uri == default
+        self._own_database = _is_own(self.uri, default)
         #: Whether the registry is that database (recorded with the active model it chose).
-        self._own_registry = self.registry_uri == default
+        self._own_registry = _is_own(self.registry_uri, default)
         self._code_version = code_version()
         try:
-            self._open(default)
+            self._open()
         except _open_failures() as error:  # a full disk is said as such by the commands
             if is_disk_full(error):
                 raise
             raise _unopened(self.uri, error) from error
 
-    def _open(self, default: str) -> None:
+    def _open(self) -> None:
         """Make the MLflow client and open its store now (creating the default SQLite one)."""
         with self._registry_lock():  # two processes creating one SQLite store broke it for good
             database = self.root / "mlflow.db"
-            if self.uri == default and self.registry_uri == default and not database.exists():
+            if self._own_database and self._own_registry and not database.exists():
                 _create_sqlite_store(database)
             self.client = _client_class()(tracking_uri=self.uri, registry_uri=self.registry_uri)
             self.client.search_experiments(max_results=1)  # open (and if new, create) it now
