@@ -800,8 +800,9 @@ def test_a_database_failing_under_a_run_is_said_in_one_line(store, tmp_path, mon
         f"The run store {own.uri} failed while run {run.run_id} was tracked ((sqlite3."
         "OperationalError) no such table: metrics): its database is damaged or not MLflow's: "
         "restore it from a backup, or move it aside to start an empty store (its runs and "
-        f"models are then not listed); once it answers again, `train --resume {run.run_id}` "
-        "finishes the run from its saved folds."
+        f"models are then not listed); `train --resume {run.run_id}` finishes the run from its "
+        "saved folds only once the database is restored from a backup (an empty store has no "
+        "such run)."
     )
     record = own.get_run(run.run_id)  # the store answers otherwise: the run is marked
     assert record.status == "FAILED" and "no such table: metrics" in record.error

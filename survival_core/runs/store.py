@@ -186,6 +186,7 @@ def _unopened(uri: str, error: Exception, run_id: str | None = None) -> StoreErr
     lines = [x for x in str(error).strip().splitlines() if not x.startswith("(raised as a result")]
     cause = one_line(lines[0] if lines else repr(error))
     retry = ""  # what else to do when no run waits to be resumed
+    resume = "once it answers again, `train --resume {run}` finishes the run from its saved folds"
     if urlparse(uri).scheme in _SERVER_SCHEMES:
         todo = "check that the tracking server is running and reachable from here"
         retry = ", or unset MLFLOW_TRACKING_URI to use the data folder's own store"
@@ -207,13 +208,17 @@ def _unopened(uri: str, error: Exception, run_id: str | None = None) -> StoreErr
             "its database is damaged or not MLflow's: restore it from a backup, or move it "
             "aside to start an empty store (its runs and models are then not listed)"
         )
+        resume = (
+            "`train --resume {run}` finishes the run from its saved folds only once the database "
+            "is restored from a backup (an empty store has no such run)"
+        )
     cause = textwrap.shorten(without_passwords(cause), 300, placeholder=" ...")  # masked whole
     if run_id is None:
         said = f"The run store {uri} cannot be opened ({cause}): {todo}{retry}."
     else:
         said = (
-            f"The run store {uri} failed while run {run_id} was tracked ({cause}): {todo}; once "
-            f"it answers again, `train --resume {run_id}` finishes the run from its saved folds."
+            f"The run store {uri} failed while run {run_id} was tracked ({cause}): {todo}; "
+            f"{resume.format(run=run_id)}."
         )
     return StoreError(without_passwords(said))
 
