@@ -175,7 +175,7 @@ def _check_document(path: Path, document: Any) -> dict[str, Any]:
         # edited by hand: logins and the users command look names up in lower case ('Alice'
         # could never log in), and a plain-text password broke every login as that user; the
         # others still log in, the entry is said to be fixed by hand
-        if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        if not USERNAME.fullmatch(username):
             log.warning(
                 "User %r in %s cannot log in: a username is 1-64 characters among a-z, 0-9, '.', "
                 "'_', '-' (lower case); rename the entry in the file.",
