@@ -566,6 +566,34 @@ def test_a_click_in_the_jobs_panel_checks_the_account_again(
         assert logged == [("physicist", "session_expired", "")]
 
 
+@pytest.mark.parametrize(("idle", "signed_out"), [(29, False), (31, True)])
+def test_the_jobs_panels_timed_refresh_is_no_activity_but_ends_an_idle_session(
+    own_users, address, monkeypatch, sleeping_job, idle, signed_out
+):
+    """The jobs panel refreshes itself every few seconds: counted as activity, a session left
+    open on the Training page would never go idle. Its refresh leaves the last activity as it
+    was, and ends a session idle past the limit."""
+    import time
+
+    from ui.auth import LAST_SEEN
+
+    monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
+    address("localhost")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    signed_in(app, "physicist")
+    app.run()
+    app.switch_page("pages/training.py").run()
+    last = app.session_state[LAST_SEEN] = time.time() - idle * 60
+    run_fragments(app, monkeypatch)  # a timed refresh: no click
+    assert not app.exception
+    ended = [w.value for w in app.sidebar.warning if "ended after 30 minutes" in w.value]
+    if signed_out:
+        assert app.session_state[AUTH_STATUS] is None and ended and listed(app) == set()
+    else:
+        assert app.session_state[LAST_SEEN] == last and app.session_state[AUTH_STATUS] is True
+        assert not ended and app.button(key=f"cancel-{sleeping_job.job_id}")
+
+
 def _record_a_cancel() -> None:
     from ui.auth import record
 
