@@ -569,19 +569,37 @@ def test_a_decathlon_named_after_its_organ_tells_its_images(
         assert len(json.loads((case / ".import.json").read_text())["images"]) == 1
 
 
-def test_a_mask_named_for_no_structure_asks_for_an_roi_map(
+def test_a_lone_mask_named_for_no_structure_is_the_gtv_with_a_note(
     pyradiomics: Path, tmp_path: Path
 ) -> None:
-    """pyradiomics' 'breast1_label.nrrd' beside its image: the import's refusal said only 'Say
-    which structure is which.', the Case page's words, naming no way to say it in an import."""
-    folder = tmp_path / "download" / "BREAST1"
-    folder.mkdir(parents=True)
-    for kind in ("image", "label"):
-        shutil.copy(pyradiomics / f"breast1_{kind}.nrrd", folder / f"{kind}.nrrd")
-    [outcome] = import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes
-    assert outcome.status == "failed"
-    assert "No structure is recognised as the GTV" in outcome.reason
-    assert "in the ROI map (--roi-map FILE, or the Cohort page's ROI map)" in outcome.reason
+    """pyradiomics' '<case>_image.nrrd' / '<case>_label.nrrd' pairs, which the README says import
+    as downloaded, failed with 'No structure is recognised as the GTV (structures found:
+    'label.nrrd')' until a ROI map named the label; an upload of the pair suggests it as the GTV.
+    A lone mask named for an organ is still refused, the ROI map named as the way to say it."""
+    download = tmp_path / "download"
+    download.mkdir()
+    for case in ("lung1", "brain1"):
+        for kind in ("image", "label"):
+            shutil.copy(pyradiomics / f"{case}_{kind}.nrrd", download / f"{case}_{kind}.nrrd")
+    liver = download / "LIVER1"
+    liver.mkdir()
+    shutil.copy(pyradiomics / "breast1_image.nrrd", liver / "image.nrrd")
+    shutil.copy(pyradiomics / "breast1_label.nrrd", liver / "liver_mask.nrrd")
+    result = import_images(download, tmp_path / "cohort", workers=1)
+    said = {o.patient: o for o in result.outcomes}
+    how = "in the ROI map (--roi-map FILE, or the Cohort page's ROI map)"
+    refused = said[Deidentifier().pseudonym("LIVER1")]
+    assert refused.status == "failed" and how in refused.reason
+    assert "No structure is recognised as the GTV" in refused.reason
+    manifest = read_manifest(tmp_path / "cohort").set_index("case_id")
+    for case in ("lung1", "brain1"):
+        outcome = said[Deidentifier().pseudonym(case)]
+        assert outcome.status == "imported", outcome.reason
+        taken = "label.nrrd is the case's only mask, named as no structure: it is taken as the GTV"
+        assert taken in outcome.reason and how in outcome.reason
+        gtv = sitk.ReadImage(manifest.loc[outcome.patient, "gtv_mask"])
+        label = sitk.ReadImage(str(pyradiomics / f"{case}_label.nrrd"))
+        assert sitk.GetArrayFromImage(gtv).sum() == (sitk.GetArrayFromImage(label) > 0).sum()
 
 
 def test_the_roi_map_advice_names_a_structure_the_dataset_has(

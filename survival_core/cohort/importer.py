@@ -1095,6 +1095,7 @@ def import_patient(task: PatientTask) -> PatientOutcome:
         _write_record(staging, record)
         _move_into_place(staging, out_dir / "cases" / task.case_id)
         said = " ".join([*task.notes, *case.warnings])  # what a reader of the report must know
+        said = said.replace(WHERE_TO_SAY, _WHERE_TO_SAY_HERE)  # a lone mask taken as the GTV
         return PatientOutcome(task.case_id, "imported", _clean_reason(said, task, staging))
     except RadSurvError as err:
         return PatientOutcome(

@@ -95,11 +95,14 @@ from survival_core.io.rtstruct import (
 from survival_core.io.structures import (
     IMAGE_FOLDERS,
     MASK_WORDS,
+    WHERE_TO_SAY,
+    lone_structure,
     map_roles,
     match_role,
     match_structure,
     normalise_roles,
     role_candidates,
+    structure_key,
     words,
 )
 from survival_core.io.volume import (
@@ -916,6 +919,28 @@ def _roles(
         raise RTStructError(f"{err} While reading the case: {' '.join(warnings)}") from None
 
 
+def _lone_mask_as_gtv(
+    structures: Mapping[str, sitk.Image],
+    explicit: dict[str, list[str]],
+    site: str | None,
+    warnings: list[str],
+) -> dict[str, list[str]]:
+    """``explicit`` with the GTV of a volume case whose only structure is named as a mask and
+    for no role (:func:`~survival_core.io.structures.lone_structure`, an upload's rule:
+    pyradiomics' '<case>_label.nrrd', imported as 'label.nrrd'), said in ``warnings``; as it
+    was where a role names the GTV or a name says what the mask is ('liver_mask.nii.gz')."""
+    names = list(structures)
+    found = role_candidates([structure_key(n) for n in names], site)
+    lone = lone_structure(names, found)
+    if "gtv" in explicit or not lone or found.organs or not names_mask(lone[0]):
+        return explicit
+    warnings.append(
+        f"{lone[0]} is the case's only mask, named as no structure: it is taken as the GTV "
+        f"(tumour). If it is not the tumour, say which structure is ({WHERE_TO_SAY})."
+    )
+    return {**explicit, "gtv": lone}
+
+
 def _volume_sequence(image_file: Path) -> str | None:
     """An MR volume file's weighting: its JSON sidecar's, else its name's."""
     return sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
@@ -1016,6 +1041,7 @@ def load_case(
             default_id = _clinical_case_id(raw) or default_id  # volumes carry no PatientID
             if named is None:
                 warnings += _unnamed(_volumes_below(root, volumes), unnamed)
+            explicit = _lone_mask_as_gtv(structures, explicit, site, warnings)
             if not structures and required:
                 noted = f" While reading the case: {' '.join(warnings)}" if warnings else ""
                 raise MaskError(

@@ -622,6 +622,13 @@ def role_candidates(names: Iterable[str], site: str | None = None) -> RoleCandid
     return RoleCandidates(gtv, organs)
 
 
+def lone_structure(names: Sequence[str], found: RoleCandidates) -> list[str]:
+    """The GTV a case of volumes is taken to be where its only structure is named as none
+    (``found``: :func:`role_candidates` of its keys): that structure, the one a case needs
+    (pyradiomics' 'lung1_label.nrrd' beside its image), else no structure."""
+    return list(names) if len(names) == 1 and not found.gtv else []
+
+
 def map_roles(
     names: Sequence[str],
     *,

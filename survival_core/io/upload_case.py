@@ -38,6 +38,7 @@ from survival_core.io.label_maps import label_file, labels_by_shared_file, struc
 from survival_core.io.structures import (
     RoleCandidates,
     alternative_gtvs,
+    lone_structure,
     role_candidates,
     structure_key,
 )
@@ -95,8 +96,8 @@ class UploadContents:
         roles = {"gtv": gtv} if gtv else {}
         if len(found.organs) == 1:
             roles["organ"] = [keys[k] for k in next(iter(found.organs.values()))]
-        if self.kind != "dicom" and not self.series and not found.gtv and len(names) == 1:
-            roles = {"gtv": names}
+        if self.kind != "dicom" and not self.series and (lone := lone_structure(names, found)):
+            roles = {"gtv": lone}
         return roles
 
     def roles_to_load(
