@@ -74,6 +74,40 @@ def test_an_own_cohorts_model_scores_the_values_given(tmp_path: Path, capsys) ->
     assert "tgrade" in capsys.readouterr().err
 
 
+def test_a_case_scored_mostly_on_imputed_values_or_of_an_unrecorded_site_is_cautioned(
+    tmp_path: Path, capsys
+) -> None:
+    """A Cox model of GBSG2 (breast cancer) imported as a spreadsheet alone scored a liver case
+    from its age alone, its 7 other inputs imputed: risk, percentile and group with no caution,
+    the card's sites empty so the site went unchecked. Half of them imputed is not cautioned."""
+    _gbsg2(tmp_path).to_csv(tmp_path / "gbsg2.csv", index=False)
+    cohort, model = tmp_path / "cohort", tmp_path / "model"
+    assert main(["cohort", "import", "--clinical", str(tmp_path / "gbsg2.csv"),
+                 "--time-unit", "days", "--out", str(cohort)]) == 0  # fmt: skip
+    assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
+    capsys.readouterr()
+
+    def cautions(name: str, values: dict, *site: str) -> list[str]:
+        case = _case(tmp_path / name, {"case_id": name, **values})
+        argv = ["score", "--case", str(case), "--model", str(model), *site]
+        return _scored(capsys, *argv)["cautions"]
+
+    name = load_scoring_model(model).name
+    liver = cautions("LIVER", {"age": 45}, "--site", "liver")
+    assert liver == [
+        f"Model {name} does not record the cancer site of the patients it learned from (it was "
+        "trained on tables without a cohort's images), so this liver case cannot be checked "
+        "against them: if they had another cancer, the model extrapolates beyond its training "
+        "cases.",
+        f"7 of the 8 inputs model {name}'s score depends on were missing for case LIVER and "
+        "imputed (estrec, horth, menostat, pnodes, progrec, tgrade ...): the score rests mostly "
+        "on the training cohort's typical values, not on this patient's. Give the missing values "
+        "(the Case page's form, or clinical.json), and check that the model suits this patient.",
+    ]
+    half = {k: v for k, v in ROW.items() if k in ("age", "estrec", "pnodes", "tsize")}
+    assert cautions("HALF", {**half, "age": 45}) == []
+
+
 def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsys) -> None:
     table = _gbsg2(tmp_path)
     table.to_csv(tmp_path / "gbsg2.csv", index=False)

@@ -31,7 +31,7 @@ from survival_core.models.scoring import (
 )
 from survival_core.models.survival_band import SurvivalBand, follow_up_times, survival_band
 from survival_core.models.training_range import outside_caution
-from survival_core.text import decimals_apart
+from survival_core.text import decimals_apart, first_few
 
 
 def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
@@ -42,6 +42,14 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     scored.cautions[:0] = sequence_caution(case.sequence, loaded.card.mr_sequences, loaded.name)
     scored.cautions[:0] = reading_caution(loaded)
     sites = loaded.card.sites
+    if not sites and case.site:  # a model fitted on tables alone (a spreadsheet-only cohort)
+        scored.cautions.insert(
+            0,
+            f"Model {loaded.name} does not record the cancer site of the patients it learned "
+            "from (it was trained on tables without a cohort's images), so this "
+            f"{case.site.replace('_', ' ')} case cannot be checked against them: if they had "
+            "another cancer, the model extrapolates beyond its training cases.",
+        )
     # a case without a site is suspect only under a model whose sites all contour their organ
     # (a liver model); a sarcoma model's cases carry no organ, and so no site, themselves
     unknown_matters = bool(sites) and set(sites) <= set(SITE_ORGANS)
@@ -117,6 +125,29 @@ def typical_values_caution(imputed: list[str], loaded: LoadedModel, case_id: str
     ]
 
 
+#: Share of the inputs a score depends on above which their imputation is cautioned: the score
+#: then rests mostly on the training cohort's typical values (a breast cancer Cox model scored a
+#: liver case from its age alone, its 7 other inputs imputed, with no caution).
+MOSTLY_IMPUTED = 0.5
+
+
+def mostly_imputed_caution(imputed: list[str], loaded: LoadedModel, case_id: str) -> list[str]:
+    """A caution when more than :data:`MOSTLY_IMPUTED` of the inputs the score depends on
+    (:attr:`~survival_core.models.scoring.LoadedModel.used_inputs`) were imputed for case
+    ``case_id``, naming how many; every one imputed is refused (:func:`require_values`)."""
+    used = loaded.used_inputs
+    missing = [name for name in imputed if name in used]
+    if len(missing) <= MOSTLY_IMPUTED * len(used):
+        return []
+    return [
+        f"{len(missing)} of the {len(used)} inputs model {loaded.name}'s score depends on were "
+        f"missing for case {case_id} and imputed ({first_few(missing, 6)}): the score rests "
+        "mostly on the training cohort's typical values, not on this patient's. Give the missing "
+        "values (the Case page's form, or clinical.json), and check that the model suits this "
+        "patient."
+    ]
+
+
 def _score(
     X: pd.DataFrame,
     imputed: list[str],
@@ -127,7 +158,7 @@ def _score(
     """The :class:`CaseScore` of the one-row table ``X`` under ``model`` (``loaded``'s, ready
     for the case); refused by :func:`require_values` when every input is imputed (naming the
     keys given that were ``ignored``), cautioned by :func:`typical_values_caution` when every
-    clinical one is."""
+    clinical one is, else by :func:`mostly_imputed_caution` when most are."""
     case_id = str(X.index[0])
     require_values(imputed, loaded, case_id, ignored)
     risk = float(model.predict_risk(X)[0])
@@ -147,7 +178,10 @@ def _score(
         imputed=imputed,
         cautions=[
             *([note] if (note := newer_version_note(loaded.card)) else []),
-            *typical_values_caution(imputed, loaded, case_id),
+            *(
+                typical_values_caution(imputed, loaded, case_id)
+                or mostly_imputed_caution(imputed, loaded, case_id)
+            ),
             *extrapolation(X, risk, loaded),
         ],
         risk_scale=model.risk_scale,
