@@ -279,6 +279,43 @@ def test_cv_out_writes_strict_json_matching_what_it_prints(tmp_path, capsys, mon
     assert sorted(p.name for p in out.iterdir()) == ["folds.csv", "oof.csv", "summary.json"]
 
 
+def test_cv_lists_the_test_rows_left_out_for_a_category_their_fold_never_trained_on(
+    tmp_path, capsys
+):
+    """The AIDS trial (real) exported with its treatment groups named: one patient had
+    d4T+3TC. Each fold testing them was trained without that group and scored them as the
+    reference group, counted in the pooled c-index with a note alone; the JSON and left_out.csv
+    now name them, their fold, column and value, and the metrics are over the others."""
+    from sksurv.datasets import load_aids
+
+    X, y = load_aids()
+    groups = {"1": "ZDV+3TC", "2": "ZDV+3TC+IDV", "3": "d4T+3TC", "4": "d4T+3TC+IDV"}
+    table = X[["age", "cd4", "karnof"]].assign(txgrp=X["txgrp"].astype(str).map(groups))
+    table.insert(0, "case_id", [f"A{k:04d}" for k in range(len(X))])
+    table = table.assign(time=y["time"], event=y["censor"].astype(int))
+    table.to_csv(tmp_path / "aids.csv", index=False)
+    out = tmp_path / "cv"
+    args = ["cv", "--table", str(tmp_path / "aids.csv"), "--model", "coxph"]
+    args += ["--param", "penalizer=0.1", "--repeats", "1", "--folds", "3", "--bootstrap", "20"]
+    assert main([*args, "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    listed = pd.read_csv(out / "left_out.csv", dtype=str)
+    assert printed["left_out"] == listed.drop(columns="error").to_dict("records")
+    assert {"case_id": "A1091", "column": "txgrp", "value": "d4T+3TC"}.items() <= next(
+        row for row in printed["left_out"] if row["case_id"] == "A1091"
+    ).items()
+    assert set(listed["column"]) == {"txgrp"}
+    assert set(listed["value"]) <= {"d4T+3TC", "d4T+3TC+IDV"}
+    assert printed["n"] == len(X) - listed["case_id"].nunique()
+    assert any(f"the pooled metrics are over the {printed['n']} patients" in note
+               for note in printed["notes"])  # fmt: skip
+    # a run leaving no row out leaves no earlier run's list beside its tables
+    table.drop(columns="txgrp").to_csv(tmp_path / "aids.csv", index=False)
+    assert main([*args, "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["left_out"] == []
+    assert not (out / "left_out.csv").exists()
+
+
 def test_cv_folds_in_worker_processes_give_the_serial_results(tmp_path):
     import numpy as np
 

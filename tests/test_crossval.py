@@ -210,7 +210,8 @@ def test_a_calibration_slope_of_barely_different_predictions_is_noted(gbsg2):
 
 def test_an_external_cohort_with_categories_the_model_never_saw_is_noted():
     """Veterans (real) with its 'large' cell type renamed 'large cell' in the external rows:
-    the model encodes them as the reference level, which the run's notes now say."""
+    the model encoded them as the reference level, which a note alone said; they are now left
+    out of the metrics, as the note says."""
     from sksurv.datasets import load_veterans_lung_cancer
 
     X, raw = load_veterans_lung_cancer()
@@ -222,6 +223,74 @@ def test_an_external_cohort_with_categories_the_model_never_saw_is_noted():
     result = cross_validate(X, y, lambda: make_model("coxph"), folds, n_bootstrap=20)
     notes = result.summary["preprocessing_notes"]
     assert any(n.startswith("test rows: 'Celltype': value(s) 'large cell' not seen") for n in notes)
+    renamed = int((X["Celltype"] == "large cell").sum())
+    assert len(result.left_out) == renamed and result.summary["n"] == external.sum() - renamed
+
+
+def test_test_rows_of_a_category_their_fold_never_trained_on_are_left_out_of_that_fold():
+    """AIDS (real): 'txgrp' 3 is one patient's, 4 two patients'. A test patient of a category
+    its fold's training rows lacked was scored as the reference level '1' and counted in the
+    pooled metrics, with only a note. Now that fold leaves them out and lists them; the 4s,
+    tested together in the first repeat, are scored in the second, split apart there."""
+    from sksurv.datasets import load_aids
+
+    from survival_core.evaluation.concordance import harrell_c_index
+
+    X, raw = load_aids()
+    X = X.drop(columns="ivdrug")  # its 4 patients of "2" all fall in one half: txgrp alone here
+    X.index = pd.Index([f"A{k:04d}" for k in range(len(X))], name="case_id")
+    y = Surv.from_arrays(raw["censor"], raw["time"])
+    (three,), (four_a, four_b) = (np.flatnonzero(X["txgrp"].astype(str) == g) for g in "34")
+    others = np.setdiff1d(np.arange(len(y)), [three, four_a, four_b])
+    half, rest = others[::2], others[1::2]
+    tests = [  # (repeat, fold) -> test rows: the 4s together, then apart; the 3 always tested
+        [[*half, four_a, four_b], [*rest, three]],
+        [[*half, four_a], [*rest, four_b, three]],
+    ]
+    folds = [
+        splits.Fold(r, f, np.setdiff1d(np.arange(len(y)), test), np.array([], int), np.sort(test))
+        for r, pair in enumerate(tests)
+        for f, test in enumerate(map(np.asarray, pair))
+    ]
+    result = cross_validate(
+        X, y, lambda: make_model("coxph", penalizer=0.1), folds, case_ids=X.index, n_bootstrap=20
+    )
+    left = result.left_out
+    assert left[["case_id", "fold", "column", "value"]].values.tolist() == [
+        ["A1038", "1.1", "txgrp", "4"],
+        ["A1096", "1.1", "txgrp", "4"],
+        ["A1091", "1.2", "txgrp", "3"],
+        ["A1091", "2.2", "txgrp", "3"],
+    ]
+    assert (
+        left["error"]
+        .iloc[0]
+        .startswith(
+            "fold 1.1: 'txgrp' is '4', a category the fold's training rows never had (their levels: "
+            "'1', '2', '3'); its model would score it as '1', so it is left out"
+        )
+    )
+    counted = result.oof.set_index("case_id")["n_predictions"]
+    assert counted[["A1038", "A1096", "A1091"]].tolist() == [1, 1, 0]
+    assert counted.drop(["A1038", "A1096", "A1091"]).eq(2).all()
+    assert result.folds["n_test"].tolist() == [len(half), len(rest), len(half) + 1, len(rest) + 1]
+    # the pooled metrics are over the patients scored, each by the folds that scored them
+    assert result.summary["n"] == len(y) - 1
+    scored = result.oof["risk_z"].notna().to_numpy()
+    pooled = harrell_c_index(y[scored], result.oof["risk_z"].to_numpy()[scored])
+    assert result.summary["c_index"] == pytest.approx(pooled, abs=1e-12)
+    notes = result.summary["preprocessing_notes"]
+    assert (
+        "Fold(s) 1.2, 2.2 (2 of 4): test rows: 'txgrp': value(s) '3' not seen in training: "
+        "left out of the fold's predictions and metrics" in " ".join(notes)
+    )
+    assert (
+        "4 test prediction(s) of 3 patient(s) left out: they hold a category the fold's training "
+        "rows never had"
+    ) in " ".join(notes)
+    assert "1 of them scored in no fold, so the pooled metrics are over the 1150 patients" in (
+        " ".join(notes)
+    )
 
 
 def test_out_of_fold_risk_is_the_models_own_beside_its_z_score(gbsg2):

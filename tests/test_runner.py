@@ -712,6 +712,29 @@ def test_external_patients_of_a_category_never_developed_on_are_left_out_and_sai
     assert len(left_out) == grade_iii and left_out["case_id"].str.startswith(EXTERNAL_PREFIX).all()
 
 
+def test_cv_test_rows_of_a_category_their_fold_never_trained_on_are_listed_in_left_out(
+    tmp_path, store
+):
+    """GBSG2 (real) with one grade III patient kept: each fold testing them was trained without
+    grade III and scored them as grade I, counted in the run's c-index with a note alone. The
+    run leaves them out of those folds and lists them with the fold in reports/left_out.csv."""
+    sheet = pd.read_csv(clinical_exports.gbsg2(tmp_path).path)
+    kept = (sheet["tgrade"] != "III") | (sheet.index == sheet.index[sheet["tgrade"] == "III"][0])
+    sheet[kept].to_csv(tmp_path / "one_iii.csv", index=False)
+    cohort = _import(tmp_path / "one_iii.csv", tmp_path / "one_iii")
+    clinical = pd.read_csv(cohort / "clinical.csv")
+    config = _table_config(tmp_path, cohort, name="one-grade-iii")
+    result = run_training(load_config(config), store=store)
+    assert result.metrics["n"] == len(clinical) - 1
+    left_out = pd.read_csv(store.get_run(result.run_id).folder / "reports" / "left_out.csv")
+    iii = clinical.loc[clinical["tgrade"] == "III", "case_id"].item()
+    assert left_out["case_id"].tolist() == [iii, iii]  # tested once in each of the 2 repeats
+    for repeat, error in enumerate(left_out["error"], start=1):
+        assert error.startswith(
+            f"fold {repeat}."
+        ) and "'tgrade' is 'III', a category the fold's" in (error)
+
+
 def test_a_new_centre_is_refused_by_its_column_not_left_out_patient_by_patient(tmp_path, store):
     """A development cohort of centres 1 and 2 (a centre column: categories) validated at centre 3:
     every external patient was left out and the refusal said to validate on the development's

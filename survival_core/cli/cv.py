@@ -182,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
             write_text(args.out / "comparison.csv", result.comparison.to_csv(index=False))
         else:  # an earlier `auto` run's candidates beside this run's model
             (args.out / "comparison.csv").unlink(missing_ok=True)
+        if len(result.left_out):  # the test rows of categories their fold never trained on
+            write_text(args.out / "left_out.csv", result.left_out.to_csv(index=False))
+        else:
+            (args.out / "left_out.csv").unlink(missing_ok=True)
         write_json(args.out / "summary.json", json_ready(summary))
     keys = (
         *("model", "n", "c_index", "ci_low", "ci_high", "fold_c_index_mean", "fold_c_index_sd"),
@@ -194,5 +198,6 @@ def run(args: argparse.Namespace) -> int:
     shown |= {"seconds": summary["seconds"], "protocol": args.protocol}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
         shown["notes"] = [*table.notes, *summary["preprocessing_notes"]]
+        shown["left_out"] = result.left_out.drop(columns="error").to_dict("records")
     report(shown, args.json)
     return 0

@@ -165,13 +165,12 @@ def _refuse_unseen_levels(frame: pd.DataFrame, loaded: LoadedModel) -> None:
     preprocessor = getattr(loaded.model, "preprocessor_", None)
     if preprocessor is None:
         return
-    used = getattr(loaded.model, "features_used_", None)
-    for name, (values, levels) in preprocessor.unseen_levels(frame).items():
-        if used is not None and not any(f.startswith(f"{name}=") for f in used):
-            continue  # a variable the model dropped (LASSO): its value changes nothing
+    cells = preprocessor.unseen_cells(frame, getattr(loaded.model, "features_used_", None))
+    if len(cells):
+        name, value, levels = cells.iloc[0][["column", "value", "levels"]]
         label = loaded.schema[name].label if name in loaded.schema.names else name
         raise ClinicalValueError(
-            f"{label}: {', '.join(map(repr, values))} is none of the levels model "
+            f"{label}: {value!r} is none of the levels model "
             f"{loaded.name} was trained on ({', '.join(levels)}): it learned nothing about it, "
             f"and would score it as {levels[0]!r}. Use a model trained on patients with it."
         )

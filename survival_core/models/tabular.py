@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -642,6 +642,21 @@ class TablePreprocessor:
             if unseen:
                 found[spec["name"]] = (unseen, list(spec["categories"]))
         return found
+
+    def unseen_cells(self, X: pd.DataFrame, used: Iterable[str] | None = None) -> pd.DataFrame:
+        """One row per value of ``X`` :meth:`unseen_levels` finds (``row``: its row's label,
+        ``column``, ``value``, ``levels``: the training levels, the first the reference one),
+        in the inputs a model's ``used`` features (``name=level``) encode when given: a variable
+        its reduction dropped (a LASSO's) changes no risk, whatever its value."""
+        kept = None if used is None else list(used)
+        cells = [
+            (row, name, value, levels)
+            for name, (values, levels) in self.unseen_levels(X).items()
+            if kept is None or any(f.startswith(f"{name}=") for f in kept)
+            for row, value in _category_strings(X[name]).items()
+            if value in values
+        ]
+        return pd.DataFrame(cells, columns=["row", "column", "value", "levels"])
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Apply the training-fitted steps; columns are matched by name, extra ones ignored."""

@@ -1171,6 +1171,9 @@ def run_training(
             say(f"note: {note}")
         data_notes = [*data.notes, *table.notes, *result.summary["preprocessing_notes"]]
         write_text(reports / "notes.txt", "".join(f"{note}\n" for note in data_notes))
+        if len(result.left_out):  # test rows of categories their fold never trained on
+            folds_left = result.left_out[["case_id", "error"]]
+            left_out = pd.concat([f for f in (left_out, folds_left) if len(f)], ignore_index=True)
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
         result.counted_folds().to_csv(reports / "folds.csv", index=False)

@@ -75,7 +75,9 @@ DEFAULT_HORIZONS = (365.0, 730.0, 1095.0)
 #: Per-patient arrays of a fold record (the rest are scalars and notes).
 FOLD_ARRAYS = ("test", "risk", "risk_z", "survival", "survival_at_horizons", "event_z", "high")
 #: Fold-record entries that are not per-fold metrics (kept out of the fold table).
-FOLD_EXTRAS = ("notes", "metric_notes", "filled", "candidates", "selection", "model")
+FOLD_EXTRAS = ("notes", "metric_notes", "filled", "candidates", "selection", "model", "left_out")
+#: Columns of :attr:`CrossValidationResult.left_out`.
+LEFT_OUT_COLUMNS = ["case_id", "fold", "column", "value", "error"]
 
 ModelFactory = Callable[[], SurvivalModel]
 Mapper = Callable[[Callable[[Fold], dict], Iterable[Fold]], Iterable[dict]]
@@ -89,6 +91,10 @@ class CrossValidationResult:
     oof: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     comparison: pd.DataFrame | None = None
+    #: The test predictions left out (:func:`run_fold`): a patient's category the fold's
+    #: training rows never had, one row per value (:data:`LEFT_OUT_COLUMNS`; ``fold`` counted
+    #: from 1 as 'repeat.fold'). Case ids stay out of ``summary``, which a model card keeps.
+    left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEFT_OUT_COLUMNS))
 
     def counted_folds(self) -> pd.DataFrame:
         """The per-fold table with its repeats and folds counted from 1, as the progress log
@@ -197,7 +203,10 @@ def run_fold(
     """Fit on the fold's training rows, predict its test rows; a picklable unit of work.
     ``group_cut`` (unfitted) is fitted on the training rows' risks and puts each test patient in
     the low (0) or high (1) risk group (``high``), as a scored patient is placed by the training
-    cohort's cut."""
+    cohort's cut. A test row holding a category of an input the model uses that its training
+    rows never had is left out of the fold's predictions and metrics (``left_out``), as `score`
+    refuses such a case: encoded as the reference level, a BCLC D patient was scored as BCLC 0
+    and counted in the pooled metrics."""
     model = factory()
     if isinstance(model, TorchSurvivalModel) and fold.validation.size:
         model.fit(
@@ -216,21 +225,17 @@ def run_fold(
     n_train = fit_rows.size - (0 if fit_rows is fold.train else n_validation)
     train_risk = model.predict_risk(X.iloc[fit_rows])
     train_event = 1.0 - model.predict_survival(X.iloc[fit_rows], horizons)
-    with unseen_levels_noted():  # said once per run from the notes, not per fold (52 times)
-        risk = model.predict_risk(X.iloc[fold.test])
-        unseen = [  # categories of the test rows (an external cohort's) the model never learned
-            note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
-        ]
-        # one pass for the Brier grid and the horizons (image models rerun the network per call)
-        both = model.predict_survival(X.iloc[fold.test], np.concatenate([grid, horizons]))
-    survival, at_horizons = both[:, : grid.size], both[:, grid.size :]
-    event_by = 1.0 - at_horizons  # the event's probability by each horizon
     preprocessor = model.preprocessor_
+    test_rows = X.iloc[fold.test].reset_index(drop=True)  # labelled by place in the fold
+    unscored = preprocessor.unseen_cells(test_rows, model.features_used_)
+    unscored["row"] = fold.test[unscored["row"].to_numpy(dtype=int)]  # their places in X
+    test = fold.test[~np.isin(fold.test, unscored["row"])]
+    risk, survival, at_horizons, unseen = _predict(model, X.iloc[test], grid, horizons)
+    event_by = 1.0 - at_horizons  # the event's probability by each horizon
     filled = {  # the test rows' missing values, and what the model filled them with
-        name: {"rows": fold.test[at].tolist(), "fill": fill,
-               "limit": preprocessor.max_missing_fraction}
-        for name, (at, fill) in preprocessor.missing_filled(X.iloc[fold.test]).items()
-    }  # fmt: skip
+        name: {"rows": test[at].tolist(), "fill": fill, "limit": preprocessor.max_missing_fraction}
+        for name, (at, fill) in preprocessor.missing_filled(X.iloc[test]).items()
+    }
     metrics: dict[str, float] = {}
     metric_notes: list[str] = []  # why a metric of this fold is undefined, or says nothing
     if not model.null_ and constant_columns(train_risk[:, None])[0]:  # (null: said in its notes)
@@ -239,21 +244,21 @@ def run_fold(
             "from them (`fit` refuses such a model), and its test patients count as ties "
             "(c-index 0.5)"
         )
-    high = np.full(fold.test.size, np.nan)
-    if group_cut is not None:
+    high = np.full(test.size, np.nan)
+    if group_cut is not None and test.size:
         try:
             high = copy.copy(group_cut).fit(y[fit_rows], train_risk).assign(risk).astype(float)
         except InputError as err:  # a Youden cut this fold's training risks do not allow
             metric_notes.append(f"risk groups: {err}")
-    if fold.test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
+    if test.size > 1:  # censoring estimated on the fold's development rows (early stopping's
         development = np.concatenate([fold.train, fold.validation])  # too), as the pooled one
         metrics = holdout_metrics(
-            y[development], y[fold.test], risk, survival, grid, horizons, event_by, metric_notes
+            y[development], y[test], risk, survival, grid, horizons, event_by, metric_notes
         )
     choice = {}
     if hasattr(model, "candidate_risks"):  # auto, ensemble: every candidate's test risks too
         with unseen_levels_noted():
-            candidate_risks = model.candidate_risks(X.iloc[fold.test])
+            candidate_risks = model.candidate_risks(X.iloc[test]) if test.size else {}
         chosen = next(
             c for c in model.selection_["candidates"] if c["label"] == model.selection_["chosen"]
         )
@@ -270,10 +275,10 @@ def run_fold(
         "fold": fold.fold,
         "n_train": int(n_train),
         "n_validation": n_validation,
-        "n_test": int(fold.test.size),
+        "n_test": int(test.size),
         **(model.epochs_kept() if isinstance(model, TorchSurvivalModel) else {}),
         **metrics,
-        "test": fold.test,
+        "test": test,
         "risk": risk,
         "risk_z": z_scores(risk, train_risk),
         "survival": survival,
@@ -281,11 +286,45 @@ def run_fold(
         "event_z": z_scores(event_by, train_event),
         "high": high,
         "features_used": len(model.features_used_),
-        "notes": [*preprocessor.notes_, *(f"test rows: {note}" for note in unseen)],
+        "notes": [
+            *preprocessor.notes_,
+            *(f"test rows: {note}" for note in unseen),
+            *_left_out_notes(unscored),
+        ],
         "metric_notes": metric_notes,
         "filled": filled,
+        "left_out": unscored.assign(repeat=fold.repeat, fold=fold.fold).to_dict("records"),
         **choice,
     }
+
+
+def _predict(
+    model: SurvivalModel, X_test: pd.DataFrame, grid: np.ndarray, horizons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The test rows' risks, survival on the Brier ``grid`` and at the ``horizons``, and the
+    notes of categories the model never learned that it read as the reference level (an
+    input it does not use); empty for no row (a fold whose test rows were all left out)."""
+    if not len(X_test):  # (a frame of no column, an image model's, is 'empty' too)
+        return np.empty(0), np.empty((0, grid.size)), np.empty((0, horizons.size)), []
+    with unseen_levels_noted():  # said once per run from the notes, not per fold (52 times)
+        risk = model.predict_risk(X_test)
+        unseen = [  # categories of the test rows (an external cohort's) the model never learned
+            note for note in getattr(model.preprocessor_, "transform_notes_", []) if UNSEEN in note
+        ]
+        # one pass for the Brier grid and the horizons (image models rerun the network per call)
+        both = model.predict_survival(X_test, np.concatenate([grid, horizons]))
+    return risk, both[:, : grid.size], both[:, grid.size :], unseen
+
+
+def _left_out_notes(unscored: pd.DataFrame) -> list[str]:
+    """A fold's note for each input whose categories its training rows never had left test
+    rows out (the counts are the run's, :func:`_left_out_summary`)."""
+    return [
+        f"test rows: '{name}': value(s) {', '.join(map(repr, sorted(set(cells['value']))))} "
+        f"{UNSEEN}: left out of the fold's predictions and metrics (its model would score them "
+        f"as the reference category {cells['levels'].iloc[0][0]!r}; `score` refuses such a case)."
+        for name, cells in unscored.groupby("column", sort=False)
+    ]
 
 
 def cross_validate(
@@ -348,7 +387,10 @@ def cross_validate(
         horizon_sum[record["test"]] += record["survival_at_horizons"]
         event_z_sum[record["test"]] += record["event_z"]
         count[record["test"]] += 1
-    tested = count > 0
+    tested = count > 0  # scored in one fold or more (never: never a test row, or left out)
+    in_test = np.zeros(len(y), dtype=bool)
+    for fold in folds:
+        in_test[fold.test] = True
     oof_risk = np.where(tested, risk_z_sum / np.maximum(count, 1), np.nan)
     oof_surv = surv_sum[tested] / count[tested, None]
     oof = pd.DataFrame(
@@ -368,10 +410,12 @@ def cross_validate(
     )
     notes = _fold_notes(records, "notes", every_plain=True) + _fold_notes(records, "metric_notes")
     notes += _filled_notes(records, int(tested.sum()))
+    unscored = _left_out(records, ids)
+    notes += _left_out_summary(unscored, ids[in_test & ~tested], int(tested.sum()))
     # the censoring distribution (IPCW, Uno's tau) of the rows never tested where there are any
     # (one split, external validation: the fold's own development rows, so the one test set gets
     # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
-    development = y[~tested] if (~tested).any() else y
+    development = y[~in_test] if (~in_test).any() else y
     oof_event_z = event_z_sum[tested] / count[tested, None]
     pooled = holdout_metrics(
         development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_event_z, notes
@@ -379,7 +423,7 @@ def cross_validate(
     ibs_range = _ibs_range(grid, development, y[tested], pooled["ibs"], notes)
     # the events the models were fitted on: the rows never tested (one split, external
     # validation: the development patients), else all (each fold's model on fewer still)
-    developed = int(event[~tested].sum()) if (~tested).any() else None
+    developed = int(event[~in_test].sum()) if (~in_test).any() else None
     notes += _few_events_notes(model.name, records, int(event[tested].sum()), developed, test_set)
     if left_out:
         notes.append(
@@ -430,7 +474,50 @@ def cross_validate(
             records, y, oof_risk, tested, n_bootstrap, seed
         )
     summary["seconds"] = round(clock.perf_counter() - start, 2)
-    return CrossValidationResult(folds=fold_table, oof=oof, summary=summary, comparison=comparison)
+    return CrossValidationResult(fold_table, oof, summary, comparison, unscored)
+
+
+def _left_out_summary(left_out: pd.DataFrame, unscored: np.ndarray, n_scored: int) -> list[str]:
+    """The run's note of the test predictions :func:`run_fold` left out (``left_out``): how
+    many, of how many patients, those scored in no fold (``unscored``: a patient left out in
+    one repeat's fold is counted from the others) and that the pooled metrics are over the
+    ``n_scored`` patients scored."""
+    if left_out.empty:
+        return []
+    predictions = left_out[["case_id", "fold"]].drop_duplicates()
+    never = (
+        f"{len(unscored)} of them scored in no fold, so the pooled metrics are over the "
+        f"{n_scored} patients scored"
+        if len(unscored)
+        else f"each is scored in another repeat, and the pooled metrics are over all {n_scored}"
+    )
+    return [
+        f"{len(predictions)} test prediction(s) of {predictions['case_id'].nunique()} patient(s) "
+        "left out: they hold a category the fold's training rows never had, which its model "
+        "would score as the reference level (as `score` refuses such a case; each listed with "
+        "its fold, column and value in cv's left_out.csv and --json, a run's reports/"
+        f"left_out.csv); {never}."
+    ]
+
+
+def _left_out(records: list[dict[str, Any]], ids: np.ndarray) -> pd.DataFrame:
+    """The folds' left-out test rows (:func:`run_fold`) by case id (``ids``, in the rows'
+    order), one row per value, each with why (:data:`LEFT_OUT_COLUMNS`)."""
+    cells = [cell for record in records for cell in record.get("left_out", [])]  # older: none
+    rows = [
+        {
+            "case_id": str(ids[cell["row"]]),
+            "fold": f"{cell['repeat'] + 1}.{cell['fold'] + 1}",
+            "column": cell["column"],
+            "value": cell["value"],
+            "error": f"fold {cell['repeat'] + 1}.{cell['fold'] + 1}: '{cell['column']}' is "
+            f"{cell['value']!r}, a category the fold's training rows never had (their levels: "
+            f"{', '.join(map(repr, cell['levels']))}); its model would score it as "
+            f"{cell['levels'][0]!r}, so it is left out of that fold's predictions and metrics.",
+        }
+        for cell in cells
+    ]
+    return pd.DataFrame(rows, columns=LEFT_OUT_COLUMNS)
 
 
 def _ibs_range(
