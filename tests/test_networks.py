@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -113,3 +115,29 @@ def test_activation_and_pooling_choices(options, expected) -> None:
 def test_unknown_activation_or_pooling(bad) -> None:
     with pytest.raises(ConfigError, match=next(iter(bad))):
         CNN3DSurv(**bad)
+
+
+#: How the README's model table names each activation and pooling.
+_NAMED = {"silu": "SiLU", "relu": "ReLU", "avg": "average-pool", "max": "maxpool"}
+
+
+def test_the_readmes_cnn3d_row_names_its_default_stages_and_the_params_for_the_papers() -> None:
+    """The README's model table said cnn3d had 'conv-BN-ReLU-maxpool stages', where its default
+    is SiLU and average pooling (model.json: "activation": "silu", "pooling": "avg"). The row
+    names the default and the `--param`s giving Wei 2021's, which build that network."""
+    import inspect
+
+    from survival_core.cli.model_args import parse_params
+    from survival_core.models import make_model
+    from survival_core.models.cnn3d import CNN3DModel
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text().splitlines()
+    (row,) = [r for r in readme if r.startswith("| `cnn3d` |") and "3-D CNN" in r]
+    defaults = inspect.signature(CNN3DModel).parameters
+    activation, pooling = defaults["activation"].default, defaults["pooling"].default
+    assert f"conv-BN-{_NAMED[activation]}-{_NAMED[pooling]} stages" in row
+    (params,) = re.findall(r"`(--param activation=\w+ --param pooling=\w+)`", row)
+    model = make_model("cnn3d", **parse_params(params.replace("--param ", "").split()))
+    net = model._build_network(0)
+    assert isinstance(net.blocks[0][2], torch.nn.ReLU) and net.pooling == "max"
