@@ -316,6 +316,25 @@ def test_cv_lists_the_test_rows_left_out_for_a_category_their_fold_never_trained
     assert not (out / "left_out.csv").exists()
 
 
+@pytest.mark.parametrize(
+    "command", ["demo-cohort", "prepare-demo", "score", "train", "ibsi", "cleanup", "serve"]
+)
+def test_the_readmes_command_row_names_every_option(command):
+    """The README's command table left out `demo-cohort --risk-source {all,tumour}` and
+    `serve --json`: a reader of the table did not know them. The rows that list a command's
+    options list them all, each spelled as the parser takes it."""
+    import argparse
+    import re
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    parser = commands.choices[command]
+    options = {o for a in parser._actions for o in a.option_strings if o not in ("-h", "--help")}
+    readme = (ROOT / "README.md").read_text().splitlines()
+    table = readme[readme.index("| command | what it does |") :]
+    (row,) = [r for r in table[: table.index("")] if r.startswith(f"| `{command} ")]
+    assert [o for o in sorted(options) if not re.search(rf"{o}(?![\w-])", row)] == []
+
+
 def test_cv_folds_in_worker_processes_give_the_serial_results(tmp_path):
     import numpy as np
 
