@@ -25,9 +25,9 @@ from survival_core.io.deid import Deidentifier
 from tests import clinical_exports
 from tests.clinical_exports import Export
 
-#: Dataset -> (writer, plausible cross-validated c-index band). Measured (3-fold, seeds 0-2):
-#: GBSG2 0.66-0.68, WHAS500 0.75-0.77, veterans 0.70-0.71, FLCHAIN (1,000 rows) 0.79-0.80,
-#: AIDS 0.73-0.76.
+#: Dataset -> (writer, plausible cross-validated c-index band). Measured (3-fold, seeds 0-2, the
+#: fixed key below): GBSG2 0.67-0.68, WHAS500 0.76-0.78, veterans 0.70-0.72, FLCHAIN (1,000 rows)
+#: 0.77-0.80, AIDS 0.74-0.77.
 DATASETS: dict[str, tuple[Callable[[Path], Export], tuple[float, float]]] = {
     "gbsg2": (clinical_exports.gbsg2, (0.62, 0.74)),
     "whas500": (clinical_exports.whas500, (0.70, 0.82)),
