@@ -116,7 +116,9 @@ def test_messy_export_imported_alone_keyed_fitted_and_cross_validated(
 ) -> None:
     """Mixed casing, -999, text stages, dates, names and a row without outcome: the case ids
     are the keyed pseudonyms an image import gives, no ID or name is written, text categories
-    reach the model one-hot encoded, and a schema.yaml the user edited is kept on a rerun."""
+    reach the model one-hot encoded (cross-validated on its numbers: a fold's test patient of a
+    category its training rows lack is left out), and a schema.yaml the user edited is kept on
+    a rerun."""
     sheet, cohort = clinical_exports.messy(tmp_path), tmp_path / "cohort"
     summary = _import(capsys, sheet, cohort)
     assert (summary["clinical_rows"], summary["clinical_rows_without_outcome"]) == (6, 1)
@@ -128,8 +130,18 @@ def test_messy_export_imported_alone_keyed_fitted_and_cross_validated(
         text = (cohort / name).read_text(encoding="utf-8")
         assert not any(secret in text for secret in secrets), name
 
-    result = _cv(capsys, cohort, folds=2, penalizer=1)
-    assert result["n"] == 5 and 0 <= result["c_index"] <= 1
+    # its text categories are one or two patients' each: a fold's test patient of a category its
+    # training rows lack is left out (scored as the reference level, it was counted), 4 of 5
+    argv = ["cv", "--cohort", str(cohort), "--model", "coxph", "--param", "penalizer=1"]
+    argv += ["--repeats", "1", "--folds", "2", "--json"]
+    assert main(argv) == 2
+    refusal = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert "4 other patient(s) were left out of their folds, holding a category the fold's " in (
+        refusal
+    )
+    assert refusal.endswith("or leave such a column out of the model (--features).")
+    numeric = _run(capsys, *argv, "--features", "^(age|dose|ecog)$")
+    assert numeric["n"] == 5 and 0 <= numeric["c_index"] <= 1
     model = tmp_path / "model"
     fit = ["fit", "--cohort", str(cohort), "--model", "coxph", "--param", "penalizer=1"]
     fitted = _run(capsys, *fit, "--out", str(model), "--json")

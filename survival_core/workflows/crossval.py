@@ -444,7 +444,9 @@ def cross_validate(
             f"time (its last interval's edge, {model.survival_until:g} days), after which its "
             "survival is carried flat, not estimated."
         )
-    ci = _pooled_c_index(y[tested], oof_risk[tested], n_bootstrap, seed, test_set, notes)
+    ci = _pooled_c_index(
+        y[tested], oof_risk[tested], n_bootstrap, seed, test_set, notes, _unscored_why(unscored)
+    )
     calibration = pooled_calibration(y[tested], oof, tested, horizons, notes)
     notes += _sparse_horizons(time[tested], horizons, pooled, (calibration or {}).get("horizon"))
     if calibration and constant_columns(oof_risk[tested][:, None])[0]:
@@ -498,6 +500,21 @@ def _left_out_summary(left_out: pd.DataFrame, unscored: np.ndarray, n_scored: in
         "its fold, column and value in cv's left_out.csv and --json, a run's reports/"
         f"left_out.csv); {never}."
     ]
+
+
+def _unscored_why(left_out: pd.DataFrame) -> str:
+    """What a refusal for want of scored patients adds of those the folds left out (``left_out``,
+    :func:`_left_out`): 5 patients of one-off categories in 2 folds left 1 scored, and the
+    refusal named that 1 alone."""
+    if left_out.empty:
+        return ""
+    first = left_out.iloc[0]
+    return (
+        f" {left_out['case_id'].nunique()} other patient(s) were left out of their folds, holding "
+        f"a category the fold's training rows never had (first: {first['case_id']}, fold "
+        f"{first['fold']}: '{first['column']}' is {first['value']!r}). With fewer folds each "
+        "trains on more patients; or leave such a column out of the model (--features)."
+    )
 
 
 def _left_out(records: list[dict[str, Any]], ids: np.ndarray) -> pd.DataFrame:
@@ -621,19 +638,26 @@ def _fold_spread(fold_table: pd.DataFrame, notes: list[str]) -> dict[str, float 
 
 
 def _pooled_c_index(
-    y: np.ndarray, risk: np.ndarray, n_bootstrap: int, seed: int, test_set: str, notes: list[str]
+    y: np.ndarray,
+    risk: np.ndarray,
+    n_bootstrap: int,
+    seed: int,
+    test_set: str,
+    notes: list[str],
+    unscored: str = "",
 ) -> Estimate:
     """The pooled Harrell c-index with its BCa interval, the value alone (the reason in
     ``notes``) where the interval is undefined; :class:`InputError` naming the tested patients
     and their events where the c-index itself is (no event: an external cohort of 290 patients
-    all censored failed on 'No comparable patient pairs' alone)."""
+    all censored failed on 'No comparable patient pairs' alone), and why patients went
+    unscored (``unscored``, :func:`_unscored_why`)."""
     event = survival_arrays(y)[0]
     try:
         value = harrell_c_index(y, risk)
     except InputError as err:
         raise InputError(
             f"{test_set[0].upper()}{test_set[1:]}: {event.size} patients, "
-            f"{int(event.sum())} event(s). {err}"
+            f"{int(event.sum())} event(s). {err}{unscored}"
         ) from err
     try:
         return c_index_ci(y, risk, n_resamples=n_bootstrap, seed=seed)
