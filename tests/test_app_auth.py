@@ -525,6 +525,17 @@ def run_fragments(app: AppTest, monkeypatch) -> AppTest:
         return app.run()
 
 
+def _training_page_as_physicist(address, monkeypatch) -> AppTest:
+    """The Training page (its jobs panel) open to a physicist, sessions idle after 30 minutes."""
+    monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
+    address("localhost")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    signed_in(app, "physicist")
+    app.run()
+    app.switch_page("pages/training.py").run()
+    return app
+
+
 @pytest.mark.parametrize("change", ["demoted", "removed", "idle"])
 def test_a_click_in_the_jobs_panel_checks_the_account_again(
     own_users, address, monkeypatch, sleeping_job, change
@@ -537,12 +548,7 @@ def test_a_click_in_the_jobs_panel_checks_the_account_again(
     from survival_core.audit import read_audit
     from ui.auth import LAST_SEEN
 
-    monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
-    address("localhost")
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    signed_in(app, "physicist")
-    app.run()
-    app.switch_page("pages/training.py").run()
+    app = _training_page_as_physicist(address, monkeypatch)
     cancel = app.button(key=f"cancel-{sleeping_job.job_id}")
     since = len(read_audit())
     if change == "demoted":
@@ -577,12 +583,7 @@ def test_the_jobs_panels_timed_refresh_is_no_activity_but_ends_an_idle_session(
 
     from ui.auth import LAST_SEEN
 
-    monkeypatch.setenv("RADSURV_SESSION_IDLE_MINUTES", "30")
-    address("localhost")
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    signed_in(app, "physicist")
-    app.run()
-    app.switch_page("pages/training.py").run()
+    app = _training_page_as_physicist(address, monkeypatch)
     last = app.session_state[LAST_SEEN] = time.time() - idle * 60
     run_fragments(app, monkeypatch)  # a timed refresh: no click
     assert not app.exception

@@ -15,6 +15,22 @@ from survival_core.text import markdown_message
 from tests.test_explain_case import OUT_OF_RAM
 
 
+def _whas_registered(tmp_path: Path, data: Path):
+    """The data folder's run store with a model 'whas' v1 registered from a run, and the run's
+    id."""
+    from survival_core.runs.store import RunStore
+
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "model.json").write_text("{}")
+    (saved / "card.json").write_text(json.dumps({"model": "coxph"}))
+    store = RunStore(data / "runs")
+    with store.start_run("whas", {"name": "whas"}) as run:
+        pass
+    store.register_model(run.run_id, saved, "whas")
+    return store, run.run_id
+
+
 def _demo_and_registered(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
     """A demo default model's folder, a registered version's folder and the registry's rows."""
     default = tmp_path / "demo-default"
@@ -290,21 +306,13 @@ def test_an_active_model_whose_files_are_gone_is_said_so_without_server_paths(
     in the model registry', and its version's warning showed the server's folders
     (/srv/.../runs/artifacts/..., 'the data folder /srv/...') to the app's users."""
     import survival_core.workflows.demo as demo
-    from survival_core.runs.store import RunStore
 
     data = tmp_path / "data"
     monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     default, _, _ = _demo_and_registered(tmp_path)
-    saved = tmp_path / "saved"
-    saved.mkdir()
-    (saved / "model.json").write_text("{}")
-    (saved / "card.json").write_text(json.dumps({"model": "coxph"}))
-    store = RunStore(data / "runs")
-    with store.start_run("whas", {"name": "whas"}) as run:
-        pass
-    store.register_model(run.run_id, saved, "whas")
+    store, _ = _whas_registered(tmp_path, data)
     store.set_active("whas", 1)
     for folder in ("registry", "artifacts"):  # moved aside on the server
         shutil.move(store.root / folder, tmp_path / folder)
@@ -337,14 +345,7 @@ def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_loca
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{server}")  # as a server's registry
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     default, _, _ = _demo_and_registered(tmp_path)
-    saved = tmp_path / "saved"
-    saved.mkdir()
-    (saved / "model.json").write_text("{}")
-    (saved / "card.json").write_text(json.dumps({"model": "coxph"}))
-    store = RunStore(data / "runs")
-    with store.start_run("whas", {"name": "whas"}) as run:
-        pass
-    store.register_model(run.run_id, saved, "whas")
+    store, run_id = _whas_registered(tmp_path, data)
     active = store.set_active("whas", 1)
     with server.open("r+b") as database:  # the store gone: it cannot be opened any more
         database.write(b"\0" * 100)
@@ -385,7 +386,7 @@ def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_loca
     problems.clear()
     models.model_choices(problems)  # said to have no local copy: it was chosen elsewhere
     assert problems == [
-        f"The app's active model is not offered: The active model whas v1 (run {run.run_id}) was "
+        f"The app's active model is not offered: The active model whas v1 (run {run_id}) was "
         f"chosen in the model registry sqlite:///{server}, not in the one in use here, the data "
         "folder's own store, which cannot be read now: set MLFLOW_TRACKING_URI=sqlite:///"
         f"{server} to use it, or choose the active model again in this one (the Training page's "

@@ -52,13 +52,19 @@ def _scored(capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-def test_an_own_cohorts_model_scores_the_values_given(tmp_path: Path, capsys) -> None:
+def _gbsg2_cohort_model(tmp_path: Path, capsys) -> Path:
+    """GBSG2 imported as a spreadsheet alone and a Cox PH fitted on it: the model's folder."""
     _gbsg2(tmp_path).to_csv(tmp_path / "gbsg2.csv", index=False)
     cohort, model = tmp_path / "cohort", tmp_path / "model"
     assert main(["cohort", "import", "--clinical", str(tmp_path / "gbsg2.csv"),
                  "--time-unit", "days", "--out", str(cohort)]) == 0  # fmt: skip
     assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
     capsys.readouterr()
+    return model
+
+
+def test_an_own_cohorts_model_scores_the_values_given(tmp_path: Path, capsys) -> None:
+    model = _gbsg2_cohort_model(tmp_path, capsys)
     case = _case(tmp_path / "case", {"case_id": "NEW", **ROW})  # age 16: the HCC range is 18+
     scored = _scored(capsys, "score", "--case", str(case), "--model", str(model))
     assert scored["imputed"] == []
@@ -80,12 +86,7 @@ def test_a_case_scored_mostly_on_imputed_values_or_of_an_unrecorded_site_is_caut
     """A Cox model of GBSG2 (breast cancer) imported as a spreadsheet alone scored a liver case
     from its age alone, its 7 other inputs imputed: risk, percentile and group with no caution,
     the card's sites empty so the site went unchecked. Half of them imputed is not cautioned."""
-    _gbsg2(tmp_path).to_csv(tmp_path / "gbsg2.csv", index=False)
-    cohort, model = tmp_path / "cohort", tmp_path / "model"
-    assert main(["cohort", "import", "--clinical", str(tmp_path / "gbsg2.csv"),
-                 "--time-unit", "days", "--out", str(cohort)]) == 0  # fmt: skip
-    assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
-    capsys.readouterr()
+    model = _gbsg2_cohort_model(tmp_path, capsys)
 
     def cautions(name: str, values: dict, *site: str) -> list[str]:
         case = _case(tmp_path / name, {"case_id": name, **values})
