@@ -94,10 +94,8 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         store = current_store()
         try:
             active = store.active_model()
-        except UnreadablePointer as error:  # its file, not the registry
-            problems.append(f"The app's active model cannot be read: {error} (Training page)")
-        except OtherRegistry as error:  # chosen in another store on this data folder
-            problems.append(f"The app's active model is not offered: {error}")
+        except (UnreadablePointer, OtherRegistry) as error:  # its file; another store's choice
+            problems.append(_pointer_problem(error))
         except ModelFilesMissing as error:  # still registered: its files are gone
             logging.getLogger(__name__).exception("the active model cannot be fetched")
             problems.append(
@@ -153,20 +151,27 @@ def _local_active(problems: list[str]) -> tuple[ActiveModel | None, str]:
     the run store; else None and why it is not offered, for :func:`_unlisted` ('' when none was
     set, or when ``problems`` says why: its pointer unreadable, chosen in another registry)."""
     from survival_core.paths import data_dir
-    from survival_core.runs.store import ACTIVE_FILE, OtherRegistry, local_active_model
+    from survival_core.runs.store import ACTIVE_FILE, local_active_model
 
     runs = data_dir() / "runs"
     try:
         active = local_active_model(runs, refuse_elsewhere=True)
-    except OtherRegistry as error:
-        problems.append(f"The app's active model is not offered: {error}")
-        return None, ""
-    except InputError as error:  # its pointer unreadable
-        problems.append(f"The app's active model cannot be read: {error} (Training page)")
+    except InputError as error:  # its pointer unreadable, or chosen in another registry
+        problems.append(_pointer_problem(error))
         return None, ""
     if active is None and (runs / ACTIVE_FILE).is_file():
         return None, "no local copy of it here"
     return active, ""
+
+
+def _pointer_problem(error: InputError) -> str:
+    """The sidebar's problem with the active model's pointer: chosen in another registry
+    (:class:`~survival_core.runs.store.OtherRegistry`), else unreadable."""
+    from survival_core.runs.store import OtherRegistry
+
+    if isinstance(error, OtherRegistry):
+        return f"The app's active model is not offered: {error}"
+    return f"The app's active model cannot be read: {error} (Training page)"
 
 
 def _unlisted(active: ActiveModel | None, missing: str) -> str:

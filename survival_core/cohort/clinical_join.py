@@ -276,7 +276,8 @@ def _near_matches(cohort: Path, unmatched: list[str]) -> dict[str, str | None]:
     for original in unmatched[:200]:  # a hint, bounded: a spreadsheet of thousands of others
         hits = [v for v in id_variants(original) if lookup(v) is not None]
         if len(hits) > 1:  # '7.0' is the images' '7' before their '007'
-            hits = [v for v in hits if v == _whole_number(original)]
+            whole = _whole_number(original)
+            hits = [v for v in hits if v == whole]
         found[original] = hits[0] if len(hits) == 1 else None
     return found
 
@@ -641,11 +642,11 @@ def _write_clinical(
     alike = alike or {}
     unmatched = int(table.index.isna().sum()) - withdrawn - len(alike)
     table = table[table.index.notna()]
-    n_new, variables = len(table), list(imported.variables.columns)
+    n_new, columns = len(table), ["time", "event", *imported.variables.columns]
     kept, withdrawn_kept = _earlier_rows(cohort, table.index)
     earlier = None if kept.empty else _earlier_schema(cohort)
     table, units, units_said = _in_earlier_units(table, kept, imported.schema, earlier, sheet)
-    table = _with_earlier_rows(table[["time", "event", *variables]], kept)
+    table = _with_earlier_rows(table[columns], kept)
     written = set(table.index)
     without_row = [c for c in cases if c not in written]
     text = table.to_csv()
@@ -657,7 +658,7 @@ def _write_clinical(
     write_text(cohort / CLINICAL_FILE, text)
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
-    report += units_said + levels_said + _kept_said(kept, ["time", "event", *variables], n_new)
+    report += units_said + levels_said + _kept_said(kept, columns, n_new)
     if withdrawn_kept:
         action = (
             f"of patients withdrawn from the cohort ({WITHDRAWN_FILE}) in its earlier "

@@ -648,11 +648,12 @@ class TablePreprocessor:
         ``column``, ``value``, ``levels``: the training levels, the first the reference one),
         in the inputs a model's ``used`` features (``name=level``) encode when given: a variable
         its reduction dropped (a LASSO's) changes no risk, whatever its value."""
-        kept = None if used is None else list(used)
+        encodes = self.input_of_
+        kept = None if used is None else {encodes.get(f, f) for f in used}
         cells = [
             (row, name, value, levels)
             for name, (values, levels) in self.unseen_levels(X).items()
-            if kept is None or any(f.startswith(f"{name}=") for f in kept)
+            if kept is None or name in kept
             for row, value in _category_strings(X[name]).items()
             if value in values
         ]

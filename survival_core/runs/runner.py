@@ -1394,9 +1394,9 @@ def run_figures(result: Any, y: np.ndarray, config: Any) -> dict[str, Any]:
             name.replace("_", " ") for name in ("calibration", "decision_curve") if name in figures
         ]
         if drawn:  # the summary's notes caution its own td-AUC and calibration, not these
-            time = survival_arrays(y_oof)[1]
+            follow_up = survival_arrays(y_oof)[1]  # (not `time`: the module of that name)
             shown = f"{' and '.join(drawn)} figure{'s' if len(drawn) > 1 else ''}"
-            sparse = sparse_horizon_note(time, horizon, shown)
+            sparse = sparse_horizon_note(follow_up, horizon, shown)
             notes += [sparse] if sparse else []
     else:
         notes.append(f"calibration and decision curve left out: {why}.")

@@ -697,14 +697,21 @@ class RunStore:
         return self._here(entry.source, entry.run_id, name)
 
     # -- runs ---------------------------------------------------------------------------------
-    def _experiment_id(self, name: str, create: bool) -> str | None:
+    def _experiment_id(self, name: str, create: bool, notes: list[str] | None = None) -> str | None:
         """The id of the experiment of the runs of ``name``, made when there is none and
-        ``create``; None when there is none, or it was deleted in MLflow and not ``create`` (its
-        runs are not listed: listing them restored it)."""
+        ``create``, restored when it was deleted in MLflow and ``create`` (:meth:`_restore`,
+        its note added to ``notes``); None when there is none, or it was deleted and not
+        ``create`` (its runs are not listed: listing them restored it)."""
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
-            deleted = experiment.lifecycle_stage == "deleted"
-            return None if deleted and not create else experiment.experiment_id
+            if experiment.lifecycle_stage != "deleted":
+                return experiment.experiment_id
+            if not create:
+                return None
+            said = self._restore(experiment.experiment_id, name)
+            if notes is not None:
+                notes.append(said)
+            return experiment.experiment_id
         if not create:
             return None
         from mlflow.exceptions import MlflowException
@@ -758,8 +765,8 @@ class RunStore:
         }
         if resume_id is not None:
             return self._resume(name, resume_id, digest, tags)
-        experiment_id = self._experiment_id(name, create=True)
-        notes = self._restored(experiment_id, name)
+        notes: list[str] = []
+        experiment_id = self._experiment_id(name, create=True, notes=notes)
         info = self.client.create_run(experiment_id, tags=tags, run_name=name).info
         with self._failing_start(info.run_id):
             run = Run(self, info.run_id, name, self._here(info.artifact_uri, info.run_id, name))
@@ -768,18 +775,16 @@ class RunStore:
         run.notes += notes
         return run
 
-    def _restored(self, experiment_id: str, name: str) -> list[str]:
-        """Restore experiment ``experiment_id`` (of the runs of ``name``) when it was deleted in
-        MLflow (its UI, its client), for a new run to go in it; a note saying so, its earlier
-        runs being listed again (they came back without a word)."""
-        if self.client.get_experiment(experiment_id).lifecycle_stage != "deleted":
-            return []
+    def _restore(self, experiment_id: str, name: str) -> str:
+        """Restore experiment ``experiment_id`` (of the runs of ``name``), deleted in MLflow (its
+        UI, its client), for a new run to go in it; the note saying so, its earlier runs being
+        listed again (they came back without a word)."""
         self.client.restore_experiment(experiment_id)
         earlier = len(self._search("", [experiment_id]))
-        return [
+        return (
             f"experiment {name} had been deleted in MLflow; restored: its {earlier} earlier "
             "run(s) are listed again."
-        ]
+        )
 
     @contextlib.contextmanager
     def _failing_start(self, run_id: str) -> Iterator[None]:
