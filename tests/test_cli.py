@@ -286,14 +286,7 @@ def test_cv_lists_the_test_rows_left_out_for_a_category_their_fold_never_trained
     d4T+3TC. Each fold testing them was trained without that group and scored them as the
     reference group, counted in the pooled c-index with a note alone; the JSON and left_out.csv
     now name them, their fold, column and value, and the metrics are over the others."""
-    from sksurv.datasets import load_aids
-
-    X, y = load_aids()
-    groups = {"1": "ZDV+3TC", "2": "ZDV+3TC+IDV", "3": "d4T+3TC", "4": "d4T+3TC+IDV"}
-    table = X[["age", "cd4", "karnof"]].assign(txgrp=X["txgrp"].astype(str).map(groups))
-    table.insert(0, "case_id", [f"A{k:04d}" for k in range(len(X))])
-    table = table.assign(time=y["time"], event=y["censor"].astype(int))
-    table.to_csv(tmp_path / "aids.csv", index=False)
+    table = _aids_with_named_groups(tmp_path / "aids.csv")
     out = tmp_path / "cv"
     args = ["cv", "--table", str(tmp_path / "aids.csv"), "--model", "coxph"]
     args += ["--param", "penalizer=0.1", "--repeats", "1", "--folds", "3", "--bootstrap", "20"]
@@ -306,7 +299,7 @@ def test_cv_lists_the_test_rows_left_out_for_a_category_their_fold_never_trained
     ).items()
     assert set(listed["column"]) == {"txgrp"}
     assert set(listed["value"]) <= {"d4T+3TC", "d4T+3TC+IDV"}
-    assert printed["n"] == len(X) - listed["case_id"].nunique()
+    assert printed["n"] == len(table) - listed["case_id"].nunique()
     assert any(f"the pooled metrics are over the {printed['n']} patients" in note
                for note in printed["notes"])  # fmt: skip
     # a run leaving no row out leaves no earlier run's list beside its tables
@@ -314,6 +307,39 @@ def test_cv_lists_the_test_rows_left_out_for_a_category_their_fold_never_trained
     assert main([*args, "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["left_out"] == []
     assert not (out / "left_out.csv").exists()
+
+
+def _aids_with_named_groups(path: os.PathLike) -> pd.DataFrame:
+    """The AIDS trial (real) written to ``path`` with its treatment groups named, as a
+    spreadsheet would hold them: one patient alone had d4T+3TC."""
+    from sksurv.datasets import load_aids
+
+    X, y = load_aids()
+    groups = {"1": "ZDV+3TC", "2": "ZDV+3TC+IDV", "3": "d4T+3TC", "4": "d4T+3TC+IDV"}
+    table = X[["age", "cd4", "karnof"]].assign(txgrp=X["txgrp"].astype(str).map(groups))
+    table.insert(0, "case_id", [f"A{k:04d}" for k in range(len(X))])
+    table = table.assign(time=y["time"], event=y["censor"].astype(int))
+    table.to_csv(path, index=False)
+    return table
+
+
+def test_fit_cv_repeats_lists_the_patients_its_folds_left_out(tmp_path, capsys):
+    """`fit --cv-repeats` left test rows of an unseen category out of their folds with a note
+    pointing to a left_out.csv that fit never writes: its --json now lists them (case, fold,
+    column, value), as cv's does, and its text output names them on one line."""
+    _aids_with_named_groups(tmp_path / "aids.csv")
+    fit = ["fit", "--table", str(tmp_path / "aids.csv"), "--model", "coxph"]
+    fit += ["--param", "penalizer=0.1", "--cv-repeats", "1", "--cv-folds", "3"]
+    assert main([*fit, "--out", str(tmp_path / "m"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    a1091 = [row for row in printed["left_out"] if row["case_id"] == "A1091"]
+    assert a1091 == [{"case_id": "A1091", "fold": "1.1", "column": "txgrp", "value": "d4T+3TC"}]
+    assert any("fit --cv-repeats' --json" in note for note in printed["notes"])
+    card = (tmp_path / "m" / "card.json").read_text()
+    assert "A1091" not in card  # the card, shared with the model, names no patient
+    assert main([*fit, "--out", str(tmp_path / "m")]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("left_out: ")]
+    assert "A1091 (fold 1.1: txgrp 'd4T+3TC')" in line
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,6 @@ def run(args: argparse.Namespace) -> int:
     shown |= {"seconds": summary["seconds"], "protocol": args.protocol}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
         shown["notes"] = [*table.notes, *summary["preprocessing_notes"]]
-        shown["left_out"] = result.left_out.drop(columns="error").to_dict("records")
+        shown["left_out"] = result.left_out_records()
     report(shown, args.json)
     return 0

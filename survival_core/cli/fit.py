@@ -114,5 +114,13 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
         )
     summary["seconds"] = round(time.perf_counter() - start, 2)
+    if not args.json and "left_out" in summary:  # one line per run, not a list's repr
+        summary["left_out"] = (
+            "; ".join(
+                f"{r['case_id']} (fold {r['fold']}: {r['column']} {r['value']!r})"
+                for r in summary["left_out"]
+            )
+            or "none"
+        )
     report(summary, args.json)
     return 0

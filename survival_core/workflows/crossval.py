@@ -102,6 +102,11 @@ class CrossValidationResult:
         counted = [c for c in ("repeat", "fold") if c in self.folds.columns]
         return self.folds.assign(**{c: self.folds[c] + 1 for c in counted})
 
+    def left_out_records(self) -> list[dict[str, Any]]:
+        """The test predictions left out, one record per value without its long ``error``
+        (what ``cv --json`` and ``fit --cv-repeats --json`` print)."""
+        return self.left_out.drop(columns="error").to_dict("records")
+
 
 def usable_horizons(time: np.ndarray, horizons: Iterable[float]) -> np.ndarray:
     """The horizons strictly inside the follow-up range of ``time`` (others cannot be evaluated)."""
@@ -497,8 +502,8 @@ def _left_out_summary(left_out: pd.DataFrame, unscored: np.ndarray, n_scored: in
         f"{len(predictions)} test prediction(s) of {predictions['case_id'].nunique()} patient(s) "
         "left out: they hold a category the fold's training rows never had, which its model "
         "would score as the reference level (as `score` refuses such a case; each listed with "
-        "its fold, column and value in cv's left_out.csv and --json, a run's reports/"
-        f"left_out.csv); {never}."
+        "its fold, column and value in cv's left_out.csv and --json, fit --cv-repeats' --json, "
+        f"a run's reports/left_out.csv); {never}."
     ]
 
 

@@ -210,12 +210,17 @@ def train_model(
     if factory is None:
         factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
 
+    cv_notes: list[str] = []
     if cv_repeats > 0:
         folds = splits.nested_cv(table.y["event"], cv_repeats, cv_folds, seed=seed)
         say(f"cross-validating {model_name}: {cv_repeats} x {cv_folds} folds")
-        cv_summary = cross_validate(
+        result = cross_validate(
             table.X, table.y, factory, folds, case_ids=table.case_ids, seed=seed, progress=say
-        ).summary
+        )
+        cv_summary, left_out = result.summary, result.left_out_records()
+        cv_notes = cv_summary["preprocessing_notes"]  # kept in the card's cv, said here too
+        for note in cv_notes:
+            say(f"note: {note}")
     say(f"fitting {model_name} on {len(table.y)} patients")
     model = factory().fit(table.X, table.y)
     if model.null_:
@@ -265,6 +270,7 @@ def train_model(
     warnings += _few_events_warning(model_name, table, model, card.apparent_c_index)
     for warning in warnings:
         say(f"warning: {warning}")
+    shown_notes = [*notes, *cv_notes]
     return {
         "model": model_name,
         "out": str(out),
@@ -273,5 +279,7 @@ def train_model(
         "apparent_c_index": card.apparent_c_index,
         "cv_c_index": None if cv_summary is None else cv_summary["c_index"],
         **({"warnings": warnings} if warnings else {}),
-        **({"notes": notes} if notes else {}),
+        **({"notes": shown_notes} if shown_notes else {}),
+        # the patients the cross-validation left out of a fold, named here and not in the card
+        **({"left_out": left_out} if cv_repeats > 0 else {}),
     }
