@@ -247,6 +247,24 @@ def test_a_cancelled_run_resumed_to_its_end_is_not_said_cancelled(tmp_path: Path
     assert not any("cancelled" in i.value for i in app.info)
 
 
+def test_a_runs_report_download_is_an_audited_export(tmp_path: Path):
+    """The Training page's run report (HTML, naming the cases the run left out) was a plain
+    download: every other download (radiomics CSV, nomogram, PDF report) is audited as an
+    export, this one was not."""
+    from survival_core.audit import read_audit
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "report.html").write_text("<html>run r1</html>")
+    app = AppTest.from_function(_details, args=(str(tmp_path),)).run()
+    (button,) = app.get("download_button")
+    assert button.proto.label == "Download the run report (HTML)"
+    since = len(read_audit())
+    app.get("download_button")[0].click().run()
+    assert not app.exception
+    logged = [(e["action"], e["target"], e["what"]) for e in read_audit()[since:]]
+    assert logged == [("export_report", "r1", "run report")]
+
+
 def test_a_run_says_which_cases_it_left_out_and_why(tmp_path: Path):
     """The runner writes the cases it could not use (``left_out.csv``) and its notes on the data
     (``notes.txt``); the run's view said nothing, its metrics read as the whole cohort's."""

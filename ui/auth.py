@@ -227,13 +227,21 @@ def record(
 
 
 def export_button(
-    label: str, data: Any, file_name: str, mime: str, target: str, into: Any = st, **details: Any
+    label: str,
+    data: Any,
+    file_name: str,
+    mime: str,
+    target: str,
+    into: Any = st,
+    key: str | None = None,
+    **details: Any,
 ) -> None:
-    """A download button (in ``into``) for a role that may export: a download is an export, as
-    the report's PDF is (``export_report``), audited as one when clicked (with ``target`` and
-    ``details``); nothing for the others (a viewer downloaded a case's radiomics, unaudited)."""
+    """A download button (in ``into``, its widget ``key``) for a role that may export: a download
+    is an export, as the report's PDF is (``export_report``), audited as one when clicked (with
+    ``target`` and ``details``); nothing for the others (a viewer downloaded a case's radiomics,
+    unaudited)."""
     if permitted("export_report") and into.download_button(
-        label, data, file_name=file_name, mime=mime
+        label, data, file_name=file_name, mime=mime, key=key
     ):
         record("export_report", target, **details)
 

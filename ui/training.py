@@ -40,6 +40,7 @@ from survival_core.runs.jobs import Job
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal
 from survival_core.workflows.crossval import ibs_label
+from ui.auth import export_button
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
 from ui.models import follow_active
@@ -588,12 +589,14 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
         st.dataframe(shown.round(3), width="stretch")
     report = record.folder / "reports" / "report.html"
     if report.is_file():
-        st.download_button(
+        export_button(  # audited: the report lists the cases a run left out, by id
             "Download the run report (HTML)",
             report.read_bytes(),
-            file_name=f"{record.name}-{run_id[:8]}.html",
-            mime="text/html",
+            f"{record.name}-{run_id[:8]}.html",
+            "text/html",
+            run_id,
             key=f"report-{run_id}",
+            what="run report",
         )
 
 
