@@ -172,27 +172,31 @@ def _check_document(path: Path, document: Any) -> dict[str, Any]:
                 "(roles: [viewer|clinician|physicist|admin])."
             )
         _checked_in(path, f"user {username!r}", roles[0])
-        # edited by hand: logins and the users command look names up in lower case ('Alice'
-        # could never log in), and a plain-text password broke every login as that user; the
-        # others still log in, the entry is said to be fixed by hand
-        if not USERNAME.fullmatch(username):
-            log.warning(
-                "User %r in %s cannot log in: a username is 1-64 characters among a-z, 0-9, '.', "
-                "'_', '-' (lower case); rename the entry in the file.",
-                username,
-                path,
-            )
-        if not BCRYPT_HASH.fullmatch(str(entry["password"])):
-            log.warning(
-                "User %r in %s cannot log in: its password is not a bcrypt hash; delete the "
-                "entry in the file and add the user again with `python -m survival_core users "
-                "add`.",
-                username,
-                path,
-            )
+        # edited by hand: the others still log in, the entry is said to be fixed by hand
+        for why in _why_no_login(username, entry):
+            log.warning("User %r in %s cannot log in: %s", username, path, why)
     for email, role in document["oidc"].items():
         _checked_in(path, f"OIDC identity {email!r}", role)
     return document
+
+
+def _why_no_login(username: str, entry: dict[str, Any]) -> list[str]:
+    """Why a local account of the users file cannot log in ([] when it can): logins and the
+    users command look names up in lower case ('Alice' could never log in), and a plain-text
+    password broke every login as that user. The one rule of the file's warnings and of the
+    admins counted (:func:`_admins`)."""
+    why = []
+    if not USERNAME.fullmatch(username):
+        why.append(
+            "a username is 1-64 characters among a-z, 0-9, '.', '_', '-' (lower case); rename "
+            "the entry in the file."
+        )
+    if not BCRYPT_HASH.fullmatch(str(entry["password"])):
+        why.append(
+            "its password is not a bcrypt hash; delete the entry in the file and add the user "
+            "again with `python -m survival_core users add`."
+        )
+    return why
 
 
 def _section(path: Path, parent: dict[Any, Any], key: str, above: str = "") -> dict[str, Any]:
@@ -377,9 +381,7 @@ def _admins(users: Users) -> tuple[int, int]:
     local = [
         name
         for name, entry in users.local.items()
-        if entry["roles"][0] == "admin"
-        and USERNAME.fullmatch(name)
-        and BCRYPT_HASH.fullmatch(str(entry["password"]))
+        if entry["roles"][0] == "admin" and not _why_no_login(name, entry)
     ]
     return len(local), list(users.oidc.values()).count("admin")
 
