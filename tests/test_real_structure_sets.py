@@ -15,6 +15,7 @@ import pytest
 import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian
 
 from survival_core.errors import InputError, MaskError, RTStructError
 from survival_core.io.case_loader import load_case
@@ -400,6 +401,47 @@ def test_pixel_padding_is_no_data(
     expected[:, :, last:] = 0
     np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded.masks["gtv"]), expected)
     assert any("those voxels are left out of it" in w for w in loaded.warnings)
+
+
+def _pad_with_63536(case: Path, rows: slice, slices: range, signed: bool) -> None:
+    """Rows ``rows`` of the slices ``slices`` set to padding 63536 (PixelPaddingValue written US:
+    -2000's bit pattern), the image stored unsigned with intercept -1024 (the padding rescales
+    to 62512 HU), or ``signed`` beside the value written unsigned (its pixels hold -2000)."""
+    for index, path in enumerate(sorted((case / "image").iterdir())):
+        ds = pydicom.dcmread(path)
+        pixels = ds.pixel_array.astype(np.int32) + (0 if signed else 1024)
+        if index in slices:
+            pixels[rows] = -2000 if signed else 63536
+        ds.PixelData = pixels.astype(np.int16 if signed else np.uint16).tobytes()
+        ds.PixelRepresentation, ds.RescaleIntercept = int(signed), 0 if signed else -1024
+        ds.add_new(0x00280120, "US", 63536)  # PixelPaddingValue
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # implicit VR reads it as SS
+        ds.save_as(path)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_padding_above_any_tissue_is_no_data(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path, signed: bool
+) -> None:
+    """Padding 63536 of unsigned pixels with intercept -1024 (62512 HU), or written unsigned
+    beside signed pixels (-2000), was read as image values: a band of it reaching into the
+    tumour on 3 slices entered the GTV without a word (its mean 28.5 HU read as 1767), and
+    padding beside it was only met by a '99th percentile is 62512' warning. It holds no value,
+    as padding below air does."""
+    whole = load_case(original).array()
+    beside = _copy(original, tmp_path / "beside")
+    _pad_with_63536(beside, slice(0, 5), range(59), signed)
+    loaded = load_case(beside)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded.masks["gtv"]), original_gtv)
+    np.testing.assert_array_equal(loaded.array()[:, 5:], whole[:, 5:])
+    assert (loaded.array()[:, :5] == whole.min()).all()  # background, not 62512 or -2000
+    assert not any("99th percentile" in w for w in loaded.warnings)
+    through = _copy(original, tmp_path / "through")
+    _pad_with_63536(through, np.s_[90:110, :110], range(28, 31), signed)
+    with pytest.raises(
+        MaskError, match=r"padding\) at 3,260 of the gtv's 117,145 voxels \(2\.8%\)"
+    ):
+        load_case(through)
 
 
 def test_a_structure_never_drawn_is_not_offered_for_a_role(

@@ -4,12 +4,13 @@ Slices are ordered by their position along the slice normal (row cosine x column
 ImagePositionPatient), never by file name or InstanceNumber, which exporters get wrong. Voxel values
 are converted with RescaleSlope/RescaleIntercept to float32 (HU for CT); pixel padding (stored
 values from PixelPaddingValue to PixelPaddingRangeLimit, joined to the slice's edge: the area
-outside a scanner's reconstructed field of view; below air on CT, below 0 elsewhere, and not of
-an image compressed with loss) holds no value and reads as NaN, as a volume file's 'no
-data' does (:func:`~survival_core.io.intensity_scale.fill_missing_values`). The volume gets spacing
-(x = column spacing, y = row spacing, z = slice spacing; DICOM PixelSpacing is [row, column]),
-origin (ImagePositionPatient of the first slice) and direction (row, column, normal cosines) in
-patient LPS millimetres, so masks drawn in patient coordinates land on the right voxels.
+outside a scanner's reconstructed field of view; below air or above 3071 HU on CT, below 0
+elsewhere, and not of an image compressed with loss) holds no value and reads as NaN, as a volume
+file's 'no data' does (:func:`~survival_core.io.intensity_scale.fill_missing_values`). The volume
+gets spacing (x = column spacing, y = row spacing, z = slice spacing; DICOM PixelSpacing is
+[row, column]), origin (ImagePositionPatient of the first slice) and direction (row, column,
+normal cosines) in patient LPS millimetres, so masks drawn in patient coordinates land on the
+right voxels.
 
 Slice-spacing tolerance: the slices must lie on a regular grid (first position + index x mean
 spacing). A slice off that grid by at most ``SPACING_QUIET_RTOL`` (1 %) of the spacing is rounding
@@ -1319,26 +1320,47 @@ def _slices_of(ds: Dataset, path: Path, name: str, instance: str = "") -> list[_
 #: 0 on other modalities. A scanner padding at air itself (0 stored, intercept -1024) pads with
 #: what the air around the body, joined to the slice's edge as padding is, also holds.
 _PADDING_BELOW = {"CT": -1024.0}
+#: Above these values (rescaled) pixel padding is told from the image too: the top of the 12-bit
+#: CT scale (3071 HU), which no tissue at a slice's edge exceeds. Unsigned padding of 63536
+#: (-2000's bit pattern) with intercept -1024 reads 62512 HU: taken for an image value, it
+#: entered a GTV reaching it (its mean 28.5 HU read as 1767).
+_PADDING_ABOVE = {"CT": 3071.0}
 
 
 def _padding_values(
     ds: Dataset, name: str, slope: float, intercept: float
 ) -> tuple[float, float] | None:
     """The stored values ``ds`` declares pixel padding: PixelPaddingValue alone, or the range from
-    it to PixelPaddingRangeLimit (both stored values, before the rescale, as DICOM defines them);
-    None when the header names none, or when they rescale to image values (:data:`_PADDING_BELOW`):
-    read as no value, the air around a patient was, and a skin tumour's contour reaching it was
-    refused."""
+    it to PixelPaddingRangeLimit (both stored values, before the rescale, as DICOM defines them,
+    :func:`_as_stored`); None when the header names none, or when they rescale into the image's
+    values (from :data:`_PADDING_BELOW` to :data:`_PADDING_ABOVE`): read as no value, the air
+    around a patient was, and a skin tumour's contour reaching it was refused."""
     if ds.get("PixelPaddingValue") is None or not _exact_pixels(ds):
         return None
     value = header_numbers(ds.PixelPaddingValue, 1, name, "PixelPaddingValue")[0]
     limit = ds.get("PixelPaddingRangeLimit")
     end = value if limit is None else header_numbers(limit, 1, name, "PixelPaddingRangeLimit")[0]
+    value, end = _as_stored(ds, value), _as_stored(ds, end)
     low, high = float(min(value, end)), float(max(value, end))
-    floor = _PADDING_BELOW.get(str(ds.get("Modality", "")).upper(), 0.0)
-    if max(low * slope + intercept, high * slope + intercept) >= floor:
+    modality = str(ds.get("Modality", "")).upper()
+    lowest, highest = sorted((low * slope + intercept, high * slope + intercept))
+    floor, ceiling = _PADDING_BELOW.get(modality, 0.0), _PADDING_ABOVE.get(modality, math.inf)
+    if highest >= floor and lowest <= ceiling:
         return None
     return low, high
+
+
+def _as_stored(ds: Dataset, value: float) -> float:
+    """A padding value as the pixels hold it: one they cannot hold was written with the other
+    signedness (US 63536 beside signed pixels, PixelRepresentation 1: the bit pattern of -2000),
+    read as its bit pattern; one they can hold as it is."""
+    span = 1 << int(ds.get("BitsStored") or 16)
+    signed = int(ds.get("PixelRepresentation") or 0) == 1
+    lowest = -(span >> 1) if signed else 0
+    if lowest <= value < lowest + span:
+        return value
+    pattern = int(value) % span
+    return float(pattern - span if signed and pattern >= span >> 1 else pattern)
 
 
 def _exact_pixels(ds: Dataset) -> bool:
