@@ -4,6 +4,7 @@ the same scans shifted by +1024 or normalised are."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,26 @@ def test_real_ct_with_its_intercept_applied_twice_is_flagged(shared_data: Path, 
     padded = array.copy()
     padded[:, :12, :] = -3024.0  # outside the reconstruction circle
     assert scale_warnings(sitk.GetImageFromArray(padded), "CT") == []
+
+
+def test_lossy_ct_padding_kept_as_values_is_named_as_padding(tmp_path: Path) -> None:
+    """pydicom's real JPEG 2000 lossy CT (693_J2KI) declares padding at -3024 HU, which its
+    coding moved (kept as values: its pixels no longer match it); 23 % of its values near it
+    were blamed on 'the rescale intercept applied twice'. They are named as that padding."""
+    from pydicom.data import get_testdata_file
+
+    shutil.copy(get_testdata_file("693_J2KI.dcm"), tmp_path)
+    case = load_case(tmp_path, require=())
+    (said,) = [w for w in case.warnings if "-1100 HU" in w]
+    assert (
+        "declares pixel padding (outside the scanner's reconstruction circle) at -3024 HU" in said
+    )
+    assert (
+        "23% of its values lie below -1100 HU (1st percentile -3156), likely that padding" in said
+    )
+    assert "applied twice" not in said
+    image = case.image - 1024.0  # still found where no padding is declared
+    assert "the rescale intercept looks applied twice" in scale_warnings(image, "CT")[0]
 
 
 def test_a_scan_without_missing_values_is_told_so_without_copying_it() -> None:

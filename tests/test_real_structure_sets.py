@@ -444,6 +444,19 @@ def test_padding_above_any_tissue_is_no_data(
         load_case(through)
 
 
+def test_lossy_padding_above_any_tissue_is_named_as_padding(original: Path, tmp_path: Path):
+    """The real CT stored unsigned with padding 63536 (62512 HU), its header saying it was
+    compressed with loss: the padding is kept as values (lossy coding moves them off it), and
+    its 99th percentile of 62512 was blamed on signed values read as unsigned."""
+    case = _copy(original, tmp_path)
+    _pad_with_63536(case, slice(0, 5), range(59), signed=False)
+    _edit_slices(case, lambda ds: setattr(ds, "LossyImageCompression", "01"))
+    (said,) = [w for w in load_case(case).warnings if "99th percentile" in w]
+    assert "pixel padding (outside the scanner's reconstruction circle) at 62512 HU" in said
+    assert "its 99th percentile is 62512, likely that padding" in said
+    assert "PixelRepresentation" not in said
+
+
 def test_a_structure_never_drawn_is_not_offered_for_a_role(
     original: Path, original_gtv: np.ndarray, tmp_path: Path
 ) -> None:

@@ -1037,7 +1037,7 @@ def load_case(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
             sequence = _volume_sequence(image_file) if case_modality == "MR" else None
-            series = ""
+            series, kept_padding = "", None
             default_id = _clinical_case_id(raw) or default_id  # volumes carry no PatientID
             if named is None:
                 warnings += _unnamed(_volumes_below(root, volumes), unnamed)
@@ -1063,6 +1063,7 @@ def load_case(
             )
             warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label
+            kept_padding = info.kept_padding
             default_id = case_pseudonym(header)
             _check_clinical_patient(raw, header, default_id)
         assigned = _roles(structures, explicit, required, site, warnings)
@@ -1090,7 +1091,7 @@ def load_case(
             for w in [
                 *warnings,
                 *filled,
-                *scale_warnings(image, case_modality),
+                *scale_warnings(image, case_modality, kept_padding),
                 *_cut_by_edge(masks.get("gtv")),
                 *(w for m, v in others.items() for w in scale_warnings(v, companion_modality(m))),
                 *assigned.warnings,
@@ -1250,7 +1251,7 @@ def load_case_files(
         warnings=[
             *warnings,
             *filled,
-            *scale_warnings(volume, case_modality),
+            *scale_warnings(volume, case_modality, None if info is None else info.kept_padding),
             *_cut_by_edge(masks.get("gtv")),
             *assigned.warnings,
         ],

@@ -438,6 +438,10 @@ class SeriesInfo:
     #: Its SeriesNumber and slice thickness (mm), '' and None when not recorded.
     number: str = ""
     thickness: float | None = None
+    #: The rescaled values (lowest, highest) of the pixel padding its headers declare where its
+    #: images, compressed with loss (or maybe so), keep it as image values (:func:`_kept_padding`);
+    #: None otherwise.
+    kept_padding: tuple[float, float] | None = None
 
     @property
     def label(self) -> str:
@@ -468,6 +472,9 @@ class _Slice:
     #: The stored values that are pixel padding (PixelPaddingValue to PixelPaddingRangeLimit,
     #: lowest first), None when the header names none.
     padding: tuple[float, float] | None = None
+    #: The rescaled values of the padding the header declares that are kept as image values
+    #: (:func:`_kept_padding`), None when none is.
+    kept_padding: tuple[float, float] | None = None
 
 
 #: Exceptions pydicom and numpy raise when a header value is malformed (read lazily, on access).
@@ -1311,6 +1318,7 @@ def _slices_of(ds: Dataset, path: Path, name: str, instance: str = "") -> list[_
                 stated_intercept=values["RescaleIntercept"] is not None,
                 instance=instance,
                 padding=_padding_values(ds, name, rescale[0], rescale[1]),
+                kept_padding=_kept_padding(ds, name, rescale[0], rescale[1]),
             )
         )
     return slices
@@ -1335,18 +1343,43 @@ def _padding_values(
     :func:`_as_stored`); None when the header names none, or when they rescale into the image's
     values (from :data:`_PADDING_BELOW` to :data:`_PADDING_ABOVE`): read as no value, the air
     around a patient was, and a skin tumour's contour reaching it was refused."""
-    if ds.get("PixelPaddingValue") is None or not _exact_pixels(ds):
+    declared = _declared_padding(ds, name)
+    if declared is None or not _exact_pixels(ds):
+        return None
+    lowest, highest = _rescaled(declared, slope, intercept)
+    modality = str(ds.get("Modality", "")).upper()
+    floor, ceiling = _PADDING_BELOW.get(modality, 0.0), _PADDING_ABOVE.get(modality, math.inf)
+    if highest >= floor and lowest <= ceiling:
+        return None
+    return declared
+
+
+def _kept_padding(
+    ds: Dataset, name: str, slope: float, intercept: float
+) -> tuple[float, float] | None:
+    """The rescaled values of the pixel padding ``ds`` declares where its pixels may not hold them
+    exactly (:func:`_exact_pixels`), so the padding is kept as image values; None otherwise.
+    Told apart, its values beyond tissue's are named as padding, not as a wrong rescale
+    (pydicom's 693_J2KI: 23 % near -3040 HU were blamed on an intercept applied twice)."""
+    declared = _declared_padding(ds, name)
+    return None if declared is None or _exact_pixels(ds) else _rescaled(declared, slope, intercept)
+
+
+def _declared_padding(ds: Dataset, name: str) -> tuple[float, float] | None:
+    """PixelPaddingValue, or the range from it to PixelPaddingRangeLimit, as stored values
+    (:func:`_as_stored`), lowest first; None when the header names none."""
+    if ds.get("PixelPaddingValue") is None:
         return None
     value = header_numbers(ds.PixelPaddingValue, 1, name, "PixelPaddingValue")[0]
     limit = ds.get("PixelPaddingRangeLimit")
     end = value if limit is None else header_numbers(limit, 1, name, "PixelPaddingRangeLimit")[0]
     value, end = _as_stored(ds, value), _as_stored(ds, end)
-    low, high = float(min(value, end)), float(max(value, end))
-    modality = str(ds.get("Modality", "")).upper()
-    lowest, highest = sorted((low * slope + intercept, high * slope + intercept))
-    floor, ceiling = _PADDING_BELOW.get(modality, 0.0), _PADDING_ABOVE.get(modality, math.inf)
-    if highest >= floor and lowest <= ceiling:
-        return None
+    return float(min(value, end)), float(max(value, end))
+
+
+def _rescaled(values: tuple[float, float], slope: float, intercept: float) -> tuple[float, float]:
+    """Stored values rescaled, lowest first (a negative slope swaps them)."""
+    low, high = sorted(v * slope + intercept for v in values)
     return low, high
 
 
@@ -1700,6 +1733,7 @@ def _read_chosen(
     lossy = _lossy_note(entry)
     if lossy:
         warnings.append(lossy)
+    kept = [s.kept_padding for s in slices if s.kept_padding is not None]
     if entry.modality == "PT":
         with damaged_header(inventory.display(entry.files[0])):
             factors, note = suv_factors(entry.headers, f"Series {entry.describe()}")
@@ -1734,5 +1768,6 @@ def _read_chosen(
         sequence=header_sequence(entry.headers[0]) if entry.modality == "MR" else None,
         number=entry.number,
         thickness=entry.thickness,
+        kept_padding=(min(k[0] for k in kept), max(k[1] for k in kept)) if kept else None,
     )
     return image, info

@@ -9,7 +9,8 @@ sees. Thresholds are wide: any real HU CT has fat or air below -50 HU (the real 
 ../shared/data, even one cropped 5 cm around a thigh sarcoma, reach -1000), and a whole
 volume's 99th percentile SUV stays below 100 where Bq/ml tissue is in the thousands. A CT with
 no negative value at all is an MR or PET given as CT (volume files carry no modality); one with
-much below -1100 HU had its intercept applied twice.
+much below -1100 HU had its intercept applied twice, unless its DICOM header declares pixel
+padding there that images compressed with loss keep as values: then they are likely that padding.
 """
 
 from __future__ import annotations
@@ -39,9 +40,14 @@ _STORED_WATER = (924, 1124)
 _STORED_WATER_SHARE = 0.1
 
 
-def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
+def scale_warnings(
+    image: sitk.Image, modality: str, kept_padding: tuple[float, float] | None = None
+) -> list[str]:
     """What looks wrong with ``image``'s values for ``modality`` (CT: HU, PT: SUVbw); [] when
-    they look right or the modality has no absolute scale (MR)."""
+    they look right or the modality has no absolute scale (MR). ``kept_padding``: the values
+    (lowest, highest) of the pixel padding a DICOM series declares and keeps as image values
+    (:attr:`~survival_core.io.dicom_series.SeriesInfo.kept_padding`), whose values beyond
+    tissue's are named as that padding, not as a wrong scale."""
     values = sitk.GetArrayViewFromImage(image).ravel()
     values = values[:: max(1, values.size // _SAMPLE)]
     low, median, high = np.percentile(values, (1, 50, 99)).tolist()
@@ -52,6 +58,8 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "normalised or masked image?); HU windows and the models' features assume HU."
         ]
     if modality == "CT" and high > _HIGHEST_HU:
+        if kept_padding is not None and kept_padding[1] > _HIGHEST_HU:
+            return [_padding_kept(kept_padding, f"its 99th percentile is {high:.0f}")]
         return [
             f"This CT's 99th percentile is {high:.0f}: no tissue is that dense in Hounsfield "
             "units (bone reaches about 2000, and metal covers far less than 1 % of a scan). "
@@ -78,6 +86,9 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
         ]
     below = _below_air(values) if modality == "CT" else 0.0
     if below > _BELOW_AIR_SHARE:
+        if kept_padding is not None and kept_padding[0] < _LOWEST_HU:
+            seen = f"{below:.0%} of its values lie below {_LOWEST_HU} HU (1st percentile {low:.0f})"
+            return [_padding_kept(kept_padding, seen)]
         return [
             f"{below:.0%} of this CT's values (its padding aside) lie below {_LOWEST_HU} HU, "
             f"where neither tissue nor air lies (air is -1000; 1st percentile here {low:.0f}): "
@@ -93,6 +104,20 @@ def scale_warnings(image: sitk.Image, modality: str) -> list[str]:
             "its PatientWeight, injected dose and injection time, from which the SUV is computed."
         ]
     return []
+
+
+def _padding_kept(padding: tuple[float, float], seen: str) -> str:
+    """The warning of a CT whose values beyond tissue's (``seen``) are likely the pixel padding
+    its header declares at ``padding`` (HU), kept as values by images compressed with loss."""
+    low, high = padding
+    at = f"{low:g} HU" if low == high else f"{low:g} to {high:g} HU"
+    return (
+        f"This CT's header declares pixel padding (outside the scanner's reconstruction circle) "
+        f"at {at}, which its images, compressed with loss, no longer hold exactly, so it is kept "
+        f"as values: {seen}, likely that padding rather than a wrong rescale. A structure "
+        "reaching it reads it as tissue: check none does, or export the series uncompressed (or "
+        "losslessly compressed), where its padding holds no value."
+    )
 
 
 def in_suv(image: sitk.Image, modality: str | None) -> bool:
