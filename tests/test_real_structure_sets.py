@@ -457,6 +457,34 @@ def test_lossy_padding_above_any_tissue_is_named_as_padding(original: Path, tmp_
     assert "PixelRepresentation" not in said
 
 
+def test_a_copy_of_a_slice_is_read_once(
+    original: Path, original_gtv: np.ndarray, tmp_path: Path
+) -> None:
+    """A slice's file twice (a PACS export, a DICOMDIR beside its loose files) was refused as
+    'two slices at the same position', the series offered as 60 slices of 59. A copy (the same
+    SOPInstanceUID and data, pixels included) is read once, named; one whose pixels differ is
+    still refused."""
+    from survival_core.io.dicom_series import scan_dicom, series_summary
+
+    case = _copy(original, tmp_path)
+    slice_30, copy = case / "image" / "000030.dcm", case / "image" / "copy_of_30.dcm"
+    shutil.copy(slice_30, copy)
+    (summary,) = series_summary(scan_dicom(case))
+    assert summary.slices == 59
+    loaded = load_case(case)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(loaded.masks["gtv"]), original_gtv)
+    assert (
+        "1 file(s) repeat a slice of this series (the same SOPInstanceUID and data, pixels "
+        "included: a copy, as a PACS export or a DICOMDIR beside its files may hold) and were "
+        f"read once: {copy} (a copy of {slice_30})." in loaded.warnings
+    )
+    ds = pydicom.dcmread(copy)
+    ds.PixelData = (ds.pixel_array + 5).tobytes()
+    ds.save_as(copy)
+    with pytest.raises(InputError, match=r"copy_of_30.dcm .* are at the same position"):
+        load_case(case)
+
+
 def test_a_structure_never_drawn_is_not_offered_for_a_role(
     original: Path, original_gtv: np.ndarray, tmp_path: Path
 ) -> None:

@@ -316,6 +316,8 @@ class DicomInventory:
     skipped: list[str] = field(default_factory=list)
     #: Image files cut short (:func:`is_cut_image`), with their headers as far as they were read.
     damaged: list[tuple[Path, Dataset]] = field(default_factory=list, repr=False)
+    #: Image files left out as copies of another (:func:`_drop_copies`): copy -> the one read.
+    copies: dict[Path, Path] = field(default_factory=dict, repr=False)
     workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
@@ -351,6 +353,28 @@ class DicomInventory:
             f"short, their header ending before the image's rows and columns, and were left "
             f"out ({', '.join(files)}): copy or export them again."
         )
+
+    def copies_note(self, entry: SeriesEntry) -> str:
+        """What says the files left out of ``entry`` as copies of its slices (:attr:`copies`):
+        '' when there is none."""
+        read = set(entry.files)
+        pairs = [
+            f"{self.display(copy)} (a copy of {self.display(original)})"
+            for copy, original in self.copies.items()
+            if original in read
+        ]
+        if not pairs:
+            return ""
+        more = f" and {len(pairs) - _COPIES_SHOWN} more" if len(pairs) > _COPIES_SHOWN else ""
+        return (
+            f"{len(pairs)} file(s) repeat a slice of this series (the same SOPInstanceUID and "
+            "data, pixels included: a copy, as a PACS export or a DICOMDIR beside its files may "
+            f"hold) and were read once: {', '.join(pairs[:_COPIES_SHOWN])}{more}."
+        )
+
+
+#: How many copies :meth:`DicomInventory.copies_note` names.
+_COPIES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -879,6 +903,8 @@ def scan_dicom(source: Path | str) -> DicomInventory:
         )
     for note in inventory.skipped:
         log.info("skipped %s", note)
+    for entry in by_series.values():
+        _drop_copies(inventory, entry)
     inventory.series = [
         stack
         for entry in by_series.values()
@@ -886,6 +912,34 @@ def scan_dicom(source: Path | str) -> DicomInventory:
         for stack in _stacks(part)
     ]
     return inventory
+
+
+def _drop_copies(inventory: DicomInventory, entry: SeriesEntry) -> None:
+    """Leave out of ``entry`` the files repeating one of its slices: the same SOPInstanceUID and
+    data set, pixels included (:func:`_same_instance`), as a PACS export or a DICOMDIR's files
+    beside the loose ones hold; they were refused as two slices at one position, the series
+    counted a slice too many. Each is recorded in :attr:`DicomInventory.copies`; files of one
+    UID that differ stay, and are refused so."""
+    first: dict[str, Path] = {}
+    kept: list[tuple[Path, Dataset]] = []
+    for path, ds in zip(entry.files, entry.headers, strict=True):
+        uid = str(ds.get("SOPInstanceUID", ""))
+        original = first.setdefault(uid, path) if uid else path
+        if original != path and _same_instance(original, path):
+            inventory.copies[path] = original
+        else:
+            kept.append((path, ds))
+    entry.files, entry.headers = [path for path, _ in kept], [ds for _, ds in kept]
+
+
+def _same_instance(first: Path, second: Path) -> bool:
+    """Whether two files hold the same data set, pixel data included (their file meta aside: an
+    export may write its own); False where either cannot be read or compared."""
+    ds = _try_read(first, stop_before_pixels=False)
+    try:
+        return ds is not None and ds == _try_read(second, stop_before_pixels=False)
+    except _VALUE_ERRORS:  # a malformed value, converted when compared
+        return False
 
 
 def _by_patient(entry: SeriesEntry) -> list[SeriesEntry]:
@@ -1711,7 +1765,8 @@ def _read_chosen(
         refusal = over_voxel_limit(what, len(slices), *tilt.grown(slices[0].shape))
         if refusal:
             raise DicomError(refusal)
-    warnings: list[str] = list(passed_over)
+    copies = inventory.copies_note(entry)
+    warnings: list[str] = [*passed_over, *([copies] if copies else [])]
     if entry.stack:
         stacks = [s.stack for s in inventory.series if s.series_uid == entry.series_uid]
         warnings.append(
