@@ -336,3 +336,15 @@ def test_a_registered_models_downloads_are_named_and_titled_by_it(data_folder, m
     svg = ET.fromstring(offered["nomogram-gbsg-odd_v1.svg"]())
     texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert "Cox nomogram of gbsg-odd/v1 (coxph), research use only" in texts
+
+
+def test_an_auto_model_is_named_by_the_candidate_it_chose(data_folder):
+    """A model fitted with ``--model auto`` was 'Model: demo-default (coxph)' here, the class of
+    the candidate it chose without its penalty, and 'auto' on the Risk page and in the PDF."""
+    candidates = [{"model": "coxph", "params": {"penalizer": 1.0}}]  # the plain Cox PH added
+    _train(data_folder, "auto", {"candidates": candidates, "inner_folds": 3})
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    captions = [c.value for c in app.caption]
+    said = "Model: demo-default (auto -> coxph(penalizer=0.1)); research use only."
+    assert said in captions, captions

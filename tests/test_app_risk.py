@@ -204,3 +204,27 @@ def test_risk_page_flags_imputed_clinical_values(registry):
     assert not app.exception
     assert any("imputed" in w.value and "albumin" in w.value for w in app.warning)
     assert _metric(app, "Risk score")
+
+
+def test_an_auto_models_card_names_the_candidate_it_chose(demo_in_place, tmp_path, monkeypatch):
+    """A model fitted with ``--model auto`` showed 'Model = auto' in its card: not which
+    candidate it chose and predicts with, which the PDF and the Nomogram page now name too."""
+    from survival_core.workflows.training import train_model
+    from ui import models
+
+    folder = tmp_path / "demo-auto"
+    train_model(
+        [demo_in_place / "clinical.csv"],
+        "auto",
+        {"candidates": [{"model": "coxph", "params": {"penalizer": 1.0}}], "inner_folds": 2},
+        folder,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    choice = models.ModelChoice("demo-auto", folder, default=True)
+    monkeypatch.setattr(models, "model_choices", lambda problems=None: [choice])
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    app.switch_page(PAGE).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert _metric(app, "Model") == "auto -> coxph(penalizer=0.1)"  # the plain Cox PH added
+    captions = [c.value for c in app.caption]
+    assert "auto chose coxph(penalizer=0.1), which alone predicts" in captions

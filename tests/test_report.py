@@ -577,6 +577,36 @@ def test_the_report_command_gives_what_score_gives(small_cohort, model_dir, tmp_
     assert reported == scored
 
 
+def test_an_auto_model_is_named_by_the_candidate_it_chose(small_cohort, scored, tmp_path, capsys):
+    """A model fitted with ``--model auto`` was 'Model: auto (demo-auto)' in the PDF's header and
+    'auto, trained ...' in its card, and `score`, `explain` and `report --json` named no candidate:
+    which one predicts (its penalty, its columns) was in selection.json alone."""
+    from survival_core.cli.main import main
+    from survival_core.models.selection import read_selection
+
+    folder = tmp_path / "demo-auto"
+    candidates = [{"model": "coxph", "params": {"penalizer": 1.0}}]  # the plain Cox PH added
+    train_model(
+        [small_cohort / "clinical.csv"],
+        "auto",
+        {"candidates": candidates, "inner_folds": 2},
+        folder,
+        features="^(albumin|bilirubin|ecog)$",
+    )
+    chosen = read_selection(folder)["chosen"]
+    assert chosen == "coxph(penalizer=0.1)"  # not the card's 'coxph' family alone
+    case = small_cohort / "cases" / "SYN-0001"
+    by_score, reported, out = _score_and_report(case, folder, tmp_path, capsys)
+    assert by_score["model"] == "demo-auto" and by_score["chosen"] == reported["chosen"] == chosen
+    text = _flat(pdf_facts(out.read_bytes())[2])
+    assert "Model: auto -> coxph(penalizer=0.1) (demo-auto)" in text
+    assert "auto -> coxph(penalizer=0.1), trained " in text
+    assert main(["explain", "--case", str(case), "--model", str(folder), "--json"]) == 0
+    explained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (explained["model"], explained["chosen"]) == ("demo-auto", chosen)
+    assert "chosen" not in scored[0].as_dict()  # a model that chose nothing
+
+
 def test_file_names_of_a_case_folder_are_not_printed(small_cohort, model_dir, tmp_path, capsys):
     """A DICOM case folder holding a stray 'Mueller_Hans_ct.nii.gz' (the patient's name): the PDF
     said 'The volumes Mueller_Hans_ct.nii.gz beside the DICOM files are not read', under a

@@ -234,7 +234,10 @@ def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
             f"{card.apparent_c_index:.3f}",
             help="On the training rows: optimistic; no cross-validation stored",
         )
-    columns[3].metric("Model", card.model)
+    loaded = loaded_model(choice)
+    columns[3].metric("Model", loaded.kind)
+    if loaded.chosen is not None:  # the metric cuts a long label short
+        columns[3].caption(f"{card.model} chose {loaded.chosen}, which alone predicts")
     inputs = ", ".join(card.clinical_columns) or "none"
     radiomics = "with radiomics" if card.radiomics_settings else "no radiomics"
     st.markdown(

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     # warned about travels with its map (an MR volume read as CT...)
     result = {
         **explanation.as_dict(),
-        "model": scored.model,
+        **scored.model_fields(),
         "cautions": scored.cautions,
         "warnings": warnings,
     }

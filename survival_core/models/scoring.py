@@ -70,6 +70,24 @@ class LoadedModel:
         'name vN' from another's; None for a model of ``fit``."""
         return ((self.card.cv or {}).get("provenance") or {}).get("run_id")
 
+    @cached_property
+    def chosen(self) -> str | None:
+        """The candidate an ``auto`` model chose, which alone predicts, as its selection labels
+        it ('coxph(penalizer=1.0)'; '... [clinical only]' where it reads the clinical columns
+        alone); None for any other model (an ensemble weights several)."""
+        if self.card is None or self.card.model != AUTO:
+            return None
+        selection = read_selection(self.folder)
+        return None if selection is None else selection["chosen"]
+
+    @property
+    def kind(self) -> str:
+        """The model as the pages, the PDF and the nomogram name it: its card's kind ('coxnet',
+        'ensemble'), an ``auto`` model's with the candidate it chose ('auto ->
+        coxph(penalizer=1.0)'): 'auto' alone named none of the models it may be."""
+        kind = self.model.name if self.card is None else self.card.model
+        return kind if self.chosen is None else f"{kind} -> {self.chosen}"
+
     @property
     def inputs(self) -> list[str]:
         return [c["name"] for c in self.model.preprocessor_.input_schema_]
@@ -236,6 +254,14 @@ class CaseScore:
     #: can cross, so that a higher risk need not mean a lower survival at each year.
     risk_scale: str = "log relative hazard"
     curves_may_cross: bool = False
+    #: The candidate an ``auto`` model chose, which scored the case (:attr:`LoadedModel.chosen`);
+    #: None for any other model.
+    chosen: str | None = None
+
+    def model_fields(self) -> dict[str, str]:
+        """The model that scored the case, as the JSON of `score`, `explain` and `report` name
+        it: ``model``, and an ``auto`` model's ``chosen`` candidate."""
+        return {"model": self.model, **({"chosen": self.chosen} if self.chosen else {})}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -246,7 +272,7 @@ class CaseScore:
             "training_patients": self.training_patients,
             "risk_group": self.risk_group,
             "survival": self.survival,
-            "model": self.model,
+            **self.model_fields(),
             "imputed": self.imputed,
             "cautions": self.cautions,
             "risk_scale": self.risk_scale,

@@ -174,6 +174,8 @@ class PatientPoints:
 class Nomogram:
     """The nomogram of one fitted linear Cox model (build it with :func:`build_nomogram`)."""
 
+    #: The model as :attr:`~survival_core.models.scoring.LoadedModel.kind` names it ('coxph';
+    #: 'auto -> coxph(penalizer=1.0)', where the bare class named no penalty).
     model_name: str
     variables: list[NomogramVariable]
     unused: list[str]
@@ -378,4 +380,4 @@ def build_nomogram(loaded: LoadedModel) -> Nomogram:
     widest = max(v.span[1] - v.span[0] for v in variables)
     points_per_lp = 100.0 / widest
     lp_at_zero = base + sum(v.span[0] for v in variables)
-    return Nomogram(model.name, variables, unused, points_per_lp, lp_at_zero, loaded)
+    return Nomogram(loaded.kind, variables, unused, points_per_lp, lp_at_zero, loaded)

@@ -194,11 +194,12 @@ def explanation_method(loaded: LoadedModel) -> str:
 
 
 def model_label(loaded: LoadedModel) -> str:
-    """How the report names the model: its family and name, a registered model's with its
-    registry version ('coxph (gbsg/v3)', 'coxnet (demo-default)'): the app's picker label said
-    'demo default (coxnet on the demo cohort)' or 'gbsg v3 (active)', an app status in a
-    tumour-board document, where the command line said 'coxnet (demo-default)'."""
-    return f"{loaded.card.model} ({loaded.name})"
+    """How the report names the model: its family (an ``auto`` model's with the candidate it
+    chose: :attr:`~survival_core.models.scoring.LoadedModel.kind`) and name, a registered model's
+    with its registry version ('coxph (gbsg/v3)', 'coxnet (demo-default)'): the app's picker
+    label said 'demo default (coxnet on the demo cohort)' or 'gbsg v3 (active)', an app status in
+    a tumour-board document, where the command line said 'coxnet (demo-default)'."""
+    return f"{loaded.kind} ({loaded.name})"
 
 
 def _label(name: str, variables: Mapping[str, SchemaVariable]) -> str:
@@ -229,7 +230,7 @@ def _card_rows(
         lines = _counted("", clinical, tail, _INPUTS_SHOWN, (_BODY, _CARD_TEXT, _ROW_LINES))
         parts = [" ".join(lines)]
     rows = [
-        ("Model", f"{card.model}, trained {card.created[:10] or 'date unknown'}"),
+        ("Model", f"{loaded.kind}, trained {card.created[:10] or 'date unknown'}"),
         (
             "Training cohort",
             f"n = {card.n} patients, {card.n_events} events "

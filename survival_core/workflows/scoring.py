@@ -175,6 +175,7 @@ def _score(
             for m, s in zip(REPORT_MONTHS, survival, strict=True)
         },
         model=loaded.name,
+        chosen=loaded.chosen,
         imputed=imputed,
         cautions=[
             *([note] if (note := newer_version_note(loaded.card)) else []),
