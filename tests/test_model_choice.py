@@ -74,6 +74,7 @@ def test_auto_predicts_with_the_candidate_of_the_best_inner_c_index(gbsg2: dict,
     best = next(r for r in rows if r["inner_c_index"] >= top - 0.005)  # the simplest near-best
     assert auto.selection_["chosen"] == best["label"]
     assert auto.selection_["choice_rule"] == "within 0.005 of the best"  # 24 events per variable
+    assert "stacked" not in auto.selection_  # it predicts with its choice: it listed all 4
     assert all(r["inner_c_index_sd"] >= 0 and r["error"] is None for r in rows)
     winner = auto.members_[auto.chosen_]
     np.testing.assert_array_equal(
@@ -368,6 +369,22 @@ def test_cross_validation_pools_every_candidate_on_the_same_folds(gbsg2: dict):
     json.dumps(selection)  # plain JSON, what runs and --out write
 
 
+def test_only_an_ensembles_cross_validation_says_what_its_folds_stacked():
+    """`cv --model auto` listed every candidate under ``stacked`` and ``stacked_per_fold`` (the
+    veterans' 8, in each of 3 folds), though auto predicts with its choice alone; an ensemble's
+    summary says what its folds stacked."""
+    X, y = gbsg2_subset(60, 90)
+    folds = splits.nested_cv(y["event"], 1, 2, seed=0)
+    linear = {"candidates": FAST[:2], "inner_folds": 3}
+    for name, said in (("auto", False), ("ensemble", True)):
+        result = cross_validate(X, y, ModelMaker(name, linear), folds, n_bootstrap=20)
+        selection = result.summary["selection"]
+        assert [key in selection for key in ("stacked", "stacked_per_fold")] == [said] * 2, name
+    assert selection["stacked_per_fold"] == {
+        c: 2 for c in ("coxph(penalizer=0.1)", "coxph(penalizer=10.0)")
+    }
+
+
 def test_fit_says_the_small_data_warnings_of_its_choice(tmp_path, capsys):
     """`fit --model auto` on a small real cohort (AIDS rows: 60 events on 11 variables) prints
     and returns the warnings its selection records, as `cv` does."""
@@ -429,13 +446,18 @@ def test_the_folds_choices_are_said_over_every_fold_not_the_last_ones() -> None:
 
     one_se = {"choice_rule": ONE_SE_RULE, "events_per_variable": 9.9, "stacked": ["a", "b"]}
     margin = {"choice_rule": "within 0.005 of the best", "events_per_variable": 10.0}
-    summary = _fold_choices([one_se] * 4 + [{**margin, "stacked": ["a", "b", "c"]}])
+    folds = [one_se] * 4 + [{**margin, "stacked": ["a", "b", "c"]}]
+    summary = _fold_choices(folds, stacks=True)
     assert summary["choice_rule"] is None and summary["stacked"] is None
     assert summary["choice_rules"] == {ONE_SE_RULE: 4, "within 0.005 of the best": 1}
     assert summary["events_per_variable_range"] == [9.9, 10.0]
     assert summary["stacked_per_fold"] == {"a": 5, "b": 5, "c": 1}
-    agreed = _fold_choices([one_se] * 2)
+    agreed = _fold_choices([one_se] * 2, stacks=True)
     assert (agreed["choice_rule"], agreed["stacked"]) == (ONE_SE_RULE, ["a", "b"])
+    # auto stacks nothing: its folds' 'stacked' (written before it was left out) are not said
+    assert _fold_choices(folds, stacks=False) == {
+        k: v for k, v in summary.items() if not k.startswith("stacked")
+    }
 
 
 def test_an_unseen_level_in_the_folds_is_said_once_not_warned_per_fold(gbsg2: dict):

@@ -28,7 +28,8 @@ variable it stacks only the penalised Cox candidates (:func:`ensemble_members`; 
 folds: synthetic -0.018 -> -0.006 and AIDS -0.001 -> +0.001 from the best single candidate).
 
 ``selection_`` records why: each candidate's inner c-index (pooled, and the mean and SD over the
-inner folds) and failure if any, the choice, the ensemble weights and the candidates stacked, the
+inner folds) and failure if any, the choice, the ensemble weights and (an ensemble's) the
+candidates stacked, the
 events per candidate variable and the warnings a statistician would give (a network chosen with
 few events; very few events per variable). :meth:`candidate_risks` gives every candidate's (and
 the choice's and the ensemble's) z-scored risk, which a cross-validation pools into the model
@@ -366,7 +367,12 @@ class _CandidateChoice(SurvivalModel):
             ],
             "chosen": chosen.label,
             "choice_rule": ONE_SE_RULE if few else MARGIN_RULE,
-            "stacked": [self.candidates_[k].label for k in stacked],
+            # an ensemble's alone: auto predicts with its choice and stacks nothing
+            **(
+                {"stacked": [self.candidates_[k].label for k in stacked]}
+                if self.name == ENSEMBLE
+                else {}
+            ),
             "baseline": clinical_baseline(self.candidates_, frame).label,
             "inner_folds": int(self.inner_folds),
             "events": events,

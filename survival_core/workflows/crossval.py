@@ -65,6 +65,7 @@ from survival_core.evaluation.standardisation import z_scores
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models.base import SurvivalModel, TorchSurvivalModel, survival_reach
 from survival_core.models.candidates import too_few_events
+from survival_core.models.selection import ENSEMBLE
 from survival_core.models.tabular import UNSEEN, share_text, unseen_levels_noted
 from survival_core.outcome import survival_arrays
 from survival_core.text import first_few
@@ -868,25 +869,31 @@ def compare_candidates(
     summary = {
         "chosen_per_fold": dict(chosen.most_common()),
         "versus_baseline": versus,
-        **_fold_choices(selections),
+        **_fold_choices(selections, stacks=reference == ENSEMBLE),
         "warnings": notes,
     }
     return table, summary
 
 
-def _fold_choices(selections: list[dict[str, Any]]) -> dict[str, Any]:
+def _fold_choices(selections: list[dict[str, Any]], stacks: bool) -> dict[str, Any]:
     """How the folds' model choices were made: events per candidate variable (their median and
-    range), each rule with its number of folds and each candidate with the number of folds that
-    stacked it; ``choice_rule`` and ``stacked`` where every fold agrees (the last fold's were
-    reported as every fold's, though folds of fewer events per variable chose by another rule)."""
+    range), each rule with its number of folds and, where the run's model ``stacks`` (an
+    ensemble; ``auto`` predicts with its choice alone, and listed every candidate as stacked),
+    each candidate with the number of folds that stacked it; ``choice_rule`` and ``stacked``
+    where every fold agrees (the last fold's were reported as every fold's, though folds of
+    fewer events per variable chose by another rule)."""
     epv = [s["events_per_variable"] for s in selections]
     rules = Counter(s.get("choice_rule") for s in selections)
-    stacked = [tuple(s.get("stacked") or ()) for s in selections]
-    return {
+    summary = {
         "events_per_variable": float(np.median(epv)),
         "events_per_variable_range": [float(min(epv)), float(max(epv))],
         "choice_rule": next(iter(rules)) if len(rules) == 1 else None,
         "choice_rules": dict(rules.most_common()),
+    }
+    if not stacks:
+        return summary
+    stacked = [tuple(s.get("stacked") or ()) for s in selections]
+    return summary | {
         "stacked": list(stacked[0]) if len(set(stacked)) == 1 else None,
         "stacked_per_fold": dict(Counter(label for labels in stacked for label in labels)),
     }
