@@ -75,6 +75,7 @@ def test_auto_predicts_with_the_candidate_of_the_best_inner_c_index(gbsg2: dict,
     assert auto.selection_["chosen"] == best["label"]
     assert auto.selection_["choice_rule"] == "within 0.005 of the best"  # 24 events per variable
     assert "stacked" not in auto.selection_  # it predicts with its choice: it listed all 4
+    assert not any("weight" in row for row in rows)  # and weighed them, unused, as stacked
     assert all(r["inner_c_index_sd"] >= 0 and r["error"] is None for r in rows)
     winner = auto.members_[auto.chosen_]
     np.testing.assert_array_equal(

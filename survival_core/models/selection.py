@@ -360,7 +360,8 @@ class _CandidateChoice(SurvivalModel):
                     "inner_c_index": _json_number(pooled_c[k]),
                     "inner_fold_c_index_mean": _json_number(mean_c[k]),
                     "inner_c_index_sd": _json_number(sd_c[k]),
-                    "weight": float(self.weights_[k]),
+                    # an ensemble's weights: auto weighs none (it gave each its unused one)
+                    **({"weight": float(self.weights_[k])} if self.name == ENSEMBLE else {}),
                     "error": errors.get(k),
                 }
                 for k, c in enumerate(self.candidates_)
