@@ -163,7 +163,8 @@ def test_a_follow_up_too_short_for_days_asks_for_the_unit(
     veterans.to_csv(tmp_path / "days.csv", index=False)
     asked = [n for n in load_model_table([tmp_path / "months.csv"]).notes if "--time-unit" in n]
     assert asked and asked[0].startswith("The longest follow-up is 32.8")
-    assert "import the sheet again with cohort import --time-unit" in asked[0]  # train has none
+    assert "likely in months (read so, 999 days: 2.7 years)" in asked[0]
+    assert "import the sheet again with cohort import --time-unit months" in asked[0]  # train
     for table in (
         load_model_table([tmp_path / "months.csv"], time_unit="months"),
         load_model_table([tmp_path / "days.csv"]),
@@ -186,13 +187,33 @@ def test_days_written_in_another_unit_come_back_as_the_same_days(tmp_path: Path)
 
 def test_days_read_as_months_or_years_are_noted(tmp_path: Path, veterans: pd.DataFrame) -> None:
     """Days given as months (an imported clinical.csv is in days) made a 83-year follow-up with
-    no word; horizons and survival at 12-36 months were then wrong."""
+    no word; horizons and survival at 12-36 months were then wrong. The note names the unit the
+    times are likely in, veterans' longest follow-up then 999 days."""
     veterans.to_csv(tmp_path / "days.csv", index=False)
     for unit, years in (("months", 83), ("years", 999)):
         notes = load_model_table([tmp_path / "days.csv"], time_unit=unit).notes
         said = [n for n in notes if "longest follow-up" in n]
-        assert said and f"({years} years; time read in {unit})" in said[0]
-        assert "leave --time-unit out" in said[0]
+        likely = f"({years} years; time read in {unit}), likely in days (read so, 999 days"
+        assert said and likely in said[0]
+        assert "cv and fit: --time-unit days;" in said[0]
+
+
+def test_an_imported_cohort_in_the_wrong_unit_is_told_to_import_the_sheet_again(
+    tmp_path: Path, veterans: pd.DataFrame
+) -> None:
+    """Veterans' days imported as years: train's note on the cohort's clinical.csv (in days, a
+    longest follow-up of 999 years) said to leave out a --time-unit train has not, where the
+    sheet must be imported again with the right one."""
+    from survival_core.cohort.clinical_join import import_table
+
+    veterans.to_csv(sheet := tmp_path / "days.csv", index=False)
+    import_table(cohort := tmp_path / "cohort", sheet, time_unit="years")
+    notes = load_model_table([cohort / "clinical.csv"]).notes
+    said = [n for n in notes if "longest follow-up" in n]
+    assert said and said[0].startswith("The longest follow-up is 364885 days (999 years; time ")
+    again = "import the sheet again with cohort import --time-unit and the unit the sheet is"
+    assert again in said[0]
+    assert "leave --time-unit out" not in said[0]
 
 
 def test_zero_times_are_noted_and_one_time_for_all_is_refused(

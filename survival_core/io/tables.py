@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +28,9 @@ from survival_core.text import first_few
 SHORT_FOLLOW_UP_DAYS = 366.0
 #: A longest follow-up longer than this (days, 50 years) suggests days read as months or years.
 LONG_FOLLOW_UP_DAYS = 50 * 365.25
+#: A typical oncology follow-up (days, 5 years): the likely unit of implausible times puts their
+#: longest follow-up nearest it (:func:`likely_time_unit`).
+TYPICAL_FOLLOW_UP_DAYS = 5 * 365.25
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
@@ -664,6 +667,62 @@ def numbers_written_as_text(
     return X
 
 
+def likely_time_unit(longest: float, time_unit: str) -> str | None:
+    """The unit times read in ``time_unit`` (the longest ``longest`` days) are likely written
+    in, where that longest follow-up is implausible (under :data:`SHORT_FOLLOW_UP_DAYS` or over
+    :data:`LONG_FOLLOW_UP_DAYS`): of the units that make it plausible, the one putting it
+    nearest :data:`TYPICAL_FOLLOW_UP_DAYS` (GBSG2's 87 months read as days: months, 2,648 days,
+    not weeks, 609). None where it is plausible, or no unit makes it so."""
+    if SHORT_FOLLOW_UP_DAYS <= longest <= LONG_FOLLOW_UP_DAYS:
+        return None
+    written = longest / TIME_UNITS[time_unit]
+    plausible = {
+        unit: written * days
+        for unit, days in TIME_UNITS.items()
+        if SHORT_FOLLOW_UP_DAYS <= written * days <= LONG_FOLLOW_UP_DAYS
+    }
+    if not plausible:
+        return None
+    return min(plausible, key=lambda u: abs(math.log(plausible[u] / TYPICAL_FOLLOW_UP_DAYS)))
+
+
+def follow_up_unit_note(longest: float, time_unit: str, give: Callable[[str], str]) -> str:
+    """A note when the longest follow-up (``longest`` days, the times read in ``time_unit``)
+    suggests another unit, naming the likely one (:func:`likely_time_unit`) and how to give it
+    (``give(unit)``, "" where none is likely: the options of what read the times); "" when it
+    is plausible. One check for the tables ``cv``, ``fit`` and ``train`` read and for the
+    cohort import, which converts a sheet's times to days."""
+    if longest < SHORT_FOLLOW_UP_DAYS:
+        read = f"{longest:g} days (time read in {time_unit})"
+        wrong = "survival at 12, 24 and 36 months would otherwise be past the follow-up, or wrong"
+    elif longest > LONG_FOLLOW_UP_DAYS:
+        read = f"{longest:.0f} days ({longest / 365.25:.0f} years; time read in {time_unit})"
+        wrong = (
+            "horizons, calibration and survival at 12, 24 and 36 months would otherwise be wrong"
+        )
+    else:
+        return ""
+    unit = likely_time_unit(longest, time_unit) or ""
+    likely = ""
+    if unit:
+        days = longest / TIME_UNITS[time_unit] * TIME_UNITS[unit]
+        likely = f", likely in {unit} (read so, {days:.0f} days: {days / 365.25:.1f} years)"
+    return (
+        f"The longest follow-up is {read}{likely}: if the times are in another unit, give it "
+        f"({give(unit)}); {wrong}."
+    )
+
+
+def _give_time_unit(unit: str) -> str:
+    """How to give the time unit ``unit`` ("": unknown) to what reads a model table."""
+    option = f"--time-unit {unit}" if unit else "--time-unit"
+    return (
+        f"cv and fit: {option}; a cohort's clinical.csv, which train reads, is in days: import "
+        f"the sheet again with cohort import {option}"
+        + ("" if unit else " and the unit the sheet is written in")
+    )
+
+
 def load_model_table(
     paths: list[Path | str], *, time_unit: str = "days", features: str | None = None
 ) -> ModelTable:
@@ -791,22 +850,8 @@ def load_model_table(
     # 2-year horizon (its td-AUC differed from the same table's in days)
     days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)
     y = Surv.from_arrays(event.astype(bool).to_numpy(), days)
-    longest = float(y["time"].max())
-    if longest < SHORT_FOLLOW_UP_DAYS:
-        notes.append(
-            f"The longest follow-up is {longest:g} days (time read in {time_unit}): if the "
-            "times are in another unit (months, years), give it (cv and fit: --time-unit; a "
-            "cohort's clinical.csv, which train reads: import the sheet again with cohort import "
-            "--time-unit, which writes days); survival at 12, 24 and 36 months would otherwise "
-            "be past the follow-up, or wrong."
-        )
-    elif longest > LONG_FOLLOW_UP_DAYS:
-        notes.append(
-            f"The longest follow-up is {longest:.0f} days ({longest / 365.25:.0f} years; time "
-            f"read in {time_unit}): if the times are already in days (an imported cohort's "
-            "clinical.csv is), leave --time-unit out; horizons, calibration and survival at 12, "
-            "24 and 36 months would otherwise be wrong."
-        )
+    note = follow_up_unit_note(float(y["time"].max()), time_unit, _give_time_unit)
+    notes.extend([note] if note else [])
     zero = int((y["time"] == 0).sum())
     if zero:
         notes.append(
