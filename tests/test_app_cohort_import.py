@@ -332,3 +332,28 @@ def test_a_failed_import_says_why_instead_of_that_it_started(reported_cohort, tm
     assert not app.error and not any("has started" in info.value for info in app.info)
     assert not app.exception
     shutil.rmtree(job.folder)  # the jobs table of the tests after it
+
+
+def test_an_import_in_an_impossible_time_unit_is_a_warning_on_the_page(tmp_path) -> None:
+    """GBSG2's days imported as years: the import report's line on a 2,659-year follow-up was
+    one row among the coercions; it is a warning above them, naming the unit to import in."""
+    import shutil
+
+    from sksurv.datasets import load_gbsg2
+
+    from survival_core.cohort.clinical_join import import_table
+
+    X, y = load_gbsg2()
+    sheet = X.assign(patient_id=[f"G{i:04d}" for i in range(len(X))], time=y["time"])
+    sheet.assign(event=y["cens"].astype(int)).to_csv(tmp_path / "gbsg2.csv", index=False)
+    folder = cohort_folder("gbsg2-years")
+    try:
+        import_table(folder, tmp_path / "gbsg2.csv", time_unit="years")
+        app = _import_mode()
+        app.selectbox(key="import-cohort").set_value(str(folder)).run()
+    finally:  # the module's other tests pick the first cohort listed
+        shutil.rmtree(folder)
+    said = "time: The longest follow-up is 971200 days (2659 years; time read in years), likely"
+    warnings = [w.value for w in app.warning]
+    assert any(w.startswith(said) and "likely in days" in w for w in warnings), warnings
+    assert not app.exception

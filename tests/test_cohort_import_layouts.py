@@ -31,6 +31,7 @@ from survival_core.io.archive import extract_nested
 from survival_core.io.case_loader import is_image_volume, is_mask_like, load_case
 from survival_core.io.deid import KEY_FILE, Deidentifier
 from survival_core.io.manifest import read_manifest
+from survival_core.io.tables import TIME_UNITS
 
 
 @pytest.fixture(scope="module")
@@ -964,3 +965,89 @@ def test_a_column_only_the_added_patients_sheet_has_is_blank_for_the_rows_kept(
     nodes = pd.read_csv(added, index_col="patient_id")["pnodes"]
     assert clinical["pnodes"].isna().tolist() == [True] * 590 + [False] * 96
     assert clinical["pnodes"].iloc[590:].tolist() == nodes.tolist()
+
+
+def _gbsg2_rfs(folder: Path, unit: str, name: str | None = None) -> Path:
+    """GBSG2 with its recurrence-free time under 'RFS', a header stating no unit, in ``unit``."""
+    from tests.clinical_exports import gbsg2
+
+    export = gbsg2(folder)
+    sheet = pd.read_csv(export.path, dtype=str).drop(columns="RFS (months)")
+    sheet["RFS"] = export.y["time"] / TIME_UNITS[unit]
+    sheet.to_csv(path := folder / (name or f"gbsg2_{unit}.csv"), index=False)
+    return path
+
+
+def test_an_import_in_an_impossible_time_unit_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GBSG2's days imported as years (a 2,659-year follow-up), its years as days (7.3 days):
+    both exited 0, the report saying only 'time in years, converted to days'. The check cv and
+    fit make is a warning on the console, in --json's warnings, clinical_report.csv and the
+    Cohort page's import report, naming the unit the times are likely in."""
+    from survival_core.cli.main import main
+    from survival_core.cohort.imported import import_status
+
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(_gbsg2_rfs(tmp_path, "days")), "--out"]
+    assert main([*argv, str(out), "--time-unit", "years", "--json"]) == 0
+    said = (
+        "RFS: The longest follow-up is 971200 days (2659 years; time read in years), likely in "
+        "days (read so, 2659 days: 7.3 years): if the times are in another unit, give it "
+        "(import the sheet again with --time-unit 'days' (Cohort page: Time unit 'days'; "
+        "Python: time_unit=), or with the unit in the time column's header); horizons, "
+        "calibration and survival at 12, 24 and 36 months would otherwise be wrong. (686)"
+    )
+    printed = capsys.readouterr()
+    assert f"warning: clinical: {said}\n" in printed.err
+    assert json.loads(printed.out.splitlines()[-1])["warnings"] == [said]
+    assert import_status(out).warnings() == [said]
+    joined = import_table(tmp_path / "years", _gbsg2_rfs(tmp_path, "years"), time_unit="days")
+    assert joined.warnings()[0].startswith(
+        "RFS: The longest follow-up is 7.27995 days (time read in days), likely in years (read "
+        "so, 2659 days: 7.3 years): if the times are in another unit, give it (import the sheet "
+        "again with --time-unit 'years'"
+    )
+    days = import_table(tmp_path / "days", _gbsg2_rfs(tmp_path, "days"), time_unit="days")
+    assert not days.warnings()
+
+
+def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: Path) -> None:
+    """GBSG2 imported in days, then the same 686 patients' sheet in months imported as days:
+    every stored follow-up shrank 30-fold without a word. Now refused naming the factor and the
+    unit, nothing written; a follow-up updated since (the censored patients' times longer) is
+    taken."""
+    import_table(cohort := tmp_path / "cohort", _gbsg2_rfs(tmp_path, "days"), time_unit="days")
+    before = (cohort / "clinical.csv").read_bytes()
+    with pytest.raises(InputError) as refused:
+        import_table(cohort, _gbsg2_rfs(tmp_path, "months"), time_unit="days")
+    assert str(refused.value) == (
+        "gbsg2_months.csv's times, read in days, are 1/30.44 of those the cohort's clinical.csv "
+        "holds for the same 686 patients (the longest follow-up 2659 days, now 87), as times in "
+        "months read as days would be: gbsg2_months.csv is likely in months. Import it with "
+        "--time-unit months (Cohort page: Time unit), which keeps their times; if instead the "
+        "cohort's earlier import read its sheet in the wrong unit, import the whole sheet, every "
+        "patient, into a new folder."
+    )
+    assert (cohort / "clinical.csv").read_bytes() == before
+    updated = pd.read_csv(_gbsg2_rfs(tmp_path, "days", "updated.csv"))
+    updated.loc[updated["event"] == 0, "RFS"] += 400
+    updated.to_csv(tmp_path / "updated.csv", index=False)
+    import_table(cohort, tmp_path / "updated.csv", time_unit="days")
+    assert pd.read_csv(cohort / "clinical.csv")["time"].max() == 2659 + 400
+
+
+def test_a_re_import_correcting_the_earlier_time_unit_is_taken_and_said(tmp_path: Path) -> None:
+    """GBSG2's days imported as years (told to import the sheet again with --time-unit days):
+    that re-import into the same folder is the same patients' times 1/365.25 of those stored,
+    taken, the stored follow-up having been impossible."""
+    sheet = _gbsg2_rfs(tmp_path, "days")
+    import_table(cohort := tmp_path / "cohort", sheet, time_unit="years")
+    joined = import_table(cohort, sheet, time_unit="days")
+    assert pd.read_csv(cohort / "clinical.csv")["time"].max() == 2659
+    said = (
+        "time: 1/365.25 of the times the cohort's earlier clinical.csv held for these patients "
+        "(the longest follow-up 971200 days, now 2659): its import had read times in days as "
+        "years, corrected (686)"
+    )
+    assert said in [str(line) for line in joined.report] and not joined.warnings()

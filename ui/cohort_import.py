@@ -275,6 +275,8 @@ def cohort_reports() -> None:
         _patients_table(status.patients)
     if not status.clinical.empty:
         st.markdown("**Clinical spreadsheet**: what was coerced, dropped or left unmatched")
+        for warning in status.warnings():
+            st.warning(markdown_message(warning), icon=":material/warning:")
         st.dataframe(
             status.clinical, hide_index=True, width="stretch", key="import-clinical-report"
         )

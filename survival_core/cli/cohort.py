@@ -225,10 +225,13 @@ def _columns(args: argparse.Namespace) -> dict[str, str | None]:
     return {name: getattr(args, name) for name in names}
 
 
-def _clinical_summary(joined: ClinicalJoin) -> dict[str, int]:
-    """The join's totals, each coercion printed to stderr on the way."""
+def _clinical_summary(joined: ClinicalJoin) -> dict[str, Any]:
+    """The join's totals (with the warnings to act on), each coercion printed to stderr on the
+    way."""
+    from survival_core.cohort.clinical_table import asks_to_act
+
     for line in joined.report:
-        output.progress(f"clinical: {line}")
+        output.progress(f"{'warning: ' if asks_to_act(line.action) else ''}clinical: {line}")
     if joined.unmatched_ids:  # on the console only: the cohort folder keeps no original ID
         shown = [
             f"{original} (the images' {near}?)" if near else original

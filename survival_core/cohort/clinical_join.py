@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from survival_core.cohort.clinical_table import (
     ClinicalImport,
     Coercion,
+    asks_to_act,
     read_clinical_spreadsheet,
     spreadsheet_cells,
     unit_factor,
@@ -52,6 +56,7 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
+from survival_core.io.tables import TIME_UNITS, plausible_follow_up
 from survival_core.text import number_text
 
 ID_MAP_FILE = "id_map.csv"
@@ -63,6 +68,9 @@ TABLE_FILES = frozenset(
 _QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
 #: A whole number written as a float ('7.0', '12.00').
 _WHOLE_FLOAT = re.compile(r"(\d+)\.0+")
+#: A re-import's times are the stored ones in another unit (:func:`_unit_ratio`) when this share
+#: of at least this many patients' differ from theirs by one unit ratio, to within this factor.
+_RESCALED_SHARE, _RESCALED_LEAST, _RESCALED_TOLERANCE = 0.8, 5, 1.1
 
 
 @dataclass
@@ -99,13 +107,20 @@ class ClinicalJoin:
         """A line for each case without a row named beside the case it may be (case ids only)."""
         return [f"no clinical row for {c}{_twin_said(o)}." for c, o in self.near_joined.items()]
 
-    def summary(self) -> dict[str, int]:
+    def warnings(self) -> list[str]:
+        """The report's lines to act on (:func:`~survival_core.cohort.clinical_table.
+        asks_to_act`): a longest follow-up implausible in the time unit given."""
+        return [str(line) for line in self.report if asks_to_act(line.action)]
+
+    def summary(self) -> dict[str, Any]:
+        warnings = self.warnings()
         return {
             "clinical_rows": self.n_joined,
             "clinical_rows_kept": self.kept,
             "clinical_rows_without_case": self.unmatched_rows,
             "cases_without_clinical_row": len(self.cases_without_row),
             "clinical_rows_without_outcome": self.no_outcome,
+            **({"warnings": warnings} if warnings else {}),
         }
 
 
@@ -448,27 +463,90 @@ def _read_text_table(source: Path | str) -> pd.DataFrame:
     )
 
 
-def _earlier_rows(cohort: Path, replaced: pd.Index) -> tuple[pd.DataFrame, int]:
-    """The rows of the cohort's earlier ``clinical.csv`` to keep beside this spreadsheet's, each
-    cell as written: those of the cases it has no row for (``replaced``: those it has; a
-    re-import adding patients brings a sheet of those alone: the earlier patients' outcomes were
-    lost), less those of withdrawn patients (a withdrawal cut short leaves their rows, finished
-    by running it again: a re-import wrote them back). Returns them and how many rows of
-    withdrawn patients were left out."""
+def _earlier_table(cohort: Path) -> pd.DataFrame:
+    """The cohort's earlier ``clinical.csv`` by case id, each cell as written (no row without
+    one)."""
     path = cohort / CLINICAL_FILE
     if not path.is_file():
-        return pd.DataFrame(index=pd.Index([], name="case_id")), 0
+        return pd.DataFrame(index=pd.Index([], name="case_id"))
     try:
-        earlier = _read_text_table(path)
+        return _read_text_table(path)
     except (ValueError, pd.errors.ParserError) as err:  # edited by hand: no case_id column
         raise InputError(
             f"{path} cannot be read as the cohort's clinical table ({err}), so its rows of the "
             "patients this spreadsheet lacks cannot be kept: restore it (a case_id column "
             "first), or delete it to write the spreadsheet's rows alone."
         ) from err
+
+
+def _earlier_rows(
+    cohort: Path, earlier: pd.DataFrame, replaced: pd.Index
+) -> tuple[pd.DataFrame, int]:
+    """The rows of the cohort's ``earlier`` table (:func:`_earlier_table`) to keep beside this
+    spreadsheet's: those of the cases it has no row for (``replaced``: those it has; a
+    re-import adding patients brings a sheet of those alone: the earlier patients' outcomes were
+    lost), less those of withdrawn patients (a withdrawal cut short leaves their rows, finished
+    by running it again: a re-import wrote them back). Returns them and how many rows of
+    withdrawn patients were left out."""
     earlier = earlier[~earlier.index.isin(replaced)]
     withdrawn = earlier.index.isin(list(withdrawn_cases(cohort)))
     return earlier[~withdrawn], int(withdrawn.sum())
+
+
+def _times_rescaled(
+    table: pd.DataFrame, earlier: pd.DataFrame, sheet: str, unit: str
+) -> list[Coercion]:
+    """Refuse ``table`` (this spreadsheet's rows, times in days read in ``unit``) where the times
+    of the patients the cohort's ``earlier`` table holds too are the stored ones in another unit
+    (:func:`_unit_ratio`): GBSG2's months imported as days over its import in days shrank every
+    patient's follow-up 30-fold without a word. A sheet correcting the earlier import (no unit
+    misread gives its times, or the stored longest follow-up was implausible and its own is not:
+    :func:`~survival_core.io.tables.plausible_follow_up`) is taken, said in the report's line
+    returned."""
+    both = table.index.intersection(earlier.index)
+    if "time" not in earlier or both.empty:
+        return []
+    new = pd.to_numeric(table.loc[both, "time"], errors="coerce")
+    old = pd.to_numeric(earlier.loc[both, "time"], errors="coerce")
+    given = (new > 0) & (old > 0)
+    new, old = new[given], old[given]
+    pair = _unit_ratio(new / old)
+    if pair is None:
+        return []
+    a, b = pair  # this sheet's times in b read as a, or the earlier sheet's in a read as b
+    ratio = TIME_UNITS[a] / TIME_UNITS[b]
+    times = f"{round(ratio, 2):g} times" if ratio > 1 else f"1/{round(1 / ratio, 2):g} of"
+    before, after = float(old.max()), float(new.max())
+    longest = f"the longest follow-up {before:.0f} days, now {after:.0f}"
+    if a == unit and (plausible_follow_up(before) or not plausible_follow_up(after)):
+        raise InputError(
+            f"{sheet}'s times, read in {unit}, are {times} those the cohort's {CLINICAL_FILE} "
+            f"holds for the same {len(new)} patients ({longest}), as times in {b} read as "
+            f"{unit} would be: {sheet} is likely in {b}. Import it with --time-unit {b} "
+            "(Cohort page: Time unit), which keeps their times; if instead the cohort's earlier "
+            "import read its sheet in the wrong unit, import the whole sheet, every patient, "
+            "into a new folder."
+        )
+    action = (
+        f"{times} the times the cohort's earlier {CLINICAL_FILE} held for these patients "
+        f"({longest}): its import had read times in {a} as {b}, corrected"
+    )
+    return [Coercion("time", action, len(new))]
+
+
+def _unit_ratio(ratios: pd.Series) -> tuple[str, str] | None:
+    """The units (a, b) whose ratio (days per a over days per b: a time in b read as a is that
+    many times its days) :data:`_RESCALED_SHARE` of ``ratios``, at least
+    :data:`_RESCALED_LEAST` of them, lie within :data:`_RESCALED_TOLERANCE` of (a sheet rounding
+    its months leaves a few apart); else None (a follow-up updated since: the censored patients'
+    times grew, by no one ratio)."""
+    if len(ratios) < _RESCALED_LEAST:
+        return None
+    pairs = [(a, b) for a in TIME_UNITS for b in TIME_UNITS if a != b]
+    apart = {p: np.log(ratios * TIME_UNITS[p[1]] / TIME_UNITS[p[0]]).abs() for p in pairs}
+    pair = min(pairs, key=lambda p: float(apart[p].median()))
+    near = float((apart[pair] <= math.log(_RESCALED_TOLERANCE)).mean())
+    return pair if near >= _RESCALED_SHARE else None
 
 
 def _with_earlier_rows(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
@@ -643,7 +721,9 @@ def _write_clinical(
     unmatched = int(table.index.isna().sum()) - withdrawn - len(alike)
     table = table[table.index.notna()]
     n_new, columns = len(table), ["time", "event", *imported.variables.columns]
-    kept, withdrawn_kept = _earlier_rows(cohort, table.index)
+    stored = _earlier_table(cohort)
+    rescaled = _times_rescaled(table, stored, sheet, imported.time_unit)
+    kept, withdrawn_kept = _earlier_rows(cohort, stored, table.index)
     earlier = None if kept.empty else _earlier_schema(cohort)
     table, units, units_said = _in_earlier_units(table, kept, imported.schema, earlier, sheet)
     table = _with_earlier_rows(table[columns], kept)
@@ -658,7 +738,7 @@ def _write_clinical(
     write_text(cohort / CLINICAL_FILE, text)
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
-    report += units_said + levels_said + _kept_said(kept, columns, n_new)
+    report += rescaled + units_said + levels_said + _kept_said(kept, columns, n_new)
     if withdrawn_kept:
         action = (
             f"of patients withdrawn from the cohort ({WITHDRAWN_FILE}) in its earlier "

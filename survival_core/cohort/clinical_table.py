@@ -67,8 +67,10 @@ from survival_core.io.headers import (
 from survival_core.io.tables import (
     ALIVE_WORDS,
     EVENT_WORDS,
+    FOLLOW_UP_NOTE_START,
     TIME_UNITS,
     YES_NO_ABROAD,
+    follow_up_unit_note,
     holds_row_labels,
     tells_the_event,
 )
@@ -818,6 +820,29 @@ def _time_days(
         action += f" (x {TIME_UNITS[stated]:g})"
     report.append(Coercion(h.text, action, int(value.notna().sum())))
     return days, stated
+
+
+def asks_to_act(action: str) -> bool:
+    """Whether a report line's ``action`` is a warning to act on, not a coercion done: a longest
+    follow-up implausible in the time unit the times were read in (:func:`_follow_up_said`)."""
+    return action.startswith(FOLLOW_UP_NOTE_START)
+
+
+def _follow_up_said(days: pd.Series, column: str, unit: str) -> list[Coercion]:
+    """A warning when the longest of the times (``days``, read in ``unit``) suggests another
+    unit, the check cv and fit make (:func:`~survival_core.io.tables.follow_up_unit_note`):
+    GBSG2's days imported as years made a 2,659-year follow-up without a word."""
+    times = days.dropna()
+    note = follow_up_unit_note(float(times.max()), unit, _import_again) if len(times) else ""
+    return [Coercion(column, note, len(times))] if note else []
+
+
+def _import_again(unit: str) -> str:
+    """How to import a sheet again in the time unit ``unit`` ("": unknown)."""
+    return (
+        f"import the sheet again with {_give('time_unit', unit)}, or with the unit in the time "
+        "column's header"
+    )
 
 
 def _code_meanings(codes: str) -> dict[str, str]:
@@ -1998,6 +2023,8 @@ def read_clinical_spreadsheet(
 
     table = pd.DataFrame({"time": days, "event": event, **variables}, index=cells.index)
     table.index = pd.Index(ids, name="case_id")
+    if time_text != "(from dates)":  # days between dates: no unit to doubt
+        report.extend(_follow_up_said(table["time"], time_text, unit))
     dates_frame.index = table.index
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
     if no_outcome:

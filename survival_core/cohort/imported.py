@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from survival_core.cohort.clinical_join import JOIN_REPORT
-from survival_core.cohort.clinical_table import NO_VALUES_DROPPED
+from survival_core.cohort.clinical_table import NO_VALUES_DROPPED, asks_to_act
 from survival_core.errors import InputError
 from survival_core.io.headers import parse_header
 from survival_core.paths import data_subdir
@@ -67,6 +67,14 @@ class ImportStatus:
         """Patients per status (failed, absent, withdrawn, imported, unchanged)."""
         found = self.patients["status"].value_counts()
         return {status: int(found.get(status, 0)) for status in STATUS_ORDER}
+
+    def warnings(self) -> list[str]:
+        """The clinical report's lines to act on (:func:`~survival_core.cohort.clinical_table.
+        asks_to_act`: a longest follow-up implausible in the time unit given), as the console
+        says them."""
+        rows = self.clinical[self.clinical["action"].map(asks_to_act)]
+        lines = zip(rows["column"], rows["action"], rows["count"], strict=True)
+        return [f"{column}: {action} ({count})" for column, action, count in lines]
 
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:

@@ -31,6 +31,8 @@ LONG_FOLLOW_UP_DAYS = 50 * 365.25
 #: A typical oncology follow-up (days, 5 years): the likely unit of implausible times puts their
 #: longest follow-up nearest it (:func:`likely_time_unit`).
 TYPICAL_FOLLOW_UP_DAYS = 5 * 365.25
+#: How a note on a follow-up implausible in its unit starts (:func:`follow_up_unit_note`).
+FOLLOW_UP_NOTE_START = "The longest follow-up is "
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
@@ -667,19 +669,26 @@ def numbers_written_as_text(
     return X
 
 
+def plausible_follow_up(longest: float) -> bool:
+    """Whether a longest follow-up of ``longest`` days fits days (between
+    :data:`SHORT_FOLLOW_UP_DAYS` and :data:`LONG_FOLLOW_UP_DAYS`), not another unit read as
+    days."""
+    return SHORT_FOLLOW_UP_DAYS <= longest <= LONG_FOLLOW_UP_DAYS
+
+
 def likely_time_unit(longest: float, time_unit: str) -> str | None:
     """The unit times read in ``time_unit`` (the longest ``longest`` days) are likely written
     in, where that longest follow-up is implausible (under :data:`SHORT_FOLLOW_UP_DAYS` or over
     :data:`LONG_FOLLOW_UP_DAYS`): of the units that make it plausible, the one putting it
-    nearest :data:`TYPICAL_FOLLOW_UP_DAYS` (GBSG2's 87 months read as days: months, 2,648 days,
-    not weeks, 609). None where it is plausible, or no unit makes it so."""
-    if SHORT_FOLLOW_UP_DAYS <= longest <= LONG_FOLLOW_UP_DAYS:
+    nearest :data:`TYPICAL_FOLLOW_UP_DAYS` (GBSG2's 87 months read as days: months, 2,659 days,
+    not weeks, 612). None where it is plausible, or no unit makes it so."""
+    if plausible_follow_up(longest):
         return None
     written = longest / TIME_UNITS[time_unit]
     plausible = {
         unit: written * days
         for unit, days in TIME_UNITS.items()
-        if SHORT_FOLLOW_UP_DAYS <= written * days <= LONG_FOLLOW_UP_DAYS
+        if plausible_follow_up(written * days)
     }
     if not plausible:
         return None
@@ -708,7 +717,7 @@ def follow_up_unit_note(longest: float, time_unit: str, give: Callable[[str], st
         days = longest / TIME_UNITS[time_unit] * TIME_UNITS[unit]
         likely = f", likely in {unit} (read so, {days:.0f} days: {days / 365.25:.1f} years)"
     return (
-        f"The longest follow-up is {read}{likely}: if the times are in another unit, give it "
+        f"{FOLLOW_UP_NOTE_START}{read}{likely}: if the times are in another unit, give it "
         f"({give(unit)}); {wrong}."
     )
 
