@@ -13,6 +13,7 @@ import streamlit as st
 from survival_core.cohort import exploration as ex
 from survival_core.cohort.imported import feature_tables, imported_cohorts
 from survival_core.errors import InputError
+from survival_core.io.tables import TIME_UNITS
 from survival_core.paths import demo_cohort_dir
 from survival_core.workflows.demo import demo_features_path
 from ui.auth import permitted, require
@@ -36,14 +37,15 @@ Stamps = tuple[tuple[str, int | None, int | None], ...]
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the cohort...")
-def cohort(paths: tuple[str, ...], modified: Stamps) -> ex.CohortData:
-    """The joined tables, read once per (paths, state of every file read)."""
-    return ex.load_cohort(list(paths))
+def cohort(paths: tuple[str, ...], modified: Stamps, time_unit: str) -> ex.CohortData:
+    """The joined tables, their times in ``time_unit``, read once per (paths, state of every
+    file read, unit)."""
+    return ex.load_cohort(list(paths), time_unit)
 
 
 @st.cache_data(max_entries=32, show_spinner="Fitting one Cox model per variable...")
-def cox_table(paths: tuple[str, ...], modified: Stamps, columns: tuple[str, ...]):
-    data = cohort(paths, modified)
+def cox_table(paths: tuple[str, ...], modified: Stamps, time_unit: str, columns: tuple[str, ...]):
+    data = cohort(paths, modified, time_unit)
     return ex.univariate_cox(data.frame, data.y, list(columns), schema=data.schema)
 
 
@@ -58,7 +60,9 @@ def _modified(paths: list[Path]) -> Stamps:
     return tuple(stamps)
 
 
-def pick_sources() -> list[Path] | None:
+def pick_sources() -> tuple[list[Path], str] | None:
+    """The tables to explore and the time unit of their times (days but for tables by path,
+    whose unit the user says, as the Import form's Time unit)."""
     imported = [c for c in imported_cohorts() if (c / "clinical.csv").is_file()]
     sources = ["Demo cohort", *(["Imported cohort"] if imported else []), "Tables by path"]
     source = st.segmented_control("Cohort", sources, default="Demo cohort", key="cohort-source")
@@ -66,17 +70,24 @@ def pick_sources() -> list[Path] | None:
         folder = st.selectbox(
             "Imported cohort", imported, format_func=lambda p: p.name, key="cohort-imported"
         )
-        return [folder / "clinical.csv", *feature_tables(folder)]
+        return [folder / "clinical.csv", *feature_tables(folder)], "days"
     if source == "Demo cohort":
         clinical = demo_cohort_dir() / "clinical.csv"
         if not clinical.exists():
             st.info("The demo cohort is not prepared yet: open the Case page to prepare it.")
             return None
         features = demo_features_path()
-        return [clinical] + ([features] if features.exists() else [])
-    outcome = st.text_input(
-        "Cohort folder (with clinical.csv), or a CSV/Parquet table with time (days) and event",
+        return [clinical] + ([features] if features.exists() else []), "days"
+    left, right = st.columns([4, 1])
+    outcome = left.text_input(
+        "Cohort folder (with clinical.csv), or a CSV/Parquet table with time and event",
         key="cohort-path",
+    )
+    time_unit = right.selectbox(
+        "Time unit",
+        list(TIME_UNITS),
+        key="cohort-time-unit",
+        help="of the table's time column; an imported cohort's clinical.csv is in days",
     )
     extra = st.text_area(
         "Feature tables (Parquet or CSV with a case_id column), one path per line",
@@ -86,7 +97,7 @@ def pick_sources() -> list[Path] | None:
     if not paths:
         st.info("Type the path of a cohort folder or of a table on this server.")
         return None
-    return [Path(p).expanduser() for p in paths]
+    return [Path(p).expanduser() for p in paths], time_unit
 
 
 def _family_columns(data: ex.CohortData, families: list[str]) -> list[str]:
@@ -125,7 +136,7 @@ def km_tab(data: ex.CohortData) -> None:
         st.caption(note)
 
 
-def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> None:
+def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps, time_unit: str) -> None:
     present = [f for f, cols in data.families().items() if cols]
     families = st.multiselect(
         "Variables",
@@ -138,7 +149,7 @@ def cox_tab(data: ex.CohortData, paths: tuple[str, ...], modified: Stamps) -> No
     if not columns:
         st.info("Choose at least one group of variables.")
         return
-    table = cox_table(paths, modified, tuple(columns))
+    table = cox_table(paths, modified, time_unit, tuple(columns))
     units = [ex.variable(data.frame[c], data.schema).unit for c in table["variable"]]
     shown = pd.DataFrame(
         {
@@ -306,12 +317,13 @@ if permitted("import_cohort"):
         import_part()
         st.stop()
 try:
-    sources = pick_sources()
-    if not sources:
+    picked = pick_sources()
+    if not picked:
         st.stop()
+    sources, time_unit = picked
     paths = tuple(str(p) for p in sources)
     modified = _modified(sources)
-    data = cohort(paths, modified)
+    data = cohort(paths, modified, time_unit)
 except Exception as error:  # noqa: BLE001 - every failure is shown, none as a traceback
     show_error(error)
     st.stop()
@@ -323,13 +335,16 @@ st.caption(
     + " columns. Sources: "
     + ", ".join(Path(p).name for p in data.sources)
 )
-for note in data.notes:
-    st.caption(note)
+for note in data.notes:  # a follow-up in another unit puts every curve on the wrong scale
+    if note in data.warnings:
+        st.warning(note, icon=":material/warning:")
+    else:
+        st.caption(note)
 
 tabs = st.tabs(["KM by variable", "Univariate Cox", "Correlations", "Distributions by risk group"])
 for tab, draw in zip(
     tabs,
-    (km_tab, lambda d: cox_tab(d, paths, modified), correlation_tab, distribution_tab),
+    (km_tab, lambda d: cox_tab(d, paths, modified, time_unit), correlation_tab, distribution_tab),
     strict=True,
 ):
     with tab:

@@ -215,3 +215,37 @@ def test_a_km_threshold_is_not_carried_to_another_cohort(tmp_path):
     assert _widget(app.number_input, "km-threshold-age").value == ages.median()
     assert not app.error, [e.value for e in app.error]
     assert f"at {ages.median():.4g}" in _km_figure(app)["layout"]["title"]["text"]
+
+
+def test_a_table_by_path_in_months_is_warned_of_and_read_in_its_time_unit(tmp_path):
+    """GBSG2 in months given by path: drawn as days (the KM axis in months ending at 2.9 where
+    the follow-up runs to 87), a grey caption pointing to cv and fit's --time-unit, which the
+    page has not. The note is a warning naming the page's Time unit, which reads the table."""
+    import base64
+
+    from sksurv.datasets import load_gbsg2
+
+    from survival_core.io.tables import TIME_UNITS
+
+    X, y = load_gbsg2()
+    months = y["time"] / TIME_UNITS["months"]
+    table = X.assign(case_id=[f"G{i}" for i in range(len(X))], time=months)
+    table.assign(event=y["cens"].astype(int)).to_csv(tmp_path / "gbsg2.csv", index=False)
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(tmp_path / "gbsg2.csv")).run()
+    (warning,) = [w.value for w in app.warning]
+    assert warning.startswith(
+        "The longest follow-up is 87.3593 days (time read in days), likely in months (read so, "
+        "2659 days: 7.3 years): if the times are in another unit, give it (a table by path: its "
+        "Time unit months; an imported cohort, whose clinical.csv is in days: import its sheet "
+        "again in Import mode with the Time unit months)"
+    )
+    assert not [c for c in app.caption if "longest follow-up" in c.value]
+    app.selectbox(key="cohort-time-unit").set_value("months").run()
+    assert not app.warning and not app.exception and not app.error
+    figure = _km_figure(app)
+    assert figure["layout"]["xaxis2"]["title"]["text"] == "Time (months)"
+    drawn = [t["x"] for t in figure["data"] if t.get("yaxis") == "y"]
+    longest = max(np.frombuffer(base64.b64decode(x["bdata"]), x["dtype"]).max() for x in drawn)
+    assert longest == pytest.approx(months.max())

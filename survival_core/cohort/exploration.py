@@ -58,7 +58,7 @@ from survival_core.io.clinical_schema import (
     hcc_schema,
     schema_beside,
 )
-from survival_core.io.tables import load_model_table
+from survival_core.io.tables import FOLLOW_UP_NOTE_START, load_model_table
 from survival_core.outcome import Outcome, survival_arrays
 from survival_core.viewer.curves import GROUP_COLOURS, PALETTE, km_figure
 
@@ -106,6 +106,13 @@ class CohortData:
     @property
     def n_events(self) -> int:
         return int(survival_arrays(self.y)[0].sum())
+
+    @property
+    def warnings(self) -> list[str]:
+        """The notes to act on: a longest follow-up implausible in the time unit the times were
+        read in (:func:`~survival_core.io.tables.follow_up_unit_note`), every curve and
+        survival of the page then on the wrong scale."""
+        return [note for note in self.notes if note.startswith(FOLLOW_UP_NOTE_START)]
 
     def families(self) -> dict[str, list[str]]:
         """Columns by family: clinical (schema variables, and any column not named as an image
@@ -155,17 +162,30 @@ def cohort_files(paths: Sequence[Path | str]) -> list[Path]:
     return [*tables, *dict.fromkeys(f.parent / SCHEMA_FILE for f in tables)]
 
 
-def load_cohort(paths: Sequence[Path | str]) -> CohortData:
-    """Tables (cohort folders, CSV, Parquet) joined on case_id; one of them holds time and event.
+def load_cohort(paths: Sequence[Path | str], time_unit: str = "days") -> CohortData:
+    """Tables (cohort folders, CSV, Parquet) joined on case_id; one of them holds time and event,
+    in ``time_unit`` (a cohort folder's clinical.csv is in days).
 
     Rows without a usable outcome and cases missing from a table are left out with a note
-    (:func:`survival_core.io.tables.load_model_table`). The clinical schema is the
+    (:func:`survival_core.io.tables.load_model_table`; a follow-up implausible in ``time_unit``
+    is noted with the Cohort page's ways to give the unit). The clinical schema is the
     ``schema.yaml`` beside the first table that has one, else :data:`DEMO_SCHEMA`.
     """
     files = [f for p in paths for f in cohort_sources(p)]
-    table = load_model_table(files)
+    table = load_model_table(files, time_unit=time_unit, unit_advice=_time_unit_on_the_page)
     schema = schema_beside(files) or DEMO_SCHEMA
     return CohortData(table.X, table.y, tuple(str(f) for f in files), list(table.notes), schema)
+
+
+def _time_unit_on_the_page(unit: str) -> str:
+    """How the Cohort page gives the time unit ``unit`` ("": unknown): a table by path's Time
+    unit; an imported cohort's clinical.csv is in days, its sheet imported again in that unit
+    (the command line's --time-unit is no option of the page)."""
+    chosen = f" {unit}" if unit else ""
+    return (
+        f"a table by path: its Time unit{chosen}; an imported cohort, whose clinical.csv is in "
+        f"days: import its sheet again in Import mode with the Time unit{chosen}"
+    )
 
 
 # --- variables -----------------------------------------------------------------------------------

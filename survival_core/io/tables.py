@@ -733,9 +733,15 @@ def _give_time_unit(unit: str) -> str:
 
 
 def load_model_table(
-    paths: list[Path | str], *, time_unit: str = "days", features: str | None = None
+    paths: list[Path | str],
+    *,
+    time_unit: str = "days",
+    features: str | None = None,
+    unit_advice: Callable[[str], str] = _give_time_unit,
 ) -> ModelTable:
-    """Join ``paths`` on case_id (inner join), split off the outcome, select features by regex."""
+    """Join ``paths`` on case_id (inner join), split off the outcome, select features by regex;
+    ``unit_advice``: how the reader gives a time unit, for a note on a follow-up implausible in
+    ``time_unit`` (:func:`follow_up_unit_note`; the command line's options unless said)."""
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"Unknown time unit {time_unit!r}; choose {', '.join(TIME_UNITS)}.")
     if not paths:
@@ -859,7 +865,7 @@ def load_model_table(
     # 2-year horizon (its td-AUC differed from the same table's in days)
     days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)
     y = Surv.from_arrays(event.astype(bool).to_numpy(), days)
-    note = follow_up_unit_note(float(y["time"].max()), time_unit, _give_time_unit)
+    note = follow_up_unit_note(float(y["time"].max()), time_unit, unit_advice)
     notes.extend([note] if note else [])
     zero = int((y["time"] == 0).sum())
     if zero:
