@@ -132,6 +132,30 @@ def test_all_trials_failing_is_a_clear_error(gbsg2) -> None:
         tuned_factory("coxph", {}, search(space, 3))().fit(*gbsg2)
 
 
+LEAF = {"min_samples_leaf": ParamRange("choice", (10, 500))}
+
+
+def test_a_trial_whose_model_learned_nothing_fails_and_is_never_chosen(gbsg2) -> None:
+    """A forest whose minimum leaf (500) holds all 133 inner-training patients gives them all one
+    risk: its trial was COMPLETE with the ties' 0.5, which beat real trials of inner c < 0.5 on
+    weak data and was chosen (every outer fold of a 60-patient run chose it)."""
+    factory = tuned_factory("rsf", {"n_estimators": 10}, search(LEAF, 4), seed=1)
+    model = factory().fit(*gbsg2)
+    table = model.trials_
+    assert set(table["min_samples_leaf"]) == {10, 500}
+    learned_nothing = table[table["min_samples_leaf"] == 500]
+    assert (learned_nothing["state"] == "FAIL").all() and learned_nothing["score"].isna().all()
+    said = "InputError: inner fold 1: the model gave all its 133 inner-training patients one risk"
+    assert learned_nothing["error"].str.startswith(f"{said} (it learned nothing from them)").all()
+    assert model.best_params_ == {"min_samples_leaf": 10} and model.best_score_ > 0.6
+
+
+def test_a_search_of_models_that_learn_nothing_is_refused(gbsg2) -> None:
+    only = {"min_samples_leaf": ParamRange("choice", (500,))}
+    with pytest.raises(RadSurvError, match=r"all 2 trials failed.*one risk.*minimum leaf"):
+        tuned_factory("rsf", {"n_estimators": 10}, search(only, 2))().fit(*gbsg2)
+
+
 def test_saved_search_loads_as_the_best_model(gbsg2, tuned: TunedModel, tmp_path: Path) -> None:
     X, _ = gbsg2
     tuned.save(tmp_path / "model")

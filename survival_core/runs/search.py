@@ -13,10 +13,12 @@ The sampler runs in the calling process (ask/tell); trials are evaluated through
 any ordered ``map(fn, items)``: the builtin ``map`` (one at a time) or
 :func:`survival_core.engine.fold_map` (Ray tasks, GPU-aware through its ``num_gpus``).
 ``parallel`` trials are asked for at once and run as one batch; a seed and a batch size give the
-same trials, and the same best parameters, with either. A trial that raises or scores a
-non-finite value is recorded as failed and the search goes on; only a search whose every trial
-failed is an error. :func:`tuned_factory` is the counterpart of
-:func:`~survival_core.workflows.training.model_factory` for a config's ``model.search``.
+same trials, and the same best parameters, with either. A trial that raises, scores a
+non-finite value or whose model gives all of an inner fold's training rows one risk (it learned
+nothing: the ties' c-index of 0.5 beat real trials on weak data) is recorded as failed and the
+search goes on; only a search whose every trial failed is an error. :func:`tuned_factory` is the
+counterpart of :func:`~survival_core.workflows.training.model_factory` for a config's
+``model.search``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.evaluation.risk_groups import constant_columns
 from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel
 from survival_core.models.image_set import ImageSet
@@ -113,16 +116,37 @@ def inner_score(
     metric: str = "c_index",
 ) -> float:
     """Mean ``metric`` over ``folds`` of ``make(params)`` fitted on each fold's training rows and
-    scored on its test rows (NaN when a fold's score is undefined). An inner fold's category its
-    training rows lack is the search's own business: not warned of once per trial and fold (a
-    run's log held dozens of UnseenLevelWarnings), as the model choice's inner folds do."""
+    scored on its test rows (NaN when a fold's score is undefined). A model that gives all of a
+    fold's training rows one risk is an :class:`InputError` (:func:`_check_learned`). An inner
+    fold's category its training rows lack is the search's own business: not warned of once per
+    trial and fold (a run's log held dozens of UnseenLevelWarnings), as the model choice's inner
+    folds do."""
     score = METRICS[metric]
     values = []
-    for fold in folds:
+    for number, fold in enumerate(folds, start=1):
         model = make(params).fit(_rows(X, fold.train), y[fold.train])
+        _check_learned(model, _rows(X, fold.train), f"inner fold {number}")
         with unseen_levels_noted():
             values.append(score(y[fold.test], model.predict_risk(_rows(X, fold.test))))
     return float(np.mean(values))
+
+
+def _check_learned(model: SurvivalModel, X_train: Any, where: str) -> None:
+    """:class:`InputError` where the fitted ``model`` gives all its training rows ``X_train`` one
+    risk (a null model, or a forest whose minimum leaf holds them all): it learned nothing, and
+    its test rows, all ties, would score a c-index of 0.5 that beats the real trials of weak data
+    (inner c < 0.5) and is chosen; cross-validation's folds and ``fit`` say the same of it."""
+    risk = np.asarray(model.predict_risk(X_train), dtype=float)
+    if model.null_ or constant_columns(risk[:, None])[0]:
+        learned = (
+            f"its feature reduction {model.emptied_by} kept no feature"
+            if model.null_
+            else "it learned nothing from them"
+        )
+        raise InputError(
+            f"{where}: the model gave all its {risk.size} inner-training patients one risk "
+            f"({learned}), so its c-index of 0.5 is no score. {model.why_one_risk()}"
+        )
 
 
 def run_trial(
