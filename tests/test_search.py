@@ -17,10 +17,12 @@ from sksurv.datasets import load_gbsg2
 from sksurv.util import Surv
 
 from survival_core import engine
-from survival_core.errors import ConfigError, RadSurvError
+from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
+from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.models import CoxPH, load_model, make_model
 from survival_core.models.image_set import ImageSet
+from survival_core.models.tabular import unseen_levels_noted
 from survival_core.runs.config import FrozenDict, ParamRange, SearchConfig, parse_config
 from survival_core.runs.search import (
     TRIAL_COLUMNS,
@@ -33,6 +35,7 @@ from survival_core.runs.search import (
 )
 from survival_core.workflows.crossval import cross_validate
 from survival_core.workflows.training import train_model
+from tests.small_cohorts import gbsg2_subset
 
 PENALIZER = {"penalizer": ParamRange("loguniform", (1e-4, 10.0))}
 TRIALS = 6
@@ -128,8 +131,45 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(gbsg2) -> None:
 
 def test_all_trials_failing_is_a_clear_error(gbsg2) -> None:
     space = {"penalizer": ParamRange("uniform", (-2.0, -1.0))}
-    with pytest.raises(RadSurvError, match=r"all 3 trials failed.*penalizer must be >= 0"):
+    with pytest.raises(RadSurvError, match=r"all 3 trials failed.*penalizer must be >= 0") as err:
         tuned_factory("coxph", {}, search(space, 3))().fit(*gbsg2)
+    assert ".." not in str(err.value)
+
+
+PILOT_PENALIZER = {"penalizer": ParamRange("loguniform", (0.1, 1.0))}
+
+
+def test_an_inner_fold_without_comparable_pairs_is_left_out_of_the_score() -> None:
+    """14 GBSG2 patients, 5 events (a pilot study): the third inner fold's test rows hold no
+    comparable pair. Its undefined c-index failed every trial ('all 4 trials failed ... Narrow
+    model.search.space'), though the parameters were not at fault; it is left out of the mean."""
+    X, y = gbsg2_subset(5, 9, seed=2)
+    folds = inner_splits(y, 3, seed=0)
+    model = tuned_factory("coxph", {}, search(PILOT_PENALIZER, 4), seed=0)().fit(X, y)
+    assert (model.trials_["state"] == "COMPLETE").all()
+    c = []
+    for fold in folds[:2]:
+        fitted = make_model("coxph", **model.best_params_).fit(X.iloc[fold.train], y[fold.train])
+        with unseen_levels_noted():  # a grade the fold's training rows lack, as the search does
+            c.append(harrell_c_index(y[fold.test], fitted.predict_risk(X.iloc[fold.test])))
+    with pytest.raises(InputError, match="No comparable patient pairs"):
+        harrell_c_index(y[folds[2].test], np.zeros(folds[2].test.size))
+    assert model.best_score_ == pytest.approx(np.mean(c), abs=1e-12)
+
+
+def test_inner_folds_too_small_to_score_are_named_as_such() -> None:
+    """6 GBSG2 patients, 3 events: no inner fold's test rows hold a comparable pair, so no trial
+    can be scored; the error blamed the search space and doubled its period."""
+    X, y = gbsg2_subset(3, 3, seed=10)
+    with pytest.raises(InputError) as err:
+        tuned_factory("coxph", {}, search(PILOT_PENALIZER, 2), seed=0)().fit(X, y)
+    assert str(err.value) == (
+        "Hyper-parameter search on 6 patients (3 events): none of its 3 inner folds' test rows "
+        "holds two comparable patients (an event followed by a longer follow-up), so the c-index "
+        "of every trial is undefined: the inner folds are too small. Search on more patients (or "
+        "with fewer inner folds, 2 at least), or set the parameters in model.params instead of "
+        "searching them."
+    )
 
 
 LEAF = {"min_samples_leaf": ParamRange("choice", (10, 500))}

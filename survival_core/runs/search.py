@@ -37,20 +37,29 @@ from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
-from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.evaluation.concordance import concordance_columns, risk_array
 from survival_core.evaluation.risk_groups import constant_columns
 from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel
 from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import TablePreprocessor, unseen_levels_noted
-from survival_core.outcome import training_arrays
+from survival_core.outcome import survival_arrays, training_arrays
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
 from survival_core.workflows.training import ModelMaker, model_factory
 
 #: Written next to the best model's ``model.json`` by :meth:`TunedModel.save`.
 SEARCH_FILE = "search.json"
-#: Search metrics (higher is better), computed on the held-out rows of each inner fold.
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"c_index": harrell_c_index}
+
+
+def _c_index(y: np.ndarray, risk: np.ndarray) -> float:
+    """Harrell's c-index of ``risk`` against ``y``; NaN where no two patients are comparable (an
+    inner fold's few test rows, their one event the last), as :func:`inner_score` leaves out."""
+    event, time = survival_arrays(y)
+    return float(concordance_columns(event, time, risk_array(risk, time.size)[:, None])[0])
+
+
+#: Search metrics (higher is better; NaN where undefined), on the held-out rows of an inner fold.
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"c_index": _c_index}
 #: Trials asked for at once in a training run, on every engine: the batch size shapes what the
 #: sampler proposes, so it is fixed for a run's results not to depend on where it runs (the same
 #: batches give the same trials in this process or as Ray tasks).
@@ -99,12 +108,26 @@ def _rows(X: Any, index: np.ndarray) -> Any:
 
 
 def inner_splits(y: Any, n_folds: int = 3, seed: int = 0) -> list[splits.Fold]:
-    """Stratified (by event) ``n_folds``-fold split of the rows of ``y`` for scoring trials."""
-    event, _ = training_arrays(y)
+    """Stratified (by event) ``n_folds``-fold split of the rows of ``y`` for scoring trials.
+    :class:`InputError` where no fold's test rows hold two comparable patients (an event and a
+    longer follow-up): the c-index is undefined in every fold, whatever a trial's parameters."""
+    event, time = training_arrays(y)
     try:
-        return splits.nested_cv(event, 1, n_folds, validation_fraction=0.0, seed=seed)
+        folds = splits.nested_cv(event, 1, n_folds, validation_fraction=0.0, seed=seed)
     except ConfigError as err:
         raise ConfigError(f"Hyper-parameter search on {event.size} patients: {err}") from err
+    ties = np.zeros((time.size, 1))  # any risk: whether a pair is comparable is the outcomes'
+    if all(
+        np.isnan(concordance_columns(event[f.test], time[f.test], ties[f.test])[0]) for f in folds
+    ):
+        raise InputError(
+            f"Hyper-parameter search on {event.size} patients ({int(event.sum())} events): none "
+            f"of its {n_folds} inner folds' test rows holds two comparable patients (an event "
+            "followed by a longer follow-up), so the c-index of every trial is undefined: the "
+            "inner folds are too small. Search on more patients (or with fewer inner folds, 2 at "
+            "least), or set the parameters in model.params instead of searching them."
+        )
+    return folds
 
 
 def inner_score(
@@ -116,11 +139,12 @@ def inner_score(
     metric: str = "c_index",
 ) -> float:
     """Mean ``metric`` over ``folds`` of ``make(params)`` fitted on each fold's training rows and
-    scored on its test rows (NaN when a fold's score is undefined). A model that gives all of a
-    fold's training rows one risk is an :class:`InputError` (:func:`_check_learned`). An inner
-    fold's category its training rows lack is the search's own business: not warned of once per
-    trial and fold (a run's log held dozens of UnseenLevelWarnings), as the model choice's inner
-    folds do."""
+    scored on its test rows; a fold whose score is undefined (no comparable pair among its test
+    rows, common with 14 patients and 5 events) is left out of the mean, NaN when every fold's
+    is. A model that gives all of a fold's training rows one risk is an :class:`InputError`
+    (:func:`_check_learned`). An inner fold's category its training rows lack is the search's
+    own business: not warned of once per trial and fold (a run's log held dozens of
+    UnseenLevelWarnings), as the model choice's inner folds do."""
     score = METRICS[metric]
     values = []
     for number, fold in enumerate(folds, start=1):
@@ -128,7 +152,8 @@ def inner_score(
         _check_learned(model, _rows(X, fold.train), f"inner fold {number}")
         with unseen_levels_noted():
             values.append(score(y[fold.test], model.predict_risk(_rows(X, fold.test))))
-    return float(np.mean(values))
+    defined = [v for v in values if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else float("nan")
 
 
 def _check_learned(model: SurvivalModel, X_train: Any, where: str) -> None:
@@ -297,7 +322,8 @@ class TunedModel(SurvivalModel):
         if not complete:
             raise RadSurvError(
                 f"Hyper-parameter search: all {len(records)} trials failed; the last error was "
-                f"{records[-1]['error']}. Narrow model.search.space to values the model accepts."
+                f"{records[-1]['error'].rstrip('.')}. Narrow model.search.space to values the "
+                "model accepts."
             )
         best = max(complete, key=lambda r: r["score"])  # the first of equal scores
         self.best_params_ = dict(best["params"])
