@@ -33,7 +33,7 @@ from survival_core.runs.search import (
     suggest,
     tuned_factory,
 )
-from survival_core.workflows.crossval import cross_validate
+from survival_core.workflows.crossval import cross_validate, run_fold
 from survival_core.workflows.training import train_model
 from tests.small_cohorts import gbsg2_subset
 
@@ -227,6 +227,28 @@ def test_tuned_model_inside_cross_validation(gbsg2) -> None:
     assert len(result.folds) == 2 and result.folds["c_index"].between(0.55, 0.85).all()
     assert 0.55 < result.summary["c_index"] < 0.85
     assert result.oof["n_predictions"].eq(1).all()
+
+
+def test_a_searched_networks_fold_early_stops_on_its_validation_rows(gbsg2) -> None:
+    """A searched deepsurv's fold reported n_train 91, n_validation 0 and no epochs (veterans,
+    3 folds) where the same network with the chosen lr fixed reported 73, 18, best epoch 1 of 3:
+    the fold fitted the search on its training and validation rows alike and found no count or
+    epoch on the wrapper. It now early-stops on the fold's validation rows, as the network does."""
+    X, y = gbsg2
+    fold = splits.nested_cv(y["event"], 1, 3, validation_fraction=0.2, seed=0)[0]
+    lr = {"lr": ParamRange("loguniform", (1e-3, 1e-1))}
+    factory = tuned_factory("deepsurv", {"epochs": 3, "hidden": [8]}, search(lr, 2), seed=0)
+    grid = np.array([365.0, 730.0])
+    record = run_fold(fold, X, y, factory, grid, np.array([730.0]))
+    train, validation = fold.train, fold.validation
+    fitted = factory().fit(X.iloc[train], y[train], X.iloc[validation], y[validation])
+    history = fitted.best_model_.history_
+    assert (record["n_train"], record["n_validation"]) == (fold.train.size, fold.validation.size)
+    assert (record["best_epoch"], record["epochs_trained"]) == (
+        history["best_epoch"],
+        len(history["train"]),
+    )
+    np.testing.assert_allclose(record["risk"], fitted.predict_risk(X.iloc[fold.test]), atol=1e-6)
 
 
 def test_factory_travels_by_pickle_and_refuses_bad_names() -> None:

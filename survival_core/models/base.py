@@ -101,6 +101,12 @@ class SurvivalModel:
         )
 
     @property
+    def is_network(self) -> bool:
+        """Whether ``fit`` trains a torch network, whose early stopping takes validation rows
+        (``X_val``, ``y_val``) and keeps an epoch (``n_validation_``, ``epochs_kept``)."""
+        return isinstance(self, TorchSurvivalModel)
+
+    @property
     def curves_may_cross(self) -> bool:
         """Whether two patients' survival curves can cross, so that the one of higher risk may
         have the better survival at some time; a log-hazard model's (proportional hazards, a

@@ -358,6 +358,21 @@ class TunedModel(SurvivalModel):
     def curves_may_cross(self) -> bool:  # type: ignore[override]
         return self._best().curves_may_cross
 
+    @property
+    def is_network(self) -> bool:  # type: ignore[override]
+        """Its maker's (a search over a network's parameters early-stops on a CV fold's
+        validation rows, as the network does)."""
+        return self.make({}).is_network
+
+    @property
+    def n_validation_(self) -> int:
+        """The rows that only stopped the refitted choice's training early (0: not a network)."""
+        return int(getattr(self._best(), "n_validation_", 0))
+
+    def epochs_kept(self) -> dict[str, int]:
+        """The refitted choice's kept and trained epochs (a network's; none for other models)."""
+        return self._best().epochs_kept() if self.is_network else {}
+
     def predict_risk(self, X: Any) -> np.ndarray:
         """Risk per row from the refitted best model (higher = worse)."""
         return self._best().predict_risk(X)

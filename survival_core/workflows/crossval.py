@@ -63,7 +63,7 @@ from survival_core.evaluation.risk_groups import RiskGroupCut, constant_columns
 from survival_core.evaluation.splits import Fold
 from survival_core.evaluation.standardisation import z_scores
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
-from survival_core.models.base import SurvivalModel, TorchSurvivalModel, survival_reach
+from survival_core.models.base import SurvivalModel, survival_reach
 from survival_core.models.candidates import too_few_events
 from survival_core.models.selection import ENSEMBLE
 from survival_core.models.tabular import UNSEEN, share_text, unseen_levels_noted
@@ -214,7 +214,7 @@ def run_fold(
     refuses such a case: encoded as the reference level, a BCLC D patient was scored as BCLC 0
     and counted in the pooled metrics."""
     model = factory()
-    if isinstance(model, TorchSurvivalModel) and fold.validation.size:
+    if model.is_network and fold.validation.size:
         model.fit(
             X.iloc[fold.train],
             y[fold.train],
@@ -282,7 +282,7 @@ def run_fold(
         "n_train": int(n_train),
         "n_validation": n_validation,
         "n_test": int(test.size),
-        **(model.epochs_kept() if isinstance(model, TorchSurvivalModel) else {}),
+        **(model.epochs_kept() if model.is_network else {}),
         **metrics,
         "test": test,
         "risk": risk,
