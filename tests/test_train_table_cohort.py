@@ -459,3 +459,46 @@ def test_a_cohort_changed_while_the_folds_run_fits_and_registers_no_model(
     assert store.registered_version(runs["run_id"].iloc[0], name) is None
     resumed = run_training(config, resume=runs["run_id"].iloc[0], store=store)
     assert resumed.status == "FINISHED"
+
+
+def _run_view(run_id: str) -> None:
+    """The Training page's view of run ``run_id`` (:func:`ui.training.run_details`)."""
+    from survival_core.runs.store import RunStore
+    from ui.training import run_details
+
+    run_details(RunStore(), run_id)
+
+
+def test_a_searched_runs_choices_are_tagged_reported_and_shown(veterans, tmp_path, capsys):
+    """GBSG2's searched coxph chose penalizer 0.1398 and its outer folds 0.1398, 0.0431 and
+    0.1398, but only model/search.json said so: MLflow held the search space alone, report.html
+    and the run's Training page view nothing of it, and the fold records dropped each choice."""
+    from streamlit.testing.v1 import AppTest
+
+    from survival_core.runs.search import read_search
+
+    space = {"penalizer": {"loguniform": [0.001, 1.0]}}
+    model = {"name": "coxph", "search": {"space": space, "trials": 3}}
+    config = _config(tmp_path, veterans, name="searched", model=model)
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    run = RunStore().get_run(_last_json(capsys)["run_id"])
+    search = read_search(run.folder / "model")
+    best = search["best_params"]["penalizer"]
+    assert run.tags["search.best.penalizer"] == json.dumps(best)
+    assert float(run.tags["search.best_score"]) == search["best_score"]
+    folds = pd.read_csv(run.folder / "reports" / "folds.csv")
+    assert folds["chosen"].str.fullmatch(r"penalizer=0\.\d+").all()
+    assert folds["chosen_inner_c_index"].between(0.5, 1).all()
+    said = (
+        f"chose penalizer={best:.3g} (inner c-index {search['best_score']:.3f} over 3 inner "
+        "folds; 3 trials)"
+    )
+    report = (run.folder / "reports" / "report.html").read_text()
+    assert f"<h2>Hyper-parameter search of the final model: {said}</h2>" in report
+    app = AppTest.from_function(_run_view, args=(run.run_id,), default_timeout=60).run()
+    assert not app.exception
+    (caption,) = [c.value for c in app.caption if "search" in c.value]
+    assert caption.startswith(f"The final model's search {said}. The cross-validation folds'")
+    assert all(f"{choice} (" in caption for choice in folds["chosen"])
+    trials = next(d.value for d in app.dataframe if "penalizer" in d.value)
+    assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}

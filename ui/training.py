@@ -37,6 +37,7 @@ from survival_core.runs.config import (
     read_yaml,
 )
 from survival_core.runs.jobs import Job
+from survival_core.runs.search import read_search, search_text, trial_table
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal
 from survival_core.workflows.crossval import ibs_label
@@ -551,7 +552,8 @@ def run_figures(record: RunRecord) -> dict[str, Any]:
 
 
 def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
-    """One run: headline metrics, its error, the four figures, per-fold metrics, the report."""
+    """One run: headline metrics, its error, the four figures, a model choice's comparison, a
+    hyper-parameter search's choices and trials, per-fold metrics, the report."""
     record = store.get_run(run_id)
     m = record.metrics
     if cancelled and record.status == "FAILED":  # the store records it as a killed process
@@ -581,6 +583,7 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
     elif record.status == "FINISHED":
         st.info("This run saved no figures.")
     model_comparison(record.folder / "reports", record.params.get("model.name"))
+    search_details(record.folder)
     folds = store.fold_metrics(run_id)
     if not folds.empty:
         st.markdown("**Per-fold metrics**")
@@ -664,6 +667,29 @@ def model_comparison(reports: Path, kind: str | None) -> None:
     if note:
         st.caption(note.strip())
     st.dataframe(table.round(3), width="stretch", hide_index=True)
+
+
+def search_details(folder: Path) -> None:
+    """A searched run's hyper-parameter search (its run ``folder``'s ``model/search.json``): the
+    final model's chosen parameters and inner c-index, the folds' own choices and how many folds
+    made each (``chosen`` of ``reports/folds.csv``: how stable the search is) and the final
+    search's trials. The view showed none of them: they were in ``search.json`` alone."""
+    search = read_search(folder / "model")
+    if search is None:
+        return
+    st.markdown("**Hyper-parameter search**")
+    said = f"The final model's search {search_text(search)}."
+    folds_path = folder / "reports" / "folds.csv"
+    folds = pd.read_csv(folds_path) if folds_path.is_file() else pd.DataFrame()
+    if "chosen" in folds:  # the same choice in most folds, or each its own
+        chosen = folds["chosen"].dropna().value_counts()
+        said += (
+            " The cross-validation folds' own searches chose "
+            + "; ".join(f"{choice} ({n} of {len(folds)} folds)" for choice, n in chosen.items())
+            + "."
+        )
+    st.caption(markdown_literal(said))
+    st.dataframe(trial_table(search), width="stretch", hide_index=True)
 
 
 def _events_note(folds: float | Sequence[float] | None, final: float | None) -> str:

@@ -1061,7 +1061,7 @@ def run_training(
     from survival_core.io.atomic import copy_file, json_ready, write_json, write_text
     from survival_core.io.tables import load_model_table
     from survival_core.models import is_network
-    from survival_core.runs.search import RUN_PARALLEL, tuned_factory
+    from survival_core.runs.search import RUN_PARALLEL, read_search, tuned_factory
     from survival_core.runs.store import (
         TAG_CODE,
         TAG_FIT,
@@ -1215,10 +1215,17 @@ def run_training(
                 reports / "selection.json",
                 json_ready({**result.summary["selection"], "final": final}),
             )
+        search = read_search(model_dir)  # a searched model's trials and chosen parameters
+        if search is not None:  # tags: a resume on other data may choose other ones
+            run.log_tags(
+                {"search": {"best": search["best_params"], "best_score": search["best_score"]}}
+            )
         unet = run.folder / "dsfr" / "segmentation.json"
         if unet.exists():  # the DSFR U-Net's split, held-out Dice and cases left out
             copy_file(unet, reports / "dsfr_segmentation.json")
-        for note in write_plots(result, table.y, reports, config, run.run_id, data_notes, left_out):
+        for note in write_plots(
+            result, table.y, reports, config, run.run_id, data_notes, left_out, search
+        ):
             say(f"note: {note}")
         run.log_artifact(reports)
         if version is None:
@@ -1600,15 +1607,22 @@ def report_html(
     run_id: str,
     figures: Iterable[str],
     sections: Iterable[tuple[str, list[str]]],
+    search: dict[str, Any] | None = None,
 ) -> str:
     """The run report: what was validated (run id, every setting), how well (the pooled metrics
-    with their intervals, each fold's), the figures and the notes on the data, figures and cases
-    left out. Every user-given text (names, paths, notes) is escaped."""
+    with their intervals, each fold's), a searched model's choice and trials (``search``, its
+    ``search.json``), the figures and the notes on the data, figures and cases left out. Every
+    user-given text (names, paths, notes) is escaped."""
     tables = [("Per-fold metrics", result.counted_folds())]
     if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
         tables.append(("Model comparison (same folds)", result.comparison))
+    if search is not None:
+        from survival_core.runs.search import search_text, trial_table
+
+        title = f"Hyper-parameter search of the final model: {search_text(search)}"
+        tables.append((title, trial_table(search)))
     shown = "".join(
-        f"<h2>{title}</h2>"
+        f"<h2>{escape(title)}</h2>"
         + table.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
         for title, table in tables
     )  # to_html escapes its cells
@@ -1647,10 +1661,12 @@ def write_plots(
     run_id: str,
     data_notes: Iterable[str] = (),
     left_out: pd.DataFrame | None = None,
+    search: dict[str, Any] | None = None,
 ) -> list[str]:
     """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and the run's
-    self-contained ``report.html`` (:func:`report_html`: settings, metrics, folds, figures, the
-    notes on the data and on the cases left out); returns the notes on figures left out."""
+    self-contained ``report.html`` (:func:`report_html`: settings, metrics, folds, a searched
+    model's trials, figures, the notes on the data and on the cases left out); returns the notes
+    on figures left out."""
     from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)
@@ -1668,5 +1684,5 @@ def write_plots(
                 [f"{row.case_id}: {row.error}" for row in left_out.itertuples()],
             ),
         )
-    write_text(folder / "report.html", report_html(result, config, run_id, parts, sections))
+    write_text(folder / "report.html", report_html(result, config, run_id, parts, sections, search))
     return notes

@@ -202,7 +202,8 @@ def run_trial(
     }
 
 
-def _shown(params: Mapping[str, Any]) -> str:
+def params_text(params: Mapping[str, Any]) -> str:
+    """Parameters as a line, a report and a fold table show them: 'penalizer=0.14, l1_ratio=0'."""
     return ", ".join(
         f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
     )
@@ -308,7 +309,7 @@ class TunedModel(SurvivalModel):
                         study.tell(trial, record["score"])
                         say(
                             f"trial {record['number'] + 1}/{self.trials}: {self.metric} "
-                            f"{record['score']:.3f} ({_shown(record['params'])})"
+                            f"{record['score']:.3f} ({params_text(record['params'])})"
                         )
                     records.append(record)
         finally:
@@ -381,6 +382,15 @@ class TunedModel(SurvivalModel):
         """S(t | x) from the refitted best model, shape (rows, len(times))."""
         return self._best().predict_survival(X, times)
 
+    def fold_choice(self) -> dict[str, Any]:
+        """What a cross-validation fold records of its own search, as of a model choice: the
+        parameters chosen (``chosen``, :func:`params_text`) and their inner score; the folds'
+        choices side by side show how stable the search is."""
+        return {
+            "chosen": params_text(self.best_params_),
+            f"chosen_inner_{self.metric}": self.best_score_,
+        }
+
     def search_summary(self) -> dict[str, Any]:
         """The search as plain JSON values: settings, best parameters and score, trial table."""
         table = self.trials_.astype(object).where(self.trials_.notna(), None)
@@ -406,6 +416,27 @@ def read_search(folder: str | Path) -> dict[str, Any] | None:
     """The ``search.json`` of a saved model folder, or None for a model that was not searched."""
     path = Path(folder) / SEARCH_FILE
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def trial_table(search: Mapping[str, Any]) -> pd.DataFrame:
+    """A saved search's trials (:func:`read_search`), a searched number as text of 4 significant
+    digits: a report's 3 decimals read a learning rate of 1e-4 as 0.000."""
+    table = pd.DataFrame(search["trials"], columns=["number", *search["space"], *TRIAL_COLUMNS[1:]])
+    for name in search["space"]:
+        table[name] = [f"{v:.4g}" if isinstance(v, float) else v for v in table[name]]
+    return table
+
+
+def search_text(search: Mapping[str, Any]) -> str:
+    """A saved search (:func:`read_search`) in a line, as a run's report and its Training page
+    view head its trial table: 'chose penalizer=0.14 (inner c-index 0.684 over 3 inner folds;
+    4 trials, 1 failed)'."""
+    failed = sum(trial["state"] == "FAIL" for trial in search["trials"])
+    return (
+        f"chose {params_text(search['best_params'])} (inner {search['metric'].replace('_', '-')} "
+        f"{search['best_score']:.3f} over {search['inner_folds']} inner folds; "
+        f"{len(search['trials'])} trials" + (f", {failed} failed)" if failed else ")")
+    )
 
 
 # -- the factory for runs --------------------------------------------------------------------------

@@ -436,12 +436,17 @@ class Run:
         batch = [Param(k, v) for k, v in flat.items()]
         self.store.client.log_batch(self.run_id, params=batch, synchronous=True)
 
-    def log_data_hashes(self, hashes: Mapping[str, str]) -> None:
-        """Hashes of the data the run reads, as tags ``data.<key>`` (updated when resumed)."""
+    def log_tags(self, tags: Mapping[str, Any]) -> None:
+        """Nested tags flattened to dotted names, as :meth:`log_params`; unlike a param, a tag
+        takes another value when a resumed run computes another (its data or code changed)."""
         from mlflow.entities import RunTag
 
-        tags = [RunTag(key, value) for key, value in data_tags(hashes).items()]
-        self.store.client.log_batch(self.run_id, tags=tags, synchronous=True)
+        batch = [RunTag(key, value) for key, value in _flatten(tags).items()]
+        self.store.client.log_batch(self.run_id, tags=batch, synchronous=True)
+
+    def log_data_hashes(self, hashes: Mapping[str, str]) -> None:
+        """Hashes of the data the run reads, as tags ``data.<key>`` (updated when resumed)."""
+        self.log_tags(data_tags(hashes))
 
     def log_metrics(self, metrics: Mapping[str, float | None], step: int | None = None) -> None:
         """Summary metrics (``step`` None) or one fold's metrics (``step`` = the fold's index,

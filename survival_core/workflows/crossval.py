@@ -8,7 +8,8 @@ Results:
 
 - ``folds``: one row per fold with Harrell's and Uno's c-index, td-AUC per horizon (of the
   predicted event probability by that horizon) and the IBS on the test rows (omitted for
-  single-patient test folds such as leave-one-out);
+  single-patient test folds such as leave-one-out); a model choice's or a hyper-parameter
+  search's fold adds what it chose (``chosen``) and its inner c-index;
 - ``oof``: out-of-fold risk per patient: ``risk``, its test model's own (``score``'s scale; one
   model tests the patients of a fixed split or an external protocol, an external run's the
   registered model, on its card's cut's scale; under nested CV or leave-one-out each patient's
@@ -276,6 +277,8 @@ def run_fold(
             "selection": model.selection_,
             "model": model.name,
         }
+    elif hasattr(model, "fold_choice"):  # a hyper-parameter search: what this fold's chose
+        choice = model.fold_choice()
     return {
         "repeat": fold.repeat,
         "fold": fold.fold,
