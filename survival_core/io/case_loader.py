@@ -269,9 +269,9 @@ def clinical_values(
         refused.update({name: f"{source}: {why}" for name, why in said.items()})
     if checked.unknown:  # case_id, time and event are never unknown
         names = list(checked.values) if schema is None else schema.names
-        warnings.append(
-            f"{source}: not variables of this model, ignored: {', '.join(checked.unknown)} (its "
-            f"variables: {', '.join(names)})."
+        warnings.append(  # the schema's: an image network's says what its cohort recorded
+            f"{source}: not variables of the model's training cohort, ignored: "
+            f"{', '.join(checked.unknown)} (that cohort's variables: {', '.join(names)})."
         )
     return dict(checked.values)
 
