@@ -1,9 +1,11 @@
-"""Small in-memory cases for tests: an ellipsoid 'liver' with a spherical 'tumor'."""
+"""Small in-memory cases for tests: an ellipsoid 'liver' with a spherical 'tumor'; a real CT case
+written as a PET volume case."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -45,6 +47,19 @@ def make_case(
         site="liver",
         clinical={"age": 60.0},
     )
+
+
+def write_suv_volume_case(case: Case, folder: Path, image_name: str = "PT.nii.gz") -> Path:
+    """``case``'s CT written as a PET volume already in SUVbw (air 0, water and soft tissue near
+    1, bone near 2: uptake following tissue density, on the CT's grid) named ``image_name``,
+    beside its GTV (gtv.nii.gz): a PET-only case of volume files."""
+    hu = sitk.GetArrayFromImage(case.image).astype(np.float32)
+    suv = sitk.GetImageFromArray(np.clip((hu + 1000.0) / 1000.0, 0.0, None))
+    suv.CopyInformation(case.image)
+    folder.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(suv, str(folder / image_name))
+    sitk.WriteImage(case.masks["gtv"], str(folder / "gtv.nii.gz"))
+    return folder
 
 
 def zipped(files: list[tuple[str, bytes]], name: str = "case.zip") -> list[tuple[str, bytes]]:

@@ -20,6 +20,7 @@ from survival_core.errors import (
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
 from survival_core.io.deid import Deidentifier, case_pseudonym
+from tests.case_builders import write_suv_volume_case
 from tests.dicom_fixtures import (
     ct_slices,
     hu_volume,
@@ -357,6 +358,25 @@ def test_another_image_beside_the_image_is_its_companion_or_left_out(tmp_path: P
     assert any(w.startswith("lesion.nii.gz marks no voxel") for w in case.warnings)
     with pytest.raises(MaskError, match="lesion.nii.gz.*is empty"):
         load_case(tmp_path, roles={"gtv": "lesion.nii.gz"})
+
+
+@pytest.mark.parametrize("name", ["PT.nii.gz", "STS_001__PT.nii.gz"])
+def test_a_lone_image_named_for_its_modality_is_read_as_it(sarcoma_ct, tmp_path, name) -> None:
+    """A case folder holding only the real sarcoma's PET ('PT.nii.gz', in SUV) and its GTV was
+    read as CT, warned 'not Hounsfield units' and scored by a CT network, while the Case page
+    suggested PT for the same files. The only image's name gives its modality unless one is
+    said; beside a CT it stays the CT's companion."""
+    folder = write_suv_volume_case(sarcoma_ct, tmp_path / "case", name)
+    case = load_case(folder)
+    assert (case.modality, case.warnings, case.companions) == ("PT", [], {})
+    assert case.mask_array("gtv").sum() == sarcoma_ct.mask_array("gtv").sum()
+    uploaded = load_case_files(folder / name, {"gtv": folder / "gtv.nii.gz"}, None, "STS")
+    assert uploaded.modality == "PT"
+    said = load_case(folder, modality="CT")  # a modality said is the case's
+    assert said.modality == "CT" and "not Hounsfield units" in said.warnings[0]
+    sitk.WriteImage(sarcoma_ct.image, str(folder / "CT.nii.gz"))
+    both = load_case(folder)
+    assert (both.modality, list(both.companions), both.warnings) == ("CT", ["PT"], [])
 
 
 def test_an_empty_mask_no_role_names_is_left_out(shared_data: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from survival_core.io.case_loader import load_case
 from survival_core.models.scoring import load_scoring_model
 from survival_core.workflows.scoring import score_case
 from survival_core.workflows.training import train_model
+from tests.case_builders import write_suv_volume_case
 
 TINY_CNN = {
     "channels": [4, 8],
@@ -156,6 +157,29 @@ def test_explain_reports_what_reading_the_case_warned_about(models, small_cohort
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert any("not Hounsfield units" in w or "HU" in w for w in result["warnings"])
+    # a network reading the CT through an HU window: the score says it where the risk is shown
+    (said,) = [c for c in result["cautions"] if "HU window" in c]
+    assert "not Hounsfield units" in said and "Model cnn3d reads the CT through the HU window" in (
+        said
+    )
+
+
+def test_a_pet_volume_is_refused_by_a_ct_network_or_cautioned_where_read_as_ct(
+    models, sarcoma_ct, tmp_path, capsys
+):
+    """The real sarcoma's PET alone ('PT.nii.gz', SUV, with its GTV) was read as CT and scored
+    by a CT network: a risk group and survival, `cautions: []`, a warning alone. Named for its
+    modality it is PT, refused as `--modality PT` was; named for none ('image.nii.gz') it is
+    read as CT, and the score's cautions say its values are not HU."""
+    folder = write_suv_volume_case(sarcoma_ct, tmp_path / "STS_PT")
+    argv = ["score", "--case", str(folder), "--model", str(models / "cnn3d"), "--json"]
+    assert main(argv) == 2
+    assert "case STS_PT is PT, which has no HU scale" in capsys.readouterr().err
+    (folder / "PT.nii.gz").rename(folder / "image.nii.gz")
+    assert main(argv) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (said,) = [c for c in scored["cautions"] if "HU window" in c]
+    assert said.startswith("This CT's values span only 0 to ") and "not Hounsfield units" in said
 
 
 def test_an_imputed_input_is_marked_among_the_attributions(models, case_folder, tmp_path, capsys):

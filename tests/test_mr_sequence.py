@@ -167,8 +167,10 @@ def _write_case(folder: Path, image_name: str, seed: int) -> Path:
 def test_a_volume_case_has_the_weighting_its_file_names(tmp_path: Path) -> None:
     flair = load_case(_write_case(tmp_path / "a", "flair", 0), modality="MR")
     plain = load_case(_write_case(tmp_path / "b", "image", 0), modality="MR")
-    ct = load_case(_write_case(tmp_path / "c", "t1ce", 0))  # read as CT: no MR weighting
+    t1c = load_case(_write_case(tmp_path / "c", "t1ce", 0))  # a lone image named as an MR's
+    ct = load_case(tmp_path / "c", modality="CT")  # said to be CT: no MR weighting
     assert (flair.sequence, plain.sequence, ct.sequence) == ("FLAIR", None, None)
+    assert (t1c.modality, t1c.sequence) == ("MR", "T1C")
 
 
 def test_a_cohorts_weightings_survive_its_cache_and_a_mix_is_noted(

@@ -436,6 +436,44 @@ def test_a_cohort_case_scores_as_its_patient_folder(pet_ct_model, tmp_path, caps
     assert scored[0]["uptake"]["suv_max"] > 3.0
 
 
+def test_a_patient_folder_of_its_pet_alone_is_scored_by_a_pet_model(
+    pet_ct_model, tmp_path, capsys
+) -> None:
+    """A folder of a patient's 'PT.nii.gz' and GTV alone was read as CT: a model on the PET's
+    radiomics (`extract --companion PT`, then `fit`) refused it, asking for a 'PT.nii.gz' in the
+    case folder, which it held. The lone image named for the PET is the PET: its features are
+    its patient's training row. An image named for no modality (with the GTV on its grid) is
+    refused saying how to say it is the PET, and scores alike once said."""
+    model = tmp_path / "pet_model"
+    tables = [str(pet_ct_model[k]) for k in ("clinical", "PT_beside_CT")]
+    fit = ["fit", *(a for t in tables for a in ("--table", t)), "--model", "coxph"]
+    fit += ["--param", "penalizer=1.0", "--features", "firstorder__(Mean|Maximum)$"]
+    assert main([*fit, "--out", str(model), "--json"]) == 0
+    folder = _patient_folder(pet_ct_model["download"], 5, tmp_path / "CHUP-005")
+    (folder / "CT.nii.gz").unlink()
+    case = load_case(folder)
+    row, _ = case_features(case, load_scoring_model(model))
+    pt = pd.read_parquet(pet_ct_model["PT_beside_CT"])
+    names = [c.removeprefix("PT:") for c in row.columns]
+    distance = (pt[names] - row.to_numpy()).abs().max(axis=1)
+    patient = distance.idxmin()
+    assert distance[patient] < 1e-9 and (distance.drop(patient) > 1e-3).all()
+    capsys.readouterr()
+    argv = ["score", "--model", str(model), "--case", str(folder), "--json"]
+    assert main(argv) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scored["cautions"] == [] and scored["uptake"]["suv_max"] > 3.0
+    (folder / "PT.nii.gz").rename(folder / "image.nii.gz")  # its GTV on its grid, as read
+    sitk.WriteImage(case.masks["gtv"], str(folder / "gtv.nii.gz"))
+    assert main(argv) == 2
+    refused = capsys.readouterr().err
+    assert "no PT image beside its CT" in refused
+    assert "If the case's image is itself the PT, say so, `--modality PT`" in refused
+    assert main([*argv, "--modality", "PT"]) == 0
+    said = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert said["risk"] == pytest.approx(scored["risk"], rel=1e-12)
+
+
 def test_a_training_run_takes_the_pet_beside_each_ct(pet_ct_model, tmp_path, capsys) -> None:
     """A run config's `companions: [PT]` trains on the CT cohort's CT and PET radiomics (each
     extracted once and reused), and the registered model scores the cohort's cases."""

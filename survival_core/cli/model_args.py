@@ -173,8 +173,8 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
         "--modality",
         type=str.upper,
         choices=VOLUME_MODALITIES,
-        help="what a case of volume files (NIfTI, NRRD...) holds; they do not say (default: CT). "
-        "DICOM cases say their own",
+        help="what a case of volume files (NIfTI, NRRD...) holds; they do not say (default: what "
+        "the name of its only image says, PT.nii.gz: PT; else CT). DICOM cases say their own",
     )
     parser.add_argument(
         "--site",

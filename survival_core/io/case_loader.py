@@ -8,7 +8,8 @@ A case folder (or .zip; a single wrapping folder inside is entered) holds either
 - volumes: ``image.nii.gz`` (or image.nrrd, ct.*, or the only volume that is not a mask) beside mask
   files named after what they hold (``gtv.nii.gz``, ``liver.nii.gz``, ``lung.nii.gz``...; or
   ``roles``: role -> file name(s)).
-Volume files carry no modality: such cases are CT unless ``modality`` says otherwise.
+Volume files carry no modality: such cases are CT unless ``modality`` says otherwise or the
+case's only image is named for its modality (``PT.nii.gz``: PT, as the Case page suggests).
 A ``clinical.json`` beside them is validated with :func:`~survival_core.io.clinical_schema.validate_clinical`.
 
 Roles: every GTV-like structure is united into ``gtv``; the ``organ`` is the organ structure(s) of one
@@ -845,7 +846,8 @@ def _own_companions(
     every patient's files, where another patient's PET would be taken for this one's."""
     others = [v for v in volumes if v not in named]
     images = [v for v in others if not is_mask_like(v, root)]
-    own = set(_volume_companions(images, root, (modality or "CT").upper()).values())
+    case_modality = (modality or volume_modality(named[0])).upper()
+    own = set(_volume_companions(images, root, case_modality).values())
     return [v for v in images if v in own] if set(images) <= own else []
 
 
@@ -941,6 +943,27 @@ def _lone_mask_as_gtv(
     return {**explicit, "gtv": lone}
 
 
+def volume_modality(image: Path | str | None) -> str:
+    """The modality of image volume ``image`` where none is given: the one its name gives
+    ('PT.nii.gz', 'CHUM-001__PT.nii.gz': PT; 't1.nii.gz': MR), as the Case page suggests for
+    its upload, else CT (volume files record none; None: the image is not known by name)."""
+    return (named_modality(volume_stem(image)) if image is not None else None) or "CT"
+
+
+def _named_or_only_image(
+    root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
+) -> Path | None:
+    """The image volume of a case folder as its names alone tell it: the one ``image_name``
+    names, else the only volume neither a role nor its name makes a mask; None where several
+    may be (an image beside its PET companion: the case is CT unless said)."""
+    by_name = {v.relative_to(root).as_posix(): v for v in volumes}
+    if image_name is not None:
+        return by_name.get(image_name)
+    masks = {_mask_file(n, by_name) for listed in explicit.values() for n in listed}
+    images = [v for n, v in by_name.items() if n not in masks and not is_mask_like(v, root)]
+    return images[0] if len(images) == 1 else None
+
+
 def _volume_sequence(image_file: Path) -> str | None:
     """An MR volume file's weighting: its JSON sidecar's, else its name's."""
     return sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
@@ -994,7 +1017,8 @@ def load_case(
     ``roles`` maps role -> structure name(s) (DICOM) or file name(s) (volumes) where automatic
     matching fails; ``require`` lists the roles that must be present; ``site`` names the organ's
     site when known; ``series_uid`` picks one image series of several; ``modality`` marks volume
-    files (which carry none; CT by default) and ``image_name`` which volume file is the image.
+    files (which carry none; by default what the name of the case's only image says, else CT:
+    :func:`volume_modality`) and ``image_name`` which volume file is the image.
     ``companions=False`` leaves the patient's other images unread (:attr:`Case.companions` empty)
     where only the case's own image is used: a cohort's extraction, an image model's volumes.
     ``schema`` checks clinical.json's values: the scoring model's own (its cohort's variables),
@@ -1032,7 +1056,8 @@ def load_case(
         beside_dicom = _beside_dicom(root, volumes) if volumes and named is None else []
         unnamed: dict[str, str] = {}  # warnings naming files -> their wording without the names
         if volumes and not beside_dicom:
-            case_modality = (modality or "CT").upper()
+            named_image = _named_or_only_image(root, volumes, explicit, image_name)
+            case_modality = (modality or volume_modality(named_image)).upper()
             image, structures, others, warnings, image_file = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
@@ -1207,7 +1232,7 @@ def load_case_files(
     series = ""
     if image_path.is_file() and is_volume_file(image_path):
         volume = read_volume(image_path)
-        case_modality = (modality or "CT").upper()
+        case_modality = (modality or volume_modality(image_path)).upper()
         sequence = _volume_sequence(image_path) if case_modality == "MR" else None
     else:
         volume, info = read_series(image_path)

@@ -38,6 +38,21 @@ def companion_modality(name: str) -> str:
     return name.upper() if name.upper() in VOLUME_MODALITIES else "MR"
 
 
+def read_as_ct_note(case: Case, modality: str) -> str:
+    """Advice where a case of volume files read as CT lacks the image of ``modality`` a model
+    reads (a PET model's case holding one 'image.nii.gz' of SUV): its files record no modality,
+    so its image may be that one; '' for a DICOM case (it states its own), a case read as
+    another modality, or ``modality`` an MR sequence."""
+    if case.modality != "CT" or case.series or modality not in VOLUME_MODALITIES:
+        return ""
+    return (
+        f" If the case's image is itself the {modality}, say so, `--modality {modality}` on the "
+        f"command line or the Case page's modality, or name its file for it "
+        f"('{modality}.nii.gz'): a case of NIfTI or NRRD files records no modality, and its "
+        "image, its name giving no other, was read as CT."
+    )
+
+
 def modality_view(case: Case, modality: str) -> Case:
     """``case`` on its ``modality`` image (a modality, or beside an MR image another sequence:
     'FLAIR'): itself when that is its modality, else its companion image of that name with every
@@ -87,8 +102,8 @@ def _view(case: Case, modality: str) -> Case:
             f"Case {case.case_id} has no {modality} image beside its {case.modality} (other "
             f"images: {held}), which its {modality} radiomics need (a PET/CT model reads both). "
             f"Give the {modality} with the case: a volume file named for it "
-            f"('{modality}.nii.gz') in the case folder, or its DICOM series in the "
-            f"{case.modality}'s frame of reference."
+            f"('{modality}.nii.gz') beside its image in the case folder, or its DICOM series in "
+            f"the {case.modality}'s frame of reference.{read_as_ct_note(case, modality)}"
         )
     masks, notes, shares = {}, [], {}
     for role, whole in case.masks.items():

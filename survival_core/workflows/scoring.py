@@ -18,6 +18,7 @@ from survival_core.features.case_row import (
     values_features,
 )
 from survival_core.features.settings import named_reading, reading_stamp
+from survival_core.io.intensity_scale import scale_warnings
 from survival_core.io.mr_sequence import sequence_caution
 from survival_core.io.structures import SITE_ORGANS
 from survival_core.models.base import SurvivalModel
@@ -41,6 +42,7 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
     scored = _score(X, imputed, case_model(case, loaded), loaded)
     scored.cautions[:0] = sequence_caution(case.sequence, loaded.card.mr_sequences, loaded.name)
     scored.cautions[:0] = reading_caution(loaded)
+    scored.cautions[:0] = hu_scale_caution(case, loaded)
     sites = loaded.card.sites
     if not sites and case.site:  # a model fitted on tables alone (a spreadsheet-only cohort)
         scored.cautions.insert(
@@ -67,6 +69,25 @@ def score_case(case: Case, loaded: LoadedModel) -> CaseScore:
             f"is not a {trained} case, the model extrapolates beyond its training cases.",
         )
     return scored
+
+
+def hu_scale_caution(case: Case, loaded: LoadedModel) -> list[str]:
+    """The case's warning that its CT values are not Hounsfield units
+    (:func:`~survival_core.io.intensity_scale.scale_warnings`, where its reading said the same)
+    as a caution under a model that reads the CT through an HU window (an image network): its
+    risk then rests on values unlike any it learned from (a PET volume read as CT got a risk
+    group and survival with a warning alone)."""
+    from survival_core.models.image_base import ImageSurvivalModel
+
+    if not isinstance(loaded.model, ImageSurvivalModel) or case.modality != "CT":
+        return []
+    return [
+        f"{said} Model {loaded.name} reads the CT through the HU window "
+        f"{loaded.model.window!r}, so its risk of this case rests on values unlike any it "
+        "learned from."
+        for said in scale_warnings(case.image, "CT")
+        if said in case.warnings
+    ]
 
 
 def card_reading(card: ModelCard) -> str | None:
