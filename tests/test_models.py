@@ -17,7 +17,7 @@ from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation import splits
-from survival_core.models import IMAGE_MODELS, MODELS, make_model
+from survival_core.models import IMAGE_MODELS, MODELS, load_model, make_model
 from survival_core.models.discrete import interval_targets
 from survival_core.models.training_loop import TrainingSettings
 from survival_core.workflows.crossval import cross_validate
@@ -326,6 +326,31 @@ def test_torch_models_are_deterministic_with_a_seed(name: str, fitted, gbsg2: di
     )
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("name", ["deepsurv", "vaesurv"])
+def test_a_cox_network_gives_the_same_risks_whatever_the_rounding(
+    name: str, gbsg2: dict, tmp_path: Path
+) -> None:
+    """The Cox loss is the same whatever constant every log-hazard gets, so the output bias's
+    gradient is rounding noise, which Adam scaled to steps of the whole learning rate: the same
+    patients with each value one float32 step off (another process's rounding, as `cv
+    --workers 2` trains a fold) got every risk shifted by one constant (here deepsurv 0.007,
+    vaesurv 0.03; a vaesurv radiomics fold under `cv --workers 2` 0.03). The bias is held at 0,
+    and a model saved with a trained bias loads it as saved."""
+    X = gbsg2["X"].iloc[:200]
+    numbers = X.select_dtypes("number")
+    steps = np.random.default_rng(0).choice([-1.0, 1.0], numbers.shape) * 2.0**-23
+    jittered = X.assign(**(numbers * (1 + steps)))
+    params = dict(FAST[name], epochs=20)
+    fitted = [make_model(name, **params).fit(T, gbsg2["y"][:200]) for T in (X, jittered)]
+    first, second = (m.predict_risk(gbsg2["X_test"]) for m in fitted)
+    np.testing.assert_allclose(first, second, rtol=0, atol=1e-5)
+    head = [m for m in fitted[0].network_.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():  # as a model trained before the bias was held
+        head.bias.fill_(0.25)
+    loaded = load_model(fitted[0].save(tmp_path / name))
+    np.testing.assert_allclose(loaded.predict_risk(gbsg2["X_test"]), first + 0.25, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", TORCH_MODELS)

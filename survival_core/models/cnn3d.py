@@ -10,7 +10,7 @@ import torch
 
 from survival_core.models.image_base import ImageSurvivalModel, crop_batch
 from survival_core.models.image_data import grid_patch_starts
-from survival_core.models.losses import check_cox_loss, cox_nll
+from survival_core.models.losses import check_cox_loss, cox_nll, cox_output
 from survival_core.models.networks import CNN3DSurv
 
 
@@ -65,10 +65,12 @@ class CNN3DModel(ImageSurvivalModel):
         self._build_network(0)  # check the network parameters now, not after loading volumes
 
     def _build_network(self, n_features: int) -> CNN3DSurv:
-        return CNN3DSurv(
+        net = CNN3DSurv(
             1, self.channels, self.fc, float(self.dropout), self.stem_stride, self.activation,
             self.pooling,
         )  # fmt: skip
+        cox_output(net.head, self.l1_output)
+        return net
 
     def _output_loss(self, output: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
         log_hz = output.reshape(-1)

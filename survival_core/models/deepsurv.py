@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
-from survival_core.models.losses import check_cox_loss, cox_nll
+from survival_core.models.losses import check_cox_loss, cox_nll, cox_output
 
 
 class DeepSurv(TorchSurvivalModel):
@@ -45,7 +45,7 @@ class DeepSurv(TorchSurvivalModel):
 
     def _build_network(self, n_features: int) -> torch.nn.Module:
         body, width = mlp(n_features, self.hidden, self.dropout, self.batchnorm)
-        return torch.nn.Sequential(body, torch.nn.Linear(width, 1))
+        return torch.nn.Sequential(body, cox_output(torch.nn.Linear(width, 1), self.l1_output))
 
     def _loss(self, net: torch.nn.Module, x: torch.Tensor, targets: dict) -> torch.Tensor:
         log_hz = net(x).reshape(-1)

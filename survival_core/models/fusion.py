@@ -25,7 +25,7 @@ from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError
 from survival_core.models.cnn3d import CNN3DModel
 from survival_core.models.image_base import ImageSurvivalModel
-from survival_core.models.losses import cox_nll
+from survival_core.models.losses import cox_nll, cox_output
 from survival_core.models.networks import CNN3DSurv
 from survival_core.models.training_loop import TrainingSettings, decay_groups
 from survival_core.models.vaesurv import VAENet, VAESurv
@@ -91,7 +91,7 @@ class FusionNet(nn.Module):
             "radiomics_columns", torch.as_tensor(radiomics_columns, dtype=torch.long)
         )
         width = _vae_width(clinical) + _vae_width(radiomics) + cnn.embedding_dim
-        self.head = nn.Linear(width, 1)
+        self.head = cox_output(nn.Linear(width, 1))
         self.last_block = cnn.last_block
 
     def pretrained_parameters(self) -> list[nn.Parameter]:

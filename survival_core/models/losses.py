@@ -26,6 +26,21 @@ def check_cox_loss(ties: str, l1_output: float) -> None:
         raise ConfigError(f"l1_output must be a number >= 0, got {l1_output!r}.")
 
 
+def cox_output(layer: torch.nn.Linear, l1_output: float = 0.0) -> torch.nn.Linear:
+    """``layer``, the log-hazard output of a network trained by :func:`cox_nll`, its bias held
+    at 0, out of training, where no ``l1_output`` penalty reads it: the partial likelihood is the
+    same whatever constant every log-hazard gets, so the bias's gradient is rounding noise
+    (1e-7), which Adam scales to steps of the whole learning rate. The bias then wandered with
+    the rounding: `cv --workers 2`, whose folds train in other processes, shifted a vaesurv
+    fold's out-of-fold risks by 0.03 from `--workers 1`. The Breslow baseline carries the
+    constant. A network saved with a trained bias loads it (the parameter is kept)."""
+    if not l1_output:
+        with torch.no_grad():
+            layer.bias.zero_()
+        layer.bias.requires_grad_(False)
+    return layer
+
+
 def cox_nll(
     log_hz: torch.Tensor,
     event: torch.Tensor,

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from survival_core.errors import ConfigError
 from survival_core.models.base import TorchSurvivalModel, mlp, mlp_widths
-from survival_core.models.losses import check_cox_loss, cox_nll
+from survival_core.models.losses import check_cox_loss, cox_nll, cox_output
 from survival_core.models.training_loop import TrainingSettings
 
 
@@ -94,7 +94,9 @@ class VAESurv(TorchSurvivalModel):
         self._set_training(training)
 
     def _build_network(self, n_features: int) -> torch.nn.Module:
-        return VAENet(n_features, self.hidden, self.latent_dim, self.head_hidden, self.dropout)
+        net = VAENet(n_features, self.hidden, self.latent_dim, self.head_hidden, self.dropout)
+        cox_output(net.head[-1], self.l1_output)
+        return net
 
     def _pretrain_loss(self, net: VAENet, x: torch.Tensor, targets: dict) -> torch.Tensor:
         return vae_loss(net, x)[0]
