@@ -166,9 +166,8 @@ def test_inner_folds_too_small_to_score_are_named_as_such() -> None:
     assert str(err.value) == (
         "Hyper-parameter search on 6 patients (3 events): none of its 3 inner folds' test rows "
         "holds two comparable patients (an event followed by a longer follow-up), so the c-index "
-        "of every trial is undefined: the inner folds are too small. Search on more patients (or "
-        "with fewer inner folds, 2 at least), or set the parameters in model.params instead of "
-        "searching them."
+        "of every trial is undefined: the inner folds are too small. Search on more patients, or "
+        "set the parameters in model.params instead of searching them."
     )
 
 
@@ -185,15 +184,36 @@ def test_a_trial_whose_model_learned_nothing_fails_and_is_never_chosen(gbsg2) ->
     assert set(table["min_samples_leaf"]) == {10, 500}
     learned_nothing = table[table["min_samples_leaf"] == 500]
     assert (learned_nothing["state"] == "FAIL").all() and learned_nothing["score"].isna().all()
-    said = "InputError: inner fold 1: the model gave all its 133 inner-training patients one risk"
-    assert learned_nothing["error"].str.startswith(f"{said} (it learned nothing from them)").all()
+    said = (
+        "InputError: the model learned nothing in any inner fold (inner fold 1: the model gave all "
+        "its 133 inner-training patients one risk (it learned nothing from them)"
+    )
+    assert learned_nothing["error"].str.startswith(said).all()
     assert model.best_params_ == {"min_samples_leaf": 10} and model.best_score_ > 0.6
 
 
 def test_a_search_of_models_that_learn_nothing_is_refused(gbsg2) -> None:
     only = {"min_samples_leaf": ParamRange("choice", (500,))}
-    with pytest.raises(RadSurvError, match=r"all 2 trials failed.*one risk.*minimum leaf"):
+    with pytest.raises(RadSurvError) as err:
         tuned_factory("rsf", {"n_estimators": 10}, search(only, 2))().fit(*gbsg2)
+    assert "all 2 trials failed" in str(err.value) and "one risk" in str(err.value)
+    assert "No trial's model learned anything" in str(err.value)
+    assert "Narrow model.search.space" not in str(err.value)  # no value of it was refused
+
+
+def test_a_fold_whose_model_learned_nothing_is_left_out_of_its_trial() -> None:
+    """A coxnet of GBSG2's hormone therapy alone (120 patients, real): its penalty path picks
+    the null fit in two inner folds and learns in the third, as on all 120 patients. The first
+    fold to learn nothing failed every trial, and the search and its run with them, where a
+    fixed coxnet trained; such a fold is left out of its trial's mean, as an undefined one is."""
+    X, y = load_gbsg2()
+    rows = np.sort(np.random.default_rng(0).choice(len(y), 120, replace=False))
+    X = X[["horTh"]].iloc[rows].reset_index(drop=True)
+    y = Surv.from_arrays(y["cens"], y["time"])[rows]
+    ratio = {"l1_ratio": ParamRange("uniform", (0.1, 0.9))}
+    model = tuned_factory("coxnet", {}, search(ratio, 2), seed=0)().fit(X, y)
+    assert (model.trials_["state"] == "COMPLETE").all()
+    assert np.unique(model.predict_risk(X)).size == 2  # the chosen coxnet learned
 
 
 def test_saved_search_loads_as_the_best_model(gbsg2, tuned: TunedModel, tmp_path: Path) -> None:

@@ -124,8 +124,8 @@ def inner_splits(y: Any, n_folds: int = 3, seed: int = 0) -> list[splits.Fold]:
             f"Hyper-parameter search on {event.size} patients ({int(event.sum())} events): none "
             f"of its {n_folds} inner folds' test rows holds two comparable patients (an event "
             "followed by a longer follow-up), so the c-index of every trial is undefined: the "
-            "inner folds are too small. Search on more patients (or with fewer inner folds, 2 at "
-            "least), or set the parameters in model.params instead of searching them."
+            "inner folds are too small. Search on more patients, or set the parameters in "
+            "model.params instead of searching them."
         )
     return folds
 
@@ -141,37 +141,49 @@ def inner_score(
     """Mean ``metric`` over ``folds`` of ``make(params)`` fitted on each fold's training rows and
     scored on its test rows; a fold whose score is undefined (no comparable pair among its test
     rows, common with 14 patients and 5 events) is left out of the mean, NaN when every fold's
-    is. A model that gives all of a fold's training rows one risk is an :class:`InputError`
-    (:func:`_check_learned`). An inner fold's category its training rows lack is the search's
-    own business: not warned of once per trial and fold (a run's log held dozens of
-    UnseenLevelWarnings), as the model choice's inner folds do."""
+    is. So is a fold whose model gives all its training rows one risk (:func:`_learned_nothing`:
+    its ties' 0.5 is no score; a coxnet of one weak variable picks its null fit in some folds
+    and learns in others), an :class:`InputError` when every fold's does. An inner fold's
+    category its training rows lack is the search's own business: not warned of once per trial
+    and fold (a run's log held dozens of UnseenLevelWarnings), as the model choice's inner folds
+    do."""
     score = METRICS[metric]
-    values = []
+    values, unlearned = [], []
     for number, fold in enumerate(folds, start=1):
         model = make(params).fit(_rows(X, fold.train), y[fold.train])
-        _check_learned(model, _rows(X, fold.train), f"inner fold {number}")
+        why = _learned_nothing(model, _rows(X, fold.train))
+        if why:
+            unlearned.append(f"inner fold {number}: {why}")
+            continue
         with unseen_levels_noted():
             values.append(score(y[fold.test], model.predict_risk(_rows(X, fold.test))))
+    if len(unlearned) == len(folds):
+        raise InputError(f"{LEARNED_NOTHING} in any inner fold ({unlearned[0]})")
     defined = [v for v in values if not np.isnan(v)]
     return float(np.mean(defined)) if defined else float("nan")
 
 
-def _check_learned(model: SurvivalModel, X_train: Any, where: str) -> None:
-    """:class:`InputError` where the fitted ``model`` gives all its training rows ``X_train`` one
-    risk (a null model, or a forest whose minimum leaf holds them all): it learned nothing, and
-    its test rows, all ties, would score a c-index of 0.5 that beats the real trials of weak data
-    (inner c < 0.5) and is chosen; cross-validation's folds and ``fit`` say the same of it."""
+#: How a trial whose model gave one risk in every inner fold fails (:func:`inner_score`).
+LEARNED_NOTHING = "the model learned nothing"
+
+
+def _learned_nothing(model: SurvivalModel, X_train: Any) -> str:
+    """Why the fitted ``model`` gives all its training rows ``X_train`` one risk (a null model,
+    or a forest whose minimum leaf holds them all), '' when it does not: its test rows, all ties,
+    would score a c-index of 0.5 that beats the real trials of weak data (inner c < 0.5) and is
+    chosen; cross-validation's folds and ``fit`` say the same of it."""
     risk = np.asarray(model.predict_risk(X_train), dtype=float)
-    if model.null_ or constant_columns(risk[:, None])[0]:
-        learned = (
-            f"its feature reduction {model.emptied_by} kept no feature"
-            if model.null_
-            else "it learned nothing from them"
-        )
-        raise InputError(
-            f"{where}: the model gave all its {risk.size} inner-training patients one risk "
-            f"({learned}), so its c-index of 0.5 is no score. {model.why_one_risk()}"
-        )
+    if not (model.null_ or constant_columns(risk[:, None])[0]):
+        return ""
+    learned = (
+        f"its feature reduction {model.emptied_by} kept no feature"
+        if model.null_
+        else "it learned nothing from them"
+    )
+    return (
+        f"the model gave all its {risk.size} inner-training patients one risk ({learned}), so "
+        f"its c-index of 0.5 is no score. {model.why_one_risk()}"
+    )
 
 
 def run_trial(
@@ -203,9 +215,11 @@ def run_trial(
 
 
 def params_text(params: Mapping[str, Any]) -> str:
-    """Parameters as a line, a report and a fold table show them: 'penalizer=0.14, l1_ratio=0'."""
+    """Parameters as a line, a report and a fold table show them, to the trial table's 4
+    significant digits (folds counted by this text: 0.1398 and 0.1401 are two choices):
+    'penalizer=0.1398, l1_ratio=0'."""
     return ", ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
     )
 
 
@@ -323,8 +337,14 @@ class TunedModel(SurvivalModel):
         if not complete:
             raise RadSurvError(
                 f"Hyper-parameter search: all {len(records)} trials failed; the last error was "
-                f"{records[-1]['error'].rstrip('.')}. Narrow model.search.space to values the "
-                "model accepts."
+                f"{records[-1]['error'].rstrip('.')}. "
+                + (
+                    "No trial's model learned anything: the data hold too little for this model "
+                    "to learn from, or the space gives it only values that leave it nothing to "
+                    "learn (a forest's minimum leaf larger than its inner-training rows)."
+                    if all(LEARNED_NOTHING in r["error"] for r in records)
+                    else "Narrow model.search.space to values the model accepts."
+                )
             )
         best = max(complete, key=lambda r: r["score"])  # the first of equal scores
         self.best_params_ = dict(best["params"])
