@@ -1026,8 +1026,9 @@ def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: P
         "holds for the same 686 patients (the longest follow-up 2659 days, now 87), as times in "
         "months read as days would be: gbsg2_months.csv is likely in months. Import it with "
         "--time-unit months (Cohort page: Time unit), which keeps their times; if instead the "
-        "cohort's earlier import read its sheet in the wrong unit, import the whole sheet, every "
-        "patient, into a new folder."
+        "cohort's earlier import read its sheet in the wrong unit, delete the cohort's "
+        "clinical.csv and import the whole sheet, every patient, again with --time-unit days "
+        "(Cohort page: Time unit)."
     )
     assert (cohort / "clinical.csv").read_bytes() == before
     updated = pd.read_csv(_gbsg2_rfs(tmp_path, "days", "updated.csv"))
@@ -1037,17 +1038,103 @@ def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: P
     assert pd.read_csv(cohort / "clinical.csv")["time"].max() == 2659 + 400
 
 
-def test_a_re_import_correcting_the_earlier_time_unit_is_taken_and_said(tmp_path: Path) -> None:
+def test_a_re_import_correcting_the_earlier_time_unit_is_taken_as_a_warning(
+    tmp_path: Path,
+) -> None:
     """GBSG2's days imported as years (told to import the sheet again with --time-unit days):
     that re-import into the same folder is the same patients' times 1/365.25 of those stored,
-    taken, the stored follow-up having been impossible."""
+    taken, the stored follow-up having been impossible; said as a warning, not a coercion done
+    (the stored times are replaced on the word of the unit given)."""
     sheet = _gbsg2_rfs(tmp_path, "days")
     import_table(cohort := tmp_path / "cohort", sheet, time_unit="years")
     joined = import_table(cohort, sheet, time_unit="days")
     assert pd.read_csv(cohort / "clinical.csv")["time"].max() == 2659
+    assert joined.warnings() == [
+        "time: Times corrected: gbsg2_days.csv's are 1/365.25 of those the cohort's earlier "
+        "clinical.csv held for these patients (the longest follow-up 971200 days, now 2659), "
+        "taken as its import having read times in days as years; if instead that import was "
+        "right, delete the cohort's clinical.csv and import the whole sheet, every patient, "
+        "again with --time-unit years (Cohort page: Time unit) (686)"
+    ]
+
+
+def test_a_re_import_correcting_a_plausible_follow_up_is_taken_nearer_a_typical_one(
+    tmp_path: Path,
+) -> None:
+    """WHAS500's days imported as weeks: a longest follow-up of 16,506 days (45 years) is under
+    the 50-year bound, so no warning, and its import in days (2,358) was refused as 'likely in
+    weeks', following which wrote the wrong times back. The follow-up nearer a typical one is
+    taken, said in the warnings (the Cohort page's too); its import in weeks over the right one
+    is still refused, the stored follow-up being the nearer."""
+    from survival_core.cohort.imported import import_status
+    from tests.clinical_exports import whas500
+
+    sheet = whas500(tmp_path).path
+    import_table(cohort := tmp_path / "weeks", sheet, time_unit="weeks")
+    joined = import_table(cohort, sheet, time_unit="days")
+    assert pd.read_csv(cohort / "clinical.csv")["time"].max() == 2358
     said = (
-        "time: 1/365.25 of the times the cohort's earlier clinical.csv held for these patients "
-        "(the longest follow-up 971200 days, now 2659): its import had read times in days as "
-        "years, corrected (686)"
+        "time: Times corrected: whas500.xlsx's are 1/7 of those the cohort's earlier clinical.csv "
+        "held for these patients (the longest follow-up 16506 days, now 2358), taken as its "
+        "import having read times in days as weeks; if instead that import was right, delete the "
+        "cohort's clinical.csv and import the whole sheet, every patient, again with --time-unit "
+        "weeks (Cohort page: Time unit) (500)"
     )
-    assert said in [str(line) for line in joined.report] and not joined.warnings()
+    assert joined.warnings() == [said] == import_status(cohort).warnings()
+    import_table(days := tmp_path / "days", sheet, time_unit="days")
+    with pytest.raises(InputError, match=r"likely in days\. Import it with --time-unit days"):
+        import_table(days, sheet, time_unit="weeks")
+    assert pd.read_csv(days / "clinical.csv")["time"].max() == 2358
+
+
+def _veterans_short(folder: Path) -> Path:
+    """The veterans' lung cancer trial's 124 patients followed for 300 days or less (the longest
+    287 days: a real follow-up under a year), their time under 'time', stating no unit."""
+    from tests.clinical_exports import veterans
+
+    sheet = pd.read_csv(veterans(folder).path, sep="\t").rename(
+        columns={"Survival_in_days": "time"}
+    )
+    sheet[sheet["time"] <= 300].to_csv(path := folder / "veterans_short.csv", index=False)
+    return path
+
+
+def test_a_short_follow_up_re_imported_in_another_unit_is_a_warning_or_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Veterans followed up to 287 days, imported in days (warned 'likely in weeks'), then in
+    weeks: taken silently as a correction, a report line alone, every time x 7. A correction is
+    a warning on the console and in --json's warnings naming the factor and both longest
+    follow-ups; one not clearly nearer a typical follow-up (months: 8,736 days, 24 years) is
+    refused as a sheet in the wrong unit is, nothing written."""
+    from survival_core.cli.main import main
+
+    sheet = _veterans_short(tmp_path)
+    argv = ["cohort", "import", "--clinical", str(sheet), "--json", "--out"]
+    assert main([*argv, str(cohort := tmp_path / "weeks"), "--time-unit", "days"]) == 0
+    capsys.readouterr()
+    assert main([*argv, str(cohort), "--time-unit", "weeks"]) == 0
+    said = (
+        "time: Times corrected: veterans_short.csv's are 7 times those the cohort's earlier "
+        "clinical.csv held for these patients (the longest follow-up 287 days, now 2009), taken "
+        "as its import having read times in weeks as days; if instead that import was right, "
+        "delete the cohort's clinical.csv and import the whole sheet, every patient, again with "
+        "--time-unit days (Cohort page: Time unit) (124)"
+    )
+    printed = capsys.readouterr()
+    assert f"warning: clinical: {said}\n" in printed.err
+    assert json.loads(printed.out.splitlines()[-1])["warnings"] == [said]
+    import_table(months := tmp_path / "months", sheet, time_unit="days")
+    before = (months / "clinical.csv").read_bytes()
+    with pytest.raises(InputError) as refused:
+        import_table(months, sheet, time_unit="months")
+    assert str(refused.value) == (
+        "veterans_short.csv's times, read in months, are 30.44 times those the cohort's "
+        "clinical.csv holds for the same 124 patients (the longest follow-up 287 days, now 8736), "
+        "as times in days read as months would be: veterans_short.csv is likely in days. Import "
+        "it with --time-unit days (Cohort page: Time unit), which keeps their times; if instead "
+        "the cohort's earlier import read its sheet in the wrong unit, delete the cohort's "
+        "clinical.csv and import the whole sheet, every patient, again with --time-unit months "
+        "(Cohort page: Time unit)."
+    )
+    assert (months / "clinical.csv").read_bytes() == before

@@ -26,6 +26,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from survival_core.cohort.clinical_table import (
+    UNIT_CORRECTED_START,
     ClinicalImport,
     Coercion,
     asks_to_act,
@@ -56,7 +57,7 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
-from survival_core.io.tables import TIME_UNITS, plausible_follow_up
+from survival_core.io.tables import TIME_UNITS, from_typical, plausible_follow_up
 from survival_core.text import number_text
 
 ID_MAP_FILE = "id_map.csv"
@@ -71,6 +72,11 @@ _WHOLE_FLOAT = re.compile(r"(\d+)\.0+")
 #: A re-import's times are the stored ones in another unit (:func:`_unit_ratio`) when this share
 #: of at least this many patients' differ from theirs by one unit ratio, to within this factor.
 _RESCALED_SHARE, _RESCALED_LEAST, _RESCALED_TOLERANCE = 0.8, 5, 1.1
+#: A re-import's longest follow-up corrects the stored one's unit (:func:`_corrects`) when its
+#: ratio to a typical follow-up is at most the stored one's over this: a short follow-up may be
+#: real (veterans' 287 days, 6.4 times shorter than 5 years, are not corrected by their months
+#: read as 8,736 days, 4.8 times longer).
+_CLEARLY_NEARER = 2.0
 
 
 @dataclass
@@ -109,7 +115,8 @@ class ClinicalJoin:
 
     def warnings(self) -> list[str]:
         """The report's lines to act on (:func:`~survival_core.cohort.clinical_table.
-        asks_to_act`): a longest follow-up implausible in the time unit given."""
+        asks_to_act`): a longest follow-up implausible in the time unit given, or the earlier
+        import's times corrected."""
         return [str(line) for line in self.report if asks_to_act(line.action)]
 
     def summary(self) -> dict[str, Any]:
@@ -500,9 +507,8 @@ def _times_rescaled(
     of the patients the cohort's ``earlier`` table holds too are the stored ones in another unit
     (:func:`_unit_ratio`): GBSG2's months imported as days over its import in days shrank every
     patient's follow-up 30-fold without a word. A sheet correcting the earlier import (no unit
-    misread gives its times, or the stored longest follow-up was implausible and its own is not:
-    :func:`~survival_core.io.tables.plausible_follow_up`) is taken, said in the report's line
-    returned."""
+    misread gives its times, or :func:`_corrects`) is taken, said in the warning returned: the
+    stored times are replaced on the word of the unit given."""
     both = table.index.intersection(earlier.index)
     if "time" not in earlier or both.empty:
         return []
@@ -518,20 +524,43 @@ def _times_rescaled(
     times = f"{round(ratio, 2):g} times" if ratio > 1 else f"1/{round(1 / ratio, 2):g} of"
     before, after = float(old.max()), float(new.max())
     longest = f"the longest follow-up {before:.0f} days, now {after:.0f}"
-    if a == unit and (plausible_follow_up(before) or not plausible_follow_up(after)):
+    if a == unit and not _corrects(after, before):
         raise InputError(
             f"{sheet}'s times, read in {unit}, are {times} those the cohort's {CLINICAL_FILE} "
             f"holds for the same {len(new)} patients ({longest}), as times in {b} read as "
             f"{unit} would be: {sheet} is likely in {b}. Import it with --time-unit {b} "
             "(Cohort page: Time unit), which keeps their times; if instead the cohort's earlier "
-            "import read its sheet in the wrong unit, import the whole sheet, every patient, "
-            "into a new folder."
+            f"import read its sheet in the wrong unit, {_afresh(unit)}."
         )
     action = (
-        f"{times} the times the cohort's earlier {CLINICAL_FILE} held for these patients "
-        f"({longest}): its import had read times in {a} as {b}, corrected"
+        f"{UNIT_CORRECTED_START}{sheet}'s are {times} those the cohort's earlier "
+        f"{CLINICAL_FILE} held for these patients ({longest}), taken as its import having read "
+        f"times in {a} as {b}; if instead that import was right, {_afresh(b)}"
     )
     return [Coercion("time", action, len(new))]
+
+
+def _corrects(after: float, before: float) -> bool:
+    """Whether a re-import whose longest follow-up is ``after`` days corrects the time unit of
+    the earlier import that stored ``before`` for the same patients: ``after`` is plausible
+    (:func:`~survival_core.io.tables.plausible_follow_up`) and clearly nearer a typical
+    follow-up (:func:`~survival_core.io.tables.from_typical`, by :data:`_CLEARLY_NEARER`), as
+    is every plausible one where ``before`` is over 50 years. WHAS500's days imported as weeks
+    (16,506 days, 45 years) are corrected by its import in days (2,358); veterans' 287 days, a
+    short cohort's, by weeks (2,009 days) but not by months (8,736 days), nor 2,358 days by
+    weeks."""
+    return plausible_follow_up(after) and (
+        from_typical(after) + math.log(_CLEARLY_NEARER) <= from_typical(before)
+    )
+
+
+def _afresh(unit: str) -> str:
+    """How to replace every stored time by the sheet's read in ``unit`` (no earlier table, no
+    rescaling to doubt): a re-import would be refused or corrected."""
+    return (
+        f"delete the cohort's {CLINICAL_FILE} and import the whole sheet, every patient, again "
+        f"with --time-unit {unit} (Cohort page: Time unit)"
+    )
 
 
 def _unit_ratio(ratios: pd.Series) -> tuple[str, str] | None:

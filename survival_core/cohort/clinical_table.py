@@ -153,6 +153,10 @@ _IDENTIFYING_NUMBERS = frozenset(
      "subject", "study", "accession", "unit"}
 )  # fmt: skip
 _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
+#: How a report line on a re-import taken as correcting the time unit of the cohort's earlier
+#: import starts (:func:`~survival_core.cohort.clinical_join.import_table`): a warning, as the
+#: stored times are replaced on the word of the unit given.
+UNIT_CORRECTED_START = "Times corrected: "
 #: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
@@ -824,8 +828,10 @@ def _time_days(
 
 def asks_to_act(action: str) -> bool:
     """Whether a report line's ``action`` is a warning to act on, not a coercion done: a longest
-    follow-up implausible in the time unit the times were read in (:func:`_follow_up_said`)."""
-    return action.startswith(FOLLOW_UP_NOTE_START)
+    follow-up implausible in the time unit the times were read in (:func:`_follow_up_said`), or
+    a re-import taken as correcting the unit of the cohort's earlier one
+    (:data:`UNIT_CORRECTED_START`)."""
+    return action.startswith((FOLLOW_UP_NOTE_START, UNIT_CORRECTED_START))
 
 
 def _follow_up_said(days: pd.Series, column: str, unit: str) -> list[Coercion]:

@@ -70,8 +70,8 @@ class ImportStatus:
 
     def warnings(self) -> list[str]:
         """The clinical report's lines to act on (:func:`~survival_core.cohort.clinical_table.
-        asks_to_act`: a longest follow-up implausible in the time unit given), as the console
-        says them."""
+        asks_to_act`: a longest follow-up implausible in the time unit given, or the earlier
+        import's times corrected), as the console says them."""
         rows = self.clinical[self.clinical["action"].map(asks_to_act)]
         lines = zip(rows["column"], rows["action"], rows["count"], strict=True)
         return [f"{column}: {action} ({count})" for column, action, count in lines]

@@ -692,7 +692,13 @@ def likely_time_unit(longest: float, time_unit: str) -> str | None:
     }
     if not plausible:
         return None
-    return min(plausible, key=lambda u: abs(math.log(plausible[u] / TYPICAL_FOLLOW_UP_DAYS)))
+    return min(plausible, key=lambda u: from_typical(plausible[u]))
+
+
+def from_typical(longest: float) -> float:
+    """How far a longest follow-up of ``longest`` days is from :data:`TYPICAL_FOLLOW_UP_DAYS`:
+    the log of their ratio, larger over smaller (10 years and 2.5 are as far)."""
+    return abs(math.log(longest / TYPICAL_FOLLOW_UP_DAYS))
 
 
 def follow_up_unit_note(longest: float, time_unit: str, give: Callable[[str], str]) -> str:
