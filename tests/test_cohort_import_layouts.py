@@ -1012,6 +1012,30 @@ def test_an_import_in_an_impossible_time_unit_is_a_warning(
     assert not days.warnings()
 
 
+def test_a_header_stating_the_wrong_time_unit_is_told_to_be_renamed(tmp_path: Path) -> None:
+    """GBSG2's days under 'RFS (months)': the warning said to import the sheet again with
+    --time-unit 'days', which the header then refused ('says months but time_unit='days''). It
+    says to rename the column, and the name it gives is read in days, without a warning."""
+    from survival_core.cohort.clinical_table import asks_to_act, read_clinical_spreadsheet
+
+    sheet = pd.read_csv(_gbsg2_rfs(tmp_path, "days")).rename(columns={"RFS": "RFS (months)"})
+    sheet.to_csv(path := tmp_path / "months_header.csv", index=False)
+    joined = import_table(tmp_path / "cohort", path)
+    assert joined.warnings() == [
+        "RFS (months): The longest follow-up is 80933 days (222 years; time read in months), "
+        "likely in days (read so, 2659 days: 7.3 years): if the times are in another unit, give "
+        "it (rename the time column 'RFS (months)' to say days (e.g. 'rfs_days') and import the "
+        "sheet again; its header states the unit, so no other can be given); horizons, "
+        "calibration and survival at 12, 24 and 36 months would otherwise be wrong. (686)"
+    ]
+    with pytest.raises(InputError, match="says months but time_unit='days' was given"):
+        read_clinical_spreadsheet(path, time_unit="days")
+    sheet.rename(columns={"RFS (months)": "rfs_days"}).to_csv(path, index=False)
+    renamed = read_clinical_spreadsheet(path)
+    assert renamed.table["time"].max() == 2659
+    assert not [line for line in renamed.report if asks_to_act(line.action)]
+
+
 def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: Path) -> None:
     """GBSG2 imported in days, then the same 686 patients' sheet in months imported as days:
     every stored follow-up shrank 30-fold without a word. Now refused naming the factor and the

@@ -834,13 +834,32 @@ def asks_to_act(action: str) -> bool:
     return action.startswith((FOLLOW_UP_NOTE_START, UNIT_CORRECTED_START))
 
 
-def _follow_up_said(days: pd.Series, column: str, unit: str) -> list[Coercion]:
+def _follow_up_said(
+    days: pd.Series, column: str, unit: str, stated_by: Header | None = None
+) -> list[Coercion]:
     """A warning when the longest of the times (``days``, read in ``unit``) suggests another
     unit, the check cv and fit make (:func:`~survival_core.io.tables.follow_up_unit_note`):
-    GBSG2's days imported as years made a 2,659-year follow-up without a word."""
+    GBSG2's days imported as years made a 2,659-year follow-up without a word. ``stated_by``:
+    the time column's header where it states the unit, which is then to be corrected (another
+    unit given beside it is refused)."""
     times = days.dropna()
-    note = follow_up_unit_note(float(times.max()), unit, _import_again) if len(times) else ""
+    if not len(times):
+        return []
+    give = _import_again if stated_by is None else lambda u: _rename_time_column(stated_by, u)
+    note = follow_up_unit_note(float(times.max()), unit, give)
     return [Coercion(column, note, len(times))] if note else []
+
+
+def _rename_time_column(h: Header, unit: str) -> str:
+    """How to correct the unit the time column's header ``h`` states to ``unit`` ("": unknown):
+    GBSG2's days under 'os_months' were told to be imported with --time-unit days, which the
+    header refuses."""
+    named = "_".join(filter(None, (h.base, unit)))
+    said = f"say {unit} (e.g. {named!r})" if unit else "say the unit its times are in"
+    return (
+        f"rename the time column {h.text!r} to {said} and import the sheet again; its header "
+        "states the unit, so no other can be given"
+    )
 
 
 def _import_again(unit: str) -> str:
@@ -2030,7 +2049,9 @@ def read_clinical_spreadsheet(
     table = pd.DataFrame({"time": days, "event": event, **variables}, index=cells.index)
     table.index = pd.Index(ids, name="case_id")
     if time_text != "(from dates)":  # days between dates: no unit to doubt
-        report.extend(_follow_up_said(table["time"], time_text, unit))
+        header = headers.get(time_text)
+        stated_by = header if header is not None and _stated_unit(header) else None
+        report.extend(_follow_up_said(table["time"], time_text, unit, stated_by))
     dates_frame.index = table.index
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
     if no_outcome:
