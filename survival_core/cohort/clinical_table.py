@@ -157,7 +157,6 @@ _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
 #: import starts (:func:`~survival_core.cohort.clinical_join.import_table`): a warning, as the
 #: stored times are replaced on the word of the unit given.
 UNIT_CORRECTED_START = "Times corrected: "
-#: Values of a censoring column that are inverted (words like Dead/Alive keep their meaning).
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
