@@ -485,6 +485,55 @@ def test_a_copy_of_a_slice_is_read_once(
         load_case(case)
 
 
+def test_a_copy_of_an_edited_slice_is_its_copy_not_a_slice_more(
+    original: Path, tmp_path: Path
+) -> None:
+    """Slice 30, an edit of it (another SeriesDescription) and a copy of the edit: the copy was
+    compared with slice 30 alone, so the refusal counted 61 slices. It is the edit's copy, read
+    once; slice 30 and its edit are refused as two slices at one position, of 60."""
+    from survival_core.io.dicom_series import scan_dicom
+
+    case = _copy(original, tmp_path)
+    slice_30, edit, copy = (case / "image" / n for n in ("000030.dcm", "e.dcm", "e_copy.dcm"))
+    ds = pydicom.dcmread(slice_30)
+    ds.SeriesDescription = "edited"
+    ds.save_as(edit)
+    shutil.copy(edit, copy)
+    assert scan_dicom(case).copies == {copy: edit}
+    with pytest.raises(InputError, match="60 slices of 3.27 mm") as refused:
+        load_case(case)
+    said = str(refused.value)
+    assert f"{slice_30} (instance 30) and {edit} (instance 30) are at the same position" in said
+
+
+def test_slices_sharing_one_uid_are_each_read_whole_once(
+    original: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An anonymiser gave every slice of the sarcoma CT one SOPInstanceUID: each later file was
+    read whole beside the first, 116 whole reads of 59 files (0.23 s -> 0.38 s to scan; 2,000 for
+    a 1,000-slice series). Each is read whole once, its pixel data's digest compared first; the
+    series is its 59 slices, no copy among them."""
+    from survival_core.io import dicom_series
+
+    case = _copy(original, tmp_path)
+    for path in (case / "image").glob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.2.1"
+        ds.save_as(path)
+    whole: list[object] = []
+    read = dicom_series.dcmread_whole
+
+    def counted(source: object, **options: object) -> pydicom.Dataset:
+        if not options.get("stop_before_pixels"):
+            whole.append(source)
+        return read(source, **options)
+
+    monkeypatch.setattr(dicom_series, "dcmread_whole", counted)
+    inventory = dicom_series.scan_dicom(case)
+    assert len(whole) == 59 and not inventory.copies
+    assert dicom_series.series_summary(inventory)[0].slices == 59
+
+
 def test_a_structure_never_drawn_is_not_offered_for_a_role(
     original: Path, original_gtv: np.ndarray, tmp_path: Path
 ) -> None:

@@ -50,13 +50,14 @@ taken by default.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
 import struct
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -915,29 +916,61 @@ def scan_dicom(source: Path | str) -> DicomInventory:
 
 
 def _drop_copies(inventory: DicomInventory, entry: SeriesEntry) -> None:
-    """Leave out of ``entry`` the files repeating one of its slices: the same SOPInstanceUID and
-    data set, pixels included (:func:`_same_instance`), as a PACS export or a DICOMDIR's files
-    beside the loose ones hold; they were refused as two slices at one position, the series
-    counted a slice too many. Each is recorded in :attr:`DicomInventory.copies`; files of one
-    UID that differ stay, and are refused so."""
-    first: dict[str, Path] = {}
-    kept: list[tuple[Path, Dataset]] = []
-    for path, ds in zip(entry.files, entry.headers, strict=True):
-        uid = str(ds.get("SOPInstanceUID", ""))
-        original = first.setdefault(uid, path) if uid else path
-        if original != path and _same_instance(original, path):
-            inventory.copies[path] = original
-        else:
-            kept.append((path, ds))
-    entry.files, entry.headers = [path for path, _ in kept], [ds for _, ds in kept]
+    """Leave out of ``entry`` the files repeating one of its slices (:func:`copies_among`): they
+    were refused as two slices at one position, the series counted a slice too many. Each is
+    recorded in :attr:`DicomInventory.copies`; files of one UID that differ stay, and are
+    refused so."""
+    uids = [str(ds.get("SOPInstanceUID", "")) for ds in entry.headers]
+    copies = copies_among(list(zip(uids, entry.files, strict=True)))
+    for copy, original in copies.items():
+        inventory.copies[entry.files[copy]] = entry.files[original]
+    kept = [i for i in range(len(entry.files)) if i not in copies]
+    entry.files, entry.headers = [entry.files[i] for i in kept], [entry.headers[i] for i in kept]
 
 
-def _same_instance(first: Path, second: Path) -> bool:
-    """Whether two files hold the same data set, pixel data included (their file meta aside: an
-    export may write its own); False where either cannot be read or compared."""
-    ds = _try_read(first, stop_before_pixels=False)
+def copies_among(files: Sequence[tuple[str, Path]]) -> dict[int, int]:
+    """Which of ``files`` (each its SOPInstanceUID and path) repeat a file before them: the
+    same UID and data set, pixel data included (the file meta aside: an export may write its
+    own), as a PACS export or a DICOMDIR's files beside the loose ones hold; index of each copy
+    -> index of the file kept. A file is compared with every kept file of its UID (A, B
+    differing from it, then a copy of B: the copy was compared with A alone, and refused), by
+    pixel data digest first: each is read whole once, a full comparison only where digests
+    match (a series whose anonymiser gave every slice one UID read two whole files per slice).
+    A file that cannot be read whole is no copy."""
+    by_uid: dict[str, list[int]] = defaultdict(list)
+    for index, (uid, _) in enumerate(files):
+        if uid:
+            by_uid[uid].append(index)
+    copies: dict[int, int] = {}
+    for indices in (found for found in by_uid.values() if len(found) > 1):
+        kept: list[tuple[int, bytes]] = []  # index, digest of its pixel data
+        for index in indices:
+            ds = _whole(files[index][1])
+            if ds is None:
+                continue
+            digest = hashlib.sha256(ds.get("PixelData") or b"").digest()
+            original = next(
+                (k for k, seen in kept if seen == digest and _same_data(ds, files[k][1])), None
+            )
+            if original is None:
+                kept.append((index, digest))
+            else:
+                copies[index] = original
+    return copies
+
+
+def _whole(path: Path) -> Dataset | None:
+    """A file read whole, pixel data included; None where it is not DICOM or cannot be read."""
     try:
-        return ds is not None and ds == _try_read(second, stop_before_pixels=False)
+        return _try_read(path, stop_before_pixels=False)
+    except DicomError:
+        return None
+
+
+def _same_data(ds: Dataset, other: Path) -> bool:
+    """Whether ``other`` holds the data set ``ds``, pixel data included (file meta aside)."""
+    try:
+        return ds == _whole(other)
     except _VALUE_ERRORS:  # a malformed value, converted when compared
         return False
 
