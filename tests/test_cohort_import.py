@@ -721,6 +721,44 @@ def test_the_same_export_downloaded_twice_is_read_once(tmp_path: Path) -> None:
     assert load_case(out / "cases" / row.case_id).image.GetSize() == (20, 20, 5)
 
 
+def test_a_slice_written_again_in_another_syntax_is_said_a_copy_or_refused_if_it_differs(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real sarcoma CT with slice 30 exported again as explicit VR (the same SOPInstanceUID
+    and data set): staged under its UID, one file replaced the other without a word, while a
+    byte-identical copy was named. It is named as a copy, read once, as a folder read says it;
+    one whose data differ (another SeriesDescription) replaced slice 30 as silently, and is
+    refused naming both files."""
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    patient = tmp_path / "download" / "patient"
+    shutil.copytree(source, patient)
+    ds = pydicom.dcmread(patient / "image" / "000030.dcm")
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.save_as(again := patient / "image" / "export_30.dcm", enforce_file_format=True)
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    assert result.skipped == [
+        "patient/image/export_30.dcm: a copy of patient/image/000030.dcm (the same "
+        "SOPInstanceUID and data set, pixels included, written otherwise; read once)"
+    ]
+    assert len(list((tmp_path / "cohort" / "cases" / outcome.patient / "ct").iterdir())) == 59
+    ds.SeriesDescription = "edited"
+    ds.save_as(again)
+    result = import_images(tmp_path / "download", tmp_path / "cohort", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "failed"
+    assert outcome.reason.startswith(
+        f"{outcome.patient}/image/000030.dcm and {outcome.patient}/image/export_30.dcm are one "
+        "DICOM instance (the same SOPInstanceUID) holding different data: remove the wrong one "
+        "from the download."
+    )
+
+
 def test_a_structure_set_filed_under_another_id_is_stored_as_its_images_patient(
     shared_data: Path, tmp_path: Path
 ) -> None:

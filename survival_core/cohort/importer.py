@@ -783,6 +783,23 @@ def _record(patient: PatientInventory, annotation: AnnotationEntry) -> FileRecor
     return next(r for r in patient.records if r.path == str(annotation.path))
 
 
+def _one_file_per_instance(patient: PatientInventory, files: Iterable[str]) -> None:
+    """Refuse two of the ``files`` to import that are one DICOM instance (the same
+    SOPInstanceUID) holding different data, as a folder read refuses them: staged under their
+    one UID, one replaced the other without a word. Copies were left out already
+    (:func:`~survival_core.cohort.inventory.group_patients`)."""
+    records = {r.path: r for r in patient.records}
+    first: dict[str, FileRecord] = {}
+    for path in files:
+        record = records[path]
+        other = first.setdefault(record.sop_uid, record) if record.sop_uid else record
+        if other is not record:
+            raise InputError(
+                f"{other.shown} and {record.shown} are one DICOM instance (the same "
+                "SOPInstanceUID) holding different data: remove the wrong one from the download"
+            )
+
+
 def _drawn_elsewhere(
     patient: PatientInventory, image: SeriesEntry, annotation: AnnotationEntry
 ) -> list[str]:
@@ -886,6 +903,8 @@ def _plan(
     if patient.dicom is not None and (patient.dicom.series or patient.dicom.annotations):
         series, annotation, roles = _choose_dicom(patient, roi_map, own, site, modality)
         companions = _companions(patient, series, annotation)
+        files = tuple(str(p) for p in series.files)
+        _one_file_per_instance(patient, [*files, *(f for _, more in companions for f in more)])
         structure = _record(patient, annotation)
         image = next(r for r in patient.records if r.path == str(series.files[0]))
         originals = structure.original_names
@@ -897,7 +916,7 @@ def _plan(
         return PatientTask(
             **{**common, "notes": (*common["notes"], *said)},
             fmt="dicom",
-            files=tuple(str(p) for p in series.files),
+            files=files,
             structure_file=str(annotation.path),
             adopted=structure.identity != image.identity,
             modality=series.modality,

@@ -63,6 +63,7 @@ from survival_core.io.dicom_series import (
     RTStructEntry,
     SegEntry,
     SeriesEntry,
+    copies_among,
     drawn_on,
     is_image_slice,
     is_rtstruct,
@@ -601,9 +602,11 @@ def _case_files(records: list[FileRecord], dicom: DicomInventory) -> list[FileRe
 
 
 def _distinct(members: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
-    """A patient's files with byte-identical copies read once (the same export downloaded
-    twice: its slices doubled the series and its two structure sets were blamed), and the
-    notes naming the copies left out."""
+    """A patient's files with copies read once, and the notes naming the copies left out:
+    byte-identical files (the same export downloaded twice: its slices doubled the series and
+    its two structure sets were blamed), then slices of one SOPInstanceUID and data set written
+    otherwise (:func:`~survival_core.io.dicom_series.copies_among`: an export in its own
+    transfer syntax; staged under their one UID, one was left out without a word)."""
     first: dict[str, FileRecord] = {}
     kept, copies = [], []
     for record in members:
@@ -612,7 +615,13 @@ def _distinct(members: list[FileRecord]) -> tuple[list[FileRecord], list[str]]:
             kept.append(record)
         else:
             copies.append(f"{record.shown}: the same file as {original.shown} (read once)")
-    return kept, copies
+    encoded = copies_among([(r.sop_uid if r.kind == "image" else "", Path(r.path)) for r in kept])
+    copies += [
+        f"{kept[copy].shown}: a copy of {kept[original].shown} (the same SOPInstanceUID and "
+        "data set, pixels included, written otherwise; read once)"
+        for copy, original in encoded.items()
+    ]
+    return [r for i, r in enumerate(kept) if i not in encoded], copies
 
 
 def _volumes_beside_dicom(groups: dict[str, list[FileRecord]]) -> list[str]:
