@@ -500,6 +500,50 @@ def test_a_plan_beside_the_sarcoma_ct_is_left_out_and_the_case_says_so(shared_da
     )
 
 
+#: What an upload says of a copy of one of its DICOM files, read once.
+_COPY_READ_ONCE = (
+    "Not stored from the upload: 1 file(s) repeating another uploaded file (the same "
+    "SOPInstanceUID and data, pixels included: a copy, as a PACS export or a DICOMDIR beside its "
+    "files may hold), read once."
+)
+
+
+def test_a_copy_of_a_slice_is_read_once_loose_or_zipped_and_one_that_differs_is_refused(
+    shared_data,
+):
+    """The real sarcoma CT with slice 30 exported again as explicit VR (the same SOPInstanceUID
+    and data set), as a folder read reads it once: uploaded loose, both were refused as 'one
+    file'; zipped, refused as 'different content' (a byte-identical copy dropped without a
+    word). It is read once, said on the case; one that differs (another SeriesDescription) is
+    refused naming both, zipped too, where de-identification had made them alike."""
+    import pydicom
+
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    files = {p.name: p.read_bytes() for p in sorted(source.rglob("*.dcm"))}
+    ds = pydicom.dcmread(source / "image" / "000030.dcm")
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    again = io.BytesIO()
+    ds.save_as(again, enforce_file_format=True)
+    copied = {**files, "export_30.dcm": again.getvalue()}
+    for upload in (list(copied.items()), [("ct.zip", zip_bytes(copied))]):
+        contents = describe_upload(store_upload(upload))
+        case = load_upload(contents, contents.suggested_roles())
+        assert case.image.GetSize() == (198, 202, 59)
+        assert _COPY_READ_ONCE in case.warnings
+    ds.SeriesDescription = "edited"
+    edited = io.BytesIO()
+    ds.save_as(edited, enforce_file_format=True)
+    differing = {"000030.dcm": files["000030.dcm"], "export_30.dcm": edited.getvalue()}
+    with pytest.raises(InputError, match="The uploaded files 000030.dcm and export_30.dcm are one"):
+        store_upload(list(differing.items()))
+    with pytest.raises(InputError, match="The zip's files 000030.dcm and export_30.dcm are one"):
+        store_upload([("ct.zip", zip_bytes(differing))])
+
+
 def _sarcoma_plan(shared_data, tmp_path, rois: dict[str, str]) -> bytes:
     """The real sarcoma CT with an RTSTRUCT of its real GTV and other structures, named as a
     planning system names them (``rois``: name -> 'gtv', 'node' (a ball far from the GTV),

@@ -51,6 +51,7 @@ taken by default.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 import re
@@ -928,15 +929,15 @@ def _drop_copies(inventory: DicomInventory, entry: SeriesEntry) -> None:
     entry.files, entry.headers = [entry.files[i] for i in kept], [entry.headers[i] for i in kept]
 
 
-def copies_among(files: Sequence[tuple[str, Path]]) -> dict[int, int]:
-    """Which of ``files`` (each its SOPInstanceUID and path) repeat a file before them: the
-    same UID and data set, pixel data included (the file meta aside: an export may write its
-    own), as a PACS export or a DICOMDIR's files beside the loose ones hold; index of each copy
-    -> index of the file kept. A file is compared with every kept file of its UID (A, B
-    differing from it, then a copy of B: the copy was compared with A alone, and refused), by
-    pixel data digest first: each is read whole once, a full comparison only where digests
-    match (a series whose anonymiser gave every slice one UID read two whole files per slice).
-    A file that cannot be read whole is no copy."""
+def copies_among(files: Sequence[tuple[str, Path | bytes]]) -> dict[int, int]:
+    """Which of ``files`` (each its SOPInstanceUID, and its path or its bytes: an upload's)
+    repeat a file before them: the same UID and data set, pixel data included (the file meta
+    aside: an export may write its own), as a PACS export or a DICOMDIR's files beside the
+    loose ones hold; index of each copy -> index of the file kept. A file is compared with
+    every kept file of its UID (A, B differing from it, then a copy of B: the copy was compared
+    with A alone, and refused), by pixel data digest first: each is read whole once, a full
+    comparison only where digests match (a series whose anonymiser gave every slice one UID
+    read two whole files per slice). A file that cannot be read whole is no copy."""
     by_uid: dict[str, list[int]] = defaultdict(list)
     for index, (uid, _) in enumerate(files):
         if uid:
@@ -959,15 +960,18 @@ def copies_among(files: Sequence[tuple[str, Path]]) -> dict[int, int]:
     return copies
 
 
-def _whole(path: Path) -> Dataset | None:
-    """A file read whole, pixel data included; None where it is not DICOM or cannot be read."""
+def _whole(source: Path | bytes) -> Dataset | None:
+    """A file read whole, pixel data included, from its path or its bytes; None where it is
+    not DICOM or cannot be read."""
     try:
-        return _try_read(path, stop_before_pixels=False)
-    except DicomError:
+        if isinstance(source, Path):
+            return _try_read(source, stop_before_pixels=False)
+        return dcmread_whole(io.BytesIO(source), force=is_bare_dicom(source[:8]))
+    except (DicomError, InvalidDicomError, *_VALUE_ERRORS):
         return None
 
 
-def _same_data(ds: Dataset, other: Path) -> bool:
+def _same_data(ds: Dataset, other: Path | bytes) -> bool:
     """Whether ``other`` holds the data set ``ds``, pixel data included (file meta aside)."""
     try:
         return ds == _whole(other)

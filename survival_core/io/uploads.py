@@ -14,8 +14,10 @@ Only what a case is read from is stored: DICOM image slices, RTSTRUCTs and SEGs 
 dose grid or a report is never read, and its own text may name the patient, nor is a zip's text
 report, PDF or picture), volumes and their detached voxel files, and of a clinical
 file the rows of the upload's own patients, under the case id their images got (never the
-hospital's ID it was keyed by). What was left out is said by kind and count in the folder's
-:data:`NOTES_FILE` (never by the uploaded file's name, which may be the patient's).
+hospital's ID it was keyed by), and a copy of a DICOM file once (the same SOP instance UID and
+data set, as a folder read reads it; files of one UID whose data differ are refused, naming
+both). What was left out is said by kind and count in the folder's :data:`NOTES_FILE` (never by
+the uploaded file's name, which may be the patient's).
 
 An upload then goes to ``<data>/cases/upload-<sha256 prefix>/``, the hash taken over the
 de-identified content and stored names, a clinical CSV or JSON counted by a keyed digest of its
@@ -63,6 +65,7 @@ from survival_core.io.deid import (
 )
 from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
 from survival_core.io.dicom_series import (
+    copies_among,
     is_cut_image,
     is_image_slice,
     is_rtstruct,
@@ -120,6 +123,11 @@ _NOT_A_VARIABLE = "clinical value(s) under a key or column naming no model's var
 _NOT_READ = (
     "file(s) no case is read from (a report, a document, a picture), whose text may name the "
     "patient"
+)
+#: Why a copy of another uploaded DICOM file was left out (:func:`_copies`).
+_COPY = (
+    "file(s) repeating another uploaded file (the same SOPInstanceUID and data, pixels included: "
+    "a copy, as a PACS export or a DICOMDIR beside its files may hold), read once"
 )
 
 #: Characters a stored name keeps: letters and digits of any script ('山田太郎_腫瘍' stays apart
@@ -518,8 +526,7 @@ def _clean_zip(
     when it holds DICOM) and its token (:func:`_token`, over its members'). With ``neutral``,
     members are named as loose files are (:func:`neutral_names`), folder by folder. Members left
     out are noted in ``left_out``."""
-    folders: dict[PurePosixPath, list[Cleaned]] = {}
-    order: list[tuple[PurePosixPath, str]] = []  # each member (folder, name), in archive order
+    found: list[tuple[PurePosixPath, Cleaned, Path]] = []  # folder, member, file as zipped
     pseudonyms: list[str] = []
     # under the data folder, whose retention removes what a killed process left (the system's
     # temporary folder kept the identified files for good)
@@ -535,10 +542,16 @@ def _clean_zip(
                 continue
             own, data, pseudonym = cleaned
             token = _token(relative.name, uploaded, data, deid)
-            folders.setdefault(relative.parent, []).append((relative.name, own, data, token))
-            order.append((relative.parent, relative.name))
+            found.append((relative.parent, (relative.name, own, data, token), path))
             if pseudonym:
                 pseudonyms.append(pseudonym)
+        shown = [(str(folder / file[0]), file[1], path) for folder, file, path in found]
+        copies = _copies(shown, left_out)  # read while unpacked
+    folders: dict[PurePosixPath, list[Cleaned]] = {}
+    order: list[tuple[PurePosixPath, str]] = []  # each member (folder, name), in archive order
+    for folder, file, _ in (member for i, member in enumerate(found) if i not in copies):
+        folders.setdefault(folder, []).append(file)
+        order.append((folder, file[0]))
     named = {  # the patients' own clinical rows, now their IDs are known
         (folder, uploaded): (member, data, token)
         for folder, files in folders.items()
@@ -552,12 +565,7 @@ def _clean_zip(
         member, data, token = named[folder, uploaded]
         stored, zipped = str(folder / member), str(folder / uploaded)
         if stored in written:  # one DICOM instance twice (its SOP instance UID names it)
-            if written[stored][1] == data:
-                continue  # a copy: nothing is lost
-            raise InputError(
-                f"The zip's files {written[stored][0]} and {zipped} are one DICOM instance (the "
-                "same SOP instance UID) with different content: remove the wrong one."
-            )
+            raise _one_instance(f"The zip's files {written[stored][0]} and {zipped}")
         written[stored] = (zipped, data)
         members.append((stored, data, token))
     # Folder names of exports are often the patient's name: keyed hashes replace them (but for
@@ -583,6 +591,7 @@ def _deidentify(
     that is stored (:func:`_token`), and what was left out."""
     deid = Deidentifier(keep_marked=keep_marked)
     cleaned: list[Cleaned] = []
+    instances: list[tuple[str, str | None, bytes]] = []  # each cleaned file's, as uploaded
     left_out: LeftOut = []
     zips: dict[str, int] = {}  # a zip's own name (its patient's pseudonym) -> zips so named
     for name, content in files:
@@ -601,14 +610,39 @@ def _deidentify(
                 zips[own] = zips.get(own, 0) + 1
                 own = own if zips[own] == 1 else f"{own.removesuffix('.zip')}-{zips[own]}.zip"
             cleaned.append((clean, own, data, token))
+            instances.append((clean, None, b""))  # its members' copies are left out of it
             continue
         result = _clean_file(clean, content, deid, keep, left_out)
         if result is not None:
             own, data, _ = result
             cleaned.append((clean, own, data, _token(clean, content, data, deid)))
+            instances.append((clean, own, content))
+    copies = _copies(instances, left_out)
+    cleaned = [file for i, file in enumerate(cleaned) if i not in copies]
     if keep_marked and deid.mixed_marks():  # one patient's files, some marked: none is trusted
         return _deidentify(files, keep, neutral, keep_marked=False)
     return _named(_with_own_rows(cleaned, deid, left_out), neutral), left_out
+
+
+def _copies(files: list[tuple[str, str | None, Path | bytes]], left_out: LeftOut) -> set[int]:
+    """Which of ``files`` (uploaded name, own name, the file as uploaded: its path or bytes)
+    repeat a DICOM file before them, each noted in ``left_out``: the same own name (its SOP
+    instance UID) and data set as uploaded, pixels included
+    (:func:`~survival_core.io.dicom_series.copies_among`), read once as a folder read reads
+    them: loose ones were refused as one file, a zip's written otherwise as two instances, and
+    one byte for byte was dropped without a word."""
+    copies = copies_among([(own or "", source) for _, own, source in files])
+    left_out += [(files[i][0], _COPY) for i in copies]
+    return set(copies)
+
+
+def _one_instance(files: str) -> InputError:
+    """The refusal of two uploaded ``files`` that are one DICOM instance holding different
+    data (copies were left out: :func:`_copies`)."""
+    return InputError(
+        f"{files} are one DICOM instance (the same SOP instance UID) with different content: "
+        "remove the wrong one."
+    )
 
 
 def deidentify_upload(
@@ -719,11 +753,8 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     digest = hashlib.sha256()
     names: dict[str, str] = {}  # stored name -> uploaded name
     for uploaded, name, _, token in cleaned:
-        if name in names:
-            raise InputError(
-                f"The uploaded files {names[name]} and {uploaded} are one file (the same DICOM "
-                "instance, or the same name): upload each file once."
-            )
+        if name in names:  # one DICOM instance twice (its SOP instance UID names it)
+            raise _one_instance(f"The uploaded files {names[name]} and {uploaded}")
         names[name] = uploaded
         digest.update(name.encode() + b"\0" + token)
     notes = _notes(left_out)
