@@ -23,6 +23,7 @@ from survival_core.io.case_loader import (
     names_mask,
     nnunet_first_channel,
     read_json_object,
+    volume_modality,
 )
 from survival_core.io.clinical import (
     SCHEMA,
@@ -31,7 +32,7 @@ from survival_core.io.clinical import (
     read_clinical_table,
 )
 from survival_core.io.clinical_schema import CohortSchema
-from survival_core.io.dataset_layout import named_modality, names_image
+from survival_core.io.dataset_layout import names_image
 from survival_core.io.dicom_series import SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import label_file, labels_by_shared_file, structure_names
@@ -188,9 +189,9 @@ class UploadContents:
         return ranked[0] if ranked else None
 
     def suggested_modality(self) -> str:
-        """The modality the suggested image's name gives (HECKTOR's '__PT': PT), else CT."""
-        image = self.suggested_image()
-        return (named_modality(volume_stem(image)) if image else None) or "CT"
+        """The modality the suggested image's name gives (HECKTOR's '__PT': PT), else CT, as a
+        case folder of the same files is read (:func:`volume_modality`)."""
+        return volume_modality(self.suggested_image())
 
 
 def _candidates(names: list[str], site: str | None = None) -> tuple[dict[str, str], RoleCandidates]:
