@@ -38,6 +38,8 @@ class Case:
     ``sequence`` is an MR image's weighting ('T1C', 'FLAIR'...,
     :mod:`survival_core.io.mr_sequence`), None when not MR or not known. ``series`` names the
     DICOM series read ('series 4, 2.5 mm slices': which phase of a study), '' for volume files.
+    ``modality_word`` is the word of its image file's name its modality was read from, none being
+    said ('t1ce': MR), '' where one was said (DICOM, ``--modality``) or the name gave none (CT).
     ``warnings`` carries what a reader should know but did not stop loading (e.g. a slice gap
     within tolerance); ``unnamed_warnings`` maps each of them that names the case's files or
     folders (or DICOM UIDs) to its wording without them, which a document naming the case by its
@@ -64,6 +66,7 @@ class Case:
     stored_orientation: str = "LPS"
     sequence: str | None = None
     series: str = ""
+    modality_word: str = ""
     unnamed_warnings: dict[str, str] = field(default_factory=dict)
     clinical_refused: dict[str, str] = field(default_factory=dict)
 

@@ -401,6 +401,30 @@ def test_brats_cases_import_their_t1ce_and_tumour_core(tmp_path: Path) -> None:
     assert "_t1ce.nii.gz" in wrong.outcomes[0].reason
 
 
+def test_a_brats_download_imported_without_modality_is_mr_as_score_reads_it(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """pyradiomics' real brain MRs as BraTS patient folders ('BraTS_001_t1ce.nrrd' beside
+    'BraTS_001_seg.nrrd'): imported without --modality they were CT in the manifest and their
+    features, while `score` read the same patient folder as MR by its image's name and a model
+    of the cohort refused it. The import reads them by the same rule: MR, contrast T1."""
+    download = tmp_path / "download"
+    for number, sample in enumerate(("brain1", "brain2"), 1):
+        folder = download / f"BraTS_{number:03d}"
+        folder.mkdir(parents=True)
+        for kind, role in (("image", "t1ce"), ("label", "seg")):
+            source = shared_data / "pyradiomics" / f"{sample}_{kind}.nrrd"
+            shutil.copy(source, folder / f"BraTS_{number:03d}_{role}.nrrd")
+    result = import_images(download, tmp_path / "cohort", workers=1)
+    assert result.counts()["imported"] == 2, [o.reason for o in result.outcomes]
+    assert result.modalities == {"MR": 2}
+    assert set(read_manifest(tmp_path / "cohort")["modality"]) == {"MR"}
+    for case in (tmp_path / "cohort" / "cases").iterdir():
+        assert load_case(case, modality="MR").sequence == "T1C"
+    patient = load_case(download / "BraTS_001")
+    assert (patient.modality, patient.sequence, patient.modality_word) == ("MR", "T1C", "t1ce")
+
+
 def test_brats_2023_names_import_each_sequence(tmp_path: Path) -> None:
     """BraTS 2023: '<case>-t1n', '-t1c', '-t2w', '-t2f' and '-seg' (3 = enhancing). Each
     sequence is a file of the case (before, t1n and t2f were not recognised and so left out),

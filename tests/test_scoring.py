@@ -212,6 +212,30 @@ def test_a_model_of_mr_radiomics_refuses_a_ct_case_hinting_modality_for_volumes_
     assert ("`--modality MR`" in str(refused.value)) == hinted
 
 
+def test_a_case_read_as_mr_by_its_name_is_told_how_to_read_it_as_ct(
+    cohort, model_dir, tmp_path, capsys
+):
+    """A patient folder whose only image is named 'SYN-0003_t1ce.nii.gz' is read as MR by its
+    name; a model of CT radiomics (a cohort of such files imported as CT, when the import read
+    every volume as CT) refused it with 'Use a model trained on MR' alone. The refusal says
+    the name made it MR and that `--modality CT` reads it as CT, which scores it as its own
+    cohort case."""
+    folder = shutil.copytree(cohort / "cases" / "SYN-0003", tmp_path / "SYN-0003")
+    (folder / "image.nii.gz").rename(folder / "SYN-0003_t1ce.nii.gz")
+    argv = ["score", "--case", str(folder), "--model", str(model_dir), "--json"]
+    assert main(argv) == 2
+    refused = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert "learned its wei2021 features from CT images; case SYN-0003 is MR" in refused
+    assert (
+        "case SYN-0003 was read as MR from its file name 't1ce'; `--modality CT` on the "
+        "command line, or the Case page's modality, reads it as CT"
+    ) in refused
+    assert main([*argv, "--modality", "CT"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    own = score_case(load_case(cohort / "cases" / "SYN-0003"), load_scoring_model(model_dir))
+    assert scored["risk"] == pytest.approx(own.risk, abs=1e-9)
+
+
 def test_score_json_of_a_pet_case_gives_its_uptake(cohort, tmp_path, capsys):
     """A clinical-only model scores a PET case; the command adds the GTV's SUV figures."""
     import shutil

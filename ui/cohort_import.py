@@ -149,7 +149,9 @@ def import_form() -> None:
         modality = middle.selectbox(
             "Modality of the images",
             [None, *VOLUME_MODALITIES],
-            format_func=lambda m: "as the files say (volumes: CT)" if m is None else m,
+            format_func=lambda m: (
+                "as the files say (volumes: by name, else CT)" if m is None else m
+            ),
             key="import-modality",
             help="volume files carry none (DICOM says its own); where a case has several images "
             "(HECKTOR's __CT and __PT, a DICOM PET/CT study with contours drawn on the CT) the "

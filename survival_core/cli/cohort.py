@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importer.add_argument(
         "--modality", choices=VOLUME_MODALITIES, type=str.upper,
-        help="modality of NIfTI/NRRD volumes (they carry none: CT unless said; PT already in "
+        help="modality of NIfTI/NRRD volumes (they carry none: unless said, what the name of a "
+        "case's image gives, t1ce: MR, PT.nii.gz: PT, else CT, as score reads it; PT already in "
         "SUVbw); picks the image where a case has several (HECKTOR's __CT and __PT; a DICOM "
         "PET/CT study's PET with PT, its contours drawn on the CT)",
     )  # fmt: skip

@@ -230,6 +230,8 @@ class PatientTask:
     fmt: str
     files: tuple[str, ...]
     structure_file: str = ""
+    #: The image's modality: its DICOM series', the one said of volume files, '' for what the
+    #: image's name gives (:func:`~survival_core.io.case_loader.volume_modality`, else CT).
     modality: str = ""
     site: str | None = None
     roles: Mapping[str, list[str]] | None = None
@@ -877,9 +879,11 @@ def _plan(
     modality: str | None = None,
     image: str = "",
 ) -> PatientTask:
-    """The import task of one patient (``modality``: that of its volume files, which carry none,
-    CT unless said, and of the DICOM series to import where said; ``image`` the volume that is
-    the image where names do not say); :class:`InputError` when it cannot be imported."""
+    """The import task of one patient (``modality``: that of its volume files, which carry none:
+    unless said, what the image's name gives, else CT, as ``score`` reads a patient folder
+    (:func:`~survival_core.io.case_loader.volume_modality`); and of the DICOM series to import
+    where said; ``image`` the volume that is the image where names do not say);
+    :class:`InputError` when it cannot be imported."""
     secrets = tuple(patient.identifiers)
     own = own_entry(roi_map, patient.patient_id, case_id)
     settings = {"site": site, "roles": own, "default": roi_map["default"]}
@@ -944,7 +948,7 @@ def _plan(
         names=names,
         shown=tuple(r.shown for r in patient.volumes),
         image=image,
-        modality=modality or "CT",
+        modality=modality or "",
         roles=explicit_roles(roi_map, own, names) or None,
     )
 
@@ -1029,7 +1033,7 @@ def _stage_volumes(task: PatientTask, staging: Path) -> tuple[dict[str, str], An
         case_id=task.case_id,
         roles=task.roles,
         site=task.site,
-        modality=task.modality,
+        modality=task.modality or None,  # unsaid: the image's name gives it, as for `score`
         image_name=_image_file(task.image, [name for name, _ in cleaned]),
     )
     base = f"cases/{task.case_id}"
@@ -1639,8 +1643,9 @@ def import_images(
 
     ``site`` is the cohort's site (only its organ names count); ``roi_map`` names the GTV/organ
     structures where names alone do not (see :func:`check_roi_map`); ``modality`` is that of
-    the volume files (NIfTI, NRRD: they carry none; CT unless said), and picks the image of a
-    case holding several (HECKTOR's ``__CT`` and ``__PT``; of a DICOM PET/CT study whose
+    the volume files (NIfTI, NRRD: they carry none; unless said, what the name of a case's
+    image gives, 't1ce': MR, else CT, as ``score`` reads a patient folder), and picks the image
+    of a case holding several (HECKTOR's ``__CT`` and ``__PT``; of a DICOM PET/CT study whose
     contours were drawn on the CT, the PET with ``PT``); ``image`` names it where
     names do not say (BraTS's ``t1ce`` among ``t1``, ``t2``, ``flair``); ``workers`` processes read
     headers and import patients (default: every CPU); ``progress`` gets one line per patient.

@@ -257,7 +257,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     for prefix, image, settings in _radiomics_sources(loaded):
         from survival_core.features.case_cache import case_radiomics
         from survival_core.features.settings import roi_label
-        from survival_core.io.modality_view import modality_view, read_as_ct_note
+        from survival_core.io.modality_view import modality_view, read_as_note
 
         wanted = [c[len(prefix) :] for c in loaded.inputs if c not in row and c.startswith(prefix)]
         # only the ROIs of the features the model uses: a model left with GTV features alone
@@ -275,7 +275,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
                 f"Model {loaded.name} learned its {settings.preset} features from "
                 f"{image} images; case {case.case_id} is {case.modality}, whose intensities "
                 f"mean something else, so its features would not be comparable. Use a model "
-                f"trained on {case.modality}.{read_as_ct_note(case, image)}"
+                f"trained on {case.modality}.{read_as_note(case, image)}"
             )
         else:
             view = case

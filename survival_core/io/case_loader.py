@@ -50,6 +50,7 @@ from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
     MODALITY_WORDS,
     VolumeName,
+    modality_word,
     named_modality,
     named_sequence,
     names_image,
@@ -950,6 +951,13 @@ def volume_modality(image: Path | str | None) -> str:
     return (named_modality(volume_stem(image)) if image is not None else None) or "CT"
 
 
+def _modality_word(image: Path | None, modality: str | None) -> str:
+    """The word of image volume ``image``'s name its case's modality is read from where
+    ``modality`` says none ('t1ce': MR, :func:`volume_modality`), which a refusal of that
+    modality names; '' where said, or where the name gives none (CT by default)."""
+    return "" if modality or image is None else modality_word(volume_stem(image)) or ""
+
+
 def _named_or_only_image(
     root: Path, volumes: list[Path], explicit: dict[str, list[str]], image_name: str | None
 ) -> Path | None:
@@ -1058,6 +1066,7 @@ def load_case(
         if volumes and not beside_dicom:
             named_image = _named_or_only_image(root, volumes, explicit, image_name)
             case_modality = (modality or volume_modality(named_image)).upper()
+            named_by = _modality_word(named_image, modality)
             image, structures, others, warnings, image_file = _load_volumes(
                 root, volumes, explicit, image_name, case_modality, companions, named is not None
             )
@@ -1088,7 +1097,7 @@ def load_case(
             )
             warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label
-            kept_padding = info.kept_padding
+            named_by, kept_padding = "", info.kept_padding
             default_id = case_pseudonym(header)
             _check_clinical_patient(raw, header, default_id)
         assigned = _roles(structures, explicit, required, site, warnings)
@@ -1127,6 +1136,7 @@ def load_case(
         companions=others,
         sequence=sequence,
         series=series,
+        modality_word=named_by,
         unnamed_warnings={shown(w): without for w, without in unnamed.items()},
         clinical_refused=refused or {},
     )
@@ -1229,10 +1239,11 @@ def load_case_files(
     )
     image_path = Path(image)
     info: SeriesInfo | None = None
-    series = ""
+    series = named_by = ""
     if image_path.is_file() and is_volume_file(image_path):
         volume = read_volume(image_path)
         case_modality = (modality or volume_modality(image_path)).upper()
+        named_by = _modality_word(image_path, modality)
         sequence = _volume_sequence(image_path) if case_modality == "MR" else None
     else:
         volume, info = read_series(image_path)
@@ -1284,6 +1295,7 @@ def load_case_files(
         structures=structures,
         sequence=sequence,
         series=series,
+        modality_word=named_by,
         unnamed_warnings=unnamed,
     )
     return case_in_lps(case)

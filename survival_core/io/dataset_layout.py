@@ -139,6 +139,16 @@ def named_modality(stem: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def modality_word(stem: str) -> str | None:
+    """The word of a volume file's stem that gives its modality (:func:`named_modality`), as
+    written: 't1ce' of 'BraTS_001_t1ce', 'PT' of 'CHUM-001__PT'; None where it gives none."""
+    modality = named_modality(stem)
+    if modality is None:
+        return None
+    words = [stem, *re.split(r"[_\-. ]+", split_name(stem)[1])]
+    return next(w for w in words if w.lower() in MODALITY_NAMES[modality])
+
+
 def named_sequence(stem: str) -> str | None:
     """The MR sequence a volume file's name gives, upper case ('BraTS20_001_flair' -> 'FLAIR',
     'FLAIR' -> 'FLAIR'), or None (no sequence, or several)."""

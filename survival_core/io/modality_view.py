@@ -38,12 +38,23 @@ def companion_modality(name: str) -> str:
     return name.upper() if name.upper() in VOLUME_MODALITIES else "MR"
 
 
-def read_as_ct_note(case: Case, modality: str) -> str:
-    """Advice where a case of volume files read as CT lacks the image of ``modality`` a model
-    reads (a PET model's case holding one 'image.nii.gz' of SUV): its files record no modality,
-    so its image may be that one; '' for a DICOM case (it states its own), a case read as
-    another modality, or ``modality`` an MR sequence."""
-    if case.modality != "CT" or case.series or modality not in VOLUME_MODALITIES:
+def read_as_note(case: Case, modality: str) -> str:
+    """Advice where a case of volume files, which record no modality, was read as another than
+    the ``modality`` a model reads: as its image's name gave ('t1ce': MR, a model of a cohort
+    of such files read as CT), how to read it as ``modality``; as CT, no name giving another (a
+    PET model's case holding one 'image.nii.gz' of SUV), that its image may be that one; ''
+    for a DICOM case (it states its own), a case said to be another modality, or ``modality``
+    an MR sequence."""
+    if case.series or modality not in VOLUME_MODALITIES:
+        return ""
+    if case.modality_word:
+        return (
+            f" A case of NIfTI or NRRD files records no modality: case {case.case_id} was read "
+            f"as {case.modality} from its file name '{case.modality_word}'; `--modality "
+            f"{modality}` on the command line, or the Case page's modality, reads it as "
+            f"{modality}, as a cohort of such files imported as {modality} was read."
+        )
+    if case.modality != "CT":
         return ""
     return (
         f" If the case's image is itself the {modality}, say so, `--modality {modality}` on the "
@@ -103,7 +114,7 @@ def _view(case: Case, modality: str) -> Case:
             f"images: {held}), which its {modality} radiomics need (a PET/CT model reads both). "
             f"Give the {modality} with the case: a volume file named for it "
             f"('{modality}.nii.gz') beside its image in the case folder, or its DICOM series in "
-            f"the {case.modality}'s frame of reference.{read_as_ct_note(case, modality)}"
+            f"the {case.modality}'s frame of reference.{read_as_note(case, modality)}"
         )
     masks, notes, shares = {}, [], {}
     for role, whole in case.masks.items():
