@@ -311,8 +311,33 @@ def test_volume_case_other_names(tmp_path: Path) -> None:
     write_volume_case(tmp_path / "two", ("a.nii.gz", "liver.nii.gz", "b.nii.gz"))
     with pytest.raises(
         InputError, match="Cannot tell which volume .* is the image .*a.nii.gz, b.nii.gz"
-    ):
+    ) as refused:
         load_case(tmp_path / "two", require=())
+    assert "name it image.nii.gz. A cohort import names it by `--image`" in str(refused.value)
+
+
+def test_the_advice_to_name_the_image_keeps_the_modality_its_name_gave(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """pyradiomics' real brain MR as four sequences of a BraTS case (t1, t1ce, flair, t2 beside
+    seg): refused as several images, advised to 'name it image.nii.gz', which read the MR as
+    CT with a 'not Hounsfield units' warning. The advice says `--modality MR`, which its
+    names gave; followed, the case is MR with its other sequences beside it."""
+    brain = shared_data / "pyradiomics"
+    for name in ("t1", "t1ce", "flair", "t2"):
+        shutil.copy(brain / "brain1_image.nrrd", tmp_path / f"{name}.nrrd")
+    shutil.copy(brain / "brain1_label.nrrd", tmp_path / "seg.nrrd")
+    with pytest.raises(InputError) as refused:
+        load_case(tmp_path)
+    assert str(refused.value).endswith(
+        "(candidates: flair.nrrd, t1.nrrd, t1ce.nrrd, t2.nrrd); name it image.nii.gz and say "
+        "`--modality MR`, as their names do: the name 'image' gives none, and the case would "
+        "be read as CT. A cohort import names it by `--image`, its name without extension."
+    )
+    (tmp_path / "t1ce.nrrd").rename(tmp_path / "image.nrrd")
+    case = load_case(tmp_path, modality="MR")
+    assert (case.modality, sorted(case.companions)) == ("MR", ["FLAIR", "T1", "T2"])
+    assert not any("Hounsfield" in w for w in case.warnings)
 
 
 def test_volume_mask_on_another_grid(tmp_path: Path) -> None:

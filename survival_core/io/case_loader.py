@@ -775,7 +775,8 @@ def _load_volumes(
             raise refusal
         listing = ", ".join(v.relative_to(root).as_posix() for v in images or rest) or "none"
         raise InputError(
-            f"Cannot tell which volume in {root} is the image (candidates: {listing}); name it image.nii.gz."
+            f"Cannot tell which volume in {root} is the image (candidates: {listing}); "
+            f"{_naming_the_image(images or rest)}"
         )
     image = read_volume(images[0])
     warnings = [w for w in map(nifti_placement_warning, volumes) if w is not None]
@@ -830,6 +831,27 @@ def _load_volumes(
                 raise err
     read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
     return image, structures, read, warnings, images[0]  # roles naming none: assign_roles refuses
+
+
+def _naming_the_image(candidates: list[Path]) -> str:
+    """How to say which of ``candidates`` is a case's image: named 'image.nii.gz', with the
+    modality their names give where it is not CT ('t1ce', 'flair': MR), which the name 'image'
+    loses (read as CT); a cohort import names it by ``--image``."""
+    named = {volume_modality(v) for v in candidates}
+    modality = named.pop() if len(named) == 1 else None
+    if modality == "CT":
+        said = ""
+    elif modality is None:
+        said = " and say its modality (`--modality CT|MR|PT`): the name 'image' gives none"
+    else:
+        said = (
+            f" and say `--modality {modality}`, as their names do: the name 'image' gives "
+            "none, and the case would be read as CT"
+        )
+    return (
+        f"name it image.nii.gz{said}. A cohort import names it by `--image`, its name without "
+        "extension."
+    )
 
 
 def nnunet_first_channel(volumes: list[VolumeName]) -> list[VolumeName]:
