@@ -1073,10 +1073,11 @@ def load_case(
             roles if roles is not None else _read_roles(root), require
         )
         raw = _read_clinical_json(root)
-        cohort = cohort_row(path) if path.is_dir() and (raw is None or site is None) else None
-        row = None  # an imported cohort's case: its values and site are the cohort's
+        read_cohort = raw is None or site is None or modality is None
+        cohort = cohort_row(path) if path.is_dir() and read_cohort else None
+        row = None  # an imported cohort's case: its values, site and modality are the cohort's
         if cohort is not None:
-            site = site or cohort.site
+            site, modality = site or cohort.site, modality or cohort.modality
             if raw is None:
                 row, schema = cohort.clinical, schema or model_schema(cohort.cohort)
         named = _named_case(root, explicit, image_name)

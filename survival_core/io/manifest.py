@@ -182,12 +182,14 @@ def read_truth(folder: Path) -> pd.DataFrame:
 @dataclass(frozen=True)
 class CohortRow:
     """What a cohort says of one of its case folders: its ``clinical`` values (its clinical.csv
-    row less case_id, time and event, and its missing cells; None without a row) and its
-    ``site``; ``cohort`` is the cohort folder (its schema.yaml checks the values)."""
+    row less case_id, time and event, and its missing cells; None without a row), its ``site``
+    and its ``modality`` (an MR cohort's ``image.nii.gz`` names none); ``cohort`` is the cohort
+    folder (its schema.yaml checks the values)."""
 
     cohort: Path
     clinical: dict[str, Any] | None
     site: str | None
+    modality: str | None = None
 
 
 def cohort_row(case_folder: Path) -> CohortRow | None:
@@ -217,7 +219,7 @@ def _cohort_rows(cohort: Path, stamp: tuple[int | None, ...]) -> dict[Path, Coho
     except InputError:  # a malformed table: the case is read as a folder of its own
         return {}
     rows = {} if table is None else {str(r["case_id"]): r for r in table.to_dict("records")}
-    sites = sites_of(manifest)
+    sites, modalities = sites_of(manifest), modalities_of(manifest)
     found = {}
     for case_id, folder in cases_of(manifest):
         row = rows.get(case_id)
@@ -230,7 +232,9 @@ def _cohort_rows(cohort: Path, stamp: tuple[int | None, ...]) -> dict[Path, Coho
                 if k not in ("case_id", "time", "event") and not pd.isna(v)
             }
         )
-        found[folder.resolve()] = CohortRow(cohort, values, sites.get(case_id))
+        found[folder.resolve()] = CohortRow(
+            cohort, values, sites.get(case_id), modalities.get(case_id)
+        )
     return found
 
 
