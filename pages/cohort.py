@@ -335,8 +335,9 @@ st.caption(
     + " columns. Sources: "
     + ", ".join(Path(p).name for p in data.sources)
 )
-for note in data.notes:  # a follow-up in another unit puts every curve on the wrong scale
-    if note in data.warnings:
+warned = set(data.warnings)  # a follow-up in another unit puts every curve on the wrong scale
+for note in data.notes:
+    if note in warned:
         st.warning(note, icon=":material/warning:")
     else:
         st.caption(note)

@@ -37,13 +37,13 @@ from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
-from survival_core.evaluation.concordance import concordance_columns, risk_array
+from survival_core.evaluation.concordance import concordance_columns, harrell_c_index
 from survival_core.evaluation.risk_groups import constant_columns
 from survival_core.io.atomic import json_ready, write_json
 from survival_core.models.base import SurvivalModel
 from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import TablePreprocessor, unseen_levels_noted
-from survival_core.outcome import survival_arrays, training_arrays
+from survival_core.outcome import training_arrays
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
 from survival_core.workflows.training import ModelMaker, model_factory
 
@@ -54,8 +54,10 @@ SEARCH_FILE = "search.json"
 def _c_index(y: np.ndarray, risk: np.ndarray) -> float:
     """Harrell's c-index of ``risk`` against ``y``; NaN where no two patients are comparable (an
     inner fold's few test rows, their one event the last), as :func:`inner_score` leaves out."""
-    event, time = survival_arrays(y)
-    return float(concordance_columns(event, time, risk_array(risk, time.size)[:, None])[0])
+    try:
+        return harrell_c_index(y, risk)
+    except InputError:
+        return float("nan")
 
 
 #: Search metrics (higher is better; NaN where undefined), on the held-out rows of an inner fold.

@@ -215,7 +215,8 @@ def run_fold(
     refuses such a case: encoded as the reference level, a BCLC D patient was scored as BCLC 0
     and counted in the pooled metrics."""
     model = factory()
-    if model.is_network and fold.validation.size:
+    network = model.is_network  # a search's asks its maker: read once
+    if network and fold.validation.size:
         model.fit(
             X.iloc[fold.train],
             y[fold.train],
@@ -285,7 +286,7 @@ def run_fold(
         "n_train": int(n_train),
         "n_validation": n_validation,
         "n_test": int(test.size),
-        **(model.epochs_kept() if model.is_network else {}),
+        **(model.epochs_kept() if network else {}),
         **metrics,
         "test": test,
         "risk": risk,

@@ -81,6 +81,8 @@ def hu_scale_caution(case: Case, loaded: LoadedModel) -> list[str]:
 
     if not isinstance(loaded.model, ImageSurvivalModel) or case.modality != "CT":
         return []
+    if not case.warnings:  # nothing its reading said: the scale check is not run again
+        return []
     return [
         f"{said} Model {loaded.name} reads the CT through the HU window "
         f"{loaded.model.window!r}, so its risk of this case rests on values unlike any it "
