@@ -404,6 +404,21 @@ def test_a_lone_image_named_for_its_modality_is_read_as_it(sarcoma_ct, tmp_path,
     assert (both.modality, list(both.companions), both.warnings) == ("CT", ["PT"], [])
 
 
+def test_an_imported_ct_case_read_as_pt_reads_its_pet(sarcoma_ct, tmp_path) -> None:
+    """An imported PET/CT case ('image.nii.gz' the CT, 'PT.nii.gz' beside it) under a PET model
+    was refused with the advice '--modality PT', which then read its CT as the PET: SUVmax 157
+    (Hounsfield units), a risk of -27.8 and a low risk group. The file named for the modality
+    asked is the image; without it, the case's image."""
+    folder = write_suv_volume_case(sarcoma_ct, tmp_path / "case")
+    pet = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "PT.nii.gz")))
+    sitk.WriteImage(sarcoma_ct.image, str(folder / "image.nii.gz"))
+    as_pt = load_case(folder, modality="PT")
+    assert as_pt.modality == "PT" and np.array_equal(as_pt.array(), pet)
+    as_ct = load_case(folder)
+    assert (as_ct.modality, list(as_ct.companions)) == ("CT", ["PT"])
+    assert np.array_equal(as_ct.array(), sarcoma_ct.array())
+
+
 def test_an_empty_mask_no_role_names_is_left_out(shared_data: Path, tmp_path: Path) -> None:
     """An all-zero mask file (TotalSegmentator writes one for each organ outside the scan; a
     planning template's 'GTV_2' never drawn) failed the whole case ('mask spleen.nii.gz ... is

@@ -764,9 +764,15 @@ def _load_volumes(
     rest = [v for name, v in by_name.items() if name not in named_masks]
     named = [v for v in rest if _is_image_like(v, root, modality)]
     plain = [v for v in named if volume_stem(v).lower() == "image"]  # an imported case's
+    # beside an imported case's image, the file named for the modality asked ('PT.nii.gz' of a
+    # CT case scored with --modality PT: its CT was read as the PET, SUVmax 157)
+    asked = [v for v in named if v not in plain and volume_modality(v) == modality]
     unmasked = [v for v in rest if not is_mask_like(v, root)]
     # the one the user names is the image, whatever its name reads as ('lung.nrrd')
-    images = [by_name[image_name]] if image_name is not None else plain or named or unmasked
+    if image_name is not None:
+        images = [by_name[image_name]]
+    else:
+        images = asked if plain and len(asked) == 1 else plain or named or unmasked
     if len(images) != 1 and image_name is None:
         images = nnunet_first_channel(rest) or images
     if len(images) != 1:
