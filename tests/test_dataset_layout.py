@@ -426,6 +426,33 @@ def test_a_brats_download_imported_without_modality_is_mr_as_score_reads_it(
     assert (patient.modality, patient.sequence, patient.modality_word) == ("MR", "T1C", "t1ce")
 
 
+def test_a_cohort_of_as_many_cases_of_two_modalities_is_not_extracted_as_either(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Two patients' brain MRs named 't1ce' and two lung CTs named 'image' (pyradiomics' real
+    samples): `extract` took the tie as CT, refused the MR cases and told them to import as CT.
+    A tie is refused asking for --modality; otherwise the most cases' modality is extracted."""
+    from survival_core.features.cohort import cohort_modality
+
+    download = tmp_path / "download"
+    samples = (("brain1", "t1ce"), ("brain2", "t1ce"), ("lung1", "image"), ("lung2", "image"))
+    for number, (sample, role) in enumerate(samples, 1):
+        folder = download / f"P{number:03d}"
+        folder.mkdir(parents=True)
+        for kind, name in (("image", role), ("label", "seg")):
+            source = shared_data / "pyradiomics" / f"{sample}_{kind}.nrrd"
+            shutil.copy(source, folder / f"P{number:03d}_{name}.nrrd")
+    result = import_images(download, tmp_path / "cohort", workers=1)
+    assert result.modalities == {"MR": 2, "CT": 2}
+    with pytest.raises(InputError, match=r"several modalities \((2 CT, 2 MR|2 MR, 2 CT)\)"):
+        cohort_modality(tmp_path / "cohort")
+    shutil.copytree(download / "P002", download / "P005")  # a third MR (the same images)
+    for path in (download / "P005").iterdir():
+        path.rename(path.with_name(path.name.replace("P002", "P005")))
+    assert import_images(download, tmp_path / "cohort", workers=1).modalities == {"MR": 3, "CT": 2}
+    assert cohort_modality(tmp_path / "cohort") == "MR"
+
+
 def test_brats_2023_names_import_each_sequence(tmp_path: Path) -> None:
     """BraTS 2023: '<case>-t1n', '-t1c', '-t2w', '-t2f' and '-seg' (3 = enhancing). Each
     sequence is a file of the case (before, t1n and t2f were not recognised and so left out),

@@ -569,12 +569,25 @@ def cohort_key(cohort: Path | str) -> str:
 
 
 def cohort_modality(cohort: Path | str) -> str:
-    """The cohort's modality: the manifest's ``modality`` column, else the headers of its first
-    DICOM case's image series (volume files carry none and count as CT)."""
+    """The cohort's modality: the manifest's ``modality`` column (of a cohort of several, the
+    most cases'; an :class:`InputError` on a tie: a download of 4 patients' 't1ce' files and 4
+    named 'image' was extracted as CT, the MR cases refused and told to import as CT), else the
+    headers of its first DICOM case's image series (volume files named for none count as CT)."""
     manifest = read_manifest(Path(cohort))
     given = _one_value(manifest, "modality")
     if given:
         return given.upper()
+    counts = Counter(modalities_of(manifest).values()).most_common()
+    if len(counts) > 1:
+        if counts[0][1] == counts[1][1]:
+            listed = ", ".join(f"{n} {m}" for m, n in counts)
+            raise InputError(
+                f"The cohort {cohort} holds cases of several modalities ({listed}), as many of "
+                "each: say which to extract with --modality (a case of another is then refused, "
+                "named), or import the cohort again with --modality for the one its images all "
+                "are (volume files named for no modality were read as CT)."
+            )
+        return counts[0][0]
     dicom = manifest[manifest["format"] == "dicom"]
     if dicom.empty:
         return "CT"
