@@ -240,6 +240,21 @@ BAD = [
         config_with(model=DEEPSURV, model__search={"space": {"seed": {"int": [0, 9]}}}),
         "model.search.space.seed: set by the run",
     ),
+    # the model's own checks on a range's ends, as on a fixed value (its trials failed at run
+    # time: most of veterans' l1_ratio uniform [0.5, 3.0] on 'must be between 0 and 1')
+    (
+        config_with(
+            model={"name": "coxph", "search": {"space": {"l1_ratio": {"uniform": [0.5, 3.0]}}}}
+        ),
+        "model.search.space.l1_ratio.uniform: 3.0 is refused by coxph: l1_ratio must be between "
+        "0 and 1",
+    ),
+    (
+        config_with(
+            model={"name": "rsf", "search": {"space": {"min_samples_leaf": {"int": [0, 5]}}}}
+        ),
+        "model.search.space.min_samples_leaf.int: 0 is refused by rsf",
+    ),
     (
         config_with(
             model=DEEPSURV, model__search={"space": {"lr": {"choice": [0.1]}}, "trials": 0}

@@ -411,6 +411,7 @@ class ModelConfig:
             if param in info.data.get("params", ()):
                 raise _problem("also set in model.params; a parameter is fixed or searched", *at)
             space[param] = _param_range(spec, hints.get(param, Any), *at)
+            _check_range_ends(info.data["name"], info.data.get("params", {}), param, space[param])
         return SearchConfig(FrozenDict(space), search.trials, search.metric)
 
 
@@ -659,6 +660,24 @@ def _param(hint: Any, value: Any, *at: str | int) -> Any:
         return _adapter(hint).validate_python(_tuples(value))
     except ValidationError:
         raise _wrong(_describe(hint), value, *at) from None
+
+
+def _check_range_ends(
+    name: str, params: Mapping[str, Any], param: str, searched: ParamRange
+) -> None:
+    """Refuse a searched range whose ends (or choices) the model itself refuses, as it refuses
+    a fixed value: `l1_ratio: {uniform: [0.5, 3.0]}` was accepted, and most of its trials
+    failed at run time on 'l1_ratio must be between 0 and 1' while `l1_ratio: 2.5` was
+    refused before any work."""
+    from survival_core.models import make_model
+
+    for value in searched.values:
+        try:  # the model's own checks (ranges, combinations); no network is trained
+            make_model(name, **{**params, param: value})
+        except ConfigError as err:
+            raise _problem(
+                f"{value!r} is refused by {name}: {err}", "space", param, searched.kind
+            ) from err
 
 
 def _param_range(spec: Any, hint: Any, *at: str) -> ParamRange:
