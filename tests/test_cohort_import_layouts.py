@@ -978,6 +978,13 @@ def _gbsg2_rfs(folder: Path, unit: str, name: str | None = None) -> Path:
     return path
 
 
+def _warned(capsys: pytest.CaptureFixture[str], said: str) -> None:
+    """``said`` was the import's one clinical warning: on stderr and in its --json."""
+    printed = capsys.readouterr()
+    assert f"warning: clinical: {said}\n" in printed.err
+    assert json.loads(printed.out.splitlines()[-1])["warnings"] == [said]
+
+
 def test_an_import_in_an_impossible_time_unit_is_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -998,9 +1005,7 @@ def test_an_import_in_an_impossible_time_unit_is_a_warning(
         "Python: time_unit=), or with the unit in the time column's header); horizons, "
         "calibration and survival at 12, 24 and 36 months would otherwise be wrong. (686)"
     )
-    printed = capsys.readouterr()
-    assert f"warning: clinical: {said}\n" in printed.err
-    assert json.loads(printed.out.splitlines()[-1])["warnings"] == [said]
+    _warned(capsys, said)
     assert import_status(out).warnings() == [said]
     joined = import_table(tmp_path / "years", _gbsg2_rfs(tmp_path, "years"), time_unit="days")
     assert joined.warnings()[0].startswith(
@@ -1145,9 +1150,7 @@ def test_a_short_follow_up_re_imported_in_another_unit_is_a_warning_or_refused(
         "delete the cohort's clinical.csv and import the whole sheet, every patient, again with "
         "--time-unit days (Cohort page: Time unit) (124)"
     )
-    printed = capsys.readouterr()
-    assert f"warning: clinical: {said}\n" in printed.err
-    assert json.loads(printed.out.splitlines()[-1])["warnings"] == [said]
+    _warned(capsys, said)
     import_table(months := tmp_path / "months", sheet, time_unit="days")
     before = (months / "clinical.csv").read_bytes()
     with pytest.raises(InputError) as refused:
