@@ -12,7 +12,7 @@ from sksurv.datasets import load_gbsg2
 from sksurv.metrics import concordance_index_censored
 from sksurv.util import Surv
 
-from survival_core.errors import ConfigError, InputError
+from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.models import make_model
 from survival_core.models.reduction import (
     CorrelationFilter,
@@ -233,7 +233,8 @@ def test_a_filter_keeping_no_feature_gives_a_null_model_not_a_failed_run(tmp_pat
 
 def test_a_searched_or_chosen_null_model_is_said_null() -> None:
     """A searched model (model.search) whose reduction kept nothing was saved as a null model:
-    `fit` asked the wrapper, always False."""
+    `fit` asked the wrapper, always False. A search every trial of which keeps nothing in every
+    inner fold is now refused as learning nothing, naming the reduction."""
     from sksurv.datasets import load_whas500
 
     from survival_core.runs.search import ParamRange, TunedModel
@@ -245,4 +246,6 @@ def test_a_searched_or_chosen_null_model_is_said_null() -> None:
     space = {"l1_ratio": ParamRange("uniform", (0.5, 1.0))}
     tuned = TunedModel(ModelMaker("coxnet", {}, "cox_pvalue"), space, trials=2, inner_folds=2)
     assert not tuned.null_
-    assert tuned.fit(noise, y).null_ and tuned.best_model_.null_
+    with pytest.raises(RadSurvError, match="No trial's model learned anything") as refused:
+        tuned.fit(noise, y)
+    assert "'cox_pvalue' (alpha=0.05) kept no feature" in str(refused.value)

@@ -4,6 +4,7 @@ at risk) and an MR cohort, with han2020 and full; organ ROIs named after the coh
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -80,7 +81,13 @@ def test_an_mr_case_of_volume_files_is_scored_as_mr_when_said(
     assert fitted.returncode == 0, fitted.stderr
     rows = pd.read_csv(cohort / "manifest.csv").query("format == 'nifti'")
     case = cohort / "cases" / rows["case_id"].iloc[0]
-    score = ("score", "--case", str(case), "--model", str(model), "--json")
+    # the cohort's own case folder is read in the modality its manifest records
+    own = run_cli("score", "--case", str(case), "--model", str(model), "--json",
+                  env_dir=tmp_path / "data")  # fmt: skip
+    assert own.returncode == 0, own.stderr
+    # copied out of its cohort, its image.nii.gz names no modality: read as CT, and refused
+    alone = shutil.copytree(case, tmp_path / "alone" / case.name)
+    score = ("score", "--case", str(alone), "--model", str(model), "--json")
     refused = run_cli(*score, env_dir=tmp_path / "data")
     assert refused.returncode != 0 and "say so, `--modality MR` on the command line" in (
         refused.stderr

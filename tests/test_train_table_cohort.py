@@ -490,7 +490,7 @@ def test_a_searched_runs_choices_are_tagged_reported_and_shown(veterans, tmp_pat
     assert folds["chosen"].str.fullmatch(r"penalizer=0\.\d+").all()
     assert folds["chosen_inner_c_index"].between(0.5, 1).all()
     said = (
-        f"chose penalizer={best:.3g} (inner c-index {search['best_score']:.3f} over 3 inner "
+        f"chose penalizer={best:.4g} (inner c-index {search['best_score']:.3f} over 3 inner "
         "folds; 3 trials)"
     )
     report = (run.folder / "reports" / "report.html").read_text()
