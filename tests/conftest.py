@@ -108,6 +108,19 @@ def demo_in_place(small_cohort: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     return target
 
 
+@pytest.fixture(autouse=True)
+def _main_module_kept() -> Iterator[None]:
+    """``sys.modules['__main__']`` as it was before each test: ``AppTest.from_function`` leaves its
+    temporary script there, and a later test's spawned process (the DICOM corpus runner, a
+    cohort's worker pool, a Ray node) ran that script as its main: NameError '__args', and every
+    test of the worker after it failed."""
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
     """Small networks train faster on one thread than on the 2 shared, contended cores."""
