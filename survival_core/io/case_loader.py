@@ -766,7 +766,7 @@ def _load_volumes(
     plain = [v for v in named if volume_stem(v).lower() == "image"]  # an imported case's
     # beside an imported case's image, the file named for the modality asked ('PT.nii.gz' of a
     # CT case scored with --modality PT: its CT was read as the PET, SUVmax 157)
-    asked = [v for v in named if v not in plain and volume_modality(v) == modality]
+    asked = [v for v in named if v not in plain and volume_modality(v) == modality] if plain else []
     unmasked = [v for v in rest if not is_mask_like(v, root)]
     # the one the user names is the image, whatever its name reads as ('lung.nrrd')
     if image_name is not None:

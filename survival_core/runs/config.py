@@ -390,12 +390,7 @@ class ModelConfig:
             params[key] = _param(hints.get(key, Any), value, key)
             if key in PATH_PARAMS and isinstance(params[key], str):
                 params[key] = str((_base(info) / Path(params[key]).expanduser()).resolve())
-        from survival_core.models import make_model
-
-        try:  # the model's own checks (ranges, combinations); no network is trained
-            make_model(name, **params)
-        except ConfigError as err:
-            raise _problem(str(err)) from err
+        _check_by_model(name, params)
         return _freeze(params)
 
     @field_validator("search")
@@ -662,6 +657,17 @@ def _param(hint: Any, value: Any, *at: str | int) -> Any:
         raise _wrong(_describe(hint), value, *at) from None
 
 
+def _check_by_model(name: str, params: Mapping[str, Any], said: str = "", *at: str) -> None:
+    """The model's own checks of ``params`` (ranges, combinations; no network is trained), its
+    refusal a problem at ``at`` after ``said``."""
+    from survival_core.models import make_model
+
+    try:
+        make_model(name, **params)
+    except ConfigError as err:
+        raise _problem(f"{said}{err}", *at) from err
+
+
 def _check_range_ends(
     name: str, params: Mapping[str, Any], param: str, searched: ParamRange
 ) -> None:
@@ -669,15 +675,11 @@ def _check_range_ends(
     a fixed value: `l1_ratio: {uniform: [0.5, 3.0]}` was accepted, and most of its trials
     failed at run time on 'l1_ratio must be between 0 and 1' while `l1_ratio: 2.5` was
     refused before any work."""
-    from survival_core.models import make_model
-
     for value in searched.values:
-        try:  # the model's own checks (ranges, combinations); no network is trained
-            make_model(name, **{**params, param: value})
-        except ConfigError as err:
-            raise _problem(
-                f"{value!r} is refused by {name}: {err}", "space", param, searched.kind
-            ) from err
+        _check_by_model(
+            name, {**params, param: value}, f"{value!r} is refused by {name}: ", "space", param,
+            searched.kind,
+        )  # fmt: skip
 
 
 def _param_range(spec: Any, hint: Any, *at: str) -> ParamRange:
