@@ -427,6 +427,36 @@ def test_clinical_tables_keep_case_id_and_schema_columns_only():
     assert (folder / "clinical.csv").read_text() == "Case ID,age\nupload,61\n"
 
 
+@pytest.mark.parametrize("inside", [True, False], ids=["json-in-zip", "csv-beside-zip"])
+def test_an_upload_stored_again_keeps_its_columns_and_gains_a_new_models(shared_data, inside):
+    """The sarcoma's CT zip with its clinical values, stored again once a model offering `ldh`
+    was registered and the one offering `tsize` removed: the upload kept its first clinical file,
+    and the new model's `ldh` (240, uploaded) was never read. Both columns are kept."""
+    ct = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(ct.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(ct.parent).as_posix())
+        if inside:
+            archive.writestr("CT/clinical.json", json.dumps({"age": 61, "tsize": 35, "ldh": 240}))
+    files = [("STS_001.zip", buffer.getvalue())]
+    if not inside:  # a European sheet: semicolons
+        files.append(("clinical.csv", b"age;tsize;ldh\n61;35;240\n"))
+    base = frozenset({"case_id", "age"})
+    first = store_upload(files, base | {"tsize"})
+    again = store_upload(files, base | {"ldh"})
+    assert again == first
+    if inside:
+        (stored,) = [p for p in again.iterdir() if p.suffix == ".zip"]
+        with zipfile.ZipFile(stored) as archive:
+            (clinical,) = [archive.read(n) for n in archive.namelist() if n.endswith(".json")]
+        assert json.loads(clinical) == {"age": 61, "tsize": 35, "ldh": 240}
+    else:
+        assert (again / "clinical.csv").read_text() == "age;tsize;ldh\n61;35;240\n"
+    assert not upload_notes(again)
+
+
 def test_identifying_text_outside_the_core_table_is_removed():
     """A real export carried the patient's name and MRN in attributes of PS3.15 Table E.1-1
     the profile table did not list (kept by default): MedicalAlerts, StudyComments,

@@ -744,7 +744,7 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     tokens (:func:`_token`) and what was left out, not after what ``keep`` kept of the clinical
     files: the same upload stays in its folder (a volume case keeps its name) when a model
     registered meanwhile offers another variable; that variable's column is then added to it
-    (:func:`_refresh`)."""
+    (:func:`_refresh`), the columns stored before kept (:func:`_stored_columns`)."""
     _check_one_case(files)
     cleaned, left_out = _deidentify(files, keep, neutral=True)
     if not cleaned:
@@ -765,6 +765,9 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     if notes:
         stored.append((NOTES_FILE, NOTES_FILE, json.dumps(notes, indent=1).encode()))
     if folder.exists():
+        before = _stored_columns(folder) - keep
+        if before:  # kept when stored before, left out now (a model removed meanwhile): kept
+            return _store(files, keep | before)  # while another model's variable is gained
         _refresh(folder, stored, notes)
         return folder
     staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent))
@@ -781,6 +784,30 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
         # column this storing keeps was lost for good (the page's next run reuses this result)
         _refresh(folder, stored, notes)
     return folder
+
+
+def _stored_columns(folder: Path) -> frozenset[str]:
+    """The clinical columns an upload's stored ``folder`` keeps (its clinical CSVs' headers and
+    JSON keys, loose or in its zip), as a ``keep`` names them: stored again under a ``keep``
+    gaining one model's variable and losing another's (one registered, one removed), the upload
+    kept its old file and the new variable's values were never read."""
+    files = [(p.name, p.read_bytes()) for p in folder.iterdir() if p.is_file()]
+    for _, data in list(files):
+        if data[:4] == _ZIP_MAGIC:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                files += [(i.filename, archive.read(i)) for i in archive.infolist()]
+    columns: set[str] = set()
+    for name, data in files:
+        suffix = name.lower().rsplit(".", 1)[-1]
+        if suffix == "csv":
+            text = data.decode("utf-8", errors="replace")
+            header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
+        elif suffix == "json" and name != NOTES_FILE and not _is_sidecar(data):
+            header = list(json.loads(data))
+        else:
+            continue
+        columns.update(*(key_names(h) for h in header))
+    return frozenset(columns)
 
 
 def _refresh(folder: Path, stored: list[tuple[str, str, bytes]], notes: list[str]) -> None:
