@@ -434,8 +434,10 @@ def test_an_image_model_of_no_variable_gets_no_events_per_variable_warning() -> 
     from survival_core.workflows.training import _few_events_warning
 
     table = SimpleNamespace(y={"event": np.array([1, 1, 1, 0, 0])})
-    assert _few_events_warning("cnn3d", table, SimpleNamespace(features_used_=[]), 0.9) == []
-    (said,) = _few_events_warning("coxph", table, SimpleNamespace(features_used_=["a"]), 0.9)
+    cnn3d = SimpleNamespace(features_used_=[], guards_variables=False)
+    assert _few_events_warning(table, cnn3d, 0.9) == []
+    coxph = SimpleNamespace(features_used_=["a"], guards_variables=False)
+    (said,) = _few_events_warning(table, coxph, 0.9)
     assert said.startswith("3 event(s) for 1 variable(s) (3.0 per variable")
 
 

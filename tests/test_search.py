@@ -20,6 +20,7 @@ from survival_core import engine
 from survival_core.errors import ConfigError, InputError, RadSurvError
 from survival_core.evaluation import splits
 from survival_core.evaluation.concordance import harrell_c_index
+from survival_core.io.tables import ModelTable
 from survival_core.models import CoxPH, load_model, make_model
 from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import unseen_levels_noted
@@ -34,7 +35,7 @@ from survival_core.runs.search import (
     tuned_factory,
 )
 from survival_core.workflows.crossval import cross_validate, run_fold
-from survival_core.workflows.training import train_model
+from survival_core.workflows.training import _few_events_warning, train_model
 from tests.small_cohorts import gbsg2_subset
 
 PENALIZER = {"penalizer": ParamRange("loguniform", (1e-4, 10.0))}
@@ -247,6 +248,33 @@ def test_tuned_model_inside_cross_validation(gbsg2) -> None:
     assert len(result.folds) == 2 and result.folds["c_index"].between(0.55, 0.85).all()
     assert 0.55 < result.summary["c_index"] < 0.85
     assert result.oof["n_predictions"].eq(1).all()
+
+
+@pytest.mark.parametrize(
+    ("model", "space", "cautioned"),
+    [
+        ("coxph", PENALIZER, False),
+        ("coxph", {"l1_ratio": ParamRange("uniform", (0.0, 1.0))}, True),
+        ("coxnet", {"l1_ratio": ParamRange("uniform", (0.1, 1.0))}, False),
+    ],
+    ids=["coxph-penalizer", "coxph-l1-ratio", "coxnet"],
+)
+def test_a_searched_penalty_is_not_told_to_choose_a_penalty_by_cv(model, space, cautioned) -> None:
+    """30 GBSG2 events on 9 variables: a Cox PH whose penalizer the search chose by inner CV was
+    cautioned to 'prefer a penalty chosen by cross-validation (coxnet, lasso_cox)', and a
+    searched coxnet, which chooses its own, too (the search's model was not the coxnet the
+    caution spares). Only a search leaving the penalty as given keeps the caution, in `cv`'s
+    notes and `fit`'s warnings."""
+    X, y = gbsg2_subset(30, 70)
+    folds = splits.nested_cv(y["event"], 1, 2, seed=0)
+    factory = tuned_factory(model, {"cv_folds": 3} if model == "coxnet" else {}, search(space, 2))
+    notes = cross_validate(X, y, factory, folds, n_bootstrap=20).summary["preprocessing_notes"]
+    said = [n for n in notes if "per variable" in n]
+    assert bool(said) == cautioned
+    if cautioned:
+        assert said[0].startswith("30 event(s) for 9 variable(s) (3.3 per variable")
+    warnings = _few_events_warning(ModelTable(X, y), factory().fit(X, y), 0.7)
+    assert bool(warnings) == cautioned
 
 
 def test_a_searched_networks_fold_early_stops_on_its_validation_rows(gbsg2) -> None:

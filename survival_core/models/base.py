@@ -80,6 +80,12 @@ class SurvivalModel:
 
     name: ClassVar[str] = ""
     uses_baseline: ClassVar[bool] = True
+    #: Whether the model guards its own variables on small data (its penalty chosen by inner
+    #: cross-validation, or a choice's own small-data warnings): no events-per-variable caution.
+    guards_variables: ClassVar[bool] = False
+    #: The parameter that shrinks the model's coefficients, when a search may choose it by inner
+    #: cross-validation (then guarding its variables as coxnet's does).
+    penalty_param: ClassVar[str | None] = None
     #: Whether the fitted model is a null model: its feature reduction kept no feature, so every
     #: patient gets the same risk and the training rows' survival curve.
     null_: bool = False

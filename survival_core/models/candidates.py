@@ -45,16 +45,12 @@ def few_events_per_variable(n_events: int, n_columns: int) -> bool:
     return n_events / max(1, n_columns) < FEW_EVENTS_PER_VARIABLE
 
 
-#: Models that guard their own variables on small data: the penalty chosen by inner CV, or the
-#: choice's own small-data warnings.
-SELF_GUARDED = frozenset({"coxnet", "lasso_cox", "auto", "ensemble"})
-
-
-def too_few_events(model_name: str, n_events: int, n_variables: int) -> str:
-    """The start of a caution when a model ``model_name`` fits ``n_variables`` on ``n_events``
-    (fewer than :data:`FEW_EVENTS_PER_VARIABLE` per variable), "" when there is none to give:
-    a self-guarded model (:data:`SELF_GUARDED`) or no variable (an image model)."""
-    if model_name in SELF_GUARDED or not n_variables:
+def too_few_events(model: SurvivalModel, n_events: int, n_variables: int) -> str:
+    """The start of a caution when ``model`` fits ``n_variables`` on ``n_events`` (fewer than
+    :data:`FEW_EVENTS_PER_VARIABLE` per variable), "" when there is none to give: a model that
+    guards its own variables (:attr:`~survival_core.models.base.SurvivalModel.guards_variables`:
+    a penalty chosen by inner CV, a search's too) or no variable (an image model)."""
+    if model.guards_variables or not n_variables:
         return ""
     if not few_events_per_variable(n_events, n_variables):
         return ""

@@ -30,6 +30,7 @@ class Coxnet(SurvivalModel):
     """
 
     name = "coxnet"
+    guards_variables = True
 
     def __init__(
         self, l1_ratio: float = 0.5, n_alphas: int = 50, cv_folds: int = 5, seed: int = 0

@@ -54,6 +54,7 @@ class CoxPH(SurvivalModel):
     """
 
     name = "coxph"
+    penalty_param = "penalizer"
 
     def __init__(self, penalizer: float = 0.01, l1_ratio: float = 0.0) -> None:
         if penalizer < 0:

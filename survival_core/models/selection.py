@@ -210,6 +210,7 @@ class _CandidateChoice(SurvivalModel):
     """
 
     uses_baseline: ClassVar[bool] = False
+    guards_variables: ClassVar[bool] = True  # the choice's own small-data warnings
 
     def __init__(
         self,

@@ -260,6 +260,14 @@ class TunedModel(SurvivalModel):
     def null_(self) -> bool:  # type: ignore[override]
         return self.emptied_by is not None
 
+    @property
+    def guards_variables(self) -> bool:  # type: ignore[override]
+        """Whether the searched model guards its own variables on small data: it does (coxnet),
+        or the search chooses its penalty by inner CV (a Cox PH's penalizer; a searched run was
+        told to prefer 'a penalty chosen by cross-validation')."""
+        made = self.make({})
+        return made.guards_variables or made.penalty_param in self.space
+
     def __init__(
         self,
         make: Maker,

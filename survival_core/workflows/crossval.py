@@ -434,7 +434,7 @@ def cross_validate(
     # the events the models were fitted on: the rows never tested (one split, external
     # validation: the development patients), else all (each fold's model on fewer still)
     developed = int(event[~in_test].sum()) if (~in_test).any() else None
-    notes += _few_events_notes(model.name, records, int(event[tested].sum()), developed, test_set)
+    notes += _few_events_notes(model, records, int(event[tested].sum()), developed, test_set)
     if left_out:
         notes.append(
             f"Horizon(s) {', '.join(left_out)} days left out: outside the follow-up "
@@ -681,7 +681,7 @@ FEW_EVENTS_FOR_INTERVAL = 20
 
 
 def _few_events_notes(
-    model_name: str,
+    model: SurvivalModel,
     records: list[dict[str, Any]],
     events: int,
     developed: int | None = None,
@@ -695,7 +695,7 @@ def _few_events_notes(
     validation on the ``developed`` events of the rows never tested (3 external events were
     said to overfit a model fitted on 180)."""
     variables = max((int(r["features_used"]) for r in records), default=0)
-    few = too_few_events(model_name, events if developed is None else developed, variables)
+    few = too_few_events(model, events if developed is None else developed, variables)
     if few and developed is None:
         return [
             f"{few}: each fold's model is fitted on fewer still and overfits, and the pooled "

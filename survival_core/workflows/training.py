@@ -35,15 +35,13 @@ def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
     return [Path(cohort) / "manifest.csv"] if isinstance(cohort, str | Path) else []
 
 
-def _few_events_warning(
-    model_name: str, table: ModelTable, model: SurvivalModel, apparent: float
-) -> list[str]:
+def _few_events_warning(table: ModelTable, model: SurvivalModel, apparent: float) -> list[str]:
     """A warning when the rows hold fewer than 10 events per variable the model uses (after a
     reduction's selection; a coxph fitted on 1 event and 9 variables was saved with an apparent
     c-index of 1.0, unwarned)."""
     from survival_core.models.candidates import too_few_events
 
-    few = too_few_events(model_name, int(table.y["event"].sum()), len(model.features_used_))
+    few = too_few_events(model, int(table.y["event"].sum()), len(model.features_used_))
     if not few:
         return []
     return [
@@ -267,7 +265,7 @@ def train_model(
     # variable, a network chosen with few events, no gain over the clinical baseline); any other
     # model: its events per variable
     warnings = list(getattr(model, "selection_", {}).get("warnings", []))
-    warnings += _few_events_warning(model_name, table, model, card.apparent_c_index)
+    warnings += _few_events_warning(table, model, card.apparent_c_index)
     for warning in warnings:
         say(f"warning: {warning}")
     shown_notes = [*notes, *cv_notes]
