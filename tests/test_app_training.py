@@ -115,6 +115,7 @@ def test_launch_follow_inspect_compare_and_promote(fresh_data):
     settings = app.dataframe[-2].value
     assert settings.loc["cohort"].tolist() == [cohort.name] * 2
     assert settings.loc["model"].tolist() == ["coxph"] * 2
+    assert settings.loc["searched, chose"].tolist() == [""] * 2  # neither run searched
     assert compared.loc["c-index"].tolist() == pytest.approx(
         [round(store.get_run(r).metrics["c_index"], 3) for r in (job.run_id, direct.run_id)]
     )

@@ -469,10 +469,25 @@ def _run_view(run_id: str) -> None:
     run_details(RunStore(), run_id)
 
 
+def _compared(run_id: str) -> None:
+    """The Training page's comparison (:func:`ui.training.compare_runs`) of run ``run_id`` with
+    its twin not searched."""
+    import pandas as pd
+
+    from survival_core.runs.store import RunStore
+    from ui.training import compare_runs
+
+    runs = RunStore().list_runs()
+    twin = runs.assign(run_id="unsearched", searched=None)
+    compare_runs(pd.concat([runs, twin], ignore_index=True), [run_id, "unsearched"])
+
+
 def test_a_searched_runs_choices_are_tagged_reported_and_shown(veterans, tmp_path, capsys):
     """GBSG2's searched coxph chose penalizer 0.1398 and its outer folds 0.1398, 0.0431 and
     0.1398, but only model/search.json said so: MLflow held the search space alone, report.html
-    and the run's Training page view nothing of it, and the fold records dropped each choice."""
+    and the run's Training page view nothing of it, and the fold records dropped each choice.
+    Runs compared side by side named the model alone; the trial table numbered from 0 the trials
+    its log counts from 1."""
     from streamlit.testing.v1 import AppTest
 
     from survival_core.runs.search import read_search
@@ -502,3 +517,9 @@ def test_a_searched_runs_choices_are_tagged_reported_and_shown(veterans, tmp_pat
     assert all(f"{choice} (" in caption for choice in folds["chosen"])
     trials = next(d.value for d in app.dataframe if "penalizer" in d.value)
     assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
+    assert trials["trial"].tolist() == [1, 2, 3]
+    assert RunStore().list_runs("searched")["searched"].tolist() == [f"penalizer={best:.4g}"]
+    compared = AppTest.from_function(_compared, args=(run.run_id,), default_timeout=60).run()
+    assert not compared.exception, compared.exception
+    settings = compared.dataframe[0].value
+    assert settings.loc["searched, chose"].tolist() == [f"penalizer={best:.4g}", ""]

@@ -533,10 +533,16 @@ def _validations(runs: pd.DataFrame) -> list[str]:
     return runs["validation"].fillna("").tolist() if "validation" in runs else [""] * len(runs)
 
 
+def _searched(runs: pd.DataFrame) -> list[str]:
+    """What each run's hyper-parameter search chose ('' for a run not searched, and in a listing
+    made before the runs' searches were listed)."""
+    return runs["searched"].fillna("").tolist() if "searched" in runs else [""] * len(runs)
+
+
 def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
     skip = (
         *("run_id", "name", "status", "start_time", "end_time", "error"),
-        *("cohort", "model", "validation"),
+        *("cohort", "model", "validation", "searched"),
     )
     return {k: v for k, v in row.items() if k not in skip and not pd.isna(v)}
 
@@ -762,8 +768,9 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
             [cohort_name(c) for c in rows["cohort"]],
             list(rows["model"].fillna("")),
             _validations(rows),
+            _searched(rows),
         ],
-        index=["cohort", "model", "validated on"],
+        index=["cohort", "model", "validated on", "searched, chose"],
         columns=labels,
     )
     st.dataframe(settings, width="stretch")

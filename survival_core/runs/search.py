@@ -449,9 +449,12 @@ def read_search(folder: str | Path) -> dict[str, Any] | None:
 
 
 def trial_table(search: Mapping[str, Any]) -> pd.DataFrame:
-    """A saved search's trials (:func:`read_search`), a searched number as text of 4 significant
-    digits: a report's 3 decimals read a learning rate of 1e-4 as 0.000."""
+    """A saved search's trials (:func:`read_search`), numbered from 1 as the run's log counts
+    them ('trial 3/20'; Optuna's own numbers, kept in ``search.json``, start at 0), a searched
+    number as text of 4 significant digits: a report's 3 decimals read a learning rate of 1e-4
+    as 0.000."""
     table = pd.DataFrame(search["trials"], columns=["number", *search["space"], *TRIAL_COLUMNS[1:]])
+    table = table.rename(columns={"number": "trial"}).assign(trial=table["number"] + 1)
     for name in search["space"]:
         table[name] = [f"{v:.4g}" if isinstance(v, float) else v for v in table[name]]
     return table

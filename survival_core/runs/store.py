@@ -87,6 +87,8 @@ TAG_EARLIER_CODE = "radsurv.earlier_code_versions"
 #: A registered version's fit (the run's fold signature: data, settings, folds, code), and the
 #: version that superseded it (its run, resumed on other data or code, fitted again).
 TAG_FIT, TAG_SUPERSEDED = "radsurv.fit_signature", "radsurv.superseded_by"
+#: The prefix of a searched run's tags of its chosen parameters ('search.best.penalizer').
+TAG_SEARCH_BEST = "search.best."
 #: Set (unless already set) before MLflow is imported: no telemetry, no progress bars, no
 #: "View run at" banners, no log handlers of its own (its INFO lines stay out of the terminal).
 QUIET_ENV = {
@@ -255,6 +257,26 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             flat[f"{prefix}{key}"] = value if isinstance(value, str) else json.dumps(value)
     return flat
+
+
+def searched_choice(tags: Mapping[str, str]) -> str | None:
+    """A searched run's chosen parameters from its tags (:data:`TAG_SEARCH_BEST`), a fraction to
+    4 significant digits as the trial table shows it ('penalizer=0.1398, l1_ratio=0'); None for
+    a run not searched. Runs compared side by side named the model alone, not what it chose."""
+    chosen = {
+        k.removeprefix(TAG_SEARCH_BEST): v for k, v in tags.items() if k.startswith(TAG_SEARCH_BEST)
+    }
+    return ", ".join(f"{k}={_fraction_shown(v)}" for k, v in sorted(chosen.items())) or None
+
+
+def _fraction_shown(text: str) -> str:
+    """A tag's number with a fraction to 4 significant digits ('0.13984' -> '0.1398'); any other
+    text (an integer, a word, JSON) as it is."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return f"{number:.4g}" if "." in text or "e" in text.lower() else text
 
 
 def data_tags(hashes: Mapping[str, str] | None) -> dict[str, str]:
@@ -906,7 +928,8 @@ class RunStore:
     def list_runs(self, name: str | None = None) -> pd.DataFrame:
         """One row per run, newest first: run_id, name, status, start_time, end_time, error, the
         cohort and model it ran (its config's ``cohort`` and ``model.name``: runs of one name may
-        differ in both), how it was validated (:func:`protocol_label`) and one column per summary metric (per-fold metrics:
+        differ in both), how it was validated (:func:`protocol_label`), what its search chose
+        (:func:`searched_choice`) and one column per summary metric (per-fold metrics:
         :meth:`fold_metrics`)."""
         if name is None:
             experiments = {e.experiment_id: e.name for e in self.client.search_experiments()}
@@ -927,12 +950,13 @@ class RunStore:
                     "cohort": run.data.params.get("cohort"),
                     "model": run.data.params.get("model.name"),
                     "validation": protocol_label(run.data.params, run.data.metrics.get("n")),
+                    "searched": searched_choice(run.data.tags),
                     **{k: v for k, v in run.data.metrics.items() if not k.startswith(FOLD_PREFIX)},
                 }
             )
         base = [
             *("run_id", "name", "status", "start_time", "end_time", "error"),
-            *("cohort", "model", "validation"),
+            *("cohort", "model", "validation", "searched"),
         ]
         metrics = sorted({key for row in rows for key in row} - set(base))
         frame = pd.DataFrame(rows, columns=base + metrics)
