@@ -1165,3 +1165,64 @@ def test_a_short_follow_up_re_imported_in_another_unit_is_a_warning_or_refused(
         "(Cohort page: Time unit)."
     )
     assert (months / "clinical.csv").read_bytes() == before
+
+
+def _gbsg2_two_endpoints(folder: Path) -> Path:
+    """GBSG2 with its recurrence-free pair under scikit-survival's names 'time' (days) and 'cens'
+    (1: recurrence), beside a made-up overall-survival pair 'os_days' and 'os_status' (death
+    after recurrence only, OS at least as long as RFS)."""
+    from tests.clinical_exports import gbsg2
+
+    export = gbsg2(folder)
+    sheet = pd.read_csv(export.path, dtype=str).drop(columns=["RFS (months)", "event"])
+    recurred = export.y["cens"]
+    rng = np.random.default_rng(0)
+    sheet["time"], sheet["cens"] = export.y["time"], recurred.astype(int)
+    sheet["os_days"] = (export.y["time"] + rng.exponential(500, len(sheet)) * recurred).round()
+    sheet["os_status"] = (recurred & (rng.random(len(sheet)) < 0.6)).astype(int)
+    sheet.to_csv(path := folder / "gbsg2_two.csv", index=False)
+    return path
+
+
+RFS = {"time_column": "time", "event_column": "cens", "time_unit": "days"}
+OS = {"time_column": "os_days", "event_column": "os_status"}
+
+
+def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path: Path) -> None:
+    """GBSG2's recurrence-free survival imported, then its first 300 patients' overall survival:
+    clinical.csv held 300 deaths' times beside 386 recurrences' in one time and event column,
+    said only as 386 rows kept. Refused naming both outcomes, nothing written; the same columns
+    (patients updated) are taken, and a cohort imported before the record keeps working."""
+    whole = _gbsg2_two_endpoints(tmp_path)
+    pd.read_csv(whole).iloc[:300].to_csv(first := tmp_path / "first300.csv", index=False)
+    import_table(cohort := tmp_path / "cohort", whole, **RFS)
+    before = (cohort / "clinical.csv").read_bytes()
+    rfs = pd.read_csv(cohort / "clinical.csv", index_col="case_id")[["time", "event"]]
+    assert rfs["event"].sum() == 299
+    with pytest.raises(InputError) as refused:
+        import_table(cohort, first, **OS)
+    assert str(refused.value) == (
+        "first300.csv's outcome is 'os_days'/'os_status' (death), but the 386 earlier row(s) of "
+        "the cohort's clinical.csv that would be kept beside its rows (patients it has no row "
+        "for) hold that of 'time'/'cens' (endpoint not named by the headers): one time and event "
+        "column would mix two outcomes. Import a sheet with every patient's row in this outcome "
+        "(or delete the cohort's clinical.csv first to write this sheet's rows alone), or give "
+        "the earlier rows' columns to add these patients to their outcome: --time-column 'time' "
+        "(Cohort page: Survival time column 'time'; Python: time_column=) and --event-column "
+        "'cens' (Cohort page: Event column 'cens'; Python: event_column=)."
+    )
+    assert (cohort / "clinical.csv").read_bytes() == before
+    assert json.loads((cohort / "outcome.json").read_text())["time_column"] == "time"
+    assert import_table(cohort, first, **RFS).kept == 386  # the same recurrences, reordered
+    outcome = pd.read_csv(cohort / "clinical.csv", index_col="case_id")[["time", "event"]]
+    pd.testing.assert_frame_equal(
+        outcome.sort_index(), rfs.sort_index(), check_like=True, check_dtype=False
+    )
+    (cohort / "outcome.json").unlink()  # imported before the record was kept
+    assert import_table(cohort, first, **OS).kept == 386
+    assert json.loads((cohort / "outcome.json").read_text()) == {
+        "time_column": "os_days",
+        "event_column": "os_status",
+        "time_unit": "days",
+        "endpoint": "death",
+    }

@@ -5,9 +5,11 @@ The spreadsheet is keyed by the hospital's own patient IDs; the cohort's cases b
 through ``id_map.csv`` (a keyed hash of each original ID); :func:`import_table` makes a table-only
 cohort whose case ids are the pseudonyms an image import would give the same patients. Either way
 the original IDs are read in memory and never written: ``clinical.csv`` holds the case ids, the
-time (days), the event and the cohort's own clinical variables, ``schema.yaml`` the drafted schema
-the user may edit, and ``clinical_report.csv`` each coercion. Patients on only one side are
-reported, never dropped silently.
+time (days), the event and the cohort's own clinical variables, ``outcome.json`` the columns and
+endpoint the outcome came from (:mod:`survival_core.io.outcome_source`: a re-import of another
+endpoint is refused beside the earlier rows), ``schema.yaml`` the
+drafted schema the user may edit, and ``clinical_report.csv`` each coercion. Patients on only one
+side are reported, never dropped silently.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from survival_core.cohort.clinical_table import (
     ClinicalImport,
     Coercion,
     asks_to_act,
+    give_outcome_columns,
     read_clinical_spreadsheet,
     spreadsheet_cells,
     unit_factor,
@@ -57,13 +60,22 @@ from survival_core.io.clinical_schema import (
 )
 from survival_core.io.deid import Deidentifier
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
+from survival_core.io.outcome_source import OUTCOME_FILE, OutcomeSource, load_outcome_source
 from survival_core.io.tables import TIME_UNITS, from_typical, plausible_follow_up
 from survival_core.text import number_text
 
 ID_MAP_FILE = "id_map.csv"
 #: What a table-only cohort folder holds (an existing folder may hold nothing else).
 TABLE_FILES = frozenset(
-    {CLINICAL_FILE, SCHEMA_FILE, DRAFTED_SCHEMA, JOIN_REPORT, IMPORT_LOCK, WITHDRAWN_FILE}
+    {
+        CLINICAL_FILE,
+        OUTCOME_FILE,
+        SCHEMA_FILE,
+        DRAFTED_SCHEMA,
+        JOIN_REPORT,
+        IMPORT_LOCK,
+        WITHDRAWN_FILE,
+    }
 )
 #: A quoted value in a report line (the reader quotes the IDs it names, e.g. rows without outcome).
 _QUOTED = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
@@ -578,6 +590,26 @@ def _unit_ratio(ratios: pd.Series) -> tuple[str, str] | None:
     return pair if near >= _RESCALED_SHARE else None
 
 
+def _check_one_outcome(
+    earlier: OutcomeSource | None, source: OutcomeSource, kept: pd.DataFrame, sheet: str
+) -> None:
+    """Refuse ``sheet``'s outcome (``source``) beside the ``kept`` rows of the cohort's earlier
+    table when the cohort's record of theirs (``earlier``; None: imported before it was kept)
+    names other columns or another endpoint: GBSG2's first 300 patients' overall survival was
+    written beside the other 386's recurrence-free survival, in one time and event column."""
+    if kept.empty or earlier is None or earlier.same_outcome(source):
+        return
+    raise InputError(
+        f"{sheet}'s outcome is {source.said()}, but the {len(kept)} earlier row(s) of the "
+        f"cohort's {CLINICAL_FILE} that would be kept beside its rows (patients it has no row "
+        f"for) hold that of {earlier.said()}: one time and event column would mix two "
+        "outcomes. Import a sheet with every patient's row in this outcome (or delete the "
+        f"cohort's {CLINICAL_FILE} first to write this sheet's rows alone), or give the earlier "
+        "rows' columns to add these patients to their outcome: "
+        f"{give_outcome_columns(earlier)}."
+    )
+
+
 def _with_earlier_rows(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     """``table`` (this spreadsheet's rows by case id) after the ``kept`` rows
     (:func:`_earlier_rows`); a column on one side only is blank for the other side's rows."""
@@ -740,7 +772,8 @@ def _write_clinical(
     """Write ``clinical.csv`` (rows keyed by ``case_of``; IDs without a case left out, of which
     ``withdrawn`` are the rows of withdrawn patients and ``alike`` those of IDs naming several
     cases' folders; the earlier table's rows of cases without one kept, :func:`_earlier_rows`,
-    each variable in their unit), ``schema.yaml`` (drafted from that table, unless edited) and
+    each variable in their unit, when their outcome is this one, :func:`_check_one_outcome`),
+    ``outcome.json``, ``schema.yaml`` (drafted from that table, unless edited) and
     ``clinical_report.csv``; ``sheet`` names the spreadsheet, ``cases`` are the cohort's cases,
     each expected to have a row (``near``: the case whose row's ID a case's differs from only
     in spelling)."""
@@ -751,8 +784,10 @@ def _write_clinical(
     table = table[table.index.notna()]
     n_new, columns = len(table), ["time", "event", *imported.variables.columns]
     stored = _earlier_table(cohort)
-    rescaled = _times_rescaled(table, stored, sheet, imported.time_unit)
     kept, withdrawn_kept = _earlier_rows(cohort, stored, table.index)
+    earlier_source = None if stored.empty else load_outcome_source(cohort)
+    _check_one_outcome(earlier_source, imported.source, kept, sheet)
+    rescaled = _times_rescaled(table, stored, sheet, imported.time_unit)
     earlier = None if kept.empty else _earlier_schema(cohort)
     table, units, units_said = _in_earlier_units(table, kept, imported.schema, earlier, sheet)
     table = _with_earlier_rows(table[columns], kept)
@@ -765,6 +800,7 @@ def _write_clinical(
         schema = _merged_schema(earlier, imported, cells, units)
         levels_said = _levels_said(cells, kept, schema)
     write_text(cohort / CLINICAL_FILE, text)
+    imported.source.save(cohort)
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
     report += rescaled + units_said + levels_said + _kept_said(kept, columns, n_new)

@@ -64,6 +64,7 @@ from survival_core.io.headers import (
     normalise_name,
     parse_header,
 )
+from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.tables import (
     ALIVE_WORDS,
     EVENT_WORDS,
@@ -175,6 +176,13 @@ def _give(option: str, value: str = "") -> str:
     return f"{flag}{shown} (Cohort page: {field_name}{shown}; Python: {option}=)"
 
 
+def give_outcome_columns(source: OutcomeSource) -> str:
+    """How to give the time and event columns of ``source`` again, for a message."""
+    return f"{_give('time_column', source.time_column)} and " + _give(
+        "event_column", source.event_column
+    )
+
+
 #: A number as the event column's cells are written once read ('2', '0.5').
 _NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false", *YES_NO_ABROAD}
@@ -241,6 +249,13 @@ class ClinicalImport:
     time_unit: str
     dates: pd.DataFrame = field(default_factory=pd.DataFrame)
     no_outcome: list[str] = field(default_factory=list)
+    #: Whose outcome it is (:func:`_outcome_endpoint`): 'death', 'disease' or None (unsaid).
+    endpoint: str | None = None
+
+    @property
+    def source(self) -> OutcomeSource:
+        """Where the outcome came from, as the cohort records it beside its table."""
+        return OutcomeSource(self.time_column, self.event_column, self.time_unit, self.endpoint)
 
     @property
     def variables(self) -> pd.DataFrame:
@@ -1910,6 +1925,7 @@ def read_clinical_spreadsheet(
             cells, headers, death_text, follow_text, event, time_unit, report, numbers
         )
         unit, time_text = "days", f"({death_text} / {follow_text})"
+        event_text = event_text or death_text  # the dead: those with days to death
         outcome_texts |= {death_text, follow_text}
     _refuse_unread_headers(path, headers, outcome_texts)
     order = date_order(
@@ -2072,4 +2088,19 @@ def read_clinical_spreadsheet(
         time_unit=unit,
         dates=dates_frame,
         no_outcome=no_outcome,
+        endpoint=_outcome_endpoint(headers, time_text, event_text, disease_dates),
     )
+
+
+def _outcome_endpoint(
+    headers: dict[str, Header], time_text: str, event_text: str, disease_dates: bool
+) -> str | None:
+    """Whose outcome the table's is (:func:`_endpoint`): its event column's, else its time
+    column's; a recurrence's or progression's when the time runs to its date, a death's when the
+    event is whether a date of death is written; None when nothing says."""
+    if disease_dates:
+        return "disease"
+    for text in (event_text, time_text):
+        if text in headers and (endpoint := _endpoint(headers[text])) is not None:
+            return endpoint
+    return "death" if event_text == "(from dates)" else None

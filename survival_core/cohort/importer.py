@@ -87,6 +87,7 @@ from survival_core.io.label_maps import label_reference
 from survival_core.io.locks import folder_lock, is_temp_sibling, remove_leftovers
 from survival_core.io.manifest import MANIFEST_COLUMNS, PATH_COLUMNS, CaseRead, cases_read_as
 from survival_core.io.mr_sequence import sidecar_sequence, write_sidecar
+from survival_core.io.outcome_source import OUTCOME_FILE
 from survival_core.io.structures import (
     MASK_WORDS,
     STRUCTURE_WORDS,
@@ -143,6 +144,7 @@ _OWN_NAMES = frozenset(
         "import_report.csv",
         "id_map.csv",
         CLINICAL_FILE,
+        OUTCOME_FILE,
         SCHEMA_FILE,
         DRAFTED_SCHEMA,
         JOIN_REPORT,

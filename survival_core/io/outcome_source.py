@@ -1,0 +1,71 @@
+"""Where a cohort's outcome came from: ``outcome.json`` beside its ``clinical.csv``.
+
+A cohort's ``clinical.csv`` holds one outcome, a time (days) and an event (0/1), whichever
+endpoint the spreadsheet's columns gave: overall survival's (a death) or a recurrence's or
+progression's (RFS, PFS). The import records which columns gave it, their time unit and the
+endpoint it decided (:class:`OutcomeSource`), so that a re-import of another endpoint is neither
+merged with the earlier rows nor swapped for them without a word. A cohort imported before the
+record has none (:func:`load_outcome_source` returns None).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from survival_core.errors import InputError
+from survival_core.io.atomic import write_json
+from survival_core.io.headers import parse_header
+
+OUTCOME_FILE = "outcome.json"
+#: The endpoints an import tells from the outcome's headers, as said to the user.
+ENDPOINT_WORDS = {"death": "death", "disease": "recurrence or progression"}
+
+
+@dataclass(frozen=True)
+class OutcomeSource:
+    """The spreadsheet columns a cohort's time and event were read from (as written, or a
+    reader's mark such as '(from dates)'), the unit the times were read in and the endpoint:
+    'death', 'disease' (a recurrence's or progression's), or None where the headers say
+    neither (GBSG2's 'time' and 'cens')."""
+
+    time_column: str
+    event_column: str
+    time_unit: str
+    endpoint: str | None = None
+
+    def said(self) -> str:
+        """'os_days'/'os_status' (death): the columns and the endpoint, for a message."""
+        endpoint = ENDPOINT_WORDS.get(self.endpoint or "", "endpoint not named by the headers")
+        return f"{self.time_column!r}/{self.event_column!r} ({endpoint})"
+
+    def same_outcome(self, other: OutcomeSource) -> bool:
+        """Whether ``other`` read the outcome from the same columns (names compared ignoring
+        case, punctuation and units: 'OS (months)' is 'os_days' in another unit) and names no
+        other endpoint."""
+        names = [parse_header(s.time_column).name for s in (self, other)]
+        events = [parse_header(s.event_column).name for s in (self, other)]
+        endpoints = {self.endpoint, other.endpoint} - {None}
+        return names[0] == names[1] and events[0] == events[1] and len(endpoints) < 2
+
+    def save(self, folder: Path | str) -> Path:
+        """Write :data:`OUTCOME_FILE` into ``folder``."""
+        return write_json(Path(folder) / OUTCOME_FILE, asdict(self))
+
+
+def load_outcome_source(folder: Path | str) -> OutcomeSource | None:
+    """The outcome record of the cohort in ``folder``; None without one (imported before it was
+    kept, or a table not imported)."""
+    path = Path(folder) / OUTCOME_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return OutcomeSource(**{f.name: data[f.name] for f in fields(OutcomeSource)})
+    except (ValueError, TypeError, KeyError) as err:
+        raise InputError(
+            f"{path} is not a readable outcome record ({err}): it says which spreadsheet "
+            f"columns the cohort's time and event came from. Restore it, or import the cohort's "
+            "whole spreadsheet again to write it afresh."
+        ) from err
