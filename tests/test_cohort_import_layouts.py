@@ -1226,3 +1226,35 @@ def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path
         "time_unit": "days",
         "endpoint": "death",
     }
+
+
+def test_a_re_import_switching_the_endpoint_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GBSG2's recurrence-free survival (299 recurrences) imported, then the same sheet's overall
+    survival (185 deaths) into the same folder: clinical.csv was replaced without a word, models
+    trained on the cohort before being of the other endpoint. A warning on the console, in
+    --json's warnings and the Cohort page's import report names both outcomes."""
+    from survival_core.cli.main import main
+    from survival_core.cohort.imported import import_status
+
+    sheet, out = _gbsg2_two_endpoints(tmp_path), tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(sheet), "--out", str(out), "--json"]
+    assert (
+        main([*argv, "--time-column", "time", "--event-column", "cens", "--time-unit", "days"]) == 0
+    )
+    assert pd.read_csv(out / "clinical.csv")["event"].sum() == 299
+    capsys.readouterr()
+    assert main([*argv, "--time-column", "os_days", "--event-column", "os_status"]) == 0
+    said = (
+        "(outcome): Outcome changed: the cohort's earlier clinical.csv held the outcome of "
+        "'time'/'cens' (endpoint not named by the headers), gbsg2_two.csv gives that of "
+        "'os_days'/'os_status' (death): its rows replaced them. Models trained on the cohort "
+        "before were trained on the other endpoint: train them again, or import the sheet with "
+        "the earlier columns to keep that one: --time-column 'time' (Cohort page: Survival time "
+        "column 'time'; Python: time_column=) and --event-column 'cens' (Cohort page: Event "
+        "column 'cens'; Python: event_column=) (686)"
+    )
+    _warned(capsys, said)
+    assert import_status(out).warnings() == [said]
+    assert pd.read_csv(out / "clinical.csv")["event"].sum() == 185

@@ -7,7 +7,7 @@ cohort whose case ids are the pseudonyms an image import would give the same pat
 the original IDs are read in memory and never written: ``clinical.csv`` holds the case ids, the
 time (days), the event and the cohort's own clinical variables, ``outcome.json`` the columns and
 endpoint the outcome came from (:mod:`survival_core.io.outcome_source`: a re-import of another
-endpoint is refused beside the earlier rows), ``schema.yaml`` the
+endpoint is refused beside the earlier rows, said where it replaces them), ``schema.yaml`` the
 drafted schema the user may edit, and ``clinical_report.csv`` each coercion. Patients on only one
 side are reported, never dropped silently.
 """
@@ -28,6 +28,7 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from survival_core.cohort.clinical_table import (
+    OUTCOME_CHANGED_START,
     UNIT_CORRECTED_START,
     ClinicalImport,
     Coercion,
@@ -610,6 +611,25 @@ def _check_one_outcome(
     )
 
 
+def _outcome_changed(
+    earlier: OutcomeSource | None, source: OutcomeSource, n_stored: int, sheet: str
+) -> list[Coercion]:
+    """A warning where ``sheet``'s outcome (``source``) replaces the ``n_stored`` earlier rows'
+    of other columns or another endpoint (``earlier``, their record; none kept beside it:
+    :func:`_check_one_outcome`): the models trained on the cohort before learnt the other
+    endpoint. GBSG2's overall survival replaced its recurrence-free survival without a word."""
+    if earlier is None or earlier.same_outcome(source):
+        return []
+    action = (
+        f"{OUTCOME_CHANGED_START}the cohort's earlier {CLINICAL_FILE} held the outcome of "
+        f"{earlier.said()}, {sheet} gives that of {source.said()}: its rows replaced them. "
+        "Models trained on the cohort before were trained on the other endpoint: train them "
+        "again, or import the sheet with the earlier columns to keep that one: "
+        + give_outcome_columns(earlier)
+    )
+    return [Coercion("(outcome)", action, n_stored)]
+
+
 def _with_earlier_rows(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     """``table`` (this spreadsheet's rows by case id) after the ``kept`` rows
     (:func:`_earlier_rows`); a column on one side only is blank for the other side's rows."""
@@ -787,7 +807,8 @@ def _write_clinical(
     kept, withdrawn_kept = _earlier_rows(cohort, stored, table.index)
     earlier_source = None if stored.empty else load_outcome_source(cohort)
     _check_one_outcome(earlier_source, imported.source, kept, sheet)
-    rescaled = _times_rescaled(table, stored, sheet, imported.time_unit)
+    changed = _outcome_changed(earlier_source, imported.source, len(stored), sheet)
+    rescaled = [] if changed else _times_rescaled(table, stored, sheet, imported.time_unit)
     earlier = None if kept.empty else _earlier_schema(cohort)
     table, units, units_said = _in_earlier_units(table, kept, imported.schema, earlier, sheet)
     table = _with_earlier_rows(table[columns], kept)
@@ -803,7 +824,7 @@ def _write_clinical(
     imported.source.save(cohort)
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
-    report += rescaled + units_said + levels_said + _kept_said(kept, columns, n_new)
+    report += changed + rescaled + units_said + levels_said + _kept_said(kept, columns, n_new)
     if withdrawn_kept:
         action = (
             f"of patients withdrawn from the cohort ({WITHDRAWN_FILE}) in its earlier "

@@ -158,6 +158,10 @@ _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
 #: import starts (:func:`~survival_core.cohort.clinical_join.import_table`): a warning, as the
 #: stored times are replaced on the word of the unit given.
 UNIT_CORRECTED_START = "Times corrected: "
+#: How a report line on a re-import whose outcome is another endpoint's than the one the
+#: cohort's earlier ``clinical.csv`` held starts (:mod:`survival_core.cohort.clinical_join`): a
+#: warning, as models trained on the cohort before were trained on the other endpoint.
+OUTCOME_CHANGED_START = "Outcome changed: "
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
@@ -844,8 +848,9 @@ def asks_to_act(action: str) -> bool:
     """Whether a report line's ``action`` is a warning to act on, not a coercion done: a longest
     follow-up implausible in the time unit the times were read in (:func:`_follow_up_said`), or
     a re-import taken as correcting the unit of the cohort's earlier one
-    (:data:`UNIT_CORRECTED_START`)."""
-    return action.startswith((FOLLOW_UP_NOTE_START, UNIT_CORRECTED_START))
+    (:data:`UNIT_CORRECTED_START`), or a re-import of another endpoint
+    (:data:`OUTCOME_CHANGED_START`)."""
+    return action.startswith((FOLLOW_UP_NOTE_START, UNIT_CORRECTED_START, OUTCOME_CHANGED_START))
 
 
 def _follow_up_said(
