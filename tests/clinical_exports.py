@@ -53,6 +53,21 @@ def gbsg2(folder: Path) -> Export:
     return Export(path, X, y)
 
 
+def gbsg2_two_endpoints(folder: Path) -> Path:
+    """GBSG2 with its recurrence-free pair under scikit-survival's names 'time' (days) and 'cens'
+    (1: recurrence), beside a made-up overall-survival pair 'os_days' and 'os_status' (death
+    after recurrence only, OS at least as long as RFS)."""
+    export = gbsg2(folder)
+    sheet = pd.read_csv(export.path, dtype=str).drop(columns=["RFS (months)", "event"])
+    recurred = export.y["cens"]
+    rng = np.random.default_rng(0)
+    sheet["time"], sheet["cens"] = export.y["time"], recurred.astype(int)
+    sheet["os_days"] = (export.y["time"] + rng.exponential(500, len(sheet)) * recurred).round()
+    sheet["os_status"] = (recurred & (rng.random(len(sheet)) < 0.6)).astype(int)
+    sheet.to_csv(path := folder / "gbsg2_two.csv", index=False)
+    return path
+
+
 def whas500(folder: Path) -> Export:
     """WHAS500 as XLSX: numeric IDs under "Patient ID", lenfol in days (unstated), fstat."""
     X, y = datasets.load_whas500()

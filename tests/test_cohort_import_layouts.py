@@ -1167,23 +1167,6 @@ def test_a_short_follow_up_re_imported_in_another_unit_is_a_warning_or_refused(
     assert (months / "clinical.csv").read_bytes() == before
 
 
-def _gbsg2_two_endpoints(folder: Path) -> Path:
-    """GBSG2 with its recurrence-free pair under scikit-survival's names 'time' (days) and 'cens'
-    (1: recurrence), beside a made-up overall-survival pair 'os_days' and 'os_status' (death
-    after recurrence only, OS at least as long as RFS)."""
-    from tests.clinical_exports import gbsg2
-
-    export = gbsg2(folder)
-    sheet = pd.read_csv(export.path, dtype=str).drop(columns=["RFS (months)", "event"])
-    recurred = export.y["cens"]
-    rng = np.random.default_rng(0)
-    sheet["time"], sheet["cens"] = export.y["time"], recurred.astype(int)
-    sheet["os_days"] = (export.y["time"] + rng.exponential(500, len(sheet)) * recurred).round()
-    sheet["os_status"] = (recurred & (rng.random(len(sheet)) < 0.6)).astype(int)
-    sheet.to_csv(path := folder / "gbsg2_two.csv", index=False)
-    return path
-
-
 RFS = {"time_column": "time", "event_column": "cens", "time_unit": "days"}
 OS = {"time_column": "os_days", "event_column": "os_status"}
 
@@ -1193,7 +1176,9 @@ def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path
     clinical.csv held 300 deaths' times beside 386 recurrences' in one time and event column,
     said only as 386 rows kept. Refused naming both outcomes, nothing written; the same columns
     (patients updated) are taken, and a cohort imported before the record keeps working."""
-    whole = _gbsg2_two_endpoints(tmp_path)
+    from tests.clinical_exports import gbsg2_two_endpoints
+
+    whole = gbsg2_two_endpoints(tmp_path)
     pd.read_csv(whole).iloc[:300].to_csv(first := tmp_path / "first300.csv", index=False)
     import_table(cohort := tmp_path / "cohort", whole, **RFS)
     before = (cohort / "clinical.csv").read_bytes()
@@ -1237,8 +1222,9 @@ def test_a_re_import_switching_the_endpoint_is_a_warning(
     --json's warnings and the Cohort page's import report names both outcomes."""
     from survival_core.cli.main import main
     from survival_core.cohort.imported import import_status
+    from tests.clinical_exports import gbsg2_two_endpoints
 
-    sheet, out = _gbsg2_two_endpoints(tmp_path), tmp_path / "cohort"
+    sheet, out = gbsg2_two_endpoints(tmp_path), tmp_path / "cohort"
     argv = ["cohort", "import", "--clinical", str(sheet), "--out", str(out), "--json"]
     assert (
         main([*argv, "--time-column", "time", "--event-column", "cens", "--time-unit", "days"]) == 0

@@ -117,7 +117,7 @@ def test_a_model_fitted_on_its_own_table_reads_its_columns(tmp_path: Path, capsy
     row = {**ROW, "age": 45}  # the demo's age checks (18-100) apply: GBSG2's ages fit them
     case = _case(tmp_path / "case", row)
     scored = _scored(capsys, "score", "--case", str(case), "--model", str(model))
-    assert scored["imputed"] == []
+    assert scored["imputed"] == [] and "endpoint" not in scored  # no cohort recorded one
     loaded = load_scoring_model(model)
     expected = float(loaded.model.predict_risk(pd.DataFrame([row])[loaded.inputs])[0])
     assert scored["risk"] == pytest.approx(expected, rel=1e-9)
@@ -335,3 +335,31 @@ def test_a_no_value_code_of_the_training_table_is_imputed_and_said_so(
     other = _scored(capsys, "score", "--values", str(path), "--model", str(model))
     assert sorted(other["imputed"]) == ["age", "tsize"]
     assert other["risk"] == pytest.approx(coded["risk"], rel=1e-12)
+
+
+def test_a_model_of_an_imported_cohort_says_its_endpoint(tmp_path: Path, capsys) -> None:
+    """GBSG2's recurrence-free and (made-up) overall survival imported as two cohorts and a Cox
+    model fitted on each: their cards and scores told the two apart by nothing. The card keeps
+    the outcome its cohort recorded at import, and `score` says it."""
+    from survival_core.models.card import ModelCard
+    from tests.clinical_exports import gbsg2_two_endpoints
+
+    sheet = gbsg2_two_endpoints(tmp_path)
+    (values := tmp_path / "values.json").write_text(json.dumps({"case_id": "NEW", **ROW}))
+    given = {"rfs": ("time", "cens"), "os": ("os_days", "os_status")}
+    for name, (time, event) in given.items():
+        cohort, model = tmp_path / name, tmp_path / f"model_{name}"
+        assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(cohort),
+                     "--time-column", time, "--event-column", event, "--time-unit", "days"]) == 0  # fmt: skip
+        assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
+    capsys.readouterr()
+    os_outcome = {"time_column": "os_days", "event_column": "os_status", "time_unit": "days"}
+    assert ModelCard.load(tmp_path / "model_os").outcome == {**os_outcome, "endpoint": "death"}
+    scored = _scored(
+        capsys, "score", "--values", str(values), "--model", str(tmp_path / "model_rfs")
+    )
+    assert scored["endpoint"] == {
+        "time_column": "time", "event_column": "cens", "time_unit": "days", "endpoint": None
+    }  # fmt: skip
+    assert main(["score", "--values", str(values), "--model", str(tmp_path / "model_os")]) == 0
+    assert "endpoint: 'os_days'/'os_status' (death)\n" in capsys.readouterr().out

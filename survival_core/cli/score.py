@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from survival_core.errors import InputError, RadSurvError
     from survival_core.io.case_loader import load_case
+    from survival_core.io.outcome_source import OutcomeSource
     from survival_core.models.scoring import load_scoring_model
 
     if args.values and (times := sum(map(_is_stdin, args.values))) > 1:
@@ -140,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
     sources = args.values or args.case
     fitted_by = {"run_id": loaded.run_id} if loaded.run_id else {}  # which 'name vN' it is
+    if outcome := loaded.card.outcome:  # what it predicts: the time to which event
+        fitted_by["endpoint"] = outcome if args.json else OutcomeSource(**outcome).said()
     if len(sources) == 1:
         report(shown_score({**scored_one(sources[0]), **fitted_by}, args.json), args.json)
         return 0

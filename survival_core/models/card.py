@@ -36,6 +36,7 @@ from survival_core.evaluation.risk_groups import (
     stratify,
 )
 from survival_core.io.hashing import file_sha256
+from survival_core.io.outcome_source import load_outcome_source
 from survival_core.outcome import survival_arrays
 from survival_core.versions import package_versions
 
@@ -117,6 +118,10 @@ class ModelCard:
     #: many cases each, where known: a case of another is cautioned.
     mr_sequences: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
+    #: Where the training outcome came from, as the cohort of its table recorded it at import
+    #: (:class:`~survival_core.io.outcome_source.OutcomeSource`: time and event columns, time
+    #: unit, endpoint 'death' or 'disease'); None when no table's folder records one.
+    outcome: dict[str, Any] | None = None
     #: sha256 of each of :attr:`tables`, in their order (None for one that was not a file): the
     #: exact tables a fit read (a table edited or re-extracted since under the same name is told
     #: apart; two cohorts' clinical.csv each keep theirs). Empty in a card written before.
@@ -318,6 +323,17 @@ def _training_stratification(
         return StratificationResult(high, km, logrank, None), str(err)
 
 
+def _recorded_outcome(tables: list[str | Path]) -> dict[str, Any] | None:
+    """The outcome record (:func:`~survival_core.io.outcome_source.load_outcome_source`) of the
+    cohort folder holding the first of ``tables`` that has one (its ``clinical.csv``); None
+    without: an RFS and an OS model of one cohort were told apart by nothing."""
+    for table in map(Path, tables):
+        source = load_outcome_source(table.parent) if table.is_file() else None
+        if source is not None:
+            return asdict(source)
+    return None
+
+
 def build_card(
     model_name: str,
     y: np.ndarray,
@@ -369,6 +385,7 @@ def build_card(
         radiomics_by_modality=radiomics_by_modality or {},
         mr_sequences=mr_sequences or {},
         tables=[Path(t).name for t in tables or []],
+        outcome=_recorded_outcome(tables or []),
         tables_sha256=[file_sha256(Path(t)) if Path(t).is_file() else None for t in tables or []],
         packages=package_versions(),
         cv=cv,
