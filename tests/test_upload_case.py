@@ -166,6 +166,32 @@ def test_clinical_csvs_of_other_delimiters_upload(small_cohort, csv):
     assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
 
 
+def _breast_with(shared_data, clinical: str):
+    """pyradiomics' breast1 image and label NRRDs uploaded with ``clinical`` as clinical.csv,
+    loaded as the Case page loads it (a refused value named, not raised)."""
+    paths = [shared_data / "pyradiomics" / f"breast1_{part}.nrrd" for part in ("image", "label")]
+    if not all(p.is_file() for p in paths):
+        pytest.skip("pyradiomics' breast1 sample is not in ../shared/data")
+    files = [*((p.name, p.read_bytes()) for p in paths), ("clinical.csv", clinical.encode())]
+    contents = describe_upload(store_upload(files))
+    return load_upload(contents, contents.suggested_roles(), correctable=True)
+
+
+def test_an_uploaded_csvs_numbers_are_read_as_the_whole_file_reads_them(shared_data):
+    """The file's only decimal comma ('25,5', '72,5') was in a column no model reads: stored
+    without it, the kept '4.429' and '1.170' were refused as ambiguous, 'no other number in the
+    file says which', while the file said it. Read as the whole file reads them: the points
+    group thousands."""
+    case = _breast_with(shared_data, "case_id;bmi;afp\nSYN-0001;25,5;4.429\n")
+    assert case.clinical["afp"] == 4429 and not case.clinical_refused
+    case = _breast_with(shared_data, "case_id;weight_kg;inr;bilirubin\nSYN-0001;72,5;1.170;42\n")
+    assert case.clinical["bilirubin"] == 42 and case.clinical["inr"] is None
+    assert case.clinical_refused["inr"] == (
+        "The clinical CSV: INR (inr): 1170 is outside the plausible range 0.7-6. "
+        "Check the value and its unit."
+    )
+
+
 def _patient_named(folder) -> list[tuple[str, bytes]]:
     """A NIfTI case's files named as an export names them: after the patient."""
     return [

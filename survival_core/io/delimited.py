@@ -370,6 +370,24 @@ class NumberMarks:
         counts = self._read(cells.to_frame(column)).counts()
         return self._phrases(counts.iloc[0], column) if len(counts) else []
 
+    def unambiguous(self, cells: pd.Series, column: Hashable) -> pd.Series:
+        """``cells`` (text) as written, but each ambiguous number that ``column``'s decimal mark
+        decides written as that reading alone reads it: its grouping mark dropped ('1.170' read
+        as 1170: '1170'), or its decimal's trailing zeros ('1,170' read as 1.17: '1,17'). Cut
+        from the file, away from the numbers that decided it, the column reads the same."""
+        decimal = self.decimal(column).mark
+        ambiguous = self._read(cells.to_frame(column)).shapes.ambiguous.to_numpy()
+        if decimal is None or not ambiguous.any():
+            return cells
+        written = cells.astype(object).copy()
+        written.iloc[ambiguous] = [
+            text.rstrip("0").rstrip(decimal)
+            if decimal in text
+            else text.replace(_OTHER[decimal], "")
+            for text in _text(cells[ambiguous])
+        ]
+        return written
+
     def frame(self, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict[Hashable, list[str]]]:
         """The columns of ``cells`` (text, NaN where empty) whose every present cell is a number,
         read (:meth:`read`), and what reading each did (:meth:`said`); :class:`InputError` for
@@ -473,6 +491,12 @@ def number_marks(
     return NumberMarks(name, columns, file, points_decimal)
 
 
+def file_marks(cells: pd.DataFrame, name: str, delimiter: str) -> NumberMarks:
+    """:func:`number_marks` of a delimited file's number ``cells`` (text): a comma-delimited
+    file's quoted '1,814' groups thousands where its numbers say nothing else."""
+    return number_marks(cells, name, default=POINTS_UNLESS_SAID if delimiter == "," else None)
+
+
 def read_delimited(
     raw: bytes,
     name: str,
@@ -501,7 +525,7 @@ def read_delimited(
     kept = [c for c in cells.columns if text_columns(c)]
     frame[kept] = cells[kept]
     numbers = cells.drop(columns=kept)
-    marks = number_marks(numbers, name, default=POINTS_UNLESS_SAID if delimiter == "," else None)
+    marks = file_marks(numbers, name, delimiter)
     how = [
         f"{DELIMITERS[delimiter]}-delimited" if delimiter != "," else "",
         *_read_marked(frame, numbers, marks),

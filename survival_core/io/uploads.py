@@ -48,6 +48,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
+import pandas as pd
 from pydicom.dataset import Dataset
 from pydicom.uid import MediaStorageDirectoryStorage
 
@@ -63,7 +64,7 @@ from survival_core.io.deid import (
     deidentify_dicom,
     read_dicom_bytes,
 )
-from survival_core.io.delimited import decode_text, excel_sep_hint, sniff_delimiter
+from survival_core.io.delimited import decode_text, excel_sep_hint, file_marks, sniff_delimiter
 from survival_core.io.dicom_series import (
     copies_among,
     is_cut_image,
@@ -290,7 +291,8 @@ def _as_valued(content: bytes) -> bytes:
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
-    pipe or the one Excel's 'sep=' line names; decimal marks as written), a column kept by its
+    pipe or the one Excel's 'sep=' line names; decimal marks as written, an ambiguous number as
+    the whole file reads it: :func:`_as_read_whole`), a column kept by its
     header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
     when read); the others noted in ``left_out`` by header (a misspelt variable's values were
     imputed without a word)."""
@@ -312,9 +314,28 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    for row in rows:
-        writer.writerow([row[i] if i < len(row) else "" for i in kept])
+    writer.writerow([rows[0][i] for i in kept])
+    for row in _as_read_whole(name, rows[1:], header, delimiter):
+        writer.writerow([row[i] for i in kept])
     return out.getvalue().encode()
+
+
+def _as_read_whole(
+    name: str, body: list[list[str]], header: list[str], delimiter: str
+) -> list[list[str]]:
+    """A clinical CSV's ``body`` rows (``header``: its columns' names), each as wide as the
+    header, with each ambiguous number ('1.170': 1170 or 1.17?) written as the whole file reads
+    it (:meth:`~survival_core.io.delimited.NumberMarks.unambiguous`): the kept columns alone read
+    it otherwise, or refused it, where the number that decided it ('72,5' of a weight no model
+    reads) was in a column left out."""
+    width = len(header)
+    cells = pd.DataFrame([[*row[:width], *[""] * (width - len(row))] for row in body])
+    cells = cells.reindex(columns=range(width), fill_value="")
+    numbers = [at for at in range(width) if header[at] != "case_id"]
+    marks = file_marks(cells[numbers], name, delimiter)
+    for at in marks.columns:
+        cells[at] = marks.unambiguous(cells[at], at)
+    return cells.to_numpy(object).tolist()
 
 
 def _stored_ids(ids: list[str], case_ids: Mapping[str, str]) -> list[str | None]:
