@@ -12,6 +12,7 @@ from sksurv.datasets import load_gbsg2
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical import read_clinical_table
+from survival_core.io.clinical_schema import validate_clinical
 from survival_core.io.delimited import read_delimited
 from survival_core.io.tables import load_model_table
 
@@ -177,11 +178,15 @@ def test_case_clinical_csv_reads_thousands_by_its_other_numbers(raw: bytes, afp:
     assert (row["afp"], row["albumin"], row["bilirubin"]) == (afp, 38.5, 17.1)
 
 
-def test_case_clinical_csv_whose_marks_nothing_tells_is_refused() -> None:
+def test_case_clinical_csv_whose_marks_nothing_tells_is_read_as_typed() -> None:
+    """A number the file's marks leave undecided is kept as written, to be read as one patient's
+    typed value is: an AFP of 1.2 or 1200 ng/mL, both plausible, is refused naming both."""
     raw = b"case_id\tage\tecog\talbumin\tafp\nHCC007\t65\t1\t38\t1,200\n"
+    row = read_clinical_table(raw).iloc[0]
+    assert (row["afp"], row["albumin"]) == ("1,200", 38)
     with pytest.raises(
         ClinicalValueError,
-        match=r"The clinical CSV: the column 'afp' holds '1,200', which is 1200 if its comma "
-        r"separates thousands and 1\.2 if it is a decimal comma",
+        match=r"Alpha-fetoprotein \(afp\): '1,200' is ambiguous: 1200 with a thousands "
+        r"separator, or a decimal comma\? Write 1\.2 or 1200",
     ):
-        read_clinical_table(raw)
+        validate_clinical(row.to_dict())

@@ -192,6 +192,23 @@ def test_an_uploaded_csvs_numbers_are_read_as_the_whole_file_reads_them(shared_d
     )
 
 
+def test_an_uploaded_csvs_undecided_number_is_read_as_the_same_value_typed(shared_data):
+    """One patient's INR '1,170' was read as 1.17 typed or given to `score --values` (0.7-6
+    holds no 1170), but refused in a one-row clinical CSV whose other numbers say nothing of
+    its comma. Read by its variable's range there too; refused, naming it, where the range holds
+    both readings (an AFP of 1.2 or 1200 ng/mL)."""
+    case = _breast_with(shared_data, "case_id;inr;albumin\nSYN-0001;1,170;31\n")
+    assert case.clinical["inr"] == 1.17 and case.clinical["albumin"] == 31
+    assert not case.clinical_refused
+    case = _breast_with(shared_data, "case_id;afp;albumin\nSYN-0001;1,200;31\n")
+    assert case.clinical["afp"] is None and case.clinical["albumin"] == 31
+    assert case.clinical_refused["afp"] == (
+        "The clinical CSV: Alpha-fetoprotein (afp): '1,200' is ambiguous: 1200 with a "
+        "thousands separator, or a decimal comma? Write 1.2 or 1200: the number without a "
+        "thousands separator and with a decimal point."
+    )
+
+
 def _patient_named(folder) -> list[tuple[str, bytes]]:
     """A NIfTI case's files named as an export names them: after the patient."""
     return [

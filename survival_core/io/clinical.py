@@ -193,13 +193,18 @@ def _is_case_id(column: object) -> bool:
 
 def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
     """Read a clinical CSV (path or bytes) of any common delimiter, decimal mark and encoding
-    (:func:`.delimited.read_delimited`): column names normalised, ``case_id`` as text.
+    (:func:`.delimited.read_delimited`): column names normalised, ``case_id`` as text, and a
+    column of ambiguous numbers the file does not decide ('1,170': 1170 or 1.17?) as written,
+    each read as one patient's typed value is (by its variable's plausible range, else refused
+    naming it: :meth:`~survival_core.io.clinical_schema.SchemaVariable.coerce`).
 
     Raises :class:`ClinicalValueError` for an unreadable file or one without a ``case_id`` column.
     """
     try:
         raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-        table, _ = read_delimited(raw, "The clinical CSV", text_columns=_is_case_id)
+        table, _ = read_delimited(
+            raw, "The clinical CSV", text_columns=_is_case_id, keep_undecided=True
+        )
     except OSError as err:
         raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err
     except InputError as err:

@@ -370,6 +370,10 @@ class NumberMarks:
         counts = self._read(cells.to_frame(column)).counts()
         return self._phrases(counts.iloc[0], column) if len(counts) else []
 
+    def undecided(self) -> list[Hashable]:
+        """The columns holding ambiguous numbers ('1,814') that nothing in the file decides."""
+        return [column for column, decimal in self.columns.items() if decimal.mark is None]
+
     def unambiguous(self, cells: pd.Series, column: Hashable) -> pd.Series:
         """``cells`` (text) as written, but each ambiguous number that ``column``'s decimal mark
         decides written as that reading alone reads it: its grouping mark dropped ('1.170' read
@@ -502,12 +506,15 @@ def read_delimited(
     name: str,
     *,
     text_columns: Callable[[Hashable], bool] = lambda column: False,
+    keep_undecided: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """The table in ``raw``, the columns ``text_columns`` names kept as written (an ID: '007'
     must not become 7), and how it was read
     ('' for comma-separated UTF-8 with decimal points, else e.g. 'semicolon-delimited, decimal
     commas, cp1252'); :class:`InputError` naming ``name`` when it cannot be parsed, or when a
-    number's marks cannot be told (:func:`number_marks`)."""
+    number's marks cannot be told (:func:`number_marks`). With ``keep_undecided``, a column of
+    such numbers is kept as written instead, for a reader who tells each by what it holds (one
+    patient's clinical value by its variable's plausible range)."""
     text, encoding = decode_text(raw, name)
     text, hinted = excel_sep_hint(text)
     delimiter = hinted or sniff_delimiter(text)
@@ -528,7 +535,7 @@ def read_delimited(
     marks = file_marks(numbers, name, delimiter)
     how = [
         f"{DELIMITERS[delimiter]}-delimited" if delimiter != "," else "",
-        *_read_marked(frame, numbers, marks),
+        *_read_marked(frame, numbers, marks, keep_undecided),
         encoding if encoding != "utf-8" else "",
     ]
     return frame, ", ".join(h for h in how if h)
@@ -551,12 +558,17 @@ def _to_decide(
     return [c for c in frame.columns if c in text or text_columns(c)]
 
 
-def _read_marked(frame: pd.DataFrame, cells: pd.DataFrame, marks: NumberMarks) -> list[str]:
+def _read_marked(
+    frame: pd.DataFrame, cells: pd.DataFrame, marks: NumberMarks, keep_undecided: bool
+) -> list[str]:
     """The columns pandas' decimal-point reading misses or may misread (a decimal comma, a
     thousands separator, an ambiguous '1.814') read in place from their text ``cells`` as
-    ``marks`` says; what was read, for the notes."""
+    ``marks`` says, those it leaves undecided kept as written with ``keep_undecided`` (pandas
+    read '1.814' as 1.814); what was read, for the notes."""
+    undecided = marks.undecided() if keep_undecided else []
+    frame[undecided] = cells[undecided]
     suspect = [
-        c for c in cells.columns
+        c for c in cells.columns.drop(undecided)
         if c in marks.columns or not pd.api.types.is_numeric_dtype(frame[c])
     ]  # fmt: skip
     values, said = marks.frame(cells[suspect])
