@@ -1041,6 +1041,36 @@ def test_a_header_stating_the_wrong_time_unit_is_told_to_be_renamed(tmp_path: Pa
     assert not [line for line in renamed.report if asks_to_act(line.action)]
 
 
+def test_the_d_of_a_time_to_death_is_no_unit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scikit-survival's AIDS death endpoint under its own headers, 'time_d' and 'censor_d'
+    (time to death, death), its times in months: --time-unit months was refused ("'time_d'
+    says days"), and without it the months were read as days, the warning then telling to
+    rename the column to say years. Its 'd' is the endpoint's: the unit is asked for, and the
+    months given are taken."""
+    from sksurv.datasets import load_aids
+
+    from survival_core.cli.main import main
+
+    X, y = load_aids(endpoint="death")
+    sheet = X.assign(time_d=y["time_d"] / TIME_UNITS["months"], censor_d=y["censor_d"])
+    sheet.insert(0, "subject", [f"A{i}" for i in range(len(X))])
+    sheet.to_csv(path := tmp_path / "aids_months.csv", index=False)
+    argv = ["cohort", "import", "--clinical", str(path), "--time-column", "time_d",
+            "--event-column", "censor_d", "--json", "--out", str(tmp_path / "cohort")]  # fmt: skip
+    assert main(argv) == 2
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["error"] == (
+        "The time column 'time_d' does not state its unit (its 'd' is read as the endpoint, "
+        "death, not days); give one of days, weeks, months, years: --time-unit (Cohort page: "
+        "Time unit; Python: time_unit=)."
+    )
+    assert main([*argv, "--time-unit", "months"]) == 0
+    clinical = pd.read_csv(tmp_path / "cohort" / "clinical.csv")
+    np.testing.assert_allclose(clinical["time"], y["time_d"])
+    assert int(clinical["event"].sum()) == 26
+
+
 def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: Path) -> None:
     """GBSG2 imported in days, then the same 686 patients' sheet in months imported as days:
     every stored follow-up shrank 30-fold without a word. Now refused naming the factor and the

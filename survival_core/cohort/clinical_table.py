@@ -61,6 +61,7 @@ from survival_core.io.headers import (
     TIME_UNIT_OF,
     Header,
     is_outcome_like,
+    name_unit,
     normalise_name,
     parse_header,
 )
@@ -776,7 +777,8 @@ def _word_levels(
 
 def _stated_unit(h: Header) -> str:
     """The time unit a header states: the one unit word in its brackets ('(months)', '(in
-    months)', '(mois)', '(months from diagnosis)'), else the last one in its name; "" when none."""
+    months)', '(mois)', '(months from diagnosis)'), else its name's (:func:`name_unit`); ""
+    when none."""
     if h.unit:
         said = {TIME_UNIT_OF[t] for t in normalise_name(h.unit).split("_") if t in TIME_UNIT_OF}
         if len(said) > 1:
@@ -786,7 +788,7 @@ def _stated_unit(h: Header) -> str:
             )
         if said:
             return said.pop()
-    return next((TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in TIME_UNIT_OF), "")
+    return name_unit(h)
 
 
 def _time_days(
@@ -817,8 +819,9 @@ def _time_days(
             )
         stated = time_unit
     if not stated:
+        death = " (its 'd' is read as the endpoint, death, not days)" if h.tokens[-1] == "d" else ""
         raise InputError(
-            f"The time column {h.text!r} does not state its unit; give one of "
+            f"The time column {h.text!r} does not state its unit{death}; give one of "
             f"{', '.join(TIME_UNITS)}: {_give('time_unit')}."
         )
     missing = _missing_mask(cells, h.text, report)

@@ -194,6 +194,25 @@ def parse_header(text: str) -> Header:
     return Header(text=text, name=name or "column", label=label, unit=unit, codes=codes)
 
 
+def name_unit(h: Header) -> str:
+    """The time unit a header's name states where :attr:`Header.unit` holds none: its last unit
+    word ('os_mo', 'days_from_surgery'); "" when none. A lone 'd' is days only after 'in' or an
+    endpoint's name ('time_in_d', 'os_d', R's 'rfstime_d'): after a bare time ('time_d',
+    'surv_d') it names the endpoint, death, as scikit-survival's AIDS 'time_d' beside 'censor_d'
+    does (its months were refused as days)."""
+    tokens = h.tokens
+    at = next((i for i in reversed(range(len(tokens))) if tokens[i] in TIME_UNIT_OF), None)
+    if at is None:
+        return ""
+    before = tokens[:at]
+    endpoint = bool(before) and (
+        before[0] in _OUTCOME_PREFIXES or bool(_GLUED_OUTCOME.fullmatch(before[0]))
+    )
+    if tokens[at] == "d" and before[-1:] != ["in"] and not endpoint:
+        return ""
+    return TIME_UNIT_OF[tokens[at]]
+
+
 def is_outcome_like(h: Header) -> bool:
     """Whether a column is an outcome (PFS beside OS, the length of follow-up, a cause of death):
     never a predictor."""
