@@ -264,6 +264,36 @@ def test_a_relapse_event_keeps_patients_dead_without_relapse(tmp_path: Path) -> 
     assert not result.no_outcome and int(result.table["event"].sum()) == int(y["cens"].sum())
 
 
+def test_an_os_time_takes_the_death_column_not_a_bare_status(tmp_path: Path) -> None:
+    """GBSG2's recurrence-free time and its recurrence flag under a bare 'status', beside a
+    made-up OS time and its 'death' column, imported with no column given: the OS time was paired
+    with 'status', the RFS's 299 events on OS times, 'death' dropped, without a word."""
+    from survival_core.cli.main import main
+
+    X, y = load_gbsg2()
+    died = y["cens"] & (np.random.default_rng(3).random(len(y)) < 0.6)
+    frame = X.assign(
+        rfs_time_days=y["time"],
+        status=y["cens"].astype(int),
+        os_time_days=y["time"] + np.where(y["cens"], 200, 0),
+        death=died.astype(int),
+    )
+    frame.insert(0, "patient_id", [f"G{i:04d}" for i in range(len(y))])
+    out = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(_write(tmp_path, frame)), "--out", str(out)]
+    assert main([*argv, "--json"]) == 0
+    report = pd.read_csv(out / "clinical_report.csv")
+    said = set(zip(report["column"], report["action"], strict=True))
+    assert {
+        ("os_time_days", "used as the survival time (recognised by its name)"),
+        ("death", "used as the event (recognised by its name)"),
+        ("status", "dropped: another outcome or ID column, not a clinical variable"),
+    } <= said
+    clinical = pd.read_csv(out / "clinical.csv")
+    np.testing.assert_array_equal(clinical["time"], frame["os_time_days"])
+    assert int(clinical["event"].sum()) == int(died.sum()) != int(y["cens"].sum())
+
+
 def test_r_survival_packages_glued_endpoint_names(tmp_path: Path) -> None:
     """GBSG2 as R's survival::gbsg writes it ('pid', 'rfstime', 'status'): 'rfstime' was not
     found as the time, even with the event given."""

@@ -92,11 +92,19 @@ ID_NAMES = (
     "codice_paziente", "numero_paziente", "n_paziente",
     "id", "patient", "subject", "case", "participant", "mrn", "pid",
 )  # fmt: skip
+#: Header words of a death (a vital status), whatever the endpoint the time names.
+_DEATH_HEADER_WORDS = frozenset(
+    {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",
+     "verstorben", "tod", "exitus", "fallecido", "muerte", "decesso", "deceduto", "morte"}
+)  # fmt: skip
+#: Names of a death's event column (a vital status), in :data:`EVENT_NAMES`' order.
+_DEATH_EVENT_NAMES = tuple(n for n in EVENT_NAMES if set(n.split("_")) & _DEATH_HEADER_WORDS)
 #: Event names of a time column's endpoint (its name's first part), looked for before the rest:
-#: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it.
+#: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it; an OS time
+#: with the death column, never a bare 'status' beside it (GBSG2's recurrence flag was).
 ENDPOINT_EVENTS = {
     # TCGA's Pan-Cancer table: 'OS' (0/1) beside 'OS.time', 'PFI' beside 'PFI.time'...
-    "os": ("os_event", "os_status", "os"),
+    "os": ("os_event", "os_status", "os", *_DEATH_EVENT_NAMES),
     "pfi": ("pfi_event", "pfi_status", "pfi"),
     "dfi": ("dfi_event", "dfi_status", "dfi"),
     "dss": ("dss_event", "dss_status", "dss"),
@@ -117,11 +125,6 @@ _DISEASE_EVENT_WORDS = frozenset(
 )  # fmt: skip
 #: Header words of a date of the disease's event ('Date of PD': of progressive disease).
 _DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
-#: Header words of a death (a vital status), whatever the endpoint the time names.
-_DEATH_HEADER_WORDS = frozenset(
-    {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",
-     "verstorben", "tod", "exitus", "fallecido", "muerte", "decesso", "deceduto", "morte"}
-)  # fmt: skip
 #: Header words of an event column whose 1 / yes can only mean no event: the patient alive
 #: ('alive', 'is_alive', 'survived', 'living') or censored ('censored', CDISC ADaM's 'CNSR'),
 #: found by name or given. The other censoring names ('cens', 'censor', 'censoring') are written
