@@ -34,6 +34,11 @@ class GeometryError(InputError):
     """Two volumes that must share a voxel grid do not."""
 
 
+class PlacementConflict(GeometryError):
+    """A mask lies whole voxels off its image as read, but exactly on it by the other placement
+    of a NIfTI header whose qform and sform disagree: which one is right only the user can say."""
+
+
 class MaskError(InputError):
     """A mask is empty, non-binary or otherwise unusable."""
 

@@ -1,5 +1,5 @@
 """Small in-memory cases for tests: an ellipsoid 'liver' with a spherical 'tumor'; a real CT case
-written as a PET volume case."""
+written as a PET volume case; pyradiomics' real lung1 cropped around its tumour."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
 from survival_core.case import Case
@@ -69,3 +70,20 @@ def zipped(files: list[tuple[str, bytes]], name: str = "case.zip") -> list[tuple
         for member, data in files:
             archive.writestr(member, data)
     return [(name, buffer.getvalue())]
+
+
+def lung1_around_tumour(shared_data: Path) -> tuple[sitk.Image, sitk.Image]:
+    """pyradiomics' real lung1 CT and its GTV (uint8 0/1: 837 voxels) cropped in-plane to 30
+    voxels around the tumour (84 x 86 x 48 voxels of 0.57 x 0.57 x 5 mm, at their real place):
+    a real grid small enough for fast tests (the test skips without the samples)."""
+    source = shared_data / "pyradiomics"
+    if not (source / "lung1_image.nrrd").is_file():
+        pytest.skip("pyradiomics samples not in ../shared/data")
+    image = sitk.ReadImage(str(source / "lung1_image.nrrd"))
+    gtv = sitk.Cast(sitk.ReadImage(str(source / "lung1_label.nrrd")) > 0, sitk.sitkUInt8)
+    z, y, x = np.nonzero(sitk.GetArrayViewFromImage(gtv))
+    low = [max(int(x.min()) - 30, 0), max(int(y.min()) - 30, 0), 0]
+    high = [int(x.max()) + 31, int(y.max()) + 31, image.GetSize()[2]]
+    high = [min(h, n) for h, n in zip(high, image.GetSize(), strict=True)]
+    size = [h - lo for lo, h in zip(low, high, strict=True)]
+    return sitk.RegionOfInterest(image, size, low), sitk.RegionOfInterest(gtv, size, low)

@@ -16,11 +16,12 @@ from survival_core.errors import (
     GeometryError,
     InputError,
     MaskError,
+    PlacementConflict,
     RTStructError,
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
 from survival_core.io.deid import Deidentifier, case_pseudonym
-from tests.case_builders import write_suv_volume_case
+from tests.case_builders import lung1_around_tumour, write_suv_volume_case
 from tests.dicom_fixtures import (
     ct_slices,
     hu_volume,
@@ -603,23 +604,81 @@ def test_a_single_slice_image_is_loaded_with_a_warning(tmp_path: Path) -> None:
     assert any("image.nii.gz is a single slice (2D)" in w for w in case.warnings)
 
 
-def test_a_nifti_header_placing_its_volume_twice_is_a_warning(tmp_path: Path) -> None:
-    """A mask whose sform was moved 3 voxels and its qform not (an edited header): read by the
-    sform, 1.7 mm off the tumour, without a word."""
+def _moved(path: Path, at: int, mm: float) -> Path:
+    """``path`` (an uncompressed NIfTI-1) with the float32 at byte ``at`` of its header moved by
+    ``mm``: 268 the qform's x offset (qoffset_x), 292 the sform's (srow_x[3])."""
     import struct
 
+    with open(path, "r+b") as header:
+        header.seek(at)
+        (x,) = struct.unpack("<f", header.read(4))
+        header.seek(at)
+        header.write(struct.pack("<f", x + mm))
+    return path
+
+
+def test_a_nifti_header_placing_its_volume_twice_is_a_warning(tmp_path: Path) -> None:
+    """A mask whose qform was moved 3 voxels and its sform not (an edited header): read by the
+    sform, on the image, but the header contradicts itself without a word. (Its sform moved
+    instead, the mask lying on the image by its qform, is refused: the next test.)"""
     liver, gtv = masks_of()
     sitk.WriteImage(to_image(hu_volume((8, 24, 24)).astype(np.int16)), str(tmp_path / "image.nii"))
     sitk.WriteImage(to_image(gtv), str(tmp_path / "gtv.nii"))
     assert not any("places the volume twice" in w for w in load_case(tmp_path).warnings)
-    with open(tmp_path / "gtv.nii", "r+b") as header:  # srow_x's offset: bytes 292-295
-        header.seek(292)
-        (x,) = struct.unpack("<f", header.read(4))
-        header.seek(292)
-        header.write(struct.pack("<f", x + 3 * SPACING[0]))
-    warned = [w for w in load_case(tmp_path).warnings if "places the volume twice" in w]
-    assert len(warned) == 1 and warned[0].startswith(
-        "gtv.nii: its header places the volume twice, up to"
+    _moved(tmp_path / "gtv.nii", 268, 3 * SPACING[0])
+    case = load_case(tmp_path)
+    np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
+    warned = [w for w in case.warnings if "places the volume twice" in w]
+    assert warned == [
+        "gtv.nii: its header places the volume twice, up to 4.50 mm apart (qform and sform "
+        "disagree); the sform was used, as ITK and nibabel use it. Check the file: it was edited "
+        "or written by a tool that updated one placement only."
+    ]
+
+
+@pytest.mark.parametrize(("edited", "shift"), [("image.nii", "10x0x0"), ("gtv.nii", "-10x0x0")])
+def test_a_mask_lined_up_by_the_placement_not_read_is_refused(
+    shared_data: Path, tmp_path: Path, edited: str, shift: str
+) -> None:
+    """Real lung1 as NIfTI, one file's sform moved 10 voxels (5.70 mm) in x and its qform not,
+    by which image and GTV still line up (a tool that updated one placement only): read by the
+    sform, the GTV was measured 10 voxels off (-462.1 HU of lung instead of -63.9) with two
+    warnings. It is refused, naming the file and both placements; a GTV whose header places it
+    10 voxels off without contradicting itself is still placed so, with its warning."""
+    image, gtv = lung1_around_tumour(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nii"))
+    sitk.WriteImage(gtv, str(tmp_path / "gtv.nii"))
+    hu, tumour = sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(gtv) > 0
+    assert round(float(load_case(tmp_path).array()[tumour].mean()), 1) == -63.9
+    _moved(tmp_path / edited, 292, 10 * image.GetSpacing()[0])
+    said = (
+        f"gtv.nii lies {shift} voxels off image.nii as read, but {edited}'s header places its "
+        "volume twice, up to 5.70 mm apart: by its sform, which was read, and by its qform, by "
+        "which gtv.nii lies exactly on the image's voxels. One placement was written wrongly "
+        "(a tool that updated one only), and the mask would be measured on voxels beside the "
+        f"structure: not scored. Save {edited} with the right placement alone (nibabel: "
+        "img.set_sform(img.get_qform(), code=1) keeps the qform, "
+        "img.set_qform(img.get_sform(), code=1) the sform), or set the wrong one's code "
+        "(qform_code or sform_code) to 0, and load the case again."
+    )
+    with pytest.raises(PlacementConflict) as refused:
+        load_case(tmp_path)
+    assert str(refused.value) == said
+    with pytest.raises(PlacementConflict) as refused:  # uploaded files, named by role
+        load_case_files(tmp_path / "image.nii", {"gtv": tmp_path / "gtv.nii"}, None, "lung1")
+    assert str(refused.value) == said
+
+    sitk.WriteImage(image, str(tmp_path / "image.nii"))
+    off = sitk.Image(gtv)  # both placements 10 voxels off: no contradiction to settle
+    off.SetOrigin(gtv.TransformIndexToPhysicalPoint((10, 0, 0)))
+    sitk.WriteImage(off, str(tmp_path / "gtv.nii"))
+    case = load_case(tmp_path)
+    placed = np.zeros_like(tumour)
+    placed[:, :, 10:] = tumour[:, :, :-10]
+    np.testing.assert_array_equal(case.mask_array("gtv"), placed)
+    assert round(float(hu[placed].mean()), 1) == -462.1
+    assert any(
+        "gtv.nii (gtv.nii) has the size of the image but lies 10x0x0" in w for w in case.warnings
     )
 
 

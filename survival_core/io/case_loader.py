@@ -41,6 +41,7 @@ from survival_core.errors import (
     GeometryError,
     InputError,
     MaskError,
+    PlacementConflict,
     RTStructError,
 )
 from survival_core.io.archive import extract_zip, is_zip, looks_like_zip
@@ -115,6 +116,7 @@ from survival_core.io.volume import (
     is_volume_file,
     nifti_placement_warning,
     nonzero_box,
+    placement_refusal,
     read_volume,
     volume_stem,
 )
@@ -802,7 +804,9 @@ def _load_volumes(
         if v == images[0] or v in beside.values() or (only_named and name not in named_masks):
             continue
         try:
-            found = _structures_on(image, v, name, modality == "PT", warnings, listed)
+            found = _structures_on(
+                image, v, name, modality == "PT", warnings, listed, image_file=images[0]
+            )
         except EmptyMaskError as err:
             if name in named_masks:  # a role's structure: refused, never left out
                 raise
@@ -899,8 +903,8 @@ def _with_placement(err: Exception, files: list[Path]) -> Exception:
     """``err`` refusing a mask off its image's grid, with what the ``files``' NIfTI headers say
     of their placement (none, or two that disagree): often why (a mask written without one was
     refused showing origin (0, 0, 0), not why)."""
-    if not isinstance(err, GeometryError):
-        return err
+    if not isinstance(err, GeometryError) or isinstance(err, PlacementConflict):
+        return err  # a conflict names the placements itself
     notes = [w for w in map(nifti_placement_warning, files) if w is not None]
     return GeometryError(f"{err}\n{' '.join(notes)}") if notes else err
 
@@ -912,16 +916,24 @@ def _structures_on(
     pet: bool,
     warnings: list[str],
     roles: list[str] | None = None,
+    *,
+    image_file: Path | None = None,
 ) -> dict[str, sitk.Image]:
     """The structures of mask volume ``path`` (``name`` in the case) on ``image``'s grid (of a
     map of very many labels, those the ``roles``' structure names name); on a ``pet`` image also
     from another grid (its CT's), resampled. ``warnings`` notes that, a mask placed whole voxels
-    off, and segments named alike united."""
+    off, and segments named alike united; such a mask is refused where the other placement of
+    a NIfTI header of it or of ``image_file`` (the image's volume file) lines it up
+    (:func:`placement_refusal`)."""
     with catch_warnings(record=True) as caught:
         simplefilter("always", MaskResampled)
         simplefilter("always", MaskShifted)
         simplefilter("always", SegmentsUnited)
         structures = label_structures(path, name, image, resample=pet, roles=roles or ())
+    shifted = any(w.category is MaskShifted for w in caught)
+    refusal = placement_refusal(image_file, path) if shifted and image_file else None
+    if refusal is not None:
+        raise refusal
     noted = (MaskResampled, MaskShifted, SegmentsUnited)
     warnings += [str(w.message) for w in caught if w.category in noted]
     return structures
@@ -1230,13 +1242,20 @@ def list_structures(path: Path | str) -> list[str]:
 
 
 def _role_structures(
-    file: Path, volume: sitk.Image, role: str, site: str | None, warnings: list[str], pet: bool
+    file: Path,
+    volume: sitk.Image,
+    role: str,
+    site: str | None,
+    warnings: list[str],
+    pet: bool,
+    image_file: Path | None,
 ) -> dict[str, sitk.Image]:
     """The structures of mask volume ``file`` that make ``role``: its only one (a mask), else
     those its segment names give the role (a 3D Slicer segmentation holding the GTV and the
     liver); an unnamed label map is refused listing its labels. On a ``pet`` image, a mask
-    drawn on another grid (its CT's) is resampled, noted in ``warnings``."""
-    named = _structures_on(volume, file, file.name, pet, warnings)
+    drawn on another grid (its CT's) is resampled, noted in ``warnings``; ``image_file``: the
+    image's volume file, whose header :func:`_structures_on` checks."""
+    named = _structures_on(volume, file, file.name, pet, warnings, image_file=image_file)
     if len(named) == 1:
         return named
     try:
@@ -1269,7 +1288,8 @@ def load_case_files(
     image_path = Path(image)
     info: SeriesInfo | None = None
     series = named_by = ""
-    if image_path.is_file() and is_volume_file(image_path):
+    image_file = image_path if image_path.is_file() and is_volume_file(image_path) else None
+    if image_file is not None:
         volume = read_volume(image_path)
         case_modality = (modality or volume_modality(image_path)).upper()
         named_by = _modality_word(image_path, modality)
@@ -1285,7 +1305,8 @@ def load_case_files(
     for role, files in explicit.items():
         for file in map(Path, files):
             if is_volume_file(file):
-                found = _role_structures(file, volume, role, site, warnings, case_modality == "PT")
+                pet = case_modality == "PT"
+                found = _role_structures(file, volume, role, site, warnings, pet, image_file)
                 structures.update(found)
                 chosen.setdefault(role, []).extend(found)
                 continue

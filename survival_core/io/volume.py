@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from survival_core.errors import EmptyMaskError, GeometryError, InputError, MaskError
+from survival_core.errors import (
+    EmptyMaskError,
+    GeometryError,
+    InputError,
+    MaskError,
+    PlacementConflict,
+)
 from survival_core.io.filetype import read_head, sniff_file
 
 SPACING_RTOL = 1e-3
@@ -360,29 +366,18 @@ def nifti_placement_warning(path: Path | str) -> str | None:
     then says; either way a header that contradicts itself was edited or written by a buggy
     tool: a mask 3 voxels off its image passed unnoticed. A header placing it nowhere (both
     codes 0: origin 0, axes as stored) is said too. None for other files and agreeing headers."""
-    if not str(path).lower().endswith((".nii", ".nii.gz")):
-        return None
-    try:
-        header = _nifti_header(read_head(path)[0])
-    except OSError:
-        return None
+    header = _placement_header(path)
     if header is not None and header.qform_code <= 0 and header.sform_code <= 0:
         return (
             f"{Path(path).name}: its header does not place the volume (qform_code and "
             "sform_code 0), so it was read at origin (0, 0, 0) with its axes as stored: it "
             "lines up only with files placed alike. Check the tool that wrote it."
         )
-    if header is None or header.qform_code <= 0 or header.sform_code <= 0:
+    two = _two_placements(path, header)
+    if two is None:
         return None
-    last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
-    corners = np.array([[*corner, 1] for corner in product(*((0, n) for n in last))], float).T
-    sform = np.array(header.srow)
-    apart = float(np.abs((_qform(header) - sform) @ corners).max())
-    if apart <= QFORM_SFORM_TOLERANCE_MM:
-        return None
-    said = f"{Path(path).name}: its header places the volume twice, up to {apart:.2f} mm apart"
-    read = _itk_placement(path)
-    if read is not None and np.abs((read - sform) @ corners).max() > QFORM_SFORM_TOLERANCE_MM:
+    said = f"{Path(path).name}: its header places the volume twice, up to {two.apart:.2f} mm apart"
+    if two.read_name == "qform":
         return (
             f"{said} (qform and sform disagree), and its sform is not a rotation with spacing "
             "(sheared or skewed axes), so the qform was used, as ITK reads it; nibabel and 3D "
@@ -393,6 +388,47 @@ def nifti_placement_warning(path: Path | str) -> str | None:
         f"{said} (qform and sform disagree); the sform was used, as ITK and nibabel use it. "
         "Check the file: it was edited or written by a tool that updated one placement only."
     )
+
+
+def _placement_header(path: Path | str) -> _NiftiHeader | None:
+    """The header of a file named as a single-file NIfTI, else None (another format, unreadable)."""
+    if not str(path).lower().endswith((".nii", ".nii.gz")):
+        return None
+    try:
+        return _nifti_header(read_head(path)[0])
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Placements:
+    """How a NIfTI header's two placements of its voxels that disagree were read: which one ITK
+    read (``read_name``: 'sform' or 'qform'), the other as a 3 x 4 voxel-to-RAS affine."""
+
+    other: np.ndarray
+    read_name: str
+    apart: float  # mm, at the corner where they lie farthest apart
+
+    @property
+    def other_name(self) -> str:
+        return "qform" if self.read_name == "sform" else "sform"
+
+
+def _two_placements(path: Path | str, header: _NiftiHeader | None) -> _Placements | None:
+    """The two placements of ``path``'s NIfTI ``header`` when its qform and sform are both set
+    and disagree by more than :data:`QFORM_SFORM_TOLERANCE_MM`; else None."""
+    if header is None or header.qform_code <= 0 or header.sform_code <= 0:
+        return None
+    last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
+    corners = np.array([[*corner, 1] for corner in product(*((0, n) for n in last))], float).T
+    qform, sform = _qform(header), np.array(header.srow)
+    apart = float(np.abs((qform - sform) @ corners).max())
+    if apart <= QFORM_SFORM_TOLERANCE_MM:
+        return None
+    grid = _itk_grid(path)
+    if grid is not None and np.abs((grid[0] - sform) @ corners).max() > QFORM_SFORM_TOLERANCE_MM:
+        return _Placements(other=sform, read_name="qform", apart=apart)
+    return _Placements(other=qform, read_name="sform", apart=apart)
 
 
 def _qform(header: _NiftiHeader) -> np.ndarray:
@@ -418,8 +454,9 @@ def _qform(header: _NiftiHeader) -> np.ndarray:
     return np.column_stack([rotation * spacing, header.qoffset])
 
 
-def _itk_placement(path: Path | str) -> np.ndarray | None:
-    """The 3 x 4 voxel-to-RAS affine ITK reads a 3-D volume's header as (None when it cannot)."""
+def _itk_grid(path: Path | str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The 3 x 4 voxel-to-RAS affine ITK reads a 3-D volume's header as, and its size in voxels
+    (None when it cannot)."""
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -430,7 +467,8 @@ def _itk_placement(path: Path | str) -> np.ndarray | None:
         return None
     to_ras = np.diag([-1.0, -1.0, 1.0])  # ITK's LPS
     axes = np.asarray(reader.GetDirection()).reshape(3, 3) * np.asarray(reader.GetSpacing())
-    return np.column_stack([to_ras @ axes, to_ras @ np.asarray(reader.GetOrigin())])
+    affine = np.column_stack([to_ras @ axes, to_ras @ np.asarray(reader.GetOrigin())])
+    return affine, np.asarray(reader.GetSize())
 
 
 def _describe(image: sitk.Image) -> str:
@@ -477,10 +515,22 @@ def lattice_map(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nda
     an image voxel centre (within the tolerances of :func:`check_same_geometry`); else None."""
     if image.GetDimension() != 3 or mask.GetDimension() != 3:
         return None
-    to_image = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
-    from_mask = np.asarray(mask.GetDirection()).reshape(3, 3) * np.asarray(mask.GetSpacing())
-    scale = np.linalg.solve(to_image, from_mask)
-    shift = np.linalg.solve(to_image, np.subtract(mask.GetOrigin(), image.GetOrigin()))
+    return _voxel_map(_affine(image), _affine(mask), np.asarray(mask.GetSize()))
+
+
+def _affine(image: sitk.Image) -> np.ndarray:
+    """The 3 x 4 voxel-to-LPS affine of a 3-D image."""
+    axes = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
+    return np.column_stack([axes, image.GetOrigin()])
+
+
+def _voxel_map(
+    to_image: np.ndarray, from_mask: np.ndarray, mask_size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`lattice_map` of an image and a mask of ``mask_size`` voxels placed by these 3 x 4
+    voxel-to-world affines (both in one frame: LPS or RAS)."""
+    scale = np.linalg.solve(to_image[:, :3], from_mask[:, :3])
+    shift = np.linalg.solve(to_image[:, :3], from_mask[:, 3] - to_image[:, 3])
     R, b = np.rint(scale), np.rint(shift)
     signed_permutation = (np.abs(R).sum(axis=0) == 1).all() and (np.abs(R).sum(axis=1) == 1).all()
     if not signed_permutation or np.abs(scale - R).max() > SPACING_RTOL + DIRECTION_ATOL:
@@ -488,10 +538,21 @@ def lattice_map(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nda
     if np.abs(shift - b).max() > ORIGIN_TOL_VOXELS:
         return None
     # where the small differences add up: no mask voxel may land half a voxel off its image voxel
-    drift = np.abs(scale - R) @ (np.asarray(mask.GetSize()) - 1) + np.abs(shift - b)
+    drift = np.abs(scale - R) @ (mask_size - 1) + np.abs(shift - b)
     if drift.max() >= 0.5:
         return None
     return R.astype(int), b.astype(int)
+
+
+def _first_voxel(R: np.ndarray, b: np.ndarray, mask_size: np.ndarray) -> np.ndarray:
+    """The image voxel of the first voxel of a mask of ``mask_size`` voxels mapped by
+    :func:`lattice_map`'s ``(R, b)``, its array turned to the image's axes: 0, 0, 0 where it
+    starts at the image's first voxel."""
+    return b + np.minimum(R, 0) @ (np.asarray(mask_size) - 1)
+
+
+def _shown_shift(offset: np.ndarray) -> str:
+    return "x".join(str(int(v)) for v in offset)
 
 
 def on_image_grid(
@@ -512,13 +573,13 @@ def on_image_grid(
         if found is None:
             raise
     R, b = found
+    b = _first_voxel(R, b, np.asarray(mask.GetSize()))
     array = sitk.GetArrayFromImage(mask).transpose(2, 1, 0)  # x, y, z
     source_axis = np.abs(R).argmax(axis=1)  # image axis a takes mask axis source_axis[a]
     array = array.transpose(source_axis)
     for axis, sign in enumerate(R[np.arange(3), source_axis]):
         if sign < 0:
             array = np.flip(array, axis)
-            b[axis] -= array.shape[axis] - 1
     size = np.asarray(image.GetSize())
     low, high = np.maximum(b, 0), np.minimum(b + array.shape, size)
     placed = np.zeros(image.GetSize(), dtype=array.dtype)
@@ -535,8 +596,8 @@ def on_image_grid(
     if tuple(array.shape) == tuple(size) and b.any():
         warnings.warn(
             MaskShifted(
-                f"{mask_name} has the size of {image_name} but lies "
-                f"{'x'.join(str(int(v)) for v in b)} voxels off it: placed as its header says. "
+                f"{mask_name} has the size of {image_name} but lies {_shown_shift(b)} "
+                "voxels off it: placed as its header says. "
                 "A mask the image's size shifted by whole voxels is more often a header written "
                 "wrongly than a crop (which is smaller): check that it lines up with the tumour."
             ),
@@ -619,6 +680,44 @@ class MaskResampled(UserWarning):
 class MaskShifted(UserWarning):
     """A mask of the image's size was placed whole voxels off it (:func:`on_image_grid`): the
     case says so."""
+
+
+def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | None:
+    """The refusal of a mask of the image's size lying whole voxels off it (:class:`MaskShifted`)
+    where one of the two files' NIfTI header places its volume twice (qform and sform disagree)
+    and, by the placement ITK did not read, the mask lies exactly on the image: a tool updated
+    one placement only, and the mask would be measured on voxels beside the structure (lung1's
+    GTV at -462 HU, mostly lung, instead of -64). None otherwise, the mask placed as read."""
+    image_grid, mask_grid = _itk_grid(image_path), _itk_grid(mask_path)
+    if image_grid is None or mask_grid is None:
+        return None
+    (image_read, _), (mask_read, mask_size) = image_grid, mask_grid
+    found = _voxel_map(image_read, mask_read, mask_size)
+    if found is None or not _first_voxel(*found, mask_size).any():
+        return None
+    for path in (image_path, mask_path):
+        two = _two_placements(path, _placement_header(path))
+        if two is None:
+            continue
+        other = _voxel_map(
+            two.other if path == image_path else image_read,
+            two.other if path == mask_path else mask_read,
+            mask_size,
+        )
+        if other is not None and not _first_voxel(*other, mask_size).any():
+            return PlacementConflict(
+                f"{mask_path.name} lies {_shown_shift(_first_voxel(*found, mask_size))} voxels "
+                f"off {image_path.name} as read, but {path.name}'s header places its volume "
+                f"twice, up to {two.apart:.2f} mm apart: by its {two.read_name}, which was read, "
+                f"and by its {two.other_name}, by which {mask_path.name} lies exactly on the "
+                "image's voxels. One placement was written wrongly (a tool that updated one "
+                "only), and the mask would be measured on voxels beside the structure: not "
+                f"scored. Save {path.name} with the right placement alone (nibabel: "
+                "img.set_sform(img.get_qform(), code=1) keeps the qform, "
+                "img.set_qform(img.get_sform(), code=1) the sform), or set the wrong one's code "
+                "(qform_code or sform_code) to 0, and load the case again."
+            )
+    return None
 
 
 def _voxel_ml(image: sitk.Image) -> float:
