@@ -604,6 +604,37 @@ def test_a_single_slice_image_is_loaded_with_a_warning(tmp_path: Path) -> None:
     assert any("image.nii.gz is a single slice (2D)" in w for w in case.warnings)
 
 
+def test_a_2d_image_takes_the_slice_of_its_one_slice_3d_mask(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Real lung1's largest tumour slice as a 2-D image beside its GTV saved as a 3-D file of
+    that one slice (5 mm at z = -612.5 mm): refused as 'different spacing' against the 1 mm at
+    z = 0 the reader makes up for a 2-D file, in-plane grids identical. The image now takes the
+    mask's slice, and says so; a one-slice mask off its in-plane grid is still refused."""
+    image, gtv = lung1_around_tumour(shared_data)
+    tumour = sitk.GetArrayViewFromImage(gtv)
+    k = int(np.argmax(tumour.sum(axis=(1, 2))))
+    sitk.WriteImage(image[:, :, k], str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(gtv[:, :, k : k + 1], str(tmp_path / "gtv.nii.gz"))
+    said = (
+        "image.nii.gz is a single slice (2D) without a thickness or position of its own: it "
+        "takes those of gtv.nii.gz, the one-slice mask drawn on it (5 mm at z = -612.5 mm), so "
+        "volume and 3D shape features describe a slab of that thickness."
+    )
+    files = {"gtv": tmp_path / "gtv.nii.gz"}
+    for case in (load_case(tmp_path), load_case_files(tmp_path / "image.nii.gz", files, None, "l")):
+        assert case.image.GetSpacing() == pytest.approx((0.5703125, 0.5703125, 5.0))
+        assert case.image.GetOrigin()[2] == pytest.approx(-612.5)
+        inside = case.mask_array("gtv")
+        assert inside.sum() == 347 and round(float(case.array()[inside].mean()), 2) == -51.52
+        assert said in case.warnings
+    off = gtv[:, :, k : k + 1]
+    off.SetOrigin(off.TransformContinuousIndexToPhysicalPoint((0.5, 0.0, 0.0)))
+    sitk.WriteImage(off, str(tmp_path / "gtv.nii.gz"))
+    with pytest.raises(GeometryError, match=r"gtv.nii.gz .* not on the voxel grid of the image"):
+        load_case(tmp_path)
+
+
 def _moved(path: Path, at: int, mm: float) -> Path:
     """``path`` (an uncompressed NIfTI-1) with the float32 at byte ``at`` of its header moved by
     ``mm``: 268 the qform's x offset (qoffset_x), 292 the sform's (srow_x[3])."""

@@ -116,6 +116,7 @@ from survival_core.io.volume import (
     is_volume_file,
     nifti_placement_warning,
     nonzero_box,
+    on_mask_slice,
     placement_refusal,
     read_volume,
     volume_stem,
@@ -786,14 +787,11 @@ def _load_volumes(
             f"Cannot tell which volume in {root} is the image (candidates: {listing}); "
             f"{_naming_the_image(images or rest)}"
         )
-    image = read_volume(images[0])
+    image, sliced_by = on_mask_slice(
+        read_volume(images[0]), images[0], [v for v in volumes if v != images[0]]
+    )
     warnings = [w for w in map(nifti_placement_warning, volumes) if w is not None]
-    if image.GetSize()[2] == 1:
-        warnings.append(
-            f"{images[0].name} is a single slice (2D): its slice thickness "
-            f"({image.GetSpacing()[2]:g} mm) comes from the file, not a scan, so volume and 3D "
-            "shape features describe a slab of that thickness."
-        )
+    warnings += _single_slice(images[0], image, sliced_by)
     beside = _volume_companions(
         [v for n, v in by_name.items() if v != images[0] and n not in named_masks], root, modality
     )
@@ -841,6 +839,26 @@ def _load_volumes(
                 raise err
     read = {m: read_volume(v) for m, v in beside.items()} if companions else {}
     return image, structures, read, warnings, images[0]  # roles naming none: assign_roles refuses
+
+
+def _single_slice(file: Path, image: sitk.Image, sliced_by: Path | None) -> list[str]:
+    """The warning of a single-slice image (read from ``file``): its slice thickness is the
+    file's, or that of ``sliced_by``, the one-slice mask whose slice a 2-D image took
+    (:func:`on_mask_slice`), not a scan's."""
+    if image.GetSize()[2] != 1:
+        return []
+    thickness = f"{image.GetSpacing()[2]:g} mm"
+    if sliced_by is None:
+        whose = f": its slice thickness ({thickness}) comes from the file, not a scan"
+    else:
+        whose = (
+            f" without a thickness or position of its own: it takes those of {sliced_by.name}, "
+            f"the one-slice mask drawn on it ({thickness} at z = {image.GetOrigin()[2]:g} mm)"
+        )
+    return [
+        f"{file.name} is a single slice (2D){whose}, so volume and 3D shape features describe "
+        "a slab of that thickness."
+    ]
 
 
 def _naming_the_image(candidates: list[Path]) -> str:
@@ -1290,7 +1308,8 @@ def load_case_files(
     series = named_by = ""
     image_file = image_path if image_path.is_file() and is_volume_file(image_path) else None
     if image_file is not None:
-        volume = read_volume(image_path)
+        files = [Path(f) for listed in explicit.values() for f in listed if is_volume_file(f)]
+        volume, sliced_by = on_mask_slice(read_volume(image_file), image_file, files)
         case_modality = (modality or volume_modality(image_path)).upper()
         named_by = _modality_word(image_path, modality)
         sequence = _volume_sequence(image_path) if case_modality == "MR" else None
@@ -1300,6 +1319,8 @@ def load_case_files(
     structures: dict[str, sitk.Image] = {}
     chosen: dict[str, list[str]] = {}
     warnings: list[str] = [] if info is None else list(info.warnings)
+    if image_file is not None:
+        warnings += _single_slice(image_file, volume, sliced_by)
     unnamed: dict[str, str] = {}  # warnings naming files -> their wording without the names
     parsed: dict[Path, Any] = {}
     for role, files in explicit.items():

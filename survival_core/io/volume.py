@@ -4,7 +4,8 @@ The format is recognised from the file's first bytes (NIfTI-1/2, gzip-compressed
 MetaImage header) and must agree with the extension, which the readers rely on. A NIfTI file must
 hold all the voxel bytes its header announces: the reader would silently fill a truncated upload
 with zeros. A 2D image becomes a
-one-slice 3D volume; a 4D file is accepted only when it holds a single volume.
+one-slice 3D volume (of 1 mm at z = 0, or of the slice of a one-slice 3D mask drawn on it:
+:func:`on_mask_slice`); a 4D file is accepted only when it holds a single volume.
 
 Geometry tolerances (:func:`check_same_geometry`): sizes must be equal; spacings may differ by
 ``SPACING_RTOL`` (0.1 %); origins by ``ORIGIN_TOL_VOXELS`` (5 %) of the smallest voxel spacing along
@@ -454,21 +455,55 @@ def _qform(header: _NiftiHeader) -> np.ndarray:
     return np.column_stack([rotation * spacing, header.qoffset])
 
 
-def _itk_grid(path: Path | str) -> tuple[np.ndarray, np.ndarray] | None:
-    """The 3 x 4 voxel-to-RAS affine ITK reads a 3-D volume's header as, and its size in voxels
-    (None when it cannot)."""
+def _header_information(path: Path | str) -> sitk.ImageFileReader | None:
+    """A reader of ``path`` that read its header alone (None when it cannot)."""
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
     except RuntimeError:
         return None
-    if reader.GetDimension() != 3:
+    return reader
+
+
+#: ITK's LPS coordinates to NIfTI's RAS.
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+def _itk_grid(path: Path | str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The 3 x 4 voxel-to-RAS affine ITK reads a 3-D volume's header as, and its size in voxels
+    (None when it cannot)."""
+    reader = _header_information(path)
+    if reader is None or reader.GetDimension() != 3:
         return None
-    to_ras = np.diag([-1.0, -1.0, 1.0])  # ITK's LPS
     axes = np.asarray(reader.GetDirection()).reshape(3, 3) * np.asarray(reader.GetSpacing())
-    affine = np.column_stack([to_ras @ axes, to_ras @ np.asarray(reader.GetOrigin())])
+    affine = _LPS_TO_RAS @ np.column_stack([axes, reader.GetOrigin()])
     return affine, np.asarray(reader.GetSize())
+
+
+def on_mask_slice(
+    image: sitk.Image, image_path: Path, others: Sequence[Path]
+) -> tuple[sitk.Image, Path | None]:
+    """A 2-D image (``image``, read from ``image_path`` as one slice whose 1 mm thickness and
+    z = 0 position the reader made up) placed on the slice of the first of ``others`` that is a
+    3-D file of one slice whose in-plane grid is the image's (a mask drawn on it, saved from its
+    3-D scan: 5 mm at z = -612.5 mm), taking its thickness and position, and that file; else
+    ``image`` and None. Compared with the made-up ones, such a mask was refused as 'different
+    spacing'."""
+    reader = _header_information(image_path)
+    if reader is None or reader.GetDimension() != 2:
+        return image, None
+    for path in others:
+        grid = _itk_grid(path)
+        if grid is None or grid[1][2] != 1:
+            continue
+        placed = sitk.Image(image)
+        placed.SetSpacing((*image.GetSpacing()[:2], float(np.linalg.norm(grid[0][:, 2]))))
+        placed.SetOrigin((*image.GetOrigin()[:2], float(grid[0][2, 3])))
+        found = _voxel_map(_LPS_TO_RAS @ _affine(placed), *grid)
+        if found is not None and found[0][2, 2] and _first_voxel(*found, grid[1])[2] == 0:
+            return placed, path
+    return image, None
 
 
 def _describe(image: sitk.Image) -> str:
