@@ -195,7 +195,8 @@ def test_killed_import_then_rerun_equals_uninterrupted(
     assert process.returncode == -signal.SIGKILL
     assert not (out / "manifest.csv").exists()
     result = import_images(download, out, workers=1)
-    assert result.counts()["unchanged"] == 1
+    # the case the killed run had imported is kept (under load the kill may land after another)
+    assert result.counts()["unchanged"] >= 1
     assert _snapshot(out) == _snapshot(imported[0])
     assert not (out / ".staging").exists()
 
