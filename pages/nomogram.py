@@ -198,7 +198,9 @@ with figure_column:
     for column, (months, value) in zip(metrics[2:], patient.survival.items(), strict=True):
         shown = "n/a" if value is None else survival_text(value)  # '> 99 %', as drawn
         column.metric(
-            f"{months // 12}-year survival", shown, help=BEYOND_FOLLOW_UP if value is None else None
+            f"{months // 12}-year {nomo.endpoint.short}",
+            shown,
+            help=BEYOND_FOLLOW_UP if value is None else None,
         )
     if patient.imputed:
         named = [

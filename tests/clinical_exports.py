@@ -68,6 +68,44 @@ def gbsg2_two_endpoints(folder: Path) -> Path:
     return path
 
 
+#: GBSG2's endpoints as :func:`gbsg2_two_endpoints` holds them, imported as a cohort each
+#: (:func:`imported_gbsg2_model`): (time column, event column). 'rfs' is named by its headers
+#: (recurrence-free), 'coded' states a death's code beside a recurrence's, 'unnamed' keeps
+#: scikit-survival's 'time' and 'cens', which name no endpoint.
+GBSG2_ENDPOINTS = {
+    "os": ("os_days", "os_status"),
+    "rfs": ("rfs_days", "recurrence"),
+    "coded": ("rfs_days", "status (0=censored, 1=recurrence, 2=dead)"),
+    "unnamed": ("time", "cens"),
+}
+
+
+def imported_gbsg2_model(folder: Path, endpoint: str, model: str = "coxph") -> Path:
+    """A ``model`` fitted (``fit``) on :func:`gbsg2_two_endpoints` imported (``cohort import``)
+    with one of :data:`GBSG2_ENDPOINTS`' outcomes: its card records that outcome. 'coded' marks
+    a made-up 10 % of the patients without recurrence as dead (2); returns the model's folder."""
+    from survival_core.cli.main import main
+
+    sheet = pd.read_csv(gbsg2_two_endpoints(folder))
+    sheet["rfs_days"], sheet["recurrence"] = sheet["time"], sheet["cens"]
+    died = (sheet["cens"] == 0) & (np.random.default_rng(1).random(len(sheet)) < 0.1)
+    sheet[GBSG2_ENDPOINTS["coded"][1]] = np.where(died, 2, sheet["cens"])
+    time, event = GBSG2_ENDPOINTS[endpoint]
+    kept = [c for c in sheet.columns if c not in _other_outcomes(time, event)]
+    sheet[kept].to_csv(path := folder / f"gbsg2_{endpoint}.csv", index=False)
+    cohort, out = folder / f"cohort_{endpoint}", folder / f"model_{endpoint}"
+    given = ["--time-column", time, "--event-column", event, "--time-unit", "days"]
+    assert main(["cohort", "import", "--clinical", str(path), "--out", str(cohort), *given]) == 0
+    assert main(["fit", "--cohort", str(cohort), "--model", model, "--out", str(out)]) == 0
+    return out
+
+
+def _other_outcomes(time: str, event: str) -> set[str]:
+    """The columns of :data:`GBSG2_ENDPOINTS` other than ``time`` and ``event``: an import
+    drops them anyway, and a copy of the RFS pair under two names would be read as a predictor."""
+    return {c for pair in GBSG2_ENDPOINTS.values() for c in pair} - {time, event}
+
+
 def whas500(folder: Path) -> Export:
     """WHAS500 as XLSX: numeric IDs under "Patient ID", lenfol in days (unstated), fstat."""
     X, y = datasets.load_whas500()

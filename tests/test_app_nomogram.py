@@ -348,3 +348,36 @@ def test_an_auto_model_is_named_by_the_candidate_it_chose(data_folder):
     captions = [c.value for c in app.caption]
     said = "Model: demo-default (auto -> coxph(penalizer=0.1)); research use only."
     assert said in captions, captions
+
+
+def test_the_survival_axes_name_the_endpoint_the_model_was_fitted_on(data_folder):
+    """Reviewer's GBSG2 sheet: a recurrence-free model's nomogram read '2-year survival' on its
+    page and axes (the PDF's too), as an overall-survival model's does. They name the endpoint the
+    cohort's import recorded; a model of a table no import recorded reads as before."""
+    import dataclasses
+    import shutil
+
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.nomogram import build_nomogram, nomogram_layout
+    from survival_core.workflows.demo import default_model_dir
+    from tests.case_builders import make_case
+    from tests.clinical_exports import imported_gbsg2_model
+
+    clinical = {"age": 70, "estrec": 66, "horTh": "no", "menostat": "Post", "pnodes": 3}
+    clinical |= {"progrec": 48, "tgrade": "II", "tsize": 21}
+    for endpoint, survival in (("rfs", "recurrence/progression-free survival"), (None, "survival")):
+        shutil.rmtree(default_model_dir(), ignore_errors=True)
+        if endpoint is None:
+            _train(data_folder, "coxph", {})
+            clinical = {"age": 60, "albumin": 38, "ecog": 1, "sex": "F"}
+        else:
+            shutil.copytree(imported_gbsg2_model(data_folder, endpoint), default_model_dir())
+        app = AppTest.from_file(str(PAGE), default_timeout=120)
+        app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
+        app.run()
+        assert not app.exception and not app.error
+        assert _metric(app, f"2-year {survival}").endswith("%")
+        nomo = build_nomogram(load_scoring_model(default_model_dir()))
+        labels = [row.label for row in nomogram_layout(nomo).rows[-3:]]
+        assert labels == [f"{k}-year {survival}" for k in (1, 2, 3)]
+        assert nomo.endpoint.events == ("recurrences or progressions" if endpoint else "events")

@@ -30,7 +30,9 @@ CONFIG = {
 def registry(small_cohort, tmp_path_factory):
     """A data folder of its own (so other app tests keep an empty registry) with the small cohort
     as demo cohort and three registered coxph models: albumin/bilirubin/ecog (active, with a
-    calibration report in its run), age/afp, and one needing a radiomics column cases lack."""
+    calibration report in its run; fitted on the demo's clinical.csv, its outcome recorded as
+    overall survival), age/afp (fitted on a copy, no outcome recorded), and one needing a
+    radiomics column cases lack."""
     from survival_core.paths import demo_cohort_dir
     from survival_core.runs.store import RunStore
     from survival_core.workflows.training import train_model
@@ -54,7 +56,7 @@ def registry(small_cohort, tmp_path_factory):
         models = {}
         for name, table, features in (
             ("labs", cohort / "clinical.csv", "^(albumin|bilirubin|ecog)$"),
-            ("age", cohort / "clinical.csv", "^(age|afp)$"),
+            ("age", folder / "with_radiomics.csv", "^(age|afp)$"),
             ("radiomic", folder / "with_radiomics.csv", "^(albumin|gtv_original_.*)$"),
         ):
             with store.start_run(name, {**CONFIG, "name": name}, {"manifest": "m"}) as run:
@@ -121,13 +123,16 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
         f"{percentile_text(expected.percentile)} %"
     )
     assert _metric(app, "Risk group") == expected.risk_group
-    assert _metric(app, "1-year survival") == f"{100 * expected.survival['12']:.0f} %"
+    # the demo's outcome is overall survival, and said so (a recurrence-free model read alike)
+    assert _metric(app, "1-year overall survival") == f"{100 * expected.survival['12']:.0f} %"
     # rows of three metrics: six in one row were cut to '5...' in a laptop's window
     assert [round(c.proto.weight, 3) for c in app.columns[:6]] == [0.333] * 6
     titles = [json.dumps(spec["layout"].get("title")) for spec in _charts(app)]
-    assert any("Predicted survival" in t for t in titles)
+    assert any("Predicted overall survival of this patient" in t for t in titles)
     assert any("Risk scores of the training cohort" in t for t in titles)
     km = next(s for s in _charts(app) if "survival by risk group" in json.dumps(s["layout"]))
+    events = f"{card.n_events} deaths): overall survival by risk group (apparent)"
+    assert events in km["layout"]["title"]["text"]
     names = [trace.get("name", "") for trace in km["data"]]
     assert any(f"{expected.risk_group.title()} risk (this patient's group)" in n for n in names)
     assert any(
@@ -145,7 +150,7 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
         for c in app.caption
     )
     # the saved coxph keeps its coefficient covariance: the survival curve has its band
-    survival = next(s for s in _charts(app) if "Predicted survival" in json.dumps(s["layout"]))
+    survival = next(s for s in _charts(app) if "Predicted overall" in json.dumps(s["layout"]))
     assert "band" in [trace.get("meta", {}).get("role") for trace in survival["data"]]
     # the score and the explanation are audited once for this session (demo mode: user "demo")
     from survival_core.audit import read_audit
@@ -156,6 +161,8 @@ def test_risk_page_scores_the_case_with_the_active_model_and_draws_its_charts(re
     assert ("demo", "explain_case", case_id) in entries
     # model card: the run's protocol and calibration report
     assert any("nested_cv" in m.value for m in app.markdown)
+    outcome = "**Outcome:** overall survival ('time'/'event'; events: deaths)"
+    assert any(outcome in m.value for m in app.markdown)
     from importlib.metadata import version
 
     fitted = next(m.value for m in app.markdown if "**Fitted with:**" in m.value)
@@ -172,6 +179,11 @@ def test_risk_page_follows_the_sidebar_model(registry):
     assert expected.risk != pytest.approx(_expected(registry, case_id, "labs").risk)
     assert _metric(app, "Risk score") == f"{expected.risk:.2f}"
     assert any("No calibration data" in c.value for c in app.caption)
+    # a model of a table no import recorded reads as before: 'survival', 'events'
+    assert _metric(app, "1-year survival") == f"{100 * expected.survival['12']:.0f} %"
+    km = next(s for s in _charts(app) if "survival by risk group" in json.dumps(s["layout"]))
+    assert "events): survival by risk group (apparent)" in km["layout"]["title"]["text"]
+    assert not any("**Outcome:**" in m.value for m in app.markdown)
 
 
 def test_risk_page_explains_a_model_the_case_cannot_feed(registry):

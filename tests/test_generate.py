@@ -18,6 +18,7 @@ from survival_core.io import manifest
 from survival_core.io.clinical import SCHEMA
 from survival_core.io.clinical_schema import validate_clinical
 from survival_core.io.manifest import MANIFEST_COLUMNS
+from survival_core.io.outcome_source import load_outcome_source
 from survival_core.synthetic import generate, simulate
 from survival_core.synthetic.generate import TRUTH_COLUMNS, generate_cohort
 from survival_core.synthetic.scanners import MR_SCANNERS, SCANNERS
@@ -65,6 +66,8 @@ def test_folder_layout_and_manifest(cohort) -> None:
     out, _ = cohort
     for name in ("manifest.csv", "clinical.csv", "truth.csv", "cohort.json"):
         assert (out / name).is_file()
+    # days to death: the demo model's survival is overall survival, and said so
+    assert load_outcome_source(out).words().survival == "overall survival"
     assert (out / "manifest.csv").read_text().splitlines()[0] == ",".join(MANIFEST_COLUMNS)
     table = manifest.read_manifest(out)
     assert list(table.columns) == list(MANIFEST_COLUMNS)

@@ -149,7 +149,9 @@ def test_content_matches_the_score_and_the_card(case, loaded, scored):
         np.testing.assert_allclose(time[1:] * 365.25 / 12, km[g].time)
     assert sum(n for _, _, n in content.km.values()) == loaded.card.n == 6
     rows = dict(content.card)
-    assert rows["Training cohort"].startswith(f"n = 6 patients, {loaded.card.n_events} events")
+    # the synthetic demo's outcome is days to death, recorded as overall survival
+    assert rows["Training cohort"].startswith(f"n = 6 patients, {loaded.card.n_events} deaths")
+    assert rows["Outcome"] == "overall survival ('time'/'event'; events: deaths)"
     assert rows["C-index (apparent)"].startswith(f"{loaded.card.apparent_c_index:.3f}")
     assert rows["Risk-group cut"].startswith("median training risk")
     assert "no cross-validation" in rows["Protocol"]
@@ -1069,3 +1071,42 @@ def test_yes_no_values_read_yes_and_no_as_on_the_case_page(small_cohort, case, t
     said = {True: "yes", False: "no"}
     assert f"Cirrhosis {said[case.clinical['cirrhosis']]}" in labels
     assert f"Hepatitis B (HBsAg positive) {said[case.clinical['hbv']]}" in labels
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "heading", "axis", "events", "outcome"),
+    [
+        ("os", "Predicted overall survival (model)", "overall survival", "deaths", "overall "
+         "survival ('os_days'/'os_status'; events: deaths)"),
+        ("coded", "Predicted recurrence/progression-free survival (model)",
+         "recurrence/progression-free survival", "recurrences or progressions, or deaths",
+         "survival free of recurrence or progression ('rfs_days'/'status (0=censored, "
+         "1=recurrence, 2=dead)'; events: recurrences or progressions, or deaths)"),
+        ("unnamed", "Predicted survival of this patient (model)", "survival", "events",
+         "'time'/'cens', endpoint not named by its headers"),
+    ],
+)  # fmt: skip
+def test_the_report_names_the_endpoint_its_model_was_fitted_on(
+    case, gbsg2_model, tmp_path, endpoint, heading, axis, events, outcome
+):
+    """Reviewer's GBSG2 sheet with a recurrence-free and a (made-up) overall survival pair: the
+    RFS model's PDF read 'Predicted survival of this patient', axis 'survival', 'n = 686
+    patients, 299 events', as an OS model's does; a tumour board read its 24-month 76 % as
+    overall survival. The survival heading and axis, the events and an Outcome row name the
+    endpoint the cohort's import recorded; a model without a record reads as before."""
+    from tests.clinical_exports import imported_gbsg2_model
+
+    values = {"age": 70.0, "estrec": 66.0, "horTh": "no", "menostat": "Post", "pnodes": 3.0}
+    patient = dataclasses.replace(case, clinical={**values, "progrec": 48.0, "tgrade": "II"})
+    for loaded, said in (
+        (load_scoring_model(imported_gbsg2_model(tmp_path, endpoint)), (heading, axis, events)),
+        (gbsg2_model, ("Predicted survival of this patient (model)", "survival", "events")),
+    ):
+        content = gather_report(patient, loaded, score_case(patient, loaded))
+        flat = _flat(pdf_facts(render_report(content))[2])
+        n, n_events = loaded.card.n, loaded.card.n_events
+        assert said[0] in flat and f"n = {n} patients, {n_events} {said[2]} (" in flat
+        km = next(ax for ax in report_figures(content)[0].axes if ax.get_label() == "km")
+        assert km.get_ylabel().replace("\n", "") == said[1]
+        assert (f"Outcome {outcome}" in flat) is (loaded is not gbsg2_model)
+    assert "Outcome" not in flat  # the model of a table no import recorded

@@ -362,4 +362,8 @@ def test_a_model_of_an_imported_cohort_says_its_endpoint(tmp_path: Path, capsys)
         "time_column": "time", "event_column": "cens", "time_unit": "days", "endpoint": None
     }  # fmt: skip
     assert main(["score", "--values", str(values), "--model", str(tmp_path / "model_os")]) == 0
-    assert "endpoint: 'os_days'/'os_status' (death)\n" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "endpoint: 'os_days'/'os_status' (death)\n" in printed
+    assert re.search(r"^overall survival: 12 months \d+ %, 24 months", printed, re.M)
+    assert main(["score", "--values", str(values), "--model", str(tmp_path / "model_rfs")]) == 0
+    assert re.search(r"^survival: 12 months \d+ %", capsys.readouterr().out, re.M)  # unnamed

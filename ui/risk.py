@@ -57,7 +57,8 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     # rows of three: six side by side were cut to '5...' in a laptop's window with the sidebar open
     columns = [*st.columns(3), *st.columns(3)]
     scale = result.get("risk_scale", "the model's own scale")
-    digits = loaded_model(choice).card.risk_digits(result["risk"])
+    card = loaded_model(choice).card
+    digits = card.risk_digits(result["risk"])
     columns[0].metric("Risk score", f"{result['risk']:.{digits}f}", help=f"{scale}; higher = worse")
     columns[1].metric(
         "Percentile of training cohort",
@@ -66,7 +67,7 @@ def risk_summary(case: Case, choice: ModelChoice | None) -> dict | None:
     )
     columns[2].metric("Risk group", result["risk_group"])
     for column, (months, value) in zip(columns[3:], result["survival"].items(), strict=True):
-        label = f"{int(months) // 12}-year survival"
+        label = f"{int(months) // 12}-year {card.endpoint.short}"
         if value is None:
             column.metric(label, "n/a", help=BEYOND_FOLLOW_UP)
             continue
@@ -103,7 +104,8 @@ def survival_section(case: Case, choice: ModelChoice) -> None:
     except Exception as error:  # noqa: BLE001 - shown to the user, logged if unexpected
         show_error(error)
         return
-    st.plotly_chart(survival_band_figure(band), key="risk-survival")
+    title = f"Predicted {loaded_model(choice).card.endpoint.survival} of this patient"
+    st.plotly_chart(survival_band_figure(band, title=title), key="risk-survival")
     if band.low is None:
         st.caption(f"{band.note[:1].upper()}{band.note[1:]}.")
 
@@ -217,7 +219,7 @@ def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
         protocol, calibration = None, None
     columns = st.columns(4)
     columns[0].metric("Training patients", card.n)
-    columns[1].metric("Events", card.n_events)
+    columns[1].metric("Events", card.n_events, help=card.endpoint.events.capitalize())
     cv = card.cv or {}
     if card.validated:
         low, high = cv.get("ci_low"), cv.get("ci_high")
@@ -240,8 +242,10 @@ def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
         columns[3].caption(f"{card.model} chose {loaded.chosen}, which alone predicts")
     inputs = ", ".join(card.clinical_columns) or "none"
     radiomics = "with radiomics" if card.radiomics_settings else "no radiomics"
+    outcome = card.endpoint.outcome
     st.markdown(
-        f"- **Protocol:** {_protocol_text(card, protocol)}\n"
+        (f"- **Outcome:** {outcome}\n" if outcome else "")
+        + f"- **Protocol:** {_protocol_text(card, protocol)}\n"
         f"- **Clinical inputs:** {inputs}; {radiomics}; tables: {', '.join(card.tables) or '-'}\n"
         f"- **Trained:** {card.created or 'unknown'} (RadSurv {card.radsurv_version})"
         + _packages_text(card)

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     report what ``score`` reports of the case (its warnings, the DICOM series read, a PET's
     uptake), and the PDF written."""
     from survival_core.cli.score import case_result as score_result
-    from survival_core.cli.score import shown_score
+    from survival_core.cli.score import model_fitted_by, shown_score
     from survival_core.errors import InputError
     from survival_core.explain.case import explain_case
     from survival_core.io.case_loader import load_case
@@ -53,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     progress(f"wrote {args.out}")
     result = {
         **score,
+        **model_fitted_by(loaded, args.json),  # as score gives it
         "overlay": explanation.map is not None,
         "out": str(args.out),
         "bytes": len(pdf),
     }
-    report(shown_score(result, args.json), args.json)  # as score prints it
+    shown = shown_score(result, args.json, loaded.card.endpoint.survival)  # as score prints it
+    report(shown, args.json)
     return 0

@@ -117,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
     """
     from survival_core.errors import InputError, RadSurvError
     from survival_core.io.case_loader import load_case
-    from survival_core.io.outcome_source import OutcomeSource
     from survival_core.models.scoring import load_scoring_model
 
     if args.values and (times := sum(map(_is_stdin, args.values))) > 1:
@@ -140,11 +139,11 @@ def run(args: argparse.Namespace) -> int:
         return case_result(case, loaded)
 
     sources = args.values or args.case
-    fitted_by = {"run_id": loaded.run_id} if loaded.run_id else {}  # which 'name vN' it is
-    if outcome := loaded.card.outcome:  # what it predicts: the time to which event
-        fitted_by["endpoint"] = outcome if args.json else OutcomeSource(**outcome).said()
+    fitted_by = model_fitted_by(loaded, args.json)
+    survival = loaded.card.endpoint.survival  # 'overall survival: 12 months 80 %' as text
     if len(sources) == 1:
-        report(shown_score({**scored_one(sources[0]), **fitted_by}, args.json), args.json)
+        shown = shown_score({**scored_one(sources[0]), **fitted_by}, args.json, survival)
+        report(shown, args.json)
         return 0
     scored, failed = [], []
     for source in sources:
@@ -162,23 +161,35 @@ def run(args: argparse.Namespace) -> int:
         report({**result, "cases": scored, "failed": failed}, True)
     else:  # every case's lines as it alone prints them: its cautions and warnings kept
         for row in [*scored, *failed]:
-            report(shown_score(row, False), False)
+            report(shown_score(row, False, survival), False)
             write_out("\n")
         report(result, False)
     return 2 if failed else 0
 
 
-def shown_score(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
+def model_fitted_by(loaded: LoadedModel, as_json: bool) -> dict[str, Any]:
+    """What a score says of its model: the run that fitted it (``run_id``: which 'name vN' it
+    is) and the outcome it predicts (``endpoint``: the time to which event; the card's record in
+    JSON, "'os_days'/'os_status' (death)" as text), each where known."""
+    from survival_core.io.outcome_source import OutcomeSource
+
+    fitted_by: dict[str, Any] = {"run_id": loaded.run_id} if loaded.run_id else {}
+    if outcome := loaded.card.outcome:
+        fitted_by["endpoint"] = outcome if as_json else OutcomeSource(**outcome).said()
+    return fitted_by
+
+
+def shown_score(row: dict[str, Any], as_json: bool, survival: str = "survival") -> dict[str, Any]:
     """A score as printed: the JSON's survival keyed by months; as text, its percentile said
     among whom ('percentile among the 451 training patients: 77 %', rounded as the Risk page
-    rounds it) and its months said ('12 months 33 %'), a survival past the training follow-up
-    as such."""
+    rounds it) and its months said under the model's endpoint's name (``survival``: 'overall
+    survival: 12 months 33 %'), a survival past the training follow-up as such."""
     from survival_core.models.scoring import survival_text
     from survival_core.text import percentile_text
 
     if as_json or not isinstance(row.get("survival"), dict):
         return row
-    survival = ", ".join(
+    at_months = ", ".join(
         f"{months} months " + ("beyond the follow-up" if value is None else survival_text(value))
         for months, value in row["survival"].items()
     )
@@ -186,8 +197,10 @@ def shown_score(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
     for key, value in row.items():
         if key == "percentile":
             shown[f"percentile among {row['percentile_among']}"] = f"{percentile_text(value)} %"
+        elif key == "survival":
+            shown[survival] = at_months
         elif key not in ("percentile_among", "training_patients"):  # said in the line above
-            shown[key] = survival if key == "survival" else value
+            shown[key] = value
     return shown
 
 

@@ -56,10 +56,12 @@ from survival_core.io.delimited import (
 )
 from survival_core.io.headers import (
     CENSOR_NAMES,
+    DEATH_WORDS,
     EVENT_NAMES,
     TIME_NAMES,
     TIME_UNIT_OF,
     Header,
+    code_meanings,
     is_outcome_like,
     name_unit,
     normalise_name,
@@ -621,7 +623,7 @@ def _endpoint(h: Header) -> str | None:
     'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
     or 'status', or a composite endpoint: EFS). The codes a header states count: 'status
     (0=censored, 1=recurrence, 2=dead)' is a recurrence's."""
-    words = set(h.tokens) | {w for m in _code_meanings(h.codes).values() for w in m.split()}
+    words = set(h.tokens) | {w for m in code_meanings(h.codes).values() for w in m.split()}
     if h.tokens[0] in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
         return "disease"
     if h.tokens[0] in ("os", "dss") or words & _DEATH_HEADER_WORDS:
@@ -895,18 +897,10 @@ def _import_again(unit: str) -> str:
     )
 
 
-def _code_meanings(codes: str) -> dict[str, str]:
-    """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states."""
-    return {
-        code.lower(): meaning.strip().lower()
-        for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes)
-    }
-
-
 def _stated_codes(codes: str) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; meanings other than death/alive are ignored."""
     stated: dict[str, int] = {}
-    for code, meaning in _code_meanings(codes).items():
+    for code, meaning in code_meanings(codes).items():
         if meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
@@ -917,8 +911,6 @@ def _stated_codes(codes: str) -> dict[str, int]:
 #: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
 #: '1:Recurred/Progressed').
 _CODED_STATUS = re.compile(r"([01])\s*:\s*[a-z].*")
-#: Words of a death among other outcomes' ('Death without recurrence'): a competing event.
-_DEATH_WORDS = ("death", "dead", "died", "deceased")
 
 
 def _event_word(text: str) -> int | None:
@@ -963,7 +955,7 @@ def _event_01(
             mapping[value] = {**stated, **complement}[value]
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
-        elif death_column and any(death in value for death in _DEATH_WORDS):
+        elif death_column and any(death in value for death in DEATH_WORDS):
             mapping[value] = 1  # 'Death from other causes' in a vital status: a death
     if present == {"1", "2"} and not stated:  # all 1 is every patient's event, not R's coding
         raise ClinicalValueError(
@@ -1048,7 +1040,7 @@ def _refuse_other_outcomes(h: Header, unknown: list[str], stated: dict[str, int]
     words of a death ('Death without recurrence'); read as missing, they left the analysis, and
     R's 1 (alive) was read as the event."""
     codes = [v for v in unknown if v in {"2", "3", "4", "5"}] if not stated else []
-    deaths = [v for v in unknown if any(word in v for word in _DEATH_WORDS)]
+    deaths = [v for v in unknown if any(word in v for word in DEATH_WORDS)]
     if not codes and not deaths:
         return
     raise ClinicalValueError(
@@ -1576,7 +1568,7 @@ def _days_to_disease_event(
         report.append(Coercion("(from dates)", f"event: a date in {disease!r}", int(events.sum())))
     else:
         events, cells, h = event
-        codes = {c for c, meaning in _code_meanings(h.codes).items() if meaning in _DEATH_WORDS}
+        codes = h.death_codes
         if death is not None and codes:
             coded = cells.str.strip().str.lower().str.replace(r"\.0+$", "", regex=True)
             died = coded.isin(codes) & dates[death].notna()

@@ -111,6 +111,19 @@ _CASE_TURN = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _YEARS_OF = frozenset({"pack", "person", "patient"})
 
 
+#: Words of a death among a header's stated codes or an event column's cells ('2=dead',
+#: 'Death without recurrence').
+DEATH_WORDS = ("death", "dead", "died", "deceased")
+
+
+def code_meanings(codes: str) -> dict[str, str]:
+    """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states."""
+    return {
+        code.lower(): meaning.strip().lower()
+        for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes)
+    }
+
+
 @dataclass(frozen=True)
 class Header:
     """A column header read as a variable name, a label, a unit and stated codes."""
@@ -120,6 +133,12 @@ class Header:
     label: str
     unit: str
     codes: str
+
+    @property
+    def death_codes(self) -> set[str]:
+        """The stated codes meaning a death ('2' of 'status (0=censored, 1=recurrence,
+        2=dead)'): an event too, beside a recurrence's."""
+        return {c for c, meaning in code_meanings(self.codes).items() if meaning in DEATH_WORDS}
 
     @property
     def tokens(self) -> list[str]:

@@ -11,8 +11,10 @@ record has none (:func:`load_outcome_source` returns None).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from survival_core.errors import InputError
 from survival_core.io.atomic import write_json
@@ -21,6 +23,29 @@ from survival_core.io.headers import parse_header
 OUTCOME_FILE = "outcome.json"
 #: The endpoints an import tells from the outcome's headers, as said to the user.
 ENDPOINT_WORDS = {"death": "death", "disease": "recurrence or progression"}
+#: What a model of each endpoint predicts: the survival its probabilities and curves are of.
+SURVIVAL_WORDS = {
+    "death": "overall survival",
+    "disease": "survival free of recurrence or progression",
+}
+#: The same, short enough for a figure's axis or a metric's label.
+SHORT_SURVIVAL_WORDS = {**SURVIVAL_WORDS, "disease": "recurrence/progression-free survival"}
+
+
+@dataclass(frozen=True)
+class EndpointWords:
+    """How a model's survival probabilities, events and curves are named
+    (:meth:`OutcomeSource.words`); a model without a recorded outcome keeps these defaults."""
+
+    #: The survival its probabilities are of: 'overall survival'.
+    survival: str = "survival"
+    #: The same for a figure's axis or a metric's label.
+    short: str = "survival"
+    #: What its training events are: 'deaths'.
+    events: str = "events"
+    #: The outcome said once where the model is described ('' without a record): the endpoint
+    #: and the columns it was read from, or the columns alone where their headers name none.
+    outcome: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +65,25 @@ class OutcomeSource:
         endpoint = ENDPOINT_WORDS.get(self.endpoint or "", "endpoint not named by the headers")
         return f"{self.time_column!r}/{self.event_column!r} ({endpoint})"
 
+    def words(self) -> EndpointWords:
+        """The endpoint's words: a recurrence-free model's '24 months: 76 %' was read as overall
+        survival. An event column stating a death's code ('status (0=censored, 1=recurrence,
+        2=dead)') counted the deaths as events too, as the import reads it."""
+        columns = f"{self.time_column!r}/{self.event_column!r}"
+        if self.endpoint not in SURVIVAL_WORDS:
+            return EndpointWords(outcome=f"{columns}, endpoint not named by its headers")
+        events = "deaths"
+        if self.endpoint == "disease":
+            deaths = parse_header(self.event_column).death_codes
+            events = "recurrences or progressions" + (", or deaths" if deaths else "")
+        survival = SURVIVAL_WORDS[self.endpoint]
+        return EndpointWords(
+            survival,
+            SHORT_SURVIVAL_WORDS[self.endpoint],
+            events,
+            f"{survival} ({columns}; events: {events})",
+        )
+
     def same_outcome(self, other: OutcomeSource) -> bool:
         """Whether ``other`` read the outcome from the same columns (names compared ignoring
         case, punctuation and units: 'OS (months)' is 'os_days' in another unit) and names no
@@ -52,6 +96,12 @@ class OutcomeSource:
     def save(self, folder: Path | str) -> Path:
         """Write :data:`OUTCOME_FILE` into ``folder``."""
         return write_json(Path(folder) / OUTCOME_FILE, asdict(self))
+
+
+def endpoint_words(outcome: Mapping[str, Any] | None) -> EndpointWords:
+    """The words of a model card's recorded ``outcome`` (:meth:`OutcomeSource.words`); the
+    defaults ('survival', 'events') for a model fitted on a table no import recorded."""
+    return EndpointWords() if outcome is None else OutcomeSource(**outcome).words()
 
 
 def load_outcome_source(folder: Path | str) -> OutcomeSource | None:

@@ -36,7 +36,7 @@ from survival_core.evaluation.risk_groups import (
     stratify,
 )
 from survival_core.io.hashing import file_sha256
-from survival_core.io.outcome_source import load_outcome_source
+from survival_core.io.outcome_source import EndpointWords, endpoint_words, load_outcome_source
 from survival_core.outcome import survival_arrays
 from survival_core.versions import package_versions
 
@@ -155,6 +155,12 @@ class ModelCard:
         if not self.cv or self.cv.get("c_index") is None:
             return None
         return "external" if self.cv.get("protocol") == "external" else "cross-validated"
+
+    @property
+    def endpoint(self) -> EndpointWords:
+        """How its survival probabilities, events and curves are named: 'overall survival' for
+        an outcome recorded as a death's; 'survival' and 'events' without a record."""
+        return endpoint_words(self.outcome)
 
     def percentile(self, risk: float) -> float:
         """Share (%) of training patients with a risk at or below ``risk``; one within rounding

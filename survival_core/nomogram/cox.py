@@ -38,6 +38,7 @@ import pandas as pd
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.features.case_row import no_value_coded
 from survival_core.io.clinical_schema import INTEGER, NO_TOKENS, YES_NO, YES_TOKENS, SchemaVariable
+from survival_core.io.outcome_source import EndpointWords
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
@@ -182,6 +183,12 @@ class Nomogram:
     points_per_lp: float
     lp_at_zero: float
     loaded: LoadedModel
+
+    @property
+    def endpoint(self) -> EndpointWords:
+        """How its survival axes are named: the model card's endpoint ('overall survival');
+        'survival' for a model without a card or a recorded outcome."""
+        return EndpointWords() if self.loaded.card is None else self.loaded.card.endpoint
 
     @property
     def max_total(self) -> float:

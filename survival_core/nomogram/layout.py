@@ -193,7 +193,7 @@ def _survival_row(
     nomo: Nomogram, months: int, column: int, scale: float, patient: PatientPoints | None
 ) -> AxisRow:
     """Survival at ``months``: S(lp) = exp(-exp(c + lp)), so each probability has one lp."""
-    label = f"{months // 12}-year survival"
+    label = f"{months // 12}-year {nomo.endpoint.short}"  # the model's: 'overall survival'
     at_zero = float(nomo.survival_of_lp(0.0)[0, column])
     lp_range = nomo.lp_of_total(np.array([0.0, nomo.max_total]))
     pairs: list[tuple[float, str]] = []

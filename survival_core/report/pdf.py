@@ -36,6 +36,7 @@ from survival_core.explain.attributions import method_description
 from survival_core.explain.case import TOP_FRACTION, CaseExplanation
 from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.clinical_schema import SchemaVariable
+from survival_core.io.outcome_source import EndpointWords
 from survival_core.models.scoring import DAYS_PER_MONTH, CaseScore, LoadedModel, survival_text
 from survival_core.paths import without_server_paths
 from survival_core.preprocess.window import (
@@ -142,6 +143,9 @@ class ReportContent:
     #: Decimals of the risk and the risk-group cut, enough to tell them apart
     #: (:meth:`~survival_core.models.card.ModelCard.risk_digits`).
     risk_digits: int = 2
+    #: What the survival and the events are of: the model's endpoint ('overall survival'), as
+    #: its card records it (:attr:`~survival_core.models.card.ModelCard.endpoint`).
+    endpoint: EndpointWords = field(default_factory=EndpointWords)
 
     @property
     def overlay(self) -> bool:
@@ -233,9 +237,10 @@ def _card_rows(
         ("Model", f"{loaded.kind}, trained {card.created[:10] or 'date unknown'}"),
         (
             "Training cohort",
-            f"n = {card.n} patients, {card.n_events} events "
+            f"n = {card.n} patients, {card.n_events} {card.endpoint.events} "
             f"({100 * card.n_events / max(card.n, 1):.0f} %)",
         ),
+        *([("Outcome", card.endpoint.outcome)] if card.endpoint.outcome else []),
         ("Inputs", "; ".join(parts) or "none recorded"),
     ]
     cv = card.cv or {}
@@ -437,6 +442,7 @@ def gather_report(
             risk_scale=str(values.get("risk_scale", "the model's own scale")),
             curves_may_cross=bool(values.get("curves_may_cross", False)),
             risk_digits=digits,
+            endpoint=loaded.card.endpoint,
             survival=[
                 (int(m), None if s is None else float(s)) for m, s in values["survival"].items()
             ],
@@ -818,6 +824,20 @@ def _top_height(content: ReportContent) -> float:
     return max(_TOP_LEAST, _TABLE_AT[1] + 2 * _PAD + notes + _PAD)
 
 
+def _survival_heading(endpoint: EndpointWords) -> tuple[str, float]:
+    """The survival table's heading and its size, naming the model's endpoint: the first of
+    its wordings that fits the risk column ('Predicted overall survival (model)')."""
+    texts = [f"Predicted {endpoint.short} of this patient (model)"]
+    texts.append(f"Predicted {endpoint.short} (model)")
+    fitting = (
+        (text, size)
+        for size in (_BODY, _SMALL)
+        for text in texts
+        if _width(text, size, bold=True) <= _RISK_TEXT
+    )
+    return next(fitting, (texts[-1], _SMALL))
+
+
 def _draw_risk(sub, content: ReportContent) -> None:
     """The risk, its scale, percentile and group, the survival table and the notes under it, at
     fixed points from the band's top (the band grows with the notes, :func:`_top_height`)."""
@@ -836,7 +856,7 @@ def _draw_risk(sub, content: ReportContent) -> None:
         baseline(58.0, scale, _SMALL, color=_MUTED)
     baseline(75.8, content.percentile_text, _BODY)
     baseline(91.0, content.group_text, 12, fontweight="bold", color=colour)
-    baseline(115.4, "Predicted survival of this patient (model)", _BODY, fontweight="bold")
+    baseline(115.4, *_survival_heading(content.endpoint), fontweight="bold")
     top, bottom = (_below_top(sub, points) for points in _TABLE_AT)
     ax = sub.add_axes((0.1, bottom, 0.8, top - bottom), label="survival")
     ax.axis("off")
@@ -884,7 +904,8 @@ def _draw_km(sub, content: ReportContent) -> None:
         label="this patient, predicted",
     )
     ax.set_xlabel("months since baseline", fontsize=_SMALL)
-    ax.set_ylabel("survival", fontsize=_SMALL)
+    # the model's endpoint; 'recurrence/progression-free survival' in two lines (it ran off)
+    ax.set_ylabel(content.endpoint.short.replace("/", "/\n"), fontsize=_SMALL)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")

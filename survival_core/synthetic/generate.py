@@ -30,6 +30,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.risk_groups import kaplan_meier
 from survival_core.io.dicom_write import write_ct_series, write_mr_series, write_rtstruct
+from survival_core.io.outcome_source import OUTCOME_FILE, OutcomeSource
 from survival_core.synthetic.scanners import (
     BY_MODALITY,
     IN_PLANE_SPACING_MM,
@@ -45,7 +46,10 @@ GENERATOR_VERSION = "1.1"  # 1.1: the late arterial phase throughout (1.0 mixed 
 DICOM_FRACTION = 1.0 / 3.0
 NIFTI_COMPRESSION_LEVEL = 1
 TRUTH_COLUMNS = ("case_id", "true_log_hazard", "liver_damage", "tumor_heterogeneity", "scanner")
-_OUTPUT_FILES = ("manifest.csv", "clinical.csv", "truth.csv", "cohort.json")
+_OUTPUT_FILES = ("manifest.csv", "clinical.csv", "truth.csv", "cohort.json", OUTCOME_FILE)
+#: The simulated outcome: days to death (overall survival), as an import would record it, so
+#: that the demo model's survival is named as such.
+OUTCOME = OutcomeSource("time", "event", "days", "death")
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,7 @@ def generate_cohort(
 
     clinical_columns = ["case_id", "time", "event"] + [v.name for v in SCHEMA]
     patients[clinical_columns].to_csv(out / "clinical.csv", index=False, lineterminator="\n")
+    OUTCOME.save(out)
     patients[list(TRUTH_COLUMNS)].to_csv(out / "truth.csv", index=False, lineterminator="\n")
     manifest = [_manifest_row(t.case_id, t.fmt, site, modality) for t in tasks]
     with open(out / "manifest.csv", "w", encoding="utf-8") as handle:

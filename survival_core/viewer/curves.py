@@ -377,10 +377,11 @@ def km_from_card(card: ModelCard, patient_risk: float | None = None, **options: 
     """The training cohort's Kaplan-Meier curves per risk group from a model card (Risk page);
     with ``patient_risk`` the group the card's cut puts the patient in is highlighted. Titled
     apparent: the model was fitted and the groups cut on these same patients."""
+    words = card.endpoint
     options.setdefault(
         "title",
-        f"Training cohort ({card.n} patients, {card.n_events} events): survival by risk group "
-        "(apparent)",
+        f"Training cohort ({card.n} patients, {card.n_events} {words.events}): {words.short} by "
+        "risk group (apparent)",
     )
     group = None if patient_risk is None else int(card.risk_group(float(patient_risk)) == "high")
     return km_from_stratification(card.stratification_result(), patient_group=group, **options)
