@@ -22,7 +22,7 @@ from survival_core.io.tables import load_model_table
 from survival_core.models import load_model
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import load_scoring_model
-from survival_core.workflows.dsfr_study import run_pipeline
+from survival_core.workflows.dsfr_study import run_pipeline, train_dsfr
 from survival_core.workflows.scoring import score_case, score_values
 from tests.real_cohorts import lung_cohort
 
@@ -145,6 +145,44 @@ def test_a_gtv_thinner_than_a_grid_voxel_leaves_its_case_out_named(lung_run, lun
     with pytest.raises(InputError, match=refused):
         run_pipeline(fewer, tmp_path / "out", epochs=1, slice_size=32, n_slices=8)
     assert not (tmp_path / "out" / "unet").exists()
+
+
+@pytest.fixture()
+def one_voxel_liver_case(small_cohort, tmp_path):
+    """The small cohort with SYN-0001's GTV cut to its middle voxel (0.95 x 0.95 x 3.75 mm)
+    inside its whole liver: the liver crops the network input, and the GTV alone vanishes on the
+    32 x 32 x 8 grid."""
+    cohort = shutil.copytree(small_cohort, tmp_path / "cohort")
+    path = cohort / "cases" / "SYN-0001" / "gtv.nii.gz"
+    gtv = sitk.ReadImage(str(path))
+    label = sitk.GetArrayFromImage(gtv)
+    one_voxel = np.zeros_like(label)
+    one_voxel[tuple(int(np.median(axis)) for axis in np.nonzero(label))] = 1
+    small = sitk.GetImageFromArray(one_voxel)
+    small.CopyInformation(gtv)
+    sitk.WriteImage(small, str(path))
+    return cohort
+
+
+def test_a_gtv_vanishing_inside_the_liver_leaves_its_case_out_named(one_voxel_liver_case, tmp_path):
+    """A case with a liver whose one-voxel GTV vanished on the network grid was kept: the U-Net
+    trained on it as a tumour patient without tumour slices, or it scored Dice 0 in the held-out
+    mean, and dsfr.failures.csv did not name it. It is left out and named, as a case without a
+    liver is."""
+    out = tmp_path / "out"
+    train_dsfr(one_voxel_liver_case, out, epochs=1, slice_size=32, n_slices=8, device="cpu")
+    failures = pd.read_csv(out / "dsfr.failures.csv")
+    assert failures["case_id"].tolist() == ["SYN-0001"]
+    said = failures["error"].iloc[0]
+    assert said.startswith("The 'gtv' mask disappears when resized to (32, 32, 8) voxels (")
+    assert said.endswith(" mm); it is thinner than one output voxel.")
+    segmentation = json.loads((out / "segmentation.json").read_text())
+    assert "SYN-0001" not in segmentation["development"] + segmentation["held_out"]
+    assert sorted(segmentation["development"] + segmentation["held_out"]) == [
+        "SYN-0002", "SYN-0003", "SYN-0004", "SYN-0005", "SYN-0006"
+    ]  # fmt: skip
+    assert list(segmentation["failed"]) == ["SYN-0001"]
+    assert "SYN-0001" not in read_dsfr_table(out / "dsfr.parquet")[0].features.index
 
 
 def test_without_the_study_columns_the_unet_and_features_are_written(lung_run):

@@ -18,6 +18,7 @@ from scipy.ndimage import distance_transform_edt
 from survival_core.errors import ConfigError, MaskError
 from survival_core.preprocess.intensity import OUTLINE_VERSION, tissue_threshold
 from survival_core.preprocess.resample import (
+    Grid,
     check_same_grid,
     grid_for_shape,
     resample_image_onto,
@@ -216,9 +217,17 @@ def resize_to_shape(
         check_same_grid(image, mask, f"The {name!r} mask")
         _voxels(mask, name)
         resized[name] = resample_mask_onto(mask, grid, "nearest", name)
-        if not sitk.GetArrayViewFromImage(resized[name]).any():
-            raise MaskError(
-                f"The {name!r} mask disappears when resized to {tuple(grid.size)} voxels "
-                f"({', '.join(f'{s:.2f}' for s in grid.spacing)} mm); it is thinner than one output voxel."
-            )
+        check_not_vanished(sitk.GetArrayViewFromImage(resized[name]), name, grid)
     return resample_image_onto(image, grid, interpolator), resized
+
+
+def check_not_vanished(voxels: np.ndarray, name: str, grid: Grid) -> None:
+    """MaskError naming mask ``name`` when its ``voxels`` resampled onto ``grid`` are all empty:
+    the structure is thinner than one voxel of the grid, and a case with an empty tumour would
+    be read (or scored) as one without."""
+    if not np.asarray(voxels).any():
+        spacing = ", ".join(f"{s:.2f}" for s in grid.spacing)
+        raise MaskError(
+            f"The {name!r} mask disappears when resized to {tuple(grid.size)} voxels "
+            f"({spacing} mm); it is thinner than one output voxel."
+        )
