@@ -14,6 +14,7 @@ import pytest
 import SimpleITK as sitk
 
 from survival_core.cli import dsfr
+from survival_core.cli.main import main
 from survival_core.errors import ConfigError, InputError
 from survival_core.features.dsfr import read_dsfr_table
 from survival_core.features.segmentation import SegmentationModel
@@ -213,6 +214,20 @@ def test_dsfr_command_rejects_bad_options(small_cohort, tmp_path, extra, error, 
     args = _parse(["dsfr", "--cohort", str(small_cohort), "--out", str(tmp_path), *extra])
     with pytest.raises(error, match=match):
         args.func(args)
+
+
+def test_a_seed_numpy_or_torch_cannot_take_is_an_error_line(small_cohort, tmp_path, capsys):
+    """``dsfr --seed -1`` (numpy) and ``--seed 18446744073709551616`` (torch) ended in a
+    traceback after every case was put on the network grid, leaving dsfr.failures.csv alone.
+    Refused as ``cv`` and ``fit`` refuse it, before any case is read."""
+    for bad in ("-1", "18446744073709551616"):
+        out = tmp_path / bad
+        argv = ["dsfr", "--cohort", str(small_cohort), "--out", str(out), "--seed", bad]
+        assert main(argv) == 2
+        assert "argument --seed: expected a whole number from 0 to 2147483647" in (
+            capsys.readouterr().err
+        )
+        assert not out.exists()
 
 
 def test_dsfr_command_needs_a_cohort_folder(tmp_path):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from survival_core.cli.arg_types import user_path
+from survival_core.cli.model_args import seed
 from survival_core.cli.output import progress, report
 
 
@@ -52,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--test-fraction", type=float, default=0.2, help="held-out share (default: %(default)s)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=seed, default=0, help="seeds the split and the U-Net (default: %(default)s)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.set_defaults(func=run)
