@@ -206,14 +206,21 @@ def test_without_the_study_columns_the_unet_and_features_are_written(lung_run):
 @pytest.mark.parametrize(
     ("extra", "error", "match"),
     [
-        (["--test-fraction", "1.5"], ConfigError, "between 0 and 1"),
+        (["--test-fraction", "1.5"], ConfigError, "between 0 and 1; got 1.5"),
+        (["--test-fraction", "0"], ConfigError, "between 0 and 1; got 0.0"),
+        (["--device", "cuda:99"], ConfigError, "Device 'cuda:99' requested but "),
         (["--slice-size", "30"], ConfigError, "multiple of 8"),
     ],
 )
-def test_dsfr_command_rejects_bad_options(small_cohort, tmp_path, extra, error, match):
-    args = _parse(["dsfr", "--cohort", str(small_cohort), "--out", str(tmp_path), *extra])
+def test_dsfr_command_rejects_bad_options(small_cohort, tmp_path, capsys, extra, error, match):
+    """A bad --device or --test-fraction was refused only after every case was put on the
+    network grid, leaving a dsfr.failures.csv behind: now before any case is read or file is
+    written."""
+    out = tmp_path / "out"
+    args = _parse(["dsfr", "--cohort", str(small_cohort), "--out", str(out), *extra])
     with pytest.raises(error, match=match):
         args.func(args)
+    assert not out.exists() and "on the network grid" not in capsys.readouterr().err
 
 
 def test_a_seed_numpy_or_torch_cannot_take_is_an_error_line(small_cohort, tmp_path, capsys):

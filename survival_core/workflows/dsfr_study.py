@@ -156,6 +156,12 @@ def clinical_covariates(clinical: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def check_test_fraction(test_fraction: float) -> None:
+    """ConfigError unless the held-out fraction lies strictly between 0 and 1."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(f"The held-out fraction must be between 0 and 1; got {test_fraction}.")
+
+
 def split_development(
     status: EarlyRecurrence, case_ids: Sequence[str], test_fraction: float = 0.2, seed: int = 0
 ) -> tuple[list[str], list[str]]:
@@ -164,8 +170,7 @@ def split_development(
     more, never a whole group), seeded. The ids are drawn in sorted order: the same patients and
     seed give the same split in any row order of the cohort's tables (a shuffled export held out
     other patients, and its U-Net and Cox coefficients differed)."""
-    if not 0.0 < test_fraction < 1.0:
-        raise ConfigError(f"The held-out fraction must be between 0 and 1; got {test_fraction}.")
+    check_test_fraction(test_fraction)
     ids = np.array(sorted(str(c) for c in case_ids))
     unknown = ~np.isin(ids, status.label.index)
     positive = np.isin(ids, status.label.index[status.label == 1])
@@ -423,8 +428,11 @@ def train_dsfr(
         train_unet,
     )
     from survival_core.io.manifest import cases_read_as, read_clinical
+    from survival_core.models.device import resolve_device
 
     settings = UNetTraining(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+    resolve_device(device)  # a device or held-out fraction refused before any case is read
+    check_test_fraction(test_fraction)
     clinical = read_clinical(cohort).set_index("case_id")
     reads = [read for read in cases_read_as(cohort) if read.case_id in clinical.index]
     if len(reads) < MIN_CASES:
