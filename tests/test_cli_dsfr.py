@@ -25,6 +25,7 @@ from survival_core.models.card import ModelCard
 from survival_core.models.scoring import load_scoring_model
 from survival_core.workflows.dsfr_study import run_pipeline, train_dsfr
 from survival_core.workflows.scoring import score_case, score_values
+from tests import clinical_exports
 from tests.real_cohorts import lung_cohort
 
 SUMMARY_KEYS = {
@@ -235,6 +236,24 @@ def test_a_seed_numpy_or_torch_cannot_take_is_an_error_line(small_cohort, tmp_pa
             capsys.readouterr().err
         )
         assert not out.exists()
+
+
+def test_a_table_only_cohort_is_refused_up_front(tmp_path, capsys):
+    """A table-only cohort (the veterans' trial through ``cohort import --clinical``) was told
+    the study is skipped, its U-Net and dsfr.parquet written, then refused as 'not a cohort
+    folder'. One refusal, saying it has no images and how to add them."""
+    sheet = clinical_exports.veterans(tmp_path).path
+    cohort, out = tmp_path / "veterans", tmp_path / "out"
+    assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(cohort)]) == 0
+    capsys.readouterr()
+    assert main(["dsfr", "--cohort", str(cohort), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"error: Cohort folder {cohort} is table-only (clinical.csv without a manifest.csv of "
+        "images); DSFR segments the tumour on the images: import the images into the cohort "
+        "(cohort import --images)."
+    )
+    assert not out.exists()
 
 
 def test_dsfr_command_needs_a_cohort_folder(tmp_path):

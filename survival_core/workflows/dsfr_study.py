@@ -479,6 +479,18 @@ def train_dsfr(
     return DSFRRun(table, clinical, status, development, held_out, record)
 
 
+def check_images(cohort: Path) -> None:
+    """InputError for a table-only cohort (clinical.csv without manifest.csv, as ``cohort import
+    --clinical`` makes one): DSFR segments images. It was told the study was skipped for want of
+    Wang's columns, then refused as 'not a cohort folder'."""
+    if (cohort / "clinical.csv").is_file() and not (cohort / "manifest.csv").is_file():
+        raise InputError(
+            f"Cohort folder {cohort} is table-only (clinical.csv without a manifest.csv of "
+            "images); DSFR segments the tumour on the images: import the images into the "
+            "cohort (cohort import --images)."
+        )
+
+
 def run_pipeline(
     cohort: Path,
     out: Path,
@@ -495,6 +507,7 @@ def run_pipeline(
     from survival_core.io.manifest import read_clinical
 
     start = time.perf_counter()
+    check_images(cohort)
     skipped = study_skipped(list(read_clinical(cohort).columns))
     if skipped:
         progress(f"{skipped}: the study is skipped; the U-Net and dsfr.parquet are written")
