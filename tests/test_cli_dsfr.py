@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.features.dsfr import read_dsfr_table
 from survival_core.features.segmentation import SegmentationModel
 from survival_core.io.case_loader import load_case
+from survival_core.io.locks import folder_lock
 from survival_core.io.tables import load_model_table
 from survival_core.models import load_model
 from survival_core.models.card import ModelCard
@@ -142,11 +144,11 @@ def test_a_gtv_thinner_than_a_grid_voxel_leaves_its_case_out_named(lung_run, lun
     manifest[manifest["case_id"] != "lung2_mirror"].to_csv(fewer / "manifest.csv", index=False)
     refused = (
         r"DSFR needs at least 4 cases on the network grid; only 3 of the 4 cases of .*fewer are "
-        r"\(1 left out, see .*dsfr.failures.csv; first, lung1_one_voxel: The 'gtv' mask disappears"
+        r"\(1 left out; first, lung1_one_voxel: The 'gtv' mask disappears"
     )
     with pytest.raises(InputError, match=refused):
         run_pipeline(fewer, tmp_path / "out", epochs=1, slice_size=32, n_slices=8)
-    assert not (tmp_path / "out" / "unet").exists()
+    assert not (tmp_path / "out").exists()  # nothing of a refused run, not even its failures
 
 
 @pytest.fixture()
@@ -202,6 +204,47 @@ def test_without_the_study_columns_the_unet_and_features_are_written(lung_run):
     assert (out / "unet" / "unet.json").is_file() and (out / "segmentation.json").is_file()
     assert len(read_dsfr_table(out / "dsfr.parquet")[0].features) == 4
     assert not (out / "classification.json").exists() and not (out / "cox_model").exists()
+
+
+def test_a_rerun_replaces_the_earlier_run_whole(small_cohort, tmp_path):
+    """A study, then a run without hbv/afp/albi_score into the same folder: the second rewrote
+    the U-Net, dsfr.parquet and segmentation.json but kept the first's classification.json and
+    cox_model/ (another cohort, another split). The folder is written whole, as `fit` writes its
+    own; a folder of other files is refused before any case is read, as is a second run into a
+    folder while one runs."""
+    out, tiny = tmp_path / "out", {"epochs": 1, "slice_size": 32, "n_slices": 8}
+    run_pipeline(small_cohort, out, test_fraction=0.34, seed=6, **tiny)
+    assert {"classification.json", "cox_model"} <= set(os.listdir(out))
+    unstudied = shutil.copytree(small_cohort, tmp_path / "unstudied")
+    clinical = pd.read_csv(unstudied / "clinical.csv")
+    clinical.drop(columns=["hbv", "afp", "albi_score"]).to_csv(
+        unstudied / "clinical.csv", index=False
+    )
+    summary = run_pipeline(unstudied, out, **tiny)
+    assert summary["study_skipped"] and summary["out"] == str(out)
+    written = ["dsfr.failures.csv", "dsfr.parquet", "segmentation.json", "unet"]
+    assert sorted(os.listdir(out)) == written
+    assert sorted(os.listdir(tmp_path)) == ["out", "unstudied"]  # no staging folder left
+
+    other, lines = tmp_path / "other", []
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    refused = (
+        f"{other} holds files but no dsfr run; the run is written as a whole folder, replacing "
+        "what a folder holds. Give a new or empty folder, or a dsfr run's folder to replace."
+    )
+    with pytest.raises(InputError, match=f"^{re.escape(refused)}$"):
+        run_pipeline(small_cohort, other, progress=lines.append, **tiny)
+    assert os.listdir(other) == ["notes.txt"] and lines == []
+
+    args = _parse(["dsfr", "--cohort", str(small_cohort), "--out", str(out)])
+    running = f"^Another dsfr into {re.escape(str(out.resolve()))} is running"
+    with (
+        folder_lock(out.resolve(), "dsfr.lock", "dsfr", beside=True),
+        pytest.raises(ConfigError, match=running),
+    ):
+        args.func(args)
+    assert sorted(os.listdir(out)) == written
 
 
 @pytest.mark.parametrize(

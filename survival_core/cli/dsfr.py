@@ -12,6 +12,8 @@ and why: unreadable, or a GTV thinner than a grid voxel), OUT_DIR/classification
 OUT_DIR/cox_model/ (model + card, for the study's report: it cannot score new cases). Without
 the study's clinical columns (hbv, afp, albi_score) the study is skipped, said before the U-Net
 trains and in the summary's ``study_skipped``; the U-Net and dsfr.parquet are still written.
+OUT_DIR is written as a whole, as ``fit`` writes its folder: a re-run replaces every file of the
+run before (a folder of other files is refused, as is a second run into it while one runs).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ import argparse
 
 from survival_core.cli.arg_types import user_path
 from survival_core.cli.model_args import seed
-from survival_core.cli.output import progress, report
+from survival_core.cli.output import check_out, progress, report
+from survival_core.io.locks import folder_lock
+
+#: What a dsfr refused for another dsfr into its folder is told: the later would replace it.
+ONE_RUN = (
+    "wait for it to finish, or give another --out: each dsfr replaces the whole folder, so one "
+    "of the two runs would be lost."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,17 +74,19 @@ def run(args: argparse.Namespace) -> int:
     """Run the study and report its headline numbers."""
     from survival_core.workflows.dsfr_study import run_pipeline  # torch: only when run
 
-    summary = run_pipeline(
-        args.cohort,
-        args.out,
-        epochs=args.epochs,
-        slice_size=args.slice_size,
-        n_slices=args.slices,
-        batch_size=args.batch_size,
-        test_fraction=args.test_fraction,
-        seed=args.seed,
-        device=args.device,
-        progress=progress,
-    )
+    check_out(args.out, folder=True)
+    with folder_lock(args.out.resolve(), "dsfr.lock", "dsfr", beside=True, advice=ONE_RUN):
+        summary = run_pipeline(
+            args.cohort,
+            args.out,
+            epochs=args.epochs,
+            slice_size=args.slice_size,
+            n_slices=args.slices,
+            batch_size=args.batch_size,
+            test_fraction=args.test_fraction,
+            seed=args.seed,
+            device=args.device,
+            progress=progress,
+        )
     report(summary, args.json)
     return 0

@@ -49,7 +49,7 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.delong import binary_outcome, delong_auc, delong_test
-from survival_core.io.atomic import write_json, write_text
+from survival_core.io.atomic import replaced_folder, write_json, write_text
 from survival_core.models.base import stratified_split
 
 if TYPE_CHECKING:
@@ -418,7 +418,8 @@ def train_dsfr(
     every case; it needs ``time``/``event`` alone (a run's features.dsfr; the early-recurrence
     study's covariates are :func:`run_pipeline`'s). Writes ``out/unet/``, ``out/dsfr.parquet``,
     ``out/dsfr.failures.csv`` (the cases left out, and why: :func:`cases_on_grid`) and
-    ``out/segmentation.json``; refused when fewer than :data:`MIN_CASES` cases remain."""
+    ``out/segmentation.json``; refused, before any file is written, when fewer than
+    :data:`MIN_CASES` cases remain."""
     from survival_core.features.cohort import write_failures
     from survival_core.features.dsfr import cases_on_grid, dsfr_features, write_dsfr_table
     from survival_core.features.segmentation import (
@@ -442,20 +443,22 @@ def train_dsfr(
     early_recurrence(clinical.loc[[read.case_id for read in reads]])  # bad outcomes: refused unread
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
     inputs, failures, config = cases_on_grid(reads, config, progress, learn_modality=True)
-    out.mkdir(parents=True, exist_ok=True)
-    failures_file = write_failures(failures, len(reads), out / "dsfr.parquet")
-    if len(inputs) < MIN_CASES:
+    if len(inputs) < MIN_CASES:  # before any file: nothing of a refused run is left in ``out``
         first = failures.iloc[0]
         raise InputError(
             f"DSFR needs at least {MIN_CASES} cases on the network grid; only {len(inputs)} of the "
-            f"{len(reads)} cases of {cohort} are ({len(failures)} left out, see {failures_file}; "
+            f"{len(reads)} cases of {cohort} are ({len(failures)} left out; "
             f"first, {first['case_id']}: {first['error']})"
         )
+    out.mkdir(parents=True, exist_ok=True)
+    failures_file = write_failures(failures, len(reads), out / "dsfr.parquet").name
     by_id = {item.case_id: item for item in inputs}
     clinical = clinical.loc[list(by_id)]
     status = early_recurrence(clinical)
     development, held_out = split_development(status, list(by_id), test_fraction, seed)
-    left_out = f"; {len(failures)} case(s) left out (see {failures_file})" if len(failures) else ""
+    left_out = (
+        f"; {len(failures)} case(s) left out (named in {failures_file})" if len(failures) else ""
+    )
     progress(
         f"{len(development)} development / {len(held_out)} held-out cases{left_out}; "
         f"{status.n_excluded} censored before {status.horizon:g} days are left out of the "
@@ -477,6 +480,24 @@ def train_dsfr(
     }
     write_json(out / SEGMENTATION_FILE, record)
     return DSFRRun(table, clinical, status, development, held_out, record)
+
+
+def check_study_out(out: Path) -> None:
+    """Refuse, before any work, an ``out`` folder holding files but none of a ``dsfr`` run: the
+    run is written as a whole folder (:func:`~survival_core.io.atomic.replaced_folder`),
+    replacing what it holds. A re-run into its folder kept the earlier run's classification.json
+    and cox_model/ (another cohort, another split) beside the new U-Net."""
+    from survival_core.features.cohort import failures_path
+
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    # the failures table: all a refused run of an earlier release left there
+    if not any(p.exists() for p in (out / SEGMENTATION_FILE, failures_path(out / "dsfr.parquet"))):
+        raise InputError(
+            f"{out} holds files but no dsfr run; the run is written as a whole folder, "
+            "replacing what a folder holds. Give a new or empty folder, or a dsfr run's folder "
+            "to replace."
+        )
 
 
 def check_images(cohort: Path) -> None:
@@ -503,14 +524,31 @@ def run_pipeline(
     device), then the early-recurrence study (:func:`early_recurrence_study`:
     ``out/classification.json``, ``out/cox_model/``) where the clinical table holds its
     covariates; without them the study is skipped, which the summary's ``study_skipped`` and a
-    progress line (before the U-Net trains) say. Returns the summary."""
+    progress line (before the U-Net trains) say. ``out`` is written as a whole folder, replacing
+    an earlier run's (:func:`check_study_out`); a refused run leaves it as it was. Returns the
+    summary."""
     from survival_core.io.manifest import read_clinical
 
     start = time.perf_counter()
     check_images(cohort)
+    check_study_out(out)
     skipped = study_skipped(list(read_clinical(cohort).columns))
     if skipped:
         progress(f"{skipped}: the study is skipped; the U-Net and dsfr.parquet are written")
+    with replaced_folder(out) as folder:  # whole: no file of a run made there before
+        summary = _study(cohort, folder, skipped, seed, progress, training)
+    return summary | {"out": str(out), "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _study(
+    cohort: Path,
+    out: Path,
+    skipped: str | None,
+    seed: int,
+    progress: Callable[[str], None],
+    training: Mapping[str, Any],
+) -> dict[str, Any]:
+    """:func:`run_pipeline`'s work, written into ``out`` (its staging folder); the summary."""
     run = train_dsfr(cohort, out, seed=seed, progress=progress, **training)
     summary: dict[str, Any] = {
         "dice_mean": run.record["dice"]["mean"],
@@ -535,4 +573,4 @@ def run_pipeline(
             "delong_p_combined_vs_clinical": study["delong"]["combined_vs_clinical"]["p_value"],
             "cox_c_index": study["cox"]["held_out_c_index"],
         }
-    return summary | {"out": str(out), "seconds": round(time.perf_counter() - start, 2)}
+    return summary
