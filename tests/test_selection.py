@@ -249,3 +249,30 @@ def test_a_searched_or_chosen_null_model_is_said_null() -> None:
     with pytest.raises(RadSurvError, match="No trial's model learned anything") as refused:
         tuned.fit(noise, y)
     assert "'cox_pvalue' (alpha=0.05) kept no feature" in str(refused.value)
+
+
+def test_a_lasso_path_that_diverges_stops_at_its_last_converged_penalty() -> None:
+    """WHAS500's real outcomes of 60 patients and 45-50 noise columns (a high-dimensional fold):
+    the LASSO-Cox path diverged at its weakest penalties, on the training rows or in an inner
+    fold, and `cv --reduction lasso` ended with scikit-survival's 'Consider increasing alpha'
+    (no option sets it). The path stops at the last penalty that converged; the fit says so."""
+    from sksurv.datasets import load_whas500
+
+    _, y = load_whas500()
+    y = Surv.from_arrays(y["fstat"][:60], y["lenfol"][:60])
+
+    def noise(columns: int, seed: int) -> pd.DataFrame:
+        values = np.random.default_rng(seed).normal(size=(60, columns))
+        return pd.DataFrame(values, columns=[f"noise{j}" for j in range(columns)])
+
+    whole = LassoCoxSelector().fit(noise(45, 5), y)
+    assert len(whole.feature_names_out_) == 26
+    assert whole.notes_ == [
+        "The LASSO-Cox path diverged on the training rows (too many features for the patients: "
+        "the weakest penalties fit an almost unpenalised Cox model of every feature); the "
+        "penalty was chosen among the 49 stronger ones that converged (down to 2.31e-05)."
+    ]
+    model = make_model("coxph").with_reduction(ReductionChain([LassoCoxSelector()]))
+    model.fit(noise(50, 9), y)
+    assert model.features_used_ == ["noise40"]
+    assert "LASSO-Cox path diverged in 1 of 5 inner folds" in model.preprocessor_.notes_[-1]

@@ -168,6 +168,8 @@ class SurvivalModel:
         frame = self.preprocessor_.transform(X)
         chain = getattr(self, "reduction", None)
         self.reduction_ = None if chain is None else chain.fit(frame, y)
+        if self.reduction_ is not None:
+            self.preprocessor_.notes_.extend(self.reduction_.notes_)
         Z = self._reduce(frame)
         self.null_ = self.reduction_ is not None and Z.shape[1] == 0
         if self.null_:  # nothing passed the filter: no signal it finds, not a failure

@@ -53,6 +53,7 @@ class Coxnet(SurvivalModel):
         self.coef_ = result["coef"]
         self.alpha_ = float(result["alphas"][result["best"]])
         self.cv_cindex_ = float(result["cv_cindex"][result["best"]])
+        self.preprocessor_.notes_.extend(result["notes"])
 
     def _risk_matrix(self, Z: np.ndarray) -> np.ndarray:
         return Z @ self.coef_

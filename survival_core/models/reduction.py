@@ -57,7 +57,8 @@ class Selector:
     """Base: column bookkeeping, ``transform``, ``get_support`` and JSON state.
 
     Subclasses set ``kind`` and implement ``_fit_support(Z, event, time) -> bool mask``; fitted
-    statistics they want saved go in ``self.scores_`` (a dict of per-feature lists).
+    statistics they want saved go in ``self.scores_`` (a dict of per-feature lists), what a user
+    must know of the fit in ``self.notes_`` (the model's fit notes carry them).
     """
 
     kind: ClassVar[str] = ""
@@ -70,6 +71,7 @@ class Selector:
         if len(event) != Z.shape[0]:
             raise InputError(f"X has {Z.shape[0]} rows but y has {len(event)} labels.")
         self.scores_: dict[str, list[float]] = {}
+        self.notes_: list[str] = []
         # no feature kept (none passed its filter on these rows): the model is a null model
         # (:meth:`~survival_core.models.base.SurvivalModel.fit`), not a failed fold
         self.support_ = (
@@ -285,6 +287,7 @@ class LassoCoxSelector(Selector):
             z, event, time, 1.0, self.n_alphas, self.cv_folds, self.seed, require_nonzero=True
         )
         self.scores_ = {"coef_per_sd": result["coef"].tolist()}
+        self.notes_.extend(result["notes"])
         return result["coef"] != 0
 
 
@@ -355,6 +358,11 @@ class ReductionChain:
     @property
     def feature_names_out_(self) -> list[str]:
         return self.steps[-1].feature_names_out_
+
+    @property
+    def notes_(self) -> list[str]:
+        """The fit notes of every step, in order."""
+        return [note for step in self.steps for note in step.notes_]
 
     def kept_nothing(self) -> str | None:
         """The first step that kept no feature, as a note names it; else None."""
