@@ -205,18 +205,41 @@ def test_dsfr_under_external_validation_scores_new_cases_with_the_bundled_unet(
     assert score.risk == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
 
-def test_deep_features_travel_with_the_registered_model(cohorts, tmp_path, store):
+#: A 3-D CNN trained in seconds: a deep-feature network for the runs' tests.
+TINY_CNN = {"volume_shape": [32, 32, 8], "patch_size": [24, 24, 8], "epochs": 1,
+            "channels": [4, 8, 8, 8], "fc": 8}  # fmt: skip
+
+
+def test_deep_features_travel_with_the_registered_model(cohorts, tmp_path, store, capsys):
+    """A network trained on other patients' outcomes (the external cohort's) gives the
+    development cohort deep features; one trained on the patients a run tests is refused before
+    the run, naming it, the cohort and why: an 'external' c-index of the demo's deep features on
+    demo-external came from a network trained on demo-external's outcomes, without a word."""
     from survival_core.workflows.training import train_model
 
     network = tmp_path / "cnn"
-    tiny = {"volume_shape": [32, 32, 8], "patch_size": [24, 24, 8], "epochs": 1,
-            "channels": [4, 8, 8, 8], "fc": 8}  # fmt: skip
-    train_model([cohorts / "dev" / "clinical.csv"], "cnn3d", tiny, network, cohort=cohorts / "dev")
+    ext = cohorts / "ext"
+    train_model([ext / "clinical.csv"], "cnn3d", dict(TINY_CNN), network, cohort=ext)
+    deep = {"clinical": False, "deep": {"network": str(network), "layer": None}}
+    for name, cohort, protocol in (
+        ("deep-on-its-own", cohorts / "dev", {"name": "external", "external_cohort": str(ext)}),
+        ("deep-cv-on-its-own", ext, {"name": "leave_one_out"}),
+    ):
+        leaky = _config(tmp_path, cohort, name=name, features=deep, protocol=protocol)
+        assert main(["train", "--config", str(leaky)]) == 2
+        assert (
+            f"features.deep.network: the network {network} was trained on the outcomes of {ext} "
+            "(its card's training table is this cohort's clinical.csv, the same sha256; 12 "
+            f"patients), the patients protocol {protocol['name']!r} tests: its features have seen "
+            "their outcomes, so the c-index would be optimistic. Give a network trained on other "
+            "patients"
+        ) in capsys.readouterr().err
+        assert store.list_runs(name).empty
     path = _config(
         tmp_path,
         cohorts / "dev",
         name="deep",
-        features={"clinical": False, "deep": {"network": str(network), "layer": None}},
+        features=deep,
         protocol={"name": "fixed_split", "test_fraction": 0.3},
     )
     result = run_training(load_config(path), store=store)
@@ -233,6 +256,47 @@ def test_deep_features_travel_with_the_registered_model(cohorts, tmp_path, store
         rel=1e-6,
         abs=1e-9,
     )
+
+
+def test_the_demo_network_is_refused_on_the_demo_external_patients(
+    cohorts, tmp_path, monkeypatch, capsys
+):
+    """`deep: {network: demo}` validated on demo-external finished without a word: the demo CNN
+    is trained on demo-external's outcomes (its card: its clinical.csv, n 40, apparent c 0.697),
+    and the result was called external on the card, PDF and Risk page. Refused by the config
+    (the keywords) and by the run (the external cohort given as its folder, the network's card
+    naming its clinical.csv)."""
+    import json
+
+    from survival_core.errors import ConfigError
+    from survival_core.runs.runner import prepare_data
+    from survival_core.workflows import demo
+
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    shutil.copytree(cohorts / "ext", demo.demo_external_dir())
+    made = json.loads((cohorts / "ext" / "cohort.json").read_text())
+    monkeypatch.setattr(demo, "EXTERNAL_N", made["n"])
+    monkeypatch.setattr(demo, "EXTERNAL_SEED", made["seed"])
+    monkeypatch.setitem(demo.IMAGE_MODEL, "params", dict(TINY_CNN))
+    deep = {"clinical": False, "deep": {"network": "demo", "layer": None}}
+    protocol = {"name": "external", "external_cohort": "demo-external"}
+    config = _config(tmp_path, cohorts / "dev", name="demo-deep", features=deep, protocol=protocol)
+    assert main(["train", "--config", str(config)]) == 2
+    assert (
+        "features.deep.network: the demo network (models/demo-cnn3d) was trained on the outcomes "
+        "of the demo's external cohort, the patients protocol 'external' tests"
+    ) in capsys.readouterr().err
+    protocol["external_cohort"] = str(demo.demo_external_dir())
+    config = _config(tmp_path, cohorts / "dev", name="demo-deep", features=deep, protocol=protocol)
+    (tmp_path / "run").mkdir()
+    with pytest.raises(ConfigError) as refused:
+        prepare_data(load_config(config), tmp_path / "run", None, lambda _: None)
+    assert str(refused.value).startswith(
+        f"features.deep.network: the network {demo.image_model_dir()} was trained on the "
+        f"outcomes of {demo.demo_external_dir()} (its card's training table is this cohort's "
+        f"clinical.csv, the same sha256; {made['n']} patients)"
+    )
+    assert not list((tmp_path / "run").rglob("*.parquet"))
 
 
 def test_search_tunes_inside_each_fold_and_for_the_final_model(cohorts, tmp_path, store):

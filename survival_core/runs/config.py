@@ -569,6 +569,11 @@ class RunConfig:
             raise _problem(
                 "is the training cohort itself; give another one", "protocol", "external_cohort"
             )
+        tested = external if self.protocol.name == "external" else self.cohort
+        if features.deep and str(features.deep.network) == "demo" and tested == "demo-external":
+            network = "the demo network (models/demo-cnn3d)"
+            said = seen_outcomes(network, "the demo's external cohort", self.protocol.name)
+            raise _problem(said, "features", "deep", "network")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -589,6 +594,17 @@ class RunConfig:
         ``seed`` and ``device`` where the model takes them."""
         run_level = {key: getattr(self, key) for key in RUN_LEVEL_PARAMS}
         return with_run_params(self.model.name, json_ready(self.model.params), **run_level)
+
+
+def seen_outcomes(network: str, cohort: str, protocol: str) -> str:
+    """The refusal of deep features from ``network``, trained on the outcomes of ``cohort``,
+    the patients that ``protocol`` tests."""
+    return (
+        f"{network} was trained on the outcomes of {cohort}, the patients protocol {protocol!r} "
+        "tests: its features have seen their outcomes, so the c-index would be optimistic. Give "
+        "a network trained on other patients (`fit --model cnn3d` on another cohort), or test "
+        "on patients it has not seen (protocol external with another external_cohort)."
+    )
 
 
 def with_run_params(model: str, params: Mapping[str, Any], **run_level: Any) -> dict[str, Any]:

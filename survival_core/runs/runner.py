@@ -259,11 +259,12 @@ def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
 
 def check_cohorts(config: Any) -> None:
     """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read, whose
-    modality its image model or U-Net cannot, or whose clinical table lacks a column the config
-    requires (the bundled cohorts are prepared by :func:`prepare_data`)."""
+    modality its image model or U-Net cannot, whose clinical table lacks a column the config
+    requires, or whose patients it tests with a deep-feature network trained on their outcomes
+    (the bundled cohorts and the demo network are prepared by :func:`prepare_data`)."""
     from survival_core.io.tables import load_model_table
     from survival_core.models import IMAGE_MODELS
-    from survival_core.runs.config import COHORT_KEYWORDS
+    from survival_core.runs.config import COHORT_KEYWORDS, NETWORK_KEYWORDS
 
     needs = image_inputs(config)
     unet_modalities: dict[str, set[str]] = {}
@@ -305,6 +306,10 @@ def check_cohorts(config: Any) -> None:
         if config.features.select and not any(n.startswith("features.") for n in needs):
             _check_select(config.features.select, role, folder, table(folder).X.columns)
     _check_one_unet_modality(unet_modalities)
+    tested = external if config.protocol.name == "external" else development
+    deep = config.features.deep
+    if deep is not None and str(deep.network) not in NETWORK_KEYWORDS and tested is not None:
+        _check_network_unseen(Path(deep.network), tested, config.protocol.name)
     if external is not None and (external / "clinical.csv").is_file():
         _check_external_events(external, table)
     if development is not None and external is not None:
@@ -427,6 +432,34 @@ def resolve_network(network: str | Path, progress: Progress) -> Path:
 
         return prepare_image_model(progress)
     return Path(network)
+
+
+def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
+    """Refuse deep features from a ``network`` whose model card records the ``tested`` cohort's
+    clinical.csv (same sha256) among its training tables: it was trained on the outcomes of the
+    patients the run tests (the demo network on demo-external was validated 'externally' there).
+    A network whose card cannot tell (a ResNet weights file, no card) is not checked."""
+    from survival_core.models.card import ModelCard
+    from survival_core.runs.config import seen_outcomes
+
+    clinical = tested / "clinical.csv"
+    try:
+        card = ModelCard.load(network)
+    except InputError:
+        return
+    trained_on = card.tables_sha256  # a dict by table name in cards written before the list
+    if clinical.is_file() and file_sha256(clinical) in (
+        trained_on.values() if isinstance(trained_on, dict) else trained_on
+    ):
+        raise ConfigError(
+            "features.deep.network: "
+            + seen_outcomes(
+                f"the network {network}",
+                f"{tested} (its card's training table is this cohort's clinical.csv, the same "
+                f"sha256; {card.n} patients)",
+                protocol,
+            )
+        )
 
 
 @dataclass
@@ -558,6 +591,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
         networks["deep_layer"] = config.features.deep.layer
+        _check_network_unseen(networks["deep_network"], ext or cohort, config.protocol.name)
     deep_network = networks.get("deep_network")
     notes: list[str] = []
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network, notes)
