@@ -80,22 +80,36 @@ GBSG2_ENDPOINTS = {
 }
 
 
-def imported_gbsg2_model(folder: Path, endpoint: str, model: str = "coxph") -> Path:
-    """A ``model`` fitted (``fit``) on :func:`gbsg2_two_endpoints` imported (``cohort import``)
-    with one of :data:`GBSG2_ENDPOINTS`' outcomes: its card records that outcome. 'coded' marks
-    a made-up 10 % of the patients without recurrence as dead (2); returns the model's folder."""
+def imported_gbsg2(folder: Path, endpoint: str, menostat: str | None = None) -> Path:
+    """:func:`gbsg2_two_endpoints` imported (``cohort import``) as the cohort
+    ``folder/cohort_<endpoint>`` with one of :data:`GBSG2_ENDPOINTS`' outcomes, which it records
+    ('coded' marks a made-up 10 % of the patients without recurrence as dead, 2); ``menostat``
+    ('Pre', 'Post'): those patients alone, as one site's (the column dropped), in
+    ``cohort_<endpoint>_<menostat>``. Returns the cohort's folder."""
     from survival_core.cli.main import main
 
     sheet = pd.read_csv(gbsg2_two_endpoints(folder))
     sheet["rfs_days"], sheet["recurrence"] = sheet["time"], sheet["cens"]
     died = (sheet["cens"] == 0) & (np.random.default_rng(1).random(len(sheet)) < 0.1)
     sheet[GBSG2_ENDPOINTS["coded"][1]] = np.where(died, 2, sheet["cens"])
+    name = endpoint if menostat is None else f"{endpoint}_{menostat}"
+    if menostat is not None:
+        sheet = sheet[sheet["menostat"] == menostat].drop(columns="menostat")
     time, event = GBSG2_ENDPOINTS[endpoint]
     kept = [c for c in sheet.columns if c not in _other_outcomes(time, event)]
-    sheet[kept].to_csv(path := folder / f"gbsg2_{endpoint}.csv", index=False)
-    cohort, out = folder / f"cohort_{endpoint}", folder / f"model_{endpoint}"
+    sheet[kept].to_csv(path := folder / f"gbsg2_{name}.csv", index=False)
+    cohort = folder / f"cohort_{name}"
     given = ["--time-column", time, "--event-column", event, "--time-unit", "days"]
     assert main(["cohort", "import", "--clinical", str(path), "--out", str(cohort), *given]) == 0
+    return cohort
+
+
+def imported_gbsg2_model(folder: Path, endpoint: str, model: str = "coxph") -> Path:
+    """A ``model`` fitted (``fit``) on :func:`imported_gbsg2`'s cohort of ``endpoint``: its card
+    records that outcome; returns the model's folder."""
+    from survival_core.cli.main import main
+
+    cohort, out = imported_gbsg2(folder, endpoint), folder / f"model_{endpoint}"
     assert main(["fit", "--cohort", str(cohort), "--model", model, "--out", str(out)]) == 0
     return out
 

@@ -495,13 +495,15 @@ def cohort_name(cohort: str | None) -> str:
 
 
 def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.DataFrame:
-    """The run store's runs for people: name, cohort, model, how it was validated, status
-    (CANCELLED for a cancelled job's run), c-index with its 95 % CI, td-AUC per horizon, started (UTC) and duration."""
+    """The run store's runs for people: name, cohort, the endpoint it recorded, model, how it was
+    validated, status (CANCELLED for a cancelled job's run), c-index with its 95 % CI, td-AUC
+    per horizon, started (UTC) and duration."""
     horizons = sorted({h for row in runs.to_dict("records") for h in td_auc_series(_metrics(row))})
     table = pd.DataFrame(
         {
             "name": runs["name"],
             "cohort": runs["cohort"].map(cohort_name),
+            "endpoint": _endpoints(runs),
             "model": runs["model"].fillna(""),
             "validated on": _validations(runs),
             "status": [
@@ -539,10 +541,16 @@ def _searched(runs: pd.DataFrame) -> list[str]:
     return runs["searched"].fillna("").tolist() if "searched" in runs else [""] * len(runs)
 
 
+def _endpoints(runs: pd.DataFrame) -> list[str]:
+    """The endpoint each run's cohort recorded at import ('overall survival'; '' for a cohort
+    without a record, and in a listing made before runs recorded it)."""
+    return runs["endpoint"].fillna("").tolist() if "endpoint" in runs else [""] * len(runs)
+
+
 def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
     skip = (
         *("run_id", "name", "status", "start_time", "end_time", "error"),
-        *("cohort", "model", "validation", "searched"),
+        *("cohort", "model", "validation", "searched", "endpoint"),
     )
     return {k: v for k, v in row.items() if k not in skip and not pd.isna(v)}
 
@@ -757,8 +765,9 @@ def promote_panel(store: RunStore, run_id: str) -> None:
 
 
 def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
-    """Chosen runs side by side: their cohort, model and protocol, their summary metrics and their td-AUC
-    curves overlaid."""
+    """Chosen runs side by side: their cohort, model and protocol, what a search chose and the
+    endpoint (said where they differ: their c-indices are not comparable), their summary
+    metrics and their td-AUC curves overlaid."""
     from survival_core.viewer.curves import td_auc_figure
 
     rows = runs.set_index("run_id").loc[list(run_ids)]
@@ -769,11 +778,21 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
             list(rows["model"].fillna("")),
             _validations(rows),
             _searched(rows),
+            _endpoints(rows),
         ],
-        index=["cohort", "model", "validated on", "searched, chose"],
+        index=["cohort", "model", "validated on", "searched, chose", "endpoint"],
         columns=labels,
     )
     st.dataframe(settings, width="stretch")
+    endpoints = {e for e in _endpoints(rows) if e}
+    if len(endpoints) > 1:  # an RFS run's c-index beside an OS run's read as the better model
+        st.caption(
+            markdown_literal(
+                f"These runs' cohorts recorded different outcomes ({'; '.join(sorted(endpoints))}"
+                "): their c-indices and other metrics are of different endpoints and not "
+                "comparable."
+            )
+        )
     shown = {
         "c_index": "c-index",
         "ci_low": "c-index 95 % CI low",

@@ -93,6 +93,12 @@ class OutcomeSource:
         endpoints = {self.endpoint, other.endpoint} - {None}
         return names[0] == names[1] and events[0] == events[1] and len(endpoints) < 2
 
+    def label(self) -> str:
+        """The endpoint in a table's cell: 'overall survival', 'recurrence/progression-free
+        survival', or the columns where the headers name none."""
+        words = self.words()
+        return words.short if self.endpoint in SURVIVAL_WORDS else words.outcome
+
     def save(self, folder: Path | str) -> Path:
         """Write :data:`OUTCOME_FILE` into ``folder``."""
         return write_json(Path(folder) / OUTCOME_FILE, asdict(self))

@@ -50,6 +50,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
+from survival_core.io.outcome_source import OutcomeSource, load_outcome_source
 from survival_core.io.run_sources import described, record_sources, source_changes
 from survival_core.outcome import survival_arrays
 from survival_core.runs.retention import mark_used
@@ -473,6 +474,8 @@ class RunData:
     networks: dict[str, Any] = field(default_factory=dict)
     #: What the run's report says about its data beyond the joined table's own notes.
     notes: list[str] = field(default_factory=list)
+    #: The outcome the development cohort recorded at import; None without a record.
+    outcome: OutcomeSource | None = None
 
 
 def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
@@ -643,7 +646,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     if not any(path.name == WITHDRAWN_FILE for path, _ in changes):
         _refuse_changes(folder, folder.name, [c for c in changes if c[0].name == "manifest.csv"])
     record_sources(folder, [cohort] if ext is None else [cohort, ext])
-    return RunData(tables, images, hashes, external_ids, networks, notes)
+    outcome = load_outcome_source(cohort)
+    return RunData(tables, images, hashes, external_ids, networks, notes, outcome)
 
 
 def _check_external_patients(own: Path, other: Path) -> list[str]:
@@ -1122,6 +1126,7 @@ def run_training(
             say(f"note: {note}")
         data = prepare_data(config, run.folder, mapper, say)
         run.log_data_hashes(data.hashes)
+        run.log_outcome(data.outcome)  # which endpoint its c-index is of
         columns = _columns(config, data.tables)
         table = load_model_table(data.tables, features=columns)
         for note in table.notes:

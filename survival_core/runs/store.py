@@ -17,7 +17,9 @@ again, or one of another tracking store on the same data folder, never shares a 
 ``radsurv.code_version`` (package version + git commit, ``.dirty`` for an edited tree; a run
 resumed by other code keeps the earlier ones in ``radsurv.earlier_code_versions``),
 ``radsurv.config_hash``, ``data.<key>`` (data hashes), ``package.<name>`` (the versions of the
-packages that change its numbers) and ``radsurv.error`` (why a run failed).
+packages that change its numbers), ``outcome.<field>`` (the outcome its development cohort
+recorded at import: endpoint, time and event columns, time unit) and ``radsurv.error`` (why a
+run failed).
 The config is logged whole as ``config.yaml`` and flattened into params (``model.params.lr``).
 Summary metrics keep their names;
 per-fold metrics are logged as ``fold/<name>`` with the fold's index as step. Artifacts are
@@ -54,7 +56,7 @@ import socket
 import subprocess
 import textwrap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -68,6 +70,7 @@ from survival_core import __version__
 from survival_core.errors import ConfigError, InputError, StoreError, is_disk_full
 from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_json, write_text
 from survival_core.io.locks import process_alive, process_start
+from survival_core.io.outcome_source import OutcomeSource
 from survival_core.paths import data_subdir
 from survival_core.text import one_line
 from survival_core.versions import package_versions
@@ -89,6 +92,10 @@ TAG_EARLIER_CODE = "radsurv.earlier_code_versions"
 TAG_FIT, TAG_SUPERSEDED = "radsurv.fit_signature", "radsurv.superseded_by"
 #: The prefix of a searched run's tags of its chosen parameters ('search.best.penalizer').
 TAG_SEARCH_BEST = "search.best."
+#: The prefix of a run's tags of its development cohort's recorded outcome ('outcome.endpoint':
+#: :class:`~survival_core.io.outcome_source.OutcomeSource`'s fields; tags, as a resume on a
+#: cohort imported again with another endpoint records that one, where params cannot change).
+TAG_OUTCOME = "outcome."
 #: Set (unless already set) before MLflow is imported: no telemetry, no progress bars, no
 #: "View run at" banners, no log handlers of its own (its INFO lines stay out of the terminal).
 QUIET_ENV = {
@@ -267,6 +274,28 @@ def searched_choice(tags: Mapping[str, str]) -> str | None:
         k.removeprefix(TAG_SEARCH_BEST): v for k, v in tags.items() if k.startswith(TAG_SEARCH_BEST)
     }
     return ", ".join(f"{k}={_fraction_shown(v)}" for k, v in sorted(chosen.items())) or None
+
+
+def _outcome_tags(source: OutcomeSource | None) -> dict[str, str]:
+    """The :data:`TAG_OUTCOME` tags of a cohort's outcome record (none for an endpoint its
+    headers do not name, nor for a cohort without a record)."""
+    recorded = asdict(source) if source is not None else {}
+    return {f"{TAG_OUTCOME}{k}": str(v) for k, v in recorded.items() if v is not None}
+
+
+def run_outcome(tags: Mapping[str, str]) -> OutcomeSource | None:
+    """The outcome a run's development cohort recorded (its :data:`TAG_OUTCOME` tags); None for
+    a run of a cohort without a record, or one made before runs recorded it."""
+    if f"{TAG_OUTCOME}time_column" not in tags:
+        return None
+    given = {f.name: tags.get(f"{TAG_OUTCOME}{f.name}") for f in fields(OutcomeSource)}
+    return OutcomeSource(**{**given, "time_unit": given["time_unit"] or ""})
+
+
+def _endpoint(tags: Mapping[str, str]) -> str | None:
+    """The endpoint of a run's tags for a runs table ('overall survival'); None without."""
+    source = run_outcome(tags)
+    return None if source is None else source.label()
 
 
 def _fraction_shown(text: str) -> str:
@@ -465,6 +494,17 @@ class Run:
 
         batch = [RunTag(key, value) for key, value in _flatten(tags).items()]
         self.store.client.log_batch(self.run_id, tags=batch, synchronous=True)
+
+    def log_outcome(self, source: OutcomeSource | None) -> None:
+        """The development cohort's recorded outcome as :data:`TAG_OUTCOME` tags, replacing
+        those of an earlier start (a resume on the cohort imported again with another endpoint,
+        or without a record: removed)."""
+        tags = _outcome_tags(source)
+        earlier = self.store.client.get_run(self.run_id).data.tags
+        for key in [k for k in earlier if k.startswith(TAG_OUTCOME) and k not in tags]:
+            self.store.client.delete_tag(self.run_id, key)
+        if tags:
+            self.log_tags(tags)
 
     def log_data_hashes(self, hashes: Mapping[str, str]) -> None:
         """Hashes of the data the run reads, as tags ``data.<key>`` (updated when resumed)."""
@@ -929,7 +969,8 @@ class RunStore:
         """One row per run, newest first: run_id, name, status, start_time, end_time, error, the
         cohort and model it ran (its config's ``cohort`` and ``model.name``: runs of one name may
         differ in both), how it was validated (:func:`protocol_label`), what its search chose
-        (:func:`searched_choice`) and one column per summary metric (per-fold metrics:
+        (:func:`searched_choice`), the endpoint its cohort recorded (:func:`run_outcome`'s
+        :meth:`~survival_core.io.outcome_source.OutcomeSource.label`; None without) and one column per summary metric (per-fold metrics:
         :meth:`fold_metrics`)."""
         if name is None:
             experiments = {e.experiment_id: e.name for e in self.client.search_experiments()}
@@ -951,12 +992,13 @@ class RunStore:
                     "model": run.data.params.get("model.name"),
                     "validation": protocol_label(run.data.params, run.data.metrics.get("n")),
                     "searched": searched_choice(run.data.tags),
+                    "endpoint": _endpoint(run.data.tags),
                     **{k: v for k, v in run.data.metrics.items() if not k.startswith(FOLD_PREFIX)},
                 }
             )
         base = [
             *("run_id", "name", "status", "start_time", "end_time", "error"),
-            *("cohort", "model", "validation", "searched"),
+            *("cohort", "model", "validation", "searched", "endpoint"),
         ]
         metrics = sorted({key for row in rows for key in row} - set(base))
         frame = pd.DataFrame(rows, columns=base + metrics)

@@ -1,0 +1,104 @@
+"""A training run records the outcome its cohort's import recorded (``outcome.json``): listed
+as each run's endpoint, said where runs compared side by side are of different endpoints, and
+warned of where an external cohort's outcome is another endpoint than the development's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from survival_core.cli.main import main
+from survival_core.runs.store import RunStore
+from tests.clinical_exports import imported_gbsg2
+
+RFS, OS = "recurrence/progression-free survival", "overall survival"
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """GBSG2 (real) as two sites' cohorts: its postmenopausal patients imported with their
+    recurrence-free outcome ('rfs_days'/'recurrence'), its premenopausal ones with the made-up
+    overall survival ('os_days'/'os_status')."""
+    root = tmp_path_factory.mktemp("sites")
+    return {"rfs": imported_gbsg2(root, "rfs", "Post"), "os": imported_gbsg2(root, "os", "Pre")}
+
+
+def _train(folder: Path, name: str, cohort: Path, capsys, protocol: dict | None = None) -> dict:
+    """``train --config --json`` of a 1 x 2-fold Cox run (``protocol``: another); its JSON."""
+    config = {
+        "name": name,
+        "cohort": str(cohort),
+        "model": {"name": "coxph", "params": {"penalizer": 0.0}},
+        "protocol": protocol or {"name": "nested_cv", "repeats": 1, "folds": 2},
+        "bootstrap": 20,
+    }
+    (path := folder / f"{name}.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path), "--json"]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def _compared(run_ids: list[str]) -> None:
+    """The Training page's comparison (:func:`ui.training.compare_runs`) of ``run_ids``."""
+    from survival_core.runs.store import RunStore
+    from ui.training import compare_runs
+
+    compare_runs(RunStore().list_runs(), run_ids)
+
+
+def test_runs_list_and_compare_the_endpoint_their_cohort_recorded(sites, tmp_path, capsys):
+    """An RFS and an OS Cox run of GBSG2's two sites were listed and compared side by side with
+    nothing telling their endpoints apart, the OS run's c-index read as the better model's."""
+    from ui.training import runs_table
+
+    rfs = _train(tmp_path, "gbsg2-rfs", sites["rfs"], capsys)["run_id"]
+    os_run = _train(tmp_path, "gbsg2-os", sites["os"], capsys)["run_id"]
+    assert RunStore().get_run(rfs).tags["outcome.time_column"] == "rfs_days"
+    runs = RunStore().list_runs()
+    assert runs.set_index("run_id")["endpoint"][[rfs, os_run]].tolist() == [RFS, OS]
+    table = runs_table(runs).set_index("run_id")
+    assert table.loc[[rfs, os_run], "endpoint"].tolist() == [RFS, OS]
+    compared = AppTest.from_function(_compared, args=([rfs, os_run],), default_timeout=60).run()
+    assert not compared.exception, compared.exception
+    assert compared.dataframe[0].value.loc["endpoint"].tolist() == [RFS, OS]
+    (said,) = [c.value for c in compared.caption if "outcomes" in c.value]
+    assert said == (
+        f"These runs' cohorts recorded different outcomes ({OS}; {RFS}): their c-indices and "
+        "other metrics are of different endpoints and not comparable."
+    )
+    alone = AppTest.from_function(_compared, args=([rfs],), default_timeout=60).run()
+    assert not [c for c in alone.caption if "outcomes" in c.value]
+
+
+def test_a_resume_on_a_cohort_imported_again_with_another_endpoint_records_it(
+    sites, tmp_path, capsys
+):
+    """MLflow's params cannot change: a run resumed after its cohort was imported again with
+    another endpoint records the new one (tags), where a param would have failed the resume."""
+    from survival_core.runs.config import load_config
+    from survival_core.runs.runner import run_training
+
+    cohort = shutil.copytree(sites["rfs"], tmp_path / "cohort")
+    _train(tmp_path, "first", cohort, capsys)  # the config file to resume, written
+    config = load_config(tmp_path / "first.yaml")
+
+    def stop(message: str) -> None:
+        if message.startswith("coxph:"):
+            raise KeyboardInterrupt("Ctrl-C")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_training(config, progress=stop)
+    (run_id,) = RunStore().list_runs("first").query("status == 'FAILED'")["run_id"]
+    assert RunStore().get_run(run_id).tags["outcome.endpoint"] == "disease"
+    sheet = cohort.parent.parent / "gbsg2_os_Post.csv"
+    imported_gbsg2(cohort.parent.parent, "os", "Post")  # writes that sheet
+    given = ["--time-column", "os_days", "--event-column", "os_status", "--time-unit", "days"]
+    assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(cohort), *given]) == 0
+    assert run_training(config, resume=run_id).status == "FINISHED"
+    tags = RunStore().get_run(run_id).tags
+    assert (tags["outcome.endpoint"], tags["outcome.time_column"]) == ("death", "os_days")
+    assert RunStore().list_runs("first").set_index("run_id").loc[run_id, "endpoint"] == OS
