@@ -74,6 +74,48 @@ def test_runs_list_and_compare_the_endpoint_their_cohort_recorded(sites, tmp_pat
     assert not [c for c in alone.caption if "outcomes" in c.value]
 
 
+def _run_view(run_id: str) -> None:
+    """The Training page's view of run ``run_id`` (:func:`ui.training.run_details`)."""
+    from survival_core.runs.store import RunStore
+    from ui.training import run_details
+
+    run_details(RunStore(), run_id)
+
+
+def test_an_external_cohort_of_another_endpoint_is_warned_of(sites, tmp_path, capsys):
+    """A recurrence-free Cox model of GBSG2's postmenopausal patients 'validated' on the
+    premenopausal ones' overall survival: an external c-index of another endpoint, said
+    nowhere. A cohort without a record (imported before it was kept) says nothing new, and its
+    runs list no endpoint."""
+    external = {"name": "external", "external_cohort": str(sites["os"])}
+    trained = _train(tmp_path, "rfs-on-os", sites["rfs"], capsys, external)
+    said = (
+        "The external cohort cohort_os_Pre's outcome is 'os_days'/'os_status' (death), the "
+        "development cohort's 'rfs_days'/'recurrence' (recurrence or progression): the external "
+        "metrics measure the model against the events of another endpoint than the one it was "
+        "fitted on (a recurrence-free model's c-index against deaths), not its validation."
+    )
+    (note,) = [n for n in trained["notes"] if "outcome is" in n]
+    assert note.startswith(said)
+    reports = RunStore().get_run(trained["run_id"]).folder / "reports"
+    assert note in (reports / "notes.txt").read_text().splitlines()
+    view = AppTest.from_function(_run_view, args=(trained["run_id"],), default_timeout=60).run()
+    assert not view.exception, view.exception
+    (shown,) = [w.value for w in view.warning if w.value.startswith("**Notes on the data**")]
+    assert f"- {note}" in shown
+    unrecorded = shutil.copytree(sites["os"], tmp_path / "unrecorded")
+    (unrecorded / "outcome.json").unlink()
+    external["external_cohort"] = str(unrecorded)
+    trained = _train(tmp_path, "rfs-on-unrecorded", sites["rfs"], capsys, external)
+    assert not [n for n in trained["notes"] if "outcome is" in n]
+    blank = _train(tmp_path, "unrecorded", unrecorded, capsys)["run_id"]
+    assert RunStore().list_runs("unrecorded")["endpoint"].tolist() == [None]
+    from ui.training import runs_table
+
+    assert runs_table(RunStore().list_runs("unrecorded"))["endpoint"].tolist() == [""]
+    assert not any(k.startswith("outcome.") for k in RunStore().get_run(blank).tags)
+
+
 def test_a_resume_on_a_cohort_imported_again_with_another_endpoint_records_it(
     sites, tmp_path, capsys
 ):

@@ -93,6 +93,14 @@ class OutcomeSource:
         endpoints = {self.endpoint, other.endpoint} - {None}
         return names[0] == names[1] and events[0] == events[1] and len(endpoints) < 2
 
+    def same_endpoint(self, other: OutcomeSource) -> bool:
+        """Whether ``other`` is of this endpoint: the same one where both headers name one (OS
+        in days or in months), else read from the same columns (:meth:`same_outcome`): a model's
+        c-index against another endpoint's events is not its validation."""
+        if self.endpoint and other.endpoint:
+            return self.endpoint == other.endpoint
+        return self.same_outcome(other)
+
     def label(self) -> str:
         """The endpoint in a table's cell: 'overall survival', 'recurrence/progression-free
         survival', or the columns where the headers name none."""

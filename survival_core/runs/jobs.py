@@ -163,8 +163,8 @@ class Job:
         return process_alive(self.pid, self.process_start)
 
     def result(self) -> dict[str, Any] | None:
-        """The command's JSON result (training: run_id, status, metrics, seconds, model_version;
-        import: the import summary), or None while running or when it failed."""
+        """The command's JSON result (training: run_id, status, metrics, seconds, model_version,
+        notes; import: the import summary), or None while running or when it failed."""
         return _result_of(self.log())
 
     @property

@@ -72,6 +72,8 @@ class RunResult:
     metrics: dict[str, Any]
     seconds: float
     model_version: str | None = None
+    #: The notes on its data (``reports/notes.txt``), said on stderr too.
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class RunResult:
             "metrics": self.metrics,
             "seconds": round(self.seconds, 2),
             "model_version": self.model_version,
+            "notes": self.notes,
         }
 
 
@@ -625,6 +628,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
                 cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
             )
         notes += _check_external_patients(tables[0], ext_tables[0])
+        notes += _external_outcome(load_outcome_source(cohort), load_outcome_source(ext), ext)
         emptied = emptied_variables(ext)
         reads = partial(_reads, config)
         stacked = []
@@ -695,6 +699,24 @@ def _check_external_patients(own: Path, other: Path) -> list[str]:
             "cohort, or give its own patients."
         )
     return notes + _renamed_patients(a, b, shared, other.name)
+
+
+def _external_outcome(
+    mine: OutcomeSource | None, theirs: OutcomeSource | None, external: Path
+) -> list[str]:
+    """A note where the cohorts' recorded outcomes are of other endpoints (or, an endpoint
+    unnamed, of other columns: :meth:`OutcomeSource.same_endpoint`): the c-index of a
+    recurrence-free model against deaths is not its validation. Nothing where either cohort has
+    no record."""
+    if mine is None or theirs is None or mine.same_endpoint(theirs):
+        return []
+    return [
+        f"The external cohort {external.name}'s outcome is {theirs.said()}, the development "
+        f"cohort's {mine.said()}: the external metrics measure the model against the events of "
+        "another endpoint than the one it was fitted on (a recurrence-free model's c-index "
+        "against deaths), not its validation. Validate on a cohort whose outcome is the "
+        "development cohort's (cohort import --time-column and --event-column naming it)."
+    ]
 
 
 #: Share of the values (not the follow-up) a later export of a patient may have changed
@@ -1293,7 +1315,8 @@ def run_training(
         if reported is error:
             raise
         raise reported from error
-    return RunResult(run.run_id, "FINISHED", metrics, time.perf_counter() - start, str(version))
+    seconds = time.perf_counter() - start
+    return RunResult(run.run_id, "FINISHED", metrics, seconds, str(version), data_notes)
 
 
 def _check_sources_unchanged(folder: Path, run_id: str) -> None:
