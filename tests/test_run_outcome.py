@@ -144,3 +144,18 @@ def test_a_resume_on_a_cohort_imported_again_with_another_endpoint_records_it(
     tags = RunStore().get_run(run_id).tags
     assert (tags["outcome.endpoint"], tags["outcome.time_column"]) == ("death", "os_days")
     assert RunStore().list_runs("first").set_index("run_id").loc[run_id, "endpoint"] == OS
+
+
+def test_two_cohorts_tables_of_other_endpoints_are_refused_naming_both(tmp_path, capsys):
+    """GBSG2's RFS and OS imported as two cohorts, both clinical.csv given to `cv`: refused as
+    'clinical.csv and clinical.csv both give outcomes', which of them was which said nowhere."""
+    rfs, os_cohort = (imported_gbsg2(tmp_path, e) / "clinical.csv" for e in ("rfs", "os"))
+    capsys.readouterr()
+    argv = ["cv", "--table", str(rfs), "--table", str(os_cohort), "--model", "coxph"]
+    assert main([*argv, "--repeats", "1", "--folds", "2"]) == 2
+    assert (
+        "error: cohort_rfs/clinical.csv (its import's outcome: 'rfs_days'/'recurrence' "
+        "(recurrence or progression)) and cohort_os/clinical.csv (its import's outcome: "
+        "'os_days'/'os_status' (death)) both give outcomes, and they differ for the same "
+        "patients: time for "
+    ) in capsys.readouterr().err

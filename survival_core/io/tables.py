@@ -339,6 +339,18 @@ def _check_same_outcomes(
         )
 
 
+def _outcome_named(path: Path) -> str:
+    """A table named for a refusal of outcomes that differ: with its cohort folder and the
+    outcome its import recorded where it has one (two cohorts' clinical.csv, RFS and OS of one
+    sheet, were refused as 'clinical.csv and clinical.csv')."""
+    from survival_core.io.outcome_source import load_outcome_source
+
+    source = load_outcome_source(path.parent) if path.is_file() else None
+    if source is None:
+        return path.name
+    return f"{path.parent.name}/{path.name} (its import's outcome: {source.said()})"
+
+
 def _id_key(case_id: str) -> str:
     """``case_id`` as two tables may write one patient's otherwise: case, separators, zero
     padding and a float's '.0' aside ('001', '1', '1.0'; 'STS_001', 'sts-1')."""
@@ -780,7 +792,8 @@ def load_model_table(
     names = [Path(p).name for p in paths]
     for i, frame in enumerate(frames):
         if i != first:
-            _check_same_outcomes(frames[first], frame, names[first], names[i])
+            said = _outcome_named(Path(paths[first])), _outcome_named(Path(paths[i]))
+            _check_same_outcomes(frames[first], frame, *said)
     order = [first, *range(first), *range(first + 1, len(frames))]
     joined = frames[first]
     for i in order[1:]:
