@@ -478,6 +478,7 @@ def _compared(run_id: str) -> None:
     from ui.training import compare_runs
 
     runs = RunStore().list_runs()
+    runs = runs[runs["run_id"] == run_id]  # the module's other runs are in the store too
     twin = runs.assign(run_id="unsearched", searched=None)
     compare_runs(pd.concat([runs, twin], ignore_index=True), [run_id, "unsearched"])
 
