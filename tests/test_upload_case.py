@@ -209,6 +209,42 @@ def test_an_uploaded_csvs_undecided_number_is_read_as_the_same_value_typed(share
     )
 
 
+@pytest.mark.parametrize(
+    "clinical",
+    [
+        # the file's point-decimal '72.5' is a weight no model reads
+        "case_id;name;weight;albumin;afp;inr\n"
+        "STS_000;Doe^Jane;80;38,0;1.200;1,10\n"
+        "STS_001;Roe^Rich;72.5;41,5;1.200;1,170\n",
+        # the file's point-decimal '38.5' is another patient's
+        "case_id;albumin;afp;inr\nSTS_000;38.5;1.200;1\nSTS_001;41,5;1.200;1,170\n",
+    ],
+)
+def test_an_uploaded_csvs_undecided_number_stays_undecided_in_its_stored_rows(
+    shared_data, clinical
+):
+    """The whole file has decimal points and commas, so nothing in it says whether AFP '1.200'
+    is 1.2 or 1200 ng/mL (both plausible). Stored with the sarcoma CT's own row and the
+    variables' columns alone, the decimal commas left ('41,5') read it as 1200 without a word;
+    it is refused by name, as read from the whole file."""
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    members = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.dcm")}
+    files = [("ct.zip", zip_bytes(members)), ("clinical.csv", clinical.encode())]
+    contents = describe_upload(store_upload(files))
+    case = load_upload(contents, contents.suggested_roles(), correctable=True)
+    assert (case.clinical["albumin"], case.clinical["inr"]) == (41.5, 1.17)
+    assert case.clinical["afp"] is None
+    assert case.clinical_refused == {
+        "afp": "The clinical CSV: Alpha-fetoprotein (afp): '1.200' is ambiguous: 1200 with a "
+        "thousands separator, or a decimal point? Write 1.2 or 1200: the number without a "
+        "thousands separator and with a decimal point."
+    }
+
+
 def _patient_named(folder) -> list[tuple[str, bytes]]:
     """A NIfTI case's files named as an export names them: after the patient."""
     return [

@@ -191,19 +191,25 @@ def _is_case_id(column: object) -> bool:
     return parse_header(str(column).strip()).name == "case_id"
 
 
-def read_clinical_table(source: str | bytes | Path) -> pd.DataFrame:
+def read_clinical_table(source: str | bytes | Path, *, stored: bool = False) -> pd.DataFrame:
     """Read a clinical CSV (path or bytes) of any common delimiter, decimal mark and encoding
     (:func:`.delimited.read_delimited`): column names normalised, ``case_id`` as text, and a
     column of ambiguous numbers the file does not decide ('1,170': 1170 or 1.17?) as written,
     each read as one patient's typed value is (by its variable's plausible range, else refused
-    naming it: :meth:`~survival_core.io.clinical_schema.SchemaVariable.coerce`).
+    naming it: :meth:`~survival_core.io.clinical_schema.SchemaVariable.coerce`). ``stored``: an
+    upload's stored copy, its numbers in normal form, so that one its whole uploaded file left
+    undecided stays so whatever the rows and columns kept show (a '41,5' kept, a '72.5' not).
 
     Raises :class:`ClinicalValueError` for an unreadable file or one without a ``case_id`` column.
     """
     try:
         raw = source if isinstance(source, bytes) else Path(source).read_bytes()
         table, _ = read_delimited(
-            raw, "The clinical CSV", text_columns=_is_case_id, keep_undecided=True
+            raw,
+            "The clinical CSV",
+            text_columns=_is_case_id,
+            keep_undecided=True,
+            normal_form=stored,
         )
     except OSError as err:
         raise ClinicalValueError(f"The clinical CSV could not be read: {err}") from err

@@ -17,7 +17,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,13 @@ def _shape(decimal: str) -> str:
 
 
 _SHAPES = {POINT: _shape(POINT), COMMA: _shape(COMMA)}
+
+
+def _normal(value: float) -> str:
+    """``value`` written with a decimal point and no thousands separator, never as a number
+    both marks read: '1170', '1.17', and 1.234 as '1.2340' ('1.234' may be 1234)."""
+    text = repr(float(value)).removesuffix(".0")
+    return f"{text}0" if POINT in text and re.fullmatch(_SHAPES[COMMA], text) else text
 
 
 def decode_text(raw: bytes, name: str) -> tuple[str, str]:
@@ -374,23 +381,24 @@ class NumberMarks:
         """The columns holding ambiguous numbers ('1,814') that nothing in the file decides."""
         return [column for column, decimal in self.columns.items() if decimal.mark is None]
 
-    def unambiguous(self, cells: pd.Series, column: Hashable) -> pd.Series:
-        """``cells`` (text) as written, but each ambiguous number that ``column``'s decimal mark
-        decides written as that reading alone reads it: its grouping mark dropped ('1.170' read
-        as 1170: '1170'), or its decimal's trailing zeros ('1,170' read as 1.17: '1,17'). Cut
-        from the file, away from the numbers that decided it, the column reads the same."""
-        decimal = self.decimal(column).mark
-        ambiguous = self._read(cells.to_frame(column)).shapes.ambiguous.to_numpy()
-        if decimal is None or not ambiguous.any():
-            return cells
-        written = cells.astype(object).copy()
-        written.iloc[ambiguous] = [
-            text.rstrip("0").rstrip(decimal)
-            if decimal in text
-            else text.replace(_OTHER[decimal], "")
-            for text in _text(cells[ambiguous])
-        ]
-        return written
+    def normal(self, cells: pd.DataFrame) -> pd.DataFrame:
+        """``cells`` (text) with each number these marks read written in one normal form
+        (:func:`_normal`: '1.234,5' as '1234.5', '1.170' read as 1170 as '1170', '1,234' read as
+        1.234 as '1.2340'), the ambiguous ones they leave undecided and the other cells as
+        written: read with :meth:`deciding_nothing`, rows or columns cut from the file read as
+        the whole file does, whatever marks the cut shows."""
+        read = self._read(cells)
+        text = pd.Series(cells.to_numpy(object).ravel(order="F"), dtype=object)
+        number = read.values.notna().to_numpy()
+        text[number] = [_normal(value) for value in read.values[number]]
+        written = text.to_numpy().reshape(cells.shape, order="F")
+        return pd.DataFrame(written, index=cells.index, columns=cells.columns)
+
+    def deciding_nothing(self) -> NumberMarks:
+        """These marks deciding no column's ambiguous numbers: for a file written in normal form
+        (:meth:`normal`), whose ambiguous numbers are those its whole file left undecided."""
+        undecided = DecimalMark(None)
+        return replace(self, columns=dict.fromkeys(self.columns, undecided), file=undecided)
 
     def frame(self, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict[Hashable, list[str]]]:
         """The columns of ``cells`` (text, NaN where empty) whose every present cell is a number,
@@ -507,6 +515,7 @@ def read_delimited(
     *,
     text_columns: Callable[[Hashable], bool] = lambda column: False,
     keep_undecided: bool = False,
+    normal_form: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """The table in ``raw``, the columns ``text_columns`` names kept as written (an ID: '007'
     must not become 7), and how it was read
@@ -514,7 +523,9 @@ def read_delimited(
     commas, cp1252'); :class:`InputError` naming ``name`` when it cannot be parsed, or when a
     number's marks cannot be told (:func:`number_marks`). With ``keep_undecided``, a column of
     such numbers is kept as written instead, for a reader who tells each by what it holds (one
-    patient's clinical value by its variable's plausible range)."""
+    patient's clinical value by its variable's plausible range). With ``normal_form``, a file
+    whose decided numbers were written in normal form (:meth:`NumberMarks.normal`: an upload's
+    stored clinical CSV), nothing decides its ambiguous numbers (its whole file did not)."""
     text, encoding = decode_text(raw, name)
     text, hinted = excel_sep_hint(text)
     delimiter = hinted or sniff_delimiter(text)
@@ -533,6 +544,8 @@ def read_delimited(
     frame[kept] = cells[kept]
     numbers = cells.drop(columns=kept)
     marks = file_marks(numbers, name, delimiter)
+    if normal_form:
+        marks = marks.deciding_nothing()
     how = [
         f"{DELIMITERS[delimiter]}-delimited" if delimiter != "," else "",
         *_read_marked(frame, numbers, marks, keep_undecided),

@@ -166,7 +166,7 @@ class UploadContents:
         """Case ids listed in the uploaded clinical CSV (empty without one)."""
         if self.clinical_csv is None:
             return []
-        return read_clinical_table(self.clinical_csv)["case_id"].tolist()
+        return read_clinical_table(self.clinical_csv, stored=True)["case_id"].tolist()
 
     def suggested_image(self) -> str | None:
         """The volume most likely to be the image: nnU-Net's first channel beside its label map
@@ -304,7 +304,7 @@ def upload_clinical(
         raw = read_json_object(contents.clinical_json, InputError, "name: value pairs")
         return clinical_values(raw, schema, warnings, "clinical.json", refused)
     if contents.clinical_csv is not None:
-        table = read_clinical_table(contents.clinical_csv)
+        table = read_clinical_table(contents.clinical_csv, stored=True)
         variables = SCHEMA if schema is None else schema.variables
         check_units(table.attrs["units"], {v.name: v.unit for v in variables})
         row = clinical_row(table, case_id)

@@ -291,8 +291,8 @@ def _as_valued(content: bytes) -> bytes:
 
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
-    pipe or the one Excel's 'sep=' line names; decimal marks as written, an ambiguous number as
-    the whole file reads it: :func:`_as_read_whole`), a column kept by its
+    pipe or the one Excel's 'sep=' line names; its numbers as the whole file reads them, in normal
+    form: :func:`_as_read_whole`), a column kept by its
     header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
     when read); the others noted in ``left_out`` by header (a misspelt variable's values were
     imputed without a word)."""
@@ -324,17 +324,16 @@ def _as_read_whole(
     name: str, body: list[list[str]], header: list[str], delimiter: str
 ) -> list[list[str]]:
     """A clinical CSV's ``body`` rows (``header``: its columns' names), each as wide as the
-    header, with each ambiguous number ('1.170': 1170 or 1.17?) written as the whole file reads
-    it (:meth:`~survival_core.io.delimited.NumberMarks.unambiguous`): the kept columns alone read
-    it otherwise, or refused it, where the number that decided it ('72,5' of a weight no model
-    reads) was in a column left out."""
+    header, with each number written as the whole file reads it, in normal form
+    (:meth:`~survival_core.io.delimited.NumberMarks.normal`: '72,5' as '72.5', a '1.170' the
+    file's decimal commas decide as '1170'), one the whole file leaves undecided as written: cut
+    to the kept columns and own rows, the marks left there decided it otherwise ('1.200' read as
+    1200 beside a kept '41,5', the file's '72.5' of a weight no model reads left out)."""
     width = len(header)
     cells = pd.DataFrame([[*row[:width], *[""] * (width - len(row))] for row in body])
     cells = cells.reindex(columns=range(width), fill_value="")
     numbers = [at for at in range(width) if header[at] != "case_id"]
-    marks = file_marks(cells[numbers], name, delimiter)
-    for at in marks.columns:
-        cells[at] = marks.unambiguous(cells[at], at)
+    cells[numbers] = file_marks(cells[numbers], name, delimiter).normal(cells[numbers])
     return cells.to_numpy(object).tolist()
 
 
