@@ -60,6 +60,24 @@ def test_exports_read_to_the_same_table(tmp_path: Path, gbsg2: pd.DataFrame, exp
     assert said == ([f"cohort.csv was read as {how}."] if how else [])
 
 
+def test_rows_whose_last_cells_are_left_off_read_in_the_files_delimiter(
+    gbsg2: pd.DataFrame,
+) -> None:
+    """GBSG2 as a European export whose tool leaves an empty last value off the row (no
+    trailing semicolon), as under 'case_id;age;albumin;afp' a 'P1;61;41,5': the lines' widths
+    differed, so the delimiter fell back to a comma and the table was one column. A row wider
+    than its header still says nothing of the delimiter."""
+    table = gbsg2[[c for c in gbsg2.columns if c != "progrec"] + ["progrec"]].copy()
+    table.loc[:4, "progrec"] = np.nan
+    text = table.to_csv(index=False, sep=";", decimal=",")
+    raw = "\n".join(line.removesuffix(";") for line in text.splitlines()).encode()
+    frame, how = read_delimited(raw, "cohort.csv", text_columns=lambda c: c == "case_id")
+    assert how == "semicolon-delimited, decimal commas"
+    pd.testing.assert_frame_equal(frame, table, check_dtype=False)
+    frame, how = read_delimited(b"case_id;age\nP1;61;41,5\n", "wide.csv")
+    assert frame.columns.tolist() == ["case_id;age"] and how == ""
+
+
 def test_case_clinical_csv_with_decimal_commas() -> None:
     raw = "case_id;age;albumin;site\nHCC-1;63,5;38,2;Liège\n".encode("cp1252")
     row = read_clinical_table(raw).iloc[0]

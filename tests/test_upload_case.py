@@ -245,6 +245,16 @@ def test_an_uploaded_csvs_undecided_number_stays_undecided_in_its_stored_rows(
     }
 
 
+def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):
+    """A row one cell shorter than its header, as some tools write an empty last value: the
+    file was read as one column, 'case_id;age;albumin;afp', said to name no model's variable,
+    and every value was dropped. It is read in its semicolons, the AFP not given."""
+    case = _breast_with(shared_data, "case_id;age;albumin;afp\nSYN-0001;61;41,5\n")
+    assert (case.clinical["age"], case.clinical["albumin"]) == (61, 41.5)
+    assert case.clinical["afp"] is None and not case.clinical_refused
+    assert not [w for w in case.warnings if "naming no model's variable" in w]
+
+
 def _patient_named(folder) -> list[tuple[str, bytes]]:
     """A NIfTI case's files named as an export names them: after the patient."""
     return [

@@ -135,16 +135,21 @@ def excel_sep_hint(text: str) -> tuple[str, str | None]:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter giving the same number (> 1) of fields on the first lines, widest first;
-    a comma when none does."""
-    sample = "\n".join(text.splitlines()[:50])
-    best, best_width = ",", 1
+    else the one giving the header (the first line) the most fields (> 1) where no line below
+    has more (a row whose last cells were left off, as some tools write empty last values:
+    'P1;61;41,5' under 'case_id;age;albumin;afp' put every column into one); a comma when none
+    does."""
+    lines = text.splitlines()[:50]
+    best, best_fit = ",", (False, 1)
     for delimiter in DELIMITERS:
         try:
-            widths = {len(r) for r in csv.reader(sample.splitlines(), delimiter=delimiter) if r}
+            widths = [len(r) for r in csv.reader(lines, delimiter=delimiter) if r]
         except csv.Error:
             continue
-        if len(widths) == 1 and (width := widths.pop()) > best_width:
-            best, best_width = delimiter, width
+        if widths and 1 < widths[0] == max(widths):  # no row wider than the header
+            fit = (min(widths) == widths[0], widths[0])  # every row as wide, then widest
+            if fit > best_fit:
+                best, best_fit = delimiter, fit
     return best
 
 
