@@ -6,9 +6,10 @@
 Progress goes to stderr; with ``--json`` the last line is {run_id, status, metrics, seconds,
 model_version, notes} (``notes``: the run's notes on its data, its ``reports/notes.txt``).
 ``--ray-address`` (or ``RAY_ADDRESS``; blank: none) sends extraction and folds to a Ray cluster;
-``--ray-address local`` runs on this machine whatever the config or ``RAY_ADDRESS`` say. A resumed run keeps the engine it started with, unless ``--config`` (the same config, its
-engine aside: folds are reused across engines) or ``--ray-address`` gives another: a run started
-on a cluster that is gone resumes on this machine.
+``--ray-address local`` runs on this machine whatever the config or ``RAY_ADDRESS`` say. A resumed
+run keeps the engine it started with, unless ``--config`` (the same config, its engine aside:
+folds are reused across engines) or ``--ray-address`` gives another: a run started on a cluster
+that is gone resumes on this machine.
 """
 
 from __future__ import annotations

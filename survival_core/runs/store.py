@@ -970,8 +970,8 @@ class RunStore:
         cohort and model it ran (its config's ``cohort`` and ``model.name``: runs of one name may
         differ in both), how it was validated (:func:`protocol_label`), what its search chose
         (:func:`searched_choice`), the endpoint its cohort recorded (:func:`run_outcome`'s
-        :meth:`~survival_core.io.outcome_source.OutcomeSource.label`; None without) and one column per summary metric (per-fold metrics:
-        :meth:`fold_metrics`)."""
+        :meth:`~survival_core.io.outcome_source.OutcomeSource.label`; None without) and one
+        column per summary metric (per-fold metrics: :meth:`fold_metrics`)."""
         if name is None:
             experiments = {e.experiment_id: e.name for e in self.client.search_experiments()}
         else:
