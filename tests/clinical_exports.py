@@ -71,19 +71,28 @@ def gbsg2_two_endpoints(folder: Path) -> Path:
 #: GBSG2's endpoints as :func:`gbsg2_two_endpoints` holds them, imported as a cohort each
 #: (:func:`imported_gbsg2_model`): (time column, event column). 'rfs' is named by its headers
 #: (recurrence-free), 'coded' states a death's code beside a recurrence's, 'unnamed' keeps
-#: scikit-survival's 'time' and 'cens', which name no endpoint.
+#: scikit-survival's 'time' and 'cens', which name no endpoint. 'dead_cells' writes the RFS
+#: event Recurrence/Dead/Alive, 'or_death' 0/1 under a header stating '1=recurrence or death',
+#: 'pfs' 0/1 under 'PFS_event', which says nothing of a death.
 GBSG2_ENDPOINTS = {
     "os": ("os_days", "os_status"),
     "rfs": ("rfs_days", "recurrence"),
     "coded": ("rfs_days", "status (0=censored, 1=recurrence, 2=dead)"),
     "unnamed": ("time", "cens"),
+    "dead_cells": ("rfs_days", "rfs_status"),
+    "or_death": ("rfs_days", "rfs_event (0=censored, 1=recurrence or death)"),
+    "pfs": ("PFS (days)", "PFS_event"),
 }
+#: How many of GBSG2's patients without recurrence :func:`imported_gbsg2` marks as dead (the
+#: events of 'coded', 'dead_cells', 'or_death' and 'pfs' beside its 299 recurrences).
+GBSG2_DEATHS = 38
 
 
 def imported_gbsg2(folder: Path, endpoint: str, menostat: str | None = None) -> Path:
     """:func:`gbsg2_two_endpoints` imported (``cohort import``) as the cohort
     ``folder/cohort_<endpoint>`` with one of :data:`GBSG2_ENDPOINTS`' outcomes, which it records
-    ('coded' marks a made-up 10 % of the patients without recurrence as dead, 2); ``menostat``
+    ('coded' marks a made-up 10 % of the patients without recurrence as dead, 2, as the other
+    endpoints that count a death do: :data:`GBSG2_DEATHS`); ``menostat``
     ('Pre', 'Post'): those patients alone, as one site's (the column dropped), in
     ``cohort_<endpoint>_<menostat>``. Returns the cohort's folder."""
     from survival_core.cli.main import main
@@ -92,6 +101,10 @@ def imported_gbsg2(folder: Path, endpoint: str, menostat: str | None = None) -> 
     sheet["rfs_days"], sheet["recurrence"] = sheet["time"], sheet["cens"]
     died = (sheet["cens"] == 0) & (np.random.default_rng(1).random(len(sheet)) < 0.1)
     sheet[GBSG2_ENDPOINTS["coded"][1]] = np.where(died, 2, sheet["cens"])
+    sheet["rfs_status"] = np.where(died, "Dead", np.where(sheet["cens"], "Recurrence", "Alive"))
+    either = (died | (sheet["cens"] == 1)).astype(int)
+    sheet[GBSG2_ENDPOINTS["or_death"][1]] = sheet["PFS_event"] = either
+    sheet["PFS (days)"] = sheet["time"]
     name = endpoint if menostat is None else f"{endpoint}_{menostat}"
     if menostat is not None:
         sheet = sheet[sheet["menostat"] == menostat].drop(columns="menostat")

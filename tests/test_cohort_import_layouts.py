@@ -1240,7 +1240,29 @@ def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path
         "event_column": "os_status",
         "time_unit": "days",
         "endpoint": "death",
+        "deaths_counted": True,
     }
+
+
+def test_an_outcome_record_kept_before_it_said_whether_deaths_counted_loads(
+    tmp_path: Path,
+) -> None:
+    """outcome.json written before it kept ``deaths_counted`` loads: a header stating a death's
+    code still counts one; a recurrence's column says nothing more, and its events are worded
+    as unknown, never as recurrences alone."""
+    from survival_core.io.outcome_source import load_outcome_source
+    from tests.clinical_exports import imported_gbsg2
+
+    for endpoint, events in (
+        ("coded", "recurrences or progressions, or deaths"),
+        ("rfs", "events (recurrence, progression or death, as 'recurrence' records them)"),
+    ):
+        record = (imported_gbsg2(tmp_path, endpoint) / "outcome.json").resolve()
+        kept = json.loads(record.read_text())
+        assert kept.pop("deaths_counted") is (endpoint == "coded")
+        record.write_text(json.dumps(kept))
+        source = load_outcome_source(record.parent)
+        assert source.deaths_counted is None and source.words().events == events
 
 
 def test_a_re_import_switching_the_endpoint_is_a_warning(

@@ -1110,3 +1110,32 @@ def test_the_report_names_the_endpoint_its_model_was_fitted_on(
         assert km.get_ylabel().replace("\n", "") == said[1]
         assert (f"Outcome {outcome}" in flat) is (loaded is not gbsg2_model)
     assert "Outcome" not in flat  # the model of a table no import recorded
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "events"),
+    [
+        ("dead_cells", "recurrences or progressions, or deaths"),
+        ("or_death", "recurrences or progressions, or deaths"),
+        ("pfs", "events (recurrence, progression or death, as 'PFS_event' records them)"),
+        ("rfs", "recurrences or progressions"),
+    ],
+)
+def test_a_recurrence_free_models_events_say_the_deaths_its_import_counted(
+    case, tmp_path, endpoint, events
+):
+    """Reviewer's GBSG2 sheet, 38 patients without recurrence made dead: an RFS event written
+    Recurrence/Dead/Alive, or 0/1 under 'rfs_event (0=censored, 1=recurrence or death)', counted
+    the 299 recurrences and the 38 deaths, and the PDF said 'n = 686 patients, 337 recurrences
+    or progressions'. The import records whether a death counted; a 'PFS_event' of 0/1 does not
+    say, and the words say so; a 'recurrence' column counts recurrences alone."""
+    from tests.clinical_exports import GBSG2_DEATHS, imported_gbsg2_model
+
+    loaded = load_scoring_model(imported_gbsg2_model(tmp_path, endpoint))
+    patient = dataclasses.replace(case, clinical={"age": 70.0, "horTh": "no", "pnodes": 3.0})
+    flat = _flat(
+        pdf_facts(render_report(gather_report(patient, loaded, score_case(patient, loaded))))[2]
+    )
+    n_events = 299 + (0 if endpoint == "rfs" else GBSG2_DEATHS)
+    assert loaded.card.n_events == n_events
+    assert f"n = 686 patients, {n_events} {events} (" in flat

@@ -13,7 +13,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from survival_core.cli.main import main
-from survival_core.runs.store import RunStore
+from survival_core.runs.store import RunStore, run_outcome
 from tests.clinical_exports import imported_gbsg2
 
 RFS, OS = "recurrence/progression-free survival", "overall survival"
@@ -136,6 +136,8 @@ def test_a_resume_on_a_cohort_imported_again_with_another_endpoint_records_it(
         run_training(config, progress=stop)
     (run_id,) = RunStore().list_runs("first").query("status == 'FAILED'")["run_id"]
     assert RunStore().get_run(run_id).tags["outcome.endpoint"] == "disease"
+    # a tag is text: 'False' (a 'recurrence' column counts no death) is read back as False
+    assert run_outcome(RunStore().get_run(run_id).tags).deaths_counted is False
     sheet = cohort.parent.parent / "gbsg2_os_Post.csv"
     imported_gbsg2(cohort.parent.parent, "os", "Post")  # writes that sheet
     given = ["--time-column", "os_days", "--event-column", "os_status", "--time-unit", "days"]

@@ -175,7 +175,7 @@ def model_fitted_by(loaded: LoadedModel, as_json: bool) -> dict[str, Any]:
 
     fitted_by: dict[str, Any] = {"run_id": loaded.run_id} if loaded.run_id else {}
     if outcome := loaded.card.outcome:
-        fitted_by["endpoint"] = outcome if as_json else OutcomeSource(**outcome).said()
+        fitted_by["endpoint"] = outcome if as_json else OutcomeSource.from_record(outcome).said()
     return fitted_by
 
 

@@ -64,6 +64,7 @@ from survival_core.io.headers import (
     code_meanings,
     is_outcome_like,
     name_unit,
+    names_a_death,
     normalise_name,
     parse_header,
 )
@@ -261,11 +262,19 @@ class ClinicalImport:
     no_outcome: list[str] = field(default_factory=list)
     #: Whose outcome it is (:func:`_outcome_endpoint`): 'death', 'disease' or None (unsaid).
     endpoint: str | None = None
+    #: Whether a death counted as an event (:func:`_deaths_counted`); None where unsaid.
+    deaths_counted: bool | None = None
 
     @property
     def source(self) -> OutcomeSource:
         """Where the outcome came from, as the cohort records it beside its table."""
-        return OutcomeSource(self.time_column, self.event_column, self.time_unit, self.endpoint)
+        return OutcomeSource(
+            self.time_column,
+            self.event_column,
+            self.time_unit,
+            self.endpoint,
+            self.deaths_counted,
+        )
 
     @property
     def variables(self) -> pd.DataFrame:
@@ -930,8 +939,9 @@ def _event_01(
     censoring: bool,
     report: list[Coercion],
     numbers: NumberMarks,
-) -> pd.Series:
-    """The event as 0/1 (nullable) from numbers, words or the codes stated in the header."""
+) -> tuple[pd.Series, bool | None]:
+    """The event as 0/1 (nullable) from numbers, words or the codes stated in the header, and
+    whether a death counted as one (:func:`_deaths_counted`)."""
     missing = _missing_mask(cells, h.text, report)
     lowered = cells.str.strip().str.lower().where(~missing)
     values = numbers.read(lowered.fillna(""), h.text)
@@ -1014,7 +1024,26 @@ def _event_01(
                 0,
             )
         )
-    return event
+    return event, _deaths_counted(h, {value for value, read in mapping.items() if read == 1})
+
+
+def _deaths_counted(h: Header, events: set[str]) -> bool | None:
+    """Whether an event column's ``events`` (its cells read as 1, lower-cased) count a death: its
+    header states a death's code ('2=dead', '1=recurrence or death') or a cell names one ('Dead',
+    '1:DECEASED'). False where each names a recurrence or progression alone ('Recurrence', a code
+    '1=recurrence'), or the cells say nothing (1, yes) and the header names one alone
+    ('recurrence', 'Relapse'); None where nothing says (a PFS's 0/1): an RFS whose 'Dead' cells
+    were events was said to count recurrences alone."""
+    meanings = code_meanings(h.codes)
+    said = [meanings.get(value, value) for value in events]
+    if h.death_codes or any(map(names_a_death, said)):
+        return True
+    disease = [bool(set(re.split(r"[\W_]+", text)) & _DISEASE_EVENT_WORDS) for text in said]
+    if said and all(disease):
+        return False
+    if set(h.words) & _DEATH_HEADER_WORDS:
+        return True
+    return False if set(h.words) & _DISEASE_EVENT_WORDS else None
 
 
 def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> bool:
@@ -1899,13 +1928,13 @@ def read_clinical_spreadsheet(
         if text is not None:
             how = "given" if given else "recognised by its name"
             report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
-    days = unit = event = None
+    days = unit = event = deaths_counted = None
     marked = None if event_text or time_text is None else _censor_marks(cells[time_text])
     if time_text is not None:
         times = cells[time_text] if marked is None else marked[0]
         days, unit = _time_days(times, headers[time_text], time_unit, report, numbers)
     if event_text is not None:
-        event = _event_01(
+        event, deaths_counted = _event_01(
             cells[event_text],
             headers[event_text],
             censoring=censoring,
@@ -1992,6 +2021,8 @@ def read_clinical_spreadsheet(
             days, event = _days_to_disease_event(
                 dates_frame, start, recurred, (death, last), given, ids, report
             )
+            # a death is an event where the event column states its code and has its date
+            deaths_counted = given is not None and death is not None and bool(given[2].death_codes)
             disease_dates, event_text = True, event_text or "(from dates)"
         elif disease and event_column is None and death is not None:  # the dates give the death
             report.append(
@@ -2081,6 +2112,7 @@ def read_clinical_spreadsheet(
             )
         )
     schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
+    endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
     return ClinicalImport(
         table=table,
         schema=schema,
@@ -2091,7 +2123,8 @@ def read_clinical_spreadsheet(
         time_unit=unit,
         dates=dates_frame,
         no_outcome=no_outcome,
-        endpoint=_outcome_endpoint(headers, time_text, event_text, disease_dates),
+        endpoint=endpoint,
+        deaths_counted=True if endpoint == "death" else deaths_counted,
     )
 
 

@@ -114,6 +114,22 @@ _YEARS_OF = frozenset({"pack", "person", "patient"})
 #: Words of a death among a header's stated codes or an event column's cells ('2=dead',
 #: 'Death without recurrence').
 DEATH_WORDS = ("death", "dead", "died", "deceased")
+#: Oncology's abbreviations of a death: dead of disease, of other causes, with disease.
+_DEATH_ABBREVIATIONS = frozenset({"dod", "doc", "dwd"})
+#: Words before a death's word that say there was none ('no death', 'not dead').
+_NEGATIONS = frozenset({"no", "not", "non", "never", "without"})
+
+
+def names_a_death(meaning: str) -> bool:
+    """Whether a stated code's meaning or an event's cell names a death: 'dead', 'dead of
+    disease', 'death from other causes', 'recurrence or death', '1:DECEASED', 'DOD'; not 'no
+    death', 'not dead' nor 'alive'."""
+    words = re.split(r"[\W_]+", meaning.lower())
+    return any(
+        (word.startswith(DEATH_WORDS) or word in _DEATH_ABBREVIATIONS)
+        and (at == 0 or words[at - 1] not in _NEGATIONS)
+        for at, word in enumerate(words)
+    )
 
 
 def code_meanings(codes: str) -> dict[str, str]:

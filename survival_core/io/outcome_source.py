@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,15 @@ SURVIVAL_WORDS = {
 }
 #: The same, short enough for a figure's axis or a metric's label.
 SHORT_SURVIVAL_WORDS = {**SURVIVAL_WORDS, "disease": "recurrence/progression-free survival"}
+
+
+#: A recurrence's or progression's events, by whether the import counted a death too (None: it
+#: could not tell, a PFS's 0/1; the event column fills the braces).
+_DISEASE_EVENTS = {
+    True: "recurrences or progressions, or deaths",
+    False: "recurrences or progressions",
+    None: "recurrence, progression or death, as {!r} records them",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,11 @@ class OutcomeSource:
     event_column: str
     time_unit: str
     endpoint: str | None = None
+    #: Whether the import counted a death as an event (a 'Dead' cell, a stated death's code,
+    #: 'recurrence or death'); False where it knows it did not (a 'Recurrence' cell, a
+    #: recurrence's code or column alone, a death censored from dates); None where nothing said
+    #: (a PFS's 0/1), or recorded before it was kept.
+    deaths_counted: bool | None = None
 
     def said(self) -> str:
         """'os_days'/'os_status' (death): the columns and the endpoint, for a message."""
@@ -67,21 +81,24 @@ class OutcomeSource:
 
     def words(self) -> EndpointWords:
         """The endpoint's words: a recurrence-free model's '24 months: 76 %' was read as overall
-        survival. An event column stating a death's code ('status (0=censored, 1=recurrence,
-        2=dead)') counted the deaths as events too, as the import reads it."""
+        survival. Its events are as the import counted them (:attr:`deaths_counted`): an RFS
+        whose 'Dead' cells were events was said to count recurrences alone."""
         columns = f"{self.time_column!r}/{self.event_column!r}"
         if self.endpoint not in SURVIVAL_WORDS:
             return EndpointWords(outcome=f"{columns}, endpoint not named by its headers")
-        events = "deaths"
+        kinds = events = "deaths"
         if self.endpoint == "disease":
-            deaths = parse_header(self.event_column).death_codes
-            events = "recurrences or progressions" + (", or deaths" if deaths else "")
+            counted = self.deaths_counted
+            if counted is None and parse_header(self.event_column).death_codes:
+                counted = True  # a record kept before the field: its header states a death
+            kinds = _DISEASE_EVENTS[counted].format(self.event_column)
+            events = kinds if counted is not None else f"events ({kinds})"
         survival = SURVIVAL_WORDS[self.endpoint]
         return EndpointWords(
             survival,
             SHORT_SURVIVAL_WORDS[self.endpoint],
             events,
-            f"{survival} ({columns}; events: {events})",
+            f"{survival} ({columns}; events: {kinds})",
         )
 
     def same_outcome(self, other: OutcomeSource) -> bool:
@@ -107,6 +124,13 @@ class OutcomeSource:
         words = self.words()
         return words.short if self.endpoint in SURVIVAL_WORDS else words.outcome
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> OutcomeSource:
+        """The record as saved (:meth:`save`, a model card's ``outcome``); one written before a
+        field was kept takes its default. KeyError without a column or the unit."""
+        given = [f.name for f in fields(cls) if f.name in record or f.default is MISSING]
+        return cls(**{name: record[name] for name in given})
+
     def save(self, folder: Path | str) -> Path:
         """Write :data:`OUTCOME_FILE` into ``folder``."""
         return write_json(Path(folder) / OUTCOME_FILE, asdict(self))
@@ -115,7 +139,7 @@ class OutcomeSource:
 def endpoint_words(outcome: Mapping[str, Any] | None) -> EndpointWords:
     """The words of a model card's recorded ``outcome`` (:meth:`OutcomeSource.words`); the
     defaults ('survival', 'events') for a model fitted on a table no import recorded."""
-    return EndpointWords() if outcome is None else OutcomeSource(**outcome).words()
+    return EndpointWords() if outcome is None else OutcomeSource.from_record(outcome).words()
 
 
 def load_outcome_source(folder: Path | str) -> OutcomeSource | None:
@@ -126,7 +150,7 @@ def load_outcome_source(folder: Path | str) -> OutcomeSource | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return OutcomeSource(**{f.name: data[f.name] for f in fields(OutcomeSource)})
+        return OutcomeSource.from_record(data)
     except (ValueError, TypeError, KeyError) as err:
         raise InputError(
             f"{path} is not a readable outcome record ({err}): it says which spreadsheet "

@@ -289,7 +289,10 @@ def run_outcome(tags: Mapping[str, str]) -> OutcomeSource | None:
     if f"{TAG_OUTCOME}time_column" not in tags:
         return None
     given = {f.name: tags.get(f"{TAG_OUTCOME}{f.name}") for f in fields(OutcomeSource)}
-    return OutcomeSource(**{**given, "time_unit": given["time_unit"] or ""})
+    counted = {"True": True, "False": False}.get(given["deaths_counted"] or "")
+    return OutcomeSource(
+        **{**given, "time_unit": given["time_unit"] or "", "deaths_counted": counted}
+    )
 
 
 def _endpoint(tags: Mapping[str, str]) -> str | None:
