@@ -1234,14 +1234,50 @@ def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path
         outcome.sort_index(), rfs.sort_index(), check_like=True, check_dtype=False
     )
     (cohort / "outcome.json").unlink()  # imported before the record was kept
-    assert import_table(cohort, first, **OS).kept == 386
-    assert json.loads((cohort / "outcome.json").read_text()) == {
-        "time_column": "os_days",
-        "event_column": "os_status",
-        "time_unit": "days",
-        "endpoint": "death",
-        "deaths_counted": True,
-    }
+    assert import_table(cohort, first, **OS).kept == 386  # merged as before, recorded by none
+    assert not (cohort / "outcome.json").exists()
+
+
+def test_rows_of_an_unrecorded_outcome_kept_beside_a_partial_re_import_record_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GBSG2's recurrence-free survival imported before outcome.json was kept, then its first
+    300 patients' overall survival: the 386 RFS rows kept beside them (merged as before) were
+    recorded as overall survival, and the model fitted on the table said 'overall survival ...
+    events: deaths'. No record is written, a warning says why, and the model names no endpoint;
+    the whole sheet imported records it."""
+    from survival_core.cli.main import main
+    from survival_core.models.card import ModelCard
+    from tests.clinical_exports import gbsg2_two_endpoints
+
+    whole = gbsg2_two_endpoints(tmp_path)
+    pd.read_csv(whole).iloc[:300].to_csv(first := tmp_path / "first300.csv", index=False)
+    cohort, model = tmp_path / "cohort", tmp_path / "model"
+    import_table(cohort, whole, **RFS)
+    (cohort / "outcome.json").unlink()  # imported before the record was kept
+    given = ["--time-column", "os_days", "--event-column", "os_status", "--time-unit", "days"]
+    argv = ["cohort", "import", "--clinical", str(first), "--out", str(cohort), *given]
+    assert main(argv) == 0
+    assert (
+        capsys.readouterr().err.count(
+            "warning: clinical: (outcome): Outcome not recorded: the 386 earlier row(s) of the "
+            "cohort's clinical.csv kept beside first300.csv's (patients it has no row for) were "
+            "imported before the cohort recorded its outcome, so whether they are of "
+            "'os_days'/'os_status' (death) is not known: no outcome.json is written, and the "
+            "cohort's endpoint is unknown (models trained on it name none). Import a sheet with "
+            "every patient's row to record it. (386)\n"
+        )
+        == 1
+    )
+    assert len(pd.read_csv(cohort / "clinical.csv")) == 686
+    assert not (cohort / "outcome.json").exists()
+    table = str(cohort / "clinical.csv")
+    assert main(["fit", "--table", table, "--model", "coxph", "--out", str(model)]) == 0
+    assert ModelCard.load(model).outcome is None
+    assert ModelCard.load(model).endpoint.survival == "survival"
+    argv = ["cohort", "import", "--clinical", str(whole), "--out", str(cohort), *given]
+    assert main(argv) == 0
+    assert json.loads((cohort / "outcome.json").read_text())["endpoint"] == "death"
 
 
 def test_an_outcome_record_kept_before_it_said_whether_deaths_counted_loads(

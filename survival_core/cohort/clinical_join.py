@@ -29,6 +29,7 @@ from pandas.api.types import is_numeric_dtype
 
 from survival_core.cohort.clinical_table import (
     OUTCOME_CHANGED_START,
+    OUTCOME_UNRECORDED_START,
     UNIT_CORRECTED_START,
     ClinicalImport,
     Coercion,
@@ -630,6 +631,32 @@ def _outcome_changed(
     return [Coercion("(outcome)", action, n_stored)]
 
 
+def _record_outcome(
+    cohort: Path,
+    earlier: OutcomeSource | None,
+    source: OutcomeSource,
+    kept: pd.DataFrame,
+    sheet: str,
+) -> list[Coercion]:
+    """Write ``sheet``'s outcome (``source``) as the cohort's record, unless ``kept`` rows of the
+    earlier table stay beside its rows with no record of theirs (``earlier`` None: imported
+    before it was kept): they may be of another endpoint, so none is written (a stale one taken
+    out) and a warning says so. GBSG2's 386 recurrence-free rows kept beside 300 overall
+    survival rows were recorded, and their model labelled, as overall survival."""
+    if kept.empty or earlier is not None:
+        source.save(cohort)
+        return []
+    (cohort / OUTCOME_FILE).unlink(missing_ok=True)
+    action = (
+        f"{OUTCOME_UNRECORDED_START}the {len(kept)} earlier row(s) of the cohort's "
+        f"{CLINICAL_FILE} kept beside {sheet}'s (patients it has no row for) were imported "
+        f"before the cohort recorded its outcome, so whether they are of {source.said()} is not "
+        f"known: no {OUTCOME_FILE} is written, and the cohort's endpoint is unknown (models "
+        "trained on it name none). Import a sheet with every patient's row to record it."
+    )
+    return [Coercion("(outcome)", action, len(kept))]
+
+
 def _with_earlier_rows(table: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     """``table`` (this spreadsheet's rows by case id) after the ``kept`` rows
     (:func:`_earlier_rows`); a column on one side only is blank for the other side's rows."""
@@ -821,10 +848,17 @@ def _write_clinical(
         schema = _merged_schema(earlier, imported, cells, units)
         levels_said = _levels_said(cells, kept, schema)
     write_text(cohort / CLINICAL_FILE, text)
-    imported.source.save(cohort)
+    unrecorded = _record_outcome(cohort, earlier_source, imported.source, kept, sheet)
     schema_note = _save_schema(cohort, schema)
     report = [Coercion(c.column, _scrub_ids(c.action, case_of), c.count) for c in imported.report]
-    report += changed + rescaled + units_said + levels_said + _kept_said(kept, columns, n_new)
+    report += (
+        changed
+        + unrecorded
+        + rescaled
+        + units_said
+        + levels_said
+        + _kept_said(kept, columns, n_new)
+    )
     if withdrawn_kept:
         action = (
             f"of patients withdrawn from the cohort ({WITHDRAWN_FILE}) in its earlier "

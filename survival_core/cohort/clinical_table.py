@@ -169,6 +169,10 @@ UNIT_CORRECTED_START = "Times corrected: "
 #: cohort's earlier ``clinical.csv`` held starts (:mod:`survival_core.cohort.clinical_join`): a
 #: warning, as models trained on the cohort before were trained on the other endpoint.
 OUTCOME_CHANGED_START = "Outcome changed: "
+#: How a report line on a partial re-import beside earlier rows whose outcome no record names
+#: (imported before ``outcome.json`` was kept) starts: a warning, as no record is written and the
+#: cohort's endpoint is unknown.
+OUTCOME_UNRECORDED_START = "Outcome not recorded: "
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
@@ -865,9 +869,17 @@ def asks_to_act(action: str) -> bool:
     """Whether a report line's ``action`` is a warning to act on, not a coercion done: a longest
     follow-up implausible in the time unit the times were read in (:func:`_follow_up_said`), or
     a re-import taken as correcting the unit of the cohort's earlier one
-    (:data:`UNIT_CORRECTED_START`), or a re-import of another endpoint
-    (:data:`OUTCOME_CHANGED_START`)."""
-    return action.startswith((FOLLOW_UP_NOTE_START, UNIT_CORRECTED_START, OUTCOME_CHANGED_START))
+    (:data:`UNIT_CORRECTED_START`), a re-import of another endpoint
+    (:data:`OUTCOME_CHANGED_START`), or one beside earlier rows of an unrecorded outcome
+    (:data:`OUTCOME_UNRECORDED_START`)."""
+    return action.startswith(
+        (
+            FOLLOW_UP_NOTE_START,
+            UNIT_CORRECTED_START,
+            OUTCOME_CHANGED_START,
+            OUTCOME_UNRECORDED_START,
+        )
+    )
 
 
 def _follow_up_said(
