@@ -935,3 +935,37 @@ def test_a_card_of_a_newer_radsurv_says_so(gbsg2_model, tmp_path, caplog):
         "what this version does not know (calibration): update RadSurv to 9.0.0 or later to "
         "use this model."
     )
+
+
+def test_a_card_without_a_recorded_outcome_reads_in_the_radsurv_before_the_field(
+    gbsg2_model, monkeypatch
+):
+    """Every card held "outcome", null for a model of a table no import recorded, and RadSurv
+    0.2.1 (without the field) refused each: "card.json was written by RadSurv 0.2.1 (this is
+    0.2.1) and holds what this version does not know (outcome): fit the model again with this
+    RadSurv". The field is left out where None, and the version that added it is a later one,
+    so a card recording an outcome asks 0.2.1 to update RadSurv."""
+    from dataclasses import fields
+
+    from packaging.version import Version
+
+    import survival_core.models.card as card_module
+    from survival_core import __version__
+
+    model_dir, _table = gbsg2_model
+    path = model_dir / "card.json"
+    card = json.loads(path.read_text())
+    assert "outcome" not in card and card["radsurv_version"] == __version__
+    assert Version(__version__) > Version("0.2.1")
+    known_before = {f.name for f in fields(card_module.ModelCard)} - {"outcome"}
+    monkeypatch.setattr(card_module, "__version__", "0.2.1")  # the RadSurv before the field
+    card_module._check_known(path, card, known_before)  # reads
+    recorded = {**card, "outcome": {"time_column": "os_days", "event_column": "os_status"}}
+    with pytest.raises(InputError) as refused:
+        card_module._check_known(path, recorded, known_before)
+    assert str(refused.value) == (
+        f"{path} was written by RadSurv {__version__} (this is 0.2.1) and holds what this "
+        f"version does not know (outcome): update RadSurv to {__version__} or later to use "
+        "this model."
+    )
+    assert load_scoring_model(model_dir).card.outcome is None  # and this RadSurv reads it

@@ -205,7 +205,10 @@ class ModelCard:
         if model_file.is_file():
             self.model_sha256 = file_sha256(model_file)
         path = Path(folder) / CARD_FILE
-        path.write_text(json.dumps(_finite(asdict(self)), indent=1, allow_nan=False))
+        record = asdict(self)
+        if record["outcome"] is None:  # RadSurv before 0.2.2 refuses the field, even null
+            del record["outcome"]
+        path.write_text(json.dumps(_finite(record), indent=1, allow_nan=False))
         return path
 
     @classmethod
