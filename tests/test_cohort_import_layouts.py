@@ -1238,6 +1238,42 @@ def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path
     assert not (cohort / "outcome.json").exists()
 
 
+def test_the_same_endpoint_under_other_headers_is_the_same_outcome(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GBSG2's (made-up) overall survival imported as TCGA names it, 'OS.time'/'OS', then its
+    first 300 patients' under 'os_days'/'os_status': refused as mixing two outcomes, both said
+    to be death's. Imported in weeks, then whole in days: warned of as another endpoint's, and
+    the correction of its times left unsaid. Both records naming death, they are one outcome."""
+    from survival_core.cli.main import main
+    from tests.clinical_exports import gbsg2_two_endpoints
+
+    sheet = pd.read_csv(whole := gbsg2_two_endpoints(tmp_path))
+    tcga = sheet.rename(columns={"os_days": "OS.time", "os_status": "OS"})
+    tcga.to_csv(tcga_path := tmp_path / "tcga.csv", index=False)
+    sheet.iloc[:300].to_csv(first := tmp_path / "first300.csv", index=False)
+    given = ["--time-column", "os_days", "--event-column", "os_status"]
+
+    def imported(path: Path, cohort: Path, *options: str) -> str:
+        argv = ["cohort", "import", "--clinical", str(path), "--out", str(cohort), *options]
+        assert main(argv) == 0
+        return capsys.readouterr().err
+
+    imported(tcga_path, partial := tmp_path / "partial", "--time-unit", "days")
+    said = imported(first, partial, *given)
+    assert "kept from the cohort's earlier clinical.csv" in said and "Outcome" not in said
+    assert len(pd.read_csv(partial / "clinical.csv")) == 686
+    assert json.loads((partial / "outcome.json").read_text())["time_column"] == "os_days"
+    imported(tcga_path, weeks := tmp_path / "weeks", "--time-unit", "weeks")
+    said = imported(whole, weeks, *given)
+    assert "Outcome changed" not in said
+    assert (
+        "warning: clinical: time: Times corrected: gbsg2_two.csv's are 1/7 of those the "
+        "cohort's earlier clinical.csv held for these patients (the longest follow-up 34489 "
+        "days, now 4927)"
+    ) in said
+
+
 def test_rows_of_an_unrecorded_outcome_kept_beside_a_partial_re_import_record_none(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -102,21 +102,16 @@ class OutcomeSource:
         )
 
     def same_outcome(self, other: OutcomeSource) -> bool:
-        """Whether ``other`` read the outcome from the same columns (names compared ignoring
-        case, punctuation and units: 'OS (months)' is 'os_days' in another unit) and names no
-        other endpoint."""
-        names = [parse_header(s.time_column).name for s in (self, other)]
-        events = [parse_header(s.event_column).name for s in (self, other)]
-        endpoints = {self.endpoint, other.endpoint} - {None}
-        return names[0] == names[1] and events[0] == events[1] and len(endpoints) < 2
-
-    def same_endpoint(self, other: OutcomeSource) -> bool:
-        """Whether ``other`` is of this endpoint: the same one where both headers name one (OS
-        in days or in months), else read from the same columns (:meth:`same_outcome`): a model's
-        c-index against another endpoint's events is not its validation."""
+        """Whether ``other`` is this outcome: the same endpoint where both headers name one
+        ('OS.time'/'OS' and 'os_days'/'os_status' are both a death's: one was refused as
+        another outcome), else read from the same columns (names compared ignoring case,
+        punctuation and units: 'OS (months)' is 'os_days' in another unit) naming no other
+        endpoint. A model's c-index against another endpoint's events is not its validation."""
         if self.endpoint and other.endpoint:
             return self.endpoint == other.endpoint
-        return self.same_outcome(other)
+        names = [parse_header(s.time_column).name for s in (self, other)]
+        events = [parse_header(s.event_column).name for s in (self, other)]
+        return names[0] == names[1] and events[0] == events[1]
 
     def label(self) -> str:
         """The endpoint in a table's cell: 'overall survival', 'recurrence/progression-free

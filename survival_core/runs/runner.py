@@ -705,10 +705,10 @@ def _external_outcome(
     mine: OutcomeSource | None, theirs: OutcomeSource | None, external: Path
 ) -> list[str]:
     """A note where the cohorts' recorded outcomes are of other endpoints (or, an endpoint
-    unnamed, of other columns: :meth:`OutcomeSource.same_endpoint`): the c-index of a
+    unnamed, of other columns: :meth:`OutcomeSource.same_outcome`): the c-index of a
     recurrence-free model against deaths is not its validation. Nothing where either cohort has
     no record."""
-    if mine is None or theirs is None or mine.same_endpoint(theirs):
+    if mine is None or theirs is None or mine.same_outcome(theirs):
         return []
     return [
         f"The external cohort {external.name}'s outcome is {theirs.said()}, the development "
