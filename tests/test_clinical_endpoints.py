@@ -68,6 +68,38 @@ def test_other_outcomes_among_the_event_codes_are_refused_not_dropped(
         assert int(result.table["event"].sum()) == int(y["cens"][5:].sum()) + 5
 
 
+@pytest.mark.parametrize(
+    "death",
+    ["dead of disease", "died of disease", "death from other causes", "dead from other causes"],
+)
+def test_a_death_stated_in_other_words_among_the_codes_is_an_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], death: str
+) -> None:
+    """GBSG2's recurrences beside 38 made-up deaths without recurrence coded 2 under 'status
+    (0=censored, 1=recurrence, 2=dead of disease)': the 2 was 'unreadable events '2' read as
+    missing (38)', those patients gone from the analysis. A meaning naming a death is a death,
+    counted as the recurrence-free survival's event and recorded so."""
+    import json
+
+    from survival_core.cli.main import main
+    from tests.clinical_exports import GBSG2_DEATHS
+
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    header = f"status (0=censored, 1=recurrence, 2={death})"
+    frame = pd.DataFrame({"patient_id": [f"G{i:04d}" for i in range(len(y))], "age": X["age"]})
+    frame["rfs_days"], frame[header] = y["time"], np.where(died, 2, y["cens"].astype(int))
+    cohort = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(_write(tmp_path, frame)), "--out", str(cohort)]
+    assert main(argv) == 0
+    said = capsys.readouterr().err
+    assert "unreadable" not in said
+    assert f"{header}: event from the codes stated in the header (0=censored" in said
+    table = pd.read_csv(cohort / "clinical.csv")
+    assert (int(table["event"].sum()), int(table["event"].isna().sum())) == (299 + GBSG2_DEATHS, 0)
+    assert json.loads((cohort / "outcome.json").read_text())["deaths_counted"] is True
+
+
 def test_cbioportal_and_oncology_status_words(tmp_path: Path) -> None:
     """cBioPortal's '1:DECEASED' / '0:LIVING' was refused as no event indicator; DOD / AWD / NED
     refused; 'Lost to follow-up' read as missing, the patient dropped instead of censored."""

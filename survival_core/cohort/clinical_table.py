@@ -919,13 +919,16 @@ def _import_again(unit: str) -> str:
 
 
 def _stated_codes(codes: str) -> dict[str, int]:
-    """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; meanings other than death/alive are ignored."""
+    """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
+    disease', 'death from other causes': read as missing); other meanings are ignored."""
     stated: dict[str, int] = {}
     for code, meaning in code_meanings(codes).items():
         if meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
             stated[code] = 0
+        elif names_a_death(meaning):
+            stated[code] = 1
     return stated
 
 

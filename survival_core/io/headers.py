@@ -126,7 +126,7 @@ def names_a_death(meaning: str) -> bool:
     death', 'not dead' nor 'alive'."""
     words = re.split(r"[\W_]+", meaning.lower())
     return any(
-        (word.startswith(DEATH_WORDS) or word in _DEATH_ABBREVIATIONS)
+        (word.removesuffix("s") in DEATH_WORDS or word in _DEATH_ABBREVIATIONS)
         and (at == 0 or words[at - 1] not in _NEGATIONS)
         for at, word in enumerate(words)
     )
@@ -153,8 +153,9 @@ class Header:
     @property
     def death_codes(self) -> set[str]:
         """The stated codes meaning a death ('2' of 'status (0=censored, 1=recurrence,
-        2=dead)'): an event too, beside a recurrence's."""
-        return {c for c, meaning in code_meanings(self.codes).items() if meaning in DEATH_WORDS}
+        2=dead)', of '2=dead of disease', '1=recurrence or death'): an event too, beside a
+        recurrence's."""
+        return {c for c, meaning in code_meanings(self.codes).items() if names_a_death(meaning)}
 
     @property
     def tokens(self) -> list[str]:
