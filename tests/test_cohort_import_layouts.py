@@ -1071,6 +1071,32 @@ def test_the_d_of_a_time_to_death_is_no_unit(
     assert int(clinical["event"].sum()) == 26
 
 
+@pytest.mark.parametrize("time", ["follow_up_d", "fu_d", "survival_d", "futime_d", "lenfol_d"])
+def test_the_d_of_a_follow_up_is_not_said_to_be_a_death(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], time: str
+) -> None:
+    """AIDS's death endpoint with its time under a follow-up's name ending in 'd' ('fu_d'):
+    its unit is asked for, as no 'd' is read as days, but the refusal said "its 'd' is read as
+    the endpoint, death, not days", wrong of a follow-up's length. It asks for the unit alone."""
+    from sksurv.datasets import load_aids
+
+    from survival_core.cli.main import main
+
+    X, y = load_aids(endpoint="death")
+    sheet = X.assign(**{time: y["time_d"], "censor_d": y["censor_d"]})
+    sheet.insert(0, "subject", [f"A{i}" for i in range(len(X))])
+    sheet.to_csv(path := tmp_path / "aids.csv", index=False)
+    argv = ["cohort", "import", "--clinical", str(path), "--time-column", time,
+            "--event-column", "censor_d", "--json", "--out", str(tmp_path / "cohort")]  # fmt: skip
+    assert main(argv) == 2
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["error"] == (
+        f"The time column {time!r} does not state its unit; give one of days, weeks, months, "
+        "years: --time-unit (Cohort page: Time unit; Python: time_unit=)."
+    )
+    assert main([*argv, "--time-unit", "days"]) == 0
+    assert pd.read_csv(tmp_path / "cohort" / "clinical.csv")["time"].max() == y["time_d"].max()
+
+
 def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: Path) -> None:
     """GBSG2 imported in days, then the same 686 patients' sheet in months imported as days:
     every stored follow-up shrank 30-fold without a word. Now refused naming the factor and the
