@@ -25,7 +25,7 @@ from survival_core.io.tables import load_model_table
 from survival_core.models import load_model
 from survival_core.models.card import ModelCard
 from survival_core.models.scoring import load_scoring_model
-from survival_core.workflows.dsfr_study import run_pipeline, train_dsfr
+from survival_core.workflows.dsfr_study import check_study_out, run_pipeline, train_dsfr
 from survival_core.workflows.scoring import score_case, score_values
 from tests import clinical_exports
 from tests.real_cohorts import lung_cohort
@@ -41,6 +41,12 @@ SUMMARY_KEYS = {
     "n_test",
     "seconds",
 }
+
+#: Every entry a dsfr run with its study writes into its folder.
+RUN_ENTRIES = [
+    "classification.json", "cox_model", "dsfr.failures.csv", "dsfr.parquet",
+    "segmentation.json", "unet",
+]  # fmt: skip
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -214,7 +220,7 @@ def test_a_rerun_replaces_the_earlier_run_whole(small_cohort, tmp_path):
     folder while one runs."""
     out, tiny = tmp_path / "out", {"epochs": 1, "slice_size": 32, "n_slices": 8}
     run_pipeline(small_cohort, out, test_fraction=0.34, seed=6, **tiny)
-    assert {"classification.json", "cox_model"} <= set(os.listdir(out))
+    assert sorted(os.listdir(out)) == RUN_ENTRIES  # all a folder may hold to be replaced
     unstudied = shutil.copytree(small_cohort, tmp_path / "unstudied")
     clinical = pd.read_csv(unstudied / "clinical.csv")
     clinical.drop(columns=["hbv", "afp", "albi_score"]).to_csv(
@@ -229,11 +235,7 @@ def test_a_rerun_replaces_the_earlier_run_whole(small_cohort, tmp_path):
     other, lines = tmp_path / "other", []
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    refused = (
-        f"{other} holds files but no dsfr run; the run is written as a whole folder, replacing "
-        "what a folder holds. Give a new or empty folder, or a dsfr run's folder to replace."
-    )
-    with pytest.raises(InputError, match=f"^{re.escape(refused)}$"):
+    with pytest.raises(InputError, match=f"^{re.escape(_not_a_run(other, 'notes.txt'))}$"):
         run_pipeline(small_cohort, other, progress=lines.append, **tiny)
     assert os.listdir(other) == ["notes.txt"] and lines == []
 
@@ -245,6 +247,40 @@ def test_a_rerun_replaces_the_earlier_run_whole(small_cohort, tmp_path):
     ):
         args.func(args)
     assert sorted(os.listdir(out)) == written
+
+
+def _not_a_run(folder: Path, others: str) -> str:
+    """What a dsfr into ``folder`` holding ``others`` (no run's entries) is told."""
+    return (
+        f"{folder} holds {others}, which no dsfr run writes; the run is written as a whole "
+        "folder, replacing what a folder holds. Give a new or empty folder, or a dsfr run's "
+        "folder to replace."
+    )
+
+
+def test_a_runs_folder_holding_a_users_files_is_refused_naming_them(small_cohort, tmp_path, capsys):
+    """A folder holding a dsfr run's files (an earlier release's results: its U-Net, tables,
+    study) and the user's notes.txt and figures/ was taken for a run's folder and replaced
+    whole, deleting both without a word; a failures table beside thesis.docx too. Refused
+    before any case is read, naming the user's entries, every file kept."""
+    out = tmp_path / "results"
+    (out / "figures").mkdir(parents=True)
+    for name in RUN_ENTRIES:
+        (out / name).write_text("an earlier run's")
+    (out / "notes.txt").write_text("mine")
+    (out / "figures" / "fig1.png").write_bytes(b"png")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["dsfr", "--cohort", str(small_cohort), "--out", str(out)]) == 2
+    refused = _not_a_run(out, "figures, notes.txt")
+    assert capsys.readouterr().err.strip() == f"error: {refused}"
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+    thesis = tmp_path / "userfolder"
+    thesis.mkdir()
+    (thesis / "thesis.docx").write_text("years of work")
+    (thesis / "dsfr.failures.csv").write_text("case_id,error\n")
+    with pytest.raises(InputError, match=f"^{re.escape(_not_a_run(thesis, 'thesis.docx'))}$"):
+        check_study_out(thesis)
 
 
 @pytest.mark.parametrize(

@@ -385,6 +385,12 @@ def _silent(line: str) -> None:
 MIN_CASES = 4
 #: What :func:`train_dsfr` writes into its folder besides the U-Net and ``dsfr.parquet``.
 SEGMENTATION_FILE = "segmentation.json"
+#: Every entry a ``dsfr`` run writes into its folder (:func:`train_dsfr`, :func:`_study`); a
+#: folder holding any other is not a run's, and is refused rather than replaced.
+RUN_ENTRIES = frozenset(
+    {"unet", "dsfr.parquet", "dsfr.failures.csv", SEGMENTATION_FILE, "classification.json",
+     "cox_model"}
+)  # fmt: skip
 
 
 @dataclass
@@ -483,20 +489,19 @@ def train_dsfr(
 
 
 def check_study_out(out: Path) -> None:
-    """Refuse, before any work, an ``out`` folder holding files but none of a ``dsfr`` run: the
-    run is written as a whole folder (:func:`~survival_core.io.atomic.replaced_folder`),
-    replacing what it holds. A re-run into its folder kept the earlier run's classification.json
-    and cox_model/ (another cohort, another split) beside the new U-Net."""
-    from survival_core.features.cohort import failures_path
-
-    if not out.is_dir() or not any(out.iterdir()):
+    """Refuse, before any work, an ``out`` folder holding an entry no ``dsfr`` run writes
+    (:data:`RUN_ENTRIES`), naming them: the run is written as a whole folder
+    (:func:`~survival_core.io.atomic.replaced_folder`), replacing what it holds. A folder holding
+    a run's failures table or segmentation.json beside a user's files was taken for a run's, and
+    the user's files were deleted without a word."""
+    if not out.is_dir():
         return
-    # the failures table: all a refused run of an earlier release left there
-    if not any(p.exists() for p in (out / SEGMENTATION_FILE, failures_path(out / "dsfr.parquet"))):
+    others = sorted(p.name for p in out.iterdir() if p.name not in RUN_ENTRIES)
+    if others:
         raise InputError(
-            f"{out} holds files but no dsfr run; the run is written as a whole folder, "
-            "replacing what a folder holds. Give a new or empty folder, or a dsfr run's folder "
-            "to replace."
+            f"{out} holds {', '.join(others)}, which no dsfr run writes; the run is written as "
+            "a whole folder, replacing what a folder holds. Give a new or empty folder, or a "
+            "dsfr run's folder to replace."
         )
 
 
