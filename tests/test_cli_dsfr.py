@@ -17,7 +17,8 @@ import SimpleITK as sitk
 from survival_core.cli import dsfr
 from survival_core.cli.main import main
 from survival_core.errors import ConfigError, InputError
-from survival_core.features.dsfr import read_dsfr_table
+from survival_core.features.dsfr import cohort_dsfr_table, read_dsfr_table
+from survival_core.features.extractors import bundle, case_columns
 from survival_core.features.segmentation import SegmentationModel
 from survival_core.io.case_loader import load_case
 from survival_core.io.locks import folder_lock
@@ -193,6 +194,29 @@ def test_a_gtv_vanishing_inside_the_liver_leaves_its_case_out_named(one_voxel_li
     ]  # fmt: skip
     assert list(segmentation["failed"]) == ["SYN-0001"]
     assert "SYN-0001" not in read_dsfr_table(out / "dsfr.parquet")[0].features.index
+
+
+def test_a_case_to_score_keeps_a_gtv_vanishing_on_the_grid(
+    one_voxel_liver_case, small_cohort, tmp_path
+):
+    """Scoring with a model bundling a DSFR U-Net refused a case whose GTV vanished on the
+    network grid ('The 'gtv' mask disappears ...'), as did an external cohort's DSFR table: its
+    features never read the GTV (the predicted region and the liver). Only training leaves such
+    a case out; a case to score gets the features its full GTV gives."""
+    out = tmp_path / "out"
+    train_dsfr(small_cohort, out, epochs=1, slice_size=32, n_slices=8, device="cpu")
+    model = tmp_path / "model"
+    bundle(model, dsfr_unet=out / "unet")
+    wanted = ["dsfr_000", "dsfr_001"]
+    full = read_dsfr_table(out / "dsfr.parquet")[0].features.loc["SYN-0001", wanted]
+    one_voxel = load_case(one_voxel_liver_case / "cases" / "SYN-0001")
+    assert case_columns(one_voxel, model, wanted) == pytest.approx(full.to_dict(), abs=1e-6)
+
+    unet = SegmentationModel.load(out / "unet", device="cpu")
+    external = cohort_dsfr_table(one_voxel_liver_case, unet, tmp_path / "ext" / "dsfr.parquet")
+    assert pd.read_csv(tmp_path / "ext" / "dsfr.failures.csv").empty
+    table = read_dsfr_table(external)[0].features
+    assert table.loc["SYN-0001", wanted].to_numpy() == pytest.approx(full.to_numpy(), abs=1e-6)
 
 
 def test_without_the_study_columns_the_unet_and_features_are_written(lung_run):

@@ -155,19 +155,25 @@ def cases_on_grid(
     reads: Sequence[CaseRead],
     config: UNetConfig,
     progress: Callable[[str], None] | None = None,
-    learn_modality: bool = False,
+    training: bool = False,
 ) -> tuple[list[SegmentationInput], pd.DataFrame, UNetConfig]:
     """The cases of ``reads`` on the network grid of ``config``, the failures (case_id, error)
-    of those left out, and the config. A case that cannot be read, or whose GTV disappears on
-    the grid (thinner than a grid voxel), is left out and named, as ``extract`` leaves one out:
-    one such case stopped the whole run, the message naming the case before it. A case of
-    another modality refuses the cohort (one U-Net learns one modality); with
-    ``learn_modality`` (a U-Net to train) the first case read sets it."""
-    from survival_core.features.segmentation import check_modality, segmentation_input
+    of those left out, and the config. A case that cannot be read is left out and named, as
+    ``extract`` leaves one out: one such case stopped the whole run, the message naming the case
+    before it. A case of another modality refuses the cohort (one U-Net learns one modality).
+    With ``training`` (cases to train the U-Net on and measure it by) the first case read sets
+    the modality, and a case whose GTV disappears on the grid is left out too
+    (:func:`~survival_core.features.segmentation.check_gtv_on_grid`); cases to score keep it."""
+    from survival_core.features.segmentation import (
+        check_gtv_on_grid,
+        check_modality,
+        segmentation_input,
+    )
     from survival_core.io.case_loader import load_case_read
 
     inputs: list[SegmentationInput] = []
     failures: list[tuple[str, str]] = []
+    learn_modality = training
     for i, read in enumerate(reads, 1):
         failed = len(failures)
         try:
@@ -179,7 +185,10 @@ def cases_on_grid(
                 config, learn_modality = replace(config, modality=case.modality), False
             check_modality(case, config)
             try:
-                inputs.append(segmentation_input(case, config))
+                item = segmentation_input(case, config)
+                if training:
+                    check_gtv_on_grid(item)
+                inputs.append(item)
             except Exception as error:  # noqa: BLE001 - every failure is reported per case
                 failures.append((read.case_id, describe_error(error)))
         if progress:

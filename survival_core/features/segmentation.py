@@ -131,22 +131,27 @@ def check_modality(case: Case, config: UNetConfig) -> None:
 
 def segmentation_input(case: Case, config: UNetConfig = UNetConfig()) -> SegmentationInput:
     """The windowed image of ``case`` on the network grid of ``config`` with its GTV and organ;
-    a case of another modality than the network's is refused, and one whose GTV disappears on
-    the grid (thinner than a grid voxel: kept, it trained the U-Net as a tumour patient without
-    tumour slices and scored Dice 0 among the held-out cases)."""
+    a case of another modality than the network's is refused. A GTV that disappears on the grid
+    is kept (empty): scoring never reads it (:func:`check_gtv_on_grid` refuses it for training)."""
     check_modality(case, config)
     volume, reference = network_input(case, config.grid_shape, config.window, config.margin_mm)
-    gtv = mask_on_grid(case, "gtv", reference)
-    check_not_vanished(gtv, "gtv", Grid.of(reference))
     return SegmentationInput(
         case.case_id,
         volume[0],
-        gtv,
+        mask_on_grid(case, "gtv", reference),
         mask_on_grid(case, "organ", reference)
         if "organ" in case.masks
         else np.ones(volume[0].shape, dtype=np.uint8),
         reference,
     )
+
+
+def check_gtv_on_grid(item: SegmentationInput) -> None:
+    """MaskError when the GTV of ``item`` disappears on its grid (thinner than a grid voxel), for
+    a case the U-Net trains on or is measured on: kept, it trained the U-Net as a tumour patient
+    without tumour slices and scored Dice 0 among the held-out cases. DSFR features never read
+    the GTV, so a case to score keeps it (it was refused)."""
+    check_not_vanished(item.gtv, "gtv", Grid.of(item.reference))
 
 
 def dice_score(prediction: np.ndarray, truth: np.ndarray) -> float:

@@ -448,7 +448,7 @@ def train_dsfr(
         )
     early_recurrence(clinical.loc[[read.case_id for read in reads]])  # bad outcomes: refused unread
     config = UNetConfig(slice_size=slice_size, n_slices=n_slices)
-    inputs, failures, config = cases_on_grid(reads, config, progress, learn_modality=True)
+    inputs, failures, config = cases_on_grid(reads, config, progress, training=True)
     if len(inputs) < MIN_CASES:  # before any file: nothing of a refused run is left in ``out``
         first = failures.iloc[0]
         raise InputError(
