@@ -133,7 +133,8 @@ def lung_run(lung_cts, tmp_path_factory):
 def test_a_gtv_thinner_than_a_grid_voxel_leaves_its_case_out_named(lung_run, lung_cts, tmp_path):
     """lung1 with a one-voxel GTV stopped the whole run, and the error came after the previous
     case's progress line, naming it. The case is left out, named in dsfr.failures.csv, and the
-    others go on; with fewer than 4 cases left the run is refused, naming the case."""
+    others go on; with fewer than 4 cases left the run is refused, naming the case, before any
+    file is written (train_dsfr too, which a run's features.dsfr calls on its own folder)."""
     summary, out, lines = lung_run
     said = "The 'gtv' mask disappears when resized to (32, 32, 8) voxels"
     assert f"[3/5] lung1_one_voxel left out: {said}" in "\n".join(lines)
@@ -153,9 +154,14 @@ def test_a_gtv_thinner_than_a_grid_voxel_leaves_its_case_out_named(lung_run, lun
         r"DSFR needs at least 4 cases on the network grid; only 3 of the 4 cases of .*fewer are "
         r"\(1 left out; first, lung1_one_voxel: The 'gtv' mask disappears"
     )
+    tiny = {"epochs": 1, "slice_size": 32, "n_slices": 8}
     with pytest.raises(InputError, match=refused):
-        run_pipeline(fewer, tmp_path / "out", epochs=1, slice_size=32, n_slices=8)
+        run_pipeline(fewer, tmp_path / "out", **tiny)
     assert not (tmp_path / "out").exists()  # nothing of a refused run, not even its failures
+    # a run's features.dsfr writes into the run's own folder, no staging folder to drop
+    with pytest.raises(InputError, match=refused):
+        train_dsfr(fewer, tmp_path / "run" / "dsfr", **tiny)
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.fixture()
