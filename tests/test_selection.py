@@ -275,4 +275,9 @@ def test_a_lasso_path_that_diverges_stops_at_its_last_converged_penalty() -> Non
     model = make_model("coxph").with_reduction(ReductionChain([LassoCoxSelector()]))
     model.fit(noise(50, 9), y)
     assert model.features_used_ == ["noise40"]
-    assert "LASSO-Cox path diverged in 1 of 5 inner folds" in model.preprocessor_.notes_[-1]
+    # the fold converged down to its 47th penalty: the 48th, which diverged, is no candidate
+    assert model.preprocessor_.notes_[-1] == (
+        "The LASSO-Cox path diverged in 1 of 5 inner folds (too many features for the patients: "
+        "the weakest penalties fit an almost unpenalised Cox model of every feature); the "
+        "penalty was chosen among the 47 stronger ones that converged (down to 4.31e-05)."
+    )

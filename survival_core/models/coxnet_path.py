@@ -49,8 +49,9 @@ def _fit_path(
 ) -> tuple[CoxnetSurvivalAnalysis | None, int | None]:
     """The path over ``alphas`` (None: scikit-survival's ``n_alphas`` from the penalty that zeroes
     every coefficient) and where it diverged (scikit-survival's "weights are too large"): the
-    index of the first penalty whose fit did, the path cut before it (no model when that is the
-    first); None when none did. Found by bisection, as each fit runs from the strongest penalty."""
+    index of the first penalty whose fit did, which is also how many converged, the path cut
+    before it (no model when that is the first); None when none did. Found by bisection, as each
+    fit runs from the strongest penalty: ``alphas[:good]`` converges, ``alphas[:bad]`` does not."""
     try:
         return _fit_once(Z, event, time, l1_ratio, alphas=alphas, n_alphas=n_alphas), None
     except ArithmeticError:
@@ -65,7 +66,7 @@ def _fit_path(
             model, good = _fit_once(Z, event, time, l1_ratio, alphas=alphas[:mid]), mid
         except ArithmeticError:
             bad = mid
-    return model, bad
+    return model, good
 
 
 def cv_coxnet(
