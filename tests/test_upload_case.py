@@ -255,6 +255,50 @@ def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):
     assert not [w for w in case.warnings if "naming no model's variable" in w]
 
 
+@pytest.mark.parametrize(
+    ("clinical", "expected"),
+    [
+        ('case_id,afp,albumin\nSYN-0001,"1,200",31\n', {"afp": 1200.0, "albumin": 31.0}),
+        (
+            "case_id;afp;albumin;inr\nSYN-0001;1.200;41,5;1,170\n",
+            {"afp": 1200.0, "albumin": 41.5, "inr": 1.17},
+        ),
+    ],
+)
+def test_an_upload_stored_before_its_numbers_were_in_normal_form_is_stored_anew(
+    shared_data, monkeypatch, clinical, expected
+):
+    """breast1 (pyradiomics) and its one-row CSV, stored before numbers were stored in normal
+    form: the copy kept them as uploaded ('1,200' of a comma-delimited file is 1200), its cut
+    read deciding them. Reused by the reader deciding none, its AFP was refused as ambiguous;
+    the upload lands in a new folder once, read as its whole file reads it."""
+    import hashlib
+
+    from survival_core.io import uploads
+    from survival_core.io.upload_case import forget_uploads
+
+    volumes = shared_data / "pyradiomics"
+    files = [(n, (volumes / n).read_bytes()) for n in ("breast1_image.nrrd", "breast1_label.nrrd")]
+    files.append(("clinical.csv", clinical.encode()))
+
+    def token_before(name, uploaded, cleaned, deid):  # the folder name the store gave before
+        if name.lower().endswith((".csv", ".json")):
+            return deid.content_token(uploads._as_valued(uploaded))
+        return hashlib.sha256(cleaned).digest()
+
+    with monkeypatch.context() as before:
+        before.setattr(uploads, "_token", token_before)
+        old = store_upload(files)
+    stored_before = clinical.replace("SYN-0001", UPLOAD_ROW)  # its numbers as uploaded
+    (old / "clinical.csv").write_text(stored_before)
+    forget_uploads()  # another process, after the change
+    contents = describe_upload(store_upload(files))
+    case = load_upload(contents, contents.suggested_roles(), correctable=True)
+    assert {name: case.clinical[name] for name in expected} == expected
+    assert not case.clinical_refused
+    assert contents.folder != old and (old / "clinical.csv").read_text() == stored_before
+
+
 def _patient_named(folder) -> list[tuple[str, bytes]]:
     """A NIfTI case's files named as an export names them: after the patient."""
     return [

@@ -105,6 +105,11 @@ _UNMATCHED = {
     "theirs by (upload this patient's row alone)",
 }
 
+#: What a clinical CSV's token (:func:`_token`) is taken after: its stored copy writes its numbers
+#: in normal form, read deciding none (``read_clinical_table(stored=True)``). A folder stored
+#: before, its numbers as uploaded ('1,200' of a comma-delimited file: 1200), was reused and read
+#: so, the AFP refused as ambiguous: the same upload now lands in a new folder once.
+_NORMAL_FORM = b"numbers in normal form\0"
 #: ``(uploaded name, kind)`` of each file an upload's cleaning left out.
 LeftOut = list[tuple[str, str]]
 #: A cleaned file: ``(uploaded name, own name or None, cleaned bytes, address token)``, the token
@@ -269,8 +274,12 @@ def _token(name: str, uploaded: bytes, cleaned: bytes, deid: Deidentifier) -> by
     """What a cleaned file counts as in its upload's folder name (:func:`_store`): a CSV or JSON
     keeps the columns of the variables models offer when it is stored, so it counts as a keyed
     digest of the file as uploaded (a model registered meanwhile moved an open case to another
-    folder, its corrections lost); any other file as the digest of its cleaned bytes."""
-    if name.lower().endswith((".csv", ".json")):
+    folder, its corrections lost), a CSV's after :data:`_NORMAL_FORM`; any other file as the
+    digest of its cleaned bytes."""
+    lowered = name.lower()
+    if lowered.endswith(".csv"):
+        return deid.content_token(_NORMAL_FORM + _as_valued(uploaded))
+    if lowered.endswith(".json"):
         return deid.content_token(_as_valued(uploaded))
     return hashlib.sha256(cleaned).digest()
 
