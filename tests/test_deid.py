@@ -457,6 +457,40 @@ def test_an_upload_stored_again_keeps_its_columns_and_gains_a_new_models(shared_
     assert not upload_notes(again)
 
 
+@pytest.mark.parametrize(
+    ("name", "clinical"),
+    [
+        ("clinical.csv", b"Case ID;Albumin (g/L);AFP\nSYN-0001;41,5;3\n"),
+        (
+            "clinical.json",
+            json.dumps({"Case ID": "SYN-0001", "Albumin (g/L)": 41.5, "AFP": 3}).encode(),
+        ),
+    ],
+)
+def test_an_upload_stored_again_with_a_unit_in_a_header_is_cleaned_once(
+    shared_data, monkeypatch, name, clinical
+):
+    """breast1 (pyradiomics) with its values under 'Albumin (g/L)', stored again once a model
+    offered `inr`: the stored header's other reading, 'albumin_g_l', was counted as a column the
+    new storing lost, so the upload was de-identified twice. Nothing was lost: cleaned once."""
+    from survival_core.io import uploads
+
+    volumes = shared_data / "pyradiomics"
+    files = [(n, (volumes / n).read_bytes()) for n in ("breast1_image.nrrd", "breast1_label.nrrd")]
+    files.append((name, clinical))
+    keep = frozenset({"case_id", "albumin", "afp"})
+    first = store_upload(files, keep)
+    stored = (first / name).read_bytes()
+    cleanings = []
+    deidentify = uploads._deidentify
+    monkeypatch.setattr(
+        uploads, "_deidentify", lambda *a, **k: cleanings.append(a[1]) or deidentify(*a, **k)
+    )
+    assert store_upload(files, keep | {"inr"}) == first
+    assert cleanings == [keep | {"inr"}]  # once, under the keep it was given
+    assert (first / name).read_bytes() == stored
+
+
 def test_identifying_text_outside_the_core_table_is_removed():
     """A real export carried the patient's name and MRN in attributes of PS3.15 Table E.1-1
     the profile table did not list (kept by default): MedicalAlerts, StudyComments,

@@ -773,7 +773,7 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     tokens (:func:`_token`) and what was left out, not after what ``keep`` kept of the clinical
     files: the same upload stays in its folder (a volume case keeps its name) when a model
     registered meanwhile offers another variable; that variable's column is then added to it
-    (:func:`_refresh`), the columns stored before kept (:func:`_stored_columns`)."""
+    (:func:`_refresh`), the columns stored before kept (:func:`_lost_columns`)."""
     _check_one_case(files)
     cleaned, left_out = _deidentify(files, keep, neutral=True)
     if not cleaned:
@@ -794,9 +794,9 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     if notes:
         stored.append((NOTES_FILE, NOTES_FILE, json.dumps(notes, indent=1).encode()))
     if folder.exists():
-        before = _stored_columns(folder) - keep
-        if before:  # kept when stored before, left out now (a model removed meanwhile): kept
-            return _store(files, keep | before)  # while another model's variable is gained
+        lost = _lost_columns(folder, keep)
+        if lost:  # kept when stored before, left out now (a model removed meanwhile): kept
+            return _store(files, keep | lost)  # while another model's variable is gained
         _refresh(folder, stored, notes)
         return folder
     staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent))
@@ -815,28 +815,44 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     return folder
 
 
-def _stored_columns(folder: Path) -> frozenset[str]:
+def _lost_columns(folder: Path, keep: frozenset[str]) -> frozenset[str]:
     """The clinical columns an upload's stored ``folder`` keeps (its clinical CSVs' headers and
-    JSON keys, loose or in its zip), as a ``keep`` names them: stored again under a ``keep``
-    gaining one model's variable and losing another's (one registered, one removed), the upload
-    kept its old file and the new variable's values were never read."""
-    files = [(p.name, p.read_bytes()) for p in folder.iterdir() if p.is_file()]
-    for _, data in list(files):
-        if data[:4] == _ZIP_MAGIC:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                files += [(i.filename, archive.read(i)) for i in archive.infolist()]
-    columns: set[str] = set()
-    for name, data in files:
-        suffix = name.lower().rsplit(".", 1)[-1]
-        if suffix == "csv":
+    JSON keys, loose or in its zip) that ``keep`` leaves out, each as a ``keep`` names it: stored
+    again under a ``keep`` gaining one model's variable and losing another's (one registered, one
+    removed), the upload kept its old file and the new variable's values were never read. Matched
+    as the cleaning matches them (:func:`_clinical_csv`, :func:`_clean_json`): a header's other
+    readings ('albumin_g_l' of 'Albumin (g/L)') were counted lost, the upload cleaned twice."""
+    names = {normalise_name(k) for k in keep}
+    lost: set[str] = set()
+    for name, data in _stored_clinical(folder):
+        if name.lower().endswith(".csv"):
             text = data.decode("utf-8", errors="replace")
             header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
-        elif suffix == "json" and name != NOTES_FILE and not _is_sidecar(data):
-            header = list(json.loads(data))
-        else:
-            continue
-        columns.update(*(key_names(h) for h in header))
-    return frozenset(columns)
+            lost.update(c for c in (parse_header(h.strip()).name for h in header) if c not in keep)
+        else:  # a JSON key is kept by any of its readings, a header by its name
+            lost.update(
+                parse_header(k.strip()).name for k in json.loads(data) if not key_names(k) & names
+            )
+    return frozenset(lost)
+
+
+def _stored_clinical(folder: Path) -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` of each clinical CSV and JSON an upload's stored ``folder`` holds, loose
+    or in its zip (no other member is read), but for its notes and volumes' sidecars."""
+    files: list[tuple[str, bytes]] = []
+    for path in (p for p in folder.iterdir() if p.is_file() and p.name != NOTES_FILE):
+        if path.suffix.lower() == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                members = [i for i in archive.infolist() if _is_clinical(i.filename)]
+                files += [(i.filename, archive.read(i)) for i in members]
+        elif _is_clinical(path.name):
+            files.append((path.name, path.read_bytes()))
+    return [(n, data) for n, data in files if n.lower().endswith(".csv") or not _is_sidecar(data)]
+
+
+def _is_clinical(name: str) -> bool:
+    """Whether a stored file is named as a clinical CSV or JSON is (:data:`_OWN_CLINICAL`)."""
+    return name.lower().rsplit(".", 1)[-1] in _OWN_CLINICAL
 
 
 def _refresh(folder: Path, stored: list[tuple[str, str, bytes]], notes: list[str]) -> None:
