@@ -349,8 +349,9 @@ def test_a_model_of_an_imported_cohort_says_its_endpoint(tmp_path: Path, capsys)
     given = {"rfs": ("time", "cens"), "os": ("os_days", "os_status")}
     for name, (time, event) in given.items():
         cohort, model = tmp_path / name, tmp_path / f"model_{name}"
-        assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(cohort),
-                     "--time-column", time, "--event-column", event, "--time-unit", "days"]) == 0  # fmt: skip
+        imported = ["cohort", "import", "--clinical", str(sheet), "--out", str(cohort)]
+        given_columns = ["--time-column", time, "--event-column", event, "--time-unit", "days"]
+        assert main([*imported, *given_columns]) == 0
         assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
     capsys.readouterr()
     os_outcome = {"time_column": "os_days", "event_column": "os_status", "time_unit": "days"}
