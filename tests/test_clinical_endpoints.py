@@ -68,9 +68,22 @@ def test_other_outcomes_among_the_event_codes_are_refused_not_dropped(
         assert int(result.table["event"].sum()) == int(y["cens"][5:].sum()) + 5
 
 
+#: A meaning that is no death to count: no death, none known, or another cause's (left unread).
+_NOT_DEATHS = [
+    "no evidence of death",
+    "not yet dead",
+    "censored at death",
+    "death-free",
+    "unknown if dead",
+    "dead of other causes",
+    "death from other causes",
+    "alive or dead of other cause",
+]
+
+
 @pytest.mark.parametrize(
     "death",
-    ["dead of disease", "died of disease", "death from other causes", "dead from other causes"],
+    ["dead of disease", "died of disease", "death from disease", "DOD", *_NOT_DEATHS],
 )
 def test_a_death_stated_in_other_words_among_the_codes_is_an_event(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], death: str
@@ -78,7 +91,8 @@ def test_a_death_stated_in_other_words_among_the_codes_is_an_event(
     """GBSG2's recurrences beside 38 made-up deaths without recurrence coded 2 under 'status
     (0=censored, 1=recurrence, 2=dead of disease)': the 2 was 'unreadable events '2' read as
     missing (38)', those patients gone from the analysis. A meaning naming a death is a death,
-    counted as the recurrence-free survival's event and recorded so."""
+    counted as the recurrence-free survival's event and recorded so; one that names none ('no
+    evidence of death', 'death-free') or another cause's stays unread, named, never an event."""
     import json
 
     from survival_core.cli.main import main
@@ -93,11 +107,41 @@ def test_a_death_stated_in_other_words_among_the_codes_is_an_event(
     argv = ["cohort", "import", "--clinical", str(_write(tmp_path, frame)), "--out", str(cohort)]
     assert main(argv) == 0
     said = capsys.readouterr().err
-    assert "unreadable" not in said
     assert f"{header}: event from the codes stated in the header (0=censored" in said
     table = pd.read_csv(cohort / "clinical.csv")
-    assert (int(table["event"].sum()), int(table["event"].isna().sum())) == (299 + GBSG2_DEATHS, 0)
-    assert json.loads((cohort / "outcome.json").read_text())["deaths_counted"] is True
+    events = (int(table["event"].sum()), int(table["event"].isna().sum()))
+    counted = json.loads((cohort / "outcome.json").read_text())["deaths_counted"]
+    if death in _NOT_DEATHS:
+        assert f"{header}: unreadable events '2' read as missing ({GBSG2_DEATHS})" in said
+        assert (events, counted) == ((299, GBSG2_DEATHS), False)
+    else:
+        assert "unreadable" not in said
+        assert (events, counted) == ((299 + GBSG2_DEATHS, 0), True)
+
+
+@pytest.mark.parametrize(
+    ("time", "header"),
+    [
+        ("rfs_days", "rfs_status (0=no recurrence or death, 1=recurrence or death)"),
+        ("os_days", "os_status (0=alive or dead of other cause, 1=dead of cancer)"),
+    ],
+)
+def test_a_code_naming_no_death_beside_a_death_is_no_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], time: str, header: str
+) -> None:
+    """GBSG2's 0/1 under a header whose 0 names a death it negates or another cause's: 'no
+    recurrence or death' was read as a death, all 686 patients events for its 299, silently."""
+    from survival_core.cli.main import main
+
+    X, y = load_gbsg2()
+    frame = pd.DataFrame({"patient_id": [f"G{i:04d}" for i in range(len(y))], "age": X["age"]})
+    frame[time], frame[header] = y["time"], y["cens"].astype(int)
+    cohort = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(_write(tmp_path, frame)), "--out", str(cohort)]
+    assert main(argv) == 0
+    assert "'0', the other code, read as alive" in capsys.readouterr().err
+    table = pd.read_csv(cohort / "clinical.csv")
+    assert (int(table["event"].sum()), int(table["event"].isna().sum())) == (299, 0)
 
 
 def test_cbioportal_and_oncology_status_words(tmp_path: Path) -> None:

@@ -636,7 +636,8 @@ def _endpoint(h: Header) -> str | None:
     'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
     or 'status', or a composite endpoint: EFS). The codes a header states count: 'status
     (0=censored, 1=recurrence, 2=dead)' is a recurrence's."""
-    words = set(h.tokens) | {w for m in code_meanings(h.codes).values() for w in m.split()}
+    meanings = code_meanings(h.codes).values()
+    words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
     if h.tokens[0] in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
         return "disease"
     if h.tokens[0] in ("os", "dss") or words & _DEATH_HEADER_WORDS:
@@ -923,7 +924,8 @@ def _import_again(unit: str) -> str:
 
 def _stated_codes(codes: str) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
-    disease', 'death from other causes': read as missing); other meanings are ignored."""
+    disease'); other meanings are ignored ('2=dead of other causes', '9=unknown if dead': their
+    cells read as missing, named)."""
     stated: dict[str, int] = {}
     for code, meaning in code_meanings(codes).items():
         if meaning in EVENT_WORDS:

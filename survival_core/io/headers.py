@@ -116,27 +116,41 @@ _YEARS_OF = frozenset({"pack", "person", "patient"})
 DEATH_WORDS = ("death", "dead", "died", "deceased")
 #: Oncology's abbreviations of a death: dead of disease, of other causes, with disease.
 _DEATH_ABBREVIATIONS = frozenset({"dod", "doc", "dwd"})
-#: Words before a death's word that say there was none ('no death', 'not dead').
+#: Words before a death's word that say there was none ('no death', 'not yet dead', 'no
+#: recurrence or death'); after it they qualify something else ('death without recurrence').
 _NEGATIONS = frozenset({"no", "not", "non", "never", "without"})
+#: Words anywhere in a meaning that make it no death to count: the patient alive, censored, death
+#: unknown or free of it, or a death of another cause (a disease-specific survival censors it:
+#: left unread, named in the report, rather than guessed an event).
+_NOT_A_DEATH = frozenset(
+    {"alive", "living", "survived", "censored", "censor", "unknown", "uncertain", "free", "other",
+     "others"}
+)  # fmt: skip
 
 
 def names_a_death(meaning: str) -> bool:
     """Whether a stated code's meaning or an event's cell names a death: 'dead', 'dead of
-    disease', 'death from other causes', 'recurrence or death', '1:DECEASED', 'DOD'; not 'no
-    death', 'not dead' nor 'alive'."""
+    disease', 'recurrence or death', 'death without recurrence', '1:DECEASED', 'DOD'; not 'no
+    recurrence or death', 'not yet dead', 'censored at death', 'death-free', 'unknown if dead',
+    'alive or dead of other cause' nor 'dead of other causes' (each read as 1 was every
+    censored patient's or another cause's death counted as an event)."""
     words = re.split(r"[\W_]+", meaning.lower())
-    return any(
-        (word.removesuffix("s") in DEATH_WORDS or word in _DEATH_ABBREVIATIONS)
-        and (at == 0 or words[at - 1] not in _NEGATIONS)
+    deaths = [
+        at
         for at, word in enumerate(words)
+        if word.removesuffix("s") in DEATH_WORDS or word in _DEATH_ABBREVIATIONS
+    ]
+    return (
+        bool(deaths) and not set(words) & _NOT_A_DEATH and not set(words[: deaths[0]]) & _NEGATIONS
     )
 
 
 def code_meanings(codes: str) -> dict[str, str]:
-    """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states."""
+    """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states, a
+    hyphen's words kept whole ('0=death-free' was read as '0=death')."""
     return {
-        code.lower(): meaning.strip().lower()
-        for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z ]*)", codes)
+        code.lower(): meaning.strip(" -").lower()
+        for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z -]*)", codes)
     }
 
 
