@@ -1041,27 +1041,29 @@ def test_a_header_stating_the_wrong_time_unit_is_told_to_be_renamed(tmp_path: Pa
     assert not [line for line in renamed.report if asks_to_act(line.action)]
 
 
+@pytest.mark.parametrize("time", ["time_d", "surv_d"])
 def test_the_d_of_a_time_to_death_is_no_unit(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], time: str
 ) -> None:
     """scikit-survival's AIDS death endpoint under its own headers, 'time_d' and 'censor_d'
     (time to death, death), its times in months: --time-unit months was refused ("'time_d'
     says days"), and without it the months were read as days, the warning then telling to
     rename the column to say years. Its 'd' is the endpoint's: the unit is asked for, and the
-    months given are taken."""
+    months given are taken; so under 'surv_d'. After any other name ('os_d', 'fu_d') it is days
+    (:func:`test_the_d_of_a_follow_up_is_not_said_to_be_a_death`)."""
     from sksurv.datasets import load_aids
 
     from survival_core.cli.main import main
 
     X, y = load_aids(endpoint="death")
-    sheet = X.assign(time_d=y["time_d"] / TIME_UNITS["months"], censor_d=y["censor_d"])
+    sheet = X.assign(**{time: y["time_d"] / TIME_UNITS["months"], "censor_d": y["censor_d"]})
     sheet.insert(0, "subject", [f"A{i}" for i in range(len(X))])
     sheet.to_csv(path := tmp_path / "aids_months.csv", index=False)
-    argv = ["cohort", "import", "--clinical", str(path), "--time-column", "time_d",
+    argv = ["cohort", "import", "--clinical", str(path), "--time-column", time,
             "--event-column", "censor_d", "--json", "--out", str(tmp_path / "cohort")]  # fmt: skip
     assert main(argv) == 2
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["error"] == (
-        "The time column 'time_d' does not state its unit (its 'd' is read as the endpoint, "
+        f"The time column {time!r} does not state its unit (its 'd' is read as the endpoint, "
         "death, not days); give one of days, weeks, months, years: --time-unit (Cohort page: "
         "Time unit; Python: time_unit=)."
     )
@@ -1071,13 +1073,18 @@ def test_the_d_of_a_time_to_death_is_no_unit(
     assert int(clinical["event"].sum()) == 26
 
 
-@pytest.mark.parametrize("time", ["follow_up_d", "fu_d", "survival_d", "futime_d", "lenfol_d"])
+@pytest.mark.parametrize(
+    "time",
+    ["follow_up_d", "fu_d", "survival_d", "futime_d", "lenfol_d", "overall_survival_d",
+     "time_to_death_d", "survival_time_d", "os_d", "suivi_d"],
+)  # fmt: skip
 def test_the_d_of_a_follow_up_is_not_said_to_be_a_death(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], time: str
 ) -> None:
-    """AIDS's death endpoint with its time under a follow-up's name ending in 'd' ('fu_d'):
-    its unit is asked for, as no 'd' is read as days, but the refusal said "its 'd' is read as
-    the endpoint, death, not days", wrong of a follow-up's length. It asks for the unit alone."""
+    """AIDS's death endpoint, its days under a follow-up's or an endpoint's name ending in 'd'
+    ('fu_d', 'time_to_death_d'): the 'd' is days, as it was before a lone 'd' after a bare time
+    ('time_d') was read as death; these were refused too, their unit asked for. Read as days,
+    and months given against it refused naming the days its name says."""
     from sksurv.datasets import load_aids
 
     from survival_core.cli.main import main
@@ -1088,13 +1095,15 @@ def test_the_d_of_a_follow_up_is_not_said_to_be_a_death(
     sheet.to_csv(path := tmp_path / "aids.csv", index=False)
     argv = ["cohort", "import", "--clinical", str(path), "--time-column", time,
             "--event-column", "censor_d", "--json", "--out", str(tmp_path / "cohort")]  # fmt: skip
-    assert main(argv) == 2
+    assert main([*argv, "--time-unit", "months"]) == 2
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["error"] == (
-        f"The time column {time!r} does not state its unit; give one of days, weeks, months, "
-        "years: --time-unit (Cohort page: Time unit; Python: time_unit=)."
+        f"The time column {time!r} says days but time_unit='months' was given; check which is "
+        "right."
     )
-    assert main([*argv, "--time-unit", "days"]) == 0
-    assert pd.read_csv(tmp_path / "cohort" / "clinical.csv")["time"].max() == y["time_d"].max()
+    assert main(argv) == 0
+    clinical = pd.read_csv(tmp_path / "cohort" / "clinical.csv")
+    np.testing.assert_array_equal(clinical["time"], y["time_d"])
+    assert int(clinical["event"].sum()) == 26
 
 
 def test_a_re_import_of_the_same_patients_in_another_unit_is_refused(tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ from survival_core.io.headers import (
     TIME_UNIT_OF,
     Header,
     code_meanings,
+    d_names_death,
     is_outcome_like,
     name_unit,
     names_a_death,
@@ -838,10 +839,7 @@ def _time_days(
             )
         stated = time_unit
     if not stated:
-        # a 'd' after a bare time is the endpoint's (AIDS's 'time_d' beside 'censor_d'); after a
-        # follow-up's name ('fu_d', 'lenfol_d') it is no death, and only the unit is asked for
-        bare = h.tokens[-1] == "d" and h.tokens[:-1] in (["time"], ["surv"])
-        death = " (its 'd' is read as the endpoint, death, not days)" if bare else ""
+        death = " (its 'd' is read as the endpoint, death, not days)" if d_names_death(h) else ""
         raise InputError(
             f"The time column {h.text!r} does not state its unit{death}; give one of "
             f"{', '.join(TIME_UNITS)}: {_give('time_unit')}."

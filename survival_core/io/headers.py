@@ -244,23 +244,25 @@ def parse_header(text: str) -> Header:
     return Header(text=text, name=name or "column", label=label, unit=unit, codes=codes)
 
 
+#: Names of a bare time, whose trailing 'd' names the endpoint, death, not days: scikit-survival's
+#: AIDS 'time_d' beside 'censor_d'.
+_BARE_TIMES = frozenset({"time", "surv", "survtime"})
+
+
+def d_names_death(h: Header) -> bool:
+    """Whether a header's name is a bare time then a lone 'd' ('time_d', 'surv_d'): the 'd' is
+    the endpoint's, death, as AIDS's 'time_d' beside 'censor_d' (its months were refused as
+    days); after any other name it is days ('os_d', 'fu_d', 'time_to_death_d')."""
+    return len(h.tokens) == 2 and h.tokens[0] in _BARE_TIMES and h.tokens[1] == "d"
+
+
 def name_unit(h: Header) -> str:
     """The time unit a header's name states where :attr:`Header.unit` holds none: its last unit
-    word ('os_mo', 'days_from_surgery'); "" when none. A lone 'd' is days only after 'in' or an
-    endpoint's name ('time_in_d', 'os_d', R's 'rfstime_d'): after a bare time ('time_d',
-    'surv_d') it names the endpoint, death, as scikit-survival's AIDS 'time_d' beside 'censor_d'
-    does (its months were refused as days)."""
-    tokens = h.tokens
-    at = next((i for i in reversed(range(len(tokens))) if tokens[i] in TIME_UNIT_OF), None)
-    if at is None:
+    word ('os_mo', 'days_from_surgery', 'fu_d'); "" when none, or when the name is a bare time's
+    whose 'd' names death (:func:`d_names_death`)."""
+    if d_names_death(h):
         return ""
-    before = tokens[:at]
-    endpoint = bool(before) and (
-        before[0] in _OUTCOME_PREFIXES or bool(_GLUED_OUTCOME.fullmatch(before[0]))
-    )
-    if tokens[at] == "d" and before[-1:] != ["in"] and not endpoint:
-        return ""
-    return TIME_UNIT_OF[tokens[at]]
+    return next((TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in TIME_UNIT_OF), "")
 
 
 def is_outcome_like(h: Header) -> bool:
