@@ -148,6 +148,35 @@ def test_a_resume_on_a_cohort_imported_again_with_another_endpoint_records_it(
     assert RunStore().list_runs("first").set_index("run_id").loc[run_id, "endpoint"] == OS
 
 
+def test_an_unreadable_outcome_record_breaks_no_join_of_the_same_outcomes(tmp_path: Path) -> None:
+    """GBSG2's RFS cohort's clinical.csv beside a copy of its outcomes whose outcome.json is
+    corrupt: the join of the same outcomes was refused as 'not a readable outcome record', every
+    table's record being read before comparing. Read only to name the tables of a refusal, and
+    there the file name stands in for an unreadable one."""
+    import pandas as pd
+
+    from survival_core.errors import InputError
+    from survival_core.io.tables import load_model_table
+
+    clinical = imported_gbsg2(tmp_path, "rfs") / "clinical.csv"
+    table = pd.read_csv(clinical)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "outcome.json").write_text("{not json")
+    table[["case_id", "time", "event"]].to_csv(copy / "clinical.csv", index=False)
+    joined = load_model_table([clinical, copy / "clinical.csv"])
+    assert (len(joined.y), int(joined.y["event"].sum())) == (686, 299)
+    table.loc[:4, "time"] += 1
+    table[["case_id", "time", "event"]].to_csv(copy / "clinical.csv", index=False)
+    with pytest.raises(InputError) as refused:
+        load_model_table([clinical, copy / "clinical.csv"])
+    assert str(refused.value).startswith(
+        "cohort_rfs/clinical.csv (its import's outcome: 'rfs_days'/'recurrence' (recurrence or "
+        "progression)) and clinical.csv both give outcomes, and they differ for the same "
+        "patients: time for 5 ("
+    )
+
+
 def test_two_cohorts_tables_of_other_endpoints_are_refused_naming_both(tmp_path, capsys):
     """GBSG2's RFS and OS imported as two cohorts, both clinical.csv given to `cv`: refused as
     'clinical.csv and clinical.csv both give outcomes', which of them was which said nowhere."""

@@ -310,12 +310,13 @@ def _some(ids: pd.Index, shown: int = 5) -> str:
 
 
 def _check_same_outcomes(
-    first: pd.DataFrame, other: pd.DataFrame, first_name: str, other_name: str
+    first: pd.DataFrame, other: pd.DataFrame, first_path: Path, other_path: Path
 ) -> None:
     """Refuse a second table's ``time``/``event`` that differ from the outcomes' table's for the
     same patients: only the first table's were read, the other's dropped without a word, so the
     result hung on the order of ``--table`` (a feature table carrying the outcomes in months
-    beside the clinical table's days). Equal ones are the same outcomes written twice."""
+    beside the clinical table's days). Equal ones are the same outcomes written twice. The
+    tables are named (:func:`_outcome_named`) only in the refusal."""
     shared = first.index.intersection(other.index)
     differ: dict[str, pd.Index] = {}
     if "time" in other.columns and "time" in first.columns:
@@ -331,6 +332,7 @@ def _check_same_outcomes(
         f"{column} for {ids.size} ({_some(ids, 3)})" for column, ids in differ.items() if ids.size
     ]
     if said:
+        first_name, other_name = _outcome_named(first_path), _outcome_named(other_path)
         raise InputError(
             f"{first_name} and {other_name} both give outcomes, and they differ for the same "
             f"patients: {'; '.join(said)}. Keep the outcomes in one table (drop the other's "
@@ -342,10 +344,14 @@ def _check_same_outcomes(
 def _outcome_named(path: Path) -> str:
     """A table named for a refusal of outcomes that differ: with its cohort folder and the
     outcome its import recorded where it has one (two cohorts' clinical.csv, RFS and OS of one
-    sheet, were refused as 'clinical.csv and clinical.csv')."""
+    sheet, were refused as 'clinical.csv and clinical.csv'); its file name alone where the record
+    is unreadable, the refusal then about the outcomes, not the record."""
     from survival_core.io.outcome_source import load_outcome_source
 
-    source = load_outcome_source(path.parent) if path.is_file() else None
+    try:
+        source = load_outcome_source(path.parent) if path.is_file() else None
+    except InputError:
+        source = None
     if source is None:
         return path.name
     return f"{path.parent.name}/{path.name} (its import's outcome: {source.said()})"
@@ -792,8 +798,7 @@ def load_model_table(
     names = [Path(p).name for p in paths]
     for i, frame in enumerate(frames):
         if i != first:
-            said = _outcome_named(Path(paths[first])), _outcome_named(Path(paths[i]))
-            _check_same_outcomes(frames[first], frame, *said)
+            _check_same_outcomes(frames[first], frame, Path(paths[first]), Path(paths[i]))
     order = [first, *range(first), *range(first + 1, len(frames))]
     joined = frames[first]
     for i in order[1:]:
