@@ -258,6 +258,44 @@ def test_deep_features_travel_with_the_registered_model(cohorts, tmp_path, store
     )
 
 
+def test_a_network_registered_by_an_external_run_is_refused_on_its_own_cohort(
+    cohorts, tmp_path, store, capsys
+):
+    """A model registered by an external-validation run was fitted on its development cohort,
+    yet its card's training table is the run's stacked copy (another sha256), and as a deep
+    network it passed the leak check on that very cohort; a patient withdrawn from a cohort (its
+    clinical.csv rewritten) passed too. The card keeps the cohort's clinical.csv as its source."""
+    from survival_core.cohort.withdrawal import withdraw
+    from survival_core.io.hashing import file_sha256
+    from survival_core.runs.runner import _check_network_unseen
+
+    dev, ext = tmp_path / "dev", cohorts / "ext"
+    shutil.copytree(cohorts / "dev", dev)
+    protocol = {"name": "external", "external_cohort": str(ext)}
+    trained = _config(tmp_path, dev, name="fitted-beside-ext", protocol=protocol)
+    network = store.model_folder(
+        "fitted-beside-ext", run_training(load_config(trained), store=store).model_version
+    )
+    card = ModelCard.load(network)
+    assert card.n == 30 and file_sha256(dev / "clinical.csv") not in card.tables_sha256
+    deep = {"clinical": False, "deep": {"network": str(network), "layer": None}}
+    leaky = _config(tmp_path, dev, name="deep-on-its-source", features=deep,
+                    protocol={"name": "leave_one_out"})  # fmt: skip
+    for how in (
+        "its card's training cohort's clinical.csv is this one, the same sha256",
+        "its card's training cohort is this folder, its clinical.csv rewritten since",
+    ):
+        assert main(["train", "--config", str(leaky)]) == 2
+        assert (
+            f"features.deep.network: the network {network} was trained on the outcomes of {dev} "
+            f"({how}; 30 patients), the patients protocol 'leave_one_out' tests"
+        ) in capsys.readouterr().err
+        withdraw(dev, [sorted(p.name for p in (dev / "cases").iterdir())[0]])
+    assert store.list_runs("deep-on-its-source").empty
+    # the external cohort's patients were never fitted on: the network is not refused there
+    _check_network_unseen(network, ext, "nested_cv")
+
+
 def test_the_demo_network_is_refused_on_the_demo_external_patients(
     cohorts, tmp_path, monkeypatch, capsys
 ):

@@ -944,7 +944,8 @@ def test_a_card_without_a_recorded_outcome_reads_in_the_radsurv_before_the_field
     0.2.1 (without the field) refused each: "card.json was written by RadSurv 0.2.1 (this is
     0.2.1) and holds what this version does not know (outcome): fit the model again with this
     RadSurv". The field is left out where None, and the version that added it is a later one,
-    so a card recording an outcome asks 0.2.1 to update RadSurv."""
+    so a card recording an outcome asks 0.2.1 to update RadSurv. So is a model's source cohort
+    (kept by training runs alone)."""
     from dataclasses import fields
 
     from packaging.version import Version
@@ -955,9 +956,9 @@ def test_a_card_without_a_recorded_outcome_reads_in_the_radsurv_before_the_field
     model_dir, _table = gbsg2_model
     path = model_dir / "card.json"
     card = json.loads(path.read_text())
-    assert "outcome" not in card and card["radsurv_version"] == __version__
-    assert Version(__version__) > Version("0.2.1")
-    known_before = {f.name for f in fields(card_module.ModelCard)} - {"outcome"}
+    assert "outcome" not in card and "sources" not in card
+    assert card["radsurv_version"] == __version__ and Version(__version__) > Version("0.2.1")
+    known_before = {f.name for f in fields(card_module.ModelCard)} - {"outcome", "sources"}
     monkeypatch.setattr(card_module, "__version__", "0.2.1")  # the RadSurv before the field
     card_module._check_known(path, card, known_before)  # reads
     recorded = {**card, "outcome": {"time_column": "os_days", "event_column": "os_status"}}

@@ -440,8 +440,11 @@ def resolve_network(network: str | Path, progress: Progress) -> Path:
 
 def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
     """Refuse deep features from a ``network`` whose model card records the ``tested`` cohort's
-    clinical.csv (same sha256) among its training tables: it was trained on the outcomes of the
-    patients the run tests (the demo network on demo-external was validated 'externally' there).
+    clinical.csv among its training tables (same sha256) or its sources (the cohort a training
+    run fitted it on: same sha256, or the same file rewritten since, a patient withdrawn): it
+    was trained on the outcomes of the patients the run tests (the demo network on
+    demo-external was validated 'externally' there; a network registered by an external
+    validation run, its card's table the run's stacked copy, passed on its own cohort).
     A network whose card cannot tell (a ResNet weights file, no card) is not checked."""
     from survival_core.models.card import ModelCard
     from survival_core.runs.config import seen_outcomes
@@ -451,19 +454,22 @@ def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
         card = ModelCard.load(network)
     except InputError:
         return
+    if not clinical.is_file():
+        return
     trained_on = card.tables_sha256  # a dict by table name in cards written before the list
-    if clinical.is_file() and file_sha256(clinical) in (
-        trained_on.values() if isinstance(trained_on, dict) else trained_on
-    ):
-        raise ConfigError(
-            "features.deep.network: "
-            + seen_outcomes(
-                f"the network {network}",
-                f"{tested} (its card's training table is this cohort's clinical.csv, the same "
-                f"sha256; {card.n} patients)",
-                protocol,
-            )
-        )
+    digest = file_sha256(clinical)
+    if digest in (trained_on.values() if isinstance(trained_on, dict) else trained_on):
+        how = "its card's training table is this cohort's clinical.csv, the same sha256"
+    elif digest in card.sources.values():
+        how = "its card's training cohort's clinical.csv is this one, the same sha256"
+    elif str(clinical.resolve()) in card.sources:
+        how = "its card's training cohort is this folder, its clinical.csv rewritten since"
+    else:
+        return
+    raise ConfigError(
+        "features.deep.network: "
+        + seen_outcomes(f"the network {network}", f"{tested} ({how}; {card.n} patients)", protocol)
+    )
 
 
 @dataclass
@@ -479,6 +485,8 @@ class RunData:
     notes: list[str] = field(default_factory=list)
     #: The outcome the development cohort recorded at import; None without a record.
     outcome: OutcomeSource | None = None
+    #: The development cohort's clinical.csv, which the final model's card keeps as its source.
+    sources: list[Path] = field(default_factory=list)
 
 
 def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
@@ -651,7 +659,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         _refuse_changes(folder, folder.name, [c for c in changes if c[0].name == "manifest.csv"])
     record_sources(folder, [cohort] if ext is None else [cohort, ext])
     outcome = load_outcome_source(cohort)
-    return RunData(tables, images, hashes, external_ids, networks, notes, outcome)
+    sources = [cohort / "clinical.csv"]
+    return RunData(tables, images, hashes, external_ids, networks, notes, outcome, sources)
 
 
 def _check_external_patients(own: Path, other: Path) -> list[str]:
@@ -1388,6 +1397,7 @@ def _fit_final_model(
         factory=None
         if config.model.search is None
         else replace(factory, trial_map=trial_map, progress=say),
+        sources=data.sources,
     )
     bundle(
         model_dir,

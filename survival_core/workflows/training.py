@@ -179,6 +179,7 @@ def train_model(
     cv_summary: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     factory: Callable[[], SurvivalModel] | None = None,
+    sources: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Fit ``model_name`` on all rows, save model + card into ``out``; returns a summary.
 
@@ -190,6 +191,7 @@ def train_model(
     training follow-up, made before the fit (``fit --horizon``).
     ``factory``: makes the model instead of :func:`model_factory` (e.g. a hyper-parameter search,
     :func:`survival_core.runs.search.tuned_factory`; ``model_name`` still names it in the card).
+    ``sources``: the clinical.csv of the cohort a training run fits it on, kept in the card.
     """
     from survival_core.evaluation import splits
     from survival_core.workflows.crossval import cross_validate
@@ -252,6 +254,7 @@ def train_model(
         why_one_risk=model.why_one_risk,
         notes=notes,
         image_reading=_image_reading(table.metadata),
+        sources=sources,
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
         sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
