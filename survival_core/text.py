@@ -76,6 +76,12 @@ def first_few(items: Sequence[str], n: int) -> str:
     return ", ".join(items[:n]) + (" ..." if len(items) > n else "")
 
 
+def upper_first(text: str) -> str:
+    """``text`` with its first letter upper-cased and the rest as written: ``str.capitalize``
+    lowered the rest, a column 'PFS_event' said as 'pfs_event'."""
+    return text[:1].upper() + text[1:]
+
+
 def one_line(text: str) -> str:
     """``text`` with control characters written as escapes ('A\\nB'), so it stays on its line."""
     return re.sub(r"[\x00-\x1f\x7f]", lambda c: c.group().encode("unicode_escape").decode(), text)

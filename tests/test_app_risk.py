@@ -184,6 +184,25 @@ def test_risk_page_follows_the_sidebar_model(registry):
     km = next(s for s in _charts(app) if "survival by risk group" in json.dumps(s["layout"]))
     assert "events): survival by risk group (apparent)" in km["layout"]["title"]["text"]
     assert not any("**Outcome:**" in m.value for m in app.markdown)
+    events = next(m for m in app.metric if m.label == "Events")
+    assert not events.proto.help  # a tooltip 'Events' under 'Events' said nothing
+
+
+def test_the_events_tooltip_names_the_event_column_as_written(registry):
+    """The Events metric's tooltip said 'Events (recurrence, progression or death, as
+    'pfs_event' records them)' of a column 'PFS_event': str.capitalize lowered the rest."""
+    from dataclasses import replace
+
+    from ui.risk import events_help
+
+    card = ModelCard.load(registry["models"]["labs"])
+    assert events_help(card) == "Deaths"
+    recorded = {"time_column": "PFS_days", "event_column": "PFS_event", "time_unit": "days"}
+    pfs = replace(card, outcome={**recorded, "endpoint": "disease"})
+    assert events_help(pfs) == (
+        "Events (recurrence, progression or death, as 'PFS_event' records them)"
+    )
+    assert events_help(replace(card, outcome=None)) is None
 
 
 def test_risk_page_explains_a_model_the_case_cannot_feed(registry):

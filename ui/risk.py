@@ -9,9 +9,10 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import ValuesNeeded
+from survival_core.io.outcome_source import EndpointWords
 from survival_core.models.card import ModelCard, packages_changed
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, DAYS_PER_MONTH, survival_text
-from survival_core.text import percentile_text
+from survival_core.text import percentile_text, upper_first
 from ui.auth import record
 from ui.models import (
     ModelChoice,
@@ -107,7 +108,7 @@ def survival_section(case: Case, choice: ModelChoice) -> None:
     title = f"Predicted {loaded_model(choice).card.endpoint.survival} of this patient"
     st.plotly_chart(survival_band_figure(band, title=title), key="risk-survival")
     if band.low is None:
-        st.caption(f"{band.note[:1].upper()}{band.note[1:]}.")
+        st.caption(f"{upper_first(band.note)}.")
 
 
 def _cut_rule(cut: dict) -> str:
@@ -197,6 +198,13 @@ def _packages_text(card: ModelCard) -> str:
     return f"\n- **Fitted with:** {made}{now}"
 
 
+def events_help(card: ModelCard) -> str | None:
+    """The tooltip of the card's Events: what its events are ('Deaths'), the columns named as
+    written; none for a model whose events are plain 'events' (no outcome recorded)."""
+    events = card.endpoint.events
+    return None if events == EndpointWords().events else upper_first(events)
+
+
 def _protocol_text(card: ModelCard, protocol: dict | None) -> str:
     if protocol:
         details = ", ".join(f"{k} {v}" for k, v in protocol.items() if k != "name" and v)
@@ -219,7 +227,7 @@ def model_card_section(choice: ModelChoice, card: ModelCard) -> None:
         protocol, calibration = None, None
     columns = st.columns(4)
     columns[0].metric("Training patients", card.n)
-    columns[1].metric("Events", card.n_events, help=card.endpoint.events.capitalize())
+    columns[1].metric("Events", card.n_events, help=events_help(card))
     cv = card.cv or {}
     if card.validated:
         low, high = cv.get("ci_low"), cv.get("ci_high")
