@@ -60,6 +60,7 @@ def test_runs_list_and_compare_the_endpoint_their_cohort_recorded(sites, tmp_pat
     assert RunStore().get_run(rfs).tags["outcome.time_column"] == "rfs_days"
     runs = RunStore().list_runs()
     assert runs.set_index("run_id")["endpoint"][[rfs, os_run]].tolist() == [RFS, OS]
+    assert runs.set_index("run_id")["outcome"][rfs] == run_outcome(RunStore().get_run(rfs).tags)
     table = runs_table(runs).set_index("run_id")
     assert table.loc[[rfs, os_run], "endpoint"].tolist() == [RFS, OS]
     compared = AppTest.from_function(_compared, args=([rfs, os_run],), default_timeout=60).run()
@@ -72,6 +73,51 @@ def test_runs_list_and_compare_the_endpoint_their_cohort_recorded(sites, tmp_pat
     )
     alone = AppTest.from_function(_compared, args=([rfs],), default_timeout=60).run()
     assert not [c for c in alone.caption if "outcomes" in c.value]
+
+
+def _compared_listing(headers: list[list[str]]) -> None:
+    """The Training page's comparison of two finished runs listed with the outcomes of
+    ``headers`` (time and event columns, no endpoint named)."""
+    import pandas as pd
+
+    from survival_core.io.outcome_source import OutcomeSource
+    from ui.training import compare_runs
+
+    outcomes = [OutcomeSource(time, event, "days") for time, event in headers]
+    runs = pd.DataFrame(
+        {
+            "run_id": ["first", "second"],
+            "name": ["gbsg2", "gbsg2-again"],
+            "cohort": ["gbsg2", "gbsg2"],
+            "model": ["coxph", "coxph"],
+            "outcome": outcomes,
+            "endpoint": [o.label() for o in outcomes],
+            "c_index": [0.68, 0.69],
+        }
+    )
+    compare_runs(runs, ["first", "second"])
+
+
+def test_runs_of_one_outcome_under_other_header_cases_are_compared_without_a_caution():
+    """GBSG2's 'time'/'cens' and a re-export's 'Time'/'Cens' (no endpoint named) were captioned
+    as 'different outcomes ... not comparable', their labels differing as text, while the
+    runner's external-cohort note takes them for the same outcome; other columns still are
+    cautioned."""
+    same = [["time", "cens"], ["Time", "Cens"]]
+    compared = AppTest.from_function(_compared_listing, args=(same,), default_timeout=60).run()
+    assert not compared.exception, compared.exception
+    assert compared.dataframe[0].value.loc["endpoint"].tolist() == [
+        "'time'/'cens', endpoint not named by its headers",
+        "'Time'/'Cens', endpoint not named by its headers",
+    ]
+    assert not [c for c in compared.caption if "outcomes" in c.value]
+    other = [["time", "cens"], ["rfs_time", "rfs_status"]]
+    compared = AppTest.from_function(_compared_listing, args=(other,), default_timeout=60).run()
+    (said,) = [c.value for c in compared.caption if "outcomes" in c.value]
+    assert said.startswith(
+        "These runs' cohorts recorded different outcomes ('rfs_time'/'rfs_status', endpoint not "
+        "named by its headers; 'time'/'cens', endpoint not named by its headers)"
+    )
 
 
 def _run_view(run_id: str) -> None:

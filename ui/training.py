@@ -20,6 +20,7 @@ from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError, RadSurvError
 from survival_core.features.presets import PRESETS
 from survival_core.io.modality_view import COMPANION_NAMES
+from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.run_sources import changed_sources
 from survival_core.models.reduction import REDUCTIONS
 from survival_core.runs.config import (
@@ -547,10 +548,23 @@ def _endpoints(runs: pd.DataFrame) -> list[str]:
     return runs["endpoint"].fillna("").tolist() if "endpoint" in runs else [""] * len(runs)
 
 
+def _distinct_outcomes(runs: pd.DataFrame) -> list[OutcomeSource]:
+    """One of each outcome the runs' cohorts recorded, told apart as the runner's external note
+    tells them (:meth:`OutcomeSource.same_outcome`: 'time'/'cens' and 'Time'/'Cens' are one,
+    their labels not); none from a run without a record, or a listing made before."""
+    distinct: list[OutcomeSource] = []
+    for outcome in runs.get("outcome", []):
+        if isinstance(outcome, OutcomeSource) and not any(
+            o.same_outcome(outcome) for o in distinct
+        ):
+            distinct.append(outcome)
+    return distinct
+
+
 def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
     skip = (
         *("run_id", "name", "status", "start_time", "end_time", "error"),
-        *("cohort", "model", "validation", "searched", "endpoint"),
+        *("cohort", "model", "validation", "searched", "outcome", "endpoint"),
     )
     return {k: v for k, v in row.items() if k not in skip and not pd.isna(v)}
 
@@ -784,13 +798,13 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
         columns=labels,
     )
     st.dataframe(settings, width="stretch")
-    endpoints = {e for e in _endpoints(rows) if e}
-    if len(endpoints) > 1:  # an RFS run's c-index beside an OS run's read as the better model
+    outcomes = _distinct_outcomes(rows)
+    if len(outcomes) > 1:  # an RFS run's c-index beside an OS run's read as the better model
+        said = "; ".join(sorted(o.label() for o in outcomes))
         st.caption(
             markdown_literal(
-                f"These runs' cohorts recorded different outcomes ({'; '.join(sorted(endpoints))}"
-                "): their c-indices and other metrics are of different endpoints and not "
-                "comparable."
+                f"These runs' cohorts recorded different outcomes ({said}): their c-indices and "
+                "other metrics are of different endpoints and not comparable."
             )
         )
     shown = {

@@ -295,12 +295,6 @@ def run_outcome(tags: Mapping[str, str]) -> OutcomeSource | None:
     )
 
 
-def _endpoint(tags: Mapping[str, str]) -> str | None:
-    """The endpoint of a run's tags for a runs table ('overall survival'); None without."""
-    source = run_outcome(tags)
-    return None if source is None else source.label()
-
-
 def _fraction_shown(text: str) -> str:
     """A tag's number with a fraction to 4 significant digits ('0.13984' -> '0.1398'); any other
     text (an integer, a word, JSON) as it is."""
@@ -972,7 +966,8 @@ class RunStore:
         """One row per run, newest first: run_id, name, status, start_time, end_time, error, the
         cohort and model it ran (its config's ``cohort`` and ``model.name``: runs of one name may
         differ in both), how it was validated (:func:`protocol_label`), what its search chose
-        (:func:`searched_choice`), the endpoint its cohort recorded (:func:`run_outcome`'s
+        (:func:`searched_choice`), the outcome its cohort recorded (``outcome``:
+        :func:`run_outcome`, to compare runs' outcomes by; ``endpoint``: its
         :meth:`~survival_core.io.outcome_source.OutcomeSource.label`; None without) and one
         column per summary metric (per-fold metrics: :meth:`fold_metrics`)."""
         if name is None:
@@ -982,7 +977,7 @@ class RunStore:
             experiments = {} if found is None else {found: name}
         rows = []
         for run in self._search("", list(experiments)) if experiments else []:
-            info = run.info
+            info, outcome = run.info, run_outcome(run.data.tags)
             rows.append(
                 {
                     "run_id": info.run_id,
@@ -995,13 +990,14 @@ class RunStore:
                     "model": run.data.params.get("model.name"),
                     "validation": protocol_label(run.data.params, run.data.metrics.get("n")),
                     "searched": searched_choice(run.data.tags),
-                    "endpoint": _endpoint(run.data.tags),
+                    "outcome": outcome,
+                    "endpoint": None if outcome is None else outcome.label(),
                     **{k: v for k, v in run.data.metrics.items() if not k.startswith(FOLD_PREFIX)},
                 }
             )
         base = [
             *("run_id", "name", "status", "start_time", "end_time", "error"),
-            *("cohort", "model", "validation", "searched", "endpoint"),
+            *("cohort", "model", "validation", "searched", "outcome", "endpoint"),
         ]
         metrics = sorted({key for row in rows for key in row} - set(base))
         frame = pd.DataFrame(rows, columns=base + metrics)
