@@ -31,6 +31,7 @@ from survival_core.runs.store import (
     config_hash,
     process_alive,
     process_start,
+    searched_choice,
 )
 from tests.case_builders import make_case
 
@@ -880,3 +881,19 @@ def test_a_version_whose_files_are_gone_is_left_out_and_not_promoted(store, mode
         assert problems[0].startswith(f"The app's active model cannot be read: {pointer} is")
     finally:
         pointer.write_bytes(saved) if saved is not None else pointer.unlink()
+
+
+def test_a_searched_choice_is_listed_as_the_run_report_says_it():
+    """A search choosing two parameters, one a bool, was listed 'penalizer=0.1398,
+    normalize=true' (the tags' JSON) where the run's report says 'normalize=True' (the search's
+    params_text); the listing is sorted by name, the tags keeping no order."""
+    from survival_core.text import params_text
+
+    best = {"penalizer": 0.13984, "normalize": True, "solver": "lbfgs", "n_estimators": 200}
+    tags = {**{f"search.best.{k}": v for k, v in best.items()}, "search.best_score": "0.71"}
+    tags = {k: v if isinstance(v, str) else json.dumps(v) for k, v in tags.items()}
+    assert searched_choice(tags) == (
+        "n_estimators=200, normalize=True, penalizer=0.1398, solver=lbfgs"
+    )
+    assert searched_choice(tags) == params_text(dict(sorted(best.items())))
+    assert searched_choice({"outcome.time_column": "time"}) is None

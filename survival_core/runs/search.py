@@ -45,6 +45,7 @@ from survival_core.models.image_set import ImageSet
 from survival_core.models.tabular import TablePreprocessor, unseen_levels_noted
 from survival_core.outcome import training_arrays
 from survival_core.runs.config import SEARCH_KINDS, ParamRange, SearchConfig
+from survival_core.text import params_text
 from survival_core.workflows.training import ModelMaker, model_factory
 
 #: Written next to the best model's ``model.json`` by :meth:`TunedModel.save`.
@@ -214,15 +215,6 @@ def run_trial(
         "seconds": round(clock.perf_counter() - start, 3),
         "error": error,
     }
-
-
-def params_text(params: Mapping[str, Any]) -> str:
-    """Parameters as a line, a report and a fold table show them, to the trial table's 4
-    significant digits (folds counted by this text: 0.1398 and 0.1401 are two choices):
-    'penalizer=0.1398, l1_ratio=0'."""
-    return ", ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
-    )
 
 
 # -- the meta-estimator ----------------------------------------------------------------------------

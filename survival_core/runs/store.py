@@ -72,7 +72,7 @@ from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_js
 from survival_core.io.locks import process_alive, process_start
 from survival_core.io.outcome_source import OutcomeSource
 from survival_core.paths import data_subdir
-from survival_core.text import one_line
+from survival_core.text import one_line, params_text
 from survival_core.versions import package_versions
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
@@ -267,13 +267,26 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def searched_choice(tags: Mapping[str, str]) -> str | None:
-    """A searched run's chosen parameters from its tags (:data:`TAG_SEARCH_BEST`), a fraction to
-    4 significant digits as the trial table shows it ('penalizer=0.1398, l1_ratio=0'); None for
-    a run not searched. Runs compared side by side named the model alone, not what it chose."""
+    """A searched run's chosen parameters from its tags (:data:`TAG_SEARCH_BEST`, each a JSON
+    value), as the run's report and trial table show them (:func:`~survival_core.text.
+    params_text`: 'l1_ratio=0.5, normalize=True, penalizer=0.1398'), sorted by name: the tags
+    keep no order of the search's. None for a run not searched. Runs compared side by side named
+    the model alone, not what it chose."""
     chosen = {
-        k.removeprefix(TAG_SEARCH_BEST): v for k, v in tags.items() if k.startswith(TAG_SEARCH_BEST)
+        k.removeprefix(TAG_SEARCH_BEST): _tag_value(v)
+        for k, v in sorted(tags.items())
+        if k.startswith(TAG_SEARCH_BEST)
     }
-    return ", ".join(f"{k}={_fraction_shown(v)}" for k, v in sorted(chosen.items())) or None
+    return params_text(chosen) or None
+
+
+def _tag_value(text: str) -> Any:
+    """A tag's value as it was logged (:func:`_flatten` writes all but text as JSON); text that
+    is no JSON (a chosen word) as it is."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _outcome_tags(source: OutcomeSource | None) -> dict[str, str]:
@@ -293,16 +306,6 @@ def run_outcome(tags: Mapping[str, str]) -> OutcomeSource | None:
     return OutcomeSource(
         **{**given, "time_unit": given["time_unit"] or "", "deaths_counted": counted}
     )
-
-
-def _fraction_shown(text: str) -> str:
-    """A tag's number with a fraction to 4 significant digits ('0.13984' -> '0.1398'); any other
-    text (an integer, a word, JSON) as it is."""
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return f"{number:.4g}" if "." in text or "e" in text.lower() else text
 
 
 def data_tags(hashes: Mapping[str, str] | None) -> dict[str, str]:
