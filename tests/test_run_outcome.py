@@ -162,6 +162,25 @@ def test_an_external_cohort_of_another_endpoint_is_warned_of(sites, tmp_path, ca
     assert not any(k.startswith("outcome.") for k in RunStore().get_run(blank).tags)
 
 
+def test_train_in_text_says_the_notes_once_on_stderr(sites, tmp_path, capsys):
+    """`train` without --json ended its stdout with 'notes: [...]', a Python list of the notes
+    its stderr had said as 'note:' lines (and 'notes: []' without any)."""
+    config = {
+        "name": "rfs-on-os-text",
+        "cohort": str(sites["rfs"]),
+        "model": {"name": "coxph", "params": {"penalizer": 0.0}},
+        "protocol": {"name": "external", "external_cohort": str(sites["os"])},
+        "bootstrap": 20,
+    }
+    (path := tmp_path / "text.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", str(path)]) == 0
+    said = capsys.readouterr()
+    keys = [line.split(":")[0] for line in said.out.splitlines()]
+    assert keys == ["run_id", "status", "metrics", "seconds", "model_version"]
+    (note,) = [n for n in said.err.splitlines() if "outcome is 'os_days'/'os_status'" in n]
+    assert note.startswith("note: The external cohort cohort_os_Pre's outcome is")
+
+
 def test_a_resume_on_a_cohort_imported_again_with_another_endpoint_records_it(
     sites, tmp_path, capsys
 ):

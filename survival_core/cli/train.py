@@ -3,8 +3,9 @@
     python -m survival_core train --config assets/configs/wei2021.yaml [--activate] [--json]
     python -m survival_core train --resume RUN_ID [--json]
 
-Progress goes to stderr; with ``--json`` the last line is {run_id, status, metrics, seconds,
-model_version, notes} (``notes``: the run's notes on its data, its ``reports/notes.txt``).
+Progress goes to stderr, the run's notes on its data among it as 'note:' lines; the result
+follows as ``key: value`` lines, or with ``--json`` as the last line {run_id, status, metrics,
+seconds, model_version, notes} (``notes``: those notes, its ``reports/notes.txt``).
 ``--ray-address`` (or ``RAY_ADDRESS``; blank: none) sends extraction and folds to a Ray cluster;
 ``--ray-address local`` runs on this machine whatever the config or ``RAY_ADDRESS`` say. A resumed
 run keeps the engine it started with, unless ``--config`` (the same config, its engine aside:
@@ -78,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_training(
         config, resume=args.resume, activate=args.activate, progress=progress, store=store
     )
-    report(result.as_dict(), args.json)
+    shown = result.as_dict()
+    if not args.json:  # said on stderr as 'note:' lines, not again as a list
+        del shown["notes"]
+    report(shown, args.json)
     return 0
 
 
