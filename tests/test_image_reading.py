@@ -124,17 +124,28 @@ def test_a_clinical_model_is_not_cautioned_for_its_reading(tmp_path, shared_data
 
 
 def test_the_demo_model_of_an_earlier_reading_is_trained_again(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
+    demo_in_place, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A data folder kept across an upgrade: `make run` (prepare-demo) trains the demo models
-    again when their features were read another way, and keeps them when not."""
-    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    again when their features were read another way, or the default model's card names no
+    outcome, and keeps them when not. A demo cohort generated before RadSurv 0.2.2 has no
+    outcome record, and its model said plain 'survival' and 'events': the cohort gets the
+    generator's record, overall survival."""
+    from survival_core.io.outcome_source import OUTCOME_FILE, load_outcome_source
+    from survival_core.synthetic.generate import OUTCOME
+
+    (demo_in_place / OUTCOME_FILE).unlink()  # as generated before the record
+    assert demo._prepare_cohort(print) is False  # not generated again, but recorded
+    assert load_outcome_source(demo_in_place).words().survival == "overall survival"
+    tables = _tables(tmp_path)
+    OUTCOME.save(tmp_path)  # the tables' cohort records its outcome, as the demo's does
     folder = demo.default_model_dir()
-    train_model(_tables(tmp_path), "coxph", {"penalizer": 0.1}, folder)
+    train_model(tables, "coxph", {"penalizer": 0.1}, folder)
     trained: list[Path] = []
     monkeypatch.setattr(demo, "_train_into", lambda folder, *_, **__: trained.append(folder))
     assert demo._prepare_model(print, refresh=False) is False
     card = json.loads((folder / "card.json").read_text())
-    (folder / "card.json").write_text(json.dumps(card | {"image_reading": None}))
-    assert demo._prepare_model(print, refresh=False) is True
-    assert trained == [folder]
+    for stale in ({"image_reading": None}, {"outcome": None}):
+        (folder / "card.json").write_text(json.dumps(card | stale))
+        assert demo._prepare_model(print, refresh=False) is True
+    assert trained == [folder, folder]

@@ -16,8 +16,9 @@ from pathlib import Path
 import yaml
 
 from survival_core.io.locks import folder_lock
+from survival_core.io.outcome_source import OUTCOME_FILE
 from survival_core.paths import data_subdir, demo_cohort_dir
-from survival_core.synthetic.generate import generate_cohort
+from survival_core.synthetic.generate import OUTCOME, generate_cohort
 
 #: The demo's configuration (cohort size and seed, radiomics preset, default model).
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "assets" / "demo.yaml"
@@ -79,8 +80,12 @@ def demo_ready(folder: Path | None = None, n: int | None = None, seed: int | Non
 def _generate(folder: Path, n: int, seed: int, progress: Callable[[str], None]) -> bool:
     """Generate a synthetic cohort into ``folder`` via a staging folder, unless already there;
     one process at a time (another waits, then finds it there: two training runs on a fresh
-    install each renamed the other's staging folder away, and one failed)."""
+    install each renamed the other's staging folder away, and one failed). One there already
+    without the outcome record (generated before RadSurv 0.2.2 wrote it) gets the generator's:
+    its models' survival was plain 'survival', their events 'events'."""
     if demo_ready(folder, n, seed):
+        if not (folder / OUTCOME_FILE).exists():
+            OUTCOME.save(folder)
         return False
     with folder_lock(folder.parent, f".{folder.name}.lock", "generation", wait=True):
         if demo_ready(folder, n, seed):
@@ -146,9 +151,17 @@ def _read_as_now(folder: Path) -> bool:
         return False
 
 
+def _names_outcome(folder: Path) -> bool:
+    """Whether the model in ``folder`` names its outcome (its card's ``outcome``): one trained
+    before the demo cohort recorded it says plain 'survival', and is trained again."""
+    from survival_core.models.card import ModelCard
+
+    return ModelCard.load(folder).outcome is not None
+
+
 def _prepare_model(progress: Callable[[str], None], refresh: bool) -> bool:
     folder = default_model_dir()
-    if _read_as_now(folder) and not refresh:
+    if _read_as_now(folder) and _names_outcome(folder) and not refresh:
         return False
     tables = [demo_cohort_dir() / "clinical.csv", demo_features_path()]
     _train_into(folder, tables, DEFAULT_MODEL, progress, cv_repeats=DEFAULT_MODEL["cv_repeats"])
