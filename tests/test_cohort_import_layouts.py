@@ -1279,7 +1279,10 @@ def test_the_same_endpoint_under_other_headers_is_the_same_outcome(
     """GBSG2's (made-up) overall survival imported as TCGA names it, 'OS.time'/'OS', then its
     first 300 patients' under 'os_days'/'os_status': refused as mixing two outcomes, both said
     to be death's. Imported in weeks, then whole in days: warned of as another endpoint's, and
-    the correction of its times left unsaid. Both records naming death, they are one outcome."""
+    the correction of its times left unsaid. Both records naming OS, they are one outcome; a
+    disease-specific survival after it, or a PFS after an RFS (each of the same class, a death's
+    or a recurrence's), is another: refused beside the earlier rows, warned of replacing them
+    (both were taken without a word, the DSS's 300 rows kept beside 386 of OS)."""
     from survival_core.cli.main import main
     from tests.clinical_exports import gbsg2_two_endpoints
 
@@ -1307,6 +1310,79 @@ def test_the_same_endpoint_under_other_headers_is_the_same_outcome(
         "cohort's earlier clinical.csv held for these patients (the longest follow-up 34489 "
         "days, now 4927)"
     ) in said
+
+    renamed = {"os": sheet, "rfs": sheet.rename(columns={"time": "rfs_days", "cens": "rfs_status"})}
+    renamed["dss"] = sheet.rename(columns={"os_days": "dss_days", "os_status": "dss_status"})
+    renamed["pfs"] = renamed["rfs"].rename(columns=lambda c: c.replace("rfs_", "pfs_"))
+    for earlier, later, words in (
+        ("os", "dss", ("death", "death from the disease")),
+        ("rfs", "pfs", ("recurrence or progression",) * 2),
+    ):
+        columns = [f"{earlier}_days", f"{earlier}_status"]
+        given = ["--time-column", columns[0], "--event-column", columns[1], "--time-unit", "days"]
+        renamed[earlier].to_csv(earlier_path := tmp_path / f"{earlier}.csv", index=False)
+        renamed[later].to_csv(later_path := tmp_path / f"{later}.csv", index=False)
+        renamed[later].iloc[:300].to_csv(part := tmp_path / f"{later}300.csv", index=False)
+        imported(earlier_path, cohort := tmp_path / f"{earlier}_{later}", *given)
+        with pytest.raises(InputError) as refused:
+            import_table(cohort, part, time_column=f"{later}_days", event_column=f"{later}_status")
+        assert str(refused.value).startswith(
+            f"{later}300.csv's outcome is '{later}_days'/'{later}_status' ({words[1]}), but the "
+            "386 earlier row(s) of the cohort's clinical.csv that would be kept beside its rows "
+            f"(patients it has no row for) hold that of '{columns[0]}'/'{columns[1]}' "
+            f"({words[0]}): one time and event column would mix two outcomes."
+        )
+        later_given = ["--time-column", f"{later}_days", "--event-column", f"{later}_status"]
+        assert (
+            "warning: clinical: (outcome): Outcome changed: the cohort's earlier clinical.csv held "
+            f"the outcome of '{columns[0]}'/'{columns[1]}' ({words[0]}), {later}.csv gives that of "
+            f"'{later}_days'/'{later}_status' ({words[1]}): its rows replaced them."
+        ) in imported(later_path, cohort, *later_given)
+
+
+#: SEER's cause-specific death classification: a death from the cancer is its event.
+SEER_CAUSE = {1: "Dead (attributable to this cancer dx)", 0: "Alive or dead of other cause"}
+
+
+@pytest.mark.parametrize(
+    ("time", "event"),
+    [
+        ("dss_days", "dss_status"),
+        ("CSS (days)", "CSS status"),
+        ("Survival months", "SEER cause-specific death classification"),
+    ],
+)
+def test_a_disease_specific_survival_is_named_so_not_overall_survival(
+    tmp_path: Path, time: str, event: str
+) -> None:
+    """GBSG2's (made-up) deaths as a disease-specific survival's, as TCGA, a cancer-specific
+    survival and SEER name it: its model said 'overall survival', its events 'deaths'. The
+    record names it (dss), the model's card says disease-specific survival and deaths from the
+    disease; an endpoint its headers do not name records no name, as outcome.json was."""
+    from survival_core.cli.main import main
+    from survival_core.io.outcome_source import load_outcome_source
+    from survival_core.models.card import ModelCard
+    from tests.clinical_exports import gbsg2_two_endpoints
+
+    sheet = pd.read_csv(gbsg2_two_endpoints(tmp_path))
+    if time == "Survival months":
+        sheet["os_days"] = (sheet["os_days"] / TIME_UNITS["months"]).round(2)
+        sheet["os_status"] = sheet["os_status"].map(SEER_CAUSE)
+    sheet.rename(columns={"os_days": time, "os_status": event}).to_csv(
+        path := tmp_path / "dss.csv", index=False
+    )
+    cohort, model = tmp_path / "cohort", tmp_path / "model"
+    import_table(cohort, path, time_column=time, event_column=event)
+    assert pd.read_csv(cohort / "clinical.csv")["event"].sum() == 185
+    recorded = load_outcome_source(cohort)
+    assert (recorded.endpoint, recorded.name) == ("death", "dss")
+    assert recorded.label() == "disease-specific survival"
+    assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
+    assert ModelCard.load(model).endpoint.outcome == (
+        f"disease-specific survival ({time!r}/{event!r}; events: deaths from the disease)"
+    )
+    import_table(unnamed := tmp_path / "unnamed", path, **RFS)
+    assert "name" not in json.loads((unnamed / "outcome.json").read_text())
 
 
 def test_rows_of_an_unrecorded_outcome_kept_beside_a_partial_re_import_record_none(

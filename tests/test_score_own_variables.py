@@ -355,7 +355,7 @@ def test_a_model_of_an_imported_cohort_says_its_endpoint(tmp_path: Path, capsys)
         assert main(["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(model)]) == 0
     capsys.readouterr()
     os_outcome = {"time_column": "os_days", "event_column": "os_status", "time_unit": "days"}
-    os_outcome |= {"endpoint": "death", "deaths_counted": True}
+    os_outcome |= {"endpoint": "death", "deaths_counted": True, "name": "os"}
     assert ModelCard.load(tmp_path / "model_os").outcome == os_outcome
     scored = _scored(
         capsys, "score", "--values", str(values), "--model", str(tmp_path / "model_rfs")

@@ -63,6 +63,7 @@ from survival_core.io.headers import (
     Header,
     code_meanings,
     d_names_death,
+    endpoint_name,
     is_outcome_like,
     name_unit,
     names_a_death,
@@ -269,6 +270,8 @@ class ClinicalImport:
     endpoint: str | None = None
     #: Whether a death counted as an event (:func:`_deaths_counted`); None where unsaid.
     deaths_counted: bool | None = None
+    #: The endpoint its headers name ('os', 'dss', 'rfs', 'pfs': :func:`_outcome_name`).
+    endpoint_name: str | None = None
 
     @property
     def source(self) -> OutcomeSource:
@@ -279,6 +282,7 @@ class ClinicalImport:
             self.time_unit,
             self.endpoint,
             self.deaths_counted,
+            self.endpoint_name,
         )
 
     @property
@@ -636,12 +640,13 @@ def _endpoint(h: Header) -> str | None:
     """Whose outcome a time or event column is: 'death' (overall survival's, a vital status),
     'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
     or 'status', or a composite endpoint: EFS). The codes a header states count: 'status
-    (0=censored, 1=recurrence, 2=dead)' is a recurrence's."""
+    (0=censored, 1=recurrence, 2=dead)' is a recurrence's; a disease-specific (cancer-specific)
+    survival a death's (:func:`~survival_core.io.headers.endpoint_name`)."""
     meanings = code_meanings(h.codes).values()
     words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
     if h.tokens[0] in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
         return "disease"
-    if h.tokens[0] in ("os", "dss") or words & _DEATH_HEADER_WORDS:
+    if endpoint_name(h) in ("os", "dss") or words & _DEATH_HEADER_WORDS:
         return "death"
     return None
 
@@ -2143,6 +2148,7 @@ def read_clinical_spreadsheet(
         no_outcome=no_outcome,
         endpoint=endpoint,
         deaths_counted=True if endpoint == "death" else deaths_counted,
+        endpoint_name=_outcome_name(headers, time_text, event_text),
     )
 
 
@@ -2158,3 +2164,12 @@ def _outcome_endpoint(
         if text in headers and (endpoint := _endpoint(headers[text])) is not None:
             return endpoint
     return "death" if event_text == "(from dates)" else None
+
+
+def _outcome_name(headers: dict[str, Header], time_text: str, event_text: str) -> str | None:
+    """The endpoint the outcome's headers name (:func:`~survival_core.io.headers.endpoint_name`):
+    its event column's, else its time column's ('dss' of a vital status beside 'dss_months');
+    None where neither names one. OS and DSS, RFS and PFS are each one class of endpoint
+    (:func:`_outcome_endpoint`), but a re-import of one beside the other mixed two outcomes."""
+    named = (endpoint_name(headers[t]) for t in (event_text, time_text) if t in headers)
+    return next((name for name in named if name), None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 #: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
 TIME_NAMES = (
@@ -68,9 +69,18 @@ _OUTCOME_WORDS = frozenset(
 #: An endpoint glued to its time or status in one word, as R's survival data name them
 #: ('rfstime', 'osstatus', 'pfsevent', 'dfsdays').
 _GLUED_OUTCOME = re.compile(
-    "(?:" + "|".join(sorted(_OUTCOME_PREFIXES)) + ")"
+    "(" + "|".join(sorted(_OUTCOME_PREFIXES)) + ")"
     r"(?:time|status|event|censor|cens|days|months|years|dur|duration)"
 )
+
+#: Other names of one endpoint: a cancer-specific survival is a disease-specific survival.
+_SAME_ENDPOINT = {"css": "dss"}
+#: Endpoints spelled out, by two words in a row ('Overall survival (months)', SEER's 'cause-specific
+#: death classification', 'Disease-specific survival_duration').
+_SPELLED_ENDPOINTS = {
+    ("overall", "survival"): "os",
+    **{(word, "specific"): "dss" for word in ("disease", "cause", "cancer")},
+}
 
 #: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
 #: never '5-FU', a chemotherapy, nor 'control arm').
@@ -254,6 +264,23 @@ def d_names_death(h: Header) -> bool:
     the endpoint's, death, as AIDS's 'time_d' beside 'censor_d' (its months were refused as
     days); after any other name it is days ('os_d', 'fu_d', 'time_to_death_d')."""
     return len(h.tokens) == 2 and h.tokens[0] in _BARE_TIMES and h.tokens[1] == "d"
+
+
+def endpoint_name(h: Header) -> str | None:
+    """The endpoint an outcome's header names: its name's first part ('dss' of 'DSS.time', 'rfs'
+    of R's 'rfstime', 'ttr'), or two words spelling it ('cause-specific': 'dss'), 'css' as 'dss';
+    None for a bare 'time' or 'status'. DSS and OS are both a death's endpoint, RFS and PFS a
+    recurrence's or progression's, but not one outcome."""
+    first = h.tokens[0]
+    glued = _GLUED_OUTCOME.fullmatch(first)
+    pairs = set(pairwise(h.tokens))
+    if first in _OUTCOME_PREFIXES or first == "ttr":
+        name = first
+    elif glued:
+        name = glued.group(1)
+    else:
+        name = next((n for pair, n in _SPELLED_ENDPOINTS.items() if pair in pairs), None)
+    return _SAME_ENDPOINT.get(name or "", name)
 
 
 def name_unit(h: Header) -> str:

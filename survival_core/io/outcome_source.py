@@ -30,6 +30,12 @@ SURVIVAL_WORDS = {
 }
 #: The same, short enough for a figure's axis or a metric's label.
 SHORT_SURVIVAL_WORDS = {**SURVIVAL_WORDS, "disease": "recurrence/progression-free survival"}
+#: Endpoints (:attr:`OutcomeSource.name`) whose words are not their class's: a disease-specific
+#: survival's (a cancer-specific one's, SEER's cause-specific) deaths are the disease's alone,
+#: its model was labelled overall survival. (The endpoint, the survival, its events.)
+_NAMED_WORDS = {
+    "dss": ("death from the disease", "disease-specific survival", "deaths from the disease")
+}
 
 
 #: A recurrence's or progression's events, by whether the import counted a death too (None: it
@@ -73,10 +79,16 @@ class OutcomeSource:
     #: recurrence's code or column alone, a death censored from dates); None where nothing said
     #: (a PFS's 0/1), or recorded before it was kept.
     deaths_counted: bool | None = None
+    #: The endpoint the headers name ('os', 'dss', 'rfs', 'pfs', 'pfi', 'dfi', 'efs':
+    #: :func:`~survival_core.io.headers.endpoint_name`); None where they name none, or recorded
+    #: before it was kept. Left out of a record without one (:meth:`record`).
+    name: str | None = None
 
     def said(self) -> str:
-        """'os_days'/'os_status' (death): the columns and the endpoint, for a message."""
+        """'os_days'/'os_status' (death), 'dss_days'/'dss_status' (death from the disease): the
+        columns and the endpoint, for a message."""
         endpoint = ENDPOINT_WORDS.get(self.endpoint or "", "endpoint not named by the headers")
+        endpoint = _NAMED_WORDS[self.name][0] if self.name in _NAMED_WORDS else endpoint
         return f"{self.time_column!r}/{self.event_column!r} ({endpoint})"
 
     def words(self) -> EndpointWords:
@@ -93,20 +105,25 @@ class OutcomeSource:
                 counted = True  # a record kept before the field: its header states a death
             kinds = _DISEASE_EVENTS[counted].format(self.event_column)
             events = kinds if counted is not None else f"events ({kinds})"
-        survival = SURVIVAL_WORDS[self.endpoint]
-        return EndpointWords(
-            survival,
-            SHORT_SURVIVAL_WORDS[self.endpoint],
-            events,
-            f"{survival} ({columns}; events: {kinds})",
-        )
+        survival, short = SURVIVAL_WORDS[self.endpoint], SHORT_SURVIVAL_WORDS[self.endpoint]
+        if self.name in _NAMED_WORDS:
+            _, survival, kinds = _NAMED_WORDS[self.name]
+            short, events = survival, kinds
+        return EndpointWords(survival, short, events, f"{survival} ({columns}; events: {kinds})")
 
     def same_outcome(self, other: OutcomeSource) -> bool:
         """Whether ``other`` is this outcome: the same endpoint where both headers name one
-        ('OS.time'/'OS' and 'os_days'/'os_status' are both a death's: one was refused as
-        another outcome), else read from the same columns (names compared ignoring case,
-        punctuation and units: 'OS (months)' is 'os_days' in another unit) naming no other
-        endpoint. A model's c-index against another endpoint's events is not its validation."""
+        ('OS.time'/'OS' and 'os_days'/'os_status' are both OS: one was refused as another
+        outcome; DSS after OS, PFS after RFS were one, both a death's or a recurrence's), its
+        deaths counted alike where both records say, else the same class of endpoint, else read
+        from the same columns (names compared ignoring case, punctuation and units: 'OS
+        (months)' is 'os_days' in another unit) naming no other endpoint. A model's c-index
+        against another endpoint's events is not its validation."""
+        if self.name and other.name and self.name != other.name:
+            return False
+        counted = (self.deaths_counted, other.deaths_counted)
+        if None not in counted and counted[0] != counted[1]:
+            return False
         if self.endpoint and other.endpoint:
             return self.endpoint == other.endpoint
         names = [parse_header(s.time_column).name for s in (self, other)]
@@ -126,9 +143,18 @@ class OutcomeSource:
         given = [f.name for f in fields(cls) if f.name in record or f.default is MISSING]
         return cls(**{name: record[name] for name in given})
 
+    def record(self) -> dict[str, Any]:
+        """The record saved (:meth:`save`, a model card's ``outcome``): its fields, :attr:`name`
+        left out where not known, as RadSurv 0.2.2 wrote it (builds before :meth:`from_record`
+        refused a key not a field)."""
+        recorded = asdict(self)
+        if recorded["name"] is None:
+            del recorded["name"]
+        return recorded
+
     def save(self, folder: Path | str) -> Path:
         """Write :data:`OUTCOME_FILE` into ``folder``."""
-        return write_json(Path(folder) / OUTCOME_FILE, asdict(self))
+        return write_json(Path(folder) / OUTCOME_FILE, self.record())
 
 
 def endpoint_words(outcome: Mapping[str, Any] | None) -> EndpointWords:

@@ -346,7 +346,7 @@ def _recorded_outcome(tables: list[str | Path]) -> dict[str, Any] | None:
     for table in map(Path, tables):
         source = load_outcome_source(table.parent) if table.is_file() else None
         if source is not None:
-            return asdict(source)
+            return source.record()
     return None
 
 
