@@ -1273,6 +1273,35 @@ def test_a_partial_re_import_of_another_endpoint_is_refused_naming_both(tmp_path
     assert not (cohort / "outcome.json").exists()
 
 
+@pytest.mark.parametrize("deaths_first", [True, False])
+def test_a_partial_re_import_of_the_same_columns_with_no_death_is_taken(
+    tmp_path: Path, deaths_first: bool
+) -> None:
+    """GBSG2's recurrence-free survival with cells 'Recurrence'/'Dead'/'Alive', and 100 of its
+    patients again with more follow-up, none dead: the import seeing no 'Dead' cell recorded no
+    death counted, and the update (or the earlier rows, imported first) was refused as another
+    outcome in the same columns (or the whole sheet but 10 of them after these 100). Taken
+    either way, its deaths recorded as events."""
+    from tests.clinical_exports import gbsg2
+
+    export = gbsg2(tmp_path)
+    events = export.y["cens"].astype(int)
+    died = (events == 0) & (np.arange(len(events)) % 10 == 0)
+    sheet = pd.read_csv(export.path).drop(columns=["RFS (months)", "event"])
+    sheet["rfs_days"] = export.y["time"]
+    sheet["rfs_status"] = np.where(died, "Dead", np.where(events, "Recurrence", "Alive"))
+    update = sheet[~died].iloc[:100].assign(rfs_days=lambda s: s["rfs_days"] + 10)
+    sheet.to_csv(whole := tmp_path / "all.csv", index=False)
+    update.to_csv(alive := tmp_path / "update.csv", index=False)
+    sheet.drop(index=update.index[:10]).to_csv(rest := tmp_path / "rest.csv", index=False)
+    first, then = (whole, alive) if deaths_first else (alive, rest)
+    import_table(cohort := tmp_path / "cohort", first, time_unit="days")
+    assert import_table(cohort, then, time_unit="days").kept == (586 if deaths_first else 10)
+    table = pd.read_csv(cohort / "clinical.csv")
+    assert (len(table), int(table["event"].sum())) == (686, int(events.sum() + died.sum()))
+    assert json.loads((cohort / "outcome.json").read_text())["deaths_counted"] is True
+
+
 def test_the_same_endpoint_under_other_headers_is_the_same_outcome(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

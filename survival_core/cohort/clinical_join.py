@@ -644,7 +644,7 @@ def _record_outcome(
     out) and a warning says so. GBSG2's 386 recurrence-free rows kept beside 300 overall
     survival rows were recorded, and their model labelled, as overall survival."""
     if kept.empty or earlier is not None:
-        source.save(cohort)
+        (source if kept.empty else source.merged(earlier)).save(cohort)
         return []
     (cohort / OUTCOME_FILE).unlink(missing_ok=True)
     action = (

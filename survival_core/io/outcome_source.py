@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,20 +115,36 @@ class OutcomeSource:
         """Whether ``other`` is this outcome: the same endpoint where both headers name one
         ('OS.time'/'OS' and 'os_days'/'os_status' are both OS: one was refused as another
         outcome; DSS after OS, PFS after RFS were one, both a death's or a recurrence's), its
-        deaths counted alike where both records say, else the same class of endpoint, else read
-        from the same columns (names compared ignoring case, punctuation and units: 'OS
-        (months)' is 'os_days' in another unit) naming no other endpoint. A model's c-index
-        against another endpoint's events is not its validation."""
+        deaths counted alike where both records say and the columns differ (the same columns'
+        re-import of patients none of whom died counted no death: it is the same outcome), else
+        the same class of endpoint, else read from the same columns (names compared ignoring
+        case, punctuation and units: 'OS (months)' is 'os_days' in another unit) naming no other
+        endpoint. A model's c-index against another endpoint's events is not its validation."""
         if self.name and other.name and self.name != other.name:
             return False
         counted = (self.deaths_counted, other.deaths_counted)
-        if None not in counted and counted[0] != counted[1]:
+        if None not in counted and counted[0] != counted[1] and not self.same_columns(other):
             return False
         if self.endpoint and other.endpoint:
             return self.endpoint == other.endpoint
         names = [parse_header(s.time_column).name for s in (self, other)]
         events = [parse_header(s.event_column).name for s in (self, other)]
         return names[0] == names[1] and events[0] == events[1]
+
+    def same_columns(self, other: OutcomeSource) -> bool:
+        """Whether ``other`` was read from this record's time and event columns, as written."""
+        return (self.time_column, self.event_column) == (other.time_column, other.event_column)
+
+    def merged(self, earlier: OutcomeSource) -> OutcomeSource:
+        """This record beside the ``earlier`` rows of the same columns it is kept with: deaths
+        counted where either import counted one (a follow-up update of patients still alive
+        saw no 'Dead' cell, its earlier rows' deaths are still events)."""
+        if not self.same_columns(earlier) or True not in (
+            earlier.deaths_counted,
+            self.deaths_counted,
+        ):
+            return self
+        return replace(self, deaths_counted=True)
 
     def label(self) -> str:
         """The endpoint in a table's cell: 'overall survival', 'recurrence/progression-free
