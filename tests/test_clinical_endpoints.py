@@ -120,6 +120,36 @@ def test_a_death_stated_in_other_words_among_the_codes_is_an_event(
 
 
 @pytest.mark.parametrize(
+    ("header", "events", "missing"),
+    [
+        ("dss_status (0=alive, 1=dead of cancer, 2=dead, other causes)", 201, 98),
+        ("dss_status (0=alive, 1=dead of cancer, 2=dead (other causes))", 201, 98),
+        ("dss_status (0=alive, 1=DOD, 2=DOC)", 299, 0),
+    ],
+)
+def test_an_other_causes_death_after_a_comma_or_in_brackets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str, events: int, missing: int
+) -> None:
+    """GBSG2's 299 events, 98 of them coded 2, another cause's death: '2=dead, other causes'
+    was read as '2=dead', all 299 a disease-specific survival's events, silently; '2=dead
+    (other causes)' stated no code at all. Both read 2 as missing, named; '2=DOC' as before."""
+    from survival_core.cli.main import main
+
+    X, y = load_gbsg2()
+    event = y["cens"].astype(int)
+    other = (np.arange(len(y)) % 3 == 0) & (event == 1)
+    frame = pd.DataFrame({"patient_id": [f"G{i:04d}" for i in range(len(y))], "age": X["age"]})
+    frame["dss_days"], frame[header] = y["time"], np.where(other, 2, event)
+    cohort = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(_write(tmp_path, frame)), "--out", str(cohort)]
+    assert main(argv + ["--time-column", "dss_days", "--event-column", header]) == 0
+    said = f"{header}: unreadable events '2' read as missing ({missing})"
+    assert (said in capsys.readouterr().err) == bool(missing)
+    table = pd.read_csv(cohort / "clinical.csv")
+    assert (int(table["event"].sum()), int(table["event"].isna().sum())) == (events, missing)
+
+
+@pytest.mark.parametrize(
     ("time", "header"),
     [
         ("rfs_days", "rfs_status (0=no recurrence or death, 1=recurrence or death)"),

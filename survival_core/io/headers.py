@@ -155,12 +155,18 @@ def names_a_death(meaning: str) -> bool:
     )
 
 
+#: A stated code's meaning: words, hyphens kept ('death-free'), and the words a comma or a bracket
+#: adds up to the next code ('2=dead, other causes', '2=dead (other causes)').
+_MEANING = r"[A-Za-z][A-Za-z -]*(?:\s*[,(]\s*(?![\w.]+\s*[=:])[A-Za-z][A-Za-z -]*\)?)*"
+
+
 def code_meanings(codes: str) -> dict[str, str]:
     """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states, a
-    hyphen's words kept whole ('0=death-free' was read as '0=death')."""
+    hyphen's words kept whole ('0=death-free' was read as '0=death'), a comma's or a bracket's
+    too ('2=dead, other causes' was read as '2=dead', an event of a disease-specific survival)."""
     return {
         code.lower(): meaning.strip(" -").lower()
-        for code, meaning in re.findall(r"([\w.]+)\s*[=:]\s*([A-Za-z][A-Za-z -]*)", codes)
+        for code, meaning in re.findall(rf"([\w.]+)\s*[=:]\s*({_MEANING})", codes)
     }
 
 
@@ -235,9 +241,10 @@ def is_latin(c: str) -> bool:
 
 def parse_header(text: str) -> Header:
     """``Dose [Gy]`` -> name dose, unit Gy; ``Age_in_years`` -> age, years; ``status (1=dead,
-    2=alive)`` -> status with codes ``1=dead, 2=alive``."""
+    2=alive)`` -> status with codes ``1=dead, 2=alive``; a bracket inside the codes kept
+    (``2=dead (other causes)``)."""
     label, unit, codes = compatible(text), "", ""  # '体重（kg）'
-    bracket = re.fullmatch(r"(.*?)\s*[(\[]([^)\]]*)[)\]]\s*", label)
+    bracket = re.fullmatch(r"(.*?)\s*[(\[]((?:[^()\[\]]|\([^()]*\))*)[)\]]\s*", label)
     if bracket and bracket.group(1).strip():
         label = bracket.group(1).strip()
         if "=" in bracket.group(2) or ":" in bracket.group(2):
