@@ -125,6 +125,7 @@ def test_a_death_stated_in_other_words_among_the_codes_is_an_event(
         ("dss_status (0=alive, 1=dead of cancer, 2=dead, other causes)", 201, 98),
         ("dss_status (0=alive, 1=dead of cancer, 2=dead (other causes))", 201, 98),
         ("dss_status (0=alive, 1=DOD, 2=DOC)", 299, 0),
+        ("os_status (0=alive, 1=dead of disease, 2=dead of other causes)", 299, 0),
     ],
 )
 def test_an_other_causes_death_after_a_comma_or_in_brackets(
@@ -132,14 +133,15 @@ def test_an_other_causes_death_after_a_comma_or_in_brackets(
 ) -> None:
     """GBSG2's 299 events, 98 of them coded 2, another cause's death: '2=dead, other causes'
     was read as '2=dead', all 299 a disease-specific survival's events, silently; '2=dead
-    (other causes)' stated no code at all. Both read 2 as missing, named; '2=DOC' as before."""
+    (other causes)' stated no code at all. Both read 2 as missing, named; '2=DOC' as before.
+    Overall survival's every death is its event: its 98 other-cause deaths were set missing."""
     from survival_core.cli.main import main
 
     X, y = load_gbsg2()
     event = y["cens"].astype(int)
     other = (np.arange(len(y)) % 3 == 0) & (event == 1)
     frame = pd.DataFrame({"patient_id": [f"G{i:04d}" for i in range(len(y))], "age": X["age"]})
-    frame["dss_days"], frame[header] = y["time"], np.where(other, 2, event)
+    frame["dss_days"], frame[header] = y["time"], np.where(other, 2, event)  # the OS's time too
     cohort = tmp_path / "cohort"
     argv = ["cohort", "import", "--clinical", str(_write(tmp_path, frame)), "--out", str(cohort)]
     assert main(argv + ["--time-column", "dss_days", "--event-column", header]) == 0

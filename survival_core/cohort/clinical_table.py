@@ -925,17 +925,19 @@ def _import_again(unit: str) -> str:
     )
 
 
-def _stated_codes(codes: str) -> dict[str, int]:
+def _stated_codes(h: Header) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
-    disease'); other meanings are ignored ('2=dead of other causes', '9=unknown if dead': their
-    cells read as missing, named)."""
+    disease', under an OS header '2=dead of other causes' too: every death is overall
+    survival's); other meanings are ignored ('9=unknown if dead', a DSS's '2=dead of other
+    causes': their cells read as missing, named)."""
     stated: dict[str, int] = {}
-    for code, meaning in code_meanings(codes).items():
+    any_cause = endpoint_name(h) == "os"
+    for code, meaning in code_meanings(h.codes).items():
         if meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
             stated[code] = 0
-        elif names_a_death(meaning):
+        elif names_a_death(meaning, any_cause):
             stated[code] = 1
     return stated
 
@@ -969,7 +971,7 @@ def _event_01(
     lowered = cells.str.strip().str.lower().where(~missing)
     values = numbers.read(lowered.fillna(""), h.text)
     lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
-    stated = _stated_codes(h.codes)
+    stated = _stated_codes(h)
     present = set(lowered.dropna())
     # a code the header does not state is not read as 0/1 would be: '1' under 'status (2=dead)'
     # is the other code, alive, not an event; with one meaning stated and one other code, the
