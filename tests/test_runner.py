@@ -263,9 +263,11 @@ def test_a_network_registered_by_an_external_run_is_refused_on_its_own_cohort(
 ):
     """A model registered by an external-validation run was fitted on its development cohort,
     yet its card's training table is the run's stacked copy (another sha256), and as a deep
-    network it passed the leak check on that very cohort; a patient withdrawn from a cohort (its
-    clinical.csv rewritten) passed too. The card keeps the cohort's clinical.csv as its source."""
-    from survival_core.cohort.withdrawal import withdraw
+    network it passed the leak check on that very cohort. The card keeps the cohort's
+    clinical.csv as its source, by the cohort folder's name and sha256, never its path (cards
+    travel with registered models); a cohort of other patients put at that path is accepted
+    (a path match alone refused it)."""
+    from survival_core.errors import ConfigError
     from survival_core.io.hashing import file_sha256
     from survival_core.runs.runner import _check_network_unseen
 
@@ -278,22 +280,30 @@ def test_a_network_registered_by_an_external_run_is_refused_on_its_own_cohort(
     )
     card = ModelCard.load(network)
     assert card.n == 30 and file_sha256(dev / "clinical.csv") not in card.tables_sha256
+    assert card.sources == {"dev": file_sha256(dev / "clinical.csv")}
+    assert str(tmp_path) not in (network / "card.json").read_text()
     deep = {"clinical": False, "deep": {"network": str(network), "layer": None}}
     leaky = _config(tmp_path, dev, name="deep-on-its-source", features=deep,
                     protocol={"name": "leave_one_out"})  # fmt: skip
-    for how in (
-        "its card's training cohort's clinical.csv is this one, the same sha256",
-        "its card's training cohort is this folder, its clinical.csv rewritten since",
-    ):
-        assert main(["train", "--config", str(leaky)]) == 2
-        assert (
-            f"features.deep.network: the network {network} was trained on the outcomes of {dev} "
-            f"({how}; 30 patients), the patients protocol 'leave_one_out' tests"
-        ) in capsys.readouterr().err
-        withdraw(dev, [sorted(p.name for p in (dev / "cases").iterdir())[0]])
+    assert main(["train", "--config", str(leaky)]) == 2
+    assert (
+        f"features.deep.network: the network {network} was trained on the outcomes of {dev} "
+        "(its card's training cohort's clinical.csv is this one, the same sha256; 30 patients), "
+        "the patients protocol 'leave_one_out' tests"
+    ) in capsys.readouterr().err
     assert store.list_runs("deep-on-its-source").empty
-    # the external cohort's patients were never fitted on: the network is not refused there
+    # the external cohort's patients were never fitted on: the network is not refused there,
+    # nor where they are put at the development cohort's path, under a card written before
+    # (its source kept by path), which still finds the development cohort by its sha256
     _check_network_unseen(network, ext, "nested_cv")
+    older = json.loads((network / "card.json").read_text())
+    older["sources"] = {str((dev / "clinical.csv").resolve()): card.sources["dev"]}
+    (network / "card.json").write_text(json.dumps(older))
+    with pytest.raises(ConfigError, match="the same sha256; 30 patients"):
+        _check_network_unseen(network, dev, "leave_one_out")
+    shutil.rmtree(dev)
+    shutil.copytree(ext, dev)
+    _check_network_unseen(network, dev, "leave_one_out")
 
 
 def test_the_demo_network_is_refused_on_the_demo_external_patients(

@@ -126,10 +126,11 @@ class ModelCard:
     #: exact tables a fit read (a table edited or re-extracted since under the same name is told
     #: apart; two cohorts' clinical.csv each keep theirs). Empty in a card written before.
     tables_sha256: list[str | None] = field(default_factory=list)
-    #: The clinical.csv of the cohort a training run fitted it on (resolved path -> sha256):
-    #: its :attr:`tables` may be the run's copies (an external validation's stacked tables), and
-    #: the cohort's own may be rewritten since (a patient withdrawn), and a deep network's leak
-    #: check still finds the cohort. Empty for a model fitted outside a run, or written before.
+    #: The clinical.csv of the cohort a training run fitted it on (cohort folder's name ->
+    #: sha256; its resolved path in a card written before): its :attr:`tables` may be the run's
+    #: copies (an external validation's stacked tables), and a deep network's leak check still
+    #: finds the cohort. No path: cards travel with registered models. Empty for a model fitted
+    #: outside a run, or written before.
     sources: dict[str, str] = field(default_factory=dict)
     #: The versions of the packages that change its numbers (:func:`~survival_core.versions.
     #: package_versions`) where it was fitted; empty in a card written before they were kept.
@@ -374,8 +375,8 @@ def build_card(
     (``sites``: the training cases' cancer sites, when their cohort says; ``notes``: what the
     table reading and the fit noted; ``image_reading``: how the images its features came from
     were read; ``tables``: the files it was fitted on, kept by name with their sha256;
-    ``sources``: the clinical.csv of the cohort a training run fitted it on, kept by path with
-    its sha256).
+    ``sources``: the clinical.csv of the cohort a training run fitted it on, kept by its
+    folder's name with its sha256).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients); the
     refusal ends with what ``why_one_risk`` says (:meth:`SurvivalModel.why_one_risk`: why, what
@@ -406,7 +407,9 @@ def build_card(
         tables=[Path(t).name for t in tables or []],
         outcome=_recorded_outcome(tables or []),
         tables_sha256=[file_sha256(Path(t)) if Path(t).is_file() else None for t in tables or []],
-        sources={str(p.resolve()): file_sha256(p) for p in map(Path, sources) if p.is_file()},
+        sources={
+            p.resolve().parent.name: file_sha256(p) for p in map(Path, sources) if p.is_file()
+        },
         packages=package_versions(),
         cv=cv,
         sites=sorted(sites or []),

@@ -440,12 +440,14 @@ def resolve_network(network: str | Path, progress: Progress) -> Path:
 
 def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
     """Refuse deep features from a ``network`` whose model card records the ``tested`` cohort's
-    clinical.csv among its training tables (same sha256) or its sources (the cohort a training
-    run fitted it on: same sha256, or the same file rewritten since, a patient withdrawn): it
-    was trained on the outcomes of the patients the run tests (the demo network on
-    demo-external was validated 'externally' there; a network registered by an external
-    validation run, its card's table the run's stacked copy, passed on its own cohort).
-    A network whose card cannot tell (a ResNet weights file, no card) is not checked."""
+    clinical.csv among its training tables or its sources (the cohort a training run fitted it
+    on), the same sha256: it was trained on the outcomes of the patients the run tests (the demo
+    network on demo-external was validated 'externally' there; a network registered by an
+    external validation run, its card's table the run's stacked copy, passed on its own cohort).
+    Only the sha256 tells: a cohort of other patients put at the training cohort's path is not
+    refused, and so a network trained before a rewrite of its cohort's clinical.csv (a patient
+    withdrawn since) is not caught by this check. A network whose card cannot tell (a ResNet
+    weights file, no card) is not checked."""
     from survival_core.models.card import ModelCard
     from survival_core.runs.config import seen_outcomes
 
@@ -462,8 +464,6 @@ def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
         how = "its card's training table is this cohort's clinical.csv, the same sha256"
     elif digest in card.sources.values():
         how = "its card's training cohort's clinical.csv is this one, the same sha256"
-    elif str(clinical.resolve()) in card.sources:
-        how = "its card's training cohort is this folder, its clinical.csv rewritten since"
     else:
         return
     raise ConfigError(
