@@ -75,27 +75,55 @@ def test_runs_list_and_compare_the_endpoint_their_cohort_recorded(sites, tmp_pat
     assert not [c for c in alone.caption if "outcomes" in c.value]
 
 
-def _compared_listing(headers: list[list[str]]) -> None:
-    """The Training page's comparison of two finished runs listed with the outcomes of
-    ``headers`` (time and event columns, no endpoint named)."""
+def _compared_listing(headers: list[list]) -> None:
+    """The Training page's comparison of finished runs listed with the outcomes of ``headers``
+    (time and event columns, then the endpoint and whether deaths were counted where given)."""
     import pandas as pd
 
     from survival_core.io.outcome_source import OutcomeSource
     from ui.training import compare_runs
 
-    outcomes = [OutcomeSource(time, event, "days") for time, event in headers]
+    outcomes = [OutcomeSource(time, event, "days", *more) for time, event, *more in headers]
+    run_ids = [f"run{i}" for i in range(len(outcomes))]
     runs = pd.DataFrame(
         {
-            "run_id": ["first", "second"],
-            "name": ["gbsg2", "gbsg2-again"],
-            "cohort": ["gbsg2", "gbsg2"],
-            "model": ["coxph", "coxph"],
+            "run_id": run_ids,
+            "name": [f"gbsg2-{i}" for i in range(len(outcomes))],
+            "cohort": ["gbsg2"] * len(outcomes),
+            "model": ["coxph"] * len(outcomes),
             "outcome": outcomes,
             "endpoint": [o.label() for o in outcomes],
-            "c_index": [0.68, 0.69],
+            "c_index": [0.68 + i / 100 for i in range(len(outcomes))],
         }
     )
-    compare_runs(runs, ["first", "second"])
+    compare_runs(runs, run_ids)
+
+
+def _caution(headers: list[list]) -> list[str]:
+    """The captions about outcomes of the comparison of runs of ``headers``."""
+    compared = AppTest.from_function(_compared_listing, args=(headers,), default_timeout=60).run()
+    assert not compared.exception, compared.exception
+    return [c.value for c in compared.caption if "outcomes" in c.value]
+
+
+def test_runs_of_three_outcomes_are_cautioned_whichever_run_comes_first():
+    """An unnamed 'time'/'event' outcome is OS's and RFS's (the same columns), yet OS is not RFS:
+    [unnamed, OS, RFS] were compared without a caution, [OS, unnamed, RFS] with one. Two RFS
+    outcomes differing in whether deaths were events say so, not the same label twice."""
+    unnamed, os_, rfs = ["time", "event"], ["time", "event", "death"], ["time", "event", "disease"]
+    said = (
+        f"These runs' cohorts recorded different outcomes ('time'/'event', endpoint not named by "
+        f"its headers; {OS}; {RFS}): their c-indices"
+    )
+    for order in ([unnamed, os_, rfs], [os_, unnamed, rfs], [rfs, unnamed, os_]):
+        (caption,) = _caution(order)
+        assert caption.startswith(said), caption
+    (caption,) = _caution([[*rfs, True], [*rfs, False]])
+    assert caption.startswith(
+        f"These runs' cohorts recorded different outcomes ({RFS}, events: recurrences or "
+        f"progressions; {RFS}, events: recurrences or progressions, or deaths): their c-indices"
+    ), caption
+    assert not _caution([os_, unnamed])
 
 
 def test_runs_of_one_outcome_under_other_header_cases_are_compared_without_a_caution():

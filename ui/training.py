@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -548,17 +550,24 @@ def _endpoints(runs: pd.DataFrame) -> list[str]:
     return runs["endpoint"].fillna("").tolist() if "endpoint" in runs else [""] * len(runs)
 
 
-def _distinct_outcomes(runs: pd.DataFrame) -> list[OutcomeSource]:
-    """One of each outcome the runs' cohorts recorded, told apart as the runner's external note
-    tells them (:meth:`OutcomeSource.same_outcome`: 'time'/'cens' and 'Time'/'Cens' are one,
-    their labels not); none from a run without a record, or a listing made before."""
-    distinct: list[OutcomeSource] = []
-    for outcome in runs.get("outcome", []):
-        if isinstance(outcome, OutcomeSource) and not any(
-            o.same_outcome(outcome) for o in distinct
-        ):
-            distinct.append(outcome)
-    return distinct
+def _differing_outcomes(runs: pd.DataFrame) -> list[str]:
+    """The outcomes the runs' cohorts recorded, each said once for a caption, where any two of
+    them are not one outcome as the runner's external note tells them
+    (:meth:`OutcomeSource.same_outcome`: 'time'/'cens' and 'Time'/'Cens' are one, their labels
+    not); [] where all are one. Every pair is compared: an unnamed 'time'/'event' is both OS's
+    and RFS's outcome, OS not RFS's, and [unnamed, OS, RFS] was compared without a caution.
+    Outcomes of one label are told by their events (an RFS counting deaths, one not). None from
+    a run without a record, or a listing made before."""
+    recorded = [o for o in runs.get("outcome", []) if isinstance(o, OutcomeSource)]
+    if all(a.same_outcome(b) for a, b in combinations(recorded, 2)):
+        return []
+    labels = Counter(o.label() for o in set(recorded))
+    return sorted(
+        {
+            o.label() if labels[o.label()] == 1 else f"{o.label()}, events: {o.words().events}"
+            for o in recorded
+        }
+    )
 
 
 def _metrics(row: Mapping[str, Any]) -> dict[str, float]:
@@ -798,9 +807,9 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
         columns=labels,
     )
     st.dataframe(settings, width="stretch")
-    outcomes = _distinct_outcomes(rows)
-    if len(outcomes) > 1:  # an RFS run's c-index beside an OS run's read as the better model
-        said = "; ".join(sorted(o.label() for o in outcomes))
+    outcomes = _differing_outcomes(rows)
+    if outcomes:  # an RFS run's c-index beside an OS run's read as the better model
+        said = "; ".join(outcomes)
         st.caption(
             markdown_literal(
                 f"These runs' cohorts recorded different outcomes ({said}): their c-indices and "
