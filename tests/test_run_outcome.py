@@ -109,7 +109,8 @@ def _caution(headers: list[list]) -> list[str]:
 def test_runs_of_three_outcomes_are_cautioned_whichever_run_comes_first():
     """An unnamed 'time'/'event' outcome is OS's and RFS's (the same columns), yet OS is not RFS:
     [unnamed, OS, RFS] were compared without a caution, [OS, unnamed, RFS] with one. Two RFS
-    outcomes differing in whether deaths were events say so, not the same label twice."""
+    outcomes of other columns differing in whether deaths were events say so, not the same label
+    twice."""
     unnamed, os_, rfs = ["time", "event"], ["time", "event", "death"], ["time", "event", "disease"]
     said = (
         f"These runs' cohorts recorded different outcomes ('time'/'event', endpoint not named by "
@@ -118,11 +119,13 @@ def test_runs_of_three_outcomes_are_cautioned_whichever_run_comes_first():
     for order in ([unnamed, os_, rfs], [os_, unnamed, rfs], [rfs, unnamed, os_]):
         (caption,) = _caution(order)
         assert caption.startswith(said), caption
-    (caption,) = _caution([[*rfs, True], [*rfs, False]])
+    (caption,) = _caution([["rfs_days", "rfs_status", "disease", True], [*rfs, False]])
     assert caption.startswith(
         f"These runs' cohorts recorded different outcomes ({RFS}, events: recurrences or "
         f"progressions; {RFS}, events: recurrences or progressions, or deaths): their c-indices"
     ), caption
+    # the same columns are one outcome, whether or not each import's rows held a death
+    assert not _caution([[*rfs, True], [*rfs, False]])
     assert not _caution([os_, unnamed])
 
 
