@@ -506,9 +506,9 @@ def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.Data
         {
             "name": runs["name"],
             "cohort": runs["cohort"].map(cohort_name),
-            "endpoint": _endpoints(runs),
+            "endpoint": _listed(runs, "endpoint"),
             "model": runs["model"].fillna(""),
-            "validated on": _validations(runs),
+            "validated on": _listed(runs, "validation"),
             "status": [
                 shown_status(r, s, cancelled)
                 for r, s in zip(runs["run_id"], runs["status"], strict=True)
@@ -531,23 +531,12 @@ def runs_table(runs: pd.DataFrame, cancelled: set[str] = frozenset()) -> pd.Data
     return table
 
 
-def _validations(runs: pd.DataFrame) -> list[str]:
-    """Each run's protocol (:func:`.store.protocol_label`; '' where a listing has none): an
-    external run showed the development cohort beside its external c-index, like the nested-CV
-    run of that cohort."""
-    return runs["validation"].fillna("").tolist() if "validation" in runs else [""] * len(runs)
-
-
-def _searched(runs: pd.DataFrame) -> list[str]:
-    """What each run's hyper-parameter search chose ('' for a run not searched, and in a listing
-    made before the runs' searches were listed)."""
-    return runs["searched"].fillna("").tolist() if "searched" in runs else [""] * len(runs)
-
-
-def _endpoints(runs: pd.DataFrame) -> list[str]:
-    """The endpoint each run's cohort recorded at import ('overall survival'; '' for a cohort
-    without a record, and in a listing made before runs recorded it)."""
-    return runs["endpoint"].fillna("").tolist() if "endpoint" in runs else [""] * len(runs)
+def _listed(runs: pd.DataFrame, column: str) -> list[str]:
+    """Each run's text in a listing's ``column`` ('' where it has none, and for a listing made
+    before the column was listed): its protocol (``validation``, :func:`.store.protocol_label`:
+    an external run showed the development cohort beside its external c-index), what its search
+    chose (``searched``) or the endpoint its cohort recorded at import (``endpoint``)."""
+    return runs[column].fillna("").tolist() if column in runs else [""] * len(runs)
 
 
 def _differing_outcomes(runs: pd.DataFrame) -> list[str]:
@@ -799,9 +788,9 @@ def compare_runs(runs: pd.DataFrame, run_ids: Sequence[str]) -> None:
         [
             [cohort_name(c) for c in rows["cohort"]],
             list(rows["model"].fillna("")),
-            _validations(rows),
-            _searched(rows),
-            _endpoints(rows),
+            _listed(rows, "validation"),
+            _listed(rows, "searched"),
+            _listed(rows, "endpoint"),
         ],
         index=["cohort", "model", "validated on", "searched, chose", "endpoint"],
         columns=labels,

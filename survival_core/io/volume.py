@@ -728,7 +728,8 @@ def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | 
         return None
     (image_read, _), (mask_read, mask_size) = image_grid, mask_grid
     found = _voxel_map(image_read, mask_read, mask_size)
-    if found is None or not _first_voxel(*found, mask_size).any():
+    shift = None if found is None else _first_voxel(*found, mask_size)
+    if shift is None or not shift.any():
         return None
     for path in (image_path, mask_path):
         two = _two_placements(path, _placement_header(path))
@@ -741,7 +742,7 @@ def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | 
         )
         if other is not None and not _first_voxel(*other, mask_size).any():
             return PlacementConflict(
-                f"{mask_path.name} lies {_shown_shift(_first_voxel(*found, mask_size))} voxels "
+                f"{mask_path.name} lies {_shown_shift(shift)} voxels "
                 f"off {image_path.name} as read, but {path.name}'s header places its volume "
                 f"twice, up to {two.apart:.2f} mm apart: by its {two.read_name}, which was read, "
                 f"and by its {two.other_name}, by which {mask_path.name} lies exactly on the "

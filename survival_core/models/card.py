@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -162,10 +163,11 @@ class ModelCard:
             return None
         return "external" if self.cv.get("protocol") == "external" else "cross-validated"
 
-    @property
+    @cached_property
     def endpoint(self) -> EndpointWords:
         """How its survival probabilities, events and curves are named: 'overall survival' for
-        an outcome recorded as a death's; 'survival' and 'events' without a record."""
+        an outcome recorded as a death's; 'survival' and 'events' without a record (built once
+        per card: pages and the PDF read it several times)."""
         return endpoint_words(self.outcome)
 
     def percentile(self, risk: float) -> float:
