@@ -273,6 +273,36 @@ def test_an_unreadable_outcome_record_breaks_no_join_of_the_same_outcomes(tmp_pa
     )
 
 
+def test_fit_refuses_an_unreadable_outcome_record_whichever_table_comes_first(tmp_path, capsys):
+    """`fit --table COPY --table clinical.csv`, COPY a copy of GBSG2's RFS outcomes beside a
+    corrupt outcome.json, was refused after the fit, while the other order fitted and saved the
+    model: only the records up to the first readable one were read. Both orders are refused,
+    naming the file and what to do, before the fit."""
+    import pandas as pd
+
+    clinical = imported_gbsg2(tmp_path, "rfs") / "clinical.csv"
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "outcome.json").write_text("{not json")
+    pd.read_csv(clinical)[["case_id", "time", "event"]].to_csv(copy / "clinical.csv", index=False)
+    capsys.readouterr()
+    for i, order in enumerate(
+        [(copy / "clinical.csv", clinical), (clinical, copy / "clinical.csv")]
+    ):
+        out = tmp_path / f"model{i}"
+        tables = [arg for table in order for arg in ("--table", str(table))]
+        assert main(["fit", *tables, "--model", "coxph", "--out", str(out)]) == 2
+        said = capsys.readouterr().err
+        assert (
+            f"error: {copy / 'outcome.json'} is not a readable outcome record (Expecting property "
+            "name enclosed in double quotes: line 1 column 2 (char 1)): it says which spreadsheet "
+            "columns the cohort's time and event came from. Restore it, or import the cohort's "
+            "whole spreadsheet again to write it afresh."
+        ) in said
+        assert "fitting coxph" not in said
+        assert not out.exists()
+
+
 def test_two_cohorts_tables_of_other_endpoints_are_refused_naming_both(tmp_path, capsys):
     """GBSG2's RFS and OS imported as two cohorts, both clinical.csv given to `cv`: refused as
     'clinical.csv and clinical.csv both give outcomes', which of them was which said nowhere."""

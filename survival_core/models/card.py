@@ -342,15 +342,14 @@ def _training_stratification(
         return StratificationResult(high, km, logrank, None), str(err)
 
 
-def _recorded_outcome(tables: list[str | Path]) -> dict[str, Any] | None:
+def recorded_outcome(tables: Iterable[str | Path]) -> dict[str, Any] | None:
     """The outcome record (:func:`~survival_core.io.outcome_source.load_outcome_source`) of the
     cohort folder holding the first of ``tables`` that has one (its ``clinical.csv``); None
-    without: an RFS and an OS model of one cohort were told apart by nothing."""
-    for table in map(Path, tables):
-        source = load_outcome_source(table.parent) if table.is_file() else None
-        if source is not None:
-            return source.record()
-    return None
+    without: an RFS and an OS model of one cohort were told apart by nothing. Every table's
+    record is read, so that an unreadable one is refused wherever it is given (``--table COPY
+    --table clinical.csv`` was refused, the other order fitted)."""
+    sources = [load_outcome_source(t.parent) for t in map(Path, tables) if t.is_file()]
+    return next((source.record() for source in sources if source is not None), None)
 
 
 def build_card(
@@ -364,6 +363,7 @@ def build_card(
     radiomics_by_modality: dict[str, str] | None = None,
     mr_sequences: dict[str, int] | None = None,
     tables: list[str | Path] | None = None,
+    outcome: dict[str, Any] | None = None,
     cut_method: str = "median",
     horizon: float | None = None,
     cv: dict[str, Any] | None = None,
@@ -377,6 +377,7 @@ def build_card(
     (``sites``: the training cases' cancer sites, when their cohort says; ``notes``: what the
     table reading and the fit noted; ``image_reading``: how the images its features came from
     were read; ``tables``: the files it was fitted on, kept by name with their sha256;
+    ``outcome``: their cohort's outcome record (:func:`recorded_outcome`);
     ``sources``: the clinical.csv of the cohort a training run fitted it on, kept by its
     folder's name with its sha256).
     A model that gives every training patient the same risk is refused: it learned nothing,
@@ -407,7 +408,7 @@ def build_card(
         radiomics_by_modality=radiomics_by_modality or {},
         mr_sequences=mr_sequences or {},
         tables=[Path(t).name for t in tables or []],
-        outcome=_recorded_outcome(tables or []),
+        outcome=outcome,
         tables_sha256=[file_sha256(Path(t)) if Path(t).is_file() else None for t in tables or []],
         sources={
             p.resolve().parent.name: file_sha256(p) for p in map(Path, sources) if p.is_file()

@@ -26,7 +26,7 @@ from survival_core.io.tables import (
 )
 from survival_core.models import make_model
 from survival_core.models.base import MODEL_FILE, SurvivalModel
-from survival_core.models.card import CARD_FILE, build_card
+from survival_core.models.card import CARD_FILE, build_card, recorded_outcome
 from survival_core.models.image_set import ImageSet
 
 
@@ -199,6 +199,7 @@ def train_model(
     out = Path(out)
     _check_model_out(out)
     table = load_model_table(list(tables), time_unit=time_unit, features=features)
+    outcome = recorded_outcome(tables)  # an unreadable record refused before the fit
     if rows is not None:
         table = table.subset(rows)
     if cut == "youden" and horizon is not None:
@@ -248,6 +249,7 @@ def train_model(
         ),
         **radiomics,
         tables=list(tables),
+        outcome=outcome,
         cut_method=cut,
         horizon=horizon if cut == "youden" else None,
         cv=cv_summary,
