@@ -313,6 +313,33 @@ def test_a_runs_folder_holding_a_users_files_is_refused_naming_them(small_cohort
         check_study_out(thesis)
 
 
+def test_a_users_file_inside_a_runs_subfolder_is_refused_naming_it(small_cohort, tmp_path, capsys):
+    """A run's folder whose unet/ held the user's mynotes.txt (and cox_model/ their figures/)
+    was taken for a run's, only the names directly inside it being checked, and replaced whole:
+    both deleted. Refused before any case is read, naming each path, every file kept; the same
+    folder without them is a run's, to replace."""
+    out = tmp_path / "results"
+    written = {
+        "unet": ["unet.json", "weights.pt"],
+        "cox_model": ["card.json", "model.json", "study_only.txt", "training_table.csv"],
+    }
+    for folder, names in written.items():
+        (out / folder).mkdir(parents=True)
+        for name in names:
+            (out / folder / name).write_text("an earlier run's")
+    for name in ("classification.json", "dsfr.failures.csv", "dsfr.parquet", "segmentation.json"):
+        (out / name).write_text("an earlier run's")
+    check_study_out(out)  # a run's own folder
+    (out / "unet" / "mynotes.txt").write_text("mine")
+    (out / "cox_model" / "figures").mkdir()
+    (out / "cox_model" / "figures" / "fig1.png").write_bytes(b"png")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["dsfr", "--cohort", str(small_cohort), "--out", str(out)]) == 2
+    refused = _not_a_run(out, "cox_model/figures, unet/mynotes.txt")
+    assert capsys.readouterr().err.strip() == f"error: {refused}"
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
 @pytest.mark.parametrize(
     ("extra", "error", "match"),
     [

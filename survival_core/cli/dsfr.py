@@ -13,8 +13,8 @@ OUT_DIR/cox_model/ (model + card, for the study's report: it cannot score new ca
 the study's clinical columns (hbv, afp, albi_score) the study is skipped, said before the U-Net
 trains and in the summary's ``study_skipped``; the U-Net and dsfr.parquet are still written.
 OUT_DIR is written as a whole, as ``fit`` writes its folder: a re-run replaces every file of the
-run before (a folder holding any file a run does not write is refused, naming it, as is a second
-run into it while one runs).
+run before (a folder holding any file a run does not write, at any depth, is refused, naming
+it, as is a second run into it while one runs).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,8 +49,13 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.concordance import harrell_c_index
 from survival_core.evaluation.delong import binary_outcome, delong_auc, delong_test
+from survival_core.features.segmentation import CONFIG_FILE as UNET_CONFIG_FILE
+from survival_core.features.segmentation import WEIGHTS_FILE
 from survival_core.io.atomic import replaced_folder, write_json, write_text
-from survival_core.models.base import stratified_split
+from survival_core.models.base import MODEL_FILE, stratified_split
+from survival_core.models.card import CARD_FILE
+from survival_core.models.scoring import STUDY_ONLY_FILE
+from survival_core.text import first_few
 
 if TYPE_CHECKING:
     from survival_core.features.dsfr import DSFRTable
@@ -76,6 +81,8 @@ STUDY_ONLY = (
     "study derives, which no new case has. Train a model with features.dsfr (`train --config`) "
     "to score cases."
 )
+#: The study's Cox model's training table, kept in its folder.
+TRAINING_TABLE = "training_table.csv"
 
 
 _FLAGS = {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0}
@@ -283,7 +290,6 @@ def cox_signature_model(
     the study's own columns); returns its summary with the Harrell c-index on the ``held_out``
     rows (None if not defined)."""
     from survival_core.models import load_model
-    from survival_core.models.scoring import STUDY_ONLY_FILE
     from survival_core.workflows.training import train_model
 
     out = Path(out)
@@ -293,7 +299,7 @@ def cox_signature_model(
     )
     frame.index.name = "case_id"
     with tempfile.TemporaryDirectory(dir=out.parent) as staging:  # out is written whole
-        table = Path(staging) / "training_table.csv"
+        table = Path(staging) / TRAINING_TABLE
         frame.loc[list(development)].to_csv(table)
         summary = train_model([table], "coxph", {}, out, horizon=HORIZON_DAYS, progress=progress)
         shutil.move(table, out / table.name)
@@ -385,12 +391,17 @@ def _silent(line: str) -> None:
 MIN_CASES = 4
 #: What :func:`train_dsfr` writes into its folder besides the U-Net and ``dsfr.parquet``.
 SEGMENTATION_FILE = "segmentation.json"
-#: Every entry a ``dsfr`` run writes into its folder (:func:`train_dsfr`, :func:`_study`); a
-#: folder holding any other is not a run's, and is refused rather than replaced.
-RUN_ENTRIES = frozenset(
-    {"unet", "dsfr.parquet", "dsfr.failures.csv", SEGMENTATION_FILE, "classification.json",
-     "cox_model"}
-)  # fmt: skip
+#: Every entry a ``dsfr`` run writes into its folder (:func:`train_dsfr`, :func:`_study`), by
+#: name, with what a folder of them holds (None: a file); a folder holding any other, at any
+#: depth, is not a run's, and is refused rather than replaced.
+RUN_ENTRIES: Mapping[str, Mapping[str, None] | None] = {
+    "unet": dict.fromkeys((UNET_CONFIG_FILE, WEIGHTS_FILE)),
+    "dsfr.parquet": None,
+    "dsfr.failures.csv": None,
+    SEGMENTATION_FILE: None,
+    "classification.json": None,
+    "cox_model": dict.fromkeys((MODEL_FILE, CARD_FILE, TRAINING_TABLE, STUDY_ONLY_FILE)),
+}
 
 
 @dataclass
@@ -488,20 +499,30 @@ def train_dsfr(
     return DSFRRun(table, clinical, status, development, held_out, record)
 
 
+def _not_written(folder: Path, entries: Mapping[str, Mapping | None]) -> Iterator[Path]:
+    """The paths under ``folder`` that are none of ``entries`` (a name: what its folder holds,
+    None for a file), in order: a foreign folder itself, not its files."""
+    for path in sorted(folder.iterdir()):
+        if path.name not in entries:
+            yield path
+        elif path.is_dir():
+            yield from _not_written(path, entries[path.name] or {})
+
+
 def check_study_out(out: Path) -> None:
     """Refuse, before any work, an ``out`` folder holding an entry no ``dsfr`` run writes
-    (:data:`RUN_ENTRIES`), naming them: the run is written as a whole folder
+    (:data:`RUN_ENTRIES`), at any depth, naming them: the run is written as a whole folder
     (:func:`~survival_core.io.atomic.replaced_folder`), replacing what it holds. A folder holding
     a run's failures table or segmentation.json beside a user's files was taken for a run's, and
-    the user's files were deleted without a word."""
+    the user's files were deleted without a word; so was a user's ``unet/mynotes.txt``."""
     if not out.is_dir():
         return
-    others = sorted(p.name for p in out.iterdir() if p.name not in RUN_ENTRIES)
+    others = [str(p.relative_to(out)) for p in _not_written(out, RUN_ENTRIES)]
     if others:
         raise InputError(
-            f"{out} holds {', '.join(others)}, which no dsfr run writes; the run is written as "
-            "a whole folder, replacing what a folder holds. Give a new or empty folder, or a "
-            "dsfr run's folder to replace."
+            f"{out} holds {first_few(others, 3)}, which no dsfr run writes; the run is written as a whole "
+            "folder, replacing what a folder holds. Give a new or empty folder, or a dsfr run's "
+            "folder to replace."
         )
 
 
