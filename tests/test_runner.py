@@ -306,6 +306,46 @@ def test_a_network_registered_by_an_external_run_is_refused_on_its_own_cohort(
     _check_network_unseen(network, dev, "leave_one_out")
 
 
+def test_a_network_is_refused_on_its_patients_in_an_edited_or_withdrawn_table(cohorts, tmp_path):
+    """A CNN fitted on a generated cohort passed the leak check on the same patients once one
+    value of its clinical.csv was changed, or a withdrawal rewrote it: only the file's sha256
+    was compared. The card keeps its training patients' keys (case id and outcome), and the
+    check counts the cohort's among them; another cohort sharing its case ids (SYN-0001 to
+    SYN-0012) is not refused, nor is the edited table under a card written before."""
+    from survival_core.cohort.withdrawal import withdraw
+    from survival_core.errors import ConfigError
+    from survival_core.runs.runner import _check_network_unseen
+    from survival_core.workflows.training import train_model
+
+    ext = shutil.copytree(cohorts / "ext", tmp_path / "ext")
+    network = tmp_path / "cnn"
+    train_model([ext / "clinical.csv"], "cnn3d", dict(TINY_CNN), network, cohort=ext)
+    assert len(ModelCard.load(network).trained_patients) == 12
+    clinical = pd.read_csv(ext / "clinical.csv")
+    clinical.loc[0, "age"] += 1  # one value edited: another sha256, the same 12 patients
+    clinical.to_csv(ext / "clinical.csv", index=False)
+
+    def refused(count: str) -> str:
+        return (
+            f"features.deep.network: the network {network} was trained on the outcomes of {ext} "
+            f"(the same case ids and outcomes: {count} patients), the patients protocol "
+            "'nested_cv' tests"
+        )
+
+    with pytest.raises(ConfigError) as edited:
+        _check_network_unseen(network, ext, "nested_cv")
+    assert str(edited.value).startswith(refused("12 of its 12"))
+    withdraw(ext, [str(clinical.loc[1, "case_id"])])
+    with pytest.raises(ConfigError) as withdrawn:
+        _check_network_unseen(network, ext, "nested_cv")
+    assert str(withdrawn.value).startswith(refused("11 of its 11"))
+    _check_network_unseen(network, cohorts / "dev", "nested_cv")  # other patients, same ids
+    older = json.loads((network / "card.json").read_text())
+    del older["trained_patients"]
+    (network / "card.json").write_text(json.dumps(older))
+    _check_network_unseen(network, ext, "nested_cv")
+
+
 def test_the_demo_network_is_refused_on_the_demo_external_patients(
     cohorts, tmp_path, monkeypatch, capsys
 ):

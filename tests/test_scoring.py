@@ -956,7 +956,7 @@ def test_a_card_without_a_recorded_outcome_reads_in_the_radsurv_before_the_field
     model_dir, _table = gbsg2_model
     path = model_dir / "card.json"
     card = json.loads(path.read_text())
-    assert "outcome" not in card and "sources" not in card
+    assert "outcome" not in card and "sources" not in card and "trained_patients" not in card
     assert card["radsurv_version"] == __version__ and Version(__version__) > Version("0.2.1")
     known_before = {f.name for f in fields(card_module.ModelCard)} - {"outcome", "sources"}
     monkeypatch.setattr(card_module, "__version__", "0.2.1")  # the RadSurv before the field

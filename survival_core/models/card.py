@@ -10,8 +10,9 @@ settings) that a case must be able to produce.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cached_property
@@ -133,6 +134,12 @@ class ModelCard:
     #: finds the cohort. No path: cards travel with registered models. Empty for a model fitted
     #: outside a run, or written before.
     sources: dict[str, str] = field(default_factory=dict)
+    #: An image model's training patients' keys (:func:`patient_keys`: digests of case id and
+    #: outcome, naming no patient), sorted: as a deep-feature network, its leak check counts them
+    #: among a run's patients, where the sha256 of :attr:`tables` and :attr:`sources` missed a
+    #: clinical.csv edited or rewritten by a withdrawal since. Empty for a table model (its card
+    #: read by RadSurv 0.2.1), or in a card written before.
+    trained_patients: list[str] = field(default_factory=list)
     #: The versions of the packages that change its numbers (:func:`~survival_core.versions.
     #: package_versions`) where it was fitted; empty in a card written before they were kept.
     packages: dict[str, str] = field(default_factory=dict)
@@ -215,7 +222,7 @@ class ModelCard:
         path = Path(folder) / CARD_FILE
         record = asdict(self)
         # RadSurv before 0.2.2 refuses these fields, even null or empty: left out unless said
-        for name, empty in (("outcome", None), ("sources", {})):
+        for name, empty in (("outcome", None), ("sources", {}), ("trained_patients", [])):
             if record[name] == empty:
                 del record[name]
         path.write_text(json.dumps(_finite(record), indent=1, allow_nan=False))
@@ -342,6 +349,16 @@ def _training_stratification(
         return StratificationResult(high, km, logrank, None), str(err)
 
 
+def patient_keys(case_ids: Iterable[str], y: np.ndarray) -> list[str]:
+    """A key of each patient (:attr:`ModelCard.trained_patients`), sorted: 16 hex digits of the
+    SHA-256 of its case id with its time and event, as a cohort's table reads them. Cohorts
+    share case ids (every generated cohort has a SYN-0001; centres restart at 001): the id alone
+    would take another cohort's patient for this one."""
+    event, time = survival_arrays(y)
+    texts = (f"{c}\0{float(t)!r}\0{int(e)}" for c, t, e in zip(case_ids, time, event, strict=True))
+    return sorted(hashlib.sha256(text.encode()).hexdigest()[:16] for text in texts)
+
+
 def recorded_outcome(tables: Iterable[str | Path]) -> dict[str, Any] | None:
     """The outcome record (:func:`~survival_core.io.outcome_source.load_outcome_source`) of the
     cohort folder holding the first of ``tables`` that has one (its ``clinical.csv``); None
@@ -372,6 +389,7 @@ def build_card(
     notes: Iterable[str] = (),
     image_reading: str | None = None,
     sources: Iterable[Path] = (),
+    case_ids: Sequence[str] = (),
 ) -> ModelCard:
     """A card from the training outcomes and the fitted model's risks on its training rows
     (``sites``: the training cases' cancer sites, when their cohort says; ``notes``: what the
@@ -379,7 +397,8 @@ def build_card(
     were read; ``tables``: the files it was fitted on, kept by name with their sha256;
     ``outcome``: their cohort's outcome record (:func:`recorded_outcome`);
     ``sources``: the clinical.csv of the cohort a training run fitted it on, kept by its
-    folder's name with its sha256).
+    folder's name with its sha256; ``case_ids``: the training patients', in the order of ``y``,
+    kept as :func:`patient_keys`).
     A model that gives every training patient the same risk is refused: it learned nothing,
     and its percentiles and risk groups would be empty words (a forest on 12 patients); the
     refusal ends with what ``why_one_risk`` says (:meth:`SurvivalModel.why_one_risk`: why, what
@@ -413,6 +432,7 @@ def build_card(
         sources={
             p.resolve().parent.name: file_sha256(p) for p in map(Path, sources) if p.is_file()
         },
+        trained_patients=patient_keys(case_ids, y) if case_ids else [],
         packages=package_versions(),
         cv=cv,
         sites=sorted(sites or []),

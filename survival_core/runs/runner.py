@@ -439,16 +439,17 @@ def resolve_network(network: str | Path, progress: Progress) -> Path:
 
 
 def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
-    """Refuse deep features from a ``network`` whose model card records the ``tested`` cohort's
-    clinical.csv among its training tables or its sources (the cohort a training run fitted it
-    on), the same sha256: it was trained on the outcomes of the patients the run tests (the demo
-    network on demo-external was validated 'externally' there; a network registered by an
-    external validation run, its card's table the run's stacked copy, passed on its own cohort).
-    Only the sha256 tells: a cohort of other patients put at the training cohort's path is not
-    refused, and so a network trained before a rewrite of its cohort's clinical.csv (a patient
-    withdrawn since) is not caught by this check. A network whose card cannot tell (a ResNet
-    weights file, no card) is not checked."""
-    from survival_core.models.card import ModelCard
+    """Refuse deep features from a ``network`` trained on the outcomes of patients the run tests
+    (the demo network on demo-external was validated 'externally' there; a network registered by
+    an external validation run, its card's table the run's stacked copy, passed on its own
+    cohort): its model card records the ``tested`` cohort's clinical.csv among its training
+    tables or its sources (the cohort a training run fitted it on), the same sha256, or its
+    training patients (:attr:`~survival_core.models.card.ModelCard.trained_patients`: case id
+    and outcome) hold any of the cohort's, counted. The sha256 alone missed a clinical.csv
+    edited or rewritten by a withdrawal since; the ids alone would take another cohort's SYN-0001
+    for this one's. A card written before it kept its patients is checked by the sha256 alone; a
+    network whose card cannot tell (a ResNet weights file, no card) is not checked."""
+    from survival_core.models.card import ModelCard, patient_keys
     from survival_core.runs.config import seen_outcomes
 
     clinical = tested / "clinical.csv"
@@ -461,14 +462,22 @@ def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
     trained_on = card.tables_sha256  # a dict by table name in cards written before the list
     digest = file_sha256(clinical)
     if digest in (trained_on.values() if isinstance(trained_on, dict) else trained_on):
-        how = "its card's training table is this cohort's clinical.csv, the same sha256"
+        how = f"its card's training table is this cohort's clinical.csv, the same sha256; {card.n}"
     elif digest in card.sources.values():
-        how = "its card's training cohort's clinical.csv is this one, the same sha256"
+        how = f"its card's training cohort's clinical.csv is this one, the same sha256; {card.n}"
+    elif card.trained_patients:  # the fast path above missed an edited or rewritten table
+        from survival_core.io.tables import load_model_table
+
+        table = load_model_table([clinical])
+        seen = set(card.trained_patients) & set(patient_keys(table.case_ids, table.y))
+        if not seen:
+            return
+        how = f"the same case ids and outcomes: {len(seen)} of its {len(table.y)}"
     else:
         return
     raise ConfigError(
         "features.deep.network: "
-        + seen_outcomes(f"the network {network}", f"{tested} ({how}; {card.n} patients)", protocol)
+        + seen_outcomes(f"the network {network}", f"{tested} ({how} patients)", protocol)
     )
 
 

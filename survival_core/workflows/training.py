@@ -24,7 +24,7 @@ from survival_core.io.tables import (
     ModelTable,
     load_model_table,
 )
-from survival_core.models import make_model
+from survival_core.models import IMAGE_MODELS, make_model
 from survival_core.models.base import MODEL_FILE, SurvivalModel
 from survival_core.models.card import CARD_FILE, build_card, recorded_outcome
 from survival_core.models.image_set import ImageSet
@@ -257,6 +257,9 @@ def train_model(
         notes=notes,
         image_reading=_image_reading(table.metadata),
         sources=sources,
+        # an image model's patients, for its leak check as a deep-feature network (a table
+        # model's card stays readable by RadSurv 0.2.1)
+        case_ids=table.case_ids if model_name in IMAGE_MODELS else (),
         # the images' manifest names the sites where the table lies elsewhere (a lung case
         # under a liver CNN was scored without the caution)
         sites=sites_beside([*_cohort_manifest(cohort), *tables], table.case_ids),
