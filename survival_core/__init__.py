@@ -26,7 +26,7 @@ the ones above it (``tests/test_import_graph.py`` fails on an upward import or a
 10. ``cli`` and ``__main__``: the command line.
 """
 
-__version__ = "0.2.2"
+__version__ = "0.2.3"
 
 #: Packages and top-level modules of ``survival_core`` by floor, lowest first (see above).
 FLOORS: tuple[tuple[str, ...], ...] = (

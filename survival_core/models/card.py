@@ -221,7 +221,7 @@ class ModelCard:
             self.model_sha256 = file_sha256(model_file)
         path = Path(folder) / CARD_FILE
         record = asdict(self)
-        # RadSurv before 0.2.2 refuses these fields, even null or empty: left out unless said
+        # RadSurv before 0.2.2 (0.2.3: trained_patients) refuses these fields, even empty: left out
         for name, empty in (("outcome", None), ("sources", {}), ("trained_patients", [])):
             if record[name] == empty:
                 del record[name]
