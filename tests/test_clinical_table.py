@@ -170,6 +170,25 @@ def test_messy_export_cleaned_values(messy: ClinicalImport) -> None:
     assert pd.isna(messy.dates.loc["P04", "Date of diagnosis"])
 
 
+def test_a_semicolon_ending_the_data_rows_is_no_cell(tmp_path: Path, messy: ClinicalImport) -> None:
+    """The messy export with a semicolon ending each data row, not its header: its rows one
+    field wider than the header, the delimiter fell back to a comma and the file was refused
+    as having no patient ID column. Read as the export; a filled cell there is refused, naming
+    the row and the counts."""
+    header, *rows = MESSY.splitlines()
+    path = tmp_path / "ended.csv"
+    path.write_bytes("\n".join([header, *(row + ";" for row in rows)]).encode("latin-1"))
+    pd.testing.assert_frame_equal(read_clinical_spreadsheet(path).table, messy.table)
+    rows[2] += ";réévalué"
+    path.write_bytes("\n".join([header, *rows]).encode("latin-1"))
+    with pytest.raises(InputError) as refused:
+        read_clinical_spreadsheet(path)
+    assert str(refused.value).startswith(
+        "ended.csv: row 4 has 16 cells, but the header has 15 columns: its values would be "
+        "read under the wrong columns."
+    )
+
+
 def test_messy_export_schema(messy: ClinicalImport) -> None:
     schema = messy.schema
     assert (schema["dose"].kind, schema["dose"].unit, schema["dose"].label) == (

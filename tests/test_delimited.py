@@ -66,7 +66,7 @@ def test_rows_whose_last_cells_are_left_off_read_in_the_files_delimiter(
     """GBSG2 as a European export whose tool leaves an empty last value off the row (no
     trailing semicolon), as under 'case_id;age;albumin;afp' a 'P1;61;41,5': the lines' widths
     differed, so the delimiter fell back to a comma and the table was one column. A row wider
-    than its header still says nothing of the delimiter."""
+    than its header is refused, naming it (the next test)."""
     table = gbsg2[[c for c in gbsg2.columns if c != "progrec"] + ["progrec"]].copy()
     table.loc[:4, "progrec"] = np.nan
     text = table.to_csv(index=False, sep=";", decimal=",")
@@ -74,8 +74,28 @@ def test_rows_whose_last_cells_are_left_off_read_in_the_files_delimiter(
     frame, how = read_delimited(raw, "cohort.csv", text_columns=lambda c: c == "case_id")
     assert how == "semicolon-delimited, decimal commas"
     pd.testing.assert_frame_equal(frame, table, check_dtype=False)
-    frame, how = read_delimited(b"case_id;age\nP1;61;41,5\n", "wide.csv")
-    assert frame.columns.tolist() == ["case_id;age"] and how == ""
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_a_delimiter_ending_the_data_rows_is_no_cell_and_a_filled_extra_cell_is_refused(
+    gbsg2: pd.DataFrame, sep: str
+) -> None:
+    """GBSG2 exported by a tool ending each data row, not the header, with a delimiter: pandas
+    read its case_id as the row labels, each value under the next column's name (a comma's
+    file), or the file was one column (a semicolon's). Read as the table; a row with a filled
+    cell after the header's columns is refused, naming the file, the row and the counts (its
+    values were read under the wrong columns, or its semicolons as no delimiter)."""
+    lines = gbsg2.to_csv(index=False, sep=sep).splitlines()
+    raw = "\n".join([lines[0], *(line + sep for line in lines[1:])]).encode()
+    frame, _ = read_delimited(raw, "cohort.csv", text_columns=lambda c: c == "case_id")
+    pd.testing.assert_frame_equal(frame, gbsg2, check_dtype=False)
+    lines[3] += f"{sep}41{sep}"
+    with pytest.raises(InputError) as refused:
+        read_delimited("\n".join(lines).encode(), "cohort.csv")
+    assert str(refused.value).startswith(
+        f"cohort.csv: row 4 has {gbsg2.shape[1] + 2} cells, but the header has "
+        f"{gbsg2.shape[1]} columns: its values would be read under the wrong columns."
+    )
 
 
 def test_case_clinical_csv_with_decimal_commas() -> None:

@@ -255,6 +255,26 @@ def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):
     assert not [w for w in case.warnings if "naming no model's variable" in w]
 
 
+@pytest.mark.parametrize("sep", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_an_uploaded_csv_row_wider_than_its_header_is_refused_unless_its_extra_cell_is_empty(
+    shared_data, sep
+):
+    """A data row one cell wider than its header: a semicolon's or a tab's file was stored as
+    one column, unreadable ('No columns to parse from file', pandas' words), a comma's stored
+    without its extra cell, unsaid. A filled extra cell is refused at upload, naming the file,
+    the row and the counts; an empty one (a delimiter ending the data rows only) is no value."""
+    header = sep.join(["case_id", "age", "albumin"])
+    case = _breast_with(shared_data, f"{header}\nSYN-0001{sep}61{sep}38{sep}\n")
+    assert (case.clinical["age"], case.clinical["albumin"]) == (61, 38)
+    assert not case.clinical_refused
+    with pytest.raises(InputError) as refused:
+        _breast_with(shared_data, f"{header}\nSYN-0001{sep}61{sep}38{sep}extra\n")
+    assert str(refused.value).startswith(
+        "clinical.csv: row 2 has 4 cells, but the header has 3 columns: its values would be "
+        "read under the wrong columns."
+    )
+
+
 @pytest.mark.parametrize(
     ("clinical", "expected"),
     [

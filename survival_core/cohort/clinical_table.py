@@ -49,6 +49,7 @@ from survival_core.io.delimited import (
     POINTS_UNLESS_SAID,
     NumberMarks,
     as_ascii,
+    check_row_widths,
     decode_text,
     excel_sep_hint,
     number_marks,
@@ -478,12 +479,7 @@ def _read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     # numbers in the file (the CSV's record, the sheet's row) are the last filled ones
     numbers = filled[len(filled) - len(body) :]
     width = max(len(header), *(len(r) for r in body))
-    for number, row in zip(numbers, body, strict=True):
-        if len(row) > len(header) and any(row[len(header) :]):
-            raise InputError(
-                f"{path.name}: row {number} has more cells ({len(row)}) than the header "
-                f"({len(header)}); check the delimiter and quoting."
-            )
+    check_row_widths(path.name, len(header), zip(numbers, body, strict=True))
     body = [(row + [""] * width)[: len(header)] for row in body]
     frame = pd.DataFrame(body, index=numbers, columns=range(len(header)), dtype=object)
     keep = []

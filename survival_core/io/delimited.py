@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -137,20 +137,66 @@ def sniff_delimiter(text: str) -> str:
     """The delimiter giving the same number (> 1) of fields on the first lines, widest first;
     else the one giving the header (the first line) the most fields (> 1) where no line below
     has more (a row whose last cells were left off, as some tools write empty last values:
-    'P1;61;41,5' under 'case_id;age;albumin;afp' put every column into one); a comma when none
-    does."""
+    'P1;61;41,5' under 'case_id;age;albumin;afp' put every column into one); else the one giving
+    the header the most fields where a line below has more, for :func:`check_row_widths` to
+    name that line ('P1;61;38;extra' under 'case_id;age;albumin' read as one column, its stored
+    copy unreadable); a comma when none does. Empty cells after a row's last column are no
+    field ('P1;61;38;': a delimiter ending the data rows only)."""
     lines = text.splitlines()[:50]
-    best, best_fit = ",", (False, 1)
+    best, best_fit = ",", (False, False, 1)
     for delimiter in DELIMITERS:
         try:
-            widths = [len(r) for r in csv.reader(lines, delimiter=delimiter) if r]
+            rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]
         except csv.Error:
             continue
-        if widths and 1 < widths[0] == max(widths):  # no row wider than the header
-            fit = (min(widths) == widths[0], widths[0])  # every row as wide, then widest
-            if fit > best_fit:
-                best, best_fit = delimiter, fit
+        if not rows or len(rows[0]) < 2:
+            continue
+        widths = [_filled_width(row, len(rows[0])) for row in rows]
+        # no row wider than the header, then every row as wide, then widest
+        fit = (max(widths) == widths[0], min(widths) == widths[0], widths[0])
+        if fit > best_fit:
+            best, best_fit = delimiter, fit
     return best
+
+
+def _filled_width(row: Sequence[str], width: int) -> int:
+    """How many cells ``row`` has, leaving off the empty ones after the header's ``width``
+    columns (a delimiter ending the row)."""
+    filled = len(row)
+    while filled > width and not row[filled - 1].strip():
+        filled -= 1
+    return filled
+
+
+def check_row_widths(name: str, width: int, rows: Iterable[tuple[int, Sequence[str]]]) -> None:
+    """Refuse the first of ``rows`` (its number in the file, its cells) holding a filled cell
+    after the header's ``width`` columns: read cut to the header, that value was dropped without
+    a word, and pandas read the first column as the row labels, every value under the next
+    column's name. Empty cells there (a delimiter ending the row) are no value."""
+    for number, row in rows:
+        if _filled_width(row, width) > width:
+            raise InputError(
+                f"{name}: row {number} has {len(row)} cells, but the header has {width} "
+                "columns: its values would be read under the wrong columns. Check the delimiter "
+                "and quoting (a decimal comma in a comma-delimited file must be quoted), or "
+                "remove the extra cells, and give the file again."
+            )
+
+
+def _cut_to_header(text: str, name: str, delimiter: str) -> str:
+    """``text`` with the empty cells after its header's columns left off
+    (:func:`check_row_widths` refuses a filled one): pandas read a row one cell wider than the
+    header ('P1,61,38,') with its first column as the row label, each value under the next
+    column's name, and refused a wider row below the first with its own message."""
+    lines = text.splitlines()
+    width = len(next(csv.reader(lines[:1], delimiter=delimiter), []))
+    if all(line.count(delimiter) < width for line in lines):  # no row can be wider
+        return text
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    check_row_widths(name, width, enumerate(rows[1:], start=2))
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerows(r[:width] for r in rows)
+    return out.getvalue()
 
 
 def _text(cells: pd.Series) -> pd.Series:
@@ -535,6 +581,7 @@ def read_delimited(
     text, hinted = excel_sep_hint(text)
     delimiter = hinted or sniff_delimiter(text)
     try:
+        text = _cut_to_header(text, name, delimiter)
         frame = pd.read_csv(io.StringIO(text), sep=delimiter)
         # the cells as written too: pandas reads decimal points only, and '007' as 7
         cells = pd.read_csv(
@@ -543,7 +590,7 @@ def read_delimited(
             dtype=str,
             usecols=_to_decide(frame, delimiter, text_columns),
         )
-    except (ValueError, pd.errors.ParserError) as err:
+    except (ValueError, csv.Error, pd.errors.ParserError) as err:
         raise InputError(f"{name} could not be read as a table: {err}") from err
     kept = [c for c in cells.columns if text_columns(c)]
     frame[kept] = cells[kept]

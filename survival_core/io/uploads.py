@@ -64,7 +64,13 @@ from survival_core.io.deid import (
     deidentify_dicom,
     read_dicom_bytes,
 )
-from survival_core.io.delimited import decode_text, excel_sep_hint, file_marks, sniff_delimiter
+from survival_core.io.delimited import (
+    check_row_widths,
+    decode_text,
+    excel_sep_hint,
+    file_marks,
+    sniff_delimiter,
+)
 from survival_core.io.dicom_series import (
     copies_among,
     is_cut_image,
@@ -304,7 +310,9 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     form: :func:`_as_read_whole`), a column kept by its
     header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
     when read); the others noted in ``left_out`` by header (a misspelt variable's values were
-    imputed without a word)."""
+    imputed without a word). A row with a filled cell after the header's columns is refused
+    (:func:`check_row_widths`): cut to them, its values were stored under the wrong columns or
+    dropped."""
     text, _ = decode_text(content, name)
     text, hinted = excel_sep_hint(text)
     delimiter = hinted or sniff_delimiter(text)
@@ -314,6 +322,7 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
         raise InputError(f"{name} is not a readable CSV file ({err}).") from err
     if not rows:
         return b""
+    check_row_widths(name, len(rows[0]), enumerate(rows[1:], start=2))  # cut to the header below
     header = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
     kept = [i for i, column in enumerate(header) if column in keep]
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
