@@ -94,6 +94,32 @@ def test_a_csv_whose_id_differs_in_case_from_the_images_keeps_nothing(
     assert MRN.lower().encode() not in stored and OTHER_MRN.lower().encode() not in stored
 
 
+@pytest.mark.parametrize("header", ["Patient ID", "PatientID", "patient_id", "Patient-ID", "MRN"])
+def test_a_csv_keyed_under_a_patient_id_header_gives_the_images_row_under_the_pseudonym(
+    export: dict[str, bytes], header: str
+) -> None:
+    """The ID column under a name the cohort import reads it by, not 'case_id': it was left out
+    as naming no model's variable, both patients' rows stored without IDs and the case refused
+    ('The clinical CSV has no case_id column'). The images' row is kept, under their pseudonym,
+    no MRN stored."""
+    rows = f"{header},name,albumin\n{OTHER_MRN},Other,40\n{MRN},Zyxwv Qwerty,38\n"
+    folder, case = _loaded([("Zyxwv.zip", zip_bytes(export)), ("study.csv", rows.encode())])
+    assert case.case_id == Deidentifier().pseudonym(MRN) and case.clinical["albumin"] == 38
+    assert (folder / "clinical.csv").read_text() == f"case_id,albumin\n{case.case_id},38\n"
+    stored = _stored_text(folder)
+    assert MRN.encode() not in stored and OTHER_MRN.encode() not in stored
+
+
+def test_a_clinical_json_of_another_patient_under_an_mrn_key_is_not_stored(
+    export: dict[str, bytes],
+) -> None:
+    """Its 'MRN' key was left out and the other patient's albumin read as this one's."""
+    values = json.dumps({"MRN": OTHER_MRN, "albumin": 40}).encode()
+    folder, case = _loaded([("Zyxwv.zip", zip_bytes(export)), ("clinical.json", values)])
+    assert not (folder / "clinical.json").exists() and case.clinical.get("albumin") is None
+    assert any(w.startswith(UNMATCHED) for w in case.warnings)
+
+
 def _volumes(shared_data: Path) -> list[tuple[str, bytes]]:
     """pyradiomics' real lung CT and its GTV label, named as an export names them."""
     image, label = (shared_data / "pyradiomics" / f"lung1_{n}.nrrd" for n in ("image", "label"))

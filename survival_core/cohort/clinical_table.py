@@ -59,6 +59,7 @@ from survival_core.io.headers import (
     CENSOR_NAMES,
     DEATH_WORDS,
     EVENT_NAMES,
+    ID_NAMES,
     TIME_NAMES,
     TIME_UNIT_OF,
     Header,
@@ -83,21 +84,6 @@ from survival_core.io.tables import (
     tells_the_event,
 )
 
-#: Header names of the patient ID column, most specific first (compared normalised).
-ID_NAMES = (
-    # TCGA / GDC: the barcode TCIA's images carry as PatientID, before GDC's UUID case_id
-    "case_submitter_id", "submitter_id", "bcr_patient_barcode",
-    "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
-    "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
-    # CDISC's subject identifiers, as SAS writes them (SUBJID) and Stata lower-cases them
-    "subjid", "usubjid",
-    # French, German, Spanish, Italian ('N° patient' is 'n_patient', 'Pat.-Nr.' 'pat_nr')
-    "n_patient", "no_patient", "num_patient", "numero_patient", "id_patient", "identifiant",
-    "identifiant_patient", "patientennummer",
-    "patienten_id", "pat_nr", "id_paciente", "numero_paciente", "n_paciente", "id_paziente",
-    "codice_paziente", "numero_paziente", "n_paziente",
-    "id", "patient", "subject", "case", "participant", "mrn", "pid",
-)  # fmt: skip
 #: Header words of a death (a vital status), whatever the endpoint the time names.
 _DEATH_HEADER_WORDS = frozenset(
     {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",

@@ -41,6 +41,23 @@ EVENT_NAMES = (
     "exitus", "fallecido", "muerte", "evento", "decesso", "deceduto", "morte",
 )  # fmt: skip
 
+#: Header names of the patient ID column, most specific first (compared normalised): the cohort
+#: import's and an upload's clinical file's alike.
+ID_NAMES = (
+    # TCGA / GDC: the barcode TCIA's images carry as PatientID, before GDC's UUID case_id
+    "case_submitter_id", "submitter_id", "bcr_patient_barcode",
+    "case_id", "patient_id", "patientid", "subject_id", "subjectid", "participant_id",
+    "record_id", "study_id", "caseid", "pat_id", "patient_number", "patient_no", "patient_nr",
+    # CDISC's subject identifiers, as SAS writes them (SUBJID) and Stata lower-cases them
+    "subjid", "usubjid",
+    # French, German, Spanish, Italian ('N° patient' is 'n_patient', 'Pat.-Nr.' 'pat_nr')
+    "n_patient", "no_patient", "num_patient", "numero_patient", "id_patient", "identifiant",
+    "identifiant_patient", "patientennummer",
+    "patienten_id", "pat_nr", "id_paciente", "numero_paciente", "n_paciente", "id_paziente",
+    "codice_paziente", "numero_paziente", "n_paziente",
+    "id", "patient", "subject", "case", "participant", "mrn", "pid",
+)  # fmt: skip
+
 #: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
 CENSOR_NAMES = ("os_censor", "censor", "censored", "is_censored", "censoring", "cens", "cnsr")
 

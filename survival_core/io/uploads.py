@@ -86,7 +86,7 @@ from survival_core.io.filetype import (
     is_os_clutter,
     sniff,
 )
-from survival_core.io.headers import normalise_name, parse_header
+from survival_core.io.headers import ID_NAMES, normalise_name, parse_header
 from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label, unread_words
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -309,7 +309,8 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     pipe or the one Excel's 'sep=' line names; its numbers as the whole file reads them, in normal
     form: :func:`_as_read_whole`), a column kept by its
     header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
-    when read); the others noted in ``left_out`` by header (a misspelt variable's values were
+    when read), the patient ID's under any name the cohort import reads it by (:func:`_id_name`:
+    'Patient ID', 'MRN') as ``case_id``; the others noted in ``left_out`` by header (a misspelt variable's values were
     imputed without a word). A row with a filled cell after the header's columns is refused
     (:func:`check_row_widths`): cut to them, its values were stored under the wrong columns or
     dropped."""
@@ -323,7 +324,9 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     if not rows:
         return b""
     check_row_widths(name, len(rows[0]), enumerate(rows[1:], start=2))  # cut to the header below
-    header = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
+    names = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
+    id_name = _id_name(names)  # as case_id; a GDC UUID 'case_id' beside TCGA's barcode not kept
+    header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
     kept = [i for i, column in enumerate(header) if column in keep]
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
         (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
@@ -332,10 +335,19 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow([rows[0][i] for i in kept])
+    writer.writerow(["case_id" if header[i] == "case_id" else rows[0][i] for i in kept])
     for row in _as_read_whole(name, rows[1:], header, delimiter):
         writer.writerow([row[i] for i in kept])
     return out.getvalue().encode()
+
+
+def _id_name(names: Iterable[str]) -> str | None:
+    """The one of a clinical file's header or key ``names`` (:func:`parse_header`'s) naming the
+    patient ID, as the cohort import finds it: the first of :data:`ID_NAMES` among them ('Patient
+    ID', 'PatientID', 'MRN'; only 'case_id' was, the others' IDs left out, the row never matched
+    to the images' patient and another patient's clinical.json read as theirs)."""
+    given = set(names)
+    return next((name for name in ID_NAMES if name in given), None)
 
 
 def _as_read_whole(
@@ -440,8 +452,8 @@ def _with_own_rows(files: list[Cleaned], deid: Deidentifier, left_out: LeftOut) 
 
 def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes | None:
     """A clinical JSON's ``keep`` keys, matched as a clinical CSV's headers are ('AFP', 'Albumin
-    (g/L)', 'Case ID' kept as case_id; :func:`key_names`: only keys in lower case were kept, the
-    others' values imputed unsaid), the others noted in ``left_out`` by key; a volume's sidecar
+    (g/L)', 'Case ID' or 'Patient ID' kept as case_id: :func:`key_names`, :func:`_id_name`; only
+    keys in lower case were kept, the others' values imputed unsaid), the others noted in ``left_out`` by key; a volume's sidecar
     (keys :data:`SIDECAR_KEYS` and none of ``keep``) as :func:`sidecar_text` of the weighting it
     gives, None (noted in ``left_out``) when it gives none: the rest names the scanner, the site
     and the date."""
@@ -454,8 +466,9 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
     if not isinstance(raw, dict):
         raise InputError(f"{name} must hold one object of name: value pairs.")
     names = {normalise_name(k) for k in keep}
-    read = {k: key_names(k) for k in raw}
-    ids = [k for k in raw if "case_id" in read[k]]
+    id_name = _id_name(parse_header(k.strip()).name for k in raw)
+    ids = [k for k in raw if id_name in key_names(k)]  # 'Patient ID', 'MRN': the case id
+    read = {k: {"case_id"} if k in ids else key_names(k) - {"case_id"} for k in raw}
     if len(ids) > 1:  # kept under one key, the last would win unsaid
         raise ClinicalValueError(
             f"{name}: the case id is given under {' and '.join(map(repr, ids))}."
