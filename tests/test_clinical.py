@@ -140,6 +140,16 @@ def test_numbers_converted() -> None:
     assert values["tumor_number"] == 3 and isinstance(values["tumor_number"], int)
 
 
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow"])
+def test_a_typed_number_with_thousands_grouped_by_spaces_is_read(space: str) -> None:
+    """'1 234,5' typed (the Case page's form, `score --values`) as a French locale writes it
+    was refused as not a number; a clinical CSV's cell reads so too (test_upload_case)."""
+    assert validate_clinical({"afp": f"1{space}234,5"}).values["afp"] == 1234.5
+    assert validate_clinical({"platelets": f"1{space}000"}).values["platelets"] == 1000
+    with pytest.raises(ClinicalValueError, match=r"\(afp\): '1 23,5' is not a number"):
+        validate_clinical({"afp": "1 23,5"})
+
+
 @pytest.mark.parametrize(
     ("albumin", "bilirubin", "grade"),
     [(45.0, 8.0, 1), (38.0, 15.0, 2), (28.0, 50.0, 3), (35.0, 30.0, 2)],

@@ -610,6 +610,38 @@ def test_censoring_marks_in_a_time_column_without_an_event_column(tmp_path: Path
         read_clinical_spreadsheet(unmarked)
 
 
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow"])
+def test_thousands_grouped_by_spaces_as_a_french_excel_writes_them(
+    tmp_path: Path, space: str
+) -> None:
+    """GBSG2 as a French Excel saves it: decimal commas, thousands grouped by a space (a
+    no-break one, or French typography's narrow one). Its '1 814' days were no number (the
+    rows without outcome) and its progesterone receptors' '2 380' made the column text."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+
+    def french(value: float, decimals: int) -> str:
+        return f"{value:,.{decimals}f}".replace(",", space).replace(".", ",")
+
+    table = pd.DataFrame(
+        {
+            "patient_id": [f"G{i:04d}" for i in range(len(X))],
+            "RFS (days)": [french(t, 0) for t in y["time"]],
+            "event": y["cens"].astype(int),
+            "age": [french(a, 1) for a in X["age"]],
+            "progrec": [french(p, 0) for p in X["progrec"]],
+        }
+    )
+    path = tmp_path / "export.csv"
+    table.to_csv(path, sep=";", index=False)
+    result = read_clinical_spreadsheet(path)
+    np.testing.assert_array_equal(result.table["time"], y["time"])
+    np.testing.assert_array_equal(result.table["progrec"].astype(float), X["progrec"])
+    np.testing.assert_array_equal(result.table["age"].astype(float), X["age"])
+    assert not result.no_outcome
+
+
 def test_bounds_french_hospital_numbers_and_repeated_headers(tmp_path: Path) -> None:
     """Real exports (FLCHAIN's kappa, a French hospital's record numbers): ten '<0.5' cells made
     the lab a 363-level category; 'N° dossier' and 'Numéro IPP' (numbers) were kept as model

@@ -255,6 +255,21 @@ def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):
     assert not [w for w in case.warnings if "naming no model's variable" in w]
 
 
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow"])
+def test_an_uploaded_csvs_thousands_grouped_by_spaces_are_read(shared_data, space):
+    """A French or Swiss Excel's '1 234,5' (a space, a no-break or a narrow no-break one
+    grouping thousands) was refused as not a number, while '1.234,5' was read. Read where its
+    groups are of three digits; '12 34,5' groups nothing and is refused as before."""
+    case = _breast_with(shared_data, f"case_id;afp;albumin\nSYN-0001;1{space}234,5;38\n")
+    assert (case.clinical["afp"], case.clinical["albumin"]) == (1234.5, 38)
+    assert not case.clinical_refused
+    odd = f"12{space}34,5"
+    case = _breast_with(shared_data, f"case_id;afp;albumin\nSYN-0001;{odd};38\n")
+    assert case.clinical["afp"] is None and case.clinical_refused == {
+        "afp": f"The clinical CSV: Alpha-fetoprotein (afp): {odd!r} is not a number."
+    }
+
+
 @pytest.mark.parametrize("sep", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
 def test_an_uploaded_csv_row_wider_than_its_header_is_refused_unless_its_extra_cell_is_empty(
     shared_data, sep

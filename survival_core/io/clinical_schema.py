@@ -36,6 +36,7 @@ from survival_core.io.clinical import (
     is_missing,
     key_names,
 )
+from survival_core.io.delimited import without_space_groups
 from survival_core.io.headers import normalise_name, parse_header
 from survival_core.io.tables import YES_NO_ABROAD
 from survival_core.text import number_text
@@ -272,7 +273,7 @@ class SchemaVariable:
             raise ClinicalValueError(f"{self.title}: {value!r} is yes/no, not a number.")
         try:
             if isinstance(value, str):
-                text = value.strip()
+                text = without_space_groups(value.strip())  # '1 234,5' as a French Excel writes
                 for pattern, separator in (
                     (_GROUPED_OR_DECIMAL, ","),
                     (_DOT_GROUPED_OR_DECIMAL, "."),

@@ -199,11 +199,30 @@ def _cut_to_header(text: str, name: str, delimiter: str) -> str:
     return out.getvalue()
 
 
+#: The spaces that group a number's thousands: a space, Excel's no-break space (French and
+#: Swiss exports) and the narrow no-break space of French typography.
+_SPACES = "[ \u00a0\u202f]"
+#: A number whose whole part is grouped in threes by :data:`_SPACES` after a non-zero lead of one
+#: to three digits ('1 234,5', '-12 345.6', '1 234 567'): the spaces group thousands, whatever
+#: its decimal mark (refused as no number, while '1.234,5' was read).
+_SPACE_GROUPED = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?"
+
+
 def _text(cells: pd.Series) -> pd.Series:
     """Cells as stripped text, "" where empty, digits of other scripts as ASCII ('٧٠' as an
-    Arabic locale writes 70 read as a category of about 40 levels); Arrow-backed, so that the
-    half million cells of a wide radiomics table are matched in a fraction of a second."""
-    return as_ascii(cells.astype("string[pyarrow]").fillna("").str.strip())
+    Arabic locale writes 70 read as a category of about 40 levels), a number's thousands
+    grouped by spaces without them (:data:`_SPACE_GROUPED`); Arrow-backed, so that the half
+    million cells of a wide radiomics table are matched in a fraction of a second."""
+    text = as_ascii(cells.astype("string[pyarrow]").fillna("").str.strip())
+    spaced = _matches(text, _SPACE_GROUPED)
+    return text.where(~spaced, text.str.replace(_SPACES, "", regex=True)) if spaced.any() else text
+
+
+def without_space_groups(text: str) -> str:
+    """One typed value without the spaces grouping its thousands ('1 234,5' as '1234,5', as
+    :func:`_text` reads a file's cells); as given where it is no such number."""
+    stripped = text.strip()
+    return re.sub(_SPACES, "", stripped) if re.fullmatch(_SPACE_GROUPED, stripped) else text
 
 
 def as_ascii(text: pd.Series) -> pd.Series:
