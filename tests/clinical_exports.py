@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lifelines import datasets as lifelines_datasets
 from sksurv import datasets
+from sksurv.util import Surv
 
 from survival_core.io.tables import TIME_UNITS
 
@@ -181,6 +183,21 @@ def aids(folder: Path) -> Export:
     path = folder / "aids.csv"
     frame.to_csv(path, index=False)
     return Export(path, X, y, {"event_column": "censor"})
+
+
+def anderson(folder: Path) -> Export:
+    """lifelines' anderson.csv (its ``load_leukemia``: 42 patients; remission 't' in weeks,
+    unstated; 'status' 1: relapse) as the package ships it, separated by spaces ('t status sex
+    logWBC Rx'), each line led by a 'patient_id'."""
+    shipped = Path(lifelines_datasets.__file__).with_name("anderson.csv").read_text()
+    header, *rows = shipped.splitlines()
+    lines = [f"patient_id {header}", *(f"A{i} {row}" for i, row in enumerate(rows, start=1))]
+    path = folder / "anderson.csv"
+    path.write_text("\n".join(lines) + "\n")
+    X = lifelines_datasets.load_leukemia()  # anderson.csv, read by lifelines
+    y = Surv.from_arrays(X.pop("status") == 1, X.pop("t"), name_event="status", name_time="t")
+    options = {"id_column": "patient_id", "time_column": "t", "event_column": "status"}
+    return Export(path, X, y, {**options, "time_unit": "weeks"})
 
 
 def messy(folder: Path) -> Path:

@@ -97,6 +97,39 @@ def test_veterans_with_alive_dead_text(tmp_path: Path) -> None:
     _validates_every_row(result)
 
 
+def test_a_whitespace_separated_table_is_read_by_its_columns(tmp_path: Path) -> None:
+    """lifelines' anderson.csv, separated by spaces as R's write.table and lifelines write
+    it: read as one column, its import was refused for lacking the 'patient_id' column its own
+    header names."""
+    export = clinical_exports.anderson(tmp_path)
+    result = read_clinical_spreadsheet(export.path, **export.options)
+    assert result.report[0].action == "read as CSV, whitespace-delimited, utf-8"
+    assert list(result.table.index[:2]) == ["A1", "A2"] and len(result.table) == 42
+    np.testing.assert_array_equal(result.table["time"], export.y["t"] * TIME_UNITS["weeks"])
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), export.y["status"])
+    np.testing.assert_array_equal(result.table["logwbc"], export.X["logWBC"])
+    assert (result.schema["sex"].kind, result.schema["rx"].kind) == (YES_NO, YES_NO)
+
+
+def test_a_whitespace_separated_table_of_uneven_rows_is_refused_saying_so(
+    tmp_path: Path,
+) -> None:
+    """A space inside an unquoted value ('dead of disease') splits its row into more fields
+    than the header: refused saying the file looks whitespace-separated, never that a column
+    its header names is missing. Values with spaces in a file of another delimiter stay whole."""
+    path = tmp_path / "os.csv"
+    path.write_text("case_id os_months status\nP1 12 dead of disease\nP2 30 alive\n")
+    with pytest.raises(InputError) as refused:
+        read_clinical_spreadsheet(path)
+    assert str(refused.value) == (
+        "os.csv looks whitespace-separated (spaces split its header into 3 fields; no comma, "
+        "semicolon, tab or pipe splits its lines alike), but line 2 splits into 5: quote the "
+        "values holding a space, or save the file with commas between its fields."
+    )
+    path.write_text("case_id;os_months;status\nP1;12;dead of disease\nP2;30;alive\n")
+    assert read_clinical_spreadsheet(path).table["event"].tolist() == [1, 0]
+
+
 def test_flchain_with_gaps(tmp_path: Path) -> None:
     export = clinical_exports.flchain(tmp_path)
     X, y = export.X, export.y

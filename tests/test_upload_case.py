@@ -155,6 +155,7 @@ def test_a_clinical_csv_keyed_by_the_hospital_id_keeps_only_the_patients_row(
         "case_id;age;albumin\n{own};61;41,5\n",  # a European Excel export
         "sep=;\ncase_id;age;albumin\n{own};61;41,5\n",  # with Excel's delimiter line
         "case_id\tage\talbumin\n{own}\t61\t41.5\n",
+        "case_id   age  albumin\n{own}  61    41.5\n",  # columns lined up with spaces
     ],
 )
 def test_clinical_csvs_of_other_delimiters_upload(small_cohort, csv):

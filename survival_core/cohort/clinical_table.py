@@ -45,15 +45,13 @@ from survival_core.io.dates import (
     parse_dates,
 )
 from survival_core.io.delimited import (
-    DELIMITERS,
     POINTS_UNLESS_SAID,
     NumberMarks,
     as_ascii,
     check_row_widths,
     decode_text,
-    excel_sep_hint,
     number_marks,
-    sniff_delimiter,
+    table_text,
 )
 from survival_core.io.headers import (
     CENSOR_NAMES,
@@ -314,13 +312,12 @@ def _shows_percentage(number_format: str) -> bool:
 def _read_csv(path: Path) -> tuple[list[list[str]], str, str]:
     """The CSV's rows, its delimiter and how it was read."""
     text, encoding = decode_text(path.read_bytes(), path.name)
-    text, hinted = excel_sep_hint(text)
-    delimiter = hinted or sniff_delimiter(text)
+    text, delimiter, delimited = table_text(text, path.name)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as err:
         raise InputError(f"{path.name} could not be read as CSV: {err}") from None
-    return rows, delimiter, f"read as CSV, {DELIMITERS[delimiter]}-delimited, {encoding}"
+    return rows, delimiter, f"read as CSV, {delimited}-delimited, {encoding}"
 
 
 def _open_workbook(path: Path, **how: bool) -> Any:
@@ -1830,8 +1827,8 @@ def read_clinical_spreadsheet(
     event_column: str | None = None,
     time_unit: str | None = None,
 ) -> ClinicalImport:
-    """Read and clean a cohort's clinical CSV (comma, semicolon, tab or pipe delimited; UTF-8,
-    UTF-16 or Windows-1252) or XLSX (first sheet).
+    """Read and clean a cohort's clinical CSV (comma, semicolon, tab or pipe delimited, else
+    whitespace-separated; UTF-8, UTF-16 or Windows-1252) or XLSX (first sheet).
 
     The ID, time and event columns are found by name unless given (headers matched ignoring case
     and punctuation). The time unit comes from the header (``OS (months)``, ``os_days``) or

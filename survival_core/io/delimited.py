@@ -3,8 +3,8 @@ assumed.
 
 Spreadsheet exports differ by locale and program: UTF-8 with or without a byte-order mark, UTF-16
 (Excel's "Unicode text"), Windows-1252 from older Windows tools (another code page is refused:
-:func:`decode_text`); commas, semicolons, tabs
-or pipes between fields; decimal points with commas grouping thousands ('1,814.5') or decimal commas
+:func:`decode_text`); commas, semicolons, tabs or pipes between fields, else runs of spaces
+(:func:`table_text`); decimal points with commas grouping thousands ('1,814.5') or decimal commas
 with points grouping them ('1.814,5'). Reading such a file as comma-separated UTF-8 fails on an
 accent or puts every column into one. :func:`read_delimited` finds each and says what it found, so
 that a physicist's table from any site loads as written. What a comma and a point mean is decided
@@ -142,8 +142,13 @@ def sniff_delimiter(text: str) -> str:
     name that line ('P1;61;38;extra' under 'case_id;age;albumin' read as one column, its stored
     copy unreadable); a comma when none does. Empty cells after a row's last column are no
     field ('P1;61;38;': a delimiter ending the data rows only)."""
+    return _sniffed(text) or ","
+
+
+def _sniffed(text: str) -> str | None:
+    """:func:`sniff_delimiter`'s delimiter, None where none splits the header."""
     lines = text.splitlines()[:50]
-    best, best_fit = ",", (False, False, 1)
+    best, best_fit = None, (False, False, 1)
     for delimiter in DELIMITERS:
         try:
             rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]
@@ -206,6 +211,50 @@ _SPACES = "[ \u00a0\u202f]"
 #: to three digits ('1 234,5', '-12 345.6', '1 234 567'): the spaces group thousands, whatever
 #: its decimal mark (refused as no number, while '1.234,5' was read).
 _SPACE_GROUPED = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?"
+
+
+def table_text(text: str, name: str) -> tuple[str, str, str]:
+    """``text`` ready to split, its delimiter and that delimiter's name for notes: without
+    Excel's 'sep=;' first line, in the delimiter it names, else in the one sniffed
+    (:func:`sniff_delimiter`); where none is found, a table whose fields runs of spaces or tabs
+    separate (R's write.table, lifelines' datasets: 't status sex logWBC Rx') rewritten
+    tab-delimited (:func:`_whitespace_table`), so that every reader of it, and an upload's
+    stored copy, splits it alike. The one place a clinical or model table's delimiter is found:
+    read as one column, such a file was refused for lacking the ID column its header names."""
+    text, hinted = excel_sep_hint(text)
+    delimiter = hinted or _sniffed(text)
+    if delimiter:
+        return text, delimiter, DELIMITERS[delimiter]
+    tabbed = _whitespace_table(text, name)
+    if tabbed is None:
+        return text, ",", DELIMITERS[","]
+    return tabbed, "\t", "whitespace"
+
+
+def _whitespace_table(text: str, name: str) -> str | None:
+    """``text`` tab-delimited where runs of spaces or tabs split its header and every row into
+    as many (> 1) fields, a quoted field kept whole; None where its header holds another
+    delimiter or is one field, or where no row splits (a table of one column, kept as written).
+    :class:`InputError` naming ``name`` where rows split into other numbers of fields: an
+    unquoted value with a space inside ('dead of disease') cannot be told from two."""
+    lines = [line.strip().replace("\t", " ") for line in text.splitlines()]
+    if not lines or re.search(r"[,;|]", lines[0]):
+        return None
+    rows = list(csv.reader(lines, delimiter=" ", skipinitialspace=True))
+    width = len(rows[0])
+    if width < 2 or all(len(row) < 2 for row in rows[1:]):
+        return None
+    odd = next((n for n, row in enumerate(rows, start=1) if row and len(row) != width), None)
+    if odd is not None:
+        raise InputError(
+            f"{name} looks whitespace-separated (spaces split its header into {width} fields; "
+            f"no comma, semicolon, tab or pipe splits its lines alike), but line {odd} splits into "
+            f"{len(rows[odd - 1])}: quote the values holding a space, or save the file with "
+            "commas between its fields."
+        )
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\n").writerows(rows)
+    return out.getvalue()
 
 
 def _text(cells: pd.Series) -> pd.Series:
@@ -597,8 +646,7 @@ def read_delimited(
     whose decided numbers were written in normal form (:meth:`NumberMarks.normal`: an upload's
     stored clinical CSV), nothing decides its ambiguous numbers (its whole file did not)."""
     text, encoding = decode_text(raw, name)
-    text, hinted = excel_sep_hint(text)
-    delimiter = hinted or sniff_delimiter(text)
+    text, delimiter, delimited = table_text(text, name)
     try:
         text = _cut_to_header(text, name, delimiter)
         frame = pd.read_csv(io.StringIO(text), sep=delimiter)
@@ -618,7 +666,7 @@ def read_delimited(
     if normal_form:
         marks = marks.deciding_nothing()
     how = [
-        f"{DELIMITERS[delimiter]}-delimited" if delimiter != "," else "",
+        f"{delimited}-delimited" if delimiter != "," else "",
         *_read_marked(frame, numbers, marks, keep_undecided),
         encoding if encoding != "utf-8" else "",
     ]

@@ -67,9 +67,9 @@ from survival_core.io.deid import (
 from survival_core.io.delimited import (
     check_row_widths,
     decode_text,
-    excel_sep_hint,
     file_marks,
     sniff_delimiter,
+    table_text,
 )
 from survival_core.io.dicom_series import (
     copies_among,
@@ -315,8 +315,7 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     (:func:`check_row_widths`): cut to them, its values were stored under the wrong columns or
     dropped."""
     text, _ = decode_text(content, name)
-    text, hinted = excel_sep_hint(text)
-    delimiter = hinted or sniff_delimiter(text)
+    text, delimiter, _ = table_text(text, name)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as err:
