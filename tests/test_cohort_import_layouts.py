@@ -1041,6 +1041,36 @@ def test_a_header_stating_the_wrong_time_unit_is_told_to_be_renamed(tmp_path: Pa
     assert not [line for line in renamed.report if asks_to_act(line.action)]
 
 
+def test_a_short_follow_up_in_the_unit_its_header_states_is_noted_as_short(
+    tmp_path: Path,
+) -> None:
+    """lifelines' Rossi recidivism study, followed 52 weeks under 'week' and imported with
+    --time-unit weeks: warned its times were likely in months and to rename the column so, which
+    would have made every time 4.35 times as long. A short study in the unit its header states
+    is noted as short, no other unit suggested; under half a year (GBSG2's months under
+    'rfs_days': 87 days) or over 50 years (above), the header is told to be renamed."""
+    from lifelines.datasets import load_rossi
+
+    sheet = load_rossi()
+    sheet.insert(0, "patient_id", [f"P{i:04d}" for i in range(1, len(sheet) + 1)])
+    sheet.to_csv(path := tmp_path / "rossi.csv", index=False)
+    columns = {"time_column": "week", "event_column": "arrest", "time_unit": "weeks"}
+    joined = import_table(tmp_path / "cohort", path, **columns)
+    assert not joined.warnings()
+    assert (
+        "week: short follow-up: the longest is 52 weeks (364 days), in the unit its header "
+        "'week' states; survival at 12, 24 and 36 months lies past it (432)"
+    ) in [str(line) for line in joined.report]
+    months = pd.read_csv(_gbsg2_rfs(tmp_path, "months")).rename(columns={"RFS": "rfs_days"})
+    months.to_csv(path := tmp_path / "rfs_days.csv", index=False)
+    (said,) = import_table(tmp_path / "gbsg2", path).warnings()
+    assert said.startswith(
+        "rfs_days: The longest follow-up is 87.3593 days (time read in days), likely in months "
+        "(read so, 2659 days: 7.3 years): if the times are in another unit, give it (rename the "
+        "time column 'rfs_days' to say months (e.g. 'rfs_months')"
+    )
+
+
 @pytest.mark.parametrize("time", ["time_d", "surv_d"])
 def test_the_d_of_a_time_to_death_is_no_unit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], time: str

@@ -75,7 +75,9 @@ from survival_core.io.tables import (
     ALIVE_WORDS,
     EVENT_WORDS,
     FOLLOW_UP_NOTE_START,
+    SHORT_FOLLOW_UP_DAYS,
     TIME_UNITS,
+    TYPICAL_FOLLOW_UP_DAYS,
     YES_NO_ABROAD,
     follow_up_unit_note,
     holds_row_labels,
@@ -868,6 +870,13 @@ def asks_to_act(action: str) -> bool:
     )
 
 
+#: A longest follow-up shorter than this (days, half a year: a tenth of a typical 5 years, as 50
+#: years is ten times it) is no study's in the unit its time column's header states: GBSG2's
+#: months under 'rfs_days' (87 days) are told to rename it; Rossi's 52 weeks under 'week' are
+#: a short study, noted as such (:func:`_short_follow_up`).
+STATED_FOLLOW_UP_FLOOR_DAYS = TYPICAL_FOLLOW_UP_DAYS / 10
+
+
 def _follow_up_said(
     days: pd.Series, column: str, unit: str, stated_by: Header | None = None
 ) -> list[Coercion]:
@@ -875,13 +884,30 @@ def _follow_up_said(
     unit, the check cv and fit make (:func:`~survival_core.io.tables.follow_up_unit_note`):
     GBSG2's days imported as years made a 2,659-year follow-up without a word. ``stated_by``:
     the time column's header where it states the unit, which is then to be corrected (another
-    unit given beside it is refused)."""
+    unit given beside it is refused) where the follow-up cannot be in it (over 50 years or
+    under :data:`STATED_FOLLOW_UP_FLOOR_DAYS`); one under a year, in the unit its header
+    states, is noted as short (:func:`_short_follow_up`)."""
     times = days.dropna()
     if not len(times):
         return []
+    longest = float(times.max())
+    if stated_by is not None and STATED_FOLLOW_UP_FLOOR_DAYS <= longest < SHORT_FOLLOW_UP_DAYS:
+        return [Coercion(column, _short_follow_up(longest, unit, stated_by), len(times))]
     give = _import_again if stated_by is None else lambda u: _rename_time_column(stated_by, u)
-    note = follow_up_unit_note(float(times.max()), unit, give)
+    note = follow_up_unit_note(longest, unit, give)
     return [Coercion(column, note, len(times))] if note else []
+
+
+def _short_follow_up(longest: float, unit: str, h: Header) -> str:
+    """The report line of a follow-up shorter than a year (``longest`` days) in the ``unit`` the
+    time column's header ``h`` states: a study's own length, no unit to correct. Rossi's
+    recidivism study, followed 52 weeks under 'week', was told its times were likely in months
+    and to rename the column so, which would have made every time 4.35 times as long."""
+    return (
+        f"short follow-up: the longest is {longest / TIME_UNITS[unit]:g} {unit} ({longest:g} "
+        f"days), in the unit its header {h.text!r} states; survival at 12, 24 and 36 months lies "
+        "past it"
+    )
 
 
 def _rename_time_column(h: Header, unit: str) -> str:
