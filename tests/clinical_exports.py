@@ -135,6 +135,17 @@ def _other_outcomes(time: str, event: str) -> set[str]:
     return {c for pair in GBSG2_ENDPOINTS.values() for c in pair} - {time, event}
 
 
+def lymph_node(folder: Path) -> Path:
+    """lifelines' GBSG lymph-node file copied into ``folder`` as it ships: 686 patients, their
+    dates (diagdateb, recdate, deathdate: the last contact for the living), a recurrence's
+    rectime/censrec (299 events) and a death's survtime/censdead (171)."""
+    from lifelines import datasets as lifelines_data
+
+    source = Path(lifelines_data.__file__).with_name("lymph_node.csv")
+    (path := folder / "lymph_node.csv").write_bytes(source.read_bytes())
+    return path
+
+
 def whas500(folder: Path) -> Export:
     """WHAS500 as XLSX: numeric IDs under "Patient ID", lenfol in days (unstated), fstat."""
     X, y = datasets.load_whas500()

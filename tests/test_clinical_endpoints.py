@@ -13,6 +13,7 @@ from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer, load_whas500
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
+from tests.clinical_exports import lymph_node
 
 
 def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "clinical.csv") -> Path:
@@ -421,9 +422,14 @@ def test_r_survival_packages_glued_endpoint_names(tmp_path: Path) -> None:
         ("LC_months", True), ("Time to metastasis (months)", True), ("days_to_new_tumor_event", True),
         ("new_tumor_event_dx_indicator", True), ("tumor_status", True),
         ("last_known_disease_status", True),
+        # GBSG's lymph-node file glues its endpoints ('rectime', 'censrec', 'censdead')
+        ("rectime", True), ("censrec", True), ("censdead", True), ("survtime", True),
+        ("recurrence_time", True), ("time_to_recurrence", True), ("dead", True),
+        ("death_time", True), ("survival_time", True), ("censoring", True), ("cens_dead", True),
         # predictors: transthyretin, the tumour's HPV status, the state at diagnosis
         ("TTR (mg/dL)", False), ("hpv_tumor_status", False), ("disease_status_at_diagnosis", False),
         ("last_metastasis_site", False), ("metastasis", False), ("LC_ratio", False),
+        ("receptor_status", False), ("rectum_dose (Gy)", False), ("recdate_of_surgery", False),
     ],
 )  # fmt: skip
 def test_outcome_columns_are_told_from_predictors(header: str, outcome: bool) -> None:
@@ -450,3 +456,31 @@ def test_every_death_of_a_vital_status_is_the_event(tmp_path: Path) -> None:
     )
     result = read_clinical_spreadsheet(_write(tmp_path, frame))
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died)
+
+
+#: lymph_node.csv's variables known at diagnosis: neither endpoint's time or event.
+_LYMPH_NODE_BASELINE = [
+    "age", "menopause", "hormone", "size", "grade", "nodes", "prog_recp", "estrg_recp"
+]  # fmt: skip
+
+
+def test_lymph_node_glued_endpoints_are_outcomes_not_variables(tmp_path: Path) -> None:
+    """lifelines' lymph-node file imported per endpoint: the other endpoint's 'rectime' and
+    'censrec' (after OS) or 'censdead' (after RFS) were kept as predictors (a c-index of 0.908
+    for 0.731 on the baseline variables), and 'censrec' named no endpoint, so its 387 patients
+    without recurrence lost their outcome to the check of a death date beside 'alive'."""
+    path = lymph_node(tmp_path)
+    rfs = read_clinical_spreadsheet(
+        path, time_column="rectime", event_column="censrec", time_unit="days"
+    )
+    event = rfs.table["event"]
+    assert (len(event), int((event == 1).sum()), int((event == 0).sum())) == (686, 299, 387)
+    assert not rfs.no_outcome and (rfs.endpoint, rfs.endpoint_name) == ("disease", "rfs")
+    assert list(rfs.variables.columns) == _LYMPH_NODE_BASELINE
+    os_ = read_clinical_spreadsheet(
+        path, time_column="survtime", event_column="censdead", time_unit="days"
+    )
+    assert list(os_.variables.columns) == _LYMPH_NODE_BASELINE
+    assert (os_.endpoint, os_.endpoint_name) == ("death", "os")
+    dropped = {c.column for c in os_.report if c.action.startswith("dropped: another outcome")}
+    assert {"rectime", "censrec"} <= dropped

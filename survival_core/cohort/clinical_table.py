@@ -625,7 +625,7 @@ def _endpoint(h: Header) -> str | None:
     survival a death's (:func:`~survival_core.io.headers.endpoint_name`)."""
     meanings = code_meanings(h.codes).values()
     words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
-    if h.tokens[0] in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
+    if endpoint_name(h) in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
         return "disease"
     if endpoint_name(h) in ("os", "dss") or words & _DEATH_HEADER_WORDS:
         return "death"

@@ -90,6 +90,23 @@ _GLUED_OUTCOME = re.compile(
     r"(?:time|status|event|censor|cens|days|months|years|dur|duration)"
 )
 
+#: Endpoint words glued after a censoring word or before a time word, as GBSG's lymph-node file
+#: names its outcomes ('censrec' and 'rectime' of the recurrence, 'censdead' of the death), and
+#: the endpoint each names.
+_GLUED_ENDPOINT_WORDS = {
+    "rec": "rfs",
+    "recur": "rfs",
+    "relapse": "rfs",
+    "dead": "os",
+    "death": "os",
+}
+#: Such a glued word ('recstatus' and 'recdate' are a receptor's status and a date, not one).
+_GLUED_ENDPOINT_WORD = re.compile(
+    r"cens(?:or)?(?P<censored>{0})|(?P<timed>{0})(?:time|days|months|years|dur|duration)".format(
+        "|".join(_GLUED_ENDPOINT_WORDS)
+    )
+)
+
 #: Other names of one endpoint: a cancer-specific survival is a disease-specific survival.
 _SAME_ENDPOINT = {"css": "dss"}
 #: Endpoints spelled out, by two words in a row ('Overall survival (months)', SEER's 'cause-specific
@@ -296,8 +313,9 @@ def d_names_death(h: Header) -> bool:
 
 def endpoint_name(h: Header) -> str | None:
     """The endpoint an outcome's header names: its name's first part ('dss' of 'DSS.time', 'rfs'
-    of R's 'rfstime', 'ttr'), or two words spelling it ('cause-specific': 'dss'), 'css' as 'dss';
-    None for a bare 'time' or 'status'. DSS and OS are both a death's endpoint, RFS and PFS a
+    of R's 'rfstime', 'ttr'), a word glued to a time or a censoring word ('rfs' of 'rectime' and
+    'censrec', 'os' of 'censdead'), or two words spelling it ('cause-specific': 'dss'), 'css' as
+    'dss'; None for a bare 'time' or 'status'. DSS and OS are both a death's endpoint, RFS and PFS a
     recurrence's or progression's, but not one outcome."""
     first = h.tokens[0]
     glued = _GLUED_OUTCOME.fullmatch(first)
@@ -306,6 +324,8 @@ def endpoint_name(h: Header) -> str | None:
         name = first
     elif glued:
         name = glued.group(1)
+    elif word := _GLUED_ENDPOINT_WORD.fullmatch(first):
+        name = _GLUED_ENDPOINT_WORDS[word.group("censored") or word.group("timed")]
     else:
         name = next((n for pair, n in _SPELLED_ENDPOINTS.items() if pair in pairs), None)
     return _SAME_ENDPOINT.get(name or "", name)
@@ -334,6 +354,7 @@ def is_outcome_like(h: Header) -> bool:
         or h.name in CENSOR_NAMES
         or h.tokens[0] in _OUTCOME_PREFIXES
         or bool(_GLUED_OUTCOME.fullmatch(h.tokens[0]))
+        or bool(_GLUED_ENDPOINT_WORD.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
         or (length and bool(words & _TIME_TO_WORDS))
