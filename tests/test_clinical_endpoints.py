@@ -484,3 +484,21 @@ def test_lymph_node_glued_endpoints_are_outcomes_not_variables(tmp_path: Path) -
     assert (os_.endpoint, os_.endpoint_name) == ("death", "os")
     dropped = {c.column for c in os_.report if c.action.startswith("dropped: another outcome")}
     assert {"rectime", "censrec"} <= dropped
+
+
+def test_an_event_naming_no_endpoint_keeps_the_living_beside_a_death_date(
+    tmp_path: Path,
+) -> None:
+    """lymph-node's recurrence pair under scikit-survival's GBSG2 names, 'time' and 'cens',
+    which name no endpoint, beside 'deathdate': the check of a death's event left the 387
+    patients without recurrence without an outcome, though a recurrence's 0 says nothing of
+    being alive."""
+    sheet = pd.read_csv(lymph_node(tmp_path)).drop(columns=["survtime", "censdead"])
+    sheet = sheet.rename(columns={"rectime": "time", "censrec": "cens"})
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, sheet), time_column="time", event_column="cens", time_unit="days"
+    )
+    event = result.table["event"]
+    assert not result.no_outcome
+    assert (int((event == 1).sum()), int((event == 0).sum())) == (299, 387)
+    np.testing.assert_array_equal(result.table["time"], sheet["time"])
