@@ -502,3 +502,33 @@ def test_an_event_naming_no_endpoint_keeps_the_living_beside_a_death_date(
     assert not result.no_outcome
     assert (int((event == 1).sum()), int((event == 0).sum())) == (299, 387)
     np.testing.assert_array_equal(result.table["time"], sheet["time"])
+
+
+def test_a_death_date_at_a_living_patients_follow_up_end_is_the_last_contact(
+    tmp_path: Path,
+) -> None:
+    """lymph-node's 'deathdate' is the last contact of its 515 living patients ('diagdateb'
+    plus 'survtime' to the day): each was left without an outcome as alive beside a date of
+    death, and the 171 deaths fitted alone. A date away from the follow-up's end still is a
+    contradiction, named."""
+    path = lymph_node(tmp_path)
+    given = {"time_column": "survtime", "event_column": "censdead", "time_unit": "days"}
+    result = read_clinical_spreadsheet(path, **given)
+    event = result.table["event"]
+    assert (len(event), int((event == 1).sum()), int((event == 0).sum())) == (686, 171, 515)
+    assert not result.no_outcome
+    said = [(c.column, c.action, c.count) for c in result.report]
+    assert (
+        "(censdead / deathdate)",
+        "a date in 'deathdate' at the end of a living patient's follow-up ('diagdateb' plus the "
+        "time): read as the last contact, not a death",
+        515,
+    ) in said
+    sheet = pd.read_csv(path, dtype=str)
+    wrong = sheet.index[sheet["censdead"] == "0"][:2]
+    sheet.loc[wrong, "deathdate"] = "01-01-1985"  # before their follow-up's end
+    result = read_clinical_spreadsheet(_write(tmp_path, sheet), **given)
+    assert result.table["event"].isna().to_numpy().nonzero()[0].tolist() == wrong.tolist()
+    assert int((result.table["event"] == 0).sum()) == 513
+    alive = [c for c in result.report if c.action.startswith("alive by the event column")]
+    assert [(c.column, c.count) for c in alive] == [("(censdead / deathdate)", 2)]

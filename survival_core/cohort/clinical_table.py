@@ -1718,6 +1718,40 @@ def _death_column(h: Header | None) -> bool:
     return h is not None and _endpoint(h) == "death"
 
 
+def _last_contact_dates(
+    dates: pd.DataFrame,
+    starts: list[str],
+    death: str,
+    outcome: tuple[pd.Series, pd.Series, str],
+    columns: str,
+    report: list[Coercion],
+) -> pd.Series:
+    """The rows alive by the event whose date in ``death`` is their follow-up's end: a start
+    date plus their time (``outcome`` being the days, the event and the time column's unit),
+    within two days or half that unit. ``starts`` are the start date, else the other dates
+    (GBSG's 'diagdateb' names none). A last-contact date, as GBSG's lymph-node file writes
+    'deathdate' for living patients (all 515 lost their outcome), said in the report."""
+    days, event, unit = outcome
+    within = max(2.0, TIME_UNITS[unit] / 2)
+    alive = (event == 0).fillna(False).astype(bool)
+    found, plus = pd.Series(False, index=days.index), []  # the starts that gave some
+    for start in starts:
+        to_date = (dates[death].dt.normalize() - dates[start].dt.normalize()).dt.days
+        rows = alive & (to_date - days).abs().le(within).fillna(False).astype(bool)
+        found = found | rows
+        plus += [repr(start)] if rows.any() else []
+    if found.any():
+        report.append(
+            Coercion(
+                columns,
+                f"a date in {death!r} at the end of a living patient's follow-up "
+                f"({' or '.join(plus)} plus the time): read as the last contact, not a death",
+                int(found.sum()),
+            )
+        )
+    return found
+
+
 def _alive_with_a_death_date(
     death: pd.Series,
     event: pd.Series,
@@ -1725,11 +1759,13 @@ def _alive_with_a_death_date(
     ids: pd.Series,
     columns: str,
     report: list[Coercion],
+    last_contact: pd.Series,
 ) -> tuple[pd.Series, pd.Series]:
     """Time and event with the outcome left missing where the event column says alive beside a
     date of ``death``: which of the two is wrong is not guessed (censored at the death date, a
-    dead patient would count as alive until then)."""
-    alive = (event == 0).fillna(False).astype(bool) & death.notna()
+    dead patient would count as alive until then). The ``last_contact`` rows' date is their
+    follow-up's end (:func:`_last_contact_dates`), no contradiction."""
+    alive = (event == 0).fillna(False).astype(bool) & death.notna() & ~last_contact
     _name_rows(
         alive, ids, columns, "alive by the event column but with a date of death: outcome left "
         "missing for {} (correct one of the two)", report,
@@ -2107,8 +2143,15 @@ def read_clinical_spreadsheet(
         and not disease_dates
         and (time_text == "(from dates)" or _death_column(headers.get(event_text)))
     ):  # alive beside a death date contradicts a death's event, not a relapse's nor an unsaid one
+        columns = f"({event_text} / {death})"
+        starts = [start] if start else [c for c in dates_frame if c not in taken]
+        if time_text == "(from dates)":  # the time runs to the death date: it says nothing
+            starts = []
+        last_contact = _last_contact_dates(
+            dates_frame, starts, death, (days, event, unit), columns, report
+        )
         days, event = _alive_with_a_death_date(
-            dates_frame[death], event, days, ids, f"({event_text} / {death})", report
+            dates_frame[death], event, days, ids, columns, report, last_contact
         )
         if time_text == "(from dates)":
             _dead_without_a_death_date(dates_frame[death], event, ids, death, report)
