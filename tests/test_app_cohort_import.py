@@ -357,3 +357,29 @@ def test_an_import_in_an_impossible_time_unit_is_a_warning_on_the_page(tmp_path)
     warnings = [w.value for w in app.warning]
     assert any(w.startswith(said) and "likely in days" in w for w in warnings), warnings
     assert not app.exception
+
+
+def test_an_import_leaving_most_outcomes_missing_is_a_warning_on_the_page(tmp_path) -> None:
+    """lymph-node's overall survival with its 515 living patients' times lost: the page said
+    it in one report row among the coercions; it is a warning above them."""
+    import shutil
+
+    from survival_core.cohort.clinical_join import import_table
+    from tests.clinical_exports import lymph_node
+
+    sheet = pd.read_csv(lymph_node(tmp_path))
+    sheet["survtime"] = sheet["survtime"].where(sheet["censdead"] == 1)
+    sheet.to_csv(path := tmp_path / "deaths_only.csv", index=False)
+    folder = cohort_folder("lymph-deaths")
+    try:
+        import_table(
+            folder, path, time_column="survtime", event_column="censdead", time_unit="days"
+        )
+        app = _import_mode()
+        app.selectbox(key="import-cohort").set_value(str(folder)).run()
+    finally:  # the module's other tests pick the first cohort listed
+        shutil.rmtree(folder)
+    warnings = [w.value for w in app.warning]
+    said = "(rows): Most outcomes missing: no usable time/event for "
+    assert any(w.startswith(said) and "(515 of 686 rows)" in w for w in warnings), warnings
+    assert not app.exception

@@ -524,3 +524,36 @@ def test_a_searched_runs_choices_are_tagged_reported_and_shown(veterans, tmp_pat
     assert not compared.exception, compared.exception
     settings = compared.dataframe[0].value
     assert settings.loc["searched, chose"].tolist() == [f"penalizer={best:.4g}", ""]
+
+
+def test_a_cohort_of_events_alone_is_a_warning_from_import_to_fit_cv_and_train(
+    tmp_path, capsys
+) -> None:
+    """lymph-node's overall survival with its 515 living patients' times lost (as its import
+    left them before): the import said so in one report row, and fit (apparent c 0.788), cv and
+    train ran on the 171 deaths alone, said only as cases left out."""
+    sheet = pd.read_csv(clinical_exports.lymph_node(tmp_path))
+    sheet["survtime"] = sheet["survtime"].where(sheet["censdead"] == 1)
+    sheet.to_csv(path := tmp_path / "deaths_only.csv", index=False)
+    cohort = tmp_path / "c"
+    given = ["--time-column", "survtime", "--event-column", "censdead", "--time-unit", "days"]
+    argv = ["cohort", "import", "--clinical", str(path), "--out", str(cohort), *given, "--json"]
+    assert main(argv) == 0
+    (warning,) = _last_json(capsys)["warnings"]
+    assert warning.startswith("(rows): Most outcomes missing: no usable time/event for ")
+    assert "(515 of 686 rows): a model or survival curve of the cohort" in warning
+    said = "Every one of the 171 training patients has the event, none is censored."
+    fit = ["fit", "--cohort", str(cohort), "--model", "coxph", "--out", str(tmp_path / "m")]
+    assert main([*fit, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out.strip().splitlines()[-1])["warnings"][-1].startswith(said)
+    assert f"warning: {said}" in err
+    assert main(["cv", *RSF, "--cohort", str(cohort), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [w[: len(said)] for w in json.loads(out.splitlines()[-1])["warnings"]] == [said]
+    assert f"warning: {said}" in err
+    config = _config(tmp_path, cohort, bootstrap=1)
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    run = RunStore().get_run(_last_json(capsys)["run_id"])
+    notes = (Path(run.folder) / "reports" / "notes.txt").read_text().splitlines()
+    assert [n for n in notes if n.startswith(said)]

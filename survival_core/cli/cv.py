@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.io.tables import load_model_table
     from survival_core.runs.config import with_run_params
     from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
-    from survival_core.workflows.training import model_factory
+    from survival_core.workflows.training import model_factory, no_censored_warning
 
     _protocol_options(args)
     horizons = _horizons(args.horizons, args.time_unit, DEFAULT_HORIZONS)
@@ -136,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
     table = load_model_table(table_paths(args), time_unit=args.time_unit, features=args.features)
     for note in table.notes:
         progress(f"note: {note}")
+    warnings = no_censored_warning(table.y)
+    for warning in warnings:
+        progress(f"warning: {warning}")
     factory = model_factory(
         args.model,
         with_run_params(args.model, parse_params(args.param, args.time_unit), seed=args.seed),
@@ -196,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         shown["selection"] = summary["selection"]
         shown["comparison"] = result.comparison.to_dict("records")
     shown |= {"seconds": summary["seconds"], "protocol": args.protocol}
+    shown |= {"warnings": warnings} if warnings else {}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
         shown["notes"] = [*table.notes, *summary["preprocessing_notes"]]
         shown["left_out"] = result.left_out_records()

@@ -162,6 +162,9 @@ OUTCOME_CHANGED_START = "Outcome changed: "
 #: (imported before ``outcome.json`` was kept) starts: a warning, as no record is written and the
 #: cohort's endpoint is unknown.
 OUTCOME_UNRECORDED_START = "Outcome not recorded: "
+#: How the report line on the rows left without an outcome starts where they are most of them: a
+#: warning, as lymph-node's 515 living patients were said only as a count in the report.
+MOST_OUTCOMES_MISSING_START = "Most outcomes missing: "
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
@@ -858,14 +861,16 @@ def asks_to_act(action: str) -> bool:
     follow-up implausible in the time unit the times were read in (:func:`_follow_up_said`), or
     a re-import taken as correcting the unit of the cohort's earlier one
     (:data:`UNIT_CORRECTED_START`), a re-import of another endpoint
-    (:data:`OUTCOME_CHANGED_START`), or one beside earlier rows of an unrecorded outcome
-    (:data:`OUTCOME_UNRECORDED_START`)."""
+    (:data:`OUTCOME_CHANGED_START`), one beside earlier rows of an unrecorded outcome
+    (:data:`OUTCOME_UNRECORDED_START`), or most rows left without an outcome
+    (:data:`MOST_OUTCOMES_MISSING_START`)."""
     return action.startswith(
         (
             FOLLOW_UP_NOTE_START,
             UNIT_CORRECTED_START,
             OUTCOME_CHANGED_START,
             OUTCOME_UNRECORDED_START,
+            MOST_OUTCOMES_MISSING_START,
         )
     )
 
@@ -2184,13 +2189,14 @@ def read_clinical_spreadsheet(
     dates_frame.index = table.index
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
     if no_outcome:
-        report.append(
-            Coercion(
-                "(rows)",
-                f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing",
-                len(no_outcome),
+        said = f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing"
+        if len(no_outcome) > len(table) / 2:  # a warning: models would see the others alone
+            said = (
+                f"{MOST_OUTCOMES_MISSING_START}{said} ({len(no_outcome)} of {len(table)} rows): "
+                "a model or survival curve of the cohort would use the others alone. Check why "
+                "in the lines above (the event's or time's column, its coding, a date beside it)."
             )
-        )
+        report.append(Coercion("(rows)", said, len(no_outcome)))
     schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
     endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
     return ClinicalImport(

@@ -1149,7 +1149,7 @@ def run_training(
     )
     from survival_core.versions import package_versions
     from survival_core.workflows.crossval import cross_validate
-    from survival_core.workflows.training import model_factory
+    from survival_core.workflows.training import model_factory, no_censored_warning
 
     say = progress or (lambda _: None)
     start = time.perf_counter()
@@ -1182,6 +1182,9 @@ def run_training(
             table, is_external = table.subset(table.X.index[kept]), is_external[kept]
             left_out = pd.concat([f for f in (left_out, unseen) if len(f)], ignore_index=True)
         data.notes += _shifted_inputs(table.X, is_external)
+        for warning in no_censored_warning(table.y[~is_external]):  # shown on the Training page
+            say(f"warning: {warning}")
+            data.notes.append(warning)
         _check_youden_horizon(config, table.y[~is_external])
         folds = _folds(config, table.y["event"], is_external)
         # only the cases with images (none in a table-only cohort); image models refuse the others

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from survival_core.columns import clinical_inputs, is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import check_youden_horizon
@@ -48,6 +50,24 @@ def _few_events_warning(table: ModelTable, model: SurvivalModel, apparent: float
         f"{few}: the model overfits, and its apparent c-index ({apparent:.3f}) overstates what "
         "new patients would see. Cross-validate it (--cv-repeats), let a penalty chosen by "
         "cross-validation shrink it (coxnet, lasso_cox), or give fewer variables."
+    ]
+
+
+def no_censored_warning(y: np.ndarray) -> list[str]:
+    """A warning when every training patient has the event: the censored ones lost (lymph-node's
+    import left its 515 living patients without an outcome, and its 171 deaths were fitted
+    alone, said only as cases left out) or the event coded the other way. Not refused: a cohort
+    followed until every patient died is one to model
+    (:func:`~survival_core.evaluation.splits.nested_cv` takes it)."""
+    events = y["event"]
+    if not events.size or not events.all():
+        return []
+    return [
+        f"Every one of the {events.size} training patients has the event, none is censored. "
+        "Unless the cohort was followed until every patient had it, its censored patients are "
+        "missing: check the event column's coding (is the event read the other way?) and the "
+        "cohort import's report (outcomes left missing: those cases are left out here). The "
+        "survival curves fall to 0, and the risks and metrics are of the events alone."
     ]
 
 
@@ -274,6 +294,7 @@ def train_model(
     # model: its events per variable
     warnings = list(getattr(model, "selection_", {}).get("warnings", []))
     warnings += _few_events_warning(table, model, card.apparent_c_index)
+    warnings += no_censored_warning(table.y)
     for warning in warnings:
         say(f"warning: {warning}")
     shown_notes = [*notes, *cv_notes]
