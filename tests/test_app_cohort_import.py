@@ -383,3 +383,38 @@ def test_an_import_leaving_most_outcomes_missing_is_a_warning_on_the_page(tmp_pa
     said = "(rows): Most outcomes missing: no usable time/event for "
     assert any(w.startswith(said) and "(515 of 686 rows)" in w for w in warnings), warnings
     assert not app.exception
+
+
+def test_an_import_of_other_outcome_columns_says_so_when_it_starts(
+    reported_cohort, tmp_path, monkeypatch
+) -> None:
+    """lymph-node's overall survival imported, then its recurrence columns into the same cohort:
+    the start said only that the import adds to the cohort; that the outcome changes came once
+    the job had rewritten clinical.csv."""
+    import types
+
+    import ui.cohort_import
+    from survival_core.io.outcome_source import OutcomeSource
+    from tests.clinical_exports import lymph_node
+
+    monkeypatch.setattr(
+        ui.cohort_import, "start_import_job", lambda *a, **k: types.SimpleNamespace(job_id="j")
+    )
+    OutcomeSource("survtime", "censdead", "days", "death", name="os").save(reported_cohort)
+    app = _import_mode()
+    app.text_input(key="import-name").set_value("lung-test")
+    app.text_input(key="import-clinical").set_value(str(lymph_node(tmp_path)))
+    app.text_input(key="import-time").set_value("rectime")
+    app.text_input(key="import-event").set_value("censrec")
+    app.button[0].click().run()
+    (warning,) = app.warning
+    assert warning.value.startswith("Cohort lung-test exists: this import adds to it.")
+    assert (
+        "Its outcome is 'survtime'/'censdead' (death), this import's 'rectime'/'censrec': "
+        "another outcome is refused" in warning.value
+    )
+    app.text_input(key="import-time").set_value("SurvTime")
+    app.text_input(key="import-event").set_value("")
+    app.button[0].click().run()
+    (warning,) = app.warning
+    assert "Its outcome is" not in warning.value and not app.exception

@@ -18,6 +18,8 @@ import yaml
 from survival_core.cohort.imported import cohort_folder, import_status, imported_cohorts
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical_schema import KINDS, SCHEMA_FIELDS, SCHEMA_FILE, CohortSchema
+from survival_core.io.headers import parse_header
+from survival_core.io.outcome_source import load_outcome_source
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
 from survival_core.runs.jobs import Job, jobs_dir, load_job, start_import_job, upload_file_name
 from survival_core.text import markdown_message
@@ -236,7 +238,30 @@ def _start(
     state[UPLOADS] = state.get(UPLOADS, 0) + 1
     state[STARTED] = [("success", f"Import into {out.name} started{with_sheet} ({job.job_id}).")]
     if existed:
-        state[STARTED].append(("warning", EXISTS.format(out.name)))
+        said = EXISTS.format(out.name) + (_outcome_change(out, options) if sheet else "")
+        state[STARTED].append(("warning", said))
+
+
+def _outcome_change(out: Path, options: dict[str, Any]) -> str:
+    """What the EXISTS warning adds where the time or event column given is not the one the
+    cohort's ``outcome.json`` records (names compared ignoring case and punctuation): another
+    outcome, said when the import starts, not only once the job rewrote ``clinical.csv``."""
+    recorded = load_outcome_source(out)
+    if recorded is None:
+        return ""
+    pairs = [
+        (options.get(f"{role}_column") or "", getattr(recorded, f"{role}_column"))
+        for role in ("time", "event")
+    ]
+    if all(not given or parse_header(given).name == parse_header(had).name for given, had in pairs):
+        return ""
+    given = "/".join(repr(g.strip()) if g.strip() else "(by its header)" for g, _ in pairs)
+    return (
+        f" Its outcome is {recorded.said()}, this import's {given}: another outcome is refused "
+        "where the cohort's earlier rows would stay beside it, and replaces every time and event "
+        "where the spreadsheet holds every patient (models trained on the cohort before learnt "
+        "the earlier one)."
+    )
 
 
 # -- one cohort's import ---------------------------------------------------------------------
