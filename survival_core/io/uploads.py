@@ -307,11 +307,11 @@ def _as_valued(content: bytes) -> bytes:
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
     pipe or the one Excel's 'sep=' line names; its numbers as the whole file reads them, in normal
-    form: :func:`_as_read_whole`), a column kept by its
-    header's name without its unit ('Albumin (g/L)'), the header as written (its unit is checked
-    when read), the patient ID's under any name the cohort import reads it by (:func:`_id_name`:
-    'Patient ID', 'MRN') as ``case_id``; the others noted in ``left_out`` by header (a misspelt variable's values were
-    imputed without a word). A row with a filled cell after the header's columns is refused
+    form: :func:`_as_read_whole`), a column kept by its header's name without its unit ('Albumin
+    (g/L)'), the header as written (its unit is checked when read), the patient ID's under any
+    name the cohort import reads it by (:func:`_id_name`: 'Patient ID', 'MRN') as ``case_id``;
+    the others noted in ``left_out`` by header (a misspelt variable's values were imputed without
+    a word). A row with a filled cell after the header's columns is refused
     (:func:`check_row_widths`): cut to them, its values were stored under the wrong columns or
     dropped."""
     text, _ = decode_text(content, name)
@@ -452,10 +452,10 @@ def _with_own_rows(files: list[Cleaned], deid: Deidentifier, left_out: LeftOut) 
 def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes | None:
     """A clinical JSON's ``keep`` keys, matched as a clinical CSV's headers are ('AFP', 'Albumin
     (g/L)', 'Case ID' or 'Patient ID' kept as case_id: :func:`key_names`, :func:`_id_name`; only
-    keys in lower case were kept, the others' values imputed unsaid), the others noted in ``left_out`` by key; a volume's sidecar
-    (keys :data:`SIDECAR_KEYS` and none of ``keep``) as :func:`sidecar_text` of the weighting it
-    gives, None (noted in ``left_out``) when it gives none: the rest names the scanner, the site
-    and the date."""
+    keys in lower case were kept, the others' values imputed unsaid), the others noted in
+    ``left_out`` by key; a volume's sidecar (keys :data:`SIDECAR_KEYS` and none of ``keep``) as
+    :func:`sidecar_text` of the weighting it gives, None (noted in ``left_out``) when it gives
+    none: the rest names the scanner, the site and the date."""
     try:
         raw = json.loads(content.decode("utf-8-sig"), object_pairs_hook=unique_pairs)
     except ClinicalValueError as err:  # a key given twice: JSON keeps the last silently
