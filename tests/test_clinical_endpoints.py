@@ -532,3 +532,36 @@ def test_a_death_date_at_a_living_patients_follow_up_end_is_the_last_contact(
     assert int((result.table["event"] == 0).sum()) == 513
     alive = [c for c in result.report if c.action.startswith("alive by the event column")]
     assert [(c.column, c.count) for c in alive] == [("(censdead / deathdate)", 2)]
+
+
+def _gbsg2_sheet(time: str, event: str, events: np.ndarray, **more: np.ndarray) -> pd.DataFrame:
+    """GBSG2's patients, their recurrence-free times (days) under ``time`` and ``events`` (0/1)
+    under ``event``, beside ``more`` columns."""
+    X, y = load_gbsg2()
+    frame = X.assign(**{time: y["time"], event: events.astype(int)}, **more)
+    frame.insert(0, "patient_id", [f"G{i:04d}" for i in range(len(y))])
+    return frame
+
+
+@pytest.mark.parametrize("event", ["status", "recur"])
+def test_r_glued_recurrence_free_time_is_a_recurrences_endpoint(tmp_path: Path, event: str) -> None:
+    """GBSG2 as R's survival::gbsg ('rfstime', 'status') and ::rotterdam ('recur') write it:
+    'rfstime' was named 'rfs' but of no endpoint class, its model worded 'endpoint not named'
+    (where 'rfs_time' is a recurrence's), and 'recur' was no event. Both read as 'rfs_time'."""
+    _, y = load_gbsg2()
+    read = [
+        read_clinical_spreadsheet(
+            _write(tmp_path, _gbsg2_sheet(time, event, y["cens"])), time_unit="days"
+        )
+        for time in ("rfstime", "rfs_time")
+    ]
+    assert [(r.time_column, r.event_column) for r in read] == [
+        ("rfstime", event),
+        ("rfs_time", event),
+    ]
+    assert [(r.endpoint, r.endpoint_name, r.deaths_counted) for r in read] == [
+        ("disease", "rfs", None if event == "status" else False)
+    ] * 2
+    words = read[0].source.words()
+    assert words.survival == "survival free of recurrence or progression"
+    np.testing.assert_array_equal(read[0].table["event"].to_numpy(bool), y["cens"])

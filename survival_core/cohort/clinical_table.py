@@ -91,6 +91,8 @@ _DEATH_HEADER_WORDS = frozenset(
 )  # fmt: skip
 #: Names of a death's event column (a vital status), in :data:`EVENT_NAMES`' order.
 _DEATH_EVENT_NAMES = tuple(n for n in EVENT_NAMES if set(n.split("_")) & _DEATH_HEADER_WORDS)
+#: Names of a recurrence's event column (R's survival::rotterdam: 'recur').
+_RECURRENCE_EVENTS = ("relapse", "relapsed", "recurrence", "recurred", "recur")
 #: Event names of a time column's endpoint (its name's first part), looked for before the rest:
 #: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it; an OS time
 #: with the death column, never a bare 'status' beside it (GBSG2's recurrence flag was).
@@ -100,20 +102,20 @@ ENDPOINT_EVENTS = {
     "pfi": ("pfi_event", "pfi_status", "pfi"),
     "dfi": ("dfi_event", "dfi_status", "dfi"),
     "dss": ("dss_event", "dss_status", "dss"),
-    "rfs": ("rfs_event", "rfs_status", "relapse", "relapsed", "recurrence", "recurred"),
-    "dfs": ("dfs_event", "dfs_status", "relapse", "relapsed", "recurrence", "recurred"),
+    "rfs": ("rfs_event", "rfs_status", *_RECURRENCE_EVENTS),
+    "dfs": ("dfs_event", "dfs_status", *_RECURRENCE_EVENTS),
     "pfs": ("pfs_event", "pfs_status", "progression", "progressed"),
     "efs": ("efs_event", "efs_status"),
     "ttp": ("progression", "progressed"),
 }
-#: First name parts of the endpoints whose event is the disease's (recurrence, progression),
-#: not death, and header words of such an event.
+#: Endpoints (:func:`~survival_core.io.headers.endpoint_name`) whose event is the disease's
+#: (recurrence, progression), not death, and header words of such an event.
 _DISEASE_ENDPOINTS = frozenset(
     {"rfs", "dfs", "pfs", "ttp", "ttr", "pfi", "dfi", "lrfs", "dmfs", "mfs"}
 )
 _DISEASE_EVENT_WORDS = frozenset(
-    {"relapse", "relapsed", "recurrence", "recurred", "progression", "progressed", "rechute",
-     "recidive", "rezidiv", "recaida", "recidiva"}
+    {"relapse", "relapsed", "recurrence", "recurred", "recur", "progression", "progressed",
+     "rechute", "recidive", "rezidiv", "recaida", "recidiva"}
 )  # fmt: skip
 #: Header words of a date of the disease's event ('Date of PD': of progressive disease).
 _DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
@@ -623,9 +625,10 @@ def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bo
 def _endpoint(h: Header) -> str | None:
     """Whose outcome a time or event column is: 'death' (overall survival's, a vital status),
     'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
-    or 'status', or a composite endpoint: EFS). The codes a header states count: 'status
-    (0=censored, 1=recurrence, 2=dead)' is a recurrence's; a disease-specific (cancer-specific)
-    survival a death's (:func:`~survival_core.io.headers.endpoint_name`)."""
+    or 'status', or a composite endpoint: EFS). The endpoint the header names (R's 'rfstime':
+    'rfs') and the codes it states count: 'status (0=censored, 1=recurrence, 2=dead)' is a
+    recurrence's; a disease-specific (cancer-specific) survival a death's
+    (:func:`~survival_core.io.headers.endpoint_name`)."""
     meanings = code_meanings(h.codes).values()
     words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
     if endpoint_name(h) in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
@@ -633,6 +636,14 @@ def _endpoint(h: Header) -> str | None:
     if endpoint_name(h) in ("os", "dss") or words & _DEATH_HEADER_WORDS:
         return "death"
     return None
+
+
+def _time_endpoints(h: Header) -> list[str]:
+    """The endpoints whose event columns (:data:`ENDPOINT_EVENTS`) a time column's are looked
+    for among: the one its header names ('rfs' of R's 'rfstime', whose 'recur' was not looked
+    for; 'os' of 'overall survival'), then its name's first part as written ('css' of
+    'css_months')."""
+    return list(dict.fromkeys(e for e in (endpoint_name(h), h.tokens[0]) if e))
 
 
 def _check_endpoints(
@@ -1957,15 +1968,16 @@ def read_clinical_spreadsheet(
     if time_text is None and not (death_text and follow_text):  # TCGA's pair is read below
         time_text = _named_time(headers)
     if event_text is None:
-        endpoint = headers[time_text].tokens[0] if time_text is not None else ""
+        endpoints = _time_endpoints(headers[time_text]) if time_text is not None else []
         others = {text: h for text, h in headers.items() if text != time_text}
-        event_text = _first_by_name(others, ENDPOINT_EVENTS.get(endpoint, ()), base=False)
-        own_censor = tuple(f"{endpoint}_{c}" for c in ("censored", "censor", "cens", "censoring"))
-        if (
-            event_text is None
-            and endpoint
-            and (found := _first_by_name(others, own_censor, base=False))
-        ):
+        own = [name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())]
+        event_text = _first_by_name(others, own, base=False)
+        own_censor = [
+            f"{endpoint}_{c}"
+            for endpoint in endpoints
+            for c in ("censored", "censor", "cens", "censoring")
+        ]
+        if event_text is None and (found := _first_by_name(others, own_censor, base=False)):
             event_text, censoring = found, True  # 'DFS_censor': the DFS's, not the vital status
         event_text = event_text or _first_by_name(others, EVENT_NAMES, base=False)
         if event_text is None:
