@@ -543,6 +543,45 @@ def _gbsg2_sheet(time: str, event: str, events: np.ndarray, **more: np.ndarray) 
     return frame
 
 
+@pytest.mark.parametrize(
+    ("written", "abbreviated", "event", "name"),
+    [
+        ("progression-free survival", "pfs_time", "pfs_event", "pfs"),
+        ("Progression free survival (days)", "PFS (days)", "pfs_status", "pfs"),
+        ("disease-free survival", "dfs_time", "dfs_event", "dfs"),
+        ("Recurrence-free survival", "rfs_time", "rfs_event", "rfs"),
+        ("overall survival", "os_time", "death", "os"),
+    ],
+)
+def test_an_endpoint_written_out_is_its_abbreviations(
+    tmp_path: Path, written: str, abbreviated: str, event: str, name: str
+) -> None:
+    """GBSG2's recurrence-free times under 'progression-free survival' or 'disease-free survival'
+    were no time (the import refused the sheet); under 'overall survival' they took a bare
+    'status' beside them (GBSG2's 299 recurrences) as an OS's event where 'os_time' takes its
+    'death' column. Written out, an endpoint is found, paired and named as its abbreviation."""
+    _, y = load_gbsg2()
+    died = y["cens"] & (np.random.default_rng(3).random(len(y)) < 0.6)
+    events = died if event == "death" else y["cens"]
+    read = [
+        read_clinical_spreadsheet(
+            _write(tmp_path, _gbsg2_sheet(time, event, events, status=y["cens"].astype(int))),
+            time_unit="days",
+        )
+        for time in (written, abbreviated)
+    ]
+    assert [(r.time_column, r.event_column) for r in read] == [
+        (written, event),
+        (abbreviated, event),
+    ]
+    assert read[0].endpoint == read[1].endpoint == ("death" if event == "death" else "disease")
+    assert read[0].endpoint_name == read[1].endpoint_name == name
+    words = [r.source.words() for r in read]
+    assert words[0].survival == words[1].survival != "survival"
+    assert words[0].events == words[1].events.replace(repr(abbreviated), repr(written))
+    np.testing.assert_array_equal(read[0].table["event"].to_numpy(bool), events)
+
+
 @pytest.mark.parametrize("event", ["status", "recur"])
 def test_r_glued_recurrence_free_time_is_a_recurrences_endpoint(tmp_path: Path, event: str) -> None:
     """GBSG2 as R's survival::gbsg ('rfstime', 'status') and ::rotterdam ('recur') write it:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from itertools import pairwise
 
 #: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
 TIME_NAMES = (
@@ -21,6 +20,9 @@ TIME_NAMES = (
     "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
     "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
     "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
+    # written out ('Progression free survival (months)', 'disease-free survival')
+    "progression_free_survival", "disease_free_survival", "recurrence_free_survival",
+    "relapse_free_survival", "event_free_survival",
     # R's survival data glue them ('rfstime' of GBSG2, 'ostime')
     "ostime", "rfstime", "pfstime", "dfstime", "efstime",
     # French, German, Spanish, Italian exports (accents dropped: 'Survie (jours)' is 'survie')
@@ -109,11 +111,17 @@ _GLUED_ENDPOINT_WORD = re.compile(
 
 #: Other names of one endpoint: a cancer-specific survival is a disease-specific survival.
 _SAME_ENDPOINT = {"css": "dss"}
-#: Endpoints spelled out, by two words in a row ('Overall survival (months)', SEER's 'cause-specific
-#: death classification', 'Disease-specific survival_duration').
+#: Endpoints spelled out, by words in a row ('Overall survival (months)', SEER's 'cause-specific
+#: death classification', 'Disease-specific survival_duration', 'progression-free survival';
+#: three words, as 'disease-free interval' is TCGA's DFI, not a DFS).
 _SPELLED_ENDPOINTS = {
     ("overall", "survival"): "os",
     **{(word, "specific"): "dss" for word in ("disease", "cause", "cancer")},
+    ("progression", "free", "survival"): "pfs",
+    ("disease", "free", "survival"): "dfs",
+    ("recurrence", "free", "survival"): "rfs",
+    ("relapse", "free", "survival"): "rfs",
+    ("event", "free", "survival"): "efs",
 }
 
 #: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
@@ -314,12 +322,12 @@ def d_names_death(h: Header) -> bool:
 def endpoint_name(h: Header) -> str | None:
     """The endpoint an outcome's header names: its name's first part ('dss' of 'DSS.time', 'rfs'
     of R's 'rfstime', 'ttr'), a word glued to a time or a censoring word ('rfs' of 'rectime' and
-    'censrec', 'os' of 'censdead'), or two words spelling it ('cause-specific': 'dss'), 'css' as
-    'dss'; None for a bare 'time' or 'status'. DSS and OS are both a death's endpoint, RFS and PFS a
-    recurrence's or progression's, but not one outcome."""
+    'censrec', 'os' of 'censdead'), or words spelling it ('cause-specific': 'dss', 'Progression
+    free survival (months)': 'pfs'), 'css' as 'dss'; None for a bare 'time' or 'status'. DSS and
+    OS are both a death's endpoint, RFS and PFS a recurrence's or progression's, but not one
+    outcome."""
     first = h.tokens[0]
     glued = _GLUED_OUTCOME.fullmatch(first)
-    pairs = set(pairwise(h.tokens))
     if first in _OUTCOME_PREFIXES or first == "ttr":
         name = first
     elif glued:
@@ -327,8 +335,14 @@ def endpoint_name(h: Header) -> str | None:
     elif word := _GLUED_ENDPOINT_WORD.fullmatch(first):
         name = _GLUED_ENDPOINT_WORDS[word.group("censored") or word.group("timed")]
     else:
-        name = next((n for pair, n in _SPELLED_ENDPOINTS.items() if pair in pairs), None)
+        name = next((n for words, n in _SPELLED_ENDPOINTS.items() if _in_a_row(words, h)), None)
     return _SAME_ENDPOINT.get(name or "", name)
+
+
+def _in_a_row(words: tuple[str, ...], h: Header) -> bool:
+    """Whether a header's name holds ``words`` one after the other."""
+    size = len(words)
+    return any(tuple(h.tokens[at : at + size]) == words for at in range(len(h.tokens) - size + 1))
 
 
 def name_unit(h: Header) -> str:
