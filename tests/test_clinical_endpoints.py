@@ -582,6 +582,34 @@ def test_an_endpoint_written_out_is_its_abbreviations(
     np.testing.assert_array_equal(read[0].table["event"].to_numpy(bool), events)
 
 
+@pytest.mark.parametrize(
+    ("tcga", "named", "endpoint"),
+    [
+        ("DFS", ("dfs_time", "dfs_event"), "disease"),
+        ("PFS", ("pfs_time", "pfs_event"), "disease"),
+        ("OS", ("os_time", "os_event"), "death"),
+    ],
+)
+def test_tcga_and_r_endpoint_beside_its_time_is_its_event(
+    tmp_path: Path, tcga: str, named: tuple[str, str], endpoint: str
+) -> None:
+    """GBSG2's recurrence-free outcome as R's and TCGA's exports write it, 'DFS.time' beside its
+    0/1 'DFS': no event was found (the import refused the sheet), where 'dfs_time'/'dfs_event'
+    read as a disease-free survival's. 'X.time' and 'X' are that endpoint, as 'OS.time'/'OS'."""
+    _, y = load_gbsg2()
+    read = [
+        read_clinical_spreadsheet(
+            _write(tmp_path, _gbsg2_sheet(*pair, y["cens"])), time_unit="days"
+        )
+        for pair in ((f"{tcga}.time", tcga), named)
+    ]
+    assert (read[0].time_column, read[0].event_column) == (f"{tcga}.time", tcga)
+    assert [(r.endpoint, r.endpoint_name) for r in read] == [(endpoint, tcga.lower())] * 2
+    for r in read:
+        np.testing.assert_array_equal(r.table["time"], y["time"])
+        np.testing.assert_array_equal(r.table["event"].to_numpy(bool), y["cens"])
+
+
 @pytest.mark.parametrize("event", ["status", "recur"])
 def test_r_glued_recurrence_free_time_is_a_recurrences_endpoint(tmp_path: Path, event: str) -> None:
     """GBSG2 as R's survival::gbsg ('rfstime', 'status') and ::rotterdam ('recur') write it:

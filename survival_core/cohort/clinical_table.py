@@ -102,10 +102,10 @@ ENDPOINT_EVENTS = {
     "pfi": ("pfi_event", "pfi_status", "pfi"),
     "dfi": ("dfi_event", "dfi_status", "dfi"),
     "dss": ("dss_event", "dss_status", "dss"),
-    "rfs": ("rfs_event", "rfs_status", *_RECURRENCE_EVENTS),
-    "dfs": ("dfs_event", "dfs_status", *_RECURRENCE_EVENTS),
-    "pfs": ("pfs_event", "pfs_status", "progression", "progressed"),
-    "efs": ("efs_event", "efs_status"),
+    "rfs": ("rfs_event", "rfs_status", "rfs", *_RECURRENCE_EVENTS),
+    "dfs": ("dfs_event", "dfs_status", "dfs", *_RECURRENCE_EVENTS),
+    "pfs": ("pfs_event", "pfs_status", "pfs", "progression", "progressed"),
+    "efs": ("efs_event", "efs_status", "efs"),
     "ttp": ("progression", "progressed"),
 }
 #: Endpoints (:func:`~survival_core.io.headers.endpoint_name`) whose event is the disease's
