@@ -75,7 +75,8 @@ def gbsg2_two_endpoints(folder: Path) -> Path:
 #: (recurrence-free), 'coded' states a death's code beside a recurrence's, 'unnamed' keeps
 #: scikit-survival's 'time' and 'cens', which name no endpoint. 'dead_cells' writes the RFS
 #: event Recurrence/Dead/Alive, 'or_death' 0/1 under a header stating '1=recurrence or death',
-#: 'pfs' 0/1 under 'PFS_event', which says nothing of a death.
+#: 'pfs' 0/1 under 'PFS_event', which says nothing of a death, 'efs' 0/1 as an event-free
+#: survival's under a header stating '1=event or death'.
 GBSG2_ENDPOINTS = {
     "os": ("os_days", "os_status"),
     "rfs": ("rfs_days", "recurrence"),
@@ -84,9 +85,10 @@ GBSG2_ENDPOINTS = {
     "dead_cells": ("rfs_days", "rfs_status"),
     "or_death": ("rfs_days", "rfs_event (0=censored, 1=recurrence or death)"),
     "pfs": ("PFS (days)", "PFS_event"),
+    "efs": ("efs_days", "efs_status (0=event-free, 1=event or death)"),
 }
 #: How many of GBSG2's patients without recurrence :func:`imported_gbsg2` marks as dead (the
-#: events of 'coded', 'dead_cells', 'or_death' and 'pfs' beside its 299 recurrences).
+#: events of 'coded', 'dead_cells', 'or_death', 'pfs' and 'efs' beside its 299 recurrences).
 GBSG2_DEATHS = 38
 
 
@@ -105,8 +107,8 @@ def imported_gbsg2(folder: Path, endpoint: str, menostat: str | None = None) -> 
     sheet[GBSG2_ENDPOINTS["coded"][1]] = np.where(died, 2, sheet["cens"])
     sheet["rfs_status"] = np.where(died, "Dead", np.where(sheet["cens"], "Recurrence", "Alive"))
     either = (died | (sheet["cens"] == 1)).astype(int)
-    sheet[GBSG2_ENDPOINTS["or_death"][1]] = sheet["PFS_event"] = either
-    sheet["PFS (days)"] = sheet["time"]
+    for days, flag in (GBSG2_ENDPOINTS[pair] for pair in ("or_death", "pfs", "efs")):
+        sheet[days], sheet[flag] = sheet["time"], either
     name = endpoint if menostat is None else f"{endpoint}_{menostat}"
     if menostat is not None:
         sheet = sheet[sheet["menostat"] == menostat].drop(columns="menostat")

@@ -632,3 +632,38 @@ def test_r_glued_recurrence_free_time_is_a_recurrences_endpoint(tmp_path: Path, 
     words = read[0].source.words()
     assert words.survival == "survival free of recurrence or progression"
     np.testing.assert_array_equal(read[0].table["event"].to_numpy(bool), y["cens"])
+
+
+@pytest.mark.parametrize(
+    ("event", "deaths_counted"),
+    [("efs_status (0=event-free, 1=event or death)", True), ("efs_status", None)],
+)
+def test_an_event_free_survival_is_worded_so_never_as_overall_survival(
+    tmp_path: Path, event: str, deaths_counted: bool | None
+) -> None:
+    """GBSG2's recurrences and a made-up 10 % of the others dead as an EFS beside the vital
+    status: 'efs_status (0=event-free, 1=event or death)' was a death's endpoint, its model
+    worded overall survival and its 337 events deaths; a bare 'efs_status' named no endpoint.
+    An EFS is an event-free survival, its events named as its column records them."""
+    _, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    sheet = _gbsg2_sheet("efs_time", event, y["cens"] | died, vital_status=np.where(died, 1, 0))
+    result = read_clinical_spreadsheet(_write(tmp_path, sheet), time_unit="days")
+    assert (result.time_column, result.event_column) == ("efs_time", event)
+    assert (result.endpoint, result.endpoint_name, result.deaths_counted) == (
+        "disease",
+        "efs",
+        deaths_counted,
+    )
+    assert int(result.table["event"].sum()) == int((y["cens"] | died).sum()) == 337
+    words, kinds = (
+        result.source.words(),
+        f"recurrence, progression or death, as {event!r} records them",
+    )
+    assert (words.survival, words.short, words.events) == (
+        "event-free survival",
+        "event-free survival",
+        f"events ({kinds})",
+    )
+    assert words.outcome == f"event-free survival ('efs_time'/{event!r}; events: {kinds})"
+    assert result.source.said() == f"'efs_time'/{event!r} (event-free survival's event)"

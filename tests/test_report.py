@@ -1082,6 +1082,11 @@ def test_yes_no_values_read_yes_and_no_as_on_the_case_page(small_cohort, case, t
          "recurrence/progression-free survival", "recurrences or progressions, or deaths",
          "survival free of recurrence or progression ('rfs_days'/'status (0=censored, "
          "1=recurrence, 2=dead)'; events: recurrences or progressions, or deaths)"),
+        ("efs", "Predicted event-free survival (model)", "event-free survival",
+         "events (recurrence, progression or death, as 'efs_status (0=event-free, 1=event or "
+         "death)' records them)", "event-free survival ('efs_days'/'efs_status (0=event-free, "
+         "1=event or death)'; events: recurrence, progression or death, as 'efs_status "
+         "(0=event-free, 1=event or death)' records them)"),
         ("unnamed", "Predicted survival of this patient (model)", "survival", "events",
          "'time'/'cens', endpoint not named by its headers"),
     ],

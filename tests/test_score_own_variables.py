@@ -370,3 +370,34 @@ def test_a_model_of_an_imported_cohort_says_its_endpoint(tmp_path: Path, capsys)
     assert re.search(r"^overall survival: 12 months \d+ %, 24 months", printed, re.M)
     assert main(["score", "--values", str(values), "--model", str(tmp_path / "model_rfs")]) == 0
     assert re.search(r"^survival: 12 months \d+ %", capsys.readouterr().out, re.M)  # unnamed
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "said", "survival", "short"),
+    [
+        ("rfs", "recurrence or progression", "survival free of recurrence or progression",
+         "recurrence/progression-free survival"),
+        ("efs", "event-free survival's event", "event-free survival", "event-free survival"),
+    ],
+)  # fmt: skip
+def test_score_and_nomogram_say_the_deaths_an_endpoint_counted(
+    tmp_path: Path, capsys, endpoint: str, said: str, survival: str, short: str
+) -> None:
+    """GBSG2's 299 recurrences and a made-up 38 deaths imported as an EFS ('efs_status
+    (0=event-free, 1=event or death)'): the model's score said 'overall survival' (death), its
+    nomogram's axes '1-year overall survival'. They say event-free survival; an RFS of
+    recurrences alone reads as before."""
+    from survival_core.nomogram import build_nomogram, nomogram_layout
+    from tests.clinical_exports import GBSG2_ENDPOINTS, imported_gbsg2_model
+
+    model = imported_gbsg2_model(tmp_path, endpoint)
+    (values := tmp_path / "values.json").write_text(json.dumps({"case_id": "NEW", **ROW}))
+    capsys.readouterr()
+    assert main(["score", "--values", str(values), "--model", str(model)]) == 0
+    printed = capsys.readouterr().out
+    time, event = GBSG2_ENDPOINTS[endpoint]
+    assert f"endpoint: {time!r}/{event!r} ({said})\n" in printed
+    assert re.search(rf"^{re.escape(survival)}: 12 months \d+ %, 24 months", printed, re.M)
+    nomo = build_nomogram(load_scoring_model(model))
+    labels = [row.label for row in nomogram_layout(nomo).rows[-3:]]
+    assert labels == [f"{k}-year {short}" for k in (1, 2, 3)]

@@ -109,9 +109,10 @@ ENDPOINT_EVENTS = {
     "ttp": ("progression", "progressed"),
 }
 #: Endpoints (:func:`~survival_core.io.headers.endpoint_name`) whose event is the disease's
-#: (recurrence, progression), not death, and header words of such an event.
+#: (recurrence, progression; an event-free survival's relapse or progression too, its 'event or
+#: death' no overall survival's), not death alone, and header words of such an event.
 _DISEASE_ENDPOINTS = frozenset(
-    {"rfs", "dfs", "pfs", "ttp", "ttr", "pfi", "dfi", "lrfs", "dmfs", "mfs"}
+    {"rfs", "dfs", "pfs", "efs", "ttp", "ttr", "pfi", "dfi", "lrfs", "dmfs", "mfs"}
 )
 _DISEASE_EVENT_WORDS = frozenset(
     {"relapse", "relapsed", "recurrence", "recurred", "recur", "progression", "progressed",
@@ -624,11 +625,11 @@ def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bo
 
 def _endpoint(h: Header) -> str | None:
     """Whose outcome a time or event column is: 'death' (overall survival's, a vital status),
-    'disease' (a recurrence's or progression's: RFS, PFS, 'Relapse'), else None (a bare 'time'
-    or 'status', or a composite endpoint: EFS). The endpoint the header names (R's 'rfstime':
-    'rfs') and the codes it states count: 'status (0=censored, 1=recurrence, 2=dead)' is a
-    recurrence's; a disease-specific (cancer-specific) survival a death's
-    (:func:`~survival_core.io.headers.endpoint_name`)."""
+    'disease' (a recurrence's or progression's: RFS, PFS, EFS, 'Relapse'), else None (a bare
+    'time' or 'status'). The endpoint the header names (R's 'rfstime': 'rfs') and the codes it
+    states count: 'status (0=censored, 1=recurrence, 2=dead)' is a recurrence's, 'efs_status
+    (1=event or death)' an EFS's, not a death's; a disease-specific (cancer-specific) survival
+    a death's (:func:`~survival_core.io.headers.endpoint_name`)."""
     meanings = code_meanings(h.codes).values()
     words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
     if endpoint_name(h) in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:

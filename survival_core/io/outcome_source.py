@@ -30,20 +30,32 @@ SURVIVAL_WORDS = {
 }
 #: The same, short enough for a figure's axis or a metric's label.
 SHORT_SURVIVAL_WORDS = {**SURVIVAL_WORDS, "disease": "recurrence/progression-free survival"}
-#: Endpoints (:attr:`OutcomeSource.name`) whose words are not their class's: a disease-specific
-#: survival's (a cancer-specific one's, SEER's cause-specific) deaths are the disease's alone,
-#: its model was labelled overall survival. (The endpoint, the survival, its events.)
-_NAMED_WORDS = {
-    "dss": ("death from the disease", "disease-specific survival", "deaths from the disease")
-}
-
-
 #: A recurrence's or progression's events, by whether the import counted a death too (None: it
 #: could not tell, a PFS's 0/1; the event column fills the braces).
 _DISEASE_EVENTS = {
     True: "recurrences or progressions, or deaths",
     False: "recurrences or progressions",
     None: "recurrence, progression or death, as {!r} records them",
+}
+#: Endpoints (:attr:`OutcomeSource.name`) whose words are not their class's: a disease-specific
+#: survival's (a cancer-specific one's, SEER's cause-specific) deaths are the disease's alone,
+#: its model was labelled overall survival; an event-free survival's events are those its
+#: protocol counts (a relapse, a progression, a death, a second cancer), named by its event
+#: column, which fills the braces: it was labelled overall survival, or named no endpoint.
+#: (The endpoint, the survival, its events in the outcome line and as counted: '337 events'.)
+_NAMED_WORDS = {
+    "dss": (
+        "death from the disease",
+        "disease-specific survival",
+        "deaths from the disease",
+        "deaths from the disease",
+    ),
+    "efs": (
+        "event-free survival's event",
+        "event-free survival",
+        _DISEASE_EVENTS[None],
+        f"events ({_DISEASE_EVENTS[None]})",
+    ),
 }
 
 
@@ -107,8 +119,10 @@ class OutcomeSource:
             events = kinds if counted is not None else f"events ({kinds})"
         survival, short = SURVIVAL_WORDS[self.endpoint], SHORT_SURVIVAL_WORDS[self.endpoint]
         if self.name in _NAMED_WORDS:
-            _, survival, kinds = _NAMED_WORDS[self.name]
-            short, events = survival, kinds
+            _, survival, kinds, events = (
+                words.format(self.event_column) for words in _NAMED_WORDS[self.name]
+            )
+            short = survival
         return EndpointWords(survival, short, events, f"{survival} ({columns}; events: {kinds})")
 
     def same_outcome(self, other: OutcomeSource) -> bool:
