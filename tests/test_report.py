@@ -1078,9 +1078,13 @@ def test_yes_no_values_read_yes_and_no_as_on_the_case_page(small_cohort, case, t
     [
         ("os", "Predicted overall survival (model)", "overall survival", "deaths", "overall "
          "survival ('os_days'/'os_status'; events: deaths)"),
-        ("coded", "Predicted recurrence/progression-free survival (model)",
-         "recurrence/progression-free survival", "recurrences or progressions, or deaths",
-         "survival free of recurrence or progression ('rfs_days'/'status (0=censored, "
+        ("rfs", "Predicted recurrence/progression-free survival (model)",
+         "recurrence/progression-free survival", "recurrences or progressions",
+         "survival free of recurrence or progression ('rfs_days'/'recurrence'; events: "
+         "recurrences or progressions)"),
+        ("coded", "Predicted recurrence/progression/death-free survival (model)",
+         "recurrence/progression/death-free survival", "recurrences or progressions, or deaths",
+         "survival free of recurrence, progression or death ('rfs_days'/'status (0=censored, "
          "1=recurrence, 2=dead)'; events: recurrences or progressions, or deaths)"),
         ("efs", "Predicted event-free survival (model)", "event-free survival",
          "events (recurrence, progression or death, as 'efs_status (0=event-free, 1=event or "

@@ -121,8 +121,8 @@ def test_runs_of_three_outcomes_are_cautioned_whichever_run_comes_first():
         assert caption.startswith(said), caption
     (caption,) = _caution([["rfs_days", "rfs_status", "disease", True], [*rfs, False]])
     assert caption.startswith(
-        f"These runs' cohorts recorded different outcomes ({RFS}, events: recurrences or "
-        f"progressions; {RFS}, events: recurrences or progressions, or deaths): their c-indices"
+        f"These runs' cohorts recorded different outcomes ({RFS}; "
+        "recurrence/progression/death-free survival): their c-indices"
     ), caption
     # the same columns are one outcome, whether or not each import's rows held a death
     assert not _caution([[*rfs, True], [*rfs, False]])

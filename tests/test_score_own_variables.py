@@ -377,16 +377,20 @@ def test_a_model_of_an_imported_cohort_says_its_endpoint(tmp_path: Path, capsys)
     [
         ("rfs", "recurrence or progression", "survival free of recurrence or progression",
          "recurrence/progression-free survival"),
+        ("or_death", "recurrence, progression or death",
+         "survival free of recurrence, progression or death",
+         "recurrence/progression/death-free survival"),
         ("efs", "event-free survival's event", "event-free survival", "event-free survival"),
     ],
 )  # fmt: skip
 def test_score_and_nomogram_say_the_deaths_an_endpoint_counted(
     tmp_path: Path, capsys, endpoint: str, said: str, survival: str, short: str
 ) -> None:
-    """GBSG2's 299 recurrences and a made-up 38 deaths imported as an EFS ('efs_status
-    (0=event-free, 1=event or death)'): the model's score said 'overall survival' (death), its
-    nomogram's axes '1-year overall survival'. They say event-free survival; an RFS of
-    recurrences alone reads as before."""
+    """GBSG2's 299 recurrences and a made-up 38 deaths imported as an RFS whose header states
+    '1=recurrence or death', or as an EFS ('efs_status (0=event-free, 1=event or death)'): the
+    RFS model's score said 'survival free of recurrence or progression' while its card counted
+    the deaths, the EFS model's 'overall survival' (death). `score` and the nomogram's axes say
+    the endpoint with the deaths it counted; an RFS of recurrences alone reads as before."""
     from survival_core.nomogram import build_nomogram, nomogram_layout
     from tests.clinical_exports import GBSG2_ENDPOINTS, imported_gbsg2_model
 

@@ -30,6 +30,14 @@ SURVIVAL_WORDS = {
 }
 #: The same, short enough for a figure's axis or a metric's label.
 SHORT_SURVIVAL_WORDS = {**SURVIVAL_WORDS, "disease": "recurrence/progression-free survival"}
+#: A recurrence's or progression's endpoint, survival and short survival where the import
+#: counted a death as an event too: an RFS of 'Dead' cells was called free of recurrence or
+#: progression.
+_DEATHS_COUNTED_WORDS = (
+    "recurrence, progression or death",
+    "survival free of recurrence, progression or death",
+    "recurrence/progression/death-free survival",
+)
 #: A recurrence's or progression's events, by whether the import counted a death too (None: it
 #: could not tell, a PFS's 0/1; the event column fills the braces).
 _DISEASE_EVENTS = {
@@ -97,33 +105,45 @@ class OutcomeSource:
     name: str | None = None
 
     def said(self) -> str:
-        """'os_days'/'os_status' (death), 'dss_days'/'dss_status' (death from the disease): the
-        columns and the endpoint, for a message."""
+        """'os_days'/'os_status' (death), 'dss_days'/'dss_status' (death from the disease),
+        'rfs_days'/'rfs_status' (recurrence, progression or death): the columns and the endpoint,
+        for a message."""
         endpoint = ENDPOINT_WORDS.get(self.endpoint or "", "endpoint not named by the headers")
+        endpoint = _DEATHS_COUNTED_WORDS[0] if self._disease_deaths_counted() else endpoint
         endpoint = _NAMED_WORDS[self.name][0] if self.name in _NAMED_WORDS else endpoint
         return f"{self.time_column!r}/{self.event_column!r} ({endpoint})"
 
     def words(self) -> EndpointWords:
         """The endpoint's words: a recurrence-free model's '24 months: 76 %' was read as overall
-        survival. Its events are as the import counted them (:attr:`deaths_counted`): an RFS
-        whose 'Dead' cells were events was said to count recurrences alone."""
+        survival. Its events, and its survival where deaths were events, are as the import
+        counted them (:attr:`deaths_counted`): an RFS whose 'Dead' cells were events was said to
+        count recurrences alone, then called survival free of recurrence or progression."""
         columns = f"{self.time_column!r}/{self.event_column!r}"
         if self.endpoint not in SURVIVAL_WORDS:
             return EndpointWords(outcome=f"{columns}, endpoint not named by its headers")
         kinds = events = "deaths"
+        survival, short = SURVIVAL_WORDS[self.endpoint], SHORT_SURVIVAL_WORDS[self.endpoint]
         if self.endpoint == "disease":
-            counted = self.deaths_counted
-            if counted is None and parse_header(self.event_column).death_codes:
-                counted = True  # a record kept before the field: its header states a death
+            counted = self._disease_deaths_counted()
             kinds = _DISEASE_EVENTS[counted].format(self.event_column)
             events = kinds if counted is not None else f"events ({kinds})"
-        survival, short = SURVIVAL_WORDS[self.endpoint], SHORT_SURVIVAL_WORDS[self.endpoint]
+            if counted:
+                survival, short = _DEATHS_COUNTED_WORDS[1:]
         if self.name in _NAMED_WORDS:
             _, survival, kinds, events = (
                 words.format(self.event_column) for words in _NAMED_WORDS[self.name]
             )
             short = survival
         return EndpointWords(survival, short, events, f"{survival} ({columns}; events: {kinds})")
+
+    def _disease_deaths_counted(self) -> bool | None:
+        """A recurrence's or progression's :attr:`deaths_counted`, True too in a record kept
+        before the field whose event header states a death's code; None for another endpoint."""
+        if self.endpoint != "disease":
+            return None
+        if self.deaths_counted is None and parse_header(self.event_column).death_codes:
+            return True
+        return self.deaths_counted
 
     def same_outcome(self, other: OutcomeSource) -> bool:
         """Whether ``other`` is this outcome: the same endpoint where both headers name one
