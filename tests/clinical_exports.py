@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import lifelines
 import numpy as np
 import pandas as pd
 from lifelines import datasets as lifelines_datasets
@@ -36,6 +37,12 @@ class Export:
     X: pd.DataFrame
     y: np.ndarray
     options: dict[str, str] = field(default_factory=dict)
+
+
+def lifelines_csv(name: str) -> Path:
+    """A real dataset lifelines ships as CSV (``lung.csv``: R's survival::lung; ``ACTG175.csv``),
+    read from the installed package, never copied into the repository."""
+    return Path(lifelines.__file__).parent / "datasets" / name
 
 
 def _with_ids(X: pd.DataFrame, ids: list[str], header: str = "patient_id") -> pd.DataFrame:

@@ -26,6 +26,7 @@ from survival_core.io.clinical_schema import (
     infer_schema,
     validate_clinical,
 )
+from tests.clinical_exports import lifelines_csv
 
 HEAD_NECK = CohortSchema(
     (
@@ -171,6 +172,19 @@ def test_a_centre_coded_as_numbers_is_drafted_as_a_category(tmp_path: Path) -> N
     assert schema.validate({"hospital": 2, **stay}).missing == []
     with pytest.raises(ClinicalValueError, match="4 is not one of 1, 2, 3"):
         schema.validate({"hospital": 4, **stay})
+
+
+def test_r_lung_institution_id_is_imported_and_drafted_as_a_centre(tmp_path: Path) -> None:
+    """R's survival::lung (lifelines' lung.csv) under 'institution_id': the import dropped it
+    as an identifier ('id'); under 'inst' it was drafted as an integer 1-33."""
+    lung = pd.read_csv(lifelines_csv("lung.csv"))
+    lung.insert(0, "case_id", [f"L{i:03d}" for i in range(len(lung))])
+    for header in ("institution_id", "inst"):
+        path = tmp_path / f"{header}.csv"
+        lung.rename(columns={"inst": header}).to_csv(path, index=False)
+        variable = read_clinical_spreadsheet(path, time_unit="days").schema[header]
+        assert variable.kind == CATEGORY and len(variable.categories) == 18
+        assert variable.categories[:3] == ("1", "2", "3")
 
 
 def test_a_scale_holding_only_0_and_1_is_drafted_as_integer(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from survival_core.models.tabular import (
     UnseenLevelWarning,
     is_identifier,
 )
+from tests.clinical_exports import lifelines_csv
 
 
 def flchain() -> pd.DataFrame:
@@ -155,6 +156,26 @@ def test_a_centre_coded_as_numbers_is_a_category() -> None:
         encoded = prep.transform(new)
     assert encoded["hospital=2"].iloc[0] > 0 and encoded["hospital=3"].iloc[1] > 0
     assert any("'4'" in n and UNSEEN in n for n in prep.transform_notes_)
+
+
+@pytest.mark.parametrize("header", ["inst", "inst.", "institution", "institution_id", "ctr"])
+def test_r_lung_institution_code_is_a_centre(header: str) -> None:
+    """R's survival::lung (lifelines' lung.csv) codes its 18 institutions as numbers under
+    'inst': read as a number, 'inst' got one linear risk step per institution number and its
+    one gap the median institution 11. 'institution_id' was dropped as an identifier."""
+    lung = pd.read_csv(lifelines_csv("lung.csv")).drop(columns=["time", "status"])
+    prep = TablePreprocessor().fit(lung.rename(columns={"inst": header}))
+    assert (
+        f"'{header}': a centre coded as numbers, read as categories (one column per "
+        "centre), not as a quantity." in prep.notes_
+    )
+    assert (
+        f"'{header}': <1% missing in training, imputed with the most frequent category (1)."
+        in prep.notes_
+    )  # not the median institution 11
+    levels = [n for n in prep.feature_names_out_ if n.startswith(f"{header}=")]
+    assert len(levels) == 17 and f"{header}=3" in levels  # 18 institutions, the first reference
+    assert is_identifier("Hospital ID")  # the patient's hospital number
 
 
 def test_blank_text_cells_are_missing_not_a_level() -> None:

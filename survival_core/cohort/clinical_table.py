@@ -33,6 +33,7 @@ from survival_core.io.clinical_schema import (
     YES_TOKENS,
     CohortSchema,
     infer_schema,
+    names_a_centre,
     names_a_scale,
 )
 from survival_core.io.dates import (
@@ -1364,7 +1365,8 @@ def _clean_variable(
     column = h.text
     tokens = set(h.tokens)
     numbered = tokens & _NUMBER_WORDS and tokens & _IDENTIFYING_NUMBERS and "of" not in tokens
-    if tokens & _IDENTIFIER_PARTS or h.name.endswith("_id") or numbered:
+    identifying = tokens & _IDENTIFIER_PARTS or h.name.endswith("_id") or numbered
+    if identifying and not names_a_centre(column):  # 'institution_id' is the centre's code
         report.append(
             Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
         )

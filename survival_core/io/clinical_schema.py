@@ -102,19 +102,27 @@ def _scale_words(header: str) -> set[str]:
 
 
 #: Header words of the centre a patient came from, and the words beside one in such a header
-#: ('study site', 'treating hospital'; not 'hospital days', a length of stay).
-CENTRE_WORDS = frozenset({"hospital", "centre", "center", "site", "institution", "institute"})
+#: ('study site', 'treating hospital'; not 'hospital days', a length of stay). 'inst' is R's
+#: survival::lung institution code, 'ctr' a trial's centre.
+CENTRE_WORDS = frozenset(
+    {"hospital", "centre", "center", "site", "institution", "institute", "inst", "ctr"}
+)
 _CENTRE_QUALIFIERS = frozenset(
     {"study", "trial", "treating", "treatment", "recruiting", "enrolling", "participating"}
 )
+#: Words naming a centre's code ('institution_id', 'site no'); not after 'hospital', whose
+#: 'Hospital ID' and 'Hospital No' are the patient's hospital number, an identifier.
+_CENTRE_CODE_WORDS = frozenset({"id", "code", "no", "nr", "number", "num"})
 
 
 def names_a_centre(header: str) -> bool:
     """True when ``header`` names the centre a patient came from ('hospital', 'Centre', 'study
-    site'): its codes are nominal whatever their writing. As an integer, hospitals 1/2/3 stepped
-    a Cox model's risk per hospital number, and a new hospital 4 was scored by extrapolation."""
+    site', 'inst', 'institution_id'): its codes are nominal whatever their writing. As an
+    integer, hospitals 1/2/3 stepped a Cox model's risk per hospital number, and a new hospital
+    4 was scored by extrapolation."""
     words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
-    return bool(words & CENTRE_WORDS) and words <= CENTRE_WORDS | _CENTRE_QUALIFIERS
+    codes = frozenset() if "hospital" in words else _CENTRE_CODE_WORDS
+    return bool(words & CENTRE_WORDS) and words <= CENTRE_WORDS | _CENTRE_QUALIFIERS | codes
 
 
 def level_text(value: Any) -> str:

@@ -97,9 +97,10 @@ NUMBER_TOKENS = frozenset({"number", "no", "nr", "num", "code", "key"})
 
 def is_identifier(name: str) -> bool:
     """True when a column name looks like an identifier (case_id, PatientID, patient_uid,
-    patient, subject_no). Image features (ours, ``roi__setting__class__feature``, and
-    pyradiomics' ``original_glcm_Id``) never are: GLCM's ``Id`` is the inverse difference."""
-    if is_image_feature(str(name)):
+    patient, subject_no). A centre's code ('institution_id') and image features (ours,
+    ``roi__setting__class__feature``, and pyradiomics' ``original_glcm_Id``) never are: GLCM's
+    ``Id`` is the inverse difference."""
+    if is_image_feature(str(name)) or names_a_centre(str(name)):  # 'institution_id': a centre
         return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
     if tokens & NAME_TOKENS and tokens <= NAME_TOKENS | NAMED_TOKENS:
