@@ -524,6 +524,25 @@ def test_a_no_value_code_is_missing_to_the_nomogram_as_to_the_score(coded, code)
     assert nomo.points({**patient, "tsize": None}).coded == {}
 
 
+@pytest.mark.parametrize("blank", ["", " ", "NA", "."])
+def test_a_blank_or_na_is_missing_to_the_nomogram_as_to_the_score(coded, fitted, blank):
+    """`score --values` imputes a grade and a tumour size typed '' or 'NA' (risk 0.10273,
+    imputed tgrade and tsize); the nomogram refused them ("tgrade: '' is not one of I, II,
+    III", "'NA' is not a number"), under a cohort's schema or none."""
+    from survival_core.workflows.scoring import score_values
+
+    loaded, patient = coded
+    values = {**patient, "tgrade": blank, "tsize": blank}
+    score = score_values(values, loaded, "P1")
+    points = build_nomogram(loaded).points(values)
+    assert points.lp == pytest.approx(score.risk, abs=1e-12)
+    assert points.imputed == score.imputed == ["tgrade", "tsize"]
+    assert (points.values["tgrade"], points.values["tsize"]) == ("II", 25.0)
+    plain = build_nomogram(fitted["coxph"])  # gbsg2's columns, none in a clinical schema
+    row = {**plain.defaults(), "tgrade": blank, "tsize": blank}
+    assert plain.points(row).imputed == ["tgrade", "tsize"]
+
+
 @pytest.mark.parametrize(
     ("name", "value", "outside"),
     [("pnodes", 30, False), ("pnodes", 60, True), ("tsize", 3.0, True), ("age", 84, False)],

@@ -37,6 +37,7 @@ import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.features.case_row import no_value_coded
+from survival_core.io.clinical import is_missing
 from survival_core.io.clinical_schema import INTEGER, NO_TOKENS, YES_NO, YES_TOKENS, SchemaVariable
 from survival_core.io.outcome_source import EndpointWords
 from survival_core.models.coxnet import Coxnet
@@ -112,6 +113,16 @@ class NomogramVariable:
             return min(self.effects), max(self.effects)
         ends = (self.contribution(self.low), self.contribution(self.high))
         return min(ends), max(ends)
+
+    def given(self, value: Any) -> Any:
+        """``value`` as typed, None where it says no value as the score reads it: None, NaN, a
+        blank and the missing-value words ('NA', '.':
+        :func:`~survival_core.io.clinical.is_missing`); a variable of the clinical schema reads
+        'none' and '-' by its kind (:meth:`SchemaVariable.read`). 'NA' and '' were refused as
+        no grade or no number."""
+        if self.clinical is not None:
+            return self.clinical.read(value)
+        return None if is_missing(value) else value
 
     def check(self, value: Any) -> Any:
         """``value`` as the model reads it: a level of a categorical, a float of a numeric.
@@ -218,10 +229,11 @@ class Nomogram:
     def points(self, values: Mapping[str, Any]) -> PatientPoints:
         """Points, total, lp and 12/24/36-month survival of a patient's raw values.
 
-        Missing values (absent, None/NaN or a no-value code of the training table, as the
-        model's preprocessing reads it) take the model's imputation value and are flagged;
-        names the nomogram does not use are refused. A value outside the training data is
-        flagged by the score's rule, one past its axis' end but within the data apart.
+        Missing values (absent, None/NaN, a blank or 'NA': :meth:`NomogramVariable.given`; or a
+        no-value code of the training table, as the model's preprocessing reads it) take the
+        model's imputation value and are flagged; names the nomogram does not use are refused.
+        A value outside the training data is flagged by the score's rule, one past its axis'
+        end but within the data apart.
         """
         known = {v.name for v in self.variables} | set(self.unused)
         strange = sorted(set(values) - known)
@@ -236,8 +248,8 @@ class Nomogram:
         points: dict[str, float] = {}
         imputed, outside, beyond = [], {}, []
         for var in self.variables:
-            value = None if var.name in coded else values.get(var.name)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
+            value = None if var.name in coded else var.given(values.get(var.name))
+            if value is None:
                 value = var.default
                 imputed.append(var.name)
             value = var.check(value)
